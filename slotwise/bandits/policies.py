@@ -1,0 +1,523 @@
+"""Bandit policies in river's shape, with propensities and plain-data state.
+
+river (``river.bandit``) is the reference for the formulas and the verbs:
+``pull(arm_ids, context)`` / ``update(arm, reward, ...)``, a ``seed``. We keep
+our own small implementations because what Slotwise needs is outside river's
+policies (see ``/docs/benchmarks-bandits.md``):
+
+* every choice must come with its exact probability (river exposes none);
+* rewards arrive late and many pulls happen between updates — river's Exp3
+  divides by the probabilities of the *last* pull, we use the logged one;
+* state must be sufficient statistics in our own JSON (river pickles do not
+  load across versions), and the proxy must be able to rebuild a policy from
+  them in another process;
+* ties are broken at random, and an optional ``half_life`` discounts old
+  evidence so a policy recovers when the best variant changes.
+
+``tests/bandits/test_policies.py`` checks that, on the same statistics and
+without ties, our UCB1, the greedy step of epsilon-greedy, Exp3 and the
+LinUCB ridge estimate agree with river's.
+
+All non-contextual policies share per-arm statistics ``[n, sum, sum_sq]``
+(discounted when ``half_life`` is set), so switching a slot from one to
+another keeps what was learned.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from .goals import is_binary
+from .propensity import argmax_probabilities, mix_uniform, monte_carlo_best, sample
+from .spec import PolicySpec, parse_policy_spec
+
+Features = Mapping[str, float]
+
+
+def _discount(half_life: float | None) -> float:
+    return 1.0 if half_life is None else 0.5 ** (1.0 / float(half_life))
+
+
+class Policy:
+    """Base class: probabilities -> sampled pull; subclasses define ``probabilities``."""
+
+    name: ClassVar[str] = ""
+    contextual: ClassVar[bool] = False
+
+    def __init__(self, goal: str, params: Mapping[str, Any] | None = None, seed: int | None = None):
+        spec = parse_policy_spec({"name": self.name, "params": dict(params or {})}, goal)
+        self.goal = goal
+        self.binary = is_binary(goal)
+        self.params: dict[str, Any] = spec.params
+        self.seed = seed
+        self._rng = random.Random(seed)
+        self.version = 0  # number of updates applied
+        self.generation = 0  # bumped when the arm set is edited
+        self.discount = _discount(self.params.get("half_life"))
+
+    # -- river verbs -------------------------------------------------------
+    def probabilities(self, arm_ids: Sequence[str], context: Features | None = None) -> dict[str, float]:
+        raise NotImplementedError
+
+    def pull(self, arm_ids: Sequence[str], context: Features | None = None,
+             rng: random.Random | None = None) -> str:
+        """Choose an arm by sampling from ``probabilities`` (so propensities are exact)."""
+        return sample(self.probabilities(arm_ids, context), rng or self._rng)
+
+    def update(self, arm_id: str, reward: float, context: Features | None = None,
+               propensity: float | None = None) -> None:
+        raise NotImplementedError
+
+    # -- identity & state --------------------------------------------------
+    @property
+    def model_version(self) -> str:
+        return f"{self.generation}.{self.version}"
+
+    @property
+    def spec(self) -> PolicySpec:
+        return PolicySpec(self.name, dict(self.params))
+
+    def keep_arms(self, arm_ids: Sequence[str]) -> None:
+        """Forget arms not in ``arm_ids``; new arms start from the prior."""
+        self.generation += 1
+
+    def state(self) -> dict[str, Any]:
+        """JSON-serialisable sufficient statistics (no RNG state: it is not part of the model)."""
+        return {"name": self.name, "goal": self.goal, "params": dict(self.params),
+                "version": self.version, "generation": self.generation}
+
+    def _load(self, state: Mapping[str, Any]) -> None:
+        self.version = int(state["version"])
+        self.generation = int(state["generation"])
+
+    def clone(self) -> "Policy":
+        """A fresh copy from state (same statistics, same seed)."""
+        return policy_from_state(self.state(), seed=self.seed)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(goal={self.goal!r}, params={self.params!r}, v={self.model_version})"
+
+
+class ArmStatsPolicy(Policy):
+    """Non-contextual policy on discounted per-arm ``[n, sum, sum_sq]``."""
+
+    def __init__(self, goal: str, params: Mapping[str, Any] | None = None, seed: int | None = None):
+        super().__init__(goal, params, seed)
+        self.arms: dict[str, list[float]] = {}
+        self.scale = 1.0  # largest |reward| seen (real goals), for scale-aware bonuses
+
+    def _stats(self, arm: str) -> list[float]:
+        return self.arms.get(arm) or [0.0, 0.0, 0.0]
+
+    def update(self, arm_id: str, reward: float, context: Features | None = None,
+               propensity: float | None = None) -> None:
+        reward = float(reward)
+        if self.discount < 1.0:
+            d = self.discount
+            for st in self.arms.values():
+                st[0] *= d
+                st[1] *= d
+                st[2] *= d
+        st = self.arms.setdefault(arm_id, [0.0, 0.0, 0.0])
+        st[0] += 1.0
+        st[1] += reward
+        st[2] += reward * reward
+        if not self.binary and abs(reward) > self.scale:
+            self.scale = abs(reward)
+        self.version += 1
+
+    def keep_arms(self, arm_ids: Sequence[str]) -> None:
+        keep = set(arm_ids)
+        self.arms = {a: st for a, st in self.arms.items() if a in keep}
+        super().keep_arms(arm_ids)
+
+    def means(self) -> dict[str, float]:
+        return {a: (st[1] / st[0] if st[0] > 0 else 0.0) for a, st in self.arms.items()}
+
+    def state(self) -> dict[str, Any]:
+        out = super().state()
+        out["arms"] = {a: list(st) for a, st in self.arms.items()}
+        out["scale"] = self.scale
+        return out
+
+    def _load(self, state: Mapping[str, Any]) -> None:
+        super()._load(state)
+        self.arms = {a: [float(x) for x in st] for a, st in state.get("arms", {}).items()}
+        self.scale = float(state.get("scale", 1.0))
+
+
+class UniformPolicy(ArmStatsPolicy):
+    """Even split (A/B test, logging policy for off-policy evaluation)."""
+
+    name = "uniform"
+
+    def probabilities(self, arm_ids, context=None):
+        share = 1.0 / len(arm_ids)
+        return {arm: share for arm in arm_ids}
+
+
+class EpsilonGreedy(ArmStatsPolicy):
+    """Greedy on the mean reward, uniform with probability epsilon (river's formula)."""
+
+    name = "epsilon-greedy"
+
+    @property
+    def current_epsilon(self) -> float:
+        decay = self.params["decay"]
+        eps = self.params["epsilon"]
+        return eps * math.exp(-self.version * decay) if decay else eps
+
+    def probabilities(self, arm_ids, context=None):
+        scores = []
+        for arm in arm_ids:
+            st = self.arms.get(arm)
+            scores.append(st[1] / st[0] if st and st[0] > 0 else 0.0)
+        return mix_uniform(argmax_probabilities(arm_ids, scores), self.current_epsilon)
+
+
+class UCB(ArmStatsPolicy):
+    """Upper confidence bound: ``ucb1`` (river's) or variance-aware ``ucb-v``.
+
+    With 0/1 rewards at a 2% rate, UCB1's bonus ``sqrt(2 ln N / n)`` dwarfs the
+    gaps between variants for tens of thousands of visitors (round robin);
+    UCB-V (Audibert, Munos & Szepesvári 2009) scales it by the observed
+    variance ``p(1-p)`` and explores an order of magnitude less.
+    """
+
+    name = "ucb"
+
+    def scores(self, arm_ids: Sequence[str]) -> list[float]:
+        total = sum(st[0] for st in self.arms.values())
+        log_n = math.log(max(total, 2.0))
+        delta = self.params["delta"]
+        variance_aware = self.params["bound"] == "ucb-v"
+        scale = 1.0 if self.binary else self.scale
+        out = []
+        for arm in arm_ids:
+            st = self.arms.get(arm)
+            if not st or st[0] < 1e-9:
+                out.append(math.inf)
+                continue
+            n, s, ss = st
+            mean = s / n
+            if variance_aware:
+                var = max(ss / n - mean * mean, 0.0)
+                out.append(mean + delta * (math.sqrt(2.0 * var * log_n / n) + 3.0 * scale * log_n / n))
+            else:
+                out.append(mean + delta * scale * math.sqrt(2.0 * log_n / n))
+        return out
+
+    def probabilities(self, arm_ids, context=None):
+        return mix_uniform(argmax_probabilities(arm_ids, self.scores(arm_ids)), self.params["epsilon"])
+
+
+class ThompsonSampling(ArmStatsPolicy):
+    """Thompson sampling: Beta-Bernoulli for binary goals, normal-inverse-gamma for real ones.
+
+    Deciding samples from P(arm is best), estimated by Monte Carlo once per
+    model version and cached: that is Thompson sampling in distribution, and
+    the logged propensity is exactly the probability of the draw made.
+    """
+
+    name = "thompson"
+
+    def __init__(self, goal, params=None, seed=None):
+        super().__init__(goal, params, seed)
+        self._cache: tuple[tuple, dict[str, float]] | None = None
+
+    def _posterior_draw(self, arm_ids: Sequence[str]):
+        p = self.params
+        stats = np.array([self._stats(a) for a in arm_ids], dtype=float)
+        n, s, ss = stats[:, 0], stats[:, 1], stats[:, 2]
+        if self.binary:
+            a = p["prior_alpha"] + s
+            b = p["prior_beta"] + np.maximum(n - s, 0.0)
+            return lambda rng, k: rng.beta(a[:, None], b[:, None], size=(len(arm_ids), k))
+        k0, m0 = p["prior_strength"], p["prior_mean"]
+        kn = k0 + n
+        mean = np.where(n > 0, s / np.where(n > 0, n, 1.0), 0.0)
+        mn = (k0 * m0 + s) / kn
+        an = p["prior_shape"] + n / 2.0
+        sse = np.maximum(ss - n * mean * mean, 0.0)
+        bn = p["prior_scale"] + 0.5 * sse + k0 * n * (mean - m0) ** 2 / (2.0 * kn)
+
+        def draw(rng: np.random.Generator, k: int) -> np.ndarray:
+            sigma2 = bn[:, None] / rng.gamma(an[:, None], 1.0, size=(len(arm_ids), k))
+            return mn[:, None] + np.sqrt(sigma2 / kn[:, None]) * rng.standard_normal((len(arm_ids), k))
+
+        return draw
+
+    def probabilities(self, arm_ids, context=None):
+        key = (self.generation, self.version, tuple(arm_ids))
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        if len(arm_ids) == 1:
+            probs = {arm_ids[0]: 1.0}
+        else:
+            seed = (self.seed or 0, self.generation, self.version)
+            probs = monte_carlo_best(self._posterior_draw(arm_ids), arm_ids, self.params["mc_samples"], seed)
+        self._cache = (key, probs)
+        return probs
+
+    def _load(self, state):
+        super()._load(state)
+        self._cache = None
+
+    def keep_arms(self, arm_ids):
+        super().keep_arms(arm_ids)
+        self._cache = None
+
+
+class Exp3(ArmStatsPolicy):
+    """Exp3 with importance weights from the *logged* propensity (delayed rewards).
+
+    Weights are kept as logs, re-centred, so they never overflow; with a
+    ``half_life`` the log-weights shrink toward uniform.
+    """
+
+    name = "exp3"
+
+    def __init__(self, goal, params=None, seed=None):
+        super().__init__(goal, params, seed)
+        self.log_weights: dict[str, float] = {}
+        self.reward_max = 0.0
+
+    def probabilities(self, arm_ids, context=None):
+        gamma = self.params["gamma"]
+        logs = [self.log_weights.get(a, 0.0) for a in arm_ids]
+        top = max(logs)
+        ws = [math.exp(x - top) for x in logs]
+        total = sum(ws)
+        k = len(arm_ids)
+        return {a: (1.0 - gamma) * w / total + gamma / k for a, w in zip(arm_ids, ws)}
+
+    def _scaled(self, reward: float) -> float:
+        if self.binary:
+            return min(max(reward, 0.0), 1.0)
+        self.reward_max = max(self.reward_max, reward)
+        cap = self.params.get("reward_cap") or self.reward_max
+        return min(max(reward / cap, 0.0), 1.0) if cap > 0 else 0.0
+
+    def update(self, arm_id, reward, context=None, propensity=None):
+        if propensity is None or propensity <= 0.0:
+            arms = sorted(set(self.log_weights) | {arm_id})
+            propensity = self.probabilities(arms)[arm_id]
+        x = self._scaled(float(reward))
+        gamma = self.params["gamma"]
+        k = max(len(self.log_weights | {arm_id: 0.0}), 1)
+        if self.discount < 1.0:
+            for a in self.log_weights:
+                self.log_weights[a] *= self.discount
+        self.log_weights[arm_id] = self.log_weights.get(arm_id, 0.0) + gamma * x / (propensity * k)
+        top = max(self.log_weights.values())
+        if top > 50.0:  # re-centre; only differences matter
+            self.log_weights = {a: v - top for a, v in self.log_weights.items()}
+        super().update(arm_id, reward, context, propensity)
+
+    def keep_arms(self, arm_ids):
+        super().keep_arms(arm_ids)
+        keep = set(arm_ids)
+        self.log_weights = {a: v for a, v in self.log_weights.items() if a in keep}
+
+    def state(self):
+        out = super().state()
+        out["log_weights"] = dict(self.log_weights)
+        out["reward_max"] = self.reward_max
+        return out
+
+    def _load(self, state):
+        super()._load(state)
+        self.log_weights = {a: float(v) for a, v in state.get("log_weights", {}).items()}
+        self.reward_max = float(state.get("reward_max", 0.0))
+
+
+class LinUCB(Policy):
+    """Disjoint LinUCB (Li et al. 2010) over one-hot visitor features.
+
+    Per arm a ridge regression ``A = ridge*I + sum x x'``, ``b = sum r x``;
+    score ``theta'x + alpha * sqrt(x' A^-1 x)``. Unlike river's
+    ``LinUCBDisjoint`` (whose alpha/beta are Bayesian precisions), ``alpha`` is
+    the classic exploration width. The feature vocabulary grows as names are
+    seen in updates (capped by ``max_features``); pulls never change state.
+    With ``half_life`` the data part of every arm's ``A`` and ``b`` decays
+    (discounted LinUCB, Russac et al. 2019).
+    """
+
+    name = "linucb"
+    contextual = True
+
+    def __init__(self, goal, params=None, seed=None):
+        super().__init__(goal, params, seed)
+        self.feature_names: list[str] = []
+        self._index: dict[str, int] = {}
+        self.arm_names: list[str] = []
+        self._arm_row: dict[str, int] = {}
+        self._D = np.zeros((0, 0, 0))  # data part of A per arm
+        self._b = np.zeros((0, 0))
+        self._n = np.zeros(0)  # discounted updates per arm
+        self._inv: np.ndarray | None = None  # cached (A)^-1 per arm
+        self._dirty: set[int] = set()  # rows of _inv to recompute
+
+    # -- internals ---------------------------------------------------------
+    def _vector(self, context: Features | None) -> np.ndarray:
+        x = np.zeros(len(self.feature_names))
+        for name, value in (context or {}).items():
+            i = self._index.get(name)
+            if i is not None:
+                x[i] = value
+        return x
+
+    def _grow_features(self, context: Features | None) -> None:
+        new = [f for f in (context or {}) if f not in self._index]
+        room = int(self.params["max_features"]) - len(self.feature_names)
+        new = new[: max(room, 0)]
+        if not new:
+            return
+        for f in new:
+            self._index[f] = len(self.feature_names)
+            self.feature_names.append(f)
+        d, k = len(self.feature_names), len(self.arm_names)
+        D = np.zeros((k, d, d))
+        b = np.zeros((k, d))
+        old = self._D.shape[1] if self._D.ndim == 3 else 0
+        D[:, :old, :old] = self._D
+        b[:, :old] = self._b
+        self._D, self._b = D, b
+        self._inv, self._dirty = None, set()
+
+    def _add_arm(self, arm: str) -> None:
+        d = len(self.feature_names)
+        self._arm_row[arm] = len(self.arm_names)
+        self.arm_names.append(arm)
+        self._D = np.concatenate([self._D.reshape(-1, d, d), np.zeros((1, d, d))])
+        self._b = np.concatenate([self._b.reshape(-1, d), np.zeros((1, d))])
+        self._n = np.append(self._n, 0.0)
+        self._inv, self._dirty = None, set()
+
+    def _inverse(self) -> np.ndarray:
+        ridge = self.params["ridge"] * np.eye(len(self.feature_names))
+        if self._inv is None:
+            self._inv = np.linalg.inv(self._D + ridge)
+        elif self._dirty:
+            for r in self._dirty:
+                self._inv[r] = np.linalg.inv(self._D[r] + ridge)
+        self._dirty.clear()
+        return self._inv
+
+    # -- verbs -------------------------------------------------------------
+    def scores(self, arm_ids: Sequence[str], context: Features | None) -> list[float]:
+        alpha = self.params["alpha"]
+        x = self._vector(context)
+        prior_width = alpha * math.sqrt(float(x @ x) / self.params["ridge"])
+        rows = [self._arm_row.get(a) for a in arm_ids]
+        known = [r for r in rows if r is not None]
+        out: dict[int, float] = {}
+        if known and len(self.feature_names):
+            inv = self._inverse()[known]
+            theta = np.einsum("kij,kj->ki", inv, self._b[known])
+            width = np.sqrt(np.maximum(np.einsum("i,kij,j->k", x, inv, x), 0.0))
+            vals = theta @ x + alpha * width
+            out = {r: float(v) for r, v in zip(known, vals)}
+        # unseen arm: theta = 0, A = ridge * I
+        return [out.get(r, prior_width) if r is not None else prior_width for r in rows]
+
+    def probabilities(self, arm_ids, context=None):
+        return mix_uniform(argmax_probabilities(arm_ids, self.scores(arm_ids, context)), self.params["epsilon"])
+
+    def update(self, arm_id, reward, context=None, propensity=None):
+        self._grow_features(context)
+        if arm_id not in self._arm_row:
+            self._add_arm(arm_id)
+        if self.discount < 1.0:
+            self._D *= self.discount
+            self._b *= self.discount
+            self._n *= self.discount
+        x = self._vector(context)
+        r = self._arm_row[arm_id]
+        self._D[r] += np.outer(x, x)
+        self._b[r] += float(reward) * x
+        self._n[r] += 1.0
+        if self.discount == 1.0:
+            self._dirty.add(r)  # only this arm's inverse changed
+        else:
+            self._inv, self._dirty = None, set()
+        self.version += 1
+
+    def keep_arms(self, arm_ids):
+        keep = [a for a in self.arm_names if a in set(arm_ids)]
+        rows = [self._arm_row[a] for a in keep]
+        d = len(self.feature_names)
+        self._D = self._D[rows] if rows else np.zeros((0, d, d))
+        self._b = self._b[rows] if rows else np.zeros((0, d))
+        self._n = self._n[rows] if rows else np.zeros(0)
+        self.arm_names = keep
+        self._arm_row = {a: i for i, a in enumerate(keep)}
+        self._inv, self._dirty = None, set()
+        super().keep_arms(arm_ids)
+
+    def state(self):
+        out = super().state()
+        out["features"] = list(self.feature_names)
+        out["arms"] = {
+            a: {"n": float(self._n[i]), "A": self._D[i].tolist(), "b": self._b[i].tolist()}
+            for i, a in enumerate(self.arm_names)
+        }
+        return out
+
+    def _load(self, state):
+        super()._load(state)
+        self.feature_names = list(state.get("features", []))
+        self._index = {f: i for i, f in enumerate(self.feature_names)}
+        arms = state.get("arms", {})
+        self.arm_names = list(arms)
+        self._arm_row = {a: i for i, a in enumerate(self.arm_names)}
+        d, k = len(self.feature_names), len(self.arm_names)
+        self._D = np.array([arms[a]["A"] for a in self.arm_names], dtype=float).reshape(k, d, d)
+        self._b = np.array([arms[a]["b"] for a in self.arm_names], dtype=float).reshape(k, d)
+        self._n = np.array([arms[a]["n"] for a in self.arm_names], dtype=float)
+        self._inv, self._dirty = None, set()
+
+
+POLICIES: dict[str, type[Policy]] = {
+    cls.name: cls for cls in (ThompsonSampling, UCB, EpsilonGreedy, Exp3, LinUCB, UniformPolicy)
+}
+
+
+def make_policy(spec: Any, goal: str, seed: int | None = None) -> Policy:
+    """Build a policy from a YAML spec (``ValueError`` listing problems if invalid)."""
+    parsed = parse_policy_spec(spec, goal)
+    return POLICIES[parsed.name](goal, parsed.params, seed=seed)
+
+
+def policy_from_state(state: Mapping[str, Any], seed: int | None = None) -> Policy:
+    """Rebuild a policy from ``Policy.state()``."""
+    policy = make_policy({"name": state["name"], "params": state["params"]}, state["goal"], seed=seed)
+    policy._load(state)
+    return policy
+
+
+def convert_policy(old: Policy | None, spec: Any, goal: str, seed: int | None = None) -> Policy:
+    """A policy for ``spec`` that keeps what ``old`` learned when the two can share it.
+
+    Same goal and both non-contextual: per-arm statistics carry over (Exp3's
+    weights only to Exp3). Same goal and both LinUCB: the whole model carries
+    over with the new knobs. Otherwise the new policy starts fresh.
+    """
+    new = make_policy(spec, goal, seed=seed)
+    if old is None or old.goal != goal:
+        return new
+    if isinstance(old, ArmStatsPolicy) and isinstance(new, ArmStatsPolicy):
+        state = old.state()
+        if not isinstance(new, Exp3):
+            state.pop("log_weights", None)
+        new._load(state)
+    elif isinstance(old, LinUCB) and isinstance(new, LinUCB):
+        new._load(old.state())
+    else:
+        return new
+    new.generation += 1
+    return new

@@ -1,0 +1,66 @@
+"""Choice probabilities: exact where the policy is a formula, Monte Carlo where not.
+
+Every policy here decides by *sampling from its own probability vector*, so
+the propensity we log is, by construction, the probability the decision had.
+Deterministic rules (UCB, LinUCB, the greedy part of epsilon-greedy) spread
+the argmax mass over the tied arms — river gives ties to the first arm, which
+at conversion rates under 1% means "always arm A" for a long time.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+
+def argmax_probabilities(arm_ids: Sequence[str], scores: Sequence[float]) -> dict[str, float]:
+    """Uniform over the arms tied at the top score, zero elsewhere."""
+    best = max(scores)
+    tied = [arm for arm, s in zip(arm_ids, scores) if s == best]
+    share = 1.0 / len(tied)
+    top = set(tied)
+    return {arm: (share if arm in top else 0.0) for arm in arm_ids}
+
+
+def mix_uniform(probs: Mapping[str, float], epsilon: float) -> dict[str, float]:
+    """``(1 - epsilon) * probs + epsilon * uniform`` (exact exploration floor)."""
+    if epsilon <= 0.0:
+        return dict(probs)
+    floor = epsilon / len(probs)
+    return {arm: (1.0 - epsilon) * p + floor for arm, p in probs.items()}
+
+
+def sample(probs: Mapping[str, float], rng: random.Random) -> str:
+    """Draw an arm; the last arm absorbs float round-off so we never fall off the end."""
+    u = rng.random()
+    acc = 0.0
+    arm = ""
+    for arm, p in probs.items():
+        acc += p
+        if u < acc:
+            return arm
+    return arm
+
+
+def monte_carlo_best(
+    draw: Callable[[np.random.Generator, int], np.ndarray],
+    arm_ids: Sequence[str],
+    n_samples: int,
+    seed: Sequence[int],
+) -> dict[str, float]:
+    """Estimate P(arm has the best sampled value) from ``n_samples`` posterior draws.
+
+    ``draw(rng, n)`` returns a ``(len(arm_ids), n)`` array. Counts get +0.5
+    smoothing so no arm's propensity is exactly 0 (an exploration floor of
+    about ``0.5 / n_samples``, and IPS never divides by zero). The generator is
+    seeded from the model version: any process holding the same statistics
+    computes the same propensities.
+    """
+    rng = np.random.default_rng(list(seed))
+    values = draw(rng, n_samples)
+    wins = np.bincount(np.argmax(values, axis=0), minlength=len(arm_ids)).astype(float)
+    wins += 0.5
+    wins /= wins.sum()
+    return {arm: float(p) for arm, p in zip(arm_ids, wins)}

@@ -1,0 +1,178 @@
+"""Policy specs from the YAML rules: names, typed knobs, validation.
+
+A slot's ``policy`` is either a bare name (``thompson``) or
+``{"name": ..., "params": {...}}``. Every knob is declared here once with its
+type, range, default and help, so validation messages and docs come from the
+same table (the way mitmproxy declares options). ``validate_policy_spec``
+never raises: it returns error strings the rules loader attaches to a line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .goals import GOALS, is_binary
+
+DEFAULT_POLICY = "thompson"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One tuning knob: its type, allowed range, default and meaning."""
+
+    kind: str  # "float" | "int" | "choice"
+    default: Any
+    help: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False  # lo excluded
+    nullable: bool = False
+    choices: tuple[str, ...] = ()
+    goals: str = "any"  # "any" | "binary" | "real"
+
+    def describe(self) -> str:
+        if self.kind == "choice":
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
+        else:
+            noun = "an integer" if self.kind == "int" else "a number"
+            lo = "" if self.lo is None else (f"> {self.lo:g}" if self.lo_open else f">= {self.lo:g}")
+            hi = "" if self.hi is None else f"<= {self.hi:g}"
+            rng = " and ".join(x for x in (lo, hi) if x)
+            text = f"{noun} {rng}".strip()
+        return text + (" or null" if self.nullable else "")
+
+    def check(self, value: Any) -> bool:
+        if value is None:
+            return self.nullable
+        if self.kind == "choice":
+            return isinstance(value, str) and value in self.choices
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.kind == "int" and not (isinstance(value, int) or float(value).is_integer()):
+            return False
+        if not math.isfinite(value):
+            return False
+        if self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo):
+            return False
+        return not (self.hi is not None and value > self.hi)
+
+
+_HALF_LIFE = Param(
+    "float", None, "forget old evidence: statistics halve in weight every this many learned "
+    "decisions (null = never forget; set it when the best variant can change)",
+    lo=1, nullable=True,
+)
+
+PARAMS: dict[str, dict[str, Param]] = {
+    "thompson": {
+        "prior_alpha": Param("float", 1.0, "Beta prior successes", lo=0, lo_open=True, goals="binary"),
+        "prior_beta": Param("float", 1.0, "Beta prior failures", lo=0, lo_open=True, goals="binary"),
+        "prior_mean": Param("float", 0.0, "normal-inverse-gamma prior mean reward", goals="real"),
+        "prior_strength": Param("float", 0.01, "pseudo-observations behind prior_mean", lo=0, lo_open=True, goals="real"),
+        "prior_shape": Param("float", 1.0, "inverse-gamma shape of the reward variance", lo=0, lo_open=True, goals="real"),
+        "prior_scale": Param("float", 1.0, "inverse-gamma scale of the reward variance", lo=0, lo_open=True, goals="real"),
+        "mc_samples": Param("int", 1000, "posterior draws used to compute propensities", lo=100, hi=100_000),
+        "half_life": _HALF_LIFE,
+    },
+    "ucb": {
+        "delta": Param("float", 1.0, "exploration scale of the confidence bonus", lo=0, lo_open=True, hi=100),
+        "bound": Param("choice", "ucb-v", "ucb1 (river's formula) or ucb-v (variance-aware, far "
+                       "less exploration at low conversion rates)", choices=("ucb-v", "ucb1")),
+        "epsilon": Param("float", 0.0, "share of uniform exploration mixed in (gives every arm a "
+                         "propensity > 0, which off-policy evaluation needs)", lo=0, hi=1),
+        "half_life": _HALF_LIFE,
+    },
+    "epsilon-greedy": {
+        "epsilon": Param("float", 0.1, "share of traffic explored uniformly", lo=0, hi=1),
+        "decay": Param("float", 0.0, "epsilon * exp(-decay * learned decisions)", lo=0),
+        "half_life": _HALF_LIFE,
+    },
+    "exp3": {
+        "gamma": Param("float", 0.1, "share of uniform exploration and learning rate", lo=0, lo_open=True, hi=1),
+        "reward_cap": Param("float", None, "rewards are divided by this and clipped to 1 (default: "
+                            "largest reward seen so far)", lo=0, lo_open=True, nullable=True, goals="real"),
+        "half_life": _HALF_LIFE,
+    },
+    "linucb": {
+        "alpha": Param("float", 0.3, "width of the confidence bonus (classic LinUCB alpha)", lo=0, hi=100),
+        "ridge": Param("float", 1.0, "ridge regularisation (prior precision) of each arm's model", lo=0, lo_open=True),
+        "epsilon": Param("float", 0.0, "share of uniform exploration mixed in", lo=0, hi=1),
+        "max_features": Param("int", 128, "feature vocabulary cap (new feature names beyond it are ignored)", lo=2, hi=4096),
+        "half_life": _HALF_LIFE,
+    },
+    "uniform": {},
+}
+ALIASES = {"epsilon_greedy": "epsilon-greedy", "egreedy": "epsilon-greedy", "random": "uniform"}
+POLICY_NAMES: tuple[str, ...] = tuple(PARAMS)
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A validated policy name and its full parameter set (defaults filled in)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "params": dict(self.params)}
+
+
+def _split(spec: Any) -> tuple[Any, Any]:
+    if spec is None:
+        return DEFAULT_POLICY, {}
+    if isinstance(spec, str):
+        return spec, {}
+    if isinstance(spec, PolicySpec):
+        return spec.name, spec.params
+    if isinstance(spec, Mapping):
+        return spec.get("name", DEFAULT_POLICY), spec.get("params") or {}
+    return spec, None
+
+
+def validate_policy_spec(spec: Any, goal: str) -> list[str]:
+    """Error messages for a policy spec under a goal; empty when it is valid."""
+    errors: list[str] = []
+    if goal not in GOALS:
+        return [f"goal: unknown goal {goal!r}; allowed: {', '.join(GOALS)}"]
+    if isinstance(spec, Mapping):
+        extra = sorted(set(spec) - {"name", "params"})
+        if extra:
+            errors.append(f"policy: unknown key(s) {', '.join(map(repr, extra))}; allowed: 'name', 'params'")
+    raw_name, params = _split(spec)
+    if not isinstance(raw_name, str):
+        return errors + [f"policy: expected a policy name or a mapping with 'name', got {spec!r}"]
+    name = ALIASES.get(raw_name, raw_name)
+    if name not in PARAMS:
+        hint = difflib.get_close_matches(raw_name, POLICY_NAMES, n=1)
+        did = f" (did you mean {hint[0]!r}?)" if hint else ""
+        return errors + [f"policy: unknown policy {raw_name!r}{did}; allowed: {', '.join(POLICY_NAMES)}"]
+    if not isinstance(params, Mapping):
+        return errors + [f"policy {name!r}: params must be a mapping, got {params!r}"]
+    kind = "binary" if is_binary(goal) else "real"
+    table = PARAMS[name]
+    allowed = [p for p, d in table.items() if d.goals in ("any", kind)]
+    for key, value in params.items():
+        decl = table.get(key)
+        if decl is None or decl.goals not in ("any", kind):
+            why = (f"only applies to {decl.goals}-valued goals, not goal {goal!r}" if decl
+                   else "unknown param")
+            errors.append(f"policy {name!r}: {why} {key!r}; allowed: {', '.join(allowed) or '(none)'}")
+        elif not decl.check(value):
+            errors.append(f"policy {name!r}: param {key!r} must be {decl.describe()}, got {value!r}")
+    return errors
+
+
+def parse_policy_spec(spec: Any, goal: str) -> PolicySpec:
+    """Validated spec with defaults; raises ``ValueError`` listing every problem."""
+    errors = validate_policy_spec(spec, goal)
+    if errors:
+        raise ValueError("; ".join(errors))
+    raw_name, params = _split(spec)
+    name = ALIASES.get(raw_name, raw_name)
+    kind = "binary" if is_binary(goal) else "real"
+    full = {k: d.default for k, d in PARAMS[name].items() if d.goals in ("any", kind)}
+    full.update(params)
+    return PolicySpec(name, full)

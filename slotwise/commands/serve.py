@@ -1,0 +1,51 @@
+"""``slotwise serve``: run the proxy in front of a storefront."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from slotwise.proxy.config import OPTIONS, ConfigError, Settings
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] = ()) -> None:
+    """One flag per setting; unset flags fall back to ``SLOTWISE_*`` variables, then defaults."""
+    for option in OPTIONS:
+        if option.name in skip:
+            continue
+        parser.add_argument(
+            option.flag,
+            dest=option.name,
+            type=option.type,
+            default=None,
+            help=f"{option.help} (env {option.env}, default {option.default!r})",
+        )
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides = {o.name: getattr(args, o.name, None) for o in OPTIONS}
+    return Settings.from_env(**overrides)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from_args(args)
+        if not settings.upstream:
+            raise ConfigError("--upstream (or SLOTWISE_UPSTREAM) is required: the URL of the storefront")
+    except ConfigError as exc:
+        print(f"slotwise serve: {exc}", file=sys.stderr)
+        return 2
+    from slotwise.proxy.server import run
+
+    run(settings)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "serve",
+        help="run the proxy in front of a storefront",
+        description="Run the Slotwise proxy. Without --rules it is a transparent reverse proxy.",
+    )
+    add_settings_arguments(parser)
+    parser.set_defaults(func=run_serve)

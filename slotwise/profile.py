@@ -1,0 +1,268 @@
+"""The golden record: one profile per person, and the pure steps that change it.
+
+A profile is plain data (JSON in every store) so that the SQLite store, the
+Redis store, the rules' read-only view and exports all see the same thing.
+Everything here is pure: time comes in as an argument, nothing is read from
+or written to anywhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Iterable, Mapping
+
+SESSION_TIMEOUT_S = 30 * 60
+"""A visit ends after 30 minutes without activity (the analytics convention)."""
+
+MAX_PRODUCTS = 200
+MAX_CATEGORIES = 100
+MAX_PURCHASES = 500
+
+CHANNELS = ("online", "store")
+
+_SLUG_RE = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(name: str) -> str:
+    """A category key: lower-case, runs of non-alphanumerics become ``-``."""
+    return _SLUG_RE.sub("-", name.strip().lower()).strip("-")
+
+
+def hash_email(email: str) -> str:
+    """E-mails are only ever kept hashed: SHA-256 of the trimmed, lower-cased address."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Profile:
+    """Everything Slotwise holds about one person."""
+
+    id: str
+    anonymous_ids: list[str] = field(default_factory=list)
+    customer_id: str | None = None
+    email_hash: str | None = None
+    first_seen: float = 0.0
+    last_seen: float = 0.0
+    visits: int = 0
+    session_start: float = 0.0
+    categories: dict[str, dict[str, Any]] = field(default_factory=dict)  # slug -> {count, last}
+    products: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {count, last, category}
+    cart: list[dict[str, Any]] = field(default_factory=list)  # {product, category, size, qty, price}
+    purchases: list[dict[str, Any]] = field(default_factory=list)  # {order_id, channel, product, category, size, qty, price, ts}
+    subscribed: bool = False
+    consent: str | None = None  # "granted", "denied" or None (not asked)
+    coupon: str | None = None  # the coupon code this person got, if any
+    assignments: dict[str, dict[str, Any]] = field(default_factory=dict)  # slot -> sticky {arm, decision_id, ts, session_start}
+
+    # -- serialisation -------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Profile":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def new(cls, profile_id: str, now: float) -> "Profile":
+        return cls(id=profile_id, anonymous_ids=[profile_id], first_seen=now, last_seen=now)
+
+    # -- derived facts -------------------------------------------------
+    @property
+    def recent_categories(self) -> list[str]:
+        """Category slugs, most recently viewed first."""
+        return [c for c, _ in sorted(self.categories.items(), key=lambda kv: -kv[1]["last"])]
+
+    @property
+    def top_categories(self) -> list[str]:
+        """Category slugs by number of views, then recency."""
+        return [c for c, _ in sorted(self.categories.items(), key=lambda kv: (-kv[1]["count"], -kv[1]["last"]))]
+
+    @property
+    def recent_products(self) -> list[str]:
+        return [p for p, _ in sorted(self.products.items(), key=lambda kv: -kv[1]["last"])]
+
+    @property
+    def purchased_products(self) -> set[str]:
+        return {str(p["product"]) for p in self.purchases}
+
+    @property
+    def preferred_sizes(self) -> dict[str, str]:
+        """Per category, the size bought most often (online and in store); ties go to the latest."""
+        by_category: dict[str, Counter[str]] = {}
+        latest: dict[tuple[str, str], float] = {}
+        for line in self.purchases:
+            size, category = line.get("size"), line.get("category")
+            if not size or not category:
+                continue
+            by_category.setdefault(category, Counter())[size] += int(line.get("qty") or 1)
+            key = (category, size)
+            latest[key] = max(latest.get(key, 0.0), float(line.get("ts") or 0.0))
+        return {
+            cat: max(counts, key=lambda s: (counts[s], latest[(cat, s)]))
+            for cat, counts in by_category.items()
+        }
+
+    @property
+    def cart_value(self) -> float:
+        return sum(float(line.get("price") or 0) * int(line.get("qty") or 1) for line in self.cart)
+
+    def in_session(self, now: float) -> bool:
+        return self.visits > 0 and now - self.last_seen <= SESSION_TIMEOUT_S
+
+
+# -- pure updates ----------------------------------------------------------
+
+
+def touch(profile: Profile, now: float) -> bool:
+    """Mark activity; returns True when this activity starts a new visit."""
+    new_visit = not profile.in_session(now)
+    if new_visit:
+        profile.visits += 1
+        profile.session_start = now
+    if not profile.first_seen:
+        profile.first_seen = now
+    profile.last_seen = max(profile.last_seen, now)
+    return new_visit
+
+
+def _bump(entries: dict[str, dict[str, Any]], key: str, now: float, limit: int, **extra: Any) -> None:
+    entry = entries.setdefault(key, {"count": 0, "last": 0.0})
+    entry["count"] += 1
+    entry["last"] = max(entry["last"], now)
+    entry.update({k: v for k, v in extra.items() if v})
+    if len(entries) > limit:
+        oldest = min(entries, key=lambda k: entries[k]["last"])
+        del entries[oldest]
+
+
+def record_view(profile: Profile, now: float, *, category: str | None = None, product: str | None = None) -> None:
+    """A page view: the visit, and the category/product it showed."""
+    touch(profile, now)
+    if category:
+        _bump(profile.categories, category, now, MAX_CATEGORIES)
+    if product:
+        _bump(profile.products, str(product), now, MAX_PRODUCTS, category=category)
+
+
+def set_cart(profile: Profile, lines: Iterable[Mapping[str, Any]]) -> None:
+    profile.cart = [_cart_line(line) for line in lines]
+
+
+def _cart_line(line: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "product": str(line["product"]),
+        "category": line.get("category"),
+        "size": line.get("size"),
+        "qty": int(line.get("qty") or 1),
+        "price": float(line.get("price") or 0.0),
+    }
+
+
+def add_to_cart(profile: Profile, line: Mapping[str, Any]) -> None:
+    new = _cart_line(line)
+    for existing in profile.cart:
+        if existing["product"] == new["product"] and existing.get("size") == new.get("size"):
+            existing["qty"] += new["qty"]
+            return
+    profile.cart.append(new)
+
+
+def remove_from_cart(profile: Profile, product: str, size: str | None = None) -> None:
+    profile.cart = [
+        line for line in profile.cart
+        if not (line["product"] == str(product) and (size is None or line.get("size") == size))
+    ]
+
+
+def record_purchase(
+    profile: Profile,
+    order_id: str,
+    lines: Iterable[Mapping[str, Any]],
+    now: float,
+    channel: str = "online",
+) -> bool:
+    """Adds an order's lines; idempotent per (channel, order id). Returns False for a repeat."""
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {CHANNELS}, not {channel!r}")
+    if any(p["order_id"] == order_id and p["channel"] == channel for p in profile.purchases):
+        return False
+    for line in lines:
+        profile.purchases.append(
+            {
+                "order_id": order_id,
+                "channel": channel,
+                "product": str(line["product"]),
+                "category": line.get("category"),
+                "size": line.get("size"),
+                "qty": int(line.get("qty") or 1),
+                "price": float(line.get("price") or 0.0),
+                "ts": float(line.get("ts") or now),
+            }
+        )
+    profile.purchases.sort(key=lambda p: p["ts"])
+    del profile.purchases[:-MAX_PURCHASES]
+    if channel == "online":
+        profile.cart = []
+    return True
+
+
+# -- merging ---------------------------------------------------------------
+
+
+def _merge_counted(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], limit: int) -> dict[str, dict[str, Any]]:
+    out = {k: dict(v) for k, v in a.items()}
+    for key, entry in b.items():
+        if key in out:
+            mine = out[key]
+            mine["count"] = mine["count"] + entry["count"]
+            mine["last"] = max(mine["last"], entry["last"])
+            for extra, value in entry.items():
+                if extra not in ("count", "last") and value and not mine.get(extra):
+                    mine[extra] = value
+        else:
+            out[key] = dict(entry)
+    while len(out) > limit:
+        del out[min(out, key=lambda k: out[k]["last"])]
+    return out
+
+
+def merge(known: Profile, other: Profile) -> Profile:
+    """Fold ``other`` (typically an anonymous profile) into ``known``.
+
+    Every field is combined, none is simply overwritten: counts add up,
+    recency takes the latest, purchases are united by (channel, order id),
+    the cart that was touched last wins, consent takes the stricter answer.
+    """
+    merged = Profile(id=known.id)
+    merged.anonymous_ids = list(dict.fromkeys(known.anonymous_ids + other.anonymous_ids + [other.id]))
+    merged.customer_id = known.customer_id or other.customer_id
+    merged.email_hash = known.email_hash or other.email_hash
+    firsts = [t for t in (known.first_seen, other.first_seen) if t]
+    merged.first_seen = min(firsts) if firsts else 0.0
+    merged.last_seen = max(known.last_seen, other.last_seen)
+    merged.visits = known.visits + other.visits
+    merged.session_start = max(known.session_start, other.session_start)
+    merged.categories = _merge_counted(known.categories, other.categories, MAX_CATEGORIES)
+    merged.products = _merge_counted(known.products, other.products, MAX_PRODUCTS)
+    newer, older = (other, known) if other.last_seen > known.last_seen else (known, other)
+    merged.cart = [dict(line) for line in (newer.cart or older.cart)]
+    seen: set[tuple[str, str, str, str | None]] = set()
+    purchases: list[dict[str, Any]] = []
+    for line in known.purchases + other.purchases:
+        key = (line["channel"], line["order_id"], line["product"], line.get("size"))
+        if key not in seen:
+            seen.add(key)
+            purchases.append(dict(line))
+    merged.purchases = sorted(purchases, key=lambda p: p["ts"])[-MAX_PURCHASES:]
+    merged.subscribed = known.subscribed or other.subscribed
+    if "denied" in (known.consent, other.consent):
+        merged.consent = "denied"
+    else:
+        merged.consent = known.consent or other.consent
+    merged.coupon = known.coupon or other.coupon
+    merged.assignments = {**other.assignments, **known.assignments}
+    return merged

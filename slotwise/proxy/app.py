@@ -1,0 +1,118 @@
+"""The Slotwise edge as an ASGI app: ``/_sw/*`` is ours, everything else goes to the origin.
+
+Pure ASGI at the top (no middleware stack on the hot path): a request whose
+path starts with ``/_sw/`` goes to a small Starlette router (health, metrics,
+and the personalizer's routes); every other request goes to the
+``Forwarder``. Lifespan starts and stops the personalizer and the upstream
+client; a personalizer that fails to start is replaced by a transparent one
+(fail open) rather than taking the store down.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, Router
+
+from . import metrics
+from .config import Settings
+from .flow import NullPersonalizer, Personalizer
+from .forward_http import Forwarder
+from .forward_safe import SafePersonalizer
+from .forward_stream import Receive, Scope, Send
+from .upstream import Upstream
+
+log = logging.getLogger("slotwise.proxy")
+
+PREFIX = "/_sw"
+
+
+class ProxyApp:
+    def __init__(self, settings: Settings, personalizer: Personalizer | None = None) -> None:
+        if not settings.upstream:
+            raise ValueError("SLOTWISE_UPSTREAM / --upstream: required to run the proxy")
+        self.settings = settings
+        self.personalizer: Personalizer = personalizer or NullPersonalizer()
+        self.upstream = Upstream(settings)
+        self._build()
+
+    def _build(self) -> None:
+        self.safe = SafePersonalizer(self.personalizer, self.settings.personalize_budget_ms)
+        self.forwarder = Forwarder(self.settings, self.safe, self.upstream)
+        own = [Route("/health", self.health, methods=["GET", "HEAD"]), Route("/metrics", metrics_endpoint, methods=["GET"])]
+        self.router = Router(routes=[Mount(PREFIX, routes=[*own, *self.personalizer.routes()])])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope["path"]
+            if path.startswith(PREFIX) and (len(path) == len(PREFIX) or path[len(PREFIX)] == "/"):
+                await self.router(scope, receive, send)
+            else:
+                await self.forwarder(scope, receive, send)
+        elif kind == "lifespan":
+            await self.lifespan(receive, send)
+        # websockets are not proxied: the server answers 403 when the app ignores them
+
+    async def health(self, request: Request) -> Response:
+        """Liveness only: checks nothing slow (no upstream call)."""
+        return JSONResponse(
+            {"status": "ok", "pid": os.getpid(), "personalizer": type(self.personalizer).__name__},
+            headers={"cache-control": "no-store"},
+        )
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        try:
+            await self.personalizer.startup()
+        except Exception:  # fail open: a transparent proxy beats an outage
+            log.exception("personalizer %s failed to start; serving pages unchanged", type(self.personalizer).__name__)
+            metrics.count_fail_open("startup")
+            self.personalizer = NullPersonalizer()
+            self._build()
+
+    async def shutdown(self) -> None:
+        try:
+            await self.personalizer.shutdown()
+        finally:
+            await self.upstream.aclose()
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type, headers={"cache-control": "no-store"})
+
+
+def create_app(settings: Settings, personalizer: Personalizer | None = None) -> Any:
+    """The ASGI app for these settings; without a personalizer, a transparent reverse proxy."""
+    return ProxyApp(settings, personalizer)
+
+
+def create_app_from_env() -> Any:
+    """Factory for server workers: settings from ``SLOTWISE_*``, the real personalizer if installed."""
+    from .server import tune_malloc
+
+    tune_malloc()
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level.upper())
+    try:
+        from .personalize import build_personalizer  # written by the personalization layer
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}.personalize":
+            raise  # the module exists but something it imports is missing: say so
+        return create_app(settings, NullPersonalizer())
+    return create_app(settings, build_personalizer(settings))

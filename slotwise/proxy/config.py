@@ -1,0 +1,183 @@
+"""Settings of one Slotwise proxy process.
+
+Every setting has a CLI flag and a ``SLOTWISE_*`` environment variable (for
+containers). The CLI writes the flags it got into the environment before it
+starts the ASGI server, so each worker process builds the same ``Settings``
+from ``Settings.from_env()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+
+class ConfigError(ValueError):
+    """A setting has a value Slotwise cannot run with; the message names it."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its environment variable, type and help text."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "SLOTWISE_" + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("upstream", str, "", "URL of the storefront to proxy, e.g. https://shop.example"),
+    Option("rules", str, "", "YAML rules file; empty: a transparent reverse proxy"),
+    Option("host", str, "127.0.0.1", "address to listen on"),
+    Option("port", int, 8000, "port to listen on"),
+    Option("workers", int, 1, "worker processes (one per core is a good start)"),
+    Option("server", str, "granian", "ASGI server: granian or uvicorn"),
+    Option("data", str, ".slotwise", "directory of the embedded SQLite store and secrets"),
+    Option("store", str, "", "state store URL: empty for SQLite under --data, or redis://host:port/db"),
+    Option("secret", str, "", "key that signs visitor cookies and preview links; default: generated once under --data"),
+    Option("admin_token", str, "", "token for /_sw/admin and the admin API; empty: admin API disabled"),
+    Option("public_url", str, "", "public base URL (scheme://host[:port]); default: taken from each request"),
+    Option("connect_timeout", float, 5.0, "seconds to wait for the upstream connection (then 502)"),
+    Option("read_timeout", float, 30.0, "seconds to wait for upstream response headers or body data (then 504)"),
+    Option("max_html_bytes", int, 4 * 1024 * 1024, "HTML bodies larger than this pass through unrewritten"),
+    Option("personalize_budget_ms", float, 50.0, "time budget for personalization of one page; past it the original page is served"),
+    Option("trusted_proxies", str, "", "comma-separated client IPs whose X-Forwarded-For is trusted"),
+    Option("cookie_name", str, "sw_vid", "name of the first-party visitor cookie"),
+    Option("log_level", str, "info", "log level: debug, info, warning, error"),
+)
+
+
+def _coerce(option: Option, raw: Any) -> Any:
+    if isinstance(raw, option.type):
+        return raw
+    try:
+        return option.type(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{option.env} / {option.flag}: expected {option.type.__name__}, got {raw!r}"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration of a proxy process."""
+
+    upstream: str = ""
+    rules: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    server: str = "granian"
+    data: str = ".slotwise"
+    store: str = ""
+    secret: str = ""
+    admin_token: str = ""
+    public_url: str = ""
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_html_bytes: int = 4 * 1024 * 1024
+    personalize_budget_ms: float = 50.0
+    trusted_proxies: str = ""
+    cookie_name: str = "sw_vid"
+    log_level: str = "info"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "Settings":
+        """Build from a mapping of option names to raw values, validating each."""
+        kwargs: dict[str, Any] = {}
+        for option in OPTIONS:
+            if option.name in values and values[option.name] is not None:
+                kwargs[option.name] = _coerce(option, values[option.name])
+        settings = cls(**kwargs)
+        settings.validate()
+        return settings
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Build from ``SLOTWISE_*`` variables; keyword overrides win."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {o.name: environ[o.env] for o in OPTIONS if o.env in environ}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_mapping(values)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that rebuilds these settings in a worker process."""
+        return {o.env: str(getattr(self, o.name)) for o in OPTIONS}
+
+    def validate(self) -> None:
+        if self.upstream:
+            parts = urlsplit(self.upstream)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(
+                    f"SLOTWISE_UPSTREAM / --upstream: {self.upstream!r} is not an http(s) URL with a host"
+                )
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(f"SLOTWISE_PUBLIC_URL / --public-url: {self.public_url!r} is not an http(s) URL")
+        if self.server not in ("granian", "uvicorn"):
+            raise ConfigError(f"SLOTWISE_SERVER / --server: {self.server!r} is not one of granian, uvicorn")
+        if not (0 < self.port < 65536):
+            raise ConfigError(f"SLOTWISE_PORT / --port: {self.port} is not a TCP port")
+        if self.workers < 1:
+            raise ConfigError(f"SLOTWISE_WORKERS / --workers: {self.workers} must be at least 1")
+        for name in ("connect_timeout", "read_timeout", "personalize_budget_ms"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"SLOTWISE_{name.upper()}: must be positive")
+        if self.max_html_bytes < 0:
+            raise ConfigError("SLOTWISE_MAX_HTML_BYTES: must not be negative")
+        if self.store and not self.store.startswith(("redis://", "rediss://", "unix://", "sqlite:")):
+            raise ConfigError(f"SLOTWISE_STORE / --store: {self.store!r} is not a redis:// or sqlite: URL")
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.data)
+
+    @property
+    def upstream_host(self) -> str:
+        """The Host header the upstream expects (host[:port] as in the URL)."""
+        return urlsplit(self.upstream).netloc
+
+    @property
+    def trusted_proxy_set(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+    def signing_key(self) -> bytes:
+        """The secret that signs cookies and preview links.
+
+        Generated once and kept in ``DATA/secret`` (mode 0600) so that every
+        worker and every restart signs with the same key.
+        """
+        if self.secret:
+            return self.secret.encode()
+        path = self.data_dir / "secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(secrets.token_urlsafe(32))
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, path)  # first writer wins; others read its key
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
+        return path.read_text().strip().encode()

@@ -1,0 +1,178 @@
+"""Forwarding one HTTP request to the origin and its response back: the proxy's main path.
+
+Steps, in order (one ``Flow`` per request, like a mitmproxy flow):
+
+1. refuse what a reverse proxy never does (CONNECT, absolute-form targets for other hosts);
+2. ``personalizer.on_request`` (fail-open);
+3. send upstream with the visitor's end-to-end headers, the origin's Host and X-Forwarded-*;
+   the request body is streamed;
+4. rewrite response headers (hop-by-hop, Location, cookie Domain), add Date if missing;
+5. HTML the personalizer wants → ``forward_html``; everything else streams through untouched.
+
+A ``ProxyError`` before the response started becomes a small error page; after
+it started, the exception propagates so the server aborts the connection (the
+client sees a truncated body, never a clean end).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import AsyncIterator
+from urllib.parse import urlsplit
+
+import httpx
+
+from . import metrics
+from .config import Settings
+from .errors import ClientDisconnected, ConnectNotAllowed, ForeignTarget, ProxyError, UpstreamError, error_page
+from .flow import Flow, NullPersonalizer
+from .forward_html import HtmlRewriter, is_html
+from .forward_safe import SafePersonalizer
+from .forward_stream import Receive, Responder, Scope, Send, stream
+from .headers import Headers, ResponseHeaderRewriter, first, http_date, upstream_request_headers
+from .upstream import Upstream
+
+_NO_BODY_STATUS = frozenset({204, 206, 304})
+
+
+class Forwarder:
+    def __init__(self, settings: Settings, personalizer: SafePersonalizer, upstream: Upstream) -> None:
+        self.settings = settings
+        self.safe = personalizer
+        self.upstream = upstream
+        self.passthrough = isinstance(personalizer.inner, NullPersonalizer)
+        self.rewrite_headers = ResponseHeaderRewriter(settings.upstream)
+        self.trusted = settings.trusted_proxy_set
+        self.public_url = settings.public_url.rstrip("/")
+        self.html = HtmlRewriter(settings, personalizer)
+        self.upstream_netloc = settings.upstream_host.lower()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        out = Responder(send)
+        try:
+            await self.forward(scope, receive, out)
+        except ClientDisconnected:
+            return
+        except ProxyError as exc:
+            if out.started:
+                raise  # abort: the server drops the connection without a clean end
+            if isinstance(exc, UpstreamError):
+                metrics.count_upstream_error(type(exc).__name__)
+            status, headers, body = error_page(exc)
+            headers.append((b"date", http_date()))
+            await out.start(status, headers)
+            await out.body(b"" if scope["method"] == "HEAD" else body)
+        finally:
+            if out.status:
+                metrics.count_response(out.status)
+
+    # -- 1. the request ---------------------------------------------------------------
+
+    def _target(self, scope: Scope) -> str:
+        """The path and query to ask the origin for; absolute-form for other hosts is refused."""
+        if scope["method"] == "CONNECT":
+            raise ConnectNotAllowed()
+        raw = scope.get("raw_path") or scope["path"].encode()
+        path = raw.decode("latin-1")
+        if not path.startswith("/"):
+            parts = urlsplit(path)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ForeignTarget(f"request target {path[:100]!r}")
+            allowed = {self.upstream_netloc, urlsplit(self.public_url).netloc.lower()} if self.public_url else {self.upstream_netloc}
+            host = next((v.decode("latin-1").lower() for n, v in scope["headers"] if n == b"host"), "")
+            if parts.netloc.lower() not in allowed | {host}:
+                raise ForeignTarget()
+            path = parts.path or "/"
+        qs = scope.get("query_string") or b""
+        return path + ("?" + qs.decode("latin-1") if qs else "")
+
+    def _flow(self, scope: Scope, target: str) -> Flow:
+        raw: Headers = scope["headers"]
+        client = scope.get("client")
+        client_ip = client[0] if client else ""
+        trusted = client_ip in self.trusted
+        host = first(raw, b"host")
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            scheme, public_host = parts.scheme, parts.netloc
+        else:
+            xfp = first(raw, b"x-forwarded-proto") if trusted else None
+            xfh = first(raw, b"x-forwarded-host") if trusted else None
+            scheme = xfp.decode("latin-1").split(",")[0].strip() if xfp else scope.get("scheme", "http")
+            public_host = (xfh or host or self.upstream_netloc.encode()).decode("latin-1").split(",")[0].strip()
+        path, _, query = target.partition("?")
+        return Flow(
+            method=scope["method"],
+            path=path,
+            query_string=query,
+            headers=[(n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in raw],
+            client_ip=client_ip,
+            scheme=scheme,
+            public_host=public_host,
+            state={"trusted_peer": trusted},
+        )
+
+    @staticmethod
+    async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected()
+            chunk = message.get("body", b"")
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+    # -- 2..5 -----------------------------------------------------------------------
+
+    async def forward(self, scope: Scope, receive: Receive, out: Responder) -> None:
+        target = self._target(scope)
+        flow = self._flow(scope, target)
+        if not self.passthrough:
+            await self.safe.on_request(flow)
+        headers_in = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in flow.headers]
+        upstream_headers = upstream_request_headers(
+            headers_in,
+            upstream_host=self.settings.upstream_host,
+            client_ip=flow.client_ip,
+            trusted=flow.state["trusted_peer"],
+            public_host=flow.public_host,
+            scheme=flow.scheme,
+        )
+        has_body = any(
+            (n == b"content-length" and v.strip() not in (b"", b"0")) or n == b"transfer-encoding"
+            for n, v in scope["headers"]
+        )
+        body = self._request_body(receive) if has_body else None
+        t0 = time.perf_counter()
+        response = await self.upstream.send(flow.method, target, upstream_headers, body)
+        try:
+            metrics.observe_upstream(time.perf_counter() - t0)
+            await self._respond(scope, receive, out, flow, response)
+        finally:
+            await response.aclose()
+
+    async def _respond(self, scope: Scope, receive: Receive, out: Responder, flow: Flow, response: httpx.Response) -> None:
+        public_origin = self.public_url or f"{flow.scheme}://{flow.public_host}"
+        headers = self.rewrite_headers(response.headers.raw, public_origin)
+        if first(headers, b"date") is None:
+            headers.append((b"date", http_date()))
+        status = response.status_code
+        if (
+            not self.passthrough
+            and flow.method != "HEAD"
+            and status >= 200
+            and status not in _NO_BODY_STATUS
+            and is_html(first(headers, b"content-type"))
+        ):
+            flow.status = status
+            flow.response_headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
+            if self.safe.wants_body(flow):
+                await self.html.respond(out, flow, headers, self.upstream.aiter_body(response), self._extra(flow))
+                return
+        await stream(out, receive, status, headers + self._extra(flow), self.upstream.aiter_body(response))
+
+    @staticmethod
+    def _extra(flow: Flow) -> Headers:
+        return [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in flow.extra_headers]

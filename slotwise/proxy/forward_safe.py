@@ -1,0 +1,104 @@
+"""The one place personalization is allowed to fail.
+
+Every call into the ``Personalizer`` goes through ``SafePersonalizer``: an
+exception, or running past ``settings.personalize_budget_ms`` (summed over the
+page's calls), turns into "serve the upstream response unchanged". Each
+failure increments ``slotwise_fail_open{stage}`` and is logged once per
+(stage, slot, reason) so a broken rule does not flood the log. After a
+failure the flow is marked and no further personalizer call is made for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Awaitable, Callable, TypeVar
+
+from .flow import Flow, PersonalizationError, Personalizer
+from .metrics import count_fail_open, observe_rewrite
+
+log = logging.getLogger("slotwise.proxy")
+T = TypeVar("T")
+
+_FAILED = "sw_failed"
+_SPENT = "sw_spent_ms"
+_LOGGED_MAX = 10_000  # bound the "already logged" set against unbounded distinct reasons
+
+
+class SafePersonalizer:
+    def __init__(self, personalizer: Personalizer, budget_ms: float) -> None:
+        self.inner = personalizer
+        self.budget_ms = budget_ms
+        self._logged: set[tuple[str, str | None, str]] = set()
+
+    @staticmethod
+    def failed(flow: Flow) -> bool:
+        return bool(flow.state.get(_FAILED))
+
+    def fail(self, flow: Flow, stage: str, exc: BaseException) -> None:
+        """Record a fail-open: mark the flow, count it, log it once per reason."""
+        flow.state[_FAILED] = stage
+        if isinstance(exc, PersonalizationError):
+            stage, slot, reason = exc.stage, exc.slot, exc.reason
+        else:
+            slot, reason = None, f"{type(exc).__name__}: {exc}"
+        count_fail_open(stage)
+        key = (stage, slot, reason[:200])
+        if key not in self._logged:
+            if len(self._logged) < _LOGGED_MAX:
+                self._logged.add(key)
+            log.warning(
+                "personalization failed open at %s%s: %s (%s)",
+                stage, f" slot={slot}" if slot else "", reason, flow.path, exc_info=not isinstance(exc, (PersonalizationError, TimeoutError)),
+            )
+
+    async def _call(self, flow: Flow, stage: str, fn: Callable[[], Awaitable[T]]) -> tuple[bool, T | None]:
+        if self.failed(flow):
+            return False, None
+        left = self.budget_ms - flow.state.get(_SPENT, 0.0)
+        start = time.perf_counter()
+        try:
+            if left <= 0:
+                raise TimeoutError(f"personalization budget of {self.budget_ms:g} ms used up")
+            async with asyncio.timeout(left / 1000.0):
+                result = await fn()
+            spent = (time.perf_counter() - start) * 1000.0
+            if spent > left:  # CPU-bound work cannot be interrupted; its result is late all the same
+                raise TimeoutError(f"personalization budget of {self.budget_ms:g} ms exceeded")
+        except Exception as exc:  # noqa: BLE001 — this is the fail-open boundary
+            flow.state[_SPENT] = flow.state.get(_SPENT, 0.0) + (time.perf_counter() - start) * 1000.0
+            self.fail(flow, stage, exc)
+            return False, None
+        flow.state[_SPENT] = flow.state.get(_SPENT, 0.0) + spent
+        flow.timings[stage] = spent
+        return True, result
+
+    async def on_request(self, flow: Flow) -> None:
+        await self._call(flow, "request", lambda: self.inner.on_request(flow))
+
+    def wants_body(self, flow: Flow) -> bool:
+        if self.failed(flow):
+            return False
+        try:
+            return bool(self.inner.wants_body(flow))
+        except Exception as exc:  # noqa: BLE001 — fail-open boundary
+            self.fail(flow, "wants_body", exc)
+            return False
+
+    async def on_html(self, flow: Flow, html: bytes) -> bytes | None:
+        start = time.perf_counter()
+        ok, result = await self._call(flow, "html", lambda: self.inner.on_html(flow, html))
+        observe_rewrite(time.perf_counter() - start)
+        if not ok or result is None:
+            return None
+        if not isinstance(result, (bytes, bytearray)):
+            self.fail(flow, "html", TypeError(f"on_html returned {type(result).__name__}, not bytes"))
+            return None
+        return bytes(result)
+
+    async def startup(self) -> None:
+        await self.inner.startup()
+
+    async def shutdown(self) -> None:
+        await self.inner.shutdown()

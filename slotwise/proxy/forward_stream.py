@@ -1,0 +1,74 @@
+"""Sending a response as it arrives: no buffering, bytes untouched.
+
+``Responder`` remembers whether the response has started: before that an
+error can still become an error page, after it only an aborted connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+from .headers import Headers, first
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Responder:
+    """Wraps ``send`` to remember whether the response has started (then errors must abort)."""
+
+    __slots__ = ("send", "started", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+        self.status = 0
+
+    async def start(self, status: int, headers: Headers) -> None:
+        self.started = True
+        self.status = status
+        await self.send({"type": "http.response.start", "status": status, "headers": headers})
+
+    async def body(self, data: bytes, more: bool = False) -> None:
+        await self.send({"type": "http.response.body", "body": data, "more_body": more})
+
+
+async def stream(
+    out: Responder, receive: Receive | None, status: int, headers: Headers, chunks: AsyncIterator[bytes],
+    head: bytes = b"",
+) -> None:
+    """Send chunks as they come: no buffering, bytes untouched, stops when the client leaves.
+
+    ``head`` is data already read (by the HTML path, before it gave up buffering).
+    """
+    await out.start(status, headers)
+    declared = first(headers, b"content-length")
+    remaining = int(declared) if declared and declared.isdigit() else -1
+    if head:
+        remaining -= len(head) if remaining >= 0 else 0
+        await out.body(head, more=remaining != 0)
+        if remaining == 0:
+            return
+    watcher: asyncio.Future[dict[str, Any]] | None = None
+    try:
+        async for chunk in chunks:
+            if remaining >= 0:
+                remaining -= len(chunk)
+                if remaining <= 0:
+                    await out.body(chunk)  # last one: no extra empty message
+                    return
+            await out.body(chunk, more=True)
+            if watcher is None and receive is not None:
+                # a multi-chunk body: notice a client that leaves (uvicorn's send is silent then)
+                watcher = asyncio.ensure_future(receive())
+            elif watcher is not None and watcher.done():
+                if not watcher.cancelled() and watcher.result().get("type") == "http.disconnect":
+                    return  # abandon; closing the upstream response happens in the caller
+                receive = None
+                watcher = None
+        await out.body(b"")
+    finally:
+        if watcher is not None and not watcher.done():
+            watcher.cancel()

@@ -1,0 +1,142 @@
+"""Header rules of a reverse proxy: hop-by-hop, X-Forwarded-*, Location and cookie domains, caching.
+
+Headers travel as ASGI-style lists of ``(bytes, bytes)`` pairs so that
+repeated headers (Set-Cookie above all) keep their order and are never merged
+through a dict.
+"""
+
+from __future__ import annotations
+
+import time
+from email.utils import formatdate
+from urllib.parse import urlsplit
+
+Headers = list[tuple[bytes, bytes]]
+
+# RFC 9110 §7.6.1 plus the legacy ones; ``proxy`` is httpoxy (CVE-2016-5385).
+HOP_BY_HOP = frozenset(
+    {b"connection", b"keep-alive", b"te", b"trailer", b"trailers", b"transfer-encoding", b"upgrade", b"proxy"}
+)
+# Request headers the ASGI server already acted on or that name *our* hop.
+_REQUEST_DROP = frozenset({b"host", b"expect", b"forwarded", b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto"})
+
+
+def hop_by_hop_names(headers: Headers) -> frozenset[bytes]:
+    """The fixed hop-by-hop set plus every header a Connection header names."""
+    named = {
+        token.strip().lower()
+        for name, value in headers
+        if name.lower() == b"connection"
+        for token in value.split(b",")
+        if token.strip()
+    }
+    return HOP_BY_HOP | named if named else HOP_BY_HOP
+
+
+def strip_hop_by_hop(headers: Headers) -> Headers:
+    drop = hop_by_hop_names(headers)
+    return [(n, v) for n, v in headers if (low := n.lower()) not in drop and not low.startswith(b"proxy-")]
+
+
+def first(headers: Headers, name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def upstream_request_headers(
+    headers: Headers, *, upstream_host: str, client_ip: str, trusted: bool, public_host: str, scheme: str
+) -> Headers:
+    """What the origin receives: the client's end-to-end headers, its own Host, and X-Forwarded-*.
+
+    An incoming X-Forwarded-For/-Host/-Proto is kept only from a trusted proxy;
+    from anyone else it is a spoofing attempt and replaced.
+    """
+    out = [(n, v) for n, v in strip_hop_by_hop(headers) if n.lower() not in _REQUEST_DROP]
+    xff = b", ".join(v for n, v in headers if n.lower() == b"x-forwarded-for") if trusted else b""
+    peer = client_ip.encode()
+    out.append((b"host", upstream_host.encode()))
+    out.append((b"x-forwarded-for", xff + b", " + peer if xff else peer))
+    out.append((b"x-forwarded-host", public_host.encode()))
+    out.append((b"x-forwarded-proto", scheme.encode()))
+    return out
+
+
+def _rewrite_location(value: bytes, upstream_origin: bytes, upstream_netloc: bytes, public_origin: bytes) -> bytes:
+    low = value.lower()
+    if low.startswith(upstream_origin) and (len(value) == len(upstream_origin) or value[len(upstream_origin)] in b"/?#"):
+        return public_origin + value[len(upstream_origin):]
+    if low.startswith(b"//" + upstream_netloc) and (len(value) == len(upstream_netloc) + 2 or value[len(upstream_netloc) + 2] in b"/?#"):
+        return b"//" + public_origin.split(b"://", 1)[1] + value[len(upstream_netloc) + 2:]
+    return value
+
+
+def _rewrite_cookie_domain(value: bytes, upstream_hostname: bytes, public_hostname: bytes) -> bytes:
+    parts = value.split(b";")
+    changed = False
+    for i, part in enumerate(parts[1:], 1):
+        key, sep, domain = part.partition(b"=")
+        if sep and key.strip().lower() == b"domain" and domain.strip().lstrip(b".").lower() == upstream_hostname:
+            parts[i] = key + b"=" + public_hostname
+            changed = True
+    return b";".join(parts) if changed else value
+
+
+class ResponseHeaderRewriter:
+    """Rewrites upstream response headers for the public side, per settings (built once)."""
+
+    def __init__(self, upstream: str) -> None:
+        parts = urlsplit(upstream)
+        self.upstream_origin = f"{parts.scheme}://{parts.netloc}".lower().encode()
+        self.upstream_netloc = parts.netloc.lower().encode()
+        self.upstream_hostname = (parts.hostname or "").encode()
+
+    def __call__(self, headers: Headers, public_origin: str) -> Headers:
+        drop = hop_by_hop_names(headers)
+        out: Headers = []
+        origin = public_origin.encode()
+        for name, value in headers:
+            low = name.lower()
+            if low in drop or low.startswith(b"proxy-"):
+                continue
+            if low == b"location":
+                value = _rewrite_location(value, self.upstream_origin, self.upstream_netloc, origin)
+            elif low == b"set-cookie" and b"omain" in value:
+                hostname = (urlsplit(public_origin).hostname or "").encode()
+                value = _rewrite_cookie_domain(value, self.upstream_hostname, hostname)
+            out.append((low, value))
+        return out
+
+
+_date_cache: tuple[int, bytes] = (0, b"")
+
+
+def http_date() -> bytes:
+    """The current IMF-fixdate, formatted at most once a second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True).encode())
+    return _date_cache[1]
+
+
+_VALIDATORS = frozenset({b"etag", b"last-modified", b"accept-ranges", b"content-length", b"cache-control", b"expires"})
+
+
+def personalized(headers: Headers, body_length: int) -> Headers:
+    """Headers of a page personalization changed.
+
+    Validators and ranges describe the origin's bytes, not ours, so they go;
+    the page is per visitor, so shared caches must not keep it and any cache
+    must revalidate (``private, no-cache``) and key on the cookie (``Vary``).
+    """
+    out = [(n, v) for n, v in headers if n not in _VALIDATORS]
+    vary = [v for n, v in out if n == b"vary"]
+    tokens = {t.strip().lower() for v in vary for t in v.split(b",")}
+    if b"cookie" not in tokens and b"*" not in tokens:
+        out = [(n, v) for n, v in out if n != b"vary"]
+        out.append((b"vary", b", ".join([*vary, b"Cookie"]) if vary else b"Cookie"))
+    out.append((b"cache-control", b"private, no-cache"))
+    out.append((b"content-length", str(body_length).encode()))
+    return out

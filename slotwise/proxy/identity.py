@@ -1,0 +1,85 @@
+"""The first-party visitor cookie: a random id signed with the store's key.
+
+The cookie value is ``<id>.<signature>``; anything else — forged, truncated,
+oversized, badly encoded — reads as "no visitor" and a fresh id is issued.
+Nothing here raises on bad input.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Iterable
+
+MAX_COOKIE_LEN = 128
+ONE_YEAR_S = 365 * 24 * 3600
+_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True)
+class VisitorCookies:
+    """Issues and verifies signed visitor ids."""
+
+    key: bytes
+    name: str = "sw_vid"
+    max_age: int = ONE_YEAR_S
+
+    def sign(self, visitor_id: str) -> str:
+        mac = hmac.new(self.key, b"vid:" + visitor_id.encode("ascii"), hashlib.sha256).digest()[:18]
+        return f"{visitor_id}.{_b64(mac)}"
+
+    def verify(self, value: str | None) -> str | None:
+        """The visitor id in a cookie value, or None if it is not one we signed."""
+        if not value or len(value) > MAX_COOKIE_LEN or value.count(".") != 1:
+            return None
+        visitor_id, _ = value.split(".", 1)
+        if not _ID_RE.match(visitor_id):
+            return None
+        return visitor_id if hmac.compare_digest(self.sign(visitor_id), value) else None
+
+    @staticmethod
+    def new_id() -> str:
+        return _b64(secrets.token_bytes(16))
+
+    def read(self, cookie_headers: Iterable[str]) -> str | None:
+        """The verified visitor id from the request's Cookie header(s)."""
+        for header in cookie_headers:
+            value = cookie_value(header, self.name)
+            if value is not None:
+                return self.verify(value)
+        return None
+
+    def set_cookie(self, visitor_id: str, secure: bool) -> str:
+        """The Set-Cookie header value for this visitor."""
+        parts = [
+            f"{self.name}={self.sign(visitor_id)}",
+            "Path=/",
+            f"Max-Age={self.max_age}",
+            "HttpOnly",
+            "SameSite=Lax",
+        ]
+        if secure:
+            parts.append("Secure")
+        return "; ".join(parts)
+
+
+def cookie_value(header: str, name: str) -> str | None:
+    """One cookie's value from a Cookie header, tolerating junk around it."""
+    if len(header) > 16384:
+        return None
+    for part in header.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value.strip().strip('"')
+    return None
+
+
+__all__ = ["VisitorCookies", "cookie_value"]

@@ -1,0 +1,21 @@
+"""Splices the tag's script element into a page without re-serialising it."""
+
+from __future__ import annotations
+
+import re
+
+_BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
+_HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
+
+
+def inject_before_body_end(html: bytes, snippet: bytes) -> bytes:
+    """Inserts ``snippet`` before the last ``</body>`` (else ``</head>``, else at the end)."""
+    last = None
+    for last in _BODY_END.finditer(html):
+        pass
+    if last is not None:
+        return html[: last.start()] + snippet + html[last.start():]
+    head = _HEAD_END.search(html)
+    if head is not None:
+        return html[: head.start()] + snippet + html[head.start():]
+    return html + snippet

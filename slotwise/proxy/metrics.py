@@ -1,0 +1,71 @@
+"""Prometheus metrics of the edge, and the helpers other parts use to feed them.
+
+With several worker processes, ``server.run`` sets ``PROMETHEUS_MULTIPROC_DIR``
+before the workers start; ``/_sw/metrics`` then aggregates all workers.
+The personalizer reports through ``observe_rewrite`` and ``count_fail_open``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import multiprocess
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_REWRITE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+
+# One registry for the process: tests build many apps, metric names must register once.
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+REQUESTS = Counter(
+    "slotwise_requests", "Proxied responses by status class", ["status_class"], registry=REGISTRY
+)
+UPSTREAM_LATENCY = Histogram(
+    "slotwise_upstream_latency_seconds",
+    "Time from sending the request upstream to its response headers",
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+REWRITE_TIME = Histogram(
+    "slotwise_rewrite_seconds", "Time personalization spent on one HTML page", buckets=_REWRITE_BUCKETS, registry=REGISTRY
+)
+FAIL_OPEN = Counter(
+    "slotwise_fail_open", "Pages served unchanged because personalization failed, by stage", ["stage"], registry=REGISTRY
+)
+UPSTREAM_ERRORS = Counter(
+    "slotwise_upstream_errors", "Upstream failures by kind", ["kind"], registry=REGISTRY
+)
+
+_STATUS_CLASS = {i: REQUESTS.labels(f"{i}xx") for i in range(1, 6)}
+
+
+def count_response(status: int) -> None:
+    _STATUS_CLASS.get(status // 100, _STATUS_CLASS[5]).inc()
+
+
+def observe_upstream(seconds: float) -> None:
+    UPSTREAM_LATENCY.observe(seconds)
+
+
+def observe_rewrite(seconds: float) -> None:
+    """For the personalizer: time spent rewriting one page."""
+    REWRITE_TIME.observe(seconds)
+
+
+def count_fail_open(stage: str) -> None:
+    """For the personalizer too: one page served unchanged because ``stage`` failed."""
+    FAIL_OPEN.labels(stage).inc()
+
+
+def count_upstream_error(kind: str) -> None:
+    UPSTREAM_ERRORS.labels(kind).inc()
+
+
+def exposition() -> tuple[bytes, str]:
+    """The Prometheus text format: all workers when multiprocess mode is on."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

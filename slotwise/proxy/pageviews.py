@@ -1,0 +1,56 @@
+"""Records what a page view tells about the visitor and about the catalog.
+
+The profile learns the category and product the page showed; the catalog
+learns the product from its JSON-LD; co-views pair the product with the
+others viewed in the same visit. Product rows are only rewritten when the
+product's facts changed, so a busy product page costs one profile write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Mapping
+
+from cachetools import LRUCache
+
+from slotwise.profile import Profile, record_view
+from slotwise.store.base import Store
+
+
+class PageViewRecorder:
+    def __init__(self, store: Store, seen_cache_size: int = 20_000) -> None:
+        self.store = store
+        self._product_digests: LRUCache[str, str] = LRUCache(maxsize=seen_cache_size)
+
+    async def record(
+        self,
+        visitor_id: str,
+        now: float,
+        *,
+        category: str | None,
+        product: Mapping[str, Any] | None,
+    ) -> Profile:
+        """One transaction on the profile; catalog writes only when something is new."""
+        product_id = str(product["id"]) if product and product.get("id") else None
+        profile = await self.store.update_profile(
+            visitor_id, lambda p: record_view(p, now, category=category, product=product_id), now
+        )
+        if product_id and product is not None:
+            await self._learn_product(product, now)
+            co_viewed = [
+                pid for pid, entry in profile.products.items()
+                if pid != product_id and entry["last"] >= profile.session_start
+            ][-20:]
+            await self.store.record_product_view(product_id, co_viewed)
+        return profile
+
+    async def _learn_product(self, product: Mapping[str, Any], now: float) -> None:
+        digest = hashlib.blake2b(
+            json.dumps(product, sort_keys=True, default=str).encode(), digest_size=12
+        ).hexdigest()
+        key = str(product["id"])
+        if self._product_digests.get(key) == digest:
+            return
+        await self.store.upsert_products([product], now)
+        self._product_digests[key] = digest

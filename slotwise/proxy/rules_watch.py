@@ -1,0 +1,107 @@
+"""Keeps the current rules: reloads on change and on SIGHUP, keeps the last good set.
+
+A new file is loaded and validated aside; only a rule set that loaded whole
+replaces the serving one (one reference swap, so no request ever sees half
+of a reload). A broken file leaves the last good rules serving and its
+error is kept for the admin status page and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Generic, TypeVar
+
+log = logging.getLogger("slotwise.rules")
+
+T = TypeVar("T")
+
+
+@dataclass
+class ReloadStatus:
+    """What the admin page shows about the rules."""
+
+    path: str
+    loaded_at: float = 0.0
+    version: int = 0
+    error: str | None = None
+    error_at: float = 0.0
+    files: list[str] = field(default_factory=list)
+
+
+class RulesHolder(Generic[T]):
+    """The serving rule set plus the machinery to replace it safely."""
+
+    def __init__(self, path: str, load: Callable[[Path], T], files_of: Callable[[T], list[str]] | None = None,
+                 poll_s: float = 1.0) -> None:
+        self.path = Path(path)
+        self._load = load
+        self._files_of = files_of or (lambda _rules: [str(self.path)])
+        self.poll_s = poll_s
+        self.current: T | None = None
+        self.status = ReloadStatus(path=str(self.path))
+        self._mtimes: dict[str, float] = {}
+        self._task: asyncio.Task[Any] | None = None
+
+    def _stat(self, files: list[str]) -> dict[str, float]:
+        out = {}
+        for name in files:
+            try:
+                st = os.stat(name)
+                out[name] = st.st_mtime_ns + st.st_size * 1e-3 + st.st_ino * 1e-9
+            except OSError:
+                out[name] = -1.0
+        return out
+
+    def reload(self) -> bool:
+        """Loads the file now; returns True when a new rule set is serving."""
+        files = self.status.files or [str(self.path)]
+        mtimes = self._stat(files)
+        try:
+            rules = self._load(self.path)
+        except Exception as exc:  # a broken file, whatever the reason: keep the last good rules
+            self.status.error = str(exc)
+            self.status.error_at = time.time()
+            self._mtimes = mtimes
+            log.error("rules %s rejected, the last good rules keep serving:\n%s", self.path, exc)
+            return False
+        self.current = rules
+        self.status.files = self._files_of(rules)
+        self._mtimes = self._stat(self.status.files)
+        self.status.version += 1
+        self.status.loaded_at = time.time()
+        self.status.error = None
+        log.info("rules %s loaded (version %d)", self.path, self.status.version)
+        return True
+
+    def changed(self) -> bool:
+        files = self.status.files or [str(self.path)]
+        return self._stat(files) != self._mtimes
+
+    async def watch(self) -> None:
+        """Polls the rules files (cheap stats) and reloads when one changes."""
+        while True:
+            await asyncio.sleep(self.poll_s)
+            if self.changed():
+                self.reload()
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self.watch())
+        try:
+            loop.add_signal_handler(signal.SIGHUP, self.reload)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (e.g. in tests) or no signals on this platform
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass

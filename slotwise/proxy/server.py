@@ -1,0 +1,105 @@
+"""Running the proxy: granian (default) or uvicorn, N workers, one app per worker.
+
+Measured on 2 cores (docs/benchmarks.md): granian's per-request CPU is lower
+than uvicorn's (uvloop + httptools) for pass-through; both are within noise
+once a rewrite dominates. One worker per core. Workers build their app with
+``create_app_from_env``, so the settings travel through ``SLOTWISE_*``.
+
+glibc gives ~120 KB buffers back to the OS after each request unless its trim
+and mmap thresholds are raised; workers are forked (the environment variables
+would come too late), so ``tune_malloc`` calls ``mallopt`` in each worker and
+the variables are exported for any process started later.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import tempfile
+
+from .config import Settings
+
+FACTORY = "slotwise.proxy.app:create_app_from_env"
+MALLOC_THRESHOLD = 256 * 1024 * 1024
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+log = logging.getLogger("slotwise.proxy")
+
+
+def tune_malloc() -> bool:
+    """Keep freed buffers in the process (glibc only; a no-op elsewhere or when disabled).
+
+    ``SLOTWISE_MALLOC_TUNE=0`` turns it off (for measuring).
+    """
+    if os.environ.get("SLOTWISE_MALLOC_TUNE", "1") == "0":
+        return False
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        ok = libc.mallopt(_M_TRIM_THRESHOLD, MALLOC_THRESHOLD) == 1
+        return libc.mallopt(_M_MMAP_THRESHOLD, MALLOC_THRESHOLD) == 1 and ok
+    except (OSError, AttributeError):
+        return False
+
+
+def _environment(settings: Settings) -> None:
+    os.environ.update(settings.to_env())
+    if os.environ.get("SLOTWISE_MALLOC_TUNE", "1") != "0":
+        os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(MALLOC_THRESHOLD))
+        os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(MALLOC_THRESHOLD))
+    if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # must exist before any worker imports prometheus_client
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="slotwise-metrics-")
+
+
+def run(settings: Settings) -> None:
+    """Serve until interrupted."""
+    _environment(settings)
+    if settings.server == "uvicorn":
+        import uvicorn
+
+        uvicorn.run(
+            FACTORY,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            access_log=False,
+            server_header=False,  # the origin's Server header is the one that counts
+            date_header=False,  # the origin's Date wins; the proxy adds one only if missing
+            log_level=settings.log_level,
+        )
+        return
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces, Loops
+
+    Granian(
+        FACTORY,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        factory=True,
+        loop=Loops.uvloop,
+        http=HTTPModes.http1,
+        websockets=False,
+        log_access=False,
+        log_level=settings.log_level,  # type: ignore[arg-type]
+    ).serve()
+
+
+def main() -> None:
+    """``python -m slotwise.proxy.server``: run from ``SLOTWISE_*`` (the CLI is the usual entry)."""
+    run(Settings.from_env())
+
+
+if __name__ == "__main__":
+    main()

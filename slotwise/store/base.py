@@ -1,0 +1,101 @@
+"""The state store's contract, shared by the SQLite and the Redis store.
+
+Exceptions::
+
+    StoreError            the store could not do what was asked
+    └── StoreUnavailable  the backend is unreachable (fail open, retry later)
+
+Every method is async so that a network store (Redis) and the embedded one
+(SQLite, whose calls take microseconds and run inline) share one interface.
+Identity aliases look like ``"customer:C42"`` or ``"email:<sha256>"``; a
+visitor id (the signed cookie's id) resolves to the canonical profile id it
+was merged into.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+
+from slotwise.profile import Profile
+
+
+class StoreError(Exception):
+    """The store could not complete an operation."""
+
+
+class StoreUnavailable(StoreError):
+    """The backend cannot be reached; callers fail open and retry later."""
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One entry of the append-only log the learner consumes.
+
+    ``kind`` is ``event`` (a visitor event), ``decision`` (a slot decision) or
+    ``exposure``; ``key`` makes appends idempotent (event id, decision id).
+    """
+
+    kind: str
+    key: str
+    visitor: str
+    ts: float
+    data: Mapping[str, Any] = field(default_factory=dict)
+    seq: int = 0  # assigned by the store
+
+
+ProfileUpdate = Callable[[Profile], None]
+
+
+class Store(Protocol):
+    """What the proxy, the tag API, the CLI and the learner need from state."""
+
+    # -- profiles ----------------------------------------------------------
+    async def resolve(self, visitor_id: str) -> str:
+        """The canonical profile id for a visitor id or alias (itself if unknown)."""
+
+    async def get_profile(self, visitor_id: str) -> Profile | None: ...
+
+    async def update_profile(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
+        """Atomically read, apply ``update`` and write; creates the profile if missing."""
+
+    async def link_identity(self, visitor_id: str, alias: str, now: float) -> Profile:
+        """Attach an alias (customer id, e-mail hash) to the visitor's profile.
+
+        If the alias already belongs to another profile, the visitor's profile
+        is merged into that one (the golden record) and the visitor id from
+        then on resolves to it.
+        """
+
+    async def delete_profile(self, visitor_id: str) -> bool:
+        """Erase everything held about the person: profile, aliases, log entries."""
+
+    async def export_profile(self, visitor_id: str) -> dict[str, Any] | None:
+        """Everything held about the person, as plain data."""
+
+    # -- the append-only log -----------------------------------------------
+    async def append(self, records: Sequence[LogRecord]) -> list[bool]:
+        """Durably append; a record whose (kind, key) exists is skipped (False)."""
+
+    async def read_log(self, after_seq: int, limit: int = 1000) -> list[LogRecord]: ...
+
+    # -- catalog learned from pages and feeds -------------------------------
+    async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float) -> int: ...
+
+    async def get_products(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+
+    async def list_products(self, category: str | None = None, limit: int = 1000) -> list[dict[str, Any]]: ...
+
+    async def record_product_view(self, product: str, co_viewed: Iterable[str]) -> None:
+        """Count a view of ``product`` and one co-view with each of ``co_viewed``."""
+
+    async def popular(self, category: str | None, limit: int) -> list[str]: ...
+
+    async def co_viewed(self, product: str, limit: int) -> list[str]: ...
+
+    # -- model snapshots -------------------------------------------------------
+    async def save_snapshot(self, name: str, data: Mapping[str, Any], seq: int) -> None: ...
+
+    async def load_snapshot(self, name: str) -> tuple[dict[str, Any], int] | None: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,25 @@
+"""The embedded store: one SQLite file (WAL) under the data directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from slotwise.store.sqlite.catalog import CatalogMixin
+from slotwise.store.sqlite.db import Database
+from slotwise.store.sqlite.log import LogMixin
+from slotwise.store.sqlite.profiles import ProfilesMixin
+from slotwise.store.sqlite.snapshots import SnapshotsMixin
+
+
+class SQLiteStore(ProfilesMixin, LogMixin, CatalogMixin, SnapshotsMixin):
+    """The default store: every concern is a mixin over one ``Database``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.db = Database(self.path)
+
+    async def close(self) -> None:
+        self.db.close()
+
+
+__all__ = ["SQLiteStore"]

@@ -1,0 +1,119 @@
+"""Profiles and identity aliases in SQLite."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from slotwise.profile import Profile, merge
+from slotwise.store.base import ProfileUpdate
+from slotwise.store.sqlite.db import Database, schema
+
+schema("""
+CREATE TABLE IF NOT EXISTS profiles (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS aliases (
+    alias TEXT PRIMARY KEY,
+    profile_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS aliases_profile ON aliases(profile_id);
+""")
+
+
+def _resolve(cur: sqlite3.Cursor, visitor_id: str) -> str:
+    row = cur.execute("SELECT profile_id FROM aliases WHERE alias = ?", (visitor_id,)).fetchone()
+    return row[0] if row else visitor_id
+
+
+def _load(cur: sqlite3.Cursor, profile_id: str) -> Profile | None:
+    row = cur.execute("SELECT data FROM profiles WHERE id = ?", (profile_id,)).fetchone()
+    return Profile.from_dict(json.loads(row[0])) if row else None
+
+
+def _save(cur: sqlite3.Cursor, profile: Profile, now: float) -> None:
+    cur.execute(
+        "INSERT INTO profiles(id, data, updated) VALUES (?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET data = excluded.data, updated = excluded.updated",
+        (profile.id, json.dumps(profile.to_dict(), separators=(",", ":")), now),
+    )
+
+
+class ProfilesMixin:
+    db: Database
+
+    async def resolve(self, visitor_id: str) -> str:
+        rows = self.db.query("SELECT profile_id FROM aliases WHERE alias = ?", (visitor_id,))
+        return rows[0][0] if rows else visitor_id
+
+    async def get_profile(self, visitor_id: str) -> Profile | None:
+        rows = self.db.query(
+            "SELECT p.data FROM profiles p WHERE p.id = COALESCE("
+            "(SELECT profile_id FROM aliases WHERE alias = ?), ?)",
+            (visitor_id, visitor_id),
+        )
+        return Profile.from_dict(json.loads(rows[0][0])) if rows else None
+
+    async def update_profile(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
+        with self.db.transaction() as cur:
+            profile_id = _resolve(cur, visitor_id)
+            profile = _load(cur, profile_id) or Profile.new(profile_id, now)
+            update(profile)
+            _save(cur, profile, now)
+            return profile
+
+    async def link_identity(self, visitor_id: str, alias: str, now: float) -> Profile:
+        with self.db.transaction() as cur:
+            mine_id = _resolve(cur, visitor_id)
+            mine = _load(cur, mine_id) or Profile.new(mine_id, now)
+            owner_id = _resolve(cur, alias) if cur.execute(
+                "SELECT 1 FROM aliases WHERE alias = ?", (alias,)
+            ).fetchone() else None
+            if owner_id is None or owner_id == mine_id:
+                cur.execute("INSERT OR REPLACE INTO aliases(alias, profile_id) VALUES (?, ?)", (alias, mine_id))
+                _save(cur, mine, now)
+                return mine
+            known = _load(cur, owner_id) or Profile.new(owner_id, now)
+            merged = merge(known, mine)
+            _save(cur, merged, now)
+            cur.execute("DELETE FROM profiles WHERE id = ?", (mine_id,))
+            cur.execute("UPDATE aliases SET profile_id = ? WHERE profile_id = ?", (owner_id, mine_id))
+            cur.execute("INSERT OR REPLACE INTO aliases(alias, profile_id) VALUES (?, ?)", (mine_id, owner_id))
+            return merged
+
+    def _profile_ids(self, cur: sqlite3.Cursor, visitor_id: str) -> tuple[str, list[str]]:
+        profile_id = _resolve(cur, visitor_id)
+        aliases = [r[0] for r in cur.execute("SELECT alias FROM aliases WHERE profile_id = ?", (profile_id,))]
+        profile = _load(cur, profile_id)
+        ids = {profile_id, visitor_id, *aliases, *(profile.anonymous_ids if profile else [])}
+        return profile_id, sorted(ids)
+
+    async def delete_profile(self, visitor_id: str) -> bool:
+        with self.db.transaction() as cur:
+            profile_id, ids = self._profile_ids(cur, visitor_id)
+            found = cur.execute("DELETE FROM profiles WHERE id = ?", (profile_id,)).rowcount > 0
+            marks = ",".join("?" * len(ids))
+            cur.execute(f"DELETE FROM aliases WHERE profile_id = ? OR alias IN ({marks})", (profile_id, *ids))
+            cur.execute(f"DELETE FROM log WHERE visitor IN ({marks})", tuple(ids))
+            for hook in getattr(self, "_erase_hooks", ()):
+                hook(cur, ids)
+            return found
+
+    async def export_profile(self, visitor_id: str) -> dict[str, Any] | None:
+        with self.db.transaction() as cur:
+            profile_id, ids = self._profile_ids(cur, visitor_id)
+            profile = _load(cur, profile_id)
+            if profile is None:
+                return None
+            marks = ",".join("?" * len(ids))
+            log = [
+                {"kind": r[0], "key": r[1], "visitor": r[2], "ts": r[3], "data": json.loads(r[4])}
+                for r in cur.execute(
+                    f"SELECT kind, key, visitor, ts, data FROM log WHERE visitor IN ({marks}) ORDER BY seq", tuple(ids)
+                )
+            ]
+            aliases = [r[0] for r in cur.execute("SELECT alias FROM aliases WHERE profile_id = ?", (profile_id,))]
+            return {"profile": profile.to_dict(), "aliases": aliases, "log": log}

@@ -1,0 +1,33 @@
+"""Model snapshots (the bandit learner's state) in SQLite."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from slotwise.store.sqlite.db import Database, schema
+
+schema("""
+CREATE TABLE IF NOT EXISTS snapshots (
+    name TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+""")
+
+
+class SnapshotsMixin:
+    db: Database
+
+    async def save_snapshot(self, name: str, data: Mapping[str, Any], seq: int) -> None:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT OR REPLACE INTO snapshots(name, seq, data) VALUES (?, ?, ?)",
+                (name, seq, json.dumps(dict(data), separators=(",", ":"))),
+            )
+
+    async def load_snapshot(self, name: str) -> tuple[dict[str, Any], int] | None:
+        rows = self.db.query("SELECT data, seq FROM snapshots WHERE name = ?", (name,))
+        if not rows:
+            return None
+        return json.loads(rows[0][0]), int(rows[0][1])

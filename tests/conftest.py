@@ -1,0 +1,136 @@
+"""Shared, generic fixtures: free ports and running real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def get_free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+@pytest.fixture
+def free_port() -> int:
+    return get_free_port()
+
+
+class ThreadedUvicorn:
+    """An ASGI app served by uvicorn in a background thread (own event loop)."""
+
+    def __init__(self, app: Any, **config: Any) -> None:
+        import uvicorn
+
+        self.port = get_free_port()
+        options = dict(host="127.0.0.1", port=self.port, log_level="warning", lifespan="auto",
+                       server_header=False, date_header=False, access_log=False)
+        options.update(config)
+        self.server = uvicorn.Server(uvicorn.Config(app, **options))
+        self.server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
+        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "ThreadedUvicorn":
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+class ServerProcess:
+    """A server in a subprocess (``python -m MODULE`` or a command), stopped on exit."""
+
+    def __init__(self, args: list[str], port: int, env: dict[str, str] | None = None) -> None:
+        self.args, self.port = args, port
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "ServerProcess":
+        self.proc = subprocess.Popen(self.args, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_for_port(self.port, proc=self.proc)
+        except Exception:
+            self.__exit__()
+            assert self.proc.stderr is not None
+            raise RuntimeError(self.proc.stderr.read().decode(errors="replace")[-3000:])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def asgi_server() -> Iterator[Any]:
+    """Factory: ``asgi_server(app, **uvicorn_config)`` → a started ``ThreadedUvicorn``; stopped after the test."""
+    started: list[ThreadedUvicorn] = []
+
+    def start(app: Any, **config: Any) -> ThreadedUvicorn:
+        server = ThreadedUvicorn(app, **config).__enter__()
+        started.append(server)
+        return server
+
+    yield start
+    for server in reversed(started):
+        server.__exit__()
+
+
+@pytest.fixture
+def server_process() -> Iterator[Any]:
+    """Factory: ``server_process(args, port, env)`` → a started ``ServerProcess``; stopped after the test."""
+    started: list[ServerProcess] = []
+
+    def start(args: list[str], port: int, env: dict[str, str] | None = None) -> ServerProcess:
+        server = ServerProcess(args, port, env).__enter__()
+        started.append(server)
+        return server
+
+    yield start
+    for server in reversed(started):
+        server.__exit__()
