@@ -20,6 +20,7 @@ SESSION_TIMEOUT_S = 30 * 60
 MAX_PRODUCTS = 200
 MAX_CATEGORIES = 100
 MAX_PURCHASES = 500
+MAX_APPLIED_EVENTS = 200
 
 CHANNELS = ("online", "store")
 
@@ -56,6 +57,8 @@ class Profile:
     consent: str | None = None  # "granted", "denied" or None (not asked)
     coupon: str | None = None  # the coupon code this person got, if any
     assignments: dict[str, dict[str, Any]] = field(default_factory=dict)  # slot -> sticky {arm, decision_id, ts, session_start}
+    popups: dict[str, dict[str, Any]] = field(default_factory=dict)  # slot -> {shown, closed, converted, last}
+    applied_events: list[str] = field(default_factory=list)  # ids of the latest events applied (exactly-once updates)
 
     # -- serialisation -------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -210,6 +213,67 @@ def record_purchase(
     return True
 
 
+def import_purchase_lines(
+    profile: Profile,
+    order_id: str,
+    lines: Iterable[Mapping[str, Any]],
+    now: float,
+    channel: str = "store",
+) -> int:
+    """Adds order lines from an import; idempotent per (channel, order, product, size).
+
+    Unlike ``record_purchase`` an order's lines may arrive in several calls
+    (a POS export is not sorted by order), so each line is checked on its own.
+    Returns the number of lines added.
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {CHANNELS}, not {channel!r}")
+    have = {(p["channel"], p["order_id"], p["product"], p.get("size")) for p in profile.purchases}
+    added = 0
+    for line in lines:
+        entry = {
+            "order_id": order_id,
+            "channel": channel,
+            "product": str(line["product"]),
+            "category": line.get("category"),
+            "size": line.get("size"),
+            "qty": int(line.get("qty") or 1),
+            "price": float(line.get("price") or 0.0),
+            "ts": float(line.get("ts") or now),
+        }
+        key = (channel, order_id, entry["product"], entry["size"])
+        if key in have:
+            continue
+        have.add(key)
+        profile.purchases.append(entry)
+        added += 1
+    if added:
+        profile.purchases.sort(key=lambda p: p["ts"])
+        del profile.purchases[:-MAX_PURCHASES]
+    return added
+
+
+POPUP_OUTCOMES = ("shown", "closed", "converted")
+
+
+def record_popup(profile: Profile, slot: str, outcome: str, now: float) -> None:
+    """Counts a popup being shown, closed or converted (rules cap how often it shows)."""
+    if outcome not in POPUP_OUTCOMES:
+        raise ValueError(f"outcome must be one of {POPUP_OUTCOMES}, not {outcome!r}")
+    entry = profile.popups.setdefault(slot, {"shown": 0, "closed": 0, "converted": 0, "last": 0.0})
+    entry[outcome] = entry.get(outcome, 0) + 1
+    entry["last"] = max(entry.get("last", 0.0), now)
+
+
+def mark_applied(profile: Profile, event_id: str) -> bool:
+    """Remembers an event id; False when it was applied already (a retried batch)."""
+    if event_id in profile.applied_events:
+        return False
+    profile.applied_events.append(event_id)
+    del profile.applied_events[:-MAX_APPLIED_EVENTS]
+    return True
+
+
 # -- merging ---------------------------------------------------------------
 
 
@@ -265,4 +329,16 @@ def merge(known: Profile, other: Profile) -> Profile:
         merged.consent = known.consent or other.consent
     merged.coupon = known.coupon or other.coupon
     merged.assignments = {**other.assignments, **known.assignments}
+    merged.popups = _merge_popups(known.popups, other.popups)
+    merged.applied_events = list(dict.fromkeys(known.applied_events + other.applied_events))[-MAX_APPLIED_EVENTS:]
     return merged
+
+
+def _merge_popups(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out = {k: dict(v) for k, v in a.items()}
+    for slot, entry in b.items():
+        mine = out.setdefault(slot, {"shown": 0, "closed": 0, "converted": 0, "last": 0.0})
+        for outcome in POPUP_OUTCOMES:
+            mine[outcome] = mine.get(outcome, 0) + entry.get(outcome, 0)
+        mine["last"] = max(mine.get("last", 0.0), entry.get("last", 0.0))
+    return out

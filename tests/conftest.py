@@ -6,7 +6,6 @@ import asyncio
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -49,7 +48,7 @@ class ThreadedUvicorn:
 
         self.port = get_free_port()
         options = dict(host="127.0.0.1", port=self.port, log_level="warning", lifespan="auto",
-                       server_header=False, date_header=False, access_log=False)
+                       server_header=False, date_header=False, access_log=False, proxy_headers=False)
         options.update(config)
         self.server = uvicorn.Server(uvicorn.Config(app, **options))
         self.server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
@@ -70,6 +69,7 @@ class ThreadedUvicorn:
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
+        self.server.force_exit = True  # do not wait for idle keep-alive connections
         self.thread.join(10)
 
 
@@ -134,3 +134,21 @@ def server_process() -> Iterator[Any]:
     yield start
     for server in reversed(started):
         server.__exit__()
+
+
+@pytest.fixture(scope="session")
+def uvicorn_runner() -> type[ThreadedUvicorn]:
+    """The runner class itself, for session-scoped servers: ``with uvicorn_runner(app) as server``."""
+    return ThreadedUvicorn
+
+
+@pytest.fixture(scope="session")
+def port_factory() -> Any:
+    """``port_factory()`` → a free port; session-scoped, for module-scoped servers."""
+    return get_free_port
+
+
+@pytest.fixture(scope="session")
+def process_runner() -> type[ServerProcess]:
+    """The subprocess runner class itself: ``with process_runner(args, port, env) as server``."""
+    return ServerProcess

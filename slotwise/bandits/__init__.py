@@ -1,0 +1,24 @@
+"""Bandits: per-slot policies, propensities, reward attribution, reports, offline evaluation.
+
+Pure: no files, no network, no clock. The proxy calls ``Learner.decide`` (or
+``decide``) and logs the ``Decision``; it feeds decisions, exposures and
+events to a ``Learner`` — in process, or in a separate consumer of the event
+stream — which returns ``Outcome``s to write back to the decision log.
+"""
+
+from .assignment import bucket, even_split, in_holdout
+from .decide import Decision, decide
+from .decision_log import DecisionLogError, LoggedDecision, format_decision_log, parse_decision_log
+from .features import features
+from .goals import GOALS, is_binary, rewarding_event
+from .learner import Learner, SlotConfig
+from .policies import POLICIES, Policy, make_policy, policy_from_state
+from .records import DecisionRecord, Outcome
+from .spec import POLICY_NAMES, PolicySpec, parse_policy_spec, validate_policy_spec
+
+__all__ = [
+    "GOALS", "POLICIES", "POLICY_NAMES", "Decision", "DecisionLogError", "DecisionRecord", "Learner",
+    "LoggedDecision", "Outcome", "Policy", "PolicySpec", "SlotConfig", "bucket", "decide", "even_split",
+    "features", "format_decision_log", "in_holdout", "is_binary", "make_policy", "parse_decision_log",
+    "parse_policy_spec", "policy_from_state", "rewarding_event", "validate_policy_spec",
+]

@@ -58,6 +58,7 @@ class Policy:
         self.version = 0  # number of updates applied
         self.generation = 0  # bumped when the arm set is edited
         self.discount = _discount(self.params.get("half_life"))
+        self.n_arms = 0  # configured arm count (0: unknown, use the arms seen)
 
     # -- river verbs -------------------------------------------------------
     def probabilities(self, arm_ids: Sequence[str], context: Features | None = None) -> dict[str, float]:
@@ -83,16 +84,18 @@ class Policy:
 
     def keep_arms(self, arm_ids: Sequence[str]) -> None:
         """Forget arms not in ``arm_ids``; new arms start from the prior."""
+        self.n_arms = len(arm_ids)
         self.generation += 1
 
     def state(self) -> dict[str, Any]:
         """JSON-serialisable sufficient statistics (no RNG state: it is not part of the model)."""
         return {"name": self.name, "goal": self.goal, "params": dict(self.params),
-                "version": self.version, "generation": self.generation}
+                "version": self.version, "generation": self.generation, "n_arms": self.n_arms}
 
     def _load(self, state: Mapping[str, Any]) -> None:
         self.version = int(state["version"])
         self.generation = int(state["generation"])
+        self.n_arms = int(state.get("n_arms", 0))
 
     def clone(self) -> "Policy":
         """A fresh copy from state (same statistics, same seed)."""
@@ -255,8 +258,9 @@ class ThompsonSampling(ArmStatsPolicy):
         key = (self.generation, self.version, tuple(arm_ids))
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        if len(arm_ids) == 1:
-            probs = {arm_ids[0]: 1.0}
+        rows = {tuple(self._stats(a)) for a in arm_ids}
+        if len(rows) == 1:  # identical posteriors (e.g. no data yet): exactly uniform
+            probs = {arm: 1.0 / len(arm_ids) for arm in arm_ids}
         else:
             seed = (self.seed or 0, self.generation, self.version)
             probs = monte_carlo_best(self._posterior_draw(arm_ids), arm_ids, self.params["mc_samples"], seed)
@@ -308,7 +312,7 @@ class Exp3(ArmStatsPolicy):
             propensity = self.probabilities(arms)[arm_id]
         x = self._scaled(float(reward))
         gamma = self.params["gamma"]
-        k = max(len(self.log_weights | {arm_id: 0.0}), 1)
+        k = max(len(self.log_weights | {arm_id: 0.0}), self.n_arms, 1)  # K: configured or seen arms
         if self.discount < 1.0:
             for a in self.log_weights:
                 self.log_weights[a] *= self.discount
@@ -361,6 +365,7 @@ class LinUCB(Policy):
         self._n = np.zeros(0)  # discounted updates per arm
         self._inv: np.ndarray | None = None  # cached (A)^-1 per arm
         self._dirty: set[int] = set()  # rows of _inv to recompute
+        self.scale = 1.0  # largest |reward| seen (real goals): the bonus is in reward units
 
     # -- internals ---------------------------------------------------------
     def _vector(self, context: Features | None) -> np.ndarray:
@@ -410,7 +415,7 @@ class LinUCB(Policy):
 
     # -- verbs -------------------------------------------------------------
     def scores(self, arm_ids: Sequence[str], context: Features | None) -> list[float]:
-        alpha = self.params["alpha"]
+        alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
         x = self._vector(context)
         prior_width = alpha * math.sqrt(float(x @ x) / self.params["ridge"])
         rows = [self._arm_row.get(a) for a in arm_ids]
@@ -441,6 +446,8 @@ class LinUCB(Policy):
         self._D[r] += np.outer(x, x)
         self._b[r] += float(reward) * x
         self._n[r] += 1.0
+        if not self.binary and abs(float(reward)) > self.scale:
+            self.scale = abs(float(reward))
         if self.discount == 1.0:
             self._dirty.add(r)  # only this arm's inverse changed
         else:
@@ -462,6 +469,7 @@ class LinUCB(Policy):
     def state(self):
         out = super().state()
         out["features"] = list(self.feature_names)
+        out["scale"] = self.scale
         out["arms"] = {
             a: {"n": float(self._n[i]), "A": self._D[i].tolist(), "b": self._b[i].tolist()}
             for i, a in enumerate(self.arm_names)
@@ -471,6 +479,7 @@ class LinUCB(Policy):
     def _load(self, state):
         super()._load(state)
         self.feature_names = list(state.get("features", []))
+        self.scale = float(state.get("scale", 1.0))
         self._index = {f: i for i, f in enumerate(self.feature_names)}
         arms = state.get("arms", {})
         self.arm_names = list(arms)

@@ -97,7 +97,8 @@ PARAMS: dict[str, dict[str, Param]] = {
         "half_life": _HALF_LIFE,
     },
     "linucb": {
-        "alpha": Param("float", 0.3, "width of the confidence bonus (classic LinUCB alpha)", lo=0, hi=100),
+        "alpha": Param("float", 0.1, "width of the confidence bonus (classic LinUCB alpha; 0.05-0.2 suits "
+                        "conversion rates of a few percent)", lo=0, hi=100),
         "ridge": Param("float", 1.0, "ridge regularisation (prior precision) of each arm's model", lo=0, lo_open=True),
         "epsilon": Param("float", 0.0, "share of uniform exploration mixed in", lo=0, hi=1),
         "max_features": Param("int", 128, "feature vocabulary cap (new feature names beyond it are ignored)", lo=2, hi=4096),

@@ -122,15 +122,15 @@ def product_svg(product: Product) -> str:
         )
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400" viewBox="0 0 400 400" '
-        f'role="img" aria-label="{escape(product.name)}">'
-        f'<defs><linearGradient id="bg" x1="0" y1="0" x2="0" y2="1">'
+        f'role="img" aria-label="{escape(product.name)}" font-family="Helvetica, Arial, sans-serif">'
+        f'<defs><linearGradient id="bg{product.id}" x1="0" y1="0" x2="0" y2="1">'
         f'<stop offset="0" stop-color="{bg_top}"/><stop offset="1" stop-color="{bg_bottom}"/>'
         f"</linearGradient></defs>"
-        f'<rect width="400" height="400" fill="url(#bg)"/>'
+        f'<rect width="400" height="400" fill="url(#bg{product.id})"/>'
         f'<g fill="{fill}" color="{fill}" stroke-linejoin="round">{shape}</g>'
-        f'<text x="20" y="32" font-size="14" fill="#6b7280" font-family="sans-serif">'
+        f'<text x="20" y="32" font-size="14" fill="#6b7280">'
         f"{escape(product.brand.upper())}</text>"
-        f'<g font-family="sans-serif" fill="#111827">{texts}</g>'
+        f'<g fill="#111827">{texts}</g>'
         f"{stamp}</svg>\n"
     )
 

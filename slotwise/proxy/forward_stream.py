@@ -64,10 +64,9 @@ async def stream(
                 # a multi-chunk body: notice a client that leaves (uvicorn's send is silent then)
                 watcher = asyncio.ensure_future(receive())
             elif watcher is not None and watcher.done():
-                if not watcher.cancelled() and watcher.result().get("type") == "http.disconnect":
+                if watcher.result().get("type") == "http.disconnect":
                     return  # abandon; closing the upstream response happens in the caller
-                receive = None
-                watcher = None
+                watcher = asyncio.ensure_future(receive())  # a request-body message: keep watching
         await out.body(b"")
     finally:
         if watcher is not None and not watcher.done():

@@ -57,14 +57,14 @@ def _environment(settings: Settings) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="slotwise-metrics-")
 
 
-def run(settings: Settings) -> None:
-    """Serve until interrupted."""
+def run(settings: Settings, factory: str = FACTORY) -> None:
+    """Serve until interrupted; ``factory`` is "module:function" returning the ASGI app (benchmarks swap it)."""
     _environment(settings)
     if settings.server == "uvicorn":
         import uvicorn
 
         uvicorn.run(
-            FACTORY,
+            factory,
             factory=True,
             host=settings.host,
             port=settings.port,
@@ -73,6 +73,7 @@ def run(settings: Settings) -> None:
             http="httptools",
             lifespan="on",
             access_log=False,
+            proxy_headers=False,  # X-Forwarded-For trust is ours (settings.trusted_proxies)
             server_header=False,  # the origin's Server header is the one that counts
             date_header=False,  # the origin's Date wins; the proxy adds one only if missing
             log_level=settings.log_level,
@@ -82,7 +83,7 @@ def run(settings: Settings) -> None:
     from granian.constants import HTTPModes, Interfaces, Loops
 
     Granian(
-        FACTORY,
+        factory,
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,

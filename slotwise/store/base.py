@@ -47,6 +47,17 @@ class LogRecord:
 ProfileUpdate = Callable[[Profile], None]
 
 
+@dataclass(frozen=True)
+class OutboxItem:
+    """A message (e.g. a sign-up webhook) waiting for delivery, at least once."""
+
+    id: int
+    topic: str
+    payload: Mapping[str, Any]
+    attempts: int  # including the delivery attempt this item was claimed for
+    created: float
+
+
 class Store(Protocol):
     """What the proxy, the tag API, the CLI and the learner need from state."""
 
@@ -92,6 +103,25 @@ class Store(Protocol):
     async def popular(self, category: str | None, limit: int) -> list[str]: ...
 
     async def co_viewed(self, product: str, limit: int) -> list[str]: ...
+
+    # -- coupons (sign-up rewards) -------------------------------------------
+    async def add_coupons(self, codes: Iterable[str], now: float) -> int:
+        """Adds codes to the pool (known codes skipped); returns how many were new."""
+
+    async def claim_coupon(self, owner: str, now: float, generate: Callable[[], str]) -> tuple[str, bool]:
+        """The owner's code (``(code, False)``), or a newly claimed one: a free pool
+        code, else one from ``generate``. A code is never handed out twice."""
+
+    # -- the durable outbox (webhooks, at least once) ---------------------------
+    async def outbox_put(self, topic: str, subjects: Sequence[str], payload: Mapping[str, Any], now: float) -> int:
+        """Queues a message about ``subjects`` (visitor ids/aliases, for erase)."""
+
+    async def outbox_claim(self, now: float, lease_s: float, limit: int = 10) -> list[OutboxItem]:
+        """Due messages, leased for ``lease_s`` seconds."""
+
+    async def outbox_done(self, item_id: int) -> None: ...
+
+    async def outbox_retry(self, item_id: int, due: float, error: str) -> None: ...
 
     # -- model snapshots -------------------------------------------------------
     async def save_snapshot(self, name: str, data: Mapping[str, Any], seq: int) -> None: ...

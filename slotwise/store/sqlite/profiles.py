@@ -116,4 +116,7 @@ class ProfilesMixin:
                 )
             ]
             aliases = [r[0] for r in cur.execute("SELECT alias FROM aliases WHERE profile_id = ?", (profile_id,))]
-            return {"profile": profile.to_dict(), "aliases": aliases, "log": log}
+            out: dict[str, Any] = {"profile": profile.to_dict(), "aliases": aliases, "log": log}
+            for hook in getattr(self, "_export_hooks", ()):
+                out.update(hook(cur, ids))
+            return out

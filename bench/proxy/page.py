@@ -1,0 +1,45 @@
+"""A generated ~120 KB storefront page: header, category nav and tiles, product grid, related block."""
+
+from __future__ import annotations
+
+CATEGORIES = ["Running Shoes", "Trail", "Jackets", "Bags", "Socks", "Watches", "Kids", "Sale"]
+
+
+def slug(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
+def card(i: int) -> str:
+    cat = slug(CATEGORIES[i % len(CATEGORIES)])
+    return (
+        f'<article class="product-card" data-product-id="p{i}" data-category="{cat}"><a href="/p/p{i}">'
+        f'<img src="/static/img/p{i}.svg" alt="Product {i}" loading="lazy" width="240" height="240">'
+        f'<h3>Product {i} &mdash; a comfortable everyday item</h3><span class="price">&euro;{10 + i % 90}.00</span>'
+        f'<p class="blurb">Made from recycled materials, ships in 2&ndash;3 days. Free returns within 30 days.</p></a></article>\n'
+    )
+
+
+def storefront(target_kb: int = 120) -> bytes:
+    nav = "".join(f'<li data-category="{slug(c)}"><a href="/c/{slug(c)}">{c}</a></li>' for c in CATEGORIES)
+    tiles = "".join(f'<a class="tile" data-category="{slug(c)}" href="/c/{slug(c)}"><span>{c}</span></a>' for c in CATEGORIES)
+    head = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo Store</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="stylesheet" href="/static/site.css"><script defer src="/static/site.js"></script></head>'
+        '<body data-page="home"><header><a class="logo" href="/">Demo Store</a>'
+        '<a class="cart-link" href="/cart">Cart (<span class="cart-count">0</span>)</a></header>'
+        f'<nav class="category-nav"><ul>{nav}</ul></nav><main class="home">'
+        f'<section class="category-tiles">{tiles}</section><section class="featured"><h2>Featured</h2><div class="product-grid">\n'
+    )
+    tail = (
+        '</div></section><section class="related"><h2>You may also like</h2></section></main>'
+        '<footer><p>&copy; Demo Store</p></footer></body></html>\n'
+    )
+    cards = []
+    size = len(head) + len(tail)
+    i = 0
+    while size < target_kb * 1024:
+        cards.append(card(i))
+        size += len(cards[-1])
+        i += 1
+    return (head + "".join(cards) + tail).encode()

@@ -1,0 +1,229 @@
+"""Proxy benchmark: nginx direct, nginx as a proxy, Slotwise pass-through and rewriting 3 slots.
+
+    .venv/bin/python -m bench.proxy.run [--duration 10] [--connections 32] [--workers 2]
+        [--server granian|uvicorn] [--transport aiohttp|httpx] [--no-malloc-tune]
+        [--rules FILE] [--cases direct,nginx-proxy,passthrough,rewrite] [--out FILE.md]
+
+Needs ``nginx`` and ``wrk`` on PATH (installs nothing). Everything runs on
+127.0.0.1 on free ports from a temporary directory. Absolute req/s drift a lot
+on a shared 2-core machine: compare the ratios of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .page import storefront
+
+ROOT = Path(__file__).resolve().parents[2]
+
+NGINX_CONF = """
+worker_processes {workers};
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+    default_type text/html;
+    keepalive_requests 1000000;
+    upstream origin {{ server 127.0.0.1:{origin}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{origin};
+        root {tmp}/www;
+        location / {{ try_files $uri /index.html; }}
+    }}
+    server {{
+        listen 127.0.0.1:{proxy};
+        location / {{
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+        }}
+    }}
+}}
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    note: str = ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(url: str, duration: int, connections: int, threads: int = 2) -> Result:
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    if os.environ.get("BENCH_DEBUG"):
+        print(out)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+
+    def parse(v: str) -> float:
+        m = re.match(r"([\d.]+)(\w+)", v)
+        return _ms(m.group(1), m.group(2)) if m else float("nan")  # type: ignore[union-attr]
+
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = sum(int(n) for n in sock.groups()) if sock else 0
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors += int(non2xx.group(1)) if non2xx else 0
+    return Result("", rps, parse(lat.get("50", "nan")), parse(lat.get("99", "nan")), errors)
+
+
+def slotwise(upstream: str, port: int, args: argparse.Namespace, rewrite: bool) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SLOTWISE_UPSTREAM": upstream,
+        "SLOTWISE_PORT": str(port),
+        "SLOTWISE_WORKERS": str(args.workers),
+        "SLOTWISE_SERVER": args.server,
+        "SLOTWISE_LOG_LEVEL": "warning",
+        "SLOTWISE_HTTP_TRANSPORT": args.transport,
+        "SLOTWISE_MALLOC_TUNE": "0" if args.no_malloc_tune else "1",
+        "SLOTWISE_DATA": str(Path(args.tmp) / "data"),
+    }
+    factory = "bench.proxy.personalizer:create_app_passthrough"  # NullPersonalizer: the forwarding layer alone
+    if rewrite and args.rules:
+        env["SLOTWISE_RULES"] = str(Path(args.rules).resolve())
+        factory = "slotwise.proxy.app:create_app_from_env"  # the real personalizer
+    elif rewrite:
+        factory = "bench.proxy.personalizer:create_app_three_slots"
+    code = f"from slotwise.proxy.server import run; from slotwise.proxy.config import Settings; run(Settings.from_env(), {factory!r})"
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stderr=subprocess.DEVNULL if not args.verbose else None)
+    wait_port(port)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def table(results: list[Result], baseline: float | None, args: argparse.Namespace) -> str:
+    lines = [
+        f"wrk -t2 -c{args.connections} -d{args.duration}s --latency; Slotwise: {args.server}, {args.workers} worker(s), "
+        f"transport {args.transport}, malloc tuning {'off' if args.no_malloc_tune else 'on'}",
+        "",
+        "| case | req/s | p50 ms | p99 ms | errors | × nginx proxy |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        ratio = f"{r.rps / baseline:.3f}" if baseline else "–"
+        lines.append(f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server", choices=["granian", "uvicorn"], default="granian")
+    parser.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
+    parser.add_argument("--no-malloc-tune", action="store_true")
+    parser.add_argument("--rules", help="rules file for the real personalizer (default: 3 selectolax edits)")
+    parser.add_argument("--cases", default="direct,nginx-proxy,passthrough,rewrite")
+    parser.add_argument("--page-kb", type=int, default=120)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "proxy" / "results.md"))
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    missing = [tool for tool in ("nginx", "wrk") if not shutil.which(tool) and not Path("/usr/sbin", tool).exists()]
+    if missing:
+        print(f"missing: {', '.join(missing)} — install them (e.g. apt-get install nginx-light wrk)", file=sys.stderr)
+        return 2
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    cases = args.cases.split(",")
+    with tempfile.TemporaryDirectory(prefix="slotwise-bench-") as tmp:
+        args.tmp = tmp
+        os.chmod(tmp, 0o755)  # nginx workers may run as another user (root master → nobody)
+        (Path(tmp) / "www").mkdir()
+        (Path(tmp) / "www" / "index.html").write_bytes(storefront(args.page_kb))
+        origin, nproxy = free_port(), free_port()
+        conf = Path(tmp) / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(tmp=tmp, origin=origin, proxy=nproxy, workers=max(1, os.cpu_count() or 1)))
+        ng = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stderr=subprocess.DEVNULL)
+        results: list[Result] = []
+        try:
+            wait_port(origin)
+            wait_port(nproxy)
+            plan = [
+                ("direct", "nginx direct", None),
+                ("nginx-proxy", "nginx as a plain proxy", None),
+                ("passthrough", "Slotwise pass-through", False),
+                ("rewrite", "Slotwise, 3 slots rewritten" + (" (rules)" if args.rules else ""), True),
+            ]
+            for key, name, rewrite in plan:
+                if key not in cases:
+                    continue
+                if rewrite is None:
+                    port = origin if key == "direct" else nproxy
+                    result = wrk(f"http://127.0.0.1:{port}/", args.duration, args.connections)
+                else:
+                    port = free_port()
+                    proc = slotwise(f"http://127.0.0.1:{origin}", port, args, rewrite)
+                    try:
+                        subprocess.run(["wrk", "-t1", "-c4", "-d1s", f"http://127.0.0.1:{port}/"], capture_output=True)
+                        result = wrk(f"http://127.0.0.1:{port}/", args.duration, args.connections)
+                    finally:
+                        stop(proc)
+                result.name = name
+                results.append(result)
+                print(f"{name:34s} {result.rps:10,.0f} req/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  errors {result.errors}", flush=True)
+        finally:
+            ng.terminate()
+            ng.wait(10)
+    baseline = next((r.rps for r in results if r.name == "nginx as a plain proxy"), None)
+    text = table(results, baseline, args)
+    print()
+    print(text)
+    Path(args.out).write_text(f"# Proxy benchmark ({time.strftime('%Y-%m-%d %H:%M')})\n\n" + text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

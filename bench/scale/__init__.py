@@ -1,0 +1,1 @@
+"""Scale-out benchmarks: the state store (SQLite vs Redis), one and several instances."""

@@ -1,0 +1,393 @@
+"""The learner: a pure state machine that joins rewards to decisions and teaches policies.
+
+Feed it records in stream order; each call returns the ``Outcome``s it
+produced. It never reads a clock: time is the ``ts`` of the records. Every
+record first advances the learner's *watermark* (the largest ts seen) and
+closes the windows that ended before it, so the outcome of a stream depends
+on the stream alone — replaying the same records after a snapshot rebuilds
+the same state. ``tick(now)`` only closes windows when no record arrives.
+
+Records (``apply`` takes them as dicts, e.g. from a Redis stream)::
+
+    {"type": "configure", "slots": {slot: SlotConfig fields}}
+    {"type": "decision", **DecisionRecord fields}
+    {"type": "exposure", "decision_id", "ts"}
+    {"type": "event", "visitor_id", "event_type", "value", "ts",
+                      "decision_ids": [..] | null, "cost": 0.0}
+    {"type": "tick", "now"}
+
+Each may carry an integer ``seq``; a record whose ``seq`` is not above the
+last one applied is ignored (replaying a stream twice is harmless). Without
+``seq`` the learner numbers records itself.
+
+Attribution rules:
+
+* a decision is eligible for events of its goal's type from the same
+  visitor with ``decision.ts <= event.ts <= deadline``; the deadline is
+  ``ts + window`` (``window_mode="fixed"``) or ``last activity + window``
+  (``"inactivity"``: a session that ends after ``window`` idle seconds);
+* every eligible pending decision of the visitor gets the reward — each one
+  was followed by the goal — then leaves: a decision teaches exactly once, so
+  a duplicate or second event finds nothing to reward;
+* clicks must name their decision (``decision_ids``); a click implies
+  exposure. Other events may name decisions to narrow the join;
+* for goals needing exposure (click by default) a decision never exposed is
+  dropped at the deadline instead of teaching 0;
+* holdout decisions get their reward in an ``Outcome`` but teach nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import random
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+from .decide import Decision, decide
+from .goals import EXPOSURE_REQUIRED_BY_DEFAULT, check_goal, reward_of, rewarding_event
+from .policies import Policy, convert_policy, policy_from_state
+from .records import (
+    ARM_REMOVED, EXPIRED, REWARDED, SLOT_REMOVED, UNEXPOSED, UNKNOWN_SLOT, DecisionRecord, Outcome,
+)
+from .spec import parse_policy_spec
+
+SNAPSHOT_FORMAT = "slotwise.learner/1"
+WINDOW_MODES = ("fixed", "inactivity")
+
+
+@dataclass(frozen=True)
+class SlotConfig:
+    """What the learner needs to know about a slot (from the YAML rules)."""
+
+    arms: tuple[str, ...]
+    goal: str = "click"
+    policy: Any = None  # spec: name or {"name", "params"}; None = thompson
+    window: float = 1800.0  # attribution window, seconds
+    window_mode: str = "fixed"
+    require_exposure: bool | None = None  # None: the goal's default (click: yes)
+
+    def __post_init__(self) -> None:
+        check_goal(self.goal)
+        if not self.arms:
+            raise ValueError("a slot needs at least one arm")
+        if len(set(self.arms)) != len(self.arms):
+            raise ValueError(f"duplicate arms in {list(self.arms)!r}")
+        if not self.window > 0:
+            raise ValueError(f"window must be > 0 seconds, got {self.window!r}")
+        if self.window_mode not in WINDOW_MODES:
+            raise ValueError(f"window_mode must be one of {WINDOW_MODES}, got {self.window_mode!r}")
+        object.__setattr__(self, "policy", parse_policy_spec(self.policy, self.goal).to_dict())
+
+    @property
+    def needs_exposure(self) -> bool:
+        if self.require_exposure is None:
+            return self.goal in EXPOSURE_REQUIRED_BY_DEFAULT
+        return self.require_exposure
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["arms"] = list(self.arms)
+        return d
+
+    @classmethod
+    def coerce(cls, value: "SlotConfig | Mapping[str, Any]") -> "SlotConfig":
+        if isinstance(value, SlotConfig):
+            return value
+        d = dict(value)
+        d["arms"] = tuple(d["arms"])
+        return cls(**d)
+
+
+@dataclass
+class _Pending:
+    record: DecisionRecord
+    order: int
+    exposed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"record": self.record.to_dict(), "order": self.order, "exposed": self.exposed}
+
+
+def slot_seed(seed: int, slot: str) -> int:
+    """A per-slot seed, stable across processes."""
+    return int.from_bytes(hashlib.blake2b(f"{seed}:{slot}".encode(), digest_size=4).digest(), "big")
+
+
+class Learner:
+    """Per-slot policies plus pending decisions; fed records, returns outcomes."""
+
+    def __init__(self, slots: Mapping[str, SlotConfig | Mapping[str, Any]] | None = None, *,
+                 seed: int = 0, dedupe_seconds: float = 3600.0):
+        self.seed = seed
+        self.dedupe_seconds = dedupe_seconds
+        self.seq = 0  # last record applied
+        self.watermark = float("-inf")
+        self.slots: dict[str, SlotConfig] = {}
+        self.policies: dict[str, Policy] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._by_visitor: dict[str, list[str]] = {}
+        self._activity: dict[str, float] = {}  # visitor -> last activity (inactivity windows)
+        self._heap: list[tuple[float, int, str]] = []
+        self._closed: dict[str, float] = {}  # decision id -> forget after this watermark
+        self._closed_queue: deque[tuple[float, str]] = deque()
+        self._order = 0
+        if slots:
+            self._configure(slots)  # initial setup is not a record: seq stays 0
+
+    # -- decide ------------------------------------------------------------
+    def decide(self, slot: str, context: Mapping[str, Any] | None = None,
+               rng: random.Random | None = None) -> Decision:
+        """One decision for ``slot`` with its current policy and arms."""
+        return decide(self.policies[slot], self.slots[slot].arms, context, rng)
+
+    # -- records -----------------------------------------------------------
+    def _accept(self, seq: int | None) -> bool:
+        if seq is None:
+            self.seq += 1
+            return True
+        if seq <= self.seq:
+            return False
+        self.seq = seq
+        return True
+
+    def configure(self, slots: Mapping[str, SlotConfig | Mapping[str, Any]], *,
+                  seq: int | None = None) -> list[Outcome]:
+        """Set the slots. Arms that stay keep their statistics, new ones start fresh,
+        pending decisions of removed arms or slots are dropped (never learned)."""
+        if not self._accept(seq):
+            return []
+        return self._configure(slots)
+
+    def _configure(self, slots: Mapping[str, SlotConfig | Mapping[str, Any]]) -> list[Outcome]:
+        new = {name: SlotConfig.coerce(cfg) for name, cfg in slots.items()}
+        out: list[Outcome] = []
+        for name in list(self.slots):
+            if name not in new:
+                out += self._drop(lambda p, n=name: p.record.slot == n, SLOT_REMOVED)
+                del self.slots[name]
+                self.policies.pop(name, None)
+        for name, cfg in new.items():
+            old_cfg, old = self.slots.get(name), self.policies.get(name)
+            if old is None or old_cfg is None or old_cfg.policy != cfg.policy or old_cfg.goal != cfg.goal:
+                policy = convert_policy(old, cfg.policy, cfg.goal, seed=slot_seed(self.seed, name))
+            else:
+                policy = old
+            if old_cfg is None or set(old_cfg.arms) != set(cfg.arms) or policy is not old:
+                keep = set(cfg.arms)
+                out += self._drop(lambda p, n=name: p.record.slot == n and not p.record.holdout
+                                  and p.record.arm not in keep, ARM_REMOVED)
+                policy.keep_arms(cfg.arms)
+            self.slots[name] = cfg
+            self.policies[name] = policy
+        return out
+
+    def on_decision(self, record: DecisionRecord | Mapping[str, Any], *, seq: int | None = None) -> list[Outcome]:
+        """Register a decision; it waits for its reward until its window closes."""
+        if not self._accept(seq):
+            return []
+        rec = record if isinstance(record, DecisionRecord) else DecisionRecord.from_dict(record)
+        out = self._advance(rec.ts)
+        if rec.decision_id in self._pending or rec.decision_id in self._closed:
+            return out
+        cfg = self.slots.get(rec.slot)
+        if cfg is None or (not rec.holdout and rec.arm not in cfg.arms):
+            return out + [Outcome(rec.decision_id, rec.slot, rec.arm, rec.visitor_id, UNKNOWN_SLOT,
+                                  None, rec.ts, False, rec.holdout)]
+        self._order += 1
+        self._pending[rec.decision_id] = _Pending(rec, self._order)
+        self._by_visitor.setdefault(rec.visitor_id, []).append(rec.decision_id)
+        self._touch(rec.visitor_id, rec.ts)
+        heapq.heappush(self._heap, (self._deadline(self._pending[rec.decision_id]), self._order, rec.decision_id))
+        return out
+
+    def on_exposure(self, decision_id: str, ts: float, *, seq: int | None = None) -> list[Outcome]:
+        """The tag saw the slot's element in view."""
+        if not self._accept(seq):
+            return []
+        out = self._advance(ts)
+        pending = self._pending.get(decision_id)
+        if pending is not None:
+            pending.exposed = True
+            self._touch(pending.record.visitor_id, ts)
+        return out
+
+    def on_event(self, visitor_id: str, event_type: str, value: float | None, ts: float,
+                 decision_ids: Sequence[str] | None = None, *, cost: float = 0.0,
+                 seq: int | None = None) -> list[Outcome]:
+        """A visitor event (click, add_to_cart, purchase, signup...): reward what it follows."""
+        if not self._accept(seq):
+            return []
+        out = self._advance(ts)
+        if decision_ids is not None:
+            named = set(decision_ids)
+            ids = [i for i in self._by_visitor.get(visitor_id, ()) if i in named]
+        else:
+            ids = list(self._by_visitor.get(visitor_id, ()))
+        for decision_id in ids:
+            pending = self._pending[decision_id]
+            rec = pending.record
+            cfg = self.slots[rec.slot]
+            if rewarding_event(cfg.goal) != event_type:
+                continue
+            if event_type == "click":
+                if decision_ids is None:
+                    continue  # an anonymous click is not a click on this slot
+                pending.exposed = True
+            if not rec.ts <= ts <= self._deadline(pending):
+                continue
+            if cfg.needs_exposure and not pending.exposed:
+                continue
+            out.append(self._close(pending, reward_of(cfg.goal, value, cost), REWARDED, ts))
+        self._touch(visitor_id, ts)
+        return out
+
+    def tick(self, now: float, *, seq: int | None = None) -> list[Outcome]:
+        """Close the windows that ended before ``now`` (0 reward, or dropped if unexposed)."""
+        if not self._accept(seq):
+            return []
+        return self._advance(now)
+
+    def apply(self, record: Mapping[str, Any]) -> list[Outcome]:
+        """Dispatch one stream record (see the module docstring for the shapes)."""
+        kind = record.get("type")
+        seq = record.get("seq")
+        if kind == "decision":
+            body = {k: v for k, v in record.items() if k not in ("type", "seq")}
+            return self.on_decision(body, seq=seq)
+        if kind == "exposure":
+            return self.on_exposure(record["decision_id"], float(record["ts"]), seq=seq)
+        if kind == "event":
+            return self.on_event(record["visitor_id"], record["event_type"], record.get("value"),
+                                 float(record["ts"]), record.get("decision_ids"),
+                                 cost=float(record.get("cost") or 0.0), seq=seq)
+        if kind == "tick":
+            return self.tick(float(record["now"]), seq=seq)
+        if kind == "configure":
+            return self.configure(record["slots"], seq=seq)
+        raise ValueError(f"unknown record type {kind!r}")
+
+    # -- internals ---------------------------------------------------------
+    def _touch(self, visitor_id: str, ts: float) -> None:
+        if visitor_id in self._by_visitor:
+            self._activity[visitor_id] = max(self._activity.get(visitor_id, ts), ts)
+
+    def _deadline(self, pending: _Pending) -> float:
+        rec = pending.record
+        cfg = self.slots[rec.slot]
+        if cfg.window_mode == "inactivity":
+            return max(rec.ts, self._activity.get(rec.visitor_id, rec.ts)) + cfg.window
+        return rec.ts + cfg.window
+
+    def _advance(self, ts: float) -> list[Outcome]:
+        if ts > self.watermark:
+            self.watermark = ts
+        out: list[Outcome] = []
+        heap = self._heap
+        while heap and heap[0][0] < self.watermark:
+            _, order, decision_id = heapq.heappop(heap)
+            pending = self._pending.get(decision_id)
+            if pending is None or pending.order != order:
+                continue  # already closed
+            deadline = self._deadline(pending)
+            if deadline >= self.watermark:
+                heapq.heappush(heap, (deadline, order, decision_id))  # the session went on
+                continue
+            if self.slots[pending.record.slot].needs_exposure and not pending.exposed:
+                out.append(self._close(pending, None, UNEXPOSED, deadline))
+            else:
+                out.append(self._close(pending, 0.0, EXPIRED, deadline))
+        queue = self._closed_queue
+        while queue and queue[0][0] < self.watermark:
+            _, decision_id = queue.popleft()
+            self._closed.pop(decision_id, None)
+        return out
+
+    def _forget(self, pending: _Pending) -> None:
+        rec = pending.record
+        del self._pending[rec.decision_id]
+        ids = self._by_visitor.get(rec.visitor_id)
+        if ids is not None:
+            ids.remove(rec.decision_id)
+            if not ids:
+                del self._by_visitor[rec.visitor_id]
+                self._activity.pop(rec.visitor_id, None)
+        forget_at = self.watermark + self.dedupe_seconds
+        self._closed[rec.decision_id] = forget_at
+        self._closed_queue.append((forget_at, rec.decision_id))
+
+    def _close(self, pending: _Pending, reward: float | None, reason: str, ts: float) -> Outcome:
+        self._forget(pending)
+        rec = pending.record
+        taught = reward is not None and not rec.holdout and rec.arm is not None
+        if taught:
+            policy = self.policies[rec.slot]
+            policy.update(rec.arm, reward, rec.context if policy.contextual else None, rec.propensity)
+        return Outcome(rec.decision_id, rec.slot, rec.arm, rec.visitor_id, reason, reward, ts,
+                       taught, rec.holdout)
+
+    def _drop(self, match, reason: str) -> list[Outcome]:
+        out = []
+        for pending in sorted(self._pending.values(), key=lambda p: p.order):
+            if match(pending):
+                self._forget(pending)
+                rec = pending.record
+                out.append(Outcome(rec.decision_id, rec.slot, rec.arm, rec.visitor_id, reason, None,
+                                   self.watermark, False, rec.holdout))
+        return out
+
+    # -- persistence ---------------------------------------------------------
+    @property
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-serialisable state: sufficient statistics, pending decisions, ``seq``."""
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "seq": self.seq,
+            "watermark": None if self.watermark == float("-inf") else self.watermark,
+            "seed": self.seed,
+            "dedupe_seconds": self.dedupe_seconds,
+            "order": self._order,
+            "slots": {name: cfg.to_dict() for name, cfg in self.slots.items()},
+            "policies": {name: p.state() for name, p in self.policies.items()},
+            "pending": [p.to_dict() for p in sorted(self._pending.values(), key=lambda p: p.order)],
+            "activity": dict(self._activity),
+            "closed": [[t, i] for t, i in self._closed_queue if self._closed.get(i) == t],
+        }
+
+    @classmethod
+    def from_snapshot(cls, d: Mapping[str, Any]) -> "Learner":
+        """Rebuild a learner; feed it the records after ``d["seq"]`` to catch up."""
+        if d.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"unsupported learner snapshot format {d.get('format')!r}")
+        self = cls(seed=int(d["seed"]), dedupe_seconds=float(d["dedupe_seconds"]))
+        self.seq = int(d["seq"])
+        self.watermark = float("-inf") if d["watermark"] is None else float(d["watermark"])
+        self._order = int(d["order"])
+        self.slots = {name: SlotConfig.coerce(cfg) for name, cfg in d["slots"].items()}
+        self.policies = {name: policy_from_state(st, seed=slot_seed(self.seed, name))
+                         for name, st in d["policies"].items()}
+        self._activity = {v: float(t) for v, t in d["activity"].items()}
+        for item in d["pending"]:
+            pending = _Pending(DecisionRecord.from_dict(item["record"]), int(item["order"]), bool(item["exposed"]))
+            rec = pending.record
+            self._pending[rec.decision_id] = pending
+            self._by_visitor.setdefault(rec.visitor_id, []).append(rec.decision_id)
+        for pending in self._pending.values():
+            self._heap.append((self._deadline(pending), pending.order, pending.record.decision_id))
+        heapq.heapify(self._heap)
+        for t, i in d["closed"]:
+            self._closed[i] = float(t)
+            self._closed_queue.append((float(t), i))
+        return self
+
+
+def replay_records(learner: Learner, records: Iterable[Mapping[str, Any]]) -> list[Outcome]:
+    """Apply records in order; the outcomes of all of them."""
+    out: list[Outcome] = []
+    for record in records:
+        out += learner.apply(record)
+    return out

@@ -1,0 +1,259 @@
+"""Reporting math for the CLI and the admin page: pure functions over decision records.
+
+Input records are plain dicts in the decision-log shape (``docs/decision-log.md``):
+``slot``, ``arm``, ``holdout``, ``reward`` (``None`` while the window is
+open: such records count as decisions, not in rates), ``ts``, and
+``exposed_at`` (or ``exposed``) when known. Outputs are dataclasses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+from scipy import stats as _sp
+
+from .goals import is_binary
+
+Z95 = 1.959963984540054
+SRM_THRESHOLD = 0.001
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class ArmSummary:
+    """One arm of one slot."""
+
+    arm: str
+    decisions: int
+    exposures: int
+    closed: int  # decisions whose reward is known (window closed or rewarded)
+    rewarded: int  # closed with a reward > 0
+    mean: float  # reward rate (binary) or mean reward per decision (real)
+    interval: Interval
+    p_best: float
+
+
+@dataclass(frozen=True)
+class Lift:
+    """Personalized vs holdout: mean reward per decision, difference and relative lift."""
+
+    personalized_mean: float
+    holdout_mean: float
+    n_personalized: int
+    n_holdout: int
+    difference: float
+    difference_interval: Interval
+    relative: float | None  # personalized / holdout - 1
+    relative_interval: Interval | None
+
+
+@dataclass(frozen=True)
+class SRMCheck:
+    """Chi-square goodness of fit of observed counts against the intended split."""
+
+    name: str
+    observed: dict[str, int]
+    expected_share: dict[str, float]
+    chi2: float
+    dof: int
+    p_value: float
+    warning: bool  # p < 0.001: the split is broken (assignment, logging or bot bug)
+
+
+@dataclass(frozen=True)
+class TrafficBucket:
+    start: float
+    counts: dict[str, int]
+    shares: dict[str, float]
+
+
+@dataclass(frozen=True)
+class SlotReport:
+    slot: str
+    goal: str
+    arms: list[ArmSummary]
+    lift: Lift | None
+    srm: list[SRMCheck] = field(default_factory=list)
+    traffic: list[TrafficBucket] = field(default_factory=list)
+
+
+# -- intervals ------------------------------------------------------------------
+def wilson_interval(successes: float, n: float, z: float = Z95) -> Interval:
+    """Wilson score interval: honest at 1% rates and small n, unlike the Wald one."""
+    if n <= 0:
+        return Interval(0.0, 1.0)
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return Interval(max(0.0, centre - half), min(1.0, centre + half))
+
+
+def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
+    """Student-t interval of a mean (normal for large n)."""
+    n = len(values)
+    if n == 0:
+        return Interval(-math.inf, math.inf)
+    arr = np.asarray(values, dtype=float)
+    mean = float(arr.mean())
+    if n == 1:
+        return Interval(-math.inf, math.inf)
+    se = float(arr.std(ddof=1)) / math.sqrt(n)
+    t = float(_sp.t.ppf(0.5 + confidence / 2, n - 1))
+    return Interval(mean - t * se, mean + t * se)
+
+
+# -- probability of being best ------------------------------------------------------
+def prob_best(samples: Mapping[str, Sequence[float]], binary: bool, n_draws: int = 10_000,
+              seed: int = 0) -> dict[str, float]:
+    """P(arm has the highest mean), Monte Carlo from each arm's posterior.
+
+    Binary: Beta(1 + successes, 1 + failures). Real: normal approximation of
+    the mean's posterior, N(mean, s^2/n) (needs n >= 2; otherwise very wide).
+    """
+    arms = list(samples)
+    if not arms:
+        return {}
+    rng = np.random.default_rng(seed)
+    draws = np.empty((len(arms), n_draws))
+    for i, arm in enumerate(arms):
+        vals = np.asarray(samples[arm], dtype=float)
+        n = len(vals)
+        if binary:
+            s = float((vals > 0).sum())
+            draws[i] = rng.beta(1 + s, 1 + n - s, n_draws)
+        else:
+            mean = float(vals.mean()) if n else 0.0
+            sd = float(vals.std(ddof=1)) / math.sqrt(n) if n >= 2 else 1e6
+            draws[i] = rng.normal(mean, max(sd, 1e-12), n_draws)
+    wins = np.bincount(np.argmax(draws, axis=0), minlength=len(arms))
+    return {arm: float(w) / n_draws for arm, w in zip(arms, wins)}
+
+
+# -- lift ---------------------------------------------------------------------------
+def lift(personalized: Sequence[float], holdout: Sequence[float], z: float = Z95) -> Lift | None:
+    """Difference (normal approximation) and relative lift (delta method on the log ratio)."""
+    n1, n2 = len(personalized), len(holdout)
+    if n1 < 2 or n2 < 2:
+        return None
+    a = np.asarray(personalized, dtype=float)
+    b = np.asarray(holdout, dtype=float)
+    m1, m2 = float(a.mean()), float(b.mean())
+    v1, v2 = float(a.var(ddof=1)), float(b.var(ddof=1))
+    diff = m1 - m2
+    se = math.sqrt(v1 / n1 + v2 / n2)
+    rel = rel_iv = None
+    if m1 > 0 and m2 > 0:
+        rel = m1 / m2 - 1.0
+        se_log = math.sqrt(v1 / (n1 * m1 * m1) + v2 / (n2 * m2 * m2))
+        ratio = m1 / m2
+        rel_iv = Interval(ratio * math.exp(-z * se_log) - 1.0, ratio * math.exp(z * se_log) - 1.0)
+    return Lift(m1, m2, n1, n2, diff, Interval(diff - z * se, diff + z * se), rel, rel_iv)
+
+
+# -- sample ratio mismatch ----------------------------------------------------------------
+def srm_check(observed: Mapping[str, int], expected_share: Mapping[str, float], name: str = "arms",
+              threshold: float = SRM_THRESHOLD) -> SRMCheck:
+    """Chi-square goodness of fit; ``warning`` when p < ``threshold`` (0.001)."""
+    keys = list(expected_share)
+    total_share = sum(expected_share.values())
+    counts = [int(observed.get(k, 0)) for k in keys]
+    n = sum(counts)
+    if n == 0 or len(keys) < 2 or total_share <= 0:
+        return SRMCheck(name, dict(observed), dict(expected_share), 0.0, max(len(keys) - 1, 0), 1.0, False)
+    chi2 = 0.0
+    for k, c in zip(keys, counts):
+        e = n * expected_share[k] / total_share
+        chi2 += (c - e) ** 2 / e if e > 0 else (math.inf if c else 0.0)
+    dof = len(keys) - 1
+    p = float(_sp.chi2.sf(chi2, dof))
+    return SRMCheck(name, {k: c for k, c in zip(keys, counts)}, dict(expected_share), chi2, dof, p, p < threshold)
+
+
+# -- traffic share over time ----------------------------------------------------------------
+def traffic_share(records: Iterable[Mapping[str, Any]], bucket_seconds: float) -> list[TrafficBucket]:
+    """Share of decisions per arm in consecutive time buckets (holdout as ``"holdout"``)."""
+    buckets: dict[float, Counter] = defaultdict(Counter)
+    for r in records:
+        start = math.floor(float(r["ts"]) / bucket_seconds) * bucket_seconds
+        buckets[start][_arm_key(r)] += 1
+    out = []
+    for start in sorted(buckets):
+        counts = dict(buckets[start])
+        total = sum(counts.values())
+        out.append(TrafficBucket(start, counts, {a: c / total for a, c in counts.items()}))
+    return out
+
+
+def _arm_key(r: Mapping[str, Any]) -> str:
+    return "holdout" if r.get("holdout") or r.get("arm") is None else str(r["arm"])
+
+
+def _exposed(r: Mapping[str, Any]) -> bool:
+    return bool(r.get("exposed") or r.get("exposed_at") not in (None, ""))
+
+
+def slot_report(
+    records: Iterable[Mapping[str, Any]],
+    slot: str,
+    goal: str,
+    *,
+    arms: Sequence[str] | None = None,
+    intended_split: Mapping[str, float] | None = None,
+    holdout_share: float | None = None,
+    bucket_seconds: float = 3600.0,
+    seed: int = 0,
+) -> SlotReport:
+    """Everything the report shows for one slot.
+
+    ``intended_split`` (arm -> share) is checked for SRM when the slot runs a
+    fixed split; ``holdout_share`` checks holdout vs personalized counts.
+    """
+    binary = is_binary(goal)
+    rows = [r for r in records if r.get("slot") == slot]
+    decisions: Counter = Counter()
+    exposures: Counter = Counter()
+    rewards: dict[str, list[float]] = defaultdict(list)
+    personalized: list[float] = []
+    held: list[float] = []
+    for r in rows:
+        key = _arm_key(r)
+        decisions[key] += 1
+        exposures[key] += _exposed(r)
+        reward = r.get("reward")
+        if reward is None or reward == "":
+            continue
+        value = float(reward)
+        if key == "holdout":
+            held.append(value)
+        else:
+            rewards[key].append(value)
+            personalized.append(value)
+    arm_names = list(arms) if arms is not None else sorted(k for k in decisions if k != "holdout")
+    pbest = prob_best({a: rewards.get(a, []) for a in arm_names}, binary, seed=seed)
+    summaries = []
+    for a in arm_names:
+        vals = rewards.get(a, [])
+        n = len(vals)
+        positive = sum(1 for v in vals if v > 0)
+        mean = sum(vals) / n if n else 0.0
+        iv = wilson_interval(positive, n) if binary else mean_interval(vals)
+        summaries.append(ArmSummary(a, decisions[a], exposures[a], n, positive, mean, iv, pbest.get(a, 0.0)))
+    checks = []
+    if intended_split:
+        checks.append(srm_check({a: decisions[a] for a in intended_split}, intended_split, "arms"))
+    if holdout_share is not None and 0 < holdout_share < 1:
+        n_personal = sum(c for k, c in decisions.items() if k != "holdout")
+        checks.append(srm_check({"holdout": decisions["holdout"], "personalized": n_personal},
+                                {"holdout": holdout_share, "personalized": 1 - holdout_share}, "holdout"))
+    return SlotReport(slot, goal, summaries, lift(personalized, held), checks,
+                      traffic_share(rows, bucket_seconds))

@@ -1,0 +1,42 @@
+"""Helpers shared by the sub-commands: settings from flags, opening the store."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from datetime import datetime, timezone
+
+from slotwise.proxy.config import Settings
+from slotwise.store import Store, open_store
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default=None, help="data directory of the embedded store (env SLOTWISE_DATA)")
+    parser.add_argument("--store", default=None, help="store URL, e.g. redis://127.0.0.1:6379/0 (env SLOTWISE_STORE)")
+
+
+def store_from_args(args: argparse.Namespace) -> tuple[Settings, Store]:
+    settings = Settings.from_env(data=getattr(args, "data", None), store=getattr(args, "store", None))
+    return settings, open_store(settings.store, settings.data)
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(value: str, now: float | None = None) -> float:
+    """``7d``/``12h``/``30m`` ago, or an ISO 8601 date/time (UTC when no zone)."""
+    now = time.time() if now is None else now
+    match = _DURATION.match(value.strip())
+    if match:
+        return now - float(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"--since {value!r}: expected a duration like 7d, 12h, 30m or an ISO date like 2026-11-01"
+        ) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()

@@ -1,0 +1,56 @@
+"""``slotwise visitor export|erase ID``: everything held about a person, out or gone.
+
+``ID`` is a visitor id (the cookie's), an alias (``customer:C42``,
+``email:<sha256>``) or an e-mail address. Output is JSON on stdout. Exit
+status: 0 done, 1 nothing held about that id (export), 2 bad options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from slotwise.proxy.config import ConfigError
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from slotwise.commands.imports import open_store_from_args
+    from slotwise.tag.admin import erase_person, export_person
+
+    store = open_store_from_args(args)
+    try:
+        if args.action == "export":
+            data = await export_person(store, args.id)
+            if data is None:
+                print(json.dumps({"id": args.id, "error": "no data held about this id"}))
+                return 1
+            print(json.dumps({"id": args.id, **data}, indent=2))
+        else:
+            found = await erase_person(store, args.id)
+            print(json.dumps({"id": args.id, "erased": found}))
+        return 0
+    finally:
+        await store.close()
+
+
+def run_visitor(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_run(args))
+    except ConfigError as exc:
+        print(f"slotwise visitor: {exc}", file=sys.stderr)
+        return 2
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("visitor", help="export or erase everything held about a person (GDPR)")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    for action, text in (("export", "print everything held about the person as JSON"),
+                         ("erase", "delete the profile, aliases, events, decisions, outbox messages; idempotent")):
+        p = actions.add_parser(action, help=text, description=text)
+        p.add_argument("id", help="visitor id, customer:ID, email:HASH or an e-mail address")
+        p.add_argument("--data", default=None, help="data directory of the embedded store (env SLOTWISE_DATA)")
+        p.add_argument("--store", default=None, help="state store URL (env SLOTWISE_STORE)")
+        p.set_defaults(func=run_visitor)

@@ -1,0 +1,286 @@
+"""``rewrite``: apply edits to a page, keeping every byte nobody edited.
+
+1. Parse with Lexbor only to *match* selectors (its CSS engine is the one the
+   rules checker validates against).
+2. Map each matched element to its bytes (:mod:`.locate`), verified.
+3. Splice the changes into the original bytes (:mod:`.splice`).
+4. If any element cannot be mapped with certainty, edit the tree and
+   serialise instead (:mod:`.tree`) and say so in ``RewriteResult.method``.
+
+Step 2's result depends only on the page bytes and the edits' selectors, so
+it is kept in a small LRU keyed by the page's SHA-256: a page served to many
+visitors is parsed once, then every view is a splice.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import hashlib
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from cachetools import LRUCache
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from . import tree
+from .conflicts import Claims, claims_for, node_inside, node_same, span_inside, span_same
+from .edits import DECISION_ATTRIBUTE, Edit, RewriteResult
+from .locate import LocateError, Locator
+from .splice import Splicer, SpliceError, encode_text, render_fragment
+from .targets import Target, applies, build, chosen_option
+from .tree import new_order
+
+Targets = tuple[tuple[Target, ...], ...]
+
+_CACHE: LRUCache[tuple[Any, ...], Targets] = LRUCache(maxsize=256)
+_CACHE_LOCK = threading.Lock()
+_local = threading.local()
+
+
+def clear_cache() -> None:
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+# -- encodings -----------------------------------------------------------------
+_NOT_ASCII_SAFE = ("utf-16", "utf-32", "utf-7", "iso2022", "hz", "cp037", "cp500")
+_PROBE = "<a b='c\"d'=/>\t\n\f\r !-?[]xyzABCXYZ0&#;"
+
+
+@functools.lru_cache(maxsize=64)
+def _codec(encoding: str) -> tuple[str, bool]:
+    """Canonical codec name and whether HTML's ASCII syntax bytes are ASCII in it."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise ValueError(f"unknown encoding {encoding!r}") from exc
+    try:
+        ascii_safe = _PROBE.encode(name) == _PROBE.encode("ascii")
+    except UnicodeError:
+        ascii_safe = False
+    return name, ascii_safe and not name.startswith(_NOT_ASCII_SAFE)
+
+
+def _parse(html: bytes, codec: str) -> LexborHTMLParser:
+    if codec == "utf-8":
+        return LexborHTMLParser(html)
+    return LexborHTMLParser(html.decode(codec, "replace"))
+
+
+# -- selectors -----------------------------------------------------------------
+def _probe_parser() -> LexborHTMLParser:
+    parser = getattr(_local, "probe", None)
+    if parser is None:
+        parser = _local.probe = LexborHTMLParser("<p></p>")
+    return parser
+
+
+@functools.lru_cache(maxsize=2048)
+def validate_selector(selector: str) -> str | None:
+    """Why Lexbor would reject ``selector``, or None if it is usable."""
+    if not isinstance(selector, str):
+        return f"selector must be a string, got {type(selector).__name__}"
+    if not selector.strip():
+        return "empty selector"
+    try:
+        _probe_parser().css(selector)
+    except Exception as exc:  # SelectolaxError, or anything else Lexbor raises
+        return f"invalid CSS selector {selector!r}: {exc}"
+    return None
+
+
+def _select(parser: LexborHTMLParser, selector: str) -> list[LexborNode]:
+    seen: set[int] = set()
+    out = []
+    for node in parser.css(selector):
+        if node.mem_id not in seen:  # a selector list can report a node twice
+            seen.add(node.mem_id)
+            out.append(node)
+    return out
+
+
+def count_matches(html: bytes, selectors: Sequence[str], encoding: str = "utf-8") -> dict[str, int]:
+    """How many elements each selector matches in the page (for ``rules check --url``).
+
+    Raises ValueError for a selector Lexbor rejects.
+    """
+    for sel in selectors:
+        error = validate_selector(sel)
+        if error:
+            raise ValueError(error)
+    codec, ascii_safe = _codec(encoding)
+    parser = _parse(html, codec) if ascii_safe else LexborHTMLParser(html.decode(codec, "replace"))
+    return {sel: len(_select(parser, sel)) for sel in selectors}
+
+
+# -- rewrite ---------------------------------------------------------------------
+def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cache: bool = True) -> RewriteResult:
+    """Apply ``edits`` (in order) to the page ``html``; see the module docstring.
+
+    A page where no edit applies comes back as the very same object. Edits
+    whose selector Lexbor rejects match nothing (``result.errors`` says why).
+    """
+    matches = {i: 0 for i in range(len(edits))}
+    if not edits:
+        return RewriteResult(html, matches, False)
+    codec, ascii_safe = _codec(encoding)
+    if not ascii_safe:
+        return _rewrite_transcoded(html, edits, codec, cache)
+
+    errors: dict[int, str] = {}
+    key = None
+    if cache:
+        shape = tuple((e.selector, e.action, e.key, e.limit) for e in edits)
+        key = (hashlib.sha256(html).digest(), len(html), codec, shape)
+        with _CACHE_LOCK:
+            targets = _CACHE.get(key)
+        if targets is not None:
+            body = _splice(html, edits, targets, matches, codec)
+            return _result(html, body, matches, "splice", cached=True)
+
+    parser = _parse(html, codec)
+    matched: list[list[LexborNode]] = []
+    for i, e in enumerate(edits):
+        try:
+            nodes = _select(parser, e.selector)
+        except Exception as exc:
+            errors[i] = validate_selector(e.selector) or f"selector failed: {exc}"
+            nodes = []
+        matched.append(nodes if e.limit is None else nodes[: e.limit])
+
+    if not any(matched):
+        result = _result(html, html, matches, "none")
+        result.errors = errors
+        return result
+    reason = None
+    try:
+        locator = Locator(html, parser, codec)
+        targets = tuple(tuple(build(n, e, locator) for n in nodes) for e, nodes in zip(edits, matched))
+        body = _splice(html, edits, targets, matches, codec)
+    except (LocateError, SpliceError) as exc:
+        reason = str(exc) or type(exc).__name__
+    else:
+        if key is not None and not errors:
+            with _CACHE_LOCK:
+                _CACHE[key] = targets
+        result = _result(html, body, matches, "splice")
+        result.errors = errors
+        return result
+
+    matches = {i: 0 for i in range(len(edits))}
+    node_targets = tuple(tuple(build(n, e, None) for n in nodes) for e, nodes in zip(edits, matched))
+    admitted = _decide(edits, node_targets, Claims(node_same, node_inside), matches)
+    if not admitted:
+        result = _result(html, html, matches, "none")
+    else:
+        for i, t in admitted:
+            tree.apply(edits[i], t)
+        body = encode_text(parser.html or "", codec)
+        result = _result(html, body, matches, "serialize")
+    result.fallback_reason = reason
+    result.errors = errors
+    return result
+
+
+def _result(html: bytes, body: bytes, matches: dict[int, int], method: str, cached: bool = False) -> RewriteResult:
+    if body == html:
+        return RewriteResult(html, matches, False, "none" if not any(matches.values()) else method, cached)  # type: ignore[arg-type]
+    return RewriteResult(body, matches, True, method, cached)  # type: ignore[arg-type]
+
+
+def _decide(edits: Sequence[Edit], targets: Targets, claims: Claims, matches: dict[int, int]) -> list[tuple[int, Target]]:
+    """Which (edit, element) applications go ahead, in order (see :mod:`.conflicts`)."""
+    admitted = []
+    for i, (e, ts) in enumerate(zip(edits, targets)):
+        for t in ts:
+            if not applies(e, t):
+                continue
+            if claims.admit(claims_for(e.action, t.tag, e.decision_id is not None), t.ref):
+                admitted.append((i, t))
+                matches[i] += 1
+    return admitted
+
+
+def _splice(html: bytes, edits: Sequence[Edit], targets: Targets, matches: dict[int, int], codec: str) -> bytes:
+    admitted = _decide(edits, targets, Claims(span_same, span_inside), matches)
+    if not admitted:
+        return html
+    sp = Splicer(html, codec)
+    for i, t in admitted:
+        _splice_one(sp, html, edits[i], t, codec)
+    return html if sp.empty else sp.build()
+
+
+def _splice_one(sp: Splicer, html: bytes, e: Edit, t: Target, codec: str) -> None:
+    s = t.ref
+    a = e.action
+    if a == "remove":
+        sp.replace(s.start, s.end, b"")
+        return
+    if a in ("replace", "before", "after", "append", "prepend"):
+        context = t.tag if a in ("append", "prepend") else t.parent_tag
+        data = render_fragment(e.html, e.decision_id, context, codec)
+        if a == "replace":
+            sp.replace(s.start, s.end, data)
+        elif a == "before":
+            sp.before(s.start, data)
+        elif a == "after":
+            sp.after(s.start, s.end, data)
+        elif a == "append":
+            sp.append(s.start, s.content_end, data)
+        else:
+            sp.prepend(s.start, s.tag_end, data)
+        return
+    changes: list[tuple[str, str | None]] = []
+    if a == "set-attribute":
+        changes.extend(e.attributes.items())
+    if e.decision_id is not None:
+        changes.append((DECISION_ATTRIBUTE, e.decision_id))
+    if a == "reorder":
+        perm = new_order([c.key for c in t.children], tuple(e.order))
+        if perm != list(range(len(perm))):
+            pieces = []
+            pos = s.tag_end
+            for slot, child in enumerate(t.children):
+                start, end = child.ref
+                pieces.append(html[pos:start])
+                ns, ne = t.children[perm[slot]].ref
+                pieces.append(html[ns:ne])
+                pos = end
+            pieces.append(html[pos : s.content_end])
+            sp.content(s.start, s.tag_end, s.content_end, b"".join(pieces))
+    elif t.tag == "select" and a in ("select-option", "set-value"):
+        chosen = chosen_option(t, e.value)
+        for k, opt in enumerate(t.options):
+            ostart, oend = opt.ref
+            if k == chosen and not opt.selected:
+                sp.attributes(ostart, oend, [("selected", "")])
+            elif k != chosen and opt.selected:
+                sp.attributes(ostart, oend, [("selected", None)])
+    elif a == "set-value":
+        if t.tag == "input":
+            changes.append(("value", e.value))
+        else:
+            text = encode_text(_escape_text(e.value), codec)
+            if text.startswith(b"\n"):  # the parser drops one leading newline
+                text = b"\n" + text
+            sp.content(s.start, s.tag_end, s.content_end, text)
+    if changes:
+        sp.attributes(s.start, s.tag_end, changes)
+
+
+def _escape_text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _rewrite_transcoded(html: bytes, edits: Sequence[Edit], codec: str, cache: bool) -> RewriteResult:
+    """UTF-16 & co.: rewrite the UTF-8 transcoding, then encode back."""
+    text = html.decode(codec)  # UnicodeDecodeError is a ValueError
+    inner = rewrite(text.encode("utf-8", "surrogatepass"), edits, "utf-8", cache=cache)
+    if not inner.changed:
+        inner.body = html
+        return inner
+    inner.body = inner.body.decode("utf-8", "surrogatepass").encode(codec, "xmlcharrefreplace")
+    return inner

@@ -1,0 +1,334 @@
+"""The personalizer: identity, page facts, profile, decisions, rendering, rewriting.
+
+This is the ``Personalizer`` the forwarding layer calls (``flow.py``). Each
+step reads and writes the one ``Flow``; none of them catches errors: the
+forwarding layer's ``SafePersonalizer`` turns any exception into the
+upstream page, byte for byte, a metric and one log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+from urllib.parse import parse_qsl
+
+from starlette.routing import BaseRoute
+
+from slotwise.bandits.assignment import in_holdout
+from slotwise.bandits.learner import SlotConfig
+from slotwise.html import Edit, rewrite
+from slotwise.profile import Profile
+from slotwise.proxy import metrics
+from slotwise.proxy.admin import admin_routes
+from slotwise.proxy.bots import is_bot
+from slotwise.proxy.config import Settings
+from slotwise.proxy.flow import Flow, Visitor
+from slotwise.proxy.identity import VisitorCookies
+from slotwise.proxy.inject import inject_before_body_end
+from slotwise.proxy.learning import LearningLoop
+from slotwise.proxy.pageviews import PageViewRecorder
+from slotwise.proxy.preview import PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
+from slotwise.proxy.recommendations import fetch_recommendations
+from slotwise.proxy.rules_watch import RulesHolder
+from slotwise.proxy.sources import traffic_source
+from slotwise.rules import RuleSet, build_context, load_rules, page_facts, request_facts
+from slotwise.store import Store, open_store
+from slotwise.store.base import LogRecord
+from slotwise.tag.api import build_routes as tag_routes
+from slotwise.tag.assets import find_csp_nonce, script_tag
+
+log = logging.getLogger("slotwise.personalize")
+
+HOLDOUT_ARM = "__holdout__"
+
+
+@dataclass
+class SlotChoice:
+    """What one slot shows this visitor, and the decision behind it."""
+
+    slot: Any
+    variant: Any | None  # None: the visitor is in the holdout
+    decision_id: str
+    record: dict[str, Any] | None = None  # a new decision to log (None when sticky or preview)
+
+
+@dataclass
+class PageWork:
+    """Everything the page's steps computed (kept on ``flow.state['page']``)."""
+
+    ruleset: RuleSet
+    profile: Profile | None = None
+    choices: list[SlotChoice] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
+
+
+def slot_configs(ruleset: RuleSet) -> dict[str, SlotConfig]:
+    """What the learner needs of each slot (arms, goal, policy, attribution window)."""
+    window_s, window_mode = ruleset.attribution_window
+    configs: dict[str, SlotConfig] = {}
+    for slot in ruleset.slots:
+        configs[slot.id] = SlotConfig(
+            arms=tuple(v.id for v in slot.variants),
+            goal=slot.goal,
+            policy=slot.policy_spec,
+            window=float(window_s),
+            window_mode=window_mode,
+        )
+    return configs
+
+
+class SlotwisePersonalizer:
+    """Rules + profiles + bandits behind the forwarding layer."""
+
+    def __init__(self, settings: Settings, *, store: Store | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        key = settings.signing_key()
+        self.cookies = VisitorCookies(key, name=settings.cookie_name)
+        self.previews = PreviewLinks(key)
+        self.store = store or open_store(settings.store, settings.data)
+        self.rules: RulesHolder[RuleSet] | None = (
+            RulesHolder(settings.rules, load_rules, files_of=lambda rs: list(rs.files)) if settings.rules else None
+        )
+        self.pageviews = PageViewRecorder(self.store)
+        self.learning = LearningLoop(self.store, follower=settings.store.startswith(("redis", "rediss", "unix")),
+                                     clock=clock)
+        self._configured_version = -1
+
+    # -- lifecycle ---------------------------------------------------------
+    async def startup(self) -> None:
+        slots: dict[str, SlotConfig] = {}
+        if self.rules is not None:
+            self.rules.reload()
+            self.rules.start()
+            if self.rules.current is not None:
+                slots = slot_configs(self.rules.current)
+                self._configured_version = self.rules.status.version
+        await self.learning.start(slots)
+
+    async def shutdown(self) -> None:
+        if self.rules is not None:
+            await self.rules.stop()
+        await self.learning.stop()
+        await self.store.close()
+
+    def routes(self) -> Sequence[BaseRoute]:
+        return [
+            *tag_routes(
+                self.settings, self.store, self.cookies,
+                decide=self.decide_for_tag, consent_mode=self.consent_mode, now=self.clock,
+            ),
+            *admin_routes(self),
+        ]
+
+    def consent_mode(self) -> str:
+        ruleset = self.ruleset()
+        return ruleset.consent if ruleset is not None else "implied"
+
+    def ruleset(self) -> RuleSet | None:
+        if self.rules is None:
+            return None
+        current = self.rules.current
+        if current is not None and self.rules.status.version != self._configured_version:
+            self._configured_version = self.rules.status.version
+            self.learning.configure(slot_configs(current))
+        return current
+
+    # -- per request -------------------------------------------------------
+    async def on_request(self, flow: Flow) -> None:
+        """Who is asking: bots are left alone; everyone else has a signed id."""
+        if is_bot(flow.header("user-agent")):
+            flow.is_bot = True
+            return
+        cookie_headers = [v for k, v in flow.headers if k == "cookie"]
+        visitor_id = self.cookies.read(cookie_headers)
+        if visitor_id is None:
+            visitor_id = self.cookies.new_id()
+            flow.visitor = Visitor(visitor_id, True, self.cookies.set_cookie(visitor_id, flow.scheme == "https"))
+        else:
+            flow.visitor = Visitor(visitor_id, False)
+        self._read_preview(flow, cookie_headers)
+
+    def _read_preview(self, flow: Flow, cookie_headers: list[str]) -> None:
+        from slotwise.proxy.identity import cookie_value
+
+        token = dict(parse_qsl(flow.query_string)).get(PREVIEW_PARAM) if PREVIEW_PARAM in flow.query_string else None
+        from_query = token is not None
+        if token is None:
+            for header in cookie_headers:
+                token = cookie_value(header, PREVIEW_COOKIE)
+                if token:
+                    break
+        forced = self.previews.read(token)
+        if forced is None:
+            return
+        flow.state["preview"] = forced
+        if from_query:  # keep it on while the marketer clicks through (session cookie)
+            flow.extra_headers.append(
+                ("set-cookie", f"{PREVIEW_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
+            )
+
+    def wants_body(self, flow: Flow) -> bool:
+        return (
+            not flow.is_bot
+            and flow.visitor is not None
+            and flow.method == "GET"
+            and flow.status == 200
+            and self.ruleset() is not None
+        )
+
+    async def on_html(self, flow: Flow, html: bytes) -> bytes | None:
+        ruleset = self.ruleset()
+        if ruleset is None or flow.visitor is None:
+            return None
+        started = time.perf_counter()
+        work = PageWork(ruleset)
+        now = self.clock()
+        query = parse_qsl(flow.query_string, keep_blank_values=True)
+        page = page_facts(flow.path, query, html, ruleset, url=flow.url)
+        request = request_facts(flow.headers, query)
+        forced = flow.state.get("preview")
+        personalize = await self._profile_step(flow, work, page, request, now, forced)
+        if personalize:
+            await self._decide_step(flow, work, page, request, now, forced)
+        body = html
+        if work.edits:
+            result = rewrite(html, work.edits, encoding=flow.charset)
+            body = result.body
+            flow.personalized = result.changed
+        body = inject_before_body_end(body, script_tag(find_csp_nonce(html)).encode())
+        if flow.visitor.set_cookie:
+            flow.extra_headers.append(("set-cookie", flow.visitor.set_cookie))
+        elapsed = (time.perf_counter() - started) * 1000
+        flow.timings["sw"] = elapsed
+        metrics.observe_rewrite(elapsed / 1000)
+        applied = ",".join(
+            f"{c.slot.id}={c.variant.id if c.variant is not None else 'holdout'}" for c in work.choices
+        )
+        flow.extra_headers.append(("server-timing", f'sw;dur={elapsed:.2f};desc="{applied or "none"}"'))
+        if forced is not None:
+            flow.extra_headers.append(("x-slotwise-preview", "on"))
+        return body
+
+    async def _profile_step(self, flow: Flow, work: PageWork, page: Any, request: Any, now: float,
+                            forced: dict[str, str] | None) -> bool:
+        """Records the view (unless forbidden); returns whether to personalize."""
+        assert flow.visitor is not None
+        if request.gpc:
+            return False  # Global Privacy Control: an opt-out of profiling and personalization
+        if forced is not None:
+            work.profile = await self.store.get_profile(flow.visitor.id)
+            return not self.previews.is_off(forced)
+        if work.ruleset.consent == "required":
+            existing = await self.store.get_profile(flow.visitor.id)
+            if existing is None or existing.consent != "granted":
+                return False
+        product = dict(page.product) if page.product and page.product.get("id") else None
+        work.profile = await self.pageviews.record(flow.visitor.id, now, category=page.category, product=product)
+        return True
+
+    async def _decide_step(self, flow: Flow, work: PageWork, page: Any, request: Any, now: float,
+                           forced: dict[str, str] | None) -> None:
+        assert flow.visitor is not None
+        ruleset, profile, visitor_id = work.ruleset, work.profile, flow.visitor.id
+        query = parse_qsl(flow.query_string, keep_blank_values=True)
+        slots = ruleset.slots_for(flow.path, query, flow.headers)
+        if not slots:
+            return
+        ctx = build_context(profile, page, request, visitor_id)
+        holdout = forced is None and in_holdout(visitor_id, ruleset.holdout)
+        new_assignments: dict[str, dict[str, Any]] = {}
+        records: list[LogRecord] = []
+        features = {
+            **ctx.features(),
+            "source": traffic_source(request.utm, request.referrer_host, flow.public_host),
+        }
+        for slot in slots:
+            if not slot.applies(ctx):
+                continue
+            choice = self._choose(slot, profile, visitor_id, now, holdout, forced, features, ruleset)
+            work.choices.append(choice)
+            if choice.record is not None:
+                records.append(LogRecord("decision", choice.decision_id, visitor_id, now, choice.record))
+                new_assignments[slot.id] = {
+                    "arm": choice.variant.id if choice.variant is not None else HOLDOUT_ARM,
+                    "decision_id": choice.decision_id,
+                    "ts": now,
+                    "session_start": profile.session_start if profile else now,
+                }
+            if choice.variant is None:
+                continue
+            recommendations = None
+            if getattr(choice.variant, "recommend", None) is not None:
+                recommendations = await fetch_recommendations(self.store, choice.variant.recommend, page, profile)
+            edit = slot.render(choice.variant, ctx, choice.decision_id, recommendations=recommendations)
+            if edit is not None:
+                work.edits.append(edit)
+        if records:
+            await self.store.append(records)
+        if new_assignments:
+            await self.store.update_profile(visitor_id, lambda p: p.assignments.update(new_assignments), now)
+
+    def _choose(self, slot: Any, profile: Profile | None, visitor_id: str, now: float, holdout: bool,
+                forced: dict[str, str] | None, features: dict[str, Any], ruleset: RuleSet) -> SlotChoice:
+        variants = {v.id: v for v in slot.variants}
+        if forced is not None:
+            variant_id = forced.get(slot.id)
+            variant = variants.get(variant_id) if variant_id else None
+            if variant is None:  # a preview that does not name this slot: what a new visitor gets
+                variant = slot.variants[0]
+            return SlotChoice(slot, variant, "preview")
+        sticky = profile.assignments.get(slot.id) if profile is not None else None
+        if sticky is not None and self._sticky_holds(slot, sticky, profile):
+            arm = sticky["arm"]
+            if arm == HOLDOUT_ARM and holdout:
+                return SlotChoice(slot, None, sticky["decision_id"])
+            if arm in variants and not holdout:
+                return SlotChoice(slot, variants[arm], sticky["decision_id"])
+        decision_id = uuid.uuid4().hex
+        window_s, window_mode = ruleset.attribution_window
+        extras = {"goal": slot.goal, "window": window_s, "window_mode": window_mode,
+                  "holdout_share": ruleset.holdout, "policy_spec": slot.policy_spec}
+        if holdout:
+            record = {
+                "decision_id": decision_id, "ts": now, "visitor_id": visitor_id, "slot": slot.id, "arm": None,
+                "propensity": ruleset.holdout, "policy": "holdout", "model_version": "", "context": {},
+                "holdout": True, **extras,
+            }
+            return SlotChoice(slot, None, decision_id, record)
+        decision = self.learning.learner.decide(slot.id, features)
+        record = decision.record(decision_id, now, visitor_id, slot.id).to_dict()
+        variant = variants[decision.arm]
+        record.update(extras, cost=variant_cost(variant))
+        return SlotChoice(slot, variant, decision_id, record)
+
+    @staticmethod
+    def _sticky_holds(slot: Any, sticky: dict[str, Any], profile: Profile | None) -> bool:
+        mode = slot.sticky
+        if mode == "none" or profile is None:
+            return False
+        if mode == "visitor":
+            return True
+        return sticky.get("session_start") == profile.session_start
+
+    async def decide_for_tag(self, request: Any, visitor_id: str, url: str) -> list[dict[str, Any]]:
+        """Tag-only mode: the same decisions, returned as edits for the browser to apply."""
+        from slotwise.proxy.tag_decide import decide_for_url
+
+        return await decide_for_url(self, request, visitor_id, url)
+
+
+def variant_cost(variant: Any) -> float:
+    """A coupon's cost as a fraction (0.1) or an amount, for the margin goal."""
+    cost = getattr(variant, "coupon_cost", None)
+    if cost is None:
+        return 0.0
+    return float(cost.value) if cost.kind == "amount" else -float(cost.value)
+
+
+def build_personalizer(settings: Settings) -> SlotwisePersonalizer:
+    return SlotwisePersonalizer(settings)

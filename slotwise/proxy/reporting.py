@@ -1,0 +1,129 @@
+"""Builds the decision log and the per-slot reports from the store's log.
+
+Rewards are not stored next to decisions: they are what the learner's
+attribution rules make of the log. So the report replays the whole log
+through a fresh ``Learner`` — the same code that learned online — and reads
+the outcomes: a report can never disagree with what the models learned.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from slotwise.bandits.decision_log import LoggedDecision
+from slotwise.bandits.learner import Learner, SlotConfig
+from slotwise.bandits.stats import SlotReport, slot_report
+from slotwise.proxy.learning import learner_record
+from slotwise.store.base import LogRecord, Store
+
+
+@dataclass
+class DecisionLog:
+    """Every decision with its reward (when known) and exposure, plus the slots' settings."""
+
+    rows: list[LoggedDecision]
+    slots: dict[str, SlotConfig]
+    holdout_share: float | None
+
+
+async def read_all(store: Store, batch: int = 5000) -> list[LogRecord]:
+    records: list[LogRecord] = []
+    seq = 0
+    while True:
+        chunk = await store.read_log(seq, batch)
+        records.extend(chunk)
+        if len(chunk) < batch:
+            return records
+        seq = chunk[-1].seq
+
+
+def slot_configs_from_log(records: Iterable[LogRecord]) -> dict[str, SlotConfig]:
+    """The slots as the decisions describe them (arms seen, goal, window)."""
+    arms: dict[str, list[str]] = {}
+    meta: dict[str, Mapping[str, Any]] = {}
+    for rec in records:
+        if rec.kind != "decision":
+            continue
+        slot = rec.data["slot"]
+        meta[slot] = rec.data
+        arm = rec.data.get("arm")
+        if arm is not None and arm not in arms.setdefault(slot, []):
+            arms[slot].append(arm)
+        arms.setdefault(slot, [])
+    configs = {}
+    for slot, data in meta.items():
+        configs[slot] = SlotConfig(
+            arms=tuple(arms[slot]) or ("control",),
+            goal=data.get("goal") or "click",
+            policy=data.get("policy_spec"),
+            window=float(data.get("window") or 1800.0),
+            window_mode=data.get("window_mode") or "inactivity",
+        )
+    return configs
+
+
+def build_decision_log(
+    records: list[LogRecord],
+    slots: Mapping[str, SlotConfig] | None = None,
+    *,
+    now: float | None = None,
+    since: float | None = None,
+) -> DecisionLog:
+    """Replays the log: one row per decision, rewards from the learner's outcomes."""
+    configs = dict(slots) if slots else slot_configs_from_log(records)
+    for slot, config in slot_configs_from_log(records).items():
+        configs.setdefault(slot, config)
+    learner = Learner()
+    learner.configure_local(configs)
+    rows: dict[str, dict[str, Any]] = {}
+    holdout_share: float | None = None
+
+    def take(outcomes: Iterable[Any]) -> None:
+        for outcome in outcomes:
+            row = rows.get(outcome.decision_id)
+            if row is not None and outcome.reward is not None:
+                row["reward"], row["rewarded_at"] = outcome.reward, outcome.ts
+
+    for rec in records:
+        if rec.kind == "decision":
+            d = rec.data
+            holdout_share = d.get("holdout_share", holdout_share)
+            rows[d["decision_id"]] = {
+                "decision_id": d["decision_id"], "ts": float(d["ts"]), "visitor": d["visitor_id"],
+                "slot": d["slot"], "arm": d.get("arm"), "propensity": float(d.get("propensity", 1.0)),
+                "policy": d.get("policy", ""), "model_version": d.get("model_version", ""),
+                "context": dict(d.get("context") or {}), "holdout": bool(d.get("holdout")),
+                "reward": None, "rewarded_at": None, "exposed_at": None,
+            }
+        elif rec.kind == "event" and rec.data.get("type") == "exposure":
+            decision_id = (rec.data.get("props") or {}).get("decision_id") or rec.data.get("decision_id")
+            row = rows.get(decision_id)
+            if row is not None and row["exposed_at"] is None:
+                row["exposed_at"] = rec.ts
+        converted = learner_record(rec)
+        if converted is not None:
+            try:
+                take(learner.apply(converted))
+            except (KeyError, ValueError, TypeError):
+                learner.skip_to(rec.seq)
+    take(learner.tick_local(time.time() if now is None else now))
+    selected = [r for r in rows.values() if since is None or r["ts"] >= since]
+    return DecisionLog([LoggedDecision(**r) for r in selected], configs, holdout_share)
+
+
+def slot_reports(log: DecisionLog, slot: str | None = None, bucket_seconds: float = 3600.0) -> list[SlotReport]:
+    rows = [r.to_dict() for r in log.rows]
+    reports = []
+    for name, config in sorted(log.slots.items()):
+        if slot is not None and name != slot:
+            continue
+        intended = None
+        if config.policy and dict(config.policy).get("name") == "even":
+            intended = {arm: 1.0 / len(config.arms) for arm in config.arms}
+        reports.append(
+            slot_report(rows, name, config.goal, arms=list(config.arms), intended_split=intended,
+                        holdout_share=log.holdout_share, bucket_seconds=bucket_seconds)
+        )
+    return reports

@@ -1,0 +1,97 @@
+"""From an evaluated variant to one rewriter ``Edit``, action by action.
+
+Each helper takes already-evaluated values and returns an ``Edit`` or None
+when there is nothing to do (an empty list to reorder, no size to select).
+Values of the wrong shape raise ``ValueError``; the slot turns that into a
+``RuleEvaluationError`` so the proxy fails open.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from html import escape
+from typing import Any
+
+from slotwise.rules.html_api import Edit
+
+MAX_ORDER = 500
+URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "xlink:href", "poster", "data", "srcset", "background"})
+_UNSAFE_URL_RE = re.compile(r"^(javascript|vbscript|data(?!:image/(png|gif|jpe?g|webp|avif);))\s*:", re.IGNORECASE)
+_STRIP_RE = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def insert_edit(slot: str, selector: str, action: str, html: str, *, decision_id: str | None, limit: int | None) -> Edit | None:
+    """replace / append / prepend / before / after with rendered, trusted HTML."""
+    html = html.strip()
+    if not html:
+        return None
+    return Edit(slot=slot, selector=selector, action=action, html=html, decision_id=decision_id, limit=limit)
+
+
+def popup_edit(slot: str, selector: str, trigger: str, fragment: str, *, decision_id: str | None) -> Edit | None:
+    """A fragment the tag shows on a trigger, parked in an inert ``<template>`` at the end of body."""
+    fragment = fragment.strip()
+    if not fragment:
+        return None
+    html = (
+        f'<template data-sw-popup="{escape(slot, quote=True)}" data-sw-trigger="{escape(trigger, quote=True)}">'
+        f"{fragment}</template>"
+    )
+    return Edit(slot=slot, selector=selector, action="append", html=html, decision_id=decision_id, limit=1)
+
+
+def order_keys(value: Any) -> tuple[str, ...]:
+    """A reorder list from an expression value: strings in order, deduplicated, capped."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (str, bytes)) or isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise ValueError(f"'order' must give a list of keys, got {type(value).__name__} {str(value)[:60]!r}")
+    out: dict[str, None] = {}
+    for item in value:
+        if item is None or isinstance(item, (list, tuple, dict)) or isinstance(item, Mapping):
+            raise ValueError(f"'order' items must be strings or numbers, got {item!r}"[:120])
+        out.setdefault(str(item), None)
+        if len(out) >= MAX_ORDER:
+            break
+    return tuple(out)
+
+
+def reorder_edit(slot: str, selector: str, key: str, value: Any, *, decision_id: str | None, limit: int | None) -> Edit | None:
+    keys = order_keys(value)
+    if not keys:
+        return None
+    return Edit(slot=slot, selector=selector, action="reorder", order=keys, key=key, decision_id=decision_id, limit=limit)
+
+
+def field_value(value: Any) -> str | None:
+    """A form value from an expression: None when empty or undefined, else its text."""
+    if value is None or value is False or value == "":
+        return None
+    if isinstance(value, bool) or isinstance(value, (Mapping, list, tuple, set)):
+        raise ValueError(f"'value' must give text or a number, got {type(value).__name__} {str(value)[:60]!r}")
+    text = str(value).strip()
+    return text or None
+
+
+def value_edit(slot: str, selector: str, action: str, value: Any, *, decision_id: str | None, limit: int | None) -> Edit | None:
+    text = field_value(value)
+    if text is None:
+        return None
+    return Edit(slot=slot, selector=selector, action=action, value=text, decision_id=decision_id, limit=limit)
+
+
+def check_attribute(name: str, value: str | None) -> None:
+    """Refuses script URLs in URL-valued attributes (a visitor-controlled value could be one)."""
+    if value is not None and name.lower() in URL_ATTRIBUTES and _UNSAFE_URL_RE.match(_STRIP_RE.sub("", value)):
+        raise ValueError(f"unsafe URL in attribute {name!r}: {value[:60]!r}")
+
+
+def attribute_edit(slot: str, selector: str, attributes: Mapping[str, str | None], *, decision_id: str | None, limit: int | None) -> Edit:
+    for name, value in attributes.items():
+        check_attribute(name, value)
+    return Edit(slot=slot, selector=selector, action="set-attribute", attributes=dict(attributes), decision_id=decision_id, limit=limit)
+
+
+def remove_edit(slot: str, selector: str, *, decision_id: str | None, limit: int | None) -> Edit:
+    return Edit(slot=slot, selector=selector, action="remove", decision_id=decision_id, limit=limit)

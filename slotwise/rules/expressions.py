@@ -1,0 +1,127 @@
+"""Safe expressions: Jinja2's immutable sandbox, and a static check of the facts they name.
+
+Conditions (``when``), ``order`` and ``value`` are Jinja expressions, never
+Python ``eval``. Undefined values chain to ``None`` so that
+``visitor.preferred_size[page.category]`` on a first visit is simply empty.
+The static check walks the Jinja AST for attribute chains rooted at
+``visitor``, ``page`` and ``request`` and reports unknown facts with a
+suggestion, which is what makes a typo a load error instead of a silent no-op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Collection
+
+from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.parser import Parser
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from slotwise.rules.checker import did_you_mean
+from slotwise.rules.vocabulary import FACTS, JINJA_GLOBALS, MAPPING_METHODS
+
+
+def make_environment(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
+    """The sandbox all rules code runs in (one per escaping mode, shared by a RuleSet)."""
+    return ImmutableSandboxedEnvironment(autoescape=autoescape, undefined=ChainableUndefined)
+
+
+HTML_ENV = make_environment(autoescape=True)
+"""Templates that produce HTML: every value is escaped unless marked safe by the template."""
+
+TEXT_ENV = make_environment(autoescape=False)
+"""Expressions and attribute values: plain values; the rewriter escapes attributes when it writes them."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem at a line (1-based) of an expression or template's own text."""
+
+    line: int
+    message: str
+
+
+def parse_expression(source: str) -> nodes.Expr:
+    """The AST of one expression; raises TemplateSyntaxError like ``compile_expression``."""
+    parser = Parser(TEXT_ENV, source, state="variable")
+    expr = parser.parse_expression()
+    if not parser.stream.eos:
+        raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
+    return expr
+
+
+def check_names(tree: nodes.Node, allowed: Collection[str], undeclared: Collection[str]) -> list[Problem]:
+    """Unknown top-level names and unknown facts (``visitor.recnt_categories``)."""
+    problems: list[Problem] = []
+    for name in sorted(set(undeclared) - set(allowed) - JINJA_GLOBALS):
+        found = [tree] if isinstance(tree, nodes.Name) else list(tree.find_all(nodes.Name))
+        line = next((n.lineno for n in found if n.name == name), 1)
+        hint = did_you_mean(name, allowed)
+        problems.append(Problem(line, f"unknown name {name!r}{hint}; rules can use {', '.join(sorted(allowed))}"))
+    chains = list(tree.find_all((nodes.Getattr, nodes.Getitem)))
+    if isinstance(tree, (nodes.Getattr, nodes.Getitem)):
+        chains.insert(0, tree)  # find_all skips the node itself (a bare `visitor.x` expression)
+    for node in chains:
+        problem = _check_chain(node, undeclared)
+        if problem and problem not in problems:
+            problems.append(problem)
+    return problems
+
+
+def _check_chain(node: nodes.Node, roots: Collection[str]) -> Problem | None:
+    chain: list[str] = []
+    while True:
+        if isinstance(node, nodes.Getattr):
+            chain.append(node.attr)
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            chain.append(node.arg.value)
+        elif isinstance(node, nodes.Getitem):
+            chain.clear()  # a dynamic key: only what lies below it is checkable
+        else:
+            break
+        node = node.node
+    if not isinstance(node, nodes.Name) or node.name not in FACTS or node.name not in roots:
+        return None
+    chain.reverse()
+    level: Any = FACTS[node.name]
+    path = node.name
+    for attr in chain:
+        if level is None or attr in MAPPING_METHODS:
+            return None
+        if attr not in level:
+            return Problem(node.lineno, f"unknown fact '{path}.{attr}'{did_you_mean(attr, level)}")
+        level = level[attr]
+        path = f"{path}.{attr}"
+    return None
+
+
+def compile_expression(source: str, allowed: Collection[str]) -> tuple[Callable[..., Any] | None, list[Problem]]:
+    """A callable ``f(**context) -> value``, or the problems that stop it compiling."""
+    try:
+        tree = parse_expression(source)
+    except TemplateSyntaxError as exc:
+        return None, [Problem(exc.lineno or 1, f"syntax error in expression {source.strip()!r}: {exc.message}")]
+    # Names an expression reads are all undeclared (expressions cannot assign).
+    names = [tree] if isinstance(tree, nodes.Name) else tree.find_all(nodes.Name)
+    undeclared = {n.name for n in names if n.ctx == "load"}
+    problems = check_names(tree, allowed, undeclared)
+    if problems:
+        return None, problems
+    try:
+        function = TEXT_ENV.compile_expression(source)
+    except TemplateSyntaxError as exc:  # filters/tests unknown to the sandbox
+        return None, [Problem(exc.lineno or 1, f"error in expression {source.strip()!r}: {exc.message}")]
+    return function, []
+
+
+def template_problems(env: ImmutableSandboxedEnvironment, source: str, allowed: Collection[str]) -> tuple[nodes.Template | None, list[Problem]]:
+    """Parse a template and check its names; the AST is returned for compiling."""
+    try:
+        tree = env.parse(source)
+    except TemplateSyntaxError as exc:
+        return None, [Problem(exc.lineno or 1, f"template syntax error: {exc.message}")]
+    problems: list[Problem] = []
+    for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
+        problems.append(Problem(node.lineno, "templates cannot include, extend or import other templates"))
+    problems += check_names(tree, allowed, meta.find_undeclared_variables(tree))
+    return tree, problems

@@ -1,0 +1,157 @@
+"""What rules can know about the page and the request, computed once per request.
+
+Both are frozen dataclasses: the sandbox reads their fields as
+``page.category`` or ``request.device``, and the field names double as the
+vocabulary that ``rules check`` validates expressions against.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Mapping
+from urllib.parse import urlencode, urlsplit
+
+from slotwise.rules.catalog import CatalogSettings
+from slotwise.rules.jsonld import PRODUCT_KEYS, extract_product
+from slotwise.rules.pages import Headers, Query, header, normalize_query
+
+if TYPE_CHECKING:
+    from slotwise.rules.ruleset import RuleSet
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+PAGE_TYPES = ("home", "category", "product", "other")
+DEVICES = ("mobile", "tablet", "desktop")
+UTM_KEYS = ("source", "medium", "campaign", "term", "content")
+
+
+@dataclass(frozen=True)
+class PageFacts:
+    """The page being served: from URL patterns and the page's JSON-LD."""
+
+    path: str = "/"
+    url: str = "/"
+    type: str = "other"  # home | category | product | other
+    category: str | None = None  # category slug (URL param, or the product's category)
+    product: Mapping[str, Any] | None = None  # PRODUCT_KEYS
+    params: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # URL pattern params, e.g. {"product": "101"}
+    query: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """The request: device class, referrer, UTM, country and language."""
+
+    device: str = "desktop"  # mobile | tablet | desktop
+    referrer: str | None = None
+    referrer_host: str | None = None
+    utm: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType(dict.fromkeys(UTM_KEYS)))
+    country: str | None = None  # ISO 3166 alpha-2 from CF-IPCountry / X-Country
+    language: str | None = None  # primary subtag of the preferred Accept-Language
+    gpc: bool = False  # Sec-GPC: 1 (Global Privacy Control)
+
+
+PAGE_FIELDS = tuple(f.name for f in fields(PageFacts))
+REQUEST_FIELDS = tuple(f.name for f in fields(RequestFacts))
+
+
+def page_facts(
+    path: str,
+    query: Query,
+    html: bytes | None,
+    ruleset: "RuleSet | CatalogSettings | None" = None,
+    *,
+    url: str | None = None,
+) -> PageFacts:
+    """Facts of one page: type and params from the catalog URL patterns, product from JSON-LD."""
+    catalog = ruleset if isinstance(ruleset, CatalogSettings) else getattr(ruleset, "catalog", None) or CatalogSettings()
+    q = dict(normalize_query(query))
+    kind, params = catalog.patterns.classify(path)
+    product = extract_product(html) if html else None
+    if product is None and html and kind == "product":
+        product = catalog.product_by_selectors(html)
+    if kind == "product" or product is not None:
+        product = dict(product or dict.fromkeys(PRODUCT_KEYS))
+        product["id"] = product.get("id") or params.get("product")
+        product["category"] = product.get("category") or params.get("category")
+        if kind in ("other", "product"):
+            kind = "product"
+    category = params.get("category") or (product or {}).get("category")
+    if url is None:
+        url = path + ("?" + urlencode(q) if q else "")
+    return PageFacts(
+        path=path,
+        url=url,
+        type=kind,
+        category=category,
+        product=MappingProxyType(product) if product is not None else None,
+        params=MappingProxyType(params),
+        query=MappingProxyType(q),
+    )
+
+
+_TABLET_RE = re.compile(r"iPad|Tablet|Kindle|Silk/|PlayBook|Nexus (7|9|10)", re.IGNORECASE)
+_MOBILE_RE = re.compile(r"Mobi|iPhone|iPod|Windows Phone|BlackBerry|Opera Mini|IEMobile", re.IGNORECASE)
+_COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
+
+
+def device_class(user_agent: str | None, ch_mobile: str | None = None) -> str:
+    """mobile, tablet or desktop from the User-Agent (and the Sec-CH-UA-Mobile hint)."""
+    if ch_mobile and ch_mobile.strip() == "?1":
+        return "mobile"
+    ua = user_agent or ""
+    if _TABLET_RE.search(ua) or ("Android" in ua and "Mobile" not in ua):
+        return "tablet"
+    if _MOBILE_RE.search(ua):
+        return "mobile"
+    return "desktop"
+
+
+def preferred_language(accept_language: str | None) -> str | None:
+    """The primary subtag ('de') of the highest-weighted Accept-Language entry."""
+    best, best_q = None, -1.0
+    for part in (accept_language or "").split(",")[:20]:
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip()
+        if not tag or tag == "*":
+            continue
+        q = 1.0
+        m = re.search(r"q\s*=\s*([0-9.]+)", params)
+        if m:
+            try:
+                q = float(m.group(1))
+            except ValueError:
+                continue
+        if q > best_q:
+            best, best_q = tag, q
+    if not best:
+        return None
+    primary = best.split("-")[0].lower()
+    return primary if primary.isalpha() and len(primary) <= 8 else None
+
+
+def request_facts(headers: Headers, query: Query) -> RequestFacts:
+    """Facts of the request from its headers and query string."""
+    q = normalize_query(query)
+    referrer = header(headers, "referer") or None
+    host = None
+    if referrer:
+        try:
+            host = urlsplit(referrer).hostname
+        except ValueError:
+            host = None
+    country = header(headers, "cf-ipcountry") or header(headers, "x-country")
+    country = country.strip().upper() if country and _COUNTRY_RE.match(country.strip()) else None
+    if country == "XX":
+        country = None
+    utm = {key: (str(q[f"utm_{key}"]) if q.get(f"utm_{key}") is not None else None) for key in UTM_KEYS}
+    return RequestFacts(
+        device=device_class(header(headers, "user-agent"), header(headers, "sec-ch-ua-mobile")),
+        referrer=referrer,
+        referrer_host=host,
+        utm=MappingProxyType(utm),
+        country=country,
+        language=preferred_language(header(headers, "accept-language")),
+        gpc=(header(headers, "sec-gpc") or "").strip() == "1",
+    )

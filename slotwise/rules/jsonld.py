@@ -1,0 +1,158 @@
+"""Product facts from schema.org JSON-LD, found by a byte scan rather than an HTML parse.
+
+Stores publish ``<script type="application/ld+json">`` for search engines; it
+is the cheapest reliable source of a product's id, name, price, category and
+stock. Pages are messy, so every step tolerates junk: bad JSON is skipped,
+``@graph`` and lists are walked, offers may be a dict, a list or an
+AggregateOffer, and prices may be strings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterator
+
+from slotwise.profile import slugify
+
+PRODUCT_KEYS = ("id", "name", "url", "image", "price", "currency", "category", "category_name", "brand", "in_stock")
+"""Keys of a product dict, everywhere in rules (page.product, recommendations, catalog)."""
+
+_SCRIPT_RE = re.compile(
+    rb"<script\b[^>]*?\btype\s*=\s*[\"']?\s*application/ld\+json\s*[\"']?[^>]*>(.*?)</script\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+_MAX_BLOCKS = 20
+_MAX_BLOCK_BYTES = 512 * 1024
+_PRODUCT_TYPES = {"product", "productgroup", "productmodel", "individualproduct"}
+_OUT_OF_STOCK = ("outofstock", "soldout", "discontinued")
+_IN_STOCK = ("instock", "limitedavailability", "onlineonly", "instoreonly", "preorder", "presale", "backorder")
+
+
+def json_ld_blocks(html: bytes) -> Iterator[Any]:
+    """Each parseable JSON-LD block of a page; unparseable ones are skipped."""
+    for count, match in enumerate(_SCRIPT_RE.finditer(html)):
+        if count >= _MAX_BLOCKS:
+            return
+        raw = match.group(1)
+        if len(raw) > _MAX_BLOCK_BYTES:
+            continue
+        text = raw.decode("utf-8", errors="replace").strip()
+        if text.startswith("<!--"):
+            text = text[4:]
+        if text.endswith("-->"):
+            text = text[:-3]
+        text = text.replace("<![CDATA[", "").replace("]]>", "").strip()
+        try:
+            yield json.loads(text)
+        except (ValueError, RecursionError):
+            continue
+
+
+def _items(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    """Every JSON-LD node of a block: top-level objects, lists and ``@graph`` members."""
+    if depth > 5:
+        return
+    if isinstance(data, list):
+        for item in data:
+            yield from _items(item, depth + 1)
+    elif isinstance(data, dict):
+        yield data
+        if "@graph" in data:
+            yield from _items(data["@graph"], depth + 1)
+
+
+def _is_product(node: dict[str, Any]) -> bool:
+    kind = node.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return any(isinstance(k, str) and k.rsplit("/", 1)[-1].lower() in _PRODUCT_TYPES for k in kinds)
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("url") or value.get("@id")
+    if isinstance(value, list):
+        value = next((v for v in (_text(x) for x in value) if v), None)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _price(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        cleaned = re.sub(r"[^0-9.,]", "", value)
+        if "," in cleaned and "." not in cleaned:
+            cleaned = cleaned.replace(",", ".")
+        cleaned = cleaned.replace(",", "")
+        try:
+            return float(cleaned)
+        except ValueError:
+            return None
+    return None
+
+
+def _offer(offers: Any) -> dict[str, Any]:
+    """The first usable offer: dicts, lists, AggregateOffer (lowPrice), priceSpecification."""
+    if isinstance(offers, list):
+        return next((o for o in (_offer(x) for x in offers) if o), {})
+    if not isinstance(offers, dict):
+        return {}
+    if "offers" in offers and "price" not in offers and "lowPrice" not in offers:
+        inner = _offer(offers["offers"])
+        if inner:
+            return inner
+    price = offers.get("price", offers.get("lowPrice"))
+    currency = offers.get("priceCurrency")
+    spec = offers.get("priceSpecification")
+    if price is None and isinstance(spec, (dict, list)):
+        spec = spec[0] if isinstance(spec, list) and spec else spec
+        if isinstance(spec, dict):
+            price, currency = spec.get("price"), currency or spec.get("priceCurrency")
+    return {"price": _price(price), "currency": _text(currency), "availability": _text(offers.get("availability"))}
+
+
+def _in_stock(availability: str | None) -> bool | None:
+    if not availability:
+        return None
+    word = availability.rsplit("/", 1)[-1].lower()
+    if word in _OUT_OF_STOCK:
+        return False
+    if word in _IN_STOCK:
+        return True
+    return None
+
+
+def product_from_node(node: dict[str, Any]) -> dict[str, Any]:
+    """A product dict (``PRODUCT_KEYS``) from one schema.org Product node."""
+    offer = _offer(node.get("offers"))
+    category_name = _text(node.get("category"))
+    if category_name:
+        category_name = re.split(r"\s*[>/|]\s*", category_name)[-1] or category_name
+    return {
+        "id": _text(node.get("sku")) or _text(node.get("productID")) or _text(node.get("mpn")) or _text(node.get("@id")),
+        "name": _text(node.get("name")),
+        "url": _text(node.get("url")),
+        "image": _text(node.get("image")),
+        "price": offer.get("price"),
+        "currency": offer.get("currency"),
+        "category": slugify(category_name) if category_name else None,
+        "category_name": category_name,
+        "brand": _text(node.get("brand")),
+        "in_stock": _in_stock(offer.get("availability")),
+    }
+
+
+def extract_product(html: bytes) -> dict[str, Any] | None:
+    """The first schema.org Product on a page, or None; never raises on messy input."""
+    for block in json_ld_blocks(html):
+        for node in _items(block):
+            if _is_product(node):
+                try:
+                    return product_from_node(node)
+                except (TypeError, ValueError, AttributeError, RecursionError):
+                    continue
+    return None

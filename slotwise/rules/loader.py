@@ -1,0 +1,302 @@
+"""``load_rules``: read a rules file and its includes, validate everything, compile once.
+
+Two passes: parse every file into specs (structure and types), then compile
+(selectors, page patterns, expressions, templates, policies). Issues from
+both passes and all files are collected; any issue rejects the whole file
+set, so the proxy's reload keeps serving the last good ``RuleSet``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+from slotwise.rules.catalog import CatalogSettings, FactSelector
+from slotwise.rules.checker import Checker, Text
+from slotwise.rules.errors import Issue, RulesError
+from slotwise.rules.expressions import Problem, compile_expression
+from slotwise.rules.html_api import validate_selector
+from slotwise.rules.pages import CatalogPatterns, PageMatcher, PageRule, compile_condition, compile_path_pattern
+from slotwise.rules.parse import parse_document
+from slotwise.rules.policy import PolicyValidator, default_validator
+from slotwise.profile import SESSION_TIMEOUT_S
+from slotwise.rules.ruleset import AttributionWindow, Policy, RuleSet, Slot, Variant
+from slotwise.rules.schema import POPUP_SELECTOR, CatalogSpec, DocumentSpec, PageRuleSpec, SlotSpec, VariantSpec
+from slotwise.rules.templates import compile_template
+from slotwise.rules.visitor import freeze
+from slotwise.rules.vocabulary import CONDITION_NAMES, TEMPLATE_NAMES, VARIANT_NAMES
+from slotwise.rules.yaml_marks import Node, Source, compose
+
+MAX_INCLUDE_DEPTH = 10
+MAX_TEMPLATE_BYTES = 256 * 1024
+
+
+def load_rules(path: str | os.PathLike[str], *, policy_validator: PolicyValidator | None = None) -> RuleSet:
+    """A compiled RuleSet, or ``RulesError`` listing every issue in the file and its includes."""
+    ruleset, issues = check_rules(path, policy_validator=policy_validator)
+    if issues or ruleset is None:
+        raise RulesError(issues or [Issue(str(path), 1, 1, "invalid rules")])
+    return ruleset
+
+
+def check_rules(
+    path: str | os.PathLike[str], *, policy_validator: PolicyValidator | None = None
+) -> tuple[RuleSet | None, list[Issue]]:
+    """Like ``load_rules`` but returns the issues (sorted) instead of raising."""
+    loader = _Loader(policy_validator or default_validator())
+    ruleset = loader.load(Path(path), str(path))
+    issues = sorted(set(loader.issues))
+    return (None if issues else ruleset), issues
+
+
+class _Loader:
+    def __init__(self, policy_validator: PolicyValidator) -> None:
+        self.issues: list[Issue] = []
+        self.validate_policy = policy_validator
+        self.files: list[Path] = []
+        self.loaded: set[Path] = set()
+
+    # -- reading files ------------------------------------------------------------
+    def _read(self, path: Path, display: str, where: tuple[Source, Node] | None, what: str) -> str | None:
+        try:
+            data = path.read_bytes()
+            text = data.decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            message = f"cannot read {what} {display!r}: {reason}"
+            if where is None:
+                self.issues.append(Issue(display, 1, 1, message))
+            else:
+                self.issues.append(where[0].loc(where[1]).issue(message))
+            return None
+        self.files.append(path.resolve())
+        return text
+
+    def _document(self, path: Path, display: str, *, main: bool, where: tuple[Source, Node] | None) -> DocumentSpec | None:
+        text = self._read(path, display, where, "rules file" if main else "included file")
+        if text is None:
+            return None
+        source = Source(display, text)
+        root, issues = compose(source, text)
+        self.issues += issues
+        if issues:
+            return None
+        return parse_document(Checker(source, self.issues), root, main=main)
+
+    def _collect(self, doc: DocumentSpec, path: Path, chain: tuple[Path, ...]) -> list[SlotSpec]:
+        """A file's slots followed by those of its includes, depth first, in file order."""
+        slots = list(doc.slots)
+        for include in doc.includes:
+            target = (path.parent / include.value).resolve()
+            display = os.path.normpath(os.path.join(os.path.dirname(doc.source.display), include.value))
+            where = (include.source, include.node)
+            if target in chain:
+                names = " -> ".join(p.name for p in chain + (target,))
+                self.issues.append(include.source.loc(include.node).issue(f"include cycle: {names}"))
+                continue
+            if target in self.loaded:
+                self.issues.append(include.source.loc(include.node).issue(f"{include.value!r} is already included"))
+                continue
+            if len(chain) > MAX_INCLUDE_DEPTH:
+                self.issues.append(include.source.loc(include.node).issue(f"includes nest deeper than {MAX_INCLUDE_DEPTH}"))
+                continue
+            self.loaded.add(target)
+            sub = self._document(target, display, main=False, where=where)
+            if sub is not None:
+                slots += self._collect(sub, target, chain + (target,))
+        return slots
+
+    # -- the whole set --------------------------------------------------------------
+    def load(self, path: Path, display: str) -> RuleSet | None:
+        main = path.resolve()
+        self.loaded.add(main)
+        doc = self._document(path, display, main=True, where=None)
+        if doc is None:
+            return None
+        specs = self._collect(doc, main, (main,))
+        catalog = self._catalog(doc.catalog, main.parent)
+        slots: list[Slot] = []
+        first: dict[str, SlotSpec] = {}
+        for spec in specs:
+            if spec.id is None:
+                self._slot(spec)  # for its errors only
+                continue
+            if spec.id in first:
+                other = first[spec.id]
+                loc = other.source.loc(other.id_node)
+                self.issues.append(spec.source.loc(spec.id_node).issue(
+                    f"duplicate slot id {spec.id!r} (first defined at {loc.file}:{loc.line}:{loc.column})"
+                ))
+                self._slot(spec)  # for its other errors
+                continue
+            first[spec.id] = spec
+            slot = self._slot(spec)
+            if slot is not None:
+                slots.append(slot)
+        if self.issues:
+            return None
+        return RuleSet(
+            slots=tuple(slots),
+            holdout=doc.holdout,
+            consent=doc.consent,
+            attribution_window=(
+                AttributionWindow(float(doc.attribution_seconds), "fixed") if doc.attribution_seconds
+                else AttributionWindow(float(SESSION_TIMEOUT_S), "inactivity")
+            ),
+            attribution_window_text=doc.attribution_window,
+            catalog=catalog,
+            files=tuple(dict.fromkeys(self.files)),
+        )
+
+    # -- compiling pieces -------------------------------------------------------------
+    def _problems(self, text: Text, problems: Sequence[Problem]) -> None:
+        for problem in problems:
+            self.issues.append(text.source.text_loc(text.node, problem.line).issue(problem.message))
+
+    def _selector(self, text: Text) -> bool:
+        message = validate_selector(text.value)
+        if message:
+            if text.value not in message:
+                message = f"bad selector {text.value!r}: {message}"
+            self.issues.append(text.source.loc(text.node).issue(message))
+            return False
+        return True
+
+    def _patterns(self, texts: Sequence[Text]) -> tuple[re.Pattern[str], ...]:
+        out = []
+        for text in texts:
+            try:
+                out.append(compile_path_pattern(text.value))
+            except ValueError as exc:
+                self.issues.append(text.source.loc(text.node).issue(str(exc)))
+        return tuple(out)
+
+    def _catalog(self, spec: CatalogSpec, base: Path) -> CatalogSettings:
+        home = self._patterns(spec.home_pages) if spec.home_pages else (re.compile("/"),)
+        patterns = CatalogPatterns(home=home, category=self._patterns(spec.category_pages), product=self._patterns(spec.product_pages))
+        feed = None
+        if spec.feed is not None:
+            feed = (base / spec.feed.value).resolve()
+            if not feed.is_file():
+                self.issues.append(spec.feed.source.loc(spec.feed.node).issue(f"catalog feed file {spec.feed.value!r} not found"))
+        selectors = {}
+        for name, text in spec.selectors.items():
+            selector = FactSelector.parse(text.value)
+            if self._selector(Text(selector.css, text.node, text.source)):
+                selectors[name] = selector
+        return CatalogSettings(patterns=patterns, feed=feed, selectors=selectors)
+
+    def _pages(self, rules: Sequence[PageRuleSpec]) -> PageMatcher:
+        compiled = []
+        for rule in rules:
+            path, search = None, False
+            if rule.path is not None:
+                try:
+                    path = compile_path_pattern(rule.path.value)
+                except ValueError as exc:
+                    self.issues.append(rule.path.source.loc(rule.path.node).issue(str(exc)))
+            elif rule.regex is not None:
+                search = True
+                try:
+                    path = re.compile(rule.regex.value)
+                except re.error as exc:
+                    self.issues.append(rule.regex.source.loc(rule.regex.node).issue(
+                        f"bad regex {rule.regex.value!r}: {exc.msg}" + (f" at position {exc.pos}" if exc.pos is not None else "")
+                    ))
+            compiled.append(PageRule(
+                path=path,
+                search=search,
+                query=tuple(compile_condition(c) for c in rule.query),
+                headers=tuple(compile_condition(c, ignore_case=True) for c in rule.headers),
+            ))
+        return PageMatcher(tuple(compiled))
+
+    def _expression(self, text: Text | None, names: frozenset[str]) -> Any:
+        if text is None:
+            return None
+        function, problems = compile_expression(text.value, names)
+        self._problems(text, problems)
+        return function
+
+    def _template_file(self, text: Text) -> tuple[Text, str] | None:
+        """The source of a ``template:`` file, as a Text whose errors point into that file."""
+        base = Path(text.source.display).parent
+        display = os.path.normpath(os.path.join(str(base), text.value))
+        path = Path(display)
+        try:
+            if path.stat().st_size > MAX_TEMPLATE_BYTES:
+                self.issues.append(text.source.loc(text.node).issue(f"template {text.value!r} is larger than {MAX_TEMPLATE_BYTES} bytes"))
+                return None
+        except OSError:
+            pass
+        body = self._read(path, display, (text.source, text.node), "template")
+        if body is None:
+            return None
+        return text, body
+
+    def _variant(self, spec: SlotSpec, v: VariantSpec) -> Variant:
+        template = None
+        if v.html is not None:
+            template, problems = compile_template(v.html.value, TEMPLATE_NAMES)
+            self._problems(v.html, problems)
+        elif v.template is not None:
+            found = self._template_file(v.template)
+            if found is not None:
+                text, body = found
+                template, problems = compile_template(body, TEMPLATE_NAMES)
+                display = os.path.normpath(os.path.join(os.path.dirname(text.source.display), text.value))
+                for problem in problems:
+                    self.issues.append(Issue(display, problem.line, 1, problem.message))
+        attributes = {}
+        for name, value in v.attributes.items():
+            if value is None:
+                attributes[name] = None
+                continue
+            compiled, problems = compile_template(value.value, VARIANT_NAMES, html=False)
+            self._problems(value, problems)
+            attributes[name] = compiled
+        return Variant(
+            id=v.id,
+            control=v.control,
+            template=template,
+            order=self._expression(v.order, VARIANT_NAMES),
+            value=self._expression(v.value, VARIANT_NAMES),
+            attributes=attributes,
+            vars=freeze(v.vars),
+            recommend=v.recommend,
+            coupon_cost=v.coupon_cost,
+            description=v.description,
+        )
+
+    @staticmethod
+    def _policy_node(spec: SlotSpec, message: str) -> Node:
+        """The policy parameter a message names (quoted), else the policy, else the slot."""
+        for param, node in spec.policy.param_nodes.items():
+            if param != "name" and f"{param!r}" in message:
+                return node
+        if "name" in spec.policy.param_nodes:
+            return spec.policy.param_nodes["name"]
+        return spec.policy.node if spec.policy.node is not None else spec.node
+
+    def _slot(self, spec: SlotSpec) -> Slot | None:
+        count = len(self.issues)
+        selector = POPUP_SELECTOR
+        if spec.selector is not None and self._selector(spec.selector):
+            selector = spec.selector.value.strip()
+        pages = self._pages(spec.pages or [])
+        when = self._expression(spec.when, CONDITION_NAMES)
+        variants = tuple(self._variant(spec, v) for v in spec.variants)
+        policy = Policy(spec.policy.name, freeze(spec.policy.params), spec.policy.sticky)
+        for message in self.validate_policy(policy.spec(), spec.goal):
+            self.issues.append(spec.source.loc(self._policy_node(spec, message)).issue(message))
+        if len(self.issues) > count or spec.id is None or spec.action is None or spec.pages is None:
+            return None
+        loc = spec.source.loc(spec.node)
+        return Slot(
+            id=spec.id, action=spec.action, selector=selector, pages=pages, variants=variants,
+            when=when, when_source=spec.when.value.strip() if spec.when else None, goal=spec.goal,
+            policy=policy, enabled=spec.enabled, key=spec.key, trigger=spec.trigger, limit=spec.limit,
+            description=spec.description, file=loc.file, line=loc.line,
+        )

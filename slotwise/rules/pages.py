@@ -1,0 +1,156 @@
+"""Which pages a slot applies to: path globs, regexes, query and header conditions.
+
+Everything is compiled to regexes once per rules load; matching a request is
+a few ``re.fullmatch`` calls. Path patterns read like URLs: ``*`` is one path
+segment's worth of characters, ``**`` anything, ``?`` one character and
+``{name}`` one named segment (``/p/{product}``), captured as a page param.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+from urllib.parse import parse_qsl
+
+from slotwise.rules.schema import Condition
+
+Query = Mapping[str, str] | Sequence[tuple[str, str]] | str | None
+"""A raw query string, a mapping, or (name, value) pairs as ``parse_qsl`` gives them."""
+Headers = Mapping[str, str] | Sequence[tuple[str, str]] | None
+"""Any mapping (case-insensitive or not) or (name, value) pairs as ASGI gives them."""
+
+_TOKEN_RE = re.compile(r"\*\*|\*|\?|\{([^{}]*)\}|[{}]|[^*?{}]+")
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def compile_path_pattern(pattern: str) -> re.Pattern[str]:
+    """A path pattern as an anchored regex; raises ValueError naming what is wrong."""
+    if not pattern.startswith("/") and not pattern.startswith("*"):
+        raise ValueError(f"path pattern {pattern!r} must start with '/'")
+    parts: list[str] = []
+    names: set[str] = set()
+    for match in _TOKEN_RE.finditer(pattern):
+        token = match.group(0)
+        if token == "**":
+            parts.append(".*")
+        elif token == "*":
+            parts.append("[^/]*")
+        elif token == "?":
+            parts.append("[^/]")
+        elif token in ("{", "}"):
+            raise ValueError(f"path pattern {pattern!r} has an unbalanced {token!r}")
+        elif token.startswith("{"):
+            name = match.group(1)
+            if not _NAME_RE.match(name):
+                raise ValueError(f"path pattern {pattern!r}: {{{name}}} is not a parameter name")
+            if name in names:
+                raise ValueError(f"path pattern {pattern!r} names {{{name}}} twice")
+            names.add(name)
+            parts.append(f"(?P<{name}>[^/]+)")
+        else:
+            parts.append(re.escape(token))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def normalize_query(query: Query) -> Mapping[str, str]:
+    """A query string or mapping as a mapping (the first value of a repeated name wins)."""
+    if query is None:
+        return {}
+    if isinstance(query, Mapping):
+        return query
+    pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True) if isinstance(query, str) else query
+    out: dict[str, str] = {}
+    for name, value in pairs:
+        out.setdefault(name, value)
+    return out
+
+
+def header(headers: Headers, name: str) -> str | None:
+    """A header value by case-insensitive name, from any mapping (plain dicts included)."""
+    if not headers:
+        return None
+    lname = name.lower()
+    if not isinstance(headers, Mapping):
+        return next((v for k, v in headers if k.lower() == lname), None)
+    value = headers.get(lname)
+    if value is None:
+        value = headers.get(name.title())
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == lname), None)
+    return value
+
+
+@dataclass(frozen=True)
+class CompiledCondition:
+    name: str
+    present: bool
+    patterns: tuple[re.Pattern[str], ...]
+
+    def holds(self, value: str | None) -> bool:
+        if not self.present:
+            return value is None
+        if value is None:
+            return False
+        return not self.patterns or any(p.fullmatch(value) for p in self.patterns)
+
+
+def compile_condition(cond: Condition, *, ignore_case: bool = False) -> CompiledCondition:
+    flags = re.IGNORECASE if ignore_case else 0
+    return CompiledCondition(cond.name, cond.present, tuple(re.compile(fnmatch.translate(g), flags) for g in cond.globs))
+
+
+@dataclass(frozen=True)
+class PageRule:
+    """One ``pages`` entry, compiled: a path regex (full or searched) and conditions."""
+
+    path: re.Pattern[str] | None
+    search: bool
+    query: tuple[CompiledCondition, ...] = ()
+    headers: tuple[CompiledCondition, ...] = ()
+
+    def matches(self, path: str, query: Mapping[str, Any], headers: Headers) -> bool:
+        if self.path is not None:
+            found = self.path.search(path) if self.search else self.path.fullmatch(path)
+            if not found:
+                return False
+        if any(not c.holds(_str(query.get(c.name))) for c in self.query):
+            return False
+        return all(c.holds(header(headers, c.name)) for c in self.headers)
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class PageMatcher:
+    """A slot's ``pages``: it applies when any entry matches."""
+
+    rules: tuple[PageRule, ...]
+
+    def matches(self, path: str, query: Query = None, headers: Headers = None) -> bool:
+        q = normalize_query(query)
+        return any(rule.matches(path, q, headers) for rule in self.rules)
+
+
+@dataclass(frozen=True)
+class CatalogPatterns:
+    """URL patterns that say a page is home, a category or a product, and capture params."""
+
+    home: tuple[re.Pattern[str], ...]
+    category: tuple[re.Pattern[str], ...]
+    product: tuple[re.Pattern[str], ...]
+
+    def classify(self, path: str) -> tuple[str, dict[str, str]]:
+        """(page type, URL params) of a path: the first pattern that matches wins."""
+        for kind, patterns in (("home", self.home), ("product", self.product), ("category", self.category)):
+            for pattern in patterns:
+                found = pattern.fullmatch(path)
+                if found:
+                    return kind, {k: v for k, v in found.groupdict().items() if v is not None}
+        return "other", {}
+
+
+DEFAULT_CATALOG = CatalogPatterns(home=(re.compile("/"),), category=(), product=())

@@ -1,0 +1,218 @@
+"""The compiled rules the proxy serves from: slots with precompiled matchers, conditions and templates.
+
+Everything here is immutable and built once per rules load by ``loader``;
+per request the proxy only calls ``slots_for``, ``applies`` and ``render``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
+
+from jinja2 import Template
+
+from slotwise.profile import SESSION_TIMEOUT_S
+from slotwise.rules import actions
+from slotwise.rules.catalog import CatalogSettings
+from slotwise.rules.context import Context
+from slotwise.rules.errors import RuleEvaluationError
+from slotwise.rules.html_api import Edit
+from slotwise.rules.pages import Headers, PageMatcher, Query, normalize_query
+from slotwise.rules.schema import INSERT_ACTIONS, CouponCost, RecommendSpec
+from slotwise.rules.visitor import freeze
+
+Expression = Callable[..., Any]
+
+
+class AttributionWindow(NamedTuple):
+    """How long a decision can earn rewards: ``fixed`` seconds after it, or until
+    ``inactivity`` of that many seconds ends the visit (``attribution_window: session``)."""
+
+    seconds: float
+    mode: str  # "fixed" | "inactivity"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which bandit policy picks the slot's variant, its params, and how sticky a pick is."""
+
+    name: str = "thompson"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    sticky: str = "session"  # session | visitor | none
+
+    def spec(self) -> dict[str, Any]:
+        """The plain dict ``slotwise.bandits`` builds a policy from: ``{"name", "params"}``."""
+        return {"name": self.name, "params": dict(self.params)}
+
+
+@dataclass(frozen=True, eq=False)
+class Variant:
+    """One arm of a slot. A ``control`` variant changes nothing but is still a decision."""
+
+    id: str
+    control: bool = False
+    template: Template | None = None
+    order: Expression | None = None
+    value: Expression | None = None
+    attributes: Mapping[str, Template | None] = field(default_factory=dict)
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    recommend: RecommendSpec | None = None
+    coupon_cost: CouponCost | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Slot:
+    """A named place in a page, the variants competing there, and how success is counted."""
+
+    id: str
+    action: str
+    selector: str
+    pages: PageMatcher
+    variants: tuple[Variant, ...]
+    when: Expression | None = None
+    when_source: str | None = None
+    goal: str = "click"
+    policy: Policy = field(default_factory=Policy)
+    enabled: bool = True
+    key: str = "data-category"
+    trigger: str = "exit-intent"
+    limit: int | None = None
+    description: str = ""
+    file: str = ""
+    line: int = 0
+
+    @property
+    def policy_spec(self) -> dict[str, Any]:
+        """The bandit policy spec (``{"name", "params"}``) for ``slotwise.bandits``."""
+        return self.policy.spec()
+
+    @property
+    def sticky(self) -> str:
+        """How long a decision sticks: ``session``, ``visitor`` or ``none``."""
+        return self.policy.sticky
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """Variant ids, in file order (the bandit's arms)."""
+        return tuple(v.id for v in self.variants)
+
+    def variant(self, variant_id: str) -> Variant:
+        for variant in self.variants:
+            if variant.id == variant_id:
+                return variant
+        raise RuleEvaluationError(self.id, f"no variant {variant_id!r} (has {', '.join(self.arms)})")
+
+    def matches_page(self, path: str, query: Query = None, headers: Headers = None) -> bool:
+        return self.enabled and self.pages.matches(path, query, headers)
+
+    def applies(self, ctx: Context) -> bool:
+        """Whether the slot is on and its ``when`` holds for this visitor, page and request."""
+        if not self.enabled:
+            return False
+        if self.when is None:
+            return True
+        try:
+            return bool(self.when(**ctx.names))
+        except Exception as exc:
+            raise RuleEvaluationError(self.id, f"'when' {self.when_source!r} failed: {type(exc).__name__}: {exc}") from exc
+
+    def render(
+        self,
+        variant: Variant | str,
+        ctx: Context,
+        decision_id: str | None,
+        recommendations: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Edit | None:
+        """The rewriter edit for one variant, or None for a control variant or nothing to do."""
+        chosen = self.variant(variant) if isinstance(variant, str) else variant
+        if chosen.control:
+            return None
+        try:
+            return self._render(chosen, ctx, decision_id, recommendations)
+        except RuleEvaluationError:
+            raise
+        except Exception as exc:
+            raise RuleEvaluationError(self.id, f"variant {chosen.id!r}: {type(exc).__name__}: {exc}") from exc
+
+    def _render(
+        self, v: Variant, ctx: Context, decision_id: str | None, recommendations: Sequence[Mapping[str, Any]] | None
+    ) -> Edit | None:
+        names = {**ctx.names, "vars": v.vars, "slot": self.id, "variant": v.id}
+        if self.action in INSERT_ACTIONS or self.action == "popup":
+            assert v.template is not None
+            if v.recommend is not None:
+                recs = tuple(freeze(dict(r)) for r in (recommendations or ())[: v.recommend.limit])
+                if not recs:
+                    return None  # no candidates: leave the page as it is
+                names["recommendations"] = recs
+            else:
+                names["recommendations"] = tuple(freeze(dict(r)) for r in (recommendations or ()))
+            html = v.template.render(names)
+            if self.action == "popup":
+                return actions.popup_edit(self.id, self.selector, self.trigger, html, decision_id=decision_id)
+            return actions.insert_edit(self.id, self.selector, self.action, html, decision_id=decision_id, limit=self.limit)
+        if self.action == "reorder":
+            assert v.order is not None
+            return actions.reorder_edit(self.id, self.selector, self.key, v.order(**names), decision_id=decision_id, limit=self.limit)
+        if self.action in ("select-option", "set-value"):
+            assert v.value is not None
+            return actions.value_edit(self.id, self.selector, self.action, v.value(**names), decision_id=decision_id, limit=self.limit)
+        if self.action == "set-attribute":
+            values = {name: (t.render(names) if t is not None else None) for name, t in v.attributes.items()}
+            return actions.attribute_edit(self.id, self.selector, values, decision_id=decision_id, limit=self.limit)
+        if self.action == "remove":
+            return actions.remove_edit(self.id, self.selector, decision_id=decision_id, limit=self.limit)
+        raise RuleEvaluationError(self.id, f"unknown action {self.action!r}")  # pragma: no cover
+
+    def summary(self) -> str:
+        """One line for ``rules check``."""
+        arms = ", ".join(("control" if v.control and v.id == "control" else v.id) for v in self.variants)
+        state = "" if self.enabled else " [disabled]"
+        when = f" when {self.when_source}" if self.when_source else ""
+        return (
+            f"{self.id}{state}: {self.action} {self.selector!r}{when}; "
+            f"{len(self.variants)} variant{'s' if len(self.variants) != 1 else ''} ({arms}); "
+            f"goal {self.goal}; policy {self.policy.name} (sticky {self.policy.sticky})"
+        )
+
+
+_HOLDOUT_SALT = b"slotwise-holdout:"
+
+
+def holdout_bucket(visitor_id: str) -> float:
+    """A stable number in [0, 1) per visitor: the same on every instance and every restart."""
+    digest = hashlib.sha256(_HOLDOUT_SALT + visitor_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass(frozen=True, eq=False)
+class RuleSet:
+    """A whole, valid rules file. Never half-valid: ``load_rules`` raises instead."""
+
+    slots: tuple[Slot, ...] = ()
+    holdout: float = 0.0
+    consent: str = "implied"
+    attribution_window: AttributionWindow = AttributionWindow(SESSION_TIMEOUT_S, "inactivity")
+    attribution_window_text: str = "session"  # as written in the file
+    catalog: CatalogSettings = field(default_factory=CatalogSettings)
+    files: tuple[Path, ...] = ()  # the rules file, its includes and templates (for reload watching)
+    _by_id: Mapping[str, Slot] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", MappingProxyType({s.id: s for s in self.slots}))
+
+    def slot(self, slot_id: str) -> Slot:
+        return self._by_id[slot_id]
+
+    def slots_for(self, path: str, query: Query = None, headers: Headers = None) -> list[Slot]:
+        """Enabled slots whose ``pages`` match this request (cheap: precompiled regexes)."""
+        q = normalize_query(query)
+        return [s for s in self.slots if s.matches_page(path, q, headers)]
+
+    def in_holdout(self, visitor_id: str) -> bool:
+        """Whether this visitor belongs to the global holdout (never personalized)."""
+        return self.holdout > 0 and holdout_bucket(visitor_id) < self.holdout

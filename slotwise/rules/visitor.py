@@ -1,0 +1,89 @@
+"""A read-only, lazily computed view of a visitor's profile for conditions and templates.
+
+Facts are derived from the profile only when a rule reads them (most slots
+read one or two), then cached for the request. Values are frozen — tuples
+and read-only mappings — so a template cannot change the profile.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any, Callable, Iterator, Mapping
+
+from slotwise.profile import Profile
+
+
+def freeze(value: Any) -> Any:
+    """A deep read-only copy: lists become tuples, dicts read-only mappings."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return tuple(freeze(v) for v in items)
+    return value
+
+
+def _cart_count(p: Profile) -> int:
+    return sum(int(line.get("qty") or 1) for line in p.cart)
+
+
+_FACTS: dict[str, Callable[[Profile], Any]] = {
+    "id": lambda p: p.id,
+    "known": lambda p: bool(p.customer_id or p.email_hash),
+    "logged_in": lambda p: p.customer_id is not None,
+    "customer_id": lambda p: p.customer_id,
+    "visits": lambda p: p.visits,
+    "is_new": lambda p: p.visits <= 1,
+    "is_returning": lambda p: p.visits > 1,
+    "recent_categories": lambda p: p.recent_categories,
+    "top_categories": lambda p: p.top_categories,
+    "last_category": lambda p: next(iter(p.recent_categories), None),
+    "viewed_products": lambda p: p.recent_products,
+    "cart": lambda p: p.cart,
+    "cart_count": _cart_count,
+    "cart_value": lambda p: round(p.cart_value, 2),
+    "has_cart": lambda p: bool(p.cart),
+    "cart_products": lambda p: list(dict.fromkeys(str(line["product"]) for line in p.cart)),
+    "cart_categories": lambda p: list(dict.fromkeys(line["category"] for line in p.cart if line.get("category"))),
+    "purchases": lambda p: p.purchases,
+    "purchases_online": lambda p: [x for x in p.purchases if x.get("channel") == "online"],
+    "purchases_in_store": lambda p: [x for x in p.purchases if x.get("channel") == "store"],
+    "purchase_count": lambda p: len({(x.get("channel"), x.get("order_id")) for x in p.purchases}),
+    "purchased_products": lambda p: sorted(p.purchased_products),
+    "preferred_size": lambda p: p.preferred_sizes,
+    "subscribed": lambda p: p.subscribed,
+    "consent": lambda p: p.consent or "unknown",
+    "has_coupon": lambda p: p.coupon is not None,
+}
+
+VISITOR_FIELDS = tuple(_FACTS)
+"""The names ``visitor.X`` may use (checked by ``rules check``)."""
+
+
+class VisitorView(Mapping[str, Any]):
+    """``visitor`` in rules: a mapping of facts computed on first read."""
+
+    __slots__ = ("_profile", "_cache")
+
+    def __init__(self, profile: Profile | None, visitor_id: str | None = None) -> None:
+        self._profile = profile if profile is not None else Profile(id=visitor_id or "")
+        self._cache: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
+        compute = _FACTS[name]  # KeyError for unknown names: the sandbox turns it into Undefined
+        value = freeze(compute(self._profile))
+        self._cache[name] = value
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_FACTS)
+
+    def __len__(self) -> int:
+        return len(_FACTS)
+
+    def __repr__(self) -> str:
+        return f"VisitorView({self._profile.id!r})"

@@ -1,0 +1,35 @@
+"""The facts rules may name, as a tree: ``visitor.recent_categories``, ``page.product.price``.
+
+Built from the fact classes themselves so the checker and the runtime cannot
+drift apart. ``None`` marks a mapping with free keys (``visitor.preferred_size[...]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slotwise.rules.facts import PAGE_FIELDS, REQUEST_FIELDS, UTM_KEYS
+from slotwise.rules.jsonld import PRODUCT_KEYS
+from slotwise.rules.visitor import VISITOR_FIELDS
+
+Tree = dict[str, Any]
+
+_PRODUCT: Tree = {k: None for k in PRODUCT_KEYS}
+
+FACTS: Tree = {
+    "visitor": {name: None for name in VISITOR_FIELDS},
+    "page": {**{name: None for name in PAGE_FIELDS}, "product": _PRODUCT},
+    "request": {**{name: None for name in REQUEST_FIELDS}, "utm": {k: None for k in UTM_KEYS}},
+}
+
+JINJA_GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "true", "false", "none"})
+MAPPING_METHODS = frozenset({"get", "items", "keys", "values"})
+
+CONDITION_NAMES = frozenset({"visitor", "page", "request"})
+"""Names a ``when`` condition sees."""
+
+VARIANT_NAMES = CONDITION_NAMES | {"vars", "slot", "variant"}
+"""Names ``order``, ``value`` and attribute templates see."""
+
+TEMPLATE_NAMES = VARIANT_NAMES | {"recommendations"}
+"""Names an HTML template sees."""

@@ -1,0 +1,117 @@
+"""The product catalog with view and co-view counts, in hashes and sorted sets.
+
+Keys::
+
+    sw:prod         hash id -> product JSON
+    sw:pcat         hash id -> category ('' when none): the index each product is in
+    sw:pids         zset of every id, score 0 (lexicographic order, for listing)
+    sw:pc:<cat>     zset of a category's ids, score 0
+    sw:pv           zset id -> views (every known product, from 0)
+    sw:pv:<cat>     zset id -> views within the category (ZINCRBY with the global one)
+    sw:cv:<a>       zset b -> times a and b were viewed together
+
+Ties in popularity break by id ascending, as on SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping
+
+from slotwise.store.redis.client import RedisBase, guarded
+
+# ARGV: P, then (id, category or '', json) per product. A category change moves the product and its views.
+_UPSERT = """
+local P = ARGV[1]
+for i = 2, #ARGV, 3 do
+  local id, cat, data = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local old = redis.call('HGET', P..'pcat', id)
+  local views = redis.call('ZSCORE', P..'pv', id) or 0
+  if old and old ~= cat and old ~= '' then
+    redis.call('ZREM', P..'pc:'..old, id)
+    redis.call('ZREM', P..'pv:'..old, id)
+  end
+  redis.call('HSET', P..'prod', id, data)
+  redis.call('HSET', P..'pcat', id, cat)
+  redis.call('ZADD', P..'pids', 0, id)
+  redis.call('ZADD', P..'pv', 'NX', 0, id)
+  if cat ~= '' then
+    redis.call('ZADD', P..'pc:'..cat, 0, id)
+    redis.call('ZADD', P..'pv:'..cat, views, id)
+  end
+end
+return (#ARGV - 1) / 3
+"""
+
+# ARGV: P, product, co-viewed... Views count only for known products; co-views for any pair.
+_VIEW = """
+local P, product = ARGV[1], ARGV[2]
+local cat = redis.call('HGET', P..'pcat', product)
+if cat then
+  redis.call('ZINCRBY', P..'pv', 1, product)
+  if cat ~= '' then redis.call('ZINCRBY', P..'pv:'..cat, 1, product) end
+end
+for i = 3, #ARGV do
+  local other = ARGV[i]
+  if other ~= product then
+    redis.call('ZINCRBY', P..'cv:'..product, 1, other)
+    redis.call('ZINCRBY', P..'cv:'..other, 1, product)
+  end
+end
+return 1
+"""
+
+
+class CatalogMixin(RedisBase):
+    @guarded
+    async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float) -> int:
+        args: list[str] = []
+        for p in products:
+            args += [str(p["id"]), str(p.get("category") or ""), json.dumps(dict(p), separators=(",", ":"))]
+        if not args:
+            return 0
+        return int(await self.run_script(_UPSERT, *args))
+
+    @guarded
+    async def get_products(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = list(dict.fromkeys(str(i) for i in ids))
+        if not ids:
+            return {}
+        rows = await self.redis.hmget(self.key("prod"), ids)
+        return {i: json.loads(raw) for i, raw in zip(ids, rows) if raw}
+
+    @guarded
+    async def list_products(self, category: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        if limit <= 0:
+            return []
+        index = self.key("pids") if category is None else self.key("pc", category)
+        ids = await self.redis.zrange(index, 0, limit - 1)
+        if not ids:
+            return []
+        rows = await self.redis.hmget(self.key("prod"), ids)
+        return [json.loads(raw) for raw in rows if raw]
+
+    @guarded
+    async def record_product_view(self, product: str, co_viewed: Iterable[str]) -> None:
+        await self.run_script(_VIEW, str(product), *(str(o) for o in co_viewed))
+
+    @guarded
+    async def popular(self, category: str | None, limit: int) -> list[str]:
+        return await self._top(self.key("pv") if category is None else self.key("pv", category), limit)
+
+    @guarded
+    async def co_viewed(self, product: str, limit: int) -> list[str]:
+        return await self._top(self.key("cv", str(product)), limit)
+
+    async def _top(self, key: str, limit: int) -> list[str]:
+        """The ``limit`` highest-scored members, ties by member ascending (ZREVRANGE alone gives descending)."""
+        if limit <= 0:
+            return []
+        top = await self.redis.zrevrange(key, 0, limit - 1, withscores=True)
+        ranked = sorted(top, key=lambda ms: (-ms[1], ms[0]))
+        if len(top) < limit:
+            return [m for m, _ in ranked]
+        lowest = top[-1][1]
+        above = [m for m, s in ranked if s > lowest]
+        ties = await self.redis.zrangebyscore(key, lowest, lowest, start=0, num=limit - len(above))
+        return above + list(ties)

@@ -1,0 +1,242 @@
+"""Profiles and identity aliases in Redis.
+
+Keys (``sw:`` is the configurable prefix)::
+
+    sw:p:<id>      the profile, JSON of Profile.to_dict()
+    sw:a:<alias>   alias or merged visitor id -> canonical profile id
+    sw:pa:<id>     set of the aliases pointing at profile <id> (to re-point and erase them)
+
+Writes are optimistic compare-and-set: read the profile, apply the update in
+Python, then a Lua script writes only if the alias and the stored JSON are
+still what was read; otherwise read again. Updates to one visitor from the
+same instance queue on a local lock first, so retries only happen between
+instances. ``update`` may therefore run more than once: it must be pure.
+
+Retention: with ``anon_ttl`` set, a profile with no customer id, no e-mail
+hash and no alias expires that long after its last write (its log index with
+it); identified profiles and aliases never expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from typing import Any
+
+from slotwise.profile import Profile, merge
+from slotwise.store.base import ProfileUpdate, StoreError
+from slotwise.store.redis.client import KeyedLocks, RedisBase, guarded
+
+MAX_ATTEMPTS = 64
+
+# A profile's lifetime: identified or aliased -> no TTL, else anon TTL; the log indexes follow.
+_SAVE = """
+local function save(P, pid, json, ttl, known, ids)
+  if ttl > 0 and not known and redis.call('SCARD', P..'pa:'..pid) == 0 then
+    redis.call('SET', P..'p:'..pid, json, 'EX', ttl)
+    for _, id in ipairs(ids) do redis.call('EXPIRE', P..'lv:'..id, ttl) end
+  else
+    redis.call('SET', P..'p:'..pid, json)
+    for _, id in ipairs(ids) do redis.call('PERSIST', P..'lv:'..id) end
+  end
+end
+local function tail(from)
+  local out = {}
+  for i = from, #ARGV do out[#out + 1] = ARGV[i] end
+  return out
+end
+"""
+
+_GET = """
+local P = ARGV[1]
+local pid = redis.call('GET', P..'a:'..ARGV[2]) or ARGV[2]
+return {pid, redis.call('GET', P..'p:'..pid)}
+"""
+
+# ARGV: P, visitor, pid, old json ('' = none), new json, ttl, known, ids...
+_UPDATE = _SAVE + """
+local P, vid, pid = ARGV[1], ARGV[2], ARGV[3]
+if (redis.call('GET', P..'a:'..vid) or vid) ~= pid then return 0 end
+if (redis.call('GET', P..'p:'..pid) or '') ~= ARGV[4] then return 0 end
+save(P, pid, ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1', tail(8))
+return 1
+"""
+
+_LINK_READ = """
+local P = ARGV[1]
+local mine = redis.call('GET', P..'a:'..ARGV[2]) or ARGV[2]
+local owner = redis.call('GET', P..'a:'..ARGV[3])
+local owner_json = false
+if owner then owner_json = redis.call('GET', P..'p:'..owner) end
+return {mine, redis.call('GET', P..'p:'..mine), owner, owner_json}
+"""
+
+# ARGV: P, visitor, alias, mine, owner ('' = none), old mine json, old owner json, new json, ttl, ids...
+_LINK = _SAVE + """
+local P, vid, alias, mine, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if (redis.call('GET', P..'a:'..vid) or vid) ~= mine then return 0 end
+if (redis.call('GET', P..'a:'..alias) or '') ~= owner then return 0 end
+if (redis.call('GET', P..'p:'..mine) or '') ~= ARGV[6] then return 0 end
+local ttl, ids = tonumber(ARGV[9]), tail(10)
+if owner == '' or owner == mine then
+  redis.call('SET', P..'a:'..alias, mine)
+  redis.call('SADD', P..'pa:'..mine, alias)
+  save(P, mine, ARGV[8], ttl, true, ids)
+  return 1
+end
+if (redis.call('GET', P..'p:'..owner) or '') ~= ARGV[7] then return 0 end
+redis.call('DEL', P..'p:'..mine)
+for _, a in ipairs(redis.call('SMEMBERS', P..'pa:'..mine)) do
+  redis.call('SET', P..'a:'..a, owner)
+  redis.call('SADD', P..'pa:'..owner, a)
+end
+redis.call('DEL', P..'pa:'..mine)
+redis.call('SET', P..'a:'..mine, owner)
+redis.call('SADD', P..'pa:'..owner, mine)
+save(P, owner, ARGV[8], ttl, true, ids)
+return 1
+"""
+
+# The person's ids: canonical id, the id asked about, aliases, anonymous ids.
+_IDS = """
+local function person(P, vid)
+  local pid = redis.call('GET', P..'a:'..vid) or vid
+  local json = redis.call('GET', P..'p:'..pid)
+  local aliases = redis.call('SMEMBERS', P..'pa:'..pid)
+  local seen, ids = {}, {}
+  local function add(id) if not seen[id] then seen[id] = true; ids[#ids + 1] = id end end
+  add(pid); add(vid)
+  for _, a in ipairs(aliases) do add(a) end
+  if json then for _, a in ipairs(cjson.decode(json)['anonymous_ids'] or {}) do add(tostring(a)) end end
+  return pid, json, aliases, ids
+end
+"""
+
+_EXPORT = _IDS + """
+local P = ARGV[1]
+local pid, json, aliases, ids = person(P, ARGV[2])
+if not json then return false end
+local entries = {}
+for _, id in ipairs(ids) do
+  for _, sid in ipairs(redis.call('SMEMBERS', P..'lv:'..id)) do
+    local found = redis.call('XRANGE', P..'log', sid, sid)
+    if found[1] then entries[#entries + 1] = found[1][2] end
+  end
+end
+return {json, aliases, entries, ids}
+"""
+
+_ERASE = _IDS + """
+local P = ARGV[1]
+local pid, json, aliases, ids = person(P, ARGV[2])
+local found = redis.call('DEL', P..'p:'..pid)
+redis.call('DEL', P..'pa:'..pid)
+for _, id in ipairs(ids) do
+  redis.call('DEL', P..'a:'..id)
+  for _, sid in ipairs(redis.call('SMEMBERS', P..'lv:'..id)) do
+    local entry = redis.call('XRANGE', P..'log', sid, sid)[1]
+    if entry then
+      local f = entry[2]
+      local kind, key
+      for i = 1, #f, 2 do
+        if f[i] == 'kind' then kind = f[i + 1] elseif f[i] == 'key' then key = f[i + 1] end
+      end
+      if kind and key then redis.call('DEL', P..'k:'..kind..':'..key) end
+      redis.call('XDEL', P..'log', sid)
+    end
+  end
+  redis.call('DEL', P..'lv:'..id)
+end
+return {found, ids}
+"""
+
+
+def dumps(profile: Profile) -> str:
+    return json.dumps(profile.to_dict(), separators=(",", ":"))
+
+
+def _load(raw: str | None) -> Profile | None:
+    return Profile.from_dict(json.loads(raw)) if raw else None
+
+
+def _ids(profile: Profile) -> list[str]:
+    return list(dict.fromkeys([profile.id, *profile.anonymous_ids]))
+
+
+def fields_of(flat: list[str]) -> dict[str, str]:
+    return dict(zip(flat[::2], flat[1::2]))
+
+
+async def _backoff(attempt: int) -> None:
+    """Lost a race with another instance: wait a little, more each time, jittered."""
+    await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * (attempt + 1))))
+
+
+class ProfilesMixin(RedisBase):
+    _locks: KeyedLocks
+
+    @guarded
+    async def resolve(self, visitor_id: str) -> str:
+        return await self.redis.get(self.key("a", visitor_id)) or visitor_id
+
+    @guarded
+    async def get_profile(self, visitor_id: str) -> Profile | None:
+        _, raw = await self.run_script(_GET, visitor_id)
+        return _load(raw)
+
+    @guarded
+    async def update_profile(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
+        async with self._locks.hold(visitor_id):
+            for attempt in range(MAX_ATTEMPTS):
+                profile_id, raw = await self.run_script(_GET, visitor_id)
+                profile = _load(raw) or Profile.new(profile_id, now)
+                update(profile)
+                known = "1" if (profile.customer_id or profile.email_hash) else "0"
+                args = (visitor_id, profile_id, raw or "", dumps(profile), self.anon_ttl, known, *_ids(profile))
+                if await self.run_script(_UPDATE, *args):
+                    return profile
+                await _backoff(attempt)
+        raise StoreError(f"update_profile({visitor_id!r}): gave up after {MAX_ATTEMPTS} conflicting writes")
+
+    @guarded
+    async def link_identity(self, visitor_id: str, alias: str, now: float) -> Profile:
+        async with self._locks.hold(visitor_id):
+            for attempt in range(MAX_ATTEMPTS):
+                mine_id, mine_raw, owner_id, owner_raw = await self.run_script(_LINK_READ, visitor_id, alias)
+                mine = _load(mine_raw) or Profile.new(mine_id, now)
+                if not owner_id or owner_id == mine_id:
+                    result = mine
+                else:
+                    result = merge(_load(owner_raw) or Profile.new(owner_id, now), mine)
+                args = (
+                    visitor_id, alias, mine_id, owner_id or "", mine_raw or "", owner_raw or "",
+                    dumps(result), self.anon_ttl, *_ids(result),
+                )
+                if await self.run_script(_LINK, *args):
+                    return result
+                await _backoff(attempt)
+        raise StoreError(f"link_identity({visitor_id!r}): gave up after {MAX_ATTEMPTS} conflicting writes")
+
+    @guarded
+    async def delete_profile(self, visitor_id: str) -> bool:
+        found, ids = await self.run_script(_ERASE, visitor_id)
+        for hook in getattr(self, "_erase_hooks", ()):
+            await hook(self, list(ids))
+        return bool(found)
+
+    @guarded
+    async def export_profile(self, visitor_id: str) -> dict[str, Any] | None:
+        result = await self.run_script(_EXPORT, visitor_id)
+        if not result:
+            return None
+        raw, aliases, entries, ids = result
+        records = sorted((fields_of(e) for e in entries), key=lambda f: int(f["seq"]))
+        log = [
+            {"kind": f["kind"], "key": f["key"], "visitor": f["visitor"], "ts": float(f["ts"]), "data": json.loads(f["data"])}
+            for f in records
+        ]
+        out: dict[str, Any] = {"profile": json.loads(raw), "aliases": sorted(aliases), "log": log}
+        for hook in getattr(self, "_export_hooks", ()):
+            out.update(await hook(self, list(ids)))
+        return out

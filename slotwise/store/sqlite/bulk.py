@@ -1,0 +1,57 @@
+"""Bulk profile updates for imports: many rows, one transaction per batch.
+
+``update_profile`` costs a transaction per call; a million-row POS export
+needs each profile loaded and saved once per batch instead. Rows name their
+person by aliases (``customer:C42``, ``email:<sha256>``): an alias nobody
+holds yet creates a profile under the first alias, so a visitor who later
+logs in with that customer id or e-mail merges into it (``link_identity``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Sequence
+
+from slotwise.profile import Profile, merge
+from slotwise.store.base import ProfileUpdate
+from slotwise.store.sqlite.db import Database
+from slotwise.store.sqlite.profiles import _load, _save
+
+
+def _owner(cur: sqlite3.Cursor, alias: str) -> str | None:
+    row = cur.execute("SELECT profile_id FROM aliases WHERE alias = ?", (alias,)).fetchone()
+    return row[0] if row else None
+
+
+class BulkMixin:
+    db: Database
+
+    async def bulk_update(self, items: Sequence[tuple[Sequence[str], ProfileUpdate]], now: float) -> int:
+        """Applies each update to the profile its aliases name, in one transaction.
+
+        Aliases that point at two different profiles merge them (as
+        ``link_identity`` does). Returns the number of profiles written.
+        """
+        cache: dict[str, Profile] = {}
+        with self.db.transaction() as cur:
+            for aliases, update in items:
+                if not aliases:
+                    continue
+                owners = list(dict.fromkeys(o for o in (_owner(cur, a) for a in aliases) if o))
+                target = owners[0] if owners else aliases[0]
+                profile = cache.get(target) or _load(cur, target) or Profile.new(target, now)
+                for other_id in owners[1:]:
+                    other = cache.pop(other_id, None) or _load(cur, other_id)
+                    if other is not None:
+                        profile = merge(profile, other)
+                    cur.execute("DELETE FROM profiles WHERE id = ?", (other_id,))
+                    cur.execute("UPDATE aliases SET profile_id = ? WHERE profile_id = ?", (target, other_id))
+                    cur.execute("INSERT OR REPLACE INTO aliases(alias, profile_id) VALUES (?, ?)", (other_id, target))
+                for alias in aliases:
+                    if _owner(cur, alias) != target:
+                        cur.execute("INSERT OR REPLACE INTO aliases(alias, profile_id) VALUES (?, ?)", (alias, target))
+                update(profile)
+                cache[target] = profile
+            for profile in cache.values():
+                _save(cur, profile, now)
+        return len(cache)

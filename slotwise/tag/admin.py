@@ -1,0 +1,68 @@
+"""The admin API for a person's data: export (GET) and erase (DELETE).
+
+``/_sw/admin/api/visitors/{id}`` where ``id`` is a visitor id, an alias
+(``customer:C42``, ``email:<sha256>``) or an e-mail address (hashed here).
+Protected by ``Authorization: Bearer <admin token>`` compared in constant
+time; with no token configured the API does not exist (404): it fails closed.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from slotwise.profile import hash_email
+from slotwise.store.base import Store
+
+if TYPE_CHECKING:
+    from slotwise.proxy.config import Settings
+
+NO_STORE = {"cache-control": "no-store"}
+
+
+def person_key(raw: str) -> str:
+    """What the store resolves: an e-mail address becomes its ``email:`` alias."""
+    raw = raw.strip()
+    if "@" in raw and not raw.startswith("email:"):
+        return f"email:{hash_email(raw)}"
+    return raw
+
+
+async def export_person(store: Store, raw_id: str) -> dict[str, Any] | None:
+    return await store.export_profile(person_key(raw_id))
+
+
+async def erase_person(store: Store, raw_id: str) -> bool:
+    """Idempotent: erasing someone already gone is not an error (returns False)."""
+    return await store.delete_profile(person_key(raw_id))
+
+
+def authorized(request: Request, token: str) -> bool:
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def admin_routes(settings: "Settings", store: Store) -> list[Route]:
+    async def visitor(request: Request) -> Response:
+        if not settings.admin_token:
+            return JSONResponse({"error": "not found"}, status_code=404, headers=NO_STORE)
+        if not authorized(request, settings.admin_token):
+            return JSONResponse(
+                {"error": "unauthorized"}, status_code=401,
+                headers={**NO_STORE, "www-authenticate": 'Bearer realm="slotwise-admin"'},
+            )
+        raw_id = request.path_params["visitor_id"]
+        if request.method == "DELETE":
+            found = await erase_person(store, raw_id)
+            return JSONResponse({"id": raw_id, "erased": found}, headers=NO_STORE)
+        data = await export_person(store, raw_id)
+        if data is None:
+            return JSONResponse({"error": "no data held about this id", "id": raw_id}, status_code=404, headers=NO_STORE)
+        return JSONResponse({"id": raw_id, **data}, headers=NO_STORE)
+
+    return [Route("/admin/api/visitors/{visitor_id:path}", visitor, methods=["GET", "DELETE"])]

@@ -1,0 +1,353 @@
+"""The HTTP API the tag talks to, mounted by the proxy under ``/_sw``.
+
+Routes (relative to the mount): ``GET /tag.js``, ``GET /tag.<hash>.js``,
+``POST /events``, ``POST /signup``, ``GET /decide``, and the admin
+``GET|DELETE /admin/api/visitors/{id}``. See docs/tag.md for the contract.
+
+Nothing here answers 2xx for an event before the store has committed it;
+store failures answer 503 (the tag retries), never a 2xx that lies.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import math
+import time
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from slotwise.profile import hash_email
+from slotwise.store.base import LogRecord, Store
+from slotwise.tag import assets
+from slotwise.tag.admin import admin_routes
+from slotwise.tag.coupons import CouponSigner
+from slotwise.tag.events import parse_batch
+from slotwise.tag.golden import PROFILE_TYPES, apply_events, email_is_valid, identity_aliases
+from slotwise.tag.outbox import TOPIC, OutboxWorker, webhook_url
+from slotwise.tag.privacy import ConsentMode, check_mode, gpc, implied, may_store
+from slotwise.tag.ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    from slotwise.proxy.config import Settings
+    from slotwise.proxy.identity import VisitorCookies
+
+log = logging.getLogger("slotwise.tag")
+
+Decide = Callable[[Request, str, str], Awaitable[list[dict[str, Any]]]]
+"""``async def decide(request, visitor_id, url) -> [{slot, selector, action, html, ...}]``"""
+
+OnEvents = Callable[[str, Sequence[Any]], Any]
+"""``on_events(visitor_id, new_events)``: newly stored events (pydantic models); may be async."""
+
+MAX_BODY = 64 * 1024
+MAX_SIGNUP_BODY = 4 * 1024
+MAX_CLOCK_SKEW_S = 7 * 24 * 3600  # events queued offline for up to a week keep their own time
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise _TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _TooLarge
+    return bytes(body)
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status, headers={"cache-control": "no-store"})
+
+
+class TagAPI:
+    """The tag's endpoints and the sign-up webhook worker, over one store."""
+
+    def __init__(
+        self,
+        settings: "Settings",
+        store: Store,
+        cookies: "VisitorCookies",
+        *,
+        decide: Decide | None = None,
+        on_events: OnEvents | None = None,
+        now: Callable[[], float] = time.time,
+        consent_mode: ConsentMode = implied,
+        rate: float = 20.0,
+        burst: float = 200.0,
+        max_body: int = MAX_BODY,
+        webhook: str | None = None,
+        outbox_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.cookies = cookies
+        self.decide = decide
+        self.on_events = on_events
+        self.now = now
+        self.consent_mode = consent_mode
+        self.max_body = max_body
+        self.limiter = TokenBucket(rate, burst)
+        key = settings.signing_key()
+        self.coupons = CouponSigner(key)
+        url = webhook if webhook is not None else webhook_url(settings.extra)
+        self.outbox = OutboxWorker(store, url, key, now=now, **(outbox_options or {})) if url else None
+
+    # -- lifecycle -----------------------------------------------------------
+    async def startup(self) -> None:
+        if self.outbox is not None:
+            self.outbox.start()
+
+    async def shutdown(self) -> None:
+        if self.outbox is not None:
+            await self.outbox.stop()
+
+    def _ensure_worker(self) -> None:
+        # started lazily too, so a mount without lifespan hooks still delivers
+        if self.outbox is not None:
+            self.outbox.start()
+
+    def routes(self) -> list[Route]:
+        return [
+            *assets.routes(),
+            Route("/events", self.events, methods=["POST"]),
+            Route("/signup", self.signup, methods=["POST"]),
+            Route("/decide", self.decide_route, methods=["GET"]),
+            *admin_routes(self.settings, self.store),
+        ]
+
+    # -- helpers ---------------------------------------------------------------
+    def _visitor(self, request: Request) -> tuple[str, bool]:
+        """The signed visitor id, or a fresh one (missing, forged or malformed cookie)."""
+        visitor = self.cookies.read(request.headers.getlist("cookie"))
+        return (visitor, False) if visitor else (self.cookies.new_id(), True)
+
+    def _set_cookie(self, request: Request, response: Response, visitor: str) -> None:
+        secure = request.url.scheme == "https" or self.settings.public_url.startswith("https:")
+        response.headers.append("set-cookie", self.cookies.set_cookie(visitor, secure))
+
+    def _rate_key(self, request: Request, visitor: str, is_new: bool) -> str:
+        # without a valid cookie every request would be a new visitor: limit by address instead
+        return f"ip:{request.client.host if request.client else '?'}" if is_new else visitor
+
+    def _limited(self, key: str, cost: float) -> JSONResponse | None:
+        wait = self.limiter.take(key, cost, self.now())
+        if not wait:
+            return None
+        response = _error(429, "too many events; retry later", retry_after=math.ceil(wait))
+        response.headers["retry-after"] = str(max(1, math.ceil(wait)))
+        return response
+
+    def _mode(self) -> str:
+        try:
+            return check_mode(self.consent_mode())
+        except Exception:
+            log.exception("consent mode callback failed; assuming consent is required")
+            return "required"
+
+    def _clamp(self, ts: float | None, now: float) -> float:
+        if ts is None or ts > now + 60 or ts < now - MAX_CLOCK_SKEW_S:
+            return now
+        return min(ts, now)
+
+    # -- POST /events ------------------------------------------------------------
+    async def events(self, request: Request) -> Response:
+        self._ensure_worker()
+        try:
+            body = await _read_body(request, self.max_body)
+        except _TooLarge:
+            return _error(413, f"the body is larger than {self.max_body} bytes; send smaller batches")
+        try:
+            raw = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _error(400, f"malformed JSON: {exc}")
+        try:
+            good, bad = parse_batch(raw)
+        except OverflowError as exc:
+            return _error(413, str(exc))
+        except ValueError as exc:
+            return _error(400, str(exc))
+        visitor, is_new = self._visitor(request)
+        limited = self._limited(self._rate_key(request, visitor, is_new), max(1, len(raw["events"])))
+        if limited is not None:
+            return limited
+        now = self.now()
+        result: dict[str, Any] = {
+            "received": len(raw["events"]), "stored": 0, "duplicates": 0, "dropped": 0,
+            "rejected": [r.model_dump() for r in bad],
+        }
+        status = 200 if not bad else (207 if good else 422)
+        if gpc(request):
+            result["dropped"] = len(good)
+            return JSONResponse(result, status_code=status, headers={"cache-control": "no-store"})
+        try:
+            stored = await self._store_events(visitor, is_new, [e for _, e in good], now, result)
+        except Exception:
+            log.exception("storing events failed")
+            response = _error(503, "events could not be stored; retry later")
+            response.headers["retry-after"] = "5"
+            return response
+        response = JSONResponse(result, status_code=status, headers={"cache-control": "no-store"})
+        if is_new and stored:
+            self._set_cookie(request, response, visitor)
+        return response
+
+    async def _store_events(self, visitor: str, is_new: bool, events: list[Any], now: float, result: dict[str, Any]) -> bool:
+        """Appends, updates the profile, links identities; True when anything was stored."""
+        mode = self._mode()
+        profile = None if is_new else await self.store.get_profile(visitor)
+        consent = profile.consent if profile else None
+        keep: list[tuple[Any, float]] = []
+        for event in events:
+            allowed = may_store(mode, consent)
+            if event.type == "consent":
+                consent = "granted" if event.props.granted else "denied"
+                # a "no" is remembered only where something is already held about the person
+                allowed = event.props.granted or profile is not None or mode == "implied"
+            if allowed:
+                keep.append((event, self._clamp(event.ts, now)))
+            else:
+                result["dropped"] += 1
+        if not keep:
+            return False
+        records = [
+            LogRecord(
+                kind="event", key=event.event_id, visitor=visitor, ts=ts,
+                data={"type": event.type, "url": event.url, "props": event.props.model_dump(exclude_none=True),
+                      "client_ts": event.ts, "received": now},
+            )
+            for event, ts in keep
+        ]
+        added = await self.store.append(records)  # durable (committed) before anything else
+        result["stored"] = sum(added)
+        result["duplicates"] = len(added) - sum(added)
+        if any(event.type in PROFILE_TYPES for event, _ in keep):
+            await self.store.update_profile(visitor, apply_events(keep), now)
+        for event, _ in keep:
+            for alias in identity_aliases(event):
+                await self.store.link_identity(visitor, alias, now)
+        fresh = [event for (event, _), new in zip(keep, added) if new]
+        if fresh and self.on_events is not None:
+            try:
+                outcome = self.on_events(visitor, fresh)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception:  # the learner is optional: the events are stored already
+                log.exception("on_events callback failed")
+        return True
+
+    # -- POST /signup ------------------------------------------------------------
+    async def signup(self, request: Request) -> Response:
+        """E-mail in, coupon out: one code per person, never the same code twice."""
+        self._ensure_worker()
+        try:
+            raw = json.loads(await _read_body(request, MAX_SIGNUP_BODY))
+        except _TooLarge:
+            return _error(413, "the body is too large")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _error(400, f"malformed JSON: {exc}")
+        if not isinstance(raw, dict):
+            return _error(400, 'the body must be a JSON object {"email": ...}')
+        email = raw.get("email")
+        decision_id = raw.get("decision_id")
+        if not isinstance(email, str) or not email_is_valid(email.strip()):
+            return _error(400, "please enter a valid e-mail address", field="email")
+        if decision_id is not None and (not isinstance(decision_id, str) or len(decision_id) > 256):
+            return _error(400, "decision_id must be a string", field="decision_id")
+        visitor, is_new = self._visitor(request)
+        limited = self._limited(self._rate_key(request, visitor, is_new), 10)
+        if limited is not None:
+            return limited
+        email = email.strip()
+        now = self.now()
+        alias = f"email:{hash_email(email)}"
+        # asking for the coupon is an explicit request; the browsing profile is only
+        # written where the visitor allows it (no GPC, consent if required)
+        track = not gpc(request)
+        if track:
+            profile = None if is_new else await self.store.get_profile(visitor)
+            track = may_store(self._mode(), profile.consent if profile else None)
+        try:
+            code, fresh = await self._claim(visitor, alias, now, track)
+            if fresh and self.outbox is not None:
+                payload = {"id": f"signup-{alias[6:38]}", "type": "signup", "email": email, "coupon": code,
+                           "decision_id": decision_id, "ts": now}
+                await self.store.outbox_put(TOPIC, [visitor, alias], payload, now)
+                self.outbox.notify()
+        except Exception:
+            log.exception("sign-up failed")
+            return _error(503, "the sign-up could not be saved; please try again")
+        response = JSONResponse({"coupon": code}, headers={"cache-control": "no-store"})
+        if is_new and track:
+            self._set_cookie(request, response, visitor)
+        return response
+
+    async def _claim(self, visitor: str, alias: str, now: float, track: bool) -> tuple[str, bool]:
+        if not track:
+            return await self.store.claim_coupon(alias, now, self.coupons.generate)
+        profile = await self.store.link_identity(visitor, alias, now)  # may merge into the known person
+        if profile.coupon:
+            code, fresh = profile.coupon, False
+        else:
+            code, fresh = await self.store.claim_coupon(alias, now, self.coupons.generate)
+
+        def subscribe(p: Any) -> None:
+            p.subscribed = True
+            p.email_hash = p.email_hash or alias[len("email:"):]
+            p.coupon = p.coupon or code
+
+        await self.store.update_profile(visitor, subscribe, now)
+        return code, fresh
+
+    # -- GET /decide -------------------------------------------------------------
+    async def decide_route(self, request: Request) -> Response:
+        """Tag-only mode: the page's slot decisions, applied by the tag in the browser."""
+        self._ensure_worker()
+        url = request.query_params.get("url") or request.headers.get("referer") or ""
+        if len(url) > 4096:
+            return _error(414, "url too long")
+        visitor, is_new = self._visitor(request)
+        decisions: list[dict[str, Any]] = []
+        allowed = self.decide is not None and not gpc(request)
+        if allowed:
+            profile = None if is_new else await self.store.get_profile(visitor)
+            allowed = may_store(self._mode(), profile.consent if profile else None)
+        if allowed:
+            try:
+                decisions = list(await self.decide(request, visitor, url))  # type: ignore[misc]
+            except Exception:  # fail open: the page as the store made it
+                log.exception("decide failed for %s", url)
+                decisions = []
+        response = JSONResponse(decisions, headers={"cache-control": "private, no-store", "vary": "Cookie"})
+        if is_new and allowed:
+            self._set_cookie(request, response, visitor)
+        return response
+
+
+def build_routes(
+    settings: "Settings",
+    store: Store,
+    cookies: "VisitorCookies",
+    *,
+    decide: Decide | None = None,
+    on_events: OnEvents | None = None,
+    now: Callable[[], float] = time.time,
+    consent_mode: ConsentMode = implied,
+    **options: Any,
+) -> list[Route]:
+    """The tag's routes, to mount under ``/_sw`` (``Mount("/_sw", routes=...)``).
+
+    Use ``TagAPI`` directly to also call ``startup``/``shutdown`` (the
+    webhook worker otherwise starts on the first request and stops with the loop).
+    """
+    return TagAPI(settings, store, cookies, decide=decide, on_events=on_events, now=now,
+                  consent_mode=consent_mode, **options).routes()

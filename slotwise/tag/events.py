@@ -1,0 +1,205 @@
+"""The events the tag sends: one pydantic model per type, discriminated by ``type``.
+
+A batch is ``{"events": [EVENT, ...]}``; each event is
+``{"type", "event_id", "ts", "props"}``. Events are validated one by one so a
+bad event is reported (index, field, reason) without dropping its neighbours.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from slotwise.tag.golden import email_is_valid
+
+MAX_EVENTS = 100
+EVENT_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+
+Text = Annotated[str, Field(max_length=256)]
+LongText = Annotated[str, Field(max_length=2048)]
+Qty = Annotated[int, Field(ge=1, le=10_000)]
+Price = Annotated[float, Field(ge=0, le=10_000_000)]
+
+
+def _email(value: str) -> str:
+    if not email_is_valid(value):
+        raise ValueError("not an e-mail address")
+    return value
+
+
+Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+
+
+class _Props(BaseModel):
+    # unknown props are ignored (the tag may send more than the server reads)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class Line(_Props):
+    product: Text
+    category: Text | None = None
+    size: Text | None = None
+    qty: Qty = Field(default=1, validation_alias=AliasChoices("qty", "quantity"))
+    price: Price | None = None
+    name: Text | None = None
+
+
+class PageViewProps(_Props):
+    url: LongText | None = None
+    referrer: LongText | None = None
+    title: Text | None = None
+    page: Text | None = None  # the body's data-page
+    category: Text | None = None
+    product: Text | None = None
+
+
+class DecisionProps(_Props):
+    decision_id: Text
+    slot: Text | None = None
+
+
+class ClickProps(DecisionProps):
+    href: LongText | None = None
+
+
+class PurchaseProps(_Props):
+    order_id: Text
+    lines: Annotated[list[Line], Field(min_length=1, max_length=200)]
+    total: Price | None = None
+    currency: Annotated[str, Field(max_length=8)] | None = None
+
+
+class CartProps(_Props):
+    lines: Annotated[list[Line], Field(max_length=200)]
+
+
+class RemoveProps(_Props):
+    product: Text
+    size: Text | None = None
+
+
+class SignupProps(_Props):
+    email: Email | None = None
+    source: Text | None = None
+
+
+class IdentifyProps(_Props):
+    customer_id: Text | None = Field(default=None, validation_alias=AliasChoices("customer_id", "customerId"))
+    email: Email | None = None
+
+
+class ExitIntentProps(_Props):
+    trigger: Text | None = None  # mouse-top, scroll-up, visibility, back
+
+
+class PopupProps(_Props):
+    slot: Text
+    decision_id: Text | None = None
+    how: Text | None = None  # closed: escape, button, overlay
+
+
+class ConsentProps(_Props):
+    granted: bool
+
+
+class CustomProps(_Props):
+    model_config = ConfigDict(extra="allow")
+    name: Text
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    event_id: Annotated[str, Field(pattern=EVENT_ID_PATTERN)]
+    ts: Annotated[float, Field(ge=0)] | None = None  # client clock, seconds since the epoch
+    url: LongText | None = None
+
+
+def _event(name: str, props: type[BaseModel]) -> type[_Event]:
+    model = type(
+        "".join(part.title() for part in name.split("_")) + "Event",
+        (_Event,),
+        {"__annotations__": {"type": Literal[name], "props": props}, "__module__": __name__},
+    )
+    return model  # type: ignore[return-value]
+
+
+PageView = _event("page_view", PageViewProps)
+Exposure = _event("exposure", DecisionProps)
+Click = _event("click", ClickProps)
+AddToCart = _event("add_to_cart", Line)
+RemoveFromCart = _event("remove_from_cart", RemoveProps)
+Cart = _event("cart", CartProps)
+Purchase = _event("purchase", PurchaseProps)
+Signup = _event("signup", SignupProps)
+Identify = _event("identify", IdentifyProps)
+ExitIntent = _event("exit_intent", ExitIntentProps)
+PopupShown = _event("popup_shown", PopupProps)
+PopupClosed = _event("popup_closed", PopupProps)
+PopupConverted = _event("popup_converted", PopupProps)
+Consent = _event("consent", ConsentProps)
+Custom = _event("custom", CustomProps)
+
+EVENT_MODELS: tuple[type[_Event], ...] = (
+    PageView, Exposure, Click, AddToCart, RemoveFromCart, Cart, Purchase, Signup, Identify,
+    ExitIntent, PopupShown, PopupClosed, PopupConverted, Consent, Custom,
+)
+EVENT_TYPES: tuple[str, ...] = tuple(m.model_fields["type"].annotation.__args__[0] for m in EVENT_MODELS)  # type: ignore[union-attr]
+
+Event = Annotated[Union[EVENT_MODELS], Field(discriminator="type")]  # type: ignore[valid-type]
+_adapter: TypeAdapter[Any] = TypeAdapter(Event)
+
+
+class Rejection(BaseModel):
+    """Why one event of a batch was refused."""
+
+    index: int
+    event_id: str | None = None
+    field: str
+    reason: str
+
+
+def parse_event(index: int, raw: Any) -> tuple[_Event | None, list[Rejection]]:
+    """One event, validated; or the reasons it is not one."""
+    event_id = raw.get("event_id") if isinstance(raw, dict) and isinstance(raw.get("event_id"), str) else None
+    if isinstance(raw, dict) and "type" in raw and raw["type"] not in EVENT_TYPES:
+        return None, [Rejection(index=index, event_id=event_id, field="type",
+                                reason=f"unknown event type {str(raw['type'])[:64]!r}")]
+    try:
+        return _adapter.validate_python(raw), []
+    except ValidationError as exc:
+        return None, [
+            Rejection(
+                index=index,
+                event_id=event_id,
+                field=".".join(str(p) for p in err["loc"][1:] if not isinstance(p, str) or p not in EVENT_TYPES) or "event",
+                reason=err["msg"],
+            )
+            for err in exc.errors(include_url=False)
+        ]
+
+
+def parse_batch(raw: Any) -> tuple[list[tuple[int, Any]], list[Rejection]]:
+    """Splits a batch into valid ``(index, event)`` pairs and rejections.
+
+    Raises ``ValueError`` when the batch itself is unusable (not an object
+    with an ``events`` list, or too many events).
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
+        raise ValueError('the body must be a JSON object {"events": [...]}')
+    events = raw["events"]
+    if len(events) > MAX_EVENTS:
+        raise OverflowError(f"a batch holds at most {MAX_EVENTS} events, got {len(events)}")
+    good: list[tuple[int, Any]] = []
+    bad: list[Rejection] = []
+    seen: set[str] = set()
+    for index, item in enumerate(events):
+        event, errors = parse_event(index, item)
+        if event is None:
+            bad.extend(errors)
+        elif event.event_id in seen:
+            continue  # the same event twice in one batch: stored once
+        else:
+            seen.add(event.event_id)
+            good.append((index, event))
+    return good, bad

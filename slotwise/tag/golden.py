@@ -1,0 +1,93 @@
+"""What each event does to the golden record: pure functions over a Profile.
+
+``apply_events`` is the one ``update_profile`` callback for a batch;
+``identity_aliases`` says which aliases an event links the visitor to (the
+store merges the anonymous profile into the known one).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterable
+
+from slotwise import profile as P
+from slotwise.profile import Profile, hash_email
+
+PROFILE_TYPES = frozenset(
+    {"page_view", "add_to_cart", "remove_from_cart", "cart", "purchase", "signup", "identify", "consent",
+     "popup_shown", "popup_closed", "popup_converted"}
+)
+"""Event types that change the profile (the others only go to the log)."""
+
+EMAIL_RE = re.compile(r"[^@\s<>\"'(),;:]+@[^@\s<>\"'(),;:]+\.[^@\s<>\"'(),;:.]{2,}")
+
+_POPUP_OUTCOME = {"popup_shown": "shown", "popup_closed": "closed", "popup_converted": "converted"}
+
+
+def _line(line: Any) -> dict[str, Any]:
+    return {"product": line.product, "category": line.category, "size": line.size, "qty": line.qty,
+            "price": line.price or 0.0}
+
+
+def apply_event(profile: Profile, event: Any, ts: float) -> None:
+    """One event's effect on the profile."""
+    kind, props = event.type, event.props
+    if kind == "page_view":
+        P.record_view(profile, ts, category=props.category, product=props.product)
+        return
+    P.touch(profile, ts)
+    if kind == "add_to_cart":
+        P.add_to_cart(profile, _line(props))
+    elif kind == "remove_from_cart":
+        P.remove_from_cart(profile, props.product, props.size)
+    elif kind == "cart":
+        P.set_cart(profile, [_line(line) for line in props.lines])
+    elif kind == "purchase":
+        P.record_purchase(profile, props.order_id, [{**_line(line), "ts": ts} for line in props.lines], ts, "online")
+    elif kind == "signup":
+        profile.subscribed = True
+        if props.email:
+            profile.email_hash = hash_email(props.email)
+    elif kind == "identify":
+        if props.customer_id:
+            profile.customer_id = props.customer_id
+        if props.email:
+            profile.email_hash = hash_email(props.email)
+    elif kind == "consent":
+        profile.consent = "granted" if props.granted else "denied"
+    elif kind in _POPUP_OUTCOME:
+        P.record_popup(profile, props.slot, _POPUP_OUTCOME[kind], ts)
+        if kind == "popup_converted":
+            profile.subscribed = True
+
+
+def apply_events(events: Iterable[tuple[Any, float]]) -> Callable[[Profile], None]:
+    """The update for a batch: each profile-changing event applied once, ever.
+
+    The event id is remembered in the same write as its effect
+    (``Profile.applied_events``), so a batch retried after a crash neither
+    loses nor doubles an update.
+    """
+    events = [(e, ts) for e, ts in events if e.type in PROFILE_TYPES]
+
+    def update(profile: Profile) -> None:
+        for event, ts in events:
+            if P.mark_applied(profile, event.event_id):
+                apply_event(profile, event, ts)
+
+    return update
+
+
+def identity_aliases(event: Any) -> list[str]:
+    """Aliases this event links the visitor to: ``customer:ID``, ``email:HASH``."""
+    aliases: list[str] = []
+    if event.type == "identify" and event.props.customer_id:
+        aliases.append(f"customer:{event.props.customer_id}")
+    if event.type in ("identify", "signup") and event.props.email:
+        aliases.append(f"email:{hash_email(event.props.email)}")
+    return aliases
+
+
+def email_is_valid(email: str) -> bool:
+    """A plausible address: one @, a dot in the domain, no spaces, at most 254 characters."""
+    return len(email) <= 254 and EMAIL_RE.fullmatch(email) is not None

@@ -1,0 +1,360 @@
+"""Loading POS/CRM exports and coupon pools into the store (``slotwise import``).
+
+Streaming: the CSV is read row by row, rows are grouped per person and
+written in batches (one transaction per batch through ``bulk_update`` when
+the store has it). A bad row is rejected with its line number and reason;
+the good rows are loaded. Re-importing a file changes nothing (purchase lines
+are keyed by channel, order, product and size). Columns: docs/imports.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator, Sequence
+
+from slotwise.profile import CHANNELS, Profile, hash_email, import_purchase_lines, slugify
+from slotwise.store.base import Store
+from slotwise.tag.coupons import valid_pool_code
+from slotwise.tag.golden import email_is_valid
+
+BATCH_ROWS = 20_000
+MAX_LISTED = 1000  # rejected rows listed in the report; all are counted
+
+PURCHASE_COLUMNS = ("order_id", "ts", "product", "qty", "price")
+PURCHASE_OPTIONAL = ("category", "size", "channel")
+CUSTOMER_OPTIONAL = ("name", "subscribed", "consent")
+PERSON_COLUMNS = ("customer_id", "email")  # at least one of them
+
+_TRUE = {"1", "true", "yes", "y", "t", "x"}
+_FALSE = {"0", "false", "no", "n", "f", ""}
+_CONSENT = {"granted": "granted", "yes": "granted", "true": "granted", "1": "granted",
+            "denied": "denied", "no": "denied", "false": "denied", "0": "denied"}
+
+
+class ImportFileError(ValueError):
+    """The file cannot be imported at all (unreadable, columns missing)."""
+
+
+class RowError(ValueError):
+    """One row is rejected; the message is the reason."""
+
+
+@dataclass
+class Rejected:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    file: str
+    rows: int = 0  # data rows read
+    loaded: int = 0  # rows accepted
+    new: int = 0  # purchase lines / customers / codes that were not there before
+    profiles: int = 0  # profile writes
+    rejected_count: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def reject(self, line: int, reason: str) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_LISTED:
+            self.rejected.append(Rejected(line, reason))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "file": self.file, "rows": self.rows, "loaded": self.loaded, "new": self.new,
+            "profiles_written": self.profiles, "rejected_count": self.rejected_count,
+            "rejected": [{"line": r.line, "reason": r.reason} for r in self.rejected],
+        }
+
+
+# -- reading -----------------------------------------------------------------------
+
+
+def _bad_byte(values: Sequence[str], header: Sequence[str]) -> str | None:
+    """Undecodable bytes show up as lone surrogates (``surrogateescape``)."""
+    for column, value in zip(list(header) + ["?"] * len(values), values):
+        if not value.isascii():
+            for ch in value:
+                if "\udc80" <= ch <= "\udcff":
+                    return f"not valid UTF-8 (byte 0x{ord(ch) - 0xDC00:02x} in column {column!r}); save the file as UTF-8"
+    return None
+
+
+def read_csv(
+    binary: IO[bytes], path: str, required: Sequence[str], one_of: Sequence[str] = ()
+) -> Iterator[tuple[int, dict[str, str] | None, str | None]]:
+    """``(line, row, None)`` for each data row, or ``(line, None, reason)`` when it is unreadable.
+
+    Raises ``ImportFileError`` when the header lacks required columns.
+    """
+    text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    reader = csv.reader(text)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise ImportFileError(f"{path}: the file is empty") from None
+    except csv.Error as exc:
+        raise ImportFileError(f"{path}: line 1: not a CSV header ({exc})") from exc
+    missing = [c for c in required if c not in header]
+    if one_of and not any(c in header for c in one_of):
+        missing.append(" or ".join(one_of))
+    if missing:
+        hint = " (is the file UTF-8 CSV with a header row?)" if _bad_byte(header, header) or "\x00" in "".join(header) else ""
+        raise ImportFileError(
+            f"{path}: missing column(s): {', '.join(missing)}; found: {', '.join(header) or 'none'}{hint}"
+        )
+    last = reader.line_num
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield last + 1, None, f"unreadable CSV ({exc})"
+            last = reader.line_num
+            continue
+        line, last = last + 1, reader.line_num
+        if not values or not any(v.strip() for v in values):
+            continue
+        bad = _bad_byte(values, header)
+        if bad:
+            yield line, None, bad
+        elif len(values) != len(header):
+            yield line, None, f"expected {len(header)} fields, found {len(values)}"
+        else:
+            yield line, dict(zip(header, values)), None
+
+
+# -- parsing rows ---------------------------------------------------------------------
+
+
+def parse_ts(raw: str) -> float:
+    """ISO 8601 date or date-time; without a zone it is UTC."""
+    raw = raw.strip()
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise RowError(f"ts: {raw!r} is not an ISO 8601 date or date-time") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.timestamp()
+
+
+def _number(row: dict[str, str], name: str, kind: Callable[[str], Any], low: float) -> Any:
+    raw = row.get(name, "").strip()
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise RowError(f"{name}: {raw!r} is not {'a whole number' if kind is int else 'a number'}") from None
+    if not math.isfinite(value) or value < low:
+        raise RowError(f"{name}: {raw!r} must be at least {low:g}")
+    return value
+
+
+def person_aliases(row: dict[str, str]) -> list[str]:
+    customer = row.get("customer_id", "").strip()
+    email = row.get("email", "").strip()
+    if not customer and not email:
+        raise RowError("needs a customer_id or an email")
+    if email and not email_is_valid(email):
+        raise RowError(f"email: {email[:80]!r} is not an e-mail address")
+    aliases = [f"customer:{customer}"] if customer else []
+    if email:
+        aliases.append(f"email:{hash_email(email)}")
+    return aliases
+
+
+def parse_purchase(row: dict[str, str]) -> tuple[list[str], str, str, dict[str, Any]]:
+    aliases = person_aliases(row)
+    order_id = row["order_id"].strip()
+    product = row["product"].strip()
+    if not order_id:
+        raise RowError("order_id is empty")
+    if not product:
+        raise RowError("product is empty")
+    channel = (row.get("channel") or "").strip().lower() or "store"
+    if channel not in CHANNELS:
+        raise RowError(f"channel: {channel!r} is not one of {', '.join(CHANNELS)}")
+    line = {
+        "product": product,
+        "category": slugify(row.get("category") or "") or None,
+        "size": (row.get("size") or "").strip() or None,
+        "qty": _number(row, "qty", int, 1),
+        "price": _number(row, "price", float, 0),
+        "ts": parse_ts(row["ts"]),
+    }
+    return aliases, order_id, channel, line
+
+
+def parse_customer(row: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
+    aliases = person_aliases(row)
+    facts: dict[str, Any] = {}
+    if row.get("customer_id", "").strip():
+        facts["customer_id"] = row["customer_id"].strip()
+    if row.get("email", "").strip():
+        facts["email_hash"] = hash_email(row["email"])
+    sub = (row.get("subscribed") or "").strip().lower()
+    if sub not in _TRUE | _FALSE:
+        raise RowError(f"subscribed: {sub!r} is not yes/no")
+    if sub:
+        facts["subscribed"] = sub in _TRUE
+    consent = (row.get("consent") or "").strip().lower()
+    if consent:
+        if consent not in _CONSENT:
+            raise RowError(f"consent: {consent!r} is not granted/denied")
+        facts["consent"] = _CONSENT[consent]
+    return aliases, facts  # names are not kept: Slotwise does not need them
+
+
+# -- writing ------------------------------------------------------------------------------
+
+Item = tuple[Sequence[str], Callable[[Profile], None]]
+
+
+async def _write(store: Store, items: list[Item], now: float) -> int:
+    bulk = getattr(store, "bulk_update", None)
+    if bulk is not None:
+        return int(await bulk(items, now))
+    for aliases, update in items:  # a store without a bulk path (Redis): one call per person
+        for alias in aliases:
+            await store.link_identity(aliases[0], alias, now)
+        await store.update_profile(aliases[0], update, now)
+    return len(items)
+
+
+class _Progress:
+    def __init__(self, binary: IO[bytes], path: Path, enabled: bool) -> None:
+        from tqdm import tqdm
+        import sys
+
+        self.binary = binary
+        self.bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, file=sys.stderr,
+                        disable=not enabled, desc=path.name, leave=False)
+        self.pos = 0
+
+    def update(self) -> None:
+        try:
+            pos = self.binary.tell()
+        except (OSError, ValueError):
+            return
+        self.bar.update(max(0, pos - self.pos))
+        self.pos = max(pos, self.pos)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+async def import_people_file(
+    store: Store, path: str | Path, kind: str, now: float, *, batch_rows: int = BATCH_ROWS, progress: bool = False
+) -> ImportReport:
+    """Imports a ``purchases`` or ``customers`` CSV; see the module docstring."""
+    path = Path(path)
+    report = ImportReport(kind=kind, file=str(path))
+    required = PURCHASE_COLUMNS if kind == "purchases" else ()
+    try:
+        binary = path.open("rb")
+    except OSError as exc:
+        raise ImportFileError(f"{path}: {exc.strerror or exc}") from exc
+    with binary:
+        bar = _Progress(binary, path, progress)
+        groups: dict[tuple[str, ...], list[Any]] = {}
+        pending = 0
+        try:
+            for line, row, reason in read_csv(binary, str(path), required, PERSON_COLUMNS):
+                report.rows += 1
+                if row is None:
+                    report.reject(line, reason or "unreadable")
+                    continue
+                try:
+                    parsed = parse_purchase(row) if kind == "purchases" else parse_customer(row)
+                except RowError as exc:
+                    report.reject(line, str(exc))
+                    continue
+                report.loaded += 1
+                groups.setdefault(tuple(parsed[0]), []).append(parsed[1:])
+                pending += 1
+                if pending >= batch_rows:
+                    await _flush(store, kind, groups, now, report)
+                    groups, pending = {}, 0
+                    bar.update()
+            await _flush(store, kind, groups, now, report)
+        finally:
+            bar.update()
+            bar.close()
+    return report
+
+
+async def _flush(store: Store, kind: str, groups: dict[tuple[str, ...], list[Any]], now: float, report: ImportReport) -> None:
+    if not groups:
+        return
+    items: list[Item] = []
+    for aliases, rows in groups.items():
+        items.append((aliases, _purchases_update(rows, report) if kind == "purchases" else _customer_update(rows, report)))
+    report.profiles += await _write(store, items, now)
+
+
+def _purchases_update(rows: list[Any], report: ImportReport) -> Callable[[Profile], None]:
+    def update(profile: Profile) -> None:
+        orders: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for order_id, channel, line in rows:
+            orders.setdefault((order_id, channel), []).append(line)
+        for (order_id, channel), lines in orders.items():
+            report.new += import_purchase_lines(profile, order_id, lines, lines[0]["ts"], channel)
+
+    return update
+
+
+def _customer_update(rows: list[Any], report: ImportReport) -> Callable[[Profile], None]:
+    def update(profile: Profile) -> None:
+        before = (profile.customer_id, profile.email_hash, profile.subscribed, profile.consent)
+        for (facts,) in rows:
+            for name, value in facts.items():
+                setattr(profile, name, value)
+        if (profile.customer_id, profile.email_hash, profile.subscribed, profile.consent) != before:
+            report.new += 1
+
+    return update
+
+
+async def import_coupons_file(store: Store, path: str | Path, now: float, *, batch: int = 10_000) -> ImportReport:
+    """One code per line, or a CSV whose header has a ``code`` column."""
+    path = Path(path)
+    report = ImportReport(kind="coupons", file=str(path))
+    try:
+        text = path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="")
+    except OSError as exc:
+        raise ImportFileError(f"{path}: {exc.strerror or exc}") from exc
+    with text:
+        reader = csv.reader(text)
+        codes: list[str] = []
+        column = 0
+        last = 0
+        for values in reader:
+            line, last = last + 1, reader.line_num
+            if not values or not "".join(values).strip():
+                continue
+            lowered = [v.strip().lower() for v in values]
+            if line == 1 and "code" in lowered:
+                column = lowered.index("code")
+                continue
+            report.rows += 1
+            code = values[column].strip() if column < len(values) else ""
+            bad = _bad_byte([code], ["code"])
+            if bad or not valid_pool_code(code):
+                report.reject(line, bad or f"code: {code[:80]!r} is not 3–64 letters, digits, '_', '.' or '-'")
+                continue
+            report.loaded += 1
+            codes.append(code)
+            if len(codes) >= batch:
+                report.new += await store.add_coupons(codes, now)
+                codes = []
+        if codes:
+            report.new += await store.add_coupons(codes, now)
+    return report

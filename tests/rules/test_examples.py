@@ -1,0 +1,78 @@
+"""The shipped example rules load, and the CLI checks files as documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from slotwise.cli import main
+from slotwise.rules import load_rules
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "slotwise" / "rules" / "examples"
+BROKEN = Path(__file__).parent / "broken"
+
+
+def test_demo_rules_load_with_the_four_slots() -> None:
+    ruleset = load_rules(EXAMPLES / "demo.yaml")
+    ids = [s.id for s in ruleset.slots]
+    assert ids == ["home-categories", "size-prefill", "product-recommendations", "home-recommendations", "exit-coupon"]
+    assert ruleset.holdout == pytest.approx(0.10)
+    assert ruleset.consent == "implied"
+    assert ruleset.attribution_window == (1800.0, "inactivity")
+    names = {p.name for p in ruleset.files}
+    assert {"demo.yaml", "demo-popup.yaml", "demo-recommendations.yaml", "coupon-popup.html", "recommendations.html"} <= names
+    popup = ruleset.slot("exit-coupon")
+    assert popup.action == "popup" and popup.selector == "body" and popup.goal == "margin"
+    assert [v.id for v in popup.variants if v.control] == ["no-popup"]
+    costs = {v.id: v.coupon_cost for v in popup.variants if v.coupon_cost}
+    assert costs["pct10"].kind == "fraction" and costs["pct10"].value == pytest.approx(0.10)
+    assert costs["free-shipping"].kind == "amount"
+    assert ruleset.slot("size-prefill").sticky == "visitor"
+
+
+def test_every_yaml_example_file_loads() -> None:
+    mains = [p for p in EXAMPLES.glob("*.yaml") if not p.name.startswith("demo-")]
+    assert mains
+    for path in mains:
+        load_rules(path)
+
+
+def test_check_valid_file_exits_zero_with_one_line_per_slot(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["rules", "check", str(EXAMPLES / "demo.yaml")])
+    out = capsys.readouterr().out
+    assert status == 0
+    lines = out.strip().splitlines()
+    assert "OK, 5 slots" in lines[0]
+    assert len(lines) == 6
+    assert lines[1].strip().startswith("home-categories: reorder")
+
+
+def test_check_broken_file_prints_all_errors_and_fails(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(BROKEN)
+    status = main(["rules", "check", "unknown-fact.yaml"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "unknown-fact.yaml:6:12: unknown fact 'visitor.recnt_categories' (did you mean 'recent_categories'?)" in err
+    assert err.count("unknown fact") == 4
+    assert "4 errors; rules rejected" in err
+
+
+def test_check_with_url_reports_page_match_and_selector_counts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from slotwise.commands import rules as command
+
+    page = (
+        b'<html><body data-page="product"><main class="product" data-product-id="101" data-category="running-shoes">'
+        b'<form class="add-to-cart"><select name="size" id="size"><option value="">Choose</option></select></form>'
+        b'<section class="related"></section></main></body></html>'
+    )
+    monkeypatch.setattr(command, "_fetch", lambda url: (200, page))
+    status = main(["rules", "check", str(EXAMPLES / "demo.yaml"), "--url", "http://shop.test/p/101"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "page type product" in out
+    assert "size-prefill: page matches; 1 element match 'select#size'" in out
+    assert "home-categories: page does not match; 0 elements match" in out
+    assert "product-recommendations: page matches; 1 element match 'section.related'" in out

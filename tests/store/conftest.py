@@ -1,0 +1,80 @@
+"""The ``store`` fixture: every contract test runs on SQLite and on a real Redis.
+
+``backend.open()`` gives another store object on the same state (a second
+SQLite connection to the file, a second Redis client), as a second proxy
+instance would have.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Iterator
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: redis_server
+
+from redis_server import RedisServer, redis_server_binary  # noqa: E402
+
+from slotwise.store.base import Store  # noqa: E402
+
+NO_REDIS = "redis-server binary not found (apt-get install redis-server; .ci/run installs it)"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One redis-server for the session (no persistence); tests flush it."""
+    if redis_server_binary() is None:
+        pytest.skip(NO_REDIS)
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+class Backend:
+    """Opens store objects that share one state; closes them all at the end."""
+
+    def __init__(self, name: str, factory: Callable[[], Store]) -> None:
+        self.name = name
+        self.factory = factory
+        self.opened: list[Store] = []
+
+    def open(self) -> Store:
+        store = self.factory()
+        self.opened.append(store)
+        return store
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "sqlite":
+        from slotwise.store.sqlite import SQLiteStore
+
+        return Backend("sqlite", lambda: SQLiteStore(tmp_path / "slotwise.db"))
+    url = request.getfixturevalue("redis_url")
+    from slotwise.store.redis import RedisStore
+
+    return Backend("redis", lambda: RedisStore(url))
+
+
+@pytest.fixture
+async def store(backend: Backend) -> AsyncIterator[Any]:
+    store = backend.open()
+    yield store
+    for opened in backend.opened:
+        await opened.close()

@@ -1,0 +1,146 @@
+"""The tag in headless Chromium against the test storefront and the real API."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from slotwise.tag.assets import embed_snippet
+from slotwise.tag.testing import PRODUCT_PAGE, sync, wait_for
+
+pytestmark = pytest.mark.browser
+
+
+def events_of(store: Any, type_: str) -> list[Any]:
+    return [r for r in sync(store.read_log(0, limit=10_000)) if r.data.get("type") == type_]
+
+
+def visitor(page: Any) -> str:
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "sw_vid").split(".")[0]
+
+
+def leave_through_top(page: Any) -> None:
+    page.mouse.move(500, 300)
+    page.mouse.move(500, 5)
+    page.mouse.move(500, -20)
+
+
+def test_add_to_cart_is_captured(live_tag_server: Any, page: Any, store: Any) -> None:
+    server, _ = live_tag_server()
+    page.goto(f"{server.url}/p/p1")
+    wait_for(lambda: events_of(store, "page_view"))
+    page.select_option("#size", "42")
+    page.click("form.add-to-cart button")
+    page.wait_for_url("**/cart/add")
+    added = wait_for(lambda: events_of(store, "add_to_cart"))
+    assert added[0].data["props"] == {"product": "p1", "category": "shoes", "size": "42", "qty": 2, "price": 89.5,
+                                      "name": "Trail Runner"}
+    profile = sync(store.get_profile(added[0].visitor))
+    assert profile.cart[0]["size"] == "42" and profile.categories["shoes"]["count"] == 1
+
+
+def test_exit_intent_popup_is_accessible_and_closes_on_escape(live_tag_server: Any, page: Any, store: Any) -> None:
+    server, _ = live_tag_server()
+    page.goto(f"{server.url}/p/p1")
+    page.wait_for_function("window.slotwise && window.slotwise.v")
+    leave_through_top(page)
+    dialog = page.locator("[role=dialog]")
+    dialog.wait_for(state="visible", timeout=3000)
+    assert dialog.get_attribute("aria-modal") == "true"
+    assert page.evaluate("document.querySelector('[role=dialog]').contains(document.activeElement)")
+    assert page.evaluate("document.activeElement.type") == "email"
+    for _ in range(4):  # focus stays trapped inside
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.querySelector('[role=dialog]').contains(document.activeElement)")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached", timeout=2000)
+    closed = wait_for(lambda: events_of(store, "popup_closed"))
+    assert closed[0].data["props"] == {"slot": "exit-coupon", "decision_id": "d-popup-1", "how": "escape"}
+    assert events_of(store, "popup_shown") and events_of(store, "exit_intent")
+    leave_through_top(page)  # at most once per session
+    page.wait_for_timeout(200)
+    assert page.locator("[role=dialog]").count() == 0
+
+
+def test_signup_in_the_popup_shows_a_coupon_and_never_again(live_tag_server: Any, page: Any, store: Any) -> None:
+    server, _ = live_tag_server()
+    page.goto(f"{server.url}/p/p1")
+    page.wait_for_function("window.slotwise && window.slotwise.v")
+    leave_through_top(page)
+    page.locator("[role=dialog] input[type=email]").fill("pop@example.com")
+    page.keyboard.press("Enter")
+    code = page.locator("[role=dialog] .sw-code")
+    code.wait_for(state="visible", timeout=3000)
+    assert code.text_content().startswith("SW-")
+    profile = wait_for(lambda: sync(store.get_profile(visitor(page))))
+    assert profile.subscribed and profile.coupon == code.text_content()
+    assert wait_for(lambda: events_of(store, "popup_converted"))[0].data["props"]["decision_id"] == "d-popup-1"
+    other = page.context.new_page()  # a new tab: a new session, but signed up
+    other.goto(f"{server.url}/p/p1")
+    other.wait_for_function("window.slotwise && window.slotwise.v")
+    leave_through_top(other)
+    other.wait_for_timeout(300)
+    assert other.locator("[role=dialog]").count() == 0
+
+
+def test_exposures_once_visible_and_clicks(live_tag_server: Any, page: Any, store: Any) -> None:
+    server, _ = live_tag_server()
+    page.goto(f"{server.url}/p/p1")
+    exposed = wait_for(lambda: events_of(store, "exposure"))
+    assert [e.data["props"]["decision_id"] for e in exposed] == ["d-rec-1"]
+    page.evaluate("document.querySelector('.below').scrollIntoView()")
+    wait_for(lambda: len(events_of(store, "exposure")) == 2)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.evaluate("document.querySelector('.below').scrollIntoView()")  # once per decision per page
+    page.wait_for_timeout(300)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.click("a.rec")
+    click = wait_for(lambda: events_of(store, "click"))
+    assert click[0].data["props"]["decision_id"] == "d-rec-1" and click[0].data["props"]["href"].endswith("/p/p2")
+    assert len(events_of(store, "exposure")) == 2
+
+
+def tag_only_page(antiflicker_ms: int) -> str:
+    return PRODUCT_PAGE.replace("<head>", "<head>" + embed_snippet(antiflicker_ms=antiflicker_ms)).replace("__POPUP__", "")
+
+
+def test_tag_only_mode_applies_decisions(live_tag_server: Any, page: Any, store: Any) -> None:
+    async def decide(request: Any, visitor_id: str, url: str) -> list[dict[str, Any]]:
+        return [
+            {"slot": "nav", "selector": "nav.category-nav ul", "action": "reorder", "key": "data-category",
+             "order": ["hats", "shoes"], "decision_id": "d-nav"},
+            {"slot": "recs", "selector": ".related", "action": "replace",
+             "html": '<section class="recs-new"><a href="/p/p9">For you</a></section>',
+             "decision_id": "d-recs"},
+            {"slot": "size", "selector": "#size", "action": "select-option", "value": "43", "decision_id": "d-size"},
+            {"slot": "exit", "selector": "body", "action": "popup", "html": "<h2>Bye</h2>", "decision_id": "d-pop"},
+        ]
+
+    server, _ = live_tag_server(page=tag_only_page(5000), tag="", decide=decide)  # generous: a cold browser
+    page.goto(f"{server.url}/p/p1")
+    page.wait_for_selector(".recs-new[data-sw-decision=d-recs]", timeout=6000)
+    print("revealed after", page.evaluate("performance.now()"))
+    assert page.eval_on_selector_all("nav.category-nav li", "els => els.map(e => e.dataset.category)") == ["hats", "shoes", "socks"]
+    assert page.eval_on_selector("#size", "e => e.value") == "43"
+    assert page.locator("template[data-sw-popup=exit][data-sw-decision=d-pop]").count() == 1
+    assert page.evaluate("getComputedStyle(document.body).opacity") == "1"
+    wait_for(lambda: {e.data["props"]["decision_id"] for e in events_of(store, "exposure")} >= {"d-recs", "d-nav"})
+
+
+def test_tag_only_mode_never_hides_the_page_past_the_timeout(live_tag_server: Any, page: Any) -> None:
+    async def slow(request: Any, visitor_id: str, url: str) -> list[dict[str, Any]]:
+        await asyncio.sleep(2)
+        return [{"slot": "s", "selector": "h1", "action": "replace", "html": "<h1>late</h1>", "decision_id": "d-late"}]
+
+    server, _ = live_tag_server(page=tag_only_page(300), tag="", decide=slow)
+    page.goto(f"{server.url}/p/p1", wait_until="commit")
+    visible_at = page.evaluate("""() => new Promise(resolve => {
+        const check = () => document.body && getComputedStyle(document.body).opacity === '1'
+          ? resolve(performance.now()) : requestAnimationFrame(check);
+        check();
+    })""")
+    assert visible_at < 900, f"the page was hidden for {visible_at:.0f} ms"
+    page.wait_for_timeout(2300)  # the late answer is not applied (no flicker after the reveal)
+    assert page.text_content("h1") == "Trail Runner"

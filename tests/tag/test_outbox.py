@@ -1,0 +1,96 @@
+"""Sign-up webhooks: stored with the sign-up, delivered at least once to a real server."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator
+
+import pytest
+
+from slotwise.tag.outbox import backoff, webhook_url
+from slotwise.tag.testing import SECRET, wait_for
+
+
+class Receiver:
+    """A webhook endpoint on 127.0.0.1 that fails its first ``fail`` requests."""
+
+    def __init__(self, fail: int) -> None:
+        self.fail = fail
+        self.requests: list[tuple[dict[str, str], bytes, int]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["content-length"]))
+                status = 500 if len(receiver.requests) < receiver.fail else 204
+                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body, status))
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver(fail=2)
+    yield r
+    r.close()
+
+
+def test_webhook_is_retried_until_delivered(make_client: Any, store: Any, receiver: Receiver) -> None:
+    client = make_client(webhook=receiver.url, outbox_options={"base_delay": 0.05, "poll_s": 0.2})
+    r = client.post("/_sw/signup", json={"email": "hook@example.com", "decision_id": "d9"})
+    assert r.status_code == 200
+    wait_for(lambda: any(status == 204 for _, _, status in receiver.requests), timeout=10)
+    statuses = [status for _, _, status in receiver.requests]
+    assert statuses == [500, 500, 204]
+    headers, body, _ = receiver.requests[-1]
+    payload = json.loads(body)
+    assert payload["email"] == "hook@example.com" and payload["coupon"] == r.json()["coupon"]
+    assert payload["decision_id"] == "d9"
+    assert len({h["idempotency-key"] for h, _, _ in receiver.requests}) == 1
+    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["x-slotwise-signature"] == f"sha256={expected}"
+    wait_for(lambda: store.db.query("SELECT COUNT(*) FROM outbox")[0][0] == 0)
+    # a second sign-up of the same person is not a new subscriber: no second webhook
+    client.post("/_sw/signup", json={"email": "hook@example.com"})
+    assert store.db.query("SELECT COUNT(*) FROM outbox")[0][0] == 0
+
+
+def test_undelivered_messages_survive_and_are_erased_with_the_person(make_client: Any, store: Any) -> None:
+    client = make_client(webhook="http://127.0.0.1:9/unreachable", outbox_options={"base_delay": 30})
+    client.post("/_sw/signup", json={"email": "gone@example.com"})
+    vid = client.cookies.get("sw_vid").split(".")[0]
+    wait_for(lambda: store.db.query("SELECT attempts FROM outbox")[0][0] >= 1)
+    exported = client.get(f"/_sw/admin/api/visitors/{vid}", headers={"authorization": "Bearer admin-token-for-tests"})
+    assert exported.json()["outbox"][0]["payload"]["email"] == "gone@example.com"
+    client.delete(f"/_sw/admin/api/visitors/{vid}", headers={"authorization": "Bearer admin-token-for-tests"})
+    assert store.db.query("SELECT COUNT(*) FROM outbox")[0][0] == 0
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    import random
+
+    rng = random.Random(1)
+    delays = [backoff(n, 1.0, 60.0, rng) for n in range(1, 10)]
+    assert 0.75 <= delays[0] <= 1.25 and delays[3] > delays[1] and max(delays) <= 75
+
+
+def test_webhook_url_from_settings_or_env() -> None:
+    assert webhook_url({"webhook_url": "http://a"}, {}) == "http://a"
+    assert webhook_url({}, {"SLOTWISE_WEBHOOK_URL": "http://b"}) == "http://b"
+    assert webhook_url({}, {}) == ""

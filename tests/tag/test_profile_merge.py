@@ -1,0 +1,109 @@
+"""``merge`` folds every field of the golden record; a new field without a case here fails."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import pytest
+
+from slotwise.profile import (
+    MAX_APPLIED_EVENTS, Profile, import_purchase_lines, mark_applied, merge, record_popup,
+)
+
+
+def _known() -> Profile:
+    p = Profile.new("known", 100.0)
+    p.customer_id, p.email_hash, p.last_seen, p.visits, p.session_start = "c1", None, 500.0, 3, 450.0
+    p.categories = {"shoes": {"count": 2, "last": 400.0}}
+    p.products = {"p1": {"count": 1, "last": 400.0, "category": None}}
+    p.cart = [{"product": "p1", "category": "shoes", "size": "42", "qty": 1, "price": 10.0}]
+    p.purchases = [{"order_id": "o1", "channel": "store", "product": "p1", "category": "shoes", "size": "42", "qty": 1, "price": 10.0, "ts": 300.0}]
+    p.subscribed, p.consent, p.coupon = False, "granted", None
+    p.assignments = {"hero": {"arm": "a", "decision_id": "d1", "ts": 1.0}}
+    p.popups = {"exit": {"shown": 1, "closed": 1, "converted": 0, "last": 200.0}}
+    p.applied_events = ["e1", "e2"]
+    return p
+
+
+def _other() -> Profile:
+    p = Profile.new("anon", 50.0)
+    p.email_hash, p.last_seen, p.visits, p.session_start = "h" * 64, 600.0, 2, 590.0
+    p.categories = {"shoes": {"count": 1, "last": 600.0}, "hats": {"count": 1, "last": 550.0}}
+    p.products = {"p1": {"count": 2, "last": 600.0, "category": "shoes"}}
+    p.cart = [{"product": "p2", "category": "hats", "size": None, "qty": 2, "price": 5.0}]
+    p.purchases = [
+        {"order_id": "o1", "channel": "store", "product": "p1", "category": "shoes", "size": "42", "qty": 1, "price": 10.0, "ts": 300.0},
+        {"order_id": "o2", "channel": "online", "product": "p3", "category": "hats", "size": "M", "qty": 1, "price": 7.0, "ts": 580.0},
+    ]
+    p.subscribed, p.consent, p.coupon = True, "denied", "SW-CODE"
+    p.assignments = {"hero": {"arm": "b", "decision_id": "d2", "ts": 2.0}, "recs": {"arm": "x", "decision_id": "d3", "ts": 3.0}}
+    p.popups = {"exit": {"shown": 1, "closed": 0, "converted": 1, "last": 590.0}, "other": {"shown": 1, "closed": 0, "converted": 0, "last": 1.0}}
+    p.applied_events = ["e2", "e3"]
+    return p
+
+
+CASES: dict[str, Callable[[Profile], Any]] = {
+    "id": lambda m: m.id == "known",
+    "anonymous_ids": lambda m: m.anonymous_ids == ["known", "anon"],
+    "customer_id": lambda m: m.customer_id == "c1",
+    "email_hash": lambda m: m.email_hash == "h" * 64,
+    "first_seen": lambda m: m.first_seen == 50.0,
+    "last_seen": lambda m: m.last_seen == 600.0,
+    "visits": lambda m: m.visits == 5,
+    "session_start": lambda m: m.session_start == 590.0,
+    "categories": lambda m: m.categories == {"shoes": {"count": 3, "last": 600.0}, "hats": {"count": 1, "last": 550.0}},
+    "products": lambda m: m.products == {"p1": {"count": 3, "last": 600.0, "category": "shoes"}},
+    "cart": lambda m: [line["product"] for line in m.cart] == ["p2"],  # the cart touched last wins
+    "purchases": lambda m: [(p["order_id"], p["channel"]) for p in m.purchases] == [("o1", "store"), ("o2", "online")],
+    "subscribed": lambda m: m.subscribed is True,
+    "consent": lambda m: m.consent == "denied",  # the stricter answer
+    "coupon": lambda m: m.coupon == "SW-CODE",
+    "assignments": lambda m: m.assignments["hero"]["arm"] == "a" and "recs" in m.assignments,
+    "popups": lambda m: m.popups == {"exit": {"shown": 2, "closed": 1, "converted": 1, "last": 590.0},
+                                     "other": {"shown": 1, "closed": 0, "converted": 0, "last": 1.0}},
+    "applied_events": lambda m: m.applied_events == ["e1", "e2", "e3"],
+}
+
+
+def test_every_field_has_a_merge_case() -> None:
+    assert {f.name for f in dataclasses.fields(Profile)} == set(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_merge_field(name: str) -> None:
+    merged = merge(_known(), _other())
+    assert CASES[name](merged), f"{name}: {getattr(merged, name)!r}"
+
+
+def test_merge_does_not_mutate_its_inputs() -> None:
+    known, other = _known(), _other()
+    merge(known, other)
+    assert known == _known() and other == _other()
+
+
+def test_merge_round_trips_through_json() -> None:
+    merged = merge(_known(), _other())
+    assert Profile.from_dict(merged.to_dict()) == merged
+
+
+def test_import_purchase_lines_is_idempotent_per_line() -> None:
+    p = Profile.new("x", 0)
+    lines = [{"product": "a", "size": "M", "qty": 1, "price": 2, "ts": 5}, {"product": "b", "qty": 2, "price": 1, "ts": 5}]
+    assert import_purchase_lines(p, "o1", lines[:1], 5) == 1
+    assert import_purchase_lines(p, "o1", lines, 5) == 1  # the order's second line arrived later
+    assert import_purchase_lines(p, "o1", lines, 5) == 0
+    assert [x["channel"] for x in p.purchases] == ["store", "store"]
+
+
+def test_popups_and_applied_events() -> None:
+    p = Profile.new("x", 0)
+    record_popup(p, "exit", "shown", 10)
+    record_popup(p, "exit", "converted", 12)
+    assert p.popups["exit"] == {"shown": 1, "closed": 0, "converted": 1, "last": 12}
+    with pytest.raises(ValueError):
+        record_popup(p, "exit", "ignored", 1)
+    assert mark_applied(p, "e1") and not mark_applied(p, "e1")
+    for i in range(MAX_APPLIED_EVENTS + 5):
+        mark_applied(p, f"x{i}")
+    assert len(p.applied_events) == MAX_APPLIED_EVENTS
