@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 from selectolax.lexbor import LexborHTMLParser
 
-from slotwise.proxy.html import Edit, clear_cache, rewrite
-from slotwise.proxy.html.testing import CATEGORIES, make_storefront_page
+from slotwise.html import Edit, clear_cache, rewrite
+from slotwise.html.testing import CATEGORIES, make_storefront_page
 
 CARDS = "".join(
     f'<article class="product-card" data-product-id="r{i}"><a href="/p/r{i}"><h3>Rec {i}</h3></a></article>'

@@ -158,6 +158,11 @@ class Learner:
         pending decisions of removed arms or slots are dropped (never learned)."""
         if not self._accept(seq):
             return []
+        return self.configure_local(slots)
+
+    def configure_local(self, slots: Mapping[str, SlotConfig | Mapping[str, Any]]) -> list[Outcome]:
+        """``configure`` from this process's own rules, outside the stream: ``seq`` is untouched,
+        so the records that follow in the shared log are still applied."""
         return self._configure(slots)
 
     def _configure(self, slots: Mapping[str, SlotConfig | Mapping[str, Any]]) -> list[Outcome]:
@@ -239,7 +244,8 @@ class Learner:
                 continue
             if cfg.needs_exposure and not pending.exposed:
                 continue
-            out.append(self._close(pending, reward_of(cfg.goal, value, cost), REWARDED, ts))
+            decision_cost = rec.cost + rec.cost_rate * float(value or 0.0)
+            out.append(self._close(pending, reward_of(cfg.goal, value, cost + decision_cost), REWARDED, ts))
         self._touch(visitor_id, ts)
         return out
 
@@ -248,6 +254,14 @@ class Learner:
         if not self._accept(seq):
             return []
         return self._advance(now)
+
+    def tick_local(self, now: float) -> list[Outcome]:
+        """``tick`` from this process's clock, outside the stream (``seq`` untouched)."""
+        return self._advance(now)
+
+    def skip_to(self, seq: int) -> None:
+        """Mark stream records up to ``seq`` as seen (records with nothing to learn)."""
+        self.seq = max(self.seq, seq)
 
     def apply(self, record: Mapping[str, Any]) -> list[Outcome]:
         """Dispatch one stream record (see the module docstring for the shapes)."""

@@ -29,6 +29,8 @@ class DecisionRecord:
     model_version: str = ""
     context: dict[str, float] = field(default_factory=dict)
     holdout: bool = False
+    cost: float = 0.0  # what showing this arm costs per rewarded order (a coupon), for the margin goal
+    cost_rate: float = 0.0  # the same as a fraction of the order value (a 10% coupon: 0.1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,6 +48,8 @@ class DecisionRecord:
             model_version=str(d.get("model_version", "")),
             context={str(k): float(v) for k, v in (d.get("context") or {}).items()},
             holdout=bool(d.get("holdout", False)),
+            cost=float(d.get("cost") or 0.0),
+            cost_rate=float(d.get("cost_rate") or 0.0),
         )
 
 
@@ -76,6 +80,8 @@ class Outcome:
     ts: float
     taught: bool
     holdout: bool = False
+    cost: float = 0.0  # what showing this arm costs per rewarded order (a coupon), for the margin goal
+    cost_rate: float = 0.0  # the same as a fraction of the order value (a 10% coupon: 0.1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,7 +1,20 @@
-"""Pure HTML rewriting: an edit is a CSS selector and what to do there.
+"""HTML rewriting engine: edits are CSS selectors plus an action, spliced into the original bytes.
 
-(The implementation is being written in ``slotwise.proxy.html`` and moves
-here; this module is its stable import path for ``rules`` and ``proxy``.)
+Pure functions, bytes in and bytes out. Bytes outside the edited elements are
+kept exactly as the store sent them; a page no edit applies to comes back as
+the same object. See ``rewriter`` for the pipeline.
 """
 
-from slotwise.proxy.html import *  # noqa: F401,F403  (temporary until the move)
+from .edits import ACTIONS, DECISION_ATTRIBUTE, Edit, RewriteResult
+from .rewriter import clear_cache, count_matches, rewrite, validate_selector
+
+__all__ = [
+    "ACTIONS",
+    "DECISION_ATTRIBUTE",
+    "Edit",
+    "RewriteResult",
+    "clear_cache",
+    "count_matches",
+    "rewrite",
+    "validate_selector",
+]

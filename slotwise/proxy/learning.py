@@ -101,6 +101,12 @@ class LearningLoop:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def load_snapshot(self) -> bool:
+        """Loads a newer snapshot if there is one (a cheap seq check first where the store has it)."""
+        seq_of = getattr(self.store, "snapshot_seq", None)
+        if seq_of is not None and self._snapshot_seq >= 0:
+            latest = await seq_of(SNAPSHOT_NAME)
+            if latest is None or latest <= self._snapshot_seq:
+                return False
         found = await self.store.load_snapshot(SNAPSHOT_NAME)
         if found is None:
             return False
@@ -112,7 +118,8 @@ class LearningLoop:
         except Exception:  # a corrupt or foreign snapshot: start fresh rather than not at all
             log.warning("bandit snapshot unreadable; starting the models fresh", exc_info=True)
             return False
-        learner.configure_local(self.slots) if self.slots else None
+        if self.slots:
+            learner.configure_local(self.slots)
         self.learner = learner
         self._snapshot_seq = seq
         return True

@@ -303,7 +303,8 @@ class SlotwisePersonalizer:
         decision = self.learning.learner.decide(slot.id, features)
         record = decision.record(decision_id, now, visitor_id, slot.id).to_dict()
         variant = variants[decision.arm]
-        record.update(extras, cost=variant_cost(variant))
+        record.update(extras)
+        record["cost"], record["cost_rate"] = variant_costs(variant)
         return SlotChoice(slot, variant, decision_id, record)
 
     @staticmethod
@@ -322,12 +323,12 @@ class SlotwisePersonalizer:
         return await decide_for_url(self, request, visitor_id, url)
 
 
-def variant_cost(variant: Any) -> float:
-    """A coupon's cost as a fraction (0.1) or an amount, for the margin goal."""
+def variant_costs(variant: Any) -> tuple[float, float]:
+    """A coupon's cost per rewarded order, as (amount, fraction of the order), for the margin goal."""
     cost = getattr(variant, "coupon_cost", None)
     if cost is None:
-        return 0.0
-    return float(cost.value) if cost.kind == "amount" else -float(cost.value)
+        return 0.0, 0.0
+    return (float(cost.value), 0.0) if cost.kind == "amount" else (0.0, float(cost.value))
 
 
 def build_personalizer(settings: Settings) -> SlotwisePersonalizer:

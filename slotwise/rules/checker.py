@@ -55,6 +55,7 @@ class Checker:
         if not isinstance(node, MappingNode):
             self.error(node, f"{what} must be a mapping, got {kind_of(node)}")
             return None
+        explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
         problem = flatten_merges(node)
         if problem:
             self.error(node, problem)
@@ -64,6 +65,10 @@ class Checker:
             key = construct(key_node) if isinstance(key_node, ScalarNode) else None
             if not isinstance(key, str):
                 self.error(key_node, f"keys of {what} must be strings, got {kind_of(key_node)}")
+                continue
+            if key in out and id(out[key].key_node) not in explicit:
+                if id(key_node) in explicit:  # an explicit key overrides one merged in with `<<:`
+                    out[key] = Entry(key, key_node, value_node)
                 continue
             if key in out:
                 first = self.source.loc(out[key].key_node)

@@ -85,9 +85,14 @@ def _price(value: Any) -> float | None:
         return float(value)
     if isinstance(value, str):
         cleaned = re.sub(r"[^0-9.,]", "", value)
-        if "," in cleaned and "." not in cleaned:
-            cleaned = cleaned.replace(",", ".")
-        cleaned = cleaned.replace(",", "")
+        if "," in cleaned and "." in cleaned:  # the later one is the decimal mark: 1.234,50 / 1,234.50
+            if cleaned.rfind(",") > cleaned.rfind("."):
+                cleaned = cleaned.replace(".", "").replace(",", ".")
+            else:
+                cleaned = cleaned.replace(",", "")
+        elif "," in cleaned:  # 12,50 is a decimal comma; 1,234 groups thousands
+            tail = cleaned.rpartition(",")[2]
+            cleaned = cleaned.replace(",", "") if len(tail) == 3 else cleaned.replace(",", ".")
         try:
             return float(cleaned)
         except ValueError:

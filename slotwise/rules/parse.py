@@ -35,11 +35,11 @@ def parse_document(check: Checker, root: Node | None, *, main: bool) -> s.Docume
         items = check.sequence(root, "an included file (a list of slots or a mapping with 'slots')")
         doc.slots = _slots(check, items) if items is not None else []
         return doc
-    entries = check.mapping(root, s.TOP_KEYS, "the rules file" if main else "an included file")
+    entries = check.mapping(root, _TopKeys(s.TOP_KEYS), "the rules file" if main else "an included file")
     if entries is None:
         return doc
     if not main:
-        for name in [k for k in entries if k not in s.INCLUDED_KEYS]:
+        for name in [k for k in entries if k not in s.INCLUDED_KEYS and not k.startswith("x-")]:
             check.error(entries[name].key_node, f"{name!r} is a global setting: only the main rules file may set it")
             del entries[name]
     if "include" in entries:
@@ -298,6 +298,13 @@ def _coupon_cost(check: Checker, node: Node) -> s.CouponCost | None:
         return s.CouponCost("fraction" if value <= 1 else "amount", float(value))
     check.error(node, f"'coupon_cost' must be a fraction (0.1 or '10%') or an amount above 1, got {kind_of(node)}")
     return None
+
+
+class _TopKeys(tuple):  # type: ignore[type-arg]
+    """Top-level keys: the schema's, plus ``x-…`` keys that hold YAML anchors for ``<<:`` merges."""
+
+    def __contains__(self, key: object) -> bool:
+        return tuple.__contains__(self, key) or (isinstance(key, str) and key.startswith("x-"))
 
 
 class _AnyKey(tuple):  # type: ignore[type-arg]

@@ -79,6 +79,8 @@ class ImportReport:
 
 def _bad_byte(values: Sequence[str], header: Sequence[str]) -> str | None:
     """Undecodable bytes show up as lone surrogates (``surrogateescape``)."""
+    if "".join(values).isascii():
+        return None
     for column, value in zip(list(header) + ["?"] * len(values), values):
         if not value.isascii():
             for ch in value:

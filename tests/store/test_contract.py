@@ -20,11 +20,6 @@ def view(category: str, product: str | None = None, now: float = NOW) -> Any:
     return lambda p: record_view(p, now, category=category, product=product)
 
 
-def buy(order: str, product: str, size: str, now: float = NOW, channel: str = "online") -> Any:
-    line = {"product": product, "category": "shoes", "size": size, "price": 10.0}
-    return lambda p: record_purchase(p, order, [line], now, channel)
-
-
 def ev(key: str, visitor: str, kind: str = "event", **data: Any) -> LogRecord:
     return LogRecord(kind=kind, key=key, visitor=visitor, ts=NOW + len(key) / 1000, data=data or {"k": key})
 

@@ -219,7 +219,7 @@ async def test_consume_blocks_until_an_append(redis_url: str) -> None:
     try:
         await store.create_group("g")
         started = time.monotonic()
-        assert await store.consume("g", "c", block_ms=300) == []  # longer than the 0.5 s socket timeout? no: its own
+        assert await store.consume("g", "c", block_ms=300) == []
         assert 0.25 < time.monotonic() - started < 1.5
         waiting = asyncio.create_task(store.consume("g", "c", block_ms=5000))
         await asyncio.sleep(0.1)

@@ -121,7 +121,6 @@ def test_tag_only_mode_applies_decisions(live_tag_server: Any, page: Any, store:
     server, _ = live_tag_server(page=tag_only_page(5000), tag="", decide=decide)  # generous: a cold browser
     page.goto(f"{server.url}/p/p1")
     page.wait_for_selector(".recs-new[data-sw-decision=d-recs]", timeout=6000)
-    print("revealed after", page.evaluate("performance.now()"))
     assert page.eval_on_selector_all("nav.category-nav li", "els => els.map(e => e.dataset.category)") == ["hats", "shoes", "socks"]
     assert page.eval_on_selector("#size", "e => e.value") == "43"
     assert page.locator("template[data-sw-popup=exit][data-sw-decision=d-pop]").count() == 1

@@ -140,6 +140,25 @@ class Locator:
         self._names: dict[str, tuple[dict[int, int], list[int]] | None] = {}
 
     # -- start tags ---------------------------------------------------------
+    def index(self, names: set[str]) -> None:
+        """Map the start tags of several names at once: one pass over the page, one tree walk."""
+        names = {n for n in names if n not in self._names and n.isascii()}
+        if len(names) < 2:
+            return
+        ordered = sorted(names)
+        tree: dict[str, list[int]] = {n: [] for n in ordered}
+        for node in self.parser.css(", ".join(_css_ident(n) for n in ordered)):
+            lst = tree.get(tag_of(node))
+            if lst is not None:
+                lst.append(node.mem_id)
+        found = self.masked.start_tags_of(ordered)
+        for n in ordered:
+            ids, positions = tree[n], found[n]
+            if len(ids) != len(positions) or len(set(ids)) != len(ids):
+                self._names[n] = None
+            else:
+                self._names[n] = ({m: i for i, m in enumerate(ids)}, positions)
+
     def start_of(self, node: LexborNode) -> int:
         name = tag_of(node)
         if name not in self._names:
@@ -351,3 +370,8 @@ def _has_start_tag(data: bytes, pos: int, end: int) -> bool:
         if t is None:
             return False
         pos = t.end()
+
+
+def _css_ident(name: str) -> str:
+    """A tag name as a CSS type selector (escape everything but [a-z0-9-_])."""
+    return "".join(c if c.isalnum() or c in "-_" else "\\" + c for c in name)

@@ -11,11 +11,12 @@ from __future__ import annotations
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .edits import DECISION_ATTRIBUTE, Edit
+from .splice import fragment_parser
 from .targets import Target, chosen_option
 
 
 def _fragment_nodes(html: str, context: str, decision_id: str | None) -> tuple[LexborHTMLParser, list[LexborNode]]:
-    parser = LexborHTMLParser(html, is_fragment=True, fragment_tag=context or "div")
+    parser = fragment_parser(html, context)
     nodes = []
     node = parser.root
     while node is not None:

@@ -157,6 +157,7 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
     reason = None
     try:
         locator = Locator(html, parser, codec)
+        locator.index(_names_needed(edits, matched))
         targets = tuple(tuple(build(n, e, locator) for n in nodes) for e, nodes in zip(edits, matched))
         body = _splice(html, edits, targets, matches, codec)
     except (LocateError, SpliceError) as exc:
@@ -176,12 +177,34 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
         result = _result(html, html, matches, "none")
     else:
         for i, t in admitted:
-            tree.apply(edits[i], t)
+            try:
+                tree.apply(edits[i], t)
+            except Exception as exc:  # Lexbor refused this one mutation: it did not happen
+                matches[i] -= 1
+                errors[i] = f"tree edit failed: {exc}"
         body = encode_text(parser.html or "", codec)
         result = _result(html, body, matches, "serialize")
     result.fallback_reason = reason
     result.errors = errors
     return result
+
+
+def _names_needed(edits: Sequence[Edit], matched: list[list[LexborNode]]) -> set[str]:
+    """Tag names whose start tags the locator will need (mapped in one pass)."""
+    names: set[str] = set()
+    for e, nodes in zip(edits, matched):
+        for n in nodes:
+            tag = (n.tag or "").lower()
+            names.add(tag)
+            if e.action == "reorder":
+                c = n.first_child
+                while c is not None:
+                    if c.is_element_node:
+                        names.add((c.tag or "").lower())
+                    c = c.next
+            elif tag == "select" and e.action in ("select-option", "set-value"):
+                names.add("option")
+    return names
 
 
 def _result(html: bytes, body: bytes, matches: dict[int, int], method: str, cached: bool = False) -> RewriteResult:

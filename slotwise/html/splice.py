@@ -82,11 +82,19 @@ def _attr_value(text: bytes, encoding: str) -> str | None:
     return attr_unescape(normalise_text(raw.decode(encoding, "replace")))
 
 
+def fragment_parser(fragment: str | bytes, context: str) -> LexborHTMLParser:
+    """Parse a fragment as if inside ``context`` (``div`` when Lexbor does not know that tag)."""
+    try:
+        return LexborHTMLParser(fragment, is_fragment=True, fragment_tag=context or "div")
+    except ValueError:
+        return LexborHTMLParser(fragment, is_fragment=True, fragment_tag="div")
+
+
 @functools.lru_cache(maxsize=512)
 def _fragment_tops(fragment: str, context: str) -> tuple[tuple[int, int], ...] | None:
     """Start-tag spans of the fragment's top-level elements (in its UTF-8 bytes), or None."""
     data = fragment.encode("utf-8", "surrogatepass")
-    parser = LexborHTMLParser(data, is_fragment=True, fragment_tag=context or "div")
+    parser = fragment_parser(data, context)
     locator = Locator(data, parser, "utf-8")
     tops = []
     node = parser.root
@@ -107,7 +115,7 @@ def render_fragment(fragment: str, decision_id: str | None, context: str, encodi
         return encode_text(fragment, encoding)
     tops = _fragment_tops(fragment, context)
     if tops is None:  # odd markup: let Lexbor normalise our own fragment, never the page
-        parser = LexborHTMLParser(fragment, is_fragment=True, fragment_tag=context or "div")
+        parser = fragment_parser(fragment, context)
         node = parser.root
         while node is not None:
             if node.is_element_node:
@@ -193,8 +201,3 @@ class Splicer:
     def empty(self) -> bool:
         return not self._ops and not self._tags
 
-
-def tag_bytes_match(buf: bytes, start: int, tag_end: int) -> bool:
-    """Cheap sanity check for cached spans: a start tag really is there."""
-    m = TAG.match(buf, start)
-    return m is not None and m.end() == tag_end

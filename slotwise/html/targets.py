@@ -149,6 +149,8 @@ def chosen_option(target: Target, value: str) -> int | None:
 def applies(edit: Edit, target: Target) -> bool:
     """Whether ``edit`` can act on ``target`` at all (else it counts 0 and changes nothing)."""
     a = edit.action
+    if target.tag == "html" and a in ("replace", "remove", "before", "after"):
+        return False  # the document element stays (Lexbor refuses it, browsers would re-create it)
     if a in ("append", "prepend", "reorder"):
         return target.kind == "normal"
     if a == "select-option":

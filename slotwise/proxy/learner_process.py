@@ -1,0 +1,148 @@
+"""The separate learner of the scale-out layout: one consumer of the Redis stream.
+
+It reads the log with a consumer group, applies each record to the pure
+``Learner`` once (records carry increasing ``seq`` numbers, and the learner
+ignores any it has already applied), saves a snapshot, and only then
+acknowledges the entries. A crash at any point therefore loses nothing and
+counts nothing twice: unacknowledged entries are reclaimed on restart, and
+those the last snapshot already contains are skipped by their ``seq``.
+
+Slots are configured from the rules file when one is given, and otherwise
+from the decisions themselves (each decision carries its slot's goal,
+attribution window and policy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Callable, Mapping
+
+from slotwise.bandits.learner import Learner, SlotConfig
+from slotwise.proxy.learning import SNAPSHOT_NAME, learner_record
+from slotwise.store.base import LogRecord
+
+log = logging.getLogger("slotwise.learner")
+
+WINDOW_GRACE_S = 5.0  # close windows a little late: events may reach the stream after a delay
+
+
+class StreamLearner:
+    def __init__(
+        self,
+        store: Any,
+        *,
+        group: str = "learner",
+        consumer: str = "learner-1",
+        slots: Mapping[str, SlotConfig] | None = None,
+        snapshot_every_s: float = 1.0,
+        batch: int = 500,
+        block_ms: int = 1000,
+        reclaim_idle_ms: int = 30_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.group, self.consumer = group, consumer
+        self.snapshot_every_s = snapshot_every_s
+        self.batch, self.block_ms, self.reclaim_idle_ms = batch, block_ms, reclaim_idle_ms
+        self.clock = clock
+        self.learner = Learner()
+        self.fixed_slots = dict(slots) if slots else None
+        self._unacked: list[int] = []
+        self._last_snapshot = 0.0
+        self._dirty = False
+        self.applied = 0
+
+    async def start(self) -> None:
+        found = await self.store.load_snapshot(SNAPSHOT_NAME)
+        if found is not None:
+            try:
+                self.learner = Learner.from_snapshot(found[0])
+            except Exception:
+                log.warning("snapshot unreadable; starting fresh", exc_info=True)
+        if self.fixed_slots:
+            self.learner.configure_local(self.fixed_slots)
+        await self.store.create_group(self.group, after_seq=0)
+        # our own earlier incarnation's pending entries (it was killed), then anyone's idle ones
+        await self.process(await self.store.reclaim(self.group, self.consumer, 0, count=100_000))
+
+    def configure(self, slots: Mapping[str, SlotConfig]) -> None:
+        self.fixed_slots = dict(slots)
+        self.learner.configure_local(self.fixed_slots)
+
+    def _ensure_slot(self, data: Mapping[str, Any]) -> None:
+        """Without a rules file, a decision for an unknown slot or arm configures it."""
+        if self.fixed_slots is not None:
+            return
+        slot, arm = data.get("slot"), data.get("arm")
+        current = self.learner.slots.get(slot)
+        if current is not None and (arm is None or arm in current.arms):
+            return
+        arms = tuple(current.arms if current else ()) + ((arm,) if arm is not None else ())
+        self.learner.configure_local({
+            **self.learner.slots,
+            slot: SlotConfig(
+                arms=arms or ("control",),
+                goal=data.get("goal") or "click",
+                policy=data.get("policy_spec"),
+                window=float(data.get("window") or 1800.0),
+                window_mode=data.get("window_mode") or "inactivity",
+            ),
+        })
+
+    async def process(self, records: list[LogRecord]) -> int:
+        for rec in records:
+            converted = learner_record(rec)
+            if converted is None:
+                self.learner.skip_to(rec.seq)
+            else:
+                if rec.kind == "decision":
+                    self._ensure_slot(rec.data)
+                try:
+                    self.learner.apply(converted)
+                    self.applied += 1
+                except (KeyError, ValueError, TypeError):
+                    log.warning("record %s not learnable; skipped", rec.seq, exc_info=True)
+                    self.learner.skip_to(rec.seq)
+            self._unacked.append(rec.seq)
+            self._dirty = True
+        return len(records)
+
+    async def flush(self, force: bool = False) -> None:
+        """Snapshot (published to the serving instances), then acknowledge."""
+        if not self._dirty and not force:
+            return
+        if not force and self.clock() - self._last_snapshot < self.snapshot_every_s:
+            return
+        await self.store.save_snapshot(SNAPSHOT_NAME, self.learner.snapshot(), self.learner.seq)
+        self._last_snapshot = self.clock()
+        self._dirty = False
+        if self._unacked:
+            await self.store.ack(self.group, self._unacked)
+            self._unacked = []
+
+    async def step(self) -> int:
+        records = await self.store.consume(self.group, self.consumer, self.batch, self.block_ms)
+        n = await self.process(records)
+        closed = self.learner.tick_local(self.clock() - WINDOW_GRACE_S)
+        if closed:
+            self._dirty = True
+        await self.flush()
+        return n
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.start()
+        last_reclaim = self.clock()
+        while not stop.is_set():
+            try:
+                await self.step()
+                if self.clock() - last_reclaim > self.reclaim_idle_ms / 1000:
+                    last_reclaim = self.clock()
+                    await self.process(await self.store.reclaim(self.group, self.consumer, self.reclaim_idle_ms))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis away: wait and go on; nothing is acknowledged until learned
+                log.warning("learner step failed; retrying in 1 s", exc_info=True)
+                await asyncio.sleep(1.0)
+        await self.flush(force=True)

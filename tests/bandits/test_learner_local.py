@@ -1,0 +1,36 @@
+"""The learner driven by a shared log: local configure/tick keep the log position; margin costs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from slotwise.bandits.learner import Learner, SlotConfig
+
+from .conftest import make_record
+
+
+def test_local_configure_and_tick_do_not_consume_log_positions() -> None:
+    learner = Learner({"home": SlotConfig(arms=("a", "b"), goal="purchase", window=60)})
+    rec = make_record(ts=0.0)
+    learner.on_decision(rec, seq=1)
+    learner.configure_local({"home": SlotConfig(arms=("a", "b", "c"), goal="purchase", window=60)})
+    learner.tick_local(1.0)
+    assert learner.seq == 1
+    out = learner.on_event("v1", "purchase", 10.0, 5.0, seq=2)  # seq 2 must still be applied
+    assert [o.decision_id for o in out] == [rec.decision_id] and out[0].reward == 1.0
+    learner.skip_to(7)
+    assert learner.seq == 7 and learner.on_event("v1", "purchase", 1.0, 6.0, seq=7) == []
+
+
+def test_margin_subtracts_the_decisions_coupon_cost() -> None:
+    learner = Learner({"popup": SlotConfig(arms=("ten", "none"), goal="margin", window=600)})
+    ten = replace(make_record(visitor="v1", slot="popup", arm="ten", ts=0.0), cost_rate=0.10)
+    flat = replace(make_record(visitor="v2", slot="popup", arm="none", ts=0.0), cost=5.0)
+    learner.on_decision(ten)
+    learner.on_decision(flat)
+    (a,) = learner.on_event("v1", "purchase", 80.0, 10.0)
+    (b,) = learner.on_event("v2", "purchase", 80.0, 10.0)
+    assert a.reward == 72.0  # 80 - 10% of 80
+    assert b.reward == 75.0  # 80 - 5
+    snap = Learner.from_snapshot(learner.snapshot())
+    assert snap.seq == learner.seq

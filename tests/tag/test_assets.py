@@ -1,0 +1,59 @@
+"""tag.js serving, the injected script element, CSP nonces, the embed snippet, the tag's size."""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+import pytest
+
+from slotwise.tag import assets
+
+
+def test_hashed_url_is_immutable_and_plain_url_short_cached(client: Any) -> None:
+    url = assets.tag_url()
+    assert url.startswith("/_sw/tag.") and url.endswith(".js") and assets.content_hash() in url
+    r = client.get(url, headers={"accept-encoding": "identity"})
+    assert r.status_code == 200 and r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert r.headers["content-type"].startswith("text/javascript") and r.content == assets.tag_source()
+    plain = client.get("/_sw/tag.js")
+    assert plain.headers["cache-control"] == "public, max-age=300" and plain.content == assets.tag_source()
+    stale = client.get("/_sw/tag.0123456789ab.js")
+    assert stale.headers["cache-control"] == "public, max-age=300"
+    assert client.get(url, headers={"if-none-match": r.headers["etag"]}).status_code == 304
+
+
+def test_served_gzipped_and_small() -> None:
+    compressed = gzip.compress(assets.tag_source(), 9)
+    assert len(compressed) < 6.5 * 1024, f"tag.js is {len(compressed)} bytes gzipped"
+    source = assets.tag_source().decode()
+    assert "window.slotwise" in source or "w.slotwise" in source
+
+
+def test_script_tag() -> None:
+    tag = assets.script_tag(None)
+    assert tag == f'<script src="{assets.tag_url()}" defer data-endpoint="/_sw"></script>'
+    tag = assets.script_tag('n"x', data={"antiflicker-ms": "300", "bad attr": "x", "consent": "<required>"})
+    assert 'nonce="n&quot;x"' in tag and 'data-antiflicker-ms="300"' in tag and "bad attr" not in tag
+    assert 'data-consent="&lt;required&gt;"' in tag
+
+
+@pytest.mark.parametrize(
+    ("page", "nonce"),
+    [
+        (b'<script nonce="abc123+/=">x</script>', "abc123+/="),
+        (b"<SCRIPT type=module NONCE='r4nd0m'>", "r4nd0m"),
+        (b"<script nonce=plain>", "plain"),
+        (b"<script src=x></script><p nonce=no>", None),
+        (b'<script nonce="bad value<">', None),
+        (b"", None),
+    ],
+)
+def test_find_csp_nonce(page: bytes, nonce: str | None) -> None:
+    assert assets.find_csp_nonce(page) == nonce
+
+
+def test_embed_snippet_refuses_odd_endpoints() -> None:
+    assert "data" not in assets.embed_snippet("https://edge.shop.example/_sw").split("dataset.endpoint")[0][-5:]
+    with pytest.raises(ValueError):
+        assets.embed_snippet("/_sw'</script>")

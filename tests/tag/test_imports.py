@@ -1,0 +1,107 @@
+"""``slotwise import``: broken files report exact lines, good rows load, re-import changes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from slotwise.cli import main
+from slotwise.profile import hash_email
+from slotwise.store.sqlite import SQLiteStore
+from slotwise.tag.testing import sync
+
+PURCHASES = (
+    "order_id,customer_id,email,ts,product,category,size,qty,price,channel\n"  # line 1
+    "o1,c1,,2024-03-01,p1,Running Shoes,42,1,89.90,\n"  # 2 ok (store)
+    "o1,c1,,2024-03-01T10:00:00+01:00,p2,Socks,M,2,5,\n"  # 3 ok, same order, second line
+    "o2,,ann@example.com,2024-03-02 12:00,p3,Hats,L,1,20,online\n"  # 4 ok, by e-mail
+).encode() + (
+    "o3,c2,,2024-03-0X,p1,Shoes,42,1,10,\n"  # 5 bad date
+    "o4,c2,,2024-03-03,p1,Shoes,42,two,10,\n"  # 6 bad qty
+    "o5,c2,,2024-03-03,p1,Shoes,42,1,1O.5,\n"  # 7 bad price
+).encode() + "o6,c3,,2024-03-03,Caf\u00e9,Shoes,42,1,10,\n".encode("latin-1") + (  # 8 bad encoding
+    "o7,,,2024-03-03,p1,Shoes,42,1,10,\n"  # 9 nobody
+    "o8,c4,,2024-03-03,p1,Shoes,42,1,10,pigeon\n"  # 10 bad channel
+    "o9,c4,,2024-03-03,p1\n"  # 11 too few fields
+    "o10,c4,,2024-03-04,p4,Shoes,43,1,99,\n"  # 12 ok
+).encode()
+
+
+def run(capsys: Any, *argv: str) -> tuple[int, dict[str, Any] | None, list[str]]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, (json.loads(out) if out.strip() else None), [line for line in err.splitlines() if ":" in line]
+
+
+def test_broken_purchases_file(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "pos.csv"
+    path.write_bytes(PURCHASES)
+    status, summary, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
+    assert status == 1
+    lines = {int(e.split(":")[1]): e.split(": ", 1)[1] for e in errors if e.startswith(str(path))}
+    assert sorted(lines) == [5, 6, 7, 8, 9, 10, 11]
+    assert "ts: '2024-03-0X'" in lines[5] and "qty: 'two'" in lines[6] and "price: '1O.5'" in lines[7]
+    assert "not valid UTF-8 (byte 0xe9 in column 'product')" in lines[8]
+    assert "customer_id or an email" in lines[9] and "channel" in lines[10] and "fields" in lines[11]
+    assert summary is not None and summary["loaded"] == 4 and summary["new"] == 4 and summary["rejected_count"] == 7
+
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    c1 = sync(store.get_profile("customer:c1"))
+    assert [(p["order_id"], p["product"], p["category"], p["channel"]) for p in c1.purchases] == [
+        ("o1", "p1", "running-shoes", "store"), ("o1", "p2", "socks", "store")]
+    assert c1.preferred_sizes == {"running-shoes": "42", "socks": "M"}
+    ann = sync(store.get_profile(f"email:{hash_email('ann@example.com')}"))
+    assert ann.purchases[0]["channel"] == "online" and ann.purchases[0]["ts"] == 1709380800.0
+    sync(store.close())
+
+    # idempotent: a second import adds nothing
+    status, summary, _ = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
+    assert summary is not None and summary["new"] == 0 and summary["loaded"] == 4
+
+
+def test_missing_columns_is_one_clear_error(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "pos.csv"
+    path.write_text("order,when,product\n1,2024-01-01,p\n")
+    status, summary, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
+    assert status == 2 and summary is None
+    assert len(errors) == 1 and "missing column(s): order_id, ts, qty, price, customer_id or email" in errors[0]
+
+
+def test_a_visitor_who_logs_in_merges_into_the_imported_customer(tmp_path: Path, capsys: Any) -> None:
+    customers = tmp_path / "crm.csv"
+    customers.write_text("customer_id,email,name,subscribed,consent\nc9,Zoe@Example.com,Zoe,yes,granted\nc10,,Bob,maybe,\n")
+    status, summary, errors = run(capsys, "import", "customers", str(customers), "--data", str(tmp_path), "--quiet")
+    assert status == 1 and summary is not None and summary["loaded"] == 1 and "subscribed" in errors[0]
+    pos = tmp_path / "pos.csv"
+    pos.write_text("order_id,email,ts,product,category,size,qty,price\nS1,zoe@example.com,2024-01-01,p1,Shoes,38,1,50\n")
+    assert run(capsys, "import", "purchases", str(pos), "--data", str(tmp_path), "--quiet")[0] == 0
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    profile = sync(store.link_identity("browser-visitor-0001", "customer:c9", 1.0))
+    assert profile.subscribed and profile.consent == "granted" and profile.preferred_sizes == {"shoes": "38"}
+    assert sync(store.resolve("browser-visitor-0001")) == profile.id
+    sync(store.close())
+
+
+def test_coupon_pool_import(tmp_path: Path, capsys: Any) -> None:
+    plain = tmp_path / "codes.txt"
+    plain.write_text("SAVE-10-AAA\nSAVE-10-BBB\n\nbad code!\nSAVE-10-AAA\n")
+    status, summary, errors = run(capsys, "import", "coupons", str(plain), "--data", str(tmp_path))
+    assert status == 1 and summary is not None and summary["new"] == 2 and ":4:" in errors[0]
+    table = tmp_path / "codes.csv"
+    table.write_text("campaign,code\nspring,SAVE-10-CCC\nspring,SAVE-10-BBB\n")
+    status, summary, _ = run(capsys, "import", "coupons", str(table), "--data", str(tmp_path))
+    assert status == 0 and summary is not None and summary["new"] == 1 and summary["loaded"] == 2
+
+
+def test_visitor_export_and_erase_cli(tmp_path: Path, capsys: Any) -> None:
+    customers = tmp_path / "crm.csv"
+    customers.write_text("customer_id,email\nc1,x@example.com\n")
+    run(capsys, "import", "customers", str(customers), "--data", str(tmp_path), "--quiet")
+    status, data, _ = run(capsys, "visitor", "export", "x@example.com", "--data", str(tmp_path))
+    assert status == 0 and data is not None and data["profile"]["customer_id"] == "c1"
+    assert sorted(data["aliases"]) == sorted(["customer:c1", f"email:{hash_email('x@example.com')}"])
+    status, data, _ = run(capsys, "visitor", "erase", "customer:c1", "--data", str(tmp_path))
+    assert status == 0 and data == {"id": "customer:c1", "erased": True}
+    assert run(capsys, "visitor", "erase", "customer:c1", "--data", str(tmp_path))[1] == {"id": "customer:c1", "erased": False}
+    assert run(capsys, "visitor", "export", "customer:c1", "--data", str(tmp_path))[0] == 1
