@@ -300,13 +300,15 @@ class Learner:
         out: list[Outcome] = []
         heap = self._heap
         while heap and heap[0][0] < self.watermark:
-            _, order, decision_id = heapq.heappop(heap)
+            key, order, decision_id = heapq.heappop(heap)
             pending = self._pending.get(decision_id)
             if pending is None or pending.order != order:
                 continue  # already closed
             deadline = self._deadline(pending)
-            if deadline >= self.watermark:
-                heapq.heappush(heap, (deadline, order, decision_id))  # the session went on
+            if deadline != key:
+                # the session went on: re-queue at the real deadline, so windows close in
+                # deadline order whatever the heap held (a restored heap holds only real ones)
+                heapq.heappush(heap, (deadline, order, decision_id))
                 continue
             if self.slots[pending.record.slot].needs_exposure and not pending.exposed:
                 out.append(self._close(pending, None, UNEXPOSED, deadline))

@@ -80,8 +80,6 @@ class Outcome:
     ts: float
     taught: bool
     holdout: bool = False
-    cost: float = 0.0  # what showing this arm costs per rewarded order (a coupon), for the margin goal
-    cost_rate: float = 0.0  # the same as a fraction of the order value (a 10% coupon: 0.1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
