@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
               f"| {r['share_last']:.0%} | {r['decide_us']:.0f} |")
     print("\n\"to 80% on best\": visitors until 80% of a rolling 1,000-visitor window gets the best variant "
           "(per category for contextual policies, the best single variant for the others).")
-    print(f"\nThe same visitors without the change (stationary):\n")
+    print("\nThe same visitors without the change (stationary):\n")
     print("| policy | expected | % of oracle | vs even split | to 80% on best |\n| --- | ---: | ---: | ---: | --- |")
     stationary = [run(name, spec, visitors, ctx, change=False) for name, spec, ctx in STATIONARY]
     for r in stationary:

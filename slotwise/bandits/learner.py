@@ -42,7 +42,7 @@ import hashlib
 import heapq
 import random
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from .decide import Decision, decide

@@ -8,7 +8,6 @@ import json
 import math
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
 from slotwise.bandits.decision_log import format_decision_log
 from slotwise.bandits.stats import SlotReport

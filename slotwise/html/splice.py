@@ -16,7 +16,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from .edits import DECISION_ATTRIBUTE
 from .locate import LocateError, Locator
-from .scan import ATTR, TAG, attr_unescape, normalise_text
+from .scan import ATTR, attr_unescape, normalise_text
 
 
 class SpliceError(Exception):

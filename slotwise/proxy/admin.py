@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from slotwise.bandits.goals import is_binary
 from slotwise.proxy.charts import line_chart
+from slotwise.tag.admin import authorized as bearer_authorized
 from slotwise.proxy.reporting import DecisionLog, build_decision_log, read_all, slot_reports
 
 if TYPE_CHECKING:
@@ -41,8 +42,7 @@ def authorized(request: Request, token: str) -> bool:
     """Constant-time check of the bearer token or the admin cookie; no token configured: never."""
     if not token:
         return False
-    auth = request.headers.get("authorization", "")
-    if auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].strip().encode(), token.encode()):
+    if bearer_authorized(request, token):
         return True
     cookie = request.cookies.get(ADMIN_COOKIE, "")
     return bool(cookie) and hmac.compare_digest(cookie.encode(), _cookie_value(token).encode())

@@ -50,6 +50,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("store", str, "", "state store URL: empty for SQLite under --data, or redis://host:port/db"),
     Option("secret", str, "", "key that signs visitor cookies and preview links; default: generated once under --data"),
     Option("admin_token", str, "", "token for /_sw/admin and the admin API; empty: admin API disabled"),
+    Option("webhook_url", str, "", "URL that receives each newsletter sign-up (JSON POST, retried from a durable outbox)"),
     Option("public_url", str, "", "public base URL (scheme://host[:port]); default: taken from each request"),
     Option("connect_timeout", float, 5.0, "seconds to wait for the upstream connection (then 502)"),
     Option("read_timeout", float, 30.0, "seconds to wait for upstream response headers or body data (then 504)"),
@@ -86,6 +87,7 @@ class Settings:
     store: str = ""
     secret: str = ""
     admin_token: str = ""
+    webhook_url: str = ""
     public_url: str = ""
     connect_timeout: float = 5.0
     read_timeout: float = 30.0

@@ -92,6 +92,7 @@ class LearningLoop:
         self._task: asyncio.Task[None] | None = None
         self._last_snapshot = 0.0
         self._snapshot_seq = -1
+        self._wake = asyncio.Event()
 
     async def start(self, slots: Mapping[str, SlotConfig]) -> None:
         await self.load_snapshot()
@@ -165,9 +166,17 @@ class LearningLoop:
         if self.clock() - self._last_snapshot >= self.snapshot_every_s and self.learner.seq != self._snapshot_seq:
             await self.snapshot()
 
+    def poke(self) -> None:
+        """Something was logged: run the next step now instead of at the next poll."""
+        self._wake.set()
+
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self.poll_s)
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
             try:
                 await self.step()
             except asyncio.CancelledError:

@@ -15,12 +15,14 @@ from typing import Any, Mapping
 from cachetools import LRUCache
 
 from slotwise.profile import Profile, record_view
+from slotwise.proxy.catalog_feed import localize
 from slotwise.store.base import Store
 
 
 class PageViewRecorder:
-    def __init__(self, store: Store, seen_cache_size: int = 20_000) -> None:
+    def __init__(self, store: Store, upstream_netloc: str = "", seen_cache_size: int = 20_000) -> None:
         self.store = store
+        self.upstream_netloc = upstream_netloc
         self._product_digests: LRUCache[str, str] = LRUCache(maxsize=seen_cache_size)
 
     async def record(
@@ -46,6 +48,7 @@ class PageViewRecorder:
         return profile
 
     async def _learn_product(self, product: Mapping[str, Any], now: float) -> None:
+        product = localize(product, self.upstream_netloc)
         digest = hashlib.blake2b(
             json.dumps(product, sort_keys=True, default=str).encode(), digest_size=12
         ).hexdigest()

@@ -8,6 +8,7 @@ upstream page, byte for byte, a metric and one log line.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -24,6 +25,7 @@ from slotwise.profile import Profile
 from slotwise.proxy import metrics
 from slotwise.proxy.admin import admin_routes
 from slotwise.proxy.bots import is_bot
+from slotwise.proxy.catalog_feed import FeedLoader
 from slotwise.proxy.config import Settings
 from slotwise.proxy.flow import Flow, Visitor
 from slotwise.proxy.identity import VisitorCookies
@@ -37,7 +39,7 @@ from slotwise.proxy.sources import traffic_source
 from slotwise.rules import RuleSet, build_context, load_rules, page_facts, request_facts
 from slotwise.store import Store, open_store
 from slotwise.store.base import LogRecord
-from slotwise.tag.api import build_routes as tag_routes
+from slotwise.tag.api import TagAPI
 from slotwise.tag.assets import find_csp_nonce, script_tag
 
 log = logging.getLogger("slotwise.personalize")
@@ -94,10 +96,17 @@ class SlotwisePersonalizer:
         self.rules: RulesHolder[RuleSet] | None = (
             RulesHolder(settings.rules, load_rules, files_of=lambda rs: list(rs.files)) if settings.rules else None
         )
-        self.pageviews = PageViewRecorder(self.store)
+        self.pageviews = PageViewRecorder(self.store, settings.upstream_host)
+        self.feeds = FeedLoader(self.store, settings.upstream, clock)
+        self._feed_task: asyncio.Task[None] | None = None
         self.learning = LearningLoop(self.store, follower=settings.store.startswith(("redis", "rediss", "unix")),
                                      clock=clock)
         self._configured_version = -1
+        self.tag_api = TagAPI(
+            settings, self.store, self.cookies,
+            decide=self.decide_for_tag, on_events=self._on_events, consent_mode=self.consent_mode,
+            now=clock, webhook=settings.webhook_url or None,
+        )
 
     # -- lifecycle ---------------------------------------------------------
     async def startup(self) -> None:
@@ -109,21 +118,34 @@ class SlotwisePersonalizer:
                 slots = slot_configs(self.rules.current)
                 self._configured_version = self.rules.status.version
         await self.learning.start(slots)
+        await self.tag_api.startup()
+        self._feed_task = asyncio.get_running_loop().create_task(self._keep_feed_fresh())
+
+    async def _keep_feed_fresh(self, every_s: float = 30.0) -> None:
+        """Loads the rules' product feed at start, when it changes, and every few minutes."""
+        while True:
+            ruleset = self.ruleset()
+            try:
+                await self.feeds.refresh(ruleset.catalog.feed if ruleset is not None else None)
+            except Exception:  # the store may be away; the next round tries again
+                log.warning("product feed refresh failed", exc_info=True)
+            await asyncio.sleep(every_s)
 
     async def shutdown(self) -> None:
+        if self._feed_task is not None:
+            self._feed_task.cancel()
         if self.rules is not None:
             await self.rules.stop()
+        await self.tag_api.shutdown()
         await self.learning.stop()
         await self.store.close()
 
     def routes(self) -> Sequence[BaseRoute]:
-        return [
-            *tag_routes(
-                self.settings, self.store, self.cookies,
-                decide=self.decide_for_tag, consent_mode=self.consent_mode, now=self.clock,
-            ),
-            *admin_routes(self),
-        ]
+        return [*self.tag_api.routes(), *admin_routes(self)]
+
+    def _on_events(self, visitor_id: str, events: Any) -> None:
+        """New events are in the log: let the learner read them now rather than at its next poll."""
+        self.learning.poke()
 
     def consent_mode(self) -> str:
         ruleset = self.ruleset()
@@ -200,7 +222,8 @@ class SlotwisePersonalizer:
             result = rewrite(html, work.edits, encoding=flow.charset)
             body = result.body
             flow.personalized = result.changed
-        body = inject_before_body_end(body, script_tag(find_csp_nonce(html)).encode())
+        # the proxy records page views itself: the tag must not count them again
+        body = inject_before_body_end(body, script_tag(find_csp_nonce(html), data={"pageview": "off"}).encode())
         if flow.visitor.set_cookie:
             flow.extra_headers.append(("set-cookie", flow.visitor.set_cookie))
         elapsed = (time.perf_counter() - started) * 1000

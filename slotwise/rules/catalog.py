@@ -35,7 +35,7 @@ class CatalogSettings:
     """The ``catalog:`` section, compiled."""
 
     patterns: CatalogPatterns = DEFAULT_CATALOG
-    feed: Path | None = None
+    feed: Path | str | None = None  # a file, or a storefront path / URL the proxy fetches
     selectors: Mapping[str, FactSelector] = field(default_factory=dict)
 
     def product_by_selectors(self, html: bytes) -> dict[str, Any] | None:

@@ -68,15 +68,18 @@ def page_facts(
     catalog = ruleset if isinstance(ruleset, CatalogSettings) else getattr(ruleset, "catalog", None) or CatalogSettings()
     q = dict(normalize_query(query))
     kind, params = catalog.patterns.classify(path)
-    product = extract_product(html) if html else None
-    if product is None and html and kind == "product":
-        product = catalog.product_by_selectors(html)
+    product = None
+    # Home and category pages often list products in JSON-LD too: only product
+    # pages, and pages no pattern claims, take a Product from it.
+    if html and kind in ("product", "other"):
+        product = extract_product(html)
+        if product is None and kind == "product":
+            product = catalog.product_by_selectors(html)
     if kind == "product" or product is not None:
         product = dict(product or dict.fromkeys(PRODUCT_KEYS))
         product["id"] = product.get("id") or params.get("product")
         product["category"] = product.get("category") or params.get("category")
-        if kind in ("other", "product"):
-            kind = "product"
+        kind = "product"
     category = params.get("category") or (product or {}).get("category")
     if url is None:
         url = path + ("?" + urlencode(q) if q else "")

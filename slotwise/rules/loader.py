@@ -176,8 +176,10 @@ class _Loader:
     def _catalog(self, spec: CatalogSpec, base: Path) -> CatalogSettings:
         home = self._patterns(spec.home_pages) if spec.home_pages else (re.compile("/"),)
         patterns = CatalogPatterns(home=home, category=self._patterns(spec.category_pages), product=self._patterns(spec.product_pages))
-        feed = None
-        if spec.feed is not None:
+        feed: Path | str | None = None
+        if spec.feed is not None and spec.feed.value.startswith(("/", "http://", "https://")):
+            feed = spec.feed.value  # fetched by the proxy: a path on the storefront, or a URL
+        elif spec.feed is not None:
             feed = (base / spec.feed.value).resolve()
             if not feed.is_file():
                 self.issues.append(spec.feed.source.loc(spec.feed.node).issue(f"catalog feed file {spec.feed.value!r} not found"))
@@ -236,7 +238,7 @@ class _Loader:
             return None
         return text, body
 
-    def _variant(self, spec: SlotSpec, v: VariantSpec) -> Variant:
+    def _variant(self, v: VariantSpec) -> Variant:
         template = None
         if v.html is not None:
             template, problems = compile_template(v.html.value, TEMPLATE_NAMES)
@@ -287,7 +289,7 @@ class _Loader:
             selector = spec.selector.value.strip()
         pages = self._pages(spec.pages or [])
         when = self._expression(spec.when, CONDITION_NAMES)
-        variants = tuple(self._variant(spec, v) for v in spec.variants)
+        variants = tuple(self._variant(v) for v in spec.variants)
         policy = Policy(spec.policy.name, freeze(spec.policy.params), spec.policy.sticky)
         for message in self.validate_policy(policy.spec(), spec.goal):
             self.issues.append(spec.source.loc(self._policy_node(spec, message)).issue(message))

@@ -200,7 +200,7 @@ class RuleSet:
     attribution_window_text: str = "session"  # as written in the file
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
     files: tuple[Path, ...] = ()  # the rules file, its includes and templates (for reload watching)
-    _by_id: Mapping[str, Slot] = field(default_factory=dict, repr=False)
+    _by_id: Mapping[str, Slot] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", MappingProxyType({s.id: s for s in self.slots}))

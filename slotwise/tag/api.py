@@ -28,7 +28,7 @@ from slotwise.tag.admin import admin_routes
 from slotwise.tag.coupons import CouponSigner
 from slotwise.tag.events import parse_batch
 from slotwise.tag.golden import PROFILE_TYPES, apply_events, email_is_valid, identity_aliases
-from slotwise.tag.outbox import TOPIC, OutboxWorker, webhook_url
+from slotwise.tag.outbox import TOPIC, OutboxWorker
 from slotwise.tag.privacy import ConsentMode, check_mode, gpc, implied, may_store
 from slotwise.tag.ratelimit import TokenBucket
 
@@ -99,7 +99,7 @@ class TagAPI:
         self.limiter = TokenBucket(rate, burst)
         key = settings.signing_key()
         self.coupons = CouponSigner(key)
-        url = webhook if webhook is not None else webhook_url(settings.extra)
+        url = webhook if webhook is not None else (settings.webhook_url or None)
         self.outbox = OutboxWorker(store, url, key, now=now, **(outbox_options or {})) if url else None
 
     # -- lifecycle -----------------------------------------------------------

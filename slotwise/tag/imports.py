@@ -97,7 +97,15 @@ def read_csv(
     Raises ``ImportFileError`` when the header lacks required columns.
     """
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    reader = csv.reader(text)
+    try:
+        yield from _rows(csv.reader(text), path, required, one_of)
+    finally:
+        text.detach()  # the caller owns (and closes) the binary file
+
+
+def _rows(
+    reader: Any, path: str, required: Sequence[str], one_of: Sequence[str]
+) -> Iterator[tuple[int, dict[str, str] | None, str | None]]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:

@@ -15,10 +15,9 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import random
 import time
-from typing import Any, Callable, Mapping
+from typing import Callable
 
 import httpx
 
@@ -26,14 +25,7 @@ from slotwise.store.base import OutboxItem, Store
 
 log = logging.getLogger("slotwise.tag.outbox")
 
-WEBHOOK_ENV = "SLOTWISE_WEBHOOK_URL"
 TOPIC = "webhook"
-
-
-def webhook_url(extra: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> str:
-    """The sign-up webhook URL: ``settings.extra["webhook_url"]`` or ``SLOTWISE_WEBHOOK_URL``."""
-    environ = os.environ if environ is None else environ
-    return str(extra.get("webhook_url") or environ.get(WEBHOOK_ENV) or "")
 
 
 def backoff(attempts: int, base: float, cap: float, rng: random.Random | None = None) -> float:

@@ -120,6 +120,52 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, interval: float
         time.sleep(interval)
 
 
+class SyncASGITransport:
+    """A sync httpx transport over an ASGI app, on an event loop in a thread.
+
+    Like starlette's TestClient (deprecated with httpx) but without lifespan;
+    background tasks the app starts keep running until ``close``.
+    """
+
+    def __init__(self, app: Any) -> None:
+        import anyio.from_thread
+        import httpx
+
+        self._cm = anyio.from_thread.start_blocking_portal()
+        self.portal = self._cm.__enter__()
+        self.inner = httpx.ASGITransport(app=app)
+
+    def handle_request(self, request: Any) -> Any:
+        import httpx
+
+        async def send() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            response = await self.inner.handle_async_request(request)
+            body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+            return response.status_code, response.headers.raw, body
+
+        status, headers, body = self.portal.call(send)
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(body), request=request)
+
+    def close(self) -> None:
+        self._cm.__exit__(None, None, None)
+
+
+def asgi_client(app: Any, base_url: str = "http://shop.test") -> Any:
+    """An ``httpx.Client`` calling ``app`` in-process (close it when done)."""
+    import httpx
+
+    transport = SyncASGITransport(app)
+    client = httpx.Client(transport=transport, base_url=base_url)  # type: ignore[arg-type]
+    original_close = client.close
+
+    def close() -> None:
+        original_close()
+        transport.close()
+
+    client.close = close  # type: ignore[method-assign]
+    return client
+
+
 def make_app(api: TagAPI, *, page: str = PRODUCT_PAGE, popup: str = POPUP, tag: str | None = None) -> Starlette:
     """The test storefront: ``/p/p1`` (a product page), ``/cart/add`` (303 back), the API under ``/_sw``."""
 

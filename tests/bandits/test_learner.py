@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from slotwise.bandits import Learner
 from slotwise.bandits.records import ARM_REMOVED, EXPIRED, REWARDED, SLOT_REMOVED, UNEXPOSED, UNKNOWN_SLOT
 
-from .conftest import make_record
 
 
 def learner(**slot) -> Learner:

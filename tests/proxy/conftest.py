@@ -6,38 +6,10 @@ from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
-from sw_upstreams import origin_app
+from sw_upstreams import Rewriter, origin_app  # noqa: F401  (Rewriter re-exported for the tests)
 
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.flow import Flow
-
-
-class Rewriter:
-    """A personalizer that changes ``<h1>Shop</h1>`` and remembers what it saw."""
-
-    def __init__(self, new: bytes | None = b"<h1>Hello</h1>", extra: list[tuple[str, str]] | None = None) -> None:
-        self.new, self.extra = new, extra or []
-        self.seen: list[tuple[Flow, bytes]] = []
-
-    def routes(self) -> list[Any]:
-        return []
-
-    async def on_request(self, flow: Flow) -> None:
-        flow.extra_headers.extend(self.extra)
-
-    def wants_body(self, flow: Flow) -> bool:
-        return True
-
-    async def on_html(self, flow: Flow, html: bytes) -> bytes | None:
-        self.seen.append((flow, html))
-        if self.new is None:
-            return None
-        return html.replace(b"<h1>Shop</h1>", self.new)
-
-    async def startup(self) -> None: ...
-
-    async def shutdown(self) -> None: ...
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from slotwise.proxy.flow import Flow
+
 PAGE = (
     "<!doctype html><html><head><meta charset=utf-8><title>Shop</title></head>"
     "<body><h1>Shop</h1><nav class=category-nav><ul><li>Shoes</li><li>Bags</li></ul></nav>"
@@ -239,3 +241,30 @@ def raw_request(port: int, data: bytes, timeout: float = 5.0) -> bytes:
         except (socket.timeout, ConnectionResetError):
             pass
         return bytes(out)
+
+
+class Rewriter:
+    """A personalizer that changes ``<h1>Shop</h1>`` and remembers what it saw."""
+
+    def __init__(self, new: bytes | None = b"<h1>Hello</h1>", extra: list[tuple[str, str]] | None = None) -> None:
+        self.new, self.extra = new, extra or []
+        self.seen: list[tuple[Flow, bytes]] = []
+
+    def routes(self) -> list[Any]:
+        return []
+
+    async def on_request(self, flow: Flow) -> None:
+        flow.extra_headers.extend(self.extra)
+
+    def wants_body(self, flow: Flow) -> bool:
+        return True
+
+    async def on_html(self, flow: Flow, html: bytes) -> bytes | None:
+        self.seen.append((flow, html))
+        if self.new is None:
+            return None
+        return html.replace(b"<h1>Shop</h1>", self.new)
+
+    async def startup(self) -> None: ...
+
+    async def shutdown(self) -> None: ...

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import Rewriter
+from sw_upstreams import Rewriter
 
 from slotwise.proxy import metrics
 from slotwise.proxy.flow import Flow, PersonalizationError

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Rewriter
+from sw_upstreams import Rewriter
 from sw_upstreams import PAGE
 
 from slotwise.proxy.encoding import decode

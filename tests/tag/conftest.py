@@ -13,13 +13,12 @@ from typing import Any, Callable, Iterator
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
-from starlette.testclient import TestClient
 
 from slotwise.proxy.config import Settings
 from slotwise.proxy.identity import VisitorCookies
 from slotwise.store.sqlite import SQLiteStore
 from slotwise.tag.api import TagAPI
-from slotwise.tag.testing import ADMIN_TOKEN, SECRET, Clock, LiveServer, sync
+from slotwise.tag.testing import ADMIN_TOKEN, SECRET, Clock, LiveServer, asgi_client, sync
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -58,23 +57,23 @@ def make_api(settings: Settings, store: SQLiteStore, cookies: VisitorCookies) ->
 
 
 @pytest.fixture
-def make_client(make_api: Callable[..., TagAPI]) -> Iterator[Callable[..., TestClient]]:
-    clients: list[TestClient] = []
+def make_client(make_api: Callable[..., TagAPI]) -> Iterator[Callable[..., Any]]:
+    """``make(**api_options) -> httpx.Client`` talking to the tag routes in-process."""
+    clients: list[Any] = []
 
-    def make(**options: Any) -> TestClient:
+    def make(**options: Any) -> Any:
         api = make_api(**options)
-        client = TestClient(Starlette(routes=[Mount("/_sw", routes=api.routes())]), base_url="http://shop.test")
-        client.__enter__()
+        client = asgi_client(Starlette(routes=[Mount("/_sw", routes=api.routes())]))
         clients.append(client)
         return client
 
     yield make
     for c in clients:
-        c.__exit__(None, None, None)
+        c.close()
 
 
 @pytest.fixture
-def client(make_client: Callable[..., TestClient]) -> TestClient:
+def client(make_client: Callable[..., Any]) -> Any:
     return make_client()
 
 

@@ -283,10 +283,13 @@ def test_admin_api_exports_and_erases(client: Any, store: Any) -> None:
 def test_admin_api_is_disabled_without_a_token(make_client: Any, settings: Any, store: Any, cookies: Any) -> None:
     from starlette.applications import Starlette
     from starlette.routing import Mount
-    from starlette.testclient import TestClient
 
     from slotwise.tag.api import TagAPI
+    from slotwise.tag.testing import asgi_client
 
     api = TagAPI(settings.replace(admin_token=""), store, cookies, webhook="")
-    with TestClient(Starlette(routes=[Mount("/_sw", routes=api.routes())])) as c:
+    c = asgi_client(Starlette(routes=[Mount("/_sw", routes=api.routes())]))
+    try:
         assert c.get("/_sw/admin/api/visitors/x", headers={"authorization": "Bearer "}).status_code == 404
+    finally:
+        c.close()

@@ -54,6 +54,7 @@ def test_find_csp_nonce(page: bytes, nonce: str | None) -> None:
 
 
 def test_embed_snippet_refuses_odd_endpoints() -> None:
-    assert "data" not in assets.embed_snippet("https://edge.shop.example/_sw").split("dataset.endpoint")[0][-5:]
+    assert "j.src='https://edge.shop.example/_sw/tag.js'" in assets.embed_snippet("https://edge.shop.example/_sw")
+    assert "(document,150)" in assets.embed_snippet(antiflicker_ms=150)
     with pytest.raises(ValueError):
         assets.embed_snippet("/_sw'</script>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,9 @@ PURCHASES = (
 
 
 def run(capsys: Any, *argv: str) -> tuple[int, dict[str, Any] | None, list[str]]:
-    status = main(list(argv))
+    # in a thread: the CLI calls asyncio.run, and Playwright's loop may be running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        status = pool.submit(main, list(argv)).result()
     out, err = capsys.readouterr()
     return status, (json.loads(out) if out.strip() else None), [line for line in err.splitlines() if ":" in line]
 

@@ -11,7 +11,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from slotwise.tag.outbox import backoff, webhook_url
+from slotwise.tag.outbox import backoff
+from slotwise.proxy.config import Settings
 from slotwise.tag.testing import SECRET, wait_for
 
 
@@ -91,6 +92,6 @@ def test_backoff_grows_and_is_capped() -> None:
 
 
 def test_webhook_url_from_settings_or_env() -> None:
-    assert webhook_url({"webhook_url": "http://a"}, {}) == "http://a"
-    assert webhook_url({}, {"SLOTWISE_WEBHOOK_URL": "http://b"}) == "http://b"
-    assert webhook_url({}, {}) == ""
+    assert Settings.from_env({}, webhook_url="http://a").webhook_url == "http://a"
+    assert Settings.from_env({"SLOTWISE_WEBHOOK_URL": "http://b"}).webhook_url == "http://b"
+    assert Settings.from_env({}).webhook_url == ""

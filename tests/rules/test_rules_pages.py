@@ -125,3 +125,14 @@ def test_catalog_patterns_classify_pages(tmp_path: Path) -> None:
     assert prod.type == "product" and prod.product is not None and prod.product["id"] == "9"
     assert dict(prod.params) == {"lang": "fr", "product": "9"}
     assert page_facts("/about", None, None, ruleset).type == "other"
+
+
+def test_json_ld_products_on_listing_pages_do_not_make_them_product_pages(tmp_path: Path) -> None:
+    from slotwise.rules import page_facts
+
+    ruleset = rules_from_text(tmp_path, 'catalog: {category_pages: "/c/{category}"}\n')
+    listing = b'<script type="application/ld+json">[{"@type":"Product","sku":"1"},{"@type":"Product","sku":"2"}]</script>'
+    cat = page_facts("/c/bags", None, listing, ruleset)
+    assert (cat.type, cat.category, cat.product) == ("category", "bags", None)
+    unknown = page_facts("/some/landing", None, listing, ruleset)
+    assert unknown.type == "product" and unknown.product is not None and unknown.product["id"] == "1"

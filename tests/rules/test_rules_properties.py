@@ -98,7 +98,7 @@ def page_html(draw: Any) -> bytes:
         elif kind == "input":
             parts.append('<input name="q" value="">')
         elif kind == "nav":
-            parts.append(f'<nav><ul><li data-category="a">A</li></ul></nav><div class="tiles"><a data-category="b">B</a></div>')
+            parts.append('<nav><ul><li data-category="a">A</li></ul></nav><div class="tiles"><a data-category="b">B</a></div>')
         elif kind == "junk":
             parts.append(draw(st.sampled_from(["<div><p>", "</span>", "<!-- x", "<p class=a id=x>", "&amp;<", "<script>var a='<p>'</script>"])))
         else:
