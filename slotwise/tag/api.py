@@ -278,6 +278,16 @@ class TagAPI:
             track = may_store(self._mode(), profile.consent if profile else None)
         try:
             code, fresh = await self._claim(visitor, alias, now, track)
+            if track and fresh:  # the learner's reward for a sign-up popup, named by its decision
+                props = {"source": "popup", **({"decision_id": decision_id} if decision_id else {})}
+                await self.store.append([LogRecord(
+                    kind="event", key=f"signup-{alias[6:38]}", visitor=visitor, ts=now,
+                    data={"type": "signup", "props": props, "received": now},
+                )])
+                if self.on_events is not None:
+                    outcome = self.on_events(visitor, [])
+                    if inspect.isawaitable(outcome):
+                        await outcome
             if fresh and self.outbox is not None:
                 payload = {"id": f"signup-{alias[6:38]}", "type": "signup", "email": email, "coupon": code,
                            "decision_id": decision_id, "ts": now}
