@@ -51,6 +51,8 @@ class Flow:
     personalized: bool = False  # True when the body was changed: private caching applies
     timings: dict[str, float] = field(default_factory=dict)  # step name -> ms (Server-Timing)
     state: dict[str, Any] = field(default_factory=dict)  # scratch space shared by steps
+    # state["same_for_everyone"] = True: on_html changed the page identically for every visitor
+    # (only the tag injected): the origin's caching headers are kept
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """First request header of that (lower-case) name."""

@@ -22,7 +22,7 @@ from .errors import DecodeError
 from .flow import Flow
 from .forward_safe import SafePersonalizer
 from .forward_stream import Responder, stream
-from .headers import Headers, first, personalized
+from .headers import Headers, first, personalized, rewritten
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 
@@ -81,5 +81,7 @@ class HtmlRewriter:
         if new is None or new == html:
             return raw, headers
         body = encode(new, coding)
+        if flow.state.get("same_for_everyone"):
+            return body, rewritten(headers, len(body))
         flow.personalized = True
         return body, personalized(headers, len(body))

@@ -121,7 +121,19 @@ def http_date() -> bytes:
     return _date_cache[1]
 
 
+_BYTE_VALIDATORS = frozenset({b"etag", b"last-modified", b"accept-ranges", b"content-length"})
 _VALIDATORS = frozenset({b"etag", b"last-modified", b"accept-ranges", b"content-length", b"cache-control", b"expires"})
+
+
+def rewritten(headers: Headers, body_length: int) -> Headers:
+    """Headers of a page changed the same way for every visitor (e.g. only the tag injected).
+
+    The origin's caching policy still holds, but its validators and ranges
+    describe other bytes, so they go.
+    """
+    out = [(n, v) for n, v in headers if n not in _BYTE_VALIDATORS]
+    out.append((b"content-length", str(body_length).encode()))
+    return out
 
 
 def personalized(headers: Headers, body_length: int) -> Headers:

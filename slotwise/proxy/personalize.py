@@ -222,6 +222,7 @@ class SlotwisePersonalizer:
             result = rewrite(html, work.edits, encoding=flow.charset)
             body = result.body
             flow.personalized = result.changed
+        flow.state["same_for_everyone"] = not flow.personalized and not flow.visitor.set_cookie
         # the proxy records page views itself: the tag must not count them again
         body = inject_before_body_end(body, script_tag(find_csp_nonce(html), data={"pageview": "off"}).encode())
         if flow.visitor.set_cookie:

@@ -1,0 +1,132 @@
+"""Helpers for the browser end-to-end tests: the stack, the store, waiting, the demo's pages."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+
+import httpx
+
+from slotwise.demo.server import DemoServer
+from slotwise.proxy.app import create_app
+from slotwise.proxy.config import Settings
+from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.tag.testing import sync
+
+HERE = Path(__file__).resolve().parent
+RULES = HERE / "rules.yaml"
+RULES_CONSENT = HERE / "rules-consent.yaml"
+ADMIN_TOKEN = "t"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# Headless Chromium says "HeadlessChrome": the proxy rightly leaves such bots alone,
+# so the browser presents itself as the desktop Chrome it is.
+DESKTOP_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/140.0.0.0 Safari/537.36")
+
+T = TypeVar("T")
+
+
+def wait_for(probe: Callable[[], T], timeout: float = 5.0, what: str = "condition") -> T:
+    """Polls ``probe`` until it returns something truthy; fails with ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        last = probe()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+        time.sleep(0.05)
+
+
+@dataclass
+class Stack:
+    """The demo store, the proxy in front of it and the personalizer's store."""
+
+    demo: DemoServer
+    proxy: Any
+    personalizer: SlotwisePersonalizer
+
+    @property
+    def url(self) -> str:
+        return self.proxy.url
+
+    @property
+    def store(self) -> Any:
+        return self.personalizer.store
+
+    def profile(self, visitor_id: str) -> Any:
+        """The golden record behind a visitor id (merged profiles resolve to the known one)."""
+        return sync(self.store.get_profile(visitor_id))
+
+    def log(self) -> list[Any]:
+        return sync(self.store.read_log(0, limit=100_000))
+
+    def events(self, type_: str, visitor_id: str | None = None) -> list[Any]:
+        return [r for r in self.log() if r.kind == "event" and r.data.get("type") == type_
+                and (visitor_id is None or r.visitor == visitor_id)]
+
+    def admin(self, visitor_id: str) -> httpx.Response:
+        return httpx.get(f"{self.url}/_sw/admin/api/visitors/{visitor_id}",
+                         headers={"authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+
+
+@contextlib.contextmanager
+def open_stack(data: Path, rules: Path, runner: Any) -> Iterator[Stack]:
+    with DemoServer(data / "demo") as demo:
+        settings = Settings(upstream=demo.url, rules=str(rules), data=str(data / "edge"), admin_token=ADMIN_TOKEN)
+        personalizer = SlotwisePersonalizer(settings)
+        with runner(create_app(settings, personalizer)) as proxy:
+            stack = Stack(demo, proxy, personalizer)
+            # recommendations need the catalog: wait for the feed loader's first round
+            wait_for(lambda: sync(stack.store.list_products(limit=5)), 10, "the product feed in the store")
+            yield stack
+
+
+# -- the browser side -------------------------------------------------------------------
+
+def cookie(context: Any, name: str) -> str | None:
+    return next((c["value"] for c in context.cookies() if c["name"] == name), None)
+
+
+def visitor_id(context: Any) -> str:
+    value = cookie(context, "sw_vid")
+    assert value, "no sw_vid cookie in this browser context"
+    return value.split(".")[0]
+
+
+def goto(page: Any, url: str) -> None:
+    """Navigates and waits until the tag has loaded (the proxy injects it with ``defer``)."""
+    page.goto(url)
+    page.wait_for_function("window.slotwise && window.slotwise.v === 1")
+
+
+def flush(page: Any) -> None:
+    """Sends the tag's queue now and waits until it is empty (events acknowledged)."""
+    page.evaluate("slotwise.flush()")
+    page.wait_for_function("!localStorage.getItem('sw_q')", timeout=5000)
+
+
+def leave_through_top(page: Any) -> None:
+    """A desktop exit intent: the pointer goes up and out of the viewport."""
+    page.mouse.move(600, 300)
+    page.mouse.move(600, 5)
+    page.mouse.move(600, -20)
+
+
+def add_to_cart(page: Any, base: str, product: str, size: str) -> None:
+    """The demo's add-to-cart form on the product page (the tag captures the submit)."""
+    goto(page, f"{base}/p/{product}")
+    page.select_option("form.add-to-cart select#size", size)
+    with page.expect_navigation():
+        page.click("form.add-to-cart button[type=submit]")
+
+
+def category_order(page: Any, selector: str = "nav.category-nav li") -> list[str]:
+    return page.eval_on_selector_all(selector, "els => els.map(e => e.dataset.category)")
