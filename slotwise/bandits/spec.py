@@ -75,6 +75,8 @@ PARAMS: dict[str, dict[str, Param]] = {
         "prior_shape": Param("float", 1.0, "inverse-gamma shape of the reward variance", lo=0, lo_open=True, goals="real"),
         "prior_scale": Param("float", 1.0, "inverse-gamma scale of the reward variance", lo=0, lo_open=True, goals="real"),
         "mc_samples": Param("int", 1000, "posterior draws used to compute propensities", lo=100, hi=100_000),
+        "refresh": Param("float", 0.01, "recompute the propensities once the evidence has grown by this share "
+                         "(0 = after every learned decision; the Monte Carlo step costs ~0.5 ms)", lo=0, hi=0.5),
         "half_life": _HALF_LIFE,
     },
     "ucb": {

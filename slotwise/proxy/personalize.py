@@ -12,8 +12,9 @@ import asyncio
 import logging
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 from urllib.parse import parse_qsl
 
 from starlette.routing import BaseRoute
@@ -27,7 +28,7 @@ from slotwise.proxy.admin import admin_routes
 from slotwise.proxy.bots import is_bot
 from slotwise.proxy.catalog_feed import FeedLoader
 from slotwise.proxy.config import Settings
-from slotwise.proxy.flow import Flow, Visitor
+from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
 from slotwise.proxy.identity import VisitorCookies
 from slotwise.proxy.inject import inject_before_body_end
 from slotwise.proxy.learning import LearningLoop
@@ -37,6 +38,7 @@ from slotwise.proxy.recommendations import fetch_recommendations
 from slotwise.proxy.rules_watch import RulesHolder
 from slotwise.proxy.sources import traffic_source
 from slotwise.rules import RuleSet, build_context, load_rules, page_facts, request_facts
+from slotwise.rules.errors import RuleEvaluationError
 from slotwise.store import Store, open_store
 from slotwise.store.base import LogRecord
 from slotwise.tag.api import TagAPI
@@ -67,6 +69,19 @@ class PageWork:
     edits: list[Edit] = field(default_factory=list)
 
 
+@contextmanager
+def stage(name: str, slot: str | None = None) -> Iterator[None]:
+    """Names the step (and slot) an error came from, for the fail-open metric and log."""
+    try:
+        yield
+    except PersonalizationError:
+        raise
+    except RuleEvaluationError as exc:
+        raise PersonalizationError(name, exc.reason, exc.slot_id) from exc
+    except Exception as exc:
+        raise PersonalizationError(name, f"{type(exc).__name__}: {exc}", slot) from exc
+
+
 def slot_configs(ruleset: RuleSet) -> dict[str, SlotConfig]:
     """What the learner needs of each slot (arms, goal, policy, attribution window)."""
     window_s, window_mode = ruleset.attribution_window
@@ -94,7 +109,7 @@ class SlotwisePersonalizer:
         self.previews = PreviewLinks(key)
         self.store = store or open_store(settings.store, settings.data)
         self.rules: RulesHolder[RuleSet] | None = (
-            RulesHolder(settings.rules, load_rules, files_of=lambda rs: list(rs.files)) if settings.rules else None
+            RulesHolder(settings.rules, load_rules, files_of=lambda rs: [str(f) for f in rs.files]) if settings.rules else None
         )
         self.pageviews = PageViewRecorder(self.store, settings.upstream_host)
         self.feeds = FeedLoader(self.store, settings.upstream, clock)
@@ -211,17 +226,22 @@ class SlotwisePersonalizer:
         work = PageWork(ruleset)
         now = self.clock()
         query = parse_qsl(flow.query_string, keep_blank_values=True)
-        page = page_facts(flow.path, query, html, ruleset, url=flow.url)
-        request = request_facts(flow.headers, query)
+        with stage("rules"):
+            page = page_facts(flow.path, query, html, ruleset, url=flow.url)
+            request = request_facts(flow.headers, query)
         forced = flow.state.get("preview")
-        personalize = await self._profile_step(flow, work, page, request, now, forced)
+        with stage("store"):
+            personalize = await self._profile_step(flow, work, page, request, now, forced)
         if personalize:
             await self._decide_step(flow, work, page, request, now, forced)
         body = html
         if work.edits:
-            result = rewrite(html, work.edits, encoding=flow.charset)
+            with stage("rewrite"):
+                result = rewrite(html, work.edits, encoding=flow.charset)
             body = result.body
             flow.personalized = result.changed
+        with stage("store"):  # only decisions the page really shows are logged
+            await self._persist_decisions(flow.visitor.id, work, now)
         flow.state["same_for_everyone"] = not flow.personalized and not flow.visitor.set_cookie
         # the proxy records page views itself: the tag must not count them again
         body = inject_before_body_end(body, script_tag(find_csp_nonce(html), data={"pageview": "off"}).encode())
@@ -237,6 +257,24 @@ class SlotwisePersonalizer:
         if forced is not None:
             flow.extra_headers.append(("x-slotwise-preview", "on"))
         return body
+
+    async def _persist_decisions(self, visitor_id: str, work: PageWork, now: float) -> None:
+        """Logs the new decisions (with their propensities) and keeps them sticky."""
+        fresh = [c for c in work.choices if c.record is not None]
+        if not fresh:
+            return
+        await self.store.append([LogRecord("decision", c.decision_id, visitor_id, now, c.record) for c in fresh])
+        session_start = work.profile.session_start if work.profile else now
+        assignments = {
+            c.slot.id: {
+                "arm": c.variant.id if c.variant is not None else HOLDOUT_ARM,
+                "decision_id": c.decision_id,
+                "ts": now,
+                "session_start": session_start,
+            }
+            for c in fresh
+        }
+        await self.store.update_profile(visitor_id, lambda p: p.assignments.update(assignments), now)
 
     async def _profile_step(self, flow: Flow, work: PageWork, page: Any, request: Any, now: float,
                             forced: dict[str, str] | None) -> bool:
@@ -265,37 +303,27 @@ class SlotwisePersonalizer:
             return
         ctx = build_context(profile, page, request, visitor_id)
         holdout = forced is None and in_holdout(visitor_id, ruleset.holdout)
-        new_assignments: dict[str, dict[str, Any]] = {}
-        records: list[LogRecord] = []
         features = {
             **ctx.features(),
             "source": traffic_source(request.utm, request.referrer_host, flow.public_host),
         }
         for slot in slots:
-            if not slot.applies(ctx):
-                continue
-            choice = self._choose(slot, profile, visitor_id, now, holdout, forced, features, ruleset)
+            with stage("rules", slot.id):
+                if not slot.applies(ctx):
+                    continue
+            with stage("decide", slot.id):
+                choice = self._choose(slot, profile, visitor_id, now, holdout, forced, features, ruleset)
             work.choices.append(choice)
-            if choice.record is not None:
-                records.append(LogRecord("decision", choice.decision_id, visitor_id, now, choice.record))
-                new_assignments[slot.id] = {
-                    "arm": choice.variant.id if choice.variant is not None else HOLDOUT_ARM,
-                    "decision_id": choice.decision_id,
-                    "ts": now,
-                    "session_start": profile.session_start if profile else now,
-                }
             if choice.variant is None:
                 continue
             recommendations = None
             if getattr(choice.variant, "recommend", None) is not None:
-                recommendations = await fetch_recommendations(self.store, choice.variant.recommend, page, profile)
-            edit = slot.render(choice.variant, ctx, choice.decision_id, recommendations=recommendations)
+                with stage("store", slot.id):
+                    recommendations = await fetch_recommendations(self.store, choice.variant.recommend, page, profile)
+            with stage("render", slot.id):
+                edit = slot.render(choice.variant, ctx, choice.decision_id, recommendations=recommendations)
             if edit is not None:
                 work.edits.append(edit)
-        if records:
-            await self.store.append(records)
-        if new_assignments:
-            await self.store.update_profile(visitor_id, lambda p: p.assignments.update(new_assignments), now)
 
     def _choose(self, slot: Any, profile: Profile | None, visitor_id: str, now: float, holdout: bool,
                 forced: dict[str, str] | None, features: dict[str, Any], ruleset: RuleSet) -> SlotChoice:

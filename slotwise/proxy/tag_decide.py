@@ -41,7 +41,9 @@ async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: st
     if ruleset.consent == "required" and (profile is None or profile.consent != "granted"):
         return []
     work = PageWork(ruleset, profile)
-    await p._decide_step(flow, work, page, req, p.clock(), None)
+    now = p.clock()
+    await p._decide_step(flow, work, page, req, now, None)
+    await p._persist_decisions(visitor_id, work, now)
     return [_edit_json(edit) for edit in work.edits]
 
 

@@ -206,6 +206,10 @@
     ov.innerHTML = '<div class="sw-dlg" role="dialog" aria-modal="true" tabindex="-1"><button type="button" class="sw-x" aria-label="Close">\u00d7</button><div></div></div>';
     var dlg = ov.firstChild, body = dlg.lastChild, h;
     body.appendChild(t.content.cloneNode(true));
+    // the fragment is content, the dialog is ours: no dialog nested in the dialog
+    each(body.querySelectorAll('[role=dialog],[role=alertdialog],[aria-modal]'), function (el) { el.removeAttribute('role'); el.removeAttribute('aria-modal'); });
+    var closers = body.querySelectorAll('[data-sw-close]'); // close buttons of the fragment replace our ×
+    if (closers.length) dlg.removeChild(dlg.firstChild); else closers = [dlg.firstChild];
     h = body.querySelector('h1,h2,h3,h4');
     if (h) { h.id = h.id || 'sw-title'; dlg.setAttribute('aria-labelledby', h.id); } else dlg.setAttribute('aria-label', 'Offer');
     function p(extra) { var o = { slot: slot, decision_id: did }; for (var k in extra) o[k] = extra[k]; return o; }
@@ -224,7 +228,7 @@
       }
     }
     d.addEventListener('keydown', key, true);
-    dlg.firstChild.onclick = function () { close('button'); };
+    each(closers, function (b) { b.addEventListener('click', function () { close('button'); }); });
     ov.addEventListener('click', function (e) { if (e.target === ov) close('overlay'); });
     each(body.querySelectorAll('form[data-sw-signup]'), function (f) {
       f.addEventListener('submit', function (e) { e.preventDefault(); signup(f, p); });

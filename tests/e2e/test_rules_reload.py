@@ -1,0 +1,76 @@
+"""Rules reload under traffic: the change applies, a broken file is rejected whole, no request fails."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from e2e_helpers import SLOTS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(path: Path, text: str, bump: float) -> None:
+    path.write_text(text.replace("../../slotwise", str(ROOT / "slotwise")))
+    os.utime(path, (time.time() + bump, time.time() + bump))
+
+
+def wait_until(check: Any, timeout: float = 8.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_reload_under_traffic_keeps_serving_and_rejects_broken_files(edge: Any, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    original = SLOTS.read_text()
+    write(rules, original, 0)
+    e = edge(rules)
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def traffic() -> None:
+        with e.client() as client:
+            while not stop.is_set():
+                statuses.append(client.get("/").status_code)
+
+    worker = threading.Thread(target=traffic)
+    worker.start()
+    try:
+        with e.client() as client:
+            assert "home-categories=recent" in client.get("/").headers["server-timing"]
+            # 1. a valid change is picked up (the slot gets a kill switch)
+            write(rules, original.replace("  - id: home-categories\n", "  - id: home-categories\n    enabled: false\n"), 5)
+            assert wait_until(lambda: "home-categories" not in client.get("/").headers["server-timing"])
+            # 2. a broken file: rejected whole, the last good rules keep serving, the admin page says why
+            write(rules, original.replace("    selector: \"select#size\"\n", "    selectr: \"select#size\"\n"), 10)
+            assert wait_until(lambda: e.p.rules is not None and e.p.rules.status.error is not None)
+            assert "home-categories" not in client.get("/").headers["server-timing"]
+            status = client.get("/_sw/admin/api/status", headers={"authorization": "Bearer admin-token"}).json()
+            assert "selectr" in status["rules"]["error"] and "did you mean 'selector'" in status["rules"]["error"]
+            assert f"{rules}:" in status["rules"]["error"]  # file:line:column
+            page = client.get("/_sw/admin?token=admin-token", follow_redirects=True)
+            assert page.status_code == 200 and "selectr" in page.text and "last good rules" in page.text
+            # 3. fixed again: serving the new rules, the error is gone
+            write(rules, original, 15)
+            assert wait_until(lambda: "home-categories=recent" in client.get("/").headers["server-timing"])
+            assert e.p.rules.status.error is None
+    finally:
+        stop.set()
+        worker.join(10)
+    assert len(statuses) > 20 and set(statuses) == {200}  # no request failed during the reloads
+
+
+def test_admin_needs_the_token(edge: Any) -> None:
+    e = edge()
+    with e.client() as client:
+        assert client.get("/_sw/admin").status_code == 401
+        assert client.get("/_sw/admin/api/status", headers={"authorization": "Bearer wrong"}).status_code == 401
+        assert client.get("/_sw/admin?token=wrong").status_code == 401
+        assert client.get("/_sw/admin/api/status", headers={"authorization": "Bearer admin-token"}).status_code == 200
