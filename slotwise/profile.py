@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Mapping
 
 SESSION_TIMEOUT_S = 30 * 60
@@ -62,7 +62,9 @@ class Profile:
 
     # -- serialisation -------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as a dict for JSON (shallow: the nested lists and dicts are shared, not copied,
+        because serialising a profile happens on every page view)."""
+        return {f.name: getattr(self, f.name) for f in _FIELDS}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Profile":
@@ -115,6 +117,9 @@ class Profile:
 
     def in_session(self, now: float) -> bool:
         return self.visits > 0 and now - self.last_seen <= SESSION_TIMEOUT_S
+
+
+_FIELDS = fields(Profile)
 
 
 # -- pure updates ----------------------------------------------------------

@@ -32,7 +32,16 @@ def storefront(target_kb: int = 120) -> bytes:
         f'<section class="category-tiles">{tiles}</section><section class="featured"><h2>Featured</h2><div class="product-grid">\n'
     )
     tail = (
-        '</div></section><section class="related"><h2>You may also like</h2></section></main>'
+        '</div></section>'
+        # a product block, so the size-prefill slot has its selector and the page its JSON-LD
+        '<section class="product" data-product-id="p7" data-category="socks">'
+        '<script type="application/ld+json">{"@context":"https://schema.org","@type":"Product","sku":"p7",'
+        '"name":"Product 7","category":"Socks","url":"/p/p7","image":"/static/img/p7.svg",'
+        '"offers":{"@type":"Offer","price":"17.00","priceCurrency":"EUR","availability":"https://schema.org/InStock"}}'
+        '</script><form class="add-to-cart" method="post" action="/cart/add"><select name="size" id="size">'
+        '<option value="">Choose a size</option><option value="S">S</option><option value="M">M</option>'
+        '<option value="L">L</option></select><button>Add to cart</button></form></section>'
+        '<section class="related"><h2>You may also like</h2></section></main>'
         '<footer><p>&copy; Demo Store</p></footer></body></html>\n'
     )
     cards = []

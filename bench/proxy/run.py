@@ -1,8 +1,15 @@
-"""Proxy benchmark: nginx direct, nginx as a proxy, Slotwise pass-through and rewriting 3 slots.
+"""Proxy benchmark: nginx direct, nginx as a proxy, Slotwise pass-through and rewriting slots.
 
     .venv/bin/python -m bench.proxy.run [--duration 10] [--connections 32] [--workers 2]
         [--server granian|uvicorn] [--transport aiohttp|httpx] [--no-malloc-tune]
-        [--rules FILE] [--cases direct,nginx-proxy,passthrough,rewrite] [--out FILE.md]
+        [--rules FILE] [--cases direct,nginx-proxy,passthrough,rewrite,rules3,rules4] [--out FILE.md]
+
+``rewrite`` is a stand-in personalizer doing 3 selectolax edits (the forwarding
+layer's cost with a rewrite); ``rules3`` and ``rules4`` run the real
+personalizer with ``bench/proxy/rules-3-slots.yaml`` and ``rules-4-slots.yaml``
+(the four slots of the product brief) for 64 returning visitors with a
+history, a purchase and a cart, rotated by a wrk Lua script — every request
+reads and writes a profile, decides, renders and splices.
 
 Needs ``nginx`` and ``wrk`` on PATH (installs nothing). Everything runs on
 127.0.0.1 on free ports from a temporary directory. Absolute req/s drift a lot
@@ -89,9 +96,10 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def wrk(url: str, duration: int, connections: int, threads: int = 2) -> Result:
+def wrk(url: str, duration: int, connections: int, threads: int = 2, script: str | None = None) -> Result:
+    extra = ["-s", script] if script else []
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", *extra, url],
         capture_output=True, text=True, check=True,
     ).stdout
     if os.environ.get("BENCH_DEBUG"):
@@ -110,7 +118,56 @@ def wrk(url: str, duration: int, connections: int, threads: int = 2) -> Result:
     return Result("", rps, parse(lat.get("50", "nan")), parse(lat.get("99", "nan")), errors)
 
 
-def slotwise(upstream: str, port: int, args: argparse.Namespace, rewrite: bool) -> subprocess.Popen[bytes]:
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+RULES = {"rules3": ROOT / "bench" / "proxy" / "rules-3-slots.yaml", "rules4": ROOT / "bench" / "proxy" / "rules-4-slots.yaml"}
+VISITORS = 64
+
+
+def prepare_visitors(base: str, n: int = VISITORS) -> list[str]:
+    """Returning visitors with a history: two categories, a purchase with a size, a cart."""
+    import uuid
+
+    import httpx
+
+    cookies = []
+    for i in range(n):
+        with httpx.Client(base_url=base, headers={"user-agent": BROWSER_UA}, timeout=10) as client:
+            client.get("/c/socks")
+            client.get(f"/c/bags?v={i}")
+            client.get("/p/p7")
+            events = [
+                {"type": "purchase", "event_id": uuid.uuid4().hex,
+                 "props": {"order_id": f"o{i}", "lines": [{"product": "p3", "category": "socks", "size": "M", "qty": 1, "price": 12}]}},
+                {"type": "add_to_cart", "event_id": uuid.uuid4().hex,
+                 "props": {"product": "p5", "category": "bags", "size": "M", "qty": 1, "price": 30}},
+            ]
+            assert client.post("/_sw/events", json={"events": events}).status_code == 200
+            cookies.append(client.cookies["sw_vid"])
+    return cookies
+
+
+def applied_slots(port: int, path: str, cookie: str) -> str:
+    """What the personalizer did for one prepared visitor (its Server-Timing entry)."""
+    import httpx
+
+    response = httpx.get(f"http://127.0.0.1:{port}{path}", headers={"user-agent": BROWSER_UA, "cookie": f"sw_vid={cookie}"})
+    return response.headers.get("server-timing", "none")
+
+
+def visitors_script(tmp: str, cookies: list[str], path: str) -> str:
+    """A wrk Lua script sending each request as the next visitor (cookie + browser user agent)."""
+    listed = ",\n".join(f'  "{c}"' for c in cookies)
+    script = Path(tmp) / "visitors.lua"
+    script.write_text(
+        f"local cookies = {{\n{listed}\n}}\nlocal i = 0\n"
+        "request = function()\n  i = i + 1\n"
+        f'  return wrk.format("GET", "{path}", {{["User-Agent"] = "{BROWSER_UA}", '
+        '["Cookie"] = "sw_vid=" .. cookies[(i % #cookies) + 1]})\nend\n'
+    )
+    return str(script)
+
+
+def slotwise(upstream: str, port: int, args: argparse.Namespace, rewrite: bool | str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -124,7 +181,11 @@ def slotwise(upstream: str, port: int, args: argparse.Namespace, rewrite: bool) 
         "SLOTWISE_DATA": str(Path(args.tmp) / "data"),
     }
     factory = "bench.proxy.personalizer:create_app_passthrough"  # NullPersonalizer: the forwarding layer alone
-    if rewrite and args.rules:
+    if isinstance(rewrite, str):  # a rules case: the real personalizer
+        env["SLOTWISE_RULES"] = str(RULES[rewrite])
+        env["SLOTWISE_DATA"] = str(Path(args.tmp) / f"data-{rewrite}")
+        factory = "slotwise.proxy.app:create_app_from_env"
+    elif rewrite and args.rules:
         env["SLOTWISE_RULES"] = str(Path(args.rules).resolve())
         factory = "slotwise.proxy.app:create_app_from_env"  # the real personalizer
     elif rewrite:
@@ -167,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
     parser.add_argument("--no-malloc-tune", action="store_true")
     parser.add_argument("--rules", help="rules file for the real personalizer (default: 3 selectolax edits)")
-    parser.add_argument("--cases", default="direct,nginx-proxy,passthrough,rewrite")
+    parser.add_argument("--cases", default="direct,nginx-proxy,passthrough,rewrite,rules3,rules4")
     parser.add_argument("--page-kb", type=int, default=120)
     parser.add_argument("--out", default=str(ROOT / "bench" / "proxy" / "results.md"))
     parser.add_argument("--verbose", action="store_true")
@@ -195,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
                 ("direct", "nginx direct", None),
                 ("nginx-proxy", "nginx as a plain proxy", None),
                 ("passthrough", "Slotwise pass-through", False),
-                ("rewrite", "Slotwise, 3 slots rewritten" + (" (rules)" if args.rules else ""), True),
+                ("rewrite", "Slotwise, 3 edits (stand-in personalizer)" + (" (rules)" if args.rules else ""), True),
+                ("rules3", "Slotwise, 3 slots (real rules, 64 visitors)", "rules3"),
+                ("rules4", "Slotwise, all 4 slots (real rules, 64 visitors)", "rules4"),
             ]
             for key, name, rewrite in plan:
                 if key not in cases:
@@ -207,8 +270,15 @@ def main(argv: list[str] | None = None) -> int:
                     port = free_port()
                     proc = slotwise(f"http://127.0.0.1:{origin}", port, args, rewrite)
                     try:
-                        subprocess.run(["wrk", "-t1", "-c4", "-d1s", f"http://127.0.0.1:{port}/"], capture_output=True)
-                        result = wrk(f"http://127.0.0.1:{port}/", args.duration, args.connections)
+                        script = None
+                        if isinstance(rewrite, str):
+                            cookies = prepare_visitors(f"http://127.0.0.1:{port}")
+                            path = "/p/p7" if rewrite == "rules4" else "/"
+                            script = visitors_script(tmp, cookies, path)
+                            print(f"  {rewrite}: slots applied on {path}: {applied_slots(port, path, cookies[0])}", flush=True)
+                        warm = ["-s", script] if script else []
+                        subprocess.run(["wrk", "-t1", "-c4", "-d1s", *warm, f"http://127.0.0.1:{port}/"], capture_output=True)
+                        result = wrk(f"http://127.0.0.1:{port}/", args.duration, args.connections, script=script)
                     finally:
                         stop(proc)
                 result.name = name

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from slotwise.bandits.decision_log import format_decision_log
 from slotwise.bandits.stats import SlotReport
 from slotwise.commands.common import add_store_arguments, parse_since, store_from_args
-from slotwise.proxy.reporting import build_decision_log, read_all, slot_reports
+from slotwise.proxy.reporting import build_decision_log, json_safe, read_all, slot_reports
 
 
 def _pct(x: float) -> str:
@@ -84,7 +84,7 @@ async def _report(args: argparse.Namespace) -> int:
         return 1
     reports = slot_reports(log, args.slot)
     if args.format == "json":
-        print(json.dumps([asdict(r) for r in reports], indent=2, default=str))
+        print(json.dumps(json_safe([asdict(r) for r in reports]), indent=2))
     else:
         print(render_text(reports), end="")
     return 0

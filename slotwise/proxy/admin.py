@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from collections import defaultdict
 from dataclasses import asdict
@@ -25,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from slotwise.bandits.goals import is_binary
 from slotwise.proxy.charts import line_chart
 from slotwise.tag.admin import authorized as bearer_authorized
-from slotwise.proxy.reporting import DecisionLog, build_decision_log, read_all, slot_reports
+from slotwise.proxy.reporting import DecisionLog, build_decision_log, json_safe, read_all, slot_reports
 
 if TYPE_CHECKING:
     from slotwise.proxy.personalize import SlotwisePersonalizer
@@ -107,8 +106,7 @@ class AdminPages:
             return _denied(self.token)
         log = await self.decision_log()
         reports = slot_reports(log, request.query_params.get("slot"))
-        return JSONResponse(json.loads(json.dumps([asdict(r) for r in reports], default=str)),
-                            headers={"cache-control": "no-store"})
+        return JSONResponse(json_safe([asdict(r) for r in reports]), headers={"cache-control": "no-store"})
 
     async def preview_link(self, request: Request) -> Response:
         """``?slot=ID&variant=ID&path=/`` or ``?off=1``: a signed link for a marketer."""

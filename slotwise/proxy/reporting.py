@@ -8,6 +8,7 @@ the outcomes: a report can never disagree with what the models learned.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
@@ -127,3 +128,16 @@ def slot_reports(log: DecisionLog, slot: str | None = None, bucket_seconds: floa
                         holdout_share=log.holdout_share, bucket_seconds=bucket_seconds)
         )
     return reports
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON: an unbounded interval end or an undefined value (inf, nan) becomes null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)

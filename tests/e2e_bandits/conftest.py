@@ -28,6 +28,8 @@ def edge(upstream: Any, tmp_path: Path, asgi_server: Any) -> Callable[..., Edge]
     def start(rules_text: str = RULES, **overrides: Any) -> Edge:
         rules_path = tmp_path / f"rules-{uuid.uuid4().hex[:6]}.yaml"
         rules_path.write_text(rules_text)
+        # a generous time budget: on a loaded machine a page must not fail open (tested elsewhere)
+        overrides.setdefault("personalize_budget_ms", 5000.0)
         settings = Settings(upstream=upstream.url, rules=str(rules_path), data=str(tmp_path / uuid.uuid4().hex),
                             admin_token="admin-token", **overrides)
         clock = FakeClock()

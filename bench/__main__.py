@@ -1,0 +1,43 @@
+"""Runs the benchmarks: ``python -m bench [NAME ...]`` (default: all of them, one after another).
+
+NAME is one of proxy, rewrite, bandits, imports, scale. Each prints its own
+table with ratios against a baseline measured in the same run; the figures
+and commands are kept in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHES = {
+    "proxy": [sys.executable, "-m", "bench.proxy.run"],
+    "rewrite": [sys.executable, "bench/rewrite.py"],
+    "bandits": [sys.executable, "bench/bandits.py"],
+    "imports": [sys.executable, "bench/imports.py"],
+    "scale": [sys.executable, "-m", "bench.scale.run"],
+}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHES)
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        print(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHES)}", file=sys.stderr)
+        return 2
+    status = 0
+    for name in names:
+        print(f"\n=== bench {name}: {' '.join(BENCHES[name][1:])}", flush=True)
+        started = time.monotonic()
+        code = subprocess.call(BENCHES[name], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        print(f"=== bench {name}: exit {code} after {time.monotonic() - started:.0f} s", flush=True)
+        status = status or code
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
