@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import time
 from collections import defaultdict
 from dataclasses import asdict
@@ -81,6 +82,7 @@ class AdminPages:
             "rules": asdict(rules.status) if rules is not None else None,
             "slots": [s.summary() for s in ruleset.slots] if ruleset is not None else [],
             "learner_seq": self.p.learning.learner.seq,
+            "learner": learner_summary(self.p.learning.learner),
         }
 
     async def page(self, request: Request) -> Response:
@@ -193,6 +195,23 @@ class AdminPages:
                               y_format="{:.1%}" if binary else "{:.2f}"))
         out.append("</div></section>")
         return "".join(out)
+
+
+def learner_summary(learner: Any) -> dict[str, Any]:
+    """What this process's learner holds: per slot the policy, its model version and per-arm evidence."""
+    slots: dict[str, Any] = {}
+    for name, policy in sorted(learner.policies.items()):
+        arms: dict[str, dict[str, float]] = {}
+        stats = getattr(policy, "arms", None)
+        if isinstance(stats, dict):  # per-arm [n, sum, sum_sq]
+            arms = {a: {"n": st[0], "reward_sum": st[1]} for a, st in sorted(stats.items())}
+        elif hasattr(policy, "arm_names"):  # linucb
+            arms = {a: {"n": float(policy._n[i])} for i, a in enumerate(policy.arm_names)}
+        slots[name] = {"policy": policy.name, "model_version": policy.model_version, "updates": policy.version,
+                       "arms": arms}
+    watermark = learner.watermark
+    return {"seq": learner.seq, "pending": learner.pending_count,
+            "watermark": watermark if math.isfinite(watermark) else None, "slots": slots}
 
 
 def reward_over_time(log: DecisionLog, slot: str, bucket_s: float = 3600.0) -> dict[str, list[tuple[float, float]]]:

@@ -229,6 +229,7 @@ class SlotwisePersonalizer:
         with stage("rules"):
             page = page_facts(flow.path, query, html, ruleset, url=flow.url)
             request = request_facts(flow.headers, query)
+            flow.state["customer_id"] = ruleset.catalog.customer_id(html)
         forced = flow.state.get("preview")
         with stage("store"):
             personalize = await self._profile_step(flow, work, page, request, now, forced)
@@ -291,7 +292,19 @@ class SlotwisePersonalizer:
                 return False
         product = dict(page.product) if page.product and page.product.get("id") else None
         work.profile = await self.pageviews.record(flow.visitor.id, now, category=page.category, product=product)
+        customer = flow.state.get("customer_id")
+        if customer and work.profile.customer_id != customer:
+            work.profile = await self._identify(flow.visitor.id, customer, now)
         return True
+
+    async def _identify(self, visitor_id: str, customer: str, now: float) -> Profile:
+        """The store's page says who is logged in: this device joins that customer's profile."""
+        await self.store.link_identity(visitor_id, f"customer:{customer}", now, merge=True)
+
+        def mark(p: Profile) -> None:
+            p.customer_id = customer
+
+        return await self.store.update_profile(visitor_id, mark, now)
 
     async def _decide_step(self, flow: Flow, work: PageWork, page: Any, request: Any, now: float,
                            forced: dict[str, str] | None) -> None:

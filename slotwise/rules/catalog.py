@@ -37,6 +37,27 @@ class CatalogSettings:
     patterns: CatalogPatterns = DEFAULT_CATALOG
     feed: Path | str | None = None  # a file, or a storefront path / URL the proxy fetches
     selectors: Mapping[str, FactSelector] = field(default_factory=dict)
+    customer: FactSelector | None = None  # where the store's own pages name the logged-in customer
+
+    def customer_id(self, html: bytes) -> str | None:
+        """The logged-in customer the page names (the store's server rendered it: trusted).
+
+        Cheap on anonymous pages: without the attribute (or the element) in the
+        bytes there is nothing to parse.
+        """
+        sel = self.customer
+        if sel is None or not html:
+            return None
+        if sel.attribute and sel.attribute.encode() not in html:
+            return None
+        from selectolax.lexbor import LexborHTMLParser
+
+        node = LexborHTMLParser(html).css_first(sel.css)
+        if node is None:
+            return None
+        value = node.attributes.get(sel.attribute) if sel.attribute else node.text(strip=True)
+        value = (value or "").strip()
+        return value[:128] or None
 
     def product_by_selectors(self, html: bytes) -> dict[str, Any] | None:
         """Product facts read with the configured selectors, or None when none matched."""

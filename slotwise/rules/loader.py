@@ -188,7 +188,12 @@ class _Loader:
             selector = FactSelector.parse(text.value)
             if self._selector(Text(selector.css, text.node, text.source)):
                 selectors[name] = selector
-        return CatalogSettings(patterns=patterns, feed=feed, selectors=selectors)
+        customer = None
+        if spec.customer is not None:
+            parsed = FactSelector.parse(spec.customer.value)
+            if self._selector(Text(parsed.css, spec.customer.node, spec.customer.source)):
+                customer = parsed
+        return CatalogSettings(patterns=patterns, feed=feed, selectors=selectors, customer=customer)
 
     def _pages(self, rules: Sequence[PageRuleSpec]) -> PageMatcher:
         compiled = []

@@ -100,6 +100,8 @@ def _catalog(check: Checker, node: Node) -> s.CatalogSpec:
             setattr(spec, name, check.texts(entries[name].node, f"'catalog.{name}'") or [])
     if "feed" in entries:
         spec.feed = check.text(entries["feed"].node, "'catalog.feed'")
+    if "customer" in entries:
+        spec.customer = check.text(entries["customer"].node, "'catalog.customer'")
     if "selectors" in entries:
         sel = check.mapping(entries["selectors"].node, s.FACT_SELECTOR_KEYS, "'catalog.selectors'") or {}
         for name, entry in sel.items():

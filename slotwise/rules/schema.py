@@ -25,7 +25,7 @@ ACTIONS = INSERT_ACTIONS + ("set-attribute", "remove", "reorder", "select-option
 
 TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "slots")
 INCLUDED_KEYS = ("include", "slots")
-CATALOG_KEYS = ("product_pages", "category_pages", "home_pages", "feed", "selectors")
+CATALOG_KEYS = ("product_pages", "category_pages", "home_pages", "feed", "selectors", "customer")
 FACT_SELECTOR_KEYS = ("id", "name", "price", "currency", "category", "image", "in_stock")
 PAGE_KEYS = ("path", "regex", "query", "headers")
 RECOMMEND_KEYS = ("strategy", "limit")
@@ -153,6 +153,7 @@ class CatalogSpec:
     category_pages: list[Text] = field(default_factory=list)
     home_pages: list[Text] = field(default_factory=list)
     feed: Text | None = None
+    customer: Text | None = None  # where the store's pages name the logged-in customer
     selectors: dict[str, Text] = field(default_factory=dict)
 
 

@@ -70,12 +70,16 @@ class Store(Protocol):
     async def update_profile(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
         """Atomically read, apply ``update`` and write; creates the profile if missing."""
 
-    async def link_identity(self, visitor_id: str, alias: str, now: float) -> Profile:
+    async def link_identity(self, visitor_id: str, alias: str, now: float, *, merge: bool = True) -> Profile:
         """Attach an alias (customer id, e-mail hash) to the visitor's profile.
 
         If the alias already belongs to another profile, the visitor's profile
         is merged into that one (the golden record) and the visitor id from
-        then on resolves to it.
+        then on resolves to it — but only when ``merge`` is true, i.e. when the
+        caller trusts the claim (the store's own page said who is logged in, an
+        import). A claim the browser makes (``merge=False``) may only attach an
+        alias nobody holds yet: typing someone else's e-mail never opens their
+        profile.
         """
 
     async def delete_profile(self, visitor_id: str) -> bool:

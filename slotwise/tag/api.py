@@ -234,7 +234,8 @@ class TagAPI:
             await self.store.update_profile(visitor, apply_events(keep), now)
         for event, _ in keep:
             for alias in identity_aliases(event):
-                await self.store.link_identity(visitor, alias, now)
+                # the browser's word: it may attach a new alias, never open someone else's profile
+                await self.store.link_identity(visitor, alias, now, merge=False)
         fresh = [event for (event, _), new in zip(keep, added) if new]
         if fresh and self.on_events is not None:
             try:
@@ -304,7 +305,7 @@ class TagAPI:
     async def _claim(self, visitor: str, alias: str, now: float, track: bool) -> tuple[str, bool]:
         if not track:
             return await self.store.claim_coupon(alias, now, self.coupons.generate)
-        profile = await self.store.link_identity(visitor, alias, now)  # may merge into the known person
+        profile = await self.store.link_identity(visitor, alias, now, merge=False)  # a typed address proves nothing
         if profile.coupon:
             code, fresh = profile.coupon, False
         else:

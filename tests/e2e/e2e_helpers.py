@@ -57,3 +57,13 @@ def demo_checkout(client: httpx.Client, product: str, size: str) -> dict[str, An
     ]
     return {"order_id": section.attributes["data-order-id"], "lines": lines,
             "total": float(section.attributes["data-order-total"] or 0)}
+
+
+def login(client: httpx.Client, email: str = "demo@example.com", password: str = "demo") -> httpx.Response:
+    """Logs in to the demo store through the proxy (CSRF token from the form)."""
+    form = LexborHTMLParser(client.get("/login").text).css_first('input[name="csrf_token"]')
+    assert form is not None
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": form.attributes["value"] or ""})
+    assert response.status_code == 303, response.text
+    return response

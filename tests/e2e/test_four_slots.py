@@ -13,6 +13,7 @@ from e2e_helpers import (
     SLOTS,
     categories_in,
     demo_checkout,
+    login,
     post_events,
     selected_size,
     visitor_id,
@@ -192,3 +193,31 @@ def test_preview_forces_a_variant_and_stays_on_without_statistics(edge: Any, tmp
         forged = stranger.get("/?sw_preview=" + token[:-3] + "abc")
     assert forged.headers.get("x-slotwise-preview") is None
     assert [r.kind for r in e.run(e.p.store.read_log(0))] == ["decision"]  # an ordinary visit again
+
+
+def test_a_second_device_that_logs_in_gets_the_same_personalization(edge: Any) -> None:
+    e = edge()
+    with e.client() as laptop, e.client() as phone:
+        login(laptop)
+        laptop.get("/c/dresses")
+        time.sleep(0.01)
+        laptop.get("/c/dog-toys")
+        assert categories_in(phone.get("/").text, "nav.category-nav li")[:2] != ["dog-toys", "dresses"]
+        login(phone)
+        page = phone.get("/")
+        assert categories_in(page.text, "nav.category-nav li")[:2] == ["dog-toys", "dresses"]
+        assert e.profile(phone).id == e.profile(laptop).id  # one golden record
+
+
+def test_a_typed_email_never_opens_someone_elses_profile(edge: Any) -> None:
+    e = edge()
+    with e.client() as owner, e.client() as stranger:
+        owner.get("/c/dresses")
+        assert post_events(owner, {"type": "signup", "props": {"email": "owner@example.com"}}).status_code == 200
+        stranger.get("/c/socks")
+        response = post_events(stranger, {"type": "identify", "props": {"email": "owner@example.com"}})
+        assert response.status_code == 200
+        page = stranger.get("/")
+        assert categories_in(page.text, "nav.category-nav li")[0] == "socks"
+        assert "dresses" not in e.profile(stranger).categories
+        assert e.profile(stranger).id != e.profile(owner).id

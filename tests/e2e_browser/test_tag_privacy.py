@@ -99,6 +99,17 @@ def test_consent_required_nothing_stored_or_personalized_until_consent(consent_s
     assert page.locator("template[data-sw-popup]").count() == 1
 
 
+@pytest.mark.xfail(strict=True, reason="the proxy injects the tag without data-consent=required; see report")
+def test_consent_required_the_tag_sends_nothing_before_consent(consent_stack: Stack, page: Any) -> None:
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/_sw/events" in r.url else None)
+    goto(page, consent_stack.url + "/c/jeans")
+    add_to_cart(page, consent_stack.url, "302", "M")
+    page.evaluate("slotwise.flush()")
+    page.wait_for_timeout(300)
+    assert sent == []
+
+
 def test_consent_refused_stores_nothing(consent_stack: Stack, page: Any) -> None:
     s = consent_stack
     goto(page, s.url + "/c/jeans")

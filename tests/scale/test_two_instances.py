@@ -289,8 +289,18 @@ def scenario(c: Cluster) -> None:
             ids = decisions(v.get(f"{inst.url}/").text)
         return c.decision(ids["home-categories"])["model_version"]
 
-    before = {inst.name: home_version(inst) for inst in c.instances}
-    assert len(set(before.values())) == 1, before
+    seen: list[dict[str, str]] = []
+
+    def same_model() -> dict[str, str] | None:  # both followers on the learner's latest snapshot
+        versions = {inst.name: home_version(inst) for inst in c.instances}
+        seen.append(versions)
+        return versions if len(set(versions.values())) == 1 else None
+
+    try:
+        before = wait_until(same_model, 3, interval=0.1, what="both instances on one model")
+    except TimeoutError:
+        raise AssertionError(f"the instances disagree on the model: {seen[-5:]}") from None
+    timings["agreed after polls"] = len(seen)
     with browser() as v:
         v.get(f"{b.url}/c/jeans")
         ids = decisions(v.get(f"{a.url}/").text)
@@ -303,7 +313,7 @@ def scenario(c: Cluster) -> None:
         wait_until(lambda inst=inst: home_version(inst) != before[inst.name], 3, interval=0.02,
                    what=f"{inst.name} using the new model")
         timings[f"pickup {inst.name}"] = time.monotonic() - saved
-    assert max(timings.values()) < 1.0, timings
+    assert max(v for k, v in timings.items() if k.startswith("pickup")) < 1.0, timings
     for inst in c.instances:
         seq = c.follower_seq(inst)  # None while /_sw/admin/api/status fails (see the report)
         assert seq is None or seq >= target

@@ -67,6 +67,19 @@ async def test_link_new_alias_attaches_it(store: Any) -> None:
     assert again.to_dict() == linked.to_dict()
 
 
+async def test_untrusted_link_never_merges_into_another_profile(store: Any) -> None:
+    await store.update_profile("owner", view("dresses"), NOW)
+    await store.link_identity("owner", "email:abc", NOW)
+    await store.update_profile("stranger", view("socks"), NOW)
+    result = await store.link_identity("stranger", "email:abc", NOW, merge=False)
+    assert result.id == "stranger" and set(result.categories) == {"socks"}
+    assert await store.resolve("email:abc") == "owner"
+    assert await store.resolve("stranger") == "stranger"
+    assert set((await store.get_profile("owner")).categories) == {"dresses"}
+    fresh = await store.link_identity("stranger", "email:new", NOW, merge=False)  # nobody holds it: attached
+    assert fresh.id == "stranger" and await store.resolve("email:new") == "stranger"
+
+
 async def test_link_known_alias_merges_every_field(store: Any) -> None:
     def known_fill(p: Profile) -> None:
         record_view(p, NOW, category="shoes", product="p1")

@@ -125,16 +125,22 @@ def test_events_update_the_profile(client: Any, store: Any) -> None:
     assert p.popups["exit"]["shown"] == 1 and p.consent == "granted" and p.visits == 1
 
 
-def test_identify_merges_devices_into_one_golden_record(make_client: Any, store: Any) -> None:
+def test_identify_attaches_new_aliases_but_never_merges_into_someone_else(make_client: Any, store: Any) -> None:
     laptop, phone = make_client(), make_client()
     post(laptop, [event("page_view", {"category": "shoes"}), event("identify", {"customerId": "c42", "email": "Ann@Example.com"})])
+    one = sync(store.get_profile(visitor_of(laptop)))
+    assert one.customer_id == "c42" and one.email_hash == hash_email("ann@example.com")
+    assert sync(store.resolve("customer:c42")) == one.id  # new aliases attach to the visitor
     post(phone, [event("page_view", {"category": "hats"})])
     phone_id = visitor_of(phone)
-    post(phone, [event("identify", {"email": "ann@example.com "})])
-    one, two = sync(store.get_profile(visitor_of(laptop))), sync(store.get_profile(phone_id))
-    assert one.id == two.id and set(one.categories) == {"shoes", "hats"}
-    assert one.customer_id == "c42" and one.email_hash == hash_email("ann@example.com")
-    assert sync(store.resolve("customer:c42")) == one.id
+    post(phone, [event("identify", {"email": "ann@example.com "})])  # typing Ann's address proves nothing
+    two = sync(store.get_profile(phone_id))
+    assert two.id != one.id and set(two.categories) == {"hats"}
+    assert set(sync(store.get_profile(visitor_of(laptop))).categories) == {"shoes"}
+    assert sync(store.resolve(f"email:{hash_email('ann@example.com')}")) == one.id
+    # a trusted link (the store's page named the customer: the proxy) does merge the devices
+    merged = sync(store.link_identity(phone_id, "customer:c42", 1.0, merge=True))
+    assert merged.id == one.id and set(merged.categories) == {"shoes", "hats"}
 
 
 def test_on_events_gets_only_new_events(make_client: Any) -> None:

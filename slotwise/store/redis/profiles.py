@@ -25,7 +25,8 @@ import random
 from dataclasses import fields
 from typing import Any
 
-from slotwise.profile import Profile, merge
+from slotwise.profile import Profile
+from slotwise.profile import merge as merge_profiles
 from slotwise.store.base import ProfileUpdate, StoreError
 from slotwise.store.redis.client import KeyedLocks, RedisBase, guarded
 
@@ -205,15 +206,17 @@ class ProfilesMixin(RedisBase):
         raise StoreError(f"update_profile({visitor_id!r}): gave up after {MAX_ATTEMPTS} conflicting writes")
 
     @guarded
-    async def link_identity(self, visitor_id: str, alias: str, now: float) -> Profile:
+    async def link_identity(self, visitor_id: str, alias: str, now: float, *, merge: bool = True) -> Profile:
         async with self._locks.hold(visitor_id):
             for attempt in range(MAX_ATTEMPTS):
                 mine_id, mine_raw, owner_id, owner_raw = await self.run_script(_LINK_READ, visitor_id, alias)
                 mine = _load(mine_raw) or Profile.new(mine_id, now)
+                if owner_id and owner_id != mine_id and not merge:
+                    return mine  # an untrusted claim on someone else's alias: attach nothing
                 if not owner_id or owner_id == mine_id:
                     result = mine
                 else:
-                    result = merge(_load(owner_raw) or Profile.new(owner_id, now), mine)
+                    result = merge_profiles(_load(owner_raw) or Profile.new(owner_id, now), mine)
                 args = (
                     visitor_id, alias, mine_id, owner_id or "", mine_raw or "", owner_raw or "",
                     dumps(result), self.anon_ttl, *_ids(result),

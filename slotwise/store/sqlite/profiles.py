@@ -6,7 +6,8 @@ import json
 import sqlite3
 from typing import Any
 
-from slotwise.profile import Profile, merge
+from slotwise.profile import Profile
+from slotwise.profile import merge as merge_profiles
 from slotwise.store.base import ProfileUpdate
 from slotwise.store.sqlite.db import Database, schema
 
@@ -65,7 +66,7 @@ class ProfilesMixin:
             _save(cur, profile, now)
             return profile
 
-    async def link_identity(self, visitor_id: str, alias: str, now: float) -> Profile:
+    async def link_identity(self, visitor_id: str, alias: str, now: float, *, merge: bool = True) -> Profile:
         with self.db.transaction() as cur:
             mine_id = _resolve(cur, visitor_id)
             mine = _load(cur, mine_id) or Profile.new(mine_id, now)
@@ -76,8 +77,10 @@ class ProfilesMixin:
                 cur.execute("INSERT OR REPLACE INTO aliases(alias, profile_id) VALUES (?, ?)", (alias, mine_id))
                 _save(cur, mine, now)
                 return mine
+            if not merge:  # an untrusted claim on someone else's alias: attach nothing
+                return mine
             known = _load(cur, owner_id) or Profile.new(owner_id, now)
-            merged = merge(known, mine)
+            merged = merge_profiles(known, mine)
             _save(cur, merged, now)
             cur.execute("DELETE FROM profiles WHERE id = ?", (mine_id,))
             cur.execute("UPDATE aliases SET profile_id = ? WHERE profile_id = ?", (owner_id, mine_id))
