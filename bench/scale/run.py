@@ -13,8 +13,8 @@ shows the round trip itself. Without ``--redis-url`` a throwaway redis-server
 (no persistence) is started on a free port. Absolute numbers drift on a
 shared machine: compare within one run.
 
-For the proxy-level part (1 vs 2 proxy instances behind a load balancer),
-reuse :func:`measure` (any async call → latency stats) and :func:`redis_server`.
+``--part proxy`` (or ``all``) adds the proxy level (``bench/scale/proxy.py``):
+wrk through nginx to 1 or 2 ``slotwise serve`` instances, SQLite vs Redis.
 """
 
 from __future__ import annotations
@@ -197,15 +197,37 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--instances", default="1,2")
     parser.add_argument("--stores", default="sqlite,redis")
     parser.add_argument("--redis-url", default=None, help="an existing Redis (else one is started)")
-    parser.add_argument("--out", type=Path, default=None, help="also write the table to this markdown file")
+    parser.add_argument("--out", type=Path, default=None, help="also write the table(s) to this markdown file")
+    parser.add_argument("--part", choices=["store", "proxy", "all"], default="store",
+                        help="store calls (default), the proxy level (wrk + nginx), or both")
+    parser.add_argument("--proxy-cases", default="sqlite:1,redis:1,redis:2", help="STORE:INSTANCES,...")
+    parser.add_argument("--duration", type=float, default=10.0, help="proxy level: seconds of load per case")
+    parser.add_argument("--connections", type=int, default=32, help="proxy level: wrk connections")
+    parser.add_argument("--workers", type=int, default=1, help="proxy level: --workers of each instance")
     args = parser.parse_args(argv)
-    print(f"ops={args.ops} per case, visitors={args.visitors}\n\n{HEADER}", flush=True)
-    results = store_benchmarks(
-        args.stores.split(","), [int(n) for n in args.instances.split(",")], args.ops,
-        [int(c) for c in args.concurrency.split(",")], args.visitors, args.redis_url,
-    )
+    tables: list[str] = []
+    if args.part in ("store", "all"):
+        print(f"ops={args.ops} per case, visitors={args.visitors}\n\n{HEADER}", flush=True)
+        results = store_benchmarks(
+            args.stores.split(","), [int(n) for n in args.instances.split(",")], args.ops,
+            [int(c) for c in args.concurrency.split(",")], args.visitors, args.redis_url,
+        )
+        tables.append(HEADER + "\n" + "\n".join(r.row() for r in results))
+    if args.part in ("proxy", "all"):
+        import os
+
+        from bench.scale.proxy import PROXY_HEADER, proxy_benchmarks, scaling_summary
+
+        cases = [(c.split(":")[0], int(c.split(":")[1])) for c in args.proxy_cases.split(",")]
+        print(f"\nproxy level: wrk -c {args.connections} -t 2 -d {args.duration:g}s, GET / (demo rules), "
+              f"--workers {args.workers} per instance, {os.cpu_count()} cores\n\n{PROXY_HEADER}", flush=True)
+        proxy_results = proxy_benchmarks(cases, duration=args.duration, connections=args.connections,
+                                         workers=args.workers, redis_url=args.redis_url)
+        summary = scaling_summary(proxy_results, os.cpu_count() or 1)
+        print("\n" + summary, flush=True)
+        tables.append(PROXY_HEADER + "\n" + "\n".join(r.row() for r in proxy_results) + "\n\n" + summary)
     if args.out:
-        args.out.write_text(HEADER + "\n" + "\n".join(r.row() for r in results) + "\n")
+        args.out.write_text("\n\n".join(tables) + "\n")
 
 
 if __name__ == "__main__":

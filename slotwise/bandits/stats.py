@@ -84,6 +84,7 @@ class SlotReport:
     lift: Lift | None
     srm: list[SRMCheck] = field(default_factory=list)
     traffic: list[TrafficBucket] = field(default_factory=list)
+    holdout: ArmSummary | None = None  # the holdout's own row (``p_best`` is nan: it is not a variant)
 
 
 # -- intervals ------------------------------------------------------------------
@@ -248,6 +249,12 @@ def slot_report(
         mean = sum(vals) / n if n else 0.0
         iv = wilson_interval(positive, n) if binary else mean_interval(vals)
         summaries.append(ArmSummary(a, decisions[a], exposures[a], n, positive, mean, iv, pbest.get(a, 0.0)))
+    held_summary = None
+    if decisions["holdout"]:
+        positive = sum(1 for v in held if v > 0)
+        iv = wilson_interval(positive, len(held)) if binary else mean_interval(held)
+        held_summary = ArmSummary("holdout", decisions["holdout"], exposures["holdout"], len(held), positive,
+                                  sum(held) / len(held) if held else 0.0, iv, math.nan)
     checks = []
     if intended_split:
         checks.append(srm_check({a: decisions[a] for a in intended_split}, intended_split, "arms"))
@@ -256,4 +263,4 @@ def slot_report(
         checks.append(srm_check({"holdout": decisions["holdout"], "personalized": n_personal},
                                 {"holdout": holdout_share, "personalized": 1 - holdout_share}, "holdout"))
     return SlotReport(slot, goal, summaries, lift(personalized, held), checks,
-                      traffic_share(rows, bucket_seconds))
+                      traffic_share(rows, bucket_seconds), held_summary)

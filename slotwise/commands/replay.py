@@ -31,6 +31,11 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return params
 
 
+def infer_goal(rows: list[Any]) -> str:
+    """``click`` (any 0/1 goal) when every known reward is 0 or 1, else ``revenue`` (real-valued)."""
+    return "click" if all(r.reward in (0.0, 1.0) for r in rows if r.reward is not None) else "revenue"
+
+
 def _fmt(e: Estimate) -> str:
     if math.isnan(e.value):
         return f"{e.method:<8} n/a (no usable rows)"
@@ -59,13 +64,18 @@ def run_replay(args: argparse.Namespace) -> int:
     status = 0
     for slot in slots:
         slot_rows = [r for r in rows if r.slot == slot and not r.holdout]
-        errors = validate_policy_spec(spec, args.goal)
+        goal = args.goal or infer_goal(slot_rows)
+        errors = validate_policy_spec(spec, goal)
         if errors:
             for error in errors:
                 print(f"slotwise replay: --policy/--param: {error}", file=sys.stderr)
             return 2
-        report = evaluate(slot_rows, spec, args.goal, seed=args.seed)
-        print(f"slot {slot}: candidate {args.policy} {json.dumps(params) if params else ''} on {len(slot_rows)} decisions")
+        report = evaluate(slot_rows, spec, goal, seed=args.seed)
+        known = sum(1 for r in slot_rows if r.reward is not None)
+        candidate = f"{args.policy} {json.dumps(params)}" if params else args.policy
+        kind = f"goal {goal}" if args.goal else ("0/1 rewards" if goal == "click" else "amounts")
+        print(f"slot {slot}: candidate {candidate} ({kind}) on {len(slot_rows)} decisions, "
+              f"{known} with a known reward")
         for estimate in (report.logged, report.ips, report.snips, report.replay):
             print("  " + _fmt(estimate))
         print()
@@ -80,9 +90,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(export them with `slotwise report --export decisions.jsonl`; format: docs/decision-log.md).",
     )
     parser.add_argument("decisions", metavar="DECISIONS_FILE", help="decision log, .csv or .jsonl")
-    parser.add_argument("--policy", required=True, help="thompson, ucb, epsilon-greedy, exp3, linucb, even")
+    parser.add_argument("--policy", required=True, help="thompson, ucb, epsilon-greedy, exp3, linucb, uniform")
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="policy parameter (repeatable)")
-    parser.add_argument("--goal", default="click", help="the slot's goal (click, purchase, revenue, ...)")
+    parser.add_argument("--goal", default=None, help="the slots' goal (click, purchase, revenue, ...); "
+                        "default: per slot, 0/1 rewards are a rate (click) and others an amount (revenue)")
     parser.add_argument("--slot", help="only this slot")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=run_replay)

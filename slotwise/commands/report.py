@@ -7,6 +7,7 @@ import asyncio
 import json
 import math
 import sys
+import textwrap
 from dataclasses import asdict
 
 from slotwise.bandits.decision_log import format_decision_log
@@ -15,17 +16,54 @@ from slotwise.commands.common import add_store_arguments, parse_since, store_fro
 from slotwise.proxy.reporting import build_decision_log, json_safe, read_all, slot_reports
 
 
-def _pct(x: float) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2%}"
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
 
 
-def _num(x: float, binary: bool) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+def _num(x: float | None, binary: bool) -> str:
+    """A rate as a percentage, an amount with two decimals; '-' when there is none yet."""
+    if not _finite(x):
         return "-"
-    return f"{x:.2%}" if binary else f"{x:.2f}"
+    return f"{x:.2%}" if binary else f"{x:,.2f}"
+
+
+def _interval(low: float | None, high: float | None, binary: bool) -> str:
+    if not (_finite(low) and _finite(high)):
+        return "-"
+    return f"{_num(low, binary)} to {_num(high, binary)}"
+
+
+def _chance(p: float) -> str:
+    if not _finite(p):
+        return ""
+    if p >= 0.9995:
+        return ">99.9%"
+    if p < 0.0005:
+        return "<0.1%"
+    return f"{p:.1%}"
+
+
+def _diff(x: float, binary: bool) -> str:
+    return f"{x * 100:+.2f}" if binary else f"{x:+,.2f}"
+
+
+GOAL_MEANING = {
+    "click": "share of seen decisions clicked",
+    "add_to_cart": "share of decisions followed by an add to cart",
+    "purchase": "share of decisions followed by an order",
+    "signup": "share of decisions followed by a sign-up",
+    "revenue": "order value per decision",
+    "margin": "order value minus coupon cost, per decision",
+}
+LEGEND = (
+    "shown: decisions made (a visitor got the variant); seen: the tag reported it in view; "
+    "measured: the outcome is known (goal reached, or the attribution window is over; "
+    "click goals count only seen decisions); chance best: probability that the variant is truly the best."
+)
 
 
 def render_text(reports: list[SlotReport]) -> str:
+    """The report for a person: one table per slot, the holdout as the baseline, plain-language lift."""
     from slotwise.bandits.goals import is_binary
 
     if not reports:
@@ -33,35 +71,45 @@ def render_text(reports: list[SlotReport]) -> str:
     out: list[str] = []
     for rep in reports:
         binary = is_binary(rep.goal)
-        measure = "rate" if binary else "mean"
-        out.append(f"slot {rep.slot}  (goal: {rep.goal})")
-        out.append(f"  {'variant':<20} {'decisions':>9} {'exposed':>8} {'closed':>7} {measure:>8}   {'95% interval':<22} {'P(best)':>7}")
-        for arm in rep.arms:
-            iv = f"[{_num(arm.interval.low, binary)}, {_num(arm.interval.high, binary)}]"
-            out.append(
-                f"  {arm.arm:<20} {arm.decisions:>9} {arm.exposures:>8} {arm.closed:>7} "
-                f"{_num(arm.mean, binary):>8}   {iv:<22} {arm.p_best:>7.1%}"
-            )
+        measure = "rate" if binary else "per decision"
+        rows = list(rep.arms) + ([rep.holdout] if rep.holdout is not None else [])
+        width = max([len("variant")] + [len(a.arm) for a in rows] + [len("holdout (baseline)")]) + 2
+        out.append(f"Slot {rep.slot} - goal: {rep.goal} ({GOAL_MEANING.get(rep.goal, rep.goal)})")
+        col = 9 if binary else 14
+        out.append(f"  {'variant':<{width}}{'shown':>8}{'seen':>8}{'measured':>10}{measure:>{col}}   "
+                   f"{'95% interval':<22}{'chance best':>11}")
+        for arm in rows:
+            name = "holdout (baseline)" if arm is rep.holdout else arm.arm
+            out.append((
+                f"  {name:<{width}}{arm.decisions:>8}{arm.exposures:>8}{arm.closed:>10}"
+                f"{_num(arm.mean if arm.closed else None, binary):>{col}}   "
+                f"{_interval(arm.interval.low, arm.interval.high, binary) if arm.closed else '-':<22}"
+                f"{_chance(arm.p_best) if arm is not rep.holdout else '':>11}"
+            ).rstrip())
         if rep.lift is not None:
             lift = rep.lift
-            rel = "" if lift.relative is None else f", relative {_pct(lift.relative)}"
-            rel_iv = "" if lift.relative_interval is None else (
-                f" [{_pct(lift.relative_interval.low)}, {_pct(lift.relative_interval.high)}]")
-            out.append(
-                f"  lift over holdout: {_num(lift.difference, binary)} "
-                f"[{_num(lift.difference_interval.low, binary)}, {_num(lift.difference_interval.high, binary)}]"
-                f"{rel}{rel_iv}  (personalized n={lift.n_personalized}, holdout n={lift.n_holdout})"
-            )
+            line = (f"  Personalized {_num(lift.personalized_mean, binary)} vs holdout {_num(lift.holdout_mean, binary)}: "
+                    f"{_diff(lift.difference, binary)}{' points' if binary else ''} (95% interval "
+                    f"{_diff(lift.difference_interval.low, binary)} to {_diff(lift.difference_interval.high, binary)})")
+            if lift.relative is not None and lift.relative_interval is not None:
+                line += (f", {lift.relative:+.0%} relative ({lift.relative_interval.low:+.0%} to "
+                         f"{lift.relative_interval.high:+.0%})")
+            out.append(line)
         else:
-            out.append("  lift over holdout: not enough closed decisions in both groups yet")
+            out.append("  Lift over the holdout: not enough measured decisions in both groups yet.")
         for check in rep.srm:
             if check.warning:
-                out.append(
-                    f"  WARNING sample ratio mismatch ({check.name}): observed {check.observed} vs intended "
-                    f"{check.expected_share} (p={check.p_value:.2g}) — check assignment, logging or bots"
-                )
+                total = sum(check.observed.values()) or 1
+                share_sum = sum(check.expected_share.values()) or 1
+                seen = " / ".join(f"{k} {v / total:.1%}" for k, v in check.observed.items())
+                meant = " / ".join(f"{k} {v / share_sum:.1%}" for k, v in check.expected_share.items())
+                what = "holdout vs personalized" if check.name == "holdout" else "variants"
+                out.append(f"  WARNING: traffic split is off ({what}): got {seen}, expected {meant} "
+                           f"(p={check.p_value:.2g}). The numbers above may be biased: check the assignment, "
+                           f"the logging and bot filtering.")
         out.append("")
-    return "\n".join(out)
+    out.extend(textwrap.wrap(LEGEND, 100))
+    return "\n".join(out) + "\n"
 
 
 async def _report(args: argparse.Namespace) -> int:

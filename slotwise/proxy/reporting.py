@@ -56,7 +56,7 @@ def slot_configs_from_log(records: Iterable[LogRecord]) -> dict[str, SlotConfig]
     configs = {}
     for slot, data in meta.items():
         configs[slot] = SlotConfig(
-            arms=tuple(arms[slot]) or ("control",),
+            arms=tuple(sorted(arms[slot])) or ("control",),
             goal=data.get("goal") or "click",
             policy=data.get("policy_spec"),
             window=float(data.get("window") or 1800.0),
@@ -121,7 +121,7 @@ def slot_reports(log: DecisionLog, slot: str | None = None, bucket_seconds: floa
         if slot is not None and name != slot:
             continue
         intended = None
-        if config.policy and dict(config.policy).get("name") == "even":
+        if config.policy and dict(config.policy).get("name") == "uniform":  # an even split: check it holds
             intended = {arm: 1.0 / len(config.arms) for arm in config.arms}
         reports.append(
             slot_report(rows, name, config.goal, arms=list(config.arms), intended_split=intended,

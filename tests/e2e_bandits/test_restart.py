@@ -121,27 +121,31 @@ def test_kill_9_and_restart_lose_nothing_and_count_nothing_twice(
             "--log-level", "warning"]
     sent: list[dict[str, Any]] = []
 
-    # 1. traffic, then kill -9: the learner's snapshot is older than the log (it is taken at most once a minute)
-    first = process_runner(args, port).__enter__()
-    try:
+    # 1. a first run, stopped cleanly (SIGTERM): its final snapshot covers everything so far
+    with process_runner(args, port) as first:
         traffic(first.url, 4, sent, "a")
         caught_up(first.url, data)
-        traffic(first.url, 6, sent, "b")
-        st = caught_up(first.url, data)
-        assert st["learner"]["slots"]["hero"]["updates"] > 0
-        snapshot_seq = snapshot_of(data)[1]
-        assert 0 < snapshot_seq < st["learner_seq"]  # the tail is only in the log
-    finally:
-        first.proc.send_signal(signal.SIGKILL)
-        first.proc.wait(10)
-    assert first.proc.returncode == -signal.SIGKILL
+    snapshot_seq = snapshot_of(data)[1]
+    assert snapshot_seq == max(r.seq for r in log_records(data))
 
-    # 2. restart on the same data: snapshot + replay of the tail = one straight run over the log
-    with process_runner(args, port) as second:
-        caught_up(second.url, data)
-        resend(second.url, sent)  # the tag retries everything: duplicates, nothing changes
-        time.sleep(0.6)  # a poll of the learning loop
+    # 2. more traffic, then kill -9: the learner's snapshot is older than the log
+    second = process_runner(args, port).__enter__()
+    try:
+        traffic(second.url, 6, sent, "b")
         st = caught_up(second.url, data)
+        assert st["learner"]["slots"]["hero"]["updates"] > 0
+        assert snapshot_seq <= snapshot_of(data)[1] < st["learner_seq"]  # the tail is only in the log
+    finally:
+        second.proc.send_signal(signal.SIGKILL)
+        second.proc.wait(10)
+    assert second.proc.returncode == -signal.SIGKILL
+
+    # 3. restart on the same data: snapshot + replay of the tail = one straight run over the log
+    with process_runner(args, port) as third:
+        caught_up(third.url, data)
+        resend(third.url, sent)  # the tag retries everything: duplicates, nothing changes
+        time.sleep(0.6)  # a poll of the learning loop
+        st = caught_up(third.url, data)
     expected = straight_run(rules, data)
     assert st["learner_seq"] == expected.seq == max(r.seq for r in log_records(data))
     assert st["learner"]["pending"] == expected.pending_count > 0

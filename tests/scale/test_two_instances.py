@@ -301,6 +301,7 @@ def scenario(c: Cluster) -> None:
     except TimeoutError:
         raise AssertionError(f"the instances disagree on the model: {seen[-5:]}") from None
     timings["agreed after polls"] = len(seen)
+    print(f"\nmodel versions seen before agreeing: {seen}")
     with browser() as v:
         v.get(f"{b.url}/c/jeans")
         ids = decisions(v.get(f"{a.url}/").text)
