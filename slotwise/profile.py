@@ -186,6 +186,19 @@ def remove_from_cart(profile: Profile, product: str, size: str | None = None) ->
     ]
 
 
+def _purchase_line(order_id: str, channel: str, line: Mapping[str, Any], now: float) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "channel": channel,
+        "product": str(line["product"]),
+        "category": line.get("category"),
+        "size": line.get("size"),
+        "qty": int(line.get("qty") or 1),
+        "price": float(line.get("price") or 0.0),
+        "ts": float(line.get("ts") or now),
+    }
+
+
 def record_purchase(
     profile: Profile,
     order_id: str,
@@ -198,19 +211,7 @@ def record_purchase(
         raise ValueError(f"channel must be one of {CHANNELS}, not {channel!r}")
     if any(p["order_id"] == order_id and p["channel"] == channel for p in profile.purchases):
         return False
-    for line in lines:
-        profile.purchases.append(
-            {
-                "order_id": order_id,
-                "channel": channel,
-                "product": str(line["product"]),
-                "category": line.get("category"),
-                "size": line.get("size"),
-                "qty": int(line.get("qty") or 1),
-                "price": float(line.get("price") or 0.0),
-                "ts": float(line.get("ts") or now),
-            }
-        )
+    profile.purchases.extend(_purchase_line(order_id, channel, line, now) for line in lines)
     profile.purchases.sort(key=lambda p: p["ts"])
     del profile.purchases[:-MAX_PURCHASES]
     if channel == "online":
@@ -236,16 +237,7 @@ def import_purchase_lines(
     have = {(p["channel"], p["order_id"], p["product"], p.get("size")) for p in profile.purchases}
     added = 0
     for line in lines:
-        entry = {
-            "order_id": order_id,
-            "channel": channel,
-            "product": str(line["product"]),
-            "category": line.get("category"),
-            "size": line.get("size"),
-            "qty": int(line.get("qty") or 1),
-            "price": float(line.get("price") or 0.0),
-            "ts": float(line.get("ts") or now),
-        }
+        entry = _purchase_line(order_id, channel, line, now)
         key = (channel, order_id, entry["product"], entry["size"])
         if key in have:
             continue

@@ -158,32 +158,55 @@ class AdminPages:
 
     def _render_slot(self, rep: Any, log: DecisionLog) -> str:
         binary = is_binary(rep.goal)
-        fmt = (lambda x: f"{x:.2%}") if binary else (lambda x: f"{x:.2f}")
-        rows = "".join(
-            f"<tr><td>{escape(a.arm)}</td><td>{a.decisions}</td><td>{a.exposures}</td><td>{a.closed}</td>"
-            f"<td>{fmt(a.mean)}</td><td>[{fmt(a.interval.low)}, {fmt(a.interval.high)}]</td><td>{a.p_best:.1%}</td></tr>"
-            for a in rep.arms
-        )
+
+        def fmt(x: float | None) -> str:
+            if x is None or not math.isfinite(x):
+                return "-"
+            return f"{x:.2%}" if binary else f"{x:,.2f}"
+
+        def diff(x: float) -> str:
+            return f"{x * 100:+.2f} points" if binary else f"{x:+,.2f}"
+
+        def chance(p: float) -> str:
+            if not math.isfinite(p):
+                return ""
+            return ">99.9%" if p >= 0.9995 else ("<0.1%" if p < 0.0005 else f"{p:.1%}")
+
+        def row(a: Any, name: str) -> str:
+            known = a.closed > 0
+            interval = f"{fmt(a.interval.low)} to {fmt(a.interval.high)}" if known else "-"
+            return (f"<tr><td>{escape(name)}</td><td>{a.decisions}</td><td>{a.exposures}</td><td>{a.closed}</td>"
+                    f"<td>{fmt(a.mean) if known else '-'}</td><td>{interval}</td><td>{chance(a.p_best)}</td></tr>")
+
+        rows = "".join(row(a, a.arm) for a in rep.arms)
+        if rep.holdout is not None:
+            rows += row(rep.holdout, "holdout (baseline)")
         out = [
             f"<section><h2>{escape(rep.slot)} <small>goal: {escape(rep.goal)}</small></h2>",
-            "<table><tr><th>variant</th><th>decisions</th><th>exposed</th><th>closed</th>"
-            f"<th>{'rate' if binary else 'mean'}</th><th>95% interval</th><th>P(best)</th></tr>{rows}</table>",
+            "<table><tr><th>variant</th><th>shown</th><th>seen</th><th>measured</th>"
+            f"<th>{'rate' if binary else 'per decision'}</th><th>95% interval</th><th>chance best</th></tr>{rows}</table>",
         ]
         if rep.lift is not None:
             lift = rep.lift
-            rel = "" if lift.relative is None else f" ({lift.relative:+.1%} relative)"
+            rel = "" if lift.relative is None else f" ({lift.relative:+.0%} relative)"
             out.append(
-                f"<p>Lift of personalization over the holdout: <b>{fmt(lift.difference)}</b>{rel}, 95% interval "
-                f"[{fmt(lift.difference_interval.low)}, {fmt(lift.difference_interval.high)}] "
+                f"<p>Personalized {fmt(lift.personalized_mean)} vs holdout {fmt(lift.holdout_mean)}: "
+                f"<b>{diff(lift.difference)}</b>{rel}, 95% interval "
+                f"{diff(lift.difference_interval.low)} to {diff(lift.difference_interval.high)} "
                 f"(personalized n={lift.n_personalized}, holdout n={lift.n_holdout}).</p>"
             )
         else:
-            out.append("<p>Lift over the holdout: not enough closed decisions in both groups yet.</p>")
+            out.append("<p>Lift over the holdout: not enough measured decisions in both groups yet.</p>")
         for check in rep.srm:
             if check.warning:
+                total = sum(check.observed.values()) or 1
+                share_sum = sum(check.expected_share.values()) or 1
+                got = " / ".join(f"{escape(k)} {v / total:.1%}" for k, v in check.observed.items())
+                meant = " / ".join(f"{escape(k)} {v / share_sum:.1%}" for k, v in check.expected_share.items())
                 out.append(
-                    f"<p class=warn>Sample ratio mismatch ({escape(check.name)}): observed {escape(str(check.observed))} "
-                    f"vs intended {escape(str(check.expected_share))}, p={check.p_value:.2g}.</p>"
+                    f"<p class=warn>Traffic split is off ({'holdout' if check.name == 'holdout' else 'variants'}): "
+                    f"got {got}, expected {meant} (p={check.p_value:.2g}). Check the assignment, the logging "
+                    "and bot filtering before trusting these numbers.</p>"
                 )
         share = defaultdict(list)
         for bucket in rep.traffic:

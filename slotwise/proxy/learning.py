@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Mapping
 from slotwise.bandits.learner import Learner, SlotConfig
 from slotwise.bandits.records import Outcome
 from slotwise.store.base import LogRecord, Store
+from slotwise.tasks import cancel_and_wait
 
 log = logging.getLogger("slotwise.learning")
 
@@ -185,12 +186,7 @@ class LearningLoop:
                 log.warning("learning step failed; retrying", exc_info=True)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
         if not self.follower:
             try:
                 await self.catch_up()

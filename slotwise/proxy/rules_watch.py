@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Generic, TypeVar
 
+from slotwise.tasks import cancel_and_wait
+
 log = logging.getLogger("slotwise.rules")
 
 T = TypeVar("T")
@@ -99,9 +101,4 @@ class RulesHolder(Generic[T]):
             pass  # not the main thread (e.g. in tests) or no signals on this platform
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)

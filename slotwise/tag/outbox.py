@@ -22,6 +22,7 @@ from typing import Callable
 import httpx
 
 from slotwise.store.base import OutboxItem, Store
+from slotwise.tasks import cancel_and_wait
 
 log = logging.getLogger("slotwise.tag.outbox")
 
@@ -75,13 +76,8 @@ class OutboxWorker:
         self._wake.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self._client.aclose()
 
     async def _run(self) -> None:

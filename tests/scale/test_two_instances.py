@@ -293,7 +293,11 @@ def scenario(c: Cluster) -> None:
 
     def same_model() -> dict[str, str] | None:  # both followers on the learner's latest snapshot
         versions = {inst.name: home_version(inst) for inst in c.instances}
-        seen.append(versions)
+        found = c.snapshot()
+        seen.append({**versions, **{f"{i.name} seq": c.follower_seq(i) for i in c.instances},
+                     "snapshot seq": c.snapshot_seq(), "learner": f'{found[0]["policies"]["home-categories"]["generation"]}.'
+                     f'{found[0]["policies"]["home-categories"]["basis"]["version"]}' if found else "-"})
+        versions = {k: v for k, v in seen[-1].items() if k != "learner"} if False else versions
         return versions if len(set(versions.values())) == 1 else None
 
     try:
@@ -314,7 +318,7 @@ def scenario(c: Cluster) -> None:
         wait_until(lambda inst=inst: home_version(inst) != before[inst.name], 3, interval=0.02,
                    what=f"{inst.name} using the new model")
         timings[f"pickup {inst.name}"] = time.monotonic() - saved
-    assert max(v for k, v in timings.items() if k.startswith("pickup")) < 1.0, timings
+    assert max(v for k, v in timings.items() if k.startswith("pickup")) < 1.0, (timings, seen)
     for inst in c.instances:
         seq = c.follower_seq(inst)  # None while /_sw/admin/api/status fails (see the report)
         assert seq is None or seq >= target
