@@ -146,6 +146,15 @@ def prepare_visitors(base: str, n: int = VISITORS) -> list[str]:
     return cookies
 
 
+def fail_open_note(port: int) -> str:
+    """Pages served unpersonalized during the run (a personalization budget overrun counts here)."""
+    import httpx
+
+    text = httpx.get(f"http://127.0.0.1:{port}/_sw/metrics").text
+    total = sum(float(v) for v in re.findall(r'^slotwise_fail_open_total\{[^}]*\} ([0-9.e+]+)$', text, re.M))
+    return f"fail-open {total:.0f}"
+
+
 def applied_slots(port: int, path: str, cookie: str) -> str:
     """What the personalizer did for one prepared visitor (its Server-Timing entry)."""
     import httpx
@@ -210,12 +219,12 @@ def table(results: list[Result], baseline: float | None, args: argparse.Namespac
         f"wrk -t2 -c{args.connections} -d{args.duration}s --latency; Slotwise: {args.server}, {args.workers} worker(s), "
         f"transport {args.transport}, malloc tuning {'off' if args.no_malloc_tune else 'on'}",
         "",
-        "| case | req/s | p50 ms | p99 ms | errors | × nginx proxy |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| case | req/s | p50 ms | p99 ms | errors | × nginx proxy | note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in results:
         ratio = f"{r.rps / baseline:.3f}" if baseline else "–"
-        lines.append(f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {ratio} |")
+        lines.append(f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {ratio} | {r.note} |")
     return "\n".join(lines) + "\n"
 
 
@@ -279,11 +288,13 @@ def main(argv: list[str] | None = None) -> int:
                         warm = ["-s", script] if script else []
                         subprocess.run(["wrk", "-t1", "-c4", "-d1s", *warm, f"http://127.0.0.1:{port}/"], capture_output=True)
                         result = wrk(f"http://127.0.0.1:{port}/", args.duration, args.connections, script=script)
+                        if rewrite:
+                            result.note = fail_open_note(port)
                     finally:
                         stop(proc)
                 result.name = name
                 results.append(result)
-                print(f"{name:34s} {result.rps:10,.0f} req/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  errors {result.errors}", flush=True)
+                print(f"{name:34s} {result.rps:10,.0f} req/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  errors {result.errors}  {result.note}", flush=True)
         finally:
             ng.terminate()
             ng.wait(10)

@@ -47,8 +47,9 @@ def edge(demo: DemoServer, tmp_path: Path, asgi_server: Any) -> Callable[..., Ed
     """``edge(rules=PATH, **settings)`` → a proxy in front of the demo store."""
 
     def start(rules: Path | str = SLOTS, **overrides: Any) -> Edge:
-        settings = Settings(upstream=demo.url, rules=str(rules), data=str(tmp_path / uuid.uuid4().hex),
-                            admin_token="admin-token", **overrides)
+        options = {"upstream": demo.url, "rules": str(rules), "data": str(tmp_path / uuid.uuid4().hex),
+                   "admin_token": "admin-token", **overrides}
+        settings = Settings(**options)
         personalizer = SlotwisePersonalizer(settings)
         server = asgi_server(create_app(settings, personalizer))
         return Edge(server, personalizer, settings)
