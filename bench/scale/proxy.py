@@ -1,7 +1,7 @@
 """Proxy level: the same page under the same load through 1 or 2 proxy instances.
 
     .venv/bin/python -m bench.scale.run --part proxy [--duration 10] [--connections 32] [--workers 1]
-        [--proxy-cases sqlite:1,redis:1,redis:2]
+        [--proxy-cases sqlite:1,redis:1,redis:2]     # STORE:INSTANCES[xWORKERS], e.g. sqlite:1x2
 
 Every case: wrk (``--connections``, 2 threads, ``--duration`` s after a 2 s
 warm-up) → nginx (round robin, keep-alive) → N ``slotwise serve`` instances
@@ -10,8 +10,10 @@ pages served by the same nginx, so the upstream costs almost nothing and the
 proxies are what is measured. The page is the home page with the demo rules
 (``slotwise/rules/examples/demo.yaml``: category reorder, exit-intent popup,
 ...), requested by 1,000 returning visitors (signed cookies, one per request in
-turn): each request reads and writes a profile, and each visitor's first
-request logs its decisions. ``sqlite:N`` runs N instances on one SQLite file
+turn), each of whom has browsed two categories (profiles written before the
+run): each request reads and writes a profile and reorders the category nav
+and tiles; each visitor's first request logs its decisions, later ones are
+sticky. ``sqlite:N`` runs N instances on one SQLite file
 (one machine only); ``redis:N`` N instances on one throwaway redis-server.
 """
 
@@ -39,7 +41,8 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chr
 PAGES = ["/", "/feed.json", "/c/running-shoes", "/c/jeans", "/c/dog-toys"]
 
 PROXY_HEADER = (
-    "| case | requests | req/s | p50 ms | p99 ms | non-2xx | errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    "| case | requests | req/s | p50 ms | p99 ms | non-2xx | errors | failed open |\n"
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 )
 
 
@@ -52,10 +55,20 @@ class WrkResult:
     p99_ms: float
     non2xx: int
     errors: int
+    failed_open: int = 0  # pages served unpersonalized (time budget, store errors), from /_sw/metrics
 
     def row(self) -> str:
         return (f"| {self.name} | {self.requests} | {self.rps:,.0f} | {self.p50_ms:.1f} | {self.p99_ms:.1f} | "
-                f"{self.non2xx} | {self.errors} |")
+                f"{self.non2xx} | {self.errors} | {self.failed_open} |")
+
+
+def failed_open(ports: list[int]) -> int:
+    """Sum of ``slotwise_fail_open_total`` over the instances."""
+    total = 0.0
+    for port in ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/_sw/metrics", timeout=5).text
+        total += sum(float(x) for x in re.findall(r"^slotwise_fail_open_total\{[^}]*\} (\S+)$", text, re.M))
+    return int(total)
 
 
 def free_port() -> int:
@@ -95,7 +108,9 @@ def snapshot_demo(static_dir: Path) -> None:
 
 def nginx_conf(work: Path, static_dir: Path, static_port: int, lb_port: int, backends: list[int]) -> Path:
     servers = "\n".join(f"        server 127.0.0.1:{p};" for p in backends)
+    user = "user root;" if os.geteuid() == 0 else ""  # workers must read the (0700) temp dir
     conf = f"""
+{user}
 worker_processes 1;
 pid {work}/nginx.pid;
 error_log {work}/nginx-error.log warn;
@@ -158,11 +173,37 @@ def nginx(work: Path, static_dir: Path, backends: list[int]) -> Iterator[tuple[i
 
 
 def visitor_cookies(n: int) -> list[str]:
+    """Signed cookie values (``id.mac``) for ``n`` new visitors."""
     from slotwise.proxy.config import Settings
     from slotwise.proxy.identity import VisitorCookies
 
     cookies = VisitorCookies(Settings(secret=SECRET).signing_key())
     return [cookies.sign(cookies.new_id()) for _ in range(n)]
+
+
+CATEGORIES = ["running-shoes", "sneakers", "t-shirts", "jackets", "jeans", "dresses", "bags", "socks", "dog-toys"]
+
+
+def seed_profiles(store_url: str, data_dir: Path, cookies: list[str]) -> None:
+    """Each visitor has browsed two categories, so the home page's reorder has work to do."""
+    import asyncio
+
+    from slotwise.profile import record_view
+    from slotwise.store import open_store
+
+    async def run() -> None:
+        store = open_store(store_url, str(data_dir))
+        now = time.time() - 60
+        try:
+            for i, cookie in enumerate(cookies):
+                vid = cookie.split(".")[0]
+                for k in (i, i + 3):
+                    cat = CATEGORIES[k % len(CATEGORIES)]
+                    await store.update_profile(vid, lambda p, c=cat: record_view(p, now, category=c), now)
+        finally:
+            await store.close()
+
+    asyncio.run(run())
 
 
 WRK_SCRIPT = """
@@ -200,8 +241,9 @@ def wrk(name: str, url: str, script: Path, connections: int, duration: float, th
     return WrkResult(name, requests, rps, p50, p99, non2xx, errors)
 
 
-def proxy_benchmarks(cases: list[tuple[str, int]], *, duration: float = 10.0, connections: int = 32,
-                     workers: int = 1, visitors: int = 1000, redis_url: str | None = None) -> list[WrkResult]:
+def proxy_benchmarks(cases: list[tuple[str, int, int | None]], *, duration: float = 10.0, connections: int = 32,
+                     workers: int = 1, visitors: int = 1000, redis_url: str | None = None,
+                     budget_ms: float | None = None) -> list[WrkResult]:
     from bench.scale.run import redis_server
 
     if shutil.which("wrk") is None or shutil.which("nginx") is None:
@@ -211,43 +253,51 @@ def proxy_benchmarks(cases: list[tuple[str, int]], *, duration: float = 10.0, co
         tmp = Path(tmp_name)
         static = tmp / "static"
         snapshot_demo(static)
+        cookies = visitor_cookies(visitors)
         cookie_file = tmp / "cookies.txt"
-        cookie_file.write_text("\n".join(visitor_cookies(visitors)) + "\n")
+        cookie_file.write_text("\n".join(cookies) + "\n")
         script = tmp / "visitors.lua"
         script.write_text(WRK_SCRIPT % {"cookies": cookie_file, "ua": UA})
-        for store, n in cases:
-            case_dir = tmp / f"{store}-{n}"
+        for store, n, case_workers in cases:
+            w = case_workers or workers
+            case_dir = tmp / f"{store}-{n}x{w}"
             case_dir.mkdir()
             if store == "redis":  # every case starts from an empty Redis
                 import redis as redis_py
 
                 redis_py.Redis.from_url(rurl).flushdb()
             store_url = rurl if store == "redis" else ""
+            seed_profiles(store_url, case_dir / "data", cookies)
             ports = [free_port() for _ in range(n)]
             # nginx first (the proxies fetch nothing at start but the feed), then the proxies behind it
             with nginx(case_dir, static, ports) as (static_port, lb_port):
                 upstream = f"http://127.0.0.1:{static_port}"
-                with _proxies_on(ports, upstream, store_url, case_dir, workers):
+                with _proxies_on(ports, upstream, store_url, case_dir, w, budget_ms):
                     url = f"http://127.0.0.1:{lb_port}/"
-                    check = httpx.get(url, headers={"user-agent": UA, "cookie": f"sw_vid={visitor_cookies(1)[0]}"})
-                    if check.status_code != 200 or "data-sw-decision" not in check.text and "sw-popup" not in check.text:
+                    check = httpx.get(url, headers={"user-agent": UA, "cookie": f"sw_vid={cookies[0]}"})
+                    if check.status_code != 200 or 'desc="none"' in check.headers.get("server-timing", 'desc="none"'):
                         print(f"warning: {store}:{n}: the page does not look personalized", flush=True)
                     wrk("warm-up", url, script, connections, 2)
-                    name = f"{store}, {n} instance{'s' if n > 1 else ''} × {workers} worker{'s' if workers > 1 else ''}"
+                    name = f"{store}, {n} instance{'s' if n > 1 else ''} × {w} worker{'s' if w > 1 else ''}"
+                    before = failed_open(ports)
                     result = wrk(name, url, script, connections, duration)
+                    result.failed_open = failed_open(ports) - before
                     print(result.row(), flush=True)
                     results.append(result)
     return results
 
 
 @contextmanager
-def _proxies_on(ports: list[int], upstream: str, store_url: str, work: Path, workers: int) -> Iterator[list[int]]:
+def _proxies_on(ports: list[int], upstream: str, store_url: str, work: Path, workers: int,
+                budget_ms: float | None = None) -> Iterator[list[int]]:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for i, port in enumerate(ports):
             args = [PYTHON, "-m", "slotwise.cli", "serve", "--upstream", upstream, "--rules", str(RULES),
                     "--port", str(port), "--workers", str(workers), "--data", str(work / "data"),
                     "--secret", SECRET, "--log-level", "warning", "--store", store_url]
+            if budget_ms is not None:
+                args += ["--personalize-budget-ms", str(budget_ms)]
             log = open(work / f"proxy{i}.log", "ab")
             procs.append(subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                           env={**os.environ, "PYTHONPATH": str(ROOT)}))
@@ -266,7 +316,8 @@ def _proxies_on(ports: list[int], upstream: str, store_url: str, work: Path, wor
 
 
 def scaling_summary(results: list[WrkResult], cores: int) -> str:
-    by_name = {r.name.split(",")[0] + ":" + r.name.split(",")[1].split()[0]: r for r in results}
+    by_name = {r.name.split(",")[0] + ":" + r.name.split(",")[1].split()[0]: r for r in results
+               if r.name.endswith(" 1 worker")}
     one, two = by_name.get("redis:1"), by_name.get("redis:2")
     lines = []
     if one and two and one.rps:

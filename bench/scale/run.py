@@ -200,10 +200,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None, help="also write the table(s) to this markdown file")
     parser.add_argument("--part", choices=["store", "proxy", "all"], default="store",
                         help="store calls (default), the proxy level (wrk + nginx), or both")
-    parser.add_argument("--proxy-cases", default="sqlite:1,redis:1,redis:2", help="STORE:INSTANCES,...")
+    parser.add_argument("--proxy-cases", default="sqlite:1,redis:1,redis:2", help="STORE:INSTANCES[xWORKERS],...")
     parser.add_argument("--duration", type=float, default=10.0, help="proxy level: seconds of load per case")
     parser.add_argument("--connections", type=int, default=32, help="proxy level: wrk connections")
     parser.add_argument("--workers", type=int, default=1, help="proxy level: --workers of each instance")
+    parser.add_argument("--budget-ms", type=float, default=None,
+                        help="proxy level: --personalize-budget-ms of the instances (default: the product's)")
     args = parser.parse_args(argv)
     tables: list[str] = []
     if args.part in ("store", "all"):
@@ -218,11 +220,15 @@ def main(argv: list[str] | None = None) -> None:
 
         from bench.scale.proxy import PROXY_HEADER, proxy_benchmarks, scaling_summary
 
-        cases = [(c.split(":")[0], int(c.split(":")[1])) for c in args.proxy_cases.split(",")]
+        cases = []
+        for case in args.proxy_cases.split(","):  # STORE:INSTANCES[xWORKERS]
+            store, _, shape = case.partition(":")
+            n, _, w = shape.partition("x")
+            cases.append((store, int(n), int(w) if w else None))
         print(f"\nproxy level: wrk -c {args.connections} -t 2 -d {args.duration:g}s, GET / (demo rules), "
-              f"--workers {args.workers} per instance, {os.cpu_count()} cores\n\n{PROXY_HEADER}", flush=True)
+              f"--workers {args.workers} per instance, budget {args.budget_ms or 'default'} ms, {os.cpu_count()} cores\n\n{PROXY_HEADER}", flush=True)
         proxy_results = proxy_benchmarks(cases, duration=args.duration, connections=args.connections,
-                                         workers=args.workers, redis_url=args.redis_url)
+                                         workers=args.workers, redis_url=args.redis_url, budget_ms=args.budget_ms)
         summary = scaling_summary(proxy_results, os.cpu_count() or 1)
         print("\n" + summary, flush=True)
         tables.append(PROXY_HEADER + "\n" + "\n".join(r.row() for r in proxy_results) + "\n\n" + summary)

@@ -131,8 +131,38 @@ class StreamLearner:
         await self.flush()
         return n
 
+    async def recover_lost_group(self) -> None:
+        """Redis came back without our consumer group (no persistence, or a new server).
+
+        The models are kept. The group is created again after what the
+        learner has applied, and the stream's seq counter is lifted past it,
+        so new records get seqs the learner (and the serving instances, which
+        compare snapshot seqs) accept. Records appended to the empty Redis
+        before this ran have lower seqs and are not learned: at most the
+        second or so it takes to notice. A snapshot is saved at once, since
+        the old one went with the data.
+        """
+        log.error("consumer group %r is gone (Redis lost its data?): recreating it after seq %d",
+                  self.group, self.learner.seq)
+        raise_seq = getattr(self.store, "raise_seq", None)
+        if raise_seq is not None:
+            await raise_seq(self.learner.seq)
+        await self.store.create_group(self.group, after_seq=self.learner.seq)
+        self._unacked = []  # they belonged to the lost group
+        await self.flush(force=True)
+
     async def run(self, stop: asyncio.Event) -> None:
-        await self.start()
+        while True:  # Redis may be away when the learner starts: wait for it
+            try:
+                await self.start()
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if stop.is_set():
+                    return
+                log.warning("learner start failed; retrying in 1 s", exc_info=True)
+                await asyncio.sleep(1.0)
         last_reclaim = self.clock()
         while not stop.is_set():
             try:
@@ -142,7 +172,17 @@ class StreamLearner:
                     await self.process(await self.store.reclaim(self.group, self.consumer, self.reclaim_idle_ms))
             except asyncio.CancelledError:
                 raise
-            except Exception:  # Redis away: wait and go on; nothing is acknowledged until learned
+            except Exception as exc:  # Redis away: wait and go on; nothing is acknowledged until learned
+                if "NOGROUP" in str(exc):
+                    try:
+                        await self.recover_lost_group()
+                        continue
+                    except Exception:
+                        pass
                 log.warning("learner step failed; retrying in 1 s", exc_info=True)
                 await asyncio.sleep(1.0)
-        await self.flush(force=True)
+        try:
+            await self.flush(force=True)
+        except Exception:  # Redis away at shutdown: nothing is lost, the entries stay pending
+            log.warning("final snapshot failed; the unacknowledged entries will be learned at the next start",
+                        exc_info=True)

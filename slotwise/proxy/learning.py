@@ -39,20 +39,39 @@ def learner_record(rec: LogRecord) -> dict[str, Any] | None:
     event_type = data.get("type")
     props = data.get("props") or {}
     decision_id = props.get("decision_id") or data.get("decision_id")
+    ts = arrival_time(rec)
     if event_type == "exposure" and decision_id:
-        return {"type": "exposure", "decision_id": decision_id, "ts": rec.ts, "seq": rec.seq}
+        return {"type": "exposure", "decision_id": decision_id, "ts": ts, "seq": rec.seq}
     if event_type in REWARD_EVENTS:
         return {
             "type": "event",
             "visitor_id": rec.visitor,
             "event_type": event_type,
             "value": event_value(props),
-            "ts": rec.ts,
+            "ts": ts,
             "decision_ids": [decision_id] if decision_id else None,
             "cost": float(props.get("coupon_cost") or 0.0),
             "seq": rec.seq,
         }
     return None
+
+
+def arrival_time(rec: LogRecord) -> float:
+    """When the learner takes an event to have happened: when the server stored it.
+
+    The tag's own ``ts`` may be days old (events queued offline); joining on it
+    would let an event arriving after the live learner closed a window (its
+    clock tick, outside the log) reward that decision in every later replay of
+    the log — the report, a restart from an older snapshot — but not in the
+    live model. The server's receive time follows the log's order, so every
+    reader settles each decision the same way. Decisions carry the server's
+    time already.
+    """
+    received = rec.data.get("received")
+    try:
+        return float(received) if received is not None else rec.ts
+    except (TypeError, ValueError):
+        return rec.ts
 
 
 def event_value(props: Mapping[str, Any]) -> float | None:

@@ -245,8 +245,11 @@ class SlotwisePersonalizer:
             await self._persist_decisions(flow.visitor.id, work, now)
         flow.state["same_for_everyone"] = not flow.personalized and not flow.visitor.set_cookie
         # the proxy records page views itself: the tag must not count them again
-        body = inject_before_body_end(body, script_tag(find_csp_nonce(html), data={"pageview": "off"}).encode())
-        if flow.visitor.set_cookie:
+        tag_data = {"pageview": "off"}
+        if ruleset.consent == "required" and not (work.profile and work.profile.consent == "granted"):
+            tag_data["consent"] = "required"  # the tag sends nothing until the visitor consents
+        body = inject_before_body_end(body, script_tag(find_csp_nonce(html), data=tag_data).encode())
+        if flow.visitor.set_cookie and not request.gpc:  # Global Privacy Control: no identifier either
             flow.extra_headers.append(("set-cookie", flow.visitor.set_cookie))
         elapsed = (time.perf_counter() - started) * 1000
         flow.timings["sw"] = elapsed
@@ -293,7 +296,9 @@ class SlotwisePersonalizer:
         product = dict(page.product) if page.product and page.product.get("id") else None
         work.profile = await self.pageviews.record(flow.visitor.id, now, category=page.category, product=product)
         customer = flow.state.get("customer_id")
-        if customer and work.profile.customer_id != customer:
+        # a browser's claim may have set customer_id without the alias being ours: check the link itself
+        if customer and (work.profile.customer_id != customer
+                         or await self.store.resolve(f"customer:{customer}") != work.profile.id):
             work.profile = await self._identify(flow.visitor.id, customer, now)
         return True
 

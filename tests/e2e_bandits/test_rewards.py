@@ -145,3 +145,35 @@ def test_holdout_rewards_reach_the_report_but_teach_no_policy(edge: Any) -> None
     rows = {r.slot: r for r in e.decision_log().rows if r.visitor == v.id}
     assert rows["banner"].reward == 1.0 and rows["recs"].reward == 40.0
     assert rows["offer"].reward == 40.0  # nothing shown: no coupon to pay
+
+
+def test_a_late_event_with_an_old_client_time_settles_like_the_report_and_a_restart_say(edge: Any) -> None:
+    """The tag may send an event long after it happened (offline queue, ``ts`` up to a week old). Once the
+    live learner has closed the window, that event must not reward the decision in a replay of the log
+    either (report, restart from an older snapshot): every reader of the log settles a decision the same way."""
+    e = edge()
+    v = e.visitor()
+    d = v.view()
+    e.clock.advance(WINDOW_S + 100)
+    e.learn()  # the live learner closes the windows: banner and recs taught 0
+    arms = {slot: arm_of(e, d[slot]) for slot in ("banner", "recs")}
+    assert e.stats("banner") == {arms["banner"]: [1.0, 0.0, 0.0]}
+    happened = e.clock() - WINDOW_S  # inside the window, but it arrives only now
+    v.events({"type": "purchase", "ts": happened, "props": {
+        "order_id": "late-1", "total": 70.0, "lines": [{"product": "p1", "qty": 1, "price": 70.0}]}})
+    e.learn()
+    assert e.stats("banner") == {arms["banner"]: [1.0, 0.0, 0.0]}  # settled once, as 0
+    assert row(e, d["banner"]).reward == 0.0  # the report agrees
+    assert_report_agrees_with_learner(e)
+    replayed = e.run(_fresh_replay(e))
+    assert replayed.policies["banner"].state()["arms"] == e.learner.policies["banner"].state()["arms"]
+
+
+async def _fresh_replay(e: Edge) -> Any:
+    """What a restarted process without any snapshot learns from the same log."""
+    from slotwise.proxy.learning import LearningLoop
+
+    loop = LearningLoop(e.p.store, clock=e.clock)
+    loop.configure(e.p.learning.slots)
+    await loop.catch_up()
+    return loop.learner

@@ -51,7 +51,7 @@ def new_context(browser: Any) -> Iterator[Any]:
         options.setdefault("viewport", {"width": 1200, "height": 800})
         options.setdefault("user_agent", DESKTOP_UA)
         context = browser.new_context(**options)
-        context.set_default_timeout(5000)
+        context.set_default_timeout(10_000)  # generous: waits end as soon as the condition holds
         contexts.append(context)
         return context
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from selectolax.lexbor import LexborHTMLParser
-
-import httpx
 
 from e2e_browser_helpers import category_order, goto, visitor_id, wait_for
 
@@ -61,3 +60,21 @@ def test_a_second_device_that_logs_in_sees_the_first_devices_categories(stack: A
 
     exported = stack.admin(f"customer:{customer}")
     assert exported.status_code == 200 and f"customer:{customer}" in exported.json()["aliases"]
+
+
+def test_a_browser_claim_before_the_login_does_not_block_the_trusted_merge(stack: Any, new_context: Any) -> None:
+    a = new_context().new_page()
+    log_in(a, stack.url)
+    customer = a.locator("body").get_attribute("data-customer-id")
+    known = wait_for(lambda: (p := stack.profile(visitor_id(a.context))) and p.customer_id == customer and p,
+                     what="device A's profile")
+
+    b = new_context().new_page()
+    goto(b, stack.url + "/")
+    vb = visitor_id(b.context)
+    b.evaluate("id => slotwise.identify({customerId: id})", customer)  # e.g. the shop's own script, early
+    wait_for(lambda: (p := stack.profile(vb)) and p.customer_id == customer, what="the claim in B's profile")
+    assert stack.profile(vb).id != known.id  # a claim alone never opens the known profile (good)
+    log_in(b, stack.url)  # now the store's own page says who this is
+    goto(b, stack.url + "/")
+    assert stack.profile(vb).id == known.id

@@ -18,7 +18,7 @@ def popup_injected(page: Any) -> bool:
 
 
 def cart_known(stack: Any, vid: str) -> Any:
-    return wait_for(lambda: (p := stack.profile(vid)) is not None and p.cart and p, 5, "the cart in the profile")
+    return wait_for(lambda: (p := stack.profile(vid)) is not None and p.cart and p, what="the cart in the profile")
 
 
 def test_cart_then_exit_intent_shows_an_accessible_popup_escape_closes_it(stack: Any, page: Any) -> None:
@@ -53,6 +53,7 @@ def test_cart_then_exit_intent_shows_an_accessible_popup_escape_closes_it(stack:
     assert stack.events("popup_shown", vid) and stack.events("exit_intent", vid)
     decision = page.locator("template[data-sw-popup]").get_attribute("data-sw-decision")
     assert closed[0].data["props"]["decision_id"] == decision
+    assert any(r.kind == "decision" and r.key == decision and r.data["slot"] == "exit-coupon" for r in stack.log())
     assert wait_for(lambda: stack.profile(vid).popups.get("exit-coupon"), what="popup counts in the profile")
 
     leave_through_top(page)  # at most once per session

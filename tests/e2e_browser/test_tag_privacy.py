@@ -99,7 +99,6 @@ def test_consent_required_nothing_stored_or_personalized_until_consent(consent_s
     assert page.locator("template[data-sw-popup]").count() == 1
 
 
-@pytest.mark.xfail(strict=True, reason="the proxy injects the tag without data-consent=required; see report")
 def test_consent_required_the_tag_sends_nothing_before_consent(consent_stack: Stack, page: Any) -> None:
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.url) if "/_sw/events" in r.url else None)
@@ -141,7 +140,6 @@ def test_gpc_writes_no_profile_and_personalizes_nothing(stack: Stack, new_contex
         assert stack.profile(vid.split(".")[0]) is None
 
 
-@pytest.mark.xfail(strict=True, reason="the proxy sets sw_vid under Sec-GPC (personalize.py on_html); see report")
 def test_gpc_sets_no_visitor_cookie(stack: Stack, new_context: Any) -> None:
     page = new_context(extra_http_headers={"Sec-GPC": "1"}).new_page()
     goto(page, stack.url + "/c/jeans")

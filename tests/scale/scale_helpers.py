@@ -64,7 +64,7 @@ class Proc:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait: float = 20.0) -> "Proc":
+    def start(self, wait: float = 60.0) -> "Proc":
         return self.spawn().ready(wait)
 
     def spawn(self) -> "Proc":
@@ -74,7 +74,7 @@ class Proc:
                                          stdout=log, stderr=subprocess.STDOUT)
         return self
 
-    def ready(self, wait: float = 20.0) -> "Proc":
+    def ready(self, wait: float = 60.0) -> "Proc":
         """Waits until the port accepts connections (no port: nothing to wait for)."""
         if self.port is not None:
             def listening() -> bool:

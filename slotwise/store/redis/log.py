@@ -68,6 +68,19 @@ return out
 """
 
 
+# ARGV: P, n. Lifts the seq counter to at least n; returns the counter.
+_RAISE_SEQ = """
+local key = ARGV[1]..'seq'
+local n = tonumber(ARGV[2])
+local cur = tonumber(redis.call('GET', key) or '0')
+if cur < n then
+  redis.call('SET', key, n)
+  return n
+end
+return cur
+"""
+
+
 def stream_id(seq: int) -> str:
     return f"{int(seq)}-0"
 
@@ -111,6 +124,15 @@ class LogMixin(RedisBase):
             return []
         start = f"{max(0, int(after_seq))}-1"  # ids are <seq>-0, so this is "after after_seq"
         return _records(await self.redis.xrange(self.stream_name, min=start, max="+", count=limit))
+
+    @guarded
+    async def raise_seq(self, at_least: int) -> int:
+        """Make the next seqs follow ``at_least`` (Redis lost its data but the learner kept its models).
+
+        Returns the counter. Seqs stay increasing for the learner and the
+        serving instances, which ignore anything at or below what they have.
+        """
+        return int(await self.run_script(_RAISE_SEQ, int(at_least)))
 
     # -- consumer groups: what a separate learner process uses ------------------
     @guarded
