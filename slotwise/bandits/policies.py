@@ -3,7 +3,7 @@
 river (``river.bandit``) is the reference for the formulas and the verbs:
 ``pull(arm_ids, context)`` / ``update(arm, reward, ...)``, a ``seed``. We keep
 our own small implementations because what Slotwise needs is outside river's
-policies (see ``/docs/benchmarks-bandits.md``):
+policies (see ``docs/benchmarks.md``, section Bandits):
 
 * every choice must come with its exact probability (river exposes none);
 * rewards arrive late and many pulls happen between updates — river's Exp3

@@ -6,7 +6,7 @@ first alias), aliases held by different profiles merge them into the first
 holder. Built from ``link_identity`` and ``update_profile``, each atomic on
 its own, so concurrent proxies never see a half-merged person; the batch as
 a whole is not one transaction (Redis has no multi-profile CAS here).
-Cost: a few round trips per row, see docs/benchmarks-scale.md.
+Cost: a few round trips per row, see docs/benchmarks.md (Scale-out).
 """
 
 from __future__ import annotations
