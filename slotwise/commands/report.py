@@ -13,7 +13,13 @@ from dataclasses import asdict
 from slotwise.bandits.decision_log import format_decision_log
 from slotwise.bandits.stats import SlotReport
 from slotwise.commands.common import add_store_arguments, parse_since, store_from_args
-from slotwise.proxy.reporting import build_decision_log, json_safe, read_all, slot_reports
+from slotwise.proxy.reporting import (
+    build_decision_log,
+    json_safe,
+    read_all,
+    slot_reports,
+    srm_message,
+)
 
 
 def _finite(x: float | None) -> bool:
@@ -99,14 +105,7 @@ def render_text(reports: list[SlotReport]) -> str:
             out.append("  Lift over the holdout: not enough measured decisions in both groups yet.")
         for check in rep.srm:
             if check.warning:
-                total = sum(check.observed.values()) or 1
-                share_sum = sum(check.expected_share.values()) or 1
-                seen = " / ".join(f"{k} {v / total:.1%}" for k, v in check.observed.items())
-                meant = " / ".join(f"{k} {v / share_sum:.1%}" for k, v in check.expected_share.items())
-                what = "holdout vs personalized" if check.name == "holdout" else "variants"
-                out.append(f"  WARNING: traffic split is off ({what}): got {seen}, expected {meant} "
-                           f"(p={check.p_value:.2g}). The numbers above may be biased: check the assignment, "
-                           f"the logging and bot filtering.")
+                out.append(f"  WARNING: {srm_message(check)}")
         out.append("")
     out.extend(textwrap.wrap(LEGEND, 100))
     return "\n".join(out) + "\n"

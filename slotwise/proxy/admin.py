@@ -24,8 +24,15 @@ from starlette.routing import BaseRoute, Route
 
 from slotwise.bandits.goals import is_binary
 from slotwise.proxy.charts import line_chart
+from slotwise.proxy.reporting import (
+    DecisionLog,
+    build_decision_log,
+    json_safe,
+    read_all,
+    slot_reports,
+    srm_message,
+)
 from slotwise.tag.admin import authorized as bearer_authorized
-from slotwise.proxy.reporting import DecisionLog, build_decision_log, json_safe, read_all, slot_reports
 
 if TYPE_CHECKING:
     from slotwise.proxy.personalize import SlotwisePersonalizer
@@ -199,15 +206,7 @@ class AdminPages:
             out.append("<p>Lift over the holdout: not enough measured decisions in both groups yet.</p>")
         for check in rep.srm:
             if check.warning:
-                total = sum(check.observed.values()) or 1
-                share_sum = sum(check.expected_share.values()) or 1
-                got = " / ".join(f"{escape(k)} {v / total:.1%}" for k, v in check.observed.items())
-                meant = " / ".join(f"{escape(k)} {v / share_sum:.1%}" for k, v in check.expected_share.items())
-                out.append(
-                    f"<p class=warn>Traffic split is off ({'holdout' if check.name == 'holdout' else 'variants'}): "
-                    f"got {got}, expected {meant} (p={check.p_value:.2g}). Check the assignment, the logging "
-                    "and bot filtering before trusting these numbers.</p>"
-                )
+                out.append(f"<p class=warn>{escape(srm_message(check))}</p>")
         share = defaultdict(list)
         for bucket in rep.traffic:
             for arm, value in bucket.shares.items():

@@ -141,3 +141,14 @@ def json_safe(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, bool)):
         return value
     return str(value)
+
+
+def srm_message(check: Any) -> str:
+    """A sample-ratio-mismatch warning in words, for the text report and the admin page."""
+    total = sum(check.observed.values()) or 1
+    share_sum = sum(check.expected_share.values()) or 1
+    got = " / ".join(f"{k} {v / total:.1%}" for k, v in check.observed.items())
+    meant = " / ".join(f"{k} {v / share_sum:.1%}" for k, v in check.expected_share.items())
+    what = "holdout vs personalized" if check.name == "holdout" else "variants"
+    return (f"Traffic split is off ({what}): got {got}, expected {meant} (p={check.p_value:.2g}). "
+            "The numbers may be biased: check the assignment, the logging and bot filtering.")

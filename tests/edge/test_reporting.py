@@ -146,7 +146,7 @@ def test_text_report_per_slot_and_variant(data: Path, capsys: pytest.CaptureFixt
     assert "Personalized" in hero.split("\n\n")[0] and "points (95% interval" in hero
     # the banner runs an even split but got 60/40: the report says so, the hero one does not
     banner = text.split("Slot banner - ")[1].split("\n\n")[0]
-    assert "WARNING: traffic split is off (variants)" in banner
+    assert "WARNING: Traffic split is off (variants)" in banner
     assert "WARNING" not in hero.split("\n\n")[0]
     assert sum(int(table_row(text, "banner", a)[1]) for a in BANNER_SPLIT) > 2000
     assert "relative" in banner and "Personalized" in banner
