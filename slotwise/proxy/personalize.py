@@ -29,7 +29,7 @@ from slotwise.proxy.bots import is_bot
 from slotwise.proxy.catalog_feed import FeedLoader
 from slotwise.proxy.config import Settings
 from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
-from slotwise.proxy.identity import VisitorCookies
+from slotwise.proxy.identity import VisitorCookies, cookie_value
 from slotwise.proxy.inject import inject_before_body_end
 from slotwise.proxy.learning import LearningLoop
 from slotwise.proxy.pageviews import PageViewRecorder
@@ -43,6 +43,7 @@ from slotwise.store import Store, open_store
 from slotwise.store.base import LogRecord
 from slotwise.tag.api import TagAPI
 from slotwise.tag.assets import find_csp_nonce, script_tag
+from slotwise.tasks import cancel_and_wait
 
 log = logging.getLogger("slotwise.personalize")
 
@@ -147,8 +148,7 @@ class SlotwisePersonalizer:
             await asyncio.sleep(every_s)
 
     async def shutdown(self) -> None:
-        if self._feed_task is not None:
-            self._feed_task.cancel()
+        await cancel_and_wait(self._feed_task)
         if self.rules is not None:
             await self.rules.stop()
         await self.tag_api.shutdown()
@@ -191,8 +191,6 @@ class SlotwisePersonalizer:
         self._read_preview(flow, cookie_headers)
 
     def _read_preview(self, flow: Flow, cookie_headers: list[str]) -> None:
-        from slotwise.proxy.identity import cookie_value
-
         token = dict(parse_qsl(flow.query_string)).get(PREVIEW_PARAM) if PREVIEW_PARAM in flow.query_string else None
         from_query = token is not None
         if token is None:
