@@ -338,6 +338,8 @@ class SlotwisePersonalizer:
                     recommendations = await fetch_recommendations(self.store, choice.variant.recommend, page, profile)
             with stage("render", slot.id):
                 edit = slot.render(choice.variant, ctx, choice.decision_id, recommendations=recommendations)
+            if edit is None and slot.action != "popup":
+                edit = mark_only(slot, choice.decision_id)
             if edit is not None:
                 work.edits.append(edit)
 
@@ -389,6 +391,14 @@ class SlotwisePersonalizer:
         from slotwise.proxy.tag_decide import decide_for_url
 
         return await decide_for_url(self, request, visitor_id, url)
+
+
+def mark_only(slot: Any, decision_id: str) -> Edit:
+    """A control variant (or one with nothing to change for this visitor) still marks the
+    slot's element with its decision id, so the tag can report that it was seen and
+    clicked: otherwise a click goal could never reward the store's own version."""
+    return Edit(slot=slot.id, selector=slot.selector, action="set-attribute", attributes={},
+                decision_id=decision_id, limit=slot.limit)
 
 
 def variant_costs(variant: Any) -> tuple[float, float]:

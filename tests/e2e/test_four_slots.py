@@ -221,3 +221,14 @@ def test_a_typed_email_never_opens_someone_elses_profile(edge: Any) -> None:
         assert categories_in(page.text, "nav.category-nav li")[0] == "socks"
         assert "dresses" not in e.profile(stranger).categories
         assert e.profile(stranger).id != e.profile(owner).id
+
+
+def test_a_slot_with_nothing_to_change_still_marks_its_element(edge: Any, demo: Any) -> None:
+    e = edge()
+    with e.client() as client:
+        page = client.get("/")  # a new visitor: the reorder keeps the store's order
+    tree = LexborHTMLParser(page.text)
+    nav, tiles = tree.css_first("nav.category-nav ul"), tree.css_first(".category-tiles")
+    decision = nav.attributes.get("data-sw-decision")
+    assert decision and tiles.attributes.get("data-sw-decision") == decision  # exposures and clicks can be reported
+    assert categories_in(page.text, "nav.category-nav li") == categories_in(httpx.get(demo.url + "/").text, "nav.category-nav li")
