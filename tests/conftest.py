@@ -68,9 +68,13 @@ class ThreadedUvicorn:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # graceful first, so lifespan shutdown closes the app's store and upstream client;
+        # forced only if idle keep-alive connections hold it up
         self.server.should_exit = True
-        self.server.force_exit = True  # do not wait for idle keep-alive connections
-        self.thread.join(10)
+        self.thread.join(3)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(10)
 
 
 class ServerProcess:

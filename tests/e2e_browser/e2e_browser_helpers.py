@@ -87,15 +87,9 @@ def open_stack(data: Path, rules: Path, runner: Any) -> Iterator[Stack]:
         personalizer = SlotwisePersonalizer(settings)
         with runner(create_app(settings, personalizer)) as proxy:
             stack = Stack(demo, proxy, personalizer)
-            try:
-                # recommendations need the catalog: wait for the feed loader's first round
-                wait_for(lambda: sync(stack.store.list_products(limit=5)), 10, "the product feed in the store")
-                yield stack
-            finally:
-                # a graceful stop first, so lifespan shutdown closes the store and the upstream
-                # client (the runner's own exit forces, skipping it); the browsers are gone by now
-                proxy.server.should_exit = True
-                proxy.thread.join(5)
+            # recommendations need the catalog: wait for the feed loader's first round
+            wait_for(lambda: sync(stack.store.list_products(limit=5)), 10, "the product feed in the store")
+            yield stack
 
 
 # -- the browser side -------------------------------------------------------------------
