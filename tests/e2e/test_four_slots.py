@@ -21,6 +21,7 @@ from e2e_helpers import (
 from selectolax.lexbor import LexborHTMLParser
 
 from slotwise.bandits.assignment import in_holdout
+from slotwise.profile import record_purchase
 
 TAG_SCRIPT = re.compile(rb'<script src="/_sw/tag\.[0-9a-f]+\.js"[^>]*></script>')
 
@@ -72,17 +73,21 @@ def test_size_bought_in_a_category_is_preselected(edge: Any, demo: Any) -> None:
     assert e.profile(client).preferred_sizes.get("t-shirts") == "M"
 
 
+def bought_in_store(e: Any, client: httpx.Client, category: str, size: str) -> None:
+    """An in-store purchase for this visitor, as a POS import would record it."""
+    line = {"product": "x", "category": category, "size": size}
+    e.run(e.p.store.update_profile(
+        visitor_id(client),
+        lambda p: record_purchase(p, f"POS-{category}-{size}", [line], time.time(), "store"),
+        time.time(),
+    ))
+
+
 def test_size_from_an_in_store_purchase_is_preselected(edge: Any) -> None:
     e = edge()
     with e.client() as client:
         client.get("/")
-        from slotwise.profile import record_purchase
-
-        e.run(e.p.store.update_profile(
-            visitor_id(client),
-            lambda p: record_purchase(p, "POS-1", [{"product": "x", "category": "jackets", "size": "L"}], time.time(), "store"),
-            time.time(),
-        ))
+        bought_in_store(e, client, "jackets", "L")
         page = client.get("/p/401")
     assert selected_size(page.text) == "L"
 
@@ -91,13 +96,7 @@ def test_a_size_the_product_lacks_is_not_preset(edge: Any, demo: Any) -> None:
     e = edge()
     with e.client() as client:
         client.get("/")
-        from slotwise.profile import record_purchase
-
-        e.run(e.p.store.update_profile(
-            visitor_id(client),
-            lambda p: record_purchase(p, "POS-2", [{"product": "x", "category": "t-shirts", "size": "XXXL"}], time.time(), "store"),
-            time.time(),
-        ))
+        bought_in_store(e, client, "t-shirts", "XXXL")
         page = client.get("/p/302")
     assert selected_size(page.text) is None
     assert page.text.count("selected") == httpx.get(demo.url + "/p/302").text.count("selected")

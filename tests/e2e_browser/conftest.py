@@ -13,26 +13,23 @@ next module (e.g. ``tests/tag``, whose browser is session-scoped) starts.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from e2e_browser_helpers import DESKTOP_UA, RULES, Stack, open_stack
 
-from e2e_browser_helpers import CHROMIUM, CHROMIUM_ARGS, DESKTOP_UA, RULES, Stack, open_stack
+from slotwise.tag.testing import chromium
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    try:
+        with chromium() as b:
+            yield b
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")

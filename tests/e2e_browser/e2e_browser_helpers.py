@@ -20,9 +20,6 @@ HERE = Path(__file__).resolve().parent
 RULES = HERE / "rules.yaml"
 RULES_CONSENT = HERE / "rules-consent.yaml"
 ADMIN_TOKEN = "t"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # Headless Chromium says "HeadlessChrome": the proxy rightly leaves such bots alone,
 # so the browser presents itself as the desktop Chrome it is.

@@ -6,9 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
-from selectolax.lexbor import LexborHTMLParser
-
 from e2e_browser_helpers import category_order, goto, visitor_id, wait_for
+from selectolax.lexbor import LexborHTMLParser
 
 pytestmark = pytest.mark.browser
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from e2e_browser_helpers import add_to_cart, flush, goto, leave_through_top, visitor_id, wait_for
+from e2e_browser_helpers import (
+    add_to_cart,
+    flush,
+    goto,
+    leave_through_top,
+    visitor_id,
+    wait_for,
+)
 
 pytestmark = pytest.mark.browser
 

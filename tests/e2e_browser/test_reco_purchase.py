@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from e2e_browser_helpers import flush, goto, visitor_id, wait_for
 
 pytestmark = pytest.mark.browser

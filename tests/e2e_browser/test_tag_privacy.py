@@ -6,9 +6,17 @@ import re
 from typing import Any, Iterator
 
 import pytest
-
 from e2e_browser_helpers import (
-    RULES_CONSENT, Stack, add_to_cart, category_order, cookie, flush, goto, open_stack, visitor_id, wait_for,
+    RULES_CONSENT,
+    Stack,
+    add_to_cart,
+    category_order,
+    cookie,
+    flush,
+    goto,
+    open_stack,
+    visitor_id,
+    wait_for,
 )
 
 pytestmark = pytest.mark.browser

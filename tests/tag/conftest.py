@@ -18,11 +18,15 @@ from slotwise.proxy.config import Settings
 from slotwise.proxy.identity import VisitorCookies
 from slotwise.store.sqlite import SQLiteStore
 from slotwise.tag.api import TagAPI
-from slotwise.tag.testing import ADMIN_TOKEN, SECRET, Clock, LiveServer, asgi_client, sync
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from slotwise.tag.testing import (
+    ADMIN_TOKEN,
+    SECRET,
+    Clock,
+    LiveServer,
+    asgi_client,
+    chromium,
+    sync,
+)
 
 
 @pytest.fixture
@@ -98,16 +102,13 @@ def live_tag_server(make_api: Callable[..., TagAPI]) -> Iterator[Callable[..., t
         s.__exit__(None, None, None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    try:
+        with chromium() as b:
+            yield b
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture
