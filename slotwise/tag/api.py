@@ -342,23 +342,3 @@ class TagAPI:
         if is_new and allowed:
             self._set_cookie(request, response, visitor)
         return response
-
-
-def build_routes(
-    settings: "Settings",
-    store: Store,
-    cookies: "VisitorCookies",
-    *,
-    decide: Decide | None = None,
-    on_events: OnEvents | None = None,
-    now: Callable[[], float] = time.time,
-    consent_mode: ConsentMode = implied,
-    **options: Any,
-) -> list[Route]:
-    """The tag's routes, to mount under ``/_sw`` (``Mount("/_sw", routes=...)``).
-
-    Use ``TagAPI`` directly to also call ``startup``/``shutdown`` (the
-    webhook worker otherwise starts on the first request and stops with the loop).
-    """
-    return TagAPI(settings, store, cookies, decide=decide, on_events=on_events, now=now,
-                  consent_mode=consent_mode, **options).routes()
