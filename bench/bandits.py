@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from slotwise.bandits import Learner, decide, features, make_policy  # noqa: E402
+from slotwise.bandits.change import ChangeDetector  # noqa: E402
 from slotwise.bandits.decision_log import LoggedDecision  # noqa: E402
 from slotwise.bandits.replay import evaluate  # noqa: E402
 
@@ -108,6 +109,7 @@ def run(name: str, spec, visitors: list[Visitor], contextual_target: bool, seed:
     orc_phase = [0.0, 0.0]
     last_quarter = [0.0, 0.0]
     on_target: list[bool] = []
+    restarts: list[int] = []  # visitor index at which learning restarted (a detected change)
     decide_time = 0.0
     for i, v in enumerate(visitors):
         phase = 0 if i < half else 1
@@ -115,6 +117,8 @@ def run(name: str, spec, visitors: list[Visitor], contextual_target: bool, seed:
             while events and events[0][0] <= v.ts:
                 ts, _, vid = heapq.heappop(events)
                 learner.on_event(vid, "purchase", None, ts)
+            if learner.policies["slot"].restarts > len(restarts):
+                restarts.append(i)
             t0 = time.perf_counter()
             d = learner.decide("slot", v.context, rng)
             decide_time += time.perf_counter() - t0
@@ -151,7 +155,7 @@ def run(name: str, spec, visitors: list[Visitor], contextual_target: bool, seed:
         "pct_last_quarter": last_quarter[0] / last_quarter[1],
         "find": time_to_share(on_target, 0, half), "refind": time_to_share(on_target, half, n),
         "target": "segment best" if contextual_target else "overall best",
-        "decide_us": decide_time / n * 1e6,
+        "decide_us": decide_time / n * 1e6, "restarts": restarts,
     }
 
 
@@ -220,25 +224,73 @@ def ope_check(n: int, seed: int = 5) -> list[str]:
     return lines
 
 
+def detector_cycles(days: int = 3, seeds: int = 2) -> list[str]:
+    """When does a daily swing of the conversion rate (a change that comes back) raise an alarm?
+
+    One arm's 0/1 stream at 3% whose rate swings by +-``amp`` over each day, fed to the
+    detector alone; and, for scale, how long the bench's real drop (3.1% -> 1.5%) takes.
+    """
+    def first_alarm(per_day: int, amp: float, threshold: float, seed: int) -> float | None:
+        rng, detector = random.Random(seed), ChangeDetector(threshold)
+        for i in range(per_day * days):
+            if detector.add(float(rng.random() < 0.03 * (1 + amp * math.sin(2 * math.pi * i / per_day)))):
+                return i / per_day
+        return None
+
+    def drop(threshold: float, seed: int) -> int | None:
+        rng, detector = random.Random(seed), ChangeDetector(threshold)
+        for i in range(60_000):
+            if detector.add(float(rng.random() < (0.031 if i < 20_000 else 0.015))):
+                return i - 20_000
+        return None
+
+    lines = ["| change_threshold | 10k/day, +-20% | 10k/day, +-40% | 50k/day, +-20% | 50k/day, +-40% "
+             "| a 3.1% -> 1.5% drop found after |",
+             "| ---: | --- | --- | --- | --- | --- |"]
+    for threshold in (8.0, 16.0, 24.0):
+        cells = []
+        for per_day in (10_000, 50_000):
+            for amp in (0.2, 0.4):
+                found = [first_alarm(per_day, amp, threshold, seed) for seed in range(seeds)]
+                cells.append(" / ".join("none" if f is None else f"day {f:.1f}" for f in found))
+        drops = [drop(threshold, seed) for seed in range(seeds)]
+        lines.append(f"| {threshold:g} | " + " | ".join(cells) + " | "
+                     + " / ".join(when(d) for d in drops) + " values |")
+    return lines
+
+
 HL = 5000
+OFF = {"change_detection": False}
 POLICIES = [
     ("even A/B split (uniform)", {"name": "uniform"}, False),
     ("best single variant (knows it)", "single", False),
     ("thompson", {"name": "thompson"}, False),
-    (f"thompson, half_life {HL}", {"name": "thompson", "params": {"half_life": HL}}, False),
+    ("thompson, no change detection", {"name": "thompson", "params": OFF}, False),
+    (f"thompson, no detection, half_life {HL}", {"name": "thompson", "params": {**OFF, "half_life": HL}}, False),
     ("ucb (ucb-v)", {"name": "ucb"}, False),
-    (f"ucb (ucb-v), half_life {HL}", {"name": "ucb", "params": {"half_life": HL}}, False),
+    ("ucb (ucb-v), no change detection", {"name": "ucb", "params": OFF}, False),
     ("ucb1 (river's bound)", {"name": "ucb", "params": {"bound": "ucb1"}}, False),
     ("epsilon-greedy 0.1", {"name": "epsilon-greedy"}, False),
-    (f"epsilon-greedy 0.1, half_life {HL}", {"name": "epsilon-greedy", "params": {"half_life": HL}}, False),
+    ("epsilon-greedy 0.1, no change detection", {"name": "epsilon-greedy", "params": OFF}, False),
     ("exp3 0.1", {"name": "exp3"}, False),
-    (f"exp3 0.1, half_life {HL}", {"name": "exp3", "params": {"half_life": HL}}, False),
+    ("exp3 0.1, no change detection", {"name": "exp3", "params": OFF}, False),
     ("linucb (alpha 0.1)", {"name": "linucb"}, True),
-    (f"linucb, half_life {HL}", {"name": "linucb", "params": {"half_life": HL}}, True),
-    (f"linucb alpha 0.05, half_life {HL}", {"name": "linucb", "params": {"alpha": 0.05, "half_life": HL}}, True),
+    ("linucb, no change detection", {"name": "linucb", "params": OFF}, True),
+    (f"linucb, no detection, half_life {HL}", {"name": "linucb", "params": {**OFF, "half_life": HL}}, True),
     ("oracle (best variant per category)", None, True),
 ]
-STATIONARY = [POLICIES[0], POLICIES[1], POLICIES[2], POLICIES[11], POLICIES[-1]]
+STATIONARY = [p for p in POLICIES if "no " not in p[0] and "ucb1" not in p[0]]  # the defaults
+CONTEXTUAL = "linucb (alpha 0.1)"
+ROBUSTNESS_SEEDS = [7, 11, 12, 13, 14]  # other visitor streams for the contextual policy
+
+
+def when(x: int | None) -> str:
+    return f"{x:,}" if x is not None else "never"
+
+
+def restarts_text(r: dict, half: int) -> str:
+    """Where learning restarted, relative to the change (``+1,040``: 1,040 visitors after it)."""
+    return ", ".join(f"{i - half:+,}" for i in r["restarts"]) or "none"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,30 +308,51 @@ def main(argv: list[str] | None = None) -> int:
     for name, spec, ctx_target in POLICIES:
         results.append(run(name, spec, visitors, ctx_target))
     even = results[0]["expected"]
+    half = args.visitors // 2
     print("| policy | conversions | expected | regret | % of oracle | 1st half | 2nd half | last quarter "
-          "| vs even split | to 80% on best | again after change | on best, last quarter | decide µs |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |")
+          "| vs even split | to 80% on best | again after change | on best, last quarter | restarts "
+          "| decide µs |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | --- | ---: |")
     for r in results:
-        def when(x):
-            return f"{x:,}" if x is not None else "never"
         print(f"| {r['name']} | {r['realized']:,.0f} | {r['expected']:,.0f} | {r['regret']:,.0f} | {r['pct']:.1%} "
               f"| {r['pct_first']:.1%} | {r['pct_second']:.1%} | {r['pct_last_quarter']:.1%} "
               f"| {r['expected'] / even - 1:+.1%} | {when(r['find'])} ({r['target']}) | {when(r['refind'])} "
-              f"| {r['share_last']:.0%} | {r['decide_us']:.0f} |")
+              f"| {r['share_last']:.0%} | {restarts_text(r, half)} | {r['decide_us']:.0f} |")
     print("\n\"to 80% on best\": visitors until 80% of a rolling 1,000-visitor window gets the best variant "
-          "(per category for contextual policies, the best single variant for the others).")
-    print("\nThe same visitors without the change (stationary):\n")
-    print("| policy | expected | % of oracle | vs even split | to 80% on best |\n| --- | ---: | ---: | ---: | --- |")
+          "(per category for contextual policies, the best single variant for the others). \"restarts\": "
+          "where change detection restarted learning, in visitors relative to the change.")
+    print("\nThe same visitors without the change (stationary; a restart here is a false alarm):\n")
+    print("| policy | expected | % of oracle | vs even split | to 80% on best | restarts |")
+    print("| --- | ---: | ---: | ---: | --- | --- |")
     stationary = [run(name, spec, visitors, ctx, change=False) for name, spec, ctx in STATIONARY]
     for r in stationary:
-        print(f"| {r['name']} | {r['expected']:,.0f} | {r['pct']:.1%} | {r['expected'] / stationary[0]['expected'] - 1:+.1%} "
-              f"| {r['find'] if r['find'] is not None else 'never':,} |" if r['find'] is not None else
-              f"| {r['name']} | {r['expected']:,.0f} | {r['pct']:.1%} | {r['expected'] / stationary[0]['expected'] - 1:+.1%} | never |")
+        print(f"| {r['name']} | {r['expected']:,.0f} | {r['pct']:.1%} "
+              f"| {r['expected'] / stationary[0]['expected'] - 1:+.1%} | {when(r['find'])} "
+              f"| {', '.join(f'{i:,}' for i in r['restarts']) or 'none'} |")
+    print(f"\nThe contextual policy on other visitor streams (seeds {', '.join(map(str, ROBUSTNESS_SEEDS))}; "
+          "the change at the same point):\n")
+    print("| seed | % of oracle | 1st half | 2nd half | again after change | restarts | stationary |")
+    print("| --- | ---: | ---: | ---: | --- | --- | ---: |")
+    linucb = next(p for p in POLICIES if p[0] == CONTEXTUAL)
+    pcts = [next(r["pct"] for r in results if r["name"] == CONTEXTUAL)]
+    for seed in ROBUSTNESS_SEEDS:
+        other = make_visitors(args.visitors, seed)
+        r = run(linucb[0], linucb[1], other, True)
+        s = run(linucb[0], linucb[1], other, True, change=False)
+        pcts.append(r["pct"])
+        print(f"| {seed} | {r['pct']:.1%} | {r['pct_first']:.1%} | {r['pct_second']:.1%} | {when(r['refind'])} "
+              f"| {restarts_text(r, half)} | {s['pct']:.1%}" + (" (false alarm)" if s["restarts"] else "") + " |")
+    print(f"\nlinucb over {len(pcts)} streams (with seed {args.seed}): mean {statistics.mean(pcts):.1%} "
+          f"of the oracle, lowest {min(pcts):.1%}.")
     if not args.quick:
         print("\n### decide() cost per slot, 10 arms, after 5,000 updates (median µs)\n")
         print("| policy | same model version | right after an update |\n| --- | ---: | ---: |")
         for name, us, fresh in decide_cost():
             print(f"| {name} | {us:.1f} | {'' if math.isnan(fresh) else f'{fresh:.1f}'} |")
+        print("\n### Change detection and daily swings (one arm's stream, detector alone)\n")
+        print("First false alarm, in days, for a steady store whose conversion rate swings over each "
+              "day (two seeds), and the values a real drop needs:\n")
+        print("\n".join(detector_cycles()))
         print("\n### Offline evaluation on a logged uniform-random policy (20,000 rows)\n")
         print("\n".join(ope_check(20_000)))
     print(f"\n_total runtime {time.perf_counter() - started:.0f} s_")

@@ -47,7 +47,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .decide import Decision, decide
 from .goals import EXPOSURE_REQUIRED_BY_DEFAULT, check_goal, reward_of, rewarding_event
-from .policies import Policy, convert_policy, policy_from_state
+from .policies import KEEP_CHANGES, Policy, convert_policy, policy_from_state
 from .records import (
     ARM_REMOVED, EXPIRED, REWARDED, SLOT_REMOVED, UNEXPOSED, UNKNOWN_SLOT, DecisionRecord, Outcome,
 )
@@ -55,6 +55,14 @@ from .spec import parse_policy_spec
 
 SNAPSHOT_FORMAT = "slotwise.learner/1"
 WINDOW_MODES = ("fixed", "inactivity")
+
+
+@dataclass(frozen=True)
+class Restart:
+    """Change detection restarted a slot's learning at ``ts``: ``arm``'s reward had shifted."""
+
+    ts: float
+    arm: str
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,7 @@ class Learner:
         self._closed: dict[str, float] = {}  # decision id -> forget after this watermark
         self._closed_queue: deque[tuple[float, str]] = deque()
         self._order = 0
+        self.restarts: dict[str, list[Restart]] = {}  # per slot: when change detection restarted learning
         if slots:
             self._configure(slots)  # initial setup is not a record: seq stays 0
 
@@ -339,7 +348,13 @@ class Learner:
         taught = reward is not None and not rec.holdout and rec.arm is not None
         if taught:
             policy = self.policies[rec.slot]
-            policy.update(rec.arm, reward, rec.context if policy.contextual else None, rec.propensity)
+            before = policy.restarts
+            policy.update(rec.arm, reward, rec.context if policy.contextual else None, rec.propensity,
+                          decided_at=rec.ts, settle=self.slots[rec.slot].window)
+            if policy.restarts != before:
+                log = self.restarts.setdefault(rec.slot, [])
+                log.append(Restart(ts, policy.changes[-1]["arm"]))
+                del log[:-KEEP_CHANGES]
         return Outcome(rec.decision_id, rec.slot, rec.arm, rec.visitor_id, reason, reward, ts,
                        taught, rec.holdout)
 

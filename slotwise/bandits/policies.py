@@ -11,8 +11,10 @@ policies (see ``docs/benchmarks.md``, section Bandits):
 * state must be sufficient statistics in our own JSON (river pickles do not
   load across versions), and the proxy must be able to rebuild a policy from
   them in another process;
-* ties are broken at random, and an optional ``half_life`` discounts old
-  evidence so a policy recovers when the best variant changes.
+* ties are broken at random; every learning policy watches its variants'
+  rewards for a lasting shift and restarts when it finds one
+  (``change_detection``, see ``change.py``), and an optional ``half_life``
+  discounts old evidence.
 
 ``tests/bandits/test_policies.py`` checks that, on the same statistics and
 without ties, our UCB1, the greedy step of epsilon-greedy, Exp3 and the
@@ -25,17 +27,21 @@ another keeps what was learned.
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 
+from .change import ChangeDetector
 from .goals import is_binary
 from .propensity import argmax_probabilities, mix_uniform, monte_carlo_best, sample
 from .spec import PolicySpec, parse_policy_spec
 
 Features = Mapping[str, float]
+KEEP_CHANGES = 20  # change points kept in the state (the newest)
+WARM_UP = 200  # LinUCB: observations an arm needs before its prediction errors are watched
 
 
 def _discount(half_life: float | None) -> float:
@@ -59,6 +65,11 @@ class Policy:
         self.generation = 0  # bumped when the arm set is edited
         self.discount = _discount(self.params.get("half_life"))
         self.n_arms = 0  # configured arm count (0: unknown, use the arms seen)
+        self.detectors: dict[str, ChangeDetector] = {}  # per arm, when change_detection is on
+        self.restarts = 0  # learning restarts after a detected change
+        self.changes: list[dict[str, Any]] = []  # the newest KEEP_CHANGES: {"version", "arm"}
+        self._unsettled: list[tuple[float, str, float]] = []  # heap: (decided_at, arm, value)
+        self._latest = -math.inf  # latest decision time learned
 
     # -- river verbs -------------------------------------------------------
     def probabilities(self, arm_ids: Sequence[str], context: Features | None = None) -> dict[str, float]:
@@ -70,8 +81,60 @@ class Policy:
         return sample(self.probabilities(arm_ids, context), rng or self._rng)
 
     def update(self, arm_id: str, reward: float, context: Features | None = None,
-               propensity: float | None = None) -> None:
+               propensity: float | None = None, *, decided_at: float | None = None,
+               settle: float = 0.0) -> None:
+        """Learn one reward. ``decided_at``/``settle`` (the decision's time and its attribution
+        window) let change detection see rewards in the order of the decisions (see ``_watch``)."""
         raise NotImplementedError
+
+    # -- change detection ----------------------------------------------------
+    def _stream_kind(self) -> str:
+        """What an arm's detector watches: 0/1 rewards, or real values (revenue, errors)."""
+        return "bernoulli" if self.binary else "gaussian"
+
+    def _watch(self, arm_id: str, value: float, decided_at: float | None = None, settle: float = 0.0) -> bool:
+        """Feed ``value`` to ``arm_id``'s detector once its decision's window has settled.
+
+        Rewards are learned as they arrive: a purchase minutes after the decision,
+        a zero only when the window closes. In that order an arm whose traffic just
+        grew shows its conversions before its non-conversions — a rise that is not
+        there (and a drop when its traffic shrinks). So values wait, ordered by
+        decision time, until ``settle`` seconds of later decisions have been seen,
+        and the detector reads them in decision order. Without ``decided_at`` the
+        value goes in at once. True when learning restarted.
+        """
+        if not self.params.get("change_detection"):
+            return False
+        if decided_at is None:
+            return self._detect(arm_id, value)
+        heapq.heappush(self._unsettled, (float(decided_at), arm_id, float(value)))
+        self._latest = max(self._latest, float(decided_at))
+        while self._unsettled and self._unsettled[0][0] <= self._latest - settle:
+            _, arm, settled = heapq.heappop(self._unsettled)
+            if self._detect(arm, settled):
+                return True
+        return False
+
+    def _detect(self, arm_id: str, value: float) -> bool:
+        """Feed ``arm_id``'s detector; on a change, forget everything learned and say so."""
+        detector = self.detectors.get(arm_id)
+        if detector is None:
+            detector = self.detectors[arm_id] = ChangeDetector(self.params["change_threshold"], self._stream_kind())
+        if not detector.add(value):
+            return False
+        self.restarts += 1
+        self.changes = (self.changes + [{"version": self.version, "arm": arm_id}])[-KEEP_CHANGES:]
+        self.detectors = {}
+        self._unsettled = []  # what waited belongs to the regime just left
+        self._forget_evidence()
+        return True
+
+    def _forget_evidence(self) -> None:
+        """After a change point: start learning over (subclasses clear their statistics).
+
+        The arm set, the feature vocabulary, reward scales and counters stay: they are
+        configuration, not evidence about which variant wins.
+        """
 
     # -- identity & state --------------------------------------------------
     @property
@@ -86,16 +149,34 @@ class Policy:
         """Forget arms not in ``arm_ids``; new arms start from the prior."""
         self.n_arms = len(arm_ids)
         self.generation += 1
+        keep = set(arm_ids)
+        self.detectors = {a: d for a, d in self.detectors.items() if a in keep}
+        self._unsettled = [u for u in self._unsettled if u[1] in keep]  # a filtered heap is still a heap
 
     def state(self) -> dict[str, Any]:
         """JSON-serialisable sufficient statistics (no RNG state: it is not part of the model)."""
         return {"name": self.name, "goal": self.goal, "params": dict(self.params),
-                "version": self.version, "generation": self.generation, "n_arms": self.n_arms}
+                "version": self.version, "generation": self.generation, "n_arms": self.n_arms,
+                "restarts": self.restarts, "changes": [dict(c) for c in self.changes],
+                "detectors": {a: d.state() for a, d in self.detectors.items()},
+                "unsettled": [list(u) for u in self._unsettled],
+                "latest": self._latest if math.isfinite(self._latest) else None}
 
     def _load(self, state: Mapping[str, Any]) -> None:
         self.version = int(state["version"])
         self.generation = int(state["generation"])
         self.n_arms = int(state.get("n_arms", 0))
+        self.restarts = int(state.get("restarts", 0))
+        self.changes = [{"version": int(c["version"]), "arm": str(c["arm"])} for c in state.get("changes", [])]
+        self.detectors = {}
+        self._unsettled = [(float(t), str(a), float(v)) for t, a, v in state.get("unsettled", [])]
+        heapq.heapify(self._unsettled)
+        latest = state.get("latest")
+        self._latest = -math.inf if latest is None else float(latest)
+        if self.params.get("change_detection"):
+            for arm, st in (state.get("detectors") or {}).items():
+                detector = self.detectors[arm] = ChangeDetector(self.params["change_threshold"], self._stream_kind())
+                detector.load(st)
 
     def clone(self) -> "Policy":
         """A fresh copy from state (same statistics, same seed)."""
@@ -117,8 +198,16 @@ class ArmStatsPolicy(Policy):
         return self.arms.get(arm) or [0.0, 0.0, 0.0]
 
     def update(self, arm_id: str, reward: float, context: Features | None = None,
-               propensity: float | None = None) -> None:
-        reward = float(reward)
+               propensity: float | None = None, *, decided_at: float | None = None,
+               settle: float = 0.0) -> None:
+        self._watch(arm_id, float(reward), decided_at, settle)
+        self._learn(arm_id, float(reward), propensity)
+
+    def _forget_evidence(self) -> None:
+        self.arms = {}
+
+    def _learn(self, arm_id: str, reward: float, propensity: float | None) -> None:
+        """Add one reward to the arm's (discounted) statistics."""
         if self.discount < 1.0:
             d = self.discount
             for st in self.arms.values():
@@ -259,12 +348,13 @@ class ThompsonSampling(ArmStatsPolicy):
         total = sum(st[0] for st in self.arms.values())
         return max(1, int(float(self.params.get("refresh", 0.0)) * total))
 
-    def update(self, arm_id, reward, context=None, propensity=None):
+    def update(self, arm_id, reward, context=None, propensity=None, *, decided_at=None, settle=0.0):
         refresh = self.version + 1 - self.basis_version >= self._refresh_every()
         if not refresh and self._basis is None:  # keep deciding from the statistics as they are now
             self._basis = {a: list(st) for a, st in self.arms.items()}
-        super().update(arm_id, reward, context, propensity)
-        if refresh:
+        restarts = self.restarts
+        super().update(arm_id, reward, context, propensity, decided_at=decided_at, settle=settle)
+        if refresh or self.restarts != restarts:  # after a restart the old basis is void
             self._basis = None
             self.basis_version = self.version
 
@@ -360,11 +450,15 @@ class Exp3(ArmStatsPolicy):
         cap = self.params.get("reward_cap") or self.reward_max
         return min(max(reward / cap, 0.0), 1.0) if cap > 0 else 0.0
 
-    def update(self, arm_id, reward, context=None, propensity=None):
+    def _forget_evidence(self) -> None:
+        super()._forget_evidence()
+        self.log_weights = {}
+
+    def _learn(self, arm_id, reward, propensity):
         if propensity is None or propensity <= 0.0:
             arms = sorted(set(self.log_weights) | {arm_id})
             propensity = self.probabilities(arms)[arm_id]
-        x = self._scaled(float(reward))
+        x = self._scaled(reward)
         gamma = self.params["gamma"]
         k = max(len(self.log_weights | {arm_id: 0.0}), self.n_arms, 1)  # K: configured or seen arms
         if self.discount < 1.0:
@@ -374,7 +468,7 @@ class Exp3(ArmStatsPolicy):
         top = max(self.log_weights.values())
         if top > 50.0:  # re-centre; only differences matter
             self.log_weights = {a: v - top for a, v in self.log_weights.items()}
-        super().update(arm_id, reward, context, propensity)
+        super()._learn(arm_id, reward, propensity)
 
     def keep_arms(self, arm_ids):
         super().keep_arms(arm_ids)
@@ -487,16 +581,33 @@ class LinUCB(Policy):
     def probabilities(self, arm_ids, context=None):
         return mix_uniform(argmax_probabilities(arm_ids, self.scores(arm_ids, context)), self.params["epsilon"])
 
-    def update(self, arm_id, reward, context=None, propensity=None):
+    def _stream_kind(self) -> str:
+        return "gaussian"  # prediction errors, whatever the goal
+
+    def _predict(self, row: int, x: np.ndarray) -> float:
+        """The arm's ridge estimate of the reward at ``x`` (before this update)."""
+        A = self._D[row] + self.params["ridge"] * np.eye(len(x))
+        return float(np.linalg.solve(A, self._b[row]) @ x)
+
+    def _forget_evidence(self) -> None:
+        self._D[:] = 0.0
+        self._b[:] = 0.0
+        self._n[:] = 0.0
+        self._inv, self._dirty = None, set()
+
+    def update(self, arm_id, reward, context=None, propensity=None, *, decided_at=None, settle=0.0):
         self._grow_features(context)
         if arm_id not in self._arm_row:
             self._add_arm(arm_id)
+        x = self._vector(context)
+        r = self._arm_row[arm_id]
+        # the arm's stream of prediction errors: its mean leaves 0 when the arm's reward changes
+        if self.params.get("change_detection") and self._n[r] >= WARM_UP:
+            self._watch(arm_id, float(reward) - self._predict(r, x), decided_at, settle)
         if self.discount < 1.0:
             self._D *= self.discount
             self._b *= self.discount
             self._n *= self.discount
-        x = self._vector(context)
-        r = self._arm_row[arm_id]
         self._D[r] += np.outer(x, x)
         self._b[r] += float(reward) * x
         self._n[r] += 1.0

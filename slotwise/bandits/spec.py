@@ -23,7 +23,7 @@ DEFAULT_POLICY = "thompson"
 class Param:
     """One tuning knob: its type, allowed range, default and meaning."""
 
-    kind: str  # "float" | "int" | "choice"
+    kind: str  # "float" | "int" | "choice" | "bool"
     default: Any
     help: str
     lo: float | None = None
@@ -36,6 +36,8 @@ class Param:
     def describe(self) -> str:
         if self.kind == "choice":
             text = "one of " + ", ".join(repr(c) for c in self.choices)
+        elif self.kind == "bool":
+            text = "true or false"
         else:
             noun = "an integer" if self.kind == "int" else "a number"
             lo = "" if self.lo is None else (f"> {self.lo:g}" if self.lo_open else f">= {self.lo:g}")
@@ -49,6 +51,8 @@ class Param:
             return self.nullable
         if self.kind == "choice":
             return isinstance(value, str) and value in self.choices
+        if self.kind == "bool":
+            return isinstance(value, bool)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
         if self.kind == "int" and not (isinstance(value, int) or float(value).is_integer()):
@@ -62,9 +66,27 @@ class Param:
 
 _HALF_LIFE = Param(
     "float", None, "forget old evidence: statistics halve in weight every this many learned "
-    "decisions (null = never forget; set it when the best variant can change)",
+    "decisions (null = never forget; change_detection handles abrupt changes, this slow drift)",
     lo=1, nullable=True,
 )
+
+
+def _change_params(threshold: float) -> dict[str, Param]:
+    """The change-detection knobs (``change.py``); the default threshold depends on what is watched."""
+    return {
+        "change_detection": Param(
+            "bool", True, "watch every variant's rewards for a lasting shift (a test of before/after "
+            "means) and restart learning when one is found, so a new best variant is found again"),
+        "change_threshold": Param(
+            "float", threshold, "evidence (log-likelihood ratio, in nats) a shift needs before learning "
+            "restarts: higher means fewer false alarms and slower reaction", lo=1, hi=100),
+    }
+
+
+# 0/1 and revenue streams are tested both ways (8); LinUCB's prediction errors only for
+# drops, which a steady store fakes far less often (docs/benchmarks.md), so 6 is as safe
+_CHANGE = _change_params(8.0)
+_CHANGE_LINUCB = _change_params(6.0)
 
 PARAMS: dict[str, dict[str, Param]] = {
     "thompson": {
@@ -78,6 +100,7 @@ PARAMS: dict[str, dict[str, Param]] = {
         "refresh": Param("float", 0.01, "recompute the propensities once the evidence has grown by this share "
                          "(0 = after every learned decision; the Monte Carlo step costs ~0.5 ms)", lo=0, hi=0.5),
         "half_life": _HALF_LIFE,
+        **_CHANGE,
     },
     "ucb": {
         "delta": Param("float", 1.0, "exploration scale of the confidence bonus", lo=0, lo_open=True, hi=100),
@@ -86,17 +109,20 @@ PARAMS: dict[str, dict[str, Param]] = {
         "epsilon": Param("float", 0.0, "share of uniform exploration mixed in (gives every arm a "
                          "propensity > 0, which off-policy evaluation needs)", lo=0, hi=1),
         "half_life": _HALF_LIFE,
+        **_CHANGE,
     },
     "epsilon-greedy": {
         "epsilon": Param("float", 0.1, "share of traffic explored uniformly", lo=0, hi=1),
         "decay": Param("float", 0.0, "epsilon * exp(-decay * learned decisions)", lo=0),
         "half_life": _HALF_LIFE,
+        **_CHANGE,
     },
     "exp3": {
         "gamma": Param("float", 0.1, "share of uniform exploration and learning rate", lo=0, lo_open=True, hi=1),
         "reward_cap": Param("float", None, "rewards are divided by this and clipped to 1 (default: "
                             "largest reward seen so far)", lo=0, lo_open=True, nullable=True, goals="real"),
         "half_life": _HALF_LIFE,
+        **_CHANGE,
     },
     "linucb": {
         "alpha": Param("float", 0.1, "width of the confidence bonus (classic LinUCB alpha; 0.05-0.2 suits "
@@ -105,6 +131,7 @@ PARAMS: dict[str, dict[str, Param]] = {
         "epsilon": Param("float", 0.0, "share of uniform exploration mixed in", lo=0, hi=1),
         "max_features": Param("int", 128, "feature vocabulary cap (new feature names beyond it are ignored)", lo=2, hi=4096),
         "half_life": _HALF_LIFE,
+        **_CHANGE_LINUCB,
     },
     "uniform": {},
 }

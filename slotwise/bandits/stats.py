@@ -85,6 +85,7 @@ class SlotReport:
     srm: list[SRMCheck] = field(default_factory=list)
     traffic: list[TrafficBucket] = field(default_factory=list)
     holdout: ArmSummary | None = None  # the holdout's own row (``p_best`` is nan: it is not a variant)
+    restarts: list[tuple[float, str]] = field(default_factory=list)  # (ts, arm) of change-point restarts
 
 
 # -- intervals ------------------------------------------------------------------

@@ -17,6 +17,7 @@ from slotwise.proxy.reporting import (
     build_decision_log,
     json_safe,
     read_all,
+    restart_message,
     slot_reports,
     srm_message,
 )
@@ -106,6 +107,8 @@ def render_text(reports: list[SlotReport]) -> str:
         for check in rep.srm:
             if check.warning:
                 out.append(f"  WARNING: {srm_message(check)}")
+        for ts, arm in rep.restarts:
+            out.append(f"  Note: {restart_message(ts, arm)}")
         out.append("")
     out.extend(textwrap.wrap(LEGEND, 100))
     return "\n".join(out) + "\n"

@@ -29,6 +29,7 @@ from slotwise.proxy.reporting import (
     build_decision_log,
     json_safe,
     read_all,
+    restart_message,
     slot_reports,
     srm_message,
 )
@@ -207,6 +208,8 @@ class AdminPages:
         for check in rep.srm:
             if check.warning:
                 out.append(f"<p class=warn>{escape(srm_message(check))}</p>")
+        for ts, arm in rep.restarts:
+            out.append(f"<p>{escape(restart_message(ts, arm))}</p>")
         share = defaultdict(list)
         for bucket in rep.traffic:
             for arm, value in bucket.shares.items():

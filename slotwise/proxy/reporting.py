@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from slotwise.bandits.decision_log import LoggedDecision
-from slotwise.bandits.learner import Learner, SlotConfig
+from slotwise.bandits.learner import Learner, Restart, SlotConfig
 from slotwise.bandits.stats import SlotReport, slot_report
 from slotwise.proxy.learning import learner_record
 from slotwise.store.base import LogRecord, Store
@@ -27,6 +27,7 @@ class DecisionLog:
     rows: list[LoggedDecision]
     slots: dict[str, SlotConfig]
     holdout_share: float | None
+    restarts: dict[str, list[Restart]] = field(default_factory=dict)  # per slot, from change detection
 
 
 async def read_all(store: Store, batch: int = 5000) -> list[LogRecord]:
@@ -111,7 +112,9 @@ def build_decision_log(
                 learner.skip_to(rec.seq)
     take(learner.tick_local(time.time() if now is None else now))
     selected = [r for r in rows.values() if since is None or r["ts"] >= since]
-    return DecisionLog([LoggedDecision(**r) for r in selected], configs, holdout_share)
+    restarts = {slot: [r for r in found if since is None or r.ts >= since]
+                for slot, found in learner.restarts.items()}
+    return DecisionLog([LoggedDecision(**r) for r in selected], configs, holdout_share, restarts)
 
 
 def slot_reports(log: DecisionLog, slot: str | None = None, bucket_seconds: float = 3600.0) -> list[SlotReport]:
@@ -123,10 +126,9 @@ def slot_reports(log: DecisionLog, slot: str | None = None, bucket_seconds: floa
         intended = None
         if config.policy and dict(config.policy).get("name") == "uniform":  # an even split: check it holds
             intended = {arm: 1.0 / len(config.arms) for arm in config.arms}
-        reports.append(
-            slot_report(rows, name, config.goal, arms=list(config.arms), intended_split=intended,
-                        holdout_share=log.holdout_share, bucket_seconds=bucket_seconds)
-        )
+        report = slot_report(rows, name, config.goal, arms=list(config.arms), intended_split=intended,
+                             holdout_share=log.holdout_share, bucket_seconds=bucket_seconds)
+        reports.append(replace(report, restarts=[(r.ts, r.arm) for r in log.restarts.get(name, [])]))
     return reports
 
 
@@ -141,6 +143,13 @@ def json_safe(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, bool)):
         return value
     return str(value)
+
+
+def restart_message(ts: float, arm: str) -> str:
+    """A learning restart in words, for the text report and the admin page."""
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
+    return (f"Learning restarted {when}: the reward of variant {arm} shifted (change detection), "
+            "so the policy is testing every variant again. Figures before and after mix two regimes.")
 
 
 def srm_message(check: Any) -> str:

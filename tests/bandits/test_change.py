@@ -1,0 +1,200 @@
+"""Change-point detection: the GLR detector alone, and every policy restarting on a change."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slotwise.bandits import decide, make_policy, policy_from_state
+from slotwise.bandits.change import ChangeDetector
+from slotwise.bandits.learner import Learner, SlotConfig
+from slotwise.bandits.spec import validate_policy_spec
+
+T0 = 1_800_000_000.0
+LEARNING = ("thompson", "ucb", "epsilon-greedy", "exp3", "linucb")
+ARMS = ["a", "b", "c"]
+CONTEXTS = [{"device": "mobile", "top_category": "shoes"}, {"device": "desktop", "top_category": "bags"}]
+
+
+def first_alarm(detector: ChangeDetector, values) -> int | None:
+    for i, value in enumerate(values):
+        if detector.add(value):
+            return i
+    return None
+
+
+def bernoulli(rng: random.Random, rate: float, n: int) -> list[float]:
+    return [float(rng.random() < rate) for _ in range(n)]
+
+
+@pytest.mark.parametrize("rate", [0.01, 0.03, 0.2])
+def test_no_alarm_on_a_steady_stream(rate):
+    for seed in range(3):
+        rng = random.Random(seed)
+        assert first_alarm(ChangeDetector(8.0), bernoulli(rng, rate, 20_000)) is None
+
+
+def test_a_drop_is_found_soon_after_it_happens():
+    rng = random.Random(1)
+    before, after = bernoulli(rng, 0.05, 10_000), bernoulli(rng, 0.01, 5_000)
+    alarm = first_alarm(ChangeDetector(8.0), before + after)
+    assert alarm is not None and 10_000 <= alarm < 10_000 + 1_500
+
+
+def test_a_rise_is_found_for_01_rewards_but_not_for_real_values():
+    rng = random.Random(2)
+    stream = bernoulli(rng, 0.01, 8_000) + bernoulli(rng, 0.08, 3_000)
+    assert 8_000 <= first_alarm(ChangeDetector(8.0, "bernoulli"), stream) < 11_000
+    # real-valued streams (revenue, prediction errors) are watched for drops only:
+    # a few large orders in a short window would otherwise look like a change
+    revenue = [v * 80.0 for v in stream]
+    assert first_alarm(ChangeDetector(8.0, "gaussian"), revenue) is None
+    assert first_alarm(ChangeDetector(8.0, "gaussian"), revenue[::-1]) is not None
+
+
+def test_steady_revenue_with_rare_large_orders_raises_no_alarm():
+    rng = random.Random(3)
+    stream = [rng.lognormvariate(4.0, 1.0) if rng.random() < 0.03 else 0.0 for _ in range(20_000)]
+    assert first_alarm(ChangeDetector(8.0, "gaussian"), stream) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), max_size=3000),
+       st.integers(min_value=1, max_value=40), st.integers(min_value=1, max_value=6))
+def test_buckets_hold_every_value_in_logarithmic_space(values, bucket, per_size):
+    detector = ChangeDetector(1e9, "gaussian", bucket=bucket, per_size=per_size)
+    for v in values:
+        detector.add(v)
+    sizes = [b[0] for b in detector.buckets]
+    assert detector.count == len(values)
+    assert sizes == sorted(sizes, reverse=True)  # oldest (largest) first
+    assert all(sizes.count(s) <= per_size for s in set(sizes))
+    assert len(sizes) <= per_size * (math.log2(len(values) / bucket + 1) + 1)
+    assert sum(b[1] for b in detector.buckets) + detector.open[1] == pytest.approx(sum(values), abs=1e-3)
+
+
+def test_detector_state_round_trips_through_json():
+    rng = random.Random(4)
+    stream = bernoulli(rng, 0.05, 6_000) + bernoulli(rng, 0.01, 3_000)
+    straight = ChangeDetector(8.0)
+    alarm = first_alarm(straight, stream)
+    resumed = ChangeDetector(8.0)
+    first_alarm(resumed, stream[:5_000])
+    copy = ChangeDetector(8.0)
+    copy.load(json.loads(json.dumps(resumed.state())))
+    assert 5_000 + first_alarm(copy, stream[5_000:]) == alarm
+
+
+def test_unknown_stream_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown stream kind"):
+        ChangeDetector(8.0, "poisson")
+
+
+# -- policies ------------------------------------------------------------------
+def run_phases(policy, best_by_phase: list[str], n: int, seed: int = 0, start: int = 0):
+    """Decide and learn ``n`` visitors per phase; the phase's best arm converts at 12%, others at 2%."""
+    rng = random.Random(seed)
+    picks: list[str] = []
+    for phase, best in enumerate(best_by_phase):
+        for i in range(n):
+            ctx = CONTEXTS[(start + i) % len(CONTEXTS)]
+            d = decide(policy, ARMS, ctx, rng)
+            reward = float(rng.random() < (0.12 if d.arm == best else 0.02))
+            policy.update(d.arm, reward, d.features if policy.contextual else None, d.propensity)
+            picks.append(d.arm)
+    return picks
+
+
+@pytest.mark.parametrize("name", LEARNING)
+def test_every_policy_restarts_and_finds_the_new_best_variant(name):
+    policy = make_policy(name, "purchase", seed=3)
+    picks = run_phases(policy, ["a", "b"], 6_000)
+    assert policy.restarts >= 1
+    # the old winner's drop, or (0/1 rewards are watched both ways) the new one's rise
+    assert policy.changes[0]["arm"] in ("a", "b") and policy.changes[0]["version"] >= 6_000
+    tail = picks[-1_500:]
+    assert tail.count("b") / len(tail) > 0.6, f"{name}: {tail.count('b')} of {len(tail)} on the new best"
+
+
+@pytest.mark.parametrize("name", [n for n in LEARNING if n != "ucb"])  # UCB-V's bonus keeps probing
+def test_without_change_detection_the_old_winner_keeps_its_lead(name):
+    policy = make_policy({"name": name, "params": {"change_detection": False}}, "purchase", seed=3)
+    run_phases(policy, ["a"], 6_000)
+    picks = run_phases(policy, ["b"], 1_500, seed=1)
+    assert policy.restarts == 0 and policy.detectors == {}
+    assert picks.count("a") > picks.count("b")
+    assert "detectors" in policy.state() and policy.state()["restarts"] == 0
+
+
+@pytest.mark.parametrize("name", LEARNING)
+def test_no_restart_in_a_steady_store(name):
+    policy = make_policy(name, "purchase", seed=5)
+    run_phases(policy, ["a"], 8_000, seed=5)
+    assert policy.restarts == 0
+
+
+@pytest.mark.parametrize("name", LEARNING)
+def test_a_snapshot_mid_stream_restarts_exactly_like_a_straight_run(name):
+    straight = make_policy(name, "purchase", seed=9)
+    run_phases(straight, ["a"], 5_000, seed=1)
+    snapshot = json.loads(json.dumps(straight.state()))
+    run_phases(straight, ["b"], 3_000, seed=2, start=5_000)
+    resumed = policy_from_state(snapshot, seed=9)
+    run_phases(resumed, ["b"], 3_000, seed=2, start=5_000)
+    assert straight.restarts == resumed.restarts >= 1
+    assert resumed.state() == straight.state()
+
+
+def test_detection_knobs_are_validated():
+    assert validate_policy_spec({"name": "thompson", "params": {"change_detection": "yes"}}, "click") == [
+        "policy 'thompson': param 'change_detection' must be true or false, got 'yes'"]
+    assert validate_policy_spec({"name": "linucb", "params": {"change_threshold": 0.5}}, "click") == [
+        "policy 'linucb': param 'change_threshold' must be a number >= 1 and <= 100, got 0.5"]
+    assert validate_policy_spec({"name": "uniform", "params": {"change_detection": False}}, "click")
+
+
+def test_arms_removed_from_the_slot_leave_nothing_waiting():
+    policy = make_policy("thompson", "purchase", seed=1)
+    for i in range(50):
+        policy.update("a" if i % 2 else "b", 0.0, decided_at=float(i), settle=100.0)
+    policy.keep_arms(["b"])
+    assert {arm for _, arm, _ in policy.state()["unsettled"]} == {"b"}
+
+
+# -- rewards in decision order -------------------------------------------------------
+def bursty_store(learner: Learner, hours: int = 48) -> list[tuple[str, float]]:
+    """Both variants convert at 10%, but traffic swings between them every two hours.
+
+    Returns what the learner taught, in the order it taught it (arm, reward).
+    """
+    rng = random.Random(11)
+    taught = []
+    for i in range(hours * 360):  # one decision every 10 s
+        ts = T0 + i * 10.0
+        heavy = "a" if (i // 720) % 2 == 0 else "b"
+        arm = heavy if rng.random() < 0.95 else ("b" if heavy == "a" else "a")
+        out = learner.on_decision({"decision_id": f"d{i}", "ts": ts, "visitor_id": f"v{i}", "slot": "hero",
+                                   "arm": arm, "propensity": 0.5})
+        if rng.random() < 0.10:
+            out += learner.on_event(f"v{i}", "purchase", 50.0, ts + 60.0)
+        taught += [(o.arm, o.reward) for o in out if o.taught]
+    return taught
+
+
+def test_steady_rewards_learned_out_of_order_raise_no_alarm():
+    """Conversions are learned within a minute, non-conversions only when the 30-minute
+    window closes: in that order each traffic swing looks like a jump. In decision
+    order it does not, and the learner hands the policy the decision times."""
+    learner = Learner({"hero": SlotConfig(arms=("a", "b"), goal="purchase", policy="thompson", window=1800.0)})
+    taught = bursty_store(learner)
+    assert learner.policies["hero"].restarts == 0
+    # the same rewards in the order they were learned, without decision times: false alarms
+    naive = make_policy("thompson", "purchase", seed=1)
+    for arm, reward in taught:
+        naive.update(arm, reward)
+    assert naive.restarts >= 1
