@@ -148,7 +148,8 @@ def json_safe(value: Any) -> Any:
 def restart_message(ts: float, arm: str) -> str:
     """A learning restart in words, for the text report and the admin page."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
-    return (f"Learning restarted {when}: the reward of variant {arm} shifted (change detection), "
+    what = f"the reward of variant {arm}" if arm else "the rewards of all variants together"
+    return (f"Learning restarted {when}: {what} shifted (change detection), "
             "so the policy is testing every variant again. Figures before and after mix two regimes.")
 
 

@@ -198,3 +198,23 @@ def test_steady_rewards_learned_out_of_order_raise_no_alarm():
     for arm, reward in taught:
         naive.update(arm, reward)
     assert naive.restarts >= 1
+
+
+def test_linucb_also_watches_all_arms_prediction_errors_as_one_stream():
+    from slotwise.bandits.policies import JOINT
+    policy = make_policy("linucb", "purchase", seed=3)
+    run_phases(policy, ["a"], 3_000)
+    joint = policy.detectors[JOINT]
+    per_arm = [d for arm, d in policy.detectors.items() if arm != JOINT]
+    assert joint.count == sum(d.count for d in per_arm) > 0  # every watched value, once
+    policy.keep_arms(["a", "b"])
+    assert JOINT in policy.detectors
+    thompson = make_policy("thompson", "purchase", seed=3)  # arms' raw rewards differ: no joint stream
+    run_phases(thompson, ["a"], 500)
+    assert thompson.detectors and JOINT not in thompson.detectors
+
+
+def test_restart_message_names_the_variant_or_all_of_them():
+    from slotwise.proxy.reporting import restart_message
+    assert "variant hero-b" in restart_message(T0, "hero-b")
+    assert "all variants together" in restart_message(T0, "")
