@@ -189,7 +189,9 @@ def validate_policy_spec(spec: Any, goal: str) -> list[str]:
         if decl is None or decl.goals not in ("any", kind):
             why = (f"only applies to {decl.goals}-valued goals, not goal {goal!r}" if decl
                    else "unknown param")
-            errors.append(f"policy {name!r}: {why} {key!r}; allowed: {', '.join(allowed) or '(none)'}")
+            hint = difflib.get_close_matches(str(key), allowed, n=1) if decl is None else []
+            did = f" (did you mean {hint[0]!r}?)" if hint else ""
+            errors.append(f"policy {name!r}: {why} {key!r}{did}; allowed: {', '.join(allowed) or '(none)'}")
         elif not decl.check(value):
             errors.append(f"policy {name!r}: param {key!r} must be {decl.describe()}, got {value!r}")
     return errors

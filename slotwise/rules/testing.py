@@ -14,7 +14,6 @@ from slotwise.profile import Profile, add_to_cart, record_purchase, record_view
 from slotwise.rules.context import Context, build_context
 from slotwise.rules.facts import page_facts, request_facts
 from slotwise.rules.loader import load_rules
-from slotwise.rules.policy import fallback_validator
 from slotwise.rules.ruleset import RuleSet
 
 
@@ -62,11 +61,11 @@ def make_context(
 
 
 def rules_from_text(directory: Path, text: str, *, name: str = "rules.yaml", files: Mapping[str, str] | None = None) -> RuleSet:
-    """Write a rules file (and extra files: includes, templates) and load it with the fallback policy checks."""
+    """Write a rules file (and extra files: includes, templates) and load it."""
     for rel, body in (files or {}).items():
         target = directory / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(textwrap.dedent(body), encoding="utf-8")
     path = directory / name
     path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return load_rules(path, policy_validator=fallback_validator)
+    return load_rules(path)

@@ -20,7 +20,7 @@ def test_default_is_thompson():
     ({"name": "ucb", "params": {"delta": -1}}, "click", "param 'delta' must be a number > 0 and <= 100, got -1"),
     ({"name": "epsilon-greedy", "params": {"epsilon": 1.5}}, "click", "'epsilon' must be a number >= 0 and <= 1"),
     ({"name": "epsilon-greedy", "params": {"epsilon": True}}, "click", "'epsilon' must be"),
-    ({"name": "exp3", "params": {"gama": 0.1}}, "click", "unknown param 'gama'; allowed: gamma, half_life"),
+    ({"name": "exp3", "params": {"gama": 0.1}}, "click", "unknown param 'gama' (did you mean 'gamma'?); allowed: gamma, half_life, change_detection"),
     ({"name": "thompson", "params": {"prior_mean": 3}}, "click", "only applies to real-valued goals"),
     ({"name": "thompson", "params": {"prior_alpha": 3}}, "revenue", "only applies to binary-valued goals"),
     ({"name": "ucb", "params": {"bound": "kl"}}, "click", "one of 'ucb-v', 'ucb1'"),

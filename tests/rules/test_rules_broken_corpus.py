@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from slotwise.rules import RulesError, load_rules
-from slotwise.rules.policy import fallback_validator
 
 BROKEN = Path(__file__).parent / "broken"
 CASES = sorted(BROKEN.glob("*.yaml"))
@@ -26,7 +25,7 @@ def test_broken_file_reports_exactly_the_expected_errors(path: Path, monkeypatch
     expected = [line for line in path.with_suffix(".expected").read_text(encoding="utf-8").splitlines() if line.strip()]
     assert expected, "an .expected file must list at least one error"
     with pytest.raises(RulesError) as info:
-        load_rules(path.name, policy_validator=fallback_validator)
+        load_rules(path.name)
     got = [str(issue) for issue in info.value.issues]
     assert got == expected
     for issue in info.value.issues:
@@ -37,7 +36,7 @@ def test_broken_file_reports_exactly_the_expected_errors(path: Path, monkeypatch
 def test_rules_error_message_lists_every_issue(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(BROKEN)
     with pytest.raises(RulesError) as info:
-        load_rules("wrong-types.yaml", policy_validator=fallback_validator)
+        load_rules("wrong-types.yaml")
     text = str(info.value)
     assert text.startswith("4 errors in rules:")
     assert "wrong-types.yaml:3:12:" in text and "wrong-types.yaml:7:12:" in text

@@ -16,7 +16,6 @@ from selectolax.lexbor import LexborHTMLParser
 
 from slotwise.html import rewrite
 from slotwise.rules import load_rules
-from slotwise.rules.policy import fallback_validator
 from slotwise.rules.testing import make_context, make_profile
 
 SELECTORS = ["ul", "li", "div", ".a", "#x", "p", "body", "section.related", "nav ul, .tiles", "select#size", "input[name=q]", "div > p"]
@@ -128,7 +127,7 @@ def test_valid_rules_render_and_apply_without_raising(spec: dict[str, Any], html
     with tempfile.TemporaryDirectory() as tmp:
         file = Path(tmp) / "rules.yaml"
         file.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
-        ruleset = load_rules(file, policy_validator=fallback_validator)
+        ruleset = load_rules(file)
     ctx = make_context(profile, path=path, query=query, html=html, ruleset=ruleset,
                        headers={"user-agent": "Mozilla/5.0 (iPhone) Mobile", "cf-ipcountry": "DE"})
     edits = []
@@ -164,7 +163,7 @@ def test_reorder_moves_children_never_loses_or_duplicates(children: list[str], r
         file = Path(tmp) / "rules.yaml"
         file.write_text(yaml.safe_dump({"slots": [{"id": "cats", "pages": "/", "selector": "ul", "action": "reorder",
                                                    "order": "visitor.recent_categories"}]}), encoding="utf-8")
-        ruleset = load_rules(file, policy_validator=fallback_validator)
+        ruleset = load_rules(file)
     profile = make_profile(views=[(k, None) for k in reversed(recent)])  # the last viewed is recent[0]
     ctx = make_context(profile, path="/", ruleset=ruleset)
     edit = ruleset.slots[0].render("default", ctx, "d")
