@@ -204,6 +204,23 @@ def _exposed(r: Mapping[str, Any]) -> bool:
     return bool(r.get("exposed") or r.get("exposed_at") not in (None, ""))
 
 
+def split_counts(rows: Sequence[Mapping[str, Any]], intended: Mapping[str, float]) -> dict[str, int]:
+    """Decisions per arm since every arm of the intended split was live.
+
+    A variant added to a running even split has been live only since its first
+    decision; counting the whole history against today's shares would call a
+    healthy split broken.
+    """
+    first: dict[str, float] = {}
+    for r in rows:
+        key = _arm_key(r)
+        if key in intended:
+            first[key] = min(first.get(key, math.inf), float(r.get("ts") or 0.0))
+    since = max(first.values(), default=-math.inf)
+    counts: Counter = Counter(_arm_key(r) for r in rows if float(r.get("ts") or 0.0) >= since)
+    return {a: counts[a] for a in intended}
+
+
 def slot_report(
     records: Iterable[Mapping[str, Any]],
     slot: str,
@@ -258,7 +275,7 @@ def slot_report(
                                   sum(held) / len(held) if held else 0.0, iv, math.nan)
     checks = []
     if intended_split:
-        checks.append(srm_check({a: decisions[a] for a in intended_split}, intended_split, "arms"))
+        checks.append(srm_check(split_counts(rows, intended_split), intended_split, "arms"))
     if holdout_share is not None and 0 < holdout_share < 1:
         n_personal = sum(c for k, c in decisions.items() if k != "holdout")
         checks.append(srm_check({"holdout": decisions["holdout"], "personalized": n_personal},

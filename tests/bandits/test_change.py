@@ -163,7 +163,7 @@ def test_arms_removed_from_the_slot_leave_nothing_waiting():
     for i in range(50):
         policy.update("a" if i % 2 else "b", 0.0, decided_at=float(i), settle=100.0)
     policy.keep_arms(["b"])
-    assert {arm for _, arm, _ in policy.state()["unsettled"]} == {"b"}
+    assert {entry[1] for entry in policy.state()["unsettled"]} == {"b"}
 
 
 # -- rewards in decision order -------------------------------------------------------

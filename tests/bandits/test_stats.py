@@ -1,5 +1,6 @@
 import math
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -87,3 +88,20 @@ def test_slot_report_end_to_end():
     assert rep.lift.difference > 0 and not any(c.warning for c in rep.srm)
     assert {c.name for c in rep.srm} == {"arms", "holdout"}
     assert len(rep.traffic) == math.ceil(6000 * 10 / 3600)
+
+
+def test_a_variant_added_to_an_even_split_does_not_trip_the_split_check():
+    rng = random.Random(6)
+    recs = [{"slot": "home", "arm": rng.choice(["a", "b"]), "ts": float(i)} for i in range(3000)]
+    recs += [{"slot": "home", "arm": rng.choice(["a", "b", "c"]), "ts": float(3000 + i)} for i in range(3000)]
+    third = {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3}
+    rep = slot_report(recs, "home", "purchase", intended_split=third)
+    (check,) = rep.srm
+    assert not check.warning and sum(check.observed.values()) == pytest.approx(3000, abs=5)
+    # over the whole history the same counts would have been flagged
+    whole = Counter(r["arm"] for r in recs)
+    assert srm_check(whole, third).warning
+    # and a split that is really broken since the variant was added still is
+    skewed = recs[:3000] + [{"slot": "home", "arm": rng.choice(["a", "a", "b", "c"]), "ts": float(3000 + i)}
+                            for i in range(3000)]
+    assert slot_report(skewed, "home", "purchase", intended_split=third).srm[0].warning
