@@ -55,8 +55,14 @@ def _kl_bernoulli(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 def glr_statistic(buckets: np.ndarray, kind: str) -> float:
     """Largest GLR statistic over the splits between ``buckets`` (rows ``[n, sum, sum_sq]``)."""
+    stats = glr_statistics(buckets, kind)
+    return float(stats.max()) if len(stats) else 0.0
+
+
+def glr_statistics(buckets: np.ndarray, kind: str) -> np.ndarray:
+    """The GLR statistic of every split: entry ``j`` puts buckets ``0..j`` before the change."""
     if len(buckets) < 2:
-        return 0.0
+        return np.zeros(0)
     left = np.cumsum(buckets[:-1], axis=0)
     total = buckets.sum(axis=0)
     right = total - left
@@ -71,7 +77,7 @@ def glr_statistic(buckets: np.ndarray, kind: str) -> float:
         var = max(total[2] / n - mean * mean, _EPS)
         drop = np.maximum(s0 / n0 - s1 / n1, 0.0)  # one-sided: see the module docstring
         stat = n0 * n1 / n * drop ** 2 / (2.0 * var)
-    return float(stat.max())
+    return stat
 
 
 class ChangeDetector:
@@ -87,6 +93,7 @@ class ChangeDetector:
         self.per_size = int(per_size)
         self.buckets: list[list[float]] = []  # closed buckets, oldest first
         self.open = [0.0, 0.0, 0.0]  # the bucket being filled
+        self.shift: tuple[float, float] | None = None  # after an alarm: mean before and after the change
 
     def add(self, value: float) -> bool:
         """Count one value; test at bucket boundaries. True: a change point lies in the window."""
@@ -102,7 +109,14 @@ class ChangeDetector:
         splits = len(self.buckets) - 1
         if splits < 1:
             return False
-        return glr_statistic(np.array(self.buckets), self.kind) > self.threshold + math.log(splits)
+        window = np.array(self.buckets)
+        stats = glr_statistics(window, self.kind)
+        best = int(stats.argmax())
+        if stats[best] <= self.threshold + math.log(splits):
+            return False
+        before, after = window[: best + 1].sum(axis=0), window[best + 1:].sum(axis=0)
+        self.shift = (float(before[1] / before[0]), float(after[1] / after[0]))
+        return True
 
     def _merge(self) -> None:
         """Merge the two oldest buckets of any size held more than ``per_size`` times.

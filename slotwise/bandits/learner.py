@@ -49,20 +49,12 @@ from .decide import Decision, decide
 from .goals import EXPOSURE_REQUIRED_BY_DEFAULT, check_goal, reward_of, rewarding_event
 from .policies import KEEP_CHANGES, Policy, convert_policy, policy_from_state
 from .records import (
-    ARM_REMOVED, EXPIRED, REWARDED, SLOT_REMOVED, UNEXPOSED, UNKNOWN_SLOT, DecisionRecord, Outcome,
+    ARM_REMOVED, EXPIRED, REWARDED, SLOT_REMOVED, UNEXPOSED, UNKNOWN_SLOT, DecisionRecord, Outcome, Restart,
 )
 from .spec import parse_policy_spec
 
 SNAPSHOT_FORMAT = "slotwise.learner/1"
 WINDOW_MODES = ("fixed", "inactivity")
-
-
-@dataclass(frozen=True)
-class Restart:
-    """Change detection restarted a slot's learning at ``ts``: ``arm``'s reward had shifted."""
-
-    ts: float
-    arm: str
 
 
 @dataclass(frozen=True)
@@ -353,7 +345,8 @@ class Learner:
                           decided_at=rec.ts, settle=self.slots[rec.slot].window)
             if policy.restarts != before:
                 log = self.restarts.setdefault(rec.slot, [])
-                log.append(Restart(ts, policy.changes[-1]["arm"]))
+                change = policy.changes[-1]
+                log.append(Restart(ts, change["arm"], change["watched"], change["before"], change["after"]))
                 del log[:-KEEP_CHANGES]
         return Outcome(rec.decision_id, rec.slot, rec.arm, rec.visitor_id, reason, reward, ts,
                        taught, rec.holdout)

@@ -45,6 +45,15 @@ KEEP_CHANGES = 20  # change points kept in the state (the newest)
 WARM_UP = 200  # LinUCB: observations an arm needs before its prediction errors are watched
 
 
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _json_number(value: float) -> float | None:
+    """JSON has no NaN: an unknown mean is null."""
+    return None if math.isnan(value) else value
+
+
 def _discount(half_life: float | None) -> float:
     return 1.0 if half_life is None else 0.5 ** (1.0 / float(half_life))
 
@@ -94,6 +103,10 @@ class Policy:
         """What an arm's detector watches: 0/1 rewards, or real values (revenue, errors)."""
         return "bernoulli" if self.binary else "gaussian"
 
+    def _watched(self) -> str:
+        """``reward``: detectors see rewards; ``error``: reward minus the model's prediction."""
+        return "reward"
+
     def _watch(self, arm_id: str, value: float, decided_at: float | None = None, settle: float = 0.0) -> bool:
         """Feed ``value`` to ``arm_id``'s detector once its decision's window has settled.
 
@@ -129,7 +142,10 @@ class Policy:
         if not detector.add(value):
             return False
         self.restarts += 1
-        self.changes = (self.changes + [{"version": self.version, "arm": arm_id}])[-KEEP_CHANGES:]
+        before, after = detector.shift or (math.nan, math.nan)
+        change = {"version": self.version, "arm": arm_id, "watched": self._watched(),
+                  "before": before, "after": after}
+        self.changes = (self.changes + [change])[-KEEP_CHANGES:]
         self.detectors = {}
         self._unsettled = []  # what waited belongs to the regime just left
         self._forget_evidence()
@@ -163,7 +179,9 @@ class Policy:
         """JSON-serialisable sufficient statistics (no RNG state: it is not part of the model)."""
         return {"name": self.name, "goal": self.goal, "params": dict(self.params),
                 "version": self.version, "generation": self.generation, "n_arms": self.n_arms,
-                "restarts": self.restarts, "changes": [dict(c) for c in self.changes],
+                "restarts": self.restarts,
+                "changes": [{**c, "before": _json_number(c["before"]), "after": _json_number(c["after"])}
+                            for c in self.changes],
                 "detectors": {a: d.state() for a, d in self.detectors.items()},
                 "unsettled": [list(u) for u in self._unsettled],
                 "latest": self._latest if math.isfinite(self._latest) else None}
@@ -173,7 +191,9 @@ class Policy:
         self.generation = int(state["generation"])
         self.n_arms = int(state.get("n_arms", 0))
         self.restarts = int(state.get("restarts", 0))
-        self.changes = [{"version": int(c["version"]), "arm": str(c["arm"])} for c in state.get("changes", [])]
+        self.changes = [{"version": int(c["version"]), "arm": str(c["arm"]), "watched": str(c.get("watched", "reward")),
+                         "before": _number(c.get("before")), "after": _number(c.get("after"))}
+                        for c in state.get("changes", [])]
         self.detectors = {}
         self._unsettled = [(float(t), str(a), float(v)) for t, a, v in state.get("unsettled", [])]
         heapq.heapify(self._unsettled)
@@ -593,6 +613,9 @@ class LinUCB(Policy):
 
     def _stream_kind(self) -> str:
         return "gaussian"  # prediction errors, whatever the goal
+
+    def _watched(self) -> str:
+        return "error"
 
     def _predict(self, row: int, x: np.ndarray) -> float:
         """The arm's ridge estimate of the reward at ``x`` (before this update)."""

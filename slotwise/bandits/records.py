@@ -83,3 +83,19 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Restart:
+    """Change detection restarted a slot's learning at ``ts``.
+
+    ``arm`` is the variant whose stream shifted ("" for all variants together);
+    ``watched`` says what shifted: ``reward`` (its mean went from ``before`` to
+    ``after``) or ``error`` (reward minus the model's prediction, on average).
+    """
+
+    ts: float
+    arm: str
+    watched: str = "reward"
+    before: float = float("nan")
+    after: float = float("nan")

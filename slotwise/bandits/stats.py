@@ -17,6 +17,7 @@ import numpy as np
 from scipy import stats as _sp
 
 from .goals import is_binary
+from .records import Restart
 
 Z95 = 1.959963984540054
 SRM_THRESHOLD = 0.001
@@ -85,7 +86,7 @@ class SlotReport:
     srm: list[SRMCheck] = field(default_factory=list)
     traffic: list[TrafficBucket] = field(default_factory=list)
     holdout: ArmSummary | None = None  # the holdout's own row (``p_best`` is nan: it is not a variant)
-    restarts: list[tuple[float, str]] = field(default_factory=list)  # (ts, arm) of change-point restarts
+    restarts: list[Restart] = field(default_factory=list)  # when change detection restarted learning
 
 
 # -- intervals ------------------------------------------------------------------

@@ -107,8 +107,8 @@ def render_text(reports: list[SlotReport]) -> str:
         for check in rep.srm:
             if check.warning:
                 out.append(f"  WARNING: {srm_message(check)}")
-        for ts, arm in rep.restarts:
-            out.append(f"  Note: {restart_message(ts, arm)}")
+        for restart in rep.restarts:
+            out.append(f"  Note: {restart_message(restart, rep.goal)}")
         out.append("")
     out.extend(textwrap.wrap(LEGEND, 100))
     return "\n".join(out) + "\n"

@@ -160,66 +160,69 @@ class AdminPages:
         if not reports:
             parts.append("<p>No decisions logged yet.</p>")
         for rep in reports:
-            parts.append(self._render_slot(rep, log))
+            parts.append(render_slot(rep, log))
         parts.append("</body></html>")
         return "".join(parts)
 
-    def _render_slot(self, rep: Any, log: DecisionLog) -> str:
-        binary = is_binary(rep.goal)
 
-        def fmt(x: float | None) -> str:
-            if x is None or not math.isfinite(x):
-                return "-"
-            return f"{x:.2%}" if binary else f"{x:,.2f}"
+def render_slot(rep: Any, log: DecisionLog) -> str:
+    """One slot's section of the admin page: the table, lift, warnings, notes and charts."""
+    binary = is_binary(rep.goal)
 
-        def diff(x: float) -> str:
-            return f"{x * 100:+.2f} points" if binary else f"{x:+,.2f}"
+    def fmt(x: float | None) -> str:
+        if x is None or not math.isfinite(x):
+            return "-"
+        return f"{x:.2%}" if binary else f"{x:,.2f}"
 
-        def chance(p: float) -> str:
-            if not math.isfinite(p):
-                return ""
-            return ">99.9%" if p >= 0.9995 else ("<0.1%" if p < 0.0005 else f"{p:.1%}")
+    def diff(x: float) -> str:
+        return f"{x * 100:+.2f} points" if binary else f"{x:+,.2f}"
 
-        def row(a: Any, name: str) -> str:
-            known = a.closed > 0
-            interval = f"{fmt(a.interval.low)} to {fmt(a.interval.high)}" if known else "-"
-            return (f"<tr><td>{escape(name)}</td><td>{a.decisions}</td><td>{a.exposures}</td><td>{a.closed}</td>"
-                    f"<td>{fmt(a.mean) if known else '-'}</td><td>{interval}</td><td>{chance(a.p_best)}</td></tr>")
+    def chance(p: float) -> str:
+        if not math.isfinite(p):
+            return ""
+        return ">99.9%" if p >= 0.9995 else ("<0.1%" if p < 0.0005 else f"{p:.1%}")
 
-        rows = "".join(row(a, a.arm) for a in rep.arms)
-        if rep.holdout is not None:
-            rows += row(rep.holdout, "holdout (baseline)")
-        out = [
-            f"<section><h2>{escape(rep.slot)} <small>goal: {escape(rep.goal)}</small></h2>",
-            "<table><tr><th>variant</th><th>shown</th><th>seen</th><th>measured</th>"
-            f"<th>{'rate' if binary else 'per decision'}</th><th>95% interval</th><th>chance best</th></tr>{rows}</table>",
-        ]
-        if rep.lift is not None:
-            lift = rep.lift
-            rel = "" if lift.relative is None else f" ({lift.relative:+.0%} relative)"
-            out.append(
-                f"<p>Personalized {fmt(lift.personalized_mean)} vs holdout {fmt(lift.holdout_mean)}: "
-                f"<b>{diff(lift.difference)}</b>{rel}, 95% interval "
-                f"{diff(lift.difference_interval.low)} to {diff(lift.difference_interval.high)} "
-                f"(personalized n={lift.n_personalized}, holdout n={lift.n_holdout}).</p>"
-            )
-        else:
-            out.append("<p>Lift over the holdout: not enough measured decisions in both groups yet.</p>")
-        for check in rep.srm:
-            if check.warning:
-                out.append(f"<p class=warn>{escape(srm_message(check))}</p>")
-        for ts, arm in rep.restarts:
-            out.append(f"<p>{escape(restart_message(ts, arm))}</p>")
-        share = defaultdict(list)
-        for bucket in rep.traffic:
-            for arm, value in bucket.shares.items():
-                share[arm].append((bucket.start, value))
-        out.append('<div class="charts">')
-        out.append(line_chart(share, title="Share of traffic over time", y_max=1.0))
-        out.append(line_chart(reward_over_time(log, rep.slot), title="Reward over time",
-                              y_format="{:.1%}" if binary else "{:.2f}"))
-        out.append("</div></section>")
-        return "".join(out)
+    def row(a: Any, name: str) -> str:
+        known = a.closed > 0
+        interval = f"{fmt(a.interval.low)} to {fmt(a.interval.high)}" if known else "-"
+        return (f"<tr><td>{escape(name)}</td><td>{a.decisions}</td><td>{a.exposures}</td><td>{a.closed}</td>"
+                f"<td>{fmt(a.mean) if known else '-'}</td><td>{interval}</td><td>{chance(a.p_best)}</td></tr>")
+
+    rows = "".join(row(a, a.arm) for a in rep.arms)
+    if rep.holdout is not None:
+        rows += row(rep.holdout, "holdout (baseline)")
+    out = [
+        f"<section><h2>{escape(rep.slot)} <small>goal: {escape(rep.goal)}</small></h2>",
+        "<table><tr><th>variant</th><th>shown</th><th>seen</th><th>measured</th>"
+        f"<th>{'rate' if binary else 'per decision'}</th><th>95% interval</th><th>chance best</th></tr>{rows}</table>",
+    ]
+    if rep.lift is not None:
+        lift = rep.lift
+        rel = "" if lift.relative is None else f" ({lift.relative:+.0%} relative)"
+        out.append(
+            f"<p>Personalized {fmt(lift.personalized_mean)} vs holdout {fmt(lift.holdout_mean)}: "
+            f"<b>{diff(lift.difference)}</b>{rel}, 95% interval "
+            f"{diff(lift.difference_interval.low)} to {diff(lift.difference_interval.high)} "
+            f"(personalized n={lift.n_personalized}, holdout n={lift.n_holdout}).</p>"
+        )
+    else:
+        out.append("<p>Lift over the holdout: not enough measured decisions in both groups yet.</p>")
+    for check in rep.srm:
+        if check.warning:
+            out.append(f"<p class=warn>{escape(srm_message(check))}</p>")
+    for restart in rep.restarts:
+        out.append(f"<p>{escape(restart_message(restart, rep.goal))}</p>")
+    share = defaultdict(list)
+    for bucket in rep.traffic:
+        for arm, value in bucket.shares.items():
+            share[arm].append((bucket.start, value))
+    out.append('<div class="charts">')
+    marks = [(r.ts, "learning restarted") for r in rep.restarts]
+    out.append(line_chart(share, title="Share of traffic over time", y_max=1.0, marks=marks))
+    out.append(line_chart(reward_over_time(log, rep.slot), title="Reward over time",
+                          y_format="{:.1%}" if binary else "{:.2f}", marks=marks))
+    out.append("</div></section>")
+    return "".join(out)
 
 
 def learner_summary(learner: Any) -> dict[str, Any]:

@@ -20,8 +20,12 @@ def line_chart(
     width: int = 560,
     height: int = 200,
     y_max: float | None = None,
+    marks: Sequence[tuple[float, str]] = (),
 ) -> str:
-    """One line per series of (x, y) points, with a legend; empty series are skipped."""
+    """One line per series of (x, y) points, with a legend; empty series are skipped.
+
+    ``marks``: (x, label) events drawn as dashed vertical lines (e.g. a learning restart).
+    """
     points = [p for values in series.values() for p in values]
     if not points:
         return f'<figure class="chart"><figcaption>{escape(title)}</figcaption><p class="empty">no data yet</p></figure>'
@@ -47,6 +51,10 @@ def line_chart(
         parts.append(
             f'<text x="{pad_l - 4}" y="{sy(y) + 4:.1f}" font-size="10" text-anchor="end">{escape(y_format.format(y))}</text>'
         )
+    for x, label in marks:
+        if x0 <= x <= x1:
+            parts.append(f'<line class="mark" x1="{sx(x):.1f}" y1="{pad_t}" x2="{sx(x):.1f}" y2="{pad_t + h}" '
+                         f'stroke="#c00" stroke-dasharray="4 3"><title>{escape(label)}</title></line>')
     legend = []
     for i, (name, values) in enumerate(series.items()):
         if not values:

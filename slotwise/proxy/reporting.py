@@ -14,7 +14,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from slotwise.bandits.decision_log import LoggedDecision
-from slotwise.bandits.learner import Learner, Restart, SlotConfig
+from slotwise.bandits.goals import is_binary
+from slotwise.bandits.learner import Learner, SlotConfig
+from slotwise.bandits.records import Restart
 from slotwise.bandits.stats import SlotReport, slot_report
 from slotwise.proxy.learning import learner_record
 from slotwise.store.base import LogRecord, Store
@@ -128,7 +130,7 @@ def slot_reports(log: DecisionLog, slot: str | None = None, bucket_seconds: floa
             intended = {arm: 1.0 / len(config.arms) for arm in config.arms}
         report = slot_report(rows, name, config.goal, arms=list(config.arms), intended_split=intended,
                              holdout_share=log.holdout_share, bucket_seconds=bucket_seconds)
-        reports.append(replace(report, restarts=[(r.ts, r.arm) for r in log.restarts.get(name, [])]))
+        reports.append(replace(report, restarts=list(log.restarts.get(name, []))))
     return reports
 
 
@@ -145,11 +147,25 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-def restart_message(ts: float, arm: str) -> str:
+def restart_message(restart: Restart, goal: str) -> str:
     """A learning restart in words, for the text report and the admin page."""
-    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
-    what = f"the reward of variant {arm}" if arm else "the rewards of all variants together"
-    return (f"Learning restarted {when}: {what} shifted (change detection), "
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(restart.ts))
+    who = f"variant {restart.arm}" if restart.arm else "all variants together"
+    binary = is_binary(goal)
+
+    def amount(value: float) -> str:
+        return f"{value:.1%}" if binary else f"{value:,.2f}"
+
+    before, after = restart.before, restart.after
+    if not (math.isfinite(before) and math.isfinite(after)):
+        what = f"the reward of {who} shifted"
+    elif restart.watched == "error":
+        gap = after - before
+        size = f"{abs(gap) * 100:.1f} points" if binary else f"{abs(gap):,.2f}"
+        what = f"{who} earned {size} {'less' if gap < 0 else 'more'} than the model predicted"
+    else:
+        what = f"the reward of {who} went from {amount(before)} to {amount(after)}"
+    return (f"Learning restarted {when}: {what} (change detection), "
             "so the policy is testing every variant again. Figures before and after mix two regimes.")
 
 

@@ -214,7 +214,27 @@ def test_linucb_also_watches_all_arms_prediction_errors_as_one_stream():
     assert thompson.detectors and JOINT not in thompson.detectors
 
 
-def test_restart_message_names_the_variant_or_all_of_them():
+def test_restart_message_says_what_shifted_and_by_how_much():
+    from slotwise.bandits.records import Restart
     from slotwise.proxy.reporting import restart_message
-    assert "variant hero-b" in restart_message(T0, "hero-b")
-    assert "all variants together" in restart_message(T0, "")
+    assert "the reward of variant hero-b went from 3.1% to 1.5%" in restart_message(
+        Restart(T0, "hero-b", "reward", 0.031, 0.015), "purchase")
+    assert "the reward of variant hero-b went from 42.00 to 12.50" in restart_message(
+        Restart(T0, "hero-b", "reward", 42.0, 12.5), "revenue")
+    assert "all variants together earned 3.4 points less than the model predicted" in restart_message(
+        Restart(T0, "", "error", 0.001, -0.033), "purchase")
+    assert "the reward of variant a shifted" in restart_message(Restart(T0, "a"), "click")
+
+
+def test_a_restart_records_the_means_around_the_change():
+    policy = make_policy("thompson", "purchase", seed=3)
+    run_phases(policy, ["a", "b"], 6_000)
+    change = policy.changes[0]
+    assert change["watched"] == "reward"
+    if change["arm"] == "a":  # the old winner fell from ~12% toward ~2%
+        assert change["before"] > 0.08 and change["after"] < 0.06
+    else:  # the new one rose
+        assert change["before"] < 0.06 and change["after"] > 0.08
+    linucb = make_policy("linucb", "purchase", seed=3)
+    run_phases(linucb, ["a", "b"], 6_000)
+    assert linucb.changes[0]["watched"] == "error" and linucb.changes[0]["after"] < linucb.changes[0]["before"]

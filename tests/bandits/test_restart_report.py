@@ -42,18 +42,22 @@ def test_learner_records_when_and_why_learning_restarted():
     restarts = log.restarts["hero"]
     assert len(restarts) == 1
     assert change_ts < restarts[0].ts < change_ts + 3_000 * 10.0 / 2
-    assert restarts[0].arm in ("a", "b")
+    assert restarts[0].arm in ("a", "b") and restarts[0].watched == "reward"
+    # the report says how the variant's reward moved: ~15% -> ~2% for a, the reverse for b
+    high, low = (restarts[0].before, restarts[0].after) if restarts[0].arm == "a" else (restarts[0].after,
+                                                                                          restarts[0].before)
+    assert high > 0.09 and low < 0.06
 
 
 def test_report_says_learning_restarted():
     records, change_ts = store_log()
     log = build_decision_log(records, {"hero": CONFIG}, now=T0 + 10**6)
     (report,) = slot_reports(log)
-    assert report.restarts and report.restarts[0][0] > change_ts
+    assert report.restarts and report.restarts[0].ts > change_ts
     text = render_text([report])
     assert "Learning restarted" in text and "change detection" in text
     # a report that starts after the restart does not mention it
-    later = build_decision_log(records, {"hero": CONFIG}, now=T0 + 10**6, since=report.restarts[0][0] + 1)
+    later = build_decision_log(records, {"hero": CONFIG}, now=T0 + 10**6, since=report.restarts[0].ts + 1)
     assert later.restarts["hero"] == []
 
 
@@ -75,3 +79,13 @@ def test_restarts_are_in_the_learner_for_a_live_slot():
         if rng.random() < rate:
             learner.on_event(f"v{i}", "purchase", 50.0, ts + 60.0)
     assert [r.arm for r in learner.restarts["hero"]] and learner.policies["hero"].restarts == 1
+
+
+def test_admin_page_notes_the_restart_and_marks_it_on_the_charts():
+    from slotwise.proxy.admin import render_slot
+    records, _ = store_log()
+    log = build_decision_log(records, {"hero": CONFIG}, now=T0 + 10**6)
+    (report,) = slot_reports(log)
+    html = render_slot(report, log)
+    assert "Learning restarted" in html and "went from" in html
+    assert html.count('class="mark"') == 2  # a dashed line on both charts
