@@ -340,7 +340,7 @@ POLICIES = [
 SEGMENTS = "thompson per category (told the segments)"
 STATIONARY = [p for p in POLICIES if "no " not in p[0] and "ucb1" not in p[0]]  # the defaults
 CONTEXTUAL = "linucb (alpha 0.1)"
-ROBUSTNESS_SEEDS = [7, 11, 12, 13, 14]  # other visitor streams for the contextual policy
+ROBUSTNESS_SEEDS = [7, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]  # other visitor streams for the contextual policy
 
 
 def when(x: int | None) -> str:

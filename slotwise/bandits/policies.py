@@ -18,7 +18,7 @@ policies (see ``docs/benchmarks.md``, section Bandits):
 
 ``tests/bandits/test_policies.py`` checks that, on the same statistics and
 without ties, our UCB1, the greedy step of epsilon-greedy, Exp3 and the
-LinUCB ridge estimate agree with river's.
+LinUCB ridge estimate (with ``shared: 0``) agree with river's.
 
 All non-contextual policies share per-arm statistics ``[n, sum, sum_sq]``
 (discounted when ``half_life`` is set), so switching a slot from one to
@@ -42,7 +42,7 @@ from .spec import PolicySpec, parse_policy_spec
 Features = Mapping[str, float]
 JOINT = ""  # detector key of all arms' values as one stream (no variant id is empty)
 KEEP_CHANGES = 20  # change points kept in the state (the newest)
-WARM_UP = 200  # LinUCB: observations an arm needs before its prediction errors are watched
+WARM_UP = 500  # LinUCB: observations an arm needs before its prediction errors are watched
 
 
 def _number(value: Any) -> float:
@@ -516,13 +516,20 @@ class Exp3(ArmStatsPolicy):
 class LinUCB(Policy):
     """Disjoint LinUCB (Li et al. 2010) over one-hot visitor features.
 
-    Per arm a ridge regression ``A = ridge*I + sum x x'``, ``b = sum r x``;
-    score ``theta'x + alpha * sqrt(x' A^-1 x)``. Unlike river's
-    ``LinUCBDisjoint`` (whose alpha/beta are Bayesian precisions), ``alpha`` is
-    the classic exploration width. The feature vocabulary grows as names are
-    seen in updates (capped by ``max_features``); pulls never change state.
-    With ``half_life`` the data part of every arm's ``A`` and ``b`` decays
-    (discounted LinUCB, Russac et al. 2019).
+    Per arm a ridge regression ``A = (ridge + shared)*I + sum x x'``,
+    ``b = sum r x``; score ``theta'x + alpha * sqrt(x' A^-1 x)`` with
+    ``theta = A^-1 (b + shared * beta)``. ``beta`` is the ridge model of all arms'
+    data together: each variant starts from what the slot as a whole shows and
+    its own data moves it away, instead of starting from zero. That matters with
+    one-hot features: from zero, an arm that wins in one category looks good in
+    every other until refuted there, and its uncertainty along every rare
+    feature level (a traffic source, a visit-count bucket) keeps it explored in
+    all of them. ``shared: 0`` is plain disjoint LinUCB (Li et al. 2010).
+    Unlike river's ``LinUCBDisjoint`` (whose alpha/beta are Bayesian
+    precisions), ``alpha`` is the classic exploration width. The feature
+    vocabulary grows as names are seen in updates (capped by ``max_features``);
+    pulls never change state. With ``half_life`` the data part of every arm's
+    ``A`` and ``b`` decays (discounted LinUCB, Russac et al. 2019).
     """
 
     name = "linucb"
@@ -544,6 +551,7 @@ class LinUCB(Policy):
         self._inv: np.ndarray | None = None  # cached (A)^-1 per arm
         self._dirty: set[int] = set()  # rows of _inv to recompute
         self.scale = 1.0  # largest |reward| seen (real goals): the bonus is in reward units
+        self._shared_cache: tuple[tuple, np.ndarray] | None = None
 
     # -- internals ---------------------------------------------------------
     def _vector(self, context: Features | None) -> np.ndarray:
@@ -581,8 +589,27 @@ class LinUCB(Policy):
         self._n = np.append(self._n, 0.0)
         self._inv, self._dirty = None, set()
 
+    @property
+    def _prior_precision(self) -> float:
+        return float(self.params["ridge"]) + float(self.params["shared"])
+
+    def _shared_mean(self) -> np.ndarray:
+        """``shared * beta``: the pull of the all-arms model on each arm's (cached per model state)."""
+        d = len(self.feature_names)
+        key = (self.version, self.generation, self.restarts, d, len(self.arm_names))
+        if self._shared_cache is not None and self._shared_cache[0] == key:
+            return self._shared_cache[1]
+        shared = float(self.params["shared"])
+        if shared == 0.0 or not d:
+            pull = np.zeros(d)
+        else:
+            beta = np.linalg.solve(self._D.sum(axis=0) + self.params["ridge"] * np.eye(d), self._b.sum(axis=0))
+            pull = shared * beta
+        self._shared_cache = (key, pull)
+        return pull
+
     def _inverse(self) -> np.ndarray:
-        ridge = self.params["ridge"] * np.eye(len(self.feature_names))
+        ridge = self._prior_precision * np.eye(len(self.feature_names))
         if self._inv is None:
             self._inv = np.linalg.inv(self._D + ridge)
         elif self._dirty:
@@ -595,18 +622,20 @@ class LinUCB(Policy):
     def scores(self, arm_ids: Sequence[str], context: Features | None) -> list[float]:
         alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
         x = self._vector(context)
-        prior_width = alpha * math.sqrt(float(x @ x) / self.params["ridge"])
+        precision = self._prior_precision
+        pull = self._shared_mean()
+        # an arm with no data: theta = pull / precision, A = precision * I
+        unseen = float(pull @ x) / precision + alpha * math.sqrt(float(x @ x) / precision)
         rows = [self._arm_row.get(a) for a in arm_ids]
         known = [r for r in rows if r is not None]
         out: dict[int, float] = {}
         if known and len(self.feature_names):
             inv = self._inverse()[known]
-            theta = np.einsum("kij,kj->ki", inv, self._b[known])
+            theta = np.einsum("kij,kj->ki", inv, self._b[known] + pull[None, :])
             width = np.sqrt(np.maximum(np.einsum("i,kij,j->k", x, inv, x), 0.0))
             vals = theta @ x + alpha * width
             out = {r: float(v) for r, v in zip(known, vals)}
-        # unseen arm: theta = 0, A = ridge * I
-        return [out.get(r, prior_width) if r is not None else prior_width for r in rows]
+        return [out.get(r, unseen) if r is not None else unseen for r in rows]
 
     def probabilities(self, arm_ids, context=None):
         return mix_uniform(argmax_probabilities(arm_ids, self.scores(arm_ids, context)), self.params["epsilon"])
@@ -618,9 +647,9 @@ class LinUCB(Policy):
         return "error"
 
     def _predict(self, row: int, x: np.ndarray) -> float:
-        """The arm's ridge estimate of the reward at ``x`` (before this update)."""
-        A = self._D[row] + self.params["ridge"] * np.eye(len(x))
-        return float(np.linalg.solve(A, self._b[row]) @ x)
+        """The arm's estimate of the reward at ``x`` (before this update)."""
+        A = self._D[row] + self._prior_precision * np.eye(len(x))
+        return float(np.linalg.solve(A, self._b[row] + self._shared_mean()) @ x)
 
     def _forget_evidence(self) -> None:
         self._D[:] = 0.0

@@ -127,7 +127,10 @@ PARAMS: dict[str, dict[str, Param]] = {
     "linucb": {
         "alpha": Param("float", 0.1, "width of the confidence bonus (classic LinUCB alpha; 0.05-0.2 suits "
                         "conversion rates of a few percent)", lo=0, hi=100),
-        "ridge": Param("float", 1.0, "ridge regularisation (prior precision) of each arm's model", lo=0, lo_open=True),
+        "ridge": Param("float", 1.0, "ridge regularisation (prior precision) of the all-variants model, and "
+                       "of each variant's own model on top of `shared`", lo=0, lo_open=True),
+        "shared": Param("float", 20.0, "how many observations' worth of the all-variants model each variant's "
+                        "model starts from (0 = from zero: plain disjoint LinUCB)", lo=0, hi=10_000),
         "epsilon": Param("float", 0.0, "share of uniform exploration mixed in", lo=0, hi=1),
         "max_features": Param("int", 128, "feature vocabulary cap (new feature names beyond it are ignored)", lo=2, hi=4096),
         "half_life": _HALF_LIFE,

@@ -202,7 +202,7 @@ def test_thompson_beta_posterior_matches_river_beta():
 
 
 def test_linucb_estimate_is_the_ridge_solution():
-    policy = make_policy({"name": "linucb", "params": {"alpha": 0.0, "ridge": 2.0}}, "purchase")
+    policy = make_policy({"name": "linucb", "params": {"alpha": 0.0, "ridge": 2.0, "shared": 0}}, "purchase")
     rng = random.Random(0)
     rows = []
     for _ in range(200):
@@ -237,3 +237,47 @@ def test_half_life_discounts_old_evidence():
     for _ in range(10):
         policy.update("b", 0.0)
     assert policy.arms["a"][0] == pytest.approx(n_before / 2)
+
+
+def test_linucb_arms_start_from_the_model_of_all_arms():
+    shared, ridge = 20.0, 1.0
+    policy = make_policy({"name": "linucb", "params": {"alpha": 0.0, "ridge": ridge, "shared": shared}}, "purchase")
+    rng = random.Random(1)
+    rows = []
+    for _ in range(300):
+        arm = rng.choice(["a", "b"])
+        ctx = features(rng.choice(CONTEXTS))
+        r = float(rng.random() < (0.5 if arm == "a" and "device=mobile" in ctx else 0.1))
+        policy.update(arm, r, ctx)
+        rows.append((arm, ctx, r))
+    names = policy.feature_names
+    eye = np.eye(len(names))
+
+    def design(which):
+        X = np.array([[c.get(f, 0.0) for f in names] for arm, c, _ in rows if arm in which])
+        y = np.array([r for arm, _, r in rows if arm in which])
+        return X, y
+    X, y = design({"a", "b"})
+    beta = np.linalg.solve(X.T @ X + ridge * eye, X.T @ y)
+    Xa, ya = design({"a"})
+    theta = np.linalg.solve(Xa.T @ Xa + (ridge + shared) * eye, Xa.T @ ya + shared * beta)
+    for ctx in CONTEXTS:
+        f = features(ctx)
+        x = np.array([f.get(n, 0.0) for n in names])
+        assert policy.scores(["a"], f)[0] == pytest.approx(float(theta @ x))
+
+
+def test_linucb_a_winner_in_one_segment_is_not_presumed_to_win_in_another():
+    """From zero, an arm that converts well for shoes looks good for bags it never saw;
+    from the all-arms model it looks like what bags visitors do."""
+    shoes, bags = {"top_category": "shoes"}, {"top_category": "bags"}
+    predictions = {}
+    for shared in (0.0, 20.0):
+        policy = make_policy({"name": "linucb", "params": {"alpha": 0.0, "shared": shared}}, "purchase")
+        rng = random.Random(2)
+        for _ in range(2000):
+            policy.update("a", float(rng.random() < 0.3), features(shoes))  # a: shown for shoes only
+            policy.update("b", float(rng.random() < 0.02), features(bags))  # b: bags, where nobody buys much
+        predictions[shared] = policy.scores(["a"], features(bags))[0]
+    assert predictions[0.0] > 0.1  # most of a's shoes rate leaks into bags through the features both share
+    assert predictions[20.0] < predictions[0.0] / 2
