@@ -42,7 +42,9 @@ from .spec import PolicySpec, parse_policy_spec
 Features = Mapping[str, float]
 JOINT = ""  # detector key of all arms' values as one stream (no variant id is empty)
 KEEP_CHANGES = 20  # change points kept in the state (the newest)
-WARM_UP = 500  # LinUCB: observations an arm needs before its prediction errors are watched
+# LinUCB: observations an arm needs (discounted, with half_life) before its prediction errors are
+# watched; a young model's errors drift as it learns, which a test for drops reads as a change
+WARM_UP = 500
 
 
 def _number(value: Any) -> float:
@@ -78,7 +80,8 @@ class Policy:
         self.n_arms = 0  # configured arm count (0: unknown, use the arms seen)
         self.detectors: dict[str, ChangeDetector] = {}  # per arm, when change_detection is on
         self.restarts = 0  # learning restarts after a detected change
-        self.changes: list[dict[str, Any]] = []  # the newest KEEP_CHANGES: {"version", "arm"}
+        # the newest KEEP_CHANGES restarts: {"version", "arm", "watched", "before", "after"}
+        self.changes: list[dict[str, Any]] = []
         self._unsettled: list[tuple[float, str, float]] = []  # heap: (decided_at, arm, value)
         self._latest = -math.inf  # latest decision time learned
 
@@ -147,7 +150,7 @@ class Policy:
                   "before": before, "after": after}
         self.changes = (self.changes + [change])[-KEEP_CHANGES:]
         self.detectors = {}
-        self._unsettled = []  # what waited belongs to the regime just left
+        self._unsettled = []  # already learned; the new detectors start with what comes next
         self._forget_evidence()
         return True
 

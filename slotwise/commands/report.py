@@ -16,10 +16,9 @@ from slotwise.commands.common import add_store_arguments, parse_since, store_fro
 from slotwise.proxy.reporting import (
     build_decision_log,
     json_safe,
+    notices,
     read_all,
-    restart_message,
     slot_reports,
-    srm_message,
 )
 
 
@@ -104,11 +103,7 @@ def render_text(reports: list[SlotReport]) -> str:
             out.append(line)
         else:
             out.append("  Lift over the holdout: not enough measured decisions in both groups yet.")
-        for check in rep.srm:
-            if check.warning:
-                out.append(f"  WARNING: {srm_message(check)}")
-        for restart in rep.restarts:
-            out.append(f"  Note: {restart_message(restart, rep.goal)}")
+        out += [f"  {'WARNING' if kind == 'warning' else 'Note'}: {text}" for kind, text in notices(rep)]
         out.append("")
     out.extend(textwrap.wrap(LEGEND, 100))
     return "\n".join(out) + "\n"

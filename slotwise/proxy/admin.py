@@ -28,10 +28,9 @@ from slotwise.proxy.reporting import (
     DecisionLog,
     build_decision_log,
     json_safe,
+    notices,
     read_all,
-    restart_message,
     slot_reports,
-    srm_message,
 )
 from slotwise.tag.admin import authorized as bearer_authorized
 
@@ -207,11 +206,7 @@ def render_slot(rep: Any, log: DecisionLog) -> str:
         )
     else:
         out.append("<p>Lift over the holdout: not enough measured decisions in both groups yet.</p>")
-    for check in rep.srm:
-        if check.warning:
-            out.append(f"<p class=warn>{escape(srm_message(check))}</p>")
-    for restart in rep.restarts:
-        out.append(f"<p>{escape(restart_message(restart, rep.goal))}</p>")
+    out += [f"<p{' class=warn' if kind == 'warning' else ''}>{escape(text)}</p>" for kind, text in notices(rep)]
     share = defaultdict(list)
     for bucket in rep.traffic:
         for arm, value in bucket.shares.items():

@@ -147,6 +147,12 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+def notices(report: SlotReport) -> list[tuple[str, str]]:
+    """What a slot's report must point out, in words: ``("warning", text)`` and ``("note", text)``."""
+    out = [("warning", srm_message(check)) for check in report.srm if check.warning]
+    return out + [("note", restart_message(restart, report.goal)) for restart in report.restarts]
+
+
 def restart_message(restart: Restart, goal: str) -> str:
     """A learning restart in words, for the text report and the admin page."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(restart.ts))
