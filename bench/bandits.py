@@ -1,16 +1,18 @@
 """Bandit benchmark: simulated store traffic through the real Learner, fixed seeds.
 
-    .venv/bin/python bench/bandits.py            # ~1-2 min, prints markdown
+    .venv/bin/python bench/bandits.py            # ~4 min, prints markdown
     .venv/bin/python bench/bandits.py --visitors 20000 --quick
 
 The store: four top categories with different shares, four variants of one
-slot; each category has its own best variant (+2.5 points of conversion over
-a 1-2% base that depends on the device). Conversions (goal ``purchase``)
+slot; each category has its own best variant (+3.5 points of conversion over
+a 0.8-1.5% base that depends on the device). Conversions (goal ``purchase``)
 arrive 1-20 minutes after the decision and are joined by the ``Learner``
 through its 30-minute attribution window on a simulated clock, so policies
 learn with the delay they will have in production. Halfway the best variant
 of every category changes. All policies see the same visitors and the same
-random numbers (common random numbers), so the differences are the policies'.
+random numbers (common random numbers), so the differences are the policies';
+the contextual policy is also run on eleven more visitor streams, next to a
+reference that is told the segments.
 """
 
 from __future__ import annotations
@@ -94,29 +96,33 @@ def time_to_share(on_target: list[bool], start: int, end: int, window: int = 100
     return None
 
 
-class SegmentLearners:
-    """A reference learner that is told the segments: one Thompson-sampling slot per category.
-
-    Not a Slotwise policy (a store does not know which features matter); it shows what
-    learning costs when the structure is known, so the contextual policy has a bound to
-    be read against besides the oracle.
+class Learners:
+    """The slot's learning as ``run`` drives it: one ``Learner``, as in the proxy, or with
+    ``per_category`` one Thompson-sampling slot per category: a reference that is told the
+    segments (not a Slotwise policy: a store does not know which features matter). It shows
+    what learning costs when the structure is known, a bound besides the oracle.
     """
 
-    def __init__(self, spec: dict, seed: int):
+    def __init__(self, spec: dict, seed: int, per_category: bool = False):
         config = {"slot": {"arms": ARMS, "goal": "purchase", "policy": spec, "window": WINDOW}}
-        self.learners = {c: Learner(config, seed=seed + c) for c in range(len(CATEGORIES))}
+        segments = range(len(CATEGORIES)) if per_category else range(1)
+        self.per_category = per_category
+        self.learners = {c: Learner(config, seed=seed + c) for c in segments}
         self.segment_of: dict[str, int] = {}
 
     @property
     def restarts(self) -> int:
         return sum(lr.policies["slot"].restarts for lr in self.learners.values())
 
+    def _for(self, v: Visitor) -> Learner:
+        return self.learners[v.category if self.per_category else 0]
+
     def decide(self, v: Visitor, rng: random.Random):
-        return self.learners[v.category].decide("slot", v.context, rng)
+        return self._for(v).decide("slot", v.context, rng)
 
     def on_decision(self, v: Visitor, record) -> None:
-        self.segment_of[record.visitor_id] = v.category
-        self.learners[v.category].on_decision(record)
+        self.segment_of[record.visitor_id] = v.category if self.per_category else 0
+        self._for(v).on_decision(record)
 
     def on_event(self, visitor_id: str, ts: float) -> None:
         self.learners[self.segment_of[visitor_id]].on_event(visitor_id, "purchase", None, ts)
@@ -126,39 +132,15 @@ class SegmentLearners:
             lr.tick(ts)
 
 
-class OneLearner(SegmentLearners):
-    """The real thing: one ``Learner`` for the slot, as in the proxy."""
-
-    def __init__(self, spec: dict, seed: int):
-        self.learner = Learner({"slot": {"arms": ARMS, "goal": "purchase", "policy": spec, "window": WINDOW}},
-                               seed=seed)
-
-    @property
-    def restarts(self) -> int:
-        return self.learner.policies["slot"].restarts
-
-    def decide(self, v: Visitor, rng: random.Random):
-        return self.learner.decide("slot", v.context, rng)
-
-    def on_decision(self, v: Visitor, record) -> None:
-        self.learner.on_decision(record)
-
-    def on_event(self, visitor_id: str, ts: float) -> None:
-        self.learner.on_event(visitor_id, "purchase", None, ts)
-
-    def tick(self, ts: float) -> None:
-        self.learner.tick(ts)
-
-
 def run(name: str, spec, visitors: list[Visitor], contextual_target: bool, seed: int = 7,
         change: bool = True, segments: bool = False) -> dict:
     """One policy over all visitors; ``spec`` None = the oracle, "single" = best single variant;
     ``segments``: one learner per category (the reference that knows the segments)."""
     n = len(visitors)
     half = n // 2 if change else n
-    learner: SegmentLearners | None = None
+    learner: Learners | None = None
     if isinstance(spec, dict):
-        learner = SegmentLearners(spec, seed) if segments else OneLearner(spec, seed)
+        learner = Learners(spec, seed, per_category=segments)
     rng = random.Random(seed)
     events: list[tuple[float, int, str]] = []
     expected = realized = oracle_expected = 0.0

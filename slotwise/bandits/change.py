@@ -53,12 +53,6 @@ def _kl_bernoulli(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return p * np.log(p / q) + (1.0 - p) * np.log((1.0 - p) / (1.0 - q))
 
 
-def glr_statistic(buckets: np.ndarray, kind: str) -> float:
-    """Largest GLR statistic over the splits between ``buckets`` (rows ``[n, sum, sum_sq]``)."""
-    stats = glr_statistics(buckets, kind)
-    return float(stats.max()) if len(stats) else 0.0
-
-
 def glr_statistics(buckets: np.ndarray, kind: str) -> np.ndarray:
     """The GLR statistic of every split: entry ``j`` puts buckets ``0..j`` before the change."""
     if len(buckets) < 2:
