@@ -9,7 +9,6 @@ or written to anywhere else.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Mapping
@@ -21,16 +20,9 @@ MAX_PRODUCTS = 200
 MAX_CATEGORIES = 100
 MAX_PURCHASES = 500
 MAX_APPLIED_EVENTS = 200
+MAX_PENDING = 10
 
 CHANNELS = ("online", "store")
-
-_SLUG_RE = re.compile(r"[^a-z0-9]+")
-
-
-def slugify(name: str) -> str:
-    """A category key: lower-case, runs of non-alphanumerics become ``-``."""
-    return _SLUG_RE.sub("-", name.strip().lower()).strip("-")
-
 
 def hash_email(email: str) -> str:
     """E-mails are only ever kept hashed: SHA-256 of the trimmed, lower-cased address."""
@@ -52,6 +44,7 @@ class Profile:
     categories: dict[str, dict[str, Any]] = field(default_factory=dict)  # slug -> {count, last}
     products: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {count, last, category}
     cart: list[dict[str, Any]] = field(default_factory=list)  # {product, category, size, qty, price}
+    cart_hint: int = 0  # items the store's mini basket showed when its lines could not be read
     purchases: list[dict[str, Any]] = field(default_factory=list)  # {order_id, channel, product, category, size, qty, price, ts}
     subscribed: bool = False
     consent: str | None = None  # "granted", "denied" or None (not asked)
@@ -59,6 +52,7 @@ class Profile:
     assignments: dict[str, dict[str, Any]] = field(default_factory=dict)  # slot -> sticky {arm, decision_id, ts, session_start}
     popups: dict[str, dict[str, Any]] = field(default_factory=dict)  # slot -> {shown, closed, converted, last}
     applied_events: list[str] = field(default_factory=list)  # ids of the latest events applied (exactly-once updates)
+    pending: list[dict[str, Any]] = field(default_factory=list)  # captured events waiting for the next page to confirm them
 
     # -- serialisation -------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -156,8 +150,14 @@ def record_view(profile: Profile, now: float, *, category: str | None = None, pr
         _bump(profile.products, str(product), now, MAX_PRODUCTS, category=category)
 
 
-def set_cart(profile: Profile, lines: Iterable[Mapping[str, Any]]) -> None:
-    profile.cart = [_cart_line(line) for line in lines]
+def set_cart(profile: Profile, lines: Iterable[Mapping[str, Any]], count: int | None = None) -> None:
+    """The cart as the store shows it: its lines, or only how many items it holds."""
+    lines = [_cart_line(line) for line in lines]
+    if lines or count == 0 or count is None:
+        profile.cart = lines
+        profile.cart_hint = 0
+    else:
+        profile.cart_hint = count  # items we cannot name: the cart is not empty
 
 
 def _cart_line(line: Mapping[str, Any]) -> dict[str, Any]:
@@ -216,6 +216,7 @@ def record_purchase(
     del profile.purchases[:-MAX_PURCHASES]
     if channel == "online":
         profile.cart = []
+        profile.cart_hint = 0
     return True
 
 
@@ -311,6 +312,7 @@ def merge(known: Profile, other: Profile) -> Profile:
     merged.products = _merge_counted(known.products, other.products, MAX_PRODUCTS)
     newer, older = (other, known) if other.last_seen > known.last_seen else (known, other)
     merged.cart = [dict(line) for line in (newer.cart or older.cart)]
+    merged.cart_hint = newer.cart_hint if newer.cart or newer.cart_hint else older.cart_hint
     seen: set[tuple[str, str, str, str | None]] = set()
     purchases: list[dict[str, Any]] = []
     for line in known.purchases + other.purchases:
@@ -328,6 +330,7 @@ def merge(known: Profile, other: Profile) -> Profile:
     merged.assignments = {**other.assignments, **known.assignments}
     merged.popups = _merge_popups(known.popups, other.popups)
     merged.applied_events = list(dict.fromkeys(known.applied_events + other.applied_events))[-MAX_APPLIED_EVENTS:]
+    merged.pending = (known.pending + other.pending)[-MAX_PENDING:]
     return merged
 
 

@@ -221,16 +221,21 @@ class Learner:
 
     def on_event(self, visitor_id: str, event_type: str, value: float | None, ts: float,
                  decision_ids: Sequence[str] | None = None, *, cost: float = 0.0,
-                 seq: int | None = None) -> list[Outcome]:
-        """A visitor event (click, add_to_cart, purchase, signup...): reward what it follows."""
+                 seq: int | None = None, also: Sequence[str] = ()) -> list[Outcome]:
+        """A visitor event (click, add_to_cart, purchase, signup...): reward what it follows.
+
+        ``also``: more visitor ids of the same person (an order the store reports
+        for a customer rewards what they saw on any of their devices).
+        """
         if not self._accept(seq):
             return []
         out = self._advance(ts)
+        candidates = [i for v in (visitor_id, *also) for i in self._by_visitor.get(v, ())]
         if decision_ids is not None:
             named = set(decision_ids)
-            ids = [i for i in self._by_visitor.get(visitor_id, ()) if i in named]
+            ids = [i for i in candidates if i in named]
         else:
-            ids = list(self._by_visitor.get(visitor_id, ()))
+            ids = candidates
         for decision_id in ids:
             pending = self._pending[decision_id]
             rec = pending.record
@@ -247,7 +252,8 @@ class Learner:
                 continue
             decision_cost = rec.cost + rec.cost_rate * float(value or 0.0)
             out.append(self._close(pending, reward_of(cfg.goal, value, cost + decision_cost), REWARDED, ts))
-        self._touch(visitor_id, ts)
+        for v in (visitor_id, *also):
+            self._touch(v, ts)
         return out
 
     def tick(self, now: float, *, seq: int | None = None) -> list[Outcome]:
@@ -276,7 +282,7 @@ class Learner:
         if kind == "event":
             return self.on_event(record["visitor_id"], record["event_type"], record.get("value"),
                                  float(record["ts"]), record.get("decision_ids"),
-                                 cost=float(record.get("cost") or 0.0), seq=seq)
+                                 cost=float(record.get("cost") or 0.0), seq=seq, also=record.get("also") or ())
         if kind == "tick":
             return self.tick(float(record["now"]), seq=seq)
         if kind == "configure":

@@ -13,6 +13,10 @@ def add_settings_arguments(parser: argparse.ArgumentParser, *, skip: tuple[str, 
     for option in OPTIONS:
         if option.name in skip:
             continue
+        if option.type is bool:
+            parser.add_argument(option.flag, dest=option.name, action="store_const", const=True, default=None,
+                                help=f"{option.help} (env {option.env}=1)")
+            continue
         parser.add_argument(
             option.flag,
             dest=option.name,
@@ -30,8 +34,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def run_serve(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
-        if not settings.upstream:
-            raise ConfigError("--upstream (or SLOTWISE_UPSTREAM) is required: the URL of the storefront")
+        if not settings.upstream and not settings.tag_only:
+            raise ConfigError("--upstream (or SLOTWISE_UPSTREAM) is required: the URL of the storefront "
+                              "(or --tag-only, to serve only the tag and its API for a store that embeds the tag)")
     except ConfigError as exc:
         print(f"slotwise serve: {exc}", file=sys.stderr)
         return 2

@@ -8,8 +8,9 @@ rendered it with an autoescaping sandbox) and goes in raw; every other string
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
@@ -32,6 +33,53 @@ def valid_attribute_name(name: object) -> bool:
     return isinstance(name, str) and _ATTR_NAME.fullmatch(name) is not None
 
 
+KEY_MODES = ("raw", "slug", "size", "link")
+
+
+@dataclass(frozen=True)
+class ItemKey:
+    """How an item (a child to reorder, a choice to select) names itself.
+
+    Read ``attr`` (None: the text) of the first ``css`` match inside the item
+    (None: the item itself), then normalise by ``mode``: ``raw`` (trimmed),
+    ``slug`` (a category name), ``size`` (a size label), or ``category-link`` /
+    ``product-link`` (a URL named by the store's URL patterns, through
+    ``resolve``). The tag applies the same keys in tag-only mode.
+    """
+
+    css: str | None = None
+    attr: str | None = None
+    mode: str = "raw"
+    resolve: Callable[[str], str | None] | None = field(default=None, repr=False)  # same rules, same resolver
+    match: str | None = None  # a regex: its first group (or the whole match) is the raw key
+
+    def normalize(self, raw: str | None) -> str | None:
+        from slotwise.keys import category_key, size_key
+
+        if raw is None:
+            return None
+        if self.match is not None:
+            found = _compiled(self.match).search(" ".join(raw.split()))
+            if found is None:
+                return None
+            raw = found.group(1) if found.re.groups else found.group(0)
+        if self.mode == "slug":
+            return category_key(raw)
+        if self.mode == "size":
+            return size_key(raw)
+        if self.mode == "link":
+            return self.resolve(raw) if self.resolve is not None else None
+        return raw.strip() or None
+
+    def to_json(self) -> dict[str, object]:
+        return {"c": self.css, "a": self.attr, "mode": self.mode, "match": self.match}
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> "re.Pattern[str]":
+    return re.compile(pattern)
+
+
 @dataclass(frozen=True)
 class Edit:
     """For each element matching ``selector`` (up to ``limit``), do ``action``."""
@@ -42,10 +90,11 @@ class Edit:
     html: str = ""
     attributes: Mapping[str, str | None] = field(default_factory=lambda: _EMPTY)
     order: Sequence[str] = ()
-    key: str = "data-category"
+    key: str | ItemKey | None = "data-category"  # reorder / select-option: how items name themselves
     value: str = ""
     decision_id: str | None = None
     limit: int | None = None
+    items: str | None = None  # select-option: CSS of the choices inside the element (default: its options)
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -57,8 +106,10 @@ class Edit:
                 raise ValueError(f"invalid attribute name {name!r} (slot {self.slot!r})")
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"attribute {name!r} value must be a string or None, got {value!r}")
-        if self.action == "reorder" and not valid_attribute_name(self.key):
+        if isinstance(self.key, str) and self.action == "reorder" and not valid_attribute_name(self.key):
             raise ValueError(f"invalid reorder key attribute {self.key!r} (slot {self.slot!r})")
+        if isinstance(self.key, ItemKey) and self.key.mode not in KEY_MODES:
+            raise ValueError(f"unknown key mode {self.key.mode!r} (slot {self.slot!r})")
         if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 0):
             raise ValueError(f"limit must be a non-negative integer or None, got {self.limit!r}")
         if isinstance(self.order, str):

@@ -29,7 +29,7 @@ from .conflicts import Claims, claims_for, node_inside, node_same, span_inside, 
 from .edits import DECISION_ATTRIBUTE, Edit, RewriteResult
 from .locate import LocateError, Locator
 from .splice import Splicer, SpliceError, encode_text, render_fragment
-from .targets import Target, applies, build, chosen_option
+from .targets import Target, applies, build, choice_marks, choices_css, chosen_option
 from .tree import new_order
 
 Targets = tuple[tuple[Target, ...], ...]
@@ -132,7 +132,7 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
     errors: dict[int, str] = {}
     key = None
     if cache:
-        shape = tuple((e.selector, e.action, e.key, e.limit) for e in edits)
+        shape = tuple((e.selector, e.action, e.key, e.items, e.limit) for e in edits)
         key = (hashlib.sha256(html).digest(), len(html), codec, shape)
         with _CACHE_LOCK:
             targets = _CACHE.get(key)
@@ -202,8 +202,10 @@ def _names_needed(edits: Sequence[Edit], matched: list[list[LexborNode]]) -> set
                     if c.is_element_node:
                         names.add((c.tag or "").lower())
                     c = c.next
-            elif tag == "select" and e.action in ("select-option", "set-value"):
-                names.add("option")
+            else:
+                css = choices_css(e, tag)
+                if css is not None:
+                    names.update((c.tag or "").lower() for c in n.css(css))
     return names
 
 
@@ -274,14 +276,13 @@ def _splice_one(sp: Splicer, html: bytes, e: Edit, t: Target, codec: str) -> Non
                 pos = end
             pieces.append(html[pos : s.content_end])
             sp.content(s.start, s.tag_end, s.content_end, b"".join(pieces))
-    elif t.tag == "select" and a in ("select-option", "set-value"):
+    elif t.options and a in ("select-option", "set-value"):
         chosen = chosen_option(t, e.value)
         for k, opt in enumerate(t.options):
             ostart, oend = opt.ref
-            if k == chosen and not opt.selected:
-                sp.attributes(ostart, oend, [("selected", "")])
-            elif k != chosen and opt.selected:
-                sp.attributes(ostart, oend, [("selected", None)])
+            marks = choice_marks(opt.tag, e.attributes, k == chosen, opt.selected)
+            if marks:
+                sp.attributes(ostart, oend, marks)
     elif a == "set-value":
         if t.tag == "input":
             changes.append(("value", e.value))

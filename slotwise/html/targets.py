@@ -15,7 +15,9 @@ from typing import Any
 
 from selectolax.lexbor import LexborNode
 
-from .edits import Edit
+from slotwise.keys import size_key
+
+from .edits import Edit, ItemKey
 from .locate import LocateError, Locator, element_children, tag_of
 from .scan import RAW_TEXT, VOID
 
@@ -37,6 +39,7 @@ class Option:
     disabled: bool
     selected: bool
     ref: Any  # (start, tag_end) or LexborNode
+    tag: str = "option"  # option, or what the rules' ``items`` picks (input, a, li...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +60,35 @@ def _kind(node: LexborNode, tag: str) -> str:
     return "normal"
 
 
-def child_key(child: LexborNode, key: str) -> str | None:
-    """The child's key: its own ``key`` attribute or, failing that, its first descendant's."""
+def matches_self(node: LexborNode, css: str) -> bool:
+    """Whether ``node`` itself matches ``css`` (Lexbor's ``css_matches`` also counts descendants)."""
+    parent = getattr(node, "parent", None)  # a whole document (the parser) has none
+    if parent is None or not parent.is_element_node:
+        return False
+    try:
+        return any(n.mem_id == node.mem_id for n in parent.css(css))
+    except Exception:
+        return False
+
+
+def item_key(item: LexborNode, key: ItemKey) -> str | None:
+    """An item's key as ``key`` reads it: the item itself if it matches ``css``, else its first match inside."""
+    node = item if not key.css or matches_self(item, key.css) else item.css_first(key.css)
+    if node is None:
+        return None
+    if key.attr is None:
+        raw = _WS.sub(" ", node.text(deep=True, separator="", strip=False) or "").strip()
+    else:
+        raw = node.attributes.get(key.attr)
+    return key.normalize(raw)
+
+
+def child_key(child: LexborNode, key: str | ItemKey | None) -> str | None:
+    """The child's key: read by an ``ItemKey``, or the ``key`` attribute of the child or its first descendant."""
+    if isinstance(key, ItemKey):
+        return item_key(child, key)
+    if key is None:
+        return None
     value = child.attributes.get(key)
     if value is not None:
         return value
@@ -79,12 +109,21 @@ def option_value(option: LexborNode) -> str:
     return _WS.sub(" ", option.text(deep=True)).strip("\t\n\f\r ")
 
 
-def _options(select: LexborNode, locator: Locator | None) -> tuple[Option, ...]:
+def choices_css(edit: Edit, tag: str) -> str | None:
+    """The CSS of the choices a select-option edit picks among in an element of ``tag``."""
+    if edit.items:
+        return edit.items
+    if tag == "select" and edit.action in ("select-option", "set-value"):
+        return "option"
+    return None
+
+
+def _options(node: LexborNode, edit: Edit, css: str, locator: Locator | None) -> tuple[Option, ...]:
     out = []
-    for opt in select.css("option"):
+    for opt in node.css(css):
         attrs = opt.attributes
         parent = opt.parent
-        disabled = "disabled" in attrs or (
+        disabled = "disabled" in attrs or attrs.get("aria-disabled") == "true" or (
             parent is not None and tag_of(parent) == "optgroup" and "disabled" in parent.attributes
         )
         if locator is None:
@@ -92,12 +131,19 @@ def _options(select: LexborNode, locator: Locator | None) -> tuple[Option, ...]:
         else:
             start = locator.start_of(opt)
             ref = (start, locator.tag_end(start))
-        out.append(Option(option_value(opt), disabled, "selected" in attrs, ref))
+        if isinstance(edit.key, ItemKey):
+            value = item_key(opt, edit.key) or ""
+        elif tag_of(opt) == "option":
+            value = option_value(opt)
+        else:
+            value = attrs.get("value") or _WS.sub(" ", opt.text(deep=True) or "").strip()
+        selected = "selected" in attrs or "checked" in attrs or attrs.get("aria-current") not in (None, "false")
+        out.append(Option(value, disabled, selected, ref, tag_of(opt)))
     return tuple(out)
 
 
 def needs_options(edit: Edit, tag: str) -> bool:
-    return tag == "select" and edit.action in ("select-option", "set-value")
+    return choices_css(edit, tag) is not None
 
 
 def build(node: LexborNode, edit: Edit, locator: Locator | None) -> Target:
@@ -123,7 +169,7 @@ def build(node: LexborNode, edit: Edit, locator: Locator | None) -> Target:
         if locator is not None:
             _check_children(ref, children)
     elif needs_options(edit, tag):
-        options = _options(node, locator)
+        options = _options(node, edit, choices_css(edit, tag) or "option", locator)
     return Target(ref, tag, kind, parent_tag, children, options)
 
 
@@ -139,11 +185,44 @@ def _check_children(span: Any, children: tuple[Child, ...]) -> None:
 
 
 def chosen_option(target: Target, value: str) -> int | None:
-    """Index of the enabled option whose value is ``value`` (first one), else None."""
+    """Index of the enabled choice whose key is ``value`` (first one), else None.
+
+    Exact first; then as sizes compare (``'m'`` is ``'M'``, ``'Size: 42'`` is ``'42'``).
+    """
     for i, opt in enumerate(target.options):
         if opt.value == value:
             return None if opt.disabled else i
+    wanted = size_key(value)
+    if wanted is None:
+        return None
+    wanted = wanted.casefold()
+    for i, opt in enumerate(target.options):
+        if (size_key(opt.value) or "").casefold() == wanted:
+            return None if opt.disabled else i
     return None
+
+
+def choice_marks(tag: str, attributes: Any, chosen: bool, selected: bool) -> list[tuple[str, str | None]]:
+    """Attribute changes that make one choice the chosen one (or no longer it).
+
+    ``<option>`` gets ``selected``, a radio or checkbox ``checked``; any other
+    item (a size link) gets the rules' ``attributes`` (default
+    ``aria-current="true"``), which are taken off the others.
+    """
+    if tag == "option":
+        flag = "selected"
+    elif tag == "input":
+        flag = "checked"
+    else:
+        marks = dict(attributes) if attributes else {"aria-current": "true"}
+        if chosen:
+            return list(marks.items())
+        return [(name, None) for name in marks] if selected else []
+    if chosen and not selected:
+        return [(flag, "")]
+    if not chosen and selected:
+        return [(flag, None)]
+    return []
 
 
 def applies(edit: Edit, target: Target) -> bool:
@@ -154,7 +233,7 @@ def applies(edit: Edit, target: Target) -> bool:
     if a in ("append", "prepend", "reorder"):
         return target.kind == "normal"
     if a == "select-option":
-        return target.tag == "select" and chosen_option(target, edit.value) is not None
+        return bool(target.options) and chosen_option(target, edit.value) is not None
     if a == "set-value":
         if target.tag == "select":
             return chosen_option(target, edit.value) is not None

@@ -12,7 +12,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .edits import DECISION_ATTRIBUTE, Edit
 from .splice import fragment_parser
-from .targets import Target, chosen_option
+from .targets import Target, choice_marks, chosen_option
 
 
 def _fragment_nodes(html: str, context: str, decision_id: str | None) -> tuple[LexborHTMLParser, list[LexborNode]]:
@@ -74,15 +74,16 @@ def apply(edit: Edit, target: Target) -> None:
         node.attrs[DECISION_ATTRIBUTE] = edit.decision_id
     if a == "reorder":
         _reorder(node, target, edit.order)
-    elif a == "select-option" or (a == "set-value" and target.tag == "select"):
+    elif target.options and a in ("select-option", "set-value"):
         chosen = chosen_option(target, edit.value)
         for i, opt in enumerate(target.options):
             onode: LexborNode = opt.ref
-            if i == chosen:
-                if not opt.selected:
-                    onode.attrs["selected"] = ""
-            elif opt.selected:
-                del onode.attrs["selected"]
+            for name, value in choice_marks(opt.tag, edit.attributes, i == chosen, opt.selected):
+                if value is None:
+                    if name in onode.attributes:
+                        del onode.attrs[name]
+                else:
+                    onode.attrs[name] = value
     elif a == "set-value":
         if target.tag == "input":
             node.attrs["value"] = edit.value

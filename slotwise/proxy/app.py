@@ -15,7 +15,7 @@ import os
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, Router
 
 from . import metrics
@@ -29,20 +29,24 @@ from .upstream import Upstream
 log = logging.getLogger("slotwise.proxy")
 
 PREFIX = "/_sw"
+NOT_HERE = PlainTextResponse(
+    "Slotwise runs tag-only here (--tag-only): it serves /_sw/ only; the store serves its own pages.\n", status_code=404,
+    headers={"cache-control": "no-store"},
+)
 
 
 class ProxyApp:
     def __init__(self, settings: Settings, personalizer: Personalizer | None = None) -> None:
-        if not settings.upstream:
-            raise ValueError("SLOTWISE_UPSTREAM / --upstream: required to run the proxy")
+        if not settings.upstream and not settings.tag_only:
+            raise ValueError("SLOTWISE_UPSTREAM / --upstream: required to run the proxy (or --tag-only)")
         self.settings = settings
         self.personalizer: Personalizer = personalizer or NullPersonalizer()
-        self.upstream = Upstream(settings)
+        self.upstream = Upstream(settings) if settings.upstream else None
         self._build()
 
     def _build(self) -> None:
         self.safe = SafePersonalizer(self.personalizer, self.settings.personalize_budget_ms)
-        self.forwarder = Forwarder(self.settings, self.safe, self.upstream)
+        self.forwarder = Forwarder(self.settings, self.safe, self.upstream) if self.upstream is not None else None
         own = [Route("/health", self.health, methods=["GET", "HEAD"]), Route("/metrics", metrics_endpoint, methods=["GET"])]
         self.router = Router(routes=[Mount(PREFIX, routes=[*own, *self.personalizer.routes()])])
 
@@ -52,6 +56,8 @@ class ProxyApp:
             path: str = scope["path"]
             if path.startswith(PREFIX) and (len(path) == len(PREFIX) or path[len(PREFIX)] == "/"):
                 await self.router(scope, receive, send)
+            elif self.forwarder is None:  # --tag-only: the store serves its own pages
+                await NOT_HERE(scope, receive, send)
             else:
                 await self.forwarder(scope, receive, send)
         elif kind == "lifespan":
@@ -89,7 +95,8 @@ class ProxyApp:
         try:
             await self.personalizer.shutdown()
         finally:
-            await self.upstream.aclose()
+            if self.upstream is not None:
+                await self.upstream.aclose()
 
 
 async def metrics_endpoint(request: Request) -> Response:

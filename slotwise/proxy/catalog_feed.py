@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from slotwise.profile import slugify
+from slotwise.keys import category_key, product_key
 from slotwise.store.base import Store
 
 log = logging.getLogger("slotwise.catalog")
@@ -60,7 +60,7 @@ def normalize_feed_item(item: Mapping[str, Any], upstream_netloc: str) -> dict[s
     if pid is None or str(pid).strip() == "":
         return None
     category_name = item.get("category_name") or item.get("category")
-    category = item.get("category_slug") or (slugify(str(category_name)) if category_name else None)
+    category = category_key(item.get("category_slug") or category_name)
     price = item.get("price")
     try:
         price = float(price) if price is not None else None
@@ -68,7 +68,7 @@ def normalize_feed_item(item: Mapping[str, Any], upstream_netloc: str) -> dict[s
         price = None
     return localize(
         {
-            "id": str(pid),
+            "id": product_key(pid),
             "name": item.get("name") or item.get("title"),
             "url": item.get("url") or item.get("link"),
             "image": item.get("image") or item.get("image_link"),

@@ -59,12 +59,22 @@ OPTIONS: tuple[Option, ...] = (
     Option("trusted_proxies", str, "", "comma-separated client IPs whose X-Forwarded-For is trusted"),
     Option("cookie_name", str, "sw_vid", "name of the first-party visitor cookie"),
     Option("log_level", str, "info", "log level: debug, info, warning, error"),
+    Option("tag_only", bool, False, "serve only /_sw/ (the tag, its API and admin) for stores that embed the tag; no upstream"),
+    Option("order_secret", str, "", "shared secret that signs the store's order webhooks to /_sw/orders; empty: endpoint off"),
 )
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
 
 
 def _coerce(option: Option, raw: Any) -> Any:
     if isinstance(raw, option.type):
         return raw
+    if option.type is bool:
+        text = str(raw).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise ConfigError(f"{option.env} / {option.flag}: expected true or false, got {raw!r}")
     try:
         return option.type(raw)
     except (TypeError, ValueError) as exc:
@@ -96,6 +106,8 @@ class Settings:
     trusted_proxies: str = ""
     cookie_name: str = "sw_vid"
     log_level: str = "info"
+    tag_only: bool = False
+    order_secret: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -122,6 +134,8 @@ class Settings:
         return {o.env: str(getattr(self, o.name)) for o in OPTIONS}
 
     def validate(self) -> None:
+        if self.tag_only and self.upstream:
+            raise ConfigError("--tag-only serves the tag and its API only: leave out --upstream (SLOTWISE_UPSTREAM)")
         if self.upstream:
             parts = urlsplit(self.upstream)
             if parts.scheme not in ("http", "https") or not parts.hostname:

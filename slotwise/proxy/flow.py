@@ -41,6 +41,12 @@ class Flow:
     visitor: Visitor | None = None
     is_bot: bool = False
 
+    # request body kept while it streams upstream (the personalizer asks with keep_request_body = limit)
+    keep_request_body: int = 0
+    wants_response: bool = False  # call Personalizer.on_response once the upstream answered
+    request_body: bytearray = field(default_factory=bytearray)
+    request_body_truncated: bool = False
+
     # upstream response (set by the forwarding layer)
     status: int = 0
     response_headers: list[tuple[str, str]] = field(default_factory=list)
@@ -114,6 +120,10 @@ class Personalizer(Protocol):
         """After the upstream headers: is this HTML response worth buffering?"""
         ...
 
+    async def on_response(self, flow: Flow) -> None:
+        """The upstream's status and headers are in (any content type): e.g. capture a form post."""
+        ...
+
     async def on_html(self, flow: Flow, html: bytes) -> bytes | None:
         """The decoded HTML body; return new bytes, or None to keep the original."""
         ...
@@ -134,6 +144,9 @@ class NullPersonalizer:
 
     def wants_body(self, flow: Flow) -> bool:
         return False
+
+    async def on_response(self, flow: Flow) -> None:
+        return None
 
     async def on_html(self, flow: Flow, html: bytes) -> bytes | None:
         return None

@@ -124,6 +124,18 @@ class Forwarder:
             if not message.get("more_body", False):
                 return
 
+    @staticmethod
+    async def _kept(flow: Flow, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """The body as it streams upstream, its first ``keep_request_body`` bytes kept on the flow."""
+        limit = flow.keep_request_body
+        async for chunk in body:
+            room = limit - len(flow.request_body)
+            if room > 0:
+                flow.request_body += chunk[:room]
+            if len(chunk) > room:
+                flow.request_body_truncated = True
+            yield chunk
+
     # -- 2..5 -----------------------------------------------------------------------
 
     async def forward(self, scope: Scope, receive: Receive, out: Responder) -> None:
@@ -145,6 +157,8 @@ class Forwarder:
             for n, v in scope["headers"]
         )
         body = self._request_body(receive) if has_body else None
+        if body is not None and flow.keep_request_body:
+            body = self._kept(flow, body)
         t0 = time.perf_counter()
         response = await self.upstream.send(flow.method, target, upstream_headers, body)
         try:
@@ -159,15 +173,19 @@ class Forwarder:
         if first(headers, b"date") is None:
             headers.append((b"date", http_date()))
         status = response.status_code
-        if (
+        html = (
             not self.passthrough
             and flow.method != "HEAD"
             and status >= 200
             and status not in _NO_BODY_STATUS
             and is_html(first(headers, b"content-type"))
-        ):
+        )
+        if html or flow.wants_response:
             flow.status = status
             flow.response_headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
+        if flow.wants_response:  # e.g. a form post the rules capture: the store's answer decides
+            await self.safe.on_response(flow)
+        if html:
             if self.safe.wants_body(flow):
                 await self.html.respond(out, flow, headers, self.upstream.aiter_body(response), self._extra(flow))
                 return

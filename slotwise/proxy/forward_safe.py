@@ -77,6 +77,15 @@ class SafePersonalizer:
     async def on_request(self, flow: Flow) -> None:
         await self._call(flow, "request", lambda: self.inner.on_request(flow))
 
+    async def on_response(self, flow: Flow) -> None:
+        """Outside the page budget (it runs on form posts, not pages), but fail-open all the same."""
+        if self.failed(flow):
+            return
+        try:
+            await self.inner.on_response(flow)
+        except Exception as exc:  # noqa: BLE001 — fail-open boundary
+            self.fail(flow, "response", exc)
+
     def wants_body(self, flow: Flow) -> bool:
         if self.failed(flow):
             return False

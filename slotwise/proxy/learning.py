@@ -43,9 +43,11 @@ def learner_record(rec: LogRecord) -> dict[str, Any] | None:
     if event_type == "exposure" and decision_id:
         return {"type": "exposure", "decision_id": decision_id, "ts": ts, "seq": rec.seq}
     if event_type in REWARD_EVENTS:
+        visitors = data.get("visitors")
         return {
             "type": "event",
             "visitor_id": rec.visitor,
+            **({"also": [str(v) for v in visitors if v != rec.visitor]} if isinstance(visitors, list) else {}),
             "event_type": event_type,
             "value": event_value(props),
             "ts": ts,

@@ -39,7 +39,7 @@ class PageViewRecorder:
             visitor_id, lambda p: record_view(p, now, category=category, product=product_id), now
         )
         if product_id and product is not None:
-            await self._learn_product(product, now)
+            await self.learn(product, now)
             co_viewed = [
                 pid for pid, entry in profile.products.items()
                 if pid != product_id and entry["last"] >= profile.session_start
@@ -47,13 +47,28 @@ class PageViewRecorder:
             await self.store.record_product_view(product_id, co_viewed)
         return profile
 
-    async def _learn_product(self, product: Mapping[str, Any], now: float) -> None:
-        product = localize(product, self.upstream_netloc)
+    async def learn(self, product: Mapping[str, Any], now: float) -> None:
+        """The catalog learns a product from its page (and its sizes that are products of their own)."""
+        product = localize({k: _plain(v) for k, v in product.items()}, self.upstream_netloc)
         digest = hashlib.blake2b(
             json.dumps(product, sort_keys=True, default=str).encode(), digest_size=12
         ).hexdigest()
         key = str(product["id"])
         if self._product_digests.get(key) == digest:
             return
-        await self.store.upsert_products([product], now)
+        rows = [dict(product)]
+        variants = product.get("variants") or {}
+        for size, child in dict(variants).items():
+            rows.append({"id": str(child), "parent": key, "size": size, "category": product.get("category"),
+                         "name": product.get("name"), "price": product.get("price"), "currency": product.get("currency")})
+        await self.store.upsert_products(rows, now)
         self._product_digests[key] = digest
+
+
+def _plain(value: Any) -> Any:
+    """Read-only page facts (mappings, tuples) as JSON-ready dicts and lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value

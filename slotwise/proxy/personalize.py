@@ -26,8 +26,11 @@ from slotwise.profile import Profile
 from slotwise.proxy import metrics
 from slotwise.proxy.admin import admin_routes
 from slotwise.proxy.bots import is_bot
+from slotwise.proxy.capture import MAX_BODY as CAPTURE_MAX_BODY
+from slotwise.proxy.capture import Capture
 from slotwise.proxy.catalog_feed import FeedLoader
 from slotwise.proxy.config import Settings
+from slotwise.proxy.decision_tokens import DecisionTokens
 from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
 from slotwise.proxy.identity import VisitorCookies, cookie_value
 from slotwise.proxy.inject import inject_before_body_end
@@ -39,10 +42,13 @@ from slotwise.proxy.rules_watch import RulesHolder
 from slotwise.proxy.sources import traffic_source
 from slotwise.rules import RuleSet, build_context, load_rules, page_facts, request_facts
 from slotwise.rules.errors import RuleEvaluationError
+from slotwise.rules.reading import PageReading, read_html
+from slotwise.rules.tag_config import tag_config
 from slotwise.store import Store, open_store
 from slotwise.store.base import LogRecord
 from slotwise.tag.api import TagAPI
 from slotwise.tag.assets import find_csp_nonce, script_tag
+from slotwise.tag.recorder import EventRecorder
 from slotwise.tasks import cancel_and_wait
 
 log = logging.getLogger("slotwise.personalize")
@@ -58,6 +64,7 @@ class SlotChoice:
     variant: Any | None  # None: the visitor is in the holdout
     decision_id: str
     record: dict[str, Any] | None = None  # a new decision to log (None when sticky or preview)
+    edit: Edit | None = None  # what it changes on the page (None: nothing, e.g. a popup's control)
 
 
 @dataclass
@@ -108,11 +115,14 @@ class SlotwisePersonalizer:
         key = settings.signing_key()
         self.cookies = VisitorCookies(key, name=settings.cookie_name)
         self.previews = PreviewLinks(key)
+        self.tokens = DecisionTokens(key)
         self.store = store or open_store(settings.store, settings.data)
         self.rules: RulesHolder[RuleSet] | None = (
             RulesHolder(settings.rules, load_rules, files_of=lambda rs: [str(f) for f in rs.files]) if settings.rules else None
         )
         self.pageviews = PageViewRecorder(self.store, settings.upstream_host)
+        self.recorder = EventRecorder(self.store, on_events=self._on_events)
+        self.capture = Capture(self.store, self.recorder, self.pageviews, clock)
         self.feeds = FeedLoader(self.store, settings.upstream, clock)
         self._feed_task: asyncio.Task[None] | None = None
         self.learning = LearningLoop(self.store, follower=settings.store.startswith(("redis", "rediss", "unix")),
@@ -120,7 +130,8 @@ class SlotwisePersonalizer:
         self._configured_version = -1
         self.tag_api = TagAPI(
             settings, self.store, self.cookies,
-            decide=self.decide_for_tag, on_events=self._on_events, consent_mode=self.consent_mode,
+            decide=self.decide_for_tag, recorder=self.recorder, consent_mode=self.consent_mode,
+            expand=self._expand, tag_config=lambda: tag_config(self.ruleset()),
             now=clock, webhook=settings.webhook_url or None,
         )
 
@@ -189,6 +200,29 @@ class SlotwisePersonalizer:
         else:
             flow.visitor = Visitor(visitor_id, False)
         self._read_preview(flow, cookie_headers)
+        ruleset = self.ruleset()
+        if ruleset is not None and not ruleset.capture.empty and self.capture.on_request(flow, ruleset):
+            flow.keep_request_body = CAPTURE_MAX_BODY
+            flow.wants_response = True
+
+    async def on_response(self, flow: Flow) -> None:
+        """A request the rules capture got its answer: the store's success decides what is recorded."""
+        ruleset = self.ruleset()
+        if ruleset is None or flow.visitor is None or flow.header("sec-gpc", "").strip() == "1":
+            return
+        if ruleset.consent == "required":
+            existing = await self.store.get_profile(flow.visitor.id)
+            if existing is None or existing.consent != "granted":
+                return
+
+        def new_visitor() -> tuple[str, str]:
+            visitor_id = self.cookies.new_id()
+            return visitor_id, self.cookies.set_cookie(visitor_id, flow.scheme == "https")
+
+        await self.capture.on_response(flow, ruleset, new_visitor)
+        if flow.visitor.set_cookie and "logged_out" not in flow.state:
+            flow.extra_headers.append(("set-cookie", flow.visitor.set_cookie))  # what we recorded is this browser's
+            flow.visitor.set_cookie = None
 
     def _read_preview(self, flow: Flow, cookie_headers: list[str]) -> None:
         token = dict(parse_qsl(flow.query_string)).get(PREVIEW_PARAM) if PREVIEW_PARAM in flow.query_string else None
@@ -225,12 +259,13 @@ class SlotwisePersonalizer:
         now = self.clock()
         query = parse_qsl(flow.query_string, keep_blank_values=True)
         with stage("rules"):
-            page = page_facts(flow.path, query, html, ruleset, url=flow.url)
+            reading = self._read(flow, html, ruleset)
+            page = page_facts(flow.path, query, html, ruleset, url=flow.url, reading=reading)
             request = request_facts(flow.headers, query)
-            flow.state["customer_id"] = ruleset.catalog.customer_id(html)
+            flow.state["reading"] = reading
         forced = flow.state.get("preview")
         with stage("store"):
-            personalize = await self._profile_step(flow, work, page, request, now, forced)
+            personalize = await self._profile_step(flow, work, page, request, now, forced, html)
         if personalize:
             await self._decide_step(flow, work, page, request, now, forced)
         body = html
@@ -246,7 +281,8 @@ class SlotwisePersonalizer:
         tag_data = {"pageview": "off"}
         if ruleset.consent == "required" and not (work.profile and work.profile.consent == "granted"):
             tag_data["consent"] = "required"  # the tag sends nothing until the visitor consents
-        body = inject_before_body_end(body, script_tag(find_csp_nonce(html), data=tag_data).encode())
+        script = script_tag(find_csp_nonce(html), data=tag_data, src=self.tag_api.assets.url())
+        body = inject_before_body_end(body, script.encode())
         if flow.visitor.set_cookie and not request.gpc:  # Global Privacy Control: no identifier either
             flow.extra_headers.append(("set-cookie", flow.visitor.set_cookie))
         elapsed = (time.perf_counter() - started) * 1000
@@ -260,26 +296,44 @@ class SlotwisePersonalizer:
             flow.extra_headers.append(("x-slotwise-preview", "on"))
         return body
 
+    @staticmethod
+    def _read(flow: Flow, html: bytes, ruleset: RuleSet) -> PageReading:
+        """The page read once: product markup where it matters, and the groups the rules read here."""
+        kind, _ = ruleset.catalog.patterns.classify(flow.path)
+        groups = dict(ruleset.catalog.product_groups()) if kind == "product" else {}
+        if not ruleset.capture.empty:
+            groups.update(ruleset.capture.page_groups(flow.path, flow.query_string, flow.headers))
+        return read_html(html, ruleset.catalog, groups, structured=kind in ("product", "other"))
+
     async def _persist_decisions(self, visitor_id: str, work: PageWork, now: float) -> None:
-        """Logs the new decisions (with their propensities) and keeps them sticky."""
-        fresh = [c for c in work.choices if c.record is not None]
-        if not fresh:
+        """Logs the page's new decisions (with their propensities) and keeps them sticky."""
+        fresh = [c.record for c in work.choices if c.record is not None]
+        await self.persist_decisions(visitor_id, fresh, work.profile.session_start if work.profile else now, now)
+
+    async def persist_decisions(self, visitor_id: str, records: Sequence[dict[str, Any]], session_start: float,
+                                now: float) -> None:
+        """Logs decisions that are on a page now (rendered by the proxy, or applied by the tag)."""
+        if not records:
             return
-        await self.store.append([LogRecord("decision", c.decision_id, visitor_id, now, c.record) for c in fresh])
-        session_start = work.profile.session_start if work.profile else now
+        await self.store.append([LogRecord("decision", r["decision_id"], visitor_id, now, r) for r in records])
         assignments = {
-            c.slot.id: {
-                "arm": c.variant.id if c.variant is not None else HOLDOUT_ARM,
-                "decision_id": c.decision_id,
-                "ts": now,
-                "session_start": session_start,
-            }
-            for c in fresh
+            r["slot"]: {"arm": r.get("arm") or HOLDOUT_ARM, "decision_id": r["decision_id"], "ts": now,
+                        "session_start": session_start}
+            for r in records
         }
         await self.store.update_profile(visitor_id, lambda p: p.assignments.update(assignments), now)
 
+    async def confirm_applied(self, visitor_id: str, tokens: Sequence[str], now: float) -> int:
+        """The tag applied these decisions (tag-only mode): now they are logged, and sticky."""
+        records = [r for r in (self.tokens.open(t, visitor_id, now) for t in tokens) if r is not None]
+        if len(records) < len(tokens):
+            log.info("ignored %d decision token(s) not issued to this visitor", len(tokens) - len(records))
+        profile = await self.store.get_profile(visitor_id)
+        await self.persist_decisions(visitor_id, records, profile.session_start if profile else now, now)
+        return len(records)
+
     async def _profile_step(self, flow: Flow, work: PageWork, page: Any, request: Any, now: float,
-                            forced: dict[str, str] | None) -> bool:
+                            forced: dict[str, str] | None, html: bytes = b"") -> bool:
         """Records the view (unless forbidden); returns whether to personalize."""
         assert flow.visitor is not None
         if request.gpc:
@@ -293,21 +347,10 @@ class SlotwisePersonalizer:
                 return False
         product = dict(page.product) if page.product and page.product.get("id") else None
         work.profile = await self.pageviews.record(flow.visitor.id, now, category=page.category, product=product)
-        customer = flow.state.get("customer_id")
-        # a browser's claim may have set customer_id without the alias being ours: check the link itself
-        if customer and (work.profile.customer_id != customer
-                         or await self.store.resolve(f"customer:{customer}") != work.profile.id):
-            work.profile = await self._identify(flow.visitor.id, customer, now)
+        reading = flow.state.get("reading")
+        if reading is not None and (reading.groups or work.profile.pending):
+            work.profile = await self.capture.on_page(flow.visitor.id, html, reading, work.ruleset, work.profile, now)
         return True
-
-    async def _identify(self, visitor_id: str, customer: str, now: float) -> Profile:
-        """The store's page says who is logged in: this device joins that customer's profile."""
-        await self.store.link_identity(visitor_id, f"customer:{customer}", now, merge=True)
-
-        def mark(p: Profile) -> None:
-            p.customer_id = customer
-
-        return await self.store.update_profile(visitor_id, mark, now)
 
     async def _decide_step(self, flow: Flow, work: PageWork, page: Any, request: Any, now: float,
                            forced: dict[str, str] | None) -> None:
@@ -331,6 +374,9 @@ class SlotwisePersonalizer:
                 choice = self._choose(slot, profile, visitor_id, now, holdout, forced, features, ruleset)
             work.choices.append(choice)
             if choice.variant is None:
+                if slot.action != "popup":  # the holdout's element is marked like a control's: its views and clicks count
+                    choice.edit = mark_only(slot, choice.decision_id)
+                    work.edits.append(choice.edit)
                 continue
             recommendations = None
             if getattr(choice.variant, "recommend", None) is not None:
@@ -341,6 +387,7 @@ class SlotwisePersonalizer:
             if edit is None and slot.action != "popup":
                 edit = mark_only(slot, choice.decision_id)
             if edit is not None:
+                choice.edit = edit
                 work.edits.append(edit)
 
     def _choose(self, slot: Any, profile: Profile | None, visitor_id: str, now: float, holdout: bool,
@@ -386,11 +433,23 @@ class SlotwisePersonalizer:
             return True
         return sticky.get("session_start") == profile.session_start
 
-    async def decide_for_tag(self, request: Any, visitor_id: str, url: str) -> list[dict[str, Any]]:
+    async def decide_for_tag(self, request: Any, visitor_id: str, url: str,
+                             extract: Any = None) -> dict[str, Any]:
         """Tag-only mode: the same decisions, returned as edits for the browser to apply."""
         from slotwise.proxy.tag_decide import decide_for_url
 
-        return await decide_for_url(self, request, visitor_id, url)
+        return await decide_for_url(self, request, visitor_id, url, extract)
+
+    async def _expand(self, visitor_id: str, items: Any, now: float) -> list[Any]:
+        """The tag's events before they are stored: applied decisions are logged, captures expanded."""
+        rest = []
+        for item in items:
+            if item.event.type == "applied":
+                await self.confirm_applied(visitor_id, item.event.props.tokens, now)
+                self.learning.poke()
+            else:
+                rest.append(item)
+        return await self.capture.expand(visitor_id, rest, now, self.ruleset())
 
 
 def mark_only(slot: Any, decision_id: str) -> Edit:

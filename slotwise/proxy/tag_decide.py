@@ -1,54 +1,99 @@
 """Tag-only mode: the page's slot decisions as JSON edits the browser applies.
 
-The same steps as a proxied page, minus the page body: page facts come from
-the URL patterns only, and the view itself is recorded by the tag's
-``page_view`` event, not here.
+The same steps as a proxied page. Page facts come from the URL patterns and
+what the catalog already knows about the page's product; when that is not
+enough (a product nobody has viewed yet, a page no pattern claims) the answer
+says ``complete: false`` and the tag asks again with the page's extract —
+the very fields the proxy would read from the HTML. Decisions are returned
+with signed tokens and logged only when the tag reports them applied
+(``decision_tokens``).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
+from slotwise.html.edits import Edit, ItemKey
 from slotwise.proxy.flow import Flow, Visitor
 from slotwise.rules import page_facts, request_facts
+from slotwise.rules.reading import PageReading, read_extract
 
 if TYPE_CHECKING:
-    from slotwise.proxy.personalize import SlotwisePersonalizer
+    from slotwise.proxy.personalize import SlotChoice, SlotwisePersonalizer
 
 
-async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: str, url: str) -> list[dict[str, Any]]:
+async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: str, url: str,
+                         extract: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``{"decisions": [edit + token...], "complete": bool}`` for the page at ``url``."""
     from slotwise.proxy.personalize import PageWork
 
+    empty: dict[str, Any] = {"decisions": [], "complete": True}
     ruleset = p.ruleset()
     if ruleset is None:
-        return []
+        return empty
     parts = urlsplit(url)
+    path = parts.path or "/"
     headers = [(k.lower(), v) for k, v in request.headers.items()]
     flow = Flow(
-        method="GET", path=parts.path or "/", query_string=parts.query, headers=headers,
+        method="GET", path=path, query_string=parts.query, headers=headers,
         client_ip=request.client.host if request.client else "", scheme=parts.scheme or "http",
         public_host=parts.netloc or request.headers.get("host", ""),
     )
     flow.visitor = Visitor(visitor_id, False)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    page = page_facts(flow.path, query, None, ruleset, url=url)
     req = request_facts(headers, query)
     if req.gpc:
-        return []
+        return empty
     profile = await p.store.get_profile(visitor_id)
     if ruleset.consent == "required" and (profile is None or profile.consent != "granted"):
-        return []
+        return empty
+    slots = ruleset.slots_for(path, query, headers)
+    if not slots:
+        return empty
+    kind, params = ruleset.catalog.patterns.classify(path)
+    complete = True
+    if extract is not None:
+        groups = ruleset.catalog.product_groups() if kind == "product" else {}
+        reading = read_extract(extract, ruleset.catalog, groups)
+    else:
+        reading, complete = await _catalog_reading(p, kind, params)
+    page = page_facts(path, query, None, ruleset, url=url, reading=reading)
     work = PageWork(ruleset, profile)
     now = p.clock()
     await p._decide_step(flow, work, page, req, now, None)
-    await p._persist_decisions(visitor_id, work, now)
-    return [_edit_json(edit) for edit in work.edits]
+    return {"decisions": [_choice_json(choice, p) for choice in work.choices], "complete": complete}
 
 
-def _edit_json(edit: Any) -> dict[str, Any]:
-    data = asdict(edit)
-    data["order"] = list(data.get("order") or ())
-    data["attributes"] = dict(data.get("attributes") or {})
-    return data
+async def _catalog_reading(p: "SlotwisePersonalizer", kind: str, params: Mapping[str, str]) -> tuple[PageReading, bool]:
+    """What the catalog knows about the URL's product (the proxy would read it from the page)."""
+    if kind == "other":
+        return PageReading(), False  # only the page can say whether it shows a product
+    if kind != "product" or not params.get("product"):
+        return PageReading(), True
+    from slotwise.keys import product_key
+
+    product_id = product_key(params["product"]) or ""
+    found = (await p.store.get_products([product_id])).get(product_id)
+    if not found:
+        return PageReading(), False
+    return PageReading(structured=found, declared=True), True
+
+
+def _choice_json(choice: "SlotChoice", p: "SlotwisePersonalizer") -> dict[str, Any]:
+    out = edit_json(choice.edit) if choice.edit is not None else {
+        "slot": choice.slot.id, "action": "none", "decision_id": choice.decision_id,
+    }
+    if choice.record is not None:  # a new decision: logged when the tag says it is on the page
+        out["token"] = p.tokens.sign(choice.record)
+    return out
+
+
+def edit_json(edit: Edit) -> dict[str, Any]:
+    """An ``Edit`` as the tag's ``apply`` reads it."""
+    key: Any = edit.key.to_json() if isinstance(edit.key, ItemKey) else edit.key
+    return {
+        "slot": edit.slot, "selector": edit.selector, "action": edit.action, "html": edit.html,
+        "value": edit.value, "order": list(edit.order), "key": key, "items": edit.items,
+        "attributes": dict(edit.attributes), "decision_id": edit.decision_id, "limit": edit.limit,
+    }

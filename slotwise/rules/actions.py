@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
-from slotwise.rules.html_api import Edit
+from slotwise.rules.html_api import Edit, ItemKey
 
 MAX_ORDER = 500
 URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "xlink:href", "poster", "data", "srcset", "background"})
@@ -57,7 +57,8 @@ def order_keys(value: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
-def reorder_edit(slot: str, selector: str, key: str, value: Any, *, decision_id: str | None, limit: int | None) -> Edit | None:
+def reorder_edit(slot: str, selector: str, key: str | ItemKey, value: Any, *, decision_id: str | None,
+                 limit: int | None) -> Edit | None:
     keys = order_keys(value)
     if not keys:
         return None
@@ -74,11 +75,17 @@ def field_value(value: Any) -> str | None:
     return text or None
 
 
-def value_edit(slot: str, selector: str, action: str, value: Any, *, decision_id: str | None, limit: int | None) -> Edit | None:
+def value_edit(slot: str, selector: str, action: str, value: Any, *, decision_id: str | None, limit: int | None,
+               key: str | ItemKey | None = None, items: str | None = None,
+               attributes: Mapping[str, str | None] | None = None) -> Edit | None:
+    """select-option / set-value: the choice (or field) to set; ``key``/``items`` say how choices name themselves."""
     text = field_value(value)
     if text is None:
         return None
-    return Edit(slot=slot, selector=selector, action=action, value=text, decision_id=decision_id, limit=limit)
+    for name, attr_value in (attributes or {}).items():
+        check_attribute(name, attr_value)
+    return Edit(slot=slot, selector=selector, action=action, value=text, decision_id=decision_id, limit=limit,
+                key=key if isinstance(key, ItemKey) else None, items=items, attributes=dict(attributes or {}))
 
 
 def check_attribute(name: str, value: str | None) -> None:

@@ -21,9 +21,23 @@ from slotwise.rules.checker import did_you_mean
 from slotwise.rules.vocabulary import FACTS, JINJA_GLOBALS, MAPPING_METHODS
 
 
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹"}
+
+
+def money(value: Any, currency: Any = None) -> str:
+    """``{{ p.price | money(p.currency) }}`` → ``€59.90`` (empty for no price)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return ""
+    code = str(currency).upper() if isinstance(currency, str) and currency else ""
+    symbol = _SYMBOLS.get(code)
+    return f"{symbol}{value:,.2f}" if symbol else f"{value:,.2f} {code}".strip()
+
+
 def make_environment(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
     """The sandbox all rules code runs in (one per escaping mode, shared by a RuleSet)."""
-    return ImmutableSandboxedEnvironment(autoescape=autoescape, undefined=ChainableUndefined)
+    env = ImmutableSandboxedEnvironment(autoescape=autoescape, undefined=ChainableUndefined)
+    env.filters["money"] = money
+    return env
 
 
 HTML_ENV = make_environment(autoescape=True)

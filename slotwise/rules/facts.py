@@ -13,8 +13,10 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlencode, urlsplit
 
+from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
-from slotwise.rules.jsonld import PRODUCT_KEYS, extract_product
+from slotwise.rules.product_facts import empty_product, fill, selector_product, variants
+from slotwise.rules.reading import PageReading, read_html
 from slotwise.rules.pages import Headers, Query, header, normalize_query
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 
 @dataclass(frozen=True)
 class PageFacts:
-    """The page being served: from URL patterns and the page's JSON-LD."""
+    """The page being served: from URL patterns and what the page carries (JSON-LD, meta, selectors)."""
 
     path: str = "/"
     url: str = "/"
@@ -63,24 +65,35 @@ def page_facts(
     ruleset: "RuleSet | CatalogSettings | None" = None,
     *,
     url: str | None = None,
+    reading: PageReading | None = None,
 ) -> PageFacts:
-    """Facts of one page: type and params from the catalog URL patterns, product from JSON-LD."""
+    """Facts of one page: type and params from the URL patterns, the product from what the page carries.
+
+    ``reading`` is the page already read (the proxy reads once for facts and
+    captures; the tag sends one); without it ``html`` is read here.
+    """
     catalog = ruleset if isinstance(ruleset, CatalogSettings) else getattr(ruleset, "catalog", None) or CatalogSettings()
     q = dict(normalize_query(query))
     kind, params = catalog.patterns.classify(path)
+    if reading is None:
+        reading = read_html(html, catalog, catalog.product_groups() if kind == "product" else {},
+                            structured=kind in ("product", "other")) if html else PageReading()
     product = None
     # Home and category pages often list products in JSON-LD too: only product
-    # pages, and pages no pattern claims, take a Product from it.
-    if html and kind in ("product", "other"):
-        product = extract_product(html)
-        if product is None and kind == "product":
-            product = catalog.product_by_selectors(html)
-    if kind == "product" or product is not None:
-        product = dict(product or dict.fromkeys(PRODUCT_KEYS))
-        product["id"] = product.get("id") or params.get("product")
-        product["category"] = product.get("category") or params.get("category")
+    # pages, and pages no pattern claims that declare one, take a Product.
+    if kind == "product" or (kind == "other" and reading.declared):
+        product = fill(empty_product(), {"id": product_key(params.get("product"))}, reading.structured,
+                       selector_product(reading.group("product"), catalog) if kind == "product" else None)
+        product["category"] = product.get("category") or category_key(params.get("category"))
+        offered = variants(reading.group("sizes"), catalog)
+        if offered:
+            product["variants"] = MappingProxyType({v["size"]: v["id"] for v in offered})
+            product["sizes"] = tuple(v["size"] for v in offered if v["in_stock"] is not False)
+        product["currency"] = product.get("currency") or catalog.currency
+        if not product.get("url") and kind == "product":
+            product["url"] = path
         kind = "product"
-    category = params.get("category") or (product or {}).get("category")
+    category = category_key(params.get("category")) or (product or {}).get("category")
     if url is None:
         url = path + ("?" + urlencode(q) if q else "")
     return PageFacts(

@@ -13,9 +13,12 @@ import json
 import re
 from typing import Any, Iterator
 
-from slotwise.profile import slugify
+from slotwise.keys import category_key, product_key
 
-PRODUCT_KEYS = ("id", "name", "url", "image", "price", "currency", "category", "category_name", "brand", "in_stock")
+PRODUCT_KEYS = (
+    "id", "name", "url", "image", "price", "currency", "category", "category_name", "brand", "in_stock",
+    "sizes", "variants",
+)
 """Keys of a product dict, everywhere in rules (page.product, recommendations, catalog)."""
 
 _SCRIPT_RE = re.compile(
@@ -138,13 +141,13 @@ def product_from_node(node: dict[str, Any]) -> dict[str, Any]:
     if category_name:
         category_name = re.split(r"\s*[>/|]\s*", category_name)[-1] or category_name
     return {
-        "id": _text(node.get("sku")) or _text(node.get("productID")) or _text(node.get("mpn")) or _text(node.get("@id")),
+        "id": product_key(_text(node.get("sku")) or _text(node.get("productID")) or _text(node.get("mpn")) or _text(node.get("@id"))),
         "name": _text(node.get("name")),
         "url": _text(node.get("url")),
         "image": _text(node.get("image")),
         "price": offer.get("price"),
         "currency": offer.get("currency"),
-        "category": slugify(category_name) if category_name else None,
+        "category": category_key(category_name),
         "category_name": category_name,
         "brand": _text(node.get("brand")),
         "in_stock": _in_stock(offer.get("availability")),

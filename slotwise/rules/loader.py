@@ -13,17 +13,23 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from slotwise.rules.catalog import CatalogSettings, FactSelector
+from slotwise.rules.catalog import CatalogSettings
+from slotwise.rules.compile_capture import FieldCompiler, compile_capture, compile_catalog_extras
 from slotwise.rules.checker import Checker, Text
 from slotwise.rules.errors import Issue, RulesError
 from slotwise.rules.expressions import Problem, compile_expression
 from slotwise.rules.html_api import validate_selector
-from slotwise.rules.pages import CatalogPatterns, PageMatcher, PageRule, compile_condition, compile_path_pattern
+from slotwise.rules.pages import (
+    CatalogPatterns, PageMatcher, PageRule, compile_condition, compile_path_pattern, translate_path_pattern,
+)
 from slotwise.rules.parse import parse_document
 from slotwise.rules.policy import PolicyValidator, default_validator
 from slotwise.profile import SESSION_TIMEOUT_S
 from slotwise.rules.ruleset import AttributionWindow, Policy, RuleSet, Slot, Variant
-from slotwise.rules.schema import POPUP_SELECTOR, CatalogSpec, DocumentSpec, PageRuleSpec, SlotSpec, VariantSpec
+from slotwise.rules.html_api import ItemKey
+from slotwise.rules.schema import (
+    POPUP_SELECTOR, CaptureSpec, CatalogSpec, DocumentSpec, FieldSpec, GroupSpec, PageRuleSpec, SlotSpec, VariantSpec,
+)
 from slotwise.rules.templates import compile_template
 from slotwise.rules.visitor import freeze
 from slotwise.rules.vocabulary import CONDITION_NAMES, TEMPLATE_NAMES, VARIANT_NAMES
@@ -57,6 +63,7 @@ class _Loader:
         self.validate_policy = policy_validator
         self.files: list[Path] = []
         self.loaded: set[Path] = set()
+        self.captures: list[CaptureSpec] = []
 
     # -- reading files ------------------------------------------------------------
     def _read(self, path: Path, display: str, where: tuple[Source, Node] | None, what: str) -> str | None:
@@ -86,8 +93,13 @@ class _Loader:
         return parse_document(Checker(source, self.issues), root, main=main)
 
     def _collect(self, doc: DocumentSpec, path: Path, chain: tuple[Path, ...]) -> list[SlotSpec]:
-        """A file's slots followed by those of its includes, depth first, in file order."""
+        """A file's slots followed by those of its includes, depth first, in file order.
+
+        Captures are gathered on the way (``self.captures``): one file may say how
+        a store's events are read, and several rules files include it.
+        """
         slots = list(doc.slots)
+        self.captures.append(doc.capture)
         for include in doc.includes:
             target = (path.parent / include.value).resolve()
             display = os.path.normpath(os.path.join(os.path.dirname(doc.source.display), include.value))
@@ -117,6 +129,7 @@ class _Loader:
             return None
         specs = self._collect(doc, main, (main,))
         catalog = self._catalog(doc.catalog, main.parent)
+        capture = compile_capture(self, self._merged_capture(doc))
         slots: list[Slot] = []
         first: dict[str, SlotSpec] = {}
         for spec in specs:
@@ -132,7 +145,7 @@ class _Loader:
                 self._slot(spec)  # for its other errors
                 continue
             first[spec.id] = spec
-            slot = self._slot(spec)
+            slot = self._slot(spec, catalog)
             if slot is not None:
                 slots.append(slot)
         if self.issues:
@@ -147,8 +160,27 @@ class _Loader:
             ),
             attribution_window_text=doc.attribution_window,
             catalog=catalog,
+            capture=capture,
             files=tuple(dict.fromkeys(self.files)),
         )
+
+    def _merged_capture(self, doc: DocumentSpec) -> CaptureSpec:
+        """Every file's ``capture``: events add up; customer, cart and dataLayer may be said once."""
+        merged = CaptureSpec()
+        for part in self.captures:
+            merged.events += part.events
+            for name in ("customer", "cart", "datalayer"):
+                value = getattr(part, name)
+                if value is None:
+                    continue
+                if getattr(merged, name) is not None:
+                    self.issues.append(value.source.loc(value.node).issue(f"'capture.{name}' is set in more than one file"))
+                    continue
+                setattr(merged, name, value)
+        legacy = doc.catalog.customer
+        if legacy is not None and merged.customer is None:  # catalog.customer: the older way to name the customer
+            merged.customer = GroupSpec(legacy.node, legacy.source, fields={"id": legacy})
+        return merged
 
     # -- compiling pieces -------------------------------------------------------------
     def _problems(self, text: Text, problems: Sequence[Problem]) -> None:
@@ -173,9 +205,22 @@ class _Loader:
                 self.issues.append(text.source.loc(text.node).issue(str(exc)))
         return tuple(out)
 
+    def _js_patterns(self, texts: Sequence[Text]) -> tuple[str, ...]:
+        out = []
+        for text in texts:
+            try:
+                out.append(translate_path_pattern(text.value)[1])
+            except ValueError:
+                pass  # reported by _patterns
+        return tuple(out)
+
     def _catalog(self, spec: CatalogSpec, base: Path) -> CatalogSettings:
         home = self._patterns(spec.home_pages) if spec.home_pages else (re.compile("/"),)
-        patterns = CatalogPatterns(home=home, category=self._patterns(spec.category_pages), product=self._patterns(spec.product_pages))
+        patterns = CatalogPatterns(
+            home=home, category=self._patterns(spec.category_pages), product=self._patterns(spec.product_pages),
+            js={"home": self._js_patterns(spec.home_pages) if spec.home_pages else ("/",),
+                "category": self._js_patterns(spec.category_pages), "product": self._js_patterns(spec.product_pages)},
+        )
         feed: Path | str | None = None
         if spec.feed is not None and spec.feed.value.startswith(("/", "http://", "https://")):
             feed = spec.feed.value  # fetched by the proxy: a path on the storefront, or a URL
@@ -183,17 +228,7 @@ class _Loader:
             feed = (base / spec.feed.value).resolve()
             if not feed.is_file():
                 self.issues.append(spec.feed.source.loc(spec.feed.node).issue(f"catalog feed file {spec.feed.value!r} not found"))
-        selectors = {}
-        for name, text in spec.selectors.items():
-            selector = FactSelector.parse(text.value)
-            if self._selector(Text(selector.css, text.node, text.source)):
-                selectors[name] = selector
-        customer = None
-        if spec.customer is not None:
-            parsed = FactSelector.parse(spec.customer.value)
-            if self._selector(Text(parsed.css, spec.customer.node, spec.customer.source)):
-                customer = parsed
-        return CatalogSettings(patterns=patterns, feed=feed, selectors=selectors, customer=customer)
+        return CatalogSettings(patterns=patterns, feed=feed, **compile_catalog_extras(self, spec))
 
     def _pages(self, rules: Sequence[PageRuleSpec]) -> PageMatcher:
         compiled = []
@@ -287,8 +322,35 @@ class _Loader:
             return spec.policy.param_nodes["name"]
         return spec.policy.node if spec.policy.node is not None else spec.node
 
-    def _slot(self, spec: SlotSpec) -> Slot | None:
+    def _item_key(self, spec: SlotSpec, catalog: CatalogSettings) -> str | ItemKey | None:
+        """A slot's ``key``: a bare attribute name as is, a field as an ``ItemKey`` (links through the patterns)."""
+        if not isinstance(spec.key, FieldSpec):
+            return spec.key
+        if spec.key.const is not None:
+            self.issues.append(spec.source.loc(spec.key.node).issue("'key' reads a field of each item: a constant 'value' is not allowed here"))
+            return None
+        field = FieldCompiler(self).field(spec.key)
+        if field is None:
+            return None
+        if field.attr in ("href", "src", "action"):
+            mode = "link"
+        elif field.attr is None:
+            mode = "size" if spec.action == "select-option" else "slug"
+        else:
+            mode = "size" if spec.action == "select-option" else "raw"
+
+        def resolve(url: str) -> str | None:
+            return catalog.link_key(url, "category") or catalog.link_key(url, "product")
+
+        return ItemKey(field.css, field.attr, mode, resolve if mode == "link" else None,
+                       field.match.pattern if field.match is not None else None)
+
+    def _slot(self, spec: SlotSpec, catalog: CatalogSettings | None = None) -> Slot | None:
         count = len(self.issues)
+        key = self._item_key(spec, catalog or CatalogSettings())
+        items = None
+        if spec.items is not None and self._selector(spec.items):
+            items = spec.items.value.strip()
         selector = POPUP_SELECTOR
         if spec.selector is not None and self._selector(spec.selector):
             selector = spec.selector.value.strip()
@@ -304,6 +366,6 @@ class _Loader:
         return Slot(
             id=spec.id, action=spec.action, selector=selector, pages=pages, variants=variants,
             when=when, when_source=spec.when.value.strip() if spec.when else None, goal=spec.goal,
-            policy=policy, enabled=spec.enabled, key=spec.key, trigger=spec.trigger, limit=spec.limit,
+            policy=policy, enabled=spec.enabled, key=key, items=items, trigger=spec.trigger, limit=spec.limit,
             description=spec.description, file=loc.file, line=loc.line,
         )

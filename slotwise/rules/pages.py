@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 from urllib.parse import parse_qsl
 
@@ -21,37 +21,75 @@ Query = Mapping[str, str] | Sequence[tuple[str, str]] | str | None
 Headers = Mapping[str, str] | Sequence[tuple[str, str]] | None
 """Any mapping (case-insensitive or not) or (name, value) pairs as ASGI gives them."""
 
-_TOKEN_RE = re.compile(r"\*\*|\*|\?|\{([^{}]*)\}|[{}]|[^*?{}]+")
+_TOKEN_RE = re.compile(r"\*\*/|\*\*|\*|\?|\{([^{}]*)\}|[{}]|[^*?{}]+")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PARAM_TYPES = {"": "[^/]+", "int": "[0-9]+", "path": ".+"}
+_REGEX_SPECIAL = frozenset("\\.^$*+?()[]{}|/-")
 
 
-def compile_path_pattern(pattern: str) -> re.Pattern[str]:
-    """A path pattern as an anchored regex; raises ValueError naming what is wrong."""
+def _escape(literal: str) -> str:
+    """A literal for both Python's and JavaScript's regex syntax."""
+    return "".join("\\" + c if c in _REGEX_SPECIAL else c for c in literal)
+
+
+def translate_path_pattern(pattern: str) -> tuple[str, str]:
+    """``(python_regex, javascript_regex)`` of a path pattern; raises ValueError naming what is wrong.
+
+    ``{name}`` is one whole segment's worth (``[^/]+``), ``{name:int}`` digits,
+    ``{name:path}`` one or more segments. A parameter must be separated from a
+    wildcard or another parameter by a literal character, or it would capture
+    only part of what the author meant (``**{category}`` would take the last
+    character): such patterns are refused with the reason.
+    """
     if not pattern.startswith("/") and not pattern.startswith("*"):
         raise ValueError(f"path pattern {pattern!r} must start with '/'")
-    parts: list[str] = []
+    py: list[str] = []
+    js: list[str] = []
     names: set[str] = set()
+    previous = ""  # the kind of the token before: "wild", "param" or "literal"
     for match in _TOKEN_RE.finditer(pattern):
         token = match.group(0)
-        if token == "**":
-            parts.append(".*")
-        elif token == "*":
-            parts.append("[^/]*")
-        elif token == "?":
-            parts.append("[^/]")
+        if token == "**/":
+            py.append("(?:.*/)?")
+            js.append("(?:.*/)?")
+            previous = "literal"  # ends with a separator
+        elif token in ("**", "*", "?"):
+            if previous == "param":
+                raise ValueError(f"path pattern {pattern!r}: {token!r} right after a {{parameter}} makes the parameter's end ambiguous; put a literal character between them")
+            part = {"**": ".*", "*": "[^/]*", "?": "[^/]"}[token]
+            py.append(part)
+            js.append(part)
+            previous = "wild"
         elif token in ("{", "}"):
             raise ValueError(f"path pattern {pattern!r} has an unbalanced {token!r}")
         elif token.startswith("{"):
-            name = match.group(1)
+            name, _, kind = match.group(1).partition(":")
             if not _NAME_RE.match(name):
-                raise ValueError(f"path pattern {pattern!r}: {{{name}}} is not a parameter name")
+                raise ValueError(f"path pattern {pattern!r}: {{{match.group(1)}}} is not a parameter name")
+            if kind not in _PARAM_TYPES:
+                raise ValueError(f"path pattern {pattern!r}: {{{match.group(1)}}}: type {kind!r} is not one of int, path")
             if name in names:
                 raise ValueError(f"path pattern {pattern!r} names {{{name}}} twice")
+            if previous in ("wild", "param"):
+                what = "a wildcard" if previous == "wild" else "another parameter"
+                raise ValueError(
+                    f"path pattern {pattern!r}: {{{name}}} right after {what} would capture only part of a segment; "
+                    f"separate them with '/' or a literal character"
+                )
             names.add(name)
-            parts.append(f"(?P<{name}>[^/]+)")
+            py.append(f"(?P<{name}>{_PARAM_TYPES[kind]})")
+            js.append(f"(?<{name}>{_PARAM_TYPES[kind]})")
+            previous = "param"
         else:
-            parts.append(re.escape(token))
-    return re.compile("".join(parts), re.DOTALL)
+            py.append(_escape(token))
+            js.append(_escape(token))
+            previous = "literal"
+    return "".join(py), "".join(js)
+
+
+def compile_path_pattern(pattern: str) -> re.Pattern[str]:
+    """A path pattern as an anchored regex (use ``fullmatch``); raises ValueError naming what is wrong."""
+    return re.compile(translate_path_pattern(pattern)[0], re.DOTALL)
 
 
 def normalize_query(query: Query) -> Mapping[str, str]:
@@ -142,6 +180,7 @@ class CatalogPatterns:
     home: tuple[re.Pattern[str], ...]
     category: tuple[re.Pattern[str], ...]
     product: tuple[re.Pattern[str], ...]
+    js: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # category/product patterns for the tag
 
     def classify(self, path: str) -> tuple[str, dict[str, str]]:
         """(page type, URL params) of a path: the first pattern that matches wins."""

@@ -13,6 +13,8 @@ from typing import Any
 from slotwise.rules import schema as s
 from slotwise.rules.checker import Checker, Entry, Text
 from slotwise.rules.errors import Issue
+from slotwise.rules.parse_capture import parse_capture
+from slotwise.rules.parse_fields import parse_catalog, parse_field
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, construct, kind_of
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -56,7 +58,9 @@ def parse_document(check: Checker, root: Node | None, *, main: bool) -> s.Docume
         if window is not None:
             doc.attribution_window, doc.attribution_seconds = window
     if "catalog" in entries:
-        doc.catalog = _catalog(check, entries["catalog"].node)
+        doc.catalog = parse_catalog(check, entries["catalog"].node)
+    if "capture" in entries:
+        doc.capture = parse_capture(check, entries["capture"].node, _pages, _page_mapping)
     return doc
 
 
@@ -88,27 +92,6 @@ def _window(check: Checker, node: Node) -> tuple[str, int | None] | None:
             return value.strip(), seconds
     check.error(node, f"'attribution_window' must be 'session' or a duration like '30m', '2h', '1d', got {kind_of(node)}")
     return None
-
-
-def _catalog(check: Checker, node: Node) -> s.CatalogSpec:
-    spec = s.CatalogSpec()
-    entries = check.mapping(node, s.CATALOG_KEYS, "'catalog'")
-    if entries is None:
-        return spec
-    for name in ("product_pages", "category_pages", "home_pages"):
-        if name in entries:
-            setattr(spec, name, check.texts(entries[name].node, f"'catalog.{name}'") or [])
-    if "feed" in entries:
-        spec.feed = check.text(entries["feed"].node, "'catalog.feed'")
-    if "customer" in entries:
-        spec.customer = check.text(entries["customer"].node, "'catalog.customer'")
-    if "selectors" in entries:
-        sel = check.mapping(entries["selectors"].node, s.FACT_SELECTOR_KEYS, "'catalog.selectors'") or {}
-        for name, entry in sel.items():
-            text = check.text(entry.node, f"'catalog.selectors.{name}'")
-            if text is not None:
-                spec.selectors[name] = text
-    return spec
 
 
 # -- slots ---------------------------------------------------------------------
@@ -163,15 +146,20 @@ def _slot(check: Checker, node: Node) -> s.SlotSpec | None:
     policy = _policy(check, entries["policy"].node) if "policy" in entries else s.PolicySpec()
     enabled = check.boolean(entries["enabled"].node, "'enabled'") if "enabled" in entries else True
 
-    key = s.DEFAULT_REORDER_KEY
+    key: str | s.FieldSpec | None = s.DEFAULT_REORDER_KEY if action in (None, "reorder") else None
     if "key" in entries:
-        if action not in (None, "reorder"):
-            check.error(entries["key"].key_node, f"'key' only applies to action 'reorder', not {action!r}")
-        text = check.text(entries["key"].node, "'key'")
-        if text is not None and not ATTRIBUTE_RE.match(text.value):
-            check.error(entries["key"].node, f"'key' must be an attribute name, got {text.value!r}")
-        elif text is not None:
-            key = text.value
+        if action not in (None, "reorder", "select-option"):
+            check.error(entries["key"].key_node, f"'key' only applies to actions 'reorder' and 'select-option', not {action!r}")
+        raw = check.scalar(entries["key"].node)
+        if isinstance(raw, str) and ATTRIBUTE_RE.match(raw.strip()) and raw.strip() != "text" and "@" not in raw:
+            key = raw.strip()  # a bare attribute name: the item's (or its first descendant's) attribute
+        else:
+            key = parse_field(check, entries["key"].node, "'key'")
+    choices: Text | None = None
+    if "items" in entries:
+        if action not in (None, "select-option"):
+            check.error(entries["items"].key_node, f"'items' only applies to action 'select-option', not {action!r}")
+        choices = check.text(entries["items"].node, "'items'")
     trigger = s.DEFAULT_TRIGGER
     if "trigger" in entries:
         if action not in (None, "popup"):
@@ -206,7 +194,7 @@ def _slot(check: Checker, node: Node) -> s.SlotSpec | None:
     return s.SlotSpec(
         id=slot_id, id_node=entries["id"].node if "id" in entries else node, node=node, source=check.source,
         action=action, pages=pages, selector=selector, when=when, variants=variants, goal=goal or "click",
-        policy=policy, enabled=bool(enabled), key=key, trigger=trigger, limit=limit,
+        policy=policy, enabled=bool(enabled), key=key, items=choices, trigger=trigger, limit=limit,
         description=description if isinstance(description, str) else "",
     )
 

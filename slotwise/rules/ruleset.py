@@ -16,10 +16,11 @@ from jinja2 import Template
 
 from slotwise.profile import SESSION_TIMEOUT_S
 from slotwise.rules import actions
+from slotwise.rules.capture import CaptureSettings
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.context import Context
 from slotwise.rules.errors import RuleEvaluationError
-from slotwise.rules.html_api import Edit
+from slotwise.rules.html_api import Edit, ItemKey
 from slotwise.rules.pages import Headers, PageMatcher, Query, normalize_query
 from slotwise.rules.schema import INSERT_ACTIONS, CouponCost, RecommendSpec
 from slotwise.rules.visitor import freeze
@@ -78,7 +79,8 @@ class Slot:
     goal: str = "click"
     policy: Policy = field(default_factory=Policy)
     enabled: bool = True
-    key: str = "data-category"
+    key: str | ItemKey | None = "data-category"  # reorder / select-option: how items name themselves
+    items: str | None = None  # select-option: the choices inside the element
     trigger: str = "exit-intent"
     limit: int | None = None
     description: str = ""
@@ -157,10 +159,14 @@ class Slot:
             return actions.insert_edit(self.id, self.selector, self.action, html, decision_id=decision_id, limit=self.limit)
         if self.action == "reorder":
             assert v.order is not None
-            return actions.reorder_edit(self.id, self.selector, self.key, v.order(**names), decision_id=decision_id, limit=self.limit)
+            return actions.reorder_edit(self.id, self.selector, self.key or "data-category", v.order(**names),
+                                        decision_id=decision_id, limit=self.limit)
         if self.action in ("select-option", "set-value"):
             assert v.value is not None
-            return actions.value_edit(self.id, self.selector, self.action, v.value(**names), decision_id=decision_id, limit=self.limit)
+            attributes = {n: (t.render(names) if t is not None else None) for n, t in v.attributes.items()}
+            return actions.value_edit(self.id, self.selector, self.action, v.value(**names), decision_id=decision_id,
+                                      limit=self.limit, key=self.key if self.action == "select-option" else None,
+                                      items=self.items, attributes=attributes)
         if self.action == "set-attribute":
             values = {name: (t.render(names) if t is not None else None) for name, t in v.attributes.items()}
             return actions.attribute_edit(self.id, self.selector, values, decision_id=decision_id, limit=self.limit)
@@ -199,6 +205,7 @@ class RuleSet:
     attribution_window: AttributionWindow = AttributionWindow(SESSION_TIMEOUT_S, "inactivity")
     attribution_window_text: str = "session"  # as written in the file
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
     files: tuple[Path, ...] = ()  # the rules file, its includes and templates (for reload watching)
     _by_id: Mapping[str, Slot] = field(default_factory=dict, init=False, repr=False)
 

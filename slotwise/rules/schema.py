@@ -23,17 +23,23 @@ STRATEGIES = ("viewed_together", "recently_viewed", "popular_in_category", "mixe
 INSERT_ACTIONS = ("replace", "append", "prepend", "before", "after")
 ACTIONS = INSERT_ACTIONS + ("set-attribute", "remove", "reorder", "select-option", "set-value", "popup")
 
-TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "slots")
-INCLUDED_KEYS = ("include", "slots")
-CATALOG_KEYS = ("product_pages", "category_pages", "home_pages", "feed", "selectors", "customer")
-FACT_SELECTOR_KEYS = ("id", "name", "price", "currency", "category", "image", "in_stock")
+TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "capture", "slots")
+INCLUDED_KEYS = ("include", "slots", "capture")
+CATALOG_KEYS = (
+    "product_pages", "category_pages", "home_pages", "feed", "selectors", "customer", "currency",
+    "availability", "sizes",
+)
+FACT_SELECTOR_KEYS = ("id", "name", "price", "currency", "category", "image", "in_stock", "url", "brand")
+AVAILABILITY_KEYS = ("in_stock", "out_of_stock")
+SIZES_KEYS = ("items", "id", "size", "in_stock")
+FIELD_KEYS = ("css", "attr", "match", "value")
 PAGE_KEYS = ("path", "regex", "query", "headers")
 RECOMMEND_KEYS = ("strategy", "limit")
 
 CONTENT_KEYS = ("html", "template", "vars", "order", "value", "attributes", "recommend", "coupon_cost")
 SLOT_KEYS = (
     "id", "pages", "selector", "action", "when", "variants", "goal", "policy", "enabled",
-    "key", "trigger", "limit", "description",
+    "key", "items", "trigger", "limit", "description",
 ) + CONTENT_KEYS
 VARIANT_KEYS = ("id", "control", "description") + CONTENT_KEYS
 
@@ -44,7 +50,7 @@ ACTION_CONTENT: dict[str, tuple[str, ...]] = {
     "set-attribute": ("attributes", "vars", "coupon_cost"),
     "remove": ("coupon_cost",),
     "reorder": ("order", "coupon_cost"),
-    "select-option": ("value", "coupon_cost"),
+    "select-option": ("value", "attributes", "coupon_cost"),
     "set-value": ("value", "coupon_cost"),
 }
 """Which content keys each action reads; any other content key is an error."""
@@ -141,10 +147,32 @@ class SlotSpec:
     goal: str = "click"
     policy: PolicySpec = field(default_factory=PolicySpec)
     enabled: bool = True
-    key: str = DEFAULT_REORDER_KEY
+    key: "str | FieldSpec | None" = DEFAULT_REORDER_KEY  # a bare attribute name, or a field over each item
+    items: Text | None = None  # select-option: the choices inside the element (default: its options)
     trigger: str = DEFAULT_TRIGGER
     limit: int | None = None
     description: str = ""
+
+
+@dataclass
+class FieldSpec:
+    """One field as written: ``"css @attr"`` or ``{css, attr, match, value}`` (compiled by the loader)."""
+
+    node: Node
+    source: Source
+    css: Text | None = None
+    attr: str | None = None
+    match: Text | None = None
+    const: str | None = None
+    form: str | None = None  # ``form.NAME`` in a submit trigger: that form field's value
+
+
+@dataclass
+class ItemsSpec:
+    node: Node
+    source: Source
+    css: Text
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
 
 
 @dataclass
@@ -153,8 +181,98 @@ class CatalogSpec:
     category_pages: list[Text] = field(default_factory=list)
     home_pages: list[Text] = field(default_factory=list)
     feed: Text | None = None
-    customer: Text | None = None  # where the store's pages name the logged-in customer
-    selectors: dict[str, Text] = field(default_factory=dict)
+    customer: FieldSpec | None = None  # where the store's pages name the logged-in customer
+    selectors: dict[str, FieldSpec] = field(default_factory=dict)
+    currency: str | None = None
+    in_stock_words: tuple[str, ...] | None = None
+    out_of_stock_words: tuple[str, ...] | None = None
+    sizes: ItemsSpec | None = None
+
+
+CAPTURE_KEYS = ("customer", "cart", "events", "datalayer")
+CUSTOMER_KEYS = ("pages", "within", "id", "email")
+CART_KEYS = ("pages", "within", "count", "lines")
+LINE_FIELDS = ("product", "size", "qty", "price", "total", "category", "name")
+EVENT_KEYS = (
+    "id", "event", "description", "request", "page", "click", "submit", "within", "fields", "lines",
+    "success", "confirm",
+)
+REQUEST_KEYS = ("method", "path", "regex", "query", "headers")
+CONFIRM_KEYS = ("present", "absent")
+DATALAYER_KEYS = ("events", "product", "size", "category")
+CAPTURE_EVENTS: dict[str, tuple[str, ...]] = {
+    "add_to_cart": ("product", "size", "qty", "price", "category", "name"),
+    "remove_from_cart": ("product", "size", "qty"),
+    "purchase": ("order_id", "total", "currency"),
+    "signup": ("email", "customer_id"),
+    "newsletter": ("email",),
+    "login": ("email", "customer_id"),
+    "logout": (),
+}
+"""Events a capture source may produce, and the fields each reads."""
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "add_to_cart": ("product",),
+    "remove_from_cart": ("product",),
+    "purchase": ("order_id",),
+}
+GA4_EVENTS = ("add_to_cart", "remove_from_cart", "purchase")
+
+
+@dataclass
+class GroupSpec:
+    """Fields (and repeated items) read inside ``within`` on the pages that match ``pages``."""
+
+    node: Node
+    source: Source
+    pages: list["PageRuleSpec"] | None = None
+    within: Text | None = None
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+    lines: ItemsSpec | None = None
+
+
+@dataclass
+class ConfirmSpec:
+    node: Node
+    source: Source
+    css: Text
+    present: bool = True
+
+
+@dataclass
+class EventSpec:
+    """One ``capture.events`` entry: an event and where it comes from (request, page, click, submit)."""
+
+    node: Node
+    source: Source
+    event: str
+    kind: str  # request | page | click | submit
+    id: str | None = None
+    request: "PageRuleSpec | None" = None
+    methods: tuple[str, ...] = ("POST",)
+    selector: Text | None = None  # click / submit
+    group: GroupSpec | None = None  # page sources (and click/submit fields)
+    expressions: dict[str, Text] = field(default_factory=dict)  # request sources
+    success: Text | None = None
+    confirm: ConfirmSpec | None = None
+    description: str = ""
+
+
+@dataclass
+class DataLayerSpec:
+    node: Node
+    source: Source | None = None
+    events: tuple[str, ...] = GA4_EVENTS
+    product: str = "item_id"
+    size: str = "item_variant"
+    category: str = "item_category"
+
+
+@dataclass
+class CaptureSpec:
+    customer: GroupSpec | None = None
+    cart: GroupSpec | None = None
+    events: list[EventSpec] = field(default_factory=list)
+    datalayer: DataLayerSpec | None = None
 
 
 @dataclass
@@ -169,3 +287,4 @@ class DocumentSpec:
     attribution_window: str = "session"
     attribution_seconds: int | None = None
     catalog: CatalogSpec = field(default_factory=CatalogSpec)
+    capture: CaptureSpec = field(default_factory=CaptureSpec)

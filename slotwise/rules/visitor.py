@@ -24,7 +24,7 @@ def freeze(value: Any) -> Any:
 
 
 def _cart_count(p: Profile) -> int:
-    return sum(int(line.get("qty") or 1) for line in p.cart)
+    return sum(int(line.get("qty") or 1) for line in p.cart) or p.cart_hint
 
 
 _FACTS: dict[str, Callable[[Profile], Any]] = {
@@ -42,7 +42,7 @@ _FACTS: dict[str, Callable[[Profile], Any]] = {
     "cart": lambda p: p.cart,
     "cart_count": _cart_count,
     "cart_value": lambda p: round(p.cart_value, 2),
-    "has_cart": lambda p: bool(p.cart),
+    "has_cart": lambda p: bool(p.cart) or p.cart_hint > 0,
     "cart_products": lambda p: list(dict.fromkeys(str(line["product"]) for line in p.cart)),
     "cart_categories": lambda p: list(dict.fromkeys(line["category"] for line in p.cart if line.get("category"))),
     "purchases": lambda p: p.purchases,

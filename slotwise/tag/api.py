@@ -15,7 +15,7 @@ import json
 import logging
 import math
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,11 +23,13 @@ from starlette.routing import Route
 
 from slotwise.profile import hash_email
 from slotwise.store.base import LogRecord, Store
-from slotwise.tag import assets
+from slotwise.tag.assets import TagAssets
 from slotwise.tag.admin import admin_routes
 from slotwise.tag.coupons import CouponSigner
 from slotwise.tag.events import parse_batch
-from slotwise.tag.golden import PROFILE_TYPES, apply_events, email_is_valid, identity_aliases
+from slotwise.tag.golden import email_is_valid
+from slotwise.tag.orders import OrderWebhook
+from slotwise.tag.recorder import EventRecorder, Incoming
 from slotwise.tag.outbox import TOPIC, OutboxWorker
 from slotwise.tag.privacy import ConsentMode, check_mode, gpc, implied, may_store
 from slotwise.tag.ratelimit import TokenBucket
@@ -38,11 +40,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("slotwise.tag")
 
-Decide = Callable[[Request, str, str], Awaitable[list[dict[str, Any]]]]
-"""``async def decide(request, visitor_id, url) -> [{slot, selector, action, html, ...}]``"""
+Decide = Callable[..., Awaitable[dict[str, Any]]]
+"""``async def decide(request, visitor_id, url, extract=None) -> {"decisions": [...], "complete": bool}``"""
 
 OnEvents = Callable[[str, Sequence[Any]], Any]
 """``on_events(visitor_id, new_events)``: newly stored events (pydantic models); may be async."""
+
+Expand = Callable[[str, Sequence[Incoming], float], Awaitable[list[Incoming]]]
+"""``expand(visitor_id, events, now)``: capture events → the events they name (the rules' ``capture``)."""
 
 MAX_BODY = 64 * 1024
 MAX_SIGNUP_BODY = 4 * 1024
@@ -80,6 +85,9 @@ class TagAPI:
         *,
         decide: Decide | None = None,
         on_events: OnEvents | None = None,
+        recorder: EventRecorder | None = None,
+        expand: Expand | None = None,
+        tag_config: Callable[[], Mapping[str, Any]] | None = None,
         now: Callable[[], float] = time.time,
         consent_mode: ConsentMode = implied,
         rate: float = 20.0,
@@ -92,7 +100,11 @@ class TagAPI:
         self.store = store
         self.cookies = cookies
         self.decide = decide
-        self.on_events = on_events
+        self.recorder = recorder or EventRecorder(store, on_events=on_events)
+        self.on_events = self.recorder.on_events
+        self.expand = expand
+        self.assets = TagAssets(tag_config)
+        self.orders = OrderWebhook(store, self.recorder, lambda: settings.order_secret, now)
         self.now = now
         self.consent_mode = consent_mode
         self.max_body = max_body
@@ -118,18 +130,35 @@ class TagAPI:
 
     def routes(self) -> list[Route]:
         return [
-            *assets.routes(),
+            *self.assets.routes(),
             Route("/events", self.events, methods=["POST"]),
             Route("/signup", self.signup, methods=["POST"]),
-            Route("/decide", self.decide_route, methods=["GET"]),
+            Route("/decide", self.decide_route, methods=["GET", "POST"]),
+            Route("/orders", self.orders, methods=["POST"]),
             *admin_routes(self.settings, self.store),
         ]
 
     # -- helpers ---------------------------------------------------------------
-    def _visitor(self, request: Request) -> tuple[str, bool]:
-        """The signed visitor id, or a fresh one (missing, forged or malformed cookie)."""
+    def _visitor(self, request: Request, nonce: Any = None) -> tuple[str, bool]:
+        """The signed visitor id; else the id the tag's nonce stands for; else a fresh one.
+
+        ``(id, is_new)``: new means no valid cookie came (one is set in the answer).
+        A first-time visitor's racing requests all carry the same nonce, so they
+        all get the same id, whichever answer sets the cookie last.
+        """
         visitor = self.cookies.read(request.headers.getlist("cookie"))
-        return (visitor, False) if visitor else (self.cookies.new_id(), True)
+        if visitor:
+            request.state.sw_visitor = "cookie"
+            return visitor, False
+        derived = self.cookies.from_nonce(nonce, self.now()) if isinstance(nonce, str) else None
+        request.state.sw_visitor = "nonce" if derived else "new"
+        return derived or self.cookies.new_id(), True
+
+    @staticmethod
+    def _said(request: Request, response: Response) -> Response:
+        """Tells the tag whether its cookie is known (then it stops sending its nonce)."""
+        response.headers["x-slotwise-visitor"] = getattr(request.state, "sw_visitor", "new")
+        return response
 
     def _set_cookie(self, request: Request, response: Response, visitor: str) -> None:
         secure = request.url.scheme == "https" or self.settings.public_url.startswith("https:")
@@ -170,13 +199,15 @@ class TagAPI:
             raw = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(400, f"malformed JSON: {exc}")
+        except RecursionError:
+            return _error(400, "malformed JSON: nested too deeply")
         try:
             good, bad = parse_batch(raw)
         except OverflowError as exc:
             return _error(413, str(exc))
         except ValueError as exc:
             return _error(400, str(exc))
-        visitor, is_new = self._visitor(request)
+        visitor, is_new = self._visitor(request, raw.get("n"))
         limited = self._limited(self._rate_key(request, visitor, is_new), max(1, len(raw["events"])))
         if limited is not None:
             return limited
@@ -199,7 +230,7 @@ class TagAPI:
         response = JSONResponse(result, status_code=status, headers={"cache-control": "no-store"})
         if is_new and stored:
             self._set_cookie(request, response, visitor)
-        return response
+        return self._said(request, response)
 
     async def _store_events(self, visitor: str, is_new: bool, events: list[Any], now: float, result: dict[str, Any]) -> bool:
         """Appends, updates the profile, links identities; True when anything was stored."""
@@ -219,32 +250,13 @@ class TagAPI:
                 result["dropped"] += 1
         if not keep:
             return False
-        records = [
-            LogRecord(
-                kind="event", key=event.event_id, visitor=visitor, ts=ts,
-                data={"type": event.type, "url": event.url, "props": event.props.model_dump(exclude_none=True),
-                      "client_ts": event.ts, "received": now},
-            )
-            for event, ts in keep
-        ]
-        added = await self.store.append(records)  # durable (committed) before anything else
+        items = [Incoming(event, ts, event.event_id) for event, ts in keep]
+        if self.expand is not None:
+            items = await self.expand(visitor, items, now)
+        added = await self.recorder.record(visitor, items, now, trusted=False, source="tag")
         result["stored"] = sum(added)
         result["duplicates"] = len(added) - sum(added)
-        if any(event.type in PROFILE_TYPES for event, _ in keep):
-            await self.store.update_profile(visitor, apply_events(keep), now)
-        for event, _ in keep:
-            for alias in identity_aliases(event):
-                # the browser's word: it may attach a new alias, never open someone else's profile
-                await self.store.link_identity(visitor, alias, now, merge=False)
-        fresh = [event for (event, _), new in zip(keep, added) if new]
-        if fresh and self.on_events is not None:
-            try:
-                outcome = self.on_events(visitor, fresh)
-                if inspect.isawaitable(outcome):
-                    await outcome
-            except Exception:  # the learner is optional: the events are stored already
-                log.exception("on_events callback failed")
-        return True
+        return bool(items)
 
     # -- POST /signup ------------------------------------------------------------
     async def signup(self, request: Request) -> Response:
@@ -264,7 +276,7 @@ class TagAPI:
             return _error(400, "please enter a valid e-mail address", field="email")
         if decision_id is not None and (not isinstance(decision_id, str) or len(decision_id) > 256):
             return _error(400, "decision_id must be a string", field="decision_id")
-        visitor, is_new = self._visitor(request)
+        visitor, is_new = self._visitor(request, raw.get("n"))
         limited = self._limited(self._rate_key(request, visitor, is_new), 10)
         if limited is not None:
             return limited
@@ -300,7 +312,7 @@ class TagAPI:
         response = JSONResponse({"coupon": code}, headers={"cache-control": "no-store"})
         if is_new and track:
             self._set_cookie(request, response, visitor)
-        return response
+        return self._said(request, response)
 
     async def _claim(self, visitor: str, alias: str, now: float, track: bool) -> tuple[str, bool]:
         if not track:
@@ -321,24 +333,48 @@ class TagAPI:
 
     # -- GET /decide -------------------------------------------------------------
     async def decide_route(self, request: Request) -> Response:
-        """Tag-only mode: the page's slot decisions, applied by the tag in the browser."""
+        """Tag-only mode: the page's slot decisions, applied by the tag in the browser.
+
+        ``GET ?url=&n=`` (the snippet, before the page is parsed) or ``POST
+        {url, extract, n}`` (the tag, with what the page says, when the GET
+        answer was ``complete: false``).
+        """
         self._ensure_worker()
-        url = request.query_params.get("url") or request.headers.get("referer") or ""
+        extract = None
+        nonce = request.query_params.get("n")
+        url = request.query_params.get("url") or ""
+        if request.method == "POST":
+            try:
+                body = json.loads(await _read_body(request, self.max_body))
+            except _TooLarge:
+                return _error(413, f"the body is larger than {self.max_body} bytes")
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+                return _error(400, f"malformed JSON: {exc}")
+            if not isinstance(body, dict):
+                return _error(400, 'the body must be a JSON object {"url": ..., "extract": ...}')
+            url = body.get("url") if isinstance(body.get("url"), str) else ""
+            extract = body.get("extract") if isinstance(body.get("extract"), dict) else {}
+            nonce = body.get("n", nonce)
+        url = url or request.headers.get("referer") or ""
         if len(url) > 4096:
             return _error(414, "url too long")
-        visitor, is_new = self._visitor(request)
-        decisions: list[dict[str, Any]] = []
+        visitor, is_new = self._visitor(request, nonce)
+        answer: dict[str, Any] = {"decisions": [], "complete": True}
         allowed = self.decide is not None and not gpc(request)
         if allowed:
             profile = None if is_new else await self.store.get_profile(visitor)
             allowed = may_store(self._mode(), profile.consent if profile else None)
         if allowed:
+            limited = self._limited(self._rate_key(request, visitor, is_new), 1)
+            if limited is not None:
+                return limited
             try:
-                decisions = list(await self.decide(request, visitor, url))  # type: ignore[misc]
+                answer = dict(await self.decide(request, visitor, url, extract))  # type: ignore[misc]
             except Exception:  # fail open: the page as the store made it
                 log.exception("decide failed for %s", url)
-                decisions = []
-        response = JSONResponse(decisions, headers={"cache-control": "private, no-store", "vary": "Cookie"})
+                answer = {"decisions": [], "complete": True}
+        answer["cookie"] = not is_new
+        response = JSONResponse(answer, headers={"cache-control": "private, no-store", "vary": "Cookie"})
         if is_new and allowed:
             self._set_cookie(request, response, visitor)
-        return response
+        return self._said(request, response)

@@ -1,8 +1,12 @@
-"""The tag's script file: served content-hashed and immutable, and the tag that loads it.
+"""The tag's script: ``tag.js`` with the rules' tag config baked in, served hashed and immutable.
 
-``/_sw/tag.<hash>.js`` is cached for a year (its name changes with its
-content); ``/_sw/tag.js`` (for hand-written embeds) is cached five minutes.
-Both are served gzip-compressed to clients that accept it.
+``/_sw/tag.<hash>.js`` is cached for a year: its name is the hash of the
+script *and* the config, so a rules change gives pages a new URL.
+``/_sw/tag.js`` (what the tag-only snippet loads) is the current script,
+cached five minutes. Both are gzip-compressed for clients that accept it.
+
+``embed_snippet`` prints the one line a tag-only store puts first in its
+``<head>`` (docs/tag.md, "Tag-only mode").
 """
 
 from __future__ import annotations
@@ -10,10 +14,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
+import json
 import re
+from collections import OrderedDict
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,7 +29,8 @@ from starlette.routing import Route
 PREFIX = "/_sw"
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"
-
+CONFIG_MARK = "/*SW_CONFIG*/{}"
+WINDOW_STARTS = ("snippet", "navigation")
 
 _TRAILING_COMMENT = re.compile(r"([;{},)]) // [^'\"/\n]*$", re.MULTILINE)
 
@@ -36,51 +44,107 @@ def compact(source: str) -> str:
     return _TRAILING_COMMENT.sub(r"\1", kept) + "\n"
 
 
+def script_json(value: Any) -> str:
+    """JSON safe inside a ``<script>`` and a JS expression (no ``</script>``, U+2028/9)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return text
+
+
+@dataclass(frozen=True)
+class TagBundle:
+    """One servable tag: source, its gzip, and the hash in its URL."""
+
+    source: bytes
+    compressed: bytes
+    digest: str
+
+
 @lru_cache(maxsize=1)
-def _asset() -> tuple[bytes, bytes, str]:
-    source = compact(files("slotwise.tag").joinpath("tag.js").read_text("utf-8")).encode("utf-8")
-    return source, gzip.compress(source, 9, mtime=0), hashlib.sha256(source).hexdigest()[:12]
+def _code() -> str:
+    code = compact(files("slotwise.tag").joinpath("tag.js").read_text("utf-8"))
+    if CONFIG_MARK not in code:
+        raise RuntimeError(f"tag.js lost its config mark {CONFIG_MARK!r}")
+    return code
+
+
+@lru_cache(maxsize=32)
+def _bundle(config_json: str) -> TagBundle:
+    source = _code().replace(CONFIG_MARK, config_json).encode("utf-8")
+    return TagBundle(source, gzip.compress(source, 9, mtime=0), hashlib.sha256(source).hexdigest()[:12])
+
+
+def bundle(config: Mapping[str, Any] | None = None) -> TagBundle:
+    """The tag with this config (``None``: the default config, nothing store-specific)."""
+    return _bundle(script_json(dict(config or {"v": 1})))
 
 
 def tag_source() -> bytes:
-    return _asset()[0]
+    return bundle().source
 
 
 def content_hash() -> str:
-    return _asset()[2]
+    return bundle().digest
 
 
-def tag_url(prefix: str = PREFIX) -> str:
-    """The immutable URL of the current tag, e.g. ``/_sw/tag.3f2a9c1b0d4e.js``."""
-    return f"{prefix}/tag.{content_hash()}.js"
+def tag_url(prefix: str = PREFIX, digest: str | None = None) -> str:
+    """The immutable URL of a tag, e.g. ``/_sw/tag.3f2a9c1b0d4e.js`` (default config unless ``digest``)."""
+    return f"{prefix}/tag.{digest or content_hash()}.js"
 
 
-def script_tag(nonce: str | None = None, *, data: Mapping[str, str] | None = None, prefix: str = PREFIX) -> str:
+def script_tag(nonce: str | None = None, *, data: Mapping[str, str] | None = None, prefix: str = PREFIX,
+               src: str | None = None) -> str:
     """The ``<script>`` element the proxy injects into every HTML page.
 
-    ``data`` becomes ``data-*`` attributes (``{"antiflicker-ms": "300"}``);
-    the endpoint defaults to ``prefix``. A CSP nonce found in the page is copied.
+    ``data`` becomes ``data-*`` attributes (``{"pageview": "off"}``); the
+    endpoint defaults to ``prefix``. A CSP nonce found in the page is copied.
     """
     attrs = {"endpoint": prefix, **(data or {})}
-    parts = [f'src="{html.escape(tag_url(prefix))}"', "defer"]
+    parts = [f'src="{html.escape(src or tag_url(prefix))}"', "defer"]
     parts += [f'data-{html.escape(k)}="{html.escape(str(v))}"' for k, v in attrs.items() if re.fullmatch(r"[a-z][a-z0-9-]*", k)]
     if nonce:
         parts.append(f'nonce="{html.escape(nonce)}"')
     return f"<script {' '.join(parts)}></script>"
 
 
-def embed_snippet(endpoint: str = PREFIX, antiflicker_ms: int = 300) -> str:
-    """The one-line tag-only embed for ``<head>``: hides the body at most ``antiflicker_ms``
-    while the tag asks ``/decide`` for the page's slots (docs/tag.md)."""
-    if not re.fullmatch(r"(https?://[A-Za-z0-9.:-]+)?(/[A-Za-z0-9._~-]+)*", endpoint):
+_ENDPOINT_RE = re.compile(r"(https?://[A-Za-z0-9.:-]+)?(/[A-Za-z0-9._~-]+)*")
+
+
+def embed_snippet(endpoint: str = PREFIX, antiflicker_ms: int = 300, *, consent: str = "implied",
+                  window_start: str = "snippet") -> str:
+    """The tag-only embed, first in ``<head>``.
+
+    It asks ``/decide`` for the page's slots at once (in parallel with
+    loading ``tag.js``) and hides the page at most ``antiflicker_ms``,
+    counted from the snippet (``window_start="snippet"``: a slow store's HTML
+    does not eat the window) or from navigation start (``"navigation"``: the
+    page is never hidden longer than that after the click, but a store whose
+    HTML arrives late gets no personalization). Nothing leaves the browser
+    and nothing is hidden under Global Privacy Control, after a refusal, or
+    — with ``consent="required"`` — before ``slotwise.consent(true)``.
+    """
+    if not _ENDPOINT_RE.fullmatch(endpoint):
         raise ValueError(f"endpoint must be a plain URL path or http(s) origin + path, not {endpoint!r}")
-    src = f"{endpoint}/tag.js"
+    if consent not in ("implied", "required"):
+        raise ValueError(f"consent must be 'implied' or 'required', not {consent!r}")
+    if window_start not in WINDOW_STARTS:
+        raise ValueError(f"window_start must be one of {WINDOW_STARTS}, not {window_start!r}")
+    required = 1 if consent == "required" else 0
+    navigation = 1 if window_start == "navigation" else 0
     return (
-        "<script>!function(d,t,a,j){a=d.createElement('style');a.id='sw-af';"
-        "a.textContent='body{opacity:0!important}';d.head.appendChild(a);setTimeout(function(){a.remove()},t);"
-        f"j=d.createElement('script');j.src='{src}';j.async=1;j.dataset.mode='decide';"
-        f"j.dataset.endpoint='{endpoint}';"
-        f"j.dataset.antiflickerMs=t;d.head.appendChild(j)}}(document,{int(antiflicker_ms)})</script>"
+        "<script>!function(w,d,e,t,r,v){var s,c,n,k,a,j,p=w.performance,o=p?p.now():0;"
+        "try{s=w.localStorage;c=s.getItem('sw_consent')}catch(x){}"
+        "j=d.createElement('script');j.src=e+'/tag.js';j.async=1;j.dataset.mode='decide';j.dataset.endpoint=e;"
+        "if(!navigator.globalPrivacyControl&&c!=='0'&&(!r||c==='1')){"
+        "w.slotwise_w=(v?0:o)+t;"
+        "a=d.createElement('style');a.id='sw-af';a.textContent='body{opacity:0!important}';d.head.appendChild(a);"
+        "setTimeout(function(){a.remove()},Math.max(0,w.slotwise_w-(p?p.now():0)));"
+        "try{if(!s.getItem('sw_known')){n=s.getItem('sw_n');if(!n){n=Date.now().toString(36)+'.'+Math.random().toString(36).slice(2)+Math.random().toString(36).slice(2);s.setItem('sw_n',n)}}}catch(x){}"
+        "w.slotwise_d=fetch(e+'/decide?url='+encodeURIComponent(location.origin+location.pathname+location.search)+(n?'&n='+encodeURIComponent(n):''),"
+        "{credentials:'same-origin'}).then(function(r){return r.ok?r.json():null})}"
+        "if(r)j.dataset.consent='required';d.head.appendChild(j)"
+        f"}}(window,document,'{endpoint}',{int(antiflicker_ms)},{required},{navigation})</script>"
     )
 
 
@@ -100,37 +164,59 @@ def find_csp_nonce(page: bytes) -> str | None:
     return nonce if re.fullmatch(r"[A-Za-z0-9+/=_-]{1,128}", nonce) else None
 
 
-def _serve(request: Request, cache_control: str) -> Response:
-    source, compressed, digest = _asset()
-    etag = f'"{digest}"'
-    headers = {
-        "cache-control": cache_control,
-        "etag": etag,
-        "vary": "Accept-Encoding",
-        "x-content-type-options": "nosniff",
-    }
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    if "gzip" in request.headers.get("accept-encoding", ""):
-        headers["content-encoding"] = "gzip"
-        return Response(compressed, media_type="text/javascript; charset=utf-8", headers=headers)
-    return Response(source, media_type="text/javascript; charset=utf-8", headers=headers)
+class TagAssets:
+    """Serves the tag for the current rules, and the tags of recent rules (pages cached with them)."""
 
+    def __init__(self, config: Callable[[], Mapping[str, Any]] | None = None, keep: int = 8) -> None:
+        self.config = config or (lambda: {"v": 1})
+        self._recent: OrderedDict[str, TagBundle] = OrderedDict()
+        self.keep = keep
 
-async def tag_js(request: Request) -> Response:
-    return _serve(request, SHORT)
+    def current(self) -> TagBundle:
+        found = bundle(self.config())
+        self._recent[found.digest] = found
+        self._recent.move_to_end(found.digest)
+        while len(self._recent) > self.keep:
+            self._recent.popitem(last=False)
+        return found
 
+    def url(self, prefix: str = PREFIX) -> str:
+        return tag_url(prefix, self.current().digest)
 
-async def tag_js_hashed(request: Request) -> Response:
-    if request.path_params["digest"] != content_hash():
-        # an old page asking for the tag it was built with: the current one, briefly cached
-        return _serve(request, SHORT)
-    return _serve(request, IMMUTABLE)
+    def _serve(self, request: Request, found: TagBundle, cache_control: str) -> Response:
+        etag = f'"{found.digest}"'
+        headers = {
+            "cache-control": cache_control,
+            "etag": etag,
+            "vary": "Accept-Encoding",
+            "x-content-type-options": "nosniff",
+        }
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            headers["content-encoding"] = "gzip"
+            return Response(found.compressed, media_type="text/javascript; charset=utf-8", headers=headers)
+        return Response(found.source, media_type="text/javascript; charset=utf-8", headers=headers)
+
+    async def tag_js(self, request: Request) -> Response:
+        return self._serve(request, self.current(), SHORT)
+
+    async def tag_js_hashed(self, request: Request) -> Response:
+        current = self.current()
+        found = self._recent.get(request.path_params["digest"])
+        if found is None:
+            # a page asking for a tag built with rules this process never had: the current one, briefly cached
+            return self._serve(request, current, SHORT)
+        return self._serve(request, found, IMMUTABLE)
+
+    def routes(self) -> list[Route]:
+        """Routes relative to the ``/_sw`` mount."""
+        return [
+            Route("/tag.js", self.tag_js, methods=["GET", "HEAD"]),
+            Route("/tag.{digest:str}.js", self.tag_js_hashed, methods=["GET", "HEAD"]),
+        ]
 
 
 def routes() -> list[Route]:
-    """Routes relative to the ``/_sw`` mount."""
-    return [
-        Route("/tag.js", tag_js, methods=["GET", "HEAD"]),
-        Route("/tag.{digest:str}.js", tag_js_hashed, methods=["GET", "HEAD"]),
-    ]
+    """The default tag's routes (no rules)."""
+    return TagAssets().routes()

@@ -52,6 +52,7 @@ class PageViewProps(_Props):
     page: Text | None = None  # the body's data-page
     category: Text | None = None
     product: Text | None = None
+    extract: dict[str, Any] | None = None  # tag-only mode: what the page says (see rules/reading.py)
 
 
 class DecisionProps(_Props):
@@ -65,13 +66,15 @@ class ClickProps(DecisionProps):
 
 class PurchaseProps(_Props):
     order_id: Text
-    lines: Annotated[list[Line], Field(min_length=1, max_length=200)]
+    lines: Annotated[list[Line], Field(min_length=1, max_length=500)]
     total: Price | None = None
     currency: Annotated[str, Field(max_length=8)] | None = None
+    channel: Literal["online", "store"] | None = None  # trusted sources only (an order webhook); else online
 
 
 class CartProps(_Props):
     lines: Annotated[list[Line], Field(max_length=200)]
+    count: Annotated[int, Field(ge=0, le=100_000)] | None = None  # items the store's mini basket shows
 
 
 class RemoveProps(_Props):
@@ -101,6 +104,20 @@ class PopupProps(_Props):
 
 class ConsentProps(_Props):
     granted: bool
+
+
+class CaptureProps(_Props):
+    """What the tag read for a capture source of the rules (a click, a submit, a dataLayer push)."""
+
+    source: Text  # the capture's id in the rules, or "datalayer"
+    values: dict[str, Any] | None = None  # the trigger's fields, as read (raw strings)
+    push: dict[str, Any] | None = None  # a dataLayer push
+
+
+class AppliedProps(_Props):
+    """Tag-only mode: the decisions (their signed tokens from /decide) the tag put on the page."""
+
+    tokens: Annotated[list[Annotated[str, Field(max_length=8192)]], Field(min_length=1, max_length=20)]
 
 
 class CustomProps(_Props):
@@ -138,11 +155,13 @@ PopupShown = _event("popup_shown", PopupProps)
 PopupClosed = _event("popup_closed", PopupProps)
 PopupConverted = _event("popup_converted", PopupProps)
 Consent = _event("consent", ConsentProps)
+Capture = _event("capture", CaptureProps)
+Applied = _event("applied", AppliedProps)
 Custom = _event("custom", CustomProps)
 
 EVENT_MODELS: tuple[type[_Event], ...] = (
     PageView, Exposure, Click, AddToCart, RemoveFromCart, Cart, Purchase, Signup, Identify,
-    ExitIntent, PopupShown, PopupClosed, PopupConverted, Consent, Custom,
+    ExitIntent, PopupShown, PopupClosed, PopupConverted, Consent, Capture, Applied, Custom,
 )
 EVENT_TYPES: tuple[str, ...] = tuple(m.model_fields["type"].annotation.__args__[0] for m in EVENT_MODELS)  # type: ignore[union-attr]
 

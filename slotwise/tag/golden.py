@@ -11,6 +11,7 @@ import re
 from typing import Any, Callable, Iterable
 
 from slotwise import profile as P
+from slotwise.keys import category_key, product_key, size_key
 from slotwise.profile import Profile, hash_email
 
 PROFILE_TYPES = frozenset(
@@ -25,25 +26,27 @@ _POPUP_OUTCOME = {"popup_shown": "shown", "popup_closed": "closed", "popup_conve
 
 
 def _line(line: Any) -> dict[str, Any]:
-    return {"product": line.product, "category": line.category, "size": line.size, "qty": line.qty,
-            "price": line.price or 0.0}
+    """A line as the profile keeps it: every key normalised the one way (``slotwise.keys``)."""
+    return {"product": product_key(line.product), "category": category_key(line.category), "size": size_key(line.size),
+            "qty": line.qty, "price": line.price or 0.0}
 
 
 def apply_event(profile: Profile, event: Any, ts: float) -> None:
     """One event's effect on the profile."""
     kind, props = event.type, event.props
     if kind == "page_view":
-        P.record_view(profile, ts, category=props.category, product=props.product)
+        P.record_view(profile, ts, category=category_key(props.category), product=product_key(props.product))
         return
     P.touch(profile, ts)
     if kind == "add_to_cart":
         P.add_to_cart(profile, _line(props))
     elif kind == "remove_from_cart":
-        P.remove_from_cart(profile, props.product, props.size)
+        P.remove_from_cart(profile, product_key(props.product) or "", size_key(props.size))
     elif kind == "cart":
-        P.set_cart(profile, [_line(line) for line in props.lines])
+        P.set_cart(profile, [_line(line) for line in props.lines], getattr(props, "count", None))
     elif kind == "purchase":
-        P.record_purchase(profile, props.order_id, [{**_line(line), "ts": ts} for line in props.lines], ts, "online")
+        P.record_purchase(profile, props.order_id, [{**_line(line), "ts": ts} for line in props.lines], ts,
+                          getattr(props, "channel", None) or "online")
     elif kind == "signup":
         profile.subscribed = True
         if props.email:

@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
-from slotwise.profile import CHANNELS, Profile, hash_email, import_purchase_lines, slugify
+from slotwise.keys import category_key, product_key, size_key
+from slotwise.profile import CHANNELS, Profile, hash_email, import_purchase_lines
 from slotwise.store.base import Store
 from slotwise.tag.coupons import valid_pool_code
 from slotwise.tag.golden import email_is_valid
@@ -193,9 +194,9 @@ def parse_purchase(row: dict[str, str]) -> tuple[list[str], str, str, dict[str, 
     if channel not in CHANNELS:
         raise RowError(f"channel: {channel!r} is not one of {', '.join(CHANNELS)}")
     line = {
-        "product": product,
-        "category": slugify(row.get("category") or "") or None,
-        "size": (row.get("size") or "").strip() or None,
+        "product": product_key(product),
+        "category": category_key(row.get("category")),
+        "size": size_key(row.get("size")),
         "qty": _number(row, "qty", int, 1),
         "price": _number(row, "price", float, 0),
         "ts": parse_ts(row["ts"]),

@@ -1,14 +1,20 @@
-/* Slotwise tag (docs/tag.md). One global: window.slotwise. No dependencies. */
-(function (w, d) {
+/* Slotwise tag (docs/tag.md). One global: window.slotwise. No dependencies.
+   Nothing here knows a store: what to read from its pages, which clicks and forms are
+   events, and whether to read GA4's dataLayer all come from the rules (CFG, baked in
+   by the server that serves this file). */
+(function (w, d, CFG) {
   'use strict';
   var pre = w.slotwise;
   if (pre && pre.v) return; // loaded twice
-  var S = d.currentScript || {}, C = S.dataset || {}, N = navigator, now = Date.now,
+  CFG = CFG || {};
+  var S = d.currentScript || {}, C = S.dataset || {}, N = navigator, now = Date.now, A = Array.prototype,
     EP = (C.endpoint || '/_sw').replace(/\/+$/, ''),
     AF = C.antiflickerMs != null ? +C.antiflickerMs : 300,
-    NONCE = S.nonce || '', REQ = C.consent === 'required',
+    NONCE = S.nonce || '', REQ = C.consent === 'required' || CFG.consent === 'required',
+    PROXIED = C.pageview === 'off', // behind the proxy: it records page views and reads pages itself
     touch = 'ontouchstart' in w || N.maxTouchPoints > 0,
-    Q = 'sw_q', MAXQ = 200, BATCH = 20, JSONT = 'text/plain;charset=UTF-8';
+    Q = 'sw_q', MAXQ = 200, BATCH = 20, JSONT = 'text/plain;charset=UTF-8',
+    BOOL = { disabled: 1, checked: 1, selected: 1, hidden: 1, required: 1, readonly: 1, multiple: 1, open: 1, inert: 1 };
 
   // -- storage: localStorage, else sessionStorage, else memory -------------------
   function st(n) { try { var s = w[n], k = '_sw'; s.setItem(k, k); s.removeItem(k); return s; } catch (e) {} }
@@ -20,21 +26,30 @@
   function get(s, k) { try { return s.getItem(k); } catch (e) { return null; } }
   function set(s, k, v) { try { v == null ? s.removeItem(k) : s.setItem(k, v); } catch (e) {} }
   function jget(s, k, dflt) { try { return JSON.parse(get(s, k)) || dflt; } catch (e) { return dflt; } }
-  function each(list, f) { Array.prototype.forEach.call(list || [], f); }
+  function each(list, f) { A.forEach.call(list || [], f); }
   function ready(f) { d.readyState === 'loading' ? d.addEventListener('DOMContentLoaded', f) : f(); }
   function uid() {
     var a = new Uint8Array(16), c = w.crypto;
     if (c && c.getRandomValues) c.getRandomValues(a); else for (var i = 0; i < 16; i++) a[i] = Math.random() * 256;
-    return Array.prototype.map.call(a, function (b) { return (b + 256).toString(16).slice(1); }).join('');
+    return A.map.call(a, function (b) { return (b + 256).toString(16).slice(1); }).join('');
   }
-  function loc() { return location.origin + location.pathname; } // no query or hash: they may hold personal data
+  function loc(q) { return location.origin + location.pathname + (q ? location.search : ''); } // never the hash
   function okMail(e) { return !!e && /^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$/.test(e); }
 
-  // -- consent: data-consent="required" waits for slotwise.consent(true); GPC stops sending
+  // -- consent: data-consent="required" (or the rules) waits for slotwise.consent(true); GPC stops sending
   function allowed() {
     var c = get(LS, 'sw_consent');
     return c !== '0' && (!REQ || c === '1') && !N.globalPrivacyControl;
   }
+
+  // -- one visitor id per browser: until the server's cookie is known, requests carry a nonce the
+  //    server derives the id from, so racing first requests never mint two visitors
+  function nonce() { return get(LS, 'sw_known') ? null : get(LS, 'sw_n'); }
+  function known(cookie) {
+    if (cookie === true) { set(LS, 'sw_known', '1'); set(LS, 'sw_n', null); }
+    else if (cookie === false && C.mode === 'decide' && allowed()) { set(LS, 'sw_known', null); if (!get(LS, 'sw_n')) set(LS, 'sw_n', now().toString(36) + '.' + uid()); }
+  }
+  function heard(r) { var h = r.headers.get('x-slotwise-visitor'); if (h) known(h === 'cookie'); return r; }
 
   // -- the queue: persisted, sent in batches, retried with back-off ----------------
   var timer = 0, busy = 0;
@@ -63,7 +78,9 @@
       if (size + n > 60000 && batch.length) break;
       batch.push(q[i]); size += n;
     }
-    var body = JSON.stringify({ events: batch }), url = EP + '/events';
+    var body = { events: batch }, url = EP + '/events';
+    if (nonce()) body.n = nonce();
+    body = JSON.stringify(body);
     if (beacon === true) { // page going away: the events stay queued, the next page resends (ids dedupe)
       if (N.sendBeacon) try { N.sendBeacon(url, new Blob([body], { type: JSONT })); } catch (e) {}
       return;
@@ -71,7 +88,7 @@
     if (now() < (+get(LS, 'sw_next') || 0)) return sched(0);
     busy = 1;
     fetch(url, { method: 'POST', body: body, keepalive: size < 60000, credentials: 'same-origin', headers: { 'content-type': JSONT } })
-      .then(function (r) {
+      .then(heard).then(function (r) {
         if (r.status < 500 && r.status !== 429) done(batch); // 2xx, 207, other 4xx: settled (4xx will not get better)
         else fail(r.headers.get('retry-after'));
       }, function () { fail(); });
@@ -94,7 +111,7 @@
   }
   w.addEventListener('pagehide', function () { flush(true); });
 
-  // -- identity -----------------------------------------------------------------------
+  // -- identity and consent --------------------------------------------------------------
   function identify(o) {
     o = o || {};
     var p = {};
@@ -104,9 +121,93 @@
   }
   function consent(granted) {
     set(LS, 'sw_consent', granted ? '1' : '0');
-    if (!granted) set(LS, Q, null);
+    if (!granted) { set(LS, Q, null); set(LS, 'sw_n', null); }
     track('consent', { granted: !!granted }, { now: 1 });
+    if (granted && !PROXIED && !viewed) view();
   }
+
+  // -- reading the page with the rules' fields (the proxy reads the same with selectolax) ------
+  function find(scope, c) {
+    if (!c) return scope;
+    try { return scope.matches && scope.matches(c) ? scope : scope.querySelector(c); } catch (e) { return null; }
+  }
+  function field(scope, f) {
+    if (!f) return null;
+    if (f.f != null) { var el = scope.elements && scope.elements.namedItem(f.f); return el ? el.value : null; }
+    var n = find(scope, f.c);
+    if (!n) return null;
+    if (f.a == null) return n.textContent;
+    if (!n.hasAttribute(f.a)) return null;
+    var v = n.getAttribute(f.a);
+    return v === '' && BOOL[f.a.toLowerCase()] ? f.a : v;
+  }
+  function fields(scope, fs) {
+    var o = {};
+    for (var k in fs || {}) { var v = field(scope, fs[k]); if (v != null) o[k] = ('' + v).slice(0, 2000); }
+    return o;
+  }
+  function group(g) {
+    var scope;
+    try { scope = g.within ? d.querySelector(g.within) : d.documentElement; } catch (e) { return null; }
+    if (!scope) return null;
+    var out = { present: true, fields: fields(scope, g.fields) };
+    if (g.lines) try { out.lines = A.slice.call(scope.querySelectorAll(g.lines.items), 0, 200).map(function (it) { return fields(it, g.lines.fields); }); } catch (e) {}
+    return out;
+  }
+  // what the page carries about its product, verbatim: JSON-LD, meta tags, canonical, microdata
+  function markup() {
+    var parts = [], m;
+    each(d.querySelectorAll('script[type="application/ld+json"],meta[property],meta[name],meta[itemprop],link[rel=canonical]'),
+      function (el) { parts.push(el.outerHTML); });
+    try { m = d.querySelector('[itemscope][itemtype*="schema.org/Product" i]'); } catch (e) {}
+    if (m) parts.push(m.outerHTML);
+    return parts.join('\n').slice(0, 32000);
+  }
+  function extract() {
+    var v = {}, gs = CFG.groups || {}, k, r;
+    for (k in gs) { r = group(gs[k]); if (r) v[k] = r; }
+    return { doc: markup(), values: v };
+  }
+
+  // -- keys of items (reorder, select-option), as slotwise/keys.py and html/edits.py compute them ---
+  function slug(s) { try { s = decodeURIComponent(s); } catch (e) {} return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || null; }
+  function size(s) {
+    s = s.replace(/\s+/g, ' ').trim();
+    if (s.indexOf(':') >= 0) s = s.replace(/^[A-Za-z\u00c0-\u024f][^:]{0,20}:\s*/, '');
+    return (/^[0-9]?[a-zA-Z]{1,4}$/.test(s) ? s.toUpperCase() : s) || null;
+  }
+  function linkKey(u) {
+    var path, P = CFG.patterns || {}, kinds = ['home', 'product', 'category'], i, j, m;
+    try { path = new URL(u, location.href).pathname; } catch (e) { return null; }
+    for (i = 0; i < 3; i++) for (j = 0; j < (P[kinds[i]] || []).length; j++) {
+      try { m = new RegExp('^(?:' + P[kinds[i]][j] + ')$').exec(path); } catch (e) { m = null; }
+      if (m) {
+        var g = m.groups || {};
+        if (kinds[i] === 'category' && g.category) return slug(g.category);
+        if (kinds[i] === 'product' && g.product) return decodeURIComponent(g.product).trim() || null;
+        return null;
+      }
+    }
+    return null;
+  }
+  function keyOf(item, k) {
+    var v;
+    if (k == null) return item.tagName === 'OPTION' || item.hasAttribute('value') ? item.getAttribute('value') || item.value : (item.textContent || '').replace(/\s+/g, ' ').trim();
+    if (typeof k === 'string') { // an attribute: the item's own, else its first descendant's
+      v = item.getAttribute(k);
+      if (v == null) { try { var x = item.querySelector('[' + k.replace(/[^\w-]/g, '\\$&') + ']'); v = x && x.getAttribute(k); } catch (e) {} }
+      return v;
+    }
+    v = field(item, { c: k.c, a: k.a });
+    if (v == null) return null;
+    v = v.replace(/\s+/g, ' ').trim();
+    if (k.match) { var m; try { m = new RegExp(k.match).exec(v); } catch (e) { m = null; } if (!m) return null; v = m[1] != null ? m[1] : m[0]; }
+    if (k.mode === 'slug') return slug(v);
+    if (k.mode === 'size') return size(v);
+    if (k.mode === 'link') return linkKey(v);
+    return v.trim() || null;
+  }
+  function same(a, b) { return a != null && b != null && (a === b || (size(a) || '').toLowerCase() === (size(b) || '').toLowerCase()); }
 
   // -- exposures (>= 50% in view, once per decision per page) and clicks ---------------
   var seen = {}, io = w.IntersectionObserver && new IntersectionObserver(function (es) {
@@ -121,51 +222,61 @@
   function observe() {
     if (io) each(d.querySelectorAll('[data-sw-decision]'), function (el) { if (el.tagName !== 'TEMPLATE') io.observe(el); });
   }
+
+  // -- the rules' click and submit captures ---------------------------------------------------
+  function triggered(kind, e) {
+    each(CFG.triggers, function (t) {
+      var el;
+      if (t.on !== kind) return;
+      try { el = e.target && e.target.closest && e.target.closest(t.selector); } catch (x) { return; }
+      if (!el) return;
+      var values = fields(el, t.fields);
+      if (t.confirm) { // counted only if the next page says it worked
+        set(SS, 'sw_conf', JSON.stringify(jget(SS, 'sw_conf', []).concat([{ s: t.id, v: values, c: t.confirm, t: now() }]).slice(-10)));
+      } else track('capture', { source: t.id, values: values }, { now: 1 });
+    });
+  }
+  function confirmations() {
+    var held = jget(SS, 'sw_conf', []);
+    set(SS, 'sw_conf', null);
+    each(held, function (h) {
+      var found = null;
+      try { found = d.querySelector(h.c.css); } catch (e) {}
+      if (now() - h.t < 3e5 && !!found === (h.c.present !== false)) track('capture', { source: h.s, values: h.v });
+    });
+  }
   d.addEventListener('click', function (e) {
     var t = e.target, el = t.closest && t.closest('[data-sw-decision]'), a = t.closest && t.closest('a');
     if (el) track('click', { decision_id: el.dataset.swDecision, slot: el.dataset.swSlot, href: a ? a.href : undefined }, { now: 1 });
+    triggered('click', e);
   }, true);
+  d.addEventListener('submit', function (e) { triggered('submit', e); }, true);
 
-  // -- the demo store's forms (docs/conventions-demo-markup.md) ------------------------
-  d.addEventListener('submit', function (e) {
-    var f = e.target, x = f.dataset || {}, v = function (n) { var i = f.elements && f.elements[n]; return i && i.value ? i.value.trim() : undefined; };
-    if (!f.matches) return;
-    if (f.matches('form.add-to-cart')) {
-      track('add_to_cart', { product: x.productId || v('product_id'), category: x.category, size: v('size'),
-        qty: +v('qty') || 1, price: +x.price || undefined, name: x.name }, { now: 1 });
-    } else if (f.matches('form.login,form.signup')) { // confirmed on the next page (a failed login must not identify)
-      if (okMail(v('email'))) set(SS, 'sw_pend', JSON.stringify({ email: v('email'), signup: f.matches('form.signup'), t: now() }));
-    } else if (f.matches('form.newsletter') && okMail(v('email'))) {
-      track('signup', { email: v('email'), source: 'newsletter' }, { now: 1 });
-      set(LS, 'sw_sub', '1');
-    }
-  }, true);
+  // -- GA4 (and Universal Analytics) ecommerce events on window.dataLayer -----------------------
+  function pushed(o) {
+    if (o && typeof o === 'object' && o.length >= 2 && o[0] === 'event' && typeof o[1] === 'string') o = { event: o[1], ecommerce: o[2] || {} }; // gtag('event', ...)
+    if (!o || typeof o !== 'object' || o.length != null) return;
+    var ec = o.ecommerce;
+    if (!ec || typeof ec !== 'object') return;
+    if (!/^(add_to_cart|remove_from_cart|purchase)$/.test(o.event) && !ec.add && !ec.remove && !ec.purchase) return;
+    var copy;
+    try { copy = JSON.parse(JSON.stringify({ event: o.event, ecommerce: ec })); } catch (e) { return; }
+    if (JSON.stringify(copy).length < 30000) track('capture', { source: 'datalayer', push: copy }, { now: 1 });
+  }
+  function dataLayer() {
+    if (!CFG.datalayer) return;
+    var dl = w.dataLayer = w.dataLayer || [], push = dl.push;
+    each(dl.slice(), pushed); // what the page pushed before the tag loaded
+    dl.push = function () { var r = push.apply(dl, arguments); each(arguments, pushed); return r; };
+  }
 
-  function capture() {
-    var b = d.body || {}, bd = b.dataset || {}, m = d.querySelector('main[data-category],main[data-product-id]'),
-      md = m ? m.dataset : {}, cust = bd.customerId, pend = jget(SS, 'sw_pend', 0), id = {};
-    if (C.pageview !== 'off') {
-      track('page_view', { url: loc(), referrer: d.referrer ? d.referrer.split(/[?#]/)[0] : undefined,
-        title: d.title.slice(0, 200), page: bd.page, category: md.category, product: md.productId });
-    }
-    if (pend) {
-      set(SS, 'sw_pend', null);
-      if (cust || (bd.page !== 'login' && bd.page !== 'signup' && now() - pend.t < 6e5)) {
-        if (pend.signup) { track('signup', { email: pend.email, source: 'signup' }); set(LS, 'sw_sub', '1'); }
-        id.email = pend.email;
-      }
-    }
-    if (cust && get(SS, 'sw_cid') !== cust) { set(SS, 'sw_cid', cust); id.customerId = cust; }
-    identify(id);
-    var oc = d.querySelector('section.order-confirmation'), od = oc && oc.dataset, lines = [];
-    if (od && od.orderId) {
-      each(oc.querySelectorAll('.order-line'), function (li) {
-        var x = li.dataset;
-        lines.push({ product: x.productId, category: x.category, size: x.size || undefined, quantity: +x.qty || 1, price: +x.price || 0 });
-      });
-      if (lines.length) track('purchase', { order_id: od.orderId, total: +od.orderTotal || undefined, currency: od.currency, lines: lines },
-        { id: ('purchase-' + od.orderId).replace(/[^\w-]/g, '_').slice(0, 64), now: 1 });
-    }
+  // -- page views (tag-only mode): what the page says goes along, so the server reads it as the proxy would
+  var viewed = 0;
+  function view() {
+    if (!allowed()) return;
+    viewed = 1;
+    track('page_view', { url: loc(), referrer: d.referrer ? d.referrer.split(/[?#]/)[0] : undefined,
+      title: d.title.slice(0, 200), extract: extract() });
   }
 
   // -- exit intent and the popup ----------------------------------------------------------
@@ -192,7 +303,7 @@
     (d.head || d.documentElement).appendChild(s);
   }
   function focusables(root) {
-    return Array.prototype.filter.call(root.querySelectorAll('a[href],button,input,select,textarea,[tabindex]'), function (el) {
+    return A.filter.call(root.querySelectorAll('a[href],button,input,select,textarea,[tabindex]'), function (el) {
       return !el.disabled && el.type !== 'hidden' && el.tabIndex >= 0 && el.getClientRects().length;
     });
   }
@@ -243,8 +354,8 @@
     if (!err) { err = d.createElement('p'); err.className = 'sw-err'; err.setAttribute('role', 'alert'); f.appendChild(err); }
     if (btn) btn.disabled = true;
     fetch(EP + '/signup', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': JSONT },
-      body: JSON.stringify({ email: em, decision_id: p().decision_id }) })
-      .then(function (r) { return r.json().then(function (j) { if (!r.ok || !j.coupon) throw j.error; return j; }); })
+      body: JSON.stringify({ email: em, decision_id: p().decision_id, n: nonce() || undefined }) })
+      .then(heard).then(function (r) { return r.json().then(function (j) { if (!r.ok || !j.coupon) throw j.error; return j; }); })
       .then(function (j) {
         set(LS, 'sw_sub', '1');
         var out = f.parentNode.querySelector('[data-sw-coupon]'), code = d.createElement('strong');
@@ -274,42 +385,64 @@
     }
   }
 
-  // -- tag-only mode: decisions from /decide, applied here, page hidden at most AF ms ----
+  // -- tag-only mode: decisions from /decide, applied here, page hidden at most until the window ends ----
   var OPS = { replace: 'replaceWith', append: 'append', prepend: 'prepend', before: 'before', after: 'after' };
-  function apply(x) {
-    if (!x || !x.selector) return;
-    var a = x.action, els, attrs = x.attributes || {};
+  function apply(x) { // true when the decision is on the page (only those are reported, and learned from)
+    if (!x) return false;
+    var a = x.action, els, attrs = x.attributes || {}, done = 0;
+    if (a === 'none') return true; // a control with nothing to show (a popup's no-popup arm)
     function mark(el) { if (el.nodeType === 1) { el.setAttribute('data-sw-decision', x.decision_id); if (x.slot) el.setAttribute('data-sw-slot', x.slot); } }
     function frag() { var t = d.createElement('template'); t.innerHTML = x.html || ''; each(t.content.children, mark); return t; }
     if (a === 'popup') {
       var t = frag();
       t.setAttribute('data-sw-popup', x.slot || 'popup'); t.setAttribute('data-sw-trigger', attrs.trigger || 'exit-intent');
       t.setAttribute('data-sw-decision', x.decision_id);
-      return d.body.appendChild(t);
+      d.body.appendChild(t);
+      return true;
     }
-    try { els = d.querySelectorAll(x.selector); } catch (e) { return; }
-    each(els, function (el) {
-      if (OPS[a]) return el[OPS[a]](frag().content);
-      if (a === 'remove') return el.remove();
+    try { els = d.querySelectorAll(x.selector); } catch (e) { return false; }
+    each(x.limit ? A.slice.call(els, 0, x.limit) : els, function (el) {
+      if (OPS[a]) { el[OPS[a]](frag().content); done++; return; }
+      if (a === 'remove') { el.remove(); done++; return; }
       if (a === 'set-attribute') {
         for (var k in attrs) if (!/^on/i.test(k)) attrs[k] == null ? el.removeAttribute(k) : el.setAttribute(k, attrs[k]);
       } else if (a === 'reorder') {
-        var key = x.key || 'data-key', ord = (x.order || []).map(String), kids = Array.prototype.slice.call(el.children);
-        if (!el.querySelector(':scope>[' + key + ']')) key = 'data-' + key;
-        kids.map(function (c, i) { var r = ord.indexOf(c.getAttribute(key)); return [r < 0 ? 1e9 : r, i, c]; })
+        var ord = (x.order || []).map(String), kids = A.slice.call(el.children);
+        kids.map(function (c, i) { var r = ord.indexOf(keyOf(c, x.key)); return [r < 0 ? 1e9 : r, i, c]; })
           .sort(function (p, q) { return p[0] - q[0] || p[1] - q[1]; })
           .forEach(function (p) { el.appendChild(p[2]); });
       } else if (a === 'select-option' || a === 'set-value') {
-        var f = el.matches('select,input,textarea') ? el : el.querySelector('select,input,textarea');
-        if (!f || (a === 'select-option' && !Array.prototype.some.call(f.options || [], function (o) { return o.value == x.value && !o.disabled; }))) return;
-        f.value = x.value;
-        f.dispatchEvent(new Event('change', { bubbles: true }));
+        var sel = el.matches('select') ? el : null, choices = x.items ? el.querySelectorAll(x.items) : sel ? sel.options : null;
+        if (choices && (a === 'select-option' || sel)) {
+          var pick = null;
+          each(choices, function (c) { if (!pick && keyOf(c, x.key) === x.value) pick = c; });
+          each(choices, function (c) { if (!pick && same(keyOf(c, x.key), x.value)) pick = c; });
+          if (!pick || pick.disabled) return;
+          if (pick.tagName === 'OPTION') { (sel || pick.parentNode.closest('select')).value = pick.value; pick.selected = true; }
+          else if (pick.tagName === 'INPUT') pick.checked = true;
+          else { var marks = x.attributes && Object.keys(x.attributes).length ? x.attributes : { 'aria-current': 'true' }; for (var m in marks) pick.setAttribute(m, marks[m]); }
+          (sel || pick).dispatchEvent(new Event('change', { bubbles: true }));
+        } else {
+          var f = el.matches('input,textarea') ? el : el.querySelector('input,textarea');
+          if (!f) return;
+          f.value = x.value;
+          f.dispatchEvent(new Event('change', { bubbles: true }));
+        }
       }
-      mark(el);
+      mark(el); done++;
     });
+    return done > 0;
+  }
+  function post(path, body) {
+    if (nonce()) body.n = nonce();
+    return fetch(EP + path, { method: 'POST', body: JSON.stringify(body), credentials: 'same-origin', headers: { 'content-type': JSONT } })
+      .then(heard).then(function (r) { return r.ok ? r.json() : null; });
   }
   function decide(after) {
-    var hider = d.getElementById('sw-af'), left = AF - (w.performance ? performance.now() : 0), late = 0;
+    var hider = d.getElementById('sw-af'), p = w.performance, late = 0,
+      deadline = w.slotwise_w != null ? +w.slotwise_w : AF, left = deadline - (p ? p.now() : 0),
+      early = w.slotwise_d; // the snippet asked /decide already (in parallel with loading this file)
+    if (!allowed()) { reveal(); return after(); }
     if (!hider && left > 0) {
       hider = d.createElement('style'); hider.id = 'sw-af'; if (NONCE) hider.nonce = NONCE;
       hider.textContent = 'body{opacity:0!important}';
@@ -317,16 +450,29 @@
     }
     function reveal() { var s = d.getElementById('sw-af'); if (s) s.remove(); }
     var tm = setTimeout(function () { late = 1; reveal(); after(); }, Math.max(0, left));
-    function fin(list) {
+    function finish(res) {
+      if (late) return; // too late to show without flicker: not applied, so never reported or learned
+      clearTimeout(tm);
+      var ok = [];
+      each(res && res.decisions, function (x) { try { if (apply(x) && x.token) ok.push(x.token); } catch (e) {} });
+      if (ok.length) track('applied', { tokens: ok }, { now: 1 });
+      reveal(); after();
+    }
+    function fin(res) {
+      if (res && typeof res.cookie === 'boolean') known(res.cookie);
       ready(function () {
         if (late) return;
-        clearTimeout(tm);
-        each(list, function (x) { try { apply(x); } catch (e) {} });
-        reveal(); after();
+        if (res && res.complete === false) // the server needs what the page says (a product it has not seen yet)
+          post('/decide', { url: loc(true), extract: extract() }).then(finish, function () { finish(res); });
+        else finish(res);
       });
     }
-    fetch(EP + '/decide?url=' + encodeURIComponent(location.href), { credentials: 'same-origin' })
-      .then(function (r) { return r.ok ? r.json() : []; }).then(fin, function () { fin([]); });
+    if (!early) {
+      var n = nonce();
+      early = fetch(EP + '/decide?url=' + encodeURIComponent(loc(true)) + (n ? '&n=' + encodeURIComponent(n) : ''), { credentials: 'same-origin' })
+        .then(heard).then(function (r) { return r.ok ? r.json() : null; });
+    }
+    early.then(fin, function () { fin(null); });
   }
 
   // -- public API --------------------------------------------------------------------------
@@ -339,7 +485,12 @@
     showPopup: function () { show('api'); }
   };
   if (pre && pre.length) each(pre, function (c) { try { api[c[0]].apply(api, c.slice(1)); } catch (e) {} });
-  function start() { ready(function () { capture(); observe(); arm(); sched(300); }); }
+  function start() {
+    ready(function () {
+      if (!PROXIED && !viewed) view();
+      confirmations(); dataLayer(); observe(); arm(); sched(300);
+    });
+  }
   if (C.mode === 'decide') decide(function () { ready(observe); });
   start();
-})(window, document);
+})(window, document, /*SW_CONFIG*/{});

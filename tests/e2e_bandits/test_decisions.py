@@ -49,9 +49,10 @@ def test_logged_propensities_are_the_policy_probabilities_that_sum_to_one(edge: 
 def test_holdout_visitors_see_the_store_and_their_decisions_say_holdout(edge: Any) -> None:
     e = edge()
     v = e.visitor(holdout=True)
-    assert v.view() == {}  # nothing edited
+    marked = v.view()  # nothing edited: each slot's element only carries its holdout decision's id
     assert "Welcome" in v.last_page and "<b>A</b>" not in v.last_page
     records = e.decisions(v.id)
+    assert marked and all(slot in {r["slot"] for r in records} for slot in marked)
     assert sorted(r["slot"] for r in records) == ["banner", "hero", "offer", "recs"]
     for rec in records:
         assert rec["holdout"] is True and rec["arm"] is None

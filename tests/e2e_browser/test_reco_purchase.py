@@ -62,7 +62,8 @@ def test_recommendation_exposure_click_and_purchase_reach_the_profile(stack: Any
     assert lines[0]["category"] == "bags" and lines[0]["price"] > 0
     assert profile.cart == []  # bought: the cart is empty again
     purchase = stack.events("purchase", vid)
-    assert len(purchase) == 1 and purchase[0].key == f"purchase-{order_id}".replace("/", "_")
+    # read by the proxy from the store's confirmation page (the rules' capture), once per order
+    assert len(purchase) == 1 and purchase[0].key == f"order:{order_id}" and purchase[0].data["source"] == "proxy"
 
     page.reload()  # a reload of the confirmation is not a second purchase
     page.wait_for_function("window.slotwise && window.slotwise.v === 1")

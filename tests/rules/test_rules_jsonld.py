@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slotwise.rules.catalog import CatalogSettings, FactSelector
+from slotwise.rules.catalog import CatalogSettings
+from slotwise.rules.extract import Field
 from slotwise.rules.facts import page_facts
 from slotwise.rules.jsonld import extract_product
 
@@ -111,12 +112,14 @@ def test_random_json_never_raises(data: object) -> None:
 def test_selectors_are_the_fallback_without_json_ld() -> None:
     catalog = CatalogSettings(
         patterns=CatalogSettings().patterns.__class__(home=(), category=(), product=(__import__("re").compile("/p/(?P<product>[^/]+)"),)),
-        selectors={"id": FactSelector.parse("main.product @data-product-id"), "name": FactSelector.parse("h1"),
-                   "category": FactSelector.parse("main.product @data-category"), "price": FactSelector.parse(".price")},
+        selectors={"id": Field.parse("main.product @data-product-id"), "name": Field.parse("h1"),
+                   "category": Field.parse("main.product @data-category"), "price": Field.parse(".price")},
     )
     html = b'<main class="product" data-product-id="9" data-category="dog-toys"><h1>Rope</h1><span class="price">\xe2\x82\xac12.50</span></main>'
     page = page_facts("/p/9", None, html, catalog)
     assert page.type == "product" and page.category == "dog-toys"
     assert page.product is not None and dict(page.product)["name"] == "Rope" and page.product["price"] == 12.5
     with_ld = page_facts("/p/9", None, html + _page(json.dumps(PRODUCT)), catalog)
-    assert with_ld.product is not None and with_ld.product["id"] == "101"  # JSON-LD wins
+    assert with_ld.product is not None
+    assert with_ld.product["id"] == "9"  # the URL's {product} is the key the rules declared
+    assert with_ld.product["name"] == PRODUCT["name"]  # JSON-LD comes before the selectors

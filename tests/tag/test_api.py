@@ -195,26 +195,59 @@ def test_consent_required_stores_nothing_until_granted(make_client: Any, store: 
 def test_decide_respects_gpc_and_consent(make_client: Any) -> None:
     calls: list[tuple[str, str]] = []
 
-    async def decide(request: Any, visitor: str, url: str) -> list[dict[str, Any]]:
+    async def decide(request: Any, visitor: str, url: str, extract: Any = None) -> dict[str, Any]:
         calls.append((visitor, url))
-        return [{"slot": "s", "selector": "main", "action": "append", "html": "<p>hi</p>", "decision_id": "d1"}]
+        return {"decisions": [{"slot": "s", "selector": "main", "action": "append", "html": "<p>hi</p>",
+                               "decision_id": "d1"}], "complete": True}
 
     client = make_client(decide=decide)
     r = client.get("/_sw/decide", params={"url": "http://shop.test/p/1"})
-    assert r.status_code == 200 and r.json()[0]["decision_id"] == "d1"
+    assert r.status_code == 200 and r.json()["decisions"][0]["decision_id"] == "d1"
+    assert r.json()["cookie"] is False and r.headers["x-slotwise-visitor"] == "new"
     assert r.headers["cache-control"] == "private, no-store" and "set-cookie" in r.headers
     assert calls == [(visitor_of(client), "http://shop.test/p/1")]
-    assert client.get("/_sw/decide", params={"url": "x"}, headers={"sec-gpc": "1"}).json() == []
+    again = client.get("/_sw/decide", params={"url": "x"})
+    assert again.json()["cookie"] is True and again.headers["x-slotwise-visitor"] == "cookie"
+    assert client.get("/_sw/decide", params={"url": "x"}, headers={"sec-gpc": "1"}).json()["decisions"] == []
     required = make_client(decide=decide, consent_mode=lambda: "required")
-    assert required.get("/_sw/decide", params={"url": "x"}).json() == []
+    assert required.get("/_sw/decide", params={"url": "x"}).json()["decisions"] == []
 
 
 def test_decide_fails_open(make_client: Any) -> None:
-    async def decide(request: Any, visitor: str, url: str) -> list[dict[str, Any]]:
+    async def decide(request: Any, visitor: str, url: str, extract: Any = None) -> dict[str, Any]:
         raise RuntimeError("boom")
 
-    assert make_client(decide=decide).get("/_sw/decide?url=x").json() == []
-    assert make_client().get("/_sw/decide?url=x").json() == []
+    assert make_client(decide=decide).get("/_sw/decide?url=x").json()["decisions"] == []
+    assert make_client().get("/_sw/decide?url=x").json()["decisions"] == []
+
+
+def _nonce(ms: float, rest: str = "a1b2c3d4e5f6a7b8c9d0") -> str:
+    """A nonce as the tag makes it: milliseconds in base 36, a dot, random letters."""
+    digits, n = "", int(ms)
+    while n:
+        n, r = divmod(n, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + digits
+    return f"{digits}.{rest}"
+
+
+def test_racing_first_requests_with_one_nonce_are_one_visitor(make_client: Any, store: Any) -> None:
+    """A first visit's /decide and /events race without a cookie; the tag's nonce makes them one id."""
+    import time
+
+    async def decide(request: Any, visitor: str, url: str, extract: Any = None) -> dict[str, Any]:
+        return {"decisions": [], "complete": True}
+
+    nonce = _nonce(time.time() * 1000)
+    first, second = make_client(decide=decide), make_client()  # two requests that left before either got a cookie
+    decided = first.get("/_sw/decide", params={"url": "http://shop.test/", "n": nonce})
+    posted = second.post("/_sw/events", content=json.dumps({"events": [event("page_view", {"category": "bags"})],
+                                                            "n": nonce}))
+    assert decided.headers["x-slotwise-visitor"] == "nonce" and posted.headers["x-slotwise-visitor"] == "nonce"
+    assert visitor_of(first) == visitor_of(second)
+    assert "bags" in sync(store.get_profile(visitor_of(first))).categories
+    late = make_client(decide=decide)
+    late.get("/_sw/decide", params={"url": "x", "n": _nonce((time.time() - 3 * 86400) * 1000)})
+    assert visitor_of(late) != visitor_of(first)  # a nonce days old stands for nobody: a fresh id
 
 
 # -- sign-up and coupons ---------------------------------------------------------------------

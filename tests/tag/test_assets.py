@@ -53,8 +53,10 @@ def test_find_csp_nonce(page: bytes, nonce: str | None) -> None:
     assert assets.find_csp_nonce(page) == nonce
 
 
-def test_embed_snippet_refuses_odd_endpoints() -> None:
-    assert "j.src='https://edge.shop.example/_sw/tag.js'" in assets.embed_snippet("https://edge.shop.example/_sw")
-    assert "(document,150)" in assets.embed_snippet(antiflicker_ms=150)
-    with pytest.raises(ValueError):
-        assets.embed_snippet("/_sw'</script>")
+def test_embed_snippet_options_and_refusals() -> None:
+    assert "(window,document,'https://edge.shop.example/_sw',300,0,0)" in assets.embed_snippet("https://edge.shop.example/_sw")
+    assert "(window,document,'/_sw',150,1,1)" in assets.embed_snippet(antiflicker_ms=150, consent="required",
+                                                                    window_start="navigation")
+    for bad in ({"endpoint": "/_sw'</script>"}, {"consent": "maybe"}, {"window_start": "load"}):
+        with pytest.raises(ValueError):
+            assets.embed_snippet(**bad)  # type: ignore[arg-type]

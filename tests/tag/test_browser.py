@@ -27,18 +27,30 @@ def leave_through_top(page: Any) -> None:
     page.mouse.move(500, -20)
 
 
-def test_add_to_cart_is_captured(live_tag_server: Any, page: Any, store: Any) -> None:
-    server, _ = live_tag_server()
+TRIGGERS = {"v": 1, "triggers": [
+    {"id": "add", "on": "submit", "selector": "form.add-to-cart",
+     "fields": {"product": {"f": "product_id"}, "size": {"f": "size"}, "qty": {"f": "qty"}, "name": {"c": "button", "a": None},
+                "form_class": {"c": None, "a": "class"}}},
+    {"id": "nav", "on": "click", "selector": "nav.category-nav li",
+     "fields": {"href": {"c": "a", "a": "href"}, "label": {"c": "a", "a": None}}},
+]}
+
+
+def test_rule_triggers_send_what_the_page_says(live_tag_server: Any, page: Any, store: Any) -> None:
+    """A submit and a click the rules name: the tag reads their fields, nothing store-specific of its own."""
+    server, _ = live_tag_server(tag_config=lambda: TRIGGERS)
     page.goto(f"{server.url}/p/p1")
-    wait_for(lambda: events_of(store, "page_view"))
+    page.wait_for_function("window.slotwise && window.slotwise.v")
     page.select_option("#size", "42")
     page.click("form.add-to-cart button")
     page.wait_for_url("**/cart/add")
-    added = wait_for(lambda: events_of(store, "add_to_cart"))
-    assert added[0].data["props"] == {"product": "p1", "category": "shoes", "size": "42", "qty": 2, "price": 89.5,
-                                      "name": "Trail Runner"}
-    profile = sync(store.get_profile(added[0].visitor))
-    assert profile.cart[0]["size"] == "42" and profile.categories["shoes"]["count"] == 1
+    captured = wait_for(lambda: events_of(store, "capture"))
+    assert captured[0].data["props"] == {"source": "add", "values": {
+        "product": "p1", "size": "42", "qty": "2", "name": "Add to cart", "form_class": "add-to-cart"}}
+    page.go_back()
+    page.click("nav.category-nav li:nth-child(2) a", no_wait_after=True)
+    clicked = wait_for(lambda: [e for e in events_of(store, "capture") if e.data["props"]["source"] == "nav"])
+    assert clicked[0].data["props"]["values"] == {"href": "/c/socks", "label": "Socks"}
 
 
 def test_exit_intent_popup_is_accessible_and_closes_on_escape(live_tag_server: Any, page: Any, store: Any) -> None:
@@ -107,8 +119,8 @@ def tag_only_page(antiflicker_ms: int) -> str:
 
 
 def test_tag_only_mode_applies_decisions(live_tag_server: Any, page: Any, store: Any) -> None:
-    async def decide(request: Any, visitor_id: str, url: str) -> list[dict[str, Any]]:
-        return [
+    async def decide(request: Any, visitor_id: str, url: str, extract: Any = None) -> dict[str, Any]:
+        return {"complete": True, "decisions": [
             {"slot": "nav", "selector": "nav.category-nav ul", "action": "reorder", "key": "data-category",
              "order": ["hats", "shoes"], "decision_id": "d-nav"},
             {"slot": "recs", "selector": ".related", "action": "replace",
@@ -116,7 +128,7 @@ def test_tag_only_mode_applies_decisions(live_tag_server: Any, page: Any, store:
              "decision_id": "d-recs"},
             {"slot": "size", "selector": "#size", "action": "select-option", "value": "43", "decision_id": "d-size"},
             {"slot": "exit", "selector": "body", "action": "popup", "html": "<h2>Bye</h2>", "decision_id": "d-pop"},
-        ]
+        ]}
 
     server, _ = live_tag_server(page=tag_only_page(5000), tag="", decide=decide)  # generous: a cold browser
     page.goto(f"{server.url}/p/p1")
@@ -129,9 +141,10 @@ def test_tag_only_mode_applies_decisions(live_tag_server: Any, page: Any, store:
 
 
 def test_tag_only_mode_never_hides_the_page_past_the_timeout(live_tag_server: Any, page: Any) -> None:
-    async def slow(request: Any, visitor_id: str, url: str) -> list[dict[str, Any]]:
+    async def slow(request: Any, visitor_id: str, url: str, extract: Any = None) -> dict[str, Any]:
         await asyncio.sleep(2)
-        return [{"slot": "s", "selector": "h1", "action": "replace", "html": "<h1>late</h1>", "decision_id": "d-late"}]
+        return {"complete": True, "decisions": [
+            {"slot": "s", "selector": "h1", "action": "replace", "html": "<h1>late</h1>", "decision_id": "d-late"}]}
 
     server, _ = live_tag_server(page=tag_only_page(300), tag="", decide=slow)
     page.goto(f"{server.url}/p/p1", wait_until="commit")

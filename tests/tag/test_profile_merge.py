@@ -18,6 +18,8 @@ def _known() -> Profile:
     p.categories = {"shoes": {"count": 2, "last": 400.0}}
     p.products = {"p1": {"count": 1, "last": 400.0, "category": None}}
     p.cart = [{"product": "p1", "category": "shoes", "size": "42", "qty": 1, "price": 10.0}]
+    p.cart_hint = 4
+    p.pending = [{"key": "k1"}]
     p.purchases = [{"order_id": "o1", "channel": "store", "product": "p1", "category": "shoes", "size": "42", "qty": 1, "price": 10.0, "ts": 300.0}]
     p.subscribed, p.consent, p.coupon = False, "granted", None
     p.assignments = {"hero": {"arm": "a", "decision_id": "d1", "ts": 1.0}}
@@ -32,6 +34,7 @@ def _other() -> Profile:
     p.categories = {"shoes": {"count": 1, "last": 600.0}, "hats": {"count": 1, "last": 550.0}}
     p.products = {"p1": {"count": 2, "last": 600.0, "category": "shoes"}}
     p.cart = [{"product": "p2", "category": "hats", "size": None, "qty": 2, "price": 5.0}]
+    p.pending = [{"key": "k2"}]
     p.purchases = [
         {"order_id": "o1", "channel": "store", "product": "p1", "category": "shoes", "size": "42", "qty": 1, "price": 10.0, "ts": 300.0},
         {"order_id": "o2", "channel": "online", "product": "p3", "category": "hats", "size": "M", "qty": 1, "price": 7.0, "ts": 580.0},
@@ -55,6 +58,8 @@ CASES: dict[str, Callable[[Profile], Any]] = {
     "categories": lambda m: m.categories == {"shoes": {"count": 3, "last": 600.0}, "hats": {"count": 1, "last": 550.0}},
     "products": lambda m: m.products == {"p1": {"count": 3, "last": 600.0, "category": "shoes"}},
     "cart": lambda m: [line["product"] for line in m.cart] == ["p2"],  # the cart touched last wins
+    "cart_hint": lambda m: m.cart_hint == 0,  # ... and its count with it
+    "pending": lambda m: [p["key"] for p in m.pending] == ["k1", "k2"],
     "purchases": lambda m: [(p["order_id"], p["channel"]) for p in m.purchases] == [("o1", "store"), ("o2", "online")],
     "subscribed": lambda m: m.subscribed is True,
     "consent": lambda m: m.consent == "denied",  # the stricter answer

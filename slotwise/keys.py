@@ -1,0 +1,61 @@
+"""One normalisation of the keys everything is joined on: categories, products, sizes.
+
+A category arrives as a URL segment (``t-shirts``), a breadcrumb or
+JSON-LD name (``T-Shirts``), a POS export (``T-SHIRTS``), a GA4 item
+(``item_category: "T-shirts"``) or a product feed. Profiles, the catalog,
+imports and rules compare them, so every source goes through the same
+function before it is stored. Pure and tiny on purpose: the tag has a
+JavaScript twin of ``category_key`` (``slug`` in ``tag.js``), kept equal by a
+browser test.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+_SLUG_RE = re.compile(r"[^a-z0-9]+")
+_SPACE_RE = re.compile(r"\s+")
+_SIZE_LABEL_RE = re.compile(r"^[^\W\d_][^:]{0,20}:\s*", re.UNICODE)
+_LETTER_SIZE_RE = re.compile(r"^[0-9]?[a-zA-Z]{1,4}$")
+MAX_KEY = 128
+
+
+def category_key(name: object) -> str | None:
+    """``'T-Shirts'``, ``'t-shirts'``, ``'T%2DShirts'`` → ``'t-shirts'``; empty → None.
+
+    Lower-case; every run of characters other than ``a-z0-9`` becomes one
+    ``-``. URL segments are percent-decoded first.
+    """
+    if name is None:
+        return None
+    text = unquote(str(name)) if "%" in str(name) else str(name)
+    key = _SLUG_RE.sub("-", text.strip().lower()).strip("-")
+    return key[:MAX_KEY] or None
+
+
+def product_key(value: object) -> str | None:
+    """A product id as stored: its text, trimmed (ids are case-sensitive); empty → None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = unquote(str(value)).strip() if "%" in str(value) else str(value).strip()
+    return text[:MAX_KEY] or None
+
+
+def size_key(label: object) -> str | None:
+    """``'Size: 42'``, ``' 42 '`` → ``'42'``; ``'m'``, ``'xl'`` → ``'M'``, ``'XL'``; empty → None.
+
+    A leading ``Word:`` label (``Size:``, ``Taille :``) is dropped, spaces are
+    collapsed and letter sizes (``s``…``3xl``) upper-cased, so a size bought
+    online (an option's text), in store (a POS column) and offered on a page
+    (a link's text) compare equal. Other labels keep their case (``One size``).
+    """
+    if label is None or isinstance(label, bool):
+        return None
+    text = _SPACE_RE.sub(" ", str(label)).strip()
+    text = _SIZE_LABEL_RE.sub("", text, count=1) if ":" in text else text
+    if _LETTER_SIZE_RE.match(text):
+        text = text.upper()
+    return text[:MAX_KEY] or None

@@ -1,0 +1,357 @@
+"""Capturing what visitors do from the traffic itself, as the rules' ``capture`` section says.
+
+Three places, all fail-open (a capture problem never changes what the
+visitor gets from the store):
+
+- **requests** through the proxy: a matching request's body is kept (up to
+  ``MAX_BODY``) while it streams to the store; when the store answers, the
+  source's ``success`` decides and its fields become the event (trusted:
+  the store accepted it). ``logout`` gives the browser a fresh visitor id.
+  A ``confirm`` source waits for the visitor's next page to show (or not
+  show) a selector, kept in ``Profile.pending``.
+- **pages** through the proxy: the logged-in customer, the mini basket as
+  the cart's truth, and page events (the order confirmation), trusted.
+- **the tag's events** (``expand``): click/submit captures and GA4
+  ``dataLayer`` pushes become concrete events, and in tag-only mode a page
+  view's extract is read like the proxy reads a page — as claims.
+
+Every event then goes through one ``EventRecorder``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import uuid
+from typing import Any, Callable, Mapping, Sequence
+from urllib.parse import parse_qsl
+
+from slotwise.keys import category_key, product_key
+from slotwise.profile import Profile
+from slotwise.proxy.flow import Flow
+from slotwise.proxy.pageviews import PageViewRecorder
+from slotwise.rules import RuleSet, page_facts
+from slotwise.rules.capture import (
+    CaptureError, PageSource, RequestSource, Response, build_event, cart_lines, customer_of, datalayer_events, page_event,
+)
+from slotwise.rules.reading import PageReading, read_extract
+from slotwise.store.base import Store
+from slotwise.tag.events import parse_event
+from slotwise.tag.recorder import EventRecorder, Incoming
+
+log = logging.getLogger("slotwise.capture")
+
+MAX_BODY = 64 * 1024
+PENDING_S = 300.0  # a confirmation must come within this many seconds
+_KEY_SAFE = re.compile(r"[^A-Za-z0-9_-]")
+_CAPTURES = "sw_captures"
+
+
+def tag_key(prefix: str, value: str) -> str:
+    """An event id the tag's own ids could have made (``purchase-<order>``): claims dedupe with each other."""
+    return f"{prefix}-{_KEY_SAFE.sub('_', value)}"[:64]
+
+
+class _Once:
+    """Logs a problem once per (source, reason): a broken selector must not flood the log."""
+
+    def __init__(self, limit: int = 5000) -> None:
+        self.seen: set[tuple[str, str]] = set()
+        self.limit = limit
+
+    def __call__(self, source: str, reason: str) -> None:
+        key = (source, reason[:200])
+        if key in self.seen:
+            return
+        if len(self.seen) < self.limit:
+            self.seen.add(key)
+        log.warning("capture %s: %s", source, reason)
+
+
+class Capture:
+    """The proxy's capture of requests and pages, and the expansion of the tag's capture events."""
+
+    def __init__(self, store: Store, recorder: EventRecorder, pageviews: PageViewRecorder,
+                 clock: Callable[[], float]) -> None:
+        self.store = store
+        self.recorder = recorder
+        self.pageviews = pageviews
+        self.clock = clock
+        self.warn = _Once()
+
+    # -- events from parts -------------------------------------------------------------
+    def _incoming(self, raw: Mapping[str, Any] | None, key: str, ts: float, source: str) -> Incoming | None:
+        """A built event validated like the tag's (bad values are logged once, never stored)."""
+        if raw is None:
+            return None
+        # the event id is the key's digest: the same capture (an order read twice) is applied once
+        event_id = hashlib.sha256(key.encode()).hexdigest()[:32]
+        event, errors = parse_event(0, {**raw, "event_id": event_id, "ts": ts})
+        if event is None:
+            self.warn(source, "; ".join(f"{e.field}: {e.reason}" for e in errors))
+            return None
+        return Incoming(event, ts, key)
+
+    # -- 1. requests ---------------------------------------------------------------------
+    def on_request(self, flow: Flow, ruleset: RuleSet) -> bool:
+        """Marks the flow when a request source wants it; True when its body must be kept."""
+        sources = ruleset.capture.request_sources(flow.method, flow.path, flow.query_string, flow.headers)
+        if not sources:
+            return False
+        flow.state[_CAPTURES] = sources
+        return True
+
+    async def on_response(self, flow: Flow, ruleset: RuleSet, new_visitor: Callable[[], tuple[str, str]]) -> None:
+        """The store answered a marked request: record what its sources read (or hold it for confirmation)."""
+        sources: list[tuple[RequestSource, dict[str, str]]] = flow.state.get(_CAPTURES) or []
+        if not sources or flow.visitor is None:
+            return
+        body = bytes(flow.request_body)
+        if flow.request_body_truncated:
+            self.warn(sources[0][0].id, f"request body over {MAX_BODY} bytes: not read")
+            return
+        form, json_body = await _parse_body(flow, body)
+        query = dict(parse_qsl(flow.query_string, keep_blank_values=True))
+        headers = {k: v for k, v in reversed(flow.headers)}
+        response = Response(flow.status, dict(flow.response_headers))
+        now = self.clock()
+        recorded: list[Incoming] = []
+        pending: list[dict[str, Any]] = []
+        for source, params in sources:
+            try:
+                ok, fields = source.outcome(form=form, json_body=json_body, query=query, params=params,
+                                            headers=headers, response=response)
+                if not ok:
+                    continue
+                if source.event == "logout":
+                    visitor_id, cookie = new_visitor()
+                    flow.extra_headers.append(("set-cookie", cookie))
+                    flow.state["logged_out"] = visitor_id
+                    continue
+                raw = build_event(source.event, fields, (), ruleset.catalog)
+            except (CaptureError, ValueError) as exc:
+                self.warn(source.id, str(exc))
+                continue
+            incoming = self._incoming(raw, f"req:{source.id}:{uuid.uuid4().hex}", now, source.id)
+            if incoming is None:
+                continue
+            if source.confirm is not None:
+                pending.append({"event": raw, "key": incoming.key, "source": source.id, "css": source.confirm.css,
+                                "present": source.confirm.present, "expires": now + PENDING_S, "ts": now})
+            else:
+                recorded.append(incoming)
+        if pending:
+            await self.store.update_profile(flow.visitor.id, lambda p: _hold(p, pending), now)
+        if recorded:
+            await self.recorder.record(flow.visitor.id, recorded, now, trusted=True, source="proxy")
+
+    # -- 2. pages ------------------------------------------------------------------------
+    def page_groups(self, flow: Flow, ruleset: RuleSet) -> dict[str, Any]:
+        return ruleset.capture.page_groups(flow.path, flow.query_string, flow.headers)
+
+    async def on_page(self, visitor: str, html: bytes, reading: PageReading, ruleset: RuleSet, profile: Profile,
+                      now: float, *, trusted: bool = True) -> Profile:
+        """Customer, cart and page events from a page the visitor was just served (or, untrusted, shown)."""
+        items: list[Incoming] = []
+        if profile.pending and html:
+            items += await self._confirmations(visitor, html, profile, now)
+        items += self.page_events(reading, ruleset, profile, now, trusted=trusted)
+        if not items:
+            return profile
+        await self.recorder.record(visitor, items, now, trusted=trusted, source="proxy" if trusted else "tag")
+        return await self.store.get_profile(visitor) or profile
+
+    def page_events(self, reading: PageReading, ruleset: RuleSet, profile: Profile | None, now: float, *,
+                    trusted: bool) -> list[Incoming]:
+        """The events a page reading holds, pure apart from logging: identity, cart truth, page sources."""
+        capture = ruleset.capture
+        items: list[Incoming] = []
+        customer, email = customer_of(reading.group("customer"))
+        if customer and (profile is None or profile.customer_id != customer):
+            item = self._incoming({"type": "identify", "props": {"customer_id": customer}},
+                                  f"page:identify:{uuid.uuid4().hex}", now, "customer")
+            items += [item] if item else []
+        if email:
+            from slotwise.profile import hash_email
+
+            if profile is None or profile.email_hash != hash_email(email):
+                item = self._incoming({"type": "identify", "props": {"email": email}},
+                                      f"page:identify:{uuid.uuid4().hex}", now, "customer")
+                items += [item] if item else []
+        if capture.cart is not None:
+            lines, count = cart_lines(reading.group("cart"), ruleset.catalog)
+            if lines is not None or count is not None:
+                if _cart_changed(profile, lines, count):
+                    props: dict[str, Any] = {"lines": lines or []}
+                    if count is not None:
+                        props["count"] = count
+                    item = self._incoming({"type": "cart", "props": props}, f"page:cart:{uuid.uuid4().hex}", now, "cart")
+                    items += [item] if item else []
+        for name, values in reading.groups.items():
+            source = capture.page_source(name)
+            if source is None:
+                continue
+            try:
+                raw = page_event(source, values, ruleset.catalog)
+            except CaptureError as exc:
+                self.warn(source.id, str(exc))
+                continue
+            if raw is None:
+                continue
+            items += [i for i in [self._incoming(raw, _page_key(source, raw, trusted), now, source.id)] if i]
+        return items
+
+    async def _confirmations(self, visitor: str, html: bytes, profile: Profile, now: float) -> list[Incoming]:
+        """Pending captures this page confirms (or refutes); either way they are settled now."""
+        from selectolax.lexbor import LexborHTMLParser
+
+        tree = LexborHTMLParser(html)
+        items: list[Incoming] = []
+        for held in profile.pending:
+            if held.get("expires", 0) < now:
+                continue
+            try:
+                found = tree.css_first(held["css"]) is not None
+            except Exception:
+                continue
+            if found == bool(held.get("present", True)):
+                item = self._incoming(held["event"], held["key"], float(held.get("ts") or now), held.get("source", "?"))
+                items += [item] if item else []
+        await self.store.update_profile(visitor, _settle, now)
+        return items
+
+    # -- 3. the tag's events ---------------------------------------------------------------
+    async def expand(self, visitor: str, items: Sequence[Incoming], now: float, ruleset: RuleSet | None) -> list[Incoming]:
+        """Capture events become the events they name; tag-only page views are read like pages."""
+        out: list[Incoming] = []
+        profile: Profile | None = None
+        for item in items:
+            event = item.event
+            if event.type == "capture":
+                out += self._expand_capture(item, ruleset)
+            elif event.type == "page_view" and event.props.extract is not None and ruleset is not None:
+                if profile is None:
+                    profile = await self.store.get_profile(visitor)
+                page_item, more = await self._tag_page(item, ruleset, profile, now)
+                out += [page_item, *more]
+            else:
+                out.append(item)
+        return out
+
+    def _expand_capture(self, item: Incoming, ruleset: RuleSet | None) -> list[Incoming]:
+        props = item.event.props
+        if ruleset is None:
+            return []
+        raws: list[dict[str, Any]] = []
+        try:
+            if props.source == "datalayer":
+                if ruleset.capture.datalayer is not None and props.push is not None:
+                    raws = datalayer_events(props.push, ruleset.capture.datalayer, ruleset.catalog)
+            else:
+                trigger = ruleset.capture.trigger(props.source)
+                if trigger is None:
+                    self.warn(props.source, "the tag sent a capture the rules do not have (rules changed?)")
+                    return []
+                values = trigger.group.clean({"present": True, "fields": props.values or {}})
+                raw = build_event(trigger.event, values["fields"], (), ruleset.catalog)
+                raws = [raw] if raw else []
+        except CaptureError as exc:
+            self.warn(props.source, str(exc))
+            return []
+        out = []
+        for n, raw in enumerate(raws):
+            if raw["type"] == "purchase":
+                key = tag_key("purchase", raw["props"]["order_id"])
+            else:
+                key = f"{item.key[:56]}-{n}"
+            built = self._incoming(raw, key, item.ts, props.source)
+            if built is not None:
+                out.append(Incoming(built.event.model_copy(update={"url": item.event.url}), built.ts, built.key))
+        return out
+
+    async def _tag_page(self, item: Incoming, ruleset: RuleSet, profile: Profile | None,
+                        now: float) -> tuple[Incoming, list[Incoming]]:
+        """A tag-only page view: facts from its extract (like the proxy's), the catalog learns, page events."""
+        from urllib.parse import urlsplit
+
+        event = item.event
+        url = event.props.url or event.url or ""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            parts = urlsplit("/")
+        path = parts.path or "/"
+        groups = {**ruleset.catalog.product_groups(), **ruleset.capture.page_groups(path, parts.query)}
+        reading = read_extract(event.props.extract, ruleset.catalog, groups)
+        facts = page_facts(path, parts.query, None, ruleset, url=url, reading=reading)
+        product = dict(facts.product) if facts.product and facts.product.get("id") else None
+        if product is not None:
+            await self.pageviews.learn(product, now)
+        props = event.props.model_copy(update={
+            "category": facts.category or category_key(event.props.category),
+            "product": (product or {}).get("id") or product_key(event.props.product),
+            "extract": None,
+        })
+        page_item = Incoming(event.model_copy(update={"props": props}), item.ts, item.key)
+        return page_item, self.page_events(reading, ruleset, profile, now, trusted=False)
+
+
+def _hold(profile: Profile, pending: list[dict[str, Any]]) -> None:
+    from slotwise.profile import MAX_PENDING
+
+    profile.pending = (profile.pending + pending)[-MAX_PENDING:]
+
+
+def _settle(profile: Profile) -> None:
+    profile.pending = []
+
+
+def _page_key(source: PageSource, raw: Mapping[str, Any], trusted: bool) -> str:
+    if raw["type"] == "purchase":
+        order = str(raw["props"]["order_id"])
+        return f"order:{order}" if trusted else tag_key("purchase", order)
+    return f"page:{source.id}:{uuid.uuid4().hex}"
+
+
+def _cart_changed(profile: Profile | None, lines: list[dict[str, Any]] | None, count: int | None) -> bool:
+    if profile is None:
+        return bool(lines) or bool(count)
+    if lines is not None:
+        have = sorted((str(l.get("product")), l.get("size"), int(l.get("qty") or 1)) for l in profile.cart)
+        new = sorted((str(l.get("product")), l.get("size"), int(l.get("qty") or 1)) for l in lines)
+        if have != new:
+            return True
+        return count is not None and not lines and count != profile.cart_hint
+    have_count = sum(int(l.get("qty") or 1) for l in profile.cart) or profile.cart_hint
+    return count != have_count
+
+
+async def _parse_body(flow: Flow, body: bytes) -> tuple[dict[str, Any], Any]:
+    """Form fields (urlencoded or multipart; first value of each) and the JSON body, as far as they parse."""
+    ctype = (flow.header("content-type") or "").lower()
+    form: dict[str, Any] = {}
+    json_body: Any = None
+    try:
+        if "application/x-www-form-urlencoded" in ctype:
+            for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+                form.setdefault(name, value)
+        elif "multipart/form-data" in ctype:
+            from starlette.datastructures import Headers as StarletteHeaders
+            from starlette.formparsers import MultiPartParser
+
+            async def stream() -> Any:
+                yield body
+
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in flow.headers]
+            parsed = await MultiPartParser(StarletteHeaders(raw=raw), stream(), max_files=100, max_fields=500).parse()
+            for name, value in parsed.multi_items():
+                if isinstance(value, str):
+                    form.setdefault(name, value)
+            await parsed.close()  # uploaded files are not read
+        elif "json" in ctype:
+            json_body = json.loads(body)
+    except Exception as exc:  # a body the store may accept but we cannot read: no event
+        log.info("capture: unreadable request body on %s: %s", flow.path, exc)
+    return form, json_body

@@ -1,0 +1,423 @@
+"""The ``capture`` section, compiled: where a store's own behaviour becomes Slotwise's events.
+
+Pure: sources say whether they match a request or a page and turn what was
+read (form fields, a page reading, a GA4 ``dataLayer`` push) into event
+dicts ``{"type", "props"}`` that the tag API validates and stores like any
+other event. The I/O around it — teeing a request body, reading the
+response, writing the store — lives in ``slotwise.proxy.capture`` and
+``slotwise.tag``. See docs/capture.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Sequence
+
+from slotwise.keys import size_key
+from slotwise.rules.catalog import CatalogSettings
+from slotwise.rules.extract import Group, Values
+from slotwise.rules.jsonld import _price
+from slotwise.rules.pages import Headers, PageMatcher, PageRule, Query, normalize_query
+from slotwise.rules.product_facts import currency_of
+
+Expression = Callable[..., Any]
+
+REQUEST_NAMES = frozenset({"form", "json", "query", "params", "headers", "response"})
+"""Names a request source's ``fields`` and ``success`` expressions see."""
+
+EVENT_TYPES = {"newsletter": "signup", "login": "identify"}
+"""Capture event names that are stored as another event type (``logout`` is stored as nothing)."""
+
+MAX_LINES = 200
+_DIGITS = re.compile(r"-?\d+")
+
+
+def stable_id(*parts: Any) -> str:
+    """A short id that stays the same while the entry's definition does (tag triggers name it)."""
+    return hashlib.sha1(json.dumps(parts, default=str).encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """On the visitor's next page, ``css`` must be present (or absent) for the event to count."""
+
+    css: str
+    present: bool = True
+
+    def holds(self, tree: Any) -> bool:
+        return (tree.css_first(self.css) is not None) == self.present
+
+    def to_json(self) -> dict[str, Any]:
+        return {"css": self.css, "present": self.present}
+
+
+class Response:
+    """``response`` in a request source's expressions."""
+
+    __slots__ = ("status", "location", "headers")
+
+    def __init__(self, status: int, headers: Mapping[str, str]) -> None:
+        from urllib.parse import urlsplit
+
+        self.status = status
+        self.headers = MappingProxyType({k.lower(): v for k, v in headers.items()})
+        location = self.headers.get("location") or ""
+        try:
+            parts = urlsplit(location)
+            self.location = parts.path + (f"?{parts.query}" if parts.query else "") if location else ""
+        except ValueError:
+            self.location = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+    @property
+    def redirect(self) -> bool:
+        return 300 <= self.status < 400
+
+
+@dataclass(frozen=True)
+class RequestSource:
+    """An event read from a request through the proxy, once the store answered with success."""
+
+    id: str
+    event: str
+    methods: frozenset[str]
+    rule: PageRule
+    fields: Mapping[str, Expression]
+    field_text: Mapping[str, str] = field(default_factory=dict)
+    success: Expression | None = None
+    success_text: str = "response.status < 400"
+    confirm: Confirm | None = None
+    file: str = ""
+    line: int = 0
+
+    def match(self, method: str, path: str, query: Query = None, headers: Headers = None) -> dict[str, str] | None:
+        """The path params when this source wants the request, else None."""
+        if method.upper() not in self.methods:
+            return None
+        if not self.rule.matches(path, normalize_query(query), headers):
+            return None
+        found = self.rule.path.fullmatch(path) if self.rule.path is not None and not self.rule.search else None
+        return {k: v for k, v in (found.groupdict() if found else {}).items() if v is not None}
+
+    def outcome(self, *, form: Mapping[str, Any], json_body: Any, query: Mapping[str, Any],
+                params: Mapping[str, str], headers: Mapping[str, str], response: Response) -> tuple[bool, dict[str, Any]]:
+        """(success, raw field values); an expression that fails raises ValueError naming it."""
+        names = {
+            "form": MappingProxyType(dict(form)), "json": _frozen(json_body), "query": MappingProxyType(dict(query)),
+            "params": MappingProxyType(dict(params)), "headers": MappingProxyType(dict(headers)), "response": response,
+        }
+        try:
+            ok = bool(self.success(**names)) if self.success is not None else response.ok
+        except Exception as exc:
+            raise ValueError(f"capture {self.id}: 'success' {self.success_text!r} failed: {type(exc).__name__}: {exc}") from exc
+        if not ok:
+            return False, {}
+        out: dict[str, Any] = {}
+        for name, expression in self.fields.items():
+            try:
+                value = expression(**names)
+            except Exception as exc:
+                raise ValueError(f"capture {self.id}: field {name!r} failed: {type(exc).__name__}: {exc}") from exc
+            out[name] = _plain(value)
+        return True, out
+
+    def describe(self) -> str:
+        where = self.rule.path.pattern if self.rule.path is not None else "?"
+        return f"{self.id}: {self.event} on {'/'.join(sorted(self.methods))} {where}"
+
+
+def _frozen(value: Any) -> Any:
+    from slotwise.rules.visitor import freeze
+
+    return freeze(value) if isinstance(value, (dict, list)) else MappingProxyType({})
+
+
+def _plain(value: Any) -> Any:
+    """An expression's value as plain data (Undefined and empty become None)."""
+    if value is None or value.__class__.__name__.endswith("Undefined"):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float, str)):
+        return value
+    return str(value)
+
+
+@dataclass(frozen=True)
+class PageSource:
+    """An event read from a page (purchase from the order confirmation) by the proxy or the tag."""
+
+    id: str
+    event: str
+    pages: PageMatcher | None
+    group: Group
+    file: str = ""
+    line: int = 0
+
+    def applies(self, path: str, query: Query = None, headers: Headers = None) -> bool:
+        return self.pages is None or self.pages.matches(path, query, headers)
+
+
+@dataclass(frozen=True)
+class TagTrigger:
+    """An event the tag reads when an element is clicked or a form submitted."""
+
+    id: str
+    event: str
+    on: str  # click | submit
+    selector: str
+    group: Group
+    confirm: Confirm | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"id": self.id, "on": self.on, "selector": self.selector, "fields": self.group.to_json()["fields"]}
+        if self.confirm is not None:
+            out["confirm"] = self.confirm.to_json()
+        return out
+
+
+@dataclass(frozen=True)
+class DataLayer:
+    """GA4 ecommerce events on ``window.dataLayer`` (and Universal Analytics' older shapes)."""
+
+    events: tuple[str, ...] = ("add_to_cart", "remove_from_cart", "purchase")
+    product: str = "item_id"
+    size: str = "item_variant"
+    category: str = "item_category"
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    """Everything the ``capture`` section says, compiled."""
+
+    customer: PageSource | None = None
+    cart: PageSource | None = None
+    requests: tuple[RequestSource, ...] = ()
+    pages: tuple[PageSource, ...] = ()
+    triggers: tuple[TagTrigger, ...] = ()
+    datalayer: DataLayer | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.customer or self.cart or self.requests or self.pages or self.triggers or self.datalayer)
+
+    def request_sources(self, method: str, path: str, query: Query = None,
+                        headers: Headers = None) -> list[tuple[RequestSource, dict[str, str]]]:
+        out = []
+        for source in self.requests:
+            params = source.match(method, path, query, headers)
+            if params is not None:
+                out.append((source, params))
+        return out
+
+    def page_groups(self, path: str | None, query: Query = None, headers: Headers = None) -> dict[str, Group]:
+        """The groups to read on this page (``path`` None: every group, for the tag)."""
+        groups: dict[str, Group] = {}
+        for name, source in (("customer", self.customer), ("cart", self.cart)):
+            if source is not None and (path is None or source.applies(path, query, headers)):
+                groups[name] = source.group
+        for source in self.pages:
+            if path is None or source.applies(path, query, headers):
+                groups[f"ev:{source.id}"] = source.group
+        return groups
+
+    def page_source(self, group_name: str) -> PageSource | None:
+        if group_name.startswith("ev:"):
+            return next((s for s in self.pages if s.id == group_name[3:]), None)
+        return None
+
+    def trigger(self, trigger_id: str) -> TagTrigger | None:
+        return next((t for t in self.triggers if t.id == trigger_id), None)
+
+
+# -- building events from what was read ----------------------------------------------
+
+
+class CaptureError(ValueError):
+    """What was read does not make the event (a required field is missing or malformed)."""
+
+
+def _qty(value: Any) -> int:
+    if value is None or value == "":
+        return 1
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return max(1, int(value)) if math.isfinite(value) else 1
+    found = _DIGITS.search(str(value))
+    return max(1, int(found.group(0))) if found else 1
+
+
+def _money(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) and value >= 0 else None
+    price = _price(str(value))
+    return price if price is not None and math.isfinite(price) and price >= 0 else None
+
+
+def _text(value: Any, limit: int = 256) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    text = " ".join(str(value).split())[:limit]
+    return text or None
+
+
+def make_line(raw: Mapping[str, Any], catalog: CatalogSettings) -> dict[str, Any] | None:
+    """An order or basket line from raw values: product (an id or a link), size, qty, prices."""
+    product = catalog.product_of(raw.get("product")) if raw.get("product") not in (None, "") else None
+    if product is None:
+        return None
+    qty = _qty(raw.get("qty"))
+    price = _money(raw.get("price"))
+    if price is None and raw.get("total") is not None:
+        total = _money(raw.get("total"))
+        price = round(total / qty, 2) if total is not None else None
+    category = raw.get("category")
+    line = {
+        "product": product,
+        "size": size_key(raw.get("size")),
+        "qty": qty,
+        "price": price,
+        "category": catalog.category_of(category) if category else None,
+        "name": _text(raw.get("name")),
+    }
+    return {k: v for k, v in line.items() if v is not None}
+
+
+def build_event(event: str, fields: Mapping[str, Any], lines: Sequence[Mapping[str, Any]],
+                catalog: CatalogSettings) -> dict[str, Any] | None:
+    """``{"type", "props"}`` for one captured event, or None for ``logout`` (an action, not an event).
+
+    Raises ``CaptureError`` when a required value is missing.
+    """
+    if event == "logout":
+        return None
+    if event in ("add_to_cart", "remove_from_cart"):
+        line = make_line(fields, catalog)
+        if line is None:
+            raise CaptureError(f"{event}: no product (read {fields.get('product')!r})")
+        if event == "remove_from_cart":
+            line = {k: line[k] for k in ("product", "size") if k in line}
+        return {"type": event, "props": line}
+    if event == "purchase":
+        order_id = _text(fields.get("order_id"), 128)
+        if not order_id:
+            raise CaptureError("purchase: no order id")
+        out_lines = [line for line in (make_line(raw, catalog) for raw in lines[:MAX_LINES]) if line is not None]
+        if not out_lines:
+            raise CaptureError(f"purchase {order_id}: no order line names a product")
+        props: dict[str, Any] = {"order_id": order_id, "lines": out_lines}
+        total = _money(fields.get("total"))
+        if total is not None:
+            props["total"] = total
+        currency = currency_of(_text(fields.get("currency"), 16)) or currency_of(_text(fields.get("total"), 64)) or catalog.currency
+        if currency:
+            props["currency"] = currency
+        return {"type": "purchase", "props": props}
+    props = {}
+    email = _text(fields.get("email"), 254)
+    customer = _text(fields.get("customer_id"), 128)
+    if email:
+        props["email"] = email
+    if customer:
+        props["customer_id"] = customer
+    if not props:
+        raise CaptureError(f"{event}: no e-mail or customer id")
+    if event in ("signup", "newsletter"):
+        return {"type": "signup", "props": {"email": email, "source": event}} if email else None
+    return {"type": "identify", "props": props}
+
+
+def page_event(source: PageSource, values: Values, catalog: CatalogSettings) -> dict[str, Any] | None:
+    """The event a page source reads from its group's reading (None when the group was not there)."""
+    if not values.get("present"):
+        return None
+    fields = values.get("fields") or {}
+    if source.group.fields and not any(v for v in fields.values()) and not values.get("lines"):
+        return None  # the page has the scope but none of the fields: nothing to record
+    return build_event(source.event, fields, values.get("lines") or (), catalog)
+
+
+def cart_lines(values: Values, catalog: CatalogSettings) -> tuple[list[dict[str, Any]] | None, int | None]:
+    """The mini basket's lines (None: it shows no lines) and item count (None: it shows none)."""
+    if not values.get("present"):
+        return None, None
+    fields = values.get("fields") or {}
+    count = None
+    if fields.get("count") is not None:
+        found = _DIGITS.search(str(fields["count"]))
+        count = max(0, int(found.group(0))) if found else None
+    raw_lines = values.get("lines")
+    if raw_lines is None:
+        return None, count
+    lines = [line for line in (make_line(raw, catalog) for raw in raw_lines) if line is not None]
+    if not lines and count:
+        return None, count  # lines that name no product we can key: trust the count only
+    return lines, count
+
+
+def customer_of(values: Values) -> tuple[str | None, str | None]:
+    """(customer id, e-mail) a page names."""
+    if not values.get("present"):
+        return None, None
+    fields = values.get("fields") or {}
+    return _text(fields.get("id"), 128), _text(fields.get("email"), 254)
+
+
+# -- GA4 / Universal Analytics dataLayer -----------------------------------------------
+
+
+def _items(value: Any) -> list[Mapping[str, Any]]:
+    return [i for i in value if isinstance(i, Mapping)][:MAX_LINES] if isinstance(value, list) else []
+
+
+def datalayer_events(push: Any, settings: DataLayer, catalog: CatalogSettings) -> list[dict[str, Any]]:
+    """Slotwise events for one ``dataLayer.push({...})`` object (GA4, or UA enhanced ecommerce)."""
+    if not isinstance(push, Mapping):
+        return []
+    ecommerce = push.get("ecommerce") if isinstance(push.get("ecommerce"), Mapping) else {}
+    name = push.get("event") if isinstance(push.get("event"), str) else None
+
+    def line(item: Mapping[str, Any], ua: bool = False) -> dict[str, Any]:
+        return {
+            "product": item.get("id") if ua else item.get(settings.product),
+            "size": item.get("variant") if ua else item.get(settings.size),
+            "qty": item.get("quantity"),
+            "price": item.get("price"),
+            "category": item.get("category") if ua else item.get(settings.category),
+            "name": item.get("name") if ua else item.get("item_name"),
+        }
+
+    out: list[dict[str, Any]] = []
+    try:
+        if name in ("add_to_cart", "remove_from_cart") and name in settings.events:
+            for item in _items(ecommerce.get("items")):
+                out.append(build_event(name, line(item), (), catalog))  # type: ignore[arg-type]
+        elif name == "purchase" and "purchase" in settings.events and "transaction_id" in ecommerce:
+            out.append(build_event("purchase", {
+                "order_id": ecommerce.get("transaction_id"), "total": ecommerce.get("value"),
+                "currency": ecommerce.get("currency"),
+            }, [line(i) for i in _items(ecommerce.get("items"))], catalog))  # type: ignore[arg-type]
+        elif isinstance(ecommerce.get("add"), Mapping) and "add_to_cart" in settings.events:
+            for item in _items(ecommerce["add"].get("products")):
+                out.append(build_event("add_to_cart", line(item, True), (), catalog))  # type: ignore[arg-type]
+        elif isinstance(ecommerce.get("remove"), Mapping) and "remove_from_cart" in settings.events:
+            for item in _items(ecommerce["remove"].get("products")):
+                out.append(build_event("remove_from_cart", line(item, True), (), catalog))  # type: ignore[arg-type]
+        elif isinstance(ecommerce.get("purchase"), Mapping) and "purchase" in settings.events:
+            action = ecommerce["purchase"].get("actionField") or {}
+            out.append(build_event("purchase", {
+                "order_id": action.get("id"), "total": action.get("revenue"), "currency": ecommerce.get("currencyCode"),
+            }, [line(i, True) for i in _items(ecommerce["purchase"].get("products"))], catalog))  # type: ignore[arg-type]
+    except CaptureError:
+        return [e for e in out if e]
+    return [e for e in out if e]
+

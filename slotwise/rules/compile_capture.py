@@ -1,0 +1,177 @@
+"""Compiling what rules read from pages (fields, catalog extras) and the ``capture`` section.
+
+Part of the loader's second pass: selectors are checked by Lexbor, regexes
+and expressions compiled, and every problem lands on its ``file:line:column``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from slotwise.rules import schema as s
+from slotwise.rules.capture import (
+    REQUEST_NAMES, CaptureSettings, Confirm, DataLayer, PageSource, RequestSource, TagTrigger, stable_id,
+)
+from slotwise.rules.catalog import Availability
+from slotwise.rules.extract import Field, Group, Items
+from slotwise.rules.pages import PageRule, compile_condition, compile_path_pattern
+
+if TYPE_CHECKING:
+    from slotwise.rules.loader import _Loader
+
+
+class FieldCompiler:
+    """Turns parsed field specs into ``Field``/``Items``/``Group``, reporting through the loader."""
+
+    def __init__(self, loader: "_Loader") -> None:
+        self.loader = loader
+
+    def _error(self, spec: Any, message: str, node: Any = None) -> None:
+        self.loader.issues.append(spec.source.loc(node if node is not None else spec.node).issue(message))
+
+    def field(self, spec: s.FieldSpec) -> Field | None:
+        ok = True
+        if spec.css is not None:
+            ok = self.loader._selector(spec.css)
+        match = None
+        if spec.match is not None:
+            try:
+                match = re.compile(spec.match.value)
+            except re.error as exc:
+                self._error(spec.match, f"bad regex {spec.match.value!r} in 'match': {exc.msg}", spec.match.node)
+                ok = False
+            else:
+                if match.groups > 1:
+                    self._error(spec.match, f"'match' {spec.match.value!r} has {match.groups} groups; keep one "
+                                            "(its text is the value) or none (the whole match)", spec.match.node)
+                    ok = False
+        if spec.form is not None:
+            return Field(form=spec.form)
+        if not ok:
+            return None
+        return Field(css=spec.css.value.strip() if spec.css else None, attr=spec.attr, match=match, const=spec.const)
+
+    def fields(self, specs: dict[str, s.FieldSpec]) -> dict[str, Field]:
+        out = {}
+        for name, spec in specs.items():
+            compiled = self.field(spec)
+            if compiled is not None:
+                out[name] = compiled
+        return out
+
+    def items(self, spec: s.ItemsSpec | None) -> Items | None:
+        if spec is None:
+            return None
+        ok = self.loader._selector(spec.css)
+        fields = self.fields(spec.fields)
+        return Items(spec.css.value.strip(), fields) if ok else None
+
+    def group(self, spec: s.GroupSpec) -> Group:
+        within = None
+        if spec.within is not None and self.loader._selector(spec.within):
+            within = spec.within.value.strip()
+        return Group(within=within, fields=self.fields(spec.fields), lines=self.items(spec.lines))
+
+
+def compile_catalog_extras(loader: "_Loader", spec: s.CatalogSpec) -> dict[str, Any]:
+    """The catalog keys beyond URL patterns and the feed: selectors, currency, availability, sizes.
+
+    (``catalog.customer`` is read as ``capture.customer``'s ``id``: see ``_Loader._merged_capture``.)
+    """
+    fc = FieldCompiler(loader)
+    extras: dict[str, Any] = {"selectors": fc.fields(spec.selectors)}
+    if spec.currency is not None:
+        extras["currency"] = spec.currency
+    if spec.in_stock_words is not None or spec.out_of_stock_words is not None:
+        extras["availability"] = Availability.of_words(spec.in_stock_words, spec.out_of_stock_words)
+    if spec.sizes is not None:
+        extras["sizes"] = fc.items(spec.sizes)
+    return extras
+
+
+def compile_capture(loader: "_Loader", spec: s.CaptureSpec) -> CaptureSettings:
+    fc = FieldCompiler(loader)
+    customer = cart = None
+    if spec.customer is not None:
+        customer = PageSource("customer", "login", loader._pages(spec.customer.pages) if spec.customer.pages else None,
+                              fc.group(spec.customer))
+    if spec.cart is not None:
+        cart = PageSource("cart", "cart", loader._pages(spec.cart.pages) if spec.cart.pages else None, fc.group(spec.cart))
+    requests: list[RequestSource] = []
+    pages: list[PageSource] = []
+    triggers: list[TagTrigger] = []
+    used: set[str] = set()
+    for event in spec.events:
+        source_id = event.id or _auto_id(event, used)
+        used.add(source_id)
+        loc = event.source.loc(event.node)
+        if event.kind == "request" and event.request is not None:
+            compiled = _request(loader, event, source_id, loc.file, loc.line)
+            if compiled is not None:
+                requests.append(compiled)
+        elif event.kind == "page" and event.group is not None:
+            matcher = loader._pages(event.group.pages) if event.group.pages else None
+            pages.append(PageSource(source_id, event.event, matcher, fc.group(event.group), loc.file, loc.line))
+        elif event.kind in ("click", "submit") and event.selector is not None and event.group is not None:
+            if loader._selector(event.selector):
+                triggers.append(TagTrigger(source_id, event.event, event.kind, event.selector.value.strip(),
+                                           fc.group(event.group), _confirm(loader, event.confirm)))
+    datalayer = None
+    if spec.datalayer is not None:
+        dl = spec.datalayer
+        datalayer = DataLayer(dl.events, dl.product, dl.size, dl.category)
+    return CaptureSettings(customer, cart, tuple(requests), tuple(pages), tuple(triggers), datalayer)
+
+
+def _auto_id(event: s.EventSpec, used: set[str]) -> str:
+    where = event.selector.value if event.selector else (
+        event.request.path.value if event.request and event.request.path else
+        event.request.regex.value if event.request and event.request.regex else
+        [p.path.value if p.path else p.regex.value if p.regex else "" for p in (event.group.pages or [])] if event.group else "")
+    base = f"{event.event}-{stable_id(event.event, event.kind, where)[:6]}"
+    candidate, n = base, 2
+    while candidate in used:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def _confirm(loader: "_Loader", spec: s.ConfirmSpec | None) -> Confirm | None:
+    if spec is None or not loader._selector(spec.css):
+        return None
+    return Confirm(spec.css.value.strip(), spec.present)
+
+
+def _request(loader: "_Loader", event: s.EventSpec, source_id: str, file: str, line: int) -> RequestSource | None:
+    rule_spec = event.request
+    assert rule_spec is not None
+    path, search = None, False
+    if rule_spec.path is not None:
+        try:
+            path = compile_path_pattern(rule_spec.path.value)
+        except ValueError as exc:
+            loader.issues.append(rule_spec.path.source.loc(rule_spec.path.node).issue(str(exc)))
+            return None
+    elif rule_spec.regex is not None:
+        search = True
+        try:
+            path = re.compile(rule_spec.regex.value)
+        except re.error as exc:
+            loader.issues.append(rule_spec.regex.source.loc(rule_spec.regex.node).issue(f"bad regex {rule_spec.regex.value!r}: {exc.msg}"))
+            return None
+    rule = PageRule(path=path, search=search,
+                    query=tuple(compile_condition(c) for c in rule_spec.query),
+                    headers=tuple(compile_condition(c, ignore_case=True) for c in rule_spec.headers))
+    fields = {}
+    for name, text in event.expressions.items():
+        compiled = loader._expression(text, REQUEST_NAMES)
+        if compiled is not None:
+            fields[name] = compiled
+    success = loader._expression(event.success, REQUEST_NAMES) if event.success is not None else None
+    return RequestSource(
+        id=source_id, event=event.event, methods=frozenset(event.methods), rule=rule, fields=fields,
+        field_text={k: t.value for k, t in event.expressions.items()},
+        success=success, success_text=event.success.value.strip() if event.success else "response.status < 400",
+        confirm=_confirm(loader, event.confirm), file=file, line=line,
+    )
+

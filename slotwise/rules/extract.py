@@ -1,0 +1,217 @@
+"""Reading values out of a page with CSS: one small language, two readers.
+
+Rules name what a store's pages say with *fields*: ``"h1"`` (the text of
+the first match), ``"a @href"`` (an attribute), ``"@value"`` (an attribute
+of the element in scope), ``"text"`` (the scope's own text), or a mapping
+``{css, attr, match, value}`` where ``match`` is a regex whose first group
+(or whole match) is kept and ``value`` a constant. *Items* repeat fields over
+every element a selector matches (order lines, basket lines, sizes); a
+*group* scopes fields and items to a ``within`` element and says whether it
+was on the page at all (an empty mini basket is not a page without one).
+
+The proxy reads pages with selectolax (``read_groups``); the tag reads the
+live DOM with the same specs, serialised by ``to_json`` (``tag.js``,
+``extract``). Both return raw strings; everything after that — regexes,
+numbers, URL to key — happens in Python (``Field.clean``), once, for both.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from slotwise.html.targets import matches_self
+
+MAX_VALUE = 1000
+MAX_ITEMS = 200
+_WS = re.compile(r"\s+")
+_TOKEN = re.compile(r"([#.])(-?[_a-zA-Z][-_a-zA-Z0-9]*)")
+BOOLEAN_ATTRIBUTES = frozenset({"disabled", "checked", "selected", "hidden", "required", "readonly", "multiple",
+                                "open", "inert"})
+
+Values = dict[str, Any]
+"""A group's reading: ``{"present": bool, "fields": {name: str|None}, "lines": [{name: str|None}]}``."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """Where one value is: ``css`` inside the scope (None: the scope itself), ``attr`` (None: text)."""
+
+    css: str | None = None
+    attr: str | None = None
+    match: re.Pattern[str] | None = None
+    const: str | None = None
+    form: str | None = None  # a submit trigger's form field (read by the tag only)
+
+    @classmethod
+    def parse(cls, text: str) -> "Field":
+        """``"css"``, ``"css @attr"``, ``"@attr"`` or ``"text"`` (the scope's own text)."""
+        text = text.strip()
+        if text == "text":
+            return cls()
+        css, sep, attr = text.rpartition("@")
+        if sep and attr.strip() and " " not in attr.strip():
+            return cls(css.strip() or None, attr.strip())
+        return cls(text)
+
+    def clean(self, raw: str | None) -> str | None:
+        """The raw reading after ``match`` (or the constant)."""
+        if self.const is not None:
+            return self.const
+        if raw is None:
+            return None
+        raw = _WS.sub(" ", raw).strip()[:MAX_VALUE]
+        if self.match is not None:
+            found = self.match.search(raw)
+            if found is None:
+                return None
+            raw = (found.group(1) if found.re.groups else found.group(0)).strip()
+        return raw or None
+
+    def to_json(self) -> dict[str, Any] | None:
+        """What the tag needs to read it (None for a constant: nothing to read)."""
+        if self.const is not None:
+            return None
+        if self.form is not None:
+            return {"f": self.form}
+        return {"c": self.css, "a": self.attr}
+
+    @property
+    def selectors(self) -> list[str]:
+        return [self.css] if self.css else []
+
+
+@dataclass(frozen=True)
+class Items:
+    """The same fields read from every element ``css`` matches (inside the scope)."""
+
+    css: str
+    fields: Mapping[str, Field]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"items": self.css, "fields": _fields_json(self.fields)}
+
+
+@dataclass(frozen=True)
+class Group:
+    """Fields and items read inside ``within`` (None: the whole page)."""
+
+    within: str | None = None
+    fields: Mapping[str, Field] = field(default_factory=dict)
+    lines: Items | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"within": self.within, "fields": _fields_json(self.fields)}
+        if self.lines is not None:
+            out["lines"] = self.lines.to_json()
+        return out
+
+    def selectors(self) -> list[str]:
+        out = [self.within] if self.within else []
+        for f in self.fields.values():
+            out += f.selectors
+        if self.lines is not None:
+            out.append(self.lines.css)
+            for f in self.lines.fields.values():
+                out += f.selectors
+        return out
+
+    def clean(self, raw: Mapping[str, Any] | None) -> Values:
+        """A reading (from the proxy or the tag) bounded and cleaned field by field."""
+        if not isinstance(raw, Mapping) or not raw.get("present"):
+            return {"present": False, "fields": {}, "lines": []}
+        fields_raw = raw.get("fields") if isinstance(raw.get("fields"), Mapping) else {}
+        out_fields = {name: f.clean(_str(fields_raw.get(name))) for name, f in self.fields.items()}
+        lines: list[dict[str, str | None]] = []
+        if self.lines is not None and isinstance(raw.get("lines"), list):
+            for item in raw["lines"][:MAX_ITEMS]:
+                item = item if isinstance(item, Mapping) else {}
+                lines.append({name: f.clean(_str(item.get(name))) for name, f in self.lines.fields.items()})
+        return {"present": True, "fields": out_fields, "lines": lines}
+
+    def quick_reject(self, html: bytes) -> bool:
+        """True when the page cannot contain ``within`` (its id or a class is absent): no parse needed."""
+        if not self.within:
+            return False
+        first = self.within.split(",")[0]
+        tokens = _TOKEN.findall(first)
+        return any(name.encode() not in html for _, name in tokens)
+
+
+def _fields_json(fields: Mapping[str, Field]) -> dict[str, Any]:
+    return {name: f.to_json() for name, f in fields.items() if f.to_json() is not None}
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)[:MAX_VALUE * 2]
+    return None
+
+
+# -- the proxy's reader (selectolax) ---------------------------------------------
+
+
+def node_text(node: Any) -> str:
+    """Like the DOM's ``textContent``: every descendant text, nothing added between them."""
+    return node.text(deep=True, separator="", strip=False) or ""
+
+
+def read_field(scope: Any, f: Field) -> str | None:
+    if f.const is not None:
+        return f.const
+    if f.form is not None:
+        return None
+    # the scope itself when it matches (a link item read with "a @href"), else its first match inside
+    node = scope if not f.css or matches_self(scope, f.css) else scope.css_first(f.css)
+    if node is None:
+        return None
+    if f.attr is None:
+        return node_text(node)
+    attrs = node.attributes
+    if f.attr not in attrs:
+        return None
+    value = attrs[f.attr] or ""
+    if not value and f.attr.lower() in BOOLEAN_ATTRIBUTES:
+        return f.attr  # present without a value (disabled, checked): reads as its name
+    return value
+
+
+def read_group(tree: Any, group: Group) -> dict[str, Any]:
+    """One group's raw reading from a parsed page (``LexborHTMLParser``)."""
+    scope = tree.css_first(group.within) if group.within else (tree.root or tree.body)
+    if scope is None:
+        return {"present": False}
+    out: dict[str, Any] = {"present": True, "fields": {n: read_field(scope, f) for n, f in group.fields.items()}}
+    if group.lines is not None:
+        out["lines"] = [
+            {n: read_field(item, f) for n, f in group.lines.fields.items()}
+            for item in scope.css(group.lines.css)[:MAX_ITEMS]
+        ]
+    return out
+
+
+def read_groups(html: bytes | Any, groups: Mapping[str, Group]) -> dict[str, Values]:
+    """Cleaned readings of several groups from one page: one parse, none when no group can match."""
+    wanted = {name: g for name, g in groups.items() if not (isinstance(html, bytes) and g.quick_reject(html))}
+    out: dict[str, Values] = {name: {"present": False, "fields": {}, "lines": []} for name in groups}
+    if not wanted:
+        return out
+    if isinstance(html, bytes):
+        from selectolax.lexbor import LexborHTMLParser
+
+        tree = LexborHTMLParser(html)
+    else:
+        tree = html
+    for name, group in wanted.items():
+        out[name] = group.clean(read_group(tree, group))
+    return out
+
+
+def all_selectors(groups: Sequence[Group]) -> list[str]:
+    out: list[str] = []
+    for g in groups:
+        out += g.selectors()
+    return out

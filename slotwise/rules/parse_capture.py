@@ -1,0 +1,206 @@
+"""Parsing the ``capture`` section: how the store's own behaviour becomes Slotwise's events.
+
+See docs/capture.md. Sources: ``request`` (a request through the proxy and the
+store's answer), ``page`` (a page through the proxy, or read by the tag in
+tag-only mode), ``click`` / ``submit`` (the tag, in the browser), the mini
+basket (``cart``), the logged-in customer (``customer``) and GA4's
+``dataLayer``.
+"""
+
+from __future__ import annotations
+
+from slotwise.rules import schema as s
+from typing import Callable
+
+from slotwise.rules.checker import Checker, Entry
+from slotwise.rules.parse_fields import PagesParser, parse_fields, parse_group, parse_items
+from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, construct
+
+PageMappingParser = Callable[[Checker, Node], "s.PageRuleSpec | None"]
+
+SOURCES = ("request", "page", "click", "submit")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def parse_capture(check: Checker, node: Node, pages: PagesParser, page_mapping: PageMappingParser) -> s.CaptureSpec:
+    spec = s.CaptureSpec()
+    entries = check.mapping(node, s.CAPTURE_KEYS, "'capture'")
+    if entries is None:
+        return spec
+    if "customer" in entries:
+        group = parse_group(check, entries["customer"].node, s.CUSTOMER_KEYS, "'capture.customer'", pages)
+        if group is not None and not ({"id", "email"} & set(group.fields)):
+            check.error(entries["customer"].node, "'capture.customer' needs 'id' or 'email' (where the page names the customer)")
+        spec.customer = group
+    if "cart" in entries:
+        group = parse_group(check, entries["cart"].node, s.CART_KEYS, "'capture.cart'", pages)
+        if group is not None:
+            if "count" not in group.fields and group.lines is None:
+                check.error(entries["cart"].node, "'capture.cart' needs 'count' or 'lines' (what the mini basket shows)")
+            elif group.within is None and "count" not in group.fields:
+                check.error(entries["cart"].node, "'capture.cart' needs 'within' (the mini basket's element) when it reads no 'count': "
+                                                  "otherwise a page without the basket would look like an empty one")
+        spec.cart = group
+    if "events" in entries:
+        items = check.sequence(entries["events"].node, "'capture.events'") or []
+        for item in items:
+            event = _event(check, item, pages, page_mapping)
+            if event is not None:
+                spec.events.append(event)
+        seen: dict[str, s.EventSpec] = {}
+        for event in spec.events:
+            if event.id is not None and event.id in seen:
+                check.error(event.node, f"duplicate capture id {event.id!r}")
+            if event.id is not None:
+                seen[event.id] = event
+    if "datalayer" in entries:
+        spec.datalayer = _datalayer(check, entries["datalayer"].node)
+    return spec
+
+
+def _datalayer(check: Checker, node: Node) -> s.DataLayerSpec | None:
+    if isinstance(node, ScalarNode):
+        on = check.boolean(node, "'capture.datalayer'")
+        return s.DataLayerSpec(node, check.source) if on else None
+    entries = check.mapping(node, s.DATALAYER_KEYS, "'capture.datalayer'")
+    if entries is None:
+        return None
+    spec = s.DataLayerSpec(node, check.source)
+    if "events" in entries:
+        names = check.texts(entries["events"].node, "'capture.datalayer.events'") or []
+        for name in names:
+            if name.value not in s.GA4_EVENTS:
+                check.error(name.node, f"'capture.datalayer.events': {name.value!r} is not one of {', '.join(s.GA4_EVENTS)}")
+        spec.events = tuple(n.value for n in names if n.value in s.GA4_EVENTS)
+    for key in ("product", "size", "category"):
+        if key in entries:
+            text = check.text(entries[key].node, f"'capture.datalayer.{key}'")
+            if text is not None:
+                setattr(spec, key, text.value.strip())
+    return spec
+
+
+def _event(check: Checker, node: Node, pages: PagesParser, page_mapping: PageMappingParser) -> s.EventSpec | None:
+    entries = check.mapping(node, s.EVENT_KEYS, "a capture event")
+    if entries is None:
+        return None
+    if "event" not in entries:
+        check.error(node, "a capture event is missing required key 'event'")
+        return None
+    event = check.choice(entries["event"].node, tuple(s.CAPTURE_EVENTS), "'event'")
+    kinds = [k for k in SOURCES if k in entries]
+    if len(kinds) != 1:
+        check.error(node, f"a capture event needs exactly one source of {', '.join(SOURCES)}"
+                          + (f", got {', '.join(kinds)}" if kinds else ""))
+        return None
+    if event is None:
+        return None
+    kind = kinds[0]
+    spec = s.EventSpec(node, check.source, event=event, kind=kind)
+    if "id" in entries:
+        text = check.text(entries["id"].node, "capture 'id'")
+        spec.id = text.value.strip() if text else None
+    if "description" in entries:
+        value = check.scalar(entries["description"].node)
+        spec.description = value if isinstance(value, str) else ""
+    allowed = s.CAPTURE_EVENTS[event]
+    if kind == "request":
+        _request(check, entries, spec, page_mapping)
+    elif kind == "page":
+        spec.group = s.GroupSpec(node, check.source, pages=pages(check, entries["page"].node))
+        if "within" in entries:
+            spec.group.within = check.text(entries["within"].node, "'within'")
+    else:
+        spec.selector = check.text(entries[kind].node, f"'{kind}'")
+        spec.group = s.GroupSpec(node, check.source)
+    for key in ("success",):
+        if key in entries and kind != "request":
+            check.error(entries[key].key_node, f"'{key}' only applies to request sources")
+    if "within" in entries and kind != "page":
+        check.error(entries["within"].key_node, "'within' only applies to page sources")
+    if "confirm" in entries:
+        if kind not in ("request", "submit"):
+            check.error(entries["confirm"].key_node, "'confirm' only applies to request and submit sources")
+        else:
+            spec.confirm = _confirm(check, entries["confirm"].node)
+    if "lines" in entries:
+        if event != "purchase" or kind == "request":
+            check.error(entries["lines"].key_node, "'lines' only applies to purchase events read from a page")
+        elif spec.group is not None:
+            spec.group.lines = parse_items(check, entries["lines"].node, s.LINE_FIELDS, "'lines'", required=("product",))
+    elif event == "purchase" and kind != "request":
+        check.error(node, "a purchase needs 'lines' (the order's lines: items and product)")
+    if "fields" in entries:
+        if kind == "request":
+            fields = check.mapping(entries["fields"].node, allowed, f"'fields' of a {event} event")
+            for name, entry in (fields or {}).items():
+                text = check.text(entry.node, f"field {name!r}")
+                if text is not None:
+                    spec.expressions[name] = text
+        elif spec.group is not None:
+            spec.group.fields = parse_fields(check, entries["fields"].node, allowed, f"'fields' of a {event} event",
+                                             form_ok=kind == "submit") or {}
+    have = set(spec.expressions) | (set(spec.group.fields) if spec.group else set())
+    for name in s.REQUIRED_FIELDS.get(event, ()):
+        if name not in have:
+            check.error(node, f"a {event} event needs field {name!r}")
+    if event in ("signup", "login") and not have & {"email", "customer_id"} and kind != "page":
+        check.error(node, f"a {event} event needs field 'email' or 'customer_id'")
+    if event == "newsletter" and "email" not in have:
+        check.error(node, "a newsletter event needs field 'email'")
+    return spec
+
+
+def _request(check: Checker, entries: dict[str, Entry], spec: s.EventSpec, page_mapping: PageMappingParser) -> None:
+    node = entries["request"].node
+    if isinstance(node, ScalarNode):  # request: "/basket/add/" (POST)
+        text = check.text(node, "'request'")
+        if text is not None:
+            spec.request = s.PageRuleSpec(node, check.source, path=text)
+    else:
+        fields = check.mapping(node, s.REQUEST_KEYS, "'request'")
+        if fields is None:
+            return
+        if "method" in fields:
+            items = check.texts(fields["method"].node, "'request.method'") or []
+            methods = []
+            for item in items:
+                method = item.value.strip().upper()
+                if method not in METHODS:
+                    check.error(item.node, f"'request.method' must be one of {', '.join(METHODS)}, got {item.value!r}")
+                methods.append(method)
+            spec.methods = tuple(methods) or spec.methods
+        rest = MappingNode(node.tag, [(k, v) for k, v in node.value if construct(k) != "method"],
+                           node.start_mark, node.end_mark)
+        if not rest.value:
+            check.error(node, "'request' needs 'path' or 'regex'")
+            return
+        parsed = page_mapping(check, rest)
+        if parsed is not None:
+            spec.request = parsed
+            if parsed.path is None and parsed.regex is None:
+                check.error(node, "'request' needs 'path' or 'regex'")
+    if "success" in entries:
+        raw = check.scalar(entries["success"].node)
+        if isinstance(raw, bool):
+            check.error(entries["success"].node, "'success' must be an expression over response (like response.status == 303)")
+        else:
+            spec.success = check.text(entries["success"].node, "'success'")
+
+
+def _confirm(check: Checker, node: Node) -> s.ConfirmSpec | None:
+    if isinstance(node, MappingNode):
+        entries = check.mapping(node, s.CONFIRM_KEYS, "'confirm'")
+        if entries is None:
+            return None
+        if len(entries) != 1:
+            check.error(node, "'confirm' takes one of 'present' or 'absent' (a CSS selector on the next page)")
+            return None
+        (name, entry), = entries.items()
+        css = check.text(entry.node, f"'confirm.{name}'")
+        return s.ConfirmSpec(node, check.source, css, present=name == "present") if css else None
+    css = check.text(node, "'confirm'")
+    if css is None:
+        return None
+    return s.ConfirmSpec(node, check.source, css)
+

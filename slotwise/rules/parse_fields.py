@@ -1,0 +1,165 @@
+"""Parsing what rules read from pages: fields, item lists, groups, and the ``catalog`` section.
+
+Structure and types only, every problem recorded with its place; selectors
+and regexes are checked when the loader compiles them (``compile_fields``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Collection
+
+from slotwise.rules import schema as s
+from slotwise.rules.checker import Checker, Entry, Text
+from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, kind_of
+
+PagesParser = Callable[[Checker, Node], "list[s.PageRuleSpec] | None"]
+
+
+def parse_field(check: Checker, node: Node, what: str, *, form_ok: bool = False) -> s.FieldSpec | None:
+    """``"css"``, ``"css @attr"``, ``"@attr"``, ``"text"``, ``form.NAME`` (submit triggers) or a mapping."""
+    if isinstance(node, MappingNode):
+        entries = check.mapping(node, s.FIELD_KEYS, what)
+        if entries is None:
+            return None
+        spec = s.FieldSpec(node, check.source)
+        if "value" in entries:
+            value = check.scalar(entries["value"].node)
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                check.error(entries["value"].node, f"{what}: 'value' must be text or a number, got {kind_of(entries['value'].node)}")
+                return None
+            if len(entries) > 1:
+                check.error(node, f"{what}: a constant 'value' takes no 'css', 'attr' or 'match'")
+                return None
+            spec.const = str(value)
+            return spec
+        if "css" in entries:
+            spec.css = check.text(entries["css"].node, f"{what}: 'css'")
+            if spec.css is None:
+                return None
+        if "attr" in entries:
+            attr = check.text(entries["attr"].node, f"{what}: 'attr'")
+            if attr is None:
+                return None
+            spec.attr = attr.value.strip()
+        if "match" in entries:
+            spec.match = check.text(entries["match"].node, f"{what}: 'match'")
+            if spec.match is None:
+                return None
+        return spec
+    text = check.text(node, what)
+    if text is None:
+        return None
+    value = text.value.strip()
+    if value.startswith("form.") and form_ok:
+        return s.FieldSpec(node, check.source, form=value[len("form."):])
+    if value == "text":
+        return s.FieldSpec(node, check.source)
+    css, sep, attr = value.rpartition("@")
+    if sep and attr.strip() and " " not in attr.strip():
+        return s.FieldSpec(node, check.source, css=Text(css.strip(), node, check.source) if css.strip() else None,
+                           attr=attr.strip())
+    return s.FieldSpec(node, check.source, css=text)
+
+
+def parse_fields(check: Checker, node: Node, allowed: Collection[str], what: str, *, form_ok: bool = False,
+                 skip: Collection[str] = ()) -> dict[str, s.FieldSpec] | None:
+    entries = check.mapping(node, allowed, what)
+    if entries is None:
+        return None
+    out: dict[str, s.FieldSpec] = {}
+    for name, entry in entries.items():
+        if name in skip:
+            continue
+        spec = parse_field(check, entry.node, f"{what} field {name!r}", form_ok=form_ok)
+        if spec is not None:
+            out[name] = spec
+    return out
+
+
+def parse_items(check: Checker, node: Node, allowed: Collection[str], what: str, *,
+                required: Collection[str] = ()) -> s.ItemsSpec | None:
+    """``{items: CSS, field: spec, ...}``: the same fields read from every match."""
+    entries = check.mapping(node, ("items", *allowed), what)
+    if entries is None:
+        return None
+    if "items" not in entries:
+        check.error(node, f"{what} is missing required key 'items' (the CSS selector of one item)")
+        return None
+    css = check.text(entries["items"].node, f"{what}: 'items'")
+    fields: dict[str, s.FieldSpec] = {}
+    for name, entry in entries.items():
+        if name == "items":
+            continue
+        spec = parse_field(check, entry.node, f"{what} field {name!r}")
+        if spec is not None:
+            fields[name] = spec
+    for name in required:
+        if name not in entries:
+            check.error(node, f"{what} is missing required field {name!r}")
+    if css is None:
+        return None
+    return s.ItemsSpec(node, check.source, css, fields)
+
+
+def words(check: Checker, entry: Entry, what: str) -> tuple[str, ...] | None:
+    texts = check.texts(entry.node, what)
+    return tuple(t.value.strip() for t in texts) if texts is not None else None
+
+
+def parse_catalog(check: Checker, node: Node) -> s.CatalogSpec:
+    spec = s.CatalogSpec()
+    entries = check.mapping(node, s.CATALOG_KEYS, "'catalog'")
+    if entries is None:
+        return spec
+    for name in ("product_pages", "category_pages", "home_pages"):
+        if name in entries:
+            setattr(spec, name, check.texts(entries[name].node, f"'catalog.{name}'") or [])
+    if "feed" in entries:
+        spec.feed = check.text(entries["feed"].node, "'catalog.feed'")
+    if "customer" in entries:
+        spec.customer = parse_field(check, entries["customer"].node, "'catalog.customer'")
+    if "selectors" in entries:
+        spec.selectors = parse_fields(check, entries["selectors"].node, s.FACT_SELECTOR_KEYS, "'catalog.selectors'") or {}
+    if "currency" in entries:
+        text = check.text(entries["currency"].node, "'catalog.currency'")
+        if text is not None:
+            code = text.value.strip().upper()
+            if len(code) != 3 or not code.isalpha():
+                check.error(entries["currency"].node, f"'catalog.currency' must be a three-letter code like EUR, got {text.value!r}")
+            else:
+                spec.currency = code
+    if "availability" in entries:
+        avail = check.mapping(entries["availability"].node, s.AVAILABILITY_KEYS, "'catalog.availability'") or {}
+        if "in_stock" in avail:
+            spec.in_stock_words = words(check, avail["in_stock"], "'catalog.availability.in_stock'")
+        if "out_of_stock" in avail:
+            spec.out_of_stock_words = words(check, avail["out_of_stock"], "'catalog.availability.out_of_stock'")
+    if "sizes" in entries:
+        spec.sizes = parse_items(check, entries["sizes"].node, s.SIZES_KEYS[1:], "'catalog.sizes'", required=("id", "size"))
+    return spec
+
+
+def parse_group(check: Checker, node: Node, allowed: Collection[str], what: str, pages: PagesParser, *,
+                line_fields: Collection[str] = s.LINE_FIELDS) -> s.GroupSpec | None:
+    """A group: optional ``pages`` and ``within``, fields, and ``lines`` (items)."""
+    entries = check.mapping(node, allowed, what)
+    if entries is None:
+        return None
+    group = s.GroupSpec(node, check.source)
+    if "pages" in entries:
+        group.pages = pages(check, entries["pages"].node)
+    if "within" in entries:
+        group.within = check.text(entries["within"].node, f"{what}: 'within'")
+    if "lines" in entries:
+        group.lines = parse_items(check, entries["lines"].node, line_fields, f"{what}: 'lines'", required=("product",))
+    for name, entry in entries.items():
+        if name in ("pages", "within", "lines"):
+            continue
+        spec = parse_field(check, entry.node, f"{what} field {name!r}")
+        if spec is not None:
+            group.fields[name] = spec
+    return group
+
+
+def is_scalar(node: Node) -> bool:
+    return isinstance(node, ScalarNode)

@@ -1,0 +1,196 @@
+"""A product's facts from what its page carries, best source first.
+
+1. schema.org JSON-LD (``jsonld``),
+2. Open Graph and ``product:`` meta tags, and ``<link rel=canonical>``,
+3. schema.org microdata (``itemscope itemtype=…/Product``),
+4. the rules' ``catalog.selectors``.
+
+Each source fills only the keys the earlier ones left empty, so a store with
+JSON-LD for price but no image in it still gets its ``og:image``. The same
+functions read the page in the proxy and the fragment the tag sends in
+tag-only mode (its JSON-LD, meta tags and microdata element, verbatim).
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from typing import Any, Mapping
+
+from slotwise.keys import category_key, product_key
+from slotwise.rules.catalog import CatalogSettings
+from slotwise.rules.jsonld import PRODUCT_KEYS, _price, extract_product
+
+_META_RE = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
+_LINK_RE = re.compile(rb"<link\b[^>]*\brel\s*=\s*[\"']?canonical\b[^>]*>", re.IGNORECASE)
+_ATTR_RE = re.compile(rb"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""")
+_MAX_META = 300
+_CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "$": "USD", "¥": "JPY", "₹": "INR", "kr": "SEK", "chf": "CHF", "zł": "PLN"}
+_CODE_RE = re.compile(r"\b([A-Z]{3})\b")
+
+
+def empty_product() -> dict[str, Any]:
+    return dict.fromkeys(PRODUCT_KEYS)
+
+
+def fill(product: dict[str, Any], *others: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Keys still empty in ``product`` taken from the others, in order."""
+    for other in others:
+        if not other:
+            continue
+        for key, value in other.items():
+            if product.get(key) in (None, "", [], {}) and value not in (None, "", [], {}):
+                product[key] = value
+    return product
+
+
+def _attrs(tag: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for m in _ATTR_RE.finditer(tag):
+        value = m.group(2) if m.group(2) is not None else m.group(3) if m.group(3) is not None else m.group(4)
+        out[m.group(1).decode("latin-1").lower()] = htmllib.unescape(value.decode("utf-8", "replace"))
+    return out
+
+
+def meta_tags(html: bytes) -> dict[str, str]:
+    """``property``/``name`` → ``content`` of the page's meta tags (first wins), and ``canonical``."""
+    out: dict[str, str] = {}
+    for count, m in enumerate(_META_RE.finditer(html)):
+        if count >= _MAX_META:
+            break
+        attrs = _attrs(m.group(0))
+        key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").strip().lower()
+        content = attrs.get("content")
+        if key and content is not None and key not in out:
+            out[key] = content.strip()
+    link = _LINK_RE.search(html)
+    if link is not None:
+        href = _attrs(link.group(0)).get("href")
+        if href:
+            out["canonical"] = href.strip()
+    return out
+
+
+def currency_of(text: Any, default: str | None = None) -> str | None:
+    """``'EUR'`` from a code or a symbol in a price text; else the default."""
+    if not isinstance(text, str) or not text.strip():
+        return default
+    code = _CODE_RE.search(text.upper())
+    if code and len(text.strip()) == 3:
+        return code.group(1)
+    lowered = text.lower()
+    for symbol, iso in _CURRENCY_SYMBOLS.items():
+        if symbol in lowered:
+            return iso
+    return code.group(1) if code else default
+
+
+def meta_product(meta: Mapping[str, str], catalog: CatalogSettings) -> tuple[dict[str, Any], bool]:
+    """Facts from Open Graph / ``product:`` tags, and whether they declare a product."""
+    price = meta.get("product:price:amount") or meta.get("og:price:amount")
+    availability = meta.get("product:availability") or meta.get("og:availability")
+    category = meta.get("product:category")
+    product = {
+        "id": product_key(meta.get("product:retailer_item_id")),
+        "name": meta.get("og:title"),
+        "url": meta.get("og:url") or meta.get("canonical"),
+        "image": meta.get("og:image"),
+        "price": _price(price),
+        "currency": currency_of(meta.get("product:price:currency") or meta.get("og:price:currency")),
+        "category": category_key(category),
+        "category_name": category,
+        "brand": meta.get("product:brand") or meta.get("og:brand"),
+        "in_stock": catalog.availability(availability) if availability else None,
+    }
+    declared = (meta.get("og:type") or "").lower() in ("product", "og:product", "product.item") or price is not None
+    return {k: v for k, v in product.items() if v not in (None, "")}, declared
+
+
+def microdata_product(html: bytes, catalog: CatalogSettings) -> dict[str, Any] | None:
+    """The first microdata Product (``itemscope itemtype=…schema.org/Product``), or None."""
+    lowered = html.lower()
+    if b"itemscope" not in lowered or b"schema.org/product" not in lowered:
+        return None
+    from selectolax.lexbor import LexborHTMLParser
+
+    from slotwise.rules.extract import node_text
+
+    root = LexborHTMLParser(html).css_first('[itemscope][itemtype*="schema.org/Product" i]')
+    if root is None:
+        return None
+
+    def prop(name: str) -> str | None:
+        node = root.css_first(f'[itemprop="{name}"]')
+        if node is None:
+            return None
+        attrs = node.attributes
+        for attr in ("content", "href", "src", "value"):
+            if attrs.get(attr):
+                return str(attrs[attr]).strip()
+        text = " ".join(node_text(node).split())
+        return text or None
+
+    availability = prop("availability")
+    price = prop("price") or prop("lowPrice")
+    return {k: v for k, v in {
+        "id": product_key(prop("sku") or prop("productID") or prop("mpn")),
+        "name": prop("name"),
+        "url": prop("url"),
+        "image": prop("image"),
+        "price": _price(price),
+        "currency": currency_of(prop("priceCurrency")),
+        "category": category_key(prop("category")),
+        "category_name": prop("category"),
+        "brand": prop("brand"),
+        "in_stock": catalog.availability(availability) if availability else None,
+    }.items() if v not in (None, "")}
+
+
+def structured_product(html: bytes, catalog: CatalogSettings) -> tuple[dict[str, Any] | None, bool]:
+    """JSON-LD, then meta tags, then microdata: the merged product and whether any source declared one."""
+    jsonld = extract_product(html) if b"ld+json" in html.lower() else None
+    meta, declared = meta_product(meta_tags(html), catalog)
+    micro = microdata_product(html, catalog)
+    if jsonld is None and not meta and micro is None:
+        return None, False
+    product = fill(empty_product(), jsonld, meta, micro)
+    return product, jsonld is not None or micro is not None or declared
+
+
+def selector_product(values: Mapping[str, Any], catalog: CatalogSettings) -> dict[str, Any] | None:
+    """Facts read with ``catalog.selectors`` (a cleaned group reading), or None when none matched."""
+    raw = values.get("fields") or {} if values.get("present") else {}
+    if not any(raw.values()):
+        return None
+    category_raw = raw.get("category")
+    category = catalog.category_of(category_raw) if category_raw else None
+    category_name = category_raw if category_raw and not category_raw.startswith(("/", "http")) else None
+    return {k: v for k, v in {
+        "id": catalog.product_of(raw.get("id")) if raw.get("id") else None,
+        "name": raw.get("name"),
+        "url": raw.get("url"),
+        "image": raw.get("image"),
+        "price": _price(raw.get("price")),
+        "currency": currency_of(raw.get("currency")) or currency_of(raw.get("price")),
+        "category": category,
+        "category_name": category_name,
+        "brand": raw.get("brand"),
+        "in_stock": catalog.availability(raw.get("in_stock")) if raw.get("in_stock") else None,
+    }.items() if v not in (None, "")}
+
+
+def variants(values: Mapping[str, Any], catalog: CatalogSettings) -> list[dict[str, Any]]:
+    """Sizes offered as child products: ``[{id, size, in_stock}]`` from a cleaned ``sizes`` reading."""
+    from slotwise.keys import size_key
+
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for line in values.get("lines") or () if values.get("present") else ():
+        child = catalog.product_of(line.get("id"))
+        size = size_key(line.get("size"))
+        if not child or not size or child in seen:
+            continue
+        seen.add(child)
+        stock = line.get("in_stock")
+        out.append({"id": child, "size": size, "in_stock": catalog.availability(stock) if stock else None})
+    return out

@@ -1,0 +1,36 @@
+"""What the tag is told by the rules: the only store-specific knowledge it ever has.
+
+The server bakes this into the tag script it serves (``slotwise.tag.assets``),
+so a store's tag knows its consent mode, what to read from pages in tag-only
+mode (the same field groups the proxy reads), which clicks and submits are
+events, whether to read GA4's ``dataLayer``, and the URL patterns that turn
+a link into a category or product key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from slotwise.rules.ruleset import RuleSet
+
+CONFIG_VERSION = 1
+
+
+def tag_config(ruleset: "RuleSet | None") -> dict[str, Any]:
+    """A JSON-ready dict; stable for the same rules (the tag's URL is hashed from it)."""
+    if ruleset is None:
+        return {"v": CONFIG_VERSION}
+    catalog, capture = ruleset.catalog, ruleset.capture
+    groups = {name: g.to_json() for name, g in catalog.product_groups().items()}
+    groups.update({name: g.to_json() for name, g in capture.page_groups(None).items()})
+    patterns = {kind: list(catalog.patterns.js.get(kind, ("/",) if kind == "home" else ())) for kind in ("home", "product", "category")}
+    out: dict[str, Any] = {
+        "v": CONFIG_VERSION,
+        "consent": ruleset.consent,
+        "groups": groups,
+        "triggers": [t.to_json() for t in capture.triggers],
+        "datalayer": capture.datalayer is not None,
+        "patterns": patterns,
+    }
+    return out

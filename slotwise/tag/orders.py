@@ -1,0 +1,126 @@
+"""``POST /_sw/orders``: the store's server tells Slotwise about an order (a webhook).
+
+For stores that can send order webhooks (most platforms can): trusted like an
+import, so it links and merges the person's identities, and it rewards the
+decisions the person saw on any of their devices. Signed with a shared secret
+(``--order-secret``): ``X-Slotwise-Signature: sha256=<hex HMAC-SHA256 of the
+raw body>``. Idempotent by order id: a retried or duplicated webhook, or an
+order the proxy already read from the confirmation page, is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import time
+from datetime import datetime, timezone
+from typing import Annotated, Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from slotwise.profile import hash_email
+from slotwise.store.base import Store
+from slotwise.tag.events import Email, Line, Price, Text, parse_event
+from slotwise.tag.recorder import EventRecorder, Incoming
+
+log = logging.getLogger("slotwise.tag")
+
+MAX_BODY = 256 * 1024
+MAX_VISITORS = 20  # devices of the person whose decisions an order may reward
+
+
+class Order(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    order_id: Text
+    customer_id: Text | None = None
+    email: Email | None = None
+    lines: Annotated[list[Line], Field(min_length=1, max_length=500)]
+    total: Price | None = None
+    currency: Annotated[str, Field(max_length=8)] | None = None
+    ts: float | str | None = None
+    channel: Literal["online", "store"] = "online"
+
+    @model_validator(mode="after")
+    def _someone(self) -> "Order":
+        if not self.customer_id and not self.email:
+            raise ValueError("an order needs customer_id or email (who bought it)")
+        return self
+
+    def time(self, now: float) -> float:
+        if self.ts is None:
+            return now
+        if isinstance(self.ts, (int, float)):
+            value = float(self.ts)
+        else:
+            parsed = datetime.fromisoformat(self.ts.replace("Z", "+00:00"))
+            value = (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+        if not math.isfinite(value) or value > now + 60:
+            raise ValueError(f"ts {self.ts!r} is not a time up to now")
+        return value
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class OrderWebhook:
+    def __init__(self, store: Store, recorder: EventRecorder, secret: Callable[[], str],
+                 now: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.recorder = recorder
+        self.secret = secret
+        self.now = now
+
+    async def __call__(self, request: Request) -> Response:
+        secret = self.secret()
+        if not secret:
+            return JSONResponse({"error": "order webhooks are off (set --order-secret)"}, status_code=404)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"error": f"the body is larger than {MAX_BODY} bytes"}, status_code=413)
+        given = request.headers.get("x-slotwise-signature", "")
+        if not hmac.compare_digest(given.encode(), signature(secret, body).encode()):
+            return JSONResponse({"error": "bad or missing X-Slotwise-Signature (sha256=HMAC of the body)"},
+                                status_code=401)
+        try:
+            order = Order.model_validate(json.loads(body))
+            now = self.now()
+            ts = order.time(now)
+        except (ValueError, ValidationError, RecursionError) as exc:
+            errors = exc.errors(include_url=False) if isinstance(exc, ValidationError) else None
+            detail = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in errors] if errors else str(exc)
+            return JSONResponse({"error": "not an order", "detail": detail}, status_code=422)
+        try:
+            stored = await self.record(order, ts, now)
+        except Exception:
+            log.exception("storing order %s failed", order.order_id)
+            return JSONResponse({"error": "the order could not be stored; retry"}, status_code=503,
+                                headers={"retry-after": "5"})
+        return JSONResponse({"order_id": order.order_id, "stored": stored, "duplicate": not stored})
+
+    async def record(self, order: Order, ts: float, now: float) -> bool:
+        aliases = [a for a in (f"customer:{order.customer_id}" if order.customer_id else None,
+                               f"email:{hash_email(order.email)}" if order.email else None) if a]
+        for alias in aliases:  # the store's own word: a trusted link (merges the person's profiles)
+            await self.store.link_identity(aliases[0], alias, now, merge=True)
+        profile = await self.store.get_profile(aliases[0])
+        visitors = list(dict.fromkeys(profile.anonymous_ids if profile else []))[-MAX_VISITORS:]
+        props: dict[str, Any] = {"order_id": order.order_id, "lines": [line.model_dump() for line in order.lines]}
+        if order.total is not None:
+            props["total"] = order.total
+        if order.currency:
+            props["currency"] = order.currency
+        event, errors = parse_event(0, {"type": "purchase", "event_id": hashlib.sha256(order.order_id.encode()).hexdigest()[:32],
+                                        "ts": ts, "props": props})
+        if event is None:  # validated above already; a model change would land here
+            raise ValueError(f"order {order.order_id}: {errors}")
+        added = await self.recorder.record(aliases[0], [Incoming(event, ts, f"order:{order.order_id}")], now,
+                                           trusted=True, source="webhook", visitors=visitors,
+                                           channel=order.channel)
+        return bool(added and added[0])

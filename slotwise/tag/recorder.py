@@ -1,0 +1,170 @@
+"""Storing events, from any source: the tag, the proxy's captures, the order webhook.
+
+One path for all of them, so an add to cart read from a form post through
+the proxy and one sent by the tag change the golden record and teach the
+bandits the same way:
+
+1. lines are resolved through the catalog: a child product (a size that is
+   its own product) becomes its parent plus that size; category, price and
+   name are filled in where the source did not say;
+2. the events are appended to the log (durable before anything else;
+   e-mails only as hashes);
+3. identity: the aliases an event names are linked — merged into an
+   existing person only when the source is *trusted* (the store's own page,
+   a request the store accepted, a signed webhook, an import); a browser's
+   claim only attaches an alias nobody holds, and sets nothing it could not
+   link;
+4. the profile is updated once for the batch (each event id applied once);
+5. the learner is told.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from slotwise.profile import hash_email
+from slotwise.store.base import LogRecord, Store
+from slotwise.tag.golden import PROFILE_TYPES, apply_events, identity_aliases
+
+log = logging.getLogger("slotwise.tag")
+
+LINE_EVENTS = ("add_to_cart", "remove_from_cart", "cart", "purchase")
+
+OnEvents = Callable[[str, Sequence[Any]], Any]
+
+
+@dataclass
+class Incoming:
+    """One validated event (a pydantic model from ``tag.events``), its time and its log key."""
+
+    event: Any
+    ts: float
+    key: str
+
+
+def _line_products(event: Any) -> list[Any]:
+    props = event.props
+    if event.type in ("add_to_cart", "remove_from_cart"):
+        return [props]
+    return list(getattr(props, "lines", None) or ())
+
+
+def _resolved(line: Any, products: dict[str, dict[str, Any]]) -> Any:
+    """A line with its child product mapped to the parent and size, and gaps filled from the catalog."""
+    entry = products.get(str(line.product)) or {}
+    update: dict[str, Any] = {}
+    if entry.get("parent"):
+        update["product"] = str(entry["parent"])
+        if not getattr(line, "size", None) and entry.get("size"):
+            update["size"] = str(entry["size"])
+        entry = {**(products.get(str(entry["parent"])) or {}), **{k: v for k, v in entry.items() if v is not None}}
+    for name in ("category", "price", "name"):
+        if hasattr(line, name) and getattr(line, name, None) in (None, "") and entry.get(name) not in (None, ""):
+            update[name] = entry[name]
+    return line.model_copy(update=update) if update else line
+
+
+def _log_props(event: Any) -> dict[str, Any]:
+    """The props as logged: e-mail addresses hashed on arrival, never stored in clear."""
+    props = event.props.model_dump(exclude_none=True)
+    if "email" in props:
+        props["email_hash"] = hash_email(props.pop("email"))
+    return props
+
+
+def _without_channel(item: Incoming) -> Incoming:
+    if item.event.type != "purchase" or getattr(item.event.props, "channel", None) is None:
+        return item
+    props = item.event.props.model_copy(update={"channel": None})
+    return Incoming(item.event.model_copy(update={"props": props}), item.ts, item.key)
+
+
+def _with_channel(item: Incoming, channel: str) -> Incoming:
+    if item.event.type != "purchase":
+        return item
+    props = item.event.props.model_copy(update={"channel": channel})
+    return Incoming(item.event.model_copy(update={"props": props}), item.ts, item.key)
+
+
+class EventRecorder:
+    """Appends, resolves, links and applies a batch of events for one visitor."""
+
+    def __init__(self, store: Store, *, on_events: OnEvents | None = None) -> None:
+        self.store = store
+        self.on_events = on_events
+
+    async def resolve_lines(self, items: Sequence[Incoming]) -> list[Incoming]:
+        """Each line's child product → parent + size; category, price, name from the catalog."""
+        wanted = {str(line.product) for item in items if item.event.type in LINE_EVENTS for line in _line_products(item.event)}
+        if not wanted:
+            return list(items)
+        products = await self.store.get_products(wanted)
+        parents = {str(p["parent"]) for p in products.values() if p.get("parent")} - set(products)
+        if parents:
+            products.update(await self.store.get_products(parents))
+        out = []
+        for item in items:
+            event = item.event
+            if event.type in ("add_to_cart", "remove_from_cart"):
+                event = event.model_copy(update={"props": _resolved(event.props, products)})
+            elif event.type in ("cart", "purchase"):
+                lines = [_resolved(line, products) for line in event.props.lines]
+                event = event.model_copy(update={"props": event.props.model_copy(update={"lines": lines})})
+            out.append(Incoming(event, item.ts, item.key))
+        return out
+
+    async def record(self, visitor: str, items: Sequence[Incoming], now: float, *, trusted: bool,
+                     source: str = "tag", visitors: Sequence[str] = (), channel: str | None = None) -> list[bool]:
+        """Stores the batch; returns, per item, whether it was new (False: a duplicate key).
+
+        ``visitors``: the person's device ids whose decisions these events may
+        reward (an order webhook names the person, not the browser).
+        ``channel``: ``store`` for in-store orders (trusted sources only).
+        """
+        if not items:
+            return []
+        items = await self.resolve_lines(items)
+        if not trusted or channel is None:
+            items = [_without_channel(item) for item in items]
+        else:
+            items = [_with_channel(item, channel) for item in items]
+        extra = {"visitors": list(visitors)} if visitors else {}
+        records = [
+            LogRecord(
+                kind="event", key=item.key, visitor=visitor, ts=item.ts,
+                data={"type": item.event.type, "url": getattr(item.event, "url", None), "props": _log_props(item.event),
+                      "client_ts": getattr(item.event, "ts", None), "received": now, "source": source, **extra},
+            )
+            for item in items
+        ]
+        added = await self.store.append(records)  # durable (committed) before anything else
+        fresh = [item for item, new in zip(items, added) if new]
+        applicable = []
+        for item in items:
+            if item.event.type == "identify" and not await self._link(visitor, item.event, now, trusted):
+                continue  # a claim on someone else's identity: nothing of it reaches this profile
+            if item.event.type == "signup":
+                await self._link(visitor, item.event, now, trusted)
+            applicable.append((item.event, item.ts))
+        if any(event.type in PROFILE_TYPES for event, _ in applicable):
+            await self.store.update_profile(visitor, apply_events(applicable), now)
+        if fresh and self.on_events is not None:
+            try:
+                outcome = self.on_events(visitor, [item.event for item in fresh])
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception:  # the learner is optional: the events are stored already
+                log.exception("on_events callback failed")
+        return list(added)
+
+    async def _link(self, visitor: str, event: Any, now: float, trusted: bool) -> bool:
+        """Links the event's aliases; True when every one of them is now this visitor's."""
+        linked = True
+        for alias in identity_aliases(event):
+            profile = await self.store.link_identity(visitor, alias, now, merge=trusted)
+            if not trusted and await self.store.resolve(alias) != profile.id:
+                linked = False
+        return linked
