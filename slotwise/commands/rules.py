@@ -1,10 +1,13 @@
-"""``slotwise rules check FILE [--url URL]``: validate slot rules without serving them.
+"""``slotwise rules check FILE [--url URL [--cookie N=V] [--header 'N: V']]``: validate slot rules.
 
 Errors print as ``file:line:column: message`` (all of them, exit status 1).
 A valid file prints one line per slot; with ``--url`` the live page is
 fetched (the only I/O, and it lives here, not in ``slotwise.rules``) and
-each slot says whether its ``pages`` match the URL and how many elements its
-selector finds there.
+everything the rules read from it is shown: the page's type, category and
+product facts (and where they came from), the customer and the mini basket,
+each slot's selector hits, each capture source, and the forms on the page
+with the request source that would read them. Cookies and headers let a
+rules author look at pages that need a basket or a login.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import Any, TextIO
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 FETCH_TIMEOUT_S = 15.0
 MAX_PAGE_BYTES = 10 * 1024 * 1024
@@ -28,7 +31,11 @@ def register(subparsers: Any) -> None:
         description="Validate a rules file and everything it includes; exit 1 on any error.",
     )
     check.add_argument("file", metavar="FILE", help="the YAML rules file")
-    check.add_argument("--url", metavar="URL", help="also fetch this live page and show, per slot, page match and selector hits")
+    check.add_argument("--url", metavar="URL", help="also fetch this live page and show everything the rules read from it")
+    check.add_argument("--cookie", metavar="NAME=VALUE", action="append", default=[],
+                       help="a cookie to send with --url (repeatable), e.g. the store's session for a page with a basket")
+    check.add_argument("--header", metavar="'NAME: VALUE'", action="append", default=[],
+                       help="a request header to send with --url (repeatable)")
     check.set_defaults(func=run_check)
 
 
@@ -47,54 +54,194 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     print(f"{args.file}: OK, {len(ruleset.slots)} slot{'s' if len(ruleset.slots) != 1 else ''} ({settings})", file=out)
     for slot in ruleset.slots:
         print(f"  {slot.summary()}", file=out)
+    capture = ruleset.capture
+    sources = len(capture.requests) + len(capture.pages) + len(capture.triggers)
+    if not capture.empty:
+        extras = [n for n, v in (("customer", capture.customer), ("cart", capture.cart), ("dataLayer", capture.datalayer)) if v]
+        print(f"  capture: {sources} event source{'s' if sources != 1 else ''}"
+              + (f"; {', '.join(extras)}" if extras else ""), file=out)
     if args.url:
-        return _check_url(ruleset, args.url, out, err)
+        cookies, headers = _pairs(args.cookie, "="), _pairs(args.header, ":")
+        if cookies is None or headers is None:
+            print("--cookie takes NAME=VALUE, --header takes 'NAME: VALUE'", file=err)
+            return 2
+        return _check_url(ruleset, args.url, out, err, cookies=cookies, headers=headers)
     return 0
 
 
-def _fetch(url: str) -> tuple[int, bytes]:
+def _pairs(items: list[str], sep: str) -> dict[str, str] | None:
+    out: dict[str, str] = {}
+    for item in items:
+        name, found, value = item.partition(sep)
+        if not found or not name.strip():
+            return None
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _fetch(url: str, cookies: dict[str, str], headers: dict[str, str]) -> tuple[int, bytes, str]:
     import httpx
 
-    with httpx.Client(timeout=FETCH_TIMEOUT_S, follow_redirects=True, trust_env=False,
-                      headers={"User-Agent": "slotwise-rules-check/1", "Accept": "text/html"}) as client:
+    sent = {"User-Agent": "slotwise-rules-check/1", "Accept": "text/html", **headers}
+    with httpx.Client(timeout=FETCH_TIMEOUT_S, follow_redirects=True, trust_env=False, headers=sent,
+                      cookies=cookies) as client:
         with client.stream("GET", url) as response:
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > MAX_PAGE_BYTES:
                     break
-            return response.status_code, bytes(body)
+            return response.status_code, bytes(body), str(response.url)
 
 
-def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO) -> int:
-    from slotwise.rules import page_facts
-    from slotwise.rules.html_api import count_matches
-
+def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dict[str, str] | None = None,
+               headers: dict[str, str] | None = None) -> int:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         print(f"--url: {url!r} is not an http(s) URL", file=err)
         return 2
     try:
-        status, html = _fetch(url)
+        status, html, final = _fetch(url, cookies or {}, headers or {})
     except Exception as exc:  # any network failure is a clear message, not a traceback
         print(f"--url: cannot fetch {url}: {type(exc).__name__}: {exc}", file=err)
         return 2
-    path = parts.path or "/"
-    page = page_facts(path, parts.query, html, ruleset, url=url)
-    product = f", product {page.product.get('id')!r}" if page.product else ""
-    category = f", category {page.category!r}" if page.category else ""
-    print(f"\n{url}: HTTP {status}, {len(html)} bytes; page type {page.type}{category}{product}", file=out)
-    counts = count_matches(html, [s.selector for s in ruleset.slots]) if ruleset.slots else []
-    for slot, count in zip(ruleset.slots, counts):
-        matches = slot.pages.matches(path, parts.query, {})
-        flags = []
-        if not slot.enabled:
-            flags.append("disabled")
-        if slot.when_source:
-            flags.append("when not evaluated (depends on the visitor)")
-        note = f" [{'; '.join(flags)}]" if flags else ""
-        pages = "page matches" if matches else "page does not match"
-        hits = f"{count} element{'s' if count != 1 else ''} match {slot.selector!r}"
-        warn = " <- selector finds nothing" if matches and count == 0 else ""
-        print(f"  {slot.id}: {pages}; {hits}{warn}{note}", file=out)
+    if final != url:
+        print(f"\n{url} redirects to {final} (shown below; pass --cookie for pages that need a login or a basket)", file=out)
+    for line in describe_page(ruleset, final, status, html, headers or {}):
+        print(line, file=out)
     return 0
+
+
+def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dict[str, str] | None = None) -> list[str]:
+    """Everything the rules read from one page, as lines for a person (pure: no I/O)."""
+    from slotwise.rules import page_facts
+    from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event
+    from slotwise.rules.html_api import count_matches
+    from slotwise.rules.reading import read_html
+
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    catalog, capture = ruleset.catalog, ruleset.capture
+    kind, _ = catalog.patterns.classify(path)
+    groups = dict(catalog.product_groups()) if kind == "product" else {}
+    groups.update(capture.page_groups(path, parts.query, headers))
+    reading = read_html(html, catalog, groups, structured=kind in ("product", "other"))
+    page = page_facts(path, parts.query, html, ruleset, url=url, reading=reading)
+    lines = [f"", f"{url}: HTTP {status}, {len(html)} bytes; page type {page.type}"
+             + (f", category {page.category!r}" if page.category else "")]
+    if page.product is not None:
+        lines += _product_lines(page.product, reading)
+    elif kind == "other":
+        lines.append("  no product (no URL pattern claims this page and its markup declares none)")
+    if capture.customer is not None:
+        if "customer" not in groups:
+            lines.append("  customer: not read on this page (capture.customer.pages)")
+        else:
+            customer, email = customer_of(reading.group("customer"))
+            named = [f"id {customer!r}" for _ in [0] if customer] + [f"e-mail {_mask(email)}" for _ in [0] if email]
+            lines.append(f"  customer: {', '.join(named) if named else 'none named (logged out, or the selector finds nothing)'}")
+    if capture.cart is not None:
+        if "cart" not in groups:
+            lines.append("  cart: not read on this page (capture.cart.pages)")
+        else:
+            cart, count = cart_lines(reading.group("cart"), catalog)
+            if cart is None and count is None:
+                lines.append(f"  cart: not on this page ({capture.cart.group.within or 'count'} finds nothing)")
+            elif not cart and not count:
+                lines.append("  cart: empty")
+            else:
+                shown = "; ".join(f"{c['product']}" + (f" size {c['size']}" if c.get("size") else "") + f" ×{c['qty']}"
+                                  for c in cart or [])
+                lines.append(f"  cart: {'count ' + str(count) if count is not None else 'no count'}"
+                             + (f"; {len(cart)} line{'s' if len(cart) != 1 else ''}: {shown}" if cart else "; lines not read"))
+    if ruleset.slots:
+        lines.append("  slots:")
+        counts = count_matches(html, [s.selector for s in ruleset.slots])
+        for slot, count in zip(ruleset.slots, counts):
+            matches = slot.pages.matches(path, parts.query, headers)
+            flags = [f for f, on in (("disabled", not slot.enabled),
+                                     ("when not evaluated (depends on the visitor)", bool(slot.when_source))) if on]
+            note = f" [{'; '.join(flags)}]" if flags else ""
+            hits = f"{count} element{'s match' if count != 1 else ' matches'} {slot.selector!r}"
+            warn = " <- selector finds nothing" if matches and count == 0 else ""
+            lines.append(f"    {slot.id}: {'page matches' if matches else 'page does not match'}; {hits}{warn}{note}")
+    if capture.pages or capture.requests or capture.triggers:
+        lines.append("  capture:")
+    for source in capture.pages:
+        name = f"ev:{source.id}"
+        if name not in groups:
+            lines.append(f"    {source.id} ({source.event} from a page): page does not match")
+            continue
+        try:
+            event = page_event(source, reading.group(name), catalog)
+        except CaptureError as exc:
+            lines.append(f"    {source.id} ({source.event} from a page): page matches, but {exc}")
+            continue
+        lines.append(f"    {source.id} ({source.event} from a page): "
+                     + (_event_text(event) if event else "page matches, but its fields find nothing"))
+    for trigger in capture.triggers:
+        found = count_matches(html, [trigger.selector])[0]
+        lines.append(f"    {trigger.id} ({trigger.event} on {trigger.on} of {trigger.selector!r}): "
+                     f"{found} element{'s' if found != 1 else ''} on this page")
+    forms = _forms(html, url)
+    for source in capture.requests:
+        mine = [f for f in forms if source.match(f["method"], f["path"]) is not None]
+        where = f"{'/'.join(sorted(source.methods))} {source.rule.path.pattern if source.rule.path is not None else '?'}"
+        if mine:
+            fields = ", ".join(sorted({n for f in mine for n in f["fields"]}))
+            lines.append(f"    {source.id} ({source.event} from a request): {len(mine)} form{'s' if len(mine) != 1 else ''} "
+                         f"on this page post{'s' if len(mine) == 1 else ''} to it (fields: {fields or 'none'}); "
+                         f"recorded when {source.success_text}")
+        else:
+            lines.append(f"    {source.id} ({source.event} from a request): no form on this page posts to it "
+                         f"(it may be sent by a script)")
+    if capture.datalayer is not None:
+        pushes = html.count(b"dataLayer.push") + html.count(b"gtag(")
+        lines.append(f"    dataLayer: {pushes} push{'es' if pushes != 1 else ''} in the page's HTML (more may come from scripts)")
+    return lines
+
+
+def _mask(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}***@{domain}" if domain else "***"
+
+
+def _product_lines(product: Any, reading: Any) -> list[str]:
+    p = dict(product)
+    sources = []
+    if reading.structured:
+        sources.append("page markup (JSON-LD / Open Graph / microdata)")
+    if reading.group("product").get("present") and any((reading.group("product").get("fields") or {}).values()):
+        sources.append("catalog.selectors")
+    price = f"{p['price']:.2f} {p.get('currency') or '(no currency)'}" if isinstance(p.get("price"), (int, float)) else "none"
+    stock = {True: "in stock", False: "OUT OF STOCK", None: "unknown"}[p.get("in_stock")]
+    out = [f"  product {p.get('id')!r}: {p.get('name')!r}, price {price}, {stock}",
+           f"    url {p.get('url')!r}, image {p.get('image')!r}, category {p.get('category')!r}"
+           + (f", brand {p.get('brand')!r}" if p.get("brand") else "")]
+    if p.get("variants"):
+        offered = ", ".join(f"{size}={child}" for size, child in dict(p["variants"]).items())
+        out.append(f"    sizes (size=child product): {offered}; in stock: {', '.join(p.get('sizes') or ()) or 'none'}")
+    out.append(f"    read from: {', '.join(sources) if sources else 'the URL only (nothing on the page)'}")
+    return out
+
+
+def _event_text(event: dict[str, Any]) -> str:
+    props = event["props"]
+    if event["type"] == "purchase":
+        lines = "; ".join(f"{l['product']}" + (f" size {l['size']}" if l.get("size") else "") + f" ×{l['qty']}"
+                          + (f" {l['price']:.2f}" if isinstance(l.get("price"), float) else "") for l in props["lines"])
+        return f"order {props['order_id']!r}, total {props.get('total')}, {props.get('currency') or 'no currency'}: {lines}"
+    return f"{event['type']} {props}"
+
+
+def _forms(html: bytes, url: str) -> list[dict[str, Any]]:
+    """The page's forms: method, the path they post to, and their field names."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    out = []
+    for form in LexborHTMLParser(html).css("form"):
+        action = form.attributes.get("action") or url
+        method = (form.attributes.get("method") or "GET").upper()
+        names = [n.attributes.get("name") for n in form.css("input, select, textarea, button") if n.attributes.get("name")]
+        out.append({"method": method, "path": urlsplit(urljoin(url, action)).path or "/", "fields": names})
+    return out

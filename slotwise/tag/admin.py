@@ -24,10 +24,22 @@ if TYPE_CHECKING:
 NO_STORE = {"cache-control": "no-store"}
 
 
+ALIAS_KINDS = ("customer:", "email:")
+
+
 def person_key(raw: str) -> str:
-    """What the store resolves: an e-mail address becomes its ``email:`` alias."""
+    """What the store resolves: a bare e-mail address becomes its ``email:`` alias.
+
+    ``customer:jane@example.com`` is a customer id (stores that key customers by
+    e-mail do): it is looked up as given. ``email:jane@example.com`` is hashed.
+    """
     raw = raw.strip()
-    if "@" in raw and not raw.startswith("email:"):
+    if raw.startswith("customer:"):
+        return raw
+    if raw.startswith("email:"):
+        address = raw[len("email:"):]
+        return f"email:{hash_email(address)}" if "@" in address else raw
+    if "@" in raw:
         return f"email:{hash_email(raw)}"
     return raw
 

@@ -44,8 +44,9 @@ def test_check_valid_file_exits_zero_with_one_line_per_slot(capsys: pytest.Captu
     assert status == 0
     lines = out.strip().splitlines()
     assert "OK, 5 slots" in lines[0]
-    assert len(lines) == 6
+    assert len(lines) == 7  # a line per slot, then the capture's summary
     assert lines[1].strip().startswith("home-categories: reorder")
+    assert lines[6].strip() == "capture: 7 event sources; customer, cart"
 
 
 def test_check_broken_file_prints_all_errors_and_fails(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,11 +69,42 @@ def test_check_with_url_reports_page_match_and_selector_counts(
         b'<form class="add-to-cart"><select name="size" id="size"><option value="">Choose</option></select></form>'
         b'<section class="related"></section></main></body></html>'
     )
-    monkeypatch.setattr(command, "_fetch", lambda url: (200, page))
+    monkeypatch.setattr(command, "_fetch", lambda url, cookies, headers: (200, page, url))
     status = main(["rules", "check", str(EXAMPLES / "demo.yaml"), "--url", "http://shop.test/p/101"])
     out = capsys.readouterr().out
     assert status == 0
     assert "page type product" in out
-    assert "size-prefill: page matches; 1 element match 'select#size'" in out
+    assert "size-prefill: page matches; 1 element matches 'select#size'" in out
     assert "home-categories: page does not match; 0 elements match" in out
-    assert "product-recommendations: page matches; 1 element match 'section.related'" in out
+    assert "product-recommendations: page matches; 1 element matches 'section.related'" in out
+
+
+def test_check_with_url_shows_every_fact_and_capture_source_of_a_store_it_never_saw(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The fixture store (no data-* hooks, no JSON-LD): what the rules read from its live pages, with a basket."""
+    import sys
+
+    import httpx
+    from selectolax.lexbor import LexborHTMLParser
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "fixture_store"))
+    from outdoor_shop import OutdoorShop
+
+    rules = str(Path(__file__).parents[1] / "fixture_store" / "rules" / "fjell.yaml")
+    with OutdoorShop() as shop, httpx.Client(base_url=shop.url) as browser:
+        form = LexborHTMLParser(browser.get("/shop/product/1005-ridge-runner/").text)
+        token = form.css_first("input[name=token]").attributes["value"]
+        browser.post("/basket/add/", data={"token": token, "product": "1005", "variant": "2011", "quantity": "2"})
+        session = browser.cookies["fjell_sid"]
+        assert main(["rules", "check", rules, "--url", shop.url + "/shop/product/1006-scree-grip/",
+                     "--cookie", f"fjell_sid={session}", "--header", "Accept-Language: de"]) == 0
+    out = capsys.readouterr().out
+    assert "page type product, category 'trail-shoes'" in out
+    assert "product '1006': 'Scree Grip', price 139.00 EUR, in stock" in out
+    assert "url 'http" in out and "/shop/product/1006-scree-grip/'" in out and "/static/img/1006.svg'" in out
+    assert "in stock: 40, 41, 42, 43, 44;" not in out and "in stock: 40, 41, 42, 43, 44" in out  # 45 is sold out
+    assert "cart: count 2; 1 line: 1005 size 42 ×2" in out  # the basket the cookie names
+    assert "size-prefill: page matches; 1 element matches 'select#variant'" in out
+    assert "(fields: product, quantity, token, variant); recorded when response.location == '/basket/'" in out
+    assert "purchase from a page): page does not match" in out
