@@ -3,8 +3,9 @@
 The proxy passes what it knows (the catalog, popular products, products
 co-viewed with the current one); ``rank`` orders them by a strategy and
 applies the rules every recommendation block must keep: never the page's own
-product, nothing out of stock, nothing already bought (or already in the
-cart), no duplicates.
+product, nothing out of stock, never a size that is a product of its own (a
+child product), nothing already bought (or already in the cart), no
+duplicates.
 """
 
 from __future__ import annotations
@@ -96,8 +97,8 @@ def rank(
         if pid in excluded:
             continue
         product = catalog.get(pid)
-        if product is None or product.get("in_stock") is False:
-            continue
+        if product is None or product.get("in_stock") is False or product.get("parent"):
+            continue  # unknown, known to be sold out, or a size (a child product) rather than a product
         excluded.add(pid)
         out.append({**product, "id": pid})
         if len(out) >= limit:
