@@ -6,7 +6,6 @@ per request the proxy only calls ``slots_for``, ``applies`` and ``render``.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -14,6 +13,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from jinja2 import Template
 
+from slotwise.bandits.assignment import HOLDOUT_SALT, bucket
 from slotwise.profile import SESSION_TIMEOUT_S
 from slotwise.rules import actions
 from slotwise.rules.capture import CaptureSettings
@@ -186,13 +186,13 @@ class Slot:
         )
 
 
-_HOLDOUT_SALT = b"slotwise-holdout:"
-
-
 def holdout_bucket(visitor_id: str) -> float:
-    """A stable number in [0, 1) per visitor: the same on every instance and every restart."""
-    digest = hashlib.sha256(_HOLDOUT_SALT + visitor_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
+    """A stable number in [0, 1) per visitor: the same on every instance and every restart.
+
+    The very draw the proxy uses (``slotwise.bandits.assignment``): one hash, so
+    the rules' answer and the page a visitor gets never disagree.
+    """
+    return bucket(visitor_id, HOLDOUT_SALT)
 
 
 @dataclass(frozen=True, eq=False)

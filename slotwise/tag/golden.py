@@ -48,7 +48,8 @@ def apply_event(profile: Profile, event: Any, ts: float) -> None:
         P.record_purchase(profile, props.order_id, [{**_line(line), "ts": ts} for line in props.lines], ts,
                           getattr(props, "channel", None) or "online")
     elif kind == "signup":
-        profile.subscribed = True
+        if props.source != "signup":  # a newsletter or the popup; an account sign-up subscribes to nothing
+            profile.subscribed = True
         if props.email:
             profile.email_hash = hash_email(props.email)
     elif kind == "identify":

@@ -332,3 +332,12 @@ def test_admin_api_is_disabled_without_a_token(make_client: Any, settings: Any, 
         assert c.get("/_sw/admin/api/visitors/x", headers={"authorization": "Bearer "}).status_code == 404
     finally:
         c.close()
+
+
+def test_an_account_sign_up_is_not_a_newsletter_subscription(client: Any, store: Any) -> None:
+    """Registering with the store subscribes to nothing: the coupon popup still offers the newsletter."""
+    post(client, [event("signup", {"email": "reg@example.com", "source": "signup"})])
+    registered = sync(store.get_profile(visitor_of(client)))
+    assert registered.email_hash == hash_email("reg@example.com") and not registered.subscribed
+    post(client, [event("signup", {"email": "reg@example.com", "source": "newsletter"})])
+    assert sync(store.get_profile(visitor_of(client))).subscribed
