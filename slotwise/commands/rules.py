@@ -183,18 +183,23 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
         found = count_matches(html, [trigger.selector])[0]
         lines.append(f"    {trigger.id} ({trigger.event} on {trigger.on} of {trigger.selector!r}): "
                      f"{found} element{'s' if found != 1 else ''} on this page")
-    forms = _forms(html, url)
+    forms, links = _forms(html, url), _links(html, url)
     for source in capture.requests:
         mine = [f for f in forms if source.match(f["method"], f["path"]) is not None]
-        where = f"{'/'.join(sorted(source.methods))} {source.rule.path.pattern if source.rule.path is not None else '?'}"
+        linked = [p for p in links if source.match("GET", p) is not None]
+        confirm = (f"; then the next page must {'show' if source.confirm.present else 'not show'} {source.confirm.css!r}"
+                   if source.confirm is not None else "")
+        head = f"    {source.id} ({source.event} from a request): "
         if mine:
             fields = ", ".join(sorted({n for f in mine for n in f["fields"]}))
-            lines.append(f"    {source.id} ({source.event} from a request): {len(mine)} form{'s' if len(mine) != 1 else ''} "
-                         f"on this page post{'s' if len(mine) == 1 else ''} to it (fields: {fields or 'none'}); "
-                         f"recorded when {source.success_text}")
+            lines.append(f"{head}{len(mine)} form{'s' if len(mine) != 1 else ''} on this page "
+                         f"post{'s' if len(mine) == 1 else ''} to it (fields: {fields or 'none'}); "
+                         f"recorded when {source.success_text}{confirm}")
+        elif linked:
+            lines.append(f"{head}{len(linked)} link{'s' if len(linked) != 1 else ''} on this page lead to it; "
+                         f"recorded when {source.success_text}{confirm}")
         else:
-            lines.append(f"    {source.id} ({source.event} from a request): no form on this page posts to it "
-                         f"(it may be sent by a script)")
+            lines.append(f"{head}nothing on this page sends it (a script may){confirm}")
     if capture.datalayer is not None:
         pushes = html.count(b"dataLayer.push") + html.count(b"gtag(")
         lines.append(f"    dataLayer: {pushes} push{'es' if pushes != 1 else ''} in the page's HTML (more may come from scripts)")
@@ -232,6 +237,14 @@ def _event_text(event: dict[str, Any]) -> str:
                           + (f" {l['price']:.2f}" if isinstance(l.get("price"), float) else "") for l in props["lines"])
         return f"order {props['order_id']!r}, total {props.get('total')}, {props.get('currency') or 'no currency'}: {lines}"
     return f"{event['type']} {props}"
+
+
+def _links(html: bytes, url: str) -> list[str]:
+    """The paths the page's links lead to (a GET request source, like a logout link)."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    return [urlsplit(urljoin(url, a.attributes.get("href") or "")).path or "/"
+            for a in LexborHTMLParser(html).css("a[href]")]
 
 
 def _forms(html: bytes, url: str) -> list[dict[str, Any]]:
