@@ -50,7 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     for action, text in (("export", "print everything held about the person as JSON"),
                          ("erase", "delete the profile, aliases, events, decisions, outbox messages; idempotent")):
         p = actions.add_parser(action, help=text, description=text)
-        p.add_argument("id", help="visitor id, customer:ID, email:HASH or an e-mail address")
+        p.add_argument("id", help="visitor id, customer:ID, email:HASH or an e-mail address "
+                               "(an id that starts with '-' goes after '--': slotwise visitor export -- -AbC...)")
         p.add_argument("--data", default=None, help="data directory of the embedded store (env SLOTWISE_DATA)")
         p.add_argument("--store", default=None, help="state store URL (env SLOTWISE_STORE)")
         p.set_defaults(func=run_visitor)
