@@ -17,6 +17,7 @@ from typing import Iterable
 
 MAX_COOKIE_LEN = 128
 ONE_YEAR_S = 365 * 24 * 3600
+NONCE_MAX_AGE_S = 24 * 3600
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _NONCE_RE = re.compile(r"^[0-9a-z]{6,12}\.[0-9a-z]{16,64}$")
 
@@ -51,12 +52,15 @@ class VisitorCookies:
         return _b64(secrets.token_bytes(16))
 
     def from_nonce(self, nonce: str | None, now: float) -> str | None:
-        """The visitor id a tag's nonce stands for (``<base36 ms>.<random>``, made in the last day).
+        """The visitor id a tag's nonce stands for (``<base36 ms>.<random>``, made within a day of now).
 
         Until a browser has our cookie, the tag sends one random nonce with
         every request; the id derived from it with the store's key is the same
         for all of them, so requests that race on a first visit cannot make
-        two visitors. The nonce is dropped once the cookie is known.
+        two visitors. The nonce is dropped once the cookie is known, and a
+        stale one stands for nobody (the tag then makes a new one). "Within a
+        day" either way: the time is the browser's clock, and a clock set to
+        the wrong time zone is hours off.
         """
         if not nonce or len(nonce) > 80 or not _NONCE_RE.match(nonce):
             return None
@@ -64,7 +68,7 @@ class VisitorCookies:
             made = int(nonce.split(".", 1)[0], 36) / 1000
         except ValueError:
             return None
-        if not now - 86400 <= made <= now + 600:
+        if not now - NONCE_MAX_AGE_S <= made <= now + NONCE_MAX_AGE_S:
             return None
         return _b64(hmac.new(self.key, b"nonce:" + nonce.encode("ascii"), hashlib.sha256).digest()[:16])
 

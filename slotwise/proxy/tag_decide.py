@@ -3,10 +3,11 @@
 The same steps as a proxied page. Page facts come from the URL patterns and
 what the catalog already knows about the page's product; when that is not
 enough (a product nobody has viewed yet, a page no pattern claims) the answer
-says ``complete: false`` and the tag asks again with the page's extract —
-the very fields the proxy would read from the HTML. Decisions are returned
-with signed tokens and logged only when the tag reports them applied
-(``decision_tokens``).
+is ``complete: false`` with no decisions, and the tag asks again with the
+page's extract — the very fields the proxy would read from the HTML, so the
+facts are the proxy's (``tests/tag_only`` compares them). Decisions are
+returned with signed tokens and logged only when the tag reports them
+applied (``decision_tokens``).
 """
 
 from __future__ import annotations
@@ -15,12 +16,25 @@ from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 from slotwise.html.edits import Edit, ItemKey
+from slotwise.proxy.bots import is_bot
 from slotwise.proxy.flow import Flow, Visitor
 from slotwise.rules import page_facts, request_facts
 from slotwise.rules.reading import PageReading, read_extract
 
 if TYPE_CHECKING:
     from slotwise.proxy.personalize import SlotChoice, SlotwisePersonalizer
+
+
+def page_headers(request: Any) -> list[tuple[str, str]]:
+    """The request's headers as the page's own request had them: its Referer is the page's referrer.
+
+    ``/decide`` is fetched by the page, so its Referer names the page itself;
+    the tag sends the page's ``document.referrer`` (already trimmed by the
+    browser's referrer policy, like the header the proxy would see).
+    """
+    referrer = getattr(request.state, "sw_referrer", "") if hasattr(request, "state") else ""
+    headers = [(k.lower(), v) for k, v in request.headers.items() if k.lower() != "referer"]
+    return headers + [("referer", referrer)] if referrer else headers
 
 
 async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: str, url: str,
@@ -30,11 +44,11 @@ async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: st
 
     empty: dict[str, Any] = {"decisions": [], "complete": True}
     ruleset = p.ruleset()
-    if ruleset is None:
+    if ruleset is None or is_bot(request.headers.get("user-agent")):  # crawlers run the tag too: left alone
         return empty
     parts = urlsplit(url)
     path = parts.path or "/"
-    headers = [(k.lower(), v) for k, v in request.headers.items()]
+    headers = page_headers(request)
     flow = Flow(
         method="GET", path=path, query_string=parts.query, headers=headers,
         client_ip=request.client.host if request.client else "", scheme=parts.scheme or "http",
@@ -52,17 +66,18 @@ async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: st
     if not slots:
         return empty
     kind, params = ruleset.catalog.patterns.classify(path)
-    complete = True
     if extract is not None:
         groups = ruleset.catalog.product_groups() if kind == "product" else {}
         reading = read_extract(extract, ruleset.catalog, groups)
     else:
         reading, complete = await _catalog_reading(p, kind, params)
+        if not complete:  # decisions on facts known to be partial could contradict the page: ask for it
+            return {"decisions": [], "complete": False}
     page = page_facts(path, query, None, ruleset, url=url, reading=reading)
     work = PageWork(ruleset, profile)
     now = p.clock()
     await p._decide_step(flow, work, page, req, now, None)
-    return {"decisions": [_choice_json(choice, p) for choice in work.choices], "complete": complete}
+    return {"decisions": [_choice_json(choice, p) for choice in work.choices], "complete": True}
 
 
 async def _catalog_reading(p: "SlotwisePersonalizer", kind: str, params: Mapping[str, str]) -> tuple[PageReading, bool]:

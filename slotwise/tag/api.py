@@ -88,6 +88,7 @@ class TagAPI:
         recorder: EventRecorder | None = None,
         expand: Expand | None = None,
         tag_config: Callable[[], Mapping[str, Any]] | None = None,
+        is_bot: Callable[[str | None], bool] | None = None,
         now: Callable[[], float] = time.time,
         consent_mode: ConsentMode = implied,
         rate: float = 20.0,
@@ -100,6 +101,7 @@ class TagAPI:
         self.store = store
         self.cookies = cookies
         self.decide = decide
+        self.is_bot = is_bot
         self.recorder = recorder or EventRecorder(store, on_events=on_events)
         self.on_events = self.recorder.on_events
         self.expand = expand
@@ -160,13 +162,33 @@ class TagAPI:
         response.headers["x-slotwise-visitor"] = getattr(request.state, "sw_visitor", "new")
         return response
 
+    def _behind_proxy(self, request: Request) -> bool:
+        """Whether the request came through a trusted proxy (``--trusted-proxies``: the store's nginx)."""
+        return bool(request.client) and request.client.host in self.settings.trusted_proxy_set  # type: ignore[union-attr]
+
+    def _address(self, request: Request) -> str:
+        """The browser's address: the peer, or behind trusted proxies the last X-Forwarded-For hop before them.
+
+        In tag-only mode ``/_sw/`` is reached through the store's own proxy, so
+        the peer is the same for every visitor: without this, every first-time
+        visitor of the store would share one rate limit.
+        """
+        peer = request.client.host if request.client else "?"
+        if not self._behind_proxy(request):
+            return peer
+        trusted = self.settings.trusted_proxy_set
+        hops = [h.strip() for v in request.headers.getlist("x-forwarded-for") for h in v.split(",") if h.strip()]
+        return next((h for h in reversed(hops) if h not in trusted), hops[0] if hops else peer)
+
     def _set_cookie(self, request: Request, response: Response, visitor: str) -> None:
-        secure = request.url.scheme == "https" or self.settings.public_url.startswith("https:")
+        forwarded = request.headers.get("x-forwarded-proto", "") if self._behind_proxy(request) else ""
+        secure = (request.url.scheme == "https" or self.settings.public_url.startswith("https:")
+                  or forwarded.split(",")[0].strip().lower() == "https")
         response.headers.append("set-cookie", self.cookies.set_cookie(visitor, secure))
 
     def _rate_key(self, request: Request, visitor: str, is_new: bool) -> str:
         # without a valid cookie every request would be a new visitor: limit by address instead
-        return f"ip:{request.client.host if request.client else '?'}" if is_new else visitor
+        return f"ip:{self._address(request)}" if is_new else visitor
 
     def _limited(self, key: str, cost: float) -> JSONResponse | None:
         wait = self.limiter.take(key, cost, self.now())
@@ -217,8 +239,8 @@ class TagAPI:
             "rejected": [r.model_dump() for r in bad],
         }
         status = 200 if not bad else (207 if good else 422)
-        if gpc(request):
-            result["dropped"] = len(good)
+        if gpc(request) or (self.is_bot is not None and self.is_bot(request.headers.get("user-agent"))):
+            result["dropped"] = len(good)  # an opt-out, or a crawler running the tag: acknowledged, not counted
             return JSONResponse(result, status_code=status, headers={"cache-control": "no-store"})
         try:
             stored = await self._store_events(visitor, is_new, [e for _, e in good], now, result)
@@ -335,14 +357,18 @@ class TagAPI:
     async def decide_route(self, request: Request) -> Response:
         """Tag-only mode: the page's slot decisions, applied by the tag in the browser.
 
-        ``GET ?url=&n=`` (the snippet, before the page is parsed) or ``POST
-        {url, extract, n}`` (the tag, with what the page says, when the GET
-        answer was ``complete: false``).
+        ``GET ?url=&r=&n=`` (the snippet, before the page is parsed) or ``POST
+        {url, r, extract, n}`` (the tag, with what the page says, when the GET
+        answer was ``complete: false``). ``url`` is the page, ``r`` its referrer
+        (the request's own Referer is the page itself), ``n`` the tag's nonce.
+        The answer says how the visitor was known (``visitor``: ``cookie``,
+        ``nonce`` or ``new``), like the ``x-slotwise-visitor`` header.
         """
         self._ensure_worker()
         extract = None
         nonce = request.query_params.get("n")
         url = request.query_params.get("url") or ""
+        referrer = request.query_params.get("r")
         if request.method == "POST":
             try:
                 body = json.loads(await _read_body(request, self.max_body))
@@ -355,9 +381,11 @@ class TagAPI:
             url = body.get("url") if isinstance(body.get("url"), str) else ""
             extract = body.get("extract") if isinstance(body.get("extract"), dict) else {}
             nonce = body.get("n", nonce)
+            referrer = body.get("r") if isinstance(body.get("r"), str) else referrer
         url = url or request.headers.get("referer") or ""
-        if len(url) > 4096:
+        if len(url) > 4096 or len(referrer or "") > 4096:
             return _error(414, "url too long")
+        request.state.sw_referrer = referrer or ""
         visitor, is_new = self._visitor(request, nonce)
         answer: dict[str, Any] = {"decisions": [], "complete": True}
         allowed = self.decide is not None and not gpc(request)
@@ -374,6 +402,7 @@ class TagAPI:
                 log.exception("decide failed for %s", url)
                 answer = {"decisions": [], "complete": True}
         answer["cookie"] = not is_new
+        answer["visitor"] = getattr(request.state, "sw_visitor", "new")
         response = JSONResponse(answer, headers={"cache-control": "private, no-store", "vary": "Cookie"})
         if is_new and allowed:
             self._set_cookie(request, response, visitor)

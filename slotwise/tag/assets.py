@@ -33,13 +33,14 @@ CONFIG_MARK = "/*SW_CONFIG*/{}"
 WINDOW_STARTS = ("snippet", "navigation")
 
 _TRAILING_COMMENT = re.compile(r"([;{},)]) // [^'\"/\n]*$", re.MULTILINE)
+_HEADER_COMMENT = re.compile(r"\A\s*/\*.*?\*/\s*", re.DOTALL)
 
 
 def compact(source: str) -> str:
-    """Drops indentation, blank lines and ``//`` comments (whole-line, or after code
-    ending in ``; { } , )``): the source stays readable, the wire copy small. Not a
-    minifier: tag.js is written so that this is safe (no multi-line strings)."""
-    lines = (line.strip() for line in source.splitlines())
+    """Drops the header comment, indentation, blank lines and ``//`` comments (whole-line,
+    or after code ending in ``; { } , )``): the source stays readable, the wire copy small.
+    Not a minifier: tag.js is written so that this is safe (no multi-line strings)."""
+    lines = (line.strip() for line in _HEADER_COMMENT.sub("", source).splitlines())
     kept = "\n".join(line for line in lines if line and not line.startswith("//"))
     return _TRAILING_COMMENT.sub(r"\1", kept) + "\n"
 
@@ -113,16 +114,22 @@ _ENDPOINT_RE = re.compile(r"(https?://[A-Za-z0-9.:-]+)?(/[A-Za-z0-9._~-]+)*")
 
 def embed_snippet(endpoint: str = PREFIX, antiflicker_ms: int = 300, *, consent: str = "implied",
                   window_start: str = "snippet") -> str:
-    """The tag-only embed, first in ``<head>``.
+    """The tag-only embed, first in ``<head>`` (docs/tag.md, "Tag-only mode").
 
     It asks ``/decide`` for the page's slots at once (in parallel with
     loading ``tag.js``) and hides the page at most ``antiflicker_ms``,
     counted from the snippet (``window_start="snippet"``: a slow store's HTML
     does not eat the window) or from navigation start (``"navigation"``: the
-    page is never hidden longer than that after the click, but a store whose
-    HTML arrives late gets no personalization). Nothing leaves the browser
-    and nothing is hidden under Global Privacy Control, after a refusal, or
-    — with ``consent="required"`` — before ``slotwise.consent(true)``.
+    page is never hidden longer than that after the click, but a page whose
+    HTML arrives after the window gets no personalization — and then nothing
+    is hidden and ``/decide`` is not asked). The window ends early when
+    Slotwise answers an error or ``tag.js`` cannot load. Nothing leaves the
+    browser and nothing is hidden under Global Privacy Control, after a
+    refusal, or — with ``consent="required"`` — before ``slotwise.consent(true)``.
+
+    Until the browser has the visitor cookie, a random nonce (``sw_n`` in
+    localStorage) goes with ``/decide`` so that it and the tag's first events,
+    racing, are one visitor (``VisitorCookies.from_nonce``).
     """
     if not _ENDPOINT_RE.fullmatch(endpoint):
         raise ValueError(f"endpoint must be a plain URL path or http(s) origin + path, not {endpoint!r}")
@@ -130,21 +137,25 @@ def embed_snippet(endpoint: str = PREFIX, antiflicker_ms: int = 300, *, consent:
         raise ValueError(f"consent must be 'implied' or 'required', not {consent!r}")
     if window_start not in WINDOW_STARTS:
         raise ValueError(f"window_start must be one of {WINDOW_STARTS}, not {window_start!r}")
+    if not isinstance(antiflicker_ms, int) or not 0 <= antiflicker_ms <= 10_000:
+        raise ValueError(f"antiflicker_ms must be an integer from 0 to 10000, not {antiflicker_ms!r}")
     required = 1 if consent == "required" else 0
     navigation = 1 if window_start == "navigation" else 0
     return (
-        "<script>!function(w,d,e,t,r,v){var s,c,n,k,a,j,p=w.performance,o=p?p.now():0;"
+        "<script>!function(w,d,e,t,r,v){var s,c,n,a,j,k,o=w.performance.now(),u=encodeURIComponent;"
         "try{s=w.localStorage;c=s.getItem('sw_consent')}catch(x){}"
         "j=d.createElement('script');j.src=e+'/tag.js';j.async=1;j.dataset.mode='decide';j.dataset.endpoint=e;"
-        "if(!navigator.globalPrivacyControl&&c!=='0'&&(!r||c==='1')){"
-        "w.slotwise_w=(v?0:o)+t;"
+        "if(r)j.dataset.consent='required';w.slotwise_w=(v?0:o)+t;"
+        "if(!navigator.globalPrivacyControl&&c!=='0'&&(!r||c==='1')&&w.slotwise_w>o){"
         "a=d.createElement('style');a.id='sw-af';a.textContent='body{opacity:0!important}';d.head.appendChild(a);"
-        "setTimeout(function(){a.remove()},Math.max(0,w.slotwise_w-(p?p.now():0)));"
-        "try{if(!s.getItem('sw_known')){n=s.getItem('sw_n');if(!n){n=Date.now().toString(36)+'.'+Math.random().toString(36).slice(2)+Math.random().toString(36).slice(2);s.setItem('sw_n',n)}}}catch(x){}"
-        "w.slotwise_d=fetch(e+'/decide?url='+encodeURIComponent(location.origin+location.pathname+location.search)+(n?'&n='+encodeURIComponent(n):''),"
-        "{credentials:'same-origin'}).then(function(r){return r.ok?r.json():null})}"
-        "if(r)j.dataset.consent='required';d.head.appendChild(j)"
-        f"}}(window,document,'{endpoint}',{int(antiflicker_ms)},{required},{navigation})</script>"
+        "k=function(){a.remove()};setTimeout(k,w.slotwise_w-o);j.onerror=k;"
+        "try{if(!s.getItem('sw_known')){n=s.getItem('sw_n');if(!n){n=Date.now().toString(36)+'.'+[].map.call("
+        "crypto.getRandomValues(new Uint32Array(4)),function(x){return(x+78364164096).toString(36)}).join('');"
+        "s.setItem('sw_n',n)}}}catch(x){}"
+        "w.slotwise_d=fetch(e+'/decide?url='+u(location.origin+location.pathname+location.search)+'&r='+u(d.referrer)"
+        "+(n?'&n='+u(n):''),{credentials:'same-origin'}).then(function(r){return r.ok?r.json():k()}).catch(k)}"
+        "d.head.appendChild(j)"
+        f"}}(window,document,'{endpoint}',{antiflicker_ms},{required},{navigation})</script>"
     )
 
 

@@ -45,16 +45,16 @@
   // -- one visitor id per browser: until the server's cookie is known, requests carry a nonce the
   //    server derives the id from, so racing first requests never mint two visitors
   function nonce() { return get(LS, 'sw_known') ? null : get(LS, 'sw_n'); }
-  function known(cookie) {
-    if (cookie === true) { set(LS, 'sw_known', '1'); set(LS, 'sw_n', null); }
-    else if (cookie === false && C.mode === 'decide' && allowed()) { set(LS, 'sw_known', null); if (!get(LS, 'sw_n')) set(LS, 'sw_n', now().toString(36) + '.' + uid()); }
+  function known(how) { // what the server read: our cookie, the nonce, or neither (a stale nonce: make a new one)
+    if (how === 'cookie') { set(LS, 'sw_known', '1'); set(LS, 'sw_n', null); }
+    else if (how === 'new' && C.mode === 'decide' && allowed()) { set(LS, 'sw_known', null); set(LS, 'sw_n', now().toString(36) + '.' + uid()); }
   }
-  function heard(r) { var h = r.headers.get('x-slotwise-visitor'); if (h) known(h === 'cookie'); return r; }
+  function heard(r) { known(r.headers.get('x-slotwise-visitor')); return r; }
 
   // -- the queue: persisted, sent in batches, retried with back-off ----------------
   var timer = 0, busy = 0;
   function track(type, props, opt) {
-    if (type !== 'consent' && !allowed()) return;
+    if (type === 'consent' ? N.globalPrivacyControl : !allowed()) return; // the answer itself goes, unless GPC
     opt = opt || {};
     var e = { type: type, event_id: opt.id || uid(), ts: now() / 1000, url: loc(), props: props || {} };
     var q = jget(LS, Q, []);
@@ -161,12 +161,15 @@
       function (el) { parts.push(el.outerHTML); });
     try { m = d.querySelector('[itemscope][itemtype*="schema.org/Product" i]'); } catch (e) {}
     if (m) parts.push(m.outerHTML);
-    return parts.join('\n').slice(0, 32000);
+    var s = parts.join('\n').slice(0, 32000);
+    return w.Blob && new Blob([s]).size > 40000 ? s.slice(0, 12000) : s; // non-Latin text: the batch stays < 64 KB
   }
+  var X; // read once, before any decision changes the page: the proxy reads the page as the store sent it
   function extract() {
+    if (X) return X;
     var v = {}, gs = CFG.groups || {}, k, r;
     for (k in gs) { r = group(gs[k]); if (r) v[k] = r; }
-    return { doc: markup(), values: v };
+    return (X = { doc: markup(), values: v });
   }
 
   // -- keys of items (reorder, select-option), as slotwise/keys.py and html/edits.py compute them ---
@@ -439,37 +442,40 @@
       .then(heard).then(function (r) { return r.ok ? r.json() : null; });
   }
   function decide(after) {
-    var hider = d.getElementById('sw-af'), p = w.performance, late = 0,
-      deadline = w.slotwise_w != null ? +w.slotwise_w : AF, left = deadline - (p ? p.now() : 0),
-      early = w.slotwise_d; // the snippet asked /decide already (in parallel with loading this file)
-    if (!allowed()) { reveal(); return after(); }
-    if (!hider && left > 0) {
-      hider = d.createElement('style'); hider.id = 'sw-af'; if (NONCE) hider.nonce = NONCE;
+    // the window's end, in performance.now() time: set by the snippet (from itself or from navigation start)
+    var P = w.performance, deadline = w.slotwise_w != null ? +w.slotwise_w : AF, late = P.now() >= deadline,
+      early = w.slotwise_d, tm; // the snippet asked /decide already (in parallel with loading this file)
+    function reveal() { var s = d.getElementById('sw-af'); if (s) s.remove(); }
+    // nothing may be asked, or nothing could be shown in time: no request, the page as the store made it
+    if (!allowed() || late) { reveal(); return after(); }
+    if (!d.getElementById('sw-af')) {
+      var hider = d.createElement('style'); hider.id = 'sw-af'; if (NONCE) hider.nonce = NONCE;
       hider.textContent = 'body{opacity:0!important}';
       (d.head || d.documentElement).appendChild(hider);
     }
-    function reveal() { var s = d.getElementById('sw-af'); if (s) s.remove(); }
-    var tm = setTimeout(function () { late = 1; reveal(); after(); }, Math.max(0, left));
+    tm = setTimeout(function () { late = 1; reveal(); after(); }, deadline - P.now());
+    function over() { return late || P.now() >= deadline; } // the clock, not only the timer: it may not have run yet
     function finish(res) {
-      if (late) return; // too late to show without flicker: not applied, so never reported or learned
+      if (over()) return; // too late to show without flicker: not applied, so never reported or learned
       clearTimeout(tm);
+      extract(); // the page as the store made it, before any change
       var ok = [];
       each(res && res.decisions, function (x) { try { if (apply(x) && x.token) ok.push(x.token); } catch (e) {} });
-      if (ok.length) track('applied', { tokens: ok }, { now: 1 });
+      while (ok.length) track('applied', { tokens: ok.splice(0, 20) }, { now: 1 });
       reveal(); after();
     }
     function fin(res) {
-      if (res && typeof res.cookie === 'boolean') known(res.cookie);
+      if (res && res.visitor) known(res.visitor);
       ready(function () {
-        if (late) return;
+        if (over()) return;
         if (res && res.complete === false) // the server needs what the page says (a product it has not seen yet)
-          post('/decide', { url: loc(true), extract: extract() }).then(finish, function () { finish(res); });
+          post('/decide', { url: loc(true), r: d.referrer, extract: extract() }).then(finish, function () { finish(null); });
         else finish(res);
       });
     }
     if (!early) {
-      var n = nonce();
-      early = fetch(EP + '/decide?url=' + encodeURIComponent(loc(true)) + (n ? '&n=' + encodeURIComponent(n) : ''), { credentials: 'same-origin' })
+      var n = nonce(), u = encodeURIComponent;
+      early = fetch(EP + '/decide?url=' + u(loc(true)) + '&r=' + u(d.referrer) + (n ? '&n=' + u(n) : ''), { credentials: 'same-origin' })
         .then(heard).then(function (r) { return r.ok ? r.json() : null; });
     }
     early.then(fin, function () { fin(null); });
@@ -484,7 +490,10 @@
     flush: function () { flush(); },
     showPopup: function () { show('api'); }
   };
-  if (pre && pre.length) each(pre, function (c) { try { api[c[0]].apply(api, c.slice(1)); } catch (e) {} });
+  // the pre-load queue's push keeps working once the tag is here (a page's inline script may run after
+  // the async tag); not enumerable: it is the queue's protocol, not one more method of the API
+  Object.defineProperty(api, 'push', { value: function (c) { try { api[c[0]].apply(api, c.slice(1)); } catch (e) {} } });
+  if (pre && pre.length) each(pre, api.push);
   function start() {
     ready(function () {
       if (!PROXIED && !viewed) view();

@@ -24,10 +24,12 @@ def test_hashed_url_is_immutable_and_plain_url_short_cached(client: Any) -> None
 
 
 def test_served_gzipped_and_small() -> None:
+    # The budget grew with what the tag does for any store from the rules alone (field groups and
+    # page extracts, click/submit captures, dataLayer, item keys, decide/apply/applied): 9 KB gzipped.
     compressed = gzip.compress(assets.tag_source(), 9)
-    assert len(compressed) < 6.5 * 1024, f"tag.js is {len(compressed)} bytes gzipped"
+    assert len(compressed) < 9 * 1024, f"tag.js is {len(compressed)} bytes gzipped"
     source = assets.tag_source().decode()
-    assert "window.slotwise" in source or "w.slotwise" in source
+    assert "w.slotwise" in source and not source.startswith("/*")  # the header comment stays in the repo
 
 
 def test_script_tag() -> None:
@@ -54,9 +56,19 @@ def test_find_csp_nonce(page: bytes, nonce: str | None) -> None:
 
 
 def test_embed_snippet_options_and_refusals() -> None:
-    assert "(window,document,'https://edge.shop.example/_sw',300,0,0)" in assets.embed_snippet("https://edge.shop.example/_sw")
+    assert "(window,document,'https://shop.example/_sw',300,0,0)" in assets.embed_snippet("https://shop.example/_sw")
     assert "(window,document,'/_sw',150,1,1)" in assets.embed_snippet(antiflicker_ms=150, consent="required",
                                                                     window_start="navigation")
-    for bad in ({"endpoint": "/_sw'</script>"}, {"consent": "maybe"}, {"window_start": "load"}):
+    for bad in ({"endpoint": "/_sw'</script>"}, {"consent": "maybe"}, {"window_start": "load"},
+                {"antiflicker_ms": -1}, {"antiflicker_ms": 60_000}, {"antiflicker_ms": "300"}):
         with pytest.raises(ValueError):
             assets.embed_snippet(**bad)  # type: ignore[arg-type]
+
+
+def test_embed_snippet_is_one_small_line() -> None:
+    """What it does is tested in Chromium (tests/tag_only); here: one line, small, no stray markup."""
+    snippet = assets.embed_snippet()
+    assert snippet.startswith("<script>!function(") and snippet.endswith("</script>") and "\n" not in snippet
+    assert len(snippet) < 1200 and snippet.count("<") == 2
+    for part in ("/decide?url=", "&r=", "&n=", "sw_n", "globalPrivacyControl", "sw_consent", "crypto.getRandomValues"):
+        assert part in snippet

@@ -1,0 +1,121 @@
+"""Tag-only mode personalizes: the real tag, the real `/decide`, the store's pages never seen by Slotwise.
+
+Issue 17's first two failures (``/decide`` always ``[]``; no page facts, so no
+size prefill) and what the report makes of tag-only decisions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from tag_only_helpers import RULES, Requests, Stack, browse, category_order, flush, goto, visitor_id, wait_for
+
+from slotwise.proxy.reporting import DecisionLog, build_decision_log, slot_reports
+from slotwise.rules import load_rules, page_facts
+from slotwise.rules.reading import read_extract
+
+pytestmark = pytest.mark.browser
+
+STORE_ORDER = ["/c/jackets", "/c/shoes", "/c/socks", "/c/hats"]
+
+
+def slot_report(stack: Stack, visitor: str, slot: str) -> Any:
+    """The report of ``slot`` (``slotwise report``'s code) over this visitor's decisions only."""
+    log = build_decision_log(stack.log())
+    rows = [r for r in log.rows if r.visitor == visitor and r.slot == slot]
+    [report] = slot_reports(DecisionLog(rows, log.slots, log.holdout_share), slot)
+    return report
+
+
+def test_home_categories_follow_what_the_visitor_browsed(stack: Stack, page: Any) -> None:
+    goto(page, stack.url("main", "/"))
+    page.wait_for_selector("ul.category-list[data-sw-decision]")  # decided: nothing to reorder yet
+    assert category_order(page) == STORE_ORDER
+    flush(page)
+    browse(page, stack.url("main", "/c/socks"))
+    browse(page, stack.url("main", "/c/hats"))
+    goto(page, stack.url("main", "/"))
+    page.wait_for_function("document.querySelector('ul.category-list a').getAttribute('href') === '/c/hats'")
+    assert category_order(page) == ["/c/hats", "/c/socks", "/c/jackets", "/c/shoes"]
+    assert page.evaluate("getComputedStyle(document.body).opacity") == "1"
+
+
+def test_exposures_and_clicks_reach_the_report_as_seen(stack: Stack, page: Any) -> None:
+    """Logged once applied (the tag's ``applied`` event), seen once in view, rewarded by a click on it."""
+    requests = Requests(page.context)
+    browse(page, stack.url("main", "/c/shoes"))
+    goto(page, stack.url("main", "/"))
+    ul = page.wait_for_selector("ul.category-list[data-sw-decision]")
+    decision_id = ul.get_attribute("data-sw-decision")
+    visitor = visitor_id(page.context)
+    logged = wait_for(lambda: stack.decisions(visitor), what="the decision in the log")
+    assert [r.data["decision_id"] for r in logged] == [decision_id]
+    applied = [e for e in requests.events() if e["type"] == "applied"]
+    assert applied and all(len(e["props"]["tokens"]) == 1 for e in applied)  # the token, not the decision id
+    wait_for(lambda: stack.events("exposure", visitor), what="the exposure")
+    with page.expect_navigation():
+        page.click("ul.category-list a[href='/c/shoes']")
+    page.wait_for_function("window.slotwise && window.slotwise.v === 1")
+    flush(page)
+    [click] = wait_for(lambda: stack.events("click", visitor), what="the click")
+    assert click.data["props"]["decision_id"] == decision_id and click.data["props"]["href"].endswith("/c/shoes")
+    report = slot_report(stack, visitor, "home-categories")
+    [arm] = report.arms
+    assert (arm.arm, arm.decisions, arm.exposures, arm.rewarded) == ("recent", 1, 1, 1)
+
+
+def test_size_is_preset_after_a_purchase_tracked_on_the_confirmation_page(stack: Stack, page: Any) -> None:
+    """The product's category comes from its page (the breadcrumb), never from its URL (/p/201)."""
+    browse(page, stack.url("main", "/p/201"))
+    assert (stack.product("201") or {}).get("category") == "shoes"  # learned from the tag's page extract
+    assert page.eval_on_selector("#size", "e => e.value") == ""  # nothing known about this visitor yet
+    browse(page, stack.url("main", "/order/confirmed?order=T-1001&product=201&size=43&price=119"))
+    visitor = visitor_id(page.context)
+    [purchase] = wait_for(lambda: stack.events("purchase", visitor), what="the purchase")
+    assert purchase.data["props"]["lines"][0]["category"] == "shoes"  # filled in from the catalog
+    assert stack.profile(visitor).purchases[0]["size"] == "43"
+
+    requests = Requests(page.context)
+    goto(page, stack.url("main", "/p/203"))  # never seen by anyone: /decide needs the page's extract
+    page.wait_for_selector("select#size[data-sw-decision]")
+    assert page.eval_on_selector("#size", "e => e.value") == "43"
+    asked = [r.method for r in requests.to("decide")]
+    assert asked == ["GET", "POST"], asked  # "complete: false", then the page's extract
+    goto(page, stack.url("main", "/p/201"))  # in the catalog now: the snippet's GET is enough
+    page.wait_for_selector("select#size[data-sw-decision]")
+    assert page.eval_on_selector("#size", "e => e.value") == "43"
+
+    with page.expect_navigation():
+        page.click("form.add-to-cart button")  # the rules' submit capture: an add to cart in size 43
+    page.wait_for_function("window.slotwise && window.slotwise.v === 1")
+    flush(page)
+    [added] = wait_for(lambda: stack.events("add_to_cart", visitor), what="the add to cart")
+    assert (added.data["props"]["product"], added.data["props"]["size"]) == ("201", "43")
+    [arm] = wait_for(lambda: [a for a in slot_report(stack, visitor, "size-prefill").arms if a.rewarded],
+                     what="the size decision rewarded by the add to cart")
+    assert (arm.decisions, arm.exposures, arm.rewarded) == (1, 1, 1)  # sticky per visitor: one decision
+
+
+@pytest.mark.parametrize("product", ["201", "202", "301", "401", "501"])
+def test_page_facts_from_the_tag_equal_the_proxys(stack: Stack, page: Any, product: str) -> None:
+    """The proxy reads the store's HTML; tag-only mode reads the tag's extract: the same facts."""
+    ruleset = load_rules(RULES)
+    url = stack.url("main", f"/p/{product}")
+    html = httpx.get(url, timeout=10).content  # what the proxy would read
+    requests = Requests(page.context)
+    goto(page, url)
+    flush(page)
+    [view] = [e for e in requests.events() if e["type"] == "page_view" and e["props"]["url"] == url][:1]
+    path = urlsplit(url).path
+    groups = ruleset.catalog.product_groups()
+    reading = read_extract(view["props"]["extract"], ruleset.catalog, groups)  # what the server does with it
+    from_tag = page_facts(path, "", None, ruleset, reading=reading)
+    from_html = page_facts(path, "", html, ruleset)
+    assert from_tag == from_html
+    assert from_tag.type == "product" and from_tag.product is not None
+    expected = {"201": "shoes", "202": "shoes", "301": "socks", "401": "hats", "501": "jackets"}[product]
+    assert from_tag.category == from_tag.product["category"] == expected  # from the page: the URL has none
+    assert from_tag.product["price"] and from_tag.product["name"] and from_tag.product["sizes"]
