@@ -62,23 +62,43 @@ class TagBundle:
     digest: str
 
 
-@lru_cache(maxsize=1)
-def _code() -> str:
-    code = compact(files("slotwise.tag").joinpath("tag.js").read_text("utf-8"))
+VARIANTS = ("full", "proxy")
+_MARKER = re.compile(r"^[ \t]*// @(tag-only|end)\b", re.MULTILINE)
+_REGION = re.compile(r"^[ \t]*// @tag-only\b.*?^[ \t]*// @end[^\n]*\n", re.MULTILINE | re.DOTALL)
+
+
+def strip_tag_only(source: str) -> str:
+    """The tag the proxy injects: without the regions only tag-only stores need (reading pages, /decide)."""
+    stripped = _REGION.sub("", source)
+    if _MARKER.search(stripped):
+        raise RuntimeError("tag.js has an unbalanced '// @tag-only' / '// @end' region")
+    return stripped
+
+
+@lru_cache(maxsize=2)
+def _code(variant: str) -> str:
+    source = files("slotwise.tag").joinpath("tag.js").read_text("utf-8")
+    code = compact(strip_tag_only(source) if variant == "proxy" else source)
     if CONFIG_MARK not in code:
         raise RuntimeError(f"tag.js lost its config mark {CONFIG_MARK!r}")
     return code
 
 
-@lru_cache(maxsize=32)
-def _bundle(config_json: str) -> TagBundle:
-    source = _code().replace(CONFIG_MARK, config_json).encode("utf-8")
+@lru_cache(maxsize=64)
+def _bundle(config_json: str, variant: str) -> TagBundle:
+    source = _code(variant).replace(CONFIG_MARK, config_json).encode("utf-8")
     return TagBundle(source, gzip.compress(source, 9, mtime=0), hashlib.sha256(source).hexdigest()[:12])
 
 
-def bundle(config: Mapping[str, Any] | None = None) -> TagBundle:
-    """The tag with this config (``None``: the default config, nothing store-specific)."""
-    return _bundle(script_json(dict(config or {"v": 1})))
+def bundle(config: Mapping[str, Any] | None = None, variant: str = "full") -> TagBundle:
+    """The tag with this config (``None``: the default config, nothing store-specific).
+
+    ``full`` (``/_sw/tag.js``) has everything; ``proxy`` is the smaller tag the
+    proxy injects into the pages it serves.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
+    return _bundle(script_json(dict(config or {"v": 1})), variant)
 
 
 def tag_source() -> bytes:
@@ -178,13 +198,13 @@ def find_csp_nonce(page: bytes) -> str | None:
 class TagAssets:
     """Serves the tag for the current rules, and the tags of recent rules (pages cached with them)."""
 
-    def __init__(self, config: Callable[[], Mapping[str, Any]] | None = None, keep: int = 8) -> None:
+    def __init__(self, config: Callable[[], Mapping[str, Any]] | None = None, keep: int = 16) -> None:
         self.config = config or (lambda: {"v": 1})
         self._recent: OrderedDict[str, TagBundle] = OrderedDict()
         self.keep = keep
 
-    def current(self) -> TagBundle:
-        found = bundle(self.config())
+    def current(self, variant: str = "full") -> TagBundle:
+        found = bundle(self.config(), variant)
         self._recent[found.digest] = found
         self._recent.move_to_end(found.digest)
         while len(self._recent) > self.keep:
@@ -192,7 +212,8 @@ class TagAssets:
         return found
 
     def url(self, prefix: str = PREFIX) -> str:
-        return tag_url(prefix, self.current().digest)
+        """The URL of the tag the proxy injects (the ``proxy`` variant, hashed)."""
+        return tag_url(prefix, self.current("proxy").digest)
 
     def _serve(self, request: Request, found: TagBundle, cache_control: str) -> Response:
         etag = f'"{found.digest}"'
@@ -216,7 +237,7 @@ class TagAssets:
         current = self.current()
         found = self._recent.get(request.path_params["digest"])
         if found is None:
-            # a page asking for a tag built with rules this process never had: the current one, briefly cached
+            # a page asking for a tag built with rules this process never had: the current (full) one, briefly cached
             return self._serve(request, current, SHORT)
         return self._serve(request, found, IMMUTABLE)
 

@@ -1,4 +1,6 @@
 /* Slotwise tag (docs/tag.md). One global: window.slotwise. No dependencies.
+   Regions between "// @tag-only" and "// @end" are left out of the tag the proxy injects
+   (it reads pages and decides itself); /_sw/tag.js, for tag-only stores, has everything.
    Nothing here knows a store: what to read from its pages, which clicks and forms are
    events, and whether to read GA4's dataLayer all come from the rules (CFG, baked in
    by the server that serves this file). */
@@ -123,7 +125,9 @@
     set(LS, 'sw_consent', granted ? '1' : '0');
     if (!granted) { set(LS, Q, null); set(LS, 'sw_n', null); }
     track('consent', { granted: !!granted }, { now: 1 });
+  // @tag-only
     if (granted && !PROXIED && !viewed) view();
+  // @end
   }
 
   // -- reading the page with the rules' fields (the proxy reads the same with selectolax) ------
@@ -154,6 +158,7 @@
     if (g.lines) try { out.lines = A.slice.call(scope.querySelectorAll(g.lines.items), 0, 200).map(function (it) { return fields(it, g.lines.fields); }); } catch (e) {}
     return out;
   }
+  // @tag-only: pages behind the proxy are read by the proxy
   // what the page carries about its product, verbatim: JSON-LD, meta tags, canonical, microdata
   function markup() {
     var parts = [], m;
@@ -171,7 +176,9 @@
     for (k in gs) { r = group(gs[k]); if (r) v[k] = r; }
     return (X = { doc: markup(), values: v });
   }
+  // @end
 
+  // @tag-only
   // -- keys of items (reorder, select-option), as slotwise/keys.py and html/edits.py compute them ---
   function slug(s) { try { s = decodeURIComponent(s); } catch (e) {} return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || null; }
   function size(s) {
@@ -211,6 +218,7 @@
     return v.trim() || null;
   }
   function same(a, b) { return a != null && b != null && (a === b || (size(a) || '').toLowerCase() === (size(b) || '').toLowerCase()); }
+  // @end
 
   // -- exposures (>= 50% in view, once per decision per page) and clicks ---------------
   var seen = {}, io = w.IntersectionObserver && new IntersectionObserver(function (es) {
@@ -273,6 +281,7 @@
     dl.push = function () { var r = push.apply(dl, arguments); each(arguments, pushed); return r; };
   }
 
+  // @tag-only
   // -- page views (tag-only mode): what the page says goes along, so the server reads it as the proxy would
   var viewed = 0;
   function view() {
@@ -281,6 +290,7 @@
     track('page_view', { url: loc(), referrer: d.referrer ? d.referrer.split(/[?#]/)[0] : undefined,
       title: d.title.slice(0, 200), extract: extract() });
   }
+  // @end
 
   // -- exit intent and the popup ----------------------------------------------------------
   var open = 0, exited = 0;
@@ -388,6 +398,7 @@
     }
   }
 
+  // @tag-only
   // -- tag-only mode: decisions from /decide, applied here, page hidden at most until the window ends ----
   var OPS = { replace: 'replaceWith', append: 'append', prepend: 'prepend', before: 'before', after: 'after' };
   function apply(x) { // true when the decision is on the page (only those are reported, and learned from)
@@ -480,6 +491,7 @@
     }
     early.then(fin, function () { fin(null); });
   }
+  // @end
 
   // -- public API --------------------------------------------------------------------------
   var api = w.slotwise = {
@@ -496,10 +508,14 @@
   if (pre && pre.length) each(pre, api.push);
   function start() {
     ready(function () {
+  // @tag-only
       if (!PROXIED && !viewed) view();
+  // @end
       confirmations(); dataLayer(); observe(); arm(); sched(300);
     });
   }
+  // @tag-only
   if (C.mode === 'decide') decide(function () { ready(observe); });
+  // @end
   start();
 })(window, document, /*SW_CONFIG*/{});
