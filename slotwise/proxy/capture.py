@@ -6,7 +6,8 @@ visitor gets from the store):
 - **requests** through the proxy: a matching request's body is kept (up to
   ``MAX_BODY``) while it streams to the store; when the store answers, the
   source's ``success`` decides and its fields become the event (trusted:
-  the store accepted it). ``logout`` gives the browser a fresh visitor id.
+  the store accepted it; but a newsletter form accepts any address, so its
+  e-mail is a claim). ``logout`` gives the browser a fresh visitor id.
   A ``confirm`` source waits for the visitor's next page to show (or not
   show) a selector, kept in ``Profile.pending``.
 - **pages** through the proxy: the logged-in customer, the mini basket as
@@ -44,18 +45,31 @@ from slotwise.tag.recorder import EventRecorder, Incoming
 log = logging.getLogger("slotwise.capture")
 
 MAX_BODY = 64 * 1024
+UNPROVEN = frozenset({"newsletter"})
+"""Events a store accepts from anyone: a newsletter form takes any address, so it names nobody (no merge)."""
 PENDING_S = 300.0  # a confirmation must come within this many seconds
 _KEY_SAFE = re.compile(r"[^A-Za-z0-9_-]")
 _CAPTURES = "sw_captures"
 
 
-def tag_key(prefix: str, value: str) -> str:
-    """An event id the tag's own ids could have made (``purchase-<order>``): claims dedupe with each other."""
-    return f"{prefix}-{_KEY_SAFE.sub('_', value)}"[:64]
+def claim_key(visitor: str, order_id: str) -> str:
+    """The log key of an order a browser claims (a dataLayer push, a tag-only page): once per visitor and order.
+
+    Log keys are unique across the whole log, so the order id alone would let
+    anyone who pushes a made-up purchase with the next order number keep that
+    order's real buyer from being recorded. Trusted sources use ``order:<id>``,
+    which no claim can take.
+    """
+    return f"claim:{_KEY_SAFE.sub('_', visitor)[:64]}:purchase:{order_id}"
 
 
 class _Once:
-    """Logs a problem once per (source, reason): a broken selector must not flood the log."""
+    """Logs a problem once per (source, reason): a broken selector must not flood the log.
+
+    Reasons can carry what a browser sent, so there may be endlessly many: past
+    ``limit`` distinct ones, one last line says so and the rest are dropped
+    (rather than every one being logged from then on).
+    """
 
     def __init__(self, limit: int = 5000) -> None:
         self.seen: set[tuple[str, str]] = set()
@@ -65,8 +79,12 @@ class _Once:
         key = (source, reason[:200])
         if key in self.seen:
             return
-        if len(self.seen) < self.limit:
-            self.seen.add(key)
+        if len(self.seen) >= self.limit:
+            if len(self.seen) == self.limit:
+                self.seen.add(("", "full"))
+                log.warning("capture: more than %d different problems; no more are logged until restart", self.limit)
+            return
+        self.seen.add(key)
         log.warning("capture %s: %s", source, reason)
 
 
@@ -113,11 +131,14 @@ class Capture:
             self.warn(sources[0][0].id, f"request body over {MAX_BODY} bytes: not read")
             return
         form, json_body = await _parse_body(flow, body)
-        query = dict(parse_qsl(flow.query_string, keep_blank_values=True))
+        query: dict[str, str] = {}
+        for name, value in parse_qsl(flow.query_string, keep_blank_values=True):
+            query.setdefault(name, value)  # the first value of a repeated name, as for form fields
         headers = {k: v for k, v in reversed(flow.headers)}
-        response = Response(flow.status, dict(flow.response_headers))
+        response = Response(flow.status, dict(flow.response_headers), flow.path)
         now = self.clock()
         recorded: list[Incoming] = []
+        claims: list[Incoming] = []  # accepted by the store, yet proving nothing about who sent them
         pending: list[dict[str, Any]] = []
         for source, params in sources:
             try:
@@ -139,13 +160,18 @@ class Capture:
                 continue
             if source.confirm is not None:
                 pending.append({"event": raw, "key": incoming.key, "source": source.id, "css": source.confirm.css,
-                                "present": source.confirm.present, "expires": now + PENDING_S, "ts": now})
+                                "present": source.confirm.present, "expires": now + PENDING_S, "ts": now,
+                                "trusted": source.event not in UNPROVEN})
+            elif source.event in UNPROVEN:
+                claims.append(incoming)
             else:
                 recorded.append(incoming)
         if pending:
             await self.store.update_profile(flow.visitor.id, lambda p: _hold(p, pending), now)
         if recorded:
             await self.recorder.record(flow.visitor.id, recorded, now, trusted=True, source="proxy")
+        if claims:
+            await self.recorder.record(flow.visitor.id, claims, now, trusted=False, source="proxy")
 
     # -- 2. pages ------------------------------------------------------------------------
     def page_groups(self, flow: Flow, ruleset: RuleSet) -> dict[str, Any]:
@@ -155,16 +181,23 @@ class Capture:
                       now: float, *, trusted: bool = True) -> Profile:
         """Customer, cart and page events from a page the visitor was just served (or, untrusted, shown)."""
         items: list[Incoming] = []
+        claims: list[Incoming] = []
         if profile.pending and html:
-            items += await self._confirmations(visitor, html, profile, now)
-        items += self.page_events(reading, ruleset, profile, now, trusted=trusted)
-        if not items:
+            confirmed = await self._confirmations(visitor, html, profile, now)
+            items += [item for item, proven in confirmed if proven and trusted]
+            claims += [item for item, proven in confirmed if not (proven and trusted)]
+        items += self.page_events(reading, ruleset, profile, now, trusted=trusted, visitor=visitor)
+        if not items and not claims:
             return profile
-        await self.recorder.record(visitor, items, now, trusted=trusted, source="proxy" if trusted else "tag")
+        source = "proxy" if trusted else "tag"
+        if items:
+            await self.recorder.record(visitor, items, now, trusted=trusted, source=source)
+        if claims:
+            await self.recorder.record(visitor, claims, now, trusted=False, source=source)
         return await self.store.get_profile(visitor) or profile
 
     def page_events(self, reading: PageReading, ruleset: RuleSet, profile: Profile | None, now: float, *,
-                    trusted: bool) -> list[Incoming]:
+                    trusted: bool, visitor: str = "") -> list[Incoming]:
         """The events a page reading holds, pure apart from logging: identity, cart truth, page sources."""
         capture = ruleset.capture
         items: list[Incoming] = []
@@ -200,15 +233,15 @@ class Capture:
                 continue
             if raw is None:
                 continue
-            items += [i for i in [self._incoming(raw, _page_key(source, raw, trusted), now, source.id)] if i]
+            items += [i for i in [self._incoming(raw, _page_key(source, raw, trusted, visitor), now, source.id)] if i]
         return items
 
-    async def _confirmations(self, visitor: str, html: bytes, profile: Profile, now: float) -> list[Incoming]:
-        """Pending captures this page confirms (or refutes); either way they are settled now."""
+    async def _confirmations(self, visitor: str, html: bytes, profile: Profile, now: float) -> list[tuple[Incoming, bool]]:
+        """Pending captures this page confirms (and whether each proves who sent it); all are settled now."""
         from selectolax.lexbor import LexborHTMLParser
 
         tree = LexborHTMLParser(html)
-        items: list[Incoming] = []
+        items: list[tuple[Incoming, bool]] = []
         for held in profile.pending:
             if held.get("expires", 0) < now:
                 continue
@@ -218,7 +251,7 @@ class Capture:
                 continue
             if found == bool(held.get("present", True)):
                 item = self._incoming(held["event"], held["key"], float(held.get("ts") or now), held.get("source", "?"))
-                items += [item] if item else []
+                items += [(item, bool(held.get("trusted", True)))] if item else []
         await self.store.update_profile(visitor, _settle, now)
         return items
 
@@ -230,25 +263,30 @@ class Capture:
         for item in items:
             event = item.event
             if event.type == "capture":
-                out += self._expand_capture(item, ruleset)
+                out += self._expand_capture(visitor, item, ruleset)
             elif event.type == "page_view" and event.props.extract is not None and ruleset is not None:
                 if profile is None:
                     profile = await self.store.get_profile(visitor)
-                page_item, more = await self._tag_page(item, ruleset, profile, now)
+                page_item, more = await self._tag_page(visitor, item, ruleset, profile, now)
                 out += [page_item, *more]
             else:
                 out.append(item)
         return out
 
-    def _expand_capture(self, item: Incoming, ruleset: RuleSet | None) -> list[Incoming]:
+    def _expand_capture(self, visitor: str, item: Incoming, ruleset: RuleSet | None) -> list[Incoming]:
         props = item.event.props
         if ruleset is None:
             return []
         raws: list[dict[str, Any]] = []
         try:
             if props.source == "datalayer":
-                if ruleset.capture.datalayer is not None and props.push is not None:
-                    raws = datalayer_events(props.push, ruleset.capture.datalayer, ruleset.catalog)
+                if ruleset.capture.datalayer is None:
+                    self.warn("datalayer", "the tag sent a dataLayer push but the rules read none (rules changed?)")
+                    return []
+                problems: list[str] = []
+                raws = datalayer_events(props.push, ruleset.capture.datalayer, ruleset.catalog, problems)
+                for problem in problems:
+                    self.warn("datalayer", problem)
             else:
                 trigger = ruleset.capture.trigger(props.source)
                 if trigger is None:
@@ -263,7 +301,7 @@ class Capture:
         out = []
         for n, raw in enumerate(raws):
             if raw["type"] == "purchase":
-                key = tag_key("purchase", raw["props"]["order_id"])
+                key = claim_key(visitor, raw["props"]["order_id"])
             else:
                 key = f"{item.key[:56]}-{n}"
             built = self._incoming(raw, key, item.ts, props.source)
@@ -271,7 +309,7 @@ class Capture:
                 out.append(Incoming(built.event.model_copy(update={"url": item.event.url}), built.ts, built.key))
         return out
 
-    async def _tag_page(self, item: Incoming, ruleset: RuleSet, profile: Profile | None,
+    async def _tag_page(self, visitor: str, item: Incoming, ruleset: RuleSet, profile: Profile | None,
                         now: float) -> tuple[Incoming, list[Incoming]]:
         """A tag-only page view: facts from its extract (like the proxy's), the catalog learns, page events."""
         from urllib.parse import urlsplit
@@ -295,7 +333,7 @@ class Capture:
             "extract": None,
         })
         page_item = Incoming(event.model_copy(update={"props": props}), item.ts, item.key)
-        return page_item, self.page_events(reading, ruleset, profile, now, trusted=False)
+        return page_item, self.page_events(reading, ruleset, profile, now, trusted=False, visitor=visitor)
 
 
 def _hold(profile: Profile, pending: list[dict[str, Any]]) -> None:
@@ -308,24 +346,40 @@ def _settle(profile: Profile) -> None:
     profile.pending = []
 
 
-def _page_key(source: PageSource, raw: Mapping[str, Any], trusted: bool) -> str:
+def _page_key(source: PageSource, raw: Mapping[str, Any], trusted: bool, visitor: str) -> str:
+    """An order read from a page is recorded once, however often it is reloaded (``order:<id>`` when trusted)."""
     if raw["type"] == "purchase":
         order = str(raw["props"]["order_id"])
-        return f"order:{order}" if trusted else tag_key("purchase", order)
+        return f"order:{order}" if trusted else claim_key(visitor, order)
     return f"page:{source.id}:{uuid.uuid4().hex}"
 
 
 def _cart_changed(profile: Profile | None, lines: list[dict[str, Any]] | None, count: int | None) -> bool:
+    """Whether the mini basket says something the profile does not hold yet (else nothing is written).
+
+    A basket that shows only a count is compared with the count it showed last
+    (``cart_hint``) when there is one: the lines the profile holds may never
+    add up to the store's count (it counts lines, an add went another way),
+    and comparing with them would write a cart event on every page.
+    """
     if profile is None:
         return bool(lines) or bool(count)
     if lines is not None:
-        have = sorted((str(l.get("product")), l.get("size"), int(l.get("qty") or 1)) for l in profile.cart)
-        new = sorted((str(l.get("product")), l.get("size"), int(l.get("qty") or 1)) for l in lines)
+        have = sorted(_line_key(line) for line in profile.cart)
+        new = sorted(_line_key(line) for line in lines)
         if have != new:
             return True
         return count is not None and not lines and count != profile.cart_hint
-    have_count = sum(int(l.get("qty") or 1) for l in profile.cart) or profile.cart_hint
-    return count != have_count
+    if count == 0:
+        return bool(profile.cart) or profile.cart_hint != 0
+    if profile.cart_hint:
+        return count != profile.cart_hint
+    return count != sum(int(line.get("qty") or 1) for line in profile.cart)
+
+
+def _line_key(line: Mapping[str, Any]) -> tuple[str, str, int]:
+    """What makes two cart lines the same (a missing size sorts like an empty one, never beside a text)."""
+    return str(line.get("product")), str(line.get("size") or ""), int(line.get("qty") or 1)
 
 
 async def _parse_body(flow: Flow, body: bytes) -> tuple[dict[str, Any], Any]:
@@ -350,7 +404,7 @@ async def _parse_body(flow: Flow, body: bytes) -> tuple[dict[str, Any], Any]:
                 if isinstance(value, str):
                     form.setdefault(name, value)
             await parsed.close()  # uploaded files are not read
-        elif "json" in ctype:
+        elif "json" in ctype or body.lstrip()[:1] in (b"{", b"["):  # also JSON sent as text/plain, as beacons do
             json_body = json.loads(body)
     except Exception as exc:  # a body the store may accept but we cannot read: no event
         log.info("capture: unreadable request body on %s: %s", flow.path, exc)

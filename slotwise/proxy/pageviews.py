@@ -59,8 +59,9 @@ class PageViewRecorder:
         rows = [dict(product)]
         variants = product.get("variants") or {}
         for size, child in dict(variants).items():
-            rows.append({"id": str(child), "parent": key, "size": size, "category": product.get("category"),
-                         "name": product.get("name"), "price": product.get("price"), "currency": product.get("currency")})
+            # a size is not a product to list: no category, so "popular in this category" never counts it;
+            # a line naming it takes the parent's category, name and price (``EventRecorder.resolve_lines``)
+            rows.append({"id": str(child), "parent": key, "size": size})
         await self.store.upsert_products(rows, now)
         self._product_digests[key] = digest
 

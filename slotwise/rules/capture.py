@@ -61,15 +61,16 @@ class Response:
 
     __slots__ = ("status", "location", "headers")
 
-    def __init__(self, status: int, headers: Mapping[str, str]) -> None:
-        from urllib.parse import urlsplit
+    def __init__(self, status: int, headers: Mapping[str, str], path: str = "/") -> None:
+        """``path``: the request's, against which a relative ``Location`` (``basket/``) resolves, as browsers do."""
+        from urllib.parse import urljoin, urlsplit
 
         self.status = status
         self.headers = MappingProxyType({k.lower(): v for k, v in headers.items()})
-        location = self.headers.get("location") or ""
+        location = (self.headers.get("location") or "").strip()
         try:
-            parts = urlsplit(location)
-            self.location = parts.path + (f"?{parts.query}" if parts.query else "") if location else ""
+            parts = urlsplit(urljoin(path, location)) if location else None
+            self.location = parts.path + (f"?{parts.query}" if parts.query else "") if parts else ""
         except ValueError:
             self.location = ""
 
@@ -104,7 +105,9 @@ class RequestSource:
             return None
         if not self.rule.matches(path, normalize_query(query), headers):
             return None
-        found = self.rule.path.fullmatch(path) if self.rule.path is not None and not self.rule.search else None
+        found = None
+        if self.rule.path is not None:  # a regex's named groups are params too
+            found = self.rule.path.search(path) if self.rule.search else self.rule.path.fullmatch(path)
         return {k: v for k, v in (found.groupdict() if found else {}).items() if v is not None}
 
     def outcome(self, *, form: Mapping[str, Any], json_body: Any, query: Mapping[str, Any],
@@ -331,9 +334,11 @@ def build_event(event: str, fields: Mapping[str, Any], lines: Sequence[Mapping[s
         props["customer_id"] = customer
     if not props:
         raise CaptureError(f"{event}: no e-mail or customer id")
-    if event in ("signup", "newsletter"):
-        return {"type": "signup", "props": {"email": email, "source": event}} if email else None
-    return {"type": "identify", "props": props}
+    if event == "newsletter" or (event == "signup" and email):
+        if not email:
+            raise CaptureError(f"{event}: no e-mail")
+        return {"type": "signup", "props": {"email": email, "source": event}}
+    return {"type": "identify", "props": props}  # a login, or an account sign-up that names only the customer id
 
 
 def page_event(source: PageSource, values: Values, catalog: CatalogSettings) -> dict[str, Any] | None:
@@ -379,9 +384,16 @@ def _items(value: Any) -> list[Mapping[str, Any]]:
     return [i for i in value if isinstance(i, Mapping)][:MAX_LINES] if isinstance(value, list) else []
 
 
-def datalayer_events(push: Any, settings: DataLayer, catalog: CatalogSettings) -> list[dict[str, Any]]:
-    """Slotwise events for one ``dataLayer.push({...})`` object (GA4, or UA enhanced ecommerce)."""
+def datalayer_events(push: Any, settings: DataLayer, catalog: CatalogSettings,
+                     problems: list[str] | None = None) -> list[dict[str, Any]]:
+    """Slotwise events for one ``dataLayer.push({...})`` object (GA4, or UA enhanced ecommerce).
+
+    An item that makes no event (no product id) is skipped, not the whole
+    push; what was wrong is appended to ``problems`` for the caller to log.
+    """
+    problems = problems if problems is not None else []
     if not isinstance(push, Mapping):
+        problems.append("a dataLayer push that is not an object")
         return []
     ecommerce = push.get("ecommerce") if isinstance(push.get("ecommerce"), Mapping) else {}
     name = push.get("event") if isinstance(push.get("event"), str) else None
@@ -397,27 +409,37 @@ def datalayer_events(push: Any, settings: DataLayer, catalog: CatalogSettings) -
         }
 
     out: list[dict[str, Any]] = []
-    try:
-        if name in ("add_to_cart", "remove_from_cart") and name in settings.events:
-            for item in _items(ecommerce.get("items")):
-                out.append(build_event(name, line(item), (), catalog))  # type: ignore[arg-type]
-        elif name == "purchase" and "purchase" in settings.events and "transaction_id" in ecommerce:
-            out.append(build_event("purchase", {
-                "order_id": ecommerce.get("transaction_id"), "total": ecommerce.get("value"),
-                "currency": ecommerce.get("currency"),
-            }, [line(i) for i in _items(ecommerce.get("items"))], catalog))  # type: ignore[arg-type]
-        elif isinstance(ecommerce.get("add"), Mapping) and "add_to_cart" in settings.events:
-            for item in _items(ecommerce["add"].get("products")):
-                out.append(build_event("add_to_cart", line(item, True), (), catalog))  # type: ignore[arg-type]
-        elif isinstance(ecommerce.get("remove"), Mapping) and "remove_from_cart" in settings.events:
-            for item in _items(ecommerce["remove"].get("products")):
-                out.append(build_event("remove_from_cart", line(item, True), (), catalog))  # type: ignore[arg-type]
-        elif isinstance(ecommerce.get("purchase"), Mapping) and "purchase" in settings.events:
-            action = ecommerce["purchase"].get("actionField") or {}
-            out.append(build_event("purchase", {
-                "order_id": action.get("id"), "total": action.get("revenue"), "currency": ecommerce.get("currencyCode"),
-            }, [line(i, True) for i in _items(ecommerce["purchase"].get("products"))], catalog))  # type: ignore[arg-type]
-    except CaptureError:
-        return [e for e in out if e]
-    return [e for e in out if e]
+
+    def add(event: str, fields: Mapping[str, Any], lines: Sequence[Mapping[str, Any]] = ()) -> None:
+        try:
+            built = build_event(event, fields, lines, catalog)
+        except CaptureError as exc:
+            problems.append(f"dataLayer {name or 'push'}: {exc}")
+            return
+        if built:
+            out.append(built)
+
+    def each(event: str, items: Any, ua: bool = False) -> None:
+        found = _items(items)
+        if not found:
+            problems.append(f"dataLayer {name or event}: no items")
+        for item in found:
+            add(event, line(item, ua))
+
+    if name in ("add_to_cart", "remove_from_cart") and name in settings.events:
+        each(name, ecommerce.get("items"))
+    elif name == "purchase" and "purchase" in settings.events:
+        add("purchase", {"order_id": ecommerce.get("transaction_id"), "total": ecommerce.get("value"),
+                         "currency": ecommerce.get("currency")}, [line(i) for i in _items(ecommerce.get("items"))])
+    elif isinstance(ecommerce.get("add"), Mapping) and "add_to_cart" in settings.events:
+        each("add_to_cart", ecommerce["add"].get("products"), True)
+    elif isinstance(ecommerce.get("remove"), Mapping) and "remove_from_cart" in settings.events:
+        each("remove_from_cart", ecommerce["remove"].get("products"), True)
+    elif isinstance(ecommerce.get("purchase"), Mapping) and "purchase" in settings.events:
+        action = ecommerce["purchase"].get("actionField")
+        action = action if isinstance(action, Mapping) else {}
+        add("purchase", {"order_id": action.get("id"), "total": action.get("revenue"),
+                         "currency": ecommerce.get("currencyCode")},
+            [line(i, True) for i in _items(ecommerce["purchase"].get("products"))])
+    return out
 

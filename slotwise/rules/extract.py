@@ -30,8 +30,23 @@ _TOKEN = re.compile(r"([#.])(-?[_a-zA-Z][-_a-zA-Z0-9]*)")
 BOOLEAN_ATTRIBUTES = frozenset({"disabled", "checked", "selected", "hidden", "required", "readonly", "multiple",
                                 "open", "inert"})
 
+_ATTR_NAME = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
+
 Values = dict[str, Any]
 """A group's reading: ``{"present": bool, "fields": {name: str|None}, "lines": [{name: str|None}]}``."""
+
+
+def split_attribute(text: str) -> tuple[str | None, str | None]:
+    """``"a @href"`` → ``("a", "href")``; ``"@value"`` → ``(None, "value")``; no attribute → ``(text, None)``.
+
+    Only a last ``@`` followed by an attribute name counts: an ``@`` inside an
+    attribute selector (``a[href$='@example.com']``) is part of the CSS, or the
+    field would silently read an attribute named ``example.com']``.
+    """
+    css, sep, attr = text.strip().rpartition("@")
+    if sep and _ATTR_NAME.fullmatch(attr.strip()):
+        return css.strip() or None, attr.strip()
+    return text.strip(), None
 
 
 @dataclass(frozen=True)
@@ -50,10 +65,8 @@ class Field:
         text = text.strip()
         if text == "text":
             return cls()
-        css, sep, attr = text.rpartition("@")
-        if sep and attr.strip() and " " not in attr.strip():
-            return cls(css.strip() or None, attr.strip())
-        return cls(text)
+        css, attr = split_attribute(text)
+        return cls(css, attr) if attr is not None else cls(text)
 
     def clean(self, raw: str | None) -> str | None:
         """The raw reading after ``match`` (or the constant)."""
@@ -131,12 +144,18 @@ class Group:
         return {"present": True, "fields": out_fields, "lines": lines}
 
     def quick_reject(self, html: bytes) -> bool:
-        """True when the page cannot contain ``within`` (its id or a class is absent): no parse needed."""
+        """True when the page cannot contain ``within`` (an id or a class it needs is absent): no parse needed.
+
+        A selector list (``#minicart, .mini-basket``) is rejected only when every
+        alternative is; one with parentheses, brackets or quotes is never judged
+        (a comma inside ``:is(a, b)`` or ``[title="a, b"]`` separates nothing).
+        """
         if not self.within:
             return False
-        first = self.within.split(",")[0]
-        tokens = _TOKEN.findall(first)
-        return any(name.encode() not in html for _, name in tokens)
+        if "," in self.within and any(c in self.within for c in "()[]\"'"):
+            return False
+        return all(any(name.encode() not in html for _, name in _TOKEN.findall(part))
+                   for part in self.within.split(","))
 
 
 def _fields_json(fields: Mapping[str, Field]) -> dict[str, Any]:

@@ -58,6 +58,11 @@ def parse_capture(check: Checker, node: Node, pages: PagesParser, page_mapping: 
     return spec
 
 
+def _a(word: str) -> str:
+    """The article for an event name in a message: "an add_to_cart", "a purchase"."""
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
 def _datalayer(check: Checker, node: Node) -> s.DataLayerSpec | None:
     if isinstance(node, ScalarNode):
         on = check.boolean(node, "'capture.datalayer'")
@@ -123,29 +128,34 @@ def _event(check: Checker, node: Node, pages: PagesParser, page_mapping: PageMap
             check.error(entries["confirm"].key_node, "'confirm' only applies to request and submit sources")
         else:
             spec.confirm = _confirm(check, entries["confirm"].node)
-    if "lines" in entries:
-        if event != "purchase" or kind == "request":
+    if event == "purchase" and kind != "page":
+        # an order is its lines: only a page (the confirmation) shows them; a request, a click or a
+        # form never could, so such a source would fail on every order at run time
+        check.error(entries[kind].key_node, f"a purchase is read from the order confirmation page ('page'), not from "
+                                            f"a {kind}: the GA4 dataLayer and the order webhook report orders too")
+    elif "lines" in entries:
+        if event != "purchase":
             check.error(entries["lines"].key_node, "'lines' only applies to purchase events read from a page")
         elif spec.group is not None:
             spec.group.lines = parse_items(check, entries["lines"].node, s.LINE_FIELDS, "'lines'", required=("product",))
-    elif event == "purchase" and kind != "request":
+    elif event == "purchase":
         check.error(node, "a purchase needs 'lines' (the order's lines: items and product)")
     if "fields" in entries:
         if kind == "request":
-            fields = check.mapping(entries["fields"].node, allowed, f"'fields' of a {event} event")
+            fields = check.mapping(entries["fields"].node, allowed, f"'fields' of {_a(event)} event")
             for name, entry in (fields or {}).items():
                 text = check.text(entry.node, f"field {name!r}")
                 if text is not None:
                     spec.expressions[name] = text
         elif spec.group is not None:
-            spec.group.fields = parse_fields(check, entries["fields"].node, allowed, f"'fields' of a {event} event",
+            spec.group.fields = parse_fields(check, entries["fields"].node, allowed, f"'fields' of {_a(event)} event",
                                              form_ok=kind == "submit") or {}
     have = set(spec.expressions) | (set(spec.group.fields) if spec.group else set())
     for name in s.REQUIRED_FIELDS.get(event, ()):
         if name not in have:
-            check.error(node, f"a {event} event needs field {name!r}")
-    if event in ("signup", "login") and not have & {"email", "customer_id"} and kind != "page":
-        check.error(node, f"a {event} event needs field 'email' or 'customer_id'")
+            check.error(node, f"{_a(event)} event needs field {name!r}")
+    if event in ("signup", "login") and not have & {"email", "customer_id"}:
+        check.error(node, f"{_a(event)} event needs field 'email' or 'customer_id'")
     if event == "newsletter" and "email" not in have:
         check.error(node, "a newsletter event needs field 'email'")
     return spec

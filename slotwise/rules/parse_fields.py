@@ -10,6 +10,7 @@ from typing import Callable, Collection
 
 from slotwise.rules import schema as s
 from slotwise.rules.checker import Checker, Entry, Text
+from slotwise.rules.extract import split_attribute
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, kind_of
 
 PagesParser = Callable[[Checker, Node], "list[s.PageRuleSpec] | None"]
@@ -54,10 +55,9 @@ def parse_field(check: Checker, node: Node, what: str, *, form_ok: bool = False)
         return s.FieldSpec(node, check.source, form=value[len("form."):])
     if value == "text":
         return s.FieldSpec(node, check.source)
-    css, sep, attr = value.rpartition("@")
-    if sep and attr.strip() and " " not in attr.strip():
-        return s.FieldSpec(node, check.source, css=Text(css.strip(), node, check.source) if css.strip() else None,
-                           attr=attr.strip())
+    css, attr = split_attribute(value)
+    if attr is not None:
+        return s.FieldSpec(node, check.source, css=Text(css, node, check.source) if css else None, attr=attr)
     return s.FieldSpec(node, check.source, css=text)
 
 

@@ -1,9 +1,10 @@
 """A product's facts from what its page carries, best source first.
 
 1. schema.org JSON-LD (``jsonld``),
-2. Open Graph and ``product:`` meta tags, and ``<link rel=canonical>``,
+2. Open Graph and ``product:`` meta tags,
 3. schema.org microdata (``itemscope itemtype=…/Product``),
-4. the rules' ``catalog.selectors``.
+4. ``<link rel=canonical>`` (the product's URL when nothing above named one),
+5. the rules' ``catalog.selectors``.
 
 Each source fills only the keys the earlier ones left empty, so a store with
 JSON-LD for price but no image in it still gets its ``og:image``. The same
@@ -27,6 +28,11 @@ _ATTR_RE = re.compile(rb"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^'
 _MAX_META = 300
 _CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "$": "USD", "¥": "JPY", "₹": "INR", "kr": "SEK", "chf": "CHF", "zł": "PLN"}
 _CODE_RE = re.compile(r"\b([A-Z]{3})\b")
+CURRENCY_CODES = frozenset(
+    "AED ARS AUD BGN BRL CAD CHF CLP CNY COP CZK DKK EGP EUR GBP HKD HUF IDR ILS INR ISK JPY KRW MAD MXN MYR "
+    "NGN NOK NZD PEN PHP PKR PLN RON RSD RUB SAR SEK SGD THB TRY TWD UAH USD VND ZAR".split()
+)
+"""Codes recognised inside a price text (``12,00 CHF``): any three capitals would also take ``VAT`` or ``SUM``."""
 
 
 def empty_product() -> dict[str, Any]:
@@ -72,17 +78,24 @@ def meta_tags(html: bytes) -> dict[str, str]:
 
 
 def currency_of(text: Any, default: str | None = None) -> str | None:
-    """``'EUR'`` from a code or a symbol in a price text; else the default."""
+    """``'EUR'`` from a code (a field that is just ``EUR``, or a known code in a price text) or a symbol; else the default.
+
+    A known code wins over a symbol (``CA$ 12,00 CAD``); words that merely look
+    like codes (``incl. VAT``) are not currencies.
+    """
     if not isinstance(text, str) or not text.strip():
         return default
-    code = _CODE_RE.search(text.upper())
-    if code and len(text.strip()) == 3:
-        return code.group(1)
+    stripped = text.strip()
+    if len(stripped) == 3 and stripped.isascii() and stripped.isalpha():
+        return stripped.upper()
+    code = next((c for c in _CODE_RE.findall(text.upper()) if c in CURRENCY_CODES), None)
+    if code:
+        return code
     lowered = text.lower()
     for symbol, iso in _CURRENCY_SYMBOLS.items():
         if symbol in lowered:
             return iso
-    return code.group(1) if code else default
+    return default
 
 
 def meta_product(meta: Mapping[str, str], catalog: CatalogSettings) -> tuple[dict[str, Any], bool]:
@@ -93,7 +106,7 @@ def meta_product(meta: Mapping[str, str], catalog: CatalogSettings) -> tuple[dic
     product = {
         "id": product_key(meta.get("product:retailer_item_id")),
         "name": meta.get("og:title"),
-        "url": meta.get("og:url") or meta.get("canonical"),
+        "url": meta.get("og:url"),
         "image": meta.get("og:image"),
         "price": _price(price),
         "currency": currency_of(meta.get("product:price:currency") or meta.get("og:price:currency")),
@@ -151,10 +164,18 @@ def structured_product(html: bytes, catalog: CatalogSettings) -> tuple[dict[str,
     jsonld = extract_product(html) if b"ld+json" in html.lower() else None
     meta, declared = meta_product(meta_tags(html), catalog)
     micro = microdata_product(html, catalog)
-    if jsonld is None and not meta and micro is None:
+    canonical = canonical_url(html)
+    if jsonld is None and not meta and micro is None and canonical is None:
         return None, False
-    product = fill(empty_product(), jsonld, meta, micro)
+    product = fill(empty_product(), jsonld, meta, micro, {"url": canonical} if canonical else None)
     return product, jsonld is not None or micro is not None or declared
+
+
+def canonical_url(html: bytes) -> str | None:
+    """The page's ``<link rel=canonical href>``, if any."""
+    link = _LINK_RE.search(html)
+    href = _attrs(link.group(0)).get("href") if link is not None else None
+    return href.strip() if href and href.strip() else None
 
 
 def selector_product(values: Mapping[str, Any], catalog: CatalogSettings) -> dict[str, Any] | None:

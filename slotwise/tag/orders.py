@@ -22,6 +22,7 @@ from typing import Annotated, Any, Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from slotwise.profile import hash_email
 from slotwise.store.base import Store
@@ -58,11 +59,26 @@ class Order(BaseModel):
         if isinstance(self.ts, (int, float)):
             value = float(self.ts)
         else:
-            parsed = datetime.fromisoformat(self.ts.replace("Z", "+00:00"))
+            try:
+                parsed = datetime.fromisoformat(self.ts.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError(f"ts {self.ts!r} is not an ISO 8601 date-time") from None
             value = (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
         if not math.isfinite(value) or value > now + 60:
             raise ValueError(f"ts {self.ts!r} is not a time up to now")
         return value
+
+
+def _field(loc: Any, raw: Any) -> str:
+    """The field a validation error is about; the order as a whole is about who bought it (or not an object)."""
+    path = ".".join(str(p) for p in loc)
+    if path:
+        return path
+    return "customer_id" if isinstance(raw, dict) else "body"
+
+
+def _unprocessable(detail: list[dict[str, str]]) -> JSONResponse:
+    return JSONResponse({"error": "not an order", "detail": detail}, status_code=422)
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -77,7 +93,13 @@ class OrderWebhook:
         self.secret = secret
         self.now = now
 
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI: Starlette runs an object (unlike a function or a method) that a route names as an app."""
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        """The answer to one webhook: 200 (stored or a duplicate), 401, 404, 413, 422 naming the field, 503."""
         secret = self.secret()
         if not secret:
             return JSONResponse({"error": "order webhooks are off (set --order-secret)"}, status_code=404)
@@ -88,14 +110,19 @@ class OrderWebhook:
         if not hmac.compare_digest(given.encode(), signature(secret, body).encode()):
             return JSONResponse({"error": "bad or missing X-Slotwise-Signature (sha256=HMAC of the body)"},
                                 status_code=401)
+        now = self.now()
         try:
-            order = Order.model_validate(json.loads(body))
-            now = self.now()
+            raw = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            return _unprocessable([{"field": "body", "reason": f"not JSON: {exc}"}])
+        try:
+            order = Order.model_validate(raw)
+        except ValidationError as exc:
+            return _unprocessable([{"field": _field(e["loc"], raw), "reason": e["msg"]} for e in exc.errors(include_url=False)])
+        try:
             ts = order.time(now)
-        except (ValueError, ValidationError, RecursionError) as exc:
-            errors = exc.errors(include_url=False) if isinstance(exc, ValidationError) else None
-            detail = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in errors] if errors else str(exc)
-            return JSONResponse({"error": "not an order", "detail": detail}, status_code=422)
+        except (ValueError, OverflowError) as exc:
+            return _unprocessable([{"field": "ts", "reason": str(exc)}])
         try:
             stored = await self.record(order, ts, now)
         except Exception:

@@ -144,11 +144,13 @@ class EventRecorder:
         fresh = [item for item, new in zip(items, added) if new]
         applicable = []
         for item in items:
-            if item.event.type == "identify" and not await self._link(visitor, item.event, now, trusted):
+            event = item.event
+            if event.type == "identify" and not await self._link(visitor, event, now, trusted):
                 continue  # a claim on someone else's identity: nothing of it reaches this profile
-            if item.event.type == "signup":
-                await self._link(visitor, item.event, now, trusted)
-            applicable.append((item.event, item.ts))
+            if event.type == "signup" and not await self._link(visitor, event, now, trusted):
+                # subscribed, but with an address the visitor could not claim: not theirs to hold
+                event = event.model_copy(update={"props": event.props.model_copy(update={"email": None})})
+            applicable.append((event, item.ts))
         if any(event.type in PROFILE_TYPES for event, _ in applicable):
             await self.store.update_profile(visitor, apply_events(applicable), now)
         if fresh and self.on_events is not None:
