@@ -45,8 +45,11 @@ from slotwise.tag.recorder import EventRecorder, Incoming
 log = logging.getLogger("slotwise.capture")
 
 MAX_BODY = 64 * 1024
-UNPROVEN = frozenset({"newsletter"})
-"""Events a store accepts from anyone: a newsletter form takes any address, so it names nobody (no merge)."""
+UNPROVEN = frozenset({"newsletter", "signup"})
+"""Events a store accepts for any address typed in: a newsletter form, and a registration (a store rarely
+proves the address before it answers). They attach an e-mail nobody holds yet, never merge into the person
+who does: someone registering with an in-store customer's address must not see that customer's history.
+A login proves the password, and the account page names who the store says is logged in: those merge."""
 PENDING_S = 300.0  # a confirmation must come within this many seconds
 _KEY_SAFE = re.compile(r"[^A-Za-z0-9_-]")
 _CAPTURES = "sw_captures"

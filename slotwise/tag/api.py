@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import time
+import uuid
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
 
 from starlette.requests import Request
@@ -337,17 +338,26 @@ class TagAPI:
         return self._said(request, response)
 
     async def _claim(self, visitor: str, alias: str, now: float, track: bool) -> tuple[str, bool]:
-        if not track:
-            return await self.store.claim_coupon(alias, now, self.coupons.generate)
-        profile = await self.store.link_identity(visitor, alias, now, merge=False)  # a typed address proves nothing
+        """The visitor's coupon: one per person, shown only to the visitor it was issued to.
+
+        A typed address proves nothing: it is linked only if nobody holds it, and
+        an address someone else holds gets this visitor a code of their own,
+        never that person's code (or identity).
+        """
+        if not track:  # no profile (GPC, no consent): a code for this request, owned by nobody we know
+            return await self.store.claim_coupon(f"anon:{uuid.uuid4().hex}", now, self.coupons.generate)
+        profile = await self.store.link_identity(visitor, alias, now, merge=False)
+        linked = await self.store.resolve(alias) == profile.id
         if profile.coupon:
             code, fresh = profile.coupon, False
         else:
-            code, fresh = await self.store.claim_coupon(alias, now, self.coupons.generate)
+            owner = alias if linked else f"profile:{profile.id}"
+            code, fresh = await self.store.claim_coupon(owner, now, self.coupons.generate)
 
         def subscribe(p: Any) -> None:
             p.subscribed = True
-            p.email_hash = p.email_hash or alias[len("email:"):]
+            if linked:
+                p.email_hash = p.email_hash or alias[len("email:"):]
             p.coupon = p.coupon or code
 
         await self.store.update_profile(visitor, subscribe, now)

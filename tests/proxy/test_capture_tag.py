@@ -405,8 +405,6 @@ def test_a_sign_up_claim_with_someone_elses_address_subscribes_but_sets_no_ident
     assert mine.email_hash is None and mine.id != owner  # an address it could not claim is not its identity
 
 
-@pytest.mark.xfail(strict=True, reason="tag/api.py TagAPI._claim sets email_hash even when link_identity(merge=False) "
-                                       "attached nothing: the popup's typed address becomes the visitor's identity")
 def test_the_popup_sign_up_sets_no_identity_it_could_not_link(stack: Stack, browser: httpx.Client) -> None:
     email = f"popup-{uuid.uuid4().hex[:6]}@example.com"
     owner = a_known_person(stack, email)
