@@ -12,25 +12,27 @@ browser test.
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import unquote
 
-_SLUG_RE = re.compile(r"[^a-z0-9]+")
-_SPACE_RE = re.compile(r"\s+")
+_SLUG_RE = re.compile(r"[\W_]+")
+_SPACE_RE = re.compile("[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+")
+"""Whitespace as JavaScript's ``\\s`` knows it: the tag's twin of ``size_key`` collapses the same characters."""
 _SIZE_LABEL_RE = re.compile(r"^[^\W\d_][^:]{0,20}:\s*", re.UNICODE)
 _LETTER_SIZE_RE = re.compile(r"^[0-9]?[a-zA-Z]{1,4}$")
 MAX_KEY = 128
 
 
 def category_key(name: object) -> str | None:
-    """``'T-Shirts'``, ``'t-shirts'``, ``'T%2DShirts'`` → ``'t-shirts'``; empty → None.
+    """``'T-Shirts'``, ``'t-shirts'``, ``'T%2DShirts'`` → ``'t-shirts'``; ``'Обувь'`` → ``'обувь'``; empty → None.
 
-    Lower-case; every run of characters other than ``a-z0-9`` becomes one
-    ``-``. URL segments are percent-decoded first.
+    Lower-case (NFC); every run of characters that are not letters or digits
+    (in any script) becomes one ``-``. URL segments are percent-decoded first.
     """
     if name is None:
         return None
     text = unquote(str(name)) if "%" in str(name) else str(name)
-    key = _SLUG_RE.sub("-", text.strip().lower()).strip("-")
+    key = _SLUG_RE.sub("-", unicodedata.normalize("NFC", text.strip()).lower()).strip("-")
     return key[:MAX_KEY] or None
 
 
@@ -54,7 +56,7 @@ def size_key(label: object) -> str | None:
     """
     if label is None or isinstance(label, bool):
         return None
-    text = _SPACE_RE.sub(" ", str(label)).strip()
+    text = _SPACE_RE.sub(" ", str(label)).strip(" ")
     text = _SIZE_LABEL_RE.sub("", text, count=1) if ":" in text else text
     if _LETTER_SIZE_RE.match(text):
         text = text.upper()

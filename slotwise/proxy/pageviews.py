@@ -58,6 +58,10 @@ class PageViewRecorder:
             return
         rows = [dict(product)]
         variants = product.get("variants") or {}
+        if not variants:  # a size's own page (stores link sizes to it): it stays that size of its parent
+            stored = (await self.store.get_products([key])).get(key) or {}
+            if stored.get("parent"):
+                rows[0].update(parent=stored["parent"], size=stored.get("size"))
         for size, child in dict(variants).items():
             # a size is not a product to list: no category, so "popular in this category" never counts it;
             # a line naming it takes the parent's category, name and price (``EventRecorder.resolve_lines``)

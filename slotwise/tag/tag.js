@@ -180,10 +180,10 @@
 
   // @tag-only
   // -- keys of items (reorder, select-option), as slotwise/keys.py and html/edits.py compute them ---
-  function slug(s) { try { s = decodeURIComponent(s); } catch (e) {} return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || null; }
+  function slug(s) { try { s = decodeURIComponent(s); } catch (e) {} return s.trim().normalize('NFC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '') || null; }
   function size(s) {
     s = s.replace(/\s+/g, ' ').trim();
-    if (s.indexOf(':') >= 0) s = s.replace(/^[A-Za-z\u00c0-\u024f][^:]{0,20}:\s*/, '');
+    if (s.indexOf(':') >= 0) s = s.replace(/^\p{L}[^:]{0,20}:\s*/u, '');
     return (/^[0-9]?[a-zA-Z]{1,4}$/.test(s) ? s.toUpperCase() : s) || null;
   }
   function linkKey(u) {

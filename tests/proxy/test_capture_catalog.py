@@ -97,3 +97,23 @@ def test_capture_problems_are_logged_once_and_never_flood(caplog: pytest.LogCapt
     assert messages[0] == "capture quick-add: no product (read None)"
     assert messages[1:3] == ["capture datalayer: forged value 0", "capture datalayer: forged value 1"]
     assert len(messages) == 4 and "no more are logged" in messages[3]
+
+
+def test_a_sizes_own_page_keeps_it_a_size_of_its_parent(tmp_path: Any) -> None:
+    """Stores like Oscar link each size to a page of its own; viewing it must not make it a product to list."""
+    import asyncio
+
+    from slotwise.proxy.pageviews import PageViewRecorder
+    from slotwise.store.sqlite import SQLiteStore
+
+    async def run() -> dict[str, Any]:
+        store = SQLiteStore(tmp_path / "s.db")
+        views = PageViewRecorder(store)
+        await views.learn({"id": "7", "name": "Runner", "category": "shoes", "variants": {"42": "10"}}, 1.0)
+        await views.learn({"id": "10", "name": "Runner, size 42", "category": "shoes", "in_stock": True}, 2.0)
+        found = await store.get_products(["10"])
+        await store.close()
+        return found["10"]
+
+    child = asyncio.run(run())
+    assert child["parent"] == "7" and child["size"] == "42" and child["name"] == "Runner, size 42"

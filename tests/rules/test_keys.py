@@ -75,10 +75,11 @@ _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_si
 def test_category_key_is_a_slug_and_idempotent(raw: str) -> None:
     key = category_key(raw)
     if key is not None:
-        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", key), key
-        assert len(key) <= MAX_KEY
+        assert re.fullmatch(r"[^\W_]+(-[^\W_]+)*", key), key  # letters and digits of any script, '-' between
+        assert key == key.lower() and len(key) <= MAX_KEY
         assert category_key(key) == key
-        assert category_key(key.upper()) == key  # a POS export in capitals
+        if key.isascii():
+            assert category_key(key.upper()) == key  # a POS export in capitals
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -87,7 +88,7 @@ def test_size_key_is_idempotent(raw: str) -> None:
     key = size_key(raw)
     if key is not None:
         assert size_key(key) == key
-        assert key == key.strip() and "  " not in key
+        assert key == key.strip(" ") and "  " not in key  # spaces as the tag collapses them (JavaScript's \s)
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,0 +1,63 @@
+"""The tag's twins of ``slotwise.keys`` give the same keys in Chromium as Python does.
+
+In tag-only mode the tag keys a reorder's items (a category link's text, a
+size link's label) itself; a key that differs by one character would leave an
+item in place. The functions are taken from tag.js as shipped.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from slotwise.keys import category_key, size_key
+from slotwise.tag import assets
+
+pytestmark = pytest.mark.browser
+
+SAMPLES = [
+    "T-Shirts", "t-shirts", "T%2DShirts", "  Running Shoes ", "Dog & Cat  Toys!", "running_shoes", "Café Crème",
+    "Обувь", "Größe 42", "100%", "--", "", "Size: 42", "size: m", "xl", "3xl", "One size", "EU 42", "W32/L34",
+    "Размер: 42", "Taille : S", "36-38", " 42 ", "ÉTÉ", "e\u0301te\u0301",
+]
+
+
+def _function(name: str) -> str:
+    source = assets.tag_source().decode()
+    found = re.search(rf"function {name}\(s\) \{{.*?\n\s*\}}\n|function {name}\(s\) \{{.*?\}}\n", source, re.DOTALL)
+    assert found, f"tag.js has no function {name}(s)"
+    return found.group(0)
+
+
+@pytest.fixture(scope="module")
+def twins(browser: Any) -> Any:
+    page = browser.new_page()
+    page.set_content("<!doctype html><title>keys</title>")
+    page.evaluate(f"() => {{ {_function('slug')}; {_function('size')}; window.__slug = slug; window.__size = size; }}")
+    yield page
+    page.close()
+
+
+def _js(page: Any, texts: list[str]) -> tuple[list[Any], list[Any]]:
+    return page.evaluate("(xs) => [xs.map(x => window.__slug(x)), xs.map(x => window.__size(x))]", texts)
+
+
+def test_the_samples_give_the_same_keys(twins: Any) -> None:
+    slugs, sizes = _js(twins, SAMPLES)
+    assert slugs == [category_key(s) for s in SAMPLES]
+    assert sizes == [size_key(s) for s in SAMPLES]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# the Basic Multilingual Plane: letters Python's and the browser's Unicode tables agree on (a letter added in a
+# newer Unicode than Python's is a letter to the browser only)
+@given(st.lists(st.text(alphabet=st.characters(max_codepoint=0xFFFF, blacklist_categories=("Cs", "Cn", "Co")),
+                        max_size=24), min_size=1, max_size=20))
+def test_any_text_gives_the_same_keys(twins: Any, texts: list[str]) -> None:
+    slugs, sizes = _js(twins, texts)
+    assert slugs == [category_key(t) for t in texts]
+    assert sizes == [size_key(t) for t in texts]
