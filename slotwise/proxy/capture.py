@@ -6,8 +6,9 @@ visitor gets from the store):
 - **requests** through the proxy: a matching request's body is kept (up to
   ``MAX_BODY``) while it streams to the store; when the store answers, the
   source's ``success`` decides and its fields become the event (trusted:
-  the store accepted it; but a newsletter form accepts any address, so its
-  e-mail is a claim). ``logout`` gives the browser a fresh visitor id.
+  the store accepted it; but newsletter and registration forms accept any
+  address, so their e-mails are claims). ``logout`` gives the browser a
+  fresh visitor id.
   A ``confirm`` source waits for the visitor's next page to show (or not
   show) a selector, kept in ``Profile.pending``.
 - **pages** through the proxy: the logged-in customer, the mini basket as
