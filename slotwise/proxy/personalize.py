@@ -131,7 +131,7 @@ class SlotwisePersonalizer:
         self.tag_api = TagAPI(
             settings, self.store, self.cookies,
             decide=self.decide_for_tag, recorder=self.recorder, consent_mode=self.consent_mode,
-            expand=self._expand, tag_config=lambda: tag_config(self.ruleset()),
+            expand=self._expand, tag_config=lambda: tag_config(self.ruleset()), is_bot=is_bot,
             now=clock, webhook=settings.webhook_url or None,
         )
 
@@ -201,7 +201,9 @@ class SlotwisePersonalizer:
             flow.visitor = Visitor(visitor_id, False)
         self._read_preview(flow, cookie_headers)
         ruleset = self.ruleset()
-        if ruleset is not None and not ruleset.capture.empty and self.capture.on_request(flow, ruleset):
+        # a preview records nothing (the marketer's clicks are not the store's traffic)
+        if (ruleset is not None and not ruleset.capture.empty and "preview" not in flow.state
+                and self.capture.on_request(flow, ruleset)):
             flow.keep_request_body = CAPTURE_MAX_BODY
             flow.wants_response = True
 
