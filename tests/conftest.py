@@ -35,6 +35,13 @@ def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | Non
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On CI (``CI`` set), a missing real part fails the run at once, with the install hint."""
+    from real_parts import check_session
+
+    check_session()
+
+
 @pytest.fixture
 def free_port() -> int:
     return get_free_port()
@@ -78,26 +85,45 @@ class ThreadedUvicorn:
 
 
 class ServerProcess:
-    """A server in a subprocess (``python -m MODULE`` or a command), stopped on exit."""
+    """A server in a subprocess (``python -m MODULE`` or a command), stopped on exit.
+
+    Its stderr goes to a file, not a pipe: a server that logs a lot (an aborted
+    stream logs a traceback) must never block on a full pipe nobody reads. It
+    runs in its own session, so that stopping it stops its workers too (granian
+    forks them). Start-up may take a while on a loaded machine: 30 s.
+    """
+
+    START_TIMEOUT = 30.0
 
     def __init__(self, args: list[str], port: int, env: dict[str, str] | None = None) -> None:
         self.args, self.port = args, port
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
+        self.stderr: Any = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> "ServerProcess":
-        self.proc = subprocess.Popen(self.args, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        import tempfile
+
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(self.args, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                     start_new_session=True)
         try:
-            wait_for_port(self.port, proc=self.proc)
-        except Exception:
+            wait_for_port(self.port, timeout=self.START_TIMEOUT, proc=self.proc)
+        except Exception as exc:
             self.__exit__()
-            assert self.proc.stderr is not None
-            raise RuntimeError(self.proc.stderr.read().decode(errors="replace")[-3000:])
+            raise RuntimeError(f"{exc}; its stderr:\n{self.log()[-3000:]}") from exc
         return self
+
+    def log(self) -> str:
+        """What the server wrote to stderr so far."""
+        if self.stderr is None or self.stderr.closed:
+            return ""
+        self.stderr.seek(0)
+        return self.stderr.read().decode(errors="replace")
 
     def __exit__(self, *exc: object) -> None:
         assert self.proc is not None
@@ -108,6 +134,10 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        try:  # workers left behind by a main process that died first
+            os.killpg(self.proc.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 @pytest.fixture

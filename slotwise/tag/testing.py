@@ -238,7 +238,8 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
 def chromium() -> Iterator[Any]:
     """Debian's headless Chromium driven by Playwright (never a downloaded browser).
 
-    Raises ``FileNotFoundError`` when it is not installed (tests skip on that).
+    Raises ``FileNotFoundError`` when it is not installed: tests skip on that, or fail when ``CI``
+    is set (``tests/real_parts.py``).
     """
     if not Path(CHROMIUM).exists():
         raise FileNotFoundError(f"Debian chromium is not installed at {CHROMIUM}")

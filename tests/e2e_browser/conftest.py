@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import pytest
+from real_parts import missing
 from e2e_browser_helpers import DESKTOP_UA, RULES, Stack, open_stack
 
 from slotwise.tag.testing import chromium
@@ -29,7 +30,7 @@ def browser() -> Iterator[Any]:
         with chromium() as b:
             yield b
     except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+        missing(str(exc))
 
 
 @pytest.fixture(scope="module")

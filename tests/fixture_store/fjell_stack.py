@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, TypeVar
 from outdoor_shop import OutdoorShop
 
 import pytest
+from real_parts import missing
 
 from slotwise.cli import main
 from slotwise.proxy.app import create_app
@@ -217,7 +218,7 @@ def browser_fixture() -> Iterator[Any]:
         with chromium() as b:
             yield b
     except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+        missing(str(exc))
 
 
 @pytest.fixture(name="new_page")

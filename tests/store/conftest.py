@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
 import pytest
+from real_parts import missing
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: redis_server
 
@@ -31,7 +32,7 @@ def anyio_backend() -> str:
 def redis_server() -> Iterator[RedisServer]:
     """One redis-server for the session (no persistence); tests flush it."""
     if redis_server_binary() is None:
-        pytest.skip(NO_REDIS)
+        missing(NO_REDIS)
     with RedisServer() as server:
         yield server
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+from real_parts import missing
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -108,7 +109,7 @@ def browser() -> Iterator[Any]:
         with chromium() as b:
             yield b
     except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+        missing(str(exc))
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+from real_parts import missing
 from tag_only_helpers import DESKTOP_UA, RULES, SITES, Stack, nginx_binary, open_stack
 
 from slotwise.tag.testing import chromium
@@ -29,7 +30,7 @@ def browser() -> Iterator[Any]:
         with chromium() as b:
             yield b
     except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+        missing(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +41,7 @@ def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Path]
     seconds, and tests keep to their own visitors (and sites).
     """
     if nginx_binary() is None:
-        pytest.skip("nginx is not installed (scripts/setup --test installs it)")
+        missing("nginx is not installed")
     opened: dict[Path, Stack] = {}
     with contextlib.ExitStack() as running:
         def get(rules: Path) -> Stack:
