@@ -3,7 +3,8 @@
 Pure ASGI at the top (no middleware stack on the hot path): a request whose
 path starts with ``/_sw/`` goes to a small Starlette router (health, metrics,
 and the personalizer's routes); every other request goes to the
-``Forwarder``. Lifespan starts and stops the personalizer and the upstream
+``Forwarder``, and every WebSocket to the ``WebSocketForwarder`` (proxied to
+the origin; ``/_sw/`` has none). Lifespan starts and stops the personalizer and the upstream
 client; a personalizer that fails to start is replaced by a transparent one
 (fail open) rather than taking the store down.
 """
@@ -24,6 +25,7 @@ from .flow import NullPersonalizer, Personalizer
 from .forward_http import Forwarder
 from .forward_safe import SafePersonalizer
 from .forward_stream import Receive, Scope, Send
+from .forward_ws import WebSocketForwarder, deny
 from .upstream import Upstream
 
 log = logging.getLogger("slotwise.proxy")
@@ -47,6 +49,9 @@ class ProxyApp:
     def _build(self) -> None:
         self.safe = SafePersonalizer(self.personalizer, self.settings.personalize_budget_ms)
         self.forwarder = Forwarder(self.settings, self.safe, self.upstream) if self.upstream is not None else None
+        self.websockets = (
+            WebSocketForwarder(self.settings, self.upstream, self.forwarder) if self.forwarder is not None and self.upstream else None
+        )
         own = [Route("/health", self.health, methods=["GET", "HEAD"]), Route("/metrics", metrics_endpoint, methods=["GET"])]
         self.router = Router(routes=[Mount(PREFIX, routes=[*own, *self.personalizer.routes()])])
 
@@ -60,9 +65,16 @@ class ProxyApp:
                 await NOT_HERE(scope, receive, send)
             else:
                 await self.forwarder(scope, receive, send)
+        elif kind == "websocket":
+            path = scope["path"]
+            if self.websockets is None or path.startswith(PREFIX) and (len(path) == len(PREFIX) or path[len(PREFIX)] == "/"):
+                # /_sw/ has no WebSocket, and --tag-only has no origin to upgrade to
+                if (await receive())["type"] == "websocket.connect":
+                    await deny(scope, send, 404, [(b"content-type", b"text/plain; charset=utf-8")], b"no WebSocket here\n")
+            else:
+                await self.websockets(scope, receive, send)
         elif kind == "lifespan":
             await self.lifespan(receive, send)
-        # websockets are not proxied: the server answers 403 when the app ignores them
 
     async def health(self, request: Request) -> Response:
         """Liveness only: checks nothing slow (no upstream call)."""

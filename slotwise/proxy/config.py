@@ -9,6 +9,8 @@ from ``Settings.from_env()``.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
+import functools
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -46,6 +48,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("port", int, 8000, "port to listen on"),
     Option("workers", int, 1, "worker processes (one per core is a good start)"),
     Option("server", str, "granian", "ASGI server: granian or uvicorn"),
+    Option("http", str, "auto", "HTTP versions: auto (HTTP/1.1, and HTTP/2 as h2c with prior knowledge or h2 over TLS), "
+                                "1, or 2; uvicorn speaks HTTP/1.1 only"),
+    Option("tls_cert", str, "", "PEM certificate (chain) file: serve HTTPS (with --tls-key)"),
+    Option("tls_key", str, "", "PEM private key file of --tls-cert"),
     Option("data", str, ".slotwise", "directory of the embedded SQLite store and secrets"),
     Option("store", str, "", "state store URL: empty for SQLite under --data, or redis://host:port/db"),
     Option("secret", str, "", "key that signs visitor cookies and preview links; default: generated once under --data"),
@@ -53,7 +59,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("webhook_url", str, "", "URL that receives each newsletter sign-up (JSON POST, retried from a durable outbox)"),
     Option("public_url", str, "", "public base URL (scheme://host[:port]); default: taken from each request"),
     Option("connect_timeout", float, 5.0, "seconds to wait for the upstream connection (then 502)"),
-    Option("read_timeout", float, 30.0, "seconds to wait for upstream response headers or body data (then 504)"),
+    Option("read_timeout", float, 60.0, "seconds to wait for the upstream's response head once the request is sent (then 504)"),
+    Option("idle_timeout", float, 60.0, "seconds a response body or a WebSocket may stay silent before it is cut "
+                                        "(a body is aborted, never ended cleanly); 0: no limit"),
+    Option("path_timeouts", str, "", "per-path overrides, 'GLOB head=S idle=S; ...' (first match wins, 0: no limit), "
+                                     "e.g. '/events/* idle=0; /poll/* head=120'"),
     Option("max_html_bytes", int, 4 * 1024 * 1024, "HTML bodies larger than this pass through unrewritten"),
     Option("personalize_budget_ms", float, 50.0, "time budget for personalization of one page; past it the original page is served"),
     Option("trusted_proxies", str, "", "comma-separated client IPs whose X-Forwarded-For is trusted"),
@@ -62,6 +72,46 @@ OPTIONS: tuple[Option, ...] = (
     Option("tag_only", bool, False, "serve only /_sw/ (the tag, its API and admin) for stores that embed the tag; no upstream"),
     Option("order_secret", str, "", "shared secret that signs the store's order webhooks to /_sw/orders; empty: endpoint off"),
 )
+
+@dataclass(frozen=True)
+class PathTimeouts:
+    """One ``path_timeouts`` entry: a glob on the request path and what it overrides.
+
+    ``head``/``idle`` are None when the entry leaves them at the global value,
+    and 0 for "no limit" (an event stream, a long poll).
+    """
+
+    glob: str
+    head: float | None = None
+    idle: float | None = None
+
+
+def parse_path_timeouts(text: str) -> tuple[PathTimeouts, ...]:
+    """``"/events/* idle=0; /poll/* head=120 idle=120"`` → rules, in order (the first match wins)."""
+    rules: list[PathTimeouts] = []
+    for entry in text.replace("\n", ";").split(";"):
+        tokens = entry.split()
+        if not tokens:
+            continue
+        glob, values = tokens[0], {}
+        if not glob.startswith("/"):
+            raise ConfigError(f"SLOTWISE_PATH_TIMEOUTS: {entry.strip()!r}: the path glob must start with /")
+        for token in tokens[1:]:
+            key, sep, raw = token.partition("=")
+            if key not in ("head", "idle") or not sep:
+                raise ConfigError(f"SLOTWISE_PATH_TIMEOUTS: {entry.strip()!r}: expected head=SECONDS or idle=SECONDS, got {token!r}")
+            try:
+                seconds = 0.0 if raw.lower() in ("0", "none", "off") else float(raw)
+            except ValueError:
+                raise ConfigError(f"SLOTWISE_PATH_TIMEOUTS: {entry.strip()!r}: {raw!r} is not a number of seconds") from None
+            if seconds < 0:
+                raise ConfigError(f"SLOTWISE_PATH_TIMEOUTS: {entry.strip()!r}: {key} must not be negative")
+            values[key] = seconds
+        if not values:
+            raise ConfigError(f"SLOTWISE_PATH_TIMEOUTS: {entry.strip()!r}: names no head= or idle=")
+        rules.append(PathTimeouts(glob, values.get("head"), values.get("idle")))
+    return tuple(rules)
+
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -93,6 +143,9 @@ class Settings:
     port: int = 8000
     workers: int = 1
     server: str = "granian"
+    http: str = "auto"
+    tls_cert: str = ""
+    tls_key: str = ""
     data: str = ".slotwise"
     store: str = ""
     secret: str = ""
@@ -100,7 +153,9 @@ class Settings:
     webhook_url: str = ""
     public_url: str = ""
     connect_timeout: float = 5.0
-    read_timeout: float = 30.0
+    read_timeout: float = 60.0
+    idle_timeout: float = 60.0
+    path_timeouts: str = ""
     max_html_bytes: int = 4 * 1024 * 1024
     personalize_budget_ms: float = 50.0
     trusted_proxies: str = ""
@@ -155,6 +210,19 @@ class Settings:
         for name in ("connect_timeout", "read_timeout", "personalize_budget_ms"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"SLOTWISE_{name.upper()}: must be positive")
+        if self.idle_timeout < 0:
+            raise ConfigError("SLOTWISE_IDLE_TIMEOUT / --idle-timeout: must not be negative (0: no limit)")
+        self.path_timeout_rules  # parses, or raises ConfigError naming the entry
+        if self.http not in ("auto", "1", "2"):
+            raise ConfigError(f"SLOTWISE_HTTP / --http: {self.http!r} is not one of auto, 1, 2")
+        if self.server == "uvicorn" and self.http == "2":
+            raise ConfigError("SLOTWISE_HTTP / --http 2: uvicorn speaks HTTP/1.1 only; use --server granian "
+                              "(or a balancer that speaks HTTP/2 in front, see README: Protocols)")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ConfigError("SLOTWISE_TLS_CERT / --tls-cert and SLOTWISE_TLS_KEY / --tls-key go together")
+        for name in ("tls_cert", "tls_key"):
+            if getattr(self, name) and not Path(getattr(self, name)).is_file():
+                raise ConfigError(f"SLOTWISE_{name.upper()}: {getattr(self, name)!r} is not a readable file")
         if self.max_html_bytes < 0:
             raise ConfigError("SLOTWISE_MAX_HTML_BYTES: must not be negative")
         if self.store and not self.store.startswith(("redis://", "rediss://", "unix://", "sqlite:")):
@@ -171,6 +239,24 @@ class Settings:
     def upstream_host(self) -> str:
         """The Host header the upstream expects (host[:port] as in the URL)."""
         return urlsplit(self.upstream).netloc
+
+    @functools.cached_property
+    def path_timeout_rules(self) -> tuple[PathTimeouts, ...]:
+        """``path_timeouts`` parsed: (glob, head, idle) with None for "the global value"."""
+        return parse_path_timeouts(self.path_timeouts)
+
+    def timeouts_for(self, path: str) -> tuple[float | None, float | None]:
+        """(head, idle) timeouts in seconds for this request path; None means no limit."""
+        head: float | None = self.read_timeout
+        idle: float | None = self.idle_timeout or None
+        for rule in self.path_timeout_rules:
+            if fnmatch.fnmatchcase(path, rule.glob):
+                if rule.head is not None:
+                    head = rule.head or None
+                if rule.idle is not None:
+                    idle = rule.idle or None
+                break
+        return head, idle
 
     @property
     def trusted_proxy_set(self) -> frozenset[str]:

@@ -9,6 +9,7 @@ Exception tree::
     └── UpstreamError               the origin could not give a usable answer
         ├── UpstreamUnavailable     502: refused, reset, DNS, protocol error
         │   └── UpstreamBodyError   502 / abort: the body broke off mid-way
+        ├── UpstreamRefusedUpgrade  the origin answered a WebSocket handshake without 101 (its status)
         └── UpstreamTimeout         504: connect or read timeout
 
     DecodeError                     a Content-Encoding we cannot undo (serve original bytes)
@@ -58,6 +59,17 @@ class UpstreamUnavailable(UpstreamError):
 
 class UpstreamBodyError(UpstreamUnavailable):
     title = "The store's response broke off"
+
+
+class UpstreamRefusedUpgrade(UpstreamError):
+    """The origin answered a WebSocket upgrade with an ordinary response: its status is passed on."""
+
+    title = "The store refused the WebSocket"
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        super().__init__(f"{self.title} ({status})")
+        self.status = status
+        self.headers = headers
 
 
 class UpstreamTimeout(UpstreamError):

@@ -6,8 +6,12 @@ Steps, in order (one ``Flow`` per request, like a mitmproxy flow):
 2. ``personalizer.on_request`` (fail-open);
 3. send upstream with the visitor's end-to-end headers, the origin's Host and X-Forwarded-*;
    the request body is streamed;
-4. rewrite response headers (hop-by-hop, Location, cookie Domain), add Date if missing;
+4. rewrite response headers (hop-by-hop, Location, cookie Domain), add Date if missing, and
+   the ``Link`` headers of ``103 Early Hints``;
 5. HTML the personalizer wants → ``forward_html``; everything else streams through untouched.
+
+Timeouts are per path (``Settings.timeouts_for``): to the response head, and
+the longest silence inside a body (an event stream may have none).
 
 A ``ProxyError`` before the response started becomes a small error page; after
 it started, the exception propagates so the server aborts the connection (the
@@ -29,10 +33,11 @@ from .flow import Flow, NullPersonalizer
 from .forward_html import HtmlRewriter, is_html
 from .forward_safe import SafePersonalizer
 from .forward_stream import Receive, Responder, Scope, Send, stream
-from .headers import Headers, ResponseHeaderRewriter, first, http_date, upstream_request_headers
+from .headers import Headers, ResponseHeaderRewriter, first, http_date, upstream_request_headers, with_early_hints
 from .upstream import Upstream
 
 _NO_BODY_STATUS = frozenset({204, 206, 304})
+_HTTP_SCHEME = {"http": "http", "https": "https", "ws": "http", "wss": "https"}  # a WebSocket's page scheme
 
 
 class Forwarder:
@@ -70,7 +75,7 @@ class Forwarder:
 
     def _target(self, scope: Scope) -> str:
         """The path and query to ask the origin for; absolute-form for other hosts is refused."""
-        if scope["method"] == "CONNECT":
+        if scope.get("method") == "CONNECT":
             raise ConnectNotAllowed()
         raw = scope.get("raw_path") or scope["path"].encode()
         path = raw.decode("latin-1")
@@ -98,11 +103,11 @@ class Forwarder:
         else:
             xfp = first(raw, b"x-forwarded-proto") if trusted else None
             xfh = first(raw, b"x-forwarded-host") if trusted else None
-            scheme = xfp.decode("latin-1").split(",")[0].strip() if xfp else scope.get("scheme", "http")
+            scheme = xfp.decode("latin-1").split(",")[0].strip() if xfp else _HTTP_SCHEME.get(scope.get("scheme", "http"), "http")
             public_host = (xfh or host or self.upstream_netloc.encode()).decode("latin-1").split(",")[0].strip()
         path, _, query = target.partition("?")
         return Flow(
-            method=scope["method"],
+            method=scope.get("method", "GET"),
             path=path,
             query_string=query,
             headers=[(n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in raw],
@@ -159,8 +164,10 @@ class Forwarder:
         body = self._request_body(receive) if has_body else None
         if body is not None and flow.keep_request_body:
             body = self._kept(flow, body)
+        head_timeout, idle_timeout = self.settings.timeouts_for(flow.path)
+        flow.state["idle_timeout"] = idle_timeout
         t0 = time.perf_counter()
-        response = await self.upstream.send(flow.method, target, upstream_headers, body)
+        response = await self.upstream.send(flow.method, target, upstream_headers, body, head_timeout)
         try:
             metrics.observe_upstream(time.perf_counter() - t0)
             await self._respond(scope, receive, out, flow, response)
@@ -170,6 +177,7 @@ class Forwarder:
     async def _respond(self, scope: Scope, receive: Receive, out: Responder, flow: Flow, response: httpx.Response) -> None:
         public_origin = self.public_url or f"{flow.scheme}://{flow.public_host}"
         headers = self.rewrite_headers(response.headers.raw, public_origin)
+        headers = with_early_hints(headers, response.extensions.get("early_hints"))
         if first(headers, b"date") is None:
             headers.append((b"date", http_date()))
         status = response.status_code
@@ -185,11 +193,12 @@ class Forwarder:
             flow.response_headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
         if flow.wants_response:  # e.g. a form post the rules capture: the store's answer decides
             await self.safe.on_response(flow)
+        body = self.upstream.aiter_body(response, flow.state["idle_timeout"])
         if html:
             if self.safe.wants_body(flow):
-                await self.html.respond(out, flow, headers, self.upstream.aiter_body(response), self._extra(flow))
+                await self.html.respond(out, flow, headers, body, self._extra(flow))
                 return
-        await stream(out, receive, status, headers + self._extra(flow), self.upstream.aiter_body(response))
+        await stream(out, receive, status, headers + self._extra(flow), body)
 
     @staticmethod
     def _extra(flow: Flow) -> Headers:

@@ -152,3 +152,22 @@ def personalized(headers: Headers, body_length: int) -> Headers:
     out.append((b"cache-control", b"private, no-cache"))
     out.append((b"content-length", str(body_length).encode()))
     return out
+
+
+def with_early_hints(headers: Headers, hints: list[list[tuple[bytes, bytes]]] | None) -> Headers:
+    """The final response's headers plus the ``Link`` headers of the origin's ``103 Early Hints``.
+
+    An ASGI server cannot send a 1xx response, so what the hints announced
+    (preload, preconnect) travels on the final head instead; one the origin
+    repeats there is not doubled.
+    """
+    if not hints:
+        return headers
+    present = {v.strip() for n, v in headers if n == b"link"}
+    extra = []
+    for hint in hints:
+        for name, value in hint:
+            if name.lower() == b"link" and value.strip() not in present:
+                present.add(value.strip())
+                extra.append((b"link", value))
+    return headers + extra if extra else headers

@@ -1,5 +1,9 @@
 """Running the proxy: granian (default) or uvicorn, N workers, one app per worker.
 
+Protocols (README: Protocols): granian speaks HTTP/1.1, HTTP/2 (h2c with
+prior knowledge behind a balancer, h2 over TLS with ``--tls-cert``) and
+WebSockets over HTTP/1.1; uvicorn HTTP/1.1 (TLS too) and WebSockets.
+
 Measured on 2 cores (docs/benchmarks.md): granian's per-request CPU is lower
 than uvicorn's (uvloop + httptools) for pass-through; both are within noise
 once a rewrite dominates. One worker per core. Workers build their app with
@@ -18,6 +22,7 @@ import ctypes.util
 import logging
 import os
 import tempfile
+from pathlib import Path
 
 from .config import Settings
 
@@ -70,7 +75,10 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
             port=settings.port,
             workers=settings.workers,
             loop="uvloop",
-            http="httptools",
+            http="httptools",  # HTTP/1.1 only: uvicorn has no HTTP/2 (settings.validate refuses --http 2)
+            ws="websockets-sansio",
+            ssl_certfile=settings.tls_cert or None,
+            ssl_keyfile=settings.tls_key or None,
             lifespan="on",
             access_log=False,
             proxy_headers=False,  # X-Forwarded-For trust is ours (settings.trusted_proxies)
@@ -80,8 +88,12 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
         )
         return
     from granian import Granian
-    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
 
+    tls: dict[str, object] = {}
+    if settings.tls_cert:
+        tls = {"ssl_cert": Path(settings.tls_cert), "ssl_key": Path(settings.tls_key),
+               "ssl_protocol_min": SSLProtocols.tls12}
     Granian(
         factory,
         address=settings.host,
@@ -90,10 +102,11 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
         workers=settings.workers,
         factory=True,
         loop=Loops.uvloop,
-        http=HTTPModes.http1,
-        websockets=False,
+        http=HTTPModes(settings.http),  # auto: HTTP/1.1, h2c with prior knowledge, h2 by ALPN over TLS
+        websockets=True,
         log_access=False,
         log_level=settings.log_level,  # type: ignore[arg-type]
+        **tls,  # type: ignore[arg-type]
     ).serve()
 
 

@@ -21,7 +21,8 @@ import zstandard
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from slotwise.proxy.flow import Flow
 
@@ -133,9 +134,44 @@ async def slow_html(request: Request) -> Response:
     return Response(PAGE, media_type="text/html")
 
 
+WS_LOG: list[dict[str, Any]] = []  # one entry per WebSocket the origin accepted: headers seen, close received
+
+
+async def ws_echo(websocket: WebSocket) -> None:
+    """Echoes text and binary; ``close:CODE:REASON`` closes with that code; ``headers`` sends what it received.
+
+    ``/ws/deny`` refuses the upgrade with a 426 (what a typical origin answers a plain GET too).
+    """
+    if websocket.url.path.endswith("/deny"):
+        await websocket.send_denial_response(Response("upgrade refused", status_code=426, headers={"x-origin": "deny"}))
+        return
+    offered = websocket.scope.get("subprotocols") or []
+    entry: dict[str, Any] = {"headers": [[k.decode(), v.decode()] for k, v in websocket.scope["headers"]], "close": None}
+    WS_LOG.append(entry)
+    await websocket.accept(subprotocol=offered[-1] if offered else None, headers=[(b"set-cookie", b"ws=1; Path=/")])
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            entry["close"] = [message.get("code"), message.get("reason") or ""]
+            return
+        text = message.get("text")
+        if text is not None and text.startswith("close:"):
+            _, code, reason = text.split(":", 2)
+            await websocket.close(int(code), reason)
+            return
+        if text == "headers":
+            await websocket.send_text(json.dumps(entry["headers"]))
+        elif message.get("bytes") is not None:
+            await websocket.send_bytes(message["bytes"])
+        else:
+            await websocket.send_text(text or "")
+
+
 def origin_app() -> Starlette:
     return Starlette(
         routes=[
+            WebSocketRoute("/ws", ws_echo),
+            WebSocketRoute("/ws/{rest:path}", ws_echo),
             Route("/echo", echo, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
             Route("/echo/{rest:path}", echo, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
             Route("/html", html, methods=["GET", "HEAD"]),

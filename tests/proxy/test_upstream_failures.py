@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Rewriter
+from sw_upstreams import Rewriter
 from sw_upstreams import RawUpstream, raw_request, reset, respond
 
 

@@ -1,0 +1,213 @@
+"""WebSockets: the visitor's upgrade is made to the origin, then messages are relayed both ways.
+
+Live chat, cart and stock updates run on WebSockets; a reverse proxy that
+drops ``Upgrade`` breaks them. Same rules as HTTP (``forward_http``): the
+origin is fixed by the settings, absolute-form targets for other hosts are
+refused, hop-by-hop headers and the client's ``Sec-WebSocket-*`` handshake
+headers stay on their hop (the upstream handshake is our own), the origin's
+Host and X-Forwarded-* are set, cookies and Origin pass. Subprotocols are
+offered to the origin as the browser offered them, and the one it picks is
+the one the browser gets.
+
+The upstream handshake happens before the visitor's is accepted: an origin
+that refuses (a 403, a 426) has its status passed on where the server can
+send an HTTP answer to an upgrade (the ASGI ``websocket.http.response``
+extension: granian and uvicorn both), an origin that cannot be reached is a
+502/504 the same way. The origin's ``Set-Cookie`` on its 101 is passed on
+where the server sends ``websocket.accept`` headers (uvicorn; granian drops
+them).
+
+Messages (not frames: fragmented messages are reassembled by both ends) are
+relayed as text or binary. Close codes travel both ways with their reasons;
+a close without a code (1005) becomes 1000, a connection that just drops
+(1006) becomes 1001 for the other side, and an origin that drops becomes
+1011 for the visitor. A connection silent for the path's idle timeout (no
+message either way, no ping from the origin) is closed with 1001 on both
+sides. Pings from the origin are answered here; the server answers the
+visitor's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+
+from . import metrics
+from .config import Settings
+from .errors import ProxyError, UpstreamError, UpstreamRefusedUpgrade, error_page
+from .forward_http import Forwarder
+from .forward_stream import Receive, Scope, Send
+from .headers import HOP_BY_HOP, Headers, ResponseHeaderRewriter, upstream_request_headers
+from .upstream import Upstream
+
+log = logging.getLogger("slotwise.proxy")
+
+_HANDSHAKE = frozenset({b"sec-websocket-key", b"sec-websocket-version", b"sec-websocket-extensions",
+                        b"sec-websocket-protocol", b"sec-websocket-accept", b"content-length", b"content-type",
+                        b"transfer-encoding", b"date", b"server"})
+CLOSE_IDLE = 1001
+_CLOSE_WAIT = 5.0  # seconds for a visitor to answer our close frame
+_RESERVED = {1005: 1000, 1006: 1001, 1015: 1001}  # codes that must not be sent on the wire
+
+
+def wire_code(code: int | None, default: int = 1000) -> int:
+    """A close code that may be sent in a close frame."""
+    if code is None:
+        return default
+    code = _RESERVED.get(code, code)
+    return code if code == 1000 or 1001 <= code <= 1014 or 3000 <= code <= 4999 else default
+
+
+async def deny(scope: Scope, send: Send, status: int, headers: Headers, body: bytes) -> None:
+    """An HTTP answer to the upgrade where the server can send one, else a plain refusal (403)."""
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008})
+    metrics.count_response(status)
+
+
+class WebSocketForwarder:
+    def __init__(self, settings: Settings, upstream: Upstream, forwarder: Forwarder) -> None:
+        self.settings = settings
+        self.upstream = upstream
+        self.forwarder = forwarder  # its request-target and flow rules are the HTTP ones
+        self.rewrite_headers = ResponseHeaderRewriter(settings.upstream)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        try:
+            target = self.forwarder._target(scope)
+        except ProxyError as exc:
+            status, headers, body = error_page(exc)
+            await deny(scope, send, status, headers, body)
+            return
+        flow = self.forwarder._flow(scope, target)
+        headers_in = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in flow.headers]
+        outgoing = [
+            (n, v) for n, v in upstream_request_headers(
+                headers_in, upstream_host=self.settings.upstream_host, client_ip=flow.client_ip,
+                trusted=flow.state["trusted_peer"], public_host=flow.public_host, scheme=flow.scheme,
+            ) if n.lower() not in _HANDSHAKE
+        ]
+        head_timeout, idle_timeout = self.settings.timeouts_for(flow.path)
+        try:
+            ws = await self.upstream.ws_connect(target, outgoing, scope.get("subprotocols") or (), head_timeout)
+        except UpstreamRefusedUpgrade as exc:
+            public = self.forwarder.public_url or f"{flow.scheme}://{flow.public_host}"
+            headers = [(n, v) for n, v in self.rewrite_headers(exc.headers, public) if n not in _HANDSHAKE]
+            body = f"{exc.status}: the store did not accept this WebSocket\n".encode()
+            await deny(scope, send, exc.status, headers + [(b"content-type", b"text/plain; charset=utf-8"),
+                                                           (b"cache-control", b"no-store")], body)
+            return
+        except UpstreamError as exc:
+            metrics.count_upstream_error(type(exc).__name__)
+            status, headers, body = error_page(exc)
+            await deny(scope, send, status, headers, body)
+            return
+        try:
+            public = self.forwarder.public_url or f"{flow.scheme}://{flow.public_host}"
+            answer = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in ws._response.headers.items()]
+            accept_headers = [(n, v) for n, v in self.rewrite_headers(answer, public)
+                              if n not in _HANDSHAKE and n not in HOP_BY_HOP]
+            await send({"type": "websocket.accept", "subprotocol": ws.protocol, "headers": accept_headers})
+            metrics.count_response(101)
+            await Relay(ws, receive, send, idle_timeout).run()
+        finally:
+            if not ws.closed:
+                await ws.close(code=1001)
+
+
+class Relay:
+    """Both directions of one proxied WebSocket, until either side closes or it goes idle."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, receive: Receive, send: Send, idle: float | None) -> None:
+        self.ws, self.receive, self.send, self.idle = ws, receive, send, idle
+        self.loop = asyncio.get_running_loop()
+        self.last = self.loop.time()
+
+    async def run(self) -> None:
+        client = asyncio.ensure_future(self.from_client())
+        origin = asyncio.ensure_future(self.from_origin())
+        tasks = {client, origin}
+        if self.idle:
+            tasks.add(asyncio.ensure_future(self.watch_idle()))
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if client in done:
+                client.result()  # the visitor left; the origin was told (a relay bug surfaces here)
+                return
+            ended = next(iter(done))
+            code, reason = ended.result()
+            # granian sends no close frame while a receive is pending: stop reading first
+            client.cancel()
+            await asyncio.gather(client, return_exceptions=True)
+            await self._close_client(code, reason)
+            if ended is not origin:  # idle: the origin is told too
+                await self.ws.close(code=code, message=reason.encode())
+            try:  # the visitor's answer to our close frame ends the exchange
+                async with asyncio.timeout(_CLOSE_WAIT):
+                    await self.receive()
+            except (TimeoutError, Exception):  # noqa: BLE001 — gone is gone
+                pass
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def from_client(self) -> None:
+        while True:
+            message = await self.receive()
+            kind = message["type"]
+            if kind == "websocket.receive":
+                self.last = self.loop.time()
+                data = message.get("bytes")
+                if data is not None:
+                    await self.ws.send_bytes(data)
+                else:
+                    await self.ws.send_str(message.get("text") or "")
+            elif kind == "websocket.disconnect":
+                code = wire_code(message.get("code"), 1001)
+                reason = (message.get("reason") or "").encode("utf-8")[:123]
+                await self.ws.close(code=code, message=reason)
+                return
+
+    async def from_origin(self) -> tuple[int, str]:
+        ws = self.ws
+        while True:
+            msg = await ws.receive()
+            kind = msg.type
+            if kind == aiohttp.WSMsgType.TEXT:
+                self.last = self.loop.time()
+                await self.send({"type": "websocket.send", "text": msg.data})
+            elif kind == aiohttp.WSMsgType.BINARY:
+                self.last = self.loop.time()
+                await self.send({"type": "websocket.send", "bytes": msg.data})
+            elif kind == aiohttp.WSMsgType.PING:
+                self.last = self.loop.time()
+                await ws.pong(msg.data)
+            elif kind == aiohttp.WSMsgType.PONG:
+                self.last = self.loop.time()
+            else:  # CLOSE, CLOSING, CLOSED, ERROR: the visitor gets the origin's code
+                code = ws.close_code if kind != aiohttp.WSMsgType.ERROR else None
+                reason = msg.extra if kind == aiohttp.WSMsgType.CLOSE and isinstance(msg.extra, str) else ""
+                return wire_code(code, 1011), reason
+
+    async def watch_idle(self) -> tuple[int, str]:
+        assert self.idle
+        while True:
+            left = self.last + self.idle - self.loop.time()
+            if left <= 0:
+                return CLOSE_IDLE, "idle"
+            await asyncio.sleep(left)
+
+    async def _close_client(self, code: int, reason: str) -> None:
+        try:
+            await self.send({"type": "websocket.close", "code": code, "reason": reason[:123]})
+        except Exception:  # noqa: BLE001 — the visitor is gone already
+            log.debug("websocket close to a client that left", exc_info=True)

@@ -1,0 +1,16 @@
+"""The proxy as it runs in production: ``python -m slotwise.proxy.server`` (granian or uvicorn) in a subprocess."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+SERVERS = ["granian", "uvicorn"]
+
+
+def proxy_process(process_runner: Any, port: int, upstream: str, server: str, **settings: Any) -> Any:
+    """A context manager: the real server in front of ``upstream``; ``settings`` become ``SLOTWISE_*``."""
+    env = {"SLOTWISE_UPSTREAM": upstream, "SLOTWISE_PORT": str(port), "SLOTWISE_SERVER": server,
+           "SLOTWISE_LOG_LEVEL": "error", "SLOTWISE_MALLOC_TUNE": "0"}
+    env.update({f"SLOTWISE_{k.upper()}": str(v) for k, v in settings.items()})
+    return process_runner([sys.executable, "-m", "slotwise.proxy.server"], port, env)

@@ -1,0 +1,75 @@
+"""HTTP/2 as offered (README: Protocols): granian speaks h2c with prior knowledge and h2 over TLS (ALPN);
+uvicorn speaks HTTP/1.1 over TLS, and refuses ``--http 2`` at start rather than failing at the first request.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trustme
+from sw_servers import proxy_process
+
+BIG = 300_000
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, trustme.CA]:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    d = tmp_path_factory.mktemp("tls")
+    cert.private_key_pem.write_to_path(str(d / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(d / "cert.pem"))
+    for pem in cert.cert_chain_pems[1:]:
+        with open(d / "cert.pem", "ab") as f:
+            f.write(pem.bytes())
+    return d / "cert.pem", d / "key.pem", ca
+
+
+def check(client: httpx.Client, base: str, version: str) -> None:
+    small = client.get(f"{base}/echo/h2?x=1", headers={"cookie": "a=1"})
+    assert small.status_code == 200 and small.http_version == version
+    seen = dict(small.json()["headers"])
+    assert seen["cookie"] == "a=1" and seen["x-forwarded-proto"] == ("https" if base.startswith("https") else "http")
+    big = client.get(f"{base}/bigfile?n={BIG}")
+    assert big.http_version == version and len(big.content) == BIG // 256 * 256
+    posted = client.post(f"{base}/echo", content=b"x" * 100_000)
+    assert posted.json()["size"] == 100_000
+
+
+def test_h2c_with_prior_knowledge_behind_a_balancer(origin: Any, port_factory: Any, process_runner: Any) -> None:
+    port = port_factory()
+    with proxy_process(process_runner, port, origin.url, "granian"):
+        with httpx.Client(http1=False, http2=True, trust_env=False, timeout=10) as h2c:
+            check(h2c, f"http://127.0.0.1:{port}", "HTTP/2")
+        with httpx.Client(trust_env=False, timeout=10) as h1:  # the same port still speaks HTTP/1.1
+            check(h1, f"http://127.0.0.1:{port}", "HTTP/1.1")
+
+
+@pytest.mark.parametrize(("server", "version"), [("granian", "HTTP/2"), ("uvicorn", "HTTP/1.1")])
+def test_tls_with_a_certificate(origin: Any, port_factory: Any, process_runner: Any, tls: Any, server: str,
+                                version: str) -> None:
+    cert, key, ca = tls
+    port = port_factory()
+    with proxy_process(process_runner, port, origin.url, server, tls_cert=cert, tls_key=key):
+        with httpx.Client(http2=True, verify=_context(ca), trust_env=False,
+                          timeout=10) as client:
+            check(client, f"https://127.0.0.1:{port}", version)
+
+
+def _context(ca: trustme.CA) -> Any:
+    import ssl
+
+    ctx = ssl.create_default_context()
+    ca.configure_trust(ctx)
+    return ctx
+
+
+def test_uvicorn_refuses_http2_at_start(origin: Any) -> None:
+    run = subprocess.run([sys.executable, "-m", "slotwise.cli", "serve", "--upstream", origin.url, "--server", "uvicorn",
+                          "--http", "2"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "uvicorn speaks HTTP/1.1 only" in run.stderr

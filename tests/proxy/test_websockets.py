@@ -1,0 +1,100 @@
+"""WebSockets through the real servers (granian and uvicorn) to a real origin on 127.0.0.1.
+
+Echo both ways, header hygiene, subprotocols, close codes both ways, refusals
+passed on, idle limits per path, and nothing under /_sw/.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterator
+
+import pytest
+from sw_servers import SERVERS, proxy_process
+from sw_upstreams import WS_LOG
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def served(request: Any, origin: Any, port_factory: Any, process_runner: Any) -> Iterator[Any]:
+    port = port_factory()
+    with proxy_process(process_runner, port, origin.url, request.param,
+                       path_timeouts="/ws/idle* idle=0.6", idle_timeout=30) as proxy:
+        proxy.server = request.param
+        yield proxy
+
+
+def ws_url(proxy: Any, path: str) -> str:
+    return f"ws://127.0.0.1:{proxy.port}{path}"
+
+
+def test_echo_text_and_binary_with_subprotocol_and_clean_headers(served: Any, origin: Any) -> None:
+    headers = {"Cookie": "sid=abc", "X-Forwarded-For": "6.6.6.6", "Proxy": "http://evil:1", "Origin": "http://shop.test"}
+    with connect(ws_url(served, "/ws/chat?room=1"), subprotocols=["v1.chat", "v2.chat"],
+                 additional_headers=headers, open_timeout=5) as ws:
+        assert ws.subprotocol == "v2.chat"  # the origin picked it: the visitor gets that one
+        ws.send("hello")
+        assert ws.recv(timeout=5) == "hello"
+        payload = bytes(range(256)) * 300  # 76 KB binary
+        ws.send(payload)
+        assert ws.recv(timeout=5) == payload
+        ws.send("headers")
+        seen = {k: v for k, v in json.loads(ws.recv(timeout=5))}
+        if served.server == "uvicorn":  # granian drops websocket.accept headers (README: Protocols)
+            assert "ws=1" in ws.response.headers.get("set-cookie", "")
+    assert seen["host"] == origin.url.split("//")[1]
+    assert seen["cookie"] == "sid=abc" and seen["origin"] == "http://shop.test"
+    assert seen["x-forwarded-for"] == "127.0.0.1"  # a client's own XFF is not believed
+    assert seen["x-forwarded-proto"] == "http"  # the page's scheme, not ws
+    assert "proxy" not in seen  # httpoxy
+    # the upstream handshake is the proxy's own: a fresh key, not the visitor's
+    assert seen["sec-websocket-key"] != ws.request.headers["sec-websocket-key"]
+    assert [p.strip() for p in seen["sec-websocket-protocol"].split(",")] == ["v1.chat", "v2.chat"]
+
+
+def test_close_codes_travel_both_ways(served: Any) -> None:
+    with connect(ws_url(served, "/ws/a"), open_timeout=5) as ws:
+        ws.send("close:4002:bye now")
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4002 and closed.value.rcvd.reason == "bye now"
+
+    before = len(WS_LOG)
+    with connect(ws_url(served, "/ws/b"), open_timeout=5) as ws:
+        ws.send("x")
+        assert ws.recv(timeout=5) == "x"
+        ws.close(code=4001, reason="leaving")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not (len(WS_LOG) > before and WS_LOG[-1]["close"]):
+        time.sleep(0.02)
+    assert WS_LOG[-1]["close"][0] == 4001
+    if served.server == "uvicorn":  # granian's ASGI disconnect carries the code only
+        assert WS_LOG[-1]["close"][1] == "leaving"
+
+
+def test_a_refused_upgrade_passes_the_origins_status(served: Any) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(ws_url(served, "/ws/deny"), open_timeout=5)
+    assert refused.value.response.status_code == 426
+
+
+def test_idle_limit_per_path_closes_with_1001_traffic_keeps_it_open(served: Any) -> None:
+    with connect(ws_url(served, "/ws/idle-busy"), open_timeout=5) as ws:
+        for i in range(6):  # 1.2 s of traffic every 0.2 s: past the 0.6 s idle limit in total
+            ws.send(f"m{i}")
+            assert ws.recv(timeout=5) == f"m{i}"
+            time.sleep(0.2)
+    start = time.monotonic()
+    with connect(ws_url(served, "/ws/idle-quiet"), open_timeout=5) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    assert 0.5 < time.monotonic() - start < 3
+
+
+def test_no_websocket_under_sw(served: Any) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(ws_url(served, "/_sw/health"), open_timeout=5)
+    assert refused.value.response.status_code == 404
