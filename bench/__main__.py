@@ -1,6 +1,6 @@
 """Runs the benchmarks: ``python -m bench [NAME ...]`` (default: all of them, one after another).
 
-NAME is one of proxy, rewrite, bandits, imports, scale. Each prints its own
+NAME is one of proxy, ttfb, rewrite, bandits, imports, scale. Each prints its own
 table with ratios against a baseline measured in the same run; the figures
 and commands are kept in docs/benchmarks.md.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCHES = {
     "proxy": [sys.executable, "-m", "bench.proxy.run"],
+    "ttfb": [sys.executable, "-m", "bench.proxy.ttfb"],
     "rewrite": [sys.executable, "bench/rewrite.py"],
     "bandits": [sys.executable, "bench/bandits.py"],
     "imports": [sys.executable, "bench/imports.py"],

@@ -11,6 +11,9 @@ personalizer with ``bench/proxy/rules-3-slots.yaml`` and ``rules-4-slots.yaml``
 history, a purchase and a cart, rotated by a wrk Lua script — every request
 reads and writes a profile, decides, renders and splices.
 
+Time to first byte of a trickled page (streamed personalization) is a
+separate command: ``python -m bench.proxy.ttfb``.
+
 Needs ``nginx`` and ``wrk`` on PATH (installs nothing). Everything runs on
 127.0.0.1 on free ports from a temporary directory. Absolute req/s drift a lot
 on a shared 2-core machine: compare the ratios of one run.

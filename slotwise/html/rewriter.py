@@ -116,17 +116,25 @@ def count_matches(html: bytes, selectors: Sequence[str], encoding: str = "utf-8"
 
 
 # -- rewrite ---------------------------------------------------------------------
-def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cache: bool = True) -> RewriteResult:
+def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cache: bool = True,
+            frozen: int = 0) -> RewriteResult:
     """Apply ``edits`` (in order) to the page ``html``; see the module docstring.
 
     A page where no edit applies comes back as the very same object. Edits
     whose selector Lexbor rejects match nothing (``result.errors`` says why).
+
+    ``frozen``: the first ``frozen`` bytes were already sent (a streamed page):
+    an element that starts before that offset is not edited (its edit counts
+    no match, ``errors`` says so), and there is no re-serialising fallback, so
+    the output always starts with those bytes unchanged.
     """
     matches = {i: 0 for i in range(len(edits))}
     if not edits:
         return RewriteResult(html, matches, False)
     codec, ascii_safe = _codec(encoding)
     if not ascii_safe:
+        if frozen:  # offsets of the transcoding are not the page's: nothing can be proven untouched
+            return RewriteResult(html, matches, False, fallback_reason="frozen bytes in a transcoded page")
         return _rewrite_transcoded(html, edits, codec, cache)
 
     errors: dict[int, str] = {}
@@ -137,8 +145,10 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
         with _CACHE_LOCK:
             targets = _CACHE.get(key)
         if targets is not None:
-            body = _splice(html, edits, targets, matches, codec)
-            return _result(html, body, matches, "splice", cached=True)
+            body = _splice(html, edits, targets, matches, codec, frozen, errors)
+            result = _result(html, body, matches, "splice", cached=True)
+            result.errors = errors
+            return result
 
     parser = _parse(html, codec)
     matched: list[list[LexborNode]] = []
@@ -159,11 +169,11 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
         locator = Locator(html, parser, codec)
         locator.index(_names_needed(edits, matched))
         targets = tuple(tuple(build(n, e, locator) for n in nodes) for e, nodes in zip(edits, matched))
-        body = _splice(html, edits, targets, matches, codec)
+        body = _splice(html, edits, targets, matches, codec, frozen, errors)
     except (LocateError, SpliceError) as exc:
         reason = str(exc) or type(exc).__name__
     else:
-        if key is not None and not errors:
+        if key is not None and not set(errors) - frozen_errors(errors):  # selector errors: not cached
             with _CACHE_LOCK:
                 _CACHE[key] = targets
         result = _result(html, body, matches, "splice")
@@ -171,6 +181,11 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
         return result
 
     matches = {i: 0 for i in range(len(edits))}
+    if frozen:  # re-serialising would change bytes already sent
+        result = _result(html, html, matches, "none")
+        result.fallback_reason = reason
+        result.errors = errors
+        return result
     node_targets = tuple(tuple(build(n, e, None) for n in nodes) for e, nodes in zip(edits, matched))
     admitted = _decide(edits, node_targets, Claims(node_same, node_inside), matches)
     if not admitted:
@@ -215,12 +230,25 @@ def _result(html: bytes, body: bytes, matches: dict[int, int], method: str, cach
     return RewriteResult(body, matches, True, method, cached)  # type: ignore[arg-type]
 
 
-def _decide(edits: Sequence[Edit], targets: Targets, claims: Claims, matches: dict[int, int]) -> list[tuple[int, Target]]:
+_FROZEN = "element starts in bytes already sent"
+
+
+def frozen_errors(errors: dict[int, str]) -> set[int]:
+    """The edits that were refused only because their element had already been sent."""
+    return {i for i, reason in errors.items() if reason == _FROZEN}
+
+
+def _decide(edits: Sequence[Edit], targets: Targets, claims: Claims, matches: dict[int, int],
+            frozen: int = 0, errors: dict[int, str] | None = None) -> list[tuple[int, Target]]:
     """Which (edit, element) applications go ahead, in order (see :mod:`.conflicts`)."""
     admitted = []
     for i, (e, ts) in enumerate(zip(edits, targets)):
         for t in ts:
             if not applies(e, t):
+                continue
+            if frozen and t.ref.start < frozen:
+                if errors is not None:
+                    errors.setdefault(i, _FROZEN)
                 continue
             if claims.admit(claims_for(e.action, t.tag, e.decision_id is not None), t.ref):
                 admitted.append((i, t))
@@ -228,8 +256,9 @@ def _decide(edits: Sequence[Edit], targets: Targets, claims: Claims, matches: di
     return admitted
 
 
-def _splice(html: bytes, edits: Sequence[Edit], targets: Targets, matches: dict[int, int], codec: str) -> bytes:
-    admitted = _decide(edits, targets, Claims(span_same, span_inside), matches)
+def _splice(html: bytes, edits: Sequence[Edit], targets: Targets, matches: dict[int, int], codec: str,
+            frozen: int = 0, errors: dict[int, str] | None = None) -> bytes:
+    admitted = _decide(edits, targets, Claims(span_same, span_inside), matches, frozen, errors)
     if not admitted:
         return html
     sp = Splicer(html, codec)

@@ -64,6 +64,9 @@ OPTIONS: tuple[Option, ...] = (
                                         "(a body is aborted, never ended cleanly); 0: no limit"),
     Option("path_timeouts", str, "", "per-path overrides, 'GLOB head=S idle=S; ...' (first match wins, 0: no limit), "
                                      "e.g. '/events/* idle=0; /poll/* head=120'"),
+    Option("html_hold_ms", float, 3.0, "a personalized page that pauses this long before it is complete starts "
+                                       "streaming: what no slot can change is sent at once; 0: stream at once, "
+                                       "negative: always wait for the whole page"),
     Option("max_html_bytes", int, 4 * 1024 * 1024, "HTML bodies larger than this pass through unrewritten"),
     Option("personalize_budget_ms", float, 50.0, "time budget for personalization of one page; past it the original page is served"),
     Option("trusted_proxies", str, "", "comma-separated client IPs whose X-Forwarded-For is trusted"),
@@ -156,6 +159,7 @@ class Settings:
     read_timeout: float = 60.0
     idle_timeout: float = 60.0
     path_timeouts: str = ""
+    html_hold_ms: float = 3.0
     max_html_bytes: int = 4 * 1024 * 1024
     personalize_budget_ms: float = 50.0
     trusted_proxies: str = ""

@@ -135,3 +135,133 @@ def sniff_charset(body: bytes, content_type: str | None) -> str:
     if m and (name := _known(m.group(1))):
         return name
     return "utf-8"
+
+
+# -- streaming (a personalized page sent while it still arrives) ---------------------------
+
+STREAMABLE = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd"})
+
+
+def streamable(content_encoding: str | None) -> bool:
+    """One coding we can undo and redo piece by piece (or none at all)."""
+    applied = codings(content_encoding)
+    return not applied or (len(applied) == 1 and applied[0] in STREAMABLE)
+
+
+class Decoder:
+    """Undoes one Content-Encoding piece by piece; ``finish`` raises ``DecodeError`` if the body was cut."""
+
+    def __init__(self, content_encoding: str | None) -> None:
+        applied = codings(content_encoding)
+        self.coding = applied[0] if applied else None
+        self._d: object | None = None
+        self._raw_deflate_tried = False
+        self._head = b""  # deflate: the first bytes, to retry as raw deflate
+        if self.coding in ("gzip", "x-gzip"):
+            self._d = zlib.decompressobj(31)
+        elif self.coding == "deflate":
+            self._d = zlib.decompressobj(15)
+        elif self.coding == "br":
+            self._d = brotli.Decompressor()
+        elif self.coding == "zstd":
+            self._d = _ZSTD_D.decompressobj()
+
+    def feed(self, data: bytes) -> bytes:
+        d = self._d
+        if d is None:
+            return data
+        try:
+            if isinstance(d, brotli.Decompressor):
+                return d.process(data)
+            if self.coding == "deflate" and not self._raw_deflate_tried:
+                self._head += data
+                try:
+                    out = d.decompress(data)  # type: ignore[attr-defined]
+                except zlib.error:
+                    self._raw_deflate_tried = True  # some servers send raw deflate: start over that way
+                    self._d = d = zlib.decompressobj(-15)
+                    return d.decompress(self._head)  # type: ignore[attr-defined,no-any-return]
+                if len(self._head) > 64:
+                    self._raw_deflate_tried = True  # the zlib header was fine
+                return out  # type: ignore[no-any-return]
+            if self.coding in ("gzip", "x-gzip"):
+                out = d.decompress(data)  # type: ignore[attr-defined]
+                while d.eof and d.unused_data:  # type: ignore[attr-defined]
+                    rest = d.unused_data  # type: ignore[attr-defined]
+                    self._d = d = zlib.decompressobj(31)  # another gzip member
+                    out += d.decompress(rest)  # type: ignore[attr-defined]
+                return out  # type: ignore[no-any-return]
+            return d.decompress(data)  # type: ignore[attr-defined,no-any-return]
+        except (zlib.error, brotli.error, zstandard.ZstdError) as exc:
+            raise DecodeError(f"{self.coding}: {exc}") from exc
+
+    def finish(self) -> None:
+        d = self._d
+        if d is None:
+            return
+        done = d.is_finished() if isinstance(d, brotli.Decompressor) else d.eof  # type: ignore[attr-defined]
+        if not done:
+            raise DecodeError(f"{self.coding}: truncated stream")
+
+
+class Encoder:
+    """Applies one Content-Encoding piece by piece; each ``feed`` is flushed so the client can read it."""
+
+    def __init__(self, content_encoding: str | None) -> None:
+        applied = codings(content_encoding)
+        self.coding = applied[0] if applied else None
+        self._c: object | None = None
+        if self.coding in ("gzip", "x-gzip"):
+            self._c = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+        elif self.coding == "deflate":
+            self._c = zlib.compressobj(GZIP_LEVEL)
+        elif self.coding == "br":
+            self._c = brotli.Compressor(quality=BROTLI_QUALITY)
+        elif self.coding == "zstd":
+            self._c = _ZSTD_C.compressobj()
+
+    def feed(self, data: bytes) -> bytes:
+        c = self._c
+        if c is None:
+            return data
+        if isinstance(c, brotli.Compressor):
+            return c.process(data) + c.flush()
+        if self.coding == "zstd":
+            return c.compress(data) + c.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)  # type: ignore[attr-defined,no-any-return]
+        return c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)  # type: ignore[attr-defined,no-any-return]
+
+    def finish(self, data: bytes = b"") -> bytes:
+        c = self._c
+        if c is None:
+            return data
+        if isinstance(c, brotli.Compressor):
+            return c.process(data) + c.finish()
+        if self.coding == "zstd":
+            return c.compress(data) + c.flush()  # type: ignore[attr-defined,no-any-return]
+        return c.compress(data) + c.flush()  # type: ignore[attr-defined,no-any-return]
+
+
+def decided_charset(prefix: bytes, content_type: str | None) -> str | None:
+    """The page's charset once the first bytes settle it (BOM, header, or 1024 bytes for a meta), else None."""
+    if any(prefix.startswith(bom) for bom, _ in _BOMS):
+        return sniff_charset(prefix, content_type)
+    if content_type:
+        m = _HEADER_CHARSET.search(content_type)
+        if m and _known(m.group(1)):
+            return sniff_charset(prefix, content_type)
+    if len(prefix) >= 1024:
+        return sniff_charset(prefix, content_type)
+    return None
+
+
+_HTML_SYNTAX = "<a b='c\"d'=/>\t\n\f\r !-?[]xyzABCXYZ0&#;"
+
+
+def ascii_compatible(charset: str) -> bool:
+    """Whether HTML's syntax characters are the same bytes as in ASCII (a byte scan can read the markup)."""
+    try:
+        name = codecs.lookup(charset).name
+        same = _HTML_SYNTAX.encode(name) == _HTML_SYNTAX.encode("ascii")
+    except (LookupError, UnicodeError):
+        return False
+    return same and not name.startswith(("utf-16", "utf-32", "utf-7", "iso2022", "hz", "cp037", "cp500"))

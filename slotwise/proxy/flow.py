@@ -51,6 +51,9 @@ class Flow:
     status: int = 0
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     charset: str = "utf-8"
+    # a streamed page: how many leading bytes of the decoded HTML the visitor already has
+    # (on_html's edits must leave them as they are; see forward_html and stream_guard)
+    html_sent: int = 0
 
     # what personalization produced
     extra_headers: list[tuple[str, str]] = field(default_factory=list)  # always added (e.g. our Set-Cookie)
@@ -119,6 +122,12 @@ class Personalizer(Protocol):
     def wants_body(self, flow: Flow) -> bool:
         """After the upstream headers: is this HTML response worth buffering?"""
         ...
+
+    # Optional (looked up with getattr): streaming a page while it arrives.
+    #   edit_selectors(flow) -> Sequence[str] | None: the CSS selectors of every element on_html
+    #       may edit on this page (None: unknown, the page is held whole);
+    #   on_stream(flow) -> None: the head of a streamed page leaves now: add to flow.extra_headers
+    #       what on_html would add and is already known (a new visitor's cookie).
 
     async def on_response(self, flow: Flow) -> None:
         """The upstream's status and headers are in (any content type): e.g. capture a form post."""

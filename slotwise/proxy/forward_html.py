@@ -1,10 +1,34 @@
-"""The HTML path: buffer, decode, let the personalizer rewrite, re-encode.
+"""The HTML path: decode, let the personalizer rewrite, re-encode — sending early what no edit can touch.
 
-Only pages the personalizer asked for get here. Whatever goes wrong on this
-path (encoding it cannot undo, a page over ``max_html_bytes``, a personalizer
-exception or a blown time budget) serves the origin's bytes and headers
-unchanged. A body that breaks off while buffering is a 502 (nothing was sent
-yet), unlike the streaming path, which can only abort.
+Only pages the personalizer asked for get here. The personalizer decides on
+the whole page, but a store flushes its ``<head>`` early so that CSS and
+scripts start loading; holding the page until its last byte would throw that
+away. So, as the page arrives:
+
+* A page that arrives whole without a pause (``html_hold_ms``) is handled in
+  one piece: decoded, rewritten, re-encoded, sent with a ``Content-Length``,
+  ``Server-Timing``, and the origin's caching headers when the page came out
+  the same for everyone.
+* A page that pauses (a trickled page, an early-flushed head) starts
+  *streaming*: once the first bytes show a full document (an ``<html>`` or
+  ``<body>`` tag, or the HTML doctype) and the charset is settled, everything
+  before the first byte an edit could touch (``stream_guard``) is sent at
+  once and as it comes; the rest is held until the page is complete, then
+  ``on_html`` sees the whole page and only the held part is rewritten. The
+  head goes out before any decision, so it is conservative: ``private,
+  no-cache``, ``Vary: Cookie``, no validators, no length, and the cookies the
+  personalizer already knows (``on_stream``); there is no ``Server-Timing``.
+  An edit that would touch bytes already sent is not applied (the rewriter's
+  ``frozen``), and if ``on_html`` returns bytes that differ in the sent part
+  anyway, the held part goes out as the origin wrote it (fail open).
+
+What is not a full document passes through untouched, with its caching: an
+empty body, or one with no ``<html>``/``<body>``/doctype (a fragment a script
+fetched). Whatever goes wrong before the first byte was sent (a coding we
+cannot undo, a page over ``max_html_bytes``, a personalizer exception, the
+time budget) serves the origin's bytes and headers unchanged; after it, the
+body goes on unchanged from there, or, if the origin's body breaks off or
+stops decoding, the connection is aborted (never a clean end of a cut page).
 
 Range requests: a 206 never comes here (a partial page cannot be rewritten),
 so ranges of an HTML page are served exactly as the origin gives them; a
@@ -14,17 +38,22 @@ client later asks for a range or revalidates against bytes it never got.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import AsyncIterator
 
 from .config import Settings
-from .encoding import decode, encode, sniff_charset
-from .errors import DecodeError
-from .flow import Flow
+from .documents import is_document
+from .encoding import Decoder, Encoder, ascii_compatible, decided_charset, decode, encode, sniff_charset, streamable
+from .errors import DecodeError, UpstreamBodyError
+from .flow import Flow, PersonalizationError
 from .forward_safe import SafePersonalizer
 from .forward_stream import Responder, stream
 from .headers import Headers, first, personalized, rewritten
+from .stream_guard import StreamGuard
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+_HOLD_CAP = 20  # a page still arriving this many holds after its first sendable bytes streams anyway
 
 
 def is_html(content_type: bytes | None) -> bool:
@@ -36,47 +65,37 @@ def is_html(content_type: bytes | None) -> bool:
 class HtmlRewriter:
     def __init__(self, settings: Settings, personalizer: SafePersonalizer) -> None:
         self.limit = settings.max_html_bytes
+        self.hold: float | None = settings.html_hold_ms / 1000.0 if settings.html_hold_ms >= 0 else None
         self.safe = personalizer
 
     async def respond(
         self, out: Responder, flow: Flow, headers: Headers, chunks: AsyncIterator[bytes], extra: Headers
     ) -> None:
         declared = first(headers, b"content-length")
-        if declared and declared.isdigit() and int(declared) > self.limit:
-            await stream(out, None, flow.status, headers + extra, chunks)
+        if declared and declared.isdigit() and (int(declared) > self.limit or int(declared) == 0):
+            await stream(out, None, flow.status, headers + extra, chunks)  # too big, or empty: untouched
             return
-        parts: list[bytes] = []
-        size = 0
-        iterator = chunks.__aiter__()
-        async for chunk in iterator:
-            parts.append(chunk)
-            size += len(chunk)
-            if size > self.limit:  # too big to rewrite: send what we have, stream the rest
-                await stream(out, None, flow.status, headers + extra, iterator, head=b"".join(parts))
-                return
-        raw = b"".join(parts)
-        body, headers = await self._personalize(flow, raw, headers)
-        await out.start(flow.status, headers + self._extra(flow, extra))
-        await out.body(body)
+        await _Page(self, out, flow, headers, extra).run(chunks)
 
-    @staticmethod
-    def _extra(flow: Flow, extra: Headers) -> Headers:
-        # on_html may have added headers (e.g. a cookie) after on_request
-        return extra + [
-            (n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in flow.extra_headers[len(extra):]
-        ]
+    async def personalize(
+        self, flow: Flow, raw: bytes, headers: Headers, html: bytes | None = None
+    ) -> tuple[bytes, Headers]:
+        """The new body and headers of a whole page, or the original ones whenever anything fails.
 
-    async def _personalize(self, flow: Flow, raw: bytes, headers: Headers) -> tuple[bytes, Headers]:
-        """The new body and headers, or the original ones whenever anything fails."""
+        ``html``: the decoded page when the caller already has it.
+        """
         content_encoding = first(headers, b"content-encoding")
         coding = content_encoding.decode("latin-1") if content_encoding else None
-        try:
-            html = decode(raw, coding, self.limit)
-        except DecodeError as exc:
-            self.safe.fail(flow, "decode", exc)
-            return raw, headers
+        if html is None:
+            try:
+                html = decode(raw, coding, self.limit)
+            except DecodeError as exc:
+                self.safe.fail(flow, "decode", exc)
+                return raw, headers
         ctype = first(headers, b"content-type")
         flow.charset = sniff_charset(html, ctype.decode("latin-1") if ctype else None)
+        if not is_document(html, flow.charset):
+            return raw, headers  # empty, or a fragment: not ours to tag or personalize
         new = await self.safe.on_html(flow, html)
         if new is None or new == html:
             return raw, headers
@@ -85,3 +104,189 @@ class HtmlRewriter:
             return body, rewritten(headers, len(body))
         flow.personalized = True
         return body, personalized(headers, len(body))
+
+
+def extra_headers(flow: Flow, extra: Headers) -> Headers:
+    """``extra`` plus what the personalizer added to the flow since (e.g. a cookie)."""
+    return extra + [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in flow.extra_headers[len(extra):]]
+
+
+class _Page:
+    """One HTML response on its way: held, then maybe streamed (see the module docstring)."""
+
+    def __init__(self, owner: HtmlRewriter, out: Responder, flow: Flow, headers: Headers, extra: Headers) -> None:
+        self.owner, self.out, self.flow, self.headers, self.extra = owner, out, flow, headers, extra
+        self.safe = owner.safe
+        self.limit = owner.limit
+        ctype, coding = first(headers, b"content-type"), first(headers, b"content-encoding")
+        self.ctype = ctype.decode("latin-1") if ctype else None
+        self.coding = coding.decode("latin-1") if coding else None
+        self.raw: list[bytes] = []
+        self.raw_size = 0
+        self.guard: StreamGuard | None = None
+        if owner.hold is not None and streamable(self.coding):
+            selectors = self.safe.edit_selectors(flow)
+            if selectors is not None:
+                self.guard = StreamGuard(selectors)
+        self.decoder = Decoder(self.coding) if self.guard is not None else None
+        self.encoder: Encoder | None = None
+        self.decoded = bytearray()
+        self.charset: str | None = None
+        self.sent = 0
+        self.started = False
+        self.sendable_since: float | None = None
+
+    # -- the loop ----------------------------------------------------------------------
+
+    async def run(self, chunks: AsyncIterator[bytes]) -> None:
+        iterator = chunks.__aiter__()
+        pending: asyncio.Future[bytes] | None = None
+        try:
+            while True:
+                wait = self._hold_for()
+                if wait is not None and wait <= 0:
+                    await self._start()
+                    wait = None
+                if wait is None:
+                    try:
+                        chunk = await iterator.__anext__()
+                    except StopAsyncIteration:
+                        break
+                else:  # something could go out now: wait for more a little, else send it
+                    pending = asyncio.ensure_future(iterator.__anext__())
+                    done, _ = await asyncio.wait({pending}, timeout=wait)
+                    if not done:
+                        await self._start()
+                    try:
+                        chunk = await pending
+                    except StopAsyncIteration:
+                        break
+                    finally:
+                        pending = None
+                if await self._take(chunk, iterator):
+                    return
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+        await self._finish()
+
+    def _hold_for(self) -> float | None:
+        """Seconds to wait for more before sending what is safe; None: nothing to send (or sending already)."""
+        hold = self.owner.hold
+        if self.started or self.guard is None or hold is None or not self._sendable():
+            return None
+        now = time.monotonic()
+        if self.sendable_since is None:
+            self.sendable_since = now
+        return min(hold, self.sendable_since + _HOLD_CAP * hold - now) if hold > 0 else 0.0
+
+    def _sendable(self) -> bool:
+        """A document, its charset settled and readable byte-wise, and some bytes no edit can touch."""
+        guard = self.guard
+        assert guard is not None
+        if self.charset is None:
+            self.charset = decided_charset(bytes(self.decoded[:1024]), self.ctype)
+            if self.charset is None:
+                return False
+            if not ascii_compatible(self.charset):
+                self._stop_streaming()
+                return False
+            self.flow.charset = self.charset
+        return guard.advance(self.decoded) > 0 and guard.document
+
+    def _stop_streaming(self) -> None:
+        """Back to holding the whole page (raw bytes are still all kept)."""
+        self.guard = None
+        self.decoder = None
+        self.decoded = bytearray()
+
+    async def _take(self, chunk: bytes, rest: AsyncIterator[bytes]) -> bool:
+        """One more piece of the body; True when the response has been completed here."""
+        if not self.started:
+            self.raw.append(chunk)
+            self.raw_size += len(chunk)
+        if self.guard is None or self.decoder is None:
+            if self.raw_size > self.limit:  # too big to rewrite: send what we have, stream the rest
+                await stream(self.out, None, self.flow.status, self.headers + self.extra, rest, head=b"".join(self.raw))
+                return True
+            return False
+        try:
+            self.decoded += self.decoder.feed(chunk)
+        except DecodeError as exc:
+            if self.started:
+                raise UpstreamBodyError(f"the page stopped decoding: {exc}") from exc
+            self._stop_streaming()  # the whole-page path will find the same error and serve the original
+            return await self._take(b"", rest) if self.raw_size > self.limit else False
+        if len(self.decoded) > self.limit:
+            if not self.started:
+                self._stop_streaming()
+                return await self._take(b"", rest)
+            await self._release(rest)
+            return True
+        if self.started:
+            await self._send_safe()
+        return False
+
+    # -- streaming ---------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        """The head goes out now, conservatively, then everything no edit can touch."""
+        self.started = True
+        self.raw = []
+        self.safe.on_stream(self.flow)
+        self.encoder = Encoder(self.coding)
+        self.flow.state["streamed"] = True
+        await self.out.start(self.flow.status, personalized(self.headers, None) + extra_headers(self.flow, self.extra))
+        await self._send_safe()
+
+    async def _send_safe(self) -> None:
+        assert self.guard is not None and self.encoder is not None
+        end = self.guard.advance(self.decoded)
+        if end > self.sent:
+            data = self.encoder.feed(bytes(self.decoded[self.sent:end]))
+            self.sent = end
+            if data:
+                await self.out.body(data, more=True)
+
+    async def _release(self, rest: AsyncIterator[bytes]) -> None:
+        """A streamed page over ``max_html_bytes``: no rewrite, the rest goes out as it comes."""
+        assert self.encoder is not None and self.decoder is not None
+        await self.out.body(self.encoder.feed(bytes(self.decoded[self.sent:])), more=True)
+        self.decoded = bytearray()
+        try:
+            async for chunk in rest:
+                await self.out.body(self.encoder.feed(self.decoder.feed(chunk)), more=True)
+            self.decoder.finish()
+        except DecodeError as exc:
+            raise UpstreamBodyError(f"the page stopped decoding: {exc}") from exc
+        await self.out.body(self.encoder.finish())
+
+    async def _finish(self) -> None:
+        flow, out = self.flow, self.out
+        if not self.started:
+            html = None
+            if self.decoder is not None:
+                try:
+                    self.decoder.finish()
+                    html = bytes(self.decoded)
+                except DecodeError:
+                    html = None  # personalize() decodes again, fails the same way and serves the original
+            body, headers = await self.owner.personalize(flow, b"".join(self.raw), self.headers, html)
+            await out.start(flow.status, headers + extra_headers(flow, self.extra))
+            await out.body(body)
+            return
+        assert self.decoder is not None and self.encoder is not None
+        try:
+            self.decoder.finish()
+        except DecodeError as exc:
+            raise UpstreamBodyError(f"the page ends cut: {exc}") from exc
+        html = bytes(self.decoded)
+        flow.html_sent = self.sent
+        new = await self.safe.on_html(flow, html)
+        rest = html[self.sent:]
+        if new is not None and new != html:
+            if memoryview(new)[:self.sent] == memoryview(html)[:self.sent]:
+                rest = new[self.sent:]
+            else:
+                self.safe.fail(flow, "stream", PersonalizationError("stream", "an edit touched bytes already sent"))
+        await out.body(self.encoder.finish(rest))

@@ -95,6 +95,31 @@ class SafePersonalizer:
             self.fail(flow, "wants_body", exc)
             return False
 
+    def edit_selectors(self, flow: Flow) -> list[str] | None:
+        """The selectors whose elements ``on_html`` may edit on this page; None: unknown (do not stream).
+
+        Optional in the protocol: a personalizer without it has its pages held whole.
+        """
+        ask = getattr(self.inner, "edit_selectors", None)
+        if ask is None or self.failed(flow):
+            return None
+        try:
+            selectors = ask(flow)
+            return None if selectors is None else [str(s) for s in selectors]
+        except Exception as exc:  # noqa: BLE001 — fail-open boundary
+            self.fail(flow, "edit_selectors", exc)
+            return None
+
+    def on_stream(self, flow: Flow) -> None:
+        """The head of a streamed page leaves now: the personalizer adds what it already knows (a cookie)."""
+        hook = getattr(self.inner, "on_stream", None)
+        if hook is None or self.failed(flow):
+            return
+        try:
+            hook(flow)
+        except Exception as exc:  # noqa: BLE001 — fail-open boundary
+            self.fail(flow, "stream", exc)
+
     async def on_html(self, flow: Flow, html: bytes) -> bytes | None:
         start = time.perf_counter()
         ok, result = await self._call(flow, "html", lambda: self.inner.on_html(flow, html))

@@ -136,12 +136,13 @@ def rewritten(headers: Headers, body_length: int) -> Headers:
     return out
 
 
-def personalized(headers: Headers, body_length: int) -> Headers:
-    """Headers of a page personalization changed.
+def personalized(headers: Headers, body_length: int | None) -> Headers:
+    """Headers of a page personalization changed (or may change: a streamed page, ``body_length`` None).
 
     Validators and ranges describe the origin's bytes, not ours, so they go;
     the page is per visitor, so shared caches must not keep it and any cache
     must revalidate (``private, no-cache``) and key on the cookie (``Vary``).
+    A streamed page has no length yet: the server frames it (chunked on HTTP/1.1).
     """
     out = [(n, v) for n, v in headers if n not in _VALIDATORS]
     vary = [v for n, v in out if n == b"vary"]
@@ -150,7 +151,8 @@ def personalized(headers: Headers, body_length: int) -> Headers:
         out = [(n, v) for n, v in out if n != b"vary"]
         out.append((b"vary", b", ".join([*vary, b"Cookie"]) if vary else b"Cookie"))
     out.append((b"cache-control", b"private, no-cache"))
-    out.append((b"content-length", str(body_length).encode()))
+    if body_length is not None:
+        out.append((b"content-length", str(body_length).encode()))
     return out
 
 

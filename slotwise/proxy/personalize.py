@@ -31,6 +31,7 @@ from slotwise.proxy.capture import Capture
 from slotwise.proxy.catalog_feed import FeedLoader
 from slotwise.proxy.config import Settings
 from slotwise.proxy.decision_tokens import DecisionTokens
+from slotwise.proxy.documents import fragment_request
 from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
 from slotwise.proxy.identity import VisitorCookies, cookie_value
 from slotwise.proxy.inject import inject_before_body_end
@@ -249,8 +250,24 @@ class SlotwisePersonalizer:
             and flow.visitor is not None
             and flow.method == "GET"
             and flow.status == 200
+            and fragment_request(flow) is None  # a script's fetch: never tagged, keeps its caching
             and self.ruleset() is not None
         )
+
+    def edit_selectors(self, flow: Flow) -> list[str] | None:
+        """Every element ``on_html`` may edit on this page is matched by one of these (streaming)."""
+        ruleset = self.ruleset()
+        if ruleset is None:
+            return None
+        query = parse_qsl(flow.query_string, keep_blank_values=True)
+        return [slot.selector for slot in ruleset.slots_for(flow.path, query, flow.headers)]
+
+    def on_stream(self, flow: Flow) -> None:
+        """A streamed page's head leaves before ``on_html``: the headers it would add that are known now."""
+        if flow.visitor is not None and flow.visitor.set_cookie and (flow.header("sec-gpc") or "").strip() != "1":
+            flow.extra_headers.append(("set-cookie", flow.visitor.set_cookie))
+        if "preview" in flow.state:
+            flow.extra_headers.append(("x-slotwise-preview", "on"))
 
     async def on_html(self, flow: Flow, html: bytes) -> bytes | None:
         ruleset = self.ruleset()
@@ -273,7 +290,7 @@ class SlotwisePersonalizer:
         body = html
         if work.edits:
             with stage("rewrite"):
-                result = rewrite(html, work.edits, encoding=flow.charset)
+                result = rewrite(html, work.edits, encoding=flow.charset, frozen=flow.html_sent)
             body = result.body
             flow.personalized = result.changed
         with stage("store"):  # only decisions the page really shows are logged
@@ -284,7 +301,7 @@ class SlotwisePersonalizer:
         if ruleset.consent == "required" and not (work.profile and work.profile.consent == "granted"):
             tag_data["consent"] = "required"  # the tag sends nothing until the visitor consents
         script = script_tag(find_csp_nonce(html), data=tag_data, src=self.tag_api.assets.url())
-        body = inject_before_body_end(body, script.encode())
+        body = inject_before_body_end(body, script.encode(), not_before=flow.html_sent)
         if flow.visitor.set_cookie and not request.gpc:  # Global Privacy Control: no identifier either
             flow.extra_headers.append(("set-cookie", flow.visitor.set_cookie))
         elapsed = (time.perf_counter() - started) * 1000

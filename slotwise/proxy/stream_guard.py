@@ -1,0 +1,205 @@
+"""How much of a page still arriving can be sent before the personalizer has seen all of it.
+
+The personalizer decides on the whole page (page facts, captures and JSON-LD
+can be anywhere), but its edits only touch elements its slots' selectors
+match, from the element's start tag on, plus the tag's script before
+``</body>``. So every byte before the first start tag that *could* match one
+of those selectors, and before the first ``</body``, can go to the visitor as
+it arrives: the store's early flush of ``<head>`` reaches the browser while the
+rest of the page is still being made.
+
+"Could match" is decided on the subject (last compound) of each selector,
+conservatively: its tag name, and its ids, classes and attribute names as
+substrings of the raw start tag (case-insensitive). A selector this scan
+cannot narrow (``*``, ``:is(...)`` alone) stops at the first start tag.
+Raw-text elements (script, style, ...) are skipped whole, so markup inside a
+script is not taken for an element. Whatever this scan gets wrong only
+costs a slot, never the page: the rewriter refuses edits that start in bytes
+already sent (``rewrite(..., frozen=N)``) and the forwarding layer checks
+that the sent bytes come back unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+_START = re.compile(rb"""<([A-Za-z][^\t\n\f\r />]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""")
+_DOCTYPE = re.compile(rb"<!doctype\s+html", re.IGNORECASE)
+_RAW_TEXT = frozenset({b"script", b"style", b"textarea", b"title", b"xmp", b"noembed", b"noframes", b"iframe",
+                       b"plaintext"})  # not noscript: a parser without scripting reads its elements
+_GIVE_UP = 256 * 1024  # a start tag that has not closed after this many bytes: stop streaming there
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the element a selector's last compound names must have: a tag name and substrings."""
+
+    tag: bytes | None
+    tokens: tuple[bytes, ...]
+
+    def could_match(self, name: bytes, attributes: bytes) -> bool:
+        if self.tag is not None and self.tag != name:
+            return False
+        return all(token in attributes for token in self.tokens)
+
+
+def _split_top(text: str, separators: str) -> list[tuple[int, str]]:
+    """Positions and characters of ``separators`` outside brackets, parentheses and quotes."""
+    out, depth, quote = [], 0, ""
+    escaped = False
+    for i, ch in enumerate(text):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0 and ch in separators:
+            out.append((i, ch))
+    return out
+
+
+def _strip_groups(text: str) -> str:
+    """The compound without the arguments of its pseudo-classes and without quoted strings."""
+    out, depth, quote = [], 0, ""
+    for ch in text:
+        if quote:
+            if ch == quote:
+                quote = ""
+            continue
+        if ch in "\"'":
+            quote = ch
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
+def subjects(selector: str) -> list[Subject]:
+    """One ``Subject`` per selector of a selector list."""
+    result = []
+    cuts = [-1] + [i for i, _ in _split_top(selector, ",")] + [len(selector)]
+    for a, b in zip(cuts, cuts[1:]):
+        complex_ = selector[a + 1:b].strip()
+        if not complex_:
+            continue
+        combinators = _split_top(complex_, " \t\n>+~")
+        last = complex_[combinators[-1][0] + 1:] if combinators else complex_
+        result.append(_subject(last.strip()))
+    return result
+
+
+def _subject(compound: str) -> Subject:
+    if "\\" in compound:  # escapes: do not guess at the raw bytes, keep the tag name only
+        m = re.match(r"[A-Za-z][\w-]*", compound)
+        return Subject(m.group(0).lower().encode() if m else None, ())
+    plain = _strip_groups(compound)
+    tag = None
+    m = re.match(r"([A-Za-z][\w-]*|\*)", plain)
+    if m and m.group(1) != "*":
+        tag = m.group(1).lower().encode()
+    tokens: list[bytes] = []
+    for kind, name in re.findall(r"([#.])(-?[_A-Za-z\u00a0-\uffff][\w\u00a0-\uffff-]*)", plain):
+        tokens.append(name.lower().encode("utf-8"))
+    for name in re.findall(r"\[\s*([^\s~|^$*!=\]]+)", compound):
+        tokens.append(name.lower().encode("utf-8"))
+    return Subject(tag, tuple(tokens))
+
+
+class StreamGuard:
+    """Scans a growing page for the first byte an edit could touch (see the module docstring).
+
+    ``advance(buffer)`` returns how many leading bytes of ``buffer`` no edit
+    can touch; ``buffer`` only ever grows (the same page, more of it), and
+    the answer never goes backwards. ``document`` says whether an
+    ``<html>``/``<body>`` start tag or an HTML doctype was seen.
+    """
+
+    def __init__(self, selectors: Sequence[str]) -> None:
+        self.subjects = [s for selector in selectors for s in subjects(selector)]
+        self.pos = 0
+        self.stop: int | None = None
+        self.document = False
+        self._raw: bytes | None = None  # inside this raw-text element
+
+    def advance(self, buf: bytes) -> int:
+        if self.stop is not None:
+            return self.stop
+        n = len(buf)
+        while True:
+            if self._raw is not None:
+                end = _find_ci(buf, b"</" + self._raw, self.pos)
+                if end < 0:
+                    self.pos = max(self.pos, n - len(self._raw) - 2)  # a partial end tag may be at the end
+                    return self.pos
+                self._raw = None
+                self.pos = end
+            i = buf.find(b"<", self.pos)
+            if i < 0:
+                self.pos = n
+                return n
+            if i + 1 >= n:
+                return self._hold(i)
+            nxt = buf[i + 1:i + 2]
+            if nxt.isalpha():
+                m = _START.match(buf, i)
+                if m is None:
+                    if n - i > _GIVE_UP:
+                        self.stop = i
+                    return self._hold(i)
+                name = m.group(1).lower()
+                if name in (b"html", b"body"):
+                    self.document = True
+                attributes = m.group(2).lower()
+                if any(s.could_match(name, attributes) for s in self.subjects):
+                    self.stop = i
+                    return i
+                self.pos = m.end()
+                if name in _RAW_TEXT and not m.group(2).rstrip().endswith(b"/"):
+                    self._raw = name
+            elif nxt == b"/":
+                if n - i < 7:
+                    return self._hold(i)
+                if buf[i + 2:i + 6].lower() == b"body":  # the tag's script goes before </body>
+                    self.stop = i
+                    return i
+                self.pos = i + 2
+            elif nxt == b"!":
+                if buf.startswith(b"<!--", i):
+                    end = buf.find(b"-->", i + 4)
+                    if end < 0:
+                        return self._hold(i)
+                    self.pos = end + 3
+                else:
+                    end = buf.find(b">", i)
+                    if end < 0:
+                        return self._hold(i)
+                    if _DOCTYPE.match(buf, i):
+                        self.document = True
+                    self.pos = end + 1
+            else:
+                self.pos = i + 1
+
+    def _hold(self, i: int) -> int:
+        """An incomplete construct starts at ``i``: safe up to there, look again with more bytes."""
+        self.pos = i
+        return i
+
+
+def _find_ci(buf: bytes, needle: bytes, start: int) -> int:
+    """``buf.find`` ignoring ASCII case, without lowering the whole buffer each time."""
+    m = re.compile(re.escape(needle), re.IGNORECASE).search(buf, start)
+    return m.start() if m else -1

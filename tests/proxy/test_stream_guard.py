@@ -1,0 +1,58 @@
+"""How much of a page still arriving may go out before the personalizer has seen it (``stream_guard``)."""
+
+from __future__ import annotations
+
+from slotwise.proxy.documents import fragment_request, is_document
+from slotwise.proxy.stream_guard import StreamGuard
+
+HEAD = (b"<!doctype html><html><head><title>Shop</title>"
+        b"<script>if (a<b) document.write('<section class=\"related\">')</script>"
+        b"<style>/* <div id=hero> */</style><!-- <section class=related> --></head>")
+PAGE = HEAD + b'<body><header class="top">Logo</header><section class="related x">R</section></body></html>'
+
+
+def fed(selectors: list[str], page: bytes, step: int) -> tuple[int, StreamGuard]:
+    """The guard fed ``page`` ``step`` bytes at a time: the safe length never goes backwards."""
+    guard, last = StreamGuard(selectors), 0
+    for end in range(step, len(page) + step, step):
+        safe = guard.advance(page[:end])
+        assert last <= safe <= min(end, len(page))
+        last = safe
+    return last, guard
+
+
+def test_stops_at_the_first_element_a_selector_could_match_whatever_the_pieces() -> None:
+    at = PAGE.index(b'<section class="related x">')
+    for step in (1, 7, 64, len(PAGE)):
+        safe, guard = fed(["main > section.related"], PAGE, step)
+        assert safe == at and guard.document  # markup inside script, style and comments is not taken for an element
+
+
+def test_attribute_and_id_selectors_and_the_end_of_body() -> None:
+    assert fed(["header[class]"], PAGE, 5)[0] == PAGE.index(b"<header")
+    assert fed(["#hero"], PAGE, 5)[0] == PAGE.index(b"</body>")  # no element with that id: up to the tag's place
+    assert fed(["*"], PAGE, 5)[0] == PAGE.index(b"<html>")  # cannot be narrowed: stop at the first element
+    assert fed(["section.related > h2"], PAGE, 5)[0] == PAGE.index(b"</body>")  # the edited element is the h2
+
+
+def test_a_fragment_is_not_a_document() -> None:
+    safe, guard = fed(["p.price"], b'<li class="cart-line">Socks</li>', 3)
+    assert not guard.document
+    assert not is_document(b"") and not is_document(b"  \n") and not is_document(b"<li>Socks</li>")
+    assert is_document(PAGE) and is_document(b"<BODY class=x>hi")
+
+
+class _Req:
+    def __init__(self, **headers: str) -> None:
+        self.headers = {k.replace("_", "-"): v for k, v in headers.items()}
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name, default)
+
+
+def test_fragment_requests() -> None:
+    assert fragment_request(_Req()) is None
+    assert fragment_request(_Req(sec_fetch_dest="document")) is None
+    assert fragment_request(_Req(x_requested_with="XMLHttpRequest")) == "x-requested-with"
+    assert fragment_request(_Req(hx_request="true")) == "hx-request"
+    assert fragment_request(_Req(sec_fetch_dest="empty")) == "sec-fetch-dest: empty"
