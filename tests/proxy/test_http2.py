@@ -13,6 +13,7 @@ import httpx
 import pytest
 import trustme
 from sw_servers import proxy_process
+from websockets.sync.client import connect
 
 BIG = 300_000
 
@@ -59,6 +60,11 @@ def test_tls_with_a_certificate(origin: Any, port_factory: Any, process_runner: 
         with httpx.Client(http2=True, verify=_context(ca), trust_env=False,
                           timeout=10) as client:
             check(client, f"https://127.0.0.1:{port}", version)
+        with httpx.Client(verify=_context(ca), trust_env=False, timeout=10) as h1:  # an HTTP/1.1-only client
+            check(h1, f"https://127.0.0.1:{port}", "HTTP/1.1")
+        with connect(f"wss://127.0.0.1:{port}/ws/tls", ssl=_context(ca), open_timeout=10) as ws:  # WebSockets over TLS
+            ws.send("secure")
+            assert ws.recv(timeout=5) == "secure"
 
 
 def _context(ca: trustme.CA) -> Any:
