@@ -4,8 +4,6 @@ uvicorn speaks HTTP/1.1 over TLS, and refuses ``--http 2`` at start rather than 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +73,14 @@ def _context(ca: trustme.CA) -> Any:
     return ctx
 
 
-def test_uvicorn_refuses_http2_at_start(origin: Any) -> None:
-    run = subprocess.run([sys.executable, "-m", "slotwise.cli", "serve", "--upstream", origin.url, "--server", "uvicorn",
-                          "--http", "2"], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2 and "uvicorn speaks HTTP/1.1 only" in run.stderr
+def test_uvicorn_refuses_http2_at_start(origin: Any, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import slotwise.proxy.server
+    from slotwise.cli import main
+
+    def started(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the server was started")
+
+    monkeypatch.setattr(slotwise.proxy.server, "run", started)
+    assert main(["serve", "--upstream", origin.url, "--server", "uvicorn", "--http", "2"]) == 2
+    assert "uvicorn speaks HTTP/1.1 only" in capsys.readouterr().err
