@@ -10,14 +10,17 @@ cleanly, and a page that arrives whole is still sent in one piece.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import re
+import socket
 import sys
 import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+from sw_upstreams import RawUpstream, reset, respond
 
 from slotwise.html import Edit, rewrite
 from slotwise.proxy.app import create_app
@@ -162,3 +165,32 @@ def test_the_rewriter_leaves_frozen_bytes_alone() -> None:
     out = rewrite(odd, [Edit(slot="b", selector="tbody", action="set-attribute", attributes={"a": "1"})],
                   frozen=odd.index(b"<table>"))
     assert out.body == odd or out.body[:odd.index(b"<table>")] == odd[:odd.index(b"<table>")]
+
+
+async def _breaks_off(reader: Any, writer: Any, head: bytes) -> None:
+    """The head and a first part at once, more after a pause, then the connection drops (no final chunk)."""
+    writer.write(respond(b"HTTP/1.1 200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                              ("Transfer-Encoding", "chunked")]))
+    for part, pause in ((PAGE[:8192], 0.1), (PAGE[8192:60000], 0.05)):
+        writer.write(b"%x\r\n%s\r\n" % (len(part), part))
+        await writer.drain()
+        await asyncio.sleep(pause)
+    reset(writer)
+
+
+def test_a_streamed_page_the_origin_cuts_is_cut_for_the_visitor_too(edge: Any) -> None:
+    with RawUpstream(_breaks_off) as up:
+        proxy = edge(upstream=up.url)
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+            sock.sendall(b"GET /cut HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\nUser-Agent: "
+                         + UA["User-Agent"].encode() + b"\r\nAccept-Encoding: identity\r\n\r\n")
+            data = bytearray()
+            try:
+                while chunk := sock.recv(65536):
+                    data += chunk
+            except ConnectionResetError:
+                pass
+    head, _, body = bytes(data).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"transfer-encoding: chunked" in head.lower()  # it was streaming
+    assert b"</head>" in body  # the head had gone out
+    assert not body.endswith(b"0\r\n\r\n")  # and the visitor can tell the page is incomplete
