@@ -121,6 +121,24 @@ async def status(request: Request) -> Response:
     return Response(body, status_code=code, media_type="text/plain")
 
 
+TRICKLED = b"<!doctype html><html><head><title>Trickled</title></head><body>" + b"<p>item</p>\n" * 20000 + b"</body></html>"
+
+
+async def trickle(request: Request) -> StreamingResponse:
+    """A page whose head comes at once and the rest over ``over`` seconds (a store's early flush)."""
+    over = float(request.query_params.get("over", "1.0"))
+
+    async def pieces() -> Any:
+        yield TRICKLED[:8192]
+        rest = TRICKLED[8192:]
+        size = -(-len(rest) // 20)
+        for i in range(0, len(rest), size):
+            await asyncio.sleep(over / 20)
+            yield rest[i:i + size]
+
+    return StreamingResponse(pieces(), media_type="text/html; charset=utf-8")
+
+
 async def sse(request: Request) -> StreamingResponse:
     async def events() -> Any:
         yield b"data: first\n\n"
@@ -179,6 +197,7 @@ def origin_app() -> Starlette:
             Route("/redirect", redirect),
             Route("/status/{code:int}", status, methods=["GET", "POST", "HEAD"]),
             Route("/sse", sse),
+            Route("/trickle", trickle),
         ]
     )
 
