@@ -79,7 +79,11 @@ class Store(Protocol):
         caller trusts the claim (the store's own page said who is logged in, an
         import). A claim the browser makes (``merge=False``) may only attach an
         alias nobody holds yet: typing someone else's e-mail never opens their
-        profile.
+        profile. Such an alias stays marked as *claimed*: a trusted link for it
+        later takes it from the claimant (who also loses the customer id or
+        e-mail hash it stood for) instead of merging the real person into the
+        claimant. ``visitor_id`` itself may be an alias (webhooks, imports):
+        with ``merge`` a claim on it is void too.
         """
 
     async def delete_profile(self, visitor_id: str) -> bool:

@@ -5,6 +5,8 @@ Keys (``sw:`` is the configurable prefix)::
     sw:p:<id>      the profile, JSON of Profile.to_dict()
     sw:a:<alias>   alias or merged visitor id -> canonical profile id
     sw:pa:<id>     set of the aliases pointing at profile <id> (to re-point and erase them)
+    sw:c:<alias>   present while the alias is held only by a browser's claim (``merge=False``):
+                   a trusted link takes it from the claimant instead of merging into it
 
 Writes are optimistic compare-and-set: read the profile, apply the update in
 Python, then a Lua script writes only if the alias and the stored JSON are
@@ -25,7 +27,7 @@ import random
 from dataclasses import fields
 from typing import Any
 
-from slotwise.profile import Profile
+from slotwise.profile import Profile, forget_alias
 from slotwise.profile import merge as merge_profiles
 from slotwise.store.base import ProfileUpdate, StoreError
 from slotwise.store.redis.client import KeyedLocks, RedisBase, guarded
@@ -74,19 +76,32 @@ if owner then owner_json = redis.call('GET', P..'p:'..owner) end
 return {mine, redis.call('GET', P..'p:'..mine), owner, owner_json}
 """
 
-# ARGV: P, visitor, alias, mine, owner ('' = none), old mine json, old owner json, new json, ttl, ids...
+# ARGV: P, name. A trusted source names it: a claim on it is void. Returns the claimant's id, or false.
+_RELEASE = """
+local P, name = ARGV[1], ARGV[2]
+if redis.call('DEL', P..'c:'..name) == 0 then return false end
+local owner = redis.call('GET', P..'a:'..name)
+redis.call('DEL', P..'a:'..name)
+if owner then redis.call('SREM', P..'pa:'..owner, name) end
+return owner or false
+"""
+
+# ARGV: P, visitor, alias, mine, owner ('' = none), old mine json, old owner json, new json, ttl, trusted, ids...
 _LINK = _SAVE + """
 local P, vid, alias, mine, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if (redis.call('GET', P..'a:'..vid) or vid) ~= mine then return 0 end
 if (redis.call('GET', P..'a:'..alias) or '') ~= owner then return 0 end
 if (redis.call('GET', P..'p:'..mine) or '') ~= ARGV[6] then return 0 end
-local ttl, ids = tonumber(ARGV[9]), tail(10)
+local ttl, trusted, ids = tonumber(ARGV[9]), ARGV[10] == '1', tail(11)
 if owner == '' or owner == mine then
+  if trusted then redis.call('DEL', P..'c:'..alias)
+  elseif owner == '' then redis.call('SET', P..'c:'..alias, '1') end
   redis.call('SET', P..'a:'..alias, mine)
   redis.call('SADD', P..'pa:'..mine, alias)
   save(P, mine, ARGV[8], ttl, true, ids)
   return 1
 end
+if redis.call('EXISTS', P..'c:'..alias) == 1 then return 0 end  -- claimed since the read: release it first
 if (redis.call('GET', P..'p:'..owner) or '') ~= ARGV[7] then return 0 end
 redis.call('DEL', P..'p:'..mine)
 for _, a in ipairs(redis.call('SMEMBERS', P..'pa:'..mine)) do
@@ -134,8 +149,10 @@ local P = ARGV[1]
 local pid, json, aliases, ids = person(P, ARGV[2])
 local found = redis.call('DEL', P..'p:'..pid)
 redis.call('DEL', P..'pa:'..pid)
+for _, a in ipairs(aliases) do redis.call('DEL', P..'c:'..a) end
 for _, id in ipairs(ids) do
   redis.call('DEL', P..'a:'..id)
+  redis.call('DEL', P..'c:'..id)
   for _, sid in ipairs(redis.call('SMEMBERS', P..'lv:'..id)) do
     local entry = redis.call('XRANGE', P..'log', sid, sid)[1]
     if entry then
@@ -194,21 +211,28 @@ class ProfilesMixin(RedisBase):
     @guarded
     async def update_profile(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
         async with self._locks.hold(visitor_id):
-            for attempt in range(MAX_ATTEMPTS):
-                profile_id, raw = await self.run_script(_GET, visitor_id)
-                profile = _load(raw) or Profile.new(profile_id, now)
-                update(profile)
-                known = "1" if (profile.customer_id or profile.email_hash) else "0"
-                args = (visitor_id, profile_id, raw or "", dumps(profile), self.anon_ttl, known, *_ids(profile))
-                if await self.run_script(_UPDATE, *args):
-                    return profile
-                await _backoff(attempt)
+            return await self._update(visitor_id, update, now)
+
+    async def _update(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
+        for attempt in range(MAX_ATTEMPTS):
+            profile_id, raw = await self.run_script(_GET, visitor_id)
+            profile = _load(raw) or Profile.new(profile_id, now)
+            update(profile)
+            known = "1" if (profile.customer_id or profile.email_hash) else "0"
+            args = (visitor_id, profile_id, raw or "", dumps(profile), self.anon_ttl, known, *_ids(profile))
+            if await self.run_script(_UPDATE, *args):
+                return profile
+            await _backoff(attempt)
         raise StoreError(f"update_profile({visitor_id!r}): gave up after {MAX_ATTEMPTS} conflicting writes")
 
     @guarded
     async def link_identity(self, visitor_id: str, alias: str, now: float, *, merge: bool = True) -> Profile:
         async with self._locks.hold(visitor_id):
             for attempt in range(MAX_ATTEMPTS):
+                if merge:  # a trusted link: a browser's claim on either name is void
+                    await self._release_claim(visitor_id, now)
+                    if await self.resolve(alias) != await self.resolve(visitor_id):
+                        await self._release_claim(alias, now)
                 mine_id, mine_raw, owner_id, owner_raw = await self.run_script(_LINK_READ, visitor_id, alias)
                 mine = _load(mine_raw) or Profile.new(mine_id, now)
                 if owner_id and owner_id != mine_id and not merge:
@@ -219,12 +243,18 @@ class ProfilesMixin(RedisBase):
                     result = merge_profiles(_load(owner_raw) or Profile.new(owner_id, now), mine)
                 args = (
                     visitor_id, alias, mine_id, owner_id or "", mine_raw or "", owner_raw or "",
-                    dumps(result), self.anon_ttl, *_ids(result),
+                    dumps(result), self.anon_ttl, "1" if merge else "0", *_ids(result),
                 )
                 if await self.run_script(_LINK, *args):
                     return result
                 await _backoff(attempt)
         raise StoreError(f"link_identity({visitor_id!r}): gave up after {MAX_ATTEMPTS} conflicting writes")
+
+    async def _release_claim(self, name: str, now: float) -> None:
+        """Takes a claimed alias from its claimant, and the fact it stood for from the claimant's profile."""
+        claimant = await self.run_script(_RELEASE, name)
+        if claimant:
+            await self._update(claimant, lambda p: forget_alias(p, name), now)  # CAS: safe without the lock
 
     @guarded
     async def delete_profile(self, visitor_id: str) -> bool:
