@@ -307,7 +307,7 @@ class Capture:
             if raw["type"] == "purchase":
                 key = claim_key(visitor, raw["props"]["order_id"])
             else:
-                key = f"{item.key[:56]}-{n}"
+                key = f"{item.key[:160]}-{n}"  # the tag's key holds the visitor: keep all of it
             built = self._incoming(raw, key, item.ts, props.source)
             if built is not None:
                 out.append(Incoming(built.event.model_copy(update={"url": item.event.url}), built.ts, built.key))

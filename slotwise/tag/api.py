@@ -30,7 +30,7 @@ from slotwise.tag.coupons import CouponSigner
 from slotwise.tag.events import parse_batch
 from slotwise.tag.golden import email_is_valid
 from slotwise.tag.orders import OrderWebhook
-from slotwise.tag.recorder import EventRecorder, Incoming
+from slotwise.tag.recorder import EventRecorder, Incoming, browser_key
 from slotwise.tag.outbox import TOPIC, OutboxWorker
 from slotwise.tag.privacy import ConsentMode, check_mode, gpc, implied, may_store
 from slotwise.tag.ratelimit import TokenBucket
@@ -273,7 +273,7 @@ class TagAPI:
                 result["dropped"] += 1
         if not keep:
             return False
-        items = [Incoming(event, ts, event.event_id) for event, ts in keep]
+        items = [Incoming(event, ts, browser_key(visitor, event.event_id)) for event, ts in keep]
         if self.expand is not None:
             items = await self.expand(visitor, items, now)
         added = await self.recorder.record(visitor, items, now, trusted=False, source="tag")

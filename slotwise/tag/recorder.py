@@ -45,6 +45,16 @@ class Incoming:
     key: str
 
 
+def browser_key(visitor: str, event_id: str) -> str:
+    """The log key of an event a browser sent: its id, scoped to the visitor who sent it.
+
+    Log keys are unique across the whole log; an id alone would let anyone
+    who sends ``purchase-<order id>`` first make the real buyer's purchase a
+    duplicate. A retry by the same visitor is still recognised.
+    """
+    return f"v:{visitor}:{event_id}"
+
+
 def _line_products(event: Any) -> list[Any]:
     props = event.props
     if event.type in ("add_to_cart", "remove_from_cart"):

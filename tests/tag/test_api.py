@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from slotwise.profile import hash_email
+from slotwise.tag.recorder import browser_key
 from slotwise.tag.testing import ADMIN_TOKEN, event, sync
 
 
@@ -74,7 +75,7 @@ def test_duplicate_event_ids_counted_once(client: Any, store: Any) -> None:
     assert len(profile.purchases) == 1 and profile.purchases[0]["qty"] == 2
     assert profile.cart == []  # the purchase emptied it; the retried add did not come back
     log = sync(store.read_log(0))
-    assert sorted(r.key for r in log) == sorted(e["event_id"] for e in batch)
+    assert sorted(r.key for r in log) == sorted(browser_key(visitor_of(client), e["event_id"]) for e in batch)
 
 
 def test_forged_cookie_gets_a_new_visitor(client: Any, cookies: Any) -> None:
