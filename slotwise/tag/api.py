@@ -11,7 +11,6 @@ store failures answer 503 (the tag retries), never a 2xx that lies.
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import math
 import time
@@ -28,7 +27,9 @@ from slotwise.tag.assets import TagAssets
 from slotwise.tag.admin import admin_routes
 from slotwise.tag.coupons import CouponSigner
 from slotwise.tag.events import parse_batch
+from slotwise.tag import jsonbody
 from slotwise.tag.golden import email_is_valid
+from slotwise.tag.jsonbody import BadJSON
 from slotwise.tag.orders import OrderWebhook
 from slotwise.tag.recorder import EventRecorder, Incoming, browser_key
 from slotwise.tag.outbox import TOPIC, OutboxWorker
@@ -219,11 +220,9 @@ class TagAPI:
         except _TooLarge:
             return _error(413, f"the body is larger than {self.max_body} bytes; send smaller batches")
         try:
-            raw = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _error(400, f"malformed JSON: {exc}")
-        except RecursionError:
-            return _error(400, "malformed JSON: nested too deeply")
+            raw = jsonbody.loads(body)
+        except BadJSON as exc:
+            return _error(400, str(exc))
         try:
             good, bad = parse_batch(raw)
         except OverflowError as exc:
@@ -286,11 +285,11 @@ class TagAPI:
         """E-mail in, coupon out: one code per person, never the same code twice."""
         self._ensure_worker()
         try:
-            raw = json.loads(await _read_body(request, MAX_SIGNUP_BODY))
+            raw = jsonbody.loads(await _read_body(request, MAX_SIGNUP_BODY))
         except _TooLarge:
             return _error(413, "the body is too large")
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _error(400, f"malformed JSON: {exc}")
+        except BadJSON as exc:
+            return _error(400, str(exc))
         if not isinstance(raw, dict):
             return _error(400, 'the body must be a JSON object {"email": ...}')
         email = raw.get("email")
@@ -381,11 +380,11 @@ class TagAPI:
         referrer = request.query_params.get("r")
         if request.method == "POST":
             try:
-                body = json.loads(await _read_body(request, self.max_body))
+                body = jsonbody.loads(await _read_body(request, self.max_body))
             except _TooLarge:
                 return _error(413, f"the body is larger than {self.max_body} bytes")
-            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-                return _error(400, f"malformed JSON: {exc}")
+            except BadJSON as exc:
+                return _error(400, str(exc))
             if not isinstance(body, dict):
                 return _error(400, 'the body must be a JSON object {"url": ..., "extract": ...}')
             url = body.get("url") if isinstance(body.get("url"), str) else ""
