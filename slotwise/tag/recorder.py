@@ -25,9 +25,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from slotwise.profile import hash_email
 from slotwise.store.base import LogRecord, Store
 from slotwise.tag.golden import PROFILE_TYPES, apply_events, identity_aliases
+from slotwise.tag.scrub import scrub
 
 log = logging.getLogger("slotwise.tag")
 
@@ -78,11 +78,8 @@ def _resolved(line: Any, products: dict[str, dict[str, Any]]) -> Any:
 
 
 def _log_props(event: Any) -> dict[str, Any]:
-    """The props as logged: e-mail addresses hashed on arrival, never stored in clear."""
-    props = event.props.model_dump(exclude_none=True)
-    if "email" in props:
-        props["email_hash"] = hash_email(props.pop("email"))
-    return props
+    """The props as logged: e-mail addresses hashed on arrival, never stored in clear (``tag.scrub``)."""
+    return scrub(event.props.model_dump(exclude_none=True))
 
 
 def _without_channel(item: Incoming) -> Incoming:
@@ -145,7 +142,7 @@ class EventRecorder:
         records = [
             LogRecord(
                 kind="event", key=item.key, visitor=visitor, ts=item.ts,
-                data={"type": item.event.type, "url": getattr(item.event, "url", None), "props": _log_props(item.event),
+                data={"type": item.event.type, "url": scrub(getattr(item.event, "url", None)), "props": _log_props(item.event),
                       "client_ts": getattr(item.event, "ts", None), "received": now, "source": source, **extra},
             )
             for item in items
@@ -159,7 +156,7 @@ class EventRecorder:
                 continue  # a claim on someone else's identity: nothing of it reaches this profile
             if event.type == "signup" and not await self._link(visitor, event, now, trusted):
                 # subscribed, but with an address the visitor could not claim: not theirs to hold
-                event = event.model_copy(update={"props": event.props.model_copy(update={"email": None})})
+                event = event.model_copy(update={"props": event.props.model_copy(update={"email": None, "email_hash": None})})
             applicable.append((event, item.ts))
         if any(event.type in PROFILE_TYPES for event, _ in applicable):
             await self.store.update_profile(visitor, apply_events(applicable), now)

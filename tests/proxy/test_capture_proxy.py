@@ -361,9 +361,12 @@ def test_a_sign_up_and_a_newsletter(stack: Stack, browser: httpx.Client) -> None
     assert [p["source"] for p in props(stack.log("signup", vid(browser)))] == ["signup"]
     browser.post("/newsletter", data={"email": "not-an-address"})
     browser.get("/")  # the page after says it failed: nothing
-    browser.post("/newsletter", data={"email": "new@example.com"})
+    browser.post("/newsletter", data={"email": "held.new@example.com"})
+    held = stack.profile(vid(browser)).pending
+    assert len(held) == 1 and "held.new@example.com" not in json.dumps(held)  # held until confirmed: hashed
     browser.get("/")
     assert [p["source"] for p in props(stack.log("signup", vid(browser)))] == ["signup", "newsletter"]
+    assert stack.log("signup", vid(browser))[-1].data["props"]["email_hash"] == hash_email("held.new@example.com")
 
 
 def test_logout_gives_the_browser_a_new_visitor(stack: Stack, browser: httpx.Client) -> None:
