@@ -146,7 +146,8 @@ class ProfilesMixin:
             cur.execute(f"DELETE FROM log WHERE visitor IN ({marks})", tuple(ids))
             for hook in getattr(self, "_erase_hooks", ()):
                 hook(cur, ids)
-            return found
+        self.db.checkpoint()  # the WAL still holds the erased rows' old frames: fold and truncate it
+        return found
 
     async def export_profile(self, visitor_id: str) -> dict[str, Any] | None:
         with self.db.transaction() as cur:
