@@ -111,11 +111,13 @@ def create_app(settings: Settings, personalizer: Personalizer | None = None) -> 
 
 def create_app_from_env() -> Any:
     """Factory for server workers: settings from ``SLOTWISE_*``, the real personalizer if installed."""
+    from slotwise.logsetup import configure_logging
+
     from .server import tune_malloc
 
     tune_malloc()
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings.log_level)  # no query strings in the log; httpx quiet unless debug
     try:
         from .personalize import build_personalizer  # written by the personalization layer
     except ModuleNotFoundError as exc:
