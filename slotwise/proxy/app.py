@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, Router
 
+from slotwise.tag.admin_throttle import AdminThrottle
+
 from . import metrics
 from .config import Settings
 from .flow import NullPersonalizer, Personalizer
@@ -48,7 +50,8 @@ class ProxyApp:
         self.safe = SafePersonalizer(self.personalizer, self.settings.personalize_budget_ms)
         self.forwarder = Forwarder(self.settings, self.safe, self.upstream) if self.upstream is not None else None
         own = [Route("/health", self.health, methods=["GET", "HEAD"]), Route("/metrics", metrics_endpoint, methods=["GET"])]
-        self.router = Router(routes=[Mount(PREFIX, routes=[*own, *self.personalizer.routes()])])
+        router = Router(routes=[Mount(PREFIX, routes=[*own, *self.personalizer.routes()])])
+        self.router = AdminThrottle(router, self.settings.trusted_proxy_set)  # failed admin logins, per client
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -34,7 +34,7 @@ from slotwise.tag.orders import OrderWebhook
 from slotwise.tag.recorder import EventRecorder, Incoming, browser_key
 from slotwise.tag.outbox import TOPIC, OutboxWorker
 from slotwise.tag.privacy import ConsentMode, check_mode, gpc, implied, may_store
-from slotwise.tag.ratelimit import TokenBucket
+from slotwise.tag.ratelimit import TokenBucket, client_address
 
 if TYPE_CHECKING:
     from slotwise.proxy.config import Settings
@@ -176,11 +176,7 @@ class TagAPI:
         visitor of the store would share one rate limit.
         """
         peer = request.client.host if request.client else "?"
-        if not self._behind_proxy(request):
-            return peer
-        trusted = self.settings.trusted_proxy_set
-        hops = [h.strip() for v in request.headers.getlist("x-forwarded-for") for h in v.split(",") if h.strip()]
-        return next((h for h in reversed(hops) if h not in trusted), hops[0] if hops else peer)
+        return client_address(peer, request.headers.getlist("x-forwarded-for"), self.settings.trusted_proxy_set)
 
     def _set_cookie(self, request: Request, response: Response, visitor: str) -> None:
         forwarded = request.headers.get("x-forwarded-proto", "") if self._behind_proxy(request) else ""
