@@ -61,6 +61,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("log_level", str, "info", "log level: debug, info, warning, error"),
     Option("tag_only", bool, False, "serve only /_sw/ (the tag, its API and admin) for stores that embed the tag; no upstream"),
     Option("order_secret", str, "", "shared secret that signs the store's order webhooks to /_sw/orders; empty: endpoint off"),
+    Option("preview_ttl", float, 86400.0, "seconds a preview link works after it is made (default 24 h)"),
 )
 
 _TRUE = ("1", "true", "yes", "on")
@@ -108,6 +109,7 @@ class Settings:
     log_level: str = "info"
     tag_only: bool = False
     order_secret: str = ""
+    preview_ttl: float = 86400.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
