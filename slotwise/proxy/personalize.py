@@ -121,7 +121,7 @@ class SlotwisePersonalizer:
             RulesHolder(settings.rules, load_rules, files_of=lambda rs: [str(f) for f in rs.files]) if settings.rules else None
         )
         self.pageviews = PageViewRecorder(self.store, settings.upstream_host)
-        self.recorder = EventRecorder(self.store, on_events=self._on_events)
+        self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order)
         self.capture = Capture(self.store, self.recorder, self.pageviews, clock)
         self.feeds = FeedLoader(self.store, settings.upstream, clock)
         self._feed_task: asyncio.Task[None] | None = None

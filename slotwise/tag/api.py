@@ -104,7 +104,7 @@ class TagAPI:
         self.cookies = cookies
         self.decide = decide
         self.is_bot = is_bot
-        self.recorder = recorder or EventRecorder(store, on_events=on_events)
+        self.recorder = recorder or EventRecorder(store, on_events=on_events, claim_cap=settings.max_claimed_order)
         self.on_events = self.recorder.on_events
         self.expand = expand
         self.assets = TagAssets(tag_config)
