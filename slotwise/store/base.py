@@ -47,6 +47,12 @@ class LogRecord:
 ProfileUpdate = Callable[[Profile], None]
 
 
+def owners(ids: Sequence[str]) -> list[str]:
+    """A person's ids as owners of coupons and outbox messages: each id, and ``profile:<id>``
+    (the owner of a code given for an address someone else holds)."""
+    return [*ids, *(f"profile:{i}" for i in ids if not i.startswith("profile:"))]
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     """A message (e.g. a sign-up webhook) waiting for delivery, at least once."""

@@ -108,3 +108,18 @@ async def test_import_row_takes_a_claimed_email(store: Any, tmp_path: Path) -> N
     assert owner != "attacker"
     assert [p["order_id"] for p in (await store.get_profile(owner)).purchases] == ["o-victim"]
     await assert_claimant_holds_nothing_of_the_victim(store, "attacker", [EMAIL_ALIAS])
+
+
+async def test_a_coupon_issued_to_a_claimed_email_stays_with_the_claimant(store: Any) -> None:
+    """The real person who later signs up gets a code of their own, never the claimant's."""
+    await store.link_identity("attacker", EMAIL_ALIAS, NOW, merge=False)
+    codes = iter(f"SW-{n:04d}" for n in range(10))
+    mine, fresh = await store.claim_coupon(EMAIL_ALIAS, NOW, lambda: next(codes))
+    assert fresh
+
+    await store.link_identity("victim", EMAIL_ALIAS, NOW + 1, merge=True)
+    theirs, fresh = await store.claim_coupon(EMAIL_ALIAS, NOW + 2, lambda: next(codes))
+    assert fresh and theirs != mine
+    assert await store.claim_coupon("profile:attacker", NOW + 3, lambda: next(codes)) == (mine, False)
+    victim_export = await store.export_profile("victim")
+    assert mine not in str(victim_export)

@@ -29,7 +29,7 @@ from typing import Any
 
 from slotwise.profile import Profile, forget_alias
 from slotwise.profile import merge as merge_profiles
-from slotwise.store.base import ProfileUpdate, StoreError
+from slotwise.store.base import ProfileUpdate, StoreError, owners
 from slotwise.store.redis.client import KeyedLocks, RedisBase, guarded
 
 MAX_ATTEMPTS = 64
@@ -83,6 +83,17 @@ if redis.call('DEL', P..'c:'..name) == 0 then return false end
 local owner = redis.call('GET', P..'a:'..name)
 redis.call('DEL', P..'a:'..name)
 if owner then redis.call('SREM', P..'pa:'..owner, name) end
+-- a coupon issued to the claimed address stays the claimant's: the real person gets their own
+local code = redis.call('GET', P..'cp:o:'..name)
+if code then
+  redis.call('DEL', P..'cp:o:'..name)
+  local keeper = owner and ('profile:'..owner)
+  if keeper and redis.call('SETNX', P..'cp:o:'..keeper, code) == 1 then
+    redis.call('HSET', P..'cp:c:'..code, 'owner', keeper)
+  else
+    redis.call('HDEL', P..'cp:c:'..code, 'owner')
+  end
+end
 return owner or false
 """
 
@@ -260,7 +271,7 @@ class ProfilesMixin(RedisBase):
     async def delete_profile(self, visitor_id: str) -> bool:
         found, ids = await self.run_script(_ERASE, visitor_id)
         for hook in getattr(self, "_erase_hooks", ()):
-            await hook(self, list(ids))
+            await hook(self, owners(ids))
         return bool(found)
 
     @guarded
@@ -276,5 +287,5 @@ class ProfilesMixin(RedisBase):
         ]
         out: dict[str, Any] = {"profile": json.loads(raw), "aliases": sorted(aliases), "log": log}
         for hook in getattr(self, "_export_hooks", ()):
-            out.update(await hook(self, list(ids)))
+            out.update(await hook(self, owners(ids)))
         return out

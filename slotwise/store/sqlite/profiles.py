@@ -13,7 +13,7 @@ from typing import Any
 
 from slotwise.profile import Profile, forget_alias
 from slotwise.profile import merge as merge_profiles
-from slotwise.store.base import ProfileUpdate
+from slotwise.store.base import ProfileUpdate, owners
 from slotwise.store.sqlite.db import Database, schema
 
 schema("""
@@ -67,6 +67,9 @@ def release_claim(cur: sqlite3.Cursor, alias: str, now: float, cache: dict[str, 
     cur.execute("DELETE FROM aliases WHERE alias = ?", (alias,))
     if row is None:
         return
+    # a coupon issued to the claimed address stays the claimant's: the real person gets their own
+    cur.execute("UPDATE OR IGNORE coupons SET owner = ? WHERE owner = ?", (f"profile:{row[0]}", alias))
+    cur.execute("UPDATE coupons SET owner = NULL WHERE owner = ?", (alias,))
     if cache is not None and row[0] in cache:
         forget_alias(cache[row[0]], alias)
         return
@@ -145,7 +148,7 @@ class ProfilesMixin:
             cur.execute(f"DELETE FROM aliases WHERE profile_id = ? OR alias IN ({marks})", (profile_id, *ids))
             cur.execute(f"DELETE FROM log WHERE visitor IN ({marks})", tuple(ids))
             for hook in getattr(self, "_erase_hooks", ()):
-                hook(cur, ids)
+                hook(cur, owners(ids))
         self.db.checkpoint()  # the WAL still holds the erased rows' old frames: fold and truncate it
         return found
 
@@ -165,5 +168,5 @@ class ProfilesMixin:
             aliases = [r[0] for r in cur.execute("SELECT alias FROM aliases WHERE profile_id = ?", (profile_id,))]
             out: dict[str, Any] = {"profile": profile.to_dict(), "aliases": aliases, "log": log}
             for hook in getattr(self, "_export_hooks", ()):
-                out.update(hook(cur, ids))
+                out.update(hook(cur, owners(ids)))
             return out
