@@ -312,7 +312,7 @@ class TagAPI:
             if track and fresh:  # the learner's reward for a sign-up popup, named by its decision
                 props = {"source": "popup", **({"decision_id": decision_id} if decision_id else {})}
                 await self.store.append([LogRecord(
-                    kind="event", key=f"signup-{alias[6:38]}", visitor=visitor, ts=now,
+                    kind="event", key=browser_key(visitor, f"signup-{alias[6:38]}"), visitor=visitor, ts=now,
                     data={"type": "signup", "props": props, "received": now},
                 )])
                 if self.on_events is not None:

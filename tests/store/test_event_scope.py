@@ -68,3 +68,13 @@ async def test_another_visitor_cannot_squat_an_event_id(clients: list[httpx.Asyn
     assert again["stored"] == 0 and again["duplicates"] == 1
     log = [r for r in await store.read_log(0) if r.data.get("type") == "purchase"]
     assert len(log) == 2 and {r.visitor for r in log} == {buyer_id, squatter.cookies.get("sw_vid").split(".")[0]}
+
+
+async def test_a_popup_sign_up_is_recorded_for_each_visitor(clients: list[httpx.AsyncClient], store: Any) -> None:
+    """Whoever signs up with an address first does not cancel the next visitor's sign-up (the popup's reward)."""
+    first, second = clients
+    for client in (first, second):
+        r = await client.post("/_sw/signup", json={"email": "shared@example.com", "decision_id": "d-popup"})
+        assert r.status_code == 200, r.text
+    signups = [r for r in await store.read_log(0) if r.data.get("type") == "signup"]
+    assert {r.visitor for r in signups} == {c.cookies.get("sw_vid").split(".")[0] for c in clients}
