@@ -123,3 +123,20 @@ async def test_a_coupon_issued_to_a_claimed_email_stays_with_the_claimant(store:
     assert await store.claim_coupon("profile:attacker", NOW + 3, lambda: next(codes)) == (mine, False)
     victim_export = await store.export_profile("victim")
     assert mine not in str(victim_export)
+
+
+async def test_an_import_leaves_a_persons_own_claim_with_them(store: Any, tmp_path: Path) -> None:
+    """The customer's own profile claimed its address (the popup); an import naming both keeps it theirs."""
+    await store.update_profile("phone", lambda p: record_view(p, NOW, category="socks"), NOW)
+    await store.link_identity("phone", "customer:C9", NOW, merge=True)
+    recorder = EventRecorder(store)
+    await recorder.record("phone", [identify("claim0009", email=EMAIL)], NOW, trusted=False)
+    assert await store.resolve(EMAIL_ALIAS) == "phone"
+
+    csv = tmp_path / "purchases.csv"
+    csv.write_text("order_id,ts,product,qty,price,customer_id,email\n"
+                   f"o-9,2023-11-01,d1,1,80,C9,{EMAIL}\n")
+    assert (await import_people_file(store, csv, "purchases", NOW + 1)).loaded == 1
+    profile = await store.get_profile("phone")
+    assert await store.resolve(EMAIL_ALIAS) == profile.id == await store.resolve("customer:C9")
+    assert profile.email_hash == hash_email(EMAIL) and [p["order_id"] for p in profile.purchases] == ["o-9"]

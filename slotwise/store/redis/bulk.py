@@ -27,8 +27,7 @@ class BulkMixin(RedisBase):
             if not aliases:
                 continue
             aliases = list(dict.fromkeys(aliases))
-            for alias in aliases:  # an import is trusted: a browser's claim on these names is void
-                await self._release_claim(alias, now)
+            await self.release_claims(aliases, now)  # an import is trusted: a browser's claim on these names is void
             owned = await self.redis.mget([self.key("a", a) for a in aliases])
             holders = [(alias, owner) for alias, owner in zip(aliases, owned) if owner]
             if holders:

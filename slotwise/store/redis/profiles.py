@@ -76,25 +76,50 @@ if owner then owner_json = redis.call('GET', P..'p:'..owner) end
 return {mine, redis.call('GET', P..'p:'..mine), owner, owner_json}
 """
 
-# ARGV: P, name. A trusted source names it: a claim on it is void. Returns the claimant's id, or false.
+# ARGV: P, mode, names... Trusted sources name them: a browser's claim on them is void, except the person's own.
+# mode 'link': names are {visitor, alias}; the visitor's claim is void, the alias's unless it is the visitor's.
+# mode 'person': the person holds the first name held by trust; claims pointing elsewhere are void.
+# Returns {name, claimant, ...}.
 _RELEASE = """
-local P, name = ARGV[1], ARGV[2]
-if redis.call('DEL', P..'c:'..name) == 0 then return false end
-local owner = redis.call('GET', P..'a:'..name)
-redis.call('DEL', P..'a:'..name)
-if owner then redis.call('SREM', P..'pa:'..owner, name) end
--- a coupon issued to the claimed address stays the claimant's: the real person gets their own
-local code = redis.call('GET', P..'cp:o:'..name)
-if code then
-  redis.call('DEL', P..'cp:o:'..name)
-  local keeper = owner and ('profile:'..owner)
-  if keeper and redis.call('SETNX', P..'cp:o:'..keeper, code) == 1 then
-    redis.call('HSET', P..'cp:c:'..code, 'owner', keeper)
-  else
-    redis.call('HDEL', P..'cp:c:'..code, 'owner')
+local P, mode = ARGV[1], ARGV[2]
+local out = {}
+local function claimed(n) return redis.call('EXISTS', P..'c:'..n) == 1 end
+local function release(name)
+  redis.call('DEL', P..'c:'..name)
+  local owner = redis.call('GET', P..'a:'..name)
+  redis.call('DEL', P..'a:'..name)
+  if owner then
+    redis.call('SREM', P..'pa:'..owner, name)
+    out[#out + 1] = name
+    out[#out + 1] = owner
+  end
+  -- a coupon issued to the claimed address stays the claimant's: the real person gets their own
+  local code = redis.call('GET', P..'cp:o:'..name)
+  if code then
+    redis.call('DEL', P..'cp:o:'..name)
+    local keeper = owner and ('profile:'..owner)
+    if keeper and redis.call('SETNX', P..'cp:o:'..keeper, code) == 1 then
+      redis.call('HSET', P..'cp:c:'..code, 'owner', keeper)
+    else
+      redis.call('HDEL', P..'cp:c:'..code, 'owner')
+    end
   end
 end
-return owner or false
+local anchor, first = false, 3
+if mode == 'link' then
+  if claimed(ARGV[3]) then release(ARGV[3]) end
+  anchor = redis.call('GET', P..'a:'..ARGV[3]) or ARGV[3]
+  first = 4
+else
+  for i = 3, #ARGV do
+    local owner = redis.call('GET', P..'a:'..ARGV[i])
+    if owner and not claimed(ARGV[i]) then anchor = owner; break end
+  end
+end
+for i = first, #ARGV do
+  if claimed(ARGV[i]) and (not anchor or redis.call('GET', P..'a:'..ARGV[i]) ~= anchor) then release(ARGV[i]) end
+end
+return out
 """
 
 # ARGV: P, visitor, alias, mine, owner ('' = none), old mine json, old owner json, new json, ttl, trusted, ids...
@@ -241,9 +266,7 @@ class ProfilesMixin(RedisBase):
         async with self._locks.hold(visitor_id):
             for attempt in range(MAX_ATTEMPTS):
                 if merge:  # a trusted link: a browser's claim on either name is void
-                    await self._release_claim(visitor_id, now)
-                    if await self.resolve(alias) != await self.resolve(visitor_id):
-                        await self._release_claim(alias, now)
+                    await self.release_claims([visitor_id, alias], now, linking=True)
                 mine_id, mine_raw, owner_id, owner_raw = await self.run_script(_LINK_READ, visitor_id, alias)
                 mine = _load(mine_raw) or Profile.new(mine_id, now)
                 if owner_id and owner_id != mine_id and not merge:
@@ -261,11 +284,18 @@ class ProfilesMixin(RedisBase):
                 await _backoff(attempt)
         raise StoreError(f"link_identity({visitor_id!r}): gave up after {MAX_ATTEMPTS} conflicting writes")
 
-    async def _release_claim(self, name: str, now: float) -> None:
-        """Takes a claimed alias from its claimant, and the fact it stood for from the claimant's profile."""
-        claimant = await self.run_script(_RELEASE, name)
-        if claimant:
-            await self._update(claimant, lambda p: forget_alias(p, name), now)  # CAS: safe without the lock
+    async def release_claims(self, names: list[str], now: float, *, linking: bool = False) -> None:
+        """Takes claimed aliases from their claimants, and the facts they stood for from the claimants' profiles.
+
+        One round trip when nothing is claimed (the usual case). ``linking``:
+        ``names`` is ``[visitor, alias]`` and the alias is left alone if it is
+        the visitor's own already (a trusted link then just confirms it); else
+        the names are one person's, who holds the first of them held by trust,
+        and a claim pointing at that person stays.
+        """
+        found = await self.run_script(_RELEASE, "link" if linking else "person", *names)
+        for name, claimant in zip(found[::2], found[1::2]):
+            await self._update(claimant, lambda p, name=name: forget_alias(p, name), now)  # CAS: no lock needed
 
     @guarded
     async def delete_profile(self, visitor_id: str) -> bool:

@@ -17,7 +17,7 @@ from typing import Sequence
 from slotwise.profile import Profile, merge
 from slotwise.store.base import ProfileUpdate
 from slotwise.store.sqlite.db import Database
-from slotwise.store.sqlite.profiles import _load, release_claim
+from slotwise.store.sqlite.profiles import _load, release_claims_against
 
 _FIELDS = tuple(f.name for f in fields(Profile))
 
@@ -53,8 +53,7 @@ class BulkMixin:
             for aliases, update in items:
                 if not aliases:
                     continue
-                for alias in aliases:  # an import is trusted: a browser's claim on these names is void
-                    release_claim(cur, alias, now, cache)
+                release_claims_against(cur, aliases, now, cache)  # an import is trusted: claims on these names are void
                 owners = list(dict.fromkeys(o for o in (_owner(cur, a) for a in aliases) if o))
                 target = owners[0] if owners else aliases[0]
                 profile = cache.get(target) or _load(cur, target) or Profile.new(target, now)

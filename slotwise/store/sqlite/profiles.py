@@ -79,6 +79,25 @@ def release_claim(cur: sqlite3.Cursor, alias: str, now: float, cache: dict[str, 
         _save(cur, claimant, now)
 
 
+def release_claims_against(cur: sqlite3.Cursor, aliases: list[str] | tuple[str, ...], now: float,
+                           cache: dict[str, Profile] | None = None) -> None:
+    """A trusted source names a person by ``aliases``: claims on them are void, except the person's own.
+
+    The person is whoever holds the first of them by trust; a claimed alias
+    that already points at that same profile stays (the customer's own
+    device claimed their own address), any other claim is released.
+    """
+    anchor = None
+    for alias in aliases:
+        row = cur.execute("SELECT profile_id FROM aliases WHERE alias = ?", (alias,)).fetchone()
+        if row is not None and not _claimed(cur, alias):
+            anchor = row[0]
+            break
+    for alias in aliases:
+        if _claimed(cur, alias) and (anchor is None or _resolve(cur, alias) != anchor):
+            release_claim(cur, alias, now, cache)
+
+
 class ProfilesMixin:
     db: Database
 
