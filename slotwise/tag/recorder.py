@@ -34,6 +34,9 @@ log = logging.getLogger("slotwise.tag")
 DEFAULT_CLAIM_CAP = 5000.0
 """The most a purchase only a browser claims is worth to a revenue goal (``--max-claimed-order``)."""
 
+LINES_SLACK = 1.5
+"""A claimed order's total may exceed its lines' value (shipping, tax, fees) by at most this factor."""
+
 LINE_EVENTS = ("add_to_cart", "remove_from_cart", "cart", "purchase")
 
 OnEvents = Callable[[str, Sequence[Any]], Any]
@@ -95,7 +98,7 @@ def _price(value: Any) -> float | None:
 
 
 def bounded_purchase(item: Incoming, cap: float) -> Incoming:
-    """A browser-claimed purchase's value: at most its lines' value, at most ``cap``.
+    """A browser-claimed purchase's value: at most ``LINES_SLACK`` × its lines' value, at most ``cap``.
 
     The learner rewards revenue goals with the order's ``total`` (else the sum
     of its lines): a claim's total is set to the bounded value, so one made-up
@@ -111,7 +114,7 @@ def bounded_purchase(item: Incoming, cap: float) -> Incoming:
     if value is None:
         return item
     if lines_value is not None:
-        value = min(value, lines_value)
+        value = min(value, lines_value * LINES_SLACK)
     value = round(min(value, cap), 2)
     if value == props.total:
         return item

@@ -2,8 +2,8 @@
 
 Rule (docs/security.md): for a purchase only a browser claims (the tag, a
 dataLayer push, a tag-only page), each line's price is at most the catalog's
-price for that product, the order's value is at most its lines' value, and
-at most ``--max-claimed-order`` (5,000 by default). Trusted sources (the
+price for that product, the order's value is at most 1.5 times its lines'
+value (shipping, tax), and at most ``--max-claimed-order`` (5,000 by default). Trusted sources (the
 store's order confirmation page through the proxy, the signed order
 webhook, imports) count in full.
 """
@@ -48,9 +48,9 @@ def test_claimed_prices_are_winsorised_against_the_catalog(edge: Any) -> None:
     e.clock.advance(60)
     v.purchase(9_999_999.0)  # one line of p1 at 9,999,999, total 9,999,999
     e.learn()
-    assert revenue_sum(e) == 80.0
+    assert revenue_sum(e) == 120.0  # the line at the catalog's 80, the total at most 1.5 times that
     (logged,) = [r for r in e.records() if r.kind == "event" and r.data["type"] == "purchase"]
-    assert logged.data["props"]["total"] == 80.0 and logged.data["props"]["lines"][0]["price"] == 80.0
+    assert logged.data["props"]["total"] == 120.0 and logged.data["props"]["lines"][0]["price"] == 80.0
 
 
 def test_an_honest_claim_counts_as_sent(edge: Any) -> None:
