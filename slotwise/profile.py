@@ -342,3 +342,16 @@ def _merge_popups(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) ->
             mine[outcome] = mine.get(outcome, 0) + entry.get(outcome, 0)
         mine["last"] = max(mine.get("last", 0.0), entry.get("last", 0.0))
     return out
+
+
+def forget_alias(profile: Profile, alias: str) -> None:
+    """Drops the fact a lost alias stood for (``customer:ID``, ``email:HASH``).
+
+    A browser that only *claimed* an identity loses it when a trusted source
+    (the store's page, an order webhook, an import) names the real holder.
+    """
+    kind, _, value = alias.partition(":")
+    if kind == "customer" and profile.customer_id == value:
+        profile.customer_id = None
+    elif kind == "email" and profile.email_hash == value:
+        profile.email_hash = None

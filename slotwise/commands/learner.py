@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import socket
@@ -60,7 +59,9 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def run_learner(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=os.environ.get("SLOTWISE_LOG_LEVEL", "info").upper())
+    from slotwise.logsetup import configure_logging
+
+    configure_logging(os.environ.get("SLOTWISE_LOG_LEVEL", "info"))
     try:
         return asyncio.run(_run(args))
     except ConfigError as exc:

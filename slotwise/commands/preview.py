@@ -29,7 +29,7 @@ def run_preview(args: argparse.Namespace) -> int:
         if not forced:
             print("slotwise preview: give --force SLOT=VARIANT (repeatable) or --off", file=sys.stderr)
             return 2
-    token = PreviewLinks(settings.signing_key()).token(forced)
+    token = PreviewLinks(settings.signing_key(), settings.preview_ttl).token(forced)
     url = args.url
     sep = "&" if urlsplit(url).query else "?"
     print(f"{url}{sep}{PREVIEW_PARAM}={quote(token)}")

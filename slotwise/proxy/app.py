@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, Router
 
+from slotwise.tag.admin_throttle import AdminThrottle
+
 from . import metrics
 from .config import Settings
 from .flow import NullPersonalizer, Personalizer
@@ -53,7 +55,8 @@ class ProxyApp:
             WebSocketForwarder(self.settings, self.upstream, self.forwarder) if self.forwarder is not None and self.upstream else None
         )
         own = [Route("/health", self.health, methods=["GET", "HEAD"]), Route("/metrics", metrics_endpoint, methods=["GET"])]
-        self.router = Router(routes=[Mount(PREFIX, routes=[*own, *self.personalizer.routes()])])
+        router = Router(routes=[Mount(PREFIX, routes=[*own, *self.personalizer.routes()])])
+        self.router = AdminThrottle(router, self.settings.trusted_proxy_set)  # failed admin logins, per client
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -123,11 +126,13 @@ def create_app(settings: Settings, personalizer: Personalizer | None = None) -> 
 
 def create_app_from_env() -> Any:
     """Factory for server workers: settings from ``SLOTWISE_*``, the real personalizer if installed."""
+    from slotwise.logsetup import configure_logging
+
     from .server import tune_malloc
 
     tune_malloc()
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings.log_level)  # no query strings in the log; httpx quiet unless debug
     try:
         from .personalize import build_personalizer  # written by the personalization layer
     except ModuleNotFoundError as exc:

@@ -42,6 +42,7 @@ from slotwise.rules.reading import PageReading, read_extract
 from slotwise.store.base import Store
 from slotwise.tag.events import parse_event
 from slotwise.tag.recorder import EventRecorder, Incoming
+from slotwise.tag.scrub import scrub
 
 log = logging.getLogger("slotwise.capture")
 
@@ -162,8 +163,8 @@ class Capture:
             incoming = self._incoming(raw, f"req:{source.id}:{uuid.uuid4().hex}", now, source.id)
             if incoming is None:
                 continue
-            if source.confirm is not None:
-                pending.append({"event": raw, "key": incoming.key, "source": source.id, "css": source.confirm.css,
+            if source.confirm is not None:  # held in the profile until confirmed: addresses only hashed
+                pending.append({"event": scrub(raw), "key": incoming.key, "source": source.id, "css": source.confirm.css,
                                 "present": source.confirm.present, "expires": now + PENDING_S, "ts": now,
                                 "trusted": source.event not in UNPROVEN})
             elif source.event in UNPROVEN:
@@ -307,7 +308,7 @@ class Capture:
             if raw["type"] == "purchase":
                 key = claim_key(visitor, raw["props"]["order_id"])
             else:
-                key = f"{item.key[:56]}-{n}"
+                key = f"{item.key[:160]}-{n}"  # the tag's key holds the visitor: keep all of it
             built = self._incoming(raw, key, item.ts, props.source)
             if built is not None:
                 out.append(Incoming(built.event.model_copy(update={"url": item.event.url}), built.ts, built.key))

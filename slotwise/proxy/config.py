@@ -74,6 +74,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("log_level", str, "info", "log level: debug, info, warning, error"),
     Option("tag_only", bool, False, "serve only /_sw/ (the tag, its API and admin) for stores that embed the tag; no upstream"),
     Option("order_secret", str, "", "shared secret that signs the store's order webhooks to /_sw/orders; empty: endpoint off"),
+    Option("preview_ttl", float, 86400.0, "seconds a preview link works after it is made (default 24 h)"),
+    Option("max_claimed_order", float, 5000.0, "most a purchase only a browser claims is worth to revenue goals"),
 )
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ class Settings:
     log_level: str = "info"
     tag_only: bool = False
     order_secret: str = ""
+    preview_ttl: float = 86400.0
+    max_claimed_order: float = 5000.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

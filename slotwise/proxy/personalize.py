@@ -37,7 +37,7 @@ from slotwise.proxy.identity import VisitorCookies, cookie_value
 from slotwise.proxy.inject import inject_before_body_end
 from slotwise.proxy.learning import LearningLoop
 from slotwise.proxy.pageviews import PageViewRecorder
-from slotwise.proxy.preview import PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
+from slotwise.proxy.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
 from slotwise.proxy.recommendations import fetch_recommendations
 from slotwise.proxy.rules_watch import RulesHolder
 from slotwise.proxy.sources import traffic_source
@@ -115,14 +115,14 @@ class SlotwisePersonalizer:
         self.clock = clock
         key = settings.signing_key()
         self.cookies = VisitorCookies(key, name=settings.cookie_name)
-        self.previews = PreviewLinks(key)
+        self.previews = PreviewLinks(key, settings.preview_ttl, clock)
         self.tokens = DecisionTokens(key)
         self.store = store or open_store(settings.store, settings.data)
         self.rules: RulesHolder[RuleSet] | None = (
             RulesHolder(settings.rules, load_rules, files_of=lambda rs: [str(f) for f in rs.files]) if settings.rules else None
         )
         self.pageviews = PageViewRecorder(self.store, settings.upstream_host)
-        self.recorder = EventRecorder(self.store, on_events=self._on_events)
+        self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order)
         self.capture = Capture(self.store, self.recorder, self.pageviews, clock)
         self.feeds = FeedLoader(self.store, settings.upstream, clock)
         self._feed_task: asyncio.Task[None] | None = None
@@ -237,6 +237,9 @@ class SlotwisePersonalizer:
                     break
         forced = self.previews.read(token)
         if forced is None:
+            if self.previews.expired(token):  # say so, and drop the cookie that keeps it
+                flow.extra_headers.append(("x-slotwise-preview", EXPIRED_HEADER))
+                flow.extra_headers.append(("set-cookie", f"{PREVIEW_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"))
             return
         flow.state["preview"] = forced
         if from_query:  # keep it on while the marketer clicks through (session cookie)

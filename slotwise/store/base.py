@@ -47,6 +47,12 @@ class LogRecord:
 ProfileUpdate = Callable[[Profile], None]
 
 
+def owners(ids: Sequence[str]) -> list[str]:
+    """A person's ids as owners of coupons and outbox messages: each id, and ``profile:<id>``
+    (the owner of a code given for an address someone else holds)."""
+    return [*ids, *(f"profile:{i}" for i in ids if not i.startswith("profile:"))]
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     """A message (e.g. a sign-up webhook) waiting for delivery, at least once."""
@@ -79,7 +85,11 @@ class Store(Protocol):
         caller trusts the claim (the store's own page said who is logged in, an
         import). A claim the browser makes (``merge=False``) may only attach an
         alias nobody holds yet: typing someone else's e-mail never opens their
-        profile.
+        profile. Such an alias stays marked as *claimed*: a trusted link for it
+        later takes it from the claimant (who also loses the customer id or
+        e-mail hash it stood for) instead of merging the real person into the
+        claimant. ``visitor_id`` itself may be an alias (webhooks, imports):
+        with ``merge`` a claim on it is void too.
         """
 
     async def delete_profile(self, visitor_id: str) -> bool:

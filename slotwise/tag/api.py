@@ -11,7 +11,6 @@ store failures answer 503 (the tag retries), never a 2xx that lies.
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import math
 import time
@@ -28,12 +27,14 @@ from slotwise.tag.assets import TagAssets
 from slotwise.tag.admin import admin_routes
 from slotwise.tag.coupons import CouponSigner
 from slotwise.tag.events import parse_batch
+from slotwise.tag import jsonbody
 from slotwise.tag.golden import email_is_valid
+from slotwise.tag.jsonbody import BadJSON
 from slotwise.tag.orders import OrderWebhook
-from slotwise.tag.recorder import EventRecorder, Incoming
+from slotwise.tag.recorder import EventRecorder, Incoming, browser_key
 from slotwise.tag.outbox import TOPIC, OutboxWorker
 from slotwise.tag.privacy import ConsentMode, check_mode, gpc, implied, may_store
-from slotwise.tag.ratelimit import TokenBucket
+from slotwise.tag.ratelimit import TokenBucket, client_address
 
 if TYPE_CHECKING:
     from slotwise.proxy.config import Settings
@@ -103,7 +104,7 @@ class TagAPI:
         self.cookies = cookies
         self.decide = decide
         self.is_bot = is_bot
-        self.recorder = recorder or EventRecorder(store, on_events=on_events)
+        self.recorder = recorder or EventRecorder(store, on_events=on_events, claim_cap=settings.max_claimed_order)
         self.on_events = self.recorder.on_events
         self.expand = expand
         self.assets = TagAssets(tag_config)
@@ -175,11 +176,7 @@ class TagAPI:
         visitor of the store would share one rate limit.
         """
         peer = request.client.host if request.client else "?"
-        if not self._behind_proxy(request):
-            return peer
-        trusted = self.settings.trusted_proxy_set
-        hops = [h.strip() for v in request.headers.getlist("x-forwarded-for") for h in v.split(",") if h.strip()]
-        return next((h for h in reversed(hops) if h not in trusted), hops[0] if hops else peer)
+        return client_address(peer, request.headers.getlist("x-forwarded-for"), self.settings.trusted_proxy_set)
 
     def _set_cookie(self, request: Request, response: Response, visitor: str) -> None:
         forwarded = request.headers.get("x-forwarded-proto", "") if self._behind_proxy(request) else ""
@@ -219,11 +216,9 @@ class TagAPI:
         except _TooLarge:
             return _error(413, f"the body is larger than {self.max_body} bytes; send smaller batches")
         try:
-            raw = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _error(400, f"malformed JSON: {exc}")
-        except RecursionError:
-            return _error(400, "malformed JSON: nested too deeply")
+            raw = jsonbody.loads(body)
+        except BadJSON as exc:
+            return _error(400, str(exc))
         try:
             good, bad = parse_batch(raw)
         except OverflowError as exc:
@@ -273,7 +268,7 @@ class TagAPI:
                 result["dropped"] += 1
         if not keep:
             return False
-        items = [Incoming(event, ts, event.event_id) for event, ts in keep]
+        items = [Incoming(event, ts, browser_key(visitor, event.event_id)) for event, ts in keep]
         if self.expand is not None:
             items = await self.expand(visitor, items, now)
         added = await self.recorder.record(visitor, items, now, trusted=False, source="tag")
@@ -286,11 +281,11 @@ class TagAPI:
         """E-mail in, coupon out: one code per person, never the same code twice."""
         self._ensure_worker()
         try:
-            raw = json.loads(await _read_body(request, MAX_SIGNUP_BODY))
+            raw = jsonbody.loads(await _read_body(request, MAX_SIGNUP_BODY))
         except _TooLarge:
             return _error(413, "the body is too large")
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _error(400, f"malformed JSON: {exc}")
+        except BadJSON as exc:
+            return _error(400, str(exc))
         if not isinstance(raw, dict):
             return _error(400, 'the body must be a JSON object {"email": ...}')
         email = raw.get("email")
@@ -317,7 +312,7 @@ class TagAPI:
             if track and fresh:  # the learner's reward for a sign-up popup, named by its decision
                 props = {"source": "popup", **({"decision_id": decision_id} if decision_id else {})}
                 await self.store.append([LogRecord(
-                    kind="event", key=f"signup-{alias[6:38]}", visitor=visitor, ts=now,
+                    kind="event", key=browser_key(visitor, f"signup-{alias[6:38]}"), visitor=visitor, ts=now,
                     data={"type": "signup", "props": props, "received": now},
                 )])
                 if self.on_events is not None:
@@ -381,11 +376,11 @@ class TagAPI:
         referrer = request.query_params.get("r")
         if request.method == "POST":
             try:
-                body = json.loads(await _read_body(request, self.max_body))
+                body = jsonbody.loads(await _read_body(request, self.max_body))
             except _TooLarge:
                 return _error(413, f"the body is larger than {self.max_body} bytes")
-            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-                return _error(400, f"malformed JSON: {exc}")
+            except BadJSON as exc:
+                return _error(400, str(exc))
             if not isinstance(body, dict):
                 return _error(400, 'the body must be a JSON object {"url": ..., "extract": ...}')
             url = body.get("url") if isinstance(body.get("url"), str) else ""

@@ -29,6 +29,8 @@ def _email(value: str) -> str:
 
 
 Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+EmailHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+"""An address already hashed on arrival (``tag.scrub``): a held capture keeps no address in clear."""
 
 
 class _Props(BaseModel):
@@ -84,12 +86,14 @@ class RemoveProps(_Props):
 
 class SignupProps(_Props):
     email: Email | None = None
+    email_hash: EmailHash | None = None
     source: Text | None = None
 
 
 class IdentifyProps(_Props):
     customer_id: Text | None = Field(default=None, validation_alias=AliasChoices("customer_id", "customerId"))
     email: Email | None = None
+    email_hash: EmailHash | None = None
 
 
 class ExitIntentProps(_Props):

@@ -50,13 +50,11 @@ def apply_event(profile: Profile, event: Any, ts: float) -> None:
     elif kind == "signup":
         if props.source != "signup":  # a newsletter or the popup; an account sign-up subscribes to nothing
             profile.subscribed = True
-        if props.email:
-            profile.email_hash = hash_email(props.email)
+        profile.email_hash = email_hash_of(props) or profile.email_hash
     elif kind == "identify":
         if props.customer_id:
             profile.customer_id = props.customer_id
-        if props.email:
-            profile.email_hash = hash_email(props.email)
+        profile.email_hash = email_hash_of(props) or profile.email_hash
     elif kind == "consent":
         profile.consent = "granted" if props.granted else "denied"
     elif kind in _POPUP_OUTCOME:
@@ -87,9 +85,15 @@ def identity_aliases(event: Any) -> list[str]:
     aliases: list[str] = []
     if event.type == "identify" and event.props.customer_id:
         aliases.append(f"customer:{event.props.customer_id}")
-    if event.type in ("identify", "signup") and event.props.email:
-        aliases.append(f"email:{hash_email(event.props.email)}")
+    if event.type in ("identify", "signup") and email_hash_of(event.props):
+        aliases.append(f"email:{email_hash_of(event.props)}")
     return aliases
+
+
+def email_hash_of(props: Any) -> str | None:
+    """The hash of the address an identify or sign-up names (sent in clear, or held already hashed)."""
+    email = getattr(props, "email", None)
+    return hash_email(email) if email else getattr(props, "email_hash", None)
 
 
 def email_is_valid(email: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+from slotwise.tag import jsonbody
 import logging
 import math
 import time
@@ -27,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 from slotwise.profile import hash_email
 from slotwise.store.base import Store
 from slotwise.tag.events import Email, Line, Price, Text, parse_event
+from slotwise.tag.jsonbody import BadJSON
 from slotwise.tag.recorder import EventRecorder, Incoming
 
 log = logging.getLogger("slotwise.tag")
@@ -112,9 +113,9 @@ class OrderWebhook:
                                 status_code=401)
         now = self.now()
         try:
-            raw = json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            return _unprocessable([{"field": "body", "reason": f"not JSON: {exc}"}])
+            raw = jsonbody.loads(body)
+        except BadJSON as exc:
+            return _unprocessable([{"field": "body", "reason": str(exc)}])
         try:
             order = Order.model_validate(raw)
         except ValidationError as exc:

@@ -8,6 +8,7 @@ the least recently used keys are forgotten beyond ``max_keys``.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Container, Iterable
 
 
 class TokenBucket:
@@ -20,6 +21,13 @@ class TokenBucket:
         self.burst = burst
         self.max_keys = max_keys
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, at)
+
+    def wait(self, key: str, cost: float, now: float) -> float:
+        """The seconds before ``cost`` tokens would be there; spends nothing."""
+        tokens, at = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + max(0.0, now - at) * self.rate)
+        cost = min(cost, self.burst)
+        return 0.0 if tokens >= cost else (cost - tokens) / self.rate
 
     def take(self, key: str, cost: float, now: float) -> float:
         """Spends ``cost`` tokens; 0.0 when allowed, else the seconds to wait before retrying."""
@@ -35,3 +43,15 @@ class TokenBucket:
         while len(self._buckets) > self.max_keys:
             self._buckets.popitem(last=False)
         return wait
+
+
+def client_address(peer: str, forwarded_for: Iterable[str], trusted: Container[str]) -> str:
+    """The browser's address: the peer, or behind trusted proxies the last X-Forwarded-For hop before them.
+
+    Behind the store's own proxy (``--trusted-proxies``) the peer is the same
+    for every visitor: without this, every visitor would share one limit.
+    """
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for v in forwarded_for for h in v.split(",") if h.strip()]
+    return next((h for h in reversed(hops) if h not in trusted), hops[0] if hops else peer)

@@ -25,11 +25,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from slotwise.profile import hash_email
 from slotwise.store.base import LogRecord, Store
 from slotwise.tag.golden import PROFILE_TYPES, apply_events, identity_aliases
+from slotwise.tag.scrub import scrub
 
 log = logging.getLogger("slotwise.tag")
+
+DEFAULT_CLAIM_CAP = 5000.0
+"""The most a purchase only a browser claims is worth to a revenue goal (``--max-claimed-order``)."""
+
+LINES_SLACK = 1.5
+"""A claimed order's total may exceed its lines' value (shipping, tax, fees) by at most this factor."""
 
 LINE_EVENTS = ("add_to_cart", "remove_from_cart", "cart", "purchase")
 
@@ -45,6 +51,16 @@ class Incoming:
     key: str
 
 
+def browser_key(visitor: str, event_id: str) -> str:
+    """The log key of an event a browser sent: its id, scoped to the visitor who sent it.
+
+    Log keys are unique across the whole log; an id alone would let anyone
+    who sends ``purchase-<order id>`` first make the real buyer's purchase a
+    duplicate. A retry by the same visitor is still recognised.
+    """
+    return f"v:{visitor}:{event_id}"
+
+
 def _line_products(event: Any) -> list[Any]:
     props = event.props
     if event.type in ("add_to_cart", "remove_from_cart"):
@@ -52,8 +68,11 @@ def _line_products(event: Any) -> list[Any]:
     return list(getattr(props, "lines", None) or ())
 
 
-def _resolved(line: Any, products: dict[str, dict[str, Any]]) -> Any:
-    """A line with its child product mapped to the parent and size, and gaps filled from the catalog."""
+def _resolved(line: Any, products: dict[str, dict[str, Any]], bound: bool = False) -> Any:
+    """A line with its child product mapped to the parent and size, and gaps filled from the catalog.
+
+    ``bound`` (a browser's claim): a price above the catalog's is the catalog's.
+    """
     entry = products.get(str(line.product)) or {}
     update: dict[str, Any] = {}
     if entry.get("parent"):
@@ -64,15 +83,47 @@ def _resolved(line: Any, products: dict[str, dict[str, Any]]) -> Any:
     for name in ("category", "price", "name"):
         if hasattr(line, name) and getattr(line, name, None) in (None, "") and entry.get(name) not in (None, ""):
             update[name] = entry[name]
+    known = _price(entry.get("price"))
+    if bound and known is not None and getattr(line, "price", None) is not None and line.price > known:
+        update["price"] = known
     return line.model_copy(update=update) if update else line
 
 
+def _price(value: Any) -> float | None:
+    try:
+        price = float(value)
+    except (TypeError, ValueError):
+        return None
+    return price if 0 <= price < float("inf") else None
+
+
+def bounded_purchase(item: Incoming, cap: float) -> Incoming:
+    """A browser-claimed purchase's value: at most ``LINES_SLACK`` × its lines' value, at most ``cap``.
+
+    The learner rewards revenue goals with the order's ``total`` (else the sum
+    of its lines): a claim's total is set to the bounded value, so one made-up
+    ``total: 9999999`` cannot set a revenue slot's mean.
+    """
+    event = item.event
+    if event.type != "purchase":
+        return item
+    props = event.props
+    priced = [line for line in props.lines if line.price is not None]
+    lines_value = sum(line.price * line.qty for line in priced) if priced else None
+    value = props.total if props.total is not None else lines_value
+    if value is None:
+        return item
+    if lines_value is not None:
+        value = min(value, lines_value * LINES_SLACK)
+    value = round(min(value, cap), 2)
+    if value == props.total:
+        return item
+    return Incoming(event.model_copy(update={"props": props.model_copy(update={"total": value})}), item.ts, item.key)
+
+
 def _log_props(event: Any) -> dict[str, Any]:
-    """The props as logged: e-mail addresses hashed on arrival, never stored in clear."""
-    props = event.props.model_dump(exclude_none=True)
-    if "email" in props:
-        props["email_hash"] = hash_email(props.pop("email"))
-    return props
+    """The props as logged: e-mail addresses hashed on arrival, never stored in clear (``tag.scrub``)."""
+    return scrub(event.props.model_dump(exclude_none=True))
 
 
 def _without_channel(item: Incoming) -> Incoming:
@@ -92,12 +143,17 @@ def _with_channel(item: Incoming, channel: str) -> Incoming:
 class EventRecorder:
     """Appends, resolves, links and applies a batch of events for one visitor."""
 
-    def __init__(self, store: Store, *, on_events: OnEvents | None = None) -> None:
+    def __init__(self, store: Store, *, on_events: OnEvents | None = None,
+                 claim_cap: float = DEFAULT_CLAIM_CAP) -> None:
         self.store = store
         self.on_events = on_events
+        self.claim_cap = claim_cap if claim_cap > 0 else DEFAULT_CLAIM_CAP
 
-    async def resolve_lines(self, items: Sequence[Incoming]) -> list[Incoming]:
-        """Each line's child product → parent + size; category, price, name from the catalog."""
+    async def resolve_lines(self, items: Sequence[Incoming], bound: bool = False) -> list[Incoming]:
+        """Each line's child product → parent + size; category, price, name from the catalog.
+
+        ``bound``: the lines are a browser's claim, a price above the catalog's is lowered to it.
+        """
         wanted = {str(line.product) for item in items if item.event.type in LINE_EVENTS for line in _line_products(item.event)}
         if not wanted:
             return list(items)
@@ -109,9 +165,9 @@ class EventRecorder:
         for item in items:
             event = item.event
             if event.type in ("add_to_cart", "remove_from_cart"):
-                event = event.model_copy(update={"props": _resolved(event.props, products)})
+                event = event.model_copy(update={"props": _resolved(event.props, products, bound)})
             elif event.type in ("cart", "purchase"):
-                lines = [_resolved(line, products) for line in event.props.lines]
+                lines = [_resolved(line, products, bound) for line in event.props.lines]
                 event = event.model_copy(update={"props": event.props.model_copy(update={"lines": lines})})
             out.append(Incoming(event, item.ts, item.key))
         return out
@@ -126,7 +182,9 @@ class EventRecorder:
         """
         if not items:
             return []
-        items = await self.resolve_lines(items)
+        items = await self.resolve_lines(items, bound=not trusted)
+        if not trusted:  # a browser's claim: its order value is bounded (revenue goals learn from it)
+            items = [bounded_purchase(item, self.claim_cap) for item in items]
         if not trusted or channel is None:
             items = [_without_channel(item) for item in items]
         else:
@@ -135,7 +193,7 @@ class EventRecorder:
         records = [
             LogRecord(
                 kind="event", key=item.key, visitor=visitor, ts=item.ts,
-                data={"type": item.event.type, "url": getattr(item.event, "url", None), "props": _log_props(item.event),
+                data={"type": item.event.type, "url": scrub(getattr(item.event, "url", None)), "props": _log_props(item.event),
                       "client_ts": getattr(item.event, "ts", None), "received": now, "source": source, **extra},
             )
             for item in items
@@ -149,7 +207,7 @@ class EventRecorder:
                 continue  # a claim on someone else's identity: nothing of it reaches this profile
             if event.type == "signup" and not await self._link(visitor, event, now, trusted):
                 # subscribed, but with an address the visitor could not claim: not theirs to hold
-                event = event.model_copy(update={"props": event.props.model_copy(update={"email": None})})
+                event = event.model_copy(update={"props": event.props.model_copy(update={"email": None, "email_hash": None})})
             applicable.append((event, item.ts))
         if any(event.type in PROFILE_TYPES for event, _ in applicable):
             await self.store.update_profile(visitor, apply_events(applicable), now)

@@ -361,9 +361,12 @@ def test_a_sign_up_and_a_newsletter(stack: Stack, browser: httpx.Client) -> None
     assert [p["source"] for p in props(stack.log("signup", vid(browser)))] == ["signup"]
     browser.post("/newsletter", data={"email": "not-an-address"})
     browser.get("/")  # the page after says it failed: nothing
-    browser.post("/newsletter", data={"email": "new@example.com"})
+    browser.post("/newsletter", data={"email": "held.new@example.com"})
+    held = stack.profile(vid(browser)).pending
+    assert len(held) == 1 and "held.new@example.com" not in json.dumps(held)  # held until confirmed: hashed
     browser.get("/")
     assert [p["source"] for p in props(stack.log("signup", vid(browser)))] == ["signup", "newsletter"]
+    assert stack.log("signup", vid(browser))[-1].data["props"]["email_hash"] == hash_email("held.new@example.com")
 
 
 def test_logout_gives_the_browser_a_new_visitor(stack: Stack, browser: httpx.Client) -> None:
@@ -570,3 +573,26 @@ def test_a_newsletter_form_names_nobody(stack: Stack) -> None:
             newcomer.post("/newsletter", data={"email": "fresh-reader@example.com"})
             newcomer.get("/")
             assert stack.profile(vid(newcomer)).email_hash == hash_email("fresh-reader@example.com")  # nobody's yet
+
+
+def test_a_pre_claimed_address_does_not_take_over_the_customer_who_logs_in(stack: Stack) -> None:
+    """A browser claims an address through the tag before its owner ever came; the owner's login wins.
+
+    The claimant loses the alias and the e-mail hash; nothing of the owner's
+    (browsing, the login itself) reaches the claimant's profile or export.
+    """
+    with stack.client() as attacker, stack.client() as owner:
+        attacker.get("/page?none=1")
+        claim = {"type": "identify", "event_id": "claim-0001", "props": {"email": "ingrid@example.com"}}
+        assert attacker.post("/_sw/events", json={"events": [claim]}).status_code == 200
+        assert stack.profile(vid(attacker)).email_hash == hash_email("ingrid@example.com")  # nobody held it
+
+        owner.get("/c/jackets-1/?none=1")
+        assert owner.post("/login", data={"email": "ingrid@example.com", "password": "right"}).status_code == 303
+        mine = stack.profile(vid(owner))
+        assert mine.id == vid(owner) and mine.email_hash == hash_email("ingrid@example.com")
+        assert "jackets" in mine.categories
+        theirs = stack.profile(vid(attacker))
+        assert theirs.id == vid(attacker) and theirs.email_hash is None and "jackets" not in theirs.categories
+        export = sync(stack.personalizer.store.export_profile(vid(attacker)))
+        assert f"email:{hash_email('ingrid@example.com')}" not in export["aliases"] and "jackets" not in json.dumps(export)

@@ -316,7 +316,7 @@ def scenario(c: Cluster) -> None:
         clicked = post_events(v, b.url, event("click", {"decision_id": ids["home-categories"]}, click_id))
         assert clicked.status_code == 200
         clicks += 1
-    click_seq = next(r.seq for r in c.records()[::-1] if r.key == click_id)
+    click_seq = next(r.seq for r in c.records()[::-1] if r.key.endswith(f":{click_id}"))  # keys are per visitor
     wait_until(lambda: c.snapshot_seq() >= click_seq, 5, interval=0.005, what="learner snapshot with the click")
     saved = time.monotonic()
     waiting = {inst.name: inst for inst in c.instances}

@@ -397,3 +397,13 @@ async def test_bulk_update_creates_attaches_and_merges(store: Any) -> None:
     merged = await store.get_profile("email:e2")
     assert merged.id == "v1" and {p["order_id"] for p in merged.purchases} == {"o1", "o2", "o3", "o4"}
     assert {await store.resolve(a) for a in ("customer:C1", "customer:C2", "email:e1", "email:e2")} == {"v1"}
+
+
+async def test_export_and_erase_cover_a_code_owned_by_the_profile(store: Any) -> None:
+    """A code given for an address someone else holds is owned by ``profile:<id>``: it is the person's too."""
+    await store.update_profile("v9", view("hats"), NOW)
+    code, _ = await store.claim_coupon("profile:v9", NOW, lambda: "SW-PROFILE-1")
+    assert [c["code"] for c in (await store.export_profile("v9"))["coupons"]] == [code]
+    assert await store.delete_profile("v9")
+    again, fresh = await store.claim_coupon("profile:v9", NOW, lambda: "SW-PROFILE-2")
+    assert fresh and again == "SW-PROFILE-2"  # the old code is nobody's now (and never handed out again)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from slotwise.profile import hash_email
+from slotwise.tag.recorder import browser_key
 from slotwise.tag.testing import ADMIN_TOKEN, event, sync
 
 
@@ -74,7 +75,7 @@ def test_duplicate_event_ids_counted_once(client: Any, store: Any) -> None:
     assert len(profile.purchases) == 1 and profile.purchases[0]["qty"] == 2
     assert profile.cart == []  # the purchase emptied it; the retried add did not come back
     log = sync(store.read_log(0))
-    assert sorted(r.key for r in log) == sorted(e["event_id"] for e in batch)
+    assert sorted(r.key for r in log) == sorted(browser_key(visitor_of(client), e["event_id"]) for e in batch)
 
 
 def test_forged_cookie_gets_a_new_visitor(client: Any, cookies: Any) -> None:
@@ -138,9 +139,16 @@ def test_identify_attaches_new_aliases_but_never_merges_into_someone_else(make_c
     assert two.id != one.id and set(two.categories) == {"hats"}
     assert set(sync(store.get_profile(visitor_of(laptop))).categories) == {"shoes"}
     assert sync(store.resolve(f"email:{hash_email('ann@example.com')}")) == one.id
-    # a trusted link (the store's page named the customer: the proxy) does merge the devices
-    merged = sync(store.link_identity(phone_id, "customer:c42", 1.0, merge=True))
-    assert merged.id == one.id and set(merged.categories) == {"shoes", "hats"}
+    # a trusted link (the store's page named the customer: the proxy) beats the laptop's mere claim:
+    # the claimant loses the alias, and nothing of the phone's reaches it
+    linked = sync(store.link_identity(phone_id, "customer:c42", 1.0, merge=True))
+    assert linked.id == phone_id and set(linked.categories) == {"hats"}
+    assert sync(store.resolve("customer:c42")) == phone_id
+    laptop_now = sync(store.get_profile(visitor_of(laptop)))
+    assert laptop_now.customer_id is None and set(laptop_now.categories) == {"shoes"}
+    # trusted on both devices: they merge into one person
+    merged = sync(store.link_identity(visitor_of(laptop), "customer:c42", 2.0, merge=True))
+    assert merged.id == phone_id and set(merged.categories) == {"shoes", "hats"}
 
 
 def test_on_events_gets_only_new_events(make_client: Any) -> None:

@@ -3,7 +3,8 @@
 Same outcome as SQLite's ``bulk_update``: rows name their person by aliases;
 an alias nobody holds yet attaches to the row's profile (created under the
 first alias), aliases held by different profiles merge them into the first
-holder. Built from ``link_identity`` and ``update_profile``, each atomic on
+holder; an alias a browser only claimed is first taken from its claimant.
+Built from ``link_identity`` and ``update_profile``, each atomic on
 its own, so concurrent proxies never see a half-merged person; the batch as
 a whole is not one transaction (Redis has no multi-profile CAS here).
 Cost: a few round trips per row, see docs/benchmarks.md (Scale-out).
@@ -26,6 +27,7 @@ class BulkMixin(RedisBase):
             if not aliases:
                 continue
             aliases = list(dict.fromkeys(aliases))
+            await self.release_claims(aliases, now)  # an import is trusted: a browser's claim on these names is void
             owned = await self.redis.mget([self.key("a", a) for a in aliases])
             holders = [(alias, owner) for alias, owner in zip(aliases, owned) if owner]
             if holders:

@@ -5,6 +5,8 @@ Keys (``sw:`` is the configurable prefix)::
     sw:p:<id>      the profile, JSON of Profile.to_dict()
     sw:a:<alias>   alias or merged visitor id -> canonical profile id
     sw:pa:<id>     set of the aliases pointing at profile <id> (to re-point and erase them)
+    sw:c:<alias>   present while the alias is held only by a browser's claim (``merge=False``):
+                   a trusted link takes it from the claimant instead of merging into it
 
 Writes are optimistic compare-and-set: read the profile, apply the update in
 Python, then a Lua script writes only if the alias and the stored JSON are
@@ -25,9 +27,9 @@ import random
 from dataclasses import fields
 from typing import Any
 
-from slotwise.profile import Profile
+from slotwise.profile import Profile, forget_alias
 from slotwise.profile import merge as merge_profiles
-from slotwise.store.base import ProfileUpdate, StoreError
+from slotwise.store.base import ProfileUpdate, StoreError, owners
 from slotwise.store.redis.client import KeyedLocks, RedisBase, guarded
 
 MAX_ATTEMPTS = 64
@@ -74,19 +76,68 @@ if owner then owner_json = redis.call('GET', P..'p:'..owner) end
 return {mine, redis.call('GET', P..'p:'..mine), owner, owner_json}
 """
 
-# ARGV: P, visitor, alias, mine, owner ('' = none), old mine json, old owner json, new json, ttl, ids...
+# ARGV: P, mode, names... Trusted sources name them: a browser's claim on them is void, except the person's own.
+# mode 'link': names are {visitor, alias}; the visitor's claim is void, the alias's unless it is the visitor's.
+# mode 'person': the person holds the first name held by trust; claims pointing elsewhere are void.
+# Returns {name, claimant, ...}.
+_RELEASE = """
+local P, mode = ARGV[1], ARGV[2]
+local out = {}
+local function claimed(n) return redis.call('EXISTS', P..'c:'..n) == 1 end
+local function release(name)
+  redis.call('DEL', P..'c:'..name)
+  local owner = redis.call('GET', P..'a:'..name)
+  redis.call('DEL', P..'a:'..name)
+  if owner then
+    redis.call('SREM', P..'pa:'..owner, name)
+    out[#out + 1] = name
+    out[#out + 1] = owner
+  end
+  -- a coupon issued to the claimed address stays the claimant's: the real person gets their own
+  local code = redis.call('GET', P..'cp:o:'..name)
+  if code then
+    redis.call('DEL', P..'cp:o:'..name)
+    local keeper = owner and ('profile:'..owner)
+    if keeper and redis.call('SETNX', P..'cp:o:'..keeper, code) == 1 then
+      redis.call('HSET', P..'cp:c:'..code, 'owner', keeper)
+    else
+      redis.call('HDEL', P..'cp:c:'..code, 'owner')
+    end
+  end
+end
+local anchor, first = false, 3
+if mode == 'link' then
+  if claimed(ARGV[3]) then release(ARGV[3]) end
+  anchor = redis.call('GET', P..'a:'..ARGV[3]) or ARGV[3]
+  first = 4
+else
+  for i = 3, #ARGV do
+    local owner = redis.call('GET', P..'a:'..ARGV[i])
+    if owner and not claimed(ARGV[i]) then anchor = owner; break end
+  end
+end
+for i = first, #ARGV do
+  if claimed(ARGV[i]) and (not anchor or redis.call('GET', P..'a:'..ARGV[i]) ~= anchor) then release(ARGV[i]) end
+end
+return out
+"""
+
+# ARGV: P, visitor, alias, mine, owner ('' = none), old mine json, old owner json, new json, ttl, trusted, ids...
 _LINK = _SAVE + """
 local P, vid, alias, mine, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if (redis.call('GET', P..'a:'..vid) or vid) ~= mine then return 0 end
 if (redis.call('GET', P..'a:'..alias) or '') ~= owner then return 0 end
 if (redis.call('GET', P..'p:'..mine) or '') ~= ARGV[6] then return 0 end
-local ttl, ids = tonumber(ARGV[9]), tail(10)
+local ttl, trusted, ids = tonumber(ARGV[9]), ARGV[10] == '1', tail(11)
 if owner == '' or owner == mine then
+  if trusted then redis.call('DEL', P..'c:'..alias)
+  elseif owner == '' then redis.call('SET', P..'c:'..alias, '1') end
   redis.call('SET', P..'a:'..alias, mine)
   redis.call('SADD', P..'pa:'..mine, alias)
   save(P, mine, ARGV[8], ttl, true, ids)
   return 1
 end
+if redis.call('EXISTS', P..'c:'..alias) == 1 then return 0 end  -- claimed since the read: release it first
 if (redis.call('GET', P..'p:'..owner) or '') ~= ARGV[7] then return 0 end
 redis.call('DEL', P..'p:'..mine)
 for _, a in ipairs(redis.call('SMEMBERS', P..'pa:'..mine)) do
@@ -134,8 +185,10 @@ local P = ARGV[1]
 local pid, json, aliases, ids = person(P, ARGV[2])
 local found = redis.call('DEL', P..'p:'..pid)
 redis.call('DEL', P..'pa:'..pid)
+for _, a in ipairs(aliases) do redis.call('DEL', P..'c:'..a) end
 for _, id in ipairs(ids) do
   redis.call('DEL', P..'a:'..id)
+  redis.call('DEL', P..'c:'..id)
   for _, sid in ipairs(redis.call('SMEMBERS', P..'lv:'..id)) do
     local entry = redis.call('XRANGE', P..'log', sid, sid)[1]
     if entry then
@@ -194,21 +247,26 @@ class ProfilesMixin(RedisBase):
     @guarded
     async def update_profile(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
         async with self._locks.hold(visitor_id):
-            for attempt in range(MAX_ATTEMPTS):
-                profile_id, raw = await self.run_script(_GET, visitor_id)
-                profile = _load(raw) or Profile.new(profile_id, now)
-                update(profile)
-                known = "1" if (profile.customer_id or profile.email_hash) else "0"
-                args = (visitor_id, profile_id, raw or "", dumps(profile), self.anon_ttl, known, *_ids(profile))
-                if await self.run_script(_UPDATE, *args):
-                    return profile
-                await _backoff(attempt)
+            return await self._update(visitor_id, update, now)
+
+    async def _update(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
+        for attempt in range(MAX_ATTEMPTS):
+            profile_id, raw = await self.run_script(_GET, visitor_id)
+            profile = _load(raw) or Profile.new(profile_id, now)
+            update(profile)
+            known = "1" if (profile.customer_id or profile.email_hash) else "0"
+            args = (visitor_id, profile_id, raw or "", dumps(profile), self.anon_ttl, known, *_ids(profile))
+            if await self.run_script(_UPDATE, *args):
+                return profile
+            await _backoff(attempt)
         raise StoreError(f"update_profile({visitor_id!r}): gave up after {MAX_ATTEMPTS} conflicting writes")
 
     @guarded
     async def link_identity(self, visitor_id: str, alias: str, now: float, *, merge: bool = True) -> Profile:
         async with self._locks.hold(visitor_id):
             for attempt in range(MAX_ATTEMPTS):
+                if merge:  # a trusted link: a browser's claim on either name is void
+                    await self.release_claims([visitor_id, alias], now, linking=True)
                 mine_id, mine_raw, owner_id, owner_raw = await self.run_script(_LINK_READ, visitor_id, alias)
                 mine = _load(mine_raw) or Profile.new(mine_id, now)
                 if owner_id and owner_id != mine_id and not merge:
@@ -219,18 +277,31 @@ class ProfilesMixin(RedisBase):
                     result = merge_profiles(_load(owner_raw) or Profile.new(owner_id, now), mine)
                 args = (
                     visitor_id, alias, mine_id, owner_id or "", mine_raw or "", owner_raw or "",
-                    dumps(result), self.anon_ttl, *_ids(result),
+                    dumps(result), self.anon_ttl, "1" if merge else "0", *_ids(result),
                 )
                 if await self.run_script(_LINK, *args):
                     return result
                 await _backoff(attempt)
         raise StoreError(f"link_identity({visitor_id!r}): gave up after {MAX_ATTEMPTS} conflicting writes")
 
+    async def release_claims(self, names: list[str], now: float, *, linking: bool = False) -> None:
+        """Takes claimed aliases from their claimants, and the facts they stood for from the claimants' profiles.
+
+        One round trip when nothing is claimed (the usual case). ``linking``:
+        ``names`` is ``[visitor, alias]`` and the alias is left alone if it is
+        the visitor's own already (a trusted link then just confirms it); else
+        the names are one person's, who holds the first of them held by trust,
+        and a claim pointing at that person stays.
+        """
+        found = await self.run_script(_RELEASE, "link" if linking else "person", *names)
+        for name, claimant in zip(found[::2], found[1::2]):
+            await self._update(claimant, lambda p, name=name: forget_alias(p, name), now)  # CAS: no lock needed
+
     @guarded
     async def delete_profile(self, visitor_id: str) -> bool:
         found, ids = await self.run_script(_ERASE, visitor_id)
         for hook in getattr(self, "_erase_hooks", ()):
-            await hook(self, list(ids))
+            await hook(self, owners(ids))
         return bool(found)
 
     @guarded
@@ -246,5 +317,5 @@ class ProfilesMixin(RedisBase):
         ]
         out: dict[str, Any] = {"profile": json.loads(raw), "aliases": sorted(aliases), "log": log}
         for hook in getattr(self, "_export_hooks", ()):
-            out.update(await hook(self, list(ids)))
+            out.update(await hook(self, owners(ids)))
         return out

@@ -17,7 +17,7 @@ from typing import Sequence
 from slotwise.profile import Profile, merge
 from slotwise.store.base import ProfileUpdate
 from slotwise.store.sqlite.db import Database
-from slotwise.store.sqlite.profiles import _load
+from slotwise.store.sqlite.profiles import _load, release_claims_against
 
 _FIELDS = tuple(f.name for f in fields(Profile))
 
@@ -45,13 +45,15 @@ class BulkMixin:
         """Applies each update to the profile its aliases name, in one transaction.
 
         Aliases that point at two different profiles merge them (as
-        ``link_identity`` does). Returns the number of profiles written.
+        ``link_identity`` does); an alias a browser only claimed is taken
+        from its claimant first. Returns the number of profiles written.
         """
         cache: dict[str, Profile] = {}
         with self.db.transaction() as cur:
             for aliases, update in items:
                 if not aliases:
                     continue
+                release_claims_against(cur, aliases, now, cache)  # an import is trusted: claims on these names are void
                 owners = list(dict.fromkeys(o for o in (_owner(cur, a) for a in aliases) if o))
                 target = owners[0] if owners else aliases[0]
                 profile = cache.get(target) or _load(cur, target) or Profile.new(target, now)

@@ -4,12 +4,16 @@ One connection per process, in autocommit mode; operations that read and
 write take ``BEGIN IMMEDIATE`` so concurrent worker processes serialise on
 the database lock instead of losing updates. WAL with ``synchronous=NORMAL``
 keeps every committed transaction across a kill -9 of the process.
+``secure_delete`` zeroes deleted content; the files are private (0600).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -23,15 +27,32 @@ def schema(sql: str) -> str:
     return sql
 
 
+def _private_files(path: Path) -> None:
+    """The database and its -wal/-shm readable by the service user only (0600; a new directory 0700).
+
+    SQLite gives the -wal and -shm files the database file's mode, so creating
+    that one 0600 (and tightening an existing one) covers all three.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for f in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if f.exists() and stat.S_IMODE(f.stat().st_mode) & 0o077:
+                f.chmod(0o600)
+        except OSError:  # not ours to change (another user's file): SQLite will say if it cannot open it
+            pass
+
+
 class Database:
     """A SQLite file with the pragmas and the transaction helper we rely on."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_files(path)
         self.path = path
         self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
         self.conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
+        self.conn.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed, not left in free space
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=10000")
@@ -53,6 +74,20 @@ class Database:
                 raise
             else:
                 cur.execute("COMMIT")
+
+    def checkpoint(self, attempts: int = 20) -> bool:
+        """Copies the WAL into the database and truncates it (after an erase: no old frames left).
+
+        Busy while another connection reads an old snapshot: retried briefly;
+        False if it never completed (the next erase or checkpoint finishes it).
+        """
+        for attempt in range(attempts):
+            with self._lock:
+                busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy:
+                return True
+            time.sleep(0.005 * (attempt + 1))
+        return False
 
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:

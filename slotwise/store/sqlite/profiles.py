@@ -1,4 +1,9 @@
-"""Profiles and identity aliases in SQLite."""
+"""Profiles and identity aliases in SQLite.
+
+``claims`` lists the aliases a browser only *claimed* (``merge=False``): a
+trusted link (the store's page, a webhook, an import) takes such an alias
+from its claimant instead of merging the real person into the claimant.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ import json
 import sqlite3
 from typing import Any
 
-from slotwise.profile import Profile
+from slotwise.profile import Profile, forget_alias
 from slotwise.profile import merge as merge_profiles
-from slotwise.store.base import ProfileUpdate
+from slotwise.store.base import ProfileUpdate, owners
 from slotwise.store.sqlite.db import Database, schema
 
 schema("""
@@ -22,6 +27,9 @@ CREATE TABLE IF NOT EXISTS aliases (
     profile_id TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS aliases_profile ON aliases(profile_id);
+CREATE TABLE IF NOT EXISTS claims (
+    alias TEXT PRIMARY KEY
+);
 """)
 
 
@@ -41,6 +49,53 @@ def _save(cur: sqlite3.Cursor, profile: Profile, now: float) -> None:
         "ON CONFLICT(id) DO UPDATE SET data = excluded.data, updated = excluded.updated",
         (profile.id, json.dumps(profile.to_dict(), separators=(",", ":")), now),
     )
+
+
+def _claimed(cur: sqlite3.Cursor, alias: str) -> bool:
+    return cur.execute("SELECT 1 FROM claims WHERE alias = ?", (alias,)).fetchone() is not None
+
+
+def release_claim(cur: sqlite3.Cursor, alias: str, now: float, cache: dict[str, Profile] | None = None) -> None:
+    """A trusted source names ``alias``: a browser that only claimed it loses it (and what it stood for).
+
+    ``cache``: profiles a bulk write holds in memory (changed there, saved by the caller).
+    """
+    if not _claimed(cur, alias):
+        return
+    cur.execute("DELETE FROM claims WHERE alias = ?", (alias,))
+    row = cur.execute("SELECT profile_id FROM aliases WHERE alias = ?", (alias,)).fetchone()
+    cur.execute("DELETE FROM aliases WHERE alias = ?", (alias,))
+    if row is None:
+        return
+    # a coupon issued to the claimed address stays the claimant's: the real person gets their own
+    cur.execute("UPDATE OR IGNORE coupons SET owner = ? WHERE owner = ?", (f"profile:{row[0]}", alias))
+    cur.execute("UPDATE coupons SET owner = NULL WHERE owner = ?", (alias,))
+    if cache is not None and row[0] in cache:
+        forget_alias(cache[row[0]], alias)
+        return
+    claimant = _load(cur, row[0])
+    if claimant is not None:
+        forget_alias(claimant, alias)
+        _save(cur, claimant, now)
+
+
+def release_claims_against(cur: sqlite3.Cursor, aliases: list[str] | tuple[str, ...], now: float,
+                           cache: dict[str, Profile] | None = None) -> None:
+    """A trusted source names a person by ``aliases``: claims on them are void, except the person's own.
+
+    The person is whoever holds the first of them by trust; a claimed alias
+    that already points at that same profile stays (the customer's own
+    device claimed their own address), any other claim is released.
+    """
+    anchor = None
+    for alias in aliases:
+        row = cur.execute("SELECT profile_id FROM aliases WHERE alias = ?", (alias,)).fetchone()
+        if row is not None and not _claimed(cur, alias):
+            anchor = row[0]
+            break
+    for alias in aliases:
+        if _claimed(cur, alias) and (anchor is None or _resolve(cur, alias) != anchor):
+            release_claim(cur, alias, now, cache)
 
 
 class ProfilesMixin:
@@ -68,12 +123,20 @@ class ProfilesMixin:
 
     async def link_identity(self, visitor_id: str, alias: str, now: float, *, merge: bool = True) -> Profile:
         with self.db.transaction() as cur:
+            if merge:  # a trusted link: a browser's claim on either name is void
+                release_claim(cur, visitor_id, now)
             mine_id = _resolve(cur, visitor_id)
             mine = _load(cur, mine_id) or Profile.new(mine_id, now)
+            if merge and _resolve(cur, alias) != mine_id:
+                release_claim(cur, alias, now)
             owner_id = _resolve(cur, alias) if cur.execute(
                 "SELECT 1 FROM aliases WHERE alias = ?", (alias,)
             ).fetchone() else None
             if owner_id is None or owner_id == mine_id:
+                if merge:
+                    cur.execute("DELETE FROM claims WHERE alias = ?", (alias,))
+                elif owner_id is None:
+                    cur.execute("INSERT OR IGNORE INTO claims(alias) VALUES (?)", (alias,))
                 cur.execute("INSERT OR REPLACE INTO aliases(alias, profile_id) VALUES (?, ?)", (alias, mine_id))
                 _save(cur, mine, now)
                 return mine
@@ -99,11 +162,14 @@ class ProfilesMixin:
             profile_id, ids = self._profile_ids(cur, visitor_id)
             found = cur.execute("DELETE FROM profiles WHERE id = ?", (profile_id,)).rowcount > 0
             marks = ",".join("?" * len(ids))
+            owned = [r[0] for r in cur.execute("SELECT alias FROM aliases WHERE profile_id = ?", (profile_id,))]
+            cur.executemany("DELETE FROM claims WHERE alias = ?", [(a,) for a in {*ids, *owned}])
             cur.execute(f"DELETE FROM aliases WHERE profile_id = ? OR alias IN ({marks})", (profile_id, *ids))
             cur.execute(f"DELETE FROM log WHERE visitor IN ({marks})", tuple(ids))
             for hook in getattr(self, "_erase_hooks", ()):
-                hook(cur, ids)
-            return found
+                hook(cur, owners(ids))
+        self.db.checkpoint()  # the WAL still holds the erased rows' old frames: fold and truncate it
+        return found
 
     async def export_profile(self, visitor_id: str) -> dict[str, Any] | None:
         with self.db.transaction() as cur:
@@ -121,5 +187,5 @@ class ProfilesMixin:
             aliases = [r[0] for r in cur.execute("SELECT alias FROM aliases WHERE profile_id = ?", (profile_id,))]
             out: dict[str, Any] = {"profile": profile.to_dict(), "aliases": aliases, "log": log}
             for hook in getattr(self, "_export_hooks", ()):
-                out.update(hook(cur, ids))
+                out.update(hook(cur, owners(ids)))
             return out

@@ -1,0 +1,68 @@
+"""Failed admin logins throttled per client: guessing the admin token is not a loop away.
+
+An ASGI wrapper around everything under ``/_sw/admin`` (the admin page, its
+API, the visitor export/erase API). Each answer 401 (a wrong or missing
+token, or a wrong ``?token=``) costs the client one token of a bucket
+(``failures`` saved up, one back every ``refill_s`` seconds); with the bucket
+empty, every admin request from that client is answered 429 with
+Retry-After before any token is compared — the right token too, so a
+throttled guesser learns nothing. Per process, like the events limit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any, Callable, Container
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from slotwise.tag.ratelimit import TokenBucket, client_address
+
+ADMIN_PREFIX = "/_sw/admin"
+
+
+class AdminThrottle:
+    """Wraps ``app``; see the module docstring."""
+
+    def __init__(self, app: ASGIApp, trusted_proxies: Container[str] = (), *, failures: int = 10,
+                 refill_s: float = 30.0, prefix: str = ADMIN_PREFIX, now: Callable[[], float] = time.monotonic) -> None:
+        self.app = app
+        self.trusted = trusted_proxies
+        self.bucket = TokenBucket(1.0 / refill_s, float(failures))
+        self.prefix = prefix
+        self.now = now
+
+    def _client(self, scope: Scope) -> str:
+        peer = scope["client"][0] if scope.get("client") else "?"
+        forwarded = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"x-forwarded-for"]
+        return client_address(peer, forwarded, self.trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (path == self.prefix or path.startswith(self.prefix + "/")):
+            await self.app(scope, receive, send)
+            return
+        client = self._client(scope)
+        wait = self.bucket.wait(client, 1, self.now())
+        if wait:
+            await _too_many(send, wait)
+            return
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                self.bucket.take(client, 1, self.now())
+            await send(message)
+
+        await self.app(scope, receive, watch)
+
+
+async def _too_many(send: Send, wait: float) -> None:
+    seconds = max(1, math.ceil(wait))
+    body = json.dumps({"error": f"too many failed admin logins from this address; retry in {seconds} s",
+                       "retry_after": seconds}).encode()
+    headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                          (b"retry-after", str(seconds).encode()), (b"cache-control", b"no-store")]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,60 @@
+"""Reading a JSON request body that a stranger wrote: bounded depth, finite numbers only.
+
+``json.loads`` accepts ``NaN``/``Infinity`` (and turns ``1e999`` into one),
+which then breaks every later ``json.dumps(allow_nan=False)`` — the visitor's
+export, the learner's reports. Deep nesting costs a RecursionError (a 500)
+or, short of it, work in every later step. Both are refused at the door.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+MAX_DEPTH = 32
+"""Far deeper than any body the tag, the snippet or a store's webhook sends."""
+
+
+class BadJSON(ValueError):
+    """The body is not JSON we accept; the message says why (for a 400)."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadJSON(f"numbers must be finite, got {text[:40]}")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise BadJSON(f"numbers must be finite, got {name}")
+
+
+def _depth(value: Any, limit: int) -> int:
+    """The nesting depth of parsed JSON, iteratively (stops past ``limit``)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def loads(body: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
+    """Parsed JSON, or ``BadJSON`` saying what is wrong (malformed, too deep, not finite)."""
+    try:
+        value = json.loads(body, parse_float=_finite, parse_constant=_constant)
+    except BadJSON:
+        raise
+    except RecursionError:
+        raise BadJSON(f"malformed JSON: nested too deeply (at most {max_depth} levels)") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadJSON(f"malformed JSON: {exc}") from None
+    if _depth(value, max_depth) > max_depth:
+        raise BadJSON(f"malformed JSON: nested too deeply (at most {max_depth} levels)")
+    return value

@@ -1,0 +1,120 @@
+"""Admin logins are throttled per client; preview links expire; /_sw/decide is rate limited.
+
+The real proxy app (``create_app`` with the real personalizer) served by
+uvicorn on a local port, in front of a tiny origin; requests over HTTP.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from slotwise.proxy.app import create_app
+from slotwise.proxy.config import Settings
+from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.proxy.preview import PreviewLinks
+
+TOKEN = "tok-admin-123"
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+RULES = """
+slots:
+  - id: hero
+    pages: "/"
+    selector: ".hero"
+    action: replace
+    policy: uniform
+    variants:
+      - {id: a, html: "<b>A</b>"}
+      - {id: b, html: "<b>B</b>"}
+"""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def proxy(asgi_server: Any, tmp_path: Path, clock: Clock) -> Callable[..., Any]:
+    def start(**options: Any) -> Any:
+        origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse("<html><body><div class=hero>x</div></body></html>"))]))
+        rules = tmp_path / "rules.yaml"
+        rules.write_text(RULES)
+        settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path), admin_token=TOKEN,
+                            trusted_proxies="127.0.0.1", personalize_budget_ms=5000.0, **options)
+        return asgi_server(create_app(settings, SlotwisePersonalizer(settings, clock=clock)))
+
+    return start
+
+
+def as_client(ip: str) -> dict[str, str]:
+    return {"x-forwarded-for": ip}
+
+
+def test_wrong_admin_tokens_are_throttled_per_client(proxy: Callable[..., Any]) -> None:
+    server = proxy()
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        statuses = []
+        for n in range(300):
+            path = ("/_sw/admin/api/status", "/_sw/admin/api/visitors/someone", "/_sw/admin")[n % 3]
+            headers = {**as_client("203.0.113.7"), "authorization": f"Bearer guess-{n}"}
+            statuses.append(http.get(path, headers=headers).status_code)
+        assert statuses.count(401) <= 10 and statuses.count(429) >= 290, statuses[:20]
+        # while throttled, even the right token gets no answer from that client (no oracle)
+        limited = http.get("/_sw/admin/api/status", headers={**as_client("203.0.113.7"), "authorization": f"Bearer {TOKEN}"})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert "too many failed admin logins" in limited.json()["error"]
+        # the ?token= login of the admin page counts too
+        assert http.get("/_sw/admin", params={"token": "wrong"}, headers=as_client("203.0.113.7")).status_code == 429
+        # another client is not affected
+        ok = http.get("/_sw/admin/api/status", headers={**as_client("198.51.100.2"), "authorization": f"Bearer {TOKEN}"})
+        assert ok.status_code == 200
+
+
+def test_a_few_mistakes_are_not_throttled(proxy: Callable[..., Any]) -> None:
+    server = proxy()
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        for n in range(5):
+            assert http.get("/_sw/admin/api/status", headers={"authorization": f"Bearer typo-{n}"}).status_code == 401
+        assert http.get("/_sw/admin/api/status", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_preview_links_expire_and_say_so(proxy: Callable[..., Any], clock: Clock) -> None:
+    server = proxy(preview_ttl=3600.0)
+    with httpx.Client(base_url=server.url, timeout=10, headers={"user-agent": BROWSER_UA}) as http:
+        link = http.get("/_sw/admin/api/preview-link", params={"slot": "hero", "variant": "b"},
+                        headers={"authorization": f"Bearer {TOKEN}"}).json()["url"]
+        fresh = http.get(link)
+        assert fresh.headers.get("x-slotwise-preview") == "on" and ">B</b>" in fresh.text
+        http.cookies.clear()
+        clock.offset = 3601.0
+        late = http.get(link)
+        assert late.status_code == 200 and ">B</b>" not in late.text  # the page, as a visitor sees it
+        assert late.headers.get("x-slotwise-preview", "").startswith("expired")
+        assert "sw_preview" not in late.headers.get("set-cookie", "") or "Max-Age=0" in late.headers.get("set-cookie", "")
+
+
+def test_preview_links_last_a_day_by_default() -> None:
+    now = [1_700_000_000.0]
+    links = PreviewLinks(b"k", clock=lambda: now[0])
+    token = links.token({"hero": "b"})
+    now[0] += 23 * 3600
+    assert links.read(token) == {"hero": "b"}
+    now[0] += 2 * 3600
+    assert links.read(token) is None and links.expired(token)
+    assert not links.expired("garbage") and not links.expired(PreviewLinks(b"other").token({"hero": "b"}))

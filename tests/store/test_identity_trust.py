@@ -1,0 +1,142 @@
+"""A browser's claim on an identity never beats a trusted link (SQLite and Redis alike).
+
+The attack: a browser claims ``customer:C1`` (or an e-mail nobody holds yet)
+before the real customer shows up. When the customer then logs in through
+the store's page, an order webhook or a POS import names them, the trusted
+link must win: the claimant loses the alias and nothing of the customer's
+ever reaches the claimant's profile or export.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slotwise.profile import hash_email, record_purchase, record_view
+from slotwise.tag.events import parse_event
+from slotwise.tag.imports import import_people_file
+from slotwise.tag.recorder import EventRecorder, Incoming
+
+pytestmark = pytest.mark.anyio
+
+NOW = 1_700_000_000.0
+EMAIL = "victim@example.com"
+EMAIL_ALIAS = f"email:{hash_email(EMAIL)}"
+
+
+def identify(event_id: str, **props: Any) -> Incoming:
+    event, errors = parse_event(0, {"type": "identify", "event_id": event_id, "ts": NOW, "props": props})
+    assert event is not None, errors
+    return Incoming(event, NOW, event_id)
+
+
+def victim_history(p: Any) -> None:
+    record_view(p, NOW, category="dresses", product="d1")
+    record_purchase(p, "o-victim", [{"product": "d1", "category": "dresses", "size": "38"}], NOW)
+
+
+async def assert_claimant_holds_nothing_of_the_victim(store: Any, claimant: str, aliases: list[str]) -> None:
+    mine = await store.get_profile(claimant)
+    assert mine is not None and mine.id == claimant
+    assert "dresses" not in mine.categories and not mine.purchases
+    assert mine.customer_id is None and mine.email_hash is None
+    export = await store.export_profile(claimant)
+    assert not set(aliases) & set(export["aliases"])
+    assert "dresses" not in str(export) and "o-victim" not in str(export)
+    for alias in aliases:
+        assert await store.resolve(alias) != claimant
+
+
+async def test_login_through_the_store_takes_a_claimed_customer_id(store: Any) -> None:
+    recorder = EventRecorder(store)
+    await store.update_profile("attacker", lambda p: record_view(p, NOW, category="socks"), NOW)
+    await recorder.record("attacker", [identify("claim0001", customer_id="C1")], NOW, trusted=False)
+    assert (await store.get_profile("attacker")).customer_id == "C1"  # the claim was attached: nobody held it
+
+    await store.update_profile("victim", victim_history, NOW)
+    await recorder.record("victim", [identify("login0001", customer_id="C1")], NOW + 1, trusted=True)
+
+    assert await store.resolve("customer:C1") == "victim"
+    victim = await store.get_profile("victim")
+    assert victim.id == "victim" and victim.customer_id == "C1" and "dresses" in victim.categories
+    await assert_claimant_holds_nothing_of_the_victim(store, "attacker", ["customer:C1"])
+    # and the claimant cannot take it back by claiming again
+    await recorder.record("attacker", [identify("claim0002", customer_id="C1")], NOW + 2, trusted=False)
+    assert await store.resolve("customer:C1") == "victim"
+    await assert_claimant_holds_nothing_of_the_victim(store, "attacker", ["customer:C1"])
+
+
+async def test_order_webhook_style_link_takes_a_claimed_email(store: Any) -> None:
+    """A webhook links ``customer:C7`` to the order's e-mail: the e-mail's claimant loses it."""
+    recorder = EventRecorder(store)
+    await store.update_profile("attacker", lambda p: record_view(p, NOW, category="socks"), NOW)
+    await recorder.record("attacker", [identify("claim0003", email=EMAIL)], NOW, trusted=False)
+    assert await store.resolve(EMAIL_ALIAS) == "attacker"
+
+    for alias in ("customer:C7", EMAIL_ALIAS):
+        await store.link_identity("customer:C7", alias, NOW + 1, merge=True)
+    await store.update_profile("customer:C7", victim_history, NOW + 1)
+
+    assert await store.resolve(EMAIL_ALIAS) == await store.resolve("customer:C7") != "attacker"
+    await assert_claimant_holds_nothing_of_the_victim(store, "attacker", ["customer:C7", EMAIL_ALIAS])
+
+
+async def test_trusted_links_still_merge_a_known_person(store: Any) -> None:
+    """The fix does not cost the golden record: trusted over trusted merges as before."""
+    await store.update_profile("phone", victim_history, NOW)
+    await store.link_identity("phone", "customer:C2", NOW, merge=True)
+    await store.update_profile("laptop", lambda p: record_view(p, NOW, category="shoes"), NOW)
+    merged = await store.link_identity("laptop", "customer:C2", NOW + 1, merge=True)
+    assert merged.id == "phone" and {"dresses", "shoes"} <= set(merged.categories)
+    assert await store.resolve("laptop") == "phone"
+
+
+async def test_import_row_takes_a_claimed_email(store: Any, tmp_path: Path) -> None:
+    recorder = EventRecorder(store)
+    await store.update_profile("attacker", lambda p: record_view(p, NOW, category="socks"), NOW)
+    await recorder.record("attacker", [identify("claim0004", email=EMAIL)], NOW, trusted=False)
+
+    csv = tmp_path / "purchases.csv"
+    csv.write_text("order_id,ts,product,qty,price,email,category\n"
+                   f"o-victim,2023-11-01,d1,1,80,{EMAIL},dresses\n")
+    report = await import_people_file(store, csv, "purchases", NOW + 1)
+    assert report.loaded == 1 and report.rejected_count == 0
+
+    owner = await store.resolve(EMAIL_ALIAS)
+    assert owner != "attacker"
+    assert [p["order_id"] for p in (await store.get_profile(owner)).purchases] == ["o-victim"]
+    await assert_claimant_holds_nothing_of_the_victim(store, "attacker", [EMAIL_ALIAS])
+
+
+async def test_a_coupon_issued_to_a_claimed_email_stays_with_the_claimant(store: Any) -> None:
+    """The real person who later signs up gets a code of their own, never the claimant's."""
+    await store.link_identity("attacker", EMAIL_ALIAS, NOW, merge=False)
+    codes = iter(f"SW-{n:04d}" for n in range(10))
+    mine, fresh = await store.claim_coupon(EMAIL_ALIAS, NOW, lambda: next(codes))
+    assert fresh
+
+    await store.link_identity("victim", EMAIL_ALIAS, NOW + 1, merge=True)
+    theirs, fresh = await store.claim_coupon(EMAIL_ALIAS, NOW + 2, lambda: next(codes))
+    assert fresh and theirs != mine
+    assert await store.claim_coupon("profile:attacker", NOW + 3, lambda: next(codes)) == (mine, False)
+    victim_export = await store.export_profile("victim")
+    assert mine not in str(victim_export)
+
+
+async def test_an_import_leaves_a_persons_own_claim_with_them(store: Any, tmp_path: Path) -> None:
+    """The customer's own profile claimed its address (the popup); an import naming both keeps it theirs."""
+    await store.update_profile("phone", lambda p: record_view(p, NOW, category="socks"), NOW)
+    await store.link_identity("phone", "customer:C9", NOW, merge=True)
+    recorder = EventRecorder(store)
+    await recorder.record("phone", [identify("claim0009", email=EMAIL)], NOW, trusted=False)
+    assert await store.resolve(EMAIL_ALIAS) == "phone"
+
+    csv = tmp_path / "purchases.csv"
+    csv.write_text("order_id,ts,product,qty,price,customer_id,email\n"
+                   f"o-9,2023-11-01,d1,1,80,C9,{EMAIL}\n")
+    assert (await import_people_file(store, csv, "purchases", NOW + 1)).loaded == 1
+    profile = await store.get_profile("phone")
+    assert await store.resolve(EMAIL_ALIAS) == profile.id == await store.resolve("customer:C9")
+    assert profile.email_hash == hash_email(EMAIL) and [p["order_id"] for p in profile.purchases] == ["o-9"]

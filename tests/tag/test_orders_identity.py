@@ -1,0 +1,42 @@
+"""The signed order webhook is trusted: it takes an address a browser only claimed, over HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from slotwise.profile import hash_email
+from slotwise.proxy.config import Settings
+from slotwise.tag.orders import signature
+from slotwise.tag.testing import ADMIN_TOKEN, SECRET, event, sync
+
+ORDER_SECRET = "order-secret-for-tests"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(secret=SECRET, data=str(tmp_path), admin_token=ADMIN_TOKEN, order_secret=ORDER_SECRET)
+
+
+def test_an_order_for_a_claimed_address_never_reaches_the_claimant(make_client: Callable[..., Any], store: Any) -> None:
+    attacker = make_client()
+    claim = event("identify", {"email": "real.buyer@example.com"})
+    assert attacker.post("/_sw/events", content=json.dumps({"events": [event("page_view"), claim]})).status_code == 200
+    claimant = attacker.cookies.get("sw_vid").split(".")[0]
+    assert sync(store.resolve(f"email:{hash_email('real.buyer@example.com')}")) == claimant
+
+    body = json.dumps({"order_id": "W-1", "customer_id": "cust-77", "email": "real.buyer@example.com",
+                       "lines": [{"product": "coat-1", "qty": 1, "price": 240}]}).encode()
+    r = attacker.post("/_sw/orders", content=body, headers={"x-slotwise-signature": signature(ORDER_SECRET, body)})
+    assert r.status_code == 200 and r.json()["stored"] is True
+
+    buyer = sync(store.get_profile("customer:cust-77"))
+    assert [p["order_id"] for p in buyer.purchases] == ["W-1"]
+    assert sync(store.resolve(f"email:{hash_email('real.buyer@example.com')}")) == buyer.id != claimant
+    mine = sync(store.get_profile(claimant))
+    assert mine.purchases == [] and mine.email_hash is None
+    export = attacker.get(f"/_sw/admin/api/visitors/{claimant}", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert export.status_code == 200 and "W-1" not in export.text and "coat-1" not in export.text
