@@ -57,7 +57,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("secret", str, "", "key that signs visitor cookies and preview links; default: generated once under --data"),
     Option("admin_token", str, "", "token for /_sw/admin and the admin API; empty: admin API disabled"),
     Option("webhook_url", str, "", "URL that receives each newsletter sign-up (JSON POST, retried from a durable outbox)"),
-    Option("public_url", str, "", "public base URL (scheme://host[:port]); default: taken from each request"),
+    Option("public_url", str, "", "public base URL (scheme://host[:port]); default: taken from each request "
+                                  "whose Host is allowed (see --allowed-hosts)"),
+    Option("allowed_hosts", str, "", "comma-separated public hosts a request's Host may name without --public-url "
+                                     "(shop.example, shop.example:8443, *.shop.example, * for any); the upstream's "
+                                     "host and localhost always are; others get the upstream's host in URLs"),
     Option("connect_timeout", float, 5.0, "seconds to wait for the upstream connection (then 502)"),
     Option("read_timeout", float, 60.0, "seconds to wait for the upstream's response head once the request is sent (then 504)"),
     Option("idle_timeout", float, 60.0, "seconds a response body or a WebSocket may stay silent before it is cut "
@@ -157,6 +161,7 @@ class Settings:
     admin_token: str = ""
     webhook_url: str = ""
     public_url: str = ""
+    allowed_hosts: str = ""
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
     idle_timeout: float = 60.0

@@ -34,6 +34,7 @@ from .forward_html import HtmlRewriter, is_html
 from .forward_safe import SafePersonalizer
 from .forward_stream import Receive, Responder, Scope, Send, stream
 from .headers import Headers, ResponseHeaderRewriter, first, http_date, upstream_request_headers, with_early_hints
+from .public_hosts import PublicHosts
 from .upstream import Upstream
 
 _NO_BODY_STATUS = frozenset({204, 206, 304})
@@ -51,6 +52,7 @@ class Forwarder:
         self.public_url = settings.public_url.rstrip("/")
         self.html = HtmlRewriter(settings, personalizer)
         self.upstream_netloc = settings.upstream_host.lower()
+        self.hosts = PublicHosts(self.upstream_netloc, settings.public_url, settings.allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         out = Responder(send)
@@ -104,7 +106,8 @@ class Forwarder:
             xfp = first(raw, b"x-forwarded-proto") if trusted else None
             xfh = first(raw, b"x-forwarded-host") if trusted else None
             scheme = xfp.decode("latin-1").split(",")[0].strip() if xfp else _HTTP_SCHEME.get(scope.get("scheme", "http"), "http")
-            public_host = (xfh or host or self.upstream_netloc.encode()).decode("latin-1").split(",")[0].strip()
+            claimed = (xfh or host or b"").decode("latin-1").split(",")[0].strip()
+            public_host = self.hosts.choose(claimed)  # a stranger's Host never names our URLs
         path, _, query = target.partition("?")
         return Flow(
             method=scope.get("method", "GET"),

@@ -19,6 +19,8 @@ HOP_BY_HOP = frozenset(
 )
 # Request headers the ASGI server already acted on or that name *our* hop.
 _REQUEST_DROP = frozenset({b"host", b"expect", b"forwarded", b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto"})
+# Client-address headers other proxies and CDNs set: believable only from a trusted proxy.
+CLIENT_IP_HEADERS = frozenset({b"x-real-ip", b"true-client-ip", b"cf-connecting-ip", b"x-client-ip", b"x-cluster-client-ip"})
 
 
 def hop_by_hop_names(headers: Headers) -> frozenset[bytes]:
@@ -51,9 +53,12 @@ def upstream_request_headers(
     """What the origin receives: the client's end-to-end headers, its own Host, and X-Forwarded-*.
 
     An incoming X-Forwarded-For/-Host/-Proto is kept only from a trusted proxy;
-    from anyone else it is a spoofing attempt and replaced.
+    from anyone else it is a spoofing attempt and replaced. The other
+    client-address headers (``X-Real-IP``, ``True-Client-IP``,
+    ``CF-Connecting-IP``, ...) pass only from a trusted proxy, else are dropped.
     """
-    out = [(n, v) for n, v in strip_hop_by_hop(headers) if n.lower() not in _REQUEST_DROP]
+    drop = _REQUEST_DROP if trusted else _REQUEST_DROP | CLIENT_IP_HEADERS
+    out = [(n, v) for n, v in strip_hop_by_hop(headers) if n.lower() not in drop]
     xff = b", ".join(v for n, v in headers if n.lower() == b"x-forwarded-for") if trusted else b""
     peer = client_ip.encode()
     out.append((b"host", upstream_host.encode()))
@@ -122,7 +127,15 @@ def http_date() -> bytes:
 
 
 _BYTE_VALIDATORS = frozenset({b"etag", b"last-modified", b"accept-ranges", b"content-length"})
-_VALIDATORS = frozenset({b"etag", b"last-modified", b"accept-ranges", b"content-length", b"cache-control", b"expires"})
+# Caching directives aimed at shared caches (CDNs, surrogates) next to Cache-Control: a personalized
+# page must not carry any of them, or a CDN honouring one could keep one visitor's page for everyone.
+SHARED_CACHE = frozenset({
+    b"cdn-cache-control", b"surrogate-control", b"cloudflare-cdn-cache-control", b"edge-control",
+    b"fastly-surrogate-control", b"x-accel-expires",
+})
+_VALIDATORS = frozenset(
+    {b"etag", b"last-modified", b"accept-ranges", b"content-length", b"cache-control", b"expires", *SHARED_CACHE}
+)
 
 
 def rewritten(headers: Headers, body_length: int) -> Headers:
@@ -141,7 +154,9 @@ def personalized(headers: Headers, body_length: int | None) -> Headers:
 
     Validators and ranges describe the origin's bytes, not ours, so they go;
     the page is per visitor, so shared caches must not keep it and any cache
-    must revalidate (``private, no-cache``) and key on the cookie (``Vary``).
+    must revalidate (``private, no-cache``) and key on the cookie (``Vary``);
+    every shared-cache directive of the origin (``CDN-Cache-Control``,
+    ``Surrogate-Control``, ...) goes too.
     A streamed page has no length yet: the server frames it (chunked on HTTP/1.1).
     """
     out = [(n, v) for n, v in headers if n not in _VALIDATORS]

@@ -1,0 +1,78 @@
+"""Headers a stranger or an origin could abuse: shared-cache directives, client IPs, the Host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sw_upstreams import RawUpstream, Rewriter, respond
+
+from slotwise.proxy.headers import personalized
+from slotwise.proxy.public_hosts import PublicHosts
+
+PAGE = b"<!doctype html><html><body><h1>Shop</h1></body></html>"
+CDN = [
+    ("CDN-Cache-Control", "max-age=3600"), ("Surrogate-Control", "max-age=3600"),
+    ("Cloudflare-CDN-Cache-Control", "max-age=3600"), ("Cache-Control", "public, max-age=600"),
+]
+SHARED = ("cdn-cache-control", "surrogate-control", "cloudflare-cdn-cache-control")
+
+
+def test_a_personalized_page_keeps_no_shared_cache_directive(make_proxy: Any, client: Any) -> None:
+    async def handler(reader: Any, writer: Any, head: bytes) -> None:
+        writer.write(respond(b"HTTP/1.1 200 OK", [("Content-Type", "text/html"), *CDN, ("Content-Length", str(len(PAGE)))], PAGE))
+        await writer.drain()
+
+    with RawUpstream(handler) as up:
+        r = client(make_proxy(Rewriter(extra=[("Set-Cookie", "sw_vid=abc")]), upstream=up.url)).get("/")
+        plain = client(make_proxy(upstream=up.url)).get("/")
+    assert b"Hello" in r.content and r.headers["cache-control"] == "private, no-cache"
+    for name in SHARED:
+        assert name not in r.headers, name
+        assert name in plain.headers  # pass-through keeps the origin's caching
+    # a streamed page's head (no length yet) is built the same way
+    streamed = dict(personalized([(n.lower().encode(), v.encode()) for n, v in CDN], None))
+    assert not set(SHARED) & {n.decode() for n in streamed} and streamed[b"cache-control"] == b"private, no-cache"
+
+
+IP_HEADERS = {"X-Real-IP": "6.6.6.6", "True-Client-IP": "6.6.6.6", "CF-Connecting-IP": "6.6.6.6", "X-Client-IP": "6.6.6.6"}
+
+
+def test_client_ip_headers_pass_only_from_a_trusted_proxy(make_proxy: Any, client: Any) -> None:
+    stranger = dict(client(make_proxy()).get("/echo", headers=IP_HEADERS).json()["headers"])
+    for name in IP_HEADERS:
+        assert name.lower() not in stranger, name
+    assert stranger["x-forwarded-for"] == "127.0.0.1"
+    trusted = dict(client(make_proxy(trusted_proxies="127.0.0.1")).get("/echo", headers=IP_HEADERS).json()["headers"])
+    for name in IP_HEADERS:
+        assert trusted[name.lower()] == "6.6.6.6", name
+
+
+def test_a_strangers_host_never_names_our_urls(make_proxy: Any, origin: Any, client: Any) -> None:
+    upstream_host = origin.url.split("//")[1]
+    proxy = make_proxy()
+    r = client(proxy).get("/redirect", headers={"Host": "evil.example"})
+    assert r.headers["location"] == f"http://{upstream_host}/echo?x=1"  # not http://evil.example/...
+    echoed = dict(client(proxy).get("/echo", headers={"Host": "evil.example"}).json()["headers"])
+    assert echoed["x-forwarded-host"] == upstream_host
+    # a trusted proxy's X-Forwarded-Host is checked the same way
+    behind = make_proxy(trusted_proxies="127.0.0.1", allowed_hosts="shop.example")
+    echoed = dict(client(behind).get("/echo", headers={"X-Forwarded-Host": "evil.example"}).json()["headers"])
+    assert echoed["x-forwarded-host"] == upstream_host
+    echoed = dict(client(behind).get("/echo", headers={"X-Forwarded-Host": "shop.example"}).json()["headers"])
+    assert echoed["x-forwarded-host"] == "shop.example"
+    # localhost and configured hosts are believed
+    assert client(proxy).get("/redirect", headers={"Host": "localhost:8000"}).headers["location"] == "http://localhost:8000/echo?x=1"
+    allowed = make_proxy(allowed_hosts="*.shop.example")
+    assert client(allowed).get("/redirect", headers={"Host": "www.shop.example"}).headers["location"] == "http://www.shop.example/echo?x=1"
+
+
+def test_public_hosts_rules() -> None:
+    hosts = PublicHosts("127.0.0.1:8010", "", "shop.example, admin.example:8443, *.cdn.example")
+    assert hosts.allowed("127.0.0.1:8010") and hosts.allowed("LOCALHOST:3000") and hosts.allowed("[::1]:80")
+    assert hosts.allowed("shop.example") and hosts.allowed("shop.example:8080") and hosts.allowed("admin.example:8443")
+    assert hosts.allowed("a.cdn.example") and not hosts.allowed("cdn.example.evil")
+    assert not hosts.allowed("admin.example") and not hosts.allowed("evil.example") and not hosts.allowed("")
+    assert not hosts.allowed("shop.example@evil.example") and not hosts.allowed("shop.example:x")
+    assert hosts.choose("evil.example") == "127.0.0.1:8010"
+    assert PublicHosts("up:1", "https://www.shop.example").choose("evil") == "www.shop.example"
+    assert PublicHosts("up:1", "", "*").choose("anything.example") == "anything.example"
