@@ -22,8 +22,9 @@ from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.jsonld import PRODUCT_KEYS, _price, extract_product
 
-_META_RE = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
-_LINK_RE = re.compile(rb"<link\b[^>]*\brel\s*=\s*[\"']?canonical\b[^>]*>", re.IGNORECASE)
+# Tags are read up to 2,048 bytes: an unbounded ``[^>]*`` rescans the rest of the page for every unclosed tag.
+_META_RE = re.compile(rb"<meta\b[^>]{0,2048}>", re.IGNORECASE)
+_LINK_RE = re.compile(rb"<link\b(?=[^>]{0,2048}>)[^>]*?\brel\s*=\s*[\"']?canonical\b[^>]*>", re.IGNORECASE)
 _ATTR_RE = re.compile(rb"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""")
 _MAX_META = 300
 _CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "$": "USD", "¥": "JPY", "₹": "INR", "kr": "SEK", "chf": "CHF", "zł": "PLN"}
