@@ -18,6 +18,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from slotwise.keys import category_key, product_key
+from slotwise.proxy.encoding import Decoder, streamable
+from slotwise.proxy.errors import DecodeError
 from slotwise.store.base import Store
 
 log = logging.getLogger("slotwise.catalog")
@@ -101,6 +103,24 @@ def parse_feed(data: Any, upstream_netloc: str) -> list[dict[str, Any]]:
     return products
 
 
+async def _bounded_body(response: httpx.Response, limit: int) -> bytes:
+    """The decoded body, read and inflated piece by piece: a gzip bomb stops at ``limit``, not in memory."""
+    coding = response.headers.get("content-encoding")
+    if not streamable(coding):
+        raise ValueError(f"feed content-encoding {coding!r} not supported")
+    decoder, out = Decoder(coding), bytearray()
+    try:
+        async for chunk in response.aiter_raw():
+            for piece in decoder.pieces(chunk):
+                out += piece
+                if len(out) > limit:
+                    raise ValueError(f"feed larger than {limit} bytes")
+        decoder.finish()
+    except DecodeError as exc:
+        raise ValueError(f"feed does not decode: {exc}") from exc
+    return bytes(out)
+
+
 class FeedLoader:
     """Loads the rules' ``catalog.feed`` now and every ``REFRESH_S`` seconds."""
 
@@ -119,11 +139,9 @@ class FeedLoader:
             return await asyncio.to_thread(feed.read_bytes)
         url = urljoin(self.upstream, feed) if feed.startswith("/") else feed
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=10.0) as client:
-            response = await client.get(url, headers={"accept": "application/json"})
-            response.raise_for_status()
-            if len(response.content) > MAX_FEED_BYTES:
-                raise ValueError(f"feed larger than {MAX_FEED_BYTES} bytes")
-            return response.content
+            async with client.stream("GET", url, headers={"accept": "application/json"}) as response:
+                response.raise_for_status()
+                return await _bounded_body(response, MAX_FEED_BYTES)
 
     async def refresh(self, feed: Path | str | None, *, force: bool = False) -> int:
         """Upserts the feed's products; a failing feed keeps the catalog as it was."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 import zlib
+from typing import Iterator
 
 import brotli
 import zstandard
@@ -54,6 +55,12 @@ def _zlib(data: bytes, wbits: int, limit: int) -> bytes:
             return b"".join(out)
 
 
+# zstd's decompressobj has no output limit, and one 3-byte RLE block makes 128 KB: the streaming
+# decoder feeds it this many input bytes at a time, so a piece is at most ~3 MB (cost: ~40 µs per
+# KB of input).
+_ZSTD_SLICE = 64
+
+
 def _one(data: bytes, coding: str, limit: int) -> bytes:
     if coding in ("gzip", "x-gzip"):
         return _zlib(data, 31, limit)
@@ -72,14 +79,18 @@ def _one(data: bytes, coding: str, limit: int) -> bytes:
             raise DecodeError("brotli: truncated or over the size limit")
         return out
     if coding == "zstd":
-        d = _ZSTD_D.decompressobj()
-        try:
-            out = d.decompress(data)
+        try:  # decompressobj has no output limit (a bomb): read at most limit + 1 bytes first
+            with _ZSTD_D.stream_reader(data) as reader:
+                size = len(reader.read(limit + 1))
+            if size > limit:
+                raise DecodeError("zstd: decoded body over the size limit")
+            d = _ZSTD_D.decompressobj()
+            out = d.decompress(data)  # the same frame again: now known to be small; tells a cut stream
         except zstandard.ZstdError as exc:
             raise DecodeError(f"zstd: {exc}") from exc
-        if len(out) > limit or not d.eof:
-            raise DecodeError("zstd: truncated or over the size limit")
-        return out
+        if not d.eof:
+            raise DecodeError("zstd: truncated stream")
+        return out  # type: ignore[no-any-return]
     raise DecodeError(f"unsupported content-encoding {coding!r}")
 
 
@@ -149,7 +160,14 @@ def streamable(content_encoding: str | None) -> bool:
 
 
 class Decoder:
-    """Undoes one Content-Encoding piece by piece; ``finish`` raises ``DecodeError`` if the body was cut."""
+    """Undoes one Content-Encoding piece by piece; ``finish`` raises ``DecodeError`` if the body was cut.
+
+    Each ``feed`` returns at most about ``STEP`` bytes, keeping the input it
+    did not get to (``pending``): a bomb (16 KB of zstd that inflate to 512 MB)
+    never lands in memory whole. ``pieces`` feeds and drains.
+    """
+
+    STEP = 256 * 1024
 
     def __init__(self, content_encoding: str | None) -> None:
         applied = codings(content_encoding)
@@ -157,6 +175,8 @@ class Decoder:
         self._d: object | None = None
         self._raw_deflate_tried = False
         self._head = b""  # deflate: the first bytes, to retry as raw deflate
+        self._in = b""  # input not yet decoded (zlib's unconsumed tail, zstd's rest)
+        self._brotli_more = False  # brotli holds output it could not give yet
         if self.coding in ("gzip", "x-gzip"):
             self._d = zlib.decompressobj(31)
         elif self.coding == "deflate":
@@ -166,39 +186,71 @@ class Decoder:
         elif self.coding == "zstd":
             self._d = _ZSTD_D.decompressobj()
 
+    @property
+    def pending(self) -> bool:
+        """Input was taken that has not been decoded yet (call ``feed(b"")``)."""
+        return bool(self._in) or self._brotli_more
+
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        """``data`` decoded, in pieces of at most about ``STEP`` bytes."""
+        yield self.feed(data)
+        while self.pending:
+            yield self.feed(b"")
+
     def feed(self, data: bytes) -> bytes:
         d = self._d
         if d is None:
             return data
         try:
             if isinstance(d, brotli.Decompressor):
-                return d.process(data)
+                out = d.process(data, output_buffer_limit=self.STEP)
+                self._brotli_more = not d.can_accept_more_data()
+                return out  # type: ignore[no-any-return]
+            if self.coding == "zstd":
+                return self._zstd(d, data)
             if self.coding == "deflate" and not self._raw_deflate_tried:
                 self._head += data
                 try:
-                    out = d.decompress(data)  # type: ignore[attr-defined]
+                    out = d.decompress(self._in + data, self.STEP)  # type: ignore[attr-defined]
                 except zlib.error:
                     self._raw_deflate_tried = True  # some servers send raw deflate: start over that way
                     self._d = d = zlib.decompressobj(-15)
-                    return d.decompress(self._head)  # type: ignore[attr-defined,no-any-return]
+                    self._in = b""
+                    data, self._head = self._head, b""
+                    return self._zlib(d, data)
+                self._in = d.unconsumed_tail  # type: ignore[attr-defined]
                 if len(self._head) > 64:
                     self._raw_deflate_tried = True  # the zlib header was fine
+                    self._head = b""
                 return out  # type: ignore[no-any-return]
-            if self.coding in ("gzip", "x-gzip"):
-                out = d.decompress(data)  # type: ignore[attr-defined]
-                while d.eof and d.unused_data:  # type: ignore[attr-defined]
-                    rest = d.unused_data  # type: ignore[attr-defined]
-                    self._d = d = zlib.decompressobj(31)  # another gzip member
-                    out += d.decompress(rest)  # type: ignore[attr-defined]
-                return out  # type: ignore[no-any-return]
-            return d.decompress(data)  # type: ignore[attr-defined,no-any-return]
+            return self._zlib(d, data)
         except (zlib.error, brotli.error, zstandard.ZstdError) as exc:
             raise DecodeError(f"{self.coding}: {exc}") from exc
+
+    def _zlib(self, d: object, data: bytes) -> bytes:
+        out = d.decompress(self._in + data, self.STEP)  # type: ignore[attr-defined]
+        self._in = d.unconsumed_tail  # type: ignore[attr-defined]
+        if self.coding in ("gzip", "x-gzip") and d.eof and d.unused_data:  # type: ignore[attr-defined]
+            self._in = d.unused_data  # type: ignore[attr-defined]  # another gzip member: next feed
+            self._d = zlib.decompressobj(31)
+        return out  # type: ignore[no-any-return]
+
+    def _zstd(self, d: object, data: bytes) -> bytes:
+        rest = self._in + data
+        out = bytearray()
+        i = 0
+        while i < len(rest) and len(out) < self.STEP and not d.eof:  # type: ignore[attr-defined]
+            out += d.decompress(rest[i:i + _ZSTD_SLICE])  # type: ignore[attr-defined]
+            i += _ZSTD_SLICE
+        self._in = rest[i:] if not d.eof else b""  # type: ignore[attr-defined]
+        return bytes(out)
 
     def finish(self) -> None:
         d = self._d
         if d is None:
             return
+        if self.pending:
+            raise DecodeError(f"{self.coding}: finished with input not decoded")
         done = d.is_finished() if isinstance(d, brotli.Decompressor) else d.eof  # type: ignore[attr-defined]
         if not done:
             raise DecodeError(f"{self.coding}: truncated stream")

@@ -211,7 +211,10 @@ class _Page:
                 return True
             return False
         try:
-            self.decoded += self.decoder.feed(chunk)
+            for piece in self.decoder.pieces(chunk):  # bounded pieces: a bomb stops at the limit
+                self.decoded += piece
+                if len(self.decoded) > self.limit:
+                    break
         except DecodeError as exc:
             if self.started:
                 raise UpstreamBodyError(f"the page stopped decoding: {exc}") from exc
@@ -254,8 +257,11 @@ class _Page:
         await self.out.body(self.encoder.feed(bytes(self.decoded[self.sent:])), more=True)
         self.decoded = bytearray()
         try:
+            for piece in self.decoder.pieces(b""):  # what the last chunk left undecoded
+                await self.out.body(self.encoder.feed(piece), more=True)
             async for chunk in rest:
-                await self.out.body(self.encoder.feed(self.decoder.feed(chunk)), more=True)
+                for piece in self.decoder.pieces(chunk):
+                    await self.out.body(self.encoder.feed(piece), more=True)
             self.decoder.finish()
         except DecodeError as exc:
             raise UpstreamBodyError(f"the page stopped decoding: {exc}") from exc

@@ -1,0 +1,116 @@
+"""Compressed bombs: a small body that inflates to far more than ``max_html_bytes`` is never inflated whole.
+
+Whole-body decoding stops at the limit; the streaming decoder hands out
+bounded pieces; through the proxy the bomb page is served as the upstream's
+own bytes (fail open), and the catalog feed loader refuses an inflated feed
+past its limit.
+"""
+
+from __future__ import annotations
+
+import gzip
+import tracemalloc
+from typing import Any
+
+import brotli
+import pytest
+import zstandard
+from sw_upstreams import RawUpstream, Rewriter, respond
+
+from slotwise.proxy.encoding import Decoder, decode
+from slotwise.proxy.errors import DecodeError
+
+BOMB_BYTES = 64 * 1024 * 1024
+LIMIT = 4 * 1024 * 1024
+HTML = b"<!doctype html><html><body><h1>Shop</h1>"
+
+
+def bomb(coding: str) -> bytes:
+    plain = HTML + b" " * BOMB_BYTES
+    if coding == "zstd":
+        return zstandard.ZstdCompressor(level=3).compress(plain)
+    if coding == "gzip":
+        return gzip.compress(plain, 1)
+    return brotli.compress(plain, quality=1)
+
+
+CODINGS = ["zstd", "gzip", "br"]
+
+
+@pytest.mark.parametrize("coding", CODINGS)
+def test_decoding_a_bomb_stops_at_the_limit(coding: str) -> None:
+    data = bomb(coding)
+    assert len(data) < 400_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(DecodeError):
+            decode(data, coding, LIMIT)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * LIMIT, peak  # not the 64 MB the bomb inflates to
+
+
+@pytest.mark.parametrize("coding", CODINGS)
+def test_the_streaming_decoder_hands_out_bounded_pieces(coding: str) -> None:
+    data = bomb(coding)
+    d = Decoder(coding)
+    total = 0
+    for i in range(0, len(data), 16384):
+        for piece in d.pieces(data[i:i + 16384]):
+            assert len(piece) <= Decoder.STEP + 3 * 1024 * 1024, len(piece)  # never the whole bomb
+            total += len(piece)
+    d.finish()
+    assert total == len(HTML) + BOMB_BYTES  # and it still decodes the whole body when asked to
+
+
+class Streaming(Rewriter):
+    def edit_selectors(self, flow: Any) -> list[str]:
+        return ["h1"]
+
+
+@pytest.mark.parametrize("personalizer", [Rewriter, Streaming], ids=["whole", "streaming"])
+@pytest.mark.parametrize("coding", ["zstd", "gzip"])
+def test_a_bomb_page_is_served_as_the_upstreams_bytes(make_proxy: Any, client: Any, coding: str, personalizer: Any) -> None:
+    data = bomb(coding)
+
+    async def handler(reader: Any, writer: Any, head: bytes) -> None:
+        writer.write(respond(b"HTTP/1.1 200 OK", [("Content-Type", "text/html"), ("Content-Encoding", coding),
+                                                  ("Content-Length", str(len(data)))], data))
+        await writer.drain()
+
+    with RawUpstream(handler) as up:
+        proxy = make_proxy(personalizer(), upstream=up.url, max_html_bytes=LIMIT)
+        with client(proxy).stream("GET", "/", headers={"Accept-Encoding": coding}) as r:
+            raw = b"".join(r.iter_raw())
+    assert r.headers["content-encoding"] == coding
+    assert raw == data
+
+
+def test_a_gzip_bombed_feed_is_refused_before_it_is_inflated(monkeypatch: Any) -> None:
+    import asyncio
+    import json
+
+    from slotwise.proxy import catalog_feed
+
+    feed = json.dumps([{"id": "p1", "name": "Socks"}]).encode()
+    bodies = {b"/feed.json": gzip.compress(feed), b"/bomb.json": gzip.compress(b"[" + b" " * BOMB_BYTES + b"]", 1)}
+
+    async def handler(reader: Any, writer: Any, head: bytes) -> None:
+        body = bodies[head.split(b" ")[1]]
+        writer.write(respond(b"HTTP/1.1 200 OK", [("Content-Type", "application/json"), ("Content-Encoding", "gzip"),
+                                                  ("Content-Length", str(len(body)))], body))
+        await writer.drain()
+
+    monkeypatch.setattr(catalog_feed, "MAX_FEED_BYTES", LIMIT)
+    with RawUpstream(handler) as up:
+        loader = catalog_feed.FeedLoader(None, up.url, lambda: 0.0)  # type: ignore[arg-type]
+        assert json.loads(asyncio.run(loader._read("/feed.json"))) == [{"id": "p1", "name": "Socks"}]
+        tracemalloc.start()
+        try:
+            with pytest.raises(ValueError, match="larger than"):
+                asyncio.run(loader._read("/bomb.json"))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 4 * LIMIT, peak
