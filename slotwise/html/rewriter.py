@@ -25,6 +25,7 @@ from cachetools import LRUCache
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from . import tree
+from .bounds import check_matches
 from .conflicts import Claims, claims_for, node_inside, node_same, span_inside, span_same
 from .edits import DECISION_ATTRIBUTE, Edit, RewriteResult
 from .locate import LocateError, Locator
@@ -159,6 +160,7 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
             errors[i] = validate_selector(e.selector) or f"selector failed: {exc}"
             nodes = []
         matched.append(nodes if e.limit is None else nodes[: e.limit])
+    check_matches(sum(len(nodes) for nodes in matched))  # before the quadratic conflict check
 
     if not any(matched):
         result = _result(html, html, matches, "none")

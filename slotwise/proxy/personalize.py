@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute
 from slotwise.bandits.assignment import in_holdout
 from slotwise.bandits.learner import SlotConfig
 from slotwise.html import Edit, rewrite
+from slotwise.html.bounds import check_page
 from slotwise.profile import Profile
 from slotwise.proxy import metrics
 from slotwise.proxy.admin import admin_routes
@@ -36,6 +37,7 @@ from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
 from slotwise.proxy.identity import VisitorCookies, cookie_value
 from slotwise.proxy.inject import inject_before_body_end
 from slotwise.proxy.learning import LearningLoop
+from slotwise.proxy.page_work import page_work
 from slotwise.proxy.pageviews import PageViewRecorder
 from slotwise.proxy.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
 from slotwise.proxy.recommendations import fetch_recommendations
@@ -281,7 +283,7 @@ class SlotwisePersonalizer:
         now = self.clock()
         query = parse_qsl(flow.query_string, keep_blank_values=True)
         with stage("rules"):
-            reading = self._read(flow, html, ruleset)
+            reading = await page_work(len(html), self._bounded_read, flow, html, ruleset)
             page = page_facts(flow.path, query, html, ruleset, url=flow.url, reading=reading)
             request = request_facts(flow.headers, query)
             flow.state["reading"] = reading
@@ -293,7 +295,8 @@ class SlotwisePersonalizer:
         body = html
         if work.edits:
             with stage("rewrite"):
-                result = rewrite(html, work.edits, encoding=flow.charset, frozen=flow.html_sent)
+                result = await page_work(len(html), rewrite, html, work.edits, encoding=flow.charset,
+                                         frozen=flow.html_sent)
             body = result.body
             flow.personalized = result.changed
         with stage("store"):  # only decisions the page really shows are logged
@@ -317,6 +320,12 @@ class SlotwisePersonalizer:
         if forced is not None:
             flow.extra_headers.append(("x-slotwise-preview", "on"))
         return body
+
+    @classmethod
+    def _bounded_read(cls, flow: Flow, html: bytes, ruleset: RuleSet) -> PageReading:
+        """A page over a bound of ``slotwise.html.bounds`` raises before anything parses it."""
+        check_page(html)
+        return cls._read(flow, html, ruleset)
 
     @staticmethod
     def _read(flow: Flow, html: bytes, ruleset: RuleSet) -> PageReading:

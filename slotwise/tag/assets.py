@@ -179,7 +179,8 @@ def embed_snippet(endpoint: str = PREFIX, antiflicker_ms: int = 300, *, consent:
     )
 
 
-_NONCE_RE = re.compile(rb"<script\b[^>]*?\snonce\s*=\s*(?:\"([^\"<>]+)\"|'([^'<>]+)'|([^\s\"'<>=`]+))", re.IGNORECASE)
+# ``[^>]{0,2048}?``: an unbounded ``[^>]*?`` rescans the rest of the page for every unclosed ``<script``.
+_NONCE_RE = re.compile(rb"<script\b[^>]{0,2048}?\snonce\s*=\s*(?:\"([^\"<>]+)\"|'([^'<>]+)'|([^\s\"'<>=`]+))", re.IGNORECASE)
 
 
 def find_csp_nonce(page: bytes) -> str | None:

@@ -1,4 +1,4 @@
-"""A hostile page costs time linear in its size: the JSON-LD and meta scans never rescan the page.
+"""A hostile page costs time linear in its size: the JSON-LD, meta and nonce scans never rescan the page.
 
 Each case times a page of n and of 8n hostile tags: a linear scan takes
 about 8 times as long (allowing 30x for noise), the old regexes took 64
@@ -15,6 +15,7 @@ import pytest
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.jsonld import extract_product
 from slotwise.rules.product_facts import canonical_url, meta_tags, structured_product
+from slotwise.tag.assets import find_csp_nonce
 
 HEAD = b"<!doctype html><html><body>"
 PRODUCT = b'<script type="application/ld+json">{"@type": "Product", "sku": "p1", "name": "Socks"}</script>'
@@ -35,6 +36,7 @@ CASES = {
     "closed-non-ld-scripts": (extract_product, b"<script>var a = 1;</script><script type='application/ld+json'>"),
     "unclosed-meta": (meta_tags, b"<meta name=a content=b "),
     "unclosed-link": (canonical_url, b"<link rel=x "),
+    "unclosed-script-no-nonce": (find_csp_nonce, b"<script src=x "),
 }
 
 
