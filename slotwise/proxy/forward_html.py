@@ -48,7 +48,7 @@ from .encoding import Decoder, Encoder, ascii_compatible, decided_charset, decod
 from .errors import DecodeError, UpstreamBodyError
 from .flow import Flow, PersonalizationError
 from .forward_safe import SafePersonalizer
-from .forward_stream import Responder, stream
+from .forward_stream import Receive, Responder, stream, until_gone
 from .headers import Headers, first, personalized, rewritten
 from .stream_guard import StreamGuard
 
@@ -69,8 +69,11 @@ class HtmlRewriter:
         self.safe = personalizer
 
     async def respond(
-        self, out: Responder, flow: Flow, headers: Headers, chunks: AsyncIterator[bytes], extra: Headers
+        self, out: Responder, flow: Flow, headers: Headers, chunks: AsyncIterator[bytes], extra: Headers,
+        receive: Receive | None = None,
     ) -> None:
+        if receive is not None:
+            chunks = until_gone(chunks, receive)  # a client that leaves ends the page, even one still held
         declared = first(headers, b"content-length")
         if declared and declared.isdigit() and (int(declared) > self.limit or int(declared) == 0):
             await stream(out, None, flow.status, headers + extra, chunks)  # too big, or empty: untouched

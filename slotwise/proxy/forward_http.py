@@ -199,7 +199,7 @@ class Forwarder:
         body = self.upstream.aiter_body(response, flow.state["idle_timeout"])
         if html:
             if self.safe.wants_body(flow):
-                await self.html.respond(out, flow, headers, body, self._extra(flow))
+                await self.html.respond(out, flow, headers, body, self._extra(flow), receive)
                 return
         await stream(out, receive, status, headers + self._extra(flow), body)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, AsyncIterator, Awaitable, Callable
 
+from .errors import ClientDisconnected
 from .headers import Headers, first
 
 Scope = dict[str, Any]
@@ -71,3 +72,34 @@ async def stream(
     finally:
         if watcher is not None and not watcher.done():
             watcher.cancel()
+
+
+async def _left(receive: Receive) -> None:
+    """Returns when the client has gone (request-body messages still arriving are passed over)."""
+    while (await receive()).get("type") != "http.disconnect":
+        pass
+
+
+async def until_gone(chunks: AsyncIterator[bytes], receive: Receive) -> AsyncIterator[bytes]:
+    """``chunks`` until the client leaves, then ``ClientDisconnected`` (the caller closes the upstream).
+
+    The HTML path may hold a page without sending anything for as long as the
+    origin sends it, so it cannot notice a client that left by a failed send;
+    without this an endless page kept its upstream connection open forever.
+    """
+    iterator = chunks.__aiter__()
+    watcher = asyncio.ensure_future(_left(receive))
+    try:
+        while True:
+            following = asyncio.ensure_future(iterator.__anext__())
+            done, _ = await asyncio.wait({following, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if following not in done:
+                following.cancel()
+                raise ClientDisconnected()
+            try:
+                chunk = following.result()
+            except StopAsyncIteration:
+                return
+            yield chunk
+    finally:
+        watcher.cancel()
