@@ -20,6 +20,7 @@ import httpx
 from slotwise.keys import category_key, product_key
 from slotwise.proxy.encoding import Decoder, streamable
 from slotwise.proxy.errors import DecodeError
+from slotwise.rules.actions import safe_link
 from slotwise.store.base import Store
 
 log = logging.getLogger("slotwise.catalog")
@@ -39,9 +40,10 @@ def relative_to_upstream(url: Any, upstream_netloc: str) -> Any:
 
 
 def localize(product: Mapping[str, Any], upstream_netloc: str) -> dict[str, Any]:
+    """Links through the proxy, and only links a template may use (``actions.safe_link``)."""
     out = dict(product)
     for key in ("url", "image"):
-        out[key] = relative_to_upstream(out.get(key), upstream_netloc)
+        out[key] = safe_link(relative_to_upstream(out.get(key), upstream_netloc))
     return out
 
 

@@ -89,9 +89,31 @@ def value_edit(slot: str, selector: str, action: str, value: Any, *, decision_id
 
 
 def check_attribute(name: str, value: str | None) -> None:
-    """Refuses script URLs in URL-valued attributes (a visitor-controlled value could be one)."""
+    """Refuses script URLs in URL-valued attributes (a visitor-controlled value could be one), and ``srcdoc``.
+
+    ``srcdoc`` holds a whole HTML document (scripts included): escaping does
+    not make a value safe there, so no rule may set it.
+    """
+    if value is not None and name.lower() == "srcdoc":
+        raise ValueError("attribute 'srcdoc' cannot be set (its value is a whole HTML document)")
     if value is not None and name.lower() in URL_ATTRIBUTES and _UNSAFE_URL_RE.match(_STRIP_RE.sub("", value)):
         raise ValueError(f"unsafe URL in attribute {name!r}: {value[:60]!r}")
+
+
+_SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+def safe_link(value: Any) -> Any:
+    """A product's ``url``/``image`` as a template may use it: http(s) or relative, else None.
+
+    Catalog values come from pages and feeds, i.e. from anyone who can get
+    markup onto a page; a ``javascript:`` URL would run when a recommendation
+    card is clicked, and a template's autoescaping does not look at schemes.
+    """
+    if not isinstance(value, str):
+        return value
+    m = _SCHEME_RE.match(_STRIP_RE.sub("", value))
+    return value if m is None or m.group(1).lower() in ("http", "https") else None
 
 
 def attribute_edit(slot: str, selector: str, attributes: Mapping[str, str | None], *, decision_id: str | None, limit: int | None) -> Edit:

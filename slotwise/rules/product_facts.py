@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
+from slotwise.rules.actions import safe_link
 from slotwise.rules.jsonld import PRODUCT_KEYS, _price, extract_product
 
 # Tags are read up to 2,048 bytes: an unbounded ``[^>]*`` rescans the rest of the page for every unclosed tag.
@@ -169,6 +170,8 @@ def structured_product(html: bytes, catalog: CatalogSettings) -> tuple[dict[str,
     if jsonld is None and not meta and micro is None and canonical is None:
         return None, False
     product = fill(empty_product(), jsonld, meta, micro, {"url": canonical} if canonical else None)
+    for key in ("url", "image"):  # page markup is anyone's: no javascript: link reaches a template
+        product[key] = safe_link(product.get(key))
     return product, jsonld is not None or micro is not None or declared
 
 
@@ -190,8 +193,8 @@ def selector_product(values: Mapping[str, Any], catalog: CatalogSettings) -> dic
     return {k: v for k, v in {
         "id": catalog.product_of(raw.get("id")) if raw.get("id") else None,
         "name": raw.get("name"),
-        "url": raw.get("url"),
-        "image": raw.get("image"),
+        "url": safe_link(raw.get("url")),
+        "image": safe_link(raw.get("image")),
         "price": _price(raw.get("price")),
         "currency": currency_of(raw.get("currency")) or currency_of(raw.get("price")),
         "category": category,
