@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import re
 
+from .encoding import ascii_compatible
+
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
+_BODY_END_TEXT = re.compile(r"</body\s*>", re.IGNORECASE)
+_HEAD_END_TEXT = re.compile(r"</head\s*>", re.IGNORECASE)
 
 
-def inject_before_body_end(html: bytes, snippet: bytes, not_before: int = 0) -> bytes:
-    """Inserts ``snippet`` before the last ``</body>`` (else ``</head>``, else at the end).
+def inject_before_body_end(html: bytes, snippet: bytes, not_before: int = 0, charset: str = "utf-8") -> bytes:
+    """Inserts ``snippet`` (ASCII) before the last ``</body>`` (else ``</head>``, else at the end).
 
     ``not_before``: the first bytes were already sent (a streamed page); a
     place before that offset is passed over for the end of the page.
+    ``charset``: a page whose markup is not ASCII bytes (UTF-16, ...) is
+    decoded, given the snippet in its own encoding and encoded back (ASCII
+    bytes appended to it would corrupt it); one that does not decode cleanly
+    is left as it is.
     """
+    if not ascii_compatible(charset):
+        return _inject_transcoded(html, snippet.decode("ascii"), charset)
     last = None
     for last in _BODY_END.finditer(html):
         pass
@@ -23,3 +33,19 @@ def inject_before_body_end(html: bytes, snippet: bytes, not_before: int = 0) -> 
     if head is not None and head.start() >= not_before:
         return html[: head.start()] + snippet + html[head.start():]
     return html + snippet
+
+
+def _inject_transcoded(html: bytes, snippet: str, charset: str) -> bytes:
+    try:
+        text = html.decode(charset)
+    except (UnicodeError, LookupError):
+        return html
+    last = None
+    for last in _BODY_END_TEXT.finditer(text):
+        pass
+    at = last or (_HEAD_END_TEXT.search(text))
+    out = text[: at.start()] + snippet + text[at.start():] if at is not None else text + snippet
+    try:
+        return out.encode(charset)
+    except (UnicodeError, LookupError):
+        return html

@@ -307,7 +307,7 @@ class SlotwisePersonalizer:
         if ruleset.consent == "required" and not (work.profile and work.profile.consent == "granted"):
             tag_data["consent"] = "required"  # the tag sends nothing until the visitor consents
         script = script_tag(find_csp_nonce(html), data=tag_data, src=self.tag_api.assets.url())
-        body = inject_before_body_end(body, script.encode(), not_before=flow.html_sent)
+        body = inject_before_body_end(body, script.encode(), not_before=flow.html_sent, charset=flow.charset)
         if flow.visitor.set_cookie and not request.gpc:  # Global Privacy Control: no identifier either
             flow.extra_headers.append(("set-cookie", flow.visitor.set_cookie))
         elapsed = (time.perf_counter() - started) * 1000
