@@ -102,6 +102,7 @@ class Forwarder:
         if self.public_url:
             parts = urlsplit(self.public_url)
             scheme, public_host = parts.scheme, parts.netloc
+            claimed = public_host
         else:
             xfp = first(raw, b"x-forwarded-proto") if trusted else None
             xfh = first(raw, b"x-forwarded-host") if trusted else None
@@ -117,7 +118,7 @@ class Forwarder:
             client_ip=client_ip,
             scheme=scheme,
             public_host=public_host,
-            state={"trusted_peer": trusted},
+            state={"trusted_peer": trusted, "request_host": claimed or public_host},  # to tell own referrers
         )
 
     @staticmethod

@@ -395,7 +395,7 @@ class SlotwisePersonalizer:
         holdout = forced is None and in_holdout(visitor_id, ruleset.holdout)
         features = {
             **ctx.features(),
-            "source": traffic_source(request.utm, request.referrer_host, flow.public_host),
+            "source": traffic_source(request.utm, request.referrer_host, flow.state.get("request_host") or flow.public_host),
         }
         for slot in slots:
             with stage("rules", slot.id):
