@@ -86,20 +86,15 @@ async def until_gone(chunks: AsyncIterator[bytes], receive: Receive) -> AsyncIte
     The HTML path may hold a page without sending anything for as long as the
     origin sends it, so it cannot notice a client that left by a failed send;
     without this an endless page kept its upstream connection open forever.
+    Checked as each chunk arrives (no task per chunk: a page that arrives
+    whole must stay whole); an origin that goes silent is cut by the idle
+    timeout.
     """
-    iterator = chunks.__aiter__()
     watcher = asyncio.ensure_future(_left(receive))
     try:
-        while True:
-            following = asyncio.ensure_future(iterator.__anext__())
-            done, _ = await asyncio.wait({following, watcher}, return_when=asyncio.FIRST_COMPLETED)
-            if following not in done:
-                following.cancel()
+        async for chunk in chunks:
+            if watcher.done():
                 raise ClientDisconnected()
-            try:
-                chunk = following.result()
-            except StopAsyncIteration:
-                return
             yield chunk
     finally:
         watcher.cancel()
