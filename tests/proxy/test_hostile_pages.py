@@ -92,4 +92,5 @@ def test_health_answers_while_a_hostile_page_is_processed(edge: Any) -> None:
         finally:
             stop.set()
             poller.join()
-    assert len(seen) >= 5 and max(seen) < 0.5, (len(seen), max(seen))
+    # unbounded, /nested alone held the event loop 3-5 s; 1 s leaves room for a loaded machine's stalls
+    assert len(seen) >= 5 and max(seen) < 1.0, (len(seen), max(seen))
