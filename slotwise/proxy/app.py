@@ -128,8 +128,10 @@ def create_app_from_env() -> Any:
     """Factory for server workers: settings from ``SLOTWISE_*``, the real personalizer if installed."""
     from slotwise.logsetup import configure_logging
 
+    from .orphans import die_with_master
     from .server import tune_malloc
 
+    die_with_master()  # a kill -9 of the master must not leave this worker serving
     tune_malloc()
     settings = Settings.from_env()
     configure_logging(settings.log_level)  # no query strings in the log; httpx quiet unless debug
