@@ -28,6 +28,7 @@ from .forward_http import Forwarder
 from .forward_safe import SafePersonalizer
 from .forward_stream import Receive, Scope, Send
 from .forward_ws import WebSocketForwarder, deny
+from .health import HealthReport, run_checks
 from .upstream import Upstream
 
 log = logging.getLogger("slotwise.proxy")
@@ -54,7 +55,8 @@ class ProxyApp:
         self.websockets = (
             WebSocketForwarder(self.settings, self.upstream, self.forwarder) if self.forwarder is not None and self.upstream else None
         )
-        own = [Route("/health", self.health, methods=["GET", "HEAD"]), Route("/metrics", metrics_endpoint, methods=["GET"])]
+        own = [Route("/health", self.health, methods=["GET", "HEAD"]), Route("/live", self.live, methods=["GET", "HEAD"]),
+               Route("/metrics", self.metrics, methods=["GET"])]
         router = Router(routes=[Mount(PREFIX, routes=[*own, *self.personalizer.routes()])])
         self.router = AdminThrottle(router, self.settings.trusted_proxy_set)  # failed admin logins, per client
 
@@ -79,12 +81,29 @@ class ProxyApp:
         elif kind == "lifespan":
             await self.lifespan(receive, send)
 
-    async def health(self, request: Request) -> Response:
-        """Liveness only: checks nothing slow (no upstream call)."""
+    async def live(self, request: Request) -> Response:
+        """Liveness: the process answers (200 even when degraded: pages are still served)."""
         return JSONResponse(
-            {"status": "ok", "pid": os.getpid(), "personalizer": type(self.personalizer).__name__},
+            {"status": "live", "pid": os.getpid(), "personalizer": type(self.personalizer).__name__},
             headers={"cache-control": "no-store"},
         )
+
+    async def health_report(self) -> HealthReport:
+        checks = getattr(self.personalizer, "health", None)
+        if checks is None:  # a transparent proxy has nothing that can degrade but the origin
+            return await run_checks(_nothing)
+        return await run_checks(checks)
+
+    async def health(self, request: Request) -> Response:
+        """Readiness for alerting: 503 with ``status: degraded`` and the reasons (see ``health.py``)."""
+        report = await self.health_report()
+        body = {**report.body(), "pid": os.getpid(), "personalizer": type(self.personalizer).__name__}
+        return JSONResponse(body, status_code=200 if not report.reasons else 503, headers={"cache-control": "no-store"})
+
+    async def metrics(self, request: Request) -> Response:
+        """The Prometheus text, with the health gauges refreshed first."""
+        await self.health_report()
+        return await metrics_endpoint(request)
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -112,6 +131,10 @@ class ProxyApp:
         finally:
             if self.upstream is not None:
                 await self.upstream.aclose()
+
+
+async def _nothing(report: HealthReport) -> None:
+    return None
 
 
 async def metrics_endpoint(request: Request) -> Response:
