@@ -12,6 +12,8 @@ import os
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
 
+from slotwise.store.outage import OUTAGE
+
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _REWRITE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 
@@ -51,7 +53,7 @@ LEARNER_LAG_RECORDS = Gauge(
     registry=REGISTRY, multiprocess_mode="livemax",
 )
 STORE_ERRORS = Counter(
-    "slotwise_store_errors", "Store calls that failed, by kind (unavailable: unreachable or slow; error: refused)",
+    "slotwise_store_errors", "Store calls that failed, by kind (unavailable: unreachable or slow; refused: e.g. maxmemory)",
     ["kind"], registry=REGISTRY,
 )
 
@@ -90,8 +92,11 @@ def exposition() -> tuple[bytes, str]:
 
 
 def count_store_error(kind: str) -> None:
-    """``unavailable`` or ``error`` (e.g. a write refused at Redis maxmemory)."""
+    """``unavailable`` or ``refused`` (a write refused at Redis maxmemory); fed by the store's outage log."""
     STORE_ERRORS.labels(kind).inc()
+
+
+OUTAGE.listeners.append(count_store_error)
 
 
 HEALTH_REASONS = ("store_unavailable", "store_unwritable", "store_error", "learner_behind", "rules_invalid")

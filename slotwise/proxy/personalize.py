@@ -48,6 +48,7 @@ from slotwise.rules.reading import PageReading, read_html
 from slotwise.rules.tag_config import tag_config
 from slotwise.store import Store, open_store
 from slotwise.store.base import LogRecord
+from slotwise.store.outage import is_outage
 from slotwise.tag.api import TagAPI
 from slotwise.tag.assets import find_csp_nonce, script_tag
 from slotwise.tag.recorder import EventRecorder
@@ -156,8 +157,9 @@ class SlotwisePersonalizer:
             ruleset = self.ruleset()
             try:
                 await self.feeds.refresh(ruleset.catalog.feed if ruleset is not None else None)
-            except Exception:  # the store may be away; the next round tries again
-                log.warning("product feed refresh failed", exc_info=True)
+            except Exception as exc:  # the store may be away; the next round tries again
+                if not is_outage(exc):
+                    log.warning("product feed refresh failed", exc_info=True)
             await asyncio.sleep(every_s)
 
     async def shutdown(self) -> None:

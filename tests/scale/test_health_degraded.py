@@ -69,6 +69,7 @@ def test_health_degrades_on_maxmemory_learner_lag_and_bad_rules_and_recovers(tmp
             assert "store_unwritable" in body["reasons"] and "maxmemory" in body["details"]["store_unwritable"], body
             assert httpx.get(f"{base}/_sw/live", timeout=5).status_code == 200
             assert _gauge(base, "store_unwritable") == 1
+            assert "slotwise_store_errors_total{kind=\"refused\"}" in httpx.get(f"{base}/_sw/metrics", timeout=5).text
 
             admin.config_set("maxmemory", 0)
             assert _health(base)[0] == 200
