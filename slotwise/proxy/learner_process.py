@@ -23,6 +23,7 @@ from slotwise.bandits.learner import Learner, SlotConfig
 from slotwise.proxy.learning import SNAPSHOT_NAME, learner_record
 from slotwise.proxy.log_retention import LogTrimmer
 from slotwise.store.base import LogRecord
+from slotwise.store.outage import is_outage
 
 log = logging.getLogger("slotwise.learner")
 
@@ -185,7 +186,8 @@ class StreamLearner:
                         continue
                     except Exception:
                         pass
-                log.warning("learner step failed; retrying in 1 s", exc_info=True)
+                if not is_outage(exc):  # an outage is logged once, by the store
+                    log.warning("learner step failed; retrying in 1 s", exc_info=True)
                 await asyncio.sleep(1.0)
         try:
             await self.flush(force=True)

@@ -39,18 +39,19 @@ UPSTREAM_ERRORS = Counter(
     "slotwise_upstream_errors", "Upstream failures by kind", ["kind"], registry=REGISTRY
 )
 
-# Health (refreshed by /_sw/health and each /_sw/metrics scrape): alert on these.
+# Health (refreshed by /_sw/health and each /_sw/metrics scrape; with several workers the
+# most recent check wins, whichever worker ran it): alert on these.
 DEGRADED = Gauge(
     "slotwise_degraded", "1 while /_sw/health reports degraded, by reason", ["reason"],
-    registry=REGISTRY, multiprocess_mode="livemax",
+    registry=REGISTRY, multiprocess_mode="livemostrecent",
 )
 LEARNER_LAG_SECONDS = Gauge(
     "slotwise_learner_lag_seconds", "Age of the oldest log record the learner's models do not include yet",
-    registry=REGISTRY, multiprocess_mode="livemax",
+    registry=REGISTRY, multiprocess_mode="livemostrecent",
 )
 LEARNER_LAG_RECORDS = Gauge(
     "slotwise_learner_lag_records", "Log records the learner's models do not include yet",
-    registry=REGISTRY, multiprocess_mode="livemax",
+    registry=REGISTRY, multiprocess_mode="livemostrecent",
 )
 STORE_ERRORS = Counter(
     "slotwise_store_errors", "Store calls that failed, by kind (unavailable: unreachable or slow; refused: e.g. maxmemory)",
