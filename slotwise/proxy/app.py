@@ -47,6 +47,7 @@ class ProxyApp:
         self.settings = settings
         self.personalizer: Personalizer = personalizer or NullPersonalizer()
         self.upstream = Upstream(settings) if settings.upstream else None
+        self.startup_error: str | None = None  # the personalizer failed to start: serving transparently
         self._build()
 
     def _build(self) -> None:
@@ -89,10 +90,15 @@ class ProxyApp:
         )
 
     async def health_report(self) -> HealthReport:
-        checks = getattr(self.personalizer, "health", None)
-        if checks is None:  # a transparent proxy has nothing that can degrade but the origin
-            return await run_checks(_nothing)
-        return await run_checks(checks)
+        checks = getattr(self.personalizer, "health", None) or _nothing  # a transparent proxy: nothing to check
+        error = self.startup_error
+
+        async def all_checks(report: HealthReport) -> None:
+            if error is not None:
+                report.add("personalizer_failed", error)
+            await checks(report)
+
+        return await run_checks(all_checks)
 
     async def health(self, request: Request) -> Response:
         """Readiness for alerting: 503 with ``status: degraded`` and the reasons (see ``health.py``)."""
@@ -119,7 +125,8 @@ class ProxyApp:
     async def startup(self) -> None:
         try:
             await self.personalizer.startup()
-        except Exception:  # fail open: a transparent proxy beats an outage
+        except Exception as exc:  # fail open: a transparent proxy beats an outage
+            self.startup_error = f"{type(self.personalizer).__name__} failed to start: {type(exc).__name__}: {exc}"
             log.exception("personalizer %s failed to start; serving pages unchanged", type(self.personalizer).__name__)
             metrics.count_fail_open("startup")
             self.personalizer = NullPersonalizer()

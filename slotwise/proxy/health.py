@@ -10,6 +10,7 @@ deadline) and each failing one adds a reason:
 - ``learner_behind``: the oldest log record the models do not include is
   older than ``--health-max-lag`` seconds (no learner running, or stuck);
 - ``rules_invalid``: the rules file on disk was rejected (the last good rules serve).
+- ``personalizer_failed``: it failed to start; pages pass through unchanged (``app.py``).
 """
 
 from __future__ import annotations

@@ -100,7 +100,8 @@ def count_store_error(kind: str) -> None:
 OUTAGE.listeners.append(count_store_error)
 
 
-HEALTH_REASONS = ("store_unavailable", "store_unwritable", "store_error", "learner_behind", "rules_invalid")
+HEALTH_REASONS = ("store_unavailable", "store_unwritable", "store_error", "learner_behind", "rules_invalid",
+                  "personalizer_failed")
 
 
 def set_health(reasons: list[str], lag_seconds: float | None, lag_records: int | None) -> None:
