@@ -11,8 +11,10 @@ client; a personalizer that fails to start is replaced by a transparent one
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -34,6 +36,7 @@ from .upstream import Upstream
 log = logging.getLogger("slotwise.proxy")
 
 PREFIX = "/_sw"
+HEALTH_CACHE_S = 1.0
 NOT_HERE = PlainTextResponse(
     "Slotwise runs tag-only here (--tag-only): it serves /_sw/ only; the store serves its own pages.\n", status_code=404,
     headers={"cache-control": "no-store"},
@@ -48,6 +51,8 @@ class ProxyApp:
         self.personalizer: Personalizer = personalizer or NullPersonalizer()
         self.upstream = Upstream(settings) if settings.upstream else None
         self.startup_error: str | None = None  # the personalizer failed to start: serving transparently
+        self._health: tuple[float, HealthReport] | None = None
+        self._health_lock: asyncio.Lock | None = None
         self._build()
 
     def _build(self) -> None:
@@ -90,15 +95,23 @@ class ProxyApp:
         )
 
     async def health_report(self) -> HealthReport:
-        checks = getattr(self.personalizer, "health", None) or _nothing  # a transparent proxy: nothing to check
-        error = self.startup_error
+        """The checks' outcome, reused for ``HEALTH_CACHE_S``: a flood of health requests costs one check a second."""
+        if self._health_lock is None:
+            self._health_lock = asyncio.Lock()
+        async with self._health_lock:  # concurrent requests wait for one check instead of each running it
+            if self._health is not None and time.monotonic() - self._health[0] < HEALTH_CACHE_S:
+                return self._health[1]
+            checks = getattr(self.personalizer, "health", None) or _nothing  # a transparent proxy: nothing to check
+            error = self.startup_error
 
-        async def all_checks(report: HealthReport) -> None:
-            if error is not None:
-                report.add("personalizer_failed", error)
-            await checks(report)
+            async def all_checks(report: HealthReport) -> None:
+                if error is not None:
+                    report.add("personalizer_failed", error)
+                await checks(report)
 
-        return await run_checks(all_checks)
+            report = await run_checks(all_checks)
+            self._health = (time.monotonic(), report)
+            return report
 
     async def health(self, request: Request) -> Response:
         """Readiness for alerting: 503 with ``status: degraded`` and the reasons (see ``health.py``)."""

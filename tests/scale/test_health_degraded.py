@@ -64,23 +64,23 @@ def test_health_degrades_on_maxmemory_learner_lag_and_bad_rules_and_recovers(tmp
             admin.config_set("maxmemory", 1)
             r = post_events(visitor, base, event("page_view", {"url": "/"}))
             assert r.status_code == 503, r.text
-            status, body = _health(base)
-            assert status == 503 and body["status"] == "degraded", body
+            body = wait_until(lambda: (h := _health(base))[0] == 503 and h[1], 5, what="degraded")  # 1 s cache
+            assert body["status"] == "degraded", body
             assert "store_unwritable" in body["reasons"] and "maxmemory" in body["details"]["store_unwritable"], body
             assert httpx.get(f"{base}/_sw/live", timeout=5).status_code == 200
             assert _gauge(base, "store_unwritable") == 1
             assert "slotwise_store_errors_total{kind=\"refused\"}" in httpx.get(f"{base}/_sw/metrics", timeout=5).text
 
             admin.config_set("maxmemory", 0)
-            assert _health(base)[0] == 200
+            wait_until(lambda: _health(base)[0] == 200, 5, what="ok again")
             assert _gauge(base, "store_unwritable") == 0
 
             # events nobody learns from: after --health-max-lag (1 s) the learner is behind
             r = post_events(visitor, base, event("page_view", {"url": "/"}))
             assert r.status_code < 300, r.text
             time.sleep(1.2)
-            status, body = _health(base)
-            assert status == 503 and body["reasons"] == ["learner_behind"], body
+            body = wait_until(lambda: (h := _health(base))[0] == 503 and h[1], 5, what="learner_behind")
+            assert body["reasons"] == ["learner_behind"], body
             assert body["learner_lag_records"] >= 1 and body["learner_lag_seconds"] > 1, body
             assert "slotwise_learner_lag_seconds" in httpx.get(f"{base}/_sw/metrics", timeout=5).text
 
