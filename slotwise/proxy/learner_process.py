@@ -120,7 +120,12 @@ class StreamLearner:
         if not force and self.clock() - self._last_snapshot < self.snapshot_every_s:
             return
         saved = self.learner.seq
-        await self.store.save_snapshot(SNAPSHOT_NAME, self.learner.snapshot(), saved)
+        try:
+            await self.store.save_snapshot(SNAPSHOT_NAME, self.learner.snapshot(), saved)
+        except Exception as exc:
+            if self.trimmer is not None:  # Redis full: trim what the last snapshot has, or it stays full
+                await self.trimmer.relieve(exc)
+            raise
         self._last_snapshot = self.clock()
         self._dirty = False
         if self._unacked:

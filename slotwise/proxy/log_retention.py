@@ -14,6 +14,7 @@ import re
 import time
 from typing import Any, Callable
 
+from slotwise.store.base import StoreUnavailable
 from slotwise.store.outage import is_outage
 
 log = logging.getLogger("slotwise.learner")
@@ -61,4 +62,30 @@ class LogTrimmer:
         self.trimmed += n
         if n:
             log.info("log trimmed: %d entries up to seq %d (retention %.0fs)", n, snapshot_seq, self.retention_s)
+        return n
+
+    async def relieve(self, refused: BaseException) -> int:
+        """The snapshot save was refused (Redis at ``maxmemory``): free memory, reports pay.
+
+        Nothing could be saved, so nothing would ever be trimmed and Redis
+        would stay full. Trimming (XTRIM, SREM) is allowed at ``maxmemory``: the
+        entries the *last saved* snapshot has go now, whatever the retention,
+        so the next save, and the proxies' events, can succeed again.
+        """
+        from slotwise.proxy.learning import SNAPSHOT_NAME  # here: the CLI imports this module to parse flags
+
+        trim = getattr(self.store, "trim_log", None)
+        seq_of = getattr(self.store, "snapshot_seq", None)
+        if trim is None or seq_of is None or not is_outage(refused) or isinstance(refused, StoreUnavailable):
+            return 0
+        try:
+            saved = await seq_of(SNAPSHOT_NAME)
+            n = int(await trim(saved)) if saved else 0
+        except Exception:  # still refused or gone: the next failed save tries again
+            return 0
+        if n:
+            self.trimmed += n
+            log.error("the store refuses writes (maxmemory?): trimmed %d log entries up to the last saved snapshot "
+                      "(seq %d) regardless of --log-retention, so the snapshot and events can be stored again; "
+                      "reports lose that history. Give Redis more memory or shorten --log-retention.", n, saved)
         return n

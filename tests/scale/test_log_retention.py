@@ -121,3 +121,31 @@ def test_the_learner_cli_refuses_a_bad_retention() -> None:
     assert out.returncode == 2 and "--log-retention" in out.stderr, out.stderr
 
 
+
+
+async def test_at_maxmemory_the_learner_frees_what_its_last_snapshot_has_and_saves_again(tmp_path: Path) -> None:
+    with RedisServer(directory=tmp_path) as server:
+        store = RedisStore(server.url)
+        try:
+            now = time.time()
+            await store.append([page_view(f"v{i % 50}", now - 60) for i in range(3000)])
+            learner = learner_for(store, "30d")  # retention: nothing would normally go
+            await learner.start()
+            await _drain(learner)
+            assert await store.redis.xlen(store.stream_name) == 3000
+
+            await store.append([page_view("late", now) for _ in range(5)])
+            used = int((await store.redis.info("memory"))["used_memory"])
+            await store.redis.config_set("maxmemory-policy", "noeviction")
+            await store.redis.config_set("maxmemory", used - 1000)  # full: every write refused
+            with pytest.raises(Exception):
+                await store.append([page_view("refused", now)])
+
+            with pytest.raises(Exception):
+                await learner.step()  # the save is refused; the learned 3,000 entries go
+            assert await store.redis.xlen(store.stream_name) == 5
+            await _drain(learner)  # and the next save works
+            assert (await store.load_snapshot(SNAPSHOT_NAME))[1] == 3005  # type: ignore[index]
+            assert await store.append([page_view("accepted again", now)]) == [True]
+        finally:
+            await store.close()
