@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scale helpers
 
-from scale.scale_helpers import PYTHON, ROOT, Proc, free_port, wait_until  # noqa: E402
+from scale.scale_helpers import PYTHON, Proc, free_port, wait_until  # noqa: E402
 
 
 def _serve(name: str, port: int, tmp_path: Path) -> Proc:
