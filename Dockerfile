@@ -21,7 +21,7 @@ VOLUME ["/data"]
 EXPOSE 8000
 
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-  CMD python -c "import os,urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:%s/_sw/health' % os.environ.get('SLOTWISE_PORT','8000'), timeout=2); sys.exit(0)" || exit 1
+  CMD python -c "import os,urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:%s/_sw/live' % os.environ.get('SLOTWISE_PORT','8000'), timeout=2); sys.exit(0)" || exit 1
 
 ENTRYPOINT ["slotwise"]
 CMD ["serve"]

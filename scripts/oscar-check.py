@@ -500,7 +500,7 @@ def main() -> int:
                      "--rules", str(RULES), "--port", str(proxy_port), "--data", str(data),
                      "--server", "uvicorn", "--workers", "1", "--personalize-budget-ms", str(BUDGET_MS)]
             with started(serve, dict(os.environ), work / "slotwise.log") as proxy:
-                wait_http(f"{base}/_sw/health", "Slotwise", proxy, work / "slotwise.log")
+                wait_http(f"{base}/_sw/live", "Slotwise", proxy, work / "slotwise.log")
                 forced = [x for slot, variant in FORCED.items() for x in ("--force", f"{slot}={variant}")]
                 link = slotwise("preview", f"{base}/", *forced, data=data).stdout.strip()
                 token = unquote(parse_qs(urlsplit(link).query)["sw_preview"][0])

@@ -302,7 +302,7 @@ def _proxies_on(ports: list[int], upstream: str, store_url: str, work: Path, wor
             procs.append(subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                           env={**os.environ, "PYTHONPATH": str(ROOT)}))
         for port in ports:
-            wait_http(f"http://127.0.0.1:{port}/_sw/health")
+            wait_http(f"http://127.0.0.1:{port}/_sw/live")
         yield ports
     finally:
         for p in procs:

@@ -10,6 +10,7 @@ import socket
 import sys
 
 from slotwise.proxy.config import ConfigError, Settings
+from slotwise.proxy.log_retention import DEFAULT_RETENTION, LogTrimmer, parse_retention
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -31,8 +32,14 @@ async def _run(args: argparse.Namespace) -> int:
         holder = RulesHolder(rules_path, load_rules, files_of=lambda rs: [str(f) for f in rs.files])
         if holder.reload() and holder.current is not None:
             slots = slot_configs(holder.current)
+    text = args.log_retention or os.environ.get("SLOTWISE_LOG_RETENTION") or DEFAULT_RETENTION
+    try:
+        retention = parse_retention(text)
+    except ValueError as exc:
+        raise ConfigError(f"--log-retention: {exc}") from None
     learner = StreamLearner(
-        store, group=args.group, consumer=args.consumer, slots=slots, snapshot_every_s=args.snapshot_every
+        store, group=args.group, consumer=args.consumer, slots=slots, snapshot_every_s=args.snapshot_every,
+        trimmer=LogTrimmer(store, retention, every_s=args.trim_every),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -79,4 +86,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--group", default="learner", help="consumer group (default: learner)")
     parser.add_argument("--consumer", default=f"learner-{socket.gethostname()}", help="consumer name (stable across restarts)")
     parser.add_argument("--snapshot-every", type=float, default=1.0, help="seconds between snapshots (default 1)")
+    parser.add_argument("--log-retention", default=None,
+                        help="keep log entries this long for reports and replay (30d, 12h, 0 = only what the last "
+                             "snapshot lacks, off = forever); never trims past the last saved snapshot "
+                             f"(env SLOTWISE_LOG_RETENTION, default {DEFAULT_RETENTION})")
+    parser.add_argument("--trim-every", type=float, default=60.0, help="seconds between log trims (default 60)")
     parser.set_defaults(func=run_learner)

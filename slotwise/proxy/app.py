@@ -11,8 +11,10 @@ client; a personalizer that fails to start is replaced by a transparent one
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -28,11 +30,13 @@ from .forward_http import Forwarder
 from .forward_safe import SafePersonalizer
 from .forward_stream import Receive, Scope, Send
 from .forward_ws import WebSocketForwarder, deny
+from .health import HealthReport, run_checks
 from .upstream import Upstream
 
 log = logging.getLogger("slotwise.proxy")
 
 PREFIX = "/_sw"
+HEALTH_CACHE_S = 1.0
 NOT_HERE = PlainTextResponse(
     "Slotwise runs tag-only here (--tag-only): it serves /_sw/ only; the store serves its own pages.\n", status_code=404,
     headers={"cache-control": "no-store"},
@@ -46,6 +50,9 @@ class ProxyApp:
         self.settings = settings
         self.personalizer: Personalizer = personalizer or NullPersonalizer()
         self.upstream = Upstream(settings) if settings.upstream else None
+        self.startup_error: str | None = None  # the personalizer failed to start: serving transparently
+        self._health: tuple[float, HealthReport] | None = None
+        self._health_lock: asyncio.Lock | None = None
         self._build()
 
     def _build(self) -> None:
@@ -54,7 +61,8 @@ class ProxyApp:
         self.websockets = (
             WebSocketForwarder(self.settings, self.upstream, self.forwarder) if self.forwarder is not None and self.upstream else None
         )
-        own = [Route("/health", self.health, methods=["GET", "HEAD"]), Route("/metrics", metrics_endpoint, methods=["GET"])]
+        own = [Route("/health", self.health, methods=["GET", "HEAD"]), Route("/live", self.live, methods=["GET", "HEAD"]),
+               Route("/metrics", self.metrics, methods=["GET"])]
         router = Router(routes=[Mount(PREFIX, routes=[*own, *self.personalizer.routes()])])
         self.router = AdminThrottle(router, self.settings.trusted_proxy_set)  # failed admin logins, per client
 
@@ -79,12 +87,42 @@ class ProxyApp:
         elif kind == "lifespan":
             await self.lifespan(receive, send)
 
-    async def health(self, request: Request) -> Response:
-        """Liveness only: checks nothing slow (no upstream call)."""
+    async def live(self, request: Request) -> Response:
+        """Liveness: the process answers (200 even when degraded: pages are still served)."""
         return JSONResponse(
-            {"status": "ok", "pid": os.getpid(), "personalizer": type(self.personalizer).__name__},
+            {"status": "live", "pid": os.getpid(), "personalizer": type(self.personalizer).__name__},
             headers={"cache-control": "no-store"},
         )
+
+    async def health_report(self) -> HealthReport:
+        """The checks' outcome, reused for ``HEALTH_CACHE_S``: a flood of health requests costs one check a second."""
+        if self._health_lock is None:
+            self._health_lock = asyncio.Lock()
+        async with self._health_lock:  # concurrent requests wait for one check instead of each running it
+            if self._health is not None and time.monotonic() - self._health[0] < HEALTH_CACHE_S:
+                return self._health[1]
+            checks = getattr(self.personalizer, "health", None) or _nothing  # a transparent proxy: nothing to check
+            error = self.startup_error
+
+            async def all_checks(report: HealthReport) -> None:
+                if error is not None:
+                    report.add("personalizer_failed", error)
+                await checks(report)
+
+            report = await run_checks(all_checks)
+            self._health = (time.monotonic(), report)
+            return report
+
+    async def health(self, request: Request) -> Response:
+        """Readiness for alerting: 503 with ``status: degraded`` and the reasons (see ``health.py``)."""
+        report = await self.health_report()
+        body = {**report.body(), "pid": os.getpid(), "personalizer": type(self.personalizer).__name__}
+        return JSONResponse(body, status_code=200 if not report.reasons else 503, headers={"cache-control": "no-store"})
+
+    async def metrics(self, request: Request) -> Response:
+        """The Prometheus text, with the health gauges refreshed first."""
+        await self.health_report()
+        return await metrics_endpoint(request)
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -100,7 +138,8 @@ class ProxyApp:
     async def startup(self) -> None:
         try:
             await self.personalizer.startup()
-        except Exception:  # fail open: a transparent proxy beats an outage
+        except Exception as exc:  # fail open: a transparent proxy beats an outage
+            self.startup_error = f"{type(self.personalizer).__name__} failed to start: {type(exc).__name__}: {exc}"
             log.exception("personalizer %s failed to start; serving pages unchanged", type(self.personalizer).__name__)
             metrics.count_fail_open("startup")
             self.personalizer = NullPersonalizer()
@@ -112,6 +151,10 @@ class ProxyApp:
         finally:
             if self.upstream is not None:
                 await self.upstream.aclose()
+
+
+async def _nothing(report: HealthReport) -> None:
+    return None
 
 
 async def metrics_endpoint(request: Request) -> Response:
@@ -128,8 +171,10 @@ def create_app_from_env() -> Any:
     """Factory for server workers: settings from ``SLOTWISE_*``, the real personalizer if installed."""
     from slotwise.logsetup import configure_logging
 
+    from .orphans import die_with_master
     from .server import tune_malloc
 
+    die_with_master()  # a kill -9 of the master must not leave this worker serving
     tune_malloc()
     settings = Settings.from_env()
     configure_logging(settings.log_level)  # no query strings in the log; httpx quiet unless debug

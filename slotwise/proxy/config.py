@@ -80,6 +80,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("order_secret", str, "", "shared secret that signs the store's order webhooks to /_sw/orders; empty: endpoint off"),
     Option("preview_ttl", float, 86400.0, "seconds a preview link works after it is made (default 24 h)"),
     Option("max_claimed_order", float, 5000.0, "most a purchase only a browser claims is worth to revenue goals"),
+    Option("health_max_lag", float, 600.0, "seconds the learner may lag behind the log before /_sw/health says degraded"),
 )
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ class Settings:
     order_secret: str = ""
     preview_ttl: float = 86400.0
     max_claimed_order: float = 5000.0
+    health_max_lag: float = 600.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -21,7 +21,9 @@ from typing import Any, Callable, Mapping
 
 from slotwise.bandits.learner import Learner, SlotConfig
 from slotwise.proxy.learning import SNAPSHOT_NAME, learner_record
+from slotwise.proxy.log_retention import LogTrimmer
 from slotwise.store.base import LogRecord
+from slotwise.store.outage import is_outage
 
 log = logging.getLogger("slotwise.learner")
 
@@ -41,8 +43,10 @@ class StreamLearner:
         block_ms: int = 1000,
         reclaim_idle_ms: int = 30_000,
         clock: Callable[[], float] = time.time,
+        trimmer: LogTrimmer | None = None,
     ) -> None:
         self.store = store
+        self.trimmer = trimmer  # trims the log behind each saved snapshot (log_retention.py)
         self.group, self.consumer = group, consumer
         self.snapshot_every_s = snapshot_every_s
         self.batch, self.block_ms, self.reclaim_idle_ms = batch, block_ms, reclaim_idle_ms
@@ -115,12 +119,20 @@ class StreamLearner:
             return
         if not force and self.clock() - self._last_snapshot < self.snapshot_every_s:
             return
-        await self.store.save_snapshot(SNAPSHOT_NAME, self.learner.snapshot(), self.learner.seq)
+        saved = self.learner.seq
+        try:
+            await self.store.save_snapshot(SNAPSHOT_NAME, self.learner.snapshot(), saved)
+        except Exception as exc:
+            if self.trimmer is not None:  # Redis full: trim what the last snapshot has, or it stays full
+                await self.trimmer.relieve(exc)
+            raise
         self._last_snapshot = self.clock()
         self._dirty = False
         if self._unacked:
             await self.store.ack(self.group, self._unacked)
             self._unacked = []
+        if self.trimmer is not None:
+            await self.trimmer.after_snapshot(saved)
 
     async def step(self) -> int:
         records = await self.store.consume(self.group, self.consumer, self.batch, self.block_ms)
@@ -179,7 +191,8 @@ class StreamLearner:
                         continue
                     except Exception:
                         pass
-                log.warning("learner step failed; retrying in 1 s", exc_info=True)
+                if not is_outage(exc):  # an outage is logged once, by the store
+                    log.warning("learner step failed; retrying in 1 s", exc_info=True)
                 await asyncio.sleep(1.0)
         try:
             await self.flush(force=True)

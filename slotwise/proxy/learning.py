@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Mapping
 from slotwise.bandits.learner import Learner, SlotConfig
 from slotwise.bandits.records import Outcome
 from slotwise.store.base import LogRecord, Store
+from slotwise.store.outage import is_outage
 from slotwise.tasks import cancel_and_wait
 
 log = logging.getLogger("slotwise.learning")
@@ -203,8 +204,9 @@ class LearningLoop:
                 await self.step()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the store may be away for a while; serving goes on
-                log.warning("learning step failed; retrying", exc_info=True)
+            except Exception as exc:  # the store may be away for a while; serving goes on
+                if not is_outage(exc):  # an outage is logged once, by the store
+                    log.warning("learning step failed; retrying", exc_info=True)
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)

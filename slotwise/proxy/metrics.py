@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
+
+from slotwise.store.outage import OUTAGE
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _REWRITE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
@@ -35,6 +37,25 @@ FAIL_OPEN = Counter(
 )
 UPSTREAM_ERRORS = Counter(
     "slotwise_upstream_errors", "Upstream failures by kind", ["kind"], registry=REGISTRY
+)
+
+# Health (refreshed by /_sw/health and each /_sw/metrics scrape; with several workers the
+# most recent check wins, whichever worker ran it): alert on these.
+DEGRADED = Gauge(
+    "slotwise_degraded", "1 while /_sw/health reports degraded, by reason", ["reason"],
+    registry=REGISTRY, multiprocess_mode="livemostrecent",
+)
+LEARNER_LAG_SECONDS = Gauge(
+    "slotwise_learner_lag_seconds", "Age of the oldest log record the learner's models do not include yet",
+    registry=REGISTRY, multiprocess_mode="livemostrecent",
+)
+LEARNER_LAG_RECORDS = Gauge(
+    "slotwise_learner_lag_records", "Log records the learner's models do not include yet",
+    registry=REGISTRY, multiprocess_mode="livemostrecent",
+)
+STORE_ERRORS = Counter(
+    "slotwise_store_errors", "Store calls that failed, by kind (unavailable: unreachable or slow; refused: e.g. maxmemory)",
+    ["kind"], registry=REGISTRY,
 )
 
 _STATUS_CLASS = {i: REQUESTS.labels(f"{i}xx") for i in range(1, 6)}
@@ -69,3 +90,25 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def count_store_error(kind: str) -> None:
+    """``unavailable`` or ``refused`` (a write refused at Redis maxmemory); fed by the store's outage log."""
+    STORE_ERRORS.labels(kind).inc()
+
+
+OUTAGE.listeners.append(count_store_error)
+
+
+HEALTH_REASONS = ("store_unavailable", "store_unwritable", "store_error", "learner_behind", "rules_invalid",
+                  "personalizer_failed")
+
+
+def set_health(reasons: list[str], lag_seconds: float | None, lag_records: int | None) -> None:
+    """One gauge per known reason (0 or 1), so an alert can name what is wrong."""
+    for reason in HEALTH_REASONS:
+        DEGRADED.labels(reason).set(1 if reason in reasons else 0)
+    if lag_seconds is not None:
+        LEARNER_LAG_SECONDS.set(lag_seconds)
+    if lag_records is not None:
+        LEARNER_LAG_RECORDS.set(lag_records)

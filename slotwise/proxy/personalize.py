@@ -36,7 +36,8 @@ from slotwise.proxy.documents import fragment_request
 from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
 from slotwise.proxy.identity import VisitorCookies, cookie_value
 from slotwise.proxy.inject import inject_before_body_end
-from slotwise.proxy.learning import LearningLoop
+from slotwise.proxy.health import HealthReport, check_store
+from slotwise.proxy.learning import SNAPSHOT_NAME, LearningLoop
 from slotwise.proxy.page_work import page_work
 from slotwise.proxy.pageviews import PageViewRecorder
 from slotwise.proxy.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
@@ -49,6 +50,7 @@ from slotwise.rules.reading import PageReading, read_html
 from slotwise.rules.tag_config import tag_config
 from slotwise.store import Store, open_store
 from slotwise.store.base import LogRecord
+from slotwise.store.outage import is_outage
 from slotwise.tag.api import TagAPI
 from slotwise.tag.assets import find_csp_nonce, script_tag
 from slotwise.tag.recorder import EventRecorder
@@ -157,8 +159,9 @@ class SlotwisePersonalizer:
             ruleset = self.ruleset()
             try:
                 await self.feeds.refresh(ruleset.catalog.feed if ruleset is not None else None)
-            except Exception:  # the store may be away; the next round tries again
-                log.warning("product feed refresh failed", exc_info=True)
+            except Exception as exc:  # the store may be away; the next round tries again
+                if not is_outage(exc):
+                    log.warning("product feed refresh failed", exc_info=True)
             await asyncio.sleep(every_s)
 
     async def shutdown(self) -> None:
@@ -171,6 +174,19 @@ class SlotwisePersonalizer:
 
     def routes(self) -> Sequence[BaseRoute]:
         return [*self.tag_api.routes(), *admin_routes(self)]
+
+    async def health(self, report: HealthReport) -> None:
+        """``/_sw/health``'s checks: the rules on disk, the store, the learner's lag."""
+        if self.rules is not None and self.rules.status.error:
+            report.add("rules_invalid", f"{self.rules.status.path}: {self.rules.status.error.splitlines()[0]}")
+
+        async def position() -> int:
+            if not self.learning.follower:  # the in-process learner
+                return int(self.learning.learner.seq)
+            seq_of = getattr(self.store, "snapshot_seq", None)  # the learner process's last snapshot
+            return int(await seq_of(SNAPSHOT_NAME) or 0) if seq_of is not None else int(self.learning.learner.seq)
+
+        await check_store(report, self.store, position, max_lag_s=self.settings.health_max_lag, now=self.clock)
 
     def _on_events(self, visitor_id: str, events: Any) -> None:
         """New events are in the log: let the learner read them now rather than at its next poll."""

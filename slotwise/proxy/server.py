@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from .config import Settings
+from .orphans import mark_master
 
 FACTORY = "slotwise.proxy.app:create_app_from_env"
 MALLOC_THRESHOLD = 256 * 1024 * 1024
@@ -54,6 +55,7 @@ def tune_malloc() -> bool:
 
 def _environment(settings: Settings) -> None:
     os.environ.update(settings.to_env())
+    mark_master()  # workers die with this process (orphans.die_with_master)
     if os.environ.get("SLOTWISE_MALLOC_TUNE", "1") != "0":
         os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(MALLOC_THRESHOLD))
         os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(MALLOC_THRESHOLD))

@@ -32,6 +32,7 @@ from slotwise.tag.golden import email_is_valid
 from slotwise.tag.jsonbody import BadJSON
 from slotwise.tag.orders import OrderWebhook
 from slotwise.tag.recorder import EventRecorder, Incoming, browser_key
+from slotwise.store.outage import is_outage
 from slotwise.tag.outbox import TOPIC, OutboxWorker
 from slotwise.tag.privacy import ConsentMode, check_mode, gpc, implied, may_store
 from slotwise.tag.ratelimit import TokenBucket, client_address
@@ -240,8 +241,9 @@ class TagAPI:
             return JSONResponse(result, status_code=status, headers={"cache-control": "no-store"})
         try:
             stored = await self._store_events(visitor, is_new, [e for _, e in good], now, result)
-        except Exception:
-            log.exception("storing events failed")
+        except Exception as exc:
+            if not is_outage(exc):  # an outage is logged once, by the store
+                log.exception("storing events failed")
             response = _error(503, "events could not be stored; retry later")
             response.headers["retry-after"] = "5"
             return response
@@ -324,8 +326,9 @@ class TagAPI:
                            "decision_id": decision_id, "ts": now}
                 await self.store.outbox_put(TOPIC, [visitor, alias], payload, now)
                 self.outbox.notify()
-        except Exception:
-            log.exception("sign-up failed")
+        except Exception as exc:
+            if not is_outage(exc):
+                log.exception("sign-up failed")
             return _error(503, "the sign-up could not be saved; please try again")
         response = JSONResponse({"coupon": code}, headers={"cache-control": "no-store"})
         if is_new and track:
@@ -403,8 +406,9 @@ class TagAPI:
                 return limited
             try:
                 answer = dict(await self.decide(request, visitor, url, extract))  # type: ignore[misc]
-            except Exception:  # fail open: the page as the store made it
-                log.exception("decide failed for %s", url)
+            except Exception as exc:  # fail open: the page as the store made it
+                if not is_outage(exc):
+                    log.exception("decide failed for %s", url)
                 answer = {"decisions": [], "complete": True}
         answer["cookie"] = not is_new
         answer["visitor"] = getattr(request.state, "sw_visitor", "new")

@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from slotwise.profile import hash_email
 from slotwise.store.base import Store
+from slotwise.store.outage import is_outage
 from slotwise.tag.events import Email, Line, Price, Text, parse_event
 from slotwise.tag.jsonbody import BadJSON
 from slotwise.tag.recorder import EventRecorder, Incoming
@@ -126,8 +127,9 @@ class OrderWebhook:
             return _unprocessable([{"field": "ts", "reason": str(exc)}])
         try:
             stored = await self.record(order, ts, now)
-        except Exception:
-            log.exception("storing order %s failed", order.order_id)
+        except Exception as exc:
+            if not is_outage(exc):  # an outage is logged once, by the store
+                log.exception("storing order %s failed", order.order_id)
             return JSONResponse({"error": "the order could not be stored; retry"}, status_code=503,
                                 headers={"retry-after": "5"})
         return JSONResponse({"order_id": order.order_id, "stored": stored, "duplicate": not stored})

@@ -22,6 +22,7 @@ from typing import Callable
 import httpx
 
 from slotwise.store.base import OutboxItem, Store
+from slotwise.store.outage import is_outage
 from slotwise.tasks import cancel_and_wait
 
 log = logging.getLogger("slotwise.tag.outbox")
@@ -84,8 +85,9 @@ class OutboxWorker:
         while True:
             try:
                 busy = await self.deliver_due()
-            except Exception:  # the store hiccuped: try again at the next poll
-                log.exception("outbox delivery round failed")
+            except Exception as exc:  # the store hiccuped: try again at the next poll
+                if not is_outage(exc):
+                    log.exception("outbox delivery round failed")
                 busy = False
             if busy:
                 continue

@@ -81,5 +81,10 @@ def test_startup_failure_falls_back_to_transparent(make_proxy: Any, client: Any)
         async def startup(self) -> None:
             raise RuntimeError("no store")
 
-    r = client(make_proxy(BadStart())).get("/html")
+    c = client(make_proxy(BadStart()))
+    r = c.get("/html")
     assert b"<h1>Shop</h1>" in r.content and r.headers["etag"] == '"v1"'
+    health = c.get("/_sw/health")  # serving, but not as configured: alerting must know
+    assert health.status_code == 503 and health.json()["reasons"] == ["personalizer_failed"]
+    assert "no store" in health.json()["details"]["personalizer_failed"]
+    assert c.get("/_sw/live").status_code == 200

@@ -407,3 +407,12 @@ async def test_export_and_erase_cover_a_code_owned_by_the_profile(store: Any) ->
     assert await store.delete_profile("v9")
     again, fresh = await store.claim_coupon("profile:v9", NOW, lambda: "SW-PROFILE-2")
     assert fresh and again == "SW-PROFILE-2"  # the old code is nobody's now (and never handed out again)
+
+
+async def test_log_head_and_start_say_where_the_log_begins_and_ends(store: Any) -> None:
+    """Health measures the learner's lag against the head; reports count from the start."""
+    assert await store.log_head() == 0 and await store.log_start() is None
+    await store.append([ev("h1", "v"), ev("h2", "v")])
+    assert await store.log_head() == 2
+    start = await store.log_start()
+    assert start is not None and start[0] == 1 and start[1] == (await store.read_log(0))[0].ts

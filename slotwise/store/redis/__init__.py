@@ -8,7 +8,8 @@ keyword arguments give the defaults the URL may override.
 
 Beyond the contract, for the learner and serving instances: ``stream_name``,
 ``create_group``, ``consume``, ``ack``, ``reclaim`` (log) and
-``snapshot_seq``, ``watch_snapshots`` (snapshots), ``ping``.
+``snapshot_seq``, ``watch_snapshots`` (snapshots), ``ping``, and ``probe_write``,
+``log_head`` (health), ``trim_log``, ``log_start`` (retention).
 """
 
 from __future__ import annotations
@@ -19,17 +20,20 @@ from typing import Any
 from slotwise.store.redis.bulk import BulkMixin
 from slotwise.store.redis.catalog import CatalogMixin
 from slotwise.store.redis.client import KeyedLocks, connect, guarded
+from slotwise.store.redis.health import HealthMixin
 from slotwise.store.redis.coupons import CouponsMixin, erase_coupons, export_coupons
 from slotwise.store.redis.log import LogMixin
 from slotwise.store.redis.outbox import OutboxMixin, erase_outbox, export_outbox
 from slotwise.store.redis.options import RedisOptions, parse_duration, split_url
 from slotwise.store.redis.profiles import ProfilesMixin
+from slotwise.store.redis.retention import RetentionMixin
 from slotwise.store.redis.snapshots import SnapshotsMixin
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 
-class RedisStore(ProfilesMixin, LogMixin, CatalogMixin, SnapshotsMixin, CouponsMixin, OutboxMixin, BulkMixin):
+class RedisStore(ProfilesMixin, LogMixin, CatalogMixin, SnapshotsMixin, CouponsMixin, OutboxMixin, BulkMixin,
+                 HealthMixin, RetentionMixin):
     """The Store contract over Redis; constructing it does no I/O (connections are lazy)."""
 
     # what else delete_profile / export_profile cover: async functions of (store, ids)

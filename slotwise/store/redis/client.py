@@ -21,10 +21,11 @@ from redis.commands.core import AsyncScript
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from slotwise.store.base import StoreError, StoreUnavailable
+from slotwise.store.outage import OUTAGE
 from slotwise.store.redis.options import RedisOptions
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -35,6 +36,8 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncio.TimeoutError,
 )
+# Redis answers but refuses writes: an outage of its own (logged once), not a bug to trace
+REFUSED_ERRORS: tuple[type[BaseException], ...] = (OutOfMemoryError, ReadOnlyError)
 
 
 def connect(url: str, options: RedisOptions, *, socket_timeout: float | None | bool = True) -> aioredis.Redis:
@@ -57,16 +60,24 @@ def translate(exc: BaseException) -> StoreError:
 
 
 def guarded(method: F) -> F:
-    """Map redis-py and socket errors onto the Store contract's exceptions."""
+    """Map redis-py and socket errors onto the Store contract's exceptions; tell ``OUTAGE`` how calls go."""
+    name = method.__name__
 
     @functools.wraps(method)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return await method(*args, **kwargs)
+            result = await method(*args, **kwargs)
         except StoreError:
             raise
         except (RedisError, *UNAVAILABLE_ERRORS) as exc:
-            raise translate(exc) from exc
+            err = translate(exc)
+            if isinstance(exc, UNAVAILABLE_ERRORS):
+                OUTAGE.failed(err)
+            elif isinstance(exc, REFUSED_ERRORS):
+                OUTAGE.failed(err, name)
+            raise err from exc
+        OUTAGE.succeeded(name)
+        return result
 
     return wrapper  # type: ignore[return-value]
 

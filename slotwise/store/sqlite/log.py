@@ -44,3 +44,13 @@ class LogMixin:
         return [
             LogRecord(kind=r[1], key=r[2], visitor=r[3], ts=r[4], data=json.loads(r[5]), seq=r[0]) for r in rows
         ]
+
+    async def log_head(self) -> int:
+        """The last seq in the log (0 when empty): how far the learner has to go."""
+        rows = self.db.query("SELECT COALESCE(MAX(seq), 0) FROM log", ())
+        return int(rows[0][0])
+
+    async def log_start(self) -> tuple[int, float] | None:
+        """(seq, ts) of the oldest entry (SQLite never trims: the first one); None when empty."""
+        rows = self.db.query("SELECT seq, ts FROM log ORDER BY seq LIMIT 1", ())
+        return (int(rows[0][0]), float(rows[0][1])) if rows else None

@@ -1,0 +1,79 @@
+"""``kill -9`` of the ``slotwise serve`` master: its workers go too, and a new serve on the port works.
+
+Real processes: ``slotwise serve --workers 2`` (granian) as a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scale helpers
+
+from scale.scale_helpers import PYTHON, Proc, free_port, wait_until  # noqa: E402
+
+
+def _serve(name: str, port: int, tmp_path: Path) -> Proc:
+    return Proc(name, [
+        PYTHON, "-m", "slotwise.cli", "serve", "--upstream", "http://127.0.0.1:9", "--workers", "2",
+        "--server", "granian", "--port", str(port), "--data", str(tmp_path / "data"), "--log-level", "info",
+    ], tmp_path, port)
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(x) for x in (task / "children").read_text().split()]
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead for our purpose (nobody reaps an orphan's child until init does)
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def _health(port: int) -> dict:
+    r = httpx.get(f"http://127.0.0.1:{port}/_sw/health", timeout=2)
+    r.raise_for_status()
+    return r.json()
+
+
+def test_kill_9_of_the_master_takes_its_workers_and_a_new_serve_answers(tmp_path: Path) -> None:
+    port = free_port()
+    first = _serve("serve-1", port, tmp_path).start(wait=60)
+    workers: list[int] = []
+    second: Proc | None = None
+    try:
+        assert first.proc is not None
+        master = first.proc.pid
+        workers = wait_until(lambda: len(_children(master)) >= 2 and _children(master), 30, what="two workers")
+        wait_until(lambda: _health(port)["pid"] in workers, 30, what="a worker answers")
+
+        first.kill()  # kill -9 of the master
+        wait_until(lambda: not any(_alive(w) for w in workers), 3, what=f"workers {workers} gone after kill -9")
+
+        second = _serve("serve-2", port, tmp_path).start(wait=60)
+        assert second.proc is not None
+        new_workers = wait_until(lambda: _children(second.proc.pid), 30, what="new workers")  # type: ignore[union-attr]
+        pid = wait_until(lambda: _health(port)["pid"], 30, what="the new serve answers")
+        assert pid in new_workers, (pid, new_workers, second.tail())
+
+        second.stop(timeout=10)  # and it still obeys SIGTERM
+        assert second.proc.returncode is not None, second.tail()
+    finally:
+        for proc in (first, second):
+            if proc is not None:
+                proc.stop(timeout=5)
+        for w in workers:  # whatever the outcome, leave no orphan behind
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
