@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 from .config import Settings
 from .documents import is_document
@@ -54,6 +54,7 @@ from .stream_guard import StreamGuard
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 _HOLD_CAP = 20  # a page still arriving this many holds after its first sendable bytes streams anyway
+_RELEASE_FACTOR = 8  # a streamed page may decode to this many times max_html_bytes, then it is cut
 
 
 def is_html(content_type: bytes | None) -> bool:
@@ -255,16 +256,29 @@ class _Page:
                 await self.out.body(data, more=True)
 
     async def _release(self, rest: AsyncIterator[bytes]) -> None:
-        """A streamed page over ``max_html_bytes``: no rewrite, the rest goes out as it comes."""
+        """A streamed page over ``max_html_bytes``: no rewrite, the rest goes out as it comes.
+
+        Re-encoded piece by piece, up to ``_RELEASE_FACTOR`` times the limit
+        decoded: past that (a compression bomb behind a streamed head) the
+        connection is aborted rather than inflating and re-compressing it all.
+        """
         assert self.encoder is not None and self.decoder is not None
         await self.out.body(self.encoder.feed(bytes(self.decoded[self.sent:])), more=True)
+        total, cap = len(self.decoded), _RELEASE_FACTOR * self.limit
         self.decoded = bytearray()
+
+        async def send(pieces: Iterator[bytes]) -> None:
+            nonlocal total
+            for piece in pieces:
+                total += len(piece)
+                if total > cap:
+                    raise UpstreamBodyError(f"the page decodes to more than {cap} bytes")
+                await self.out.body(self.encoder.feed(piece), more=True)  # type: ignore[union-attr]
+
         try:
-            for piece in self.decoder.pieces(b""):  # what the last chunk left undecoded
-                await self.out.body(self.encoder.feed(piece), more=True)
+            await send(self.decoder.pieces(b""))  # what the last chunk left undecoded
             async for chunk in rest:
-                for piece in self.decoder.pieces(chunk):
-                    await self.out.body(self.encoder.feed(piece), more=True)
+                await send(self.decoder.pieces(chunk))
             self.decoder.finish()
         except DecodeError as exc:
             raise UpstreamBodyError(f"the page stopped decoding: {exc}") from exc

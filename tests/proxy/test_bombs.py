@@ -114,3 +114,51 @@ def test_a_gzip_bombed_feed_is_refused_before_it_is_inflated(monkeypatch: Any) -
         finally:
             tracemalloc.stop()
     assert peak < 4 * LIMIT, peak
+
+
+def test_a_bomb_behind_a_streamed_head_is_cut_not_inflated_whole(make_proxy: Any) -> None:
+    import asyncio
+    import socket
+    import zlib
+
+    c = zlib.compressobj(1, zlib.DEFLATED, 31)
+    head = c.compress(b"<!doctype html><html><head><title>x</title></head><body>" + b"<p>x</p>" * 300) + c.flush(zlib.Z_SYNC_FLUSH)
+    rest = c.compress(b"<h1>Shop</h1>" + b" " * BOMB_BYTES + b"</body></html>") + c.flush()
+
+    async def handler(reader: Any, writer: Any, head_: bytes) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n")
+        writer.write(b"%x\r\n%s\r\n" % (len(head), head))
+        await writer.drain()
+        await asyncio.sleep(0.2)  # the head goes out: the page streams
+        try:
+            for i in range(0, len(rest), 16384):
+                piece = rest[i:i + 16384]
+                writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                await writer.drain()
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+
+    with RawUpstream(handler) as up:
+        proxy = make_proxy(Streaming(), upstream=up.url, max_html_bytes=1024 * 1024)
+        got = bytearray()
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=20) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n")
+            while data := sock.recv(65536):
+                got += data
+    head_end = got.index(b"\r\n\r\n") + 4
+    assert b"content-encoding: gzip" in got[:head_end].lower()
+    assert not got.endswith(b"0\r\n\r\n")  # aborted, never ended as if complete
+    body = bytearray()
+    rest_of = bytes(got[head_end:])
+    while rest_of and b"\r\n" in rest_of:  # de-chunk what came
+        size_line, _, rest_of = rest_of.partition(b"\r\n")
+        size = int(size_line, 16) if size_line.strip() else 0
+        if size == 0 or len(rest_of) < size:
+            break
+        body += rest_of[:size]
+        rest_of = rest_of[size + 2:]
+    decoded = zlib.decompressobj(31).decompress(bytes(body))
+    assert decoded.startswith(b"<!doctype html>")
+    assert len(decoded) <= 9 * 1024 * 1024 + Decoder.STEP  # 8x max_html_bytes, not the 64 MB
