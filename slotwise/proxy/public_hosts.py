@@ -14,7 +14,11 @@ served, only no URL names the stranger's host.
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
+
+log = logging.getLogger("slotwise.proxy")
+_WARN_AT_MOST = 20  # distinct refused hosts named in the log (a scanner sends thousands)
 
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
@@ -39,6 +43,7 @@ class PublicHosts:
         self.exact = {upstream_netloc.lower(), self.default.lower(), *(e for e in entries if not e.startswith("*."))}
         self.names = {e for e in self.exact if ":" not in e}  # a host named without a port: any port
         self.suffixes = tuple(e[1:] for e in entries if e.startswith("*."))
+        self.warned: set[str] = set()
 
     def allowed(self, host: str) -> bool:
         host = host.strip().lower()
@@ -53,4 +58,11 @@ class PublicHosts:
 
     def choose(self, host: str | None) -> str:
         """``host`` if it is one of ours, else the default public host."""
-        return host.strip() if host and self.allowed(host) else self.default
+        if host and self.allowed(host):
+            return host.strip()
+        if host and len(self.warned) < _WARN_AT_MOST and host not in self.warned:
+            # said once per host: a store on its real domain without --public-url lands here on every request
+            self.warned.add(host)
+            log.warning("Host %r is not one of ours: URLs name %r instead (set --public-url, or --allowed-hosts "
+                        "for the hosts the store is reached by)", host[:100], self.default)
+        return self.default

@@ -76,3 +76,14 @@ def test_public_hosts_rules() -> None:
     assert hosts.choose("evil.example") == "127.0.0.1:8010"
     assert PublicHosts("up:1", "https://www.shop.example").choose("evil") == "www.shop.example"
     assert PublicHosts("up:1", "", "*").choose("anything.example") == "anything.example"
+
+
+def test_a_refused_host_is_named_in_the_log_once(caplog: Any) -> None:
+    """A store on its real domain without --public-url learns why its redirects name the upstream."""
+    hosts = PublicHosts("127.0.0.1:8010")
+    with caplog.at_level("WARNING", logger="slotwise.proxy"):
+        for _ in range(3):
+            assert hosts.choose("www.shop.example") == "127.0.0.1:8010"
+        hosts.choose("localhost:8000")
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "www.shop.example" in lines[0] and "--public-url" in lines[0]
