@@ -39,7 +39,6 @@ from slotwise.proxy.pageviews import PageViewRecorder
 from slotwise.proxy.preview import PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
 from slotwise.proxy.recommendations import fetch_recommendations
 from slotwise.proxy.rules_watch import RulesHolder
-from slotwise.proxy.sources import traffic_source
 from slotwise.rules import RuleSet, build_context, load_rules, page_facts, request_facts
 from slotwise.rules.errors import RuleEvaluationError
 from slotwise.rules.reading import PageReading, read_html
@@ -364,10 +363,7 @@ class SlotwisePersonalizer:
             return
         ctx = build_context(profile, page, request, visitor_id)
         holdout = forced is None and in_holdout(visitor_id, ruleset.holdout)
-        features = {
-            **ctx.features(),
-            "source": traffic_source(request.utm, request.referrer_host, flow.public_host),
-        }
+        features = ctx.features(flow.public_host)  # the one context definition (rules.context)
         for slot in slots:
             with stage("rules", slot.id):
                 if not slot.applies(ctx):
