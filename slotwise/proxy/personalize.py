@@ -415,7 +415,8 @@ class SlotwisePersonalizer:
                 "holdout": True, **extras,
             }
             return SlotChoice(slot, None, decision_id, record)
-        decision = self.learning.learner.decide(slot.id, features)
+        # the draw comes from the decision id: independent across workers, instances and reloads
+        decision = self.learning.learner.decide(slot.id, features=features, decision_id=decision_id)
         record = decision.record(decision_id, now, visitor_id, slot.id).to_dict()
         variant = variants[decision.arm]
         record.update(extras)
