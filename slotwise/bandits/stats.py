@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
-from scipy import stats as _sp
 
 from .goals import is_binary
 from .records import Restart
@@ -113,6 +112,8 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval
     if n == 1:
         return Interval(-math.inf, math.inf)
     se = float(arr.std(ddof=1)) / math.sqrt(n)
+    from scipy import stats as _sp  # here, not at import: `slotwise --help` loads this module
+
     t = float(_sp.t.ppf(0.5 + confidence / 2, n - 1))
     return Interval(mean - t * se, mean + t * se)
 
@@ -192,6 +193,8 @@ def srm_check(observed: Mapping[str, int], expected_share: Mapping[str, float], 
         e = n * expected_share[k] / total_share
         chi2 += (c - e) ** 2 / e if e > 0 else (math.inf if c else 0.0)
     dof = len(keys) - 1
+    from scipy import stats as _sp
+
     p = float(_sp.chi2.sf(chi2, dof))
     return SRMCheck(name, {k: c for k, c in zip(keys, counts)}, dict(expected_share), chi2, dof, p, p < threshold)
 
