@@ -32,6 +32,7 @@ from slotwise.proxy.catalog_feed import FeedLoader
 from slotwise.proxy.config import Settings
 from slotwise.proxy.decision_tokens import DecisionTokens
 from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
+from slotwise.proxy.forward_safe import _SPENT as SPENT_MS
 from slotwise.proxy.identity import VisitorCookies, cookie_value
 from slotwise.proxy.inject import inject_before_body_end
 from slotwise.proxy.learning import LearningLoop
@@ -275,6 +276,11 @@ class SlotwisePersonalizer:
                 result = rewrite(html, work.edits, encoding=flow.charset)
             body = result.body
             flow.personalized = result.changed
+        if work.choices and self._out_of_budget(flow, started):
+            # CPU-bound work ran past the page's time budget: the original page goes out, so
+            # none of these decisions were shown and none may be logged
+            raise TimeoutError(f"personalization budget of {self.settings.personalize_budget_ms:g} ms "
+                               "exceeded before logging decisions")
         with stage("store"):  # only decisions the page really shows are logged
             await self._persist_decisions(flow.visitor.id, work, now)
         flow.state["same_for_everyone"] = not flow.personalized and not flow.visitor.set_cookie
@@ -296,6 +302,12 @@ class SlotwisePersonalizer:
         if forced is not None:
             flow.extra_headers.append(("x-slotwise-preview", "on"))
         return body
+
+    def _out_of_budget(self, flow: Flow, started: float) -> bool:
+        """This page's personalization has used up its time budget (``personalize_budget_ms``, less
+        what earlier steps of the same page spent, as the fail-open wrapper counts it)."""
+        spent = float(flow.state.get(SPENT_MS, 0.0)) + (time.perf_counter() - started) * 1000.0
+        return spent > self.settings.personalize_budget_ms
 
     @staticmethod
     def _read(flow: Flow, html: bytes, ruleset: RuleSet) -> PageReading:
