@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/bandits.py            # ~6-8 min, prints markdown
     .venv/bin/python bench/bandits.py --visitors 20000 --quick
+    .venv/bin/python bench/bandits.py http [bench.bandits_http options]   # through the real proxy over HTTP
+    .venv/bin/python bench/bandits.py detection [options]                 # change detection alone
 
 *Direct feed*: decisions and rewards go straight into a ``Learner`` — no
 proxy, no HTTP, no learning lag. It compares every policy on one long stream
@@ -311,8 +313,16 @@ def restarts_text(r: dict, half: int) -> str:
     return ", ".join(f"{i - half:+,}" for i in r["restarts"]) or "none"
 
 
+MODES = {"http": "bench.bandits_http", "detection": "bench.bandits_detection", "twin": "bench.bandits_twin"}
+
+
 def main(argv: list[str] | None = None) -> int:
     global AMP
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in MODES:  # the other modes: through the proxy, the detector alone, the twin
+        import importlib
+
+        return int(importlib.import_module(MODES[argv[0]]).main(argv[1:]))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--visitors", type=int, default=50_000)
     ap.add_argument("--seed", type=int, default=2024)
