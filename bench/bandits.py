@@ -1,7 +1,15 @@
-"""Bandit benchmark: simulated store traffic through the real Learner, fixed seeds.
+"""Bandit benchmark, direct feed: simulated store traffic through the real Learner, fixed seeds.
 
-    .venv/bin/python bench/bandits.py            # ~4 min, prints markdown
+    .venv/bin/python bench/bandits.py            # ~6-8 min, prints markdown
     .venv/bin/python bench/bandits.py --visitors 20000 --quick
+    .venv/bin/python bench/bandits.py http [bench.bandits_http options]   # through the real proxy over HTTP
+    .venv/bin/python bench/bandits.py detection [options]                 # change detection alone
+
+*Direct feed*: decisions and rewards go straight into a ``Learner`` — no
+proxy, no HTTP, no learning lag. It compares every policy on one long stream
+(and the contextual ones on more streams); the figures a store would see come
+from ``bench.bandits_http``, which drives the real proxy over HTTP as the tag
+does. Change detection on its own: ``bench.bandits_detection``.
 
 The store: four top categories with different shares, four variants of one
 slot; each category has its own best variant (+3.5 points of conversion over
@@ -9,7 +17,8 @@ a 0.8-1.5% base that depends on the device). Conversions (goal ``purchase``)
 arrive 1-20 minutes after the decision and are joined by the ``Learner``
 through its 30-minute attribution window on a simulated clock, so policies
 learn with the delay they will have in production. Halfway the best variant
-of every category changes. All policies see the same visitors and the same
+of every category changes, and every rate swings +-30% over each day (``--amp``).
+All policies see the same visitors and the same
 random numbers (common random numbers), so the differences are the policies';
 the contextual policy is also run on eleven more visitor streams, next to a
 reference that is told the segments.
@@ -29,8 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from slotwise.bandits import Learner, decide, features, make_policy  # noqa: E402
-from slotwise.bandits.change import ChangeDetector  # noqa: E402
+from slotwise.bandits import Learner, VisitorContext, decide, features, make_policy  # noqa: E402
 from slotwise.bandits.decision_log import LoggedDecision  # noqa: E402
 from slotwise.bandits.replay import evaluate  # noqa: E402
 
@@ -43,6 +51,8 @@ LIFT = 0.035  # the best variant's extra conversion rate
 ARM_OFFSET = [0.0, 0.001, 0.002, 0.0]  # small differences between the other variants
 WINDOW = 1800.0
 MEAN_GAP = 12.0  # seconds between visitors (50,000 visitors ~ 7 days)
+DAY = 86_400.0
+AMP = 0.3  # every conversion rate swings +-30% over the day (main --amp)
 
 
 @dataclass
@@ -50,7 +60,7 @@ class Visitor:
     ts: float
     category: int
     device: int
-    context: dict
+    context: VisitorContext  # what the proxy would hand the policy (the one context definition)
     u: float  # common random number: converts if u < rate
     delay: float
 
@@ -60,7 +70,8 @@ def best_arm(category: int, phase: int) -> int:
 
 
 def rate(v: Visitor, arm: int, phase: int) -> float:
-    return DEVICES[v.device][2] + ARM_OFFSET[arm] + (LIFT if arm == best_arm(v.category, phase) else 0.0)
+    base = DEVICES[v.device][2] + ARM_OFFSET[arm] + (LIFT if arm == best_arm(v.category, phase) else 0.0)
+    return base * (1.0 + AMP * math.sin(2.0 * math.pi * (v.ts % DAY) / DAY))
 
 
 def overall_best(phase: int) -> int:
@@ -78,8 +89,8 @@ def make_visitors(n: int, seed: int) -> list[Visitor]:
         c = rng.choices(range(4), CATEGORY_SHARE)[0]
         d = rng.choices(range(3), [x[1] for x in DEVICES])[0]
         visits = rng.choice([1, 1, 2, 3, 5, 12])
-        ctx = {"is_new": visits == 1, "device": DEVICES[d][0], "top_category": CATEGORIES[c],
-               "has_cart": rng.random() < 0.2, "visit_count": visits, "source": rng.choice(SOURCES)}
+        ctx = VisitorContext(is_new=visits == 1, visit_count=visits, device=DEVICES[d][0], top_category=CATEGORIES[c],
+                             has_cart=rng.random() < 0.2, source=rng.choice(SOURCES))
         out.append(Visitor(ts, c, d, ctx, rng.random(), rng.uniform(60, 1200)))
     return out
 
@@ -204,7 +215,7 @@ def decide_cost(n_arms: int = 10, repeats: int = 2000) -> list[tuple[str, float,
     arms = [f"a{i}" for i in range(n_arms)]
     visitors = make_visitors(500, seed=11)
     out = []
-    for name in ("uniform", "epsilon-greedy", "ucb", "exp3", "thompson", "linucb"):
+    for name in ("uniform", "epsilon-greedy", "ucb", "exp3", "thompson", "linucb", "river-model"):
         policy = make_policy(name, "purchase", seed=1)
         for k in range(5000):
             v = visitors[k % len(visitors)]
@@ -218,7 +229,7 @@ def decide_cost(n_arms: int = 10, repeats: int = 2000) -> list[tuple[str, float,
             samples.append(time.perf_counter() - t0)
         # Thompson after every update: a new model version, so a fresh Monte Carlo estimate
         fresh = []
-        if name in ("thompson", "linucb"):
+        if name in ("thompson", "linucb", "river-model"):
             for k in range(200):
                 policy.update(rng.choice(arms), 0.0, features(visitors[k].context) if policy.contextual else None, 0.1)
                 t0 = time.perf_counter()
@@ -263,41 +274,6 @@ def ope_check(n: int, seed: int = 5) -> list[str]:
     return lines
 
 
-def detector_cycles(days: int = 3, seeds: int = 2) -> list[str]:
-    """When does a daily swing of the conversion rate (a change that comes back) raise an alarm?
-
-    One arm's 0/1 stream at 3% whose rate swings by +-``amp`` over each day, fed to the
-    detector alone; and, for scale, how long the bench's real drop (3.1% -> 1.5%) takes.
-    """
-    def first_alarm(per_day: int, amp: float, threshold: float, seed: int) -> float | None:
-        rng, detector = random.Random(seed), ChangeDetector(threshold)
-        for i in range(per_day * days):
-            if detector.add(float(rng.random() < 0.03 * (1 + amp * math.sin(2 * math.pi * i / per_day)))):
-                return i / per_day
-        return None
-
-    def drop(threshold: float, seed: int) -> int | None:
-        rng, detector = random.Random(seed), ChangeDetector(threshold)
-        for i in range(60_000):
-            if detector.add(float(rng.random() < (0.031 if i < 20_000 else 0.015))):
-                return i - 20_000
-        return None
-
-    lines = ["| change_threshold | 10k/day, +-20% | 10k/day, +-40% | 50k/day, +-20% | 50k/day, +-40% "
-             "| a 3.1% -> 1.5% drop found after |",
-             "| ---: | --- | --- | --- | --- | --- |"]
-    for threshold in (8.0, 16.0, 24.0):
-        cells = []
-        for per_day in (10_000, 50_000):
-            for amp in (0.2, 0.4):
-                found = [first_alarm(per_day, amp, threshold, seed) for seed in range(seeds)]
-                cells.append(" / ".join("none" if f is None else f"day {f:.1f}" for f in found))
-        drops = [drop(threshold, seed) for seed in range(seeds)]
-        lines.append(f"| {threshold:g} | " + " | ".join(cells) + " | "
-                     + " / ".join(when(d) for d in drops) + " values |")
-    return lines
-
-
 HL = 5000
 OFF = {"change_detection": False}
 POLICIES = [
@@ -313,15 +289,18 @@ POLICIES = [
     ("epsilon-greedy 0.1, no change detection", {"name": "epsilon-greedy", "params": OFF}, False),
     ("exp3 0.1", {"name": "exp3"}, False),
     ("exp3 0.1, no change detection", {"name": "exp3", "params": OFF}, False),
-    ("linucb (alpha 0.1)", {"name": "linucb"}, True),
+    ("linucb (defaults)", {"name": "linucb"}, True),
     ("linucb, no change detection", {"name": "linucb", "params": OFF}, True),
     (f"linucb, no detection, half_life {HL}", {"name": "linucb", "params": {**OFF, "half_life": HL}}, True),
+    ("river-model (logistic regression, bootstrap)", {"name": "river-model"}, True),
+    ("river-model (Hoeffding tree, bootstrap)", {"name": "river-model", "params": {
+        "model": "tree.HoeffdingTreeClassifier", "model_params": {"grace_period": 100, "delta": 1e-3}}}, True),
     ("thompson per category (told the segments)", {"name": "thompson"}, True),
     ("oracle (best variant per category)", None, True),
 ]
 SEGMENTS = "thompson per category (told the segments)"
 STATIONARY = [p for p in POLICIES if "no " not in p[0] and "ucb1" not in p[0]]  # the defaults
-CONTEXTUAL = "linucb (alpha 0.1)"
+CONTEXTUAL = "linucb (defaults)"
 ROBUSTNESS_SEEDS = [7, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]  # other visitor streams for the contextual policy
 
 
@@ -334,17 +313,28 @@ def restarts_text(r: dict, half: int) -> str:
     return ", ".join(f"{i - half:+,}" for i in r["restarts"]) or "none"
 
 
+MODES = {"http": "bench.bandits_http", "detection": "bench.bandits_detection", "twin": "bench.bandits_twin"}
+
+
 def main(argv: list[str] | None = None) -> int:
+    global AMP
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in MODES:  # the other modes: through the proxy, the detector alone, the twin
+        import importlib
+
+        return int(importlib.import_module(MODES[argv[0]]).main(argv[1:]))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--visitors", type=int, default=50_000)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--quick", action="store_true", help="skip the decide() timing and the OPE check")
+    ap.add_argument("--amp", type=float, default=AMP, help="daily swing of every conversion rate (0.3: +-30%%)")
     args = ap.parse_args(argv)
+    AMP = args.amp
     started = time.perf_counter()
     visitors = make_visitors(args.visitors, args.seed)
-    print(f"## Bandits\n\n`.venv/bin/python bench/bandits.py` (seed {args.seed}, {args.visitors:,} visitors, "
-          f"4 variants, goal purchase, 30 min window, best variant per category changes at visitor "
-          f"{args.visitors // 2:,})\n")
+    print(f"### Direct feed: every policy on one stream\n\n`.venv/bin/python bench/bandits.py` (seed {args.seed}, "
+          f"{args.visitors:,} visitors, 4 variants, goal purchase, 30 min window, +-{AMP:.0%} daily swing, best "
+          f"variant per category changes at visitor {args.visitors // 2:,})\n")
     results = []
     for name, spec, ctx_target in POLICIES:
         results.append(run(name, spec, visitors, ctx_target, segments=name == SEGMENTS))
@@ -398,10 +388,6 @@ def main(argv: list[str] | None = None) -> int:
         print("| policy | same model version | right after an update |\n| --- | ---: | ---: |")
         for name, us, fresh in decide_cost():
             print(f"| {name} | {us:.1f} | {'' if math.isnan(fresh) else f'{fresh:.1f}'} |")
-        print("\n### Change detection and daily swings (one arm's stream, detector alone)\n")
-        print("First false alarm, in days, for a steady store whose conversion rate swings over each "
-              "day (two seeds), and the values a real drop needs:\n")
-        print("\n".join(detector_cycles()))
         print("\n### Offline evaluation on a logged uniform-random policy (20,000 rows)\n")
         print("\n".join(ope_check(20_000)))
     print(f"\n_total runtime {time.perf_counter() - started:.0f} s_")

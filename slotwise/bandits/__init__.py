@@ -9,7 +9,7 @@ stream — which returns ``Outcome``s to write back to the decision log.
 from .assignment import bucket, even_split, in_holdout
 from .decide import Decision, decide
 from .decision_log import DecisionLogError, LoggedDecision, format_decision_log, parse_decision_log
-from .features import features
+from .features import VisitorContext, features
 from .goals import GOALS, is_binary, rewarding_event
 from .learner import Learner, SlotConfig
 from .policies import POLICIES, Policy, make_policy, policy_from_state
@@ -19,6 +19,6 @@ from .spec import POLICY_NAMES, PolicySpec, parse_policy_spec, validate_policy_s
 __all__ = [
     "GOALS", "POLICIES", "POLICY_NAMES", "Decision", "DecisionLogError", "DecisionRecord", "Learner",
     "LoggedDecision", "Outcome", "Policy", "PolicySpec", "SlotConfig", "bucket", "decide", "even_split",
-    "features", "format_decision_log", "in_holdout", "is_binary", "make_policy", "parse_decision_log",
+    "VisitorContext", "features", "format_decision_log", "in_holdout", "is_binary", "make_policy", "parse_decision_log",
     "parse_policy_spec", "policy_from_state", "rewarding_event", "validate_policy_spec",
 ]

@@ -6,9 +6,10 @@ import random
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from .exploration import sample
 from .features import features as default_features
 from .policies import Policy
-from .propensity import sample
+from .randomness import decision_uniform
 from .records import DecisionRecord
 
 
@@ -39,16 +40,23 @@ def decide(
     rng: random.Random | None = None,
     *,
     features: Mapping[str, float] | None = None,
+    decision_id: str | None = None,
 ) -> Decision:
     """Choose an arm for a visitor ``context`` (raw dict, see ``features.py``).
 
     Pass precomputed ``features`` to skip encoding. Non-contextual policies
     ignore the features, but they are still returned so the log can later
     evaluate a contextual policy offline.
+
+    With a ``decision_id`` the draw is that decision's own uniform number
+    (``randomness.py``): independent of every other decision in any process,
+    and the same when the decision is replayed. Otherwise ``rng`` (or the
+    policy's generator) draws, as in the bench and the tests.
     """
     if not arms:
         raise ValueError("decide needs at least one arm")
     feats = dict(features) if features is not None else default_features(context)
     probs = policy.probabilities(arms, feats if policy.contextual else None)
-    arm = sample(probs, rng or policy._rng)
+    draw = decision_uniform(decision_id) if decision_id is not None else (rng or policy._rng)
+    arm = sample(probs, draw)
     return Decision(arm, probs[arm], policy.name, policy.model_version, feats, probs)

@@ -1,33 +1,65 @@
-"""Visitor context -> one-hot features for contextual policies.
+"""The visitor context a contextual policy sees, and its one-hot features: one definition.
 
-The proxy hands us a plain dict built from the visitor's profile; we turn it
-into sparse ``{"name=value": 1.0}`` features plus a bias term. Categorical
-values are bucketed so the feature space stays small and stable: a linear
-model per arm needs the same names to come back visit after visit.
+Everything that decides or evaluates with a context goes through here: the
+proxy and the tag's ``/decide`` (``rules.context.Context.visitor_context``
+fills a ``VisitorContext`` from the profile and the request), the bandit bench
+(it describes its simulated visitors as ``VisitorContext``), ``slotwise
+replay`` (it groups logged features with ``feature_group``). A context the
+proxy builds and one the bench builds for the same visitor are the same
+features — ``tests/e2e_bandits/test_context.py`` sends a page view through the
+proxy and compares.
 
-Accepted context keys (all optional; missing ones get an explicit "unknown"
-level so "we don't know" is learnable too):
+Categorical values are bucketed so the feature space stays small and stable:
+a linear model per arm needs the same names to come back visit after visit.
+Missing values get an explicit ``unknown`` level, so "we don't know" is
+learnable too.
 
-=================  ==========================================================
-``is_new``         bool — first visit (else ``returning``)
-``device``         str — ``mobile``, ``tablet``, ``desktop`` (others: ``other``)
-``top_category``   str — the visitor's most viewed category (slugified, cut to 40)
-``has_cart``       bool — cart not empty
-``visit_count``    int — bucketed: ``1``, ``2-3``, ``4-9``, ``10+``
-``source``         str — ``direct``, ``search``, ``social``, ``email``, ``paid``,
-                   ``referral`` (others: ``other``)
-=================  ==========================================================
+==============  ============  =====================================================
+field           feature       levels
+==============  ============  =====================================================
+``is_new``      ``visitor``   ``new`` (first visit), ``returning``
+``device``      ``device``    ``mobile``, ``tablet``, ``desktop`` (others: ``other``)
+``top_category`` ``category`` the visitor's most viewed category (slugified, cut to 40;
+                              ``none`` before any)
+``has_cart``    ``cart``      ``yes``, ``no``
+``visit_count`` ``visits``    ``1``, ``2-3``, ``4-9``, ``10+``
+``source``      ``source``    ``direct``, ``search``, ``social``, ``email``, ``paid``,
+                              ``referral`` (others: ``other``)
+==============  ============  =====================================================
+
+plus ``bias`` (always 1).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
 BIAS = "bias"
 DEVICES = ("mobile", "tablet", "desktop")
 SOURCES = ("direct", "search", "social", "email", "paid", "referral")
+GROUPS = ("visitor", "device", "category", "cart", "visits", "source")
 _SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class VisitorContext:
+    """What a contextual policy knows about the visitor of one decision."""
+
+    is_new: bool | None = None
+    visit_count: int | None = None
+    device: str | None = None
+    top_category: str | None = None
+    has_cart: bool | None = None
+    source: str | None = None
+
+    def features(self) -> dict[str, float]:
+        """The one-hot features (see the module docstring)."""
+        return features(asdict(self))
+
+
+CONTEXT_KEYS = tuple(f.name for f in fields(VisitorContext))
 
 
 def _visit_bucket(count: Any) -> str:
@@ -64,8 +96,10 @@ def _flag(value: Any) -> str:
     return "yes" if bool(value) else "no"
 
 
-def features(context: Mapping[str, Any] | None) -> dict[str, float]:
-    """One-hot features of a visitor context (see module docstring)."""
+def features(context: Mapping[str, Any] | VisitorContext | None) -> dict[str, float]:
+    """One-hot features of a visitor context (a ``VisitorContext`` or a dict with its field names)."""
+    if isinstance(context, VisitorContext):
+        context = asdict(context)
     ctx = context or {}
     is_new = ctx.get("is_new")
     return {
@@ -77,3 +111,18 @@ def features(context: Mapping[str, Any] | None) -> dict[str, float]:
         "visits=" + _visit_bucket(ctx.get("visit_count")): 1.0,
         "source=" + _level(ctx.get("source"), SOURCES): 1.0,
     }
+
+
+def feature_group(name: str) -> tuple[str, str] | None:
+    """``("device", "mobile")`` for ``device=mobile``; None for ``bias`` and names not ours."""
+    group, sep, level = name.partition("=")
+    return (group, level) if sep and group in GROUPS else None
+
+
+def segment_of(feats: Mapping[str, float], group: str) -> str | None:
+    """The level of ``group`` a logged feature vector holds (None: the group is not in it)."""
+    for name, value in feats.items():
+        found = feature_group(name)
+        if found is not None and found[0] == group and value:
+            return found[1]
+    return None

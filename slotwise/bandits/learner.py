@@ -48,12 +48,15 @@ from typing import Any, Iterable, Mapping, Sequence
 from .decide import Decision, decide
 from .goals import EXPOSURE_REQUIRED_BY_DEFAULT, check_goal, reward_of, rewarding_event
 from .policies import KEEP_CHANGES, Policy, convert_policy, policy_from_state
+from .policies.river_model import IncompatibleState
 from .records import (
     ARM_REMOVED, EXPIRED, REWARDED, SLOT_REMOVED, UNEXPOSED, UNKNOWN_SLOT, DecisionRecord, Outcome, Restart,
 )
 from .spec import parse_policy_spec
 
-SNAPSHOT_FORMAT = "slotwise.learner/1"
+# /2: time-of-day change detectors, river-model policies. A snapshot in another format is not
+# loaded: the learner is rebuilt from the log (``SnapshotFormatError``)
+SNAPSHOT_FORMAT = "slotwise.learner/2"
 WINDOW_MODES = ("fixed", "inactivity")
 
 
@@ -105,9 +108,14 @@ class _Pending:
     record: DecisionRecord
     order: int
     exposed: bool = False
+    begun: bool = False  # the slot's policy counted it as a trial already (``Policy.begin``)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"record": self.record.to_dict(), "order": self.order, "exposed": self.exposed}
+        return {"record": self.record.to_dict(), "order": self.order, "exposed": self.exposed, "begun": self.begun}
+
+
+class SnapshotFormatError(ValueError):
+    """A snapshot this version cannot load: rebuild the learner from the log."""
 
 
 def slot_seed(seed: int, slot: str) -> int:
@@ -139,9 +147,12 @@ class Learner:
 
     # -- decide ------------------------------------------------------------
     def decide(self, slot: str, context: Mapping[str, Any] | None = None,
-               rng: random.Random | None = None) -> Decision:
-        """One decision for ``slot`` with its current policy and arms."""
-        return decide(self.policies[slot], self.slots[slot].arms, context, rng)
+               rng: random.Random | None = None, *, features: Mapping[str, float] | None = None,
+               decision_id: str | None = None) -> Decision:
+        """One decision for ``slot`` with its current policy and arms (see ``decide.decide``:
+        the proxy passes the decision id, so the draw is that decision's own)."""
+        return decide(self.policies[slot], self.slots[slot].arms, context, rng, features=features,
+                      decision_id=decision_id)
 
     # -- records -----------------------------------------------------------
     def _accept(self, seq: int | None) -> bool:
@@ -177,6 +188,7 @@ class Learner:
         for name, cfg in new.items():
             old_cfg, old = self.slots.get(name), self.policies.get(name)
             if old is None or old_cfg is None or old_cfg.policy != cfg.policy or old_cfg.goal != cfg.goal:
+                self._unbegin(name)  # what carries over to the new policy is learned evidence only
                 policy = convert_policy(old, cfg.policy, cfg.goal, seed=slot_seed(self.seed, name))
             else:
                 policy = old
@@ -187,6 +199,7 @@ class Learner:
                 policy.keep_arms(cfg.arms)
             self.slots[name] = cfg
             self.policies[name] = policy
+            self._begin_pending(name)
         return out
 
     def on_decision(self, record: DecisionRecord | Mapping[str, Any], *, seq: int | None = None) -> list[Outcome]:
@@ -202,7 +215,8 @@ class Learner:
             return out + [Outcome(rec.decision_id, rec.slot, rec.arm, rec.visitor_id, UNKNOWN_SLOT,
                                   None, rec.ts, False, rec.holdout)]
         self._order += 1
-        self._pending[rec.decision_id] = _Pending(rec, self._order)
+        self._pending[rec.decision_id] = pending = _Pending(rec, self._order)
+        self._begin(pending)
         self._by_visitor.setdefault(rec.visitor_id, []).append(rec.decision_id)
         self._touch(rec.visitor_id, rec.ts)
         heapq.heappush(self._heap, (self._deadline(self._pending[rec.decision_id]), self._order, rec.decision_id))
@@ -290,6 +304,37 @@ class Learner:
         raise ValueError(f"unknown record type {kind!r}")
 
     # -- internals ---------------------------------------------------------
+    def _begin(self, pending: _Pending) -> None:
+        """Count a new decision as a trial of its arm now (``Policy.begin`` says why)."""
+        rec = pending.record
+        policy = self.policies.get(rec.slot)
+        if pending.begun or rec.holdout or rec.arm is None or policy is None or not policy.counts_pending:
+            return
+        if rec.arm not in self.slots[rec.slot].arms:
+            return
+        policy.begin(rec.arm, rec.context if policy.contextual else None)
+        pending.begun = True
+
+    def _abandon(self, pending: _Pending) -> None:
+        """A begun decision that will never teach: take its trial back."""
+        if pending.begun:
+            rec = pending.record
+            policy = self.policies.get(rec.slot)
+            if policy is not None:
+                policy.abandon(rec.arm, rec.context if policy.contextual else None)  # type: ignore[arg-type]
+            pending.begun = False
+
+    def _unbegin(self, slot: str) -> None:
+        for pending in self._pending.values():
+            if pending.record.slot == slot:
+                self._abandon(pending)
+
+    def _begin_pending(self, slot: str) -> None:
+        """The slot's policy is new, or restarted: its pending decisions count as trials again."""
+        for pending in sorted(self._pending.values(), key=lambda p: p.order):
+            if pending.record.slot == slot:
+                self._begin(pending)
+
     def _touch(self, visitor_id: str, ts: float) -> None:
         if visitor_id in self._by_visitor:
             self._activity[visitor_id] = max(self._activity.get(visitor_id, ts), ts)
@@ -344,12 +389,18 @@ class Learner:
         self._forget(pending)
         rec = pending.record
         taught = reward is not None and not rec.holdout and rec.arm is not None
+        if not taught:
+            self._abandon(pending)
         if taught:
             policy = self.policies[rec.slot]
             before = policy.restarts
             policy.update(rec.arm, reward, rec.context if policy.contextual else None, rec.propensity,
-                          decided_at=rec.ts, settle=self.slots[rec.slot].window)
+                          decided_at=rec.ts, settle=self.slots[rec.slot].window, begun=pending.begun)
             if policy.restarts != before:
+                for other in self._pending.values():  # the restart forgot their trials: count them again
+                    if other.record.slot == rec.slot:
+                        other.begun = False
+                self._begin_pending(rec.slot)
                 log = self.restarts.setdefault(rec.slot, [])
                 change = policy.changes[-1]
                 log.append(Restart(ts, change["arm"], change["watched"], change["before"], change["after"]))
@@ -362,6 +413,7 @@ class Learner:
         for pending in sorted(self._pending.values(), key=lambda p: p.order):
             if match(pending):
                 self._forget(pending)
+                self._abandon(pending)
                 rec = pending.record
                 out.append(Outcome(rec.decision_id, rec.slot, rec.arm, rec.visitor_id, reason, None,
                                    self.watermark, False, rec.holdout))
@@ -390,19 +442,28 @@ class Learner:
 
     @classmethod
     def from_snapshot(cls, d: Mapping[str, Any]) -> "Learner":
-        """Rebuild a learner; feed it the records after ``d["seq"]`` to catch up."""
+        """Rebuild a learner; feed it the records after ``d["seq"]`` to catch up.
+
+        ``SnapshotFormatError`` when the snapshot was written in another format (an older
+        Slotwise, or river models pickled by another river version): replay the log instead.
+        """
         if d.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError(f"unsupported learner snapshot format {d.get('format')!r}")
+            raise SnapshotFormatError(f"learner snapshot format {d.get('format')!r}, this version reads "
+                                      f"{SNAPSHOT_FORMAT!r}")
         self = cls(seed=int(d["seed"]), dedupe_seconds=float(d["dedupe_seconds"]))
         self.seq = int(d["seq"])
         self.watermark = float("-inf") if d["watermark"] is None else float(d["watermark"])
         self._order = int(d["order"])
         self.slots = {name: SlotConfig.coerce(cfg) for name, cfg in d["slots"].items()}
-        self.policies = {name: policy_from_state(st, seed=slot_seed(self.seed, name))
-                         for name, st in d["policies"].items()}
+        try:
+            self.policies = {name: policy_from_state(st, seed=slot_seed(self.seed, name))
+                             for name, st in d["policies"].items()}
+        except IncompatibleState as exc:
+            raise SnapshotFormatError(str(exc)) from exc
         self._activity = {v: float(t) for v, t in d["activity"].items()}
         for item in d["pending"]:
-            pending = _Pending(DecisionRecord.from_dict(item["record"]), int(item["order"]), bool(item["exposed"]))
+            pending = _Pending(DecisionRecord.from_dict(item["record"]), int(item["order"]), bool(item["exposed"]),
+                               bool(item.get("begun", False)))
             rec = pending.record
             self._pending[rec.decision_id] = pending
             self._by_visitor.setdefault(rec.visitor_id, []).append(rec.decision_id)

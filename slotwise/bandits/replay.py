@@ -15,6 +15,11 @@ for IPS/SNIPS it computes ``pi(.|x)`` before seeing the row and then learns
 from every row ("trained on the log"); for replay it learns only from the
 matched rows, as it would have online. Intervals are 95% normal
 approximations (delta method for SNIPS).
+
+Fixed policies — "always show b", "the best variant for each device" — are
+what a marketer asks first: ``always`` and ``evaluate_best_per_segment``
+(cross-fitted, so choosing the winners and measuring them do not use the same
+rows).
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .decision_log import LoggedDecision
 from .policies import Policy, make_policy
-from .propensity import sample
+from .exploration import sample
+from .features import segment_of
 from .stats import Z95, Interval
 
 TargetFn = Callable[[Sequence[str], Mapping[str, float]], Mapping[str, float]]
@@ -136,3 +142,76 @@ def evaluate(logs: Iterable[LoggedDecision], candidate, goal: str, arms: Sequenc
     est_ips, est_snips = ips(rows, candidate, goal, arms, seed)
     return OfflineReport(est_ips, est_snips, replay(rows, candidate, goal, arms, seed),
                          _mean_ci([float(r.reward) for r in rows], "logged"))  # type: ignore[arg-type]
+
+
+# -- fixed policies: what a marketer asks first --------------------------------------------------
+ALL = "all"  # ``best_per_segment(..., ALL)``: one variant for everyone
+
+
+def always(arm: str) -> TargetFn:
+    """The policy that always shows ``arm``."""
+    def target(arms: Sequence[str], ctx: Mapping[str, float]) -> Mapping[str, float]:
+        return {a: float(a == arm) for a in arms}
+    return target
+
+
+def per_segment(choice: Mapping[str, str], group: str, default: str) -> TargetFn:
+    """Shows ``choice[level]`` to visitors whose ``group`` feature has that level, else ``default``."""
+    def target(arms: Sequence[str], ctx: Mapping[str, float]) -> Mapping[str, float]:
+        level = segment_of(ctx, group) if group != ALL else ALL
+        arm = choice.get(level or "", default)
+        return {a: float(a == arm) for a in arms}
+    return target
+
+
+def best_per_segment(logs: Iterable[LoggedDecision], group: str, arms: Sequence[str]) -> tuple[dict[str, str], str]:
+    """Each level's variant with the best self-normalised IPS mean on ``logs`` (levels seen in
+    the log; ``group`` ``all``: one for everyone), and the best overall as the default."""
+    sums: dict[str, dict[str, list[float]]] = {}
+    for row in _usable(logs):
+        level = ALL if group == ALL else (segment_of(row.context, group) or "")
+        cell = sums.setdefault(level, {}).setdefault(row.arm, [0.0, 0.0])  # type: ignore[arg-type]
+        cell[0] += float(row.reward) / row.propensity  # type: ignore[arg-type]
+        cell[1] += 1.0 / row.propensity
+    overall: dict[str, list[float]] = {}
+    for cells in sums.values():
+        for arm, (num, den) in cells.items():
+            total = overall.setdefault(arm, [0.0, 0.0])
+            total[0] += num
+            total[1] += den
+
+    def best(cells: Mapping[str, list[float]]) -> str:
+        return max(arms, key=lambda a: cells[a][0] / cells[a][1] if a in cells and cells[a][1] else -math.inf)
+    return {level: best(cells) for level, cells in sums.items()}, best(overall)
+
+
+def _pooled(a: Estimate, b: Estimate) -> Estimate:
+    """Two estimates on disjoint rows as one (weighted by rows; their errors add)."""
+    if a.n == 0 or math.isnan(a.value):
+        return b
+    if b.n == 0 or math.isnan(b.value):
+        return a
+    n = a.n + b.n
+    value = (a.n * a.value + b.n * b.value) / n
+    se = math.hypot(a.n * (a.interval.high - a.interval.low), b.n * (b.interval.high - b.interval.low)) / (2 * Z95 * n)
+    return Estimate(a.method, value, Interval(value - Z95 * se, value + Z95 * se), n, a.effective_n + b.effective_n)
+
+
+def evaluate_best_per_segment(logs: Iterable[LoggedDecision], group: str, goal: str, arms: Sequence[str],
+                              seed: int = 0) -> tuple[OfflineReport, dict[str, str], str]:
+    """The "best variant per segment" policy, cross-fitted: chosen on the first half of the log
+    (in time) and measured on the second, and the other way round. Chosen and measured on the
+    same rows it would look better than it is (it picks whatever got lucky). Also returns the
+    choice on the whole log, which is what a store would deploy."""
+    rows = _usable(logs)
+    half = len(rows) // 2
+    folds = (rows[:half], rows[half:])
+    reports = []
+    for fit, test in ((folds[0], folds[1]), (folds[1], folds[0])):
+        choice, default = best_per_segment(fit, group, arms)
+        reports.append(evaluate(test, per_segment(choice, group, default), goal, arms, seed))
+    a, b = reports
+    pooled = OfflineReport(_pooled(a.ips, b.ips), _pooled(a.snips, b.snips), _pooled(a.replay, b.replay),
+                           _mean_ci([float(r.reward) for r in rows], "logged"))  # type: ignore[arg-type]
+    choice, default = best_per_segment(rows, group, arms)
+    return pooled, choice, default

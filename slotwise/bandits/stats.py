@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
-from scipy import stats as _sp
 
 from .goals import is_binary
 from .records import Restart
@@ -87,6 +86,8 @@ class SlotReport:
     traffic: list[TrafficBucket] = field(default_factory=list)
     holdout: ArmSummary | None = None  # the holdout's own row (``p_best`` is nan: it is not a variant)
     restarts: list[Restart] = field(default_factory=list)  # when change detection restarted learning
+    # contextual slots: the variants per segment of each context feature (``segments.py``)
+    segments: list[Any] = field(default_factory=list)
 
 
 # -- intervals ------------------------------------------------------------------
@@ -111,29 +112,43 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval
     if n == 1:
         return Interval(-math.inf, math.inf)
     se = float(arr.std(ddof=1)) / math.sqrt(n)
+    from scipy import stats as _sp  # here, not at import: `slotwise --help` loads this module
+
     t = float(_sp.t.ppf(0.5 + confidence / 2, n - 1))
     return Interval(mean - t * se, mean + t * se)
 
 
 # -- probability of being best ------------------------------------------------------
+PRIOR_STRENGTH = 2.0  # pseudo-observations behind the prior of a rate: evidence outweighs it at once
+
+
 def prob_best(samples: Mapping[str, Sequence[float]], binary: bool, n_draws: int = 10_000,
-              seed: int = 0) -> dict[str, float]:
+              seed: int = 0, prior_strength: float = PRIOR_STRENGTH) -> dict[str, float]:
     """P(arm has the highest mean), Monte Carlo from each arm's posterior.
 
-    Binary: Beta(1 + successes, 1 + failures). Real: normal approximation of
-    the mean's posterior, N(mean, s^2/n) (needs n >= 2; otherwise very wide).
+    Binary: Beta(k m + successes, k (1 - m) + failures), with ``m`` the rate of all
+    arms together and ``k = prior_strength`` (2): a prior worth two visitors at the
+    slot's own rate. A flat Beta(1, 1) is worth a conversion and a non-conversion —
+    at a 1% rate that is fifty times the evidence a visitor gives, so a variant with
+    0 of 30 conversions kept a 22% chance of being best. Real: normal approximation
+    of the mean's posterior, N(mean, s^2/n) (needs n >= 2; otherwise very wide).
     """
     arms = list(samples)
     if not arms:
         return {}
     rng = np.random.default_rng(seed)
     draws = np.empty((len(arms), n_draws))
+    if binary:
+        wins_all = sum(float((np.asarray(v, dtype=float) > 0).sum()) for v in samples.values())
+        n_all = sum(len(v) for v in samples.values())
+        pooled = min(max((wins_all + 0.5) / (n_all + 1.0), 1e-6), 1 - 1e-6)
+        a0, b0 = prior_strength * pooled, prior_strength * (1.0 - pooled)
     for i, arm in enumerate(arms):
         vals = np.asarray(samples[arm], dtype=float)
         n = len(vals)
         if binary:
             s = float((vals > 0).sum())
-            draws[i] = rng.beta(1 + s, 1 + n - s, n_draws)
+            draws[i] = rng.beta(a0 + s, b0 + n - s, n_draws)
         else:
             mean = float(vals.mean()) if n else 0.0
             sd = float(vals.std(ddof=1)) / math.sqrt(n) if n >= 2 else 1e6
@@ -178,6 +193,8 @@ def srm_check(observed: Mapping[str, int], expected_share: Mapping[str, float], 
         e = n * expected_share[k] / total_share
         chi2 += (c - e) ** 2 / e if e > 0 else (math.inf if c else 0.0)
     dof = len(keys) - 1
+    from scipy import stats as _sp
+
     p = float(_sp.chi2.sf(chi2, dof))
     return SRMCheck(name, {k: c for k, c in zip(keys, counts)}, dict(expected_share), chi2, dof, p, p < threshold)
 
@@ -222,6 +239,22 @@ def split_counts(rows: Sequence[Mapping[str, Any]], intended: Mapping[str, float
     return {a: counts[a] for a in intended}
 
 
+def summarize_arms(arm_names: Sequence[str], rewards: Mapping[str, Sequence[float]], decisions: Mapping[str, int],
+                   exposures: Mapping[str, int], binary: bool, seed: int = 0) -> list[ArmSummary]:
+    """One row per arm: counts, mean reward with its interval, chance of being best."""
+    pbest = prob_best({a: rewards.get(a, []) for a in arm_names}, binary, seed=seed)
+    summaries = []
+    for a in arm_names:
+        vals = rewards.get(a, [])
+        n = len(vals)
+        positive = sum(1 for v in vals if v > 0)
+        mean = sum(vals) / n if n else 0.0
+        iv = wilson_interval(positive, n) if binary else mean_interval(vals)
+        summaries.append(ArmSummary(a, decisions.get(a, 0), exposures.get(a, 0), n, positive, mean, iv,
+                                    pbest.get(a, 0.0)))
+    return summaries
+
+
 def slot_report(
     records: Iterable[Mapping[str, Any]],
     slot: str,
@@ -259,15 +292,7 @@ def slot_report(
             rewards[key].append(value)
             personalized.append(value)
     arm_names = list(arms) if arms is not None else sorted(k for k in decisions if k != "holdout")
-    pbest = prob_best({a: rewards.get(a, []) for a in arm_names}, binary, seed=seed)
-    summaries = []
-    for a in arm_names:
-        vals = rewards.get(a, [])
-        n = len(vals)
-        positive = sum(1 for v in vals if v > 0)
-        mean = sum(vals) / n if n else 0.0
-        iv = wilson_interval(positive, n) if binary else mean_interval(vals)
-        summaries.append(ArmSummary(a, decisions[a], exposures[a], n, positive, mean, iv, pbest.get(a, 0.0)))
+    summaries = summarize_arms(arm_names, rewards, decisions, exposures, binary, seed)
     held_summary = None
     if decisions["holdout"]:
         positive = sum(1 for v in held if v > 0)

@@ -1,4 +1,8 @@
-"""``slotwise replay``: evaluate a candidate policy offline on the logged decisions."""
+"""``slotwise replay``: evaluate a candidate policy offline on the logged decisions.
+
+The candidate is a bandit policy (``--policy``), or a fixed policy — always
+one variant (``--always``), or each segment's best (``--best-per device``).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from slotwise.bandits.decision_log import DecisionLogError, parse_decision_log
-from slotwise.bandits.replay import Estimate, evaluate
-from slotwise.bandits.spec import validate_policy_spec
+from slotwise.bandits.features import GROUPS
+from slotwise.bandits.replay import ALL, Estimate, always, evaluate, evaluate_best_per_segment
+from slotwise.bandits.spec import POLICY_NAMES, validate_policy_spec
 
 
 def _value(raw: str) -> Any:
@@ -60,26 +65,49 @@ def run_replay(args: argparse.Namespace) -> int:
     if not slots:
         print("slotwise replay: no decisions to evaluate", file=sys.stderr)
         return 1
+    fixed = args.always is not None or args.best_per is not None
+    if fixed == (args.policy is not None) or (args.always is not None and args.best_per is not None):
+        print("slotwise replay: give one candidate: --policy NAME, --always VARIANT or --best-per FEATURE",
+              file=sys.stderr)
+        return 2
+    if args.best_per is not None and args.best_per not in (ALL, *GROUPS):
+        print(f"slotwise replay: --best-per {args.best_per!r}: use {ALL} or a context feature "
+              f"({', '.join(GROUPS)})", file=sys.stderr)
+        return 2
     spec = {"name": args.policy, "params": params}
-    status = 0
     for slot in slots:
         slot_rows = [r for r in rows if r.slot == slot and not r.holdout]
         goal = args.goal or infer_goal(slot_rows)
-        errors = validate_policy_spec(spec, goal)
-        if errors:
-            for error in errors:
-                print(f"slotwise replay: --policy/--param: {error}", file=sys.stderr)
-            return 2
-        report = evaluate(slot_rows, spec, goal, seed=args.seed)
+        arms = sorted({r.arm for r in slot_rows if r.arm is not None})
         known = sum(1 for r in slot_rows if r.reward is not None)
-        candidate = f"{args.policy} {json.dumps(params)}" if params else args.policy
         kind = f"goal {goal}" if args.goal else ("0/1 rewards" if goal == "click" else "amounts")
+        if args.always is not None:
+            if args.always not in arms:
+                print(f"slotwise replay: slot {slot}: no decisions for variant {args.always!r} "
+                      f"(variants: {', '.join(arms)})", file=sys.stderr)
+                return 2
+            candidate = f"always {args.always}"
+            report = evaluate(slot_rows, always(args.always), goal, arms, seed=args.seed)
+        elif args.best_per is not None:
+            report, choice, default = evaluate_best_per_segment(slot_rows, args.best_per, goal, arms, args.seed)
+            picks = ", ".join(f"{level} -> {arm}" for level, arm in sorted(choice.items()) if level)
+            candidate = (f"the best variant {'for everyone' if args.best_per == ALL else 'per ' + args.best_per} "
+                         f"({picks}{'; others -> ' + default if args.best_per != ALL else ''}; chosen on one half "
+                         "of the log and measured on the other)")
+        else:
+            errors = validate_policy_spec(spec, goal)
+            if errors:
+                for error in errors:
+                    print(f"slotwise replay: --policy/--param: {error}", file=sys.stderr)
+                return 2
+            report = evaluate(slot_rows, spec, goal, seed=args.seed)
+            candidate = f"{args.policy} {json.dumps(params)}" if params else args.policy
         print(f"slot {slot}: candidate {candidate} ({kind}) on {len(slot_rows)} decisions, "
               f"{known} with a known reward")
         for estimate in (report.logged, report.ips, report.snips, report.replay):
             print("  " + _fmt(estimate))
         print()
-    return status
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -90,7 +118,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(export them with `slotwise report --export decisions.jsonl`; format: docs/decision-log.md).",
     )
     parser.add_argument("decisions", metavar="DECISIONS_FILE", help="decision log, .csv or .jsonl")
-    parser.add_argument("--policy", required=True, help="thompson, ucb, epsilon-greedy, exp3, linucb, uniform")
+    parser.add_argument("--policy", help="a bandit policy: " + ", ".join(POLICY_NAMES))
+    parser.add_argument("--always", metavar="VARIANT", help="a fixed policy: always this variant")
+    parser.add_argument("--best-per", metavar="FEATURE", help="a fixed policy: each segment's best variant "
+                        f"in the log, per context feature ({', '.join(GROUPS)}), or {ALL} for one variant "
+                        "for everyone (cross-fitted: chosen on one half of the log, measured on the other)")
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="policy parameter (repeatable)")
     parser.add_argument("--goal", default=None, help="the slots' goal (click, purchase, revenue, ...); "
                         "default: per slot, 0/1 rewards are a rate (click) and others an amount (revenue)")

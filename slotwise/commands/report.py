@@ -15,9 +15,11 @@ from slotwise.bandits.stats import SlotReport
 from slotwise.commands.common import add_store_arguments, parse_since, store_from_args
 from slotwise.proxy.reporting import (
     build_decision_log,
+    chance_text,
     json_safe,
     notices,
     read_all,
+    segment_lines,
     slot_reports,
 )
 
@@ -40,13 +42,7 @@ def _interval(low: float | None, high: float | None, binary: bool) -> str:
 
 
 def _chance(p: float) -> str:
-    if not _finite(p):
-        return ""
-    if p >= 0.9995:
-        return ">99.9%"
-    if p < 0.0005:
-        return "<0.1%"
-    return f"{p:.1%}"
+    return chance_text(p)
 
 
 def _diff(x: float, binary: bool) -> str:
@@ -103,6 +99,7 @@ def render_text(reports: list[SlotReport]) -> str:
             out.append(line)
         else:
             out.append("  Lift over the holdout: not enough measured decisions in both groups yet.")
+        out += ["  " + line for line in segment_lines(rep)]
         out += [f"  {'WARNING' if kind == 'warning' else 'Note'}: {text}" for kind, text in notices(rep)]
         out.append("")
     out.extend(textwrap.wrap(LEGEND, 100))

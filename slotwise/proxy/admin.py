@@ -27,6 +27,7 @@ from slotwise.proxy.charts import line_chart
 from slotwise.proxy.reporting import (
     DecisionLog,
     build_decision_log,
+    chance_text,
     json_safe,
     notices,
     read_all,
@@ -206,6 +207,7 @@ def render_slot(rep: Any, log: DecisionLog) -> str:
         )
     else:
         out.append("<p>Lift over the holdout: not enough measured decisions in both groups yet.</p>")
+    out.append(render_segments(rep, fmt))
     out += [f"<p{' class=warn' if kind == 'warning' else ''}>{escape(text)}</p>" for kind, text in notices(rep)]
     share = defaultdict(list)
     for bucket in rep.traffic:
@@ -220,6 +222,32 @@ def render_slot(rep: Any, log: DecisionLog) -> str:
     return "".join(out)
 
 
+def render_segments(rep: Any, fmt: Any) -> str:
+    """A contextual slot's variants per segment: a table per feature whose segments have
+    different leaders, and a line naming the features where they agree."""
+    if not rep.segments:
+        return ""
+    arms = [a.arm for a in rep.segments[0].rows[0].arms]
+    out = ["<h3>By segment</h3><p>This slot decides per visitor; the chances above pool all visitors.</p>"]
+    same = []
+    for table in rep.segments:
+        if not table.leaders_differ:
+            same.append(table.group)
+            continue
+        head = "".join(f"<th>{escape(a)}</th>" for a in arms)
+        rows = []
+        for row in table.rows:
+            leader = row.leader
+            lead = escape(f"{leader.arm} ({chance_text(leader.p_best)} chance best)") if leader else "unclear yet"
+            cells = "".join(f"<td>{fmt(a.mean) if a.closed else '-'}</td>" for a in row.arms)
+            rows.append(f"<tr><td>{escape(row.level)}</td><td>{row.measured}</td>{cells}<td>{lead}</td></tr>")
+        out.append(f"<table><tr><th>{escape(table.group)}</th><th>measured</th>{head}<th>leader</th></tr>"
+                   + "".join(rows) + "</table>")
+    if same:
+        out.append(f"<p>Same leader (or none yet) in every segment of: {escape(', '.join(same))}.</p>")
+    return "".join(out)
+
+
 def learner_summary(learner: Any) -> dict[str, Any]:
     """What this process's learner holds: per slot the policy, its model version and per-arm evidence."""
     slots: dict[str, Any] = {}
@@ -230,6 +258,8 @@ def learner_summary(learner: Any) -> dict[str, Any]:
             arms = {a: {"n": st[0], "reward_sum": st[1]} for a, st in sorted(stats.items())}
         elif hasattr(policy, "arm_names"):  # linucb
             arms = {a: {"n": float(policy._n[i])} for i, a in enumerate(policy.arm_names)}
+        elif isinstance(getattr(policy, "counts", None), dict):  # river-model
+            arms = {a: {"n": float(n)} for a, n in sorted(policy.counts.items())}
         slots[name] = {"policy": policy.name, "model_version": policy.model_version, "updates": policy.version,
                        "arms": arms}
     watermark = learner.watermark

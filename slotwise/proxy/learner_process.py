@@ -19,7 +19,7 @@ import logging
 import time
 from typing import Any, Callable, Mapping
 
-from slotwise.bandits.learner import Learner, SlotConfig
+from slotwise.bandits.learner import Learner, SlotConfig, SnapshotFormatError
 from slotwise.proxy.learning import SNAPSHOT_NAME, learner_record
 from slotwise.proxy.log_retention import LogTrimmer
 from slotwise.store.base import LogRecord
@@ -60,16 +60,46 @@ class StreamLearner:
 
     async def start(self) -> None:
         found = await self.store.load_snapshot(SNAPSHOT_NAME)
+        rebuild = False
         if found is not None:
             try:
                 self.learner = Learner.from_snapshot(found[0])
-            except Exception:
-                log.warning("snapshot unreadable; starting fresh", exc_info=True)
+            except Exception as exc:  # another version's format, or corrupt: the stream holds everything
+                log.warning("snapshot not loaded (%s); rebuilding the models from the stream", exc,
+                            exc_info=not isinstance(exc, SnapshotFormatError))
+                rebuild = True
         if self.fixed_slots:
             self.learner.configure_local(self.fixed_slots)
+        if rebuild:
+            await self.rebuild()
         await self.store.create_group(self.group, after_seq=0)
         # our own earlier incarnation's pending entries (it was killed), then anyone's idle ones
         await self.process(await self.store.reclaim(self.group, self.consumer, 0, count=100_000))
+
+    async def rebuild(self, batch: int = 1000) -> int:
+        """Learn the whole stream again (the snapshot could not be read). Entries the group
+        delivers later are skipped by their ``seq``; a snapshot is saved at once."""
+        seq, applied = 0, 0
+        while True:
+            records = await self.store.read_log(seq, batch)
+            for rec in records:
+                converted = learner_record(rec)
+                if converted is None:
+                    self.learner.skip_to(rec.seq)
+                    continue
+                if rec.kind == "decision":
+                    self._ensure_slot(rec.data)
+                try:
+                    self.learner.apply(converted)
+                    applied += 1
+                except (KeyError, ValueError, TypeError):
+                    self.learner.skip_to(rec.seq)
+            if len(records) < batch:
+                break
+            seq = records[-1].seq
+        self._dirty = True
+        await self.flush(force=True)
+        return applied
 
     def configure(self, slots: Mapping[str, SlotConfig]) -> None:
         self.fixed_slots = dict(slots)

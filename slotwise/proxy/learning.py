@@ -9,6 +9,11 @@ are replayed: a kill -9 loses no learning.
 
 In follower mode (several instances over Redis) the process does not learn;
 it loads the snapshots a separate ``slotwise learner`` publishes.
+
+A snapshot this version cannot read (``SnapshotFormatError``: an older
+format, or river models pickled by another river version) is not an error:
+the learner starts empty and replays the whole log, which rebuilds exactly
+what the snapshot held.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import logging
 import time
 from typing import Any, Callable, Iterable, Mapping
 
-from slotwise.bandits.learner import Learner, SlotConfig
+from slotwise.bandits.learner import Learner, SlotConfig, SnapshotFormatError
 from slotwise.bandits.records import Outcome
 from slotwise.store.base import LogRecord, Store
 from slotwise.store.outage import is_outage
@@ -139,8 +144,12 @@ class LearningLoop:
             return False
         try:
             learner = Learner.from_snapshot(data)
+        except SnapshotFormatError as exc:  # another version's models: the log rebuilds them
+            log.warning("bandit snapshot not loaded (%s); %s", exc,
+                        "waiting for the learner's next one" if self.follower else "rebuilding the models from the log")
+            return False
         except Exception:  # a corrupt or foreign snapshot: start fresh rather than not at all
-            log.warning("bandit snapshot unreadable; starting the models fresh", exc_info=True)
+            log.warning("bandit snapshot unreadable; rebuilding the models from the log", exc_info=True)
             return False
         if self.slots:
             learner.configure_local(self.slots)

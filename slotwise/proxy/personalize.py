@@ -34,6 +34,7 @@ from slotwise.proxy.config import Settings
 from slotwise.proxy.decision_tokens import DecisionTokens
 from slotwise.proxy.documents import fragment_request
 from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
+from slotwise.proxy.forward_safe import _SPENT as SPENT_MS
 from slotwise.proxy.identity import VisitorCookies, cookie_value
 from slotwise.proxy.inject import inject_before_body_end
 from slotwise.proxy.health import HealthReport, check_store
@@ -43,7 +44,6 @@ from slotwise.proxy.pageviews import PageViewRecorder
 from slotwise.proxy.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
 from slotwise.proxy.recommendations import fetch_recommendations
 from slotwise.proxy.rules_watch import RulesHolder
-from slotwise.proxy.sources import traffic_source
 from slotwise.rules import RuleSet, build_context, load_rules, page_facts, request_facts
 from slotwise.rules.errors import RuleEvaluationError
 from slotwise.rules.reading import PageReading, read_html
@@ -315,6 +315,11 @@ class SlotwisePersonalizer:
                                          frozen=flow.html_sent)
             body = result.body
             flow.personalized = result.changed
+        if work.choices and self._out_of_budget(flow, started):
+            # CPU-bound work ran past the page's time budget: the original page goes out, so
+            # none of these decisions were shown and none may be logged
+            raise TimeoutError(f"personalization budget of {self.settings.personalize_budget_ms:g} ms "
+                               "exceeded before logging decisions")
         with stage("store"):  # only decisions the page really shows are logged
             await self._persist_decisions(flow.visitor.id, work, now)
         flow.state["same_for_everyone"] = not flow.personalized and not flow.visitor.set_cookie
@@ -342,6 +347,12 @@ class SlotwisePersonalizer:
         """A page over a bound of ``slotwise.html.bounds`` raises before anything parses it."""
         check_page(html)
         return cls._read(flow, html, ruleset)
+
+    def _out_of_budget(self, flow: Flow, started: float) -> bool:
+        """This page's personalization has used up its time budget (``personalize_budget_ms``, less
+        what earlier steps of the same page spent, as the fail-open wrapper counts it)."""
+        spent = float(flow.state.get(SPENT_MS, 0.0)) + (time.perf_counter() - started) * 1000.0
+        return spent > self.settings.personalize_budget_ms
 
     @staticmethod
     def _read(flow: Flow, html: bytes, ruleset: RuleSet) -> PageReading:
@@ -409,10 +420,8 @@ class SlotwisePersonalizer:
             return
         ctx = build_context(profile, page, request, visitor_id)
         holdout = forced is None and in_holdout(visitor_id, ruleset.holdout)
-        features = {
-            **ctx.features(),
-            "source": traffic_source(request.utm, request.referrer_host, flow.state.get("request_host") or flow.public_host),
-        }
+        # the one context definition (rules.context); own referrers told by the request's own Host
+        features = ctx.features(flow.state.get("request_host") or flow.public_host)
         for slot in slots:
             with stage("rules", slot.id):
                 if not slot.applies(ctx):
@@ -464,7 +473,8 @@ class SlotwisePersonalizer:
                 "holdout": True, **extras,
             }
             return SlotChoice(slot, None, decision_id, record)
-        decision = self.learning.learner.decide(slot.id, features)
+        # the draw comes from the decision id: independent across workers, instances and reloads
+        decision = self.learning.learner.decide(slot.id, features=features, decision_id=decision_id)
         record = decision.record(decision_id, now, visitor_id, slot.id).to_dict()
         variant = variants[decision.arm]
         record.update(extras)

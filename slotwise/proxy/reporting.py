@@ -16,7 +16,9 @@ from typing import Any, Iterable, Mapping
 from slotwise.bandits.decision_log import LoggedDecision
 from slotwise.bandits.goals import is_binary
 from slotwise.bandits.learner import Learner, SlotConfig
+from slotwise.bandits.policies import POLICIES
 from slotwise.bandits.records import Restart
+from slotwise.bandits.segments import segment_tables
 from slotwise.bandits.stats import SlotReport, slot_report
 from slotwise.proxy.learning import learner_record
 from slotwise.store.base import LogRecord, Store
@@ -130,8 +132,58 @@ def slot_reports(log: DecisionLog, slot: str | None = None, bucket_seconds: floa
             intended = {arm: 1.0 / len(config.arms) for arm in config.arms}
         report = slot_report(rows, name, config.goal, arms=list(config.arms), intended_split=intended,
                              holdout_share=log.holdout_share, bucket_seconds=bucket_seconds)
-        reports.append(replace(report, restarts=list(log.restarts.get(name, []))))
+        segments = []
+        if is_contextual(config):  # pooled figures hide a variant that wins for some visitors
+            segments = segment_tables([r for r in rows if r.get("slot") == name], list(config.arms),
+                                      is_binary(config.goal))
+        reports.append(replace(report, restarts=list(log.restarts.get(name, [])), segments=segments))
     return reports
+
+
+def chance_text(p: float) -> str:
+    """A chance of being best for people: never a flat 0% or 100% from a Monte Carlo count."""
+    if not math.isfinite(p):
+        return ""
+    if p >= 0.9995:
+        return ">99.9%"
+    return "<0.1%" if p < 0.0005 else f"{p:.1%}"
+
+
+def is_contextual(config: SlotConfig) -> bool:
+    """The slot's policy decides per visitor (LinUCB, a river model)."""
+    policy = POLICIES.get(str(dict(config.policy or {}).get("name")))
+    return bool(policy is not None and policy.contextual)
+
+
+def segment_lines(report: SlotReport) -> list[str]:
+    """The per-segment part of a contextual slot's report, as plain lines (text and admin page):
+    the features whose segments have different leaders, in a table each, then the others."""
+    if not report.segments:
+        return []
+    binary = is_binary(report.goal)
+
+    def amount(arm: Any) -> str:
+        if not arm.closed:
+            return "-"
+        return f"{arm.mean:.1%}" if binary else f"{arm.mean:,.2f}"
+
+    arms = [a.arm for a in report.segments[0].rows[0].arms]
+    out = ["By segment (this slot decides per visitor; 'chance best' above pools all visitors):"]
+    same = []
+    for table in report.segments:
+        if not table.leaders_differ:
+            same.append(table.group)
+            continue
+        width = max(len(table.group), *(len(r.level) for r in table.rows)) + 2
+        out.append(f"  {table.group:<{width}}{'measured':>9}" + "".join(f"{a:>10}" for a in arms) + "   leader")
+        for row in table.rows:
+            leader = row.leader
+            lead = f"{leader.arm} ({chance_text(leader.p_best)} chance best)" if leader else "unclear yet"
+            out.append(f"  {row.level:<{width}}{row.measured:>9}" + "".join(f"{amount(a):>10}" for a in row.arms)
+                       + f"   {lead}")
+    if same:
+        out.append(f"  Same leader (or none yet) in every segment of: {', '.join(same)}.")
+    return out
 
 
 def json_safe(value: Any) -> Any:

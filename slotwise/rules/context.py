@@ -1,13 +1,44 @@
-"""One request's view for rules: the visitor, the page and the request, built once."""
+"""One request's view for rules: the visitor, the page and the request, built once.
+
+``Context.visitor_context`` is the one place a live page view becomes what a
+contextual policy sees (``slotwise.bandits.features.VisitorContext``): the
+proxy, the tag's ``/decide`` (which runs the same personalization steps), the
+bench and replay all read features built from it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from slotwise.bandits.features import VisitorContext
 from slotwise.profile import Profile
 from slotwise.rules.facts import PageFacts, RequestFacts
 from slotwise.rules.visitor import VisitorView
+
+_SEARCH = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "qwant.", "baidu.", "yandex.", "startpage.")
+_SOCIAL = ("facebook.", "instagram.", "t.co", "twitter.", "x.com", "linkedin.", "pinterest.", "tiktok.",
+           "reddit.", "youtube.", "whatsapp.", "threads.")
+_PAID_MEDIUMS = ("cpc", "ppc", "paid", "paidsearch", "paid_social", "display", "cpm", "affiliate")
+
+
+def traffic_source(utm: Mapping[str, str | None], referrer_host: str | None, own_host: str | None) -> str:
+    """One of direct, search, social, email, paid, referral (UTM medium first, then the referrer)."""
+    medium = (utm.get("medium") or "").lower()
+    if medium in _PAID_MEDIUMS:
+        return "paid"
+    if medium in ("email", "newsletter", "e-mail"):
+        return "email"
+    if medium in ("social", "social-network", "sm"):
+        return "social"
+    host = (referrer_host or "").lower()
+    if not host or (own_host and host == own_host.split(":")[0].lower()):
+        return "direct"
+    if any(marker in host for marker in _SEARCH):
+        return "search"
+    if any(host == m or host.endswith("." + m) or m in host for m in _SOCIAL):
+        return "social"
+    return "referral"
 
 
 @dataclass(frozen=True)
@@ -20,22 +51,22 @@ class Context:
     visitor_id: str | None = None
     names: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
-    def features(self) -> dict[str, Any]:
-        """A small, loggable summary (for the exposure log and contextual policies)."""
+    def visitor_context(self, own_host: str | None = None) -> VisitorContext:
+        """The visitor as a contextual policy sees them (``own_host``: a referrer from the store
+        itself is direct traffic). The profile already counts this page view."""
         v = self.visitor
-        return {
-            "page_type": self.page.type,
-            "page_category": self.page.category,
-            "device": self.request.device,
-            "country": self.request.country,
-            "utm_source": self.request.utm.get("source"),
-            "is_returning": v["is_returning"],
-            "visits": v["visits"],
-            "has_cart": v["has_cart"],
-            "cart_count": v["cart_count"],
-            "known": v["known"],
-            "subscribed": v["subscribed"],
-        }
+        return VisitorContext(
+            is_new=bool(v["is_new"]),
+            visit_count=int(v["visits"]),
+            device=self.request.device,
+            top_category=next(iter(v["top_categories"]), None),
+            has_cart=bool(v["has_cart"]),
+            source=traffic_source(self.request.utm, self.request.referrer_host, own_host),
+        )
+
+    def features(self, own_host: str | None = None) -> dict[str, float]:
+        """The one-hot features a contextual policy decides on, and the decision log keeps."""
+        return self.visitor_context(own_host).features()
 
 
 def build_context(

@@ -6,6 +6,7 @@ import json
 import math
 import random
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,19 +64,90 @@ def test_steady_revenue_with_rare_large_orders_raises_no_alarm():
     assert first_alarm(ChangeDetector(8.0, "gaussian"), stream) is None
 
 
+def test_a_collapsed_variance_is_not_read_as_a_precise_measurement():
+    """Prediction errors after a run of non-conversions are nearly constant: a test that takes the
+    window's own variance (~1e-9 here) called a shift of 0.0001 a change."""
+    values = [-0.0400] * 25 + [-0.0401] * 25
+    assert first_alarm(ChangeDetector(6.0, "gaussian"), values) is None
+
+
+def cycle(rng: random.Random, rate: float, days: float, per_day: int, amp: float = 0.3,
+          halve_after: float | None = None) -> list[tuple[float, float]]:
+    """(value, decision time) of one variant converting at ``rate`` +-``amp`` over each day."""
+    out = []
+    for i in range(int(days * per_day)):
+        at = T0 + i * 86_400.0 / per_day
+        p = rate * (1 + amp * math.sin(2 * math.pi * (at % 86_400.0) / 86_400.0))
+        if halve_after is not None and i >= halve_after * per_day:
+            p *= 0.5
+        out.append((float(rng.random() < p), at))
+    return out
+
+
+def test_a_daily_cycle_is_not_a_change_but_halving_the_variant_is():
+    steady = cycle(random.Random(5), 0.03, 3, 20_000)
+    # one level before and after (no decision times): the evening's dip reads as a drop
+    assert first_alarm(ChangeDetector(8.0), [v for v, _ in steady]) is not None
+    # the daily profile fitted around the split: nothing moved
+    timed = ChangeDetector(8.0)
+    assert not any(timed.add(v, 1.0, at) for v, at in steady)
+    # halved on the third day: a few thousand decisions
+    halved = cycle(random.Random(6), 0.03, 3.5, 20_000, halve_after=2.5)
+    detector = ChangeDetector(8.0)
+    alarm = next(i for i, (v, at) in enumerate(halved) if detector.add(v, 1.0, at))
+    assert 0 <= alarm - 50_000 < 5_000
+    before, after, _, _ = detector.shift
+    assert after < 0.75 * before
+    # halved in the afternoon of the first day, in hours never seen yet: the profile could still
+    # bend that way, so it takes until the next morning (docs/benchmarks.md, "Change detection")
+    first_day = cycle(random.Random(7), 0.03, 1.5, 20_000, halve_after=0.6)
+    detector = ChangeDetector(8.0)
+    assert 0 <= next(i for i, (v, at) in enumerate(first_day) if detector.add(v, 1.0, at)) - 12_000 < 18_000
+
+
+def test_the_statistic_is_the_likelihood_ratio_of_a_shift_over_a_daily_profile():
+    """Checked against a direct fit: Poisson counts with a smooth daily profile (penalised as in
+    change.py), with and without a shift after the split."""
+    from scipy.optimize import minimize
+
+    from slotwise.bandits.change import _PENALTY, BASIS, poisson_glr
+    rng = np.random.default_rng(3)
+    window = np.zeros((2, 24, 3))
+    for b in range(2):
+        for h in range(24):
+            n = float(rng.integers(50, 400))
+            rate = 0.03 * (1 + 0.3 * math.sin(2 * math.pi * h / 24)) * (0.6 if b else 1.0)
+            window[b, h] = (n, float(rng.poisson(rate * n)), n)
+    (stat,) = poisson_glr(window)
+    k, e = window[..., 1], window[..., 2]
+
+    def negloglik(theta: np.ndarray, shift: bool) -> float:
+        coef, beta = theta[:BASIS.shape[1]], (theta[-1] if shift else 0.0)
+        eta = BASIS @ coef + np.array([[0.0], [beta]])
+        return -float(np.sum(k * eta - e * np.exp(eta)) - 0.5 * np.sum(_PENALTY * coef * coef))
+
+    start = np.zeros(BASIS.shape[1] + 1)
+    start[0] = math.log(k.sum() / e.sum())
+    null = minimize(negloglik, start[:-1], args=(False,), method="BFGS", options={"gtol": 1e-9})
+    alt = minimize(negloglik, start, args=(True,), method="BFGS", options={"gtol": 1e-9})
+    assert stat == pytest.approx(null.fun - alt.fun, rel=1e-4)
+    assert stat > 2
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), max_size=3000),
        st.integers(min_value=1, max_value=40), st.integers(min_value=1, max_value=6))
 def test_buckets_hold_every_value_in_logarithmic_space(values, bucket, per_size):
     detector = ChangeDetector(1e9, "gaussian", bucket=bucket, per_size=per_size)
-    for v in values:
-        detector.add(v)
-    sizes = [b[0] for b in detector.buckets]
+    for i, v in enumerate(values):
+        detector.add(v, at=T0 + 600.0 * i)
+    levels = detector.levels
     assert detector.count == len(values)
-    assert sizes == sorted(sizes, reverse=True)  # oldest (largest) first
-    assert all(sizes.count(s) <= per_size for s in set(sizes))
-    assert len(sizes) <= per_size * (math.log2(len(values) / bucket + 1) + 1)
-    assert sum(b[1] for b in detector.buckets) + detector.open[1] == pytest.approx(sum(values), abs=1e-3)
+    assert levels == sorted(levels, reverse=True)  # oldest (most merged) first
+    assert all(levels.count(level) <= per_size for level in set(levels))
+    assert len(levels) <= per_size * (math.log2(len(values) / bucket + 1) + 1)
+    held = sum(float(b[:, 1].sum()) for b in detector.buckets) + sum(c[1] for c in detector.open.values())
+    assert held == pytest.approx(sum(values), abs=1e-3)
 
 
 def test_detector_state_round_trips_through_json():
@@ -163,7 +235,7 @@ def test_arms_removed_from_the_slot_leave_nothing_waiting():
     for i in range(50):
         policy.update("a" if i % 2 else "b", 0.0, decided_at=float(i), settle=100.0)
     policy.keep_arms(["b"])
-    assert {entry[1] for entry in policy.state()["unsettled"]} == {"b"}
+    assert {entry[2] for entry in policy.state()["unsettled"]} == {"b"}
 
 
 # -- rewards in decision order -------------------------------------------------------

@@ -168,7 +168,8 @@ def test_arm_changes_keep_stats_drop_pending_of_removed_arms(record):
     out = lrn.configure({"home": {"arms": ["a", "c"], "goal": "purchase", "window": 100.0,
                                   "policy": "epsilon-greedy"}})
     assert [(o.reason, o.arm) for o in out] == [(ARM_REMOVED, "b")]
-    assert lrn.policies["home"].arms["a"] == stats_a
+    # a's statistics are kept; y's decision for a, still pending, counts as a trial (Policy.begin)
+    assert lrn.policies["home"].arms["a"] == [stats_a[0] + 1, stats_a[1], stats_a[2]]
     assert "b" not in lrn.policies["home"].arms
     assert lrn.on_event("x", "purchase", None, 301) == []  # dropped: nothing to reward
     assert len(lrn.on_event("y", "purchase", None, 301)) == 1

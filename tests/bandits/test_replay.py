@@ -107,3 +107,38 @@ def test_jsonl_errors_have_line_numbers():
     assert [e.split(":")[0] for e in exc.value.errors] == ["line 3", "line 4", "line 5", "line 6"]
     assert "required unless holdout" in exc.value.errors[1]
     assert parse_decision_log(lines[:1], "jsonl")[0].ts == 1714557600.0
+
+
+# -- fixed policies from the command line -----------------------------------------------------
+def test_replay_evaluates_always_one_variant_and_the_best_per_segment(tmp_path, capsys):
+    from slotwise.cli import main
+
+    logs = uniform_log(12_000, seed=4, propensity_skew=True)
+    path = tmp_path / "decisions.jsonl"
+    path.write_text("".join(format_decision_log(logs, "jsonl")))
+
+    def estimates(*args: str) -> tuple[str, dict[str, float]]:
+        assert main(["replay", str(path), *args]) == 0
+        out = capsys.readouterr().out
+        values = {line.split()[0]: float(line.split()[1]) for line in out.splitlines()[1:] if line.strip()}
+        return out.splitlines()[0], values
+
+    head, always_b = estimates("--always", "b")
+    assert "candidate always b" in head
+    assert always_b["snips"] == pytest.approx(0.06, abs=0.012)  # half mobile (2%), half desktop (10%)
+    head, per_device = estimates("--best-per", "device")
+    assert "desktop -> b" in head and "mobile -> a" in head and "the other" in head
+    assert per_device["snips"] == pytest.approx(0.10, abs=0.012)  # each device's best: 10%
+    _, everyone = estimates("--best-per", "all")
+    assert everyone["snips"] == pytest.approx(0.06, abs=0.012)  # a or b for everyone: 6%
+
+
+def test_replay_wants_exactly_one_candidate(tmp_path, capsys):
+    from slotwise.cli import main
+
+    path = tmp_path / "decisions.jsonl"
+    path.write_text("".join(format_decision_log(uniform_log(100), "jsonl")))
+    assert main(["replay", str(path)]) == 2
+    assert main(["replay", str(path), "--policy", "thompson", "--always", "a"]) == 2
+    assert main(["replay", str(path), "--best-per", "weather"]) == 2
+    assert "use all or a context feature" in capsys.readouterr().err

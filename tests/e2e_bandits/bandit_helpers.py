@@ -86,7 +86,10 @@ def upstream_app() -> Starlette:
     async def page(request: Any) -> HTMLResponse:
         return HTMLResponse(PAGE)
 
-    return Starlette(routes=[Route("/", page)])
+    async def category(request: Any) -> HTMLResponse:  # a category page, for the visitor's top category
+        return HTMLResponse(f"<!doctype html><html><body><h1>{request.path_params['category']}</h1></body></html>")
+
+    return Starlette(routes=[Route("/", page), Route("/c/{category}", category)])
 
 
 class FakeClock:
@@ -126,8 +129,18 @@ class Edge:
         return self.p.learning.learner
 
     def stats(self, slot: str) -> dict[str, list[float]]:
-        """The slot's policy statistics per arm: ``[n, sum, sum_sq]``."""
+        """The slot's policy statistics per arm: ``[n, sum, sum_sq]`` (``n`` counts pending decisions
+        as trials already: ``Policy.begin``)."""
         return {a: list(st) for a, st in self.learner.policies[slot].arms.items()}
+
+    def learned(self, slot: str) -> dict[str, list[float]]:
+        """``stats`` of the decisions that closed: the pending ones' trials taken out (arms with none left out)."""
+        out = self.stats(slot)
+        for pending in self.learner._pending.values():
+            rec = pending.record
+            if pending.begun and rec.slot == slot:
+                out[rec.arm][0] -= 1.0
+        return {a: st for a, st in out.items() if st != [0.0, 0.0, 0.0]}
 
     def records(self) -> list[Any]:
         return self.run(read_all(self.p.store))

@@ -20,7 +20,8 @@ def row(e: Edge, decision_id: str) -> Any:
 
 
 def n_total(e: Edge, slot: str) -> float:
-    return sum(st[0] for st in e.stats(slot).values())
+    """Decisions the slot's policy has learned (closed, not pending)."""
+    return sum(st[0] for st in e.learned(slot).values())
 
 
 def assert_report_agrees_with_learner(e: Edge) -> None:
@@ -74,6 +75,7 @@ def test_a_click_implies_exposure_and_unexposed_click_goal_decisions_are_dropped
     e.learn()  # expiry teaches exactly once
     stats = e.stats("hero")
     assert n_total(e, "hero") == 2  # clicked (1) + seen (0); unseen dropped, not taught 0
+    assert sum(st[0] for st in stats.values()) == 2  # and its trial, counted when it was made, taken back
     assert stats[arm_of(e, d_clicked)][1] >= 1.0 and sum(st[1] for st in stats.values()) == 1.0
     assert row(e, d_seen).reward == 0.0
     assert row(e, d_unseen).reward is None and row(e, d_unseen).exposed_at is None
@@ -92,7 +94,7 @@ def test_a_purchase_in_the_window_rewards_purchase_revenue_and_margin(edge: Any)
     assert e.stats("recs") == {arms["recs"]: [1.0, 80.0, 6400.0]}  # revenue: the order total
     margin = 80.0 * 0.9 if arms["offer"] == "pct10" else 80.0 - 5.0  # margin: total - the variant's coupon
     assert e.stats("offer") == {arms["offer"]: [1.0, margin, margin * margin]}
-    assert e.stats("hero") == {}  # a purchase is not a click
+    assert e.learned("hero") == {}  # a purchase is not a click
     assert row(e, d["offer"]).reward == pytest.approx(margin)
     e.clock.advance(60)
     v.purchase(120.0)  # a second order: each decision teaches once

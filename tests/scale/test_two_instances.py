@@ -165,9 +165,11 @@ def learned_state(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 def arm_totals(snapshot: dict[str, Any], slot: str) -> tuple[float, float]:
-    """(updates, summed reward) over a slot's arms."""
+    """(updates, summed reward) over a slot's arms; a pending decision already counts as a trial
+    (``Policy.begin``), so those are taken out."""
     arms = snapshot["policies"][slot]["arms"].values()
-    return sum(st[0] for st in arms), sum(st[1] for st in arms)
+    pending = sum(1 for p in snapshot["pending"] if p.get("begun") and p["record"]["slot"] == slot)
+    return sum(st[0] for st in arms) - pending, sum(st[1] for st in arms)
 
 
 def assert_learned_exactly_once(c: Cluster, clicks: int, purchases: int) -> None:

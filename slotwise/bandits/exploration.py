@@ -1,14 +1,26 @@
-"""Choice probabilities: exact where the policy is a formula, Monte Carlo where not.
+"""Exploration rules: a policy's scores become a probability vector, and a draw from it.
 
 Every policy here decides by *sampling from its own probability vector*, so
 the propensity we log is, by construction, the probability the decision had.
-Deterministic rules (UCB, LinUCB, the greedy part of epsilon-greedy) spread
-the argmax mass over the tied arms — river gives ties to the first arm, which
-at conversion rates under 1% means "always arm A" for a long time.
+The rules are shared by the policies (river keeps one module per policy; the
+rules they have in common live here):
+
+* ``argmax_probabilities`` — deterministic rules (UCB, LinUCB, the greedy part
+  of epsilon-greedy) spread the argmax mass over the tied arms: river gives
+  ties to the first arm, which at conversion rates under 1% means "always arm
+  A" for a long time;
+* ``mix_uniform`` — an exact exploration floor (epsilon-greedy, and the
+  positivity off-policy evaluation needs);
+* ``softmax_probabilities`` — Boltzmann exploration over scores;
+* ``monte_carlo_best`` — P(arm has the best posterior draw), for Thompson
+  sampling over a posterior that has no closed form for it;
+* ``sample`` — the draw, from a uniform number the caller supplies (derived
+  from the decision id in the proxy: see ``randomness.py``).
 """
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Callable, Mapping, Sequence
 
@@ -32,9 +44,20 @@ def mix_uniform(probs: Mapping[str, float], epsilon: float) -> dict[str, float]:
     return {arm: (1.0 - epsilon) * p + floor for arm, p in probs.items()}
 
 
-def sample(probs: Mapping[str, float], rng: random.Random) -> str:
-    """Draw an arm; the last arm absorbs float round-off so we never fall off the end."""
-    u = rng.random()
+def softmax_probabilities(arm_ids: Sequence[str], scores: Sequence[float], temperature: float) -> dict[str, float]:
+    """``exp(score / temperature)`` normalised; ``temperature`` in the scores' units."""
+    top = max(scores)
+    weights = [math.exp((s - top) / temperature) for s in scores]
+    total = sum(weights)
+    return {arm: w / total for arm, w in zip(arm_ids, weights)}
+
+
+def sample(probs: Mapping[str, float], draw: random.Random | float) -> str:
+    """The arm a uniform number in [0, 1) falls on (``draw``: the number, or a generator of one).
+
+    The last arm absorbs float round-off so we never fall off the end.
+    """
+    u = draw if isinstance(draw, float) else draw.random()
     acc = 0.0
     arm = ""
     for arm, p in probs.items():

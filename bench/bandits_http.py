@@ -1,0 +1,411 @@
+"""Bandit benchmark through the real proxy over HTTP, as the tag drives it (not fed to the policies).
+
+    .venv/bin/python -m bench.bandits_http                      # default: ~10-15 min on a quiet 2-core box
+    .venv/bin/python -m bench.bandits_http --seeds 20 --visits 16000 --rates 600,3000 \
+        --policies linucb,river-model,thompson --out results.md
+
+What runs: a small real store (Starlette on 127.0.0.1) behind the real proxy
+(``create_app`` + ``SlotwisePersonalizer``, served by uvicorn on 127.0.0.1, its
+own learning loop, an SQLite store in a temporary directory). Shoppers
+(``bandits_shoppers.py``) load pages through it with their own cookies,
+user agents and referrers — new visitors, some browsing a category first,
+returning visitors days later — read the variant the page shows
+(``data-sw-decision`` and the variant's markup), report the exposure to
+``/_sw/events`` and, with the shopper's click probability, a click 5 s to
+10 min later, exactly as the tag batches them. Time is simulated: the
+proxy's clock is the bench's, so traffic rates (visits per hour) and the
+30-minute attribution window are what they would be in a store, however fast
+the machine runs; nothing about the figures depends on the machine's speed.
+
+Per run: % of the oracle (the sum of each visit's click probability under the
+variant shown, over the same sum under that visitor's best variant), per half;
+with ``--swap`` the variants rotate halfway (every segment's best changes) and
+"back at 80%" is the number of decisions after the swap until a
+1,000-decision window earns 80% of the oracle again; learning restarts and
+when they happened. Every policy sees the same shoppers and the same click
+draws (common random numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import heapq
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bandits_shoppers import (  # noqa: E402
+    ARMS, BROWSE_FIRST, CATEGORIES, REFERRERS, RETURN_MEAN_S, RETURN_SHARE, UA, Shopper, best_arm, new_shopper,
+)
+from slotwise.proxy.app import create_app  # noqa: E402
+from slotwise.proxy.config import Settings  # noqa: E402
+from slotwise.proxy.personalize import SlotwisePersonalizer  # noqa: E402
+
+T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC: runs start at midnight
+WINDOW_S = 1800.0
+HOME = """<!doctype html><html><head><title>Shop</title></head><body>
+<nav><a href="/c/shoes">Shoes</a> <a href="/c/bags">Bags</a> <a href="/c/kids">Kids</a></nav>
+<div class="hero">Welcome to the shop</div><main>Products</main></body></html>"""
+CATEGORY = "<!doctype html><html><head><title>{c}</title></head><body><h1>{c}</h1><ul><li>p1</li></ul></body></html>"
+RULES = """
+holdout: 0%
+attribution_window: 30m
+catalog:
+  category_pages: "/c/{{category}}"
+slots:
+  - id: hero
+    pages: "/"
+    selector: ".hero"
+    action: replace
+    goal: click
+    policy: {policy}
+    variants:
+      - id: a
+        html: '<b data-v="a">Spring sale</b>'
+      - id: b
+        html: '<b data-v="b">New arrivals</b>'
+      - id: c
+        html: '<b data-v="c">Welcome back</b>'
+"""
+MARKED = re.compile(r'<[^>]*\bdata-sw-decision="([0-9a-f]+)"[^>]*>')  # the slot's element, marked by the proxy
+VARIANT = re.compile(r'\bdata-v="([abc])"')
+POLICY_SPECS = {
+    "linucb": "{name: linucb, sticky: session}",
+    "river-model": "{name: river-model, sticky: session}",
+    "thompson": "{name: thompson, sticky: session}",
+    "uniform": "{name: uniform, sticky: session}",
+}
+
+
+class Clock:
+    """The proxy's clock: the bench moves it."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ThreadedServer:
+    """An ASGI app on 127.0.0.1 (uvicorn in a thread with its own event loop)."""
+
+    def __init__(self, app: Any) -> None:
+        import socket
+
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
+                                lifespan="auto", server_header=False, date_header=False)
+        self.server = uvicorn.Server(config)
+        self.server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
+        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "ThreadedServer":
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(5)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(10)
+
+
+def store_app() -> Starlette:
+    """The small real upstream: a home page with the hero element, and category pages."""
+    async def home(request: Any) -> HTMLResponse:
+        return HTMLResponse(HOME)
+
+    async def category(request: Any) -> HTMLResponse:
+        return HTMLResponse(CATEGORY.format(c=request.path_params["category"]))
+
+    return Starlette(routes=[Route("/", home), Route("/c/{category}", category)])
+
+
+@dataclass
+class Edge:
+    """The proxy in front of the store, and an HTTP client that behaves like the shoppers' browsers."""
+
+    url: str
+    personalizer: SlotwisePersonalizer
+    clock: Clock
+    client: httpx.Client
+    cookie_name: str = "sw_vid"
+    failed_open: int = 0
+
+    def get(self, path: str, shopper: Shopper, referer: str | None) -> str:
+        headers = {"user-agent": UA[shopper.device], "accept": "text/html"}
+        if referer:
+            headers["referer"] = referer
+        if shopper.cookie:
+            headers["cookie"] = f"{self.cookie_name}={shopper.cookie}"
+        response = self.client.get(path, headers=headers)
+        response.raise_for_status()
+        for value in response.headers.get_list("set-cookie"):
+            name, _, rest = value.partition("=")
+            if name.strip() == self.cookie_name:
+                shopper.cookie = rest.split(";")[0]
+        self.client.cookies.clear()  # every shopper carries their own cookie
+        return response.text
+
+    def events(self, shopper: Shopper, *events: dict[str, Any]) -> None:
+        """A batch of events, as the tag posts them."""
+        batch = [{"event_id": uuid.uuid4().hex, "ts": self.clock(), "props": {}, **e} for e in events]
+        response = self.client.post("/_sw/events", json={"events": batch}, headers={
+            "user-agent": UA[shopper.device], "cookie": f"{self.cookie_name}={shopper.cookie}"})
+        response.raise_for_status()
+        self.client.cookies.clear()
+
+    def restarts(self) -> list[float]:
+        """When learning restarted (the learner's own record, simulated time)."""
+        return [r.ts for r in self.personalizer.learning.learner.restarts.get("hero", [])]
+
+    def hero_policy(self) -> Any:
+        return self.personalizer.learning.learner.policies["hero"]
+
+
+@dataclass
+class Harness:
+    """Starts the store and the proxy for one run; ``with Harness(spec) as edge``."""
+
+    policy: str
+    budget_ms: float = 2000.0
+    _stack: list[Any] = field(default_factory=list)
+
+    def __enter__(self) -> Edge:
+        tmp = tempfile.TemporaryDirectory(prefix="sw-bench-")
+        self._stack.append(tmp)
+        upstream = ThreadedServer(store_app()).__enter__()
+        self._stack.append(upstream)
+        rules = Path(tmp.name) / "rules.yaml"
+        rules.write_text(RULES.format(policy=POLICY_SPECS.get(self.policy, self.policy)))
+        settings = Settings(upstream=upstream.url, rules=str(rules), data=str(Path(tmp.name) / "data"),
+                            personalize_budget_ms=self.budget_ms, secret="bench-secret")
+        clock = Clock(T0)
+        personalizer = SlotwisePersonalizer(settings, clock=clock)
+        proxy = ThreadedServer(create_app(settings, personalizer)).__enter__()
+        self._stack.append(proxy)
+        client = httpx.Client(base_url=proxy.url, timeout=30.0)
+        self._stack.append(client)
+        return Edge(proxy.url, personalizer, clock, client, settings.cookie_name)
+
+    def __exit__(self, *exc: object) -> None:
+        for item in reversed(self._stack):
+            if hasattr(item, "__exit__"):
+                item.__exit__(None, None, None)
+            elif hasattr(item, "cleanup"):
+                item.cleanup()
+        self._stack.clear()
+
+
+@dataclass
+class Visit:
+    """One home page view: what was shown, what it earned in expectation, what the best would have."""
+
+    at: float
+    shown: str | None  # None: the page went out unpersonalized (failed open)
+    earned: float
+    oracle: float
+
+
+@dataclass
+class RunResult:
+    policy: str
+    seed: int
+    rate: float
+    swap: bool
+    visits: list[Visit]
+    restarts: list[int]  # visit index at which learning restarted
+    wall_s: float
+
+    def share(self, start: int = 0, end: int | None = None) -> float:
+        part = self.visits[start:end]
+        return sum(v.earned for v in part) / max(sum(v.oracle for v in part), 1e-12)
+
+    @property
+    def half(self) -> int:
+        return len(self.visits) // 2
+
+    def back_at(self, level: float = 0.8, window: int = 1000) -> int | None:
+        """Decisions after the swap until a full window after it earns ``level`` of the oracle."""
+        earned = [v.earned for v in self.visits]
+        oracle = [v.oracle for v in self.visits]
+        start = self.half
+        got, best = sum(earned[start:start + window]), sum(oracle[start:start + window])
+        for end in range(start + window, len(earned) + 1):
+            if got >= level * best:
+                return end - start
+            if end == len(earned):
+                return None
+            got += earned[end] - earned[end - window]
+            best += oracle[end] - oracle[end - window]
+        return None
+
+
+def simulate(edge: Edge, seed: int, visits: int, per_hour: float, swap: bool, amp: float) -> tuple[list[Visit], list[float]]:
+    """Drive ``visits`` home page views through the proxy; returns them and the restart times."""
+    import random
+
+    rng = random.Random(seed)
+    queue: list[tuple[float, int, str, Any]] = []
+    order = 0
+
+    def push(at: float, kind: str, payload: Any) -> None:
+        nonlocal order
+        order += 1
+        heapq.heappush(queue, (at, order, kind, payload))
+
+    push(T0 + rng.expovariate(per_hour / 3600.0), "arrive", None)
+    shoppers = 0
+    out: list[Visit] = []
+    while len(out) < visits:
+        at, _, kind, payload = heapq.heappop(queue)
+        edge.clock.now = max(edge.clock.now, at)
+        if kind == "click":
+            shopper, decision_id = payload
+            edge.events(shopper, {"type": "click", "props": {"decision_id": decision_id, "slot": "hero",
+                                                             "href": "/c/shoes"}})
+            continue
+        if kind == "arrive":
+            shoppers += 1
+            shopper = new_shopper(rng, shoppers)
+            push(at + rng.expovariate(per_hour / 3600.0), "arrive", None)
+        else:
+            shopper = payload
+        # the draws every policy shares: browse first?, which category, the click, its delay, a return
+        browse, category = rng.random() < BROWSE_FIRST, rng.choice(CATEGORIES)
+        u, delay = rng.random(), rng.uniform(5.0, 600.0)
+        comes_back, after = rng.random() < RETURN_SHARE, max(3600.0, rng.expovariate(1.0 / RETURN_MEAN_S))
+        shopper.visits += 1
+        if browse:
+            edge.get(f"/c/{category}", shopper, REFERRERS[shopper.source])
+            shopper.view_category(category)
+        page = edge.get("/", shopper, f"{edge.url}/c/{category}" if browse else REFERRERS[shopper.source])
+        found = MARKED.search(page)
+        shown = VARIANT.search(found.group(0)) if found is not None else None
+        swapped = swap and len(out) >= visits // 2
+        rates = {arm: shopper.click_rate(arm, at, swapped, amp) for arm in ARMS}
+        oracle = rates[best_arm(shopper, at, swapped)]
+        if found is None or shown is None:  # failed open: the store's own page
+            edge.failed_open += 1
+            out.append(Visit(at, None, min(rates.values()), oracle))
+        else:
+            decision_id, arm = found.group(1), shown.group(1)
+            edge.events(shopper, {"type": "exposure", "props": {"decision_id": decision_id, "slot": "hero"}})
+            out.append(Visit(at, arm, rates[arm], oracle))
+            if u < rates[arm]:
+                push(at + delay, "click", (shopper, decision_id))
+        if comes_back:
+            push(at + after, "return", shopper)
+    edge.clock.now += 2 * WINDOW_S  # let the last windows close before reading the learner
+    time.sleep(1.0)
+    return out, edge.restarts()
+
+
+def run(policy: str, seed: int, visits: int, per_hour: float, swap: bool, amp: float) -> RunResult:
+    started = time.perf_counter()
+    with Harness(policy) as edge:
+        out, restart_times = simulate(edge, seed, visits, per_hour, swap, amp)
+    index = [next((i for i, v in enumerate(out) if v.at >= t), len(out)) for t in restart_times]
+    return RunResult(policy, seed, per_hour, swap, out, index, time.perf_counter() - started)
+
+
+def describe(results: list[RunResult]) -> Iterator[str]:
+    """Markdown: one row per run, then mean and worst per policy, traffic rate and scenario."""
+    yield "| policy | traffic / h | scenario | seed | % of oracle | 1st half | 2nd half | back at 80% after swap | restarts (visit) | failed open | wall s |"
+    yield "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
+    for r in results:
+        back = r.back_at() if r.swap else None
+        yield (f"| {r.policy} | {r.rate:,.0f} | {'swap' if r.swap else 'steady'} | {r.seed} | {r.share():.1%} "
+               f"| {r.share(0, r.half):.1%} | {r.share(r.half):.1%} "
+               f"| {('never' if back is None else f'{back:,}') if r.swap else ''} "
+               f"| {', '.join(f'{i:,}' for i in r.restarts) or 'none'} | {sum(v.shown is None for v in r.visits)} "
+               f"| {r.wall_s:.0f} |")
+
+
+def summary(results: list[RunResult]) -> Iterator[str]:
+    yield ("| policy | traffic / h | scenario | seeds | % of oracle: mean | worst seed | false restarts "
+           "| back at 80% within 5,000 | back at 80%: median |")
+    yield "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    keys = sorted({(r.policy, r.rate, r.swap) for r in results}, key=lambda k: (k[0], k[1], k[2]))
+    for policy, rate, swap in keys:
+        group = [r for r in results if (r.policy, r.rate, r.swap) == (policy, rate, swap)]
+        shares = [r.share() for r in group]
+        false = sum(len(r.restarts) for r in group) if not swap else sum(
+            sum(1 for i in r.restarts if i < r.half) for r in group)
+        backs = [r.back_at() for r in group] if swap else []
+        within = f"{sum(b is not None and b <= 5000 for b in backs)} of {len(backs)}" if swap else ""
+        median = ""
+        if swap and backs:
+            known = sorted(b if b is not None else 10**9 for b in backs)
+            mid = known[len(known) // 2]
+            median = "never" if mid == 10**9 else f"{mid:,}"
+        yield (f"| {policy} | {rate:,.0f} | {'swap' if swap else 'steady'} | {len(group)} | {statistics.mean(shares):.1%} "
+               f"| {min(shares):.1%} | {false} | {within} | {median} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--policies", default="linucb", help="comma-separated: linucb, river-model, thompson, uniform")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per policy, traffic rate and scenario")
+    ap.add_argument("--first-seed", type=int, default=1)
+    ap.add_argument("--visits", type=int, default=12_000, help="home page views per run")
+    ap.add_argument("--rates", default="600,3000", help="visits per hour (simulated), comma-separated")
+    ap.add_argument("--scenarios", default="steady,swap", help="steady, swap (the variants rotate halfway)")
+    ap.add_argument("--amp", type=float, default=0.3, help="daily swing of every click rate (0.3: +-30%%)")
+    ap.add_argument("--out", help="also write the markdown here")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    results: list[RunResult] = []
+    lines: list[str] = []
+    for policy in args.policies.split(","):
+        for per_hour in (float(x) for x in args.rates.split(",")):
+            for scenario in args.scenarios.split(","):
+                for seed in range(args.first_seed, args.first_seed + args.seeds):
+                    r = run(policy, seed, args.visits, per_hour, scenario == "swap", args.amp)
+                    results.append(r)
+                    print(next(iter(list(describe([r]))[2:])), flush=True)
+    lines.append(f"`.venv/bin/python -m bench.bandits_http {' '.join(argv if argv is not None else sys.argv[1:])}` "
+                 f"({args.visits:,} visits per run, +-{args.amp:.0%} daily swing)\n")
+    lines += list(summary(results))
+    lines.append("")
+    lines += list(describe(results))
+    lines.append(f"\n_total runtime {time.perf_counter() - started:.0f} s_")
+    text = "\n".join(lines)
+    print("\n" + text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,271 @@
+"""Disjoint LinUCB over the one-hot visitor features, each arm starting from the all-arms model."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ..exploration import argmax_probabilities, mix_uniform
+from .base import Features, Policy
+from .settled import SettledRidge
+
+# observations an arm needs (discounted, with half_life) before its stream is watched; a young
+# model's errors drift as it learns, which a test for changes reads as a change
+WARM_UP = 500
+
+
+class LinUCB(Policy):
+    """Disjoint LinUCB (Li et al. 2010) over one-hot visitor features.
+
+    Per arm a ridge regression ``A = (ridge + shared)*I + sum x x'``,
+    ``b = sum r x``; score ``theta'x + alpha * sqrt(x' A^-1 x)`` with
+    ``theta = A^-1 (b + shared * beta)``. ``beta`` is the ridge model of all arms'
+    data together: each variant starts from what the slot as a whole shows and
+    its own data moves it away, instead of starting from zero. That matters with
+    one-hot features: from zero, an arm that wins in one category looks good in
+    every other until refuted there, and its uncertainty along every rare
+    feature level (a traffic source, a visit-count bucket) keeps it explored in
+    all of them. ``shared: 0`` is plain disjoint LinUCB (Li et al. 2010).
+    Unlike river's ``LinUCBDisjoint`` (whose alpha/beta are Bayesian
+    precisions), ``alpha`` is the classic exploration width. The feature
+    vocabulary grows as names are seen in updates (capped by ``max_features``);
+    pulls never change state. With ``half_life`` the data part of every arm's
+    ``A`` and ``b`` decays (discounted LinUCB, Russac et al. 2019).
+
+    A decision enters ``A`` when it is made and its reward enters ``b`` when it
+    is known (``Policy.begin``): the same model in the end, without favouring
+    what was just shown while its non-clicks are still pending. Change
+    detection reads each settled reward against the prediction of a model of
+    settled rewards only (``settled.py``).
+    """
+
+    name = "linucb"
+    contextual = True
+    # rewards against the model's predictions agree on average until the store changes, so all
+    # arms' together make one stream too: a change that hits several segments at once shows
+    # there sooner than in any one arm's
+    joint_stream = True
+    counts_pending = True
+
+    def __init__(self, goal, params=None, seed=None):
+        super().__init__(goal, params, seed)
+        self.feature_names: list[str] = []
+        self._index: dict[str, int] = {}
+        self.arm_names: list[str] = []
+        self._arm_row: dict[str, int] = {}
+        self._D = np.zeros((0, 0, 0))  # data part of A per arm
+        self._b = np.zeros((0, 0))
+        self._n = np.zeros(0)  # discounted updates per arm
+        self._inv: np.ndarray | None = None  # cached (A)^-1 per arm
+        self._dirty: set[int] = set()  # rows of _inv to recompute
+        self.scale = 1.0  # largest |reward| seen (real goals): the bonus is in reward units
+        self._shared_cache: tuple[tuple, np.ndarray] | None = None
+        self._begun = 0  # begin/abandon calls: they change A without a new version
+        self.settled = SettledRidge(self.params["ridge"], self.params["shared"], self.discount)
+
+    # -- internals ---------------------------------------------------------
+    def _vector(self, context: Features | None) -> np.ndarray:
+        x = np.zeros(len(self.feature_names))
+        for name, value in (context or {}).items():
+            i = self._index.get(name)
+            if i is not None:
+                x[i] = value
+        return x
+
+    def _grow_features(self, context: Features | None) -> None:
+        new = [f for f in (context or {}) if f not in self._index]
+        room = int(self.params["max_features"]) - len(self.feature_names)
+        new = new[: max(room, 0)]
+        if not new:
+            return
+        for f in new:
+            self._index[f] = len(self.feature_names)
+            self.feature_names.append(f)
+        d, k = len(self.feature_names), len(self.arm_names)
+        D = np.zeros((k, d, d))
+        b = np.zeros((k, d))
+        old = self._D.shape[1] if self._D.ndim == 3 else 0
+        D[:, :old, :old] = self._D
+        b[:, :old] = self._b
+        self._D, self._b = D, b
+        self._inv, self._dirty = None, set()
+
+    def _add_arm(self, arm: str) -> None:
+        d = len(self.feature_names)
+        self._arm_row[arm] = len(self.arm_names)
+        self.arm_names.append(arm)
+        self._D = np.concatenate([self._D.reshape(-1, d, d), np.zeros((1, d, d))])
+        self._b = np.concatenate([self._b.reshape(-1, d), np.zeros((1, d))])
+        self._n = np.append(self._n, 0.0)
+        self._inv, self._dirty = None, set()
+
+    @property
+    def _prior_precision(self) -> float:
+        return float(self.params["ridge"]) + float(self.params["shared"])
+
+    def _shared_mean(self) -> np.ndarray:
+        """``shared * beta``: the pull of the all-arms model on each arm's (cached per model state)."""
+        d = len(self.feature_names)
+        key = (self.version, self.generation, self.restarts, self._begun, d, len(self.arm_names))
+        if self._shared_cache is not None and self._shared_cache[0] == key:
+            return self._shared_cache[1]
+        shared = float(self.params["shared"])
+        if shared == 0.0 or not d:
+            pull = np.zeros(d)
+        else:
+            beta = np.linalg.solve(self._D.sum(axis=0) + self.params["ridge"] * np.eye(d), self._b.sum(axis=0))
+            pull = shared * beta
+        self._shared_cache = (key, pull)
+        return pull
+
+    def _inverse(self) -> np.ndarray:
+        ridge = self._prior_precision * np.eye(len(self.feature_names))
+        if self._inv is None:
+            self._inv = np.linalg.inv(self._D + ridge)
+        elif self._dirty:
+            for r in self._dirty:
+                self._inv[r] = np.linalg.inv(self._D[r] + ridge)
+        self._dirty.clear()
+        return self._inv
+
+    # -- verbs -------------------------------------------------------------
+    def scores(self, arm_ids: Sequence[str], context: Features | None) -> list[float]:
+        alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
+        x = self._vector(context)
+        precision = self._prior_precision
+        pull = self._shared_mean()
+        # an arm with no data: theta = pull / precision, A = precision * I
+        unseen = float(pull @ x) / precision + alpha * math.sqrt(float(x @ x) / precision)
+        rows = [self._arm_row.get(a) for a in arm_ids]
+        known = [r for r in rows if r is not None]
+        out: dict[int, float] = {}
+        if known and len(self.feature_names):
+            inv = self._inverse()[known]
+            theta = np.einsum("kij,kj->ki", inv, self._b[known] + pull[None, :])
+            width = np.sqrt(np.maximum(np.einsum("i,kij,j->k", x, inv, x), 0.0))
+            vals = theta @ x + alpha * width
+            out = {r: float(v) for r, v in zip(known, vals)}
+        return [out.get(r, unseen) if r is not None else unseen for r in rows]
+
+    def probabilities(self, arm_ids, context=None):
+        return mix_uniform(argmax_probabilities(arm_ids, self.scores(arm_ids, context)), self.params["epsilon"])
+
+    def _watched(self) -> str:
+        return "error"
+
+    def _observe(self, arm_id, value, context):
+        """The reward against the settled model's prediction for this visitor (``settled.py``),
+        once the arm has ``WARM_UP`` settled values; then the settled model learns it."""
+        x = self._vector(context)
+        watched: float | None = None
+        expected = 1.0
+        if self.settled.n(arm_id) >= WARM_UP:
+            predicted = self.settled.predict(arm_id, x)
+            if self.binary:  # counts against the prediction
+                watched, expected = value, max(predicted, self._floor())
+            else:  # the error of the amount, watched for drops
+                watched = value - predicted
+        self.settled.learn(arm_id, x, value)
+        return watched, expected
+
+    def _floor(self) -> float:
+        """The least a prediction counts as (a tenth of the slot's mean reward): a linear model
+        predicts ~0 or less for rare segments, and a count against ~0 would weigh without bound."""
+        i = self._index.get("bias")
+        if i is None or not len(self.arm_names):
+            return 1e-3
+        n = float(self._D[:, i, i].sum())
+        mean = float(self._b[:, i].sum()) / n if n > 0 else 0.0
+        return max(0.1 * mean, 1e-4)
+
+    def _forget_evidence(self) -> None:
+        self._D[:] = 0.0
+        self._b[:] = 0.0
+        self._n[:] = 0.0
+        self.settled.clear()
+        self._inv, self._dirty = None, set()
+
+    def _row(self, arm_id: str, context: Features | None) -> tuple[int, np.ndarray]:
+        self._grow_features(context)
+        if arm_id not in self._arm_row:
+            self._add_arm(arm_id)
+        return self._arm_row[arm_id], self._vector(context)
+
+    def _decay(self) -> None:
+        if self.discount < 1.0:
+            self._D *= self.discount
+            self._b *= self.discount
+            self._n *= self.discount
+            self._inv, self._dirty = None, set()
+
+    def begin(self, arm_id, context=None):
+        r, x = self._row(arm_id, context)
+        self._decay()
+        self._D[r] += np.outer(x, x)
+        self._n[r] += 1.0
+        self._dirty.add(r)
+        self._begun += 1
+
+    def abandon(self, arm_id, context=None):
+        if arm_id not in self._arm_row:
+            return
+        r, x = self._row(arm_id, context)
+        self._D[r] -= np.outer(x, x)
+        self._n[r] = max(self._n[r] - 1.0, 0.0)
+        self._dirty.add(r)
+        self._begun += 1
+
+    def update(self, arm_id, reward, context=None, propensity=None, *, decided_at=None, settle=0.0, begun=False):
+        r, x = self._row(arm_id, context)
+        # the arm's stream for change detection: its reward against the settled model's prediction
+        self._watch(arm_id, float(reward), decided_at, settle, context=context)
+        if not begun:
+            self._decay()
+            self._D[r] += np.outer(x, x)
+            self._n[r] += 1.0
+            self._dirty.add(r)
+        self._b[r] += float(reward) * x
+        if not self.binary and abs(float(reward)) > self.scale:
+            self.scale = abs(float(reward))
+        self.version += 1
+
+    def keep_arms(self, arm_ids):
+        self.settled.keep(arm_ids)
+        keep = [a for a in self.arm_names if a in set(arm_ids)]
+        rows = [self._arm_row[a] for a in keep]
+        d = len(self.feature_names)
+        self._D = self._D[rows] if rows else np.zeros((0, d, d))
+        self._b = self._b[rows] if rows else np.zeros((0, d))
+        self._n = self._n[rows] if rows else np.zeros(0)
+        self.arm_names = keep
+        self._arm_row = {a: i for i, a in enumerate(keep)}
+        self._inv, self._dirty = None, set()
+        super().keep_arms(arm_ids)
+
+    def state(self):
+        out = super().state()
+        out["settled"] = self.settled.state()
+        out["features"] = list(self.feature_names)
+        out["scale"] = self.scale
+        out["arms"] = {
+            a: {"n": float(self._n[i]), "A": self._D[i].tolist(), "b": self._b[i].tolist()}
+            for i, a in enumerate(self.arm_names)
+        }
+        return out
+
+    def _load(self, state):
+        super()._load(state)
+        self.settled.load(state.get("settled"))
+        self.feature_names = list(state.get("features", []))
+        self.scale = float(state.get("scale", 1.0))
+        self._index = {f: i for i, f in enumerate(self.feature_names)}
+        arms = state.get("arms", {})
+        self.arm_names = list(arms)
+        self._arm_row = {a: i for i, a in enumerate(self.arm_names)}
+        d, k = len(self.feature_names), len(self.arm_names)
+        self._D = np.array([arms[a]["A"] for a in self.arm_names], dtype=float).reshape(k, d, d)
+        self._b = np.array([arms[a]["b"] for a in self.arm_names], dtype=float).reshape(k, d)
+        self._n = np.array([arms[a]["n"] for a in self.arm_names], dtype=float)
+        self._inv, self._dirty = None, set()

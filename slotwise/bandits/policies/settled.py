@@ -1,0 +1,100 @@
+"""The model change detection compares rewards with: fitted on settled values only, in decision order.
+
+A contextual policy's stream for change detection is each reward against the
+model's prediction for that visitor. The policy's own model is the wrong
+reference: it learns a click minutes after the decision but a non-click only
+when the 30-minute window closes, so at any moment it holds the recent clicks
+without the recent non-clicks and over-predicts — by more when the traffic
+per window is high and the arm young, a bias that shrinks as data grow and that
+a test reads as a change. And it has already learned the very reward it would
+predict.
+
+So detection keeps its own ridge model per variant, fitted on the values it
+has already read (decisions whose window closed, in decision order), and
+predicts each new value *before* learning it: one-step-ahead, prequential
+residuals, with no pending rewards in either direction. Same form as LinUCB's
+(each variant's model starts from the all-variants one, ``shared``), plain data
+in the state.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+SHARED_REFRESH = 50  # the all-variants model is refitted every this many settled values
+
+
+class SettledRidge:
+    """Per-arm ridge regression on settled values; features indexed by the policy's vocabulary."""
+
+    def __init__(self, ridge: float, shared: float, discount: float = 1.0) -> None:
+        self.ridge, self.shared, self.discount = float(ridge), float(shared), float(discount)
+        self.arms: dict[str, list[Any]] = {}  # arm -> [A (d x d), b (d), n]
+        self.count = 0  # values learned
+        self._beta: tuple[int, np.ndarray] | None = None
+
+    def _cell(self, arm: str, d: int) -> list[Any]:
+        cell = self.arms.get(arm)
+        if cell is None:
+            cell = self.arms[arm] = [np.zeros((d, d)), np.zeros(d), 0.0]
+        elif len(cell[1]) < d:  # the vocabulary grew: pad
+            old = len(cell[1])
+            A, b = np.zeros((d, d)), np.zeros(d)
+            A[:old, :old], b[:old] = cell[0], cell[1]
+            cell[0], cell[1] = A, b
+        return cell
+
+    def n(self, arm: str) -> float:
+        cell = self.arms.get(arm)
+        return 0.0 if cell is None else float(cell[2])
+
+    def _shared_beta(self, d: int) -> np.ndarray:
+        if self.shared == 0.0 or not self.arms:
+            return np.zeros(d)
+        stamp = self.count // SHARED_REFRESH
+        if self._beta is None or self._beta[0] != stamp or len(self._beta[1]) != d:
+            cells = [self._cell(a, d) for a in self.arms]
+            A = sum(c[0] for c in cells) + self.ridge * np.eye(d)
+            self._beta = (stamp, np.linalg.solve(A, sum(c[1] for c in cells)))
+        return self._beta[1]
+
+    def predict(self, arm: str, x: np.ndarray) -> float:
+        d = len(x)
+        cell = self._cell(arm, d)
+        A = cell[0] + (self.ridge + self.shared) * np.eye(d)
+        return float(np.linalg.solve(A, cell[1] + self.shared * self._shared_beta(d)) @ x)
+
+    def learn(self, arm: str, x: np.ndarray, value: float) -> None:
+        d = len(x)
+        if self.discount < 1.0:
+            for a in list(self.arms):
+                c = self._cell(a, d)
+                c[0] *= self.discount
+                c[1] *= self.discount
+                c[2] *= self.discount
+        cell = self._cell(arm, d)
+        cell[0] += np.outer(x, x)
+        cell[1] += value * x
+        cell[2] += 1.0
+        self.count += 1
+
+    def keep(self, arms: Sequence[str]) -> None:
+        self.arms = {a: c for a, c in self.arms.items() if a in set(arms)}
+        self._beta = None
+
+    def clear(self) -> None:
+        self.arms, self.count, self._beta = {}, 0, None
+
+    def state(self) -> dict[str, Any]:
+        return {"count": self.count, "arms": {a: {"A": c[0].tolist(), "b": c[1].tolist(), "n": float(c[2])}
+                                              for a, c in self.arms.items()}}
+
+    def load(self, state: Mapping[str, Any] | None) -> None:
+        self.clear()
+        if not state:
+            return
+        self.count = int(state.get("count", 0))
+        for arm, c in (state.get("arms") or {}).items():
+            self.arms[arm] = [np.array(c["A"], dtype=float), np.array(c["b"], dtype=float), float(c["n"])]
