@@ -18,7 +18,7 @@ from urllib.parse import unquote
 _SLUG_RE = re.compile(r"[\W_]+")
 _SPACE_RE = re.compile("[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+")
 """Whitespace as JavaScript's ``\\s`` knows it: the tag's twin of ``size_key`` collapses the same characters."""
-_SIZE_LABEL_RE = re.compile(r"^[^\W\d_][^:]{0,20}:\s*", re.UNICODE)
+_SIZE_LABEL_RE = re.compile(r"^[^:]{1,21}: *")  # the first character must be a letter (_drop_label)
 _LETTER_SIZE_RE = re.compile(r"^[0-9]?[a-zA-Z]{1,4}$")
 MAX_KEY = 128
 
@@ -57,7 +57,17 @@ def size_key(label: object) -> str | None:
     if label is None or isinstance(label, bool):
         return None
     text = _SPACE_RE.sub(" ", str(label)).strip(" ")
-    text = _SIZE_LABEL_RE.sub("", text, count=1) if ":" in text else text
+    text = _drop_label(text) if ":" in text else text
     if _LETTER_SIZE_RE.match(text):
         text = text.upper()
     return text[:MAX_KEY] or None
+
+
+def _drop_label(text: str) -> str:
+    """``'Size: 42'`` → ``'42'``: a label starting with a letter (Unicode category L*, as the tag's
+    ``\\p{L}``; not ``'²'``, which Python's ``\\w`` counts), then up to 20 more characters and a colon."""
+    m = _SIZE_LABEL_RE.match(text)
+    if m is None or not unicodedata.category(text[0]).startswith("L"):
+        return text
+    return text[m.end():]
+

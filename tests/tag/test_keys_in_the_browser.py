@@ -23,6 +23,7 @@ SAMPLES = [
     "T-Shirts", "t-shirts", "T%2DShirts", "  Running Shoes ", "Dog & Cat  Toys!", "running_shoes", "Café Crème",
     "Обувь", "Größe 42", "100%", "--", "", "Size: 42", "size: m", "xl", "3xl", "One size", "EU 42", "W32/L34",
     "Размер: 42", "Taille : S", "36-38", " 42 ", "ÉTÉ", "e\u0301te\u0301",
+    "²:", "² : 42", "Ⅻ: M",  # a number that Python's \w calls a word character is no label
 ]
 
 
