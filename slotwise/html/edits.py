@@ -22,6 +22,7 @@ ACTIONS = (
 #: actions whose ``html`` is inserted (and whose top-level elements get the decision id)
 INSERTING = frozenset({"replace", "append", "prepend", "before", "after"})
 DECISION_ATTRIBUTE = "data-sw-decision"
+SLOT_ATTRIBUTE = "data-sw-slot"  # beside the decision: the tag's exposure and click events name their slot
 
 # What the HTML tokenizer accepts as an attribute name, minus the characters that would
 # end it early; we also refuse quotes and "<" so a name can never smuggle markup.
@@ -138,3 +139,11 @@ class RewriteResult:
     cached: bool = False  # element positions came from the per-page cache (no parse)
     fallback_reason: str | None = None  # why the splice path was not possible
     errors: dict[int, str] = field(default_factory=dict)  # edit index -> selector error
+
+
+def decision_marks(edit: Edit) -> list[tuple[str, str]]:
+    """The attributes that tie an edited element to its decision (none for an edit without one)."""
+    if edit.decision_id is None:
+        return []
+    return [(DECISION_ATTRIBUTE, edit.decision_id), (SLOT_ATTRIBUTE, edit.slot)]
+

@@ -27,7 +27,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from . import tree
 from .bounds import check_matches
 from .conflicts import Claims, claims_for, node_inside, node_same, span_inside, span_same
-from .edits import DECISION_ATTRIBUTE, Edit, RewriteResult
+from .edits import Edit, RewriteResult, decision_marks
 from .locate import LocateError, Locator
 from .splice import Splicer, SpliceError, encode_text, render_fragment
 from .targets import Target, applies, build, choice_marks, choices_css, chosen_option
@@ -277,7 +277,7 @@ def _splice_one(sp: Splicer, html: bytes, e: Edit, t: Target, codec: str) -> Non
         return
     if a in ("replace", "before", "after", "append", "prepend"):
         context = t.tag if a in ("append", "prepend") else t.parent_tag
-        data = render_fragment(e.html, e.decision_id, context, codec)
+        data = render_fragment(e.html, decision_marks(e), context, codec)
         if a == "replace":
             sp.replace(s.start, s.end, data)
         elif a == "before":
@@ -292,8 +292,7 @@ def _splice_one(sp: Splicer, html: bytes, e: Edit, t: Target, codec: str) -> Non
     changes: list[tuple[str, str | None]] = []
     if a == "set-attribute":
         changes.extend(e.attributes.items())
-    if e.decision_id is not None:
-        changes.append((DECISION_ATTRIBUTE, e.decision_id))
+    changes.extend(decision_marks(e))
     if a == "reorder":
         perm = new_order([c.key for c in t.children], tuple(e.order))
         if perm != list(range(len(perm))):

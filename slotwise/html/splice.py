@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 import html as _html
+from typing import Sequence
 
 from selectolax.lexbor import LexborHTMLParser
 
-from .edits import DECISION_ATTRIBUTE
 from .locate import LocateError, Locator
 from .scan import ATTR, attr_unescape, normalise_text
 
@@ -109,9 +109,9 @@ def _fragment_tops(fragment: str, context: str) -> tuple[tuple[int, int], ...] |
     return tuple(tops)
 
 
-def render_fragment(fragment: str, decision_id: str | None, context: str, encoding: str) -> bytes:
-    """The fragment's bytes, with the decision id on each top-level element."""
-    if decision_id is None or "<" not in fragment:
+def render_fragment(fragment: str, marks: Sequence[tuple[str, str]], context: str, encoding: str) -> bytes:
+    """The fragment's bytes, with ``marks`` (the decision's attributes) on each top-level element."""
+    if not marks or "<" not in fragment:
         return encode_text(fragment, encoding)
     tops = _fragment_tops(fragment, context)
     if tops is None:  # odd markup: let Lexbor normalise our own fragment, never the page
@@ -119,13 +119,14 @@ def render_fragment(fragment: str, decision_id: str | None, context: str, encodi
         node = parser.root
         while node is not None:
             if node.is_element_node:
-                node.attrs[DECISION_ATTRIBUTE] = decision_id
+                for name, value in marks:
+                    node.attrs[name] = value
             node = node.next
         return encode_text(parser.html or "", encoding)
     data = fragment.encode("utf-8", "surrogatepass")
     out = []
     pos = 0
-    change = [(DECISION_ATTRIBUTE, decision_id)]
+    change = list(marks)
     for start, tag_end in tops:
         out.append(data[pos:start])
         out.append(rewrite_start_tag(data[start:tag_end], change, "utf-8"))

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from .edits import DECISION_ATTRIBUTE, Edit
+from .edits import Edit, decision_marks
 from .splice import fragment_parser
 from .targets import Target, choice_marks, chosen_option
 
 
-def _fragment_nodes(html: str, context: str, decision_id: str | None) -> tuple[LexborHTMLParser, list[LexborNode]]:
+def _fragment_nodes(html: str, context: str, marks: list[tuple[str, str]]) -> tuple[LexborHTMLParser, list[LexborNode]]:
     parser = fragment_parser(html, context)
     nodes = []
     node = parser.root
     while node is not None:
-        if decision_id is not None and node.is_element_node:
-            node.attrs[DECISION_ATTRIBUTE] = decision_id
+        if node.is_element_node:
+            for name, value in marks:
+                node.attrs[name] = value
         nodes.append(node)
         node = node.next
     return parser, nodes
@@ -32,7 +33,7 @@ def apply(edit: Edit, target: Target) -> None:
     node: LexborNode = target.ref
     a = edit.action
     if a in ("replace", "before", "after"):
-        _, frag = _fragment_nodes(edit.html, target.parent_tag, edit.decision_id)
+        _, frag = _fragment_nodes(edit.html, target.parent_tag, decision_marks(edit))
         if a == "after":
             anchor = node.next
             for f in frag:
@@ -49,7 +50,7 @@ def apply(edit: Edit, target: Target) -> None:
             node.decompose()
         return
     if a in ("append", "prepend"):
-        _, frag = _fragment_nodes(edit.html, target.tag, edit.decision_id)
+        _, frag = _fragment_nodes(edit.html, target.tag, decision_marks(edit))
         first = node.first_child
         for f in frag:
             if a == "prepend" and first is not None:
@@ -67,11 +68,11 @@ def apply(edit: Edit, target: Target) -> None:
                     del node.attrs[name]
             else:
                 node.attrs[name] = value
-        if edit.decision_id is not None:
-            node.attrs[DECISION_ATTRIBUTE] = edit.decision_id
+        for name, value in decision_marks(edit):
+            node.attrs[name] = value
         return
-    if edit.decision_id is not None:
-        node.attrs[DECISION_ATTRIBUTE] = edit.decision_id
+    for name, value in decision_marks(edit):
+        node.attrs[name] = value
     if a == "reorder":
         _reorder(node, target, edit.order)
     elif target.options and a in ("select-option", "set-value"):

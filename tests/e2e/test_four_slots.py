@@ -122,6 +122,7 @@ def test_recommendations_appear_and_exclude_the_current_bought_and_sold_out(edge
     for card in block.css(".product-card a"):
         assert card.attributes["href"].startswith("/p/")  # links through the proxy, not the upstream
     assert block.attributes.get("data-sw-decision")
+    assert block.attributes.get("data-sw-slot") == "product-recommendations"  # the tag's events name the slot
 
 
 def test_popup_only_for_a_visitor_with_a_cart(edge: Any) -> None:
@@ -156,7 +157,9 @@ def test_a_holdout_visitor_sees_the_unmodified_page(edge: Any, demo: Any, tmp_pa
     # the tag still comes (it measures the holdout's conversions), and each slot's element carries the
     # holdout decision's id (so its exposures and clicks count, like a control's); nothing else changed
     marks = re.findall(rb' data-sw-decision="([0-9a-f]+)"', page.content)
-    assert TAG_SCRIPT.sub(b"", re.sub(rb' data-sw-decision="[0-9a-f]+"', b"", page.content)) == upstream.content
+    assert re.findall(rb' data-sw-decision="[0-9a-f]+" data-sw-slot="([\w-]+)"', page.content)  # events name their slot
+    unmarked = re.sub(rb' data-sw-decision="[0-9a-f]+" data-sw-slot="[\w-]+"', b"", page.content)
+    assert TAG_SCRIPT.sub(b"", unmarked) == upstream.content
     assert page.headers["cache-control"].startswith("private")  # decision ids are this visitor's
     records = e.run(e.p.store.read_log(0))
     decisions = [r.data for r in records if r.kind == "decision"]

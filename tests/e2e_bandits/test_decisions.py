@@ -77,8 +77,8 @@ def test_sticky_session_visitor_and_none(edge: Any) -> None:
     assert second["hero"] == first["hero"] and second["recs"] == first["recs"]  # sticky: session
     assert second["banner"] == first["banner"]  # sticky: visitor
     assert second["offer"] != first["offer"]  # sticky: none → decided on every view
-    hero = page.split('data-sw-decision="' + first["hero"] + '">')[1][:1]
-    assert f'data-sw-decision="{first["hero"]}">{hero}' in v.last_page  # same variant shown
+    hero = page.split('data-sw-decision="' + first["hero"] + '" data-sw-slot="hero">')[1][:1]
+    assert f'data-sw-decision="{first["hero"]}" data-sw-slot="hero">{hero}' in v.last_page  # same variant shown
     counts = {s: len(e.decisions(v.id, s)) for s in ("hero", "banner", "offer", "recs")}
     assert counts == {"hero": 1, "banner": 1, "offer": 2, "recs": 1}  # no new decision logged
 

@@ -18,7 +18,7 @@ def test_recommendation_exposure_click_and_purchase_reach_the_profile(stack: Any
     recs = page.locator(RECS)
     assert recs.count() == 1, "the proxy did not insert the recommendations before section.related"
     decision = recs.get_attribute("data-sw-decision")
-    assert decision and recs.get_attribute("data-sw-slot") in (None, "product-recommendations")
+    assert decision and recs.get_attribute("data-sw-slot") == "product-recommendations"
     cards = recs.locator("article.product-card")
     assert 1 <= cards.count() <= 4
     ids = cards.evaluate_all("els => els.map(e => e.dataset.productId)")
@@ -30,7 +30,7 @@ def test_recommendation_exposure_click_and_purchase_reach_the_profile(stack: Any
     flush(page)
     exposures = wait_for(lambda: [e for e in stack.events("exposure", vid) if e.data["props"]["decision_id"] == decision],
                          what="the exposure of the recommendations")
-    assert exposures[0].data["props"].get("slot") in (None, "product-recommendations")  # the proxy marks no slot
+    assert exposures[0].data["props"].get("slot") == "product-recommendations"  # data-sw-slot
 
     target = ids[0]
     with page.expect_navigation():
@@ -38,7 +38,7 @@ def test_recommendation_exposure_click_and_purchase_reach_the_profile(stack: Any
     assert page.url.endswith(f"/p/{target}")
     clicks = wait_for(lambda: [e for e in stack.events("click", vid) if e.data["props"]["decision_id"] == decision],
                       what="the click on the recommendation card")
-    assert clicks[0].data["props"].get("slot") in (None, "product-recommendations")
+    assert clicks[0].data["props"].get("slot") == "product-recommendations"
     assert clicks[0].data["props"]["href"].endswith(f"/p/{target}")
 
     # buy the recommended product: add to cart, cart, checkout form, confirmation

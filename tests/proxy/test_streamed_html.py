@@ -86,7 +86,7 @@ def test_a_trickled_page_streams_its_head_at_once_and_is_personalized(edge: Any)
     assert any(c.startswith("sw_vid=") for c in t.headers.get("set-cookie", []))
     # the rest was personalized with the whole page in view
     assert t.body[:NAV_UL] == PAGE[:NAV_UL]
-    assert re.search(rb'<ul data-sw-decision="[0-9a-f]+">', t.body[NAV_UL - 5:NAV_UL + 80])
+    assert re.search(rb'<ul data-sw-decision="[0-9a-f]+" data-sw-slot="nav">', t.body[NAV_UL - 5:NAV_UL + 80])
     assert b'class="greeting"' in t.body and b"/_sw/tag" in t.body[-2000:]
 
 
