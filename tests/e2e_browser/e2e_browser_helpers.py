@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 import httpx
+from browser_fixtures import DESKTOP_UA  # noqa: F401 (re-exported for the tests)
 
 from slotwise.demo.server import DemoServer
 from slotwise.proxy.app import create_app
@@ -21,10 +22,6 @@ RULES = HERE / "rules.yaml"
 RULES_CONSENT = HERE / "rules-consent.yaml"
 ADMIN_TOKEN = "t"
 
-# Headless Chromium says "HeadlessChrome": the proxy rightly leaves such bots alone,
-# so the browser presents itself as the desktop Chrome it is.
-DESKTOP_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-              "Chrome/140.0.0.0 Safari/537.36")
 
 T = TypeVar("T")
 

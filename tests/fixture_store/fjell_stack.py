@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
+from browser_fixtures import DESKTOP_UA  # noqa: F401 (re-exported for the tests)
 from outdoor_shop import OutdoorShop
-
-import pytest
-from real_parts import missing
 
 from slotwise.cli import main
 from slotwise.proxy.app import create_app
@@ -29,15 +27,12 @@ from slotwise.proxy.config import Settings
 from slotwise.proxy.personalize import SlotwisePersonalizer
 from slotwise.proxy.reporting import build_decision_log, read_all
 from slotwise.store.base import LogRecord
-from slotwise.tag.testing import chromium, sync
+from slotwise.tag.testing import sync
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 FJELL = RULES_DIR / "fjell.yaml"
 FJELL_DATALAYER = RULES_DIR / "fjell-datalayer.yaml"
 JANE, JANE_PASSWORD = "jane@example.com", "fjell-pass-1"
-# Headless Chromium says "HeadlessChrome", which the proxy rightly leaves alone as a bot.
-DESKTOP_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-              "Chrome/140.0.0.0 Safari/537.36")
 
 T = TypeVar("T")
 
@@ -211,27 +206,3 @@ def selected_size(page: Any) -> str:
 # -- fixtures (imported by the browser test modules: a conftest here would shadow tests/proxy's `conftest`) --
 
 
-@pytest.fixture(scope="module", name="browser")
-def browser_fixture() -> Iterator[Any]:
-    """One Chromium per module: Playwright's sync API cannot run twice at once in one thread."""
-    try:
-        with chromium() as b:
-            yield b
-    except FileNotFoundError as exc:
-        missing(str(exc))
-
-
-@pytest.fixture(name="new_page")
-def new_page_fixture(browser: Any) -> Iterator[Callable[[], Any]]:
-    """``new_page()`` → a page in a fresh browser context: new cookies, a new visitor (closed after the test)."""
-    contexts: list[Any] = []
-
-    def make() -> Any:
-        context = browser.new_context(viewport={"width": 1200, "height": 800}, user_agent=DESKTOP_UA)
-        context.set_default_timeout(10_000)  # generous: waits end as soon as the condition holds
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()

@@ -17,7 +17,7 @@ import re
 from typing import Any, Callable, Iterator
 
 import pytest
-from fjell_stack import browser_fixture, new_page_fixture  # noqa: F401  (the fixtures browser, new_page)
+from browser_fixtures import browser_fixture, new_context_fixture, new_page_fixture  # noqa: F401  (the fixtures)
 from fjell_stack import (
     FJELL, JANE, JANE_PASSWORD, FjellStack, add_to_basket, checkout, flush, goto, leave_through_top, links, login,
     open_fjell, selected_size, visitor_id, wait_for,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 import pytest
-from fjell_stack import browser_fixture, new_page_fixture  # noqa: F401  (the fixtures browser, new_page)
+from browser_fixtures import browser_fixture, new_context_fixture, new_page_fixture  # noqa: F401  (the fixtures)
 from fjell_stack import (
     FJELL_DATALAYER, FjellStack, add_to_basket, checkout, flush, goto, links, open_fjell, selected_size, visitor_id,
     wait_for,

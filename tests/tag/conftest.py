@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-from real_parts import missing
+from browser_fixtures import browser_fixture  # noqa: F401 (the fixture browser)
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -25,7 +25,6 @@ from slotwise.tag.testing import (
     Clock,
     LiveServer,
     asgi_client,
-    chromium,
     sync,
 )
 
@@ -101,15 +100,6 @@ def live_tag_server(make_api: Callable[..., TagAPI]) -> Iterator[Callable[..., t
     yield start
     for s in servers:
         s.__exit__(None, None, None)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        with chromium() as b:
-            yield b
-    except FileNotFoundError as exc:
-        missing(str(exc))
 
 
 @pytest.fixture

@@ -15,22 +15,12 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import pytest
+from browser_fixtures import browser_fixture, new_context_fixture, page_fixture  # noqa: F401 (the fixtures browser, new_context, page)
 from real_parts import missing
-from tag_only_helpers import DESKTOP_UA, RULES, SITES, Stack, nginx_binary, open_stack
-
-from slotwise.tag.testing import chromium
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        with chromium() as b:
-            yield b
-    except FileNotFoundError as exc:
-        missing(str(exc))
+from tag_only_helpers import RULES, SITES, Stack, nginx_binary, open_stack
 
 
 @pytest.fixture(scope="session")
@@ -57,26 +47,3 @@ def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Path]
 def stack(request: pytest.FixtureRequest, stacks: Callable[[Path], Stack]) -> Stack:
     """The stack for the test module's ``RULES`` (default: ``tag_only_helpers.RULES``)."""
     return stacks(getattr(request.module, "RULES", RULES))
-
-
-@pytest.fixture
-def new_context(browser: Any) -> Iterator[Any]:
-    """``new_context(**options)`` → a fresh browser context: a visitor Slotwise has never seen."""
-    contexts: list[Any] = []
-
-    def make(**options: Any) -> Any:
-        options.setdefault("viewport", {"width": 1200, "height": 800})
-        options.setdefault("user_agent", DESKTOP_UA)
-        context = browser.new_context(**options)
-        context.set_default_timeout(10_000)  # generous: waits end as soon as the condition holds
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
-def page(new_context: Any) -> Any:
-    return new_context().new_page()

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
+from browser_fixtures import DESKTOP_UA  # noqa: F401 (re-exported for the tests)
+
 from slotwise.store.sqlite import SQLiteStore
 from slotwise.tag.assets import embed_snippet
 from slotwise.tag.testing import sync
@@ -41,9 +43,6 @@ ADMIN_TOKEN = "tag-only-admin"
 SNIPPET_MARK = "<!--slotwise-->"
 SLOW_S = 1.2  # a slow Slotwise (or store) answers this late: well past any window the tests use
 
-# Headless Chromium says "HeadlessChrome"; Slotwise rightly leaves bots alone.
-DESKTOP_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-              "Chrome/140.0.0.0 Safari/537.36")
 
 # The location block docs/tag.md ("Tag-only mode") gives a store's nginx, verbatim but for the port.
 SW_LOCATION = """

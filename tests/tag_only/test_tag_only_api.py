@@ -15,7 +15,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
-import pytest
 from tag_only_helpers import DESKTOP_UA, Stack
 
 from slotwise.proxy.identity import VisitorCookies
