@@ -21,6 +21,7 @@ that the sent bytes come back unchanged.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -88,8 +89,9 @@ def _strip_groups(text: str) -> str:
     return "".join(out)
 
 
-def subjects(selector: str) -> list[Subject]:
-    """One ``Subject`` per selector of a selector list."""
+@functools.lru_cache(maxsize=1024)
+def subjects(selector: str) -> tuple[Subject, ...]:
+    """One ``Subject`` per selector of a selector list (cached: the rules' selectors, parsed once, not per page)."""
     result = []
     cuts = [-1] + [i for i, _ in _split_top(selector, ",")] + [len(selector)]
     for a, b in zip(cuts, cuts[1:]):
@@ -99,7 +101,7 @@ def subjects(selector: str) -> list[Subject]:
         combinators = _split_top(complex_, " \t\n>+~")
         last = complex_[combinators[-1][0] + 1:] if combinators else complex_
         result.append(_subject(last.strip()))
-    return result
+    return tuple(result)
 
 
 def _subject(compound: str) -> Subject:
