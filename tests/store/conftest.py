@@ -70,7 +70,10 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     url = request.getfixturevalue("redis_url")
     from slotwise.store.redis import RedisStore
 
-    return Backend("redis", lambda: RedisStore(url))
+    # the contract is about what the stores keep, not about failing fast: timeouts with room for a loaded
+    # machine (100 concurrent appends open many connections at once)
+    sep = "&" if "?" in url else "?"
+    return Backend("redis", lambda: RedisStore(f"{url}{sep}timeout=5&connect_timeout=5"))
 
 
 @pytest.fixture
