@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from slotwise.bandits.features import VisitorContext
 from slotwise.profile import Profile
 from slotwise.rules.facts import PageFacts, RequestFacts
+from slotwise.rules.signals import Signals
 from slotwise.rules.visitor import VisitorView
 
 _SEARCH = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "qwant.", "baidu.", "yandex.", "startpage.")
@@ -74,8 +75,10 @@ def build_context(
     page: PageFacts,
     request: RequestFacts,
     visitor_id: str | None = None,
+    signals: Signals | None = None,
 ) -> Context:
-    """The context of one page view; ``profile`` None means a first-time (or unconsented) visitor."""
-    visitor = VisitorView(profile, visitor_id)
+    """The context of one page view; ``profile`` None means a first-time (or unconsented) visitor;
+    ``signals``: the rules' stage and interest settings (``RuleSet.signals``)."""
+    visitor = VisitorView(profile, visitor_id, signals)
     names = {"visitor": visitor, "page": page, "request": request}
     return Context(visitor=visitor, page=page, request=request, visitor_id=visitor_id, names=names)

@@ -15,6 +15,7 @@ from slotwise.rules.checker import Checker, Entry, Text
 from slotwise.rules.errors import Issue
 from slotwise.rules.parse_capture import parse_capture
 from slotwise.rules.parse_fields import parse_catalog, parse_field
+from slotwise.rules.parse_signals import parse_signals
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, construct, kind_of
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -61,6 +62,7 @@ def parse_document(check: Checker, root: Node | None, *, main: bool) -> s.Docume
         doc.catalog = parse_catalog(check, entries["catalog"].node)
     if "capture" in entries:
         doc.capture = parse_capture(check, entries["capture"].node, _pages, _page_mapping)
+    doc.signals = parse_signals(check, entries)
     return doc
 
 

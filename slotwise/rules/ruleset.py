@@ -22,6 +22,7 @@ from slotwise.rules.context import Context
 from slotwise.rules.errors import RuleEvaluationError
 from slotwise.rules.html_api import Edit, ItemKey
 from slotwise.rules.pages import Headers, PageMatcher, Query, normalize_query
+from slotwise.rules.signals import Signals
 from slotwise.rules.schema import INSERT_ACTIONS, CouponCost, RecommendSpec
 from slotwise.rules.visitor import freeze
 
@@ -206,6 +207,7 @@ class RuleSet:
     attribution_window_text: str = "session"  # as written in the file
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
+    signals: Signals = field(default_factory=Signals)  # stage thresholds, interest weights, mail picks
     files: tuple[Path, ...] = ()  # the rules file, its includes and templates (for reload watching)
     _by_id: Mapping[str, Slot] = field(default_factory=dict, init=False, repr=False)
 

@@ -23,7 +23,8 @@ STRATEGIES = ("viewed_together", "recently_viewed", "popular_in_category", "mixe
 INSERT_ACTIONS = ("replace", "append", "prepend", "before", "after")
 ACTIONS = INSERT_ACTIONS + ("set-attribute", "remove", "reorder", "select-option", "set-value", "popup")
 
-TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "capture", "slots")
+TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "capture", "slots",
+            "stages", "interests", "mail")  # the last three: rules/parse_signals.py
 INCLUDED_KEYS = ("include", "slots", "capture")
 CATALOG_KEYS = (
     "product_pages", "category_pages", "home_pages", "feed", "selectors", "customer", "currency",
@@ -288,3 +289,4 @@ class DocumentSpec:
     attribution_seconds: int | None = None
     catalog: CatalogSpec = field(default_factory=CatalogSpec)
     capture: CaptureSpec = field(default_factory=CaptureSpec)
+    signals: Any = None  # rules.signals.Signals from ``stages``/``interests``/``mail`` (None: the defaults)

@@ -11,10 +11,15 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterator, Mapping
 
 from slotwise.profile import Profile
+from slotwise.rules.interests import Affinities, interests
+from slotwise.rules.signals import Signals
+from slotwise.rules.stage import NO_STAGE, stages
 
 
 def freeze(value: Any) -> Any:
     """A deep read-only copy: lists become tuples, dicts read-only mappings."""
+    if isinstance(value, Affinities):
+        return value  # read-only already, with its default
     if isinstance(value, Mapping):
         return MappingProxyType({k: freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -56,34 +61,49 @@ _FACTS: dict[str, Callable[[Profile], Any]] = {
     "has_coupon": lambda p: p.coupon is not None,
 }
 
-VISITOR_FIELDS = tuple(_FACTS)
+_TUNED: dict[str, Callable[[Profile, Signals], Any]] = {
+    # thresholds and weights from the rules file (``stages:``, ``interests:``); see rules/stage.py, interests.py
+    "stage": lambda p, s: Affinities(stages(p, s.stages), NO_STAGE),
+    "interest": lambda p, s: Affinities(interests(p, s.interests), 0.0),
+    "interests": lambda p, s: list(interests(p, s.interests)),
+}
+
+VISITOR_FIELDS = tuple(_FACTS) + tuple(_TUNED)
 """The names ``visitor.X`` may use (checked by ``rules check``)."""
+
+
+_DEFAULT_SIGNALS = Signals()
 
 
 class VisitorView(Mapping[str, Any]):
     """``visitor`` in rules: a mapping of facts computed on first read."""
 
-    __slots__ = ("_profile", "_cache")
+    __slots__ = ("_profile", "_cache", "_signals")
 
-    def __init__(self, profile: Profile | None, visitor_id: str | None = None) -> None:
+    def __init__(self, profile: Profile | None, visitor_id: str | None = None, signals: Signals | None = None) -> None:
         self._profile = profile if profile is not None else Profile(id=visitor_id or "")
         self._cache: dict[str, Any] = {}
+        self._signals = signals or _DEFAULT_SIGNALS
 
     def __getitem__(self, name: str) -> Any:
         try:
             return self._cache[name]
         except KeyError:
             pass
-        compute = _FACTS[name]  # KeyError for unknown names: the sandbox turns it into Undefined
-        value = freeze(compute(self._profile))
+        tuned = _TUNED.get(name)
+        if tuned is not None:
+            value = freeze(tuned(self._profile, self._signals))
+        else:
+            compute = _FACTS[name]  # KeyError for unknown names: the sandbox turns it into Undefined
+            value = freeze(compute(self._profile))
         self._cache[name] = value
         return value
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_FACTS)
+        return iter(VISITOR_FIELDS)
 
     def __len__(self) -> int:
-        return len(_FACTS)
+        return len(VISITOR_FIELDS)
 
     def __repr__(self) -> str:
         return f"VisitorView({self._profile.id!r})"
