@@ -75,14 +75,16 @@ def scores(profile: Profile, rules: InterestRules = InterestRules(), now: float 
 
 
 def interests(profile: Profile, rules: InterestRules = InterestRules(), now: float | None = None) -> dict[str, float]:
-    """Category → share of the visitor's interest (0..1, rounded to 4 places), strongest first."""
+    """Category → share of the visitor's interest (0..1, rounded to 4 places), strongest first;
+    shares under ``min_share`` (or that round to 0) are left out."""
     raw = scores(profile, rules, now)
     total = sum(raw.values())
     if total <= 0:
         return {}
     shares = {slug: score / total for slug, score in raw.items()}
     ranked = sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))
-    return {slug: round(share, 4) for slug, share in ranked if share >= rules.min_share}
+    rounded = ((slug, round(share, 4)) for slug, share in ranked if share >= rules.min_share)
+    return {slug: share for slug, share in rounded if share > 0}
 
 
 class Affinities(Mapping[str, Any]):

@@ -1,0 +1,88 @@
+"""Fixtures for the journeys: the tag's API in-process (as tests/tag), and the proxy in front of the demo
+store (as tests/e2e) — the same construction, on the same real parts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from slotwise.demo.server import DemoServer
+from slotwise.proxy.app import create_app
+from slotwise.proxy.config import Settings
+from slotwise.proxy.identity import VisitorCookies
+from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.store.sqlite import SQLiteStore
+from slotwise.tag.api import TagAPI
+from slotwise.tag.testing import ADMIN_TOKEN, SECRET, asgi_client, sync
+
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    s = SQLiteStore(tmp_path / "slotwise.db")
+    yield s
+    sync(s.close())
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, store: SQLiteStore) -> Iterator[Callable[..., Any]]:
+    """``make(**TagAPI options) -> httpx.Client`` on the tag's routes in-process."""
+    settings = Settings(secret=SECRET, data=str(tmp_path), admin_token=ADMIN_TOKEN)
+    clients: list[Any] = []
+
+    def make(**options: Any) -> Any:
+        options.setdefault("webhook", "")
+        api = TagAPI(settings, store, VisitorCookies(SECRET.encode()), **options)
+        client = asgi_client(Starlette(routes=[Mount("/_sw", routes=api.routes())]))
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    with DemoServer(tmp_path_factory.mktemp("demo-store")) as server:
+        yield server
+
+
+class Edge:
+    """A running proxy with its personalizer (for looking into its store)."""
+
+    def __init__(self, server: Any, personalizer: SlotwisePersonalizer, settings: Settings) -> None:
+        self.server, self.p, self.settings = server, personalizer, settings
+        self.url = server.url
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        headers = {"user-agent": BROWSER_UA, **kwargs.pop("headers", {})}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10, follow_redirects=False, **kwargs)
+
+    def run(self, coro: Any) -> Any:
+        return asyncio.run(coro)
+
+    def profile(self, client: httpx.Client) -> Any:
+        return self.run(self.p.store.get_profile(client.cookies["sw_vid"].split(".")[0]))
+
+
+@pytest.fixture
+def edge(demo: DemoServer, tmp_path: Path, asgi_server: Any) -> Callable[..., Edge]:
+    """``edge(rules=PATH, **settings)`` → the real proxy in front of the demo store."""
+
+    def start(rules: Path | str, **overrides: Any) -> Edge:
+        options = {"upstream": demo.url, "rules": str(rules), "data": str(tmp_path / uuid.uuid4().hex),
+                   "admin_token": "admin-token", "secret": SECRET, "personalize_budget_ms": 5000.0, **overrides}
+        settings = Settings(**options)
+        personalizer = SlotwisePersonalizer(settings)
+        return Edge(asgi_server(create_app(settings, personalizer)), personalizer, settings)
+
+    return start
