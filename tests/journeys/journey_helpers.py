@@ -73,3 +73,13 @@ def wait_profile(e: Any, client: httpx.Client, predicate: Callable[[Any], bool],
         if time.monotonic() > deadline:
             raise AssertionError(f"profile never got there: {profile}")
         time.sleep(0.05)
+
+
+def login(client: httpx.Client, email: str = "demo@example.com", password: str = "demo") -> None:
+    """Logs in to the demo store through the proxy (the proxy reads the store's yes: a trusted identify)."""
+    form = tree(client.get("/login")).css_first('input[name="csrf_token"]')
+    assert form is not None
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": form.attributes["value"] or ""})
+    assert response.status_code == 303, response.text
+    client.get(response.headers["location"])
