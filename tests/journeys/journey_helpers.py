@@ -35,13 +35,15 @@ def rules_copy(tmp: Path, source: Path = JOURNEYS, **replace: str) -> Path:
 
 
 def until_treated(new_client: Callable[[], httpx.Client], visit: Callable[[httpx.Client], httpx.Response],
-                  slot: str, control: str, tries: int = 12) -> tuple[httpx.Client, httpx.Response]:
+                  slot: str, control: str, tries: int = 12, *, silent_control: bool = False
+                  ) -> tuple[httpx.Client, httpx.Response]:
     """Fresh visitors until one gets a variant other than ``control`` (the bandit draws; one in three
-    is the control). Returns that visitor's client (open) and page."""
+    is the control). Returns that visitor's client (open) and page. ``silent_control``: a popup's
+    control changes nothing on the page, so Server-Timing does not name it."""
     for _ in range(tries):
         client = new_client()
         page = visit(client)
-        got = arm(page, slot)
+        got = arm(page, slot) or (control if silent_control else None)
         assert got is not None, f"{slot} made no decision: {page.headers.get('server-timing')}"
         if got != control:
             return client, page
