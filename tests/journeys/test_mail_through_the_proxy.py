@@ -29,6 +29,7 @@ def deciding(client: Any) -> Any:
 
 
 def test_popup_signup_mail_then_order_mail(edge: Any, inbox: RunningReceiver) -> None:
+    # public_url makes the picks' links absolute (http: an https one would make the cookie Secure, unsent here)
     e = edge(JOURNEYS, webhook_url=inbox.url, public_url="http://shop.example")
     client, page = until_treated(e.client, deciding, "decision-coupon", "no-popup", silent_control=True)
     with contextlib.closing(client):
