@@ -92,3 +92,28 @@ def test_the_report_shows_the_stage_slot_variants_and_lift_over_the_holdout(edge
     with contextlib.redirect_stdout(text):
         main(["report", "--data", e.settings.data, "--slot", "stage-banner"])
     assert "holdout (baseline)" in text.getvalue() and "vs holdout" in text.getvalue()
+
+
+def test_the_admin_page_counts_people_per_stage_and_category(edge: Any) -> None:
+    e = edge(JOURNEYS)
+    with e.client() as decided:
+        compare_three(decided)
+    with e.client() as browsing:
+        browsing.get("/c/running-shoes")
+        browsing.get("/c/dog-toys")
+        browsing.post("/_sw/events", json={"events": [  # the tag's events name the visitor in the log
+            {"event_id": "ev-browsing-1", "type": "page_view", "props": {"category": "dog-toys"}}]})
+    admin = {"authorization": "Bearer admin-token"}
+    with e.client() as client:
+        data = client.get("/_sw/admin/api/stages", headers=admin).json()
+        page = client.get("/_sw/admin", headers=admin)
+        assert client.get("/_sw/admin/api/stages").status_code == 401  # the admin token, as everywhere
+    assert data["stages"] == ["awareness", "consideration", "decision", "purchase", "evaluation"]
+    assert data["people"] == 2
+    assert data["categories"]["running-shoes"] == {"awareness": 1, "consideration": 0, "decision": 1,
+                                                   "purchase": 0, "evaluation": 0}
+    assert data["categories"]["dog-toys"]["consideration"] == 0 and data["categories"]["dog-toys"]["awareness"] == 1
+    section = tree(page).css_first("section#funnel")
+    assert section is not None and "The 2 most recent people" in section.text()
+    rows = {r.css_first("td").text(): [td.text() for td in r.css("td")[1:]] for r in section.css("tr") if r.css("td")}
+    assert rows["running-shoes"] == ["1", "0", "1", "0", "0"]
