@@ -21,6 +21,7 @@ stage's thresholds is enough):
 
 Browsing stages count only while the category was active within
 ``active_days``: after that a visitor who went quiet is back at awareness.
+A threshold of 0 is switched off (``active_days: 0``: browsing never fades).
 """
 
 from __future__ import annotations
@@ -112,24 +113,29 @@ def activity(profile: Profile) -> dict[str, CategoryActivity]:
     return out
 
 
+def _meets(value: float, threshold: float) -> bool:
+    """A threshold of 0 is switched off."""
+    return threshold > 0 and value >= threshold
+
+
 def stage_of(a: CategoryActivity, now: float, rules: StageRules = StageRules()) -> str:
     """One category's stage at ``now``."""
-    in_cart = rules.decision_add_to_cart > 0 and a.cart_items >= rules.decision_add_to_cart
+    in_cart = _meets(a.cart_items, rules.decision_add_to_cart)
     if a.last_purchase is not None:
         age = max(0.0, now - a.last_purchase)
-        if age <= rules.purchase_days * DAY_S:
+        if rules.purchase_days > 0 and age <= rules.purchase_days * DAY_S:
             return "purchase"
-        if age <= rules.evaluation_days * DAY_S and not in_cart:
+        if rules.evaluation_days > 0 and age <= rules.evaluation_days * DAY_S and not in_cart:
             return "evaluation"
     if in_cart:
         return "decision"  # a cart is intent however long ago it was filled
     if a.views <= 0 and a.products <= 0:
         return "awareness" if a.last_purchase is not None else NO_STAGE  # bought long ago, not browsed since
-    if now - a.last_active() > rules.active_days * DAY_S:
+    if rules.active_days > 0 and now - a.last_active() > rules.active_days * DAY_S:
         return "awareness"
-    if a.products >= rules.decision_compares or a.most_views_of_one >= rules.decision_repeat_views:
+    if _meets(a.products, rules.decision_compares) or _meets(a.most_views_of_one, rules.decision_repeat_views):
         return "decision"
-    if a.views >= rules.consideration_views or a.products >= rules.consideration_products:
+    if _meets(a.views, rules.consideration_views) or _meets(a.products, rules.consideration_products):
         return "consideration"
     return "awareness"
 

@@ -121,6 +121,16 @@ def test_a_bad_threshold_is_rejected_at_its_line(tmp_path: Path, yaml: str, mess
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize(("off", "steps", "expected"), [
+    ({"consideration_views": 0, "consideration_products": 0}, [("view", ("tv", None))] * 9, "awareness"),
+    ({"decision_add_to_cart": 0}, [("view", ("tv", None)), ("cart", ("tv", "1"))], "awareness"),
+    ({"purchase_days": 0}, [("buy", ("tv", "1"))], "evaluation"),
+    ({"active_days": 0}, [*[("view", ("tv", p)) for p in "123"], ("wait", 400)], "decision"),
+])
+def test_a_threshold_of_zero_is_off(off: dict[str, Any], steps: list[tuple[str, Any]], expected: str) -> None:
+    assert stages(shopper(*steps), StageRules(**off))["tv"] == expected
+
+
 def test_stage_counts_per_category() -> None:
     people = [shopper(*[("view", ("tv", p)) for p in "123"]), shopper(("view", ("tv", None))),
               shopper(("buy", ("tv", "1")), ("view", ("radio", None)))]
@@ -141,7 +151,7 @@ activities = st.builds(
 rules_st = st.builds(
     StageRules, consideration_views=st.integers(1, 10), consideration_products=st.integers(1, 10),
     decision_compares=st.integers(1, 10), decision_repeat_views=st.integers(1, 10), decision_add_to_cart=st.integers(1, 3),
-    purchase_days=st.floats(0, 10), evaluation_days=st.floats(10, 100), active_days=st.floats(1, 60),
+    purchase_days=st.floats(0.01, 10), evaluation_days=st.floats(10, 100), active_days=st.floats(1, 60),
 )
 
 
