@@ -43,10 +43,10 @@ from slotwise.proxy.page_work import page_work
 from slotwise.proxy.pageviews import PageViewRecorder
 from slotwise.proxy.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
 from slotwise.proxy.recommendations import fetch_recommendations, picks_for
-from slotwise.rules.interests import InterestRules, interests
 from slotwise.proxy.rules_watch import RulesHolder
 from slotwise.rules import RuleSet, build_context, load_rules, page_facts, request_facts
 from slotwise.rules.errors import RuleEvaluationError
+from slotwise.rules.interests import InterestRules, interests
 from slotwise.rules.reading import PageReading, read_html
 from slotwise.rules.tag_config import tag_config
 from slotwise.store import Store, open_store

@@ -174,8 +174,9 @@ class MailFollowups:
         await self.store.outbox_put(TOPIC, [visitor, alias], message, now)
         self.notify()
 
-    def before(self, events: Sequence[Any]) -> bool:
-        """Whether this batch can change what a mail service acts on."""
+    def watches(self, events: Sequence[Any]) -> bool:
+        """Whether this batch can change what a mail service acts on (then the recorder notes the
+        stages before it, for ``after``)."""
         return any(getattr(e, "type", None) in FOLLOWUP_EVENTS for e in events)
 
     def stages_now(self, profile: Profile) -> dict[str, str]:

@@ -233,7 +233,7 @@ class EventRecorder:
                        ) -> tuple[Callable[[Any], None], dict[str, str] | None]:
         """The update, noting the funnel stages just before it when a follow-up e-mail may need them."""
         followups = self.followups
-        if followups is None or not followups.before(events):
+        if followups is None or not followups.watches(events):
             return update, None
         before: dict[str, str] = {}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slotwise.profile import Profile, add_to_cart, import_purchase_lines, record_purchase, record_view
@@ -98,12 +98,14 @@ def test_a_bad_weight_is_rejected_at_its_line(tmp_path: Path, yaml: str, message
 # -- properties ------------------------------------------------------------------------------------------
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # speed lives in bench/
 @given(st.floats(0, 1e9), st.floats(0, 1e9), st.floats(0.1, 1000))
 def test_decay_is_at_most_one_and_never_grows_with_age(a: float, b: float, half_life: float) -> None:
     young, old = sorted((a, b))
     assert 0.0 <= decay(old, half_life) <= decay(young, half_life) <= 1.0
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # speed lives in bench/
 @given(st.floats(0.1, 1000), st.integers(0, 5))
 def test_each_half_life_halves(half_life: float, n: int) -> None:
     assert decay(n * half_life * DAY_S, half_life) == pytest.approx(0.5 ** n)
@@ -113,6 +115,7 @@ view_lists = st.lists(st.tuples(st.sampled_from(["dog", "cat", "fish", "bird"]),
                       min_size=1, max_size=40)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # speed lives in bench/
 @given(view_lists)
 def test_shares_are_between_zero_and_one_and_add_up_to_one(views: list[tuple[str, float]]) -> None:
     shares = interests(viewer(*views), InterestRules(min_share=0))
@@ -121,6 +124,7 @@ def test_shares_are_between_zero_and_one_and_add_up_to_one(views: list[tuple[str
     assert list(shares.values()) == sorted(shares.values(), reverse=True)  # strongest first
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # speed lives in bench/
 @given(view_lists, st.sampled_from(["dog", "cat", "fish", "bird"]))
 def test_a_new_view_never_lowers_that_categorys_share(views: list[tuple[str, float]], category: str) -> None:
     p = viewer(*views)
@@ -130,6 +134,7 @@ def test_a_new_view_never_lowers_that_categorys_share(views: list[tuple[str, flo
     assert interests(p, rules)[category] >= before - 1e-4
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # speed lives in bench/
 @given(view_lists, st.floats(1, 3650))
 def test_time_alone_never_changes_who_leads_among_views_of_one_moment(views: list[tuple[str, float]], wait: float) -> None:
     same_time = [(c, 0.0) for c, _ in views]

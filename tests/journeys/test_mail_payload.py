@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import jsonschema
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2 import UndefinedError
 from mail_helpers import RunningReceiver, mail_receiver, running_receiver, validate
@@ -111,7 +111,7 @@ steps = st.lists(st.tuples(st.sampled_from(["view", "cart", "buy", "wait"]), st.
                            st.sampled_from(["1", "2", "3"])), max_size=25)
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps, st.sampled_from(["signup", "purchase", "stage_change"]), st.integers(0, 4))
 def test_every_message_of_any_profile_is_valid_and_renders(path: list[tuple[str, str, str]], kind: str, picks: int) -> None:
     p = Profile.new("v", T0)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slotwise.profile import Profile, add_to_cart, record_purchase, record_view
@@ -155,11 +155,13 @@ rules_st = st.builds(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # speed lives in bench/
 @given(activities, rules_st, st.floats(0, 200 * DAY_S))
 def test_every_category_has_exactly_one_known_stage(a: CategoryActivity, rules: StageRules, now: float) -> None:
     assert stage_of(a, now, rules) in (*STAGES, NO_STAGE)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # speed lives in bench/
 @given(activities, rules_st, st.integers(1, 5))
 def test_more_browsing_never_moves_a_browser_back(a: CategoryActivity, rules: StageRules, more: int) -> None:
     a.last_purchase = None
@@ -171,6 +173,7 @@ def test_more_browsing_never_moves_a_browser_back(a: CategoryActivity, rules: St
     assert RANK[stage_of(a, now, rules)] >= RANK[before]
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # speed lives in bench/
 @given(activities, rules_st, st.integers(0, 400 * 86_400))
 def test_after_a_purchase_time_only_moves_forward(a: CategoryActivity, rules: StageRules, later: int) -> None:
     a.cart_items = 0
@@ -186,7 +189,7 @@ def test_after_a_purchase_time_only_moves_forward(a: CategoryActivity, rules: St
         assert rules.purchase_days * DAY_S < later <= rules.evaluation_days * DAY_S
 
 
-@settings(max_examples=50)
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(["view", "cart", "buy"]), st.sampled_from(["tv", "radio"]),
                           st.sampled_from(["1", "2", "3", None])), max_size=30))
 def test_stages_cover_exactly_the_categories_the_profile_knows(steps: list[tuple[str, str, str | None]]) -> None:
