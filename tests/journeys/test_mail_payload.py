@@ -22,7 +22,7 @@ from slotwise.rules.schema import RecommendSpec
 from slotwise.rules.signals import Signals
 from slotwise.rules.stage import StageRules
 from slotwise.tag.mail import SCHEMA, build_message, stage_changes
-from slotwise.tag.testing import SECRET, wait_for
+from slotwise.tag.testing import SECRET, sync, wait_for
 
 T0 = 1_700_000_000.0
 PICKS = [
@@ -203,3 +203,16 @@ def test_a_wrong_signature_is_refused_by_the_receiver(inbox: RunningReceiver) ->
     good_sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     unreadable = httpx.post(inbox.url, content=body, headers={"x-slotwise-signature": good_sig})
     assert unreadable.status_code == 422  # signed, but not a message it can render: Slotwise will retry
+
+
+def test_undelivered_followups_are_erased_with_the_person(make_client: Any, store: Any) -> None:
+    client = make_client(webhook="http://127.0.0.1:9/unreachable", outbox_options={"base_delay": 30})
+    client.post("/_sw/signup", json={"email": "gone@example.com"})
+    post_events(client, {"type": "add_to_cart", "props": {"product": "2", "category": "tv"}})
+    post_events(client, {"type": "purchase", "props": {"order_id": "T-9", "lines": [{"product": "2", "category": "tv"}]}})
+    rows = store.db.query("SELECT payload FROM outbox")
+    kinds = sorted(json.loads(r[0])["type"] for r in rows)
+    assert kinds == ["purchase", "signup", "stage_change", "stage_change"]  # cart → decision, order → purchase
+    visitor = client.cookies["sw_vid"].split(".")[0]
+    assert sync(store.delete_profile(visitor))
+    assert store.db.query("SELECT COUNT(*) FROM outbox")[0][0] == 0
