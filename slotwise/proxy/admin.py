@@ -277,7 +277,7 @@ class AdminPages:
         return _html(
             f"{back}<h1>Visitor {escape(raw)}</h1><p>Everything held about this person (export):</p>"
             f"<pre>{escape(dump)}</pre>"
-            f"<form method=post action=/_sw/admin/visitor/erase><input type=hidden name=csrf value={escape(csrf)}>"
+            f"<form method=post action=/_sw/admin/visitor/erase><input type=hidden name=csrf value=\"{escape(csrf)}\">"
             f"<input type=hidden name=id value=\"{escape(raw)}\"><button type=submit>Erase everything held "
             "about this person</button></form>")
 
