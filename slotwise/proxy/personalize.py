@@ -307,6 +307,7 @@ class SlotwisePersonalizer:
                 return None
             work = PageWork(ruleset, page_reason="bot")
             bar = self.bar.markup(flow, work, flow.state["preview"], find_csp_nonce(html))
+            flow.extra_headers.append(("x-slotwise-preview", "on"))
             return inject_before_body_end(html, bar.encode(), not_before=flow.html_sent, charset=flow.charset)
         started = time.perf_counter()
         work = PageWork(ruleset)
