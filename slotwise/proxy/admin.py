@@ -34,12 +34,17 @@ from slotwise.proxy.charts import line_chart
 from slotwise.proxy.kill_switch import ALL
 from slotwise.proxy.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces
 from slotwise.proxy.reporting import (
+    LEGEND,
     DecisionLog,
+    amount_text,
     build_decision_log,
     chance_text,
     json_safe,
+    lift_text,
+    measure_name,
     notices,
     read_all,
+    report_rows,
     slot_reports,
 )
 from slotwise.tag.admin import erase_person, export_person
@@ -379,48 +384,20 @@ def render_previews(slots: list[Any]) -> str:
 
 
 def render_slot(rep: Any, log: DecisionLog) -> str:
-    """One slot's section of the admin page: the table, lift, warnings, notes and charts."""
+    """One slot's section of the admin page: the table, lift, warnings, notes and charts, in the
+    text report's words (``reporting.report_rows``, ``lift_text``, ``notices``)."""
     binary = is_binary(rep.goal)
-
-    def fmt(x: float | None) -> str:
-        if x is None or not math.isfinite(x):
-            return "-"
-        return f"{x:.2%}" if binary else f"{x:,.2f}"
-
-    def diff(x: float) -> str:
-        return f"{x * 100:+.2f} points" if binary else f"{x:+,.2f}"
-
-    def chance(p: float) -> str:
-        if not math.isfinite(p):
-            return ""
-        return ">99.9%" if p >= 0.9995 else ("<0.1%" if p < 0.0005 else f"{p:.1%}")
-
-    def row(a: Any, name: str) -> str:
-        known = a.closed > 0
-        interval = f"{fmt(a.interval.low)} to {fmt(a.interval.high)}" if known else "-"
-        return (f"<tr><td>{escape(name)}</td><td>{a.decisions}</td><td>{a.exposures}</td><td>{a.closed}</td>"
-                f"<td>{fmt(a.mean) if known else '-'}</td><td>{interval}</td><td>{chance(a.p_best)}</td></tr>")
-
-    rows = "".join(row(a, a.arm) for a in rep.arms)
-    if rep.holdout is not None:
-        rows += row(rep.holdout, "holdout (baseline)")
+    rows = "".join(
+        f"<tr><td>{escape(r.name)}</td><td>{r.shown}</td><td>{r.seen}</td><td>{r.measured}</td>"
+        f"<td>{escape(r.value)}</td><td>{escape(r.interval)}</td><td>{escape(r.chance)}</td></tr>"
+        for r in report_rows(rep))
     out = [
-        f"<section><h2>{escape(rep.slot)} <small>goal: {escape(rep.goal)}</small></h2>",
-        "<table><tr><th>variant</th><th>shown</th><th>seen</th><th>measured</th>"
-        f"<th>{'rate' if binary else 'per decision'}</th><th>95% interval</th><th>chance best</th></tr>{rows}</table>",
+        f"<section id=\"slot-{escape(rep.slot)}\"><h2>{escape(rep.slot)} <small>goal: {escape(rep.goal)}</small></h2>",
+        "<table class=report><tr><th>variant</th><th>shown</th><th>seen</th><th>measured</th>"
+        f"<th>{measure_name(rep.goal)}</th><th>95% interval</th><th>chance best</th></tr>{rows}</table>",
+        f"<p>{escape(lift_text(rep))}</p>",
+        render_segments(rep, lambda x: amount_text(x, binary)),
     ]
-    if rep.lift is not None:
-        lift = rep.lift
-        rel = "" if lift.relative is None else f" ({lift.relative:+.0%} relative)"
-        out.append(
-            f"<p>Personalized {fmt(lift.personalized_mean)} vs holdout {fmt(lift.holdout_mean)}: "
-            f"<b>{diff(lift.difference)}</b>{rel}, 95% interval "
-            f"{diff(lift.difference_interval.low)} to {diff(lift.difference_interval.high)} "
-            f"(personalized n={lift.n_personalized}, holdout n={lift.n_holdout}).</p>"
-        )
-    else:
-        out.append("<p>Lift over the holdout: not enough measured decisions in both groups yet.</p>")
-    out.append(render_segments(rep, fmt))
     out += [f"<p{' class=warn' if kind == 'warning' else ''}>{escape(text)}</p>" for kind, text in notices(rep)]
     share = defaultdict(list)
     for bucket in rep.traffic:
@@ -428,10 +405,10 @@ def render_slot(rep: Any, log: DecisionLog) -> str:
             share[arm].append((bucket.start, value))
     out.append('<div class="charts">')
     marks = [(r.ts, "learning restarted") for r in rep.restarts]
-    out.append(line_chart(share, title="Share of traffic over time", y_max=1.0, marks=marks))
+    out.append(line_chart(share, title="Share of traffic over time", y_max=1.0, marks=marks, bucket_s=3600.0))
     out.append(line_chart(reward_over_time(log, rep.slot), title="Reward over time",
-                          y_format="{:.1%}" if binary else "{:.2f}", marks=marks))
-    out.append("</div></section>")
+                          y_format="{:.1%}" if binary else "{:.2f}", marks=marks, bucket_s=3600.0))
+    out.append(f"</div><p class=note>{escape(LEGEND)}</p></section>")
     return "".join(out)
 
 

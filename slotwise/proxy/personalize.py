@@ -505,7 +505,7 @@ class SlotwisePersonalizer:
         decision_id = uuid.uuid4().hex
         window_s, window_mode = ruleset.attribution_window
         extras = {"goal": slot.goal, "window": window_s, "window_mode": window_mode,
-                  "holdout_share": ruleset.holdout, "policy_spec": slot.policy_spec}
+                  "holdout_share": ruleset.holdout, "policy_spec": slot.policy_spec, "arms": list(slot.arms)}
         if holdout:
             record = {
                 "decision_id": decision_id, "ts": now, "visitor_id": visitor_id, "slot": slot.id, "arm": None,
