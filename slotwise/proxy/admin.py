@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import asdict
 from html import escape
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("slotwise.admin")
 
 REPORT_TTL_S = 5.0
+MAX_FORM = 8192
 PAGE_HEADERS = {
     "cache-control": "no-store",
     "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -118,10 +119,18 @@ class AdminPages:
         return is_https(request, self.p.settings.public_url)
 
     async def _form(self, request: Request) -> dict[str, str]:
-        if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/")):
-            form = await request.form(max_files=0, max_fields=20)
-            return {k: v for k, v in form.items() if isinstance(v, str)}
-        return dict(request.query_params)
+        """A form's fields (url-encoded, at most ``MAX_FORM`` bytes: the sign-in answers anyone), or the query's."""
+        if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return dict(request.query_params)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM:
+                return {}
+        try:
+            return dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=20))
+        except ValueError:  # too many fields
+            return {}
 
     async def _may_change(self, request: Request) -> tuple[dict[str, str], Response | None]:
         """A state-changing request's form, or the answer refusing it (not signed in, no CSRF token)."""

@@ -31,7 +31,7 @@ def time_label(ts: float, span_s: float, first: bool) -> str:
 def time_ticks(x0: float, x1: float, count: int = 5) -> list[float]:
     """Up to ``count`` round times (whole hours, days...) between x0 and x1."""
     span = max(x1 - x0, 1.0)
-    steps = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400, 30 * 86400)
+    steps = (60, 300, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400, 30 * 86400)
     step = next((s for s in steps if span / s <= count), steps[-1])
     first = (x0 // step + (1 if x0 % step else 0)) * step
     ticks = []

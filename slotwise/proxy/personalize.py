@@ -338,7 +338,7 @@ class SlotwisePersonalizer:
                 # CPU-bound work ran past the page's time budget: the original page goes out, so
                 # none of these decisions were shown and none may be logged
                 raise TimeoutError(f"personalization budget of {self.settings.personalize_budget_ms:g} ms "
-                                                  "exceeded before logging decisions")
+                                   "exceeded before logging decisions")
         with stage("store"):  # only decisions the page really shows are logged
             await self._persist_decisions(flow.visitor.id, work, now)
         flow.state["same_for_everyone"] = not flow.personalized and not flow.visitor.set_cookie
