@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import textwrap
 from dataclasses import asdict
@@ -69,7 +70,19 @@ async def _report(args: argparse.Namespace) -> int:
     finally:
         await store.close()
     since = parse_since(args.since) if args.since else None
-    log = build_decision_log(records, since=since)
+    configs = None
+    rules = args.rules or os.environ.get("SLOTWISE_RULES")
+    if rules:  # the variants as the server has them (also for a log from before decisions named them all)
+        from slotwise.proxy.personalize import slot_configs
+        from slotwise.rules import load_rules
+        from slotwise.rules.errors import RulesError
+
+        try:
+            configs = slot_configs(load_rules(rules))
+        except (RulesError, OSError) as exc:
+            print(f"slotwise report: {exc}", file=sys.stderr)
+            return 2
+    log = build_decision_log(records, configs, since=since)
     if args.export:
         fmt = "jsonl" if args.export.endswith((".jsonl", ".json")) else "csv"
         with open(args.export, "w", encoding="utf-8", newline="") as fh:
@@ -98,6 +111,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="per slot and variant: decisions, reward with 95%% intervals, P(best), lift over holdout",
     )
     add_store_arguments(parser)
+    parser.add_argument("--rules", default=None, help="the rules file the server runs with: every variant is listed, "
+                        "shown or not (env SLOTWISE_RULES; without it, the variants the decisions name)")
     parser.add_argument("--slot", help="only this slot")
     parser.add_argument("--since", help="only decisions since a duration ago (7d, 12h) or an ISO date")
     parser.add_argument("--format", choices=("text", "json"), default="text")

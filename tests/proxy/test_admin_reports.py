@@ -52,7 +52,7 @@ def server(asgi_server: Any, tmp_path: Path) -> Any:
     rules.write_text(RULES)
     settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path / "data"), admin_token=TOKEN)
     proxy = asgi_server(create_app(settings, SlotwisePersonalizer(settings)))
-    proxy.data = tmp_path / "data"
+    proxy.data, proxy.rules = tmp_path / "data", rules
     return proxy
 
 
@@ -124,3 +124,6 @@ def test_a_shown_and_converted_popup_reads_the_same_in_the_cli_and_the_admin_pag
     # every row is the same text in both
     for name, cells in web.items():
         assert " ".join(cells) == " ".join(cli[name]), name
+    # with the server's rules file the CLI reads the same variants from it (logs that predate ``arms``)
+    assert main(["report", "--data", str(server.data), "--rules", str(server.rules)]) == 0
+    assert cli_rows(capsys.readouterr().out) == cli
