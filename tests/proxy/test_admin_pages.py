@@ -222,3 +222,24 @@ def test_gpc_and_bots_are_named_in_the_bar(proxy: Callable[..., Any]) -> None:
         assert "HERO-" not in page.text and '"reason":"bot"' in page.text
     with httpx.Client(base_url=server.url, timeout=20, headers={"user-agent": "HeadlessChrome/140"}) as crawler:
         assert "sw-preview-data" not in crawler.get("/").text  # a bot without a preview: untouched
+
+
+def test_the_bar_reads_the_real_decision_path_sticky_and_disabled(proxy: Callable[..., Any], tmp_path: Path) -> None:
+    server = proxy()
+    (tmp_path / "rules.yaml").write_text(RULES + """
+  - id: retired
+    pages: "/"
+    selector: ".promo"
+    action: remove
+    enabled: false
+    variants:
+      - {id: gone}
+""")
+    server.personalizer.rules.reload()
+    link = httpx.get(server.url + "/_sw/admin/api/preview-link", headers={"authorization": f"Bearer {TOKEN}"}).json()["url"]
+    with httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        shown = "a" if "HERO-A" in visitor.get("/").text else "b"  # a real, logged decision (sticky: session)
+        bar = json.loads(re.search(r'id="sw-preview-data">(.*?)</script>', visitor.get(link).text).group(1))
+    by_slot = {s["id"]: s for s in bar["slots"]}
+    assert by_slot["hero"]["reason"] == "sticky" and by_slot["hero"]["shown"] == shown
+    assert by_slot["retired"]["reason"] == "disabled" and by_slot["retired"]["shown"] is None
