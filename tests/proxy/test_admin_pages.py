@@ -243,3 +243,18 @@ def test_the_bar_reads_the_real_decision_path_sticky_and_disabled(proxy: Callabl
     by_slot = {s["id"]: s for s in bar["slots"]}
     assert by_slot["hero"]["reason"] == "sticky" and by_slot["hero"]["shown"] == shown
     assert by_slot["retired"]["reason"] == "disabled" and by_slot["retired"]["shown"] is None
+
+
+def test_a_kill_switch_reaches_another_instance_within_a_second(proxy: Callable[..., Any]) -> None:
+    one, two = proxy(), proxy()  # two proxies over the same store (the data directory's SQLite file)
+    with httpx.Client(base_url=two.url, timeout=20, headers=UA) as visitor:
+        assert "HERO-" in visitor.get("/").text  # instance two has read the switches: cached now
+        httpx.post(one.url + "/_sw/admin/switch", data={"name": "hero", "off": "1"},
+                   headers={"authorization": f"Bearer {TOKEN}"})
+        flipped = time.monotonic()
+        while True:
+            asked = time.monotonic() - flipped  # when this request started (a loaded machine answers late)
+            if "HERO-" not in visitor.get("/").text:
+                break
+            assert asked < 1.0, "instance two still personalizes a page asked for a second after the flip"
+            time.sleep(0.05)
