@@ -73,7 +73,8 @@ STYLE = (
     ".off{color:#b91c1c;font-weight:600}.charts{display:flex;flex-wrap:wrap;gap:1rem}.chart figcaption"
     "{font-weight:600}.legend span{margin-right:.8rem}section{border-top:2px solid #eee;margin-top:1.5rem}"
     "form.inline{display:inline}header{display:flex;justify-content:space-between;align-items:center}"
-    "pre{background:#f3f4f6;padding:1rem;overflow:auto;max-height:30rem}.note{color:#555}</style>"
+    "pre{background:#f3f4f6;padding:1rem;overflow:auto;max-height:30rem}.note{color:#555}"
+    "table.left td,table.left th{text-align:left}</style>"
 )
 
 
@@ -346,6 +347,8 @@ class AdminPages:
         parts.append("</section>")
         for rep in reports:
             parts.append(render_slot(rep, log))
+        if reports:
+            parts.append(f"<p class=note>{escape(LEGEND)}</p>")
         return "".join(parts)
 
 
@@ -372,7 +375,7 @@ def render_switches(slots: list[Any], switches: Any, hidden: str) -> str:
                     f"<td>{rules}</td><td>{state(slot.id)}</td><td>{button(slot.id)}</td></tr>")
     return ("<section id=switches><h2>Kill switches</h2><p class=note>Takes effect within a second on every "
             "instance; visitors then get the store's own page for that slot. Each flip is written to the log.</p>"
-            "<table><tr><th>slot</th><th>rules file</th><th>switch</th><th></th></tr>" + "".join(rows) + "</table></section>")
+            "<table class=left><tr><th>slot</th><th>rules file</th><th>switch</th><th></th></tr>" + "".join(rows) + "</table></section>")
 
 
 def render_previews(slots: list[Any]) -> str:
@@ -389,7 +392,7 @@ def render_previews(slots: list[Any]) -> str:
             "Or force one variant (nothing is recorded while previewing):</p>"
             "<form method=get action=/_sw/admin/preview><label>Start at path <input name=path value=/ size=30></label> "
             "<button type=submit>Open with the bar</button></form>"
-            "<table><tr><th>slot</th><th>variants</th></tr>" + "".join(rows) + "</table></section>")
+            "<table class=left><tr><th>slot</th><th>variants</th></tr>" + "".join(rows) + "</table></section>")
 
 
 def render_slot(rep: Any, log: DecisionLog) -> str:
@@ -417,7 +420,7 @@ def render_slot(rep: Any, log: DecisionLog) -> str:
     out.append(line_chart(share, title="Share of traffic over time", y_max=1.0, marks=marks, bucket_s=3600.0))
     out.append(line_chart(reward_over_time(log, rep.slot), title="Reward over time",
                           y_format="{:.1%}" if binary else "{:.2f}", marks=marks, bucket_s=3600.0))
-    out.append(f"</div><p class=note>{escape(LEGEND)}</p></section>")
+    out.append("</div></section>")
     return "".join(out)
 
 

@@ -98,6 +98,16 @@
       return /^[A-Za-z_][\w-]*$/.test(c) && !/^(sw-|js-|is-|has-|active$|hover$|focus|selected$|open$)/.test(c);
     }).slice(0, 2);
   }
+  // a data attribute that tells this element from its look-alike siblings (steadier than a position)
+  function distinct(node, part, alike) {
+    for (var i = 0; i < node.attributes.length; i++) {
+      var at = node.attributes[i];
+      if (!/^data-(?!sw-)[\w-]+$/.test(at.name) || !/^[\w -]{1,40}$/.test(at.value)) continue;
+      var sel = "[" + at.name + "='" + at.value + "']";
+      if (alike.filter(function (c) { return c.matches(part + sel); }).length === 1) return sel;
+    }
+    return null;
+  }
   function unique(sel) {
     try { return document.querySelectorAll(sel).length === 1; } catch (e) { return false; }
   }
@@ -112,7 +122,7 @@
       if (parent) {
         var same = Array.prototype.filter.call(parent.children, function (c) { return c.localName === node.localName; });
         var alike = same.filter(function (c) { return c.matches(part); });
-        if (alike.length > 1) part += ":nth-of-type(" + (same.indexOf(node) + 1) + ")";
+        if (alike.length > 1) part += distinct(node, part, alike) || ":nth-of-type(" + (same.indexOf(node) + 1) + ")";
       }
       parts.unshift(part);
       var sel = parts.join(" > ");
