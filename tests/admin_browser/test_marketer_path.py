@@ -94,6 +94,7 @@ def test_the_marketers_path(stack: Any, new_page: Callable[[], Any], tmp_path: P
     snippet = bar.locator("textarea").input_value()
     slot = yaml.safe_load(snippet)["slots"][0]
     assert slot["action"] == "replace" and slot["pages"] == "/"
+    assert slot["selector"] == "a.tile[data-category='jackets'] > span.tile-name"  # a data attribute, not a position
     matched = LexborHTMLParser(httpx.get(stack.demo.url + "/").text).css(slot["selector"])
     assert [n.text(strip=True) for n in matched] == ["Jackets"]  # the rewriter's selector engine finds it, once
     rules = tmp_path / "new-slot.yaml"
