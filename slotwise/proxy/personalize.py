@@ -35,6 +35,7 @@ from slotwise.proxy.decision_tokens import DecisionTokens
 from slotwise.proxy.documents import fragment_request
 from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
 from slotwise.proxy.forward_safe import _SPENT as SPENT_MS
+from slotwise.proxy.forward_safe import BUDGET_EXEMPT
 from slotwise.proxy.identity import VisitorCookies, cookie_value
 from slotwise.proxy.inject import inject_before_body_end
 from slotwise.proxy.kill_switch import KillSwitches
@@ -269,6 +270,7 @@ class SlotwisePersonalizer:
                 flow.extra_headers.append(("set-cookie", f"{PREVIEW_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"))
             return
         flow.state["preview"] = forced
+        flow.state[BUDGET_EXEMPT] = True  # past the budget, the bar says so (see on_html)
         if from_query:  # keep it on while the marketer clicks through (session cookie)
             flow.extra_headers.append(
                 ("set-cookie", f"{PREVIEW_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")

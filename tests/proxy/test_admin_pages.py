@@ -54,8 +54,8 @@ def proxy(asgi_server: Any, tmp_path: Path) -> Callable[..., Any]:
         origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse(PAGE))]))
         rules = tmp_path / "rules.yaml"
         rules.write_text(RULES)
-        settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path), admin_token=TOKEN,
-                            personalize_budget_ms=5000.0, **options)
+        options.setdefault("personalize_budget_ms", 5000.0)
+        settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path), admin_token=TOKEN, **options)
         personalizer = SlotwisePersonalizer(settings)
         server = asgi_server(create_app(settings, personalizer))
         server.personalizer = personalizer
@@ -258,3 +258,14 @@ def test_a_kill_switch_reaches_another_instance_within_a_second(proxy: Callable[
                 break
             assert asked < 1.0, "instance two still personalizes a page asked for a second after the flip"
             time.sleep(0.05)
+
+
+def test_a_page_past_its_time_budget_is_explained_in_the_bar(proxy: Callable[..., Any]) -> None:
+    server = proxy(personalize_budget_ms=0.001)
+    link = httpx.get(server.url + "/_sw/admin/api/preview-link", params={"force": "hero=a"},
+                     headers={"authorization": f"Bearer {TOKEN}"}).json()["url"]
+    with httpx.Client(base_url=server.url, timeout=20, headers=UA) as marketer:
+        page = marketer.get(link)
+    assert "store's hero" in page.text and "HERO-A" not in page.text  # what visitors get
+    bar = json.loads(re.search(r'id="sw-preview-data">(.*?)</script>', page.text).group(1))
+    assert {s["reason"] for s in bar["slots"]} == {"budget"}
