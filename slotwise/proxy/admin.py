@@ -4,8 +4,8 @@ preview links, a visitor lookup.
 Signing in: open ``/_sw/admin`` and give the admin token (``--admin-token``)
 in the form; the answer sets a session cookie (``slotwise.tag.admin_session``:
 HttpOnly, SameSite=Strict, Secure over https, 12 hours). ``/_sw/admin?token=TOKEN``
-signs in the same way in one click (the demo prints it; the token then sits in
-the browser's history, so prefer the form elsewhere). Scripts send
+signs in the same way in one click (the token then sits in the browser's
+history, so the form is the way on a shared machine). Scripts send
 ``Authorization: Bearer TOKEN`` instead. Failed sign-ins are throttled per
 client (``admin_throttle``). Every state-changing request (sign-out, kill
 switch, erase) is a POST that carries the session's CSRF token; the page
