@@ -16,13 +16,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", default=".slotwise", help="data directory for demo.db (default .slotwise)")
     parser.add_argument("--cookie-domain", default=None, help="set cookies with Domain=<this>")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    parser.add_argument("--access-log", action="store_true", help="log one line per request")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    server = make_server(args.data, cookie_domain=args.cookie_domain, log_level=args.log_level)
-    sock = bind(args.host, args.port)
+    server = make_server(args.data, cookie_domain=args.cookie_domain, log_level=args.log_level,
+                         access_log=args.access_log, own_logging=True)
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        print(f"python -m slotwise.demo: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
     print(f"Slotwise demo store serving on {url_of(sock)}/ (data: {args.data})", flush=True)
     try:
         server.run(sockets=[sock])
