@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from slotwise.commands.ports import PortBusy, check_port_free
+from slotwise.demo.hooks import WEBHOOK_KEY_ENV
 from slotwise.proxy.config import Settings
 
 
@@ -105,31 +106,34 @@ def run_demo(args: argparse.Namespace) -> int:
         return 2
     data = Path(args.data).resolve()
     data.mkdir(parents=True, exist_ok=True)
+    store_url = f"http://127.0.0.1:{args.store_port}"
+    settings = Settings.from_env(
+        upstream=store_url,
+        rules=str(args.rules or example_rules_path()),
+        host=args.host,
+        port=args.port,
+        data=str(data),
+        admin_token=os.environ.get("SLOTWISE_ADMIN_TOKEN") or admin_token(data),
+        access_log=args.access_log or None,
+        # the store learns each popup sign-up's coupon (and offer) as a real store would: a signed webhook
+        webhook_url=os.environ.get("SLOTWISE_WEBHOOK_URL") or f"{store_url}/hooks/slotwise",
+    )
+    store_env = {**os.environ, WEBHOOK_KEY_ENV: settings.signing_key().decode()}
     store_cmd = [
         sys.executable, "-m", "slotwise.demo",
         "--host", "127.0.0.1", "--port", str(args.store_port), "--data", str(data / "demo-store"),
         "--log-level", "warning",  # its problems; its start-up is in the banner
         *(["--access-log"] if args.access_log else []),
     ]
-    store = subprocess.Popen(store_cmd, stdout=subprocess.DEVNULL)
+    store = subprocess.Popen(store_cmd, stdout=subprocess.DEVNULL, env=store_env)
     try:
         if not wait_for_port("127.0.0.1", args.store_port, alive=lambda: store.poll() is None):
             print("slotwise demo: the demo store did not start", file=sys.stderr)
             return 1
         threading.Thread(target=stop_if_store_dies, args=(store,), daemon=True).start()
-        token = admin_token(data)
-        settings = Settings.from_env(
-            upstream=f"http://127.0.0.1:{args.store_port}",
-            rules=str(args.rules or example_rules_path()),
-            host=args.host,
-            port=args.port,
-            data=str(data),
-            admin_token=os.environ.get("SLOTWISE_ADMIN_TOKEN") or token,
-            access_log=args.access_log or None,
-        )
         shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
         url = f"http://{shown_host}:{args.port}/"
-        text = banner(url, f"http://127.0.0.1:{args.store_port}/", settings, data)
+        text = banner(url, f"{store_url}/", settings, data)
         threading.Thread(target=announce_when_ready, args=(url, text), daemon=True).start()
         from slotwise.proxy.server import run
 

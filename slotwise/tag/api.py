@@ -323,7 +323,8 @@ class TagAPI:
                         await outcome
             if fresh and self.outbox is not None:
                 payload = {"id": f"signup-{alias[6:38]}", "type": "signup", "email": email, "coupon": code,
-                           "decision_id": decision_id, "ts": now}
+                           "decision_id": decision_id, "ts": now,
+                           **(await self._offer(visitor, decision_id) if track and decision_id else {})}
                 await self.store.outbox_put(TOPIC, [visitor, alias], payload, now)
                 self.outbox.notify()
         except Exception as exc:
@@ -334,6 +335,16 @@ class TagAPI:
         if is_new and track:
             self._set_cookie(request, response, visitor)
         return self._said(request, response)
+
+    async def _offer(self, visitor: str, decision_id: str) -> dict[str, str]:
+        """``{"slot", "offer"}``: the slot and variant whose popup this sign-up answered, as this
+        visitor's logged decision says (never what the browser claims), so the store can give
+        the code the discount that variant promised; ``{}`` when no decision of theirs has that id."""
+        profile = await self.store.get_profile(visitor)
+        for slot, assignment in (profile.assignments if profile is not None else {}).items():
+            if assignment.get("decision_id") == decision_id and assignment.get("arm") not in (None, "__holdout__"):
+                return {"slot": slot, "offer": str(assignment["arm"])}
+        return {}
 
     async def _claim(self, visitor: str, alias: str, now: float, track: bool) -> tuple[str, bool]:
         """The visitor's coupon: one per person, shown only to the visitor it was issued to.

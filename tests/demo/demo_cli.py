@@ -30,6 +30,8 @@ def slotwise_command(*args: str) -> list[str]:
 def slotwise_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTWISE_")}
     env["PYTHONPATH"] = str(ROOT)
+    # behaviour, not speed, is tested: a loaded machine must not fail pages open
+    env["SLOTWISE_PERSONALIZE_BUDGET_MS"] = "5000"
     return env
 
 
