@@ -120,8 +120,9 @@ def place(
         """INSERT INTO order_lines(order_id, line_no, product_id, product_name, category_slug, size, qty, unit_price_cents)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
         [
-            (order_id, no, l.product.id, l.product.name, l.product.category_slug, l.size, l.qty, _cents(l.product.price))
-            for no, l in enumerate(lines, start=1)
+            (order_id, no, line.product.id, line.product.name, line.product.category_slug, line.size, line.qty,
+             _cents(line.product.price))
+            for no, line in enumerate(lines, start=1)
         ],
     )
     conn.execute("DELETE FROM cart_items WHERE session_id = ?", (session_id,))
