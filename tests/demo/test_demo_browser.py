@@ -119,6 +119,15 @@ def test_headless_chromium_gets_the_stores_page_and_server_timing_says_bot(demo:
     assert timing.startswith("sw;dur=") and "bot" not in timing  # a desktop browser is a visitor
 
 
+def test_crawlers_and_scripts_get_server_timing_bot_too(demo: DemoProcess) -> None:
+    for agent in ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "curl/8.5.0"):
+        with httpx.Client(headers={"user-agent": agent}, timeout=20) as bot:
+            page = bot.get(demo.url + "/c/jeans")
+            store = bot.get(demo.store_url + "/c/jeans")
+        assert page.headers["server-timing"] == 'sw;desc="bot"' and "server-timing" not in store.headers
+        assert page.content == store.content and "set-cookie" not in page.headers  # the store's page, untouched
+
+
 # -- 3. the loop: popup → sign-up → coupon → checkout → reward in the report --------------
 
 
