@@ -90,10 +90,11 @@ def announce_when_ready(url: str, text: str) -> None:
         print(text, flush=True)
 
 
-def stop_if_store_dies(store: subprocess.Popen[bytes]) -> None:
+def stop_if_store_dies(store: subprocess.Popen[bytes], died: threading.Event) -> None:
     """The proxy must not keep serving without its store (or in front of another one)."""
     code = store.wait()
     if code not in (0, -signal.SIGTERM):
+        died.set()
         print(f"slotwise demo: the demo store stopped (exit status {code}); stopping", file=sys.stderr, flush=True)
         os.kill(os.getpid(), signal.SIGINT)
 
@@ -130,7 +131,8 @@ def run_demo(args: argparse.Namespace) -> int:
         if not wait_for_port("127.0.0.1", args.store_port, alive=lambda: store.poll() is None):
             print("slotwise demo: the demo store did not start", file=sys.stderr)
             return 1
-        threading.Thread(target=stop_if_store_dies, args=(store,), daemon=True).start()
+        died = threading.Event()
+        threading.Thread(target=stop_if_store_dies, args=(store, died), daemon=True).start()
         shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
         url = f"http://{shown_host}:{args.port}/"
         text = banner(url, f"{store_url}/", settings, data)
@@ -138,7 +140,7 @@ def run_demo(args: argparse.Namespace) -> int:
         from slotwise.proxy.server import run
 
         run(settings)
-        return 0
+        return 1 if died.is_set() else 0
     finally:
         store.terminate()
         try:

@@ -68,6 +68,18 @@ class DemoProcess:
         for line in self._proc.stdout:
             self.lines.append(line.rstrip("\n"))
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def wait(self, timeout: float) -> int:
+        """The exit status once it ends by itself."""
+        assert self._proc is not None
+        code = self._proc.wait(timeout)
+        if self._reader is not None:
+            self._reader.join(10)
+        return int(code)
+
     def stop(self) -> int:
         """Ctrl+C, as the banner says; the exit status."""
         if self._proc is None:

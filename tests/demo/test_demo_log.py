@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -63,3 +65,22 @@ def test_access_log_on_request_in_the_same_format(tmp_path: Path) -> None:
     assert any('"GET /cart HTTP/1.1" 200' in line for line in proxy), after
     assert any("GET /cart" in line for line in store), after  # the store's own, as the proxy asked it
     assert not any("secret-query" in line for line in lines)  # queries never reach the log
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def test_the_demo_stops_when_its_store_dies(tmp_path: Path) -> None:
+    """It must not keep serving without its store, or in front of whatever takes the store's port."""
+    with DemoProcess(tmp_path / "data") as demo:
+        assert demo.pid is not None
+        store = [c for c in _children(demo.pid) if "slotwise.demo" in Path(f"/proc/{c}/cmdline").read_text()]
+        assert len(store) == 1
+        os.kill(store[0], signal.SIGKILL)
+        code = demo.wait(60)
+    assert code == 1
+    assert any("the demo store stopped" in line for line in demo.lines)
