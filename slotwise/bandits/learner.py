@@ -70,8 +70,8 @@ def coupon_cost(rec: DecisionRecord, value: float | None, redeemed: bool | None,
     """What the order's coupon cost, for a decision's margin (see the module docstring)."""
     if redeemed is False:
         return 0.0
-    if redeemed and discount is not None:
-        return float(discount)
+    if redeemed and discount is not None:  # what the order says it took off, never more than the order
+        return max(0.0, min(float(discount), float(value))) if value is not None else max(0.0, float(discount))
     return rec.cost + rec.cost_rate * float(value or 0.0)
 
 

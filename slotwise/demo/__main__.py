@@ -29,14 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    server = make_server(args.data, cookie_domain=args.cookie_domain, log_level=args.log_level,
-                         access_log=args.access_log, own_logging=True,
-                         webhook_key=os.environ.get(WEBHOOK_KEY_ENV, "").encode() or None)
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
         print(f"python -m slotwise.demo: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
+    server = make_server(args.data, cookie_domain=args.cookie_domain, log_level=args.log_level,
+                         access_log=args.access_log, own_logging=True,
+                         webhook_key=os.environ.get(WEBHOOK_KEY_ENV, "").encode() or None)
     print(f"Slotwise demo store serving on {url_of(sock)}/ (data: {args.data})", flush=True)
     try:
         server.run(sockets=[sock])

@@ -16,8 +16,6 @@ import sqlite3
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from .catalog import format_price
-
 CENT = Decimal("0.01")
 
 
@@ -25,7 +23,6 @@ CENT = Decimal("0.01")
 class Offer:
     """A promotion: a share of the goods' value, or an amount off."""
 
-    label: str
     rate: Decimal = Decimal("0")
     amount: Decimal = Decimal("0")
 
@@ -36,9 +33,9 @@ class Offer:
 
 
 OFFERS: dict[str, Offer] = {
-    "pct10": Offer("10% off", rate=Decimal("0.10")),
-    "pct15": Offer("15% off", rate=Decimal("0.15")),
-    "eur5": Offer(f"{format_price(Decimal('5'))} off", amount=Decimal("5.00")),
+    "pct10": Offer(rate=Decimal("0.10")),
+    "pct15": Offer(rate=Decimal("0.15")),
+    "eur5": Offer(amount=Decimal("5.00")),
 }
 DEFAULT_OFFER = "pct10"
 """The offer of a code whose message named none (a sign-up from a preview link, say)."""

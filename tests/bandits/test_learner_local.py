@@ -63,3 +63,9 @@ def test_the_coupon_travels_through_the_stream_record() -> None:
     (out,) = learner.apply({"type": "event", "visitor_id": "v1", "event_type": "purchase", "value": 50.0,
                             "ts": 5.0, "decision_ids": None, "redeemed": True, "discount": 7.5, "seq": 9})
     assert out.reward == 42.5
+
+
+def test_a_discount_above_the_order_is_capped_at_the_order() -> None:
+    """A browser may claim any discount: it can take the reward to 0, never below."""
+    (out,) = _popup("v1", cost_rate=0.10).on_event("v1", "purchase", 30.0, 10.0, redeemed=True, discount=9999.0)
+    assert out.reward == 0.0
