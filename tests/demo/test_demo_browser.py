@@ -13,6 +13,7 @@ import re
 import subprocess
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 import httpx
@@ -95,6 +96,18 @@ def test_the_cards_take_the_place_of_the_stores_own_block(demo: DemoProcess) -> 
         shown = LexborHTMLParser(browser.get(control).text)
     assert shown.css_first("section.related h2").text() == "You may also like"  # the control: the store's block
     assert shown.css_first("section.sw-recommendations") is None
+
+
+def test_the_script_the_proxy_injects_is_the_one_docs_tag_md_shows(demo: DemoProcess) -> None:
+    with httpx.Client(headers={"user-agent": DESKTOP_UA}, timeout=20) as visitor:
+        page = LexborHTMLParser(visitor.get(demo.url + "/").text)
+    injected = [s for s in page.css("script") if (s.attributes.get("src") or "").startswith("/_sw/tag.")]
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "tag.md").read_text()
+    shown = LexborHTMLParser(re.search(r'<script src="/_sw/tag\.[0-9a-f]+\.js"[^>]*></script>', doc).group(0))
+    assert len(injected) == 1
+    without_src = {k: v for k, v in injected[0].attributes.items() if k != "src"}
+    assert without_src == {k: v for k, v in shown.css_first("script").attributes.items() if k != "src"}
+    assert without_src["data-pageview"] == "off"
 
 
 # -- 2. a headless browser is a bot, and the response says so -----------------------------
