@@ -13,7 +13,8 @@ Records (``apply`` takes them as dicts, e.g. from a Redis stream)::
     {"type": "decision", **DecisionRecord fields}
     {"type": "exposure", "decision_id", "ts"}
     {"type": "event", "visitor_id", "event_type", "value", "ts",
-                      "decision_ids": [..] | null, "cost": 0.0}
+                      "decision_ids": [..] | null, "cost": 0.0,
+                      "redeemed": bool (optional), "discount": 0.0 (optional)}
     {"type": "tick", "now"}
 
 Each may carry an integer ``seq``; a record whose ``seq`` is not above the
@@ -33,7 +34,12 @@ Attribution rules:
   exposure. Other events may name decisions to narrow the join;
 * for goals needing exposure (click by default) a decision never exposed is
   dropped at the deadline instead of teaching 0;
-* holdout decisions get their reward in an ``Outcome`` but teach nothing.
+* holdout decisions get their reward in an ``Outcome`` but teach nothing;
+* a ``margin`` goal's reward is the order's value less the coupon's cost: the
+  order's ``discount`` when it redeemed a coupon and says what it took off, the
+  decision's declared cost (``cost``, ``cost_rate``) when it redeemed one and
+  does not say, nothing when the store says it redeemed none (``redeemed``
+  false); an order that says nothing of coupons pays the declared cost.
 """
 
 from __future__ import annotations
@@ -58,6 +64,15 @@ from .spec import parse_policy_spec
 # loaded: the learner is rebuilt from the log (``SnapshotFormatError``)
 SNAPSHOT_FORMAT = "slotwise.learner/2"
 WINDOW_MODES = ("fixed", "inactivity")
+
+
+def coupon_cost(rec: DecisionRecord, value: float | None, redeemed: bool | None, discount: float | None) -> float:
+    """What the order's coupon cost, for a decision's margin (see the module docstring)."""
+    if redeemed is False:
+        return 0.0
+    if redeemed and discount is not None:  # what the order says it took off, never more than the order
+        return max(0.0, min(float(discount), float(value))) if value is not None else max(0.0, float(discount))
+    return rec.cost + rec.cost_rate * float(value or 0.0)
 
 
 @dataclass(frozen=True)
@@ -235,11 +250,13 @@ class Learner:
 
     def on_event(self, visitor_id: str, event_type: str, value: float | None, ts: float,
                  decision_ids: Sequence[str] | None = None, *, cost: float = 0.0,
-                 seq: int | None = None, also: Sequence[str] = ()) -> list[Outcome]:
+                 seq: int | None = None, also: Sequence[str] = (),
+                 redeemed: bool | None = None, discount: float | None = None) -> list[Outcome]:
         """A visitor event (click, add_to_cart, purchase, signup...): reward what it follows.
 
         ``also``: more visitor ids of the same person (an order the store reports
         for a customer rewards what they saw on any of their devices).
+        ``redeemed``/``discount``: what the order says of its coupon (the margin goal's cost).
         """
         if not self._accept(seq):
             return []
@@ -264,7 +281,7 @@ class Learner:
                 continue
             if cfg.needs_exposure and not pending.exposed:
                 continue
-            decision_cost = rec.cost + rec.cost_rate * float(value or 0.0)
+            decision_cost = coupon_cost(rec, value, redeemed, discount)
             out.append(self._close(pending, reward_of(cfg.goal, value, cost + decision_cost), REWARDED, ts))
         for v in (visitor_id, *also):
             self._touch(v, ts)
@@ -296,7 +313,8 @@ class Learner:
         if kind == "event":
             return self.on_event(record["visitor_id"], record["event_type"], record.get("value"),
                                  float(record["ts"]), record.get("decision_ids"),
-                                 cost=float(record.get("cost") or 0.0), seq=seq, also=record.get("also") or ())
+                                 cost=float(record.get("cost") or 0.0), seq=seq, also=record.get("also") or (),
+                                 redeemed=record.get("redeemed"), discount=record.get("discount"))
         if kind == "tick":
             return self.tick(float(record["now"]), seq=seq)
         if kind == "configure":

@@ -11,6 +11,10 @@ its rules have. Two ways to make one:
   (``--secret`` / ``SLOTWISE_SECRET``, else ``DATA/secret``). A missing key is an
   error, never a new one: a link signed with a key the server does not have
   would be ignored. When the server answers at the URL, the link is tried once.
+* with neither a token nor ``--rules``: an admin token kept in the data directory
+  (``DATA/admin-token``, which ``slotwise demo`` writes) is used as in the first way,
+  so the README's ``slotwise preview URL --force SLOT=VARIANT --data .slotwise`` works
+  after ``slotwise demo``.
 """
 
 from __future__ import annotations
@@ -121,13 +125,19 @@ def run_preview(args: argparse.Namespace) -> int:
     try:
         forced = _forced(args)
         token = args.admin_token or os.environ.get("SLOTWISE_ADMIN_TOKEN", "")
-        if token:
-            link = ask_server(args.url, forced, token)
-        else:
+        settings = None
+        if not token:
             try:
                 settings = Settings.from_env(data=args.data, secret=args.secret, rules=args.rules)
             except ConfigError as exc:
                 raise PreviewFailed(str(exc)) from exc
+            kept = settings.data_dir / "admin-token"  # written by `slotwise demo`
+            if not settings.rules and kept.is_file():
+                token = kept.read_text().strip()
+        if token:
+            link = ask_server(args.url, forced, token)
+        else:
+            assert settings is not None
             link = sign_here(args.url, forced, settings)
             if not args.no_check:
                 problem = try_link(link)

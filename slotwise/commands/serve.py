@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from slotwise.commands.ports import PortBusy, check_port_free
 from slotwise.proxy.config import OPTIONS, ConfigError, Settings
 
 
@@ -37,7 +38,8 @@ def run_serve(args: argparse.Namespace) -> int:
         if not settings.upstream and not settings.tag_only:
             raise ConfigError("--upstream (or SLOTWISE_UPSTREAM) is required: the URL of the storefront "
                               "(or --tag-only, to serve only the tag and its API for a store that embeds the tag)")
-    except ConfigError as exc:
+        check_port_free(settings.host, settings.port)  # granian would share a busy port (SO_REUSEPORT)
+    except (ConfigError, PortBusy) as exc:
         print(f"slotwise serve: {exc}", file=sys.stderr)
         return 2
     from slotwise.proxy.server import run

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import account_views, data_views, shop_views
+from . import account_views, data_views, hooks, shop_views
 from .catalog import load_catalog
 from .db import Database
 from .images import write_images
@@ -65,18 +65,22 @@ def routes(images: Path) -> list[Route | Mount]:
         Route("/feed.json", data_views.feed_json, name="feed"),
         Route("/download/catalog.csv", data_views.catalog_csv, name="catalog_csv"),
         Route("/healthz", data_views.healthz, name="healthz"),
+        Route("/hooks/slotwise", hooks.slotwise_signup, methods=["POST"], name="slotwise_hook"),
         Mount("/static/img", StaticFiles(directory=images), name="images"),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 
 
 def create_app(
-    data_dir: str | Path, *, cookie_domain: str | None = None, images_dir: str | Path | None = None
+    data_dir: str | Path, *, cookie_domain: str | None = None, images_dir: str | Path | None = None,
+    webhook_key: bytes | None = None,
 ) -> Starlette:
     """Build the demo store on ``data_dir`` (created if missing; DATA/demo.db, DATA/demo-img/).
 
     ``images_dir`` lets many short-lived stores (tests) share one set of
-    generated product images instead of writing 54 files each.
+    generated product images instead of writing 54 files each. ``webhook_key``
+    is the key Slotwise signs its sign-up webhook with (``/hooks/slotwise``,
+    the newsletter coupons); without it that endpoint refuses everything.
     """
     data = Path(data_dir)
     db = Database(data / DB_FILE)
@@ -90,5 +94,5 @@ def create_app(
         middleware=[Middleware(SessionMiddleware, secret=secret, cookie_domain=cookie_domain)],
         exception_handlers={HTTPException: _http_error},
     )
-    app.state.demo = Demo(db=db, catalog=catalog, secret=secret, templates=make_templates())
+    app.state.demo = Demo(db=db, catalog=catalog, secret=secret, templates=make_templates(), webhook_key=webhook_key)
     return app

@@ -70,12 +70,21 @@ CREATE TABLE IF NOT EXISTS order_lines (
     unit_price_cents INTEGER NOT NULL,
     PRIMARY KEY (order_id, line_no)
 );
+CREATE TABLE IF NOT EXISTS coupons (
+    code TEXT PRIMARY KEY,
+    email TEXT NOT NULL,
+    offer TEXT NOT NULL,
+    order_id TEXT REFERENCES orders(id),
+    created_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
 CREATE TABLE IF NOT EXISTS newsletter (
     email TEXT PRIMARY KEY,
     session_id TEXT,
     created_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
 """
+ORDER_COLUMNS_ADDED = (("coupon", "TEXT"), ("discount_cents", "INTEGER NOT NULL DEFAULT 0"))
+"""Columns later versions added to ``orders``: a demo.db from before gets them on start."""
 
 
 @cache
@@ -104,6 +113,10 @@ class Database:
         with closing(self.connect()) as conn:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
+            have = {row["name"] for row in conn.execute("PRAGMA table_info(orders)")}
+            for name, kind in ORDER_COLUMNS_ADDED:
+                if name not in have:
+                    conn.execute(f"ALTER TABLE orders ADD COLUMN {name} {kind}")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute(

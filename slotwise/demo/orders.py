@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from . import cart as cart_store
+from . import coupons
 from .catalog import CURRENCY, Catalog, format_price
 
 
@@ -44,18 +45,41 @@ class Order:
     customer_id: str | None
     name: str
     email: str
-    total: Decimal
+    total: Decimal  # what the shopper paid: the goods less the coupon's discount
     currency: str
     created_at: str
     lines: tuple[OrderLine, ...]
+    coupon: str | None = None
+    discount: Decimal = Decimal("0.00")
+
+    @property
+    def subtotal(self) -> Decimal:
+        """The goods' value, before the coupon."""
+        return self.total + self.discount
 
     @property
     def total_str(self) -> str:
         return f"{self.total:.2f}"
 
     @property
+    def subtotal_str(self) -> str:
+        return f"{self.subtotal:.2f}"
+
+    @property
+    def discount_str(self) -> str:
+        return f"{self.discount:.2f}"
+
+    @property
     def display_total(self) -> str:
         return format_price(self.total)
+
+    @property
+    def display_subtotal(self) -> str:
+        return format_price(self.subtotal)
+
+    @property
+    def display_discount(self) -> str:
+        return format_price(self.discount)
 
 
 def _cents(amount: Decimal) -> int:
@@ -69,24 +93,36 @@ def place(
     customer_id: str | None,
     name: str,
     email: str,
+    coupon_code: str = "",
 ) -> str:
-    """Create the order from the cart, empty the cart, return the order id."""
+    """Create the order from the cart, empty the cart, return the order id.
+
+    A coupon code (``coupons.CouponError`` if it cannot be used) takes its
+    offer's discount off and is used up by this order, in the same transaction.
+    """
     cart = cart_store.load(conn, catalog, session_id)
     lines = [line for line in cart.lines if line.size not in line.product.sold_out]
     if not lines:
         raise EmptyCart()
+    coupon = coupons.usable(conn, coupon_code) if coupon_code.strip() else None
     order_id = "o" + secrets.token_hex(6)
-    total = sum((line.line_total for line in lines), Decimal("0.00"))
+    subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
+    discount = coupon.offer.discount(subtotal) if coupon else Decimal("0.00")
     conn.execute(
-        "INSERT INTO orders(id, session_id, customer_id, name, email, total_cents, currency) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (order_id, session_id, customer_id, name, email, _cents(total), CURRENCY),
+        """INSERT INTO orders(id, session_id, customer_id, name, email, total_cents, currency, coupon, discount_cents)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (order_id, session_id, customer_id, name, email, _cents(subtotal - discount), CURRENCY,
+         coupon.code if coupon else None, _cents(discount)),
     )
+    if coupon is not None:
+        coupons.redeem(conn, coupon, order_id)
     conn.executemany(
         """INSERT INTO order_lines(order_id, line_no, product_id, product_name, category_slug, size, qty, unit_price_cents)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
         [
-            (order_id, no, l.product.id, l.product.name, l.product.category_slug, l.size, l.qty, _cents(l.product.price))
-            for no, l in enumerate(lines, start=1)
+            (order_id, no, line.product.id, line.product.name, line.product.category_slug, line.size, line.qty,
+             _cents(line.product.price))
+            for no, line in enumerate(lines, start=1)
         ],
     )
     conn.execute("DELETE FROM cart_items WHERE session_id = ?", (session_id,))
@@ -117,6 +153,8 @@ def _order(conn: sqlite3.Connection, row: sqlite3.Row) -> Order:
         currency=row["currency"],
         created_at=row["created_at"],
         lines=_lines(conn, row["id"]),
+        coupon=row["coupon"],
+        discount=Decimal(row["discount_cents"]) / 100,
     )
 
 

@@ -37,6 +37,7 @@ class Demo:
     catalog: Catalog
     secret: str
     templates: jinja2.Environment
+    webhook_key: bytes | None = None  # Slotwise's sign-up webhook is accepted only when signed with it
 
 
 def make_templates() -> jinja2.Environment:

@@ -15,6 +15,8 @@ from types import TracebackType
 
 import uvicorn
 
+from slotwise.logsetup import dict_config
+
 from .app import create_app
 
 
@@ -39,9 +41,16 @@ def make_server(
     cookie_domain: str | None = None,
     images_dir: str | Path | None = None,
     log_level: str = "info",
+    access_log: bool = False,
+    own_logging: bool = False,
+    webhook_key: bytes | None = None,
 ) -> uvicorn.Server:
-    app = create_app(data_dir, cookie_domain=cookie_domain, images_dir=images_dir)
-    config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=log_level == "debug")
+    """``own_logging``: this process is the store's own (``python -m slotwise.demo``), so the
+    log is set up in Slotwise's one format; in a test's thread the test's logging stays."""
+    app = create_app(data_dir, cookie_domain=cookie_domain, images_dir=images_dir, webhook_key=webhook_key)
+    log_config = dict_config(log_level, access=access_log) if own_logging else None
+    config = uvicorn.Config(app, log_level=None if own_logging else log_level, lifespan="off", access_log=access_log,
+                            log_config=log_config)  # own logging: the levels are dict_config's
     return uvicorn.Server(config)
 
 
@@ -59,8 +68,10 @@ class DemoServer:
         host: str = "127.0.0.1",
         cookie_domain: str | None = None,
         images_dir: str | Path | None = None,
+        webhook_key: bytes | None = None,
     ) -> None:
-        self.server = make_server(data_dir, cookie_domain=cookie_domain, images_dir=images_dir, log_level="warning")
+        self.server = make_server(data_dir, cookie_domain=cookie_domain, images_dir=images_dir, log_level="warning",
+                                  webhook_key=webhook_key)
         self.sock = bind(host, 0)
         self.url = url_of(self.sock)
         self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)

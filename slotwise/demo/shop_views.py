@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from . import cart as cart_store, orders
+from . import cart as cart_store, coupons, orders
 from .auth import valid_email, normalize_email
 from .cart import CartError, parse_qty, validate_item
 from .catalog import CURRENCY, Category, Product
@@ -150,11 +150,12 @@ async def checkout(request: Request) -> Response:
         return RedirectResponse("/cart", status_code=303)
     if request.method == "GET":
         customer = state.customer
-        form = {"name": customer.name if customer else "", "email": customer.email if customer else ""}
+        form = {"name": customer.name if customer else "", "email": customer.email if customer else "", "coupon": ""}
         return await render(request, "checkout.html", "checkout", state=state, form=form)
 
     data = await request.form()
-    form = {"name": str(data.get("name", "")).strip(), "email": normalize_email(str(data.get("email", "")))}
+    form = {"name": str(data.get("name", "")).strip(), "email": normalize_email(str(data.get("email", ""))),
+            "coupon": str(data.get("coupon", "")).strip()[:64]}
     errors = []
     if not form["name"]:
         errors.append("Please tell us your name.")
@@ -167,10 +168,14 @@ async def checkout(request: Request) -> Response:
     customer_id = state.customer.id if state.customer else None
     try:
         order_id = await demo.db.write(
-            orders.place, demo.catalog, get_session(request).id, customer_id, form["name"], form["email"]
+            orders.place, demo.catalog, get_session(request).id, customer_id, form["name"], form["email"],
+            form["coupon"],
         )
     except orders.EmptyCart:
         return RedirectResponse("/cart", status_code=303)
+    except coupons.CouponError as exc:  # nothing was written: the cart is as it was
+        return await render(request, "checkout.html", "checkout", status_code=400, state=state, form=form,
+                            errors_list=[str(exc)])
     return RedirectResponse(f"/order/{order_id}", status_code=303)
 
 

@@ -177,7 +177,7 @@ def create_app_from_env() -> Any:
     die_with_master()  # a kill -9 of the master must not leave this worker serving
     tune_malloc()
     settings = Settings.from_env()
-    configure_logging(settings.log_level)  # no query strings in the log; httpx quiet unless debug
+    configure_logging(settings.log_level, access=settings.access_log)  # one format, no query strings
     try:
         from .personalize import build_personalizer  # written by the personalization layer
     except ModuleNotFoundError as exc:

@@ -1,4 +1,11 @@
-"""Known bots and crawlers: they get the store's own page, untouched and uncounted."""
+"""Known bots and crawlers: they get the store's own page, untouched and uncounted.
+
+Headless browsers are among them: Chromium run headless says ``HeadlessChrome``
+in its User-Agent, so a test or a screenshot service sees the store's page
+with no tag and no cookie. Such a response says why in its ``Server-Timing``
+(``BOT_SERVER_TIMING``), where a tester looking at the proxy's answer looks;
+a browser test that means to be a visitor sets a desktop User-Agent.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,9 @@ _BOT_RE = re.compile(
     r"duckduckgo|applebot|google-inspectiontool|adsbot|mediapartners|feedfetcher|monitor|uptime",
     re.IGNORECASE,
 )
+
+BOT_SERVER_TIMING = 'sw;desc="bot"'
+"""``Server-Timing`` of a response to a bot: Slotwise left it alone, on purpose."""
 
 
 @lru_cache(maxsize=4096)

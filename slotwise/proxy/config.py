@@ -76,6 +76,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("trusted_proxies", str, "", "comma-separated client IPs whose X-Forwarded-For is trusted"),
     Option("cookie_name", str, "sw_vid", "name of the first-party visitor cookie"),
     Option("log_level", str, "info", "log level: debug, info, warning, error"),
+    Option("access_log", bool, False, "log one line per request (off by default: it drowns everything else)"),
     Option("tag_only", bool, False, "serve only /_sw/ (the tag, its API and admin) for stores that embed the tag; no upstream"),
     Option("order_secret", str, "", "shared secret that signs the store's order webhooks to /_sw/orders; empty: endpoint off"),
     Option("preview_ttl", float, 86400.0, "seconds a preview link works after it is made (default 24 h)"),
@@ -173,6 +174,7 @@ class Settings:
     trusted_proxies: str = ""
     cookie_name: str = "sw_vid"
     log_level: str = "info"
+    access_log: bool = False
     tag_only: bool = False
     order_secret: str = ""
     preview_ttl: float = 86400.0

@@ -60,9 +60,27 @@ def learner_record(rec: LogRecord) -> dict[str, Any] | None:
             "ts": ts,
             "decision_ids": [decision_id] if decision_id else None,
             "cost": float(props.get("coupon_cost") or 0.0),
+            **redemption(props),
             "seq": rec.seq,
         }
     return None
+
+
+def redemption(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether an order redeemed a coupon, and what it took off, when the store says (``coupon``).
+
+    ``{}`` when the event does not say: the learner then charges the offer's
+    declared cost on every order that follows it, as if it had been used.
+    """
+    if "coupon" not in props:
+        return {}
+    out: dict[str, Any] = {"redeemed": bool(props.get("coupon"))}
+    try:
+        if out["redeemed"] and props.get("discount") is not None:
+            out["discount"] = max(0.0, float(props["discount"]))
+    except (TypeError, ValueError):
+        pass
+    return out
 
 
 def arrival_time(rec: LogRecord) -> float:

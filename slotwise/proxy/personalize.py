@@ -26,7 +26,7 @@ from slotwise.html.bounds import check_page
 from slotwise.profile import Profile
 from slotwise.proxy import metrics
 from slotwise.proxy.admin import admin_routes
-from slotwise.proxy.bots import is_bot
+from slotwise.proxy.bots import BOT_SERVER_TIMING, is_bot
 from slotwise.proxy.capture import MAX_BODY as CAPTURE_MAX_BODY
 from slotwise.proxy.capture import Capture
 from slotwise.proxy.catalog_feed import FeedLoader
@@ -229,6 +229,7 @@ class SlotwisePersonalizer:
         cookie_headers = [v for k, v in flow.headers if k == "cookie"]
         if is_bot(flow.header("user-agent")):
             flow.is_bot = True
+            flow.extra_headers.append(("server-timing", BOT_SERVER_TIMING))  # why there is no tag, no cookie
             self._read_preview(flow, cookie_headers)  # a tester's headless browser: the bar says "bot"
             return
         visitor_id = self.cookies.read(cookie_headers)

@@ -24,6 +24,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from slotwise.logsetup import dict_config
+
 from .config import Settings
 from .orphans import mark_master
 
@@ -82,7 +84,8 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
             ssl_certfile=settings.tls_cert or None,
             ssl_keyfile=settings.tls_key or None,
             lifespan="on",
-            access_log=False,
+            access_log=settings.access_log,
+            log_config=dict_config(settings.log_level, access=settings.access_log),  # the one format
             proxy_headers=False,  # X-Forwarded-For trust is ours (settings.trusted_proxies)
             server_header=False,  # the origin's Server header is the one that counts
             date_header=False,  # the origin's Date wins; the proxy adds one only if missing
@@ -106,8 +109,10 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
         loop=Loops.uvloop,
         http=HTTPModes(settings.http),  # auto: HTTP/1.1, h2c with prior knowledge, h2 by ALPN over TLS
         websockets=True,
-        log_access=False,
+        log_access=settings.access_log,
+        log_access_format='%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1f ms',
         log_level=settings.log_level,  # type: ignore[arg-type]
+        log_dictconfig=dict_config(settings.log_level, access=settings.access_log),  # the one format
         **tls,  # type: ignore[arg-type]
     ).serve()
 

@@ -324,6 +324,7 @@ def build_event(event: str, fields: Mapping[str, Any], lines: Sequence[Mapping[s
         currency = currency_of(_text(fields.get("currency"), 16)) or currency_of(_text(fields.get("total"), 64)) or catalog.currency
         if currency:
             props["currency"] = currency
+        props.update(coupon_props(fields))
         return {"type": "purchase", "props": props}
     props = {}
     email = _text(fields.get("email"), 254)
@@ -339,6 +340,19 @@ def build_event(event: str, fields: Mapping[str, Any], lines: Sequence[Mapping[s
             raise CaptureError(f"{event}: no e-mail")
         return {"type": "signup", "props": {"email": email, "source": event}}
     return {"type": "identify", "props": props}  # a login, or an account sign-up that names only the customer id
+
+
+def coupon_props(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """An order's coupon, when the store says: ``coupon`` (the code; ``""`` for an order the
+    store says had none) and ``discount`` (what it took off). A source that reads no
+    ``coupon`` field says nothing: the margin goal then assumes the offer was used."""
+    if "coupon" not in fields:
+        return {}
+    props: dict[str, Any] = {"coupon": _text(fields.get("coupon"), 64) or ""}
+    discount = _money(fields.get("discount")) if props["coupon"] else None
+    if discount is not None:
+        props["discount"] = discount
+    return props
 
 
 def page_event(source: PageSource, values: Values, catalog: CatalogSettings) -> dict[str, Any] | None:
@@ -382,6 +396,25 @@ def customer_of(values: Values) -> tuple[str | None, str | None]:
 
 def _items(value: Any) -> list[Mapping[str, Any]]:
     return [i for i in value if isinstance(i, Mapping)][:MAX_LINES] if isinstance(value, list) else []
+
+
+def ga4_value_and_coupon(ecommerce: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A GA4 purchase's ``total`` before its coupon, its ``coupon`` and ``discount``.
+
+    GA4's ``value`` is after discounts and each item's ``discount`` is per unit;
+    Slotwise's ``total`` is the order's value before the coupon (what the margin
+    goal subtracts the coupon's cost from), so the items' discounts are added back.
+    """
+    fields: dict[str, Any] = {"total": ecommerce.get("value"), "coupon": ecommerce.get("coupon")}
+    value = _money(ecommerce.get("value"))
+    discount = 0.0
+    for item in items:
+        unit = _money(item.get("discount"))
+        if unit:
+            discount += unit * _qty(item.get("quantity"))
+    if fields["coupon"] and discount and value is not None:
+        fields["total"], fields["discount"] = round(value + discount, 2), round(discount, 2)
+    return fields
 
 
 def datalayer_events(push: Any, settings: DataLayer, catalog: CatalogSettings,
@@ -429,8 +462,9 @@ def datalayer_events(push: Any, settings: DataLayer, catalog: CatalogSettings,
     if name in ("add_to_cart", "remove_from_cart") and name in settings.events:
         each(name, ecommerce.get("items"))
     elif name == "purchase" and "purchase" in settings.events:
-        add("purchase", {"order_id": ecommerce.get("transaction_id"), "total": ecommerce.get("value"),
-                         "currency": ecommerce.get("currency")}, [line(i) for i in _items(ecommerce.get("items"))])
+        items = _items(ecommerce.get("items"))
+        add("purchase", {"order_id": ecommerce.get("transaction_id"), "currency": ecommerce.get("currency"),
+                         **ga4_value_and_coupon(ecommerce, items)}, [line(i) for i in items])
     elif isinstance(ecommerce.get("add"), Mapping) and "add_to_cart" in settings.events:
         each("add_to_cart", ecommerce["add"].get("products"), True)
     elif isinstance(ecommerce.get("remove"), Mapping) and "remove_from_cart" in settings.events:
@@ -439,7 +473,7 @@ def datalayer_events(push: Any, settings: DataLayer, catalog: CatalogSettings,
         action = ecommerce["purchase"].get("actionField")
         action = action if isinstance(action, Mapping) else {}
         add("purchase", {"order_id": action.get("id"), "total": action.get("revenue"),
-                         "currency": ecommerce.get("currencyCode")},
+                         "currency": ecommerce.get("currencyCode"), "coupon": action.get("coupon")},
             [line(i, True) for i in _items(ecommerce["purchase"].get("products"))])
     return out
 

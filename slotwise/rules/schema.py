@@ -204,7 +204,7 @@ DATALAYER_KEYS = ("events", "product", "size", "category")
 CAPTURE_EVENTS: dict[str, tuple[str, ...]] = {
     "add_to_cart": ("product", "size", "qty", "price", "category", "name"),
     "remove_from_cart": ("product", "size", "qty"),
-    "purchase": ("order_id", "total", "currency"),
+    "purchase": ("order_id", "total", "currency", "coupon", "discount"),
     "signup": ("email", "customer_id"),
     "newsletter": ("email",),
     "login": ("email", "customer_id"),

@@ -330,7 +330,8 @@ class TagAPI:
                     if inspect.isawaitable(outcome):
                         await outcome
             if fresh and self.mail is not None:
-                await self.mail.signup(visitor, email, code, decision_id, alias, now)
+                offer = await self._offer(visitor, decision_id) if track and decision_id else {}
+                await self.mail.signup(visitor, email, code, decision_id, alias, now, offer=offer)
         except Exception as exc:
             if not is_outage(exc):
                 log.exception("sign-up failed")
@@ -339,6 +340,16 @@ class TagAPI:
         if is_new and track:
             self._set_cookie(request, response, visitor)
         return self._said(request, response)
+
+    async def _offer(self, visitor: str, decision_id: str) -> dict[str, str]:
+        """``{"slot", "offer"}``: the slot and variant whose popup this sign-up answered, as this
+        visitor's logged decision says (never what the browser claims), so the store can give
+        the code the discount that variant promised; ``{}`` when no decision of theirs has that id."""
+        profile = await self.store.get_profile(visitor)
+        for slot, assignment in (profile.assignments if profile is not None else {}).items():
+            if assignment.get("decision_id") == decision_id and assignment.get("arm") not in (None, "__holdout__"):
+                return {"slot": slot, "offer": str(assignment["arm"])}
+        return {}
 
     async def _claim(self, visitor: str, alias: str, now: float, track: bool) -> tuple[str, bool]:
         """The visitor's coupon: one per person, shown only to the visitor it was issued to.

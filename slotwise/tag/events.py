@@ -72,6 +72,8 @@ class PurchaseProps(_Props):
     total: Price | None = None
     currency: Annotated[str, Field(max_length=8)] | None = None
     channel: Literal["online", "store"] | None = None  # trusted sources only (an order webhook); else online
+    coupon: Annotated[str, Field(max_length=64)] | None = None  # the code redeemed; "": none (None: not said)
+    discount: Price | None = None  # what the coupon took off the order
 
 
 class CartProps(_Props):

@@ -164,13 +164,15 @@ class MailFollowups:
         return queued
 
     async def signup(self, visitor: str, email: str, coupon: str, decision_id: str | None, alias: str,
-                     now: float) -> None:
-        """The sign-up message: the address, the coupon, stage, interests and picks."""
+                     now: float, *, offer: Mapping[str, str] | None = None) -> None:
+        """The sign-up message: the address, the coupon, stage, interests and picks (and the popup's
+        ``slot``/``offer`` when the sign-up answered one, from the visitor's logged decision)."""
         profile = await self.store.get_profile(visitor) or Profile.new(visitor, now)
         signals = self._signals()
         message = build_message("signup", profile, signals, await self._picks(profile, signals), now,
                                 message_id=f"signup-{alias[6:38]}", email=email, coupon=coupon,
                                 decision_id=decision_id, public_url=self.public_url)
+        message.update(offer or {})
         await self.store.outbox_put(TOPIC, [visitor, alias], message, now)
         self.notify()
 

@@ -46,6 +46,8 @@ class Order(BaseModel):
     lines: Annotated[list[Line], Field(min_length=1, max_length=500)]
     total: Price | None = None
     currency: Annotated[str, Field(max_length=8)] | None = None
+    coupon: Annotated[str, Field(max_length=64)] | None = None  # the code redeemed ("": none; absent: not said)
+    discount: Price | None = None  # what it took off (the margin goal's cost)
     ts: float | str | None = None
     channel: Literal["online", "store"] = "online"
 
@@ -146,6 +148,10 @@ class OrderWebhook:
             props["total"] = order.total
         if order.currency:
             props["currency"] = order.currency
+        if order.coupon is not None:
+            props["coupon"] = order.coupon
+            if order.coupon and order.discount is not None:
+                props["discount"] = order.discount
         event, errors = parse_event(0, {"type": "purchase", "event_id": hashlib.sha256(order.order_id.encode()).hexdigest()[:32],
                                         "ts": ts, "props": props})
         if event is None:  # validated above already; a model change would land here

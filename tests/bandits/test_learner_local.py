@@ -34,3 +34,38 @@ def test_margin_subtracts_the_decisions_coupon_cost() -> None:
     assert b.reward == 75.0  # 80 - 5
     snap = Learner.from_snapshot(learner.snapshot())
     assert snap.seq == learner.seq
+
+
+def _popup(visitor: str, **cost: float) -> Learner:
+    learner = Learner({"popup": SlotConfig(arms=("ten", "none"), goal="margin", window=600)})
+    learner.on_decision(replace(make_record(visitor=visitor, slot="popup", arm="ten", ts=0.0), **cost))
+    return learner
+
+
+def test_margin_counts_a_redeemed_coupons_real_discount() -> None:
+    (out,) = _popup("v1", cost_rate=0.10).on_event("v1", "purchase", 80.0, 10.0, redeemed=True, discount=12.0)
+    assert out.reward == 68.0  # what the order says the coupon took off, not the declared 10%
+
+
+def test_margin_charges_nothing_for_an_order_without_the_coupon() -> None:
+    (out,) = _popup("v1", cost=5.0).on_event("v1", "purchase", 80.0, 10.0, redeemed=False)
+    assert out.reward == 80.0
+
+
+def test_margin_charges_the_declared_cost_when_the_order_does_not_say_or_says_no_amount() -> None:
+    (unsaid,) = _popup("v1", cost_rate=0.10).on_event("v1", "purchase", 80.0, 10.0)
+    (no_amount,) = _popup("v1", cost_rate=0.10).on_event("v1", "purchase", 80.0, 10.0, redeemed=True)
+    assert unsaid.reward == no_amount.reward == 72.0
+
+
+def test_the_coupon_travels_through_the_stream_record() -> None:
+    learner = _popup("v1", cost_rate=0.10)
+    (out,) = learner.apply({"type": "event", "visitor_id": "v1", "event_type": "purchase", "value": 50.0,
+                            "ts": 5.0, "decision_ids": None, "redeemed": True, "discount": 7.5, "seq": 9})
+    assert out.reward == 42.5
+
+
+def test_a_discount_above_the_order_is_capped_at_the_order() -> None:
+    """A browser may claim any discount: it can take the reward to 0, never below."""
+    (out,) = _popup("v1", cost_rate=0.10).on_event("v1", "purchase", 30.0, 10.0, redeemed=True, discount=9999.0)
+    assert out.reward == 0.0

@@ -28,7 +28,7 @@ def test_demo_rules_load_with_the_four_slots() -> None:
     assert [v.id for v in popup.variants if v.control] == ["no-popup"]
     costs = {v.id: v.coupon_cost for v in popup.variants if v.coupon_cost}
     assert costs["pct10"].kind == "fraction" and costs["pct10"].value == pytest.approx(0.10)
-    assert costs["free-shipping"].kind == "amount"
+    assert costs["eur5"].kind == "amount" and costs["eur5"].value == pytest.approx(5.0)
     assert ruleset.slot("size-prefill").sticky == "visitor"
 
 

@@ -135,7 +135,7 @@ def test_recommendations_render_cards_and_skip_when_empty(demo: RuleSet) -> None
         for i in range(6)
     ]
     edit = slot.render(variant, ctx, "d-4", recommendations=products)
-    assert edit is not None and edit.action == "before" and edit.selector == "section.related"
+    assert edit is not None and edit.action == "replace" and edit.selector == "section.related"
     cards = LexborHTMLParser(edit.html).css("article.product-card")
     assert [c.attributes["data-product-id"] for c in cards] == ["0", "1", "2", "3"]  # limit 4
     assert "€10.00" in edit.html

@@ -40,3 +40,19 @@ def test_an_order_for_a_claimed_address_never_reaches_the_claimant(make_client: 
     assert mine.purchases == [] and mine.email_hash is None
     export = attacker.get(f"/_sw/admin/api/visitors/{claimant}", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
     assert export.status_code == 200 and "W-1" not in export.text and "coat-1" not in export.text
+
+
+def test_an_orders_coupon_reaches_the_learners_record(make_client: Callable[..., Any], store: Any) -> None:
+    from slotwise.proxy.learning import learner_record
+
+    client = make_client()
+    for order_id, extra in (("W-2", {"coupon": "SW-AAA", "discount": 12.5}), ("W-3", {"coupon": ""}), ("W-4", {})):
+        body = json.dumps({"order_id": order_id, "customer_id": "cust-9", "total": 125.0,
+                           "lines": [{"product": "coat-1", "qty": 1, "price": 125}], **extra}).encode()
+        r = client.post("/_sw/orders", content=body, headers={"x-slotwise-signature": signature(ORDER_SECRET, body)})
+        assert r.status_code == 200 and r.json()["stored"] is True
+    records = {r.data["props"]["order_id"]: learner_record(r) for r in sync(store.read_log(0))
+               if r.kind == "event" and r.data.get("type") == "purchase"}
+    assert records["W-2"]["redeemed"] is True and records["W-2"]["discount"] == 12.5
+    assert records["W-3"]["redeemed"] is False and "discount" not in records["W-3"]
+    assert "redeemed" not in records["W-4"]  # the store did not say: the offer's declared cost applies

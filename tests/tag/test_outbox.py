@@ -95,3 +95,26 @@ def test_webhook_url_from_settings_or_env() -> None:
     assert Settings.from_env({}, webhook_url="http://a").webhook_url == "http://a"
     assert Settings.from_env({"SLOTWISE_WEBHOOK_URL": "http://b"}).webhook_url == "http://b"
     assert Settings.from_env({}).webhook_url == ""
+
+
+def test_the_message_names_the_offer_of_the_visitors_own_decision(make_client: Any, store: Any) -> None:
+    """The store gives the code the discount the popup promised: the variant comes from the logged
+    decision, never from the browser; a decision id the visitor was not given names no offer."""
+    from slotwise.tag.testing import sync
+
+    receiver = Receiver(fail=0)
+    try:
+        client = make_client(webhook=receiver.url, outbox_options={"base_delay": 0.05, "poll_s": 0.2})
+        client.post("/_sw/events", json={"events": [{"type": "page_view", "event_id": "pv-00000001", "props": {}}]})
+        vid = client.cookies.get("sw_vid").split(".")[0]
+        sync(store.update_profile(vid, lambda p: p.assignments.update(
+            {"exit-coupon": {"arm": "pct15", "decision_id": "d-mine", "ts": 1.0, "session_start": 1.0}}), 1.0))
+        assert client.post("/_sw/signup", json={"email": "offer@example.com", "decision_id": "d-mine"}).status_code == 200
+        stranger = make_client(webhook=receiver.url, outbox_options={"base_delay": 0.05, "poll_s": 0.2})
+        assert stranger.post("/_sw/signup", json={"email": "other@example.com", "decision_id": "d-mine"}).status_code == 200
+        wait_for(lambda: len(receiver.requests) >= 2, timeout=10)
+        payloads = {json.loads(body)["email"]: json.loads(body) for _, body, _ in receiver.requests}
+        assert payloads["offer@example.com"]["offer"] == "pct15" and payloads["offer@example.com"]["slot"] == "exit-coupon"
+        assert "offer" not in payloads["other@example.com"]
+    finally:
+        receiver.close()

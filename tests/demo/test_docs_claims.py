@@ -1,0 +1,102 @@
+"""Docs are tested claims: what tag.md, architecture.md, store-redis.md and the README say is what the code does."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from selectolax.lexbor import LexborHTMLParser
+
+from slotwise.bandits.policies import POLICIES
+from slotwise.commands import learner as learner_command
+from slotwise.proxy.bots import BOT_SERVER_TIMING, is_bot
+from slotwise.proxy.log_retention import DEFAULT_RETENTION
+from slotwise.tag.assets import script_tag
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+PLACEHOLDERS = {"FILE.md"}  # "the results go to FILE.md": a name for the reader to choose
+
+
+def doc(name: str) -> str:
+    return (ROOT / name).read_text()
+
+
+def script_attributes(html: str) -> dict[str, str | None]:
+    node = LexborHTMLParser(html).css_first("script")
+    assert node is not None
+    return {k: v for k, v in node.attributes.items() if k != "src"}
+
+
+def test_tag_md_shows_the_script_the_proxy_injects() -> None:
+    shown = re.search(r'<script src="/_sw/tag\.[0-9a-f]+\.js"[^>]*></script>', doc("docs/tag.md"))
+    assert shown, "docs/tag.md: the injected <script> is not shown"
+    # the personalizer injects script_tag(nonce, data={"pageview": "off"}, ...): views are the proxy's
+    assert script_attributes(shown.group(0)) == script_attributes(script_tag(data={"pageview": "off"}))
+    assert 'data-pageview="off"' in shown.group(0)
+
+
+def test_every_markdown_file_a_doc_names_is_in_the_repository() -> None:
+    """architecture.md once pointed at a DESIGN.md that is not in the repository."""
+    missing = []
+    for path in DOCS:
+        for name in re.findall(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.md)\b", path.read_text()):
+            if name in PLACEHOLDERS:
+                continue
+            if not any((base / name).exists() for base in (path.parent, ROOT, ROOT / "docs")):
+                missing.append(f"{path.relative_to(ROOT)}: {name}")
+    assert not missing, missing
+
+
+def test_architecture_names_every_policy_and_river_only_for_river_model() -> None:
+    text = doc("docs/architecture.md")
+    bandits = text[text.index("  bandits/"):text.index("  store/")]
+    named = set(re.findall(r"`([a-z0-9-]+)`", bandits))
+    assert named >= set(POLICIES), set(POLICIES) - named
+    assert "policies over river" not in text and "optional" in bandits and "river-model" in bandits
+
+
+def test_store_redis_says_who_trims_the_stream() -> None:
+    """Only the separate learner trims (proxy/log_retention.py → store/redis/retention.py's trim_log)."""
+    callers = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "slotwise").rglob("*.py")
+                     if re.search(r"\.trim_log\(|\"trim_log\"", p.read_text()))
+    assert callers == ["slotwise/proxy/log_retention.py"]
+    builders = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "slotwise").rglob("*.py")
+                      if "LogTrimmer(" in p.read_text() and not p.name == "log_retention.py")
+    assert builders == ["slotwise/commands/learner.py"]  # the `slotwise learner` command, never a proxy
+    text = doc("docs/store-redis.md")
+    assert "proxy/log_retention.py" in text and "store/redis/retention.py" in text
+    assert "the proxies never trim" in text
+    assert f"--log-retention {DEFAULT_RETENTION}`, the default" in text
+    assert "`--trim-every`, 60 s" in text and "--trim-every" in _learner_help() and "(default 60)" in _learner_help()
+
+
+def _learner_help() -> str:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="cmd")
+    learner_command.register(sub)
+    return str(sub.choices["learner"].format_help())
+
+
+def test_the_readme_tells_a_tester_that_headless_browsers_are_bots() -> None:
+    readme = doc("README.md")
+    section = readme[readme.index("## What the demo shows"):]
+    section = section[:section.index("\n## ")]
+    assert "HeadlessChrome" in section and BOT_SERVER_TIMING.replace('"', "") in section.replace('"', "")
+    assert is_bot("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/140.0 Safari/537.36")
+    assert "HeadlessChrome" in doc("docs/tag.md") and 'sw;desc="bot"' in doc("docs/tag.md")
+
+
+def test_every_flag_the_readme_demo_section_names_exists() -> None:
+    from slotwise.cli import build_parser
+
+    readme = doc("README.md")
+    section = readme[readme.index("## What the demo shows"):]
+    section = section[:section.index("\n## ")]
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    flags = {opt for name in ("demo", "serve", "preview", "report") for action in sub.choices[name]._actions
+             for opt in action.option_strings}
+    named = set(re.findall(r"(--[a-z][a-z-]*)", section))
+    assert {"--port", "--store-port", "--data", "--access-log", "--force"} <= named
+    assert named <= flags, named - flags

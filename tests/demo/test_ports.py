@@ -1,0 +1,126 @@
+"""A busy port is refused before anything starts: ``slotwise serve`` and ``slotwise demo``.
+
+The sockets are real: a listener bound with ``SO_REUSEPORT``, as granian binds
+its own, is exactly what a second server would have shared the port with.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from slotwise.commands.ports import PortBusy, check_port_free
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port a granian-like server listens on (``SO_REUSEPORT``, ``SO_REUSEADDR``)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        sock.close()
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def _slotwise(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("SLOTWISE_PORT", None)
+    code = "import sys; from slotwise.cli import main; sys.exit(main())"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_a_free_port_passes_and_port_zero_is_never_busy() -> None:
+    check_port_free("127.0.0.1", _free_port())
+    check_port_free("127.0.0.1", 0)
+
+
+def test_a_port_shared_with_reuseport_is_busy(busy_port: int) -> None:
+    with pytest.raises(PortBusy, match=rf"port {busy_port} is already in use on 127\.0\.0\.1.*--store-port"):
+        check_port_free("127.0.0.1", busy_port, "--store-port")
+
+
+def test_a_listener_on_every_interface_makes_loopback_busy_too() -> None:
+    sock = socket.socket()
+    sock.bind(("0.0.0.0", 0))
+    sock.listen(1)
+    try:
+        with pytest.raises(PortBusy):
+            check_port_free("127.0.0.1", int(sock.getsockname()[1]))
+    finally:
+        sock.close()
+
+
+def test_a_port_in_time_wait_is_not_busy() -> None:
+    """A server just stopped leaves its port in TIME_WAIT: restarting on it must work."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = int(server.getsockname()[1])
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server side closes first: its end goes to TIME_WAIT
+    client.close()
+    server.close()
+    check_port_free("127.0.0.1", port)
+
+
+def test_serve_refuses_a_busy_port(busy_port: int, tmp_path: Path) -> None:
+    done = _slotwise("serve", "--upstream", "http://127.0.0.1:9", "--port", str(busy_port),
+                     "--data", str(tmp_path / "data"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"slotwise serve: port {busy_port} is already in use" in done.stderr
+    assert "--port" in done.stderr
+    assert not (tmp_path / "data").exists()  # refused before anything was made
+
+
+def test_demo_refuses_a_busy_proxy_port_before_starting_its_store(busy_port: int, tmp_path: Path) -> None:
+    store_port = _free_port()
+    done = _slotwise("demo", "--port", str(busy_port), "--store-port", str(store_port),
+                     "--data", str(tmp_path / "data"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"slotwise demo: port {busy_port} is already in use" in done.stderr and "--port" in done.stderr
+    assert not _listening(store_port) and not (tmp_path / "data").exists()
+
+
+def test_demo_refuses_a_busy_store_port(busy_port: int, tmp_path: Path) -> None:
+    proxy_port = _free_port()
+    done = _slotwise("demo", "--port", str(proxy_port), "--store-port", str(busy_port),
+                     "--data", str(tmp_path / "data"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"port {busy_port} is already in use" in done.stderr and "--store-port" in done.stderr
+    assert not _listening(proxy_port) and not (tmp_path / "data").exists()
+
+
+def test_demo_refuses_one_port_for_both(tmp_path: Path) -> None:
+    port = _free_port()
+    done = _slotwise("demo", "--port", str(port), "--store-port", str(port), "--data", str(tmp_path / "d"),
+                     cwd=tmp_path)
+    assert done.returncode == 2 and "--port and --store-port are both" in done.stderr
