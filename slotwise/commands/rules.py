@@ -127,7 +127,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     groups.update(capture.page_groups(path, parts.query, headers))
     reading = read_html(html, catalog, groups, structured=kind in ("product", "other"))
     page = page_facts(path, parts.query, html, ruleset, url=url, reading=reading)
-    lines = [f"", f"{url}: HTTP {status}, {len(html)} bytes; page type {page.type}"
+    lines = ["", f"{url}: HTTP {status}, {len(html)} bytes; page type {page.type}"
              + (f", category {page.category!r}" if page.category else "")]
     if page.product is not None:
         lines += _product_lines(page.product, reading)
@@ -233,8 +233,8 @@ def _product_lines(product: Any, reading: Any) -> list[str]:
 def _event_text(event: dict[str, Any]) -> str:
     props = event["props"]
     if event["type"] == "purchase":
-        lines = "; ".join(f"{l['product']}" + (f" size {l['size']}" if l.get("size") else "") + f" ×{l['qty']}"
-                          + (f" {l['price']:.2f}" if isinstance(l.get("price"), float) else "") for l in props["lines"])
+        lines = "; ".join(f"{line['product']}" + (f" size {line['size']}" if line.get("size") else "") + f" ×{line['qty']}"
+                          + (f" {line['price']:.2f}" if isinstance(line.get("price"), float) else "") for line in props["lines"])
         return f"order {props['order_id']!r}, total {props.get('total')}, {props.get('currency') or 'no currency'}: {lines}"
     return f"{event['type']} {props}"
 

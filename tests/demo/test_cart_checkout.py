@@ -27,16 +27,16 @@ def test_add_update_remove(client: TestClient) -> None:
     add_to_cart(client, "101", "42", 1)  # same line: quantities add up
     add_to_cart(client, "701", "One size")
     lines = cart_lines(client)
-    assert [(l["data-product-id"], l["data-size"], l["data-qty"]) for l in lines] == [
+    assert [(ln["data-product-id"], ln["data-size"], ln["data-qty"]) for ln in lines] == [
         ("101", "42", "3"), ("701", "One size", "1")
     ]
     assert lines[0]["data-category"] == "running-shoes" and lines[0]["data-price"] == "129.95"
     assert cart_count(client, "/c/bags") == "4"
 
     client.post("/cart/update", data={"product_id": "101", "size": "42", "qty": "1"})
-    assert [l["data-qty"] for l in cart_lines(client)] == ["1", "1"]
+    assert [ln["data-qty"] for ln in cart_lines(client)] == ["1", "1"]
     client.post("/cart/remove", data={"product_id": "701", "size": "One size"})
-    assert [l["data-product-id"] for l in cart_lines(client)] == ["101"]
+    assert [ln["data-product-id"] for ln in cart_lines(client)] == ["101"]
     client.post("/cart/update", data={"product_id": "101", "size": "42", "qty": "0"})
     assert cart_lines(client) == []
     assert "Your cart is empty" in client.get("/cart").text

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_helpers import BROWSER_UA, post_events
+from e2e_helpers import BROWSER_UA
 
 TAG_SCRIPT = re.compile(rb'<script src="/_sw/tag\.[0-9a-f]+\.js"[^>]*></script>')
 

@@ -20,7 +20,7 @@ def served(request: Any, port_factory: Any, process_runner: Any) -> Any:
 
     async def handler(reader: Any, writer: Any, head: bytes) -> None:
         seen.append(head)
-        length = next((int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")), 0)
+        length = next((int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")), 0)
         if b"chunked" in head.lower():
             while (line := await reader.readline()) not in (b"0\r\n", b""):
                 await reader.readexactly(int(line, 16) + 2)
