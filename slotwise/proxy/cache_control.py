@@ -168,11 +168,12 @@ def freshness_lifetime(cc: CacheControl, headers: Headers) -> float:
 
 def initial_age(headers: Headers, request_time: float, response_time: float) -> float:
     """The response's age when it arrived (RFC 9111 §4.2.3): the origin's ``Age`` plus the trip, or
-    how old its ``Date`` says it is, whichever is larger."""
+    how old its ``Date`` says it is, whichever is larger. A ``Date`` has a resolution of one second,
+    so it is allowed one second before it counts (a ``max-age=1`` page is not stale on arrival)."""
     raw = values(headers, b"age")
     age_value = float(_delta(raw[0].decode("latin-1").strip())) if raw else 0.0
     date = http_time(next(iter(values(headers, b"date")), None))
-    apparent = max(0.0, response_time - date) if date is not None else 0.0
+    apparent = max(0.0, response_time - date - 1.0) if date is not None else 0.0  # Date counts whole seconds
     return max(apparent, age_value + max(0.0, response_time - request_time))
 
 

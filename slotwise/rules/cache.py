@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from slotwise.rules.checker import Checker
-from slotwise.rules.yaml_marks import Node, kind_of
+from slotwise.rules.yaml_marks import Node
 
 PAGE_TYPES = ("home", "category", "product", "other")
 CACHE_KEYS = ("login_cookies", "same_for_everyone")
@@ -66,7 +66,7 @@ def parse_cache(check: Checker, node: Node) -> CacheSettings:
         node = entries["same_for_everyone"].node
         items = check.sequence(node, "'cache.same_for_everyone'", single_ok=True)
         if items is not None and not items:
-            check.error(node, f"'cache.same_for_everyone' must list page types ({', '.join(PAGE_TYPES)}), got {kind_of(node)}")
+            check.error(node, f"'cache.same_for_everyone' must list at least one page type ({', '.join(PAGE_TYPES)})")
         for item in items or []:
             value = check.choice(item, PAGE_TYPES, "'cache.same_for_everyone' (page types)")
             if value is not None:
