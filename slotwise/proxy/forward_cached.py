@@ -118,6 +118,7 @@ class CachedPages:
             if response.status_code == 304 and stale is not None:
                 page = self._refresh(stale, rheaders, request_time, response_time, flow, target, upstream_headers)
                 if page is not None:
+                    self.cache.release(lookup)  # the waiting requests need not wait for this one's personalization
                     await self._serve(out, flow, page, "revalidated")
                     return
                 self.cache.drop(lookup.key)
@@ -181,6 +182,7 @@ class CachedPages:
             self._uncacheable(flow, lookup, "not decodable")
             await self.fwd.respond(receive, out, flow, response, rheaders, _chunks([raw]))
             return
+        self.cache.release(lookup)
         await self._serve(out, flow, page, "miss")
 
     def _store(
