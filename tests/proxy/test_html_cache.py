@@ -419,3 +419,16 @@ def test_origin_failure_during_a_fetch_is_a_502_and_the_next_request_fetches_aga
     origin.add(path, PUBLIC)
     r = visit(server, path)
     assert r.status_code == 200 and b"Welcome back</h1>" in r.content
+
+
+def test_other_content_is_never_kept_and_not_looked_up_again(origin: CountingOrigin, edge: Callable[..., Any]) -> None:
+    css = b"body { color: red }"
+    origin.pages["/static/site.css"] = Spec([("content-type", "text/css"), *PUBLIC], css)
+    server = edge()
+    answers = [visit(server, "/static/site.css") for _ in range(3)]
+    assert origin.hits["/static/site.css"] == 3 and all(r.content == css for r in answers)
+    assert all("server-timing" not in r.headers and r.headers["cache-control"] == PUBLIC[0][1] for r in answers)
+    script = origin.add("/p/fetched-by-script", PUBLIC)
+    visit(server, script, **{"sec-fetch-dest": "empty"})
+    visit(server, script, **{"x-requested-with": "XMLHttpRequest"})
+    assert origin.hits[script] == 2  # a script's fetch is not a page: the store answers it
