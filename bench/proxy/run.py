@@ -2,14 +2,18 @@
 
     .venv/bin/python -m bench.proxy.run [--duration 10] [--connections 32] [--workers 2]
         [--server granian|uvicorn] [--transport aiohttp|httpx] [--no-malloc-tune]
-        [--rules FILE] [--cases direct,nginx-proxy,passthrough,rewrite,rules3,rules4] [--out FILE.md]
+        [--rules FILE] [--cases direct,nginx-proxy,passthrough,rewrite,rules3,rules4,rules4-cached] [--out FILE.md]
 
 ``rewrite`` is a stand-in personalizer doing 3 selectolax edits (the forwarding
 layer's cost with a rewrite); ``rules3`` and ``rules4`` run the real
 personalizer with ``bench/proxy/rules-3-slots.yaml`` and ``rules-4-slots.yaml``
 (the four slots of the product brief) for 64 returning visitors with a
 history, a purchase and a cart, rotated by a wrk Lua script — every request
-reads and writes a profile, decides, renders and splices.
+reads and writes a profile, decides, renders and splices. ``rules4-cached`` is
+the same on a page the store marks cacheable (``bench/proxy/cacheable.py``):
+the upstream HTML cache personalizes every visitor from one fetch; the table
+ends with its req/s ratio to ``rules4``. Every other case's page is
+``no-store``.
 
 Time to first byte of a trickled page (streamed personalization) is a
 separate command: ``python -m bench.proxy.ttfb``.
@@ -33,6 +37,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import cacheable
 from .page import storefront
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,10 +54,12 @@ http {{
     fastcgi_temp_path {tmp}/fcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
     default_type text/html;
     keepalive_requests 1000000;
+    {cache_map}
     upstream origin {{ server 127.0.0.1:{origin}; keepalive 64; }}
     server {{
         listen 127.0.0.1:{origin};
         root {tmp}/www;
+        {cache_header}
         location / {{ try_files $uri /index.html; }}
     }}
     server {{
@@ -240,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
     parser.add_argument("--no-malloc-tune", action="store_true")
     parser.add_argument("--rules", help="rules file for the real personalizer (default: 3 selectolax edits)")
-    parser.add_argument("--cases", default="direct,nginx-proxy,passthrough,rewrite,rules3,rules4")
+    parser.add_argument("--cases", default="direct,nginx-proxy,passthrough,rewrite,rules3,rules4,rules4-cached")
     parser.add_argument("--page-kb", type=int, default=120)
     parser.add_argument("--out", default=str(ROOT / "bench" / "proxy" / "results.md"))
     parser.add_argument("--verbose", action="store_true")
@@ -258,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         (Path(tmp) / "www" / "index.html").write_bytes(storefront(args.page_kb))
         origin, nproxy = free_port(), free_port()
         conf = Path(tmp) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, origin=origin, proxy=nproxy, workers=max(1, os.cpu_count() or 1)))
+        conf.write_text(NGINX_CONF.format(tmp=tmp, origin=origin, proxy=nproxy, workers=max(1, os.cpu_count() or 1),
+                                          cache_map=cacheable.NGINX_HTTP, cache_header=cacheable.NGINX_ORIGIN))
         ng = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stderr=subprocess.DEVNULL)
         results: list[Result] = []
         try:
@@ -271,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("rewrite", "Slotwise, 3 edits (stand-in personalizer)" + (" (rules)" if args.rules else ""), True),
                 ("rules3", "Slotwise, 3 slots (real rules, 64 visitors)", "rules3"),
                 ("rules4", "Slotwise, all 4 slots (real rules, 64 visitors)", "rules4"),
+                cacheable.plan_entry(),
             ]
             for key, name, rewrite in plan:
                 if key not in cases:
@@ -285,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                         script = None
                         if isinstance(rewrite, str):
                             cookies = prepare_visitors(f"http://127.0.0.1:{port}")
-                            path = "/p/p7" if rewrite == "rules4" else "/"
+                            path = cacheable.path_for(key) or ("/p/p7" if rewrite == "rules4" else "/")
                             script = visitors_script(tmp, cookies, path)
                             print(f"  {rewrite}: slots applied on {path}: {applied_slots(port, path, cookies[0])}", flush=True)
                         warm = ["-s", script] if script else []
@@ -302,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             ng.terminate()
             ng.wait(10)
     baseline = next((r.rps for r in results if r.name == "nginx as a plain proxy"), None)
-    text = table(results, baseline, args)
+    text = table(results, baseline, args) + cacheable.ratio_line(results)
     print()
     print(text)
     Path(args.out).write_text(f"# Proxy benchmark ({time.strftime('%Y-%m-%d %H:%M')})\n\n" + text)

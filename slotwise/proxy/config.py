@@ -72,6 +72,9 @@ OPTIONS: tuple[Option, ...] = (
                                        "streaming: what no slot can change is sent at once; 0: stream at once, "
                                        "negative: always wait for the whole page"),
     Option("max_html_bytes", int, 4 * 1024 * 1024, "HTML bodies larger than this pass through unrewritten"),
+    Option("html_cache_mb", float, 64.0, "MB per worker for the store's pages it marks cacheable for a shared cache "
+                                        "(Cache-Control public/s-maxage/max-age, or ETag/Last-Modified to revalidate): "
+                                        "many visitors are personalized from one fetch; 0: off"),
     Option("personalize_budget_ms", float, 50.0, "time budget for personalization of one page; past it the original page is served"),
     Option("trusted_proxies", str, "", "comma-separated client IPs whose X-Forwarded-For is trusted"),
     Option("cookie_name", str, "sw_vid", "name of the first-party visitor cookie"),
@@ -170,6 +173,7 @@ class Settings:
     path_timeouts: str = ""
     html_hold_ms: float = 3.0
     max_html_bytes: int = 4 * 1024 * 1024
+    html_cache_mb: float = 64.0
     personalize_budget_ms: float = 50.0
     trusted_proxies: str = ""
     cookie_name: str = "sw_vid"
@@ -242,6 +246,8 @@ class Settings:
                 raise ConfigError(f"SLOTWISE_{name.upper()}: {getattr(self, name)!r} is not a readable file")
         if self.max_html_bytes < 0:
             raise ConfigError("SLOTWISE_MAX_HTML_BYTES: must not be negative")
+        if not self.html_cache_mb >= 0:  # also refuses NaN
+            raise ConfigError(f"SLOTWISE_HTML_CACHE_MB / --html-cache-mb: {self.html_cache_mb!r} must be 0 (off) or more")
         if self.store and not self.store.startswith(("redis://", "rediss://", "unix://", "sqlite:")):
             raise ConfigError(f"SLOTWISE_STORE / --store: {self.store!r} is not a redis:// or sqlite: URL")
 

@@ -128,6 +128,8 @@ class Personalizer(Protocol):
     #       may edit on this page (None: unknown, the page is held whole);
     #   on_stream(flow) -> None: the head of a streamed page leaves now: add to flow.extra_headers
     #       what on_html would add and is already known (a new visitor's cookie).
+    #   html_cache_allowed(flow) -> bool: may this request use the upstream HTML cache (not logged in,
+    #       or the page is the same for everyone)? Without it: only requests without Authorization.
 
     async def on_response(self, flow: Flow) -> None:
         """The upstream's status and headers are in (any content type): e.g. capture a form post."""

@@ -30,9 +30,11 @@ from . import metrics
 from .config import Settings
 from .errors import ClientDisconnected, ConnectNotAllowed, ForeignTarget, ProxyError, UpstreamError, error_page
 from .flow import Flow, NullPersonalizer
+from .forward_cached import CachedPages
 from .forward_html import HtmlRewriter, is_html
 from .forward_safe import SafePersonalizer
 from .forward_stream import Receive, Responder, Scope, Send, stream
+from .html_cache import HtmlCache
 from .headers import Headers, ResponseHeaderRewriter, first, http_date, upstream_request_headers, with_early_hints
 from .public_hosts import PublicHosts
 from .upstream import Upstream
@@ -53,6 +55,10 @@ class Forwarder:
         self.html = HtmlRewriter(settings, personalizer)
         self.upstream_netloc = settings.upstream_host.lower()
         self.hosts = PublicHosts(self.upstream_netloc, settings.public_url, settings.allowed_hosts)
+        self.pages = (
+            CachedPages(HtmlCache(int(settings.html_cache_mb * 1024 * 1024)), self)
+            if settings.html_cache_mb > 0 and not self.passthrough else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         out = Responder(send)
@@ -170,20 +176,40 @@ class Forwarder:
             body = self._kept(flow, body)
         head_timeout, idle_timeout = self.settings.timeouts_for(flow.path)
         flow.state["idle_timeout"] = idle_timeout
+        if body is None and self.pages is not None:
+            if await self.pages.forward(receive, out, flow, target, upstream_headers, head_timeout):
+                return  # served from the HTML cache, or fetched through it
+        await self.send_and_respond(receive, out, flow, target, upstream_headers, body, head_timeout)
+
+    async def send_and_respond(
+        self, receive: Receive, out: Responder, flow: Flow, target: str, upstream_headers: Headers,
+        body: AsyncIterator[bytes] | None, head_timeout: float | None,
+    ) -> None:
+        """3..5: the request to the origin, and its response to the visitor."""
         t0 = time.perf_counter()
         response = await self.upstream.send(flow.method, target, upstream_headers, body, head_timeout)
         try:
             metrics.observe_upstream(time.perf_counter() - t0)
-            await self._respond(scope, receive, out, flow, response)
+            await self.respond(receive, out, flow, response)
         finally:
             await response.aclose()
 
-    async def _respond(self, scope: Scope, receive: Receive, out: Responder, flow: Flow, response: httpx.Response) -> None:
+    def response_headers(self, flow: Flow, response: httpx.Response) -> Headers:
+        """4: the origin's headers for the public side."""
         public_origin = self.public_url or f"{flow.scheme}://{flow.public_host}"
         headers = self.rewrite_headers(response.headers.raw, public_origin)
         headers = with_early_hints(headers, response.extensions.get("early_hints"))
         if first(headers, b"date") is None:
             headers.append((b"date", http_date()))
+        return headers
+
+    async def respond(
+        self, receive: Receive, out: Responder, flow: Flow, response: httpx.Response,
+        headers: Headers | None = None, body: AsyncIterator[bytes] | None = None,
+    ) -> None:
+        """5: the response to the visitor; ``headers``/``body`` when a step already read them."""
+        if headers is None:
+            headers = self.response_headers(flow, response)
         status = response.status_code
         html = (
             not self.passthrough
@@ -197,13 +223,14 @@ class Forwarder:
             flow.response_headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
         if flow.wants_response:  # e.g. a form post the rules capture: the store's answer decides
             await self.safe.on_response(flow)
-        body = self.upstream.aiter_body(response, flow.state["idle_timeout"])
+        if body is None:
+            body = self.upstream.aiter_body(response, flow.state["idle_timeout"])
         if html:
             if self.safe.wants_body(flow):
-                await self.html.respond(out, flow, headers, body, self._extra(flow), receive)
+                await self.html.respond(out, flow, headers, body, self.extra(flow), receive)
                 return
-        await stream(out, receive, status, headers + self._extra(flow), body)
+        await stream(out, receive, status, headers + self.extra(flow), body)
 
     @staticmethod
-    def _extra(flow: Flow) -> Headers:
+    def extra(flow: Flow) -> Headers:
         return [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in flow.extra_headers]

@@ -116,6 +116,23 @@ class SafePersonalizer:
             self.fail(flow, "edit_selectors", exc)
             return None
 
+    def html_cache_allowed(self, flow: Flow) -> bool:
+        """May this request be served from (and fill) the upstream HTML cache? Not when logged in.
+
+        Optional in the protocol: without it, a request with ``Authorization``
+        may not; a failing answer is "no" (uncached is always safe).
+        """
+        ask = getattr(self.inner, "html_cache_allowed", None)
+        if self.failed(flow):
+            return False
+        if ask is None:
+            return flow.header("authorization") is None
+        try:
+            return bool(ask(flow))
+        except Exception as exc:  # noqa: BLE001 — fail-open boundary
+            self.fail(flow, "html_cache", exc)
+            return False
+
     def on_stream(self, flow: Flow) -> None:
         """The head of a streamed page leaves now: the personalizer adds what it already knows (a cookie)."""
         hook = getattr(self.inner, "on_stream", None)

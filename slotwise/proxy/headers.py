@@ -133,8 +133,8 @@ SHARED_CACHE = frozenset({
     b"cdn-cache-control", b"surrogate-control", b"cloudflare-cdn-cache-control", b"edge-control",
     b"fastly-surrogate-control", b"x-accel-expires",
 })
-_VALIDATORS = frozenset(
-    {b"etag", b"last-modified", b"accept-ranges", b"content-length", b"cache-control", b"expires", *SHARED_CACHE}
+_VALIDATORS = frozenset(  # and Age: a personalized page is new, not a copy of some age
+    {b"etag", b"last-modified", b"accept-ranges", b"content-length", b"cache-control", b"expires", b"age", *SHARED_CACHE}
 )
 
 

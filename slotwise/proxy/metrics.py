@@ -53,6 +53,17 @@ LEARNER_LAG_RECORDS = Gauge(
     "slotwise_learner_lag_records", "Log records the learner's models do not include yet",
     registry=REGISTRY, multiprocess_mode="livemostrecent",
 )
+HTML_CACHE = Counter(
+    "slotwise_html_cache",
+    "Page requests that could use the upstream HTML cache, by outcome: hit, revalidated (the store answered 304), "
+    "miss (fetched and stored), uncacheable (fetched, the store's answer may not be kept), error (the cache failed: "
+    "served uncached)",
+    ["outcome"], registry=REGISTRY,
+)
+HTML_CACHE_BYTES = Gauge(
+    "slotwise_html_cache_bytes", "Bytes held by the upstream HTML cache (summed over workers)",
+    registry=REGISTRY, multiprocess_mode="livesum",
+)
 STORE_ERRORS = Counter(
     "slotwise_store_errors", "Store calls that failed, by kind (unavailable: unreachable or slow; refused: e.g. maxmemory)",
     ["kind"], registry=REGISTRY,
@@ -77,6 +88,16 @@ def observe_rewrite(seconds: float) -> None:
 def count_fail_open(stage: str) -> None:
     """For the personalizer too: one page served unchanged because ``stage`` failed."""
     FAIL_OPEN.labels(stage).inc()
+
+
+_CACHE_OUTCOMES = {o: HTML_CACHE.labels(o) for o in ("hit", "revalidated", "miss", "uncacheable", "error")}
+
+
+def count_cache(outcome: str, cache_bytes: int | None = None) -> None:
+    """One page request through the HTML cache, and (when known) how many bytes the cache holds now."""
+    _CACHE_OUTCOMES[outcome].inc()
+    if cache_bytes is not None:
+        HTML_CACHE_BYTES.set(cache_bytes)
 
 
 def count_upstream_error(kind: str) -> None:

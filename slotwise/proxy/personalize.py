@@ -295,6 +295,17 @@ class SlotwisePersonalizer:
             and self.ruleset() is not None
         )
 
+    def html_cache_allowed(self, flow: Flow) -> bool:
+        """May this request use the upstream HTML cache: rules to personalize with, and not logged in
+        (``Authorization``, the rules' ``cache.login_cookies``) unless its page type is ``same_for_everyone``."""
+        ruleset = self.ruleset()
+        if ruleset is None:
+            return False  # nothing to personalize: the store's own caching applies, untouched
+        cache = ruleset.cache
+        if flow.header("authorization") is None and not cache.logged_in([v for k, v in flow.headers if k == "cookie"]):
+            return True
+        return bool(cache.same_for_everyone) and cache.shared(ruleset.catalog.patterns.classify(flow.path)[0])
+
     def edit_selectors(self, flow: Flow) -> list[str] | None:
         """Every element ``on_html`` may edit on this page is matched by one of these (streaming)."""
         ruleset = self.ruleset()

@@ -163,6 +163,7 @@ class _Loader:
             catalog=catalog,
             capture=capture,
             signals=doc.signals or Signals(),
+            cache=doc.cache,
             files=tuple(dict.fromkeys(self.files)),
         )
 

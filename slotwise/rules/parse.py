@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from slotwise.rules import schema as s
+from slotwise.rules.cache import parse_cache
 from slotwise.rules.checker import Checker, Entry, Text
 from slotwise.rules.errors import Issue
 from slotwise.rules.parse_capture import parse_capture
@@ -63,6 +64,8 @@ def parse_document(check: Checker, root: Node | None, *, main: bool) -> s.Docume
     if "capture" in entries:
         doc.capture = parse_capture(check, entries["capture"].node, _pages, _page_mapping)
     doc.signals = parse_signals(check, entries)
+    if "cache" in entries:
+        doc.cache = parse_cache(check, entries["cache"].node)
     return doc
 
 

@@ -16,6 +16,7 @@ from jinja2 import Template
 from slotwise.bandits.assignment import HOLDOUT_SALT, bucket
 from slotwise.profile import SESSION_TIMEOUT_S
 from slotwise.rules import actions
+from slotwise.rules.cache import CacheSettings
 from slotwise.rules.capture import CaptureSettings
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.context import Context
@@ -208,6 +209,7 @@ class RuleSet:
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
     signals: Signals = field(default_factory=Signals)  # stage thresholds, interest weights, mail picks
+    cache: CacheSettings = field(default_factory=CacheSettings)  # who is logged in, for the proxy's HTML cache
     files: tuple[Path, ...] = ()  # the rules file, its includes and templates (for reload watching)
     _by_id: Mapping[str, Slot] = field(default_factory=dict, init=False, repr=False)
 

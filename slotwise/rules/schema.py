@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from slotwise.rules.cache import CacheSettings
 from slotwise.rules.checker import Text
 from slotwise.rules.yaml_marks import Node, Source
 
@@ -23,7 +24,7 @@ STRATEGIES = ("viewed_together", "recently_viewed", "popular_in_category", "mixe
 INSERT_ACTIONS = ("replace", "append", "prepend", "before", "after")
 ACTIONS = INSERT_ACTIONS + ("set-attribute", "remove", "reorder", "select-option", "set-value", "popup")
 
-TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "capture", "slots",
+TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "capture", "cache", "slots",
             "stages", "interests", "mail")  # the last three: rules/parse_signals.py
 INCLUDED_KEYS = ("include", "slots", "capture")
 CATALOG_KEYS = (
@@ -290,3 +291,4 @@ class DocumentSpec:
     catalog: CatalogSpec = field(default_factory=CatalogSpec)
     capture: CaptureSpec = field(default_factory=CaptureSpec)
     signals: Any = None  # rules.signals.Signals from ``stages``/``interests``/``mail`` (None: the defaults)
+    cache: CacheSettings = field(default_factory=CacheSettings)  # compiled as parsed: it names nothing else

@@ -1,0 +1,262 @@
+"""The upstream HTML cache: one fetch of a page the store marks cacheable, personalized for many visitors.
+
+What is kept is the store's page *before* personalization — its decoded HTML,
+its bytes as the store encoded them, and its headers — never a personalized
+response. It behaves like a shared cache (RFC 9111) that never serves a stale
+page:
+
+* a request may use it (``request_refusal``): a GET without a body or a
+  ``Range``, a navigation (not a script's fetch), and not logged in — the
+  personalizer decides that from the rules (``Authorization``, the login
+  cookies they name, unless the page is the same for everyone);
+* a response is kept (``refusal``): a 200 HTML page without ``Set-Cookie``,
+  ``no-store``, ``private`` or ``Vary: *``, that is fresh for a while
+  (``s-maxage`` over ``max-age`` over ``Expires``, less its ``Age``) or can be
+  revalidated (``ETag``/``Last-Modified``); ``no-cache`` keeps it but
+  revalidates every use;
+* it is filed under the key a shared cache uses: method, scheme, host, path
+  and query, and the values of the request headers the response's ``Vary``
+  names (``Accept-Encoding`` aside: each visitor gets a coding it accepts);
+* a stale page is revalidated with ``If-None-Match``/``If-Modified-Since``; a
+  304 refreshes it (``must-revalidate`` is thus always honoured);
+* concurrent misses for one key make one upstream fetch (``lookup``: the
+  first request leads, the others wait for it, then look again);
+* it is bounded in bytes (least recently used pages go first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from cachetools import LRUCache, TTLCache
+
+from .cache_control import (
+    CacheControl, Headers, accepts, cache_key, freshness_lifetime, initial_age, parse_cache_control, parse_vary,
+    primary_key, values,
+)
+
+_STORED_DROP = frozenset({b"age", b"set-cookie", b"content-length"})  # recomputed per use, or never kept
+_NOT_MERGED = frozenset({b"content-length", b"content-encoding", b"content-type", b"transfer-encoding",
+                         b"content-range", b"set-cookie", b"age"})  # a 304 never changes what the body is
+_TARGETED = (b"cdn-cache-control", b"surrogate-control")  # aimed at surrogates like us: they may only restrict
+_OVERHEAD = 512  # bytes counted per page besides its bodies and headers (key, object)
+_KEYS_KEPT = 65_536  # primary keys whose Vary names are remembered
+_NOT_PAGES_KEPT = 16_384  # URLs known to answer something else than HTML: not looked up for a while
+_NOT_PAGES_TTL = 300.0
+
+
+@dataclass(eq=False)
+class CachedPage:
+    """One stored upstream page (before personalization) and what its freshness is made of."""
+
+    headers: Headers  # the store's headers as the proxy forwards them, minus Age, Set-Cookie, Content-Length
+    html: bytes  # decoded
+    raw: bytes  # as the store encoded it (the same object as ``html`` when not encoded)
+    coding: str | None  # the store's Content-Encoding
+    vary: tuple[bytes, ...]
+    lifetime: float
+    initial_age: float
+    response_time: float
+    size: int = 0
+    validators: Headers = field(default_factory=list)  # If-None-Match / If-Modified-Since to revalidate
+
+    def age(self, now: float) -> float:
+        return self.initial_age + max(0.0, now - self.response_time)
+
+    def fresh(self, now: float) -> bool:
+        return self.age(now) < self.lifetime
+
+    def for_visitor(self, accept_encoding: list[bytes], now: float) -> tuple[bytes, Headers]:
+        """The stored page as the store would send it to this visitor: its coding if accepted, else
+        identity; ``Content-Length`` of those bytes, and the ``Age`` of the copy."""
+        headers = list(self.headers)
+        body = self.raw
+        if self.coding and not all(accepts(accept_encoding, c.strip()) for c in self.coding.split(",")):
+            headers = [(n, v) for n, v in headers if n != b"content-encoding"]
+            body = self.html
+        headers.append((b"content-length", str(len(body)).encode()))
+        headers.append((b"age", str(int(self.age(now))).encode()))
+        return body, headers
+
+
+def new_page(
+    headers: Headers, html: bytes, raw: bytes, cc: CacheControl, vary: tuple[bytes, ...],
+    request_time: float, response_time: float,
+) -> CachedPage:
+    """A page to store, from a response ``refusal`` accepted."""
+    coding = next(iter(values(headers, b"content-encoding")), None)
+    kept = [(n, v) for n, v in headers if n not in _STORED_DROP]
+    validators = _validators(kept)
+    page = CachedPage(
+        headers=kept, html=html, raw=raw if coding else html, coding=coding.decode("latin-1") if coding else None,
+        vary=vary, lifetime=_lifetime(cc, headers), initial_age=initial_age(headers, request_time, response_time),
+        response_time=response_time, validators=validators,
+    )
+    page.size = _size(page)
+    return page
+
+
+def refreshed(page: CachedPage, not_modified: Headers, request_time: float, response_time: float) -> CachedPage:
+    """The page after a 304: its headers updated with the 304's (RFC 9111 §4.3.4), freshness anew."""
+    update = {n for n, _ in not_modified if n not in _NOT_MERGED}
+    merged = [(n, v) for n, v in page.headers if n not in update]
+    merged += [(n, v) for n, v in not_modified if n in update and n not in _STORED_DROP]
+    cc = parse_cache_control(values(merged, b"cache-control"))
+    fresh = CachedPage(
+        headers=merged, html=page.html, raw=page.raw, coding=page.coding, vary=page.vary,
+        lifetime=_lifetime(cc, merged), initial_age=initial_age(not_modified, request_time, response_time),
+        response_time=response_time, validators=_validators(merged),
+    )
+    fresh.size = _size(fresh)
+    return fresh
+
+
+def _lifetime(cc: CacheControl, headers: Headers) -> float:
+    lifetime = freshness_lifetime(cc, headers)
+    for name in _TARGETED:
+        targeted = values(headers, name)
+        if targeted:
+            tcc = parse_cache_control(targeted)
+            for age in (tcc.s_maxage, tcc.max_age):
+                if age is not None:
+                    lifetime = min(lifetime, float(age))
+            if tcc.no_cache:
+                lifetime = 0.0
+    return lifetime
+
+
+def _validators(headers: Headers) -> Headers:
+    out: Headers = []
+    etag = values(headers, b"etag")
+    if etag:
+        out.append((b"if-none-match", etag[0]))
+    modified = values(headers, b"last-modified")
+    if modified:
+        out.append((b"if-modified-since", modified[0]))
+    return out
+
+
+def _size(page: CachedPage) -> int:
+    headers = sum(len(n) + len(v) for n, v in page.headers)
+    return len(page.html) + (len(page.raw) if page.raw is not page.html else 0) + headers + _OVERHEAD
+
+
+def refusal(status: int, headers: Headers, *, authorized: bool) -> str | None:
+    """Why a response may not be stored by a shared cache, or None when it may.
+
+    Conservative: 200 only; ``private`` and ``no-cache`` with field names count
+    whole; a ``Surrogate-Control``/``CDN-Cache-Control`` may refuse too. A
+    response to a request with ``Authorization`` needs ``public``,
+    ``s-maxage`` or ``must-revalidate`` (RFC 9111 §3.5).
+    """
+    if status != 200:
+        return f"status {status}"
+    if values(headers, b"set-cookie"):
+        return "set-cookie"
+    cc = parse_cache_control(values(headers, b"cache-control"))
+    if cc.no_store:
+        return "no-store"
+    if cc.private:
+        return "private"
+    for name in _TARGETED:
+        targeted = parse_cache_control(values(headers, name))
+        if targeted.no_store or targeted.private:
+            return f"{name.decode()}: {'no-store' if targeted.no_store else 'private'}"
+    if parse_vary(values(headers, b"vary")) is None:
+        return "vary: *"
+    if authorized and not (cc.public or cc.s_maxage is not None or cc.must_revalidate):
+        return "authorization"
+    if _lifetime(cc, headers) <= 0 and not _validators(headers):
+        return "neither fresh nor revalidatable"
+    return None
+
+
+@dataclass
+class Lookup:
+    """What the cache has for one request, and whether this request fetches for everyone waiting.
+
+    ``page``: a fresh page to serve, or a stale one to revalidate (``lead``).
+    ``lead``: this request fetches the page; it must ``HtmlCache.release`` it.
+    Neither: fetch uncached (waited too long, or the key keeps changing).
+    """
+
+    key: tuple[object, ...] | None
+    page: CachedPage | None = None
+    fresh: bool = False
+    lead: bool = False
+
+
+class HtmlCache:
+    """Pages by key, bounded in bytes, with one fetch per key at a time."""
+
+    def __init__(self, max_bytes: int, *, clock: Callable[[], float] = time.time) -> None:
+        self.max_bytes = max_bytes
+        self.clock = clock
+        self.pages: LRUCache[tuple[object, ...], CachedPage] = LRUCache(max_bytes, getsizeof=lambda p: p.size)
+        self.vary: LRUCache[tuple[str, str, str, str], tuple[bytes, ...]] = LRUCache(_KEYS_KEPT)
+        self.not_pages: TTLCache[tuple[str, str, str, str], bool] = TTLCache(_NOT_PAGES_KEPT, _NOT_PAGES_TTL)
+        self.flights: dict[tuple[object, ...], asyncio.Future[None]] = {}
+
+    @property
+    def bytes(self) -> int:
+        return int(self.pages.currsize)
+
+    def key(self, primary: tuple[str, str, str, str], request_headers: Headers) -> tuple[object, ...]:
+        """The full key: the URL's, and the values of the headers its last stored response varied on."""
+        names = self.vary.get(primary, ())
+        return cache_key(*primary, names, request_headers)
+
+    async def lookup(self, method: str, scheme: str, host: str, target: str, request_headers: Headers,
+                     wait_s: float | None) -> Lookup:
+        """A fresh page, or the lead on fetching it, or (after waiting on another request's fetch
+        longer than ``wait_s``) nothing: fetch uncached."""
+        primary = primary_key(method, scheme, host, target)
+        if primary in self.not_pages:
+            return Lookup(None)
+        waited_since: float | None = None
+        for _ in range(3):  # the key may change once the first response tells what it varies on
+            key = self.key(primary, request_headers)
+            page = self.pages.get(key)
+            now = self.clock()
+            if page is not None and page.fresh(now):
+                return Lookup(key, page, fresh=True)
+            if page is not None and waited_since is not None and page.response_time >= waited_since:
+                return Lookup(key, page, fresh=True)  # fetched or revalidated while we waited: good for us too
+            flight = self.flights.get(key)
+            if flight is None:
+                self.flights[key] = asyncio.get_running_loop().create_future()
+                return Lookup(key, page, lead=True)
+            waited_since = now
+            try:
+                await asyncio.wait_for(asyncio.shield(flight), wait_s)
+            except TimeoutError:
+                return Lookup(None)
+        return Lookup(None)
+
+    def release(self, lookup: Lookup) -> None:
+        """The leader is done (stored or not): the requests waiting on it look again."""
+        if not lookup.lead or lookup.key is None:
+            return
+        lookup.lead = False
+        flight = self.flights.pop(lookup.key, None)
+        if flight is not None and not flight.done():
+            flight.set_result(None)
+
+    def store(self, primary: tuple[str, str, str, str], request_headers: Headers, page: CachedPage) -> bool:
+        """Files the page under its key (its Vary names now known); False when it is larger than the cache."""
+        if page.size > self.max_bytes:
+            return False
+        self.vary[primary] = page.vary
+        self.pages[cache_key(*primary, page.vary, request_headers)] = page
+        return True
+
+    def drop(self, key: tuple[object, ...] | None) -> None:
+        if key is not None:
+            self.pages.pop(key, None)
+
+    def not_a_page(self, method: str, scheme: str, host: str, target: str) -> None:
+        """This URL answered something else than HTML: skip the cache for it a while."""
+        self.not_pages[primary_key(method, scheme, host, target)] = True
