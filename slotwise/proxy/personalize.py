@@ -37,6 +37,7 @@ from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
 from slotwise.proxy.forward_safe import _SPENT as SPENT_MS
 from slotwise.proxy.identity import VisitorCookies, cookie_value
 from slotwise.proxy.inject import inject_before_body_end
+from slotwise.proxy.journeys import JourneyLoader
 from slotwise.proxy.health import HealthReport, check_store
 from slotwise.proxy.learning import SNAPSHOT_NAME, LearningLoop
 from slotwise.proxy.page_work import page_work
@@ -129,6 +130,7 @@ class SlotwisePersonalizer:
         self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order)
         self.capture = Capture(self.store, self.recorder, self.pageviews, clock)
         self.feeds = FeedLoader(self.store, settings.upstream, clock)
+        self.journeys = JourneyLoader(self.store)
         self._feed_task: asyncio.Task[None] | None = None
         self.learning = LearningLoop(self.store, follower=settings.store.startswith(("redis", "rediss", "unix")),
                                      clock=clock)
@@ -418,7 +420,9 @@ class SlotwisePersonalizer:
         slots = ruleset.slots_for(flow.path, query, flow.headers)
         if not slots:
             return
-        ctx = build_context(profile, page, request, visitor_id)
+        with stage("store"):
+            journeys = await self.journeys.load(ruleset, profile, page, slots, now)
+        ctx = build_context(profile, page, request, visitor_id, journeys)
         holdout = forced is None and in_holdout(visitor_id, ruleset.holdout)
         # the one context definition (rules.context); own referrers told by the request's own Host
         features = ctx.features(flow.state.get("request_host") or flow.public_host)

@@ -23,8 +23,9 @@ STRATEGIES = ("viewed_together", "recently_viewed", "popular_in_category", "mixe
 INSERT_ACTIONS = ("replace", "append", "prepend", "before", "after")
 ACTIONS = INSERT_ACTIONS + ("set-attribute", "remove", "reorder", "select-option", "set-value", "popup")
 
-TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "capture", "slots")
-INCLUDED_KEYS = ("include", "slots", "capture")
+TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "capture", "slots",
+            "replenish", "reminders", "stores")  # the last three: rules/journey_settings.py
+INCLUDED_KEYS = ("include", "slots", "capture", "replenish", "reminders", "stores")
 CATALOG_KEYS = (
     "product_pages", "category_pages", "home_pages", "feed", "selectors", "customer", "currency",
     "availability", "sizes",
@@ -208,12 +209,14 @@ CAPTURE_EVENTS: dict[str, tuple[str, ...]] = {
     "newsletter": ("email",),
     "login": ("email", "customer_id"),
     "logout": (),
+    "store_chosen": ("store",),
 }
 """Events a capture source may produce, and the fields each reads."""
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "add_to_cart": ("product",),
     "remove_from_cart": ("product",),
     "purchase": ("order_id",),
+    "store_chosen": ("store",),
 }
 GA4_EVENTS = ("add_to_cart", "remove_from_cart", "purchase")
 
@@ -288,3 +291,4 @@ class DocumentSpec:
     attribution_seconds: int | None = None
     catalog: CatalogSpec = field(default_factory=CatalogSpec)
     capture: CaptureSpec = field(default_factory=CaptureSpec)
+    journeys: dict[str, Any] = field(default_factory=dict)  # rules.journey_settings.parse_journeys

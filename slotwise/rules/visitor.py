@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterator, Mapping
 
 from slotwise.profile import Profile
+from slotwise.rules.journey_facts import JOURNEY_FACTS, JourneyData
 
 
 def freeze(value: Any) -> Any:
@@ -56,34 +57,41 @@ _FACTS: dict[str, Callable[[Profile], Any]] = {
     "has_coupon": lambda p: p.coupon is not None,
 }
 
-VISITOR_FIELDS = tuple(_FACTS)
+VISITOR_FIELDS = tuple(_FACTS) + tuple(JOURNEY_FACTS)
 """The names ``visitor.X`` may use (checked by ``rules check``)."""
 
 
 class VisitorView(Mapping[str, Any]):
     """``visitor`` in rules: a mapping of facts computed on first read."""
 
-    __slots__ = ("_profile", "_cache")
+    __slots__ = ("_profile", "_cache", "_journeys")
 
-    def __init__(self, profile: Profile | None, visitor_id: str | None = None) -> None:
+    def __init__(self, profile: Profile | None, visitor_id: str | None = None,
+                 journeys: JourneyData | None = None) -> None:
         self._profile = profile if profile is not None else Profile(id=visitor_id or "")
         self._cache: dict[str, Any] = {}
+        self._journeys = journeys
 
     def __getitem__(self, name: str) -> Any:
         try:
             return self._cache[name]
         except KeyError:
             pass
+        if name in JOURNEY_FACTS:  # facts that read the catalog, stores' stock, all visitors' intervals
+            journeys = self._journeys or JourneyData(now=self._profile.last_seen)
+            value = freeze(JOURNEY_FACTS[name](self._profile, journeys))
+            self._cache[name] = value
+            return value
         compute = _FACTS[name]  # KeyError for unknown names: the sandbox turns it into Undefined
         value = freeze(compute(self._profile))
         self._cache[name] = value
         return value
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_FACTS)
+        return iter(VISITOR_FIELDS)
 
     def __len__(self) -> int:
-        return len(_FACTS)
+        return len(VISITOR_FIELDS)
 
     def __repr__(self) -> str:
         return f"VisitorView({self._profile.id!r})"
