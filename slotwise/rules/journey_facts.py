@@ -3,8 +3,9 @@ category intervals all visitors give, the physical stores' stock (``JourneyData`
 
 The proxy loads a ``JourneyData`` only for page views whose slots read one of
 these facts (``Slot.reads``, found by the loader), with one store call per
-kind of data. Without it (a preview, ``rules check``, a test) every fact is
-still computed, from the profile alone: never an error, at worst empty.
+kind of data. Without it (a caller that built the context itself, a test)
+every fact is still computed, from the profile alone: never an error, at
+worst empty.
 """
 
 from __future__ import annotations

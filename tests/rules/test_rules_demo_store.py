@@ -66,6 +66,8 @@ def test_a_request_through_the_demo_rules(demo: RuleSet, pages: dict[str, bytes]
         ctx = build_context(profile, page, request_facts(headers, query), "v1")
         edits = []
         for slot in demo.slots_for(path, query, headers):
+            if slot.id not in chosen:
+                continue  # the journey slots (reorder, cart-waits, ...): tests/journeys
             if slot.applies(ctx):
                 variant = slot.variant(chosen[slot.id])
                 edit = slot.render(variant, ctx, f"dec-{slot.id}", recommendations=products if variant.recommend else None)
