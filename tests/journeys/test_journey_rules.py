@@ -80,3 +80,17 @@ capture:
       fields: {product: form.id}
 """, encoding="utf-8")
     assert load_rules(tmp_path / "r.yaml").journeys.cart_form is None
+
+
+def test_the_journeys_yaml_examples_in_the_docs_load(tmp_path: Path) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
+    section = docs.split("## Journeys", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```yaml\n")[1:]]
+    assert len(blocks) == 3
+    for template in ("reorder.html", "cart-waits.html"):
+        (tmp_path / template).write_text((EXAMPLES / template).read_text(encoding="utf-8"), encoding="utf-8")
+    for n, block in enumerate(blocks):
+        path = tmp_path / f"doc{n}.yaml"
+        path.write_text(block, encoding="utf-8")
+        rules = load_rules(path)
+        assert rules.slots and rules.slots[0].reads  # each example's slot reads its journey's facts
