@@ -36,7 +36,8 @@ class JourneyLoader:
         self._written: LRUCache[str, tuple[tuple[str, float], ...]] = LRUCache(maxsize=50_000)
 
     async def load(self, ruleset: RuleSet, profile: Profile | None, page: Any, slots: Iterable[Any],
-                   now: float) -> JourneyData:
+                   now: float, *, record: bool = True) -> JourneyData:
+        """``record`` False (a preview): read only, the visitor's own intervals are not written."""
         product = str(page.product["id"]) if page.product and page.product.get("id") else None
         base = {"now": now, "settings": ruleset.journeys, "page_product": product, "page_category": page.category}
         needed = frozenset().union(*(slot.reads for slot in slots))
@@ -54,7 +55,8 @@ class JourneyLoader:
         catalog = await self.store.get_products(ids) if ids else {}
         typical: dict[str, float] = {}
         if reorder:
-            await self._write_own(profile)
+            if record:
+                await self._write_own(profile)
             typical = await self._typicals(profile, ruleset, catalog)
         stock: list[Any] = []
         names: dict[str, str] = {}

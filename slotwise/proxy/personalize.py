@@ -421,7 +421,7 @@ class SlotwisePersonalizer:
         if not slots:
             return
         with stage("store"):
-            journeys = await self.journeys.load(ruleset, profile, page, slots, now)
+            journeys = await self.journeys.load(ruleset, profile, page, slots, now, record=forced is None)
         ctx = build_context(profile, page, request, visitor_id, journeys)
         holdout = forced is None and in_holdout(visitor_id, ruleset.holdout)
         # the one context definition (rules.context); own referrers told by the request's own Host

@@ -3,6 +3,7 @@ Open Graph tags only, no stock counts (so never "only N left"), a GET add to car
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,10 @@ RULES = Path(__file__).parent / "other_store.yaml"
 
 
 class Clock:
+    """The proxy's clock: now, until the test moves it on (a later visit)."""
+
     def __init__(self) -> None:
-        self.now = 1_800_000_000.0
+        self.now = time.time()
 
     def __call__(self) -> float:
         return self.now
@@ -43,7 +46,9 @@ def test_reminders_read_the_stores_own_facts_now(edge: Any, asgi_server: Any) ->
         with e.client() as other:
             other.get("/shop/item-7.html")
             other.get("/shop/item-8.html")
-        home = LexborHTMLParser(client.get("/").text)
+        page = client.get("/")  # this visit's own decisions (any variant, the control too)
+        assert "basket-waits=" in page.headers["server-timing"] and "news=" in page.headers["server-timing"]
+        home = LexborHTMLParser(e.preview(client, "/", **{"basket-waits": "list", "news": "list"}).text)
     waiting = home.css("ul.waiting li")
     assert [li.attributes["data-id"] for li in waiting] == ["9"]
     text = waiting[0].text(separator=" ", strip=True)
