@@ -33,7 +33,7 @@ class JourneyLoader:
         self.store = store
         self._typical: TTLCache[str, float | None] = TTLCache(maxsize=10_000, ttl=600.0)
         self._names: TTLCache[int, dict[str, str]] = TTLCache(maxsize=1, ttl=60.0)
-        self._written: LRUCache[str, tuple[tuple[str, float], ...]] = LRUCache(maxsize=50_000)
+        self._written: LRUCache[str, tuple[Any, ...]] = LRUCache(maxsize=50_000)  # profile -> purchases seen
 
     async def load(self, ruleset: RuleSet, profile: Profile | None, page: Any, slots: Iterable[Any],
                    now: float, *, record: bool = True) -> JourneyData:
@@ -67,12 +67,16 @@ class JourneyLoader:
         return JourneyData(**base, catalog=catalog, typical=typical, stock=stock, imported_names=names)
 
     async def _write_own(self, profile: Profile) -> None:
-        """This buyer's own intervals, for every category's typical one (written when they changed)."""
-        own = tuple(sorted(own_intervals(profile.purchases).items()))
-        if not own or self._written.get(profile.id) == own:
+        """This buyer's own intervals, for every category's typical one (written when their purchases
+        changed: computed again only then)."""
+        purchases = profile.purchases
+        seen = (len(purchases), purchases[-1]["ts"] if purchases else None, purchases[-1]["order_id"] if purchases else None)
+        if self._written.get(profile.id) == seen:
             return
-        await self.store.set_reorder_intervals(profile.id, dict(own))
-        self._written[profile.id] = own
+        own = own_intervals(purchases)
+        if own:
+            await self.store.set_reorder_intervals({profile.id: own})
+        self._written[profile.id] = seen
 
     async def _typicals(self, profile: Profile, ruleset: RuleSet, catalog: dict[str, Any]) -> dict[str, float]:
         """Typical intervals for the consumables this visitor bought only once."""

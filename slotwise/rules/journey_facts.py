@@ -33,10 +33,13 @@ class JourneyData:
     imported_names: Mapping[str, str] = field(default_factory=dict)  # store -> name the import gave
     page_product: str | None = None
     page_category: str | None = None
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # estimates, once per page
 
 
 def _estimates(p: Profile, d: JourneyData) -> list[replenish.Estimate]:
-    return replenish.estimates(p.purchases, d.settings.replenish, d.catalog, d.typical)
+    if "estimates" not in d.memo:
+        d.memo["estimates"] = replenish.estimates(p.purchases, d.settings.replenish, d.catalog, d.typical)
+    return d.memo["estimates"]
 
 
 def _iso(ts: float) -> str:

@@ -14,9 +14,14 @@ from slotwise.profile import Profile
 from slotwise.rules.journey_facts import JOURNEY_FACTS, JourneyData
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def freeze(value: Any) -> Any:
     """A deep read-only copy: lists become tuples, dicts read-only mappings."""
-    if isinstance(value, Mapping):
+    if isinstance(value, _SCALARS):  # most values: checked first (an ABC check costs ~10x more)
+        return value
+    if isinstance(value, (dict, Mapping)):
         return MappingProxyType({k: freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value) if isinstance(value, (set, frozenset)) else value

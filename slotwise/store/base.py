@@ -170,8 +170,9 @@ class Store(Protocol):
         """Store id -> display name, for every store an import named."""
 
     # -- reorder intervals (replenishment) -----------------------------------------
-    async def set_reorder_intervals(self, person: str, intervals: Mapping[str, float]) -> None:
-        """This person's own interval (days per unit) per consumable key, replacing their earlier ones."""
+    async def set_reorder_intervals(self, by_person: Mapping[str, Mapping[str, float]]) -> None:
+        """Each person's own interval (days per unit) per consumable key, replacing their earlier ones
+        (one write for many people: an import sets a batch's buyers at once)."""
 
     async def reorder_intervals(self, keys: Iterable[str], limit: int = 1000) -> dict[str, list[float]]:
         """Per key, up to ``limit`` people's intervals: what a typical interval is computed from."""

@@ -315,8 +315,8 @@ async def _flush(store: Store, kind: str, groups: dict[tuple[str, ...], list[Any
         items.append((aliases, _purchases_update(rows, report, intervals) if kind == "purchases"
                       else _customer_update(rows, report)))
     report.profiles += await _write(store, items, now)
-    for person, own in intervals.items():  # every buyer's history feeds the typical reorder interval
-        await store.set_reorder_intervals(person, own)
+    if intervals:  # every buyer's history feeds the typical reorder interval
+        await store.set_reorder_intervals(intervals)
 
 
 def _purchases_update(rows: list[Any], report: ImportReport,

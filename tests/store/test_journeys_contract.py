@@ -47,9 +47,10 @@ async def test_stock_of_nothing(store: Any) -> None:
 
 
 async def test_reorder_intervals_replace_a_persons_values_and_are_sampled_per_key(store: Any) -> None:
-    await store.set_reorder_intervals("a", {"category:dog-food": 30.0, "category:socks": 90.0})
-    await store.set_reorder_intervals("b", {"category:dog-food": 28.0})
-    await store.set_reorder_intervals("a", {"category:dog-food": 31.0})  # socks no longer a's: dropped
+    await store.set_reorder_intervals({"a": {"category:dog-food": 30.0, "category:socks": 90.0},
+                                       "b": {"category:dog-food": 28.0}})
+    await store.set_reorder_intervals({"a": {"category:dog-food": 31.0}})  # socks no longer a's: dropped
+    await store.set_reorder_intervals({})
     got = await store.reorder_intervals(["category:dog-food", "category:socks", "category:none"])
     assert sorted(got["category:dog-food"]) == [28.0, 31.0] and "category:socks" not in got
     assert len((await store.reorder_intervals(["category:dog-food"], limit=1))["category:dog-food"]) == 1
@@ -57,9 +58,14 @@ async def test_reorder_intervals_replace_a_persons_values_and_are_sampled_per_ke
 
 async def test_erasing_a_person_erases_their_reorder_intervals(store: Any) -> None:
     await store.update_profile("v1", lambda p: record_view(p, NOW, category="dog-food"), NOW)
-    await store.set_reorder_intervals("v1", {"category:dog-food": 30.0})
-    await store.set_reorder_intervals("other", {"category:dog-food": 20.0})
+    await store.set_reorder_intervals({"v1": {"category:dog-food": 30.0}, "other": {"category:dog-food": 20.0}})
     exported = await store.export_profile("v1")
     assert exported["reorder_intervals"] == {"category:dog-food": 30.0}
     assert await store.delete_profile("v1") is True
     assert await store.reorder_intervals(["category:dog-food"]) == {"category:dog-food": [20.0]}
+
+
+async def test_many_peoples_intervals_in_one_call(store: Any) -> None:
+    await store.set_reorder_intervals({f"p{n}": {"category:socks": float(n + 1)} for n in range(1200)})
+    sample = (await store.reorder_intervals(["category:socks"], limit=5000))["category:socks"]
+    assert sorted(sample) == [float(n + 1) for n in range(1200)]

@@ -12,19 +12,24 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from slotwise.store.redis.client import RedisBase, guarded
 
-# ARGV: P, person, (key, days)... : the person's old values go, the new ones are set.
+# ARGV: P, then per person: person, n, (key, days) x n. Each person's old values go, the new ones are set.
 _SET = """
-local P, person = ARGV[1], ARGV[2]
-for _, key in ipairs(redis.call('SMEMBERS', P..'ri:who:'..person)) do
-  redis.call('HDEL', P..'ri:'..key, person)
-end
-redis.call('DEL', P..'ri:who:'..person)
-for i = 3, #ARGV, 2 do
-  redis.call('HSET', P..'ri:'..ARGV[i], person, ARGV[i + 1])
-  redis.call('SADD', P..'ri:who:'..person, ARGV[i])
+local P, i = ARGV[1], 2
+while i <= #ARGV do
+  local person, n = ARGV[i], tonumber(ARGV[i + 1])
+  for _, key in ipairs(redis.call('SMEMBERS', P..'ri:who:'..person)) do
+    redis.call('HDEL', P..'ri:'..key, person)
+  end
+  redis.call('DEL', P..'ri:who:'..person)
+  for j = i + 2, i + 2 * n, 2 do
+    redis.call('HSET', P..'ri:'..ARGV[j], person, ARGV[j + 1])
+    redis.call('SADD', P..'ri:who:'..person, ARGV[j])
+  end
+  i = i + 2 + 2 * n
 end
 return 1
 """
+BATCH = 500  # people per script call: a long import never holds Redis for long
 
 # ARGV: P, mode ('erase' | 'export'), persons... -> flat {key, days, ...}
 _PERSON = """
@@ -53,11 +58,15 @@ async def export_reorder(store: RedisBase, ids: Sequence[str]) -> dict[str, Any]
 
 class ReorderMixin(RedisBase):
     @guarded
-    async def set_reorder_intervals(self, person: str, intervals: Mapping[str, float]) -> None:
-        args: list[str] = [person]
-        for key, days in intervals.items():
-            args += [key, repr(float(days))]
-        await self.run_script(_SET, *args)
+    async def set_reorder_intervals(self, by_person: Mapping[str, Mapping[str, float]]) -> None:
+        people = list(by_person.items())
+        for start in range(0, len(people), BATCH):
+            args: list[str] = []
+            for person, own in people[start:start + BATCH]:
+                args += [person, str(len(own))]
+                for key, days in own.items():
+                    args += [key, repr(float(days))]
+            await self.run_script(_SET, *args)
 
     @guarded
     async def reorder_intervals(self, keys: Iterable[str], limit: int = 1000) -> dict[str, list[float]]:

@@ -32,13 +32,15 @@ def export_reorder(cur: sqlite3.Cursor, ids: Sequence[str]) -> dict[str, Any]:
 class ReorderMixin:
     db: Database
 
-    async def set_reorder_intervals(self, person: str, intervals: Mapping[str, float]) -> None:
-        """This person's own days per unit, per consumable key; keys no longer given are dropped."""
+    async def set_reorder_intervals(self, by_person: Mapping[str, Mapping[str, float]]) -> None:
+        """Each person's own days per unit, per consumable key; keys no longer given are dropped."""
+        if not by_person:
+            return
         with self.db.transaction() as cur:
-            cur.execute("DELETE FROM reorder_intervals WHERE person = ?", (person,))
+            cur.executemany("DELETE FROM reorder_intervals WHERE person = ?", [(p,) for p in by_person])
             cur.executemany(
                 "INSERT INTO reorder_intervals(key, person, days) VALUES (?, ?, ?)",
-                [(key, person, float(days)) for key, days in intervals.items()],
+                [(key, person, float(days)) for person, own in by_person.items() for key, days in own.items()],
             )
 
     async def reorder_intervals(self, keys: Iterable[str], limit: int = 1000) -> dict[str, list[float]]:
