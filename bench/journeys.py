@@ -1,98 +1,76 @@
-"""What the journeys add to a page view: loading their data and computing their facts.
+"""Cost of the journeys' visitor facts on the hot path: ``visitor.stage`` and ``visitor.interest``.
 
-    .venv/bin/python bench/journeys.py [--runs 2000]
+    .venv/bin/python bench/journeys.py [--repeat 2000]
 
-A returning visitor with a 40-line purchase history (online and in store),
-a waiting cart and 20 products viewed; an embedded SQLite store with the
-demo-sized catalog, stock for 20 stores and 3,000 buyers' intervals. The
-baseline, measured in the same run, is the page's context with the four
-slots' facts only; the ratio is the price of a page whose slots read every
-journey fact (the proxy loads only what a page's slots name).
+A profile filled to its bounds (``slotwise.profile.MAX_*``: 100 categories,
+200 products, 500 purchase lines, a cart) and a typical one; each fact is
+read once from a fresh ``VisitorView`` (as one page view does) and timed
+against two baselines measured in the same run: ``visitor.top_categories``
+(an existing derived fact) and the profile's JSON round trip (what every
+page view pays for the profile anyway). Ratios are what to compare.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
-import statistics
-import tempfile
+import random
 import time
-from pathlib import Path
-from types import SimpleNamespace
+from typing import Callable
 
-from slotwise.profile import Profile, add_to_cart, import_purchase_lines, record_view
-from slotwise.proxy.journeys import JourneyLoader
-from slotwise.rules import build_context, load_rules, request_facts
-from slotwise.rules.journey_facts import JOURNEY_FACTS
-from slotwise.store.base import InventoryRow
-from slotwise.store.sqlite import SQLiteStore
+from slotwise.profile import MAX_CATEGORIES, MAX_PRODUCTS, MAX_PURCHASES, Profile, add_to_cart, record_purchase, record_view
+from slotwise.rules.visitor import VisitorView
 
-ROOT = Path(__file__).resolve().parents[1]
-DAY = 86_400.0
+T0 = 1_700_000_000.0
 
 
-def visitor(now: float) -> Profile:
-    p = Profile.new("v", now - 400 * DAY)
-    for n in range(40):
-        category = ("socks", "dog-toys", "t-shirts", "running-shoes")[n % 4]
-        import_purchase_lines(p, f"o{n}", [{"product": f"{800 + n % 6}", "category": category, "size": "M", "qty": 1,
-                                            "price": 10.0, "ts": now - (400 - 9 * n) * DAY, "store": "berlin-mitte"}],
-                              now, channel="store" if n % 2 else "online")
-    for n in range(20):
-        record_view(p, now - DAY + n, category="socks", product=f"{100 + n}", offer={"price": 20.0, "in_stock": n % 3 != 0})
-    add_to_cart(p, {"product": "203", "size": "42", "qty": 1, "price": 89.0, "added": now - DAY})
-    record_view(p, now, category="running-shoes", product="102")
+def filled(categories: int, products: int, purchases: int, seed: int = 3) -> Profile:
+    rng = random.Random(seed)
+    p = Profile.new("bench", T0)
+    now = T0
+    for i in range(products):
+        now += rng.randint(1, 5000)
+        record_view(p, now, category=f"c{i % categories}", product=f"p{i}")
+    for i in range(categories):
+        record_view(p, now, category=f"c{i}")
+    for i in range(purchases):
+        record_purchase(p, f"o{i}", [{"product": f"p{i % products}", "category": f"c{i % categories}", "ts": now - i * 3600}], now)
+    for i in range(3):
+        add_to_cart(p, {"product": f"p{i}", "category": f"c{i}", "price": 10})
     return p
 
 
-async def run(runs: int) -> None:
-    rules = load_rules(ROOT / "slotwise" / "rules" / "examples" / "demo.yaml")
-    now = time.time()
-    with tempfile.TemporaryDirectory() as tmp:
-        store = SQLiteStore(Path(tmp) / "bench.db")
-        await store.upsert_products([{"id": str(i), "name": f"P{i}", "price": 9.5, "in_stock": True, "stock": 4,
-                                      "category": "socks"} for i in range(100, 1000)], now)
-        stores = {f"s{n}": f"Store {n}" for n in range(20)}
-        await store.replace_inventory(stores, [InventoryRow(s, "102", z, 3) for s in stores for z in ("40", "42", "44")], now)
-        await store.set_reorder_intervals({f"b{n}": {"category:socks": 20.0 + n % 9, "category:dog-toys": 11.0}
-                                           for n in range(3000)})
-        profile = visitor(now)
-        page = SimpleNamespace(product={"id": "102"}, category="running-shoes")
-        request = request_facts([("user-agent", "Mozilla/5.0")], [])
-        slots = [s for s in rules.slots if s.reads]
-
-        async def journeys() -> None:
-            data = await loader.load(rules, profile, page, slots, now)
-            ctx = build_context(profile, page, request, "v", data)  # type: ignore[arg-type]
-            for name in JOURNEY_FACTS:
-                ctx.visitor[name]
-
-        async def baseline() -> None:
-            ctx = build_context(profile, page, request, "v")  # type: ignore[arg-type]
-            for name in ("recent_categories", "top_categories", "preferred_size", "has_cart", "cart_value"):
-                ctx.visitor[name]
-
-        loader = JourneyLoader(store)
-        for name, fn in (("baseline: the four slots' facts", baseline), ("every journey fact, data loaded", journeys)):
-            for _ in range(50):
-                await fn()
-            times = []
-            for _ in range(runs):
-                t0 = time.perf_counter()
-                await fn()
-                times.append(time.perf_counter() - t0)
-            median = statistics.median(times) * 1e6
-            results[name] = median
-            print(f"{name:<36} median {median:8.1f} µs   p90 {sorted(times)[int(runs * 0.9)] * 1e6:8.1f} µs")
-        await store.close()
-    base, full = results.values()
-    print(f"ratio {full / base:.1f}x the baseline; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+def per_call(fn: Callable[[], object], repeat: int) -> float:
+    fn()
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / repeat)
+    return best * 1e6
 
 
-results: dict[str, float] = {}
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=2000)
+    args = parser.parse_args()
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    cases = {
+        "full (100 cat, 200 prod, 500 lines)": filled(MAX_CATEGORIES, MAX_PRODUCTS, MAX_PURCHASES),
+        "typical (8 cat, 20 prod, 6 lines)": filled(8, 20, 6),
+    }
+    print(f"{'profile':<38}{'fact':<26}{'µs/read':>10}{'× top_categories':>18}{'× JSON round trip':>19}")
+    for name, profile in cases.items():
+        baseline = per_call(lambda: VisitorView(profile)["top_categories"], args.repeat)
+        roundtrip = per_call(lambda: Profile.from_dict(json.loads(json.dumps(profile.to_dict()))), max(1, args.repeat // 4))
+        print(f"{name:<38}{'top_categories (baseline)':<26}{baseline:>10.1f}{1:>18.2f}{baseline / roundtrip:>19.2f}")
+        for fact in ("stage", "interest", "interests"):
+            cost = per_call(lambda: VisitorView(profile)[fact], args.repeat)
+            print(f"{name:<38}{fact:<26}{cost:>10.1f}{cost / baseline:>18.2f}{cost / roundtrip:>19.2f}")
+        print(f"{name:<38}{'(JSON round trip)':<26}{roundtrip:>10.1f}")
+
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=2000)
-    asyncio.run(run(parser.parse_args().runs))
+    main()

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from slotwise.bandits.goals import is_binary
+from slotwise.proxy.admin_stages import funnel, render_funnel
 from slotwise.proxy.charts import line_chart
 from slotwise.proxy.reporting import (
     DecisionLog,
@@ -67,6 +68,7 @@ class AdminPages:
     def __init__(self, personalizer: "SlotwisePersonalizer") -> None:
         self.p = personalizer
         self._cache: tuple[float, DecisionLog] | None = None
+        self._records: list[Any] = []  # the log behind the cache (the funnel section reads it too)
 
     @property
     def token(self) -> str:
@@ -79,6 +81,7 @@ class AdminPages:
         from slotwise.proxy.personalize import slot_configs
 
         records = await read_all(self.p.store)
+        self._records = records
         log = build_decision_log(records, slot_configs(ruleset) if ruleset else None, now=self.p.clock())
         self._cache = (time.monotonic(), log)
         return log
@@ -104,7 +107,19 @@ class AdminPages:
         if not authorized(request, self.token):
             return _denied(self.token)
         log = await self.decision_log()
-        return HTMLResponse(self.render(log, request), headers={"cache-control": "no-store"})
+        html = self.render(log, request).replace("</body></html>", render_funnel(await self.funnel()) + "</body></html>")
+        return HTMLResponse(html, headers={"cache-control": "no-store"})
+
+    async def funnel(self) -> dict[str, Any]:
+        """Stage counts per category of the most recent people (``proxy.admin_stages``)."""
+        ruleset = self.p.ruleset()
+        return await funnel(self.p.store, self._records, ruleset.signals if ruleset else None, self.p.clock())
+
+    async def api_stages(self, request: Request) -> Response:
+        if not authorized(request, self.token):
+            return _denied(self.token)
+        await self.decision_log()
+        return JSONResponse(await self.funnel(), headers={"cache-control": "no-store"})
 
     async def api_status(self, request: Request) -> Response:
         if not authorized(request, self.token):
@@ -284,5 +299,6 @@ def admin_routes(personalizer: "SlotwisePersonalizer") -> list[BaseRoute]:
         Route("/admin", pages.page, methods=["GET"]),
         Route("/admin/api/status", pages.api_status, methods=["GET"]),
         Route("/admin/api/report", pages.api_report, methods=["GET"]),
+        Route("/admin/api/stages", pages.api_stages, methods=["GET"]),
         Route("/admin/api/preview-link", pages.preview_link, methods=["GET"]),
     ]

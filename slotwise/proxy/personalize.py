@@ -43,10 +43,11 @@ from slotwise.proxy.learning import SNAPSHOT_NAME, LearningLoop
 from slotwise.proxy.page_work import page_work
 from slotwise.proxy.pageviews import PageViewRecorder
 from slotwise.proxy.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
-from slotwise.proxy.recommendations import fetch_recommendations
+from slotwise.proxy.recommendations import fetch_recommendations, picks_for
 from slotwise.proxy.rules_watch import RulesHolder
 from slotwise.rules import RuleSet, build_context, load_rules, page_facts, request_facts
 from slotwise.rules.errors import RuleEvaluationError
+from slotwise.rules.interests import InterestRules, interests
 from slotwise.rules.reading import PageReading, read_html
 from slotwise.rules.tag_config import tag_config
 from slotwise.store import Store, open_store
@@ -140,6 +141,7 @@ class SlotwisePersonalizer:
             decide=self.decide_for_tag, recorder=self.recorder, consent_mode=self.consent_mode,
             expand=self._expand, tag_config=lambda: tag_config(self.ruleset()), is_bot=is_bot,
             now=clock, webhook=settings.webhook_url or None,
+            signals=lambda: rs.signals if (rs := self.ruleset()) is not None else None, picks=self._mail_picks,
         )
 
     # -- lifecycle ---------------------------------------------------------
@@ -189,6 +191,13 @@ class SlotwisePersonalizer:
             return int(await seq_of(SNAPSHOT_NAME) or 0) if seq_of is not None else int(self.learning.learner.seq)
 
         await check_store(report, self.store, position, max_lag_s=self.settings.health_max_lag, now=self.clock)
+
+    async def _mail_picks(self, profile: Profile, spec: Any) -> list[dict[str, Any]]:
+        """The follow-up e-mail's products: the recommendation slot's ranking, the person's strongest
+        interest standing for the page's category."""
+        ruleset = self.ruleset()
+        strongest = next(iter(interests(profile, ruleset.signals.interests if ruleset else InterestRules())), None)
+        return await picks_for(self.store, spec, profile, strongest)
 
     def _on_events(self, visitor_id: str, events: Any) -> None:
         """New events are in the log: let the learner read them now rather than at its next poll."""
@@ -422,7 +431,7 @@ class SlotwisePersonalizer:
             return
         with stage("store"):
             journeys = await self.journeys.load(ruleset, profile, page, slots, now, record=forced is None)
-        ctx = build_context(profile, page, request, visitor_id, journeys)
+        ctx = build_context(profile, page, request, visitor_id, ruleset.signals, journeys)
         holdout = forced is None and in_holdout(visitor_id, ruleset.holdout)
         # the one context definition (rules.context); own referrers told by the request's own Host
         features = ctx.features(flow.state.get("request_host") or flow.public_host)

@@ -40,3 +40,18 @@ async def fetch_recommendations(store: Store, spec: Any, page: Any, profile: Pro
         spec.strategy, spec.limit,
         current_product=current, profile=profile, catalog=catalog, popular=popular, co_viewed=co_viewed,
     )
+
+
+class _NoPage:
+    """What ``fetch_recommendations`` reads of a page, for picks made off any page (an e-mail)."""
+
+    product = None
+
+    def __init__(self, category: str | None) -> None:
+        self.category = category
+
+
+async def picks_for(store: Store, spec: Any, profile: Profile, category: str | None) -> list[dict[str, Any]]:
+    """The recommendation slot's own ranking for a person, away from any page (the follow-up e-mail's
+    picks): ``category`` (their strongest interest) stands for the page's."""
+    return await fetch_recommendations(store, spec, _NoPage(category), profile)

@@ -29,6 +29,7 @@ from slotwise.rules.parse import parse_document
 from slotwise.rules.policy import PolicyValidator, default_validator
 from slotwise.profile import SESSION_TIMEOUT_S
 from slotwise.rules.ruleset import AttributionWindow, Policy, RuleSet, Slot, Variant
+from slotwise.rules.signals import Signals
 from slotwise.rules.html_api import ItemKey
 from slotwise.rules.schema import (
     POPUP_SELECTOR, CaptureSpec, CatalogSpec, DocumentSpec, FieldSpec, GroupSpec, PageRuleSpec, SlotSpec, VariantSpec,
@@ -170,6 +171,7 @@ class _Loader:
             catalog=catalog,
             capture=capture,
             journeys=replace(journeys, cart_form=cart_form_of(merged_capture.events)),
+            signals=doc.signals or Signals(),
             files=tuple(dict.fromkeys(self.files)),
         )
 

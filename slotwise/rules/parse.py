@@ -16,6 +16,7 @@ from slotwise.rules.errors import Issue
 from slotwise.rules.journey_settings import JOURNEY_KEYS, parse_journeys
 from slotwise.rules.parse_capture import parse_capture
 from slotwise.rules.parse_fields import parse_catalog, parse_field
+from slotwise.rules.parse_signals import parse_signals
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, construct, kind_of
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -64,6 +65,7 @@ def parse_document(check: Checker, root: Node | None, *, main: bool) -> s.Docume
         doc.capture = parse_capture(check, entries["capture"].node, _pages, _page_mapping)
     if any(name in entries for name in JOURNEY_KEYS):  # a journey's file may carry its own settings
         doc.journeys = parse_journeys(check, entries)
+    doc.signals = parse_signals(check, entries)
     return doc
 
 

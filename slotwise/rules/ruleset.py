@@ -23,6 +23,7 @@ from slotwise.rules.errors import RuleEvaluationError
 from slotwise.rules.html_api import Edit, ItemKey
 from slotwise.rules.journey_settings import JourneySettings
 from slotwise.rules.pages import Headers, PageMatcher, Query, normalize_query
+from slotwise.rules.signals import Signals
 from slotwise.rules.schema import INSERT_ACTIONS, CouponCost, RecommendSpec
 from slotwise.rules.visitor import freeze
 
@@ -208,7 +209,8 @@ class RuleSet:
     attribution_window_text: str = "session"  # as written in the file
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
-    journeys: JourneySettings = field(default_factory=JourneySettings)
+    journeys: JourneySettings = field(default_factory=JourneySettings)  # replenish, reminders, stores
+    signals: Signals = field(default_factory=Signals)  # stage thresholds, interest weights, mail picks
     files: tuple[Path, ...] = ()  # the rules file, its includes and templates (for reload watching)
     _by_id: Mapping[str, Slot] = field(default_factory=dict, init=False, repr=False)
 

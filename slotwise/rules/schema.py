@@ -24,7 +24,8 @@ INSERT_ACTIONS = ("replace", "append", "prepend", "before", "after")
 ACTIONS = INSERT_ACTIONS + ("set-attribute", "remove", "reorder", "select-option", "set-value", "popup")
 
 TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "capture", "slots",
-            "replenish", "reminders", "stores")  # the last three: rules/journey_settings.py
+            "stages", "interests", "mail",  # rules/parse_signals.py
+            "replenish", "reminders", "stores")  # rules/journey_settings.py
 INCLUDED_KEYS = ("include", "slots", "capture", "replenish", "reminders", "stores")
 CATALOG_KEYS = (
     "product_pages", "category_pages", "home_pages", "feed", "selectors", "customer", "currency",
@@ -292,3 +293,4 @@ class DocumentSpec:
     catalog: CatalogSpec = field(default_factory=CatalogSpec)
     capture: CaptureSpec = field(default_factory=CaptureSpec)
     journeys: dict[str, Any] = field(default_factory=dict)  # rules.journey_settings.parse_journeys
+    signals: Any = None  # rules.signals.Signals from ``stages``/``interests``/``mail`` (None: the defaults)

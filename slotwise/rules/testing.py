@@ -57,7 +57,7 @@ def make_context(
     """A context as the proxy would build it for one request."""
     page = page_facts(path, query, html, ruleset)
     request = request_facts(headers or {}, query)
-    return build_context(profile, page, request, visitor_id)
+    return build_context(profile, page, request, visitor_id, ruleset.signals if ruleset is not None else None)
 
 
 def rules_from_text(directory: Path, text: str, *, name: str = "rules.yaml", files: Mapping[str, str] | None = None) -> RuleSet:

@@ -11,7 +11,10 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterator, Mapping
 
 from slotwise.profile import Profile
+from slotwise.rules.interests import Affinities, interests
 from slotwise.rules.journey_facts import JOURNEY_FACTS, JourneyData
+from slotwise.rules.signals import Signals
+from slotwise.rules.stage import NO_STAGE, stages
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -21,6 +24,8 @@ def freeze(value: Any) -> Any:
     """A deep read-only copy: lists become tuples, dicts read-only mappings."""
     if isinstance(value, _SCALARS):  # most values: checked first (an ABC check costs ~10x more)
         return value
+    if isinstance(value, Affinities):
+        return value  # read-only already, with its default
     if isinstance(value, (dict, Mapping)):
         return MappingProxyType({k: freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -62,19 +67,30 @@ _FACTS: dict[str, Callable[[Profile], Any]] = {
     "has_coupon": lambda p: p.coupon is not None,
 }
 
-VISITOR_FIELDS = tuple(_FACTS) + tuple(JOURNEY_FACTS)
+_TUNED: dict[str, Callable[[Profile, Signals], Any]] = {
+    # thresholds and weights from the rules file (``stages:``, ``interests:``); see rules/stage.py, interests.py
+    "stage": lambda p, s: Affinities(stages(p, s.stages), NO_STAGE),
+    "interest": lambda p, s: Affinities(interests(p, s.interests), 0.0),
+    "interests": lambda p, s: list(interests(p, s.interests)),
+}
+
+VISITOR_FIELDS = tuple(_FACTS) + tuple(_TUNED) + tuple(JOURNEY_FACTS)
 """The names ``visitor.X`` may use (checked by ``rules check``)."""
+
+
+_DEFAULT_SIGNALS = Signals()
 
 
 class VisitorView(Mapping[str, Any]):
     """``visitor`` in rules: a mapping of facts computed on first read."""
 
-    __slots__ = ("_profile", "_cache", "_journeys")
+    __slots__ = ("_profile", "_cache", "_signals", "_journeys")
 
-    def __init__(self, profile: Profile | None, visitor_id: str | None = None,
+    def __init__(self, profile: Profile | None, visitor_id: str | None = None, signals: Signals | None = None,
                  journeys: JourneyData | None = None) -> None:
         self._profile = profile if profile is not None else Profile(id=visitor_id or "")
         self._cache: dict[str, Any] = {}
+        self._signals = signals or _DEFAULT_SIGNALS
         self._journeys = journeys
 
     def __getitem__(self, name: str) -> Any:
@@ -82,13 +98,15 @@ class VisitorView(Mapping[str, Any]):
             return self._cache[name]
         except KeyError:
             pass
-        if name in JOURNEY_FACTS:  # facts that read the catalog, stores' stock, all visitors' intervals
+        tuned = _TUNED.get(name)
+        if tuned is not None:
+            value = freeze(tuned(self._profile, self._signals))
+        elif name in JOURNEY_FACTS:  # facts that read the catalog, stores' stock, all visitors' intervals
             journeys = self._journeys or JourneyData(now=self._profile.last_seen)
             value = freeze(JOURNEY_FACTS[name](self._profile, journeys))
-            self._cache[name] = value
-            return value
-        compute = _FACTS[name]  # KeyError for unknown names: the sandbox turns it into Undefined
-        value = freeze(compute(self._profile))
+        else:
+            compute = _FACTS[name]  # KeyError for unknown names: the sandbox turns it into Undefined
+            value = freeze(compute(self._profile))
         self._cache[name] = value
         return value
 

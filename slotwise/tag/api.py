@@ -33,7 +33,8 @@ from slotwise.tag.jsonbody import BadJSON
 from slotwise.tag.orders import OrderWebhook
 from slotwise.tag.recorder import EventRecorder, Incoming, browser_key
 from slotwise.store.outage import is_outage
-from slotwise.tag.outbox import TOPIC, OutboxWorker
+from slotwise.tag.mail import MailFollowups, Picks
+from slotwise.tag.outbox import OutboxWorker
 from slotwise.tag.privacy import ConsentMode, check_mode, gpc, implied, may_store
 from slotwise.tag.ratelimit import TokenBucket, client_address
 
@@ -99,6 +100,8 @@ class TagAPI:
         max_body: int = MAX_BODY,
         webhook: str | None = None,
         outbox_options: dict[str, Any] | None = None,
+        signals: Callable[[], Any] | None = None,
+        picks: Picks | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -118,6 +121,11 @@ class TagAPI:
         self.coupons = CouponSigner(key)
         url = webhook if webhook is not None else (settings.webhook_url or None)
         self.outbox = OutboxWorker(store, url, key, now=now, **(outbox_options or {})) if url else None
+        # the e-mail that follows the popup (tag.mail): sign-up, purchase and stage-change messages
+        self.mail = MailFollowups(store, signals=signals or (lambda: None), picks=picks,
+                                  public_url=settings.public_url, notify=self.outbox.notify) if self.outbox else None
+        if self.mail is not None:
+            self.recorder.followups = self.mail
 
     # -- lifecycle -----------------------------------------------------------
     async def startup(self) -> None:
@@ -321,11 +329,8 @@ class TagAPI:
                     outcome = self.on_events(visitor, [])
                     if inspect.isawaitable(outcome):
                         await outcome
-            if fresh and self.outbox is not None:
-                payload = {"id": f"signup-{alias[6:38]}", "type": "signup", "email": email, "coupon": code,
-                           "decision_id": decision_id, "ts": now}
-                await self.store.outbox_put(TOPIC, [visitor, alias], payload, now)
-                self.outbox.notify()
+            if fresh and self.mail is not None:
+                await self.mail.signup(visitor, email, code, decision_id, alias, now)
         except Exception as exc:
             if not is_outage(exc):
                 log.exception("sign-up failed")

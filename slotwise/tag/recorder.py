@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from slotwise.store.base import LogRecord, Store
+from slotwise.store.outage import is_outage
 from slotwise.tag.golden import PROFILE_TYPES, apply_events, identity_aliases
 from slotwise.tag.scrub import scrub
 
@@ -148,6 +149,7 @@ class EventRecorder:
         self.store = store
         self.on_events = on_events
         self.claim_cap = claim_cap if claim_cap > 0 else DEFAULT_CLAIM_CAP
+        self.followups: Any = None  # tag.mail.MailFollowups when a webhook URL is set (purchase, stage change)
 
     async def resolve_lines(self, items: Sequence[Incoming], bound: bool = False) -> list[Incoming]:
         """Each line's child product → parent + size; category, price, name from the catalog.
@@ -210,7 +212,14 @@ class EventRecorder:
                 event = event.model_copy(update={"props": event.props.model_copy(update={"email": None, "email_hash": None})})
             applicable.append((event, item.ts))
         if any(event.type in PROFILE_TYPES for event, _ in applicable):
-            await self.store.update_profile(visitor, apply_events(applicable), now)
+            update, before = self._noting_stages(apply_events(applicable), [event for event, _ in applicable])
+            profile = await self.store.update_profile(visitor, update, now)
+            if before is not None:
+                try:
+                    await self.followups.after(profile, before, [item.event for item in fresh], now)
+                except Exception as exc:  # the follow-up e-mail is optional: the events are stored already
+                    if not is_outage(exc):
+                        log.exception("mail follow-up failed")
         if fresh and self.on_events is not None:
             try:
                 outcome = self.on_events(visitor, [item.event for item in fresh])
@@ -219,6 +228,21 @@ class EventRecorder:
             except Exception:  # the learner is optional: the events are stored already
                 log.exception("on_events callback failed")
         return list(added)
+
+    def _noting_stages(self, update: Callable[[Any], None], events: Sequence[Any]
+                       ) -> tuple[Callable[[Any], None], dict[str, str] | None]:
+        """The update, noting the funnel stages just before it when a follow-up e-mail may need them."""
+        followups = self.followups
+        if followups is None or not followups.watches(events):
+            return update, None
+        before: dict[str, str] = {}
+
+        def noting(profile: Any) -> None:
+            before.clear()  # a retried transaction notes them again
+            before.update(followups.stages_now(profile))
+            update(profile)
+
+        return noting, before
 
     async def _link(self, visitor: str, event: Any, now: float, trusted: bool) -> bool:
         """Links the event's aliases; True when every one of them is now this visitor's."""

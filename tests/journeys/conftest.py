@@ -1,27 +1,57 @@
-"""The journeys of issue 15 end to end: the real proxy in front of the real demo store (or a store
-unlike it), with the example journey rules files."""
+"""Fixtures for the journeys: the tag's API in-process (as tests/tag), and the proxy in front of the demo
+store (as tests/e2e) — the same construction, on the same real parts."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))  # e2e_helpers: login, visitor_id, ...
+from slotwise.demo.server import DemoServer
+from slotwise.proxy.app import create_app
+from slotwise.proxy.config import Settings
+from slotwise.proxy.identity import VisitorCookies
+from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.store.sqlite import SQLiteStore
+from slotwise.tag.api import TagAPI
+from slotwise.tag.testing import ADMIN_TOKEN, SECRET, asgi_client, sync
 
-from e2e_helpers import BROWSER_UA, visitor_id  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))  # e2e_helpers: login, selected_size
 
-from slotwise.demo.server import DemoServer  # noqa: E402
-from slotwise.proxy.app import create_app  # noqa: E402
-from slotwise.proxy.config import Settings  # noqa: E402
-from slotwise.proxy.personalize import SlotwisePersonalizer  # noqa: E402
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
-HERE = Path(__file__).parent
-JOURNEYS = HERE / "journeys.yaml"
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    s = SQLiteStore(tmp_path / "slotwise.db")
+    yield s
+    sync(s.close())
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, store: SQLiteStore) -> Iterator[Callable[..., Any]]:
+    """``make(**TagAPI options) -> httpx.Client`` on the tag's routes in-process."""
+    settings = Settings(secret=SECRET, data=str(tmp_path), admin_token=ADMIN_TOKEN)
+    clients: list[Any] = []
+
+    def make(**options: Any) -> Any:
+        options.setdefault("webhook", "")
+        api = TagAPI(settings, store, VisitorCookies(SECRET.encode()), **options)
+        client = asgi_client(Starlette(routes=[Mount("/_sw", routes=api.routes())]))
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        c.close()
 
 
 @pytest.fixture(scope="module")
@@ -31,29 +61,25 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
 
 
 class Edge:
-    """A running proxy, its personalizer and its data directory (for the CLI and the store)."""
+    """A running proxy with its personalizer (for looking into its store)."""
 
     def __init__(self, server: Any, personalizer: SlotwisePersonalizer, settings: Settings) -> None:
         self.server, self.p, self.settings = server, personalizer, settings
         self.url = server.url
-        self.data = Path(settings.data)
+        self.data = Path(settings.data)  # the embedded store's directory, for the CLI (`--data`)
 
-    def client(self, **kwargs: Any) -> Any:
-        import httpx
-
+    def client(self, **kwargs: Any) -> httpx.Client:
         headers = {"user-agent": BROWSER_UA, **kwargs.pop("headers", {})}
         return httpx.Client(base_url=self.url, headers=headers, timeout=10, follow_redirects=False, **kwargs)
 
     def run(self, coro: Any) -> Any:
-        import asyncio
-
         return asyncio.run(coro)
 
-    def profile(self, client: Any) -> Any:
-        return self.run(self.p.store.get_profile(visitor_id(client)))
+    def profile(self, client: httpx.Client) -> Any:
+        return self.run(self.p.store.get_profile(client.cookies["sw_vid"].split(".")[0]))
 
     def wait_for_catalog(self, *ids: str, timeout: float = 10.0) -> None:
-        """The feed is loaded in the background at start: wait until it holds these products."""
+        """The feed is loaded in the background at start: wait until the catalog holds these products."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if set(ids) <= set(self.run(self.p.store.get_products(ids))):
@@ -61,7 +87,7 @@ class Edge:
             time.sleep(0.05)
         raise AssertionError(f"the catalog never learned {ids}")
 
-    def preview(self, client: Any, path: str, **forced: str) -> Any:
+    def preview(self, client: httpx.Client, path: str, **forced: str) -> httpx.Response:
         """``path`` with these variants forced (a marketer's preview link: decided as usual, nothing
         recorded); the preview cookie is dropped after, so the visitor's next requests count again."""
         sep = "&" if "?" in path else "?"
@@ -72,15 +98,15 @@ class Edge:
 
 @pytest.fixture
 def edge(demo: DemoServer, tmp_path: Path, asgi_server: Any) -> Callable[..., Edge]:
-    """``edge(rules=PATH, upstream=URL, clock=FN, **settings)`` → a proxy in front of the demo store (default)."""
+    """``edge(rules=PATH, upstream=URL, clock=FN, **settings)`` → the real proxy in front of the demo store
+    (or ``upstream``), on the proxy's own clock unless ``clock`` is given."""
 
-    def start(rules: Path | str = JOURNEYS, **overrides: Any) -> Edge:
+    def start(rules: Path | str, **overrides: Any) -> Edge:
         options = {"upstream": demo.url, "rules": str(rules), "data": str(tmp_path / uuid.uuid4().hex),
-                   "admin_token": "admin-token", "personalize_budget_ms": 5000.0, **overrides}
+                   "admin_token": "admin-token", "secret": SECRET, "personalize_budget_ms": 5000.0, **overrides}
         clock = options.pop("clock", None)
         settings = Settings(**options)
         personalizer = SlotwisePersonalizer(settings, clock=clock) if clock else SlotwisePersonalizer(settings)
-        server = asgi_server(create_app(settings, personalizer))
-        return Edge(server, personalizer, settings)
+        return Edge(asgi_server(create_app(settings, personalizer)), personalizer, settings)
 
     return start

@@ -5,10 +5,13 @@ stock now; "only N left" only from the store's own count (the demo's JSON-LD and
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from e2e_helpers import login
 from selectolax.lexbor import LexborHTMLParser
+
+RULES = Path(__file__).parent / "cart_journeys.yaml"  # the demo's three journey files, no holdout
 
 
 def waiting(html: str) -> list[dict[str, Any]]:
@@ -21,7 +24,7 @@ def waiting(html: str) -> list[dict[str, Any]]:
 
 
 def test_a_cart_filled_on_the_phone_waits_on_the_laptop_with_price_and_real_scarcity(edge: Any) -> None:
-    e = edge()
+    e = edge(RULES)
     e.wait_for_catalog("203", "101")
     with e.client() as phone:
         login(phone)
@@ -57,7 +60,7 @@ def test_a_cart_filled_on_the_phone_waits_on_the_laptop_with_price_and_real_scar
 
 
 def test_a_cart_emptied_in_the_visit_that_filled_it_does_not_wait(edge: Any) -> None:
-    e = edge()
+    e = edge(RULES)
     e.wait_for_catalog("801")
     with e.client() as client:
         client.post("/cart/add", data={"product_id": "801", "size": "39–42", "qty": "1"})

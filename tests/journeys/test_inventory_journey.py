@@ -16,6 +16,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 from slotwise.cli import main
 
+RULES = Path(__file__).parent / "cart_journeys.yaml"  # the demo's three journey files, no holdout
+
 
 def stock_csv(demo: Any, path: Path) -> dict[tuple[str, str, str], int]:
     """The demo's own stock export, saved as a file; returns (store, product, size) -> units."""
@@ -30,7 +32,7 @@ def nearby(html: str) -> str | None:
 
 
 def test_your_size_in_stock_at_your_store(edge: Any, demo: Any, tmp_path: Path, capsys: Any) -> None:
-    e = edge()
+    e = edge(RULES)
     e.wait_for_catalog("102")
     stock = stock_csv(demo, tmp_path / "stock.csv")
     assert main(["import", "inventory", str(tmp_path / "stock.csv"), "--data", str(e.data), "--quiet"]) == 0
@@ -70,7 +72,7 @@ def test_your_size_in_stock_at_your_store(edge: Any, demo: Any, tmp_path: Path, 
 
 
 def test_a_bad_store_choice_is_not_recorded(edge: Any) -> None:
-    e = edge()
+    e = edge(RULES)
     with e.client() as client:
         client.get("/")
         assert client.post("/stores/choose", data={"store": "Atlantis"}).status_code == 422  # the store refused it

@@ -84,7 +84,7 @@ capture:
 
 def test_the_journeys_yaml_examples_in_the_docs_load(tmp_path: Path) -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
-    section = docs.split("## Journeys", 1)[1].split("\n## ", 1)[0]
+    section = docs.split("### Time to reorder", 1)[1].split("\n## ", 1)[0]  # replenishment .. nearby store
     blocks = [b.split("```", 1)[0] for b in section.split("```yaml\n")[1:]]
     assert len(blocks) == 3
     for template in ("reorder.html", "cart-waits.html"):

@@ -13,6 +13,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 from slotwise.cli import main
 
+RULES = Path(__file__).parent / "cart_journeys.yaml"  # the demo's three journey files, no holdout
+
 DAY = 86_400.0
 
 
@@ -49,7 +51,7 @@ def reorder_items(html: str) -> list[dict[str, Any]]:
 
 
 def test_time_to_reorder_from_in_store_history_and_one_click_back_into_the_cart(edge: Any, tmp_path: Path) -> None:
-    e = edge()
+    e = edge(RULES)
     e.wait_for_catalog("801", "901")
     assert main(["import", "purchases", str(pos_export(tmp_path / "pos.csv")), "--data", str(e.data), "--quiet"]) == 0
     with e.client() as client:
@@ -75,7 +77,7 @@ def test_time_to_reorder_from_in_store_history_and_one_click_back_into_the_cart(
 
 
 def test_not_due_and_not_consumable_show_nothing(edge: Any, tmp_path: Path) -> None:
-    e = edge()
+    e = edge(RULES)
     rows = ["order_id,customer_id,ts,product,category,size,qty,price",
             f"J1,c000001,{iso(200)},501,Jeans,W32,1,89,", f"J2,c000001,{iso(100)},501,Jeans,W32,1,89",  # not consumable
             f"S1,c000001,{iso(40)},801,Socks,39–42,2,19.95", f"S2,c000001,{iso(20)},801,Socks,39–42,1,19.95"]

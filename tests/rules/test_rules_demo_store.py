@@ -59,15 +59,15 @@ def test_a_request_through_the_demo_rules(demo: RuleSet, pages: dict[str, bytes]
     products = [{"id": "201", "name": "Canvas Low Classic", "url": "/p/201", "image": "/static/img/201.svg",
                  "price": 59.95, "currency": "EUR", "category": "sneakers", "in_stock": True}]
     chosen = {"home-categories": "recent", "size-prefill": "prefill", "product-recommendations": "mixed",
-              "home-recommendations": "recently-viewed", "exit-coupon": "pct10"}
+              "home-recommendations": "recently-viewed", "exit-coupon": "pct10",
+              "interest-hero": "strongest", "stage-banner": "best-fits", "decision-coupon": "coupon-only",
+              "reorder": "one-click", "cart-waits": "items", "viewed-news": "cards", "nearby-store": "your-store"}
     for path in ("/", "/p/101"):
         query = parse_qsl("", keep_blank_values=True)
         page = page_facts(path, query, pages[path], demo)
         ctx = build_context(profile, page, request_facts(headers, query), "v1")
         edits = []
         for slot in demo.slots_for(path, query, headers):
-            if slot.id not in chosen:
-                continue  # the journey slots (reorder, cart-waits, ...): tests/journeys
             if slot.applies(ctx):
                 variant = slot.variant(chosen[slot.id])
                 edit = slot.render(variant, ctx, f"dec-{slot.id}", recommendations=products if variant.recommend else None)
@@ -83,6 +83,8 @@ def test_a_request_through_the_demo_rules(demo: RuleSet, pages: dict[str, bytes]
             tiles = [a.attributes["data-category"] for a in tree.css(".category-tiles > .tile")]
             assert nav[:2] == ["jeans", "bags"] and tiles[:2] == ["jeans", "bags"]
             assert tree.css_first("section.featured + section.sw-recommendations") is not None
+            hero = tree.css_first("section.sw-interest-hero .sw-editorial")  # bought running shoes in store
+            assert hero is not None and hero.attributes["data-category"] == "running-shoes"
         else:
             assert tree.css_first("select#size option[selected]").attributes["value"] == "42"
             assert tree.css_first("section.sw-recommendations + section.related") is not None

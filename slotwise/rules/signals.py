@@ -1,0 +1,26 @@
+"""What the rules file tunes about derived visitor facts: funnel stages, interests, the follow-up mail.
+
+One frozen object per rules load (``RuleSet.signals``), handed to the
+visitor view so ``visitor.stage`` and ``visitor.interest`` use the
+thresholds the marketer wrote, and to the mail payload so the e-mail shows
+the same stage, interests and picks as the site.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from slotwise.rules.interests import InterestRules
+from slotwise.rules.schema import RecommendSpec
+from slotwise.rules.stage import StageRules
+
+DEFAULT_PICKS = RecommendSpec("mixed", 4)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """``stages:``, ``interests:`` and ``mail:`` of the rules file (defaults when absent)."""
+
+    stages: StageRules = field(default_factory=StageRules)
+    interests: InterestRules = field(default_factory=InterestRules)
+    mail_picks: RecommendSpec = DEFAULT_PICKS
