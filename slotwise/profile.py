@@ -317,10 +317,13 @@ def _merge_counted(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], l
     for key, entry in b.items():
         if key in out:
             mine = out[key]
+            newer = entry["last"] > mine["last"]
             mine["count"] = mine["count"] + entry["count"]
             mine["last"] = max(mine["last"], entry["last"])
             for extra, value in entry.items():
-                if extra not in ("count", "last") and value and not mine.get(extra):
+                if extra == "seen" and value and newer:  # what the page said at the latest view
+                    mine[extra] = value
+                elif extra not in ("count", "last") and value and not mine.get(extra):
                     mine[extra] = value
         else:
             out[key] = dict(entry)

@@ -80,3 +80,11 @@ def test_viewed_earlier_back_in_stock_or_cheaper_and_not_when_bought() -> None:
     assert [i["product"] for i in price_dropped(p, catalog, SETTINGS)] == ["y"]
     record_purchase(p, "o1", [{"product": "y", "qty": 1}], T0 + 3)
     assert price_dropped(p, catalog, SETTINGS) == []  # bought it: no news
+
+
+def test_merged_devices_keep_what_the_latest_view_saw() -> None:
+    phone, laptop = Profile.new("phone", T0), Profile.new("laptop", T0)
+    record_view(phone, T0, product="x", offer={"price": 50.0, "in_stock": False})
+    record_view(laptop, T0 + 60, product="x", offer={"price": 45.0, "in_stock": True})
+    for known, other in ((phone, laptop), (laptop, phone)):
+        assert merge(known, other).products["x"]["seen"] == {"price": 45.0, "in_stock": True}
