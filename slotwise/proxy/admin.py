@@ -1,22 +1,29 @@
-"""The admin page (``/_sw/admin``): rules status, slot reports with charts, preview links.
+"""The admin page (``/_sw/admin``): rules status, slot reports with charts, kill switches,
+preview links, a visitor lookup.
 
-Protected by the admin token (``--admin-token``): sent as
-``Authorization: Bearer TOKEN``, or once as ``?token=TOKEN`` which sets an
-HttpOnly cookie scoped to ``/_sw/admin``. Without a configured token the
-page is disabled (fails closed).
+Signing in: open ``/_sw/admin`` and give the admin token (``--admin-token``)
+in the form; the answer sets a session cookie (``slotwise.tag.admin_session``:
+HttpOnly, SameSite=Strict, Secure over https, 12 hours). ``/_sw/admin?token=TOKEN``
+signs in the same way in one click (the token then sits in the browser's
+history, so the form is the way on a shared machine). Scripts send
+``Authorization: Bearer TOKEN`` instead. Failed sign-ins are throttled per
+client (``admin_throttle``). Every state-changing request (sign-out, kill
+switch, erase) is a POST that carries the session's CSRF token; the page
+allows no framing and runs no script. Without a configured token the page is
+disabled (fails closed).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import json
+import logging
 import math
 import time
 from collections import defaultdict
 from dataclasses import asdict
 from html import escape
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -25,43 +32,67 @@ from starlette.routing import BaseRoute, Route
 from slotwise.bandits.goals import is_binary
 from slotwise.proxy.admin_stages import funnel, render_funnel
 from slotwise.proxy.charts import line_chart
+from slotwise.proxy.kill_switch import ALL
+from slotwise.proxy.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces
 from slotwise.proxy.reporting import (
+    LEGEND,
     DecisionLog,
+    amount_text,
     build_decision_log,
     chance_text,
     json_safe,
+    lift_text,
+    measure_name,
     notices,
     read_all,
+    report_rows,
     slot_reports,
 )
-from slotwise.tag.admin import authorized as bearer_authorized
+from slotwise.tag.admin import erase_person, export_person
+from slotwise.tag.admin_session import CSRF_FIELD, CSRF_HEADER, AdminSessions, is_https
+from slotwise.tag.ratelimit import client_address
 
 if TYPE_CHECKING:
     from slotwise.proxy.personalize import SlotwisePersonalizer
 
-ADMIN_COOKIE = "sw_admin"
+log = logging.getLogger("slotwise.admin")
+
 REPORT_TTL_S = 5.0
+MAX_FORM = 8192
+PAGE_HEADERS = {
+    "cache-control": "no-store",
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+STYLE = (
+    "<style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:1100px;color:#111}"
+    "table{border-collapse:collapse;margin:.5rem 0}td,th{padding:.3rem .6rem;border-bottom:1px solid #ddd;"
+    "text-align:right}th:first-child,td:first-child{text-align:left}.err{background:#fee2e2;padding:1rem;"
+    "white-space:pre-wrap;font-family:monospace}.warn{color:#b45309;font-weight:600}.ok{color:#15803d}"
+    ".off{color:#b91c1c;font-weight:600}.charts{display:flex;flex-wrap:wrap;gap:1rem}.chart figcaption"
+    "{font-weight:600}.legend span{margin-right:.8rem}section{border-top:2px solid #eee;margin-top:1.5rem}"
+    "form.inline{display:inline}header{display:flex;justify-content:space-between;align-items:center}"
+    "pre{background:#f3f4f6;padding:1rem;overflow:auto;max-height:30rem}.note{color:#555}"
+    "table.left td,table.left th{text-align:left}</style>"
+)
 
 
-def _cookie_value(token: str) -> str:
-    return hashlib.sha256(b"slotwise-admin:" + token.encode()).hexdigest()
+def _html(body: str, status: int = 200, title: str = "Slotwise admin") -> HTMLResponse:
+    return HTMLResponse(f"<!doctype html><html><head><meta charset=utf-8><title>{escape(title)}</title>{STYLE}"
+                        f"</head><body>{body}</body></html>", status, headers=PAGE_HEADERS)
 
 
-def authorized(request: Request, token: str) -> bool:
-    """Constant-time check of the bearer token or the admin cookie; no token configured: never."""
-    if not token:
-        return False
-    if bearer_authorized(request, token):
-        return True
-    cookie = request.cookies.get(ADMIN_COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(cookie.encode(), _cookie_value(token).encode())
-
-
-def _denied(token: str) -> Response:
-    if not token:
-        return JSONResponse({"error": "the admin API is disabled: start the proxy with --admin-token"}, 403)
-    return JSONResponse({"error": "admin token required (Authorization: Bearer TOKEN)"}, 401,
-                        headers={"www-authenticate": "Bearer"})
+def sign_in_page(message: str = "", status: int = 200) -> HTMLResponse:
+    note = f"<p class=warn role=alert>{escape(message)}</p>" if message else ""
+    return _html(
+        "<h1>Slotwise admin</h1>" + note +
+        "<form method=post action=/_sw/admin/login><label>Admin token "
+        "<input type=password name=token autocomplete=current-password required autofocus></label> "
+        "<button type=submit>Sign in</button></form>"
+        "<p class=note>The token is the proxy's <code>--admin-token</code> (<code>SLOTWISE_ADMIN_TOKEN</code>).</p>",
+        status, "Sign in - Slotwise admin")
 
 
 class AdminPages:
@@ -69,11 +100,71 @@ class AdminPages:
         self.p = personalizer
         self._cache: tuple[float, DecisionLog] | None = None
         self._records: list[Any] = []  # the log behind the cache (the funnel section reads it too)
+        self.sessions = AdminSessions(self.token)
 
     @property
     def token(self) -> str:
         return self.p.settings.admin_token
 
+    # -- who is asking -------------------------------------------------------
+    def _denied(self, request: Request) -> Response:
+        if not self.token:
+            return JSONResponse({"error": "the admin API is disabled: start the proxy with --admin-token"}, 403)
+        return JSONResponse({"error": "admin token required (Authorization: Bearer TOKEN, or sign in at /_sw/admin)"},
+                            401, headers={"www-authenticate": "Bearer"})
+
+    def _who(self, request: Request) -> str:
+        peer = request.client.host if request.client else "?"
+        forwarded = request.headers.getlist("x-forwarded-for")
+        return f"admin at {client_address(peer, forwarded, self.p.settings.trusted_proxy_set)}"
+
+    def _secure(self, request: Request) -> bool:
+        return is_https(request, self.p.settings.public_url)
+
+    async def _form(self, request: Request) -> dict[str, str]:
+        """A form's fields (url-encoded, at most ``MAX_FORM`` bytes: the sign-in answers anyone), or the query's."""
+        if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return dict(request.query_params)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM:
+                return {}
+        try:
+            return dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=20))
+        except ValueError:  # too many fields
+            return {}
+
+    async def _may_change(self, request: Request) -> tuple[dict[str, str], Response | None]:
+        """A state-changing request's form, or the answer refusing it (not signed in, no CSRF token)."""
+        if not self.sessions.authorized(request):
+            return {}, self._denied(request)
+        form = await self._form(request)
+        if not self.sessions.csrf_ok(request, form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)):
+            return form, JSONResponse({"error": "missing or wrong CSRF token: reload the admin page and try again"},
+                                      403, headers={"cache-control": "no-store"})
+        return form, None
+
+    # -- sign in / out -------------------------------------------------------
+    async def login(self, request: Request) -> Response:
+        if not self.token:
+            return self._denied(request)
+        form = await self._form(request)
+        if not self.sessions.check_token(form.get("token", "")):
+            return sign_in_page("Wrong token.", 401)  # a 401: the throttle counts it
+        response = RedirectResponse("/_sw/admin", 303, headers={"cache-control": "no-store"})
+        self.sessions.sign_in(response, self._secure(request))
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        _, refused = await self._may_change(request)
+        if refused is not None:
+            return refused
+        response = RedirectResponse("/_sw/admin", 303, headers={"cache-control": "no-store"})
+        self.sessions.sign_out(response, self._secure(request))
+        return response
+
+    # -- pages -----------------------------------------------------------------
     async def decision_log(self) -> DecisionLog:
         if self._cache is not None and time.monotonic() - self._cache[0] < REPORT_TTL_S:
             return self._cache[1]
@@ -97,18 +188,24 @@ class AdminPages:
         }
 
     async def page(self, request: Request) -> Response:
-        if "token" in request.query_params:
-            given = request.query_params["token"]
-            if self.token and hmac.compare_digest(given.encode(), self.token.encode()):
-                response = RedirectResponse("/_sw/admin", 303)
-                response.set_cookie(ADMIN_COOKIE, _cookie_value(self.token), path="/_sw/admin",
-                                    httponly=True, samesite="strict", secure=request.url.scheme == "https")
-                return response
-        if not authorized(request, self.token):
-            return _denied(self.token)
+        if not self.token:
+            return _html("<h1>Slotwise admin</h1><p>The admin page is disabled: start the proxy with "
+                         "<code>--admin-token</code> (<code>SLOTWISE_ADMIN_TOKEN</code>).</p>", 403)
+        if "token" in request.query_params:  # the one-click sign-in link
+            if not self.sessions.check_token(request.query_params["token"]):
+                return sign_in_page("Wrong token.", 401)
+            response = RedirectResponse("/_sw/admin", 303, headers={"cache-control": "no-store"})
+            self.sessions.sign_in(response, self._secure(request))
+            return response
+        if not self.sessions.authorized(request):
+            if "authorization" in request.headers:
+                return sign_in_page("Wrong token.", 401)
+            return sign_in_page()
         log = await self.decision_log()
-        html = self.render(log, request).replace("</body></html>", render_funnel(await self.funnel()) + "</body></html>")
-        return HTMLResponse(html, headers={"cache-control": "no-store"})
+        switches = await self.p.switches.current()
+        session = self.sessions.session(request)
+        csrf = self.sessions.csrf_token(session) if session else ""
+        return _html(self.render(log, switches, csrf) + render_funnel(await self.funnel()))
 
     async def funnel(self) -> dict[str, Any]:
         """Stage counts per category of the most recent people (``proxy.admin_stages``)."""
@@ -116,46 +213,124 @@ class AdminPages:
         return await funnel(self.p.store, self._records, ruleset.signals if ruleset else None, self.p.clock())
 
     async def api_stages(self, request: Request) -> Response:
-        if not authorized(request, self.token):
-            return _denied(self.token)
+        if not self.sessions.authorized(request):
+            return self._denied(request)
         await self.decision_log()
         return JSONResponse(await self.funnel(), headers={"cache-control": "no-store"})
 
     async def api_status(self, request: Request) -> Response:
-        if not authorized(request, self.token):
-            return _denied(self.token)
-        return JSONResponse(self.status(), headers={"cache-control": "no-store"})
+        if not self.sessions.authorized(request):
+            return self._denied(request)
+        status = self.status()
+        status["switches"] = dict((await self.p.switches.current()).entries)
+        return JSONResponse(json_safe(status), headers={"cache-control": "no-store"})
 
     async def api_report(self, request: Request) -> Response:
-        if not authorized(request, self.token):
-            return _denied(self.token)
+        if not self.sessions.authorized(request):
+            return self._denied(request)
         log = await self.decision_log()
         reports = slot_reports(log, request.query_params.get("slot"))
         return JSONResponse(json_safe([asdict(r) for r in reports]), headers={"cache-control": "no-store"})
 
-    async def preview_link(self, request: Request) -> Response:
-        """``?slot=ID&variant=ID&path=/`` or ``?off=1``: a signed link for a marketer."""
-        if not authorized(request, self.token):
-            return _denied(self.token)
+    def _forced(self, request: Request) -> dict[str, str]:
+        """The variants a preview request asks for, checked against the rules (``PreviewError``)."""
         q = request.query_params
-        forced = {"*": "off"} if q.get("off") else {q.get("slot", ""): q.get("variant", "")}
+        if q.get("off"):
+            return {"*": "off"}
+        forced = parse_forces(q.getlist("force"))
+        if q.get("slot"):
+            forced[q["slot"]] = q.get("variant", "")
+        ruleset = self.p.ruleset()
+        check_forced(forced, {s.id: s.arms for s in ruleset.slots} if ruleset is not None else {})
+        return forced
+
+    def _preview_url(self, request: Request, forced: dict[str, str]) -> str:
+        path = request.query_params.get("path", "/") or "/"
+        if not path.startswith("/") or path.startswith("//"):
+            raise PreviewError(f"path {path!r}: give a path on this site, starting with one '/'")
         token = self.p.previews.token(forced)
-        path = q.get("path", "/")
-        return JSONResponse({"url": f"{path}{'&' if '?' in path else '?'}sw_preview={quote(token)}"})
+        return f"{path}{'&' if '?' in path else '?'}{PREVIEW_PARAM}={quote(token)}"
+
+    async def preview_link(self, request: Request) -> Response:
+        """``?force=SLOT=VARIANT`` (repeatable; or ``slot=&variant=``), or ``?off=1``; ``path=/``.
+        No variant named: the page as the rules decide, with the preview bar. Unknown names: 400."""
+        if not self.sessions.authorized(request):
+            return self._denied(request)
+        try:
+            url = self._preview_url(request, self._forced(request))
+        except PreviewError as exc:
+            return JSONResponse({"error": str(exc)}, 400, headers={"cache-control": "no-store"})
+        return JSONResponse({"url": url, "expires_in": self.p.previews.ttl_s}, headers={"cache-control": "no-store"})
+
+    async def open_preview(self, request: Request) -> Response:
+        """The admin page's preview buttons: straight to the signed link (with the bar)."""
+        if not self.sessions.authorized(request):
+            return self._denied(request)
+        try:
+            url = self._preview_url(request, self._forced(request))
+        except PreviewError as exc:
+            return _html(f"<p class=warn>{escape(str(exc))}</p><p><a href=/_sw/admin>Back</a></p>", 400)
+        return RedirectResponse(url, 303, headers={"cache-control": "no-store"})
+
+    async def switch(self, request: Request) -> Response:
+        """``name`` (a slot id, or ``*`` for all personalization), ``off`` (1 or 0)."""
+        form, refused = await self._may_change(request)
+        if refused is not None:
+            return refused
+        name = form.get("name", "")
+        ruleset = self.p.ruleset()
+        known = {s.id for s in ruleset.slots} if ruleset is not None else set()
+        if name != ALL and name not in known:
+            return JSONResponse({"error": f"unknown slot {name!r}; the rules have: {', '.join(sorted(known)) or 'none'}"},
+                                400, headers={"cache-control": "no-store"})
+        off = form.get("off", "1") not in ("0", "false", "")
+        await self.p.switches.flip(name, off, self.p.clock(), self._who(request))
+        if "authorization" in request.headers:
+            return JSONResponse({"name": name, "off": off}, headers={"cache-control": "no-store"})
+        return RedirectResponse("/_sw/admin#switches", 303, headers={"cache-control": "no-store"})
+
+    async def visitor(self, request: Request) -> Response:
+        """The visitor lookup: everything held about an id (export), with an erase button."""
+        if not self.sessions.authorized(request):
+            return self._denied(request)
+        raw = request.query_params.get("id", "").strip()
+        session = self.sessions.session(request)
+        csrf = self.sessions.csrf_token(session) if session else ""
+        if not raw:
+            return _html("<p><a href=/_sw/admin>Back</a></p><p>Give a visitor id, alias or e-mail.</p>", 400)
+        data = await export_person(self.p.store, raw)
+        back = "<p><a href=/_sw/admin#visitors>Back to the admin page</a></p>"
+        if data is None:
+            return _html(f"{back}<h1>Visitor {escape(raw)}</h1><p>No data held about this id.</p>", 404)
+        dump = json.dumps(json_safe({"id": raw, **data}), indent=2, ensure_ascii=False)
+        return _html(
+            f"{back}<h1>Visitor {escape(raw)}</h1><p>Everything held about this person (export):</p>"
+            f"<pre>{escape(dump)}</pre>"
+            f"<form method=post action=/_sw/admin/visitor/erase><input type=hidden name=csrf value=\"{escape(csrf)}\">"
+            f"<input type=hidden name=id value=\"{escape(raw)}\"><button type=submit>Erase everything held "
+            "about this person</button></form>")
+
+    async def erase(self, request: Request) -> Response:
+        form, refused = await self._may_change(request)
+        if refused is not None:
+            return refused
+        raw = form.get("id", "").strip()
+        if not raw:
+            return _html("<p>Give a visitor id.</p>", 400)
+        found = await erase_person(self.p.store, raw)
+        log.warning("visitor erase: %s (%s) by %s", "done" if found else "nothing held",
+                                                    "id given in the admin page", self._who(request))
+        return _html(f"<p><a href=/_sw/admin#visitors>Back to the admin page</a></p><h1>Visitor {escape(raw)}</h1>"
+                     f"<p>{'Erased: profile, aliases, events, decisions, coupons and messages.' if found else 'Nothing was held about this id.'}</p>")
 
     # -- rendering ---------------------------------------------------------
-    def render(self, log: DecisionLog, request: Request) -> str:
+    def render(self, log: DecisionLog, switches: Any, csrf: str) -> str:
         status = self.status()
         rules = status["rules"]
+        hidden = f'<input type=hidden name=csrf value="{escape(csrf)}">'
         parts = [
-            "<!doctype html><html><head><meta charset=utf-8><title>Slotwise admin</title>",
-            "<style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:1100px;color:#111}"
-            "table{border-collapse:collapse;margin:.5rem 0}td,th{padding:.3rem .6rem;border-bottom:1px solid #ddd;"
-            "text-align:right}th:first-child,td:first-child{text-align:left}.err{background:#fee2e2;padding:1rem;"
-            "white-space:pre-wrap;font-family:monospace}.warn{color:#b45309;font-weight:600}.ok{color:#15803d}"
-            ".charts{display:flex;flex-wrap:wrap;gap:1rem}.chart figcaption{font-weight:600}.legend span{margin-right:"
-            ".8rem}section{border-top:2px solid #eee;margin-top:1.5rem}</style></head><body>",
-            "<h1>Slotwise</h1>",
+            "<header><h1>Slotwise</h1><form class=inline method=post action=/_sw/admin/logout>"
+            f"{hidden}<button type=submit>Sign out</button></form></header>",
         ]
         if rules is None:
             parts.append("<p>No rules file: a transparent proxy.</p>")
@@ -169,60 +344,86 @@ class AdminPages:
                 parts.append(f"<div class=err>{escape(rules['error'])}</div>")
             else:
                 parts.append("<p class=ok>Rules valid.</p>")
-        if status["slots"]:
-            parts.append("<h2>Slots</h2><ul>" + "".join(f"<li><code>{escape(s)}</code></li>" for s in status["slots"]) + "</ul>")
+        ruleset = self.p.ruleset()
+        slots = list(ruleset.slots) if ruleset is not None else []
+        parts.append(render_switches(slots, switches, hidden))
+        parts.append(render_previews(slots))
+        parts.append(
+            "<section id=visitors><h2>Visitor lookup</h2><form method=get action=/_sw/admin/visitor>"
+            "<label>Visitor id, <code>customer:ID</code> or e-mail <input name=id required size=40></label> "
+            "<button type=submit>Look up</button></form><p class=note>Shows everything held about the person "
+            "(export), with a button to erase it; the same as <code>slotwise visitor export|erase</code>.</p></section>"
+        )
         reports = slot_reports(log)
+        parts.append("<section id=reports><h2>Reports</h2>")
         if not reports:
             parts.append("<p>No decisions logged yet.</p>")
+        parts.append("</section>")
         for rep in reports:
             parts.append(render_slot(rep, log))
-        parts.append("</body></html>")
+        if reports:
+            parts.append(f"<p class=note>{escape(LEGEND)}</p>")
         return "".join(parts)
 
 
+def render_switches(slots: list[Any], switches: Any, hidden: str) -> str:
+    """The kill switches: all personalization, then each slot, beside its ``enabled`` in the rules."""
+
+    def state(name: str) -> str:
+        entry = switches.entries.get(name)
+        if entry and entry.get("off"):
+            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(entry["at"]))
+            return f"<span class=off>off</span> <small>({escape(str(entry.get('who', '')))}, {when})</small>"
+        return "<span class=ok>on</span>"
+
+    def button(name: str) -> str:
+        off = bool(switches.entries.get(name, {}).get("off"))
+        return (f"<form class=inline method=post action=/_sw/admin/switch>{hidden}"
+                f"<input type=hidden name=name value=\"{escape(name)}\"><input type=hidden name=off value={0 if off else 1}>"
+                f"<button type=submit data-switch=\"{escape(name)}\">{'Switch back on' if off else 'Switch off'}</button></form>")
+
+    rows = [f"<tr><td><b>All personalization</b></td><td>-</td><td>{state(ALL)}</td><td>{button(ALL)}</td></tr>"]
+    for slot in slots:
+        rules = "enabled" if slot.enabled else "<span class=off>enabled: false</span>"
+        rows.append(f"<tr><td><code>{escape(slot.id)}</code> <small>{escape(slot.action)} {escape(slot.selector)}</small></td>"
+                    f"<td>{rules}</td><td>{state(slot.id)}</td><td>{button(slot.id)}</td></tr>")
+    return ("<section id=switches><h2>Kill switches</h2><p class=note>Takes effect within a second on every "
+            "instance; visitors then get the store's own page for that slot. Each flip is written to the log.</p>"
+            "<table class=left><tr><th>slot</th><th>rules file</th><th>switch</th><th></th></tr>" + "".join(rows) + "</table></section>")
+
+
+def render_previews(slots: list[Any]) -> str:
+    """Preview links: each variant of each slot, personalization off, or the page as decided, with the bar."""
+    rows = []
+    for slot in slots:
+        links = " ".join(
+            f"<a href=\"/_sw/admin/preview?force={quote(f'{slot.id}={v.id}')}&amp;path=/\" data-preview=\"{escape(slot.id)}={escape(v.id)}\">{escape(v.id)}</a>"
+            for v in slot.variants)
+        rows.append(f"<tr><td><code>{escape(slot.id)}</code></td><td>{links}</td></tr>")
+    return ("<section id=preview><h2>Preview</h2><p>Open the store with the preview bar: "
+            "<a href=\"/_sw/admin/preview?path=/\" data-preview=visitor>as the rules decide for you</a> · "
+            "<a href=\"/_sw/admin/preview?off=1&amp;path=/\" data-preview=off>personalization off</a>. "
+            "Or force one variant (nothing is recorded while previewing):</p>"
+            "<form method=get action=/_sw/admin/preview><label>Start at path <input name=path value=/ size=30></label> "
+            "<button type=submit>Open with the bar</button></form>"
+            "<table class=left><tr><th>slot</th><th>variants</th></tr>" + "".join(rows) + "</table></section>")
+
+
 def render_slot(rep: Any, log: DecisionLog) -> str:
-    """One slot's section of the admin page: the table, lift, warnings, notes and charts."""
+    """One slot's section of the admin page: the table, lift, warnings, notes and charts, in the
+    text report's words (``reporting.report_rows``, ``lift_text``, ``notices``)."""
     binary = is_binary(rep.goal)
-
-    def fmt(x: float | None) -> str:
-        if x is None or not math.isfinite(x):
-            return "-"
-        return f"{x:.2%}" if binary else f"{x:,.2f}"
-
-    def diff(x: float) -> str:
-        return f"{x * 100:+.2f} points" if binary else f"{x:+,.2f}"
-
-    def chance(p: float) -> str:
-        if not math.isfinite(p):
-            return ""
-        return ">99.9%" if p >= 0.9995 else ("<0.1%" if p < 0.0005 else f"{p:.1%}")
-
-    def row(a: Any, name: str) -> str:
-        known = a.closed > 0
-        interval = f"{fmt(a.interval.low)} to {fmt(a.interval.high)}" if known else "-"
-        return (f"<tr><td>{escape(name)}</td><td>{a.decisions}</td><td>{a.exposures}</td><td>{a.closed}</td>"
-                f"<td>{fmt(a.mean) if known else '-'}</td><td>{interval}</td><td>{chance(a.p_best)}</td></tr>")
-
-    rows = "".join(row(a, a.arm) for a in rep.arms)
-    if rep.holdout is not None:
-        rows += row(rep.holdout, "holdout (baseline)")
+    rows = "".join(
+        f"<tr><td>{escape(r.name)}</td><td>{r.shown}</td><td>{r.seen}</td><td>{r.measured}</td>"
+        f"<td>{escape(r.value)}</td><td>{escape(r.interval)}</td><td>{escape(r.chance)}</td></tr>"
+        for r in report_rows(rep))
     out = [
-        f"<section><h2>{escape(rep.slot)} <small>goal: {escape(rep.goal)}</small></h2>",
-        "<table><tr><th>variant</th><th>shown</th><th>seen</th><th>measured</th>"
-        f"<th>{'rate' if binary else 'per decision'}</th><th>95% interval</th><th>chance best</th></tr>{rows}</table>",
+        f"<section id=\"slot-{escape(rep.slot)}\"><h2>{escape(rep.slot)} <small>goal: {escape(rep.goal)}</small></h2>",
+        "<table class=report><tr><th>variant</th><th>shown</th><th>seen</th><th>measured</th>"
+        f"<th>{measure_name(rep.goal)}</th><th>95% interval</th><th>chance best</th></tr>{rows}</table>",
+        f"<p>{escape(lift_text(rep))}</p>",
+        render_segments(rep, lambda x: amount_text(x, binary)),
     ]
-    if rep.lift is not None:
-        lift = rep.lift
-        rel = "" if lift.relative is None else f" ({lift.relative:+.0%} relative)"
-        out.append(
-            f"<p>Personalized {fmt(lift.personalized_mean)} vs holdout {fmt(lift.holdout_mean)}: "
-            f"<b>{diff(lift.difference)}</b>{rel}, 95% interval "
-            f"{diff(lift.difference_interval.low)} to {diff(lift.difference_interval.high)} "
-            f"(personalized n={lift.n_personalized}, holdout n={lift.n_holdout}).</p>"
-        )
-    else:
-        out.append("<p>Lift over the holdout: not enough measured decisions in both groups yet.</p>")
-    out.append(render_segments(rep, fmt))
     out += [f"<p{' class=warn' if kind == 'warning' else ''}>{escape(text)}</p>" for kind, text in notices(rep)]
     share = defaultdict(list)
     for bucket in rep.traffic:
@@ -230,9 +431,9 @@ def render_slot(rep: Any, log: DecisionLog) -> str:
             share[arm].append((bucket.start, value))
     out.append('<div class="charts">')
     marks = [(r.ts, "learning restarted") for r in rep.restarts]
-    out.append(line_chart(share, title="Share of traffic over time", y_max=1.0, marks=marks))
+    out.append(line_chart(share, title="Share of traffic over time", y_max=1.0, marks=marks, bucket_s=3600.0))
     out.append(line_chart(reward_over_time(log, rep.slot), title="Reward over time",
-                          y_format="{:.1%}" if binary else "{:.2f}", marks=marks))
+                          y_format="{:.1%}" if binary else "{:.2f}", marks=marks, bucket_s=3600.0))
     out.append("</div></section>")
     return "".join(out)
 
@@ -301,4 +502,10 @@ def admin_routes(personalizer: "SlotwisePersonalizer") -> list[BaseRoute]:
         Route("/admin/api/report", pages.api_report, methods=["GET"]),
         Route("/admin/api/stages", pages.api_stages, methods=["GET"]),
         Route("/admin/api/preview-link", pages.preview_link, methods=["GET"]),
+        Route("/admin/login", pages.login, methods=["POST"]),
+        Route("/admin/logout", pages.logout, methods=["POST"]),
+        Route("/admin/switch", pages.switch, methods=["POST"]),
+        Route("/admin/preview", pages.open_preview, methods=["GET"]),
+        Route("/admin/visitor", pages.visitor, methods=["GET"]),
+        Route("/admin/visitor/erase", pages.erase, methods=["POST"]),
     ]

@@ -23,6 +23,9 @@ T = TypeVar("T")
 
 _FAILED = "sw_failed"
 _SPENT = "sw_spent_ms"
+BUDGET_EXEMPT = "sw_budget_exempt"
+"""Set by the personalizer on a preview: the page is the marketer's, it logs nothing, and running past
+the budget is said in the preview bar (visitors get the store's page) rather than failed open here."""
 _LOGGED_MAX = 10_000  # bound the "already logged" set against unbounded distinct reasons
 
 
@@ -57,6 +60,8 @@ class SafePersonalizer:
         if self.failed(flow):
             return False, None
         left = self.budget_ms - flow.state.get(_SPENT, 0.0)
+        if flow.state.get(BUDGET_EXEMPT):
+            left = max(left, 60_000.0)  # the personalizer itself reports running past the budget
         start = time.perf_counter()
         try:
             if left <= 0:
@@ -64,7 +69,8 @@ class SafePersonalizer:
             async with asyncio.timeout(left / 1000.0):
                 result = await fn()
             spent = (time.perf_counter() - start) * 1000.0
-            if spent > left:  # CPU-bound work cannot be interrupted; its result is late all the same
+            if spent > left and not flow.state.get(BUDGET_EXEMPT):  # CPU-bound work cannot be interrupted;
+                # its result is late all the same
                 raise TimeoutError(f"personalization budget of {self.budget_ms:g} ms exceeded")
         except Exception as exc:  # noqa: BLE001 — this is the fail-open boundary
             flow.state[_SPENT] = flow.state.get(_SPENT, 0.0) + (time.perf_counter() - start) * 1000.0

@@ -33,6 +33,7 @@ log = logging.getLogger("slotwise.learning")
 
 SNAPSHOT_NAME = "bandits"
 REWARD_EVENTS = ("click", "add_to_cart", "purchase", "signup")
+EXPOSURE_EVENTS = ("exposure", "popup_shown")  # a popup is seen when it opens (its template is never in view)
 
 
 def learner_record(rec: LogRecord) -> dict[str, Any] | None:
@@ -46,7 +47,7 @@ def learner_record(rec: LogRecord) -> dict[str, Any] | None:
     props = data.get("props") or {}
     decision_id = props.get("decision_id") or data.get("decision_id")
     ts = arrival_time(rec)
-    if event_type == "exposure" and decision_id:
+    if event_type in EXPOSURE_EVENTS and decision_id:
         return {"type": "exposure", "decision_id": decision_id, "ts": ts, "seq": rec.seq}
     if event_type in REWARD_EVENTS:
         visitors = data.get("visitors")

@@ -35,14 +35,17 @@ from slotwise.proxy.decision_tokens import DecisionTokens
 from slotwise.proxy.documents import fragment_request
 from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
 from slotwise.proxy.forward_safe import _SPENT as SPENT_MS
+from slotwise.proxy.forward_safe import BUDGET_EXEMPT
 from slotwise.proxy.identity import VisitorCookies, cookie_value
 from slotwise.proxy.inject import inject_before_body_end
 from slotwise.proxy.journeys import JourneyLoader
+from slotwise.proxy.kill_switch import KillSwitches
 from slotwise.proxy.health import HealthReport, check_store
 from slotwise.proxy.learning import SNAPSHOT_NAME, LearningLoop
 from slotwise.proxy.page_work import page_work
 from slotwise.proxy.pageviews import PageViewRecorder
 from slotwise.proxy.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
+from slotwise.proxy.preview_bar import PreviewBar
 from slotwise.proxy.recommendations import fetch_recommendations, picks_for
 from slotwise.proxy.rules_watch import RulesHolder
 from slotwise.rules import RuleSet, build_context, load_rules, page_facts, request_facts
@@ -72,6 +75,8 @@ class SlotChoice:
     decision_id: str
     record: dict[str, Any] | None = None  # a new decision to log (None when sticky or preview)
     edit: Edit | None = None  # what it changes on the page (None: nothing, e.g. a popup's control)
+    propensity: float | None = None  # a policy's draw: the chance it had of showing this variant
+    reason: str = "decision"  # why this variant (a code of ``preview_bar.REASONS``): forced, sticky, holdout...
 
 
 @dataclass
@@ -82,6 +87,8 @@ class PageWork:
     profile: Profile | None = None
     choices: list[SlotChoice] = field(default_factory=list)
     edits: list[Edit] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # slot id -> why it shows nothing here (when, killed)
+    page_reason: str | None = None  # why nothing on the page is personalized (gpc, consent, off, all-off)
 
 
 @contextmanager
@@ -124,6 +131,8 @@ class SlotwisePersonalizer:
         self.previews = PreviewLinks(key, settings.preview_ttl, clock)
         self.tokens = DecisionTokens(key)
         self.store = store or open_store(settings.store, settings.data)
+        self.switches = KillSwitches(self.store)
+        self.bar = PreviewBar(self.previews)
         self.rules: RulesHolder[RuleSet] | None = (
             RulesHolder(settings.rules, load_rules, files_of=lambda rs: [str(f) for f in rs.files]) if settings.rules else None
         )
@@ -177,7 +186,7 @@ class SlotwisePersonalizer:
         await self.store.close()
 
     def routes(self) -> Sequence[BaseRoute]:
-        return [*self.tag_api.routes(), *admin_routes(self)]
+        return [*self.tag_api.routes(), *admin_routes(self), *self.bar.routes()]
 
     async def health(self, report: HealthReport) -> None:
         """``/_sw/health``'s checks: the rules on disk, the store, the learner's lag."""
@@ -219,10 +228,11 @@ class SlotwisePersonalizer:
     # -- per request -------------------------------------------------------
     async def on_request(self, flow: Flow) -> None:
         """Who is asking: bots are left alone; everyone else has a signed id."""
+        cookie_headers = [v for k, v in flow.headers if k == "cookie"]
         if is_bot(flow.header("user-agent")):
             flow.is_bot = True
+            self._read_preview(flow, cookie_headers)  # a tester's headless browser: the bar says "bot"
             return
-        cookie_headers = [v for k, v in flow.headers if k == "cookie"]
         visitor_id = self.cookies.read(cookie_headers)
         if visitor_id is None:
             visitor_id = self.cookies.new_id()
@@ -271,6 +281,7 @@ class SlotwisePersonalizer:
                 flow.extra_headers.append(("set-cookie", f"{PREVIEW_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"))
             return
         flow.state["preview"] = forced
+        flow.state[BUDGET_EXEMPT] = True  # past the budget, the bar says so (see on_html)
         if from_query:  # keep it on while the marketer clicks through (session cookie)
             flow.extra_headers.append(
                 ("set-cookie", f"{PREVIEW_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
@@ -278,8 +289,7 @@ class SlotwisePersonalizer:
 
     def wants_body(self, flow: Flow) -> bool:
         return (
-            not flow.is_bot
-            and flow.visitor is not None
+            ((not flow.is_bot and flow.visitor is not None) or "preview" in flow.state)
             and flow.method == "GET"
             and flow.status == 200
             and fragment_request(flow) is None  # a script's fetch: never tagged, keeps its caching
@@ -303,8 +313,15 @@ class SlotwisePersonalizer:
 
     async def on_html(self, flow: Flow, html: bytes) -> bytes | None:
         ruleset = self.ruleset()
-        if ruleset is None or flow.visitor is None:
+        if ruleset is None:
             return None
+        if flow.visitor is None:  # a bot: left alone; with a preview link, the bar says why
+            if "preview" not in flow.state:
+                return None
+            work = PageWork(ruleset, page_reason="bot")
+            bar = self.bar.markup(flow, work, flow.state["preview"], find_csp_nonce(html))
+            flow.extra_headers.append(("x-slotwise-preview", "on"))
+            return inject_before_body_end(html, bar.encode(), not_before=flow.html_sent, charset=flow.charset)
         started = time.perf_counter()
         work = PageWork(ruleset)
         now = self.clock()
@@ -327,10 +344,14 @@ class SlotwisePersonalizer:
             body = result.body
             flow.personalized = result.changed
         if work.choices and self._out_of_budget(flow, started):
-            # CPU-bound work ran past the page's time budget: the original page goes out, so
-            # none of these decisions were shown and none may be logged
-            raise TimeoutError(f"personalization budget of {self.settings.personalize_budget_ms:g} ms "
-                               "exceeded before logging decisions")
+            if forced is not None:  # a preview says so (visitors get the store's page) instead
+                work.page_reason, body, flow.personalized = "budget", html, False
+                work.edits = []
+            else:
+                # CPU-bound work ran past the page's time budget: the original page goes out, so
+                # none of these decisions were shown and none may be logged
+                raise TimeoutError(f"personalization budget of {self.settings.personalize_budget_ms:g} ms "
+                                   "exceeded before logging decisions")
         with stage("store"):  # only decisions the page really shows are logged
             await self._persist_decisions(flow.visitor.id, work, now)
         flow.state["same_for_everyone"] = not flow.personalized and not flow.visitor.set_cookie
@@ -339,6 +360,8 @@ class SlotwisePersonalizer:
         if ruleset.consent == "required" and not (work.profile and work.profile.consent == "granted"):
             tag_data["consent"] = "required"  # the tag sends nothing until the visitor consents
         script = script_tag(find_csp_nonce(html), data=tag_data, src=self.tag_api.assets.url())
+        if forced is not None:  # the preview bar: only ever on a page opened with a preview link
+            script += self.bar.markup(flow, work, forced, find_csp_nonce(html))
         body = inject_before_body_end(body, script.encode(), not_before=flow.html_sent, charset=flow.charset)
         if flow.visitor.set_cookie and not request.gpc:  # Global Privacy Control: no identifier either
             flow.extra_headers.append(("set-cookie", flow.visitor.set_cookie))
@@ -406,13 +429,19 @@ class SlotwisePersonalizer:
         """Records the view (unless forbidden); returns whether to personalize."""
         assert flow.visitor is not None
         if request.gpc:
+            work.page_reason = "gpc"
             return False  # Global Privacy Control: an opt-out of profiling and personalization
         if forced is not None:
             work.profile = await self.store.get_profile(flow.visitor.id)
-            return not self.previews.is_off(forced)
+            if self.previews.is_off(forced):
+                work.page_reason = "off"
+            elif work.ruleset.consent == "required" and (work.profile is None or work.profile.consent != "granted"):
+                work.page_reason = "consent"
+            return work.page_reason is None
         if work.ruleset.consent == "required":
             existing = await self.store.get_profile(flow.visitor.id)
             if existing is None or existing.consent != "granted":
+                work.page_reason = "consent"
                 return False
         product = dict(page.product) if page.product and page.product.get("id") else None
         work.profile = await self.pageviews.record(flow.visitor.id, now, category=page.category, product=product)
@@ -429,15 +458,23 @@ class SlotwisePersonalizer:
         slots = ruleset.slots_for(flow.path, query, flow.headers)
         if not slots:
             return
+        switches = await self.switches.current()
+        if switches.all_off:
+            work.page_reason = "all-off"
+            return
         with stage("store"):
             journeys = await self.journeys.load(ruleset, profile, page, slots, now, record=forced is None)
         ctx = build_context(profile, page, request, visitor_id, ruleset.signals, journeys)
-        holdout = forced is None and in_holdout(visitor_id, ruleset.holdout)
+        holdout = in_holdout(visitor_id, ruleset.holdout)
         # the one context definition (rules.context); own referrers told by the request's own Host
         features = ctx.features(flow.state.get("request_host") or flow.public_host)
         for slot in slots:
+            if switches.slot_off(slot.id):
+                work.skipped[slot.id] = "killed"
+                continue
             with stage("rules", slot.id):
                 if not slot.applies(ctx):
+                    work.skipped[slot.id] = "when"
                     continue
             with stage("decide", slot.id):
                 choice = self._choose(slot, profile, visitor_id, now, holdout, forced, features, ruleset)
@@ -461,38 +498,43 @@ class SlotwisePersonalizer:
 
     def _choose(self, slot: Any, profile: Profile | None, visitor_id: str, now: float, holdout: bool,
                 forced: dict[str, str] | None, features: dict[str, Any], ruleset: RuleSet) -> SlotChoice:
+        """The slot's variant for this visitor (None: the holdout), with the reason. A preview
+        forces the variants it names; its other slots decide as for a visitor, logging nothing."""
         variants = {v.id: v for v in slot.variants}
-        if forced is not None:
-            variant_id = forced.get(slot.id)
-            variant = variants.get(variant_id) if variant_id else None
-            if variant is None:  # a preview that does not name this slot: what a new visitor gets
-                variant = slot.variants[0]
-            return SlotChoice(slot, variant, "preview")
+        if forced is not None and forced.get(slot.id) in variants:
+            return SlotChoice(slot, variants[forced[slot.id]], "preview", reason="forced")
+        choice = self._visitor_choice(slot, variants, profile, visitor_id, now, holdout, features, ruleset)
+        if forced is not None:  # shown to the marketer, never logged nor kept sticky
+            choice.record, choice.decision_id = None, "preview"
+        return choice
+
+    def _visitor_choice(self, slot: Any, variants: dict[str, Any], profile: Profile | None, visitor_id: str,
+                        now: float, holdout: bool, features: dict[str, Any], ruleset: RuleSet) -> SlotChoice:
         sticky = profile.assignments.get(slot.id) if profile is not None else None
         if sticky is not None and self._sticky_holds(slot, sticky, profile):
             arm = sticky["arm"]
             if arm == HOLDOUT_ARM and holdout:
-                return SlotChoice(slot, None, sticky["decision_id"])
+                return SlotChoice(slot, None, sticky["decision_id"], reason="holdout")
             if arm in variants and not holdout:
-                return SlotChoice(slot, variants[arm], sticky["decision_id"])
+                return SlotChoice(slot, variants[arm], sticky["decision_id"], reason="sticky")
         decision_id = uuid.uuid4().hex
         window_s, window_mode = ruleset.attribution_window
         extras = {"goal": slot.goal, "window": window_s, "window_mode": window_mode,
-                  "holdout_share": ruleset.holdout, "policy_spec": slot.policy_spec}
+                  "holdout_share": ruleset.holdout, "policy_spec": slot.policy_spec, "arms": list(slot.arms)}
         if holdout:
             record = {
                 "decision_id": decision_id, "ts": now, "visitor_id": visitor_id, "slot": slot.id, "arm": None,
                 "propensity": ruleset.holdout, "policy": "holdout", "model_version": "", "context": {},
                 "holdout": True, **extras,
             }
-            return SlotChoice(slot, None, decision_id, record)
+            return SlotChoice(slot, None, decision_id, record, reason="holdout")
         # the draw comes from the decision id: independent across workers, instances and reloads
         decision = self.learning.learner.decide(slot.id, features=features, decision_id=decision_id)
         record = decision.record(decision_id, now, visitor_id, slot.id).to_dict()
         variant = variants[decision.arm]
         record.update(extras)
         record["cost"], record["cost_rate"] = variant_costs(variant)
-        return SlotChoice(slot, variant, decision_id, record)
+        return SlotChoice(slot, variant, decision_id, record, propensity=decision.propensity)
 
     @staticmethod
     def _sticky_holds(slot: Any, sticky: dict[str, Any], profile: Profile | None) -> bool:

@@ -63,3 +63,44 @@ class PreviewLinks:
     @staticmethod
     def is_off(forced: Mapping[str, str]) -> bool:
         return forced.get("*") == OFF
+
+
+class PreviewError(ValueError):
+    """A preview that names a slot or variant the rules do not have."""
+
+
+def check_forced(forced: Mapping[str, str], slots: Mapping[str, Any]) -> None:
+    """Raises ``PreviewError`` naming the known slots (or variants) and the closest one.
+
+    ``slots``: slot id -> its variant ids, as the rules define them.
+    """
+    from difflib import get_close_matches
+
+    def hint(name: str, known: list[str]) -> str:
+        close = get_close_matches(name, known, n=1, cutoff=0.6)
+        return f" (did you mean {close[0]!r}?)" if close else ""
+
+    for slot, variant in forced.items():
+        if slot == "*":
+            if variant != OFF:
+                raise PreviewError(f"'*' can only be {OFF!r} (personalization off), not {variant!r}")
+            continue
+        if slot not in slots:
+            known = sorted(slots)
+            raise PreviewError(f"unknown slot {slot!r}{hint(slot, known)}; the rules have: "
+                               f"{', '.join(known) or 'no slots'}")
+        variants = list(slots[slot])
+        if variant not in variants:
+            raise PreviewError(f"slot {slot!r} has no variant {variant!r}{hint(variant, variants)}; "
+                               f"its variants: {', '.join(variants)}")
+
+
+def parse_forces(items: list[str]) -> dict[str, str]:
+    """``["slot=variant", ...]`` as a mapping; a malformed item raises ``PreviewError``."""
+    forced: dict[str, str] = {}
+    for item in items:
+        slot, sep, variant = item.partition("=")
+        if not sep or not slot.strip() or not variant.strip():
+            raise PreviewError(f"{item!r}: expected SLOT=VARIANT")
+        forced[slot.strip()] = variant.strip()
+    return forced

@@ -46,22 +46,27 @@ async def read_all(store: Store, batch: int = 5000) -> list[LogRecord]:
 
 
 def slot_configs_from_log(records: Iterable[LogRecord]) -> dict[str, SlotConfig]:
-    """The slots as the decisions describe them (arms seen, goal, window)."""
+    """The slots as the decisions describe them: the rules' variants (``arms``, logged with every
+    decision; older logs: the variants seen), goal, window."""
     arms: dict[str, list[str]] = {}
     meta: dict[str, Mapping[str, Any]] = {}
+    ruled: set[str] = set()
     for rec in records:
         if rec.kind != "decision":
             continue
         slot = rec.data["slot"]
         meta[slot] = rec.data
         arm = rec.data.get("arm")
-        if arm is not None and arm not in arms.setdefault(slot, []):
+        if isinstance(rec.data.get("arms"), list):  # the variants the rules had (shown or not)
+            arms[slot] = [str(a) for a in rec.data["arms"]]
+            ruled.add(slot)
+        elif arm is not None and arm not in arms.setdefault(slot, []):
             arms[slot].append(arm)
         arms.setdefault(slot, [])
     configs = {}
     for slot, data in meta.items():
         configs[slot] = SlotConfig(
-            arms=tuple(sorted(arms[slot])) or ("control",),
+            arms=tuple(arms[slot] if slot in ruled else sorted(arms[slot])) or ("control",),
             goal=data.get("goal") or "click",
             policy=data.get("policy_spec"),
             window=float(data.get("window") or 1800.0),
@@ -103,12 +108,11 @@ def build_decision_log(
                 "context": dict(d.get("context") or {}), "holdout": bool(d.get("holdout")),
                 "reward": None, "rewarded_at": None, "exposed_at": None,
             }
-        elif rec.kind == "event" and rec.data.get("type") == "exposure":
-            decision_id = (rec.data.get("props") or {}).get("decision_id") or rec.data.get("decision_id")
-            row = rows.get(decision_id)
+        converted = learner_record(rec)
+        if converted is not None and converted["type"] == "exposure":  # in view, or a popup shown
+            row = rows.get(converted["decision_id"])
             if row is not None and row["exposed_at"] is None:
                 row["exposed_at"] = rec.ts
-        converted = learner_record(rec)
         if converted is not None:
             try:
                 take(learner.apply(converted))
@@ -138,6 +142,94 @@ def slot_reports(log: DecisionLog, slot: str | None = None, bucket_seconds: floa
                                       is_binary(config.goal))
         reports.append(replace(report, restarts=list(log.restarts.get(name, [])), segments=segments))
     return reports
+
+
+MIN_MEASURED_FOR_CHANCE = 5
+"""A variant's chance of being best is shown once every variant has this many measured decisions:
+before that it is the prior talking (25% each of four untried variants, or >99.9% for the only
+one shown once), not the visitors."""
+
+LEGEND = (
+    "shown: decisions made (a visitor got the variant); seen: the visitor saw it (in view, or the popup "
+    "opened); measured: the outcome is known (goal reached, or the attribution window is over; click goals "
+    "count only seen decisions); chance best: probability that the variant is truly the best, once every "
+    f"variant has {MIN_MEASURED_FOR_CHANCE} measured decisions."
+)
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One line of a slot's table, worded once for the text report and the admin page."""
+
+    name: str
+    shown: int
+    seen: int
+    measured: int
+    value: str  # the rate or amount per decision, "-" before anything is measured
+    interval: str  # "low to high", "-" while undefined
+    chance: str  # chance best, "-" until every variant has enough measured decisions; "" for the holdout
+
+
+def measure_name(goal: str) -> str:
+    return "rate" if is_binary(goal) else "per decision"
+
+
+def amount_text(x: float | None, binary: bool) -> str:
+    """A rate as a percentage, an amount with two decimals; '-' when there is none."""
+    if x is None or not math.isfinite(x):
+        return "-"
+    return f"{x:.2%}" if binary else f"{x:,.2f}"
+
+
+def difference_text(x: float, binary: bool) -> str:
+    return f"{x * 100:+.2f} points" if binary else f"{x:+,.2f}"
+
+
+def chance_ready(report: SlotReport) -> bool:
+    return bool(report.arms) and all(a.closed >= MIN_MEASURED_FOR_CHANCE for a in report.arms)
+
+
+def report_rows(report: SlotReport) -> list[ReportRow]:
+    """Every variant the rules define (shown or not), then the holdout as the baseline."""
+    binary, ready = is_binary(report.goal), chance_ready(report)
+
+    def row(arm: Any, name: str, chance: str) -> ReportRow:
+        measured = arm.closed > 0
+        low, high = arm.interval.low, arm.interval.high
+        defined = measured and math.isfinite(low) and math.isfinite(high)
+        interval = f"{amount_text(low, binary)} to {amount_text(high, binary)}" if defined else "-"
+        return ReportRow(name, arm.decisions, arm.exposures, arm.closed,
+                         amount_text(arm.mean if measured else None, binary), interval, chance)
+
+    rows = [row(a, a.arm, chance_text(a.p_best) if ready else "-") for a in report.arms]
+    if report.holdout is not None:
+        rows.append(row(report.holdout, "holdout (baseline)", ""))
+    return rows
+
+
+def lift_text(report: SlotReport) -> str:
+    """What personalization adds over the holdout, in one sentence."""
+    lift = report.lift
+    if lift is None:
+        return "Lift over the holdout: not enough measured decisions in both groups yet."
+    binary = is_binary(report.goal)
+    text = (f"Personalized {amount_text(lift.personalized_mean, binary)} vs holdout "
+            f"{amount_text(lift.holdout_mean, binary)}: {difference_text(lift.difference, binary)} (95% interval "
+            f"{difference_text(lift.difference_interval.low, binary)} to "
+            f"{difference_text(lift.difference_interval.high, binary)})")
+    if lift.relative is not None and lift.relative_interval is not None:
+        text += (f", {lift.relative:+.0%} relative ({lift.relative_interval.low:+.0%} to "
+                 f"{lift.relative_interval.high:+.0%})")
+    return text + f"; personalized n={lift.n_personalized}, holdout n={lift.n_holdout}."
+
+
+def chance_note(report: SlotReport) -> str | None:
+    """Why 'chance best' is still '-': the measured decisions each variant has, of the ones it needs."""
+    if chance_ready(report) or not report.arms:
+        return None
+    have = ", ".join(f"{a.arm} {a.closed}" for a in report.arms)
+    return (f"Chance best appears once every variant has {MIN_MEASURED_FOR_CHANCE} measured decisions "
+            f"(measured so far: {have}).")
 
 
 def chance_text(p: float) -> str:
@@ -202,6 +294,8 @@ def json_safe(value: Any) -> Any:
 def notices(report: SlotReport) -> list[tuple[str, str]]:
     """What a slot's report must point out, in words: ``("warning", text)`` and ``("note", text)``."""
     out = [("warning", srm_message(check)) for check in report.srm if check.warning]
+    early = chance_note(report)
+    out += [("note", early)] if early else []
     return out + [("note", restart_message(restart, report.goal)) for restart in report.restarts]
 
 

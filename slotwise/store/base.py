@@ -182,4 +182,11 @@ class Store(Protocol):
 
     async def load_snapshot(self, name: str) -> tuple[dict[str, Any], int] | None: ...
 
+    # -- kill switches (the admin page's) ---------------------------------------
+    async def set_switch(self, name: str, off: bool, now: float, who: str) -> None:
+        """Turns a slot (``name`` = its id) or all personalization (``*``) off or back on."""
+
+    async def get_switches(self) -> dict[str, dict[str, Any]]:
+        """Every switch ever set: ``{name: {"off": bool, "at": ts, "who": text}}``."""
+
     async def close(self) -> None: ...

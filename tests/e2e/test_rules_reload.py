@@ -70,7 +70,9 @@ def test_reload_under_traffic_keeps_serving_and_rejects_broken_files(edge: Any, 
 def test_admin_needs_the_token(edge: Any) -> None:
     e = edge()
     with e.client() as client:
-        assert client.get("/_sw/admin").status_code == 401
+        signin = client.get("/_sw/admin")  # the sign-in form, and nothing of the admin page
+        assert signin.status_code == 200 and "Sign in" in signin.text and "Kill switches" not in signin.text
+        assert client.get("/_sw/admin/api/status").status_code == 401
         assert client.get("/_sw/admin/api/status", headers={"authorization": "Bearer wrong"}).status_code == 401
         assert client.get("/_sw/admin?token=wrong").status_code == 401
         assert client.get("/_sw/admin/api/status", headers={"authorization": "Bearer admin-token"}).status_code == 200

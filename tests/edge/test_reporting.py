@@ -214,7 +214,9 @@ def test_admin_page_renders_charts_and_the_api_returns_json(data: Path, tmp_path
     rules.write_text(RULES)
     settings = Settings(upstream=upstream.url, rules=str(rules), data=str(data), admin_token="tok-123")
     proxy = asgi_server(create_app(settings, SlotwisePersonalizer(settings)))
-    assert httpx.get(proxy.url + "/_sw/admin").status_code == 401
+    signin = httpx.get(proxy.url + "/_sw/admin")  # a browser without a session: the sign-in form
+    assert signin.status_code == 200 and 'name="token"' not in signin.text and "name=token" in signin.text
+    assert "hero" not in signin.text
     assert httpx.get(proxy.url + "/_sw/admin/api/report").status_code == 401
     with httpx.Client(base_url=proxy.url, follow_redirects=True, timeout=30) as client:
         page = client.get("/_sw/admin", params={"token": "tok-123"})

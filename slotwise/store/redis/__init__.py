@@ -30,12 +30,13 @@ from slotwise.store.redis.profiles import ProfilesMixin
 from slotwise.store.redis.reorder import ReorderMixin, erase_reorder, export_reorder
 from slotwise.store.redis.retention import RetentionMixin
 from slotwise.store.redis.snapshots import SnapshotsMixin
+from slotwise.store.redis.switches import SwitchesMixin
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 
 class RedisStore(ProfilesMixin, LogMixin, CatalogMixin, SnapshotsMixin, CouponsMixin, OutboxMixin, BulkMixin,
-                 HealthMixin, RetentionMixin, InventoryMixin, ReorderMixin):
+                 HealthMixin, RetentionMixin, SwitchesMixin, InventoryMixin, ReorderMixin):
     """The Store contract over Redis; constructing it does no I/O (connections are lazy)."""
 
     # what else delete_profile / export_profile cover: async functions of (store, ids)

@@ -1,0 +1,100 @@
+"""Admin sign-in sessions: a signed, expiring cookie instead of the token in every request.
+
+A person signs in once with the admin token (a form on ``/_sw/admin``); the
+answer sets ``sw_admin``: a random session id signed with a key derived from
+the token (rotating the token signs everyone out), timestamped (a session
+lasts ``SESSION_TTL_S``), HttpOnly, ``SameSite=Strict``, ``Secure`` over
+https, scoped to ``/_sw/admin``. A state-changing admin request made with the
+cookie must also carry the session's CSRF token (a form field ``csrf`` or an
+``X-CSRF-Token`` header) and, when the browser sends one, a same-origin
+``Origin``: a page on another site cannot flip a kill switch or erase a
+visitor through a signed-in admin's browser. Requests with ``Authorization:
+Bearer`` (scripts) are not cookies and need neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Callable
+from urllib.parse import urlsplit
+
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from starlette.requests import Request
+from starlette.responses import Response
+
+from slotwise.tag.admin import authorized as bearer_authorized
+
+SESSION_COOKIE = "sw_admin"
+SESSION_PATH = "/_sw/admin"
+SESSION_TTL_S = 12 * 3600
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+
+
+class AdminSessions:
+    """Issues and checks admin session cookies and their CSRF tokens for one admin token."""
+
+    def __init__(self, token: str, ttl_s: int = SESSION_TTL_S, clock: Callable[[], float] = time.time) -> None:
+        self.token = token
+        self.ttl_s = ttl_s
+        key = hashlib.sha256(b"slotwise-admin-session:" + token.encode()).digest()
+        self._signer = TimestampSigner(key, salt="slotwise-admin")
+        self._csrf_key = hashlib.sha256(b"slotwise-admin-csrf:" + key).digest()
+        self.clock = clock
+
+    def check_token(self, given: str) -> bool:
+        """The admin token itself, compared in constant time; no token configured: never."""
+        return bool(self.token) and hmac.compare_digest(given.strip().encode(), self.token.encode())
+
+    def issue(self) -> str:
+        return self._signer.sign(secrets.token_urlsafe(18)).decode()
+
+    def valid(self, value: str | None) -> bool:
+        if not self.token or not value or len(value) > 256:
+            return False
+        try:
+            self._signer.unsign(value, max_age=self.ttl_s)
+        except (SignatureExpired, BadSignature):
+            return False
+        return True
+
+    def session(self, request: Request) -> str | None:
+        """The request's valid session cookie, if any."""
+        value = request.cookies.get(SESSION_COOKIE)
+        return value if self.valid(value) else None
+
+    def authorized(self, request: Request) -> bool:
+        """A valid bearer token or session cookie."""
+        return bool(self.token) and (bearer_authorized(request, self.token) or self.session(request) is not None)
+
+    def csrf_token(self, session: str) -> str:
+        return hmac.new(self._csrf_key, session.encode(), hashlib.sha256).hexdigest()
+
+    def csrf_ok(self, request: Request, given: str | None) -> bool:
+        """A state-changing request: bearer (not a browser's ambient credential), or the session's
+        CSRF token from a page of this origin."""
+        if bearer_authorized(request, self.token):
+            return True
+        session = self.session(request)
+        if session is None or not given:
+            return False
+        origin = request.headers.get("origin")
+        if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+            return False
+        return hmac.compare_digest(given.encode(), self.csrf_token(session).encode())
+
+    def sign_in(self, response: Response, secure: bool) -> None:
+        response.set_cookie(SESSION_COOKIE, self.issue(), max_age=self.ttl_s, path=SESSION_PATH,
+                            httponly=True, samesite="strict", secure=secure)
+
+    @staticmethod
+    def sign_out(response: Response, secure: bool) -> None:
+        response.delete_cookie(SESSION_COOKIE, path=SESSION_PATH, httponly=True, samesite="strict", secure=secure)
+
+
+def is_https(request: Request, public_url: str = "") -> bool:
+    """Whether the browser talks https to us (directly, or the configured public URL says so)."""
+    return request.url.scheme == "https" or public_url.startswith("https://")

@@ -1,0 +1,271 @@
+"""The admin page in a browser's terms: sign-in form, session cookie, CSRF, kill switches, visitor lookup,
+preview links checked against the rules, and the preview bar that only a preview session gets.
+
+The real proxy app (``create_app`` with the real personalizer, SQLite) served by uvicorn, in front of a
+tiny origin on 127.0.0.1; requests over HTTP with httpx.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from slotwise.proxy.app import create_app
+from slotwise.proxy.config import Settings
+from slotwise.proxy.personalize import SlotwisePersonalizer
+
+TOKEN = "tok-admin-456"
+UA = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"}
+PAGE = "<html><body><div class=hero>store's hero</div><p class=promo>store's promo</p></body></html>"
+RULES = """
+slots:
+  - id: hero
+    pages: "/"
+    selector: ".hero"
+    action: replace
+    policy: uniform
+    variants:
+      - {id: a, html: "<div class=hero>HERO-A</div>"}
+      - {id: b, html: "<div class=hero>HERO-B</div>"}
+  - id: promo
+    pages: "/"
+    selector: ".promo"
+    action: replace
+    when: "visitor.visits > 1000"
+    variants:
+      - {id: plain, control: true}
+      - {id: loud, html: "<p class=promo>LOUD</p>"}
+"""
+
+
+@pytest.fixture
+def proxy(asgi_server: Any, tmp_path: Path) -> Callable[..., Any]:
+    def start(**options: Any) -> Any:
+        origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse(PAGE))]))
+        rules = tmp_path / "rules.yaml"
+        rules.write_text(RULES)
+        options.setdefault("personalize_budget_ms", 5000.0)
+        settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path), admin_token=TOKEN, **options)
+        personalizer = SlotwisePersonalizer(settings)
+        server = asgi_server(create_app(settings, personalizer))
+        server.personalizer = personalizer
+        return server
+
+    return start
+
+
+def signed_in(server: Any) -> httpx.Client:
+    http = httpx.Client(base_url=server.url, timeout=20, headers=UA)
+    answer = http.post("/_sw/admin/login", data={"token": TOKEN})
+    assert answer.status_code == 303 and answer.headers["location"] == "/_sw/admin"
+    return http
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name=csrf value="([0-9a-f]{64})"', page)
+    assert found, "no CSRF token in the admin page"
+    return found.group(1)
+
+
+def test_the_admin_url_opens_a_sign_in_form_then_a_session_cookie(proxy: Callable[..., Any]) -> None:
+    server = proxy()
+    with httpx.Client(base_url=server.url, timeout=20) as http:
+        form = http.get("/_sw/admin")
+        assert form.status_code == 200 and "<form method=post action=/_sw/admin/login>" in form.text
+        assert "Kill switches" not in form.text
+        wrong = http.post("/_sw/admin/login", data={"token": "guess"})
+        assert wrong.status_code == 401 and "Wrong token." in wrong.text and "sw_admin" not in http.cookies
+        right = http.post("/_sw/admin/login", data={"token": TOKEN})
+        cookie = right.headers["set-cookie"]
+        assert right.status_code == 303 and cookie.startswith("sw_admin=")
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/_sw/admin" in cookie
+        assert "Secure" not in cookie  # plain http: a Secure cookie would never come back
+        assert TOKEN not in cookie  # the cookie is a signed session, not the token
+        page = http.get("/_sw/admin")
+        assert page.status_code == 200 and "Kill switches" in page.text and "Visitor lookup" in page.text
+        assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in page.headers[
+            "content-security-policy"]
+        # the API accepts the session too (a browser's fetch), and a forged cookie is not one
+        assert http.get("/_sw/admin/api/status").status_code == 200
+        forged = httpx.get(server.url + "/_sw/admin/api/status", cookies={"sw_admin": "x.y.z"})
+        assert forged.status_code == 401
+        # sign out: a POST with the CSRF token; the cookie is dropped
+        assert http.post("/_sw/admin/logout").status_code == 403
+        out = http.post("/_sw/admin/logout", data={"csrf": csrf_of(page.text)})
+        assert out.status_code == 303 and "Max-Age=0" in out.headers["set-cookie"]
+        assert "Sign in" in http.get("/_sw/admin").text
+
+
+def test_the_one_click_token_link_signs_in_and_https_cookies_are_secure(proxy: Callable[..., Any]) -> None:
+    server = proxy(public_url="https://shop.example")
+    with httpx.Client(base_url=server.url, timeout=20) as http:
+        answer = http.get("/_sw/admin", params={"token": TOKEN})
+        assert answer.status_code == 303 and answer.headers["location"] == "/_sw/admin"
+        assert "Secure" in answer.headers["set-cookie"]
+        assert http.get("/_sw/admin", params={"token": "nope"}).status_code == 401
+
+
+def test_kill_switch_needs_csrf_from_this_origin_and_leaves_the_store_page_unchanged(proxy: Callable[..., Any]) -> None:
+    server = proxy()
+    with closing(signed_in(server)) as http, httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        csrf = csrf_of(http.get("/_sw/admin").text)
+        assert "HERO-" in visitor.get("/").text
+        assert http.post("/_sw/admin/switch", data={"name": "hero", "off": "1"}).status_code == 403
+        other_site = http.post("/_sw/admin/switch", data={"name": "hero", "off": "1", "csrf": csrf},
+                               headers={"origin": "https://evil.example"})
+        assert other_site.status_code == 403
+        assert http.post("/_sw/admin/switch", data={"name": "nope", "csrf": csrf}).status_code == 400
+        flipped = http.post("/_sw/admin/switch", data={"name": "hero", "off": "1", "csrf": csrf})
+        assert flipped.status_code == 303
+        page = visitor.get("/")
+        assert "store's hero" in page.text and "HERO-" not in page.text
+        admin = http.get("/_sw/admin").text
+        assert 'data-switch="hero">Switch back on' in admin and "admin at 127.0.0.1" in admin
+        # scripts: bearer, no CSRF (no ambient credential); all personalization off, then back on
+        bearer = {"authorization": f"Bearer {TOKEN}"}
+        assert httpx.post(server.url + "/_sw/admin/switch", data={"name": "hero", "off": "0"},
+                          headers=bearer).json() == {"name": "hero", "off": False}
+        httpx.post(server.url + "/_sw/admin/switch", data={"name": "*", "off": "1"}, headers=bearer)
+        assert "HERO-" not in visitor.get("/").text
+        httpx.post(server.url + "/_sw/admin/switch", data={"name": "*", "off": "0"}, headers=bearer)
+        assert "HERO-" in visitor.get("/").text
+
+
+def test_visitor_lookup_exports_and_erases_from_the_admin_page(proxy: Callable[..., Any]) -> None:
+    server = proxy()
+    with closing(signed_in(server)) as http, httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        visitor.get("/")
+        vid = server.personalizer.cookies.verify(visitor.cookies["sw_vid"])
+        assert vid
+        found = http.get("/_sw/admin/visitor", params={"id": vid})
+        assert found.status_code == 200 and "&quot;assignments&quot;" in found.text and "hero" in found.text
+        erase = http.post("/_sw/admin/visitor/erase", data={"id": vid, "csrf": csrf_of(found.text)})
+        assert erase.status_code == 200 and "Erased" in erase.text
+        assert http.get("/_sw/admin/visitor", params={"id": vid}).status_code == 404
+        assert http.post("/_sw/admin/visitor/erase", data={"id": vid}).status_code == 403  # no CSRF token
+
+
+def test_preview_links_are_checked_against_the_rules(proxy: Callable[..., Any]) -> None:
+    server = proxy()
+    bearer = {"authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=server.url, timeout=20, headers=bearer) as http:
+        bad_slot = http.get("/_sw/admin/api/preview-link", params={"force": "heroo=a"})
+        assert bad_slot.status_code == 400
+        assert bad_slot.json()["error"] == "unknown slot 'heroo' (did you mean 'hero'?); the rules have: hero, promo"
+        bad_variant = http.get("/_sw/admin/api/preview-link", params={"slot": "promo", "variant": "lod"})
+        assert bad_variant.json()["error"] == ("slot 'promo' has no variant 'lod' (did you mean 'loud'?); "
+                                               "its variants: plain, loud")
+        good = http.get("/_sw/admin/api/preview-link", params=[("force", "hero=b"), ("force", "promo=loud")])
+        assert good.status_code == 200 and good.json()["url"].startswith("/?sw_preview=")
+
+
+def test_the_preview_bar_explains_each_slot_and_reaches_no_visitor(proxy: Callable[..., Any]) -> None:
+    server = proxy()
+    with httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        page = visitor.get("/")
+        assert "sw-preview-data" not in page.text and "preview.js" not in page.text
+        assert visitor.get("/_sw/preview.js").status_code == 404
+        assert visitor.get("/_sw/preview.css").status_code == 404
+        assert "sw-preview" not in visitor.get("/_sw/tag.js").text
+    link = httpx.get(server.url + "/_sw/admin/api/preview-link", params={"force": "hero=b"},
+                     headers={"authorization": f"Bearer {TOKEN}"}).json()["url"]
+    with httpx.Client(base_url=server.url, timeout=20, headers=UA) as marketer:
+        page = marketer.get(link)
+        assert "HERO-B" in page.text
+        data = re.search(r'<script type="application/json" id="sw-preview-data">(.*?)</script>', page.text)
+        assert data, page.text[-500:]
+        bar = json.loads(data.group(1))
+        by_slot = {s["id"]: s for s in bar["slots"]}
+        assert by_slot["hero"]["shown"] == "b" and by_slot["hero"]["reason"] == "forced"
+        assert by_slot["promo"]["shown"] is None and by_slot["promo"]["reason"] == "when"
+        assert [v["id"] for v in by_slot["hero"]["variants"]] == ["a", "b"]
+        assert marketer.get("/_sw/preview.js").status_code == 200
+        # the bar's "as a visitor" link: the policy decides (not recorded), and says so
+        again = json.loads(re.search(r'id="sw-preview-data">(.*?)</script>', marketer.get(bar["visitor_url"]).text)
+                           .group(1))
+        hero = {s["id"]: s for s in again["slots"]}["hero"]
+        assert hero["reason"] == "decision" and hero["shown"] in ("a", "b") and hero["propensity"] == 0.5
+        off = json.loads(re.search(r'id="sw-preview-data">(.*?)</script>', marketer.get(bar["off_url"]).text).group(1))
+        assert {s["reason"] for s in off["slots"]} == {"off"}
+        # a kill switch shows in the bar as the reason
+        httpx.post(server.url + "/_sw/admin/switch", data={"name": "hero", "off": "1"},
+                   headers={"authorization": f"Bearer {TOKEN}"})
+        time.sleep(0.6)
+        killed = json.loads(re.search(r'id="sw-preview-data">(.*?)</script>', marketer.get(bar["visitor_url"]).text)
+                            .group(1))
+        assert {s["id"]: s for s in killed["slots"]}["hero"]["reason"] == "killed"
+        # exit: the cookie is dropped, the bar is gone
+        out = marketer.get(bar["exit_url"], follow_redirects=True)
+        assert out.status_code == 200 and "sw-preview-data" not in out.text
+    assert server.personalizer.store.db.query("SELECT COUNT(*) FROM log WHERE kind = 'decision'")[0][0] <= 1
+
+
+def test_gpc_and_bots_are_named_in_the_bar(proxy: Callable[..., Any]) -> None:
+    server = proxy()
+    link = httpx.get(server.url + "/_sw/admin/api/preview-link", params={"force": "hero=a"},
+                     headers={"authorization": f"Bearer {TOKEN}"}).json()["url"]
+    with httpx.Client(base_url=server.url, timeout=20, headers={**UA, "sec-gpc": "1"}) as gpc:
+        page = gpc.get(link)
+        assert "HERO-" not in page.text and '"reason":"gpc"' in page.text
+    with httpx.Client(base_url=server.url, timeout=20, headers={"user-agent": "HeadlessChrome/140"}) as bot:
+        page = bot.get(link)
+        assert "HERO-" not in page.text and '"reason":"bot"' in page.text
+    with httpx.Client(base_url=server.url, timeout=20, headers={"user-agent": "HeadlessChrome/140"}) as crawler:
+        assert "sw-preview-data" not in crawler.get("/").text  # a bot without a preview: untouched
+
+
+def test_the_bar_reads_the_real_decision_path_sticky_and_disabled(proxy: Callable[..., Any], tmp_path: Path) -> None:
+    server = proxy()
+    (tmp_path / "rules.yaml").write_text(RULES + """
+  - id: retired
+    pages: "/"
+    selector: ".promo"
+    action: remove
+    enabled: false
+    variants:
+      - {id: gone}
+""")
+    server.personalizer.rules.reload()
+    link = httpx.get(server.url + "/_sw/admin/api/preview-link", headers={"authorization": f"Bearer {TOKEN}"}).json()["url"]
+    with httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        shown = "a" if "HERO-A" in visitor.get("/").text else "b"  # a real, logged decision (sticky: session)
+        bar = json.loads(re.search(r'id="sw-preview-data">(.*?)</script>', visitor.get(link).text).group(1))
+    by_slot = {s["id"]: s for s in bar["slots"]}
+    assert by_slot["hero"]["reason"] == "sticky" and by_slot["hero"]["shown"] == shown
+    assert by_slot["retired"]["reason"] == "disabled" and by_slot["retired"]["shown"] is None
+
+
+def test_a_kill_switch_reaches_another_instance_within_a_second(proxy: Callable[..., Any]) -> None:
+    one, two = proxy(), proxy()  # two proxies over the same store (the data directory's SQLite file)
+    with httpx.Client(base_url=two.url, timeout=20, headers=UA) as visitor:
+        assert "HERO-" in visitor.get("/").text  # instance two has read the switches: cached now
+        httpx.post(one.url + "/_sw/admin/switch", data={"name": "hero", "off": "1"},
+                   headers={"authorization": f"Bearer {TOKEN}"})
+        flipped = time.monotonic()
+        while True:
+            asked = time.monotonic() - flipped  # when this request started (a loaded machine answers late)
+            if "HERO-" not in visitor.get("/").text:
+                break
+            assert asked < 1.0, "instance two still personalizes a page asked for a second after the flip"
+            time.sleep(0.05)
+
+
+def test_a_page_past_its_time_budget_is_explained_in_the_bar(proxy: Callable[..., Any]) -> None:
+    server = proxy(personalize_budget_ms=0.001)
+    link = httpx.get(server.url + "/_sw/admin/api/preview-link", params={"force": "hero=a"},
+                     headers={"authorization": f"Bearer {TOKEN}"}).json()["url"]
+    with httpx.Client(base_url=server.url, timeout=20, headers=UA) as marketer:
+        page = marketer.get(link)
+    assert "store's hero" in page.text and "HERO-A" not in page.text  # what visitors get
+    bar = json.loads(re.search(r'id="sw-preview-data">(.*?)</script>', page.text).group(1))
+    assert {s["reason"] for s in bar["slots"]} == {"budget"}

@@ -1,0 +1,129 @@
+"""The admin page and ``slotwise report`` say the same thing, and what happened: a popup shown through the
+proxy and converted through the tag's API counts as shown 1, seen 1, measured 1, in both.
+
+The real proxy (uvicorn thread, SQLite) in front of a tiny origin; the visitor's page, the tag's
+``popup_shown`` event and the sign-up go over HTTP as the tag sends them; the CLI reads the same store.
+"""
+
+from __future__ import annotations
+
+import html
+from contextlib import closing
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from slotwise.cli import main
+from slotwise.proxy.app import create_app
+from slotwise.proxy.config import Settings
+from slotwise.proxy.personalize import SlotwisePersonalizer
+
+TOKEN = "tok-report-1"
+UA = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"}
+RULES = """
+holdout: 0
+slots:
+  - id: exit-coupon
+    pages: "/"
+    action: popup
+    goal: signup
+    policy: uniform
+    html: "<div class=pop><form data-sw-signup><input name=email></form></div>"
+    variants:
+      - id: pct10
+      - id: pct15
+      - id: free-shipping
+      - id: no-popup
+        control: true
+"""
+
+
+@pytest.fixture
+def server(asgi_server: Any, tmp_path: Path) -> Any:
+    origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse("<html><body><h1>Shop</h1></body></html>"))]))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path / "data"), admin_token=TOKEN)
+    proxy = asgi_server(create_app(settings, SlotwisePersonalizer(settings)))
+    proxy.data, proxy.rules = tmp_path / "data", rules
+    return proxy
+
+
+def shown_popup(server: Any) -> tuple[httpx.Client, str]:
+    """A new visitor whose page carries the popup (not the no-popup control), and its decision id."""
+    for _ in range(40):
+        client = httpx.Client(base_url=server.url, headers=UA, timeout=20)
+        page = client.get("/")
+        found = re.search(r'<template[^>]* data-sw-popup[^>]*data-sw-decision="([0-9a-f]+)"', page.text) or \
+            re.search(r'<template[^>]*data-sw-decision="([0-9a-f]+)"[^>]* data-sw-popup', page.text)
+        if found:
+            return client, found.group(1)
+        client.close()
+    raise AssertionError("no popup in 40 visits")
+
+
+def cli_rows(text: str) -> dict[str, list[str]]:
+    section = text.split("Slot exit-coupon - ")[1].split("\n\n")[0]
+    rows = {}
+    for line in section.splitlines()[2:]:
+        cells = line.split()
+        if cells and cells[0] in ("pct10", "pct15", "free-shipping", "no-popup"):
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def page_rows(page: str) -> dict[str, list[str]]:
+    table = page.split("<table class=report>")[1].split("</table>")[0]
+    rows = {}
+    for tr in re.findall(r"<tr>(.*?)</tr>", table)[1:]:
+        cells = [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", tr)]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_a_shown_and_converted_popup_reads_the_same_in_the_cli_and_the_admin_page(
+        server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    visitor, decision_id = shown_popup(server)
+    with closing(visitor):
+        shown = visitor.post("/_sw/events", json={"events": [{
+            "event_id": uuid.uuid4().hex, "type": "popup_shown",
+            "props": {"slot": "exit-coupon", "decision_id": decision_id, "how": "exit-intent"}}]})
+        assert shown.status_code == 200, shown.text
+        signup = visitor.post("/_sw/signup", json={"email": "jane@example.com", "decision_id": decision_id})
+        assert signup.status_code == 200, signup.text
+
+    assert main(["report", "--data", str(server.data)]) == 0
+    text = capsys.readouterr().out
+    with httpx.Client(base_url=server.url, timeout=20) as admin:
+        page = admin.get("/_sw/admin", params={"token": TOKEN}, follow_redirects=True).text
+        api = {a["arm"]: a for a in admin.get("/_sw/admin/api/report",
+                                              headers={"authorization": f"Bearer {TOKEN}"}).json()[0]["arms"]}
+
+    cli, web = cli_rows(text), page_rows(page)
+    assert set(cli) == set(web) == {"pct10", "pct15", "free-shipping", "no-popup"}  # unshown variants too
+    arm = next(a for a in api if api[a]["decisions"] and a != "no-popup")
+    # what happened: shown once, seen (the popup opened), measured (the sign-up), a 100% rate so far
+    assert web[arm][:4] == ["1", "1", "1", "100.00%"]
+    assert cli[arm][:4] == ["1", "1", "1", "100.00%"]
+    assert web[arm][4] == "20.65% to 100.00%" and " ".join(cli[arm][4:7]) == "20.65% to 100.00%"
+    # no 'chance best' from one decision: '-' in both, with the reason in both
+    assert web[arm][5] == "-" and cli[arm][-1] == "-"
+    note = "Chance best appears once every variant has 5 measured decisions"
+    assert note in text and note in page
+    for other in {"pct10", "pct15", "free-shipping", "no-popup"} - {arm}:
+        if api[other]["decisions"] == 0:
+            assert web[other] == ["0", "0", "0", "-", "-", "-"]
+            assert cli[other] == ["0", "0", "0", "-", "-", "-"]
+    # every row is the same text in both
+    for name, cells in web.items():
+        assert " ".join(cells) == " ".join(cli[name]), name
+    # with the server's rules file the CLI reads the same variants from it (logs that predate ``arms``)
+    assert main(["report", "--data", str(server.data), "--rules", str(server.rules)]) == 0
+    assert cli_rows(capsys.readouterr().out) == cli
