@@ -3,7 +3,7 @@ store's own count."""
 
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from slotwise.profile import Profile, add_to_cart, merge, record_purchase, record_view, set_cart
 from slotwise.rules.journey_settings import ReminderSettings
@@ -55,6 +55,7 @@ offers = st.fixed_dictionaries({}, optional={
 })
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a loaded machine: speed lives in bench/
 @given(offers, st.sampled_from([None, "M", "L", "S"]), st.integers(min_value=0, max_value=10))
 def test_scarcity_is_never_invented(entry: dict, size: str | None, low: int) -> None:
     item = card("a", {"a": entry}, low, size)

@@ -24,6 +24,7 @@ ids = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zs")), min_size=1
 sizes = st.sampled_from(["", "S", "m", "L", "42", "W32", "One size"])
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(names, ids, sizes, st.integers(min_value=0, max_value=10_000_000))
 def test_a_valid_row_reads_as_its_keys(store: str, product: str, size: str, qty: int) -> None:
     row, name, label = parse_inventory_row({"store": store, "sku": product, "size": size, "quantity": str(qty)})
@@ -31,6 +32,7 @@ def test_a_valid_row_reads_as_its_keys(store: str, product: str, size: str, qty:
     assert name is None and label == store.strip()
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(st.text(max_size=12).filter(lambda s: not s.strip().isdigit() and s.strip() not in ("0.0",) and
                                      not _is_whole(s)))
 def test_a_bad_quantity_names_its_column(raw: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from slotwise.rules.replenish import (
     DAY, ReplenishSettings, _buys, due, estimates, own_intervals, own_rates, typical_interval,
@@ -68,7 +68,7 @@ def as_lines(raw: list) -> list[dict]:
     return [buy(f"o{i}", days, qty, product=product, category=category) for i, (days, qty, category, product) in enumerate(raw)]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories)
 def test_estimates_stay_in_bounds_and_after_the_last_purchase(raw: list) -> None:
     cfg = ReplenishSettings(categories=frozenset({"dog-food", "socks"}), products=frozenset({"a"}), enabled=True,
@@ -92,7 +92,7 @@ def stock_ups(lines: list[dict]) -> list[tuple[float, int]]:
     return [(t, q) for t, q in out]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories)
 def test_own_intervals_are_medians_of_gaps_per_unit_between_stock_ups(raw: list) -> None:
     lines = as_lines(raw)
@@ -111,6 +111,7 @@ def test_an_order_the_next_hour_is_the_same_stock_up() -> None:
     assert e.interval_days == 15.0  # 30 days for the two units bought together
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), max_size=20))
 def test_rates_are_positive(times: list) -> None:
     lines = [buy(f"o{i}", t / DAY) for i, t in enumerate(times)]
