@@ -1,6 +1,6 @@
 """Runs the benchmarks: ``python -m bench [NAME ...]`` (default: all of them, one after another).
 
-NAME is one of proxy, ttfb, rewrite, hostile, bandits, imports, journeys, scale. Each prints its own
+NAME is one of proxy, ttfb, rewrite, hostile, bandits, imports, journeys, journeys-data, scale. Each prints its own
 table with ratios against a baseline measured in the same run; the figures
 and commands are kept in docs/benchmarks.md.
 """
@@ -22,6 +22,7 @@ BENCHES = {
     "bandits": [sys.executable, "bench/bandits.py"],
     "imports": [sys.executable, "bench/imports.py"],
     "journeys": [sys.executable, "bench/journeys.py"],
+    "journeys-data": [sys.executable, "bench/journeys_data.py"],
     "scale": [sys.executable, "-m", "bench.scale.run"],
 }
 

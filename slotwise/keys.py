@@ -71,3 +71,9 @@ def _drop_label(text: str) -> str:
         return text
     return text[m.end():]
 
+
+
+def store_key(name: object) -> str | None:
+    """A physical store, named by a POS export (``Amsterdam Centraal``), a page or a form: the
+    category rule (``amsterdam-centraal``), so every source names one store one way."""
+    return category_key(name)

@@ -43,9 +43,9 @@ class Profile:
     session_start: float = 0.0
     categories: dict[str, dict[str, Any]] = field(default_factory=dict)  # slug -> {count, last}
     products: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {count, last, category}
-    cart: list[dict[str, Any]] = field(default_factory=list)  # {product, category, size, qty, price}
+    cart: list[dict[str, Any]] = field(default_factory=list)  # {product, category, size, qty, price, added}
     cart_hint: int = 0  # items the store's mini basket showed when its lines could not be read
-    purchases: list[dict[str, Any]] = field(default_factory=list)  # {order_id, channel, product, category, size, qty, price, ts}
+    purchases: list[dict[str, Any]] = field(default_factory=list)  # {order_id, channel, product, category, size, qty, price, ts, store?}
     subscribed: bool = False
     consent: str | None = None  # "granted", "denied" or None (not asked)
     coupon: str | None = None  # the coupon code this person got, if any
@@ -53,6 +53,8 @@ class Profile:
     popups: dict[str, dict[str, Any]] = field(default_factory=dict)  # slot -> {shown, closed, converted, last}
     applied_events: list[str] = field(default_factory=list)  # ids of the latest events applied (exactly-once updates)
     pending: list[dict[str, Any]] = field(default_factory=list)  # captured events waiting for the next page to confirm them
+    chosen_store: dict[str, Any] | None = None  # {id, ts}: the physical store the visitor picked on the site
+    saved_cart: list[dict[str, Any]] = field(default_factory=list)  # the last cart with lines (see save_cart)
 
     # -- serialisation -------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -141,23 +143,50 @@ def _bump(entries: dict[str, dict[str, Any]], key: str, now: float, limit: int, 
         del entries[oldest]
 
 
-def record_view(profile: Profile, now: float, *, category: str | None = None, product: str | None = None) -> None:
-    """A page view: the visit, and the category/product it showed."""
+def record_view(profile: Profile, now: float, *, category: str | None = None, product: str | None = None,
+                offer: Mapping[str, Any] | None = None) -> None:
+    """A page view: the visit, and the category/product it showed.
+
+    ``offer`` (``price``, ``in_stock``) is what the page said then: "back in stock" and
+    "price dropped" compare the catalog's current facts with what the visitor last saw."""
     touch(profile, now)
     if category:
         _bump(profile.categories, category, now, MAX_CATEGORIES)
     if product:
         _bump(profile.products, str(product), now, MAX_PRODUCTS, category=category)
+        entry = profile.products.get(str(product))
+        if offer is not None and entry is not None:
+            entry["seen"] = {"price": offer.get("price"), "in_stock": offer.get("in_stock")}
 
 
 def set_cart(profile: Profile, lines: Iterable[Mapping[str, Any]], count: int | None = None) -> None:
-    """The cart as the store shows it: its lines, or only how many items it holds."""
+    """The cart as the store shows it: its lines, or only how many items it holds.
+
+    A line the cart held already keeps the time it was first added (the cart that waits
+    for a later visit is told by that time)."""
+    added = {(line["product"], line.get("size")): line.get("added") for line in profile.cart}
     lines = [_cart_line(line) for line in lines]
+    for line in lines:
+        line["added"] = added.get((line["product"], line.get("size"))) or line["added"]
     if lines or count == 0 or count is None:
         profile.cart = lines
         profile.cart_hint = 0
+        save_cart(profile)
     else:
         profile.cart_hint = count  # items we cannot name: the cart is not empty
+
+
+def save_cart(profile: Profile) -> None:
+    """Keeps the last cart that had lines, for "the cart that waits" on a later visit.
+
+    Stores often keep a cart per device: the laptop's empty mini basket must
+    not forget what was left in the phone's. A cart emptied during the visit
+    that filled it was emptied on purpose and is not kept; a purchase or a
+    removal takes its lines out."""
+    if profile.cart:
+        profile.saved_cart = [dict(line) for line in profile.cart]
+    elif all(float(line.get("added") or 0.0) >= profile.session_start for line in profile.saved_cart):
+        profile.saved_cart = []
 
 
 def _cart_line(line: Mapping[str, Any]) -> dict[str, Any]:
@@ -167,6 +196,7 @@ def _cart_line(line: Mapping[str, Any]) -> dict[str, Any]:
         "size": line.get("size"),
         "qty": int(line.get("qty") or 1),
         "price": float(line.get("price") or 0.0),
+        "added": float(line.get("added") or 0.0),  # when it went into the cart (0: not known)
     }
 
 
@@ -175,19 +205,22 @@ def add_to_cart(profile: Profile, line: Mapping[str, Any]) -> None:
     for existing in profile.cart:
         if existing["product"] == new["product"] and existing.get("size") == new.get("size"):
             existing["qty"] += new["qty"]
-            return
-    profile.cart.append(new)
+            break
+    else:
+        profile.cart.append(new)
+    save_cart(profile)
 
 
 def remove_from_cart(profile: Profile, product: str, size: str | None = None) -> None:
-    profile.cart = [
-        line for line in profile.cart
-        if not (line["product"] == str(product) and (size is None or line.get("size") == size))
-    ]
+    def kept(line: Mapping[str, Any]) -> bool:
+        return not (line["product"] == str(product) and (size is None or line.get("size") == size))
+
+    profile.cart = [line for line in profile.cart if kept(line)]
+    profile.saved_cart = [line for line in profile.saved_cart if kept(line)]
 
 
 def _purchase_line(order_id: str, channel: str, line: Mapping[str, Any], now: float) -> dict[str, Any]:
-    return {
+    entry = {
         "order_id": order_id,
         "channel": channel,
         "product": str(line["product"]),
@@ -197,6 +230,9 @@ def _purchase_line(order_id: str, channel: str, line: Mapping[str, Any], now: fl
         "price": float(line.get("price") or 0.0),
         "ts": float(line.get("ts") or now),
     }
+    if line.get("store"):  # the physical store of an in-store purchase (POS import)
+        entry["store"] = str(line["store"])
+    return entry
 
 
 def record_purchase(
@@ -217,6 +253,7 @@ def record_purchase(
     if channel == "online":
         profile.cart = []
         profile.cart_hint = 0
+        profile.saved_cart = []
     return True
 
 
@@ -280,10 +317,13 @@ def _merge_counted(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], l
     for key, entry in b.items():
         if key in out:
             mine = out[key]
+            newer = entry["last"] > mine["last"]
             mine["count"] = mine["count"] + entry["count"]
             mine["last"] = max(mine["last"], entry["last"])
             for extra, value in entry.items():
-                if extra not in ("count", "last") and value and not mine.get(extra):
+                if extra == "seen" and value and newer:  # what the page said at the latest view
+                    mine[extra] = value
+                elif extra not in ("count", "last") and value and not mine.get(extra):
                     mine[extra] = value
         else:
             out[key] = dict(entry)
@@ -313,6 +353,8 @@ def merge(known: Profile, other: Profile) -> Profile:
     newer, older = (other, known) if other.last_seen > known.last_seen else (known, other)
     merged.cart = [dict(line) for line in (newer.cart or older.cart)]
     merged.cart_hint = newer.cart_hint if newer.cart or newer.cart_hint else older.cart_hint
+    saved = [c for c in (known.saved_cart, other.saved_cart) if c]  # the one filled last
+    merged.saved_cart = [dict(line) for line in max(saved, key=lambda c: max(float(x.get("added") or 0) for x in c))] if saved else []
     seen: set[tuple[str, str, str, str | None]] = set()
     purchases: list[dict[str, Any]] = []
     for line in known.purchases + other.purchases:
@@ -331,6 +373,8 @@ def merge(known: Profile, other: Profile) -> Profile:
     merged.popups = _merge_popups(known.popups, other.popups)
     merged.applied_events = list(dict.fromkeys(known.applied_events + other.applied_events))[-MAX_APPLIED_EVENTS:]
     merged.pending = (known.pending + other.pending)[-MAX_PENDING:]
+    choices = [c for c in (known.chosen_store, other.chosen_store) if c]
+    merged.chosen_store = dict(max(choices, key=lambda c: c.get("ts") or 0.0)) if choices else None
     return merged
 
 

@@ -1,8 +1,10 @@
-"""``slotwise import purchases|customers|coupons FILE``: load POS/CRM exports and coupon codes.
+"""``slotwise import purchases|customers|coupons|inventory FILE``: load POS/CRM exports, coupon codes
+and the physical stores' stock.
 
 Rejected rows go to stderr as ``FILE:LINE: reason``; a JSON summary goes to
 stdout. Exit status: 0 all rows loaded, 1 some rows rejected (the good ones
-are loaded), 2 the file could not be imported at all.
+are loaded), 2 the file could not be imported at all — for ``inventory``
+any rejected row rejects the whole file (nothing is written).
 """
 
 from __future__ import annotations
@@ -33,7 +35,11 @@ async def _run(args: argparse.Namespace) -> int:
 
     store = open_store_from_args(args)
     try:
-        if args.kind == "coupons":
+        if args.kind == "inventory":
+            from slotwise.tag.inventory_import import import_inventory_file
+
+            report = await import_inventory_file(store, args.file, time.time(), progress=not args.quiet)
+        elif args.kind == "coupons":
             report = await import_coupons_file(store, args.file, time.time())
         else:
             report = await import_people_file(
@@ -51,6 +57,10 @@ async def _run(args: argparse.Namespace) -> int:
     summary = report.to_dict()
     del summary["rejected"]  # already on stderr, one per line
     print(json.dumps(summary))
+    if args.kind == "inventory" and report.rejected_count:
+        print(f"slotwise import inventory: {report.file}: nothing imported (fix the rows above; the stock "
+              "imported before stays)", file=sys.stderr)
+        return 2
     return 1 if report.rejected_count else 0
 
 
@@ -65,20 +75,23 @@ def run_import(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "import",
-        help="load purchases (POS), customers (CRM) or coupon codes",
+        help="load purchases (POS), customers (CRM), coupon codes or stores' stock",
         description="Load a CSV export into the store. Columns: docs/imports.md.",
     )
     kinds = parser.add_subparsers(dest="kind", metavar="KIND")
     kinds.required = True
     helps = {
-        "purchases": "order lines: order_id, customer_id or email, ts, product, category, size, qty, price, channel",
+        "purchases": "order lines: order_id, customer_id or email, ts, product, category, size, qty, price, channel, store",
         "customers": "customers: customer_id and/or email, name, subscribed, consent",
         "coupons": "coupon codes: one per line, or a CSV with a 'code' column",
+        "inventory": "stock per physical store: store, product (or sku), size, quantity[, store_name];"
+                     " replaces the stock of the stores the file names, all or nothing",
     }
     for kind, text in helps.items():
         p = kinds.add_parser(kind, help=text, description=text)
         p.add_argument("file", help="the CSV file (UTF-8)")
         _store_options(p)
-        p.add_argument("--batch", type=int, default=20_000, help="rows per transaction (default 20000)")
+        if kind != "inventory":  # one transaction, all or nothing
+            p.add_argument("--batch", type=int, default=20_000, help="rows per transaction (default 20000)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.set_defaults(func=run_import)

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import account_views, data_views, hooks, shop_views
+from . import account_views, data_views, hooks, shop_views, stores
 from .catalog import load_catalog
 from .db import Database
 from .images import write_images
@@ -66,6 +66,8 @@ def routes(images: Path) -> list[Route | Mount]:
         Route("/download/catalog.csv", data_views.catalog_csv, name="catalog_csv"),
         Route("/healthz", data_views.healthz, name="healthz"),
         Route("/hooks/slotwise", hooks.slotwise_signup, methods=["POST"], name="slotwise_hook"),
+        Route("/stores", stores.stores_page, name="stores"),
+        Route("/stores/choose", stores.choose_store, methods=["POST"], name="choose_store"),
         Mount("/static/img", StaticFiles(directory=images), name="images"),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -15,6 +15,7 @@ from .auth import valid_email, normalize_email
 from .cart import CartError, parse_qty, validate_item
 from .catalog import CURRENCY, Category, Product
 from .pages import base_url, demo_of, header_state, render, wants_json
+from .feeds import online_stock
 from .session import get_session
 
 SCHEMA_IN_STOCK = "https://schema.org/InStock"
@@ -60,6 +61,7 @@ def product_json_ld(product: Product, base: str) -> Markup:
             "price": product.price_str,
             "priceCurrency": CURRENCY,
             "availability": SCHEMA_IN_STOCK if product.in_stock else SCHEMA_OUT_OF_STOCK,
+            "inventoryLevel": {"@type": "QuantitativeValue", "value": online_stock(product)},
             "url": base + product.path,
         },
     }

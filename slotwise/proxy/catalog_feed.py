@@ -21,6 +21,7 @@ from slotwise.keys import category_key, product_key
 from slotwise.proxy.encoding import Decoder, streamable
 from slotwise.proxy.errors import DecodeError
 from slotwise.rules.actions import safe_link
+from slotwise.rules.jsonld import stock_count
 from slotwise.store.base import Store
 
 log = logging.getLogger("slotwise.catalog")
@@ -70,8 +71,15 @@ def normalize_feed_item(item: Mapping[str, Any], upstream_netloc: str) -> dict[s
         price = float(price) if price is not None else None
     except (TypeError, ValueError):
         price = None
+    extra: dict[str, Any] = {}
+    stock = stock_count(next((item[k] for k in ("stock", "quantity", "inventory_quantity") if k in item), None))
+    if stock is not None:  # the store's own count: what "only N left" may say
+        extra["stock"] = stock
+    if isinstance(item.get("consumable"), bool):  # replenishment: the feed marks what runs out
+        extra["consumable"] = item["consumable"]
     return localize(
         {
+            **extra,
             "id": product_key(pid),
             "name": item.get("name") or item.get("title"),
             "url": item.get("url") or item.get("link"),

@@ -35,8 +35,9 @@ class PageViewRecorder:
     ) -> Profile:
         """One transaction on the profile; catalog writes only when something is new."""
         product_id = str(product["id"]) if product and product.get("id") else None
+        offer = {"price": product.get("price"), "in_stock": product.get("in_stock")} if product_id and product else None
         profile = await self.store.update_profile(
-            visitor_id, lambda p: record_view(p, now, category=category, product=product_id), now
+            visitor_id, lambda p: record_view(p, now, category=category, product=product_id, offer=offer), now
         )
         if product_id and product is not None:
             await self.learn(product, now)

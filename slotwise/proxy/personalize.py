@@ -38,6 +38,7 @@ from slotwise.proxy.forward_safe import _SPENT as SPENT_MS
 from slotwise.proxy.forward_safe import BUDGET_EXEMPT
 from slotwise.proxy.identity import VisitorCookies, cookie_value
 from slotwise.proxy.inject import inject_before_body_end
+from slotwise.proxy.journeys import JourneyLoader
 from slotwise.proxy.kill_switch import KillSwitches
 from slotwise.proxy.health import HealthReport, check_store
 from slotwise.proxy.learning import SNAPSHOT_NAME, LearningLoop
@@ -139,6 +140,7 @@ class SlotwisePersonalizer:
         self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order)
         self.capture = Capture(self.store, self.recorder, self.pageviews, clock)
         self.feeds = FeedLoader(self.store, settings.upstream, clock)
+        self.journeys = JourneyLoader(self.store)
         self._feed_task: asyncio.Task[None] | None = None
         self.learning = LearningLoop(self.store, follower=settings.store.startswith(("redis", "rediss", "unix")),
                                      clock=clock)
@@ -472,7 +474,9 @@ class SlotwisePersonalizer:
         if switches.all_off:
             work.page_reason = "all-off"
             return
-        ctx = build_context(profile, page, request, visitor_id, ruleset.signals)
+        with stage("store"):
+            journeys = await self.journeys.load(ruleset, profile, page, slots, now, record=forced is None)
+        ctx = build_context(profile, page, request, visitor_id, ruleset.signals, journeys)
         holdout = in_holdout(visitor_id, ruleset.holdout)
         # the one context definition (rules.context); own referrers told by the request's own Host
         features = ctx.features(flow.state.get("request_host") or flow.public_host)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
-from slotwise.keys import size_key
+from slotwise.keys import size_key, store_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.extract import Group, Values
 from slotwise.rules.jsonld import _price
@@ -303,6 +303,11 @@ def build_event(event: str, fields: Mapping[str, Any], lines: Sequence[Mapping[s
     """
     if event == "logout":
         return None
+    if event == "store_chosen":
+        store = store_key(_text(fields.get("store"), 128))
+        if not store:
+            raise CaptureError("store_chosen: no store")
+        return {"type": "store_chosen", "props": {"store": store}}
     if event in ("add_to_cart", "remove_from_cart"):
         line = make_line(fields, catalog)
         if line is None:

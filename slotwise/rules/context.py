@@ -14,8 +14,9 @@ from typing import Any, Mapping
 from slotwise.bandits.features import VisitorContext
 from slotwise.profile import Profile
 from slotwise.rules.facts import PageFacts, RequestFacts
+from slotwise.rules.journey_facts import JourneyData
 from slotwise.rules.signals import Signals
-from slotwise.rules.visitor import VisitorView
+from slotwise.rules.visitor import VisitorView, freeze
 
 _SEARCH = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "qwant.", "baidu.", "yandex.", "startpage.")
 _SOCIAL = ("facebook.", "instagram.", "t.co", "twitter.", "x.com", "linkedin.", "pinterest.", "tiktok.",
@@ -76,9 +77,12 @@ def build_context(
     request: RequestFacts,
     visitor_id: str | None = None,
     signals: Signals | None = None,
+    journeys: JourneyData | None = None,
 ) -> Context:
     """The context of one page view; ``profile`` None means a first-time (or unconsented) visitor;
-    ``signals``: the rules' stage and interest settings (``RuleSet.signals``)."""
-    visitor = VisitorView(profile, visitor_id, signals)
-    names = {"visitor": visitor, "page": page, "request": request}
+    ``signals``: the rules' stage and interest settings (``RuleSet.signals``); ``journeys``: what
+    journey facts read besides the profile (``rules.journey_facts``)."""
+    visitor = VisitorView(profile, visitor_id, signals, journeys)
+    form = journeys.settings.cart_form if journeys is not None else None
+    names = {"visitor": visitor, "page": page, "request": request, "cart_form": freeze(form.as_dict()) if form else None}
     return Context(visitor=visitor, page=page, request=request, visitor_id=visitor_id, names=names)

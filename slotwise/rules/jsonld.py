@@ -142,7 +142,20 @@ def _offer(offers: Any) -> dict[str, Any]:
         spec = spec[0] if isinstance(spec, list) and spec else spec
         if isinstance(spec, dict):
             price, currency = spec.get("price"), currency or spec.get("priceCurrency")
-    return {"price": _price(price), "currency": _text(currency), "availability": _text(offers.get("availability"))}
+    return {"price": _price(price), "currency": _text(currency), "availability": _text(offers.get("availability")),
+            "stock": stock_count(offers.get("inventoryLevel"))}
+
+
+def stock_count(level: Any) -> int | None:
+    """schema.org ``inventoryLevel`` (a QuantitativeValue, or a bare number): the units the store says it has."""
+    if isinstance(level, dict):
+        level = level.get("value")
+    if isinstance(level, str):
+        level = level.strip()
+        level = int(level) if level.isdigit() else None
+    if isinstance(level, float) and level.is_integer():
+        level = int(level)
+    return level if isinstance(level, int) and not isinstance(level, bool) and level >= 0 else None
 
 
 def _in_stock(availability: str | None) -> bool | None:
@@ -162,7 +175,7 @@ def product_from_node(node: dict[str, Any]) -> dict[str, Any]:
     category_name = _text(node.get("category"))
     if category_name:
         category_name = re.split(r"\s*[>/|]\s*", category_name)[-1] or category_name
-    return {
+    product = {
         "id": product_key(_text(node.get("sku")) or _text(node.get("productID")) or _text(node.get("mpn")) or _text(node.get("@id"))),
         "name": _text(node.get("name")),
         "url": _text(node.get("url")),
@@ -174,6 +187,9 @@ def product_from_node(node: dict[str, Any]) -> dict[str, Any]:
         "brand": _text(node.get("brand")),
         "in_stock": _in_stock(offer.get("availability")),
     }
+    if offer.get("stock") is not None:  # only when the store publishes a count: "only N left" is never guessed
+        product["stock"] = offer["stock"]
+    return product
 
 
 def extract_product(html: bytes) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -19,6 +20,8 @@ from slotwise.rules.checker import Checker, Text
 from slotwise.rules.errors import Issue, RulesError
 from slotwise.rules.expressions import Problem, compile_expression
 from slotwise.rules.html_api import validate_selector
+from slotwise.rules.journey_settings import Section, cart_form_of, merge_journeys
+from slotwise.rules.journey_facts import facts_read
 from slotwise.rules.pages import (
     CatalogPatterns, PageMatcher, PageRule, compile_condition, compile_path_pattern, translate_path_pattern,
 )
@@ -65,6 +68,8 @@ class _Loader:
         self.files: list[Path] = []
         self.loaded: set[Path] = set()
         self.captures: list[CaptureSpec] = []
+        self.journeys: list[dict[str, Section]] = []
+        self._texts: list[str] = []  # the current slot's expressions and templates (which facts it reads)
 
     # -- reading files ------------------------------------------------------------
     def _read(self, path: Path, display: str, where: tuple[Source, Node] | None, what: str) -> str | None:
@@ -101,6 +106,7 @@ class _Loader:
         """
         slots = list(doc.slots)
         self.captures.append(doc.capture)
+        self.journeys.append(doc.journeys)
         for include in doc.includes:
             target = (path.parent / include.value).resolve()
             display = os.path.normpath(os.path.join(os.path.dirname(doc.source.display), include.value))
@@ -130,7 +136,9 @@ class _Loader:
             return None
         specs = self._collect(doc, main, (main,))
         catalog = self._catalog(doc.catalog, main.parent)
-        capture = compile_capture(self, self._merged_capture(doc))
+        merged_capture = self._merged_capture(doc)
+        capture = compile_capture(self, merged_capture)
+        journeys = merge_journeys(self.journeys, self.issues)
         slots: list[Slot] = []
         first: dict[str, SlotSpec] = {}
         for spec in specs:
@@ -162,6 +170,7 @@ class _Loader:
             attribution_window_text=doc.attribution_window,
             catalog=catalog,
             capture=capture,
+            journeys=replace(journeys, cart_form=cart_form_of(merged_capture.events)),
             signals=doc.signals or Signals(),
             cache=doc.cache,
             files=tuple(dict.fromkeys(self.files)),
@@ -283,6 +292,7 @@ class _Loader:
 
     def _variant(self, v: VariantSpec) -> Variant:
         template = None
+        self._texts += [t.value for t in (v.html, v.order, v.value, *v.attributes.values()) if t is not None]
         if v.html is not None:
             template, problems = compile_template(v.html.value, TEMPLATE_NAMES)
             self._problems(v.html, problems)
@@ -290,6 +300,7 @@ class _Loader:
             found = self._template_file(v.template)
             if found is not None:
                 text, body = found
+                self._texts.append(body)
                 template, problems = compile_template(body, TEMPLATE_NAMES)
                 display = os.path.normpath(os.path.join(os.path.dirname(text.source.display), text.value))
                 for problem in problems:
@@ -359,7 +370,9 @@ class _Loader:
             selector = spec.selector.value.strip()
         pages = self._pages(spec.pages or [])
         when = self._expression(spec.when, CONDITION_NAMES)
+        self._texts = [spec.when.value] if spec.when is not None else []
         variants = tuple(self._variant(v) for v in spec.variants)
+        reads = facts_read(self._texts)
         policy = Policy(spec.policy.name, freeze(spec.policy.params), spec.policy.sticky)
         for message in self.validate_policy(policy.spec(), spec.goal):
             self.issues.append(spec.source.loc(self._policy_node(spec, message)).issue(message))
@@ -370,5 +383,5 @@ class _Loader:
             id=spec.id, action=spec.action, selector=selector, pages=pages, variants=variants,
             when=when, when_source=spec.when.value.strip() if spec.when else None, goal=spec.goal,
             policy=policy, enabled=spec.enabled, key=key, items=items, trigger=spec.trigger, limit=spec.limit,
-            description=spec.description, file=loc.file, line=loc.line,
+            description=spec.description, file=loc.file, line=loc.line, reads=reads,
         )

@@ -14,6 +14,7 @@ from slotwise.rules import schema as s
 from slotwise.rules.cache import parse_cache
 from slotwise.rules.checker import Checker, Entry, Text
 from slotwise.rules.errors import Issue
+from slotwise.rules.journey_settings import JOURNEY_KEYS, parse_journeys
 from slotwise.rules.parse_capture import parse_capture
 from slotwise.rules.parse_fields import parse_catalog, parse_field
 from slotwise.rules.parse_signals import parse_signals
@@ -63,6 +64,8 @@ def parse_document(check: Checker, root: Node | None, *, main: bool) -> s.Docume
         doc.catalog = parse_catalog(check, entries["catalog"].node)
     if "capture" in entries:
         doc.capture = parse_capture(check, entries["capture"].node, _pages, _page_mapping)
+    if any(name in entries for name in JOURNEY_KEYS):  # a journey's file may carry its own settings
+        doc.journeys = parse_journeys(check, entries)
     doc.signals = parse_signals(check, entries)
     if "cache" in entries:
         doc.cache = parse_cache(check, entries["cache"].node)

@@ -22,6 +22,7 @@ from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.context import Context
 from slotwise.rules.errors import RuleEvaluationError
 from slotwise.rules.html_api import Edit, ItemKey
+from slotwise.rules.journey_settings import JourneySettings
 from slotwise.rules.pages import Headers, PageMatcher, Query, normalize_query
 from slotwise.rules.signals import Signals
 from slotwise.rules.schema import INSERT_ACTIONS, CouponCost, RecommendSpec
@@ -88,6 +89,7 @@ class Slot:
     description: str = ""
     file: str = ""
     line: int = 0
+    reads: frozenset[str] = frozenset()  # the journey facts it reads (the proxy loads only those)
 
     @property
     def policy_spec(self) -> dict[str, Any]:
@@ -208,6 +210,7 @@ class RuleSet:
     attribution_window_text: str = "session"  # as written in the file
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
+    journeys: JourneySettings = field(default_factory=JourneySettings)  # replenish, reminders, stores
     signals: Signals = field(default_factory=Signals)  # stage thresholds, interest weights, mail picks
     cache: CacheSettings = field(default_factory=CacheSettings)  # who is logged in, for the proxy's HTML cache
     files: tuple[Path, ...] = ()  # the rules file, its includes and templates (for reload watching)

@@ -25,8 +25,9 @@ INSERT_ACTIONS = ("replace", "append", "prepend", "before", "after")
 ACTIONS = INSERT_ACTIONS + ("set-attribute", "remove", "reorder", "select-option", "set-value", "popup")
 
 TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "capture", "cache", "slots",
-            "stages", "interests", "mail")  # the last three: rules/parse_signals.py
-INCLUDED_KEYS = ("include", "slots", "capture")
+            "stages", "interests", "mail",  # rules/parse_signals.py
+            "replenish", "reminders", "stores")  # rules/journey_settings.py
+INCLUDED_KEYS = ("include", "slots", "capture", "replenish", "reminders", "stores")
 CATALOG_KEYS = (
     "product_pages", "category_pages", "home_pages", "feed", "selectors", "customer", "currency",
     "availability", "sizes",
@@ -210,12 +211,14 @@ CAPTURE_EVENTS: dict[str, tuple[str, ...]] = {
     "newsletter": ("email",),
     "login": ("email", "customer_id"),
     "logout": (),
+    "store_chosen": ("store",),
 }
 """Events a capture source may produce, and the fields each reads."""
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "add_to_cart": ("product",),
     "remove_from_cart": ("product",),
     "purchase": ("order_id",),
+    "store_chosen": ("store",),
 }
 GA4_EVENTS = ("add_to_cart", "remove_from_cart", "purchase")
 
@@ -290,5 +293,6 @@ class DocumentSpec:
     attribution_seconds: int | None = None
     catalog: CatalogSpec = field(default_factory=CatalogSpec)
     capture: CaptureSpec = field(default_factory=CaptureSpec)
+    journeys: dict[str, Any] = field(default_factory=dict)  # rules.journey_settings.parse_journeys
     signals: Any = None  # rules.signals.Signals from ``stages``/``interests``/``mail`` (None: the defaults)
     cache: CacheSettings = field(default_factory=CacheSettings)  # compiled as parsed: it names nothing else

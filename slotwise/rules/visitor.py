@@ -12,15 +12,21 @@ from typing import Any, Callable, Iterator, Mapping
 
 from slotwise.profile import Profile
 from slotwise.rules.interests import Affinities, interests
+from slotwise.rules.journey_facts import JOURNEY_FACTS, JourneyData
 from slotwise.rules.signals import Signals
 from slotwise.rules.stage import NO_STAGE, stages
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def freeze(value: Any) -> Any:
     """A deep read-only copy: lists become tuples, dicts read-only mappings."""
+    if isinstance(value, _SCALARS):  # most values: checked first (an ABC check costs ~10x more)
+        return value
     if isinstance(value, Affinities):
         return value  # read-only already, with its default
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):
         return MappingProxyType({k: freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value) if isinstance(value, (set, frozenset)) else value
@@ -68,7 +74,7 @@ _TUNED: dict[str, Callable[[Profile, Signals], Any]] = {
     "interests": lambda p, s: list(interests(p, s.interests)),
 }
 
-VISITOR_FIELDS = tuple(_FACTS) + tuple(_TUNED)
+VISITOR_FIELDS = tuple(_FACTS) + tuple(_TUNED) + tuple(JOURNEY_FACTS)
 """The names ``visitor.X`` may use (checked by ``rules check``)."""
 
 
@@ -78,12 +84,14 @@ _DEFAULT_SIGNALS = Signals()
 class VisitorView(Mapping[str, Any]):
     """``visitor`` in rules: a mapping of facts computed on first read."""
 
-    __slots__ = ("_profile", "_cache", "_signals")
+    __slots__ = ("_profile", "_cache", "_signals", "_journeys")
 
-    def __init__(self, profile: Profile | None, visitor_id: str | None = None, signals: Signals | None = None) -> None:
+    def __init__(self, profile: Profile | None, visitor_id: str | None = None, signals: Signals | None = None,
+                 journeys: JourneyData | None = None) -> None:
         self._profile = profile if profile is not None else Profile(id=visitor_id or "")
         self._cache: dict[str, Any] = {}
         self._signals = signals or _DEFAULT_SIGNALS
+        self._journeys = journeys
 
     def __getitem__(self, name: str) -> Any:
         try:
@@ -93,6 +101,9 @@ class VisitorView(Mapping[str, Any]):
         tuned = _TUNED.get(name)
         if tuned is not None:
             value = freeze(tuned(self._profile, self._signals))
+        elif name in JOURNEY_FACTS:  # facts that read the catalog, stores' stock, all visitors' intervals
+            journeys = self._journeys or JourneyData(now=self._profile.last_seen)
+            value = freeze(JOURNEY_FACTS[name](self._profile, journeys))
         else:
             compute = _FACTS[name]  # KeyError for unknown names: the sandbox turns it into Undefined
             value = freeze(compute(self._profile))

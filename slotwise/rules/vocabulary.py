@@ -31,5 +31,5 @@ CONDITION_NAMES = frozenset({"visitor", "page", "request"})
 VARIANT_NAMES = CONDITION_NAMES | {"vars", "slot", "variant"}
 """Names ``order``, ``value`` and attribute templates see."""
 
-TEMPLATE_NAMES = VARIANT_NAMES | {"recommendations"}
-"""Names an HTML template sees."""
+TEMPLATE_NAMES = VARIANT_NAMES | {"recommendations", "cart_form"}
+"""Names an HTML template sees (``cart_form``: the store's add-to-cart form, ``rules.journey_settings``)."""

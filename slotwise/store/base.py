@@ -64,6 +64,26 @@ class OutboxItem:
     created: float
 
 
+@dataclass(frozen=True)
+class InventoryRow:
+    """Units of one product (in one size, or ``None`` for a product without sizes) at one physical store."""
+
+    store: str
+    product: str
+    size: str | None
+    qty: int
+
+
+@dataclass
+class InventoryChange:
+    """What replacing stores' stock changed (a re-import of the same file changes nothing)."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+
 class Store(Protocol):
     """What the proxy, the tag API, the CLI and the learner need from state."""
 
@@ -136,6 +156,26 @@ class Store(Protocol):
     async def outbox_done(self, item_id: int) -> None: ...
 
     async def outbox_retry(self, item_id: int, due: float, error: str) -> None: ...
+
+    # -- physical stores' stock (``slotwise import inventory``) ------------------
+    async def replace_inventory(self, stores: Mapping[str, str], rows: Iterable[InventoryRow],
+                                now: float) -> InventoryChange:
+        """The stock of the stores named (id -> display name) becomes ``rows``, atomically:
+        rows of those stores the file no longer names are removed; other stores are untouched."""
+
+    async def store_stock(self, products: Iterable[str]) -> list[InventoryRow]:
+        """Every store's rows for these products, ordered by store, product, size."""
+
+    async def inventory_stores(self) -> dict[str, str]:
+        """Store id -> display name, for every store an import named."""
+
+    # -- reorder intervals (replenishment) -----------------------------------------
+    async def set_reorder_intervals(self, by_person: Mapping[str, Mapping[str, float]]) -> None:
+        """Each person's own interval (days per unit) per consumable key, replacing their earlier ones
+        (one write for many people: an import sets a batch's buyers at once)."""
+
+    async def reorder_intervals(self, keys: Iterable[str], limit: int = 1000) -> dict[str, list[float]]:
+        """Per key, up to ``limit`` people's intervals: what a typical interval is computed from."""
 
     # -- model snapshots -------------------------------------------------------
     async def save_snapshot(self, name: str, data: Mapping[str, Any], seq: int) -> None: ...

@@ -98,6 +98,12 @@ class IdentifyProps(_Props):
     email_hash: EmailHash | None = None
 
 
+class StoreChosenProps(_Props):
+    """The physical store a visitor picked on the site (for in-store availability)."""
+
+    store: Annotated[str, Field(min_length=1, max_length=128)]
+
+
 class ExitIntentProps(_Props):
     trigger: Text | None = None  # mouse-top, scroll-up, visibility, back
 
@@ -161,13 +167,14 @@ PopupShown = _event("popup_shown", PopupProps)
 PopupClosed = _event("popup_closed", PopupProps)
 PopupConverted = _event("popup_converted", PopupProps)
 Consent = _event("consent", ConsentProps)
+StoreChosen = _event("store_chosen", StoreChosenProps)
 Capture = _event("capture", CaptureProps)
 Applied = _event("applied", AppliedProps)
 Custom = _event("custom", CustomProps)
 
 EVENT_MODELS: tuple[type[_Event], ...] = (
     PageView, Exposure, Click, AddToCart, RemoveFromCart, Cart, Purchase, Signup, Identify,
-    ExitIntent, PopupShown, PopupClosed, PopupConverted, Consent, Capture, Applied, Custom,
+    ExitIntent, PopupShown, PopupClosed, PopupConverted, Consent, Capture, Applied, Custom, StoreChosen,
 )
 EVENT_TYPES: tuple[str, ...] = tuple(m.model_fields["type"].annotation.__args__[0] for m in EVENT_MODELS)  # type: ignore[union-attr]
 

@@ -16,7 +16,7 @@ from slotwise.profile import Profile, hash_email
 
 PROFILE_TYPES = frozenset(
     {"page_view", "add_to_cart", "remove_from_cart", "cart", "purchase", "signup", "identify", "consent",
-     "popup_shown", "popup_closed", "popup_converted"}
+     "popup_shown", "popup_closed", "popup_converted", "store_chosen"}
 )
 """Event types that change the profile (the others only go to the log)."""
 
@@ -39,11 +39,11 @@ def apply_event(profile: Profile, event: Any, ts: float) -> None:
         return
     P.touch(profile, ts)
     if kind == "add_to_cart":
-        P.add_to_cart(profile, _line(props))
+        P.add_to_cart(profile, {**_line(props), "added": ts})
     elif kind == "remove_from_cart":
         P.remove_from_cart(profile, product_key(props.product) or "", size_key(props.size))
     elif kind == "cart":
-        P.set_cart(profile, [_line(line) for line in props.lines], getattr(props, "count", None))
+        P.set_cart(profile, [{**_line(line), "added": ts} for line in props.lines], getattr(props, "count", None))
     elif kind == "purchase":
         P.record_purchase(profile, props.order_id, [{**_line(line), "ts": ts} for line in props.lines], ts,
                           getattr(props, "channel", None) or "online")
@@ -55,6 +55,8 @@ def apply_event(profile: Profile, event: Any, ts: float) -> None:
         if props.customer_id:
             profile.customer_id = props.customer_id
         profile.email_hash = email_hash_of(props) or profile.email_hash
+    elif kind == "store_chosen":
+        profile.chosen_store = {"id": props.store, "ts": ts}
     elif kind == "consent":
         profile.consent = "granted" if props.granted else "denied"
     elif kind in _POPUP_OUTCOME:

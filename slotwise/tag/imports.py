@@ -17,8 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
-from slotwise.keys import category_key, product_key, size_key
+from slotwise.keys import category_key, product_key, size_key, store_key
 from slotwise.profile import CHANNELS, Profile, hash_email, import_purchase_lines
+from slotwise.rules.replenish import own_intervals
 from slotwise.store.base import Store
 from slotwise.tag.coupons import valid_pool_code
 from slotwise.tag.golden import email_is_valid
@@ -27,7 +28,7 @@ BATCH_ROWS = 20_000
 MAX_LISTED = 1000  # rejected rows listed in the report; all are counted
 
 PURCHASE_COLUMNS = ("order_id", "ts", "product", "qty", "price")
-PURCHASE_OPTIONAL = ("category", "size", "channel")
+PURCHASE_OPTIONAL = ("category", "size", "channel", "store")
 CUSTOMER_OPTIONAL = ("name", "subscribed", "consent")
 PERSON_COLUMNS = ("customer_id", "email")  # at least one of them
 
@@ -201,6 +202,9 @@ def parse_purchase(row: dict[str, str]) -> tuple[list[str], str, str, dict[str, 
         "price": _number(row, "price", float, 0),
         "ts": parse_ts(row["ts"]),
     }
+    store = store_key(row.get("store"))
+    if store:  # the physical store of an in-store order: where "in stock at your store" looks
+        line["store"] = store
     return aliases, order_id, channel, line
 
 
@@ -306,18 +310,26 @@ async def _flush(store: Store, kind: str, groups: dict[tuple[str, ...], list[Any
     if not groups:
         return
     items: list[Item] = []
+    intervals: dict[str, dict[str, float]] = {}
     for aliases, rows in groups.items():
-        items.append((aliases, _purchases_update(rows, report) if kind == "purchases" else _customer_update(rows, report)))
+        items.append((aliases, _purchases_update(rows, report, intervals) if kind == "purchases"
+                      else _customer_update(rows, report)))
     report.profiles += await _write(store, items, now)
+    if intervals:  # every buyer's history feeds the typical reorder interval
+        await store.set_reorder_intervals(intervals)
 
 
-def _purchases_update(rows: list[Any], report: ImportReport) -> Callable[[Profile], None]:
+def _purchases_update(rows: list[Any], report: ImportReport,
+                      intervals: dict[str, dict[str, float]]) -> Callable[[Profile], None]:
     def update(profile: Profile) -> None:
         orders: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for order_id, channel, line in rows:
             orders.setdefault((order_id, channel), []).append(line)
         for (order_id, channel), lines in orders.items():
             report.new += import_purchase_lines(profile, order_id, lines, lines[0]["ts"], channel)
+        own = own_intervals(profile.purchases)
+        if own:
+            intervals[profile.id] = own
 
     return update
 

@@ -4,6 +4,8 @@ store (as tests/e2e) — the same construction, on the same real parts."""
 from __future__ import annotations
 
 import asyncio
+import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -21,6 +23,8 @@ from slotwise.proxy.personalize import SlotwisePersonalizer
 from slotwise.store.sqlite import SQLiteStore
 from slotwise.tag.api import TagAPI
 from slotwise.tag.testing import ADMIN_TOKEN, SECRET, asgi_client, sync
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))  # e2e_helpers: login, selected_size
 
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
@@ -62,6 +66,7 @@ class Edge:
     def __init__(self, server: Any, personalizer: SlotwisePersonalizer, settings: Settings) -> None:
         self.server, self.p, self.settings = server, personalizer, settings
         self.url = server.url
+        self.data = Path(settings.data)  # the embedded store's directory, for the CLI (`--data`)
 
     def client(self, **kwargs: Any) -> httpx.Client:
         headers = {"user-agent": BROWSER_UA, **kwargs.pop("headers", {})}
@@ -73,16 +78,35 @@ class Edge:
     def profile(self, client: httpx.Client) -> Any:
         return self.run(self.p.store.get_profile(client.cookies["sw_vid"].split(".")[0]))
 
+    def wait_for_catalog(self, *ids: str, timeout: float = 10.0) -> None:
+        """The feed is loaded in the background at start: wait until the catalog holds these products."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if set(ids) <= set(self.run(self.p.store.get_products(ids))):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the catalog never learned {ids}")
+
+    def preview(self, client: httpx.Client, path: str, **forced: str) -> httpx.Response:
+        """``path`` with these variants forced (a marketer's preview link: decided as usual, nothing
+        recorded); the preview cookie is dropped after, so the visitor's next requests count again."""
+        sep = "&" if "?" in path else "?"
+        page = client.get(f"{path}{sep}sw_preview={self.p.previews.token(forced)}")
+        client.cookies.delete("sw_preview")
+        return page
+
 
 @pytest.fixture
 def edge(demo: DemoServer, tmp_path: Path, asgi_server: Any) -> Callable[..., Edge]:
-    """``edge(rules=PATH, **settings)`` → the real proxy in front of the demo store."""
+    """``edge(rules=PATH, upstream=URL, clock=FN, **settings)`` → the real proxy in front of the demo store
+    (or ``upstream``), on the proxy's own clock unless ``clock`` is given."""
 
     def start(rules: Path | str, **overrides: Any) -> Edge:
         options = {"upstream": demo.url, "rules": str(rules), "data": str(tmp_path / uuid.uuid4().hex),
                    "admin_token": "admin-token", "secret": SECRET, "personalize_budget_ms": 5000.0, **overrides}
+        clock = options.pop("clock", None)
         settings = Settings(**options)
-        personalizer = SlotwisePersonalizer(settings)
+        personalizer = SlotwisePersonalizer(settings, clock=clock) if clock else SlotwisePersonalizer(settings)
         return Edge(asgi_server(create_app(settings, personalizer)), personalizer, settings)
 
     return start

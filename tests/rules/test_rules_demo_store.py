@@ -60,7 +60,8 @@ def test_a_request_through_the_demo_rules(demo: RuleSet, pages: dict[str, bytes]
                  "price": 59.95, "currency": "EUR", "category": "sneakers", "in_stock": True}]
     chosen = {"home-categories": "recent", "size-prefill": "prefill", "product-recommendations": "mixed",
               "home-recommendations": "recently-viewed", "exit-coupon": "pct10",
-              "interest-hero": "strongest", "stage-banner": "best-fits", "decision-coupon": "coupon-only"}
+              "interest-hero": "strongest", "stage-banner": "best-fits", "decision-coupon": "coupon-only",
+              "reorder": "one-click", "cart-waits": "items", "viewed-news": "cards", "nearby-store": "your-store"}
     for path in ("/", "/p/101"):
         query = parse_qsl("", keep_blank_values=True)
         page = page_facts(path, query, pages[path], demo)

@@ -17,7 +17,8 @@ def test_demo_rules_load_with_the_four_slots() -> None:
     ruleset = load_rules(EXAMPLES / "demo.yaml")
     ids = [s.id for s in ruleset.slots]
     assert ids == ["home-categories", "size-prefill", "product-recommendations", "home-recommendations", "exit-coupon",
-                   "stage-banner", "interest-hero", "decision-coupon"]
+                   "stage-banner", "interest-hero", "decision-coupon", "reorder", "cart-waits", "viewed-news",
+                   "nearby-store"]
     assert ruleset.holdout == pytest.approx(0.10)
     assert ruleset.consent == "implied"
     assert ruleset.attribution_window == (1800.0, "inactivity")
@@ -44,10 +45,10 @@ def test_check_valid_file_exits_zero_with_one_line_per_slot(capsys: pytest.Captu
     out = capsys.readouterr().out
     assert status == 0
     lines = out.strip().splitlines()
-    assert "OK, 8 slots" in lines[0]
-    assert len(lines) == 10  # a line per slot, then the capture's summary
+    assert "OK, 12 slots" in lines[0]
+    assert len(lines) == 14  # a line per slot, then the capture's summary
     assert lines[1].strip().startswith("home-categories: reorder")
-    assert lines[9].strip() == "capture: 7 event sources; customer, cart"
+    assert lines[13].strip() == "capture: 8 event sources; customer, cart"
 
 
 def test_check_broken_file_prints_all_errors_and_fails(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,8 @@ def _known() -> Profile:
     p.assignments = {"hero": {"arm": "a", "decision_id": "d1", "ts": 1.0}}
     p.popups = {"exit": {"shown": 1, "closed": 1, "converted": 0, "last": 200.0}}
     p.applied_events = ["e1", "e2"]
+    p.saved_cart = [{"product": "p9", "qty": 1, "added": 420.0}]  # left in the cart at 420 (another device)
+    p.chosen_store = {"id": "ams", "ts": 450.0}
     return p
 
 
@@ -43,6 +45,8 @@ def _other() -> Profile:
     p.assignments = {"hero": {"arm": "b", "decision_id": "d2", "ts": 2.0}, "recs": {"arm": "x", "decision_id": "d3", "ts": 3.0}}
     p.popups = {"exit": {"shown": 1, "closed": 0, "converted": 1, "last": 590.0}, "other": {"shown": 1, "closed": 0, "converted": 0, "last": 1.0}}
     p.applied_events = ["e2", "e3"]
+    p.saved_cart = [{"product": "p8", "qty": 1, "added": 100.0}]
+    p.chosen_store = {"id": "ber", "ts": 595.0}
     return p
 
 
@@ -68,6 +72,8 @@ CASES: dict[str, Callable[[Profile], Any]] = {
     "popups": lambda m: m.popups == {"exit": {"shown": 2, "closed": 1, "converted": 1, "last": 590.0},
                                      "other": {"shown": 1, "closed": 0, "converted": 0, "last": 1.0}},
     "applied_events": lambda m: m.applied_events == ["e1", "e2", "e3"],
+    "saved_cart": lambda m: [line["product"] for line in m.saved_cart] == ["p9"],  # the cart filled last
+    "chosen_store": lambda m: m.chosen_store == {"id": "ber", "ts": 595.0},  # the latest choice
 }
 
 

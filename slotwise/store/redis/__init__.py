@@ -21,11 +21,13 @@ from slotwise.store.redis.bulk import BulkMixin
 from slotwise.store.redis.catalog import CatalogMixin
 from slotwise.store.redis.client import KeyedLocks, connect, guarded
 from slotwise.store.redis.health import HealthMixin
+from slotwise.store.redis.inventory import InventoryMixin
 from slotwise.store.redis.coupons import CouponsMixin, erase_coupons, export_coupons
 from slotwise.store.redis.log import LogMixin
 from slotwise.store.redis.outbox import OutboxMixin, erase_outbox, export_outbox
 from slotwise.store.redis.options import RedisOptions, parse_duration, split_url
 from slotwise.store.redis.profiles import ProfilesMixin
+from slotwise.store.redis.reorder import ReorderMixin, erase_reorder, export_reorder
 from slotwise.store.redis.retention import RetentionMixin
 from slotwise.store.redis.snapshots import SnapshotsMixin
 from slotwise.store.redis.switches import SwitchesMixin
@@ -34,12 +36,12 @@ DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 
 class RedisStore(ProfilesMixin, LogMixin, CatalogMixin, SnapshotsMixin, CouponsMixin, OutboxMixin, BulkMixin,
-                 HealthMixin, RetentionMixin, SwitchesMixin):
+                 HealthMixin, RetentionMixin, SwitchesMixin, InventoryMixin, ReorderMixin):
     """The Store contract over Redis; constructing it does no I/O (connections are lazy)."""
 
     # what else delete_profile / export_profile cover: async functions of (store, ids)
-    _erase_hooks = (erase_coupons, erase_outbox)
-    _export_hooks = (export_coupons, export_outbox)
+    _erase_hooks = (erase_coupons, erase_outbox, erase_reorder)
+    _export_hooks = (export_coupons, export_outbox, export_reorder)
 
     def __init__(self, url: str = DEFAULT_URL, **options: Any) -> None:
         if "anonymous_ttl_s" in options:

@@ -1,0 +1,102 @@
+"""The cart that waits, and recently viewed products back in stock or cheaper. Pure.
+
+A cart line waits when it went into the cart before this visit began (on
+this device or another one the golden record links; ``Profile.saved_cart``
+keeps it when another device's basket is empty): the reminder shows it
+with the store's *current* price and stock, from the catalog the feed and
+the product pages keep up to date. Scarcity is only ever the store's own
+count: a product whose stock nobody published is never "only N left".
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from slotwise.profile import Profile
+
+DAY = 86_400.0
+CARD_KEYS = ("name", "url", "image", "currency", "category")
+
+
+def _current(product: str, catalog: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Any]:
+    return catalog.get(product) or {}
+
+
+def stock_of(entry: Mapping[str, Any], size: str | None = None) -> int | None:
+    """The store's own unit count (per size when it publishes one), or None when it gives none."""
+    by_size = entry.get("stock_by_size")
+    if size and isinstance(by_size, Mapping) and isinstance(by_size.get(size), int):
+        return int(by_size[size])
+    stock = entry.get("stock")
+    return int(stock) if isinstance(stock, (int, float)) and not isinstance(stock, bool) and stock >= 0 else None
+
+
+def _price(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _dropped(was: float | None, now: float | None, min_drop: float) -> bool:
+    return was is not None and now is not None and was > 0 and now <= was * (1 - min_drop) and now < was
+
+
+def card(product: str, catalog: Mapping[str, Mapping[str, Any]], low_stock: int, size: str | None = None,
+         price_was: float | None = None, min_drop: float = 0.01) -> dict[str, Any]:
+    """A product as a reminder shows it: the catalog's facts now, and what changed since."""
+    entry = _current(product, catalog)
+    price = _price(entry.get("price"))
+    stock = stock_of(entry, size)
+    in_stock = entry.get("in_stock") if isinstance(entry.get("in_stock"), bool) else None
+    if stock is not None and in_stock is None:
+        in_stock = stock > 0
+    out = {"product": product, "id": product, "size": size, **{k: entry.get(k) for k in CARD_KEYS},
+           "price": price if price is not None else price_was, "price_was": None, "price_dropped": False,
+           "in_stock": in_stock, "stock": stock, "scarce": bool(stock is not None and 0 < stock <= low_stock),
+           "known": bool(entry)}
+    if _dropped(price_was, price, min_drop):
+        out.update(price_was=price_was, price_dropped=True)
+    return out
+
+
+def waiting_cart(profile: Profile, catalog: Mapping[str, Mapping[str, Any]], settings: Any,
+                 now: float) -> list[dict[str, Any]]:
+    """The cart lines left in an earlier visit (not older than ``max_age``), as reminder cards."""
+    out = []
+    for line in profile.saved_cart or profile.cart:
+        added = float(line.get("added") or 0.0)
+        if added >= profile.session_start and profile.session_start:
+            continue  # put in the cart during this visit: nothing is waiting yet
+        if added and now - added > settings.max_age_days * DAY:
+            continue
+        item = card(str(line["product"]), catalog, settings.low_stock, line.get("size"),
+                    _price(line.get("price")) or None, settings.min_price_drop)
+        item.update(qty=int(line.get("qty") or 1), category=item.get("category") or line.get("category"))
+        out.append(item)
+    return out
+
+
+def _recent(profile: Profile, settings: Any) -> list[tuple[str, Mapping[str, Any]]]:
+    skip = {str(line["product"]) for line in profile.cart} | profile.purchased_products
+    entries = sorted(profile.products.items(), key=lambda kv: -kv[1]["last"])
+    return [(pid, entry) for pid, entry in entries if pid not in skip and entry.get("seen")][: settings.recently_viewed]
+
+
+def back_in_stock(profile: Profile, catalog: Mapping[str, Mapping[str, Any]], settings: Any) -> list[dict[str, Any]]:
+    """Recently viewed products that were out of stock when last seen and are in stock now."""
+    out = []
+    for pid, entry in _recent(profile, settings):
+        if entry["seen"].get("in_stock") is not False:
+            continue
+        item = card(pid, catalog, settings.low_stock, None, _price(entry["seen"].get("price")), settings.min_price_drop)
+        if item["in_stock"]:
+            out.append(item)
+    return out
+
+
+def price_dropped(profile: Profile, catalog: Mapping[str, Mapping[str, Any]], settings: Any) -> list[dict[str, Any]]:
+    """Recently viewed products whose price is lower now than when last seen (and can be bought)."""
+    out = []
+    for pid, entry in _recent(profile, settings):
+        item = card(pid, catalog, settings.low_stock, None, _price(entry["seen"].get("price")), settings.min_price_drop)
+        if item["price_dropped"] and item["in_stock"] is not False:
+            out.append(item)
+    return out

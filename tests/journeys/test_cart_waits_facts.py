@@ -1,0 +1,91 @@
+"""The cart that waits as pure facts (rules/waiting_cart.py): what waits, and scarcity only from the
+store's own count."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from slotwise.profile import Profile, add_to_cart, merge, record_purchase, record_view, set_cart
+from slotwise.rules.journey_settings import ReminderSettings
+from slotwise.rules.waiting_cart import back_in_stock, card, price_dropped, waiting_cart
+
+T0 = 1_800_000_000.0
+SETTINGS = ReminderSettings(low_stock=3, min_price_drop=0.05, max_age_days=30)
+
+
+def cart_left_yesterday() -> Profile:
+    p = Profile.new("v", T0)
+    record_view(p, T0)
+    add_to_cart(p, {"product": "a", "size": "M", "qty": 1, "price": 20.0, "added": T0})
+    record_view(p, T0 + 86_400)  # the next day: a new visit
+    return p
+
+
+def test_only_lines_from_an_earlier_visit_wait() -> None:
+    p = cart_left_yesterday()
+    add_to_cart(p, {"product": "b", "qty": 1, "price": 5.0, "added": T0 + 86_400 + 5})  # added this visit
+    assert [i["product"] for i in waiting_cart(p, {}, SETTINGS, T0 + 86_400 + 10)] == ["a"]
+    assert waiting_cart(p, {}, SETTINGS, T0 + 40 * 86_400) == []  # older than max_age: no longer waits
+
+
+def test_another_devices_empty_basket_does_not_forget_it_but_a_purchase_does() -> None:
+    phone = cart_left_yesterday()
+    laptop = Profile.new("laptop", T0 + 90_000)
+    record_view(laptop, T0 + 90_000)
+    merged = merge(phone, laptop)
+    set_cart(merged, [], count=0)  # the laptop's mini basket: empty
+    assert [i["product"] for i in waiting_cart(merged, {}, SETTINGS, T0 + 90_001)] == ["a"]
+    record_purchase(merged, "o1", [{"product": "a", "qty": 1, "price": 20.0}], T0 + 90_002)
+    assert waiting_cart(merged, {}, SETTINGS, T0 + 90_003) == []
+
+
+def test_current_price_and_stock_from_the_catalog() -> None:
+    p = cart_left_yesterday()
+    (item,) = waiting_cart(p, {"a": {"name": "A", "price": 15.0, "currency": "EUR", "in_stock": True, "stock": 2}},
+                           SETTINGS, T0 + 86_401)
+    assert (item["price"], item["price_was"], item["price_dropped"]) == (15.0, 20.0, True)
+    assert item["scarce"] and item["stock"] == 2 and item["qty"] == 1 and item["size"] == "M"
+
+
+offers = st.fixed_dictionaries({}, optional={
+    "price": st.one_of(st.none(), st.floats(min_value=0, max_value=1e5, allow_nan=False)),
+    "in_stock": st.one_of(st.none(), st.booleans()),
+    "stock": st.one_of(st.none(), st.integers(min_value=-5, max_value=50), st.text(max_size=3), st.booleans()),
+    "stock_by_size": st.dictionaries(st.sampled_from(["M", "L"]), st.integers(min_value=0, max_value=9), max_size=2),
+})
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a loaded machine: speed lives in bench/
+@given(offers, st.sampled_from([None, "M", "L", "S"]), st.integers(min_value=0, max_value=10))
+def test_scarcity_is_never_invented(entry: dict, size: str | None, low: int) -> None:
+    item = card("a", {"a": entry}, low, size)
+    by_size = entry.get("stock_by_size") or {}
+    published = by_size.get(size) if size in by_size else entry.get("stock")
+    if item["scarce"]:
+        assert isinstance(published, int) and not isinstance(published, bool) and 0 < published <= low
+        assert item["stock"] == published
+    if not isinstance(published, int) or isinstance(published, bool) or published < 0:
+        assert item["stock"] is None and not item["scarce"]
+
+
+def test_viewed_earlier_back_in_stock_or_cheaper_and_not_when_bought() -> None:
+    p = Profile.new("v", T0)
+    record_view(p, T0, product="x", offer={"price": 50.0, "in_stock": False})
+    record_view(p, T0 + 1, product="y", offer={"price": 40.0, "in_stock": True})
+    record_view(p, T0 + 2, product="z", offer={"price": 40.0, "in_stock": True})
+    catalog = {"x": {"price": 50.0, "in_stock": True}, "y": {"price": 39.0, "in_stock": True},
+               "z": {"price": 30.0, "in_stock": False}}
+    assert [i["product"] for i in back_in_stock(p, catalog, SETTINGS)] == ["x"]
+    assert price_dropped(p, catalog, SETTINGS) == []  # y: 2.5% off is below min_price_drop; z: cheaper but sold out
+    catalog["y"]["price"] = 30.0
+    assert [i["product"] for i in price_dropped(p, catalog, SETTINGS)] == ["y"]
+    record_purchase(p, "o1", [{"product": "y", "qty": 1}], T0 + 3)
+    assert price_dropped(p, catalog, SETTINGS) == []  # bought it: no news
+
+
+def test_merged_devices_keep_what_the_latest_view_saw() -> None:
+    phone, laptop = Profile.new("phone", T0), Profile.new("laptop", T0)
+    record_view(phone, T0, product="x", offer={"price": 50.0, "in_stock": False})
+    record_view(laptop, T0 + 60, product="x", offer={"price": 45.0, "in_stock": True})
+    for known, other in ((phone, laptop), (laptop, phone)):
+        assert merge(known, other).products["x"]["seen"] == {"price": 45.0, "in_stock": True}
