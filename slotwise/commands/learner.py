@@ -25,7 +25,7 @@ async def _run(args: argparse.Namespace) -> int:
     holder = None
     rules_path = args.rules or settings.rules
     if rules_path:
-        from slotwise.proxy.personalize import slot_configs
+        from slotwise.proxy.choices import slot_configs
         from slotwise.proxy.rules_watch import RulesHolder
         from slotwise.rules import load_rules
 

@@ -73,7 +73,7 @@ async def _report(args: argparse.Namespace) -> int:
     configs = None
     rules = args.rules or os.environ.get("SLOTWISE_RULES")
     if rules:  # the variants as the server has them (also for a log from before decisions named them all)
-        from slotwise.proxy.personalize import slot_configs
+        from slotwise.proxy.choices import slot_configs
         from slotwise.rules import load_rules
         from slotwise.rules.errors import RulesError
 

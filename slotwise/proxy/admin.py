@@ -169,7 +169,7 @@ class AdminPages:
         if self._cache is not None and time.monotonic() - self._cache[0] < REPORT_TTL_S:
             return self._cache[1]
         ruleset = self.p.ruleset()
-        from slotwise.proxy.personalize import slot_configs
+        from slotwise.proxy.choices import slot_configs
 
         records = await read_all(self.p.store)
         self._records = records

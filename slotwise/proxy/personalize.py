@@ -13,7 +13,6 @@ import logging
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 from urllib.parse import parse_qsl
 
@@ -21,13 +20,14 @@ from starlette.routing import BaseRoute
 
 from slotwise.bandits.assignment import in_holdout
 from slotwise.bandits.learner import SlotConfig
-from slotwise.html import Edit, rewrite
+from slotwise.html import rewrite
 from slotwise.html.bounds import check_page
 from slotwise.profile import Profile
 from slotwise.proxy import metrics
 from slotwise.proxy.admin import admin_routes
 from slotwise.proxy.bots import BOT_SERVER_TIMING, is_bot
 from slotwise.proxy.capture import MAX_BODY as CAPTURE_MAX_BODY
+from slotwise.proxy.choices import HOLDOUT_ARM, PageWork, SlotChoice, mark_only, slot_configs, variant_costs
 from slotwise.proxy.capture import Capture
 from slotwise.proxy.catalog_feed import FeedLoader
 from slotwise.proxy.config import Settings
@@ -50,6 +50,7 @@ from slotwise.proxy.recommendations import fetch_recommendations, picks_for
 from slotwise.proxy.rules_watch import RulesHolder
 from slotwise.rules import RuleSet, build_context, load_rules, page_facts, request_facts
 from slotwise.rules.errors import RuleEvaluationError
+from slotwise.rules.ruleset import Slot, Variant
 from slotwise.rules.interests import InterestRules, interests
 from slotwise.rules.reading import PageReading, read_html
 from slotwise.rules.tag_config import tag_config
@@ -63,34 +64,6 @@ from slotwise.tasks import cancel_and_wait
 
 log = logging.getLogger("slotwise.personalize")
 
-HOLDOUT_ARM = "__holdout__"
-
-
-@dataclass
-class SlotChoice:
-    """What one slot shows this visitor, and the decision behind it."""
-
-    slot: Any
-    variant: Any | None  # None: the visitor is in the holdout
-    decision_id: str
-    record: dict[str, Any] | None = None  # a new decision to log (None when sticky or preview)
-    edit: Edit | None = None  # what it changes on the page (None: nothing, e.g. a popup's control)
-    propensity: float | None = None  # a policy's draw: the chance it had of showing this variant
-    reason: str = "decision"  # why this variant (a code of ``preview_bar.REASONS``): forced, sticky, holdout...
-
-
-@dataclass
-class PageWork:
-    """Everything the page's steps computed (kept on ``flow.state['page']``)."""
-
-    ruleset: RuleSet
-    profile: Profile | None = None
-    choices: list[SlotChoice] = field(default_factory=list)
-    edits: list[Edit] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)  # slot id -> why it shows nothing here (when, killed)
-    page_reason: str | None = None  # why nothing on the page is personalized (gpc, consent, off, all-off)
-
-
 @contextmanager
 def stage(name: str, slot: str | None = None) -> Iterator[None]:
     """Names the step (and slot) an error came from, for the fail-open metric and log."""
@@ -102,21 +75,6 @@ def stage(name: str, slot: str | None = None) -> Iterator[None]:
         raise PersonalizationError(name, exc.reason, exc.slot_id) from exc
     except Exception as exc:
         raise PersonalizationError(name, f"{type(exc).__name__}: {exc}", slot) from exc
-
-
-def slot_configs(ruleset: RuleSet) -> dict[str, SlotConfig]:
-    """What the learner needs of each slot (arms, goal, policy, attribution window)."""
-    window_s, window_mode = ruleset.attribution_window
-    configs: dict[str, SlotConfig] = {}
-    for slot in ruleset.slots:
-        configs[slot.id] = SlotConfig(
-            arms=tuple(v.id for v in slot.variants),
-            goal=slot.goal,
-            policy=slot.policy_spec,
-            window=float(window_s),
-            window_mode=window_mode,
-        )
-    return configs
 
 
 class SlotwisePersonalizer:
@@ -508,7 +466,7 @@ class SlotwisePersonalizer:
                 choice.edit = edit
                 work.edits.append(edit)
 
-    def _choose(self, slot: Any, profile: Profile | None, visitor_id: str, now: float, holdout: bool,
+    def _choose(self, slot: Slot, profile: Profile | None, visitor_id: str, now: float, holdout: bool,
                 forced: dict[str, str] | None, features: dict[str, Any], ruleset: RuleSet) -> SlotChoice:
         """The slot's variant for this visitor (None: the holdout), with the reason. A preview
         forces the variants it names; its other slots decide as for a visitor, logging nothing."""
@@ -520,7 +478,7 @@ class SlotwisePersonalizer:
             choice.record, choice.decision_id = None, "preview"
         return choice
 
-    def _visitor_choice(self, slot: Any, variants: dict[str, Any], profile: Profile | None, visitor_id: str,
+    def _visitor_choice(self, slot: Slot, variants: dict[str, Variant], profile: Profile | None, visitor_id: str,
                         now: float, holdout: bool, features: dict[str, Any], ruleset: RuleSet) -> SlotChoice:
         sticky = profile.assignments.get(slot.id) if profile is not None else None
         if sticky is not None and self._sticky_holds(slot, sticky, profile):
@@ -549,7 +507,7 @@ class SlotwisePersonalizer:
         return SlotChoice(slot, variant, decision_id, record, propensity=decision.propensity)
 
     @staticmethod
-    def _sticky_holds(slot: Any, sticky: dict[str, Any], profile: Profile | None) -> bool:
+    def _sticky_holds(slot: Slot, sticky: dict[str, Any], profile: Profile | None) -> bool:
         mode = slot.sticky
         if mode == "none" or profile is None:
             return False
@@ -574,22 +532,6 @@ class SlotwisePersonalizer:
             else:
                 rest.append(item)
         return await self.capture.expand(visitor_id, rest, now, self.ruleset())
-
-
-def mark_only(slot: Any, decision_id: str) -> Edit:
-    """A control variant (or one with nothing to change for this visitor) still marks the
-    slot's element with its decision id, so the tag can report that it was seen and
-    clicked: otherwise a click goal could never reward the store's own version."""
-    return Edit(slot=slot.id, selector=slot.selector, action="set-attribute", attributes={},
-                decision_id=decision_id, limit=slot.limit)
-
-
-def variant_costs(variant: Any) -> tuple[float, float]:
-    """A coupon's cost per rewarded order, as (amount, fraction of the order), for the margin goal."""
-    cost = getattr(variant, "coupon_cost", None)
-    if cost is None:
-        return 0.0, 0.0
-    return (float(cost.value), 0.0) if cost.kind == "amount" else (0.0, float(cost.value))
 
 
 def build_personalizer(settings: Settings) -> SlotwisePersonalizer:

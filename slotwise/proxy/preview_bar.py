@@ -28,7 +28,7 @@ from slotwise.proxy.preview import OFF, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLi
 
 if TYPE_CHECKING:
     from slotwise.proxy.flow import Flow
-    from slotwise.proxy.personalize import PageWork
+    from slotwise.proxy.choices import PageWork
 
 REASONS: dict[str, str] = {
     "forced": "forced by this preview link",

@@ -21,8 +21,10 @@ from slotwise.proxy.flow import Flow, Visitor
 from slotwise.rules import page_facts, request_facts
 from slotwise.rules.reading import PageReading, read_extract
 
-if TYPE_CHECKING:
-    from slotwise.proxy.personalize import SlotChoice, SlotwisePersonalizer
+from slotwise.proxy.choices import PageWork, SlotChoice
+
+if TYPE_CHECKING:  # the personalizer calls in; a type, not an import at run time
+    from slotwise.proxy.personalize import SlotwisePersonalizer
 
 
 def page_headers(request: Any) -> list[tuple[str, str]]:
@@ -40,8 +42,6 @@ def page_headers(request: Any) -> list[tuple[str, str]]:
 async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: str, url: str,
                          extract: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``{"decisions": [edit + token...], "complete": bool}`` for the page at ``url``."""
-    from slotwise.proxy.personalize import PageWork
-
     empty: dict[str, Any] = {"decisions": [], "complete": True}
     ruleset = p.ruleset()
     if ruleset is None or is_bot(request.headers.get("user-agent")):  # crawlers run the tag too: left alone
@@ -95,7 +95,7 @@ async def _catalog_reading(p: "SlotwisePersonalizer", kind: str, params: Mapping
     return PageReading(structured=found, declared=True), True
 
 
-def _choice_json(choice: "SlotChoice", p: "SlotwisePersonalizer") -> dict[str, Any]:
+def _choice_json(choice: SlotChoice, p: "SlotwisePersonalizer") -> dict[str, Any]:
     out = edit_json(choice.edit) if choice.edit is not None else {
         "slot": choice.slot.id, "action": "none", "decision_id": choice.decision_id,
     }

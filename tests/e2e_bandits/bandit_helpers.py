@@ -150,7 +150,7 @@ class Edge:
                 and (visitor is None or r.visitor == visitor) and (slot is None or r.data["slot"] == slot)]
 
     def decision_log(self) -> Any:
-        from slotwise.proxy.personalize import slot_configs
+        from slotwise.proxy.choices import slot_configs
 
         return build_decision_log(self.records(), slot_configs(self.p.ruleset()), now=self.clock())
 

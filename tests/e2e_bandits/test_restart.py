@@ -16,7 +16,7 @@ from bandit_helpers import BROWSER_UA, RULES
 from conftest_paths import PYTHON
 from slotwise.bandits.learner import Learner
 from slotwise.proxy.learning import SNAPSHOT_NAME, learner_record
-from slotwise.proxy.personalize import slot_configs
+from slotwise.proxy.choices import slot_configs
 from slotwise.proxy.reporting import read_all
 from slotwise.rules import load_rules
 from slotwise.store import open_store

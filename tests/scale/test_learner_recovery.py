@@ -13,7 +13,7 @@ from redis_server import RedisServer, redis_server_binary
 
 from slotwise.proxy.learner_process import StreamLearner
 from slotwise.proxy.learning import SNAPSHOT_NAME
-from slotwise.proxy.personalize import slot_configs
+from slotwise.proxy.choices import slot_configs
 from slotwise.rules import load_rules
 from slotwise.store.base import LogRecord
 from slotwise.store.redis import RedisStore
