@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -60,6 +61,19 @@ class Clock:
             self.stack[-1][2] += took
 
     def wrap(self, step: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        if not asyncio.iscoroutinefunction(fn):
+            plain = fn
+
+            @functools.wraps(fn)
+            def fn(*args: Any, **kwargs: Any) -> Any:  # the profile writer's thread runs beside requests
+                if threading.current_thread().name != "sw-profile-writer":
+                    return plain(*args, **kwargs)
+                started = time.perf_counter()
+                try:
+                    return plain(*args, **kwargs)
+                finally:
+                    self.background[f"profile writer: {step}"] += time.perf_counter() - started
+
         if asyncio.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def timed_async(*args: Any, **kwargs: Any) -> Any:
@@ -72,6 +86,8 @@ class Clock:
 
         @functools.wraps(fn)
         def timed(*args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread().name == "sw-profile-writer":
+                return fn(*args, **kwargs)
             self.enter(step)
             try:
                 return fn(*args, **kwargs)
@@ -117,9 +133,13 @@ def instrument(clock: Clock, app: Any) -> None:
     clock.patch("catalog", pageviews.PageViewRecorder, "learn")
     clock.patch("capture", type(personalizer.capture), "on_page")
     clock.patch("profile read", sqlite_profiles, "_load")
+    clock.patch("profile write", sqlite_profiles, "write_views")  # the writer thread: background
     for target in {id(store): store, id(getattr(store, "inner", store)): getattr(store, "inner", store)}.values():
         clock.patch("profile read", target, "get_profile")
+        clock.patch("profile read", target, "_current")  # the cache's version check (and reload)
+        clock.patch("profile read", target, "load_profile")
         clock.patch("profile write", target, "update_profile")
+        clock.patch("profile write", target, "update_profile_soon")
         clock.patch("catalog", target, "record_product_view")
         clock.patch("catalog", target, "upsert_products")
         clock.patch("log", target, "append")

@@ -24,7 +24,9 @@ was above ``--max-load`` at the start. The load average cannot tell the bench's
 own work from others' (nginx, wrk and Slotwise keep both cores busy), so each
 case also measures the cores *other* processes used while it ran (the
 machine's busy time less this bench's process tree); above ``--max-other``
-the case is marked as a "loaded" figure.
+the case is marked as a "loaded" figure. For Slotwise the table also gives
+its CPU time per request (all its processes): on a shared machine that moves
+far less than req/s, which is what makes before/after comparisons possible.
 
 Time to first byte of a trickled page (streamed personalization) is a
 separate command: ``python -m bench.proxy.ttfb``; where a page's time goes,
@@ -107,6 +109,8 @@ class Result:
     load_before: float = 0.0
     load_after: float = 0.0
     other_cores: float = 0.0
+    requests: int = 0
+    cpu_ms: float = 0.0  # Slotwise's CPU (all its processes) per request: steadier than req/s on a shared machine
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,9 @@ def wrk(url: str, duration: int, connections: int, threads: int = 2, script: str
     errors = sum(int(n) for n in sock.groups()) if sock else 0
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors += int(non2xx.group(1)) if non2xx else 0
-    return Result("", rps, parse(lat.get("50", "nan")), parse(lat.get("99", "nan")), errors)
+    done = re.search(r"(\d+) requests in", out)
+    return Result("", rps, parse(lat.get("50", "nan")), parse(lat.get("99", "nan")), errors,
+                  requests=int(done.group(1)) if done else 0)
 
 
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
@@ -284,8 +290,8 @@ def _busy_ticks() -> int:
     return sum(values) - values[3] - values[4]  # less idle and iowait
 
 
-def _our_ticks() -> dict[int, int]:
-    """CPU ticks of each live process of this bench (this one and its descendants: nginx, slotwise)."""
+def _our_ticks(root: int | None = None) -> dict[int, int]:
+    """CPU ticks of each live process of a tree (default: this bench and its descendants: nginx, slotwise)."""
     parents: dict[int, int] = {}
     ticks: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -296,7 +302,7 @@ def _our_ticks() -> dict[int, int]:
         pid = int(stat.parent.name)
         parents[pid] = int(fields[1])
         ticks[pid] = int(fields[11]) + int(fields[12])
-    ours = {os.getpid()}
+    ours = {root or os.getpid()}
     grew = True
     while grew:
         children = {pid for pid, parent in parents.items() if parent in ours} - ours
@@ -344,8 +350,11 @@ def run_case(case: Case, ports: dict[str, int], tmp: str, run_no: int, args: arg
                 print(f"  {case.key}: slots applied on {case.path}: {applied_slots(port, case.path, cookies[0])}", flush=True)
             warm = ["-s", script] if script else []
             subprocess.run(["wrk", "-t1", "-c4", "-d1s", *warm, f"http://127.0.0.1:{port}{case.path}"], capture_output=True)
+            spent = sum(_our_ticks(proc.pid).values())
             with OtherCPU() as other:
                 result = wrk(f"http://127.0.0.1:{port}{case.path}", args.duration, args.connections, script=script)
+            spent = sum(_our_ticks(proc.pid).values()) - spent
+            result.cpu_ms = spent * 1000 / HZ / max(1, result.requests)
             if case.rules is not None:
                 result.note = fail_open_note(port)
         finally:
@@ -362,20 +371,22 @@ def run_case(case: Case, ports: dict[str, int], tmp: str, run_no: int, args: arg
 def table(rounds: list[list[Result]], args: argparse.Namespace, load_start: float) -> str:
     n = len(rounds)
     baselines = [next((r.rps for r in results if r.name == CASES[1].name), None) for results in rounds]
-    head = " | ".join(f"req/s #{i + 1} | p99 ms #{i + 1} | × nginx proxy #{i + 1}" for i in range(n))
+    head = " | ".join(f"req/s #{i + 1} | p99 ms #{i + 1} | × nginx proxy #{i + 1} | CPU ms/req #{i + 1}"
+                      for i in range(n))
     lines = [
         f"wrk -t2 -c{args.connections} -d{args.duration}s --latency; nginx and `slotwise serve` ({args.server}) with "
         f"{args.workers} worker(s) each; {n} round(s), interleaved; load average (1 min) at the start {load_start:.2f}"
         + (" — **loaded machine: figures are not quiet ones**" if load_start > args.max_load else ""),
         "",
         f"| case | {head} | errors | load before → after | other work (cores) | note |",
-        "| --- |" + " ---: | ---: | ---: |" * n + " ---: | --- | --- | --- |",
+        "| --- |" + " ---: | ---: | ---: | ---: |" * n + " ---: | --- | --- | --- |",
     ]
     for i, case_results in enumerate(zip(*rounds)):
         cells = []
         for r, base in zip(case_results, baselines):
             ratio = f"{r.rps / base:.3f}" if base else "–"
-            cells.append(f"{r.rps:,.0f} | {r.p99_ms:.1f} | {ratio}")
+            cpu = f"{r.cpu_ms:.2f}" if r.cpu_ms else "–"
+            cells.append(f"{r.rps:,.0f} | {r.p99_ms:.1f} | {ratio} | {cpu}")
         first = case_results[0]
         errors = "/".join(str(r.errors) for r in case_results)
         loads = ", ".join(f"{r.load_before:.1f} → {r.load_after:.1f}" for r in case_results)
@@ -436,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
                     result = run_case(case, ports, tmp, run_no, args)
                     results.append(result)
                     print(f"#{run_no} {case.name:58s} {result.rps:10,.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
-                          f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}  load {result.load_before:.1f}→"
+                          f"p99 {result.p99_ms:7.2f} ms  CPU {result.cpu_ms:5.2f} ms/req  errors {result.errors}  load {result.load_before:.1f}→"
                           f"{result.load_after:.1f} others {result.other_cores:.2f} cores  {result.note}", flush=True)
                 rounds.append(results)
         finally:

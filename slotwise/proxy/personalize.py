@@ -379,7 +379,7 @@ class SlotwisePersonalizer:
                         "session_start": session_start}
             for r in records
         }
-        await self.store.update_profile(visitor_id, lambda p: p.assignments.update(assignments), now)
+        await self.store.update_profile_soon(visitor_id, lambda p: p.assignments.update(assignments), now)
 
     async def confirm_applied(self, visitor_id: str, tokens: Sequence[str], now: float) -> int:
         """The tag applied these decisions (tag-only mode): now they are logged, and sticky."""
