@@ -9,19 +9,12 @@ import math
 import sys
 import textwrap
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-from slotwise.bandits.decision_log import format_decision_log
-from slotwise.bandits.stats import SlotReport
 from slotwise.commands.common import add_store_arguments, parse_since, store_from_args
-from slotwise.proxy.reporting import (
-    build_decision_log,
-    chance_text,
-    json_safe,
-    notices,
-    read_all,
-    segment_lines,
-    slot_reports,
-)
+
+if TYPE_CHECKING:  # the statistics (numpy) load when a report runs, not for ``--help``
+    from slotwise.bandits.stats import SlotReport
 
 
 def _finite(x: float | None) -> bool:
@@ -42,6 +35,8 @@ def _interval(low: float | None, high: float | None, binary: bool) -> str:
 
 
 def _chance(p: float) -> str:
+    from slotwise.proxy.reporting import chance_text
+
     return chance_text(p)
 
 
@@ -67,6 +62,7 @@ LEGEND = (
 def render_text(reports: list[SlotReport]) -> str:
     """The report for a person: one table per slot, the holdout as the baseline, plain-language lift."""
     from slotwise.bandits.goals import is_binary
+    from slotwise.proxy.reporting import notices, segment_lines
 
     if not reports:
         return "No decisions logged yet.\n"
@@ -107,6 +103,9 @@ def render_text(reports: list[SlotReport]) -> str:
 
 
 async def _report(args: argparse.Namespace) -> int:
+    from slotwise.bandits.decision_log import format_decision_log
+    from slotwise.proxy.reporting import build_decision_log, json_safe, read_all, slot_reports
+
     _, store = store_from_args(args)
     try:
         records = await read_all(store)
