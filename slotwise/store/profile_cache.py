@@ -25,7 +25,7 @@ anyone: a worker killed with ``kill -9`` loses the views still queued (at
 most one batch: the views of the last few milliseconds); a normal stop
 (``close``) writes them all. ``flush`` waits for everything queued so far.
 
-Erase: ``delete_profile`` writes this worker's queue first; an update queued
+Merge and erase: ``link_identity`` and ``delete_profile`` write this worker's queue first; an update queued
 for a profile that existed when the page was viewed is dropped if the profile
 is gone when the writer applies it, so a view in another worker's queue never
 brings an erased person back.
@@ -260,6 +260,11 @@ class CachedProfiles:
             await asyncio.to_thread(self.writer.flush)
 
     # -- what must see the queue written first ---------------------------------------
+    async def link_identity(self, visitor_id: str, alias: str, now: float, *, merge: bool = True) -> Profile:
+        """A login merges profiles: the views this worker queued go in first, so the merge has them."""
+        await self.flush()
+        return await self.inner.link_identity(visitor_id, alias, now, merge=merge)  # type: ignore[no-any-return]
+
     async def delete_profile(self, visitor_id: str) -> bool:
         await self.flush()
         profile_id, _ = self.inner.profile_head(visitor_id)
