@@ -218,6 +218,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 wall = 0.0
                 cpu = time.process_time()
                 failed = 0
+                streamed = 0  # the head left before personalization ended (the hold time ran out): no Server-Timing
                 if profiler:
                     profiler.enable()
                 for i in range(args.requests):
@@ -226,7 +227,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     r = await client.get(args.path, headers={"cookie": f"sw_vid={cookies[i % len(cookies)]}"})
                     wall += time.perf_counter() - started
                     clock.leave()
-                    failed += "sw;" not in r.headers.get("server-timing", "")
+                    failed += b"data-sw-decision" not in r.content
+                    streamed += "sw;" not in r.headers.get("server-timing", "")
                 if profiler:
                     profiler.disable()
                     profiler.dump_stats(args.cprofile)
@@ -242,7 +244,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         upstream.terminate()
         upstream.wait(10)
     return {"spent": dict(clock.spent), "wall": wall, "cpu": cpu, "requests": args.requests, "applied": applied,
-            "failed": failed, "background": dict(clock.background), "writer": writer() if callable(writer) else None}
+            "failed": failed, "streamed": streamed, "background": dict(clock.background), "writer": writer() if callable(writer) else None}
 
 
 def table(result: dict[str, Any], args: argparse.Namespace) -> str:
@@ -253,7 +255,8 @@ def table(result: dict[str, Any], args: argparse.Namespace) -> str:
         f"`python -m bench.proxy.breakdown --requests {n} --path {args.path} --store {args.store or 'sqlite'}`, "
         f"load average before {args.load_before}, after {os.getloadavg()[0]:.2f}",
         "",
-        f"slots applied: `{result['applied']}`; pages not personalized: {result['failed']}",
+        f"slots applied: `{result['applied']}`; pages not personalized: {result['failed']}; "
+        f"streamed (head sent before the page was personalized): {result['streamed']}",
         "",
         "| step | ms per page | share |",
         "| --- | ---: | ---: |",
