@@ -1,6 +1,7 @@
 """Runs the benchmarks: ``python -m bench [NAME ...]`` (default: all of them, one after another).
 
-NAME is one of proxy, ttfb, rewrite, hostile, bandits, imports, journeys, journeys-data, scale. Each prints its own
+NAME is one of proxy, breakdown, profile_writes, decide, startup, ttfb, rewrite, hostile, bandits,
+imports, journeys, journeys-data, scale, worker_memory. Each prints its own
 table with ratios against a baseline measured in the same run; the figures
 and commands are kept in docs/benchmarks.md.
 """
@@ -16,6 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCHES = {
     "proxy": [sys.executable, "-m", "bench.proxy.run"],
+    "breakdown": [sys.executable, "-m", "bench.proxy.breakdown"],
+    "profile_writes": [sys.executable, "-m", "bench.proxy.profile_writes"],
+    "decide": [sys.executable, "bench/decide.py"],
+    "startup": [sys.executable, "bench/startup.py"],
     "ttfb": [sys.executable, "-m", "bench.proxy.ttfb"],
     "rewrite": [sys.executable, "bench/rewrite.py"],
     "hostile": [sys.executable, "bench/hostile_scans.py"],
@@ -24,6 +29,7 @@ BENCHES = {
     "journeys": [sys.executable, "bench/journeys.py"],
     "journeys-data": [sys.executable, "bench/journeys_data.py"],
     "scale": [sys.executable, "-m", "bench.scale.run"],
+    "worker_memory": [sys.executable, "-m", "bench.scale.worker_memory"],  # 10 minutes
 }
 
 

@@ -1,26 +1,40 @@
-"""Proxy benchmark: nginx direct, nginx as a proxy, Slotwise pass-through and rewriting slots.
+"""Proxy benchmark: nginx direct, nginx as a tuned proxy, and ``slotwise serve`` as a user starts it.
 
-    .venv/bin/python -m bench.proxy.run [--duration 10] [--connections 32] [--workers 2]
-        [--server granian|uvicorn] [--transport aiohttp|httpx] [--no-malloc-tune]
-        [--rules FILE] [--cases direct,nginx-proxy,passthrough,rewrite,rules3,rules4,rules4-cached] [--out FILE.md]
+    .venv/bin/python -m bench.proxy.run [--duration 10] [--connections 32] [--workers 2] [--rounds 2]
+        [--server granian|uvicorn] [--cases direct,nginx-proxy,passthrough,rules3,rules4,rules4-cached] [--out FILE.md]
 
-``rewrite`` is a stand-in personalizer doing 3 selectolax edits (the forwarding
-layer's cost with a rewrite); ``rules3`` and ``rules4`` run the real
-personalizer with ``bench/proxy/rules-3-slots.yaml`` and ``rules-4-slots.yaml``
-(the four slots of the product brief) for 64 returning visitors with a
-history, a purchase and a cart, rotated by a wrk Lua script — every request
-reads and writes a profile, decides, renders and splices. ``rules4-cached`` is
-the same on a page the store marks cacheable (``bench/proxy/cacheable.py``):
-the upstream HTML cache personalizes every visitor from one fetch; the table
-ends with its req/s ratio to ``rules4``. Every other case's page is
-``no-store``.
+The baseline is the honest limit of a proxy hop: nginx with in-memory proxy
+buffers (``proxy_buffers 64 8k; proxy_buffer_size 16k``: a 120 KB page never
+touches a temporary file) and the same number of worker processes as
+Slotwise. Slotwise runs as a user starts it: ``slotwise serve`` in a
+subprocess, without rules (pass-through) or with ``--rules``
+(``bench/proxy/rules-3-slots.yaml``, ``rules-4-slots.yaml``: the four slots of
+the product brief) for 64 returning visitors with a history, a purchase and
+a cart, rotated by a wrk Lua script: every request reads the visitor's
+profile, records the view, decides every slot, renders and splices. The
+origin marks its page ``Cache-Control: no-store`` (not cacheable);
+``origin="cacheable"`` in a ``Case`` points at a twin origin that sends
+``Cache-Control: public, max-age=60`` and validators instead.
+
+Every case runs ``--rounds`` times (default 2), interleaved (all cases, then
+all cases again), and both figures are reported with their ratio to the
+nginx proxy of the same round. The 1-minute load average is recorded before
+and after each case; a warning is printed (and kept in the table) when it
+was above ``--max-load`` at the start. The load average cannot tell the bench's
+own work from others' (nginx, wrk and Slotwise keep both cores busy), so each
+case also measures the cores *other* processes used while it ran (the
+machine's busy time less this bench's process tree); above ``--max-other``
+the case is marked as a "loaded" figure. For Slotwise the table also gives
+its CPU time per request (all its processes): on a shared machine that moves
+far less than req/s, which is what makes before/after comparisons possible.
 
 Time to first byte of a trickled page (streamed personalization) is a
-separate command: ``python -m bench.proxy.ttfb``.
+separate command: ``python -m bench.proxy.ttfb``; where a page's time goes,
+step by step: ``python -m bench.proxy.breakdown``.
 
 Needs ``nginx`` and ``wrk`` on PATH (installs nothing). Everything runs on
 127.0.0.1 on free ports from a temporary directory. Absolute req/s drift a lot
-on a shared 2-core machine: compare the ratios of one run.
+on a shared 2-core machine: compare the ratios of one round.
 """
 
 from __future__ import annotations
@@ -34,10 +48,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cacheable
 from .page import storefront
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,22 +66,32 @@ http {{
     client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
     default_type text/html;
+    charset utf-8;
     keepalive_requests 1000000;
-    {cache_map}
     upstream origin {{ server 127.0.0.1:{origin}; keepalive 64; }}
-    server {{
+    server {{  # the store's origin: its pages are not cacheable
         listen 127.0.0.1:{origin};
         root {tmp}/www;
-        {cache_header}
+        etag off;
+        add_header Cache-Control "no-store" always;
         location / {{ try_files $uri /index.html; }}
     }}
-    server {{
+    server {{  # the same pages, cacheable by a shared cache (validators on)
+        listen 127.0.0.1:{cacheable};
+        root {tmp}/www;
+        add_header Cache-Control "public, max-age=60" always;
+        location / {{ try_files $uri /index.html; }}
+    }}
+    server {{  # the baseline: a tuned reverse proxy, the page buffered in memory (no temporary file)
         listen 127.0.0.1:{proxy};
         location / {{
             proxy_pass http://origin;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $host;
+            proxy_buffers 64 8k;
+            proxy_buffer_size 16k;
+            proxy_busy_buffers_size 64k;
         }}
     }}
 }}
@@ -83,6 +106,31 @@ class Result:
     p99_ms: float
     errors: int
     note: str = ""
+    load_before: float = 0.0
+    load_after: float = 0.0
+    other_cores: float = 0.0
+    requests: int = 0
+    cpu_ms: float = 0.0  # Slotwise's CPU (all its processes) per request: steadier than req/s on a shared machine
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of the table. ``kind``: ``direct`` (nginx serving the page), ``nginx-proxy`` or ``slotwise``.
+
+    A Slotwise case runs ``slotwise serve`` with ``rules`` (None: no rules, a
+    transparent proxy) in front of the ``origin`` (``no-store`` or
+    ``cacheable``); with ``visitors`` > 0, wrk sends each request as the next
+    of that many prepared returning visitors.
+    """
+
+    key: str
+    name: str
+    kind: str
+    rules: Path | None = None
+    path: str = "/"
+    origin: str = "no-store"
+    visitors: int = 0
+    serve_args: tuple[str, ...] = field(default_factory=tuple)
 
 
 def free_port() -> int:
@@ -91,7 +139,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(port: int, timeout: float = 15.0) -> None:
+def wait_port(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -125,12 +173,27 @@ def wrk(url: str, duration: int, connections: int, threads: int = 2, script: str
     errors = sum(int(n) for n in sock.groups()) if sock else 0
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors += int(non2xx.group(1)) if non2xx else 0
-    return Result("", rps, parse(lat.get("50", "nan")), parse(lat.get("99", "nan")), errors)
+    done = re.search(r"(\d+) requests in", out)
+    return Result("", rps, parse(lat.get("50", "nan")), parse(lat.get("99", "nan")), errors,
+                  requests=int(done.group(1)) if done else 0)
 
 
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
-RULES = {"rules3": ROOT / "bench" / "proxy" / "rules-3-slots.yaml", "rules4": ROOT / "bench" / "proxy" / "rules-4-slots.yaml"}
+RULES3 = ROOT / "bench" / "proxy" / "rules-3-slots.yaml"
+RULES4 = ROOT / "bench" / "proxy" / "rules-4-slots.yaml"
 VISITORS = 64
+
+CASES = [
+    Case("direct", "nginx direct", "direct"),
+    Case("nginx-proxy", "nginx as a proxy (in-memory buffers)", "nginx-proxy"),
+    Case("passthrough", "slotwise serve, no rules (pass-through)", "slotwise"),
+    Case("rules3", "slotwise serve --rules, 3 slots, returning visitors", "slotwise", RULES3, "/", visitors=VISITORS),
+    Case("rules4", "slotwise serve --rules, all 4 slots, returning visitors", "slotwise", RULES4, "/p/p7",
+         visitors=VISITORS),
+    Case("rules4-cached", "the same, the store's page cacheable (upstream HTML cache)", "slotwise", RULES4, "/p/p7",
+         origin="cacheable", visitors=VISITORS),
+]
+"""The cases in table order; a new one (e.g. ``origin="cacheable"``) is one line here."""
 
 
 def prepare_visitors(base: str, n: int = VISITORS) -> list[str]:
@@ -173,10 +236,10 @@ def applied_slots(port: int, path: str, cookie: str) -> str:
     return response.headers.get("server-timing", "none")
 
 
-def visitors_script(tmp: str, cookies: list[str], path: str) -> str:
+def visitors_script(tmp: str, cookies: list[str], path: str, name: str) -> str:
     """A wrk Lua script sending each request as the next visitor (cookie + browser user agent)."""
     listed = ",\n".join(f'  "{c}"' for c in cookies)
-    script = Path(tmp) / "visitors.lua"
+    script = Path(tmp) / f"visitors-{name}.lua"
     script.write_text(
         f"local cookies = {{\n{listed}\n}}\nlocal i = 0\n"
         "request = function()\n  i = i + 1\n"
@@ -186,31 +249,23 @@ def visitors_script(tmp: str, cookies: list[str], path: str) -> str:
     return str(script)
 
 
-def slotwise(upstream: str, port: int, args: argparse.Namespace, rewrite: bool | str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "SLOTWISE_UPSTREAM": upstream,
-        "SLOTWISE_PORT": str(port),
-        "SLOTWISE_WORKERS": str(args.workers),
-        "SLOTWISE_SERVER": args.server,
-        "SLOTWISE_LOG_LEVEL": "warning",
-        "SLOTWISE_HTTP_TRANSPORT": args.transport,
-        "SLOTWISE_MALLOC_TUNE": "0" if args.no_malloc_tune else "1",
-        "SLOTWISE_DATA": str(Path(args.tmp) / "data"),
-    }
-    factory = "bench.proxy.personalizer:create_app_passthrough"  # NullPersonalizer: the forwarding layer alone
-    if isinstance(rewrite, str):  # a rules case: the real personalizer
-        env["SLOTWISE_RULES"] = str(RULES[rewrite])
-        env["SLOTWISE_DATA"] = str(Path(args.tmp) / f"data-{rewrite}")
-        factory = "slotwise.proxy.app:create_app_from_env"
-    elif rewrite and args.rules:
-        env["SLOTWISE_RULES"] = str(Path(args.rules).resolve())
-        factory = "slotwise.proxy.app:create_app_from_env"  # the real personalizer
-    elif rewrite:
-        factory = "bench.proxy.personalizer:create_app_three_slots"
-    code = f"from slotwise.proxy.server import run; from slotwise.proxy.config import Settings; run(Settings.from_env(), {factory!r})"
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stderr=subprocess.DEVNULL if not args.verbose else None)
+def slotwise_command() -> list[str]:
+    """``slotwise`` as installed beside this interpreter (the console script), else the same entry point."""
+    script = Path(sys.executable).with_name("slotwise")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from slotwise.cli import main; sys.exit(main())"]
+
+
+def serve(case: Case, upstream: str, port: int, data: Path, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    """``slotwise serve`` in a subprocess, as a user starts it (this tree first on the path)."""
+    command = [*slotwise_command(), "serve", "--upstream", upstream, "--port", str(port), "--workers", str(args.workers),
+               "--server", args.server, "--data", str(data), "--log-level", "warning", *case.serve_args]
+    if case.rules is not None:
+        command += ["--rules", str(case.rules)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(command, env=env, cwd=ROOT, stderr=None if args.verbose else subprocess.DEVNULL,
+                            start_new_session=True)
     wait_port(port)
     return proc
 
@@ -218,23 +273,134 @@ def slotwise(upstream: str, port: int, args: argparse.Namespace, rewrite: bool |
 def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
-        proc.wait(10)
+        proc.wait(15)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
 
 
-def table(results: list[Result], baseline: float | None, args: argparse.Namespace) -> str:
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def _busy_ticks() -> int:
+    """CPU ticks the whole machine spent busy (every core, every process)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(values) - values[3] - values[4]  # less idle and iowait
+
+
+def _our_ticks(root: int | None = None) -> dict[int, int]:
+    """CPU ticks of each live process of a tree (default: this bench and its descendants: nginx, slotwise)."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    ours = {root or os.getpid()}
+    grew = True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in ours} - ours
+        grew = bool(children)
+        ours |= children
+    return {pid: ticks[pid] for pid in ours if pid in ticks}
+
+
+class OtherCPU:
+    """How many cores other work used while a case ran: the machine's busy time less this bench's own.
+
+    The load average cannot tell: the bench itself keeps both cores busy.
+    """
+
+    def __enter__(self) -> "OtherCPU":
+        self.started = time.monotonic()
+        self.busy, self.ours = _busy_ticks(), _our_ticks()
+        self.waited = os.times().children_user + os.times().children_system
+        self.cores = 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = time.monotonic() - self.started
+        ours_now = _our_ticks()
+        ours = sum(t - self.ours.get(pid, 0) for pid, t in ours_now.items())
+        waited = (os.times().children_user + os.times().children_system - self.waited) * HZ  # wrk, once it exited
+        self.cores = max(0.0, (_busy_ticks() - self.busy - ours - waited) / HZ / elapsed)
+
+
+def run_case(case: Case, ports: dict[str, int], tmp: str, run_no: int, args: argparse.Namespace) -> Result:
+    before = load()
+    if case.kind != "slotwise":
+        port = ports["origin"] if case.kind == "direct" else ports["proxy"]
+        with OtherCPU() as other:
+            result = wrk(f"http://127.0.0.1:{port}{case.path}", args.duration, args.connections)
+    else:
+        port = free_port()
+        origin = ports["cacheable" if case.origin == "cacheable" else "origin"]
+        proc = serve(case, f"http://127.0.0.1:{origin}", port, Path(tmp) / f"data-{case.key}-{run_no}", args)
+        try:
+            script = None
+            if case.visitors:
+                cookies = prepare_visitors(f"http://127.0.0.1:{port}", case.visitors)
+                script = visitors_script(tmp, cookies, case.path, case.key)
+                print(f"  {case.key}: slots applied on {case.path}: {applied_slots(port, case.path, cookies[0])}", flush=True)
+            warm = ["-s", script] if script else []
+            subprocess.run(["wrk", "-t1", "-c4", "-d1s", *warm, f"http://127.0.0.1:{port}{case.path}"], capture_output=True)
+            spent = sum(_our_ticks(proc.pid).values())
+            with OtherCPU() as other:
+                result = wrk(f"http://127.0.0.1:{port}{case.path}", args.duration, args.connections, script=script)
+            spent = sum(_our_ticks(proc.pid).values()) - spent
+            result.cpu_ms = spent * 1000 / HZ / max(1, result.requests)
+            if case.rules is not None:
+                result.note = fail_open_note(port)
+        finally:
+            stop(proc)
+    result.name = case.name
+    result.load_before, result.load_after, result.other_cores = before, load(), other.cores
+    if other.cores > args.max_other:
+        warning = f"other work used {other.cores:.2f} cores during the case (> {args.max_other:g}): loaded figure"
+        result.note = f"{result.note}; {warning}" if result.note else warning
+        print(f"  WARNING: {warning}", file=sys.stderr, flush=True)
+    return result
+
+
+def table(rounds: list[list[Result]], args: argparse.Namespace, load_start: float) -> str:
+    n = len(rounds)
+    baselines = [next((r.rps for r in results if r.name == CASES[1].name), None) for results in rounds]
+    head = " | ".join(f"req/s #{i + 1} | p99 ms #{i + 1} | × nginx proxy #{i + 1} | CPU ms/req #{i + 1}"
+                      for i in range(n))
     lines = [
-        f"wrk -t2 -c{args.connections} -d{args.duration}s --latency; Slotwise: {args.server}, {args.workers} worker(s), "
-        f"transport {args.transport}, malloc tuning {'off' if args.no_malloc_tune else 'on'}",
+        f"wrk -t2 -c{args.connections} -d{args.duration}s --latency; nginx and `slotwise serve` ({args.server}) with "
+        f"{args.workers} worker(s) each; {n} round(s), interleaved; load average (1 min) at the start {load_start:.2f}"
+        + (" — **loaded machine: figures are not quiet ones**" if load_start > args.max_load else ""),
         "",
-        "| case | req/s | p50 ms | p99 ms | errors | × nginx proxy | note |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        f"| case | {head} | errors | load before → after | other work (cores) | note |",
+        "| --- |" + " ---: | ---: | ---: | ---: |" * n + " ---: | --- | --- | --- |",
     ]
-    for r in results:
-        ratio = f"{r.rps / baseline:.3f}" if baseline else "–"
-        lines.append(f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {ratio} | {r.note} |")
+    for i, case_results in enumerate(zip(*rounds)):
+        cells = []
+        for r, base in zip(case_results, baselines):
+            ratio = f"{r.rps / base:.3f}" if base else "–"
+            cpu = f"{r.cpu_ms:.2f}" if r.cpu_ms else "–"
+            cells.append(f"{r.rps:,.0f} | {r.p99_ms:.1f} | {ratio} | {cpu}")
+        first = case_results[0]
+        errors = "/".join(str(r.errors) for r in case_results)
+        loads = ", ".join(f"{r.load_before:.1f} → {r.load_after:.1f}" for r in case_results)
+        others = ", ".join(f"{r.other_cores:.2f}" for r in case_results)
+        notes = " / ".join(r.note for r in case_results if r.note)
+        lines.append(f"| {first.name} | {' | '.join(cells)} | {errors} | {loads} | {others} | {notes} |")
+    keys = {c.name: c.key for c in CASES}
+    by_key = [{keys.get(r.name): r for r in results} for results in rounds]
+    cached = [f"{k['rules4-cached'].rps / k['rules4'].rps:.2f}×" for k in by_key
+              if "rules4" in k and "rules4-cached" in k and k["rules4"].rps]
+    if cached:
+        lines += ["", f"Cacheable page ÷ uncacheable page, all 4 slots (req/s, per round): {', '.join(cached)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -242,12 +408,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of nginx and of Slotwise alike")
     parser.add_argument("--server", choices=["granian", "uvicorn"], default="granian")
-    parser.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
-    parser.add_argument("--no-malloc-tune", action="store_true")
-    parser.add_argument("--rules", help="rules file for the real personalizer (default: 3 selectolax edits)")
-    parser.add_argument("--cases", default="direct,nginx-proxy,passthrough,rewrite,rules3,rules4,rules4-cached")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of every case, interleaved")
+    parser.add_argument("--cases", default=",".join(c.key for c in CASES))
+    parser.add_argument("--max-load", type=float, default=1.5,
+                        help="warn when the 1-minute load average is above this before the run")
+    parser.add_argument("--max-other", type=float, default=0.25,
+                        help="warn when other processes used more than this many cores during a case")
     parser.add_argument("--page-kb", type=int, default=120)
     parser.add_argument("--out", default=str(ROOT / "bench" / "proxy" / "results.md"))
     parser.add_argument("--verbose", action="store_true")
@@ -256,62 +424,44 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"missing: {', '.join(missing)} — install them (e.g. apt-get install nginx-light wrk)", file=sys.stderr)
         return 2
+    wanted = args.cases.split(",")
+    unknown = [k for k in wanted if k not in {c.key for c in CASES}]
+    if unknown:
+        print(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(c.key for c in CASES)}", file=sys.stderr)
+        return 2
+    cases = [c for c in CASES if c.key in wanted]
+    if not any(c.kind == "nginx-proxy" for c in cases):
+        cases.insert(0, CASES[1])  # every ratio needs the baseline of its own round
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    cases = args.cases.split(",")
+    load_start = load()
+    if load_start > args.max_load:
+        print(f"WARNING: load average {load_start:.2f} before the run (> {args.max_load:g}): "
+              "figures of this run are loaded ones", file=sys.stderr)
+    rounds: list[list[Result]] = []
     with tempfile.TemporaryDirectory(prefix="slotwise-bench-") as tmp:
-        args.tmp = tmp
         os.chmod(tmp, 0o755)  # nginx workers may run as another user (root master → nobody)
         (Path(tmp) / "www").mkdir()
         (Path(tmp) / "www" / "index.html").write_bytes(storefront(args.page_kb))
-        origin, nproxy = free_port(), free_port()
+        ports = {"origin": free_port(), "cacheable": free_port(), "proxy": free_port()}
         conf = Path(tmp) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, origin=origin, proxy=nproxy, workers=max(1, os.cpu_count() or 1),
-                                          cache_map=cacheable.NGINX_HTTP, cache_header=cacheable.NGINX_ORIGIN))
+        conf.write_text(NGINX_CONF.format(tmp=tmp, workers=args.workers, **ports))
         ng = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stderr=subprocess.DEVNULL)
-        results: list[Result] = []
         try:
-            wait_port(origin)
-            wait_port(nproxy)
-            plan = [
-                ("direct", "nginx direct", None),
-                ("nginx-proxy", "nginx as a plain proxy", None),
-                ("passthrough", "Slotwise pass-through", False),
-                ("rewrite", "Slotwise, 3 edits (stand-in personalizer)" + (" (rules)" if args.rules else ""), True),
-                ("rules3", "Slotwise, 3 slots (real rules, 64 visitors)", "rules3"),
-                ("rules4", "Slotwise, all 4 slots (real rules, 64 visitors)", "rules4"),
-                cacheable.plan_entry(),
-            ]
-            for key, name, rewrite in plan:
-                if key not in cases:
-                    continue
-                if rewrite is None:
-                    port = origin if key == "direct" else nproxy
-                    result = wrk(f"http://127.0.0.1:{port}/", args.duration, args.connections)
-                else:
-                    port = free_port()
-                    proc = slotwise(f"http://127.0.0.1:{origin}", port, args, rewrite)
-                    try:
-                        script = None
-                        if isinstance(rewrite, str):
-                            cookies = prepare_visitors(f"http://127.0.0.1:{port}")
-                            path = cacheable.path_for(key) or ("/p/p7" if rewrite == "rules4" else "/")
-                            script = visitors_script(tmp, cookies, path)
-                            print(f"  {rewrite}: slots applied on {path}: {applied_slots(port, path, cookies[0])}", flush=True)
-                        warm = ["-s", script] if script else []
-                        subprocess.run(["wrk", "-t1", "-c4", "-d1s", *warm, f"http://127.0.0.1:{port}/"], capture_output=True)
-                        result = wrk(f"http://127.0.0.1:{port}/", args.duration, args.connections, script=script)
-                        if rewrite:
-                            result.note = fail_open_note(port)
-                    finally:
-                        stop(proc)
-                result.name = name
-                results.append(result)
-                print(f"{name:34s} {result.rps:10,.0f} req/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  errors {result.errors}  {result.note}", flush=True)
+            for port in ports.values():
+                wait_port(port)
+            for run_no in range(1, args.rounds + 1):
+                results = []
+                for case in cases:
+                    result = run_case(case, ports, tmp, run_no, args)
+                    results.append(result)
+                    print(f"#{run_no} {case.name:58s} {result.rps:10,.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
+                          f"p99 {result.p99_ms:7.2f} ms  CPU {result.cpu_ms:5.2f} ms/req  errors {result.errors}  load {result.load_before:.1f}→"
+                          f"{result.load_after:.1f} others {result.other_cores:.2f} cores  {result.note}", flush=True)
+                rounds.append(results)
         finally:
             ng.terminate()
             ng.wait(10)
-    baseline = next((r.rps for r in results if r.name == "nginx as a plain proxy"), None)
-    text = table(results, baseline, args) + cacheable.ratio_line(results)
+    text = table(rounds, args, load_start)
     print()
     print(text)
     Path(args.out).write_text(f"# Proxy benchmark ({time.strftime('%Y-%m-%d %H:%M')})\n\n" + text)

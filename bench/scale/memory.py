@@ -1,6 +1,11 @@
 """Redis memory per page view and per visitor, before and after the learner trims the log.
 
     .venv/bin/python -m bench.scale.memory [--visitors 100] [--views 5] [--threads 4]
+    .venv/bin/python -m bench.scale.memory --worker-rss [--minutes 10] [--visitors 100000] ...
+
+``--worker-rss`` runs ``bench.scale.worker_memory`` instead: the resident
+memory of each ``slotwise serve`` worker over a long run with many distinct
+visitors (flat within ± 10% is the target); its options follow.
 
 Real parts: a throwaway redis-server, the demo store, one ``slotwise serve``
 (Redis store, the demo rules) and then ``slotwise learner --log-retention 0``.
@@ -65,6 +70,10 @@ def table(title: str, fams: dict[str, tuple[int, int]], views: int, visitors: in
 
 
 def main() -> None:
+    if "--worker-rss" in sys.argv[1:]:
+        from bench.scale.worker_memory import main as worker_rss
+
+        raise SystemExit(worker_rss([a for a in sys.argv[1:] if a != "--worker-rss"]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--visitors", type=int, default=100)
     parser.add_argument("--views", type=int, default=5)

@@ -6,15 +6,37 @@ events to a ``Learner`` — in process, or in a separate consumer of the event
 stream — which returns ``Outcome``s to write back to the decision log.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .assignment import bucket, even_split, in_holdout
-from .decide import Decision, decide
 from .decision_log import DecisionLogError, LoggedDecision, format_decision_log, parse_decision_log
 from .features import VisitorContext, features
 from .goals import GOALS, is_binary, rewarding_event
-from .learner import Learner, SlotConfig
-from .policies import POLICIES, Policy, make_policy, policy_from_state
 from .records import DecisionRecord, Outcome
 from .spec import POLICY_NAMES, PolicySpec, parse_policy_spec, validate_policy_spec
+
+if TYPE_CHECKING:
+    from .decide import Decision, decide
+    from .learner import Learner, SlotConfig
+    from .policies import POLICIES, Policy, make_policy, policy_from_state
+
+# The policies (numpy, scipy) are imported on first use: ``slotwise --help``, the rules checker and
+# the CLI's other light paths must not pay for them. ``from slotwise.bandits import Learner`` works as before.
+_LAZY = {
+    "Decision": ".decide", "decide": ".decide", "Learner": ".learner", "SlotConfig": ".learner",
+    "POLICIES": ".policies", "Policy": ".policies", "make_policy": ".policies", "policy_from_state": ".policies",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "GOALS", "POLICIES", "POLICY_NAMES", "Decision", "DecisionLogError", "DecisionRecord", "Learner",

@@ -40,6 +40,7 @@ BIAS = "bias"
 DEVICES = ("mobile", "tablet", "desktop")
 SOURCES = ("direct", "search", "social", "email", "paid", "referral")
 GROUPS = ("visitor", "device", "category", "cart", "visits", "source")
+ALL = "all"  # ``replay.best_per_segment(..., ALL)``: one variant for everyone
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 

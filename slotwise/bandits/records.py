@@ -6,7 +6,7 @@ JSON (a Redis stream entry, a JSONL log line) without pickles.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
 
@@ -33,7 +33,10 @@ class DecisionRecord:
     cost_rate: float = 0.0  # the same as a fraction of the order value (a 10% coupon: 0.1)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields, with the context copied (``asdict``'s deep copy cost ~20 µs per decision)."""
+        out = {name: getattr(self, name) for name in _DECISION_FIELDS}
+        out["context"] = dict(self.context)
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "DecisionRecord":
@@ -60,6 +63,9 @@ UNEXPOSED = "unexposed"  # the goal needs exposure and it never happened: not le
 ARM_REMOVED = "arm_removed"  # the slot's arms changed: dropped, not learned
 SLOT_REMOVED = "slot_removed"
 UNKNOWN_SLOT = "unknown_slot"  # a decision for a slot/arm the learner is not configured with
+
+
+_DECISION_FIELDS = tuple(f.name for f in fields(DecisionRecord))
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from .decision_log import LoggedDecision
 from .policies import Policy, make_policy
 from .exploration import sample
-from .features import segment_of
+from .features import ALL, segment_of
 from .stats import Z95, Interval
 
 TargetFn = Callable[[Sequence[str], Mapping[str, float]], Mapping[str, float]]
@@ -145,7 +145,6 @@ def evaluate(logs: Iterable[LoggedDecision], candidate, goal: str, arms: Sequenc
 
 
 # -- fixed policies: what a marketer asks first --------------------------------------------------
-ALL = "all"  # ``best_per_segment(..., ALL)``: one variant for everyone
 
 
 def always(arm: str) -> TargetFn:

@@ -11,11 +11,13 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slotwise.bandits.decision_log import DecisionLogError, parse_decision_log
-from slotwise.bandits.features import GROUPS
-from slotwise.bandits.replay import ALL, Estimate, always, evaluate, evaluate_best_per_segment
+from slotwise.bandits.features import ALL, GROUPS
+
+if TYPE_CHECKING:  # the policies (numpy) load when a replay runs, not for ``--help``
+    from slotwise.bandits.replay import Estimate
 from slotwise.bandits.spec import POLICY_NAMES, validate_policy_spec
 
 
@@ -49,6 +51,8 @@ def _fmt(e: Estimate) -> str:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    from slotwise.bandits.replay import always, evaluate, evaluate_best_per_segment
+
     path = Path(args.decisions)
     fmt = "jsonl" if path.suffix in (".jsonl", ".json") else "csv"
     try:

@@ -9,23 +9,12 @@ import os
 import sys
 import textwrap
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-from slotwise.bandits.decision_log import format_decision_log
-from slotwise.bandits.goals import is_binary
-from slotwise.bandits.stats import SlotReport
 from slotwise.commands.common import add_store_arguments, parse_since, store_from_args
-from slotwise.proxy.reporting import (
-    LEGEND,
-    build_decision_log,
-    json_safe,
-    lift_text,
-    measure_name,
-    notices,
-    read_all,
-    report_rows,
-    segment_lines,
-    slot_reports,
-)
+
+if TYPE_CHECKING:  # the statistics (numpy) load when a report runs, not for ``--help``
+    from slotwise.bandits.stats import SlotReport
 
 
 GOAL_MEANING = {
@@ -41,6 +30,9 @@ GOAL_MEANING = {
 def render_text(reports: list[SlotReport]) -> str:
     """The report for a person: one table per slot (every variant of the rules, the holdout as the
     baseline), in the admin page's words (``reporting.report_rows``, ``lift_text``, ``notices``)."""
+    from slotwise.bandits.goals import is_binary
+    from slotwise.proxy.reporting import LEGEND, lift_text, measure_name, notices, report_rows, segment_lines
+
     if not reports:
         return "No decisions logged yet.\n"
     out: list[str] = []
@@ -64,6 +56,9 @@ def render_text(reports: list[SlotReport]) -> str:
 
 
 async def _report(args: argparse.Namespace) -> int:
+    from slotwise.bandits.decision_log import format_decision_log
+    from slotwise.proxy.reporting import build_decision_log, json_safe, read_all, slot_reports
+
     _, store = store_from_args(args)
     try:
         records = await read_all(store)

@@ -33,10 +33,10 @@ class PageViewRecorder:
         category: str | None,
         product: Mapping[str, Any] | None,
     ) -> Profile:
-        """One transaction on the profile; catalog writes only when something is new."""
+        """One update of the profile (batched by the store's writer); catalog writes only when something is new."""
         product_id = str(product["id"]) if product and product.get("id") else None
         offer = {"price": product.get("price"), "in_stock": product.get("in_stock")} if product_id and product else None
-        profile = await self.store.update_profile(
+        profile = await self.store.update_profile_soon(
             visitor_id, lambda p: record_view(p, now, category=category, product=product_id, offer=offer), now
         )
         if product_id and product is not None:
@@ -45,7 +45,7 @@ class PageViewRecorder:
                 pid for pid, entry in profile.products.items()
                 if pid != product_id and entry["last"] >= profile.session_start
             ][-20:]
-            await self.store.record_product_view(product_id, co_viewed)
+            await self.store.record_product_view_soon(product_id, co_viewed)
         return profile
 
     async def learn(self, product: Mapping[str, Any], now: float) -> None:

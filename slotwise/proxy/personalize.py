@@ -42,6 +42,7 @@ from slotwise.proxy.journeys import JourneyLoader
 from slotwise.proxy.kill_switch import KillSwitches
 from slotwise.proxy.health import HealthReport, check_store
 from slotwise.proxy.learning import SNAPSHOT_NAME, LearningLoop
+from slotwise.proxy.page_readings import PageReadings
 from slotwise.proxy.page_work import page_work
 from slotwise.proxy.pageviews import PageViewRecorder
 from slotwise.proxy.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
@@ -95,6 +96,7 @@ class SlotwisePersonalizer:
             RulesHolder(settings.rules, load_rules, files_of=lambda rs: [str(f) for f in rs.files]) if settings.rules else None
         )
         self.pageviews = PageViewRecorder(self.store, settings.upstream_host)
+        self.readings = PageReadings()
         self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order)
         self.capture = Capture(self.store, self.recorder, self.pageviews, clock)
         self.feeds = FeedLoader(self.store, settings.upstream, clock)
@@ -185,7 +187,12 @@ class SlotwisePersonalizer:
 
     # -- per request -------------------------------------------------------
     async def on_request(self, flow: Flow) -> None:
-        """Who is asking: bots are left alone; everyone else has a signed id."""
+        """Who is asking: bots are left alone; everyone else has a signed id.
+
+        Without rules (``slotwise serve`` as a plain proxy) nothing reads the id, no page is
+        rewritten and no cookie would be set: the request goes through untouched."""
+        if self.rules is None:
+            return
         cookie_headers = [v for k, v in flow.headers if k == "cookie"]
         if is_bot(flow.header("user-agent")):
             flow.is_bot = True
@@ -346,26 +353,26 @@ class SlotwisePersonalizer:
             flow.extra_headers.append(("x-slotwise-preview", "on"))
         return body
 
-    @classmethod
-    def _bounded_read(cls, flow: Flow, html: bytes, ruleset: RuleSet) -> PageReading:
-        """A page over a bound of ``slotwise.html.bounds`` raises before anything parses it."""
-        check_page(html)
-        return cls._read(flow, html, ruleset)
+    def _bounded_read(self, flow: Flow, html: bytes, ruleset: RuleSet) -> PageReading:
+        """The page read once per distinct page (``page_readings``); a page over a bound of
+        ``slotwise.html.bounds`` raises before anything parses it."""
+        kind, _ = ruleset.catalog.patterns.classify(flow.path)
+        groups = dict(ruleset.catalog.product_groups()) if kind == "product" else {}
+        if not ruleset.capture.empty:
+            groups.update(ruleset.capture.page_groups(flow.path, flow.query_string, flow.headers))
+        structured = kind in ("product", "other")
+
+        def read() -> PageReading:
+            check_page(html)
+            return read_html(html, ruleset.catalog, groups, structured=structured)
+
+        return self.readings.read(html, ruleset, tuple(sorted(groups)), structured, read)
 
     def _out_of_budget(self, flow: Flow, started: float) -> bool:
         """This page's personalization has used up its time budget (``personalize_budget_ms``, less
         what earlier steps of the same page spent, as the fail-open wrapper counts it)."""
         spent = float(flow.state.get(SPENT_MS, 0.0)) + (time.perf_counter() - started) * 1000.0
         return spent > self.settings.personalize_budget_ms
-
-    @staticmethod
-    def _read(flow: Flow, html: bytes, ruleset: RuleSet) -> PageReading:
-        """The page read once: product markup where it matters, and the groups the rules read here."""
-        kind, _ = ruleset.catalog.patterns.classify(flow.path)
-        groups = dict(ruleset.catalog.product_groups()) if kind == "product" else {}
-        if not ruleset.capture.empty:
-            groups.update(ruleset.capture.page_groups(flow.path, flow.query_string, flow.headers))
-        return read_html(html, ruleset.catalog, groups, structured=kind in ("product", "other"))
 
     async def _persist_decisions(self, visitor_id: str, work: PageWork, now: float) -> None:
         """Logs the page's new decisions (with their propensities) and keeps them sticky."""
@@ -383,7 +390,7 @@ class SlotwisePersonalizer:
                         "session_start": session_start}
             for r in records
         }
-        await self.store.update_profile(visitor_id, lambda p: p.assignments.update(assignments), now)
+        await self.store.update_profile_soon(visitor_id, lambda p: p.assignments.update(assignments), now)
 
     async def confirm_applied(self, visitor_id: str, tokens: Sequence[str], now: float) -> int:
         """The tag applied these decisions (tag-only mode): now they are logged, and sticky."""

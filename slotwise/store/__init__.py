@@ -10,13 +10,18 @@ __all__ = ["LogRecord", "Store", "StoreError", "StoreUnavailable", "open_store"]
 
 
 def open_store(url: str, data_dir: str | Path) -> Store:
-    """The store a URL names: empty or ``sqlite:PATH`` for SQLite, ``redis://`` for Redis."""
+    """The store a URL names: empty or ``sqlite:PATH`` for SQLite, ``redis://`` for Redis.
+
+    SQLite comes wrapped in ``CachedProfiles``: page views are cached per
+    worker and written in groups by one writer thread.
+    """
     if url.startswith(("redis://", "rediss://", "unix://")):
         from slotwise.store.redis import RedisStore  # imported lazily: optional at run time
 
         return RedisStore(url)
+    from slotwise.store.profile_cache import CachedProfiles
     from slotwise.store.sqlite import SQLiteStore
 
-    if url.startswith("sqlite:"):
-        return SQLiteStore(Path(url[len("sqlite:"):]))
-    return SQLiteStore(Path(data_dir) / "slotwise.db")
+    path = Path(url[len("sqlite:"):]) if url.startswith("sqlite:") else Path(data_dir) / "slotwise.db"
+    # page views go through a per-worker cache and one writer thread (see profile_cache)
+    return CachedProfiles(SQLiteStore(path))  # type: ignore[return-value]

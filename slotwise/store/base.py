@@ -47,6 +47,38 @@ class LogRecord:
 ProfileUpdate = Callable[[Profile], None]
 
 
+@dataclass(frozen=True)
+class ViewUpdate:
+    """A profile update the profile writer applies later (a page view, a sticky assignment).
+
+    ``existed``: the profile existed when the update was made. If it is gone
+    when the writer applies the update, it was erased meanwhile and the update
+    is dropped (it must not bring an erased person back); otherwise a missing
+    profile is created, as ``update_profile`` does.
+    """
+
+    visitor_id: str
+    update: ProfileUpdate
+    now: float
+    existed: bool
+
+
+@dataclass(frozen=True)
+class ProductView:
+    """A product view and its co-views, counted by the profile writer (``record_product_view`` later)."""
+
+    product: str
+    co_viewed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Committed:
+    """What the writer committed for one profile: its state and version in the database now."""
+
+    profile: Profile
+    version: int
+
+
 def owners(ids: Sequence[str]) -> list[str]:
     """A person's ids as owners of coupons and outbox messages: each id, and ``profile:<id>``
     (the owner of a code given for an address someone else holds)."""
@@ -96,6 +128,11 @@ class Store(Protocol):
     async def update_profile(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
         """Atomically read, apply ``update`` and write; creates the profile if missing."""
 
+    async def update_profile_soon(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
+        """As ``update_profile``, but the write may be batched with others and land a few
+        milliseconds later (page views: see ``slotwise.store.profile_cache``); the profile
+        returned already has the update applied."""
+
     async def link_identity(self, visitor_id: str, alias: str, now: float, *, merge: bool = True) -> Profile:
         """Attach an alias (customer id, e-mail hash) to the visitor's profile.
 
@@ -133,6 +170,9 @@ class Store(Protocol):
 
     async def record_product_view(self, product: str, co_viewed: Iterable[str]) -> None:
         """Count a view of ``product`` and one co-view with each of ``co_viewed``."""
+
+    async def record_product_view_soon(self, product: str, co_viewed: Iterable[str]) -> None:
+        """As ``record_product_view``, but the counts may be written with the next group of page views."""
 
     async def popular(self, category: str | None, limit: int) -> list[str]: ...
 

@@ -37,8 +37,9 @@ def inject(e: Any, stage: str, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(type(slot), "render", boom)
     elif stage == "decide":  # the bandit
         monkeypatch.setattr(p.learning.learner, "decide", boom)
-    elif stage == "store":  # the state store
+    elif stage == "store":  # the state store (a page view's update goes through update_profile_soon)
         monkeypatch.setattr(p.store, "update_profile", aboom)
+        monkeypatch.setattr(p.store, "update_profile_soon", aboom)
     elif stage == "rewrite":  # the HTML rewriter
         monkeypatch.setattr("slotwise.proxy.personalize.rewrite", boom)
 

@@ -61,12 +61,16 @@ class Backend:
         return store
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "sqlite-cached", "redis"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "sqlite":
         from slotwise.store.sqlite import SQLiteStore
 
         return Backend("sqlite", lambda: SQLiteStore(tmp_path / "slotwise.db"))
+    if request.param == "sqlite-cached":  # what ``open_store`` gives a worker: the same contract
+        from slotwise.store import open_store
+
+        return Backend("sqlite", lambda: open_store("", tmp_path))
     url = request.getfixturevalue("redis_url")
     from slotwise.store.redis import RedisStore
 

@@ -95,6 +95,10 @@ class CatalogMixin(RedisBase):
     async def record_product_view(self, product: str, co_viewed: Iterable[str]) -> None:
         await self.run_script(_VIEW, str(product), *(str(o) for o in co_viewed))
 
+    async def record_product_view_soon(self, product: str, co_viewed: Iterable[str]) -> None:
+        """Written at once (one script call: counters on the instance-shared keys)."""
+        await self.record_product_view(product, co_viewed)
+
     @guarded
     async def popular(self, category: str | None, limit: int) -> list[str]:
         return await self._top(self.key("pv") if category is None else self.key("pv", category), limit)

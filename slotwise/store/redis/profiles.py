@@ -249,6 +249,10 @@ class ProfilesMixin(RedisBase):
         async with self._locks.hold(visitor_id):
             return await self._update(visitor_id, update, now)
 
+    async def update_profile_soon(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
+        """Written at once: a compare-and-set on the profile's own key, no lock shared by instances."""
+        return await self.update_profile(visitor_id, update, now)
+
     async def _update(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
         for attempt in range(MAX_ATTEMPTS):
             profile_id, raw = await self.run_script(_GET, visitor_id)

@@ -17,7 +17,7 @@ from typing import Sequence
 from slotwise.profile import Profile, merge
 from slotwise.store.base import ProfileUpdate
 from slotwise.store.sqlite.db import Database
-from slotwise.store.sqlite.profiles import _load, release_claims_against
+from slotwise.store.sqlite.profiles import _load, release_claims_against, write_profile
 
 _FIELDS = tuple(f.name for f in fields(Profile))
 
@@ -25,12 +25,7 @@ _FIELDS = tuple(f.name for f in fields(Profile))
 def _save(cur: sqlite3.Cursor, profile: Profile, now: float) -> None:
     """As ``profiles._save`` but serialises the fields directly: ``asdict``'s deep copy
     is most of an import's time, and the JSON is written straight away."""
-    data = json.dumps({name: getattr(profile, name) for name in _FIELDS}, separators=(",", ":"))
-    cur.execute(
-        "INSERT INTO profiles(id, data, updated) VALUES (?, ?, ?) "
-        "ON CONFLICT(id) DO UPDATE SET data = excluded.data, updated = excluded.updated",
-        (profile.id, data, now),
-    )
+    write_profile(cur, profile.id, json.dumps({name: getattr(profile, name) for name in _FIELDS}, separators=(",", ":")), now)
 
 
 def _owner(cur: sqlite3.Cursor, alias: str) -> str | None:

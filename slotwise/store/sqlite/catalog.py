@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any, Iterable, Mapping
 
 from slotwise.store.sqlite.db import Database, schema
@@ -23,6 +24,18 @@ CREATE TABLE IF NOT EXISTS coviews (
     PRIMARY KEY (a, b)
 );
 """)
+
+
+def count_product_view(cur: sqlite3.Cursor, product: str, co_viewed: Iterable[str]) -> None:
+    cur.execute("UPDATE products SET views = views + 1 WHERE id = ?", (product,))
+    for other in co_viewed:
+        if other == product:
+            continue
+        for a, b in ((product, other), (other, product)):
+            cur.execute(
+                "INSERT INTO coviews(a, b, n) VALUES (?, ?, 1) ON CONFLICT(a, b) DO UPDATE SET n = n + 1",
+                (a, b),
+            )
 
 
 class CatalogMixin:
@@ -57,15 +70,11 @@ class CatalogMixin:
 
     async def record_product_view(self, product: str, co_viewed: Iterable[str]) -> None:
         with self.db.transaction() as cur:
-            cur.execute("UPDATE products SET views = views + 1 WHERE id = ?", (product,))
-            for other in co_viewed:
-                if other == product:
-                    continue
-                for a, b in ((product, other), (other, product)):
-                    cur.execute(
-                        "INSERT INTO coviews(a, b, n) VALUES (?, ?, 1) ON CONFLICT(a, b) DO UPDATE SET n = n + 1",
-                        (a, b),
-                    )
+            count_product_view(cur, product, co_viewed)
+
+    async def record_product_view_soon(self, product: str, co_viewed: Iterable[str]) -> None:
+        """This store alone writes at once; ``profile_cache.CachedProfiles`` batches."""
+        await self.record_product_view(product, co_viewed)
 
     async def popular(self, category: str | None, limit: int) -> list[str]:
         if category is None:

@@ -16,10 +16,13 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 SCHEMAS: list[str] = []
 """SQL run at open; each mixin module appends its ``CREATE ... IF NOT EXISTS``."""
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
+"""Run at open after ``SCHEMAS``: bring a database made by an older version up to date (idempotent)."""
 
 
 def schema(sql: str) -> str:
@@ -60,6 +63,8 @@ class Database:
         with self._lock:
             for sql in SCHEMAS:  # idempotent CREATE ... IF NOT EXISTS; executescript commits itself
                 self.conn.executescript(sql)
+            for migrate in MIGRATIONS:
+                migrate(self.conn)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:

@@ -8,19 +8,22 @@ from its claimant instead of merging the real person into the claimant.
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
-from typing import Any
+from typing import Any, Sequence
 
 from slotwise.profile import Profile, forget_alias
 from slotwise.profile import merge as merge_profiles
-from slotwise.store.base import ProfileUpdate, owners
-from slotwise.store.sqlite.db import Database, schema
+from slotwise.store.base import Committed, ProductView, ProfileUpdate, ViewUpdate, owners
+from slotwise.store.sqlite.catalog import count_product_view
+from slotwise.store.sqlite.db import MIGRATIONS, Database, schema
 
 schema("""
 CREATE TABLE IF NOT EXISTS profiles (
     id TEXT PRIMARY KEY,
     data TEXT NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS aliases (
     alias TEXT PRIMARY KEY,
@@ -33,6 +36,27 @@ CREATE TABLE IF NOT EXISTS claims (
 """)
 
 
+def _add_version(conn: sqlite3.Connection) -> None:
+    """Databases made before profile versions existed get the column (another worker may have added it)."""
+    if not any(row[1] == "version" for row in conn.execute("PRAGMA table_info(profiles)")):
+        try:
+            conn.execute("ALTER TABLE profiles ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):
+                raise
+
+
+MIGRATIONS.append(_add_version)
+
+_versions = random.SystemRandom()
+
+
+def new_version() -> int:
+    """A profile's version is random, not a counter: an erased profile that comes back under
+    the same id never repeats a version a worker's cache may still hold."""
+    return _versions.getrandbits(62) + 1
+
+
 def _resolve(cur: sqlite3.Cursor, visitor_id: str) -> str:
     row = cur.execute("SELECT profile_id FROM aliases WHERE alias = ?", (visitor_id,)).fetchone()
     return row[0] if row else visitor_id
@@ -43,12 +67,53 @@ def _load(cur: sqlite3.Cursor, profile_id: str) -> Profile | None:
     return Profile.from_dict(json.loads(row[0])) if row else None
 
 
-def _save(cur: sqlite3.Cursor, profile: Profile, now: float) -> None:
+def write_profile(cur: sqlite3.Cursor, profile_id: str, data: str, now: float) -> int:
+    """The one statement that writes a profile row: every write gives it a new version."""
+    version = new_version()
     cur.execute(
-        "INSERT INTO profiles(id, data, updated) VALUES (?, ?, ?) "
-        "ON CONFLICT(id) DO UPDATE SET data = excluded.data, updated = excluded.updated",
-        (profile.id, json.dumps(profile.to_dict(), separators=(",", ":")), now),
+        "INSERT INTO profiles(id, data, updated, version) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET data = excluded.data, updated = excluded.updated, version = excluded.version",
+        (profile_id, data, now, version),
     )
+    return version
+
+
+def _save(cur: sqlite3.Cursor, profile: Profile, now: float) -> int:
+    return write_profile(cur, profile.id, json.dumps(profile.to_dict(), separators=(",", ":")), now)
+
+
+HEAD_SQL = (
+    "WITH r(pid) AS (SELECT COALESCE((SELECT profile_id FROM aliases WHERE alias = ?), ?)) "
+    "SELECT r.pid, p.version FROM r LEFT JOIN profiles p ON p.id = r.pid"
+)
+
+
+def write_views(db: Database, items: Sequence[ViewUpdate | ProductView]) -> dict[str, Committed]:
+    """The profile writer's group commit: every item in one transaction, each profile loaded and
+    saved once. Returns the committed state of each profile written (for the workers' caches)."""
+    touched: dict[str, Profile | None] = {}
+    latest: dict[str, float] = {}
+    committed: dict[str, Committed] = {}
+    with db.transaction() as cur:
+        for item in items:
+            if isinstance(item, ProductView):
+                count_product_view(cur, item.product, item.co_viewed)
+                continue
+            profile_id = _resolve(cur, item.visitor_id)
+            if profile_id not in touched:
+                touched[profile_id] = _load(cur, profile_id)
+            profile = touched[profile_id]
+            if profile is None:
+                if item.existed:  # erased since the view: it must not come back
+                    continue
+                profile = touched[profile_id] = Profile.new(profile_id, item.now)
+            item.update(profile)
+            latest[profile_id] = max(latest.get(profile_id, 0.0), item.now)
+        for profile_id, now in latest.items():
+            profile = touched[profile_id]
+            assert profile is not None
+            committed[profile_id] = Committed(profile, _save(cur, profile, now))
+    return committed
 
 
 def _claimed(cur: sqlite3.Cursor, alias: str) -> bool:
@@ -104,6 +169,27 @@ class ProfilesMixin:
     async def resolve(self, visitor_id: str) -> str:
         rows = self.db.query("SELECT profile_id FROM aliases WHERE alias = ?", (visitor_id,))
         return rows[0][0] if rows else visitor_id
+
+    def profile_head(self, visitor_id: str) -> tuple[str, int | None]:
+        """(profile id, version) without reading the profile: what a cache checks (None: no profile)."""
+        row = self.db.query(HEAD_SQL, (visitor_id, visitor_id))[0]
+        return row[0], row[1]
+
+    def load_profile(self, profile_id: str) -> tuple[Profile, int] | None:
+        """A profile by its own id, with its version."""
+        rows = self.db.query("SELECT data, version FROM profiles WHERE id = ?", (profile_id,))
+        return (Profile.from_dict(json.loads(rows[0][0])), int(rows[0][1])) if rows else None
+
+    def writer_db(self) -> Database:
+        """A connection of its own for the profile writer's thread (WAL: readers never wait for it)."""
+        return Database(self.db.path)
+
+    def write_views(self, db: Database, items: Sequence[ViewUpdate | ProductView]) -> dict[str, Committed]:
+        return write_views(db, items)
+
+    async def update_profile_soon(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
+        """This store alone writes at once; ``profile_cache.CachedProfiles`` batches."""
+        return await self.update_profile(visitor_id, update, now)
 
     async def get_profile(self, visitor_id: str) -> Profile | None:
         rows = self.db.query(

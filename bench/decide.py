@@ -1,0 +1,99 @@
+"""What one decision costs per slot, as the proxy makes it (target: < 0.1 ms).
+
+    python bench/decide.py [--arms 3] [--history 5000] [--repeat 2000]
+
+For each policy the rules can name, a slot with ``--arms`` arms and
+``--history`` learned rewards, then per slot: the decision alone
+(``Learner.decide`` with the visitor's one-hot features and a decision id, as
+``SlotwisePersonalizer._choose`` calls it), the same plus the decision record
+the proxy logs, and an update before each decision (the model moving under
+the proxy: Thompson's propensity refresh). Median and 99th percentile in
+microseconds, and the verdict against the target. Baseline in the same run:
+``uuid.uuid4().hex``, a cost every decision pays anyway.
+
+This replaces a timed unit test (timing belongs in benches, not in the suite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from slotwise.bandits.learner import Learner, SlotConfig  # noqa: E402
+from slotwise.rules.schema import POLICIES  # noqa: E402
+
+TARGET_US = 100.0
+FEATURES = {"device=mobile": 1.0, "source=search": 1.0, "visit=returning": 1.0, "cart=yes": 1.0}
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """(median, p99) in µs."""
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1e6)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
+
+
+def learner_for(policy: str, arms: int, history: int, seed: int = 3) -> Learner:
+    names = tuple(f"a{i}" for i in range(arms))
+    learner = Learner({"s": SlotConfig(arms=names, goal="click", policy=policy)})
+    rng = random.Random(seed)
+    for _ in range(history):
+        learner.policies["s"].update(rng.choice(names), float(rng.random() < 0.1), FEATURES)
+    return learner
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arms", type=int, default=3)
+    parser.add_argument("--history", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=2000)
+    args = parser.parse_args(argv)
+    print(f"`python bench/decide.py --arms {args.arms} --history {args.history} --repeat {args.repeat}`, "
+          f"load average {os.getloadavg()[0]:.2f}\n")
+    base, _ = timed(lambda: uuid.uuid4().hex, args.repeat)
+    print(f"baseline uuid4().hex: {base:.1f} µs\n")
+    print("| policy | decide µs (median / p99) | + record µs | update + decide µs | < 100 µs |")
+    print("| --- | ---: | ---: | ---: | --- |")
+    worst = 0.0
+    for policy in POLICIES:
+        learner = learner_for(policy, args.arms, args.history)
+        rng = random.Random(5)
+        arms = learner.slots["s"].arms
+
+        def decide() -> object:
+            return learner.decide("s", features=FEATURES, decision_id=uuid.uuid4().hex)
+
+        def decide_and_record() -> object:
+            decision_id = uuid.uuid4().hex
+            decision = learner.decide("s", features=FEATURES, decision_id=decision_id)
+            return decision.record(decision_id, 1000.0, "visitor", "s").to_dict()
+
+        def update_and_decide() -> object:
+            learner.policies["s"].update(rng.choice(arms), float(rng.random() < 0.1), FEATURES)
+            return decide()
+
+        d, d99 = timed(decide, args.repeat)
+        r, r99 = timed(decide_and_record, args.repeat)
+        u, u99 = timed(update_and_decide, args.repeat)
+        worst = max(worst, r)
+        print(f"| {policy} | {d:.1f} / {d99:.1f} | {r:.1f} / {r99:.1f} | {u:.1f} / {u99:.1f} | "
+              f"{'yes' if r < TARGET_US else 'NO'} |")
+    print(f"\nslowest median decision with its record: {worst:.1f} µs (target < {TARGET_US:.0f} µs per slot)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,297 @@
+"""Where a personalized page's time goes, step by step (forward, decode, profile read/write, decide, ...).
+
+    python -m bench.proxy.breakdown [--requests 1000] [--visitors 64] [--rules bench/proxy/rules-4-slots.yaml]
+        [--path /p/p7] [--store sqlite|redis://...] [--cprofile FILE.prof]
+
+The real app (``create_app`` + the real personalizer and store) runs in this
+process in front of a real origin on 127.0.0.1 (``bench.proxy.origin``, a
+120 KB page marked ``no-store``), driven one request at a time through its
+ASGI interface, for returning visitors with a history (two categories, a
+purchase with a size, a cart: all four slots apply). Each step's functions
+are wrapped with a timer; a step's time excludes the steps nested in it, and
+``forward`` is what is left of the request (ASGI, upstream fetch, headers,
+sending). ``background`` is work done off the request path (the profile
+writer), shown for completeness: it costs CPU, not latency. The
+personalization budget is raised (``--budget-ms``) so that every page goes
+the whole way even on a loaded machine.
+
+Sequential requests make the attribution exact; the throughput under load is
+``bench.proxy.run``'s job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import functools
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[2]
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+
+STEPS = ["forward", "decode", "identity", "page read", "profile read", "profile write", "catalog", "capture",
+         "decide", "recommendations", "render", "splice", "inject", "re-encode", "log", "personalizer other"]
+
+
+class Clock:
+    """Exclusive time per step: the innermost running step gets the time (requests run one at a time)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = defaultdict(float)
+        self.background: dict[str, float] = defaultdict(float)
+        self.stack: list[list[Any]] = []  # [step, started, nested]
+
+    def enter(self, step: str) -> None:
+        self.stack.append([step, time.perf_counter(), 0.0])
+
+    def leave(self) -> None:
+        step, started, nested = self.stack.pop()
+        took = time.perf_counter() - started
+        self.spent[step] += took - nested
+        if self.stack:
+            self.stack[-1][2] += took
+
+    def wrap(self, step: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        if not asyncio.iscoroutinefunction(fn):
+            plain = fn
+
+            @functools.wraps(fn)
+            def fn(*args: Any, **kwargs: Any) -> Any:  # the profile writer's thread runs beside requests
+                if threading.current_thread().name != "sw-profile-writer":
+                    return plain(*args, **kwargs)
+                started = time.perf_counter()
+                try:
+                    return plain(*args, **kwargs)
+                finally:
+                    self.background[f"profile writer: {step}"] += time.perf_counter() - started
+
+        if asyncio.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def timed_async(*args: Any, **kwargs: Any) -> Any:
+                self.enter(step)
+                try:
+                    return await fn(*args, **kwargs)
+                finally:
+                    self.leave()
+            return timed_async
+
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread().name == "sw-profile-writer":
+                return fn(*args, **kwargs)
+            self.enter(step)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.leave()
+        return timed
+
+    def patch(self, step: str, owner: Any, name: str) -> None:
+        if hasattr(owner, name):
+            setattr(owner, name, self.wrap(step, getattr(owner, name)))
+
+
+def instrument(clock: Clock, app: Any) -> None:
+    """Wraps the functions each step is made of (module globals are looked up at call time)."""
+    from slotwise.html import rewrite as rewrite_module  # noqa: F401 — the module behind personalize.rewrite
+    from slotwise.proxy import encoding, forward_html, pageviews, personalize
+    from slotwise.rules import ruleset
+    from slotwise.store.sqlite import profiles as sqlite_profiles
+
+    personalizer = app.personalizer
+    store = personalizer.store
+    for module in (encoding, forward_html):
+        for name in ("decode",):
+            clock.patch("decode", module, name)
+        clock.patch("re-encode", module, "encode")
+    clock.patch("decode", encoding.Decoder, "feed")
+    clock.patch("re-encode", encoding.Encoder, "feed")
+    clock.patch("re-encode", encoding.Encoder, "finish")
+    cls = personalizer  # on the instance: its class- and static methods stay callable as they are
+    clock.patch("identity", cls, "on_request")
+    clock.patch("page read", cls, "_bounded_read")
+    clock.patch("page read", personalize, "page_facts")
+    clock.patch("page read", personalize, "request_facts")
+    clock.patch("personalizer other", cls, "on_html")
+    clock.patch("decide", cls, "_choose")
+    clock.patch("decide", personalize, "build_context")
+    clock.patch("decide", ruleset.Slot, "applies")
+    clock.patch("render", ruleset.Slot, "render")
+    clock.patch("recommendations", personalize, "fetch_recommendations")
+    clock.patch("splice", personalize, "rewrite")
+    clock.patch("inject", personalize, "inject_before_body_end")
+    clock.patch("inject", personalize, "script_tag")
+    clock.patch("catalog", pageviews.PageViewRecorder, "learn")
+    clock.patch("capture", type(personalizer.capture), "on_page")
+    clock.patch("profile read", sqlite_profiles, "_load")
+    clock.patch("profile write", sqlite_profiles, "write_views")  # the writer thread: background
+    for target in {id(store): store, id(getattr(store, "inner", store)): getattr(store, "inner", store)}.values():
+        clock.patch("profile read", target, "get_profile")
+        clock.patch("profile read", target, "_current")  # the cache's version check (and reload)
+        clock.patch("profile read", target, "load_profile")
+        clock.patch("profile write", target, "update_profile")
+        clock.patch("profile write", target, "update_profile_soon")
+        clock.patch("catalog", target, "record_product_view")
+        clock.patch("catalog", target, "upsert_products")
+        clock.patch("log", target, "append")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+async def prepare(client: Any, n: int) -> list[str]:
+    """Returning visitors: two categories, a product, a purchase with a size, a cart (all four slots apply)."""
+    cookies = []
+    for i in range(n):
+        client.cookies.clear()
+        await client.get("/c/socks")
+        await client.get(f"/c/bags?v={i}")
+        await client.get("/p/p7")
+        events = [
+            {"type": "purchase", "event_id": uuid.uuid4().hex,
+             "props": {"order_id": f"o{i}", "lines": [{"product": "p3", "category": "socks", "size": "M", "qty": 1, "price": 12}]}},
+            {"type": "add_to_cart", "event_id": uuid.uuid4().hex,
+             "props": {"product": "p5", "category": "bags", "size": "M", "qty": 1, "price": 30}},
+        ]
+        r = await client.post("/_sw/events", json={"events": events})
+        assert r.status_code == 200, r.text
+        cookies.append(client.cookies["sw_vid"])
+    client.cookies.clear()
+    return cookies
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    import httpx
+
+    from slotwise.proxy.app import create_app
+    from slotwise.proxy.config import Settings
+    from slotwise.proxy.personalize import build_personalizer
+
+    origin = free_port()
+    upstream = subprocess.Popen([sys.executable, "-m", "bench.proxy.origin", str(origin), "--page-kb", str(args.page_kb)],
+                                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        wait_port(origin)
+        with tempfile.TemporaryDirectory(prefix="sw-breakdown-") as tmp:
+            os.environ.update(SLOTWISE_UPSTREAM=f"http://127.0.0.1:{origin}", SLOTWISE_RULES=str(Path(args.rules).resolve()),
+                              SLOTWISE_DATA=tmp, SLOTWISE_STORE=args.store, SLOTWISE_LOG_LEVEL="warning",
+                              # every page goes the whole way (a loaded machine must not cut steps short)
+                              SLOTWISE_PERSONALIZE_BUDGET_MS=str(args.budget_ms))
+            settings = Settings.from_env()
+            app = create_app(settings, build_personalizer(settings))
+            await app.startup()
+            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+            async with httpx.AsyncClient(transport=transport, base_url=f"http://127.0.0.1:{origin}", headers={"user-agent": UA}) as client:
+                cookies = await prepare(client, args.visitors)
+                first = await client.get(args.path, headers={"cookie": f"sw_vid={cookies[0]}"})
+                applied = first.headers.get("server-timing", "none")
+                for i in range(50):  # warm: rules compiled, caches filled
+                    await client.get(args.path, headers={"cookie": f"sw_vid={cookies[i % len(cookies)]}"})
+                clock = Clock()
+                instrument(clock, app)
+                profiler = cProfile.Profile() if args.cprofile else None
+                wall = 0.0
+                cpu = time.process_time()
+                failed = 0
+                streamed = 0  # the head left before personalization ended (the hold time ran out): no Server-Timing
+                if profiler:
+                    profiler.enable()
+                for i in range(args.requests):
+                    clock.enter("forward")
+                    started = time.perf_counter()
+                    r = await client.get(args.path, headers={"cookie": f"sw_vid={cookies[i % len(cookies)]}"})
+                    wall += time.perf_counter() - started
+                    clock.leave()
+                    failed += b"data-sw-decision" not in r.content
+                    streamed += "sw;" not in r.headers.get("server-timing", "")
+                if profiler:
+                    profiler.disable()
+                    profiler.dump_stats(args.cprofile)
+                cpu = time.process_time() - cpu
+                drain = getattr(app.personalizer.store, "flush", None)
+                if drain is not None:
+                    started = time.perf_counter()
+                    await drain()
+                    clock.background["writer (flush at end)"] += time.perf_counter() - started
+                writer = getattr(app.personalizer.store, "stats", None)
+                await app.shutdown()
+    finally:
+        upstream.terminate()
+        upstream.wait(10)
+    return {"spent": dict(clock.spent), "wall": wall, "cpu": cpu, "requests": args.requests, "applied": applied,
+            "failed": failed, "streamed": streamed, "background": dict(clock.background), "writer": writer() if callable(writer) else None}
+
+
+def table(result: dict[str, Any], args: argparse.Namespace) -> str:
+    n = result["requests"]
+    per = {step: result["spent"].get(step, 0.0) * 1000 / n for step in STEPS}
+    total = result["wall"] * 1000 / n
+    lines = [
+        f"`python -m bench.proxy.breakdown --requests {n} --path {args.path} --store {args.store or 'sqlite'}`, "
+        f"load average before {args.load_before}, after {os.getloadavg()[0]:.2f}",
+        "",
+        f"slots applied: `{result['applied']}`; pages not personalized: {result['failed']}; "
+        f"streamed (head sent before the page was personalized): {result['streamed']}",
+        "",
+        "| step | ms per page | share |",
+        "| --- | ---: | ---: |",
+    ]
+    for step in STEPS:
+        if per[step] >= 0.0005:
+            lines.append(f"| {step} | {per[step]:.3f} | {per[step] / total:.0%} |")
+    lines.append(f"| **total (wall, one request at a time)** | **{total:.3f}** | 100% |")
+    lines.append(f"| CPU of this process per page | {result['cpu'] * 1000 / n:.3f} | |")
+    for name, seconds in result["background"].items():
+        lines.append(f"| background: {name} (not on the request path) | {seconds * 1000 / n:.3f} | |")
+    if result["writer"]:
+        lines.append("")
+        lines.append(f"profile writer: {result['writer']}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--visitors", type=int, default=64)
+    parser.add_argument("--rules", default=str(ROOT / "bench" / "proxy" / "rules-4-slots.yaml"))
+    parser.add_argument("--path", default="/p/p7")
+    parser.add_argument("--page-kb", type=int, default=120)
+    parser.add_argument("--store", default="", help="store URL (default: SQLite in a temporary directory)")
+    parser.add_argument("--budget-ms", type=float, default=10_000.0,
+                        help="personalization budget (high by default: this bench attributes time, it does not test latency)")
+    parser.add_argument("--cprofile", help="also write a cProfile of the timed requests to this file")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    args.load_before = f"{os.getloadavg()[0]:.2f}"
+    result = asyncio.run(run(args))
+    print(table(result, args))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""A tiny keep-alive origin serving the generated storefront page (for benches that need no nginx).
+
+    python -m bench.proxy.origin PORT [--page-kb 120] [--cache-control "no-store"]
+
+HTTP/1.1 with keep-alive, one thread per connection; every path answers the
+same page. ``--cache-control`` sets the header the cache layer reads (the
+default marks the page not cacheable: a personalizer cannot reuse it).
+"""
+
+from __future__ import annotations
+
+import argparse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .page import storefront
+
+
+def serve(port: int, page: bytes, cache_control: str) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802 — http.server's naming
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            if cache_control:
+                self.send_header("Cache-Control", cache_control)
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    ThreadingHTTPServer.daemon_threads = True
+    with ThreadingHTTPServer(("127.0.0.1", port), Handler) as server:
+        server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("port", type=int)
+    parser.add_argument("--page-kb", type=int, default=120)
+    parser.add_argument("--cache-control", default="no-store")
+    args = parser.parse_args()
+    serve(args.port, storefront(args.page_kb), args.cache_control)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Memory of each ``slotwise serve`` worker over a long run with many distinct visitors (target: flat, ± 10%).
+
+    python -m bench.scale.worker_memory [--minutes 10] [--visitors 100000] [--workers 2] [--connections 8]
+        [--store URL] [--every 15] [--warmup 60]
+
+Real parts: ``slotwise serve --rules bench/proxy/rules-4-slots.yaml`` (all
+four slots; SQLite by default, ``--store redis://...`` for Redis) started as
+a user starts it, in front of ``bench.proxy.origin`` (a 120 KB product page,
+not cacheable), driven by wrk for ``--minutes``: each request is the next of
+``--visitors`` distinct visitors (cookies signed with the run's ``--secret``,
+so each is a returning visitor from its second view on, and every one has a
+profile of its own). Every ``--every`` seconds the resident memory (RSS) of
+each worker process is sampled. The verdict compares each worker's RSS at
+the end with its RSS once warmed up (the first sample after ``--warmup``
+seconds): within ± 10% is flat. Also ``python -m bench.scale.memory
+--worker-rss``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.proxy.run import BROWSER_UA, free_port, slotwise_command, wait_port  # noqa: E402
+from slotwise.proxy.identity import VisitorCookies  # noqa: E402
+
+SECRET = "bench-worker-memory-secret"
+RULES = ROOT / "bench" / "proxy" / "rules-4-slots.yaml"
+
+
+def tree(root: int) -> list[int]:
+    """``root`` and its live descendants."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found = [root]
+    for pid in found:
+        found.extend(child for child, parent in parents.items() if parent == pid)
+    return found
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        match = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M)
+    except OSError:
+        return None
+    return int(match.group(1)) / 1024 if match else None
+
+
+def workers_of(master: int) -> list[int]:
+    """The processes that serve requests: the master's descendants (granian or uvicorn workers)."""
+    return [pid for pid in tree(master) if pid != master]
+
+
+def cookies_file(tmp: Path, n: int) -> Path:
+    signer = VisitorCookies(SECRET.encode())
+    path = tmp / "cookies.txt"
+    path.write_text("".join(f"sw_vid={signer.sign(f'bench{i:011d}')}\n" for i in range(n)))
+    return path
+
+
+def script(tmp: Path, cookies: Path, path: str) -> Path:
+    lua = tmp / "visitors.lua"
+    lua.write_text(
+        "local cookies = {}\n"
+        f'for line in io.lines("{cookies}") do cookies[#cookies + 1] = line end\n'
+        "local i = math.random(#cookies)\n"
+        "request = function()\n  i = i % #cookies + 1\n"
+        f'  return wrk.format("GET", "{path}", {{["User-Agent"] = "{BROWSER_UA}", ["Cookie"] = cookies[i]}})\nend\n'
+    )
+    return lua
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--visitors", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--store", default="", help="store URL (default: SQLite under the run's data directory)")
+    parser.add_argument("--every", type=float, default=15.0, help="seconds between RSS samples")
+    parser.add_argument("--warmup", type=float, default=60.0, help="seconds before the reference sample")
+    parser.add_argument("--path", default="/p/p7")
+    args = parser.parse_args(argv)
+    duration = int(args.minutes * 60)
+    with tempfile.TemporaryDirectory(prefix="sw-worker-memory-") as tmp_name:
+        tmp = Path(tmp_name)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        origin_port, port = free_port(), free_port()
+        origin = subprocess.Popen([sys.executable, "-m", "bench.proxy.origin", str(origin_port)], cwd=ROOT, env=env)
+        command = [*slotwise_command(), "serve", "--upstream", f"http://127.0.0.1:{origin_port}", "--port", str(port),
+                   "--workers", str(args.workers), "--rules", str(RULES), "--data", str(tmp / "data"),
+                   "--secret", SECRET, "--log-level", "warning"]
+        if args.store:
+            command += ["--store", args.store]
+        serve = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL, start_new_session=True)
+        samples: list[tuple[float, dict[int, float]]] = []
+        try:
+            wait_port(origin_port)
+            wait_port(port, 60)
+            lua = script(tmp, cookies_file(tmp, args.visitors), args.path)
+            print(f"`python -m bench.scale.worker_memory --minutes {args.minutes:g} --visitors {args.visitors} "
+                  f"--workers {args.workers}`; load average {os.getloadavg()[0]:.2f} at the start", flush=True)
+            load = subprocess.Popen(["wrk", "-t2", f"-c{args.connections}", f"-d{duration}s", "-s", str(lua),
+                                     f"http://127.0.0.1:{port}{args.path}"], stdout=subprocess.PIPE, text=True)
+            started = time.monotonic()
+            while load.poll() is None:
+                elapsed = time.monotonic() - started
+                sizes = {pid: mb for pid in workers_of(serve.pid) if (mb := rss_mb(pid)) is not None}
+                samples.append((elapsed, sizes))
+                print(f"  {elapsed:6.0f} s  " + "  ".join(f"{pid}: {mb:6.1f} MB" for pid, mb in sorted(sizes.items())),
+                      flush=True)
+                time.sleep(min(args.every, max(0.5, duration - elapsed + 0.5)))
+            out = load.stdout.read() if load.stdout else ""
+        finally:
+            serve.terminate()
+            try:
+                serve.wait(30)
+            except subprocess.TimeoutExpired:
+                serve.kill()
+            origin.terminate()
+            origin.wait(10)
+    done = re.search(r"(\d+) requests in", out)
+    requests = int(done.group(1)) if done else 0
+    print(f"\n{requests:,} requests, {min(requests, args.visitors):,} distinct visitors "
+          f"({requests / max(1, args.visitors):.1f} views each); load average {os.getloadavg()[0]:.2f} at the end\n")
+    reference = next((s for s in samples if s[0] >= args.warmup), samples[0] if samples else None)
+    if reference is None or not samples:
+        print("no samples")
+        return 1
+    last = samples[-1]
+    print("| worker | RSS after warm-up MB | RSS at the end MB | change | flat (± 10%) |")
+    print("| --- | ---: | ---: | ---: | --- |")
+    flat = True
+    for pid, start_mb in sorted(reference[1].items()):
+        end_mb = last[1].get(pid)
+        if end_mb is None:
+            print(f"| {pid} | {start_mb:.1f} | gone | | NO |")
+            flat = False
+            continue
+        change = (end_mb - start_mb) / start_mb
+        flat &= abs(change) <= 0.10
+        print(f"| {pid} | {start_mb:.1f} (at {reference[0]:.0f} s) | {end_mb:.1f} (at {last[0]:.0f} s) | {change:+.1%} | "
+              f"{'yes' if abs(change) <= 0.10 else 'NO'} |")
+    print(f"\nflat: {'yes' if flat else 'NO'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,288 @@
+"""A worker's profile cache, and one writer thread that commits page views in groups.
+
+Why: a personalized page used to cost two SQLite write transactions on the
+event loop (the profile's view, the product's view counts), each one a JSON
+round-trip of the whole profile and a turn on the database lock that every
+worker process shares. Here a page view is applied to the worker's cached
+copy at once and handed to one writer thread, which commits whatever has
+queued up in one transaction (group commit), each profile loaded and saved
+once per transaction, on a connection of its own (WAL: readers never wait).
+
+Staleness, across workers and instances: every profile row has a version
+(random, new on every write, whoever writes it). Each read asks the database
+for the visitor's (profile id, version) — one indexed lookup, no JSON — and
+uses the cached copy only while the version is the one it was built on;
+otherwise it reloads. So a worker never serves a profile older than the
+database: what another worker (or the tag API, an import, an erase) committed
+is seen on the next read. What it cannot see is another worker's views still
+in that worker's queue: at most one group commit, a few milliseconds under
+load. Updates are functions replayed on the database's current state, so two
+workers' views of one visitor both count (no lost update).
+
+Durability: events of the tag API (``update_profile``, ``append``) are written
+before they are acknowledged, as before. A page view is not acknowledged to
+anyone: a worker killed with ``kill -9`` loses the views still queued (at
+most one batch: the views of the last few milliseconds); a normal stop
+(``close``) writes them all. ``flush`` waits for everything queued so far.
+
+Merge and erase: ``link_identity`` and ``delete_profile`` write this worker's queue first; an update queued
+for a profile that existed when the page was viewed is dropped if the profile
+is gone when the writer applies it, so a view in another worker's queue never
+brings an erased person back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from cachetools import LRUCache
+
+from slotwise.profile import Profile
+from slotwise.store.base import Committed, ProductView, ProfileUpdate, ViewUpdate
+
+log = logging.getLogger("slotwise.store")
+
+CACHE_SIZE = 4096
+"""Profiles a worker keeps (least recently used go first): bounded memory whatever the traffic."""
+
+MAX_BATCH = 512
+"""Items one transaction takes at most (a backlog is written in several)."""
+
+LINGER_S = 0.002
+"""How long the writer lets a group gather after its first item: a transaction per page costs more
+than the page's own writes, and the requests of a busy worker arrive well within this."""
+
+Item = ViewUpdate | ProductView
+
+
+class ProfileWriter:
+    """One thread that writes queued items in groups: whatever queued while the last commit ran."""
+
+    def __init__(self, write: Callable[[list[Item]], dict[str, Committed]],
+                 committed: Callable[[list[Item], dict[str, Committed] | None], None]) -> None:
+        self._write = write
+        self._committed = committed
+        self._items: list[Item] = []
+        self._cond = threading.Condition()
+        self._submitted = 0
+        self._done = 0
+        self._closed = False
+        self._urgent = False
+        self._thread: threading.Thread | None = None
+        self.batches = 0
+        self.written = 0
+        self.lost = 0
+
+    def submit(self, item: Item) -> None:
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the profile writer is closed")
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="sw-profile-writer", daemon=True)
+                self._thread.start()
+            self._items.append(item)
+            self._submitted += 1
+            if len(self._items) == 1 or len(self._items) >= MAX_BATCH:  # wake it once per group, not per item
+                self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._items or self._closed)
+                if not self._items:
+                    return
+                deadline = time.monotonic() + LINGER_S  # let the group gather (a flush or close cuts it short)
+                while not (self._closed or self._urgent or len(self._items) >= MAX_BATCH):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                self._urgent = False
+                batch, self._items = self._items[:MAX_BATCH], self._items[MAX_BATCH:]
+            committed: dict[str, Committed] | None
+            try:
+                committed = self._write(batch)
+                self.batches += 1
+                self.written += len(batch)
+            except Exception:  # the database is away or locked past its timeout: these views are lost
+                log.exception("profile writer: %d queued update(s) could not be written", len(batch))
+                self.lost += len(batch)
+                committed = None
+            try:
+                self._committed(batch, committed)
+            finally:
+                with self._cond:
+                    self._done += len(batch)
+                    self._cond.notify_all()
+
+    @property
+    def queued(self) -> int:
+        return self._submitted - self._done
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Waits until everything submitted so far is written (or failed); False on timeout."""
+        with self._cond:
+            target = self._submitted
+            self._urgent = True  # no lingering: someone waits
+            self._cond.notify_all()
+            return self._cond.wait_for(lambda: self._done >= target, timeout)
+
+    def close(self, timeout: float = 30.0) -> bool:
+        done = self.flush(timeout)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return done
+
+    def stats(self) -> dict[str, int]:
+        return {"batches": self.batches, "written": self.written, "lost": self.lost, "queued": self.queued}
+
+
+@dataclass
+class _Entry:
+    """A cached profile: the database's state at ``version`` with this worker's queued updates applied."""
+
+    version: int | None  # None: no row in the database (yet)
+    view: Profile | None
+    pending: list[ViewUpdate] = field(default_factory=list)
+
+
+def _replay(profile_id: str, base: Profile | None, pending: Iterable[ViewUpdate]) -> Profile | None:
+    view = base
+    for item in pending:
+        if view is None:
+            if item.existed:  # erased meanwhile
+                continue
+            view = Profile.new(profile_id, item.now)
+        item.update(view)
+    return view
+
+
+class CachedProfiles:
+    """A store whose page-view updates are cached per worker and written in groups (see the module doc).
+
+    Everything else is the wrapped store's (attribute access falls through).
+    The wrapped store provides ``profile_head``, ``load_profile``,
+    ``writer_db`` and ``write_views`` (the SQLite store does).
+    """
+
+    def __init__(self, inner: Any, size: int = CACHE_SIZE) -> None:
+        self.inner = inner
+        self._cache: LRUCache[str, _Entry] = LRUCache(maxsize=size)
+        self._keys: dict[int, str] = {}  # id(queued item) -> cache key it is pending under
+        self._lock = threading.Lock()
+        self._writer_db: Any = None
+        self.writer = ProfileWriter(self._write, self._on_commit)
+        self.hits = 0
+        self.misses = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    # -- reads -----------------------------------------------------------------
+    def _current(self, visitor_id: str) -> tuple[str, _Entry]:
+        """The visitor's profile id and cache entry, checked against the database's version."""
+        profile_id, version = self.inner.profile_head(visitor_id)
+        with self._lock:
+            entry = self._cache.get(profile_id)
+            if entry is not None and entry.version == version:
+                self.hits += 1
+                return profile_id, entry
+        self.misses += 1
+        loaded = self.inner.load_profile(profile_id) if version is not None else None
+        base, version = loaded if loaded is not None else (None, None)
+        with self._lock:
+            old = self._cache.get(profile_id)
+            pending = old.pending if old is not None else []
+            entry = _Entry(version, _replay(profile_id, base, pending), pending)
+            self._cache[profile_id] = entry
+        return profile_id, entry
+
+    async def get_profile(self, visitor_id: str) -> Profile | None:
+        """The profile as this worker knows it: the database's latest, with its own queued views.
+
+        The cached object is returned: callers read it and change profiles only
+        through the store's update methods.
+        """
+        return self._current(visitor_id)[1].view
+
+    # -- writes ----------------------------------------------------------------
+    async def update_profile_soon(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
+        """Applied to the cached profile now, written by the writer thread with the next group."""
+        profile_id, entry = self._current(visitor_id)
+        item = ViewUpdate(visitor_id, update, now, existed=entry.version is not None)
+        with self._lock:
+            view = entry.view if entry.view is not None else Profile.new(profile_id, now)
+            update(view)
+            entry.view = view
+            entry.pending.append(item)
+            self._keys[id(item)] = profile_id
+        self.writer.submit(item)
+        return view
+
+    async def record_product_view_soon(self, product: str, co_viewed: Iterable[str]) -> None:
+        """Counters: written with the next group (order does not matter)."""
+        self.writer.submit(ProductView(product, tuple(co_viewed)))
+
+    def _write(self, batch: list[Item]) -> dict[str, Committed]:
+        if self._writer_db is None:
+            self._writer_db = self.inner.writer_db()
+        return self.inner.write_views(self._writer_db, batch)  # type: ignore[no-any-return]
+
+    def _on_commit(self, batch: Sequence[Item], committed: dict[str, Committed] | None) -> None:
+        """The writer's thread: cached entries move onto the committed state (their later views replayed)."""
+        with self._lock:
+            keys = {self._keys.pop(id(item), None) for item in batch if isinstance(item, ViewUpdate)}
+            done = {id(item) for item in batch}
+            for key in keys - {None}:
+                assert key is not None
+                entry = self._cache.get(key)
+                if entry is None:
+                    continue
+                entry.pending = [item for item in entry.pending if id(item) not in done]
+                state = (committed or {}).get(key)
+                if state is None:  # failed, erased, or written under another id (a merge): read afresh
+                    entry.version = -1
+                    continue
+                entry.view = _replay(key, state.profile, entry.pending)
+                entry.version = state.version
+
+    async def flush(self) -> None:
+        """Everything queued so far is in the database when this returns."""
+        if self.writer.queued:
+            await asyncio.to_thread(self.writer.flush)
+
+    # -- what must see the queue written first ---------------------------------------
+    async def link_identity(self, visitor_id: str, alias: str, now: float, *, merge: bool = True) -> Profile:
+        """A login merges profiles: the views this worker queued go in first, so the merge has them."""
+        await self.flush()
+        return await self.inner.link_identity(visitor_id, alias, now, merge=merge)  # type: ignore[no-any-return]
+
+    async def delete_profile(self, visitor_id: str) -> bool:
+        await self.flush()
+        profile_id, _ = self.inner.profile_head(visitor_id)
+        found = bool(await self.inner.delete_profile(visitor_id))
+        with self._lock:
+            for key in (visitor_id, profile_id):
+                self._cache.pop(key, None)
+        return found
+
+    async def export_profile(self, visitor_id: str) -> dict[str, Any] | None:
+        await self.flush()
+        return await self.inner.export_profile(visitor_id)  # type: ignore[no-any-return]
+
+    def stats(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses, "cached": len(self._cache), **self.writer.stats()}
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.writer.close)
+        if self._writer_db is not None:
+            self._writer_db.close()
+        await self.inner.close()

@@ -1,0 +1,51 @@
+"""A worker process for the profile cache tests: one ``open_store`` (cached SQLite), driven line by line.
+
+    python tests/store/profile_cache_worker.py DATA_DIR
+
+Reads commands on stdin, answers one JSON line each:
+``view VISITOR CATEGORY`` (a page view through the cache and the writer),
+``event VISITOR CATEGORY`` (a synchronous, acknowledged update), ``get VISITOR``
+(the categories' counts as this worker sees them), ``flush``, ``close``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+from slotwise.profile import record_view
+from slotwise.store import open_store
+
+
+async def main(data: str) -> None:
+    store = open_store("", data)
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            break
+        command, *args = line.split()
+        now = time.time()
+        answer: object = "ok"
+        if command == "view":
+            visitor, category = args
+            await store.update_profile_soon(visitor, lambda p, c=category: record_view(p, now, category=c), now)
+        elif command == "event":
+            visitor, category = args
+            await store.update_profile(visitor, lambda p, c=category: record_view(p, now, category=c), now)
+        elif command == "get":
+            profile = await store.get_profile(args[0])
+            answer = {c: e["count"] for c, e in profile.categories.items()} if profile else None
+        elif command == "flush":
+            await store.flush()
+        elif command == "close":
+            await store.close()
+            print(json.dumps("closed"), flush=True)
+            return
+        print(json.dumps(answer), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1]))

@@ -1,0 +1,206 @@
+"""The per-worker profile cache and its writer: right across processes, after an erase, after a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slotwise.profile import Profile, record_view
+from slotwise.store import open_store
+from slotwise.store.base import ProductView, ViewUpdate
+from slotwise.store.profile_cache import CachedProfiles
+from slotwise.store.sqlite import SQLiteStore
+from slotwise.store.sqlite.profiles import write_views
+
+pytestmark = pytest.mark.anyio
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = Path(__file__).with_name("profile_cache_worker.py")
+
+
+class Worker:
+    """A separate process with its own cached store on the shared database (as a server worker has)."""
+
+    def __init__(self, data: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WORKER), str(data)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+
+    def __call__(self, command: str) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, f"worker died on {command!r}"
+        return json.loads(line)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self("close")
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Any:
+    started: list[Worker] = []
+
+    def start() -> Worker:
+        started.append(Worker(tmp_path))
+        return started[-1]
+
+    yield start
+    for w in started:
+        if w.proc.poll() is None:
+            w.proc.kill()
+            w.proc.wait()
+
+
+def view(category: str, now: float = 1000.0) -> Any:
+    return lambda p: record_view(p, now, category=category)
+
+
+def test_two_processes_see_each_others_views_and_lose_none(workers: Any) -> None:
+    a, b = workers(), workers()
+    a("view v1 socks")
+    assert a("get v1") == {"socks": 1}  # its own view at once, before it is written
+    a("flush")
+    assert b("get v1") == {"socks": 1}
+    b("view v1 bags")
+    b("flush")
+    # a has v1 cached from its own view: the version moved, so it reads afresh
+    assert a("get v1") == {"socks": 1, "bags": 1}
+    for _ in range(25):  # both workers count the same visitor, no flush in between
+        a("view v1 hats")
+        b("view v1 hats")
+    a("flush")
+    b("flush")
+    assert a("get v1")["hats"] == 50 and b("get v1")["hats"] == 50  # updates replayed, none lost
+
+
+def test_a_synchronous_event_elsewhere_is_seen_by_a_cached_worker(workers: Any) -> None:
+    a, b = workers(), workers()
+    a("view v2 socks")
+    a("flush")
+    assert a("get v2") == {"socks": 1}
+    b("event v2 bags")  # e.g. the tag API in another worker: written before it answered
+    assert a("get v2") == {"socks": 1, "bags": 1}
+
+
+def test_close_writes_everything_queued(tmp_path: Path, workers: Any) -> None:
+    a = workers()
+    for i in range(40):
+        a(f"view v{i % 4} c{i}")
+    a.stop()
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    total = sum(e["count"] for i in range(4) for e in store.load_profile(f"v{i}")[0].categories.values())
+    assert total == 40
+
+
+def test_a_kill_loses_nothing_acknowledged(tmp_path: Path, workers: Any) -> None:
+    """Acknowledged: synchronous updates (the tag API's events) and views a ``flush`` returned for.
+    Views still queued when the process is killed may be lost (at most the last group)."""
+    a = workers()
+    a("event v9 acked")
+    for _ in range(30):
+        a("view v9 flushed")
+    a("flush")
+    for _ in range(30):
+        a("view v9 queued")
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait(10)
+    loaded = SQLiteStore(tmp_path / "slotwise.db").load_profile("v9")
+    assert loaded is not None
+    counts = {c: e["count"] for c, e in loaded[0].categories.items()}
+    assert counts["acked"] == 1 and counts["flushed"] == 30
+    assert counts.get("queued", 0) <= 30
+
+
+async def test_a_cache_hit_reads_no_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from slotwise.store import profile_cache
+
+    monkeypatch.setattr(profile_cache, "LINGER_S", 30.0)  # the group gathers until flushed: no commit mid-test
+    store = open_store("", tmp_path)
+    assert isinstance(store, CachedProfiles)
+    loads: list[str] = []
+    real = store.inner.load_profile
+    store.inner.load_profile = lambda pid: loads.append(pid) or real(pid)  # type: ignore[method-assign]
+    await store.update_profile("v", view("socks"), 1000.0)  # exists in the database
+    await store.update_profile_soon("v", view("bags"), 1001.0)
+    await store.flush()
+    loads.clear()
+    for _ in range(5):
+        profile = await store.update_profile_soon("v", view("bags"), 1002.0)
+        assert (await store.get_profile("v")) is profile
+    assert loads == []  # the version check matched every time: no JSON read
+    assert profile.categories["bags"]["count"] == 6
+    await store.close()
+    assert (SQLiteStore(tmp_path / "slotwise.db").load_profile("v"))[0].categories["bags"]["count"] == 6  # type: ignore[index]
+
+
+async def test_erase_writes_the_queue_first_and_the_profile_stays_gone(tmp_path: Path) -> None:
+    store = open_store("", tmp_path)
+    await store.update_profile("v", view("socks"), 1000.0)
+    await store.update_profile_soon("v", view("bags"), 1001.0)  # queued
+    assert await store.delete_profile("v")
+    assert await store.get_profile("v") is None
+    await store.close()
+    assert SQLiteStore(tmp_path / "slotwise.db").load_profile("v") is None
+
+
+def test_a_queued_view_of_an_erased_profile_is_dropped_and_a_new_visitor_is_created(tmp_path: Path) -> None:
+    """What another worker's queue holds when a person is erased must not bring them back."""
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    committed = write_views(store.db, [
+        ViewUpdate("gone", view("socks"), 1000.0, existed=True),  # existed when viewed: erased since
+        ViewUpdate("new", view("socks"), 1000.0, existed=False),
+        ProductView("p1", ("p2",)),
+    ])
+    assert set(committed) == {"new"}
+    assert store.load_profile("gone") is None
+    assert store.load_profile("new") is not None
+
+
+def test_every_write_gives_a_new_version_even_after_an_erase(tmp_path: Path) -> None:
+    import asyncio
+
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    seen = set()
+    for _ in range(3):
+        asyncio.run(store.update_profile("v", view("socks"), 1000.0))
+        _, version = store.profile_head("v")
+        assert version not in seen
+        seen.add(version)
+        asyncio.run(store.delete_profile("v"))
+        assert store.profile_head("v") == ("v", None)
+
+
+def test_an_old_database_gets_the_version_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "slotwise.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE profiles (id TEXT PRIMARY KEY, data TEXT NOT NULL, updated REAL NOT NULL)")
+    conn.execute("INSERT INTO profiles VALUES ('v', ?, 1.0)", (json.dumps(Profile.new("v", 1.0).to_dict()),))
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    assert store.profile_head("v") == ("v", 0)
+    assert store.load_profile("v") is not None
+
+
+def test_a_backlog_is_written_within_moments(tmp_path: Path, workers: Any) -> None:
+    """No flush: the writer commits by itself (it lingers a couple of milliseconds to gather a group)."""
+    a, b = workers(), workers()
+    a("view v5 socks")
+    deadline = time.monotonic() + 5
+    while b("get v5") != {"socks": 1}:
+        assert time.monotonic() < deadline, "the writer never wrote the view"
+        time.sleep(0.01)
