@@ -54,7 +54,7 @@ from bench.bandits_shoppers import (  # noqa: E402
 )
 from slotwise.proxy.app import create_app  # noqa: E402
 from slotwise.proxy.config import Settings  # noqa: E402
-from slotwise.proxy.personalize import SlotwisePersonalizer  # noqa: E402
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer  # noqa: E402
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC: runs start at midnight
 WINDOW_S = 1800.0

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from slotwise.profile import Profile, add_to_cart, import_purchase_lines, record_view
-from slotwise.proxy.journeys import JourneyLoader
+from slotwise.proxy.personalization.journeys import JourneyLoader
 from slotwise.rules import build_context, load_rules, request_facts
 from slotwise.rules.journey_facts import JOURNEY_FACTS
 from slotwise.store.base import InventoryRow

@@ -190,7 +190,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     from slotwise.proxy.app import create_app
     from slotwise.proxy.config import Settings
-    from slotwise.proxy.personalize import build_personalizer
+    from slotwise.proxy.personalization.personalize import build_personalizer
 
     origin = free_port()
     upstream = subprocess.Popen([sys.executable, "-m", "bench.proxy.origin", str(origin), "--page-kb", str(args.page_kb)],

@@ -175,7 +175,7 @@ def nginx(work: Path, static_dir: Path, backends: list[int]) -> Iterator[tuple[i
 def visitor_cookies(n: int) -> list[str]:
     """Signed cookie values (``id.mac``) for ``n`` new visitors."""
     from slotwise.proxy.config import Settings
-    from slotwise.proxy.identity import VisitorCookies
+    from slotwise.proxy.personalization.identity import VisitorCookies
 
     cookies = VisitorCookies(Settings(secret=SECRET).signing_key())
     return [cookies.sign(cookies.new_id()) for _ in range(n)]

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.proxy.run import BROWSER_UA, free_port, slotwise_command, wait_port  # noqa: E402
-from slotwise.proxy.identity import VisitorCookies  # noqa: E402
+from slotwise.proxy.personalization.identity import VisitorCookies  # noqa: E402
 
 SECRET = "bench-worker-memory-secret"
 RULES = ROOT / "bench" / "proxy" / "rules-4-slots.yaml"

@@ -10,11 +10,11 @@ import socket
 import sys
 
 from slotwise.proxy.config import ConfigError, Settings
-from slotwise.proxy.log_retention import DEFAULT_RETENTION, LogTrimmer, parse_retention
+from slotwise.proxy.operations.log_retention import DEFAULT_RETENTION, LogTrimmer, parse_retention
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from slotwise.proxy.learner_process import StreamLearner
+    from slotwise.proxy.operations.learner_process import StreamLearner
     from slotwise.store import open_store
 
     settings = Settings.from_env(store=args.store)
@@ -25,8 +25,8 @@ async def _run(args: argparse.Namespace) -> int:
     holder = None
     rules_path = args.rules or settings.rules
     if rules_path:
-        from slotwise.proxy.choices import slot_configs
-        from slotwise.proxy.rules_watch import RulesHolder
+        from slotwise.proxy.personalization.choices import slot_configs
+        from slotwise.proxy.operations.rules_watch import RulesHolder
         from slotwise.rules import load_rules
 
         holder = RulesHolder(rules_path, load_rules, files_of=lambda rs: [str(f) for f in rs.files])

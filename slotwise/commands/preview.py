@@ -28,7 +28,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from slotwise.proxy.config import ConfigError, Settings
-from slotwise.proxy.preview import PREVIEW_PARAM, PreviewError, PreviewLinks, check_forced, parse_forces
+from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, PreviewLinks, check_forced, parse_forces
 
 CHECK_UA = "Mozilla/5.0 (compatible; slotwise-preview-check)"
 

@@ -31,7 +31,7 @@ def render_text(reports: list[SlotReport]) -> str:
     """The report for a person: one table per slot (every variant of the rules, the holdout as the
     baseline), in the admin page's words (``reporting.report_rows``, ``lift_text``, ``notices``)."""
     from slotwise.bandits.goals import is_binary
-    from slotwise.proxy.reporting import LEGEND, lift_text, measure_name, notices, report_rows, segment_lines
+    from slotwise.proxy.operations.reporting import LEGEND, lift_text, measure_name, notices, report_rows, segment_lines
 
     if not reports:
         return "No decisions logged yet.\n"
@@ -57,7 +57,7 @@ def render_text(reports: list[SlotReport]) -> str:
 
 async def _report(args: argparse.Namespace) -> int:
     from slotwise.bandits.decision_log import format_decision_log
-    from slotwise.proxy.reporting import build_decision_log, json_safe, read_all, slot_reports
+    from slotwise.proxy.operations.reporting import build_decision_log, json_safe, read_all, slot_reports
 
     _, store = store_from_args(args)
     try:
@@ -68,7 +68,7 @@ async def _report(args: argparse.Namespace) -> int:
     configs = None
     rules = args.rules or os.environ.get("SLOTWISE_RULES")
     if rules:  # the variants as the server has them (also for a log from before decisions named them all)
-        from slotwise.proxy.choices import slot_configs
+        from slotwise.proxy.personalization.choices import slot_configs
         from slotwise.rules import load_rules
         from slotwise.rules.errors import RulesError
 

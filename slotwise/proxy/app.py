@@ -23,15 +23,15 @@ from starlette.routing import Mount, Route, Router
 
 from slotwise.tag.admin_throttle import AdminThrottle
 
-from . import metrics
-from .config import Settings
-from .flow import NullPersonalizer, Personalizer
-from .forward_http import Forwarder
-from .forward_safe import SafePersonalizer
-from .forward_stream import Receive, Scope, Send
-from .forward_ws import WebSocketForwarder, deny
-from .health import HealthReport, run_checks
-from .upstream import Upstream
+from slotwise.proxy.operations import metrics
+from slotwise.proxy.config import Settings
+from slotwise.proxy.flow import NullPersonalizer, Personalizer
+from slotwise.proxy.forwarding.forward_http import Forwarder
+from slotwise.proxy.forwarding.forward_safe import SafePersonalizer
+from slotwise.proxy.forwarding.forward_stream import Receive, Scope, Send
+from slotwise.proxy.forwarding.forward_ws import WebSocketForwarder, deny
+from slotwise.proxy.operations.health import HealthReport, run_checks
+from slotwise.proxy.forwarding.upstream import Upstream
 
 log = logging.getLogger("slotwise.proxy")
 
@@ -171,15 +171,15 @@ def create_app_from_env() -> Any:
     """Factory for server workers: settings from ``SLOTWISE_*``, the real personalizer if installed."""
     from slotwise.logsetup import configure_logging
 
-    from .orphans import die_with_master
-    from .server import tune_malloc
+    from slotwise.proxy.operations.orphans import die_with_master
+    from slotwise.proxy.server import tune_malloc
 
     die_with_master()  # a kill -9 of the master must not leave this worker serving
     tune_malloc()
     settings = Settings.from_env()
     configure_logging(settings.log_level, access=settings.access_log)  # one format, no query strings
     try:
-        from .personalize import build_personalizer  # written by the personalization layer
+        from slotwise.proxy.personalization.personalize import build_personalizer  # written by the personalization layer
     except ModuleNotFoundError as exc:
         if exc.name != f"{__package__}.personalize":
             raise  # the module exists but something it imports is missing: say so

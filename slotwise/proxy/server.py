@@ -26,8 +26,8 @@ from pathlib import Path
 
 from slotwise.logsetup import dict_config
 
-from .config import Settings
-from .orphans import mark_master
+from slotwise.proxy.config import Settings
+from slotwise.proxy.operations.orphans import mark_master
 
 FACTORY = "slotwise.proxy.app:create_app_from_env"
 MALLOC_THRESHOLD = 256 * 1024 * 1024

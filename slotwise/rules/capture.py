@@ -4,7 +4,7 @@ Pure: sources say whether they match a request or a page and turn what was
 read (form fields, a page reading, a GA4 ``dataLayer`` push) into event
 dicts ``{"type", "props"}`` that the tag API validates and stores like any
 other event. The I/O around it — teeing a request body, reading the
-response, writing the store — lives in ``slotwise.proxy.capture`` and
+response, writing the store — lives in ``slotwise.proxy.personalization.capture`` and
 ``slotwise.tag``. See docs/capture.md.
 """
 

@@ -23,7 +23,7 @@ from slotwise.rules.waiting_cart import card
 
 @dataclass(frozen=True)
 class JourneyData:
-    """What a page view's journey facts read besides the profile (loaded by ``proxy/journeys.py``)."""
+    """What a page view's journey facts read besides the profile (loaded by ``proxy/personalization/journeys.py``)."""
 
     now: float
     settings: JourneySettings = field(default_factory=JourneySettings)

@@ -40,7 +40,7 @@ from slotwise.tag.ratelimit import TokenBucket, client_address
 
 if TYPE_CHECKING:
     from slotwise.proxy.config import Settings
-    from slotwise.proxy.identity import VisitorCookies
+    from slotwise.proxy.personalization.identity import VisitorCookies
 
 log = logging.getLogger("slotwise.tag")
 

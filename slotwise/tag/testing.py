@@ -207,7 +207,7 @@ def _serve(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from slotwise.proxy.config import Settings
-    from slotwise.proxy.identity import VisitorCookies
+    from slotwise.proxy.personalization.identity import VisitorCookies
     from slotwise.store.sqlite import SQLiteStore
 
     parser = argparse.ArgumentParser()

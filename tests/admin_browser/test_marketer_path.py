@@ -18,7 +18,7 @@ from selectolax.lexbor import LexborHTMLParser
 from slotwise.demo.server import DemoServer
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from slotwise.rules import load_rules
 
 pytestmark = pytest.mark.browser

@@ -288,7 +288,7 @@ def test_linucb_also_watches_all_arms_prediction_errors_as_one_stream():
 
 def test_restart_message_says_what_shifted_and_by_how_much():
     from slotwise.bandits.records import Restart
-    from slotwise.proxy.reporting import restart_message
+    from slotwise.proxy.operations.reporting import restart_message
     assert "the reward of variant hero-b went from 3.1% to 1.5%" in restart_message(
         Restart(T0, "hero-b", "reward", 0.031, 0.015), "purchase")
     assert "the reward of variant hero-b went from 42.00 to 12.50" in restart_message(

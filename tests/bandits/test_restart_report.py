@@ -6,7 +6,7 @@ import random
 
 from slotwise.bandits.learner import Learner, SlotConfig
 from slotwise.commands.report import render_text
-from slotwise.proxy.reporting import build_decision_log, slot_reports
+from slotwise.proxy.operations.reporting import build_decision_log, slot_reports
 from slotwise.store.base import LogRecord
 
 T0 = 1_800_000_000.0
@@ -82,7 +82,7 @@ def test_restarts_are_in_the_learner_for_a_live_slot():
 
 
 def test_admin_page_notes_the_restart_and_marks_it_on_the_charts():
-    from slotwise.proxy.admin import render_slot
+    from slotwise.proxy.operations.admin import render_slot
     records, _ = store_log()
     log = build_decision_log(records, {"hero": CONFIG}, now=T0 + 10**6)
     (report,) = slot_reports(log)

@@ -9,7 +9,7 @@ from slotwise.bandits.learner import SlotConfig
 from slotwise.bandits.segments import segment_tables
 from slotwise.bandits.stats import prob_best
 from slotwise.commands.report import render_text
-from slotwise.proxy.reporting import DecisionLog, slot_reports
+from slotwise.proxy.operations.reporting import DecisionLog, slot_reports
 from slotwise.bandits.decision_log import LoggedDecision
 
 ARMS = ("a", "b")
@@ -66,7 +66,7 @@ def test_zero_of_thirty_is_not_a_fifth_chance_of_being_best():
 
 
 def test_the_admin_page_shows_the_segments_of_a_contextual_slot():
-    from slotwise.proxy.admin import render_slot
+    from slotwise.proxy.operations.admin import render_slot
 
     log = DecisionLog(rows(), {"hero": SlotConfig(arms=ARMS, goal="click", policy="linucb")}, None)
     (report,) = slot_reports(log)

@@ -10,8 +10,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 from slotwise.bandits.policies import POLICIES
 from slotwise.commands import learner as learner_command
-from slotwise.proxy.bots import BOT_SERVER_TIMING, is_bot
-from slotwise.proxy.log_retention import DEFAULT_RETENTION
+from slotwise.proxy.personalization.bots import BOT_SERVER_TIMING, is_bot
+from slotwise.proxy.operations.log_retention import DEFAULT_RETENTION
 from slotwise.tag.assets import script_tag
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,15 +58,15 @@ def test_architecture_names_every_policy_and_river_only_for_river_model() -> Non
 
 
 def test_store_redis_says_who_trims_the_stream() -> None:
-    """Only the separate learner trims (proxy/log_retention.py → store/redis/retention.py's trim_log)."""
+    """Only the separate learner trims (proxy/operations/log_retention.py → store/redis/retention.py's trim_log)."""
     callers = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "slotwise").rglob("*.py")
                      if re.search(r"\.trim_log\(|\"trim_log\"", p.read_text()))
-    assert callers == ["slotwise/proxy/log_retention.py"]
+    assert callers == ["slotwise/proxy/operations/log_retention.py"]
     builders = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "slotwise").rglob("*.py")
                       if "LogTrimmer(" in p.read_text() and not p.name == "log_retention.py")
     assert builders == ["slotwise/commands/learner.py"]  # the `slotwise learner` command, never a proxy
     text = doc("docs/store-redis.md")
-    assert "proxy/log_retention.py" in text and "store/redis/retention.py" in text
+    assert "proxy/operations/log_retention.py" in text and "store/redis/retention.py" in text
     assert "the proxies never trim" in text
     assert f"--log-retention {DEFAULT_RETENTION}`, the default" in text
     assert "`--trim-every`, 60 s" in text and "--trim-every" in _learner_help() and "(default 60)" in _learner_help()

@@ -14,7 +14,7 @@ from e2e_helpers import BROWSER_UA, SLOTS, visitor_id
 from slotwise.demo.server import DemoServer
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ def inject(e: Any, stage: str, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(p.store, "update_profile", aboom)
         monkeypatch.setattr(p.store, "update_profile_soon", aboom)
     elif stage == "rewrite":  # the HTML rewriter
-        monkeypatch.setattr("slotwise.proxy.personalize.rewrite", boom)
+        monkeypatch.setattr("slotwise.proxy.personalization.personalize.rewrite", boom)
 
 
 @pytest.mark.parametrize("stage", ["rules", "render", "decide", "store", "rewrite"])

@@ -14,8 +14,8 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from slotwise.proxy.config import Settings
-from slotwise.proxy.personalize import SlotwisePersonalizer
-from slotwise.proxy.reporting import build_decision_log, read_all
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from slotwise.proxy.operations.reporting import build_decision_log, read_all
 
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 T0 = 1_750_000_000.0  # the fake clock's start (2025-06-15)
@@ -150,7 +150,7 @@ class Edge:
                 and (visitor is None or r.visitor == visitor) and (slot is None or r.data["slot"] == slot)]
 
     def decision_log(self) -> Any:
-        from slotwise.proxy.choices import slot_configs
+        from slotwise.proxy.personalization.choices import slot_configs
 
         return build_decision_log(self.records(), slot_configs(self.p.ruleset()), now=self.clock())
 

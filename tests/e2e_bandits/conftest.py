@@ -12,7 +12,7 @@ import pytest
 from bandit_helpers import RULES, Edge, FakeClock, upstream_app
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
 
 @pytest.fixture(scope="session")

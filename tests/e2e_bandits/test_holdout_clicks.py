@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from slotwise.commands.report import render_text
-from slotwise.proxy.reporting import slot_reports
+from slotwise.proxy.operations.reporting import slot_reports
 
 
 def test_the_report_measures_the_holdout_of_a_click_slot(edge: Any) -> None:

@@ -15,9 +15,9 @@ import httpx
 from bandit_helpers import BROWSER_UA, RULES
 from conftest_paths import PYTHON
 from slotwise.bandits.learner import Learner
-from slotwise.proxy.learning import SNAPSHOT_NAME, learner_record
-from slotwise.proxy.choices import slot_configs
-from slotwise.proxy.reporting import read_all
+from slotwise.proxy.operations.learning import SNAPSHOT_NAME, learner_record
+from slotwise.proxy.personalization.choices import slot_configs
+from slotwise.proxy.operations.reporting import read_all
 from slotwise.rules import load_rules
 from slotwise.store import open_store
 

@@ -173,7 +173,7 @@ def test_a_late_event_with_an_old_client_time_settles_like_the_report_and_a_rest
 
 async def _fresh_replay(e: Edge) -> Any:
     """What a restarted process without any snapshot learns from the same log."""
-    from slotwise.proxy.learning import LearningLoop
+    from slotwise.proxy.operations.learning import LearningLoop
 
     loop = LearningLoop(e.p.store, clock=e.clock)
     loop.configure(e.p.learning.slots)

@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 from slotwise.bandits.learner import SlotConfig
-from slotwise.proxy.learning import SNAPSHOT_NAME, LearningLoop
+from slotwise.proxy.operations.learning import SNAPSHOT_NAME, LearningLoop
 from slotwise.store import open_store
 from slotwise.store.base import LogRecord
 

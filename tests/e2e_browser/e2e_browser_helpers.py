@@ -14,7 +14,7 @@ from browser_fixtures import DESKTOP_UA  # noqa: F401 (re-exported for the tests
 from slotwise.demo.server import DemoServer
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from slotwise.tag.testing import sync
 
 HERE = Path(__file__).resolve().parent

@@ -18,8 +18,8 @@ from starlette.routing import Route
 
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.personalize import SlotwisePersonalizer
-from slotwise.proxy.preview import PreviewLinks
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from slotwise.proxy.personalization.preview import PreviewLinks
 
 TOKEN = "tok-admin-123"
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"

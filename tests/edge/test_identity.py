@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from slotwise.proxy.identity import VisitorCookies, cookie_value
+from slotwise.proxy.personalization.identity import VisitorCookies, cookie_value
 
 COOKIES = VisitorCookies(b"test-key")
 

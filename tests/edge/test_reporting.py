@@ -207,7 +207,7 @@ def test_a_young_revenue_slot_prints_dashes_not_infinities(tmp_path: Path, capsy
 def test_admin_page_renders_charts_and_the_api_returns_json(data: Path, tmp_path: Path, asgi_server: Any) -> None:
     from slotwise.proxy.app import create_app
     from slotwise.proxy.config import Settings
-    from slotwise.proxy.personalize import SlotwisePersonalizer
+    from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
     upstream = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse("<div class=hero>x</div>"))]))
     rules = tmp_path / "rules.yaml"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from slotwise.proxy.bots import is_bot
-from slotwise.proxy.inject import inject_before_body_end
-from slotwise.proxy.preview import PreviewLinks
-from slotwise.proxy.rules_watch import RulesHolder
+from slotwise.proxy.personalization.bots import is_bot
+from slotwise.proxy.personalization.inject import inject_before_body_end
+from slotwise.proxy.personalization.preview import PreviewLinks
+from slotwise.proxy.operations.rules_watch import RulesHolder
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 

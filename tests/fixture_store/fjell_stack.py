@@ -24,8 +24,8 @@ from outdoor_shop import OutdoorShop
 from slotwise.cli import main
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.personalize import SlotwisePersonalizer
-from slotwise.proxy.reporting import build_decision_log, read_all
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from slotwise.proxy.operations.reporting import build_decision_log, read_all
 from slotwise.store.base import LogRecord
 from slotwise.tag.testing import sync
 

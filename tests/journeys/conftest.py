@@ -18,8 +18,8 @@ from starlette.routing import Mount
 from slotwise.demo.server import DemoServer
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.identity import VisitorCookies
-from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.proxy.personalization.identity import VisitorCookies
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from slotwise.store.sqlite import SQLiteStore
 from slotwise.tag.api import TagAPI
 from slotwise.tag.testing import ADMIN_TOKEN, SECRET, asgi_client, sync

@@ -16,7 +16,7 @@ from mail_helpers import RunningReceiver, validate
 from slotwise.demo.server import DemoServer
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from slotwise.tag.testing import SECRET, sync, wait_for
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ import pytest
 from journey_helpers import JOURNEYS, arm, checkout, tree, until_treated
 from mail_helpers import RunningReceiver, running_receiver, validate
 
-from slotwise.proxy.recommendations import picks_for
+from slotwise.proxy.personalization.recommendations import picks_for
 from slotwise.rules.interests import interests
 from slotwise.rules.schema import RecommendSpec
 from slotwise.tag.testing import SECRET, wait_for

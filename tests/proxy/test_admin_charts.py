@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slotwise.proxy.charts import line_chart, time_ticks
+from slotwise.proxy.operations.charts import line_chart, time_ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
 T0 = calendar.timegm((2026, 12, 1, 10, 0, 0))

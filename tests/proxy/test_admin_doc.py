@@ -9,8 +9,8 @@ from starlette.routing import Mount, Route
 
 from slotwise.cli import build_parser
 from slotwise.proxy.config import Settings
-from slotwise.proxy.personalize import SlotwisePersonalizer
-from slotwise.proxy.preview_bar import REASONS
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from slotwise.proxy.personalization.preview_bar import REASONS
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "admin.md").read_text()
 

@@ -17,8 +17,8 @@ import pytest
 import zstandard
 from sw_upstreams import RawUpstream, Rewriter, respond
 
-from slotwise.proxy.encoding import Decoder, decode
-from slotwise.proxy.errors import DecodeError
+from slotwise.proxy.forwarding.encoding import Decoder, decode
+from slotwise.proxy.forwarding.errors import DecodeError
 
 BOMB_BYTES = 64 * 1024 * 1024
 LIMIT = 4 * 1024 * 1024
@@ -91,7 +91,7 @@ def test_a_gzip_bombed_feed_is_refused_before_it_is_inflated(monkeypatch: Any) -
     import asyncio
     import json
 
-    from slotwise.proxy import catalog_feed
+    from slotwise.proxy.personalization import catalog_feed
 
     feed = json.dumps([{"id": "p1", "name": "Socks"}]).encode()
     bodies = {b"/feed.json": gzip.compress(feed), b"/bomb.json": gzip.compress(b"[" + b" " * BOMB_BYTES + b"]", 1)}

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from slotwise.proxy.pageviews import PageViewRecorder
+from slotwise.proxy.personalization.pageviews import PageViewRecorder
 from slotwise.store import open_store
 from slotwise.tag.events import parse_event
 from slotwise.tag.recorder import EventRecorder, Incoming
@@ -87,7 +87,7 @@ def test_capture_problems_are_logged_once_and_never_flood(caplog: pytest.LogCapt
     """Reasons may carry what a browser sent: endlessly many distinct ones end in one last line, not a flood."""
     import logging
 
-    from slotwise.proxy.capture import _Once
+    from slotwise.proxy.personalization.capture import _Once
 
     caplog.set_level(logging.WARNING, "slotwise.capture")
     once = _Once(limit=3)
@@ -104,7 +104,7 @@ def test_a_sizes_own_page_keeps_it_a_size_of_its_parent(tmp_path: Any) -> None:
     """Stores like Oscar link each size to a page of its own; viewing it must not make it a product to list."""
     import asyncio
 
-    from slotwise.proxy.pageviews import PageViewRecorder
+    from slotwise.proxy.personalization.pageviews import PageViewRecorder
     from slotwise.store.sqlite import SQLiteStore
 
     async def run() -> dict[str, Any]:

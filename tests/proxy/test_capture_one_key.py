@@ -18,7 +18,7 @@ import pytest
 
 from slotwise.cli import main
 from slotwise.profile import Profile, hash_email
-from slotwise.proxy.catalog_feed import normalize_feed_item
+from slotwise.proxy.personalization.catalog_feed import normalize_feed_item
 from slotwise.rules import page_facts
 from slotwise.rules.capture import build_event, cart_lines, datalayer_events
 from slotwise.rules.extract import read_groups

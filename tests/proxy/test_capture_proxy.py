@@ -1,4 +1,4 @@
-"""Capture through the real proxy: requests the store answered, and pages it served (``slotwise.proxy.capture``).
+"""Capture through the real proxy: requests the store answered, and pages it served (``slotwise.proxy.personalization.capture``).
 
 A tiny store (below) answers the way real ones do — a failed add to basket
 redirects back to the product, a failed login shows the form again with 200,
@@ -23,9 +23,9 @@ from starlette.routing import Route
 
 from slotwise.profile import hash_email
 from slotwise.proxy.app import create_app
-from slotwise.proxy.capture import MAX_BODY, PENDING_S
+from slotwise.proxy.personalization.capture import MAX_BODY, PENDING_S
 from slotwise.proxy.config import Settings
-from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from slotwise.store.base import LogRecord
 from slotwise.tag.testing import sync
 
@@ -501,7 +501,7 @@ def test_a_malformed_customer_is_logged_once_and_links_nothing(stack: Stack, bro
 
 
 def test_an_add_to_cart_rewards_the_decision_it_follows(stack: Stack, browser: httpx.Client) -> None:
-    from slotwise.proxy.reporting import build_decision_log, read_all
+    from slotwise.proxy.operations.reporting import build_decision_log, read_all
 
     v = vid(browser)
     browser.get("/p/1005/?none=1")

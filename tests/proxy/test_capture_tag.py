@@ -31,9 +31,9 @@ from starlette.routing import Route
 from slotwise.profile import hash_email
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.learning import learner_record
-from slotwise.proxy.personalize import SlotwisePersonalizer
-from slotwise.proxy.reporting import build_decision_log, read_all
+from slotwise.proxy.operations.learning import learner_record
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from slotwise.proxy.operations.reporting import build_decision_log, read_all
 from slotwise.store.base import LogRecord
 from slotwise.tag.testing import sync
 

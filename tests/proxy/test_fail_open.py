@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sw_upstreams import Rewriter
 
-from slotwise.proxy import metrics
+from slotwise.proxy.operations import metrics
 from slotwise.proxy.flow import Flow, PersonalizationError
 
 

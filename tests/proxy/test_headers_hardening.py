@@ -6,8 +6,8 @@ from typing import Any
 
 from sw_upstreams import RawUpstream, Rewriter, respond
 
-from slotwise.proxy.headers import personalized
-from slotwise.proxy.public_hosts import PublicHosts
+from slotwise.proxy.forwarding.headers import personalized
+from slotwise.proxy.forwarding.public_hosts import PublicHosts
 
 PAGE = b"<!doctype html><html><body><h1>Shop</h1></body></html>"
 CDN = [

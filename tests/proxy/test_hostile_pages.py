@@ -20,7 +20,7 @@ from sw_upstreams import RawUpstream, respond
 
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "bench" / "proxy" / "rules-3-slots.yaml"

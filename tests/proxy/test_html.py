@@ -10,7 +10,7 @@ import pytest
 from sw_upstreams import Rewriter
 from sw_upstreams import PAGE
 
-from slotwise.proxy.encoding import decode
+from slotwise.proxy.forwarding.encoding import decode
 
 
 def raw_get(c: httpx.Client, url: str, **headers: str) -> httpx.Response:

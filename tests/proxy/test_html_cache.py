@@ -25,8 +25,8 @@ from starlette.routing import Route
 
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.html_cache import HtmlCache
-from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.proxy.forwarding.html_cache import HtmlCache
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 RULES = """

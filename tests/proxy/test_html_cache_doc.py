@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from slotwise.proxy import metrics
+from slotwise.proxy.operations import metrics
 from slotwise.proxy.config import OPTIONS
 from slotwise.rules.cache import CACHE_KEYS, PAGE_TYPES
 

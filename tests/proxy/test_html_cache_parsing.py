@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slotwise.proxy.cache_control import (
+from slotwise.proxy.forwarding.cache_control import (
     MAX_DELTA, CacheControl, accepts, cache_key, freshness_lifetime, http_time, initial_age, parse_cache_control,
     parse_vary, vary_value,
 )
-from slotwise.proxy.html_cache import new_page, refreshed, refusal
+from slotwise.proxy.forwarding.html_cache import new_page, refreshed, refusal
 
 DATE = b"Wed, 21 Oct 2015 07:28:00 GMT"
 T_DATE = 1445412480.0  # DATE as a Unix time

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from slotwise.html.bounds import PageBoundError
-from slotwise.proxy.page_readings import PageReadings
+from slotwise.proxy.personalization.page_readings import PageReadings
 from slotwise.rules.reading import PageReading
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from slotwise.proxy.documents import fragment_request, is_document
-from slotwise.proxy.stream_guard import StreamGuard
+from slotwise.proxy.forwarding.documents import fragment_request, is_document
+from slotwise.proxy.forwarding.stream_guard import StreamGuard
 
 HEAD = (b"<!doctype html><html><head><title>Shop</title>"
         b"<script>if (a<b) document.write('<section class=\"related\">')</script>"

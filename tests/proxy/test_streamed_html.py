@@ -26,7 +26,7 @@ from slotwise.html import Edit, rewrite
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.flow import Flow
-from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:

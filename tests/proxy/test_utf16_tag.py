@@ -11,8 +11,8 @@ from sw_upstreams import RawUpstream, respond
 
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.inject import inject_before_body_end
-from slotwise.proxy.personalize import SlotwisePersonalizer
+from slotwise.proxy.personalization.inject import inject_before_body_end
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "bench" / "proxy" / "rules-3-slots.yaml"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from slotwise.proxy.catalog_feed import localize, normalize_feed_item
+from slotwise.proxy.personalization.catalog_feed import localize, normalize_feed_item
 from slotwise.rules.actions import check_attribute
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.product_facts import structured_product

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slotwise.proxy.learning import learner_record, redemption
+from slotwise.proxy.operations.learning import learner_record, redemption
 from slotwise.rules.capture import DataLayer, build_event, coupon_props, datalayer_events
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.store.base import LogRecord

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from redis_server import RedisServer, redis_server_binary
 
-from slotwise.proxy.learner_process import StreamLearner
-from slotwise.proxy.learning import SNAPSHOT_NAME
-from slotwise.proxy.choices import slot_configs
+from slotwise.proxy.operations.learner_process import StreamLearner
+from slotwise.proxy.operations.learning import SNAPSHOT_NAME
+from slotwise.proxy.personalization.choices import slot_configs
 from slotwise.rules import load_rules
 from slotwise.store.base import LogRecord
 from slotwise.store.redis import RedisStore

@@ -36,9 +36,9 @@ from scale_helpers import (
 
 from slotwise.bandits.learner import Learner
 from slotwise.demo.server import DemoServer
-from slotwise.proxy.learning import SNAPSHOT_NAME, learner_record
-from slotwise.proxy.choices import slot_configs
-from slotwise.proxy.reporting import build_decision_log, read_all
+from slotwise.proxy.operations.learning import SNAPSHOT_NAME, learner_record
+from slotwise.proxy.personalization.choices import slot_configs
+from slotwise.proxy.operations.reporting import build_decision_log, read_all
 from slotwise.rules import load_rules
 from slotwise.store.base import LogRecord
 from slotwise.store.redis import RedisStore

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from slotwise.proxy.config import Settings
-from slotwise.proxy.identity import VisitorCookies
+from slotwise.proxy.personalization.identity import VisitorCookies
 from slotwise.tag.api import TagAPI
 from slotwise.tag.testing import ADMIN_TOKEN, SECRET
 

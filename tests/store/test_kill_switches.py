@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from slotwise.proxy.kill_switch import ALL, KillSwitches
+from slotwise.proxy.operations.kill_switch import ALL, KillSwitches
 
 pytestmark = pytest.mark.anyio
 

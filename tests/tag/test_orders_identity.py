@@ -43,7 +43,7 @@ def test_an_order_for_a_claimed_address_never_reaches_the_claimant(make_client: 
 
 
 def test_an_orders_coupon_reaches_the_learners_record(make_client: Callable[..., Any], store: Any) -> None:
-    from slotwise.proxy.learning import learner_record
+    from slotwise.proxy.operations.learning import learner_record
 
     client = make_client()
     for order_id, extra in (("W-2", {"coupon": "SW-AAA", "discount": 12.5}), ("W-3", {"coupon": ""}), ("W-4", {})):

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 from tag_only_helpers import DESKTOP_UA, Stack
 
-from slotwise.proxy.identity import VisitorCookies
-from slotwise.proxy.tag_decide import page_headers
+from slotwise.proxy.personalization.identity import VisitorCookies
+from slotwise.proxy.personalization.tag_decide import page_headers
 from slotwise.rules import request_facts
 
 

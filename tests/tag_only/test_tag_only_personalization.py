@@ -13,7 +13,7 @@ import httpx
 import pytest
 from tag_only_helpers import RULES, Requests, Stack, browse, category_order, flush, goto, visitor_id, wait_for
 
-from slotwise.proxy.reporting import DecisionLog, build_decision_log, slot_reports
+from slotwise.proxy.operations.reporting import DecisionLog, build_decision_log, slot_reports
 from slotwise.rules import load_rules, page_facts
 from slotwise.rules.reading import read_extract
 

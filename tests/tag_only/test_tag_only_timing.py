@@ -26,7 +26,7 @@ from tag_only_helpers import (
     wait_for,
 )
 
-from slotwise.proxy.reporting import build_decision_log
+from slotwise.proxy.operations.reporting import build_decision_log
 
 pytestmark = pytest.mark.browser
 

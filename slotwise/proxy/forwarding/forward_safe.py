@@ -15,8 +15,8 @@ import logging
 import time
 from typing import Awaitable, Callable, TypeVar
 
-from .flow import Flow, PersonalizationError, Personalizer
-from .metrics import count_fail_open, observe_rewrite
+from slotwise.proxy.flow import Flow, PersonalizationError, Personalizer
+from slotwise.proxy.operations.metrics import count_fail_open, observe_rewrite
 
 log = logging.getLogger("slotwise.proxy")
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from typing import Iterator
 import brotli
 import zstandard
 
-from .errors import DecodeError
+from slotwise.proxy.forwarding.errors import DecodeError
 
 GZIP_LEVEL = 1  # 0.24 ms / 120 KB; level 6: 0.6 ms for ~12% fewer bytes
 BROTLI_QUALITY = 4  # 0.34 ms / 120 KB, smaller than gzip 6

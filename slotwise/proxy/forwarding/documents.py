@@ -41,7 +41,7 @@ def is_document(html: bytes, charset: str = "utf-8") -> bool:
         return False
     if _DOCUMENT.search(html):
         return True
-    from .encoding import ascii_compatible
+    from slotwise.proxy.forwarding.encoding import ascii_compatible
 
     if ascii_compatible(charset):
         return False

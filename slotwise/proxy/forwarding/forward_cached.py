@@ -32,19 +32,19 @@ from typing import TYPE_CHECKING, AsyncIterator, Iterable
 
 import httpx
 
-from . import metrics
-from .cache_control import parse_cache_control, parse_vary, primary_key, values
-from .documents import fragment_request
-from .encoding import decode
-from .errors import DecodeError
-from .flow import Flow
-from .forward_html import is_html
-from .forward_stream import Receive, Responder
-from .headers import Headers, first
-from .html_cache import CachedPage, HtmlCache, Lookup, new_page, refreshed, refusal
+from slotwise.proxy.operations import metrics
+from slotwise.proxy.forwarding.cache_control import parse_cache_control, parse_vary, primary_key, values
+from slotwise.proxy.forwarding.documents import fragment_request
+from slotwise.proxy.forwarding.encoding import decode
+from slotwise.proxy.forwarding.errors import DecodeError
+from slotwise.proxy.flow import Flow
+from slotwise.proxy.forwarding.forward_html import is_html
+from slotwise.proxy.forwarding.forward_stream import Receive, Responder
+from slotwise.proxy.forwarding.headers import Headers, first
+from slotwise.proxy.forwarding.html_cache import CachedPage, HtmlCache, Lookup, new_page, refreshed, refusal
 
 if TYPE_CHECKING:
-    from .forward_http import Forwarder
+    from slotwise.proxy.forwarding.forward_http import Forwarder
 
 log = logging.getLogger("slotwise.proxy")
 

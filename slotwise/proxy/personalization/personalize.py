@@ -23,32 +23,32 @@ from slotwise.bandits.learner import SlotConfig
 from slotwise.html import rewrite
 from slotwise.html.bounds import check_page
 from slotwise.profile import Profile
-from slotwise.proxy import metrics
-from slotwise.proxy.admin import admin_routes
-from slotwise.proxy.bots import BOT_SERVER_TIMING, is_bot
-from slotwise.proxy.capture import MAX_BODY as CAPTURE_MAX_BODY
-from slotwise.proxy.choices import HOLDOUT_ARM, PageWork, SlotChoice, mark_only, slot_configs, variant_costs
-from slotwise.proxy.capture import Capture
-from slotwise.proxy.catalog_feed import FeedLoader
+from slotwise.proxy.operations import metrics
+from slotwise.proxy.operations.admin import admin_routes
+from slotwise.proxy.personalization.bots import BOT_SERVER_TIMING, is_bot
+from slotwise.proxy.personalization.capture import MAX_BODY as CAPTURE_MAX_BODY
+from slotwise.proxy.personalization.choices import HOLDOUT_ARM, PageWork, SlotChoice, mark_only, slot_configs, variant_costs
+from slotwise.proxy.personalization.capture import Capture
+from slotwise.proxy.personalization.catalog_feed import FeedLoader
 from slotwise.proxy.config import Settings
-from slotwise.proxy.decision_tokens import DecisionTokens
-from slotwise.proxy.documents import fragment_request
+from slotwise.proxy.personalization.decision_tokens import DecisionTokens
+from slotwise.proxy.forwarding.documents import fragment_request
 from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
-from slotwise.proxy.forward_safe import _SPENT as SPENT_MS
-from slotwise.proxy.forward_safe import BUDGET_EXEMPT
-from slotwise.proxy.identity import VisitorCookies, cookie_value
-from slotwise.proxy.inject import inject_before_body_end
-from slotwise.proxy.journeys import JourneyLoader
-from slotwise.proxy.kill_switch import KillSwitches
-from slotwise.proxy.health import HealthReport, check_store
-from slotwise.proxy.learning import SNAPSHOT_NAME, LearningLoop
-from slotwise.proxy.page_readings import PageReadings
-from slotwise.proxy.page_work import page_work
-from slotwise.proxy.pageviews import PageViewRecorder
-from slotwise.proxy.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
-from slotwise.proxy.preview_bar import PreviewBar
-from slotwise.proxy.recommendations import fetch_recommendations, picks_for
-from slotwise.proxy.rules_watch import RulesHolder
+from slotwise.proxy.forwarding.forward_safe import _SPENT as SPENT_MS
+from slotwise.proxy.forwarding.forward_safe import BUDGET_EXEMPT
+from slotwise.proxy.personalization.identity import VisitorCookies, cookie_value
+from slotwise.proxy.personalization.inject import inject_before_body_end
+from slotwise.proxy.personalization.journeys import JourneyLoader
+from slotwise.proxy.operations.kill_switch import KillSwitches
+from slotwise.proxy.operations.health import HealthReport, check_store
+from slotwise.proxy.operations.learning import SNAPSHOT_NAME, LearningLoop
+from slotwise.proxy.personalization.page_readings import PageReadings
+from slotwise.proxy.personalization.page_work import page_work
+from slotwise.proxy.personalization.pageviews import PageViewRecorder
+from slotwise.proxy.personalization.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
+from slotwise.proxy.personalization.preview_bar import PreviewBar
+from slotwise.proxy.personalization.recommendations import fetch_recommendations, picks_for
+from slotwise.proxy.operations.rules_watch import RulesHolder
 from slotwise.rules import RuleSet, build_context, load_rules, page_facts, request_facts
 from slotwise.rules.errors import RuleEvaluationError
 from slotwise.rules.ruleset import Slot, Variant
@@ -525,7 +525,7 @@ class SlotwisePersonalizer:
     async def decide_for_tag(self, request: Any, visitor_id: str, url: str,
                              extract: Any = None) -> dict[str, Any]:
         """Tag-only mode: the same decisions, returned as edits for the browser to apply."""
-        from slotwise.proxy.tag_decide import decide_for_url
+        from slotwise.proxy.personalization.tag_decide import decide_for_url
 
         return await decide_for_url(self, request, visitor_id, url, extract)
 

@@ -20,8 +20,8 @@ import time
 from typing import Any, Callable, Mapping
 
 from slotwise.bandits.learner import Learner, SlotConfig, SnapshotFormatError
-from slotwise.proxy.learning import SNAPSHOT_NAME, learner_record
-from slotwise.proxy.log_retention import LogTrimmer
+from slotwise.proxy.operations.learning import SNAPSHOT_NAME, learner_record
+from slotwise.proxy.operations.log_retention import LogTrimmer
 from slotwise.store.base import LogRecord
 from slotwise.store.outage import is_outage
 

@@ -20,7 +20,7 @@ from slotwise.bandits.policies import POLICIES
 from slotwise.bandits.records import Restart
 from slotwise.bandits.segments import segment_tables
 from slotwise.bandits.stats import SlotReport, slot_report
-from slotwise.proxy.learning import learner_record
+from slotwise.proxy.operations.learning import learner_record
 from slotwise.store.base import LogRecord, Store
 
 

@@ -22,7 +22,7 @@ from typing import Any, Awaitable, Callable
 
 from slotwise.store.base import StoreError, StoreUnavailable
 
-from . import metrics
+from slotwise.proxy.operations import metrics
 
 DEADLINE_S = 2.0
 

@@ -18,8 +18,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from slotwise.keys import category_key, product_key
-from slotwise.proxy.encoding import Decoder, streamable
-from slotwise.proxy.errors import DecodeError
+from slotwise.proxy.forwarding.encoding import Decoder, streamable
+from slotwise.proxy.forwarding.errors import DecodeError
 from slotwise.rules.actions import safe_link
 from slotwise.rules.jsonld import stock_count
 from slotwise.store.base import Store

@@ -72,7 +72,7 @@ class LogTrimmer:
         entries the *last saved* snapshot has go now, whatever the retention,
         so the next save, and the proxies' events, can succeed again.
         """
-        from slotwise.proxy.learning import SNAPSHOT_NAME  # here: the CLI imports this module to parse flags
+        from slotwise.proxy.operations.learning import SNAPSHOT_NAME  # here: the CLI imports this module to parse flags
 
         trim = getattr(self.store, "trim_log", None)
         seq_of = getattr(self.store, "snapshot_seq", None)

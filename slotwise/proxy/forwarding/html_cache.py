@@ -33,7 +33,7 @@ from typing import Callable
 
 from cachetools import LRUCache, TTLCache
 
-from .cache_control import (
+from slotwise.proxy.forwarding.cache_control import (
     CacheControl, Headers, accepts, cache_key, freshness_lifetime, initial_age, parse_cache_control, parse_vary,
     primary_key, values,
 )

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from cachetools import LRUCache
 
 from slotwise.profile import Profile, record_view
-from slotwise.proxy.catalog_feed import localize
+from slotwise.proxy.personalization.catalog_feed import localize
 from slotwise.store.base import Store
 
 

@@ -30,11 +30,11 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from slotwise.bandits.goals import is_binary
-from slotwise.proxy.admin_stages import funnel, render_funnel
-from slotwise.proxy.charts import line_chart
-from slotwise.proxy.kill_switch import ALL
-from slotwise.proxy.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces
-from slotwise.proxy.reporting import (
+from slotwise.proxy.operations.admin_stages import funnel, render_funnel
+from slotwise.proxy.operations.charts import line_chart
+from slotwise.proxy.operations.kill_switch import ALL
+from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces
+from slotwise.proxy.operations.reporting import (
     LEGEND,
     DecisionLog,
     amount_text,
@@ -53,7 +53,7 @@ from slotwise.tag.admin_session import CSRF_FIELD, CSRF_HEADER, AdminSessions, i
 from slotwise.tag.ratelimit import client_address
 
 if TYPE_CHECKING:
-    from slotwise.proxy.personalize import SlotwisePersonalizer
+    from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
 log = logging.getLogger("slotwise.admin")
 
@@ -169,7 +169,7 @@ class AdminPages:
         if self._cache is not None and time.monotonic() - self._cache[0] < REPORT_TTL_S:
             return self._cache[1]
         ruleset = self.p.ruleset()
-        from slotwise.proxy.choices import slot_configs
+        from slotwise.proxy.personalization.choices import slot_configs
 
         records = await read_all(self.p.store)
         self._records = records
@@ -208,7 +208,7 @@ class AdminPages:
         return _html(self.render(log, switches, csrf) + render_funnel(await self.funnel()))
 
     async def funnel(self) -> dict[str, Any]:
-        """Stage counts per category of the most recent people (``proxy.admin_stages``)."""
+        """Stage counts per category of the most recent people (``proxy.operations.admin_stages``)."""
         ruleset = self.p.ruleset()
         return await funnel(self.p.store, self._records, ruleset.signals if ruleset else None, self.p.clock())
 

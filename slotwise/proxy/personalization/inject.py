@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .encoding import ascii_compatible
+from slotwise.proxy.forwarding.encoding import ascii_compatible
 
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)

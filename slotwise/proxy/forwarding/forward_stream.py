@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, AsyncIterator, Awaitable, Callable
 
-from .errors import ClientDisconnected
-from .headers import Headers, first
+from slotwise.proxy.forwarding.errors import ClientDisconnected
+from slotwise.proxy.forwarding.headers import Headers, first
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 from slotwise.html.edits import Edit, ItemKey
-from slotwise.proxy.bots import is_bot
+from slotwise.proxy.personalization.bots import is_bot
 from slotwise.proxy.flow import Flow, Visitor
 from slotwise.rules import page_facts, request_facts
 from slotwise.rules.reading import PageReading, read_extract
 
-from slotwise.proxy.choices import PageWork, SlotChoice
+from slotwise.proxy.personalization.choices import PageWork, SlotChoice
 
 if TYPE_CHECKING:  # the personalizer calls in; a type, not an import at run time
-    from slotwise.proxy.personalize import SlotwisePersonalizer
+    from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
 
 def page_headers(request: Any) -> list[tuple[str, str]]:

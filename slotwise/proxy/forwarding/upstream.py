@@ -33,9 +33,9 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 from httpx_aiohttp.transport import map_aiohttp_exceptions
 
-from .config import Settings
-from .errors import UpstreamBodyError, UpstreamError, UpstreamRefusedUpgrade, UpstreamTimeout, UpstreamUnavailable
-from .headers import Headers
+from slotwise.proxy.config import Settings
+from slotwise.proxy.forwarding.errors import UpstreamBodyError, UpstreamError, UpstreamRefusedUpgrade, UpstreamTimeout, UpstreamUnavailable
+from slotwise.proxy.forwarding.headers import Headers
 
 WS_MAX_MESSAGE = 16 * 1024 * 1024  # uvicorn's default for the client side too
 

@@ -34,13 +34,13 @@ import logging
 
 import aiohttp
 
-from . import metrics
-from .config import Settings
-from .errors import ProxyError, UpstreamError, UpstreamRefusedUpgrade, error_page
-from .forward_http import Forwarder
-from .forward_stream import Receive, Scope, Send
-from .headers import HOP_BY_HOP, Headers, ResponseHeaderRewriter, upstream_request_headers
-from .upstream import Upstream
+from slotwise.proxy.operations import metrics
+from slotwise.proxy.config import Settings
+from slotwise.proxy.forwarding.errors import ProxyError, UpstreamError, UpstreamRefusedUpgrade, error_page
+from slotwise.proxy.forwarding.forward_http import Forwarder
+from slotwise.proxy.forwarding.forward_stream import Receive, Scope, Send
+from slotwise.proxy.forwarding.headers import HOP_BY_HOP, Headers, ResponseHeaderRewriter, upstream_request_headers
+from slotwise.proxy.forwarding.upstream import Upstream
 
 log = logging.getLogger("slotwise.proxy")
 

@@ -26,18 +26,18 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import metrics
-from .config import Settings
-from .errors import ClientDisconnected, ConnectNotAllowed, ForeignTarget, ProxyError, UpstreamError, error_page
-from .flow import Flow, NullPersonalizer
-from .forward_cached import CachedPages
-from .forward_html import HtmlRewriter, is_html
-from .forward_safe import SafePersonalizer
-from .forward_stream import Receive, Responder, Scope, Send, stream
-from .html_cache import HtmlCache
-from .headers import Headers, ResponseHeaderRewriter, first, http_date, upstream_request_headers, with_early_hints
-from .public_hosts import PublicHosts
-from .upstream import Upstream
+from slotwise.proxy.operations import metrics
+from slotwise.proxy.config import Settings
+from slotwise.proxy.forwarding.errors import ClientDisconnected, ConnectNotAllowed, ForeignTarget, ProxyError, UpstreamError, error_page
+from slotwise.proxy.flow import Flow, NullPersonalizer
+from slotwise.proxy.forwarding.forward_cached import CachedPages
+from slotwise.proxy.forwarding.forward_html import HtmlRewriter, is_html
+from slotwise.proxy.forwarding.forward_safe import SafePersonalizer
+from slotwise.proxy.forwarding.forward_stream import Receive, Responder, Scope, Send, stream
+from slotwise.proxy.forwarding.html_cache import HtmlCache
+from slotwise.proxy.forwarding.headers import Headers, ResponseHeaderRewriter, first, http_date, upstream_request_headers, with_early_hints
+from slotwise.proxy.forwarding.public_hosts import PublicHosts
+from slotwise.proxy.forwarding.upstream import Upstream
 
 _NO_BODY_STATUS = frozenset({204, 206, 304})
 _HTTP_SCHEME = {"http": "http", "https": "https", "ws": "http", "wss": "https"}  # a WebSocket's page scheme

@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl
 from slotwise.keys import category_key, product_key
 from slotwise.profile import Profile
 from slotwise.proxy.flow import Flow
-from slotwise.proxy.pageviews import PageViewRecorder
+from slotwise.proxy.personalization.pageviews import PageViewRecorder
 from slotwise.rules import RuleSet, page_facts
 from slotwise.rules.capture import (
     CaptureError, PageSource, RequestSource, Response, build_event, cart_lines, customer_of, datalayer_events, page_event,

@@ -23,12 +23,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from slotwise.proxy.identity import cookie_value
-from slotwise.proxy.preview import OFF, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
+from slotwise.proxy.personalization.identity import cookie_value
+from slotwise.proxy.personalization.preview import OFF, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
 
 if TYPE_CHECKING:
     from slotwise.proxy.flow import Flow
-    from slotwise.proxy.choices import PageWork
+    from slotwise.proxy.personalization.choices import PageWork
 
 REASONS: dict[str, str] = {
     "forced": "forced by this preview link",
@@ -121,7 +121,7 @@ class PreviewBar:
         name = request.path_params["name"]
         if name not in ("js", "css") or not self._in_preview(request):
             return Response("not found\n", 404, media_type="text/plain", headers=ASSET_HEADERS)
-        body = resources.files("slotwise.proxy").joinpath(f"preview_bar.{name}").read_bytes()
+        body = resources.files("slotwise.proxy.personalization").joinpath(f"preview_bar.{name}").read_bytes()
         media = "text/javascript" if name == "js" else "text/css"
         return Response(body, media_type=media, headers=ASSET_HEADERS)
 

@@ -42,15 +42,15 @@ import asyncio
 import time
 from typing import AsyncIterator, Iterator
 
-from .config import Settings
-from .documents import is_document
-from .encoding import Decoder, Encoder, ascii_compatible, decided_charset, decode, encode, sniff_charset, streamable
-from .errors import DecodeError, UpstreamBodyError
-from .flow import Flow, PersonalizationError
-from .forward_safe import SafePersonalizer
-from .forward_stream import Receive, Responder, stream, until_gone
-from .headers import Headers, first, personalized, rewritten
-from .stream_guard import StreamGuard
+from slotwise.proxy.config import Settings
+from slotwise.proxy.forwarding.documents import is_document
+from slotwise.proxy.forwarding.encoding import Decoder, Encoder, ascii_compatible, decided_charset, decode, encode, sniff_charset, streamable
+from slotwise.proxy.forwarding.errors import DecodeError, UpstreamBodyError
+from slotwise.proxy.flow import Flow, PersonalizationError
+from slotwise.proxy.forwarding.forward_safe import SafePersonalizer
+from slotwise.proxy.forwarding.forward_stream import Receive, Responder, stream, until_gone
+from slotwise.proxy.forwarding.headers import Headers, first, personalized, rewritten
+from slotwise.proxy.forwarding.stream_guard import StreamGuard
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 _HOLD_CAP = 20  # a page still arriving this many holds after its first sendable bytes streams anyway
