@@ -38,7 +38,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from slotwise.bandits import Learner, VisitorContext, decide, features, make_policy  # noqa: E402
+from slotwise.bandits import Learner, VisitorContext, features, make_policy  # noqa: E402
+from slotwise.bandits.decide import decide  # noqa: E402
 from slotwise.bandits.decision_log import LoggedDecision  # noqa: E402
 from slotwise.bandits.replay import evaluate  # noqa: E402
 

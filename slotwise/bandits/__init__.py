@@ -17,14 +17,16 @@ from .records import DecisionRecord, Outcome
 from .spec import POLICY_NAMES, PolicySpec, parse_policy_spec, validate_policy_spec
 
 if TYPE_CHECKING:
-    from .decide import Decision, decide
+    from .decide import Decision
     from .learner import Learner, SlotConfig
     from .policies import POLICIES, Policy, make_policy, policy_from_state
 
 # The policies (numpy, scipy) are imported on first use: ``slotwise --help``, the rules checker and
 # the CLI's other light paths must not pay for them. ``from slotwise.bandits import Learner`` works as before.
+# The function ``decide`` is imported from ``slotwise.bandits.decide``: its module has the same name, and
+# once imported the module would shadow a lazily loaded function of the package.
 _LAZY = {
-    "Decision": ".decide", "decide": ".decide", "Learner": ".learner", "SlotConfig": ".learner",
+    "Decision": ".decide", "Learner": ".learner", "SlotConfig": ".learner",
     "POLICIES": ".policies", "Policy": ".policies", "make_policy": ".policies", "policy_from_state": ".policies",
 }
 
@@ -40,7 +42,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "GOALS", "POLICIES", "POLICY_NAMES", "Decision", "DecisionLogError", "DecisionRecord", "Learner",
-    "LoggedDecision", "Outcome", "Policy", "PolicySpec", "SlotConfig", "bucket", "decide", "even_split",
+    "LoggedDecision", "Outcome", "Policy", "PolicySpec", "SlotConfig", "bucket", "even_split",
     "VisitorContext", "features", "format_decision_log", "in_holdout", "is_binary", "make_policy", "parse_decision_log",
     "parse_policy_spec", "policy_from_state", "rewarding_event", "validate_policy_spec",
 ]

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slotwise.bandits import decide, make_policy, policy_from_state
+from slotwise.bandits import make_policy, policy_from_state
+from slotwise.bandits.decide import decide
 from slotwise.bandits.change import ChangeDetector
 from slotwise.bandits.learner import Learner, SlotConfig
 from slotwise.bandits.spec import validate_policy_spec

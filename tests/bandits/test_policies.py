@@ -12,7 +12,8 @@ import pytest
 from river import bandit as rb
 from river import stats as rstats
 
-from slotwise.bandits import POLICY_NAMES, decide, features, make_policy, policy_from_state
+from slotwise.bandits import POLICY_NAMES, features, make_policy, policy_from_state
+from slotwise.bandits.decide import decide
 from slotwise.bandits.policies import convert_policy
 
 ARMS = ["a", "b", "c", "d"]
