@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Callable
 
 from slotwise.commands.ports import PortBusy, check_port_free
-from slotwise.demo.hooks import WEBHOOK_KEY_ENV
 from slotwise.proxy.config import Settings
 
 
@@ -119,6 +118,8 @@ def run_demo(args: argparse.Namespace) -> int:
         # the store learns each popup sign-up's coupon (and offer) as a real store would: a signed webhook
         webhook_url=os.environ.get("SLOTWISE_WEBHOOK_URL") or f"{store_url}/hooks/slotwise",
     )
+    from slotwise.demo.hooks import WEBHOOK_KEY_ENV  # the demo store (starlette, jinja2) loads when it runs
+
     store_env = {**os.environ, WEBHOOK_KEY_ENV: settings.signing_key().decode()}
     store_cmd = [
         sys.executable, "-m", "slotwise.demo",

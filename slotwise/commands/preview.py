@@ -25,8 +25,6 @@ import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import httpx
-
 from slotwise.proxy.config import ConfigError, Settings
 from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, PreviewLinks, check_forced, parse_forces
 
@@ -60,6 +58,8 @@ def ask_server(url: str, forced: dict[str, str], token: str, timeout: float = 10
     origin, path = _origin(url)
     params: list[tuple[str, str]] = [("path", path)]
     params += [("off", "1")] if forced.get("*") else [("force", f"{k}={v}") for k, v in forced.items()]
+    import httpx  # loaded when a link is made, not for --help
+
     try:
         answer = httpx.get(f"{origin}/_sw/admin/api/preview-link", params=params, timeout=timeout,
                            headers={"authorization": f"Bearer {token}"})
@@ -109,6 +109,8 @@ def sign_here(url: str, forced: dict[str, str], settings: Settings) -> str:
 
 def try_link(link: str, timeout: float = 5.0) -> str | None:
     """A warning when the server at the link answers but does not take it (another key); None otherwise."""
+    import httpx
+
     try:
         answer = httpx.get(link, timeout=timeout, headers={"user-agent": CHECK_UA})
     except httpx.HTTPError:
