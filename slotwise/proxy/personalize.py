@@ -34,7 +34,6 @@ from slotwise.proxy.config import Settings
 from slotwise.proxy.decision_tokens import DecisionTokens
 from slotwise.proxy.documents import fragment_request
 from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
-from slotwise.proxy.forward_safe import _SPENT as SPENT_MS
 from slotwise.proxy.identity import VisitorCookies, cookie_value
 from slotwise.proxy.inject import inject_before_body_end
 from slotwise.proxy.health import HealthReport, check_store
@@ -59,6 +58,7 @@ from slotwise.tasks import cancel_and_wait
 log = logging.getLogger("slotwise.personalize")
 
 HOLDOUT_ARM = "__holdout__"
+_UNLOGGED = "sw_unlogged"  # flow.state: the page's work and time, until ``commit`` logs its decisions
 
 
 @dataclass
@@ -315,13 +315,8 @@ class SlotwisePersonalizer:
                                          frozen=flow.html_sent)
             body = result.body
             flow.personalized = result.changed
-        if work.choices and self._out_of_budget(flow, started):
-            # CPU-bound work ran past the page's time budget: the original page goes out, so
-            # none of these decisions were shown and none may be logged
-            raise TimeoutError(f"personalization budget of {self.settings.personalize_budget_ms:g} ms "
-                               "exceeded before logging decisions")
-        with stage("store"):  # only decisions the page really shows are logged
-            await self._persist_decisions(flow.visitor.id, work, now)
+        # logged by ``commit`` once the page is certain to go out (``forward_safe``), not here
+        flow.state[_UNLOGGED] = (work, now)
         flow.state["same_for_everyone"] = not flow.personalized and not flow.visitor.set_cookie
         # the proxy records page views itself: the tag must not count them again
         tag_data = {"pageview": "off"}
@@ -348,11 +343,15 @@ class SlotwisePersonalizer:
         check_page(html)
         return cls._read(flow, html, ruleset)
 
-    def _out_of_budget(self, flow: Flow, started: float) -> bool:
-        """This page's personalization has used up its time budget (``personalize_budget_ms``, less
-        what earlier steps of the same page spent, as the fail-open wrapper counts it)."""
-        spent = float(flow.state.get(SPENT_MS, 0.0)) + (time.perf_counter() - started) * 1000.0
-        return spent > self.settings.personalize_budget_ms
+    async def commit(self, flow: Flow) -> None:
+        """The page ``on_html`` made goes out: log its new decisions (with their propensities) and
+        keep them sticky. Only decisions a page really shows are logged."""
+        unlogged = flow.state.pop(_UNLOGGED, None)
+        if unlogged is None or flow.visitor is None:
+            return
+        work, now = unlogged
+        with stage("store"):
+            await self._persist_decisions(flow.visitor.id, work, now)
 
     @staticmethod
     def _read(flow: Flow, html: bytes, ruleset: RuleSet) -> PageReading:
