@@ -11,6 +11,7 @@ the bench expects for them.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,7 +55,7 @@ def home_view(bench: BenchEdge, shopper: Shopper, browse: str | None) -> None:
 
 def test_the_logged_features_are_the_benchs_for_new_and_returning_shoppers(edge: Any) -> None:
     e = edge(RULES)
-    bench = BenchEdge(e.url, e.p, e.clock, httpx.Client(base_url=e.url, timeout=10))
+    bench = BenchEdge(e.url, e.clock, httpx.Client(base_url=e.url, timeout=10), Path(e.settings.data))
     sessions = [  # (shopper, the category browsed first in each session)
         (Shopper(1, "mobile", "search"), [None, "bags", None]),
         (Shopper(2, "desktop", "social"), ["shoes", "shoes", "kids"]),
