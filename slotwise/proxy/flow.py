@@ -128,6 +128,8 @@ class Personalizer(Protocol):
     #       may edit on this page (None: unknown, the page is held whole);
     #   on_stream(flow) -> None: the head of a streamed page leaves now: add to flow.extra_headers
     #       what on_html would add and is already known (a new visitor's cookie).
+    #   async commit(flow) -> None: the page on_html made is certain to go out: log its decisions
+    #       (called only then, see forward_safe.py; a failure serves the original page).
 
     async def on_response(self, flow: Flow) -> None:
         """The upstream's status and headers are in (any content type): e.g. capture a form post."""
