@@ -1,6 +1,6 @@
 """Bandit benchmark through the proxy over HTTP, as the tag drives it (not fed to the policies).
 
-    .venv/bin/python -m bench.bandits_http                      # `slotwise serve` in a subprocess, ~10 min a run
+    .venv/bin/python -m bench.bandits_http                      # `slotwise serve` in a subprocess, ~25 min a run at 3,000/h
     .venv/bin/python -m bench.bandits_http --server in-process --seeds 20 --visits 12000 --rates 250,3000
 
 What runs: a small real store (Starlette on 127.0.0.1) behind the proxy, and
@@ -11,12 +11,12 @@ first, returning visitors days later — read the variant the page shows
 ``/_sw/events`` and, with the shopper's click probability, a click 5 s to
 10 min later, exactly as the tag batches them. Two ways to run the proxy:
 
-* ``--server serve`` (default): ``python -m slotwise serve --upstream ...
-  --rules ... --data ... --port ...`` started as a user starts it, a separate
-  process on a real port (granian, one worker, its own learning loop and
-  SQLite store). Its clock is the real one, so the bench plays the simulated
-  schedule ``--speed`` times faster than life and shrinks every duration the
-  proxy sees by the same factor: the attribution window in the rules (30 min
+* ``--server serve`` (default): ``slotwise serve --upstream ... --rules ...
+  --data ... --port ...`` started as a user starts it, a separate process on
+  a real port (granian, one worker, its own learning loop and SQLite store).
+  Its clock is the real one, so the bench plays the simulated schedule
+  ``speed`` times faster than life (set by ``--real-rate``, home page views
+  a real second) and shrinks every duration the proxy sees by that factor: the attribution window in the rules (30 min
   / speed) and the click delays. Traffic per attribution window — what
   shapes learning — is the store's. The daily swing defaults to 0 here: the
   proxy files rewards by its own hour of the day, which a compressed day
@@ -505,8 +505,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--amp", type=float, default=None,
                     help="daily swing of every click rate (0.3: +-30%%); default 0.3 in-process, 0 with serve")
     ap.add_argument("--server", choices=("serve", "in-process"), default="serve",
-                    help="serve: `slotwise serve` in a subprocess on a real port, real time played --speed "
-                         "times faster; in-process: the same app on uvicorn with the bench's simulated clock")
+                    help="serve: `slotwise serve` in a subprocess on a real port, real time played faster (--real-rate); "
+                         "in-process: the same app on uvicorn with the bench's simulated clock")
     ap.add_argument("--real-rate", type=float, default=8.0,
                     help="serve: home page views per real second (sets the speed: rate / (traffic per second))")
     ap.add_argument("--out", help="also write the markdown here")
