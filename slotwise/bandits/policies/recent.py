@@ -6,7 +6,7 @@ detection cannot rescue it in time. In the bandit bench's swap runs the
 rewards of the decisions actually served (each segment's leader) fell by
 about a third, and 2,000 decisions after the swap that is worth ~4 nats of
 evidence, where a restart needs ~11 to keep false restarts under one per
-million decisions (docs/benchmarks.md, "Recovery after a swap"). Forgetting
+million decisions (docs/benchmarks.md, "After a swap: the short memory"). Forgetting
 at a fixed pace (``half_life``) recovers but costs 2–3 points of the oracle
 in a steady store, every day.
 
