@@ -1,29 +1,40 @@
-"""Bandit benchmark through the real proxy over HTTP, as the tag drives it (not fed to the policies).
+"""Bandit benchmark through the proxy over HTTP, as the tag drives it (not fed to the policies).
 
-    .venv/bin/python -m bench.bandits_http                      # default: ~10-15 min on a quiet 2-core box
-    .venv/bin/python -m bench.bandits_http --seeds 20 --visits 16000 --rates 600,3000 \
-        --policies linucb,river-model,thompson --out results.md
+    .venv/bin/python -m bench.bandits_http                      # `slotwise serve` in a subprocess, ~25 min a run at 3,000/h
+    .venv/bin/python -m bench.bandits_http --server in-process --seeds 20 --visits 12000 --rates 250,3000
 
-What runs: a small real store (Starlette on 127.0.0.1) behind the real proxy
-(``create_app`` + ``SlotwisePersonalizer``, served by uvicorn on 127.0.0.1, its
-own learning loop, an SQLite store in a temporary directory). Shoppers
-(``bandits_shoppers.py``) load pages through it with their own cookies,
-user agents and referrers — new visitors, some browsing a category first,
-returning visitors days later — read the variant the page shows
+What runs: a small real store (Starlette on 127.0.0.1) behind the proxy, and
+shoppers (``bandits_shoppers.py``) who load pages through it with their own
+cookies, user agents and referrers — new visitors, some browsing a category
+first, returning visitors days later — read the variant the page shows
 (``data-sw-decision`` and the variant's markup), report the exposure to
 ``/_sw/events`` and, with the shopper's click probability, a click 5 s to
-10 min later, exactly as the tag batches them. Time is simulated: the
-proxy's clock is the bench's, so traffic rates (visits per hour) and the
-30-minute attribution window are what they would be in a store, however fast
-the machine runs; nothing about the figures depends on the machine's speed.
+10 min later, exactly as the tag batches them. Two ways to run the proxy:
+
+* ``--server serve`` (default): ``slotwise serve --upstream ... --rules ...
+  --data ... --port ...`` started as a user starts it, a separate process on
+  a real port (granian, one worker, its own learning loop and SQLite store).
+  Its clock is the real one, so the bench plays the simulated schedule
+  ``speed`` times faster than life (set by ``--real-rate``, home page views
+  a real second) and shrinks every duration the proxy sees by that factor: the attribution window in the rules (30 min
+  / speed) and the click delays. Traffic per attribution window — what
+  shapes learning — is the store's. The daily swing defaults to 0 here: the
+  proxy files rewards by its own hour of the day, which a compressed day
+  would not match. The learning loop's poll (0.5 s real) is ``speed`` x 0.5 s
+  of simulated lag; how far the bench fell behind its schedule is reported.
+* ``--server in-process``: the same app (``create_app`` +
+  ``SlotwisePersonalizer``) on uvicorn in the bench's process, with the
+  bench's simulated clock as the proxy's: any traffic rate and the daily
+  cycle on a day-long time scale, however slow the machine.
 
 Per run: % of the oracle (the sum of each visit's click probability under the
 variant shown, over the same sum under that visitor's best variant), per half;
 with ``--swap`` the variants rotate halfway (every segment's best changes) and
 "back at 80%" is the number of decisions after the swap until a
 1,000-decision window earns 80% of the oracle again; learning restarts and
-when they happened. Every policy sees the same shoppers and the same click
-draws (common random numbers).
+when they happened (read back from the proxy's own log, as ``slotwise report``
+does). Every policy sees the same shoppers and the same click draws (common
+random numbers).
 """
 
 from __future__ import annotations
@@ -31,8 +42,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import heapq
+import os
 import re
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -55,6 +69,10 @@ from bench.bandits_shoppers import (  # noqa: E402
 from slotwise.proxy.app import create_app  # noqa: E402
 from slotwise.proxy.config import Settings  # noqa: E402
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer  # noqa: E402
+from slotwise.proxy.operations.reporting import build_decision_log, read_all  # noqa: E402
+from slotwise.store import open_store  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC: runs start at midnight
 WINDOW_S = 1800.0
@@ -64,7 +82,7 @@ HOME = """<!doctype html><html><head><title>Shop</title></head><body>
 CATEGORY = "<!doctype html><html><head><title>{c}</title></head><body><h1>{c}</h1><ul><li>p1</li></ul></body></html>"
 RULES = """
 holdout: 0%
-attribution_window: 30m
+attribution_window: {window}
 catalog:
   category_pages: "/c/{{category}}"
 slots:
@@ -93,26 +111,67 @@ POLICY_SPECS = {
 
 
 class Clock:
-    """The proxy's clock: the bench moves it."""
+    """In-process: the proxy's clock is the bench's simulated time."""
 
     def __init__(self, now: float) -> None:
         self.now = now
+        self.behind = 0.0
 
     def __call__(self) -> float:
         return self.now
+
+    def advance_to(self, at: float) -> None:
+        self.now = max(self.now, at)
+
+    def scale(self, seconds: float) -> float:
+        return seconds
+
+
+class RealClock:
+    """``slotwise serve``: the simulated schedule played in real time, ``speed`` times faster."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.start: float | None = None
+        self.behind = 0.0  # the furthest the bench fell behind its schedule (real seconds)
+
+    def __call__(self) -> float:
+        return time.time()
+
+    def advance_to(self, at: float) -> None:
+        if self.start is None:
+            self.start = time.time()
+        wait = self.start + (at - T0) / self.speed - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        else:
+            self.behind = max(self.behind, -wait)
+
+    def scale(self, seconds: float) -> float:
+        return seconds / self.speed
+
+
+def slotwise_command() -> list[str]:
+    """``slotwise`` as installed next to this interpreter (the console script a user runs)."""
+    script = Path(sys.executable).with_name("slotwise")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from slotwise.cli import main; sys.exit(main())"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class ThreadedServer:
     """An ASGI app on 127.0.0.1 (uvicorn in a thread with its own event loop)."""
 
     def __init__(self, app: Any) -> None:
-        import socket
-
         import uvicorn
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
                                 lifespan="auto", server_header=False, date_header=False)
         self.server = uvicorn.Server(config)
@@ -156,9 +215,9 @@ class Edge:
     """The proxy in front of the store, and an HTTP client that behaves like the shoppers' browsers."""
 
     url: str
-    personalizer: SlotwisePersonalizer
-    clock: Clock
+    clock: Clock | RealClock
     client: httpx.Client
+    data: Path  # the proxy's data directory (its SQLite store)
     cookie_name: str = "sw_vid"
     failed_open: int = 0
 
@@ -178,26 +237,35 @@ class Edge:
         return response.text
 
     def events(self, shopper: Shopper, *events: dict[str, Any]) -> None:
-        """A batch of events, as the tag posts them."""
+        """A batch of events, as the tag posts them (stamped with the proxy's time)."""
         batch = [{"event_id": uuid.uuid4().hex, "ts": self.clock(), "props": {}, **e} for e in events]
         response = self.client.post("/_sw/events", json={"events": batch}, headers={
             "user-agent": UA[shopper.device], "cookie": f"{self.cookie_name}={shopper.cookie}"})
         response.raise_for_status()
         self.client.cookies.clear()
 
-    def restarts(self) -> list[float]:
-        """When learning restarted (the learner's own record, simulated time)."""
-        return [r.ts for r in self.personalizer.learning.learner.restarts.get("hero", [])]
-
-    def hero_policy(self) -> Any:
-        return self.personalizer.learning.learner.policies["hero"]
+    def restarts(self, now: float) -> list[float]:
+        """When learning restarted (the proxy's time), read back from its log as ``slotwise report`` does
+        (``now``: the windows closed by then)."""
+        store = open_store("", self.data)
+        try:
+            records = asyncio.run(read_all(store))
+        finally:
+            close = getattr(store, "close", None)
+            if close is not None:
+                result = close()
+                if asyncio.iscoroutine(result):
+                    asyncio.run(result)
+        return [r.ts for r in build_decision_log(records, now=now).restarts.get("hero", [])]
 
 
 @dataclass
 class Harness:
-    """Starts the store and the proxy for one run; ``with Harness(spec) as edge``."""
+    """Starts the store and the proxy for one run; ``with Harness(policy, server, speed) as edge``."""
 
     policy: str
+    server: str = "serve"  # "serve": `slotwise serve` in a subprocess; "in-process": uvicorn, simulated clock
+    speed: float = 1.0  # serve: simulated seconds per real second
     budget_ms: float = 2000.0
     _stack: list[Any] = field(default_factory=list)
 
@@ -206,17 +274,50 @@ class Harness:
         self._stack.append(tmp)
         upstream = ThreadedServer(store_app()).__enter__()
         self._stack.append(upstream)
+        clock: Clock | RealClock = Clock(T0) if self.server == "in-process" else RealClock(self.speed)
+        window = max(1, round(clock.scale(WINDOW_S)))
         rules = Path(tmp.name) / "rules.yaml"
-        rules.write_text(RULES.format(policy=POLICY_SPECS.get(self.policy, self.policy)))
-        settings = Settings(upstream=upstream.url, rules=str(rules), data=str(Path(tmp.name) / "data"),
-                            personalize_budget_ms=self.budget_ms, secret="bench-secret")
-        clock = Clock(T0)
-        personalizer = SlotwisePersonalizer(settings, clock=clock)
-        proxy = ThreadedServer(create_app(settings, personalizer)).__enter__()
-        self._stack.append(proxy)
-        client = httpx.Client(base_url=proxy.url, timeout=30.0)
+        rules.write_text(RULES.format(policy=POLICY_SPECS.get(self.policy, self.policy), window=f"{window}s"))
+        data = Path(tmp.name) / "data"
+        if self.server == "in-process":
+            settings = Settings(upstream=upstream.url, rules=str(rules), data=str(data),
+                                personalize_budget_ms=self.budget_ms, secret="bench-secret")
+            personalizer = SlotwisePersonalizer(settings, clock=clock)  # type: ignore[arg-type]
+            proxy = ThreadedServer(create_app(settings, personalizer)).__enter__()
+            self._stack.append(proxy)
+            url = proxy.url
+        else:
+            url = self._serve(upstream.url, rules, data)
+        client = httpx.Client(base_url=url, timeout=60.0)
         self._stack.append(client)
-        return Edge(proxy.url, personalizer, clock, client, settings.cookie_name)
+        return Edge(url, clock, client, data)
+
+    def _serve(self, upstream: str, rules: Path, data: Path) -> str:
+        """``slotwise serve`` as a user starts it, on a free port; returns its URL once it answers."""
+        port = free_port()
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        log = open(Path(rules.parent) / "serve.log", "wb")
+        self._stack.append(log)
+        process = subprocess.Popen(
+            [*slotwise_command(), "serve", "--upstream", upstream, "--rules", str(rules),
+             "--data", str(data), "--port", str(port), "--personalize-budget-ms", f"{self.budget_ms:g}",
+             "--secret", "bench-secret", "--log-level", "warning"],
+            cwd=str(rules.parent), env=env, stdout=log, stderr=subprocess.STDOUT)
+        self._stack.append(Process(process))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"slotwise serve exited with {process.returncode}: "
+                                   f"{(rules.parent / 'serve.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(url + "/", timeout=2.0).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("slotwise serve did not answer within 60 s")
+            time.sleep(0.2)
 
     def __exit__(self, *exc: object) -> None:
         for item in reversed(self._stack):
@@ -228,10 +329,26 @@ class Harness:
 
 
 @dataclass
+class Process:
+    """A child process, stopped as a user stops the server (SIGTERM, then SIGKILL)."""
+
+    popen: subprocess.Popen[bytes]
+
+    def __exit__(self, *exc: object) -> None:
+        self.popen.terminate()
+        try:
+            self.popen.wait(20)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(10)
+
+
+@dataclass
 class Visit:
     """One home page view: what was shown, what it earned in expectation, what the best would have."""
 
-    at: float
+    at: float  # simulated time
+    stamp: float  # the proxy's time (the simulated one in-process, the real one behind `slotwise serve`)
     shown: str | None  # None: the page went out unpersonalized (failed open)
     earned: float
     oracle: float
@@ -246,6 +363,8 @@ class RunResult:
     visits: list[Visit]
     restarts: list[int]  # visit index at which learning restarted
     wall_s: float
+    server: str = "serve"
+    behind_s: float = 0.0  # serve: the furthest the bench fell behind its schedule (real seconds)
 
     def share(self, start: int = 0, end: int | None = None) -> float:
         part = self.visits[start:end]
@@ -289,7 +408,7 @@ def simulate(edge: Edge, seed: int, visits: int, per_hour: float, swap: bool, am
     out: list[Visit] = []
     while len(out) < visits:
         at, _, kind, payload = heapq.heappop(queue)
-        edge.clock.now = max(edge.clock.now, at)
+        edge.clock.advance_to(at)
         if kind == "click":
             shopper, decision_id = payload
             edge.events(shopper, {"type": "click", "props": {"decision_id": decision_id, "slot": "hero",
@@ -309,6 +428,7 @@ def simulate(edge: Edge, seed: int, visits: int, per_hour: float, swap: bool, am
         if browse:
             edge.get(f"/c/{category}", shopper, REFERRERS[shopper.source])
             shopper.view_category(category)
+        stamp = edge.clock()
         page = edge.get("/", shopper, f"{edge.url}/c/{category}" if browse else REFERRERS[shopper.source])
         found = MARKED.search(page)
         shown = VARIANT.search(found.group(0)) if found is not None else None
@@ -317,39 +437,40 @@ def simulate(edge: Edge, seed: int, visits: int, per_hour: float, swap: bool, am
         oracle = rates[best_arm(shopper, at, swapped)]
         if found is None or shown is None:  # failed open: the store's own page
             edge.failed_open += 1
-            out.append(Visit(at, None, min(rates.values()), oracle))
+            out.append(Visit(at, stamp, None, min(rates.values()), oracle))
         else:
             decision_id, arm = found.group(1), shown.group(1)
             edge.events(shopper, {"type": "exposure", "props": {"decision_id": decision_id, "slot": "hero"}})
-            out.append(Visit(at, arm, rates[arm], oracle))
+            out.append(Visit(at, stamp, arm, rates[arm], oracle))
             if u < rates[arm]:
                 push(at + delay, "click", (shopper, decision_id))
         if comes_back:
             push(at + after, "return", shopper)
-    edge.clock.now += 2 * WINDOW_S  # let the last windows close before reading the learner
-    time.sleep(1.0)
-    return out, edge.restarts()
+    time.sleep(1.0)  # the last events reach the log
+    return out, edge.restarts(edge.clock() + edge.clock.scale(2 * WINDOW_S))  # every window closed
 
 
-def run(policy: str, seed: int, visits: int, per_hour: float, swap: bool, amp: float) -> RunResult:
+def run(policy: str, seed: int, visits: int, per_hour: float, swap: bool, amp: float,
+        server: str = "serve", speed: float = 1.0) -> RunResult:
     started = time.perf_counter()
-    with Harness(policy) as edge:
+    with Harness(policy, server, speed) as edge:
         out, restart_times = simulate(edge, seed, visits, per_hour, swap, amp)
-    index = [next((i for i, v in enumerate(out) if v.at >= t), len(out)) for t in restart_times]
-    return RunResult(policy, seed, per_hour, swap, out, index, time.perf_counter() - started)
+        behind = edge.clock.behind
+    index = [next((i for i, v in enumerate(out) if v.stamp >= t), len(out)) for t in restart_times]
+    return RunResult(policy, seed, per_hour, swap, out, index, time.perf_counter() - started, server, behind)
 
 
 def describe(results: list[RunResult]) -> Iterator[str]:
     """Markdown: one row per run, then mean and worst per policy, traffic rate and scenario."""
-    yield "| policy | traffic / h | scenario | seed | % of oracle | 1st half | 2nd half | back at 80% after swap | restarts (visit) | failed open | wall s |"
-    yield "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
+    yield "| policy | traffic / h | scenario | seed | % of oracle | 1st half | 2nd half | back at 80% after swap | restarts (visit) | failed open | behind s | wall s |"
+    yield "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
     for r in results:
         back = r.back_at() if r.swap else None
         yield (f"| {r.policy} | {r.rate:,.0f} | {'swap' if r.swap else 'steady'} | {r.seed} | {r.share():.1%} "
                f"| {r.share(0, r.half):.1%} | {r.share(r.half):.1%} "
                f"| {('never' if back is None else f'{back:,}') if r.swap else ''} "
                f"| {', '.join(f'{i:,}' for i in r.restarts) or 'none'} | {sum(v.shown is None for v in r.visits)} "
-               f"| {r.wall_s:.0f} |")
+               f"| {r.behind_s:.1f} | {r.wall_s:.0f} |")
 
 
 def summary(results: list[RunResult]) -> Iterator[str]:
@@ -381,9 +502,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--visits", type=int, default=12_000, help="home page views per run")
     ap.add_argument("--rates", default="600,3000", help="visits per hour (simulated), comma-separated")
     ap.add_argument("--scenarios", default="steady,swap", help="steady, swap (the variants rotate halfway)")
-    ap.add_argument("--amp", type=float, default=0.3, help="daily swing of every click rate (0.3: +-30%%)")
+    ap.add_argument("--amp", type=float, default=None,
+                    help="daily swing of every click rate (0.3: +-30%%); default 0.3 in-process, 0 with serve")
+    ap.add_argument("--server", choices=("serve", "in-process"), default="serve",
+                    help="serve: `slotwise serve` in a subprocess on a real port, real time played faster (--real-rate); "
+                         "in-process: the same app on uvicorn with the bench's simulated clock")
+    ap.add_argument("--real-rate", type=float, default=8.0,
+                    help="serve: home page views per real second (sets the speed: rate / (traffic per second))")
     ap.add_argument("--out", help="also write the markdown here")
     args = ap.parse_args(argv)
+    if args.amp is None:
+        args.amp = 0.3 if args.server == "in-process" else 0.0
     started = time.perf_counter()
     results: list[RunResult] = []
     lines: list[str] = []
@@ -391,11 +520,14 @@ def main(argv: list[str] | None = None) -> int:
         for per_hour in (float(x) for x in args.rates.split(",")):
             for scenario in args.scenarios.split(","):
                 for seed in range(args.first_seed, args.first_seed + args.seeds):
-                    r = run(policy, seed, args.visits, per_hour, scenario == "swap", args.amp)
+                    # serve: arrivals (about 2/3 of the home page views) at --real-rate views a second
+                    speed = args.real_rate * 3600.0 / (1.5 * per_hour) if args.server == "serve" else 1.0
+                    r = run(policy, seed, args.visits, per_hour, scenario == "swap", args.amp, args.server, speed)
                     results.append(r)
                     print(next(iter(list(describe([r]))[2:])), flush=True)
     lines.append(f"`.venv/bin/python -m bench.bandits_http {' '.join(argv if argv is not None else sys.argv[1:])}` "
-                 f"({args.visits:,} visits per run, +-{args.amp:.0%} daily swing)\n")
+                 f"({args.visits:,} visits per run, +-{args.amp:.0%} daily swing, proxy: "
+                 f"{'`slotwise serve` subprocess' if args.server == 'serve' else 'in-process, simulated clock'})\n")
     lines += list(summary(results))
     lines.append("")
     lines += list(describe(results))

@@ -144,6 +144,14 @@ PARAMS: dict[str, dict[str, Param]] = {
                          lo=0, hi=1),
         "max_features": Param("int", 128, "feature vocabulary cap (new feature names beyond it are ignored)", lo=2, hi=4096),
         "half_life": _HALF_LIFE,
+        "recent_half_life": Param(
+            "float", 1500.0, "also keep the data discounted with this half-life (in decisions) and decide with "
+            "it while it predicts the settled rewards better: how the policy comes back when the best variants "
+            "change (null = off)", lo=1, nullable=True),
+        "recent_window": Param("float", 500.0, "half-life (in settled decisions) of the evidence for the "
+                               "short memory", lo=1),
+        "recent_switch": Param("float", 2.0, "evidence (nats) the short memory needs before the policy decides "
+                               "with it; it goes back once the evidence is gone", lo=0, hi=100),
         **_CHANGE,
     },
     "river-model": {

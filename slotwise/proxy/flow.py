@@ -130,6 +130,8 @@ class Personalizer(Protocol):
     #       what on_html would add and is already known (a new visitor's cookie).
     #   html_cache_allowed(flow) -> bool: may this request use the upstream HTML cache (not logged in,
     #       or the page is the same for everyone)? Without it: only requests without Authorization.
+    #   async commit(flow) -> None: the page on_html made is certain to go out: log its decisions
+    #       (called only then, see forward_safe.py; a failure serves the original page).
 
     async def on_response(self, flow: Flow) -> None:
         """The upstream's status and headers are in (any content type): e.g. capture a form post."""

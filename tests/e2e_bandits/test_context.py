@@ -11,6 +11,8 @@ the bench expects for them.
 from __future__ import annotations
 
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,7 +56,7 @@ def home_view(bench: BenchEdge, shopper: Shopper, browse: str | None) -> None:
 
 def test_the_logged_features_are_the_benchs_for_new_and_returning_shoppers(edge: Any) -> None:
     e = edge(RULES)
-    bench = BenchEdge(e.url, e.p, e.clock, httpx.Client(base_url=e.url, timeout=10))
+    bench = BenchEdge(e.url, e.clock, httpx.Client(base_url=e.url, timeout=10), Path(e.settings.data))
     sessions = [  # (shopper, the category browsed first in each session)
         (Shopper(1, "mobile", "search"), [None, "bags", None]),
         (Shopper(2, "desktop", "social"), ["shoes", "shoes", "kids"]),
@@ -76,3 +78,31 @@ def test_the_logged_features_are_the_benchs_for_new_and_returning_shoppers(edge:
         assert len({name for c in contexts for name in c if name.startswith(group + "=")}) > 1, group
     assert not any(name.endswith("=unknown") for c in contexts for name in c)
     bench.client.close()
+
+
+def test_behind_slotwise_serve_the_bench_logs_the_same_features() -> None:
+    """The HTTP bench's default: `slotwise serve` started as a user starts it (a subprocess on a real
+    port). The same shoppers there give the policy the same features as in the bench's model."""
+    import asyncio
+
+    from bench.bandits_http import Harness
+    from slotwise.proxy.operations.reporting import read_all
+    from slotwise.store import open_store
+
+    with Harness("linucb", server="serve", speed=1.0) as bench:
+        shopper = Shopper(7, "desktop", "search")
+        expected = []
+        for browse in (None, "bags"):
+            home_view(bench, shopper, browse)
+            expected.append(shopper.expected_context(browsed_first=browse is not None).features())
+            time.sleep(0.1)
+        store = open_store("", bench.data)
+        try:
+            records = asyncio.run(read_all(store))
+        finally:
+            asyncio.run(store.close())
+    logged = [r.data["context"] for r in records if r.kind == "decision" and r.data["slot"] == "hero"]
+    assert logged[:1] == expected[:1]
+    # one session (real time, within 30 minutes): the second view keeps the session's decision, or
+    # logs the features of that view
+    assert all(c in expected for c in logged)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..exploration import argmax_probabilities, mix_uniform
 from .base import Features, Policy
+from .recent import RecentMemory
 from .settled import SettledRidge
 
 # observations an arm needs (discounted, with half_life) before its stream is watched; a young
@@ -38,7 +39,10 @@ class LinUCB(Policy):
     is known (``Policy.begin``): the same model in the end, without favouring
     what was just shown while its non-clicks are still pending. Change
     detection reads each settled reward against the prediction of a model of
-    settled rewards only (``settled.py``).
+    settled rewards only (``settled.py``). With ``recent_half_life`` a
+    short-memory copy of the data is kept too, and decided with while it
+    predicts the settled rewards better (``recent.py``): how the policy comes
+    back after the best variants swap.
     """
 
     name = "linucb"
@@ -64,6 +68,16 @@ class LinUCB(Policy):
         self._shared_cache: tuple[tuple, np.ndarray] | None = None
         self._begun = 0  # begin/abandon calls: they change A without a new version
         self.settled = SettledRidge(self.params["ridge"], self.params["shared"], self.discount)
+        self.recent: RecentMemory | None = None
+        if self.params.get("recent_half_life") is not None:
+            self.recent = RecentMemory(self.params["recent_half_life"], self.params["recent_window"],
+                                       self.params["recent_switch"], self.params["ridge"], self.params["shared"],
+                                       self.discount)
+
+    @property
+    def learns_settled(self) -> bool:  # type: ignore[override]
+        """The short memory's model choice reads settled values, change detection or not."""
+        return self.recent is not None
 
     # -- internals ---------------------------------------------------------
     def _vector(self, context: Features | None) -> np.ndarray:
@@ -111,14 +125,30 @@ class LinUCB(Policy):
         key = (self.version, self.generation, self.restarts, self._begun, d, len(self.arm_names))
         if self._shared_cache is not None and self._shared_cache[0] == key:
             return self._shared_cache[1]
-        shared = float(self.params["shared"])
-        if shared == 0.0 or not d:
-            pull = np.zeros(d)
-        else:
-            beta = np.linalg.solve(self._D.sum(axis=0) + self.params["ridge"] * np.eye(d), self._b.sum(axis=0))
-            pull = shared * beta
+        pull = self._shared_pull(self._D, self._b)
         self._shared_cache = (key, pull)
         return pull
+
+    def _recent_active(self) -> bool:
+        if self.recent is None or not self.recent.active:
+            return False
+        self.recent.fit(len(self.arm_names), len(self.feature_names))
+        return True
+
+    def _model(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(A^-1, b)`` per arm of the memory decided with: the full one (cached) or the short one."""
+        if not self._recent_active():
+            return self._inverse(), self._b
+        assert self.recent is not None
+        ridge = self._prior_precision * np.eye(len(self.feature_names))
+        return np.linalg.inv(self.recent.D + ridge), self.recent.b
+
+    def _shared_pull(self, D: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``shared * beta`` of a memory's data (the all-arms ridge model)."""
+        shared, d = float(self.params["shared"]), len(self.feature_names)
+        if shared == 0.0 or not d or not len(D):
+            return np.zeros(d)
+        return shared * np.linalg.solve(D.sum(axis=0) + self.params["ridge"] * np.eye(d), b.sum(axis=0))
 
     def _inverse(self) -> np.ndarray:
         ridge = self._prior_precision * np.eye(len(self.feature_names))
@@ -135,15 +165,16 @@ class LinUCB(Policy):
         alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
         x = self._vector(context)
         precision = self._prior_precision
-        pull = self._shared_mean()
+        pull = self._shared_mean() if not self._recent_active() else self._shared_pull(self.recent.D, self.recent.b)
         # an arm with no data: theta = pull / precision, A = precision * I
         unseen = float(pull @ x) / precision + alpha * math.sqrt(float(x @ x) / precision)
         rows = [self._arm_row.get(a) for a in arm_ids]
         known = [r for r in rows if r is not None]
         out: dict[int, float] = {}
         if known and len(self.feature_names):
-            inv = self._inverse()[known]
-            theta = np.einsum("kij,kj->ki", inv, self._b[known] + pull[None, :])
+            inv, data = self._model()
+            inv = inv[known]
+            theta = np.einsum("kij,kj->ki", inv, data[known] + pull[None, :])
             width = np.sqrt(np.maximum(np.einsum("i,kij,j->k", x, inv, x), 0.0))
             vals = theta @ x + alpha * width
             out = {r: float(v) for r, v in zip(known, vals)}
@@ -154,6 +185,12 @@ class LinUCB(Policy):
 
     def _watched(self) -> str:
         return "error"
+
+    def _on_settled(self, arm_id, value, at, context):
+        """The short memory's model choice sees the value first (``recent.py``), then change detection."""
+        if self.recent is not None:
+            self.recent.observe(arm_id, self._vector(context), float(value), self.binary)
+        return super()._on_settled(arm_id, value, at, context)
 
     def _observe(self, arm_id, value, context):
         """The reward against the settled model's prediction for this visitor (``settled.py``),
@@ -185,6 +222,8 @@ class LinUCB(Policy):
         self._b[:] = 0.0
         self._n[:] = 0.0
         self.settled.clear()
+        if self.recent is not None:
+            self.recent.clear()
         self._inv, self._dirty = None, set()
 
     def _row(self, arm_id: str, context: Features | None) -> tuple[int, np.ndarray]:
@@ -207,6 +246,9 @@ class LinUCB(Policy):
         self._n[r] += 1.0
         self._dirty.add(r)
         self._begun += 1
+        if self.recent is not None:
+            self.recent.fit(len(self.arm_names), len(self.feature_names))
+            self.recent.add(r, x)
 
     def abandon(self, arm_id, context=None):
         if arm_id not in self._arm_row:
@@ -216,6 +258,9 @@ class LinUCB(Policy):
         self._n[r] = max(self._n[r] - 1.0, 0.0)
         self._dirty.add(r)
         self._begun += 1
+        if self.recent is not None:
+            self.recent.fit(len(self.arm_names), len(self.feature_names))
+            self.recent.remove(r, x)
 
     def update(self, arm_id, reward, context=None, propensity=None, *, decided_at=None, settle=0.0, begun=False):
         r, x = self._row(arm_id, context)
@@ -227,6 +272,11 @@ class LinUCB(Policy):
             self._n[r] += 1.0
             self._dirty.add(r)
         self._b[r] += float(reward) * x
+        if self.recent is not None:
+            self.recent.fit(len(self.arm_names), len(self.feature_names))
+            if not begun:
+                self.recent.add(r, x)
+            self.recent.reward(r, x, float(reward))
         if not self.binary and abs(float(reward)) > self.scale:
             self.scale = abs(float(reward))
         self.version += 1
@@ -239,6 +289,11 @@ class LinUCB(Policy):
         self._D = self._D[rows] if rows else np.zeros((0, d, d))
         self._b = self._b[rows] if rows else np.zeros((0, d))
         self._n = self._n[rows] if rows else np.zeros(0)
+        if self.recent is not None:
+            self.recent.fit(len(self.arm_names), d)
+            self.recent.keep(rows)
+            self.recent.full.keep(arm_ids)
+            self.recent.short.keep(arm_ids)
         self.arm_names = keep
         self._arm_row = {a: i for i, a in enumerate(keep)}
         self._inv, self._dirty = None, set()
@@ -247,6 +302,9 @@ class LinUCB(Policy):
     def state(self):
         out = super().state()
         out["settled"] = self.settled.state()
+        if self.recent is not None:
+            self.recent.fit(len(self.arm_names), len(self.feature_names))
+            out["recent"] = self.recent.state()
         out["features"] = list(self.feature_names)
         out["scale"] = self.scale
         out["arms"] = {
@@ -269,3 +327,5 @@ class LinUCB(Policy):
         self._b = np.array([arms[a]["b"] for a in self.arm_names], dtype=float).reshape(k, d)
         self._n = np.array([arms[a]["n"] for a in self.arm_names], dtype=float)
         self._inv, self._dirty = None, set()
+        if self.recent is not None:
+            self.recent.load(state.get("recent"), k, d)

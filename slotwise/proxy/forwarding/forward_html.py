@@ -305,11 +305,12 @@ class _Page:
             raise UpstreamBodyError(f"the page ends cut: {exc}") from exc
         html = bytes(self.decoded)
         flow.html_sent = self.sent
-        new = await self.safe.on_html(flow, html)
-        rest = html[self.sent:]
-        if new is not None and new != html:
-            if memoryview(new)[:self.sent] == memoryview(html)[:self.sent]:
-                rest = new[self.sent:]
-            else:
-                self.safe.fail(flow, "stream", PersonalizationError("stream", "an edit touched bytes already sent"))
+        sent = self.sent
+
+        def keeps_sent(new: bytes) -> None:
+            if memoryview(new)[:sent] != memoryview(html)[:sent]:
+                raise PersonalizationError("stream", "an edit touched bytes already sent")
+
+        new = await self.safe.on_html(flow, html, check=keeps_sent)
+        rest = html[self.sent:] if new is None else new[self.sent:]
         await out.body(self.encoder.finish(rest))

@@ -6,6 +6,15 @@ page's calls), turns into "serve the upstream response unchanged". Each
 failure increments ``slotwise_fail_open{stage}`` and is logged once per
 (stage, slot, reason) so a broken rule does not flood the log. After a
 failure the flow is marked and no further personalizer call is made for it.
+
+A page's decisions are logged by the personalizer's ``commit``, called here
+only once the rewritten page is certain to go out: ``on_html`` came back
+within the budget and the caller's ``check`` (a streamed page: nothing sent
+was edited) accepts it. The commit is the point of no return: the budget can
+still cut it while it waits (the write has not happened: fail open, nothing
+logged), but a write that completes is kept, even late — its decisions are in
+the log, so the page that shows them goes out. A decision is logged if and
+only if its page goes out personalized.
 """
 
 from __future__ import annotations
@@ -143,7 +152,10 @@ class SafePersonalizer:
         except Exception as exc:  # noqa: BLE001 — fail-open boundary
             self.fail(flow, "stream", exc)
 
-    async def on_html(self, flow: Flow, html: bytes) -> bytes | None:
+    async def on_html(self, flow: Flow, html: bytes,
+                      check: Callable[[bytes], None] | None = None) -> bytes | None:
+        """The rewritten page, or None (serve the original). ``check`` raises when the caller
+        cannot send this result (a ``PersonalizationError``); then nothing is committed."""
         start = time.perf_counter()
         ok, result = await self._call(flow, "html", lambda: self.inner.on_html(flow, html))
         observe_rewrite(time.perf_counter() - start)
@@ -152,7 +164,42 @@ class SafePersonalizer:
         if not isinstance(result, (bytes, bytearray)):
             self.fail(flow, "html", TypeError(f"on_html returned {type(result).__name__}, not bytes"))
             return None
-        return bytes(result)
+        body = bytes(result)
+        if check is not None:
+            try:
+                check(body)
+            except Exception as exc:  # noqa: BLE001 — fail-open boundary
+                self.fail(flow, "html", exc)
+                return None
+        return body if await self._commit(flow) else None
+
+    async def _commit(self, flow: Flow) -> bool:
+        """Log what the page shows (the personalizer's optional ``commit``); False: fail open.
+
+        Within what is left of the budget, cut only while it waits (see the module docstring):
+        no late-result check here, since a completed write is in the log and its page must go out.
+        """
+        commit = getattr(self.inner, "commit", None)
+        if commit is None:
+            return True
+        left = self.budget_ms - flow.state.get(_SPENT, 0.0)
+        start = time.perf_counter()
+        try:
+            if flow.state.get(BUDGET_EXEMPT):  # a preview: it logs nothing and is never cut on time
+                await commit(flow)
+            else:
+                if left <= 0:
+                    raise TimeoutError(f"personalization budget of {self.budget_ms:g} ms used up before logging decisions")
+                async with asyncio.timeout(left / 1000.0):
+                    await commit(flow)
+        except Exception as exc:  # noqa: BLE001 — this is the fail-open boundary
+            self.fail(flow, "commit", exc)
+            return False
+        finally:
+            spent = (time.perf_counter() - start) * 1000.0
+            flow.state[_SPENT] = flow.state.get(_SPENT, 0.0) + spent
+            flow.timings["commit"] = spent
+        return True
 
     async def startup(self) -> None:
         await self.inner.startup()

@@ -65,6 +65,9 @@ from slotwise.tasks import cancel_and_wait
 
 log = logging.getLogger("slotwise.personalize")
 
+_UNLOGGED = "sw_unlogged"  # flow.state: the page's work and time, until ``commit`` logs its decisions
+
+
 @contextmanager
 def stage(name: str, slot: str | None = None) -> Iterator[None]:
     """Names the step (and slot) an error came from, for the fail-open metric and log."""
@@ -320,17 +323,12 @@ class SlotwisePersonalizer:
                                          frozen=flow.html_sent)
             body = result.body
             flow.personalized = result.changed
-        if work.choices and self._out_of_budget(flow, started):
-            if forced is not None:  # a preview says so (visitors get the store's page) instead
-                work.page_reason, body, flow.personalized = "budget", html, False
-                work.edits = []
-            else:
-                # CPU-bound work ran past the page's time budget: the original page goes out, so
-                # none of these decisions were shown and none may be logged
-                raise TimeoutError(f"personalization budget of {self.settings.personalize_budget_ms:g} ms "
-                                   "exceeded before logging decisions")
-        with stage("store"):  # only decisions the page really shows are logged
-            await self._persist_decisions(flow.visitor.id, work, now)
+        if work.choices and forced is not None and self._out_of_budget(flow, started):
+            # a preview is exempt from failing open on time: it says visitors would get the store's page
+            work.page_reason, body, flow.personalized = "budget", html, False
+            work.edits = []
+        # logged by ``commit`` once the page is certain to go out (``forward_safe``), not here
+        flow.state[_UNLOGGED] = (work, now)
         flow.state["same_for_everyone"] = not flow.personalized and not flow.visitor.set_cookie
         # the proxy records page views itself: the tag must not count them again
         tag_data = {"pageview": "off"}
@@ -367,6 +365,16 @@ class SlotwisePersonalizer:
             return read_html(html, ruleset.catalog, groups, structured=structured)
 
         return self.readings.read(html, ruleset, tuple(sorted(groups)), structured, read)
+
+    async def commit(self, flow: Flow) -> None:
+        """The page ``on_html`` made goes out: log its new decisions (with their propensities) and
+        keep them sticky. Only decisions a page really shows are logged."""
+        unlogged = flow.state.pop(_UNLOGGED, None)
+        if unlogged is None or flow.visitor is None:
+            return
+        work, now = unlogged
+        with stage("store"):
+            await self._persist_decisions(flow.visitor.id, work, now)
 
     def _out_of_budget(self, flow: Flow, started: float) -> bool:
         """This page's personalization has used up its time budget (``personalize_budget_ms``, less
