@@ -34,6 +34,31 @@ def test_a_personalized_page_keeps_no_shared_cache_directive(make_proxy: Any, cl
     assert not set(SHARED) & {n.decode() for n in streamed} and streamed[b"cache-control"] == b"private, no-cache"
 
 
+class _FailsAfterTheCookie(Rewriter):
+    async def on_html(self, flow: Any, html: bytes) -> bytes | None:
+        raise RuntimeError("boom")  # fails open: the store's page, with the cookie already on the flow
+
+
+def test_our_cookie_never_goes_out_with_the_stores_shared_caching(make_proxy: Any, client: Any) -> None:
+    """A page that goes out unchanged (left alone, or failed open) while Slotwise sets its visitor
+    cookie must not let a CDN keep that cookie for everyone: private, whatever the store said."""
+    async def handler(reader: Any, writer: Any, head: bytes) -> None:
+        writer.write(respond(b"HTTP/1.1 200 OK", [("Content-Type", "text/html"), *CDN, ("Content-Length", str(len(PAGE)))], PAGE))
+        await writer.drain()
+
+    cookie = [("Set-Cookie", "sw_vid=abc; Path=/; HttpOnly")]
+    with RawUpstream(handler) as up:
+        left_alone = client(make_proxy(Rewriter(new=None, extra=cookie), upstream=up.url)).get("/")
+        failed_open = client(make_proxy(_FailsAfterTheCookie(extra=cookie), upstream=up.url)).get("/")
+        no_cookie = client(make_proxy(Rewriter(new=None), upstream=up.url)).get("/")
+    for r in (left_alone, failed_open):
+        assert r.content == PAGE and r.headers["set-cookie"].startswith("sw_vid=abc")
+        assert r.headers["cache-control"] == "private, no-cache"
+        assert not set(SHARED) & set(r.headers), r.headers
+    assert no_cookie.headers["cache-control"] == "public, max-age=600"  # nothing of ours: the store's caching
+    assert set(SHARED) <= set(no_cookie.headers)
+
+
 IP_HEADERS = {"X-Real-IP": "6.6.6.6", "True-Client-IP": "6.6.6.6", "CF-Connecting-IP": "6.6.6.6", "X-Client-IP": "6.6.6.6"}
 
 

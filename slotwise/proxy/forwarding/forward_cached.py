@@ -40,7 +40,7 @@ from slotwise.proxy.forwarding.errors import DecodeError
 from slotwise.proxy.flow import Flow
 from slotwise.proxy.forwarding.forward_html import is_html
 from slotwise.proxy.forwarding.forward_stream import Receive, Responder
-from slotwise.proxy.forwarding.headers import Headers, first
+from slotwise.proxy.forwarding.headers import Headers, first, with_ours
 from slotwise.proxy.forwarding.html_cache import CachedPage, HtmlCache, Lookup, new_page, refreshed, refusal
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ class CachedPages:
         metrics.count_cache(outcome, self.cache.bytes)
         if self.fwd.safe.wants_body(flow):
             body, headers = await self.fwd.html.personalize(flow, body, headers, page.html)
-        await out.start(200, headers + self.fwd.extra(flow))
+        await out.start(200, with_ours(headers, self.fwd.extra(flow)))
         await out.body(body)
 
     def _uncacheable(self, flow: Flow, lookup: Lookup, reason: str) -> None:

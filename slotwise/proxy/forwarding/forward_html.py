@@ -49,7 +49,7 @@ from slotwise.proxy.forwarding.errors import DecodeError, UpstreamBodyError
 from slotwise.proxy.flow import Flow, PersonalizationError
 from slotwise.proxy.forwarding.forward_safe import SafePersonalizer
 from slotwise.proxy.forwarding.forward_stream import Receive, Responder, stream, until_gone
-from slotwise.proxy.forwarding.headers import Headers, first, personalized, rewritten
+from slotwise.proxy.forwarding.headers import Headers, first, personalized, rewritten, with_ours
 from slotwise.proxy.forwarding.stream_guard import StreamGuard
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
@@ -77,7 +77,7 @@ class HtmlRewriter:
             chunks = until_gone(chunks, receive)  # a client that leaves ends the page, even one still held
         declared = first(headers, b"content-length")
         if declared and declared.isdigit() and (int(declared) > self.limit or int(declared) == 0):
-            await stream(out, None, flow.status, headers + extra, chunks)  # too big, or empty: untouched
+            await stream(out, None, flow.status, with_ours(headers, extra), chunks)  # too big, or empty: untouched
             return
         await _Page(self, out, flow, headers, extra).run(chunks)
 
@@ -243,7 +243,7 @@ class _Page:
         self.safe.on_stream(self.flow)
         self.encoder = Encoder(self.coding)
         self.flow.state["streamed"] = True
-        await self.out.start(self.flow.status, personalized(self.headers, None) + extra_headers(self.flow, self.extra))
+        await self.out.start(self.flow.status, with_ours(personalized(self.headers, None), extra_headers(self.flow, self.extra)))
         await self._send_safe()
 
     async def _send_safe(self) -> None:
@@ -295,7 +295,7 @@ class _Page:
                 except DecodeError:
                     html = None  # personalize() decodes again, fails the same way and serves the original
             body, headers = await self.owner.personalize(flow, b"".join(self.raw), self.headers, html)
-            await out.start(flow.status, headers + extra_headers(flow, self.extra))
+            await out.start(flow.status, with_ours(headers, extra_headers(flow, self.extra)))
             await out.body(body)
             return
         assert self.decoder is not None and self.encoder is not None

@@ -35,7 +35,7 @@ from slotwise.proxy.forwarding.forward_html import HtmlRewriter, is_html
 from slotwise.proxy.forwarding.forward_safe import SafePersonalizer
 from slotwise.proxy.forwarding.forward_stream import Receive, Responder, Scope, Send, stream
 from slotwise.proxy.forwarding.html_cache import HtmlCache
-from slotwise.proxy.forwarding.headers import Headers, ResponseHeaderRewriter, first, http_date, upstream_request_headers, with_early_hints
+from slotwise.proxy.forwarding.headers import Headers, ResponseHeaderRewriter, first, http_date, upstream_request_headers, with_early_hints, with_ours
 from slotwise.proxy.forwarding.public_hosts import PublicHosts
 from slotwise.proxy.forwarding.upstream import Upstream
 
@@ -229,7 +229,7 @@ class Forwarder:
             if self.safe.wants_body(flow):
                 await self.html.respond(out, flow, headers, body, self.extra(flow), receive)
                 return
-        await stream(out, receive, status, headers + self.extra(flow), body)
+        await stream(out, receive, status, with_ours(headers, self.extra(flow)), body)
 
     @staticmethod
     def extra(flow: Flow) -> Headers:

@@ -188,3 +188,21 @@ def with_early_hints(headers: Headers, hints: list[list[tuple[bytes, bytes]]] | 
                 present.add(value.strip())
                 extra.append((b"link", value))
     return headers + extra if extra else headers
+
+
+def with_ours(headers: Headers, ours: Headers) -> Headers:
+    """The response's headers followed by Slotwise's own (``ours``: cookie, ``Server-Timing``, ...).
+
+    Our visitor cookie must never be kept by a shared cache, or a CDN would hand one visitor's
+    id to everyone: whenever ``ours`` sets a cookie, the response goes out ``private, no-cache``
+    without shared-cache directives, whatever the store said (a page that failed open, or was
+    only tagged, otherwise keeps the store's ``public`` headers).
+    """
+    if not any(n == b"set-cookie" for n, _ in ours):
+        return headers + ours
+    kept = [v for n, v in headers if n == b"cache-control"]
+    if any(b"private" in v.lower() or b"no-store" in v.lower() for v in kept) and not any(
+            n in SHARED_CACHE for n, _ in headers):
+        return headers + ours
+    out = [(n, v) for n, v in headers if n not in SHARED_CACHE and n not in (b"cache-control", b"expires")]
+    return out + [(b"cache-control", b"private, no-cache")] + ours
