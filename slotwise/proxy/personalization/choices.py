@@ -19,7 +19,6 @@ from slotwise.rules.ruleset import Slot, Variant
 HOLDOUT_ARM = "__holdout__"
 
 
-
 @dataclass
 class SlotChoice:
     """What one slot shows this visitor, and the decision behind it."""
