@@ -48,7 +48,7 @@ import hashlib
 import heapq
 import random
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from .decide import Decision, decide
@@ -73,6 +73,9 @@ def coupon_cost(rec: DecisionRecord, value: float | None, redeemed: bool | None,
     if redeemed and discount is not None:  # what the order says it took off, never more than the order
         return max(0.0, min(float(discount), float(value))) if value is not None else max(0.0, float(discount))
     return rec.cost + rec.cost_rate * float(value or 0.0)
+
+
+MAX_SHARED_CONTEXTS = 10_000  # distinct contexts whose dict pending decisions share
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ class SlotConfig:
         return cls(**d)
 
 
-@dataclass
+@dataclass(slots=True)  # one per decision waiting for its reward: thousands per minute
 class _Pending:
     record: DecisionRecord
     order: int
@@ -151,6 +154,9 @@ class Learner:
         self.policies: dict[str, Policy] = {}
         self._pending: dict[str, _Pending] = {}
         self._by_visitor: dict[str, list[str]] = {}
+        # pending decisions share one dict per distinct context (features are mostly categorical:
+        # a few hundred distinct contexts for thousands of decisions a minute); bounded
+        self._contexts: dict[tuple[tuple[str, float], ...], dict[str, float]] = {}
         self._activity: dict[str, float] = {}  # visitor -> last activity (inactivity windows)
         self._heap: list[tuple[float, int, str]] = []
         self._closed: dict[str, float] = {}  # decision id -> forget after this watermark
@@ -230,6 +236,7 @@ class Learner:
             return out + [Outcome(rec.decision_id, rec.slot, rec.arm, rec.visitor_id, UNKNOWN_SLOT,
                                   None, rec.ts, False, rec.holdout)]
         self._order += 1
+        rec = self._shared_context(rec)
         self._pending[rec.decision_id] = pending = _Pending(rec, self._order)
         self._begin(pending)
         self._by_visitor.setdefault(rec.visitor_id, []).append(rec.decision_id)
@@ -352,6 +359,19 @@ class Learner:
         for pending in sorted(self._pending.values(), key=lambda p: p.order):
             if pending.record.slot == slot:
                 self._begin(pending)
+
+    def _shared_context(self, rec: DecisionRecord) -> DecisionRecord:
+        """The record with its context replaced by an equal one already held, when there is one
+        (memory: the context dict is most of a pending decision's size)."""
+        if not rec.context:
+            return rec
+        key = tuple(rec.context.items())
+        shared = self._contexts.get(key)
+        if shared is None:
+            if len(self._contexts) >= MAX_SHARED_CONTEXTS:
+                return rec
+            self._contexts[key] = shared = rec.context
+        return rec if shared is rec.context else replace(rec, context=shared)
 
     def _touch(self, visitor_id: str, ts: float) -> None:
         if visitor_id in self._by_visitor:

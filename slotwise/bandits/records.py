@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: the learner holds one per pending decision
 class DecisionRecord:
     """One decision as logged by the proxy (principle 2).
 

@@ -69,3 +69,19 @@ def test_a_discount_above_the_order_is_capped_at_the_order() -> None:
     """A browser may claim any discount: it can take the reward to 0, never below."""
     (out,) = _popup("v1", cost_rate=0.10).on_event("v1", "purchase", 30.0, 10.0, redeemed=True, discount=9999.0)
     assert out.reward == 0.0
+
+
+def test_pending_decisions_with_the_same_context_hold_one_dict_and_learn_the_same() -> None:
+    """Memory: a pending decision's context is most of its size; equal contexts are held once."""
+    learner = Learner({"home": SlotConfig(arms=("a", "b"), goal="purchase", window=600)})
+    for i in range(50):
+        learner.on_decision(make_record(visitor=f"v{i}", slot="home", arm="a", ts=float(i),
+                                        context={"device=mobile": 1.0, "bias": 1.0}))
+    learner.on_decision(make_record(visitor="w", slot="home", arm="b", ts=60.0, context={"device=desktop": 1.0}))
+    contexts = {id(p.record.context) for p in learner._pending.values()}
+    assert len(learner._pending) == 51 and len(contexts) == 2
+    (outcome,) = learner.on_event("v7", "purchase", 30.0, 70.0)
+    assert outcome.reward == 1.0 and outcome.arm == "a"  # a purchase goal: converted
+    restored = Learner.from_snapshot(learner.snapshot())
+    assert {d: p.record.context for d, p in restored._pending.items()} == {
+        d: p.record.context for d, p in learner._pending.items()}
