@@ -26,7 +26,6 @@ import asyncio
 import cProfile
 import functools
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,8 +36,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable
 
+from .run import BROWSER_UA as UA
+from .run import free_port, wait_port
+
 ROOT = Path(__file__).resolve().parents[2]
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
 STEPS = ["forward", "decode", "identity", "page read", "profile read", "profile write", "catalog", "capture",
          "decide", "recommendations", "render", "splice", "inject", "re-encode", "log", "personalizer other"]
@@ -105,7 +106,8 @@ class Clock:
 def instrument(clock: Clock, app: Any) -> None:
     """Wraps the functions each step is made of (module globals are looked up at call time)."""
     from slotwise.html import rewrite as rewrite_module  # noqa: F401 — the module behind personalize.rewrite
-    from slotwise.proxy import encoding, forward_html, pageviews, personalize
+    from slotwise.proxy.forwarding import encoding, forward_html
+    from slotwise.proxy.personalization import pageviews, personalize
     from slotwise.rules import ruleset
     from slotwise.store.sqlite import profiles as sqlite_profiles
 
@@ -145,23 +147,6 @@ def instrument(clock: Clock, app: Any) -> None:
         clock.patch("catalog", target, "record_product_view")
         clock.patch("catalog", target, "upsert_products")
         clock.patch("log", target, "append")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 async def prepare(client: Any, n: int) -> list[str]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import httpx
 import pytest
-from e2e_helpers import BROWSER_UA, SLOTS, visitor_id
+from e2e_helpers import SLOTS, Edge
 
 from slotwise.demo.server import DemoServer
 from slotwise.proxy.app import create_app
@@ -21,25 +19,6 @@ from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     with DemoServer(tmp_path_factory.mktemp("demo-store")) as server:
         yield server
-
-
-class Edge:
-    """A running proxy with its personalizer (for looking into the store)."""
-
-    def __init__(self, server: Any, personalizer: SlotwisePersonalizer, settings: Settings) -> None:
-        self.server, self.p, self.settings = server, personalizer, settings
-        self.url = server.url
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        headers = {"user-agent": BROWSER_UA, **kwargs.pop("headers", {})}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=10, follow_redirects=False, **kwargs)
-
-    def run(self, coro: Any) -> Any:
-        """Runs a store coroutine here (the SQLite store is thread-safe and needs no loop of its own)."""
-        return asyncio.run(coro)
-
-    def profile(self, client: httpx.Client) -> Any:
-        return self.run(self.p.store.get_profile(visitor_id(client)))
 
 
 @pytest.fixture

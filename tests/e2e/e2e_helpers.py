@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
@@ -67,3 +68,23 @@ def login(client: httpx.Client, email: str = "demo@example.com", password: str =
                                            "csrf_token": form.attributes["value"] or ""})
     assert response.status_code == 303, response.text
     return response
+
+
+class Edge:
+    """A running proxy with its personalizer (for looking into its store)."""
+
+    def __init__(self, server: Any, personalizer: Any, settings: Any) -> None:
+        self.server, self.p, self.settings = server, personalizer, settings
+        self.url = server.url
+        self.data = Path(settings.data)  # the embedded store's directory, for the CLI (`--data`)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        headers = {"user-agent": BROWSER_UA, **kwargs.pop("headers", {})}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10, follow_redirects=False, **kwargs)
+
+    def run(self, coro: Any) -> Any:
+        """Runs a store coroutine here (the SQLite store is thread-safe and needs no loop of its own)."""
+        return asyncio.run(coro)
+
+    def profile(self, client: httpx.Client) -> Any:
+        return self.run(self.p.store.get_profile(visitor_id(client)))

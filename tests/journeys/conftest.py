@@ -3,7 +3,6 @@ store (as tests/e2e) — the same construction, on the same real parts."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 import uuid
@@ -24,9 +23,9 @@ from slotwise.store.sqlite import SQLiteStore
 from slotwise.tag.api import TagAPI
 from slotwise.tag.testing import ADMIN_TOKEN, SECRET, asgi_client, sync
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))  # e2e_helpers: login, selected_size
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))  # e2e_helpers: Edge, login, selected_size
+import e2e_helpers  # noqa: E402
 
-BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
 
 @pytest.fixture
@@ -60,23 +59,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
         yield server
 
 
-class Edge:
-    """A running proxy with its personalizer (for looking into its store)."""
-
-    def __init__(self, server: Any, personalizer: SlotwisePersonalizer, settings: Settings) -> None:
-        self.server, self.p, self.settings = server, personalizer, settings
-        self.url = server.url
-        self.data = Path(settings.data)  # the embedded store's directory, for the CLI (`--data`)
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        headers = {"user-agent": BROWSER_UA, **kwargs.pop("headers", {})}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=10, follow_redirects=False, **kwargs)
-
-    def run(self, coro: Any) -> Any:
-        return asyncio.run(coro)
-
-    def profile(self, client: httpx.Client) -> Any:
-        return self.run(self.p.store.get_profile(client.cookies["sw_vid"].split(".")[0]))
+class Edge(e2e_helpers.Edge):
+    """The e2e suite's proxy handle, plus what the journeys wait for and preview."""
 
     def wait_for_catalog(self, *ids: str, timeout: float = 10.0) -> None:
         """The feed is loaded in the background at start: wait until the catalog holds these products."""
