@@ -53,26 +53,35 @@ class Rejected:
 
 
 @dataclass
-class ImportReport:
-    kind: str
-    file: str
-    rows: int = 0  # data rows read
-    loaded: int = 0  # rows accepted
-    new: int = 0  # purchase lines / customers / codes that were not there before
-    profiles: int = 0  # profile writes
-    rejected_count: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
+class Rejections:
+    """The rows an import turned down: every one counted, the first ``MAX_LISTED`` kept with their reason."""
+
+    rejected_count: int = field(default=0, kw_only=True)
+    rejected: list[Rejected] = field(default_factory=list, kw_only=True)
 
     def reject(self, line: int, reason: str) -> None:
         self.rejected_count += 1
         if len(self.rejected) < MAX_LISTED:
             self.rejected.append(Rejected(line, reason))
 
+    def rejections_dict(self) -> dict[str, Any]:
+        return {"rejected_count": self.rejected_count,
+                "rejected": [{"line": r.line, "reason": r.reason} for r in self.rejected]}
+
+
+@dataclass
+class ImportReport(Rejections):
+    kind: str
+    file: str
+    rows: int = 0  # data rows read
+    loaded: int = 0  # rows accepted
+    new: int = 0  # purchase lines / customers / codes that were not there before
+    profiles: int = 0  # profile writes
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind, "file": self.file, "rows": self.rows, "loaded": self.loaded, "new": self.new,
-            "profiles_written": self.profiles, "rejected_count": self.rejected_count,
-            "rejected": [{"line": r.line, "reason": r.reason} for r in self.rejected],
+            "profiles_written": self.profiles, **self.rejections_dict(),
         }
 
 

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 
 from slotwise.keys import product_key, size_key, store_key
 from slotwise.store.base import InventoryChange, InventoryRow, Store
-from slotwise.tag.imports import MAX_LISTED, ImportFileError, Rejected, _Progress, read_csv
+from slotwise.tag.imports import ImportFileError, Rejections, _Progress, read_csv
 
 PRODUCT_COLUMNS = ("product", "product_id", "sku")
 QUANTITY_COLUMNS = ("quantity", "qty", "stock")
@@ -40,26 +40,18 @@ class InventoryRowError(ValueError):
 
 
 @dataclass
-class InventoryReport:
+class InventoryReport(Rejections):
     file: str
     rows: int = 0
     stores: int = 0
     applied: bool = False
     change: InventoryChange = field(default_factory=InventoryChange)
-    rejected_count: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
-
-    def reject(self, line: int, reason: str) -> None:
-        self.rejected_count += 1
-        if len(self.rejected) < MAX_LISTED:
-            self.rejected.append(Rejected(line, reason))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": "inventory", "file": self.file, "rows": self.rows, "stores": self.stores, "applied": self.applied,
             "added": self.change.added, "changed": self.change.changed, "removed": self.change.removed,
-            "unchanged": self.change.unchanged, "rejected_count": self.rejected_count,
-            "rejected": [{"line": r.line, "reason": r.reason} for r in self.rejected],
+            "unchanged": self.change.unchanged, **self.rejections_dict(),
         }
 
 
