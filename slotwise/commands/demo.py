@@ -51,14 +51,19 @@ def wait_until_serving(url: str, timeout: float = 60.0) -> bool:
     return False
 
 
-def admin_token(data: Path) -> str:
-    """A token for the demo's admin page, kept with the demo's data."""
-    path = data / "admin-token"
+def kept_secret(data: Path, name: str, nbytes: int = 16) -> str:
+    """A secret of the demo's, made once and kept with its data (mode 0600)."""
+    path = data / name
     if not path.exists():
         data.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(16))
+        path.write_text(secrets.token_urlsafe(nbytes))
         os.chmod(path, 0o600)
     return path.read_text().strip()
+
+
+def admin_token(data: Path) -> str:
+    """A token for the demo's admin page, kept with the demo's data."""
+    return kept_secret(data, "admin-token")
 
 
 def check_ports(args: argparse.Namespace) -> None:
@@ -117,10 +122,12 @@ def run_demo(args: argparse.Namespace) -> int:
         access_log=args.access_log or None,
         # the store learns each popup sign-up's coupon (and offer) as a real store would: a signed webhook
         webhook_url=os.environ.get("SLOTWISE_WEBHOOK_URL") or f"{store_url}/hooks/slotwise",
+        # the store gets a key of its own for it, never the one that signs cookies and preview links
+        webhook_secret=os.environ.get("SLOTWISE_WEBHOOK_SECRET") or kept_secret(data, "webhook-secret", 32),
     )
     from slotwise.demo.hooks import WEBHOOK_KEY_ENV  # the demo store (starlette, jinja2) loads when it runs
 
-    store_env = {**os.environ, WEBHOOK_KEY_ENV: settings.signing_key().decode()}
+    store_env = {**os.environ, WEBHOOK_KEY_ENV: settings.webhook_key().decode()}
     store_cmd = [
         sys.executable, "-m", "slotwise.demo",
         "--host", "127.0.0.1", "--port", str(args.store_port), "--data", str(data / "demo-store"),

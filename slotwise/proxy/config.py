@@ -57,6 +57,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("secret", str, "", "key that signs visitor cookies and preview links; default: generated once under --data"),
     Option("admin_token", str, "", "token for /_sw/admin and the admin API; empty: admin API disabled"),
     Option("webhook_url", str, "", "URL that receives each newsletter sign-up (JSON POST, retried from a durable outbox)"),
+    Option("webhook_secret", str, "", "key of the webhook's x-slotwise-signature (give the receiver this, not --secret); "
+                                      "empty: --secret's key"),
     Option("public_url", str, "", "public base URL (scheme://host[:port]); default: taken from each request "
                                   "whose Host is allowed (see --allowed-hosts)"),
     Option("allowed_hosts", str, "", "comma-separated public hosts a request's Host may name without --public-url "
@@ -165,6 +167,7 @@ class Settings:
     secret: str = ""
     admin_token: str = ""
     webhook_url: str = ""
+    webhook_secret: str = ""
     public_url: str = ""
     allowed_hosts: str = ""
     connect_timeout: float = 5.0
@@ -284,6 +287,11 @@ class Settings:
     @property
     def trusted_proxy_set(self) -> frozenset[str]:
         return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+    def webhook_key(self) -> bytes:
+        """The key that signs the sign-up webhook: its own when given, so a receiver never holds the
+        key that signs visitor cookies and preview links."""
+        return self.webhook_secret.encode() if self.webhook_secret else self.signing_key()
 
     def signing_key(self) -> bytes:
         """The secret that signs cookies and preview links.

@@ -120,7 +120,7 @@ class TagAPI:
         key = settings.signing_key()
         self.coupons = CouponSigner(key)
         url = webhook if webhook is not None else (settings.webhook_url or None)
-        self.outbox = OutboxWorker(store, url, key, now=now, **(outbox_options or {})) if url else None
+        self.outbox = OutboxWorker(store, url, settings.webhook_key(), now=now, **(outbox_options or {})) if url else None
         # the e-mail that follows the popup (tag.mail): sign-up, purchase and stage-change messages
         self.mail = MailFollowups(store, signals=signals or (lambda: None), picks=picks,
                                   public_url=settings.public_url, notify=self.outbox.notify) if self.outbox else None

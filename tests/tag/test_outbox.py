@@ -118,3 +118,27 @@ def test_the_message_names_the_offer_of_the_visitors_own_decision(make_client: A
         assert "offer" not in payloads["other@example.com"]
     finally:
         receiver.close()
+
+
+def test_the_webhook_is_signed_with_its_own_key_when_given(tmp_path: Any, store: Any, cookies: Any) -> None:
+    """``--webhook-secret``: the receiver holds that key, never the one that signs cookies and preview links."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from slotwise.tag.api import TagAPI
+    from slotwise.tag.testing import asgi_client
+
+    receiver = Receiver(fail=0)
+    settings = Settings(secret=SECRET, webhook_secret="the-receivers-own-key", data=str(tmp_path))
+    api = TagAPI(settings, store, cookies, webhook=receiver.url, outbox_options={"base_delay": 0.05, "poll_s": 0.2})
+    client = asgi_client(Starlette(routes=[Mount("/_sw", routes=api.routes())]))
+    try:
+        assert client.post("/_sw/signup", json={"email": "own-key@example.com"}).status_code == 200
+        wait_for(lambda: bool(receiver.requests), timeout=10)
+        headers, body, _ = receiver.requests[-1]
+        own = hmac.new(b"the-receivers-own-key", body, hashlib.sha256).hexdigest()
+        assert headers["x-slotwise-signature"] == f"sha256={own}"
+        assert settings.signing_key() == SECRET.encode()  # cookies and preview links keep the main key
+    finally:
+        client.close()
+        receiver.close()
