@@ -189,3 +189,60 @@ def test_a_process_sharing_the_file_takes_over_a_learner_killed_with_9(
         run(follower.stop())
         run(store.close())
         loop.close()
+
+
+WANT_THE_LOCK = """
+import sys, time
+from pathlib import Path
+from slotwise.proxy.operations.learner_lock import LearnerLock
+LearnerLock(Path(sys.argv[1])).want()
+print("wanting", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_worker_that_learns_hands_over_to_the_learner_process_that_wants_to(
+    upstream: Any, tmp_path: Path, process_runner: Any, port_factory: Any
+) -> None:
+    rules, data = tmp_path / "rules.yaml", tmp_path / "data"
+    rules.write_text(RULES)
+    port = port_factory()
+    args = [PYTHON, "-m", "slotwise.cli", "serve", "--upstream", upstream.url, "--rules", str(rules),
+            "--data", str(data), "--port", str(port), "--server", "uvicorn", "--log-level", "warning"]
+    with process_runner(args, port) as serve:
+        traffic(serve.url, 3, [], "a")
+    loop = asyncio.new_event_loop()
+    run = loop.run_until_complete
+    store = open_store("", str(data))
+    worker, other = LearningLoop(store, poll_s=3600), LearningLoop(store, poll_s=3600)
+    wanter: subprocess.Popen[bytes] | None = None
+    try:
+        slots = slot_configs(load_rules(rules))
+        run(worker.start(slots))
+        run(other.start(slots))
+        assert worker.leading and not other.leading and len(worker.learner._pending) > 0
+        held = worker.learner.pending_count
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        wanter = subprocess.Popen([PYTHON, "-c", WANT_THE_LOCK, str(lock_of(data).path)], env=env,
+                                  stdout=subprocess.PIPE)
+        assert wanter.stdout is not None and wanter.stdout.readline().strip() == b"wanting"
+        run(worker.step())  # the learner process wants it: saved, released, and only the models kept
+        assert not worker.leading and holder(data) is None
+        assert len(worker.learner._pending) == 0 and worker.learner.pending_count == held
+        run(other.step())  # a worker does not take what the learner process wants
+        assert not other.leading
+        wanter.kill()
+        wanter.wait(10)
+        run(other.step())  # it died wanting: a stale wish, the lock is taken
+        assert other.leading and other.learner.pending_count == held
+        expected = straight_run(rules, data)
+        for slot, policy in expected.policies.items():
+            assert other.learner.policies[slot].state() == policy.state() == worker.learner.policies[slot].state()
+    finally:
+        if wanter is not None and wanter.poll() is None:
+            wanter.kill()
+            wanter.wait()
+        run(worker.stop())
+        run(other.stop())
+        run(store.close())
+        loop.close()
