@@ -178,11 +178,6 @@ class LearningLoop:
         self._not_held_warned = float("-inf")
         self._wake = asyncio.Event()
 
-    @property
-    def following(self) -> bool:
-        """True while this process only loads models (configured follower, or another process learns)."""
-        return not self.leading
-
     def may_lead(self) -> bool:
         """Embedded, and no dedicated learner process is waiting for the lock (it has precedence)."""
         return not self.follower and (self.dedicated or self.lock is None or self.lock.wanted_by() is None)
@@ -230,17 +225,14 @@ class LearningLoop:
         """Follower: loads newer published models if there are (a cheap seq check first where the store has it).
 
         The models alone (``POLICIES_NAME``), or the full snapshot stripped of its
-        pending decisions when no learner has published models yet (an older one).
+        pending decisions when it is newer (a learner of an older version saves only that one).
         """
-        name = SNAPSHOT_NAME
         seq_of = getattr(self.store, "snapshot_seq", None)
         if seq_of is not None:
-            latest = await seq_of(POLICIES_NAME)
-            if latest is None:
-                latest = await seq_of(SNAPSHOT_NAME)
-            else:
-                name = POLICIES_NAME
-            if latest is None or latest <= self._snapshot_seq:
+            # the newer of the two: a learner of an older version saves only the full one
+            latest, name = max((await seq_of(POLICIES_NAME) or -1, POLICIES_NAME),
+                               (await seq_of(SNAPSHOT_NAME) or -1, SNAPSHOT_NAME))
+            if latest <= self._snapshot_seq:
                 return False
             found = await self.store.load_snapshot(name)
         else:
