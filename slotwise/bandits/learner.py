@@ -48,7 +48,8 @@ nothing, rather than being closed early with a reward it may not have earned.
 Which decisions are not held depends only on when they arrive, never on their
 outcome, so what is learned stays an unbiased sample. The ids of closed
 decisions (kept ``dedupe_seconds`` to ignore a decision logged twice) are
-bounded by the same figure. ``None`` (the default, e.g. for reports) holds all.
+bounded by the same figure, and the deadline heap by twice the pending
+decisions. ``None`` (the default, e.g. for reports) holds all.
 """
 
 from __future__ import annotations
@@ -259,6 +260,8 @@ class Learner:
         self._by_visitor.setdefault(rec.visitor_id, []).append(rec.decision_id)
         self._touch(rec.visitor_id, rec.ts)
         heapq.heappush(self._heap, (self._deadline(self._pending[rec.decision_id]), self._order, rec.decision_id))
+        if len(self._heap) > 2 * len(self._pending) + 1024:
+            self._compact_heap()
         return out
 
     def on_exposure(self, decision_id: str, ts: float, *, seq: int | None = None) -> list[Outcome]:
@@ -426,6 +429,12 @@ class Learner:
             _, decision_id = queue.popleft()
             self._closed.pop(decision_id, None)
         return out
+
+    def _compact_heap(self) -> None:
+        """Drop the entries of decisions already closed (a reward closes one long before its deadline,
+        and its entry would wait there till then): the heap stays within twice the pending decisions."""
+        self._heap = [(self._deadline(p), p.order, i) for i, p in self._pending.items()]
+        heapq.heapify(self._heap)
 
     def _forget(self, pending: _Pending) -> None:
         rec = pending.record

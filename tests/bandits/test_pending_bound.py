@@ -68,11 +68,12 @@ def test_what_is_held_is_learned_exactly_as_an_unbounded_learner_learns_it() -> 
 
 def test_the_ids_kept_against_duplicates_are_bounded_too() -> None:
     learner = Learner(SLOTS, max_pending=10, dedupe_seconds=10**9)  # the watermark alone would keep them all
-    for i in range(100):
-        learner.on_decision(decision(i, "a", T0 + i))
-        learner.on_event(f"v{i}", "purchase", 5.0, T0 + i + 0.5)  # closes it at once
+    for i in range(3000):
+        learner.on_decision(decision(i, "a", T0 + i / 10))
+        learner.on_event(f"v{i}", "purchase", 5.0, T0 + i / 10 + 0.05)  # closes it at once
     assert len(learner._closed) <= 10
-    assert learner.on_decision(decision(99, "a", T0 + 200)) == []  # the newest are still recognised
+    assert len(learner._heap) <= 2 * learner.pending_count + 1024  # rewarded long before their deadline
+    assert learner.on_decision(decision(2999, "a", T0 + 400)) == []  # the newest are still recognised
     assert learner.pending_count == 0
 
 
