@@ -86,7 +86,9 @@ async def _run_embedded(settings: Settings, holder: Any, slots: dict[str, Any], 
     from slotwise.store import open_store
 
     store = open_store(settings.store, settings.data)
-    learning = LearningLoop(store, dedicated=True, poll_s=0.25)
+    # the workers see a new model within poll_s + publish_every_s + their own 0.5 s poll: ~1.25 s at worst,
+    # no later than the Redis layout (a learner snapshot a second, instances polling every 0.5 s)
+    learning = LearningLoop(store, dedicated=True, poll_s=0.25, publish_every_s=0.5)
     if learning.lock is None:
         await store.close()
         raise ConfigError(f"cannot create the learner lock beside the store in {settings.data}")
