@@ -85,6 +85,8 @@ async def _run_embedded(settings: Settings, holder: Any, slots: dict[str, Any], 
     from slotwise.proxy.operations.learning import LearningLoop
     from slotwise.store import open_store
 
+    if holder is None:
+        raise ConfigError("--rules (or SLOTWISE_RULES) is required with the embedded store: the slots to learn")
     store = open_store(settings.store, settings.data)
     # the workers see a new model within poll_s + publish_every_s + their own 0.5 s poll: ~1.25 s at worst,
     # no later than the Redis layout (a learner snapshot a second, instances polling every 0.5 s)
@@ -142,7 +144,8 @@ def run_learner(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "learner",
-        help="consume the Redis event stream, update the bandit models and publish snapshots",
+        help="consume the Redis event stream (or the SQLite log, for serve's workers), update the bandit models "
+             "and publish snapshots",
     )
     parser.add_argument("--store", default=None, help="redis://host:port/db (env SLOTWISE_STORE); empty: the SQLite "
                         "store under --data (what ``slotwise serve --workers N`` starts by itself)")

@@ -246,3 +246,35 @@ def test_a_worker_that_learns_hands_over_to_the_learner_process_that_wants_to(
         run(other.stop())
         run(store.close())
         loop.close()
+
+
+def test_a_follower_loads_the_models_not_the_full_snapshot_unless_they_stay_behind(tmp_path: Path) -> None:
+    """The full snapshot (every pending decision: megabytes) is saved just before the models at the same seq;
+    a follower polling in between must not load it. Only models that stay behind (a learner of an older
+    version, which saves the full one alone) make it fall back to the full one, stripped."""
+    from slotwise.bandits.learner import Learner, SlotConfig
+    from slotwise.proxy.operations.learning import STALE_MODELS_POLLS
+
+    slots = {"hero": SlotConfig(arms=("a", "b"), goal="click")}
+    learner = Learner(slots)
+    for i in range(20):
+        learner.on_decision({"decision_id": f"d{i}", "ts": 1e9 + i, "visitor_id": f"v{i}", "slot": "hero",
+                             "arm": "a", "propensity": 0.5}, seq=i + 1)
+
+    async def scenario() -> None:
+        store = open_store("", str(tmp_path))
+        try:
+            await store.save_snapshot(POLICIES_NAME, learner.policies_snapshot(), 19)
+            await store.save_snapshot(SNAPSHOT_NAME, learner.snapshot(), 20)
+            follower = LearningLoop(store, follower=True)
+            follower.slots = dict(slots)
+            for _ in range(STALE_MODELS_POLLS - 1):
+                await follower.load_snapshot()
+                assert follower._snapshot_seq == 19  # the models, though the full one is newer
+            assert await follower.load_snapshot()  # behind for too long: the full one, without its decisions
+            assert follower._snapshot_seq == 20 and len(follower.learner._pending) == 0
+            assert follower.learner.pending_count == 20
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())

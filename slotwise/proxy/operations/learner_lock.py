@@ -32,10 +32,6 @@ class LearnerLock:
         self.path = path
         self._fd: int | None = None
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def try_acquire(self) -> bool:
         """Take the lock if no other process (or other ``LearnerLock``) holds it; True when held."""
         if self._fd is not None:

@@ -49,6 +49,7 @@ POLICIES_NAME = "bandits.policies"  # its models alone, published every second (
 # Bound on the decisions waiting for their reward in the learning process (``Learner.max_pending``):
 # ~600 bytes each, so about 60 MB; beyond it new decisions are not learned (counted, see the docs)
 MAX_PENDING = 100_000
+STALE_MODELS_POLLS = 10  # a follower loads the full snapshot when the published models stay behind it this long
 REWARD_EVENTS = ("click", "add_to_cart", "purchase", "signup")
 EXPOSURE_EVENTS = ("exposure", "popup_shown")  # a popup is seen when it opens (its template is never in view)
 
@@ -176,6 +177,7 @@ class LearningLoop:
         self._published_seq = -1
         self._not_held_seen = 0
         self._not_held_warned = float("-inf")
+        self._models_behind = 0  # follower: polls in a row that found the full snapshot newer than the models
         self._wake = asyncio.Event()
 
     def may_lead(self) -> bool:
@@ -224,15 +226,21 @@ class LearningLoop:
     async def load_snapshot(self) -> bool:
         """Follower: loads newer published models if there are (a cheap seq check first where the store has it).
 
-        The models alone (``POLICIES_NAME``), or the full snapshot stripped of its
-        pending decisions when it is newer (a learner of an older version saves only that one).
+        The models alone (``POLICIES_NAME``); the full snapshot, stripped of its pending
+        decisions, only when no models are published or they stay behind it (an older learner).
         """
         seq_of = getattr(self.store, "snapshot_seq", None)
         if seq_of is not None:
-            # the newer of the two: a learner of an older version saves only the full one
-            latest, name = max((await seq_of(POLICIES_NAME) or -1, POLICIES_NAME),
-                               (await seq_of(SNAPSHOT_NAME) or -1, SNAPSHOT_NAME))
-            if latest <= self._snapshot_seq:
+            models, full = await seq_of(POLICIES_NAME), await seq_of(SNAPSHOT_NAME)
+            # the full one (large: never in the normal run) only when nobody publishes models, or a learner of
+            # an older version saves only that one: several polls in a row behind it, not the instant between
+            # the learner's two saves
+            self._models_behind = self._models_behind + 1 if models is not None and (full or -1) > models else 0
+            if models is None or self._models_behind >= STALE_MODELS_POLLS:
+                latest, name = full, SNAPSHOT_NAME
+            else:
+                latest, name = models, POLICIES_NAME
+            if latest is None or latest <= self._snapshot_seq:
                 return False
             found = await self.store.load_snapshot(name)
         else:
@@ -313,6 +321,7 @@ class LearningLoop:
         self._emit(self.learner.tick_local(self.clock()))
         if self.clock() - self._last_snapshot >= self.snapshot_every_s and self.learner.seq != self._snapshot_seq:
             await self.snapshot()
+            await self.publish()  # the models at the same seq at once: followers never reach for the full one
         if self.clock() - self._last_publish >= self.publish_every_s and self.learner.seq != self._published_seq:
             await self.publish()
         self._count_not_held()
