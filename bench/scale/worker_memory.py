@@ -127,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             wait_port(origin_port)
             wait_port(port, 60)
+            # every worker up and idle before wrk opens its connections, which it keeps for the whole run:
+            # opened while one worker still starts, they would all go to the other
+            deadline = time.monotonic() + 60
+            while len(workers_of(serve.pid)) < args.workers and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(5.0)
             lua = script(tmp, cookies_file(tmp, args.visitors), args.path)
             print(f"`python -m bench.scale.worker_memory --minutes {args.minutes:g} --visitors {args.visitors} "
                   f"--workers {args.workers}`; load average {os.getloadavg()[0]:.2f} at the start", flush=True)
@@ -161,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     last = samples[-1]
     print("| worker | RSS after warm-up MB | RSS at the end MB | change | flat (± 10%) |")
+    # a worker that served nothing would look flat for nothing: say so
+    idle = [pid for pid, start_mb in reference[1].items() if last[1].get(pid) == samples[0][1].get(pid)]
     print("| --- | ---: | ---: | ---: | --- |")
     flat = True
     for pid, start_mb in sorted(reference[1].items()):
@@ -172,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         change = (end_mb - start_mb) / start_mb
         flat &= abs(change) <= 0.10
         print(f"| {pid} | {start_mb:.1f} (at {reference[0]:.0f} s) | {end_mb:.1f} (at {last[0]:.0f} s) | {change:+.1%} | "
-              f"{'yes' if abs(change) <= 0.10 else 'NO'} |")
+              f"{'yes' if abs(change) <= 0.10 else 'NO'}{' (served nothing?)' if pid in idle else ''} |")
     print(f"\nflat: {'yes' if flat else 'NO'}")
     learner_sizes = [(t, mb) for t, sizes in learner_samples for mb in sizes.values()]
     if learner_sizes:
