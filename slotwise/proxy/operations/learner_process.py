@@ -155,9 +155,10 @@ class StreamLearner:
             return
         saved = self.learner.seq
         try:
-            await self.store.save_snapshot(SNAPSHOT_NAME, self.learner.snapshot(), saved)
-            # the models alone: what the serving instances load (it does not grow with the pending decisions)
+            # the models alone, first: what the serving instances load (it does not grow with the pending
+            # decisions), never behind the full one
             await self.store.save_snapshot(POLICIES_NAME, self.learner.policies_snapshot(), saved)
+            await self.store.save_snapshot(SNAPSHOT_NAME, self.learner.snapshot(), saved)
         except Exception as exc:
             if self.trimmer is not None:  # Redis full: trim what the last snapshot has, or it stays full
                 await self.trimmer.relieve(exc)

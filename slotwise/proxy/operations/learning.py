@@ -320,8 +320,8 @@ class LearningLoop:
         await self.catch_up()
         self._emit(self.learner.tick_local(self.clock()))
         if self.clock() - self._last_snapshot >= self.snapshot_every_s and self.learner.seq != self._snapshot_seq:
+            await self.publish()  # the models first, at the same seq: followers never see the full one ahead
             await self.snapshot()
-            await self.publish()  # the models at the same seq at once: followers never reach for the full one
         if self.clock() - self._last_publish >= self.publish_every_s and self.learner.seq != self._published_seq:
             await self.publish()
         self._count_not_held()
@@ -357,8 +357,8 @@ class LearningLoop:
         released, so another process takes over at its next step."""
         try:
             await self.catch_up()
-            await self.snapshot()
             await self.publish()
+            await self.snapshot()
         finally:
             if self.lock is not None:
                 self.lock.release()
