@@ -12,7 +12,10 @@ so each is a returning visitor from its second view on, and every one has a
 profile of its own). Every ``--every`` seconds the resident memory (RSS) of
 each worker process is sampled. The verdict compares each worker's RSS at
 the end with its RSS once warmed up (the first sample after ``--warmup``
-seconds): within ± 10% is flat. Also ``python -m bench.scale.memory
+seconds): within ± 10% is flat. Over SQLite ``serve`` also runs one
+dedicated learner process (``learner_supervisor``), which holds the pending
+decisions: it is not a worker, and its RSS is reported apart (bounded by
+``learning.MAX_PENDING``, not flat). Also ``python -m bench.scale.memory
 --worker-rss``.
 """
 
@@ -59,9 +62,22 @@ def rss_mb(pid: int) -> float | None:
     return int(match.group(1)) / 1024 if match else None
 
 
+def is_learner(pid: int) -> bool:
+    """The dedicated learner ``slotwise serve`` starts beside its workers over SQLite (``slotwise learner``)."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"learner" in args
+
+
 def workers_of(master: int) -> list[int]:
-    """The processes that serve requests: the master's descendants (granian or uvicorn workers)."""
-    return [pid for pid in tree(master) if pid != master]
+    """The processes that serve requests: the master's descendants (granian or uvicorn workers), not its learner."""
+    return [pid for pid in tree(master) if pid != master and not is_learner(pid)]
+
+
+def learners_of(master: int) -> list[int]:
+    return [pid for pid in tree(master) if pid != master and is_learner(pid)]
 
 
 def cookies_file(tmp: Path, n: int) -> Path:
@@ -107,9 +123,16 @@ def main(argv: list[str] | None = None) -> int:
             command += ["--store", args.store]
         serve = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL, start_new_session=True)
         samples: list[tuple[float, dict[int, float]]] = []
+        learner_samples: list[tuple[float, dict[int, float]]] = []  # not a worker: bounded, not flat
         try:
             wait_port(origin_port)
             wait_port(port, 60)
+            # every worker up and idle before wrk opens its connections, which it keeps for the whole run:
+            # opened while one worker still starts, they would all go to the other
+            deadline = time.monotonic() + 60
+            while len(workers_of(serve.pid)) < args.workers and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(5.0)
             lua = script(tmp, cookies_file(tmp, args.visitors), args.path)
             print(f"`python -m bench.scale.worker_memory --minutes {args.minutes:g} --visitors {args.visitors} "
                   f"--workers {args.workers}`; load average {os.getloadavg()[0]:.2f} at the start", flush=True)
@@ -119,9 +142,11 @@ def main(argv: list[str] | None = None) -> int:
             while load.poll() is None:
                 elapsed = time.monotonic() - started
                 sizes = {pid: mb for pid in workers_of(serve.pid) if (mb := rss_mb(pid)) is not None}
+                learner = {pid: mb for pid in learners_of(serve.pid) if (mb := rss_mb(pid)) is not None}
                 samples.append((elapsed, sizes))
-                print(f"  {elapsed:6.0f} s  " + "  ".join(f"{pid}: {mb:6.1f} MB" for pid, mb in sorted(sizes.items())),
-                      flush=True)
+                learner_samples.append((elapsed, learner))
+                print(f"  {elapsed:6.0f} s  " + "  ".join(f"{pid}: {mb:6.1f} MB" for pid, mb in sorted(sizes.items()))
+                      + "".join(f"   learner {pid}: {mb:6.1f} MB" for pid, mb in sorted(learner.items())), flush=True)
                 time.sleep(min(args.every, max(0.5, duration - elapsed + 0.5)))
             out = load.stdout.read() if load.stdout else ""
         finally:
@@ -142,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     last = samples[-1]
     print("| worker | RSS after warm-up MB | RSS at the end MB | change | flat (± 10%) |")
+    # a worker that served nothing would look flat for nothing: say so
+    idle = [pid for pid, start_mb in reference[1].items() if last[1].get(pid) == samples[0][1].get(pid)]
     print("| --- | ---: | ---: | ---: | --- |")
     flat = True
     for pid, start_mb in sorted(reference[1].items()):
@@ -153,8 +180,14 @@ def main(argv: list[str] | None = None) -> int:
         change = (end_mb - start_mb) / start_mb
         flat &= abs(change) <= 0.10
         print(f"| {pid} | {start_mb:.1f} (at {reference[0]:.0f} s) | {end_mb:.1f} (at {last[0]:.0f} s) | {change:+.1%} | "
-              f"{'yes' if abs(change) <= 0.10 else 'NO'} |")
+              f"{'yes' if abs(change) <= 0.10 else 'NO'}{' (served nothing?)' if pid in idle else ''} |")
     print(f"\nflat: {'yes' if flat else 'NO'}")
+    learner_sizes = [(t, mb) for t, sizes in learner_samples for mb in sizes.values()]
+    if learner_sizes:
+        peak = max(learner_sizes, key=lambda s: s[1])
+        print(f"learner process (one per store, bounded by MAX_PENDING pending decisions, not a worker): "
+              f"{learner_sizes[0][1]:.1f} MB at {learner_sizes[0][0]:.0f} s, peak {peak[1]:.1f} MB at {peak[0]:.0f} s, "
+              f"{learner_sizes[-1][1]:.1f} MB at {learner_sizes[-1][0]:.0f} s")
     return 0
 
 

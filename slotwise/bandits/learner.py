@@ -40,6 +40,16 @@ Attribution rules:
   decision's declared cost (``cost``, ``cost_rate``) when it redeemed one and
   does not say, nothing when the store says it redeemed none (``redeemed``
   false); an order that says nothing of coupons pays the declared cost.
+
+Memory: pending decisions live until their window closes, so they grow with
+rate × window. ``max_pending`` bounds them: a decision arriving while that many
+wait is *not held* (outcome ``not_held``, counted in ``not_held``) — it teaches
+nothing, rather than being closed early with a reward it may not have earned.
+Which decisions are not held depends only on when they arrive, never on their
+outcome, so what is learned stays an unbiased sample. The ids of closed
+decisions (kept ``dedupe_seconds`` to ignore a decision logged twice) are
+bounded by the same figure, and the deadline heap by twice the pending
+decisions. ``None`` (the default, e.g. for reports) holds all.
 """
 
 from __future__ import annotations
@@ -56,7 +66,8 @@ from .goals import EXPOSURE_REQUIRED_BY_DEFAULT, check_goal, reward_of, rewardin
 from .policies import KEEP_CHANGES, Policy, convert_policy, policy_from_state
 from .policies.river_model import IncompatibleState
 from .records import (
-    ARM_REMOVED, EXPIRED, REWARDED, SLOT_REMOVED, UNEXPOSED, UNKNOWN_SLOT, DecisionRecord, Outcome, Restart,
+    ARM_REMOVED, EXPIRED, NOT_HELD, REWARDED, SLOT_REMOVED, UNEXPOSED, UNKNOWN_SLOT, DecisionRecord, Outcome,
+    Restart,
 )
 from .spec import parse_policy_spec
 
@@ -145,9 +156,12 @@ class Learner:
     """Per-slot policies plus pending decisions; fed records, returns outcomes."""
 
     def __init__(self, slots: Mapping[str, SlotConfig | Mapping[str, Any]] | None = None, *,
-                 seed: int = 0, dedupe_seconds: float = 3600.0):
+                 seed: int = 0, dedupe_seconds: float = 3600.0, max_pending: int | None = None):
         self.seed = seed
         self.dedupe_seconds = dedupe_seconds
+        self.max_pending = max_pending  # bound on waiting decisions (module docstring); None: unbounded
+        self.not_held = 0  # decisions not held because max_pending were waiting
+        self._pending_elsewhere: int | None = None  # loaded from ``policies_snapshot``: the learner's count
         self.seq = 0  # last record applied
         self.watermark = float("-inf")
         self.slots: dict[str, SlotConfig] = {}
@@ -235,6 +249,10 @@ class Learner:
         if cfg is None or (not rec.holdout and rec.arm not in cfg.arms):
             return out + [Outcome(rec.decision_id, rec.slot, rec.arm, rec.visitor_id, UNKNOWN_SLOT,
                                   None, rec.ts, False, rec.holdout)]
+        if self.max_pending is not None and len(self._pending) >= self.max_pending:
+            self.not_held += 1
+            return out + [Outcome(rec.decision_id, rec.slot, rec.arm, rec.visitor_id, NOT_HELD,
+                                  None, rec.ts, False, rec.holdout)]
         self._order += 1
         rec = self._shared_context(rec)
         self._pending[rec.decision_id] = pending = _Pending(rec, self._order)
@@ -242,6 +260,8 @@ class Learner:
         self._by_visitor.setdefault(rec.visitor_id, []).append(rec.decision_id)
         self._touch(rec.visitor_id, rec.ts)
         heapq.heappush(self._heap, (self._deadline(self._pending[rec.decision_id]), self._order, rec.decision_id))
+        if len(self._heap) > 2 * len(self._pending) + 1024:
+            self._compact_heap()
         return out
 
     def on_exposure(self, decision_id: str, ts: float, *, seq: int | None = None) -> list[Outcome]:
@@ -410,6 +430,12 @@ class Learner:
             self._closed.pop(decision_id, None)
         return out
 
+    def _compact_heap(self) -> None:
+        """Drop the entries of decisions already closed (a reward closes one long before its deadline,
+        and its entry would wait there till then): the heap stays within twice the pending decisions."""
+        self._heap = [(self._deadline(p), p.order, i) for i, p in self._pending.items()]
+        heapq.heapify(self._heap)
+
     def _forget(self, pending: _Pending) -> None:
         rec = pending.record
         del self._pending[rec.decision_id]
@@ -422,6 +448,11 @@ class Learner:
         forget_at = self.watermark + self.dedupe_seconds
         self._closed[rec.decision_id] = forget_at
         self._closed_queue.append((forget_at, rec.decision_id))
+        queue = self._closed_queue
+        while self.max_pending is not None and len(self._closed) > self.max_pending and queue:
+            t, decision_id = queue.popleft()  # the oldest first, as the watermark would have
+            if self._closed.get(decision_id) == t:
+                del self._closed[decision_id]
 
     def _close(self, pending: _Pending, reward: float | None, reason: str, ts: float) -> Outcome:
         self._forget(pending)
@@ -460,10 +491,29 @@ class Learner:
     # -- persistence ---------------------------------------------------------
     @property
     def pending_count(self) -> int:
-        return len(self._pending)
+        """Decisions waiting for their reward (in a policies-only snapshot: as many as its learner held)."""
+        return len(self._pending) if self._pending_elsewhere is None else self._pending_elsewhere
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-serialisable state: sufficient statistics, pending decisions, ``seq``."""
+        return {
+            **self.snapshot_header(),
+            "pending": [p.to_dict() for p in sorted(self._pending.values(), key=lambda p: p.order)],
+            "activity": dict(self._activity),
+            "closed": [[t, i] for t, i in self._closed_queue if self._closed.get(i) == t],
+        }
+
+    def policies_snapshot(self) -> dict[str, Any]:
+        """``snapshot`` without the pending decisions: what a process that only decides needs.
+
+        Small (it does not grow with the traffic), so it can be published every
+        second; it cannot restore a learner (``pending_omitted``), only serve decisions.
+        """
+        return {**self.snapshot_header(), "pending": [], "activity": {}, "closed": [], "pending_omitted": True,
+                "pending_count": len(self._pending)}
+
+    def snapshot_header(self) -> dict[str, Any]:
+        """Everything in a snapshot but the per-decision parts."""
         return {
             "format": SNAPSHOT_FORMAT,
             "seq": self.seq,
@@ -473,9 +523,7 @@ class Learner:
             "order": self._order,
             "slots": {name: cfg.to_dict() for name, cfg in self.slots.items()},
             "policies": {name: p.state() for name, p in self.policies.items()},
-            "pending": [p.to_dict() for p in sorted(self._pending.values(), key=lambda p: p.order)],
-            "activity": dict(self._activity),
-            "closed": [[t, i] for t, i in self._closed_queue if self._closed.get(i) == t],
+            "not_held": self.not_held,
         }
 
     @classmethod
@@ -492,6 +540,9 @@ class Learner:
         self.seq = int(d["seq"])
         self.watermark = float("-inf") if d["watermark"] is None else float(d["watermark"])
         self._order = int(d["order"])
+        self.not_held = int(d.get("not_held") or 0)
+        if d.get("pending_omitted"):
+            self._pending_elsewhere = int(d.get("pending_count") or 0)
         self.slots = {name: SlotConfig.coerce(cfg) for name, cfg in d["slots"].items()}
         try:
             self.policies = {name: policy_from_state(st, seed=slot_seed(self.seed, name))

@@ -63,6 +63,7 @@ UNEXPOSED = "unexposed"  # the goal needs exposure and it never happened: not le
 ARM_REMOVED = "arm_removed"  # the slot's arms changed: dropped, not learned
 SLOT_REMOVED = "slot_removed"
 UNKNOWN_SLOT = "unknown_slot"  # a decision for a slot/arm the learner is not configured with
+NOT_HELD = "not_held"  # ``max_pending`` decisions were already waiting: not held, not learned (never a wrong reward)
 
 
 _DECISION_FIELDS = tuple(f.name for f in fields(DecisionRecord))

@@ -1,4 +1,10 @@
-"""``slotwise learner``: the separate learner for several proxy instances sharing Redis."""
+"""``slotwise learner``: the separate learner for several proxy instances sharing Redis.
+
+With the embedded SQLite store it is the dedicated learner ``slotwise serve``
+starts beside its workers (``learner_supervisor``): it takes the learner lock
+from whichever worker holds it (``learner_lock``) and learns, so the workers
+hold no pending decision.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+from typing import Any, Callable
 
 from slotwise.proxy.config import ConfigError, Settings
 from slotwise.proxy.operations.log_retention import DEFAULT_RETENTION, LogTrimmer, parse_retention
@@ -17,21 +24,11 @@ async def _run(args: argparse.Namespace) -> int:
     from slotwise.proxy.operations.learner_process import StreamLearner
     from slotwise.store import open_store
 
-    settings = Settings.from_env(store=args.store)
+    settings = Settings.from_env(store=args.store, data=args.data)
+    holder, slots = _rules(args.rules or settings.rules)
     if not settings.store.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError("--store (or SLOTWISE_STORE) must be a redis:// URL: the embedded store learns in-process")
+        return await _run_embedded(settings, holder, slots or {}, exit_with_parent=args.exit_with_parent)
     store = open_store(settings.store, settings.data)
-    slots = None
-    holder = None
-    rules_path = args.rules or settings.rules
-    if rules_path:
-        from slotwise.proxy.personalization.choices import slot_configs
-        from slotwise.proxy.operations.rules_watch import RulesHolder
-        from slotwise.rules import load_rules
-
-        holder = RulesHolder(rules_path, load_rules, files_of=lambda rs: [str(f) for f in rs.files])
-        if holder.reload() and holder.current is not None:
-            slots = slot_configs(holder.current)
     text = args.log_retention or os.environ.get("SLOTWISE_LOG_RETENTION") or DEFAULT_RETENTION
     try:
         retention = parse_retention(text)
@@ -46,21 +43,89 @@ async def _run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if holder is not None:
-        async def watch_rules() -> None:
-            version = holder.status.version
-            while not stop.is_set():
-                await asyncio.sleep(1.0)
-                if holder.changed():
-                    holder.reload()
-                if holder.status.version != version and holder.current is not None:
-                    version = holder.status.version
-                    learner.configure(slot_configs(holder.current))
-
-        loop.create_task(watch_rules())
+        loop.create_task(_watch_rules(holder, stop, learner.configure))
     print(f"slotwise learner: consuming {settings.store} as {args.group}/{args.consumer}", file=sys.stderr, flush=True)
     try:
         await learner.run(stop)
     finally:
+        await store.close()
+    return 0
+
+
+def _rules(path: str) -> tuple[Any, dict[str, Any] | None]:
+    """The rules holder (None without a rules file) and the slots the rules define now."""
+    if not path:
+        return None, None
+    from slotwise.proxy.operations.rules_watch import RulesHolder
+    from slotwise.proxy.personalization.choices import slot_configs
+    from slotwise.rules import load_rules
+
+    holder = RulesHolder(path, load_rules, files_of=lambda rs: [str(f) for f in rs.files])
+    if holder.reload() and holder.current is not None:
+        return holder, slot_configs(holder.current)
+    return holder, None
+
+
+async def _watch_rules(holder: Any, stop: asyncio.Event, configure: Callable[[Any], None]) -> None:
+    """New rules on disk: the learner configures their slots (arms that stay keep their statistics)."""
+    from slotwise.proxy.personalization.choices import slot_configs
+
+    version = holder.status.version
+    while not stop.is_set():
+        await asyncio.sleep(1.0)
+        if holder.changed():
+            holder.reload()
+        if holder.status.version != version and holder.current is not None:
+            version = holder.status.version
+            configure(slot_configs(holder.current))
+
+
+async def _run_embedded(settings: Settings, holder: Any, slots: dict[str, Any], *, exit_with_parent: bool) -> int:
+    """The SQLite store's dedicated learner: want the lock, learn once it is ours, until SIGTERM."""
+    from slotwise.proxy.operations.learning import LearningLoop
+    from slotwise.store import open_store
+
+    if holder is None:
+        raise ConfigError("--rules (or SLOTWISE_RULES) is required with the embedded store: the slots to learn")
+    store = open_store(settings.store, settings.data)
+    # the workers see a new model within poll_s + publish_every_s + their own 0.5 s poll: ~1.25 s at worst,
+    # no later than the Redis layout (a learner snapshot a second, instances polling every 0.5 s)
+    learning = LearningLoop(store, dedicated=True, poll_s=0.25, publish_every_s=0.5)
+    if learning.lock is None:
+        await store.close()
+        raise ConfigError(f"cannot create the learner lock beside the store in {settings.data}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    parent = os.getppid()
+    if exit_with_parent:  # started by ``slotwise serve``: never outlive it, even if it is killed
+        async def watch_parent() -> None:
+            while os.getppid() == parent:
+                await asyncio.sleep(1.0)
+            stop.set()
+
+        loop.create_task(watch_parent())
+    lock = learning.lock
+    lock.want()  # a worker holding the lock hands over at its next step
+    try:
+        while not lock.try_acquire():
+            try:
+                await asyncio.wait_for(stop.wait(), 0.1)
+                await store.close()
+                return 0
+            except TimeoutError:
+                pass
+        await learning.start(slots)
+    finally:
+        lock.unwant()
+    if holder is not None:
+        loop.create_task(_watch_rules(holder, stop, learning.configure))
+    print(f"slotwise learner: learning from {store.path} (pid {os.getpid()})", file=sys.stderr, flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await learning.stop()
         await store.close()
     return 0
 
@@ -79,9 +144,13 @@ def run_learner(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "learner",
-        help="consume the Redis event stream, update the bandit models and publish snapshots",
+        help="consume the Redis event stream (or the SQLite log, for serve's workers), update the bandit models "
+             "and publish snapshots",
     )
-    parser.add_argument("--store", default=None, help="redis://host:port/db (env SLOTWISE_STORE)")
+    parser.add_argument("--store", default=None, help="redis://host:port/db (env SLOTWISE_STORE); empty: the SQLite "
+                        "store under --data (what ``slotwise serve --workers N`` starts by itself)")
+    parser.add_argument("--data", default=None, help="directory of the embedded SQLite store (env SLOTWISE_DATA)")
+    parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--rules", default=None, help="the rules file the proxies serve (optional; env SLOTWISE_RULES)")
     parser.add_argument("--group", default="learner", help="consumer group (default: learner)")
     parser.add_argument("--consumer", default=f"learner-{socket.gethostname()}", help="consumer name (stable across restarts)")

@@ -42,9 +42,17 @@ def run_serve(args: argparse.Namespace) -> int:
     except (ConfigError, PortBusy) as exc:
         print(f"slotwise serve: {exc}", file=sys.stderr)
         return 2
+    from slotwise.proxy.operations.learner_supervisor import LearnerSupervisor, wants_learner_process
     from slotwise.proxy.server import run
 
-    run(settings)
+    supervisor = LearnerSupervisor(settings) if wants_learner_process(settings) else None
+    if supervisor is not None:  # several workers over SQLite: one learner beside them, not in them
+        supervisor.start()
+    try:
+        run(settings)
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
     return 0
 
 

@@ -262,6 +262,15 @@ async def test_snapshots_round_trip(store: Any) -> None:
     assert await store.load_snapshot("other") is None
 
 
+async def test_a_snapshots_seq_is_read_without_its_data(store: Any) -> None:
+    """Followers check the seq every half second and load the data only when it moved."""
+    assert await store.snapshot_seq("bandits.policies") is None
+    await store.save_snapshot("bandits.policies", {"n": 1}, 7)
+    await store.save_snapshot("bandits", {"n": 2}, 5)
+    assert await store.snapshot_seq("bandits.policies") == 7
+    assert await store.snapshot_seq("bandits") == 5
+
+
 # -- coupons and outbox -------------------------------------------------------
 
 

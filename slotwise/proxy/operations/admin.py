@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from collections import defaultdict
 from dataclasses import asdict
@@ -185,6 +186,9 @@ class AdminPages:
             "slots": [s.summary() for s in ruleset.slots] if ruleset is not None else [],
             "learner_seq": self.p.learning.learner.seq,
             "learner": learner_summary(self.p.learning.learner),
+            # which process answered, and whether it is the one that learns (the others load its models)
+            "pid": os.getpid(),
+            "learns": self.p.learning.leading,
         }
 
     async def page(self, request: Request) -> Response:
@@ -479,7 +483,7 @@ def learner_summary(learner: Any) -> dict[str, Any]:
         slots[name] = {"policy": policy.name, "model_version": policy.model_version, "updates": policy.version,
                        "arms": arms}
     watermark = learner.watermark
-    return {"seq": learner.seq, "pending": learner.pending_count,
+    return {"seq": learner.seq, "pending": learner.pending_count, "not_held": learner.not_held,
             "watermark": watermark if math.isfinite(watermark) else None, "slots": slots}
 
 

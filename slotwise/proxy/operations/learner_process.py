@@ -1,5 +1,8 @@
 """The separate learner of the scale-out layout: one consumer of the Redis stream.
 
+It holds the pending decisions (at most ``learning.MAX_PENDING``); the serving
+instances load only its models (``POLICIES_NAME``), never its pending decisions.
+
 It reads the log with a consumer group, applies each record to the pure
 ``Learner`` once (records carry increasing ``seq`` numbers, and the learner
 ignores any it has already applied), saves a snapshot, and only then
@@ -20,7 +23,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from slotwise.bandits.learner import Learner, SlotConfig, SnapshotFormatError
-from slotwise.proxy.operations.learning import SNAPSHOT_NAME, learner_record
+from slotwise.proxy.operations.learning import MAX_PENDING, POLICIES_NAME, SNAPSHOT_NAME, learner_record
 from slotwise.proxy.operations.log_retention import LogTrimmer
 from slotwise.store.base import LogRecord
 from slotwise.store.outage import is_outage
@@ -51,7 +54,7 @@ class StreamLearner:
         self.snapshot_every_s = snapshot_every_s
         self.batch, self.block_ms, self.reclaim_idle_ms = batch, block_ms, reclaim_idle_ms
         self.clock = clock
-        self.learner = Learner()
+        self.learner = Learner(max_pending=MAX_PENDING)
         self.fixed_slots = dict(slots) if slots else None
         self._unacked: list[int] = []
         self._last_snapshot = 0.0
@@ -64,6 +67,7 @@ class StreamLearner:
         if found is not None:
             try:
                 self.learner = Learner.from_snapshot(found[0])
+                self.learner.max_pending = MAX_PENDING
             except Exception as exc:  # another version's format, or corrupt: the stream holds everything
                 log.warning("snapshot not loaded (%s); rebuilding the models from the stream", exc,
                             exc_info=not isinstance(exc, SnapshotFormatError))
@@ -151,6 +155,9 @@ class StreamLearner:
             return
         saved = self.learner.seq
         try:
+            # the models alone, first: what the serving instances load (it does not grow with the pending
+            # decisions), never behind the full one
+            await self.store.save_snapshot(POLICIES_NAME, self.learner.policies_snapshot(), saved)
             await self.store.save_snapshot(SNAPSHOT_NAME, self.learner.snapshot(), saved)
         except Exception as exc:
             if self.trimmer is not None:  # Redis full: trim what the last snapshot has, or it stays full

@@ -1,14 +1,24 @@
-"""Keeps this process's bandit learner in step with the store's log.
+"""Keeps this process's bandit models in step with the store's log.
 
-The log (decisions, events, exposures) is the single source of truth. In
-embedded mode every worker tails it and applies the same records, in the
-same order, to its own pure ``Learner`` — so all workers learn the same
-thing without talking to each other — and snapshots its state now and then.
-On start the newest snapshot is loaded and only the records logged after it
-are replayed: a kill -9 loses no learning.
+The log (decisions, events, exposures) is the single source of truth. One
+process per store learns from it: it tails the log, applies every record in
+order to a pure ``Learner`` — which holds the decisions waiting for their
+reward — saves its full state now and then (``SNAPSHOT_NAME``) and publishes
+its models alone every second (``POLICIES_NAME``). Every other process only
+decides: it loads the published models and holds no pending decision, so
+its memory does not grow with the traffic.
 
-In follower mode (several instances over Redis) the process does not learn;
-it loads the snapshots a separate ``slotwise learner`` publishes.
+Embedded (SQLite), the processes sharing the file elect the learner with an
+advisory lock next to it (``learner_lock``): the first to take it learns,
+the others follow and try to take it at each step, so when the learner
+stops or is killed (kill -9 too: the kernel drops its lock) another takes
+over within a poll. Taking over, or restarting, starts from the newest full
+snapshot and replays only the records logged after its ``seq``: no learning
+is lost. Over Redis (``follower``) a separate ``slotwise learner`` learns.
+
+The learner's own memory is bounded: at most ``MAX_PENDING`` decisions wait
+for their reward; one arriving beyond that is not held and never learned
+(``Learner``'s docstring; counted in ``slotwise_learner_not_held``).
 
 A snapshot this version cannot read (``SnapshotFormatError``: an older
 format, or river models pickled by another river version) is not an error:
@@ -20,18 +30,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import Any, Callable, Iterable, Mapping
 
 from slotwise.bandits.learner import Learner, SlotConfig, SnapshotFormatError
 from slotwise.bandits.records import Outcome
+from slotwise.proxy.operations.learner_lock import LearnerLock, lock_for
+from slotwise.proxy.operations.metrics import LEARNER_NOT_HELD
 from slotwise.store.base import LogRecord, Store
 from slotwise.store.outage import is_outage
 from slotwise.tasks import cancel_and_wait
 
 log = logging.getLogger("slotwise.learning")
 
-SNAPSHOT_NAME = "bandits"
+SNAPSHOT_NAME = "bandits"  # the learner's full state, pending decisions included (recovery)
+POLICIES_NAME = "bandits.policies"  # its models alone, published every second (the processes that decide)
+# Bound on the decisions waiting for their reward in the learning process (``Learner.max_pending``):
+# ~600 bytes each, so about 60 MB; beyond it new decisions are not learned (counted, see the docs)
+MAX_PENDING = 100_000
+STALE_MODELS_POLLS = 10  # a follower loads the full snapshot when the published models stay behind it this long
 REWARD_EVENTS = ("click", "add_to_cart", "purchase", "signup")
 EXPOSURE_EVENTS = ("exposure", "popup_shown")  # a popup is seen when it opens (its template is never in view)
 
@@ -116,7 +134,14 @@ def event_value(props: Mapping[str, Any]) -> float | None:
 
 
 class LearningLoop:
-    """The in-process learner plus the task that feeds it from the log."""
+    """This process's learner plus the task that keeps it current.
+
+    Leading, it tails the log into a ``Learner`` that holds the pending
+    decisions, saves the full state now and then (``SNAPSHOT_NAME``, for
+    recovery) and publishes the models alone every ``publish_every_s``
+    (``POLICIES_NAME``, for the processes that only decide). Following, it
+    loads those published models and holds no pending decision.
+    """
 
     def __init__(
         self,
@@ -125,55 +150,119 @@ class LearningLoop:
         follower: bool = False,
         poll_s: float = 0.5,
         snapshot_every_s: float = 60.0,
+        publish_every_s: float = 1.0,
+        max_pending: int | None = MAX_PENDING,
+        dedicated: bool = False,
         clock: Callable[[], float] = time.time,
         on_outcomes: Callable[[list[Outcome]], None] | None = None,
     ) -> None:
         self.store = store
-        self.follower = follower
+        self.follower = follower  # configured: a separate learner process feeds this one (Redis)
+        self.dedicated = dedicated  # the learner process ``slotwise serve`` starts: it never hands over
         self.poll_s = poll_s
         self.snapshot_every_s = snapshot_every_s
+        self.publish_every_s = publish_every_s
+        self.max_pending = max_pending
         self.clock = clock
         self.on_outcomes = on_outcomes
-        self.learner = Learner()
+        self.learner = Learner(max_pending=max_pending)
         self.slots: dict[str, SlotConfig] = {}
+        # embedded (SQLite): of the processes sharing the file, the one holding this lock learns
+        self.lock: LearnerLock | None = None if follower else lock_for(store)
+        self.leading = False
         self._task: asyncio.Task[None] | None = None
         self._last_snapshot = 0.0
         self._snapshot_seq = -1
+        self._last_publish = float("-inf")
+        self._published_seq = -1
+        self._not_held_seen = 0
+        self._not_held_warned = float("-inf")
+        self._models_behind = 0  # follower: polls in a row that found the full snapshot newer than the models
         self._wake = asyncio.Event()
 
+    def may_lead(self) -> bool:
+        """Embedded, and no dedicated learner process is waiting for the lock (it has precedence)."""
+        return not self.follower and (self.dedicated or self.lock is None or self.lock.wanted_by() is None)
+
     async def start(self, slots: Mapping[str, SlotConfig]) -> None:
-        await self.load_snapshot()
-        self.configure(slots)
-        if not self.follower:
-            await self.catch_up()
+        self.slots = dict(slots)
+        if self.may_lead() and (self.lock is None or self.lock.try_acquire()):
+            await self.lead()
+        else:
+            await self.load_snapshot()
+            self._emit(self.learner.configure_local(self.slots))
         self._task = asyncio.get_running_loop().create_task(self._run())
 
+    async def lead(self) -> None:
+        """Become the learner: the full snapshot, then every record logged after it (nothing is lost)."""
+        learner = await self._load_full()
+        learner.max_pending = self.max_pending
+        self._emit(learner.configure_local(self.slots))
+        await self.catch_up(learner=learner)
+        self.learner = learner
+        self._not_held_seen = learner.not_held
+        self.leading = True
+        if self.lock is not None:
+            log.info("this process learns (pid %d holds %s)", os.getpid(), self.lock.path)
+        await self.publish()
+
+    async def _load_full(self) -> Learner:
+        self._snapshot_seq = -1
+        found = await self.store.load_snapshot(SNAPSHOT_NAME)
+        if found is None:
+            return Learner(max_pending=self.max_pending)
+        data, seq = found
+        try:
+            learner = Learner.from_snapshot(data)
+        except SnapshotFormatError as exc:  # another version's models: the log rebuilds them
+            log.warning("bandit snapshot not loaded (%s); rebuilding the models from the log", exc)
+            return Learner(max_pending=self.max_pending)
+        except Exception:  # a corrupt or foreign snapshot: start fresh rather than not at all
+            log.warning("bandit snapshot unreadable; rebuilding the models from the log", exc_info=True)
+            return Learner(max_pending=self.max_pending)
+        self._snapshot_seq = seq
+        return learner
+
     async def load_snapshot(self) -> bool:
-        """Loads a newer snapshot if there is one (a cheap seq check first where the store has it)."""
+        """Follower: loads newer published models if there are (a cheap seq check first where the store has it).
+
+        The models alone (``POLICIES_NAME``); the full snapshot, stripped of its pending
+        decisions, only when no models are published or they stay behind it (an older learner).
+        """
         seq_of = getattr(self.store, "snapshot_seq", None)
-        if seq_of is not None and self._snapshot_seq >= 0:
-            latest = await seq_of(SNAPSHOT_NAME)
+        if seq_of is not None:
+            models, full = await seq_of(POLICIES_NAME), await seq_of(SNAPSHOT_NAME)
+            # the full one (large: never in the normal run) only when nobody publishes models, or a learner of
+            # an older version saves only that one: several polls in a row behind it, not the instant between
+            # the learner's two saves
+            self._models_behind = self._models_behind + 1 if models is not None and (full or -1) > models else 0
+            if models is None or self._models_behind >= STALE_MODELS_POLLS:
+                latest, name = full, SNAPSHOT_NAME
+            else:
+                latest, name = models, POLICIES_NAME
             if latest is None or latest <= self._snapshot_seq:
                 return False
-        found = await self.store.load_snapshot(SNAPSHOT_NAME)
+            found = await self.store.load_snapshot(name)
+        else:
+            found = await self.store.load_snapshot(POLICIES_NAME) or await self.store.load_snapshot(SNAPSHOT_NAME)
         if found is None:
             return False
         data, seq = found
         if seq <= self._snapshot_seq:
             return False
         try:
-            learner = Learner.from_snapshot(data)
-        except SnapshotFormatError as exc:  # another version's models: the log rebuilds them
-            log.warning("bandit snapshot not loaded (%s); %s", exc,
-                        "waiting for the learner's next one" if self.follower else "rebuilding the models from the log")
+            learner = Learner.from_snapshot(policies_only(data))
+        except SnapshotFormatError as exc:  # another version's models
+            log.warning("bandit snapshot not loaded (%s); waiting for the learner's next one", exc)
             return False
-        except Exception:  # a corrupt or foreign snapshot: start fresh rather than not at all
-            log.warning("bandit snapshot unreadable; rebuilding the models from the log", exc_info=True)
+        except Exception:  # a corrupt or foreign snapshot: keep what this process has
+            log.warning("bandit snapshot unreadable; waiting for the learner's next one", exc_info=True)
             return False
         if self.slots:
             learner.configure_local(self.slots)
         self.learner = learner
         self._snapshot_seq = seq
+        LEARNER_NOT_HELD.set(learner.not_held)  # counted where the learner runs, shown by every worker
         return True
 
     def configure(self, slots: Mapping[str, SlotConfig]) -> None:
@@ -181,41 +270,61 @@ class LearningLoop:
         self.slots = dict(slots)
         self._emit(self.learner.configure_local(self.slots))
 
-    async def catch_up(self, batch: int = 1000) -> int:
+    async def catch_up(self, batch: int = 1000, *, learner: Learner | None = None) -> int:
         """Applies every log record after the learner's position; returns how many."""
+        learner = self.learner if learner is None else learner
         applied = 0
         while True:
-            records = await self.store.read_log(self.learner.seq, batch)
+            records = await self.store.read_log(learner.seq, batch)
             for rec in records:
                 converted = learner_record(rec)
                 if converted is None:
-                    self.learner.skip_to(rec.seq)
+                    learner.skip_to(rec.seq)
                     continue
                 try:
-                    self._emit(self.learner.apply(converted))
+                    self._emit(learner.apply(converted))
                 except (KeyError, ValueError, TypeError):
                     log.warning("log record %s (%s) not learnable; skipped", rec.seq, rec.kind, exc_info=True)
-                    self.learner.skip_to(rec.seq)
+                    learner.skip_to(rec.seq)
                 applied += 1
             if len(records) < batch:
                 return applied
 
     async def snapshot(self) -> None:
-        if self.follower:
+        """The full state (pending decisions included): what a restart or a new leader resumes from."""
+        if not self.leading:
             return
         await self.store.save_snapshot(SNAPSHOT_NAME, self.learner.snapshot(), self.learner.seq)
         self._snapshot_seq = self.learner.seq
         self._last_snapshot = self.clock()
 
+    async def publish(self) -> None:
+        """The models alone, for the processes that only decide (small: it does not grow with the traffic)."""
+        if not self.leading or self.lock is None:  # nobody else decides from this store's file
+            return
+        await self.store.save_snapshot(POLICIES_NAME, self.learner.policies_snapshot(), self.learner.seq)
+        self._published_seq = self.learner.seq
+        self._last_publish = self.clock()
+
     async def step(self) -> None:
         """One round of the background task (also called directly by tests)."""
-        if self.follower:
-            await self.load_snapshot()
+        if not self.leading:
+            if self.may_lead() and self.lock is not None and self.lock.try_acquire():
+                await self.lead()  # the learner went away (stopped, or killed): this process takes over
+            else:
+                await self.load_snapshot()
+            return
+        if self.lock is not None and not self.dedicated and self.lock.wanted_by() is not None:
+            await self.hand_over()  # the dedicated learner process wants to learn
             return
         await self.catch_up()
         self._emit(self.learner.tick_local(self.clock()))
         if self.clock() - self._last_snapshot >= self.snapshot_every_s and self.learner.seq != self._snapshot_seq:
+            await self.publish()  # the models first, at the same seq: followers never see the full one ahead
             await self.snapshot()
+        if self.clock() - self._last_publish >= self.publish_every_s and self.learner.seq != self._published_seq:
+            await self.publish()
+        self._count_not_held()
 
     def poke(self) -> None:
         """Something was logged: run the next step now instead of at the next poll."""
@@ -236,16 +345,56 @@ class LearningLoop:
                 if not is_outage(exc):  # an outage is logged once, by the store
                     log.warning("learning step failed; retrying", exc_info=True)
 
+    async def hand_over(self) -> None:
+        """Stop learning for the dedicated learner process; go on deciding with the same models."""
+        await self._stop_leading()
+        log.info("handed learning over to the learner process (pid %s)", self.lock.wanted_by() if self.lock else None)
+        self.learner = Learner.from_snapshot(policies_only(self.learner.policies_snapshot()))
+        self.learner.configure_local(self.slots)  # without the pending decisions
+
+    async def _stop_leading(self) -> None:
+        """Leave nothing behind: the full state saved (a failure loses nothing: the log has it), then the lock
+        released, so another process takes over at its next step."""
+        try:
+            await self.catch_up()
+            await self.publish()
+            await self.snapshot()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+            self.leading = False
+
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
-        if not self.follower:
+        if self.leading:
             try:
-                await self.catch_up()
-                await self.snapshot()
+                await self._stop_leading()
             except Exception:
                 log.warning("final bandit snapshot failed", exc_info=True)
+        if self.lock is not None:
+            self.lock.release()
+        self.leading = False
+
+    def _count_not_held(self) -> None:
+        """Decisions the learner could not hold (``MAX_PENDING`` waiting): a metric, and a warning a minute."""
+        new = self.learner.not_held - self._not_held_seen
+        LEARNER_NOT_HELD.set(self.learner.not_held)
+        if new > 0:
+            if self.clock() - self._not_held_warned >= 60.0:  # once a minute at most
+                self._not_held_warned = self.clock()
+                log.warning("decisions not learned: %d were already waiting for their reward (the learner's "
+                            "bound, MAX_PENDING); %d so far", self.learner.pending_count, self.learner.not_held)
+        self._not_held_seen = self.learner.not_held
 
     def _emit(self, outcomes: Iterable[Outcome]) -> None:
         outcomes = list(outcomes)
         if outcomes and self.on_outcomes is not None:
             self.on_outcomes(outcomes)
+
+
+def policies_only(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A snapshot as a follower loads it: the models, without the pending decisions it may carry."""
+    if data.get("pending_omitted"):
+        return dict(data)
+    return {**data, "pending": [], "activity": {}, "closed": [], "pending_omitted": True,
+            "pending_count": len(data.get("pending") or ())}

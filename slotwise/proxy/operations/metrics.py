@@ -53,6 +53,12 @@ LEARNER_LAG_RECORDS = Gauge(
     "slotwise_learner_lag_records", "Log records the learner's models do not include yet",
     registry=REGISTRY, multiprocess_mode="livemostrecent",
 )
+LEARNER_NOT_HELD = Gauge(
+    "slotwise_learner_not_held",
+    "Decisions the learner did not hold, so never learned from, because its bound of decisions waiting for their "
+    "reward was reached (MAX_PENDING); a running total, as of the models this process has",
+    registry=REGISTRY, multiprocess_mode="max",
+)
 HTML_CACHE = Counter(
     "slotwise_html_cache",
     "Page requests that could use the upstream HTML cache, by outcome: hit, revalidated (the store answered 304), "

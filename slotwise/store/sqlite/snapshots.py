@@ -31,3 +31,8 @@ class SnapshotsMixin:
         if not rows:
             return None
         return json.loads(rows[0][0]), int(rows[0][1])
+
+    async def snapshot_seq(self, name: str) -> int | None:
+        """The saved snapshot's seq: the cheap check before a load."""
+        rows = self.db.query("SELECT seq FROM snapshots WHERE name = ?", (name,))
+        return int(rows[0][0]) if rows else None

@@ -1,0 +1,81 @@
+"""``slotwise serve``'s dedicated learner process for the embedded store, kept running while it serves.
+
+With several workers over SQLite, the learner (the one process that holds the
+decisions waiting for their reward, see ``learning``) should not be a worker:
+its memory would grow with the traffic in a process that also serves pages.
+So ``serve`` starts ``slotwise learner`` beside the workers and restarts it if
+it exits. Meanwhile nothing is lost: a worker takes the learner lock over
+(``learner_lock``) until the restarted learner asks for it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from typing import Any
+
+log = logging.getLogger("slotwise.learning")
+
+RESTART_DELAY_S = 1.0
+
+
+def wants_learner_process(settings: Any) -> bool:
+    """Several workers over the embedded store, with rules (without rules nothing is decided or learned)."""
+    embedded = not settings.store.startswith(("redis://", "rediss://", "unix://"))
+    return embedded and bool(settings.rules) and settings.workers > 1
+
+
+class LearnerSupervisor:
+    """Runs ``slotwise learner`` (embedded mode) as a child; restarts it when it exits until ``stop``."""
+
+    def __init__(self, settings: Any) -> None:
+        self.env = {**os.environ, **settings.to_env()}
+        self.command = [sys.executable, "-c", "import sys; from slotwise.cli import main; sys.exit(main())",
+                        "learner", "--exit-with-parent"]
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._keep_running, name="slotwise-learner", daemon=True)
+
+    def start(self) -> None:
+        self._spawn()
+        self._thread.start()
+
+    def _spawn(self) -> None:
+        with self._lock:
+            if not self._stopping.is_set():
+                # its own session: a Ctrl-C to serve must not stop it behind the supervisor's back (serve stops it)
+                self.process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
+
+    def _keep_running(self) -> None:
+        while not self._stopping.is_set():
+            process = self.process
+            if process is None:
+                return
+            code = process.wait()
+            if self._stopping.is_set():
+                return
+            log.warning("the learner process exited (status %s); a worker learns meanwhile; restarting it in %.0f s",
+                        code, RESTART_DELAY_S)
+            if self._stopping.wait(RESTART_DELAY_S):
+                return
+            self.restarts += 1
+            self._spawn()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM: the learner saves its state and releases the lock; killed if it takes over ``timeout``."""
+        with self._lock:
+            self._stopping.set()
+            process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
