@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from slotwise.html import page_digest
 from slotwise.html.bounds import PageBoundError
 from slotwise.proxy.personalization.page_readings import PageReadings
 from slotwise.rules.reading import PageReading
@@ -22,16 +23,31 @@ class Counting:
         return make
 
 
+def read(readings: PageReadings, html: bytes, rules: Any, groups: tuple[str, ...], structured: bool,
+         make: Any) -> PageReading:
+    return readings.read(readings.key(page_digest(html), rules, groups, structured), rules, make)
+
+
 def test_the_same_page_is_read_once_and_others_each_time() -> None:
     readings, make = PageReadings(), Counting()
     rules = object()
-    first = readings.read(b"<p>a</p>", rules, ("product",), True, make(b"<p>a</p>"))
-    assert readings.read(b"<p>a</p>", rules, ("product",), True, make(b"<p>a</p>")) is first
-    readings.read(b"<p>b</p>", rules, ("product",), True, make(b"<p>b</p>"))  # other bytes
-    readings.read(b"<p>a</p>", rules, ("product", "cart"), True, make(b"<p>a</p>"))  # other groups
-    readings.read(b"<p>a</p>", rules, ("product",), False, make(b"<p>a</p>"))  # not structured
-    readings.read(b"<p>a</p>", object(), ("product",), True, make(b"<p>a</p>"))  # reloaded rules
+    first = read(readings, b"<p>a</p>", rules, ("product",), True, make(b"<p>a</p>"))
+    assert read(readings, b"<p>a</p>", rules, ("product",), True, make(b"<p>a</p>")) is first
+    read(readings, b"<p>b</p>", rules, ("product",), True, make(b"<p>b</p>"))  # other bytes
+    read(readings, b"<p>a</p>", rules, ("product", "cart"), True, make(b"<p>a</p>"))  # other groups
+    read(readings, b"<p>a</p>", rules, ("product",), False, make(b"<p>a</p>"))  # not structured
+    read(readings, b"<p>a</p>", object(), ("product",), True, make(b"<p>a</p>"))  # reloaded rules
     assert len(make.calls) == 5 and readings.hits == 1
+
+
+def test_get_only_looks() -> None:
+    readings, make = PageReadings(), Counting()
+    rules = object()
+    key = readings.key(page_digest(b"<p>a</p>"), rules, (), True)
+    assert readings.get(key, rules) is None and make.calls == []
+    made = readings.read(key, rules, make(b"<p>a</p>"))
+    assert readings.get(key, rules) is made
+    assert readings.get(key, object()) is None  # a rules object that reused the id of the old one
 
 
 def test_a_page_over_the_bounds_is_not_kept() -> None:
@@ -44,7 +60,7 @@ def test_a_page_over_the_bounds_is_not_kept() -> None:
 
     for _ in range(2):
         with pytest.raises(PageBoundError):
-            readings.read(b"<div>" * 10, None, (), True, bomb)
+            read(readings, b"<div>" * 10, None, (), True, bomb)
     assert len(calls) == 2
 
 
@@ -52,5 +68,18 @@ def test_the_cache_is_bounded() -> None:
     readings, make = PageReadings(size=2), Counting()
     rules = object()
     for page in (b"1", b"2", b"3", b"1"):
-        readings.read(page, rules, (), True, make(page))
+        read(readings, page, rules, (), True, make(page))
     assert make.calls == [b"1", b"2", b"3", b"1"]  # "1" was dropped for "3"
+
+
+def test_the_nonce_is_kept_per_page_bytes() -> None:
+    readings = PageReadings(size=2)
+    with_nonce = b"<html><head><script nonce='abc123'>1</script></head><body></body></html>"
+    other = with_nonce.replace(b"abc123", b"xyz789")
+    without = b"<html><body><script>1</script></body></html>"
+    assert readings.nonce(page_digest(with_nonce), with_nonce) == "abc123"
+    assert readings.nonce(page_digest(other), other) == "xyz789"  # other bytes: their own nonce
+    assert readings.nonce(page_digest(without), without) is None
+    assert readings.nonce(page_digest(without), without) is None  # "none" is kept as none
+    # kept: the digest alone answers (a real caller passes the bytes the digest is of)
+    assert readings.nonce(page_digest(other), b"") == "xyz789"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from slotwise.tag import assets
 
@@ -65,6 +68,40 @@ def test_script_tag() -> None:
 )
 def test_find_csp_nonce(page: bytes, nonce: str | None) -> None:
     assert assets.find_csp_nonce(page) == nonce
+
+
+# The regex the one-pass scan replaced (it tried 2,048 bytes after every ``<script``): the reference
+# answer on pages whose tags close (on a page that ends inside an unclosed start tag, the scan stops there).
+_REFERENCE = re.compile(rb"<script\b[^>]{0,2048}?\snonce\s*=\s*(?:\"([^\"<>]+)\"|'([^'<>]+)'|([^\s\"'<>=`]+))",
+                        re.IGNORECASE)
+
+
+def reference_nonce(page: bytes) -> str | None:
+    match = _REFERENCE.search(page)
+    if not match:
+        return None
+    value = next(g for g in match.groups() if g).decode("ascii", "replace")
+    return value if re.fullmatch(r"[A-Za-z0-9+/=_-]{1,128}", value) else None
+
+
+PIECES = [b"<script", b"<SCRIPT", b"<scripts", b" nonce=", b"nonce", b" NONCE = ", b"'ab'", b'"c/d"', b"e=f", b'"', b"'",
+          b">", b" ", b"\n", b"x", b"=", b"</script>", b"<p", b"\xc3\xa9", b"<"]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=40))
+def test_find_csp_nonce_agrees_with_the_regex_it_replaced(pieces: list[bytes]) -> None:
+    page = b"".join(pieces) + b">"
+    assert assets.find_csp_nonce(page) == reference_nonce(page)
+
+
+def test_find_csp_nonce_bounds() -> None:
+    far = b"<script " + b"a" * (assets.NONCE_WITHIN - 1) + b" nonce=n1>"
+    assert assets.find_csp_nonce(far) == "n1"  # the attribute starts within the bound
+    too_far = b"<script " + b"a" * assets.NONCE_WITHIN + b" nonce=n1>"
+    assert assets.find_csp_nonce(too_far) is None
+    assert assets.find_csp_nonce(too_far + b"<script nonce=n2>") == "n2"  # the next tag is still searched
+    assert assets.find_csp_nonce(b"<script src=x nonce=n3") == "n3"  # never closed: its own nonce still counts
+    assert assets.find_csp_nonce(b"<script src=x " * 100 + b"<p>") is None
 
 
 def test_embed_snippet_options_and_refusals() -> None:

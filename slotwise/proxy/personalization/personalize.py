@@ -9,6 +9,7 @@ upstream page, byte for byte, a metric and one log line.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -20,7 +21,7 @@ from starlette.routing import BaseRoute
 
 from slotwise.bandits.assignment import in_holdout
 from slotwise.bandits.learner import SlotConfig
-from slotwise.html import rewrite
+from slotwise.html import has_targets, rewrite
 from slotwise.html.bounds import check_page
 from slotwise.profile import Profile
 from slotwise.proxy.operations import metrics
@@ -43,7 +44,7 @@ from slotwise.proxy.operations.kill_switch import KillSwitches
 from slotwise.proxy.operations.health import HealthReport, check_store
 from slotwise.proxy.operations.learning import SNAPSHOT_NAME, LearningLoop
 from slotwise.proxy.personalization.page_readings import PageReadings
-from slotwise.proxy.personalization.page_work import page_work
+from slotwise.proxy.personalization.page_work import digest_of, page_work
 from slotwise.proxy.personalization.pageviews import PageViewRecorder
 from slotwise.proxy.personalization.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
 from slotwise.proxy.personalization.preview_bar import PreviewBar
@@ -306,8 +307,9 @@ class SlotwisePersonalizer:
         work = PageWork(ruleset)
         now = self.clock()
         query = parse_qsl(flow.query_string, keep_blank_values=True)
+        digest = await digest_of(html)  # one hash per page view: every per-page cache is keyed by it
         with stage("rules"):
-            reading = await page_work(len(html), self._bounded_read, flow, html, ruleset)
+            reading = await self._read_page(flow, html, digest, ruleset)
             page = page_facts(flow.path, query, html, ruleset, url=flow.url, reading=reading)
             request = request_facts(flow.headers, query)
             flow.state["reading"] = reading
@@ -320,7 +322,8 @@ class SlotwisePersonalizer:
         if work.edits:
             with stage("rewrite"):
                 result = await page_work(len(html), rewrite, html, work.edits, encoding=flow.charset,
-                                         frozen=flow.html_sent)
+                                         frozen=flow.html_sent, digest=digest,
+                                         cached=has_targets(digest, work.edits, flow.charset))
             body = result.body
             flow.personalized = result.changed
         if work.choices and forced is not None and self._out_of_budget(flow, started):
@@ -334,9 +337,10 @@ class SlotwisePersonalizer:
         tag_data = {"pageview": "off"}
         if ruleset.consent == "required" and not (work.profile and work.profile.consent == "granted"):
             tag_data["consent"] = "required"  # the tag sends nothing until the visitor consents
-        script = script_tag(find_csp_nonce(html), data=tag_data, src=self.tag_api.assets.url())
+        nonce = self.readings.nonce(digest, html)
+        script = script_tag(nonce, data=tag_data, src=self.tag_api.assets.url())
         if forced is not None:  # the preview bar: only ever on a page opened with a preview link
-            script += self.bar.markup(flow, work, forced, find_csp_nonce(html))
+            script += self.bar.markup(flow, work, forced, nonce)
         body = inject_before_body_end(body, script.encode(), not_before=flow.html_sent, charset=flow.charset)
         if flow.visitor.set_cookie and not request.gpc:  # Global Privacy Control: no identifier either
             flow.extra_headers.append(("set-cookie", flow.visitor.set_cookie))
@@ -351,20 +355,26 @@ class SlotwisePersonalizer:
             flow.extra_headers.append(("x-slotwise-preview", "on"))
         return body
 
-    def _bounded_read(self, flow: Flow, html: bytes, ruleset: RuleSet) -> PageReading:
-        """The page read once per distinct page (``page_readings``); a page over a bound of
-        ``slotwise.html.bounds`` raises before anything parses it."""
+    async def _read_page(self, flow: Flow, html: bytes, digest: bytes, ruleset: RuleSet) -> PageReading:
+        """The page read once per distinct page (``page_readings``): a kept reading on the loop, a new
+        one in a page-work thread."""
         kind, _ = ruleset.catalog.patterns.classify(flow.path)
         groups = dict(ruleset.catalog.product_groups()) if kind == "product" else {}
         if not ruleset.capture.empty:
             groups.update(ruleset.capture.page_groups(flow.path, flow.query_string, flow.headers))
         structured = kind in ("product", "other")
+        key = self.readings.key(digest, ruleset, tuple(sorted(groups)), structured)
+        kept = self.readings.get(key, ruleset)
+        if kept is not None:
+            return kept
+        read = functools.partial(self._bounded_read, html, ruleset, groups, structured)
+        return await page_work(len(html), self.readings.read, key, ruleset, read)
 
-        def read() -> PageReading:
-            check_page(html)
-            return read_html(html, ruleset.catalog, groups, structured=structured)
-
-        return self.readings.read(html, ruleset, tuple(sorted(groups)), structured, read)
+    @staticmethod
+    def _bounded_read(html: bytes, ruleset: RuleSet, groups: dict[str, Any], structured: bool) -> PageReading:
+        """Reads the page; one over a bound of ``slotwise.html.bounds`` raises before anything parses it."""
+        check_page(html)
+        return read_html(html, ruleset.catalog, groups, structured=structured)
 
     async def commit(self, flow: Flow) -> None:
         """The page ``on_html`` made goes out: log its new decisions (with their propensities) and
