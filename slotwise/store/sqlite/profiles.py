@@ -8,7 +8,6 @@ from its claimant instead of merging the real person into the claimant.
 from __future__ import annotations
 
 import json
-import random
 import sqlite3
 from typing import Any, Sequence
 
@@ -16,7 +15,7 @@ from slotwise.profile import Profile, forget_alias
 from slotwise.profile import merge as merge_profiles
 from slotwise.store.base import Committed, ProductView, ProfileUpdate, ViewUpdate, owners
 from slotwise.store.sqlite.catalog import count_product_view
-from slotwise.store.sqlite.db import MIGRATIONS, Database, schema
+from slotwise.store.sqlite.db import MIGRATIONS, Database, new_version, schema
 
 schema("""
 CREATE TABLE IF NOT EXISTS profiles (
@@ -47,15 +46,6 @@ def _add_version(conn: sqlite3.Connection) -> None:
 
 
 MIGRATIONS.append(_add_version)
-
-_versions = random.SystemRandom()
-
-
-def new_version() -> int:
-    """A profile's version is random, not a counter: an erased profile that comes back under
-    the same id never repeats a version a worker's cache may still hold."""
-    return _versions.getrandbits(62) + 1
-
 
 def _resolve(cur: sqlite3.Cursor, visitor_id: str) -> str:
     row = cur.execute("SELECT profile_id FROM aliases WHERE alias = ?", (visitor_id,)).fetchone()
