@@ -224,9 +224,15 @@ class TagAssets:
         self.config = config or (lambda: {"v": 1})
         self._recent: OrderedDict[str, TagBundle] = OrderedDict()
         self.keep = keep
+        self._built: dict[str, tuple[Mapping[str, Any], TagBundle]] = {}  # variant -> (config object, its tag)
 
     def current(self, variant: str = "full") -> TagBundle:
-        found = bundle(self.config(), variant)
+        config = self.config()
+        built = self._built.get(variant)
+        if built is not None and built[0] is config:  # the same config object (``tag_config`` keeps one
+            return built[1]                            # per rules object): the same tag, no JSON to hash
+        found = bundle(config, variant)
+        self._built[variant] = (config, found)
         self._recent[found.digest] = found
         self._recent.move_to_end(found.digest)
         while len(self._recent) > self.keep:

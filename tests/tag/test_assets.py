@@ -121,3 +121,28 @@ def test_embed_snippet_is_one_small_line() -> None:
     assert len(snippet) < 1200 and snippet.count("<") == 2
     for part in ("/decide?url=", "&r=", "&n=", "sw_n", "globalPrivacyControl", "sw_consent", "crypto.getRandomValues"):
         assert part in snippet
+
+
+def test_the_injected_tag_follows_the_config_object() -> None:
+    configs = [{"v": 1, "consent": "implied"}]
+    tags = assets.TagAssets(lambda: configs[-1])
+    first = tags.url()
+    assert tags.url() == first and tags.current("proxy") is tags.current("proxy")  # kept while the same object
+    configs.append({"v": 1, "consent": "required"})  # new rules: a new config object
+    second = tags.url()
+    assert second != first and second == assets.tag_url(digest=assets.bundle(configs[-1], "proxy").digest)
+    assert tags.current("full").digest == assets.bundle(configs[-1], "full").digest  # each variant its own
+
+
+def test_tag_config_is_kept_per_rules_object(tmp_path: Any) -> None:
+    from slotwise.rules.tag_config import tag_config
+    from slotwise.rules.testing import rules_from_text
+
+    for name in "abc":
+        (tmp_path / name).mkdir()
+    implied = rules_from_text(tmp_path / "a", "consent: implied\nslots: []\n")
+    required = rules_from_text(tmp_path / "b", "consent: required\nslots: []\n")
+    assert tag_config(implied) is tag_config(implied)
+    assert tag_config(implied)["consent"] == "implied" and tag_config(required)["consent"] == "required"
+    again = rules_from_text(tmp_path / "c", "consent: required\nslots: []\n")  # a reload: a new rules object
+    assert tag_config(again) == tag_config(required)
