@@ -15,21 +15,29 @@ hop); ``read`` makes a missing reading (in a page-work thread).
 
 The nonce of the page's first ``<script nonce>`` (reused for the tag's
 script) is a scan of the whole page; it depends on the bytes alone, so it is
-kept per digest too.
+kept per digest too. A page's facts (``rules.page_facts``: its type, product,
+category) are a pure function of its reading, the rules and the URL, and are
+kept per (reading, rules, URL): the same immutable facts object for every
+view of the same page, which also lets the page-view recorder see at once
+that it learned this product already.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, TypeVar
 
 from cachetools import LRUCache
 
 from slotwise.rules.reading import PageReading
 from slotwise.tag.assets import find_csp_nonce
 
+T = TypeVar("T")
+
 SIZE = 256
 """Distinct (page, rules, groups) readings a worker keeps; a reading is small (no page bytes)."""
+FACTS_SIZE = 1024
+"""Distinct (reading, rules, path, query, URL) page facts a worker keeps (a query string makes a URL distinct)."""
 
 _NO_NONCE = ""  # kept for a page without one (a nonce is never empty)
 
@@ -40,6 +48,7 @@ class PageReadings:
     def __init__(self, size: int = SIZE) -> None:
         self._kept: LRUCache[Hashable, tuple[Any, PageReading]] = LRUCache(maxsize=size)
         self._nonces: LRUCache[bytes, str] = LRUCache(maxsize=size)
+        self._facts: LRUCache[Hashable, tuple[PageReading, Any, Any]] = LRUCache(maxsize=FACTS_SIZE)
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -78,3 +87,17 @@ class PageReadings:
             with self._lock:
                 self._nonces[digest] = kept
         return kept or None
+
+    def facts(self, reading: PageReading, rules: Any, path: str, query: tuple[tuple[str, str], ...], url: str,
+              make: Callable[[], T]) -> T:
+        """``make()`` (the page's facts) once per (reading, rules, path, query, URL): kept while the same
+        reading and rules objects are current (both immutable; a new page or reload makes new ones)."""
+        key = (id(reading), id(rules), path, query, url)
+        with self._lock:
+            kept = self._facts.get(key)
+        if kept is not None and kept[0] is reading and kept[1] is rules:
+            return kept[2]  # type: ignore[no-any-return]
+        facts = make()
+        with self._lock:
+            self._facts[key] = (reading, rules, facts)
+        return facts

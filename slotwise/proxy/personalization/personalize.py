@@ -310,7 +310,9 @@ class SlotwisePersonalizer:
         digest = await digest_of(html)  # one hash per page view: every per-page cache is keyed by it
         with stage("rules"):
             reading = await self._read_page(flow, html, digest, ruleset)
-            page = page_facts(flow.path, query, html, ruleset, url=flow.url, reading=reading)
+            url = flow.url
+            page = self.readings.facts(reading, ruleset, flow.path, tuple(query), url, functools.partial(
+                page_facts, flow.path, query, html, ruleset, url=url, reading=reading))
             request = request_facts(flow.headers, query)
             flow.state["reading"] = reading
         forced = flow.state.get("preview")
@@ -438,7 +440,7 @@ class SlotwisePersonalizer:
             if existing is None or existing.consent != "granted":
                 work.page_reason = "consent"
                 return False
-        product = dict(page.product) if page.product and page.product.get("id") else None
+        product = page.product if page.product and page.product.get("id") else None  # read-only, kept per page
         work.profile = await self.pageviews.record(flow.visitor.id, now, category=page.category, product=product)
         reading = flow.state.get("reading")
         if reading is not None and (reading.groups or work.profile.pending):
