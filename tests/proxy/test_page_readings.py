@@ -83,3 +83,25 @@ def test_the_nonce_is_kept_per_page_bytes() -> None:
     assert readings.nonce(page_digest(without), without) is None  # "none" is kept as none
     # kept: the digest alone answers (a real caller passes the bytes the digest is of)
     assert readings.nonce(page_digest(other), b"") == "xyz789"
+
+
+def test_page_digests_are_remembered_only_for_the_same_bytes() -> None:
+    from slotwise.html import PageDigests
+
+    digests = PageDigests(max_bytes=4 * 1024, max_pages=2)
+    page = b"<html>" + b"x" * 300 + b"</html>"
+    assert digests.digest(page) == page_digest(page) and digests.hits == 0
+    assert digests.digest(bytes(bytearray(page))) == page_digest(page) and digests.hits == 1  # equal bytes
+    # the same length, start, end and sampled bytes, one byte different: compared, not taken for the other
+    twin = page[:100] + b"y" + page[101:]
+    assert digests.digest(twin) == page_digest(twin) != page_digest(page)
+    assert digests.digest(page) == page_digest(page)
+    for other in (b"<p>1</p>", b"<p>2</p>", b"<p>3</p>"):  # at most two pages kept
+        digests.digest(other)
+    hits = digests.hits
+    digests.digest(page)
+    assert digests.hits == hits  # dropped: hashed again
+    big = b"<p>" * 2000  # over a quarter of the bytes allowed: hashed, never kept
+    digests.digest(big)
+    hits = digests.hits
+    assert digests.digest(big) == page_digest(big) and digests.hits == hits

@@ -23,7 +23,7 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
-from slotwise.html.digest import page_digest
+from slotwise.html.digest import PageDigests
 
 T = TypeVar("T")
 
@@ -50,8 +50,9 @@ async def page_work(size: int, fn: Callable[..., T], *args: Any, cached: bool = 
     return await loop.run_in_executor(_executor(), functools.partial(fn, *args, **kwargs))
 
 
-async def digest_of(html: bytes) -> bytes:
-    """``page_digest(html)``: on the loop for a page up to ``DIGEST_INLINE_BYTES``, else in the pool."""
+async def digest_of(html: bytes, digests: PageDigests) -> bytes:
+    """``page_digest(html)`` (remembered by ``digests``): on the loop for a page up to
+    ``DIGEST_INLINE_BYTES``, else in the pool."""
     if len(html) <= DIGEST_INLINE_BYTES:
-        return page_digest(html)
-    return await page_work(len(html), page_digest, html)
+        return digests.digest(html)
+    return await page_work(len(html), digests.digest, html)

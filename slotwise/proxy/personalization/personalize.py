@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute
 
 from slotwise.bandits.assignment import in_holdout
 from slotwise.bandits.learner import SlotConfig
-from slotwise.html import has_targets, rewrite
+from slotwise.html import PageDigests, has_targets, rewrite
 from slotwise.html.bounds import check_page
 from slotwise.profile import Profile
 from slotwise.proxy.operations import metrics
@@ -101,6 +101,7 @@ class SlotwisePersonalizer:
         )
         self.pageviews = PageViewRecorder(self.store, settings.upstream_host)
         self.readings = PageReadings()
+        self.digests = PageDigests()
         self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order)
         self.capture = Capture(self.store, self.recorder, self.pageviews, clock)
         self.feeds = FeedLoader(self.store, settings.upstream, clock)
@@ -307,7 +308,7 @@ class SlotwisePersonalizer:
         work = PageWork(ruleset)
         now = self.clock()
         query = parse_qsl(flow.query_string, keep_blank_values=True)
-        digest = await digest_of(html)  # one hash per page view: every per-page cache is keyed by it
+        digest = await digest_of(html, self.digests)  # one digest per page view keys every per-page cache
         with stage("rules"):
             reading = await self._read_page(flow, html, digest, ruleset)
             url = flow.url
