@@ -13,8 +13,8 @@ import functools
 import logging
 import time
 import uuid
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, Callable, Sequence
 from urllib.parse import parse_qsl
 
 from starlette.routing import BaseRoute
@@ -69,17 +69,28 @@ log = logging.getLogger("slotwise.personalize")
 _UNLOGGED = "sw_unlogged"  # flow.state: the page's work and time, until ``commit`` logs its decisions
 
 
-@contextmanager
-def stage(name: str, slot: str | None = None) -> Iterator[None]:
-    """Names the step (and slot) an error came from, for the fail-open metric and log."""
-    try:
-        yield
-    except PersonalizationError:
-        raise
-    except RuleEvaluationError as exc:
-        raise PersonalizationError(name, exc.reason, exc.slot_id) from exc
-    except Exception as exc:
-        raise PersonalizationError(name, f"{type(exc).__name__}: {exc}", slot) from exc
+class stage:
+    """Names the step (and slot) an error came from, for the fail-open metric and log.
+
+    A class rather than a ``contextmanager`` generator: it wraps every step of
+    every slot (~14 a page), and a generator-based one cost ~3 µs each.
+    """
+
+    __slots__ = ("name", "slot")
+
+    def __init__(self, name: str, slot: str | None = None) -> None:
+        self.name = name
+        self.slot = slot
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool:
+        if exc is None or isinstance(exc, PersonalizationError) or not isinstance(exc, Exception):
+            return False
+        if isinstance(exc, RuleEvaluationError):
+            raise PersonalizationError(self.name, exc.reason, exc.slot_id) from exc
+        raise PersonalizationError(self.name, f"{type(exc).__name__}: {exc}", self.slot) from exc
 
 
 class SlotwisePersonalizer:
