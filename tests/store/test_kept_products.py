@@ -57,3 +57,20 @@ def test_kept_products_are_bounded_and_dropped_with_their_version() -> None:
     assert kept.lookup(2, ["a", "b", "c"]) == ({}, ["a", "b", "c"])  # another version: nothing kept
     kept.keep(1, {"a": {"id": "a"}}, ["a"])  # read under a version already replaced: not kept
     assert kept.lookup(2, ["a"]) == ({}, ["a"])
+
+
+async def test_a_page_reads_the_catalog_version_with_its_profile(tmp_path: Path) -> None:
+    store, other = SQLiteStore(tmp_path / "slotwise.db"), SQLiteStore(tmp_path / "slotwise.db")
+    await store.upsert_products([{"id": "p1", "price": 1}], NOW)
+    assert (await store.get_products(["p1"]))["p1"]["price"] == 1
+    await other.upsert_products([{"id": "p1", "price": 2}], NOW)  # another worker, before the next page
+    queries: list[str] = []
+    store.db.conn.set_trace_callback(queries.append)
+    store.profile_head("v1")  # the next page reads its visitor's profile head: the catalog's version with it
+    assert (await store.get_products(["p1"]))["p1"]["price"] == 2
+    assert len(queries) == 2 and "catalog_version" in queries[0] and "FROM products" in queries[1]
+    await store.upsert_products([{"id": "p1", "price": 3}], NOW)  # its own write: seen at once
+    assert (await store.get_products(["p1"]))["p1"]["price"] == 3
+    store.db.conn.set_trace_callback(None)
+    await store.close()
+    await other.close()

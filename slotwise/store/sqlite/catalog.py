@@ -11,6 +11,12 @@ recommendation block asked for ~30 products per page view, a query with a
 30-item ``IN`` list and a ``json.loads`` per row (~0.3 ms), for products that
 change a few times a day. View counts (``views``) are not product data: they
 change on every page view and do not touch the version.
+
+The version is read with the visitor's profile head (``profiles.HEAD_SQL``,
+one query a page view) and used by the product reads that follow within
+``CATALOG_SEEN_S``: a page's products are those of the catalog when its
+profile was read. Other reads ask for the version themselves, and this
+store's own product writes are seen at once.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from typing import Any, Iterable, Mapping
 
 from cachetools import LRUCache
@@ -48,6 +55,8 @@ INSERT OR IGNORE INTO catalog_version(id, version) VALUES (0, 0);
 
 KEPT_PRODUCTS = 4096
 """Products a store object keeps parsed (least recently used go first)."""
+CATALOG_SEEN_S = 0.05
+"""How long a catalog version read with a profile head serves the product reads that follow (one page)."""
 
 
 class KeptProducts:
@@ -99,6 +108,7 @@ def count_product_view(cur: sqlite3.Cursor, product: str, co_viewed: Iterable[st
 class CatalogMixin:
     db: Database
     _kept_products: KeptProducts | None = None
+    _catalog_seen: tuple[int, float] | None = None  # (version, monotonic time) read with a profile head
 
     async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float) -> int:
         count = 0
@@ -113,10 +123,19 @@ class CatalogMixin:
                 count += 1
             if count:
                 cur.execute("UPDATE catalog_version SET version = ? WHERE id = 0", (new_version(),))
+        if count:
+            self._catalog_seen = None  # this store's own write: seen at once
         return count
+
+    def saw_catalog_version(self, version: int) -> None:
+        """The version, read with a page's profile head: the page's product reads use it."""
+        self._catalog_seen = (int(version), time.monotonic())
 
     def catalog_version(self) -> int:
         """Changes with every write of a product row (see the module docstring)."""
+        seen = self._catalog_seen
+        if seen is not None and time.monotonic() - seen[1] < CATALOG_SEEN_S:
+            return seen[0]
         return int(self.db.query("SELECT version FROM catalog_version WHERE id = 0")[0][0])
 
     async def get_products(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:

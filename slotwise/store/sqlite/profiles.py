@@ -74,8 +74,11 @@ def _save(cur: sqlite3.Cursor, profile: Profile, now: float) -> int:
 
 HEAD_SQL = (
     "WITH r(pid) AS (SELECT COALESCE((SELECT profile_id FROM aliases WHERE alias = ?), ?)) "
-    "SELECT r.pid, p.version FROM r LEFT JOIN profiles p ON p.id = r.pid"
+    "SELECT r.pid, p.version, (SELECT version FROM catalog_version WHERE id = 0) "
+    "FROM r LEFT JOIN profiles p ON p.id = r.pid"
 )
+"""The visitor's (profile id, profile version) and, in the same read, the catalog's version (the page
+that reads the profile reads products next: one query instead of two, see ``catalog``)."""
 
 
 def write_views(db: Database, items: Sequence[ViewUpdate | ProductView]) -> dict[str, Committed]:
@@ -163,6 +166,7 @@ class ProfilesMixin:
     def profile_head(self, visitor_id: str) -> tuple[str, int | None]:
         """(profile id, version) without reading the profile: what a cache checks (None: no profile)."""
         row = self.db.query(HEAD_SQL, (visitor_id, visitor_id))[0]
+        self.saw_catalog_version(row[2])  # type: ignore[attr-defined]  # CatalogMixin, beside it in SQLiteStore
         return row[0], row[1]
 
     def load_profile(self, profile_id: str) -> tuple[Profile, int] | None:
