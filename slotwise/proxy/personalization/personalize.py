@@ -24,7 +24,6 @@ from slotwise.bandits.learner import SlotConfig
 from slotwise.html import PageDigests, has_targets, rewrite
 from slotwise.html.bounds import check_page
 from slotwise.profile import Profile
-from slotwise.proxy.operations import metrics
 from slotwise.proxy.operations.admin import admin_routes
 from slotwise.proxy.personalization.bots import BOT_SERVER_TIMING, is_bot
 from slotwise.proxy.personalization.capture import MAX_BODY as CAPTURE_MAX_BODY
@@ -359,8 +358,7 @@ class SlotwisePersonalizer:
         if flow.visitor.set_cookie and not request.gpc:  # Global Privacy Control: no identifier either
             flow.extra_headers.append(("set-cookie", flow.visitor.set_cookie))
         elapsed = (time.perf_counter() - started) * 1000
-        flow.timings["sw"] = elapsed
-        metrics.observe_rewrite(elapsed / 1000)
+        flow.timings["sw"] = elapsed  # slotwise_rewrite_seconds is observed once, around this call (forward_safe)
         applied = ",".join(
             f"{c.slot.id}={c.variant.id if c.variant is not None else 'holdout'}" for c in work.choices
         )
