@@ -8,15 +8,17 @@
    serialise instead (:mod:`.tree`) and say so in ``RewriteResult.method``.
 
 Step 2's result depends only on the page bytes and the edits' selectors, so
-it is kept in a small LRU keyed by the page's SHA-256: a page served to many
-visitors is parsed once, then every view is a splice.
+it is kept in a small LRU keyed by the page's digest (``digest.page_digest``,
+passed in by a caller that already has it): a page served to many visitors is
+parsed once, then every view is a splice. ``has_targets`` tells a caller
+whether a rewrite would be that splice (cheap, no parse), so that only a real
+parse is worth moving off the event loop.
 """
 
 from __future__ import annotations
 
 import codecs
 import functools
-import hashlib
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +29,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from . import tree
 from .bounds import check_matches
 from .conflicts import Claims, claims_for, node_inside, node_same, span_inside, span_same
+from .digest import page_digest
 from .edits import Edit, RewriteResult, decision_marks
 from .locate import LocateError, Locator
 from .splice import Splicer, SpliceError, encode_text, render_fragment
@@ -117,8 +120,26 @@ def count_matches(html: bytes, selectors: Sequence[str], encoding: str = "utf-8"
 
 
 # -- rewrite ---------------------------------------------------------------------
+def _cache_key(digest: bytes, codec: str, edits: Sequence[Edit]) -> tuple[Any, ...]:
+    """What the splice targets depend on: the page, its codec and each edit's selector and matching."""
+    return (digest, codec, tuple((e.selector, e.action, e.key, e.items, e.limit) for e in edits))
+
+
+def has_targets(digest: bytes, edits: Sequence[Edit], encoding: str = "utf-8") -> bool:
+    """Whether ``rewrite`` of the page with this digest and these edits is a splice of kept targets
+    (no parse): a few hundred microseconds of Python, not worth a thread hop."""
+    if not edits:
+        return True
+    codec, ascii_safe = _codec(encoding)
+    if not ascii_safe:
+        return False
+    key = _cache_key(digest, codec, edits)
+    with _CACHE_LOCK:
+        return key in _CACHE
+
+
 def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cache: bool = True,
-            frozen: int = 0) -> RewriteResult:
+            frozen: int = 0, digest: bytes | None = None) -> RewriteResult:
     """Apply ``edits`` (in order) to the page ``html``; see the module docstring.
 
     A page where no edit applies comes back as the very same object. Edits
@@ -128,6 +149,8 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
     an element that starts before that offset is not edited (its edit counts
     no match, ``errors`` says so), and there is no re-serialising fallback, so
     the output always starts with those bytes unchanged.
+
+    ``digest``: ``page_digest(html)``, when the caller has it already (one hash per page view).
     """
     matches = {i: 0 for i in range(len(edits))}
     if not edits:
@@ -141,8 +164,7 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
     errors: dict[int, str] = {}
     key = None
     if cache:
-        shape = tuple((e.selector, e.action, e.key, e.items, e.limit) for e in edits)
-        key = (hashlib.sha256(html).digest(), len(html), codec, shape)
+        key = _cache_key(digest if digest is not None else page_digest(html), codec, edits)
         with _CACHE_LOCK:
             targets = _CACHE.get(key)
         if targets is not None:

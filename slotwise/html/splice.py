@@ -31,12 +31,31 @@ def escape_attr(value: str) -> str:
     return _html.escape(value, quote=True)
 
 
-def rewrite_start_tag(tag: bytes, changes: list[tuple[str, str | None]], encoding: str) -> bytes:
+KEPT_TAG_BYTES = 1024
+"""Start tags up to this size have their rewrites kept (``rewrite_start_tag`` is a pure function)."""
+
+
+def rewrite_start_tag(tag: bytes, changes: Sequence[tuple[str, str | None]], encoding: str) -> bytes:
     """Apply attribute changes (name -> value, None removes) to one start tag's bytes.
 
     Untouched attributes keep their bytes (quotes, case, entities); an
     attribute set to the value it already has is left alone.
+
+    The same tag of the same page gets the same changes again and again (a
+    returning visitor's sticky decision marks, the ``selected`` of a size
+    everyone with that size gets): kept, keyed by all three arguments.
     """
+    if len(tag) <= KEPT_TAG_BYTES:
+        return _kept_rewrite(tag, tuple(changes), encoding)
+    return _rewrite_start_tag(tag, changes, encoding)
+
+
+@functools.lru_cache(maxsize=4096)
+def _kept_rewrite(tag: bytes, changes: tuple[tuple[str, str | None], ...], encoding: str) -> bytes:
+    return _rewrite_start_tag(tag, changes, encoding)
+
+
+def _rewrite_start_tag(tag: bytes, changes: Sequence[tuple[str, str | None]], encoding: str) -> bytes:
     i = 1
     n = len(tag)
     while i < n and tag[i] not in b"\t\n\f\r />":

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from slotwise.bandits.features import VisitorContext
+from slotwise.bandits.features import features as one_hot
 from slotwise.profile import Profile
 from slotwise.rules.facts import PageFacts, RequestFacts
 from slotwise.rules.journey_facts import JourneyData
@@ -67,8 +68,11 @@ class Context:
         )
 
     def features(self, own_host: str | None = None) -> dict[str, float]:
-        """The one-hot features a contextual policy decides on, and the decision log keeps."""
-        return self.visitor_context(own_host).features()
+        """The one-hot features a contextual policy decides on, and the decision log keeps.
+
+        The same as ``visitor_context(own_host).features()``, read from the context's own fields
+        (its values are plain: no ``dataclasses.asdict`` deep copy, once per page)."""
+        return one_hot(vars(self.visitor_context(own_host)))
 
 
 def build_context(

@@ -7,6 +7,7 @@ vocabulary that ``rules check`` validates expressions against.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
@@ -117,6 +118,21 @@ def device_class(user_agent: str | None, ch_mobile: str | None = None) -> str:
     if ch_mobile and ch_mobile.strip() == "?1":
         return "mobile"
     ua = user_agent or ""
+    if len(ua) <= _KEPT_UA:
+        return _device_of(ua)
+    return _device_class(ua)
+
+
+_KEPT_UA = 512  # longer User-Agents are not kept (a client sending huge random ones only costs itself)
+
+
+@functools.lru_cache(maxsize=1024)
+def _device_of(ua: str) -> str:
+    """A few browsers send most requests: their answer is kept (two regex searches a page otherwise)."""
+    return _device_class(ua)
+
+
+def _device_class(ua: str) -> str:
     if _TABLET_RE.search(ua) or ("Android" in ua and "Mobile" not in ua):
         return "tablet"
     if _MOBILE_RE.search(ua):

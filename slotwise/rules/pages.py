@@ -11,7 +11,8 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping
+from typing import Any, Sequence
 from urllib.parse import parse_qsl
 
 from slotwise.rules.schema import Condition
@@ -96,7 +97,7 @@ def normalize_query(query: Query) -> Mapping[str, str]:
     """A query string or mapping as a mapping (the first value of a repeated name wins)."""
     if query is None:
         return {}
-    if isinstance(query, Mapping):
+    if isinstance(query, dict) or isinstance(query, Mapping):  # a dict first: an ABC check costs ~10x more
         return query
     pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True) if isinstance(query, str) else query
     out: dict[str, str] = {}
@@ -110,7 +111,7 @@ def header(headers: Headers, name: str) -> str | None:
     if not headers:
         return None
     lname = name.lower()
-    if not isinstance(headers, Mapping):
+    if isinstance(headers, list) or not isinstance(headers, Mapping):  # a request's list of pairs first
         return next((v for k, v in headers if k.lower() == lname), None)
     value = headers.get(lname)
     if value is None:

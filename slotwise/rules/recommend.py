@@ -11,7 +11,8 @@ duplicates.
 from __future__ import annotations
 
 from itertools import zip_longest
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from slotwise.profile import Profile
 from slotwise.rules.schema import STRATEGIES

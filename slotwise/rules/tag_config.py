@@ -9,18 +9,28 @@ a link into a category or product key.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
     from slotwise.rules.ruleset import RuleSet
 
 CONFIG_VERSION = 1
+_DEFAULT: Mapping[str, Any] = MappingProxyType({"v": CONFIG_VERSION})
 
 
-def tag_config(ruleset: "RuleSet | None") -> dict[str, Any]:
-    """A JSON-ready dict; stable for the same rules (the tag's URL is hashed from it)."""
+def tag_config(ruleset: "RuleSet | None") -> Mapping[str, Any]:
+    """A JSON-ready mapping; the very same object for the same rules object (the tag's URL is hashed
+    from it, and ``TagAssets`` keeps the tag built from it while it is the same object)."""
     if ruleset is None:
-        return {"v": CONFIG_VERSION}
+        return _DEFAULT
+    return _tag_config(ruleset)
+
+
+@functools.lru_cache(maxsize=4)
+def _tag_config(ruleset: "RuleSet") -> Mapping[str, Any]:
+    """Rules are immutable and a reload makes a new ``RuleSet``: kept per rules object (a few, bounded)."""
     catalog, capture = ruleset.catalog, ruleset.capture
     groups = {name: g.to_json() for name, g in catalog.product_groups().items()}
     groups.update({name: g.to_json() for name, g in capture.page_groups(None).items()})
@@ -33,4 +43,4 @@ def tag_config(ruleset: "RuleSet | None") -> dict[str, Any]:
         "datalayer": capture.datalayer is not None,
         "patterns": patterns,
     }
-    return out
+    return MappingProxyType(out)

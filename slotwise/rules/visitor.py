@@ -8,7 +8,8 @@ and read-only mappings — so a template cannot change the profile.
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from slotwise.profile import Profile
 from slotwise.rules.interests import Affinities, interests

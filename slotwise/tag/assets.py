@@ -179,14 +179,35 @@ def embed_snippet(endpoint: str = PREFIX, antiflicker_ms: int = 300, *, consent:
     )
 
 
-# ``[^>]{0,2048}?``: an unbounded ``[^>]*?`` rescans the rest of the page for every unclosed ``<script``.
-_NONCE_RE = re.compile(rb"<script\b[^>]{0,2048}?\snonce\s*=\s*(?:\"([^\"<>]+)\"|'([^'<>]+)'|([^\s\"'<>=`]+))", re.IGNORECASE)
+_SCRIPT_START = re.compile(rb"<script\b", re.IGNORECASE)
+_NONCE_ATTR = re.compile(rb"\snonce\s*=\s*(?:\"([^\"<>]+)\"|'([^'<>]+)'|([^\s\"'<>=`]+))", re.IGNORECASE)
+NONCE_WITHIN = 2048
+"""The nonce attribute must start within this many bytes of ``<script`` (real tags are far shorter)."""
 
 
 def find_csp_nonce(page: bytes) -> str | None:
-    """The nonce of the page's first ``<script nonce=...>``, to reuse for our script."""
-    match = _NONCE_RE.search(page)
-    if not match:
+    """The nonce of the page's first ``<script nonce=...>``, to reuse for our script.
+
+    One pass: each ``<script`` start tag is searched up to its ``>`` (and the
+    attribute must start within ``NONCE_WITHIN`` bytes), and the next search
+    starts after that ``>``; a start tag that never closes holds the rest of
+    the page, so the scan ends there. (The regex this replaced tried 2,048
+    bytes after every ``<script`` of a page of unclosed tags: 0.5 s for 4,800.)
+    """
+    pos = 0
+    match = None
+    while match is None:
+        start = _SCRIPT_START.search(page, pos)
+        if start is None:
+            return None
+        end = page.find(b">", start.end())
+        match = _NONCE_ATTR.search(page, start.end(), len(page) if end < 0 else end)
+        if match is not None and match.start() - start.end() > NONCE_WITHIN:
+            match = None
+        if end < 0:
+            break
+        pos = end + 1
+    if match is None:
         return None
     value = next(g for g in match.groups() if g)
     try:
@@ -203,9 +224,15 @@ class TagAssets:
         self.config = config or (lambda: {"v": 1})
         self._recent: OrderedDict[str, TagBundle] = OrderedDict()
         self.keep = keep
+        self._built: dict[str, tuple[Mapping[str, Any], TagBundle]] = {}  # variant -> (config object, its tag)
 
     def current(self, variant: str = "full") -> TagBundle:
-        found = bundle(self.config(), variant)
+        config = self.config()
+        built = self._built.get(variant)
+        if built is not None and built[0] is config:  # the same config object (``tag_config`` keeps one
+            return built[1]                            # per rules object): the same tag, no JSON to hash
+        found = bundle(config, variant)
+        self._built[variant] = (config, found)
         self._recent[found.digest] = found
         self._recent.move_to_end(found.digest)
         while len(self._recent) > self.keep:

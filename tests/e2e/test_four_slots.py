@@ -236,3 +236,19 @@ def test_a_slot_with_nothing_to_change_still_marks_its_element(edge: Any, demo: 
     decision = nav.attributes.get("data-sw-decision")
     assert decision and tiles.attributes.get("data-sw-decision") == decision  # exposures and clicks can be reported
     assert categories_in(page.text, "nav.category-nav li") == categories_in(httpx.get(demo.url + "/").text, "nav.category-nav li")
+
+
+def test_a_personalized_page_is_timed_once(edge: Any) -> None:
+    """``slotwise_rewrite_seconds`` counts pages: one observation a page (it was observed twice)."""
+    e = edge()
+
+    def count(client: Any) -> float:
+        text = client.get("/_sw/metrics").text
+        return float(re.search(r"^slotwise_rewrite_seconds_count ([0-9.e+]+)$", text, re.M).group(1))
+
+    with e.client() as client:
+        client.get("/")
+        before = count(client)
+        page = client.get("/")
+        assert "data-sw-decision" in page.text  # personalized (the home page's category order)
+        assert count(client) - before == 1

@@ -216,3 +216,20 @@ def test_latin1_round_trip(doc: str, edits: list[Edit]) -> None:
     result.body.decode("latin-1")
     if not any(result.matches.values()):
         assert result.body is src
+
+
+@given(
+    tag=st.sampled_from(TAGS),
+    attributes=attrs(),
+    changes=st.lists(st.tuples(st.sampled_from(["class", "data-sw-decision", "selected", "id", "Title"]),
+                               st.sampled_from([None, "", "d1", "d2", "é ü", "a\"b", "x>y"])), max_size=3),
+)
+def test_a_kept_start_tag_rewrite_is_the_rewrite(tag: str, attributes: str, changes: list) -> None:
+    """``rewrite_start_tag`` keeps its answers: always those of the function itself, for these very arguments
+    (the same tag with other changes, or in another encoding, is another answer)."""
+    from slotwise.html.splice import _rewrite_start_tag, rewrite_start_tag
+
+    data = f"<{tag}{attributes}>".encode()
+    for encoding in ("utf-8", "latin-1", "ascii"):
+        for these in (changes, changes[:-1], changes[::-1]):
+            assert rewrite_start_tag(data, these, encoding) == _rewrite_start_tag(data, these, encoding)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from slotwise.html import page_digest
 from slotwise.html.bounds import PageBoundError
 from slotwise.proxy.personalization.page_readings import PageReadings
 from slotwise.rules.reading import PageReading
@@ -22,16 +23,31 @@ class Counting:
         return make
 
 
+def read(readings: PageReadings, html: bytes, rules: Any, groups: tuple[str, ...], structured: bool,
+         make: Any) -> PageReading:
+    return readings.read(readings.key(page_digest(html), rules, groups, structured), rules, make)
+
+
 def test_the_same_page_is_read_once_and_others_each_time() -> None:
     readings, make = PageReadings(), Counting()
     rules = object()
-    first = readings.read(b"<p>a</p>", rules, ("product",), True, make(b"<p>a</p>"))
-    assert readings.read(b"<p>a</p>", rules, ("product",), True, make(b"<p>a</p>")) is first
-    readings.read(b"<p>b</p>", rules, ("product",), True, make(b"<p>b</p>"))  # other bytes
-    readings.read(b"<p>a</p>", rules, ("product", "cart"), True, make(b"<p>a</p>"))  # other groups
-    readings.read(b"<p>a</p>", rules, ("product",), False, make(b"<p>a</p>"))  # not structured
-    readings.read(b"<p>a</p>", object(), ("product",), True, make(b"<p>a</p>"))  # reloaded rules
+    first = read(readings, b"<p>a</p>", rules, ("product",), True, make(b"<p>a</p>"))
+    assert read(readings, b"<p>a</p>", rules, ("product",), True, make(b"<p>a</p>")) is first
+    read(readings, b"<p>b</p>", rules, ("product",), True, make(b"<p>b</p>"))  # other bytes
+    read(readings, b"<p>a</p>", rules, ("product", "cart"), True, make(b"<p>a</p>"))  # other groups
+    read(readings, b"<p>a</p>", rules, ("product",), False, make(b"<p>a</p>"))  # not structured
+    read(readings, b"<p>a</p>", object(), ("product",), True, make(b"<p>a</p>"))  # reloaded rules
     assert len(make.calls) == 5 and readings.hits == 1
+
+
+def test_get_only_looks() -> None:
+    readings, make = PageReadings(), Counting()
+    rules = object()
+    key = readings.key(page_digest(b"<p>a</p>"), rules, (), True)
+    assert readings.get(key, rules) is None and make.calls == []
+    made = readings.read(key, rules, make(b"<p>a</p>"))
+    assert readings.get(key, rules) is made
+    assert readings.get(key, object()) is None  # a rules object that reused the id of the old one
 
 
 def test_a_page_over_the_bounds_is_not_kept() -> None:
@@ -44,7 +60,7 @@ def test_a_page_over_the_bounds_is_not_kept() -> None:
 
     for _ in range(2):
         with pytest.raises(PageBoundError):
-            readings.read(b"<div>" * 10, None, (), True, bomb)
+            read(readings, b"<div>" * 10, None, (), True, bomb)
     assert len(calls) == 2
 
 
@@ -52,5 +68,40 @@ def test_the_cache_is_bounded() -> None:
     readings, make = PageReadings(size=2), Counting()
     rules = object()
     for page in (b"1", b"2", b"3", b"1"):
-        readings.read(page, rules, (), True, make(page))
+        read(readings, page, rules, (), True, make(page))
     assert make.calls == [b"1", b"2", b"3", b"1"]  # "1" was dropped for "3"
+
+
+def test_the_nonce_is_kept_per_page_bytes() -> None:
+    readings = PageReadings(size=2)
+    with_nonce = b"<html><head><script nonce='abc123'>1</script></head><body></body></html>"
+    other = with_nonce.replace(b"abc123", b"xyz789")
+    without = b"<html><body><script>1</script></body></html>"
+    assert readings.nonce(page_digest(with_nonce), with_nonce) == "abc123"
+    assert readings.nonce(page_digest(other), other) == "xyz789"  # other bytes: their own nonce
+    assert readings.nonce(page_digest(without), without) is None
+    assert readings.nonce(page_digest(without), without) is None  # "none" is kept as none
+    # kept: the digest alone answers (a real caller passes the bytes the digest is of)
+    assert readings.nonce(page_digest(other), b"") == "xyz789"
+
+
+def test_page_digests_are_remembered_only_for_the_same_bytes() -> None:
+    from slotwise.html import PageDigests
+
+    digests = PageDigests(max_bytes=4 * 1024, max_pages=2)
+    page = b"<html>" + b"x" * 300 + b"</html>"
+    assert digests.digest(page) == page_digest(page) and digests.hits == 0
+    assert digests.digest(bytes(bytearray(page))) == page_digest(page) and digests.hits == 1  # equal bytes
+    # the same length, start, end and sampled bytes, one byte different: compared, not taken for the other
+    twin = page[:100] + b"y" + page[101:]
+    assert digests.digest(twin) == page_digest(twin) != page_digest(page)
+    assert digests.digest(page) == page_digest(page)
+    for other in (b"<p>1</p>", b"<p>2</p>", b"<p>3</p>"):  # at most two pages kept
+        digests.digest(other)
+    hits = digests.hits
+    digests.digest(page)
+    assert digests.hits == hits  # dropped: hashed again
+    big = b"<p>" * 2000  # over a quarter of the bytes allowed: hashed, never kept
+    digests.digest(big)
+    hits = digests.hits
+    assert digests.digest(big) == page_digest(big) and digests.hits == hits

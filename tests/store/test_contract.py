@@ -222,6 +222,23 @@ async def test_catalog_upsert_get_list(store: Any) -> None:
     assert await store.popular("shoes", 1) == ["p3"] and await store.popular("bags", 5) == []
 
 
+async def test_products_written_by_another_instance_are_read_at_once(backend: Any, store: Any) -> None:
+    """A store may keep what it read (SQLite keeps parsed rows per catalog version): never past a write."""
+    other = backend.open()
+    await store.upsert_products(PRODUCTS[:2], NOW)
+    assert (await store.get_products(["p1", "p9"]))["p1"]["price"] == 80.0  # read (and kept)
+    await other.upsert_products([{**PRODUCTS[0], "price": 70.0, "in_stock": False}], NOW + 1)
+    got = await store.get_products(["p1", "p9"])
+    assert got["p1"]["price"] == 70.0 and got["p1"]["in_stock"] is False and "p9" not in got
+    await other.upsert_products([{"id": "p9", "name": "New"}], NOW + 2)  # was unknown when last asked
+    assert (await store.get_products(["p9"]))["p9"]["name"] == "New"
+    got["p1"]["price"] = 1.0  # a caller's copy
+    got["p1"].pop("name")
+    assert (await store.get_products(["p1"]))["p1"] == {**PRODUCTS[0], "price": 70.0, "in_stock": False}
+    await other.record_product_view("p1", ["p2"])  # counts are not product data
+    assert (await store.get_products(["p2", "p1"])).keys() == {"p1", "p2"}
+
+
 async def test_popular_and_co_viewed(store: Any) -> None:
     await store.upsert_products(PRODUCTS, NOW)
     for _ in range(3):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from slotwise.tag import assets
 
@@ -67,6 +70,40 @@ def test_find_csp_nonce(page: bytes, nonce: str | None) -> None:
     assert assets.find_csp_nonce(page) == nonce
 
 
+# The regex the one-pass scan replaced (it tried 2,048 bytes after every ``<script``): the reference
+# answer on pages whose tags close (on a page that ends inside an unclosed start tag, the scan stops there).
+_REFERENCE = re.compile(rb"<script\b[^>]{0,2048}?\snonce\s*=\s*(?:\"([^\"<>]+)\"|'([^'<>]+)'|([^\s\"'<>=`]+))",
+                        re.IGNORECASE)
+
+
+def reference_nonce(page: bytes) -> str | None:
+    match = _REFERENCE.search(page)
+    if not match:
+        return None
+    value = next(g for g in match.groups() if g).decode("ascii", "replace")
+    return value if re.fullmatch(r"[A-Za-z0-9+/=_-]{1,128}", value) else None
+
+
+PIECES = [b"<script", b"<SCRIPT", b"<scripts", b" nonce=", b"nonce", b" NONCE = ", b"'ab'", b'"c/d"', b"e=f", b'"', b"'",
+          b">", b" ", b"\n", b"x", b"=", b"</script>", b"<p", b"\xc3\xa9", b"<"]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=40))
+def test_find_csp_nonce_agrees_with_the_regex_it_replaced(pieces: list[bytes]) -> None:
+    page = b"".join(pieces) + b">"
+    assert assets.find_csp_nonce(page) == reference_nonce(page)
+
+
+def test_find_csp_nonce_bounds() -> None:
+    far = b"<script " + b"a" * (assets.NONCE_WITHIN - 1) + b" nonce=n1>"
+    assert assets.find_csp_nonce(far) == "n1"  # the attribute starts within the bound
+    too_far = b"<script " + b"a" * assets.NONCE_WITHIN + b" nonce=n1>"
+    assert assets.find_csp_nonce(too_far) is None
+    assert assets.find_csp_nonce(too_far + b"<script nonce=n2>") == "n2"  # the next tag is still searched
+    assert assets.find_csp_nonce(b"<script src=x nonce=n3") == "n3"  # never closed: its own nonce still counts
+    assert assets.find_csp_nonce(b"<script src=x " * 100 + b"<p>") is None
+
+
 def test_embed_snippet_options_and_refusals() -> None:
     assert "(window,document,'https://shop.example/_sw',300,0,0)" in assets.embed_snippet("https://shop.example/_sw")
     assert "(window,document,'/_sw',150,1,1)" in assets.embed_snippet(antiflicker_ms=150, consent="required",
@@ -84,3 +121,28 @@ def test_embed_snippet_is_one_small_line() -> None:
     assert len(snippet) < 1200 and snippet.count("<") == 2
     for part in ("/decide?url=", "&r=", "&n=", "sw_n", "globalPrivacyControl", "sw_consent", "crypto.getRandomValues"):
         assert part in snippet
+
+
+def test_the_injected_tag_follows_the_config_object() -> None:
+    configs = [{"v": 1, "consent": "implied"}]
+    tags = assets.TagAssets(lambda: configs[-1])
+    first = tags.url()
+    assert tags.url() == first and tags.current("proxy") is tags.current("proxy")  # kept while the same object
+    configs.append({"v": 1, "consent": "required"})  # new rules: a new config object
+    second = tags.url()
+    assert second != first and second == assets.tag_url(digest=assets.bundle(configs[-1], "proxy").digest)
+    assert tags.current("full").digest == assets.bundle(configs[-1], "full").digest  # each variant its own
+
+
+def test_tag_config_is_kept_per_rules_object(tmp_path: Any) -> None:
+    from slotwise.rules.tag_config import tag_config
+    from slotwise.rules.testing import rules_from_text
+
+    for name in "abc":
+        (tmp_path / name).mkdir()
+    implied = rules_from_text(tmp_path / "a", "consent: implied\nslots: []\n")
+    required = rules_from_text(tmp_path / "b", "consent: required\nslots: []\n")
+    assert tag_config(implied) is tag_config(implied)
+    assert tag_config(implied)["consent"] == "implied" and tag_config(required)["consent"] == "required"
+    again = rules_from_text(tmp_path / "c", "consent: required\nslots: []\n")  # a reload: a new rules object
+    assert tag_config(again) == tag_config(required)

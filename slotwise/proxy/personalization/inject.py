@@ -24,15 +24,33 @@ def inject_before_body_end(html: bytes, snippet: bytes, not_before: int = 0, cha
     """
     if not ascii_compatible(charset):
         return _inject_transcoded(html, snippet.decode("ascii"), charset)
-    last = None
-    for last in _BODY_END.finditer(html):
-        pass
+    last = last_body_end(html)
     if last is not None and last.start() >= not_before:
         return html[: last.start()] + snippet + html[last.start():]
     head = _HEAD_END.search(html) if last is None else None
     if head is not None and head.start() >= not_before:
         return html[: head.start()] + snippet + html[head.start():]
     return html + snippet
+
+
+TAIL = 4096
+"""Where ``</body>`` is looked for first: the end of the page (where it is), not the whole page."""
+
+
+def last_body_end(html: bytes, tail: int = TAIL) -> re.Match[bytes] | None:
+    """The last ``</body>`` of the page: searched backwards from the end, in the last ``tail`` bytes
+    first (a page's ``</body>`` is in its last few hundred bytes); the whole page only if not there."""
+    start = max(0, len(html) - tail)
+    tail = html[start:].lower()
+    at = len(tail)
+    while (at := tail.rfind(b"</body", 0, at)) >= 0:
+        found = _BODY_END.match(html, start + at)
+        if found is not None:
+            return found
+    last = None
+    for last in _BODY_END.finditer(html):  # none starts in the tail: the last one is before it
+        pass
+    return last
 
 
 def _inject_transcoded(html: bytes, snippet: str, charset: str) -> bytes:

@@ -1,4 +1,4 @@
-"""The reading of a page (its product markup, the groups the rules capture), kept per page bytes.
+"""What a page's bytes tell, kept per page: its reading (product markup, captured groups), its CSP nonce.
 
 Why: a store serves the same product page to every visitor, and a page the
 origin marks ``no-store`` comes back byte for byte on every view; each
@@ -6,43 +6,98 @@ personalized view read it again — a nesting-depth check and a Lexbor parse,
 ~2 ms of a 120 KB page, the largest step of a personalized page
 (``python -m bench.proxy.breakdown``). A reading is a pure function of the
 bytes, the rules' catalog and the groups asked for, so it is kept in a small
-LRU keyed by a digest of the page (~0.1 ms for 120 KB), the rules object and
-the group names. A page that fails the bounds is never kept: it raises again.
+LRU keyed by the page's digest (``slotwise.html.page_digest``, hashed once
+per view by the personalizer), the rules object and the group names. A page
+that fails the bounds is never kept: it raises again.
+
+``get`` only looks (the event loop asks it: a kept reading needs no thread
+hop); ``read`` makes a missing reading (in a page-work thread).
+
+The nonce of the page's first ``<script nonce>`` (reused for the tag's
+script) is a scan of the whole page; it depends on the bytes alone, so it is
+kept per digest too. A page's facts (``rules.page_facts``: its type, product,
+category) are a pure function of its reading, the rules and the URL, and are
+kept per (reading, rules, URL): the same immutable facts object for every
+view of the same page, which also lets the page-view recorder see at once
+that it learned this product already.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, TypeVar
 
 from cachetools import LRUCache
 
 from slotwise.rules.reading import PageReading
+from slotwise.tag.assets import find_csp_nonce
+
+T = TypeVar("T")
 
 SIZE = 256
 """Distinct (page, rules, groups) readings a worker keeps; a reading is small (no page bytes)."""
+FACTS_SIZE = 1024
+"""Distinct (reading, rules, path, query, URL) page facts a worker keeps (a query string makes a URL distinct)."""
+
+_NO_NONCE = ""  # kept for a page without one (a nonce is never empty)
 
 
 class PageReadings:
-    """Readings by page: ``read`` returns the kept one or makes it (page work threads share it)."""
+    """Readings by page: ``get`` returns the kept one, ``read`` returns it or makes it (threads share it)."""
 
     def __init__(self, size: int = SIZE) -> None:
         self._kept: LRUCache[Hashable, tuple[Any, PageReading]] = LRUCache(maxsize=size)
+        self._nonces: LRUCache[bytes, str] = LRUCache(maxsize=size)
+        self._facts: LRUCache[Hashable, tuple[PageReading, Any, Any]] = LRUCache(maxsize=FACTS_SIZE)
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def read(self, html: bytes, rules: Any, groups: tuple[str, ...], structured: bool,
-             make: Callable[[], PageReading]) -> PageReading:
-        key = (hashlib.blake2b(html, digest_size=16).digest(), len(html), id(rules), groups, structured)
+    @staticmethod
+    def key(digest: bytes, rules: Any, groups: tuple[str, ...], structured: bool) -> Hashable:
+        """What a reading depends on: the page (its digest), the rules and what is read of the page."""
+        return (digest, id(rules), groups, structured)
+
+    def get(self, key: Hashable, rules: Any) -> PageReading | None:
+        """The kept reading, or None (cheap: no parse)."""
         with self._lock:
             kept = self._kept.get(key)
         if kept is not None and kept[0] is rules:  # the same rules object, not one that reused its id
             self.hits += 1
             return kept[1]
+        return None
+
+    def read(self, key: Hashable, rules: Any, make: Callable[[], PageReading]) -> PageReading:
+        """The kept reading, else ``make()``'s, kept (unless it raised)."""
+        found = self.get(key, rules)
+        if found is not None:
+            return found
         self.misses += 1
         reading = make()
         with self._lock:
             self._kept[key] = (rules, reading)
         return reading
+
+    def nonce(self, digest: bytes, html: bytes) -> str | None:
+        """``find_csp_nonce(html)`` for the page with this digest, scanned once per page."""
+        with self._lock:
+            kept = self._nonces.get(digest)
+        if kept is None:
+            kept = find_csp_nonce(html) or _NO_NONCE
+            with self._lock:
+                self._nonces[digest] = kept
+        return kept or None
+
+    def facts(self, reading: PageReading, rules: Any, path: str, query: tuple[tuple[str, str], ...], url: str,
+              make: Callable[[], T]) -> T:
+        """``make()`` (the page's facts) once per (reading, rules, path, query, URL): kept while the same
+        reading and rules objects are current (both immutable; a new page or reload makes new ones)."""
+        key = (id(reading), id(rules), path, query, url)
+        with self._lock:
+            kept = self._facts.get(key)
+        if kept is not None and kept[0] is reading and kept[1] is rules:
+            return kept[2]  # type: ignore[no-any-return]
+        facts = make()
+        with self._lock:
+            self._facts[key] = (reading, rules, facts)
+        return facts

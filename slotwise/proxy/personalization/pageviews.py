@@ -3,14 +3,18 @@
 The profile learns the category and product the page showed; the catalog
 learns the product from its JSON-LD; co-views pair the product with the
 others viewed in the same visit. Product rows are only rewritten when the
-product's facts changed, so a busy product page costs one profile write.
+product's facts changed, so a busy product page costs one profile write; and
+when the facts are the very read-only object learned last time (the
+personalizer keeps a page's facts per page), not even compared again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping
+from types import MappingProxyType
+from collections.abc import Mapping
+from typing import Any
 
 from cachetools import LRUCache
 
@@ -24,6 +28,7 @@ class PageViewRecorder:
         self.store = store
         self.upstream_netloc = upstream_netloc
         self._product_digests: LRUCache[str, str] = LRUCache(maxsize=seen_cache_size)
+        self._learned_from: LRUCache[str, Mapping[str, Any]] = LRUCache(maxsize=seen_cache_size)
 
     async def record(
         self,
@@ -50,12 +55,16 @@ class PageViewRecorder:
 
     async def learn(self, product: Mapping[str, Any], now: float) -> None:
         """The catalog learns a product from its page (and its sizes that are products of their own)."""
+        source = product
+        key = str(product["id"])
+        if isinstance(source, MappingProxyType) and self._learned_from.get(key) is source:
+            return  # the same read-only facts, already learned (or found unchanged)
         product = localize({k: _plain(v) for k, v in product.items()}, self.upstream_netloc)
         digest = hashlib.blake2b(
             json.dumps(product, sort_keys=True, default=str).encode(), digest_size=12
         ).hexdigest()
-        key = str(product["id"])
         if self._product_digests.get(key) == digest:
+            self._learned_from[key] = source
             return
         rows = [dict(product)]
         variants = product.get("variants") or {}
@@ -69,6 +78,7 @@ class PageViewRecorder:
             rows.append({"id": str(child), "parent": key, "size": size})
         await self.store.upsert_products(rows, now)
         self._product_digests[key] = digest
+        self._learned_from[key] = source
 
 
 def _plain(value: Any) -> Any:

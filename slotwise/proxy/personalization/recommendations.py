@@ -1,7 +1,10 @@
 """Fetches recommendation candidates from the store for the pure ranker in ``rules``.
 
-Popular lists change slowly and are the same for every visitor of a
-category, so they are cached for a few seconds per process.
+Popular lists and a product's co-viewed list change slowly (counts over
+many visits) and are the same for every visitor of a category or product, so
+they are kept for a few seconds per process (``LIST_TTL_S``). The products
+themselves are read fresh (the store keeps them per catalog version: a price
+or stock change shows at once).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from slotwise.rules.recommend import rank
 from slotwise.store.base import Store
 
 CANDIDATES = 24
-_popular_cache: TTLCache[tuple[int, str | None], list[str]] = TTLCache(maxsize=512, ttl=10.0)
+LIST_TTL_S = 10.0
+_popular_cache: TTLCache[tuple[int, str | None], list[str]] = TTLCache(maxsize=512, ttl=LIST_TTL_S)
+_co_viewed_cache: TTLCache[tuple[int, str], list[str]] = TTLCache(maxsize=4096, ttl=LIST_TTL_S)
 
 
 async def _popular(store: Store, category: str | None) -> list[str]:
@@ -27,11 +32,20 @@ async def _popular(store: Store, category: str | None) -> list[str]:
     return cached
 
 
+async def _co_viewed(store: Store, product: str) -> list[str]:
+    key = (id(store), product)
+    cached = _co_viewed_cache.get(key)
+    if cached is None:
+        cached = await store.co_viewed(product, CANDIDATES)
+        _co_viewed_cache[key] = cached
+    return cached
+
+
 async def fetch_recommendations(store: Store, spec: Any, page: Any, profile: Profile | None) -> list[dict[str, Any]]:
     """Products for a recommendation variant: candidates from the store, ranked purely."""
     current = str(page.product["id"]) if page.product and page.product.get("id") else None
     recent = profile.recent_products[:CANDIDATES] if profile is not None else []
-    co_viewed = await store.co_viewed(current, CANDIDATES) if current else []
+    co_viewed = await _co_viewed(store, current) if current else []
     popular = await _popular(store, page.category)
     if len(popular) < spec.limit + 2 and page.category is not None:
         popular = popular + [p for p in await _popular(store, None) if p not in popular]

@@ -10,6 +10,7 @@ keeps every committed transaction across a kill -9 of the process.
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import stat
 import threading
@@ -28,6 +29,15 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
 def schema(sql: str) -> str:
     SCHEMAS.append(sql)
     return sql
+
+
+_versions = random.SystemRandom()
+
+
+def new_version() -> int:
+    """A version (a profile's, the catalog's) is random, not a counter: a row erased and written
+    again, or a database restored from a copy, never repeats a version a worker's cache may still hold."""
+    return _versions.getrandbits(62) + 1
 
 
 def _private_files(path: Path) -> None:
