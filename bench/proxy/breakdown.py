@@ -36,13 +36,13 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable
 
 from .run import BROWSER_UA as UA
-from .run import free_port, wait_port
+from .page import history
+from .run import free_port, visitor_events, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -165,20 +165,14 @@ def instrument(clock: Clock, app: Any) -> None:
 
 
 async def prepare(client: Any, n: int) -> list[str]:
-    """Returning visitors: two categories, a product, a purchase with a size, a cart (all four slots apply)."""
+    """Returning visitors as ``bench.proxy.run`` prepares them: a history (``page.history``), a purchase
+    with a size, a cart (all four slots apply, the recommendation slot with cards)."""
     cookies = []
     for i in range(n):
         client.cookies.clear()
-        await client.get("/c/socks")
-        await client.get(f"/c/bags?v={i}")
-        await client.get("/p/p7")
-        events = [
-            {"type": "purchase", "event_id": uuid.uuid4().hex,
-             "props": {"order_id": f"o{i}", "lines": [{"product": "p3", "category": "socks", "size": "M", "qty": 1, "price": 12}]}},
-            {"type": "add_to_cart", "event_id": uuid.uuid4().hex,
-             "props": {"product": "p5", "category": "bags", "size": "M", "qty": 1, "price": 30}},
-        ]
-        r = await client.post("/_sw/events", json={"events": events})
+        for path in history(i):
+            await client.get(path)
+        r = await client.post("/_sw/events", json={"events": visitor_events(i)})
         assert r.status_code == 200, r.text
         cookies.append(client.cookies["sw_vid"])
     client.cookies.clear()

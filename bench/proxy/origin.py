@@ -2,8 +2,8 @@
 
     python -m bench.proxy.origin PORT [--page-kb 120] [--cache-control "no-store"]
 
-HTTP/1.1 with keep-alive, one thread per connection; every path answers the
-same page. ``--cache-control`` sets the header the cache layer reads (the
+HTTP/1.1 with keep-alive, one thread per connection; a product page's path
+answers that product's page (``page.pages``), every other path the home page. ``--cache-control`` sets the header the cache layer reads (the
 default marks the page not cacheable: a personalizer cannot reuse it).
 """
 
@@ -12,14 +12,15 @@ from __future__ import annotations
 import argparse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .page import storefront
+from .page import pages
 
 
-def serve(port: int, page: bytes, cache_control: str) -> None:
+def serve(port: int, site: dict[str, bytes], cache_control: str) -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:  # noqa: N802 — http.server's naming
+            page = site.get(self.path.split("?", 1)[0], site["/"])
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(page)))
@@ -42,7 +43,7 @@ def main() -> None:
     parser.add_argument("--page-kb", type=int, default=120)
     parser.add_argument("--cache-control", default="no-store")
     args = parser.parse_args()
-    serve(args.port, storefront(args.page_kb), args.cache_control)
+    serve(args.port, pages(args.page_kb), args.cache_control)
 
 
 if __name__ == "__main__":

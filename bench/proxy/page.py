@@ -1,4 +1,10 @@
-"""A generated ~120 KB storefront page: header, category nav and tiles, product grid, related block."""
+"""A generated ~120 KB storefront page: header, category nav and tiles, product grid, related block.
+
+``pages`` gives the origin's whole site: the home page and ``PRODUCTS``
+product pages, each with its own JSON-LD (so the catalog learns every
+product and the recommendation slot has cards to rank); ``history`` is what
+a prepared visitor of the benches viewed before the measured requests.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,16 @@ def card(i: int) -> str:
     )
 
 
-def storefront(target_kb: int = 120) -> bytes:
+PRODUCTS = 12
+"""Product pages ``/p/p0`` … ``/p/p11``; the benches measure ``/p/p7``."""
+
+
+def product_category(product: int) -> str:
+    """p7 is in Socks (the prepared visitors bought socks: the size slot applies there); the rest by turn."""
+    return "Socks" if product == 7 else CATEGORIES[product % len(CATEGORIES)]
+
+
+def storefront(target_kb: int = 120, product: int = 7) -> bytes:
     nav = "".join(f'<li data-category="{slug(c)}"><a href="/c/{slug(c)}">{c}</a></li>' for c in CATEGORIES)
     tiles = "".join(f'<a class="tile" data-category="{slug(c)}" href="/c/{slug(c)}"><span>{c}</span></a>' for c in CATEGORIES)
     head = (
@@ -31,13 +46,15 @@ def storefront(target_kb: int = 120) -> bytes:
         f'<nav class="category-nav"><ul>{nav}</ul></nav><main class="home">'
         f'<section class="category-tiles">{tiles}</section><section class="featured"><h2>Featured</h2><div class="product-grid">\n'
     )
+    category = product_category(product)
     tail = (
         '</div></section>'
         # a product block, so the size-prefill slot has its selector and the page its JSON-LD
-        '<section class="product" data-product-id="p7" data-category="socks">'
-        '<script type="application/ld+json">{"@context":"https://schema.org","@type":"Product","sku":"p7",'
-        '"name":"Product 7","category":"Socks","url":"/p/p7","image":"/static/img/p7.svg",'
-        '"offers":{"@type":"Offer","price":"17.00","priceCurrency":"EUR","availability":"https://schema.org/InStock"}}'
+        f'<section class="product" data-product-id="p{product}" data-category="{slug(category)}">'
+        f'<script type="application/ld+json">{{"@context":"https://schema.org","@type":"Product","sku":"p{product}",'
+        f'"name":"Product {product}","category":"{category}","url":"/p/p{product}","image":"/static/img/p{product}.svg",'
+        f'"offers":{{"@type":"Offer","price":"{10 + product % 90}.00","priceCurrency":"EUR",'
+        '"availability":"https://schema.org/InStock"}}'
         '</script><form class="add-to-cart" method="post" action="/cart/add"><select name="size" id="size">'
         '<option value="">Choose a size</option><option value="S">S</option><option value="M">M</option>'
         '<option value="L">L</option></select><button>Add to cart</button></form></section>'
@@ -52,3 +69,21 @@ def storefront(target_kb: int = 120) -> bytes:
         size += len(cards[-1])
         i += 1
     return (head + "".join(cards) + tail).encode()
+
+
+def pages(target_kb: int = 120) -> dict[str, bytes]:
+    """Path → page: ``/`` (any other path answers it too) and every product page."""
+    site = {"/": storefront(target_kb)}
+    site.update({f"/p/p{i}": storefront(target_kb, i) for i in range(PRODUCTS)})
+    return site
+
+
+def history(visitor: int) -> list[str]:
+    """The pages prepared visitor ``visitor`` viewed: two categories, two other products, then p7.
+
+    The other products differ between visitors, so p7 has co-viewed products
+    and the categories have popular ones: the recommendation slot shows cards.
+    """
+    others = [i for i in range(PRODUCTS) if i != 7]
+    first, second = others[visitor % len(others)], others[(visitor * 5 + 3) % len(others)]
+    return ["/c/socks", f"/c/bags?v={visitor}", f"/p/p{first}", f"/p/p{second}", "/p/p7"]

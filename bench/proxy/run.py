@@ -51,7 +51,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .page import storefront
+from .page import history, pages
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -196,25 +196,30 @@ CASES = [
 """The cases in table order; a new one (e.g. ``origin="cacheable"``) is one line here."""
 
 
-def prepare_visitors(base: str, n: int = VISITORS) -> list[str]:
-    """Returning visitors with a history: two categories, a purchase with a size, a cart."""
+def visitor_events(visitor: int) -> list[dict[str, object]]:
+    """A prepared visitor's purchase (socks, size M: the size slot applies on p7) and cart (the popup applies)."""
     import uuid
+
+    return [
+        {"type": "purchase", "event_id": uuid.uuid4().hex,
+         "props": {"order_id": f"o{visitor}", "lines": [{"product": "p3", "category": "socks", "size": "M", "qty": 1, "price": 12}]}},
+        {"type": "add_to_cart", "event_id": uuid.uuid4().hex,
+         "props": {"product": "p5", "category": "bags", "size": "M", "qty": 1, "price": 30}},
+    ]
+
+
+def prepare_visitors(base: str, n: int = VISITORS) -> list[str]:
+    """Returning visitors with a history (``page.history``: two categories, three products), a purchase
+    with a size, a cart."""
 
     import httpx
 
     cookies = []
     for i in range(n):
         with httpx.Client(base_url=base, headers={"user-agent": BROWSER_UA}, timeout=10) as client:
-            client.get("/c/socks")
-            client.get(f"/c/bags?v={i}")
-            client.get("/p/p7")
-            events = [
-                {"type": "purchase", "event_id": uuid.uuid4().hex,
-                 "props": {"order_id": f"o{i}", "lines": [{"product": "p3", "category": "socks", "size": "M", "qty": 1, "price": 12}]}},
-                {"type": "add_to_cart", "event_id": uuid.uuid4().hex,
-                 "props": {"product": "p5", "category": "bags", "size": "M", "qty": 1, "price": 30}},
-            ]
-            assert client.post("/_sw/events", json={"events": events}).status_code == 200
+            for path in history(i):
+                client.get(path)
+            assert client.post("/_sw/events", json={"events": visitor_events(i)}).status_code == 200
             cookies.append(client.cookies["sw_vid"])
     return cookies
 
@@ -441,7 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="slotwise-bench-") as tmp:
         os.chmod(tmp, 0o755)  # nginx workers may run as another user (root master → nobody)
         (Path(tmp) / "www").mkdir()
-        (Path(tmp) / "www" / "index.html").write_bytes(storefront(args.page_kb))
+        (Path(tmp) / "www" / "p").mkdir()
+        for path, page in pages(args.page_kb).items():  # nginx answers /index.html for any other path
+            (Path(tmp) / "www" / (path.lstrip("/") or "index.html")).write_bytes(page)
         ports = {"origin": free_port(), "cacheable": free_port(), "proxy": free_port()}
         conf = Path(tmp) / "nginx.conf"
         conf.write_text(NGINX_CONF.format(tmp=tmp, workers=args.workers, **ports))
