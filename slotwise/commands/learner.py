@@ -36,7 +36,7 @@ async def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--log-retention: {exc}") from None
     learner = StreamLearner(
         store, group=args.group, consumer=args.consumer, slots=slots, snapshot_every_s=args.snapshot_every,
-        trimmer=LogTrimmer(store, retention, every_s=args.trim_every),
+        trimmer=LogTrimmer(store, retention, every_s=args.trim_every), max_pending=settings.learner_max_pending,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -90,7 +90,8 @@ async def _run_embedded(settings: Settings, holder: Any, slots: dict[str, Any], 
     store = open_store(settings.store, settings.data)
     # the workers see a new model within poll_s + publish_every_s + their own 0.5 s poll: ~1.25 s at worst,
     # no later than the Redis layout (a learner snapshot a second, instances polling every 0.5 s)
-    learning = LearningLoop(store, dedicated=True, poll_s=0.25, publish_every_s=0.5)
+    learning = LearningLoop(store, dedicated=True, poll_s=0.25, publish_every_s=0.5,
+                            max_pending=settings.learner_max_pending)
     if learning.lock is None:
         await store.close()
         raise ConfigError(f"cannot create the learner lock beside the store in {settings.data}")

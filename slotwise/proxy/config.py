@@ -87,6 +87,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("preview_ttl", float, 86400.0, "seconds a preview link works after it is made (default 24 h)"),
     Option("max_claimed_order", float, 5000.0, "most a purchase only a browser claims is worth to revenue goals"),
     Option("health_max_lag", float, 600.0, "seconds the learner may lag behind the log before /_sw/health says degraded"),
+    Option("learner_max_pending", int, 100_000, "decisions the learner holds while their reward window is open "
+                                                "(~640 bytes each); one beyond it is not learned from (counted: not_held)"),
 )
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ class Settings:
     preview_ttl: float = 86400.0
     max_claimed_order: float = 5000.0
     health_max_lag: float = 600.0
+    learner_max_pending: int = 100_000
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -249,6 +252,8 @@ class Settings:
                 raise ConfigError(f"SLOTWISE_{name.upper()}: {getattr(self, name)!r} is not a readable file")
         if self.max_html_bytes < 0:
             raise ConfigError("SLOTWISE_MAX_HTML_BYTES: must not be negative")
+        if self.learner_max_pending < 1:
+            raise ConfigError("SLOTWISE_LEARNER_MAX_PENDING / --learner-max-pending: must be at least 1")
         if not self.html_cache_mb >= 0:  # also refuses NaN
             raise ConfigError(f"SLOTWISE_HTML_CACHE_MB / --html-cache-mb: {self.html_cache_mb!r} must be 0 (off) or more")
         if self.store and not self.store.startswith(("redis://", "rediss://", "unix://", "sqlite:")):

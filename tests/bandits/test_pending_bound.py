@@ -104,3 +104,20 @@ def test_the_policies_snapshot_decides_the_same_without_the_pending_decisions() 
     assert len(follower._pending) == 0
     ctx = features({"device": "mobile"})
     assert follower.policies["s"].probabilities(["a", "b"], ctx) == learner.policies["s"].probabilities(["a", "b"], ctx)
+
+
+def test_the_bound_is_a_setting_of_the_store_engineer(tmp_path: Any) -> None:
+    """``--learner-max-pending`` reaches the learning loop of the serving process; a bound below 1 is refused."""
+    import pytest
+
+    from slotwise.proxy.config import ConfigError, Settings
+    from slotwise.proxy.personalization.personalize import build_personalizer
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("slots: []\n")
+    settings = Settings.from_mapping({"upstream": "http://127.0.0.1:9", "data": str(tmp_path), "rules": str(rules),
+                                      "learner_max_pending": "7"})
+    personalizer = build_personalizer(settings)
+    assert personalizer.learning.max_pending == 7 and personalizer.learning.learner.max_pending == 7
+    with pytest.raises(ConfigError, match="learner-max-pending"):
+        Settings.from_mapping({"upstream": "http://127.0.0.1:9", "data": str(tmp_path), "learner_max_pending": "0"})

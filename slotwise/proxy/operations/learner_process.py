@@ -47,6 +47,7 @@ class StreamLearner:
         reclaim_idle_ms: int = 30_000,
         clock: Callable[[], float] = time.time,
         trimmer: LogTrimmer | None = None,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self.store = store
         self.trimmer = trimmer  # trims the log behind each saved snapshot (log_retention.py)
@@ -54,7 +55,8 @@ class StreamLearner:
         self.snapshot_every_s = snapshot_every_s
         self.batch, self.block_ms, self.reclaim_idle_ms = batch, block_ms, reclaim_idle_ms
         self.clock = clock
-        self.learner = Learner(max_pending=MAX_PENDING)
+        self.max_pending = max_pending
+        self.learner = Learner(max_pending=max_pending)
         self.fixed_slots = dict(slots) if slots else None
         self._unacked: list[int] = []
         self._last_snapshot = 0.0
@@ -67,7 +69,7 @@ class StreamLearner:
         if found is not None:
             try:
                 self.learner = Learner.from_snapshot(found[0])
-                self.learner.max_pending = MAX_PENDING
+                self.learner.max_pending = self.max_pending
             except Exception as exc:  # another version's format, or corrupt: the stream holds everything
                 log.warning("snapshot not loaded (%s); rebuilding the models from the stream", exc,
                             exc_info=not isinstance(exc, SnapshotFormatError))

@@ -383,7 +383,7 @@ class LearningLoop:
             if self.clock() - self._not_held_warned >= 60.0:  # once a minute at most
                 self._not_held_warned = self.clock()
                 log.warning("decisions not learned: %d were already waiting for their reward (the learner's "
-                            "bound, MAX_PENDING); %d so far", self.learner.pending_count, self.learner.not_held)
+                            "bound, --learner-max-pending); %d so far", self.learner.pending_count, self.learner.not_held)
         self._not_held_seen = self.learner.not_held
 
     def _emit(self, outcomes: Iterable[Outcome]) -> None:

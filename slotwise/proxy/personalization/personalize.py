@@ -118,7 +118,7 @@ class SlotwisePersonalizer:
         self.journeys = JourneyLoader(self.store)
         self._feed_task: asyncio.Task[None] | None = None
         self.learning = LearningLoop(self.store, follower=settings.store.startswith(("redis", "rediss", "unix")),
-                                     clock=clock)
+                                     max_pending=settings.learner_max_pending, clock=clock)
         self._configured_version = -1
         self.tag_api = TagAPI(
             settings, self.store, self.cookies,
