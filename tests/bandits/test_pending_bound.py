@@ -8,6 +8,7 @@ counted. The ids kept to ignore a decision logged twice are bounded too.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from slotwise.bandits import features
 from slotwise.bandits.learner import Learner, SlotConfig
@@ -106,7 +107,7 @@ def test_the_policies_snapshot_decides_the_same_without_the_pending_decisions() 
     assert follower.policies["s"].probabilities(["a", "b"], ctx) == learner.policies["s"].probabilities(["a", "b"], ctx)
 
 
-def test_the_bound_is_a_setting_of_the_store_engineer(tmp_path: Any) -> None:
+def test_the_bound_is_a_setting_of_the_store_engineer(tmp_path: Path) -> None:
     """``--learner-max-pending`` reaches the learning loop of the serving process; a bound below 1 is refused."""
     import pytest
 
