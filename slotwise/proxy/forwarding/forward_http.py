@@ -24,8 +24,6 @@ import time
 from typing import AsyncIterator
 from urllib.parse import urlsplit
 
-import httpx
-
 from slotwise.proxy.operations import metrics
 from slotwise.proxy.config import Settings
 from slotwise.proxy.forwarding.errors import ClientDisconnected, ConnectNotAllowed, ForeignTarget, ProxyError, UpstreamError, error_page
@@ -37,7 +35,7 @@ from slotwise.proxy.forwarding.forward_stream import Receive, Responder, Scope, 
 from slotwise.proxy.forwarding.html_cache import HtmlCache
 from slotwise.proxy.forwarding.headers import Headers, ResponseHeaderRewriter, first, http_date, upstream_request_headers, with_early_hints, with_ours
 from slotwise.proxy.forwarding.public_hosts import PublicHosts
-from slotwise.proxy.forwarding.upstream import Upstream
+from slotwise.proxy.forwarding.upstream import Upstream, UpstreamResponse
 
 _NO_BODY_STATUS = frozenset({204, 206, 304})
 _HTTP_SCHEME = {"http": "http", "https": "https", "ws": "http", "wss": "https"}  # a WebSocket's page scheme
@@ -194,23 +192,23 @@ class Forwarder:
         finally:
             await response.aclose()
 
-    def response_headers(self, flow: Flow, response: httpx.Response) -> Headers:
+    def response_headers(self, flow: Flow, response: UpstreamResponse) -> Headers:
         """4: the origin's headers for the public side."""
         public_origin = self.public_url or f"{flow.scheme}://{flow.public_host}"
-        headers = self.rewrite_headers(response.headers.raw, public_origin)
-        headers = with_early_hints(headers, response.extensions.get("early_hints"))
+        headers = self.rewrite_headers(response.headers, public_origin)
+        headers = with_early_hints(headers, response.early_hints)
         if first(headers, b"date") is None:
             headers.append((b"date", http_date()))
         return headers
 
     async def respond(
-        self, receive: Receive, out: Responder, flow: Flow, response: httpx.Response,
+        self, receive: Receive, out: Responder, flow: Flow, response: UpstreamResponse,
         headers: Headers | None = None, body: AsyncIterator[bytes] | None = None,
     ) -> None:
         """5: the response to the visitor; ``headers``/``body`` when a step already read them."""
         if headers is None:
             headers = self.response_headers(flow, response)
-        status = response.status_code
+        status = response.status
         html = (
             not self.passthrough
             and flow.method != "HEAD"
@@ -224,7 +222,7 @@ class Forwarder:
         if flow.wants_response:  # e.g. a form post the rules capture: the store's answer decides
             await self.safe.on_response(flow)
         if body is None:
-            body = self.upstream.aiter_body(response, flow.state["idle_timeout"])
+            body = response.body(flow.state["idle_timeout"])
         if html:
             if self.safe.wants_body(flow):
                 await self.html.respond(out, flow, headers, body, self.extra(flow), receive)
