@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from slotwise.proxy.operations import metrics
 from slotwise.proxy.config import Settings
 from slotwise.proxy.forwarding.errors import ClientDisconnected, ConnectNotAllowed, ForeignTarget, ProxyError, UpstreamError, error_page
-from slotwise.proxy.flow import Flow, NullPersonalizer
+from slotwise.proxy.flow import Flow
 from slotwise.proxy.forwarding.forward_cached import CachedPages
 from slotwise.proxy.forwarding.forward_html import HtmlRewriter, is_html
 from slotwise.proxy.forwarding.forward_safe import SafePersonalizer
@@ -46,7 +46,7 @@ class Forwarder:
         self.settings = settings
         self.safe = personalizer
         self.upstream = upstream
-        self.passthrough = isinstance(personalizer.inner, NullPersonalizer)
+        self.passthrough = personalizer.passes_through()  # nothing to personalize: forward only
         self.rewrite_headers = ResponseHeaderRewriter(settings.upstream)
         self.trusted = settings.trusted_proxy_set
         self.public_url = settings.public_url.rstrip("/")
@@ -156,9 +156,8 @@ class Forwarder:
         flow = self._flow(scope, target)
         if not self.passthrough:
             await self.safe.on_request(flow)
-        headers_in = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in flow.headers]
         upstream_headers = upstream_request_headers(
-            headers_in,
+            scope["headers"],  # the visitor's own, as received (``flow.headers`` is the same, decoded)
             upstream_host=self.settings.upstream_host,
             client_ip=flow.client_ip,
             trusted=flow.state["trusted_peer"],
