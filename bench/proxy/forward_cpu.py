@@ -11,8 +11,9 @@ headers, in front of nginx serving a ~120 KB page on 127.0.0.1 (nginx is
 another process: its CPU is not counted). The baseline, in the same rounds
 (interleaved), is the least a proxy hop built on aiohttp can do: the same
 GET with the same headers through one ``aiohttp.ClientSession``, the body
-read to its end. The difference is what the forwarding layer costs on top of
-its HTTP client; the end-to-end figures (server included) are
+read to its end; between the two, our ``Upstream`` alone (the client seam:
+``send`` + ``body``). The differences are what each layer costs on top of
+the HTTP client; the end-to-end figures (server included) are
 ``bench.proxy.run``'s job.
 
 CPU is this process's (``time.process_time``), so other load on the machine
@@ -147,44 +148,73 @@ async def measure(one: Callable[[], Awaitable[int]], requests: int, concurrency:
     return cpu * 1e6 / requests, last
 
 
-async def run(args: argparse.Namespace, port: int, tmp: str) -> list[tuple[float, float]]:
+def via_upstream(upstream: Any) -> Callable[[], Awaitable[int]]:
+    """The same GET through ``Upstream`` (our client seam) alone: headers as the forwarding layer sends them."""
+    from slotwise.proxy.forwarding.headers import upstream_request_headers
+
+    headers = upstream_request_headers(REQUEST_HEADERS, upstream_host="127.0.0.1", client_ip="127.0.0.1",
+                                       trusted=False, public_host="shop.example", scheme="http")
+
+    async def one() -> int:
+        response = await upstream.send("GET", "/", headers, None, 60.0)
+        try:
+            size = 0
+            async for chunk in response.body(60.0):
+                size += len(chunk)
+            return size
+        finally:
+            await response.aclose()
+
+    return one
+
+
+PATHS = ("aiohttp client alone (GET, body read)", "our Upstream alone (send + body)",
+         "Slotwise forwarding (no rules), in-process ASGI")
+
+
+async def run(args: argparse.Namespace, port: int, tmp: str) -> list[list[float]]:
     import aiohttp
 
     os.environ.update(SLOTWISE_UPSTREAM=f"http://127.0.0.1:{port}", SLOTWISE_DATA=str(Path(tmp) / "data"),
                       SLOTWISE_LOG_LEVEL="warning")
     os.environ.pop("SLOTWISE_RULES", None)
     from slotwise.proxy.app import create_app_from_env
+    from slotwise.proxy.forwarding.upstream import Upstream
 
     app = create_app_from_env()
     await app.startup()
+    upstream = Upstream(app.settings)
     session = aiohttp.ClientSession(auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
                                     skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"))
-    bare = via_aiohttp(session, f"http://127.0.0.1:{port}/")
 
     async def proxied() -> int:
         return await via_app(app)
 
+    paths = [via_aiohttp(session, f"http://127.0.0.1:{port}/"), via_upstream(upstream), proxied]
     try:
-        size_app = await via_app(app)
-        size_bare = await bare()
-        assert size_app == size_bare > 100_000, (size_app, size_bare)
+        sizes = [await one() for one in paths]
+        assert len(set(sizes)) == 1 and sizes[0] > 100_000, sizes
         warm = max(200, args.requests // 10)
-        await measure(proxied, warm, args.concurrency)
-        await measure(bare, warm, args.concurrency)
+        for one in paths:
+            await measure(one, warm, args.concurrency)
         rows = []
         profiler = cProfile.Profile(time.process_time) if args.cprofile else None  # CPU, not wall time
         for n in range(args.rounds):
-            base, _ = await measure(bare, args.requests, args.concurrency)
-            MESSAGES[0] = 0
-            ours, _ = await measure(proxied, args.requests, args.concurrency, profiler if n == 0 else None)
-            rows.append((base, ours))
-            print(f"round {n + 1}: aiohttp alone {base:6.1f} µs/req   slotwise forwarding {ours:6.1f} µs/req   "
-                  f"on top {ours - base:6.1f} µs   {MESSAGES[0] / args.requests:.2f} body messages/req   "
+            row = []
+            for one in paths:
+                MESSAGES[0] = 0
+                cpu, _ = await measure(one, args.requests, args.concurrency,
+                                       profiler if n == 0 and one is proxied else None)
+                row.append(cpu)
+            rows.append(row)
+            print(f"round {n + 1}: aiohttp alone {row[0]:6.1f} µs/req   Upstream {row[1]:6.1f}   "
+                  f"forwarding {row[2]:6.1f}   {MESSAGES[0] / args.requests:.2f} body messages/req   "
                   f"load {os.getloadavg()[0]:.1f}", flush=True)
         if profiler is not None:
             profiler.dump_stats(args.cprofile)
     finally:
         await session.close()
+        await upstream.aclose()
         await app.shutdown()
     return rows
 
@@ -213,13 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             ng.terminate()
             ng.wait(10)
-    base = sorted(b for b, _ in rows)[len(rows) // 2]
-    ours = sorted(o for _, o in rows)[len(rows) // 2]
+    medians = [sorted(row[i] for row in rows)[len(rows) // 2] for i in range(len(PATHS))]
     print(f"\nmedian of {len(rows)} rounds, {args.requests} requests each, {args.concurrency} at a time, "
           f"{args.page_kb} KB page; load average at the start {load:.1f}")
     print("| path | CPU µs/request | × aiohttp alone |\n| --- | ---: | ---: |")
-    print(f"| aiohttp client alone (GET, body read) | {base:.0f} | 1.00 |")
-    print(f"| Slotwise forwarding (no rules), in-process ASGI | {ours:.0f} | {ours / base:.2f} |")
+    for name, cpu in zip(PATHS, medians):
+        print(f"| {name} | {cpu:.0f} | {cpu / medians[0]:.2f} |")
     return 0
 
 
