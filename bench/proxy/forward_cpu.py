@@ -1,7 +1,7 @@
 """The forwarding layer's own CPU per pass-through request, against a bare aiohttp client in the same run.
 
     python -m bench.proxy.forward_cpu [--requests 20000] [--concurrency 16] [--rounds 3] [--page-kb 120]
-        [--cprofile FILE.prof]
+        [--path / | /chunked] [--cprofile FILE.prof]
 
 ``slotwise serve`` without rules (the app ``create_app_from_env`` builds: the
 real personalizer, no rules) runs in this process and is driven through its
@@ -45,7 +45,8 @@ http {{
     fastcgi_temp_path {tmp}/fcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
     default_type text/html; charset utf-8; keepalive_requests 1000000; etag off;
     server {{ listen 127.0.0.1:{port}; root {tmp}/www; add_header Cache-Control "no-store" always;
-             location / {{ try_files $uri /index.html; }} }}
+             location / {{ try_files $uri /index.html; }}
+             location = /chunked {{ ssi on; alias {tmp}/www/index.html; }} }}  # no length: chunked
 }}
 """
 
@@ -65,7 +66,7 @@ REQUEST_HEADERS = [
 ]
 
 
-def scope(path: str = "/") -> dict[str, Any]:
+def scope(path: str) -> dict[str, Any]:
     return {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
         "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
@@ -76,7 +77,7 @@ def scope(path: str = "/") -> dict[str, Any]:
 MESSAGES = [0]  # ASGI body messages sent by the app, all requests
 
 
-async def via_app(app: Any) -> int:
+async def via_app(app: Any, path: str) -> int:
     """One request through the ASGI app; the bytes of body it sent."""
     sent = 0
     gone: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -95,7 +96,7 @@ async def via_app(app: Any) -> int:
             sent += len(message.get("body", b""))
             MESSAGES[0] += 1
 
-    await app(scope(), receive, send)
+    await app(scope(path), receive, send)
     gone.cancel()
     return sent
 
@@ -148,7 +149,7 @@ async def measure(one: Callable[[], Awaitable[int]], requests: int, concurrency:
     return cpu * 1e6 / requests, last
 
 
-def via_upstream(upstream: Any) -> Callable[[], Awaitable[int]]:
+def via_upstream(upstream: Any, path: str) -> Callable[[], Awaitable[int]]:
     """The same GET through ``Upstream`` (our client seam) alone: headers as the forwarding layer sends them."""
     from slotwise.proxy.forwarding.headers import upstream_request_headers
 
@@ -156,7 +157,7 @@ def via_upstream(upstream: Any) -> Callable[[], Awaitable[int]]:
                                        trusted=False, public_host="shop.example", scheme="http")
 
     async def one() -> int:
-        response = await upstream.send("GET", "/", headers, None, 60.0)
+        response = await upstream.send("GET", path, headers, None, 60.0)
         try:
             size = 0
             async for chunk in response.body(60.0):
@@ -188,9 +189,9 @@ async def run(args: argparse.Namespace, port: int, tmp: str) -> list[list[float]
                                     skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"))
 
     async def proxied() -> int:
-        return await via_app(app)
+        return await via_app(app, args.path)
 
-    paths = [via_aiohttp(session, f"http://127.0.0.1:{port}/"), via_upstream(upstream), proxied]
+    paths = [via_aiohttp(session, f"http://127.0.0.1:{port}{args.path}"), via_upstream(upstream, args.path), proxied]
     try:
         sizes = [await one() for one in paths]
         assert len(set(sizes)) == 1 and sizes[0] > 100_000, sizes
@@ -225,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--page-kb", type=int, default=120)
+    parser.add_argument("--path", default="/", choices=["/", "/chunked"],
+                        help="/chunked: the same page without a Content-Length (chunked), as dynamic stores send it")
     parser.add_argument("--cprofile", help="write a cProfile of the first round's forwarding to this file")
     args = parser.parse_args(argv)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -245,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             ng.wait(10)
     medians = [sorted(row[i] for row in rows)[len(rows) // 2] for i in range(len(PATHS))]
     print(f"\nmedian of {len(rows)} rounds, {args.requests} requests each, {args.concurrency} at a time, "
-          f"{args.page_kb} KB page; load average at the start {load:.1f}")
+          f"{args.page_kb} KB page at {args.path}; load average at the start {load:.1f}")
     print("| path | CPU µs/request | × aiohttp alone |\n| --- | ---: | ---: |")
     for name, cpu in zip(PATHS, medians):
         print(f"| {name} | {cpu:.0f} | {cpu / medians[0]:.2f} |")

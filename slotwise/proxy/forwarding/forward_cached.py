@@ -147,7 +147,7 @@ class CachedPages:
 
     async def _fetched(
         self, receive: Receive, out: Responder, flow: Flow, target: str, upstream_headers: Headers,
-        response: "UpstreamResponse", rheaders: Headers, lookup: Lookup, request_time: float, response_time: float,
+        response: UpstreamResponse, rheaders: Headers, lookup: Lookup, request_time: float, response_time: float,
     ) -> None:
         """The origin's full answer: stored and served as a page, or sent the usual way."""
         status = response.status

@@ -226,7 +226,7 @@ class Forwarder:
             if self.safe.wants_body(flow):
                 await self.html.respond(out, flow, headers, body, self.extra(flow), receive)
                 return
-        await stream(out, receive, status, with_ours(headers, self.extra(flow)), body)
+        await stream(out, receive, status, with_ours(headers, self.extra(flow)), body, finished=response.finished)
 
     @staticmethod
     def extra(flow: Flow) -> Headers:

@@ -111,37 +111,60 @@ class UpstreamResponse:
         self.headers: Headers = list(aio.raw_headers)
         self.early_hints: list[Headers] = getattr(aio, "early_hints", None) or []
 
-    async def body(self, idle_timeout: float | None = None) -> AsyncIterator[bytes]:
+    def body(self, idle_timeout: float | None = None) -> AsyncIterator[bytes]:
         """The raw (still encoded) body, as much as has arrived each time (fewer, larger pieces);
         a failure mid-way becomes ``UpstreamBodyError``/``UpstreamTimeout``.
 
         ``idle_timeout``: the longest wait for the next piece (None: no limit);
-        time spent sending the previous piece to the client does not count. A
-        piece already buffered is taken without a wait (and without a timer).
+        time spent sending the previous piece to the client does not count.
         """
-        content = self._aio.content
-        try:
-            while True:
-                chunk = content.read_nowait()
-                if not chunk:
-                    if content.is_eof():
-                        return
-                    if idle_timeout:
-                        try:
-                            async with asyncio.timeout(idle_timeout):
-                                chunk = await content.readany()
-                        except TimeoutError as exc:
-                            raise UpstreamTimeout(f"body: silent for {idle_timeout:g} s") from exc
-                    else:
-                        chunk = await content.readany()
-                    if not chunk:
-                        return
-                yield chunk
-        except UPSTREAM_FAILURES as exc:
-            raise _classify(exc, body=True) from exc
+        return _Body(self._aio.content, idle_timeout)
+
+    def finished(self) -> bool:
+        """The whole body has been read: the origin's framing (length, last chunk) said it ended."""
+        return self._aio.content.is_eof()
 
     async def aclose(self) -> None:
         self._aio.release()
+
+
+class _Body:
+    """``UpstreamResponse.body``: an iterator object, not an async generator, so that one the caller
+    stops early (the last byte of a declared length) needs no finalizing task when it is dropped.
+
+    A piece already buffered is taken without a wait, and without a timer.
+    """
+
+    __slots__ = ("content", "idle")
+
+    def __init__(self, content: aiohttp.StreamReader, idle: float | None) -> None:
+        self.content = content
+        self.idle = idle
+
+    def __aiter__(self) -> "_Body":
+        return self
+
+    async def __anext__(self) -> bytes:
+        content = self.content
+        try:
+            chunk = content.read_nowait()
+            if chunk:
+                return chunk
+            if content.is_eof():
+                raise StopAsyncIteration
+            if self.idle:
+                try:
+                    async with asyncio.timeout(self.idle):
+                        chunk = await content.readany()
+                except TimeoutError as exc:
+                    raise UpstreamTimeout(f"body: silent for {self.idle:g} s") from exc
+            else:
+                chunk = await content.readany()
+        except UPSTREAM_FAILURES as exc:
+            raise _classify(exc, body=True) from exc
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
 
 
 def _session(settings: Settings) -> aiohttp.ClientSession:
