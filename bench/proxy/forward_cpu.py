@@ -2,6 +2,7 @@
 
     python -m bench.proxy.forward_cpu [--requests 20000] [--concurrency 16] [--rounds 3] [--page-kb 120]
         [--path / | /chunked] [--cprofile FILE.prof]
+    python -m bench.proxy.forward_cpu --canned [--requests 10000]   # the layer alone, no network
 
 ``slotwise serve`` without rules (the app ``create_app_from_env`` builds: the
 real personalizer, no rules) runs in this process and is driven through its
@@ -32,7 +33,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from .page import storefront
 from .run import BROWSER_UA, free_port, wait_port
@@ -220,6 +221,76 @@ async def run(args: argparse.Namespace, port: int, tmp: str) -> list[list[float]
     return rows
 
 
+GENERATOR_BODY = False  # --canned-body generator
+
+
+class _Canned:
+    """An origin answer in memory (nginx's headers for the page), read through the same interface as ``Upstream``'s."""
+
+    def __init__(self, body: bytes) -> None:
+        self.status = 200
+        self.headers = [(b"Server", b"nginx"), (b"Date", b"Wed, 02 Dec 2026 02:00:00 GMT"),
+                        (b"Content-Type", b"text/html; charset=utf-8"), (b"Content-Length", str(len(body)).encode()),
+                        (b"Connection", b"keep-alive"), (b"Cache-Control", b"no-store")]
+        self.early_hints: list[Any] = []
+        self._body = body
+        self._sent = False
+
+    def body(self, idle_timeout: float | None = None) -> AsyncIterator[bytes]:
+        return self if not GENERATOR_BODY else self._generated()
+
+    async def _generated(self) -> AsyncIterator[bytes]:
+        """The body as the first form of ``UpstreamResponse.body`` gave it: an async generator."""
+        self._sent = True
+        yield self._body
+
+    def __aiter__(self) -> "_Canned":
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._sent:
+            raise StopAsyncIteration
+        self._sent = True
+        return self._body
+
+    def finished(self) -> bool:
+        return self._sent
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def canned(args: argparse.Namespace, tmp: str) -> float:
+    """The forwarding layer alone: CPU µs per request with the origin's answer canned (no network), best of 5."""
+    os.environ.update(SLOTWISE_UPSTREAM="http://127.0.0.1:9", SLOTWISE_DATA=str(Path(tmp) / "data"),
+                      SLOTWISE_LOG_LEVEL="error")
+    os.environ.pop("SLOTWISE_RULES", None)
+    from slotwise.proxy.app import create_app_from_env
+
+    app = create_app_from_env()
+    await app.startup()
+    page = storefront(args.page_kb)
+
+    async def send(method: str, target: str, headers: Any, body: Any, head_timeout: float | None = None) -> _Canned:
+        async with asyncio.timeout(head_timeout):
+            await asyncio.sleep(0)  # the wait for the origin's head
+        return _Canned(page)
+
+    app.upstream.send = send  # type: ignore[method-assign]
+    try:
+        for _ in range(max(200, args.requests // 10)):
+            await via_app(app, "/")
+        best = float("inf")
+        for _ in range(5):
+            cpu = time.process_time()
+            for _ in range(args.requests):
+                await via_app(app, "/")
+            best = min(best, (time.process_time() - cpu) * 1e6 / args.requests)
+    finally:
+        await app.shutdown()
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=20000)
@@ -229,7 +300,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--path", default="/", choices=["/", "/chunked"],
                         help="/chunked: the same page without a Content-Length (chunked), as dynamic stores send it")
     parser.add_argument("--cprofile", help="write a cProfile of the first round's forwarding to this file")
+    parser.add_argument("--canned", action="store_true",
+                        help="the forwarding layer alone: the origin's answer canned in memory, no network, no nginx")
+    parser.add_argument("--canned-body", choices=["iterator", "generator"], default="iterator",
+                        help="how the canned body is read: an iterator object (as Upstream now) or an async generator")
     args = parser.parse_args(argv)
+    if args.canned:
+        global GENERATOR_BODY
+        GENERATOR_BODY = args.canned_body == "generator"
+        with tempfile.TemporaryDirectory(prefix="sw-fwdcpu-") as tmp:
+            load = os.getloadavg()[0]
+            best = asyncio.run(canned(args, tmp))
+        print(f"forwarding layer alone (origin answer canned, {args.page_kb} KB): {best:.1f} µs CPU per request, "
+              f"best of 5 × {args.requests}; load average {load:.1f}")
+        return 0
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     with tempfile.TemporaryDirectory(prefix="sw-fwdcpu-") as tmp:
         os.chmod(tmp, 0o755)
