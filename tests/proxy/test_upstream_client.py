@@ -42,6 +42,11 @@ async def _origin(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, he
             await writer.drain()
             await asyncio.sleep(0.05)
         writer.write(b"0\r\n\r\n")
+    elif path == b"/ends-with-data":  # the last chunk and the end of the body in one write
+        writer.write(respond(b"HTTP/1.1 200 OK", [("Transfer-Encoding", "chunked")], b"3\r\none\r\n"))
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"3\r\ntwo\r\n5\r\nthree\r\n0\r\n\r\n")
     elif path == b"/cut":
         writer.write(respond(b"HTTP/1.1 200 OK", [("Content-Length", "100000")], b"x" * 1000))
         await writer.drain()
@@ -194,3 +199,53 @@ def test_request_target_quotes_only_what_a_request_line_cannot_hold(target: str)
     if "%" not in target:
         assert unquote_to_bytes(out) == target.encode("latin-1")  # nothing lost, nothing added
     assert request_target(out) == out  # a target already fit for a request line goes out untouched
+
+
+def test_finished_says_when_the_origin_s_framing_ended(origin: RawUpstream) -> None:
+    async def read() -> list[bool]:
+        upstream = _upstream(origin.url)
+        response = await upstream.send("GET", "/ends-with-data", HEADERS, None, 5.0)
+        seen = [response.finished()]
+        try:
+            async for _ in response.body(5.0):
+                seen.append(response.finished())
+        finally:
+            await response.aclose()
+            await upstream.aclose()
+        return seen
+
+    seen = asyncio.run(read())
+    assert seen[0] is False and seen[-1] is True and not any(seen[1:-1])  # true only once the end is in
+
+
+def test_a_chunked_answer_ends_with_its_last_piece_not_an_empty_message(origin: RawUpstream) -> None:
+    """The forwarding layer sends the last piece of a body without a length as the last ASGI message."""
+    from slotwise.proxy.app import create_app
+
+    async def run() -> list[dict[str, Any]]:
+        app = create_app(Settings.from_mapping({"upstream": origin.url}))
+        sent: list[dict[str, Any]] = []
+        gone = asyncio.get_running_loop().create_future()
+        messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
+
+        async def receive() -> dict[str, Any]:
+            return next(messages, None) or await gone
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/ends-with-data",
+                 "raw_path": b"/ends-with-data",
+                 "query_string": b"", "headers": [(b"host", b"shop.test")], "client": ("127.0.0.1", 5000)}
+        try:
+            await app(scope, receive, send)
+        finally:
+            gone.cancel()
+            await app.shutdown()
+        return sent
+
+    sent = asyncio.run(run())
+    bodies = [m for m in sent if m["type"] == "http.response.body"]
+    assert b"".join(m["body"] for m in bodies) == b"onetwothree"
+    assert bodies[-1]["more_body"] is False and bodies[-1]["body"] != b""
+    assert all(m["more_body"] for m in bodies[:-1])
