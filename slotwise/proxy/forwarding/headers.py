@@ -25,11 +25,15 @@ CLIENT_IP_HEADERS = frozenset({b"x-real-ip", b"true-client-ip", b"cf-connecting-
 
 def hop_by_hop_names(headers: Headers) -> frozenset[bytes]:
     """The fixed hop-by-hop set plus every header a Connection header names."""
-    named: set[bytes] = set()
+    named: set[bytes] | None = None
     for name, value in headers:
         if len(name) == 10 and name.lower() == b"connection":  # the length first: most headers are not
-            named.update(token.strip().lower() for token in value.split(b","))
-    named.discard(b"")
+            for token in value.split(b","):
+                token = token.strip().lower()
+                if token and token not in HOP_BY_HOP:  # "keep-alive", "close": nothing more to drop
+                    if named is None:
+                        named = set()
+                    named.add(token)
     return HOP_BY_HOP | named if named else HOP_BY_HOP
 
 
@@ -46,6 +50,8 @@ def first(headers: Headers, name: bytes) -> bytes | None:
 
 
 _UNTRUSTED_DROP = _REQUEST_DROP | CLIENT_IP_HEADERS
+_TRUSTED_DROP_HOP = _REQUEST_DROP | HOP_BY_HOP
+_UNTRUSTED_DROP_HOP = _UNTRUSTED_DROP | HOP_BY_HOP
 
 
 def upstream_request_headers(
@@ -59,13 +65,16 @@ def upstream_request_headers(
     ``CF-Connecting-IP``, ...) pass only from a trusted proxy, else are dropped.
     One pass over the headers (this runs for every request).
     """
-    drop = _REQUEST_DROP if trusted else _UNTRUSTED_DROP
     hop = hop_by_hop_names(headers)
+    if hop is HOP_BY_HOP:  # the usual case: the sets are made once
+        drop = _TRUSTED_DROP_HOP if trusted else _UNTRUSTED_DROP_HOP
+    else:
+        drop = (_REQUEST_DROP if trusted else _UNTRUSTED_DROP) | hop
     out: Headers = []
     forwarded_for: list[bytes] = []
     for name, value in headers:
         low = name.lower()
-        if low in drop or low in hop or low.startswith(b"proxy-"):
+        if low in drop or low.startswith(b"proxy-"):
             if low == b"x-forwarded-for" and trusted:
                 forwarded_for.append(value)
             continue
