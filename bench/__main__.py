@@ -1,6 +1,6 @@
 """Runs the benchmarks: ``python -m bench [NAME ...]`` (default: all of them, one after another).
 
-NAME is one of proxy, breakdown, profile_writes, decide, startup, ttfb, rewrite, hostile, bandits,
+NAME is one of proxy, forward_cpu, breakdown, profile_writes, decide, startup, ttfb, rewrite, hostile, bandits,
 imports, journeys, journeys-data, scale, worker_memory. Each prints its own
 table with ratios against a baseline measured in the same run; the figures
 and commands are kept in docs/benchmarks.md.
@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCHES = {
     "proxy": [sys.executable, "-m", "bench.proxy.run"],
+    "forward_cpu": [sys.executable, "-m", "bench.proxy.forward_cpu"],
     "breakdown": [sys.executable, "-m", "bench.proxy.breakdown"],
     "profile_writes": [sys.executable, "-m", "bench.proxy.profile_writes"],
     "decide": [sys.executable, "bench/decide.py"],

@@ -31,7 +31,7 @@ class Flow:
     method: str
     path: str
     query_string: str
-    headers: list[tuple[str, str]]  # request headers as received (lower-case names)
+    headers: list[tuple[str, str]]  # request headers as received (lower-case names); read-only: the origin gets the raw ones
     client_ip: str
     scheme: str  # public scheme, http or https
     public_host: str  # public host[:port] the browser used
@@ -132,6 +132,8 @@ class Personalizer(Protocol):
     #       or the page is the same for everyone)? Without it: only requests without Authorization.
     #   async commit(flow) -> None: the page on_html made is certain to go out: log its decisions
     #       (called only then, see forward_safe.py; a failure serves the original page).
+    #   passes_through() -> bool: True when no forwarded request will ever be touched (asked once, when
+    #       the forwarding layer is built): it then forwards without calling the personalizer at all.
 
     async def on_response(self, flow: Flow) -> None:
         """The upstream's status and headers are in (any content type): e.g. capture a form post."""

@@ -42,3 +42,10 @@ def test_only_the_apps_factory_imports_the_personalizer_at_run_time() -> None:
                 runtime += [n for n in ast.walk(node) if isinstance(n, ast.ImportFrom)]
         named = {n.module for n in runtime if isinstance(n, ast.ImportFrom)}
         assert "slotwise.proxy.personalization.personalize" not in named, path
+
+
+def test_forwarding_talks_to_the_origin_with_aiohttp_alone() -> None:
+    """httpx's model layer cost ~0.5 ms CPU per page on top of aiohttp (docs/benchmarks.md): not on the hot path."""
+    for path in (PROXY / "forwarding").glob("*.py"):
+        bad = {n for n in imports_of(path) if n.split(".")[0] in ("httpx", "httpx_aiohttp")}
+        assert not bad, f"{path.name} imports {sorted(bad)}"

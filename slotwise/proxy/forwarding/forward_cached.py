@@ -30,8 +30,6 @@ import logging
 import time
 from typing import TYPE_CHECKING, AsyncIterator, Iterable
 
-import httpx
-
 from slotwise.proxy.operations import metrics
 from slotwise.proxy.forwarding.cache_control import parse_cache_control, parse_vary, primary_key, values
 from slotwise.proxy.forwarding.documents import fragment_request
@@ -45,6 +43,7 @@ from slotwise.proxy.forwarding.html_cache import CachedPage, HtmlCache, Lookup, 
 
 if TYPE_CHECKING:
     from slotwise.proxy.forwarding.forward_http import Forwarder
+    from slotwise.proxy.forwarding.upstream import UpstreamResponse
 
 log = logging.getLogger("slotwise.proxy")
 
@@ -115,7 +114,7 @@ class CachedPages:
             metrics.observe_upstream(time.perf_counter() - t0)
             response_time = self.cache.clock()
             rheaders = self.fwd.response_headers(flow, response)
-            if response.status_code == 304 and stale is not None:
+            if response.status == 304 and stale is not None:
                 page = self._refresh(stale, rheaders, request_time, response_time, flow, target, upstream_headers)
                 if page is not None:
                     self.cache.release(lookup)  # the waiting requests need not wait for this one's personalization
@@ -148,10 +147,10 @@ class CachedPages:
 
     async def _fetched(
         self, receive: Receive, out: Responder, flow: Flow, target: str, upstream_headers: Headers,
-        response: httpx.Response, rheaders: Headers, lookup: Lookup, request_time: float, response_time: float,
+        response: UpstreamResponse, rheaders: Headers, lookup: Lookup, request_time: float, response_time: float,
     ) -> None:
         """The origin's full answer: stored and served as a page, or sent the usual way."""
-        status = response.status_code
+        status = response.status
         reason: str | None = "not html"
         try:
             if is_html(first(rheaders, b"content-type")):
@@ -168,7 +167,7 @@ class CachedPages:
             return
         chunks: list[bytes] = []
         size = 0
-        body = self.fwd.upstream.aiter_body(response, flow.state.get("idle_timeout"))
+        body = response.body(flow.state.get("idle_timeout"))
         async for chunk in body:
             chunks.append(chunk)
             size += len(chunk)

@@ -24,12 +24,10 @@ import time
 from typing import AsyncIterator
 from urllib.parse import urlsplit
 
-import httpx
-
 from slotwise.proxy.operations import metrics
 from slotwise.proxy.config import Settings
 from slotwise.proxy.forwarding.errors import ClientDisconnected, ConnectNotAllowed, ForeignTarget, ProxyError, UpstreamError, error_page
-from slotwise.proxy.flow import Flow, NullPersonalizer
+from slotwise.proxy.flow import Flow
 from slotwise.proxy.forwarding.forward_cached import CachedPages
 from slotwise.proxy.forwarding.forward_html import HtmlRewriter, is_html
 from slotwise.proxy.forwarding.forward_safe import SafePersonalizer
@@ -37,7 +35,7 @@ from slotwise.proxy.forwarding.forward_stream import Receive, Responder, Scope, 
 from slotwise.proxy.forwarding.html_cache import HtmlCache
 from slotwise.proxy.forwarding.headers import Headers, ResponseHeaderRewriter, first, http_date, upstream_request_headers, with_early_hints, with_ours
 from slotwise.proxy.forwarding.public_hosts import PublicHosts
-from slotwise.proxy.forwarding.upstream import Upstream
+from slotwise.proxy.forwarding.upstream import Upstream, UpstreamResponse
 
 _NO_BODY_STATUS = frozenset({204, 206, 304})
 _HTTP_SCHEME = {"http": "http", "https": "https", "ws": "http", "wss": "https"}  # a WebSocket's page scheme
@@ -48,7 +46,7 @@ class Forwarder:
         self.settings = settings
         self.safe = personalizer
         self.upstream = upstream
-        self.passthrough = isinstance(personalizer.inner, NullPersonalizer)
+        self.passthrough = personalizer.passes_through()  # nothing to personalize: forward only
         self.rewrite_headers = ResponseHeaderRewriter(settings.upstream)
         self.trusted = settings.trusted_proxy_set
         self.public_url = settings.public_url.rstrip("/")
@@ -158,9 +156,8 @@ class Forwarder:
         flow = self._flow(scope, target)
         if not self.passthrough:
             await self.safe.on_request(flow)
-        headers_in = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in flow.headers]
         upstream_headers = upstream_request_headers(
-            headers_in,
+            scope["headers"],  # the visitor's own, as received (``flow.headers`` is the same, decoded)
             upstream_host=self.settings.upstream_host,
             client_ip=flow.client_ip,
             trusted=flow.state["trusted_peer"],
@@ -194,23 +191,23 @@ class Forwarder:
         finally:
             await response.aclose()
 
-    def response_headers(self, flow: Flow, response: httpx.Response) -> Headers:
+    def response_headers(self, flow: Flow, response: UpstreamResponse) -> Headers:
         """4: the origin's headers for the public side."""
         public_origin = self.public_url or f"{flow.scheme}://{flow.public_host}"
-        headers = self.rewrite_headers(response.headers.raw, public_origin)
-        headers = with_early_hints(headers, response.extensions.get("early_hints"))
+        headers = self.rewrite_headers(response.headers, public_origin)
+        headers = with_early_hints(headers, response.early_hints)
         if first(headers, b"date") is None:
             headers.append((b"date", http_date()))
         return headers
 
     async def respond(
-        self, receive: Receive, out: Responder, flow: Flow, response: httpx.Response,
+        self, receive: Receive, out: Responder, flow: Flow, response: UpstreamResponse,
         headers: Headers | None = None, body: AsyncIterator[bytes] | None = None,
     ) -> None:
         """5: the response to the visitor; ``headers``/``body`` when a step already read them."""
         if headers is None:
             headers = self.response_headers(flow, response)
-        status = response.status_code
+        status = response.status
         html = (
             not self.passthrough
             and flow.method != "HEAD"
@@ -224,12 +221,12 @@ class Forwarder:
         if flow.wants_response:  # e.g. a form post the rules capture: the store's answer decides
             await self.safe.on_response(flow)
         if body is None:
-            body = self.upstream.aiter_body(response, flow.state["idle_timeout"])
+            body = response.body(flow.state["idle_timeout"])
         if html:
             if self.safe.wants_body(flow):
                 await self.html.respond(out, flow, headers, body, self.extra(flow), receive)
                 return
-        await stream(out, receive, status, with_ours(headers, self.extra(flow)), body)
+        await stream(out, receive, status, with_ours(headers, self.extra(flow)), body, finished=response.finished)
 
     @staticmethod
     def extra(flow: Flow) -> Headers:

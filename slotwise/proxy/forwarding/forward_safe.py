@@ -24,7 +24,7 @@ import logging
 import time
 from typing import Awaitable, Callable, TypeVar
 
-from slotwise.proxy.flow import Flow, PersonalizationError, Personalizer
+from slotwise.proxy.flow import Flow, NullPersonalizer, PersonalizationError, Personalizer
 from slotwise.proxy.operations.metrics import count_fail_open, observe_rewrite
 
 log = logging.getLogger("slotwise.proxy")
@@ -43,6 +43,21 @@ class SafePersonalizer:
         self.inner = personalizer
         self.budget_ms = budget_ms
         self._logged: set[tuple[str, str | None, str]] = set()
+
+    def passes_through(self) -> bool:
+        """True when the personalizer touches no forwarded request (none, or ``serve`` without rules).
+
+        Optional in the protocol; asked once. A failing answer is "no": every request then goes
+        through the personalizer's fail-open calls as usual.
+        """
+        if isinstance(self.inner, NullPersonalizer):
+            return True
+        ask = getattr(self.inner, "passes_through", None)
+        try:
+            return ask is not None and ask() is True
+        except Exception:  # noqa: BLE001 — fail-open boundary
+            log.warning("%s.passes_through failed; personalizing as usual", type(self.inner).__name__, exc_info=True)
+            return False
 
     @staticmethod
     def failed(flow: Flow) -> bool:

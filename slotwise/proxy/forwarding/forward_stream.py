@@ -38,11 +38,14 @@ class Responder:
 
 async def stream(
     out: Responder, receive: Receive | None, status: int, headers: Headers, chunks: AsyncIterator[bytes],
-    head: bytes = b"",
+    head: bytes = b"", finished: Callable[[], bool] | None = None,
 ) -> None:
     """Send chunks as they come: no buffering, bytes untouched, stops when the client leaves.
 
     ``head`` is data already read (by the HTML path, before it gave up buffering).
+    ``finished`` says whether ``chunks`` is at its end right after a chunk (the
+    origin's framing ended): that chunk then goes out as the last message, so
+    a body without a length (chunked) costs no extra empty message either.
     """
     await out.start(status, headers)
     declared = first(headers, b"content-length")
@@ -60,6 +63,9 @@ async def stream(
                 if remaining <= 0:
                     await out.body(chunk)  # last one: no extra empty message
                     return
+            elif finished is not None and finished():
+                await out.body(chunk)
+                return
             await out.body(chunk, more=True)
             if watcher is None and receive is not None:
                 # a multi-chunk body: notice a client that leaves (uvicorn's send is silent then)

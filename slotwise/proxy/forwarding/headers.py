@@ -25,13 +25,15 @@ CLIENT_IP_HEADERS = frozenset({b"x-real-ip", b"true-client-ip", b"cf-connecting-
 
 def hop_by_hop_names(headers: Headers) -> frozenset[bytes]:
     """The fixed hop-by-hop set plus every header a Connection header names."""
-    named = {
-        token.strip().lower()
-        for name, value in headers
-        if name.lower() == b"connection"
-        for token in value.split(b",")
-        if token.strip()
-    }
+    named: set[bytes] | None = None
+    for name, value in headers:
+        if len(name) == 10 and name.lower() == b"connection":  # the length first: most headers are not
+            for token in value.split(b","):
+                token = token.strip().lower()
+                if token and token not in HOP_BY_HOP:  # "keep-alive", "close": nothing more to drop
+                    if named is None:
+                        named = set()
+                    named.add(token)
     return HOP_BY_HOP | named if named else HOP_BY_HOP
 
 
@@ -47,6 +49,11 @@ def first(headers: Headers, name: bytes) -> bytes | None:
     return None
 
 
+_UNTRUSTED_DROP = _REQUEST_DROP | CLIENT_IP_HEADERS
+_TRUSTED_DROP_HOP = _REQUEST_DROP | HOP_BY_HOP
+_UNTRUSTED_DROP_HOP = _UNTRUSTED_DROP | HOP_BY_HOP
+
+
 def upstream_request_headers(
     headers: Headers, *, upstream_host: str, client_ip: str, trusted: bool, public_host: str, scheme: str
 ) -> Headers:
@@ -56,13 +63,25 @@ def upstream_request_headers(
     from anyone else it is a spoofing attempt and replaced. The other
     client-address headers (``X-Real-IP``, ``True-Client-IP``,
     ``CF-Connecting-IP``, ...) pass only from a trusted proxy, else are dropped.
+    One pass over the headers (this runs for every request).
     """
-    drop = _REQUEST_DROP if trusted else _REQUEST_DROP | CLIENT_IP_HEADERS
-    out = [(n, v) for n, v in strip_hop_by_hop(headers) if n.lower() not in drop]
-    xff = b", ".join(v for n, v in headers if n.lower() == b"x-forwarded-for") if trusted else b""
+    hop = hop_by_hop_names(headers)
+    if hop is HOP_BY_HOP:  # the usual case: the sets are made once
+        drop = _TRUSTED_DROP_HOP if trusted else _UNTRUSTED_DROP_HOP
+    else:
+        drop = (_REQUEST_DROP if trusted else _UNTRUSTED_DROP) | hop
+    out: Headers = []
+    forwarded_for: list[bytes] = []
+    for name, value in headers:
+        low = name.lower()
+        if low in drop or low.startswith(b"proxy-"):
+            if low == b"x-forwarded-for" and trusted:
+                forwarded_for.append(value)
+            continue
+        out.append((name, value))
     peer = client_ip.encode()
     out.append((b"host", upstream_host.encode()))
-    out.append((b"x-forwarded-for", xff + b", " + peer if xff else peer))
+    out.append((b"x-forwarded-for", b", ".join(forwarded_for) + b", " + peer if forwarded_for else peer))
     out.append((b"x-forwarded-host", public_host.encode()))
     out.append((b"x-forwarded-proto", scheme.encode()))
     return out

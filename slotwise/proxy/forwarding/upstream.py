@@ -1,43 +1,53 @@
 """The one HTTP client that talks to the origin, and how its failures map to 502/504.
 
-httpx is the API; the transport is httpx-aiohttp's ``AiohttpTransport``
-(measured: the default httpcore transport costs ~2 ms CPU per 120 KB response
-at 32 concurrent requests, aiohttp ~0.2 ms — see docs/benchmarks.md). Set
-``SLOTWISE_HTTP_TRANSPORT=httpx`` to compare. Requests are built directly
-(not through ``client.build_request``) so the origin sees only the headers
-the visitor sent: no default User-Agent/Accept/Accept-Encoding is added.
-Redirects are never followed and no proxy environment variable is honoured.
+aiohttp, used directly: measured, httpx's default transport costs ~2 ms CPU per
+120 KB response at 32 concurrent requests, and httpx's model layer on top of
+aiohttp (``httpx-aiohttp``) still ~0.5 ms more than aiohttp alone (see
+docs/benchmarks.md). ``send`` returns an ``UpstreamResponse`` of ours: the
+status, the raw header list, the ``103 Early Hints`` seen on the way and the
+body still to read.
+
+The origin sees only the headers the visitor sent: no default
+User-Agent/Accept/Accept-Encoding/Content-Type is added, no cookie jar is kept
+between visitors, redirects are never followed, no proxy environment variable
+is honoured, and the request target goes out as the visitor wrote it.
 
 Timeouts are ours, not the client's (nginx's model, per path: see
 ``Settings.timeouts_for``): *head* runs from the end of the request body to
 the response head (an upload takes as long as it takes; a long poll gets its
-own value), *idle* is the longest silence inside a response body. The
-client's own read timeout would mix the two, so it is off.
+own value), *idle* is the longest silence inside a response body. aiohttp's
+own read timeout would mix the two, so it is off; only connecting (and waiting
+for a pooled connection) is limited by the client, with ``connect_timeout``.
 
 ``103 Early Hints`` are read by aiohttp and thrown away; ``_HintedResponse``
-keeps their headers (``response.extensions["early_hints"]``) so the forwarding
-layer can pass their ``Link`` headers on (an ASGI server cannot send a 1xx).
+keeps their headers so the forwarding layer can pass their ``Link`` headers on
+(an ASGI server cannot send a 1xx).
 
-WebSockets go to the origin through a separate aiohttp session
-(``ws_connect``): the httpx API has no upgrade.
+WebSockets go to the origin through a separate aiohttp session (``ws_connect``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import re
 from typing import Any, AsyncIterator, Callable, Sequence
 
 import aiohttp
-import httpx
-from httpx_aiohttp import AiohttpTransport
-from httpx_aiohttp.transport import map_aiohttp_exceptions
+from yarl import URL
 
 from slotwise.proxy.config import Settings
-from slotwise.proxy.forwarding.errors import UpstreamBodyError, UpstreamError, UpstreamRefusedUpgrade, UpstreamTimeout, UpstreamUnavailable
+from slotwise.proxy.forwarding.errors import (
+    ClientDisconnected,
+    UpstreamBodyError,
+    UpstreamRefusedUpgrade,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from slotwise.proxy.forwarding.headers import Headers
 
 WS_MAX_MESSAGE = 16 * 1024 * 1024  # uvicorn's default for the client side too
+MAX_CONNECTIONS = 512
+KEEPALIVE_S = 30.0
 
 _TIMEOUT_CAUSES: tuple[type[BaseException], ...] = (
     aiohttp.ServerTimeoutError,
@@ -46,12 +56,25 @@ _TIMEOUT_CAUSES: tuple[type[BaseException], ...] = (
     asyncio.TimeoutError,
     TimeoutError,
 )
+UPSTREAM_FAILURES = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+
+# What may stand in a request target unquoted (RFC 3986 pchar/query plus '%', which stays as the visitor
+# encoded it); anything else (a space, a control byte, raw UTF-8 a lenient server let through) is quoted.
+_UNSAFE = re.compile(rb"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%\[\]]")
+
+
+def request_target(target: str) -> str:
+    """``target`` as it goes on the request line: untouched unless it holds bytes a request line cannot."""
+    raw = target.encode("latin-1")  # the forwarding layer decoded the raw target as latin-1
+    if _UNSAFE.search(raw) is None:
+        return target
+    return _UNSAFE.sub(lambda m: b"%%%02X" % m.group(0)[0], raw).decode("ascii")
 
 
 class _HintedResponse(aiohttp.ClientResponse):
     """Keeps the headers of ``103 Early Hints`` that aiohttp reads past (``start`` loops over 1xx)."""
 
-    early_hints: list[list[tuple[bytes, bytes]]]
+    early_hints: list[Headers]
 
     async def start(self, connection: Any) -> "aiohttp.ClientResponse":
         self.early_hints = []
@@ -71,11 +94,84 @@ class _HintedResponse(aiohttp.ClientResponse):
             del protocol.read
 
 
-def _session(settings: Settings, limits: httpx.Limits) -> aiohttp.ClientSession:
+class UpstreamResponse:
+    """The origin's answer: status and headers are in, the body is still to be read (``body``).
+
+    ``headers`` are the raw pairs as the origin sent them (names in its case,
+    repeated headers kept in order); ``early_hints`` the header lists of any
+    ``103 Early Hints`` that came first. ``aclose`` must be called: a body not
+    read to its end closes the connection rather than returning it to the pool.
+    """
+
+    __slots__ = ("status", "headers", "early_hints", "_aio")
+
+    def __init__(self, aio: aiohttp.ClientResponse) -> None:
+        self._aio = aio
+        self.status: int = aio.status
+        self.headers: Headers = list(aio.raw_headers)
+        self.early_hints: list[Headers] = getattr(aio, "early_hints", None) or []
+
+    def body(self, idle_timeout: float | None = None) -> AsyncIterator[bytes]:
+        """The raw (still encoded) body, as much as has arrived each time (fewer, larger pieces);
+        a failure mid-way becomes ``UpstreamBodyError``/``UpstreamTimeout``.
+
+        ``idle_timeout``: the longest wait for the next piece (None: no limit);
+        time spent sending the previous piece to the client does not count.
+        """
+        return _Body(self._aio.content, idle_timeout)
+
+    def finished(self) -> bool:
+        """The whole body has been read: the origin's framing (length, last chunk) said it ended."""
+        return self._aio.content.is_eof()
+
+    async def aclose(self) -> None:
+        self._aio.release()
+
+
+class _Body:
+    """``UpstreamResponse.body``: an iterator object, not an async generator, so that one the caller
+    stops early (the last byte of a declared length) needs no finalizing task when it is dropped.
+
+    A piece already buffered is taken without a wait, and without a timer.
+    """
+
+    __slots__ = ("content", "idle")
+
+    def __init__(self, content: aiohttp.StreamReader, idle: float | None) -> None:
+        self.content = content
+        self.idle = idle
+
+    def __aiter__(self) -> "_Body":
+        return self
+
+    async def __anext__(self) -> bytes:
+        content = self.content
+        try:
+            chunk = content.read_nowait()
+            if chunk:
+                return chunk
+            if content.is_eof():
+                raise StopAsyncIteration
+            if self.idle:
+                try:
+                    async with asyncio.timeout(self.idle):
+                        chunk = await content.readany()
+                except TimeoutError as exc:
+                    raise UpstreamTimeout(f"body: silent for {self.idle:g} s") from exc
+            else:
+                chunk = await content.readany()
+        except UPSTREAM_FAILURES as exc:
+            raise _classify(exc, body=True) from exc
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+
+def _session(settings: Settings) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
-        limit=limits.max_connections or 0,
+        limit=MAX_CONNECTIONS,
         limit_per_host=0,
-        keepalive_timeout=limits.keepalive_expiry or 5.0,
+        keepalive_timeout=KEEPALIVE_S,
         ttl_dns_cache=60,
     )
     return aiohttp.ClientSession(
@@ -85,60 +181,18 @@ def _session(settings: Settings, limits: httpx.Limits) -> aiohttp.ClientSession:
         cookie_jar=aiohttp.DummyCookieJar(),  # never keep one visitor's cookies for the next
         skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
         response_class=_HintedResponse,
+        # no read timeout here: head and idle timeouts are applied per request by ``Upstream``
+        timeout=aiohttp.ClientTimeout(total=None, connect=settings.connect_timeout,
+                                      sock_connect=settings.connect_timeout, sock_read=None),
     )
 
 
-class _AnyChunkStream(httpx.AsyncByteStream):
-    """The body as aiohttp buffered it (``iter_any``), not in 16 KB slices: fewer ASGI sends."""
+def _classify(exc: BaseException, *, body: bool) -> Exception:
+    """Timeout → 504; anything else (refused, reset, bad framing) → 502; the visitor gone → ``ClientDisconnected``.
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response = response
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with map_aiohttp_exceptions():
-            async for chunk in self._response.content.iter_any():
-                yield chunk
-
-    async def aclose(self) -> None:
-        with map_aiohttp_exceptions():
-            await self._response.__aexit__(None, None, None)
-
-
-class _Transport(AiohttpTransport):
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
-        aio = response.stream._aiohttp_response  # type: ignore[attr-defined]
-        response.stream = _AnyChunkStream(aio)
-        hints = getattr(aio, "early_hints", None)
-        if hints:
-            response.extensions["early_hints"] = hints
-        return response
-
-
-def make_client(settings: Settings, transport: str | None = None) -> httpx.AsyncClient:
-    """The client for ``settings.upstream``; ``transport`` is "aiohttp" (default) or "httpx"."""
-    kind = transport or os.environ.get("SLOTWISE_HTTP_TRANSPORT", "aiohttp")
-    limits = httpx.Limits(max_connections=512, max_keepalive_connections=256, keepalive_expiry=30.0)
-    # no read timeout here: head and idle timeouts are applied per request by ``Upstream``
-    timeout = httpx.Timeout(None, connect=settings.connect_timeout, pool=settings.connect_timeout)
-    if kind == "httpx":
-        return httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=timeout, limits=limits)
-    if kind != "aiohttp":
-        raise ValueError(f"SLOTWISE_HTTP_TRANSPORT: {kind!r} is not one of aiohttp, httpx")
-    # The session is created lazily inside the running loop (aiohttp binds to it).
-    return httpx.AsyncClient(
-        transport=_Transport(client=lambda: _session(settings, limits)),
-        trust_env=False,
-        follow_redirects=False,
-        timeout=timeout,
-    )
-
-
-def _classify(exc: BaseException, *, body: bool) -> UpstreamError:
-    """Timeout → 504; anything else (refused, reset, bad framing) → 502.
-
-    httpx-aiohttp maps every ``ClientConnectionError`` to ``ConnectTimeout``,
-    so the original aiohttp exception (``__cause__``) decides.
+    aiohttp wraps the cause (``ClientOSError`` around ``ConnectionResetError``,
+    ``ClientConnectionError`` around a failure of the request body), so the
+    root of the chain decides.
     """
     chain: list[BaseException] = []
     cur: BaseException | None = exc
@@ -146,16 +200,16 @@ def _classify(exc: BaseException, *, body: bool) -> UpstreamError:
         chain.append(cur)
         cur = cur.__cause__ or cur.__context__
     root = chain[-1]
+    if any(isinstance(e, ClientDisconnected) for e in chain):
+        return ClientDisconnected()  # the visitor's upload broke off: nobody to answer
+    timeout = isinstance(exc, _TIMEOUT_CAUSES) or isinstance(root, _TIMEOUT_CAUSES)
     if body:
-        if isinstance(root, _TIMEOUT_CAUSES) or isinstance(exc, httpx.ReadTimeout) and root is exc:
+        if timeout:
             return UpstreamTimeout(f"body: {type(root).__name__}")
         return UpstreamBodyError(f"{type(root).__name__}: {root}")
-    if isinstance(root, _TIMEOUT_CAUSES) or (root is exc and isinstance(exc, httpx.TimeoutException)):
+    if timeout:
         return UpstreamTimeout(type(root).__name__)
     return UpstreamUnavailable(f"{type(root).__name__}: {root}")
-
-
-UPSTREAM_FAILURES = (httpx.HTTPError, aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
 async def _then(body: AsyncIterator[bytes], done: Callable[[], None]) -> AsyncIterator[bytes]:
@@ -168,69 +222,55 @@ async def _then(body: AsyncIterator[bytes], done: Callable[[], None]) -> AsyncIt
 class Upstream:
     """Sends one request to the configured origin; the URL is never taken from the client."""
 
-    def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.base = settings.upstream.rstrip("/")
         self.settings = settings
-        self.client = client or make_client(settings)
+        self._session: aiohttp.ClientSession | None = None  # created in the running loop (aiohttp binds to it)
         self._ws_session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = _session(self.settings)
+        return self._session
 
     async def send(
         self, method: str, target: str, headers: Headers, body: AsyncIterator[bytes] | None,
         head_timeout: float | None = None,
-    ) -> httpx.Response:
-        """Response headers are in; the body is still to be streamed (``aiter_body``).
+    ) -> UpstreamResponse:
+        """Response headers are in; the body is still to be streamed (``UpstreamResponse.body``).
 
-        ``head_timeout`` runs from the end of the request body (an upload is
-        not the origin being slow) to the response head; None: no limit.
+        ``target`` is the path and query as the visitor sent them; ``head_timeout``
+        runs from the end of the request body (an upload is not the origin being
+        slow) to the response head; None: no limit.
         """
-        loop = asyncio.get_running_loop()
-        deadline = asyncio.timeout(None)
+        url = URL(self.base + request_target(target), encoded=True)
+        fields = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
+        session = self.session
+        if body is None:
+            deadline = asyncio.timeout(head_timeout or None)
+        else:
+            loop = asyncio.get_running_loop()
+            deadline = asyncio.timeout(None)
 
-        def arm() -> None:
-            if head_timeout:
-                try:
-                    deadline.reschedule(loop.time() + head_timeout)
-                except RuntimeError:  # the head came before the body was all sent: nothing to time
-                    pass
+            def arm() -> None:
+                if head_timeout:
+                    try:
+                        deadline.reschedule(loop.time() + head_timeout)
+                    except RuntimeError:  # the head came before the body was all sent: nothing to time
+                        pass
 
-        if body is not None:
             body = _then(body, arm)
-        request = httpx.Request(method, self.base + target, headers=headers, content=body)
         try:
             async with deadline:
-                if body is None:
-                    arm()
-                return await self.client.send(request, stream=True, follow_redirects=False)
+                aio = await session.request(method, url, headers=fields, data=body, allow_redirects=False)
         except TimeoutError as exc:
             if deadline.expired():
                 raise UpstreamTimeout(f"no response head within {head_timeout:g} s") from exc
             raise _classify(exc, body=False) from exc
         except UPSTREAM_FAILURES as exc:
             raise _classify(exc, body=False) from exc
-
-    async def aiter_body(self, response: httpx.Response, idle_timeout: float | None = None) -> AsyncIterator[bytes]:
-        """The raw (still encoded) body; a failure mid-way becomes ``UpstreamBodyError``/``UpstreamTimeout``.
-
-        ``idle_timeout``: the longest wait for the next piece (None: no limit);
-        time spent sending the previous piece to the client does not count.
-        """
-        chunks = response.aiter_raw().__aiter__()
-        try:
-            while True:
-                try:
-                    if idle_timeout:
-                        async with asyncio.timeout(idle_timeout):
-                            chunk = await chunks.__anext__()
-                    else:
-                        chunk = await chunks.__anext__()
-                except StopAsyncIteration:
-                    return
-                except TimeoutError as exc:
-                    raise UpstreamTimeout(f"body: silent for {idle_timeout:g} s") from exc
-                if chunk:
-                    yield chunk
-        except UPSTREAM_FAILURES as exc:
-            raise _classify(exc, body=True) from exc
+        return UpstreamResponse(aio)
 
     # -- WebSockets ---------------------------------------------------------------------
 
@@ -272,6 +312,8 @@ class Upstream:
             raise _classify(exc, body=False) from exc
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._session is not None:
+            await self._session.close()
         if self._ws_session is not None:
             await self._ws_session.close()
+

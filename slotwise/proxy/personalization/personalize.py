@@ -201,6 +201,10 @@ class SlotwisePersonalizer:
         return current
 
     # -- per request -------------------------------------------------------
+    def passes_through(self) -> bool:
+        """Without rules (``slotwise serve`` as a plain proxy) no forwarded request is touched."""
+        return self.rules is None
+
     async def on_request(self, flow: Flow) -> None:
         """Who is asking: bots are left alone; everyone else has a signed id.
 
