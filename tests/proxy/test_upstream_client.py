@@ -249,3 +249,26 @@ def test_a_chunked_answer_ends_with_its_last_piece_not_an_empty_message(origin: 
     assert b"".join(m["body"] for m in bodies) == b"onetwothree"
     assert bodies[-1]["more_body"] is False and bodies[-1]["body"] != b""
     assert all(m["more_body"] for m in bodies[:-1])
+
+
+@pytest.mark.parametrize("path", ["/trickle", "/ends-with-data"])
+def test_the_body_says_it_is_at_its_end_only_after_its_last_byte_was_handed_out(origin: RawUpstream, path: str) -> None:
+    """``at_end`` lets the HTML path skip its streaming scan for a page that came whole; never early."""
+    async def read() -> tuple[list[bool], bytes]:
+        upstream = _upstream(origin.url)
+        response = await upstream.send("GET", path, HEADERS, None, 5.0)
+        body = response.body(5.0)
+        seen, data = [body.at_end()], b""  # type: ignore[attr-defined]
+        try:
+            async for chunk in body:
+                data += chunk
+                seen.append(body.at_end())  # type: ignore[attr-defined]
+        finally:
+            await response.aclose()
+            await upstream.aclose()
+        return seen, data
+
+    seen, data = asyncio.run(read())
+    assert data and not any(seen[:-1])  # never before the last piece
+    # the end came with the last piece (one write), or after it (a trickle's last chunk comes later)
+    assert seen[-1] is (path == "/ends-with-data")

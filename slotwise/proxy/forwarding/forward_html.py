@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator, Callable, Iterator
 
 from slotwise.proxy.config import Settings
 from slotwise.proxy.forwarding.documents import is_document
@@ -55,6 +55,10 @@ from slotwise.proxy.forwarding.stream_guard import StreamGuard
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 _HOLD_CAP = 20  # a page still arriving this many holds after its first sendable bytes streams anyway
 _RELEASE_FACTOR = 8  # a streamed page may decode to this many times max_html_bytes, then it is cut
+
+
+def _never() -> bool:
+    return False
 
 
 def is_html(content_type: bytes | None) -> bool:
@@ -144,6 +148,7 @@ class _Page:
 
     async def run(self, chunks: AsyncIterator[bytes]) -> None:
         iterator = chunks.__aiter__()
+        at_end: Callable[[], bool] = getattr(iterator, "at_end", _never)  # the origin's body says it is all in
         pending: asyncio.Future[bytes] | None = None
         try:
             while True:
@@ -169,6 +174,8 @@ class _Page:
                         pending = None
                 if await self._take(chunk, iterator):
                     return
+                if not self.started and at_end():
+                    break  # the page is whole: nothing to send early, so no scan for it and no wait
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()

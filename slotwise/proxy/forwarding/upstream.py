@@ -144,6 +144,10 @@ class _Body:
     def __aiter__(self) -> "_Body":
         return self
 
+    def at_end(self) -> bool:
+        """Every byte of the body has been handed out: the next ``__anext__`` stops."""
+        return self.content.at_eof()
+
     async def __anext__(self) -> bytes:
         content = self.content
         try:
