@@ -20,6 +20,8 @@ What must hold:
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from collections import Counter
@@ -262,16 +264,23 @@ def scenario(c: Cluster) -> None:
     while i < 8:  # the learner is running
         one_visitor(i)
         i += 1
-    # wait (bounded) for a moment when the learner has consumed entries but not acknowledged them
+    # wait (bounded) for a moment when the learner has consumed entries but not acknowledged them; it is
+    # frozen (SIGSTOP) while that is read, so what is read is what it holds when it is killed
+    assert c.learner.proc is not None
+    learner_pid = c.learner.proc.pid
+    killed_at: dict[str, int] = {}
+
     def learner_holds_unacked() -> bool:
         nonlocal i
-        if c.pending() > 0:
-            return True
+        os.kill(learner_pid, signal.SIGSTOP)
+        killed_at.update(pending=c.pending(), snapshot_seq=c.snapshot_seq(), stream_seq=c.stream_seq())
+        if killed_at["pending"] > 0 and killed_at["snapshot_seq"] < killed_at["stream_seq"]:
+            return True  # killed while frozen, below
+        os.kill(learner_pid, signal.SIGCONT)
         one_visitor(i)
         i += 1
-        return c.pending() > 0
+        return False
     wait_until(learner_holds_unacked, 15, interval=0.005, what="learner holding unacked entries")
-    killed_at = {"pending": c.pending(), "snapshot_seq": c.snapshot_seq(), "stream_seq": c.stream_seq()}
     c.learner.kill()
     assert killed_at["pending"] > 0 and killed_at["snapshot_seq"] < killed_at["stream_seq"]
     for _ in range(8):  # the learner is dead: serving and events go on
