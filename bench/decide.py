@@ -46,7 +46,14 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
 
 
-def learner_for(policy: str, arms: int, history: int, seed: int = 3) -> Learner:
+# LinUCB with and without its short memory (``policies/recent.py``), and with it in use: what it costs
+VARIANTS = {
+    "linucb, no short memory": {"name": "linucb", "params": {"recent_half_life": None}},
+    "linucb, short memory in use": {"name": "linucb"},
+}
+
+
+def learner_for(policy: str | dict, arms: int, history: int, seed: int = 3) -> Learner:
     names = tuple(f"a{i}" for i in range(arms))
     learner = Learner({"s": SlotConfig(arms=names, goal="click", policy=policy)})
     rng = random.Random(seed)
@@ -68,8 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     print("| policy | decide µs (median / p99) | + record µs | update + decide µs | < 100 µs |")
     print("| --- | ---: | ---: | ---: | --- |")
     worst = 0.0
-    for policy in POLICIES:
-        learner = learner_for(policy, args.arms, args.history)
+    for policy in [*POLICIES, *VARIANTS]:
+        learner = learner_for(VARIANTS.get(policy, policy), args.arms, args.history)
+        if policy == "linucb, short memory in use":
+            memory = learner.policies["s"].recent
+            memory.active, memory.score = True, 1e6  # stays in use through the updates below
         rng = random.Random(5)
         arms = learner.slots["s"].arms
 

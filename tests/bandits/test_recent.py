@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from slotwise.bandits import make_policy, policy_from_state
 from slotwise.bandits.decide import decide
 from slotwise.bandits.policies.recent import RecentMemory, log_likelihood
+from slotwise.bandits.policies.settled import SettledRidge
 from slotwise.bandits.spec import validate_policy_spec
 
 ARMS = ["a", "b"]
@@ -111,7 +112,7 @@ def test_the_log_likelihood_of_a_01_reward_is_finite_and_at_most_zero(p, value):
 @settings(max_examples=30, deadline=None)
 @given(arms=st.integers(1, 4), d=st.integers(1, 6), more_arms=st.integers(0, 2), more_d=st.integers(0, 3))
 def test_growing_the_memory_keeps_what_it_held(arms, d, more_arms, more_d):
-    memory = RecentMemory(100.0, 50.0, 2.0, 1.0, 0.0)
+    memory = RecentMemory(100.0, 50.0, 2.0, SettledRidge(1.0, 0.0))
     memory.fit(arms, d)
     x = [float(i + 1) for i in range(d)]
     import numpy as np
@@ -123,3 +124,24 @@ def test_growing_the_memory_keeps_what_it_held(arms, d, more_arms, more_d):
     assert memory.D.shape == (arms + more_arms, d + more_d, d + more_d)
     assert (memory.D[:arms, :d, :d] == before_D).all() and (memory.b[:arms, :d] == before_b).all()
     assert not memory.D[arms:].any() and not memory.D[:, d:, :].any()
+
+
+def test_the_full_memory_is_the_policys_settled_model_learned_once():
+    """The short memory compares itself with the model change detection reads: one copy, each settled
+    value learned once (it used to keep a second, identical model)."""
+    for params in ({}, ONLY_MEMORY):
+        policy = make_policy({"name": "linucb", "params": params}, "click", seed=0)
+        run(policy, random.Random(3), 300, swapped=False)
+        assert policy.recent.full is policy.settled
+        assert policy.settled.count == 300 and policy.recent.short.count == 300
+        assert "full" not in policy.state()["recent"]
+
+
+def test_a_snapshot_from_before_the_shared_settled_model_loads_its_copy():
+    policy = make_policy({"name": "linucb", "params": ONLY_MEMORY}, "click", seed=0)
+    run(policy, random.Random(3), 300, swapped=False)
+    old = json.loads(json.dumps(policy.state()))
+    old["recent"]["full"], old["settled"] = old["settled"], {"count": 0, "arms": {}}  # change detection off
+    resumed = policy_from_state(old, seed=0)
+    assert resumed.settled.count == 300
+    assert resumed.state() == policy.state()
