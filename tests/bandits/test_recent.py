@@ -145,3 +145,21 @@ def test_a_snapshot_from_before_the_shared_settled_model_loads_its_copy():
     resumed = policy_from_state(old, seed=0)
     assert resumed.settled.count == 300
     assert resumed.state() == policy.state()
+
+
+def test_a_steady_store_with_a_daily_cycle_neither_restarts_nor_leans_on_the_short_memory():
+    """Two days at 6,000 decisions a day, every rate swinging +-30% over the day, rewards settled by
+    decision time: the defaults (change detection and the short memory) keep the full memory."""
+    policy = make_policy("linucb", "click", seed=2)
+    rng = random.Random(2)
+    day, active = 86_400.0, 0
+    for i in range(12_000):
+        at = i * day / 6_000
+        ctx = CONTEXTS[i % 2]
+        d = decide(policy, ARMS, ctx, rng)
+        swing = 1.0 + 0.3 * math.sin(2.0 * math.pi * at / day)
+        reward = float(rng.random() < rate(d.arm, ctx, False) * swing)
+        policy.update(d.arm, reward, d.features, d.propensity, decided_at=at, settle=1800.0)
+        active += i % 200 == 0 and policy.recent.active
+    assert policy.restarts == 0
+    assert active <= 6, active  # of 60 checkpoints
