@@ -34,7 +34,8 @@ with ``--swap`` the variants rotate halfway (every segment's best changes) and
 1,000-decision window earns 80% of the oracle again; learning restarts and
 when they happened (read back from the proxy's own log, as ``slotwise report``
 does). Every policy sees the same shoppers and the same click draws (common
-random numbers).
+random numbers): the shopper loop is ``bandits_shoppers.simulate``, the
+twin's too, so seed N here and seed N on the twin meet the same shoppers.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.bandits_twin --sweep            # exploration defaults, ~10-15 min
     .venv/bin/python -m bench.bandits_twin --policy linucb --seeds 5 --visits 12000
 
-The same shoppers, click rates, daily swing, swap and common random numbers as
-``bench.bandits_http`` (``bandits_shoppers.py``), and the features the proxy
+The same shopper loop as ``bench.bandits_http`` (``bandits_shoppers.simulate``:
+one seed, the same shoppers, sessions and click draws on both; the pairing is
+``tests/e2e_bandits/test_bench_pairing.py``), and the features the proxy
 would build (``Shopper.expected_context``, checked against the proxy by
 ``tests/e2e_bandits/test_context.py``), but decisions, exposures and clicks
 go straight into one ``Learner`` on a simulated clock: no HTTP, no store, no
