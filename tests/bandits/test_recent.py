@@ -163,3 +163,31 @@ def test_a_steady_store_with_a_daily_cycle_neither_restarts_nor_leans_on_the_sho
         active += i % 200 == 0 and policy.recent.active
     assert policy.restarts == 0
     assert active <= 6, active  # of 60 checkpoints
+
+
+def test_with_the_short_memory_in_use_every_decision_reads_its_current_data():
+    """Its model is cached between changes of the data; after every kind of change the scores are a
+    fresh copy's (built from the state, nothing cached)."""
+    policy = make_policy({"name": "linucb", "params": ONLY_MEMORY}, "click", seed=0)
+    rng = random.Random(4)
+    run(policy, rng, 600, swapped=False)
+    policy.recent.active, policy.recent.score = True, 1e6
+    ctx = {f"device={CONTEXTS[0]['device']}": 1.0, "is_new": 1.0}
+
+    def same_as_fresh() -> None:
+        fresh = policy_from_state(json.loads(json.dumps(policy.state())), seed=0)
+        assert fresh.recent.active
+        assert policy.scores(ARMS, ctx) == fresh.scores(ARMS, ctx)
+
+    same_as_fresh()
+    before = policy.scores(ARMS, ctx)
+    policy.begin("a", ctx)
+    same_as_fresh()
+    policy.update("a", 1.0, ctx, begun=True)
+    same_as_fresh()
+    policy.begin("b", ctx)
+    policy.abandon("b", ctx)
+    same_as_fresh()
+    policy.keep_arms(["a", "b", "c"])
+    same_as_fresh()
+    assert policy.scores(ARMS, ctx) != before

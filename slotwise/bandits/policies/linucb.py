@@ -347,5 +347,6 @@ class LinUCB(Policy):
         self._b = np.array([arms[a]["b"] for a in self.arm_names], dtype=float).reshape(k, d)
         self._n = np.array([arms[a]["n"] for a in self.arm_names], dtype=float)
         self._inv, self._dirty = None, set()
+        self._shared_cache = self._recent_cache = None
         if self.recent is not None:
             self.recent.load(state.get("recent"), k, d)

@@ -36,7 +36,6 @@ from .settled import SettledRidge
 
 _P_CLIP = 1e-3  # predictions of a 0/1 reward are clipped to [0.001, 0.999] for the log-likelihood
 MIN_SETTLED = 50  # values an arm's full-memory model has learned before the comparison counts them
-LEAVE = 0.0  # back to the full memory when the score falls under this share of the switch level
 
 
 def log_likelihood(p: float, value: float, binary: bool) -> float:
@@ -108,7 +107,7 @@ class RecentMemory:
             was = self.active
             if self.score > self.switch:
                 self.active = True
-            elif self.score < LEAVE * self.switch:
+            elif self.score < 0.0:
                 self.active = False
             self.switches += was != self.active
         self.short.learn(arm, x, value)
