@@ -34,14 +34,14 @@ with ``--swap`` the variants rotate halfway (every segment's best changes) and
 1,000-decision window earns 80% of the oracle again; learning restarts and
 when they happened (read back from the proxy's own log, as ``slotwise report``
 does). Every policy sees the same shoppers and the same click draws (common
-random numbers).
+random numbers): the shopper loop is ``bandits_shoppers.simulate``, the
+twin's too, so seed N here and seed N on the twin meet the same shoppers.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import heapq
 import os
 import re
 import socket
@@ -63,9 +63,7 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bandits_shoppers import (  # noqa: E402
-    ARMS, BROWSE_FIRST, CATEGORIES, REFERRERS, RETURN_MEAN_S, RETURN_SHARE, UA, Shopper, best_arm, new_shopper,
-)
+from bench.bandits_shoppers import REFERRERS, UA, Shopper, Visit, back_at, share, simulate  # noqa: E402
 from slotwise.proxy.app import create_app  # noqa: E402
 from slotwise.proxy.config import Settings  # noqa: E402
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer  # noqa: E402
@@ -236,6 +234,30 @@ class Edge:
         self.client.cookies.clear()  # every shopper carries their own cookie
         return response.text
 
+    # -- the shoppers' loop (``bandits_shoppers.simulate``) drives the proxy through these --------
+    def advance_to(self, at: float) -> None:
+        self.clock.advance_to(at)
+
+    def now(self) -> float:
+        return self.clock()
+
+    def browse(self, shopper: Shopper, category: str) -> None:
+        self.get(f"/c/{category}", shopper, REFERRERS[shopper.source])
+
+    def home(self, shopper: Shopper, browsed: str | None, at: float) -> tuple[str, str] | None:
+        """The home page through the proxy; the variant read from the page, its exposure reported."""
+        page = self.get("/", shopper, f"{self.url}/c/{browsed}" if browsed else REFERRERS[shopper.source])
+        found = MARKED.search(page)
+        shown = VARIANT.search(found.group(0)) if found is not None else None
+        if found is None or shown is None:
+            self.failed_open += 1
+            return None
+        self.events(shopper, {"type": "exposure", "props": {"decision_id": found.group(1), "slot": "hero"}})
+        return found.group(1), shown.group(1)
+
+    def click(self, shopper: Shopper, decision_id: str, at: float) -> None:
+        self.events(shopper, {"type": "click", "props": {"decision_id": decision_id, "slot": "hero", "href": "/c/shoes"}})
+
     def events(self, shopper: Shopper, *events: dict[str, Any]) -> None:
         """A batch of events, as the tag posts them (stamped with the proxy's time)."""
         batch = [{"event_id": uuid.uuid4().hex, "ts": self.clock(), "props": {}, **e} for e in events]
@@ -344,17 +366,6 @@ class Process:
 
 
 @dataclass
-class Visit:
-    """One home page view: what was shown, what it earned in expectation, what the best would have."""
-
-    at: float  # simulated time
-    stamp: float  # the proxy's time (the simulated one in-process, the real one behind `slotwise serve`)
-    shown: str | None  # None: the page went out unpersonalized (failed open)
-    earned: float
-    oracle: float
-
-
-@dataclass
 class RunResult:
     policy: str
     seed: int
@@ -367,8 +378,7 @@ class RunResult:
     behind_s: float = 0.0  # serve: the furthest the bench fell behind its schedule (real seconds)
 
     def share(self, start: int = 0, end: int | None = None) -> float:
-        part = self.visits[start:end]
-        return sum(v.earned for v in part) / max(sum(v.oracle for v in part), 1e-12)
+        return share(self.visits, start, end)
 
     @property
     def half(self) -> int:
@@ -376,76 +386,13 @@ class RunResult:
 
     def back_at(self, level: float = 0.8, window: int = 1000) -> int | None:
         """Decisions after the swap until a full window after it earns ``level`` of the oracle."""
-        earned = [v.earned for v in self.visits]
-        oracle = [v.oracle for v in self.visits]
-        start = self.half
-        got, best = sum(earned[start:start + window]), sum(oracle[start:start + window])
-        for end in range(start + window, len(earned) + 1):
-            if got >= level * best:
-                return end - start
-            if end == len(earned):
-                return None
-            got += earned[end] - earned[end - window]
-            best += oracle[end] - oracle[end - window]
-        return None
+        return back_at(self.visits, level, window)
 
 
-def simulate(edge: Edge, seed: int, visits: int, per_hour: float, swap: bool, amp: float) -> tuple[list[Visit], list[float]]:
-    """Drive ``visits`` home page views through the proxy; returns them and the restart times."""
-    import random
-
-    rng = random.Random(seed)
-    queue: list[tuple[float, int, str, Any]] = []
-    order = 0
-
-    def push(at: float, kind: str, payload: Any) -> None:
-        nonlocal order
-        order += 1
-        heapq.heappush(queue, (at, order, kind, payload))
-
-    push(T0 + rng.expovariate(per_hour / 3600.0), "arrive", None)
-    shoppers = 0
-    out: list[Visit] = []
-    while len(out) < visits:
-        at, _, kind, payload = heapq.heappop(queue)
-        edge.clock.advance_to(at)
-        if kind == "click":
-            shopper, decision_id = payload
-            edge.events(shopper, {"type": "click", "props": {"decision_id": decision_id, "slot": "hero",
-                                                             "href": "/c/shoes"}})
-            continue
-        if kind == "arrive":
-            shoppers += 1
-            shopper = new_shopper(rng, shoppers)
-            push(at + rng.expovariate(per_hour / 3600.0), "arrive", None)
-        else:
-            shopper = payload
-        # the draws every policy shares: browse first?, which category, the click, its delay, a return
-        browse, category = rng.random() < BROWSE_FIRST, rng.choice(CATEGORIES)
-        u, delay = rng.random(), rng.uniform(5.0, 600.0)
-        comes_back, after = rng.random() < RETURN_SHARE, max(3600.0, rng.expovariate(1.0 / RETURN_MEAN_S))
-        shopper.visits += 1
-        if browse:
-            edge.get(f"/c/{category}", shopper, REFERRERS[shopper.source])
-            shopper.view_category(category)
-        stamp = edge.clock()
-        page = edge.get("/", shopper, f"{edge.url}/c/{category}" if browse else REFERRERS[shopper.source])
-        found = MARKED.search(page)
-        shown = VARIANT.search(found.group(0)) if found is not None else None
-        swapped = swap and len(out) >= visits // 2
-        rates = {arm: shopper.click_rate(arm, at, swapped, amp) for arm in ARMS}
-        oracle = rates[best_arm(shopper, at, swapped)]
-        if found is None or shown is None:  # failed open: the store's own page
-            edge.failed_open += 1
-            out.append(Visit(at, stamp, None, min(rates.values()), oracle))
-        else:
-            decision_id, arm = found.group(1), shown.group(1)
-            edge.events(shopper, {"type": "exposure", "props": {"decision_id": decision_id, "slot": "hero"}})
-            out.append(Visit(at, stamp, arm, rates[arm], oracle))
-            if u < rates[arm]:
-                push(at + delay, "click", (shopper, decision_id))
-        if comes_back:
-            push(at + after, "return", shopper)
+def drive(edge: Edge, seed: int, visits: int, per_hour: float, swap: bool, amp: float) -> tuple[list[Visit], list[float]]:
+    """Drive ``visits`` home page views through the proxy (``bandits_shoppers.simulate``, the twin's loop);
+    returns them and the restart times."""
+    out = simulate(edge, seed, visits, per_hour, swap, amp, start=T0)
     time.sleep(1.0)  # the last events reach the log
     return out, edge.restarts(edge.clock() + edge.clock.scale(2 * WINDOW_S))  # every window closed
 
@@ -454,7 +401,7 @@ def run(policy: str, seed: int, visits: int, per_hour: float, swap: bool, amp: f
         server: str = "serve", speed: float = 1.0) -> RunResult:
     started = time.perf_counter()
     with Harness(policy, server, speed) as edge:
-        out, restart_times = simulate(edge, seed, visits, per_hour, swap, amp)
+        out, restart_times = drive(edge, seed, visits, per_hour, swap, amp)
         behind = edge.clock.behind
     index = [next((i for i, v in enumerate(out) if v.stamp >= t), len(out)) for t in restart_times]
     return RunResult(policy, seed, per_hour, swap, out, index, time.perf_counter() - started, server, behind)

@@ -31,10 +31,12 @@ compares the logged features with it.
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from slotwise.bandits.features import VisitorContext
 
@@ -109,3 +111,117 @@ def new_shopper(rng: random.Random, ident: int) -> Shopper:
 
 def best_arm(shopper: Shopper, at: float, swapped: bool) -> str:
     return max(ARMS, key=lambda a: shopper.click_rate(a, at, swapped, 0.0))
+
+
+@dataclass
+class Visit:
+    """One home page view: who, what was shown, what it earned in expectation, what the best would have."""
+
+    at: float  # simulated time
+    stamp: float  # the shop's time when the page was asked for (the proxy's clock over HTTP)
+    shopper: int
+    segment: str  # device/new or device/returning: the features that matter
+    shown: str | None  # None: the page went out unpersonalized (failed open)
+    best: str
+    earned: float
+    oracle: float
+
+
+class Shop(Protocol):
+    """Where the shoppers' views and clicks go: the proxy over HTTP, or a ``Learner`` fed directly."""
+
+    def advance_to(self, at: float) -> None:
+        """The simulated clock reached ``at`` (the next event's time)."""
+
+    def now(self) -> float:
+        """The shop's own time (stamped on each visit)."""
+
+    def browse(self, shopper: Shopper, category: str) -> None:
+        """A category page view before the home page."""
+
+    def home(self, shopper: Shopper, browsed: str | None, at: float) -> tuple[str, str] | None:
+        """The home page view: ``(decision id, variant shown)``, or None if it went out unpersonalized."""
+
+    def click(self, shopper: Shopper, decision_id: str, at: float) -> None:
+        """The shopper clicked the slot shown with ``decision_id``."""
+
+
+def simulate(shop: Shop, seed: int, visits: int, per_hour: float, swap: bool = False, amp: float = 0.3,
+             scale: float = 1.0, start: float = 0.0) -> list[Visit]:
+    """Drive ``visits`` home page views into ``shop``: the one shopper loop of the HTTP bench and its twin.
+
+    Every random draw comes from one generator seeded with ``seed``, in an order that does not
+    depend on what the shop shows (clicks only schedule events): whatever the policy and whichever
+    shop, the same seed gives the same shoppers, sessions and click draws (common random numbers,
+    and the twin pairs with the HTTP run; ``tests/e2e_bandits/test_bench_pairing.py``).
+    ``scale`` multiplies every click rate (0.25: a store converting four times less)."""
+    rng = random.Random(seed)
+    queue: list[tuple[float, int, str, Any]] = []
+    order = 0
+
+    def push(at: float, kind: str, payload: Any) -> None:
+        nonlocal order
+        order += 1
+        heapq.heappush(queue, (at, order, kind, payload))
+
+    push(start + rng.expovariate(per_hour / 3600.0), "arrive", None)
+    shoppers = 0
+    out: list[Visit] = []
+    while len(out) < visits:
+        at, _, kind, payload = heapq.heappop(queue)
+        shop.advance_to(at)
+        if kind == "click":
+            shop.click(*payload, at)
+            continue
+        if kind == "arrive":
+            shoppers += 1
+            shopper = new_shopper(rng, shoppers)
+            push(at + rng.expovariate(per_hour / 3600.0), "arrive", None)
+        else:
+            shopper = payload
+        # the draws every policy shares: browse first?, which category, the click, its delay, a return
+        browse, category = rng.random() < BROWSE_FIRST, rng.choice(CATEGORIES)
+        u, delay = rng.random(), rng.uniform(5.0, 600.0)
+        comes_back, after = rng.random() < RETURN_SHARE, max(3600.0, rng.expovariate(1.0 / RETURN_MEAN_S))
+        shopper.visits += 1
+        if browse:
+            shop.browse(shopper, category)
+            shopper.view_category(category)
+        stamp = shop.now()
+        result = shop.home(shopper, category if browse else None, at)
+        swapped = swap and len(out) >= visits // 2
+        rates = {arm: scale * shopper.click_rate(arm, at, swapped, amp) for arm in ARMS}
+        best = best_arm(shopper, at, swapped)
+        segment = f"{shopper.device}/{'returning' if shopper.returning else 'new'}"
+        if result is None:  # failed open: the store's own page
+            out.append(Visit(at, stamp, shopper.id, segment, None, best, min(rates.values()), rates[best]))
+        else:
+            decision_id, arm = result
+            out.append(Visit(at, stamp, shopper.id, segment, arm, best, rates[arm], rates[best]))
+            if u < rates[arm]:
+                push(at + delay, "click", (shopper, decision_id))
+        if comes_back:
+            push(at + after, "return", shopper)
+    return out
+
+
+def back_at(visits: list[Visit], level: float = 0.8, window: int = 1000) -> int | None:
+    """Decisions after the swap (halfway) until a full window after it earns ``level`` of the oracle."""
+    earned = [v.earned for v in visits]
+    oracle = [v.oracle for v in visits]
+    start = len(visits) // 2
+    got, best = sum(earned[start:start + window]), sum(oracle[start:start + window])
+    for end in range(start + window, len(earned) + 1):
+        if got >= level * best:
+            return end - start
+        if end == len(earned):
+            return None
+        got += earned[end] - earned[end - window]
+        best += oracle[end] - oracle[end - window]
+    return None
+
+
+def share(visits: list[Visit], start: int = 0, end: int | None = None) -> float:
+    """Expected clicks earned over the oracle's, for ``visits[start:end]``."""
+    part = visits[start:end]
+    return sum(v.earned for v in part) / max(sum(v.oracle for v in part), 1e-12)

@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.bandits_twin --sweep            # exploration defaults, ~10-15 min
     .venv/bin/python -m bench.bandits_twin --policy linucb --seeds 5 --visits 12000
 
-The same shoppers, click rates, daily swing, swap and common random numbers as
-``bench.bandits_http`` (``bandits_shoppers.py``), and the features the proxy
+The same shopper loop as ``bench.bandits_http`` (``bandits_shoppers.simulate``:
+one seed, the same shoppers, sessions and click draws on both; the pairing is
+``tests/e2e_bandits/test_bench_pairing.py``), and the features the proxy
 would build (``Shopper.expected_context``, checked against the proxy by
 ``tests/e2e_bandits/test_context.py``), but decisions, exposures and clicks
 go straight into one ``Learner`` on a simulated clock: no HTTP, no store, no
@@ -16,7 +17,6 @@ exploration defaults over many seeds, traffic rates and conversion levels.
 from __future__ import annotations
 
 import argparse
-import heapq
 import random
 import statistics
 import sys
@@ -24,13 +24,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bandits_shoppers import (  # noqa: E402
-    ARMS, BROWSE_FIRST, CATEGORIES, RETURN_MEAN_S, RETURN_SHARE, best_arm, new_shopper,
-)
+from bench.bandits_shoppers import ARMS, Shopper, Visit, back_at, share, simulate  # noqa: E402
 from slotwise.bandits.learner import Learner, SlotConfig  # noqa: E402
 
 T0 = 1_767_225_600.0
@@ -44,92 +42,82 @@ class TwinRun:
     per_hour: float
     scale: float
     swap: bool
-    earned: list[float]
-    oracle: list[float]
-    restarts: list[int]
-    wrong_segments: int  # segments whose last-quarter traffic is mostly not on their best variant
+    visits: list[Visit]
+    restarts: list[int]  # visit index at which learning restarted
     changes: list[dict]
 
     def share(self, start: int = 0, end: int | None = None) -> float:
-        return sum(self.earned[start:end]) / max(sum(self.oracle[start:end]), 1e-12)
+        return share(self.visits, start, end)
 
     def back_at(self, level: float = 0.8, window: int = 1000) -> int | None:
-        start = len(self.earned) // 2
-        got, best = sum(self.earned[start:start + window]), sum(self.oracle[start:start + window])
-        for end in range(start + window, len(self.earned) + 1):
-            if got >= level * best:
-                return end - start
-            if end == len(self.earned):
-                return None
-            got += self.earned[end] - self.earned[end - window]
-            best += self.oracle[end] - self.oracle[end - window]
-        return None
+        return back_at(self.visits, level, window)
+
+    @property
+    def wrong_segments(self) -> int:
+        """Segments whose last-quarter traffic is mostly not on their best variant."""
+        tail = self.visits[len(self.visits) * 3 // 4:]
+        wrong = 0
+        for segment in {v.segment for v in tail}:
+            hits = [v.shown == v.best for v in tail if v.segment == segment]
+            if len(hits) >= 50 and sum(hits) < 0.5 * len(hits):
+                wrong += 1
+        return wrong
+
+
+class LearnerShop:
+    """The twin's shop: decisions, exposures and clicks straight into one ``Learner`` on the simulated clock.
+
+    Decision ids come from a generator of their own, so the shoppers' draws are the HTTP run's."""
+
+    def __init__(self, spec: Any, seed: int, watch: Callable[[int, Learner, Shopper, str], None] | None = None) -> None:
+        self.learner = Learner({"hero": SlotConfig(arms=ARMS, goal="click", policy=spec, window=WINDOW_S)}, seed=seed)
+        self.ids = random.Random(f"decision-ids-{seed}")
+        self.at = T0
+        self.views = 0
+        self.restarts: list[int] = []
+        self.watch = watch
+
+    @property
+    def policy(self) -> Any:
+        return self.learner.policies["hero"]
+
+    def advance_to(self, at: float) -> None:
+        self.at = max(self.at, at)
+
+    def now(self) -> float:
+        return self.at
+
+    def browse(self, shopper: Shopper, category: str) -> None:
+        pass
+
+    def home(self, shopper: Shopper, browsed: str | None, at: float) -> tuple[str, str]:
+        before = self.policy.restarts
+        decision_id = uuid.UUID(int=self.ids.getrandbits(128)).hex
+        feats = shopper.expected_context(browsed_first=browsed is not None).features()
+        d = self.learner.decide("hero", features=feats, decision_id=decision_id)
+        self.learner.on_decision(d.record(decision_id, at, f"s{shopper.id}", "hero"))
+        self.learner.on_exposure(decision_id, at + 1.0)
+        if self.watch is not None:
+            self.watch(self.views, self.learner, shopper, d.arm)
+        self.views += 1
+        if self.policy.restarts != before:
+            self.restarts.append(self.views)
+        return decision_id, d.arm
+
+    def click(self, shopper: Shopper, decision_id: str, at: float) -> None:
+        before = self.policy.restarts
+        self.learner.on_event(f"s{shopper.id}", "click", None, at, [decision_id])
+        if self.policy.restarts != before:
+            self.restarts.append(self.views)
 
 
 def twin(spec: Any, seed: int, visits: int, per_hour: float, swap: bool = False, amp: float = 0.3,
-         scale: float = 1.0) -> TwinRun:
-    """One run; ``scale`` multiplies every click rate (0.25: a store converting four times less)."""
-    rng = random.Random(seed)
-    learner = Learner({"hero": SlotConfig(arms=ARMS, goal="click", policy=spec, window=WINDOW_S)}, seed=seed)
-    queue: list[tuple[float, int, str, Any]] = []
-    order = 0
-
-    def push(at: float, kind: str, payload: Any) -> None:
-        nonlocal order
-        order += 1
-        heapq.heappush(queue, (at, order, kind, payload))
-
-    push(T0 + rng.expovariate(per_hour / 3600.0), "arrive", None)
-    shoppers = 0
-    earned: list[float] = []
-    oracle: list[float] = []
-    shown: list[tuple[str, str, bool]] = []  # (segment, arm, on its best)
-    restart_at: list[int] = []
-    while len(earned) < visits:
-        at, _, kind, payload = heapq.heappop(queue)
-        before = learner.policies["hero"].restarts
-        if kind == "click":
-            vid, decision_id = payload
-            learner.on_event(vid, "click", None, at, [decision_id])
-        else:
-            if kind == "arrive":
-                shoppers += 1
-                shopper = new_shopper(rng, shoppers)
-                push(at + rng.expovariate(per_hour / 3600.0), "arrive", None)
-            else:
-                shopper = payload
-            browse, category = rng.random() < BROWSE_FIRST, rng.choice(CATEGORIES)
-            u, delay = rng.random(), rng.uniform(5.0, 600.0)
-            comes_back, after = rng.random() < RETURN_SHARE, max(3600.0, rng.expovariate(1.0 / RETURN_MEAN_S))
-            shopper.visits += 1
-            if browse:
-                shopper.view_category(category)
-            swapped = swap and len(earned) >= visits // 2
-            rates = {arm: scale * shopper.click_rate(arm, at, swapped, amp) for arm in ARMS}
-            decision_id = uuid.UUID(int=rng.getrandbits(128)).hex
-            feats = shopper.expected_context(browsed_first=browse).features()
-            d = learner.decide("hero", features=feats, decision_id=decision_id)
-            vid = f"s{shopper.id}"
-            learner.on_decision(d.record(decision_id, at, vid, "hero"))
-            learner.on_exposure(decision_id, at + 1.0)
-            best = best_arm(shopper, at, swapped)
-            earned.append(rates[d.arm])
-            oracle.append(rates[best])
-            shown.append((f"{shopper.device}/{'returning' if shopper.returning else 'new'}", d.arm, d.arm == best))
-            if u < rates[d.arm]:
-                push(at + delay, "click", (vid, decision_id))
-            if comes_back:
-                push(at + after, "return", shopper)
-        if learner.policies["hero"].restarts != before:
-            restart_at.append(len(earned))
-    tail = shown[len(shown) * 3 // 4:]
-    wrong = 0
-    for segment in {s for s, _, _ in tail}:
-        hits = [ok for s, _, ok in tail if s == segment]
-        if len(hits) >= 50 and sum(hits) < 0.5 * len(hits):
-            wrong += 1
-    policy = learner.policies["hero"]
-    return TwinRun(spec, seed, per_hour, scale, swap, earned, oracle, restart_at, wrong, list(policy.changes))
+         scale: float = 1.0, watch: Callable[[int, Learner, Shopper, str], None] | None = None) -> TwinRun:
+    """One run; ``scale`` multiplies every click rate (0.25: a store converting four times less);
+    ``watch(view index, learner, shopper, variant shown)`` after each decision (per-seed traces)."""
+    shop = LearnerShop(spec, seed, watch)
+    out = simulate(shop, seed, visits, per_hour, swap, amp, scale, start=T0)
+    return TwinRun(spec, seed, per_hour, scale, swap, out, shop.restarts, list(shop.policy.changes))
 
 
 SWEEP = [

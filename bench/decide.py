@@ -6,10 +6,12 @@ For each policy the rules can name, a slot with ``--arms`` arms and
 ``--history`` learned rewards, then per slot: the decision alone
 (``Learner.decide`` with the visitor's one-hot features and a decision id, as
 ``SlotwisePersonalizer._choose`` calls it), the same plus the decision record
-the proxy logs, and an update before each decision (the model moving under
-the proxy: Thompson's propensity refresh). Median and 99th percentile in
-microseconds, and the verdict against the target. Baseline in the same run:
-``uuid.uuid4().hex``, a cost every decision pays anyway.
+the proxy logs, an update alone (what the learning loop pays per reward),
+and an update before each decision (the model moving under the proxy:
+Thompson's propensity refresh). LinUCB also without its short memory and with
+it in use (``policies/recent.py``): what holding it costs. Median and 99th
+percentile in microseconds, and the verdict against the target. Baseline in
+the same run: ``uuid.uuid4().hex``, a cost every decision pays anyway.
 
 This replaces a timed unit test (timing belongs in benches, not in the suite).
 """
@@ -46,7 +48,14 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
 
 
-def learner_for(policy: str, arms: int, history: int, seed: int = 3) -> Learner:
+# LinUCB with and without its short memory (``policies/recent.py``), and with it in use: what it costs
+VARIANTS = {
+    "linucb, no short memory": {"name": "linucb", "params": {"recent_half_life": None}},
+    "linucb, short memory in use": {"name": "linucb"},
+}
+
+
+def learner_for(policy: str | dict, arms: int, history: int, seed: int = 3) -> Learner:
     names = tuple(f"a{i}" for i in range(arms))
     learner = Learner({"s": SlotConfig(arms=names, goal="click", policy=policy)})
     rng = random.Random(seed)
@@ -65,11 +74,14 @@ def main(argv: list[str] | None = None) -> int:
           f"load average {os.getloadavg()[0]:.2f}\n")
     base, _ = timed(lambda: uuid.uuid4().hex, args.repeat)
     print(f"baseline uuid4().hex: {base:.1f} µs\n")
-    print("| policy | decide µs (median / p99) | + record µs | update + decide µs | < 100 µs |")
-    print("| --- | ---: | ---: | ---: | --- |")
+    print("| policy | decide µs (median / p99) | + record µs | update µs | update + decide µs | < 100 µs |")
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
     worst = 0.0
-    for policy in POLICIES:
-        learner = learner_for(policy, args.arms, args.history)
+    for policy in [*POLICIES, *VARIANTS]:
+        learner = learner_for(VARIANTS.get(policy, policy), args.arms, args.history)
+        if policy == "linucb, short memory in use":
+            memory = learner.policies["s"].recent
+            memory.active, memory.score = True, 1e6  # stays in use through the updates below
         rng = random.Random(5)
         arms = learner.slots["s"].arms
 
@@ -81,15 +93,19 @@ def main(argv: list[str] | None = None) -> int:
             decision = learner.decide("s", features=FEATURES, decision_id=decision_id)
             return decision.record(decision_id, 1000.0, "visitor", "s").to_dict()
 
+        def update() -> object:
+            return learner.policies["s"].update(rng.choice(arms), float(rng.random() < 0.1), FEATURES)
+
         def update_and_decide() -> object:
             learner.policies["s"].update(rng.choice(arms), float(rng.random() < 0.1), FEATURES)
             return decide()
 
         d, d99 = timed(decide, args.repeat)
         r, r99 = timed(decide_and_record, args.repeat)
+        p, p99 = timed(update, args.repeat)
         u, u99 = timed(update_and_decide, args.repeat)
         worst = max(worst, r)
-        print(f"| {policy} | {d:.1f} / {d99:.1f} | {r:.1f} / {r99:.1f} | {u:.1f} / {u99:.1f} | "
+        print(f"| {policy} | {d:.1f} / {d99:.1f} | {r:.1f} / {r99:.1f} | {p:.1f} / {p99:.1f} | {u:.1f} / {u99:.1f} | "
               f"{'yes' if r < TARGET_US else 'NO'} |")
     print(f"\nslowest median decision with its record: {worst:.1f} µs (target < {TARGET_US:.0f} µs per slot)")
     return 0

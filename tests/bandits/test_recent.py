@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from slotwise.bandits import make_policy, policy_from_state
 from slotwise.bandits.decide import decide
 from slotwise.bandits.policies.recent import RecentMemory, log_likelihood
+from slotwise.bandits.policies.settled import SettledRidge
 from slotwise.bandits.spec import validate_policy_spec
 
 ARMS = ["a", "b"]
@@ -111,7 +112,7 @@ def test_the_log_likelihood_of_a_01_reward_is_finite_and_at_most_zero(p, value):
 @settings(max_examples=30, deadline=None)
 @given(arms=st.integers(1, 4), d=st.integers(1, 6), more_arms=st.integers(0, 2), more_d=st.integers(0, 3))
 def test_growing_the_memory_keeps_what_it_held(arms, d, more_arms, more_d):
-    memory = RecentMemory(100.0, 50.0, 2.0, 1.0, 0.0)
+    memory = RecentMemory(100.0, 50.0, 2.0, SettledRidge(1.0, 0.0))
     memory.fit(arms, d)
     x = [float(i + 1) for i in range(d)]
     import numpy as np
@@ -123,3 +124,70 @@ def test_growing_the_memory_keeps_what_it_held(arms, d, more_arms, more_d):
     assert memory.D.shape == (arms + more_arms, d + more_d, d + more_d)
     assert (memory.D[:arms, :d, :d] == before_D).all() and (memory.b[:arms, :d] == before_b).all()
     assert not memory.D[arms:].any() and not memory.D[:, d:, :].any()
+
+
+def test_the_full_memory_is_the_policys_settled_model_learned_once():
+    """The short memory compares itself with the model change detection reads: one copy, each settled
+    value learned once (it used to keep a second, identical model)."""
+    for params in ({}, ONLY_MEMORY):
+        policy = make_policy({"name": "linucb", "params": params}, "click", seed=0)
+        run(policy, random.Random(3), 300, swapped=False)
+        assert policy.recent.full is policy.settled
+        assert policy.settled.count == 300 and policy.recent.short.count == 300
+        assert "full" not in policy.state()["recent"]
+
+
+def test_a_snapshot_from_before_the_shared_settled_model_loads_its_copy():
+    policy = make_policy({"name": "linucb", "params": ONLY_MEMORY}, "click", seed=0)
+    run(policy, random.Random(3), 300, swapped=False)
+    old = json.loads(json.dumps(policy.state()))
+    old["recent"]["full"], old["settled"] = old["settled"], {"count": 0, "arms": {}}  # change detection off
+    resumed = policy_from_state(old, seed=0)
+    assert resumed.settled.count == 300
+    assert resumed.state() == policy.state()
+
+
+def test_a_steady_store_with_a_daily_cycle_neither_restarts_nor_leans_on_the_short_memory():
+    """Two days at 6,000 decisions a day, every rate swinging +-30% over the day, rewards settled by
+    decision time: the defaults (change detection and the short memory) keep the full memory."""
+    policy = make_policy("linucb", "click", seed=2)
+    rng = random.Random(2)
+    day, active = 86_400.0, 0
+    for i in range(12_000):
+        at = i * day / 6_000
+        ctx = CONTEXTS[i % 2]
+        d = decide(policy, ARMS, ctx, rng)
+        swing = 1.0 + 0.3 * math.sin(2.0 * math.pi * at / day)
+        reward = float(rng.random() < rate(d.arm, ctx, False) * swing)
+        policy.update(d.arm, reward, d.features, d.propensity, decided_at=at, settle=1800.0)
+        active += i % 200 == 0 and policy.recent.active
+    assert policy.restarts == 0
+    assert active <= 6, active  # of 60 checkpoints
+
+
+def test_with_the_short_memory_in_use_every_decision_reads_its_current_data():
+    """Its model is cached between changes of the data; after every kind of change the scores are a
+    fresh copy's (built from the state, nothing cached)."""
+    policy = make_policy({"name": "linucb", "params": ONLY_MEMORY}, "click", seed=0)
+    rng = random.Random(4)
+    run(policy, rng, 600, swapped=False)
+    policy.recent.active, policy.recent.score = True, 1e6
+    ctx = {f"device={CONTEXTS[0]['device']}": 1.0, "is_new": 1.0}
+
+    def same_as_fresh() -> None:
+        fresh = policy_from_state(json.loads(json.dumps(policy.state())), seed=0)
+        assert fresh.recent.active
+        assert policy.scores(ARMS, ctx) == fresh.scores(ARMS, ctx)
+
+    same_as_fresh()
+    before = policy.scores(ARMS, ctx)
+    policy.begin("a", ctx)
+    same_as_fresh()
+    policy.update("a", 1.0, ctx, begun=True)
+    same_as_fresh()
+    policy.begin("b", ctx)
+    policy.abandon("b", ctx)
+    same_as_fresh()
+    policy.keep_arms(["a", "b", "c"])
+    same_as_fresh()
+    assert policy.scores(ARMS, ctx) != before

@@ -71,8 +71,8 @@ class LinUCB(Policy):
         self.recent: RecentMemory | None = None
         if self.params.get("recent_half_life") is not None:
             self.recent = RecentMemory(self.params["recent_half_life"], self.params["recent_window"],
-                                       self.params["recent_switch"], self.params["ridge"], self.params["shared"],
-                                       self.discount)
+                                       self.params["recent_switch"], self.settled)
+        self._recent_cache: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     @property
     def learns_settled(self) -> bool:  # type: ignore[override]
@@ -121,13 +121,28 @@ class LinUCB(Policy):
 
     def _shared_mean(self) -> np.ndarray:
         """``shared * beta``: the pull of the all-arms model on each arm's (cached per model state)."""
-        d = len(self.feature_names)
-        key = (self.version, self.generation, self.restarts, self._begun, d, len(self.arm_names))
+        key = self._state_key()
         if self._shared_cache is not None and self._shared_cache[0] == key:
             return self._shared_cache[1]
         pull = self._shared_pull(self._D, self._b)
         self._shared_cache = (key, pull)
         return pull
+
+    def _state_key(self) -> tuple:
+        """Changes whenever the data part can have: updates, begin/abandon, restarts, arm or feature edits."""
+        return (self.version, self.generation, self.restarts, self._begun, len(self.feature_names),
+                len(self.arm_names))
+
+    def _recent_model(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(A^-1, b, shared pull)`` of the short memory, cached until the data move (decisions
+        between two learning batches reuse it)."""
+        assert self.recent is not None
+        key = self._state_key()
+        if self._recent_cache is None or self._recent_cache[0] != key:
+            ridge = self._prior_precision * np.eye(len(self.feature_names))
+            inv = np.linalg.inv(self.recent.D + ridge)
+            self._recent_cache = (key, (inv, self.recent.b, self._shared_pull(self.recent.D, self.recent.b)))
+        return self._recent_cache[1]
 
     def _recent_active(self) -> bool:
         if self.recent is None or not self.recent.active:
@@ -139,9 +154,8 @@ class LinUCB(Policy):
         """``(A^-1, b)`` per arm of the memory decided with: the full one (cached) or the short one."""
         if not self._recent_active():
             return self._inverse(), self._b
-        assert self.recent is not None
-        ridge = self._prior_precision * np.eye(len(self.feature_names))
-        return np.linalg.inv(self.recent.D + ridge), self.recent.b
+        inv, b, _ = self._recent_model()
+        return inv, b
 
     def _shared_pull(self, D: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``shared * beta`` of a memory's data (the all-arms ridge model)."""
@@ -165,7 +179,7 @@ class LinUCB(Policy):
         alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
         x = self._vector(context)
         precision = self._prior_precision
-        pull = self._shared_mean() if not self._recent_active() else self._shared_pull(self.recent.D, self.recent.b)
+        pull = self._shared_mean() if not self._recent_active() else self._recent_model()[2]
         # an arm with no data: theta = pull / precision, A = precision * I
         unseen = float(pull @ x) / precision + alpha * math.sqrt(float(x @ x) / precision)
         rows = [self._arm_row.get(a) for a in arm_ids]
@@ -187,14 +201,19 @@ class LinUCB(Policy):
         return "error"
 
     def _on_settled(self, arm_id, value, at, context):
-        """The short memory's model choice sees the value first (``recent.py``), then change detection."""
+        """The short memory's model choice sees the value first (``recent.py``), then change
+        detection; then the settled model learns it (once, whoever read it), unless learning restarted."""
+        x = self._vector(context)
         if self.recent is not None:
-            self.recent.observe(arm_id, self._vector(context), float(value), self.binary)
-        return super()._on_settled(arm_id, value, at, context)
+            self.recent.observe(arm_id, x, float(value), self.binary)
+        restarted = super()._on_settled(arm_id, value, at, context)
+        if not restarted:
+            self.settled.learn(arm_id, x, float(value))
+        return restarted
 
     def _observe(self, arm_id, value, context):
         """The reward against the settled model's prediction for this visitor (``settled.py``),
-        once the arm has ``WARM_UP`` settled values; then the settled model learns it."""
+        once the arm has ``WARM_UP`` settled values (``_on_settled`` then lets the model learn it)."""
         x = self._vector(context)
         watched: float | None = None
         expected = 1.0
@@ -204,7 +223,6 @@ class LinUCB(Policy):
                 watched, expected = value, max(predicted, self._floor())
             else:  # the error of the amount, watched for drops
                 watched = value - predicted
-        self.settled.learn(arm_id, x, value)
         return watched, expected
 
     def _floor(self) -> float:
@@ -292,7 +310,6 @@ class LinUCB(Policy):
         if self.recent is not None:
             self.recent.fit(len(self.arm_names), d)
             self.recent.keep(rows)
-            self.recent.full.keep(arm_ids)
             self.recent.short.keep(arm_ids)
         self.arm_names = keep
         self._arm_row = {a: i for i, a in enumerate(keep)}
@@ -315,7 +332,10 @@ class LinUCB(Policy):
 
     def _load(self, state):
         super()._load(state)
-        self.settled.load(state.get("settled"))
+        settled = state.get("settled")
+        if not (settled or {}).get("count") and (state.get("recent") or {}).get("full"):
+            settled = state["recent"]["full"]  # older snapshots: the short memory kept its own copy
+        self.settled.load(settled)
         self.feature_names = list(state.get("features", []))
         self.scale = float(state.get("scale", 1.0))
         self._index = {f: i for i, f in enumerate(self.feature_names)}
@@ -327,5 +347,6 @@ class LinUCB(Policy):
         self._b = np.array([arms[a]["b"] for a in self.arm_names], dtype=float).reshape(k, d)
         self._n = np.array([arms[a]["n"] for a in self.arm_names], dtype=float)
         self._inv, self._dirty = None, set()
+        self._shared_cache = self._recent_cache = None
         if self.recent is not None:
             self.recent.load(state.get("recent"), k, d)

@@ -14,7 +14,9 @@ So LinUCB keeps both: its full-memory data, and the same data discounted with
 ``recent_half_life``. Which one it decides with is a prequential model choice
 on settled rewards (decisions whose window closed, in decision order): a
 full-memory and a short-memory ridge model (``settled.py``) each predict every
-settled reward before learning it, and ``score`` sums the log-likelihood
+settled reward before learning it (the full one is the policy's own settled
+model, which change detection reads too: one copy, learned once by the
+policy), and ``score`` sums the log-likelihood
 advantage of the short one, forgetting with ``recent_window``. Past
 ``recent_switch`` nats the policy decides with the short memory, and back at
 0 with the full one. Switching throws nothing away and is undone as soon as
@@ -48,15 +50,15 @@ def log_likelihood(p: float, value: float, binary: bool) -> float:
 class RecentMemory:
     """LinUCB's data part (``D``, ``b`` per arm) discounted per decision, and when to decide with it."""
 
-    def __init__(self, half_life: float, window: float, switch: float, ridge: float, shared: float,
-                 full_discount: float = 1.0) -> None:
+    def __init__(self, half_life: float, window: float, switch: float, full: SettledRidge) -> None:
         self.discount = 0.5 ** (1.0 / float(half_life))
         self.forget = 0.5 ** (1.0 / float(window))
         self.switch = float(switch)
         self.D = np.zeros((0, 0, 0))
         self.b = np.zeros((0, 0))
-        self.full = SettledRidge(ridge, shared, full_discount)  # the settled-values twins of the two memories
-        self.short = SettledRidge(ridge, shared, self.discount)
+        # the settled-values twins of the two memories; ``full`` is the policy's, which it learns itself
+        self.full = full
+        self.short = SettledRidge(full.ridge, full.shared, self.discount)
         self.score = 0.0  # discounted log-likelihood advantage of the short memory (nats)
         self.active = False  # deciding with the short memory
         self.switches = 0
@@ -91,13 +93,13 @@ class RecentMemory:
     def clear(self) -> None:
         self.D[:] = 0.0
         self.b[:] = 0.0
-        self.full.clear()
         self.short.clear()
         self.score, self.active = 0.0, False
 
     # -- which memory to decide with -------------------------------------------
     def observe(self, arm: str, x: np.ndarray, value: float, binary: bool) -> None:
-        """A settled value, in decision order: both models predict it, then learn it."""
+        """A settled value, in decision order: both models predict it, then the short one learns it
+        (the full one is learned by its owner, after change detection has read it)."""
         if self.full.n(arm) >= MIN_SETTLED:
             gain = (log_likelihood(self.short.predict(arm, x), value, binary)
                     - log_likelihood(self.full.predict(arm, x), value, binary))
@@ -108,16 +110,14 @@ class RecentMemory:
             elif self.score < 0.0:
                 self.active = False
             self.switches += was != self.active
-        self.full.learn(arm, x, value)
         self.short.learn(arm, x, value)
 
     def state(self) -> dict[str, Any]:
-        return {"D": self.D.tolist(), "b": self.b.tolist(), "full": self.full.state(), "short": self.short.state(),
+        return {"D": self.D.tolist(), "b": self.b.tolist(), "short": self.short.state(),
                 "score": self.score, "active": self.active, "switches": self.switches}
 
     def load(self, state: Mapping[str, Any] | None, k: int, d: int) -> None:
         self.D, self.b = np.zeros((k, d, d)), np.zeros((k, d))
-        self.full.load(None)
         self.short.load(None)
         self.score, self.active, self.switches = 0.0, False, 0
         if not state:
@@ -126,7 +126,6 @@ class RecentMemory:
         b = np.array(state.get("b", []), dtype=float)
         if D.shape == (k, d, d) and b.shape == (k, d):
             self.D, self.b = D, b
-        self.full.load(state.get("full"))
         self.short.load(state.get("short"))
         self.score = float(state.get("score", 0.0))
         self.active = bool(state.get("active", False))

@@ -34,6 +34,7 @@ class SettledRidge:
         self.arms: dict[str, list[Any]] = {}  # arm -> [A (d x d), b (d), n]
         self.count = 0  # values learned
         self._beta: tuple[int, np.ndarray] | None = None
+        self._last: tuple[tuple, float] | None = None  # (arm, count, x) -> prediction
 
     def _cell(self, arm: str, d: int) -> list[Any]:
         cell = self.arms.get(arm)
@@ -61,10 +62,17 @@ class SettledRidge:
         return self._beta[1]
 
     def predict(self, arm: str, x: np.ndarray) -> float:
+        """The arm's prediction for ``x``; the last one is kept, since the short memory's model choice
+        and change detection ask for the same value in turn."""
+        key = (arm, self.count, x.tobytes())
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         d = len(x)
         cell = self._cell(arm, d)
         A = cell[0] + (self.ridge + self.shared) * np.eye(d)
-        return float(np.linalg.solve(A, cell[1] + self.shared * self._shared_beta(d)) @ x)
+        value = float(np.linalg.solve(A, cell[1] + self.shared * self._shared_beta(d)) @ x)
+        self._last = (key, value)
+        return value
 
     def learn(self, arm: str, x: np.ndarray, value: float) -> None:
         d = len(x)
@@ -82,10 +90,10 @@ class SettledRidge:
 
     def keep(self, arms: Sequence[str]) -> None:
         self.arms = {a: c for a, c in self.arms.items() if a in set(arms)}
-        self._beta = None
+        self._beta, self._last = None, None
 
     def clear(self) -> None:
-        self.arms, self.count, self._beta = {}, 0, None
+        self.arms, self.count, self._beta, self._last = {}, 0, None, None
 
     def state(self) -> dict[str, Any]:
         return {"count": self.count, "arms": {a: {"A": c[0].tolist(), "b": c[1].tolist(), "n": float(c[2])}
