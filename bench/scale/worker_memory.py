@@ -15,7 +15,7 @@ the end with its RSS once warmed up (the first sample after ``--warmup``
 seconds): within ± 10% is flat. Over SQLite ``serve`` also runs one
 dedicated learner process (``learner_supervisor``), which holds the pending
 decisions: it is not a worker, and its RSS is reported apart (bounded by
-``learning.MAX_PENDING``, not flat). Also ``python -m bench.scale.memory
+``--learner-max-pending``, not flat). Also ``python -m bench.scale.memory
 --worker-rss``.
 """
 
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     learner_sizes = [(t, mb) for t, sizes in learner_samples for mb in sizes.values()]
     if learner_sizes:
         peak = max(learner_sizes, key=lambda s: s[1])
-        print(f"learner process (one per store, bounded by MAX_PENDING pending decisions, not a worker): "
+        print(f"learner process (one per store, bounded by --learner-max-pending pending decisions, not a worker): "
               f"{learner_sizes[0][1]:.1f} MB at {learner_sizes[0][0]:.0f} s, peak {peak[1]:.1f} MB at {peak[0]:.0f} s, "
               f"{learner_sizes[-1][1]:.1f} MB at {learner_sizes[-1][0]:.0f} s")
     return 0

@@ -20,9 +20,8 @@ from typing import Any
 
 import httpx
 
-from bandit_helpers import RULES
 from conftest_paths import PYTHON
-from test_restart import AUTH, TOKEN, log_records, straight_run, traffic
+from test_restart import AUTH, TOKEN, log_records, serve_setup, straight_run, traffic
 from slotwise.proxy.operations.learner_lock import LearnerLock
 from slotwise.proxy.operations.learning import POLICIES_NAME, SNAPSHOT_NAME, LearningLoop
 from slotwise.proxy.personalization.choices import slot_configs
@@ -96,12 +95,8 @@ def assert_models_are_a_straight_run(seen: dict[int, dict[str, Any]], rules: Pat
 def test_two_workers_decide_with_the_one_learners_models_and_a_kill_9_of_it_loses_nothing(
     upstream: Any, tmp_path: Path, process_runner: Any, port_factory: Any
 ) -> None:
-    rules, data = tmp_path / "rules.yaml", tmp_path / "data"
-    rules.write_text(RULES)
     port = port_factory()
-    args = [PYTHON, "-m", "slotwise.cli", "serve", "--upstream", upstream.url, "--rules", str(rules),
-            "--data", str(data), "--port", str(port), "--workers", "2", "--admin-token", TOKEN,
-            "--log-level", "warning"]
+    rules, data, args = serve_setup(upstream, tmp_path, port, "--workers", "2", "--admin-token", TOKEN)
     sent: list[dict[str, Any]] = []
     with process_runner(args, port) as serve:
         learner = wait_for("the learner process holds the lock", lambda: holder(data), 30)
@@ -147,11 +142,8 @@ asyncio.run(main())
 def test_a_process_sharing_the_file_takes_over_a_learner_killed_with_9(
     upstream: Any, tmp_path: Path, process_runner: Any, port_factory: Any
 ) -> None:
-    rules, data = tmp_path / "rules.yaml", tmp_path / "data"
-    rules.write_text(RULES)
     port = port_factory()
-    args = [PYTHON, "-m", "slotwise.cli", "serve", "--upstream", upstream.url, "--rules", str(rules),
-            "--data", str(data), "--port", str(port), "--server", "uvicorn", "--log-level", "warning"]
+    rules, data, args = serve_setup(upstream, tmp_path, port, "--server", "uvicorn")
     sent: list[dict[str, Any]] = []
     with process_runner(args, port) as serve:  # one worker, no learner process: the worker learns
         traffic(serve.url, 3, sent, "a")
@@ -204,11 +196,8 @@ time.sleep(120)
 def test_a_worker_that_learns_hands_over_to_the_learner_process_that_wants_to(
     upstream: Any, tmp_path: Path, process_runner: Any, port_factory: Any
 ) -> None:
-    rules, data = tmp_path / "rules.yaml", tmp_path / "data"
-    rules.write_text(RULES)
     port = port_factory()
-    args = [PYTHON, "-m", "slotwise.cli", "serve", "--upstream", upstream.url, "--rules", str(rules),
-            "--data", str(data), "--port", str(port), "--server", "uvicorn", "--log-level", "warning"]
+    rules, data, args = serve_setup(upstream, tmp_path, port, "--server", "uvicorn")
     with process_runner(args, port) as serve:
         traffic(serve.url, 3, [], "a")
     loop = asyncio.new_event_loop()

@@ -110,15 +110,20 @@ def straight_run(rules: Path, data: Path) -> Learner:
     return learner
 
 
+def serve_setup(upstream: Any, tmp_path: Path, port: int, *extra: str) -> tuple[Path, Path, list[str]]:
+    """The rules file, the data directory and the ``slotwise serve`` command line of these tests."""
+    rules, data = tmp_path / "rules.yaml", tmp_path / "data"
+    rules.write_text(RULES)
+    args = [PYTHON, "-m", "slotwise.cli", "serve", "--upstream", upstream.url, "--rules", str(rules),
+            "--data", str(data), "--port", str(port), *extra, "--log-level", "warning"]
+    return rules, data, args
+
+
 def test_kill_9_and_restart_lose_nothing_and_count_nothing_twice(
     upstream: Any, tmp_path: Path, process_runner: Any, port_factory: Any
 ) -> None:
-    rules, data = tmp_path / "rules.yaml", tmp_path / "data"
-    rules.write_text(RULES)
     port = port_factory()
-    args = [PYTHON, "-m", "slotwise.cli", "serve", "--upstream", upstream.url, "--rules", str(rules),
-            "--data", str(data), "--port", str(port), "--server", "uvicorn", "--admin-token", TOKEN,
-            "--log-level", "warning"]
+    rules, data, args = serve_setup(upstream, tmp_path, port, "--server", "uvicorn", "--admin-token", TOKEN)
     sent: list[dict[str, Any]] = []
 
     # 1. a first run, stopped cleanly (SIGTERM): its final snapshot covers everything so far

@@ -9,7 +9,7 @@ or stock change shows at once).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from cachetools import TTLCache
 
@@ -23,22 +23,20 @@ _popular_cache: TTLCache[tuple[int, str | None], list[str]] = TTLCache(maxsize=5
 _co_viewed_cache: TTLCache[tuple[int, str], list[str]] = TTLCache(maxsize=4096, ttl=LIST_TTL_S)
 
 
-async def _popular(store: Store, category: str | None) -> list[str]:
-    key = (id(store), category)
-    cached = _popular_cache.get(key)
+async def _kept(cache: TTLCache[Any, list[str]], key: Any, fetch: Callable[[], Awaitable[list[str]]]) -> list[str]:
+    """A candidate list from ``cache`` while it is fresh, else fetched from the store and kept."""
+    cached = cache.get(key)
     if cached is None:
-        cached = await store.popular(category, CANDIDATES)
-        _popular_cache[key] = cached
+        cached = cache[key] = await fetch()
     return cached
+
+
+async def _popular(store: Store, category: str | None) -> list[str]:
+    return await _kept(_popular_cache, (id(store), category), lambda: store.popular(category, CANDIDATES))
 
 
 async def _co_viewed(store: Store, product: str) -> list[str]:
-    key = (id(store), product)
-    cached = _co_viewed_cache.get(key)
-    if cached is None:
-        cached = await store.co_viewed(product, CANDIDATES)
-        _co_viewed_cache[key] = cached
-    return cached
+    return await _kept(_co_viewed_cache, (id(store), product), lambda: store.co_viewed(product, CANDIDATES))
 
 
 async def fetch_recommendations(store: Store, spec: Any, page: Any, profile: Profile | None) -> list[dict[str, Any]]:
