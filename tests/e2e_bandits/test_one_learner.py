@@ -267,3 +267,22 @@ def test_a_follower_loads_the_models_not_the_full_snapshot_unless_they_stay_behi
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_learner_that_cannot_start_is_restarted_with_growing_pauses(tmp_path: Path) -> None:
+    """The supervisor backs off (1, 2, 4 … s, at most a minute) instead of starting a failing learner every second."""
+    from slotwise.proxy.config import Settings
+    from slotwise.proxy.operations.learner_supervisor import LearnerSupervisor, restart_delay
+
+    assert [restart_delay(n) for n in (1, 2, 3, 4, 8, 20)] == [1.0, 2.0, 4.0, 8.0, 60.0, 60.0]
+    starts = tmp_path / "starts"
+    supervisor = LearnerSupervisor(Settings(data=str(tmp_path)))
+    supervisor.command = [PYTHON, "-c", f"open({str(starts)!r}, 'a').write('x'); raise SystemExit(3)"]
+    supervisor.base_delay = 0.2  # then 0.4, 0.8: without a back-off it would start five or six times in 1.2 s
+    supervisor.start()
+    try:
+        time.sleep(1.2)
+        count = len(starts.read_text()) if starts.exists() else 0
+    finally:
+        supervisor.stop()
+    assert 2 <= count <= 3, count  # starts at ~0, ~0.2 and ~0.6 s (the next at ~1.4 s)

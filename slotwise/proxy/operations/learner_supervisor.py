@@ -15,11 +15,20 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 log = logging.getLogger("slotwise.learning")
 
 RESTART_DELAY_S = 1.0
+MAX_RESTART_DELAY_S = 60.0
+STEADY_S = 60.0  # a learner that ran this long before it exited starts the back-off again
+
+
+def restart_delay(quick_exits: int, base: float = RESTART_DELAY_S, cap: float = MAX_RESTART_DELAY_S) -> float:
+    """Seconds before the next start after ``quick_exits`` exits in a row that came soon after a start:
+    1, 2, 4, … up to a minute, so a learner that cannot start (a broken store, say) does not spin."""
+    return min(cap, base * 2 ** max(0, quick_exits - 1))
 
 
 def wants_learner_process(settings: Any) -> bool:
@@ -37,6 +46,8 @@ class LearnerSupervisor:
                         "learner", "--exit-with-parent"]
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
+        self.base_delay = RESTART_DELAY_S
+        self.steady_s = STEADY_S
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._keep_running, name="slotwise-learner", daemon=True)
@@ -52,16 +63,20 @@ class LearnerSupervisor:
                 self.process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
 
     def _keep_running(self) -> None:
+        quick_exits = 0
         while not self._stopping.is_set():
             process = self.process
             if process is None:
                 return
+            started = time.monotonic()
             code = process.wait()
             if self._stopping.is_set():
                 return
+            quick_exits = quick_exits + 1 if time.monotonic() - started < self.steady_s else 1
+            delay = restart_delay(quick_exits, self.base_delay)
             log.warning("the learner process exited (status %s); a worker learns meanwhile; restarting it in %.0f s",
-                        code, RESTART_DELAY_S)
-            if self._stopping.wait(RESTART_DELAY_S):
+                        code, delay)
+            if self._stopping.wait(delay):
                 return
             self.restarts += 1
             self._spawn()
