@@ -48,6 +48,11 @@ from slotwise.proxy.forwarding.headers import Headers
 WS_MAX_MESSAGE = 16 * 1024 * 1024  # uvicorn's default for the client side too
 MAX_CONNECTIONS = 512
 KEEPALIVE_S = 30.0
+# An origin's response head: aiohttp's defaults (8,190 bytes a line, 128 headers) turn a long
+# Content-Security-Policy or a store's big Set-Cookie into a 502 that the store never sees
+# without us. Browsers and CDNs accept far more; these bound memory, not what a store may send.
+MAX_HEADER_LINE = 64 * 1024
+MAX_HEADERS = 512
 
 _TIMEOUT_CAUSES: tuple[type[BaseException], ...] = (
     aiohttp.ServerTimeoutError,
@@ -185,6 +190,9 @@ def _session(settings: Settings) -> aiohttp.ClientSession:
         cookie_jar=aiohttp.DummyCookieJar(),  # never keep one visitor's cookies for the next
         skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
         response_class=_HintedResponse,
+        max_line_size=MAX_HEADER_LINE,
+        max_field_size=MAX_HEADER_LINE,
+        max_headers=MAX_HEADERS,
         # no read timeout here: head and idle timeouts are applied per request by ``Upstream``
         timeout=aiohttp.ClientTimeout(total=None, connect=settings.connect_timeout,
                                       sock_connect=settings.connect_timeout, sock_read=None),
