@@ -100,6 +100,7 @@ class ServerProcess:
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.stderr: Any = None
+        self._final_log = ""
 
     @property
     def url(self) -> str:
@@ -120,8 +121,10 @@ class ServerProcess:
 
     def log(self) -> str:
         """What the server wrote to stderr so far."""
-        if self.stderr is None or self.stderr.closed:
+        if self.stderr is None:
             return ""
+        if self.stderr.closed:
+            return self._final_log
         self.stderr.seek(0)
         return self.stderr.read().decode(errors="replace")
 
@@ -138,6 +141,9 @@ class ServerProcess:
             os.killpg(self.proc.pid, 9)
         except (ProcessLookupError, PermissionError):
             pass
+        if self.stderr is not None and not self.stderr.closed:  # still readable through ``log()``
+            self._final_log = self.log()
+            self.stderr.close()
 
 
 @pytest.fixture

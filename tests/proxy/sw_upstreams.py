@@ -256,6 +256,8 @@ class RawUpstream:
             self.loop.run_until_complete(main())
         except asyncio.CancelledError:
             pass
+        finally:
+            self.loop.close()
 
     def __enter__(self) -> "RawUpstream":
         self.thread.start()
