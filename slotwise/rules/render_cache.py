@@ -140,8 +140,9 @@ Deferred = Mapping[str, tuple[Callable[[], Hashable], Callable[[], Any]]]
 class CachedTemplate:
     """A compiled template and its rendered outputs keyed by what it reads."""
 
-    def __init__(self, template: Template, tree: nodes.Template, max_chars: int = CACHE_CHARS) -> None:
+    def __init__(self, template: Template, tree: nodes.Template, source: str = "", max_chars: int = CACHE_CHARS) -> None:
         self.template = template
+        self.source = source  # as written (bench.proxy.render_cpu renders it with plain Jinja beside)
         self.reads = reads(tree, template.environment.globals)
         self._plan = tuple((name, None if members is None else tuple(sorted(members)))
                            for name, members in sorted(self.reads.names.items()))

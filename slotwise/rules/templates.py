@@ -26,6 +26,6 @@ def compile_template(
     if tree is None or problems:
         return None, problems
     try:
-        return CachedTemplate(env.from_string(source), tree), []
+        return CachedTemplate(env.from_string(source), tree, source), []
     except TemplateSyntaxError as exc:  # unknown filter or test
         return None, [Problem(exc.lineno or 1, f"template error: {exc.message}")]
