@@ -276,10 +276,11 @@ def test_frozen_key_is_the_key_of_the_frozen_value(value: Any) -> None:
 def test_a_full_cache_drops_old_outputs_within_its_bound() -> None:
     template, _ = compile_template("{{ a }}", {"a"})
     assert template is not None
-    small = CachedTemplate(template.template, template.template.environment.parse("{{ a }}"), max_chars=1000)
+    small = CachedTemplate(template.template, template.template.environment.parse("{{ a }}"), max_bytes=10_000)
     for i in range(100):
         assert small.render({"a": str(i) * 20}) == str(i) * 20
-    assert small._cache.currsize <= 1000 and len(small._cache) < 100
+    assert small._cache.currsize <= 10_000 and 0 < len(small._cache) < 100
+    assert small.render({"a": "99" * 20}) == "99" * 20 and small.hits == 1  # the latest stays
 
 
 def test_reads_names_members_and_whole_values() -> None:
