@@ -291,3 +291,12 @@ def test_reads_names_members_and_whole_values() -> None:
     assert reads.names["page"] == {("item", "category")}
     assert reads.names["recommendations"] is None and reads.names["request"] is None
     assert "p" not in reads.names
+
+
+def test_random_templates_render_anew_every_time() -> None:
+    """docs/rules.md: templates using `random` or `lipsum` are never served from the cache."""
+    for source in ["{{ range(1000) | random }}", "{{ lipsum(1, html=False, min=5, max=20) }}",
+                   "{{ ['abcdefghijklmnop'] | map('random') | join }}"]:
+        template = fresh(source)
+        outputs = {template.render({}) for _ in range(20)}
+        assert len(outputs) > 1 and template.hits == 0, source
