@@ -11,13 +11,17 @@ suggestion, which is what makes a typo a load error instead of a silent no-op.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Collection
+from typing import Any, Callable, Collection, Iterator, Mapping
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.environment import TemplateExpression
+from jinja2.nodes import EvalContext
 from jinja2.parser import Parser
+from jinja2.runtime import Undefined, missing
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from slotwise.rules.checker import did_you_mean
+from slotwise.rules.sandbox import RulesSandbox
 from slotwise.rules.vocabulary import FACTS, JINJA_GLOBALS, MAPPING_METHODS
 
 
@@ -35,7 +39,7 @@ def money(value: Any, currency: Any = None) -> str:
 
 def make_environment(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
     """The sandbox all rules code runs in (one per escaping mode, shared by a RuleSet)."""
-    env = ImmutableSandboxedEnvironment(autoescape=autoescape, undefined=ChainableUndefined)
+    env = RulesSandbox(autoescape=autoescape, undefined=ChainableUndefined)
     env.filters["money"] = money
     return env
 
@@ -122,10 +126,107 @@ def compile_expression(source: str, allowed: Collection[str]) -> tuple[Callable[
     if problems:
         return None, problems
     try:
-        function = TEXT_ENV.compile_expression(source)
+        function = CompiledExpression(source, tree)
     except TemplateSyntaxError as exc:  # filters/tests unknown to the sandbox
         return None, [Problem(exc.lineno or 1, f"error in expression {source.strip()!r}: {exc.message}")]
     return function, []
+
+
+_DIRECT_NODES = (nodes.Name, nodes.Const, nodes.Getattr, nodes.Getitem, nodes.Slice, nodes.And, nodes.Or, nodes.Not,
+                 nodes.Neg, nodes.Pos, nodes.Compare, nodes.Operand, nodes.Tuple, nodes.List, nodes.Dict, nodes.Pair,
+                 nodes.CondExpr, nodes.BinExpr, nodes.Concat, nodes.Filter, nodes.Test)
+"""What an expression may contain to run without a Jinja ``Context``: its compiled code then reads only
+names (``resolve_or_missing``), ``eval_ctx`` and the ``result`` it stores. Calls (and filters or tests
+given the context) take Jinja's own path."""
+
+
+def _runs_directly(tree: nodes.Node) -> bool:
+    for node in (tree, *tree.find_all(nodes.Node)):
+        if not isinstance(node, _DIRECT_NODES):
+            return False
+        if isinstance(node, (nodes.Filter, nodes.Test)):
+            table = TEXT_ENV.filters if isinstance(node, nodes.Filter) else TEXT_ENV.tests
+            pass_arg = getattr(table.get(node.name), "jinja_pass_arg", None)
+            if pass_arg is not None and pass_arg.name == "context":
+                return False
+    return True
+
+
+class _NoExports:
+    """``context.exported_vars`` for an expression's code: nothing is exported from an expression."""
+
+    __slots__ = ()
+
+    def add(self, name: str) -> None:
+        pass
+
+
+class _Scope:
+    """The little of a Jinja ``Context`` an expression's compiled code touches.
+
+    Resolves like ``Context.resolve_or_missing`` over ``dict(globals, **names)``: names first,
+    then the environment's globals; ``vars`` receives ``result``.
+    """
+
+    __slots__ = ("_names", "vars")
+    exported_vars = _NoExports()
+    eval_ctx: EvalContext
+    _globals: Mapping[str, Any]
+
+    def __init__(self, names: Mapping[str, Any]) -> None:
+        self._names = names
+        self.vars: dict[str, Any] = {}
+
+    def resolve_or_missing(self, key: str) -> Any:
+        names = self._names
+        if key in names:
+            return names[key]
+        return self._globals.get(key, missing)
+
+
+_Scope.eval_ctx = EvalContext(TEXT_ENV)
+_Scope._globals = TEXT_ENV.globals
+
+
+class CompiledExpression:
+    """A ``when``/``order``/``value`` expression, compiled once; ``evaluate(names)`` per use.
+
+    The same code Jinja generates for ``compile_expression`` (so the same sandbox, operators
+    and Undefined chaining; Undefined comes out as None), run against a ``_Scope`` instead of a
+    new ``Context`` per call where the expression allows it (see ``_DIRECT_NODES``).
+    """
+
+    __slots__ = ("source", "_root", "_jinja")
+
+    def __init__(self, source: str, tree: nodes.Expr) -> None:
+        self.source = source
+        direct = _runs_directly(tree)
+        tree.set_environment(TEXT_ENV)
+        body = [nodes.Assign(nodes.Name("result", "store"), tree, lineno=1)]
+        template = TEXT_ENV.from_string(nodes.Template(body, lineno=1))  # as Environment.compile_expression
+        self._jinja = TemplateExpression(template, undefined_to_none=True)
+        self._root: Callable[[Any], Iterator[str]] | None = template.root_render_func if direct else None
+
+    @property
+    def direct(self) -> bool:
+        """Whether it runs without a Jinja ``Context`` (tests assert which expressions do)."""
+        return self._root is not None
+
+    def evaluate(self, names: Mapping[str, Any]) -> Any:
+        """The value for these names (a mapping: no ``**`` dict per call)."""
+        if self._root is None:
+            return self._jinja(names)
+        scope = _Scope(names)
+        for _ in self._root(scope):  # an expression's code yields nothing: it stores `result`
+            pass
+        value = scope.vars["result"]
+        return None if isinstance(value, Undefined) else value
+
+    def __call__(self, **names: Any) -> Any:
+        return self.evaluate(names)
+
+    def __repr__(self) -> str:
+        return f"CompiledExpression({self.source!r})"
 
 
 def template_problems(env: ImmutableSandboxedEnvironment, source: str, allowed: Collection[str]) -> tuple[nodes.Template | None, list[Problem]]:

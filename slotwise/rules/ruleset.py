@@ -11,8 +11,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
-from jinja2 import Template
-
 from slotwise.bandits.assignment import HOLDOUT_SALT, bucket
 from slotwise.profile import SESSION_TIMEOUT_S
 from slotwise.rules import actions
@@ -21,14 +19,17 @@ from slotwise.rules.capture import CaptureSettings
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.context import Context
 from slotwise.rules.errors import RuleEvaluationError
+from slotwise.rules.expressions import CompiledExpression
 from slotwise.rules.html_api import Edit, ItemKey
 from slotwise.rules.journey_settings import JourneySettings
 from slotwise.rules.pages import Headers, PageMatcher, Query, normalize_query
+from slotwise.rules.render_cache import CachedTemplate, frozen_key
 from slotwise.rules.signals import Signals
 from slotwise.rules.schema import INSERT_ACTIONS, CouponCost, RecommendSpec
 from slotwise.rules.visitor import freeze
 
-Expression = Callable[..., Any]
+Expression = CompiledExpression
+Template = CachedTemplate
 
 
 class AttributionWindow(NamedTuple):
@@ -122,7 +123,7 @@ class Slot:
         if self.when is None:
             return True
         try:
-            return bool(self.when(**ctx.names))
+            return bool(self.when.evaluate(ctx.names))
         except Exception as exc:
             raise RuleEvaluationError(self.id, f"'when' {self.when_source!r} failed: {type(exc).__name__}: {exc}") from exc
 
@@ -150,25 +151,21 @@ class Slot:
         names = {**ctx.names, "vars": v.vars, "slot": self.id, "variant": v.id}
         if self.action in INSERT_ACTIONS or self.action == "popup":
             assert v.template is not None
-            if v.recommend is not None:
-                recs = tuple(freeze(dict(r)) for r in (recommendations or ())[: v.recommend.limit])
-                if not recs:
-                    return None  # no candidates: leave the page as it is
-                names["recommendations"] = recs
-            else:
-                names["recommendations"] = tuple(freeze(dict(r)) for r in (recommendations or ()))
-            html = v.template.render(names)
+            recs = (recommendations or ())[: v.recommend.limit] if v.recommend is not None else (recommendations or ())
+            if v.recommend is not None and not recs:
+                return None  # no candidates: leave the page as it is
+            html = v.template.render(names, {"recommendations": _frozen_recommendations(recs)})
             if self.action == "popup":
                 return actions.popup_edit(self.id, self.selector, self.trigger, html, decision_id=decision_id)
             return actions.insert_edit(self.id, self.selector, self.action, html, decision_id=decision_id, limit=self.limit)
         if self.action == "reorder":
             assert v.order is not None
-            return actions.reorder_edit(self.id, self.selector, self.key or "data-category", v.order(**names),
+            return actions.reorder_edit(self.id, self.selector, self.key or "data-category", v.order.evaluate(names),
                                         decision_id=decision_id, limit=self.limit)
         if self.action in ("select-option", "set-value"):
             assert v.value is not None
             attributes = {n: (t.render(names) if t is not None else None) for n, t in v.attributes.items()}
-            return actions.value_edit(self.id, self.selector, self.action, v.value(**names), decision_id=decision_id,
+            return actions.value_edit(self.id, self.selector, self.action, v.value.evaluate(names), decision_id=decision_id,
                                       limit=self.limit, key=self.key if self.action == "select-option" else None,
                                       items=self.items, attributes=attributes)
         if self.action == "set-attribute":
@@ -188,6 +185,12 @@ class Slot:
             f"{len(self.variants)} variant{'s' if len(self.variants) != 1 else ''} ({arms}); "
             f"goal {self.goal}; policy {self.policy.name} (sticky {self.policy.sticky})"
         )
+
+
+def _frozen_recommendations(recs: Sequence[Mapping[str, Any]]) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """The template's ``recommendations``: keyed from the dicts as they come, frozen only to render."""
+    plain = [r if type(r) is dict else dict(r) for r in recs]
+    return (lambda: (tuple, *[frozen_key(r) for r in plain])), (lambda: tuple(freeze(r) for r in plain))
 
 
 def holdout_bucket(visitor_id: str) -> float:

@@ -18,12 +18,12 @@ from slotwise.rules.signals import Signals
 from slotwise.rules.stage import NO_STAGE, stages
 
 
-_SCALARS = (str, int, float, bool, type(None))
+SCALARS = (str, int, float, bool, type(None))
 
 
 def freeze(value: Any) -> Any:
     """A deep read-only copy: lists become tuples, dicts read-only mappings."""
-    if isinstance(value, _SCALARS):  # most values: checked first (an ABC check costs ~10x more)
+    if isinstance(value, SCALARS):  # most values: checked first (an ABC check costs ~10x more)
         return value
     if isinstance(value, Affinities):
         return value  # read-only already, with its default

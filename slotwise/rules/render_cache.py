@@ -1,0 +1,206 @@
+"""Rendered variant templates kept per input: a page renders the same cards for many visitors.
+
+A template's output depends only on what it reads: the names it does not
+declare itself (``jinja2.meta.find_undeclared_variables``), and of those
+only the members it names (``visitor.cart_count``, ``vars.title``) when every
+use of a name is such a member read. ``reads`` finds that at compile time; per
+render the key is those values in a hashable form that tells apart all that a
+template could (``1``/``True``/``1.0``, ``0.0``/``-0.0``, a tuple/a mapping, a
+``Markup``/a ``str``): ``value_key``. A value without an exact key (an
+Undefined, an object of another type) is not cached: the template renders as
+before. Templates that could differ between two renders of the same inputs
+(``lipsum``, the ``random`` filter, a global the environment does not fix) are
+never cached. The cache belongs to the compiled template, so a rules reload
+starts empty; it is an LRU bounded in (estimated) bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection, Hashable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from cachetools import LRUCache
+from jinja2 import Template, meta, nodes
+
+from slotwise.rules.interests import Affinities
+from slotwise.rules.visitor import SCALARS
+
+CACHE_BYTES = 1 << 20
+"""Memory one template's cache may hold (estimated per entry by ``_size``): ~150 blocks of four cards."""
+
+PURE_GLOBALS = frozenset({"range", "dict", "namespace", "cycler", "joiner"})
+"""Jinja globals whose result depends on their arguments alone (``lipsum`` is random)."""
+
+_DYNAMIC_FILTERS = frozenset({"map", "select", "reject", "selectattr", "rejectattr"})
+
+
+class Uncacheable(Exception):
+    """A value with no exact hashable key: the render is not cached."""
+
+
+Member = tuple[str, str]  # ("attr" | "item", name)
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What a template reads: per name, the members it reads (None: the whole value)."""
+
+    names: Mapping[str, frozenset[Member] | None]
+    cacheable: bool
+
+
+def reads(tree: nodes.Template, global_names: Collection[str]) -> Reads:
+    """The names (and members) a template's output depends on, from its AST.
+
+    ``find_undeclared_variables`` leaves out the environment's globals (``range``, ``lipsum``): they
+    are read from the context too (a name given to the render would win), so they count as read."""
+    undeclared = set(meta.find_undeclared_variables(tree))
+    undeclared |= {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load" and n.name in global_names}
+    members: dict[str, set[Member]] = {name: set() for name in undeclared}
+    whole: set[str] = set()
+    through_member: set[int] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node
+        if not isinstance(target, nodes.Name) or target.name not in members:
+            continue
+        if isinstance(node, nodes.Getattr):
+            members[target.name].add(("attr", node.attr))
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            members[target.name].add(("item", node.arg.value))
+        else:
+            continue  # a computed key: the name counts as read whole below
+        through_member.add(id(target))
+    for name_node in tree.find_all(nodes.Name):
+        if name_node.name in members and id(name_node) not in through_member:
+            whole.add(name_node.name)
+    return Reads(
+        names=MappingProxyType({n: (None if n in whole else frozenset(m)) for n, m in members.items()}),
+        cacheable=_deterministic(tree),
+    )
+
+
+def _deterministic(tree: nodes.Template) -> bool:
+    """False if the template could render differently twice from the same inputs."""
+    for node in tree.find_all(nodes.Filter):
+        if node.name == "random":
+            return False
+        if node.name in _DYNAMIC_FILTERS and node.args:  # map("random") calls a filter named at runtime
+            first = node.args[0]
+            if not isinstance(first, nodes.Const) or first.value == "random":
+                return False
+    return True
+
+
+def value_key(value: Any) -> Hashable:
+    """A hashable key equal for two values exactly when a template cannot tell them apart.
+
+    Exact types only (``str`` but not ``Markup``); the frozen shapes rules values take: tuples
+    and read-only mappings (in their order). Raises ``Uncacheable`` for anything else."""
+    kind = type(value)
+    if kind is str or value is None:
+        return value
+    if kind is int or kind is bool:
+        return (kind, value)
+    if kind is float:
+        return (kind, repr(value))  # 0.0 == -0.0 but they render differently
+    if kind is tuple:
+        return (kind, *[value_key(v) for v in value])
+    if kind is MappingProxyType or kind is dict:
+        return (kind, *[(value_key(k), value_key(v)) for k, v in value.items()])
+    raise Uncacheable(kind.__name__)
+
+
+def frozen_key(value: Any) -> Hashable:
+    """``value_key(freeze(value))`` without building the frozen copy (recommendations, per page)."""
+    kind = type(value)
+    if kind is str or value is None:
+        return value
+    if kind is int or kind is bool:
+        return (kind, value)
+    if kind is float:
+        return (kind, repr(value))
+    if isinstance(value, SCALARS) or isinstance(value, Affinities):
+        raise Uncacheable(kind.__name__)  # kept as they are by freeze, and not exact types
+    if isinstance(value, (dict, Mapping)):  # str values inline: most of a recommendation's fields
+        return (MappingProxyType, *[(k if type(k) is str else value_key(k), v if type(v) is str else frozen_key(v))
+                                    for k, v in value.items()])
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return (tuple, *[v if type(v) is str else frozen_key(v) for v in items])
+    raise Uncacheable(kind.__name__)
+
+
+Deferred = Mapping[str, tuple[Callable[[], Hashable], Callable[[], Any]]]
+"""Names given as (their key, their value), each computed only when needed: the value only to render."""
+
+
+class CachedTemplate:
+    """A compiled template and its rendered outputs keyed by what it reads."""
+
+    def __init__(self, template: Template, tree: nodes.Template, source: str = "", max_bytes: int = CACHE_BYTES) -> None:
+        self.template = template
+        self.source = source  # as written (bench.proxy.render_cpu renders it with plain Jinja beside)
+        self.reads = reads(tree, template.environment.globals)
+        self._plan = tuple((name, None if members is None else tuple(sorted(members)))
+                           for name, members in sorted(self.reads.names.items()))
+        self._cache: LRUCache[Hashable, str] = LRUCache(maxsize=max_bytes, getsizeof=_size)
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def environment(self) -> Any:
+        return self.template.environment
+
+    def render(self, names: Mapping[str, Any], deferred: Deferred | None = None) -> str:
+        """The template's output for these names (and ``deferred`` ones), from the cache when it has it."""
+        deferred = deferred or {}
+        key = self._key(names, deferred)
+        if key is not None:
+            with self._lock:
+                found = self._cache.get(key)
+                if found is not None:
+                    self.hits += 1
+                    return found
+        values = {**names, **{name: build() for name, (_, build) in deferred.items()}} if deferred else names
+        html = self.template.render(values)
+        if key is not None:
+            with self._lock:
+                self.misses += 1
+                self._cache[key] = html
+        return html
+
+    def _key(self, names: Mapping[str, Any], deferred: Deferred) -> Hashable | None:
+        """Every value the output depends on, or None when one has no exact key."""
+        if not self.reads.cacheable:
+            return None
+        env = self.template.environment
+        parts: list[Hashable] = []
+        try:
+            for name, members in self._plan:
+                if name in deferred:
+                    parts.append(("=", deferred[name][0]()))
+                elif name not in names:
+                    if name not in PURE_GLOBALS or name not in env.globals:
+                        return None  # a name no render fixes (lipsum, self ...): never cached
+                    parts.append(("g",))  # the same for every render
+                elif members is None:
+                    parts.append(("=", value_key(names[name])))
+                else:
+                    value = names[name]
+                    parts.append((".", *[value_key(env.getattr(value, m) if kind == "attr" else env.getitem(value, m))
+                                         for kind, m in members]))
+        except Exception:  # Uncacheable, or a fact that fails to compute: the plain render decides
+            return None
+        return tuple(parts)
+
+
+def _size(html: str) -> int:
+    """An entry's memory, estimated from its output: the key holds the values the output was made of.
+
+    Measured with tracemalloc on ``examples/recommendations.html`` (four cards, 1.2 KB of output):
+    ~7 KB an entry, key, output and the cache's own bookkeeping."""
+    return 6 * len(html) + 256
