@@ -366,7 +366,7 @@ class SlotwisePersonalizer:
         if ruleset.consent == "required" and not (work.profile and work.profile.consent == "granted"):
             tag_data["consent"] = "required"  # the tag sends nothing until the visitor consents
         nonce = self.readings.nonce(digest, html)
-        script = script_tag(nonce, data=tag_data, src=self.tag_api.assets.url())
+        script = _tag_script(nonce, tuple(tag_data.items()), self.tag_api.assets.url())
         if forced is not None:  # the preview bar: only ever on a page opened with a preview link
             script += self.bar.markup(flow, work, forced, nonce)
         body = inject_before_body_end(body, script.encode(), not_before=flow.html_sent, charset=flow.charset)
@@ -583,6 +583,12 @@ class SlotwisePersonalizer:
             else:
                 rest.append(item)
         return await self.capture.expand(visitor_id, rest, now, self.ruleset())
+
+
+@functools.lru_cache(maxsize=1024)
+def _tag_script(nonce: str | None, data: tuple[tuple[str, str], ...], src: str) -> str:
+    """``script_tag`` kept by all it is made of: the same few elements go into every page."""
+    return script_tag(nonce, data=dict(data), src=src)
 
 
 def build_personalizer(settings: Settings) -> SlotwisePersonalizer:
