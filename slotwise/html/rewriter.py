@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import itertools
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -45,10 +46,21 @@ from .tree import new_order
 
 Targets = tuple[tuple[Target, ...], ...]
 
-_CACHE: LRUCache[tuple[Any, ...], Targets] = LRUCache(maxsize=256)
-_PLANS: LRUCache[tuple[Any, ...], Any] = LRUCache(maxsize=2048)
-"""Per kept page: admitted applications and reordered contents (see the module docstring); keys start with
-the targets' own key (page digest, codec, edits' selectors), so a page or rules change never meets them."""
+_CACHE: LRUCache[tuple[Any, ...], tuple[Targets, int]] = LRUCache(maxsize=256)
+"""Kept targets per (page digest, codec, edits' selectors), each with a number of its own (``_STAMPS``)
+that keys what is kept for it in ``_PLANS``: cheaper to hash than the key, and never reused."""
+_STAMPS = itertools.count()
+PLANS_BYTES = 4 * 1024 * 1024
+
+
+def _plan_size(value: Any) -> int:
+    """What a kept plan entry weighs: a reordered content its bytes, an admitted list a nominal 256."""
+    return len(value) + 64 if isinstance(value, bytes) else 256
+
+
+_PLANS: LRUCache[tuple[Any, ...], Any] = LRUCache(maxsize=PLANS_BYTES, getsizeof=_plan_size)
+"""Per kept page: admitted applications and reordered contents (see the module docstring), at most
+``PLANS_BYTES``; keys start with the kept targets' stamp, so a page or rules change never meets them."""
 _CACHE_LOCK = threading.Lock()
 _local = threading.local()
 
@@ -177,9 +189,10 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
     if cache:
         key = _cache_key(digest if digest is not None else page_digest(html), codec, edits)
         with _CACHE_LOCK:
-            targets = _CACHE.get(key)
-        if targets is not None:
-            body = _splice(html, edits, targets, matches, codec, frozen, errors, page_key=key)
+            kept = _CACHE.get(key)
+        if kept is not None:
+            targets, stamp = kept
+            body = _splice(html, edits, targets, matches, codec, frozen, errors, stamp=stamp)
             result = _result(html, body, matches, "splice", cached=True)
             result.errors = errors
             return result
@@ -210,7 +223,7 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
     else:
         if key is not None and not set(errors) - frozen_errors(errors):  # selector errors: not cached
             with _CACHE_LOCK:
-                _CACHE[key] = targets
+                _CACHE[key] = (targets, next(_STAMPS))
         result = _result(html, body, matches, "splice")
         result.errors = errors
         return result
@@ -292,10 +305,10 @@ def _decide(edits: Sequence[Edit], targets: Targets, claims: Claims, matches: di
 
 
 def _splice(html: bytes, edits: Sequence[Edit], targets: Targets, matches: dict[int, int], codec: str,
-            frozen: int = 0, errors: dict[int, str] | None = None, page_key: tuple[Any, ...] | None = None) -> bytes:
-    """``page_key``: the targets' cache key, when they came from the cache (the plan is then kept too)."""
-    if page_key is not None and not frozen:
-        admitted = _kept_decision(edits, targets, page_key)
+            frozen: int = 0, errors: dict[int, str] | None = None, stamp: int | None = None) -> bytes:
+    """``stamp``: the kept targets' number, when they came from the cache (the plan is then kept too)."""
+    if stamp is not None and not frozen:
+        admitted = _kept_decision(edits, targets, stamp)
         for i, _ in admitted:
             matches[i] += 1
     else:
@@ -304,22 +317,22 @@ def _splice(html: bytes, edits: Sequence[Edit], targets: Targets, matches: dict[
         return html
     sp = Splicer(html, codec)
     for i, t in admitted:
-        _splice_one(sp, html, edits[i], t, codec, (page_key, i) if page_key is not None else None)
+        _splice_one(sp, html, edits[i], t, codec, (stamp, i) if stamp is not None else None)
     return html if sp.empty else sp.build()
 
 
-def plan_key(page_key: tuple[Any, ...], edits: Sequence[Edit], targets: Targets) -> tuple[Any, ...]:
-    """Everything ``_decide`` reads of the edits, beside the targets (``page_key`` names them): each
+def plan_key(stamp: int, edits: Sequence[Edit], targets: Targets) -> tuple[Any, ...]:
+    """Everything ``_decide`` reads of the edits, beside the targets (``stamp`` names them): each
     edit's action, whether it carries a decision (a decision's mark claims the start tag too), and
     which of its targets it applies to (a ``select-option`` with no such option applies to none)."""
-    return ("plan", page_key, tuple(
+    return ("plan", stamp, tuple(
         (e.action, e.decision_id is not None, tuple(applies(e, t) for t in ts)) for e, ts in zip(edits, targets)
     ))
 
 
-def _kept_decision(edits: Sequence[Edit], targets: Targets, page_key: tuple[Any, ...]) -> list[tuple[int, Target]]:
+def _kept_decision(edits: Sequence[Edit], targets: Targets, stamp: int) -> list[tuple[int, Target]]:
     """``_decide`` of kept targets (no frozen bytes), kept under ``plan_key``."""
-    key = plan_key(page_key, edits, targets)
+    key = plan_key(stamp, edits, targets)
     with _CACHE_LOCK:
         admitted = _PLANS.get(key)
     if admitted is None:
@@ -345,8 +358,8 @@ def _reordered(html: bytes, t: Target, perm: list[int]) -> bytes:
 
 
 def _kept_reordered(html: bytes, t: Target, order: tuple[str, ...], where: tuple[Any, ...] | None) -> bytes | None:
-    """``_reordered`` for the visitor's ``order`` (None: already in that order). ``where`` — the targets'
-    cache key and the edit's index — with the element's offset and the order keeps it per page."""
+    """``_reordered`` for the visitor's ``order`` (None: already in that order). ``where`` — the kept
+    targets' stamp and the edit's index — with the element's offset and the order keeps it per page."""
     key = ("reorder", where, t.ref.start, order) if where is not None else None
     if key is not None:
         with _CACHE_LOCK:

@@ -42,9 +42,9 @@ _DOCTYPE = re.compile(rb"<!doctype\s+html", re.IGNORECASE)
 _RAW_TEXT = frozenset({b"script", b"style", b"textarea", b"title", b"xmp", b"noembed", b"noframes", b"iframe",
                        b"plaintext"})  # not noscript: a parser without scripting reads its elements
 _GIVE_UP = 256 * 1024  # a start tag that has not closed after this many bytes: stop streaming there
-_KEPT_PREFIX = 64 * 1024  # a stop further into the page than this is not kept (bounded memory)
+_KEPT_PREFIX = 32 * 1024  # a stop further into the page than this is not kept (bounded memory: at most 4 MB)
 _KEPT_PER_SET = 4  # prefixes kept per selector set (pages whose heads differ)
-_KEPT: LRUCache[tuple["Subject", ...], tuple[tuple[bytes, int, bool], ...]] = LRUCache(maxsize=64)
+_KEPT: LRUCache[tuple[str, ...], tuple[tuple[bytes, int, bool], ...]] = LRUCache(maxsize=32)
 _KEPT_LOCK = threading.Lock()
 
 
@@ -147,7 +147,7 @@ class StreamGuard:
 
     def __init__(self, selectors: Sequence[str]) -> None:
         self.subjects = [s for selector in selectors for s in subjects(selector)]
-        self._key = tuple(self.subjects)
+        self._key = tuple(selectors)  # what the subjects are made of (strings: their hashes are kept)
         self.pos = 0
         self.stop: int | None = None
         self.document = False
