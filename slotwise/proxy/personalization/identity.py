@@ -111,7 +111,7 @@ class VisitorCookies:
 
 def cookie_value(header: str, name: str) -> str | None:
     """One cookie's value from a Cookie header, tolerating junk around it."""
-    if len(header) > 16384:
+    if len(header) > 16384 or name not in header:  # most requests carry no preview cookie: no split for it
         return None
     for part in header.split(";"):
         key, sep, value = part.strip().partition("=")
