@@ -13,12 +13,20 @@ passed in by a caller that already has it): a page served to many visitors is
 parsed once, then every view is a splice. ``has_targets`` tells a caller
 whether a rewrite would be that splice (cheap, no parse), so that only a real
 parse is worth moving off the event loop.
+
+A splice of kept targets keeps two more things per page (``_PLANS``): which
+(edit, element) applications go ahead — a pure function of the targets and,
+per edit, its action, whether it carries a decision and which targets it
+``applies`` to — and a reordered element's new content, a pure function of the
+page, the element and the permutation. What differs per visitor (the
+fragments, the decision ids, the chosen option) is still spliced each time.
 """
 
 from __future__ import annotations
 
 import codecs
 import functools
+import itertools
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -38,7 +46,21 @@ from .tree import new_order
 
 Targets = tuple[tuple[Target, ...], ...]
 
-_CACHE: LRUCache[tuple[Any, ...], Targets] = LRUCache(maxsize=256)
+_CACHE: LRUCache[tuple[Any, ...], tuple[Targets, int]] = LRUCache(maxsize=256)
+"""Kept targets per (page digest, codec, edits' selectors), each with a number of its own (``_STAMPS``)
+that keys what is kept for it in ``_PLANS``: cheaper to hash than the key, and never reused."""
+_STAMPS = itertools.count()
+PLANS_BYTES = 4 * 1024 * 1024
+
+
+def _plan_size(value: Any) -> int:
+    """What a kept plan entry weighs: a reordered content its bytes, an admitted list a nominal 256."""
+    return len(value) + 64 if isinstance(value, bytes) else 256
+
+
+_PLANS: LRUCache[tuple[Any, ...], Any] = LRUCache(maxsize=PLANS_BYTES, getsizeof=_plan_size)
+"""Per kept page: admitted applications and reordered contents (see the module docstring), at most
+``PLANS_BYTES``; keys start with the kept targets' stamp, so a page or rules change never meets them."""
 _CACHE_LOCK = threading.Lock()
 _local = threading.local()
 
@@ -46,6 +68,7 @@ _local = threading.local()
 def clear_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()
+        _PLANS.clear()
 
 
 # -- encodings -----------------------------------------------------------------
@@ -166,9 +189,10 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
     if cache:
         key = _cache_key(digest if digest is not None else page_digest(html), codec, edits)
         with _CACHE_LOCK:
-            targets = _CACHE.get(key)
-        if targets is not None:
-            body = _splice(html, edits, targets, matches, codec, frozen, errors)
+            kept = _CACHE.get(key)
+        if kept is not None:
+            targets, stamp = kept
+            body = _splice(html, edits, targets, matches, codec, frozen, errors, stamp=stamp)
             result = _result(html, body, matches, "splice", cached=True)
             result.errors = errors
             return result
@@ -199,7 +223,7 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
     else:
         if key is not None and not set(errors) - frozen_errors(errors):  # selector errors: not cached
             with _CACHE_LOCK:
-                _CACHE[key] = targets
+                _CACHE[key] = (targets, next(_STAMPS))
         result = _result(html, body, matches, "splice")
         result.errors = errors
         return result
@@ -281,17 +305,80 @@ def _decide(edits: Sequence[Edit], targets: Targets, claims: Claims, matches: di
 
 
 def _splice(html: bytes, edits: Sequence[Edit], targets: Targets, matches: dict[int, int], codec: str,
-            frozen: int = 0, errors: dict[int, str] | None = None) -> bytes:
-    admitted = _decide(edits, targets, Claims(span_same, span_inside), matches, frozen, errors)
+            frozen: int = 0, errors: dict[int, str] | None = None, stamp: int | None = None) -> bytes:
+    """``stamp``: the kept targets' number, when they came from the cache (the plan is then kept too)."""
+    if stamp is not None and not frozen:
+        admitted = _kept_decision(edits, targets, stamp)
+        for i, _ in admitted:
+            matches[i] += 1
+    else:
+        admitted = _decide(edits, targets, Claims(span_same, span_inside), matches, frozen, errors)
     if not admitted:
         return html
     sp = Splicer(html, codec)
     for i, t in admitted:
-        _splice_one(sp, html, edits[i], t, codec)
+        _splice_one(sp, html, edits[i], t, codec, (stamp, i) if stamp is not None else None)
     return html if sp.empty else sp.build()
 
 
-def _splice_one(sp: Splicer, html: bytes, e: Edit, t: Target, codec: str) -> None:
+def plan_key(stamp: int, edits: Sequence[Edit], targets: Targets) -> tuple[Any, ...]:
+    """Everything ``_decide`` reads of the edits, beside the targets (``stamp`` names them): each
+    edit's action, whether it carries a decision (a decision's mark claims the start tag too), and
+    which of its targets it applies to (a ``select-option`` with no such option applies to none)."""
+    return ("plan", stamp, tuple(
+        (e.action, e.decision_id is not None, tuple(applies(e, t) for t in ts)) for e, ts in zip(edits, targets)
+    ))
+
+
+def _kept_decision(edits: Sequence[Edit], targets: Targets, stamp: int) -> list[tuple[int, Target]]:
+    """``_decide`` of kept targets (no frozen bytes), kept under ``plan_key``."""
+    key = plan_key(stamp, edits, targets)
+    with _CACHE_LOCK:
+        admitted = _PLANS.get(key)
+    if admitted is None:
+        admitted = _decide(edits, targets, Claims(span_same, span_inside), {i: 0 for i in range(len(edits))})
+        with _CACHE_LOCK:
+            _PLANS[key] = admitted
+    return admitted  # type: ignore[no-any-return]
+
+
+def _reordered(html: bytes, t: Target, perm: list[int]) -> bytes:
+    """The element's content with its children in ``perm``'s order (the bytes between them kept)."""
+    s = t.ref
+    pieces = []
+    pos = s.tag_end
+    for slot, child in enumerate(t.children):
+        start, end = child.ref
+        pieces.append(html[pos:start])
+        ns, ne = t.children[perm[slot]].ref
+        pieces.append(html[ns:ne])
+        pos = end
+    pieces.append(html[pos : s.content_end])
+    return b"".join(pieces)
+
+
+def _kept_reordered(html: bytes, t: Target, order: tuple[str, ...], where: tuple[Any, ...] | None) -> bytes | None:
+    """``_reordered`` for the visitor's ``order`` (None: already in that order). ``where`` — the kept
+    targets' stamp and the edit's index — with the element's offset and the order keeps it per page."""
+    key = ("reorder", where, t.ref.start, order) if where is not None else None
+    if key is not None:
+        with _CACHE_LOCK:
+            kept = _PLANS.get(key, _MISSING)
+        if kept is not _MISSING:
+            return kept  # type: ignore[no-any-return]
+    perm = new_order([c.key for c in t.children], order)
+    content = _reordered(html, t, perm) if perm != list(range(len(perm))) else None
+    if key is not None:
+        with _CACHE_LOCK:
+            _PLANS[key] = content
+    return content
+
+
+_MISSING = object()
+
+
+def _splice_one(sp: Splicer, html: bytes, e: Edit, t: Target, codec: str,
+                where: tuple[Any, ...] | None = None) -> None:
     s = t.ref
     a = e.action
     if a == "remove":
@@ -316,18 +403,9 @@ def _splice_one(sp: Splicer, html: bytes, e: Edit, t: Target, codec: str) -> Non
         changes.extend(e.attributes.items())
     changes.extend(decision_marks(e))
     if a == "reorder":
-        perm = new_order([c.key for c in t.children], tuple(e.order))
-        if perm != list(range(len(perm))):
-            pieces = []
-            pos = s.tag_end
-            for slot, child in enumerate(t.children):
-                start, end = child.ref
-                pieces.append(html[pos:start])
-                ns, ne = t.children[perm[slot]].ref
-                pieces.append(html[ns:ne])
-                pos = end
-            pieces.append(html[pos : s.content_end])
-            sp.content(s.start, s.tag_end, s.content_end, b"".join(pieces))
+        content = _kept_reordered(html, t, tuple(e.order), where)
+        if content is not None:
+            sp.content(s.start, s.tag_end, s.content_end, content)
     elif t.options and a in ("select-option", "set-value"):
         chosen = chosen_option(t, e.value)
         for k, opt in enumerate(t.options):

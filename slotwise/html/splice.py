@@ -206,15 +206,16 @@ class Splicer:
             if new != buf[start:tag_end]:
                 self._add(start, tag_end, 1, start, 1, new)
         self._ops.sort(key=lambda op: op[0])
-        out = []
+        view = memoryview(buf)  # the page's pieces are not copied before the one copy that joins them
+        out: list[bytes | memoryview] = []
         cursor = 0
         for _, pos, end, data in self._ops:
             if pos < cursor:
                 raise SpliceError(f"overlapping operations at byte {pos}")
-            out.append(buf[cursor:pos])
+            out.append(view[cursor:pos])
             out.append(data)
             cursor = end
-        out.append(buf[cursor:])
+        out.append(view[cursor:])
         return b"".join(out)
 
     @property

@@ -52,3 +52,21 @@ def test_set_cookie_attributes() -> None:
     assert "HttpOnly" in header and "SameSite=Lax" in header and "Secure" in header
     assert "Max-Age=31536000" in header and "Path=/" in header
     assert "Secure" not in COOKIES.set_cookie("abcdefghijklmnopqrstuv", secure=False)
+
+
+def test_verified_values_are_kept_per_key_and_forgeries_never_are() -> None:
+    """A value this signer verified is kept (no HMAC next time), for this signer's key only: another
+    key's signer still refuses it, and a forged value stays refused however often it comes back."""
+    import dataclasses
+
+    mine = VisitorCookies(b"key-one")
+    vid = mine.new_id()
+    signed = mine.sign(vid)
+    forged = vid + "." + VisitorCookies(b"key-two").sign(vid).split(".")[1]
+    for _ in range(3):
+        assert mine.verify(signed) == vid
+        assert mine.verify(forged) is None
+    assert signed in mine._verified and forged not in mine._verified
+    other = dataclasses.replace(mine, key=b"key-two")  # the store's key changed: nothing kept carries over
+    assert other.verify(signed) is None and other.verify(forged) == vid
+    assert VisitorCookies(b"key-two").verify(signed) is None

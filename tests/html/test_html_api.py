@@ -121,6 +121,25 @@ def test_cache_hit_skips_parse_and_gives_same_bytes() -> None:
     assert second.body == rewrite(PAGE, [Edit("r", "nav.category-nav ul", "reorder", order=["hats"], decision_id="d2")], cache=False).body
 
 
+def test_kept_plan_follows_what_each_visitor_gets() -> None:
+    """A page's kept plan and reordered content are per order, per decision and per chosen option."""
+    clear_cache()
+    page = bytes(bytearray(PAGE))
+
+    def edits(order: list[str], size: str, decision: str | None) -> list[Edit]:
+        return [Edit("r", "nav.category-nav ul", "reorder", order=order, decision_id=decision),
+                Edit("s", "#size", "select-option", value=size, decision_id=decision)]
+
+    visitors = [(["bags"], "42", "d1"), (["hats"], "42", "d2"), (["bags"], "41", None), (["hats"], "99", "d3"),
+                (["bags"], "42", None)]
+    for _ in range(2):
+        for order, size, decision in visitors:
+            kept = rewrite(page, edits(order, size, decision))
+            fresh = rewrite(page, edits(order, size, decision), cache=False)
+            assert kept.body == fresh.body and kept.matches == fresh.matches, (order, size, decision)
+    assert rewrite(page, edits(["bags"], "42", "d1")).cached
+
+
 def test_textarea_value_keeps_leading_newline() -> None:
     r = rewrite(b"<textarea>old</textarea>", [Edit("t", "textarea", "set-value", value="\nnew")])
     assert r.body == b"<textarea>\n\nnew</textarea>"

@@ -151,6 +151,38 @@ def test_cached_positions_give_same_result(doc: str, edits: list[Edit]) -> None:
     assert cached.matches == result.matches
 
 
+@st.composite
+def another_visitor(draw: st.DrawFn, edits: list[Edit]) -> list[Edit]:
+    """The same rules' edits for another visitor: what a page's kept targets and plan do not key on
+    (order, value, decision, fragment, attributes) drawn afresh; selectors, actions, keys, limits kept."""
+    return [Edit(
+        slot=e.slot, selector=e.selector, action=e.action, key=e.key, limit=e.limit, items=e.items,
+        html=draw(st.sampled_from([e.html, f"<i>{MARK}</i>", MARK])),
+        attributes=draw(st.sampled_from([e.attributes, {"data-sw-y": MARK}])),
+        order=draw(st.lists(st.sampled_from(["t", "a b", "1", ""]), max_size=3)),
+        value=draw(st.sampled_from(["t", "1", "", MARK, "a b"])),
+        decision_id=draw(st.sampled_from([None, "d1", "d2"])),
+    ) for e in edits]
+
+
+@FAST
+@given(doc=html_docs(), edits=edit_lists(), data=st.data())
+def test_a_kept_plan_serves_another_visitor_as_a_fresh_rewrite(doc: str, edits: list[Edit], data: st.DataObject) -> None:
+    """The per-page plan (admitted applications, reordered contents) kept for one visitor's edits gives
+    another visitor's edits the very bytes and counts a rewrite without any cache gives: a key that
+    missed something the plan depends on (an order, a decision, which option exists) fails here."""
+    src = doc.encode()
+    for _ in range(2):  # the first keeps the targets, the second the plan
+        rewrite(src, edits)
+    other = data.draw(another_visitor(edits))
+    fresh = rewrite(src, other, cache=False)
+    if fresh.method != "splice":
+        return
+    kept = rewrite(bytes(bytearray(src)), other)
+    assert kept.body == fresh.body
+    assert kept.matches == fresh.matches
+
+
 @FAST
 @given(doc=html_docs())
 def test_reorder_is_a_permutation(doc: str) -> None:

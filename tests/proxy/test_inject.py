@@ -54,3 +54,16 @@ def test_a_body_end_far_from_the_end_is_still_found() -> None:
     html = b"<html><body><p>x</p></body>" + b"<!-- trailing -->" * 1000 + b"</html>"
     out = inject_before_body_end(html, b"<S>")
     assert out == html.replace(b"</body>", b"<S></body>")
+
+
+def test_the_kept_script_element_is_keyed_on_all_it_is_made_of() -> None:
+    """The personalizer keeps the tag's script element: a different nonce, data or URL is another element."""
+    from slotwise.proxy.personalization.personalize import _tag_script
+    from slotwise.tag.assets import script_tag
+
+    base = ("n1", (("pageview", "off"),), "/_sw/tag.a.js")
+    variants = [base, ("n2", *base[1:]), (None, *base[1:]), (base[0], (("pageview", "off"), ("consent", "required")), base[2]),
+                (*base[:2], "/_sw/tag.b.js")]
+    made = [_tag_script(*v) for v in variants + variants]
+    assert made == [script_tag(n, data=dict(d), src=s) for n, d, s in variants + variants]
+    assert len(set(made)) == len(variants)

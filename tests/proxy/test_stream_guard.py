@@ -56,3 +56,54 @@ def test_fragment_requests() -> None:
     assert fragment_request(_Req(x_requested_with="XMLHttpRequest")) == "x-requested-with"
     assert fragment_request(_Req(hx_request="true")) == "hx-request"
     assert fragment_request(_Req(sec_fetch_dest="empty")) == "sec-fetch-dest: empty"
+
+
+def test_a_kept_stop_is_per_selector_set_and_per_head() -> None:
+    """Where the scan stopped is kept for the next page with the same selectors that starts with the very
+    bytes it read; a different selector set or a head differing anywhere before the stop is scanned."""
+    from slotwise.proxy.forwarding import stream_guard
+
+    stream_guard._KEPT.clear()
+    first = fed(["section.related"], PAGE, 11)[0]
+    assert first == PAGE.index(b'<section class="related x">')
+    scanned = []
+    real = StreamGuard._scan
+
+    def counting(self: StreamGuard, buf: bytes | bytearray) -> int:
+        scanned.append(len(buf))
+        return real(self, buf)
+
+    StreamGuard._scan = counting  # type: ignore[method-assign]
+    try:
+        other_tail = PAGE[:first] + b'<section class="related x">Other</section><p>more</p></body></html>'
+        guard = StreamGuard(["section.related"])
+        assert guard.advance(other_tail) == first and guard.document and not scanned  # kept: no scan
+        assert guard.advance(other_tail + b"<p>") == first  # and it never goes backwards
+        # another head (the comment's text differs): scanned, and its own answer
+        moved = PAGE.replace(b"<!-- <section class=related> -->", b"<!-- x --><section class=related>")
+        guard = StreamGuard(["section.related"])
+        assert guard.advance(moved) == moved.index(b"<section class=related>") and scanned
+        # another selector set on the first page: scanned, its own answer
+        scanned.clear()
+        guard = StreamGuard(["header.top"])
+        assert guard.advance(PAGE) == PAGE.index(b"<header") and scanned
+        # a page cut before the kept stop's tag closes: scanned, held, not stopped
+        scanned.clear()
+        guard = StreamGuard(["section.related"])
+        assert guard.advance(PAGE[: first + 5]) == first and guard.stop is None and scanned
+    finally:
+        StreamGuard._scan = real  # type: ignore[method-assign]
+    # whatever page was kept before, each page gets the answer a fresh scan gives
+    pages = (PAGE, moved, other_tail, PAGE.replace(b"<title>Shop", b"<title>Shop 2"))
+    for selectors in (["section.related"], ["header.top"], ["#hero"], ["*"]):
+        fresh = []
+        for page in pages:
+            stream_guard._KEPT.clear()
+            guard = StreamGuard(selectors)
+            fresh.append((guard.advance(page), guard.document))
+        for before in pages:
+            stream_guard._KEPT.clear()
+            StreamGuard(selectors).advance(before)
+            for page, answer in zip(pages, fresh):
+                guard = StreamGuard(selectors)
+                assert (guard.advance(page), guard.document) == answer

@@ -168,6 +168,28 @@ def test_a_queued_view_of_an_erased_profile_is_dropped_and_a_new_visitor_is_crea
     assert store.load_profile("new") is not None
 
 
+async def test_a_group_counts_product_views_and_co_views_as_one_by_one_writes_do(tmp_path: Path) -> None:
+    """The writer sums a group's product views before writing them: the counts are those of each
+    view recorded on its own (views, co-views both ways, a product never co-viewed with itself)."""
+    views = [("p1", ("p2", "p3")), ("p1", ("p2",)), ("p2", ("p1", "p2")), ("p1", ()), ("p4", ("p1",)), ("p1", ("p2",))]
+    one_by_one = SQLiteStore(tmp_path / "one.db")
+    grouped = SQLiteStore(tmp_path / "group.db")
+    for store in (one_by_one, grouped):
+        await store.upsert_products([{"id": p, "category": "c"} for p in ("p1", "p2", "p3", "p4")], 1000.0)
+    for product, co_viewed in views:
+        await one_by_one.record_product_view(product, co_viewed)
+    write_views(grouped.db, [ProductView(product, co_viewed) for product, co_viewed in views])
+
+    def counts(store: SQLiteStore) -> Any:
+        return (store.db.query("SELECT id, views FROM products ORDER BY id"),
+                store.db.query("SELECT a, b, n FROM coviews ORDER BY a, b"))
+
+    assert [tuple(r) for r in counts(grouped)[0]] == [("p1", 4), ("p2", 1), ("p3", 0), ("p4", 1)]
+    assert [tuple(r) for r in counts(grouped)[1]] == [
+        ("p1", "p2", 4), ("p1", "p3", 1), ("p1", "p4", 1), ("p2", "p1", 4), ("p3", "p1", 1), ("p4", "p1", 1)]
+    assert [[tuple(r) for r in t] for t in counts(grouped)] == [[tuple(r) for r in t] for t in counts(one_by_one)]
+
+
 def test_every_write_gives_a_new_version_even_after_an_erase(tmp_path: Path) -> None:
     import asyncio
 

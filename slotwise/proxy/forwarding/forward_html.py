@@ -295,13 +295,15 @@ class _Page:
         flow, out = self.flow, self.out
         if not self.started:
             html = None
+            raw = b"".join(self.raw)
             if self.decoder is not None:
                 try:
                     self.decoder.finish()
-                    html = bytes(self.decoded)
+                    # no coding: the decoded bytes are the raw ones (one copy of the page, not two)
+                    html = raw if self.decoder.coding is None else bytes(self.decoded)
                 except DecodeError:
                     html = None  # personalize() decodes again, fails the same way and serves the original
-            body, headers = await self.owner.personalize(flow, b"".join(self.raw), self.headers, html)
+            body, headers = await self.owner.personalize(flow, raw, self.headers, html)
             await out.start(flow.status, with_ours(headers, extra_headers(flow, self.extra)))
             await out.body(body)
             return

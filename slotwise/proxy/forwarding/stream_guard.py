@@ -17,20 +17,35 @@ script is not taken for an element. Whatever this scan gets wrong only
 costs a slot, never the page: the rewriter refuses edits that start in bytes
 already sent (``rewrite(..., frozen=N)``) and the forwarding layer checks
 that the sent bytes come back unchanged.
+
+Where the scan stopped is kept per selector set (``_KEPT``): the answer is a
+function of the selectors and of the bytes up to the end of the construct it
+stopped at, and a store's pages begin with the same head, so the next page
+that starts with those very bytes (one ``startswith``) gets it without a scan
+(~40 tags of Python each). Only stops the page's own bytes decide are kept
+(an element that could match, ``</body``), never a give-up on a tag that does
+not close.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import threading
 from dataclasses import dataclass
 from typing import Sequence
+
+from cachetools import LRUCache
 
 _START = re.compile(rb"""<([A-Za-z][^\t\n\f\r />]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""")
 _DOCTYPE = re.compile(rb"<!doctype\s+html", re.IGNORECASE)
 _RAW_TEXT = frozenset({b"script", b"style", b"textarea", b"title", b"xmp", b"noembed", b"noframes", b"iframe",
                        b"plaintext"})  # not noscript: a parser without scripting reads its elements
 _GIVE_UP = 256 * 1024  # a start tag that has not closed after this many bytes: stop streaming there
+_KEPT_PREFIX = 32 * 1024  # a stop further into the page than this is not kept (bounded memory: at most 4 MB)
+_KEPT_PER_SET = 4  # prefixes kept per selector set (pages whose heads differ)
+_KEPT: LRUCache[tuple[str, ...], tuple[tuple[bytes, int, bool], ...]] = LRUCache(maxsize=32)
+_KEPT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -132,14 +147,34 @@ class StreamGuard:
 
     def __init__(self, selectors: Sequence[str]) -> None:
         self.subjects = [s for selector in selectors for s in subjects(selector)]
+        self._key = tuple(selectors)  # what the subjects are made of (strings: their hashes are kept)
         self.pos = 0
         self.stop: int | None = None
         self.document = False
         self._raw: bytes | None = None  # inside this raw-text element
 
-    def advance(self, buf: bytes) -> int:
+    def advance(self, buf: bytes | bytearray) -> int:
         if self.stop is not None:
             return self.stop
+        with _KEPT_LOCK:
+            kept = _KEPT.get(self._key, ())
+        for prefix, stop, document in kept:
+            if buf.startswith(prefix):  # the same bytes up to where the scan stopped: the same answer
+                self.stop, self.document = stop, document
+                return stop
+        return self._scan(buf)
+
+    def _stopped(self, buf: bytes | bytearray, at: int, through: int) -> int:
+        """The scan stops at ``at``, decided by the bytes before ``through``: kept for the next page."""
+        self.stop = at
+        if through <= _KEPT_PREFIX:
+            entry = (bytes(buf[:through]), at, self.document)
+            with _KEPT_LOCK:
+                others = tuple(e for e in _KEPT.get(self._key, ()) if e[0] != entry[0])
+                _KEPT[self._key] = (entry, *others)[:_KEPT_PER_SET]
+        return at
+
+    def _scan(self, buf: bytes | bytearray) -> int:
         n = len(buf)
         while True:
             if self._raw is not None:
@@ -167,8 +202,7 @@ class StreamGuard:
                     self.document = True
                 attributes = m.group(2).lower()
                 if any(s.could_match(name, attributes) for s in self.subjects):
-                    self.stop = i
-                    return i
+                    return self._stopped(buf, i, m.end())
                 self.pos = m.end()
                 if name in _RAW_TEXT and not m.group(2).rstrip().endswith(b"/"):
                     self._raw = name
@@ -176,8 +210,7 @@ class StreamGuard:
                 if n - i < 7:
                     return self._hold(i)
                 if buf[i + 2:i + 6].lower() == b"body":  # the tag's script goes before </body>
-                    self.stop = i
-                    return i
+                    return self._stopped(buf, i, i + 7)
                 self.pos = i + 2
             elif nxt == b"!":
                 if buf.startswith(b"<!--", i):

@@ -12,10 +12,15 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
+from cachetools import LRUCache
+
 MAX_COOKIE_LEN = 128
+VERIFIED_KEPT = 8192
+"""Cookie values whose signature was checked, kept per signer (a returning visitor's every page is one
+dict lookup instead of an HMAC); only values that verified are kept, so forgeries cannot fill it."""
 ONE_YEAR_S = 365 * 24 * 3600
 NONCE_MAX_AGE_S = 24 * 3600
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -33,6 +38,8 @@ class VisitorCookies:
     key: bytes
     name: str = "sw_vid"
     max_age: int = ONE_YEAR_S
+    _verified: LRUCache[str, str] = field(default_factory=lambda: LRUCache(maxsize=VERIFIED_KEPT), init=False,
+                                          repr=False, compare=False, hash=False)
 
     def sign(self, visitor_id: str) -> str:
         mac = hmac.new(self.key, b"vid:" + visitor_id.encode("ascii"), hashlib.sha256).digest()[:18]
@@ -40,12 +47,20 @@ class VisitorCookies:
 
     def verify(self, value: str | None) -> str | None:
         """The visitor id in a cookie value, or None if it is not one we signed."""
-        if not value or len(value) > MAX_COOKIE_LEN or value.count(".") != 1:
+        if not value:
+            return None
+        kept = self._verified.get(value)  # only values this signer (this key) verified are in it
+        if kept is not None:
+            return kept
+        if len(value) > MAX_COOKIE_LEN or value.count(".") != 1:
             return None
         visitor_id, _ = value.split(".", 1)
         if not _ID_RE.match(visitor_id):
             return None
-        return visitor_id if hmac.compare_digest(self.sign(visitor_id), value) else None
+        if not hmac.compare_digest(self.sign(visitor_id), value):
+            return None
+        self._verified[value] = visitor_id
+        return visitor_id
 
     @staticmethod
     def new_id() -> str:
@@ -96,7 +111,7 @@ class VisitorCookies:
 
 def cookie_value(header: str, name: str) -> str | None:
     """One cookie's value from a Cookie header, tolerating junk around it."""
-    if len(header) > 16384:
+    if len(header) > 16384 or name not in header:  # most requests carry no preview cookie: no split for it
         return None
     for part in header.split(";"):
         key, sep, value = part.strip().partition("=")

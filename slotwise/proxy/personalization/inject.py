@@ -26,11 +26,17 @@ def inject_before_body_end(html: bytes, snippet: bytes, not_before: int = 0, cha
         return _inject_transcoded(html, snippet.decode("ascii"), charset)
     last = last_body_end(html)
     if last is not None and last.start() >= not_before:
-        return html[: last.start()] + snippet + html[last.start():]
+        return _insert(html, last.start(), snippet)
     head = _HEAD_END.search(html) if last is None else None
     if head is not None and head.start() >= not_before:
-        return html[: head.start()] + snippet + html[head.start():]
+        return _insert(html, head.start(), snippet)
     return html + snippet
+
+
+def _insert(html: bytes, at: int, snippet: bytes) -> bytes:
+    """One copy of the page (``a + b + c`` of slices made three of it)."""
+    view = memoryview(html)
+    return b"".join((view[:at], snippet, view[at:]))
 
 
 TAIL = 4096

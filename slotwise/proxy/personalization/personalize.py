@@ -66,6 +66,7 @@ from slotwise.tasks import cancel_and_wait
 log = logging.getLogger("slotwise.personalize")
 
 _UNLOGGED = "sw_unlogged"  # flow.state: the page's work and time, until ``commit`` logs its decisions
+_SLOTS = "sw_slots"  # flow.state: (rules, the request's slots under them)
 
 
 class stage:
@@ -297,8 +298,18 @@ class SlotwisePersonalizer:
         ruleset = self.ruleset()
         if ruleset is None:
             return None
-        query = parse_qsl(flow.query_string, keep_blank_values=True)
-        return [slot.selector for slot in ruleset.slots_for(flow.path, query, flow.headers)]
+        return [slot.selector for slot in self._slots(flow, ruleset)]
+
+    @staticmethod
+    def _slots(flow: Flow, ruleset: RuleSet) -> list[Slot]:
+        """The request's slots under ``ruleset``, found once per request (streaming asks first, then
+        ``on_html``); rules reloaded in between are asked afresh."""
+        kept = flow.state.get(_SLOTS)
+        if kept is not None and kept[0] is ruleset:
+            return kept[1]  # type: ignore[no-any-return]
+        slots = ruleset.slots_for(flow.path, parse_qsl(flow.query_string, keep_blank_values=True), flow.headers)
+        flow.state[_SLOTS] = (ruleset, slots)
+        return slots
 
     def on_stream(self, flow: Flow) -> None:
         """A streamed page's head leaves before ``on_html``: the headers it would add that are known now."""
@@ -355,7 +366,7 @@ class SlotwisePersonalizer:
         if ruleset.consent == "required" and not (work.profile and work.profile.consent == "granted"):
             tag_data["consent"] = "required"  # the tag sends nothing until the visitor consents
         nonce = self.readings.nonce(digest, html)
-        script = script_tag(nonce, data=tag_data, src=self.tag_api.assets.url())
+        script = _tag_script(nonce, tuple(tag_data.items()), self.tag_api.assets.url())
         if forced is not None:  # the preview bar: only ever on a page opened with a preview link
             script += self.bar.markup(flow, work, forced, nonce)
         body = inject_before_body_end(body, script.encode(), not_before=flow.html_sent, charset=flow.charset)
@@ -465,8 +476,7 @@ class SlotwisePersonalizer:
                            forced: dict[str, str] | None) -> None:
         assert flow.visitor is not None
         ruleset, profile, visitor_id = work.ruleset, work.profile, flow.visitor.id
-        query = parse_qsl(flow.query_string, keep_blank_values=True)
-        slots = ruleset.slots_for(flow.path, query, flow.headers)
+        slots = self._slots(flow, ruleset)
         if not slots:
             return
         switches = await self.switches.current()
@@ -573,6 +583,12 @@ class SlotwisePersonalizer:
             else:
                 rest.append(item)
         return await self.capture.expand(visitor_id, rest, now, self.ruleset())
+
+
+@functools.lru_cache(maxsize=1024)
+def _tag_script(nonce: str | None, data: tuple[tuple[str, str], ...], src: str) -> str:
+    """``script_tag`` kept by all it is made of: the same few elements go into every page."""
+    return script_tag(nonce, data=dict(data), src=src)
 
 
 def build_personalizer(settings: Settings) -> SlotwisePersonalizer:

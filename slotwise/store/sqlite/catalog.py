@@ -22,6 +22,8 @@ store's own product writes are seen at once.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import json
 import sqlite3
 import threading
@@ -95,15 +97,26 @@ class KeptProducts:
 
 
 def count_product_view(cur: sqlite3.Cursor, product: str, co_viewed: Iterable[str]) -> None:
-    cur.execute("UPDATE products SET views = views + 1 WHERE id = ?", (product,))
-    for other in co_viewed:
-        if other == product:
-            continue
-        for a, b in ((product, other), (other, product)):
-            cur.execute(
-                "INSERT INTO coviews(a, b, n) VALUES (?, ?, 1) ON CONFLICT(a, b) DO UPDATE SET n = n + 1",
-                (a, b),
-            )
+    count_product_views(cur, [(product, co_viewed)])
+
+
+def count_product_views(cur: sqlite3.Cursor, views: Iterable[tuple[str, Iterable[str]]]) -> None:
+    """Counts product views and co-views (both ways), summed first: the profile writer's group of
+    many pages of one product is one statement per product and per pair, not one per view."""
+    viewed: Counter[str] = Counter()
+    pairs: Counter[tuple[str, str]] = Counter()
+    for product, co_viewed in views:
+        viewed[product] += 1
+        for other in co_viewed:
+            if other != product:
+                pairs[(product, other)] += 1
+                pairs[(other, product)] += 1
+    cur.executemany("UPDATE products SET views = views + ? WHERE id = ?", [(n, p) for p, n in viewed.items()])
+    if pairs:
+        cur.executemany(
+            "INSERT INTO coviews(a, b, n) VALUES (?, ?, ?) ON CONFLICT(a, b) DO UPDATE SET n = n + excluded.n",
+            [(a, b, n) for (a, b), n in pairs.items()],
+        )
 
 
 class CatalogMixin:

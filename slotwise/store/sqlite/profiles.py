@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from slotwise.profile import Profile, forget_alias
 from slotwise.profile import merge as merge_profiles
 from slotwise.store.base import Committed, ProductView, ProfileUpdate, ViewUpdate, owners
-from slotwise.store.sqlite.catalog import count_product_view
+from slotwise.store.sqlite.catalog import count_product_views
 from slotwise.store.sqlite.db import MIGRATIONS, Database, new_version, schema
 
 schema("""
@@ -88,9 +88,9 @@ def write_views(db: Database, items: Sequence[ViewUpdate | ProductView]) -> dict
     latest: dict[str, float] = {}
     committed: dict[str, Committed] = {}
     with db.transaction() as cur:
+        count_product_views(cur, [(item.product, item.co_viewed) for item in items if isinstance(item, ProductView)])
         for item in items:
             if isinstance(item, ProductView):
-                count_product_view(cur, item.product, item.co_viewed)
                 continue
             profile_id = _resolve(cur, item.visitor_id)
             if profile_id not in touched:
