@@ -88,6 +88,15 @@ class SettledRidge:
         cell[2] += 1.0
         self.count += 1
 
+    def correct(self, arm: str, x: np.ndarray, delta: float, age: int) -> None:
+        """Add ``delta`` to a value learned ``age`` learned values ago (a reward that came after its
+        decision was settled as 0): exact for the sufficient statistics, discount included."""
+        if arm not in self.arms:
+            return  # the arm was removed since
+        cell = self._cell(arm, len(x))
+        cell[1] += (delta * self.discount ** age) * x
+        self._beta, self._last = None, None
+
     def keep(self, arms: Sequence[str]) -> None:
         self.arms = {a: c for a, c in self.arms.items() if a in set(arms)}
         self._beta, self._last = None, None
