@@ -21,7 +21,7 @@ import math
 from typing import Any, Mapping
 
 QUANTILE = 0.99  # share of rewards that arrive before a decision counts as settled
-MIN_REWARDS = 200.0  # rewards (discounted) seen before the quantile is trusted; until then: the window
+MIN_REWARDS = 200  # rewards seen before the quantile is trusted; until then: the window
 HALF_LIFE = 5000.0  # rewards after which a delay weighs half
 BINS = 64
 LOW, HIGH = 1.0, 86_400.0  # seconds: bin 0 holds delays up to LOW, the last one everything past HIGH
@@ -44,7 +44,8 @@ class DelayHistogram:
 
     def __init__(self) -> None:
         self.counts = [0.0] * BINS
-        self.total = 0.0
+        self.total = 0.0  # discounted
+        self.seen = 0  # rewards ever seen
         self._forget = 0.5 ** (1.0 / HALF_LIFE)
 
     def add(self, delay: float) -> None:
@@ -55,10 +56,11 @@ class DelayHistogram:
             self.total *= self._forget
         self.counts[_bin(max(delay, 0.0))] += 1.0
         self.total += 1.0
+        self.seen += 1
 
     def quantile(self, q: float = QUANTILE) -> float | None:
         """The upper edge of the bin holding the ``q`` quantile; None before ``MIN_REWARDS``."""
-        if self.total < MIN_REWARDS:
+        if self.seen < MIN_REWARDS or self.total <= 0.0:
             return None
         target, seen = q * self.total, 0.0
         for i, c in enumerate(self.counts):
@@ -73,7 +75,7 @@ class DelayHistogram:
         return window if q is None else min(window, q)
 
     def state(self) -> dict[str, Any]:
-        return {"counts": list(self.counts), "total": self.total}
+        return {"counts": list(self.counts), "total": self.total, "seen": self.seen}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any] | None) -> "DelayHistogram":
@@ -82,4 +84,5 @@ class DelayHistogram:
             counts = [float(c) for c in state.get("counts", [])]
             if len(counts) == BINS:
                 out.counts, out.total = counts, float(state.get("total", sum(counts)))
+                out.seen = int(state.get("seen", 0))
         return out
