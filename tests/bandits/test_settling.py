@@ -173,3 +173,20 @@ def test_a_snapshot_from_before_early_settling_is_rebuilt_from_the_log():
     snap = run(stream(4, n=300)).snapshot()
     with pytest.raises(SnapshotFormatError):
         Learner.from_snapshot({**snap, "format": "slotwise.learner/2"})
+
+
+def test_what_the_rules_doc_says_of_settling_is_what_the_code_does():
+    from pathlib import Path
+
+    from slotwise.bandits.delays import QUANTILE
+
+    text = " ".join((Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text().split())
+    assert f"{QUANTILE:.0%}"[:-1] + "th percentile of the slot's own reward delays" in text
+    assert f"until {MIN_REWARDS} rewards have been seen" in text
+    # "clicks that come 5 s-10 min after the page settle a decision after ~11 minutes"
+    assert "settle a decision after ~11 minutes" in text
+    rng = random.Random(5)
+    h = DelayHistogram()
+    for _ in range(3000):
+        h.add(1.0 + rng.uniform(5.0, 600.0))
+    assert 10.0 * 60 < h.horizon(WINDOW) < 12.0 * 60
