@@ -190,3 +190,29 @@ def test_what_the_rules_doc_says_of_settling_is_what_the_code_does():
     for _ in range(3000):
         h.add(1.0 + rng.uniform(5.0, 600.0))
     assert 10.0 * 60 < h.horizon(WINDOW) < 12.0 * 60
+
+
+@pytest.mark.parametrize("policy", ["thompson", "linucb"])
+def test_a_fall_is_found_within_the_window_once_clicks_say_how_soon_they_come(policy):
+    """Variant a's click rate falls from 30% to 10% at decision 6,000 (a decision a second, clicks
+    5-60 s after it). Settled at the window, no test could see the fall before 1,800 s had passed
+    (it took ~2,300 s before this change); settled at the clicks' delay, a few hundred."""
+    rng = random.Random(1)
+    lrn = Learner({"hero": {"arms": ["a", "b"], "goal": "click", "window": WINDOW, "policy": policy}}, seed=1)
+    clicks: list[tuple[float, str]] = []
+    for i in range(9000):
+        ts = 1000.0 + i
+        while clicks and clicks[0][0] <= ts:
+            at, d = clicks.pop(0)
+            lrn.on_event(f"v{d}", "click", None, at, [f"d{d}"])
+        arm = "a" if i % 2 else "b"
+        lrn.on_decision({"decision_id": f"d{i}", "ts": ts, "visitor_id": f"v{i}", "slot": "hero", "arm": arm,
+                         "propensity": 0.5, "policy": policy, "model_version": "0", "context": {"bias": 1.0},
+                         "holdout": False})
+        lrn.on_exposure(f"d{i}", ts + 1.0)
+        if rng.random() < (0.1 if arm == "a" and i >= 6000 else 0.3):
+            clicks.append((ts + rng.uniform(5.0, 60.0), str(i)))
+            clicks.sort()
+    assert lrn.horizon("hero") < 90.0
+    found = [r.ts - 7000.0 for r in lrn.restarts.get("hero", [])]
+    assert len(found) == 1 and 0.0 < found[0] < 900.0, found
