@@ -51,7 +51,9 @@ A reward that comes after its decision was settled is learned as usual and
 corrects the settled models (``Policy.correct``; ``settling["late"]`` counts
 them). A decision not yet exposed when it settles (goals needing exposure)
 is left out of the settled stream (``settling["unexposed"]``). Policies that
-cannot unlearn a value (river models) settle at the window, as before.
+cannot unlearn a value (river models) settle at the window, as before. The
+settle queue holds one entry per decision of the last horizon (at most a
+window's decisions), the delays a fixed histogram per slot.
 
 Memory: pending decisions live until their window closes, so they grow with
 rate × window. ``max_pending`` bounds them: a decision arriving while that many
