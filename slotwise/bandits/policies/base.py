@@ -8,8 +8,10 @@ load across versions), so another process rebuilds the same policy from it.
 
 Change detection lives here because it is the same for every policy: each
 arm's stream (its rewards, or a model's view of them) goes to a
-``ChangeDetector`` once the decision's attribution window has settled, in
-decision order, and a detected shift restarts learning (``_forget_evidence``).
+``ChangeDetector`` once the decision has settled, in decision order, and a
+detected shift restarts learning (``_forget_evidence``). Fed by a ``Learner``,
+a decision settles at its slot's usual reward delay (``settle``, ``delays.py``);
+fed directly, once its attribution window has passed (``_watch``).
 """
 
 from __future__ import annotations
