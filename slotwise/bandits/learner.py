@@ -41,6 +41,20 @@ Attribution rules:
   does not say, nothing when the store says it redeemed none (``redeemed``
   false); an order that says nothing of coupons pays the declared cost.
 
+Settling: change detection and the settled models (``Policy.reads_settled``) read
+each decision's value once it has *settled*, in decision order. The window
+closes a decision without a reward, but rewards come sooner: each slot keeps
+the delays of its rewards (``delays.py``), and once enough are known a decision
+older than their 99th percentile is settled as 0 (``Policy.settle``), long
+before its window closes (the decision still waits for a reward until then).
+A reward that comes after its decision was settled is learned as usual and
+corrects the settled models (``Policy.correct``; ``settling["late"]`` counts
+them). A decision not yet exposed when it settles (goals needing exposure)
+is left out of the settled stream (``settling["unexposed"]``). Policies that
+cannot unlearn a value (river models) settle at the window, as before. The
+settle queue holds one entry per decision of the last horizon (at most a
+window's decisions), the delays a fixed histogram per slot.
+
 Memory: pending decisions live until their window closes, so they grow with
 rate × window. ``max_pending`` bounds them: a decision arriving while that many
 wait is *not held* (outcome ``not_held``, counted in ``not_held``) — it teaches
@@ -62,6 +76,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from .decide import Decision, decide
+from .delays import DelayHistogram
 from .goals import EXPOSURE_REQUIRED_BY_DEFAULT, check_goal, reward_of, rewarding_event
 from .policies import KEEP_CHANGES, Policy, convert_policy, policy_from_state
 from .policies.river_model import IncompatibleState
@@ -71,9 +86,10 @@ from .records import (
 )
 from .spec import parse_policy_spec
 
-# /2: time-of-day change detectors, river-model policies. A snapshot in another format is not
-# loaded: the learner is rebuilt from the log (``SnapshotFormatError``)
-SNAPSHOT_FORMAT = "slotwise.learner/2"
+# /2: time-of-day change detectors, river-model policies. /3: early settling (reward delays, the
+# settle queue, settled stamps). A snapshot in another format is not loaded: the learner is rebuilt
+# from the log (``SnapshotFormatError``)
+SNAPSHOT_FORMAT = "slotwise.learner/3"
 WINDOW_MODES = ("fixed", "inactivity")
 
 
@@ -138,9 +154,13 @@ class _Pending:
     order: int
     exposed: bool = False
     begun: bool = False  # the slot's policy counted it as a trial already (``Policy.begin``)
+    # settled before its reward came (module docstring): the policy's stamp of the 0 it read
+    # (``Policy.correct``), 0 when it read nothing; None: not settled yet
+    stamp: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"record": self.record.to_dict(), "order": self.order, "exposed": self.exposed, "begun": self.begun}
+        return {"record": self.record.to_dict(), "order": self.order, "exposed": self.exposed, "begun": self.begun,
+                "stamp": self.stamp}
 
 
 class SnapshotFormatError(ValueError):
@@ -177,6 +197,13 @@ class Learner:
         self._closed_queue: deque[tuple[float, str]] = deque()
         self._order = 0
         self.restarts: dict[str, list[Restart]] = {}  # per slot: when change detection restarted learning
+        # settling (module docstring): per slot the reward delays and the decisions waiting to settle
+        # (a heap of (decided_at, order, decision id)); decisions rewarded before they settled
+        self._delays: dict[str, DelayHistogram] = {}
+        self._to_settle: dict[str, list[tuple[float, int, str]]] = {}
+        self._rewarded: dict[str, tuple[DecisionRecord, float]] = {}
+        # values settled; rewards that came after their decision settled; decisions unexposed when they settled
+        self.settling = {"settled": 0, "late": 0, "unexposed": 0}
         if slots:
             self._configure(slots)  # initial setup is not a record: seq stays 0
 
@@ -220,11 +247,15 @@ class Learner:
                 out += self._drop(lambda p, n=name: p.record.slot == n, SLOT_REMOVED)
                 del self.slots[name]
                 self.policies.pop(name, None)
+                self._to_settle.pop(name, None)
+                self._delays.pop(name, None)
+                self._rewarded = {i: v for i, v in self._rewarded.items() if v[0].slot != name}
         for name, cfg in new.items():
             old_cfg, old = self.slots.get(name), self.policies.get(name)
             if old is None or old_cfg is None or old_cfg.policy != cfg.policy or old_cfg.goal != cfg.goal:
                 self._unbegin(name)  # what carries over to the new policy is learned evidence only
                 policy = convert_policy(old, cfg.policy, cfg.goal, seed=slot_seed(self.seed, name))
+                self._resettle(name, policy)
             else:
                 policy = old
             if old_cfg is None or set(old_cfg.arms) != set(cfg.arms) or policy is not old:
@@ -257,6 +288,8 @@ class Learner:
         rec = self._shared_context(rec)
         self._pending[rec.decision_id] = pending = _Pending(rec, self._order)
         self._begin(pending)
+        if not rec.holdout and self._settles(rec.slot):
+            heapq.heappush(self._to_settle.setdefault(rec.slot, []), (rec.ts, pending.order, rec.decision_id))
         self._by_visitor.setdefault(rec.visitor_id, []).append(rec.decision_id)
         self._touch(rec.visitor_id, rec.ts)
         heapq.heappush(self._heap, (self._deadline(self._pending[rec.decision_id]), self._order, rec.decision_id))
@@ -309,6 +342,7 @@ class Learner:
             if cfg.needs_exposure and not pending.exposed:
                 continue
             decision_cost = coupon_cost(rec, value, redeemed, discount)
+            self._delays.setdefault(rec.slot, DelayHistogram()).add(ts - rec.ts)
             out.append(self._close(pending, reward_of(cfg.goal, value, cost + decision_cost), REWARDED, ts))
         for v in (visitor_id, *also):
             self._touch(v, ts)
@@ -380,6 +414,83 @@ class Learner:
             if pending.record.slot == slot:
                 self._begin(pending)
 
+    def _settles(self, slot: str) -> bool:
+        """The learner settles this slot's values itself (module docstring)."""
+        policy = self.policies.get(slot)
+        return policy is not None and policy.early_settling and policy.reads_settled
+
+    def _resettle(self, slot: str, policy: Policy) -> None:
+        """A new policy for ``slot``: its pending decisions not yet settled will settle into it;
+        the old policy's settled values and stamps mean nothing to it."""
+        self._to_settle.pop(slot, None)
+        self._rewarded = {i: v for i, v in self._rewarded.items() if v[0].slot != slot}
+        settles = policy.early_settling and policy.reads_settled
+        for pending in self._pending.values():
+            rec = pending.record
+            if rec.slot != slot or rec.holdout:
+                continue
+            if pending.stamp is not None:
+                pending.stamp = 0  # settled into the old policy: nothing to correct in this one
+            elif settles:
+                heapq.heappush(self._to_settle.setdefault(slot, []), (rec.ts, pending.order, rec.decision_id))
+
+    def horizon(self, slot: str) -> float:
+        """Seconds after a decision at which the slot settles it without a reward (``delays.py``)."""
+        cfg = self.slots[slot]
+        delays = self._delays.get(slot)
+        return cfg.window if delays is None else delays.horizon(cfg.window)
+
+    def _settle_due(self) -> None:
+        """Settle, in decision order, the decisions older than their slot's horizon."""
+        for slot, heap in self._to_settle.items():
+            if not heap or slot not in self.slots:
+                continue
+            horizon = self.horizon(slot)
+            while heap and heap[0][0] + horizon < self.watermark:
+                _, order, decision_id = heapq.heappop(heap)
+                self._settle_one(slot, order, decision_id)
+
+    def _settle_one(self, slot: str, order: int, decision_id: str) -> None:
+        pending = self._pending.get(decision_id)
+        if pending is not None and pending.order == order:
+            if pending.stamp is not None:
+                return
+            rec, value = pending.record, 0.0
+            if self.slots[slot].needs_exposure and not pending.exposed:
+                pending.stamp = 0  # it may never be shown: read nothing rather than a 0 it may not earn
+                self.settling["unexposed"] += 1
+                return
+        else:
+            rewarded = self._rewarded.pop(decision_id, None)
+            if rewarded is None:
+                return  # closed without teaching (dropped, its arm removed)
+            rec, value = rewarded
+        policy = self.policies[slot]
+        if rec.arm not in self.slots[slot].arms or not self._settles(slot):
+            return
+        before = policy.restarts
+        stamp = policy.settle(rec.arm, value, rec.context if policy.contextual else None,  # type: ignore[arg-type]
+                              decided_at=rec.ts)
+        self.settling["settled"] += 1
+        if pending is not None:
+            pending.stamp = stamp
+        self._after_learning(slot, before, self.watermark)
+
+    def _after_learning(self, slot: str, before: int, ts: float) -> None:
+        """If learning restarted (``before``: the policy's restarts until now), log it and count the
+        pending decisions as trials again: the restart forgot them."""
+        policy = self.policies[slot]
+        if policy.restarts == before:
+            return
+        for other in self._pending.values():
+            if other.record.slot == slot:
+                other.begun = False
+        self._begin_pending(slot)
+        log = self.restarts.setdefault(slot, [])
+        change = policy.changes[-1]
+        log.append(Restart(ts, change["arm"], change["watched"], change["before"], change["after"]))
+        del log[:-KEEP_CHANGES]
+
     def _shared_context(self, rec: DecisionRecord) -> DecisionRecord:
         """The record with its context replaced by an equal one already held, when there is one
         (memory: the context dict is most of a pending decision's size)."""
@@ -407,6 +518,7 @@ class Learner:
     def _advance(self, ts: float) -> list[Outcome]:
         if ts > self.watermark:
             self.watermark = ts
+        self._settle_due()  # first: a horizon is never past the window, so settling comes before closing
         out: list[Outcome] = []
         heap = self._heap
         while heap and heap[0][0] < self.watermark:
@@ -463,17 +575,19 @@ class Learner:
         if taught:
             policy = self.policies[rec.slot]
             before = policy.restarts
-            policy.update(rec.arm, reward, rec.context if policy.contextual else None, rec.propensity,
-                          decided_at=rec.ts, settle=self.slots[rec.slot].window, begun=pending.begun)
-            if policy.restarts != before:
-                for other in self._pending.values():  # the restart forgot their trials: count them again
-                    if other.record.slot == rec.slot:
-                        other.begun = False
-                self._begin_pending(rec.slot)
-                log = self.restarts.setdefault(rec.slot, [])
-                change = policy.changes[-1]
-                log.append(Restart(ts, change["arm"], change["watched"], change["before"], change["after"]))
-                del log[:-KEEP_CHANGES]
+            context = rec.context if policy.contextual else None
+            settle: float | None = self.slots[rec.slot].window
+            if self._settles(rec.slot):
+                settle = None  # the learner settles it (``_settle_one``), or has
+                if pending.stamp is None:
+                    self._rewarded[rec.decision_id] = (rec, float(reward))  # type: ignore[arg-type]
+                elif reward:
+                    self.settling["late"] += 1
+                    if pending.stamp:
+                        policy.correct(rec.arm, float(reward), context, pending.stamp)  # type: ignore[arg-type]
+            policy.update(rec.arm, reward, context, rec.propensity,  # type: ignore[arg-type]
+                          decided_at=rec.ts, settle=settle, begun=pending.begun)
+            self._after_learning(rec.slot, before, ts)
         return Outcome(rec.decision_id, rec.slot, rec.arm, rec.visitor_id, reason, reward, ts,
                        taught, rec.holdout)
 
@@ -501,6 +615,9 @@ class Learner:
             "pending": [p.to_dict() for p in sorted(self._pending.values(), key=lambda p: p.order)],
             "activity": dict(self._activity),
             "closed": [[t, i] for t, i in self._closed_queue if self._closed.get(i) == t],
+            "delays": {slot: h.state() for slot, h in self._delays.items()},
+            "to_settle": {slot: [list(e) for e in heap] for slot, heap in self._to_settle.items() if heap},
+            "rewarded": [[i, rec.to_dict(), r] for i, (rec, r) in self._rewarded.items()],
         }
 
     def policies_snapshot(self) -> dict[str, Any]:
@@ -524,6 +641,7 @@ class Learner:
             "slots": {name: cfg.to_dict() for name, cfg in self.slots.items()},
             "policies": {name: p.state() for name, p in self.policies.items()},
             "not_held": self.not_held,
+            "settling": dict(self.settling),
         }
 
     @classmethod
@@ -541,6 +659,7 @@ class Learner:
         self.watermark = float("-inf") if d["watermark"] is None else float(d["watermark"])
         self._order = int(d["order"])
         self.not_held = int(d.get("not_held") or 0)
+        self.settling.update({k: int(v) for k, v in (d.get("settling") or {}).items()})
         if d.get("pending_omitted"):
             self._pending_elsewhere = int(d.get("pending_count") or 0)
         self.slots = {name: SlotConfig.coerce(cfg) for name, cfg in d["slots"].items()}
@@ -551,8 +670,9 @@ class Learner:
             raise SnapshotFormatError(str(exc)) from exc
         self._activity = {v: float(t) for v, t in d["activity"].items()}
         for item in d["pending"]:
+            stamp = item.get("stamp")
             pending = _Pending(DecisionRecord.from_dict(item["record"]), int(item["order"]), bool(item["exposed"]),
-                               bool(item.get("begun", False)))
+                               bool(item.get("begun", False)), None if stamp is None else int(stamp))
             rec = pending.record
             self._pending[rec.decision_id] = pending
             self._by_visitor.setdefault(rec.visitor_id, []).append(rec.decision_id)
@@ -562,6 +682,12 @@ class Learner:
         for t, i in d["closed"]:
             self._closed[i] = float(t)
             self._closed_queue.append((float(t), i))
+        self._delays = {slot: DelayHistogram.from_state(st) for slot, st in (d.get("delays") or {}).items()}
+        self._to_settle = {slot: [(float(t), int(o), str(i)) for t, o, i in heap]
+                           for slot, heap in (d.get("to_settle") or {}).items()}
+        for heap in self._to_settle.values():
+            heapq.heapify(heap)
+        self._rewarded = {str(i): (DecisionRecord.from_dict(rec), float(r)) for i, rec, r in d.get("rewarded") or []}
         return self
 
 

@@ -26,7 +26,7 @@ class ArmStatsPolicy(Policy):
 
     def update(self, arm_id: str, reward: float, context: Features | None = None,
                propensity: float | None = None, *, decided_at: float | None = None,
-               settle: float = 0.0, begun: bool = False) -> None:
+               settle: float | None = 0.0, begun: bool = False) -> None:
         self._watch(arm_id, float(reward), decided_at, settle)
         self._learn(arm_id, float(reward), propensity, begun)
 

@@ -8,8 +8,10 @@ load across versions), so another process rebuilds the same policy from it.
 
 Change detection lives here because it is the same for every policy: each
 arm's stream (its rewards, or a model's view of them) goes to a
-``ChangeDetector`` once the decision's attribution window has settled, in
-decision order, and a detected shift restarts learning (``_forget_evidence``).
+``ChangeDetector`` once the decision has settled, in decision order, and a
+detected shift restarts learning (``_forget_evidence``). Fed by a ``Learner``,
+a decision settles at its slot's usual reward delay (``settle``, ``delays.py``);
+fed directly, once its attribution window has passed (``_watch``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class Policy:
     counts_pending: ClassVar[bool] = False
     # learns each value only once it has settled, in decision order (``_on_settled``), detection or not
     learns_settled: ClassVar[bool] = False
+    # the learner may settle this policy's values itself, as soon as the slot's reward delays allow
+    # (``settle``), and fix a reward that comes later (``correct``): what it settles must be correctable
+    early_settling: ClassVar[bool] = True
 
     def __init__(self, goal: str, params: Mapping[str, Any] | None = None, seed: int | None = None):
         spec = parse_policy_spec({"name": self.name, "params": dict(params or {})}, goal)
@@ -74,6 +79,8 @@ class Policy:
         self._unsettled: list[tuple[float, int, str, float, dict[str, float] | None]] = []
         self._order = 0
         self._latest = -math.inf  # latest decision time learned
+        self._settled_seen = 0  # values the learner settled (``settle``): a settled value's stamp
+        self._restart_seen = 0  # ``_settled_seen`` at the last restart: older stamps are void
 
     # -- river verbs -------------------------------------------------------
     def probabilities(self, arm_ids: Sequence[str], context: Features | None = None) -> dict[str, float]:
@@ -89,11 +96,12 @@ class Policy:
 
     def update(self, arm_id: str, reward: float, context: Features | None = None,
                propensity: float | None = None, *, decided_at: float | None = None,
-               settle: float = 0.0, begun: bool = False) -> None:
+               settle: float | None = 0.0, begun: bool = False) -> None:
         """Learn one reward. ``decided_at``/``settle`` (the decision's time and its attribution
         window) let change detection see rewards in the order of the decisions (see ``_watch``)
-        and file them under the decision's hour of the day. ``begun``: ``begin`` already counted
-        this decision as a trial; add its reward only."""
+        and file them under the decision's hour of the day. ``settle=None``: the learner settles
+        this decision's value itself (``settle``), so it is not watched here. ``begun``: ``begin``
+        already counted this decision as a trial; add its reward only."""
         raise NotImplementedError
 
     def begin(self, arm_id: str, context: Features | None = None) -> None:
@@ -113,6 +121,31 @@ class Policy:
     def abandon(self, arm_id: str, context: Features | None = None) -> None:
         """Undo ``begin``: the decision will never teach (not exposed, or its arm was removed)."""
 
+    # -- settling (the learner's) --------------------------------------------
+    @property
+    def reads_settled(self) -> bool:
+        """Something here reads settled values: change detection, or a model of settled values."""
+        return bool(self.params.get("change_detection")) or self.learns_settled
+
+    def settle(self, arm_id: str, value: float, context: Features | None = None, *,
+               decided_at: float | None = None) -> int:
+        """A decision's value once it counts as settled — its reward, or 0 when none came within
+        the slot's usual reward delay (``delays.py``) — given by the learner in decision order, to
+        change detection and the settled models. Returns the value's stamp for ``correct``; a
+        restart shows in ``restarts``."""
+        self._settled_seen += 1
+        self._on_settled(arm_id, float(value), decided_at, context)
+        return self._settled_seen
+
+    def correct(self, arm_id: str, delta: float, context: Features | None, stamp: int) -> None:
+        """A reward came after its decision was settled as 0 (stamp ``stamp``): add ``delta`` to
+        what the settled models learned. Here nothing: change detectors are not corrected (a
+        reward later than the delays' 99th percentile is ~1% of rewards; docs/benchmarks.md)."""
+
+    def _stamp_valid(self, stamp: int) -> bool:
+        """A settled value's stamp still names something learned (no restart since)."""
+        return self._restart_seen < stamp <= self._settled_seen
+
     # -- change detection ----------------------------------------------------
     def _stream_kind(self) -> str:
         """What an arm's detector watches: 0/1 rewards (counts), or real values (revenue, errors)."""
@@ -122,7 +155,7 @@ class Policy:
         """``reward``: detectors see rewards; ``error``: rewards against the model's prediction."""
         return "reward"
 
-    def _watch(self, arm_id: str, value: float, decided_at: float | None = None, settle: float = 0.0,
+    def _watch(self, arm_id: str, value: float, decided_at: float | None = None, settle: float | None = 0.0,
                context: Features | None = None) -> bool:
         """Feed ``value`` to ``arm_id``'s detector once its decision's window has settled.
 
@@ -134,8 +167,9 @@ class Policy:
         and the detector reads them in decision order. Without ``decided_at`` the
         value goes in at once. ``context``: the features, for policies whose stream
         is the reward against a model (``_observe``). True when learning restarted.
+        ``settle=None``: the learner settles the value itself (``settle``); nothing to do here.
         """
-        if not (self.params.get("change_detection") or self.learns_settled):
+        if settle is None or not self.reads_settled:
             return False
         if decided_at is None:
             return self._on_settled(arm_id, value, None, context)
@@ -177,6 +211,7 @@ class Policy:
         if not detector.add(value, expected, at):
             return False
         self.restarts += 1
+        self._restart_seen = self._settled_seen
         before, after, expected_before, expected_after = detector.shift or (math.nan,) * 4
         if self._watched() == "error" and self._stream_kind() == "bernoulli":
             before, after = before - expected_before, after - expected_after  # reward minus prediction
@@ -221,7 +256,8 @@ class Policy:
                             for c in self.changes],
                 "detectors": {a: d.state() for a, d in self.detectors.items()},
                 "unsettled": [list(u) for u in self._unsettled], "order": self._order,
-                "latest": self._latest if math.isfinite(self._latest) else None}
+                "latest": self._latest if math.isfinite(self._latest) else None,
+                "settled_seen": self._settled_seen, "restart_seen": self._restart_seen}
 
     def _load(self, state: Mapping[str, Any]) -> None:
         self.version = int(state["version"])
@@ -238,6 +274,8 @@ class Policy:
         heapq.heapify(self._unsettled)
         latest = state.get("latest")
         self._latest = -math.inf if latest is None else float(latest)
+        self._settled_seen = int(state.get("settled_seen", 0))
+        self._restart_seen = int(state.get("restart_seen", 0))
         if self.params.get("change_detection"):
             for arm, st in (state.get("detectors") or {}).items():
                 detector = self.detectors[arm] = self._new_detector()

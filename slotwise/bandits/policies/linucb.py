@@ -211,6 +211,17 @@ class LinUCB(Policy):
             self.settled.learn(arm_id, x, float(value))
         return restarted
 
+    def correct(self, arm_id, delta, context, stamp):
+        """A reward after its decision was settled as 0: the settled model and the short memory's
+        twin add it exactly (``SettledRidge.correct``); the switch's score and the detectors keep
+        what they read (``Policy.correct``)."""
+        if not self._stamp_valid(stamp):
+            return
+        x, age = self._vector(context), self._settled_seen - stamp
+        self.settled.correct(arm_id, x, float(delta), age)
+        if self.recent is not None:
+            self.recent.short.correct(arm_id, x, float(delta), age)
+
     def _observe(self, arm_id, value, context):
         """The reward against the settled model's prediction for this visitor (``settled.py``),
         once the arm has ``WARM_UP`` settled values (``_on_settled`` then lets the model learn it)."""

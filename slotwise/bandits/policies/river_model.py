@@ -84,6 +84,9 @@ class RiverModelPolicy(Policy):
     # a river model cannot unlearn a non-click imputed when the decision was made (``Policy.begin``);
     # it learns each reward once its window has closed instead, in decision order
     learns_settled = True
+    # its models learn the settled values, and a river model cannot unlearn a 0 settled early:
+    # settled at the attribution window, as before
+    early_settling = False
 
     def __init__(self, goal: str, params: Mapping[str, Any] | None = None, seed: int | None = None):
         super().__init__(goal, params, seed)

@@ -88,6 +88,15 @@ class SettledRidge:
         cell[2] += 1.0
         self.count += 1
 
+    def correct(self, arm: str, x: np.ndarray, delta: float, age: int) -> None:
+        """Add ``delta`` to a value learned ``age`` learned values ago (a reward that came after its
+        decision was settled as 0): exact for the sufficient statistics, discount included."""
+        if arm not in self.arms:
+            return  # the arm was removed since
+        cell = self._cell(arm, len(x))
+        cell[1] += (delta * self.discount ** age) * x
+        self._last = None  # the all-variants model takes it in at its next refresh, as a learned value
+
     def keep(self, arms: Sequence[str]) -> None:
         self.arms = {a: c for a, c in self.arms.items() if a in set(arms)}
         self._beta, self._last = None, None
@@ -96,8 +105,11 @@ class SettledRidge:
         self.arms, self.count, self._beta, self._last = {}, 0, None, None
 
     def state(self) -> dict[str, Any]:
+        # the all-variants model as last refitted: refitted from the cells now it would take in what
+        # was learned since, and a restored policy would predict otherwise than one that ran on
         return {"count": self.count, "arms": {a: {"A": c[0].tolist(), "b": c[1].tolist(), "n": float(c[2])}
-                                              for a, c in self.arms.items()}}
+                                              for a, c in self.arms.items()},
+                "beta": None if self._beta is None else [self._beta[0], self._beta[1].tolist()]}
 
     def load(self, state: Mapping[str, Any] | None) -> None:
         self.clear()
@@ -106,3 +118,6 @@ class SettledRidge:
         self.count = int(state.get("count", 0))
         for arm, c in (state.get("arms") or {}).items():
             self.arms[arm] = [np.array(c["A"], dtype=float), np.array(c["b"], dtype=float), float(c["n"])]
+        beta = state.get("beta")
+        if beta is not None:
+            self._beta = (int(beta[0]), np.array(beta[1], dtype=float))

@@ -61,6 +61,14 @@ class ThompsonSampling(ArmStatsPolicy):
             self._basis = None
             self.basis_version = self.version
 
+    def settle(self, arm_id, value, context=None, *, decided_at=None):
+        restarts = self.restarts
+        stamp = super().settle(arm_id, value, context, decided_at=decided_at)
+        if self.restarts != restarts:  # the learner's settling restarted learning: the old basis is void
+            self._basis, self._cache = None, None
+            self.basis_version = self.version
+        return stamp
+
     def begin(self, arm_id, context=None):
         self._freeze()
         super().begin(arm_id, context)
