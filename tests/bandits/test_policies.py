@@ -282,3 +282,17 @@ def test_linucb_a_winner_in_one_segment_is_not_presumed_to_win_in_another():
         predictions[shared] = policy.scores(["a"], features(bags))[0]
     assert predictions[0.0] > 0.1  # most of a's shoes rate leaks into bags through the features both share
     assert predictions[20.0] < predictions[0.0] / 2
+
+
+@pytest.mark.parametrize("name, goal", CASES)
+def test_an_empty_context_first_is_learned_from(name, goal):
+    """A slot whose first visitors bring no feature (or a policy fed none) must still learn and decide."""
+    policy = make_policy(name, goal, seed=0)
+    empty = {} if policy.contextual else None
+    for arm in ARMS:
+        policy.update(arm, 1.0 if arm == "a" else 0.0, empty, 0.25)
+    probs = policy.probabilities(ARMS, empty)
+    assert math.isclose(sum(probs.values()), 1.0, abs_tol=1e-9)
+    policy.update("b", 0.0, features(CONTEXTS[0]) if policy.contextual else None, 0.25)  # features come later
+    assert math.isclose(sum(policy.probabilities(ARMS, features(CONTEXTS[0]) if policy.contextual else None).values()),
+                        1.0, abs_tol=1e-9)

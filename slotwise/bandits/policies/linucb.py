@@ -107,11 +107,12 @@ class LinUCB(Policy):
         self._inv, self._dirty = None, set()
 
     def _add_arm(self, arm: str) -> None:
-        d = len(self.feature_names)
-        self._arm_row[arm] = len(self.arm_names)
+        d, n = len(self.feature_names), len(self.arm_names)
+        self._arm_row[arm] = n
         self.arm_names.append(arm)
-        self._D = np.concatenate([self._D.reshape(-1, d, d), np.zeros((1, d, d))])
-        self._b = np.concatenate([self._b.reshape(-1, d), np.zeros((1, d))])
+        # explicit shapes: with no feature yet (d = 0) a -1 in reshape is ambiguous
+        self._D = np.concatenate([self._D.reshape(n, d, d), np.zeros((1, d, d))])
+        self._b = np.concatenate([self._b.reshape(n, d), np.zeros((1, d))])
         self._n = np.append(self._n, 0.0)
         self._inv, self._dirty = None, set()
 
