@@ -53,7 +53,8 @@ class ViewUpdate:
 
     ``update`` is applied more than once to different copies of the profile (the worker's cached
     copy at once, the writer's copy when it writes, a reloaded copy while it is queued): it must
-    put in the profile only objects it builds on each call, or values nobody changes in place.
+    give the same result on the same profile (time comes in as an argument), and put in the
+    profile only objects it builds on each call, or values nobody changes in place.
 
     ``existed``: the profile existed when the update was made. If it is gone
     when the writer applies the update, it was erased meanwhile and the update
