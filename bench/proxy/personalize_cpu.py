@@ -79,11 +79,13 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
             profiler = cProfile.Profile() if args.cprofile else None
             if profiler:
                 profiler.enable()
+            groups = personalizer.store.stats()["batches"]
             cpu, wall, writer = time.process_time(), time.perf_counter(), writer_cpu()
             for i in range(args.pages):
                 await page(i)
             await personalizer.store.flush()  # the writer's work for these pages is part of their cost
             cpu, wall, writer = time.process_time() - cpu, time.perf_counter() - wall, writer_cpu() - writer
+            groups = personalizer.store.stats()["batches"] - groups
             if profiler:
                 profiler.disable()
                 profiler.dump_stats(args.cprofile)
@@ -92,7 +94,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
         upstream.terminate()
         upstream.wait(10)
     return {"cpu_ms": cpu * 1000 / args.pages, "wall_ms": wall * 1000 / args.pages,
-            "writer_ms": writer * 1000 / args.pages}
+            "writer_ms": writer * 1000 / args.pages, "per_group": args.pages / max(groups, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     before = os.getloadavg()[0]
     result = asyncio.run(run(args))
     print(f"`python -m bench.proxy.personalize_cpu --pages {args.pages}`: personalization CPU per page "
-          f"{result['cpu_ms']:.3f} ms (all threads; the profile writer's {result['writer_ms']:.3f} ms), "
+          f"{result['cpu_ms']:.3f} ms (all threads; the profile writer's {result['writer_ms']:.3f} ms, "
+          f"{result['per_group']:.1f} pages a group), "
           f"wall {result['wall_ms']:.3f} ms; "
           f"load average {before:.2f} → {os.getloadavg()[0]:.2f}")
     return 0

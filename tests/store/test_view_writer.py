@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slotwise.profile import Profile, record_view
@@ -266,7 +266,7 @@ async def _play(data: Path, steps: list[tuple[Any, ...]]) -> None:
         await tag_api.close()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None)
 @given(steps=st.lists(ops, min_size=1, max_size=40))
 def test_every_view_counts_once_in_the_database_and_in_each_workers_copy(
         tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[Any, ...]]) -> None:
