@@ -51,6 +51,11 @@ ProfileUpdate = Callable[[Profile], None]
 class ViewUpdate:
     """A profile update the profile writer applies later (a page view, a sticky assignment).
 
+    ``update`` is applied more than once to different copies of the profile (the worker's cached
+    copy at once, the writer's copy when it writes, a reloaded copy while it is queued): it must
+    give the same result on the same profile (time comes in as an argument), and put in the
+    profile only objects it builds on each call, or values nobody changes in place.
+
     ``existed``: the profile existed when the update was made. If it is gone
     when the writer applies the update, it was erased meanwhile and the update
     is dropped (it must not bring an erased person back); otherwise a missing
@@ -73,9 +78,15 @@ class ProductView:
 
 @dataclass(frozen=True)
 class Committed:
-    """What the writer committed for one profile: its state and version in the database now."""
+    """What the writer committed for one profile: the version the row had when the writer read it
+    (``None``: no row) and the version it has now.
 
-    profile: Profile
+    No profile travels with it: a worker's cache keeps its own copy and only moves it onto
+    ``version`` when it was built on ``base`` (its copy is then the committed state plus its
+    later views), so the writer's objects and the cache's never meet.
+    """
+
+    base: int | None
     version: int
 
 

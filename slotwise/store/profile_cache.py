@@ -7,6 +7,9 @@ worker process shares. Here a page view is applied to the worker's cached
 copy at once and handed to one writer thread, which commits whatever has
 queued up in one transaction (group commit), each profile loaded and saved
 once per transaction, on a connection of its own (WAL: readers never wait).
+The writer keeps the profiles it saved (its own objects, never the cache's):
+while a row still has the version it wrote, it applies the views to its copy
+instead of decoding the JSON again (``sqlite.profiles.KeptProfiles``).
 
 Staleness, across workers and instances: every profile row has a version
 (random, new on every write, whoever writes it). Each read asks the database
@@ -169,8 +172,8 @@ class CachedProfiles:
     """A store whose page-view updates are cached per worker and written in groups (see the module doc).
 
     Everything else is the wrapped store's (attribute access falls through).
-    The wrapped store provides ``profile_head``, ``load_profile``,
-    ``writer_db`` and ``write_views`` (the SQLite store does).
+    The wrapped store provides ``profile_head``, ``load_profile`` and
+    ``view_writer`` (the SQLite store does).
     """
 
     def __init__(self, inner: Any, size: int = CACHE_SIZE) -> None:
@@ -178,7 +181,7 @@ class CachedProfiles:
         self._cache: LRUCache[str, _Entry] = LRUCache(maxsize=size)
         self._keys: dict[int, str] = {}  # id(queued item) -> cache key it is pending under
         self._lock = threading.Lock()
-        self._writer_db: Any = None
+        self._views: Any = None  # the wrapped store's view writer, made by the writer's thread
         self.writer = ProfileWriter(self._write, self._on_commit)
         self.hits = 0
         self.misses = 0
@@ -232,27 +235,32 @@ class CachedProfiles:
         self.writer.submit(ProductView(product, tuple(co_viewed)))
 
     def _write(self, batch: list[Item]) -> dict[str, Committed]:
-        if self._writer_db is None:
-            self._writer_db = self.inner.writer_db()
-        return self.inner.write_views(self._writer_db, batch)  # type: ignore[no-any-return]
+        if self._views is None:
+            self._views = self.inner.view_writer()
+        return self._views.write(batch)  # type: ignore[no-any-return]
 
     def _on_commit(self, batch: Sequence[Item], committed: dict[str, Committed] | None) -> None:
-        """The writer's thread: cached entries move onto the committed state (their later views replayed)."""
+        """The writer's thread: a cached entry built on the version the writer read moves onto the
+        version it wrote, its profile untouched: that profile was the read version's state with this
+        worker's queued views applied in order, the written views are the first of them, so it is
+        the committed state with the views still queued. Any other entry is read afresh: another
+        writer wrote in between, it was reloaded meanwhile or made again after an eviction (without
+        these views), the write failed, the profile was erased or merged."""
         with self._lock:
-            keys = {self._keys.pop(id(item), None) for item in batch if isinstance(item, ViewUpdate)}
-            done = {id(item) for item in batch}
-            for key in keys - {None}:
-                assert key is not None
+            written: dict[str, set[int]] = {}  # cache key -> ids of its views in this batch
+            for item in batch:
+                key = self._keys.pop(id(item), None) if isinstance(item, ViewUpdate) else None
+                if key is not None:
+                    written.setdefault(key, set()).add(id(item))
+            for key, ids in written.items():
                 entry = self._cache.get(key)
                 if entry is None:
                     continue
-                entry.pending = [item for item in entry.pending if id(item) not in done]
+                left = [item for item in entry.pending if id(item) not in ids]
+                had_them = len(entry.pending) - len(left) == len(ids)
+                entry.pending = left
                 state = (committed or {}).get(key)
-                if state is None:  # failed, erased, or written under another id (a merge): read afresh
-                    entry.version = -1
-                    continue
-                entry.view = _replay(key, state.profile, entry.pending)
-                entry.version = state.version
+                entry.version = state.version if state is not None and had_them and entry.version == state.base else -1
 
     async def flush(self) -> None:
         """Everything queued so far is in the database when this returns."""
@@ -283,6 +291,6 @@ class CachedProfiles:
 
     async def close(self) -> None:
         await asyncio.to_thread(self.writer.close)
-        if self._writer_db is not None:
-            self._writer_db.close()
+        if self._views is not None:
+            self._views.close()
         await self.inner.close()

@@ -9,23 +9,13 @@ logs in with that customer id or e-mail merges into it (``link_identity``).
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from dataclasses import fields
 from typing import Sequence
 
 from slotwise.profile import Profile, merge
 from slotwise.store.base import ProfileUpdate
 from slotwise.store.sqlite.db import Database
-from slotwise.store.sqlite.profiles import _load, release_claims_against, write_profile
-
-_FIELDS = tuple(f.name for f in fields(Profile))
-
-
-def _save(cur: sqlite3.Cursor, profile: Profile, now: float) -> None:
-    """As ``profiles._save`` but serialises the fields directly: ``asdict``'s deep copy
-    is most of an import's time, and the JSON is written straight away."""
-    write_profile(cur, profile.id, json.dumps({name: getattr(profile, name) for name in _FIELDS}, separators=(",", ":")), now)
+from slotwise.store.sqlite.profiles import _load, _save, release_claims_against
 
 
 def _owner(cur: sqlite3.Cursor, alias: str) -> str | None:

@@ -31,12 +31,17 @@ def schema(sql: str) -> str:
     return sql
 
 
-_versions = random.SystemRandom()
+_versions = random.Random()  # seeded from the system's randomness; again in a forked child (below)
+os.register_at_fork(after_in_child=_versions.seed)  # two forked workers must not draw the same versions
 
 
 def new_version() -> int:
     """A version (a profile's, the catalog's) is random, not a counter: a row erased and written
-    again, or a database restored from a copy, never repeats a version a worker's cache may still hold."""
+    again, or a database restored from a copy, never repeats a version a worker's cache may still hold.
+
+    Drawn from a generator seeded from the system's randomness, not from the system's randomness each
+    time: that is a system call, and the profile writer's thread gave the interpreter up at each one
+    (and waited to get it back from the event loop) for every profile it wrote."""
     return _versions.getrandbits(62) + 1
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
+
+from cachetools import LRUCache
 
 from slotwise.profile import Profile, forget_alias
 from slotwise.profile import merge as merge_profiles
@@ -68,8 +70,17 @@ def write_profile(cur: sqlite3.Cursor, profile_id: str, data: str, now: float) -
     return version
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+"""A profile's JSON, as ``json.dumps(..., separators=(",", ":"))`` writes it (the same text), with one
+encoder made once instead of one a call, and no cycle check (a profile is plain data, a tree)."""
+
+
+def encode_profile(profile: Profile) -> str:
+    return _encode(profile.to_dict())
+
+
 def _save(cur: sqlite3.Cursor, profile: Profile, now: float) -> int:
-    return write_profile(cur, profile.id, json.dumps(profile.to_dict(), separators=(",", ":")), now)
+    return write_profile(cur, profile.id, encode_profile(profile), now)
 
 
 HEAD_SQL = (
@@ -80,33 +91,140 @@ HEAD_SQL = (
 """The visitor's (profile id, profile version) and, in the same read, the catalog's version (the page
 that reads the profile reads products next: one query instead of two, see ``catalog``)."""
 
+WRITER_READ_SQL = (
+    "WITH r(pid) AS (SELECT COALESCE((SELECT profile_id FROM aliases WHERE alias = ?), ?)) "
+    "SELECT r.pid, p.version, CASE WHEN p.version = ? THEN NULL ELSE p.data END "
+    "FROM r LEFT JOIN profiles p ON p.id = r.pid"
+)
+"""The writer's read of a visitor's profile: its id, its version and its JSON, the JSON only when the
+version is not the one given (the one of the copy the writer kept). One query, inside the write."""
 
-def write_views(db: Database, items: Sequence[ViewUpdate | ProductView]) -> dict[str, Committed]:
-    """The profile writer's group commit: every item in one transaction, each profile loaded and
-    saved once. Returns the committed state of each profile written (for the workers' caches)."""
-    touched: dict[str, Profile | None] = {}
+KEPT_JSON_BYTES = 8 * 1024 * 1024
+"""What the writer keeps, counted as the JSON it wrote (the objects take ~4x that: ~35 MB at most)."""
+
+
+class _Kept:
+    """A profile as the writer saved it, with the version it wrote."""
+
+    __slots__ = ("version", "profile", "size")
+
+    def __init__(self, version: int, profile: Profile, size: int) -> None:
+        self.version = version
+        self.profile = profile
+        self.size = size
+
+
+class KeptProfiles:
+    """The profiles one writer saved last, each with the version it wrote: its own copies.
+
+    Why: a page view's write decoded the profile's JSON, applied the view and encoded it again.
+    When the row still has the version this writer gave it (checked in the write's transaction,
+    by the same query that resolves the visitor's alias), nobody wrote it since and the kept
+    object is exactly the row: the views are applied to it, no JSON is decoded.
+
+    The kept objects are this writer's alone: nothing it returns holds them (``Committed`` carries
+    versions, the worker's cache keeps a copy built from its own read), so each update reaches a
+    kept profile once, from this writer. A group that fails drops what it touched: those objects
+    have views the database does not.
+    """
+
+    def __init__(self, max_bytes: int = KEPT_JSON_BYTES) -> None:
+        self._kept: LRUCache[str, _Kept] = LRUCache(maxsize=max_bytes, getsizeof=lambda kept: kept.size)
+        self._profile_of: LRUCache[str, str] = LRUCache(maxsize=4 * 4096)  # visitor id -> its profile id, last seen
+        self.decoded = 0
+        self.reused = 0
+
+    def read(self, cur: sqlite3.Cursor, visitor_id: str) -> tuple[str, int | None, Profile | None]:
+        """(profile id, the row's version, the profile) as the database holds them in this transaction:
+        the kept object when the row's version is the one this writer wrote, else decoded."""
+        guess = self._kept.get(self._profile_of.get(visitor_id, visitor_id))
+        profile_id, version, data = cur.execute(
+            WRITER_READ_SQL, (visitor_id, visitor_id, guess.version if guess is not None else None)).fetchone()
+        if profile_id != visitor_id:  # an alias (a logged-in visitor's cookie id): its profile next time
+            self._profile_of[visitor_id] = profile_id
+        if version is None:
+            self._kept.pop(profile_id, None)
+            return profile_id, None, None
+        if data is None:  # the row's version is the guess's
+            if guess is not None and guess.profile.id == profile_id:
+                self.reused += 1
+                return profile_id, version, guess.profile
+            data = cur.execute("SELECT data FROM profiles WHERE id = ?", (profile_id,)).fetchone()[0]
+        self._kept.pop(profile_id, None)  # the row changed since: what was kept is older
+        self.decoded += 1
+        return profile_id, version, Profile.from_dict(json.loads(data))
+
+    def keep(self, profile: Profile, version: int, size: int) -> None:
+        if size <= self._kept.maxsize:
+            self._kept[profile.id] = _Kept(version, profile, size)
+
+    def drop(self, profile_ids: Iterable[str]) -> None:
+        for profile_id in profile_ids:
+            self._kept.pop(profile_id, None)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+def write_views(db: Database, items: Sequence[ViewUpdate | ProductView],
+                kept: KeptProfiles | None = None) -> dict[str, Committed]:
+    """The profile writer's group commit: every item in one transaction, each profile read and saved
+    once. Returns, per profile written, the version it was read at and the one it has now (for the
+    workers' caches). ``kept``: the writer's own copies of what it saved (see ``KeptProfiles``)."""
+    kept = kept if kept is not None else KeptProfiles()
+    touched: dict[str, tuple[Profile | None, int | None]] = {}  # profile id -> (profile, version read)
+    profile_ids: dict[str, str] = {}  # visitor id -> profile id, in this transaction
     latest: dict[str, float] = {}
     committed: dict[str, Committed] = {}
-    with db.transaction() as cur:
-        count_product_views(cur, [(item.product, item.co_viewed) for item in items if isinstance(item, ProductView)])
-        for item in items:
-            if isinstance(item, ProductView):
-                continue
-            profile_id = _resolve(cur, item.visitor_id)
-            if profile_id not in touched:
-                touched[profile_id] = _load(cur, profile_id)
-            profile = touched[profile_id]
-            if profile is None:
-                if item.existed:  # erased since the view: it must not come back
+    saved: list[tuple[Profile, int, int]] = []
+    try:
+        with db.transaction() as cur:
+            count_product_views(cur, [(item.product, item.co_viewed) for item in items if isinstance(item, ProductView)])
+            for item in items:
+                if isinstance(item, ProductView):
                     continue
-                profile = touched[profile_id] = Profile.new(profile_id, item.now)
-            item.update(profile)
-            latest[profile_id] = max(latest.get(profile_id, 0.0), item.now)
-        for profile_id, now in latest.items():
-            profile = touched[profile_id]
-            assert profile is not None
-            committed[profile_id] = Committed(profile, _save(cur, profile, now))
+                profile_id = profile_ids.get(item.visitor_id)
+                if profile_id is None:
+                    profile_id, version, read = kept.read(cur, item.visitor_id)
+                    profile_ids[item.visitor_id] = profile_id
+                    if profile_id not in touched:  # another visitor id of the same person came first: theirs
+                        touched[profile_id] = (read, version)
+                profile, version = touched[profile_id]
+                if profile is None:
+                    if item.existed:  # erased since the view: it must not come back
+                        continue
+                    profile = Profile.new(profile_id, item.now)
+                    touched[profile_id] = (profile, version)
+                item.update(profile)
+                latest[profile_id] = max(latest.get(profile_id, 0.0), item.now)
+            for profile_id, now in latest.items():
+                profile, base = touched[profile_id]
+                assert profile is not None
+                data = encode_profile(profile)
+                version = write_profile(cur, profile_id, data, now)
+                committed[profile_id] = Committed(base, version)
+                saved.append((profile, version, len(data)))
+    except BaseException:
+        kept.drop(touched)  # views applied to kept objects that the database does not have
+        raise
+    for profile, version, size in saved:
+        kept.keep(profile, version, size)
     return committed
+
+
+class ViewWriter:
+    """The profile writer's side of the database: a connection of its own (WAL: readers never wait
+    for it) and the profiles it saved last (``KeptProfiles``), for one writer thread."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.kept = KeptProfiles()
+
+    def write(self, items: Sequence[ViewUpdate | ProductView]) -> dict[str, Committed]:
+        return write_views(self.db, items, self.kept)
+
+    def close(self) -> None:
+        self.db.close()
 
 
 def _claimed(cur: sqlite3.Cursor, alias: str) -> bool:
@@ -174,12 +292,9 @@ class ProfilesMixin:
         rows = self.db.query("SELECT data, version FROM profiles WHERE id = ?", (profile_id,))
         return (Profile.from_dict(json.loads(rows[0][0])), int(rows[0][1])) if rows else None
 
-    def writer_db(self) -> Database:
-        """A connection of its own for the profile writer's thread (WAL: readers never wait for it)."""
-        return Database(self.db.path)
-
-    def write_views(self, db: Database, items: Sequence[ViewUpdate | ProductView]) -> dict[str, Committed]:
-        return write_views(db, items)
+    def view_writer(self) -> "ViewWriter":
+        """What the profile writer's thread writes with (see ``ViewWriter``)."""
+        return ViewWriter(Database(self.db.path))
 
     async def update_profile_soon(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
         """This store alone writes at once; ``profile_cache.CachedProfiles`` batches."""

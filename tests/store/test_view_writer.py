@@ -1,0 +1,322 @@
+"""The profile writer keeps the profiles it saved and skips their JSON while the row is still its own.
+
+What must hold: every view counts exactly once — in the database and in each
+worker's cached copy — whoever else writes the profile between two groups (the
+tag API, another worker), after an erase, a merge, a reload, a failed group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import multiprocessing
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slotwise.profile import Profile, record_view
+from slotwise.store import open_store, profile_cache
+from slotwise.store.base import ViewUpdate
+from slotwise.store.profile_cache import CachedProfiles
+from slotwise.store.sqlite import SQLiteStore
+from slotwise.store.sqlite import profiles as sqlite_profiles
+from slotwise.store.sqlite.db import new_version
+from slotwise.store.sqlite.profiles import KeptProfiles, encode_profile, write_views
+
+
+def view(category: str, now: float = 1000.0) -> Any:
+    return lambda p: record_view(p, now, category=category)
+
+
+def counts(profile: Profile | None) -> dict[str, int] | None:
+    return {c: e["count"] for c, e in profile.categories.items()} if profile is not None else None
+
+
+def stored(store: SQLiteStore, visitor: str) -> dict[str, int] | None:
+    pid, _ = store.profile_head(visitor)
+    loaded = store.load_profile(pid)
+    return counts(loaded[0]) if loaded is not None else None
+
+
+def test_the_writer_decodes_a_profile_only_when_someone_else_wrote_it(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    kept = KeptProfiles()
+    write_views(store.db, [ViewUpdate("v", view("socks"), 1000.0, existed=False)], kept)
+    for _ in range(3):  # the row is still the one this writer wrote: its own copy, no JSON read
+        write_views(store.db, [ViewUpdate("v", view("socks"), 1001.0, existed=True)], kept)
+    assert (kept.decoded, kept.reused) == (0, 3)
+    asyncio.run(store.update_profile("v", view("bags"), 1002.0))  # the tag API's event: a new version
+    write_views(store.db, [ViewUpdate("v", view("socks"), 1003.0, existed=True)], kept)
+    assert (kept.decoded, kept.reused) == (1, 3)  # read afresh: the event is in it
+    write_views(store.db, [ViewUpdate("v", view("socks"), 1004.0, existed=True)], kept)
+    assert (kept.decoded, kept.reused) == (1, 4)
+    assert stored(store, "v") == {"socks": 6, "bags": 1}
+
+
+def test_a_kept_profile_is_the_row_it_stands_for(tmp_path: Path) -> None:
+    """The JSON the writer writes from its kept copy is the JSON it would write from a fresh read."""
+    kept_db, fresh_db = SQLiteStore(tmp_path / "kept.db"), SQLiteStore(tmp_path / "fresh.db")
+    kept = KeptProfiles()
+    for i in range(6):
+        items = [ViewUpdate("v", lambda p, i=i: record_view(p, 1000.0 + i, category=f"c{i % 2}", product=f"p{i}",
+                                                              offer={"price": 1.5 * i, "in_stock": True}),
+                            1000.0 + i, existed=i > 0)]
+        write_views(kept_db.db, items, kept)
+        write_views(fresh_db.db, items)  # no kept copies: every group reads the JSON
+    assert kept.reused == 5
+    rows = [s.db.query("SELECT data FROM profiles WHERE id = 'v'")[0][0] for s in (kept_db, fresh_db)]
+    assert rows[0] == rows[1]
+
+
+def test_a_failed_group_leaves_no_view_in_a_kept_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    kept = KeptProfiles()
+    write_views(store.db, [ViewUpdate("v", view("socks"), 1000.0, existed=False)], kept)
+    real = sqlite_profiles.write_profile
+
+    def broken(*args: Any) -> int:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(sqlite_profiles, "write_profile", broken)
+    with pytest.raises(OSError):  # applied to the kept copy, then rolled back
+        write_views(store.db, [ViewUpdate("v", view("lost"), 1001.0, existed=True)], kept)
+    monkeypatch.setattr(sqlite_profiles, "write_profile", real)
+    write_views(store.db, [ViewUpdate("v", view("socks"), 1002.0, existed=True)], kept)
+    assert stored(store, "v") == {"socks": 2}  # the lost view did not come back with the next group
+    assert kept.decoded == 1
+
+
+def test_a_group_with_two_ids_of_one_person_applies_both_to_one_copy(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    asyncio.run(store.update_profile("phone", view("socks"), 1000.0))
+    asyncio.run(store.link_identity("phone", "customer:C1", 1000.0))
+    asyncio.run(store.update_profile("laptop", view("bags"), 1000.0))
+    asyncio.run(store.link_identity("laptop", "customer:C1", 1000.0))  # merged into the phone's profile
+    kept = KeptProfiles()
+    for _ in range(2):
+        committed = write_views(store.db, [ViewUpdate("phone", view("hats"), 1001.0, existed=True),
+                                           ViewUpdate("laptop", view("hats"), 1001.0, existed=True)], kept)
+        assert set(committed) == {"phone"}
+    assert stored(store, "laptop") == {"socks": 1, "bags": 1, "hats": 4}
+    assert kept.reused >= 1  # the second group: the laptop's id is known to stand for the phone's profile
+
+
+def test_the_writer_never_hands_its_copy_to_the_cache(tmp_path: Path) -> None:
+    """The cache's copy and the writer's are two objects: a view applied to one is not in the other."""
+    store = open_store("", tmp_path)
+    assert isinstance(store, CachedProfiles)
+
+    async def go() -> None:
+        await store.update_profile_soon("v", view("socks"), 1000.0)
+        await store.flush()
+        cached = await store.get_profile("v")
+        writer = store._views.kept._kept["v"].profile  # type: ignore[union-attr]
+        assert cached is not writer
+        assert all(cached.categories[c] is not writer.categories[c] for c in cached.categories)  # type: ignore[union-attr]
+        for i in range(3):
+            assert (await store.update_profile_soon("v", view("socks"), 1001.0 + i)) is cached
+        await store.flush()
+        assert counts(await store.get_profile("v")) == {"socks": 4} == counts(writer)
+        assert store._views.kept.reused == store.writer.batches - 1  # type: ignore[union-attr]  # all but the first
+        await store.close()
+
+    asyncio.run(go())
+    assert stored(SQLiteStore(tmp_path / "slotwise.db"), "v") == {"socks": 4}
+
+
+def test_the_profiles_json_is_what_json_dumps_wrote() -> None:
+    """Stored text unchanged: the writer's encoder writes what ``json.dumps`` with compact separators wrote."""
+    profile = Profile.new("v", 1000.0)
+    record_view(profile, 1000.123456789, category="chaussures-été", product="p1", offer={"price": math.nan, "in_stock": None})
+    profile.cart = [{"product": "p1", "qty": 1, "price": 1e16, "added": -0.0}]
+    profile.assignments = {"s": {"arm": "a\u2028b", "ts": 1.0}}
+    assert encode_profile(profile) == json.dumps(profile.to_dict(), separators=(",", ":"))
+
+
+def _versions_after_fork(queue: Any) -> None:
+    queue.put([new_version() for _ in range(3)])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_forked_worker_draws_versions_of_its_own() -> None:
+    """Versions come from a generator in the process: a forked child must not repeat its parent's."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_versions_after_fork, args=(queue,))
+    child.start()
+    theirs = queue.get(timeout=10)
+    child.join(10)
+    assert not set(theirs) & {new_version() for _ in range(3)}
+
+
+# -- every view exactly once: two workers, the tag API, erases, merges, in any order ------------------------
+
+VISITORS = ("a", "b", "c")
+CATEGORIES = ("socks", "bags")
+ops = st.one_of(
+    st.tuples(st.just("view"), st.integers(0, 1), st.sampled_from(VISITORS), st.sampled_from(CATEGORIES)),
+    st.tuples(st.just("flush"), st.integers(0, 1)),
+    st.tuples(st.just("event"), st.sampled_from(VISITORS), st.sampled_from(CATEGORIES)),
+    st.tuples(st.just("get"), st.integers(0, 1), st.sampled_from(VISITORS)),
+    st.tuples(st.just("erase"), st.integers(0, 1), st.sampled_from(VISITORS)),
+    st.tuples(st.just("login"), st.integers(0, 1), st.sampled_from(VISITORS), st.sampled_from(("C1", "C2"))),
+)
+
+
+class Model:
+    """The database as it must be: categories' counts per profile id, and the aliases."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Counter[str]] = {}
+        self.aliases: dict[str, str] = {}
+        self.queues: list[list[tuple[str, str, bool]]] = [[], []]
+
+    def resolve(self, visitor: str) -> str:
+        return self.aliases.get(visitor, visitor)
+
+    def view(self, worker: int, visitor: str, category: str) -> None:
+        self.queues[worker].append((visitor, category, self.resolve(visitor) in self.rows))
+
+    def flush(self, worker: int) -> None:
+        for visitor, category, existed in self.queues[worker]:
+            pid = self.resolve(visitor)
+            if pid not in self.rows:
+                if existed:  # erased since: not brought back
+                    continue
+                self.rows[pid] = Counter()
+            self.rows[pid][category] += 1
+        self.queues[worker] = []
+
+    def event(self, visitor: str, category: str) -> None:
+        self.rows.setdefault(self.resolve(visitor), Counter())[category] += 1
+
+    def erase(self, visitor: str) -> None:
+        pid = self.resolve(visitor)
+        self.rows.pop(pid, None)
+        self.aliases = {a: p for a, p in self.aliases.items() if p != pid and a not in (visitor, pid)}
+
+    def login(self, visitor: str, alias: str) -> None:
+        mine = self.resolve(visitor)
+        self.rows.setdefault(mine, Counter())
+        owner = self.aliases.get(alias)
+        if owner is None or owner == mine:
+            self.aliases[alias] = mine
+            return
+        self.rows[owner] = self.rows.get(owner, Counter()) + self.rows.pop(mine)
+        self.aliases = {a: (owner if p == mine else p) for a, p in self.aliases.items()}
+        self.aliases[mine] = owner
+
+    def expected(self, visitor: str) -> dict[str, int] | None:
+        row = self.rows.get(self.resolve(visitor))
+        return {c: n for c, n in row.items() if n} if row is not None else None
+
+
+async def _play(data: Path, steps: list[tuple[Any, ...]]) -> None:
+    workers = [open_store("", data), open_store("", data)]
+    tag_api = SQLiteStore(data / "slotwise.db")  # synchronous writes, as the tag API's events
+    model = Model()
+
+    async def check(worker: int) -> None:
+        """After its flush a worker's copy of every visitor is the database's, which is the model's."""
+        for visitor in VISITORS:
+            seen = counts(await workers[worker].get_profile(visitor))
+            assert seen == stored(tag_api, visitor) == model.expected(visitor), (worker, visitor)
+
+    try:
+        for now, step in enumerate(steps, start=1000):
+            kind, *args = step
+            if kind == "view":
+                worker, visitor, category = args
+                model.view(worker, visitor, category)
+                await workers[worker].update_profile_soon(visitor, view(category, float(now)), float(now))
+            elif kind == "flush":
+                model.flush(args[0])
+                await workers[args[0]].flush()
+                await check(args[0])
+            elif kind == "event":
+                visitor, category = args
+                model.event(visitor, category)
+                await tag_api.update_profile(visitor, view(category, float(now)), float(now))
+            elif kind == "get":
+                await workers[args[0]].get_profile(args[1])  # a read: may reload the cached copy
+            elif kind == "erase":
+                worker, visitor = args
+                model.flush(worker)  # the erasing worker writes its queue first
+                model.erase(visitor)
+                await workers[worker].delete_profile(visitor)
+            elif kind == "login":
+                worker, visitor, customer = args
+                model.flush(worker)
+                model.login(visitor, f"customer:{customer}")
+                await workers[worker].link_identity(visitor, f"customer:{customer}", float(now))
+        for worker in (0, 1):
+            model.flush(worker)
+            await workers[worker].flush()
+        for worker in (0, 1):
+            await check(worker)
+    finally:
+        for w in workers:
+            await w.close()
+        await tag_api.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(ops, min_size=1, max_size=40))
+def test_every_view_counts_once_in_the_database_and_in_each_workers_copy(
+        tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[Any, ...]]) -> None:
+    """Two workers (each a cache and a writer keeping its copies) on one database, the tag API writing
+    synchronously, erases and logins that merge two people, reads that reload: after each flush a
+    worker's cached copies, the database and a model that counts every view once all agree."""
+    data = tmp_path_factory.mktemp("views")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(profile_cache, "LINGER_S", 30.0)  # a group is written when a worker flushes, not before
+        asyncio.run(_play(data, steps))
+
+
+def test_a_reused_copy_and_another_workers_write_in_between(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The case the property test is for, spelled out: worker A's writer keeps v; worker B writes v;
+    A's next group reads v afresh (B's view in it) and A's cache, built before B's write, reloads."""
+    monkeypatch.setattr(profile_cache, "LINGER_S", 30.0)
+
+    async def go() -> None:
+        a, b = open_store("", tmp_path), open_store("", tmp_path)
+        await a.update_profile_soon("v", view("socks"), 1000.0)
+        await a.flush()
+        await a.update_profile_soon("v", view("socks"), 1001.0)
+        await a.flush()
+        assert a._views.kept.reused == 1  # type: ignore[attr-defined]
+        await a.update_profile_soon("v", view("socks"), 1002.0)  # queued in A, on A's copy
+        await b.update_profile_soon("v", view("bags"), 1002.0)
+        await b.flush()  # B commits first
+        await a.flush()
+        assert a._views.kept.decoded == 1  # type: ignore[attr-defined]
+        assert counts(await a.get_profile("v")) == {"socks": 3, "bags": 1} == counts(await b.get_profile("v"))
+        for store in (a, b):
+            await store.close()
+
+    asyncio.run(go())
+
+
+def test_a_copy_made_again_after_an_eviction_is_not_taken_for_the_written_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached copy evicted with a view queued, then read again before the group is written, lacks
+    that view: when the group commits it must be read afresh, not moved onto the new version."""
+    monkeypatch.setattr(profile_cache, "LINGER_S", 30.0)
+
+    async def go() -> None:
+        store = CachedProfiles(SQLiteStore(tmp_path / "slotwise.db"), size=1)
+        await store.update_profile("v", view("socks"), 1000.0)
+        await store.update_profile_soon("v", view("socks"), 1001.0)  # queued
+        await store.get_profile("w")  # evicts v's copy
+        assert counts(await store.get_profile("v")) == {"socks": 1}  # made again from the database: not yet written
+        await store.flush()
+        assert counts(await store.get_profile("v")) == {"socks": 2}
+        await store.close()
+
+    asyncio.run(go())
