@@ -311,3 +311,21 @@ def test_a_restart_records_the_means_around_the_change():
     linucb = make_policy("linucb", "purchase", seed=3)
     run_phases(linucb, ["a", "b"], 6_000)
     assert linucb.changes[0]["watched"] == "error" and linucb.changes[0]["after"] < linucb.changes[0]["before"]
+
+
+def test_the_daily_shape_is_the_profile_without_its_level():
+    """``daily_shape`` (the short memory's reference, ``policies/recent.py``): a +-30% cycle is found
+    from per-hour sums; the level is left out (doubling every expectation moves nothing); no counts,
+    or a handful, give a flat or nearly flat profile."""
+    from slotwise.bandits.change import daily_shape
+
+    hours = np.arange(24) + 0.5
+    expected = np.full(24, 400.0)
+    counts = expected * (1.0 + 0.3 * np.sin(2.0 * math.pi * hours / 24.0))
+    shape = daily_shape(counts, expected)
+    assert shape[5] > 1.2 and shape[17] < 0.8
+    assert np.allclose(shape, 1.0 + 0.3 * np.sin(2.0 * math.pi * hours / 24.0), atol=0.06)
+    assert np.allclose(daily_shape(counts, 2.0 * expected), shape, atol=1e-6)
+    assert (daily_shape(np.zeros(24), expected) == 1.0).all()
+    few = daily_shape(counts / 400.0, expected / 400.0)  # ~1 count an hour: shrunk towards flat
+    assert np.abs(np.log(few)).max() < 0.5 * np.abs(np.log(shape)).max()

@@ -71,7 +71,7 @@ class LinUCB(Policy):
         self.recent: RecentMemory | None = None
         if self.params.get("recent_half_life") is not None:
             self.recent = RecentMemory(self.params["recent_half_life"], self.params["recent_window"],
-                                       self.params["recent_switch"], self.settled)
+                                       self.params["recent_switch"], self.params["recent_fall"], self.settled)
         self._recent_cache: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     @property
@@ -205,7 +205,7 @@ class LinUCB(Policy):
         detection; then the settled model learns it (once, whoever read it), unless learning restarted."""
         x = self._vector(context)
         if self.recent is not None:
-            self.recent.observe(arm_id, x, float(value), self.binary)
+            self.recent.observe(arm_id, x, float(value), self.binary, at)
         restarted = super()._on_settled(arm_id, value, at, context)
         if not restarted:
             self.settled.learn(arm_id, x, float(value))
@@ -310,7 +310,6 @@ class LinUCB(Policy):
         if self.recent is not None:
             self.recent.fit(len(self.arm_names), d)
             self.recent.keep(rows)
-            self.recent.short.keep(arm_ids)
         self.arm_names = keep
         self._arm_row = {a: i for i, a in enumerate(keep)}
         self._inv, self._dirty = None, set()
