@@ -71,9 +71,10 @@ from .records import (
 )
 from .spec import parse_policy_spec
 
-# /2: time-of-day change detectors, river-model policies. A snapshot in another format is not
-# loaded: the learner is rebuilt from the log (``SnapshotFormatError``)
-SNAPSHOT_FORMAT = "slotwise.learner/2"
+# /2: time-of-day change detectors, river-model policies. /3: LinUCB's short memory switches on the
+# leaders' settled rewards (``policies/recent.py``). A snapshot in another format is not loaded: the
+# learner is rebuilt from the log (``SnapshotFormatError``)
+SNAPSHOT_FORMAT = "slotwise.learner/3"
 WINDOW_MODES = ("fixed", "inactivity")
 
 

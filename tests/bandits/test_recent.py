@@ -109,7 +109,7 @@ def test_short_memory_knobs_are_validated():
 @given(p=st.floats(0.001, 0.999), fall=st.floats(0.05, 0.95))
 def test_a_click_is_evidence_against_a_fall_and_a_non_click_for_it(p, fall):
     memory = RecentMemory(100.0, None, 2.0, fall, SettledRidge(1.0, 0.0))
-    click, miss = memory._fall_evidence(p, 1.0, True), memory._fall_evidence(p, 0.0, True)
+    click, miss = memory._fall_evidence(p, 1.0, True, fall), memory._fall_evidence(p, 0.0, True, fall)
     assert math.isfinite(click) and math.isfinite(miss)
     assert click < 0.0 < miss <= 1.0 - fall
     # under "as predicted" the evidence drifts down (a fall is not found where there is none)
@@ -240,6 +240,18 @@ def test_the_switch_goes_back_when_the_leaders_earn_what_is_predicted_again():
         if not memory.active:
             break
     assert not memory.active and memory.switches == 2
+
+
+def test_a_few_clicks_after_the_switch_do_not_switch_back():
+    """The deep fall that finds a swap soon is refuted by a few clicks; the switch holds while the
+    shallower one (``hold_fall``) is still supported: a swap's leaders earn 50-75% of the prediction."""
+    memory = trained_memory()
+    for _ in range(300):
+        memory.observe("a", X["mobile"], 0.0, True)
+    assert memory.active
+    for _ in range(6):
+        memory.observe("a", X["mobile"], 1.0, True)
+    assert memory.score < 1.0 < memory.hold and memory.active
 
 
 def test_leaders_that_always_earned_a_little_less_than_predicted_do_not_switch():

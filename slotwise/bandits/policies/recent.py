@@ -84,6 +84,11 @@ class RecentMemory:
         self.b = np.zeros((0, 0))
         self.full = full  # the policy's settled model, which it learns itself
         self.score = 0.0  # CUSUM: evidence (nats) that the leaders' rewards fell under the full model's
+        # once on, the switch holds while a fall half as deep (in log terms) is still supported: a
+        # swap's leaders earn 50-75% of the prediction, and the deep fall that finds it soon is
+        # refuted by a few clicks, while the shallow one is not
+        self.hold_fall = math.sqrt(self.fall)
+        self.hold = 0.0
         self.active = False  # deciding with the short memory
         self.switches = 0
         self.spread = 0.0  # amounts: discounted sum of squared residuals, and its weight
@@ -129,7 +134,7 @@ class RecentMemory:
     def clear(self) -> None:
         self.D[:] = 0.0
         self.b[:] = 0.0
-        self.score, self.active = 0.0, False
+        self.score, self.hold, self.active = 0.0, 0.0, False
         self.spread = self.weight = self.got = self.expected = 0.0
 
     # -- which memory to decide with -------------------------------------------
@@ -141,15 +146,22 @@ class RecentMemory:
             self._new_day(at)
             hour = stratum(at)
             predicted = self.full.predict(arm, x) * self.shape[hour]
-            gain = self._fall_evidence(self.calibration() * predicted, value, binary)
+            reference = self.calibration() * predicted
+            gain = self._fall_evidence(reference, value, binary, self.fall)
+            hold = self._fall_evidence(reference, value, binary, self.hold_fall)
             self.got = self.got * self.keep_calibration + value
             self.expected = self.expected * self.keep_calibration + predicted
             self.today[hour] += (value, self.full.predict(arm, x))
+            if not binary:
+                residual = value - reference
+                self.spread = self.spread * self.forget_spread + residual * residual
+                self.weight = self.weight * self.forget_spread + 1.0
             self.score = max(self.score * self.forget + gain, 0.0)
+            self.hold = max(self.hold * self.forget + hold, 0.0)
             was = self.active
             if self.score > self.switch:
                 self.active = True
-            elif self.score <= 0.0:
+            elif self.hold <= 0.0:
                 self.active = False
             self.switches += was != self.active
 
@@ -177,29 +189,27 @@ class RecentMemory:
         mine = self.full.predict(arm, x)
         return all(self.full.predict(other, x) <= mine for other in self.full.arms if other != arm)
 
-    def _fall_evidence(self, predicted: float, value: float, binary: bool) -> float:
+    def _fall_evidence(self, predicted: float, value: float, binary: bool, fall: float) -> float:
         """Log-likelihood ratio of ``value`` under "the reward fell to ``fall`` x the prediction"
         against "as predicted": Poisson counts for 0/1 rewards (a click weighs ``ln fall``, a
         non-click earns ``(1 - fall) x predicted``); for amounts a normal model whose noise is the
-        residuals' running spread."""
+        residuals' running spread (updated by the caller)."""
         if binary:
             p = min(max(predicted, _P_CLIP), 1.0 - _P_CLIP)
-            return value * math.log(self.fall) + (1.0 - self.fall) * p
+            return value * math.log(fall) + (1.0 - fall) * p
         residual = value - predicted
-        self.spread = self.spread * self.forget_spread + residual * residual
-        self.weight = self.weight * self.forget_spread + 1.0
-        var = max(self.spread / self.weight, _EPS)
-        drop = (1.0 - self.fall) * abs(predicted)
+        var = max(self.spread / self.weight, _EPS) if self.weight else max(residual * residual, _EPS)
+        drop = (1.0 - fall) * abs(predicted)
         return -drop * (residual + 0.5 * drop) / var
 
     def state(self) -> dict[str, Any]:
-        return {"D": self.D.tolist(), "b": self.b.tolist(), "score": self.score, "active": self.active,
+        return {"D": self.D.tolist(), "b": self.b.tolist(), "score": self.score, "hold": self.hold, "active": self.active,
                 "switches": self.switches, "spread": self.spread, "weight": self.weight, "got": self.got, "expected": self.expected,
                 "day": self.day, "today": self.today.tolist(), "past": self.past.tolist()}
 
     def load(self, state: Mapping[str, Any] | None, k: int, d: int) -> None:
         self.D, self.b = np.zeros((k, d, d)), np.zeros((k, d))
-        self.score, self.active, self.switches = 0.0, False, 0
+        self.score, self.hold, self.active, self.switches = 0.0, 0.0, False, 0
         self.spread = self.weight = self.got = self.expected = 0.0
         self.day, self.today, self.past, self.shape = None, np.zeros((STRATA, 2)), np.zeros((STRATA, 2)), np.ones(STRATA)
         if not state:
@@ -209,6 +219,7 @@ class RecentMemory:
         if D.shape == (k, d, d) and b.shape == (k, d):
             self.D, self.b = D, b
         self.score = float(state.get("score", 0.0))
+        self.hold = float(state.get("hold", 0.0))
         self.active = bool(state.get("active", False))
         self.switches = int(state.get("switches", 0))
         self.spread = float(state.get("spread", 0.0))
