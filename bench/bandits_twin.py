@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sweep", action="store_true", help="LinUCB alpha x epsilon over seeds, rates and scales")
     ap.add_argument("--policy", default="linucb")
     ap.add_argument("--seeds", type=int, default=6)
+    ap.add_argument("--first-seed", type=int, default=1, help="seeds first-seed .. first-seed+seeds-1 (21: held-out seeds)")
     ap.add_argument("--visits", type=int, default=12_000)
     ap.add_argument("--rates", default="600,3000")
     ap.add_argument("--scales", default="0.25,1", help="click-rate multipliers (0.25: ~0.5-1.5%% rates)")
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 for a, e in (pair.split(":") for pair in args.grid.split(","))] if args.grid else SWEEP
         sweep(args.seeds, args.visits, rates, scales, grid)
     else:
-        for seed in range(1, args.seeds + 1):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             for rate in rates:
                 for scale in scales:
                     r = twin(args.policy, seed, args.visits, rate, args.swap, scale=scale)
