@@ -40,9 +40,10 @@ class LinUCB(Policy):
     what was just shown while its non-clicks are still pending. Change
     detection reads each settled reward against the prediction of a model of
     settled rewards only (``settled.py``). With ``recent_half_life`` a
-    short-memory copy of the data is kept too, and decided with while it
-    predicts the settled rewards better (``recent.py``): how the policy comes
-    back after the best variants swap.
+    short-memory copy of the data is kept too, and decided with while the
+    variants the full model leads with earn less than it predicts, settled
+    reward by settled reward (``recent.py``): how the policy comes back after
+    the best variants swap.
     """
 
     name = "linucb"
@@ -201,8 +202,9 @@ class LinUCB(Policy):
         return "error"
 
     def _on_settled(self, arm_id, value, at, context):
-        """The short memory's model choice sees the value first (``recent.py``), then change
-        detection; then the settled model learns it (once, whoever read it), unless learning restarted."""
+        """The short memory's switch sees the value first (``recent.py``: the settled model predicts
+        it before learning it), then change detection; then the settled model learns it (once, whoever
+        read it), unless learning restarted."""
         x = self._vector(context)
         if self.recent is not None:
             self.recent.observe(arm_id, x, float(value), self.binary, at)

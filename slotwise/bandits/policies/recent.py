@@ -1,4 +1,4 @@
-"""A short-memory copy of LinUCB's data, used while it predicts the recent rewards better.
+"""A short-memory copy of LinUCB's data, used while the full memory's leaders fall short of it.
 
 After a swap of the best variants a policy that has seen thousands of visitors
 keeps serving the old winners: its evidence outweighs the new. Change
@@ -19,9 +19,12 @@ settled ridge model, ``settled.py``, the one change detection reads) is
 weighed as evidence that leaders now earn ``recent_fall`` x what the model
 predicts rather than what it predicts — a log-likelihood ratio, so the sum
 is in nats. Past ``recent_switch`` nats the policy decides with the short
-memory; back at 0 with the full one. Switching throws nothing away and is
-undone when the evidence turns, so it can act on a few nats where a restart
-needs ~11.
+memory. It goes back to the full one when a second CUSUM, for a fall half
+as deep in log terms (``sqrt(recent_fall)``), is back at 0: a swap's leaders
+earn 50–75% of the prediction, and the deep fall that finds it soon is
+refuted by a handful of clicks, the shallow one is not. Switching throws
+nothing away and is undone when the evidence turns, so it can act on a few
+nats where a restart needs ~11.
 
 Why the leaders, against the full model, and not the two memories' fit (the
 first version compared the short and the full model's prequential
@@ -39,7 +42,7 @@ as a fall in a steady store, and the reference corrects for both:
   −30% looks like a fall. The leaders' rewards and predictions are filed by
   the decision's hour, and from the second day on the reference follows the
   daily profile of the change detector (``change.daily_shape``: the same
-  smooth harmonics, shrunk to flat) fitted on *past days only* — on the first
+  smooth harmonics, barely shrunk) fitted on *past days only* — on the first
   day a fall and the profile cannot be told apart, and a fall must not be
   absorbed as "this hour is low".
 """
