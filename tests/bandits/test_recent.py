@@ -331,3 +331,30 @@ def test_the_switchs_state_round_trips_through_json_and_resumes_exactly():
         memory.observe("a", X["mobile"], value, True, 2 * 86_400.0 + 200.0 + i)
         twin.observe("a", X["mobile"], value, True, 2 * 86_400.0 + 200.0 + i)
         assert twin.score == memory.score and twin.active == memory.active
+
+
+def test_amounts_switch_on_a_fall_of_the_leaders_revenue_and_not_on_its_noise():
+    """Revenue per decision (0 mostly, an order's amount sometimes): the same CUSUM with a normal model
+    whose noise is the residuals' running spread."""
+    full = SettledRidge(1.0, 0.0)
+    rng = random.Random(17)
+
+    def revenue(mean: float) -> float:
+        return rng.uniform(20.0, 80.0) if rng.random() < mean / 50.0 else 0.0
+
+    for _ in range(5_000):
+        full.learn("a", X["mobile"], revenue(2.5))
+        full.learn("b", X["mobile"], revenue(1.0))
+    memory = RecentMemory(1_500.0, None, 4.0, 0.4, full)
+    steady = 0
+    for _ in range(20_000):
+        memory.observe("a", X["mobile"], revenue(2.5), False)
+        steady += memory.active
+    assert steady < 0.1 * 20_000, steady  # a brief choice now and then, as for 0/1 rewards
+    memory.score = memory.hold = 0.0
+    memory.active = False
+    for i in range(5_000):
+        memory.observe("a", X["mobile"], revenue(1.0), False)
+        if memory.active:
+            break
+    assert memory.active and i < 3_000, i

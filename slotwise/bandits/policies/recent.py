@@ -58,10 +58,10 @@ from ..change import DAY, STRATA, daily_shape, stratum
 from .settled import SettledRidge
 
 _P_CLIP = 1e-3  # predictions of a 0/1 reward are clipped to [0.001, 0.999] for the log-likelihood
-MIN_SETTLED = 50  # values an arm's full-memory model has learned before the comparison counts them
-SPREAD_HALF_LIFE = 2000.0
+MIN_SETTLED = 50  # values an arm's full-memory model has learned before its leads count
+SPREAD_HALF_LIFE = 2000.0  # amounts: settled values over which the residuals' spread is estimated
 CALIBRATION_HALF_LIFE = 5000.0  # leaders' settled values over which their usual ratio to the prediction is kept
-CALIBRATION_PRIOR = 10.0  # predicted reward at ratio 1 the calibration starts from  # amounts: settled values over which the residuals' spread is estimated
+CALIBRATION_PRIOR = 10.0  # predicted reward at ratio 1 the calibration starts from
 _EPS = 1e-12
 
 
@@ -206,15 +206,17 @@ class RecentMemory:
         return -drop * (residual + 0.5 * drop) / var
 
     def state(self) -> dict[str, Any]:
-        return {"D": self.D.tolist(), "b": self.b.tolist(), "score": self.score, "hold": self.hold, "active": self.active,
-                "switches": self.switches, "spread": self.spread, "weight": self.weight, "got": self.got, "expected": self.expected,
+        return {"D": self.D.tolist(), "b": self.b.tolist(), "score": self.score, "hold": self.hold,
+                "active": self.active, "switches": self.switches, "spread": self.spread, "weight": self.weight,
+                "got": self.got, "expected": self.expected,
                 "day": self.day, "today": self.today.tolist(), "past": self.past.tolist()}
 
     def load(self, state: Mapping[str, Any] | None, k: int, d: int) -> None:
         self.D, self.b = np.zeros((k, d, d)), np.zeros((k, d))
         self.score, self.hold, self.active, self.switches = 0.0, 0.0, False, 0
         self.spread = self.weight = self.got = self.expected = 0.0
-        self.day, self.today, self.past, self.shape = None, np.zeros((STRATA, 2)), np.zeros((STRATA, 2)), np.ones(STRATA)
+        self.day, self.shape = None, np.ones(STRATA)
+        self.today, self.past = np.zeros((STRATA, 2)), np.zeros((STRATA, 2))
         if not state:
             return
         D = np.array(state.get("D", []), dtype=float)
