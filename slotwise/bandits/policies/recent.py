@@ -57,21 +57,12 @@ import numpy as np
 from ..change import DAY, STRATA, daily_shape, stratum
 from .settled import SettledRidge
 
-_P_CLIP = 1e-3  # predictions of a 0/1 reward are clipped to [0.001, 0.999] for the log-likelihood
+_P_CLIP = 1e-3  # predictions of a 0/1 reward are clipped to [0.001, 0.999] for the evidence
 MIN_SETTLED = 50  # values an arm's full-memory model has learned before its leads count
 SPREAD_HALF_LIFE = 2000.0  # amounts: settled values over which the residuals' spread is estimated
 CALIBRATION_HALF_LIFE = 5000.0  # leaders' settled values over which their usual ratio to the prediction is kept
 CALIBRATION_PRIOR = 10.0  # predicted reward at ratio 1 the calibration starts from
 _EPS = 1e-12
-
-
-def log_likelihood(p: float, value: float, binary: bool) -> float:
-    """Log-likelihood of ``value`` under a prediction ``p``: Bernoulli for 0/1 rewards; for amounts
-    a unit-variance normal (only differences between the two models matter)."""
-    if binary:
-        q = min(max(p, _P_CLIP), 1.0 - _P_CLIP)
-        return math.log(q) if value > 0.5 else math.log(1.0 - q)
-    return -0.5 * (value - p) ** 2
 
 
 class RecentMemory:
@@ -135,6 +126,8 @@ class RecentMemory:
         self.b = self.b[list(rows)] if rows else np.zeros((0, d))
 
     def clear(self) -> None:
+        """After a restart: the data and the switch's evidence go; the daily profile (the store's hours,
+        not which variant wins) stays."""
         self.D[:] = 0.0
         self.b[:] = 0.0
         self.score, self.hold, self.active = 0.0, 0.0, False
