@@ -77,6 +77,7 @@ NEWTON_STEPS = 8
 SCREEN = 0.2  # splits fitted exactly: score statistic >= 20% of the alarm level (exact/score <= ~4 seen)
 HARMONICS = 2  # sine/cosine pairs of the daily profile
 PROFILE_RIDGE = 50.0  # shrinks the profile to flat: a +-30% cycle costs ~2 nats, faking a halving ~10
+SHAPE_RIDGE = 5.0  # ``daily_shape``: the profile as a reference, barely shrunk
 _ETA_LIMIT = 30.0
 _EPS = 1e-12
 KINDS = ("bernoulli", "gaussian")
@@ -189,6 +190,21 @@ def poisson_glr(window: np.ndarray, screen: float = 0.0, model: DailyModel = DAI
     _, alt_ll = poisson_fit(np.broadcast_to(alt, (len(rows), *alt.shape)), y, exposure, coef, model.alt_penalty)
     stat[rows] = np.maximum(alt_ll - null_ll[0], 0.0)
     return stat
+
+
+def daily_shape(counts: np.ndarray, expected: np.ndarray, ridge: float = SHAPE_RIDGE,
+                model: DailyModel = DAILY["profile"]) -> np.ndarray:
+    """Per hour of the day, the factor by which the values run above or below ``expected``, from the
+    daily profile alone (its level left out): ``counts`` and ``expected`` are per-hour sums.
+    Flat (all ones) without counts, shrunk to flat by ``ridge`` (less than the test's: here the
+    profile is the reference, and a shrunk one reads the evening's dip as a fall)."""
+    if counts.sum() <= 0 or expected.sum() <= 0:
+        return np.ones(STRATA)
+    start = np.zeros((1, model.basis.shape[1]))
+    start[0, 0] = math.log(counts.sum() / expected.sum())
+    penalty = np.where(model.penalty > 0.0, ridge, 0.0)
+    coef, _ = poisson_fit(model.basis[None], counts[None], expected[None], start, penalty)
+    return np.exp(np.clip(model.basis[:, 1:] @ coef[0, 1:], -_ETA_LIMIT, _ETA_LIMIT))
 
 
 def gaussian_drop(window: np.ndarray, scale: float, model: DailyModel = DAILY["profile"]) -> np.ndarray:

@@ -146,12 +146,14 @@ PARAMS: dict[str, dict[str, Param]] = {
         "half_life": _HALF_LIFE,
         "recent_half_life": Param(
             "float", 1500.0, "also keep the data discounted with this half-life (in decisions) and decide with "
-            "it while it predicts the settled rewards better: how the policy comes back when the best variants "
-            "change (null = off)", lo=1, nullable=True),
-        "recent_window": Param("float", 500.0, "half-life (in settled decisions) of the evidence for the "
-                               "short memory", lo=1),
-        "recent_switch": Param("float", 2.0, "evidence (nats) the short memory needs before the policy decides "
-                               "with it; it goes back once the evidence is gone", lo=0, hi=100),
+            "it while the variants the full memory leads with earn less than it predicts: how the policy comes "
+            "back when the best variants change (null = off)", lo=1, nullable=True),
+        "recent_window": Param("float", None, "half-life (in settled decisions) of the evidence for the "
+                               "short memory (null = kept until it turns)", lo=1, nullable=True),
+        "recent_switch": Param("float", 4.0, "evidence (nats) that the leaders fell the short memory needs before "
+                               "the policy decides with it; it goes back once the evidence is gone", lo=0, hi=100),
+        "recent_fall": Param("float", 0.4, "the fall the short memory's switch looks for: the leading "
+                             "variants' rewards at this fraction of what the full memory predicts", lo=0.05, hi=0.95),
         **_CHANGE,
     },
     "river-model": {

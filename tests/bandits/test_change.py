@@ -196,7 +196,10 @@ def test_every_policy_restarts_and_finds_the_new_best_variant(name):
 
 @pytest.mark.parametrize("name", [n for n in LEARNING if n != "ucb"])  # UCB-V's bonus keeps probing
 def test_without_change_detection_the_old_winner_keeps_its_lead(name):
-    policy = make_policy({"name": name, "params": {"change_detection": False}}, "purchase", seed=3)
+    params = {"change_detection": False}
+    if name == "linucb":  # its short memory is the other way back (tests/bandits/test_recent.py)
+        params["recent_half_life"] = None
+    policy = make_policy({"name": name, "params": params}, "purchase", seed=3)
     run_phases(policy, ["a"], 6_000)
     picks = run_phases(policy, ["b"], 1_500, seed=1)
     assert policy.restarts == 0 and policy.detectors == {}
@@ -311,3 +314,22 @@ def test_a_restart_records_the_means_around_the_change():
     linucb = make_policy("linucb", "purchase", seed=3)
     run_phases(linucb, ["a", "b"], 6_000)
     assert linucb.changes[0]["watched"] == "error" and linucb.changes[0]["after"] < linucb.changes[0]["before"]
+
+
+def test_the_daily_shape_is_the_profile_without_its_level():
+    """``daily_shape`` (the short memory's reference, ``policies/recent.py``): a +-30% cycle is found
+    from per-hour sums; the level is left out (doubling every expectation moves nothing); no counts,
+    or a handful, give a flat or nearly flat profile."""
+    from slotwise.bandits.change import daily_shape
+
+    hours = np.arange(24) + 0.5
+    expected = np.full(24, 400.0)
+    counts = expected * (1.0 + 0.3 * np.sin(2.0 * math.pi * hours / 24.0))
+    shape = daily_shape(counts, expected)
+    assert shape[5] > 1.2 and shape[17] < 0.8
+    assert np.allclose(shape, 1.0 + 0.3 * np.sin(2.0 * math.pi * hours / 24.0), atol=0.06)
+    assert np.allclose(daily_shape(counts, 2.0 * expected), shape, atol=1e-6)
+    assert (daily_shape(np.zeros(24), expected) == 1.0).all()
+    few, k = counts / 400.0, expected / 400.0  # ~1 count an hour: the ridge shrinks it towards flat
+    assert np.abs(np.log(daily_shape(few, k, ridge=50.0))).max() < np.abs(np.log(daily_shape(few, k))).max() \
+        < np.abs(np.log(shape)).max()

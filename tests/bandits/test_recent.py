@@ -1,5 +1,6 @@
 """LinUCB's short memory (``policies/recent.py``): back on the new best variants after a swap,
-unchanged in a steady store, restorable mid-stream."""
+unchanged in a steady store, restorable mid-stream; its switch (a CUSUM of the leaders' settled
+rewards against the full model, calibrated, with the daily profile of past days)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import json
 import math
 import random
 
+import numpy as np
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slotwise.bandits import make_policy, policy_from_state
 from slotwise.bandits.decide import decide
-from slotwise.bandits.policies.recent import RecentMemory, log_likelihood
+from slotwise.bandits.policies.recent import RecentMemory
 from slotwise.bandits.policies.settled import SettledRidge
 from slotwise.bandits.spec import validate_policy_spec
 
@@ -97,25 +100,28 @@ def test_without_a_short_memory_nothing_of_it_is_kept():
 def test_short_memory_knobs_are_validated():
     assert validate_policy_spec({"name": "linucb", "params": {"recent_half_life": 0}}, "click")
     assert validate_policy_spec({"name": "linucb", "params": {"recent_switch": -1}}, "click")
+    assert validate_policy_spec({"name": "linucb", "params": {"recent_fall": 1.0}}, "click")
+    assert validate_policy_spec({"name": "linucb", "params": {"recent_fall": 0.0}}, "click")
     assert not validate_policy_spec({"name": "linucb", "params": {"recent_half_life": None}}, "click")
 
 
-@settings(max_examples=40, deadline=None)
-@given(p=st.floats(0.0, 1.0), value=st.sampled_from([0.0, 1.0]))
-def test_the_log_likelihood_of_a_01_reward_is_finite_and_at_most_zero(p, value):
-    ll = log_likelihood(p, value, binary=True)
-    assert math.isfinite(ll) and ll <= 0.0
-    # the better prediction of what happened scores higher
-    assert log_likelihood(value, value, binary=True) >= ll
+@settings(max_examples=60, deadline=None)
+@given(p=st.floats(0.001, 0.999), fall=st.floats(0.05, 0.95))
+def test_a_click_is_evidence_against_a_fall_and_a_non_click_for_it(p, fall):
+    memory = RecentMemory(100.0, None, 2.0, fall, SettledRidge(1.0, 0.0))
+    click, miss = memory._fall_evidence(p, 1.0, True, fall), memory._fall_evidence(p, 0.0, True, fall)
+    assert math.isfinite(click) and math.isfinite(miss)
+    assert click < 0.0 < miss <= 1.0 - fall
+    # under "as predicted" the evidence drifts down (a fall is not found where there is none)
+    assert p * click + (1.0 - p) * miss < 0.0
 
 
 @settings(max_examples=30, deadline=None)
 @given(arms=st.integers(1, 4), d=st.integers(1, 6), more_arms=st.integers(0, 2), more_d=st.integers(0, 3))
 def test_growing_the_memory_keeps_what_it_held(arms, d, more_arms, more_d):
-    memory = RecentMemory(100.0, 50.0, 2.0, SettledRidge(1.0, 0.0))
+    memory = RecentMemory(100.0, 50.0, 2.0, 0.5, SettledRidge(1.0, 0.0))
     memory.fit(arms, d)
     x = [float(i + 1) for i in range(d)]
-    import numpy as np
 
     memory.add(arms - 1, np.array(x))
     memory.reward(arms - 1, np.array(x), 1.0)
@@ -133,7 +139,7 @@ def test_the_full_memory_is_the_policys_settled_model_learned_once():
         policy = make_policy({"name": "linucb", "params": params}, "click", seed=0)
         run(policy, random.Random(3), 300, swapped=False)
         assert policy.recent.full is policy.settled
-        assert policy.settled.count == 300 and policy.recent.short.count == 300
+        assert policy.settled.count == 300
         assert "full" not in policy.state()["recent"]
 
 
@@ -149,10 +155,12 @@ def test_a_snapshot_from_before_the_shared_settled_model_loads_its_copy():
 
 def test_a_steady_store_with_a_daily_cycle_neither_restarts_nor_leans_on_the_short_memory():
     """Two days at 6,000 decisions a day, every rate swinging +-30% over the day, rewards settled by
-    decision time: the defaults (change detection and the short memory) keep the full memory."""
+    decision time: no restart, and the short memory is a brief choice. On the first day the evening's
+    dip reads as a fall (no past day gives the profile yet: the short memory is used from the evening
+    into the night); from the second day on the switch compares with the profile of the first."""
     policy = make_policy("linucb", "click", seed=2)
     rng = random.Random(2)
-    day, active = 86_400.0, 0
+    day, active = 86_400.0, []
     for i in range(12_000):
         at = i * day / 6_000
         ctx = CONTEXTS[i % 2]
@@ -160,9 +168,12 @@ def test_a_steady_store_with_a_daily_cycle_neither_restarts_nor_leans_on_the_sho
         swing = 1.0 + 0.3 * math.sin(2.0 * math.pi * at / day)
         reward = float(rng.random() < rate(d.arm, ctx, False) * swing)
         policy.update(d.arm, reward, d.features, d.propensity, decided_at=at, settle=1800.0)
-        active += i % 200 == 0 and policy.recent.active
+        if i % 200 == 0:
+            active.append(policy.recent.active)
     assert policy.restarts == 0
-    assert active <= 6, active  # of 60 checkpoints
+    assert sum(active[:15]) == 0, active  # the first day's morning: rates rising, nothing falls
+    assert sum(active) <= 25, active  # of 60 checkpoints: the first evening, and a little of the second
+    assert sum(active[40:]) <= 6, active  # second day, once the first day's evening has drained
 
 
 def test_with_the_short_memory_in_use_every_decision_reads_its_current_data():
@@ -191,3 +202,159 @@ def test_with_the_short_memory_in_use_every_decision_reads_its_current_data():
     policy.keep_arms(["a", "b", "c"])
     same_as_fresh()
     assert policy.scores(ARMS, ctx) != before
+
+
+# -- the switch ---------------------------------------------------------------
+X = {"mobile": np.array([1.0, 1.0, 0.0]), "desktop": np.array([1.0, 0.0, 1.0])}  # bias, device one-hots
+
+
+def trained_memory(fall: float = 0.4, switch: float = 4.0) -> RecentMemory:
+    """A switch over a full model that knows mobile visitors click a (5%) over b (2%), desktop b over a,
+    calibrated on 10,000 leader values that earned what it predicts."""
+    full = SettledRidge(1.0, 0.0)
+    for _ in range(2_000):
+        for device, best in (("mobile", "a"), ("desktop", "b")):
+            for arm in "ab":
+                full.learn(arm, X[device], 0.05 if arm == best else 0.02)
+    memory = RecentMemory(1_500.0, None, switch, fall, full)
+    memory.got, memory.expected = 10_000 * 0.05, 10_000 * full.predict("a", X["mobile"])
+    return memory
+
+
+def test_only_the_full_models_leaders_feed_the_switch():
+    """Variants explored where the full model does not lead say nothing about whether it still leads."""
+    memory = trained_memory()
+    for _ in range(3_000):  # b for mobile visitors, a for desktop ones: never a leader there
+        memory.observe("b", X["mobile"], 0.0, True)
+        memory.observe("a", X["desktop"], 0.0, True)
+    assert memory.score == 0.0 and not memory.active
+    for _ in range(300):  # the leaders stop earning: ~0.05 x 0.6 nats a value
+        memory.observe("a", X["mobile"], 0.0, True)
+    assert memory.active and memory.switches == 1
+
+
+def test_the_switch_goes_back_when_the_leaders_earn_what_is_predicted_again():
+    memory = trained_memory()
+    rng = random.Random(3)
+    for _ in range(400):
+        memory.observe("a", X["mobile"], 0.0, True)
+    assert memory.active
+    for _ in range(4_000):
+        memory.observe("a", X["mobile"], float(rng.random() < 0.05), True)
+        if not memory.active:
+            break
+    assert not memory.active and memory.switches == 2
+
+
+def test_a_few_clicks_after_the_switch_do_not_switch_back():
+    """The deep fall that finds a swap soon is refuted by a few clicks; the switch holds while the
+    shallower one (``hold_fall``) is still supported: a swap's leaders earn 50-75% of the prediction."""
+    memory = trained_memory()
+    for _ in range(300):
+        memory.observe("a", X["mobile"], 0.0, True)
+    assert memory.active
+    clicks = 0
+    while memory.score >= 1.0:
+        memory.observe("a", X["mobile"], 1.0, True)
+        clicks += 1
+    assert clicks <= 10 and memory.hold > 1.0 and memory.active
+
+
+def test_leaders_that_always_earned_a_little_less_than_predicted_do_not_switch():
+    """The full model picks its leader where its estimate is high, so leaders earn somewhat less than
+    it predicts (here 60%); the switch looks for a fall under that usual ratio."""
+    calibrated, uncalibrated = trained_memory(), trained_memory()
+    calibrated.got = calibrated.expected = 0.0  # a store whose leaders always earned 60%
+    uncalibrated.calibration = lambda: 1.0
+    rng = random.Random(5)
+    active = {"calibrated": 0, "uncalibrated": 0}
+    for _ in range(30_000):
+        value = float(rng.random() < 0.6 * 0.05)
+        for name, memory in (("calibrated", calibrated), ("uncalibrated", uncalibrated)):
+            memory.observe("a", X["mobile"], value, True)
+            active[name] += memory.active
+    assert 0.55 < calibrated.calibration() < 0.65
+    assert active["calibrated"] < 0.15 * 30_000 < 0.5 * 30_000 < active["uncalibrated"], active
+
+
+def test_a_fall_of_the_leaders_is_found_within_a_few_hundred_settled_values():
+    memory = trained_memory()
+    rng = random.Random(7)
+    for _ in range(20_000):  # steady, calibrated
+        memory.observe("a", X["mobile"], float(rng.random() < 0.05), True)
+    assert not memory.active
+    found = None
+    for i in range(3_000):  # mobile visitors' leader falls from 5% to 2%
+        memory.observe("a", X["mobile"], float(rng.random() < 0.02), True)
+        if memory.active:
+            found = i
+            break
+    assert found is not None and found < 1_500, found
+
+
+def daily_stream(memory: RecentMemory, days: int, rng: random.Random, amp: float = 0.45) -> list[bool]:
+    """The leader at 5% swinging +-``amp`` over the day, 6,000 settled values a day; active per value."""
+    active = []
+    for i in range(days * 6_000):
+        at = i * 86_400.0 / 6_000
+        rate = 0.05 * (1.0 + amp * math.sin(2.0 * math.pi * at / 86_400.0))
+        memory.observe("a", X["mobile"], float(rng.random() < rate), True, at)
+        active.append(memory.active)
+    return active
+
+
+def test_after_a_day_the_daily_profile_keeps_the_evening_dip_from_switching():
+    """The full model does not know the hour: a -45% evening looks like a fall. Past days' hours give
+    the profile the switch compares with (``change.daily_shape``), so from the second day on the dip is
+    expected."""
+    memory = trained_memory()
+    active = daily_stream(memory, 4, random.Random(11))
+    later = sum(active[6_000:])
+    trough, peak = memory.shape[12:].min(), memory.shape[:12].max()
+    assert trough < 0.7 and peak > 1.3, memory.shape
+    flat = trained_memory()
+    flat._new_day = lambda at: None  # never a past day: no profile
+    assert sum(daily_stream(flat, 4, random.Random(11))[6_000:]) > 2.5 * later, later
+
+
+def test_the_switchs_state_round_trips_through_json_and_resumes_exactly():
+    memory = trained_memory()
+    rng = random.Random(13)
+    daily_stream(memory, 2, rng)
+    for _ in range(200):
+        memory.observe("a", X["mobile"], 0.0, True, 2 * 86_400.0 + 100.0)
+    twin = RecentMemory(1_500.0, None, 4.0, 0.4, memory.full)
+    twin.load(json.loads(json.dumps(memory.state())), 0, 0)
+    assert twin.state() == memory.state() and (twin.shape == memory.shape).all()
+    for i in range(500):
+        value = float(i % 17 == 0)
+        memory.observe("a", X["mobile"], value, True, 2 * 86_400.0 + 200.0 + i)
+        twin.observe("a", X["mobile"], value, True, 2 * 86_400.0 + 200.0 + i)
+        assert twin.score == memory.score and twin.active == memory.active
+
+
+def test_amounts_switch_on_a_fall_of_the_leaders_revenue_and_not_on_its_noise():
+    """Revenue per decision (0 mostly, an order's amount sometimes): the same CUSUM with a normal model
+    whose noise is the residuals' running spread."""
+    full = SettledRidge(1.0, 0.0)
+    rng = random.Random(17)
+
+    def revenue(mean: float) -> float:
+        return rng.uniform(20.0, 80.0) if rng.random() < mean / 50.0 else 0.0
+
+    for _ in range(5_000):
+        full.learn("a", X["mobile"], revenue(2.5))
+        full.learn("b", X["mobile"], revenue(1.0))
+    memory = RecentMemory(1_500.0, None, 4.0, 0.4, full)
+    steady = 0
+    for _ in range(20_000):
+        memory.observe("a", X["mobile"], revenue(2.5), False)
+        steady += memory.active
+    assert steady < 0.1 * 20_000, steady  # a brief choice now and then, as for 0/1 rewards
+    memory.score = memory.hold = 0.0
+    memory.active = False
+    for i in range(5_000):
+        memory.observe("a", X["mobile"], revenue(1.0), False)
+        if memory.active:
+            break
+    assert memory.active and i < 3_000, i

@@ -40,9 +40,10 @@ class LinUCB(Policy):
     what was just shown while its non-clicks are still pending. Change
     detection reads each settled reward against the prediction of a model of
     settled rewards only (``settled.py``). With ``recent_half_life`` a
-    short-memory copy of the data is kept too, and decided with while it
-    predicts the settled rewards better (``recent.py``): how the policy comes
-    back after the best variants swap.
+    short-memory copy of the data is kept too, and decided with while the
+    variants the full model leads with earn less than it predicts, settled
+    reward by settled reward (``recent.py``): how the policy comes back after
+    the best variants swap.
     """
 
     name = "linucb"
@@ -71,7 +72,7 @@ class LinUCB(Policy):
         self.recent: RecentMemory | None = None
         if self.params.get("recent_half_life") is not None:
             self.recent = RecentMemory(self.params["recent_half_life"], self.params["recent_window"],
-                                       self.params["recent_switch"], self.settled)
+                                       self.params["recent_switch"], self.params["recent_fall"], self.settled)
         self._recent_cache: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     @property
@@ -202,26 +203,25 @@ class LinUCB(Policy):
         return "error"
 
     def _on_settled(self, arm_id, value, at, context):
-        """The short memory's model choice sees the value first (``recent.py``), then change
-        detection; then the settled model learns it (once, whoever read it), unless learning restarted."""
+        """The short memory's switch sees the value first (``recent.py``: the settled model predicts
+        it before learning it), then change detection; then the settled model learns it (once, whoever
+        read it), unless learning restarted."""
         x = self._vector(context)
         if self.recent is not None:
-            self.recent.observe(arm_id, x, float(value), self.binary)
+            self.recent.observe(arm_id, x, float(value), self.binary, at)
         restarted = super()._on_settled(arm_id, value, at, context)
         if not restarted:
             self.settled.learn(arm_id, x, float(value))
         return restarted
 
     def correct(self, arm_id, delta, context, stamp):
-        """A reward after its decision was settled as 0: the settled model and the short memory's
-        twin add it exactly (``SettledRidge.correct``); the switch's score and the detectors keep
-        what they read (``Policy.correct``)."""
+        """A reward after its decision was settled as 0: the settled model adds it exactly
+        (``SettledRidge.correct``); the switch's CUSUM and the detectors keep what they read
+        (``Policy.correct``)."""
         if not self._stamp_valid(stamp):
             return
         x, age = self._vector(context), self._settled_seen - stamp
         self.settled.correct(arm_id, x, float(delta), age)
-        if self.recent is not None:
-            self.recent.short.correct(arm_id, x, float(delta), age)
 
     def _observe(self, arm_id, value, context):
         """The reward against the settled model's prediction for this visitor (``settled.py``),
@@ -322,7 +322,6 @@ class LinUCB(Policy):
         if self.recent is not None:
             self.recent.fit(len(self.arm_names), d)
             self.recent.keep(rows)
-            self.recent.short.keep(arm_ids)
         self.arm_names = keep
         self._arm_row = {a: i for i, a in enumerate(keep)}
         self._inv, self._dirty = None, set()
