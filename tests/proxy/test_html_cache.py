@@ -448,11 +448,13 @@ def test_a_page_that_may_not_be_kept_is_passed_by_not_queued_for(
         async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=30) as c:
             return await asyncio.gather(*(c.get(path, headers={"user-agent": UA}) for _ in range(6)))
 
+    before = cache_counts(server)
     started = time.monotonic()
     answers = asyncio.run(many())
     elapsed = time.monotonic() - started
     assert origin.hits[path] == 7 and all(b"Welcome back</h1>" in r.content for r in answers)
     assert elapsed < 2 * delay  # one wave; queued behind each other's heads it took >= 3 waves
+    assert cache_counts(server).get("uncacheable", 0) - before.get("uncacheable", 0) == 6  # still counted
 
 
 def test_a_set_cookie_answer_does_not_pass_the_url_by(origin: CountingOrigin, edge: Callable[..., Any]) -> None:

@@ -92,6 +92,8 @@ class CachedPages:
             await self._serve(out, flow, lookup.page, "hit")
             return True
         if not lookup.lead:
+            if lookup.passed:  # fetched uncached, as the store's answer said: counted like that answer
+                metrics.count_cache("uncacheable")
             return False
         try:
             await self._fetch(receive, out, flow, target, upstream_headers, head_timeout, lookup)

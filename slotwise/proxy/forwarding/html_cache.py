@@ -197,13 +197,15 @@ class Lookup:
 
     ``page``: a fresh page to serve, or a stale one to revalidate (``lead``).
     ``lead``: this request fetches the page; it must ``HtmlCache.release`` it.
-    Neither: fetch uncached (waited too long, or the key keeps changing).
+    Neither: fetch uncached (waited too long, or the key keeps changing);
+    ``passed``: because the URL's page may not be kept (``pass_by``).
     """
 
     key: tuple[object, ...] | None
     page: CachedPage | None = None
     fresh: bool = False
     lead: bool = False
+    passed: bool = False
 
 
 class HtmlCache:
@@ -232,8 +234,10 @@ class HtmlCache:
         """A fresh page, or the lead on fetching it, or (after waiting on another request's fetch
         longer than ``wait_s``) nothing: fetch uncached."""
         primary = primary_key(method, scheme, host, target)
-        if primary in self.not_pages or primary in self.passed:
+        if primary in self.not_pages:
             return Lookup(None)
+        if primary in self.passed:
+            return Lookup(None, passed=True)
         waited_since: float | None = None
         for _ in range(3):  # the key may change once the first response tells what it varies on
             key = self.key(primary, request_headers)
