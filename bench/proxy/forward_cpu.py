@@ -20,10 +20,11 @@ the HTTP client; the end-to-end figures (server included) are
 
 ``--html`` adds a fourth path: the same app built with a personalizer that
 wants every page, names the bench rules' slot selectors (so a page may stream
-its head, as with the real personalizer) and changes one tag of it
-(``OneEdit``: no rules, no store, no parse), so the page goes the whole HTML path — held, decoded, handed to
-``on_html``, re-encoded, sent with the personalized headers — at next to no
-cost of its own. Its difference to the pass-through path is what the
+its head, as with the real personalizer) and changes one tag name in it
+(``OneEdit``: no rules, no store, no parse; the edited page is kept), so the
+page goes the whole HTML path — held, decoded, handed to ``on_html``,
+re-encoded, sent with the personalized headers — at next to no cost of its
+own. Its difference to the pass-through path is what the
 forwarding layer's HTML path costs outside personalization.
 
 CPU is this process's (``time.process_time``), so other load on the machine
@@ -186,7 +187,10 @@ PATHS = ("aiohttp client alone (GET, body read)", "our Upstream alone (send + bo
 
 
 class OneEdit:
-    """A personalizer that wants every page and changes one byte of it: the HTML path at ~no cost of its own."""
+    """A personalizer that wants every page and changes one tag name in it: the HTML path at ~no cost of its own."""
+
+    def __init__(self) -> None:
+        self.last: tuple[bytes, bytes] = (b"", b"")
 
     def routes(self) -> tuple[()]:
         return ()
@@ -203,9 +207,6 @@ class OneEdit:
 
     async def on_response(self, flow: Any) -> None:
         return None
-
-    def __init__(self) -> None:
-        self.last: tuple[bytes, bytes] = (b"", b"")
 
     async def on_html(self, flow: Any, html: bytes) -> bytes | None:
         if html != self.last[0]:  # the edited page is kept: a compare, not a copy, per request
@@ -373,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cprofile", help="write a cProfile of the first round's forwarding (--html: HTML path) to this file")
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop, as `slotwise serve` does")
     parser.add_argument("--html", action="store_true",
-                        help="also the HTML path, with a personalizer that changes one byte (OneEdit)")
+                        help="also the HTML path, with a personalizer that changes one tag name (OneEdit)")
     parser.add_argument("--canned", action="store_true",
                         help="the forwarding layer alone: the origin's answer canned in memory, no network, no nginx")
     parser.add_argument("--canned-body", choices=["iterator", "generator"], default="iterator",
