@@ -3,6 +3,7 @@
     python -m bench.proxy.forward_cpu [--requests 20000] [--concurrency 16] [--rounds 3] [--page-kb 120]
         [--path / | /chunked] [--cprofile FILE.prof]
     python -m bench.proxy.forward_cpu --canned [--requests 10000]   # the layer alone, no network
+    python -m bench.proxy.forward_cpu --html [--uvloop] [--requests 5000]  # + the HTML path, a personalizer doing ~nothing
 
 ``slotwise serve`` without rules (the app ``create_app_from_env`` builds: the
 real personalizer, no rules) runs in this process and is driven through its
@@ -16,6 +17,15 @@ read to its end; between the two, our ``Upstream`` alone (the client seam:
 ``send`` + ``body``). The differences are what each layer costs on top of
 the HTTP client; the end-to-end figures (server included) are
 ``bench.proxy.run``'s job.
+
+``--html`` adds a fourth path: the same app built with a personalizer that
+wants every page, names the bench rules' slot selectors (so a page may stream
+its head, as with the real personalizer) and changes one tag name in it
+(``OneEdit``: no rules, no store, no parse; the edited page is kept), so the
+page goes the whole HTML path — held, decoded, handed to ``on_html``,
+re-encoded, sent with the personalized headers — at next to no cost of its
+own. Its difference to the pass-through path is what the
+forwarding layer's HTML path costs outside personalization.
 
 CPU is this process's (``time.process_time``), so other load on the machine
 moves it less than wall time; the load average is printed with it.
@@ -34,6 +44,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
+
+import uvloop
 
 from .page import storefront
 from .run import BROWSER_UA, free_port, wait_port
@@ -171,7 +183,41 @@ def via_upstream(upstream: Any, path: str) -> Callable[[], Awaitable[int]]:
 
 
 PATHS = ("aiohttp client alone (GET, body read)", "our Upstream alone (send + body)",
-         "Slotwise forwarding (no rules), in-process ASGI")
+         "Slotwise forwarding (no rules), in-process ASGI", "Slotwise HTML path (OneEdit personalizer)")
+
+
+class OneEdit:
+    """A personalizer that wants every page and changes one tag name in it: the HTML path at ~no cost of its own."""
+
+    def __init__(self) -> None:
+        self.last: tuple[bytes, bytes] = (b"", b"")
+
+    def routes(self) -> tuple[()]:
+        return ()
+
+    async def on_request(self, flow: Any) -> None:
+        return None
+
+    def wants_body(self, flow: Any) -> bool:
+        return True
+
+    def edit_selectors(self, flow: Any) -> list[str]:
+        """Like the real personalizer's: the page may stream what comes before its slots."""
+        return ["nav.category-nav ul, .category-tiles", "select#size", "section.related"]
+
+    async def on_response(self, flow: Any) -> None:
+        return None
+
+    async def on_html(self, flow: Any, html: bytes) -> bytes | None:
+        if html != self.last[0]:  # the edited page is kept: a compare, not a copy, per request
+            self.last = (html, html.replace(b"<footer", b"<FOOTER", 1))
+        return self.last[1]
+
+    async def startup(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
 
 
 async def run(args: argparse.Namespace, port: int, tmp: str) -> list[list[float]]:
@@ -185,6 +231,12 @@ async def run(args: argparse.Namespace, port: int, tmp: str) -> list[list[float]
 
     app = create_app_from_env()
     await app.startup()
+    html_app = None
+    if args.html:
+        from slotwise.proxy.app import create_app
+
+        html_app = create_app(app.settings, OneEdit())  # type: ignore[arg-type]
+        await html_app.startup()
     upstream = Upstream(app.settings)
     session = aiohttp.ClientSession(auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
                                     skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"))
@@ -192,7 +244,12 @@ async def run(args: argparse.Namespace, port: int, tmp: str) -> list[list[float]
     async def proxied() -> int:
         return await via_app(app, args.path)
 
+    async def html_path() -> int:
+        return await via_app(html_app, args.path)
+
     paths = [via_aiohttp(session, f"http://127.0.0.1:{port}{args.path}"), via_upstream(upstream, args.path), proxied]
+    if html_app is not None:
+        paths.append(html_path)
     try:
         sizes = [await one() for one in paths]
         assert len(set(sizes)) == 1 and sizes[0] > 100_000, sizes
@@ -206,11 +263,12 @@ async def run(args: argparse.Namespace, port: int, tmp: str) -> list[list[float]
             for one in paths:
                 MESSAGES[0] = 0
                 cpu, _ = await measure(one, args.requests, args.concurrency,
-                                       profiler if n == 0 and one is proxied else None)
+                                       profiler if n == 0 and one is paths[-1] else None)
                 row.append(cpu)
             rows.append(row)
+            html = f"   HTML path {row[3]:6.1f} (+{row[3] - row[2]:.1f})" if len(row) > 3 else ""
             print(f"round {n + 1}: aiohttp alone {row[0]:6.1f} µs/req   Upstream {row[1]:6.1f}   "
-                  f"forwarding {row[2]:6.1f}   {MESSAGES[0] / args.requests:.2f} body messages/req   "
+                  f"forwarding {row[2]:6.1f}{html}   {MESSAGES[0] / args.requests:.2f} body messages/req   "
                   f"load {os.getloadavg()[0]:.1f}", flush=True)
         if profiler is not None:
             profiler.dump_stats(args.cprofile)
@@ -218,6 +276,8 @@ async def run(args: argparse.Namespace, port: int, tmp: str) -> list[list[float]
         await session.close()
         await upstream.aclose()
         await app.shutdown()
+        if html_app is not None:
+            await html_app.shutdown()
     return rows
 
 
@@ -256,6 +316,10 @@ class _Canned:
     def finished(self) -> bool:
         return self._sent
 
+    def at_end(self) -> bool:
+        """As ``Upstream``'s body: every byte has been handed out."""
+        return self._sent
+
     async def aclose(self) -> None:
         return None
 
@@ -277,6 +341,14 @@ async def canned(args: argparse.Namespace, tmp: str) -> float:
         return _Canned(page)
 
     app.upstream.send = send  # type: ignore[method-assign]
+    if args.html:
+        from slotwise.proxy.app import create_app
+
+        plain = app
+        app = create_app(plain.settings, OneEdit())  # type: ignore[arg-type]
+        await plain.shutdown()
+        await app.startup()
+        app.upstream.send = send  # type: ignore[method-assign]
     try:
         for _ in range(max(200, args.requests // 10)):
             await via_app(app, "/")
@@ -299,19 +371,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-kb", type=int, default=120)
     parser.add_argument("--path", default="/", choices=["/", "/chunked"],
                         help="/chunked: the same page without a Content-Length (chunked), as dynamic stores send it")
-    parser.add_argument("--cprofile", help="write a cProfile of the first round's forwarding to this file")
+    parser.add_argument("--cprofile", help="write a cProfile of the first round's forwarding (--html: HTML path) to this file")
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop, as `slotwise serve` does")
+    parser.add_argument("--html", action="store_true",
+                        help="also the HTML path, with a personalizer that changes one tag name (OneEdit)")
     parser.add_argument("--canned", action="store_true",
                         help="the forwarding layer alone: the origin's answer canned in memory, no network, no nginx")
     parser.add_argument("--canned-body", choices=["iterator", "generator"], default="iterator",
                         help="how the canned body is read: an iterator object (as Upstream now) or an async generator")
     args = parser.parse_args(argv)
+    from slotwise.proxy.server import tune_malloc
+
+    tune_malloc()  # as ``slotwise serve`` does: the page-sized buffers stay in the process
     if args.canned:
         global GENERATOR_BODY
         GENERATOR_BODY = args.canned_body == "generator"
         with tempfile.TemporaryDirectory(prefix="sw-fwdcpu-") as tmp:
             load = os.getloadavg()[0]
-            best = asyncio.run(canned(args, tmp))
-        print(f"forwarding layer alone (origin answer canned, {args.page_kb} KB): {best:.1f} µs CPU per request, "
+            best = uvloop.run(canned(args, tmp)) if args.uvloop else asyncio.run(canned(args, tmp))
+        path = "HTML path (OneEdit)" if args.html else "forwarding layer"
+        print(f"{path} alone (origin answer canned, {args.page_kb} KB): {best:.1f} µs CPU per request, "
               f"best of 5 × {args.requests}; load average {load:.1f}")
         return 0
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -326,11 +405,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             wait_port(port)
             load = os.getloadavg()[0]
-            rows = asyncio.run(run(args, port, tmp))
+            if args.uvloop:
+                rows = uvloop.run(run(args, port, tmp))
+            else:
+                rows = asyncio.run(run(args, port, tmp))
         finally:
             ng.terminate()
             ng.wait(10)
-    medians = [sorted(row[i] for row in rows)[len(rows) // 2] for i in range(len(PATHS))]
+    medians = [sorted(row[i] for row in rows)[len(rows) // 2] for i in range(len(rows[0]))]
     print(f"\nmedian of {len(rows)} rounds, {args.requests} requests each, {args.concurrency} at a time, "
           f"{args.page_kb} KB page at {args.path}; load average at the start {load:.1f}")
     print("| path | CPU µs/request | × aiohttp alone |\n| --- | ---: | ---: |")

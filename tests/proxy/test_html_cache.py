@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
-from slotwise.proxy.forwarding.html_cache import HtmlCache
+from slotwise.proxy.forwarding.html_cache import HtmlCache, lasting_refusal
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
@@ -432,3 +432,68 @@ def test_other_content_is_never_kept_and_not_looked_up_again(origin: CountingOri
     visit(server, script, **{"sec-fetch-dest": "empty"})
     visit(server, script, **{"x-requested-with": "XMLHttpRequest"})
     assert origin.hits[script] == 2  # a script's fetch is not a page: the store answers it
+
+
+def test_a_page_that_may_not_be_kept_is_passed_by_not_queued_for(
+    origin: CountingOrigin, edge: Callable[..., Any]
+) -> None:
+    """Once the store said ``no-store``, concurrent requests go to it at once (hit-for-pass), not one
+    fetch after another: without it each waited for the previous one's head only to learn it again."""
+    delay = 0.5
+    path = origin.add("/p/passed-by", [("cache-control", "no-store")], delay=delay)
+    server = edge()
+    assert b"Welcome back</h1>" in visit(server, path).content  # learns the page is not kept
+
+    async def many() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=30) as c:
+            return await asyncio.gather(*(c.get(path, headers={"user-agent": UA}) for _ in range(6)))
+
+    before = cache_counts(server)
+    started = time.monotonic()
+    answers = asyncio.run(many())
+    elapsed = time.monotonic() - started
+    assert origin.hits[path] == 7 and all(b"Welcome back</h1>" in r.content for r in answers)
+    assert elapsed < 2 * delay  # one wave; queued behind each other's heads it took >= 3 waves
+    assert cache_counts(server).get("uncacheable", 0) - before.get("uncacheable", 0) == 6  # still counted
+
+
+def test_a_set_cookie_answer_does_not_pass_the_url_by(origin: CountingOrigin, edge: Callable[..., Any]) -> None:
+    """Set-Cookie is often for one visitor: the next request looks the page up (and may keep it)."""
+    path = origin.add("/p/cookie-then-public", PUBLIC + [("set-cookie", "first=1; Path=/")])
+    server = edge()
+    visit(server, path)
+    origin.add(path, PUBLIC)
+    before = cache_counts(server)
+    visit(server, path)
+    visit(server, path)
+    after = cache_counts(server)
+    assert origin.hits[path] == 2
+    assert after.get("miss", 0) - before.get("miss", 0) == 1 and after.get("hit", 0) - before.get("hit", 0) == 1
+
+
+@pytest.mark.parametrize(("reason", "lasting"), [
+    ("no-store", True), ("private", True), ("vary: *", True), ("neither fresh nor revalidatable", True),
+    ("surrogate-control: no-store", True), ("cdn-cache-control: private", True),
+    ("set-cookie", False), ("status 500", False), ("authorization", False),
+])
+def test_which_refusals_pass_a_url_by(reason: str, lasting: bool) -> None:
+    assert lasting_refusal(reason) is lasting
+
+
+def test_a_passed_by_url_is_looked_up_again_after_the_pass_time() -> None:
+    now = [1000.0]
+    cache = HtmlCache(1 << 20, clock=lambda: now[0])
+
+    async def lead() -> bool:
+        lookup = await cache.lookup("GET", "http", "shop", "/p/1", [], wait_s=1.0)
+        leads = lookup.lead
+        cache.release(lookup)
+        return leads
+
+    assert asyncio.run(lead())
+    cache.pass_by("GET", "http", "shop", "/p/1")
+    assert not asyncio.run(lead())
+    now[0] += 9.0
+    assert not asyncio.run(lead())
+    now[0] += 2.0
+    assert asyncio.run(lead())

@@ -39,7 +39,7 @@ from slotwise.proxy.flow import Flow
 from slotwise.proxy.forwarding.forward_html import is_html
 from slotwise.proxy.forwarding.forward_stream import Receive, Responder
 from slotwise.proxy.forwarding.headers import Headers, first, with_ours
-from slotwise.proxy.forwarding.html_cache import CachedPage, HtmlCache, Lookup, new_page, refreshed, refusal
+from slotwise.proxy.forwarding.html_cache import CachedPage, HtmlCache, Lookup, lasting_refusal, new_page, refreshed, refusal
 
 if TYPE_CHECKING:
     from slotwise.proxy.forwarding.forward_http import Forwarder
@@ -92,6 +92,8 @@ class CachedPages:
             await self._serve(out, flow, lookup.page, "hit")
             return True
         if not lookup.lead:
+            if lookup.passed:  # fetched uncached, as the store's answer said: counted like that answer
+                metrics.count_cache("uncacheable")
             return False
         try:
             await self._fetch(receive, out, flow, target, upstream_headers, head_timeout, lookup)
@@ -162,6 +164,8 @@ class CachedPages:
             self._failed(exc)
             reason = "error"
         if reason is not None:
+            if lasting_refusal(reason):  # the next requests for it go straight to the store a while
+                self.cache.pass_by("GET", flow.scheme, flow.public_host, target)
             self._uncacheable(flow, lookup, reason)
             await self.fwd.respond(receive, out, flow, response, rheaders)
             return

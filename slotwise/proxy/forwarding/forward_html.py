@@ -77,13 +77,18 @@ class HtmlRewriter:
         self, out: Responder, flow: Flow, headers: Headers, chunks: AsyncIterator[bytes], extra: Headers,
         receive: Receive | None = None,
     ) -> None:
-        if receive is not None:
-            chunks = until_gone(chunks, receive)  # a client that leaves ends the page, even one still held
-        declared = first(headers, b"content-length")
-        if declared and declared.isdigit() and (int(declared) > self.limit or int(declared) == 0):
-            await stream(out, None, flow.status, with_ours(headers, extra), chunks)  # too big, or empty: untouched
-            return
-        await _Page(self, out, flow, headers, extra).run(chunks)
+        gone = until_gone(chunks, receive) if receive is not None else None
+        if gone is not None:
+            chunks = gone  # a client that leaves ends the page, even one still held
+        try:
+            declared = first(headers, b"content-length")
+            if declared and declared.isdigit() and (int(declared) > self.limit or int(declared) == 0):
+                await stream(out, None, flow.status, with_ours(headers, extra), chunks)  # too big, or empty: untouched
+                return
+            await _Page(self, out, flow, headers, extra).run(chunks)
+        finally:
+            if gone is not None:
+                gone.close()
 
     async def personalize(
         self, flow: Flow, raw: bytes, headers: Headers, html: bytes | None = None

@@ -86,7 +86,7 @@ async def _left(receive: Receive) -> None:
         pass
 
 
-async def until_gone(chunks: AsyncIterator[bytes], receive: Receive) -> AsyncIterator[bytes]:
+class until_gone:  # noqa: N801 — used like the function it was: ``until_gone(chunks, receive)``
     """``chunks`` until the client leaves, then ``ClientDisconnected`` (the caller closes the upstream).
 
     The HTML path may hold a page without sending anything for as long as the
@@ -95,12 +95,49 @@ async def until_gone(chunks: AsyncIterator[bytes], receive: Receive) -> AsyncIte
     Checked as each chunk arrives (no task per chunk: a page that arrives
     whole must stay whole); an origin that goes silent is cut by the idle
     timeout.
+
+    An iterator object, not an async generator: it passes on the body's
+    ``at_end`` (the HTML path then knows a page came whole, with no scan for
+    what it could send early and no wait for more), and the watcher task
+    starts only when a second piece is asked for — a page that arrives in one
+    piece, the usual case, costs no task. ``close`` cancels the watcher (the
+    caller calls it when done with the page, however it ended).
     """
-    watcher = asyncio.ensure_future(_left(receive))
-    try:
-        async for chunk in chunks:
-            if watcher.done():
-                raise ClientDisconnected()
-            yield chunk
-    finally:
-        watcher.cancel()
+
+    __slots__ = ("chunks", "receive", "watcher", "asked", "_at_end")
+
+    def __init__(self, chunks: AsyncIterator[bytes], receive: Receive) -> None:
+        self.chunks = chunks.__aiter__()
+        self.receive = receive
+        self.watcher: asyncio.Future[None] | None = None
+        self.asked = False
+        self._at_end: Callable[[], bool] | None = getattr(self.chunks, "at_end", None)
+
+    def __aiter__(self) -> "until_gone":
+        return self
+
+    def at_end(self) -> bool:
+        """Every byte of the body has been handed out (False when the body cannot tell)."""
+        return self._at_end is not None and self._at_end()
+
+    async def __anext__(self) -> bytes:
+        if self.watcher is None:
+            if self.asked:
+                self.watcher = asyncio.ensure_future(_left(self.receive))
+            self.asked = True
+        elif self.watcher.done():
+            self.close()
+            raise ClientDisconnected()
+        try:
+            chunk = await self.chunks.__anext__()
+        except BaseException:
+            self.close()
+            raise
+        if self.watcher is not None and self.watcher.done():
+            self.close()
+            raise ClientDisconnected()
+        return chunk
+
+    def close(self) -> None:
+        if self.watcher is not None and not self.watcher.done():
+            self.watcher.cancel()

@@ -21,6 +21,11 @@ page:
   304 refreshes it (``must-revalidate`` is thus always honoured);
 * concurrent misses for one key make one upstream fetch (``lookup``: the
   first request leads, the others wait for it, then look again);
+* a URL whose page says no shared cache may keep it (``no-store``,
+  ``private``, ``Vary: *``, no lifetime and no validator: ``lasting_refusal``)
+  is passed by for ``_PASS_TTL`` seconds, like a shared cache's "hit-for-pass":
+  its requests go to the store at once instead of queueing behind each
+  other's fetch (each wait only to learn again that the page is not kept);
 * it is bounded in bytes (least recently used pages go first).
 """
 
@@ -46,6 +51,9 @@ _OVERHEAD = 512  # bytes counted per page besides its bodies and headers (key, o
 _KEYS_KEPT = 65_536  # primary keys whose Vary names are remembered
 _NOT_PAGES_KEPT = 16_384  # URLs known to answer something else than HTML: not looked up for a while
 _NOT_PAGES_TTL = 300.0
+_LASTING = frozenset({"no-store", "private", "vary: *", "neither fresh nor revalidatable"})
+_TARGETED_PREFIXES = tuple(f"{name.decode()}:" for name in _TARGETED)
+_PASS_TTL = 10.0  # how long a URL whose page may not be kept goes straight to the store
 
 
 @dataclass(eq=False)
@@ -144,6 +152,15 @@ def _size(page: CachedPage) -> int:
     return len(page.html) + (len(page.raw) if page.raw is not page.html else 0) + headers + _OVERHEAD
 
 
+def lasting_refusal(reason: str) -> bool:
+    """A ``refusal`` that says what the page is, not what this one answer was: the URL is passed by a while.
+
+    Not a status (a 500 passes), ``Set-Cookie`` (often set for one visitor) or
+    ``Authorization`` (the request's own): those are looked up again next time.
+    """
+    return reason in _LASTING or reason.startswith(_TARGETED_PREFIXES)
+
+
 def refusal(status: int, headers: Headers, *, authorized: bool) -> str | None:
     """Why a response may not be stored by a shared cache, or None when it may.
 
@@ -180,13 +197,15 @@ class Lookup:
 
     ``page``: a fresh page to serve, or a stale one to revalidate (``lead``).
     ``lead``: this request fetches the page; it must ``HtmlCache.release`` it.
-    Neither: fetch uncached (waited too long, or the key keeps changing).
+    Neither: fetch uncached (waited too long, or the key keeps changing);
+    ``passed``: because the URL's page may not be kept (``pass_by``).
     """
 
     key: tuple[object, ...] | None
     page: CachedPage | None = None
     fresh: bool = False
     lead: bool = False
+    passed: bool = False
 
 
 class HtmlCache:
@@ -198,6 +217,7 @@ class HtmlCache:
         self.pages: LRUCache[tuple[object, ...], CachedPage] = LRUCache(max_bytes, getsizeof=lambda p: p.size)
         self.vary: LRUCache[tuple[str, str, str, str], tuple[bytes, ...]] = LRUCache(_KEYS_KEPT)
         self.not_pages: TTLCache[tuple[str, str, str, str], bool] = TTLCache(_NOT_PAGES_KEPT, _NOT_PAGES_TTL)
+        self.passed: TTLCache[tuple[str, str, str, str], bool] = TTLCache(_NOT_PAGES_KEPT, _PASS_TTL, timer=clock)
         self.flights: dict[tuple[object, ...], asyncio.Future[None]] = {}
 
     @property
@@ -216,6 +236,8 @@ class HtmlCache:
         primary = primary_key(method, scheme, host, target)
         if primary in self.not_pages:
             return Lookup(None)
+        if primary in self.passed:
+            return Lookup(None, passed=True)
         waited_since: float | None = None
         for _ in range(3):  # the key may change once the first response tells what it varies on
             key = self.key(primary, request_headers)
@@ -260,3 +282,7 @@ class HtmlCache:
     def not_a_page(self, method: str, scheme: str, host: str, target: str) -> None:
         """This URL answered something else than HTML: skip the cache for it a while."""
         self.not_pages[primary_key(method, scheme, host, target)] = True
+
+    def pass_by(self, method: str, scheme: str, host: str, target: str) -> None:
+        """This URL's page may not be kept (``lasting_refusal``): its requests skip the cache for ``_PASS_TTL`` s."""
+        self.passed[primary_key(method, scheme, host, target)] = True
