@@ -94,18 +94,23 @@ def _deterministic(tree: nodes.Template) -> bool:
     return True
 
 
+def _scalar_key(value: Any, kind: type) -> Hashable:
+    """The key of an exact ``str``/``None``/``int``/``bool``/``float``: 1, True and 1.0 differ."""
+    if kind is str or value is None:
+        return value
+    if kind is float:
+        return (kind, repr(value))  # 0.0 == -0.0 but they render differently
+    return (kind, value)
+
+
 def value_key(value: Any) -> Hashable:
     """A hashable key equal for two values exactly when a template cannot tell them apart.
 
     Exact types only (``str`` but not ``Markup``); the frozen shapes rules values take: tuples
     and read-only mappings (in their order). Raises ``Uncacheable`` for anything else."""
     kind = type(value)
-    if kind is str or value is None:
-        return value
-    if kind is int or kind is bool:
-        return (kind, value)
-    if kind is float:
-        return (kind, repr(value))  # 0.0 == -0.0 but they render differently
+    if kind is str or value is None or kind is int or kind is bool or kind is float:
+        return _scalar_key(value, kind)
     if kind is tuple:
         return (kind, *[value_key(v) for v in value])
     if kind is MappingProxyType or kind is dict:
@@ -116,12 +121,8 @@ def value_key(value: Any) -> Hashable:
 def frozen_key(value: Any) -> Hashable:
     """``value_key(freeze(value))`` without building the frozen copy (recommendations, per page)."""
     kind = type(value)
-    if kind is str or value is None:
-        return value
-    if kind is int or kind is bool:
-        return (kind, value)
-    if kind is float:
-        return (kind, repr(value))
+    if kind is str or value is None or kind is int or kind is bool or kind is float:
+        return _scalar_key(value, kind)
     if isinstance(value, SCALARS) or isinstance(value, Affinities):
         raise Uncacheable(kind.__name__)  # kept as they are by freeze, and not exact types
     if isinstance(value, (dict, Mapping)):  # str values inline: most of a recommendation's fields

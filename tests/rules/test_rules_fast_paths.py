@@ -20,7 +20,7 @@ from jinja2 import ChainableUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from slotwise.rules.expressions import CompiledExpression, money, parse_expression
+from slotwise.rules.expressions import CompiledExpression, make_environment, parse_expression
 from slotwise.rules.render_cache import CachedTemplate, Uncacheable, frozen_key, value_key
 from slotwise.rules.sandbox import PLAIN_MAPPINGS, RulesSandbox
 from slotwise.rules.templates import compile_template
@@ -33,9 +33,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "slotwise" / "rules" / "example
 
 def plain_env(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
     """Jinja's own sandbox, configured as the rules' one: the reference every fast path must match."""
-    env = ImmutableSandboxedEnvironment(autoescape=autoescape, undefined=ChainableUndefined)
-    env.filters["money"] = money
-    return env
+    return make_environment(autoescape=autoescape, sandbox=ImmutableSandboxedEnvironment)
 
 
 PLAIN_TEXT = plain_env(autoescape=False)
