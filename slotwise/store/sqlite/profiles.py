@@ -99,8 +99,9 @@ WRITER_READ_SQL = (
 """The writer's read of a visitor's profile: its id, its version and its JSON, the JSON only when the
 version is not the one given (the one of the copy the writer kept). One query, inside the write."""
 
-KEPT_JSON_BYTES = 8 * 1024 * 1024
-"""What the writer keeps, counted as the JSON it wrote (the objects take ~4x that: ~35 MB at most)."""
+KEPT_JSON_BYTES = 2 * 1024 * 1024
+"""What the writer keeps, counted as the JSON it wrote (the objects take ~4x that: ~9 MB at most): the
+visitors of the last minutes, about what the worker's profile cache holds; more only grows the worker."""
 
 
 class _Kept:
