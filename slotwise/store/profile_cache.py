@@ -182,6 +182,7 @@ class CachedProfiles:
         self._keys: dict[int, str] = {}  # id(queued item) -> cache key it is pending under
         self._lock = threading.Lock()
         self._views: Any = None  # the wrapped store's view writer, made by the writer's thread
+        self._commits = 0  # groups ``_on_commit`` moved the cache for: a miss that one crossed reads again
         self.writer = ProfileWriter(self._write, self._on_commit)
         self.hits = 0
         self.misses = 0
@@ -191,7 +192,14 @@ class CachedProfiles:
 
     # -- reads -----------------------------------------------------------------
     def _current(self, visitor_id: str) -> tuple[str, _Entry]:
-        """The visitor's profile id and cache entry, checked against the database's version."""
+        """The visitor's profile id and cache entry, checked against the database's version.
+
+        A miss reads the row, then replays on it what is still queued. The writer's thread may commit
+        queued views and take them off the queue between the two (``_on_commit``): they would be in
+        neither. So a miss that a commit crossed (counted from before the head was read) reads again,
+        holding the lock: the writer takes it only after its commit, never while it waits on the database.
+        """
+        crossed = self._commits
         profile_id, version = self.inner.profile_head(visitor_id)
         with self._lock:
             entry = self._cache.get(profile_id)
@@ -200,13 +208,20 @@ class CachedProfiles:
                 return profile_id, entry
         self.misses += 1
         loaded = self.inner.load_profile(profile_id) if version is not None else None
-        base, version = loaded if loaded is not None else (None, None)
         with self._lock:
-            old = self._cache.get(profile_id)
-            pending = old.pending if old is not None else []
-            entry = _Entry(version, _replay(profile_id, base, pending), pending)
-            self._cache[profile_id] = entry
-        return profile_id, entry
+            if self._commits != crossed:
+                profile_id, version = self.inner.profile_head(visitor_id)
+                loaded = self.inner.load_profile(profile_id) if version is not None else None
+            return profile_id, self._read_again(profile_id, loaded)
+
+    def _read_again(self, profile_id: str, loaded: tuple[Profile, int] | None) -> _Entry:
+        """The entry made from a row just read and this worker's views still queued (under the lock)."""
+        base, version = loaded if loaded is not None else (None, None)
+        old = self._cache.get(profile_id)
+        pending = old.pending if old is not None else []
+        entry = _Entry(version, _replay(profile_id, base, pending), pending)
+        self._cache[profile_id] = entry
+        return entry
 
     async def get_profile(self, visitor_id: str) -> Profile | None:
         """The profile as this worker knows it: the database's latest, with its own queued views.
@@ -247,6 +262,7 @@ class CachedProfiles:
         writer wrote in between, it was reloaded meanwhile or made again after an eviction (without
         these views), the write failed, the profile was erased or merged."""
         with self._lock:
+            self._commits += 1
             written: dict[str, set[int]] = {}  # cache key -> ids of its views in this batch
             for item in batch:
                 key = self._keys.pop(id(item), None) if isinstance(item, ViewUpdate) else None

@@ -238,7 +238,9 @@ def test_the_bar_reads_the_real_decision_path_sticky_and_disabled(proxy: Callabl
     server.personalizer.rules.reload()
     link = httpx.get(server.url + "/_sw/admin/api/preview-link", headers={"authorization": f"Bearer {TOKEN}"}).json()["url"]
     with httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
-        shown = "a" if "HERO-A" in visitor.get("/").text else "b"  # a real, logged decision (sticky: session)
+        page = visitor.get("/").text  # a real, logged decision (sticky: session), queued for the writer
+        assert "HERO-" in page, "the visitor's page was not personalized (failed open?): nothing to be sticky"
+        shown = "a" if "HERO-A" in page else "b"
         bar = json.loads(re.search(r'id="sw-preview-data">(.*?)</script>', visitor.get(link).text).group(1))
     by_slot = {s["id"]: s for s in bar["slots"]}
     assert by_slot["hero"]["reason"] == "sticky" and by_slot["hero"]["shown"] == shown

@@ -226,3 +226,65 @@ def test_a_backlog_is_written_within_moments(tmp_path: Path, workers: Any) -> No
     while b("get v5") != {"socks": 1}:
         assert time.monotonic() < deadline, "the writer never wrote the view"
         time.sleep(0.01)
+
+
+# -- a read that misses while the writer commits (the writer's thread runs between the read's steps) ----------
+
+STICKY = {"hero": {"arm": "a", "decision_id": "d1", "ts": 1001.0, "session_start": 1000.0}}
+
+
+def keep_sticky(profile: Profile) -> None:
+    profile.assignments.update(STICKY)
+
+
+async def test_a_view_written_while_a_miss_reads_the_row_is_not_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read that misses loads the row, then replays what is still queued. When the writer commits the
+    queued view and moves the cache on in between (it runs in its own thread), the view is neither in
+    the row that was read nor queued any more: the read must read again, not drop it. (A page's sticky
+    decision, queued as the page left, was missing from the next page's profile.)"""
+    from slotwise.store import profile_cache
+
+    monkeypatch.setattr(profile_cache, "LINGER_S", 30.0)  # written when flushed, here from inside the read
+    store = open_store("", tmp_path)
+    assert isinstance(store, CachedProfiles)
+    await store.update_profile("v", view("socks"), 1000.0)
+    await store.update_profile_soon("v", keep_sticky, 1001.0)  # queued, on the cached copy
+    elsewhere = SQLiteStore(tmp_path / "slotwise.db")
+    await elsewhere.update_profile("v", view("bags"), 1001.5)  # another worker writes: the next read misses
+    real = store.inner.load_profile
+
+    def load_then_commit(profile_id: str) -> Any:
+        store.inner.load_profile = real  # type: ignore[method-assign]
+        loaded = real(profile_id)  # the row without the queued view
+        assert store.writer.flush(10)  # the writer commits it and moves the cache on, before the read goes on
+        return loaded
+
+    store.inner.load_profile = load_then_commit  # type: ignore[method-assign]
+    profile = await store.get_profile("v")
+    assert profile is not None and profile.assignments == STICKY
+    assert {c: e["count"] for c, e in profile.categories.items()} == {"socks": 1, "bags": 1}
+    await store.close()
+    await elsewhere.close()
+
+
+async def test_a_view_written_after_a_miss_found_no_row_is_not_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new visitor's first view is queued; a read finds no row yet, and the writer commits the view and
+    moves the cache on before the read looks at the cache: the visitor must not read as unknown."""
+    from slotwise.store import profile_cache
+
+    monkeypatch.setattr(profile_cache, "LINGER_S", 30.0)
+    store = open_store("", tmp_path)
+    assert isinstance(store, CachedProfiles)
+    await store.update_profile_soon("v", keep_sticky, 1000.0)  # queued: no row yet
+    real = store.inner.profile_head
+
+    def head_then_commit(visitor_id: str) -> Any:
+        store.inner.profile_head = real  # type: ignore[method-assign]
+        head = real(visitor_id)  # no row
+        assert store.writer.flush(10)
+        return head
+
+    store.inner.profile_head = head_then_commit  # type: ignore[method-assign]
+    profile = await store.get_profile("v")
+    assert profile is not None and profile.assignments == STICKY
+    await store.close()
