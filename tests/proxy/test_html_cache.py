@@ -480,6 +480,21 @@ def test_which_refusals_pass_a_url_by(reason: str, lasting: bool) -> None:
     assert lasting_refusal(reason) is lasting
 
 
+def test_a_keepable_answer_after_a_refusal_is_kept(origin: CountingOrigin, edge: Callable[..., Any]) -> None:
+    """Hit-for-miss, not hit-for-pass: one visitor's ``private`` page does not stop the cache for the
+    next visitors when the store's next answer may be kept."""
+    path = origin.add("/p/private-then-public", [("cache-control", "private")])
+    server = edge()
+    visit(server, path)  # refused: the URL is passed by
+    origin.add(path, PUBLIC)
+    before = cache_counts(server)
+    visit(server, path)  # fetched at once, and kept
+    visit(server, path)
+    after = cache_counts(server)
+    assert origin.hits[path] == 2
+    assert after.get("hit", 0) - before.get("hit", 0) == 1
+
+
 def test_a_passed_by_url_is_looked_up_again_after_the_pass_time() -> None:
     now = [1000.0]
     cache = HtmlCache(1 << 20, clock=lambda: now[0])

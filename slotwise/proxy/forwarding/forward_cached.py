@@ -91,9 +91,7 @@ class CachedPages:
         if lookup.fresh and lookup.page is not None:
             await self._serve(out, flow, lookup.page, "hit")
             return True
-        if not lookup.lead:
-            if lookup.passed:  # fetched uncached, as the store's answer said: counted like that answer
-                metrics.count_cache("uncacheable")
+        if not lookup.lead and not lookup.passed:
             return False
         try:
             await self._fetch(receive, out, flow, target, upstream_headers, head_timeout, lookup)

@@ -23,9 +23,11 @@ page:
   first request leads, the others wait for it, then look again);
 * a URL whose page says no shared cache may keep it (``no-store``,
   ``private``, ``Vary: *``, no lifetime and no validator: ``lasting_refusal``)
-  is passed by for ``_PASS_TTL`` seconds, like a shared cache's "hit-for-pass":
-  its requests go to the store at once instead of queueing behind each
-  other's fetch (each wait only to learn again that the page is not kept);
+  is a "hit-for-miss" for ``_PASS_TTL`` seconds: its requests go to the store
+  at once instead of queueing behind each other's fetch (each wait only to
+  learn again that the page is not kept), and an answer that may be kept is
+  still stored (one visitor's ``private`` page does not stop the cache for
+  everyone else);
 * it is bounded in bytes (least recently used pages go first).
 """
 
@@ -197,8 +199,9 @@ class Lookup:
 
     ``page``: a fresh page to serve, or a stale one to revalidate (``lead``).
     ``lead``: this request fetches the page; it must ``HtmlCache.release`` it.
-    Neither: fetch uncached (waited too long, or the key keeps changing);
-    ``passed``: because the URL's page may not be kept (``pass_by``).
+    Neither: fetch uncached (waited too long, or the key keeps changing).
+    ``passed``: fetch at once without leading (the URL's page was not to be kept
+    lately: ``pass_by``), and store the answer if it may be kept.
     """
 
     key: tuple[object, ...] | None
@@ -236,8 +239,12 @@ class HtmlCache:
         primary = primary_key(method, scheme, host, target)
         if primary in self.not_pages:
             return Lookup(None)
-        if primary in self.passed:
-            return Lookup(None, passed=True)
+        if primary in self.passed:  # fetch at once, and keep the answer if it may be kept
+            key = self.key(primary, request_headers)
+            page = self.pages.get(key)
+            if page is not None and page.fresh(self.clock()):
+                return Lookup(key, page, fresh=True)
+            return Lookup(key, page, passed=True)
         waited_since: float | None = None
         for _ in range(3):  # the key may change once the first response tells what it varies on
             key = self.key(primary, request_headers)
@@ -273,6 +280,7 @@ class HtmlCache:
             return False
         self.vary[primary] = page.vary
         self.pages[cache_key(*primary, page.vary, request_headers)] = page
+        self.passed.pop(primary, None)  # it may be kept after all: requests wait on one fetch again
         return True
 
     def drop(self, key: tuple[object, ...] | None) -> None:
@@ -284,5 +292,6 @@ class HtmlCache:
         self.not_pages[primary_key(method, scheme, host, target)] = True
 
     def pass_by(self, method: str, scheme: str, host: str, target: str) -> None:
-        """This URL's page may not be kept (``lasting_refusal``): its requests skip the cache for ``_PASS_TTL`` s."""
+        """This URL's page may not be kept (``lasting_refusal``): for ``_PASS_TTL`` s its requests do not wait
+        on each other's fetch (hit-for-miss)."""
         self.passed[primary_key(method, scheme, host, target)] = True
