@@ -152,7 +152,7 @@ def stock_count(level: Any) -> int | None:
         level = level.get("value")
     if isinstance(level, str):
         level = level.strip()
-        level = int(level) if level.isdigit() else None
+        level = int(level) if level.isdecimal() else None
     if isinstance(level, float) and level.is_integer():
         level = int(level)
     return level if isinstance(level, int) and not isinstance(level, bool) and level >= 0 else None

@@ -77,8 +77,8 @@ def _directives(raw: list[bytes]) -> list[tuple[str, str | None]]:
 
 
 def _delta(value: str | None) -> int:
-    """delta-seconds; anything else (missing, negative, not digits) is 0: stale, never fresher."""
-    if value is None or not value.isdigit():
+    """delta-seconds; anything else (missing, negative, not decimal digits: "¹" is a digit int() refuses) is 0: stale, never fresher."""
+    if value is None or not value.isdecimal():
         return 0
     return min(int(value), MAX_DELTA)
 

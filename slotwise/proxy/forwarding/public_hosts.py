@@ -52,7 +52,7 @@ class PublicHosts:
         if self.any or host in self.exact:
             return True
         name, port = _split(host)
-        if port and not port.isdigit():
+        if port and not port.isdecimal():
             return False
         return name in _LOOPBACK or name in self.names or bool(self.suffixes and name.endswith(self.suffixes))
 
