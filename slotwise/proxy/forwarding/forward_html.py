@@ -82,7 +82,7 @@ class HtmlRewriter:
             chunks = gone  # a client that leaves ends the page, even one still held
         try:
             declared = first(headers, b"content-length")
-            if declared and declared.isdecimal() and (int(declared) > self.limit or int(declared) == 0):
+            if declared and declared.isdigit() and (int(declared) > self.limit or int(declared) == 0):
                 await stream(out, None, flow.status, with_ours(headers, extra), chunks)  # too big, or empty: untouched
                 return
             await _Page(self, out, flow, headers, extra).run(chunks)

@@ -49,7 +49,7 @@ async def stream(
     """
     await out.start(status, headers)
     declared = first(headers, b"content-length")
-    remaining = int(declared) if declared and declared.isdecimal() else -1
+    remaining = int(declared) if declared and declared.isdigit() else -1
     if head:
         remaining -= len(head) if remaining >= 0 else 0
         await out.body(head, more=remaining != 0)
