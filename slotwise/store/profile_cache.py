@@ -12,12 +12,17 @@ while a row still has the version it wrote, it applies the views to its copy
 instead of decoding the JSON again (``sqlite.profiles.KeptProfiles``).
 
 Staleness, across workers and instances: every profile row has a version
-(random, new on every write, whoever writes it). Each read asks the database
-for the visitor's (profile id, version) — one indexed lookup, no JSON — and
-uses the cached copy only while the version is the one it was built on;
-otherwise it reloads. So a worker never serves a profile older than the
-database: what another worker (or the tag API, an import, an erase) committed
-is seen on the next read. What it cannot see is another worker's views still
+(random, new on every write, whoever writes it). Each read checks the
+visitor's (profile id, version) and uses the cached copy only while the
+version is the one it was built on; otherwise it reloads. The check is first
+the change board (``sqlite.board``: shared memory where every write marks its
+profile's version before its commit), for a visitor whose (profile id,
+version) this worker knows: no query while the board still holds that
+version. Otherwise it asks the database — one indexed lookup, no JSON — and
+remembers the answer when the board held the same version right after. So a
+worker never serves a profile older than the database: what another worker
+(or the tag API, an import, an erase, a login's merge) committed is seen on
+the next read. What it cannot see is another worker's views still
 in that worker's queue: at most one group commit, a few milliseconds under
 load. Updates are functions replayed on the database's current state, so two
 workers' views of one visitor both count (no lost update).
@@ -183,9 +188,12 @@ class CachedProfiles:
         self._lock = threading.Lock()
         self._views: Any = None  # the wrapped store's view writer, made by the writer's thread
         self._commits = 0  # groups ``_on_commit`` moved the cache for: a miss that one crossed reads again
+        self._heads: LRUCache[str, tuple[str, int]] = LRUCache(maxsize=2 * size)  # visitor id -> (profile id, version)
+        self._fresh: Callable[[str, int | None], bool] = getattr(inner, "profile_fresh", lambda key, version: False)
         self.writer = ProfileWriter(self._write, self._on_commit)
         self.hits = 0
         self.misses = 0
+        self.unasked = 0  # hits the change board answered: no query
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -199,9 +207,18 @@ class CachedProfiles:
         neither. So a miss that a commit crossed (counted from before the head was read) reads again,
         holding the lock: the writer takes it only after its commit, never while it waits on the database.
         """
+        with self._lock:  # the change board first: no query while it holds the version the entry is at
+            head = self._heads.get(visitor_id)
+            if head is not None and self._fresh(*head):
+                entry = self._cache.get(head[0])
+                if entry is not None and entry.version == head[1]:
+                    self.hits += 1
+                    self.unasked += 1
+                    return head[0], entry
         crossed = self._commits
         profile_id, version = self.inner.profile_head(visitor_id)
         with self._lock:
+            self._remember(visitor_id, profile_id, version)
             entry = self._cache.get(profile_id)
             if entry is not None and entry.version == version:
                 self.hits += 1
@@ -211,8 +228,15 @@ class CachedProfiles:
         with self._lock:
             if self._commits != crossed:
                 profile_id, version = self.inner.profile_head(visitor_id)
+                self._remember(visitor_id, profile_id, version)
                 loaded = self.inner.load_profile(profile_id) if version is not None else None
             return profile_id, self._read_again(profile_id, loaded)
+
+    def _remember(self, visitor_id: str, profile_id: str, version: int | None) -> None:
+        """A head just read from the database is remembered when the change board held its version
+        right after the query (then no write was in flight: the board shows the next one). Under the lock."""
+        if version is not None and self._fresh(profile_id, version):
+            self._heads[visitor_id] = (profile_id, version)
 
     def _read_again(self, profile_id: str, loaded: tuple[Profile, int] | None) -> _Entry:
         """The entry made from a row just read and this worker's views still queued (under the lock)."""
@@ -276,7 +300,12 @@ class CachedProfiles:
                 had_them = len(entry.pending) - len(left) == len(ids)
                 entry.pending = left
                 state = (committed or {}).get(key)
-                entry.version = state.version if state is not None and had_them and entry.version == state.base else -1
+                if state is not None and had_them and entry.version == state.base:
+                    entry.version = state.version
+                    for visitor_id in state.visitors:  # as the writer resolved them, in its transaction
+                        self._heads[visitor_id] = (key, state.version)
+                else:
+                    entry.version = -1
 
     async def flush(self) -> None:
         """Everything queued so far is in the database when this returns."""
@@ -296,6 +325,7 @@ class CachedProfiles:
         with self._lock:
             for key in (visitor_id, profile_id):
                 self._cache.pop(key, None)
+                self._heads.pop(key, None)
         return found
 
     async def export_profile(self, visitor_id: str) -> dict[str, Any] | None:
@@ -303,7 +333,8 @@ class CachedProfiles:
         return await self.inner.export_profile(visitor_id)  # type: ignore[no-any-return]
 
     def stats(self) -> dict[str, int]:
-        return {"hits": self.hits, "misses": self.misses, "cached": len(self._cache), **self.writer.stats()}
+        return {"hits": self.hits, "misses": self.misses, "unasked": self.unasked, "cached": len(self._cache),
+                **self.writer.stats()}
 
     async def close(self) -> None:
         await asyncio.to_thread(self.writer.close)

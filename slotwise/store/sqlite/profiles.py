@@ -198,12 +198,15 @@ def write_views(db: Database, items: Sequence[ViewUpdate | ProductView],
                     touched[profile_id] = (profile, version)
                 item.update(profile)
                 latest[profile_id] = max(latest.get(profile_id, 0.0), item.now)
+            named: dict[str, list[str]] = {}  # profile id -> the visitor ids that named it here
+            for visitor_id, profile_id in profile_ids.items():
+                named.setdefault(profile_id, []).append(visitor_id)
             for profile_id, now in latest.items():
                 profile, base = touched[profile_id]
                 assert profile is not None
                 data = encode_profile(profile)
                 version = write_profile(cur, profile_id, data, now)
-                committed[profile_id] = Committed(base, version)
+                committed[profile_id] = Committed(base, version, tuple(named.get(profile_id, ())))
                 saved.append((profile, version, len(data)))
     except BaseException:
         kept.drop(touched)  # views applied to kept objects that the database does not have
@@ -287,6 +290,12 @@ class ProfilesMixin:
         row = self.db.query(HEAD_SQL, (visitor_id, visitor_id))[0]
         self.saw_catalog_version(row[2])  # type: ignore[attr-defined]  # CatalogMixin, beside it in SQLiteStore
         return row[0], row[1]
+
+    def profile_fresh(self, profile_id: str, version: int | None) -> bool:
+        """Whether the row still has ``version``, from the change board alone (no query; ``board``).
+        True only for a version the board held right after it was read from the database."""
+        board = self.db.board
+        return board is not None and board.fresh(profile_id, version)
 
     def load_profile(self, profile_id: str) -> tuple[Profile, int] | None:
         """A profile by its own id, with its version."""
