@@ -177,8 +177,8 @@ class CachedProfiles:
     """A store whose page-view updates are cached per worker and written in groups (see the module doc).
 
     Everything else is the wrapped store's (attribute access falls through).
-    The wrapped store provides ``profile_head``, ``load_profile`` and
-    ``view_writer`` (the SQLite store does).
+    The wrapped store provides ``read_profile``, ``profile_head``, ``load_profile``,
+    ``profile_fresh`` and ``view_writer`` (the SQLite store does).
     """
 
     def __init__(self, inner: Any, size: int = CACHE_SIZE) -> None:
@@ -202,21 +202,24 @@ class CachedProfiles:
     def _current(self, visitor_id: str) -> tuple[str, _Entry]:
         """The visitor's profile id and cache entry, checked against the database's version.
 
-        A miss reads the row, then replays on it what is still queued. The writer's thread may commit
-        queued views and take them off the queue between the two (``_on_commit``): they would be in
-        neither. So a miss that a commit crossed (counted from before the head was read) reads again,
-        holding the lock: the writer takes it only after its commit, never while it waits on the database.
+        First the change board (no query): the entry is used while the board holds the version
+        this worker last knew the visitor's profile at. Otherwise one query reads the visitor's
+        (profile id, version) and, unless it is the version the cache has, the row; a miss then
+        replays on the row what is still queued. The writer's thread may commit queued views and
+        take them off the queue between the two (``_on_commit``): they would be in neither. So a
+        miss that a commit crossed (counted from before the row was read) reads again, holding the
+        lock: the writer takes it only after its commit, never while it waits on the database.
         """
-        with self._lock:  # the change board first: no query while it holds the version the entry is at
+        with self._lock:
             head = self._heads.get(visitor_id)
-            if head is not None and self._fresh(*head):
-                entry = self._cache.get(head[0])
-                if entry is not None and entry.version == head[1]:
-                    self.hits += 1
-                    self.unasked += 1
-                    return head[0], entry
+            entry = self._cache.get(head[0] if head is not None else visitor_id)
+            if head is not None and entry is not None and entry.version == head[1] and self._fresh(*head):
+                self.hits += 1
+                self.unasked += 1
+                return head[0], entry
+            known = entry.version if entry is not None else None  # no JSON when the row is still at it
         crossed = self._commits
-        profile_id, version = self.inner.profile_head(visitor_id)
+        profile_id, version, read = self.inner.read_profile(visitor_id, known)
         with self._lock:
             self._remember(visitor_id, profile_id, version)
             entry = self._cache.get(profile_id)
@@ -224,7 +227,11 @@ class CachedProfiles:
                 self.hits += 1
                 return profile_id, entry
         self.misses += 1
-        loaded = self.inner.load_profile(profile_id) if version is not None else None
+        loaded: tuple[Profile, int] | None
+        if read is not None and version is not None:
+            loaded = (read, version)
+        else:  # no row, or the row is at the version the cache had, which moved on since: read it
+            loaded = self.inner.load_profile(profile_id) if version is not None else None
         with self._lock:
             if self._commits != crossed:
                 profile_id, version = self.inner.profile_head(visitor_id)

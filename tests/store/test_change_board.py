@@ -26,8 +26,8 @@ pytestmark = pytest.mark.anyio
 def counted(store: CachedProfiles) -> list[str]:
     """The visitor ids the cache asked the database about (its head query)."""
     asked: list[str] = []
-    real = store.inner.profile_head
-    store.inner.profile_head = lambda visitor: asked.append(visitor) or real(visitor)  # type: ignore[method-assign]
+    real = store.inner.read_profile
+    store.inner.read_profile = lambda visitor, known: asked.append(visitor) or real(visitor, known)  # type: ignore[method-assign]
     return asked
 
 
@@ -59,8 +59,11 @@ async def test_a_write_from_another_connection_is_seen_on_the_next_read(tmp_path
     elsewhere = SQLiteStore(tmp_path / "slotwise.db")  # its own connection, as the tag API of another worker
     await elsewhere.update_profile("v", view("hats"), 1001.0)
     asked = counted(store)
+    loads: list[str] = []
+    real = store.inner.load_profile
+    store.inner.load_profile = lambda pid: loads.append(pid) or real(pid)  # type: ignore[method-assign]
     assert counts(await store.get_profile("v")) == {"socks": 1, "hats": 1}
-    assert asked == ["v"]  # the board showed the change: it asked
+    assert asked == ["v"] and loads == []  # the board showed the change: one query read the head and the row
     assert counts(await store.get_profile("v")) == {"socks": 1, "hats": 1}
     assert asked == ["v"]  # and now trusts the version it read
     await store.close()
