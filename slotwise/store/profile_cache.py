@@ -23,8 +23,9 @@ remembers the answer when the board held the same version right after. So a
 worker never serves a profile older than the database: what another worker
 (or the tag API, an import, an erase, a login's merge) committed is seen on
 the next read. What it cannot see is another worker's views still
-in that worker's queue: at most one group commit, a few milliseconds under
-load. Updates are functions replayed on the database's current state, so two
+in that worker's queue: at most one group commit (milliseconds; a few tens
+under load, when the event loop holds the interpreter and the writer's groups
+grow). Updates are functions replayed on the database's current state, so two
 workers' views of one visitor both count (no lost update).
 
 Durability: events of the tag API (``update_profile``, ``append``) are written
