@@ -18,8 +18,9 @@ version is the one it was built on; otherwise it reloads. The check is first
 the change board (``sqlite.board``: shared memory where every write marks its
 profile's version before its commit), for a visitor whose (profile id,
 version) this worker knows: no query while the board still holds that
-version. Otherwise it asks the database — one indexed lookup, no JSON — and
-remembers the answer when the board held the same version right after. So a
+version. Otherwise it asks the database — one indexed lookup, with the row's
+JSON only when the version is not the one the cache has — and remembers the
+answer when the board held the same version right after. So a
 worker never serves a profile older than the database: what another worker
 (or the tag API, an import, an erase, a login's merge) committed is seen on
 the next read. What it cannot see is another worker's views still
