@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         if j is None:
             break
         b = samples[j][1]
-        busy = sum(b[k][0] - a[k][0] for k in b if k in a)
+        busy = sum(b[k][0] - a[k][0] for k in b if k in a and b[k][2] not in ("nginx", "wrk"))  # Slotwise's case
         if best is None or busy > best[0]:
             best = (busy, i, j)
     if best is None:
