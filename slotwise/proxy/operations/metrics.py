@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import atexit
 import bisect
-import multiprocessing.util
 import os
 import threading
 from typing import Any
@@ -163,6 +162,8 @@ class Pending:
                 return
             self._flusher = threading.Thread(target=self._run, args=(self._stop,), name="sw-metrics", daemon=True)
             self._flusher.start()
+        import multiprocessing.util  # here: ~40 ms to import, only for a process that counts something
+
         atexit.register(self.flush)  # a process that exits normally
         multiprocessing.util.Finalize(None, self.flush, exitpriority=100)  # a worker process (it skips atexit)
 
