@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import bisect
+import logging
 import os
 import threading
 from typing import Any
@@ -25,6 +26,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client import multiprocess
 
 from slotwise.store.outage import OUTAGE
+
+log = logging.getLogger("slotwise.metrics")
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _REWRITE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
@@ -170,7 +173,10 @@ class Pending:
     def _run(self, stop: threading.Event) -> None:
         assert self.interval is not None
         while not stop.wait(self.interval):
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # never the end of the counting: what it took is lost, the next flush goes on
+                log.exception("metrics: a flush failed")
 
 
 PENDING = Pending()
