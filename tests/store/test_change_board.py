@@ -3,6 +3,7 @@ unchanged, and still sees every write made elsewhere on the next read (other pro
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 from pathlib import Path
@@ -189,3 +190,13 @@ def test_other_programs_see_no_trigger(tmp_path: Path) -> None:
     conn.execute("INSERT INTO profiles(id, data, updated, version) VALUES ('x', '{}', 0, 5)")
     conn.commit()
     conn.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
+def test_a_board_made_by_root_belongs_to_the_databases_owner(tmp_path: Path) -> None:
+    """As SQLite does for -wal and -shm: ``slotwise`` commands run as root must not lock the service out."""
+    (tmp_path / "slotwise.db").touch(mode=0o600)
+    os.chown(tmp_path / "slotwise.db", 4321, 4321)
+    SQLiteStore(tmp_path / "slotwise.db")
+    board = (tmp_path / "slotwise.db-board").stat()
+    assert (board.st_uid, board.st_gid) == (4321, 4321)

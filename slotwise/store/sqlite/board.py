@@ -59,10 +59,13 @@ def slot_of(key: str) -> int:
 class Board:
     """A process's view of ``<db>-board``: 8-byte slots read and written in place."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, owner: Path | None = None) -> None:
         size = (SLOTS + 1) * 8
         fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
         try:
+            if owner is not None and os.geteuid() == 0:  # as SQLite does for -wal/-shm: the database's owner
+                st = os.stat(owner)  # keeps it (a command run as root must not lock the service out)
+                os.fchown(fd, st.st_uid, st.st_gid)
             if os.fstat(fd).st_size < size:
                 os.ftruncate(fd, size)  # zeros: no version, so nothing is trusted until marked
             self._map = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
@@ -96,7 +99,7 @@ def board_for(db_path: Path) -> Board:
     with _boards_lock:
         board = _boards.get(key)
         if board is None:
-            board = _boards[key] = Board(path)
+            board = _boards[key] = Board(path, owner=Path(db_path))
         return board
 
 
