@@ -20,7 +20,9 @@ very version right after the read: a write in flight (marked, not committed) the
 different number, and the reader asks the database again next time. A write that rolls back, or a
 process killed between the mark and the commit, leaves a number no row has: readers ask the
 database until the next write (slower, never stale). A write to the database by something other
-than Slotwise (the ``sqlite3`` shell) does not mark the board: restart the workers after one.
+than Slotwise (the ``sqlite3`` shell), or by a Slotwise from before the board, does not mark it:
+restart the workers after one. A process that cannot open the board cannot open the database
+(it would write without marking).
 
 Collisions only cost queries: two profiles in one slot make each other's copies look changed.
 """
