@@ -9,9 +9,12 @@ transactions per view, on the event loop); ``cached`` is what ``open_store``
 gives a worker (``slotwise.store.profile_cache``). ``--processes`` workers
 share one database file, each running ``--concurrency`` views at a time,
 as a server's workers do. Reported: CPU per view (all processes, the writer
-thread included), the writer threads' part of it, wall time, and the longest
-time one view held its event loop (what every other request of that worker
-waited).
+thread included), the writer threads' part of it and the rest (the event
+loops), wall time, the longest time one view held its event loop (what every
+other request of that worker waited), and for the cache the share of reads
+the change board answered without a query and of reads that reloaded the row
+(the other process wrote it since: each visitor's views alternate between
+the processes, as behind a balancer without affinity).
 """
 
 from __future__ import annotations
@@ -73,9 +76,10 @@ async def views(kind: str, data: str, n: int, visitors: int, concurrency: int, w
     if kind == "cached":
         await store.flush()  # the writer's queue is written before the clock stops
     writer = writer_cpu()  # the thread started with the first view: all its CPU is this run's
+    stats = store.stats() if kind == "cached" else {}
     await store.close()
     return {"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall, "longest": longest,
-            "writer": writer}
+            "writer": writer, "unasked": stats.get("unasked", 0), "misses": stats.get("misses", 0)}
 
 
 def _worker(args: tuple[str, str, int, int, int, int]) -> dict[str, float]:
@@ -91,7 +95,9 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, float]:
     return {"cpu_us": sum(r["cpu"] for r in results) * 1e6 / args.views,
             "writer_us": sum(r["writer"] for r in results) * 1e6 / args.views,
             "wall_s": max(r["wall"] for r in results),
-            "longest_ms": max(r["longest"] for r in results) * 1000}
+            "longest_ms": max(r["longest"] for r in results) * 1000,
+            "unasked": sum(r["unasked"] for r in results) / args.views,
+            "misses": sum(r["misses"] for r in results) / args.views}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,13 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"`python -m bench.proxy.profile_writes --views {args.views} --visitors {args.visitors} "
           f"--concurrency {args.concurrency} --processes {args.processes}`, load average {os.getloadavg()[0]:.2f}\n")
-    print("| store | round | CPU µs per view | of which writer threads | wall s | longest view on the loop ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| store | round | CPU µs per view | of which writer threads | the rest: event loops | wall s "
+          "| longest view on the loop ms | reads with no query | reads that reloaded |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for round_no in range(1, args.rounds + 1):
         for kind in ("inline", "cached"):
             r = run(kind, args)
-            print(f"| {kind} | {round_no} | {r['cpu_us']:.0f} | {r['writer_us']:.0f} | {r['wall_s']:.2f} "
-                  f"| {r['longest_ms']:.1f} |", flush=True)
+            shares = f"{r['unasked']:.0%} | {r['misses']:.0%}" if kind == "cached" else "– | –"
+            print(f"| {kind} | {round_no} | {r['cpu_us']:.0f} | {r['writer_us']:.0f} | {r['cpu_us'] - r['writer_us']:.0f} "
+                  f"| {r['wall_s']:.2f} | {r['longest_ms']:.1f} | {shares} |", flush=True)
     return 0
 
 

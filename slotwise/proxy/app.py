@@ -149,6 +149,7 @@ class ProxyApp:
         try:
             await self.personalizer.shutdown()
         finally:
+            metrics.flush()  # what this worker counted since its last flush reaches the scrape
             if self.upstream is not None:
                 await self.upstream.aclose()
 

@@ -12,14 +12,21 @@ while a row still has the version it wrote, it applies the views to its copy
 instead of decoding the JSON again (``sqlite.profiles.KeptProfiles``).
 
 Staleness, across workers and instances: every profile row has a version
-(random, new on every write, whoever writes it). Each read asks the database
-for the visitor's (profile id, version) — one indexed lookup, no JSON — and
-uses the cached copy only while the version is the one it was built on;
-otherwise it reloads. So a worker never serves a profile older than the
-database: what another worker (or the tag API, an import, an erase) committed
-is seen on the next read. What it cannot see is another worker's views still
-in that worker's queue: at most one group commit, a few milliseconds under
-load. Updates are functions replayed on the database's current state, so two
+(random, new on every write, whoever writes it). Each read checks the
+visitor's (profile id, version) and uses the cached copy only while the
+version is the one it was built on; otherwise it reloads. The check is first
+the change board (``sqlite.board``: shared memory where every write marks its
+profile's version before its commit), for a visitor whose (profile id,
+version) this worker knows: no query while the board still holds that
+version. Otherwise it asks the database — one indexed lookup, with the row's
+JSON only when the version is not the one the cache has — and remembers the
+answer when the board held the same version right after. So a
+worker never serves a profile older than the database: what another worker
+(or the tag API, an import, an erase, a login's merge) committed is seen on
+the next read. What it cannot see is another worker's views still
+in that worker's queue: at most one group commit (milliseconds; a few tens
+under load, when the event loop holds the interpreter and the writer's groups
+grow). Updates are functions replayed on the database's current state, so two
 workers' views of one visitor both count (no lost update).
 
 Durability: events of the tag API (``update_profile``, ``append``) are written
@@ -172,8 +179,8 @@ class CachedProfiles:
     """A store whose page-view updates are cached per worker and written in groups (see the module doc).
 
     Everything else is the wrapped store's (attribute access falls through).
-    The wrapped store provides ``profile_head``, ``load_profile`` and
-    ``view_writer`` (the SQLite store does).
+    The wrapped store provides ``read_profile``, ``profile_head``, ``load_profile``,
+    ``profile_fresh`` and ``view_writer`` (the SQLite store does).
     """
 
     def __init__(self, inner: Any, size: int = CACHE_SIZE) -> None:
@@ -183,9 +190,12 @@ class CachedProfiles:
         self._lock = threading.Lock()
         self._views: Any = None  # the wrapped store's view writer, made by the writer's thread
         self._commits = 0  # groups ``_on_commit`` moved the cache for: a miss that one crossed reads again
+        self._heads: LRUCache[str, tuple[str, int]] = LRUCache(maxsize=2 * size)  # visitor id -> (profile id, version)
+        self._fresh: Callable[[str, int | None], bool] = getattr(inner, "profile_fresh", lambda key, version: False)
         self.writer = ProfileWriter(self._write, self._on_commit)
         self.hits = 0
         self.misses = 0
+        self.unasked = 0  # hits the change board answered: no query
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -194,25 +204,48 @@ class CachedProfiles:
     def _current(self, visitor_id: str) -> tuple[str, _Entry]:
         """The visitor's profile id and cache entry, checked against the database's version.
 
-        A miss reads the row, then replays on it what is still queued. The writer's thread may commit
-        queued views and take them off the queue between the two (``_on_commit``): they would be in
-        neither. So a miss that a commit crossed (counted from before the head was read) reads again,
-        holding the lock: the writer takes it only after its commit, never while it waits on the database.
+        First the change board (no query): the entry is used while the board holds the version
+        this worker last knew the visitor's profile at. Otherwise one query reads the visitor's
+        (profile id, version) and, unless it is the version the cache has, the row; a miss then
+        replays on the row what is still queued. The writer's thread may commit queued views and
+        take them off the queue between the two (``_on_commit``): they would be in neither. So a
+        miss that a commit crossed (counted from before the row was read) reads again, holding the
+        lock: the writer takes it only after its commit, never while it waits on the database.
         """
-        crossed = self._commits
-        profile_id, version = self.inner.profile_head(visitor_id)
         with self._lock:
+            head = self._heads.get(visitor_id)
+            entry = self._cache.get(head[0] if head is not None else visitor_id)
+            if head is not None and entry is not None and entry.version == head[1] and self._fresh(*head):
+                self.hits += 1
+                self.unasked += 1
+                return head[0], entry
+            known = entry.version if entry is not None else None  # no JSON when the row is still at it
+        crossed = self._commits
+        profile_id, version, read = self.inner.read_profile(visitor_id, known)
+        with self._lock:
+            self._remember(visitor_id, profile_id, version)
             entry = self._cache.get(profile_id)
             if entry is not None and entry.version == version:
                 self.hits += 1
                 return profile_id, entry
         self.misses += 1
-        loaded = self.inner.load_profile(profile_id) if version is not None else None
+        loaded: tuple[Profile, int] | None
+        if read is not None and version is not None:
+            loaded = (read, version)
+        else:  # no row, or the row is at the version the cache had, which moved on since: read it
+            loaded = self.inner.load_profile(profile_id) if version is not None else None
         with self._lock:
             if self._commits != crossed:
                 profile_id, version = self.inner.profile_head(visitor_id)
+                self._remember(visitor_id, profile_id, version)
                 loaded = self.inner.load_profile(profile_id) if version is not None else None
             return profile_id, self._read_again(profile_id, loaded)
+
+    def _remember(self, visitor_id: str, profile_id: str, version: int | None) -> None:
+        """A head just read from the database is remembered when the change board held its version
+        right after the query (then no write was in flight: the board shows the next one). Under the lock."""
+        if version is not None and self._fresh(profile_id, version):
+            self._heads[visitor_id] = (profile_id, version)
 
     def _read_again(self, profile_id: str, loaded: tuple[Profile, int] | None) -> _Entry:
         """The entry made from a row just read and this worker's views still queued (under the lock)."""
@@ -276,7 +309,12 @@ class CachedProfiles:
                 had_them = len(entry.pending) - len(left) == len(ids)
                 entry.pending = left
                 state = (committed or {}).get(key)
-                entry.version = state.version if state is not None and had_them and entry.version == state.base else -1
+                if state is not None and had_them and entry.version == state.base:
+                    entry.version = state.version
+                    for visitor_id in state.visitors:  # as the writer resolved them, in its transaction
+                        self._heads[visitor_id] = (key, state.version)
+                else:
+                    entry.version = -1
 
     async def flush(self) -> None:
         """Everything queued so far is in the database when this returns."""
@@ -296,6 +334,7 @@ class CachedProfiles:
         with self._lock:
             for key in (visitor_id, profile_id):
                 self._cache.pop(key, None)
+                self._heads.pop(key, None)
         return found
 
     async def export_profile(self, visitor_id: str) -> dict[str, Any] | None:
@@ -303,7 +342,8 @@ class CachedProfiles:
         return await self.inner.export_profile(visitor_id)  # type: ignore[no-any-return]
 
     def stats(self) -> dict[str, int]:
-        return {"hits": self.hits, "misses": self.misses, "cached": len(self._cache), **self.writer.stats()}
+        return {"hits": self.hits, "misses": self.misses, "unasked": self.unasked, "cached": len(self._cache),
+                **self.writer.stats()}
 
     async def close(self) -> None:
         await asyncio.to_thread(self.writer.close)

@@ -42,6 +42,7 @@ class Failing(Rewriter):
 
 
 def fail_open_count(stage: str) -> float:
+    metrics.flush()  # counted in the process first (``metrics.Pending``)
     return metrics.FAIL_OPEN.labels(stage)._value.get()
 
 

@@ -5,7 +5,8 @@
 Reads commands on stdin, answers one JSON line each:
 ``view VISITOR CATEGORY`` (a page view through the cache and the writer),
 ``event VISITOR CATEGORY`` (a synchronous, acknowledged update), ``get VISITOR``
-(the categories' counts as this worker sees them), ``flush``, ``close``.
+(the categories' counts as this worker sees them), ``link VISITOR ALIAS`` (a login),
+``erase VISITOR``, ``stats`` (the cache's counters), ``flush``, ``close``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ async def main(data: str) -> None:
         elif command == "get":
             profile = await store.get_profile(args[0])
             answer = {c: e["count"] for c, e in profile.categories.items()} if profile else None
+        elif command == "link":  # a login: VISITOR becomes ALIAS's person (merged)
+            visitor, alias = args
+            await store.link_identity(visitor, alias, now)
+        elif command == "erase":
+            answer = await store.delete_profile(args[0])
+        elif command == "stats":
+            answer = store.stats()
         elif command == "flush":
             await store.flush()
         elif command == "close":

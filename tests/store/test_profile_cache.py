@@ -130,8 +130,16 @@ async def test_a_cache_hit_reads_no_profile(tmp_path: Path, monkeypatch: pytest.
     store = open_store("", tmp_path)
     assert isinstance(store, CachedProfiles)
     loads: list[str] = []
-    real = store.inner.load_profile
+    real, read = store.inner.load_profile, store.inner.read_profile
     store.inner.load_profile = lambda pid: loads.append(pid) or real(pid)  # type: ignore[method-assign]
+
+    def read_counted(visitor_id: str, known: int | None) -> Any:
+        answer = read(visitor_id, known)
+        if answer[2] is not None:  # the row's JSON was read
+            loads.append(answer[0])
+        return answer
+
+    store.inner.read_profile = read_counted  # type: ignore[method-assign]
     await store.update_profile("v", view("socks"), 1000.0)  # exists in the database
     await store.update_profile_soon("v", view("bags"), 1001.0)
     await store.flush()
@@ -251,15 +259,16 @@ async def test_a_view_written_while_a_miss_reads_the_row_is_not_lost(tmp_path: P
     await store.update_profile_soon("v", keep_sticky, 1001.0)  # queued, on the cached copy
     elsewhere = SQLiteStore(tmp_path / "slotwise.db")
     await elsewhere.update_profile("v", view("bags"), 1001.5)  # another worker writes: the next read misses
-    real = store.inner.load_profile
+    real = store.inner.read_profile
 
-    def load_then_commit(profile_id: str) -> Any:
-        store.inner.load_profile = real  # type: ignore[method-assign]
-        loaded = real(profile_id)  # the row without the queued view
+    def read_then_commit(visitor_id: str, known: int | None) -> Any:
+        store.inner.read_profile = real  # type: ignore[method-assign]
+        read = real(visitor_id, known)  # the row without the queued view
+        assert read[2] is not None  # another worker wrote it: read afresh
         assert store.writer.flush(10)  # the writer commits it and moves the cache on, before the read goes on
-        return loaded
+        return read
 
-    store.inner.load_profile = load_then_commit  # type: ignore[method-assign]
+    store.inner.read_profile = read_then_commit  # type: ignore[method-assign]
     profile = await store.get_profile("v")
     assert profile is not None and profile.assignments == STICKY
     assert {c: e["count"] for c, e in profile.categories.items()} == {"socks": 1, "bags": 1}
@@ -276,15 +285,16 @@ async def test_a_view_written_after_a_miss_found_no_row_is_not_lost(tmp_path: Pa
     store = open_store("", tmp_path)
     assert isinstance(store, CachedProfiles)
     await store.update_profile_soon("v", keep_sticky, 1000.0)  # queued: no row yet
-    real = store.inner.profile_head
+    real = store.inner.read_profile
 
-    def head_then_commit(visitor_id: str) -> Any:
-        store.inner.profile_head = real  # type: ignore[method-assign]
-        head = real(visitor_id)  # no row
+    def read_then_commit(visitor_id: str, known: int | None) -> Any:
+        store.inner.read_profile = real  # type: ignore[method-assign]
+        read = real(visitor_id, known)  # no row
+        assert read[1] is None
         assert store.writer.flush(10)
-        return head
+        return read
 
-    store.inner.profile_head = head_then_commit  # type: ignore[method-assign]
+    store.inner.read_profile = read_then_commit  # type: ignore[method-assign]
     profile = await store.get_profile("v")
     assert profile is not None and profile.assignments == STICKY
     await store.close()

@@ -3,16 +3,31 @@
 With several worker processes, ``server.run`` sets ``PROMETHEUS_MULTIPROC_DIR``
 before the workers start; ``/_sw/metrics`` then aggregates all workers.
 The personalizer reports through ``observe_rewrite`` and ``count_fail_open``.
+
+The per-request counters and histograms are counted in the process first
+(``Pending``) and added to prometheus-client's values every ``FLUSH_S`` by a
+thread of the process, before each exposition, at the app's shutdown and at
+the process's exit. Why: in multiprocess mode every ``inc``/``observe``
+writes a memory-mapped file (and checks the process id): several writes a
+request on the event loop. A scrape sees its own worker's counts at once and
+the other workers' as of their last flush (at most ``FLUSH_S`` old).
 """
 
 from __future__ import annotations
 
+import atexit
+import bisect
+import logging
 import os
+import threading
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
 
 from slotwise.store.outage import OUTAGE
+
+log = logging.getLogger("slotwise.metrics")
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _REWRITE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
@@ -75,25 +90,116 @@ STORE_ERRORS = Counter(
     ["kind"], registry=REGISTRY,
 )
 
+FLUSH_S = 0.5
+"""How often a process adds what it counted to the values a scrape reads."""
+
+
+class Pending:
+    """What this process counted since its last flush: counters' increments, histograms' bucket
+    counts and sums, gauges' last values. Counting takes a lock and adds to a dict (no file write);
+    ``flush`` applies it all to the prometheus-client values, as the same calls one by one would."""
+
+    def __init__(self, interval: float | None = FLUSH_S) -> None:
+        self.interval = interval  # None: no thread, no exit hooks (flushed by hand)
+        self._lock = threading.Lock()
+        self._counts: dict[Any, float] = {}  # a counter (a labelled child) -> its increment
+        self._observed: dict[Any, list[float]] = {}  # a histogram -> per bucket (not cumulative), then the sum
+        self._gauges: dict[Any, float] = {}  # a gauge -> its last value
+        self._flusher: threading.Thread | None = None
+        self._stop = threading.Event()
+        if interval is not None:
+            os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        """A forked worker starts with nothing counted (its parent's counts are the parent's to flush)
+        and without the parent's flusher thread."""
+        self._lock = threading.Lock()
+        self._counts, self._observed, self._gauges = {}, {}, {}
+        self._flusher = None
+        self._stop = threading.Event()
+
+    def inc(self, counter: Any, amount: float = 1.0) -> None:
+        with self._lock:
+            self._counts[counter] = self._counts.get(counter, 0.0) + amount
+        if self._flusher is None:
+            self._start()
+
+    def observe(self, histogram: Any, value: float) -> None:
+        bounds: list[float] = histogram._upper_bounds  # ends with +Inf: every value has a bucket
+        with self._lock:
+            pending = self._observed.get(histogram)
+            if pending is None:
+                pending = self._observed[histogram] = [0.0] * (len(bounds) + 1)
+            if value == value:  # NaN: in no bucket (as ``Histogram.observe``), only in the sum
+                pending[bisect.bisect_left(bounds, value)] += 1  # the first bucket whose bound is >= value
+            pending[-1] += value
+        if self._flusher is None:
+            self._start()
+
+    def set(self, gauge: Any, value: float) -> None:
+        with self._lock:
+            self._gauges[gauge] = value
+        if self._flusher is None:
+            self._start()
+
+    def flush(self) -> None:
+        with self._lock:
+            counts, self._counts = self._counts, {}
+            observed, self._observed = self._observed, {}
+            gauges, self._gauges = self._gauges, {}
+        for counter, amount in counts.items():
+            counter.inc(amount)
+        for histogram, pending in observed.items():  # prometheus-client's own layout (pinned version)
+            for bucket, n in zip(histogram._buckets, pending):
+                if n:
+                    bucket.inc(n)
+            histogram._sum.inc(pending[-1])
+        for gauge, value in gauges.items():
+            gauge.set(value)
+
+    def _start(self) -> None:
+        if self.interval is None:
+            return
+        with self._lock:
+            if self._flusher is not None:
+                return
+            self._flusher = threading.Thread(target=self._run, args=(self._stop,), name="sw-metrics", daemon=True)
+            self._flusher.start()
+        import multiprocessing.util  # here: ~40 ms to import, only for a process that counts something
+
+        atexit.register(self.flush)  # a process that exits normally
+        multiprocessing.util.Finalize(None, self.flush, exitpriority=100)  # a worker process (it skips atexit)
+
+    def _run(self, stop: threading.Event) -> None:
+        assert self.interval is not None
+        while not stop.wait(self.interval):
+            try:
+                self.flush()
+            except Exception:  # never the end of the counting: what it took is lost, the next flush goes on
+                log.exception("metrics: a flush failed")
+
+
+PENDING = Pending()
+
 _STATUS_CLASS = {i: REQUESTS.labels(f"{i}xx") for i in range(1, 6)}
 
 
 def count_response(status: int) -> None:
-    _STATUS_CLASS.get(status // 100, _STATUS_CLASS[5]).inc()
+    PENDING.inc(_STATUS_CLASS.get(status // 100, _STATUS_CLASS[5]))
 
 
 def observe_upstream(seconds: float) -> None:
-    UPSTREAM_LATENCY.observe(seconds)
+    PENDING.observe(UPSTREAM_LATENCY, seconds)
 
 
 def observe_rewrite(seconds: float) -> None:
     """For the personalizer: time spent rewriting one page."""
-    REWRITE_TIME.observe(seconds)
+    PENDING.observe(REWRITE_TIME, seconds)
 
 
 def count_fail_open(stage: str) -> None:
     """For the personalizer too: one page served unchanged because ``stage`` failed."""
-    FAIL_OPEN.labels(stage).inc()
+    PENDING.inc(FAIL_OPEN.labels(stage))
 
 
 _CACHE_OUTCOMES = {o: HTML_CACHE.labels(o) for o in ("hit", "revalidated", "miss", "uncacheable", "error")}
@@ -101,17 +207,23 @@ _CACHE_OUTCOMES = {o: HTML_CACHE.labels(o) for o in ("hit", "revalidated", "miss
 
 def count_cache(outcome: str, cache_bytes: int | None = None) -> None:
     """One page request through the HTML cache, and (when known) how many bytes the cache holds now."""
-    _CACHE_OUTCOMES[outcome].inc()
+    PENDING.inc(_CACHE_OUTCOMES[outcome])
     if cache_bytes is not None:
-        HTML_CACHE_BYTES.set(cache_bytes)
+        PENDING.set(HTML_CACHE_BYTES, cache_bytes)
 
 
 def count_upstream_error(kind: str) -> None:
-    UPSTREAM_ERRORS.labels(kind).inc()
+    PENDING.inc(UPSTREAM_ERRORS.labels(kind))
+
+
+def flush() -> None:
+    """What this process counted so far, into the values a scrape reads (the app's shutdown calls it)."""
+    PENDING.flush()
 
 
 def exposition() -> tuple[bytes, str]:
-    """The Prometheus text format: all workers when multiprocess mode is on."""
+    """The Prometheus text format: all workers when multiprocess mode is on (this one's counts flushed first)."""
+    PENDING.flush()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
@@ -121,7 +233,7 @@ def exposition() -> tuple[bytes, str]:
 
 def count_store_error(kind: str) -> None:
     """``unavailable`` or ``refused`` (a write refused at Redis maxmemory); fed by the store's outage log."""
-    STORE_ERRORS.labels(kind).inc()
+    PENDING.inc(STORE_ERRORS.labels(kind))
 
 
 OUTAGE.listeners.append(count_store_error)

@@ -17,7 +17,10 @@ The version is read with the visitor's profile head (``profiles.HEAD_SQL``,
 one query a page view) and used by the product reads that follow within
 ``CATALOG_SEEN_S``: a page's products are those of the catalog when its
 profile was read. Other reads ask for the version themselves, and this
-store's own product writes are seen at once.
+store's own product writes are seen at once. Before any of that, a version
+read while the change board (``board``, shared memory) held it stays
+trusted, without a query, until the board holds another: every write of the
+version marks the board before its commit.
 """
 
 from __future__ import annotations
@@ -123,6 +126,7 @@ class CatalogMixin:
     db: Database
     _kept_products: KeptProducts | None = None
     _catalog_seen: tuple[int, float] | None = None  # (version, monotonic time) read with a profile head
+    _catalog_known: int | None = None  # a version read while the change board held it
 
     async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float) -> int:
         count = 0
@@ -144,13 +148,26 @@ class CatalogMixin:
     def saw_catalog_version(self, version: int) -> None:
         """The version, read with a page's profile head: the page's product reads use it."""
         self._catalog_seen = (int(version), time.monotonic())
+        self._know_catalog(int(version))
+
+    def _know_catalog(self, version: int) -> None:
+        """A version just read is trusted while the change board holds it (``board``: it held it
+        right after the read, so no write was in flight)."""
+        board = self.db.board
+        if board is not None and board.catalog() == version:
+            self._catalog_known = version
 
     def catalog_version(self) -> int:
         """Changes with every write of a product row (see the module docstring)."""
+        board, known = self.db.board, self._catalog_known
+        if known is not None and board is not None and board.catalog() == known:
+            return known  # no write of the catalog since it was read: no query
         seen = self._catalog_seen
         if seen is not None and time.monotonic() - seen[1] < CATALOG_SEEN_S:
             return seen[0]
-        return int(self.db.query("SELECT version FROM catalog_version WHERE id = 0")[0][0])
+        version = int(self.db.query("SELECT version FROM catalog_version WHERE id = 0")[0][0])
+        self._know_catalog(version)
+        return version
 
     async def get_products(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The known products among ``ids`` (each a fresh dict), parsed once per catalog version."""

@@ -5,6 +5,8 @@ write take ``BEGIN IMMEDIATE`` so concurrent worker processes serialise on
 the database lock instead of losing updates. WAL with ``synchronous=NORMAL``
 keeps every committed transaction across a kill -9 of the process.
 ``secure_delete`` zeroes deleted content; the files are private (0600).
+Where the profile tables exist, every write to them is marked on the change board
+(``board``) before its commit: what lets a worker's cache skip asking SQLite.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
+
+from slotwise.store.sqlite.board import Board, board_for, install, take_marks
 
 SCHEMAS: list[str] = []
 """SQL run at open; each mixin module appends its ``CREATE ... IF NOT EXISTS``."""
@@ -46,14 +50,14 @@ def new_version() -> int:
 
 
 def _private_files(path: Path) -> None:
-    """The database and its -wal/-shm readable by the service user only (0600; a new directory 0700).
+    """The database and its -wal/-shm/-board readable by the service user only (0600; a new directory 0700).
 
     SQLite gives the -wal and -shm files the database file's mode, so creating
     that one 0600 (and tightening an existing one) covers all three.
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-    for f in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+    for f in (path, *(path.with_name(path.name + tail) for tail in ("-wal", "-shm", "-board"))):
         try:
             if f.exists() and stat.S_IMODE(f.stat().st_mode) & 0o077:
                 f.chmod(0o600)
@@ -80,6 +84,11 @@ class Database:
                 self.conn.executescript(sql)
             for migrate in MIGRATIONS:
                 migrate(self.conn)
+            self.board: Board | None = None
+            if self.conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                                 "('profiles', 'aliases', 'catalog_version')").fetchone()[0] == 3:
+                install(self.conn)
+                self.board = board_for(path)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -93,6 +102,9 @@ class Database:
                 cur.execute("ROLLBACK")
                 raise
             else:
+                if self.board is not None:  # before the commit, under the write lock: marks in commit order
+                    for slot, value in take_marks(cur):
+                        self.board.mark(slot, value)
                 cur.execute("COMMIT")
 
     def checkpoint(self, attempts: int = 20) -> bool:
@@ -111,7 +123,13 @@ class Database:
 
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self.conn.execute(sql, params).fetchall()
+            changes = self.conn.total_changes
+            rows = self.conn.execute(sql, params).fetchall()
+            if self.board is not None and self.conn.total_changes != changes and not self.conn.in_transaction:
+                # a write outside ``transaction`` committed already: marked late, so as "ask the database"
+                for slot, value in take_marks(self.conn.cursor(), late=True):
+                    self.board.mark(slot, value)
+            return rows
 
     def close(self) -> None:
         with self._lock:

@@ -91,6 +91,15 @@ HEAD_SQL = (
 """The visitor's (profile id, profile version) and, in the same read, the catalog's version (the page
 that reads the profile reads products next: one query instead of two, see ``catalog``)."""
 
+READ_SQL = (
+    "WITH r(pid) AS (SELECT COALESCE((SELECT profile_id FROM aliases WHERE alias = ?), ?)) "
+    "SELECT r.pid, p.version, (SELECT version FROM catalog_version WHERE id = 0), "
+    "CASE WHEN p.version = ? THEN NULL ELSE p.data END "
+    "FROM r LEFT JOIN profiles p ON p.id = r.pid"
+)
+"""A worker's read of a visitor's profile: ``HEAD_SQL`` and the row's JSON, the JSON only when the
+version is not the one the worker has (a miss is one query, not a head and then a load)."""
+
 WRITER_READ_SQL = (
     "WITH r(pid) AS (SELECT COALESCE((SELECT profile_id FROM aliases WHERE alias = ?), ?)) "
     "SELECT r.pid, p.version, CASE WHEN p.version = ? THEN NULL ELSE p.data END "
@@ -198,12 +207,15 @@ def write_views(db: Database, items: Sequence[ViewUpdate | ProductView],
                     touched[profile_id] = (profile, version)
                 item.update(profile)
                 latest[profile_id] = max(latest.get(profile_id, 0.0), item.now)
+            named: dict[str, list[str]] = {}  # profile id -> the visitor ids that named it here
+            for visitor_id, profile_id in profile_ids.items():
+                named.setdefault(profile_id, []).append(visitor_id)
             for profile_id, now in latest.items():
                 profile, base = touched[profile_id]
                 assert profile is not None
                 data = encode_profile(profile)
                 version = write_profile(cur, profile_id, data, now)
-                committed[profile_id] = Committed(base, version)
+                committed[profile_id] = Committed(base, version, tuple(named.get(profile_id, ())))
                 saved.append((profile, version, len(data)))
     except BaseException:
         kept.drop(touched)  # views applied to kept objects that the database does not have
@@ -287,6 +299,20 @@ class ProfilesMixin:
         row = self.db.query(HEAD_SQL, (visitor_id, visitor_id))[0]
         self.saw_catalog_version(row[2])  # type: ignore[attr-defined]  # CatalogMixin, beside it in SQLiteStore
         return row[0], row[1]
+
+    def read_profile(self, visitor_id: str, known: int | None) -> tuple[str, int | None, Profile | None]:
+        """(profile id, version, profile): the profile decoded only when its version is not ``known``
+        (the version of the copy the caller has) and a row exists. One query (``READ_SQL``)."""
+        row = self.db.query(READ_SQL, (visitor_id, visitor_id, known))[0]
+        self.saw_catalog_version(row[2])  # type: ignore[attr-defined]  # CatalogMixin, beside it in SQLiteStore
+        data = row[3]
+        return row[0], row[1], Profile.from_dict(json.loads(data)) if data is not None else None
+
+    def profile_fresh(self, profile_id: str, version: int | None) -> bool:
+        """Whether the row still has ``version``, from the change board alone (no query; ``board``).
+        True only for a version the board held right after it was read from the database."""
+        board = self.db.board
+        return board is not None and board.fresh(profile_id, version)
 
     def load_profile(self, profile_id: str) -> tuple[Profile, int] | None:
         """A profile by its own id, with its version."""
