@@ -147,10 +147,12 @@ def per_thread_cpu(pid: int, url: str, args: argparse.Namespace, script: str) ->
     requests = wrk_run(url, args.duration, args.connections, script)
     after = _threads(pid)
     cpu: dict[str, float] = defaultdict(float)
-    for key, (ticks, name) in after.items():
-        spent = ticks - before.get(key, (0, name))[0]
-        if spent:
-            cpu[name] += spent * 1000 / HZ / max(1, requests)
+    for (pid, tid), (ticks, name) in after.items():
+        spent = ticks - before.get((pid, tid), (0, name))[0]
+        if spent:  # Python threads carry the process's name: the main one runs the event loop
+            kind = "event loop (main thread)" if tid == pid and name == "slotwise" else (
+                "other Python threads (profile writer, page work)" if name == "slotwise" else name)
+            cpu[kind] += spent * 1000 / HZ / max(1, requests)
     return dict(cpu), requests
 
 
