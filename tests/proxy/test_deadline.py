@@ -105,3 +105,52 @@ def test_outside_a_task_it_is_refused() -> None:
     with pytest.raises(RuntimeError):
         with deadline(1):
             pass
+
+
+async def test_many_deadlines_share_the_loop_timer_and_the_heap_stays_small() -> None:
+    """Deadlines that end before their time leave no live timer behind: a burst of them, then one that
+    expires among many that do not, then the heap holds about what is still in progress."""
+    from slotwise.proxy.forwarding import deadline as module
+
+    for _ in range(5000):
+        with deadline(60):
+            await asyncio.sleep(0)
+    timers = module._timers(asyncio.get_running_loop())
+    assert len(timers.heap) <= 2 * module._COMPACT_AT + 2  # dead entries were dropped, not kept 60 s
+
+    async def one(i: int) -> str:
+        try:
+            with deadline(0.05 if i == 7 else 30):
+                await asyncio.sleep(0.2)
+            return "done"
+        except TimeoutError:
+            return "timeout"
+
+    results = await asyncio.gather(*(one(i) for i in range(20)))
+    assert results == ["timeout" if i == 7 else "done" for i in range(20)]
+
+
+def test_each_loop_has_its_own_timers_and_a_closed_loop_is_not_kept() -> None:
+    import gc
+    import weakref
+
+    from slotwise.proxy.forwarding import deadline as module
+
+    async def cut() -> bool:
+        try:
+            with deadline(0.01):
+                await asyncio.sleep(1)
+        except TimeoutError:
+            return True
+        return False
+
+    gone = []
+    for _ in range(2):
+        loop = asyncio.new_event_loop()
+        assert loop.run_until_complete(cut())  # a new loop's deadlines work from scratch
+        loop.close()
+        gone.append(weakref.ref(loop))
+        del loop
+    module._last = (None, None)  # the last loop used is kept by the module until another comes
+    gc.collect()
+    assert [ref() for ref in gone] == [None, None]
