@@ -589,7 +589,7 @@ class SlotwisePersonalizer:
 
 class _Features:
     """A page view's one-hot features (``Context.features``), built on the first new decision only:
-    the sticky choices of a returning visitor and the holdout never read them (~25 µs a page)."""
+    the sticky choices of a returning visitor and the holdout never read them (~5–10 µs a page)."""
 
     __slots__ = ("ctx", "own_host", "_built")
 
