@@ -163,27 +163,54 @@ def preferred_language(accept_language: str | None) -> str | None:
     return primary if primary.isalpha() and len(primary) <= 8 else None
 
 
+_FACT_HEADERS = ("referer", "cf-ipcountry", "x-country", "user-agent", "sec-ch-ua-mobile", "accept-language", "sec-gpc")
+_KEPT_FACTS = 2048
+"""Request facts are kept per the header values and UTM they are made of up to this many bytes (a few
+browsers, referrers and campaigns make most requests); longer ones are computed each time."""
+
+
 def request_facts(headers: Headers, query: Query) -> RequestFacts:
     """Facts of the request from its headers and query string."""
     q = normalize_query(query)
-    referrer = header(headers, "referer") or None
+    utm = tuple(str(q[f"utm_{key}"]) if q.get(f"utm_{key}") is not None else None for key in UTM_KEYS)
+    if isinstance(headers, list):  # a request's pairs: one pass for the seven headers read
+        found: dict[str, str] = {}
+        for name, value in headers:
+            lname = name.lower()
+            if lname in _FACT_HEADERS and lname not in found:
+                found[lname] = value
+        values = tuple(found.get(name) for name in _FACT_HEADERS)
+    else:
+        values = tuple(header(headers, name) for name in _FACT_HEADERS)
+    if sum(len(v) for v in values if v) + sum(len(v) for v in utm if v) <= _KEPT_FACTS:
+        return _kept_request_facts(values, utm)
+    return _request_facts(values, utm)
+
+
+@functools.lru_cache(maxsize=1024)
+def _kept_request_facts(values: tuple[str | None, ...], utm: tuple[str | None, ...]) -> RequestFacts:
+    return _request_facts(values, utm)  # RequestFacts is frozen, its utm read-only: one object serves all
+
+
+def _request_facts(values: tuple[str | None, ...], utm: tuple[str | None, ...]) -> RequestFacts:
+    referer, cf_country, x_country, user_agent, ch_mobile, accept_language, gpc = values
+    referrer = referer or None
     host = None
     if referrer:
         try:
             host = urlsplit(referrer).hostname
         except ValueError:
             host = None
-    country = header(headers, "cf-ipcountry") or header(headers, "x-country")
+    country = cf_country or x_country
     country = country.strip().upper() if country and _COUNTRY_RE.match(country.strip()) else None
     if country == "XX":
         country = None
-    utm = {key: (str(q[f"utm_{key}"]) if q.get(f"utm_{key}") is not None else None) for key in UTM_KEYS}
     return RequestFacts(
-        device=device_class(header(headers, "user-agent"), header(headers, "sec-ch-ua-mobile")),
+        device=device_class(user_agent, ch_mobile),
         referrer=referrer,
         referrer_host=host,
-        utm=MappingProxyType(utm),
+        utm=MappingProxyType(dict(zip(UTM_KEYS, utm))),
         country=country,
-        language=preferred_language(header(headers, "accept-language")),
-        gpc=(header(headers, "sec-gpc") or "").strip() == "1",
+        language=preferred_language(accept_language),
+        gpc=(gpc or "").strip() == "1",
     )

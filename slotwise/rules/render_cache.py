@@ -17,6 +17,7 @@ starts empty; it is an LRU bounded in (estimated) bytes.
 from __future__ import annotations
 
 import threading
+from math import copysign
 from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -98,8 +99,8 @@ def _scalar_key(value: Any, kind: type) -> Hashable:
     """The key of an exact ``str``/``None``/``int``/``bool``/``float``: 1, True and 1.0 differ."""
     if kind is str or value is None:
         return value
-    if kind is float:
-        return (kind, repr(value))  # 0.0 == -0.0 but they render differently
+    if kind is float:  # 0.0 == -0.0 but they render differently: the sign too (not repr(), ~1 µs a float)
+        return (kind, value, copysign(1.0, value))
     return (kind, value)
 
 
@@ -123,6 +124,12 @@ def frozen_key(value: Any) -> Hashable:
     kind = type(value)
     if kind is str or value is None or kind is int or kind is bool or kind is float:
         return _scalar_key(value, kind)
+    if kind is dict:  # a product from the store: its fields inline, no call per scalar (~4x less a card)
+        return (MappingProxyType, *[
+            (k if type(k) is str else value_key(k),
+             v if (vk := type(v)) is str or v is None else
+             ((vk, v) if vk is int or vk is bool else (vk, v, copysign(1.0, v)) if vk is float else frozen_key(v)))
+            for k, v in value.items()])
     if isinstance(value, SCALARS) or isinstance(value, Affinities):
         raise Uncacheable(kind.__name__)  # kept as they are by freeze, and not exact types
     if isinstance(value, (dict, Mapping)):  # str values inline: most of a recommendation's fields

@@ -40,3 +40,47 @@ def test_device_class_is_the_same_kept_or_not() -> None:
         assert device_class(ua) == device_class(ua) == device_class(padded)
     assert device_class(UAS[1], "?1") == "mobile"  # the client hint wins, kept or not
     assert [device_class(ua) for ua in UAS] == ["mobile", "desktop", "tablet", "desktop"]
+
+
+def _reference_request_facts(headers: list[tuple[str, str]], query: list[tuple[str, str]]) -> object:
+    """``request_facts`` as it was written before it kept its answers: header by header."""
+    from types import MappingProxyType
+    from urllib.parse import urlsplit
+
+    from slotwise.rules.facts import _COUNTRY_RE, UTM_KEYS, RequestFacts, device_class, preferred_language
+    from slotwise.rules.pages import header, normalize_query
+
+    q = normalize_query(query)
+    referrer = header(headers, "referer") or None
+    try:
+        host = urlsplit(referrer).hostname if referrer else None
+    except ValueError:
+        host = None
+    country = header(headers, "cf-ipcountry") or header(headers, "x-country")
+    country = country.strip().upper() if country and _COUNTRY_RE.match(country.strip()) else None
+    return RequestFacts(
+        device=device_class(header(headers, "user-agent"), header(headers, "sec-ch-ua-mobile")),
+        referrer=referrer, referrer_host=host,
+        utm=MappingProxyType({k: (str(q[f"utm_{k}"]) if q.get(f"utm_{k}") is not None else None) for k in UTM_KEYS}),
+        country=None if country == "XX" else country,
+        language=preferred_language(header(headers, "accept-language")),
+        gpc=(header(headers, "sec-gpc") or "").strip() == "1",
+    )
+
+
+NAMES = ["Referer", "referer", "CF-IPCountry", "x-country", "User-Agent", "sec-ch-ua-mobile", "Accept-Language",
+         "sec-gpc", "cookie", "accept"]
+VALUES = ["", " de ", "XX", "fr", "?1", "1", " 1 ", "https://www.google.com/x", "http://[bad", "de-CH,de;q=0.9,en;q=0.8",
+          *UAS, "x" * 3000]
+
+
+@given(headers=st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(VALUES)), max_size=8),
+       query=st.lists(st.tuples(st.sampled_from(["utm_source", "utm_medium", "utm_campaign", "q", "utm_term"]),
+                                st.sampled_from(["", "mail", "cpc", "x" * 2100])), max_size=4))
+def test_kept_request_facts_are_those_of_each_request(headers: list, query: list) -> None:
+    """Facts are kept per the values they are made of: a request gets the facts a fresh reading gives,
+    first header of a name winning, whatever came before it (and the shared object is read-only)."""
+    facts = request_facts(headers, query)
+    assert facts == _reference_request_facts(headers, query)
+    assert request_facts(list(headers), list(query)) == facts  # from the cache, or beyond its bound
+    assert request_facts(tuple(headers), query) == facts  # a tuple of pairs reads the same

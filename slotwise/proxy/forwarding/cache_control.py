@@ -10,6 +10,7 @@ header is malformed the reading is the conservative one: an unparsable
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
@@ -30,6 +31,9 @@ class CacheControl:
     must_revalidate: bool = False  # also proxy-revalidate: a stale copy is never served unrevalidated
     max_age: int | None = None
     s_maxage: int | None = None
+
+
+_NONE = CacheControl()
 
 
 def values(headers: Headers, name: bytes) -> list[bytes]:
@@ -83,12 +87,30 @@ def _delta(value: str | None) -> int:
     return min(int(value), MAX_DELTA)
 
 
+_KEPT_LINES = 512
+"""Header lines up to this many bytes in all are parsed once per value (a store sends the same few
+``Cache-Control`` lines on every page; ``CacheControl`` is frozen, so one answer serves them all)."""
+
+
 def parse_cache_control(raw: list[bytes]) -> CacheControl:
     """Every ``Cache-Control`` line of a response, read as one list of directives.
 
     A directive given twice with different ages counts as 0 (stale), as RFC 9111
     §4.2.1 allows; unknown directives are ignored.
     """
+    if not raw:
+        return _NONE
+    if sum(len(line) for line in raw) <= _KEPT_LINES:
+        return _kept_cache_control(tuple(raw))
+    return _parse_cache_control(raw)
+
+
+@functools.lru_cache(maxsize=1024)
+def _kept_cache_control(raw: tuple[bytes, ...]) -> CacheControl:
+    return _parse_cache_control(list(raw))
+
+
+def _parse_cache_control(raw: list[bytes]) -> CacheControl:
     flags: dict[str, bool] = {}
     ages: dict[str, int] = {}
     for name, value in _directives(raw):

@@ -37,7 +37,7 @@ def fragment_request(flow: _HasHeaders) -> str | None:
 
 def is_document(html: bytes, charset: str = "utf-8") -> bool:
     """Whether the decoded body is a full HTML document (not empty, not a fragment)."""
-    if not html.strip():
+    if not html or html.isspace():  # (not ``strip()``: that copies the whole page)
         return False
     if _DOCUMENT.search(html):
         return True

@@ -11,6 +11,7 @@ docs/benchmarks.md) — past them, CPU grows faster than the bytes saved.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import zlib
 from typing import Iterator
@@ -127,10 +128,25 @@ def _known(name: str | bytes | None) -> str | None:
         return None
     if isinstance(name, bytes):
         name = name.decode("ascii", "replace")
+    return _codec_name(name)
+
+
+@functools.lru_cache(maxsize=256)
+def _codec_name(name: str) -> str | None:
+    """``codecs.lookup(name).name`` kept (a lookup normalises and searches on every call; a store uses
+    one or two names); None for an unknown one."""
     try:
         return codecs.lookup(name).name
     except LookupError:
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def header_charset(content_type: str) -> str | None:
+    """The known charset a ``Content-Type`` names, or None; kept per header value (the same few on
+    every page of a store)."""
+    m = _HEADER_CHARSET.search(content_type)
+    return _known(m.group(1)) if m else None
 
 
 def sniff_charset(body: bytes, content_type: str | None) -> str:
@@ -138,10 +154,8 @@ def sniff_charset(body: bytes, content_type: str | None) -> str:
     for bom, name in _BOMS:
         if body.startswith(bom):
             return name
-    if content_type:
-        m = _HEADER_CHARSET.search(content_type)
-        if m and (name := _known(m.group(1))):
-            return name
+    if content_type and (name := header_charset(content_type)):
+        return name
     m = _META_CHARSET.search(body[:1024])
     if m and (name := _known(m.group(1))):
         return name
@@ -297,10 +311,8 @@ def decided_charset(prefix: bytes, content_type: str | None) -> str | None:
     """The page's charset once the first bytes settle it (BOM, header, or 1024 bytes for a meta), else None."""
     if any(prefix.startswith(bom) for bom, _ in _BOMS):
         return sniff_charset(prefix, content_type)
-    if content_type:
-        m = _HEADER_CHARSET.search(content_type)
-        if m and _known(m.group(1)):
-            return sniff_charset(prefix, content_type)
+    if content_type and header_charset(content_type):
+        return sniff_charset(prefix, content_type)
     if len(prefix) >= 1024:
         return sniff_charset(prefix, content_type)
     return None
@@ -309,6 +321,7 @@ def decided_charset(prefix: bytes, content_type: str | None) -> str | None:
 _HTML_SYNTAX = "<a b='c\"d'=/>\t\n\f\r !-?[]xyzABCXYZ0&#;"
 
 
+@functools.lru_cache(maxsize=256)
 def ascii_compatible(charset: str) -> bool:
     """Whether HTML's syntax characters are the same bytes as in ASCII (a byte scan can read the markup)."""
     try:

@@ -147,6 +147,7 @@ class _Page:
         self.charset: str | None = None
         self.sent = 0
         self.started = False
+        self.whole = False  # the body ended before anything was sent: ``raw`` is the page
         self.sendable_since: float | None = None
 
     # -- the loop ----------------------------------------------------------------------
@@ -177,10 +178,12 @@ class _Page:
                         break
                     finally:
                         pending = None
+                if not self.started and at_end():  # the page is whole: nothing to send early, so no scan
+                    if await self._take(chunk, iterator, last=True):  # for it, no wait, and no decoding piece
+                        return  # by piece either (``personalize`` decodes it in one go, or it has no coding)
+                    break
                 if await self._take(chunk, iterator):
                     return
-                if not self.started and at_end():
-                    break  # the page is whole: nothing to send early, so no scan for it and no wait
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
@@ -216,12 +219,17 @@ class _Page:
         self.decoder = None
         self.decoded = bytearray()
 
-    async def _take(self, chunk: bytes, rest: AsyncIterator[bytes]) -> bool:
-        """One more piece of the body; True when the response has been completed here."""
+    async def _take(self, chunk: bytes, rest: AsyncIterator[bytes], last: bool = False) -> bool:
+        """One more piece of the body; True when the response has been completed here.
+
+        ``last``: the body ends with this piece, before anything was sent: it is only kept raw (the
+        page goes out whole, decoded from ``raw``), and ``decoded`` is left behind for good."""
         if not self.started:
             self.raw.append(chunk)
             self.raw_size += len(chunk)
-        if self.guard is None or self.decoder is None:
+        if last:
+            self.whole = True
+        if self.guard is None or self.decoder is None or last:
             if self.raw_size > self.limit:  # too big to rewrite: send what we have, stream the rest
                 await stream(self.out, None, self.flow.status, self.headers + self.extra, rest, head=b"".join(self.raw))
                 return True
@@ -301,7 +309,9 @@ class _Page:
         if not self.started:
             html = None
             raw = b"".join(self.raw)
-            if self.decoder is not None:
+            if self.whole:  # the decoder did not see the last piece
+                html = raw if self.decoder is not None and self.decoder.coding is None else None
+            elif self.decoder is not None:
                 try:
                     self.decoder.finish()
                     # no coding: the decoded bytes are the raw ones (one copy of the page, not two)

@@ -19,11 +19,11 @@ only if its page goes out personalized.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Awaitable, Callable, TypeVar
 
+from slotwise.proxy.forwarding.deadline import deadline
 from slotwise.proxy.flow import Flow, NullPersonalizer, PersonalizationError, Personalizer
 from slotwise.proxy.operations.metrics import count_fail_open, observe_rewrite
 
@@ -90,7 +90,7 @@ class SafePersonalizer:
         try:
             if left <= 0:
                 raise TimeoutError(f"personalization budget of {self.budget_ms:g} ms used up")
-            async with asyncio.timeout(left / 1000.0):
+            with deadline(left / 1000.0):
                 result = await fn()
             spent = (time.perf_counter() - start) * 1000.0
             if spent > left and not flow.state.get(BUDGET_EXEMPT):  # CPU-bound work cannot be interrupted;
@@ -205,7 +205,7 @@ class SafePersonalizer:
             else:
                 if left <= 0:
                     raise TimeoutError(f"personalization budget of {self.budget_ms:g} ms used up before logging decisions")
-                async with asyncio.timeout(left / 1000.0):
+                with deadline(left / 1000.0):
                     await commit(flow)
         except Exception as exc:  # noqa: BLE001 — this is the fail-open boundary
             self.fail(flow, "commit", exc)

@@ -36,6 +36,7 @@ import aiohttp
 from yarl import URL
 
 from slotwise.proxy.config import Settings
+from slotwise.proxy.forwarding.deadline import deadline
 from slotwise.proxy.forwarding.errors import (
     ClientDisconnected,
     UpstreamBodyError,
@@ -163,7 +164,7 @@ class _Body:
                 raise StopAsyncIteration
             if self.idle:
                 try:
-                    async with asyncio.timeout(self.idle):
+                    with deadline(self.idle):
                         chunk = await content.readany()
                 except TimeoutError as exc:
                     raise UpstreamTimeout(f"body: silent for {self.idle:g} s") from exc
@@ -260,24 +261,24 @@ class Upstream:
         fields = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
         session = self.session
         if body is None:
-            deadline = asyncio.timeout(head_timeout or None)
+            limit = deadline(head_timeout or None)
         else:
             loop = asyncio.get_running_loop()
-            deadline = asyncio.timeout(None)
+            limit = deadline(None)
 
             def arm() -> None:
                 if head_timeout:
                     try:
-                        deadline.reschedule(loop.time() + head_timeout)
+                        limit.reschedule(loop.time() + head_timeout)
                     except RuntimeError:  # the head came before the body was all sent: nothing to time
                         pass
 
             body = _then(body, arm)
         try:
-            async with deadline:
+            with limit:
                 aio = await session.request(method, url, headers=fields, data=body, allow_redirects=False)
         except TimeoutError as exc:
-            if deadline.expired():
+            if limit.expired():
                 raise UpstreamTimeout(f"no response head within {head_timeout:g} s") from exc
             raise _classify(exc, body=False) from exc
         except UPSTREAM_FAILURES as exc:
