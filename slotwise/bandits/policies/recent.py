@@ -40,14 +40,36 @@ stream is on.
 **The threshold, and false switches.** A CUSUM's false-switch rate falls
 only as e^-h: for a fall to 0.4, a 5% leader that earns as predicted crosses
 4 nats by chance after ~3,000 values (median), 6 nats after ~25,000. In the
-bench's steady runs (3,000 visits an hour, 12,000
-decisions) the pooled stream crossed 4 nats in 13 of 16 and 6 nats in none,
+bench's steady runs (3,000 visits an hour, 12,000 decisions) the pooled
+stream crossed 4 nats in 13 of 16 and 6 nats in none,
 but at 6 nats swaps were found so much later that fewer runs came back within
 5,000 decisions (docs/benchmarks.md, "fourth pass"), so ``recent_switch``
-stays 4: a false switch costs a steady run between −1.5 and +2.6 points of
+stays 4: a false switch costs a steady run between −1.6 and +2.6 points of
 the oracle (the short memory explores more), about −0.3 on average. A swap
 whose leaders happen to keep 75–85% of the prediction gives ~1 nat per 1,000
 decisions: it is found late or only by the full model's own learning.
+
+Why the leaders, against the full model, and not the two memories' fit (the
+first version compared the short and the full model's prequential
+log-likelihoods): a swap shows first as the variants served earning less
+than the full model expects, and this is a test on one number (the leaders'
+level), where comparing the two models spends the evidence on the scatter
+of the short model over features that do not matter. Two things would read
+as a fall in a steady store, and the reference corrects for both:
+
+* **Leaders earn a little less than predicted.** The full model picks a
+  leader where its estimate is high (the winner's curse): each stream's
+  CUSUM compares with that stream's long-run ratio of rewards to predictions
+  (``LeaderStream.calibration``, half-life ``CALIBRATION_HALF_LIFE`` values),
+  not with 1.
+* **The hour of the day.** The full model does not know it, so an evening at
+  −30% looks like a fall. The leaders' rewards and predictions are filed by
+  the decision's hour, and from the second day on the reference follows the
+  daily profile of the change detector (``change.daily_shape``: the same
+  smooth harmonics, barely shrunk) fitted on *past days only* — on the first
+  day a fall and the profile cannot be told apart, and a fall must not be
+  absorbed as "this hour is low" (in the bench at 250 visits an hour, 37 of
+  40 runs switch at some hour of the first day).
 """
 
 from __future__ import annotations
