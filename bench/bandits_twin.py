@@ -45,6 +45,7 @@ class TwinRun:
     visits: list[Visit]
     restarts: list[int]  # visit index at which learning restarted
     changes: list[dict]
+    switched: list[int]  # visit index at which the short memory (LinUCB) began to decide
 
     def share(self, start: int = 0, end: int | None = None) -> float:
         return share(self.visits, start, end)
@@ -75,6 +76,8 @@ class LearnerShop:
         self.at = T0
         self.views = 0
         self.restarts: list[int] = []
+        self.switched: list[int] = []
+        self._short = False  # the short memory decides (last view)
         self.watch = watch
 
     @property
@@ -102,6 +105,11 @@ class LearnerShop:
         self.views += 1
         if self.policy.restarts != before:
             self.restarts.append(self.views)
+        recent = getattr(self.policy, "recent", None)
+        short = bool(recent is not None and recent.active)
+        if short and not self._short:
+            self.switched.append(self.views)
+        self._short = short
         return decision_id, d.arm
 
     def click(self, shopper: Shopper, decision_id: str, at: float) -> None:
@@ -117,7 +125,7 @@ def twin(spec: Any, seed: int, visits: int, per_hour: float, swap: bool = False,
     ``watch(view index, learner, shopper, variant shown)`` after each decision (per-seed traces)."""
     shop = LearnerShop(spec, seed, watch)
     out = simulate(shop, seed, visits, per_hour, swap, amp, scale, start=T0)
-    return TwinRun(spec, seed, per_hour, scale, swap, out, shop.restarts, list(shop.policy.changes))
+    return TwinRun(spec, seed, per_hour, scale, swap, out, shop.restarts, list(shop.policy.changes), shop.switched)
 
 
 SWEEP = [
@@ -164,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"seed {seed} rate {rate:,.0f} scale {scale}: {r.share():.1%} (halves {r.share(0, args.visits // 2):.1%}"
                           f" / {r.share(args.visits // 2):.1%}), wrong segments {r.wrong_segments}, restarts "
                           f"{r.restarts} {[(c['arm'], round(c['before'], 4), round(c['after'], 4)) for c in r.changes]}"
+                          + f", short memory on at {r.switched}"
                           + (f", back at 80% after {back}" if args.swap else ""), flush=True)
     print(f"_total {time.perf_counter() - started:.0f} s_")
     return 0

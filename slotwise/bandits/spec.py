@@ -151,7 +151,8 @@ PARAMS: dict[str, dict[str, Param]] = {
         "recent_window": Param("float", None, "half-life (in settled decisions) of the evidence for the "
                                "short memory (null = kept until it turns)", lo=1, nullable=True),
         "recent_switch": Param("float", 4.0, "evidence (nats) that the leaders fell the short memory needs before "
-                               "the policy decides with it; it goes back once the evidence is gone", lo=0, hi=100),
+                               "the policy decides with it (all leaders together; one variant's leads alone need "
+                               "ln(number of variants) more); it goes back once the evidence is gone", lo=0, hi=100),
         "recent_fall": Param("float", 0.4, "the fall the short memory's switch looks for: the leading "
                              "variants' rewards at this fraction of what the full memory predicts", lo=0.05, hi=0.95),
         **_CHANGE,

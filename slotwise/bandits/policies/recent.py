@@ -23,8 +23,31 @@ memory. It goes back to the full one when a second CUSUM, for a fall half
 as deep in log terms (``sqrt(recent_fall)``), is back at 0: a swap's leaders
 earn 50–75% of the prediction, and the deep fall that finds it soon is
 refuted by a handful of clicks, the shallow one is not. Switching throws
-nothing away and is undone when the evidence turns, so it can act on a few
-nats where a restart needs ~11.
+nothing away and is undone when the evidence turns, so it can act on fewer
+nats than a restart needs (~11).
+
+**One stream per leading variant, and all leaders together.** A swap's fall is
+deepest in some segments (in the bench's store: new mobile visitors' leader to
+~45%, new desktop visitors' to ~60%), and pooled with a busier segment whose
+leader happens to earn as predicted it is diluted below what the CUSUM looks
+for. So each variant's leads (the visitors the full model serves it to) have
+their own CUSUM and calibration, beside the pooled one. Several streams may
+each cross by chance, so a variant's stream needs ``ln(number of variants'
+streams)`` nats more than the pooled one (the family's false-switch rate about
+that of one stream). The policy decides with the short memory while any
+stream is on.
+
+**The threshold, and false switches.** A CUSUM's false-switch rate falls
+only as e^-h: for a fall to 0.4, a 5% leader that earns as predicted crosses
+4 nats by chance after ~3,000 values (median), 6 nats after ~25,000. In the
+bench's steady runs (3,000 visits an hour, 12,000 decisions) the pooled
+stream crossed 4 nats in 13 of 16 and 6 nats in none,
+but at 6 nats swaps were found so much later that fewer runs came back within
+5,000 decisions (docs/benchmarks.md, "fourth pass"), so ``recent_switch``
+stays 4: a false switch costs a steady run between −1.6 and +2.6 points of
+the oracle (the short memory explores more), about −0.3 on average. A swap
+whose leaders happen to keep 75–85% of the prediction gives ~1 nat per 1,000
+decisions: it is found late or only by the full model's own learning.
 
 Why the leaders, against the full model, and not the two memories' fit (the
 first version compared the short and the full model's prequential
@@ -35,16 +58,18 @@ of the short model over features that do not matter. Two things would read
 as a fall in a steady store, and the reference corrects for both:
 
 * **Leaders earn a little less than predicted.** The full model picks a
-  leader where its estimate is high (the winner's curse): the CUSUM compares
-  with the leaders' long-run ratio of rewards to predictions (``calibration``,
-  half-life ``CALIBRATION_HALF_LIFE`` values), not with 1.
+  leader where its estimate is high (the winner's curse): each stream's
+  CUSUM compares with that stream's long-run ratio of rewards to predictions
+  (``LeaderStream.calibration``, half-life ``CALIBRATION_HALF_LIFE`` values),
+  not with 1.
 * **The hour of the day.** The full model does not know it, so an evening at
   −30% looks like a fall. The leaders' rewards and predictions are filed by
   the decision's hour, and from the second day on the reference follows the
   daily profile of the change detector (``change.daily_shape``: the same
   smooth harmonics, barely shrunk) fitted on *past days only* — on the first
   day a fall and the profile cannot be told apart, and a fall must not be
-  absorbed as "this hour is low".
+  absorbed as "this hour is low" (in the bench at 250 visits an hour, 37 of
+  40 runs switch at some hour of the first day).
 """
 
 from __future__ import annotations
@@ -62,7 +87,39 @@ MIN_SETTLED = 50  # values an arm's full-memory model has learned before its lea
 SPREAD_HALF_LIFE = 2000.0  # amounts: settled values over which the residuals' spread is estimated
 CALIBRATION_HALF_LIFE = 5000.0  # leaders' settled values over which their usual ratio to the prediction is kept
 CALIBRATION_PRIOR = 10.0  # predicted reward at ratio 1 the calibration starts from
+POOLED_KEY = "*"  # the stream of all leaders together, among the per-variant ones (keyed by variant)
 _EPS = 1e-12
+
+
+class LeaderStream:
+    """The switch's evidence for one stream of leaders' settled rewards: a CUSUM for the fall, one for
+    holding the switch, and the stream's usual ratio of rewards to predictions (its calibration)."""
+
+    __slots__ = ("score", "hold", "on", "got", "expected")
+
+    def __init__(self) -> None:
+        self.score = 0.0  # CUSUM: evidence (nats) that these leaders' rewards fell under the full model's
+        self.hold = 0.0  # CUSUM for a fall half as deep (in log terms): holds the switch once on
+        self.on = False
+        self.got = 0.0  # the leaders' settled rewards and the full model's predictions of them (discounted)
+        self.expected = 0.0
+
+    def calibration(self) -> float:
+        """The leaders' rewards over the full model's predictions, in the long run: the model picks a
+        leader where its estimate is high, so a leader earns a little less than predicted; the
+        switch looks for a fall under that usual ratio, not under 1."""
+        return (self.got + CALIBRATION_PRIOR) / (self.expected + CALIBRATION_PRIOR)
+
+    def state(self) -> dict[str, Any]:
+        return {"score": self.score, "hold": self.hold, "on": self.on, "got": self.got, "expected": self.expected}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> "LeaderStream":
+        out = cls()
+        out.score, out.hold = float(state.get("score", 0.0)), float(state.get("hold", 0.0))
+        out.on = bool(state.get("on", False))
+        out.got, out.expected = float(state.get("got", 0.0)), float(state.get("expected", 0.0))
+        return out
 
 
 class RecentMemory:
@@ -77,19 +134,18 @@ class RecentMemory:
         self.D = np.zeros((0, 0, 0))
         self.b = np.zeros((0, 0))
         self.full = full  # the policy's settled model, which it learns itself
-        self.score = 0.0  # CUSUM: evidence (nats) that the leaders' rewards fell under the full model's
         # once on, the switch holds while a fall half as deep (in log terms) is still supported: a
         # swap's leaders earn 50-75% of the prediction, and the deep fall that finds it soon is
         # refuted by a few clicks, while the shallow one is not
         self.hold_fall = math.sqrt(self.fall)
-        self.hold = 0.0
+        # one stream per leading variant (the visitors the full model serves it to), and all of them
+        # together: a fall in one segment is not diluted by the others' steady rewards
+        self.streams: dict[str, LeaderStream] = {}
         self.active = False  # deciding with the short memory
         self.switches = 0
         self.spread = 0.0  # amounts: discounted sum of squared residuals, and its weight
         self.weight = 0.0
         self.keep_calibration = 0.5 ** (1.0 / CALIBRATION_HALF_LIFE)
-        self.got = 0.0  # the leaders' settled rewards and the full model's predictions of them (discounted)
-        self.expected = 0.0
         # the daily profile (``change.py``): the leaders' rewards and predictions per hour, today's and
         # the past days'; the hours' factors are fitted on past days only, so that on the first day a
         # fall is not taken for the profile
@@ -97,6 +153,11 @@ class RecentMemory:
         self.today = np.zeros((STRATA, 2))
         self.past = np.zeros((STRATA, 2))
         self.shape = np.ones(STRATA)
+
+    @property
+    def score(self) -> float:
+        """The strongest evidence of a fall, over the streams (nats)."""
+        return max((s.score for s in self.streams.values()), default=0.0)
 
     # -- the data part, kept in step with LinUCB's -----------------------------
     def fit(self, k: int, d: int) -> None:
@@ -130,36 +191,58 @@ class RecentMemory:
         not which variant wins) stays."""
         self.D[:] = 0.0
         self.b[:] = 0.0
-        self.score, self.hold, self.active = 0.0, 0.0, False
-        self.spread = self.weight = self.got = self.expected = 0.0
+        self.streams, self.active = {}, False
+        self.spread = self.weight = 0.0
 
     # -- which memory to decide with -------------------------------------------
     def observe(self, arm: str, x: np.ndarray, value: float, binary: bool, at: float | None = None) -> None:
         """A settled value, in decision order: if its arm is the full model's leader for ``x``, the
-        CUSUM weighs it (the full model predicts before it learns it: its owner learns it after
-        change detection has read it)."""
-        if self.full.n(arm) >= MIN_SETTLED and self._leads(arm, x):
-            self._new_day(at)
-            hour = stratum(at)
-            predicted = self.full.predict(arm, x) * self.shape[hour]
-            reference = self.calibration() * predicted
-            gain = self._fall_evidence(reference, value, binary, self.fall)
-            hold = self._fall_evidence(reference, value, binary, self.hold_fall)
-            self.got = self.got * self.keep_calibration + value
-            self.expected = self.expected * self.keep_calibration + predicted
-            self.today[hour] += (value, self.full.predict(arm, x))
-            if not binary:
-                residual = value - reference
-                self.spread = self.spread * self.forget_spread + residual * residual
-                self.weight = self.weight * self.forget_spread + 1.0
-            self.score = max(self.score * self.forget + gain, 0.0)
-            self.hold = max(self.hold * self.forget + hold, 0.0)
-            was = self.active
-            if self.score > self.switch:
-                self.active = True
-            elif self.hold <= 0.0:
-                self.active = False
-            self.switches += was != self.active
+        CUSUMs of its streams weigh it (the full model predicts before it learns it: its owner learns
+        it after change detection has read it)."""
+        if self.full.n(arm) < MIN_SETTLED or not self._leads(arm, x):
+            return
+        self._new_day(at)
+        hour = stratum(at)
+        raw = self.full.predict(arm, x)
+        predicted = raw * self.shape[hour]
+        self.today[hour] += (value, raw)
+        for key in (arm, POOLED_KEY):
+            stream = self.streams.get(key)
+            if stream is None:
+                stream = self.streams[key] = LeaderStream()
+            self._weigh(stream, self._threshold(key), predicted, value, binary)
+        if not binary:
+            reference = self.streams[POOLED_KEY].calibration() * predicted
+            residual = value - reference
+            self.spread = self.spread * self.forget_spread + residual * residual
+            self.weight = self.weight * self.forget_spread + 1.0
+        was = self.active
+        self.active = any(s.on for s in self.streams.values())
+        self.switches += was != self.active
+
+    def _threshold(self, key: str) -> float:
+        """Nats a stream needs to turn on: ``switch`` for all leaders together; a variant's own stream
+        is one of several that may cross by chance, so it needs ln(number of variants' streams) more
+        (the same false-switch rate for the family as one stream at ``switch``)."""
+        if key == POOLED_KEY:
+            return self.switch
+        return self.switch + math.log(max(len(self.streams) - (POOLED_KEY in self.streams), 1))
+
+    def _weigh(self, stream: LeaderStream, threshold: float, predicted: float, value: float, binary: bool) -> None:
+        """One leader's settled value into a stream: its CUSUMs against the stream's calibrated
+        prediction, then its calibration. The stream turns on past ``threshold`` nats, and off once
+        the shallower fall's CUSUM is back at 0."""
+        reference = stream.calibration() * predicted
+        gain = self._fall_evidence(reference, value, binary, self.fall)
+        hold = self._fall_evidence(reference, value, binary, self.hold_fall)
+        stream.got = stream.got * self.keep_calibration + value
+        stream.expected = stream.expected * self.keep_calibration + predicted
+        stream.score = max(stream.score * self.forget + gain, 0.0)
+        stream.hold = max(stream.hold * self.forget + hold, 0.0)
+        if stream.score > threshold:
+            stream.on = True
+        elif stream.hold <= 0.0:
+            stream.on = False
 
     def _new_day(self, at: float | None) -> None:
         """On the first value of a new day (decision time), the past days' hours refit the profile."""
@@ -173,12 +256,6 @@ class RecentMemory:
             self.past += self.today
             self.today[:] = 0.0
             self.shape = daily_shape(self.past[:, 0], self.past[:, 1])
-
-    def calibration(self) -> float:
-        """The leaders' rewards over the full model's predictions, in the long run: the model picks a
-        leader where its estimate is high, so a leader earns a little less than predicted; the
-        switch looks for a fall under that usual ratio, not under 1."""
-        return (self.got + CALIBRATION_PRIOR) / (self.expected + CALIBRATION_PRIOR)
 
     def _leads(self, arm: str, x: np.ndarray) -> bool:
         """The full model predicts ``arm`` best for ``x``: the variant the full memory serves there."""
@@ -199,15 +276,15 @@ class RecentMemory:
         return -drop * (residual + 0.5 * drop) / var
 
     def state(self) -> dict[str, Any]:
-        return {"D": self.D.tolist(), "b": self.b.tolist(), "score": self.score, "hold": self.hold,
-                "active": self.active, "switches": self.switches, "spread": self.spread, "weight": self.weight,
-                "got": self.got, "expected": self.expected,
+        return {"D": self.D.tolist(), "b": self.b.tolist(), "active": self.active, "switches": self.switches,
+                "streams": {key: stream.state() for key, stream in self.streams.items()},
+                "spread": self.spread, "weight": self.weight,
                 "day": self.day, "today": self.today.tolist(), "past": self.past.tolist()}
 
     def load(self, state: Mapping[str, Any] | None, k: int, d: int) -> None:
         self.D, self.b = np.zeros((k, d, d)), np.zeros((k, d))
-        self.score, self.hold, self.active, self.switches = 0.0, 0.0, False, 0
-        self.spread = self.weight = self.got = self.expected = 0.0
+        self.streams, self.active, self.switches = {}, False, 0
+        self.spread = self.weight = 0.0
         self.day, self.shape = None, np.ones(STRATA)
         self.today, self.past = np.zeros((STRATA, 2)), np.zeros((STRATA, 2))
         if not state:
@@ -216,14 +293,11 @@ class RecentMemory:
         b = np.array(state.get("b", []), dtype=float)
         if D.shape == (k, d, d) and b.shape == (k, d):
             self.D, self.b = D, b
-        self.score = float(state.get("score", 0.0))
-        self.hold = float(state.get("hold", 0.0))
+        self.streams = {str(key): LeaderStream.from_state(s) for key, s in (state.get("streams") or {}).items()}
         self.active = bool(state.get("active", False))
         self.switches = int(state.get("switches", 0))
         self.spread = float(state.get("spread", 0.0))
         self.weight = float(state.get("weight", 0.0))
-        self.got = float(state.get("got", 0.0))
-        self.expected = float(state.get("expected", 0.0))
         day = state.get("day")
         self.day = None if day is None else int(day)
         for name in ("today", "past"):
