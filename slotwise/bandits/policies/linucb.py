@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..exploration import argmax_probabilities, mix_uniform
+from ..exploration import argmax_probabilities, evidence_epsilon, mix_uniform
 from .base import Features, Policy
 from .recent import RecentMemory
 from .settled import SettledRidge
@@ -177,27 +177,57 @@ class LinUCB(Policy):
         return self._inv
 
     # -- verbs -------------------------------------------------------------
-    def scores(self, arm_ids: Sequence[str], context: Features | None) -> list[float]:
-        alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
+    def _estimates(self, arm_ids: Sequence[str], context: Features | None) -> tuple[np.ndarray, np.ndarray, float]:
+        """Per arm the mean estimate ``theta'x`` and the width ``sqrt(x' A^-1 x)`` for ``context``,
+        in the memory decided with; and ``x'x`` (an arm with no data: width ``sqrt(x'x / precision)``)."""
         x = self._vector(context)
         precision = self._prior_precision
         pull = self._shared_mean() if not self._recent_active() else self._recent_model()[2]
+        xx = float(x @ x)
         # an arm with no data: theta = pull / precision, A = precision * I
-        unseen = float(pull @ x) / precision + alpha * math.sqrt(float(x @ x) / precision)
+        means = np.full(len(arm_ids), float(pull @ x) / precision)
+        widths = np.full(len(arm_ids), math.sqrt(xx / precision))
         rows = [self._arm_row.get(a) for a in arm_ids]
-        known = [r for r in rows if r is not None]
-        out: dict[int, float] = {}
-        if known and len(self.feature_names):
+        at = [i for i, r in enumerate(rows) if r is not None]
+        if at and len(self.feature_names):
             inv, data = self._model()
+            known = [rows[i] for i in at]
             inv = inv[known]
             theta = np.einsum("kij,kj->ki", inv, data[known] + pull[None, :])
-            width = np.sqrt(np.maximum(np.einsum("i,kij,j->k", x, inv, x), 0.0))
-            vals = theta @ x + alpha * width
-            out = {r: float(v) for r, v in zip(known, vals)}
-        return [out.get(r, unseen) if r is not None else unseen for r in rows]
+            means[at] = theta @ x
+            widths[at] = np.sqrt(np.maximum(np.einsum("i,kij,j->k", x, inv, x), 0.0))
+        return means, widths, xx
+
+    def scores(self, arm_ids: Sequence[str], context: Features | None) -> list[float]:
+        alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
+        means, widths, _ = self._estimates(arm_ids, context)
+        return [float(v) for v in means + alpha * widths]
+
+    def evidence(self, widths: np.ndarray, xx: float) -> float:
+        """Observations' worth of data about a context, all arms together: ``1 / x'A^-1 x`` less the
+        prior's share, per arm (for an arm seen ``n`` times in exactly this context, ``n``)."""
+        if xx <= 0.0:
+            return 0.0
+        prior = self._prior_precision / xx
+        return float(np.maximum(1.0 / np.maximum(widths, 1e-12) ** 2 - prior, 0.0).sum())
+
+    def exploration(self, arm_ids: Sequence[str], context: Features | None) -> float:
+        """The share of uniform exploration for this visitor (``exploration.evidence_epsilon``)."""
+        _, widths, xx = self._estimates(arm_ids, context)
+        return self._epsilon(widths, xx)
+
+    def _epsilon(self, widths: np.ndarray, xx: float) -> float:
+        half = self.params["epsilon_evidence"]
+        if half is None:
+            return float(self.params["epsilon"])
+        return evidence_epsilon(float(self.params["epsilon"]), float(self.params["epsilon_floor"]),
+                                self.evidence(widths, xx), float(half))
 
     def probabilities(self, arm_ids, context=None):
-        return mix_uniform(argmax_probabilities(arm_ids, self.scores(arm_ids, context)), self.params["epsilon"])
+        alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
+        means, widths, xx = self._estimates(arm_ids, context)
+        scores = [float(v) for v in means + alpha * widths]
+        return mix_uniform(argmax_probabilities(arm_ids, scores), self._epsilon(widths, xx))
 
     def _watched(self) -> str:
         return "error"
