@@ -149,6 +149,11 @@ PARAMS: dict[str, dict[str, Param]] = {
             lo=1, nullable=True),
         "epsilon_floor": Param("float", 0.01, "the share of uniform exploration a context's evidence lowers "
                                "`epsilon` towards (with `epsilon_evidence`)", lo=0, hi=1),
+        "group_prior": Param(
+            "float", 2000.0, "0/1 goals: the strongest pull (in observations) towards the all-variants model for a "
+            "feature group on which the variants' rates do not differ beyond noise (traffic source, category...); "
+            "each group's pull is estimated from the data, never weaker than `shared` (null = `shared` for every "
+            "feature)", lo=1, nullable=True, goals="binary"),
         "max_features": Param("int", 128, "feature vocabulary cap (new feature names beyond it are ignored)", lo=2, hi=4096),
         "half_life": _HALF_LIFE,
         "recent_half_life": Param(

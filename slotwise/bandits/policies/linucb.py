@@ -9,6 +9,7 @@ import numpy as np
 
 from ..exploration import argmax_probabilities, evidence_epsilon, mix_uniform
 from .base import Features, Policy
+from .group_prior import group_strengths
 from .recent import RecentMemory
 from .settled import SettledRidge
 
@@ -67,6 +68,7 @@ class LinUCB(Policy):
         self._dirty: set[int] = set()  # rows of _inv to recompute
         self.scale = 1.0  # largest |reward| seen (real goals): the bonus is in reward units
         self._shared_cache: tuple[tuple, np.ndarray] | None = None
+        self._prior_cache: tuple[tuple, tuple[np.ndarray, np.ndarray]] | None = None
         self._begun = 0  # begin/abandon calls: they change A without a new version
         self.settled = SettledRidge(self.params["ridge"], self.params["shared"], self.discount)
         self.recent: RecentMemory | None = None
@@ -117,9 +119,23 @@ class LinUCB(Policy):
         self._n = np.append(self._n, 0.0)
         self._inv, self._dirty = None, set()
 
-    @property
-    def _prior_precision(self) -> float:
-        return float(self.params["ridge"]) + float(self.params["shared"])
+    def _prior(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per feature the prior precision of each arm's coefficient (``ridge + strength``) and the
+        strength of the pull towards the all-arms model (``shared``; per feature group with
+        ``group_prior``: ``group_prior.py``), a function of the model's state (cached per state)."""
+        key = self._state_key()
+        if self._prior_cache is not None and self._prior_cache[0] == key:
+            return self._prior_cache[1]
+        d, shared = len(self.feature_names), float(self.params["shared"])
+        strength = np.full(d, shared)
+        cap = self.params.get("group_prior")
+        if cap is not None and self.binary and d:
+            strength = group_strengths(self.feature_names, self._D, self._b, shared, float(cap))
+        prior = (float(self.params["ridge"]) + strength, strength)
+        if self._prior_cache is None or not np.array_equal(self._prior_cache[1][0], prior[0]):
+            self._inv, self._dirty = None, set()  # every arm's A changes with the prior
+        self._prior_cache = (key, prior)
+        return prior
 
     def _shared_mean(self) -> np.ndarray:
         """``shared * beta``: the pull of the all-arms model on each arm's (cached per model state)."""
@@ -141,8 +157,7 @@ class LinUCB(Policy):
         assert self.recent is not None
         key = self._state_key()
         if self._recent_cache is None or self._recent_cache[0] != key:
-            ridge = self._prior_precision * np.eye(len(self.feature_names))
-            inv = np.linalg.inv(self.recent.D + ridge)
+            inv = np.linalg.inv(self.recent.D + np.diag(self._prior()[0]))
             self._recent_cache = (key, (inv, self.recent.b, self._shared_pull(self.recent.D, self.recent.b)))
         return self._recent_cache[1]
 
@@ -161,13 +176,14 @@ class LinUCB(Policy):
 
     def _shared_pull(self, D: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``shared * beta`` of a memory's data (the all-arms ridge model)."""
-        shared, d = float(self.params["shared"]), len(self.feature_names)
-        if shared == 0.0 or not d or not len(D):
+        d = len(self.feature_names)
+        strength = self._prior()[1]
+        if not strength.any() or not d or not len(D):
             return np.zeros(d)
-        return shared * np.linalg.solve(D.sum(axis=0) + self.params["ridge"] * np.eye(d), b.sum(axis=0))
+        return strength * np.linalg.solve(D.sum(axis=0) + self.params["ridge"] * np.eye(d), b.sum(axis=0))
 
     def _inverse(self) -> np.ndarray:
-        ridge = self._prior_precision * np.eye(len(self.feature_names))
+        ridge = np.diag(self._prior()[0])
         if self._inv is None:
             self._inv = np.linalg.inv(self._D + ridge)
         elif self._dirty:
@@ -179,14 +195,14 @@ class LinUCB(Policy):
     # -- verbs -------------------------------------------------------------
     def _estimates(self, arm_ids: Sequence[str], context: Features | None) -> tuple[np.ndarray, np.ndarray, float]:
         """Per arm the mean estimate ``theta'x`` and the width ``sqrt(x' A^-1 x)`` for ``context``,
-        in the memory decided with; and ``x'x`` (an arm with no data: width ``sqrt(x'x / precision)``)."""
+        in the memory decided with; and the squared width of an arm with no data (``x' prior^-1 x``)."""
         x = self._vector(context)
-        precision = self._prior_precision
+        precision = self._prior()[0]
         pull = self._shared_mean() if not self._recent_active() else self._recent_model()[2]
-        xx = float(x @ x)
-        # an arm with no data: theta = pull / precision, A = precision * I
-        means = np.full(len(arm_ids), float(pull @ x) / precision)
-        widths = np.full(len(arm_ids), math.sqrt(xx / precision))
+        xx = float(x @ (x / precision))  # x' A^-1 x of an arm with no data
+        # an arm with no data: theta = pull / precision, A = diag(precision)
+        means = np.full(len(arm_ids), float(pull @ (x / precision)))
+        widths = np.full(len(arm_ids), math.sqrt(xx))
         rows = [self._arm_row.get(a) for a in arm_ids]
         at = [i for i, r in enumerate(rows) if r is not None]
         if at and len(self.feature_names):
@@ -205,11 +221,10 @@ class LinUCB(Policy):
 
     def evidence(self, widths: np.ndarray, xx: float) -> float:
         """Observations' worth of data about a context, all arms together: ``1 / x'A^-1 x`` less the
-        prior's share, per arm (for an arm seen ``n`` times in exactly this context, ``n``)."""
+        prior's ``1 / xx``, per arm (for an arm seen ``n`` times in exactly this context, ``n``)."""
         if xx <= 0.0:
             return 0.0
-        prior = self._prior_precision / xx
-        return float(np.maximum(1.0 / np.maximum(widths, 1e-12) ** 2 - prior, 0.0).sum())
+        return float(np.maximum(1.0 / np.maximum(widths, 1e-12) ** 2 - 1.0 / xx, 0.0).sum())
 
     def exploration(self, arm_ids: Sequence[str], context: Features | None) -> float:
         """The share of uniform exploration for this visitor (``exploration.evidence_epsilon``)."""
@@ -388,6 +403,6 @@ class LinUCB(Policy):
         self._b = np.array([arms[a]["b"] for a in self.arm_names], dtype=float).reshape(k, d)
         self._n = np.array([arms[a]["n"] for a in self.arm_names], dtype=float)
         self._inv, self._dirty = None, set()
-        self._shared_cache = self._recent_cache = None
+        self._shared_cache = self._recent_cache = self._prior_cache = None
         if self.recent is not None:
             self.recent.load(state.get("recent"), k, d)
