@@ -41,6 +41,7 @@ the same prior, so the logged propensities stay exact.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -54,9 +55,23 @@ CONFIDENCE = 2.0  # standard errors added to the estimated spread of the variant
 FREE_BELOW = 0.25  # a group whose estimated pull is under this share of the cap keeps ``shared``
 
 
+@lru_cache(maxsize=64)
+def _groups(names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The feature columns that belong to a group, and each one's group number."""
+    numbers: dict[str, int] = {}
+    cols, ids = [], []
+    for j, name in enumerate(names):
+        found = feature_group(name)
+        if found is not None:
+            cols.append(j)
+            ids.append(numbers.setdefault(found[0], len(numbers)))
+    return np.array(cols, dtype=int), np.array(ids, dtype=int)
+
+
 def group_strengths(names: Sequence[str], D: np.ndarray, b: np.ndarray, shared: float, cap: float) -> np.ndarray:
     """Per feature the prior strength (observations) pulling each variant's coefficient to the
-    all-variants model: ``shared`` for the bias and features outside a group, else the group's."""
+    all-variants model: ``shared`` for the bias and features outside a group, else the group's.
+    Every group at once (one pass over the feature columns: it runs after every update)."""
     strength = np.full(len(names), float(shared))
     if BIAS not in names or not len(D):
         return strength
@@ -64,36 +79,35 @@ def group_strengths(names: Sequence[str], D: np.ndarray, b: np.ndarray, shared: 
     n = np.einsum("kii->ki", D)  # per arm and feature: observations with that feature (one-hot)
     n_arm = n[:, bias]
     total = float(n_arm.sum())
-    if total <= 0.0:
+    cols, ids = _groups(tuple(names))
+    if total <= 0.0 or not len(cols):
         return strength
     mean = float(b[:, bias].sum()) / total
     noise = max(mean * (1.0 - mean), 1e-9)
     rate_arm = np.divide(b[:, bias], n_arm, out=np.full(len(n_arm), mean), where=n_arm > 0)
-    groups: dict[str, list[int]] = {}
-    for j, name in enumerate(names):
-        found = feature_group(name)
-        if found is not None:
-            groups.setdefault(found[0], []).append(j)
+    cells_n, cells_b = n[:, cols], b[:, cols]
+    n_level = cells_n.sum(axis=0)
+    rate_level = np.divide(cells_b.sum(axis=0), n_level, out=np.full(len(cols), mean), where=n_level > 0)
+    ok = cells_n >= MIN_CELL
+    safe = np.where(ok, cells_n, 1.0)
+    diff = cells_b / safe - rate_arm[:, None] - rate_level[None, :] + mean
+    var = np.maximum(noise * (1.0 / safe - 1.0 / np.maximum(n_arm[:, None], 1.0)
+                              - 1.0 / np.maximum(n_level[None, :], 1.0) + 1.0 / total), 0.0)
+    weight = np.where(ok, np.minimum(cells_n, FULL_CELL), 0.0)
+    k = int(ids.max()) + 1
+    total_weight = np.bincount(ids, (weight).sum(axis=0), k)
+    excess = np.bincount(ids, (weight * (diff * diff - var)).sum(axis=0), k)
+    noise2 = np.bincount(ids, (weight * weight * 2.0 * var * var).sum(axis=0), k)
+    levels = np.bincount(ids, (ok.sum(axis=0) >= 2).astype(float), k)
     hi = max(float(cap), float(shared))
-    for cols in groups.values():
-        cells_n, cells_b = n[:, cols], b[:, cols]
-        n_level = cells_n.sum(axis=0)
-        rate_level = np.divide(cells_b.sum(axis=0), n_level, out=np.full(len(cols), mean), where=n_level > 0)
-        ok = cells_n >= MIN_CELL
-        if (ok.sum(axis=0) >= 2).sum() < 2:  # two levels seen on two variants each: else no evidence either
-            continue  # way, and the group keeps ``shared``
-        safe = np.where(ok, cells_n, 1.0)
-        diff = cells_b / safe - rate_arm[:, None] - rate_level[None, :] + mean
-        spread = noise * (1.0 / safe - 1.0 / np.maximum(n_arm[:, None], 1.0)
-                          - 1.0 / np.maximum(n_level[None, :], 1.0) + 1.0 / total)
-        weight = np.where(ok, np.minimum(cells_n, FULL_CELL), 0.0)
-        var = np.maximum(spread, 0.0)
-        tau2 = float((weight * (diff * diff - var)).sum() / weight.sum())
-        # the estimate's own noise (a squared normal: variance 2 var^2 per cell): the pull is set by what
-        # the data can still allow, so a group whose explored cells are thin keeps a weak pull
-        tau2 += CONFIDENCE * math.sqrt(float((weight * weight * 2.0 * var * var).sum())) / weight.sum()
+    for g in range(k):
+        if levels[g] < 2:  # two levels seen on two variants each: else no evidence either way,
+            continue  # and the group keeps ``shared``
+        # the spread of the variants along the group, plus its estimate's own noise (a squared normal:
+        # variance 2 var^2 per cell): a group whose explored cells are thin keeps a weak pull
+        tau2 = float(excess[g] / total_weight[g]) + CONFIDENCE * math.sqrt(float(noise2[g])) / float(total_weight[g])
         value = hi if tau2 <= noise / hi else min(noise / tau2, hi)
         if value < hi * FREE_BELOW:
             continue  # the variants may differ along this group: free to, as with ``shared``
-        strength[cols] = 2.0 ** (np.round(4.0 * np.log2(value)) / 4.0)
+        strength[cols[ids == g]] = 2.0 ** (round(4.0 * math.log2(value)) / 4.0)
     return strength
