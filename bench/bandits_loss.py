@@ -56,6 +56,7 @@ class Loss:
     short: float = 0.0  # expected loss of decisions taken with the short memory
     short_n: int = 0
     short_full: float = 0.0  # what the full memory would have lost on those decisions
+    restarts: int = 0  # learning restarts (change detection): false ones, in a steady store
     n: int = 0
     timeline: list[list[float]] = field(default_factory=list)  # per block of ``early`` decisions: [oracle, parts...]
 
@@ -127,6 +128,7 @@ class LossShop(LearnerShop):
 def run(spec: Any, seed: int, visits: int, per_hour: float, amp: float, scale: float, early: int) -> LossShop:
     shop = LossShop(spec, seed, amp, scale, early)
     simulate(shop, seed, visits, per_hour, False, amp, scale, start=T0)
+    shop.loss.restarts = len(shop.restarts)
     return shop
 
 
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"policy {spec}; points of the oracle lost, per run (expected: from the probabilities; "
           f"realised: the variants drawn)")
     header = ("| seed | rate | realised share | expected share | " + " | ".join(PARTS)
-              + f" | first {args.early} | short memory against full (decisions) | wrong leader by segment |")
+              + f" | first {args.early} | short memory against full (decisions) | restarts | wrong leader by segment |")
     print(header)
     print("| " + " | ".join(["---"] * (header.count("|") - 1)) + " |")
     rows: list[Loss] = []
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {seed} | {rate:,.0f} | {100 * loss.earned / loss.oracle:.1f}% | {100 - loss.points(lost):.1f}% | "
                   + " | ".join(f"{loss.points(loss.parts[p]):.2f}" for p in PARTS)
                   + f" | {loss.points(loss.first):.2f} | {loss.points(loss.short):.2f} against {loss.points(loss.short_full):.2f} "
-                  f"({loss.short_n}) | {segs} |",
+                  f"({loss.short_n}) | {loss.restarts} | {segs} |",
                   flush=True)
     print()
     print(f"mean over {len(rows)} runs: realised {statistics.mean(100 * r.earned / r.oracle for r in rows):.2f}%, "
@@ -169,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
           + f"; in the first {args.early} decisions {statistics.mean(r.points(r.first) for r in rows):.2f}"
           + f"; with the short memory {statistics.mean(r.points(r.short) for r in rows):.2f} (the full memory "
           f"would have lost {statistics.mean(r.points(r.short_full) for r in rows):.2f}; "
-          f"{sum(r.short_n for r in rows)} decisions in {sum(1 for r in rows if r.short_n)} runs)")
+          f"{sum(r.short_n for r in rows)} decisions in {sum(1 for r in rows if r.short_n)} runs); "
+          f"restarts {sum(r.restarts for r in rows)}")
     segments = sorted({s for r in rows for s in r.by_segment})
     print("wrong leader by segment (mean points): "
           + ", ".join(f"{s} {statistics.mean(r.points(r.by_segment.get(s, 0.0)) for r in rows):.2f}" for s in segments))
