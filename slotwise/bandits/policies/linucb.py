@@ -29,7 +29,12 @@ class LinUCB(Policy):
     one-hot features: from zero, an arm that wins in one category looks good in
     every other until refuted there, and its uncertainty along every rare
     feature level (a traffic source, a visit-count bucket) keeps it explored in
-    all of them. ``shared: 0`` is plain disjoint LinUCB (Li et al. 2010).
+    all of them. ``shared: 0`` is plain disjoint LinUCB (Li et al. 2010). For 0/1
+    goals the pull is set per feature group from the data (``group_prior``,
+    ``group_prior.py``): up to ``group_prior`` observations' worth along the groups
+    on which the variants do not differ (a traffic source, a category), so their
+    levels stop handing small cells of visitors to the wrong variant; ``shared``
+    along those on which they do.
     Unlike river's ``LinUCBDisjoint`` (whose alpha/beta are Bayesian
     precisions), ``alpha`` is the classic exploration width. The feature
     vocabulary grows as names are seen in updates (capped by ``max_features``);
