@@ -144,6 +144,16 @@ def sweep(seeds: int, visits: int, rates: list[float], scales: list[float], grid
               f"| {sum(r.wrong_segments for r in runs)} | {sum(len(r.restarts) for r in runs)} |", flush=True)
 
 
+def param_value(text: str) -> Any:
+    """A ``--params`` value: null, a number, or a name."""
+    if text.lower() in ("null", "none"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sweep", action="store_true", help="LinUCB alpha x epsilon over seeds, rates and scales")
@@ -155,7 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scales", default="0.25,1", help="click-rate multipliers (0.25: ~0.5-1.5%% rates)")
     ap.add_argument("--swap", action="store_true")
     ap.add_argument("--grid", default="", help="alpha:epsilon pairs for --sweep, e.g. 0.1:0,0.3:0.05")
+    ap.add_argument("--params", default="", help="the policy's params over its defaults, e.g. epsilon_evidence=null")
     args = ap.parse_args(argv)
+    policy: Any = args.policy
+    if args.params:
+        policy = {"name": args.policy, "params": {k: param_value(v) for k, v in
+                                                  (p.split("=", 1) for p in args.params.split(","))}}
     started = time.perf_counter()
     rates = [float(x) for x in args.rates.split(",")]
     scales = [float(x) for x in args.scales.split(",")]
@@ -167,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             for rate in rates:
                 for scale in scales:
-                    r = twin(args.policy, seed, args.visits, rate, args.swap, scale=scale)
+                    r = twin(policy, seed, args.visits, rate, args.swap, scale=scale)
                     back = r.back_at() if args.swap else None
                     print(f"seed {seed} rate {rate:,.0f} scale {scale}: {r.share():.1%} (halves {r.share(0, args.visits // 2):.1%}"
                           f" / {r.share(args.visits // 2):.1%}), wrong segments {r.wrong_segments}, restarts "

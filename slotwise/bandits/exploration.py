@@ -11,6 +11,8 @@ rules they have in common live here):
   A" for a long time;
 * ``mix_uniform`` — an exact exploration floor (epsilon-greedy, and the
   positivity off-policy evaluation needs);
+* ``evidence_epsilon`` — an exploration share that falls as the evidence about
+  a visitor's context grows (and comes back when the evidence goes);
 * ``softmax_probabilities`` — Boltzmann exploration over scores;
 * ``monte_carlo_best`` — P(arm has the best posterior draw), for Thompson
   sampling over a posterior that has no closed form for it;
@@ -42,6 +44,23 @@ def mix_uniform(probs: Mapping[str, float], epsilon: float) -> dict[str, float]:
         return dict(probs)
     floor = epsilon / len(probs)
     return {arm: (1.0 - epsilon) * p + floor for arm, p in probs.items()}
+
+
+def evidence_epsilon(epsilon: float, floor: float, evidence: float, half: float | None) -> float:
+    """The share of uniform exploration for a context with ``evidence`` observations' worth of data.
+
+    ``epsilon`` with no evidence, falling towards ``floor`` as ``floor + (epsilon - floor) * half /
+    (half + evidence)``: half way down at ``half`` observations (``None``: always ``epsilon``).
+    Uniform exploration is what finds a variant that started unluckily; once a context's leader
+    has thousands of observations behind it, it mostly costs (every explored visitor of a
+    settled segment is shown a variant known to be worse). The evidence is the policy's, so
+    when it drops (a restart, a switch to a short memory) exploration comes back. A function of
+    the model's state and the context only: the propensity logged stays the exact probability.
+    """
+    if half is None:
+        return epsilon
+    floor = min(floor, epsilon)
+    return floor + (epsilon - floor) * half / (half + max(evidence, 0.0))
 
 
 def softmax_probabilities(arm_ids: Sequence[str], scores: Sequence[float], temperature: float) -> dict[str, float]:

@@ -142,6 +142,18 @@ PARAMS: dict[str, dict[str, Param]] = {
         "epsilon": Param("float", 0.05, "share of uniform exploration mixed in: a variant that started unluckily "
                          "is still tried, and off-policy evaluation gets a propensity > 0 for every variant",
                          lo=0, hi=1),
+        "epsilon_evidence": Param(
+            "float", None, "observations' worth of data about a visitor's context (all variants together) at "
+            "which the share of uniform exploration has fallen half way from `epsilon` to `epsilon_floor`; it "
+            "comes back when the evidence goes (a restart, the short memory) (null = always `epsilon`)",
+            lo=1, nullable=True),
+        "epsilon_floor": Param("float", 0.01, "the share of uniform exploration a context's evidence lowers "
+                               "`epsilon` towards (with `epsilon_evidence`)", lo=0, hi=1),
+        "group_prior": Param(
+            "float", 2000.0, "0/1 goals: the strongest pull (in observations) towards the all-variants model for a "
+            "feature group on which the variants' rates do not differ beyond noise (traffic source, category...); "
+            "each group's pull is estimated from the data, never weaker than `shared` (null = `shared` for every "
+            "feature)", lo=1, nullable=True, goals="binary"),
         "max_features": Param("int", 128, "feature vocabulary cap (new feature names beyond it are ignored)", lo=2, hi=4096),
         "half_life": _HALF_LIFE,
         "recent_half_life": Param(

@@ -7,8 +7,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..exploration import argmax_probabilities, mix_uniform
+from ..exploration import argmax_probabilities, evidence_epsilon, mix_uniform
 from .base import Features, Policy
+from .group_prior import group_strengths
 from .recent import RecentMemory
 from .settled import SettledRidge
 
@@ -28,7 +29,12 @@ class LinUCB(Policy):
     one-hot features: from zero, an arm that wins in one category looks good in
     every other until refuted there, and its uncertainty along every rare
     feature level (a traffic source, a visit-count bucket) keeps it explored in
-    all of them. ``shared: 0`` is plain disjoint LinUCB (Li et al. 2010).
+    all of them. ``shared: 0`` is plain disjoint LinUCB (Li et al. 2010). For 0/1
+    goals the pull is set per feature group from the data (``group_prior``,
+    ``group_prior.py``): up to ``group_prior`` observations' worth along the groups
+    on which the variants do not differ (a traffic source, a category), so their
+    levels stop handing small cells of visitors to the wrong variant; ``shared``
+    along those on which they do.
     Unlike river's ``LinUCBDisjoint`` (whose alpha/beta are Bayesian
     precisions), ``alpha`` is the classic exploration width. The feature
     vocabulary grows as names are seen in updates (capped by ``max_features``);
@@ -67,6 +73,7 @@ class LinUCB(Policy):
         self._dirty: set[int] = set()  # rows of _inv to recompute
         self.scale = 1.0  # largest |reward| seen (real goals): the bonus is in reward units
         self._shared_cache: tuple[tuple, np.ndarray] | None = None
+        self._prior_cache: tuple[tuple, tuple[np.ndarray, np.ndarray]] | None = None
         self._begun = 0  # begin/abandon calls: they change A without a new version
         self.settled = SettledRidge(self.params["ridge"], self.params["shared"], self.discount)
         self.recent: RecentMemory | None = None
@@ -117,9 +124,23 @@ class LinUCB(Policy):
         self._n = np.append(self._n, 0.0)
         self._inv, self._dirty = None, set()
 
-    @property
-    def _prior_precision(self) -> float:
-        return float(self.params["ridge"]) + float(self.params["shared"])
+    def _prior(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per feature the prior precision of each arm's coefficient (``ridge + strength``) and the
+        strength of the pull towards the all-arms model (``shared``; per feature group with
+        ``group_prior``: ``group_prior.py``), a function of the model's state (cached per state)."""
+        key = self._state_key()
+        if self._prior_cache is not None and self._prior_cache[0] == key:
+            return self._prior_cache[1]
+        d, shared = len(self.feature_names), float(self.params["shared"])
+        strength = np.full(d, shared)
+        cap = self.params.get("group_prior")
+        if cap is not None and self.binary and d:
+            strength = group_strengths(self.feature_names, self._D, self._b, shared, float(cap))
+        prior = (float(self.params["ridge"]) + strength, strength)
+        if self._prior_cache is None or not np.array_equal(self._prior_cache[1][0], prior[0]):
+            self._inv, self._dirty = None, set()  # every arm's A changes with the prior
+        self._prior_cache = (key, prior)
+        return prior
 
     def _shared_mean(self) -> np.ndarray:
         """``shared * beta``: the pull of the all-arms model on each arm's (cached per model state)."""
@@ -141,8 +162,7 @@ class LinUCB(Policy):
         assert self.recent is not None
         key = self._state_key()
         if self._recent_cache is None or self._recent_cache[0] != key:
-            ridge = self._prior_precision * np.eye(len(self.feature_names))
-            inv = np.linalg.inv(self.recent.D + ridge)
+            inv = np.linalg.inv(self.recent.D + np.diag(self._prior()[0]))
             self._recent_cache = (key, (inv, self.recent.b, self._shared_pull(self.recent.D, self.recent.b)))
         return self._recent_cache[1]
 
@@ -161,13 +181,14 @@ class LinUCB(Policy):
 
     def _shared_pull(self, D: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``shared * beta`` of a memory's data (the all-arms ridge model)."""
-        shared, d = float(self.params["shared"]), len(self.feature_names)
-        if shared == 0.0 or not d or not len(D):
+        d = len(self.feature_names)
+        strength = self._prior()[1]
+        if not strength.any() or not d or not len(D):
             return np.zeros(d)
-        return shared * np.linalg.solve(D.sum(axis=0) + self.params["ridge"] * np.eye(d), b.sum(axis=0))
+        return strength * np.linalg.solve(D.sum(axis=0) + self.params["ridge"] * np.eye(d), b.sum(axis=0))
 
     def _inverse(self) -> np.ndarray:
-        ridge = self._prior_precision * np.eye(len(self.feature_names))
+        ridge = np.diag(self._prior()[0])
         if self._inv is None:
             self._inv = np.linalg.inv(self._D + ridge)
         elif self._dirty:
@@ -177,27 +198,56 @@ class LinUCB(Policy):
         return self._inv
 
     # -- verbs -------------------------------------------------------------
-    def scores(self, arm_ids: Sequence[str], context: Features | None) -> list[float]:
-        alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
+    def _estimates(self, arm_ids: Sequence[str], context: Features | None) -> tuple[np.ndarray, np.ndarray, float]:
+        """Per arm the mean estimate ``theta'x`` and the width ``sqrt(x' A^-1 x)`` for ``context``,
+        in the memory decided with; and the squared width of an arm with no data (``x' prior^-1 x``)."""
         x = self._vector(context)
-        precision = self._prior_precision
+        precision = self._prior()[0]
         pull = self._shared_mean() if not self._recent_active() else self._recent_model()[2]
-        # an arm with no data: theta = pull / precision, A = precision * I
-        unseen = float(pull @ x) / precision + alpha * math.sqrt(float(x @ x) / precision)
+        xx = float(x @ (x / precision))  # x' A^-1 x of an arm with no data
+        # an arm with no data: theta = pull / precision, A = diag(precision)
+        means = np.full(len(arm_ids), float(pull @ (x / precision)))
+        widths = np.full(len(arm_ids), math.sqrt(xx))
         rows = [self._arm_row.get(a) for a in arm_ids]
-        known = [r for r in rows if r is not None]
-        out: dict[int, float] = {}
-        if known and len(self.feature_names):
+        at = [i for i, r in enumerate(rows) if r is not None]
+        if at and len(self.feature_names):
             inv, data = self._model()
+            known = [rows[i] for i in at]
             inv = inv[known]
             theta = np.einsum("kij,kj->ki", inv, data[known] + pull[None, :])
-            width = np.sqrt(np.maximum(np.einsum("i,kij,j->k", x, inv, x), 0.0))
-            vals = theta @ x + alpha * width
-            out = {r: float(v) for r, v in zip(known, vals)}
-        return [out.get(r, unseen) if r is not None else unseen for r in rows]
+            means[at] = theta @ x
+            widths[at] = np.sqrt(np.maximum(np.einsum("i,kij,j->k", x, inv, x), 0.0))
+        return means, widths, xx
+
+    def scores(self, arm_ids: Sequence[str], context: Features | None) -> list[float]:
+        alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
+        means, widths, _ = self._estimates(arm_ids, context)
+        return [float(v) for v in means + alpha * widths]
+
+    def evidence(self, widths: np.ndarray, xx: float) -> float:
+        """Observations' worth of data about a context, all arms together: ``1 / x'A^-1 x`` less the
+        prior's ``1 / xx``, per arm (for an arm seen ``n`` times in exactly this context, ``n``)."""
+        if xx <= 0.0:
+            return 0.0
+        return float(np.maximum(1.0 / np.maximum(widths, 1e-12) ** 2 - 1.0 / xx, 0.0).sum())
+
+    def exploration(self, arm_ids: Sequence[str], context: Features | None) -> float:
+        """The share of uniform exploration for this visitor (``exploration.evidence_epsilon``)."""
+        _, widths, xx = self._estimates(arm_ids, context)
+        return self._epsilon(widths, xx)
+
+    def _epsilon(self, widths: np.ndarray, xx: float) -> float:
+        half = self.params["epsilon_evidence"]
+        if half is None:
+            return float(self.params["epsilon"])
+        return evidence_epsilon(float(self.params["epsilon"]), float(self.params["epsilon_floor"]),
+                                self.evidence(widths, xx), float(half))
 
     def probabilities(self, arm_ids, context=None):
-        return mix_uniform(argmax_probabilities(arm_ids, self.scores(arm_ids, context)), self.params["epsilon"])
+        alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
+        means, widths, xx = self._estimates(arm_ids, context)
+        scores = [float(v) for v in means + alpha * widths]
+        return mix_uniform(argmax_probabilities(arm_ids, scores), self._epsilon(widths, xx))
 
     def _watched(self) -> str:
         return "error"
@@ -358,6 +408,6 @@ class LinUCB(Policy):
         self._b = np.array([arms[a]["b"] for a in self.arm_names], dtype=float).reshape(k, d)
         self._n = np.array([arms[a]["n"] for a in self.arm_names], dtype=float)
         self._inv, self._dirty = None, set()
-        self._shared_cache = self._recent_cache = None
+        self._shared_cache = self._recent_cache = self._prior_cache = None
         if self.recent is not None:
             self.recent.load(state.get("recent"), k, d)
