@@ -30,11 +30,21 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from slotwise.bandits.features import VisitorContext  # noqa: E402
 from slotwise.bandits.learner import Learner, SlotConfig  # noqa: E402
+from slotwise.bandits.policies.recent import POOLED_KEY, LeaderStream  # noqa: E402
 from slotwise.rules.schema import POLICIES  # noqa: E402
 
 TARGET_US = 100.0
-FEATURES = {"device=mobile": 1.0, "source=search": 1.0, "visit=returning": 1.0, "cart=yes": 1.0}
+# the features the proxy computes (``VisitorContext``, with its bias term), over visitors that differ,
+# so that LinUCB's pull per feature group (``group_prior``) has levels to weigh, as in a store
+CONTEXTS = [VisitorContext(is_new=visits == 1, visit_count=visits, device=device, top_category=category,
+                           has_cart=cart, source=source).features()
+            for visits in (1, 4) for device in ("mobile", "desktop", "tablet")
+            for category in ("bags", "shoes", None) for cart in (False, True)
+            for source in ("search", "direct", "social")]
+FEATURES = VisitorContext(is_new=False, visit_count=4, device="mobile", top_category="bags", has_cart=True,
+                          source="search").features()
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -60,7 +70,7 @@ def learner_for(policy: str | dict, arms: int, history: int, seed: int = 3) -> L
     learner = Learner({"s": SlotConfig(arms=names, goal="click", policy=policy)})
     rng = random.Random(seed)
     for _ in range(history):
-        learner.policies["s"].update(rng.choice(names), float(rng.random() < 0.1), FEATURES)
+        learner.policies["s"].update(rng.choice(names), float(rng.random() < 0.1), rng.choice(CONTEXTS))
     return learner
 
 
@@ -81,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         learner = learner_for(VARIANTS.get(policy, policy), args.arms, args.history)
         if policy == "linucb, short memory in use":
             memory = learner.policies["s"].recent
-            memory.active, memory.score = True, 1e6  # stays in use through the updates below
+            stream = memory.streams[POOLED_KEY] = LeaderStream()  # a fall so strong that the short
+            stream.on, stream.score, stream.hold = True, 1e6, 1e6  # memory stays in use through the updates below
+            memory.active = True
         rng = random.Random(5)
         arms = learner.slots["s"].arms
 
@@ -94,10 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             return decision.record(decision_id, 1000.0, "visitor", "s").to_dict()
 
         def update() -> object:
-            return learner.policies["s"].update(rng.choice(arms), float(rng.random() < 0.1), FEATURES)
+            return learner.policies["s"].update(rng.choice(arms), float(rng.random() < 0.1), rng.choice(CONTEXTS))
 
         def update_and_decide() -> object:
-            learner.policies["s"].update(rng.choice(arms), float(rng.random() < 0.1), FEATURES)
+            learner.policies["s"].update(rng.choice(arms), float(rng.random() < 0.1), rng.choice(CONTEXTS))
             return decide()
 
         d, d99 = timed(decide, args.repeat)
