@@ -48,8 +48,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from .page import history, pages
 
@@ -409,6 +411,29 @@ def table(rounds: list[list[Result]], args: argparse.Namespace, load_start: floa
     return "\n".join(lines) + "\n"
 
 
+@contextmanager
+def origins(args: argparse.Namespace, prefix: str) -> Iterator[tuple[str, dict[str, int]]]:
+    """A temporary directory with the bench's pages and nginx serving them: the origin, its cacheable
+    twin and the baseline proxy (ports by name), stopped on the way out."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        os.chmod(tmp, 0o755)  # nginx workers may run as another user (root master → nobody)
+        (Path(tmp) / "www" / "p").mkdir(parents=True)
+        for path, page in pages(args.page_kb).items():  # nginx answers /index.html for any other path
+            (Path(tmp) / "www" / (path.lstrip("/") or "index.html")).write_bytes(page)
+        ports = {"origin": free_port(), "cacheable": free_port(), "proxy": free_port()}
+        conf = Path(tmp) / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(tmp=tmp, workers=args.workers, **ports))
+        ng = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stderr=subprocess.DEVNULL)
+        try:
+            for port in ports.values():
+                wait_port(port)
+            yield tmp, ports
+        finally:
+            ng.terminate()
+            ng.wait(10)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10)
@@ -437,37 +462,21 @@ def main(argv: list[str] | None = None) -> int:
     cases = [c for c in CASES if c.key in wanted]
     if not any(c.kind == "nginx-proxy" for c in cases):
         cases.insert(0, CASES[1])  # every ratio needs the baseline of its own round
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     load_start = load()
     if load_start > args.max_load:
         print(f"WARNING: load average {load_start:.2f} before the run (> {args.max_load:g}): "
               "figures of this run are loaded ones", file=sys.stderr)
     rounds: list[list[Result]] = []
-    with tempfile.TemporaryDirectory(prefix="slotwise-bench-") as tmp:
-        os.chmod(tmp, 0o755)  # nginx workers may run as another user (root master → nobody)
-        (Path(tmp) / "www").mkdir()
-        (Path(tmp) / "www" / "p").mkdir()
-        for path, page in pages(args.page_kb).items():  # nginx answers /index.html for any other path
-            (Path(tmp) / "www" / (path.lstrip("/") or "index.html")).write_bytes(page)
-        ports = {"origin": free_port(), "cacheable": free_port(), "proxy": free_port()}
-        conf = Path(tmp) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, workers=args.workers, **ports))
-        ng = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stderr=subprocess.DEVNULL)
-        try:
-            for port in ports.values():
-                wait_port(port)
-            for run_no in range(1, args.rounds + 1):
-                results = []
-                for case in cases:
-                    result = run_case(case, ports, tmp, run_no, args)
-                    results.append(result)
-                    print(f"#{run_no} {case.name:58s} {result.rps:10,.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
-                          f"p99 {result.p99_ms:7.2f} ms  CPU {result.cpu_ms:5.2f} ms/req  errors {result.errors}  load {result.load_before:.1f}→"
-                          f"{result.load_after:.1f} others {result.other_cores:.2f} cores  {result.note}", flush=True)
-                rounds.append(results)
-        finally:
-            ng.terminate()
-            ng.wait(10)
+    with origins(args, "slotwise-bench-") as (tmp, ports):
+        for run_no in range(1, args.rounds + 1):
+            results = []
+            for case in cases:
+                result = run_case(case, ports, tmp, run_no, args)
+                results.append(result)
+                print(f"#{run_no} {case.name:58s} {result.rps:10,.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
+                      f"p99 {result.p99_ms:7.2f} ms  CPU {result.cpu_ms:5.2f} ms/req  errors {result.errors}  load {result.load_before:.1f}→"
+                      f"{result.load_after:.1f} others {result.other_cores:.2f} cores  {result.note}", flush=True)
+            rounds.append(results)
     text = table(rounds, args, load_start)
     print()
     print(text)

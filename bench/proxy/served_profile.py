@@ -24,17 +24,13 @@ shared machine those move far less than req/s.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .page import pages
-from .run import CASES, HZ, NGINX_CONF, free_port, load, prepare_visitors, serve, stop, visitors_script, wait_port
+from .run import CASES, HZ, free_port, load, origins, prepare_visitors, serve, stop, visitors_script
 
 FAMILIES: list[tuple[str, str]] = [
     # (family, regex on "function (file)" of a frame); the innermost matching frame names the sample
@@ -228,42 +224,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     cases = [c for c in CASES if c.key in args.cases.split(",") and c.kind == "slotwise"]
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     texts = []
-    with tempfile.TemporaryDirectory(prefix="slotwise-spy-") as tmp:
-        os.chmod(tmp, 0o755)
+    with origins(args, "slotwise-spy-") as (tmp, ports):
         raw_dir = Path(args.raw_dir or tmp)
         raw_dir.mkdir(parents=True, exist_ok=True)
-        (Path(tmp) / "www" / "p").mkdir(parents=True)
-        for path, page in pages(args.page_kb).items():
-            (Path(tmp) / "www" / (path.lstrip("/") or "index.html")).write_bytes(page)
-        ports = {"origin": free_port(), "cacheable": free_port(), "proxy": free_port()}
-        conf = Path(tmp) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, workers=args.workers, **ports))
-        ng = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stderr=subprocess.DEVNULL)
-        try:
-            for port in ports.values():
-                wait_port(port)
-            for case in cases:
-                port = free_port()
-                origin = ports["cacheable" if case.origin == "cacheable" else "origin"]
-                proc = serve(case, f"http://127.0.0.1:{origin}", port, Path(tmp) / f"data-{case.key}", args)
-                try:
-                    cookies = prepare_visitors(f"http://127.0.0.1:{port}", case.visitors)
-                    script = visitors_script(tmp, cookies, case.path, case.key)
-                    url = f"http://127.0.0.1:{port}{case.path}"
-                    wrk_run(url, 1, 4, script)  # warm
-                    before = load()
-                    cpu, requests = per_thread_cpu(proc.pid, url, args, script)
-                    samples = profiled(proc.pid, url, args, script, raw_dir, case.key)
-                    text = report(case.key, cpu, requests, samples, f"{before:.1f} → {load():.1f}")
-                    print(text, flush=True)
-                    texts.append(text)
-                finally:
-                    stop(proc)
-        finally:
-            ng.terminate()
-            ng.wait(10)
+        for case in cases:
+            port = free_port()
+            origin = ports["cacheable" if case.origin == "cacheable" else "origin"]
+            proc = serve(case, f"http://127.0.0.1:{origin}", port, Path(tmp) / f"data-{case.key}", args)
+            try:
+                cookies = prepare_visitors(f"http://127.0.0.1:{port}", case.visitors)
+                script = visitors_script(tmp, cookies, case.path, case.key)
+                url = f"http://127.0.0.1:{port}{case.path}"
+                wrk_run(url, 1, 4, script)  # warm
+                before = load()
+                cpu, requests = per_thread_cpu(proc.pid, url, args, script)
+                samples = profiled(proc.pid, url, args, script, raw_dir, case.key)
+                text = report(case.key, cpu, requests, samples, f"{before:.1f} → {load():.1f}")
+                print(text, flush=True)
+                texts.append(text)
+            finally:
+                stop(proc)
     return 0
 
 
