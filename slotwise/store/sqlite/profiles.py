@@ -83,28 +83,26 @@ def _save(cur: sqlite3.Cursor, profile: Profile, now: float) -> int:
     return write_profile(cur, profile.id, encode_profile(profile), now)
 
 
-HEAD_SQL = (
-    "WITH r(pid) AS (SELECT COALESCE((SELECT profile_id FROM aliases WHERE alias = ?), ?)) "
-    "SELECT r.pid, p.version, (SELECT version FROM catalog_version WHERE id = 0) "
-    "FROM r LEFT JOIN profiles p ON p.id = r.pid"
-)
+def _visitor_row_sql(*columns: str) -> str:
+    """A query for the profile a visitor id names (through ``aliases``, else the id itself):
+    its id, its version (NULL: no row), then ``columns``. Parameters: the id twice, then the
+    columns' own."""
+    return ("WITH r(pid) AS (SELECT COALESCE((SELECT profile_id FROM aliases WHERE alias = ?), ?)) "
+            f"SELECT {', '.join(('r.pid', 'p.version', *columns))} FROM r LEFT JOIN profiles p ON p.id = r.pid")
+
+
+_CATALOG_VERSION = "(SELECT version FROM catalog_version WHERE id = 0)"
+_DATA_UNLESS_AT = "CASE WHEN p.version = ? THEN NULL ELSE p.data END"
+
+HEAD_SQL = _visitor_row_sql(_CATALOG_VERSION)
 """The visitor's (profile id, profile version) and, in the same read, the catalog's version (the page
 that reads the profile reads products next: one query instead of two, see ``catalog``)."""
 
-READ_SQL = (
-    "WITH r(pid) AS (SELECT COALESCE((SELECT profile_id FROM aliases WHERE alias = ?), ?)) "
-    "SELECT r.pid, p.version, (SELECT version FROM catalog_version WHERE id = 0), "
-    "CASE WHEN p.version = ? THEN NULL ELSE p.data END "
-    "FROM r LEFT JOIN profiles p ON p.id = r.pid"
-)
+READ_SQL = _visitor_row_sql(_CATALOG_VERSION, _DATA_UNLESS_AT)
 """A worker's read of a visitor's profile: ``HEAD_SQL`` and the row's JSON, the JSON only when the
 version is not the one the worker has (a miss is one query, not a head and then a load)."""
 
-WRITER_READ_SQL = (
-    "WITH r(pid) AS (SELECT COALESCE((SELECT profile_id FROM aliases WHERE alias = ?), ?)) "
-    "SELECT r.pid, p.version, CASE WHEN p.version = ? THEN NULL ELSE p.data END "
-    "FROM r LEFT JOIN profiles p ON p.id = r.pid"
-)
+WRITER_READ_SQL = _visitor_row_sql(_DATA_UNLESS_AT)
 """The writer's read of a visitor's profile: its id, its version and its JSON, the JSON only when the
 version is not the one given (the one of the copy the writer kept). One query, inside the write."""
 
