@@ -202,6 +202,14 @@ def simulate(shop: Shop, seed: int, visits: int, per_hour: float, swap: bool = F
                 push(at + delay, "click", (shopper, decision_id))
         if comes_back:
             push(at + after, "return", shopper)
+    # The clicks still due (up to 10 min after the last view counted): shoppers do not stop clicking
+    # when the count is reached, and a report read once every window has closed would otherwise see
+    # the last minutes' decisions unconverted -- a fall the change detection rightly calls a change.
+    while queue:
+        at, _, kind, payload = heapq.heappop(queue)
+        if kind == "click":
+            shop.advance_to(at)
+            shop.click(*payload, at)
     return out
 
 

@@ -46,3 +46,34 @@ def test_the_stream_does_not_depend_on_what_the_policy_shows() -> None:
     assert [v.shown for v in uniform.visits] != [v.shown for v in linucb.visits]
     other = twin("linucb", 10, 400, 20_000, swap=True)
     assert stream(other.visits) != stream(linucb.visits)
+
+
+def test_clicks_due_after_the_last_view_still_reach_the_shop() -> None:
+    """A report read once every window has closed must not see the run's last minutes unconverted
+    (it would call that fall a change: the false restart at a run's end)."""
+    from bench.bandits_shoppers import simulate
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.clock, self.shown, self.clicked = 0.0, [], []
+
+        def advance_to(self, at: float) -> None:
+            self.clock = at
+
+        def now(self) -> float:
+            return self.clock
+
+        def browse(self, shopper, category) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+        def home(self, shopper, browsed, at):  # type: ignore[no-untyped-def]
+            self.shown.append(f"d{len(self.shown)}")
+            return self.shown[-1], "a"
+
+        def click(self, shopper, decision_id, at) -> None:  # type: ignore[no-untyped-def]
+            self.clicked.append(decision_id)
+
+    shop = Recorder()
+    simulate(shop, seed=3, visits=300, per_hour=3000, scale=100.0)  # every view's click is drawn
+    assert sorted(shop.clicked) == sorted(shop.shown)
+    assert shop.clock > 0
