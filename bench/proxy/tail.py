@@ -62,6 +62,8 @@ if _dir:
             _out("f").write(f"{time.time():.4f} {info['generation']} {ms:.3f} {info['collected']} {size} {cpu:.3f}\n")
 
     gc.callbacks.append(_gc)
+    if os.environ.get("SW_TAIL_GC_THRESHOLD"):  # an experiment's thresholds, e.g. "10000,10,10"
+        gc.set_threshold(*(int(x) for x in os.environ["SW_TAIL_GC_THRESHOLD"].split("/")))
 
     def _watch_loop():
         import asyncio
@@ -80,14 +82,14 @@ if _dir:
             return
         period = 0.002
 
-        def tick(expected):
-            now = time.monotonic()
+        def tick(expected, cpu_then):
+            now, cpu = time.monotonic(), time.thread_time()  # this runs on the loop's thread
             late = now - expected
-            if late > 0.004:
-                _out("lag_f").write(f"{time.time():.4f} {late * 1e3:.2f}\n")
-            loop.call_later(period, tick, now + period)
+            if late > 0.004:  # and how much of it the loop's thread was on a core (the rest: not running)
+                _out("lag_f").write(f"{time.time():.4f} {late * 1e3:.2f} {(cpu - cpu_then) * 1e3:.2f}\n")
+            loop.call_later(period, tick, now + period, cpu)
 
-        loop.call_soon_threadsafe(tick, time.monotonic())
+        loop.call_soon_threadsafe(tick, time.monotonic(), 0.0)
 
     def _census(signum, frame):
         from collections import Counter
@@ -139,8 +141,8 @@ def connections_per_worker(port: int, workers: list[int]) -> dict[int, int]:
 
 
 def gc_summary(path: Path, since: float, until: float) -> dict[int, tuple[int, float, float, int]]:
-    """Per generation: collections, total ms, longest ms, collections over 5 ms — within [since, until]."""
-    per: dict[int, list[float]] = defaultdict(list)
+    """Per generation: collections, total CPU ms, longest (wall) ms, collections over 5 ms — within [since, until]."""
+    per: dict[int, list[tuple[float, float]]] = defaultdict(list)
     if path.exists():
         for line in path.read_text().splitlines():
             t, gen, ms, _, size, cpu = line.split()
@@ -148,22 +150,26 @@ def gc_summary(path: Path, since: float, until: float) -> dict[int, tuple[int, f
                 print(f"  gen-2 collection in {path.name}: {float(ms):.1f} ms ({float(cpu):.1f} ms CPU), "
                       f"{int(size):,} objects in gen 2 after it")
             if since <= float(t) <= until:
-                per[int(gen)].append(float(ms))
-    return {g: (len(v), sum(v), max(v), sum(1 for x in v if x > 5)) for g, v in sorted(per.items())}
+                per[int(gen)].append((float(ms), float(cpu)))
+    return {g: (len(v), sum(c for _, c in v), max(w for w, _ in v), sum(1 for w, _ in v if w > 5))
+            for g, v in sorted(per.items())}
 
 
-def lag_summary(path: Path, since: float, until: float) -> tuple[int, float, float, float]:
-    """The loop's late ticks (> 4 ms): count, total ms late, longest, 99th percentile of late ones."""
-    lags = []
+def lag_summary(path: Path, since: float, until: float) -> tuple[int, float, float, float, float]:
+    """The loop's late ticks (> 4 ms): count, total ms late, longest, 99th percentile of late ones, and the
+    share of the late time the loop's thread was on a core (CPU time; the rest it waited: the
+    interpreter's lock held by another thread, or no core for it)."""
+    lags, cpu = [], 0.0
     if path.exists():
         for line in path.read_text().splitlines():
-            t, ms = line.split()
+            t, ms, used = line.split()
             if since <= float(t) <= until:
                 lags.append(float(ms))
+                cpu += min(float(used), float(ms) + 2.0)
     if not lags:
-        return 0, 0.0, 0.0, 0.0
+        return 0, 0.0, 0.0, 0.0, 0.0
     lags.sort()
-    return len(lags), sum(lags), lags[-1], lags[int(0.99 * (len(lags) - 1))]
+    return len(lags), sum(lags), lags[-1], lags[int(0.99 * (len(lags) - 1))], cpu / (sum(lags) + 2.0 * len(lags))
 
 
 def serve_with(case, upstream: str, port: int, data: Path, args: argparse.Namespace, env: dict[str, str],
@@ -228,15 +234,15 @@ def run_one(case, ports: dict[str, int], tmp: str, args: argparse.Namespace, var
                  f"{load():.1f})", "",
                  "latency ms: " + ", ".join(f"p{k} {pct[k]}" for k in ("50", "75", "90", "95", "99", "99.9") if k in pct)
                  + f", max {pct.get('max')}, mean {pct.get('mean')}, stdev {pct.get('stdev')}", ""]
-        lines += ["| worker | connections | CPU s | GC gen 0 (n, ms, max) | gen 1 | gen 2 | GC pauses > 5 ms | "
-                  "loop stalls > 4 ms (n, total ms, max, p99) |", "| --- | ---: | ---: | --- | --- | --- | ---: | --- |"]
+        lines += ["| worker | connections | CPU s | GC gen 0 (n, CPU ms, max wall ms) | gen 1 | gen 2 | GC pauses > 5 ms | "
+                  "loop stalls > 4 ms (n, total ms, max, p99, on a core) |", "| --- | ---: | ---: | --- | --- | --- | ---: | --- |"]
         for w in workers:
             gcs = gc_summary(out_dir / f"gc-{w}.txt", started, ended)
             cells = [f"{gcs[g][0]}, {gcs[g][1]:.0f}, {gcs[g][2]:.1f}" if g in gcs else "0" for g in (0, 1, 2)]
             over = sum(v[3] for v in gcs.values())
             lag = lag_summary(out_dir / f"lag-{w}.txt", started, ended)
             lines.append(f"| {w} | {spread.get(w, 0)} | {cpu[w]:.2f} | {' | '.join(cells)} | {over} | "
-                         f"{lag[0]}, {lag[1]:.0f}, {lag[2]:.1f}, {lag[3]:.1f} |")
+                         f"{lag[0]}, {lag[1]:.0f}, {lag[2]:.1f}, {lag[3]:.1f}, {100 * lag[4]:.0f}% |")
         return "\n".join(lines) + "\n"
     finally:
         stop(proc)

@@ -45,7 +45,7 @@ SCRIPT = textwrap.dedent(
         async def send(message):
             sent.append(message["type"])
             if message["type"] == "lifespan.startup.complete":
-                result.update(frozen=gc.get_freeze_count(), tracked=len(gc.get_objects()),
+                result.update(frozen=gc.get_freeze_count(), young=gc.get_threshold()[0], tracked=len(gc.get_objects()),
                               garbage_kept=dead() is not None)
         await app({"type": "lifespan"}, receive, send)
         result["sent"] = sent
@@ -72,6 +72,7 @@ def test_a_worker_freezes_what_survived_start_up_and_collects_the_rest(tmp_path:
     assert result["garbage_kept"] is False  # collected before the freeze, not frozen with the rest
     assert result["frozen"] > 0.9 * result["tracked_before"]  # start-up's objects (modules, rules) are out
     assert result["tracked"] < 0.1 * result["frozen"]  # what a full collection still walks
+    assert result["young"] == 10_000  # in-flight pages no longer cross the young generation's threshold
 
 
 @pytest.mark.parametrize("kind,env", [("worker", {"SLOTWISE_GC_FREEZE": "0"}), ("app", {})])
@@ -79,6 +80,7 @@ def test_turned_off_or_not_a_worker_leaves_the_collector_alone(tmp_path: Path, k
     result = run(kind, tmp_path, **env)
     assert result["sent"] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert result["frozen"] == 0
+    assert result["young"] == 700  # CPython's default, untouched
     assert result["garbage_kept"] is True  # gc disabled and nothing collected: the app did not touch the collector
 
 
