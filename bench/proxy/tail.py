@@ -30,13 +30,11 @@ import argparse
 import os
 import re
 import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .run import CASES, HZ, free_port, load, origins, prepare_visitors, slotwise_command, stop, wait_port, visitors_script
+from .run import CASES, HZ, free_port, load, origins, prepare_visitors, serve, stop, visitors_script
 from .served_profile import _threads, workers_of
 
 HOOK = r'''
@@ -172,20 +170,6 @@ def lag_summary(path: Path, since: float, until: float) -> tuple[int, float, flo
     return len(lags), sum(lags), lags[-1], lags[int(0.99 * (len(lags) - 1))], cpu / (sum(lags) + 2.0 * len(lags))
 
 
-def serve_with(case, upstream: str, port: int, data: Path, args: argparse.Namespace, env: dict[str, str],
-               hook_dir: Path) -> subprocess.Popen[bytes]:
-    command = [*slotwise_command(), "serve", "--upstream", upstream, "--port", str(port), "--workers",
-               str(args.workers), "--server", args.server, "--data", str(data), "--log-level", "warning"]
-    if case.rules is not None:
-        command += ["--rules", str(case.rules)]
-    root = Path(__file__).resolve().parents[2]
-    full = {**os.environ, **env, "PYTHONPATH": f"{hook_dir}:{root}"}
-    proc = subprocess.Popen(command, env=full, cwd=root, stderr=None if args.verbose else subprocess.DEVNULL,
-                            start_new_session=True)
-    wait_port(port)
-    return proc
-
-
 def run_one(case, ports: dict[str, int], tmp: str, args: argparse.Namespace, variant: str, env: dict[str, str],
             n: int) -> str:
     hook_dir = Path(tmp) / "hook"
@@ -195,8 +179,8 @@ def run_one(case, ports: dict[str, int], tmp: str, args: argparse.Namespace, var
     out_dir.mkdir()
     port = free_port()
     origin = ports["cacheable" if case.origin == "cacheable" else "origin"]
-    proc = serve_with(case, f"http://127.0.0.1:{origin}", port, Path(tmp) / f"data-{case.key}-{variant}-{n}", args,
-                      {**env, "SW_TAIL_DIR": str(out_dir)}, hook_dir)
+    proc = serve(case, f"http://127.0.0.1:{origin}", port, Path(tmp) / f"data-{case.key}-{variant}-{n}", args,
+                 env_extra={**env, "SW_TAIL_DIR": str(out_dir)}, path_first=hook_dir)
     try:
         url = f"http://127.0.0.1:{port}{case.path}"
         script = None
