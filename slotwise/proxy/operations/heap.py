@@ -2,20 +2,19 @@
 
 CPython's collector walks every tracked object of the old generation on a
 full collection. A worker's start-up objects (modules, functions, classes,
-the rules, the models: ~70–110k, scipy's alone costing ~30 ms a pass) live
-as long as the worker, yet a full pass visited them all: 40–80 ms of one
-worker's event loop at ~1,000 pages a second, with every page in flight
-waiting behind it — the p99 tail of a personalized page (docs/benchmarks.md,
-"Sixth pass"). ``settle`` collects once at the end of start-up, so garbage
+the rules: ~70–80k) live as long as the worker, yet a full pass visited
+them all: 45–65 ms of CPU on one worker's event loop, one to three times in
+8 s of the four-slot bench, with every page in flight waiting behind it —
+the p99 tail of a personalized page (docs/benchmarks.md, "Sixth pass"). ``settle`` collects once at the end of start-up, so garbage
 is not kept, then ``gc.freeze()``s the survivors: later collections visit
 only what serving made.
 
 The young generation's threshold goes from 700 to ``YOUNG_THRESHOLD``: at
 700, the objects of the ~16 pages a worker has in flight crossed it ~20
 times a second, so each young pass walked live request state and promoted
-it to the older generations (to be walked again there) — ~1.5% of a
-worker's CPU for collections that found almost nothing. At 10,000 a worker
-collected its young generation about once in 8 s of the four-slot bench.
+it to the older generations (to be walked again there): ~1.5–2.5% of a
+worker's CPU. At 10,000 a worker collected its young generation about once
+in 8 s of the four-slot bench.
 
 Rules replaced by a hot reload were frozen with the rest: ``resettle_soon``
 gives the frozen objects back to the collector a few seconds after a reload
