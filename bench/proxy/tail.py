@@ -19,6 +19,10 @@ connections). For each run of a case it reports:
   late tick is the loop busy with one piece of work, a request's latency is
   the sum of the pieces of every request ahead of it.
 
+``--variant NAME:SW_TAIL_SEND=1`` also times each worker's hand-over of a
+response to the server (``Responder.start`` and ``.body``: the ASGI ``send``
+of the head and of the body), wall and CPU per call.
+
 ``--env NAME=VALUE`` passes settings to ``slotwise serve`` (e.g.
 ``SLOTWISE_GC=default``) for side-by-side runs: give ``--runs`` > 1 and
 several ``--variant NAME:ENV=VALUE[,ENV=VALUE]`` to interleave variants.
@@ -112,6 +116,31 @@ if _dir:
 
     os.register_at_fork(after_in_child=_start)  # granian forks its workers: a thread does not survive a fork
     _start()
+
+    if os.environ.get("SW_TAIL_SEND"):  # the time spent handing the response to the server (ASGI send)
+        from slotwise.proxy.forwarding import forward_stream
+
+        _sends = {"start": [0, 0.0, 0.0, 0], "body": [0, 0.0, 0.0, 0]}
+
+        def _timed(name, method):
+            async def timed(self, *args, **kwargs):
+                t, c = time.perf_counter(), time.thread_time()
+                try:
+                    return await method(self, *args, **kwargs)
+                finally:
+                    kept = _sends[name]
+                    wall = time.perf_counter() - t
+                    kept[0] += 1
+                    kept[1] += wall
+                    kept[2] += time.thread_time() - c
+                    kept[3] += wall > 0.001  # the send suspended the request (or the thread lost its core)
+                    if name == "body" and kept[0] % 500 == 0:
+                        with open(f"{_dir}/send-{os.getpid()}.txt", "w") as f:
+                            f.write(" ".join(f"{k} {n} {w:.6f} {cpu:.6f} {slow}" for k, (n, w, cpu, slow) in _sends.items()))
+            return timed
+
+        forward_stream.Responder.start = _timed("start", forward_stream.Responder.start)
+        forward_stream.Responder.body = _timed("body", forward_stream.Responder.body)
 '''
 
 
@@ -227,6 +256,15 @@ def run_one(case, ports: dict[str, int], tmp: str, args: argparse.Namespace, var
             lag = lag_summary(out_dir / f"lag-{w}.txt", started, ended)
             lines.append(f"| {w} | {spread.get(w, 0)} | {cpu[w]:.2f} | {' | '.join(cells)} | {over} | "
                          f"{lag[0]}, {lag[1]:.0f}, {lag[2]:.1f}, {lag[3]:.1f}, {100 * lag[4]:.0f}% |")
+        for w in workers:
+            sent = out_dir / f"send-{w}.txt"
+            if sent.exists():
+                parts = sent.read_text().split()
+                lines.append("")
+                lines.append(f"worker {w}, handing responses to the server: " + "; ".join(
+                    f"{parts[i]} x{int(parts[i + 1]):,}: {1e6 * float(parts[i + 2]) / max(1, int(parts[i + 1])):.1f} µs wall, "
+                    f"{1e6 * float(parts[i + 3]) / max(1, int(parts[i + 1])):.1f} µs CPU each, "
+                    f"{int(parts[i + 4]):,} over 1 ms wall" for i in (0, 5)))
         return "\n".join(lines) + "\n"
     finally:
         stop(proc)
