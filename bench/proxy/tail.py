@@ -1,31 +1,33 @@
 """Where a served page's latency tail comes from: wrk's whole distribution, per worker, with the GC's pauses.
 
-    python -m bench.proxy.tail [--cases rules4] [--duration 8] [--runs 1] [--env NAME=VALUE ...]
+    python -m bench.proxy.tail [--cases rules4] [--duration 8] [--runs 1]
+        [--variant NAME:ENV=VALUE[,ENV=VALUE] ...] [--census]
 
 ``bench.proxy.run``'s setup (nginx origin, ``slotwise serve`` with two
 granian workers as a user starts it, 64 returning visitors, wrk 32
 connections). For each run of a case it reports:
 
-- wrk's latency percentiles (50 … 99.9, max) from a Lua ``done`` hook;
+- wrk's latency percentiles (50 … 99.9, max, mean) from a Lua ``done`` hook;
 - how the 32 connections were spread over the workers (``ss`` during the run)
   and each worker's CPU in the run: a worker with more connections serves
   each of them more slowly;
-- the cyclic garbage collector's collections per worker and generation
-  (count, total and longest pause, the pauses over 5 ms), recorded by a
-  ``sitecustomize`` on the workers' path that adds a ``gc.callbacks`` hook
-  and nothing else;
+- the cyclic garbage collector's passes per worker and generation (count,
+  CPU, longest wall time, the passes over 5 ms; the old generation's size
+  after a full pass), recorded by a ``sitecustomize`` put first on the
+  workers' path (nothing in the product) that adds a ``gc.callbacks`` hook;
 - the event loop's stalls: a callback every 2 ms on each worker's loop
-  (installed by the same hook once the loop runs) notes how late it ran; a
-  late tick is the loop busy with one piece of work, a request's latency is
-  the sum of the pieces of every request ahead of it.
+  (installed by the same hook once the loop runs) notes how late it ran and
+  how much of that time the loop's thread was on a core; a late tick is the
+  loop busy (a batch of pages, a collection) or its thread off its core.
 
-``--variant NAME:SW_TAIL_SEND=1`` also times each worker's hand-over of a
+``--variant NAME:ENV=VALUE[,ENV=VALUE]`` (repeat it) runs ``slotwise serve``
+with those environment variables, the variants interleaved run by run (e.g.
+``--variant settled: --variant as-main:SLOTWISE_GC_FREEZE=0``);
+``SW_TAIL_GC_THRESHOLD=A/B/C`` sets the collector's thresholds before the
+workers start; ``SW_TAIL_SEND=1`` also times each worker's hand-over of a
 response to the server (``Responder.start`` and ``.body``: the ASGI ``send``
-of the head and of the body), wall and CPU per call.
-
-``--env NAME=VALUE`` passes settings to ``slotwise serve`` (e.g.
-``SLOTWISE_GC=default``) for side-by-side runs: give ``--runs`` > 1 and
-several ``--variant NAME:ENV=VALUE[,ENV=VALUE]`` to interleave variants.
+of the head and of the body), wall and CPU per call. ``--census`` asks each
+worker for its tracked objects by type after the run.
 """
 
 from __future__ import annotations
