@@ -264,13 +264,16 @@ def slotwise_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from slotwise.cli import main; sys.exit(main())"]
 
 
-def serve(case: Case, upstream: str, port: int, data: Path, args: argparse.Namespace) -> subprocess.Popen[bytes]:
-    """``slotwise serve`` in a subprocess, as a user starts it (this tree first on the path)."""
+def serve(case: Case, upstream: str, port: int, data: Path, args: argparse.Namespace,
+          env_extra: dict[str, str] | None = None, path_first: Path | None = None) -> subprocess.Popen[bytes]:
+    """``slotwise serve`` in a subprocess, as a user starts it (this tree first on the path; ``path_first``
+    before it, e.g. a measuring ``sitecustomize``; ``env_extra`` added to its environment)."""
     command = [*slotwise_command(), "serve", "--upstream", upstream, "--port", str(port), "--workers", str(args.workers),
                "--server", args.server, "--data", str(data), "--log-level", "warning", *case.serve_args]
     if case.rules is not None:
         command += ["--rules", str(case.rules)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    path = f"{path_first}:{ROOT}" if path_first is not None else str(ROOT)
+    env = {**os.environ, **(env_extra or {}), "PYTHONPATH": path}
     proc = subprocess.Popen(command, env=env, cwd=ROOT, stderr=None if args.verbose else subprocess.DEVNULL,
                             start_new_session=True)
     wait_port(port)

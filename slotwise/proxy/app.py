@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route, Router
 
 from slotwise.tag.admin_throttle import AdminThrottle
 
-from slotwise.proxy.operations import metrics
+from slotwise.proxy.operations import heap, metrics
 from slotwise.proxy.config import Settings
 from slotwise.proxy.flow import NullPersonalizer, Personalizer
 from slotwise.proxy.forwarding.forward_http import Forwarder
@@ -44,10 +44,13 @@ NOT_HERE = PlainTextResponse(
 
 
 class ProxyApp:
-    def __init__(self, settings: Settings, personalizer: Personalizer | None = None) -> None:
+    def __init__(self, settings: Settings, personalizer: Personalizer | None = None, *, worker: bool = False) -> None:
+        """``worker``: this app is a server worker's one app (``create_app_from_env``), so its start-up
+        may settle the process's heap (``heap.settle``); an app among others in one process leaves it."""
         if not settings.upstream and not settings.tag_only:
             raise ValueError("SLOTWISE_UPSTREAM / --upstream: required to run the proxy (or --tag-only)")
         self.settings = settings
+        self.worker = worker
         self.personalizer: Personalizer = personalizer or NullPersonalizer()
         self.upstream = Upstream(settings) if settings.upstream else None
         self.startup_error: str | None = None  # the personalizer failed to start: serving transparently
@@ -144,6 +147,8 @@ class ProxyApp:
             metrics.count_fail_open("startup")
             self.personalizer = NullPersonalizer()
             self._build()
+        if self.worker:
+            heap.settle()  # start-up's objects out of every later full collection (the p99 tail)
 
     async def shutdown(self) -> None:
         try:
@@ -163,9 +168,9 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(body, media_type=content_type, headers={"cache-control": "no-store"})
 
 
-def create_app(settings: Settings, personalizer: Personalizer | None = None) -> Any:
+def create_app(settings: Settings, personalizer: Personalizer | None = None, *, worker: bool = False) -> Any:
     """The ASGI app for these settings; without a personalizer, a transparent reverse proxy."""
-    return ProxyApp(settings, personalizer)
+    return ProxyApp(settings, personalizer, worker=worker)
 
 
 def create_app_from_env() -> Any:
@@ -184,5 +189,5 @@ def create_app_from_env() -> Any:
     except ModuleNotFoundError as exc:
         if exc.name != f"{__package__}.personalize":
             raise  # the module exists but something it imports is missing: say so
-        return create_app(settings, NullPersonalizer())
-    return create_app(settings, build_personalizer(settings))
+        return create_app(settings, NullPersonalizer(), worker=True)
+    return create_app(settings, build_personalizer(settings), worker=True)

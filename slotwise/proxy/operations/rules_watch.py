@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Generic, TypeVar
 
+from slotwise.proxy.operations import heap
 from slotwise.tasks import cancel_and_wait
 
 log = logging.getLogger("slotwise.rules")
@@ -79,6 +80,8 @@ class RulesHolder(Generic[T]):
         self.status.loaded_at = time.time()
         self.status.error = None
         log.info("rules %s loaded (version %d)", self.path, self.status.version)
+        if self.status.version > 1:
+            heap.resettle_soon()  # a worker froze the old rules with its start-up: let them go
         return True
 
     def changed(self) -> bool:
