@@ -1,7 +1,7 @@
 """Bandit benchmark through the proxy over HTTP, as the tag drives it (not fed to the policies).
 
     .venv/bin/python -m bench.bandits_http                      # `slotwise serve` in a subprocess, ~25 min a run at 3,000/h
-    .venv/bin/python -m bench.bandits_http --server in-process --seeds 20 --visits 12000 --rates 250,3000
+    .venv/bin/python -m bench.bandits_http --server in-process --seeds 20 --visits 12000 --rates 250,3000 --jobs 2
 
 What runs: a small real store (Starlette on 127.0.0.1) behind the proxy, and
 shoppers (``bandits_shoppers.py``) who load pages through it with their own
@@ -23,9 +23,19 @@ first, returning visitors days later — read the variant the page shows
   would not match. The learning loop's poll (0.5 s real) is ``speed`` x 0.5 s
   of simulated lag; how far the bench fell behind its schedule is reported.
 * ``--server in-process``: the same app (``create_app`` +
-  ``SlotwisePersonalizer``) on uvicorn in the bench's process, with the
-  bench's simulated clock as the proxy's: any traffic rate and the daily
-  cycle on a day-long time scale, however slow the machine.
+  ``SlotwisePersonalizer``, its learning loop included) built by the bench
+  with the bench's simulated clock as the proxy's: any traffic rate and the
+  daily cycle on a day-long time scale, however slow the machine. It runs in
+  a child process (``bench.bandits_edge``: uvicorn on uvloop with the
+  server's malloc tuning, the store on the same event loop) and reads the
+  clock from a file the bench maps (``SharedClock``); the shoppers talk to it
+  over one keep-alive connection (``Browser``). In the bench's own process
+  the client, proxy and store threads took turns on one GIL and httpx cost
+  as much CPU as the proxy's rewriting (docs/benchmarks.md has the
+  breakdown).
+
+``--jobs N`` plays N runs at a time, each in its own process; the per-run
+lines and the summary come out in the order of the runs.
 
 Per run: % of the oracle (the sum of each visit's click probability under the
 variant shown, over the same sum under that visitor's best variant), per half;
@@ -306,19 +316,22 @@ class Edge:
             "user-agent": UA[shopper.device], "cookie": f"{self.cookie_name}={shopper.cookie}",
             "content-type": "application/json"}, json.dumps({"events": batch}).encode())
 
-    def restarts(self, now: float) -> list[float]:
-        """When learning restarted (the proxy's time), read back from its log as ``slotwise report`` does
-        (``now``: the windows closed by then)."""
+    def log(self) -> list[Any]:
+        """The proxy's log (decisions and events), read from its store as ``slotwise report`` reads it."""
         store = open_store("", self.data)
         try:
-            records = asyncio.run(read_all(store))
+            return asyncio.run(read_all(store))
         finally:
             close = getattr(store, "close", None)
             if close is not None:
                 result = close()
                 if asyncio.iscoroutine(result):
                     asyncio.run(result)
-        return [r.ts for r in build_decision_log(records, now=now).restarts.get("hero", [])]
+
+    def restarts(self, now: float) -> list[float]:
+        """When learning restarted (the proxy's time), read back from its log as ``slotwise report`` does
+        (``now``: the windows closed by then)."""
+        return [r.ts for r in build_decision_log(self.log(), now=now).restarts.get("hero", [])]
 
 
 @dataclass
@@ -437,8 +450,7 @@ class RunResult:
 def drive(edge: Edge, seed: int, visits: int, per_hour: float, swap: bool, amp: float) -> tuple[list[Visit], list[float]]:
     """Drive ``visits`` home page views through the proxy (``bandits_shoppers.simulate``, the twin's loop);
     returns them and the restart times."""
-    out = simulate(edge, seed, visits, per_hour, swap, amp, start=T0)
-    time.sleep(1.0)  # the last events reach the log
+    out = simulate(edge, seed, visits, per_hour, swap, amp, start=T0)  # events are in the log when answered
     return out, edge.restarts(edge.clock() + edge.clock.scale(2 * WINDOW_S))  # every window closed
 
 
