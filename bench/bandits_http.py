@@ -247,6 +247,9 @@ class EdgeProcess:
         if self.popen is None:
             return
         assert self.popen.stdin is not None and self.popen.stdout is not None
+        if self.popen.poll() is not None:  # it stopped before being asked to: say why
+            print(f"bench.bandits_edge exited with {self.popen.returncode} during the run: "
+                  f"{self.log_path.read_text()[-2000:]}", file=sys.stderr)
         self.popen.stdin.close()
         try:
             self.popen.wait(30)
