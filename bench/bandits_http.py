@@ -1,7 +1,7 @@
 """Bandit benchmark through the proxy over HTTP, as the tag drives it (not fed to the policies).
 
     .venv/bin/python -m bench.bandits_http                      # `slotwise serve` in a subprocess, ~25 min a run at 3,000/h
-    .venv/bin/python -m bench.bandits_http --server in-process --seeds 20 --visits 12000 --rates 250,3000
+    .venv/bin/python -m bench.bandits_http --server in-process --seeds 20 --visits 12000 --rates 250,3000 --jobs 2
 
 What runs: a small real store (Starlette on 127.0.0.1) behind the proxy, and
 shoppers (``bandits_shoppers.py``) who load pages through it with their own
@@ -23,9 +23,19 @@ first, returning visitors days later — read the variant the page shows
   would not match. The learning loop's poll (0.5 s real) is ``speed`` x 0.5 s
   of simulated lag; how far the bench fell behind its schedule is reported.
 * ``--server in-process``: the same app (``create_app`` +
-  ``SlotwisePersonalizer``) on uvicorn in the bench's process, with the
-  bench's simulated clock as the proxy's: any traffic rate and the daily
-  cycle on a day-long time scale, however slow the machine.
+  ``SlotwisePersonalizer``, its learning loop included) built by the bench
+  with the bench's simulated clock as the proxy's: any traffic rate and the
+  daily cycle on a day-long time scale, however slow the machine. It runs in
+  a child process (``bench.bandits_edge``: uvicorn on uvloop with the
+  server's malloc tuning, the store on the same event loop) and reads the
+  clock from a file the bench maps (``SharedClock``); the shoppers talk to it
+  over one keep-alive connection (``Browser``). In the bench's own process
+  the client, proxy and store threads took turns on one GIL and httpx cost
+  as much CPU as the proxy's rewriting (docs/benchmarks.md has the
+  breakdown).
+
+``--jobs N`` plays N runs at a time, each in its own process; the per-run
+lines and the summary come out in the order of the runs.
 
 Per run: % of the oracle (the sum of each visit's click probability under the
 variant shown, over the same sum under that visitor's best variant), per half;
@@ -42,6 +52,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
+import json
 import os
 import re
 import socket
@@ -49,24 +61,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
+import zlib
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
-
-import httpx
-from starlette.applications import Starlette
-from starlette.responses import HTMLResponse
-from starlette.routing import Route
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bandits_edge import SharedClock  # noqa: E402
 from bench.bandits_shoppers import REFERRERS, UA, Shopper, Visit, back_at, share, simulate  # noqa: E402
-from slotwise.proxy.app import create_app  # noqa: E402
-from slotwise.proxy.config import Settings  # noqa: E402
-from slotwise.proxy.personalization.personalize import SlotwisePersonalizer  # noqa: E402
 from slotwise.proxy.operations.reporting import build_decision_log, read_all  # noqa: E402
 from slotwise.store import open_store  # noqa: E402
 
@@ -74,10 +81,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC: runs start at midnight
 WINDOW_S = 1800.0
-HOME = """<!doctype html><html><head><title>Shop</title></head><body>
-<nav><a href="/c/shoes">Shoes</a> <a href="/c/bags">Bags</a> <a href="/c/kids">Kids</a></nav>
-<div class="hero">Welcome to the shop</div><main>Products</main></body></html>"""
-CATEGORY = "<!doctype html><html><head><title>{c}</title></head><body><h1>{c}</h1><ul><li>p1</li></ul></body></html>"
 RULES = """
 holdout: 0%
 attribution_window: {window}
@@ -109,17 +112,22 @@ POLICY_SPECS = {
 
 
 class Clock:
-    """In-process: the proxy's clock is the bench's simulated time."""
+    """In-process: the proxy's clock is the bench's simulated time (shared with the proxy's process
+    through ``shared``, when given)."""
 
-    def __init__(self, now: float) -> None:
+    def __init__(self, now: float, shared: SharedClock | None = None) -> None:
         self.now = now
         self.behind = 0.0
+        self.shared = shared
 
     def __call__(self) -> float:
         return self.now
 
     def advance_to(self, at: float) -> None:
-        self.now = max(self.now, at)
+        if at > self.now:
+            self.now = at
+            if self.shared is not None:
+                self.shared.set(at)
 
     def scale(self, seconds: float) -> float:
         return seconds
@@ -163,49 +171,93 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class ThreadedServer:
-    """An ASGI app on 127.0.0.1 (uvicorn in a thread with its own event loop)."""
+class Connection(http.client.HTTPConnection):
+    """``http.client`` sends a request's headers and body in two writes: without TCP_NODELAY (which
+    browsers set) Nagle holds the body until the server's delayed ACK, 40 ms a POST."""
 
-    def __init__(self, app: Any) -> None:
-        import uvicorn
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-        self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
-                                lifespan="auto", server_header=False, date_header=False)
-        self.server = uvicorn.Server(config)
-        self.server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+class Browser:
+    """The shoppers' side of HTTP: one keep-alive HTTP/1.1 connection (``http.client``), reopened if the
+    server closed it. A fraction of httpx's CPU per request, which in this bench cost as much as the proxy's
+    own rewriting; every shopper's cookie is sent by ``Edge``, none is kept here."""
 
-    def __enter__(self) -> "ThreadedServer":
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.01)
+    def __init__(self, url: str, timeout: float = 60.0) -> None:
+        parts = urlsplit(url)
+        self.conn = Connection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout)
+
+    def request(self, method: str, path: str, headers: dict[str, str],
+                body: bytes | None = None) -> tuple[list[tuple[str, str]], bytes]:
+        """The response's headers and (decoded) body; an HTTP error status raises."""
+        headers = {"accept-encoding": "gzip, deflate", **headers}
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.conn.close()  # a keep-alive connection the server closed: once more on a new one
+                if attempt == 2:
+                    raise
+        if response.status >= 400:
+            raise RuntimeError(f"{method} {path}: HTTP {response.status}: {data[:300]!r}")
+        coding = (response.getheader("content-encoding") or "").lower()
+        if coding in ("gzip", "deflate"):
+            data = zlib.decompress(data, 31 if coding == "gzip" else 15)
+        elif coding not in ("", "identity"):
+            raise RuntimeError(f"{method} {path}: unexpected content-encoding {coding!r}")
+        return response.getheaders(), data
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class EdgeProcess:
+    """``bench.bandits_edge`` in a child process: the store, and with ``rules`` the proxy in front of it."""
+
+    def __init__(self, workdir: Path, rules: Path | None = None, data: Path | None = None,
+                 clock: Path | None = None, budget_ms: float = 2000.0) -> None:
+        self.log_path = workdir / "edge.log"
+        args = [sys.executable, "-m", "bench.bandits_edge"]
+        if rules is not None:
+            args += ["--rules", str(rules), "--data", str(data), "--clock", str(clock), "--budget-ms", f"{budget_ms:g}"]
+        self.args = args
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.urls: dict[str, str] = {}
+
+    def __enter__(self) -> "EdgeProcess":
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        with open(self.log_path, "wb") as log:
+            self.popen = subprocess.Popen(self.args, cwd=str(ROOT), env=env, stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=log)
+        assert self.popen.stdout is not None
+        line = self.popen.stdout.readline()
+        if not line:
+            self.__exit__()
+            raise RuntimeError(f"bench.bandits_edge did not start: {self.log_path.read_text()[-2000:]}")
+        self.urls = json.loads(line)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
-        if self.thread.is_alive():
-            self.server.force_exit = True
-            self.thread.join(10)
-
-
-def store_app() -> Starlette:
-    """The small real upstream: a home page with the hero element, and category pages."""
-    async def home(request: Any) -> HTMLResponse:
-        return HTMLResponse(HOME)
-
-    async def category(request: Any) -> HTMLResponse:
-        return HTMLResponse(CATEGORY.format(c=request.path_params["category"]))
-
-    return Starlette(routes=[Route("/", home), Route("/c/{category}", category)])
+        """Standard input closed: the servers shut down as a server does (the learner's last snapshot)."""
+        if self.popen is None:
+            return
+        assert self.popen.stdin is not None and self.popen.stdout is not None
+        if self.popen.poll() is not None:  # it stopped before being asked to: say why
+            print(f"bench.bandits_edge exited with {self.popen.returncode} during the run: "
+                  f"{self.log_path.read_text()[-2000:]}", file=sys.stderr)
+        self.popen.stdin.close()
+        try:
+            self.popen.wait(30)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(10)
+        self.popen.stdout.close()
+        self.popen = None
 
 
 @dataclass
@@ -214,10 +266,13 @@ class Edge:
 
     url: str
     clock: Clock | RealClock
-    client: httpx.Client
     data: Path  # the proxy's data directory (its SQLite store)
     cookie_name: str = "sw_vid"
     failed_open: int = 0
+    client: Browser = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = Browser(self.url)
 
     def get(self, path: str, shopper: Shopper, referer: str | None) -> str:
         headers = {"user-agent": UA[shopper.device], "accept": "text/html"}
@@ -225,14 +280,13 @@ class Edge:
             headers["referer"] = referer
         if shopper.cookie:
             headers["cookie"] = f"{self.cookie_name}={shopper.cookie}"
-        response = self.client.get(path, headers=headers)
-        response.raise_for_status()
-        for value in response.headers.get_list("set-cookie"):
-            name, _, rest = value.partition("=")
-            if name.strip() == self.cookie_name:
-                shopper.cookie = rest.split(";")[0]
-        self.client.cookies.clear()  # every shopper carries their own cookie
-        return response.text
+        response_headers, body = self.client.request("GET", path, headers)
+        for key, value in response_headers:
+            if key.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                if name.strip() == self.cookie_name:
+                    shopper.cookie = rest.split(";")[0]
+        return body.decode()
 
     # -- the shoppers' loop (``bandits_shoppers.simulate``) drives the proxy through these --------
     def advance_to(self, at: float) -> None:
@@ -261,24 +315,26 @@ class Edge:
     def events(self, shopper: Shopper, *events: dict[str, Any]) -> None:
         """A batch of events, as the tag posts them (stamped with the proxy's time)."""
         batch = [{"event_id": uuid.uuid4().hex, "ts": self.clock(), "props": {}, **e} for e in events]
-        response = self.client.post("/_sw/events", json={"events": batch}, headers={
-            "user-agent": UA[shopper.device], "cookie": f"{self.cookie_name}={shopper.cookie}"})
-        response.raise_for_status()
-        self.client.cookies.clear()
+        self.client.request("POST", "/_sw/events", {
+            "user-agent": UA[shopper.device], "cookie": f"{self.cookie_name}={shopper.cookie}",
+            "content-type": "application/json"}, json.dumps({"events": batch}).encode())
 
-    def restarts(self, now: float) -> list[float]:
-        """When learning restarted (the proxy's time), read back from its log as ``slotwise report`` does
-        (``now``: the windows closed by then)."""
+    def log(self) -> list[Any]:
+        """The proxy's log (decisions and events), read from its store as ``slotwise report`` reads it."""
         store = open_store("", self.data)
         try:
-            records = asyncio.run(read_all(store))
+            return asyncio.run(read_all(store))
         finally:
             close = getattr(store, "close", None)
             if close is not None:
                 result = close()
                 if asyncio.iscoroutine(result):
                     asyncio.run(result)
-        return [r.ts for r in build_decision_log(records, now=now).restarts.get("hero", [])]
+
+    def restarts(self, now: float) -> list[float]:
+        """When learning restarted (the proxy's time), read back from its log as ``slotwise report`` does
+        (``now``: the windows closed by then)."""
+        return [r.ts for r in build_decision_log(self.log(), now=now).restarts.get("hero", [])]
 
 
 @dataclass
@@ -294,25 +350,25 @@ class Harness:
     def __enter__(self) -> Edge:
         tmp = tempfile.TemporaryDirectory(prefix="sw-bench-")
         self._stack.append(tmp)
-        upstream = ThreadedServer(store_app()).__enter__()
-        self._stack.append(upstream)
+        work = Path(tmp.name)
         clock: Clock | RealClock = Clock(T0) if self.server == "in-process" else RealClock(self.speed)
         window = max(1, round(clock.scale(WINDOW_S)))
-        rules = Path(tmp.name) / "rules.yaml"
+        rules = work / "rules.yaml"
         rules.write_text(RULES.format(policy=POLICY_SPECS.get(self.policy, self.policy), window=f"{window}s"))
-        data = Path(tmp.name) / "data"
-        if self.server == "in-process":
-            settings = Settings(upstream=upstream.url, rules=str(rules), data=str(data),
-                                personalize_budget_ms=self.budget_ms, secret="bench-secret")
-            personalizer = SlotwisePersonalizer(settings, clock=clock)  # type: ignore[arg-type]
-            proxy = ThreadedServer(create_app(settings, personalizer)).__enter__()
-            self._stack.append(proxy)
-            url = proxy.url
-        else:
-            url = self._serve(upstream.url, rules, data)
-        client = httpx.Client(base_url=url, timeout=60.0)
-        self._stack.append(client)
-        return Edge(url, clock, client, data)
+        data = work / "data"
+        if isinstance(clock, Clock):  # the store and the proxy in one child process, on the bench's clock
+            clock.shared = SharedClock(work / "clock", start=T0)
+            self._stack.append(clock.shared)
+            edge = EdgeProcess(work, rules, data, clock.shared.path, self.budget_ms).__enter__()
+            self._stack.append(edge)
+            url = edge.urls["proxy"]
+        else:  # the store in a child process, `slotwise serve` in another
+            store = EdgeProcess(work).__enter__()
+            self._stack.append(store)
+            url = self._serve(store.urls["store"], rules, data)
+        bench = Edge(url, clock, data)
+        self._stack.append(bench.client)
+        return bench
 
     def _serve(self, upstream: str, rules: Path, data: Path) -> str:
         """``slotwise serve`` as a user starts it, on a free port; returns its URL once it answers."""
@@ -332,11 +388,14 @@ class Harness:
             if process.poll() is not None:
                 raise RuntimeError(f"slotwise serve exited with {process.returncode}: "
                                    f"{(rules.parent / 'serve.log').read_text()[-2000:]}")
+            probe = Browser(url, timeout=2.0)
             try:
-                if httpx.get(url + "/", timeout=2.0).status_code == 200:
-                    return url
-            except httpx.HTTPError:
+                probe.request("GET", "/", {})
+                return url
+            except (OSError, RuntimeError, http.client.HTTPException):
                 pass
+            finally:
+                probe.close()
             if time.monotonic() > deadline:
                 raise RuntimeError("slotwise serve did not answer within 60 s")
             time.sleep(0.2)
@@ -347,6 +406,8 @@ class Harness:
                 item.__exit__(None, None, None)
             elif hasattr(item, "cleanup"):
                 item.cleanup()
+            else:
+                item.close()
         self._stack.clear()
 
 
@@ -392,8 +453,7 @@ class RunResult:
 def drive(edge: Edge, seed: int, visits: int, per_hour: float, swap: bool, amp: float) -> tuple[list[Visit], list[float]]:
     """Drive ``visits`` home page views through the proxy (``bandits_shoppers.simulate``, the twin's loop);
     returns them and the restart times."""
-    out = simulate(edge, seed, visits, per_hour, swap, amp, start=T0)
-    time.sleep(1.0)  # the last events reach the log
+    out = simulate(edge, seed, visits, per_hour, swap, amp, start=T0)  # events are in the log when answered
     return out, edge.restarts(edge.clock() + edge.clock.scale(2 * WINDOW_S))  # every window closed
 
 
@@ -441,6 +501,35 @@ def summary(results: list[RunResult]) -> Iterator[str]:
                f"| {min(shares):.1%} | {false} | {within} | {median} |")
 
 
+def plan(args: argparse.Namespace) -> list[tuple[Any, ...]]:
+    """The runs asked for, in order: ``run``'s arguments for each policy x rate x scenario x seed."""
+    out = []
+    for policy in args.policies.split(","):
+        for per_hour in (float(x) for x in args.rates.split(",")):
+            for scenario in args.scenarios.split(","):
+                for seed in range(args.first_seed, args.first_seed + args.seeds):
+                    # serve: arrivals (about 2/3 of the home page views) at --real-rate views a second
+                    speed = args.real_rate * 3600.0 / (1.5 * per_hour) if args.server == "serve" else 1.0
+                    out.append((policy, seed, args.visits, per_hour, scenario == "swap", args.amp, args.server, speed))
+    return out
+
+
+def _run(spec: tuple[Any, ...]) -> RunResult:
+    return run(*spec)
+
+
+def runs(specs: list[tuple[Any, ...]], jobs: int) -> Iterator[RunResult]:
+    """Each run's result, in the order of ``specs``; with ``jobs`` > 1 that many at a time, each in a
+    process of its own (and its servers in theirs): runs share nothing but the machine."""
+    if jobs == 1 or len(specs) == 1:
+        yield from map(_run, specs)
+        return
+    import multiprocessing
+
+    with ProcessPoolExecutor(min(jobs, len(specs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(_run, specs)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--policies", default="linucb", help="comma-separated: linucb, river-model, thompson, uniform")
@@ -456,22 +545,20 @@ def main(argv: list[str] | None = None) -> int:
                          "in-process: the same app on uvicorn with the bench's simulated clock")
     ap.add_argument("--real-rate", type=float, default=8.0,
                     help="serve: home page views per real second (sets the speed: rate / (traffic per second))")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="runs at a time, each in its own process (results printed in the order of the runs)")
     ap.add_argument("--out", help="also write the markdown here")
     args = ap.parse_args(argv)
     if args.amp is None:
         args.amp = 0.3 if args.server == "in-process" else 0.0
+    if args.jobs < 1:
+        ap.error("--jobs must be at least 1")
     started = time.perf_counter()
     results: list[RunResult] = []
     lines: list[str] = []
-    for policy in args.policies.split(","):
-        for per_hour in (float(x) for x in args.rates.split(",")):
-            for scenario in args.scenarios.split(","):
-                for seed in range(args.first_seed, args.first_seed + args.seeds):
-                    # serve: arrivals (about 2/3 of the home page views) at --real-rate views a second
-                    speed = args.real_rate * 3600.0 / (1.5 * per_hour) if args.server == "serve" else 1.0
-                    r = run(policy, seed, args.visits, per_hour, scenario == "swap", args.amp, args.server, speed)
-                    results.append(r)
-                    print(next(iter(list(describe([r]))[2:])), flush=True)
+    for r in runs(plan(args), args.jobs):
+        results.append(r)
+        print(next(iter(list(describe([r]))[2:])), flush=True)
     lines.append(f"`.venv/bin/python -m bench.bandits_http {' '.join(argv if argv is not None else sys.argv[1:])}` "
                  f"({args.visits:,} visits per run, +-{args.amp:.0%} daily swing, proxy: "
                  f"{'`slotwise serve` subprocess' if args.server == 'serve' else 'in-process, simulated clock'})\n")

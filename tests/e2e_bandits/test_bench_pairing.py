@@ -17,7 +17,7 @@ from conftest_paths import ROOT
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.bandits_http import Harness, drive  # noqa: E402
+from bench.bandits_http import T0, Harness, drive, runs  # noqa: E402
 from bench.bandits_twin import twin  # noqa: E402
 
 VISITS = 160
@@ -32,11 +32,28 @@ def test_the_twin_meets_the_http_runs_shoppers_at_the_same_times() -> None:
     # 20 arrivals an hour: shoppers come back within the run, clicks interleave with the views
     with Harness("linucb", server="in-process") as edge:
         http, _ = drive(edge, seed=5, visits=VISITS, per_hour=20, swap=True, amp=0.3)
+        log = edge.log()
     direct = twin("linucb", 5, VISITS, 20, swap=True, amp=0.3)
     assert edge.failed_open == 0
     assert stream(http) == stream(direct.visits)
     assert any(v.segment.endswith("/returning") for v in http)  # the loop's later draws are paired too
     assert sum(v.shown is not None for v in http) == VISITS
+    # the proxy (a process of its own) ran on the bench's simulated clock: each decision is stamped
+    # with the time its home page view was simulated at, not the machine's
+    decided = [r.ts for r in log if r.kind == "decision"]
+    assert decided == [v.at for v in http]
+    assert decided[0] > T0 and decided[-1] - decided[0] > 3600
+
+
+def test_parallel_runs_come_back_in_order_and_each_meets_its_own_shoppers() -> None:
+    """``--jobs 2``: runs in processes of their own, results in the order asked, the streams of their seeds."""
+    specs = [("linucb", seed, 30, 3000.0, scenario == "swap", 0.3, "in-process", 1.0)
+             for scenario in ("steady", "swap") for seed in (3, 4)]
+    parallel = list(runs(specs, jobs=2))
+    assert [(r.seed, r.swap) for r in parallel] == [(3, False), (4, False), (3, True), (4, True)]
+    for r, (_, seed, visits, rate, swap, amp, _, _) in zip(parallel, specs):
+        assert len(r.visits) == visits and all(v.shown is not None for v in r.visits)
+        assert stream(r.visits) == stream(twin("linucb", seed, visits, rate, swap=swap, amp=amp).visits)
 
 
 def test_the_stream_does_not_depend_on_what_the_policy_shows() -> None:

@@ -15,8 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from conftest_paths import ROOT
 
 if str(ROOT) not in sys.path:
@@ -56,7 +54,7 @@ def home_view(bench: BenchEdge, shopper: Shopper, browse: str | None) -> None:
 
 def test_the_logged_features_are_the_benchs_for_new_and_returning_shoppers(edge: Any) -> None:
     e = edge(RULES)
-    bench = BenchEdge(e.url, e.clock, httpx.Client(base_url=e.url, timeout=10), Path(e.settings.data))
+    bench = BenchEdge(e.url, e.clock, Path(e.settings.data))
     sessions = [  # (shopper, the category browsed first in each session)
         (Shopper(1, "mobile", "search"), [None, "bags", None]),
         (Shopper(2, "desktop", "social"), ["shoes", "shoes", "kids"]),
