@@ -430,3 +430,95 @@ def test_what_the_rules_doc_says_of_the_switch_is_what_the_code_does():
     assert "a variant's own stream needs ln(number of variants) nats more" in text
     memory = trained_memory(switch=linucb["recent_switch"].default)
     assert memory._threshold("a") == pytest.approx(memory.switch + math.log(2))  # two variants lead here
+
+
+# -- going back to the full memory ---------------------------------------------
+def switched_on(release: float) -> RecentMemory:
+    """A trained switch turned on by mobile visitors' leader falling to nothing."""
+    memory = trained_memory()
+    memory.release = release
+    for _ in range(400):
+        memory.observe("a", X["mobile"], 0.0, True)
+    assert memory.active
+    return memory
+
+
+def test_the_switch_holds_while_the_short_memory_still_ranks_the_full_memorys_leaders_lower():
+    """After a swap the full memory's predictions fall as it learns, so its leaders soon earn what it
+    predicts and the leaders' fall is refuted, while it still serves them: the switch holds until the
+    short memory no longer finds them short of its own leaders (``release``)."""
+    memory = switched_on(release=0.05)
+    for _ in range(3_000):  # the leaders earn what the full memory predicts: the fall is refuted
+        memory.compare(0.05, 0.02)  # but the short memory says its own leader earns 5%, theirs 2%
+        memory.observe("a", X["mobile"], float(_ % 20 == 0), True)
+    assert not any(s.on for s in memory.streams.values())  # every stream alone would have gone back
+    assert memory.active and memory.switches == 1
+    for _ in range(3_000):  # the full memory has learned: both lead with the same variant
+        memory.compare(0.05, 0.05)
+        memory.observe("a", X["mobile"], float(_ % 20 == 0), True)
+        if not memory.active:
+            break
+    assert not memory.active and memory.switches == 2
+    # once the share it remembers (GAP_HALF_LIFE) is under release: 0.6 x 2^(-t/500) < 0.05 at t ~ 1,800
+    assert 1_000 < _ < 2_500, _
+
+
+def test_without_release_the_switch_goes_back_once_the_fall_is_refuted():
+    """``recent_release: null``: the switch holds only on the leaders' fall (the behaviour before)."""
+    memory = switched_on(release=0.05)
+    memory.release = math.inf
+    for _ in range(3_000):
+        memory.compare(0.05, 0.02)
+        memory.observe("a", X["mobile"], float(_ % 20 == 0), True)
+        if not memory.active:
+            break
+    assert not memory.active and _ < 3_000
+
+
+def test_the_policy_feeds_the_two_memories_disagreement_only_while_it_decides_with_the_short_one():
+    policy = make_policy({"name": "linucb", "params": ONLY_MEMORY}, "click", seed=0)
+    rng = random.Random(4)
+    run(policy, rng, 600, swapped=False)
+    assert policy.recent.level == 0.0  # the full memory decides: nothing compared
+    policy.recent.streams[POOLED_KEY] = LeaderStream()
+    policy.recent.streams[POOLED_KEY].score, policy.recent.streams[POOLED_KEY].on = 1e6, True
+    policy.recent.active = True
+    run(policy, rng, 300, swapped=True, start=600)
+    assert policy.recent.level > 0.0 and policy.recent.lost >= 0.0
+    ctx = {"device=mobile": 1.0, "is_new": 1.0}
+    x = policy._vector(ctx)
+    short, full = policy._means(x, short=True), policy._means(x, short=False)
+    assert short.shape == full.shape == (2,) and not np.allclose(short, full)
+    off = make_policy({"name": "linucb", "params": {**ONLY_MEMORY, "recent_release": None}}, "click", seed=0)
+    run(off, random.Random(4), 600, swapped=False)
+    off.recent.active = True
+    off.recent.streams[POOLED_KEY] = LeaderStream()
+    off.recent.streams[POOLED_KEY].score, off.recent.streams[POOLED_KEY].on = 1e6, True
+    run(off, random.Random(5), 300, swapped=True, start=600)
+    assert off.recent.level == 0.0
+
+
+def test_the_visitors_of_a_leader_whose_fall_is_suspected_are_explored_more():
+    """``recent_explore``: the uniform share for the visitors a variant leads rises with its stream's
+    evidence of a fall (half way at the threshold), only for them, and the logged propensities are
+    the probabilities the decision had."""
+    params = {**ONLY_MEMORY, "recent_explore": 0.5}
+    policy = make_policy({"name": "linucb", "params": params}, "click", seed=0)
+    run(policy, random.Random(4), 2_000, swapped=False)
+    mobile, desktop = {"device=mobile": 1.0, "is_new": 1.0}, {"device=desktop": 1.0, "is_new": 1.0}
+    lead = {name: max(ARMS, key=lambda a, c=ctx: policy.probabilities(ARMS, c)[a])
+            for name, ctx in (("mobile", mobile), ("desktop", desktop))}
+    assert lead == {"mobile": "a", "desktop": "b"}
+    for stream in policy.recent.streams.values():
+        stream.score, stream.on = 0.0, False
+    assert policy.exploration(ARMS, mobile) == 0.05  # no evidence: epsilon exactly
+    policy.recent.streams["a"].score = policy.recent._threshold("a")  # mobile visitors' leader: at the threshold
+    assert policy.exploration(ARMS, mobile) == pytest.approx(0.05 + 0.45 * 0.5, abs=3e-3)
+    assert policy.exploration(ARMS, desktop) == pytest.approx(0.05, abs=1e-3)  # b's visitors: as before
+    assert min(policy.probabilities(ARMS, mobile).values()) == pytest.approx(0.275 / 2, abs=3e-3)
+    d = decide(policy, ARMS, mobile, random.Random(1))
+    assert d.propensity == policy.probabilities(ARMS, mobile)[d.arm]
+    snapshot = policy_from_state(json.loads(json.dumps(policy.state())), seed=0)
+    assert snapshot.probabilities(ARMS, mobile) == policy.probabilities(ARMS, mobile)
+    off = policy_from_state({**policy.state(), "params": {**policy.state()["params"], "recent_explore": None}})
+    assert off.exploration(ARMS, mobile) == pytest.approx(0.05, abs=1e-3)  # null: epsilon only
