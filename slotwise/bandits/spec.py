@@ -165,14 +165,6 @@ PARAMS: dict[str, dict[str, Param]] = {
         "recent_switch": Param("float", 4.0, "evidence (nats) that the leaders fell the short memory needs before "
                                "the policy decides with it (all leaders together; one variant's leads alone need "
                                "ln(number of variants) more); it goes back once the evidence is gone", lo=0, hi=100),
-        "recent_release": Param(
-            "float", 0.05, "once on, the short memory is kept while it finds that the full memory's leaders "
-            "would lose more than this share of its own leaders' reward (null: only while the leaders' fall "
-            "is supported)", lo=0, hi=1, nullable=True),
-        "recent_explore": Param(
-            "float", None, "the share of uniform exploration for the visitors of a leading variant whose fall "
-            "the switch's evidence points to: from `epsilon` towards this as the odds of the fall rise, half way at "
-            "the switch's threshold (null: `epsilon` only)", lo=0, hi=1, nullable=True),
         "recent_fall": Param("float", 0.4, "the fall the short memory's switch looks for: the leading "
                              "variants' rewards at this fraction of what the full memory predicts", lo=0.05, hi=0.95),
         **_CHANGE,

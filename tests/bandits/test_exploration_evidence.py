@@ -57,7 +57,7 @@ def test_evidence_counts_the_observations_of_a_context_seen_alone():
     for arm, n in (("a", 300), ("b", 50), ("c", 0)):
         for _ in range(n):
             policy.update(arm, 0.0, x)
-    _, widths, xx, _ = policy._estimates(ARMS, x)
+    _, widths, xx = policy._estimates(ARMS, x)
     assert policy.evidence(widths, xx) == pytest.approx(350.0)
 
 

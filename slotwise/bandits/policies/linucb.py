@@ -79,8 +79,7 @@ class LinUCB(Policy):
         self.recent: RecentMemory | None = None
         if self.params.get("recent_half_life") is not None:
             self.recent = RecentMemory(self.params["recent_half_life"], self.params["recent_window"],
-                                       self.params["recent_switch"], self.params["recent_fall"], self.settled,
-                                       self.params["recent_release"])
+                                       self.params["recent_switch"], self.params["recent_fall"], self.settled)
         self._recent_cache: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     @property
@@ -168,19 +167,17 @@ class LinUCB(Policy):
         return self._recent_cache[1]
 
     def _recent_active(self) -> bool:
-        """The short memory decides (for every visitor) while its switch is on."""
         if self.recent is None or not self.recent.active:
             return False
         self.recent.fit(len(self.arm_names), len(self.feature_names))
         return True
 
-    def _means(self, x: np.ndarray, short: bool) -> np.ndarray:
-        """Every arm's mean estimate for ``x`` in the full memory or the short one (no bonus)."""
-        if short:
-            inv, b, pull = self._recent_model()
-        else:
-            inv, b, pull = self._inverse(), self._b, self._shared_mean()
-        return np.einsum("kij,kj->ki", inv, b + pull[None, :]) @ x
+    def _model(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(A^-1, b)`` per arm of the memory decided with: the full one (cached) or the short one."""
+        if not self._recent_active():
+            return self._inverse(), self._b
+        inv, b, _ = self._recent_model()
+        return inv, b
 
     def _shared_pull(self, D: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``shared * beta`` of a memory's data (the all-arms ridge model)."""
@@ -201,15 +198,12 @@ class LinUCB(Policy):
         return self._inv
 
     # -- verbs -------------------------------------------------------------
-    def _estimates(self, arm_ids: Sequence[str], context: Features | None
-                   ) -> tuple[np.ndarray, np.ndarray, float, bool]:
+    def _estimates(self, arm_ids: Sequence[str], context: Features | None) -> tuple[np.ndarray, np.ndarray, float]:
         """Per arm the mean estimate ``theta'x`` and the width ``sqrt(x' A^-1 x)`` for ``context``,
-        in the memory decided with; the squared width of an arm with no data (``x' prior^-1 x``); and
-        whether that memory is the short one."""
+        in the memory decided with; and the squared width of an arm with no data (``x' prior^-1 x``)."""
         x = self._vector(context)
         precision = self._prior()[0]
-        short = self._recent_active()
-        pull = self._recent_model()[2] if short else self._shared_mean()
+        pull = self._shared_mean() if not self._recent_active() else self._recent_model()[2]
         xx = float(x @ (x / precision))  # x' A^-1 x of an arm with no data
         # an arm with no data: theta = pull / precision, A = diag(precision)
         means = np.full(len(arm_ids), float(pull @ (x / precision)))
@@ -217,17 +211,17 @@ class LinUCB(Policy):
         rows = [self._arm_row.get(a) for a in arm_ids]
         at = [i for i, r in enumerate(rows) if r is not None]
         if at and len(self.feature_names):
-            inv, data = self._recent_model()[:2] if short else (self._inverse(), self._b)
+            inv, data = self._model()
             known = [rows[i] for i in at]
             inv = inv[known]
             theta = np.einsum("kij,kj->ki", inv, data[known] + pull[None, :])
             means[at] = theta @ x
             widths[at] = np.sqrt(np.maximum(np.einsum("i,kij,j->k", x, inv, x), 0.0))
-        return means, widths, xx, short
+        return means, widths, xx
 
     def scores(self, arm_ids: Sequence[str], context: Features | None) -> list[float]:
         alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
-        means, widths, _, _ = self._estimates(arm_ids, context)
+        means, widths, _ = self._estimates(arm_ids, context)
         return [float(v) for v in means + alpha * widths]
 
     def evidence(self, widths: np.ndarray, xx: float) -> float:
@@ -239,34 +233,21 @@ class LinUCB(Policy):
 
     def exploration(self, arm_ids: Sequence[str], context: Features | None) -> float:
         """The share of uniform exploration for this visitor (``exploration.evidence_epsilon``)."""
-        means, widths, xx, short = self._estimates(arm_ids, context)
-        return self._epsilon(widths, xx, None if short else (arm_ids, means))
+        _, widths, xx = self._estimates(arm_ids, context)
+        return self._epsilon(widths, xx)
 
-    def _epsilon(self, widths: np.ndarray, xx: float,
-                 full: tuple[Sequence[str], np.ndarray] | None) -> float:
+    def _epsilon(self, widths: np.ndarray, xx: float) -> float:
         half = self.params["epsilon_evidence"]
-        epsilon = float(self.params["epsilon"])
-        if half is not None:
-            epsilon = evidence_epsilon(epsilon, float(self.params["epsilon_floor"]), self.evidence(widths, xx),
-                                       float(half))
-        return epsilon if full is None else self._suspicious(epsilon, *full)
-
-    def _suspicious(self, epsilon: float, arm_ids: Sequence[str], means: np.ndarray) -> float:
-        """While the full memory decides, the visitors it serves a variant whose leads the switch's
-        evidence says may have fallen are explored more: up to ``recent_explore`` as that evidence
-        reaches the switch (``RecentMemory.suspicion``). A swap whose old leader falls too little for
-        the switch is then found by the new best variant's own clicks."""
-        top = self.params.get("recent_explore")
-        if top is None or self.recent is None or not len(arm_ids) or top <= epsilon:
-            return epsilon
-        return epsilon + (float(top) - epsilon) * self.recent.suspicion(arm_ids[int(np.argmax(means))])
+        if half is None:
+            return float(self.params["epsilon"])
+        return evidence_epsilon(float(self.params["epsilon"]), float(self.params["epsilon_floor"]),
+                                self.evidence(widths, xx), float(half))
 
     def probabilities(self, arm_ids, context=None):
         alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
-        means, widths, xx, short = self._estimates(arm_ids, context)
+        means, widths, xx = self._estimates(arm_ids, context)
         scores = [float(v) for v in means + alpha * widths]
-        return mix_uniform(argmax_probabilities(arm_ids, scores),
-                           self._epsilon(widths, xx, None if short else (arm_ids, means)))
+        return mix_uniform(argmax_probabilities(arm_ids, scores), self._epsilon(widths, xx))
 
     def _watched(self) -> str:
         return "error"
@@ -276,9 +257,6 @@ class LinUCB(Policy):
         it before learning it), then change detection; then the settled model learns it (once, whoever
         read it), unless learning restarted."""
         x = self._vector(context)
-        if self.params["recent_release"] is not None and self._recent_active():
-            short = self._means(x, short=True)
-            self.recent.compare(float(short.max()), float(short[int(np.argmax(self._means(x, short=False)))]))
         if self.recent is not None:
             self.recent.observe(arm_id, x, float(value), self.binary, at)
         restarted = super()._on_settled(arm_id, value, at, context)

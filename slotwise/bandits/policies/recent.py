@@ -88,7 +88,6 @@ SPREAD_HALF_LIFE = 2000.0  # amounts: settled values over which the residuals' s
 CALIBRATION_HALF_LIFE = 5000.0  # leaders' settled values over which their usual ratio to the prediction is kept
 CALIBRATION_PRIOR = 10.0  # predicted reward at ratio 1 the calibration starts from
 POOLED_KEY = "*"  # the stream of all leaders together, among the per-variant ones (keyed by variant)
-GAP_HALF_LIFE = 500.0  # settled values over which the short memory's view of the full one's loss is kept
 _EPS = 1e-12
 
 
@@ -126,8 +125,7 @@ class LeaderStream:
 class RecentMemory:
     """LinUCB's data part (``D``, ``b`` per arm) discounted per decision, and when to decide with it."""
 
-    def __init__(self, half_life: float, window: float, switch: float, fall: float, full: SettledRidge,
-                 release: float | None = None) -> None:
+    def __init__(self, half_life: float, window: float, switch: float, fall: float, full: SettledRidge) -> None:
         self.discount = 0.5 ** (1.0 / float(half_life))
         self.forget = 0.5 ** (1.0 / float(window)) if window else 1.0
         self.forget_spread = 0.5 ** (1.0 / SPREAD_HALF_LIFE)
@@ -155,12 +153,6 @@ class RecentMemory:
         self.today = np.zeros((STRATA, 2))
         self.past = np.zeros((STRATA, 2))
         self.shape = np.ones(STRATA)
-        # once on, the switch also holds while the short memory still finds the full one's leaders
-        # worse than its own (``release``: the share of its leaders' reward it says they would lose)
-        self.release = math.inf if release is None else float(release)
-        self.keep_gap = 0.5 ** (1.0 / GAP_HALF_LIFE)
-        self.lost = 0.0  # discounted: the short memory's best mean less its mean of the full memory's leader
-        self.level = 0.0  # discounted: the short memory's best mean
 
     @property
     def score(self) -> float:
@@ -201,7 +193,6 @@ class RecentMemory:
         self.b[:] = 0.0
         self.streams, self.active = {}, False
         self.spread = self.weight = 0.0
-        self.lost = self.level = 0.0
 
     # -- which memory to decide with -------------------------------------------
     def observe(self, arm: str, x: np.ndarray, value: float, binary: bool, at: float | None = None) -> None:
@@ -226,36 +217,8 @@ class RecentMemory:
             self.spread = self.spread * self.forget_spread + residual * residual
             self.weight = self.weight * self.forget_spread + 1.0
         was = self.active
-        self.active = any(s.on for s in self.streams.values()) or (was and self.disagrees())
-        if self.active and not was:
-            self.lost = self.level = 0.0  # the two memories' disagreement is measured afresh
+        self.active = any(s.on for s in self.streams.values())
         self.switches += was != self.active
-
-    def suspicion(self, arm: str) -> float:
-        """How far the evidence that ``arm``'s leads fell has gone towards the switch, as a probability:
-        the CUSUM's likelihood ratio ``e^score`` less the 1 of no evidence, against prior odds of
-        e^-threshold: ``(e^s - 1) / (e^s - 1 + e^threshold)`` (0 with no evidence, ~0.5 at the
-        threshold, ~0.02 four nats under it); the larger of the variant's own stream and all leaders'."""
-        out = 0.0
-        for key in (arm, POOLED_KEY):
-            stream = self.streams.get(key)
-            if stream is not None and stream.score > 0.0:
-                ratio = math.expm1(min(stream.score, 200.0))
-                out = max(out, ratio / (ratio + math.exp(self._threshold(key))))
-        return out
-
-    def compare(self, best: float, leaders: float) -> None:
-        """While the short memory decides, per settled value: its estimate for that visitor of its own
-        leader (``best``) and of the full memory's leader (``leaders``; the same if they agree)."""
-        self.lost = self.lost * self.keep_gap + max(best - leaders, 0.0)
-        self.level = self.level * self.keep_gap + abs(best)
-
-    def disagrees(self) -> bool:
-        """The short memory still finds the full memory's leaders short of its own by more than
-        ``release`` of their reward: after a swap the full memory's predictions fall as it learns, so
-        its leaders stop looking short of them well before it ranks the new best first; going back
-        then hands the traffic back to the old winners."""
-        return self.level > 0.0 and self.lost > self.release * self.level
 
     def _threshold(self, key: str) -> float:
         """Nats a stream needs to turn on: ``switch`` for all leaders together; a variant's own stream
@@ -316,14 +279,12 @@ class RecentMemory:
         return {"D": self.D.tolist(), "b": self.b.tolist(), "active": self.active, "switches": self.switches,
                 "streams": {key: stream.state() for key, stream in self.streams.items()},
                 "spread": self.spread, "weight": self.weight,
-                "day": self.day, "today": self.today.tolist(), "past": self.past.tolist(),
-                "lost": self.lost, "level": self.level}
+                "day": self.day, "today": self.today.tolist(), "past": self.past.tolist()}
 
     def load(self, state: Mapping[str, Any] | None, k: int, d: int) -> None:
         self.D, self.b = np.zeros((k, d, d)), np.zeros((k, d))
         self.streams, self.active, self.switches = {}, False, 0
         self.spread = self.weight = 0.0
-        self.lost = self.level = 0.0
         self.day, self.shape = None, np.ones(STRATA)
         self.today, self.past = np.zeros((STRATA, 2)), np.zeros((STRATA, 2))
         if not state:
@@ -337,7 +298,6 @@ class RecentMemory:
         self.switches = int(state.get("switches", 0))
         self.spread = float(state.get("spread", 0.0))
         self.weight = float(state.get("weight", 0.0))
-        self.lost, self.level = float(state.get("lost", 0.0)), float(state.get("level", 0.0))
         day = state.get("day")
         self.day = None if day is None else int(day)
         for name in ("today", "past"):
