@@ -430,3 +430,61 @@ def test_what_the_rules_doc_says_of_the_switch_is_what_the_code_does():
     assert "a variant's own stream needs ln(number of variants) nats more" in text
     memory = trained_memory(switch=linucb["recent_switch"].default)
     assert memory._threshold("a") == pytest.approx(memory.switch + math.log(2))  # two variants lead here
+
+
+# -- the reference while the switch is on ---------------------------------------
+def learn_fall(memory: RecentMemory, rng: random.Random, n: int, rate: float) -> list[bool]:
+    """``n`` settled values of mobile visitors' leader (a) at ``rate``, each weighed by the switch and
+    then learned by the full memory (as the policy does); whether the switch is on after each."""
+    active = []
+    for _ in range(n):
+        value = float(rng.random() < rate)
+        memory.observe("a", X["mobile"], value, True)
+        memory.full.learn("a", X["mobile"], value)
+        active.append(memory.active)
+    return active
+
+
+def test_while_on_the_switch_weighs_the_leaders_against_the_full_memory_of_before_the_fall():
+    """After a swap the full memory learns the leaders' new rates, so against it they soon earn what it
+    predicts and the fall is refuted while it still serves them. Against the full memory as it was when
+    the switch turned on they keep falling short: the switch holds."""
+    frozen, moving = trained_memory(), trained_memory()
+    moving.frozen_reference = lambda: None  # the reference follows the full memory (before)
+    for memory in (frozen, moving):
+        learn_fall(memory, random.Random(23), 600, 0.0)
+        assert memory.active
+    assert frozen.frozen is not None and moving.frozen is None
+    on = {name: learn_fall(memory, random.Random(29), 6_000, 0.025)
+          for name, memory in (("frozen", frozen), ("moving", moving))}
+    # the full memory has learned the fall; the reference is what it predicted when the switch turned on
+    assert frozen.full.predict("a", X["mobile"]) < 0.85 * frozen.frozen.predict("a", X["mobile"])
+    assert all(on["frozen"]) and frozen.switches == 1
+    assert not all(on["moving"]), sum(on["moving"])
+
+
+def test_a_false_switch_goes_back_and_drops_its_reference():
+    """Leaders that earn what the full memory of before predicts again: the switch goes back, and the
+    frozen copy goes with it."""
+    memory = trained_memory()
+    rng = random.Random(31)
+    learn_fall(memory, rng, 400, 0.0)
+    assert memory.active and memory.frozen is not None
+    active = learn_fall(memory, rng, 6_000, 0.05)
+    assert not active[-1] and memory.frozen is None and memory.switches == 2
+
+
+def test_the_frozen_reference_round_trips_through_json():
+    memory = trained_memory()
+    learn_fall(memory, random.Random(37), 400, 0.0)
+    assert memory.frozen is not None
+    twin = RecentMemory(1_500.0, None, 4.0, 0.4, memory.full)
+    twin.load(json.loads(json.dumps(memory.state())), 0, 0)
+    assert twin.frozen is not None and twin.state() == memory.state()
+    assert twin.frozen.predict("a", X["mobile"]) == memory.frozen.predict("a", X["mobile"])
+    rng_a, rng_b = random.Random(41), random.Random(41)
+    for _ in range(300):
+        va, vb = float(rng_a.random() < 0.03), float(rng_b.random() < 0.03)
+        memory.observe("a", X["mobile"], va, True)
+        twin.observe("a", X["mobile"], vb, True)
+        assert twin.score == memory.score and twin.active == memory.active
