@@ -24,13 +24,7 @@ as deep in log terms (``sqrt(recent_fall)``), is back at 0: a swap's leaders
 earn 50–75% of the prediction, and the deep fall that finds it soon is
 refuted by a handful of clicks, the shallow one is not. Switching throws
 nothing away and is undone when the evidence turns, so it can act on fewer
-nats than a restart needs (~11). While the switch is on, the reference is
-the full memory as it was when the switch turned on (``frozen``), not the
-full memory as it keeps learning: after a swap its predictions fall towards
-the new rates, so the old leaders soon earn what it predicts and the hold
-was refuted while it still served them (in the bench's missed swap runs the
-switch went back after ~2,000 decisions and the old winners took the
-traffic back).
+nats than a restart needs (~11).
 
 **One stream per leading variant, and all leaders together.** A swap's fall is
 deepest in some segments (in the bench's store: new mobile visitors' leader to
@@ -159,9 +153,6 @@ class RecentMemory:
         self.today = np.zeros((STRATA, 2))
         self.past = np.zeros((STRATA, 2))
         self.shape = np.ones(STRATA)
-        # while the switch is on: the full memory as it was when it turned on, the reference its
-        # streams weigh the leaders' values against (``frozen_reference``)
-        self.frozen: SettledRidge | None = None
 
     @property
     def score(self) -> float:
@@ -202,7 +193,6 @@ class RecentMemory:
         self.b[:] = 0.0
         self.streams, self.active = {}, False
         self.spread = self.weight = 0.0
-        self.frozen = None
 
     # -- which memory to decide with -------------------------------------------
     def observe(self, arm: str, x: np.ndarray, value: float, binary: bool, at: float | None = None) -> None:
@@ -214,8 +204,8 @@ class RecentMemory:
         self._new_day(at)
         hour = stratum(at)
         raw = self.full.predict(arm, x)
+        predicted = raw * self.shape[hour]
         self.today[hour] += (value, raw)
-        predicted = (raw if self.frozen is None else self.frozen.predict(arm, x)) * self.shape[hour]
         for key in (arm, POOLED_KEY):
             stream = self.streams.get(key)
             if stream is None:
@@ -229,20 +219,6 @@ class RecentMemory:
         was = self.active
         self.active = any(s.on for s in self.streams.values())
         self.switches += was != self.active
-        if self.active != was:
-            self.frozen = self.frozen_reference() if self.active else None
-
-    def frozen_reference(self) -> SettledRidge:
-        """A copy of the full memory as it is now. While the switch is on, the leaders' values are
-        weighed against it rather than against the full memory, which keeps learning: after a swap
-        the full memory's predictions fall towards the new rates as it learns them, so its leaders
-        soon earn what it predicts and the fall is refuted while it still ranks the old winners
-        first; against the memory of before the fall they keep falling short until the full memory
-        leads with other variants (whose values then beat their old predictions), or the leaders
-        earn again what they did (a false switch)."""
-        frozen = SettledRidge(self.full.ridge, self.full.shared, self.full.discount)
-        frozen.load(self.full.state())
-        return frozen
 
     def _threshold(self, key: str) -> float:
         """Nats a stream needs to turn on: ``switch`` for all leaders together; a variant's own stream
@@ -303,8 +279,7 @@ class RecentMemory:
         return {"D": self.D.tolist(), "b": self.b.tolist(), "active": self.active, "switches": self.switches,
                 "streams": {key: stream.state() for key, stream in self.streams.items()},
                 "spread": self.spread, "weight": self.weight,
-                "day": self.day, "today": self.today.tolist(), "past": self.past.tolist(),
-                "frozen": None if self.frozen is None else self.frozen.state()}
+                "day": self.day, "today": self.today.tolist(), "past": self.past.tolist()}
 
     def load(self, state: Mapping[str, Any] | None, k: int, d: int) -> None:
         self.D, self.b = np.zeros((k, d, d)), np.zeros((k, d))
@@ -312,12 +287,8 @@ class RecentMemory:
         self.spread = self.weight = 0.0
         self.day, self.shape = None, np.ones(STRATA)
         self.today, self.past = np.zeros((STRATA, 2)), np.zeros((STRATA, 2))
-        self.frozen = None
         if not state:
             return
-        if state.get("frozen") is not None:
-            self.frozen = SettledRidge(self.full.ridge, self.full.shared, self.full.discount)
-            self.frozen.load(state["frozen"])
         D = np.array(state.get("D", []), dtype=float)
         b = np.array(state.get("b", []), dtype=float)
         if D.shape == (k, d, d) and b.shape == (k, d):
