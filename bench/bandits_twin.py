@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -128,6 +129,42 @@ def twin(spec: Any, seed: int, visits: int, per_hour: float, swap: bool = False,
     return TwinRun(spec, seed, per_hour, scale, swap, out, shop.restarts, list(shop.policy.changes), shop.switched)
 
 
+class Trace:
+    """A per-seed trace (``--trace``): from ``before`` decisions ahead of the swap on, per block of ``block``
+    decisions, how each segment's traffic splits over the variants, and the short memory's switch at the
+    block's start (each stream's evidence and hold in nats, on or off, calibration). What issue 11's
+    passes read to see why a swap run does not come back."""
+
+    def __init__(self, visits: int, block: int = 500, before: int = 1000) -> None:
+        self.start, self.block = visits // 2 - before, block
+        self.shown: dict[int, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+        self.switch: dict[int, str] = {}
+        self.half = visits // 2
+
+    def __call__(self, view: int, learner: Learner, shopper: Shopper, arm: str) -> None:
+        if view < self.start:
+            return
+        block = (view - self.half) // self.block
+        self.shown[block][f"{shopper.device}/{'returning' if shopper.visits > 1 else 'new'}"][arm] += 1
+        recent = getattr(learner.policies["hero"], "recent", None)
+        if recent is not None and block not in self.switch:
+            self.switch[block] = ("on " if recent.active else "off ") + " ".join(
+                f"{key}:{s.score:.1f}/{s.hold:.1f}{'*' if s.on else ''}@{s.calibration():.2f}"
+                for key, s in sorted(recent.streams.items()))
+
+    def lines(self) -> list[str]:
+        segments = sorted({seg for shown in self.shown.values() for seg in shown})
+        out = [f"  block (after swap) | {' | '.join(segments)} (% {'/'.join(ARMS)}) | switch: stream evidence/hold"]
+        for block in sorted(self.shown):
+            cells = []
+            for seg in segments:
+                counts = self.shown[block][seg]
+                n = sum(counts.values())
+                cells.append("/".join(f"{100 * counts[a] // n}" for a in ARMS) + f" n{n}" if n else "-")
+            out.append(f"  {block * self.block:+6d} | {' | '.join(cells)} | {self.switch.get(block, '')}")
+        return out
+
+
 SWEEP = [
     {"name": "linucb", "params": {"alpha": a, "epsilon": e}} for a in (0.1, 0.2, 0.3, 0.5) for e in (0.0, 0.05)
 ]
@@ -165,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scales", default="0.25,1", help="click-rate multipliers (0.25: ~0.5-1.5%% rates)")
     ap.add_argument("--swap", action="store_true")
     ap.add_argument("--grid", default="", help="alpha:epsilon pairs for --sweep, e.g. 0.1:0,0.3:0.05")
+    ap.add_argument("--trace", action="store_true", help="per seed: segments' variants and the switch, per 500 "
+                    "decisions from 1,000 before the swap (Trace)")
     ap.add_argument("--params", default="", help="the policy's params over its defaults, e.g. epsilon_evidence=null")
     args = ap.parse_args(argv)
     policy: Any = args.policy
@@ -182,13 +221,16 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             for rate in rates:
                 for scale in scales:
-                    r = twin(policy, seed, args.visits, rate, args.swap, scale=scale)
+                    trace = Trace(args.visits) if args.trace else None
+                    r = twin(policy, seed, args.visits, rate, args.swap, scale=scale, watch=trace)
                     back = r.back_at() if args.swap else None
                     print(f"seed {seed} rate {rate:,.0f} scale {scale}: {r.share():.1%} (halves {r.share(0, args.visits // 2):.1%}"
                           f" / {r.share(args.visits // 2):.1%}), wrong segments {r.wrong_segments}, restarts "
                           f"{r.restarts} {[(c['arm'], round(c['before'], 4), round(c['after'], 4)) for c in r.changes]}"
                           + f", short memory on at {r.switched}"
                           + (f", back at 80% after {back}" if args.swap else ""), flush=True)
+                    if trace is not None:
+                        print("\n".join(trace.lines()), flush=True)
     print(f"_total {time.perf_counter() - started:.0f} s_")
     return 0
 
