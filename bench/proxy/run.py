@@ -141,15 +141,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(port: int, timeout: float = 30.0) -> None:
+def wait_port(port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None,
+              stderr: Path | None = None) -> None:
+    """Until something accepts on ``port``; with ``proc``, stop early if it exits, and say why (its ``stderr``)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (proc is None or proc.poll() is None):
         try:
             socket.create_connection(("127.0.0.1", port), 0.2).close()
             return
         except OSError:
             time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
+    why = f"nothing listens on {port}"
+    if proc is not None:
+        why += f" (server exited with {proc.returncode})" if proc.poll() is not None else f" after {timeout:g} s"
+    if stderr is not None and stderr.exists():
+        why += "; its stderr ends:\n" + "\n".join(stderr.read_text(errors="replace").splitlines()[-20:])
+    raise SystemExit(why)
 
 
 def _ms(value: str, unit: str) -> float:
@@ -274,9 +281,12 @@ def serve(case: Case, upstream: str, port: int, data: Path, args: argparse.Names
         command += ["--rules", str(case.rules)]
     path = f"{path_first}:{ROOT}" if path_first is not None else str(ROOT)
     env = {**os.environ, **(env_extra or {}), "PYTHONPATH": path}
-    proc = subprocess.Popen(command, env=env, cwd=ROOT, stderr=None if args.verbose else subprocess.DEVNULL,
-                            start_new_session=True)
-    wait_port(port)
+    data.mkdir(parents=True, exist_ok=True)
+    stderr = None if args.verbose else data / "serve.stderr"  # kept quiet, but shown if the start fails
+    with open(os.devnull if stderr is None else stderr, "wb") as sink:
+        proc = subprocess.Popen(command, env=env, cwd=ROOT, stderr=None if stderr is None else sink,
+                                start_new_session=True)
+    wait_port(port, proc=proc, stderr=stderr)
     return proc
 
 

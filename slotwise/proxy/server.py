@@ -28,6 +28,7 @@ from slotwise.logsetup import dict_config
 
 from slotwise.proxy.config import Settings
 from slotwise.proxy.operations.orphans import mark_master
+from slotwise.proxy.operations.worker_signals import reset_in_forked_workers
 
 FACTORY = "slotwise.proxy.app:create_app_from_env"
 MALLOC_THRESHOLD = 256 * 1024 * 1024
@@ -94,6 +95,8 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
         return
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
+
+    reset_in_forked_workers()  # a SIGTERM while a worker starts must not be swallowed (worker_signals)
 
     tls: dict[str, object] = {}
     if settings.tls_cert:
