@@ -2,6 +2,7 @@
 
     python -m bench.proxy.breakdown [--requests 1000] [--visitors 64] [--rules bench/proxy/rules-4-slots.yaml]
         [--path /p/p7] [--store sqlite|redis://...] [--cprofile FILE.prof]
+        [--cache-control "public, max-age=600"] [--tree DIR]
 
 The real app (``create_app`` + the real personalizer and store) runs in this
 process in front of a real origin on 127.0.0.1 (``bench.proxy.origin``, a
@@ -19,6 +20,13 @@ off the request path (the profile writer's thread CPU), shown for
 completeness: it costs CPU, not latency. The
 personalization budget is raised (``--budget-ms``) so that every page goes
 the whole way even on a loaded machine.
+
+``--cache-control`` is the origin's header: ``"public, max-age=600"`` makes
+the page cacheable, so every timed page is served from the upstream HTML
+cache (``HTML cache`` is its lookup and the stored page's copy for the
+visitor; ``forward`` then has no upstream fetch). ``--tree DIR`` measures
+another checkout's ``slotwise`` with this bench (a step whose function that
+tree lacks is not wrapped), for before/after runs side by side.
 
 Sequential requests make the attribution exact; the throughput under load is
 ``bench.proxy.run``'s job.
@@ -46,8 +54,8 @@ from .run import free_port, visitor_events, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
-STEPS = ["forward", "decode", "identity", "page read", "profile read", "profile write", "catalog", "capture",
-         "decide", "recommendations", "render", "splice", "inject", "re-encode", "log", "personalizer other"]
+STEPS = ["forward", "HTML cache", "decode", "identity", "page read", "slots", "profile read", "profile write", "catalog",
+         "capture", "decide", "recommendations", "render", "splice", "inject", "re-encode", "log", "personalizer other"]
 
 
 class Clock:
@@ -121,7 +129,7 @@ class Clock:
 def instrument(clock: Clock, app: Any) -> None:
     """Wraps the functions each step is made of (module globals are looked up at call time)."""
     from slotwise.html import rewrite as rewrite_module  # noqa: F401 — the module behind personalize.rewrite
-    from slotwise.proxy.forwarding import encoding, forward_html
+    from slotwise.proxy.forwarding import encoding, forward_cached, forward_html, html_cache
     from slotwise.proxy.personalization import pageviews, personalize
     from slotwise.rules import ruleset
     from slotwise.store.sqlite import profiles as sqlite_profiles
@@ -137,6 +145,10 @@ def instrument(clock: Clock, app: Any) -> None:
     clock.patch("re-encode", encoding.Encoder, "finish")
     cls = personalizer  # on the instance: its class- and static methods stay callable as they are
     clock.patch("identity", cls, "on_request")
+    clock.patch("HTML cache", forward_cached.CachedPages, "eligible")
+    clock.patch("HTML cache", html_cache.HtmlCache, "lookup")
+    clock.patch("HTML cache", html_cache.CachedPage, "for_visitor")
+    clock.patch("slots", cls, "_slots")
     clock.patch("page read", cls, "_bounded_read")
     clock.patch("page read", personalize, "page_facts")
     clock.patch("page read", personalize, "request_facts")
@@ -187,7 +199,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from slotwise.proxy.personalization.personalize import build_personalizer
 
     origin = free_port()
-    upstream = subprocess.Popen([sys.executable, "-m", "bench.proxy.origin", str(origin), "--page-kb", str(args.page_kb)],
+    upstream = subprocess.Popen([sys.executable, "-m", "bench.proxy.origin", str(origin), "--page-kb", str(args.page_kb),
+                                 "--cache-control", args.cache_control],
                                 cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         wait_port(origin)
@@ -247,7 +260,8 @@ def table(result: dict[str, Any], args: argparse.Namespace) -> str:
     cpu = {step: result["step_cpu"].get(step, 0.0) * 1000 / n for step in STEPS}
     total = result["wall"] * 1000 / n
     lines = [
-        f"`python -m bench.proxy.breakdown --requests {n} --path {args.path} --store {args.store or 'sqlite'}`, "
+        f"`python -m bench.proxy.breakdown --requests {n} --path {args.path} --store {args.store or 'sqlite'} "
+        f"--cache-control {args.cache_control!r} --tree {args.tree}`, "
         f"load average before {args.load_before}, after {os.getloadavg()[0]:.2f}",
         "",
         f"slots applied: `{result['applied']}`; pages not personalized: {result['failed']}; "
@@ -280,8 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-ms", type=float, default=10_000.0,
                         help="personalization budget (high by default: this bench attributes time, it does not test latency)")
     parser.add_argument("--cprofile", help="also write a cProfile of the timed requests to this file")
+    parser.add_argument("--cache-control", default="no-store",
+                        help='the origin\'s Cache-Control ("public, max-age=600": every timed page from the HTML cache)')
+    parser.add_argument("--tree", default=str(ROOT), help="the checkout whose slotwise is measured (default: this one)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(Path(args.tree).resolve()))
     args.load_before = f"{os.getloadavg()[0]:.2f}"
     result = asyncio.run(run(args))
     print(table(result, args))
