@@ -14,18 +14,9 @@ RULES = """
 slots:
   - {id: home, pages: "/", selector: p, action: remove}
   - {id: products, pages: "/p/*", selector: p, action: remove}
-  - id: newsletter
-    pages: {path: "/**", query: {utm_source: newsletter}}
-    selector: p
-    action: remove
-  - id: german
-    pages: {path: "/**", headers: {Accept-Language: "de*"}}
-    selector: p
-    action: remove
-  - id: app
-    pages: {path: "/p/*", headers: {X-App: present}}
-    selector: p
-    action: remove
+  - {id: newsletter, pages: {path: "/**", query: {utm_source: newsletter}}, selector: p, action: remove}
+  - {id: german, pages: {path: "/**", headers: {Accept-Language: "de*"}}, selector: p, action: remove}
+  - {id: app, pages: {path: "/p/*", headers: {X-App: present}}, selector: p, action: remove}
 """
 
 _paths = st.sampled_from(["/", "/p/1", "/p/2", "/c/x", "/p/1/reviews"])
