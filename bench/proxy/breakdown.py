@@ -2,7 +2,7 @@
 
     python -m bench.proxy.breakdown [--requests 1000] [--visitors 64] [--rules bench/proxy/rules-4-slots.yaml]
         [--path /p/p7] [--store sqlite|redis://...] [--cprofile FILE.prof]
-        [--cache-control "public, max-age=600"] [--tree DIR]
+        [--cache-control "public, max-age=600"] [--tree DIR] [--concurrency 16 --rounds 3]
 
 The real app (``create_app`` + the real personalizer and store) runs in this
 process in front of a real origin on 127.0.0.1 (``bench.proxy.origin``, a
@@ -27,6 +27,11 @@ cache (``HTML cache`` is its lookup and the stored page's copy for the
 visitor; ``forward`` then has no upstream fetch). ``--tree DIR`` measures
 another checkout's ``slotwise`` with this bench (a step whose function that
 tree lacks is not wrapped), for before/after runs side by side.
+
+``--concurrency N`` drops the steps and gives only the process's CPU per page,
+round by round, with N pages at a time driven straight through the app's
+ASGI interface (no HTTP client, the heap frozen as a served worker's): the
+in-process figure for before/after runs of ``--tree``s, interleaved.
 
 Sequential requests make the attribution exact; the throughput under load is
 ``bench.proxy.run``'s job.
@@ -219,6 +224,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 applied = first.headers.get("server-timing", "none")
                 for i in range(50):  # warm: rules compiled, caches filled
                     await client.get(args.path, headers={"cookie": f"sw_vid={cookies[i % len(cookies)]}"})
+                if args.concurrency > 1:
+                    rounds = await concurrent_rounds(app, args, cookies)
+                    await app.shutdown()
+                    return {"rounds": rounds, "applied": applied}
                 clock = Clock()
                 instrument(clock, app)
                 profiler = cProfile.Profile() if args.cprofile else None
@@ -252,6 +261,59 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         upstream.wait(10)
     return {"spent": dict(clock.spent), "step_cpu": dict(clock.cpu), "wall": wall, "cpu": cpu, "requests": args.requests, "applied": applied,
             "failed": failed, "streamed": streamed, "background": dict(clock.background), "writer": writer() if callable(writer) else None}
+
+
+async def concurrent_rounds(app: Any, args: argparse.Namespace, cookies: list[str]) -> list[float]:
+    """``--concurrency N``: CPU of this process (every thread) per page, round by round, with N pages at
+    a time through the app's ASGI interface (no HTTP client: its CPU is not counted), the heap frozen
+    as a served worker's is. No steps: pages overlap."""
+    import gc
+
+    headers = [(b"host", b"127.0.0.1"), (b"user-agent", UA.encode()), (b"accept", b"text/html"),
+               (b"accept-encoding", b"gzip, deflate, br"), (b"accept-language", b"en-US,en;q=0.9")]
+
+    async def one(i: int) -> None:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                 "scheme": "http", "path": args.path, "raw_path": args.path.encode(), "query_string": b"",
+                 "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080),
+                 "headers": [*headers, (b"cookie", f"sw_vid={cookies[i % len(cookies)]}".encode())]}
+        gone: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        asked = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal asked
+            if not asked:
+                asked = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return await gone  # the visitor stays until the page is sent
+
+        async def send(message: dict[str, Any]) -> None:
+            return None
+
+        await app(scope, receive, send)
+        gone.cancel()
+
+    async def pages(start: int) -> None:
+        numbers = iter(range(start, start + args.requests))
+
+        async def worker() -> None:
+            for i in numbers:
+                await one(i)
+
+        await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+
+    await pages(0)  # warm, then freeze the start-up heap like a served worker (``operations.heap``)
+    await app.personalizer.store.flush()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000)
+    rounds = []
+    for r in range(args.rounds):
+        cpu = time.process_time()
+        await pages((r + 1) * args.requests)
+        await app.personalizer.store.flush()  # the writer's work for these pages is part of their cost
+        rounds.append((time.process_time() - cpu) * 1e6 / args.requests)
+    return rounds
 
 
 def table(result: dict[str, Any], args: argparse.Namespace) -> str:
@@ -297,11 +359,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-control", default="no-store",
                         help='the origin\'s Cache-Control ("public, max-age=600": every timed page from the HTML cache)')
     parser.add_argument("--tree", default=str(ROOT), help="the checkout whose slotwise is measured (default: this one)")
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="over 1: no steps, only CPU per page with this many pages at a time, --rounds times")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(Path(args.tree).resolve()))
     args.load_before = f"{os.getloadavg()[0]:.2f}"
     result = asyncio.run(run(args))
+    if "rounds" in result:
+        print(f"`python -m bench.proxy.breakdown --concurrency {args.concurrency} --requests {args.requests} "
+              f"--rounds {args.rounds} --cache-control {args.cache_control!r} --tree {args.tree}`: CPU µs per page "
+              f"(all threads) by round: {' '.join(f'{r:.0f}' for r in result['rounds'])}; slots applied: "
+              f"`{result['applied']}`; load average {args.load_before} → {os.getloadavg()[0]:.2f}")
+        return 0
     print(table(result, args))
     return 0
 
