@@ -269,29 +269,13 @@ async def concurrent_rounds(app: Any, args: argparse.Namespace, cookies: list[st
     as a served worker's is. No steps: pages overlap."""
     import gc
 
+    from .forward_cpu import via_app
+
     headers = [(b"host", b"127.0.0.1"), (b"user-agent", UA.encode()), (b"accept", b"text/html"),
                (b"accept-encoding", b"gzip, deflate, br"), (b"accept-language", b"en-US,en;q=0.9")]
 
     async def one(i: int) -> None:
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-                 "scheme": "http", "path": args.path, "raw_path": args.path.encode(), "query_string": b"",
-                 "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080),
-                 "headers": [*headers, (b"cookie", f"sw_vid={cookies[i % len(cookies)]}".encode())]}
-        gone: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        asked = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal asked
-            if not asked:
-                asked = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            return await gone  # the visitor stays until the page is sent
-
-        async def send(message: dict[str, Any]) -> None:
-            return None
-
-        await app(scope, receive, send)
-        gone.cancel()
+        await via_app(app, args.path, [*headers, (b"cookie", f"sw_vid={cookies[i % len(cookies)]}".encode())])
 
     async def pages(start: int) -> None:
         numbers = iter(range(start, start + args.requests))
