@@ -2,6 +2,7 @@
 
     python -m bench.proxy.breakdown [--requests 1000] [--visitors 64] [--rules bench/proxy/rules-4-slots.yaml]
         [--path /p/p7] [--store sqlite|redis://...] [--cprofile FILE.prof]
+        [--cache-control "public, max-age=600"] [--tree DIR] [--concurrency 16 --rounds 3]
 
 The real app (``create_app`` + the real personalizer and store) runs in this
 process in front of a real origin on 127.0.0.1 (``bench.proxy.origin``, a
@@ -19,6 +20,18 @@ off the request path (the profile writer's thread CPU), shown for
 completeness: it costs CPU, not latency. The
 personalization budget is raised (``--budget-ms``) so that every page goes
 the whole way even on a loaded machine.
+
+``--cache-control`` is the origin's header: ``"public, max-age=600"`` makes
+the page cacheable, so every timed page is served from the upstream HTML
+cache (``HTML cache`` is its lookup and the stored page's copy for the
+visitor; ``forward`` then has no upstream fetch). ``--tree DIR`` measures
+another checkout's ``slotwise`` with this bench (a step whose function that
+tree lacks is not wrapped), for before/after runs side by side.
+
+``--concurrency N`` drops the steps and gives only the process's CPU per page,
+round by round, with N pages at a time driven straight through the app's
+ASGI interface (no HTTP client, the heap frozen as a served worker's): the
+in-process figure for before/after runs of ``--tree``s, interleaved.
 
 Sequential requests make the attribution exact; the throughput under load is
 ``bench.proxy.run``'s job.
@@ -46,8 +59,8 @@ from .run import free_port, visitor_events, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
-STEPS = ["forward", "decode", "identity", "page read", "profile read", "profile write", "catalog", "capture",
-         "decide", "recommendations", "render", "splice", "inject", "re-encode", "log", "personalizer other"]
+STEPS = ["forward", "HTML cache", "decode", "identity", "page read", "slots", "profile read", "profile write", "catalog",
+         "capture", "decide", "recommendations", "render", "splice", "inject", "re-encode", "log", "personalizer other"]
 
 
 class Clock:
@@ -121,7 +134,7 @@ class Clock:
 def instrument(clock: Clock, app: Any) -> None:
     """Wraps the functions each step is made of (module globals are looked up at call time)."""
     from slotwise.html import rewrite as rewrite_module  # noqa: F401 — the module behind personalize.rewrite
-    from slotwise.proxy.forwarding import encoding, forward_html
+    from slotwise.proxy.forwarding import encoding, forward_cached, forward_html, html_cache
     from slotwise.proxy.personalization import pageviews, personalize
     from slotwise.rules import ruleset
     from slotwise.store.sqlite import profiles as sqlite_profiles
@@ -137,6 +150,10 @@ def instrument(clock: Clock, app: Any) -> None:
     clock.patch("re-encode", encoding.Encoder, "finish")
     cls = personalizer  # on the instance: its class- and static methods stay callable as they are
     clock.patch("identity", cls, "on_request")
+    clock.patch("HTML cache", forward_cached.CachedPages, "eligible")
+    clock.patch("HTML cache", html_cache.HtmlCache, "lookup")
+    clock.patch("HTML cache", html_cache.CachedPage, "for_visitor")
+    clock.patch("slots", cls, "_slots")
     clock.patch("page read", cls, "_bounded_read")
     clock.patch("page read", personalize, "page_facts")
     clock.patch("page read", personalize, "request_facts")
@@ -187,7 +204,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from slotwise.proxy.personalization.personalize import build_personalizer
 
     origin = free_port()
-    upstream = subprocess.Popen([sys.executable, "-m", "bench.proxy.origin", str(origin), "--page-kb", str(args.page_kb)],
+    upstream = subprocess.Popen([sys.executable, "-m", "bench.proxy.origin", str(origin), "--page-kb", str(args.page_kb),
+                                 "--cache-control", args.cache_control],
                                 cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         wait_port(origin)
@@ -206,6 +224,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 applied = first.headers.get("server-timing", "none")
                 for i in range(50):  # warm: rules compiled, caches filled
                     await client.get(args.path, headers={"cookie": f"sw_vid={cookies[i % len(cookies)]}"})
+                if args.concurrency > 1:
+                    rounds = await concurrent_rounds(app, args, cookies)
+                    await app.shutdown()
+                    return {"rounds": rounds, "applied": applied}
                 clock = Clock()
                 instrument(clock, app)
                 profiler = cProfile.Profile() if args.cprofile else None
@@ -241,13 +263,51 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "failed": failed, "streamed": streamed, "background": dict(clock.background), "writer": writer() if callable(writer) else None}
 
 
+async def concurrent_rounds(app: Any, args: argparse.Namespace, cookies: list[str]) -> list[float]:
+    """``--concurrency N``: CPU of this process (every thread) per page, round by round, with N pages at
+    a time through the app's ASGI interface (no HTTP client: its CPU is not counted), the heap frozen
+    as a served worker's is. No steps: pages overlap."""
+    import gc
+
+    from .forward_cpu import via_app
+
+    headers = [(b"host", b"127.0.0.1"), (b"user-agent", UA.encode()), (b"accept", b"text/html"),
+               (b"accept-encoding", b"gzip, deflate, br"), (b"accept-language", b"en-US,en;q=0.9")]
+
+    async def one(i: int) -> None:
+        await via_app(app, args.path, [*headers, (b"cookie", f"sw_vid={cookies[i % len(cookies)]}".encode())])
+
+    async def pages(start: int) -> None:
+        numbers = iter(range(start, start + args.requests))
+
+        async def worker() -> None:
+            for i in numbers:
+                await one(i)
+
+        await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+
+    await pages(0)  # warm, then freeze the start-up heap like a served worker (``operations.heap``)
+    await app.personalizer.store.flush()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000)
+    rounds = []
+    for r in range(args.rounds):
+        cpu = time.process_time()
+        await pages((r + 1) * args.requests)
+        await app.personalizer.store.flush()  # the writer's work for these pages is part of their cost
+        rounds.append((time.process_time() - cpu) * 1e6 / args.requests)
+    return rounds
+
+
 def table(result: dict[str, Any], args: argparse.Namespace) -> str:
     n = result["requests"]
     per = {step: result["spent"].get(step, 0.0) * 1000 / n for step in STEPS}
     cpu = {step: result["step_cpu"].get(step, 0.0) * 1000 / n for step in STEPS}
     total = result["wall"] * 1000 / n
     lines = [
-        f"`python -m bench.proxy.breakdown --requests {n} --path {args.path} --store {args.store or 'sqlite'}`, "
+        f"`python -m bench.proxy.breakdown --requests {n} --path {args.path} --store {args.store or 'sqlite'} "
+        f"--cache-control {args.cache_control!r} --tree {args.tree}`, "
         f"load average before {args.load_before}, after {os.getloadavg()[0]:.2f}",
         "",
         f"slots applied: `{result['applied']}`; pages not personalized: {result['failed']}; "
@@ -280,10 +340,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-ms", type=float, default=10_000.0,
                         help="personalization budget (high by default: this bench attributes time, it does not test latency)")
     parser.add_argument("--cprofile", help="also write a cProfile of the timed requests to this file")
+    parser.add_argument("--cache-control", default="no-store",
+                        help='the origin\'s Cache-Control ("public, max-age=600": every timed page from the HTML cache)')
+    parser.add_argument("--tree", default=str(ROOT), help="the checkout whose slotwise is measured (default: this one)")
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="over 1: no steps, only CPU per page with this many pages at a time, --rounds times")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(Path(args.tree).resolve()))
     args.load_before = f"{os.getloadavg()[0]:.2f}"
     result = asyncio.run(run(args))
+    if "rounds" in result:
+        print(f"`python -m bench.proxy.breakdown --concurrency {args.concurrency} --requests {args.requests} "
+              f"--rounds {args.rounds} --cache-control {args.cache_control!r} --tree {args.tree}`: CPU µs per page "
+              f"(all threads) by round: {' '.join(f'{r:.0f}' for r in result['rounds'])}; slots applied: "
+              f"`{result['applied']}`; load average {args.load_before} → {os.getloadavg()[0]:.2f}")
+        return 0
     print(table(result, args))
     return 0
 

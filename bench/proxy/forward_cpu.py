@@ -79,19 +79,19 @@ REQUEST_HEADERS = [
 ]
 
 
-def scope(path: str) -> dict[str, Any]:
+def scope(path: str, headers: list[tuple[bytes, bytes]] = REQUEST_HEADERS) -> dict[str, Any]:
     return {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
         "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": list(REQUEST_HEADERS), "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080),
+        "headers": list(headers), "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080),
     }
 
 
 MESSAGES = [0]  # ASGI body messages sent by the app, all requests
 
 
-async def via_app(app: Any, path: str) -> int:
-    """One request through the ASGI app; the bytes of body it sent."""
+async def via_app(app: Any, path: str, headers: list[tuple[bytes, bytes]] = REQUEST_HEADERS) -> int:
+    """One request through the ASGI app (no HTTP client); the bytes of body it sent."""
     sent = 0
     gone: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     requested = False
@@ -109,7 +109,7 @@ async def via_app(app: Any, path: str) -> int:
             sent += len(message.get("body", b""))
             MESSAGES[0] += 1
 
-    await app(scope(path), receive, send)
+    await app(scope(path, headers), receive, send)
     gone.cancel()
     return sent
 

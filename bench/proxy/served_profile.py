@@ -14,7 +14,11 @@ connections). Per case, two wrk runs against the same server:
    innermost frame that a rule of ``FAMILIES`` names (server and ASGI,
    forwarding, page reading, decide, render, splice, inject, decision log,
    profile read/write, thread hops, metrics, ...), and the families' shares
-   of the event-loop thread and of the worker are printed.
+   of the event-loop thread and of the worker are printed; then the event
+   loop's samples by *step* of a page (``STEPS``: the HTML cache's lookup,
+   the profile step, rules, render, splice, the send, ...: the innermost
+   frame of a step's function), which is where a served page's time goes
+   step by step.
 
 py-spy is not a dependency of the project: install it for yourself and pass
 its path (``--py-spy``). The figures are shares and CPU per request: on a
@@ -56,6 +60,59 @@ FAMILIES: list[tuple[str, str]] = [
     ("event loop", r"asyncio/|uvloop/"),
 ]
 _COMPILED = [(name, re.compile(pattern)) for name, pattern in FAMILIES]
+
+
+STEPS: list[tuple[str, str]] = [
+    # (step of a page, regex on a frame "function (file:line)"); the innermost frame a rule names gives the sample
+    # its step, so a step's share excludes the steps it calls (like ``bench.proxy.breakdown``'s clock)
+    ("HTML cache: eligible, lookup, the copy for the visitor",
+     r"^(CachedPages\.eligible|HtmlCache\.lookup|CachedPage\.(for_visitor|copy_for)|SafePersonalizer\.html_cache_allowed) "),
+    ("request: target, flow, upstream headers", r"^(Forwarder\._target|Forwarder\._flow|upstream_request_headers) "),
+    ("identity (on_request)", r"^SlotwisePersonalizer\.on_request "),
+    ("page digest, reading, page and request facts",
+     r"^(digest_of|SlotwisePersonalizer\._read_page|PageReadings\.(facts|nonce)|request_facts) "),
+    ("the request's slots", r"^SlotwisePersonalizer\._slots "),
+    ("profile read and the view recorded", r"^SlotwisePersonalizer\._profile_step "),
+    ("rules: when", r"^Slot\.applies "),
+    ("rules: render", r"^Slot\.render "),
+    ("recommendations", r"^fetch_recommendations "),
+    ("decide: choices, journeys, kill switches, context",
+     r"^(SlotwisePersonalizer\._choose|JourneyLoader\.load|KillSwitches\.current|build_context|in_holdout) "),
+    ("splice", r"^(page_work|rewrite|has_targets) "),
+    ("inject (the tag's script)", r"^(inject_before_body_end|_tag_script) "),
+    ("commit (decision log)", r"^SafePersonalizer\._commit "),
+    ("send to the server (ASGI start, body)", r"^Responder\.(start|body) "),
+    ("metrics", r"prometheus_client|operations/metrics\.py"),
+    ("budget deadlines", r"^(deadline\.|_Timers\.)"),
+    ("personalizer, the rest (on_html, the decide loop)", r"^SlotwisePersonalizer\.(on_html|_decide_step) "),
+    ("fail-open wrapper, the HTML path's headers",
+     r"^(SafePersonalizer\.|HtmlRewriter\.personalize|CachedPages\.(_serve|forward)) "),
+    ("forwarding, app (the rest)", r"^(Forwarder\.|ProxyApp\.)"),
+]
+_STEPS = [(name, re.compile(pattern)) for name, pattern in STEPS]
+OUTSIDE = "server, event loop (outside the app)"
+
+
+def step_of(frames: list[str]) -> str:
+    """The page step of an event-loop sample: its innermost frame that a rule of ``STEPS`` names."""
+    for frame in reversed(frames):
+        for name, pattern in _STEPS:
+            if pattern.search(frame):
+                return name
+    return OUTSIDE
+
+
+def read_steps(paths: list[Path]) -> Counter[str]:
+    """The event loops' busy samples of py-spy ``-f raw --threads`` files, per page step."""
+    steps: Counter[str] = Counter()
+    for path in paths:
+        for line in path.read_text(errors="replace").splitlines():
+            stack, _, count = line.rpartition(" ")
+            frames = stack.split(";")
+            if len(frames) < 2 or not count.isdecimal() or "MainThread" not in frames[0] or IDLE.search(frames[-1]):
+                continue
+            steps[step_of(frames[1:])] += int(count)
+    return steps
 
 
 IDLE = re.compile(r"granian/server/mp\.py|Condition\.wait|concurrent/futures/thread\.py:8[01]\)|SimpleQueue|queue\.py")
@@ -184,7 +241,8 @@ def reread(raw_dir: Path, key: str) -> dict[str, Counter[str]]:
     return total
 
 
-def report(key: str, cpu: dict[str, float], requests: int, samples: dict[str, Counter[str]], load_: str) -> str:
+def report(key: str, cpu: dict[str, float], requests: int, samples: dict[str, Counter[str]], load_: str,
+           steps: Counter[str] | None = None) -> str:
     lines = [f"## {key} ({requests:,} requests in the unprofiled run; load {load_})", "",
              "| thread (by name) | CPU ms per request |", "| --- | ---: |"]
     for name, ms in sorted(cpu.items(), key=lambda kv: -kv[1]):
@@ -202,6 +260,11 @@ def report(key: str, cpu: dict[str, float], requests: int, samples: dict[str, Co
     n_loop, n_all = max(1, sum(loop.values())), max(1, sum(every.values()))
     for name, n in every.most_common():
         lines.append(f"| {name} | {100 * loop[name] / n_loop:.1f}% | {100 * n / n_all:.1f}% |")
+    if steps:
+        n_steps = max(1, sum(steps.values()))
+        lines += ["", "| step of a page (innermost step frame; py-spy samples on a core) | share of the event-loop thread |",
+                  "| --- | ---: |"]
+        lines += [f"| {name} | {100 * steps[name] / n_steps:.1f}% |" for name in [n for n, _ in STEPS] + [OUTSIDE]]
     others = {t: sum(n for f, n in c.items() if f != "idle") for t, c in samples.items() if t != "event loop"}
     lines += ["", f"Busy samples per thread kind: event loop {n_loop:,} (idle {idle_loop:,}); "
               + "; ".join(f"{t} {n:,}" for t, n in sorted(others.items(), key=lambda kv: -kv[1])), ""]
@@ -240,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
                 before = load()
                 cpu, requests = per_thread_cpu(proc.pid, url, args, script)
                 samples = profiled(proc.pid, url, args, script, raw_dir, case.key)
-                text = report(case.key, cpu, requests, samples, f"{before:.1f} → {load():.1f}")
+                steps = read_steps(sorted(raw_dir.glob(f"{case.key}-[0-9]*.txt")))
+                text = report(case.key, cpu, requests, samples, f"{before:.1f} → {load():.1f}", steps)
                 print(text, flush=True)
                 texts.append(text)
             finally:

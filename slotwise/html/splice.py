@@ -152,9 +152,15 @@ def render_fragment(fragment: str, marks: Sequence[tuple[str, str]], context: st
         pos = tag_end
     out.append(data[pos:])
     joined = b"".join(out)
-    if encoding.replace("_", "-").lower() in ("utf-8", "utf8"):
+    if _is_utf8(encoding):
         return joined
     return encode_text(joined.decode("utf-8", "surrogatepass"), encoding)
+
+
+@functools.lru_cache(maxsize=64)
+def _is_utf8(encoding: str) -> bool:
+    """Asked for every fragment with marks (a page's cards, its popup): the same few names, kept."""
+    return encoding.replace("_", "-").lower() in ("utf-8", "utf8")
 
 
 class Splicer:

@@ -512,3 +512,22 @@ def test_a_passed_by_url_is_looked_up_again_after_the_pass_time() -> None:
     assert not asyncio.run(lead())
     now[0] += 2.0
     assert asyncio.run(lead())
+
+
+def test_what_a_stored_page_is_read_once_holds_for_every_visitor(origin: CountingOrigin, edge: Callable[..., Any]) -> None:
+    """A stored page's copy and its facts (charset, document or fragment) are kept with it: a fragment
+    stays the store's bytes for every visitor, a document is personalized for each, with its own length."""
+    fragment = origin.add("/c/fragment", PUBLIC, b"<h1>Shop</h1><p>just a piece</p>")
+    document = origin.add("/c/latin", [("cache-control", "public, max-age=60")],
+                          page("Caf\xe9").replace(b"<head>", b'<head><meta charset="iso-8859-1">').replace(
+                              "Caf\xe9".encode(), "Caf\xe9".encode("latin-1")))
+    origin.pages[document].headers = [("content-type", "text/html"), *PUBLIC]  # the charset only in the page
+    server = edge()
+    for _ in range(3):
+        r = visit(server, fragment)
+        assert r.content == b"<h1>Shop</h1><p>just a piece</p>" and r.headers["cache-control"] == "public, max-age=60"
+        d = visit(server, document)
+        assert b"Welcome back</h1>" in d.content and DECISION.search(d.content)
+        assert "Caf\xe9".encode("latin-1") in d.content  # the page's own charset kept
+        assert int(d.headers["content-length"]) == len(d.content) and d.headers["cache-control"] == "private, no-cache"
+    assert origin.hits[fragment] == 1 and origin.hits[document] == 1

@@ -270,3 +270,28 @@ def test_a_visitor_gets_a_coding_it_accepts() -> None:
     body, out = page.for_visitor([b"br"], T_DATE + 7)
     assert body == b"<html>decoded</html>" and not [n for n, _ in out if n == b"content-encoding"]
     assert (b"content-length", str(len(body)).encode()) in out
+
+
+@given(accepts=st.lists(st.sampled_from([[b"gzip, br"], [b"br"], [], [b"gzip;q=0"], [b"*"]]), min_size=1, max_size=8),
+       ages=st.lists(st.integers(0, 59), min_size=8, max_size=8))
+def test_the_copy_kept_per_coding_is_what_each_visitor_would_get_afresh(accepts, ages) -> None:  # type: ignore[no-untyped-def]
+    """A stored page's copy for a visitor is made once per coding choice; in any order of visitors each
+    gets the body and headers a page never asked before would give, with its own ``Age``."""
+    headers = HTML + [(b"cache-control", b"max-age=60"), (b"content-encoding", b"gzip")]
+    html, cc = b"<html>decoded</html>", parse_cache_control([b"max-age=60"])
+    page = new_page(headers, html, b"GZ", cc, (), T_DATE, T_DATE)
+    for accept, age in zip(accepts, ages):
+        expected = new_page(headers, html, b"GZ", cc, (), T_DATE, T_DATE).for_visitor(accept, T_DATE + age)
+        assert page.for_visitor(accept, T_DATE + age) == expected
+        copy = page.copy_for(accept)
+        assert list(copy.text) == [(n.decode("latin-1"), v.decode("latin-1")) for n, v in copy.headers]
+    assert len(page.copies) <= 2
+
+
+def test_a_refreshed_page_makes_its_own_copy() -> None:
+    headers = HTML + [(b"cache-control", b"no-cache"), (b"etag", b'"v1"')]
+    page = new_page(headers, b"<html>", b"<html>", parse_cache_control([b"no-cache"]), (), T_DATE, T_DATE)
+    page.copy_for([])
+    fresh = refreshed(page, [(b"cache-control", b"max-age=30"), (b"x-new", b"1")], T_DATE + 100, T_DATE + 100)
+    body, out = fresh.for_visitor([], T_DATE + 100)
+    assert (b"x-new", b"1") in out and (b"cache-control", b"max-age=30") in out and fresh.copies is not page.copies

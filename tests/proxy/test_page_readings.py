@@ -105,3 +105,17 @@ def test_page_digests_are_remembered_only_for_the_same_bytes() -> None:
     digests.digest(big)
     hits = digests.hits
     assert digests.digest(big) == page_digest(big) and digests.hits == hits
+
+
+def test_the_same_page_object_is_known_by_identity_and_bounded() -> None:
+    from slotwise.html import PageDigests
+
+    digests = PageDigests(max_bytes=4 * 1024, max_pages=4)
+    page = b"<html>" + b"x" * 300 + b"</html>"
+    digests.digest(page)
+    digests._kept.clear()  # only the identity memo is left: the same object is still known
+    assert digests.digest(page) == page_digest(page) and digests.hits == 1
+    assert digests.digest(page[:-1] + b">") == page_digest(page)  # equal bytes, another object: hashed
+    for i in range(20):  # many distinct pages: the memo stays within its bounds
+        digests.digest(b"<p>%d</p>" % i + b"z" * 500)
+    assert len(digests._same) <= 4 and digests._same_bytes <= 4 * 1024

@@ -54,3 +54,20 @@ async def test_each_product_has_its_own_co_viewed_list_and_each_store_its_own(tm
         recommendations._co_viewed_cache.clear()
         await one.close()
         await two.close()
+
+
+def test_kept_lists_expire_and_stay_bounded() -> None:
+    now = [100.0]
+    lists = recommendations._Lists(maxsize=3, ttl=10.0, clock=lambda: now[0])
+    lists.put("a", ["p1"])
+    assert lists.get("a") == ["p1"]
+    now[0] += 9.9
+    assert lists.get("a") == ["p1"]
+    now[0] += 0.1  # its ten seconds are up: fetched again
+    assert lists.get("a") is None
+    lists.put("b", ["p2"])
+    lists.put("c", ["p3"])
+    lists.put("d", ["p4"])  # full: the expired "a" made room
+    assert len(lists) == 3 and lists.get("b") == ["p2"] and lists.get("d") == ["p4"]
+    lists.put("e", ["p5"])  # full of fresh lists: all dropped, the new one kept
+    assert len(lists) == 1 and lists.get("e") == ["p5"] and lists.get("b") is None

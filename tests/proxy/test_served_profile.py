@@ -41,3 +41,21 @@ def test_waiting_frames_are_idle_and_threads_are_told_apart(tmp_path: Path) -> N
     assert samples["event loop"] == {"personalizer (rest of on_html)": 7, "idle": 3}
     assert samples["profile writer"] == {"idle": 5} and samples["page-work pool"] == {"idle": 4}
     assert set(samples) == {"event loop", "profile writer", "page-work pool"}
+
+
+def test_an_event_loop_sample_goes_to_its_innermost_step(tmp_path: Path) -> None:
+    from bench.proxy.served_profile import OUTSIDE, read_steps, step_of
+
+    serve = "CachedPages._serve (slotwise/proxy/forwarding/forward_cached.py:1)"
+    decide = "SlotwisePersonalizer._decide_step (slotwise/proxy/personalization/personalize.py:1)"
+    render = "Slot.render (slotwise/rules/ruleset.py:1)"
+    assert step_of([ROOT, serve, ON_HTML, decide, render, "Template.render (jinja2/environment.py:1)"]) == "rules: render"
+    assert step_of([ROOT, serve, ON_HTML, decide]) == "personalizer, the rest (on_html, the decide loop)"
+    assert step_of([ROOT, serve, "HtmlCache.lookup (slotwise/proxy/forwarding/html_cache.py:1)"]).startswith("HTML cache")
+    assert step_of([ROOT, serve]) == "fail-open wrapper, the HTML path's headers"
+    assert step_of([ROOT, "main (other/thing.py:1)"]) == OUTSIDE
+    raw = tmp_path / "spy.txt"
+    raw.write_text(f"{LOOP};{ROOT};{serve};{ON_HTML};{decide};{render} 6\n"
+                   f"{LOOP};{ROOT} 3\n"  # idle: the loop polling
+                   "thread (2): sw-profile-writer;run (threading.py:1);Slot.render (slotwise/rules/ruleset.py:1) 5\n")
+    assert read_steps([raw]) == {"rules: render": 6}  # the loop's busy samples only

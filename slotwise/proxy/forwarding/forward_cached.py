@@ -36,7 +36,7 @@ from slotwise.proxy.forwarding.documents import fragment_request
 from slotwise.proxy.forwarding.encoding import decode
 from slotwise.proxy.forwarding.errors import DecodeError
 from slotwise.proxy.flow import Flow
-from slotwise.proxy.forwarding.forward_html import is_html
+from slotwise.proxy.forwarding.forward_html import document_facts, is_html
 from slotwise.proxy.forwarding.forward_stream import Receive, Responder
 from slotwise.proxy.forwarding.headers import Headers, first, with_ours
 from slotwise.proxy.forwarding.html_cache import CachedPage, HtmlCache, Lookup, lasting_refusal, new_page, refreshed, refusal
@@ -210,13 +210,17 @@ class CachedPages:
     async def _serve(self, out: Responder, flow: Flow, page: CachedPage, outcome: str) -> None:
         """A stored page to one visitor: personalized when the personalizer wants it, else as stored."""
         accept = [v.encode("latin-1") for n, v in flow.headers if n == "accept-encoding"]
-        body, headers = page.for_visitor(accept, self.cache.clock())
+        copy = page.copy_for(accept)  # the same for every visitor but its Age: made once per page
+        age = page.age_header(self.cache.clock())
+        body, headers = copy.body, [*copy.headers, age]
         flow.status = 200
-        flow.response_headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
+        flow.response_headers = [*copy.text, ("age", age[1].decode("latin-1"))]
         flow.extra_headers.append(("server-timing", f"cache;desc={outcome}"))
         metrics.count_cache(outcome, self.cache.bytes)
         if self.fwd.safe.wants_body(flow):
-            body, headers = await self.fwd.html.personalize(flow, body, headers, page.html)
+            if page.facts is None:
+                page.facts = document_facts(page.html, first(page.headers, b"content-type"))
+            body, headers = await self.fwd.html.personalize(flow, body, headers, page.html, page.facts)
         await out.start(200, with_ours(headers, self.fwd.extra(flow)))
         await out.body(body)
 

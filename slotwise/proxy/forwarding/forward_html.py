@@ -91,11 +91,13 @@ class HtmlRewriter:
                 gone.close()
 
     async def personalize(
-        self, flow: Flow, raw: bytes, headers: Headers, html: bytes | None = None
+        self, flow: Flow, raw: bytes, headers: Headers, html: bytes | None = None,
+        facts: DocumentFacts | None = None,
     ) -> tuple[bytes, Headers]:
         """The new body and headers of a whole page, or the original ones whenever anything fails.
 
-        ``html``: the decoded page when the caller already has it.
+        ``html``: the decoded page when the caller already has it; ``facts``: its ``document_facts``
+        when the caller keeps them (a stored page).
         """
         content_encoding = first(headers, b"content-encoding")
         coding = content_encoding.decode("latin-1") if content_encoding else None
@@ -105,9 +107,9 @@ class HtmlRewriter:
             except DecodeError as exc:
                 self.safe.fail(flow, "decode", exc)
                 return raw, headers
-        ctype = first(headers, b"content-type")
-        flow.charset = sniff_charset(html, ctype.decode("latin-1") if ctype else None)
-        if not is_document(html, flow.charset):
+        charset, document = facts if facts is not None else document_facts(html, first(headers, b"content-type"))
+        flow.charset = charset
+        if not document:
             return raw, headers  # empty, or a fragment: not ours to tag or personalize
         new = await self.safe.on_html(flow, html)
         if new is None or new == html:
@@ -117,6 +119,17 @@ class HtmlRewriter:
             return body, rewritten(headers, len(body))
         flow.personalized = True
         return body, personalized(headers, len(body))
+
+
+DocumentFacts = tuple[str, bool]
+"""A decoded page's charset, and whether it is a full document (not empty, not a fragment)."""
+
+
+def document_facts(html: bytes, content_type: bytes | None) -> DocumentFacts:
+    """What ``HtmlRewriter.personalize`` reads of a page before personalizing it: a function of the
+    page and its ``Content-Type`` alone, so a stored page's are kept with it."""
+    charset = sniff_charset(html, content_type.decode("latin-1") if content_type else None)
+    return charset, is_document(html, charset)
 
 
 def extra_headers(flow: Flow, extra: Headers) -> Headers:

@@ -58,6 +58,16 @@ _TARGETED_PREFIXES = tuple(f"{name.decode()}:" for name in _TARGETED)
 _PASS_TTL = 10.0  # how long a URL whose page may not be kept goes straight to the store
 
 
+@dataclass(frozen=True)
+class VisitorCopy:
+    """What a stored page sends a visitor who accepts (or not) its coding, but for its ``Age``:
+    the same for every such visitor, so made once per page (``CachedPage.copy_for``)."""
+
+    body: bytes
+    headers: Headers  # the store's headers as forwarded, with this body's Content-Length
+    text: tuple[tuple[str, str], ...]  # the same, decoded (latin-1), for ``Flow.response_headers``
+
+
 @dataclass(eq=False)
 class CachedPage:
     """One stored upstream page (before personalization) and what its freshness is made of."""
@@ -72,6 +82,8 @@ class CachedPage:
     response_time: float
     size: int = 0
     validators: Headers = field(default_factory=list)  # If-None-Match / If-Modified-Since to revalidate
+    copies: dict[bool, VisitorCopy] = field(default_factory=dict, repr=False)  # by "the coding is kept"
+    facts: tuple[str, bool] | None = field(default=None, repr=False)  # forward_html.document_facts, once
 
     def age(self, now: float) -> float:
         return self.initial_age + max(0.0, now - self.response_time)
@@ -82,14 +94,23 @@ class CachedPage:
     def for_visitor(self, accept_encoding: list[bytes], now: float) -> tuple[bytes, Headers]:
         """The stored page as the store would send it to this visitor: its coding if accepted, else
         identity; ``Content-Length`` of those bytes, and the ``Age`` of the copy."""
-        headers = list(self.headers)
-        body = self.raw
-        if self.coding and not all(accepts(accept_encoding, c.strip()) for c in self.coding.split(",")):
-            headers = [(n, v) for n, v in headers if n != b"content-encoding"]
-            body = self.html
-        headers.append((b"content-length", str(len(body)).encode()))
-        headers.append((b"age", str(int(self.age(now))).encode()))
-        return body, headers
+        copy = self.copy_for(accept_encoding)
+        return copy.body, [*copy.headers, self.age_header(now)]
+
+    def copy_for(self, accept_encoding: list[bytes]) -> VisitorCopy:
+        """``for_visitor`` without ``Age``, made once per page and coding choice."""
+        keep = not self.coding or all(accepts(accept_encoding, c.strip()) for c in self.coding.split(","))
+        copy = self.copies.get(keep)
+        if copy is None:
+            headers = self.headers if keep else [(n, v) for n, v in self.headers if n != b"content-encoding"]
+            body = self.raw if keep else self.html
+            headers = [*headers, (b"content-length", str(len(body)).encode())]
+            copy = self.copies[keep] = VisitorCopy(
+                body, headers, tuple((n.decode("latin-1"), v.decode("latin-1")) for n, v in headers))
+        return copy
+
+    def age_header(self, now: float) -> tuple[bytes, bytes]:
+        return (b"age", str(int(self.age(now))).encode())
 
 
 def new_page(

@@ -43,6 +43,7 @@ from slotwise.proxy.operations.kill_switch import KillSwitches
 from slotwise.proxy.operations.health import HealthReport, check_store
 from slotwise.proxy.operations.learning import SNAPSHOT_NAME, LearningLoop
 from slotwise.proxy.personalization.page_readings import PageReadings
+from slotwise.proxy.personalization.page_slots import PageSlots
 from slotwise.proxy.personalization.page_work import digest_of, page_work
 from slotwise.proxy.personalization.pageviews import PageViewRecorder
 from slotwise.proxy.personalization.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
@@ -113,6 +114,7 @@ class SlotwisePersonalizer:
         )
         self.pageviews = PageViewRecorder(self.store, settings.upstream_host)
         self.readings = PageReadings()
+        self.page_slots = PageSlots()
         self.digests = PageDigests()
         self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order)
         self.capture = Capture(self.store, self.recorder, self.pageviews, clock)
@@ -301,14 +303,14 @@ class SlotwisePersonalizer:
             return None
         return [slot.selector for slot in self._slots(flow, ruleset)]
 
-    @staticmethod
-    def _slots(flow: Flow, ruleset: RuleSet) -> list[Slot]:
+    def _slots(self, flow: Flow, ruleset: RuleSet) -> Sequence[Slot]:
         """The request's slots under ``ruleset``, found once per request (streaming asks first, then
-        ``on_html``); rules reloaded in between are asked afresh."""
+        ``on_html``) and kept per what the rules read of a request (``page_slots``); rules reloaded in
+        between are asked afresh."""
         kept = flow.state.get(_SLOTS)
         if kept is not None and kept[0] is ruleset:
             return kept[1]  # type: ignore[no-any-return]
-        slots = ruleset.slots_for(flow.path, parse_qsl(flow.query_string, keep_blank_values=True), flow.headers)
+        slots = self.page_slots.slots(ruleset, flow.path, flow.query_string, flow.headers)
         flow.state[_SLOTS] = (ruleset, slots)
         return slots
 
