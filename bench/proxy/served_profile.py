@@ -189,13 +189,18 @@ def workers_of(pid: int) -> list[int]:
     return sorted(set(found))
 
 
-def wrk_run(url: str, duration: int, connections: int, script: str) -> int:
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", script, url],
+def script_args(script: str | None) -> list[str]:
+    """wrk's ``-s`` for a case with prepared visitors; none for one without (pass-through)."""
+    return ["-s", script] if script else []
+
+
+def wrk_run(url: str, duration: int, connections: int, script: str | None) -> int:
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", *script_args(script), url],
                          capture_output=True, text=True, check=True).stdout
     return int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
 
 
-def per_thread_cpu(pid: int, url: str, args: argparse.Namespace, script: str) -> tuple[dict[str, float], int]:
+def per_thread_cpu(pid: int, url: str, args: argparse.Namespace, script: str | None) -> tuple[dict[str, float], int]:
     before = _threads(pid)
     requests = wrk_run(url, args.duration, args.connections, script)
     after = _threads(pid)
@@ -209,9 +214,9 @@ def per_thread_cpu(pid: int, url: str, args: argparse.Namespace, script: str) ->
     return dict(cpu), requests
 
 
-def profiled(pid: int, url: str, args: argparse.Namespace, script: str, raw_dir: Path, key: str) -> dict[str, Counter[str]]:
+def profiled(pid: int, url: str, args: argparse.Namespace, script: str | None, raw_dir: Path, key: str) -> dict[str, Counter[str]]:
     workers = workers_of(pid)
-    wrk = subprocess.Popen(["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration + 2}s", "-s", script, url],
+    wrk = subprocess.Popen(["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration + 2}s", *script_args(script), url],
                            stdout=subprocess.DEVNULL)
     time.sleep(1)
     spies = []
@@ -296,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
             origin = ports["cacheable" if case.origin == "cacheable" else "origin"]
             proc = serve(case, f"http://127.0.0.1:{origin}", port, Path(tmp) / f"data-{case.key}", args)
             try:
-                cookies = prepare_visitors(f"http://127.0.0.1:{port}", case.visitors)
-                script = visitors_script(tmp, cookies, case.path, case.key)
+                script = None
+                if case.visitors:  # pass-through has none: plain requests
+                    cookies = prepare_visitors(f"http://127.0.0.1:{port}", case.visitors)
+                    script = visitors_script(tmp, cookies, case.path, case.key)
                 url = f"http://127.0.0.1:{port}{case.path}"
                 wrk_run(url, 1, 4, script)  # warm
                 before = load()
