@@ -19,6 +19,7 @@ from slotwise.rules.stage import NO_STAGE, stages
 
 
 SCALARS = (str, int, float, bool, type(None))
+_EXACT_SCALARS = frozenset(SCALARS)  # a set lookup of the type: no call of freeze for a card's str/float fields
 
 
 def freeze(value: Any) -> Any:
@@ -28,10 +29,10 @@ def freeze(value: Any) -> Any:
     if isinstance(value, Affinities):
         return value  # read-only already, with its default
     if isinstance(value, (dict, Mapping)):
-        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+        return MappingProxyType({k: v if v.__class__ in _EXACT_SCALARS else freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value) if isinstance(value, (set, frozenset)) else value
-        return tuple(freeze(v) for v in items)
+        return tuple([v if v.__class__ in _EXACT_SCALARS else freeze(v) for v in items])
     return value
 
 

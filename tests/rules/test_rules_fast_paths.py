@@ -1,10 +1,12 @@
 """The fast paths of rules evaluation give exactly what plain Jinja gives, and keep the sandbox shut.
 
-Three shortcuts are checked against Jinja's own ``ImmutableSandboxedEnvironment``:
+The shortcuts are checked against Jinja's own ``ImmutableSandboxedEnvironment``:
 expressions run without a ``Context`` (``CompiledExpression``), ``mapping.key``
-skips the failing ``getattr`` (``RulesSandbox``), and rendered templates are kept
-per input (``CachedTemplate``): a cached output must never stand in for an input
-the key forgot.
+skips the failing ``getattr`` and a facts record's field skips the checks
+(``RulesSandbox``), a ``str`` output is escaped without ``Markup``
+(``RulesCodeGenerator``), and rendered templates are kept per input
+(``CachedTemplate``): a cached output must never stand in for an input the key
+forgot, and a cache that does not pay pauses without changing an output.
 """
 
 from __future__ import annotations
@@ -12,17 +14,20 @@ from __future__ import annotations
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2 import ChainableUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from slotwise.rules.expressions import CompiledExpression, make_environment, parse_expression
+from slotwise.rules import render_cache
+from slotwise.rules.facts import PageFacts, RequestFacts
 from slotwise.rules.render_cache import CachedTemplate, Uncacheable, frozen_key, value_key
-from slotwise.rules.sandbox import PLAIN_MAPPINGS, RulesSandbox
+from slotwise.rules.sandbox import FACT_RECORDS, PLAIN_MAPPINGS, RulesSandbox, escape_output
 from slotwise.rules.templates import compile_template
 from slotwise.rules.testing import make_context, make_profile
 from slotwise.rules.visitor import VisitorView, freeze
@@ -142,6 +147,64 @@ def test_mapping_getattr_matches_the_jinja_sandbox(attr: str, value: Any) -> Non
             assert got._undefined_exception is want._undefined_exception  # a SecurityError stays one
 
 
+def test_facts_records_have_plain_fields() -> None:
+    """What reading a field directly relies on: the sandbox's checks pass for every field, whatever its value."""
+    for cls, fields in FACT_RECORDS.items():
+        assert not hasattr(cls, "__getattr__") and cls.__getattribute__ is object.__getattribute__
+        assert all(not name.startswith("_") for name in fields)
+        assert not PLAIN_TEXT.is_safe_attribute(cls(), "__class__", None)  # the checks are the sandbox's own
+        for name in fields:
+            assert PLAIN_TEXT.is_safe_attribute(cls(), name, getattr(cls(), name))
+
+
+RECORDS = st.one_of(
+    st.builds(PageFacts, path=st.text(max_size=4), type=st.sampled_from(["home", "product"]),
+              category=st.one_of(st.none(), st.text(max_size=4)), product=st.one_of(st.none(), VALUES),
+              params=st.dictionaries(st.text(max_size=2), st.text(max_size=2)).map(MappingProxyType)),
+    st.builds(RequestFacts, device=st.sampled_from(["mobile", "desktop"]), referrer=st.one_of(st.none(), st.text()),
+              country=st.one_of(st.none(), st.text(max_size=2)), gpc=st.booleans()),
+)
+RECORD_ATTRS = st.one_of(ATTRS, st.sampled_from(["path", "url", "type", "category", "product", "params", "query",
+                                                 "device", "referrer", "utm", "country", "language", "gpc",
+                                                 "__dataclass_fields__", "__eq__", "__hash__", "__repr__"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(attr=RECORD_ATTRS, record=RECORDS)
+def test_fact_record_getattr_matches_the_jinja_sandbox(attr: str, record: Any) -> None:
+    fast = RulesSandbox(undefined=ChainableUndefined)
+    got, want = fast.getattr(record, attr), PLAIN_TEXT.getattr(record, attr)
+    assert type(got) is type(want) and (got is want or isinstance(got, ChainableUndefined)), attr
+    if isinstance(want, ChainableUndefined):
+        assert got._undefined_exception is want._undefined_exception
+
+
+def test_expressions_on_page_and_request_match_jinja() -> None:
+    ctx = make_context(make_profile(purchases=[{"product": "p3", "category": "shoes", "size": "42", "qty": 1}]),
+                       path="/c/shoes", query="utm_source=news&x=1", headers={"user-agent": "iPhone", "referer": "https://a.example/"})
+    for source in ["page.category in visitor.preferred_size", "page.type == 'other' and request.device", "page.query.x",
+                   "request.utm.source", "request.referrer_host", "page.__class__", "request._x", "page.nope",
+                   "request.__dataclass_fields__", "page.params.category | default('-')"]:
+        compiled = CompiledExpression(source, parse_expression(source))
+        reference = PLAIN_TEXT.compile_expression(source)
+        assert outcome(lambda: compiled.evaluate(ctx.names)) == outcome(lambda: reference(**ctx.names)), source
+
+
+# --- escaping a template's output -----------------------------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.text(), SCALARS, st.integers(), VALUES, st.text().map(Markup)))
+def test_escape_output_gives_escapes_text(value: Any) -> None:
+    assert str(escape_output(value)) == str(escape(value))
+
+
+def test_autoescaped_outputs_take_the_str_path_and_plain_text_does_not() -> None:
+    assert "environment.escape_output(" in make_environment(autoescape=True).compile("{{ a }}", raw=True)
+    assert "escape_output" not in make_environment(autoescape=False).compile("{{ a }}", raw=True)
+    assert "escape_output" not in make_environment(autoescape=True).compile(
+        "{% autoescape false %}{{ a }}{% endautoescape %}", raw=True)  # volatile: Jinja's own choice at run time
+
+
 def test_templates_cannot_reach_internals_or_mutate_through_mappings() -> None:
     template, problems = compile_template(
         "{{ p.__class__ }}|{{ p.__len__ }}|{{ v._profile }}|{{ v.__init__ }}|{{ p.name }}",
@@ -167,6 +230,13 @@ TEMPLATES = [
     "{{ a[b] }}|{{ c }}",
     "{{ a ~ b }}{{ a.name.name }}{{ (a, b) }}",
     "{% for k, v in a.items() %}{{ k }}={{ v }};{% endfor %}",
+    # outputs inside macros, caller blocks, block sets, filter blocks and `{% autoescape %}` blocks
+    "{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(a) }}{{ b ~ m(c) }}",
+    "{% macro k() %}[{{ caller() }}]{% endmacro %}{% call k() %}{{ a }}&{{ b }}{% endcall %}",
+    "{% set s %}{{ a }}<{{ b }}{% endset %}{{ s }}|{{ s | upper }}|{{ s | length }}",
+    "{% filter upper %}{{ a }}&{{ b.name }}{% endfilter %}{{ c | e }}{{ c | safe }}",
+    "{% autoescape false %}{{ a }}{% endautoescape %}{% autoescape true %}{{ b }}{% endautoescape %}{{ c }}",
+    "{{ a | string }}{{ a | join(',') }}{{ a | tojson }}{{ (a | default('<'))[:2] }}",
 ]
 
 
@@ -298,3 +368,38 @@ def test_random_templates_render_anew_every_time() -> None:
         template = fresh(source)
         outputs = {template.render({}) for _ in range(20)}
         assert len(outputs) > 1 and template.hits == 0, source
+
+
+# --- a cache that does not pay pauses --------------------------------------------------------------
+
+def test_a_cache_without_hits_pauses_and_tries_again() -> None:
+    """All-new inputs (a store's cards): after a window of misses no key is made for ``PAUSE`` renders."""
+    cached, reference = fresh("<p>{{ a }}</p>"), PLAIN_HTML.from_string("<p>{{ a }}</p>")
+    window, pause = render_cache.WINDOW, render_cache.PAUSE
+    for i in range(window + pause + 3):
+        assert cached.render({"a": f"<{i}>"}) == reference.render({"a": f"<{i}>"})
+    assert cached.misses == window + 3 and cached.hits == 0 and cached.unkeyed == pause
+    assert len(cached._cache) == window + 3  # nothing stored while paused
+
+
+def test_a_cache_that_hits_keeps_keying() -> None:
+    cached = fresh("<p>{{ a }}</p>")
+    for i in range(3 * render_cache.WINDOW):
+        cached.render({"a": str(i % 20)})  # a popup keyed by a cart count: nearly every render a hit
+    assert cached.unkeyed == 0 and cached.hits == 3 * render_cache.WINDOW - 20
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=st.sampled_from(TEMPLATES), values=st.lists(VALUES, min_size=1, max_size=12), repeats=st.integers(1, 4))
+def test_outputs_are_the_same_keyed_or_paused(source: str, values: list[Any], repeats: int) -> None:
+    """A window of new inputs, the pause, then repeating inputs keyed again: every output is plain Jinja's."""
+    cached, reference = fresh(source), PLAIN_HTML.from_string(source)
+    window, pause = 16, 32  # small, so that many sequences run through all three
+    with patch.object(render_cache, "WINDOW", window), patch.object(render_cache, "PAUSE", pause):
+        for i in range(window + pause + window):
+            names = {"a": values[i % len(values)], "b": values[(i // 3) % len(values)], "c": i if i < window else i % repeats}
+            assert outcome(lambda: cached.render(names)) == outcome(lambda: reference.render(names))
+            if i == window - 1:
+                first = (cached.misses, cached.hits)
+    if first == (window, 0):  # a whole window keyed and missed: paused
+        assert cached.unkeyed == pause
