@@ -11,6 +11,9 @@ forgot, and a cache that does not pay pauses without changing an output.
 
 from __future__ import annotations
 
+import enum
+from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -26,6 +29,7 @@ from markupsafe import Markup, escape
 from slotwise.rules.expressions import CompiledExpression, make_environment, parse_expression
 from slotwise.rules import render_cache
 from slotwise.rules.facts import PageFacts, RequestFacts
+from slotwise.rules.interests import Affinities
 from slotwise.rules.render_cache import CachedTemplate, Uncacheable, frozen_key, value_key
 from slotwise.rules.sandbox import FACT_RECORDS, PLAIN_MAPPINGS, RulesSandbox, escape_output
 from slotwise.rules.templates import compile_template
@@ -403,3 +407,50 @@ def test_outputs_are_the_same_keyed_or_paused(source: str, values: list[Any], re
                 first = (cached.misses, cached.hits)
     if first == (window, 0):  # a whole window keyed and missed: paused
         assert cached.unkeyed == pause
+
+
+# --- freeze: the exact types first, the same result -----------------------------------------------
+
+def reference_freeze(value: Any) -> Any:
+    """``freeze`` as it was before its exact-type checks (isinstance only)."""
+    if isinstance(value, (str, int, float, bool, type(None))) or isinstance(value, Affinities):
+        return value
+    if isinstance(value, (dict, Mapping)):
+        return MappingProxyType({k: reference_freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return tuple(reference_freeze(v) for v in items)
+    return value
+
+
+def shape(value: Any) -> Any:
+    """Types all the way down, and the very objects where freeze keeps them."""
+    if isinstance(value, MappingProxyType):
+        return (MappingProxyType, [(k, shape(v)) for k, v in value.items()])
+    if type(value) is tuple:
+        return (tuple, [shape(v) for v in value])
+    return (type(value), id(value) if not isinstance(value, (int, float, str)) else value)
+
+
+class Size(str, enum.Enum):
+    S = "S"
+
+
+FREEZABLE = st.recursive(
+    st.one_of(SCALARS, st.integers(), st.floats(allow_nan=False), st.sampled_from([Size.S, Markup("<i>"), object()])),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.sampled_from(["a", "b"]), inner, max_size=2),
+        st.dictionaries(st.sampled_from(["a", "b"]), inner, max_size=2).map(OrderedDict),
+        st.dictionaries(st.sampled_from(["a", "b"]), inner, max_size=2).map(MappingProxyType),
+        st.sets(st.integers(0, 5), max_size=3), st.frozensets(st.text(max_size=2), max_size=3),
+        st.just(Affinities({"dog": 1.0}, 0.0)),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=FREEZABLE)
+def test_freeze_gives_what_it_gave(value: Any) -> None:
+    assert shape(freeze(value)) == shape(reference_freeze(value))
