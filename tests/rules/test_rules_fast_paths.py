@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from html import escape as html_escape
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -27,7 +28,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
 from slotwise.rules.expressions import CompiledExpression, make_environment, parse_expression
-from slotwise.rules import render_cache
+from slotwise.rules import actions, render_cache
 from slotwise.rules.facts import PageFacts, RequestFacts
 from slotwise.rules.interests import Affinities
 from slotwise.rules.render_cache import CachedTemplate, Uncacheable, frozen_key, value_key
@@ -454,3 +455,57 @@ FREEZABLE = st.recursive(
 @given(value=FREEZABLE)
 def test_freeze_gives_what_it_gave(value: Any) -> None:
     assert shape(freeze(value)) == shape(reference_freeze(value))
+
+
+# --- actions: the str first, the same edits -------------------------------------------------------
+
+def reference_order_keys(value: Any) -> Any:
+    """``actions.order_keys`` before its str-first checks."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (str, bytes)) or isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise ValueError(value)
+    out: dict[str, None] = {}
+    for item in value:
+        if item is None or isinstance(item, (list, tuple, dict)) or isinstance(item, Mapping):
+            raise ValueError(item)
+        out.setdefault(str(item), None)
+        if len(out) >= actions.MAX_ORDER:
+            break
+    return tuple(out)
+
+
+def reference_field_value(value: Any) -> Any:
+    """``actions.field_value`` before its str-first check."""
+    if value is None or value is False or value == "":
+        return None
+    if isinstance(value, bool) or isinstance(value, (Mapping, list, tuple, set)):
+        raise ValueError(value)
+    return str(value).strip() or None
+
+
+ACTION_VALUES = st.recursive(
+    st.one_of(SCALARS, st.text(" ab\t", max_size=4), st.integers(), st.sampled_from([Size.S, b"x", object, 1.5])),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.lists(inner, max_size=4).map(tuple),
+                            st.sets(st.text("ab", max_size=2), max_size=3),
+                            st.dictionaries(st.text("ab", max_size=1), inner, max_size=2).map(MappingProxyType)),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=ACTION_VALUES)
+def test_order_keys_and_field_values_are_what_they_were(value: Any) -> None:
+    assert outcome(lambda: actions.order_keys(value)) == outcome(lambda: reference_order_keys(value))
+    assert outcome(lambda: actions.field_value(value)) == outcome(lambda: reference_field_value(value))
+    if isinstance(value, tuple):
+        many = value * (actions.MAX_ORDER // max(len(value), 1) + 2)
+        assert outcome(lambda: actions.order_keys(many)) == outcome(lambda: reference_order_keys(many))
+
+
+def test_a_popup_is_its_fragment_in_a_template_tag_with_the_slot_and_trigger_escaped() -> None:
+    for slot, trigger in [("exit-coupon", "exit-intent"), ('a"<b', "t&'x"), ("exit-coupon", "scroll")]:
+        edit = actions.popup_edit(slot, "body", trigger, "  <p>hi</p> ", decision_id="d")
+        assert edit is not None and edit.html == (f'<template data-sw-popup="{html_escape(slot)}" '
+                                                  f'data-sw-trigger="{html_escape(trigger)}"><p>hi</p></template>')
+    assert actions.popup_edit("s", "body", "t", "  ", decision_id="d") is None
