@@ -186,7 +186,7 @@ class CachedTemplate:
     def render(self, names: Mapping[str, Any], deferred: Deferred | None = None) -> str:
         """The template's output for these names (and ``deferred`` ones), from the cache when it has it."""
         deferred = deferred or {}
-        if self._paused:
+        if self._paused > 0:  # `> 0`: two threads' decrements racing past zero end the pause, not extend it
             self._paused -= 1
             self.unkeyed += 1
             key = None

@@ -378,13 +378,16 @@ def test_random_templates_render_anew_every_time() -> None:
 # --- a cache that does not pay pauses --------------------------------------------------------------
 
 def test_a_cache_without_hits_pauses_and_tries_again() -> None:
-    """All-new inputs (a store's cards): after a window of misses no key is made for ``PAUSE`` renders."""
+    """docs/rules.md: all-new inputs (a store's cards) under 15% hits: no key for ``PAUSE`` renders, then again."""
     cached, reference = fresh("<p>{{ a }}</p>"), PLAIN_HTML.from_string("<p>{{ a }}</p>")
     window, pause = render_cache.WINDOW, render_cache.PAUSE
     for i in range(window + pause + 3):
         assert cached.render({"a": f"<{i}>"}) == reference.render({"a": f"<{i}>"})
     assert cached.misses == window + 3 and cached.hits == 0 and cached.unkeyed == pause
     assert len(cached._cache) == window + 3  # nothing stored while paused
+    cached._paused = -1  # as two threads' racing decrements could leave it: keyed again, not paused for good
+    cached.render({"a": "x"})
+    assert cached.misses == window + 4
 
 
 def test_a_cache_that_hits_keeps_keying() -> None:
