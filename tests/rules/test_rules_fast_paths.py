@@ -378,7 +378,7 @@ def test_random_templates_render_anew_every_time() -> None:
 # --- a cache that does not pay pauses --------------------------------------------------------------
 
 def test_a_cache_without_hits_pauses_and_tries_again() -> None:
-    """docs/rules.md: all-new inputs (a store's cards) under 15% hits: no key for ``PAUSE`` renders, then again."""
+    """docs/rules.md: all-new inputs (a store's cards) under 20% hits: no key for ``PAUSE`` renders, then again."""
     cached, reference = fresh("<p>{{ a }}</p>"), PLAIN_HTML.from_string("<p>{{ a }}</p>")
     window, pause = render_cache.WINDOW, render_cache.PAUSE
     for i in range(window + pause + 3):
