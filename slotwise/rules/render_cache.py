@@ -14,7 +14,7 @@ never cached. The cache belongs to the compiled template, so a rules reload
 starts empty; it is an LRU bounded in (estimated) bytes.
 
 A cache pays only when inputs repeat: a miss costs its key and its store
-(~10% of rendering four cards) for nothing. Cards that follow each visitor's
+(15–30% of rendering four cards) for nothing. Cards that follow each visitor's
 history rarely repeat (a store's returning visitors: near 0% hits), the popup
 keyed by a cart count nearly always does. So every ``WINDOW`` keyed renders the
 template looks at its hit rate; under ``MIN_HIT_RATE`` it renders the next
