@@ -1,6 +1,7 @@
 """The CPU of deciding what to render and rendering it, per page: the rules' part of personalization.
 
     python -m bench.proxy.render_cpu [--pages 20000] [--visitors 64] [--rules bench/proxy/rules-4-slots.yaml]
+        [--fresh-cards] [--tree DIR]
 
 For returning visitors with a history (categories viewed, a purchase with a
 size, a cart: all four slots apply), on ``/p/p7`` (category ``shoes``), with four
@@ -14,6 +15,13 @@ them. The same pages run two ways in this one process, interleaved in rounds:
   per call), every template through ``Template.render`` with the
   recommendations frozen per render, in Jinja's own immutable sandbox;
 - ``rules``: ``Slot.applies`` and ``Slot.render`` as the proxy calls them.
+
+By default each of the 64 visitors keeps its four cards, so the card
+template's cache serves ~all pages (the bench's own repetition, not a
+store's); ``--fresh-cards`` gives every page other cards, as a store's
+returning visitors get (their cards follow their history: ~0% hits), so the
+cards are rendered every time. The hit rate of each template is printed.
+``--tree DIR`` measures another checkout's ``slotwise`` (before/after runs).
 
 Every page's edits are compared: the two must be byte-identical, or the
 bench fails. The figure is CPU time per page (``time.process_time``), so the
@@ -114,14 +122,30 @@ def product_path(slots: Any, ctx: Any, recs: list[dict[str, Any]]) -> list[Any]:
     return [slot.render(slot.variants[0], ctx, "d", recommendations=recs) for slot in slots if slot.applies(ctx)]
 
 
-def run(args: argparse.Namespace) -> dict[str, float]:
+FRESH_CARDS = 4096
+"""Blocks of cards with ``--fresh-cards``: more than a template's cache holds (~150), so none repeats in time."""
+
+
+def hit_rates(slots: Any) -> str:
+    """Each template's share of renders served from its cache (and of renders it did not key)."""
+    parts = []
+    for slot in slots:
+        template = slot.variants[0].template
+        if template is not None:
+            total = template.hits + template.misses + getattr(template, "unkeyed", 0)
+            parts.append(f"{slot.id} {template.hits / max(total, 1):.1%} hits"
+                         + (f", {template.unkeyed / max(total, 1):.0%} unkeyed" if hasattr(template, "unkeyed") else ""))
+    return "; ".join(parts)
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, float], str]:
     from slotwise.rules import load_rules
     from slotwise.rules.context import build_context
     from slotwise.rules.facts import PageFacts, request_facts
 
     ruleset = load_rules(Path(args.rules))
     slots = ruleset.slots_for(args.path)
-    profiles, cards = visitors(args.visitors), recommendations(args.visitors)
+    profiles, cards = visitors(args.visitors), recommendations(FRESH_CARDS if args.fresh_cards else args.visitors)
     page = PageFacts(path=args.path, url=args.path, type="product", category="shoes")
     request = request_facts({"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"}, "")
     ways = {"jinja": plain_jinja(ruleset), "rules": product_path}
@@ -143,7 +167,7 @@ def run(args: argparse.Namespace) -> dict[str, float]:
             for i in range(args.pages // rounds):
                 one(way, i)
             spent[way] += time.process_time() - start
-    return {way: spent[way] * 1e6 / (args.pages // rounds * rounds) for way in ways}
+    return {way: spent[way] * 1e6 / (args.pages // rounds * rounds) for way in ways}, hit_rates(slots)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,13 +176,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visitors", type=int, default=64)
     parser.add_argument("--rules", default=str(ROOT / "bench" / "proxy" / "rules-4-slots.yaml"))
     parser.add_argument("--path", default="/p/p7")
+    parser.add_argument("--fresh-cards", action="store_true",
+                        help="other cards on every page, as a store's returning visitors get (no cache hits)")
+    parser.add_argument("--tree", default=str(ROOT), help="the checkout whose slotwise is measured (default: this one)")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(Path(args.tree).resolve()))
     before = os.getloadavg()[0]
-    result = run(args)
-    print(f"`python -m bench.proxy.render_cpu --pages {args.pages} --visitors {args.visitors}`: CPU per page "
+    result, rates = run(args)
+    print(f"`python -m bench.proxy.render_cpu --pages {args.pages} --visitors {args.visitors}"
+          f"{' --fresh-cards' if args.fresh_cards else ''} --tree {args.tree}`: CPU per page "
           f"(context + 4 slots' when + render): plain Jinja {result['jinja']:.1f} µs, rules {result['rules']:.1f} µs "
-          f"({result['jinja'] / result['rules']:.2f}× less); load average {before:.2f} → {os.getloadavg()[0]:.2f}")
+          f"({result['jinja'] / result['rules']:.2f}× less; {rates}); "
+          f"load average {before:.2f} → {os.getloadavg()[0]:.2f}")
     return 0
 
 

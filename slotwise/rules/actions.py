@@ -8,6 +8,7 @@ Values of the wrong shape raise ``ValueError``; the slot turns that into a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from html import escape
@@ -34,24 +35,30 @@ def popup_edit(slot: str, selector: str, trigger: str, fragment: str, *, decisio
     fragment = fragment.strip()
     if not fragment:
         return None
-    html = (
-        f'<template data-sw-popup="{escape(slot, quote=True)}" data-sw-trigger="{escape(trigger, quote=True)}">'
-        f"{fragment}</template>"
-    )
+    html = f"{_popup_open(slot, trigger)}{fragment}</template>"
     return Edit(slot=slot, selector=selector, action="append", html=html, decision_id=decision_id, limit=1)
+
+
+@functools.lru_cache(maxsize=256)
+def _popup_open(slot: str, trigger: str) -> str:
+    """The popup's opening tag: the same for every page of a slot (its id and trigger come from the rules)."""
+    return f'<template data-sw-popup="{escape(slot, quote=True)}" data-sw-trigger="{escape(trigger, quote=True)}">'
 
 
 def order_keys(value: Any) -> tuple[str, ...]:
     """A reorder list from an expression value: strings in order, deduplicated, capped."""
-    if value is None or value == "":
-        return ()
-    if isinstance(value, (str, bytes)) or isinstance(value, Mapping) or not isinstance(value, Iterable):
-        raise ValueError(f"'order' must give a list of keys, got {type(value).__name__} {str(value)[:60]!r}")
+    if value.__class__ is not tuple:  # a frozen list, the usual value, passes all of these
+        if value is None or value == "":
+            return ()
+        if isinstance(value, (str, bytes)) or isinstance(value, Mapping) or not isinstance(value, Iterable):
+            raise ValueError(f"'order' must give a list of keys, got {type(value).__name__} {str(value)[:60]!r}")
     out: dict[str, None] = {}
     for item in value:
-        if item is None or isinstance(item, (list, tuple, dict)) or isinstance(item, Mapping):
-            raise ValueError(f"'order' items must be strings or numbers, got {item!r}"[:120])
-        out.setdefault(str(item), None)
+        if item.__class__ is not str:  # most keys are (category slugs): no isinstance against the ABCs
+            if item is None or isinstance(item, (list, tuple, dict)) or isinstance(item, Mapping):
+                raise ValueError(f"'order' items must be strings or numbers, got {item!r}"[:120])
+            item = str(item)
+        out.setdefault(item, None)
         if len(out) >= MAX_ORDER:
             break
     return tuple(out)
@@ -67,6 +74,8 @@ def reorder_edit(slot: str, selector: str, key: str | ItemKey, value: Any, *, de
 
 def field_value(value: Any) -> str | None:
     """A form value from an expression: None when empty or undefined, else its text."""
+    if value.__class__ is str:  # most values (a size, a text): no isinstance against the ABCs
+        return value.strip() or None
     if value is None or value is False or value == "":
         return None
     if isinstance(value, bool) or isinstance(value, (Mapping, list, tuple, set)):

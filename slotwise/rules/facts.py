@@ -164,6 +164,9 @@ def preferred_language(accept_language: str | None) -> str | None:
 
 
 _FACT_HEADERS = ("referer", "cf-ipcountry", "x-country", "user-agent", "sec-ch-ua-mobile", "accept-language", "sec-gpc")
+_FACT_HEADER_SET = frozenset(_FACT_HEADERS)  # a request has ~15 headers: one hash each, not seven compares
+_UTM_NAMES = tuple(f"utm_{key}" for key in UTM_KEYS)
+_NO_UTM: tuple[str | None, ...] = (None,) * len(UTM_KEYS)  # most page views have no query at all
 _KEPT_FACTS = 2048
 """Request facts are kept per the header values and UTM they are made of up to this many bytes (a few
 browsers, referrers and campaigns make most requests); longer ones are computed each time."""
@@ -172,17 +175,21 @@ browsers, referrers and campaigns make most requests); longer ones are computed 
 def request_facts(headers: Headers, query: Query) -> RequestFacts:
     """Facts of the request from its headers and query string."""
     q = normalize_query(query)
-    utm = tuple(str(q[f"utm_{key}"]) if q.get(f"utm_{key}") is not None else None for key in UTM_KEYS)
+    utm = tuple([str(v) if (v := q.get(name)) is not None else None for name in _UTM_NAMES]) if q else _NO_UTM
     if isinstance(headers, list):  # a request's pairs: one pass for the seven headers read
         found: dict[str, str] = {}
         for name, value in headers:
             lname = name.lower()
-            if lname in _FACT_HEADERS and lname not in found:
+            if lname in _FACT_HEADER_SET and lname not in found:
                 found[lname] = value
-        values = tuple(found.get(name) for name in _FACT_HEADERS)
+        values = tuple([found.get(name) for name in _FACT_HEADERS])
     else:
-        values = tuple(header(headers, name) for name in _FACT_HEADERS)
-    if sum(len(v) for v in values if v) + sum(len(v) for v in utm if v) <= _KEPT_FACTS:
+        values = tuple([header(headers, name) for name in _FACT_HEADERS])
+    size = 0
+    for value in values + utm:
+        if value:
+            size += len(value)
+    if size <= _KEPT_FACTS:
         return _kept_request_facts(values, utm)
     return _request_facts(values, utm)
 

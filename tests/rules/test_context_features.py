@@ -84,3 +84,5 @@ def test_kept_request_facts_are_those_of_each_request(headers: list, query: list
     assert facts == _reference_request_facts(headers, query)
     assert request_facts(list(headers), list(query)) == facts  # from the cache, or beyond its bound
     assert request_facts(tuple(headers), query) == facts  # a tuple of pairs reads the same
+    assert request_facts(headers, None) == request_facts(headers, "") == _reference_request_facts(headers, [])
+

@@ -1,28 +1,38 @@
 """The fast paths of rules evaluation give exactly what plain Jinja gives, and keep the sandbox shut.
 
-Three shortcuts are checked against Jinja's own ``ImmutableSandboxedEnvironment``:
+The shortcuts are checked against Jinja's own ``ImmutableSandboxedEnvironment``:
 expressions run without a ``Context`` (``CompiledExpression``), ``mapping.key``
-skips the failing ``getattr`` (``RulesSandbox``), and rendered templates are kept
-per input (``CachedTemplate``): a cached output must never stand in for an input
-the key forgot.
+skips the failing ``getattr`` and a facts record's field skips the checks
+(``RulesSandbox``), a ``str`` output is escaped without ``Markup``
+(``RulesCodeGenerator``), and rendered templates are kept per input
+(``CachedTemplate``): a cached output must never stand in for an input the key
+forgot, and a cache that does not pay pauses without changing an output.
 """
 
 from __future__ import annotations
 
+import enum
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from html import escape as html_escape
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2 import ChainableUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from slotwise.rules.expressions import CompiledExpression, make_environment, parse_expression
+from slotwise.rules import actions, render_cache
+from slotwise.rules.facts import PageFacts, RequestFacts
+from slotwise.rules.interests import Affinities
 from slotwise.rules.render_cache import CachedTemplate, Uncacheable, frozen_key, value_key
-from slotwise.rules.sandbox import PLAIN_MAPPINGS, RulesSandbox
+from slotwise.rules.sandbox import FACT_RECORDS, PLAIN_MAPPINGS, RulesSandbox, escape_output
 from slotwise.rules.templates import compile_template
 from slotwise.rules.testing import make_context, make_profile
 from slotwise.rules.visitor import VisitorView, freeze
@@ -142,6 +152,64 @@ def test_mapping_getattr_matches_the_jinja_sandbox(attr: str, value: Any) -> Non
             assert got._undefined_exception is want._undefined_exception  # a SecurityError stays one
 
 
+def test_facts_records_have_plain_fields() -> None:
+    """What reading a field directly relies on: the sandbox's checks pass for every field, whatever its value."""
+    for cls, fields in FACT_RECORDS.items():
+        assert not hasattr(cls, "__getattr__") and cls.__getattribute__ is object.__getattribute__
+        assert all(not name.startswith("_") for name in fields)
+        assert not PLAIN_TEXT.is_safe_attribute(cls(), "__class__", None)  # the checks are the sandbox's own
+        for name in fields:
+            assert PLAIN_TEXT.is_safe_attribute(cls(), name, getattr(cls(), name))
+
+
+RECORDS = st.one_of(
+    st.builds(PageFacts, path=st.text(max_size=4), type=st.sampled_from(["home", "product"]),
+              category=st.one_of(st.none(), st.text(max_size=4)), product=st.one_of(st.none(), VALUES),
+              params=st.dictionaries(st.text(max_size=2), st.text(max_size=2)).map(MappingProxyType)),
+    st.builds(RequestFacts, device=st.sampled_from(["mobile", "desktop"]), referrer=st.one_of(st.none(), st.text()),
+              country=st.one_of(st.none(), st.text(max_size=2)), gpc=st.booleans()),
+)
+RECORD_ATTRS = st.one_of(ATTRS, st.sampled_from(["path", "url", "type", "category", "product", "params", "query",
+                                                 "device", "referrer", "utm", "country", "language", "gpc",
+                                                 "__dataclass_fields__", "__eq__", "__hash__", "__repr__"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(attr=RECORD_ATTRS, record=RECORDS)
+def test_fact_record_getattr_matches_the_jinja_sandbox(attr: str, record: Any) -> None:
+    fast = RulesSandbox(undefined=ChainableUndefined)
+    got, want = fast.getattr(record, attr), PLAIN_TEXT.getattr(record, attr)
+    assert type(got) is type(want) and (got is want or isinstance(got, ChainableUndefined)), attr
+    if isinstance(want, ChainableUndefined):
+        assert got._undefined_exception is want._undefined_exception
+
+
+def test_expressions_on_page_and_request_match_jinja() -> None:
+    ctx = make_context(make_profile(purchases=[{"product": "p3", "category": "shoes", "size": "42", "qty": 1}]),
+                       path="/c/shoes", query="utm_source=news&x=1", headers={"user-agent": "iPhone", "referer": "https://a.example/"})
+    for source in ["page.category in visitor.preferred_size", "page.type == 'other' and request.device", "page.query.x",
+                   "request.utm.source", "request.referrer_host", "page.__class__", "request._x", "page.nope",
+                   "request.__dataclass_fields__", "page.params.category | default('-')"]:
+        compiled = CompiledExpression(source, parse_expression(source))
+        reference = PLAIN_TEXT.compile_expression(source)
+        assert outcome(lambda: compiled.evaluate(ctx.names)) == outcome(lambda: reference(**ctx.names)), source
+
+
+# --- escaping a template's output -----------------------------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.text(), SCALARS, st.integers(), VALUES, st.text().map(Markup)))
+def test_escape_output_gives_escapes_text(value: Any) -> None:
+    assert str(escape_output(value)) == str(escape(value))
+
+
+def test_autoescaped_outputs_take_the_str_path_and_plain_text_does_not() -> None:
+    assert "environment.escape_output(" in make_environment(autoescape=True).compile("{{ a }}", raw=True)
+    assert "escape_output" not in make_environment(autoescape=False).compile("{{ a }}", raw=True)
+    assert "escape_output" not in make_environment(autoescape=True).compile(
+        "{% autoescape false %}{{ a }}{% endautoescape %}", raw=True)  # volatile: Jinja's own choice at run time
+
+
 def test_templates_cannot_reach_internals_or_mutate_through_mappings() -> None:
     template, problems = compile_template(
         "{{ p.__class__ }}|{{ p.__len__ }}|{{ v._profile }}|{{ v.__init__ }}|{{ p.name }}",
@@ -167,6 +235,13 @@ TEMPLATES = [
     "{{ a[b] }}|{{ c }}",
     "{{ a ~ b }}{{ a.name.name }}{{ (a, b) }}",
     "{% for k, v in a.items() %}{{ k }}={{ v }};{% endfor %}",
+    # outputs inside macros, caller blocks, block sets, filter blocks and `{% autoescape %}` blocks
+    "{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(a) }}{{ b ~ m(c) }}",
+    "{% macro k() %}[{{ caller() }}]{% endmacro %}{% call k() %}{{ a }}&{{ b }}{% endcall %}",
+    "{% set s %}{{ a }}<{{ b }}{% endset %}{{ s }}|{{ s | upper }}|{{ s | length }}",
+    "{% filter upper %}{{ a }}&{{ b.name }}{% endfilter %}{{ c | e }}{{ c | safe }}",
+    "{% autoescape false %}{{ a }}{% endautoescape %}{% autoescape true %}{{ b }}{% endautoescape %}{{ c }}",
+    "{{ a | string }}{{ a | join(',') }}{{ a | tojson }}{{ (a | default('<'))[:2] }}",
 ]
 
 
@@ -298,3 +373,142 @@ def test_random_templates_render_anew_every_time() -> None:
         template = fresh(source)
         outputs = {template.render({}) for _ in range(20)}
         assert len(outputs) > 1 and template.hits == 0, source
+
+
+# --- a cache that does not pay pauses --------------------------------------------------------------
+
+def test_a_cache_without_hits_pauses_and_tries_again() -> None:
+    """docs/rules.md: all-new inputs (a store's cards) under 20% hits: no key for ``PAUSE`` renders, then again."""
+    cached, reference = fresh("<p>{{ a }}</p>"), PLAIN_HTML.from_string("<p>{{ a }}</p>")
+    window, pause = render_cache.WINDOW, render_cache.PAUSE
+    for i in range(window + pause + 3):
+        assert cached.render({"a": f"<{i}>"}) == reference.render({"a": f"<{i}>"})
+    assert cached.misses == window + 3 and cached.hits == 0 and cached.unkeyed == pause
+    assert len(cached._cache) == window + 3  # nothing stored while paused
+    cached._paused = -1  # as two threads' racing decrements could leave it: keyed again, not paused for good
+    cached.render({"a": "x"})
+    assert cached.misses == window + 4
+
+
+def test_a_cache_that_hits_keeps_keying() -> None:
+    cached = fresh("<p>{{ a }}</p>")
+    for i in range(3 * render_cache.WINDOW):
+        cached.render({"a": str(i % 20)})  # a popup keyed by a cart count: nearly every render a hit
+    assert cached.unkeyed == 0 and cached.hits == 3 * render_cache.WINDOW - 20
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=st.sampled_from(TEMPLATES), values=st.lists(VALUES, min_size=1, max_size=12), repeats=st.integers(1, 4))
+def test_outputs_are_the_same_keyed_or_paused(source: str, values: list[Any], repeats: int) -> None:
+    """A window of new inputs, the pause, then repeating inputs keyed again: every output is plain Jinja's."""
+    cached, reference = fresh(source), PLAIN_HTML.from_string(source)
+    window, pause = 16, 32  # small, so that many sequences run through all three
+    with patch.object(render_cache, "WINDOW", window), patch.object(render_cache, "PAUSE", pause):
+        for i in range(window + pause + window):
+            names = {"a": values[i % len(values)], "b": values[(i // 3) % len(values)], "c": i if i < window else i % repeats}
+            assert outcome(lambda: cached.render(names)) == outcome(lambda: reference.render(names))
+            if i == window - 1:
+                first = (cached.misses, cached.hits)
+    if first == (window, 0):  # a whole window keyed and missed: paused
+        assert cached.unkeyed == pause
+
+
+# --- freeze: the exact types first, the same result -----------------------------------------------
+
+def reference_freeze(value: Any) -> Any:
+    """``freeze`` as it was before its exact-type checks (isinstance only)."""
+    if isinstance(value, (str, int, float, bool, type(None))) or isinstance(value, Affinities):
+        return value
+    if isinstance(value, (dict, Mapping)):
+        return MappingProxyType({k: reference_freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return tuple(reference_freeze(v) for v in items)
+    return value
+
+
+def shape(value: Any) -> Any:
+    """Types all the way down, and the very objects where freeze keeps them."""
+    if isinstance(value, MappingProxyType):
+        return (MappingProxyType, [(k, shape(v)) for k, v in value.items()])
+    if type(value) is tuple:
+        return (tuple, [shape(v) for v in value])
+    return (type(value), id(value) if not isinstance(value, (int, float, str)) else value)
+
+
+class Size(str, enum.Enum):
+    S = "S"
+
+
+FREEZABLE = st.recursive(
+    st.one_of(SCALARS, st.integers(), st.floats(allow_nan=False), st.sampled_from([Size.S, Markup("<i>"), object()])),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.sampled_from(["a", "b"]), inner, max_size=2),
+        st.dictionaries(st.sampled_from(["a", "b"]), inner, max_size=2).map(OrderedDict),
+        st.dictionaries(st.sampled_from(["a", "b"]), inner, max_size=2).map(MappingProxyType),
+        st.sets(st.integers(0, 5), max_size=3), st.frozensets(st.text(max_size=2), max_size=3),
+        st.just(Affinities({"dog": 1.0}, 0.0)),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=FREEZABLE)
+def test_freeze_gives_what_it_gave(value: Any) -> None:
+    assert shape(freeze(value)) == shape(reference_freeze(value))
+
+
+# --- actions: the str first, the same edits -------------------------------------------------------
+
+def reference_order_keys(value: Any) -> Any:
+    """``actions.order_keys`` before its str-first checks."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (str, bytes)) or isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise ValueError(value)
+    out: dict[str, None] = {}
+    for item in value:
+        if item is None or isinstance(item, (list, tuple, dict)) or isinstance(item, Mapping):
+            raise ValueError(item)
+        out.setdefault(str(item), None)
+        if len(out) >= actions.MAX_ORDER:
+            break
+    return tuple(out)
+
+
+def reference_field_value(value: Any) -> Any:
+    """``actions.field_value`` before its str-first check."""
+    if value is None or value is False or value == "":
+        return None
+    if isinstance(value, bool) or isinstance(value, (Mapping, list, tuple, set)):
+        raise ValueError(value)
+    return str(value).strip() or None
+
+
+ACTION_VALUES = st.recursive(
+    st.one_of(SCALARS, st.text(" ab\t", max_size=4), st.integers(), st.sampled_from([Size.S, b"x", object, 1.5])),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.lists(inner, max_size=4).map(tuple),
+                            st.sets(st.text("ab", max_size=2), max_size=3),
+                            st.dictionaries(st.text("ab", max_size=1), inner, max_size=2).map(MappingProxyType)),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=ACTION_VALUES)
+def test_order_keys_and_field_values_are_what_they_were(value: Any) -> None:
+    assert outcome(lambda: actions.order_keys(value)) == outcome(lambda: reference_order_keys(value))
+    assert outcome(lambda: actions.field_value(value)) == outcome(lambda: reference_field_value(value))
+    if isinstance(value, tuple):
+        many = value * (actions.MAX_ORDER // max(len(value), 1) + 2)
+        assert outcome(lambda: actions.order_keys(many)) == outcome(lambda: reference_order_keys(many))
+
+
+def test_a_popup_is_its_fragment_in_a_template_tag_with_the_slot_and_trigger_escaped() -> None:
+    for slot, trigger in [("exit-coupon", "exit-intent"), ('a"<b', "t&'x"), ("exit-coupon", "scroll")]:
+        edit = actions.popup_edit(slot, "body", trigger, "  <p>hi</p> ", decision_id="d")
+        assert edit is not None and edit.html == (f'<template data-sw-popup="{html_escape(slot)}" '
+                                                  f'data-sw-trigger="{html_escape(trigger)}"><p>hi</p></template>')
+    assert actions.popup_edit("s", "body", "t", "  ", decision_id="d") is None
