@@ -1,0 +1,85 @@
+"""A profile's stored JSON, both ways, for every store (SQLite rows, Redis values, exports).
+
+Why not ``json``: a profile is written by the writer thread after every group of
+page views and read back by a worker whenever another one wrote it; the
+standard library's encoder and decoder were ~40% of the writer's thread and
+most of a read-back. msgspec's are 5–8x faster on a returning visitor's
+profile (``bench.proxy.profile_codec``).
+
+What is stored, and what may differ from rows written before:
+
+- The *values* are exactly what ``json`` wrote and read: anything msgspec would
+  write differently or refuse takes the standard library's way, both ways.
+  Written by msgspec only when every value is plain JSON data (``dict`` with
+  ``str`` keys, ``list``, ``str``, ``int``, finite ``float``, ``bool``, ``None``,
+  exact types); otherwise (NaN, ±infinity, which msgspec would silently write
+  as ``null``; a tuple, a subclass, an object ``json`` refuses) the text is
+  ``json.dumps``'s, as before — NaN as ``NaN``, an object still a ``TypeError``.
+  Read by msgspec, which either gives ``json.loads``'s value or refuses the
+  text (``NaN``/``Infinity`` tokens, ``1e400``, a lone surrogate's escape):
+  then ``json.loads`` reads it. Old rows read as they did.
+- The *text*'s form changes: non-ASCII characters are written as UTF-8, not
+  ``\\uXXXX`` escapes (the same string once parsed; SQLite and Redis hold
+  UTF-8 text), and a float like 1e16 as ``1e16``, not ``1e+16`` (the same
+  number). Nothing reads a profile's text other than as JSON (the Redis
+  scripts parse it with cjson).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+from slotwise.profile import Profile
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+_std_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+"""The text profiles had before (``json.dumps(..., separators=(",", ":"))``); no cycle check:
+a profile is plain data, a tree."""
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _plain(value: dict[Any, Any] | list[Any]) -> bool:
+    """Whether msgspec writes ``value`` as ``json`` would read it back: plain JSON types only (exact
+    types: ``type() is``), every float finite (msgspec writes NaN and ±infinity as ``null``)."""
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if kind is str:
+            continue
+        if kind is float:
+            if item - item:  # NaN (truthy) for NaN and ±infinity, 0.0 for any finite float
+                return False
+        elif kind is dict or kind is list:
+            if not _plain(item):
+                return False
+        elif kind not in _SCALARS:
+            return False
+    return True
+
+
+def encode_profile(profile: Profile) -> str:
+    """A profile's JSON text: msgspec's for plain data, the standard library's for anything else."""
+    data = profile.to_dict()
+    if _plain(data):
+        try:
+            return _encode(data).decode()
+        except (TypeError, UnicodeEncodeError):  # a key json turns into a string, a lone surrogate
+            pass
+    return _std_encode(data)
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON text as ``json.loads`` reads it (msgspec's when it reads it at all: see the module)."""
+    try:
+        return _decode(text)
+    except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError (1e400) is a DecodeError
+        return json.loads(text)
+
+
+def decode_profile(text: str | bytes) -> Profile:
+    """A stored profile, from any text a store ever wrote."""
+    return Profile.from_dict(loads(text))
