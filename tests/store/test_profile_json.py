@@ -82,6 +82,15 @@ def test_one_non_finite_number_anywhere_takes_the_standard_librarys_way(value: f
     assert same(back.to_dict(), profile.to_dict())
 
 
+@pytest.mark.parametrize("value", [1e305, -1.7e308, 0xCB7F, 0xCBFF, -(2**63), 2**64 - 1, 5e-324])
+def test_numbers_the_screen_flags_or_nearly_flags_are_written_exactly(value: float) -> None:
+    """The msgpack screen (``_NON_FINITE``) also flags huge floats and some integers' bytes: exact all the same."""
+    profile = Profile.new("v", NOW)
+    profile.cart = [{"product": "p1", "qty": 1, "price": value}]
+    text = encode_profile(profile)
+    assert same(json.loads(text), profile.to_dict()) and same(decode_profile(text).to_dict(), profile.to_dict())
+
+
 def test_what_json_refuses_is_still_refused() -> None:
     profile = Profile.new("v", NOW)
     profile.pending = [{"at": object()}]

@@ -2,7 +2,7 @@
 
 Keys (``sw:`` is the configurable prefix)::
 
-    sw:p:<id>      the profile, JSON of Profile.to_dict()
+    sw:p:<id>      the profile, JSON of Profile.to_dict() (store/profile_json.py)
     sw:a:<alias>   alias or merged visitor id -> canonical profile id
     sw:pa:<id>     set of the aliases pointing at profile <id> (to re-point and erase them)
     sw:c:<alias>   present while the alias is held only by a browser's claim (``merge=False``):
