@@ -8,8 +8,6 @@ tag API, another worker), after an erase, a merge, a reload, a failed group.
 from __future__ import annotations
 
 import asyncio
-import json
-import math
 import multiprocessing
 import os
 from collections import Counter
@@ -27,7 +25,7 @@ from slotwise.store.profile_cache import CachedProfiles
 from slotwise.store.sqlite import SQLiteStore
 from slotwise.store.sqlite import profiles as sqlite_profiles
 from slotwise.store.sqlite.db import new_version
-from slotwise.store.sqlite.profiles import KeptProfiles, encode_profile, write_views
+from slotwise.store.sqlite.profiles import KeptProfiles, write_views
 
 
 def view(category: str, now: float = 1000.0) -> Any:
@@ -128,15 +126,6 @@ def test_the_writer_never_hands_its_copy_to_the_cache(tmp_path: Path) -> None:
 
     asyncio.run(go())
     assert stored(SQLiteStore(tmp_path / "slotwise.db"), "v") == {"socks": 4}
-
-
-def test_the_profiles_json_is_what_json_dumps_wrote() -> None:
-    """Stored text unchanged: the writer's encoder writes what ``json.dumps`` with compact separators wrote."""
-    profile = Profile.new("v", 1000.0)
-    record_view(profile, 1000.123456789, category="chaussures-été", product="p1", offer={"price": math.nan, "in_stock": None})
-    profile.cart = [{"product": "p1", "qty": 1, "price": 1e16, "added": -0.0}]
-    profile.assignments = {"s": {"arm": "a\u2028b", "ts": 1.0}}
-    assert encode_profile(profile) == json.dumps(profile.to_dict(), separators=(",", ":"))
 
 
 def _versions_after_fork(queue: Any) -> None:

@@ -2,7 +2,7 @@
 
 Keys (``sw:`` is the configurable prefix)::
 
-    sw:p:<id>      the profile, JSON of Profile.to_dict()
+    sw:p:<id>      the profile, JSON of Profile.to_dict() (store/profile_json.py)
     sw:a:<alias>   alias or merged visitor id -> canonical profile id
     sw:pa:<id>     set of the aliases pointing at profile <id> (to re-point and erase them)
     sw:c:<alias>   present while the alias is held only by a browser's claim (``merge=False``):
@@ -24,12 +24,12 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from dataclasses import fields
 from typing import Any
 
 from slotwise.profile import Profile, forget_alias
 from slotwise.profile import merge as merge_profiles
 from slotwise.store.base import ProfileUpdate, StoreError, owners
+from slotwise.store.profile_json import decode_profile, encode_profile, loads
 from slotwise.store.redis.client import KeyedLocks, RedisBase, guarded
 
 MAX_ATTEMPTS = 64
@@ -207,16 +207,8 @@ return {found, ids}
 """
 
 
-_FIELDS = tuple(f.name for f in fields(Profile))
-
-
-def dumps(profile: Profile) -> str:
-    """``Profile.to_dict()`` as JSON, without ``asdict``'s deep copy (most of an update's CPU)."""
-    return json.dumps({name: getattr(profile, name) for name in _FIELDS}, separators=(",", ":"))
-
-
 def _load(raw: str | None) -> Profile | None:
-    return Profile.from_dict(json.loads(raw)) if raw else None
+    return decode_profile(raw) if raw else None
 
 
 def _ids(profile: Profile) -> list[str]:
@@ -259,7 +251,7 @@ class ProfilesMixin(RedisBase):
             profile = _load(raw) or Profile.new(profile_id, now)
             update(profile)
             known = "1" if (profile.customer_id or profile.email_hash) else "0"
-            args = (visitor_id, profile_id, raw or "", dumps(profile), self.anon_ttl, known, *_ids(profile))
+            args = (visitor_id, profile_id, raw or "", encode_profile(profile), self.anon_ttl, known, *_ids(profile))
             if await self.run_script(_UPDATE, *args):
                 return profile
             await _backoff(attempt)
@@ -281,7 +273,7 @@ class ProfilesMixin(RedisBase):
                     result = merge_profiles(_load(owner_raw) or Profile.new(owner_id, now), mine)
                 args = (
                     visitor_id, alias, mine_id, owner_id or "", mine_raw or "", owner_raw or "",
-                    dumps(result), self.anon_ttl, "1" if merge else "0", *_ids(result),
+                    encode_profile(result), self.anon_ttl, "1" if merge else "0", *_ids(result),
                 )
                 if await self.run_script(_LINK, *args):
                     return result
@@ -319,7 +311,7 @@ class ProfilesMixin(RedisBase):
             {"kind": f["kind"], "key": f["key"], "visitor": f["visitor"], "ts": float(f["ts"]), "data": json.loads(f["data"])}
             for f in records
         ]
-        out: dict[str, Any] = {"profile": json.loads(raw), "aliases": sorted(aliases), "log": log}
+        out: dict[str, Any] = {"profile": loads(raw), "aliases": sorted(aliases), "log": log}
         for hook in getattr(self, "_export_hooks", ()):
             out.update(await hook(self, owners(ids)))
         return out

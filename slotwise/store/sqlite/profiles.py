@@ -16,6 +16,7 @@ from cachetools import LRUCache
 from slotwise.profile import Profile, forget_alias
 from slotwise.profile import merge as merge_profiles
 from slotwise.store.base import Committed, ProductView, ProfileUpdate, ViewUpdate, owners
+from slotwise.store.profile_json import decode_profile, encode_profile
 from slotwise.store.sqlite.catalog import count_product_views
 from slotwise.store.sqlite.db import MIGRATIONS, Database, new_version, schema
 
@@ -56,7 +57,7 @@ def _resolve(cur: sqlite3.Cursor, visitor_id: str) -> str:
 
 def _load(cur: sqlite3.Cursor, profile_id: str) -> Profile | None:
     row = cur.execute("SELECT data FROM profiles WHERE id = ?", (profile_id,)).fetchone()
-    return Profile.from_dict(json.loads(row[0])) if row else None
+    return decode_profile(row[0]) if row else None
 
 
 def write_profile(cur: sqlite3.Cursor, profile_id: str, data: str, now: float) -> int:
@@ -68,15 +69,6 @@ def write_profile(cur: sqlite3.Cursor, profile_id: str, data: str, now: float) -
         (profile_id, data, now, version),
     )
     return version
-
-
-_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-"""A profile's JSON, as ``json.dumps(..., separators=(",", ":"))`` writes it (the same text), with one
-encoder made once instead of one a call, and no cycle check (a profile is plain data, a tree)."""
-
-
-def encode_profile(profile: Profile) -> str:
-    return _encode(profile.to_dict())
 
 
 def _save(cur: sqlite3.Cursor, profile: Profile, now: float) -> int:
@@ -160,7 +152,7 @@ class KeptProfiles:
             data = cur.execute("SELECT data FROM profiles WHERE id = ?", (profile_id,)).fetchone()[0]
         self._kept.pop(profile_id, None)  # the row changed since: what was kept is older
         self.decoded += 1
-        return profile_id, version, Profile.from_dict(json.loads(data))
+        return profile_id, version, decode_profile(data)
 
     def keep(self, profile: Profile, version: int, size: int) -> None:
         if size <= self._kept.maxsize:
@@ -304,7 +296,7 @@ class ProfilesMixin:
         row = self.db.query(READ_SQL, (visitor_id, visitor_id, known))[0]
         self.saw_catalog_version(row[2])  # type: ignore[attr-defined]  # CatalogMixin, beside it in SQLiteStore
         data = row[3]
-        return row[0], row[1], Profile.from_dict(json.loads(data)) if data is not None else None
+        return row[0], row[1], decode_profile(data) if data is not None else None
 
     def profile_fresh(self, profile_id: str, version: int | None) -> bool:
         """Whether the row still has ``version``, from the change board alone (no query; ``board``).
@@ -315,7 +307,7 @@ class ProfilesMixin:
     def load_profile(self, profile_id: str) -> tuple[Profile, int] | None:
         """A profile by its own id, with its version."""
         rows = self.db.query("SELECT data, version FROM profiles WHERE id = ?", (profile_id,))
-        return (Profile.from_dict(json.loads(rows[0][0])), int(rows[0][1])) if rows else None
+        return (decode_profile(rows[0][0]), int(rows[0][1])) if rows else None
 
     def view_writer(self) -> "ViewWriter":
         """What the profile writer's thread writes with (see ``ViewWriter``)."""
@@ -331,7 +323,7 @@ class ProfilesMixin:
             "(SELECT profile_id FROM aliases WHERE alias = ?), ?)",
             (visitor_id, visitor_id),
         )
-        return Profile.from_dict(json.loads(rows[0][0])) if rows else None
+        return decode_profile(rows[0][0]) if rows else None
 
     async def update_profile(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
         with self.db.transaction() as cur:
