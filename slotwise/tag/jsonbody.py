@@ -1,9 +1,12 @@
-"""Reading a JSON request body that a stranger wrote: bounded depth, finite numbers only.
+"""Reading a JSON request body that a stranger wrote: bounded depth, finite numbers, text that is Unicode.
 
 ``json.loads`` accepts ``NaN``/``Infinity`` (and turns ``1e999`` into one),
 which then breaks every later ``json.dumps(allow_nan=False)`` — the visitor's
 export, the learner's reports. Deep nesting costs a RecursionError (a 500)
-or, short of it, work in every later step. Both are refused at the door.
+or, short of it, work in every later step. An escaped lone surrogate
+(``"\\ud800"``) is a ``str`` no UTF-8 can carry: stored in a profile, Redis's
+scripts (cjson) refused that profile, so the person's export and erasure
+failed. All three are refused at the door.
 """
 
 from __future__ import annotations
@@ -31,22 +34,35 @@ def _constant(name: str) -> Any:
     raise BadJSON(f"numbers must be finite, got {name}")
 
 
+def _unicode(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadJSON(f"text must be Unicode: a lone surrogate escape in {text[:40]!r}") from None
+
+
 def _depth(value: Any, limit: int) -> int:
-    """The nesting depth of parsed JSON, iteratively (stops past ``limit``)."""
+    """The nesting depth of parsed JSON, iteratively (stops past ``limit``); ``BadJSON`` for a string
+    (key or value) with a lone surrogate."""
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
+        if isinstance(item, str):
+            _unicode(item)
+        elif isinstance(item, (dict, list)):
             deepest = max(deepest, depth)
             if deepest > limit:
                 return deepest
+            if isinstance(item, dict):
+                for key in item:
+                    _unicode(key)
             stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
     return deepest
 
 
 def loads(body: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
-    """Parsed JSON, or ``BadJSON`` saying what is wrong (malformed, too deep, not finite)."""
+    """Parsed JSON, or ``BadJSON`` saying what is wrong (malformed, too deep, not finite, not Unicode)."""
     try:
         value = json.loads(body, parse_float=_finite, parse_constant=_constant)
     except BadJSON:

@@ -81,3 +81,24 @@ def test_an_infinite_timestamp_never_reaches_the_export(client: Any) -> None:
     visitor = client.cookies.get("sw_vid").split(".")[0]
     export = client.get(f"/_sw/admin/api/visitors/{visitor}", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
     assert export.status_code == 200 and len(export.json()["log"]) == 1
+
+
+@pytest.mark.parametrize("endpoint", ["events", "signup", "decide", "orders"])
+@pytest.mark.parametrize("where", ["value", "key"])
+def test_a_lone_surrogate_is_a_400(client: Any, endpoint: str, where: str) -> None:
+    text = '"\\ud800x"'  # a JSON escape of half a UTF-16 pair: no UTF-8 (nor Redis's cjson) can carry it
+    pair = f'{text}: 1' if where == "key" else f'"k": {text}'
+    body = {
+        "events": '{"events": [{"type": "custom", "event_id": "sur000001", "props": {"name": "x", %s}}]}' % pair,
+        "signup": '{"email": "a@example.com", "x": {%s}}' % pair,
+        "decide": '{"url": "/", "extract": {%s}}' % pair,
+        "orders": '{"order_id": "o1", "customer_id": "c1", "lines": [{"product": "p1"}], "x": {%s}}' % pair,
+    }[endpoint]
+    response = send(client, endpoint, body)
+    assert response.status_code == (422 if endpoint == "orders" else 400), (response.status_code, response.text[:300])
+    assert "lone surrogate" in response.text
+
+
+def test_a_surrogate_pair_and_other_text_pass(client: Any) -> None:
+    body = '{"events": [{"type": "custom", "event_id": "sur000002", "props": {"name": "\\ud83d\\ude00 caf\\u00e9 \\u2028"}}]}'
+    assert client.post("/_sw/events", content=body.encode(), headers={"content-type": "application/json"}).status_code == 200
