@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from slotwise.bandits import make_policy, policy_from_state
 from slotwise.bandits.decide import decide
-from slotwise.bandits.policies.recent import POOLED_KEY, LeaderStream, RecentMemory
+from slotwise.bandits.policies.recent import NEAR_HALF_LIFE_S, POOLED_KEY, LeaderStream, RecentMemory
 from slotwise.bandits.policies.settled import SettledRidge
 from slotwise.bandits.spec import validate_policy_spec
 
@@ -216,7 +216,7 @@ def test_with_the_short_memory_in_use_every_decision_reads_its_current_data():
 X = {"mobile": np.array([1.0, 1.0, 0.0]), "desktop": np.array([1.0, 0.0, 1.0])}  # bias, device one-hots
 
 
-def trained_memory(fall: float = 0.4, switch: float = 4.0) -> RecentMemory:
+def trained_memory(fall: float = 0.4, switch: float = 4.0, near_half_life: float = NEAR_HALF_LIFE_S) -> RecentMemory:
     """A switch over a full model that knows mobile visitors click a (5%) over b (2%), desktop b over a,
     calibrated on 10,000 leader values that earned what it predicts."""
     full = SettledRidge(1.0, 0.0)
@@ -224,7 +224,7 @@ def trained_memory(fall: float = 0.4, switch: float = 4.0) -> RecentMemory:
         for device, best in (("mobile", "a"), ("desktop", "b")):
             for arm in "ab":
                 full.learn(arm, X[device], 0.05 if arm == best else 0.02)
-    memory = RecentMemory(1_500.0, None, switch, fall, full)
+    memory = RecentMemory(1_500.0, None, switch, fall, full, near_half_life)
     calibrate(memory, 10_000 * 0.05, 10_000 * full.predict("a", X["mobile"]))
     return memory
 
@@ -339,9 +339,37 @@ def test_after_a_day_the_daily_profile_keeps_the_evening_dip_from_switching():
     later = sum(active[6_000:])
     trough, peak = memory.shape[12:].min(), memory.shape[:12].max()
     assert trough < 0.7 and peak > 1.3, memory.shape
-    flat = trained_memory()
+    flat = trained_memory(near_half_life=0.0)  # nor the first day's reference of the last hours
     flat._new_day = lambda at: None  # never a past day: no profile
     assert sum(daily_stream(flat, 4, random.Random(11))[6_000:]) > 2.5 * later, later
+
+
+def test_on_the_first_day_the_leaders_level_of_the_last_hours_keeps_the_evening_dip_from_switching():
+    """No past day yet, so no profile: against the level of the whole day so far (the calibration),
+    a -45% evening reads as a fall; against the leaders' own level of the last hours
+    (``NEAR_HALF_LIFE_S``), which a daily swing moves by a few percent an hour, it does not."""
+    near, whole = trained_memory(), trained_memory(near_half_life=0.0)
+    on_near = sum(daily_stream(near, 1, random.Random(11)))
+    on_whole = sum(daily_stream(whole, 1, random.Random(11)))
+    assert on_whole > 1_000 and on_near < 0.2 * on_whole, (on_near, on_whole)
+
+
+def test_on_the_first_day_a_step_fall_of_the_leaders_is_still_found():
+    """The last hours' level follows a fall too, but a swap's is a step, found before that level has
+    moved much: at 6,000 settled values a day (two hours: 500 values), within a few hundred."""
+    memory = trained_memory()
+    rng = random.Random(7)
+    step = 86_400.0 / 6_000
+    for i in range(3_000):  # half a day, steady
+        memory.observe("a", X["mobile"], float(rng.random() < 0.05), True, i * step)
+    assert not memory.active
+    found = None
+    for i in range(3_000):  # mobile visitors' leader falls from 5% to 2%
+        memory.observe("a", X["mobile"], float(rng.random() < 0.02), True, (3_000 + i) * step)
+        if memory.active:
+            found = i
+            break
+    assert found is not None and found < 1_000, found
 
 
 def test_the_switchs_state_round_trips_through_json_and_resumes_exactly():
