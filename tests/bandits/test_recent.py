@@ -457,5 +457,6 @@ def test_what_the_rules_doc_says_of_the_switch_is_what_the_code_does():
     assert f"`recent_switch` nats of evidence (default {linucb['recent_switch'].default:g})" in text
     assert f"fell to `recent_fall` (default {linucb['recent_fall'].default:g})" in text
     assert "a variant's own stream needs ln(number of variants) nats more" in text
+    assert f"what they earned over the last hours: half-life {NEAR_HALF_LIFE_S / 3600:g} h" in text
     memory = trained_memory(switch=linucb["recent_switch"].default)
     assert memory._threshold("a") == pytest.approx(memory.switch + math.log(2))  # two variants lead here
