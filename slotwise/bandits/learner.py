@@ -88,9 +88,10 @@ from .spec import parse_policy_spec
 
 # /2: time-of-day change detectors, river-model policies. /3: early settling (reward delays, the
 # settle queue, settled stamps), and LinUCB's short memory switching on the leaders' settled rewards
-# (``policies/recent.py``). /4: that switch's evidence per leading variant as well as pooled. A
-# snapshot in another format is not loaded: the learner is rebuilt from the log (``SnapshotFormatError``)
-SNAPSHOT_FORMAT = "slotwise.learner/4"
+# (``policies/recent.py``). /4: that switch's evidence per leading variant as well as pooled. /5: each
+# stream's level of the last hours (the switch's first-day reference). A snapshot in another format is
+# not loaded: the learner is rebuilt from the log (``SnapshotFormatError``)
+SNAPSHOT_FORMAT = "slotwise.learner/5"
 WINDOW_MODES = ("fixed", "inactivity")
 
 

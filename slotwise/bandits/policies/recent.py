@@ -70,6 +70,16 @@ as a fall in a steady store, and the reference corrects for both:
   day a fall and the profile cannot be told apart, and a fall must not be
   absorbed as "this hour is low" (in the bench at 250 visits an hour, 37 of
   40 runs switch at some hour of the first day).
+* **The first day.** With no past day, each stream compares with its own
+  level of the last hours (its ratio of rewards to predictions, discounted
+  with a half-life of ``NEAR_HALF_LIFE_S`` of decision time) instead of the
+  level of the whole day so far: a ±30% daily swing moves that level by at
+  most ~8% an hour, while a swap's fall is a step, weighed before the level
+  has followed it. At 250 visits an hour the first evening's dip had the
+  short memory deciding a third of all decisions of a steady two-day run,
+  at ~2 points of the oracle (docs/benchmarks.md, "sixth pass"). The price:
+  a step is followed within a few hours, so at low traffic a first-day swap
+  gathers less evidence before its level has caught up.
 """
 
 from __future__ import annotations
@@ -89,13 +99,15 @@ CALIBRATION_HALF_LIFE = 5000.0  # leaders' settled values over which their usual
 CALIBRATION_PRIOR = 10.0  # predicted reward at ratio 1 the calibration starts from
 POOLED_KEY = "*"  # the stream of all leaders together, among the per-variant ones (keyed by variant)
 _EPS = 1e-12
+# the first day's reference: the leaders' own level of the last hours (half-life, seconds of decision time)
+NEAR_HALF_LIFE_S = 2 * 3600.0
 
 
 class LeaderStream:
     """The switch's evidence for one stream of leaders' settled rewards: a CUSUM for the fall, one for
     holding the switch, and the stream's usual ratio of rewards to predictions (its calibration)."""
 
-    __slots__ = ("score", "hold", "on", "got", "expected")
+    __slots__ = ("score", "hold", "on", "got", "expected", "near_got", "near_expected", "near_at")
 
     def __init__(self) -> None:
         self.score = 0.0  # CUSUM: evidence (nats) that these leaders' rewards fell under the full model's
@@ -103,6 +115,30 @@ class LeaderStream:
         self.on = False
         self.got = 0.0  # the leaders' settled rewards and the full model's predictions of them (discounted)
         self.expected = 0.0
+        # the same ratio over the last hours only (time-discounted, ``NEAR_HALF_LIFE_S``): the first
+        # day's reference, before any daily profile
+        self.near_got = 0.0
+        self.near_expected = 0.0
+        self.near_at: float | None = None
+
+    def near(self, at: float, half_life: float) -> float:
+        """The leaders' ratio of rewards to predictions over the last hours at ``at`` (time-discounted
+        with ``half_life`` seconds), shrunk to the long-run calibration with ``CALIBRATION_PRIOR`` of
+        prediction."""
+        keep = self._keep(at, half_life)
+        return ((self.near_got * keep + CALIBRATION_PRIOR * self.calibration())
+                / (self.near_expected * keep + CALIBRATION_PRIOR))
+
+    def learn_near(self, at: float, half_life: float, value: float, predicted: float) -> None:
+        keep = self._keep(at, half_life)
+        self.near_got = self.near_got * keep + value
+        self.near_expected = self.near_expected * keep + predicted
+        self.near_at = at if self.near_at is None else max(at, self.near_at)
+
+    def _keep(self, at: float, half_life: float) -> float:
+        if self.near_at is None:
+            return 0.0
+        return 0.5 ** (max(at - self.near_at, 0.0) / half_life)
 
     def calibration(self) -> float:
         """The leaders' rewards over the full model's predictions, in the long run: the model picks a
@@ -111,7 +147,8 @@ class LeaderStream:
         return (self.got + CALIBRATION_PRIOR) / (self.expected + CALIBRATION_PRIOR)
 
     def state(self) -> dict[str, Any]:
-        return {"score": self.score, "hold": self.hold, "on": self.on, "got": self.got, "expected": self.expected}
+        return {"score": self.score, "hold": self.hold, "on": self.on, "got": self.got, "expected": self.expected,
+                "near": [self.near_got, self.near_expected, self.near_at]}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "LeaderStream":
@@ -119,13 +156,17 @@ class LeaderStream:
         out.score, out.hold = float(state.get("score", 0.0)), float(state.get("hold", 0.0))
         out.on = bool(state.get("on", False))
         out.got, out.expected = float(state.get("got", 0.0)), float(state.get("expected", 0.0))
+        near = state.get("near") or [0.0, 0.0, None]
+        out.near_got, out.near_expected = float(near[0]), float(near[1])
+        out.near_at = None if near[2] is None else float(near[2])
         return out
 
 
 class RecentMemory:
     """LinUCB's data part (``D``, ``b`` per arm) discounted per decision, and when to decide with it."""
 
-    def __init__(self, half_life: float, window: float, switch: float, fall: float, full: SettledRidge) -> None:
+    def __init__(self, half_life: float, window: float, switch: float, fall: float, full: SettledRidge,
+                 near_half_life: float = NEAR_HALF_LIFE_S) -> None:
         self.discount = 0.5 ** (1.0 / float(half_life))
         self.forget = 0.5 ** (1.0 / float(window)) if window else 1.0
         self.forget_spread = 0.5 ** (1.0 / SPREAD_HALF_LIFE)
@@ -153,6 +194,7 @@ class RecentMemory:
         self.today = np.zeros((STRATA, 2))
         self.past = np.zeros((STRATA, 2))
         self.shape = np.ones(STRATA)
+        self.near_half_life = float(near_half_life)  # 0: the first day's reference is the calibration too
 
     @property
     def score(self) -> float:
@@ -206,13 +248,17 @@ class RecentMemory:
         raw = self.full.predict(arm, x)
         predicted = raw * self.shape[hour]
         self.today[hour] += (value, raw)
+        # the first day (no past day, so no profile): the reference is the leaders' level of the last
+        # hours, not of the whole run so far
+        near = at if at is not None and self.near_half_life > 0.0 and not self.past.any() else None
         for key in (arm, POOLED_KEY):
             stream = self.streams.get(key)
             if stream is None:
                 stream = self.streams[key] = LeaderStream()
-            self._weigh(stream, self._threshold(key), predicted, value, binary)
+            self._weigh(stream, self._threshold(key), predicted, value, binary, near)
         if not binary:
-            reference = self.streams[POOLED_KEY].calibration() * predicted
+            pooled = self.streams[POOLED_KEY]
+            reference = (pooled.calibration() if near is None else pooled.near(near, self.near_half_life)) * predicted
             residual = value - reference
             self.spread = self.spread * self.forget_spread + residual * residual
             self.weight = self.weight * self.forget_spread + 1.0
@@ -228,15 +274,18 @@ class RecentMemory:
             return self.switch
         return self.switch + math.log(max(len(self.streams) - (POOLED_KEY in self.streams), 1))
 
-    def _weigh(self, stream: LeaderStream, threshold: float, predicted: float, value: float, binary: bool) -> None:
+    def _weigh(self, stream: LeaderStream, threshold: float, predicted: float, value: float, binary: bool,
+               near: float | None = None) -> None:
         """One leader's settled value into a stream: its CUSUMs against the stream's calibrated
         prediction, then its calibration. The stream turns on past ``threshold`` nats, and off once
         the shallower fall's CUSUM is back at 0."""
-        reference = stream.calibration() * predicted
+        reference = (stream.calibration() if near is None else stream.near(near, self.near_half_life)) * predicted
         gain = self._fall_evidence(reference, value, binary, self.fall)
         hold = self._fall_evidence(reference, value, binary, self.hold_fall)
         stream.got = stream.got * self.keep_calibration + value
         stream.expected = stream.expected * self.keep_calibration + predicted
+        if near is not None:
+            stream.learn_near(near, self.near_half_life, value, predicted)
         stream.score = max(stream.score * self.forget + gain, 0.0)
         stream.hold = max(stream.hold * self.forget + hold, 0.0)
         if stream.score > threshold:
