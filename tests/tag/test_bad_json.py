@@ -21,14 +21,21 @@ DEEP = "[" * 5000 + "]" * 5000
 FAIRLY_DEEP = "[" * 200 + "]" * 200  # parses in Python, still far deeper than any real body
 
 
+def body_with(endpoint: str, value: str) -> str:
+    """A body ``endpoint`` would accept, with the JSON text ``value`` as one of its values."""
+    return {
+        "events": '{"events": [{"type": "custom", "event_id": "bad000001", "props": {"name": "x", "v": %s}}]}',
+        "signup": '{"email": "a@example.com", "x": %s}',
+        "decide": '{"url": "/", "extract": {"x": %s}}',
+        "orders": '{"order_id": "o1", "customer_id": "c1", "lines": [{"product": "p1"}], "x": %s}',
+    }[endpoint] % value
+
+
 def bodies(nested: str) -> dict[str, str]:
     """The sign-up body is at most 4 KB: 2,000 deep there (still past Python's recursion limit)."""
-    return {
-        "events": '{"events": [{"type": "custom", "event_id": "deep00001", "props": {"name": "x", "v": %s}}]}' % nested,
-        "signup": '{"email": "a@example.com", "x": %s}' % nested[len(nested) // 2 - 2000:len(nested) // 2 + 2000],
-        "decide": '{"url": "/", "extract": {"x": %s}}' % nested,
-        "orders": '{"order_id": "o1", "customer_id": "c1", "lines": [{"product": "p1"}], "x": %s}' % nested,
-    }
+    signup = nested[len(nested) // 2 - 2000:len(nested) // 2 + 2000]
+    return {endpoint: body_with(endpoint, signup if endpoint == "signup" else nested)
+            for endpoint in ("events", "signup", "decide", "orders")}
 
 
 def send(client: Any, endpoint: str, body: str) -> Any:
@@ -62,13 +69,7 @@ def test_deep_nesting_is_a_400_naming_the_problem(client: Any, endpoint: str, ne
 @pytest.mark.parametrize("endpoint", ["events", "signup", "decide", "orders"])
 @pytest.mark.parametrize("number", ["Infinity", "-Infinity", "NaN", "1e999"])
 def test_non_finite_numbers_are_a_400(client: Any, endpoint: str, number: str) -> None:
-    body = {
-        "events": '{"events": [{"type": "page_view", "event_id": "inf000001", "ts": %s, "props": {}}]}' % number,
-        "signup": '{"email": "a@example.com", "n": %s}' % number,
-        "decide": '{"url": "/", "extract": {"price": %s}}' % number,
-        "orders": '{"order_id": "o1", "customer_id": "c1", "total": %s, "lines": [{"product": "p1"}]}' % number,
-    }[endpoint]
-    response = send(client, endpoint, body)
+    response = send(client, endpoint, body_with(endpoint, number))
     assert response.status_code == (422 if endpoint == "orders" else 400), (response.status_code, response.text[:300])
     assert "numbers must be finite" in response.text
 
@@ -87,14 +88,8 @@ def test_an_infinite_timestamp_never_reaches_the_export(client: Any) -> None:
 @pytest.mark.parametrize("where", ["value", "key"])
 def test_a_lone_surrogate_is_a_400(client: Any, endpoint: str, where: str) -> None:
     text = '"\\ud800x"'  # a JSON escape of half a UTF-16 pair: no UTF-8 (nor Redis's cjson) can carry it
-    pair = f'{text}: 1' if where == "key" else f'"k": {text}'
-    body = {
-        "events": '{"events": [{"type": "custom", "event_id": "sur000001", "props": {"name": "x", %s}}]}' % pair,
-        "signup": '{"email": "a@example.com", "x": {%s}}' % pair,
-        "decide": '{"url": "/", "extract": {%s}}' % pair,
-        "orders": '{"order_id": "o1", "customer_id": "c1", "lines": [{"product": "p1"}], "x": {%s}}' % pair,
-    }[endpoint]
-    response = send(client, endpoint, body)
+    value = f'{{{text}: 1}}' if where == "key" else text
+    response = send(client, endpoint, body_with(endpoint, value))
     assert response.status_code == (422 if endpoint == "orders" else 400), (response.status_code, response.text[:300])
     assert "lone surrogate" in response.text
 
