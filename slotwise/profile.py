@@ -165,6 +165,26 @@ def record_view(profile: Profile, now: float, *, category: str | None = None, pr
             entry["seen"] = {"price": offer.get("price"), "in_stock": offer.get("in_stock")}
 
 
+@dataclass(frozen=True, slots=True)
+class ViewRecord:
+    """A page view as data: ``record_view`` with these arguments (``offer`` from ``price`` and
+    ``in_stock`` when there is a product).
+
+    Why data and not a closure: the profile writer of one worker process publishes the views it wrote
+    (``store.sqlite.deltas``), and the other workers replay them on their cached copies instead of
+    reading the row back and decoding it: only plain fields cross a process."""
+
+    now: float
+    category: str | None = None
+    product: str | None = None
+    price: Any = None
+    in_stock: Any = None
+
+    def __call__(self, profile: Profile) -> None:
+        offer = {"price": self.price, "in_stock": self.in_stock} if self.product else None
+        record_view(profile, self.now, category=self.category, product=self.product, offer=offer)
+
+
 def set_cart(profile: Profile, lines: Iterable[Mapping[str, Any]], count: int | None = None) -> None:
     """The cart as the store shows it: its lines, or only how many items it holds.
 

@@ -192,10 +192,13 @@ class CachedProfiles:
         self._commits = 0  # groups ``_on_commit`` moved the cache for: a miss that one crossed reads again
         self._heads: LRUCache[str, tuple[str, int]] = LRUCache(maxsize=2 * size)  # visitor id -> (profile id, version)
         self._fresh: Callable[[str, int | None], bool] = getattr(inner, "profile_fresh", lambda key, version: False)
+        self._since: Callable[[str, int], tuple[int, list[ProfileUpdate]] | None] = getattr(
+            inner, "profile_since", lambda key, version: None)
         self.writer = ProfileWriter(self._write, self._on_commit)
         self.hits = 0
         self.misses = 0
         self.unasked = 0  # hits the change board answered: no query
+        self.replayed = 0  # of those, copies brought up to another worker's write from its published views
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -215,10 +218,16 @@ class CachedProfiles:
         with self._lock:
             head = self._heads.get(visitor_id)
             entry = self._cache.get(head[0] if head is not None else visitor_id)
-            if head is not None and entry is not None and entry.version == head[1] and self._fresh(*head):
-                self.hits += 1
-                self.unasked += 1
-                return head[0], entry
+            if head is not None and entry is not None and entry.version == head[1]:
+                if self._fresh(*head):
+                    self.hits += 1
+                    self.unasked += 1
+                    return head[0], entry
+                if not entry.pending and self._caught_up(visitor_id, head[0], entry):
+                    self.hits += 1
+                    self.unasked += 1
+                    self.replayed += 1
+                    return head[0], entry
             known = entry.version if entry is not None else None  # no JSON when the row is still at it
         crossed = self._commits
         profile_id, version, read = self.inner.read_profile(visitor_id, known)
@@ -240,6 +249,26 @@ class CachedProfiles:
                 self._remember(visitor_id, profile_id, version)
                 loaded = self.inner.load_profile(profile_id) if version is not None else None
             return profile_id, self._read_again(profile_id, loaded)
+
+    def _caught_up(self, visitor_id: str, profile_id: str, entry: _Entry) -> bool:
+        """Whether the entry was brought up to the row with the views the writer of another worker
+        published for it (``sqlite.deltas``: its write was the last one, made on this entry's version).
+        Only for an entry with nothing queued: the row is the entry's version with those views, in that
+        order, and this worker's queued views would have to come after them. Under the lock."""
+        moved = self._since(profile_id, entry.version)  # type: ignore[arg-type]  # an int: the head's
+        if moved is None or entry.view is None:
+            return False
+        version, views = moved
+        try:
+            for view in views:
+                view(entry.view)
+        except Exception:  # not expected (pure updates); the copy is half-changed: read the row next
+            log.exception("profile cache: a published view could not be replayed")
+            self._cache.pop(profile_id, None)
+            return False
+        entry.version = version
+        self._heads[visitor_id] = (profile_id, version)
+        return True
 
     def _remember(self, visitor_id: str, profile_id: str, version: int | None) -> None:
         """A head just read from the database is remembered when the change board held its version
@@ -342,7 +371,8 @@ class CachedProfiles:
         return await self.inner.export_profile(visitor_id)  # type: ignore[no-any-return]
 
     def stats(self) -> dict[str, int]:
-        return {"hits": self.hits, "misses": self.misses, "unasked": self.unasked, "cached": len(self._cache),
+        return {"hits": self.hits, "misses": self.misses, "unasked": self.unasked, "replayed": self.replayed,
+                "cached": len(self._cache),
                 **self.writer.stats()}
 
     async def close(self) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from slotwise.profile import Profile, record_view
+from slotwise.profile import Profile, ViewRecord
 from slotwise.proxy.personalization.catalog_feed import localize
 from slotwise.store.base import Store
 
@@ -40,10 +40,9 @@ class PageViewRecorder:
     ) -> Profile:
         """One update of the profile (batched by the store's writer); catalog writes only when something is new."""
         product_id = str(product["id"]) if product and product.get("id") else None
-        offer = {"price": product.get("price"), "in_stock": product.get("in_stock")} if product_id and product else None
-        profile = await self.store.update_profile_soon(
-            visitor_id, lambda p: record_view(p, now, category=category, product=product_id, offer=offer), now
-        )
+        view = (ViewRecord(now, category, product_id, product.get("price"), product.get("in_stock"))
+                if product_id and product else ViewRecord(now, category))  # data: other workers replay it
+        profile = await self.store.update_profile_soon(visitor_id, view, now)
         if product_id and product is not None:
             await self.learn(product, now)
             co_viewed = [

@@ -83,6 +83,9 @@ class Board:
         """Whether ``key``'s row still has ``version`` (None: never; see the module doc)."""
         return version is not None and self._slots[slot_of(key)] == version
 
+    def value(self, slot: int) -> int:
+        return int(self._slots[slot])
+
     def catalog(self) -> int:
         return int(self._slots[CATALOG])
 

@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from slotwise.store.sqlite.board import Board, board_for, install, take_marks
+from slotwise.store.sqlite.board import Board, board_for, install, slot_of, take_marks
+from slotwise.store.sqlite.deltas import Deltas, deltas_for
 
 SCHEMAS: list[str] = []
 """SQL run at open; each mixin module appends its ``CREATE ... IF NOT EXISTS``."""
@@ -57,7 +58,7 @@ def _private_files(path: Path) -> None:
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-    for f in (path, *(path.with_name(path.name + tail) for tail in ("-wal", "-shm", "-board"))):
+    for f in (path, *(path.with_name(path.name + tail) for tail in ("-wal", "-shm", "-board", "-deltas"))):
         try:
             if f.exists() and stat.S_IMODE(f.stat().st_mode) & 0o077:
                 f.chmod(0o600)
@@ -85,10 +86,13 @@ class Database:
             for migrate in MIGRATIONS:
                 migrate(self.conn)
             self.board: Board | None = None
+            self.deltas: Deltas | None = None
             if self.conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                                  "('profiles', 'aliases', 'catalog_version')").fetchone()[0] == 3:
                 install(self.conn)
                 self.board = board_for(path)
+                self.deltas = deltas_for(path)
+        self._published: list[tuple[str, int, int, bytes]] = []  # this transaction's, for ``deltas``
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -96,16 +100,31 @@ class Database:
         with self._lock:
             cur = self.conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
+            self._published = []
             try:
                 yield cur
             except BaseException:
+                self._published = []
                 cur.execute("ROLLBACK")
                 raise
             else:
+                published, self._published = self._published, []
                 if self.board is not None:  # before the commit, under the write lock: marks in commit order
+                    if self.deltas is not None:
+                        for key, version, base, payload in published:  # before the marks: ``prev`` is the last one's
+                            slot = slot_of(key)
+                            self.deltas.write(slot, version, base, self.board.value(slot), payload)
                     for slot, value in take_marks(cur):
                         self.board.mark(slot, value)
                 cur.execute("COMMIT")
+                if self.deltas is not None:
+                    for key, version, _, _ in published:
+                        self.deltas.done(slot_of(key), version)
+
+    def publish(self, profile_id: str, version: int, base: int, payload: bytes) -> None:
+        """Inside ``transaction``: what its write of ``profile_id`` did (``deltas``), shown to the
+        other workers once it commits."""
+        self._published.append((profile_id, version, base, payload))
 
     def checkpoint(self, attempts: int = 20) -> bool:
         """Copies the WAL into the database and truncates it (after an erase: no old frames left).
