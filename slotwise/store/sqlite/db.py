@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from slotwise.store.sqlite.board import Board, board_for, install, slot_of, take_marks
+from slotwise.store.sqlite.board import Board, board_for, install, take_marks
 from slotwise.store.sqlite.deltas import Deltas, deltas_for
 
 SCHEMAS: list[str] = []
@@ -92,7 +92,7 @@ class Database:
                 install(self.conn)
                 self.board = board_for(path)
                 self.deltas = deltas_for(path)
-        self._published: list[tuple[str, int, int, bytes]] = []  # this transaction's, for ``deltas``
+        self._published: list[tuple[int, int, bytes]] = []  # this transaction's, for ``deltas``
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -111,20 +111,19 @@ class Database:
                 published, self._published = self._published, []
                 if self.board is not None:  # before the commit, under the write lock: marks in commit order
                     if self.deltas is not None:
-                        for key, version, base, payload in published:  # before the marks: ``prev`` is the last one's
-                            slot = slot_of(key)
-                            self.deltas.write(slot, version, base, self.board.value(slot), payload)
+                        for slot, version, payload in published:
+                            self.deltas.write(slot, version, payload)
                     for slot, value in take_marks(cur):
                         self.board.mark(slot, value)
                 cur.execute("COMMIT")
                 if self.deltas is not None:
-                    for key, version, _, _ in published:
-                        self.deltas.done(slot_of(key), version)
+                    for slot, version, _ in published:
+                        self.deltas.done(slot, version)
 
-    def publish(self, profile_id: str, version: int, base: int, payload: bytes) -> None:
-        """Inside ``transaction``: what its write of ``profile_id`` did (``deltas``), shown to the
-        other workers once it commits."""
-        self._published.append((profile_id, version, base, payload))
+    def publish(self, slot: int, version: int, payload: bytes) -> None:
+        """Inside ``transaction``: what its write of a profile did (``deltas``), shown to the other
+        workers once it commits."""
+        self._published.append((slot, version, payload))
 
     def checkpoint(self, attempts: int = 20) -> bool:
         """Copies the WAL into the database and truncates it (after an erase: no old frames left).

@@ -20,7 +20,7 @@ from slotwise.store.profile_json import decode_profile, encode_profile
 from slotwise.store.sqlite.catalog import count_product_views
 from slotwise.store.sqlite.board import slot_of
 from slotwise.store.sqlite.db import MIGRATIONS, Database, new_version, schema
-from slotwise.store.sqlite.deltas import Deltas, pack_views, unpack_views
+from slotwise.store.sqlite.deltas import Deltas, chain, publishable, views_since
 
 schema("""
 CREATE TABLE IF NOT EXISTS profiles (
@@ -143,10 +143,10 @@ class KeptProfiles:
         if kept is None or self._deltas is None:
             return None
         cell = self._deltas.read(slot_of(kept.profile.id))
-        if cell is None or cell[1] != kept.version:
+        if cell is None or cell[0] == kept.version:
             return None
-        profile_id, views = unpack_views(cell[3])
-        return (cell[0], views) if profile_id == kept.profile.id else None
+        views = views_since(cell[1], kept.profile.id, kept.version, unmarked=False)  # the query checks the row
+        return (cell[0], views) if views is not None else None
 
     def read(self, cur: sqlite3.Cursor, visitor_id: str) -> tuple[str, int | None, Profile | None]:
         """(profile id, the row's version, the profile) as the database holds them in this transaction:
@@ -197,6 +197,19 @@ def _replayed(profile: Profile, views: Sequence[ViewRecord]) -> bool:
     return True
 
 
+def _publish(db: Database, profile_id: str, base: int, version: int, updates: Sequence[ProfileUpdate]) -> None:
+    """The other workers may replay these views on a copy at ``base`` (``deltas``). In the write's
+    transaction: the board slot still holds what was marked before this write (``prev``)."""
+    if db.deltas is None or db.board is None or not publishable(updates):
+        return
+    slot = slot_of(profile_id)
+    last = db.deltas.read(slot)
+    payload = chain(profile_id, last[1] if last is not None and last[0] == base else None,
+                    base, db.board.value(slot), version, list(updates))  # type: ignore[arg-type]  # ViewRecords
+    if payload is not None:
+        db.publish(slot, version, payload)
+
+
 def write_views(db: Database, items: Sequence[ViewUpdate | ProductView],
                 kept: KeptProfiles | None = None) -> dict[str, Committed]:
     """The profile writer's group commit: every item in one transaction, each profile read and saved
@@ -238,10 +251,8 @@ def write_views(db: Database, items: Sequence[ViewUpdate | ProductView],
                 assert profile is not None
                 data = encode_profile(profile)
                 version = write_profile(cur, profile_id, data, now)
-                if base is not None:  # the other workers may replay these views on a copy at ``base``
-                    views = pack_views(profile_id, applied[profile_id])
-                    if views is not None:
-                        db.publish(profile_id, version, base, views)
+                if base is not None:
+                    _publish(db, profile_id, base, version, applied[profile_id])
                 committed[profile_id] = Committed(base, version, tuple(named.get(profile_id, ())))
                 saved.append((profile, version, len(data)))
     except BaseException:
@@ -343,17 +354,17 @@ class ProfilesMixin:
 
     def profile_since(self, profile_id: str, version: int) -> tuple[int, list[ViewRecord]] | None:
         """(the row's version, the views that made it from ``version``), from shared memory alone (no
-        query; ``deltas``): when the last write of the profile was a profile writer's views on
-        ``version`` and nothing else marked the profile's board slot since ``version``."""
+        query; ``deltas``): when the writes of the profile since ``version`` were profile writers'
+        views, one on the other, and nothing else marked the profile's board slot meanwhile."""
         board, deltas = self.db.board, self.db.deltas
         if board is None or deltas is None:
             return None
         slot = slot_of(profile_id)
         cell = deltas.read(slot)
-        if cell is None or cell[1] != version or cell[2] != version or board.value(slot) != cell[0]:
+        if cell is None or cell[0] == version or board.value(slot) != cell[0]:
             return None
-        read_id, views = unpack_views(cell[3])
-        return (cell[0], views) if read_id == profile_id else None
+        views = views_since(cell[1], profile_id, version)
+        return (cell[0], views) if views is not None else None
 
     def load_profile(self, profile_id: str) -> tuple[Profile, int] | None:
         """A profile by its own id, with its version."""
