@@ -54,6 +54,7 @@ from cachetools import LRUCache
 
 from slotwise.profile import Profile
 from slotwise.store.base import Committed, ProductView, ProfileUpdate, ViewUpdate
+from slotwise.store.profile_json import decode_profile
 
 log = logging.getLogger("slotwise.store")
 
@@ -320,9 +321,12 @@ class CachedProfiles:
         """The writer's thread: a cached entry built on the version the writer read moves onto the
         version it wrote, its profile untouched: that profile was the read version's state with this
         worker's queued views applied in order, the written views are the first of them, so it is
-        the committed state with the views still queued. Any other entry is read afresh: another
-        writer wrote in between, it was reloaded meanwhile or made again after an eviction (without
-        these views), the write failed, the profile was erased or merged."""
+        the committed state with the views still queued. An entry built on another version (another
+        worker wrote in between: the visitor's pages alternate) is made again here from the text
+        the writer wrote and the views still queued (``_rebuild``), not on the event loop's next
+        read. Any other entry is read afresh: it was reloaded meanwhile or made again after an
+        eviction (without these views), the write failed, the profile was erased or merged."""
+        rebuild: list[tuple[str, _Entry, Committed]] = []
         with self._lock:
             self._commits += 1
             written: dict[str, set[int]] = {}  # cache key -> ids of its views in this batch
@@ -344,6 +348,28 @@ class CachedProfiles:
                         self._heads[visitor_id] = (key, state.version)
                 else:
                     entry.version = -1
+                    if state is not None and had_them and state.data is not None:
+                        rebuild.append((key, entry, state))
+        for key, entry, state in rebuild:
+            self._rebuild(key, entry, state)
+
+    def _rebuild(self, key: str, entry: _Entry, state: Committed) -> None:
+        """The writer's thread: ``entry`` made again from the profile as just committed and this
+        worker's views queued since, unless a read replaced or moved it meanwhile. Decoded outside
+        the lock: the event loop reads other profiles meanwhile."""
+        assert state.data is not None
+        try:
+            profile = decode_profile(state.data)
+        except Exception:  # not expected (the writer's own text): the next read asks the database
+            log.exception("profile cache: a committed profile could not be read again")
+            return
+        with self._lock:
+            if self._cache.get(key) is not entry or entry.version != -1:
+                return
+            entry.view = _replay(key, profile, entry.pending)
+            entry.version = state.version
+            for visitor_id in state.visitors:
+                self._heads[visitor_id] = (key, state.version)
 
     async def flush(self) -> None:
         """Everything queued so far is in the database when this returns."""

@@ -253,7 +253,7 @@ def write_views(db: Database, items: Sequence[ViewUpdate | ProductView],
                 version = write_profile(cur, profile_id, data, now)
                 if base is not None:
                     _publish(db, profile_id, base, version, applied[profile_id])
-                committed[profile_id] = Committed(base, version, tuple(named.get(profile_id, ())))
+                committed[profile_id] = Committed(base, version, tuple(named.get(profile_id, ())), data)
                 saved.append((profile, version, len(data)))
     except BaseException:
         kept.drop(touched)  # views applied to kept objects that the database does not have
