@@ -137,15 +137,21 @@ def touch(profile: Profile, now: float) -> bool:
         profile.session_start = now
     if not profile.first_seen:
         profile.first_seen = now
-    profile.last_seen = max(profile.last_seen, now)
+    if now > profile.last_seen:  # ``max(last_seen, now)``, without the call: every page view runs it
+        profile.last_seen = now
     return new_visit
 
 
 def _bump(entries: dict[str, dict[str, Any]], key: str, now: float, limit: int, **extra: Any) -> None:
-    entry = entries.setdefault(key, {"count": 0, "last": 0.0})
+    entry = entries.get(key)
+    if entry is None:
+        entries[key] = entry = {"count": 0, "last": 0.0}
     entry["count"] += 1
-    entry["last"] = max(entry["last"], now)
-    entry.update({k: v for k, v in extra.items() if v})
+    if now > entry["last"]:  # ``max(last, now)``: the same value (the first one on a tie, as ``max``)
+        entry["last"] = now
+    for name, value in extra.items():
+        if value:
+            entry[name] = value
     if len(entries) > limit:
         oldest = min(entries, key=lambda k: entries[k]["last"])
         del entries[oldest]
@@ -161,8 +167,9 @@ def record_view(profile: Profile, now: float, *, category: str | None = None, pr
     if category:
         _bump(profile.categories, category, now, MAX_CATEGORIES)
     if product:
-        _bump(profile.products, str(product), now, MAX_PRODUCTS, category=category)
-        entry = profile.products.get(str(product))
+        product = str(product)
+        _bump(profile.products, product, now, MAX_PRODUCTS, category=category)
+        entry = profile.products.get(product)
         if offer is not None and entry is not None:
             entry["seen"] = {"price": offer.get("price"), "in_stock": offer.get("in_stock")}
 

@@ -56,9 +56,10 @@ PAYLOAD = CELL - HEAD.size
 """The payload's room: a view is ~60–100 bytes, so a chain of ~3–5 writes."""
 
 _DONE = struct.Struct("<Q")
-Step = tuple[int, int, int, list[ViewRecord]]  # base, prev, version, the views
+Step = tuple[int, int, int, msgspec.Raw]  # base, prev, version, the views (read only for the writes replayed)
 _pack = msgspec.msgpack.Encoder().encode
 _unpack = msgspec.msgpack.Decoder(tuple[str, list[Step]]).decode
+_unpack_views = msgspec.msgpack.Decoder(list[ViewRecord]).decode
 _ZERO = bytes(CELL)
 _PLAIN = frozenset({type(None), bool, int, float, str})
 _TEXT = frozenset({type(None), str})
@@ -90,7 +91,7 @@ def chain(profile_id: str, last: bytes | None, base: int, prev: int, version: in
         last_id, steps = _unpack(last)
         if last_id != profile_id:
             steps = []
-    steps.append((base, prev, version, views))
+    steps.append((base, prev, version, msgspec.Raw(_pack(views))))
     while steps:
         try:
             payload = _pack((profile_id, steps))
@@ -113,15 +114,12 @@ def views_since(payload: bytes, profile_id: str, version: int, *, unmarked: bool
             break
     else:
         return None
-    if start == len(steps) - 1:  # the common case: one write since
-        base, prev, _, views = steps[start]
-        return views if not unmarked or prev == base else None
     out: list[ViewRecord] = []
     at = version
     for base, prev, written, views in steps[start:]:
         if base != at or (unmarked and prev != base):
             return None
-        out.extend(views)
+        out.extend(_unpack_views(views))
         at = written
     return out
 
