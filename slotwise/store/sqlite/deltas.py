@@ -91,7 +91,10 @@ def chain(profile_id: str, last: bytes | None, base: int, prev: int, version: in
         last_id, steps = _unpack(last)
         if last_id != profile_id:
             steps = []
-    steps.append((base, prev, version, msgspec.Raw(_pack(views))))
+    try:
+        steps.append((base, prev, version, msgspec.Raw(_pack(views))))
+    except (TypeError, ValueError, OverflowError, UnicodeEncodeError):
+        return None
     while steps:
         try:
             payload = _pack((profile_id, steps))

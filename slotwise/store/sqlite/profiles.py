@@ -8,6 +8,7 @@ from its claimant instead of merging the real person into the claimant.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from typing import Any, Iterable, Sequence
 
@@ -51,6 +52,8 @@ def _add_version(conn: sqlite3.Connection) -> None:
 
 
 MIGRATIONS.append(_add_version)
+
+log = logging.getLogger("slotwise.store")
 
 def _resolve(cur: sqlite3.Cursor, visitor_id: str) -> str:
     row = cur.execute("SELECT profile_id FROM aliases WHERE alias = ?", (visitor_id,)).fetchone()
@@ -203,9 +206,13 @@ def _publish(db: Database, profile_id: str, base: int, version: int, updates: Se
     if db.deltas is None or db.board is None or not publishable(updates):
         return
     slot = slot_of(profile_id)
-    last = db.deltas.read(slot)
-    payload = chain(profile_id, last[1] if last is not None and last[0] == base else None,
-                    base, db.board.value(slot), version, list(updates))  # type: ignore[arg-type]  # ViewRecords
+    try:
+        last = db.deltas.read(slot)
+        payload = chain(profile_id, last[1] if last is not None and last[0] == base else None,
+                        base, db.board.value(slot), version, list(updates))  # type: ignore[arg-type]  # ViewRecords
+    except Exception:  # never the write's failure: unpublished, the other workers read the row
+        log.exception("profile writer: the views of a write could not be published")
+        return
     if payload is not None:
         db.publish(slot, version, payload)
 
