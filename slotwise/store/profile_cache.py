@@ -18,7 +18,11 @@ version is the one it was built on; otherwise it reloads. The check is first
 the change board (``sqlite.board``: shared memory where every write marks its
 profile's version before its commit), for a visitor whose (profile id,
 version) this worker knows: no query while the board still holds that
-version. Otherwise it asks the database — one indexed lookup, with the row's
+version. When the board holds a later version and this worker has no view of
+the profile queued, the views another worker's writer published for the
+writes since (``sqlite.deltas``: page views as data, ``ViewRecord``) bring the
+copy up to the row with no query, if those writes were the only marks on the
+board since the copy's version. Otherwise it asks the database — one indexed lookup, with the row's
 JSON only when the version is not the one the cache has — and remembers the
 answer when the board held the same version right after. So a
 worker never serves a profile older than the database: what another worker
@@ -27,7 +31,10 @@ the next read. What it cannot see is another worker's views still
 in that worker's queue: at most one group commit (milliseconds; a few tens
 under load, when the event loop holds the interpreter and the writer's groups
 grow). Updates are functions replayed on the database's current state, so two
-workers' views of one visitor both count (no lost update).
+workers' views of one visitor both count (no lost update). A copy whose own
+views the writer committed on another worker's version (the visitor's pages
+alternate) is made again in the writer's thread from the text it wrote and
+the views still queued, not read back on the event loop's next page.
 
 Durability: events of the tag API (``update_profile``, ``append``) are written
 before they are acknowledged, as before. A page view is not acknowledged to
