@@ -45,10 +45,7 @@ class PageViewRecorder:
         profile = await self.store.update_profile_soon(visitor_id, view, now)
         if product_id and product is not None:
             await self.learn(product, now)
-            co_viewed = [
-                pid for pid, entry in profile.products.items()
-                if pid != product_id and entry["last"] >= profile.session_start
-            ][-20:]
+            co_viewed = _this_visit(profile, product_id)
             await self.store.record_product_view_soon(product_id, co_viewed)
         return profile
 
@@ -78,6 +75,20 @@ class PageViewRecorder:
         await self.store.upsert_products(rows, now)
         self._product_digests[key] = digest
         self._learned_from[key] = source
+
+
+def _this_visit(profile: Profile, product_id: str, limit: int = 20) -> list[str]:
+    """The last ``limit`` other products (in the profile's order) viewed in this visit: read from the
+    end, so a long visit's profile (up to ``MAX_PRODUCTS``) is not walked whole on every page."""
+    start = profile.session_start
+    found: list[str] = []
+    for pid, entry in reversed(profile.products.items()):
+        if pid != product_id and entry["last"] >= start:
+            found.append(pid)
+            if len(found) == limit:
+                break
+    found.reverse()
+    return found
 
 
 def _plain(value: Any) -> Any:
