@@ -33,10 +33,7 @@ cells (their views are personal data).
 
 from __future__ import annotations
 
-import mmap
-import os
 import struct
-import threading
 import zlib
 from pathlib import Path
 from typing import Any, Sequence
@@ -44,7 +41,7 @@ from typing import Any, Sequence
 import msgspec
 
 from slotwise.profile import ViewRecord
-from slotwise.store.sqlite.board import SLOTS, slot_of
+from slotwise.store.sqlite.board import SLOTS, one_per_process, shared_map, slot_of
 
 CELLS = 1 << 15
 """Cells (16 MB of shared memory, sparse until used): profiles whose slots share the low bits share
@@ -131,17 +128,7 @@ class Deltas:
     """A process's view of ``<db>-deltas`` (see the module doc)."""
 
     def __init__(self, path: Path, owner: Path | None = None) -> None:
-        size = CELLS * CELL
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            if owner is not None and os.geteuid() == 0:  # as the board: the database's owner keeps it
-                st = os.stat(owner)
-                os.fchown(fd, st.st_uid, st.st_gid)
-            if os.fstat(fd).st_size < size:
-                os.ftruncate(fd, size)  # zeros: done = 0, nothing to use
-            self._map = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        finally:
-            os.close(fd)
+        self._map = shared_map(path, CELLS * CELL, owner)  # zeros: done = 0, nothing to use
         self.path = path
 
     def write(self, slot: int, version: int, payload: bytes) -> None:
@@ -174,19 +161,9 @@ class Deltas:
             self._map[at:at + CELL] = _ZERO
 
 
-_deltas: dict[str, Deltas] = {}
-_deltas_lock = threading.Lock()
-
-
 def deltas_for(db_path: Path) -> Deltas:
-    """One mapping per database file and process (a forked worker keeps its parent's: it is shared)."""
-    path = Path(str(db_path) + "-deltas")
-    key = os.path.realpath(path)
-    with _deltas_lock:
-        deltas = _deltas.get(key)
-        if deltas is None:
-            deltas = _deltas[key] = Deltas(path, owner=Path(db_path))
-        return deltas
+    """One mapping per database file and process."""
+    return one_per_process(db_path, "-deltas", Deltas)
 
 
 assert CELLS <= SLOTS
