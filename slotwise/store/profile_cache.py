@@ -373,7 +373,11 @@ class CachedProfiles:
         with self._lock:
             if self._cache.get(key) is not entry or entry.version != -1:
                 return
-            entry.view = _replay(key, profile, entry.pending)
+            try:
+                entry.view = _replay(key, profile, entry.pending)
+            except Exception:  # not expected (pure updates): the entry stays to be read again
+                log.exception("profile cache: queued views could not be replayed on a committed profile")
+                return
             entry.version = state.version
             for visitor_id in state.visitors:
                 self._heads[visitor_id] = (key, state.version)
