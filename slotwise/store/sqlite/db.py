@@ -11,6 +11,7 @@ Where the profile tables exist, every write to them is marked on the change boar
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import sqlite3
@@ -23,6 +24,8 @@ from typing import Callable, Iterator
 
 from slotwise.store.sqlite.board import Board, board_for, install, take_marks
 from slotwise.store.sqlite.deltas import Deltas, deltas_for
+
+log = logging.getLogger("slotwise.store")
 
 SCHEMAS: list[str] = []
 """SQL run at open; each mixin module appends its ``CREATE ... IF NOT EXISTS``."""
@@ -110,9 +113,13 @@ class Database:
             else:
                 published, self._published = self._published, []
                 if self.board is not None:  # before the commit, under the write lock: marks in commit order
-                    if self.deltas is not None:
-                        for slot, version, payload in published:
-                            self.deltas.write(slot, version, payload)
+                    if self.deltas is not None and published:
+                        try:
+                            for slot, version, payload in published:
+                                self.deltas.write(slot, version, payload)
+                        except Exception:  # never the write's failure: the views stay unpublished (done = 0)
+                            log.exception("database: the views of a write could not be published")
+                            published = []
                     for slot, value in take_marks(cur):
                         self.board.mark(slot, value)
                 cur.execute("COMMIT")
