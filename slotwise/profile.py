@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Mapping
 
+import msgspec
+
 SESSION_TIMEOUT_S = 30 * 60
 """A visit ends after 30 minutes without activity (the analytics convention)."""
 
@@ -135,15 +137,21 @@ def touch(profile: Profile, now: float) -> bool:
         profile.session_start = now
     if not profile.first_seen:
         profile.first_seen = now
-    profile.last_seen = max(profile.last_seen, now)
+    if now > profile.last_seen:  # ``max(last_seen, now)``, without the call: every page view runs it
+        profile.last_seen = now
     return new_visit
 
 
 def _bump(entries: dict[str, dict[str, Any]], key: str, now: float, limit: int, **extra: Any) -> None:
-    entry = entries.setdefault(key, {"count": 0, "last": 0.0})
+    entry = entries.get(key)
+    if entry is None:
+        entries[key] = entry = {"count": 0, "last": 0.0}
     entry["count"] += 1
-    entry["last"] = max(entry["last"], now)
-    entry.update({k: v for k, v in extra.items() if v})
+    if now > entry["last"]:  # ``max(last, now)``: the same value (the first one on a tie, as ``max``)
+        entry["last"] = now
+    for name, value in extra.items():
+        if value:
+            entry[name] = value
     if len(entries) > limit:
         oldest = min(entries, key=lambda k: entries[k]["last"])
         del entries[oldest]
@@ -159,10 +167,31 @@ def record_view(profile: Profile, now: float, *, category: str | None = None, pr
     if category:
         _bump(profile.categories, category, now, MAX_CATEGORIES)
     if product:
-        _bump(profile.products, str(product), now, MAX_PRODUCTS, category=category)
-        entry = profile.products.get(str(product))
+        product = str(product)
+        _bump(profile.products, product, now, MAX_PRODUCTS, category=category)
+        entry = profile.products.get(product)
         if offer is not None and entry is not None:
             entry["seen"] = {"price": offer.get("price"), "in_stock": offer.get("in_stock")}
+
+
+class ViewRecord(msgspec.Struct, frozen=True, array_like=True):
+    """A page view as data: ``record_view`` with these arguments (``offer`` from ``price`` and
+    ``in_stock`` when there is a product).
+
+    Why data and not a closure: the profile writer of one worker process publishes the views it wrote
+    (``store.sqlite.deltas``), and the other workers replay them on their cached copies instead of
+    reading the row back and decoding it: only plain fields cross a process (a msgspec struct: read
+    from msgpack in C, no ``__init__`` in Python)."""
+
+    now: float
+    category: str | None = None
+    product: str | None = None
+    price: Any = None
+    in_stock: Any = None
+
+    def __call__(self, profile: Profile) -> None:
+        offer = {"price": self.price, "in_stock": self.in_stock} if self.product else None
+        record_view(profile, self.now, category=self.category, product=self.product, offer=offer)
 
 
 def set_cart(profile: Profile, lines: Iterable[Mapping[str, Any]], count: int | None = None) -> None:

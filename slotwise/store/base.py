@@ -84,12 +84,14 @@ class Committed:
     No profile travels with it: a worker's cache keeps its own copy and only moves it onto
     ``version`` when it was built on ``base`` (its copy is then the committed state plus its
     later views), so the writer's objects and the cache's never meet. ``visitors``: the visitor ids
-    the writer found to name this profile, in the transaction that wrote it.
+    the writer found to name this profile, in the transaction that wrote it. ``data``: the text it
+    wrote (a copy built on another version is made again from it, in the writer's thread).
     """
 
     base: int | None
     version: int
     visitors: tuple[str, ...] = ()
+    data: str | None = None
 
 
 def owners(ids: Sequence[str]) -> list[str]:

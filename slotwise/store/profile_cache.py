@@ -18,7 +18,11 @@ version is the one it was built on; otherwise it reloads. The check is first
 the change board (``sqlite.board``: shared memory where every write marks its
 profile's version before its commit), for a visitor whose (profile id,
 version) this worker knows: no query while the board still holds that
-version. Otherwise it asks the database — one indexed lookup, with the row's
+version. When the board holds a later version and this worker has no view of
+the profile queued, the views another worker's writer published for the
+writes since (``sqlite.deltas``: page views as data, ``ViewRecord``) bring the
+copy up to the row with no query, if those writes were the only marks on the
+board since the copy's version. Otherwise it asks the database — one indexed lookup, with the row's
 JSON only when the version is not the one the cache has — and remembers the
 answer when the board held the same version right after. So a
 worker never serves a profile older than the database: what another worker
@@ -27,7 +31,10 @@ the next read. What it cannot see is another worker's views still
 in that worker's queue: at most one group commit (milliseconds; a few tens
 under load, when the event loop holds the interpreter and the writer's groups
 grow). Updates are functions replayed on the database's current state, so two
-workers' views of one visitor both count (no lost update).
+workers' views of one visitor both count (no lost update). A copy whose own
+views the writer committed on another worker's version (the visitor's pages
+alternate) is made again in the writer's thread from the text it wrote and
+the views still queued, not read back on the event loop's next page.
 
 Durability: events of the tag API (``update_profile``, ``append``) are written
 before they are acknowledged, as before. A page view is not acknowledged to
@@ -54,6 +61,7 @@ from cachetools import LRUCache
 
 from slotwise.profile import Profile
 from slotwise.store.base import Committed, ProductView, ProfileUpdate, ViewUpdate
+from slotwise.store.profile_json import decode_profile
 
 log = logging.getLogger("slotwise.store")
 
@@ -192,10 +200,13 @@ class CachedProfiles:
         self._commits = 0  # groups ``_on_commit`` moved the cache for: a miss that one crossed reads again
         self._heads: LRUCache[str, tuple[str, int]] = LRUCache(maxsize=2 * size)  # visitor id -> (profile id, version)
         self._fresh: Callable[[str, int | None], bool] = getattr(inner, "profile_fresh", lambda key, version: False)
+        self._since: Callable[[str, int], tuple[int, list[ProfileUpdate]] | None] = getattr(
+            inner, "profile_since", lambda key, version: None)
         self.writer = ProfileWriter(self._write, self._on_commit)
         self.hits = 0
         self.misses = 0
         self.unasked = 0  # hits the change board answered: no query
+        self.replayed = 0  # of those, copies brought up to another worker's write from its published views
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -215,10 +226,16 @@ class CachedProfiles:
         with self._lock:
             head = self._heads.get(visitor_id)
             entry = self._cache.get(head[0] if head is not None else visitor_id)
-            if head is not None and entry is not None and entry.version == head[1] and self._fresh(*head):
-                self.hits += 1
-                self.unasked += 1
-                return head[0], entry
+            if head is not None and entry is not None and entry.version == head[1]:
+                if self._fresh(*head):
+                    self.hits += 1
+                    self.unasked += 1
+                    return head[0], entry
+                if not entry.pending and self._caught_up(visitor_id, head[0], entry):
+                    self.hits += 1
+                    self.unasked += 1
+                    self.replayed += 1
+                    return head[0], entry
             known = entry.version if entry is not None else None  # no JSON when the row is still at it
         crossed = self._commits
         profile_id, version, read = self.inner.read_profile(visitor_id, known)
@@ -240,6 +257,26 @@ class CachedProfiles:
                 self._remember(visitor_id, profile_id, version)
                 loaded = self.inner.load_profile(profile_id) if version is not None else None
             return profile_id, self._read_again(profile_id, loaded)
+
+    def _caught_up(self, visitor_id: str, profile_id: str, entry: _Entry) -> bool:
+        """Whether the entry was brought up to the row with the views the writer of another worker
+        published for it (``sqlite.deltas``: its write was the last one, made on this entry's version).
+        Only for an entry with nothing queued: the row is the entry's version with those views, in that
+        order, and this worker's queued views would have to come after them. Under the lock."""
+        moved = self._since(profile_id, entry.version)  # type: ignore[arg-type]  # an int: the head's
+        if moved is None or entry.view is None:
+            return False
+        version, views = moved
+        try:
+            for view in views:
+                view(entry.view)
+        except Exception:  # not expected (pure updates); the copy is half-changed: read the row next
+            log.exception("profile cache: a published view could not be replayed")
+            self._cache.pop(profile_id, None)
+            return False
+        entry.version = version
+        self._heads[visitor_id] = (profile_id, version)
+        return True
 
     def _remember(self, visitor_id: str, profile_id: str, version: int | None) -> None:
         """A head just read from the database is remembered when the change board held its version
@@ -291,9 +328,12 @@ class CachedProfiles:
         """The writer's thread: a cached entry built on the version the writer read moves onto the
         version it wrote, its profile untouched: that profile was the read version's state with this
         worker's queued views applied in order, the written views are the first of them, so it is
-        the committed state with the views still queued. Any other entry is read afresh: another
-        writer wrote in between, it was reloaded meanwhile or made again after an eviction (without
-        these views), the write failed, the profile was erased or merged."""
+        the committed state with the views still queued. An entry built on another version (another
+        worker wrote in between: the visitor's pages alternate) is made again here from the text
+        the writer wrote and the views still queued (``_rebuild``), not on the event loop's next
+        read. Any other entry is read afresh: it was reloaded meanwhile or made again after an
+        eviction (without these views), the write failed, the profile was erased or merged."""
+        rebuild: list[tuple[str, _Entry, Committed]] = []
         with self._lock:
             self._commits += 1
             written: dict[str, set[int]] = {}  # cache key -> ids of its views in this batch
@@ -315,6 +355,32 @@ class CachedProfiles:
                         self._heads[visitor_id] = (key, state.version)
                 else:
                     entry.version = -1
+                    if state is not None and had_them and state.data is not None:
+                        rebuild.append((key, entry, state))
+        for key, entry, state in rebuild:
+            self._rebuild(key, entry, state)
+
+    def _rebuild(self, key: str, entry: _Entry, state: Committed) -> None:
+        """The writer's thread: ``entry`` made again from the profile as just committed and this
+        worker's views queued since, unless a read replaced or moved it meanwhile. Decoded outside
+        the lock: the event loop reads other profiles meanwhile."""
+        assert state.data is not None
+        try:
+            profile = decode_profile(state.data)
+        except Exception:  # not expected (the writer's own text): the next read asks the database
+            log.exception("profile cache: a committed profile could not be read again")
+            return
+        with self._lock:
+            if self._cache.get(key) is not entry or entry.version != -1:
+                return
+            try:
+                entry.view = _replay(key, profile, entry.pending)
+            except Exception:  # not expected (pure updates): the entry stays to be read again
+                log.exception("profile cache: queued views could not be replayed on a committed profile")
+                return
+            entry.version = state.version
+            for visitor_id in state.visitors:
+                self._heads[visitor_id] = (key, state.version)
 
     async def flush(self) -> None:
         """Everything queued so far is in the database when this returns."""
@@ -342,7 +408,8 @@ class CachedProfiles:
         return await self.inner.export_profile(visitor_id)  # type: ignore[no-any-return]
 
     def stats(self) -> dict[str, int]:
-        return {"hits": self.hits, "misses": self.misses, "unasked": self.unasked, "cached": len(self._cache),
+        return {"hits": self.hits, "misses": self.misses, "unasked": self.unasked, "replayed": self.replayed,
+                "cached": len(self._cache),
                 **self.writer.stats()}
 
     async def close(self) -> None:

@@ -3,7 +3,8 @@
     python tests/store/profile_cache_worker.py DATA_DIR
 
 Reads commands on stdin, answers one JSON line each:
-``view VISITOR CATEGORY`` (a page view through the cache and the writer),
+``view VISITOR CATEGORY`` (a page view through the cache and the writer), ``page VISITOR CATEGORY``
+(the same as the proxy records it: data another worker can replay), ``dump VISITOR`` (the whole profile),
 ``event VISITOR CATEGORY`` (a synchronous, acknowledged update), ``get VISITOR``
 (the categories' counts as this worker sees them), ``link VISITOR ALIAS`` (a login),
 ``erase VISITOR``, ``stats`` (the cache's counters), ``flush``, ``close``.
@@ -16,7 +17,7 @@ import json
 import sys
 import time
 
-from slotwise.profile import record_view
+from slotwise.profile import ViewRecord, record_view
 from slotwise.store import open_store
 
 
@@ -33,6 +34,12 @@ async def main(data: str) -> None:
         if command == "view":
             visitor, category = args
             await store.update_profile_soon(visitor, lambda p, c=category: record_view(p, now, category=c), now)
+        elif command == "page":  # a page view as the proxy records it: data, published for the other workers
+            visitor, category = args
+            await store.update_profile_soon(visitor, ViewRecord(now, category, f"p-{category}", 19.5, True), now)
+        elif command == "dump":
+            profile = await store.get_profile(args[0])
+            answer = profile.to_dict() if profile else None
         elif command == "event":
             visitor, category = args
             await store.update_profile(visitor, lambda p, c=category: record_view(p, now, category=c), now)

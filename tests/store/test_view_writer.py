@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slotwise.profile import Profile, record_view
+from slotwise.profile import Profile, ViewRecord, record_view
 from slotwise.store import open_store, profile_cache
 from slotwise.store.base import ViewUpdate
 from slotwise.store.profile_cache import CachedProfiles
@@ -30,6 +30,11 @@ from slotwise.store.sqlite.profiles import KeptProfiles, write_views
 
 def view(category: str, now: float = 1000.0) -> Any:
     return lambda p: record_view(p, now, category=category)
+
+
+def page_view(category: str, now: float) -> ViewRecord:
+    """A view as the proxy records it: data, with a product and what its page said."""
+    return ViewRecord(now, category, f"p-{category}", 19.5, True)
 
 
 def counts(profile: Profile | None) -> dict[str, int] | None:
@@ -150,6 +155,7 @@ VISITORS = ("a", "b", "c")
 CATEGORIES = ("socks", "bags")
 ops = st.one_of(
     st.tuples(st.just("view"), st.integers(0, 1), st.sampled_from(VISITORS), st.sampled_from(CATEGORIES)),
+    st.tuples(st.just("view"), st.integers(0, 1), st.sampled_from(VISITORS), st.sampled_from(CATEGORIES), st.just("closure")),
     st.tuples(st.just("flush"), st.integers(0, 1)),
     st.tuples(st.just("event"), st.sampled_from(VISITORS), st.sampled_from(CATEGORIES)),
     st.tuples(st.just("get"), st.integers(0, 1), st.sampled_from(VISITORS)),
@@ -212,18 +218,23 @@ async def _play(data: Path, steps: list[tuple[Any, ...]]) -> None:
     model = Model()
 
     async def check(worker: int) -> None:
-        """After its flush a worker's copy of every visitor is the database's, which is the model's."""
+        """After its flush a worker's copy of every visitor is the database's, which is the model's:
+        the whole profile, not only the counts (a copy caught up from another worker's published
+        views must be the row, field for field)."""
         for visitor in VISITORS:
-            seen = counts(await workers[worker].get_profile(visitor))
-            assert seen == stored(tag_api, visitor) == model.expected(visitor), (worker, visitor)
+            copy = await workers[worker].get_profile(visitor)
+            assert counts(copy) == stored(tag_api, visitor) == model.expected(visitor), (worker, visitor)
+            row = await tag_api.get_profile(visitor)
+            assert (copy.to_dict() if copy else None) == (row.to_dict() if row else None), (worker, visitor)
 
     try:
         for now, step in enumerate(steps, start=1000):
             kind, *args = step
-            if kind == "view":
-                worker, visitor, category = args
+            if kind == "view":  # a page's view is data (published for the other worker); a closure is not
+                worker, visitor, category, *closure = args
                 model.view(worker, visitor, category)
-                await workers[worker].update_profile_soon(visitor, view(category, float(now)), float(now))
+                update = view(category, float(now)) if closure else page_view(category, float(now))
+                await workers[worker].update_profile_soon(visitor, update, float(now))
             elif kind == "flush":
                 model.flush(args[0])
                 await workers[args[0]].flush()

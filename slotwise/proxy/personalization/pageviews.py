@@ -18,7 +18,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from slotwise.profile import Profile, record_view
+from slotwise.profile import Profile, ViewRecord
 from slotwise.proxy.personalization.catalog_feed import localize
 from slotwise.store.base import Store
 
@@ -40,16 +40,12 @@ class PageViewRecorder:
     ) -> Profile:
         """One update of the profile (batched by the store's writer); catalog writes only when something is new."""
         product_id = str(product["id"]) if product and product.get("id") else None
-        offer = {"price": product.get("price"), "in_stock": product.get("in_stock")} if product_id and product else None
-        profile = await self.store.update_profile_soon(
-            visitor_id, lambda p: record_view(p, now, category=category, product=product_id, offer=offer), now
-        )
+        view = (ViewRecord(now, category, product_id, product.get("price"), product.get("in_stock"))
+                if product_id and product else ViewRecord(now, category))  # data: other workers replay it
+        profile = await self.store.update_profile_soon(visitor_id, view, now)
         if product_id and product is not None:
             await self.learn(product, now)
-            co_viewed = [
-                pid for pid, entry in profile.products.items()
-                if pid != product_id and entry["last"] >= profile.session_start
-            ][-20:]
+            co_viewed = _this_visit(profile, product_id)
             await self.store.record_product_view_soon(product_id, co_viewed)
         return profile
 
@@ -79,6 +75,20 @@ class PageViewRecorder:
         await self.store.upsert_products(rows, now)
         self._product_digests[key] = digest
         self._learned_from[key] = source
+
+
+def _this_visit(profile: Profile, product_id: str, limit: int = 20) -> list[str]:
+    """The last ``limit`` other products (in the profile's order) viewed in this visit: read from the
+    end, so a long visit's profile (up to ``MAX_PRODUCTS``) is not walked whole on every page."""
+    start = profile.session_start
+    found: list[str] = []
+    for pid, entry in reversed(profile.products.items()):
+        if pid != product_id and entry["last"] >= start:
+            found.append(pid)
+            if len(found) == limit:
+                break
+    found.reverse()
+    return found
 
 
 def _plain(value: Any) -> Any:

@@ -36,6 +36,9 @@ import sqlite3
 import threading
 import zlib
 from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
 
 SLOTS = 1 << 18
 """Slots for profiles (2 MB of shared memory, sparse until used): with a few thousand visitors active
@@ -58,21 +61,40 @@ def slot_of(key: str) -> int:
     return 1 + (zlib.crc32(key.encode("utf-8", "surrogatepass")) & (SLOTS - 1))
 
 
+def shared_map(path: Path, size: int, owner: Path | None = None) -> mmap.mmap:
+    """A file of ``size`` bytes (zeros until written, sparse) mapped shared, private to its user (0600)."""
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        if owner is not None and os.geteuid() == 0:  # as SQLite does for -wal/-shm: the database's owner
+            st = os.stat(owner)  # keeps it (a command run as root must not lock the service out)
+            os.fchown(fd, st.st_uid, st.st_gid)
+        if os.fstat(fd).st_size < size:
+            os.ftruncate(fd, size)  # zeros: nothing is trusted until written
+        return mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    finally:
+        os.close(fd)
+
+
+_mapped: dict[str, Any] = {}
+_mapped_lock = threading.Lock()
+
+
+def one_per_process(db_path: Path, suffix: str, make: Callable[[Path, Path], T]) -> T:
+    """The one object mapping ``<db><suffix>`` in this process (a forked worker keeps its parent's: it is shared)."""
+    path = Path(str(db_path) + suffix)
+    key = os.path.realpath(path)
+    with _mapped_lock:
+        found = _mapped.get(key)
+        if found is None:
+            found = _mapped[key] = make(path, Path(db_path))
+        return found  # type: ignore[no-any-return]
+
+
 class Board:
     """A process's view of ``<db>-board``: 8-byte slots read and written in place."""
 
     def __init__(self, path: Path, owner: Path | None = None) -> None:
-        size = (SLOTS + 1) * 8
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            if owner is not None and os.geteuid() == 0:  # as SQLite does for -wal/-shm: the database's owner
-                st = os.stat(owner)  # keeps it (a command run as root must not lock the service out)
-                os.fchown(fd, st.st_uid, st.st_gid)
-            if os.fstat(fd).st_size < size:
-                os.ftruncate(fd, size)  # zeros: no version, so nothing is trusted until marked
-            self._map = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        finally:
-            os.close(fd)
+        self._map = shared_map(path, (SLOTS + 1) * 8, owner)  # zeros: no version, nothing trusted until marked
         self._slots = memoryview(self._map).cast("Q")
         self.path = path
 
@@ -83,6 +105,9 @@ class Board:
         """Whether ``key``'s row still has ``version`` (None: never; see the module doc)."""
         return version is not None and self._slots[slot_of(key)] == version
 
+    def value(self, slot: int) -> int:
+        return int(self._slots[slot])
+
     def catalog(self) -> int:
         return int(self._slots[CATALOG])
 
@@ -90,19 +115,9 @@ class Board:
         self._slots[slot] = value
 
 
-_boards: dict[str, Board] = {}
-_boards_lock = threading.Lock()
-
-
 def board_for(db_path: Path) -> Board:
-    """One mapping per database file and process (a forked worker keeps its parent's: it is shared)."""
-    path = Path(str(db_path) + "-board")
-    key = os.path.realpath(path)
-    with _boards_lock:
-        board = _boards.get(key)
-        if board is None:
-            board = _boards[key] = Board(path, owner=Path(db_path))
-        return board
+    """One mapping per database file and process."""
+    return one_per_process(db_path, "-board", Board)
 
 
 MARKS_SQL = """

@@ -11,6 +11,7 @@ Where the profile tables exist, every write to them is marked on the change boar
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import sqlite3
@@ -22,6 +23,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from slotwise.store.sqlite.board import Board, board_for, install, take_marks
+from slotwise.store.sqlite.deltas import Deltas, deltas_for
+
+log = logging.getLogger("slotwise.store")
 
 SCHEMAS: list[str] = []
 """SQL run at open; each mixin module appends its ``CREATE ... IF NOT EXISTS``."""
@@ -57,7 +61,7 @@ def _private_files(path: Path) -> None:
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-    for f in (path, *(path.with_name(path.name + tail) for tail in ("-wal", "-shm", "-board"))):
+    for f in (path, *(path.with_name(path.name + tail) for tail in ("-wal", "-shm", "-board", "-deltas"))):
         try:
             if f.exists() and stat.S_IMODE(f.stat().st_mode) & 0o077:
                 f.chmod(0o600)
@@ -85,10 +89,13 @@ class Database:
             for migrate in MIGRATIONS:
                 migrate(self.conn)
             self.board: Board | None = None
+            self.deltas: Deltas | None = None
             if self.conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                                  "('profiles', 'aliases', 'catalog_version')").fetchone()[0] == 3:
                 install(self.conn)
                 self.board = board_for(path)
+                self.deltas = deltas_for(path)
+        self._published: list[tuple[int, int, bytes]] = []  # this transaction's, for ``deltas``
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -96,16 +103,34 @@ class Database:
         with self._lock:
             cur = self.conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
+            self._published = []
             try:
                 yield cur
             except BaseException:
+                self._published = []
                 cur.execute("ROLLBACK")
                 raise
             else:
+                published, self._published = self._published, []
                 if self.board is not None:  # before the commit, under the write lock: marks in commit order
+                    if self.deltas is not None and published:
+                        try:
+                            for slot, version, payload in published:
+                                self.deltas.write(slot, version, payload)
+                        except Exception:  # never the write's failure: the views stay unpublished (done = 0)
+                            log.exception("database: the views of a write could not be published")
+                            published = []
                     for slot, value in take_marks(cur):
                         self.board.mark(slot, value)
                 cur.execute("COMMIT")
+                if self.deltas is not None:
+                    for slot, version, _ in published:
+                        self.deltas.done(slot, version)
+
+    def publish(self, slot: int, version: int, payload: bytes) -> None:
+        """Inside ``transaction``: what its write of a profile did (``deltas``), shown to the other
+        workers once it commits."""
+        self._published.append((slot, version, payload))
 
     def checkpoint(self, attempts: int = 20) -> bool:
         """Copies the WAL into the database and truncates it (after an erase: no old frames left).

@@ -8,17 +8,20 @@ from its claimant instead of merging the real person into the claimant.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from typing import Any, Iterable, Sequence
 
 from cachetools import LRUCache
 
-from slotwise.profile import Profile, forget_alias
+from slotwise.profile import Profile, ViewRecord, forget_alias
 from slotwise.profile import merge as merge_profiles
 from slotwise.store.base import Committed, ProductView, ProfileUpdate, ViewUpdate, owners
 from slotwise.store.profile_json import decode_profile, encode_profile
 from slotwise.store.sqlite.catalog import count_product_views
+from slotwise.store.sqlite.board import slot_of
 from slotwise.store.sqlite.db import MIGRATIONS, Database, new_version, schema
+from slotwise.store.sqlite.deltas import Deltas, chain, publishable, views_since
 
 schema("""
 CREATE TABLE IF NOT EXISTS profiles (
@@ -49,6 +52,8 @@ def _add_version(conn: sqlite3.Connection) -> None:
 
 
 MIGRATIONS.append(_add_version)
+
+log = logging.getLogger("slotwise.store")
 
 def _resolve(cur: sqlite3.Cursor, visitor_id: str) -> str:
     row = cur.execute("SELECT profile_id FROM aliases WHERE alias = ?", (visitor_id,)).fetchone()
@@ -128,27 +133,46 @@ class KeptProfiles:
     have views the database does not.
     """
 
-    def __init__(self, max_bytes: int = KEPT_JSON_BYTES) -> None:
+    def __init__(self, max_bytes: int = KEPT_JSON_BYTES, deltas: Deltas | None = None) -> None:
         self._kept: LRUCache[str, _Kept] = LRUCache(maxsize=max_bytes, getsizeof=lambda kept: kept.size)
         self._profile_of: LRUCache[str, str] = LRUCache(maxsize=4 * 4096)  # visitor id -> its profile id, last seen
+        self._deltas = deltas
         self.decoded = 0
         self.reused = 0
+        self.replayed = 0  # kept copies brought up to another writer's write from its published views
+
+    def _moved(self, kept: _Kept | None) -> tuple[int, list[ViewRecord]] | None:
+        """The version and views of another writer's committed write made on ``kept``'s version (``deltas``)."""
+        if kept is None or self._deltas is None:
+            return None
+        cell = self._deltas.read(slot_of(kept.profile.id))
+        if cell is None or cell[0] == kept.version:
+            return None
+        views = views_since(cell[1], kept.profile.id, kept.version, unmarked=False)  # the query checks the row
+        return (cell[0], views) if views is not None else None
 
     def read(self, cur: sqlite3.Cursor, visitor_id: str) -> tuple[str, int | None, Profile | None]:
         """(profile id, the row's version, the profile) as the database holds them in this transaction:
-        the kept object when the row's version is the one this writer wrote, else decoded."""
+        the kept object when the row's version is the one this writer wrote, or the one another writer
+        wrote on it with views it published (applied to the kept object); else decoded."""
         guess = self._kept.get(self._profile_of.get(visitor_id, visitor_id))
-        profile_id, version, data = cur.execute(
-            WRITER_READ_SQL, (visitor_id, visitor_id, guess.version if guess is not None else None)).fetchone()
+        moved = self._moved(guess)
+        known = moved[0] if moved is not None else guess.version if guess is not None else None
+        profile_id, version, data = cur.execute(WRITER_READ_SQL, (visitor_id, visitor_id, known)).fetchone()
         if profile_id != visitor_id:  # an alias (a logged-in visitor's cookie id): its profile next time
             self._profile_of[visitor_id] = profile_id
         if version is None:
             self._kept.pop(profile_id, None)
             return profile_id, None, None
-        if data is None:  # the row's version is the guess's
+        if data is None:  # the row's version is ``known``: the guess's, or the guess's with ``moved``'s views
             if guess is not None and guess.profile.id == profile_id:
-                self.reused += 1
-                return profile_id, version, guess.profile
+                if moved is None:
+                    self.reused += 1
+                    return profile_id, version, guess.profile
+                if _replayed(guess.profile, moved[1]):
+                    guess.version = version
+                    self.replayed += 1
+                    return profile_id, version, guess.profile
             data = cur.execute("SELECT data FROM profiles WHERE id = ?", (profile_id,)).fetchone()[0]
         self._kept.pop(profile_id, None)  # the row changed since: what was kept is older
         self.decoded += 1
@@ -166,13 +190,41 @@ class KeptProfiles:
         return len(self._kept)
 
 
+def _replayed(profile: Profile, views: Sequence[ViewRecord]) -> bool:
+    """Applies published views to a copy; False if one failed (the copy is then half-changed: drop it)."""
+    try:
+        for view in views:
+            view(profile)
+    except Exception:  # a pure update on a profile it was applied to elsewhere: not expected
+        return False
+    return True
+
+
+def _publish(db: Database, profile_id: str, base: int, version: int, updates: Sequence[ProfileUpdate]) -> None:
+    """The other workers may replay these views on a copy at ``base`` (``deltas``). In the write's
+    transaction: the board slot still holds what was marked before this write (``prev``)."""
+    if db.deltas is None or db.board is None or not publishable(updates):
+        return
+    slot = slot_of(profile_id)
+    try:
+        last = db.deltas.read(slot)
+        payload = chain(profile_id, last[1] if last is not None and last[0] == base else None,
+                        base, db.board.value(slot), version, list(updates))  # type: ignore[arg-type]  # ViewRecords
+    except Exception:  # never the write's failure: unpublished, the other workers read the row
+        log.exception("profile writer: the views of a write could not be published")
+        return
+    if payload is not None:
+        db.publish(slot, version, payload)
+
+
 def write_views(db: Database, items: Sequence[ViewUpdate | ProductView],
                 kept: KeptProfiles | None = None) -> dict[str, Committed]:
     """The profile writer's group commit: every item in one transaction, each profile read and saved
     once. Returns, per profile written, the version it was read at and the one it has now (for the
     workers' caches). ``kept``: the writer's own copies of what it saved (see ``KeptProfiles``)."""
-    kept = kept if kept is not None else KeptProfiles()
+    kept = kept if kept is not None else KeptProfiles(deltas=db.deltas)
     touched: dict[str, tuple[Profile | None, int | None]] = {}  # profile id -> (profile, version read)
+    applied: dict[str, list[ProfileUpdate]] = {}  # profile id -> the updates applied, in order (published)
     profile_ids: dict[str, str] = {}  # visitor id -> profile id, in this transaction
     latest: dict[str, float] = {}
     committed: dict[str, Committed] = {}
@@ -196,6 +248,7 @@ def write_views(db: Database, items: Sequence[ViewUpdate | ProductView],
                     profile = Profile.new(profile_id, item.now)
                     touched[profile_id] = (profile, version)
                 item.update(profile)
+                applied.setdefault(profile_id, []).append(item.update)
                 latest[profile_id] = max(latest.get(profile_id, 0.0), item.now)
             named: dict[str, list[str]] = {}  # profile id -> the visitor ids that named it here
             for visitor_id, profile_id in profile_ids.items():
@@ -205,7 +258,9 @@ def write_views(db: Database, items: Sequence[ViewUpdate | ProductView],
                 assert profile is not None
                 data = encode_profile(profile)
                 version = write_profile(cur, profile_id, data, now)
-                committed[profile_id] = Committed(base, version, tuple(named.get(profile_id, ())))
+                if base is not None:
+                    _publish(db, profile_id, base, version, applied[profile_id])
+                committed[profile_id] = Committed(base, version, tuple(named.get(profile_id, ())), data)
                 saved.append((profile, version, len(data)))
     except BaseException:
         kept.drop(touched)  # views applied to kept objects that the database does not have
@@ -221,7 +276,7 @@ class ViewWriter:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.kept = KeptProfiles()
+        self.kept = KeptProfiles(deltas=db.deltas)
 
     def write(self, items: Sequence[ViewUpdate | ProductView]) -> dict[str, Committed]:
         return write_views(self.db, items, self.kept)
@@ -304,6 +359,20 @@ class ProfilesMixin:
         board = self.db.board
         return board is not None and board.fresh(profile_id, version)
 
+    def profile_since(self, profile_id: str, version: int) -> tuple[int, list[ViewRecord]] | None:
+        """(the row's version, the views that made it from ``version``), from shared memory alone (no
+        query; ``deltas``): when the writes of the profile since ``version`` were profile writers'
+        views, one on the other, and nothing else marked the profile's board slot meanwhile."""
+        board, deltas = self.db.board, self.db.deltas
+        if board is None or deltas is None:
+            return None
+        slot = slot_of(profile_id)
+        cell = deltas.read(slot)
+        if cell is None or cell[0] == version or board.value(slot) != cell[0]:
+            return None
+        views = views_since(cell[1], profile_id, version)
+        return (cell[0], views) if views is not None else None
+
     def load_profile(self, profile_id: str) -> tuple[Profile, int] | None:
         """A profile by its own id, with its version."""
         rows = self.db.query("SELECT data, version FROM profiles WHERE id = ?", (profile_id,))
@@ -378,6 +447,8 @@ class ProfilesMixin:
             cur.executemany("DELETE FROM claims WHERE alias = ?", [(a,) for a in {*ids, *owned}])
             cur.execute(f"DELETE FROM aliases WHERE profile_id = ? OR alias IN ({marks})", (profile_id, *ids))
             cur.execute(f"DELETE FROM log WHERE visitor IN ({marks})", tuple(ids))
+            if self.db.deltas is not None:  # the person's last views, if a writer published them
+                self.db.deltas.clear(ids)
             for hook in getattr(self, "_erase_hooks", ()):
                 hook(cur, owners(ids))
         self.db.checkpoint()  # the WAL still holds the erased rows' old frames: fold and truncate it
