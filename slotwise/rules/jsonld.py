@@ -9,10 +9,11 @@ AggregateOffer, and prices may be strings.
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from typing import Any, Iterator
 
+from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
 
 PRODUCT_KEYS = (
@@ -56,7 +57,8 @@ def _ld_scripts(html: bytes) -> Iterator[bytes]:
 
 
 def json_ld_blocks(html: bytes) -> Iterator[Any]:
-    """Each parseable JSON-LD block of a page; unparseable ones are skipped."""
+    """Each parseable JSON-LD block of a page; unparseable ones are skipped, and what is kept can be stored
+    (``lenient_json``: a number that is not finite is ``None``, a lone surrogate U+FFFD)."""
     for count, raw in enumerate(_ld_scripts(html)):
         if count >= _MAX_BLOCKS:
             return
@@ -69,7 +71,7 @@ def json_ld_blocks(html: bytes) -> Iterator[Any]:
             text = text[:-3]
         text = text.replace("<![CDATA[", "").replace("]]>", "").strip()
         try:
-            yield json.loads(text)
+            yield lenient_json.loads(text)
         except (ValueError, RecursionError):
             continue
 
@@ -104,10 +106,15 @@ def _text(value: Any) -> str | None:
 
 
 def _price(value: Any) -> float | None:
+    """A price from a number or a store's text (``"1.234,50 €"``); None unless finite and not negative
+    (``"9" * 400`` is ``inf`` as a float: no price, and nothing a profile could store)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return usable_price(float(value))
+        except OverflowError:  # an integer past float's range
+            return None
     if isinstance(value, str):
         cleaned = re.sub(r"[^0-9.,]", "", value)
         if "," in cleaned and "." in cleaned:  # the later one is the decimal mark: 1.234,50 / 1,234.50
@@ -119,10 +126,15 @@ def _price(value: Any) -> float | None:
             tail = cleaned.rpartition(",")[2]
             cleaned = cleaned.replace(",", "") if len(tail) == 3 else cleaned.replace(",", ".")
         try:
-            return float(cleaned)
+            return usable_price(float(cleaned))
         except ValueError:
             return None
     return None
+
+
+def usable_price(price: float) -> float | None:
+    """The price if a profile, a catalog and a template can use it: finite and not negative."""
+    return price if math.isfinite(price) and price >= 0 else None
 
 
 def _offer(offers: Any) -> dict[str, Any]:

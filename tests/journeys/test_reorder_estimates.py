@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from slotwise.rules.replenish import (
     DAY, ReplenishSettings, _buys, due, estimates, own_intervals, own_rates, typical_interval,
@@ -94,13 +94,16 @@ def stock_ups(lines: list[dict]) -> list[tuple[float, int]]:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories)
+@example([(0.0, 1, "dog-food", "a"), (1.0, 1, "dog-food", "a"), (1.0, 6, "dog-food", "a"), (1.0, 6, "dog-food", "a")])
 def test_own_intervals_are_medians_of_gaps_per_unit_between_stock_ups(raw: list) -> None:
     lines = as_lines(raw)
     own = own_intervals(lines)
     for key, days in own.items():
-        assert days >= round(1.0 / 12, 4)  # at least a day apart, at most 12 units
         kind, _, name = key.partition(":")
-        mine = stock_ups([line for line in lines if (line["category"] if kind == "category" else line["product"]) == name])
+        lines_of_key = [line for line in lines if (line["category"] if kind == "category" else line["product"]) == name]
+        # stock-ups at least a day apart, and one holds at most every unit of the key (orders within a day add up)
+        assert days >= round(1.0 / sum(line["qty"] for line in lines_of_key), 4)
+        mine = stock_ups(lines_of_key)
         gaps = [(b[0] - a[0]) / DAY / a[1] for a, b in zip(mine, mine[1:])]
         assert abs(days - round(statistics.median(gaps), 4)) < 1e-6
 

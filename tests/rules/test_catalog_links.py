@@ -42,3 +42,10 @@ def test_srcdoc_cannot_be_set() -> None:
     with pytest.raises(ValueError, match="srcdoc"):
         check_attribute("SRCDOC", "&lt;b&gt;")
     check_attribute("title", "<script>")  # escaped when written: fine
+
+
+def test_a_feed_price_no_json_can_carry_keeps_the_product_without_a_price() -> None:
+    for price in ("nan", "inf", "1e999", 10 ** 400, float("nan"), -3):
+        item = normalize_feed_item({"id": "p1", "name": "Socks", "price": price}, "shop.example")
+        assert item is not None and item["id"] == "p1" and item["price"] is None, price
+    assert normalize_feed_item({"id": "p1", "price": "12.50"}, "shop.example")["price"] == 12.5  # type: ignore[index]

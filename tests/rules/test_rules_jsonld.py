@@ -123,3 +123,40 @@ def test_selectors_are_the_fallback_without_json_ld() -> None:
     assert with_ld.product is not None
     assert with_ld.product["id"] == "9"  # the URL's {product} is the key the rules declared
     assert with_ld.product["name"] == PRODUCT["name"]  # JSON-LD comes before the selectors
+
+
+# A page's JSON-LD is the store's, not a caller's: a value no strict JSON can carry is dropped or
+# replaced, never refused for the whole product, and never reaches a profile (whose export is strict
+# JSON, and on Redis goes through cjson, which refuses a lone surrogate and NaN).
+@pytest.mark.parametrize("price", ["NaN", "Infinity", "-Infinity", "1e999", '"' + "9" * 400 + '"', "1" + "0" * 400,
+                                   "-12.5", '"NaN"'])
+def test_a_price_no_json_can_carry_is_no_price(price: str) -> None:
+    block = json.dumps({**PRODUCT, "offers": {"@type": "Offer", "price": "PRICE"}}).replace('"PRICE"', price)
+    product = extract_product(_page(block))
+    assert product is not None and product["id"] == "101" and product["name"] == PRODUCT["name"]
+    assert product["price"] is None
+
+
+def test_a_lone_surrogate_escape_becomes_a_replacement_character() -> None:
+    block = json.dumps({**PRODUCT, "name": "Tee \ud800 \U0001f600", "brand": "\udc00"})  # json.dumps escapes both
+    assert "\\ud800" in block and "\\ud83d\\ude00" in block
+    product = extract_product(_page(block))
+    assert product is not None
+    assert product["name"] == "Tee \ufffd \U0001f600"  # the valid pair is kept as its character
+    assert product["brand"] == "\ufffd"
+
+
+def test_a_product_page_with_such_values_gives_a_profile_strict_json_can_store() -> None:
+    from slotwise.profile import Profile, record_view
+    from slotwise.store.profile_json import encode_profile
+
+    block = json.dumps({**PRODUCT, "name": "\ud800", "category": "Shoes \udfff",
+                        "offers": {"@type": "Offer", "price": "PRICE", "availability": "InStock"}}).replace('"PRICE"', "NaN")
+    page = page_facts("/p/101", None, _page(block))
+    assert page.product is not None
+    profile = Profile.new("v1", 1000.0)
+    record_view(profile, 1000.0, category=page.category, product=page.product["id"],
+                offer={"price": page.product["price"], "in_stock": page.product["in_stock"]})
+    text = json.dumps(profile.to_dict(), allow_nan=False)  # raises on NaN / inf
+    text.encode("utf-8")  # raises on a lone surrogate
+    assert "\ud800" not in encode_profile(profile) and json.loads(text)["products"]["101"]["seen"]["price"] is None

@@ -23,13 +23,13 @@ Every event then goes through one ``EventRecorder``.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import uuid
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import parse_qsl
 
+from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
 from slotwise.profile import Profile
 from slotwise.proxy.flow import Flow
@@ -410,7 +410,7 @@ async def _parse_body(flow: Flow, body: bytes) -> tuple[dict[str, Any], Any]:
                     form.setdefault(name, value)
             await parsed.close()  # uploaded files are not read
         elif "json" in ctype or body.lstrip()[:1] in (b"{", b"["):  # also JSON sent as text/plain, as beacons do
-            json_body = json.loads(body)
+            json_body = lenient_json.loads(body)  # a price NaN or a lone surrogate must not reach a profile
     except Exception as exc:  # a body the store may accept but we cannot read: no event
         log.info("capture: unreadable request body on %s: %s", flow.path, exc)
     return form, json_body

@@ -9,7 +9,6 @@ site-relative paths.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -17,11 +16,12 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
 from slotwise.proxy.forwarding.encoding import Decoder, streamable
 from slotwise.proxy.forwarding.errors import DecodeError
 from slotwise.rules.actions import safe_link
-from slotwise.rules.jsonld import stock_count
+from slotwise.rules.jsonld import stock_count, usable_price
 from slotwise.store.base import Store
 
 log = logging.getLogger("slotwise.catalog")
@@ -68,8 +68,8 @@ def normalize_feed_item(item: Mapping[str, Any], upstream_netloc: str) -> dict[s
     category = category_key(item.get("category_slug") or category_name)
     price = item.get("price")
     try:
-        price = float(price) if price is not None else None
-    except (TypeError, ValueError):
+        price = usable_price(float(price)) if price is not None else None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer past float's range
         price = None
     extra: dict[str, Any] = {}
     stock = stock_count(next((item[k] for k in ("stock", "quantity", "inventory_quantity") if k in item), None))
@@ -163,7 +163,7 @@ class FeedLoader:
         self.feed = feed
         self.loaded_at = self.clock()
         try:
-            products = parse_feed(json.loads(await self._read(feed)), self.upstream_netloc)
+            products = parse_feed(lenient_json.loads(await self._read(feed)), self.upstream_netloc)
         except Exception as exc:  # unreachable, not JSON, wrong shape: keep what we have, say why
             self.error = f"{feed}: {exc}"
             log.warning("product feed %s not loaded: %s", feed, exc)
