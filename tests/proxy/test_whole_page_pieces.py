@@ -85,3 +85,26 @@ def test_a_whole_page_goes_out_as_the_piece_by_piece_path_sends_it(body: str, at
     assert failed_told == failed_scanned
     if body == "identity":
         assert b"<h1>Hello</h1>" in b"".join(m[3] or b"" for m in told)
+
+
+class Counting(Streaming):
+    """Counts the times the HTML path asks for the page's edit selectors (it builds its scan from them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = 0
+
+    def edit_selectors(self, flow: Any) -> list[str]:
+        self.asked += 1
+        return super().edit_selectors(flow)
+
+
+def test_only_a_page_not_whole_in_its_first_piece_is_made_ready_to_stream() -> None:
+    """The scan for what could go out early (the selectors asked, the guard, the decoder) is made only
+    for a page whose first piece does not end the body: a page that comes whole costs none of it."""
+    whole, pieces = Counting(), Counting()
+    sent_whole, _ = serve([PAGE], None, True, whole)
+    sent_pieces, _ = serve(cut(PAGE, [3000]), None, True, pieces)
+    assert whole.asked == 0 and pieces.asked == 1
+    assert b"".join(m[3] or b"" for m in sent_whole) == b"".join(m[3] or b"" for m in sent_pieces)
+    assert b"<h1>Hello</h1>" in b"".join(m[3] or b"" for m in sent_whole)

@@ -149,12 +149,9 @@ class _Page:
         self.coding = coding.decode("latin-1") if coding else None
         self.raw: list[bytes] = []
         self.raw_size = 0
-        self.guard: StreamGuard | None = None
-        if owner.hold is not None and streamable(self.coding):
-            selectors = self.safe.edit_selectors(flow)
-            if selectors is not None:
-                self.guard = StreamGuard(selectors)
-        self.decoder = Decoder(self.coding) if self.guard is not None else None
+        self.guard: StreamGuard | None = None  # made when the page does not come whole (``_may_stream``)
+        self.decoder: Decoder | None = None
+        self.may_stream = owner.hold is not None and streamable(self.coding)
         self.encoder: Encoder | None = None
         self.decoded = bytearray()
         self.charset: str | None = None
@@ -195,12 +192,24 @@ class _Page:
                     if await self._take(chunk, iterator, last=True):  # for it, no wait, and no decoding piece
                         return  # by piece either (``personalize`` decodes it in one go, or it has no coding)
                     break
+                if self.may_stream:
+                    self._may_stream()
                 if await self._take(chunk, iterator):
                     return
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
         await self._finish()
+
+    def _may_stream(self) -> None:
+        """The page did not come whole in its first piece: from now on it is scanned for what could go
+        out early (a page that comes whole, the usual case on a near origin, never asks the
+        personalizer for its selectors nor builds the scan)."""
+        self.may_stream = False
+        selectors = self.safe.edit_selectors(self.flow)
+        if selectors is not None:
+            self.guard = StreamGuard(selectors)
+            self.decoder = Decoder(self.coding)
 
     def _hold_for(self) -> float | None:
         """Seconds to wait for more before sending what is safe; None: nothing to send (or sending already)."""
