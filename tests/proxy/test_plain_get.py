@@ -192,3 +192,18 @@ def test_what_is_not_a_plain_get_stays_on_aiohttp(origin: RawUpstream) -> None:
             await upstream.aclose()
 
     assert asyncio.run(run()) == 0
+
+
+def test_slotwise_plain_get_0_sends_every_get_through_aiohttp(origin: RawUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLOTWISE_PLAIN_GET", "0")
+    upstream = Upstream(Settings.from_mapping({"upstream": origin.url, "connect_timeout": "1"}))
+    asked: list[Any] = []
+    upstream.plain.get = lambda *a: asked.append(a)  # type: ignore[method-assign,assignment]
+
+    async def run() -> tuple[Any, ...]:
+        try:
+            return await _answer(upstream, "/len")
+        finally:
+            await upstream.aclose()
+
+    assert asyncio.run(run())[3] == b"hello" and asked == []
