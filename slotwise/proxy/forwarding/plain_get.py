@@ -289,8 +289,8 @@ class PlainGet:
         """The response head is in (the caller times it); the body is still to be read."""
         request = b"".join([b"GET ", target.encode("latin-1"), b" HTTP/1.1\r\n",
                             *[b"%s: %s\r\n" % (n, v) for n, v in headers], b"\r\n"])
-        for _ in range(2):
-            conn = self._pooled()
+        for attempt in range(2):
+            conn = self._pooled() if attempt == 0 else None  # a second try goes on a new connection
             reused = conn is not None
             if conn is None:
                 conn = await self._connect()
@@ -298,8 +298,8 @@ class PlainGet:
             response = PlainResponse(conn)
             conn.response = response
             assert conn.transport is not None
-            conn.transport.write(request)
             try:
+                conn.transport.write(request)
                 await response.head
             except _Lost:
                 await response.aclose()
@@ -307,7 +307,7 @@ class PlainGet:
             except asyncio.CancelledError:
                 await response.aclose()
                 raise
-            except BaseException as exc:
+            except Exception as exc:
                 await response.aclose()
                 raise UpstreamUnavailable(f"{type(exc).__name__}: {exc}") from exc
             return response
