@@ -71,6 +71,7 @@ def test_an_uncacheable_pages_forwarding_has_steps_of_its_own() -> None:
     assert client.startswith("client to the origin")
     assert step_of([ROOT, forward, fetch, send]) == client
     assert step_of([ROOT, "ResponseHandler.data_received (aiohttp/client_proto.py:1)"]) == client  # a loop callback
+    assert step_of([ROOT, "_Conn.data_received (slotwise/proxy/forwarding/plain_get.py:1)"]) == client
     assert step_of([ROOT, forward, fetch]).startswith("HTML cache on a miss")
     page = "_Page.run (slotwise/proxy/forwarding/forward_html.py:1)"
     assert step_of([ROOT, forward, fetch, page]).startswith("HTML path")
