@@ -165,12 +165,14 @@ class _Page:
     async def run(self, chunks: AsyncIterator[bytes]) -> None:
         iterator = chunks.__aiter__()
         at_end: Callable[[], bool] = getattr(iterator, "at_end", _never)  # the origin's body says it is all in
+        arrived: Callable[[], bool] = getattr(iterator, "arrived", _never)  # all in, maybe not all handed out
         pending: asyncio.Future[bytes] | None = None
         try:
             while True:
                 wait = self._hold_for()
                 if wait is not None and wait <= 0:
-                    await self._start()
+                    if not arrived():  # (a page whose every byte is here has nothing to gain from streaming)
+                        await self._start()
                     wait = None
                 if wait is None:
                     try:
@@ -180,7 +182,7 @@ class _Page:
                 else:  # something could go out now: wait for more a little, else send it
                     pending = asyncio.ensure_future(iterator.__anext__())
                     done, _ = await asyncio.wait({pending}, timeout=wait)
-                    if not done:
+                    if not done and not arrived():  # the origin paused (not the loop, busy with other pages)
                         await self._start()
                     try:
                         chunk = await pending

@@ -160,6 +160,10 @@ class _Body:
         """Every byte of the body has been handed out: the next ``__anext__`` stops."""
         return self.content.at_eof()
 
+    def arrived(self) -> bool:
+        """Every byte of the body has come from the origin (some may not have been handed out yet)."""
+        return self.content.is_eof()
+
     async def __anext__(self) -> bytes:
         content = self.content
         try:
