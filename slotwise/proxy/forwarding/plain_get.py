@@ -50,7 +50,8 @@ _NO_BODY = frozenset({204, 304})
 
 
 class _Lost(Exception):
-    """The connection ended before the response head, with nothing received on it (``fresh``: it was new)."""
+    """A pooled connection ended before the response head with nothing received on it: the origin had
+    dropped it (the request goes once more, on a new connection)."""
 
 
 class _Conn(asyncio.Protocol):
