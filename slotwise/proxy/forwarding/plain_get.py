@@ -280,16 +280,21 @@ class PlainGet:
         self.idle: list[_Conn] = []
         self.count = 0  # connections open, idle or busy
 
-    def takes(self, headers: Headers) -> bool:
-        """Whether this request is one for us (else aiohttp sends it, as before)."""
+    def request(self, target: str, headers: Headers) -> bytes | None:
+        """The request's bytes, or None when it is not one for us (aiohttp sends it, as before): turned
+        off, the pool full, or a line break inside a header (which aiohttp refuses)."""
         if not self.usable or (self.count >= self.max_connections and not self.idle):
-            return False
-        return not any(b"\r" in v or b"\n" in v or b"\r" in n or b"\n" in n for n, v in headers)
-
-    async def get(self, target: str, headers: Headers) -> PlainResponse:
-        """The response head is in (the caller times it); the body is still to be read."""
+            return None
         request = b"".join([b"GET ", target.encode("latin-1"), b" HTTP/1.1\r\n",
                             *[b"%s: %s\r\n" % (n, v) for n, v in headers], b"\r\n"])
+        lines = len(headers) + 2
+        if request.count(b"\n") != lines or request.count(b"\r") != lines:
+            return None
+        return request
+
+    async def get(self, request: bytes) -> PlainResponse:
+        """``request`` (from ``request``) sent; the response head is in (the caller times it), the body is
+        still to be read."""
         for attempt in range(2):
             conn = self._pooled() if attempt == 0 else None  # a second try goes on a new connection
             reused = conn is not None
@@ -349,8 +354,7 @@ class PlainGet:
         while idle and (idle[0].closed or now - idle[0].idle_since >= self.keepalive_s):  # the oldest first
             idle.pop(0).close()
             self.count -= 1
-        conn.idle_since = now
-        conn.parser = httptools.HttpResponseParser(conn)
+        conn.idle_since = now  # its parser, at the end of a complete answer, reads the next one
         idle.append(conn)
 
     def close(self) -> None:

@@ -274,11 +274,12 @@ class Upstream:
         runs from the end of the request body (an upload is not the origin being
         slow) to the response head; None: no limit.
         """
-        if body is None and method == "GET" and self.plain.takes(headers):
+        plain = self.plain.request(request_target(target), headers) if body is None and method == "GET" else None
+        if plain is not None:
             limit = deadline(head_timeout or None)
             try:
                 with limit:
-                    return await self.plain.get(request_target(target), headers)
+                    return await self.plain.get(plain)
             except TimeoutError as exc:
                 if limit.expired():
                     raise UpstreamTimeout(f"no response head within {head_timeout:g} s") from exc
