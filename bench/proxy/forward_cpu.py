@@ -282,6 +282,7 @@ async def run(args: argparse.Namespace, port: int, tmp: str) -> list[list[float]
 
 
 GENERATOR_BODY = False  # --canned-body generator
+PIECES = 1  # --canned-pieces: the canned body in this many pieces, each after a turn of the loop
 
 
 class _Canned:
@@ -295,6 +296,8 @@ class _Canned:
         self.early_hints: list[Any] = []
         self._body = body
         self._sent = False
+        step = -(-len(body) // PIECES)
+        self._pieces = [body[i:i + step] for i in range(0, len(body), step)] if PIECES > 1 else [body]
 
     def body(self, idle_timeout: float | None = None) -> AsyncIterator[bytes]:
         return self if not GENERATOR_BODY else self._generated()
@@ -310,8 +313,11 @@ class _Canned:
     async def __anext__(self) -> bytes:
         if self._sent:
             raise StopAsyncIteration
-        self._sent = True
-        return self._body
+        if len(self._pieces) < PIECES:
+            await asyncio.sleep(0)  # a piece after the first comes a turn of the loop later, as from a socket
+        piece = self._pieces.pop(0)
+        self._sent = not self._pieces
+        return piece
 
     def finished(self) -> bool:
         return self._sent
@@ -379,18 +385,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="the forwarding layer alone: the origin's answer canned in memory, no network, no nginx")
     parser.add_argument("--canned-body", choices=["iterator", "generator"], default="iterator",
                         help="how the canned body is read: an iterator object (as Upstream now) or an async generator")
+    parser.add_argument("--canned-pieces", type=int, default=1,
+                        help="the canned body in this many pieces (a page that does not come whole in one read)")
     args = parser.parse_args(argv)
     from slotwise.proxy.server import tune_malloc
 
     tune_malloc()  # as ``slotwise serve`` does: the page-sized buffers stay in the process
     if args.canned:
-        global GENERATOR_BODY
+        global GENERATOR_BODY, PIECES
         GENERATOR_BODY = args.canned_body == "generator"
+        PIECES = max(1, args.canned_pieces)
         with tempfile.TemporaryDirectory(prefix="sw-fwdcpu-") as tmp:
             load = os.getloadavg()[0]
             best = uvloop.run(canned(args, tmp)) if args.uvloop else asyncio.run(canned(args, tmp))
         path = "HTML path (OneEdit)" if args.html else "forwarding layer"
-        print(f"{path} alone (origin answer canned, {args.page_kb} KB): {best:.1f} µs CPU per request, "
+        pieces = f", in {PIECES} pieces" if PIECES > 1 else ""
+        print(f"{path} alone (origin answer canned, {args.page_kb} KB{pieces}): {best:.1f} µs CPU per request, "
               f"best of 5 × {args.requests}; load average {load:.1f}")
         return 0
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"

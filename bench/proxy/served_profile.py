@@ -88,6 +88,14 @@ STEPS: list[tuple[str, str]] = [
     ("fail-open wrapper, the HTML path's headers",
      r"^(SafePersonalizer\.|HtmlRewriter\.personalize|CachedPages\.(_serve|forward)) "),
     ("forwarding, app (the rest)", r"^(Forwarder\.|ProxyApp\.)"),
+    # an uncacheable page's own steps (a cached page has none of them)
+    ("client to the origin (aiohttp or plain_get: request, head, body read)",
+     r"^(Upstream\.send|(_HintedResponse|_Body|UpstreamResponse)\.\w+|_session) |\((aiohttp|yarl|multidict|httptools)/"
+     r"|\(slotwise/proxy/forwarding/plain_get\.py"),
+    ("HTML cache on a miss: fetch, refusal, pass-by", r"^CachedPages\.(_fetch|_fetched|_uncacheable|_store) |^refusal "),
+    ("HTML path: hold, stream guard, decode, document facts",
+     r"^((_Page|until_gone|StreamGuard|Decoder)\.\w+|HtmlRewriter\.respond|document_facts|sniff_charset"
+     r"|decided_charset|is_document) |^(decode|encode) \(slotwise/proxy/forwarding/"),
 ]
 _STEPS = [(name, re.compile(pattern)) for name, pattern in STEPS]
 OUTSIDE = "server, event loop (outside the app)"
@@ -267,9 +275,11 @@ def report(key: str, cpu: dict[str, float], requests: int, samples: dict[str, Co
         lines.append(f"| {name} | {100 * loop[name] / n_loop:.1f}% | {100 * n / n_all:.1f}% |")
     if steps:
         n_steps = max(1, sum(steps.values()))
-        lines += ["", "| step of a page (innermost step frame; py-spy samples on a core) | share of the event-loop thread |",
-                  "| --- | ---: |"]
-        lines += [f"| {name} | {100 * steps[name] / n_steps:.1f}% |" for name in [n for n, _ in STEPS] + [OUTSIDE]]
+        loop_ms = cpu.get("event loop (main thread)", 0.0)
+        lines += ["", "| step of a page (innermost step frame; py-spy samples on a core) | share of the event-loop thread "
+                  "| event-loop CPU ms a page |", "| --- | ---: | ---: |"]
+        lines += [f"| {name} | {100 * steps[name] / n_steps:.1f}% | {loop_ms * steps[name] / n_steps:.3f} |"
+                  for name in [n for n, _ in STEPS] + [OUTSIDE]]
     others = {t: sum(n for f, n in c.items() if f != "idle") for t, c in samples.items() if t != "event loop"}
     lines += ["", f"Busy samples per thread kind: event loop {n_loop:,} (idle {idle_loop:,}); "
               + "; ".join(f"{t} {n:,}" for t, n in sorted(others.items(), key=lambda kv: -kv[1])), ""]

@@ -531,3 +531,32 @@ def test_what_a_stored_page_is_read_once_holds_for_every_visitor(origin: Countin
         assert "Caf\xe9".encode("latin-1") in d.content  # the page's own charset kept
         assert int(d.headers["content-length"]) == len(d.content) and d.headers["cache-control"] == "private, no-cache"
     assert origin.hits[fragment] == 1 and origin.hits[document] == 1
+
+
+def test_a_passed_by_url_is_re_armed_only_past_half_its_pass_time() -> None:
+    """An uncacheable page's every view passed its URL by again (a write per view); now a view re-arms
+    the pass only when it is older than half its time, and a URL asked for often enough stays passed by."""
+    now = [1000.0]
+    cache = HtmlCache(1 << 20, clock=lambda: now[0])
+
+    async def look() -> Any:
+        lookup = await cache.lookup("GET", "http", "shop", "/p/1", [], wait_s=1.0)
+        lookup.led = lookup.lead  # ``release`` clears ``lead``
+        cache.release(lookup)
+        return lookup
+
+    cache.pass_by("GET", "http", "shop", "/p/1")
+    for step in (3.0, 1.0, 0.5):  # within half the pass time: the view leaves the pass as it was
+        now[0] += step
+        seen = asyncio.run(look())
+        assert seen.passed and seen.passed_at == 1000.0
+        cache.pass_by("GET", "http", "shop", "/p/1", seen)
+    now[0] += 1.0  # 5.5 s after: re-armed by this view
+    seen = asyncio.run(look())
+    cache.pass_by("GET", "http", "shop", "/p/1", seen)
+    assert asyncio.run(look()).passed_at == now[0]
+    now[0] += 9.0  # 14.5 s after the first pass, 9 s after the second: still passed by
+    seen = asyncio.run(look())
+    assert seen.passed and not seen.led
+    now[0] += 1.5  # the second pass is over: the URL is looked up again (leads a fetch)
+    assert asyncio.run(look()).led

@@ -59,3 +59,22 @@ def test_an_event_loop_sample_goes_to_its_innermost_step(tmp_path: Path) -> None
                    f"{LOOP};{ROOT} 3\n"  # idle: the loop polling
                    "thread (2): sw-profile-writer;run (threading.py:1);Slot.render (slotwise/rules/ruleset.py:1) 5\n")
     assert read_steps([raw]) == {"rules: render": 6}  # the loop's busy samples only
+
+
+def test_an_uncacheable_pages_forwarding_has_steps_of_its_own() -> None:
+    from bench.proxy.served_profile import step_of
+
+    forward = "CachedPages.forward (slotwise/proxy/forwarding/forward_cached.py:1)"
+    fetch = "CachedPages._fetch (slotwise/proxy/forwarding/forward_cached.py:1)"
+    send = "Upstream.send (slotwise/proxy/forwarding/upstream.py:1)"
+    client = step_of([ROOT, forward, fetch, send, "ClientSession._request (aiohttp/client.py:1)"])
+    assert client.startswith("client to the origin")
+    assert step_of([ROOT, forward, fetch, send]) == client
+    assert step_of([ROOT, "ResponseHandler.data_received (aiohttp/client_proto.py:1)"]) == client  # a loop callback
+    assert step_of([ROOT, "_Conn.data_received (slotwise/proxy/forwarding/plain_get.py:1)"]) == client
+    assert step_of([ROOT, forward, fetch]).startswith("HTML cache on a miss")
+    page = "_Page.run (slotwise/proxy/forwarding/forward_html.py:1)"
+    assert step_of([ROOT, forward, fetch, page]).startswith("HTML path")
+    assert step_of([ROOT, forward, fetch, page, "decode (slotwise/proxy/forwarding/encoding.py:1)"]).startswith("HTML path")
+    assert step_of([ROOT, forward, fetch, page, ON_HTML]).startswith("personalizer, the rest")
+    assert step_of([ROOT, "decode (msgspec/json.py:1)"]) != step_of([ROOT, page])

@@ -37,8 +37,9 @@ _NONE = CacheControl()
 
 
 def values(headers: Headers, name: bytes) -> list[bytes]:
-    """Every value of a header (lower-case ``name``), in order."""
-    return [v for n, v in headers if n.lower() == name]
+    """Every value of a header (lower-case ``name``), in order (the length first, as ``headers.first``)."""
+    size = len(name)
+    return [v for n, v in headers if len(n) == size and n.lower() == name]
 
 
 def _directives(raw: list[bytes]) -> list[tuple[str, str | None]]:

@@ -163,7 +163,7 @@ class CachedPages:
             reason = "error"
         if reason is not None:
             if lasting_refusal(reason):  # the next requests for it go straight to the store a while
-                self.cache.pass_by("GET", flow.scheme, flow.public_host, target)
+                self.cache.pass_by("GET", flow.scheme, flow.public_host, target, lookup)
             self._uncacheable(flow, lookup, reason)
             await self.fwd.respond(receive, out, flow, response, rheaders)
             return

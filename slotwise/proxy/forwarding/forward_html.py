@@ -149,12 +149,9 @@ class _Page:
         self.coding = coding.decode("latin-1") if coding else None
         self.raw: list[bytes] = []
         self.raw_size = 0
-        self.guard: StreamGuard | None = None
-        if owner.hold is not None and streamable(self.coding):
-            selectors = self.safe.edit_selectors(flow)
-            if selectors is not None:
-                self.guard = StreamGuard(selectors)
-        self.decoder = Decoder(self.coding) if self.guard is not None else None
+        self.guard: StreamGuard | None = None  # made when the page does not come whole (``_may_stream``)
+        self.decoder: Decoder | None = None
+        self.may_stream = owner.hold is not None and streamable(self.coding)
         self.encoder: Encoder | None = None
         self.decoded = bytearray()
         self.charset: str | None = None
@@ -168,12 +165,14 @@ class _Page:
     async def run(self, chunks: AsyncIterator[bytes]) -> None:
         iterator = chunks.__aiter__()
         at_end: Callable[[], bool] = getattr(iterator, "at_end", _never)  # the origin's body says it is all in
+        arrived: Callable[[], bool] = getattr(iterator, "arrived", _never)  # all in, maybe not all handed out
         pending: asyncio.Future[bytes] | None = None
         try:
             while True:
                 wait = self._hold_for()
                 if wait is not None and wait <= 0:
-                    await self._start()
+                    if not arrived():  # (a page whose every byte is here has nothing to gain from streaming)
+                        await self._start()
                     wait = None
                 if wait is None:
                     try:
@@ -183,7 +182,7 @@ class _Page:
                 else:  # something could go out now: wait for more a little, else send it
                     pending = asyncio.ensure_future(iterator.__anext__())
                     done, _ = await asyncio.wait({pending}, timeout=wait)
-                    if not done:
+                    if not done and not arrived():  # the origin paused (not the loop, busy with other pages)
                         await self._start()
                     try:
                         chunk = await pending
@@ -195,12 +194,24 @@ class _Page:
                     if await self._take(chunk, iterator, last=True):  # for it, no wait, and no decoding piece
                         return  # by piece either (``personalize`` decodes it in one go, or it has no coding)
                     break
+                if self.may_stream:
+                    self._may_stream()
                 if await self._take(chunk, iterator):
                     return
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
         await self._finish()
+
+    def _may_stream(self) -> None:
+        """The page did not come whole in its first piece: from now on it is scanned for what could go
+        out early (a page that comes whole, the usual case on a near origin, never asks the
+        personalizer for its selectors nor builds the scan)."""
+        self.may_stream = False
+        selectors = self.safe.edit_selectors(self.flow)
+        if selectors is not None:
+            self.guard = StreamGuard(selectors)
+            self.decoder = Decoder(self.coding)
 
     def _hold_for(self) -> float | None:
         """Seconds to wait for more before sending what is safe; None: nothing to send (or sending already)."""

@@ -104,7 +104,7 @@ class until_gone:  # noqa: N801 — used like the function it was: ``until_gone(
     caller calls it when done with the page, however it ended).
     """
 
-    __slots__ = ("chunks", "receive", "watcher", "asked", "_at_end")
+    __slots__ = ("chunks", "receive", "watcher", "asked", "_at_end", "_arrived")
 
     def __init__(self, chunks: AsyncIterator[bytes], receive: Receive) -> None:
         self.chunks = chunks.__aiter__()
@@ -112,6 +112,7 @@ class until_gone:  # noqa: N801 — used like the function it was: ``until_gone(
         self.watcher: asyncio.Future[None] | None = None
         self.asked = False
         self._at_end: Callable[[], bool] | None = getattr(self.chunks, "at_end", None)
+        self._arrived: Callable[[], bool] | None = getattr(self.chunks, "arrived", None)
 
     def __aiter__(self) -> "until_gone":
         return self
@@ -119,6 +120,10 @@ class until_gone:  # noqa: N801 — used like the function it was: ``until_gone(
     def at_end(self) -> bool:
         """Every byte of the body has been handed out (False when the body cannot tell)."""
         return self._at_end is not None and self._at_end()
+
+    def arrived(self) -> bool:
+        """Every byte of the body has come, handed out or not (False when the body cannot tell)."""
+        return self._arrived is not None and self._arrived()
 
     async def __anext__(self) -> bytes:
         if self.watcher is None:

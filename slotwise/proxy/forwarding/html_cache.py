@@ -222,7 +222,8 @@ class Lookup:
     ``lead``: this request fetches the page; it must ``HtmlCache.release`` it.
     Neither: fetch uncached (waited too long, or the key keeps changing).
     ``passed``: fetch at once without leading (the URL's page was not to be kept
-    lately: ``pass_by``), and store the answer if it may be kept.
+    lately: ``pass_by``), and store the answer if it may be kept; ``passed_at``: when
+    the URL was passed by (``HtmlCache.pass_by`` re-arms it only past half its time).
     """
 
     key: tuple[object, ...] | None
@@ -230,6 +231,7 @@ class Lookup:
     fresh: bool = False
     lead: bool = False
     passed: bool = False
+    passed_at: float = 0.0
 
 
 class HtmlCache:
@@ -241,7 +243,7 @@ class HtmlCache:
         self.pages: LRUCache[tuple[object, ...], CachedPage] = LRUCache(max_bytes, getsizeof=lambda p: p.size)
         self.vary: LRUCache[tuple[str, str, str, str], tuple[bytes, ...]] = LRUCache(_KEYS_KEPT)
         self.not_pages: TTLCache[tuple[str, str, str, str], bool] = TTLCache(_NOT_PAGES_KEPT, _NOT_PAGES_TTL)
-        self.passed: TTLCache[tuple[str, str, str, str], bool] = TTLCache(_NOT_PAGES_KEPT, _PASS_TTL, timer=clock)
+        self.passed: TTLCache[tuple[str, str, str, str], float] = TTLCache(_NOT_PAGES_KEPT, _PASS_TTL, timer=clock)
         self.flights: dict[tuple[object, ...], asyncio.Future[None]] = {}
 
     @property
@@ -260,12 +262,13 @@ class HtmlCache:
         primary = primary_key(method, scheme, host, target)
         if primary in self.not_pages:
             return Lookup(None)
-        if primary in self.passed:  # fetch at once, and keep the answer if it may be kept
+        passed_at = self.passed.get(primary)
+        if passed_at is not None:  # fetch at once, and keep the answer if it may be kept
             key = self.key(primary, request_headers)
             page = self.pages.get(key)
             if page is not None and page.fresh(self.clock()):
                 return Lookup(key, page, fresh=True)
-            return Lookup(key, page, passed=True)
+            return Lookup(key, page, passed=True, passed_at=passed_at)
         waited_since: float | None = None
         for _ in range(3):  # the key may change once the first response tells what it varies on
             key = self.key(primary, request_headers)
@@ -312,7 +315,15 @@ class HtmlCache:
         """This URL answered something else than HTML: skip the cache for it a while."""
         self.not_pages[primary_key(method, scheme, host, target)] = True
 
-    def pass_by(self, method: str, scheme: str, host: str, target: str) -> None:
+    def pass_by(self, method: str, scheme: str, host: str, target: str, lookup: Lookup | None = None) -> None:
         """This URL's page may not be kept (``lasting_refusal``): for ``_PASS_TTL`` s its requests do not wait
-        on each other's fetch (hit-for-miss)."""
-        self.passed[primary_key(method, scheme, host, target)] = True
+        on each other's fetch (hit-for-miss).
+
+        ``lookup``: the request's own; when it found the URL passed by less than half ``_PASS_TTL`` ago,
+        the pass stands as it is (an uncacheable page's every view re-armed it: a ``TTLCache`` write,
+        ~3 µs, and the key made again, for nothing); past half its time it is re-armed, so a URL
+        asked for at least every ``_PASS_TTL / 2`` s stays passed by, as before."""
+        now = self.clock()
+        if lookup is not None and lookup.passed and now - lookup.passed_at < _PASS_TTL / 2:
+            return
+        self.passed[primary_key(method, scheme, host, target)] = now
