@@ -83,7 +83,7 @@ async def run(args: argparse.Namespace) -> tuple[list[Any], int, int, float]:
                     if i == args.warmup:
                         await asyncio.sleep(1.5)  # the learner's models of the warm-up are loaded
                         before = _snapshot()
-                    cookie = signer.sign(f"heap{i:011d}")
+                    cookie = signer.sign(f"heap{i % (args.distinct or args.visitors):011d}")
                     client.cookies.clear()  # this client is many browsers: keep none of their cookies
                     r = await client.get(args.path, headers={"cookie": f"sw_vid={cookie}"})
                     assert r.status_code == 200
@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--visitors", type=int, default=20_000)
     parser.add_argument("--warmup", type=int, default=5_000)
+    parser.add_argument("--distinct", type=int, default=0,
+                        help="visitors cycle over this many ids (0: every request a new visitor); e.g. --visitors 24000 "
+                             "--distinct 8000 --warmup 12000 compares one and a half views a visitor with three")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--path", default="/p/p7")
     args = parser.parse_args(argv)
