@@ -16,7 +16,7 @@ from slotwise.proxy.forwarding.cache_control import (
     MAX_DELTA, CacheControl, accepts, cache_key, freshness_lifetime, http_time, initial_age, parse_cache_control,
     parse_vary, vary_value,
 )
-from slotwise.proxy.forwarding.html_cache import new_page, refreshed, refusal
+from slotwise.proxy.forwarding.html_cache import CachedPage, new_page, refreshed, refusal
 
 DATE = b"Wed, 21 Oct 2015 07:28:00 GMT"
 T_DATE = 1445412480.0  # DATE as a Unix time
@@ -261,13 +261,19 @@ def test_a_304_refreshes_headers_but_never_the_body_description() -> None:
     assert fresh.html is page.html
 
 
+def _sent(page: CachedPage, accept: list[bytes], now: float) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """The body and headers ``for_visitor`` gives a visitor, as the proxy sends them."""
+    copy, age = page.for_visitor(accept, now)
+    return copy.body, [*copy.headers, age]
+
+
 def test_a_visitor_gets_a_coding_it_accepts() -> None:
     headers = HTML + [(b"cache-control", b"max-age=60"), (b"content-encoding", b"gzip")]
     page = new_page(headers, b"<html>decoded</html>", b"GZ", parse_cache_control([b"max-age=60"]), (), T_DATE, T_DATE)
-    body, out = page.for_visitor([b"gzip, br"], T_DATE + 7)
+    body, out = _sent(page, [b"gzip, br"], T_DATE + 7)
     assert body == b"GZ" and (b"content-encoding", b"gzip") in out and (b"content-length", b"2") in out
     assert (b"age", b"7") in out
-    body, out = page.for_visitor([b"br"], T_DATE + 7)
+    body, out = _sent(page, [b"br"], T_DATE + 7)
     assert body == b"<html>decoded</html>" and not [n for n, _ in out if n == b"content-encoding"]
     assert (b"content-length", str(len(body)).encode()) in out
 
@@ -281,8 +287,8 @@ def test_the_copy_kept_per_coding_is_what_each_visitor_would_get_afresh(accepts,
     html, cc = b"<html>decoded</html>", parse_cache_control([b"max-age=60"])
     page = new_page(headers, html, b"GZ", cc, (), T_DATE, T_DATE)
     for accept, age in zip(accepts, ages):
-        expected = new_page(headers, html, b"GZ", cc, (), T_DATE, T_DATE).for_visitor(accept, T_DATE + age)
-        assert page.for_visitor(accept, T_DATE + age) == expected
+        expected = _sent(new_page(headers, html, b"GZ", cc, (), T_DATE, T_DATE), accept, T_DATE + age)
+        assert _sent(page, accept, T_DATE + age) == expected
         copy = page.copy_for(accept)
         assert list(copy.text) == [(n.decode("latin-1"), v.decode("latin-1")) for n, v in copy.headers]
     assert len(page.copies) <= 2
@@ -293,5 +299,5 @@ def test_a_refreshed_page_makes_its_own_copy() -> None:
     page = new_page(headers, b"<html>", b"<html>", parse_cache_control([b"no-cache"]), (), T_DATE, T_DATE)
     page.copy_for([])
     fresh = refreshed(page, [(b"cache-control", b"max-age=30"), (b"x-new", b"1")], T_DATE + 100, T_DATE + 100)
-    body, out = fresh.for_visitor([], T_DATE + 100)
+    body, out = _sent(fresh, [], T_DATE + 100)
     assert (b"x-new", b"1") in out and (b"cache-control", b"max-age=30") in out and fresh.copies is not page.copies

@@ -210,8 +210,7 @@ class CachedPages:
     async def _serve(self, out: Responder, flow: Flow, page: CachedPage, outcome: str) -> None:
         """A stored page to one visitor: personalized when the personalizer wants it, else as stored."""
         accept = [v.encode("latin-1") for n, v in flow.headers if n == "accept-encoding"]
-        copy = page.copy_for(accept)  # the same for every visitor but its Age: made once per page
-        age = page.age_header(self.cache.clock())
+        copy, age = page.for_visitor(accept, self.cache.clock())  # the copy: made once per page and coding
         body, headers = copy.body, [*copy.headers, age]
         flow.status = 200
         flow.response_headers = [*copy.text, ("age", age[1].decode("latin-1"))]

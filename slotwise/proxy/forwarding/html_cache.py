@@ -91,14 +91,13 @@ class CachedPage:
     def fresh(self, now: float) -> bool:
         return self.age(now) < self.lifetime
 
-    def for_visitor(self, accept_encoding: list[bytes], now: float) -> tuple[bytes, Headers]:
-        """The stored page as the store would send it to this visitor: its coding if accepted, else
-        identity; ``Content-Length`` of those bytes, and the ``Age`` of the copy."""
-        copy = self.copy_for(accept_encoding)
-        return copy.body, [*copy.headers, self.age_header(now)]
+    def for_visitor(self, accept_encoding: list[bytes], now: float) -> tuple[VisitorCopy, tuple[bytes, bytes]]:
+        """The stored page as the store would send it to this visitor — its coding if accepted, else
+        identity, with ``Content-Length`` of those bytes (``copy_for``) — and the copy's ``Age`` header."""
+        return self.copy_for(accept_encoding), self.age_header(now)
 
     def copy_for(self, accept_encoding: list[bytes]) -> VisitorCopy:
-        """``for_visitor`` without ``Age``, made once per page and coding choice."""
+        """What every visitor of this coding choice gets but ``Age``: made once per page and choice."""
         keep = not self.coding or all(accepts(accept_encoding, c.strip()) for c in self.coding.split(","))
         copy = self.copies.get(keep)
         if copy is None:
