@@ -105,9 +105,22 @@ def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
+# A minus sign right before the first digit, or before a currency sign and then it ("-12.50", "€-12",
+# "-€ 12", "−5"); a dash between words ("Sale - 12.50") is not one.
+_NEGATIVE = re.compile(r"[^0-9]*?[-\u2212](?:[^\w\s]{1,3}\s?)?[.,]?[0-9]")
+
+
+# A number as stores write one: digits with "," or "." marks, or groups of three after a space, a
+# no-break space or an apostrophe ("1 234,50", "1'234.50"). The text's other characters (currency, words)
+# are not the price's; they used to be dropped and the digits on both sides joined ("12 - 15" read 1215).
+_NUMBER = re.compile(r"[0-9]{1,3}(?:[ \u00a0\u202f'\u2019][0-9]{3})+(?:[.,][0-9]+)?|[.,]?[0-9][0-9.,]*")
+_GROUPING = re.compile(r"[ \u00a0\u202f'\u2019]")
+
+
 def _price(value: Any) -> float | None:
     """A price from a number or a store's text (``"1.234,50 €"``); None unless finite and not negative
-    (``"9" * 400`` is ``inf`` as a float: no price, and nothing a profile could store)."""
+    (``"9" * 400`` is ``inf`` as a float: no price, and nothing a profile could store; ``"-12.50"`` is
+    a discount line's amount, which the digits alone would read as a price of 12.50)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -116,7 +129,12 @@ def _price(value: Any) -> float | None:
         except OverflowError:  # an integer past float's range
             return None
     if isinstance(value, str):
-        cleaned = re.sub(r"[^0-9.,]", "", value)
+        if _NEGATIVE.match(value):  # "-12.50", "€ -12,50", "−5": a discount or a refund, not a price
+            return None
+        numbers = _NUMBER.findall(value)
+        if len(numbers) != 1:  # "12 - 15", "€20.00 €15.00" (was, now): which one is the price is not ours to guess
+            return None
+        cleaned = _GROUPING.sub("", numbers[0])
         if "," in cleaned and "." in cleaned:  # the later one is the decimal mark: 1.234,50 / 1,234.50
             if cleaned.rfind(",") > cleaned.rfind("."):
                 cleaned = cleaned.replace(".", "").replace(",", ".")

@@ -59,7 +59,9 @@ def test_a_line_total_becomes_a_unit_price(rules: RuleSet) -> None:
     line = make_line({"product": "1005", "qty": "Qty: 2", "total": "238,00 €"}, rules.catalog)
     assert line == {"product": "1005", "qty": 2, "price": 119.0}
     assert make_line({"product": "1", "qty": 2, "price": "1.249,00 €", "total": "9,00 €"}, rules.catalog)["price"] == 1249.0
-    assert "price" not in make_line({"product": "1", "price": "-5"}, rules.catalog) or True  # never negative
+    for discount in ("-5", "-5,00 €", "€ -5.00", "\u22125.00", -5):  # a discount line's amount is not a unit price
+        assert make_line({"product": "1", "price": discount}, rules.catalog) == {"product": "1", "qty": 1}
+    assert make_line({"product": "1", "qty": 2, "total": "-10.00"}, rules.catalog) == {"product": "1", "qty": 2}
     assert make_line({"product": "1", "price": float("inf")}, rules.catalog) == {"product": "1", "qty": 1}
 
 
