@@ -194,9 +194,8 @@ def test_what_is_not_a_plain_get_stays_on_aiohttp(origin: RawUpstream) -> None:
     assert asyncio.run(run()) == 0
 
 
-def test_slotwise_plain_get_0_sends_every_get_through_aiohttp(origin: RawUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SLOTWISE_PLAIN_GET", "0")
-    upstream = Upstream(Settings.from_mapping({"upstream": origin.url, "connect_timeout": "1"}))
+def test_page_client_aiohttp_sends_every_get_through_aiohttp(origin: RawUpstream) -> None:
+    upstream = Upstream(Settings.from_env({"SLOTWISE_PAGE_CLIENT": "aiohttp"}, upstream=origin.url, connect_timeout="1"))
     asked: list[Any] = []
     upstream.plain.get = lambda *a: asked.append(a)  # type: ignore[method-assign,assignment]
 
@@ -207,3 +206,11 @@ def test_slotwise_plain_get_0_sends_every_get_through_aiohttp(origin: RawUpstrea
             await upstream.aclose()
 
     assert asyncio.run(run())[3] == b"hello" and asked == []
+
+
+def test_an_unknown_page_client_is_refused_with_the_option_named() -> None:
+    from slotwise.proxy.config import ConfigError
+
+    with pytest.raises(ConfigError, match="SLOTWISE_PAGE_CLIENT / --page-client: 'httpx' is not one of own, aiohttp"):
+        Settings.from_env({"SLOTWISE_PAGE_CLIENT": "httpx"}, upstream="http://127.0.0.1:1")
+    assert Settings.from_env({}, upstream="http://127.0.0.1:1").page_client == "own"

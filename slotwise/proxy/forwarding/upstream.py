@@ -26,14 +26,13 @@ keeps their headers so the forwarding layer can pass their ``Link`` headers on
 WebSockets go to the origin through a separate aiohttp session (``ws_connect``).
 
 A GET without a body goes on our own connections instead (``plain_get``, about
-half aiohttp's CPU for a page); ``SLOTWISE_PLAIN_GET=0`` sends it through
+half aiohttp's CPU for a page); ``--page-client aiohttp`` sends it through
 aiohttp too (for measuring, or should an origin need it).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from typing import Any, AsyncIterator, Callable, Sequence
 
@@ -252,7 +251,7 @@ class Upstream:
         self._ws_session: aiohttp.ClientSession | None = None
         self.plain = PlainGet(self.base, connect_timeout=settings.connect_timeout, max_connections=MAX_CONNECTIONS,
                               keepalive_s=KEEPALIVE_S, max_line=MAX_HEADER_LINE, max_headers=MAX_HEADERS)
-        if os.environ.get("SLOTWISE_PLAIN_GET", "1") == "0":  # every request through aiohttp (for measuring)
+        if settings.page_client == "aiohttp":  # every request through aiohttp
             self.plain.usable = False
 
     @property
