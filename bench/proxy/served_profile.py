@@ -90,7 +90,7 @@ STEPS: list[tuple[str, str]] = [
     ("forwarding, app (the rest)", r"^(Forwarder\.|ProxyApp\.)"),
     # an uncacheable page's own steps (a cached page has none of them)
     ("client to the origin (aiohttp or plain_get: request, head, body read)",
-     r"^(Upstream\.send|(_HintedResponse|_Body|UpstreamResponse)\.\w+|_session) |\((aiohttp|yarl|multidict|httptools)/"
+     r"^(Upstream\.send|(_HintedResponse|UpstreamBody|UpstreamResponse)\.\w+|_session) |\((aiohttp|yarl|multidict|httptools)/"
      r"|\(slotwise/proxy/forwarding/plain_get\.py"),
     ("HTML cache on a miss: fetch, refusal, pass-by", r"^CachedPages\.(_fetch|_fetched|_uncacheable|_store) |^refusal "),
     ("HTML path: hold, stream guard, decode, document facts",

@@ -28,7 +28,7 @@ no request body, a plain ``http``/``https`` origin. Everything else (a body,
   ``UpstreamUnavailable`` (502); no connection within ``connect_timeout`` →
   ``UpstreamTimeout`` (504); the body broken off → ``UpstreamBodyError``. The
   head and idle timeouts stay the forwarding layer's (``Upstream.send``,
-  ``_Body``).
+  ``UpstreamBody``).
 """
 
 from __future__ import annotations
@@ -37,13 +37,14 @@ import asyncio
 import ssl
 import time
 from collections import deque
-from typing import Any, Callable
+from typing import Callable
 from urllib.parse import urlsplit
 
 import httptools
 
 from slotwise.proxy.forwarding.errors import UpstreamBodyError, UpstreamTimeout, UpstreamUnavailable
 from slotwise.proxy.forwarding.headers import Headers
+from slotwise.proxy.forwarding.upstream_body import UpstreamBody
 
 _HIGH = 512 * 1024  # bytes of body buffered before reading pauses (a page fits: one read, no pause)
 _NO_BODY = frozenset({204, 304})
@@ -208,10 +209,8 @@ class PlainResponse:
 
     # -- read by the forwarding layer -----------------------------------------------------------
 
-    def body(self, idle_timeout: float | None = None) -> Any:
-        from slotwise.proxy.forwarding.upstream import _Body
-
-        return _Body(self, idle_timeout)
+    def body(self, idle_timeout: float | None = None) -> UpstreamBody:
+        return UpstreamBody(self, idle_timeout)
 
     def read_nowait(self) -> bytes:
         """All the body buffered now (one piece), or b""."""

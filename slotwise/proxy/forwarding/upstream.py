@@ -42,14 +42,12 @@ from yarl import URL
 from slotwise.proxy.config import Settings
 from slotwise.proxy.forwarding.deadline import deadline
 from slotwise.proxy.forwarding.errors import (
-    ClientDisconnected,
-    UpstreamBodyError,
     UpstreamRefusedUpgrade,
     UpstreamTimeout,
-    UpstreamUnavailable,
 )
 from slotwise.proxy.forwarding.headers import Headers
 from slotwise.proxy.forwarding.plain_get import PlainGet, PlainResponse
+from slotwise.proxy.forwarding.upstream_body import UPSTREAM_FAILURES, UpstreamBody, classify_failure
 
 WS_MAX_MESSAGE = 16 * 1024 * 1024  # uvicorn's default for the client side too
 MAX_CONNECTIONS = 512
@@ -60,14 +58,6 @@ KEEPALIVE_S = 30.0
 MAX_HEADER_LINE = 64 * 1024
 MAX_HEADERS = 512
 
-_TIMEOUT_CAUSES: tuple[type[BaseException], ...] = (
-    aiohttp.ServerTimeoutError,
-    aiohttp.ConnectionTimeoutError,
-    aiohttp.SocketTimeoutError,
-    asyncio.TimeoutError,
-    TimeoutError,
-)
-UPSTREAM_FAILURES = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 # What may stand in a request target unquoted (RFC 3986 pchar/query plus '%', which stays as the visitor
 # encoded it); anything else (a space, a control byte, raw UTF-8 a lenient server let through) is quoted.
@@ -129,7 +119,7 @@ class UpstreamResponse:
         ``idle_timeout``: the longest wait for the next piece (None: no limit);
         time spent sending the previous piece to the client does not count.
         """
-        return _Body(self._aio.content, idle_timeout)
+        return UpstreamBody(self._aio.content, idle_timeout)
 
     def finished(self) -> bool:
         """The whole body has been read: the origin's framing (length, last chunk) said it ended."""
@@ -137,53 +127,6 @@ class UpstreamResponse:
 
     async def aclose(self) -> None:
         self._aio.release()
-
-
-class _Body:
-    """``UpstreamResponse.body``: an iterator object, not an async generator, so that one the caller
-    stops early (the last byte of a declared length) needs no finalizing task when it is dropped.
-
-    A piece already buffered is taken without a wait, and without a timer.
-    """
-
-    __slots__ = ("content", "idle")
-
-    def __init__(self, content: aiohttp.StreamReader, idle: float | None) -> None:
-        self.content = content
-        self.idle = idle
-
-    def __aiter__(self) -> "_Body":
-        return self
-
-    def at_end(self) -> bool:
-        """Every byte of the body has been handed out: the next ``__anext__`` stops."""
-        return self.content.at_eof()
-
-    def arrived(self) -> bool:
-        """Every byte of the body has come from the origin (some may not have been handed out yet)."""
-        return self.content.is_eof()
-
-    async def __anext__(self) -> bytes:
-        content = self.content
-        try:
-            chunk = content.read_nowait()
-            if chunk:
-                return chunk
-            if content.is_eof():
-                raise StopAsyncIteration
-            if self.idle:
-                try:
-                    with deadline(self.idle):
-                        chunk = await content.readany()
-                except TimeoutError as exc:
-                    raise UpstreamTimeout(f"body: silent for {self.idle:g} s") from exc
-            else:
-                chunk = await content.readany()
-        except UPSTREAM_FAILURES as exc:
-            raise _classify(exc, body=True) from exc
-        if not chunk:
-            raise StopAsyncIteration
-        return chunk
 
 
 def _session(settings: Settings) -> aiohttp.ClientSession:
@@ -207,31 +150,6 @@ def _session(settings: Settings) -> aiohttp.ClientSession:
         timeout=aiohttp.ClientTimeout(total=None, connect=settings.connect_timeout,
                                       sock_connect=settings.connect_timeout, sock_read=None),
     )
-
-
-def _classify(exc: BaseException, *, body: bool) -> Exception:
-    """Timeout → 504; anything else (refused, reset, bad framing) → 502; the visitor gone → ``ClientDisconnected``.
-
-    aiohttp wraps the cause (``ClientOSError`` around ``ConnectionResetError``,
-    ``ClientConnectionError`` around a failure of the request body), so the
-    root of the chain decides.
-    """
-    chain: list[BaseException] = []
-    cur: BaseException | None = exc
-    while cur is not None and len(chain) < 8:
-        chain.append(cur)
-        cur = cur.__cause__ or cur.__context__
-    root = chain[-1]
-    if any(isinstance(e, ClientDisconnected) for e in chain):
-        return ClientDisconnected()  # the visitor's upload broke off: nobody to answer
-    timeout = isinstance(exc, _TIMEOUT_CAUSES) or isinstance(root, _TIMEOUT_CAUSES)
-    if body:
-        if timeout:
-            return UpstreamTimeout(f"body: {type(root).__name__}")
-        return UpstreamBodyError(f"{type(root).__name__}: {root}")
-    if timeout:
-        return UpstreamTimeout(type(root).__name__)
-    return UpstreamUnavailable(f"{type(root).__name__}: {root}")
 
 
 async def _then(body: AsyncIterator[bytes], done: Callable[[], None]) -> AsyncIterator[bytes]:
@@ -306,9 +224,9 @@ class Upstream:
         except TimeoutError as exc:
             if limit.expired():
                 raise UpstreamTimeout(f"no response head within {head_timeout:g} s") from exc
-            raise _classify(exc, body=False) from exc
+            raise classify_failure(exc, body=False) from exc
         except UPSTREAM_FAILURES as exc:
-            raise _classify(exc, body=False) from exc
+            raise classify_failure(exc, body=False) from exc
         return UpstreamResponse(aio)
 
     # -- WebSockets ---------------------------------------------------------------------
@@ -348,7 +266,7 @@ class Upstream:
         except TimeoutError as exc:
             raise UpstreamTimeout("no WebSocket handshake answer") from exc
         except (aiohttp.ClientError, OSError) as exc:
-            raise _classify(exc, body=False) from exc
+            raise classify_failure(exc, body=False) from exc
 
     async def aclose(self) -> None:
         self.plain.close()
