@@ -4,9 +4,10 @@ Why: RSS alone cannot tell the allocator's arenas from SQLite's shared files
 or the interpreter's own arenas; ``worker_memory --smaps`` prints these kinds
 for each worker at every sample, so a step in RSS is attributed to a mapping.
 
-Kinds: ``heap`` (the main arena, ``[heap]``), ``anon`` (anonymous mappings:
-thread arenas of glibc malloc, large ``mmap`` allocations, Python's
-obmalloc arenas), ``file:<name>`` for the store's own files (``-deltas``,
+Kinds: ``heap`` (glibc malloc's main arena, ``[heap]``), ``arena`` (its
+thread arenas: a 64 MB-aligned reservation, the part in use readable), ``anon``
+(other anonymous mappings: Python's obmalloc arenas of 1 MB, thread stacks,
+large ``mmap`` allocations), ``file:<name>`` for the store's own files (``-deltas``,
 ``-board``, ``-shm``, the database), ``lib`` (shared objects and other
 files), ``other`` (stack, vdso...). Each with Rss and its Private_Dirty part
 (what this process wrote itself: not shared with another worker).
@@ -18,8 +19,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HEADER = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \d+\s*(.*)$")
+HEADER = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \d+\s*(.*)$")
 STORE_TAILS = ("-deltas", "-board", "-shm", "-wal")
+WINDOW = 1 << 26
+"""64 MB: glibc's thread arenas are reserved 64 MB-aligned; adjacent anonymous mappings that the kernel merges
+or splits between two samples stay in one window."""
 
 
 @dataclass
@@ -27,7 +31,9 @@ class Mapping:
     start: int
     size_kb: int
     name: str
+    perms: str = ""
     kb: dict[str, int] = field(default_factory=dict)
+    arena: bool = False  # glibc's thread arena: 64 MB-aligned, the rest of its 64 MB reserved (---p) right after
 
 
 def mappings(pid: int) -> list[Mapping]:
@@ -41,10 +47,13 @@ def mappings(pid: int) -> list[Mapping]:
         header = HEADER.match(line)
         if header:
             start, end = int(header.group(1), 16), int(header.group(2), 16)
-            found.append(Mapping(start, (end - start) // 1024, header.group(3).strip()))
+            found.append(Mapping(start, (end - start) // 1024, header.group(4).strip(), header.group(3)))
         elif found and line.endswith(" kB"):
             key, value = line.split(":", 1)
             found[-1].kb[key] = int(value.split()[0])
+    for m, after in zip(found, found[1:]):
+        m.arena = (not m.name and not after.name and m.start % WINDOW == 0 and after.perms.startswith("---")
+                   and m.start + m.size_kb * 1024 == after.start and after.start + after.size_kb * 1024 == m.start + WINDOW)
     return found
 
 
@@ -53,7 +62,7 @@ def kind(mapping: Mapping) -> str:
     if name == "[heap]":
         return "heap"
     if not name:
-        return "anon"
+        return "arena" if mapping.arena else "anon"
     if name.startswith("/"):
         tail = next((t for t in STORE_TAILS if name.endswith(t)), None)
         if tail:
@@ -82,11 +91,6 @@ def line(pid: int) -> str:
     return ", ".join(parts)
 
 
-WINDOW = 1 << 26
-"""64 MB: glibc's thread arenas are reserved 64 MB-aligned; adjacent anonymous mappings that the kernel merges
-or splits between two samples stay in one window."""
-
-
 def by_window(pid: int) -> dict[tuple[int, str], int]:
     """(start of the 64 MB window, mapping's name) -> Rss kB: comparable between samples."""
     found: dict[tuple[int, str], int] = {}
@@ -99,5 +103,6 @@ def by_window(pid: int) -> dict[tuple[int, str], int]:
 def anon_regions(pid: int) -> list[tuple[int, int, int]]:
     """Anonymous mappings as (start, size kB, Rss kB), the largest resident first: 64 MB-aligned
     reservations are glibc's thread arenas; 256 KB or 1 MB ones Python's obmalloc arenas."""
-    return sorted(((m.start, m.size_kb, m.kb.get("Rss", 0)) for m in mappings(pid) if kind(m) in ("anon", "heap")),
+    return sorted(((m.start, m.size_kb, m.kb.get("Rss", 0)) for m in mappings(pid)
+                   if kind(m) in ("anon", "arena", "heap")),
                   key=lambda r: -r[2])

@@ -140,6 +140,10 @@ async def run(args: argparse.Namespace) -> tuple[list[Any], int, int, float]:
             settings = Settings.from_env()
             app = create_app(settings, build_personalizer(settings))
             await app.startup()
+            if args.settle:
+                from slotwise.proxy.operations import heap
+
+                heap.settle()
             assert not app.personalizer.learning.leading, "this process should follow the learner process"
             transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
             async with httpx.AsyncClient(transport=transport, base_url=f"http://127.0.0.1:{origin}",
@@ -153,6 +157,7 @@ async def run(args: argparse.Namespace) -> tuple[list[Any], int, int, float]:
                     if args.every and i % args.every == 0:
                         now = native()
                         print(f"  visitor {i:6d} ({i / (args.distinct or args.visitors):.2f} views each): "
+                              f"gc counts {gc.get_count()}, "
                               + ", ".join(f"{k} {v:.1f}" for k, v in now.items() if "tracemalloc" not in k), flush=True)
                     cookie = signer.sign(f"heap{i % (args.distinct or args.visitors):011d}")
                     client.cookies.clear()  # this client is many browsers: keep none of their cookies
@@ -190,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=0, help="print the memory outside the heap every N requests")
     parser.add_argument("--native-only", action="store_true",
                         help="no tracemalloc (its hooks hide Python's own arenas and cost memory): the second table only")
+    parser.add_argument("--settle", action="store_true",
+                        help="the collector as a worker sets it after start-up (heap.settle: frozen, young at 10,000)")
     parser.add_argument("--tune-malloc", action="store_true", help="glibc's thresholds as a worker sets them")
     args = parser.parse_args(argv)
     if args.tune_malloc:
