@@ -13,13 +13,18 @@ interface to a real origin (``bench.proxy.origin``), each from the next of
 allocations grew most between them, and the total. A bounded worker's heap
 grows by a small, fixed amount whatever ``--visitors`` is (run it with two
 sizes to see): the profile cache (4,096 profiles), the page readings (256)
-and the product digests (20,000) fill up and stop.
+and the product digests (20,000) fill up and stop. A second table gives the
+memory outside that count at both points: the RSS, glibc malloc's arenas
+(held, in use, free inside them) and SQLite's own allocations
+(``--tune-malloc``: glibc's thresholds as a worker raises them).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import ctypes.util
 import gc
 import os
 import subprocess
@@ -34,13 +39,74 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.proxy.run import BROWSER_UA, free_port, wait_port  # noqa: E402
+from bench.scale import smaps  # noqa: E402
 
 SECRET = "bench-worker-heap-secret"
 RULES = ROOT / "bench" / "proxy" / "rules-4-slots.yaml"
 
 
-def _snapshot() -> tracemalloc.Snapshot:
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+
+def native() -> dict[str, float]:
+    """MB outside the Python heap's own count: the RSS, glibc malloc's arenas (held from the OS, in use, free
+    inside them, all arenas together; ``mallinfo2``), SQLite's own allocations (``sqlite3_memory_used``, the
+    library ``_sqlite3`` links), the Python heap as tracemalloc counts it and tracemalloc's own overhead."""
+    found: dict[str, float] = {}
+    status = Path("/proc/self/status").read_text()
+    found["rss"] = int(status.split("VmRSS:")[1].split()[0]) / 1024
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.mallinfo2.restype = _Mallinfo2
+        info = libc.mallinfo2()
+        found |= {"malloc held": (info.arena + info.hblkhd) / 1e6, "malloc in use": (info.uordblks + info.hblkhd) / 1e6,
+                  "malloc free": info.fordblks / 1e6}
+    except (OSError, AttributeError):  # not glibc 2.33+
+        pass
+    try:
+        sqlite = ctypes.CDLL("libsqlite3.so.0")
+        sqlite.sqlite3_memory_used.restype = ctypes.c_int64
+        found["sqlite"] = sqlite.sqlite3_memory_used() / 1e6
+    except (OSError, AttributeError):
+        pass
+    found |= obmalloc()
+    for name, (rss, _) in smaps.by_kind(os.getpid()).items():
+        found[f"RSS of {name}"] = rss / 1024
+    found["python heap"] = tracemalloc.get_traced_memory()[0] / 1e6
+    found["tracemalloc itself"] = tracemalloc.get_tracemalloc_memory() / 1e6
+    return found
+
+
+def obmalloc() -> dict[str, float]:
+    """Python's small-object allocator (objects of 512 bytes or less, in 1 MB arenas it maps itself, outside
+    glibc malloc): arenas held and bytes in use in them (``sys._debugmallocstats``, which writes to fd 2)."""
+    with tempfile.TemporaryFile() as out:
+        saved = os.dup(2)
+        try:
+            os.dup2(out.fileno(), 2)
+            sys._debugmallocstats()
+            ctypes.CDLL(None).fflush(None)  # C's stderr is buffered: into the file before fd 2 is given back
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        if "arenas * " in line:
+            found["obmalloc arenas held"] = int(line.split("=")[-1].replace(",", "")) / 1e6
+        elif line.startswith("# bytes in allocated blocks"):
+            found["obmalloc in use"] = int(line.split("=")[-1].replace(",", "")) / 1e6
+    return found
+
+
+def _snapshot() -> tracemalloc.Snapshot | None:
     gc.collect()
+    if not tracemalloc.is_tracing():
+        return None
     return tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
 
 
@@ -74,6 +140,10 @@ async def run(args: argparse.Namespace) -> tuple[list[Any], int, int, float]:
             settings = Settings.from_env()
             app = create_app(settings, build_personalizer(settings))
             await app.startup()
+            if args.settle:
+                from slotwise.proxy.operations import heap
+
+                heap.settle()
             assert not app.personalizer.learning.leading, "this process should follow the learner process"
             transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
             async with httpx.AsyncClient(transport=transport, base_url=f"http://127.0.0.1:{origin}",
@@ -83,12 +153,19 @@ async def run(args: argparse.Namespace) -> tuple[list[Any], int, int, float]:
                     if i == args.warmup:
                         await asyncio.sleep(1.5)  # the learner's models of the warm-up are loaded
                         before = _snapshot()
+                        native_before = native()
+                    if args.every and i % args.every == 0:
+                        now = native()
+                        print(f"  visitor {i:6d} ({i / (args.distinct or args.visitors):.2f} views each): "
+                              f"gc counts {gc.get_count()}, "
+                              + ", ".join(f"{k} {v:.1f}" for k, v in now.items() if "tracemalloc" not in k), flush=True)
                     cookie = signer.sign(f"heap{i % (args.distinct or args.visitors):011d}")
                     client.cookies.clear()  # this client is many browsers: keep none of their cookies
                     r = await client.get(args.path, headers={"cookie": f"sw_vid={cookie}"})
                     assert r.status_code == 200
                 await asyncio.sleep(1.5)
                 after = _snapshot()
+                native_after = native()
             pending_here = len(app.personalizer.learning.learner._pending)
             pending_learner = app.personalizer.learning.learner.pending_count
             await app.shutdown()
@@ -98,9 +175,11 @@ async def run(args: argparse.Namespace) -> tuple[list[Any], int, int, float]:
             learner.wait(30)
         upstream.terminate()
         upstream.wait(10)
-    assert before is not None
-    stats = after.compare_to(before, "lineno")
+    stats = after.compare_to(before, "lineno") if before is not None and after is not None else []
     total = sum(s.size_diff for s in stats) / 1e6
+    print("| MB | after warm-up | at the end | change |\n| --- | ---: | ---: | ---: |")
+    for name, value in native_after.items():
+        print(f"| {name} | {native_before.get(name, 0):.1f} | {value:.1f} | {value - native_before.get(name, 0):+.1f} |")
     return stats, pending_here, pending_learner, total
 
 
@@ -113,8 +192,19 @@ def main(argv: list[str] | None = None) -> int:
                              "--distinct 8000 --warmup 12000 compares one and a half views a visitor with three")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--path", default="/p/p7")
+    parser.add_argument("--every", type=int, default=0, help="print the memory outside the heap every N requests")
+    parser.add_argument("--native-only", action="store_true",
+                        help="no tracemalloc (its hooks hide Python's own arenas and cost memory): the second table only")
+    parser.add_argument("--settle", action="store_true",
+                        help="the collector as a worker sets it after start-up (heap.settle: frozen, young at 10,000)")
+    parser.add_argument("--tune-malloc", action="store_true", help="glibc's thresholds as a worker sets them")
     args = parser.parse_args(argv)
-    tracemalloc.start(1)
+    if args.tune_malloc:
+        from slotwise.proxy.server import tune_malloc
+
+        tune_malloc()
+    if not args.native_only:
+        tracemalloc.start(1)
     stats, here, there, total = asyncio.run(run(args))
     print(f"`python -m bench.scale.worker_heap --visitors {args.visitors} --warmup {args.warmup}`; "
           f"load average {os.getloadavg()[0]:.2f}")

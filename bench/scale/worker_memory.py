@@ -1,7 +1,7 @@
 """Memory of each ``slotwise serve`` worker over a long run with many distinct visitors (target: flat, ± 10%).
 
     python -m bench.scale.worker_memory [--minutes 10] [--visitors 100000] [--workers 2] [--connections 8]
-        [--store URL] [--every 15] [--warmup 60]
+        [--store URL] [--every 15] [--warmup 60] [--smaps]
 
 Real parts: ``slotwise serve --rules bench/proxy/rules-4-slots.yaml`` (all
 four slots; SQLite by default, ``--store redis://...`` for Redis) started as
@@ -16,7 +16,9 @@ seconds): within ± 10% is flat. Over SQLite ``serve`` also runs one
 dedicated learner process (``learner_supervisor``), which holds the pending
 decisions: it is not a worker, and its RSS is reported apart (bounded by
 ``--learner-max-pending``, not flat). Also ``python -m bench.scale.memory
---worker-rss``.
+--worker-rss``. ``--smaps`` adds, at every sample, where each worker's RSS
+lies by kind of mapping (``bench.scale.smaps``), and at the end the mappings
+whose resident size changed most since the warm-up sample.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.proxy.run import BROWSER_UA, free_port, slotwise_command, wait_port  # noqa: E402
+from bench.scale import smaps  # noqa: E402
 from slotwise.proxy.personalization.identity import VisitorCookies  # noqa: E402
 
 SECRET = "bench-worker-memory-secret"
@@ -109,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=float, default=15.0, help="seconds between RSS samples")
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds before the reference sample")
     parser.add_argument("--path", default="/p/p7")
+    parser.add_argument("--smaps", action="store_true", help="each worker's RSS by kind of mapping at every sample")
     args = parser.parse_args(argv)
     duration = int(args.minutes * 60)
     with tempfile.TemporaryDirectory(prefix="sw-worker-memory-") as tmp_name:
@@ -124,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         serve = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL, start_new_session=True)
         samples: list[tuple[float, dict[int, float]]] = []
         learner_samples: list[tuple[float, dict[int, float]]] = []  # not a worker: bounded, not flat
+        warm_maps: dict[int, dict[tuple[int, str], int]] = {}  # --smaps: each mapping's Rss kB at the reference
+        last_maps: dict[int, dict[tuple[int, str], int]] = {}
         try:
             wait_port(origin_port)
             wait_port(port, 60)
@@ -147,6 +153,13 @@ def main(argv: list[str] | None = None) -> int:
                 learner_samples.append((elapsed, learner))
                 print(f"  {elapsed:6.0f} s  " + "  ".join(f"{pid}: {mb:6.1f} MB" for pid, mb in sorted(sizes.items()))
                       + "".join(f"   learner {pid}: {mb:6.1f} MB" for pid, mb in sorted(learner.items())), flush=True)
+                if args.smaps:
+                    for pid in sorted(sizes):
+                        print(f"           {pid}: {smaps.line(pid)}", flush=True)
+                        maps = smaps.by_window(pid)
+                        if elapsed >= args.warmup:
+                            warm_maps.setdefault(pid, maps)
+                        last_maps[pid] = maps
                 time.sleep(min(args.every, max(0.5, duration - elapsed + 0.5)))
             out = load.stdout.read() if load.stdout else ""
         finally:
@@ -182,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {pid} | {start_mb:.1f} (at {reference[0]:.0f} s) | {end_mb:.1f} (at {last[0]:.0f} s) | {change:+.1%} | "
               f"{'yes' if abs(change) <= 0.10 else 'NO'}{' (served nothing?)' if pid in idle else ''} |")
     print(f"\nflat: {'yes' if flat else 'NO'}")
+    for pid, first in sorted(warm_maps.items()):
+        end = last_maps.get(pid, {})
+        moved = sorted(((end.get(k, 0) - first.get(k, 0), k) for k in set(first) | set(end)), key=lambda c: -abs(c[0]))
+        print(f"worker {pid}, mappings whose RSS moved most since the warm-up sample (kB): "
+              + "; ".join(f"{hex(start)} {name or '[anon]'} {delta:+d}" for delta, (start, name) in moved[:8] if delta))
     learner_sizes = [(t, mb) for t, sizes in learner_samples for mb in sizes.values()]
     if learner_sizes:
         peak = max(learner_sizes, key=lambda s: s[1])

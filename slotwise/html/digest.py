@@ -33,9 +33,12 @@ class PageDigests:
     seen last are kept (bounded in bytes and in count) under a cheap sample
     of their bytes; a page whose sample matches is compared byte for byte
     with the kept one (``==``: a ``memcmp``, ~0.01 ms for 120 KB) and only
-    then given the kept digest. The very object seen lately (a page the HTML
+    then given the kept digest. The very object seen again (a page the HTML
     cache keeps and serves to every visitor) is known by its identity alone,
-    before any sample. Thread-safe.
+    before any sample. Only an object seen a second time is remembered so: an
+    uncacheable page is a new object on every view, and keeping each one alive
+    by its identity held up to ``max_bytes`` of pages whose objects never come
+    back. Thread-safe.
     """
 
     def __init__(self, max_bytes: int = 8 * 1024 * 1024, max_pages: int = 64) -> None:
@@ -62,7 +65,11 @@ class PageDigests:
             kept = self._kept.get(key)
         if kept is not None and kept[0] == html:
             self.hits += 1
-            self._remember(html, kept[1])
+            if kept[0] is html:  # this very object again: it is handed out repeatedly (the HTML cache)
+                self._remember(html, kept[1])
+            else:  # equal bytes, a new object: keep the latest, so that an object that does come back is known
+                with self._lock:
+                    self._kept[key] = (html, kept[1])
             return kept[1]
         digest = page_digest(html)
         if len(html) + 1 <= self.max_bytes // 4:  # a huge page is hashed, not kept
@@ -70,7 +77,6 @@ class PageDigests:
                 self._kept[key] = (html, digest)
                 while len(self._kept) > self.max_pages:
                     self._kept.popitem()
-            self._remember(html, digest)
         return digest
 
     def _remember(self, html: bytes, digest: bytes) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -113,9 +114,39 @@ def test_the_same_page_object_is_known_by_identity_and_bounded() -> None:
     digests = PageDigests(max_bytes=4 * 1024, max_pages=4)
     page = b"<html>" + b"x" * 300 + b"</html>"
     digests.digest(page)
+    digests.digest(page)  # seen again: known by identity from now on
     digests._kept.clear()  # only the identity memo is left: the same object is still known
-    assert digests.digest(page) == page_digest(page) and digests.hits == 1
+    assert digests.digest(page) == page_digest(page) and digests.hits == 2
     assert digests.digest(page[:-1] + b">") == page_digest(page)  # equal bytes, another object: hashed
-    for i in range(20):  # many distinct pages: the memo stays within its bounds
-        digests.digest(b"<p>%d</p>" % i + b"z" * 500)
+    for i in range(20):  # many distinct pages, each seen twice: the memo stays within its bounds
+        other = b"<p>%d</p>" % i + b"z" * 500
+        digests.digest(other)
+        digests.digest(other)
     assert len(digests._same) <= 4 and digests._same_bytes <= 4 * 1024
+
+
+def fresh(page: bytes) -> bytes:
+    """Equal bytes in a new object, as an origin's uncacheable page is on every view."""
+    return bytes(bytearray(page))
+
+
+def test_an_object_seen_once_is_not_kept_alive_and_a_served_one_is_known_by_identity() -> None:
+    from slotwise.html import PageDigests
+
+    digests = PageDigests(max_bytes=64 * 1024, max_pages=4)
+    served = b"<html>" + b"s" * 3000 + b"</html>"  # the HTML cache's object, handed to every visitor
+    digests.digest(served)
+    digests.digest(served)
+    uncacheable = b"<html>" + b"u" * 3000 + b"</html>"
+    views = [fresh(uncacheable) for _ in range(3)]
+    counts = [sys.getrefcount(view) for view in views]
+    for view in views:
+        assert digests.digest(view) == page_digest(uncacheable)
+    assert digests.hits == 3  # the second and third views: compared with the kept bytes, not hashed
+    # the views before the last are not held: an uncacheable page's objects never come back
+    assert [sys.getrefcount(view) for view in views][:-1] == counts[:-1]
+    for i in range(20):  # distinct uncacheable pages push every page out of the sampled memory
+        digests.digest(fresh(b"<p>%d</p>" % i + b"z" * 3000))
+    hits = digests.hits
+    assert digests.digest(fresh(served)) == page_digest(served) and digests.hits == hits  # forgotten bytes: hashed
+    assert digests.digest(served) == page_digest(served) and digests.hits == hits + 1  # the served object: known

@@ -20,11 +20,12 @@ class SnapshotsMixin:
     db: Database
 
     async def save_snapshot(self, name: str, data: Mapping[str, Any], seq: int) -> None:
+        """Encoded before the write lock is taken: the learner's full snapshot is tens of MB of JSON
+        (seconds to encode on a loaded machine), and while the lock is held every worker's writer waits
+        on it, its page views queueing up (a one-time rise of each worker's memory that stays)."""
+        text = json.dumps(dict(data), separators=(",", ":"))
         with self.db.transaction() as cur:
-            cur.execute(
-                "INSERT OR REPLACE INTO snapshots(name, seq, data) VALUES (?, ?, ?)",
-                (name, seq, json.dumps(dict(data), separators=(",", ":"))),
-            )
+            cur.execute("INSERT OR REPLACE INTO snapshots(name, seq, data) VALUES (?, ?, ?)", (name, seq, text))
 
     async def load_snapshot(self, name: str) -> tuple[dict[str, Any], int] | None:
         rows = self.db.query("SELECT data, seq FROM snapshots WHERE name = ?", (name,))
