@@ -22,7 +22,7 @@ class SnapshotsMixin:
     async def save_snapshot(self, name: str, data: Mapping[str, Any], seq: int) -> None:
         """Encoded before the write lock is taken: the learner's full snapshot is tens of MB of JSON
         (seconds to encode on a loaded machine), and while the lock is held every worker's writer waits
-        on it, its page views queueing up (a one-time rise of each worker's memory that stays)."""
+        on it, its page views queueing up)."""
         text = json.dumps(dict(data), separators=(",", ":"))
         with self.db.transaction() as cur:
             cur.execute("INSERT OR REPLACE INTO snapshots(name, seq, data) VALUES (?, ?, ?)", (name, seq, text))
