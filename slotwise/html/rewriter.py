@@ -31,8 +31,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from cachetools import LRUCache
 from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from slotwise.lru import LRUCache
 
 from . import tree
 from .bounds import check_matches

@@ -27,8 +27,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Hashable, TypeVar
 
-from cachetools import LRUCache
-
+from slotwise.lru import LRUCache
 from slotwise.rules.reading import PageReading
 from slotwise.tag.assets import find_csp_nonce
 
