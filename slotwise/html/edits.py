@@ -153,6 +153,7 @@ class RewriteResult:
     method: Method = "none"
     cached: bool = False  # element positions came from the per-page cache (no parse)
     fallback_reason: str | None = None  # why the splice path was not possible
+    tailed: bool = False  # ``rewrite``'s ``tail`` is in ``body`` (else the caller inserts it, if it still wants it)
     errors: dict[int, str] = field(default_factory=dict)  # edit index -> selector error
 
 
