@@ -63,7 +63,9 @@ def _apply(cache: object, op: tuple[object, ...]) -> object:
 
 
 def _state(cache: object) -> tuple[object, ...]:
-    return list(cache), len(cache), cache.currsize  # type: ignore[arg-type, attr-defined]
+    """Which entries, how many, their size (the recency order shows in what ``popitem`` and a full
+    cache's evictions take: cachetools iterates in insertion order, not in recency)."""
+    return sorted(map(repr, cache)), len(cache), cache.currsize  # type: ignore[arg-type, attr-defined]
 
 
 @settings(max_examples=400, deadline=None)
