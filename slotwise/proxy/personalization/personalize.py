@@ -412,6 +412,12 @@ class SlotwisePersonalizer:
         check_page(html)
         return read_html(html, ruleset.catalog, groups, structured=structured)
 
+    def commit_pending(self, flow: Flow) -> bool:
+        """Whether ``commit`` has decisions to log for this page: a returning visitor's sticky choices
+        and a holdout's kept one have none (no record), and then the fail-open wrapper skips it."""
+        unlogged = flow.state.get(_UNLOGGED)
+        return unlogged is not None and flow.visitor is not None and any(c.record is not None for c in unlogged[0].choices)
+
     async def commit(self, flow: Flow) -> None:
         """The page ``on_html`` made goes out: log its new decisions (with their propensities) and
         keep them sticky. Only decisions a page really shows are logged."""
