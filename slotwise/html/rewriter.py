@@ -31,8 +31,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from cachetools import LRUCache
 from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from slotwise.lru import LRUCache
 
 from . import tree
 from .bounds import check_matches
@@ -162,7 +163,7 @@ def has_targets(digest: bytes, edits: Sequence[Edit], encoding: str = "utf-8") -
 
 
 def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cache: bool = True,
-            frozen: int = 0, digest: bytes | None = None) -> RewriteResult:
+            frozen: int = 0, digest: bytes | None = None, tail: tuple[int, bytes] | None = None) -> RewriteResult:
     """Apply ``edits`` (in order) to the page ``html``; see the module docstring.
 
     A page where no edit applies comes back as the very same object. Edits
@@ -174,6 +175,11 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
     the output always starts with those bytes unchanged.
 
     ``digest``: ``page_digest(html)``, when the caller has it already (one hash per page view).
+
+    ``tail``: (``at``, bytes) to insert at offset ``at`` of the page, after what the edits insert
+    there — the tag's script before the page's last ``</body>`` — in the same copy of the page, when
+    the splice of kept targets can (``Splicer.build_tailed``); ``result.tailed`` says it did. Else it
+    is left to the caller. ``changed`` and ``method`` are as without it.
     """
     matches = {i: 0 for i in range(len(edits))}
     if not edits:
@@ -192,6 +198,8 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
             kept = _CACHE.get(key)
         if kept is not None:
             targets, stamp = kept
+            if tail is not None and not frozen:
+                return _splice_tailed(html, edits, targets, matches, codec, stamp, tail)
             body = _splice(html, edits, targets, matches, codec, frozen, errors, stamp=stamp)
             result = _result(html, body, matches, "splice", cached=True)
             result.errors = errors
@@ -319,6 +327,24 @@ def _splice(html: bytes, edits: Sequence[Edit], targets: Targets, matches: dict[
     for i, t in admitted:
         _splice_one(sp, html, edits[i], t, codec, (stamp, i) if stamp is not None else None)
     return html if sp.empty else sp.build()
+
+
+def _splice_tailed(html: bytes, edits: Sequence[Edit], targets: Targets, matches: dict[int, int], codec: str,
+                   stamp: int, tail: tuple[int, bytes]) -> RewriteResult:
+    """``_splice`` of kept targets with ``tail`` in the same copy (``rewrite``'s ``tail``); when the
+    splicer cannot, the plain splice, ``tail`` left out."""
+    admitted = _kept_decision(edits, targets, stamp)
+    for i, _ in admitted:
+        matches[i] += 1
+    sp = Splicer(html, codec)
+    for i, t in admitted:
+        _splice_one(sp, html, edits[i], t, codec, (stamp, i))
+    built = sp.build_tailed(*tail)
+    if built is None:
+        return _result(html, sp.build(), matches, "splice", cached=True)
+    body, changed = built
+    method = "splice" if changed or any(matches.values()) else "none"
+    return RewriteResult(body, matches, changed, method, True, tailed=True)  # type: ignore[arg-type]
 
 
 def plan_key(stamp: int, edits: Sequence[Edit], targets: Targets) -> tuple[Any, ...]:

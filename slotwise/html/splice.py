@@ -206,16 +206,44 @@ class Splicer:
             self._tags[start] = (tag_end, list(changes))
 
     def build(self) -> bytes:
+        return self._join(self._prepared())
+
+    def build_tailed(self, at: int, tail: bytes) -> tuple[bytes, bool] | None:
+        """``build()`` with ``tail`` inserted at offset ``at`` of the original bytes, after everything
+        else inserted there, and whether the page changed without it; one copy of the page instead of
+        two. None (nothing built) when an operation ends past ``at`` — it could remove or move what is
+        there, or add after it — or when the operations keep the page's length (whether they changed
+        it would take a comparison): the caller then builds and inserts as two steps.
+
+        The caller's ``at`` is where the page's last ``</body>`` starts: since no operation touches
+        the bytes from there on, it is still the last one in the output, right after what was inserted
+        at ``at`` — where ``inject_before_body_end`` would put ``tail`` in the built page."""
+        ops = self._prepared()
+        delta = 0
+        for _, pos, end, data in ops:
+            if end > at:
+                return None
+            delta += len(data) - (end - pos)
+        if ops and delta == 0:
+            return None
+        return self._join([*ops, ((at, 9, 0, 0, 0), at, at, tail)]), bool(ops)
+
+    def _prepared(self) -> list[tuple[tuple[int, int, int, int, int], int, int, bytes]]:
+        """The operations in order, the start tags' rewrites among them (once)."""
         buf = self.buf
         for start, (tag_end, changes) in self._tags.items():
             new = rewrite_start_tag(buf[start:tag_end], changes, self.encoding)
             if new != buf[start:tag_end]:
                 self._add(start, tag_end, 1, start, 1, new)
+        self._tags = {}
         self._ops.sort(key=lambda op: op[0])
-        view = memoryview(buf)  # the page's pieces are not copied before the one copy that joins them
+        return self._ops
+
+    def _join(self, ops: list[tuple[tuple[int, int, int, int, int], int, int, bytes]]) -> bytes:
+        view = memoryview(self.buf)  # the page's pieces are not copied before the one copy that joins them
         out: list[bytes | memoryview] = []
         cursor = 0
-        for _, pos, end, data in self._ops:
+        for _, pos, end, data in ops:
             if pos < cursor:
                 raise SpliceError(f"overlapping operations at byte {pos}")
             out.append(view[cursor:pos])

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from cachetools import LRUCache
 from jinja2 import Template, meta, nodes
 
+from slotwise.lru import LRUCache
 from slotwise.rules.interests import Affinities
 from slotwise.rules.visitor import SCALARS
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from slotwise.html import ACTIONS, Edit, rewrite
 from slotwise.html.locate import Locator
 from slotwise.html.rewriter import _parse
+from slotwise.proxy.personalization.inject import inject_before_body_end, last_body_end
 
 MARK = "\u2603SWMARK\u2603"  # cannot occur in generated pages
 
@@ -265,3 +266,45 @@ def test_a_kept_start_tag_rewrite_is_the_rewrite(tag: str, attributes: str, chan
     for encoding in ("utf-8", "latin-1", "ascii"):
         for these in (changes, changes[:-1], changes[::-1]):
             assert rewrite_start_tag(data, these, encoding) == _rewrite_start_tag(data, these, encoding)
+
+
+SCRIPT = b'<script src="/_sw/t.js" data-pageview="off"></script>'
+
+
+@FAST
+@given(doc=html_docs(), edits=edit_lists(), extra=st.sampled_from(["", "</BODY >", "<p>x</p></body>", " after", "</body"]))
+def test_the_tag_s_script_spliced_in_is_where_inject_puts_it_in_the_spliced_page(doc: str, edits: list[Edit], extra: str) -> None:
+    """``rewrite(..., tail=(last </body>, script))`` gives the bytes ``inject_before_body_end`` gives on
+    the plain rewrite's page, and the same ``changed``, ``method`` and counts; when it cannot (an edit
+    past the ``</body>``, a page whose length the edits keep), the plain rewrite's page, untailed."""
+    src = (doc + extra).encode()
+    found = last_body_end(src)
+    if found is None:
+        return
+    rewrite(src, edits)  # keeps the targets: the next two are splices of kept targets when the page allows
+    plain = rewrite(bytes(bytearray(src)), edits)
+    tailed = rewrite(bytes(bytearray(src)), edits, tail=(found.start(), SCRIPT))
+    assert (tailed.changed, tailed.method, tailed.matches, tailed.cached, tailed.errors) == (
+        plain.changed, plain.method, plain.matches, plain.cached, plain.errors)
+    if tailed.tailed:
+        assert tailed.body == inject_before_body_end(plain.body, SCRIPT)
+    else:
+        assert tailed.body == plain.body
+
+
+def test_a_page_s_usual_edits_take_the_script_in_their_one_copy() -> None:
+    """Reordered categories, a selected size, cards before a block and a popup at the end of the body:
+    all end before the ``</body>``, so the script goes in with them."""
+    src = (b"<html><body><ul class=n><li data-category=a>A</li><li data-category=b>B</li></ul>"
+           b"<select id=size><option>41</option><option>42</option></select><section class=r>r</section>"
+           b"</body>\n</html>")
+    edits = [Edit("c", "ul.n", "reorder", order=("b", "a"), decision_id="d1"),
+             Edit("s", "select#size", "select-option", value="42", key=None, decision_id="d2"),
+             Edit("r", "section.r", "before", html="<div>cards</div>", decision_id="d3"),
+             Edit("p", "body", "append", html="<template>popup</template>", decision_id="d4", limit=1)]
+    rewrite(src, edits)
+    plain = rewrite(src, edits)
+    tailed = rewrite(src, edits, tail=(last_body_end(src).start(), SCRIPT))  # type: ignore[union-attr]
+    assert tailed.tailed and tailed.changed and tailed.cached
+    assert tailed.body == inject_before_body_end(plain.body, SCRIPT)
+    assert tailed.body.index(b"popup</template>") < tailed.body.index(SCRIPT) < tailed.body.index(b"</body>")

@@ -322,8 +322,11 @@ _HTML_SYNTAX = "<a b='c\"d'=/>\t\n\f\r !-?[]xyzABCXYZ0&#;"
 
 
 @functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)
 def ascii_compatible(charset: str) -> bool:
-    """Whether HTML's syntax characters are the same bytes as in ASCII (a byte scan can read the markup)."""
+    """Whether HTML's syntax characters are the same bytes as in ASCII (a byte scan can read the markup).
+
+    Kept per name (a pure function of it): asked twice a personalized page, a codec lookup each."""
     try:
         name = codecs.lookup(charset).name
         same = _HTML_SYNTAX.encode(name) == _HTML_SYNTAX.encode("ascii")

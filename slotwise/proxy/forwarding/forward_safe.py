@@ -197,6 +197,9 @@ class SafePersonalizer:
         commit = getattr(self.inner, "commit", None)
         if commit is None:
             return True
+        pending = getattr(self.inner, "commit_pending", None)  # optional: "nothing to log" skips the call
+        if pending is not None and not self._pending(flow, pending):
+            return True
         left = self.budget_ms - flow.state.get(_SPENT, 0.0)
         start = time.perf_counter()
         try:
@@ -215,6 +218,15 @@ class SafePersonalizer:
             flow.state[_SPENT] = flow.state.get(_SPENT, 0.0) + spent
             flow.timings["commit"] = spent
         return True
+
+    def _pending(self, flow: Flow, pending: Callable[[Flow], bool]) -> bool:
+        """Whether the personalizer's ``commit`` has anything to log for this page; when it says no (a
+        returning visitor's sticky choices: most pages), neither the call nor its deadline is made. An
+        answer that fails counts as yes: the commit then runs, and fails open as ever."""
+        try:
+            return bool(pending(flow))
+        except Exception:  # noqa: BLE001 — asked in the fail-open boundary: commit decides
+            return True
 
     async def startup(self) -> None:
         await self.inner.startup()

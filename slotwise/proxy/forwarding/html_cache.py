@@ -38,7 +38,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from cachetools import LRUCache, TTLCache
+from cachetools import TTLCache
+
+from slotwise.lru import LRUCache
 
 from slotwise.proxy.forwarding.cache_control import (
     CacheControl, Headers, accepts, cache_key, freshness_lifetime, initial_age, parse_cache_control, parse_vary,

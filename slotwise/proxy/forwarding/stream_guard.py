@@ -35,7 +35,7 @@ import threading
 from dataclasses import dataclass
 from typing import Sequence
 
-from cachetools import LRUCache
+from slotwise.lru import LRUCache
 
 _START = re.compile(rb"""<([A-Za-z][^\t\n\f\r />]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""")
 _DOCTYPE = re.compile(rb"<!doctype\s+html", re.IGNORECASE)

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from cachetools import LRUCache
+from slotwise.lru import LRUCache
 
 MAX_COOKIE_LEN = 128
 VERIFIED_KEPT = 8192

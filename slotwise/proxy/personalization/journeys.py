@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from cachetools import LRUCache, TTLCache
+from cachetools import TTLCache
+
+from slotwise.lru import LRUCache
 
 from slotwise.profile import Profile
 from slotwise.rules.journey_facts import JourneyData

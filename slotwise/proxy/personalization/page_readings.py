@@ -27,8 +27,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Hashable, TypeVar
 
-from cachetools import LRUCache
-
+from slotwise.lru import LRUCache
+from slotwise.proxy.personalization.inject import last_body_end
 from slotwise.rules.reading import PageReading
 from slotwise.tag.assets import find_csp_nonce
 
@@ -48,6 +48,7 @@ class PageReadings:
     def __init__(self, size: int = SIZE) -> None:
         self._kept: LRUCache[Hashable, tuple[Any, PageReading]] = LRUCache(maxsize=size)
         self._nonces: LRUCache[bytes, str] = LRUCache(maxsize=size)
+        self._ends: LRUCache[bytes, int] = LRUCache(maxsize=size)
         self._facts: LRUCache[Hashable, tuple[PageReading, Any, Any]] = LRUCache(maxsize=FACTS_SIZE)
         self._lock = threading.Lock()
         self.hits = 0
@@ -87,6 +88,18 @@ class PageReadings:
             with self._lock:
                 self._nonces[digest] = kept
         return kept or None
+
+    def body_end(self, digest: bytes, html: bytes) -> int | None:
+        """Where the page with this digest has its last ``</body>`` (``inject.last_body_end``), or None;
+        found once per page."""
+        with self._lock:
+            kept = self._ends.get(digest)
+        if kept is None:
+            found = last_body_end(html)
+            kept = found.start() if found is not None else -1
+            with self._lock:
+                self._ends[digest] = kept
+        return kept if kept >= 0 else None
 
     def facts(self, reading: PageReading, rules: Any, path: str, query: tuple[tuple[str, str], ...], url: str,
               make: Callable[[], T]) -> T:

@@ -16,8 +16,7 @@ from types import MappingProxyType
 from collections.abc import Mapping
 from typing import Any
 
-from cachetools import LRUCache
-
+from slotwise.lru import LRUCache
 from slotwise.profile import Profile, ViewRecord
 from slotwise.proxy.personalization.catalog_feed import localize
 from slotwise.store.base import Store

@@ -33,6 +33,7 @@ from slotwise.proxy.personalization.catalog_feed import FeedLoader
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.decision_tokens import DecisionTokens
 from slotwise.proxy.forwarding.documents import fragment_request
+from slotwise.proxy.forwarding.encoding import ascii_compatible
 from slotwise.proxy.flow import Flow, PersonalizationError, Visitor
 from slotwise.proxy.forwarding.forward_safe import _SPENT as SPENT_MS
 from slotwise.proxy.forwarding.forward_safe import BUDGET_EXEMPT
@@ -349,13 +350,23 @@ class SlotwisePersonalizer:
             personalize = await self._profile_step(flow, work, page, request, now, forced, html)
         if personalize:
             await self._decide_step(flow, work, page, request, now, forced)
-        body = html
+        # the proxy records page views itself: the tag must not count them again
+        tag_data = {"pageview": "off"}
+        if ruleset.consent == "required" and not (work.profile and work.profile.consent == "granted"):
+            tag_data["consent"] = "required"  # the tag sends nothing until the visitor consents
+        nonce = self.readings.nonce(digest, html)
+        script = _tag_script(nonce, tuple(tag_data.items()), self.tag_api.assets.url())
+        body, tailed = html, False
         if work.edits:
+            # the tag's script goes into the splice's own copy of the page when it can (not for a
+            # preview, whose bar reads the result and whose page may yet be the store's: below)
+            at = self.readings.body_end(digest, html) if forced is None and not flow.html_sent and ascii_compatible(flow.charset) else None
             with stage("rewrite"):
                 result = await page_work(len(html), rewrite, html, work.edits, encoding=flow.charset,
                                          frozen=flow.html_sent, digest=digest,
+                                         tail=(at, script.encode()) if at is not None else None,
                                          cached=has_targets(digest, work.edits, flow.charset))
-            body = result.body
+            body, tailed = result.body, result.tailed
             flow.personalized = result.changed
         if work.choices and forced is not None and self._out_of_budget(flow, started):
             # a preview is exempt from failing open on time: it says visitors would get the store's page
@@ -364,15 +375,10 @@ class SlotwisePersonalizer:
         # logged by ``commit`` once the page is certain to go out (``forward_safe``), not here
         flow.state[_UNLOGGED] = (work, now)
         flow.state["same_for_everyone"] = not flow.personalized and not flow.visitor.set_cookie
-        # the proxy records page views itself: the tag must not count them again
-        tag_data = {"pageview": "off"}
-        if ruleset.consent == "required" and not (work.profile and work.profile.consent == "granted"):
-            tag_data["consent"] = "required"  # the tag sends nothing until the visitor consents
-        nonce = self.readings.nonce(digest, html)
-        script = _tag_script(nonce, tuple(tag_data.items()), self.tag_api.assets.url())
         if forced is not None:  # the preview bar: only ever on a page opened with a preview link
             script += self.bar.markup(flow, work, forced, nonce)
-        body = inject_before_body_end(body, script.encode(), not_before=flow.html_sent, charset=flow.charset)
+        if not tailed:
+            body = inject_before_body_end(body, script.encode(), not_before=flow.html_sent, charset=flow.charset)
         if flow.visitor.set_cookie and not request.gpc:  # Global Privacy Control: no identifier either
             flow.extra_headers.append(("set-cookie", flow.visitor.set_cookie))
         elapsed = (time.perf_counter() - started) * 1000
@@ -405,6 +411,12 @@ class SlotwisePersonalizer:
         """Reads the page; one over a bound of ``slotwise.html.bounds`` raises before anything parses it."""
         check_page(html)
         return read_html(html, ruleset.catalog, groups, structured=structured)
+
+    def commit_pending(self, flow: Flow) -> bool:
+        """Whether ``commit`` has decisions to log for this page: a returning visitor's sticky choices
+        and a holdout's kept one have none (no record), and then the fail-open wrapper skips it."""
+        unlogged = flow.state.get(_UNLOGGED)
+        return unlogged is not None and flow.visitor is not None and any(c.record is not None for c in unlogged[0].choices)
 
     async def commit(self, flow: Flow) -> None:
         """The page ``on_html`` made goes out: log its new decisions (with their propensities) and
