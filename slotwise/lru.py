@@ -9,6 +9,9 @@ rendered cards' key — every field of four products — the hashes alone were
 ~2 µs a page. Here a hit is one Python call, one lookup and one
 ``move_to_end`` in C.
 
+Every LRU the product keeps is this one (the per-page caches, the profile cache and the writer's
+kept copies, the catalog's rows, the page digests); ``cachetools`` still gives the TTL caches.
+
 Same contract as ``cachetools.LRUCache(maxsize, getsizeof)`` for what the
 product uses (``get``, ``[]``, ``in``, ``pop``, ``clear``, ``len``,
 ``currsize``, ``maxsize``): the least recently used entries go first, a

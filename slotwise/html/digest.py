@@ -16,7 +16,7 @@ import hashlib
 import threading
 from typing import Any
 
-from cachetools import LRUCache
+from slotwise.lru import LRUCache
 
 
 def page_digest(html: bytes) -> bytes:

@@ -57,7 +57,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from cachetools import LRUCache
+from slotwise.lru import LRUCache
 
 from slotwise.profile import Profile
 from slotwise.store.base import Committed, ProductView, ProfileUpdate, ViewUpdate

@@ -33,7 +33,7 @@ import threading
 import time
 from typing import Any, Iterable, Mapping
 
-from cachetools import LRUCache
+from slotwise.lru import LRUCache
 
 from slotwise.store.sqlite.db import Database, new_version, schema
 

@@ -12,7 +12,7 @@ import logging
 import sqlite3
 from typing import Any, Iterable, Sequence
 
-from cachetools import LRUCache
+from slotwise.lru import LRUCache
 
 from slotwise.profile import Profile, ViewRecord, forget_alias
 from slotwise.profile import merge as merge_profiles
