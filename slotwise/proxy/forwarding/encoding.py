@@ -322,7 +322,6 @@ _HTML_SYNTAX = "<a b='c\"d'=/>\t\n\f\r !-?[]xyzABCXYZ0&#;"
 
 
 @functools.lru_cache(maxsize=256)
-@functools.lru_cache(maxsize=256)
 def ascii_compatible(charset: str) -> bool:
     """Whether HTML's syntax characters are the same bytes as in ASCII (a byte scan can read the markup).
 
