@@ -64,7 +64,9 @@ def test_kill_9_of_the_master_takes_its_workers_and_a_new_serve_answers(tmp_path
 
         second = _serve("serve-2", port, tmp_path).start(wait=60)
         assert second.proc is not None
-        new_workers = wait_until(lambda: _children(second.proc.pid), 30, what="new workers")  # type: ignore[union-attr]
+        new_master = second.proc.pid
+        # both workers: the first one up may not be the one that answers
+        new_workers = wait_until(lambda: len(_children(new_master)) >= 2 and _children(new_master), 30, what="new workers")
         pid = wait_until(lambda: _health(port)["pid"], 30, what="the new serve answers")
         assert pid in new_workers, (pid, new_workers, second.tail())
 
