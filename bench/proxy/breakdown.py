@@ -53,6 +53,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable
 
+from ..machine import describe
 from .run import BROWSER_UA as UA
 from .page import history
 from .run import free_port, visitor_events, wait_port
@@ -308,7 +309,7 @@ def table(result: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [
         f"`python -m bench.proxy.breakdown --requests {n} --path {args.path} --store {args.store or 'sqlite'} "
         f"--cache-control {args.cache_control!r} --tree {args.tree}`, "
-        f"load average before {args.load_before}, after {os.getloadavg()[0]:.2f}",
+        f"load average before {args.load_before}, after {os.getloadavg()[0]:.2f}; {describe()}",
         "",
         f"slots applied: `{result['applied']}`; pages not personalized: {result['failed']}; "
         f"streamed (head sent before the page was personalized): {result['streamed']}",

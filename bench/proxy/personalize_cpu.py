@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..machine import describe
 from .breakdown import ROOT, UA, prepare
 from .profile_writes import writer_cpu
 from .run import free_port, wait_port
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{result['cpu_ms']:.3f} ms (all threads; the profile writer's {result['writer_ms']:.3f} ms, "
           f"{result['per_group']:.1f} pages a group), "
           f"wall {result['wall_ms']:.3f} ms; "
-          f"load average {before:.2f} → {os.getloadavg()[0]:.2f}")
+          f"load average {before:.2f} → {os.getloadavg()[0]:.2f}; {describe()}")
     return 0
 
 

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from ..machine import describe
 from .page import history, pages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -398,7 +399,8 @@ def table(rounds: list[list[Result]], args: argparse.Namespace, load_start: floa
     lines = [
         f"wrk -t2 -c{args.connections} -d{args.duration}s --latency; nginx and `slotwise serve` ({args.server}) with "
         f"{args.workers} worker(s) each; {n} round(s), interleaved; load average (1 min) at the start {load_start:.2f}"
-        + (" — **loaded machine: figures are not quiet ones**" if load_start > args.max_load else ""),
+        + (" — **loaded machine: figures are not quiet ones**" if load_start > args.max_load else "")
+        + f"; {describe()}",
         "",
         f"| case | {head} | errors | load before → after | other work (cores) | note |",
         "| --- |" + " ---: | ---: | ---: | ---: |" * n + " ---: | --- | --- | --- |",
