@@ -51,7 +51,7 @@ def loads(text: str | bytes) -> Any:
 
     Raises what ``json.loads`` raises for malformed text (``ValueError``, ``RecursionError``).
     """
+    if isinstance(text, bytes):  # decoded once, as json.loads would, and searched for escapes after
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
     value = json.loads(text, parse_float=_finite_or_none, parse_constant=_none)
-    if isinstance(text, bytes):
-        text = text.decode(json.detect_encoding(text), "replace")
     return _replace_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
