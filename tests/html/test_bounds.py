@@ -21,10 +21,10 @@ def test_a_deep_page_is_refused_in_linear_time() -> None:
     check_page(b"<div>x</div>" * 20_000)  # many elements, shallow: fine
     times = []
     for n in (MAX_DEPTH * 2, MAX_DEPTH * 16):
-        start = time.perf_counter()
+        start = time.process_time()  # CPU, not wall: the suite runs beside other work
         with pytest.raises(PageBoundError):
             check_page(b"<div>" * n)
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     assert times[1] < 0.5
 
 

@@ -263,15 +263,15 @@ class HtmlCache:
         primary = primary_key(method, scheme, host, target)
         if primary in self.not_pages:
             return Lookup(None)
-        passed_at = self.passed.get(primary)
-        if passed_at is not None:  # fetch at once, and keep the answer if it may be kept
-            key = self.key(primary, request_headers)
-            page = self.pages.get(key)
-            if page is not None and page.fresh(self.clock()):
-                return Lookup(key, page, fresh=True)
-            return Lookup(key, page, passed=True, passed_at=passed_at)
         waited_since: float | None = None
         for _ in range(3):  # the key may change once the first response tells what it varies on
+            passed_at = self.passed.get(primary)  # also after a wait: the fetch waited on may have passed it by
+            if passed_at is not None:  # fetch at once, and keep the answer if it may be kept
+                key = self.key(primary, request_headers)
+                page = self.pages.get(key)
+                if page is not None and page.fresh(self.clock()):
+                    return Lookup(key, page, fresh=True)
+                return Lookup(key, page, passed=True, passed_at=passed_at)
             key = self.key(primary, request_headers)
             page = self.pages.get(key)
             now = self.clock()
