@@ -139,13 +139,28 @@ async def trickle(request: Request) -> StreamingResponse:
     return StreamingResponse(pieces(), media_type="text/html; charset=utf-8")
 
 
+_SSE_HELD: dict[str, asyncio.Event] = {}  # streams whose second event waits for /sse/release?token=...
+
+
 async def sse(request: Request) -> StreamingResponse:
+    """Two events: the second after ``pause`` seconds, or (``?token=``) only once the test releases it."""
+    token = request.query_params.get("token")
+
     async def events() -> Any:
         yield b"data: first\n\n"
-        await asyncio.sleep(float(request.query_params.get("pause", "1.0")))
+        if token is None:
+            await asyncio.sleep(float(request.query_params.get("pause", "1.0")))
+        else:
+            await _SSE_HELD.setdefault(token, asyncio.Event()).wait()
+            del _SSE_HELD[token]
         yield b"data: second\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream")
+
+
+async def sse_release(request: Request) -> Response:
+    _SSE_HELD.setdefault(request.query_params["token"], asyncio.Event()).set()
+    return Response(b"released")
 
 
 async def slow_html(request: Request) -> Response:
@@ -197,6 +212,7 @@ def origin_app() -> Starlette:
             Route("/redirect", redirect),
             Route("/status/{code:int}", status, methods=["GET", "POST", "HEAD"]),
             Route("/sse", sse),
+            Route("/sse/release", sse_release),
             Route("/trickle", trickle),
         ]
     )
