@@ -16,30 +16,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scale he
 
 from scale.scale_helpers import PYTHON, Proc, free_port, wait_until  # noqa: E402
 
+from tests.edge.processes import alive, children  # noqa: E402
+
 
 def _serve(name: str, port: int, tmp_path: Path) -> Proc:
     return Proc(name, [
         PYTHON, "-m", "slotwise.cli", "serve", "--upstream", "http://127.0.0.1:9", "--workers", "2",
         "--server", "granian", "--port", str(port), "--data", str(tmp_path / "data"), "--log-level", "info",
     ], tmp_path, port)
-
-
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        out += [int(x) for x in (task / "children").read_text().split()]
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead for our purpose (nobody reaps an orphan's child until init does)
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return False
 
 
 def _health(port: int) -> dict:
@@ -56,17 +40,17 @@ def test_kill_9_of_the_master_takes_its_workers_and_a_new_serve_answers(tmp_path
     try:
         assert first.proc is not None
         master = first.proc.pid
-        workers = wait_until(lambda: len(_children(master)) >= 2 and _children(master), 30, what="two workers")
+        workers = wait_until(lambda: len(children(master)) >= 2 and children(master), 30, what="two workers")
         wait_until(lambda: _health(port)["pid"] in workers, 30, what="a worker answers")
 
         first.kill()  # kill -9 of the master
-        wait_until(lambda: not any(_alive(w) for w in workers), 3, what=f"workers {workers} gone after kill -9")
+        wait_until(lambda: not any(alive(w) for w in workers), 3, what=f"workers {workers} gone after kill -9")
 
         second = _serve("serve-2", port, tmp_path).start(wait=60)
         assert second.proc is not None
         new_master = second.proc.pid
         # both workers: the first one up may not be the one that answers
-        new_workers = wait_until(lambda: len(_children(new_master)) >= 2 and _children(new_master), 30, what="new workers")
+        new_workers = wait_until(lambda: len(children(new_master)) >= 2 and children(new_master), 30, what="new workers")
         pid = wait_until(lambda: _health(port)["pid"], 30, what="the new serve answers")
         assert pid in new_workers, (pid, new_workers, second.tail())
 
@@ -77,5 +61,5 @@ def test_kill_9_of_the_master_takes_its_workers_and_a_new_serve_answers(tmp_path
             if proc is not None:
                 proc.stop(timeout=5)
         for w in workers:  # whatever the outcome, leave no orphan behind
-            if _alive(w):
+            if alive(w):
                 os.kill(w, signal.SIGKILL)

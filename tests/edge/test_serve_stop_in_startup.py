@@ -20,7 +20,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from tests.edge.test_serve_orphans import _alive, _children
+from tests.edge.processes import alive, children
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,19 +67,19 @@ def test_sigterm_while_workers_start_stops_the_server(tmp_path: Path) -> None:
     try:
         workers = _wait(lambda: len(list(started.iterdir())) == 2 and [int(p.name) for p in started.iterdir()], 30,
                         "both workers inside the app factory")
-        assert sorted(workers) == sorted(_children(proc.pid)), "the marks come from the master's workers"
+        assert sorted(workers) == sorted(children(proc.pid)), "the marks come from the master's workers"
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             raise AssertionError("slotwise serve still running 10 s after SIGTERM (a starting worker "
                                  "swallowed it): " + (tmp_path / "serve.log").read_text()) from None
-        _wait(lambda: not any(_alive(w) for w in workers), 5, f"workers {workers} gone")
+        _wait(lambda: not any(alive(w) for w in workers), 5, f"workers {workers} gone")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         for w in workers:
-            if _alive(w):
+            if alive(w):
                 os.kill(w, signal.SIGKILL)
         log.close()
