@@ -13,6 +13,7 @@ import fnmatch
 import functools
 import os
 import secrets
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -41,58 +42,10 @@ class Option:
         return "--" + self.name.replace("_", "-")
 
 
-OPTIONS: tuple[Option, ...] = (
-    Option("upstream", str, "", "URL of the storefront to proxy, e.g. https://shop.example"),
-    Option("rules", str, "", "YAML rules file; empty: a transparent reverse proxy"),
-    Option("host", str, "127.0.0.1", "address to listen on"),
-    Option("port", int, 8000, "port to listen on"),
-    Option("workers", int, 1, "worker processes (one per core is a good start)"),
-    Option("server", str, "granian", "ASGI server: granian or uvicorn"),
-    Option("http", str, "auto", "HTTP versions: auto (HTTP/1.1, and HTTP/2 as h2c with prior knowledge or h2 over TLS), "
-                                "1, or 2; uvicorn speaks HTTP/1.1 only"),
-    Option("tls_cert", str, "", "PEM certificate (chain) file: serve HTTPS (with --tls-key)"),
-    Option("tls_key", str, "", "PEM private key file of --tls-cert"),
-    Option("data", str, ".slotwise", "directory of the embedded SQLite store and secrets"),
-    Option("store", str, "", "state store URL: empty for SQLite under --data, or redis://host:port/db"),
-    Option("secret", str, "", "key that signs visitor cookies and preview links; default: generated once under --data"),
-    Option("admin_token", str, "", "token for /_sw/admin and the admin API; empty: admin API disabled"),
-    Option("webhook_url", str, "", "URL that receives each newsletter sign-up (JSON POST, retried from a durable outbox)"),
-    Option("webhook_secret", str, "", "key of the webhook's x-slotwise-signature (give the receiver this, not --secret); "
-                                      "empty: --secret's key"),
-    Option("public_url", str, "", "public base URL (scheme://host[:port]); default: taken from each request "
-                                  "whose Host is allowed (see --allowed-hosts)"),
-    Option("allowed_hosts", str, "", "comma-separated public hosts a request's Host may name without --public-url "
-                                     "(shop.example, shop.example:8443, *.shop.example, * for any); the upstream's "
-                                     "host and localhost always are; others get the upstream's host in URLs"),
-    Option("connect_timeout", float, 5.0, "seconds to wait for the upstream connection (then 502)"),
-    Option("read_timeout", float, 60.0, "seconds to wait for the upstream's response head once the request is sent (then 504)"),
-    Option("idle_timeout", float, 60.0, "seconds a response body or a WebSocket may stay silent before it is cut "
-                                        "(a body is aborted, never ended cleanly); 0: no limit"),
-    Option("path_timeouts", str, "", "per-path overrides, 'GLOB head=S idle=S; ...' (first match wins, 0: no limit), "
-                                     "e.g. '/events/* idle=0; /poll/* head=120'"),
-    Option("html_hold_ms", float, 3.0, "a personalized page that pauses this long before it is complete starts "
-                                       "streaming: what no slot can change is sent at once; 0: stream at once, "
-                                       "negative: always wait for the whole page"),
-    Option("page_client", str, "own", "client for page requests to the upstream (a GET without a body): own "
-                                      "(Slotwise's keep-alive HTTP/1.1 client, about half aiohttp's CPU a page) or "
-                                      "aiohttp (what every other request uses)"),
-    Option("max_html_bytes", int, 4 * 1024 * 1024, "HTML bodies larger than this pass through unrewritten"),
-    Option("html_cache_mb", float, 64.0, "MB per worker for the store's pages it marks cacheable for a shared cache "
-                                        "(Cache-Control public/s-maxage/max-age, or ETag/Last-Modified to revalidate): "
-                                        "many visitors are personalized from one fetch; 0: off"),
-    Option("personalize_budget_ms", float, 50.0, "time budget for personalization of one page; past it the original page is served"),
-    Option("trusted_proxies", str, "", "comma-separated client IPs whose X-Forwarded-For is trusted"),
-    Option("cookie_name", str, "sw_vid", "name of the first-party visitor cookie"),
-    Option("log_level", str, "info", "log level: debug, info, warning, error"),
-    Option("access_log", bool, False, "log one line per request (off by default: it drowns everything else)"),
-    Option("tag_only", bool, False, "serve only /_sw/ (the tag, its API and admin) for stores that embed the tag; no upstream"),
-    Option("order_secret", str, "", "shared secret that signs the store's order webhooks to /_sw/orders; empty: endpoint off"),
-    Option("preview_ttl", float, 86400.0, "seconds a preview link works after it is made (default 24 h)"),
-    Option("max_claimed_order", float, 5000.0, "most a purchase only a browser claims is worth to revenue goals"),
-    Option("health_max_lag", float, 600.0, "seconds the learner may lag behind the log before /_sw/health says degraded"),
-    Option("learner_max_pending", int, 100_000, "decisions the learner holds while their reward window is open "
-                                                "(~640 bytes each); one beyond it is not learned from (counted: not_held)"),
-)
+def setting(default: Any, help: str) -> Any:
+    """A ``Settings`` field: its default, and its help for ``--help``."""
+    return field(default=default, metadata={"help": help})
+
 
 @dataclass(frozen=True)
 class PathTimeouts:
@@ -156,44 +109,62 @@ def _coerce(option: Option, raw: Any) -> Any:
 
 @dataclass(frozen=True)
 class Settings:
-    """The validated configuration of a proxy process."""
+    """The validated configuration of a proxy process: one field per setting, with its default and help.
 
-    upstream: str = ""
-    rules: str = ""
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
-    server: str = "granian"
-    http: str = "auto"
-    tls_cert: str = ""
-    tls_key: str = ""
-    data: str = ".slotwise"
-    store: str = ""
-    secret: str = ""
-    admin_token: str = ""
-    webhook_url: str = ""
-    webhook_secret: str = ""
-    public_url: str = ""
-    allowed_hosts: str = ""
-    connect_timeout: float = 5.0
-    read_timeout: float = 60.0
-    idle_timeout: float = 60.0
-    path_timeouts: str = ""
-    html_hold_ms: float = 3.0
-    page_client: str = "own"
-    max_html_bytes: int = 4 * 1024 * 1024
-    html_cache_mb: float = 64.0
-    personalize_budget_ms: float = 50.0
-    trusted_proxies: str = ""
-    cookie_name: str = "sw_vid"
-    log_level: str = "info"
-    access_log: bool = False
-    tag_only: bool = False
-    order_secret: str = ""
-    preview_ttl: float = 86400.0
-    max_claimed_order: float = 5000.0
-    health_max_lag: float = 600.0
-    learner_max_pending: int = 100_000
+    The fields are the one list of settings: ``OPTIONS`` (the flags, the environment variables, the help)
+    is made from them, so a setting cannot have a flag without a field or a field without a flag.
+    """
+
+    upstream: str = setting("", "URL of the storefront to proxy, e.g. https://shop.example")
+    rules: str = setting("", "YAML rules file; empty: a transparent reverse proxy")
+    host: str = setting("127.0.0.1", "address to listen on")
+    port: int = setting(8000, "port to listen on")
+    workers: int = setting(1, "worker processes (one per core is a good start)")
+    server: str = setting("granian", "ASGI server: granian or uvicorn")
+    http: str = setting("auto", "HTTP versions: auto (HTTP/1.1, and HTTP/2 as h2c with prior knowledge or h2 over TLS), "
+                                "1, or 2; uvicorn speaks HTTP/1.1 only")
+    tls_cert: str = setting("", "PEM certificate (chain) file: serve HTTPS (with --tls-key)")
+    tls_key: str = setting("", "PEM private key file of --tls-cert")
+    data: str = setting(".slotwise", "directory of the embedded SQLite store and secrets")
+    store: str = setting("", "state store URL: empty for SQLite under --data, or redis://host:port/db")
+    secret: str = setting("", "key that signs visitor cookies and preview links; default: generated once under --data")
+    admin_token: str = setting("", "token for /_sw/admin and the admin API; empty: admin API disabled")
+    webhook_url: str = setting("", "URL that receives each newsletter sign-up (JSON POST, retried from a durable outbox)")
+    webhook_secret: str = setting("", "key of the webhook's x-slotwise-signature (give the receiver this, not --secret); "
+                                      "empty: --secret's key")
+    public_url: str = setting("", "public base URL (scheme://host[:port]); default: taken from each request "
+                                  "whose Host is allowed (see --allowed-hosts)")
+    allowed_hosts: str = setting("", "comma-separated public hosts a request's Host may name without --public-url "
+                                     "(shop.example, shop.example:8443, *.shop.example, * for any); the upstream's "
+                                     "host and localhost always are; others get the upstream's host in URLs")
+    connect_timeout: float = setting(5.0, "seconds to wait for the upstream connection (then 502)")
+    read_timeout: float = setting(60.0, "seconds to wait for the upstream's response head once the request is sent (then 504)")
+    idle_timeout: float = setting(60.0, "seconds a response body or a WebSocket may stay silent before it is cut "
+                                        "(a body is aborted, never ended cleanly); 0: no limit")
+    path_timeouts: str = setting("", "per-path overrides, 'GLOB head=S idle=S; ...' (first match wins, 0: no limit), "
+                                     "e.g. '/events/* idle=0; /poll/* head=120'")
+    html_hold_ms: float = setting(3.0, "a personalized page that pauses this long before it is complete starts "
+                                       "streaming: what no slot can change is sent at once; 0: stream at once, "
+                                       "negative: always wait for the whole page")
+    page_client: str = setting("own", "client for page requests to the upstream (a GET without a body): own "
+                                      "(Slotwise's keep-alive HTTP/1.1 client, about half aiohttp's CPU a page) or "
+                                      "aiohttp (what every other request uses)")
+    max_html_bytes: int = setting(4 * 1024 * 1024, "HTML bodies larger than this pass through unrewritten")
+    html_cache_mb: float = setting(64.0, "MB per worker for the store's pages it marks cacheable for a shared cache "
+                                         "(Cache-Control public/s-maxage/max-age, or ETag/Last-Modified to revalidate): "
+                                         "many visitors are personalized from one fetch; 0: off")
+    personalize_budget_ms: float = setting(50.0, "time budget for personalization of one page; past it the original page is served")
+    trusted_proxies: str = setting("", "comma-separated client IPs whose X-Forwarded-For is trusted")
+    cookie_name: str = setting("sw_vid", "name of the first-party visitor cookie")
+    log_level: str = setting("info", "log level: debug, info, warning, error")
+    access_log: bool = setting(False, "log one line per request (off by default: it drowns everything else)")
+    tag_only: bool = setting(False, "serve only /_sw/ (the tag, its API and admin) for stores that embed the tag; no upstream")
+    order_secret: str = setting("", "shared secret that signs the store's order webhooks to /_sw/orders; empty: endpoint off")
+    preview_ttl: float = setting(86400.0, "seconds a preview link works after it is made (default 24 h)")
+    max_claimed_order: float = setting(5000.0, "most a purchase only a browser claims is worth to revenue goals")
+    health_max_lag: float = setting(600.0, "seconds the learner may lag behind the log before /_sw/health says degraded")
+    learner_max_pending: int = setting(100_000, "decisions the learner holds while their reward window is open "
+                                                "(~640 bytes each); one beyond it is not learned from (counted: not_held)")
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -325,3 +296,11 @@ class Settings:
             finally:
                 tmp.unlink(missing_ok=True)
         return path.read_text().strip().encode()
+
+
+_TYPES = typing.get_type_hints(Settings)
+OPTIONS: tuple[Option, ...] = tuple(
+    Option(f.name, _TYPES[f.name], f.default, f.metadata["help"]) for f in dataclasses.fields(Settings)
+    if "help" in f.metadata
+)
+"""Every setting, in ``--help``'s order: a flag ``--name``, a variable ``SLOTWISE_NAME`` and ``Settings``' field."""

@@ -1,7 +1,7 @@
-"""``OPTIONS`` (the flags, the environment, the help) and ``Settings``' fields describe the same settings.
+"""``OPTIONS`` (the flags, the environment, the help) is made from ``Settings``' fields.
 
-Both list every setting with its default; a setting added to one only crashed every worker at start
-(``to_env`` reads each option's field) or had no flag.
+When both listed every setting with its default, a setting added to one only crashed every worker at
+start (``to_env`` reads each option's field) or had no flag.
 """
 
 from __future__ import annotations
