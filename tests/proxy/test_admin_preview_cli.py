@@ -40,7 +40,10 @@ def server(asgi_server: Any, tmp_path: Path) -> Any:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     data = tmp_path / "server-data"
-    settings = Settings(upstream=origin.url, rules=str(rules), data=str(data), admin_token=TOKEN)
+    # a budget a loaded CI machine cannot run past: this file tests the link, not the budget (whose
+    # preview-bar message test_admin_pages covers)
+    settings = Settings(upstream=origin.url, rules=str(rules), data=str(data), admin_token=TOKEN,
+                        personalize_budget_ms=5000.0)
     proxy = asgi_server(create_app(settings, SlotwisePersonalizer(settings)))
     proxy.rules, proxy.data = rules, data
     return proxy
