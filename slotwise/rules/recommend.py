@@ -20,6 +20,20 @@ from slotwise.rules.schema import STRATEGIES
 Product = Mapping[str, Any]
 
 
+class KeyedPicks(list):  # type: ignore[type-arg]
+    """``rank``'s products with each one's render key (``render_cache.frozen_key``, None: not known)
+    worked out by whoever fetched them, so the card template's cache need not key four products a
+    page. The keys hold for the dicts as they are: made just before the slot renders them."""
+
+    __slots__ = ("render_keys",)
+
+    def __init__(self, picks: Iterable[dict[str, Any]], render_keys: Sequence[Any]) -> None:
+        super().__init__(picks)
+        if len(render_keys) != len(self):
+            raise ValueError("one render key (or None) per pick")
+        self.render_keys = tuple(render_keys)
+
+
 def _id(product: str | int | Product | None) -> str | None:
     if product is None:
         return None
