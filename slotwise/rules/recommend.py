@@ -10,7 +10,7 @@ duplicates.
 
 from __future__ import annotations
 
-from itertools import zip_longest
+from itertools import chain, zip_longest
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -90,7 +90,8 @@ def rank(
     popular_ids = [str(p) for p in popular]
     together = [str(p) for p in co_viewed]
     recent = list(profile.recent_products) if profile is not None else []
-    in_category = list(_category_ids(catalog, popular_ids, category))
+    # lazily: the loop below stops at ``limit`` picks, mostly a few candidates in
+    in_category = _category_ids(catalog, popular_ids, category)
     candidates: Iterable[str]
     if strategy == "viewed_together":
         candidates = together
@@ -99,7 +100,7 @@ def rank(
     elif strategy == "popular_in_category":
         candidates = in_category
     else:
-        candidates = list(_round_robin(together, recent, in_category)) + popular_ids
+        candidates = chain(_round_robin(together, recent, in_category), popular_ids)
 
     excluded: set[str] = set()
     if current is not None:
