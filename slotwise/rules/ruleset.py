@@ -22,8 +22,8 @@ from slotwise.rules.errors import RuleEvaluationError
 from slotwise.rules.expressions import CompiledExpression
 from slotwise.rules.html_api import Edit, ItemKey
 from slotwise.rules.journey_settings import JourneySettings
-from slotwise.rules.recommend import KeyedPicks
 from slotwise.rules.pages import Headers, PageMatcher, Query, normalize_query
+from slotwise.rules.recommend import KeyedPicks
 from slotwise.rules.render_cache import CachedTemplate, frozen_key
 from slotwise.rules.signals import Signals
 from slotwise.rules.schema import INSERT_ACTIONS, CouponCost, RecommendSpec
@@ -152,11 +152,12 @@ class Slot:
         names = {**ctx.names, "vars": v.vars, "slot": self.id, "variant": v.id}
         if self.action in INSERT_ACTIONS or self.action == "popup":
             assert v.template is not None
-            limit = v.recommend.limit if v.recommend is not None else None
-            recs = (recommendations or ())[:limit]
+            recs = (recommendations or ())[: v.recommend.limit] if v.recommend is not None else (recommendations or ())
             if v.recommend is not None and not recs:
                 return None  # no candidates: leave the page as it is
-            known = recommendations.render_keys[:limit] if type(recommendations) is KeyedPicks else None
+            known = None
+            if type(recommendations) is KeyedPicks:  # their keys known to the fetcher (once per kept row)
+                known = recommendations.render_keys[: len(recs)]
             html = v.template.render(names, {"recommendations": _frozen_recommendations(recs, known)})
             if self.action == "popup":
                 return actions.popup_edit(self.id, self.selector, self.trigger, html, decision_id=decision_id)

@@ -184,3 +184,24 @@ def test_stores_without_kept_rows_give_plain_picks() -> None:
 def test_keyed_picks_need_one_key_a_pick() -> None:
     with pytest.raises(ValueError):
         KeyedPicks([{"id": "p1"}], [])
+
+
+def test_the_slot_renders_keyed_picks_as_plain_ones() -> None:
+    """Through ``Slot.render``: the same edit from ``KeyedPicks`` as from the plain list, and the card
+    template's cache answers the plain list's render with the keyed one's entry (the same key)."""
+    from slotwise.rules import build_context, page_facts, request_facts
+    from slotwise.rules.loader import load_rules
+
+    rules = load_rules(Path(__file__).resolve().parents[2] / "bench" / "proxy" / "rules-4-slots.yaml")
+    slot = rules.slot("recommendations")
+    variant = slot.variants[0]
+    ctx = build_context(None, page_facts("/p/p1", [], None), request_facts([], []), "v1")
+    rows = [{"id": f"p{i}", "name": f"P{i}", "price": 10.0 + i, "url": f"/p/p{i}"} for i in range(6)]
+    keyed = KeyedPicks([dict(r) for r in rows], [frozen_key(r) for r in rows[:3]] + [None] * 3)
+    template = variant.template
+    misses = template.misses
+    one = slot.render(variant, ctx, "d-1", recommendations=keyed)
+    hits = template.hits
+    two = slot.render(variant, ctx, "d-1", recommendations=[dict(r) for r in rows])
+    assert one == two and one is not None and "P3" in one.html and "P4" not in one.html  # the limit's four
+    assert template.hits == hits + 1 and template.misses <= misses + 1
