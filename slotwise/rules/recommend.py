@@ -10,7 +10,7 @@ duplicates.
 
 from __future__ import annotations
 
-from itertools import zip_longest
+from itertools import chain, zip_longest
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -18,6 +18,20 @@ from slotwise.profile import Profile
 from slotwise.rules.schema import STRATEGIES
 
 Product = Mapping[str, Any]
+
+
+class KeyedPicks(list):  # type: ignore[type-arg]
+    """``rank``'s products with each one's render key (``render_cache.frozen_key``, None: not known)
+    worked out by whoever fetched them, so the card template's cache need not key four products a
+    page. The keys hold for the dicts as they are: made just before the slot renders them."""
+
+    __slots__ = ("render_keys",)
+
+    def __init__(self, picks: Iterable[dict[str, Any]], render_keys: Sequence[Any]) -> None:
+        super().__init__(picks)
+        if len(render_keys) != len(self):
+            raise ValueError("one render key (or None) per pick")
+        self.render_keys = tuple(render_keys)
 
 
 def _id(product: str | int | Product | None) -> str | None:
@@ -76,7 +90,8 @@ def rank(
     popular_ids = [str(p) for p in popular]
     together = [str(p) for p in co_viewed]
     recent = list(profile.recent_products) if profile is not None else []
-    in_category = list(_category_ids(catalog, popular_ids, category))
+    # lazily: the loop below stops at ``limit`` picks, mostly a few candidates in
+    in_category = _category_ids(catalog, popular_ids, category)
     candidates: Iterable[str]
     if strategy == "viewed_together":
         candidates = together
@@ -85,7 +100,7 @@ def rank(
     elif strategy == "popular_in_category":
         candidates = in_category
     else:
-        candidates = list(_round_robin(together, recent, in_category)) + popular_ids
+        candidates = chain(_round_robin(together, recent, in_category), popular_ids)
 
     excluded: set[str] = set()
     if current is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Hashable, Mapping, NamedTuple, Sequence
 
 from slotwise.bandits.assignment import HOLDOUT_SALT, bucket
 from slotwise.profile import SESSION_TIMEOUT_S
@@ -23,6 +23,7 @@ from slotwise.rules.expressions import CompiledExpression
 from slotwise.rules.html_api import Edit, ItemKey
 from slotwise.rules.journey_settings import JourneySettings
 from slotwise.rules.pages import Headers, PageMatcher, Query, normalize_query
+from slotwise.rules.recommend import KeyedPicks
 from slotwise.rules.render_cache import CachedTemplate, frozen_key
 from slotwise.rules.signals import Signals
 from slotwise.rules.schema import INSERT_ACTIONS, CouponCost, RecommendSpec
@@ -154,7 +155,10 @@ class Slot:
             recs = (recommendations or ())[: v.recommend.limit] if v.recommend is not None else (recommendations or ())
             if v.recommend is not None and not recs:
                 return None  # no candidates: leave the page as it is
-            html = v.template.render(names, {"recommendations": _frozen_recommendations(recs)})
+            known = None
+            if type(recommendations) is KeyedPicks:  # their keys known to the fetcher (once per kept row)
+                known = recommendations.render_keys[: len(recs)]
+            html = v.template.render(names, {"recommendations": _frozen_recommendations(recs, known)})
             if self.action == "popup":
                 return actions.popup_edit(self.id, self.selector, self.trigger, html, decision_id=decision_id)
             return actions.insert_edit(self.id, self.selector, self.action, html, decision_id=decision_id, limit=self.limit)
@@ -187,9 +191,14 @@ class Slot:
         )
 
 
-def _frozen_recommendations(recs: Sequence[Mapping[str, Any]]) -> tuple[Callable[[], Any], Callable[[], Any]]:
-    """The template's ``recommendations``: keyed from the dicts as they come, frozen only to render."""
+def _frozen_recommendations(recs: Sequence[Mapping[str, Any]],
+                            known: Sequence[Hashable | None] | None = None) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """The template's ``recommendations``: keyed from the dicts as they come (or by the keys their
+    fetcher already knew, ``KeyedPicks``), frozen only to render."""
     plain = [r if type(r) is dict else dict(r) for r in recs]
+    if known is not None:
+        return ((lambda: (tuple, *[frozen_key(r) if k is None else k for r, k in zip(plain, known)])),
+                (lambda: tuple(freeze(r) for r in plain)))
     return (lambda: (tuple, *[frozen_key(r) for r in plain])), (lambda: tuple(freeze(r) for r in plain))
 
 

@@ -219,7 +219,8 @@ class CachedPages:
         if self.fwd.safe.wants_body(flow):
             if page.facts is None:
                 page.facts = document_facts(page.html, first(page.headers, b"content-type"))
-            body, headers = await self.fwd.html.personalize(flow, body, headers, page.html, page.facts)
+            body, headers = await self.fwd.html.personalize(flow, body, headers, page.html, page.facts,
+                                                            copy.derived)  # ``headers``: the copy's, and Age
         await out.start(200, with_ours(headers, self.fwd.extra(flow)))
         await out.body(body)
 

@@ -49,7 +49,7 @@ from slotwise.proxy.forwarding.errors import DecodeError, UpstreamBodyError
 from slotwise.proxy.flow import Flow, PersonalizationError
 from slotwise.proxy.forwarding.forward_safe import SafePersonalizer
 from slotwise.proxy.forwarding.forward_stream import Receive, Responder, stream, until_gone
-from slotwise.proxy.forwarding.headers import Headers, first, personalized, rewritten, with_ours
+from slotwise.proxy.forwarding.headers import Headers, first, personalized, personalized_kept, rewritten, with_ours
 from slotwise.proxy.forwarding.stream_guard import StreamGuard
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
@@ -92,12 +92,14 @@ class HtmlRewriter:
 
     async def personalize(
         self, flow: Flow, raw: bytes, headers: Headers, html: bytes | None = None,
-        facts: DocumentFacts | None = None,
+        facts: DocumentFacts | None = None, kept: dict[str, Headers] | None = None,
     ) -> tuple[bytes, Headers]:
         """The new body and headers of a whole page, or the original ones whenever anything fails.
 
         ``html``: the decoded page when the caller already has it; ``facts``: its ``document_facts``
-        when the caller keeps them (a stored page).
+        when the caller keeps them (a stored page); ``kept``: a stored copy's dict for the headers
+        derived from its own (``personalized_kept``: ``headers`` then differ between its visitors
+        only in ``Age``).
         """
         content_encoding = first(headers, b"content-encoding")
         coding = content_encoding.decode("latin-1") if content_encoding else None
@@ -118,6 +120,8 @@ class HtmlRewriter:
         if flow.state.get("same_for_everyone"):
             return body, rewritten(headers, len(body))
         flow.personalized = True
+        if kept is not None:
+            return body, personalized_kept(headers, len(body), kept)
         return body, personalized(headers, len(body))
 
 

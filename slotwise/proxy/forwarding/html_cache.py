@@ -68,6 +68,7 @@ class VisitorCopy:
     body: bytes
     headers: Headers  # the store's headers as forwarded, with this body's Content-Length
     text: tuple[tuple[str, str], ...]  # the same, decoded (latin-1), for ``Flow.response_headers``
+    derived: dict[str, Headers] = field(default_factory=dict, compare=False, repr=False)  # headers made from these, kept
 
 
 @dataclass(eq=False)

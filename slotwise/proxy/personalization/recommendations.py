@@ -16,8 +16,10 @@ from __future__ import annotations
 import time
 from typing import Any, Awaitable, Callable, Hashable
 
+from slotwise.lru import LRUCache
 from slotwise.profile import Profile
-from slotwise.rules.recommend import rank
+from slotwise.rules.recommend import KeyedPicks, rank
+from slotwise.rules.render_cache import Uncacheable, frozen_key
 from slotwise.store.base import Store
 
 CANDIDATES = 24
@@ -84,11 +86,37 @@ async def fetch_recommendations(store: Store, spec: Any, page: Any, profile: Pro
     popular = await _popular(store, page.category)
     if len(popular) < spec.limit + 2 and page.category is not None:
         popular = popular + [p for p in await _popular(store, None) if p not in popular]
-    catalog = await store.get_products([*recent, *co_viewed, *popular])
-    return rank(
+    ids = [*recent, *co_viewed, *popular]
+    read = getattr(store, "read_products", None)  # the store's kept rows, uncopied (read-only)
+    catalog = await (read(ids) if read is not None else store.get_products(ids))
+    picks = rank(
         spec.strategy, spec.limit,
         current_product=current, profile=profile, catalog=catalog, popular=popular, co_viewed=co_viewed,
     )
+    if read is None:
+        return picks
+    return KeyedPicks(picks, [_row_key(catalog.get(p["id"]), p["id"]) for p in picks])
+
+
+_row_keys: LRUCache[int, tuple[dict[str, Any], Hashable]] = LRUCache(maxsize=4096)
+
+
+def _row_key(row: dict[str, Any] | None, pid: str) -> Hashable | None:
+    """The render key of ``rank``'s copy of a kept row (``{**row, "id": pid}``): the row's own when
+    its id is that very string (the copy then has the same items in the same order), worked out
+    once per row object — kept rows are never changed, and the entry holds the row, so its ``id``
+    is not reused while the entry lives. None (key the copy itself) for any other row."""
+    if row is None or type(row) is not dict or row.get("id") != pid or type(row.get("id")) is not str:
+        return None
+    kept = _row_keys.get(id(row))
+    if kept is not None and kept[0] is row:
+        return kept[1]
+    try:
+        key = frozen_key(row)
+    except Uncacheable:
+        return None
+    _row_keys[id(row)] = (row, key)
+    return key
 
 
 class _NoPage:

@@ -73,30 +73,37 @@ class KeptProducts:
         self._version: int | None = None
         self._lock = threading.Lock()
 
-    def lookup(self, version: int, ids: list[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
-        """(the kept products among ``ids``, copied; the ids not kept) at ``version``."""
+    def lookup(self, version: int, ids: list[str], copy: bool = True) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """(the kept products among ``ids``, copied unless ``copy`` is False; the ids not kept) at
+        ``version``. Uncopied, they are the kept rows themselves: read-only (``read_products``)."""
         found: dict[str, dict[str, Any]] = {}
         missing: list[str] = []
         with self._lock:
             if version != self._version:
                 self._rows.clear()
                 self._version = version
+            rows = self._rows
             for pid in ids:
-                row = self._rows.get(pid, self)
+                row = rows.get(pid, self)
                 if row is self:
                     missing.append(pid)
                 elif row is not None:
-                    found[pid] = dict(row)  # a caller may change its copy, never the kept one
+                    found[pid] = dict(row) if copy else row  # a caller may change its copy, never the kept one
         return found, missing
 
-    def keep(self, version: int, rows: Mapping[str, dict[str, Any]], asked: Iterable[str]) -> None:
-        """Rows read at ``version`` or later (a later one is dropped at the next lookup)."""
+    def keep(self, version: int, rows: Mapping[str, dict[str, Any]], asked: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Rows read at ``version`` or later (a later one is dropped at the next lookup); returns the
+        kept copies (none when the version has moved on)."""
+        kept: dict[str, dict[str, Any]] = {}
         with self._lock:
             if version != self._version:
-                return
+                return kept
             for pid in asked:
                 row = rows.get(pid)
-                self._rows[pid] = dict(row) if row is not None else None
+                self._rows[pid] = copy = dict(row) if row is not None else None
+                if copy is not None:
+                    kept[pid] = copy
+        return kept
 
 
 def count_product_view(cur: sqlite3.Cursor, product: str, co_viewed: Iterable[str]) -> None:
@@ -171,19 +178,28 @@ class CatalogMixin:
 
     async def get_products(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The known products among ``ids`` (each a fresh dict), parsed once per catalog version."""
+        return self._products(ids, copy=True)
+
+    async def read_products(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """``get_products`` without the copies: the kept rows themselves, which nobody may change.
+        Why: a recommendation slot reads ~30 candidates a page to show four (``rank`` copies those),
+        and the same row object while the version holds lets a reader key work on it once."""
+        return self._products(ids, copy=False)
+
+    def _products(self, ids: Iterable[str], copy: bool) -> dict[str, dict[str, Any]]:
         ids = list(dict.fromkeys(str(i) for i in ids))
         if not ids:
             return {}
         if self._kept_products is None:
             self._kept_products = KeptProducts()
         version = self.catalog_version()  # before the rows: what is kept is never older than its version
-        found, missing = self._kept_products.lookup(version, ids)
+        found, missing = self._kept_products.lookup(version, ids, copy)
         if missing:
             rows = self.db.query(f"SELECT id, data FROM products WHERE id IN ({','.join('?' * len(missing))})",
                                  tuple(missing))
             read = {r[0]: json.loads(r[1]) for r in rows}
-            self._kept_products.keep(version, read, missing)
-            found.update(read)
+            kept = self._kept_products.keep(version, read, missing)
+            found.update(read if copy else {**read, **kept})
         return {pid: found[pid] for pid in ids if pid in found}
 
     async def list_products(self, category: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
