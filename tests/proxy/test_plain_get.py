@@ -16,12 +16,14 @@ from slotwise.proxy.forwarding.upstream import Upstream
 
 HEADERS = [(b"Host", b"shop.test"), (b"x-forwarded-for", b"203.0.113.9"), (b"Accept", b"text/html")]
 BIG = 2 * 1024 * 1024
-CONNECTIONS: set[int] = set()
+CONNECTIONS: dict[int, asyncio.StreamWriter] = {}
+"""The origin's connections, by ``id`` of their writer, each held here: a closed connection's writer
+left to the collector could give a new one its ``id`` and count two connections as one."""
 DROPPING: set[int] = set()  # connections whose next request the origin drops without a word
 
 
 async def _origin(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes) -> None:
-    CONNECTIONS.add(id(writer))
+    CONNECTIONS[id(writer)] = writer
     path = head.split(b" ")[1]
     if id(writer) in DROPPING:  # it had kept the connection open, and drops it as the request comes
         DROPPING.discard(id(writer))
