@@ -139,6 +139,7 @@ class ProxyApp:
                 return
 
     async def startup(self) -> None:
+        metrics.start()
         try:
             await self.personalizer.startup()
         except Exception as exc:  # fail open: a transparent proxy beats an outage

@@ -123,7 +123,7 @@ class Pending:
         with self._lock:
             self._counts[counter] = self._counts.get(counter, 0.0) + amount
         if self._flusher is None:
-            self._start()
+            self.start()
 
     def observe(self, histogram: Any, value: float) -> None:
         bounds: list[float] = histogram._upper_bounds  # ends with +Inf: every value has a bucket
@@ -135,13 +135,13 @@ class Pending:
                 pending[bisect.bisect_left(bounds, value)] += 1  # the first bucket whose bound is >= value
             pending[-1] += value
         if self._flusher is None:
-            self._start()
+            self.start()
 
     def set(self, gauge: Any, value: float) -> None:
         with self._lock:
             self._gauges[gauge] = value
         if self._flusher is None:
-            self._start()
+            self.start()
 
     def flush(self) -> None:
         with self._lock:
@@ -158,7 +158,7 @@ class Pending:
         for gauge, value in gauges.items():
             gauge.set(value)
 
-    def _start(self) -> None:
+    def start(self) -> None:
         if self.interval is None:
             return
         with self._lock:
@@ -191,6 +191,11 @@ def count_response(status: int) -> None:
 
 def observe_upstream(seconds: float) -> None:
     PENDING.observe(UPSTREAM_LATENCY, seconds)
+
+
+def start() -> None:
+    """Starts the flusher now (the app's start-up), not on the first count: the first page's."""
+    PENDING.start()
 
 
 def observe_rewrite(seconds: float) -> None:
