@@ -212,7 +212,8 @@ def test_admin_page_renders_charts_and_the_api_returns_json(data: Path, tmp_path
     upstream = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse("<div class=hero>x</div>"))]))
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
-    settings = Settings(upstream=upstream.url, rules=str(rules), data=str(data), admin_token="tok-123")
+    settings = Settings(upstream=upstream.url, rules=str(rules), data=str(data), admin_token="tok-123",
+                        personalize_budget_ms=5000.0)
     proxy = asgi_server(create_app(settings, SlotwisePersonalizer(settings)))
     signin = httpx.get(proxy.url + "/_sw/admin")  # a browser without a session: the sign-in form
     assert signin.status_code == 200 and 'name="token"' not in signin.text and "name=token" in signin.text

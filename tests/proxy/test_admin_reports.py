@@ -50,7 +50,8 @@ def server(asgi_server: Any, tmp_path: Path) -> Any:
     origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse("<html><body><h1>Shop</h1></body></html>"))]))
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
-    settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path / "data"), admin_token=TOKEN)
+    settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path / "data"), admin_token=TOKEN,
+                        personalize_budget_ms=5000.0)  # a loaded CI machine must not fail the popup open
     proxy = asgi_server(create_app(settings, SlotwisePersonalizer(settings)))
     proxy.data, proxy.rules = tmp_path / "data", rules
     return proxy
