@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from slotwise.bandits.goals import GOALS as GOALS  # the rules name the bandits' goals
+from slotwise.bandits.spec import DEFAULT_POLICY, POLICY_NAMES
 from slotwise.rules.cache import CacheSettings
 from slotwise.rules.checker import Text
 from slotwise.rules.yaml_marks import Node, Source
 
-GOALS = ("click", "add_to_cart", "purchase", "signup", "revenue", "margin")
-POLICIES = ("thompson", "ucb", "epsilon-greedy", "exp3", "linucb")
-DEFAULT_POLICY = "thompson"
+POLICIES = POLICY_NAMES  # what a slot's `policy:` may name (the bandits' list: one list)
 STICKY = ("session", "visitor", "none")
 DEFAULT_STICKY = "session"
 CONSENT = ("implied", "required")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -16,6 +17,19 @@ from .settled import SettledRidge
 # observations an arm needs (discounted, with half_life) before its stream is watched; a young
 # model's errors drift as it learns, which a test for changes reads as a change
 WARM_UP = 500
+
+
+@dataclass(frozen=True, slots=True)
+class _ModelView:
+    """The model's part of an estimate for a list of arms, at one state of the model (``_view``)."""
+
+    key: tuple
+    precision: np.ndarray  # per feature, the prior's precision of a coefficient
+    pull: np.ndarray  # the all-arms model's pull, of the memory decided with
+    at: list[int]  # positions in the arm list of the arms with data
+    inv: np.ndarray | None  # their A^-1
+    theta: np.ndarray | None  # their coefficients
+    every: bool  # every arm of the list has data
 
 
 class LinUCB(Policy):
@@ -74,6 +88,7 @@ class LinUCB(Policy):
         self.scale = 1.0  # largest |reward| seen (real goals): the bonus is in reward units
         self._shared_cache: tuple[tuple, np.ndarray] | None = None
         self._prior_cache: tuple[tuple, tuple[np.ndarray, np.ndarray]] | None = None
+        self._view_cache: _ModelView | None = None
         self._begun = 0  # begin/abandon calls: they change A without a new version
         self.settled = SettledRidge(self.params["ridge"], self.params["shared"], self.discount)
         self.recent: RecentMemory | None = None
@@ -90,10 +105,12 @@ class LinUCB(Policy):
     # -- internals ---------------------------------------------------------
     def _vector(self, context: Features | None) -> np.ndarray:
         x = np.zeros(len(self.feature_names))
-        for name, value in (context or {}).items():
-            i = self._index.get(name)
-            if i is not None:
-                x[i] = value
+        if context:
+            index = self._index
+            at = [(i, value) for name, value in context.items() if (i := index.get(name)) is not None]
+            if at:
+                rows, values = zip(*at)
+                x[list(rows)] = values  # one assignment, not one per feature
         return x
 
     def _grow_features(self, context: Features | None) -> None:
@@ -202,22 +219,41 @@ class LinUCB(Policy):
         """Per arm the mean estimate ``theta'x`` and the width ``sqrt(x' A^-1 x)`` for ``context``,
         in the memory decided with; and the squared width of an arm with no data (``x' prior^-1 x``)."""
         x = self._vector(context)
-        precision = self._prior()[0]
-        pull = self._shared_mean() if not self._recent_active() else self._recent_model()[2]
-        xx = float(x @ (x / precision))  # x' A^-1 x of an arm with no data
+        view = self._view(arm_ids)
+        xp = x / view.precision
+        xx = float(x @ xp)  # x' A^-1 x of an arm with no data
+        if view.every:  # every arm has data (the usual case): no arm takes the prior's estimate below
+            return view.theta @ x, np.sqrt(np.maximum(np.einsum("i,kij,j->k", x, view.inv, x), 0.0)), xx
         # an arm with no data: theta = pull / precision, A = diag(precision)
-        means = np.full(len(arm_ids), float(pull @ (x / precision)))
+        means = np.full(len(arm_ids), float(view.pull @ xp))
         widths = np.full(len(arm_ids), math.sqrt(xx))
+        if view.at:
+            means[view.at] = view.theta @ x
+            widths[view.at] = np.sqrt(np.maximum(np.einsum("i,kij,j->k", x, view.inv, x), 0.0))
+        return means, widths, xx
+
+    def _view(self, arm_ids: Sequence[str]) -> _ModelView:
+        """What ``_estimates`` reads of the model for these arms, whatever the visitor: worked out once
+        per state of the model (decisions between two learning batches share it), each array the very
+        one it used to compute per decision, so every estimate is the same to the bit."""
+        key = (self._state_key(), self._recent_active(), tuple(arm_ids))
+        view = self._view_cache
+        if view is not None and view.key == key:
+            return view
+        precision = self._prior()[0]
+        pull = self._shared_mean() if not key[1] else self._recent_model()[2]
         rows = [self._arm_row.get(a) for a in arm_ids]
         at = [i for i, r in enumerate(rows) if r is not None]
+        inv = theta = None
         if at and len(self.feature_names):
-            inv, data = self._model()
+            known_inv, data = self._model()
             known = [rows[i] for i in at]
-            inv = inv[known]
+            inv = known_inv[known]
             theta = np.einsum("kij,kj->ki", inv, data[known] + pull[None, :])
-            means[at] = theta @ x
-            widths[at] = np.sqrt(np.maximum(np.einsum("i,kij,j->k", x, inv, x), 0.0))
-        return means, widths, xx
+        else:
+            at = []
+        view = self._view_cache = _ModelView(key, precision, pull, at, inv, theta, len(at) == len(rows))
+        return view
 
     def scores(self, arm_ids: Sequence[str], context: Features | None) -> list[float]:
         alpha = self.params["alpha"] * (1.0 if self.binary else self.scale)
@@ -408,6 +444,6 @@ class LinUCB(Policy):
         self._b = np.array([arms[a]["b"] for a in self.arm_names], dtype=float).reshape(k, d)
         self._n = np.array([arms[a]["n"] for a in self.arm_names], dtype=float)
         self._inv, self._dirty = None, set()
-        self._shared_cache = self._recent_cache = self._prior_cache = None
+        self._shared_cache = self._recent_cache = self._prior_cache = self._view_cache = None
         if self.recent is not None:
             self.recent.load(state.get("recent"), k, d)

@@ -130,24 +130,29 @@ class RiverModelPolicy(Policy):
     def predictions(self, arm_ids: Sequence[str], context: Features | None) -> np.ndarray:
         """Arms x replicas: each replica's predicted reward for this visitor."""
         x = self._dense(context)
-        if self._fresh is None:
-            self._fresh = self._build()
-        unseen = self._predict(self._fresh, x)
-        out = np.full((len(arm_ids), self.replicas), unseen)
-        for i, arm in enumerate(arm_ids):
-            for j, model in enumerate(self.models.get(arm, ())):
-                out[i, j] = self._predict(model, x)
-        return out
+        rows = []
+        for arm in arm_ids:
+            row = [self._predict(model, x) for model in self.models.get(arm, ())]
+            if len(row) < self.replicas:  # replicas not made yet predict as a model that learned nothing
+                if self._fresh is None:
+                    self._fresh = self._build()
+                row += [self._predict(self._fresh, x)] * (self.replicas - len(row))
+            rows.append(row)
+        return np.array(rows, dtype=float).reshape(len(arm_ids), self.replicas)
 
     # -- verbs -----------------------------------------------------------------
     def probabilities(self, arm_ids, context=None):
         preds = self.predictions(arm_ids, context)
         rule = self.params["exploration"]
-        if rule == "bootstrap":
+        if rule == "bootstrap":  # each replica's argmax, its mass shared by the arms tied at the top
             probs = dict.fromkeys(arm_ids, 0.0)
-            for j in range(preds.shape[1]):
-                for arm, p in argmax_probabilities(arm_ids, list(preds[:, j])).items():
-                    probs[arm] += p / preds.shape[1]
+            replicas = preds.shape[1]
+            for column in preds.T.tolist():
+                best = max(column)
+                tied = [arm for arm, value in zip(arm_ids, column) if value == best]
+                share = 1.0 / len(tied)
+                for arm in tied:
+                    probs[arm] += share / replicas
         elif rule == "softmax":
             temperature = self.params["temperature"] * (1.0 if self.binary else self.scale)
             probs = softmax_probabilities(arm_ids, list(preds.mean(axis=1)), temperature)
