@@ -334,8 +334,12 @@ def _purchases_update(rows: list[Any], report: ImportReport,
         orders: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for order_id, channel, line in rows:
             orders.setdefault((order_id, channel), []).append(line)
+        added = 0
         for (order_id, channel), lines in orders.items():
-            report.new += import_purchase_lines(profile, order_id, lines, lines[0]["ts"], channel)
+            added += import_purchase_lines(profile, order_id, lines, lines[0]["ts"], channel)
+        report.new += added
+        if not added:  # the same history: its intervals are the ones written when it last changed
+            return
         own = own_intervals(profile.purchases)
         if own:
             intervals[profile.id] = own

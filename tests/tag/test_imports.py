@@ -108,3 +108,35 @@ def test_visitor_export_and_erase_cli(tmp_path: Path, capsys: Any) -> None:
     assert status == 0 and data == {"id": "customer:c1", "erased": True}
     assert run(capsys, "visitor", "erase", "customer:c1", "--data", str(tmp_path))[1] == {"id": "customer:c1", "erased": False}
     assert run(capsys, "visitor", "export", "customer:c1", "--data", str(tmp_path))[0] == 1
+
+
+def test_a_reimport_that_adds_nothing_recomputes_and_writes_no_reorder_interval(tmp_path: Path) -> None:
+    """Intervals are worked out and written for a buyer whose history changed, not again for the same one."""
+    from slotwise.tag.imports import import_people_file
+
+    first = tmp_path / "pos.csv"
+    first.write_text("order_id,customer_id,email,ts,product,category,size,qty,price,channel\n"
+                     "o1,c1,,2024-01-01,dog-food,Dog Food,,1,30,\n"
+                     "o2,c1,,2024-01-31,dog-food,Dog Food,,1,30,\n"
+                     "o3,c2,,2024-01-05,hat,Hats,M,1,20,\n")
+    more = tmp_path / "more.csv"
+    more.write_text("order_id,customer_id,email,ts,product,category,size,qty,price,channel\n"
+                    "o4,c1,,2024-03-31,dog-food,Dog Food,,1,30,\n")
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    written: list[dict[str, Any]] = []
+    real = store.set_reorder_intervals
+
+    async def spy(by_person: Any) -> None:
+        written.append(dict(by_person))
+        await real(by_person)
+
+    store.set_reorder_intervals = spy  # type: ignore[method-assign]
+    assert sync(import_people_file(store, first, "purchases", 1e9)).new == 3
+    c1 = sync(store.get_profile("customer:c1"))
+    assert written == [{c1.id: {"category:dog-food": 30.0, "product:dog-food": 30.0}}]
+    assert sync(import_people_file(store, first, "purchases", 1e9)).new == 0
+    assert len(written) == 1  # nothing new: nothing computed, nothing written
+    assert sync(store.reorder_intervals(["category:dog-food"])) == {"category:dog-food": [30.0]}
+    assert sync(import_people_file(store, more, "purchases", 1e9)).new == 1
+    assert written[1] == {c1.id: {"category:dog-food": 45.0, "product:dog-food": 45.0}}  # median of 30 and 60
+    sync(store.close())
