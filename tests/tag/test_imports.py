@@ -110,8 +110,9 @@ def test_visitor_export_and_erase_cli(tmp_path: Path, capsys: Any) -> None:
     assert run(capsys, "visitor", "export", "customer:c1", "--data", str(tmp_path))[0] == 1
 
 
-def test_a_reimport_that_adds_nothing_recomputes_and_writes_no_reorder_interval(tmp_path: Path) -> None:
-    """Intervals are worked out and written for a buyer whose history changed, not again for the same one."""
+def test_a_reimport_that_adds_nothing_rewrites_no_profile_and_no_reorder_interval(tmp_path: Path) -> None:
+    """A buyer whose history an import changed is written (a new version: every worker reads it again)
+    and their intervals worked out; one it left as it was keeps its row, its version and its intervals."""
     from slotwise.tag.imports import import_people_file
 
     first = tmp_path / "pos.csv"
@@ -134,9 +135,14 @@ def test_a_reimport_that_adds_nothing_recomputes_and_writes_no_reorder_interval(
     assert sync(import_people_file(store, first, "purchases", 1e9)).new == 3
     c1 = sync(store.get_profile("customer:c1"))
     assert written == [{c1.id: {"category:dog-food": 30.0, "product:dog-food": 30.0}}]
+    versions = {c: store.profile_head(f"customer:{c}")[1] for c in ("c1", "c2")}
     assert sync(import_people_file(store, first, "purchases", 1e9)).new == 0
     assert len(written) == 1  # nothing new: nothing computed, nothing written
+    assert {c: store.profile_head(f"customer:{c}")[1] for c in ("c1", "c2")} == versions
     assert sync(store.reorder_intervals(["category:dog-food"])) == {"category:dog-food": [30.0]}
     assert sync(import_people_file(store, more, "purchases", 1e9)).new == 1
     assert written[1] == {c1.id: {"category:dog-food": 45.0, "product:dog-food": 45.0}}  # median of 30 and 60
+    assert store.profile_head("customer:c1")[1] != versions["c1"]
+    assert store.profile_head("customer:c2")[1] == versions["c2"]
+    assert [p["order_id"] for p in sync(store.get_profile("customer:c1")).purchases] == ["o1", "o2", "o4"]
     sync(store.close())

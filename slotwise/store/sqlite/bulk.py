@@ -14,8 +14,9 @@ from typing import Sequence
 
 from slotwise.profile import Profile, merge
 from slotwise.store.base import ProfileUpdate
+from slotwise.store.profile_json import decode_profile, encode_profile
 from slotwise.store.sqlite.db import Database
-from slotwise.store.sqlite.profiles import _load, _save, release_claims_against
+from slotwise.store.sqlite.profiles import _load, release_claims_against, write_profile
 
 
 def _owner(cur: sqlite3.Cursor, alias: str) -> str | None:
@@ -34,6 +35,7 @@ class BulkMixin:
         from its claimant first. Returns the number of profiles written.
         """
         cache: dict[str, Profile] = {}
+        stored: dict[str, str] = {}  # the JSON of each row read here: a profile that encodes to it again is not written
         with self.db.transaction() as cur:
             for aliases, update in items:
                 if not aliases:
@@ -41,7 +43,7 @@ class BulkMixin:
                 release_claims_against(cur, aliases, now, cache)  # an import is trusted: claims on these names are void
                 owners = list(dict.fromkeys(o for o in (_owner(cur, a) for a in aliases) if o))
                 target = owners[0] if owners else aliases[0]
-                profile = cache.get(target) or _load(cur, target) or Profile.new(target, now)
+                profile = cache.get(target) or _read(cur, target, stored) or Profile.new(target, now)
                 for other_id in owners[1:]:
                     other = cache.pop(other_id, None) or _load(cur, other_id)
                     if other is not None:
@@ -55,5 +57,16 @@ class BulkMixin:
                 update(profile)
                 cache[target] = profile
             for profile in cache.values():
-                _save(cur, profile, now)
+                data = encode_profile(profile)
+                if stored.get(profile.id) != data:  # unchanged (a re-import): same row, same version, caches kept
+                    write_profile(cur, profile.id, data, now)
         return len(cache)
+
+
+def _read(cur: sqlite3.Cursor, profile_id: str, stored: dict[str, str]) -> Profile | None:
+    """The profile row ``profile_id``, its JSON kept in ``stored``."""
+    row = cur.execute("SELECT data FROM profiles WHERE id = ?", (profile_id,)).fetchone()
+    if row is None:
+        return None
+    stored[profile_id] = row[0]
+    return decode_profile(row[0])
