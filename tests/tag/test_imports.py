@@ -146,3 +146,32 @@ def test_a_reimport_that_adds_nothing_rewrites_no_profile_and_no_reorder_interva
     assert store.profile_head("customer:c2")[1] == versions["c2"]
     assert [p["order_id"] for p in sync(store.get_profile("customer:c1")).purchases] == ["o1", "o2", "o4"]
     sync(store.close())
+
+
+def test_a_buyer_spread_over_many_batches_has_their_intervals_worked_out_once_from_it_all(tmp_path: Path) -> None:
+    from slotwise.tag.imports import import_people_file
+
+    pos = tmp_path / "pos.csv"
+    pos.write_text("order_id,customer_id,email,ts,product,category,size,qty,price,channel\n"
+                   "o1,c1,,2024-01-01,dog-food,Dog Food,,1,30,\n"
+                   "o2,c2,,2024-01-05,hat,Hats,M,1,20,\n"
+                   "o3,c1,,2024-01-31,dog-food,Dog Food,,1,30,\n"
+                   "o4,c2,,2024-02-05,hat,Hats,M,1,20,\n"
+                   "o5,c1,,2024-03-31,dog-food,Dog Food,,1,30,\n")
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    written: list[dict[str, Any]] = []
+    real = store.set_reorder_intervals
+
+    async def spy(by_person: Any) -> None:
+        written.append(dict(by_person))
+        await real(by_person)
+
+    store.set_reorder_intervals = spy  # type: ignore[method-assign]
+    report = sync(import_people_file(store, pos, "purchases", 1e9, batch_rows=1))  # a batch a row
+    assert report.new == 5 and report.profiles == 5
+    c1, c2 = (sync(store.get_profile(f"customer:{c}")) for c in ("c1", "c2"))
+    assert written == [{c1.id: {"category:dog-food": 45.0, "product:dog-food": 45.0},  # 30 and 60 days: all of it
+                        c2.id: {"category:hats": 31.0, "product:hat": 31.0}}]
+    assert sync(store.reorder_intervals(["category:dog-food", "category:hats"])) == {
+        "category:dog-food": [45.0], "category:hats": [31.0]}
+    sync(store.close())
