@@ -110,6 +110,19 @@ def test_visitor_export_and_erase_cli(tmp_path: Path, capsys: Any) -> None:
     assert run(capsys, "visitor", "export", "customer:c1", "--data", str(tmp_path))[0] == 1
 
 
+def intervals_written(store: SQLiteStore) -> list[dict[str, Any]]:
+    """Each ``set_reorder_intervals`` call's argument, from now on (the call still writes)."""
+    written: list[dict[str, Any]] = []
+    real = store.set_reorder_intervals
+
+    async def spy(by_person: Any) -> None:
+        written.append(dict(by_person))
+        await real(by_person)
+
+    store.set_reorder_intervals = spy  # type: ignore[method-assign]
+    return written
+
+
 def test_a_reimport_that_adds_nothing_rewrites_no_profile_and_no_reorder_interval(tmp_path: Path) -> None:
     """A buyer whose history an import changed is written (a new version: every worker reads it again)
     and their intervals worked out; one it left as it was keeps its row, its version and its intervals."""
@@ -124,14 +137,7 @@ def test_a_reimport_that_adds_nothing_rewrites_no_profile_and_no_reorder_interva
     more.write_text("order_id,customer_id,email,ts,product,category,size,qty,price,channel\n"
                     "o4,c1,,2024-03-31,dog-food,Dog Food,,1,30,\n")
     store = SQLiteStore(tmp_path / "slotwise.db")
-    written: list[dict[str, Any]] = []
-    real = store.set_reorder_intervals
-
-    async def spy(by_person: Any) -> None:
-        written.append(dict(by_person))
-        await real(by_person)
-
-    store.set_reorder_intervals = spy  # type: ignore[method-assign]
+    written = intervals_written(store)
     assert sync(import_people_file(store, first, "purchases", 1e9)).new == 3
     c1 = sync(store.get_profile("customer:c1"))
     assert written == [{c1.id: {"category:dog-food": 30.0, "product:dog-food": 30.0}}]
@@ -159,14 +165,7 @@ def test_a_buyer_spread_over_many_batches_has_their_intervals_worked_out_once_fr
                    "o4,c2,,2024-02-05,hat,Hats,M,1,20,\n"
                    "o5,c1,,2024-03-31,dog-food,Dog Food,,1,30,\n")
     store = SQLiteStore(tmp_path / "slotwise.db")
-    written: list[dict[str, Any]] = []
-    real = store.set_reorder_intervals
-
-    async def spy(by_person: Any) -> None:
-        written.append(dict(by_person))
-        await real(by_person)
-
-    store.set_reorder_intervals = spy  # type: ignore[method-assign]
+    written = intervals_written(store)
     report = sync(import_people_file(store, pos, "purchases", 1e9, batch_rows=1))  # a batch a row
     assert report.new == 5 and report.profiles == 5
     c1, c2 = (sync(store.get_profile(f"customer:{c}")) for c in ("c1", "c2"))
