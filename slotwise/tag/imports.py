@@ -368,7 +368,7 @@ def _purchases_update(rows: list[Any], report: ImportReport, reorders: _Reorders
         for (order_id, channel), lines in orders.items():
             added += import_purchase_lines(profile, order_id, lines, lines[0]["ts"], channel)
         report.new += added
-        if added:  # the same history: its intervals are the ones written when it last changed
+        if added:  # a history left as it was keeps the intervals written when it last changed
             reorders.changed(profile.id)
 
     return update
