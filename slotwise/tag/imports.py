@@ -353,35 +353,50 @@ async def _flush(store: Store, kind: str, groups: dict[tuple[str, ...], list[Any
                  reorders: _Reorders) -> None:
     if not groups:
         return
-    items: list[Item] = [(aliases, _purchases_update(rows, report, reorders) if kind == "purchases"
-                          else _customer_update(rows, report)) for aliases, rows in groups.items()]
-    report.profiles += await _write(store, items, now)
+    updates = [_Counted(_purchases_update(rows) if kind == "purchases" else _customer_update(rows))
+               for rows in groups.values()]
+    report.profiles += await _write(store, list(zip(groups, updates)), now)
+    for update in updates:
+        report.new += update.added
+        if kind == "purchases" and update.added and update.profile_id is not None:
+            reorders.changed(update.profile_id)  # a history left as it was keeps the intervals written before
     await reorders.write_if_many()
 
 
-def _purchases_update(rows: list[Any], report: ImportReport, reorders: _Reorders) -> Callable[[Profile], None]:
-    def update(profile: Profile) -> None:
+class _Counted:
+    """A row group's profile update and what its last run added. A store whose compare-and-set retries
+    (Redis) runs an update again on the re-read profile: counting in the update counted those twice."""
+
+    def __init__(self, apply: Callable[[Profile], int]) -> None:
+        self.apply = apply
+        self.added = 0
+        self.profile_id: str | None = None
+
+    def __call__(self, profile: Profile) -> None:
+        self.added = self.apply(profile)
+        self.profile_id = profile.id
+
+
+def _purchases_update(rows: list[Any]) -> Callable[[Profile], int]:
+    def update(profile: Profile) -> int:
+        """The purchase lines new to this profile, added; how many."""
         orders: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for order_id, channel, line in rows:
             orders.setdefault((order_id, channel), []).append(line)
-        added = 0
-        for (order_id, channel), lines in orders.items():
-            added += import_purchase_lines(profile, order_id, lines, lines[0]["ts"], channel)
-        report.new += added
-        if added:  # a history left as it was keeps the intervals written when it last changed
-            reorders.changed(profile.id)
+        return sum(import_purchase_lines(profile, order_id, lines, lines[0]["ts"], channel)
+                   for (order_id, channel), lines in orders.items())
 
     return update
 
 
-def _customer_update(rows: list[Any], report: ImportReport) -> Callable[[Profile], None]:
-    def update(profile: Profile) -> None:
+def _customer_update(rows: list[Any]) -> Callable[[Profile], int]:
+    def update(profile: Profile) -> int:
+        """The customer facts, set; 1 when they changed the profile."""
         before = (profile.customer_id, profile.email_hash, profile.subscribed, profile.consent)
         for (facts,) in rows:
             for name, value in facts.items():
                 setattr(profile, name, value)
-        if (profile.customer_id, profile.email_hash, profile.subscribed, profile.consent) != before:
-            report.new += 1
+        return int((profile.customer_id, profile.email_hash, profile.subscribed, profile.consent) != before)
 
     return update
 

@@ -174,3 +174,40 @@ def test_a_buyer_spread_over_many_batches_has_their_intervals_worked_out_once_fr
     assert sync(store.reorder_intervals(["category:dog-food", "category:hats"])) == {
         "category:dog-food": [45.0], "category:hats": [31.0]}
     sync(store.close())
+
+
+class RetryingStore:
+    """The SQLite store behind the path a store without ``bulk_update`` takes (Redis), whose every
+    profile update first loses a compare-and-set: its update runs on a profile read that is then
+    thrown away, and again on the re-read one, as Redis's ``update_profile`` does on a conflict."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "bulk_update":
+            raise AttributeError(name)
+        return getattr(self.store, name)
+
+    async def update_profile(self, visitor_id: str, update: Any, now: float) -> Any:
+        lost = await self.store.get_profile(visitor_id)
+        if lost is not None:
+            update(lost)  # the attempt whose write lost
+        return await self.store.update_profile(visitor_id, update, now)
+
+
+def test_an_update_a_store_runs_again_after_a_conflict_is_counted_once(tmp_path: Path) -> None:
+    from slotwise.tag.imports import import_people_file
+
+    pos = tmp_path / "pos.csv"
+    pos.write_text("order_id,customer_id,email,ts,product,category,size,qty,price,channel\n"
+                   "o1,c1,,2024-01-01,dog-food,Dog Food,,1,30,\n"
+                   "o2,c1,,2024-01-31,dog-food,Dog Food,,1,30,\n")
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    sync(store.link_identity("customer:c1", "customer:c1", 1e9))  # the person exists: the lost attempt reads them
+    retrying = RetryingStore(store)
+    report = sync(import_people_file(retrying, pos, "purchases", 1e9))  # type: ignore[arg-type]
+    assert report.new == 2 and report.loaded == 2
+    assert [p["order_id"] for p in sync(store.get_profile("customer:c1")).purchases] == ["o1", "o2"]
+    assert sync(import_people_file(retrying, pos, "purchases", 1e9)).new == 0  # type: ignore[arg-type]
+    sync(store.close())
