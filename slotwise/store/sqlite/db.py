@@ -69,6 +69,27 @@ def _private_files(path: Path) -> None:
             pass
 
 
+def _while_locked(step: Callable[[], None], within_s: float = 30.0) -> None:
+    """``step``, again while SQLite answers "database is locked" (up to ``within_s``).
+
+    Processes that open one new file at once (``slotwise serve``'s workers and its learner on a new
+    data directory) race to switch it to WAL and create its tables; SQLite answers some of those
+    lock upgrades with SQLITE_BUSY at once, without waiting in the busy handler (it would deadlock),
+    and a worker died at start.
+    """
+    deadline = time.monotonic() + within_s
+    pause = 0.005
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
 class Database:
     """A SQLite file with the pragmas and the transaction helper we rely on."""
 
@@ -78,16 +99,8 @@ class Database:
         self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
         self.conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
-        self.conn.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed, not left in free space
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA busy_timeout=10000")
-        self.conn.execute("PRAGMA foreign_keys=ON")
         with self._lock:
-            for sql in SCHEMAS:  # idempotent CREATE ... IF NOT EXISTS; executescript commits itself
-                self.conn.executescript(sql)
-            for migrate in MIGRATIONS:
-                migrate(self.conn)
+            _while_locked(self._prepare)
             self.board: Board | None = None
             self.deltas: Deltas | None = None
             if self.conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
@@ -96,6 +109,18 @@ class Database:
                 self.board = board_for(path)
                 self.deltas = deltas_for(path)
         self._published: list[tuple[int, int, bytes]] = []  # this transaction's, for ``deltas``
+
+    def _prepare(self) -> None:
+        """The pragmas, the tables and the migrations: each step idempotent, so all may run again."""
+        self.conn.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed, not left in free space
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=10000")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        for sql in SCHEMAS:  # idempotent CREATE ... IF NOT EXISTS; executescript commits itself
+            self.conn.executescript(sql)
+        for migrate in MIGRATIONS:
+            migrate(self.conn)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
