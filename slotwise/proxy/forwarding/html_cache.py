@@ -266,18 +266,14 @@ class HtmlCache:
             return Lookup(None)
         waited_since: float | None = None
         for _ in range(3):  # the key may change once the first response tells what it varies on
-            passed_at = self.passed.get(primary)  # also after a wait: the fetch waited on may have passed it by
-            if passed_at is not None:  # fetch at once, and keep the answer if it may be kept
-                key = self.key(primary, request_headers)
-                page = self.pages.get(key)
-                if page is not None and page.fresh(self.clock()):
-                    return Lookup(key, page, fresh=True)
-                return Lookup(key, page, passed=True, passed_at=passed_at)
             key = self.key(primary, request_headers)
             page = self.pages.get(key)
             now = self.clock()
             if page is not None and page.fresh(now):
                 return Lookup(key, page, fresh=True)
+            passed_at = self.passed.get(primary)  # also after a wait: the fetch waited on may have passed it by
+            if passed_at is not None:  # fetch at once, and keep the answer if it may be kept
+                return Lookup(key, page, passed=True, passed_at=passed_at)
             if page is not None and waited_since is not None and page.response_time >= waited_since:
                 return Lookup(key, page, fresh=True)  # fetched or revalidated while we waited: good for us too
             flight = self.flights.get(key)

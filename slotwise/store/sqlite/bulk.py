@@ -16,7 +16,7 @@ from slotwise.profile import Profile, merge
 from slotwise.store.base import ProfileUpdate
 from slotwise.store.profile_json import decode_profile, encode_profile
 from slotwise.store.sqlite.db import Database
-from slotwise.store.sqlite.profiles import _load, release_claims_against, write_profile
+from slotwise.store.sqlite.profiles import _load, load_json, release_claims_against, write_profile
 
 
 def _owner(cur: sqlite3.Cursor, alias: str) -> str | None:
@@ -64,9 +64,9 @@ class BulkMixin:
 
 
 def _read(cur: sqlite3.Cursor, profile_id: str, stored: dict[str, str]) -> Profile | None:
-    """The profile row ``profile_id``, its JSON kept in ``stored``."""
-    row = cur.execute("SELECT data FROM profiles WHERE id = ?", (profile_id,)).fetchone()
-    if row is None:
+    """The profile ``profile_id``, its JSON kept in ``stored``."""
+    data = load_json(cur, profile_id)
+    if data is None:
         return None
-    stored[profile_id] = row[0]
-    return decode_profile(row[0])
+    stored[profile_id] = data
+    return decode_profile(data)

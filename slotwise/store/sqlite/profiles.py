@@ -60,9 +60,15 @@ def _resolve(cur: sqlite3.Cursor, visitor_id: str) -> str:
     return row[0] if row else visitor_id
 
 
-def _load(cur: sqlite3.Cursor, profile_id: str) -> Profile | None:
+def load_json(cur: sqlite3.Cursor, profile_id: str) -> str | None:
+    """The stored JSON of profile ``profile_id`` (None: no row)."""
     row = cur.execute("SELECT data FROM profiles WHERE id = ?", (profile_id,)).fetchone()
-    return decode_profile(row[0]) if row else None
+    return row[0] if row else None
+
+
+def _load(cur: sqlite3.Cursor, profile_id: str) -> Profile | None:
+    data = load_json(cur, profile_id)
+    return decode_profile(data) if data is not None else None
 
 
 def write_profile(cur: sqlite3.Cursor, profile_id: str, data: str, now: float) -> int:
