@@ -31,7 +31,7 @@ first, returning visitors days later — read the variant the page shows
   clock from a file the bench maps (``SharedClock``); the shoppers talk to it
   over one keep-alive connection (``Browser``). In the bench's own process
   the client, proxy and store threads took turns on one GIL and httpx cost
-  as much CPU as the proxy's rewriting (docs/benchmarks.md has the
+  as much CPU as the proxy's rewriting (docs/benchmarks-history.md has the
   breakdown).
 
 ``--jobs N`` plays N runs at a time, each in its own process; the per-run

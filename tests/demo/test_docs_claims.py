@@ -49,6 +49,45 @@ def test_every_markdown_file_a_doc_names_is_in_the_repository() -> None:
     assert not missing, missing
 
 
+def heading_anchors(text: str) -> set[str]:
+    """The anchors a Markdown renderer gives the headings (GitHub's rule: lower case, punctuation
+    dropped, spaces to hyphens, ``-1``, ``-2`` on repeats), outside fenced code."""
+    anchors: set[str] = set()
+    seen: dict[str, int] = {}
+    fenced = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        heading = None if fenced else re.match(r"#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if heading is None:
+            continue
+        words = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading.group(1).replace("`", ""))
+        slug = re.sub(r"[^\w\- ]", "", words.lower()).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        anchors.add(slug if n == 0 else f"{slug}-{n}")
+    return anchors
+
+
+def test_heading_anchors_follow_the_renderers_rule() -> None:
+    text = "# Figures after the tenth pass (21:54–22:10 UTC, 2026-12-02): a slower machine\n## `serve`'s p99\n## Proxy\n## Proxy\n```\n# not a heading\n```\n"
+    assert heading_anchors(text) == {"figures-after-the-tenth-pass-21542210-utc-2026-12-02-a-slower-machine",
+                                     "serves-p99", "proxy", "proxy-1"}
+
+
+def test_every_link_to_a_section_of_a_doc_finds_its_heading() -> None:
+    """docs/benchmarks.md's history moved to its own file: a link to a section that moved, or whose
+    heading was reworded, leads a reader nowhere."""
+    broken = []
+    for path in DOCS:
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)", path.read_text()):
+            linked = path.parent / target if target else path
+            if not linked.exists() or anchor not in heading_anchors(linked.read_text()):
+                broken.append(f"{path.relative_to(ROOT)}: {target}#{anchor}")
+    assert not broken, broken
+
+
 def test_architecture_names_every_policy_and_river_only_for_river_model() -> None:
     text = doc("docs/architecture.md")
     bandits = text[text.index("  bandits/"):text.index("  store/")]

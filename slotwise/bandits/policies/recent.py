@@ -6,7 +6,7 @@ detection cannot rescue it in time. In the bandit bench's swap runs the
 rewards of the decisions actually served (each segment's leader) fell by
 about a third, and 2,000 decisions after the swap that is worth ~4 nats of
 evidence, where a restart needs ~11 to keep false restarts under one per
-million decisions (docs/benchmarks.md, "After a swap: the short memory"). Forgetting
+million decisions (docs/benchmarks-history.md, "After a swap: the short memory"). Forgetting
 at a fixed pace (``half_life``) recovers but costs 2–3 points of the oracle
 in a steady store, every day.
 
@@ -43,7 +43,7 @@ only as e^-h: for a fall to 0.4, a 5% leader that earns as predicted crosses
 bench's steady runs (3,000 visits an hour, 12,000 decisions) the pooled
 stream crossed 4 nats in 13 of 16 and 6 nats in none,
 but at 6 nats swaps were found so much later that fewer runs came back within
-5,000 decisions (docs/benchmarks.md, "fourth pass"), so ``recent_switch``
+5,000 decisions (docs/benchmarks-history.md, "fourth pass"), so ``recent_switch``
 stays 4: a false switch costs a steady run between −1.6 and +2.6 points of
 the oracle (the short memory explores more), about −0.3 on average. A swap
 whose leaders happen to keep 75–85% of the prediction gives ~1 nat per 1,000
@@ -77,7 +77,7 @@ as a fall in a steady store, and the reference corrects for both:
   most ~8% an hour, while a swap's fall is a step, weighed before the level
   has followed it. At 250 visits an hour the first evening's dip had the
   short memory deciding a third of all decisions of a steady two-day run,
-  at ~2 points of the oracle (docs/benchmarks.md, "sixth pass"). The price:
+  at ~2 points of the oracle (docs/benchmarks-history.md, "sixth pass"). The price:
   a step is followed within a few hours, so at low traffic a first-day swap
   gathers less evidence before its level has caught up.
 """

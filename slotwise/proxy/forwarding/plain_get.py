@@ -3,7 +3,7 @@
 Why: a page fetch is the proxy's most frequent request, and for it aiohttp's
 client cost about twice the CPU of a plain protocol reading the same answer
 (a 120 KB page, 16 at a time against nginx on 127.0.0.1, same process: see
-docs/benchmarks.md, "Ninth pass"). Only the common case comes here: ``GET``,
+docs/benchmarks-history.md, "Ninth pass"). Only the common case comes here: ``GET``,
 no request body, a plain ``http``/``https`` origin. Everything else (a body,
 ``HEAD``, WebSockets, a connection limit reached) stays on aiohttp
 (``Upstream``), which also remains the reference for what this must do:

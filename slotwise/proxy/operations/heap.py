@@ -5,7 +5,7 @@ full collection. A worker's start-up objects (modules, functions, classes,
 the rules: ~70–80k) live as long as the worker, yet a full pass visited
 them all: 45–65 ms of CPU on one worker's event loop, one to three times in
 8 s of the four-slot bench, with every page in flight waiting behind it —
-the p99 tail of a personalized page (docs/benchmarks.md, "Sixth pass"). ``settle`` collects once at the end of start-up, so garbage
+the p99 tail of a personalized page (docs/benchmarks-history.md, "Sixth pass"). ``settle`` collects once at the end of start-up, so garbage
 is not kept, then ``gc.freeze()``s the survivors: later collections visit
 only what serving made.
 
