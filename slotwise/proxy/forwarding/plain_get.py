@@ -24,6 +24,9 @@ no request body, a plain ``http``/``https`` origin. Everything else (a body,
   abandoned close it); idle ones are dropped after ``KEEPALIVE_S``;
 * a pooled connection the origin closed meanwhile (it answers nothing) is
   retried once on a new one: a GET without a body is safe to send again;
+* the origin's host name is looked up at most once a minute, as aiohttp's
+  ``ttl_dns_cache`` (``ResolvedHost``): a burst of new connections costs one
+  lookup;
 * failures are ours: refused, reset or malformed before the head →
   ``UpstreamUnavailable`` (502); no connection within ``connect_timeout`` →
   ``UpstreamTimeout`` (504); the body broken off → ``UpstreamBodyError``. The
@@ -44,6 +47,7 @@ import httptools
 
 from slotwise.proxy.forwarding.errors import UpstreamBodyError, UpstreamTimeout, UpstreamUnavailable
 from slotwise.proxy.forwarding.headers import Headers
+from slotwise.proxy.forwarding.resolved_host import ResolvedHost
 from slotwise.proxy.forwarding.upstream_body import UpstreamBody
 
 _HIGH = 512 * 1024  # bytes of body buffered before reading pauses (a page fits: one read, no pause)
@@ -278,6 +282,7 @@ class PlainGet:
         self.clock = clock
         self.idle: list[_Conn] = []
         self.count = 0  # connections open, idle or busy
+        self.resolved = ResolvedHost(self.host, self.port, clock=clock)
 
     def request(self, target: str, headers: Headers) -> bytes | None:
         """The request's bytes, or None when it is not one for us (aiohttp sends it, as before): turned
@@ -333,9 +338,7 @@ class PlainGet:
         self.count += 1
         try:
             async with asyncio.timeout(self.connect_timeout or None):
-                _, conn = await loop.create_connection(
-                    lambda: _Conn(self), self.host, self.port, ssl=self.ssl,
-                    server_hostname=self.host if self.ssl is not None else None)
+                conn = await self._open(loop)
         except TimeoutError as exc:
             self.count -= 1
             raise UpstreamTimeout("no connection to the origin") from exc
@@ -346,6 +349,20 @@ class PlainGet:
             self.count -= 1
             raise
         return conn
+
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> _Conn:
+        """A connection to the first of the origin's addresses that takes one (``ResolvedHost``)."""
+        failed: OSError | None = None
+        for _, host, port in await self.resolved.addresses():
+            try:
+                _, conn = await loop.create_connection(
+                    lambda: _Conn(self), host, port, ssl=self.ssl,
+                    server_hostname=self.host if self.ssl is not None else None)
+                return conn
+            except OSError as exc:
+                failed = exc
+        self.resolved.forget()
+        raise failed or OSError(f"no address for {self.host}")
 
     def put(self, conn: _Conn) -> None:
         now = self.clock()
