@@ -1,7 +1,7 @@
 """Which Python 3.11 a new ``.venv`` gets: of those on the machine, the fastest, measured.
 
-Why measured: how an interpreter was built moves the CPU of a personalized page by ~17% on the
-same machine (docs/benchmarks.md, Proxy: Debian's ``/usr/bin/python3.11``, built with profile-guided
+Why measured: how an interpreter was built moves the CPU of personalization by ~17% on the same
+machine, and of a whole served page by 3–8% (docs/benchmarks.md, Proxy: Debian's ``/usr/bin/python3.11``, built with profile-guided
 and link-time optimization, against pyenv's default build), and nothing an interpreter says about
 itself tells that reliably (``sysconfig`` describes the shared library's build, not the
 executable's). So each candidate runs the same small pure-Python workload — calls, dicts,

@@ -1,7 +1,7 @@
 """The interpreter a new .venv gets (scripts/setup, scripts/pick_python.py): SLOTWISE_PYTHON, else of the
 Python 3.11s on the machine the first on PATH, unless another takes clearly less CPU for the same
-pure-Python workload (Debian's /usr/bin/python3.11 runs a page ~17% cheaper than pyenv's default
-build: docs/benchmarks.md)."""
+pure-Python workload (Debian's /usr/bin/python3.11 runs personalization ~17% cheaper than pyenv's
+default build: docs/benchmarks.md)."""
 
 from __future__ import annotations
 
