@@ -174,7 +174,7 @@ def record_view(profile: Profile, now: float, *, category: str | None = None, pr
             entry["seen"] = {"price": offer.get("price"), "in_stock": offer.get("in_stock")}
 
 
-class ViewRecord(msgspec.Struct, frozen=True, array_like=True):
+class ViewRecord(msgspec.Struct, frozen=True, array_like=True, tag=0):
     """A page view as data: ``record_view`` with these arguments (``offer`` from ``price`` and
     ``in_stock`` when there is a product).
 
@@ -192,6 +192,21 @@ class ViewRecord(msgspec.Struct, frozen=True, array_like=True):
     def __call__(self, profile: Profile) -> None:
         offer = {"price": self.price, "in_stock": self.in_stock} if self.product else None
         record_view(profile, self.now, category=self.category, product=self.product, offer=offer)
+
+
+class AssignRecord(msgspec.Struct, frozen=True, array_like=True, tag=1):
+    """A page's sticky assignments as data: ``(slot, arm, decision_id, ts, session_start)`` per slot
+    into ``profile.assignments``, each a new dict on every call (the update is applied to several
+    copies). Data for the same reason as ``ViewRecord``: a worker's writer publishes it with the
+    views, so a visitor's next page on another worker needs no read of the row after a page that
+    made decisions (the first page of every session)."""
+
+    slots: tuple[tuple[str, str, str, float, float], ...]
+
+    def __call__(self, profile: Profile) -> None:
+        profile.assignments.update({slot: {"arm": arm, "decision_id": decision_id, "ts": ts,
+                                           "session_start": session_start}
+                                    for slot, arm, decision_id, ts, session_start in self.slots})
 
 
 def set_cart(profile: Profile, lines: Iterable[Mapping[str, Any]], count: int | None = None) -> None:

@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator
 
 import pytest
 
-from slotwise.profile import Profile, ViewRecord, record_view
+from slotwise.profile import AssignRecord, Profile, ViewRecord, record_view
 from slotwise.store.profile_cache import CachedProfiles
 from slotwise.store.profile_json import decode_profile
 from slotwise.store.sqlite import SQLiteStore
@@ -106,6 +106,51 @@ async def test_a_view_that_is_not_data_is_not_published(two: Any) -> None:
     await a.cache.flush()
     copy, queries = await b.read("v")
     assert queries and b.cache.replayed == 0 and copy.to_dict() == await row(tag_api, "v")
+
+
+async def test_a_pages_assignments_are_published_with_its_view(two: Any) -> None:
+    """The first page of a session makes decisions: its sticky assignments go with the view, so the
+    visitor's next page on the other worker needs no read of the row (before, a closure: read back)."""
+    a, b, tag_api = two
+    await a.view("v", 1000.0)
+    await b.read("v")
+    sticky = AssignRecord((("hero", "b", "d" * 32, 1001.0, 1000.0), ("size", "__holdout__", "e" * 32, 1001.0, 1000.0)))
+    await a.cache.update_profile_soon("v", ViewRecord(1001.0, "bags"), 1001.0)
+    await a.cache.update_profile_soon("v", sticky, 1001.0)
+    await a.cache.flush()
+    copy, queries = await b.read("v")
+    assert queries == [] and b.cache.replayed == 1
+    assert copy is not None and repr(copy.to_dict()) == repr(await row(tag_api, "v"))
+    assert copy.assignments["hero"] == {"arm": "b", "decision_id": "d" * 32, "ts": 1001.0, "session_start": 1000.0}
+    await b.view("v", 1002.0)  # b's writer replays them on its own copy too: no decode
+    assert b.cache._views.kept.decoded == 1  # its first read only
+
+
+def test_assignments_are_new_dicts_on_every_copy_and_as_the_closure_made_them() -> None:
+    sticky = AssignRecord((("hero", "b", "d1", 5.0, 1.0), ("size", "__holdout__", "d2", 5.0, 1.0)))
+    one, two = Profile.new("v", 1.0), Profile.new("v", 1.0)
+    one.assignments["old"] = {"arm": "a", "decision_id": "d0", "ts": 2.0, "session_start": 1.0}
+    sticky(one)
+    sticky(two)
+    assert one.assignments["hero"] == two.assignments["hero"] == {
+        "arm": "b", "decision_id": "d1", "ts": 5.0, "session_start": 1.0}
+    assert one.assignments["hero"] is not two.assignments["hero"]  # a copy changed later leaves the other alone
+    assert set(one.assignments) == {"old", "hero", "size"}
+
+
+def test_only_exact_assignments_are_published_and_a_cell_of_an_older_format_is_not_used() -> None:
+    from slotwise.store.sqlite.deltas import publishable
+    sticky = AssignRecord((("hero", "b", "d1", 5.0, 1.0),))
+    assert publishable([ViewRecord(5.0, "c"), sticky])
+    assert not publishable([AssignRecord((("hero", "b", "d1", 5, 1.0),))])  # an int time
+    assert not publishable([AssignRecord((("hero", None, "d1", 5.0, 1.0),))])  # type: ignore[arg-type]
+    assert not publishable([AssignRecord([("hero", "b", "d1", 5.0, 1.0)])])  # type: ignore[arg-type]  # a list
+    both = chain("v", None, 10, 10, 11, [ViewRecord(5.0, "c"), sticky])
+    assert both is not None and views_since(both, "v", 10) == [ViewRecord(5.0, "c"), sticky]
+    import msgspec  # a cell an older release wrote: its views had no kind
+
+    old = msgspec.msgpack.encode(("v", [(10, 10, 11, msgspec.Raw(msgspec.msgpack.encode([(5.0, "c", None, None, None)])))]))
+    assert views_since(old, "v", 10) is None
 
 
 async def test_an_alias_moved_in_between_is_not_caught_up_on(two: Any) -> None:

@@ -23,7 +23,7 @@ from slotwise.bandits.assignment import in_holdout
 from slotwise.bandits.learner import SlotConfig
 from slotwise.html import PageDigests, has_targets, rewrite
 from slotwise.html.bounds import check_page
-from slotwise.profile import Profile
+from slotwise.profile import AssignRecord, Profile
 from slotwise.proxy.operations.admin import admin_routes
 from slotwise.proxy.personalization.bots import BOT_SERVER_TIMING, is_bot
 from slotwise.proxy.personalization.capture import MAX_BODY as CAPTURE_MAX_BODY
@@ -457,12 +457,10 @@ class SlotwisePersonalizer:
         if not records:
             return
         await self.store.append([LogRecord("decision", r["decision_id"], visitor_id, now, r) for r in records])
-        assignments = {
-            r["slot"]: {"arm": r.get("arm") or HOLDOUT_ARM, "decision_id": r["decision_id"], "ts": now,
-                        "session_start": session_start}
-            for r in records
-        }
-        await self.store.update_profile_soon(visitor_id, lambda p: p.assignments.update(assignments), now)
+        slots = {r["slot"]: (r["slot"], r.get("arm") or HOLDOUT_ARM, r["decision_id"]) for r in records}  # the last per slot
+        sticky = AssignRecord(tuple((slot, str(arm), str(decision_id), float(now), float(session_start))
+                                    for slot, arm, decision_id in slots.values()))
+        await self.store.update_profile_soon(visitor_id, sticky, now)  # data: other workers replay it
 
     async def confirm_applied(self, visitor_id: str, tokens: Sequence[str], now: float) -> int:
         """The tag applied these decisions (tag-only mode): now they are logged, and sticky."""

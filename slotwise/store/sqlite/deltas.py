@@ -4,15 +4,18 @@ Why: a visitor's pages alternate between the server's workers, so a worker often
 copy behind the row (the change board, ``board``, shows it) and read the row back: a query, on
 which the event loop gives the interpreter up, then the decode of the whole profile — in the
 worker's event loop, and again in its writer's thread, whose own copy was behind too. When those
-writes were profile writers' groups of page views (``ViewRecord``: plain data), each writer leaves
-here, beside the board, the views it applied and the versions around them; a worker whose copy is
-at a version one of them started from applies the same views to it instead.
+writes were profile writers' groups of page views and sticky assignments (``ViewRecord``,
+``AssignRecord``: plain data), each writer leaves here, beside the board, the records it applied and
+the versions around them; a worker whose copy is at a version one of them started from applies the
+same records to it instead.
 
 What it holds: a file beside the database (``<db>-deltas``, mapped by every process that opens
 it) of ``CELLS`` cells of ``CELL`` bytes; a profile's cell is its board slot's low bits. A cell:
 ``done`` (the last write's version once it committed; 0 while a write fills the cell), ``version``
 (the last write's), the payload's length and CRC, then the payload, msgpack of
-``[profile id, [[base, prev, version, [[now, category, product, price, in_stock], ...]], ...]]``:
+``[profile id, [[base, prev, version, [record, ...]], ...]]``, a record ``[0, now, category, product,
+price, in_stock]`` (a view) or ``[1, [[slot, arm, decision id, ts, session start], ...]]`` (a page's
+assignments):
 the profile's last writes, oldest first, each with the row's version it was made on (``base``),
 what the profile's board slot held right before it marked it (``prev``) and its own version. A
 writer extends the chain when its write was made on the cell's last one, else starts it anew, and
@@ -40,7 +43,7 @@ from typing import Any, Sequence
 
 import msgspec
 
-from slotwise.profile import ViewRecord
+from slotwise.profile import AssignRecord, ViewRecord
 from slotwise.store.sqlite.board import SLOTS, one_per_process, shared_map, slot_of
 
 CELLS = 1 << 15
@@ -56,7 +59,8 @@ _DONE = struct.Struct("<Q")
 Step = tuple[int, int, int, msgspec.Raw]  # base, prev, version, the views (read only for the writes replayed)
 _pack = msgspec.msgpack.Encoder().encode
 _unpack = msgspec.msgpack.Decoder(tuple[str, list[Step]]).decode
-_unpack_views = msgspec.msgpack.Decoder(list[ViewRecord]).decode
+Record = ViewRecord | AssignRecord
+_unpack_views = msgspec.msgpack.Decoder(list[Record]).decode
 _ZERO = bytes(CELL)
 _PLAIN = frozenset({type(None), bool, int, float, str})
 _TEXT = frozenset({type(None), str})
@@ -71,15 +75,25 @@ def _crc(version: int, payload: bytes) -> int:
 
 
 def publishable(updates: Sequence[Any]) -> bool:
-    """Whether every update is a ``ViewRecord`` of exact plain types (not a closure, not a mapping for a
-    price, not a ``str`` subclass): what msgpack gives back exactly as it was crosses a process."""
-    return all(type(update) is ViewRecord and type(update.now) is float and type(update.category) in _TEXT
-               and type(update.product) in _TEXT and type(update.price) in _PLAIN
-               and type(update.in_stock) in _PLAIN for update in updates)
+    """Whether every update is a ``ViewRecord`` or an ``AssignRecord`` of exact plain types (not a
+    closure, not a mapping for a price, not a ``str`` subclass): what msgpack gives back exactly as it
+    was crosses a process."""
+    return all(_view_data(update) if type(update) is ViewRecord else _assign_data(update) for update in updates)
+
+
+def _view_data(view: ViewRecord) -> bool:
+    return (type(view.now) is float and type(view.category) in _TEXT and type(view.product) in _TEXT
+            and type(view.price) in _PLAIN and type(view.in_stock) in _PLAIN)
+
+
+def _assign_data(update: Any) -> bool:
+    return type(update) is AssignRecord and type(update.slots) is tuple and all(
+        type(one) is tuple and len(one) == 5 and type(one[0]) is str and type(one[1]) is str
+        and type(one[2]) is str and type(one[3]) is float and type(one[4]) is float for one in update.slots)
 
 
 def chain(profile_id: str, last: bytes | None, base: int, prev: int, version: int,
-          views: list[ViewRecord]) -> bytes | None:
+          views: list[Record]) -> bytes | None:
     """A cell's payload for a write (``views`` made ``version`` from ``base``), after ``last``'s writes
     when the cell's last write was ``base`` (the caller checks), the oldest dropped to fit; None if
     the write alone does not fit or cannot be packed (an integer beyond 64 bits, a lone surrogate)."""
@@ -103,9 +117,11 @@ def chain(profile_id: str, last: bytes | None, base: int, prev: int, version: in
     return None
 
 
-def views_since(payload: bytes, profile_id: str, version: int, *, unmarked: bool = True) -> list[ViewRecord] | None:
-    """The views that made the cell's last version from ``version``, in order; None when the chain does
-    not start there or (``unmarked``) something else marked the board slot on the way."""
+def views_since(payload: bytes, profile_id: str, version: int, *, unmarked: bool = True) -> list[Record] | None:
+    """The views (and assignments) that made the cell's last version from ``version``, in order; None
+    when the chain does not start there, (``unmarked``) something else marked the board slot on the
+    way, or a write's records are not this format's (a cell left by an older release: before the
+    records carried their kind)."""
     read_id, steps = _unpack(payload)
     if read_id != profile_id:
         return None
@@ -114,12 +130,15 @@ def views_since(payload: bytes, profile_id: str, version: int, *, unmarked: bool
             break
     else:
         return None
-    out: list[ViewRecord] = []
+    out: list[Record] = []
     at = version
     for base, prev, written, views in steps[start:]:
         if base != at or (unmarked and prev != base):
             return None
-        out.extend(_unpack_views(views))
+        try:
+            out.extend(_unpack_views(views))
+        except msgspec.DecodeError:  # ValidationError too: not records of this format
+            return None
         at = written
     return out
 

@@ -14,14 +14,14 @@ from typing import Any, Iterable, Sequence
 
 from slotwise.lru import LRUCache
 
-from slotwise.profile import Profile, ViewRecord, forget_alias
+from slotwise.profile import Profile, forget_alias
 from slotwise.profile import merge as merge_profiles
 from slotwise.store.base import Committed, ProductView, ProfileUpdate, ViewUpdate, owners
 from slotwise.store.profile_json import decode_profile, encode_profile
 from slotwise.store.sqlite.catalog import count_product_views
 from slotwise.store.sqlite.board import slot_of
 from slotwise.store.sqlite.db import MIGRATIONS, Database, new_version, schema
-from slotwise.store.sqlite.deltas import Deltas, chain, publishable, views_since
+from slotwise.store.sqlite.deltas import Deltas, Record, chain, publishable, views_since
 
 schema("""
 CREATE TABLE IF NOT EXISTS profiles (
@@ -147,7 +147,7 @@ class KeptProfiles:
         self.reused = 0
         self.replayed = 0  # kept copies brought up to another writer's write from its published views
 
-    def _moved(self, kept: _Kept | None) -> tuple[int, list[ViewRecord]] | None:
+    def _moved(self, kept: _Kept | None) -> tuple[int, list[Record]] | None:
         """The version and views of another writer's committed write made on ``kept``'s version (``deltas``)."""
         if kept is None or self._deltas is None:
             return None
@@ -196,7 +196,7 @@ class KeptProfiles:
         return len(self._kept)
 
 
-def _replayed(profile: Profile, views: Sequence[ViewRecord]) -> bool:
+def _replayed(profile: Profile, views: Sequence[Record]) -> bool:
     """Applies published views to a copy; False if one failed (the copy is then half-changed: drop it)."""
     try:
         for view in views:
@@ -215,7 +215,7 @@ def _publish(db: Database, profile_id: str, base: int, version: int, updates: Se
     try:
         last = db.deltas.read(slot)
         payload = chain(profile_id, last[1] if last is not None and last[0] == base else None,
-                        base, db.board.value(slot), version, list(updates))  # type: ignore[arg-type]  # ViewRecords
+                        base, db.board.value(slot), version, list(updates))  # type: ignore[arg-type]  # records (publishable)
     except Exception:  # never the write's failure: unpublished, the other workers read the row
         log.exception("profile writer: the views of a write could not be published")
         return
@@ -365,7 +365,7 @@ class ProfilesMixin:
         board = self.db.board
         return board is not None and board.fresh(profile_id, version)
 
-    def profile_since(self, profile_id: str, version: int) -> tuple[int, list[ViewRecord]] | None:
+    def profile_since(self, profile_id: str, version: int) -> tuple[int, list[Record]] | None:
         """(the row's version, the views that made it from ``version``), from shared memory alone (no
         query; ``deltas``): when the writes of the profile since ``version`` were profile writers'
         views, one on the other, and nothing else marked the profile's board slot meanwhile."""
