@@ -21,6 +21,19 @@ _SPACE_RE = re.compile("[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\
 _SIZE_LABEL_RE = re.compile(r"^[^:]{1,21}: *")  # the first character must be a letter (_drop_label)
 _LETTER_SIZE_RE = re.compile(r"^[0-9]?[a-zA-Z]{1,4}$")
 MAX_KEY = 128
+_NOT_AN_ESCAPE_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def percent_decoded(text: str) -> str:
+    """A URL segment decoded as the browser's ``decodeURIComponent`` does it, all or nothing: ``T%2DShirts``
+    → ``T-Shirts``; a text with a ``%`` that starts no escape (``100%``) or escapes that are not UTF-8
+    (``%80``) stays as it is, as the tag keeps it (its ``decodeURIComponent`` throws there)."""
+    if "%" not in text or _NOT_AN_ESCAPE_RE.search(text):
+        return text
+    try:
+        return unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        return text
 
 
 def category_key(name: object) -> str | None:
@@ -31,7 +44,7 @@ def category_key(name: object) -> str | None:
     """
     if name is None:
         return None
-    text = unquote(str(name)) if "%" in str(name) else str(name)
+    text = percent_decoded(str(name))
     key = _SLUG_RE.sub("-", unicodedata.normalize("NFC", text.strip()).lower()).strip("-")
     return key[:MAX_KEY] or None
 
@@ -42,7 +55,7 @@ def product_key(value: object) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = unquote(str(value)).strip() if "%" in str(value) else str(value).strip()
+    text = percent_decoded(str(value)).strip()
     return text[:MAX_KEY] or None
 
 

@@ -180,7 +180,8 @@
 
   // @tag-only
   // -- keys of items (reorder, select-option), as slotwise/keys.py and html/edits.py compute them ---
-  function slug(s) { try { s = decodeURIComponent(s); } catch (e) {} return s.trim().normalize('NFC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '') || null; }
+  function decoded(s) { try { return decodeURIComponent(s); } catch (e) { return s; } }
+  function slug(s) { s = decoded(s); return s.trim().normalize('NFC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '') || null; }
   function size(s) {
     s = s.replace(/\s+/g, ' ').trim();
     if (s.indexOf(':') >= 0) s = s.replace(/^\p{L}[^:]{0,20}:\s*/u, '');
@@ -194,7 +195,7 @@
       if (m) {
         var g = m.groups || {};
         if (kinds[i] === 'category' && g.category) return slug(g.category);
-        if (kinds[i] === 'product' && g.product) return decodeURIComponent(g.product).trim() || null;
+        if (kinds[i] === 'product' && g.product) return decoded(g.product).trim() || null;
         return null;
       }
     }

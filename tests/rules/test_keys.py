@@ -164,3 +164,13 @@ def test_the_same_category_from_a_link_a_breadcrumb_and_a_pos_export_is_one_key(
     assert catalog.product_of(" 2011 ") == "2011"
     assert catalog.link_key("javascript:alert(1)", "product") is None
     assert catalog.link_key("shop/product/1005-x/", "product") is None  # relative to nothing: not a path
+
+
+def test_a_segment_is_percent_decoded_all_or_nothing_as_the_browser_does() -> None:
+    from slotwise.keys import percent_decoded
+
+    assert percent_decoded("T%2DShirts") == "T-Shirts" and percent_decoded("caf%C3%A9") == "café"
+    # what decodeURIComponent refuses stays as it is: a % that starts no escape, bytes that are not UTF-8
+    assert percent_decoded("100%") == "100%" and percent_decoded("a%zz%41") == "a%zz%41"
+    assert percent_decoded("%80") == "%80" and percent_decoded("%ed%a0%80") == "%ed%a0%80"  # a surrogate's bytes
+    assert category_key("%80") == "80" and product_key("sku%2F1") == "sku/1" and product_key("sku%FF") == "sku%FF"

@@ -24,6 +24,7 @@ SAMPLES = [
     "Обувь", "Größe 42", "100%", "--", "", "Size: 42", "size: m", "xl", "3xl", "One size", "EU 42", "W32/L34",
     "Размер: 42", "Taille : S", "36-38", " 42 ", "ÉTÉ", "e\u0301te\u0301",
     "²:", "² : 42", "Ⅻ: M",  # a number that Python's \w calls a word character is no label
+    "%80", "a%zz%41", "%E2%82%AC", "%ed%a0%80", "T%2dShirts%20",  # escapes the browser refuses, or decodes
 ]
 
 
@@ -38,7 +39,8 @@ def _function(name: str) -> str:
 def twins(browser: Any) -> Any:
     page = browser.new_page()
     page.set_content("<!doctype html><title>keys</title>")
-    page.evaluate(f"() => {{ {_function('slug')}; {_function('size')}; window.__slug = slug; window.__size = size; }}")
+    page.evaluate(f"() => {{ {_function('decoded')}; {_function('slug')}; {_function('size')}; "
+                  "window.__slug = slug; window.__size = size; }")
     yield page
     page.close()
 
