@@ -16,8 +16,11 @@ import unicodedata
 from urllib.parse import unquote
 
 _SLUG_RE = re.compile(r"[\W_]+")
-_SPACE_RE = re.compile("[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+")
-"""Whitespace as JavaScript's ``\\s`` knows it: the tag's twin of ``size_key`` collapses the same characters."""
+JS_WHITESPACE = "\t\n\v\f\r \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+"""Whitespace as JavaScript knows it (``\\s``, ``trim``): not Python's (``str.strip`` takes U+001C–U+001F and
+U+0085, and leaves U+FEFF)."""
+_SPACE_RE = re.compile(f"[{re.escape(JS_WHITESPACE)}]+")
+"""Runs of it: the tag's twin of ``size_key`` collapses the same characters."""
 _SIZE_LABEL_RE = re.compile(r"^[^:]{1,21}: *")  # the first character must be a letter (_drop_label)
 _LETTER_SIZE_RE = re.compile(r"^[0-9]?[a-zA-Z]{1,4}$")
 MAX_KEY = 128
@@ -55,7 +58,7 @@ def product_key(value: object) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = percent_decoded(str(value)).strip()
+    text = percent_decoded(str(value)).strip(JS_WHITESPACE)  # as the tag's ``trim`` (its link keys)
     return text[:MAX_KEY] or None
 
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slotwise.keys import category_key, size_key
+from slotwise.keys import category_key, product_key, size_key
 from slotwise.tag import assets
 
 pytestmark = pytest.mark.browser
@@ -25,7 +25,12 @@ SAMPLES = [
     "Размер: 42", "Taille : S", "36-38", " 42 ", "ÉTÉ", "e\u0301te\u0301",
     "²:", "² : 42", "Ⅻ: M",  # a number that Python's \w calls a word character is no label
     "%80", "a%zz%41", "%E2%82%AC", "%ed%a0%80", "T%2dShirts%20",  # escapes the browser refuses, or decodes
+    "\ufeffsku-1", "sku-2\x1c", "\x85sku-3",  # whitespace JavaScript trims and Python does not, and back
 ]
+
+
+PRODUCT_KEY = "decoded(g.product).trim() || null"
+"""The product key of a link in the tag (``linkKey``)."""
 
 
 def _function(name: str) -> str:
@@ -39,8 +44,9 @@ def _function(name: str) -> str:
 def twins(browser: Any) -> Any:
     page = browser.new_page()
     page.set_content("<!doctype html><title>keys</title>")
+    assert PRODUCT_KEY in assets.tag_source().decode()  # linkKey's product key, as evaluated below
     page.evaluate(f"() => {{ {_function('decoded')}; {_function('slug')}; {_function('size')}; "
-                  "window.__slug = slug; window.__size = size; }")
+                  f"window.__slug = slug; window.__size = size; window.__product = (s) => {PRODUCT_KEY.replace('g.product', 's')}; }}")
     yield page
     page.close()
 
@@ -49,10 +55,15 @@ def _js(page: Any, texts: list[str]) -> tuple[list[Any], list[Any]]:
     return page.evaluate("(xs) => [xs.map(x => window.__slug(x)), xs.map(x => window.__size(x))]", texts)
 
 
+def _js_products(page: Any, texts: list[str]) -> list[Any]:
+    return page.evaluate("(xs) => xs.map(x => window.__product(x))", texts)
+
+
 def test_the_samples_give_the_same_keys(twins: Any) -> None:
     slugs, sizes = _js(twins, SAMPLES)
     assert slugs == [category_key(s) for s in SAMPLES]
     assert sizes == [size_key(s) for s in SAMPLES]
+    assert _js_products(twins, SAMPLES) == [product_key(s) for s in SAMPLES]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -64,3 +75,4 @@ def test_any_text_gives_the_same_keys(twins: Any, texts: list[str]) -> None:
     slugs, sizes = _js(twins, texts)
     assert slugs == [category_key(t) for t in texts]
     assert sizes == [size_key(t) for t in texts]
+    assert _js_products(twins, texts) == [product_key(t) for t in texts]  # no text here is over MAX_KEY
