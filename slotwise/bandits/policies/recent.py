@@ -88,11 +88,11 @@ as a fall in a steady store, and the reference corrects for both:
   at 0 again and again (in the tests some value waits at ~40% of the values,
   at most ~16% of the calibration's weight), and whenever nothing waits the
   calibration is the one that learned every value when it came; a swap's
-  fall is weighed against the ratio from before it. At 250 visits an hour the first day's
-  leaders are a few thousand values, and without the hold-back the values after
-  an evening swap pulled the fallen leader's calibration from 0.78 to 0.69
-  before its evidence reached the threshold (docs/benchmarks.md, "eleventh
-  pass").
+  fall is weighed against the ratio from before it. At 250 visits an hour
+  the first day's leaders are a few thousand values, and without the wait
+  the values after an evening swap pulled the fallen leader's calibration
+  from 0.78 to 0.69 before its evidence reached the threshold
+  (docs/benchmarks.md, "eleventh pass").
 """
 
 from __future__ import annotations
