@@ -89,9 +89,10 @@ from .spec import parse_policy_spec
 # /2: time-of-day change detectors, river-model policies. /3: early settling (reward delays, the
 # settle queue, settled stamps), and LinUCB's short memory switching on the leaders' settled rewards
 # (``policies/recent.py``). /4: that switch's evidence per leading variant as well as pooled. /5: each
-# stream's level of the last hours (the switch's first-day reference). A snapshot in another format is
-# not loaded: the learner is rebuilt from the log (``SnapshotFormatError``)
-SNAPSHOT_FORMAT = "slotwise.learner/5"
+# stream's level of the last hours (the switch's first-day reference). /6: the values waiting out of each
+# stream's calibration while its evidence is above 0 (from the second day on). A snapshot in another
+# format is not loaded: the learner is rebuilt from the log (``SnapshotFormatError``)
+SNAPSHOT_FORMAT = "slotwise.learner/6"
 WINDOW_MODES = ("fixed", "inactivity")
 
 

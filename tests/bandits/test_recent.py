@@ -379,6 +379,7 @@ def test_the_switchs_state_round_trips_through_json_and_resumes_exactly():
     daily_stream(memory, 2, rng)
     for _ in range(200):
         memory.observe("a", X["mobile"], 0.0, True, 2 * 86_400.0 + 100.0)
+    assert memory.streams["a"].waiting_expected > 0.0  # mid-fall on day three: values wait out of the calibration
     twin = RecentMemory(1_500.0, None, 4.0, 0.4, memory.full)
     twin.load(json.loads(json.dumps(memory.state())), 0, 0)
     assert twin.state() == memory.state() and (twin.shape == memory.shape).all()
@@ -387,6 +388,75 @@ def test_the_switchs_state_round_trips_through_json_and_resumes_exactly():
         memory.observe("a", X["mobile"], value, True, 2 * 86_400.0 + 200.0 + i)
         twin.observe("a", X["mobile"], value, True, 2 * 86_400.0 + 200.0 + i)
         assert twin.score == memory.score and twin.active == memory.active
+
+
+def never_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every value into the calibration at once, as before the wait (the baseline of the tests below)."""
+    learn = LeaderStream.learn
+    monkeypatch.setattr(LeaderStream, "learn", lambda self, value, predicted, keep, wait: learn(
+        self, value, predicted, keep, False))
+
+
+def expected_days(memory: RecentMemory, start: int, end: int, level: float = 1.0) -> None:
+    """Settled values at their expected value (no noise) from value ``start`` to ``end``: the leader at
+    5% x ``level``, swinging +-30% over the day, 6,000 values a day (250 visits an hour)."""
+    for i in range(start, end):
+        at = i * 86_400.0 / 6_000
+        memory.observe("a", X["mobile"], 0.05 * level * (1.0 + 0.3 * math.sin(2.0 * math.pi * at / 86_400.0)),
+                       True, at)
+
+
+def test_from_the_second_day_a_fall_being_weighed_is_not_learned_as_the_usual_ratio(monkeypatch):
+    """A fall on the second day is weighed against the calibration (x the hour's factor). While the
+    fall's evidence builds, its values wait out of the calibration, so it is weighed against the ratio
+    from before the fall and found sooner than when the calibration follows it (expected values)."""
+    found, at_found = {}, {}
+    for name in ("waiting", "following"):
+        if name == "following":
+            never_waiting(monkeypatch)
+        memory = trained_memory()
+        expected_days(memory, 0, 7_500)  # the first day and three hours of the second
+        before = memory.streams["a"].calibration()
+        for i in range(7_500, 12_000):  # the leader falls to 60% of what it earned
+            expected_days(memory, i, i + 1, level=0.6)
+            if memory.active:
+                found[name], at_found[name] = i - 7_500, memory.streams["a"].calibration()
+                break
+        if name == "waiting":
+            assert at_found[name] == pytest.approx(before, rel=0.01)  # the usual ratio, as before the fall
+            assert memory.streams["a"].waiting_expected > 0.0
+    # waiting: on after 1,372 values (expected values: no noise); following, the calibration comes down
+    # with the fall and the evidence never reaches the threshold in 4,500 values (the rest of the day)
+    assert found["waiting"] < 2_000 and "following" not in found, found
+
+
+def test_in_a_steady_stream_the_waiting_values_reach_the_calibration_as_if_learned_at_once(monkeypatch):
+    """Held, not dropped: whenever no value waits, the calibration is the one that learned every value
+    when it came; in a steady stream what waits is a small part of the calibration's weight."""
+    memory, at_once = trained_memory(), trained_memory()
+    rng = random.Random(5)
+    learn = LeaderStream.learn
+    same, waited, heaviest = 0, 0, 0.0
+    for i in range(18_000):  # three days, +-30% over the day, 250 visits an hour
+        at = i * 86_400.0 / 6_000
+        value = float(rng.random() < 0.05 * (1.0 + 0.3 * math.sin(2.0 * math.pi * at / 86_400.0)))
+        memory.observe("a", X["mobile"], value, True, at)
+        with monkeypatch.context() as m:
+            m.setattr(LeaderStream, "learn", lambda self, v, p, keep, wait: learn(self, v, p, keep, False))
+            at_once.observe("a", X["mobile"], value, True, at)
+        for key, stream in memory.streams.items():
+            other = at_once.streams[key]
+            if stream.waiting_expected:
+                waited += 1
+                heaviest = max(heaviest, stream.waiting_expected / stream.expected)
+            else:
+                same += 1
+                assert stream.got == pytest.approx(other.got, rel=1e-9)
+                assert stream.expected == pytest.approx(other.expected, rel=1e-9)
+    # a CUSUM is above 0 much of the time: from the second day on some value waits at ~40% of the
+    # values (22,562 of 54,000 stream values here), at most ~16% of the calibration's weight
+    assert waited > 0 and same > waited, (same, waited)
+    assert heaviest < 0.25, heaviest
 
 
 def test_amounts_switch_on_a_fall_of_the_leaders_revenue_and_not_on_its_noise():

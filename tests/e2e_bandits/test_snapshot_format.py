@@ -55,8 +55,9 @@ def test_an_unreadable_snapshot_is_rebuilt_from_the_log(tmp_path: Path) -> None:
             assert second.learner.policies["hero"].probabilities(["a", "b"], probe) == \
                 first.learner.policies["hero"].probabilities(["a", "b"], probe)
             # /2: before the short memory's switch on the leaders' fall; /3: before its per-variant streams;
-            # /4: before their level of the last hours
-            for old in ("slotwise.learner/2", "slotwise.learner/3", "slotwise.learner/4"):
+            # /4: before their level of the last hours; /5: before the values waiting out of the
+            # calibration
+            for old in ("slotwise.learner/2", "slotwise.learner/3", "slotwise.learner/4", "slotwise.learner/5"):
                 await store.save_snapshot(SNAPSHOT_NAME, {**snapshot, "format": old}, seq)
                 third = LearningLoop(store, clock=lambda: T0 + 10**5)
                 await third.start(SLOTS)
