@@ -56,13 +56,12 @@ print(best)
 
 def candidates() -> list[str]:
     """python3.11 wherever it is on ``PATH``, the usual places, then python3 on ``PATH``."""
-    found: list[str] = []
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
-        found.append(os.path.join(directory or ".", "python3.11"))
-    found.extend(PLACES)
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
-        found.append(os.path.join(directory or ".", "python3"))
+    found = [*_on_path("python3.11"), *PLACES, *_on_path("python3")]
     return [c for c in dict.fromkeys(found) if os.path.isfile(c) and os.access(c, os.X_OK)]
+
+
+def _on_path(name: str) -> list[str]:
+    return [os.path.join(directory or ".", name) for directory in os.environ.get("PATH", "").split(os.pathsep)]
 
 
 def usable(python: str) -> str | None:

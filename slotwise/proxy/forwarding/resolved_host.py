@@ -44,7 +44,6 @@ class ResolvedHost:
         self._addresses: list[Address] = []
         self._until = float("-inf")
         self._lookup: asyncio.Future[list[Address]] | None = None
-        self.lookups = 0
 
     async def addresses(self) -> list[Address]:
         """The addresses to try, in order (a lookup when none are kept or they are older than the TTL)."""
@@ -58,7 +57,6 @@ class ResolvedHost:
         return await asyncio.shield(self._lookup)
 
     async def _resolve(self) -> list[Address]:
-        self.lookups += 1
         infos = await asyncio.get_running_loop().getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
         found = list(dict.fromkeys((family, str(sockaddr[0]), int(sockaddr[1])) for family, _, _, _, sockaddr in infos))
         if not found:
