@@ -6,6 +6,8 @@ import sys
 from typing import Any
 
 SERVERS = ["granian", "uvicorn"]
+BROWSER = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"}
+"""What a browser sends as its user agent: a page asked for with it is personalized (not a bot's)."""
 
 
 def proxy_process(process_runner: Any, port: int, upstream: str, server: str, **settings: Any) -> Any:

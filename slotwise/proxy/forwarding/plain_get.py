@@ -353,7 +353,7 @@ class PlainGet:
     async def _open(self, loop: asyncio.AbstractEventLoop) -> _Conn:
         """A connection to the first of the origin's addresses that takes one (``ResolvedHost``)."""
         failed: OSError | None = None
-        for _, host, port in await self.resolved.addresses():
+        for host, port in await self.resolved.addresses():
             try:
                 _, conn = await loop.create_connection(
                     lambda: _Conn(self), host, port, ssl=self.ssl,

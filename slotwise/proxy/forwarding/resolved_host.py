@@ -20,7 +20,7 @@ from typing import Callable
 
 TTL_S = 60.0
 
-Address = tuple[int, str, int]  # family, host (an address), port
+Address = tuple[str, int]  # host (an address), port
 
 
 def is_address(host: str) -> bool:
@@ -48,7 +48,7 @@ class ResolvedHost:
     async def addresses(self) -> list[Address]:
         """The addresses to try, in order (a lookup when none are kept or they are older than the TTL)."""
         if self.literal:
-            return [(socket.AF_UNSPEC, self.host, self.port)]
+            return [(self.host, self.port)]
         if self._addresses and self.clock() < self._until:
             return self._addresses
         if self._lookup is None:  # the first of a burst looks up; the others wait for its answer
@@ -58,7 +58,7 @@ class ResolvedHost:
 
     async def _resolve(self) -> list[Address]:
         infos = await asyncio.get_running_loop().getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
-        found = list(dict.fromkeys((family, str(sockaddr[0]), int(sockaddr[1])) for family, _, _, _, sockaddr in infos))
+        found = list(dict.fromkeys((str(sockaddr[0]), int(sockaddr[1])) for _, _, _, _, sockaddr in infos))
         if not found:
             raise OSError(f"no address for {self.host}")
         self._addresses, self._until = found, self.clock() + self.ttl_s
