@@ -114,6 +114,7 @@ class Result:
     other_cores: float = 0.0
     requests: int = 0
     cpu_ms: float = 0.0  # Slotwise's CPU (all its processes) per request: steadier than req/s on a shared machine
+    cpu_parts: dict[str, float] = field(default_factory=dict)  # cpu_ms by process role (workers, learner, master)
 
 
 @dataclass(frozen=True)
@@ -313,6 +314,27 @@ def _busy_ticks() -> int:
     return sum(values) - values[3] - values[4]  # less idle and iowait
 
 
+def process_role(pid: int, root: int) -> str:
+    """What a process of ``slotwise serve``'s tree is: its ``master``, the ``learner`` it keeps beside the
+    workers (``slotwise learner``), or a ``worker`` (granian's, and anything they start)."""
+    if pid == root:
+        return "master"
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "worker"
+    return "learner" if b"learner" in command else "worker"
+
+
+def ticks_by_role(root: int) -> dict[str, int]:
+    """CPU ticks of ``slotwise serve``'s live processes by role (``process_role``)."""
+    roles: dict[str, int] = {}
+    for pid, ticks in _our_ticks(root).items():
+        role = process_role(pid, root)
+        roles[role] = roles.get(role, 0) + ticks
+    return roles
+
+
 def _our_ticks(root: int | None = None) -> dict[int, int]:
     """CPU ticks of each live process of a tree (default: this bench and its descendants: nginx, slotwise)."""
     parents: dict[int, int] = {}
@@ -373,13 +395,16 @@ def run_case(case: Case, ports: dict[str, int], tmp: str, run_no: int, args: arg
                 print(f"  {case.key}: slots applied on {case.path}: {applied_slots(port, case.path, cookies[0])}", flush=True)
             warm = ["-s", script] if script else []
             subprocess.run(["wrk", "-t1", "-c4", "-d1s", *warm, f"http://127.0.0.1:{port}{case.path}"], capture_output=True)
-            spent = sum(_our_ticks(proc.pid).values())
+            spent = ticks_by_role(proc.pid)
             with OtherCPU() as other:
                 result = wrk(f"http://127.0.0.1:{port}{case.path}", args.duration, args.connections, script=script)
-            spent = sum(_our_ticks(proc.pid).values()) - spent
-            result.cpu_ms = spent * 1000 / HZ / max(1, result.requests)
-            if case.rules is not None:
-                result.note = fail_open_note(port)
+            per_request = 1000 / HZ / max(1, result.requests)
+            result.cpu_parts = {role: (ticks - spent.get(role, 0)) * per_request
+                                for role, ticks in sorted(ticks_by_role(proc.pid).items())}
+            result.cpu_ms = sum(result.cpu_parts.values())
+            notes = [fail_open_note(port)] if case.rules is not None else []
+            notes.append("CPU ms/req by process: " + ", ".join(f"{role} {ms:.2f}" for role, ms in result.cpu_parts.items()))
+            result.note = "; ".join(notes)
         finally:
             stop(proc)
     result.name = case.name
