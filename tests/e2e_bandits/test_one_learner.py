@@ -10,6 +10,7 @@ killed with -9 is taken over by another sharing the file.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -255,7 +256,8 @@ def test_a_follower_loads_the_models_not_the_full_snapshot_unless_they_stay_behi
         try:
             await store.save_snapshot(POLICIES_NAME, learner.policies_snapshot(), 19)
             await store.save_snapshot(SNAPSHOT_NAME, learner.snapshot(), 20)
-            follower = LearningLoop(store, follower=True)
+            # its clock moves a day per reading: every poll is due (loads are paced by their cost)
+            follower = LearningLoop(store, follower=True, clock=itertools.count(0, 86400).__next__)
             follower.slots = dict(slots)
             for _ in range(STALE_MODELS_POLLS - 1):
                 await follower.load_snapshot()

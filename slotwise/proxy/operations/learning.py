@@ -8,6 +8,15 @@ its models alone every second (``POLICIES_NAME``). Every other process only
 decides: it loads the published models and holds no pending decision, so
 its memory does not grow with the traffic.
 
+A model's copy can be large: a river tree's or forest's state is megabytes
+of pickle after some thousands of rewards (``bench/learner_reload.py``:
+~15 MB and ~0.4 s of CPU a load after 20,000). So a follower builds the
+loaded models in a thread, not on the event loop that serves its pages, and
+both sides pace the copies by what the last one cost: a publish or a load
+that took ``t`` seconds waits ``t / COPY_SHARE`` before the next (and never
+less than the usual second's publish or half-second's poll), so copying
+models takes at most that share of a core.
+
 Embedded (SQLite), the processes sharing the file elect the learner with an
 advisory lock next to it (``learner_lock``): the first to take it learns,
 the others follow and try to take it at each step, so when the learner
@@ -50,6 +59,7 @@ POLICIES_NAME = "bandits.policies"  # its models alone, published every second (
 # ~600 bytes each, so about 60 MB; beyond it new decisions are not learned (counted, see the docs)
 MAX_PENDING = 100_000
 STALE_MODELS_POLLS = 10  # a follower loads the full snapshot when the published models stay behind it this long
+COPY_SHARE = 0.05  # at most this share of a core for publishing (leader) or loading (follower) the models
 REWARD_EVENTS = ("click", "add_to_cart", "purchase", "signup")
 EXPOSURE_EVENTS = ("exposure", "popup_shown")  # a popup is seen when it opens (its template is never in view)
 
@@ -155,6 +165,7 @@ class LearningLoop:
         dedicated: bool = False,
         clock: Callable[[], float] = time.time,
         on_outcomes: Callable[[list[Outcome]], None] | None = None,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.store = store
         self.follower = follower  # configured: a separate learner process feeds this one (Redis)
@@ -165,6 +176,7 @@ class LearningLoop:
         self.max_pending = max_pending
         self.clock = clock
         self.on_outcomes = on_outcomes
+        self.timer = timer  # what a copy of the models cost (``clock`` may be a simulated one)
         self.learner = Learner(max_pending=max_pending)
         self.slots: dict[str, SlotConfig] = {}
         # embedded (SQLite): of the processes sharing the file, the one holding this lock learns
@@ -178,6 +190,8 @@ class LearningLoop:
         self._not_held_seen = 0
         self._not_held_warned = float("-inf")
         self._models_behind = 0  # follower: polls in a row that found the full snapshot newer than the models
+        self._next_load = float("-inf")  # follower: no load before this (``clock``), paced by the last one's cost
+        self._publish_cost = 0.0  # leader: seconds the last publish took
         self._wake = asyncio.Event()
 
     def may_lead(self) -> bool:
@@ -229,41 +243,66 @@ class LearningLoop:
         The models alone (``POLICIES_NAME``); the full snapshot, stripped of its pending
         decisions, only when no models are published or they stay behind it (an older learner).
         """
+        if self.clock() < self._next_load:
+            return False
+        names = await self._newer()
+        if not names:
+            return False
+        started = self.timer()  # a load is paced by its cost; a poll that found nothing newer costs nothing
+        try:
+            return await self._load(names)
+        finally:
+            self._next_load = self.clock() + (self.timer() - started) / COPY_SHARE
+
+    async def _newer(self) -> tuple[str, ...]:
+        """The snapshot to load (nothing: none newer than this process's), or both, in order, where the store
+        cannot tell their seqs."""
         seq_of = getattr(self.store, "snapshot_seq", None)
-        if seq_of is not None:
-            models, full = await seq_of(POLICIES_NAME), await seq_of(SNAPSHOT_NAME)
-            # the full one (large: never in the normal run) only when nobody publishes models, or a learner of
-            # an older version saves only that one: several polls in a row behind it, not the instant between
-            # the learner's two saves
-            self._models_behind = self._models_behind + 1 if models is not None and (full or -1) > models else 0
-            if models is None or self._models_behind >= STALE_MODELS_POLLS:
-                latest, name = full, SNAPSHOT_NAME
-            else:
-                latest, name = models, POLICIES_NAME
-            if latest is None or latest <= self._snapshot_seq:
-                return False
-            found = await self.store.load_snapshot(name)
+        if seq_of is None:
+            return (POLICIES_NAME, SNAPSHOT_NAME)
+        models, full = await seq_of(POLICIES_NAME), await seq_of(SNAPSHOT_NAME)
+        # the full one (large: never in the normal run) only when nobody publishes models, or a learner of
+        # an older version saves only that one: several polls in a row behind it, not the instant between
+        # the learner's two saves
+        self._models_behind = self._models_behind + 1 if models is not None and (full or -1) > models else 0
+        if models is None or self._models_behind >= STALE_MODELS_POLLS:
+            latest, name = full, SNAPSHOT_NAME
         else:
-            found = await self.store.load_snapshot(POLICIES_NAME) or await self.store.load_snapshot(SNAPSHOT_NAME)
+            latest, name = models, POLICIES_NAME
+        return () if latest is None or latest <= self._snapshot_seq else (name,)
+
+    async def _load(self, names: tuple[str, ...]) -> bool:
+        found = None
+        for name in names:
+            found = await self.store.load_snapshot(name)
+            if found is not None:
+                break
         if found is None:
             return False
         data, seq = found
         if seq <= self._snapshot_seq:
             return False
-        try:
-            learner = Learner.from_snapshot(policies_only(data))
+        try:  # off the event loop: a large model's copy would stall every page of this worker
+            learner = await asyncio.to_thread(self._follower_learner, data, dict(self.slots))
         except SnapshotFormatError as exc:  # another version's models
             log.warning("bandit snapshot not loaded (%s); waiting for the learner's next one", exc)
             return False
         except Exception:  # a corrupt or foreign snapshot: keep what this process has
             log.warning("bandit snapshot unreadable; waiting for the learner's next one", exc_info=True)
             return False
-        if self.slots:
-            learner.configure_local(self.slots)
         self.learner = learner
         self._snapshot_seq = seq
         LEARNER_NOT_HELD.set(learner.not_held)  # counted where the learner runs, shown by every worker
         return True
+
+    @staticmethod
+    def _follower_learner(data: Mapping[str, Any], slots: Mapping[str, SlotConfig]) -> Learner:
+        """The models of a loaded snapshot, configured for this process's slots (a new object: nothing shared
+        with the event loop while it is built)."""
+        learner = Learner.from_snapshot(policies_only(data))
+        if slots:
+            learner.configure_local(slots)
+        return learner
 
     def configure(self, slots: Mapping[str, SlotConfig]) -> None:
         """New rules: arms that stay keep their statistics (see ``Learner.configure``)."""
@@ -302,7 +341,9 @@ class LearningLoop:
         """The models alone, for the processes that only decide (small: it does not grow with the traffic)."""
         if not self.leading or self.lock is None:  # nobody else decides from this store's file
             return
+        started = self.timer()
         await self.store.save_snapshot(POLICIES_NAME, self.learner.policies_snapshot(), self.learner.seq)
+        self._publish_cost = self.timer() - started
         self._published_seq = self.learner.seq
         self._last_publish = self.clock()
 
@@ -322,7 +363,8 @@ class LearningLoop:
         if self.clock() - self._last_snapshot >= self.snapshot_every_s and self.learner.seq != self._snapshot_seq:
             await self.publish()  # the models first, at the same seq: followers never see the full one ahead
             await self.snapshot()
-        if self.clock() - self._last_publish >= self.publish_every_s and self.learner.seq != self._published_seq:
+        every = max(self.publish_every_s, self._publish_cost / COPY_SHARE)  # large models: less often
+        if self.clock() - self._last_publish >= every and self.learner.seq != self._published_seq:
             await self.publish()
         self._count_not_held()
 

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from slotwise.store.base import StoreError
 from slotwise.store.redis.client import UNAVAILABLE_ERRORS, RedisBase, guarded
 from slotwise.store.redis.options import RedisOptions
+from slotwise.store.snapshot_text import decoded_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class SnapshotsMixin(RedisBase):
         data, seq = await self.redis.hmget(self.key("snap", name), ["data", "seq"])
         if data is None or seq is None:
             return None
-        return json.loads(data), int(seq)
+        return await decoded_snapshot(data), int(seq)
 
     @guarded
     async def snapshot_seq(self, name: str) -> int | None:

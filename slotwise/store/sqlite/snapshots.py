@@ -6,6 +6,7 @@ import json
 from typing import Any, Mapping
 
 from slotwise.store.sqlite.db import Database, schema
+from slotwise.store.snapshot_text import decoded_snapshot
 
 schema("""
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -31,7 +32,7 @@ class SnapshotsMixin:
         rows = self.db.query("SELECT data, seq FROM snapshots WHERE name = ?", (name,))
         if not rows:
             return None
-        return json.loads(rows[0][0]), int(rows[0][1])
+        return await decoded_snapshot(rows[0][0]), int(rows[0][1])
 
     async def snapshot_seq(self, name: str) -> int | None:
         """The saved snapshot's seq: the cheap check before a load."""
