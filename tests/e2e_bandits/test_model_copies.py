@@ -148,3 +148,34 @@ def test_a_large_snapshot_is_decoded_in_a_thread_and_a_small_one_inline(monkeypa
 
     loop_thread = asyncio.run(scenario())
     assert decoded_on[0] == loop_thread and decoded_on[1] != loop_thread
+
+
+def test_the_stream_learner_saves_large_models_less_often(tmp_path: Path) -> None:
+    """``slotwise learner`` (Redis) saves its snapshots every ``--snapshot-every`` (1 s), or ``cost / COPY_SHARE``
+    apart when a save took longer than that share; 0 s still means after every batch."""
+    from slotwise.proxy.operations.learner_process import StreamLearner
+
+    now = [1000.0]
+
+    async def saves(cost: float, every: float) -> list[float]:
+        store = open_store("", str(tmp_path / f"{cost}-{every}"))
+        saved: list[float] = []
+        try:
+            learner = StreamLearner(store, slots=SLOTS, snapshot_every_s=every, clock=lambda: now[0],
+                                    timer=Ticks(cost))
+            learner.learner = learner_at(1)
+            for _ in range(40):  # 10 s in quarter seconds, a batch learned in each
+                now[0] += 0.25
+                learner._dirty = True
+                before = learner._last_snapshot
+                await learner.flush()
+                if learner._last_snapshot != before:
+                    saved.append(now[0])
+            return [b - a for a, b in zip(saved, saved[1:])]
+        finally:
+            await store.close()
+
+    assert set(asyncio.run(saves(0.01, 1.0))) == {1.0}
+    gaps = asyncio.run(saves(0.2, 1.0))
+    assert len(gaps) == 2 and all(gap == pytest.approx(0.2 / COPY_SHARE) for gap in gaps)
+    assert set(asyncio.run(saves(0.2, 0.0))) == {0.25}  # asked for after every batch

@@ -23,7 +23,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from slotwise.bandits.learner import Learner, SlotConfig, SnapshotFormatError
-from slotwise.proxy.operations.learning import MAX_PENDING, POLICIES_NAME, SNAPSHOT_NAME, learner_record
+from slotwise.proxy.operations.learning import COPY_SHARE, MAX_PENDING, POLICIES_NAME, SNAPSHOT_NAME, learner_record
 from slotwise.proxy.operations.log_retention import LogTrimmer
 from slotwise.store.base import LogRecord
 from slotwise.store.outage import is_outage
@@ -48,6 +48,7 @@ class StreamLearner:
         clock: Callable[[], float] = time.time,
         trimmer: LogTrimmer | None = None,
         max_pending: int = MAX_PENDING,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.store = store
         self.trimmer = trimmer  # trims the log behind each saved snapshot (log_retention.py)
@@ -55,6 +56,8 @@ class StreamLearner:
         self.snapshot_every_s = snapshot_every_s
         self.batch, self.block_ms, self.reclaim_idle_ms = batch, block_ms, reclaim_idle_ms
         self.clock = clock
+        self.timer = timer  # what a snapshot cost (``clock`` may be a simulated one)
+        self._snapshot_cost = 0.0
         self.max_pending = max_pending
         self.learner = Learner(max_pending=max_pending)
         self.fixed_slots = dict(slots) if slots else None
@@ -153,9 +156,13 @@ class StreamLearner:
         """Snapshot (published to the serving instances), then acknowledge."""
         if not self._dirty and not force:
             return
-        if not force and self.clock() - self._last_snapshot < self.snapshot_every_s:
+        # large models (a river tree's: megabytes) are saved less often, as ``learning.COPY_SHARE`` says;
+        # 0 s asks for a snapshot after every batch, whatever it costs
+        every = self.snapshot_every_s and max(self.snapshot_every_s, self._snapshot_cost / COPY_SHARE)
+        if not force and self.clock() - self._last_snapshot < every:
             return
         saved = self.learner.seq
+        started = self.timer()
         try:
             # the models alone, first: what the serving instances load (it does not grow with the pending
             # decisions), never behind the full one
@@ -165,6 +172,7 @@ class StreamLearner:
             if self.trimmer is not None:  # Redis full: trim what the last snapshot has, or it stays full
                 await self.trimmer.relieve(exc)
             raise
+        self._snapshot_cost = self.timer() - started
         self._last_snapshot = self.clock()
         self._dirty = False
         if self._unacked:
