@@ -1,6 +1,6 @@
 """The HTTP bandit bench's servers, in a process of their own: the small store, and the proxy in front of it.
 
-    python -m bench.bandits_edge [--rules FILE --data DIR --clock FILE --budget-ms MS]
+    python -m bench.bandits_edge [--rules FILE --data DIR --clock FILE --budget-ms MS --decision-seed N]
 
 Started by ``bench.bandits_http``. It prints one JSON line, ``{"store": URL,
 "proxy": URL}`` (``proxy`` only with ``--rules``), serves until its standard
@@ -15,7 +15,9 @@ store is served on the same event loop (real HTTP over 127.0.0.1 both ways).
 
 The proxy's clock is the bench's simulated one: the bench writes its time into
 ``--clock`` (8 bytes, a double) before each request, and the proxy reads it
-there (``SharedClock``).
+there (``SharedClock``). With ``--decision-seed`` the proxy's decision ids come
+from the run's seed (``seeded_decision_ids``, the twin's): the policy's draw is a
+hash of the id, so two codes run on one seed meet the same draws.
 """
 
 from __future__ import annotations
@@ -107,7 +109,12 @@ async def serve(args: argparse.Namespace) -> None:
 
         settings = Settings(upstream=store_url, rules=args.rules, data=args.data,
                             personalize_budget_ms=args.budget_ms, secret="bench-secret")
-        personalizer = SlotwisePersonalizer(settings, clock=SharedClock(args.clock))
+        extra: dict[str, Any] = {}
+        if args.decision_seed is not None:
+            from bench.bandits_shoppers import seeded_decision_ids
+
+            extra["decision_ids"] = seeded_decision_ids(args.decision_seed)
+        personalizer = SlotwisePersonalizer(settings, clock=SharedClock(args.clock), **extra)
         proxy_sock = listening_socket()
         servers.append((server(create_app(settings, personalizer)), proxy_sock))
         urls["proxy"] = f"http://127.0.0.1:{proxy_sock.getsockname()[1]}"
@@ -135,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clock", default="", help="with --rules: the shared clock's file (written by the bench)")
     ap.add_argument("--data", default="", help="the proxy's data directory (its SQLite store)")
     ap.add_argument("--budget-ms", type=float, default=2000.0)
+    ap.add_argument("--decision-seed", type=int, default=None,
+                    help="with --rules: decision ids drawn from this seed (default: random, as in production)")
     args = ap.parse_args(argv)
     import uvloop
 

@@ -32,7 +32,10 @@ first, returning visitors days later — read the variant the page shows
   over one keep-alive connection (``Browser``). In the bench's own process
   the client, proxy and store threads took turns on one GIL and httpx cost
   as much CPU as the proxy's rewriting (docs/benchmarks-history.md has the
-  breakdown).
+  breakdown). Its decision ids come from the run's seed (the twin's,
+  ``seeded_decision_ids``; ``--random-ids``: random, as in production), and
+  the policy's draw is a hash of the id, so two codes run on one seed are
+  paired: they meet the same draws in the same order.
 
 ``--jobs N`` plays N runs at a time, each in its own process; the per-run
 lines and the summary come out in the order of the runs.
@@ -220,11 +223,13 @@ class EdgeProcess:
     """``bench.bandits_edge`` in a child process: the store, and with ``rules`` the proxy in front of it."""
 
     def __init__(self, workdir: Path, rules: Path | None = None, data: Path | None = None,
-                 clock: Path | None = None, budget_ms: float = 2000.0) -> None:
+                 clock: Path | None = None, budget_ms: float = 2000.0, decision_seed: int | None = None) -> None:
         self.log_path = workdir / "edge.log"
         args = [sys.executable, "-m", "bench.bandits_edge"]
         if rules is not None:
             args += ["--rules", str(rules), "--data", str(data), "--clock", str(clock), "--budget-ms", f"{budget_ms:g}"]
+            if decision_seed is not None:
+                args += ["--decision-seed", str(decision_seed)]
         self.args = args
         self.popen: subprocess.Popen[bytes] | None = None
         self.urls: dict[str, str] = {}
@@ -345,6 +350,7 @@ class Harness:
     server: str = "serve"  # "serve": `slotwise serve` in a subprocess; "in-process": uvicorn, simulated clock
     speed: float = 1.0  # serve: simulated seconds per real second
     budget_ms: float = 2000.0
+    decision_seed: int | None = None  # in-process: the proxy's decision ids drawn from it (None: random)
     _stack: list[Any] = field(default_factory=list)
 
     def __enter__(self) -> Edge:
@@ -359,7 +365,7 @@ class Harness:
         if isinstance(clock, Clock):  # the store and the proxy in one child process, on the bench's clock
             clock.shared = SharedClock(work / "clock", start=T0)
             self._stack.append(clock.shared)
-            edge = EdgeProcess(work, rules, data, clock.shared.path, self.budget_ms).__enter__()
+            edge = EdgeProcess(work, rules, data, clock.shared.path, self.budget_ms, self.decision_seed).__enter__()
             self._stack.append(edge)
             url = edge.urls["proxy"]
         else:  # the store in a child process, `slotwise serve` in another
@@ -458,9 +464,10 @@ def drive(edge: Edge, seed: int, visits: int, per_hour: float, swap: bool, amp: 
 
 
 def run(policy: str, seed: int, visits: int, per_hour: float, swap: bool, amp: float,
-        server: str = "serve", speed: float = 1.0) -> RunResult:
+        server: str = "serve", speed: float = 1.0, paired: bool = True) -> RunResult:
+    """One run; in-process and ``paired``, the proxy's decision ids are drawn from ``seed``."""
     started = time.perf_counter()
-    with Harness(policy, server, speed) as edge:
+    with Harness(policy, server, speed, decision_seed=seed if paired and server == "in-process" else None) as edge:
         out, restart_times = drive(edge, seed, visits, per_hour, swap, amp)
         behind = edge.clock.behind
     index = [next((i for i, v in enumerate(out) if v.stamp >= t), len(out)) for t in restart_times]
@@ -510,7 +517,8 @@ def plan(args: argparse.Namespace) -> list[tuple[Any, ...]]:
                 for seed in range(args.first_seed, args.first_seed + args.seeds):
                     # serve: arrivals (about 2/3 of the home page views) at --real-rate views a second
                     speed = args.real_rate * 3600.0 / (1.5 * per_hour) if args.server == "serve" else 1.0
-                    out.append((policy, seed, args.visits, per_hour, scenario == "swap", args.amp, args.server, speed))
+                    out.append((policy, seed, args.visits, per_hour, scenario == "swap", args.amp, args.server, speed,
+                                not args.random_ids))
     return out
 
 
@@ -543,6 +551,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--server", choices=("serve", "in-process"), default="serve",
                     help="serve: `slotwise serve` in a subprocess on a real port, real time played faster (--real-rate); "
                          "in-process: the same app on uvicorn with the bench's simulated clock")
+    ap.add_argument("--random-ids", action="store_true",
+                    help="in-process: the proxy draws random decision ids, as in production (default: from the "
+                         "run's seed, so two codes meet the same draws)")
     ap.add_argument("--real-rate", type=float, default=8.0,
                     help="serve: home page views per real second (sets the speed: rate / (traffic per second))")
     ap.add_argument("--jobs", type=int, default=1,

@@ -34,9 +34,10 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from slotwise.bandits.features import VisitorContext
 
@@ -107,6 +108,14 @@ def new_shopper(rng: random.Random, ident: int) -> Shopper:
     device = rng.choices([d for d, _ in DEVICE_SHARE], [w for _, w in DEVICE_SHARE])[0]
     source = rng.choices([s for s, _ in SOURCE_SHARE], [w for _, w in SOURCE_SHARE])[0]
     return Shopper(ident, device, source)
+
+
+def seeded_decision_ids(seed: int) -> Callable[[], str]:
+    """The run's decision ids, drawn from its seed (UUID-shaped hex, like the proxy's own): the policy's
+    draw is a hash of the id, so the twin and the proxy, or two codes through the proxy, meet the same
+    draws in the same order."""
+    rng = random.Random(f"decision-ids-{seed}")
+    return lambda: uuid.UUID(int=rng.getrandbits(128)).hex
 
 
 def best_arm(shopper: Shopper, at: float, swapped: bool) -> str:

@@ -17,11 +17,9 @@ exploration defaults over many seeds, traffic rates and conversion levels.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import sys
 import time
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +27,7 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bandits_shoppers import ARMS, Shopper, Visit, back_at, share, simulate  # noqa: E402
+from bench.bandits_shoppers import ARMS, Shopper, Visit, back_at, seeded_decision_ids, share, simulate  # noqa: E402
 from slotwise.bandits.learner import Learner, SlotConfig  # noqa: E402
 
 T0 = 1_767_225_600.0
@@ -69,11 +67,11 @@ class TwinRun:
 class LearnerShop:
     """The twin's shop: decisions, exposures and clicks straight into one ``Learner`` on the simulated clock.
 
-    Decision ids come from a generator of their own, so the shoppers' draws are the HTTP run's."""
+    Decision ids come from the seed (``seeded_decision_ids``), as in an in-process HTTP run's proxy."""
 
     def __init__(self, spec: Any, seed: int, watch: Callable[[int, Learner, Shopper, str], None] | None = None) -> None:
         self.learner = Learner({"hero": SlotConfig(arms=ARMS, goal="click", policy=spec, window=WINDOW_S)}, seed=seed)
-        self.ids = random.Random(f"decision-ids-{seed}")
+        self.decision_ids = seeded_decision_ids(seed)
         self.at = T0
         self.views = 0
         self.restarts: list[int] = []
@@ -96,7 +94,7 @@ class LearnerShop:
 
     def home(self, shopper: Shopper, browsed: str | None, at: float) -> tuple[str, str]:
         before = self.policy.restarts
-        decision_id = uuid.UUID(int=self.ids.getrandbits(128)).hex
+        decision_id = self.decision_ids()
         feats = shopper.expected_context(browsed_first=browsed is not None).features()
         d = self.learner.decide("hero", features=feats, decision_id=decision_id)
         self.learner.on_decision(d.record(decision_id, at, f"s{shopper.id}", "hero"))

@@ -80,3 +80,18 @@ def test_the_view_gives_the_estimates_bit_for_bit(steps: list[Any], arm_ids: lis
             assert got[2] == want[2]
             np.testing.assert_array_equal(got[0], want[0])
             np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_a_policy_reloaded_before_any_feature_was_seen_goes_on_learning() -> None:
+    """The settled model's 0 x 0 cells go to JSON as [] and came back as vectors: the next value failed
+    to learn (hypothesis found it: update with no feature, reload, update)."""
+    import json
+
+    policy = make_policy({"name": "linucb"}, "click", seed=1)
+    policy.update("a", 0.0, {})
+    reloaded = make_policy({"name": "linucb"}, "click", seed=1)
+    reloaded._load(json.loads(json.dumps(policy.state())))
+    reloaded.update("a", 1.0, {})
+    reloaded.update("b", 0.0, {"device=mobile": 1.0})
+    assert reloaded.settled.n("a") == 2 and reloaded.settled.n("b") == 1
+    assert math.isfinite(reloaded.settled.predict("a", np.ones(1)))  # padded to the feature seen since

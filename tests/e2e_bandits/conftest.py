@@ -25,7 +25,7 @@ def upstream(uvicorn_runner: Any) -> Iterator[Any]:
 def edge(upstream: Any, tmp_path: Path, asgi_server: Any) -> Callable[..., Edge]:
     """``edge(rules_text=RULES)`` → a proxy with a fake clock in front of the tiny store."""
 
-    def start(rules_text: str = RULES, **overrides: Any) -> Edge:
+    def start(rules_text: str = RULES, decision_ids: Callable[[], str] | None = None, **overrides: Any) -> Edge:
         rules_path = tmp_path / f"rules-{uuid.uuid4().hex[:6]}.yaml"
         rules_path.write_text(rules_text)
         # a generous time budget: on a loaded machine a page must not fail open (tested elsewhere)
@@ -33,7 +33,8 @@ def edge(upstream: Any, tmp_path: Path, asgi_server: Any) -> Callable[..., Edge]
         settings = Settings(upstream=upstream.url, rules=str(rules_path), data=str(tmp_path / uuid.uuid4().hex),
                             admin_token="admin-token", **overrides)
         clock = FakeClock()
-        personalizer = SlotwisePersonalizer(settings, clock=clock)
+        extra = {} if decision_ids is None else {"decision_ids": decision_ids}
+        personalizer = SlotwisePersonalizer(settings, clock=clock, **extra)
         personalizer.learning.poll_s = 3600.0  # learning runs when poked (events) or when a test says so
         server = asgi_server(create_app(settings, personalizer))
         return Edge(server, personalizer, settings, clock, rules_path)

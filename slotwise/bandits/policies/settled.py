@@ -117,7 +117,9 @@ class SettledRidge:
             return
         self.count = int(state.get("count", 0))
         for arm, c in (state.get("arms") or {}).items():
-            self.arms[arm] = [np.array(c["A"], dtype=float), np.array(c["b"], dtype=float), float(c["n"])]
+            b = np.array(c["b"], dtype=float)
+            # reshaped: with no feature yet A is 0 x 0, and its JSON ([]) reads back as a vector
+            self.arms[arm] = [np.array(c["A"], dtype=float).reshape(len(b), len(b)), b, float(c["n"])]
         beta = state.get("beta")
         if beta is not None:
             self._beta = (int(beta[0]), np.array(beta[1], dtype=float))

@@ -96,13 +96,23 @@ class stage:
         raise PersonalizationError(self.name, f"{type(exc).__name__}: {exc}", self.slot) from exc
 
 
+def random_decision_id() -> str:
+    """A new decision's id: a random UUID (its hash is the decision's draw, ``bandits/randomness.py``)."""
+    return uuid.uuid4().hex
+
+
 class SlotwisePersonalizer:
-    """Rules + profiles + bandits behind the forwarding layer."""
+    """Rules + profiles + bandits behind the forwarding layer.
+
+    ``decision_ids`` makes each new decision's id (default: a random UUID). A bench passes a seeded
+    source so two codes meet the same draws (the policy's randomness is a hash of the id)."""
 
     def __init__(self, settings: Settings, *, store: Store | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 decision_ids: Callable[[], str] = random_decision_id) -> None:
         self.settings = settings
         self.clock = clock
+        self.decision_ids = decision_ids
         key = settings.signing_key()
         self.cookies = VisitorCookies(key, name=settings.cookie_name)
         self.previews = PreviewLinks(key, settings.preview_ttl, clock)
@@ -564,7 +574,7 @@ class SlotwisePersonalizer:
                 return SlotChoice(slot, None, sticky["decision_id"], reason="holdout")
             if arm in variants and not holdout:
                 return SlotChoice(slot, variants[arm], sticky["decision_id"], reason="sticky")
-        decision_id = uuid.uuid4().hex
+        decision_id = self.decision_ids()
         window_s, window_mode = ruleset.attribution_window
         extras = {"goal": slot.goal, "window": window_s, "window_mode": window_mode,
                   "holdout_share": ruleset.holdout, "policy_spec": slot.policy_spec, "arms": list(slot.arms)}
