@@ -326,11 +326,26 @@ def process_role(pid: int, root: int) -> str:
     return "learner" if b"learner" in command else "worker"
 
 
+def _main_thread_ticks(pid: int) -> int:
+    """CPU ticks of a process's main thread (a worker's event loop), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
 def ticks_by_role(root: int) -> dict[str, int]:
-    """CPU ticks of ``slotwise serve``'s live processes by role (``process_role``)."""
+    """CPU ticks of ``slotwise serve``'s live processes by role (``process_role``); a worker's split into
+    its event loop's thread (``worker loop``) and every other thread of it (``worker threads``: granian's,
+    the profile writer, the page-work pool)."""
     roles: dict[str, int] = {}
     for pid, ticks in _our_ticks(root).items():
         role = process_role(pid, root)
+        if role == "worker":
+            loop = min(ticks, _main_thread_ticks(pid))
+            roles["worker loop"] = roles.get("worker loop", 0) + loop
+            ticks, role = ticks - loop, "worker threads"
         roles[role] = roles.get(role, 0) + ticks
     return roles
 

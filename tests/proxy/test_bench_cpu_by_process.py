@@ -38,6 +38,6 @@ def test_the_master_its_workers_and_the_learner_are_told_apart(tmp_path: Path) -
         assert list(found.values()).count("learner") == 1, found
         answering = httpx.get(f"http://127.0.0.1:{port}/_sw/health", timeout=5).json()["pid"]
         assert found[answering] == "worker"  # the process that serves pages
-        assert set(ticks_by_role(master)) == {"master", "worker", "learner"}
+        assert set(ticks_by_role(master)) == {"master", "worker loop", "worker threads", "learner"}
     finally:
         serve.stop(timeout=10)
