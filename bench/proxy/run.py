@@ -23,10 +23,12 @@ and after each case; a warning is printed (and kept in the table) when it
 was above ``--max-load`` at the start. The load average cannot tell the bench's
 own work from others' (nginx, wrk and Slotwise keep both cores busy), so each
 case also measures the cores *other* processes used while it ran (the
-machine's busy time less this bench's process tree); above ``--max-other``
-the case is marked as a "loaded" figure. For Slotwise the table also gives
-its CPU time per request (all its processes): on a shared machine that moves
-far less than req/s, which is what makes before/after comparisons possible.
+machine's busy time less this bench's process tree, the hypervisor's steal
+included and also given apart); above ``--max-other`` the case is marked as
+a "loaded" figure. For Slotwise the table also gives its CPU time per
+request (all its processes, split by process and by a worker's loop and
+other threads): on a shared machine that moves far less than req/s, which is
+what makes before/after comparisons possible.
 
 Time to first byte of a trickled page (streamed personalization) is a
 separate command: ``python -m bench.proxy.ttfb``; where a page's time goes,
@@ -112,6 +114,7 @@ class Result:
     load_before: float = 0.0
     load_after: float = 0.0
     other_cores: float = 0.0
+    steal_cores: float = 0.0  # of other_cores: what the hypervisor gave other machines
     requests: int = 0
     cpu_ms: float = 0.0  # Slotwise's CPU (all its processes) per request: steadier than req/s on a shared machine
     cpu_parts: dict[str, float] = field(default_factory=dict)  # cpu_ms by process role (workers, learner, master)
@@ -308,10 +311,11 @@ def load() -> float:
 HZ = os.sysconf("SC_CLK_TCK")
 
 
-def _busy_ticks() -> int:
-    """CPU ticks the whole machine spent busy (every core, every process)."""
+def _cpu_ticks() -> tuple[int, int]:
+    """CPU ticks the whole machine spent busy (every core, every process, and time the hypervisor gave
+    another machine: steal), and the steal alone."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(values) - values[3] - values[4]  # less idle and iowait
+    return sum(values) - values[3] - values[4], values[7]  # less idle and iowait; steal
 
 
 def process_role(pid: int, root: int) -> str:
@@ -379,9 +383,9 @@ class OtherCPU:
 
     def __enter__(self) -> "OtherCPU":
         self.started = time.monotonic()
-        self.busy, self.ours = _busy_ticks(), _our_ticks()
+        (self.busy, self.steal), self.ours = _cpu_ticks(), _our_ticks()
         self.waited = os.times().children_user + os.times().children_system
-        self.cores = 0.0
+        self.cores = self.steal_cores = 0.0
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -389,7 +393,9 @@ class OtherCPU:
         ours_now = _our_ticks()
         ours = sum(t - self.ours.get(pid, 0) for pid, t in ours_now.items())
         waited = (os.times().children_user + os.times().children_system - self.waited) * HZ  # wrk, once it exited
-        self.cores = max(0.0, (_busy_ticks() - self.busy - ours - waited) / HZ / elapsed)
+        busy, steal = _cpu_ticks()
+        self.cores = max(0.0, (busy - self.busy - ours - waited) / HZ / elapsed)
+        self.steal_cores = (steal - self.steal) / HZ / elapsed  # part of ``cores``: the host, not this machine
 
 
 def run_case(case: Case, ports: dict[str, int], tmp: str, run_no: int, args: argparse.Namespace) -> Result:
@@ -424,8 +430,10 @@ def run_case(case: Case, ports: dict[str, int], tmp: str, run_no: int, args: arg
             stop(proc)
     result.name = case.name
     result.load_before, result.load_after, result.other_cores = before, load(), other.cores
+    result.steal_cores = other.steal_cores
     if other.cores > args.max_other:
-        warning = f"other work used {other.cores:.2f} cores during the case (> {args.max_other:g}): loaded figure"
+        warning = (f"other work used {other.cores:.2f} cores during the case (> {args.max_other:g}; of which "
+                   f"{other.steal_cores:.2f} stolen by the hypervisor): loaded figure")
         result.note = f"{result.note}; {warning}" if result.note else warning
         print(f"  WARNING: {warning}", file=sys.stderr, flush=True)
     return result
@@ -454,7 +462,8 @@ def table(rounds: list[list[Result]], args: argparse.Namespace, load_start: floa
         first = case_results[0]
         errors = "/".join(str(r.errors) for r in case_results)
         loads = ", ".join(f"{r.load_before:.1f} → {r.load_after:.1f}" for r in case_results)
-        others = ", ".join(f"{r.other_cores:.2f}" for r in case_results)
+        others = ", ".join(f"{r.other_cores:.2f}" + (f" (steal {r.steal_cores:.2f})" if r.steal_cores >= 0.01 else "")
+                           for r in case_results)
         notes = " / ".join(r.note for r in case_results if r.note)
         lines.append(f"| {first.name} | {' | '.join(cells)} | {errors} | {loads} | {others} | {notes} |")
     keys = {c.name: c.key for c in CASES}
@@ -530,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(result)
                 print(f"#{run_no} {case.name:58s} {result.rps:10,.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
                       f"p99 {result.p99_ms:7.2f} ms  CPU {result.cpu_ms:5.2f} ms/req  errors {result.errors}  load {result.load_before:.1f}→"
-                      f"{result.load_after:.1f} others {result.other_cores:.2f} cores  {result.note}", flush=True)
+                      f"{result.load_after:.1f} others {result.other_cores:.2f} cores (steal {result.steal_cores:.2f})  {result.note}", flush=True)
             rounds.append(results)
     text = table(rounds, args, load_start)
     print()
