@@ -46,7 +46,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from slotwise.proxy.server import run
 
     supervisor = LearnerSupervisor(settings) if wants_learner_process(settings) else None
-    if supervisor is not None:  # several workers over SQLite: one learner beside them, not in them
+    if supervisor is not None:  # SQLite with several workers, or river models: one learner beside them, not in them
         supervisor.start()
     try:
         run(settings)

@@ -3,8 +3,9 @@
 With several workers over SQLite, the learner (the one process that holds the
 decisions waiting for their reward, see ``learning``) should not be a worker:
 its memory would grow with the traffic in a process that also serves pages.
-So ``serve`` starts ``slotwise learner`` beside the workers and restarts it if
-it exits. Meanwhile nothing is lost: a worker takes the learner lock over
+Nor with river models behind even one worker: whoever learns pickles them at
+each save, megabytes for a tree or a forest. So ``serve`` starts ``slotwise
+learner`` beside the workers and restarts it if it exits. Meanwhile nothing is lost: a worker takes the learner lock over
 (``learner_lock``) until the restarted learner asks for it again.
 """
 
@@ -32,9 +33,25 @@ def restart_delay(quick_exits: int, base: float = RESTART_DELAY_S, cap: float = 
 
 
 def wants_learner_process(settings: Any) -> bool:
-    """Several workers over the embedded store, with rules (without rules nothing is decided or learned)."""
+    """Over the embedded store, with rules (without rules nothing is decided or learned): several workers, or
+    one whose rules name a river model. Whoever learns pickles the models at each save, and a river tree's or
+    forest's are megabytes (0.3–0.4 s a save, ``docs/rules.md``): not on the event loop that serves pages."""
     embedded = not settings.store.startswith(("redis://", "rediss://", "unix://"))
-    return embedded and bool(settings.rules) and settings.workers > 1
+    if not embedded or not settings.rules:
+        return False
+    return settings.workers > 1 or names_river_model(settings.rules)
+
+
+def names_river_model(rules: str) -> bool:
+    """Whether a slot of the rules file (as ``serve`` starts with it) is decided by a ``river-model`` policy.
+    A file that does not load says no: the workers report what is wrong with it."""
+    from slotwise.rules import load_rules
+
+    try:
+        ruleset = load_rules(rules)
+    except Exception:
+        return False
+    return any(slot.policy_spec.get("name") == "river-model" for slot in ruleset.slots)
 
 
 class LearnerSupervisor:
