@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import random
 import tempfile
 import time
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rewards", type=int, default=20000, help="rewards each policy learned before the loads")
     parser.add_argument("--loads", type=int, default=5, help="loads of a new seq measured per policy")
     args = parser.parse_args(argv)
-    print(f"`python -m bench.learner_reload --rewards {args.rewards} --loads {args.loads}`; {describe()}")
+    print(f"`python -m bench.learner_reload --rewards {args.rewards} --loads {args.loads}`; {describe()}; "
+          f"load average at the start {os.getloadavg()[0]:.2f}")
     print()
     print("| policy | published state | load CPU ms | load wall ms | longest stall of the loop ms | × linucb CPU "
           "| next load after (s) |")
@@ -116,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         base = base or r["cpu_ms"]
         print(f"| {name} | {r['kb']:,.0f} KB | {r['cpu_ms']:.1f} | {r['wall_ms']:.1f} | {r['stall_ms']:.1f} | "
               f"{r['cpu_ms'] / base:.0f}× | {max(1.0, r['wall_ms'] / 1000 / COPY_SHARE):.1f} |", flush=True)
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
     return 0
 
 

@@ -7,7 +7,7 @@ import asyncio
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import pytest
 
@@ -36,6 +36,19 @@ def learner_at(seq: int) -> Learner:
     learner = Learner(SLOTS)
     learner.seq = seq
     return learner
+
+
+async def copy_gaps(now: list[float], step: Callable[[], Awaitable[None]], mark: Callable[[], object]) -> list[float]:
+    """Seconds between copies of the models over 10 s of ``step`` every quarter second (``now[0]``: the clock);
+    a copy is a ``step`` after which ``mark()`` changed. A copy made before the first step counts as the first."""
+    copied = [now[0]]
+    for _ in range(40):
+        now[0] += 0.25
+        before = mark()
+        await step()
+        if mark() != before:
+            copied.append(now[0])
+    return [b - a for a, b in zip(copied, copied[1:])]
 
 
 def test_a_follower_builds_the_models_in_a_thread_not_on_its_event_loop(tmp_path: Path, monkeypatch) -> None:
@@ -94,7 +107,6 @@ def test_the_leader_publishes_large_models_less_often(tmp_path: Path) -> None:
 
     async def scenario(cost: float) -> list[float]:
         store = open_store("", str(tmp_path / str(cost)))
-        published: list[float] = []
         try:
             leader = LearningLoop(store, clock=lambda: now[0], timer=Ticks(cost),  # each publish costs `cost`
                                   snapshot_every_s=10**9)
@@ -102,15 +114,12 @@ def test_the_leader_publishes_large_models_less_often(tmp_path: Path) -> None:
             leader.leading = True
             leader.lock = _HeldLock()  # type: ignore[assignment]  # held: followers share the file
             await leader.publish()
-            published.append(now[0])
-            for _ in range(40):  # 10 s in quarter seconds, the models changing all the while
-                now[0] += 0.25
-                leader.learner.seq += 1
-                before = leader._published_seq
+
+            async def step() -> None:
+                leader.learner.seq += 1  # the models changing all the while
                 await leader.step()
-                if leader._published_seq != before:
-                    published.append(now[0])
-            return [b - a for a, b in zip(published, published[1:])]
+
+            return await copy_gaps(now, step, lambda: leader._published_seq)
         finally:
             await store.close()
 
@@ -159,19 +168,17 @@ def test_the_stream_learner_saves_large_models_less_often(tmp_path: Path) -> Non
 
     async def saves(cost: float, every: float) -> list[float]:
         store = open_store("", str(tmp_path / f"{cost}-{every}"))
-        saved: list[float] = []
         try:
             learner = StreamLearner(store, slots=SLOTS, snapshot_every_s=every, clock=lambda: now[0],
                                     timer=Ticks(cost))
             learner.learner = learner_at(1)
-            for _ in range(40):  # 10 s in quarter seconds, a batch learned in each
-                now[0] += 0.25
-                learner._dirty = True
-                before = learner._last_snapshot
+
+            async def step() -> None:
+                learner._dirty = True  # a batch learned
                 await learner.flush()
-                if learner._last_snapshot != before:
-                    saved.append(now[0])
-            return [b - a for a, b in zip(saved, saved[1:])]
+
+            await step()  # the first snapshot
+            return await copy_gaps(now, step, lambda: learner._last_snapshot)
         finally:
             await store.close()
 

@@ -23,7 +23,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from slotwise.bandits.learner import Learner, SlotConfig, SnapshotFormatError
-from slotwise.proxy.operations.learning import COPY_SHARE, MAX_PENDING, POLICIES_NAME, SNAPSHOT_NAME, learner_record
+from slotwise.proxy.operations.learning import MAX_PENDING, POLICIES_NAME, SNAPSHOT_NAME, copy_interval, learner_record
 from slotwise.proxy.operations.log_retention import LogTrimmer
 from slotwise.store.base import LogRecord
 from slotwise.store.outage import is_outage
@@ -156,9 +156,9 @@ class StreamLearner:
         """Snapshot (published to the serving instances), then acknowledge."""
         if not self._dirty and not force:
             return
-        # large models (a river tree's: megabytes) are saved less often, as ``learning.COPY_SHARE`` says;
+        # large models (a river tree's: megabytes) are saved less often (``copy_interval``);
         # 0 s asks for a snapshot after every batch, whatever it costs
-        every = self.snapshot_every_s and max(self.snapshot_every_s, self._snapshot_cost / COPY_SHARE)
+        every = self.snapshot_every_s and copy_interval(self.snapshot_every_s, self._snapshot_cost)
         if not force and self.clock() - self._last_snapshot < every:
             return
         saved = self.learner.seq

@@ -60,6 +60,12 @@ POLICIES_NAME = "bandits.policies"  # its models alone, published every second (
 MAX_PENDING = 100_000
 STALE_MODELS_POLLS = 10  # a follower loads the full snapshot when the published models stay behind it this long
 COPY_SHARE = 0.05  # at most this share of a core for publishing (leader) or loading (follower) the models
+
+
+def copy_interval(usual: float, cost: float) -> float:
+    """Seconds from one copy of the models (a publish, a load, a snapshot) to the next: the ``usual`` interval,
+    or longer when the last copy took ``cost`` seconds, so that copies take at most ``COPY_SHARE`` of a core."""
+    return max(usual, cost / COPY_SHARE)
 REWARD_EVENTS = ("click", "add_to_cart", "purchase", "signup")
 EXPOSURE_EVENTS = ("exposure", "popup_shown")  # a popup is seen when it opens (its template is never in view)
 
@@ -252,7 +258,7 @@ class LearningLoop:
         try:
             return await self._load(names)
         finally:
-            self._next_load = self.clock() + (self.timer() - started) / COPY_SHARE
+            self._next_load = self.clock() + copy_interval(0.0, self.timer() - started)  # the poll is the usual
 
     async def _newer(self) -> tuple[str, ...]:
         """The snapshot to load (nothing: none newer than this process's), or both, in order, where the store
@@ -363,7 +369,7 @@ class LearningLoop:
         if self.clock() - self._last_snapshot >= self.snapshot_every_s and self.learner.seq != self._snapshot_seq:
             await self.publish()  # the models first, at the same seq: followers never see the full one ahead
             await self.snapshot()
-        every = max(self.publish_every_s, self._publish_cost / COPY_SHARE)  # large models: less often
+        every = copy_interval(self.publish_every_s, self._publish_cost)  # large models: less often
         if self.clock() - self._last_publish >= every and self.learner.seq != self._published_seq:
             await self.publish()
         self._count_not_held()
