@@ -42,15 +42,23 @@ def run_serve(args: argparse.Namespace) -> int:
     except (ConfigError, PortBusy) as exc:
         print(f"slotwise serve: {exc}", file=sys.stderr)
         return 2
-    from slotwise.proxy.operations.learner_supervisor import LearnerSupervisor, wants_learner_process
+    from slotwise.proxy.operations.learner_supervisor import (LearnerSupervisor, RiverRulesWatch,
+                                                              may_want_learner_process, wants_learner_process)
     from slotwise.proxy.server import run
 
-    supervisor = LearnerSupervisor(settings) if wants_learner_process(settings) else None
-    if supervisor is not None:  # SQLite with several workers, or river models: one learner beside them, not in them
+    supervisor, watch = None, None
+    if wants_learner_process(settings):  # SQLite with several workers, or river models: one learner beside them
+        supervisor = LearnerSupervisor(settings)
         supervisor.start()
+    elif may_want_learner_process(settings):  # one worker: until the rules name a river model, it learns itself
+        supervisor = LearnerSupervisor(settings)
+        watch = RiverRulesWatch(settings.rules, supervisor)
+        watch.start()
     try:
         run(settings)
     finally:
+        if watch is not None:
+            watch.stop()
         if supervisor is not None:
             supervisor.stop()
     return 0

@@ -42,6 +42,13 @@ def wants_learner_process(settings: Any) -> bool:
     return settings.workers > 1 or names_river_model(settings.rules)
 
 
+def may_want_learner_process(settings: Any) -> bool:
+    """One worker over the embedded store, with rules that do not name a river model yet: a reload may
+    bring one, and then the learner process is wanted (``RiverRulesWatch``)."""
+    embedded = not settings.store.startswith(("redis://", "rediss://", "unix://"))
+    return embedded and bool(settings.rules) and not wants_learner_process(settings)
+
+
 def names_river_model(rules: str) -> bool:
     """Whether a slot of the rules file (as ``serve`` starts with it) is decided by a ``river-model`` policy.
     A file that does not load says no: the workers report what is wrong with it."""
@@ -51,6 +58,10 @@ def names_river_model(rules: str) -> bool:
         ruleset = load_rules(rules)
     except Exception:
         return False
+    return ruleset_names_river_model(ruleset)
+
+
+def ruleset_names_river_model(ruleset: Any) -> bool:
     return any(slot.policy_spec.get("name") == "river-model" for slot in ruleset.slots)
 
 
@@ -70,8 +81,15 @@ class LearnerSupervisor:
         self._thread = threading.Thread(target=self._keep_running, name="slotwise-learner", daemon=True)
 
     def start(self) -> None:
+        """Starts the learner process and keeps it running; a second call does nothing."""
+        with self._lock:
+            if self._thread.ident is not None:
+                return
+            self._thread.start()
+
+    def _keep_running(self) -> None:
         self._spawn()
-        self._thread.start()
+        self._restart_on_exit()
 
     def _spawn(self) -> None:
         with self._lock:
@@ -79,7 +97,7 @@ class LearnerSupervisor:
                 # its own session: a Ctrl-C to serve must not stop it behind the supervisor's back (serve stops it)
                 self.process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
 
-    def _keep_running(self) -> None:
+    def _restart_on_exit(self) -> None:
         quick_exits = 0
         while not self._stopping.is_set():
             process = self.process
@@ -111,3 +129,43 @@ class LearnerSupervisor:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class RiverRulesWatch:
+    """Starts the learner process the first time the rules on disk name a ``river-model`` policy.
+
+    Why: behind one worker over the embedded store, that worker learns, and whoever learns pickles the models
+    at each save (a river tree's or forest's: 0.3–0.4 s on its event loop). A river model that comes with a
+    reload of the rules must move the learning out of the worker just as one in the rules ``serve`` started
+    with; the worker hands over when the learner process asks for the lock (``learning``). The workers watch
+    and report the rules themselves; this watch (in ``serve``'s own process) only reads them, silently.
+    """
+
+    def __init__(self, rules: str, supervisor: LearnerSupervisor, poll_s: float = 1.0) -> None:
+        from slotwise.proxy.operations.rules_watch import RulesHolder
+        from slotwise.rules import load_rules
+
+        self.supervisor = supervisor
+        self.poll_s = poll_s
+        self.holder = RulesHolder(rules, load_rules, files_of=lambda rs: [str(f) for f in rs.files], announce=False)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="slotwise-river-rules", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        loaded = self.holder.reload()
+        while not self._stopping.is_set():
+            if loaded and self.holder.current is not None and ruleset_names_river_model(self.holder.current):
+                log.info("the rules now name a river-model policy: starting the learner process beside the worker")
+                self.supervisor.start()
+                return
+            if self._stopping.wait(self.poll_s):
+                return
+            loaded = self.holder.changed() and self.holder.reload()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.ident is not None:
+            self._thread.join(5.0)

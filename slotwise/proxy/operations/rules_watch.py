@@ -41,8 +41,9 @@ class RulesHolder(Generic[T]):
     """The serving rule set plus the machinery to replace it safely."""
 
     def __init__(self, path: str, load: Callable[[Path], T], files_of: Callable[[T], list[str]] | None = None,
-                 poll_s: float = 1.0) -> None:
+                 poll_s: float = 1.0, announce: bool = True) -> None:
         self.path = Path(path)
+        self.announce = announce  # log each load and rejection (a process that only reads the rules: no)
         self._load = load
         self._files_of = files_of or (lambda _rules: [str(self.path)])
         self.poll_s = poll_s
@@ -71,7 +72,8 @@ class RulesHolder(Generic[T]):
             self.status.error = str(exc)
             self.status.error_at = time.time()
             self._mtimes = mtimes
-            log.error("rules %s rejected, the last good rules keep serving:\n%s", self.path, exc)
+            if self.announce:
+                log.error("rules %s rejected, the last good rules keep serving:\n%s", self.path, exc)
             return False
         self.current = rules
         self.status.files = self._files_of(rules)
@@ -79,7 +81,8 @@ class RulesHolder(Generic[T]):
         self.status.version += 1
         self.status.loaded_at = time.time()
         self.status.error = None
-        log.info("rules %s loaded (version %d)", self.path, self.status.version)
+        if self.announce:
+            log.info("rules %s loaded (version %d)", self.path, self.status.version)
         if self.status.version > 1:
             heap.resettle_soon()  # a worker froze the old rules with its start-up: let them go
         return True
