@@ -21,8 +21,7 @@ from slotwise.tag.testing import chromium
 
 # Headless Chromium says "HeadlessChrome", which the proxy rightly leaves alone as a bot:
 # the browser presents itself as the desktop Chrome it is.
-DESKTOP_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-              "Chrome/140.0.0.0 Safari/537.36")
+from agents import DESKTOP_UA  # noqa: E402  (re-exported for the browser tests)
 
 
 @pytest.fixture(scope="module", name="browser")

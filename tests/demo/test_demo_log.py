@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 
 from demo_cli import BANNER_END, DemoProcess
+from agents import DESKTOP_UA  # noqa: E402
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) +[\w.]+: \S")
-BROWSER = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                         "Chrome/140.0.0.0 Safari/537.36"}
+BROWSER = {"user-agent": DESKTOP_UA}
 PATHS = ("/", "/c/shoes", "/p/101", "/cart", "/search?q=secret-query")
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 from selectolax.lexbor import LexborHTMLParser
+from agents import DESKTOP_UA  # noqa: E402
 
 HERE = Path(__file__).parent
 SLOTS = HERE / "slots.yaml"
-BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
 
 def visitor_id(client: httpx.Client) -> str:
@@ -79,7 +79,7 @@ class Edge:
         self.data = Path(settings.data)  # the embedded store's directory, for the CLI (`--data`)
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        headers = {"user-agent": BROWSER_UA, **kwargs.pop("headers", {})}
+        headers = {"user-agent": DESKTOP_UA, **kwargs.pop("headers", {})}
         return httpx.Client(base_url=self.url, headers=headers, timeout=10, follow_redirects=False, **kwargs)
 
     def run(self, coro: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_helpers import BROWSER_UA
+from agents import DESKTOP_UA
 
 TAG_SCRIPT = re.compile(rb'<script src="/_sw/tag\.[0-9a-f]+\.js"[^>]*></script>')
 
@@ -63,7 +63,7 @@ def test_fault_at_each_stage_serves_the_upstream_bytes(
         broken = client.get("/")
         again = client.get("/")
         after = fail_open_count(client.get("/_sw/metrics").text, stage)
-    upstream = httpx.get(demo.url + "/", headers={"user-agent": BROWSER_UA})
+    upstream = httpx.get(demo.url + "/", headers={"user-agent": DESKTOP_UA})
     assert broken.status_code == 200
     assert broken.content == upstream.content  # byte for byte: no tag, no edit
     assert broken.headers["cache-control"] == upstream.headers["cache-control"]

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from agents import DESKTOP_UA
 from e2e_helpers import (
-    BROWSER_UA,
     SLOTS,
     categories_in,
     demo_checkout,
@@ -153,7 +153,7 @@ def test_a_holdout_visitor_sees_the_unmodified_page(edge: Any, demo: Any, tmp_pa
         client.cookies.set("sw_vid", e.p.cookies.sign(held))
         client.get("/c/jeans")
         page = client.get("/")
-    upstream = httpx.get(demo.url + "/", headers={"user-agent": BROWSER_UA})
+    upstream = httpx.get(demo.url + "/", headers={"user-agent": DESKTOP_UA})
     # the tag still comes (it measures the holdout's conversions), and each slot's element carries the
     # holdout decision's id (so its exposures and clicks count, like a control's); nothing else changed
     marks = re.findall(rb' data-sw-decision="([0-9a-f]+)"', page.content)

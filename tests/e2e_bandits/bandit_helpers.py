@@ -16,8 +16,8 @@ from starlette.routing import Route
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from slotwise.proxy.operations.reporting import build_decision_log, read_all
+from agents import DESKTOP_UA  # noqa: E402
 
-BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 T0 = 1_750_000_000.0  # the fake clock's start (2025-06-15)
 HOLDOUT = 0.25
 WINDOW_S = 1800.0
@@ -168,7 +168,7 @@ class Edge:
 class Visitor:
     def __init__(self, edge: Edge, vid: str) -> None:
         self.edge, self.id = edge, vid
-        self.client = httpx.Client(base_url=edge.url, timeout=10, headers={"user-agent": BROWSER_UA},
+        self.client = httpx.Client(base_url=edge.url, timeout=10, headers={"user-agent": DESKTOP_UA},
                                    cookies={"sw_vid": edge.p.cookies.sign(vid)})
 
     def view(self, path: str = "/") -> dict[str, str]:

@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from bandit_helpers import BROWSER_UA, RULES
+from agents import DESKTOP_UA
+from bandit_helpers import RULES
 from conftest_paths import PYTHON
 from slotwise.bandits.learner import Learner
 from slotwise.proxy.operations.learning import SNAPSHOT_NAME, learner_record
@@ -70,7 +71,7 @@ def caught_up(url: str, data: Path, timeout: float = 10.0) -> dict[str, Any]:
 def traffic(url: str, n: int, sent: list[dict[str, Any]], tag: str) -> None:
     """``n`` visitors: page views, exposures, clicks on some, orders from others (events as the tag sends them)."""
     for i in range(n):
-        with httpx.Client(base_url=url, headers={"user-agent": BROWSER_UA}, timeout=10) as client:
+        with httpx.Client(base_url=url, headers={"user-agent": DESKTOP_UA}, timeout=10) as client:
             page = client.get("/")
             assert page.status_code == 200
             decisions = re.findall(r'data-sw-decision="([^"]+)"', page.text)
@@ -93,7 +94,7 @@ def resend(url: str, sent: list[dict[str, Any]]) -> None:
     """The tag retries everything (same event ids): all duplicates."""
     for batch in sent:
         response = httpx.post(url + "/_sw/events", json={"events": batch["events"]}, cookies=batch["cookies"],
-                              headers={"user-agent": BROWSER_UA}, timeout=10)
+                              headers={"user-agent": DESKTOP_UA}, timeout=10)
         assert response.json()["stored"] == 0
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 
-from bandit_helpers import BROWSER_UA, RULES, WINDOW_S
+from agents import DESKTOP_UA
+from bandit_helpers import RULES, WINDOW_S
 
 NEW_HERO = """      - id: a
         html: "<b>A</b>"
@@ -55,7 +56,7 @@ def test_adding_and_removing_variants_while_serving(edge: Any) -> None:
     browsing = e.visitor()  # not in the holdout: every page is personalized
 
     def browse() -> None:
-        with httpx.Client(base_url=e.url, headers={"user-agent": BROWSER_UA}, timeout=10,
+        with httpx.Client(base_url=e.url, headers={"user-agent": DESKTOP_UA}, timeout=10,
                           cookies={"sw_vid": e.p.cookies.sign(browsing.id)}) as client:
             while not stop.is_set():
                 r = client.get("/")

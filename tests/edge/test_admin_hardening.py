@@ -20,9 +20,9 @@ from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from slotwise.proxy.personalization.preview import PreviewLinks
+from agents import DESKTOP_UA  # noqa: E402
 
 TOKEN = "tok-admin-123"
-BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 RULES = """
 slots:
   - id: hero
@@ -96,7 +96,7 @@ def test_a_few_mistakes_are_not_throttled(proxy: Callable[..., Any]) -> None:
 
 def test_preview_links_expire_and_say_so(proxy: Callable[..., Any], clock: Clock) -> None:
     server = proxy(preview_ttl=3600.0)
-    with httpx.Client(base_url=server.url, timeout=10, headers={"user-agent": BROWSER_UA}) as http:
+    with httpx.Client(base_url=server.url, timeout=10, headers={"user-agent": DESKTOP_UA}) as http:
         link = http.get("/_sw/admin/api/preview-link", params={"slot": "hero", "variant": "b"},
                         headers={"authorization": f"Bearer {TOKEN}"}).json()["url"]
         fresh = http.get(link)

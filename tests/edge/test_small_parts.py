@@ -12,8 +12,8 @@ from slotwise.proxy.personalization.bots import is_bot
 from slotwise.proxy.personalization.inject import inject_before_body_end
 from slotwise.proxy.personalization.preview import PreviewLinks
 from slotwise.proxy.operations.rules_watch import RulesHolder
+from agents import DESKTOP_UA  # noqa: E402
 
-CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,7 @@ def test_bots_are_recognised(ua: str | None) -> None:
 @pytest.mark.parametrize(
     "ua",
     [
-        CHROME,
+        DESKTOP_UA,
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0",
     ],

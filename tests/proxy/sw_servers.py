@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 from typing import Any
+from agents import DESKTOP_UA  # noqa: E402
 
 SERVERS = ["granian", "uvicorn"]
-BROWSER = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"}
+BROWSER = {"user-agent": DESKTOP_UA}
 """What a browser sends as its user agent: a page asked for with it is personalized (not a bot's)."""
 
 

@@ -19,9 +19,10 @@ from slotwise.cli import main
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from agents import DESKTOP_UA  # noqa: E402
 
 TOKEN = "tok-preview-789"
-UA = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"}
+UA = {"user-agent": DESKTOP_UA}
 RULES = """
 slots:
   - id: home-categories

@@ -28,8 +28,9 @@ from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from slotwise.store.base import LogRecord
 from slotwise.tag.testing import sync
+from agents import DESKTOP_UA  # noqa: E402
 
-UA = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"}
+UA = {"user-agent": DESKTOP_UA}
 
 RULES = """
 catalog:

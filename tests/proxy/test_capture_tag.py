@@ -36,8 +36,9 @@ from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from slotwise.proxy.operations.reporting import build_decision_log, read_all
 from slotwise.store.base import LogRecord
 from slotwise.tag.testing import sync
+from agents import DESKTOP_UA  # noqa: E402
 
-UA = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"}
+UA = {"user-agent": DESKTOP_UA}
 SECRET = "order-secret-for-tests"
 
 RULES = r"""

@@ -21,6 +21,7 @@ from sw_upstreams import RawUpstream, respond
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from agents import DESKTOP_UA  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "bench" / "proxy" / "rules-3-slots.yaml"
@@ -30,7 +31,7 @@ PAGES = {
     "/matches": HEAD + b'<section class="featured">x</section>' * 8_000 + b"</body></html>",
     "/ld-json": HEAD + b'<script type="application/ld+json">{"a": 1}' * 2_500 + b"</body></html>",
 }
-UA = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36", "Accept-Encoding": "identity"}
+UA = {"User-Agent": DESKTOP_UA, "Accept-Encoding": "identity"}
 
 
 @pytest.fixture(scope="module")

@@ -27,8 +27,9 @@ from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.forwarding.html_cache import HtmlCache, lasting_refusal
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from agents import DESKTOP_UA  # noqa: E402
 
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+UA = DESKTOP_UA
 RULES = """
 catalog:
   home_pages: "/"

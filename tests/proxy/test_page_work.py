@@ -10,6 +10,7 @@ import pytest
 
 from slotwise.html import PageDigests, page_digest
 from slotwise.proxy.personalization.page_work import DIGEST_INLINE_BYTES, INLINE_BYTES, digest_of, page_work
+from agents import DESKTOP_UA  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 
@@ -106,7 +107,7 @@ def test_one_slow_new_page_does_not_hold_a_kept_page_or_health(tmp_path: Any, as
         await writer.drain()
 
     rules = Path(__file__).resolve().parents[2] / "bench" / "proxy" / "rules-4-slots.yaml"
-    ua = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36", "Accept-Encoding": "identity"}
+    ua = {"User-Agent": DESKTOP_UA, "Accept-Encoding": "identity"}
     with RawUpstream(handler) as origin:
         settings = Settings(upstream=origin.url, data=str(tmp_path / "data"), rules=str(rules),
                             personalize_budget_ms=10_000.0, html_hold_ms=-1)

@@ -34,11 +34,12 @@ if str(ROOT) not in sys.path:
 
 from bench.proxy.page import storefront  # noqa: E402
 from bench.proxy.ttfb import TrickleOrigin, timed_get  # noqa: E402
+from agents import DESKTOP_UA  # noqa: E402
 
 RULES = ROOT / "bench" / "proxy" / "rules-3-slots.yaml"
 PAGE = storefront(300)
 NAV_UL = PAGE.index(b'<nav class="category-nav"><ul>') + len(b'<nav class="category-nav">')
-UA = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36", "Accept-Encoding": "identity"}
+UA = {"User-Agent": DESKTOP_UA, "Accept-Encoding": "identity"}
 FRAGMENT = b'<li class="cart-line" data-product="p1">Socks, M</li>'
 CACHING = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "public, max-age=300"), ("ETag", '"f1"')]
 

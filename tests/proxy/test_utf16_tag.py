@@ -13,11 +13,12 @@ from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.inject import inject_before_body_end
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from agents import DESKTOP_UA  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "bench" / "proxy" / "rules-3-slots.yaml"
 TEXT = "<!doctype html><html><head><title>Caf\xe9</title></head><body><p>h\xe9llo</p></body></html>"
-UA = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36", "Accept-Encoding": "identity"}
+UA = {"User-Agent": DESKTOP_UA, "Accept-Encoding": "identity"}
 
 
 @pytest.mark.parametrize("charset", ["utf-16", "utf-16-le", "utf-16-be"])

@@ -20,10 +20,10 @@ from typing import Any, Callable, TypeVar
 
 import httpx
 from selectolax.lexbor import LexborHTMLParser
+from agents import DESKTOP_UA  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
-BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 ADMIN_TOKEN = "scale-admin"
 SECRET = "scale-test-shared-secret"
 
@@ -142,7 +142,7 @@ def learner(store_url: str, rules: Path, log_dir: Path, consumer: str = "scale-t
 
 def browser() -> httpx.Client:
     """One visitor: one cookie jar, used against every instance (cookies ignore the port)."""
-    return httpx.Client(headers={"user-agent": BROWSER_UA}, timeout=10, follow_redirects=False)
+    return httpx.Client(headers={"user-agent": DESKTOP_UA}, timeout=10, follow_redirects=False)
 
 
 def decisions(html: str) -> dict[str, str]:
