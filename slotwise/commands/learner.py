@@ -56,11 +56,10 @@ def _rules(path: str) -> tuple[Any, dict[str, Any] | None]:
     """The rules holder (None without a rules file) and the slots the rules define now."""
     if not path:
         return None, None
-    from slotwise.proxy.operations.rules_watch import RulesHolder
+    from slotwise.proxy.operations.rules_watch import ruleset_holder
     from slotwise.proxy.personalization.choices import slot_configs
-    from slotwise.rules import load_rules
 
-    holder = RulesHolder(path, load_rules, files_of=lambda rs: [str(f) for f in rs.files])
+    holder = ruleset_holder(path)
     if holder.reload() and holder.current is not None:
         return holder, slot_configs(holder.current)
     return holder, None

@@ -142,12 +142,11 @@ class RiverRulesWatch:
     """
 
     def __init__(self, rules: str, supervisor: LearnerSupervisor, poll_s: float = 1.0) -> None:
-        from slotwise.proxy.operations.rules_watch import RulesHolder
-        from slotwise.rules import load_rules
+        from slotwise.proxy.operations.rules_watch import ruleset_holder
 
         self.supervisor = supervisor
         self.poll_s = poll_s
-        self.holder = RulesHolder(rules, load_rules, files_of=lambda rs: [str(f) for f in rs.files], announce=False)
+        self.holder = ruleset_holder(rules, announce=False)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="slotwise-river-rules", daemon=True)
 

@@ -108,3 +108,10 @@ class RulesHolder(Generic[T]):
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
+
+
+def ruleset_holder(path: str, announce: bool = True) -> "RulesHolder[Any]":
+    """A holder of a rules file as ``load_rules`` reads it, watching the file and every file it includes."""
+    from slotwise.rules import load_rules
+
+    return RulesHolder(path, load_rules, files_of=lambda rs: [str(f) for f in rs.files], announce=announce)

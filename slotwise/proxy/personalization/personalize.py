@@ -50,8 +50,8 @@ from slotwise.proxy.personalization.pageviews import PageViewRecorder
 from slotwise.proxy.personalization.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
 from slotwise.proxy.personalization.preview_bar import PreviewBar
 from slotwise.proxy.personalization.recommendations import fetch_recommendations, picks_for
-from slotwise.proxy.operations.rules_watch import RulesHolder
-from slotwise.rules import RuleSet, build_context, load_rules, page_facts, request_facts
+from slotwise.proxy.operations.rules_watch import RulesHolder, ruleset_holder
+from slotwise.rules import RuleSet, build_context, page_facts, request_facts
 from slotwise.rules.context import Context
 from slotwise.rules.errors import RuleEvaluationError
 from slotwise.rules.ruleset import Slot, Variant
@@ -120,9 +120,7 @@ class SlotwisePersonalizer:
         self.store = store or open_store(settings.store, settings.data)
         self.switches = KillSwitches(self.store)
         self.bar = PreviewBar(self.previews)
-        self.rules: RulesHolder[RuleSet] | None = (
-            RulesHolder(settings.rules, load_rules, files_of=lambda rs: [str(f) for f in rs.files]) if settings.rules else None
-        )
+        self.rules: RulesHolder[RuleSet] | None = ruleset_holder(settings.rules) if settings.rules else None
         self.pageviews = PageViewRecorder(self.store, settings.upstream_host)
         self.readings = PageReadings()
         self.page_slots = PageSlots()
