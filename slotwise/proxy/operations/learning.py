@@ -60,14 +60,14 @@ POLICIES_NAME = "bandits.policies"  # its models alone, published every second (
 MAX_PENDING = 100_000
 STALE_MODELS_POLLS = 10  # a follower loads the full snapshot when the published models stay behind it this long
 COPY_SHARE = 0.05  # at most this share of a core for publishing (leader) or loading (follower) the models
+REWARD_EVENTS = ("click", "add_to_cart", "purchase", "signup")
+EXPOSURE_EVENTS = ("exposure", "popup_shown")  # a popup is seen when it opens (its template is never in view)
 
 
 def copy_interval(usual: float, cost: float) -> float:
     """Seconds from one copy of the models (a publish, a load, a snapshot) to the next: the ``usual`` interval,
     or longer when the last copy took ``cost`` seconds, so that copies take at most ``COPY_SHARE`` of a core."""
     return max(usual, cost / COPY_SHARE)
-REWARD_EVENTS = ("click", "add_to_cart", "purchase", "signup")
-EXPOSURE_EVENTS = ("exposure", "popup_shown")  # a popup is seen when it opens (its template is never in view)
 
 
 def learner_record(rec: LogRecord) -> dict[str, Any] | None:
