@@ -15,7 +15,6 @@ from slotwise.proxy.operations.rules_watch import RulesHolder
 from agents import DESKTOP_UA  # noqa: E402
 
 
-
 @pytest.mark.parametrize(
     "ua",
     [
@@ -93,3 +92,19 @@ def test_rules_reload_keeps_last_good_and_reports_error(tmp_path: Path) -> None:
     assert holder.changed() and holder.reload()
     assert holder.current == {"text": "good two"} and holder.status.error is None
     assert holder.status.version == 2
+
+
+@pytest.mark.parametrize("announce", [True, False])
+def test_a_silent_rules_holder_loads_and_rejects_without_a_log_line(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                                      announce: bool) -> None:
+    """``serve``'s own process reads the rules only to see whether they name a river model: the workers
+    already log each load and rejection, and a second copy of each line would only confuse."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("good one")
+    holder = RulesHolder(str(rules), _load, announce=announce)
+    with caplog.at_level("INFO", logger="slotwise.rules"):
+        assert holder.reload()
+        rules.write_text("broken now")
+        assert not holder.reload() and holder.status.error  # the status still says what is wrong
+    logged = [r.getMessage() for r in caplog.records if r.name == "slotwise.rules"]
+    assert (len(logged) == 2) if announce else (logged == [])
