@@ -34,7 +34,11 @@ class SettledRidge:
         self.arms: dict[str, list[Any]] = {}  # arm -> [A (d x d), b (d), n]
         self.count = 0  # values learned
         self._beta: tuple[int, np.ndarray] | None = None
-        self._last: tuple[tuple, float] | None = None  # (arm, count, x) -> prediction
+        # per arm its coefficients as of ``_theta_at`` (count, d): every arm is predicted for each settled
+        # value (which one leads, then its stream and its detector), all from the same fit
+        self._theta: dict[str, np.ndarray] = {}
+        self._theta_at: tuple[int, int] | None = None
+        self._ridge_eye: np.ndarray | None = None  # (ridge + shared) x I, the size of the vocabulary
 
     def _cell(self, arm: str, d: int) -> list[Any]:
         cell = self.arms.get(arm)
@@ -62,17 +66,21 @@ class SettledRidge:
         return self._beta[1]
 
     def predict(self, arm: str, x: np.ndarray) -> float:
-        """The arm's prediction for ``x``; the last one is kept, since the short memory's model choice
-        and change detection ask for the same value in turn."""
-        key = (arm, self.count, x.tobytes())
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
-        d = len(x)
-        cell = self._cell(arm, d)
-        A = cell[0] + (self.ridge + self.shared) * np.eye(d)
-        value = float(np.linalg.solve(A, cell[1] + self.shared * self._shared_beta(d)) @ x)
-        self._last = (key, value)
-        return value
+        """The arm's prediction for ``x``."""
+        return float(self._coefficients(arm, len(x)) @ x)
+
+    def _coefficients(self, arm: str, d: int) -> np.ndarray:
+        """The arm's ridge solution, solved once per value learned (not once per prediction)."""
+        if self._theta_at != (self.count, d):
+            self._theta, self._theta_at = {}, (self.count, d)
+        theta = self._theta.get(arm)
+        if theta is None:
+            cell = self._cell(arm, d)
+            eye = self._ridge_eye
+            if eye is None or len(eye) != d:
+                eye = self._ridge_eye = (self.ridge + self.shared) * np.eye(d)
+            theta = self._theta[arm] = np.linalg.solve(cell[0] + eye, cell[1] + self.shared * self._shared_beta(d))
+        return theta
 
     def learn(self, arm: str, x: np.ndarray, value: float) -> None:
         d = len(x)
@@ -95,14 +103,14 @@ class SettledRidge:
             return  # the arm was removed since
         cell = self._cell(arm, len(x))
         cell[1] += (delta * self.discount ** age) * x
-        self._last = None  # the all-variants model takes it in at its next refresh, as a learned value
+        self._theta_at = None  # the all-variants model takes it in at its next refresh, as a learned value
 
     def keep(self, arms: Sequence[str]) -> None:
         self.arms = {a: c for a, c in self.arms.items() if a in set(arms)}
-        self._beta, self._last = None, None
+        self._beta, self._theta_at = None, None
 
     def clear(self) -> None:
-        self.arms, self.count, self._beta, self._last = {}, 0, None, None
+        self.arms, self.count, self._beta, self._theta_at = {}, 0, None, None
 
     def state(self) -> dict[str, Any]:
         # the all-variants model as last refitted: refitted from the cells now it would take in what
