@@ -10,6 +10,7 @@ import asyncio
 import gzip
 import hashlib
 import json
+import re
 import socket
 import struct
 import threading
@@ -303,17 +304,30 @@ def json_body(data: Any) -> bytes:
     return json.dumps(data).encode()
 
 
-def raw_request(port: int, data: bytes, timeout: float = 5.0) -> bytes:
-    """Send exact bytes, read until the server closes (or the timeout); the full raw answer."""
+def raw_request(port: int, data: bytes, timeout: float = 5.0, *, one_answer: bool = False) -> bytes:
+    """Send exact bytes, read until the server closes (or the timeout); the full raw answer.
+
+    ``one_answer``: stop once one answer with a ``Content-Length`` body is whole (a server that keeps
+    the connection open after it would otherwise hold the test for the whole timeout)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(data)
         out = bytearray()
         try:
             while chunk := sock.recv(65536):
                 out += chunk
+                if one_answer and _answer_is_whole(out):
+                    break
         except (socket.timeout, ConnectionResetError):
             pass
         return bytes(out)
+
+
+def _answer_is_whole(raw: bytes | bytearray) -> bool:
+    head, sep, body = bytes(raw).partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    length = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+    return length is not None and len(body) >= int(length.group(1))
 
 
 class Rewriter:

@@ -51,7 +51,8 @@ def test_only_the_configured_upstream_is_contacted(served: Any) -> None:
 def test_connect_is_400(served: Any) -> None:
     proxy, seen, _ = served
     seen.clear()
-    raw = raw_request(proxy.port, b"CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n")
+    raw = raw_request(proxy.port, b"CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n",
+                      one_answer=True)
     assert raw.startswith(b"HTTP/1.1 400") and seen == []
 
 
