@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.proxy.run import BROWSER_UA, free_port, slotwise_command, wait_port  # noqa: E402
+from bench.proxy.run import BROWSER_UA, HZ, _our_ticks, free_port, slotwise_command, wait_port  # noqa: E402
 from bench.scale import smaps  # noqa: E402
 from slotwise.proxy.personalization.identity import VisitorCookies  # noqa: E402
 
@@ -63,6 +63,14 @@ def rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return int(match.group(1)) / 1024 if match else None
+
+
+def served_nothing(cpu: dict[int, float]) -> list[int]:
+    """Workers that used under a tenth of the busiest one's CPU over the run: wrk keeps its connections
+    for the whole run, and the kernel may hand every one of them to the same worker (seen once in 12
+    starts of two workers), which leaves the other one idle and its memory "flat" for nothing."""
+    busiest = max(cpu.values(), default=0.0)
+    return sorted(pid for pid, used in cpu.items() if used < 0.1 * busiest)
 
 
 def is_learner(pid: int) -> bool:
@@ -145,11 +153,15 @@ def main(argv: list[str] | None = None) -> int:
             load = subprocess.Popen(["wrk", "-t2", f"-c{args.connections}", f"-d{duration}s", "-s", str(lua),
                                      f"http://127.0.0.1:{port}{args.path}"], stdout=subprocess.PIPE, text=True)
             started = time.monotonic()
+            cpu_at_start = _our_ticks(serve.pid)  # CPU ticks of each process of serve's tree
+            cpu_used: dict[int, float] = {}
             while load.poll() is None:
                 elapsed = time.monotonic() - started
                 sizes = {pid: mb for pid in workers_of(serve.pid) if (mb := rss_mb(pid)) is not None}
                 learner = {pid: mb for pid in learners_of(serve.pid) if (mb := rss_mb(pid)) is not None}
                 samples.append((elapsed, sizes))
+                ticks = _our_ticks(serve.pid)
+                cpu_used.update({pid: (ticks[pid] - cpu_at_start.get(pid, 0)) / HZ for pid in sizes if pid in ticks})
                 learner_samples.append((elapsed, learner))
                 print(f"  {elapsed:6.0f} s  " + "  ".join(f"{pid}: {mb:6.1f} MB" for pid, mb in sorted(sizes.items()))
                       + "".join(f"   learner {pid}: {mb:6.1f} MB" for pid, mb in sorted(learner.items())), flush=True)
@@ -179,22 +191,26 @@ def main(argv: list[str] | None = None) -> int:
         print("no samples")
         return 1
     last = samples[-1]
-    print("| worker | RSS after warm-up MB | RSS at the end MB | change | flat (± 10%) |")
-    # a worker that served nothing would look flat for nothing: say so
-    idle = [pid for pid, start_mb in reference[1].items() if last[1].get(pid) == samples[0][1].get(pid)]
-    print("| --- | ---: | ---: | ---: | --- |")
+    print("| worker | RSS after warm-up MB | RSS at the end MB | change | CPU s | flat (± 10%) |")
+    idle = served_nothing(cpu_used)
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
     flat = True
     for pid, start_mb in sorted(reference[1].items()):
         end_mb = last[1].get(pid)
         if end_mb is None:
-            print(f"| {pid} | {start_mb:.1f} | gone | | NO |")
+            print(f"| {pid} | {start_mb:.1f} | gone | | | NO |")
             flat = False
             continue
         change = (end_mb - start_mb) / start_mb
         flat &= abs(change) <= 0.10
         print(f"| {pid} | {start_mb:.1f} (at {reference[0]:.0f} s) | {end_mb:.1f} (at {last[0]:.0f} s) | {change:+.1%} | "
-              f"{'yes' if abs(change) <= 0.10 else 'NO'}{' (served nothing?)' if pid in idle else ''} |")
-    print(f"\nflat: {'yes' if flat else 'NO'}")
+              f"{cpu_used.get(pid, 0.0):.0f} | {'yes' if abs(change) <= 0.10 else 'NO'}"
+              f"{' (served almost nothing)' if pid in idle else ''} |")
+    if idle:
+        print(f"\nflat: not measured: worker(s) {', '.join(map(str, idle))} served almost nothing (wrk's connections "
+              "all went to the other worker); run again")
+    else:
+        print(f"\nflat: {'yes' if flat else 'NO'}")
     for pid, first in sorted(warm_maps.items()):
         end = last_maps.get(pid, {})
         moved = sorted(((end.get(k, 0) - first.get(k, 0), k) for k in set(first) | set(end)), key=lambda c: -abs(c[0]))
@@ -206,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"learner process (one per store, bounded by --learner-max-pending pending decisions, not a worker): "
               f"{learner_sizes[0][1]:.1f} MB at {learner_sizes[0][0]:.0f} s, peak {peak[1]:.1f} MB at {peak[0]:.0f} s, "
               f"{learner_sizes[-1][1]:.1f} MB at {learner_sizes[-1][0]:.0f} s")
-    return 0
+    return 1 if idle else 0
 
 
 if __name__ == "__main__":
