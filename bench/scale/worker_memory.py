@@ -67,7 +67,7 @@ def rss_mb(pid: int) -> float | None:
 
 def served_nothing(cpu: dict[int, float]) -> list[int]:
     """Workers that used under a tenth of the busiest one's CPU over the run: wrk keeps its connections
-    for the whole run, and the kernel may hand every one of them to the same worker (seen once in 12
+    for the whole run, and the kernel may hand every one of them to the same worker (in 2 of 14
     starts of two workers), which leaves the other one idle and its memory "flat" for nothing."""
     busiest = max(cpu.values(), default=0.0)
     return sorted(pid for pid, used in cpu.items() if used < 0.1 * busiest)
