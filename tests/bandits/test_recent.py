@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from slotwise.bandits import make_policy, policy_from_state
 from slotwise.bandits.decide import decide
-from slotwise.bandits.policies.recent import NEAR_HALF_LIFE_S, POOLED_KEY, LeaderStream, RecentMemory
+from slotwise.bandits.policies.recent import (NEAR_GATE, NEAR_HALF_LIFE_S, NEAR_RATE, POOLED_KEY, LeaderStream,
+                                             RecentMemory)
 from slotwise.bandits.policies.settled import SettledRidge
 from slotwise.bandits.spec import validate_policy_spec
 
@@ -532,3 +533,51 @@ def test_what_the_rules_doc_says_of_the_switch_is_what_the_code_does():
     assert f"what they earned over the last hours: half-life {NEAR_HALF_LIFE_S / 3600:g} h" in text
     memory = trained_memory(switch=linucb["recent_switch"].default)
     assert memory._threshold("a") == pytest.approx(memory.switch + math.log(2))  # two variants lead here
+
+
+# -- a busy slot's first day: the reference held to NEAR_RATE an hour ------------------------------------
+def busy_first_day(memory: RecentMemory, per_hour: float, hours: float, level: float = 1.0,
+                   start_hour: float = 0.0) -> None:
+    """Leader values at their expected value, ``per_hour`` of them, from ``start_hour`` for ``hours``,
+    swinging +-30% over the day."""
+    n = int(per_hour * hours)
+    for i in range(n):
+        at = (start_hour + i / per_hour) * 3600.0
+        memory.observe("a", X["mobile"], 0.05 * level * (1.0 + 0.3 * math.sin(2.0 * math.pi * at / 86_400.0)),
+                       True, at)
+
+
+def test_a_busy_slots_first_day_reference_follows_a_daily_swing_but_not_a_step_faster_than_its_rate():
+    memory = trained_memory()
+    busy_first_day(memory, 3_000, 12.0)  # half of day one at 3,000 values an hour: the swing alone
+    stream = memory.streams["a"]
+    assert memory._busy() and stream.held is not None
+    free = stream.near(12.0 * 3600.0, NEAR_HALF_LIFE_S)
+    assert stream.held == pytest.approx(free, rel=0.01)  # the cap does not bind on the swing
+    before = stream.held
+    busy_first_day(memory, 3_000, 1.0, level=0.5, start_hour=12.0)  # a step to half the rate, one hour
+    assert memory.active  # the fall is found, against the level held from before it
+    free = stream.near(13.0 * 3600.0, NEAR_HALF_LIFE_S)
+    # in that hour the free level came down by more than the cap lets the held one (0.08 log an hour)
+    assert math.log(before / free) > NEAR_RATE
+    assert math.log(before / stream.held) <= NEAR_RATE * 1.0001
+
+
+def test_a_quiet_slot_keeps_the_free_first_day_reference():
+    """At 250 values an hour (under NEAR_GATE) nothing is held: the reference is the level of the last hours,
+    as for every slot before this cap (the cap cost such slots steady share in the bench)."""
+    memory = trained_memory()
+    busy_first_day(memory, 250, 12.0)
+    assert not memory._busy() and NEAR_GATE > 250
+    assert all(stream.held is None for stream in memory.streams.values())
+
+
+def test_the_held_reference_and_the_slots_rate_round_trip_through_json():
+    memory = trained_memory()
+    busy_first_day(memory, 3_000, 2.0)
+    state = json.loads(json.dumps(memory.state()))
+    again = trained_memory()
+    again.load(state, 0, 0)  # no arm data: the switch alone
+    assert again._busy() and again.settled_values == memory.settled_values
+    assert again.streams["a"].held == memory.streams["a"].held
+    assert again.streams["a"].held_at == memory.streams["a"].held_at

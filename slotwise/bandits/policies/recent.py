@@ -80,6 +80,17 @@ as a fall in a steady store, and the reference corrects for both:
   at ~2 points of the oracle (docs/benchmarks-history.md, "sixth pass"). The price:
   a step is followed within a few hours, so at low traffic a first-day swap
   gathers less evidence before its level has caught up.
+* **A busy slot's first day holds its reference.** Where settled values come
+  faster than ``NEAR_GATE`` an hour (since the slot's first, over an hour at
+  least), the first day's reference follows that level at most ``NEAR_RATE``
+  (log) an hour: a daily swing moves the level slower than that, a swap's
+  step faster, so the step is weighed against more of the level from before
+  it. In the bench at 3,000 visits an hour (a run is four hours of day one)
+  swap runs came back in 39 of 40 against 36, and the steady mean rose by
+  0.5 point; at 250 an hour the same cap cost 0.3–0.5 point steady (the
+  level of the last hours is too noisy to hold), so it is gated by the
+  rate, which does not flip within a run as the level's own precision did
+  (docs/benchmarks-history.md, "tenth pass", "eleventh pass", "fourteenth pass").
 * **A fall being weighed is not learned as the usual ratio.** From the second
   day on a stream compares with its calibration (x the hour's factor). A value
   weighed while the stream holds evidence of a fall (its CUSUM above 0) is
@@ -114,6 +125,12 @@ POOLED_KEY = "*"  # the stream of all leaders together, among the per-variant on
 _EPS = 1e-12
 # the first day's reference: the leaders' own level of the last hours (half-life, seconds of decision time)
 NEAR_HALF_LIFE_S = 2 * 3600.0
+# busy slots only (more than NEAR_GATE settled values an hour since their first, over an hour at least): the
+# first day's reference follows the last hours' level at most NEAR_RATE (log) an hour, faster than a +-30%
+# daily swing moves it (~0.07) and slower than a swap's step (~0.13 in its first hour)
+NEAR_RATE = 0.08
+NEAR_GATE = 1000.0
+NEAR_RATE_WARM_UP = 30.0  # prediction a stream's calibration has weighed before its reference is held
 
 
 class LeaderStream:
@@ -121,7 +138,7 @@ class LeaderStream:
     holding the switch, and the stream's usual ratio of rewards to predictions (its calibration)."""
 
     __slots__ = ("score", "hold", "on", "got", "expected", "near_got", "near_expected", "near_at", "waiting_got",
-                 "waiting_expected")
+                 "waiting_expected", "held", "held_at")
 
     def __init__(self) -> None:
         self.score = 0.0  # CUSUM: evidence (nats) that these leaders' rewards fell under the full model's
@@ -137,6 +154,20 @@ class LeaderStream:
         # values weighed while the CUSUM was above 0, not yet in the calibration (discounted alike)
         self.waiting_got = 0.0
         self.waiting_expected = 0.0
+        self.held: float | None = None  # the first-day reference, followed at most NEAR_RATE (log) an hour
+        self.held_at: float | None = None
+
+    def held_near(self, at: float, half_life: float, rate: float) -> float:
+        """``near``, followed at most ``rate`` (log) an hour once the calibration has weighed
+        ``NEAR_RATE_WARM_UP`` of prediction (before: freely, as the first hours converge)."""
+        level = self.near(at, half_life)
+        if self.held is None or self.held_at is None or self.expected < NEAR_RATE_WARM_UP:
+            self.held, self.held_at = level, at
+            return level
+        step = rate * max(at - self.held_at, 0.0) / 3600.0
+        self.held = min(max(level, self.held * math.exp(-step)), self.held * math.exp(step))
+        self.held_at = max(at, self.held_at)
+        return self.held
 
     def learn(self, value: float, predicted: float, keep: float, wait: bool) -> None:
         """One value into the calibration (discounted by ``keep`` per value); with ``wait`` it waits
@@ -184,7 +215,7 @@ class LeaderStream:
     def state(self) -> dict[str, Any]:
         return {"score": self.score, "hold": self.hold, "on": self.on, "got": self.got, "expected": self.expected,
                 "near": [self.near_got, self.near_expected, self.near_at],
-                "waiting": [self.waiting_got, self.waiting_expected]}
+                "waiting": [self.waiting_got, self.waiting_expected], "held": [self.held, self.held_at]}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "LeaderStream":
@@ -196,6 +227,8 @@ class LeaderStream:
         out.near_got, out.near_expected = float(near[0]), float(near[1])
         out.near_at = None if near[2] is None else float(near[2])
         out.waiting_got, out.waiting_expected = (float(v) for v in state.get("waiting") or [0.0, 0.0])
+        held = state.get("held") or [None, None]
+        out.held, out.held_at = (None if v is None else float(v) for v in held)
         return out
 
 
@@ -232,6 +265,9 @@ class RecentMemory:
         self.past = np.zeros((STRATA, 2))
         self.shape = np.ones(STRATA)
         self.near_half_life = float(near_half_life)  # 0: the first day's reference is the calibration too
+        self.first_at: float | None = None  # settled values and the decision time they span: the slot's rate
+        self.last_at: float | None = None
+        self.settled_values = 0
 
     @property
     def score(self) -> float:
@@ -278,6 +314,10 @@ class RecentMemory:
         """A settled value, in decision order: if its arm is the full model's leader for ``x``, the
         CUSUMs of its streams weigh it (the full model predicts before it learns it: its owner learns
         it after change detection has read it)."""
+        if at is not None:
+            self.first_at = at if self.first_at is None else min(self.first_at, at)
+            self.last_at = at if self.last_at is None else max(self.last_at, at)
+            self.settled_values += 1
         if self.full.n(arm) < MIN_SETTLED or not self._leads(arm, x):
             return
         self._new_day(at)
@@ -295,7 +335,7 @@ class RecentMemory:
             self._weigh(stream, self._threshold(key), predicted, value, binary, near)
         if not binary:
             pooled = self.streams[POOLED_KEY]
-            reference = (pooled.calibration() if near is None else pooled.near(near, self.near_half_life)) * predicted
+            reference = (pooled.calibration() if near is None else self._near_reference(pooled, near)) * predicted
             residual = value - reference
             self.spread = self.spread * self.forget_spread + residual * residual
             self.weight = self.weight * self.forget_spread + 1.0
@@ -317,7 +357,7 @@ class RecentMemory:
         prediction, then its calibration. The stream turns on past ``threshold`` nats, and off once
         the shallower fall's CUSUM is back at 0. From the second day on (a daily profile, no ``near``), a
         value weighed while the CUSUM is above 0 waits out of the calibration until it is back at 0."""
-        reference = (stream.calibration() if near is None else stream.near(near, self.near_half_life)) * predicted
+        reference = (stream.calibration() if near is None else self._near_reference(stream, near)) * predicted
         gain = self._fall_evidence(reference, value, binary, self.fall)
         hold = self._fall_evidence(reference, value, binary, self.hold_fall)
         wait = near is None and stream.score > 0.0 and bool(self.past.any())  # the calibration is the reference
@@ -332,6 +372,18 @@ class RecentMemory:
             stream.on = True
         elif stream.hold <= 0.0:
             stream.on = False
+
+    def _near_reference(self, stream: LeaderStream, at: float) -> float:
+        if NEAR_RATE > 0.0 and self._busy():
+            return stream.held_near(at, self.near_half_life, NEAR_RATE)
+        return stream.near(at, self.near_half_life)
+
+    def _busy(self) -> bool:
+        """More than NEAR_GATE settled values an hour since the first (over an hour at least)."""
+        if self.first_at is None or self.last_at is None:
+            return False
+        hours = max((self.last_at - self.first_at) / 3600.0, 1.0)
+        return self.settled_values / hours > NEAR_GATE
 
     def _new_day(self, at: float | None) -> None:
         """On the first value of a new day (decision time), the past days' hours refit the profile."""
@@ -368,7 +420,8 @@ class RecentMemory:
         return {"D": self.D.tolist(), "b": self.b.tolist(), "active": self.active, "switches": self.switches,
                 "streams": {key: stream.state() for key, stream in self.streams.items()},
                 "spread": self.spread, "weight": self.weight,
-                "day": self.day, "today": self.today.tolist(), "past": self.past.tolist()}
+                "day": self.day, "today": self.today.tolist(), "past": self.past.tolist(),
+                "settled_values": [self.settled_values, self.first_at, self.last_at]}
 
     def load(self, state: Mapping[str, Any] | None, k: int, d: int) -> None:
         self.D, self.b = np.zeros((k, d, d)), np.zeros((k, d))
@@ -376,6 +429,7 @@ class RecentMemory:
         self.spread = self.weight = 0.0
         self.day, self.shape = None, np.ones(STRATA)
         self.today, self.past = np.zeros((STRATA, 2)), np.zeros((STRATA, 2))
+        self.settled_values, self.first_at, self.last_at = 0, None, None
         if not state:
             return
         D = np.array(state.get("D", []), dtype=float)
@@ -394,3 +448,6 @@ class RecentMemory:
             if cells.shape == (STRATA, 2):
                 setattr(self, name, cells)
         self.shape = daily_shape(self.past[:, 0], self.past[:, 1])
+        count, first, last = state.get("settled_values") or [0, None, None]
+        self.settled_values = int(count)
+        self.first_at, self.last_at = (None if v is None else float(v) for v in (first, last))
