@@ -374,7 +374,8 @@ class RecentMemory:
             stream.on = False
 
     def _near_reference(self, stream: LeaderStream, at: float) -> float:
-        if NEAR_RATE > 0.0 and self._busy():
+        """The first day's reference: the last hours' level, held to ``NEAR_RATE`` an hour in a busy slot."""
+        if self._busy():
             return stream.held_near(at, self.near_half_life, NEAR_RATE)
         return stream.near(at, self.near_half_life)
 
