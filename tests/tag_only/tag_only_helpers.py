@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from browser_fixtures import DESKTOP_UA  # noqa: F401 (re-exported for the tests)
+from opacity_probe import OPACITY_PROBE, hidden_past  # noqa: F401 (re-exported for the tests)
 
 from slotwise.store.sqlite import SQLiteStore
 from slotwise.tag.assets import embed_snippet
@@ -432,26 +433,6 @@ def browse(page: Any, url: str) -> None:
 
 def category_order(page: Any) -> list[str]:
     return page.eval_on_selector_all("ul.category-list li a", "els => els.map(e => e.getAttribute('href'))")
-
-
-# Samples the body's computed opacity every few ms from the very start of every document, in
-# performance.now() time (the snippet's clock): window.__vis = {firstHidden, lastHidden, firstShown}
-# (null: never seen so).
-OPACITY_PROBE = """
-(() => {
-  const vis = window.__vis = {firstHidden: null, lastHidden: null, firstShown: null};
-  const probe = () => {
-    const b = document.body;
-    if (b) {
-      const t = performance.now(), o = getComputedStyle(b).opacity;
-      if (o === '0') { vis.lastHidden = t; if (vis.firstHidden === null) vis.firstHidden = t; }
-      else if (vis.firstShown === null) vis.firstShown = t;
-    }
-    if (performance.now() < 8000) setTimeout(probe, 4);
-  };
-  probe();
-})();
-"""
 
 
 class Requests:
