@@ -37,6 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if __name__ == "__main__":  # before numpy loads: one BLAS kernel on every host (bench/blas.py)
+    from bench.blas import pin
+
+    pin()
 
 from slotwise.bandits import Learner, VisitorContext, features, make_policy  # noqa: E402
 from slotwise.bandits.decide import decide  # noqa: E402

@@ -74,8 +74,13 @@ from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if __name__ == "__main__":  # before numpy loads: one BLAS kernel on every host (bench/blas.py)
+    from bench.blas import pin
+
+    pin()
 
 from bench.bandits_edge import SharedClock  # noqa: E402
+from bench.blas import kernel as blas_kernel  # noqa: E402
 from bench.bandits_shoppers import REFERRERS, UA, Shopper, Visit, back_at, share, simulate  # noqa: E402
 from slotwise.proxy.operations.reporting import build_decision_log, read_all  # noqa: E402
 from slotwise.store import open_store  # noqa: E402
@@ -576,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += list(summary(results))
     lines.append("")
     lines += list(describe(results))
-    lines.append(f"\n_total runtime {time.perf_counter() - started:.0f} s_")
+    lines.append(f"\n_total runtime {time.perf_counter() - started:.0f} s; {blas_kernel()}_")
     text = "\n".join(lines)
     print("\n" + text)
     if args.out:

@@ -26,8 +26,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if __name__ == "__main__":  # before numpy loads: one BLAS kernel on every host (bench/blas.py)
+    from bench.blas import pin
+
+    pin()
 
 from bench.bandits_shoppers import ARMS, Shopper, Visit, back_at, seeded_decision_ids, share, simulate  # noqa: E402
+from bench.blas import kernel as blas_kernel  # noqa: E402
 from slotwise.bandits.learner import Learner, SlotConfig  # noqa: E402
 
 T0 = 1_767_225_600.0
@@ -229,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                           + (f", back at 80% after {back}" if args.swap else ""), flush=True)
                     if trace is not None:
                         print("\n".join(trace.lines()), flush=True)
-    print(f"_total {time.perf_counter() - started:.0f} s_")
+    print(f"_total {time.perf_counter() - started:.0f} s; {blas_kernel()}_")
     return 0
 
 

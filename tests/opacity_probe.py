@@ -46,3 +46,10 @@ def hidden_past(vis: dict[str, Any], deadline: float) -> float:
     stalled = sum(max(0.0, min(b, last) - max(a, deadline))
                   for a, b in pairwise(vis["samples"]) if b - a > STALL_MS)
     return last - deadline - stalled
+
+
+def brief(vis: dict[str, Any]) -> dict[str, Any]:
+    """What an assertion message shows of ``window.__vis``: the samples as their count and longest gap."""
+    times = vis.get("samples") or [0.0]
+    gap = max((b - a for a, b in pairwise(times)), default=0.0)
+    return {**{k: v for k, v in vis.items() if k != "samples"}, "samples": len(times), "longest_gap": round(gap)}

@@ -16,7 +16,7 @@ def test_hidden_while_the_browser_ran_counts_in_full() -> None:
 
 
 def test_a_stall_across_the_window_end_does_not_count() -> None:
-    """The failure seen in CI: nothing ran from 400 to 1050 ms, then the page showed within 30 ms."""
+    """The shape of stop 32's CI failure: nothing ran from 400 to 1050 ms, then the page showed within 30 ms."""
     vis = {"lastHidden": 1079.0, "samples": every(0, 400) + every(1050, 1083)}
     assert hidden_past(vis, 640.0) == 1079.0 - 1050.0
 

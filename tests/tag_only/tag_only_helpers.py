@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from browser_fixtures import DESKTOP_UA  # noqa: F401 (re-exported for the tests)
-from opacity_probe import OPACITY_PROBE, hidden_past  # noqa: F401 (re-exported for the tests)
+from opacity_probe import OPACITY_PROBE, brief, hidden_past  # noqa: F401 (re-exported for the tests)
 
 from slotwise.store.sqlite import SQLiteStore
 from slotwise.tag.assets import embed_snippet

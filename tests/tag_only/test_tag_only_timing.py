@@ -9,7 +9,6 @@ body's computed opacity every few milliseconds from the document's start.
 
 from __future__ import annotations
 
-from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from tag_only_helpers import (
     SLOW_S,
     Requests,
     Stack,
+    brief,
     browse,
     category_order,
     cookie,
@@ -42,13 +42,6 @@ def settled(page: Any, tag: bool = True) -> Any:
         page.wait_for_function("window.slotwise && window.slotwise.v === 1", timeout=10_000)
     return page.evaluate("async () => { const a = await window.slotwise_d; "
                          "await new Promise(r => setTimeout(r, 50)); return a; }")
-
-
-def brief(seen: dict[str, Any]) -> dict[str, Any]:
-    """What an assertion message shows of ``visibility``: the probe's samples as their count and longest gap."""
-    times = seen.get("samples") or [0.0]
-    gap = max((b - a for a, b in pairwise(times)), default=0.0)
-    return {**{k: v for k, v in seen.items() if k != "samples"}, "samples": len(times), "longest_gap": round(gap)}
 
 
 def visibility(page: Any) -> dict[str, Any]:
