@@ -80,8 +80,8 @@ if __name__ == "__main__":  # before numpy loads: one BLAS kernel on every host 
     pin()
 
 from bench.bandits_edge import SharedClock  # noqa: E402
-from bench.blas import kernel as blas_kernel  # noqa: E402
 from bench.bandits_shoppers import REFERRERS, UA, Shopper, Visit, back_at, share, simulate  # noqa: E402
+from bench.blas import kernel as blas_kernel  # noqa: E402
 from slotwise.proxy.operations.reporting import build_decision_log, read_all  # noqa: E402
 from slotwise.store import open_store  # noqa: E402
 

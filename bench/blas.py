@@ -16,9 +16,11 @@ does not pin (a store's decisions are its host's).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
 import sys
+from pathlib import Path
 
 KERNEL = "Haswell"
 
@@ -34,7 +36,25 @@ def pin() -> str | None:
     return os.environ.get("OPENBLAS_CORETYPE")
 
 
+def core() -> str | None:
+    """The kernel numpy's OpenBLAS runs (``openblas_get_corename``), or None where it cannot be asked."""
+    import numpy
+
+    libs = Path(numpy.__file__).resolve().parent.parent / "numpy.libs"
+    for lib in sorted(libs.glob("libscipy_openblas*")):
+        try:
+            handle = ctypes.CDLL(str(lib))
+        except OSError:
+            continue
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
+            ask = getattr(handle, name, None)
+            if ask is not None:
+                ask.restype = ctypes.c_char_p
+                return (ask() or b"").decode() or None
+    return None
+
+
 def kernel() -> str:
-    """What a run's figures say of their arithmetic: the OpenBLAS kernel asked for, or that the host chose."""
-    chosen = os.environ.get("OPENBLAS_CORETYPE")
-    return f"OpenBLAS kernel {chosen} (pinned)" if chosen else "OpenBLAS kernel: the host's choice"
+    """What a run's figures say of their arithmetic: the OpenBLAS kernel it ran, and whether it was pinned."""
+    how = "pinned" if os.environ.get("OPENBLAS_CORETYPE") else "the host's choice"
+    return f"OpenBLAS kernel {core() or 'unknown'} ({how})"
