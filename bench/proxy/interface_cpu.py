@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 
-from .run import HZ, ROOT, _our_ticks, free_port, load, origins, stop, wait_port, wrk
+from .run import HZ, ROOT, tree_ticks, free_port, load, origins, stop, wait_port, wrk
 
 VARIANTS = [("static", "asgi"), ("static", "rsgi"), ("fetch", "asgi"), ("fetch", "rsgi")]
 
@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     url = f"http://127.0.0.1:{port}/p/p7"
                     wrk(url, 1, 4)
-                    before, load0 = sum(_our_ticks(proc.pid).values()), load()
+                    before, load0 = sum(tree_ticks(proc.pid).values()), load()
                     result = wrk(url, args.duration, args.connections)
-                    cpu = (sum(_our_ticks(proc.pid).values()) - before) * 1000 / HZ / max(1, result.requests)
+                    cpu = (sum(tree_ticks(proc.pid).values()) - before) * 1000 / HZ / max(1, result.requests)
                 finally:
                     stop(proc)
                 row = (f"| {n} | {app} | {interface} | {result.rps:,.0f} | {result.p99_ms:.1f} | {cpu:.3f} | "

@@ -28,7 +28,13 @@ included and also given apart); above ``--max-other`` the case is marked as
 a "loaded" figure. For Slotwise the table also gives its CPU time per
 request (all its processes, split by process and by a worker's loop and
 other threads): on a shared machine that moves far less than req/s, which is
-what makes before/after comparisons possible.
+what makes before/after comparisons possible. Neither the load nor the steal
+shows a host that gets less done per CPU second (a neighbour on the shared
+caches, a lower clock): the same tree's page has cost 1.5× as much CPU an
+hour apart. So before each case the bench times a fixed page-like unit of
+work in its own process (``bench.host_speed``: the host probe, CPU ms), kept
+in the table; the last line gives the probes' spread and says when the
+host's speed moved during the run.
 
 Time to first byte of a trickled page (streamed personalization) is a
 separate command: ``python -m bench.proxy.ttfb``; where a page's time goes,
@@ -55,6 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from .. import host_speed
 from ..machine import describe
 from .page import history, pages
 
@@ -118,6 +125,7 @@ class Result:
     requests: int = 0
     cpu_ms: float = 0.0  # Slotwise's CPU (all its processes) per request: steadier than req/s on a shared machine
     cpu_parts: dict[str, float] = field(default_factory=dict)  # cpu_ms by process role (workers, learner, master)
+    probe_ms: float = 0.0  # the host's speed just before the case (``bench.host_speed``): CPU ms of a fixed unit
 
 
 @dataclass(frozen=True)
@@ -344,7 +352,7 @@ def ticks_by_role(root: int) -> dict[str, int]:
     its event loop's thread (``worker loop``) and every other thread of it (``worker threads``: granian's,
     the profile writer, the page-work pool)."""
     roles: dict[str, int] = {}
-    for pid, ticks in _our_ticks(root).items():
+    for pid, ticks in tree_ticks(root).items():
         role = process_role(pid, root)
         if role == "worker":
             loop = min(ticks, _main_thread_ticks(pid))
@@ -354,7 +362,7 @@ def ticks_by_role(root: int) -> dict[str, int]:
     return roles
 
 
-def _our_ticks(root: int | None = None) -> dict[int, int]:
+def tree_ticks(root: int | None = None) -> dict[int, int]:
     """CPU ticks of each live process of a tree (default: this bench and its descendants: nginx, slotwise)."""
     parents: dict[int, int] = {}
     ticks: dict[int, int] = {}
@@ -383,14 +391,14 @@ class OtherCPU:
 
     def __enter__(self) -> "OtherCPU":
         self.started = time.monotonic()
-        (self.busy, self.steal), self.ours = _cpu_ticks(), _our_ticks()
+        (self.busy, self.steal), self.ours = _cpu_ticks(), tree_ticks()
         self.waited = os.times().children_user + os.times().children_system
         self.cores = self.steal_cores = 0.0
         return self
 
     def __exit__(self, *exc: object) -> None:
         elapsed = time.monotonic() - self.started
-        ours_now = _our_ticks()
+        ours_now = tree_ticks()
         ours = sum(t - self.ours.get(pid, 0) for pid, t in ours_now.items())
         waited = (os.times().children_user + os.times().children_system - self.waited) * HZ  # wrk, once it exited
         busy, steal = _cpu_ticks()
@@ -450,8 +458,8 @@ def table(rounds: list[list[Result]], args: argparse.Namespace, load_start: floa
         + (" — **loaded machine: figures are not quiet ones**" if load_start > args.max_load else "")
         + f"; {describe()}",
         "",
-        f"| case | {head} | errors | load before → after | other work (cores) | note |",
-        "| --- |" + " ---: | ---: | ---: | ---: |" * n + " ---: | --- | --- | --- |",
+        f"| case | {head} | errors | load before → after | other work (cores) | host probe ms | note |",
+        "| --- |" + " ---: | ---: | ---: | ---: |" * n + " ---: | --- | --- | --- | --- |",
     ]
     for i, case_results in enumerate(zip(*rounds)):
         cells = []
@@ -464,14 +472,16 @@ def table(rounds: list[list[Result]], args: argparse.Namespace, load_start: floa
         loads = ", ".join(f"{r.load_before:.1f} → {r.load_after:.1f}" for r in case_results)
         others = ", ".join(f"{r.other_cores:.2f}" + (f" (steal {r.steal_cores:.2f})" if r.steal_cores >= 0.01 else "")
                            for r in case_results)
+        probes = ", ".join(f"{r.probe_ms:.1f}" if r.probe_ms else "–" for r in case_results)
         notes = " / ".join(r.note for r in case_results if r.note)
-        lines.append(f"| {first.name} | {' | '.join(cells)} | {errors} | {loads} | {others} | {notes} |")
+        lines.append(f"| {first.name} | {' | '.join(cells)} | {errors} | {loads} | {others} | {probes} | {notes} |")
     keys = {c.name: c.key for c in CASES}
     by_key = [{keys.get(r.name): r for r in results} for results in rounds]
     cached = [f"{k['rules4-cached'].rps / k['rules4'].rps:.2f}×" for k in by_key
               if "rules4" in k and "rules4-cached" in k and k["rules4"].rps]
     if cached:
         lines += ["", f"Cacheable page ÷ uncacheable page, all 4 slots (req/s, per round): {', '.join(cached)}"]
+    lines += ["", host_speed.summary([r.probe_ms for results in rounds for r in results])]
     return "\n".join(lines) + "\n"
 
 
@@ -535,11 +545,14 @@ def main(argv: list[str] | None = None) -> int:
         for run_no in range(1, args.rounds + 1):
             results = []
             for case in cases:
+                probe_ms = host_speed.probe()  # nothing of the bench runs now: the host's own speed
                 result = run_case(case, ports, tmp, run_no, args)
+                result.probe_ms = probe_ms
                 results.append(result)
                 print(f"#{run_no} {case.name:58s} {result.rps:10,.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
                       f"p99 {result.p99_ms:7.2f} ms  CPU {result.cpu_ms:5.2f} ms/req  errors {result.errors}  load {result.load_before:.1f}→"
-                      f"{result.load_after:.1f} others {result.other_cores:.2f} cores (steal {result.steal_cores:.2f})  {result.note}", flush=True)
+                      f"{result.load_after:.1f} others {result.other_cores:.2f} cores (steal {result.steal_cores:.2f}) "
+                      f"probe {probe_ms:.1f} ms  {result.note}", flush=True)
             rounds.append(results)
     text = table(rounds, args, load_start)
     print()

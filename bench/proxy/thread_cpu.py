@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .run import ROOT, _our_ticks
+from .run import ROOT, tree_ticks
 
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -31,7 +31,7 @@ HZ = os.sysconf("SC_CLK_TCK")
 def threads(root: int) -> dict[tuple[int, int], tuple[int, int, str]]:
     """(pid, tid) -> (CPU ticks, voluntary switches, name) for every thread of the tree under ``root``."""
     out = {}
-    for pid in _our_ticks(root):
+    for pid in tree_ticks(root):
         try:
             for tid in os.listdir(f"/proc/{pid}/task"):
                 stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.proxy.run import BROWSER_UA, HZ, _our_ticks, free_port, slotwise_command, wait_port  # noqa: E402
+from bench.proxy.run import BROWSER_UA, HZ, tree_ticks, free_port, slotwise_command, wait_port  # noqa: E402
 from bench.scale import smaps  # noqa: E402
 from slotwise.proxy.personalization.identity import VisitorCookies  # noqa: E402
 
@@ -153,14 +153,14 @@ def main(argv: list[str] | None = None) -> int:
             load = subprocess.Popen(["wrk", "-t2", f"-c{args.connections}", f"-d{duration}s", "-s", str(lua),
                                      f"http://127.0.0.1:{port}{args.path}"], stdout=subprocess.PIPE, text=True)
             started = time.monotonic()
-            cpu_at_start = _our_ticks(serve.pid)  # CPU ticks of each process of serve's tree
+            cpu_at_start = tree_ticks(serve.pid)  # CPU ticks of each process of serve's tree
             cpu_used: dict[int, float] = {}
             while load.poll() is None:
                 elapsed = time.monotonic() - started
                 sizes = {pid: mb for pid in workers_of(serve.pid) if (mb := rss_mb(pid)) is not None}
                 learner = {pid: mb for pid in learners_of(serve.pid) if (mb := rss_mb(pid)) is not None}
                 samples.append((elapsed, sizes))
-                ticks = _our_ticks(serve.pid)
+                ticks = tree_ticks(serve.pid)
                 cpu_used.update({pid: (ticks[pid] - cpu_at_start.get(pid, 0)) / HZ for pid in sizes if pid in ticks})
                 learner_samples.append((elapsed, learner))
                 print(f"  {elapsed:6.0f} s  " + "  ".join(f"{pid}: {mb:6.1f} MB" for pid, mb in sorted(sizes.items()))

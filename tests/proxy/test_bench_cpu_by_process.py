@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scale he
 
 from scale.scale_helpers import PYTHON, Proc, free_port, wait_until  # noqa: E402
 
-from bench.proxy.run import _our_ticks, process_role, ticks_by_role  # noqa: E402
+from bench.proxy.run import tree_ticks, process_role, ticks_by_role  # noqa: E402
 
 RULES = Path(__file__).resolve().parents[2] / "bench" / "proxy" / "rules-4-slots.yaml"
 
@@ -29,7 +29,7 @@ def test_the_master_its_workers_and_the_learner_are_told_apart(tmp_path: Path) -
         master = serve.proc.pid
 
         def roles() -> dict[int, str] | None:
-            found = {pid: process_role(pid, master) for pid in _our_ticks(master)}
+            found = {pid: process_role(pid, master) for pid in tree_ticks(master)}
             kinds = sorted(found.values())
             return found if kinds.count("worker") >= 2 and "learner" in kinds else None
 
