@@ -31,10 +31,10 @@ other threads): on a shared machine that moves far less than req/s, which is
 what makes before/after comparisons possible. Neither the load nor the steal
 shows a host that gets less done per CPU second (a neighbour on the shared
 caches, a lower clock): the same tree's page has cost 1.5× as much CPU an
-hour apart. So before each case the bench times a fixed page-like unit of
-work in its own process (``bench.host_speed``: the host probe, CPU ms), kept
-in the table; the last line gives the probes' spread and says when the
-host's speed moved during the run.
+hour apart. So while each case runs a thread of the bench times a small
+fixed unit of Python every 50 ms in its own CPU time (``bench.host_speed``:
+the host speed, µs a unit, kept in the table); the last line says which
+cases' rounds ran at different speeds.
 
 Time to first byte of a trickled page (streamed personalization) is a
 separate command: ``python -m bench.proxy.ttfb``; where a page's time goes,
@@ -125,7 +125,7 @@ class Result:
     requests: int = 0
     cpu_ms: float = 0.0  # Slotwise's CPU (all its processes) per request: steadier than req/s on a shared machine
     cpu_parts: dict[str, float] = field(default_factory=dict)  # cpu_ms by process role (workers, learner, master)
-    probe_ms: float = 0.0  # the host's speed just before the case (``bench.host_speed``): CPU ms of a fixed unit
+    speed_us: float = 0.0  # the host's speed while the case ran (``bench.host_speed``): CPU µs of a small unit
 
 
 @dataclass(frozen=True)
@@ -410,8 +410,9 @@ def run_case(case: Case, ports: dict[str, int], tmp: str, run_no: int, args: arg
     before = load()
     if case.kind != "slotwise":
         port = ports["origin"] if case.kind == "direct" else ports["proxy"]
-        with OtherCPU() as other:
+        with OtherCPU() as other, host_speed.Monitor() as speed:
             result = wrk(f"http://127.0.0.1:{port}{case.path}", args.duration, args.connections)
+        result.speed_us = speed.median_us
     else:
         port = free_port()
         origin = ports["cacheable" if case.origin == "cacheable" else "origin"]
@@ -425,8 +426,9 @@ def run_case(case: Case, ports: dict[str, int], tmp: str, run_no: int, args: arg
             warm = ["-s", script] if script else []
             subprocess.run(["wrk", "-t1", "-c4", "-d1s", *warm, f"http://127.0.0.1:{port}{case.path}"], capture_output=True)
             spent = ticks_by_role(proc.pid)
-            with OtherCPU() as other:
+            with OtherCPU() as other, host_speed.Monitor() as speed:
                 result = wrk(f"http://127.0.0.1:{port}{case.path}", args.duration, args.connections, script=script)
+            result.speed_us = speed.median_us
             per_request = 1000 / HZ / max(1, result.requests)
             result.cpu_parts = {role: (ticks - spent.get(role, 0)) * per_request
                                 for role, ticks in sorted(ticks_by_role(proc.pid).items())}
@@ -458,7 +460,7 @@ def table(rounds: list[list[Result]], args: argparse.Namespace, load_start: floa
         + (" — **loaded machine: figures are not quiet ones**" if load_start > args.max_load else "")
         + f"; {describe()}",
         "",
-        f"| case | {head} | errors | load before → after | other work (cores) | host probe ms | note |",
+        f"| case | {head} | errors | load before → after | other work (cores) | host speed µs | note |",
         "| --- |" + " ---: | ---: | ---: | ---: |" * n + " ---: | --- | --- | --- | --- |",
     ]
     for i, case_results in enumerate(zip(*rounds)):
@@ -472,16 +474,16 @@ def table(rounds: list[list[Result]], args: argparse.Namespace, load_start: floa
         loads = ", ".join(f"{r.load_before:.1f} → {r.load_after:.1f}" for r in case_results)
         others = ", ".join(f"{r.other_cores:.2f}" + (f" (steal {r.steal_cores:.2f})" if r.steal_cores >= 0.01 else "")
                            for r in case_results)
-        probes = ", ".join(f"{r.probe_ms:.1f}" if r.probe_ms else "–" for r in case_results)
+        speeds = ", ".join(f"{r.speed_us:.0f}" if r.speed_us else "–" for r in case_results)
         notes = " / ".join(r.note for r in case_results if r.note)
-        lines.append(f"| {first.name} | {' | '.join(cells)} | {errors} | {loads} | {others} | {probes} | {notes} |")
+        lines.append(f"| {first.name} | {' | '.join(cells)} | {errors} | {loads} | {others} | {speeds} | {notes} |")
     keys = {c.name: c.key for c in CASES}
     by_key = [{keys.get(r.name): r for r in results} for results in rounds]
     cached = [f"{k['rules4-cached'].rps / k['rules4'].rps:.2f}×" for k in by_key
               if "rules4" in k and "rules4-cached" in k and k["rules4"].rps]
     if cached:
         lines += ["", f"Cacheable page ÷ uncacheable page, all 4 slots (req/s, per round): {', '.join(cached)}"]
-    lines += ["", host_speed.summary([r.probe_ms for results in rounds for r in results])]
+    lines += ["", host_speed.summary({keys.get(rs[0].name, rs[0].name): [r.speed_us for r in rs] for rs in zip(*rounds)})]
     return "\n".join(lines) + "\n"
 
 
@@ -545,14 +547,12 @@ def main(argv: list[str] | None = None) -> int:
         for run_no in range(1, args.rounds + 1):
             results = []
             for case in cases:
-                probe_ms = host_speed.probe()  # nothing of the bench runs now: the host's own speed
                 result = run_case(case, ports, tmp, run_no, args)
-                result.probe_ms = probe_ms
                 results.append(result)
                 print(f"#{run_no} {case.name:58s} {result.rps:10,.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
                       f"p99 {result.p99_ms:7.2f} ms  CPU {result.cpu_ms:5.2f} ms/req  errors {result.errors}  load {result.load_before:.1f}→"
                       f"{result.load_after:.1f} others {result.other_cores:.2f} cores (steal {result.steal_cores:.2f}) "
-                      f"probe {probe_ms:.1f} ms  {result.note}", flush=True)
+                      f"host speed {result.speed_us:.0f} µs  {result.note}", flush=True)
             rounds.append(results)
     text = table(rounds, args, load_start)
     print()
