@@ -15,6 +15,8 @@ connections). For each run of a case it reports:
   CPU, longest wall time, the passes over 5 ms; the old generation's size
   after a full pass), recorded by a ``sitecustomize`` put first on the
   workers' path (nothing in the product) that adds a ``gc.callbacks`` hook;
+- the host's speed while wrk ran (``bench.host_speed``: µs of CPU a small fixed unit takes; this
+  machine type's cores get up to 2x slower now and then, which moves a run's CPU a page and p99);
 - the event loop's stalls: a callback every 2 ms on each worker's loop
   (installed by the same hook once the loop runs) notes how late it ran and
   how much of that time the loop's thread was on a core; a late tick is the
@@ -40,6 +42,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from ..host_speed import Monitor
 from .run import CASES, HZ, free_port, load, origins, prepare_visitors, serve, stop, visitors_script
 from .served_profile import _threads, workers_of
 
@@ -227,11 +230,12 @@ def run_one(case, ports: dict[str, int], tmp: str, args: argparse.Namespace, var
         workers = workers_of(proc.pid)
         before, load0 = _threads(proc.pid), load()
         started = time.time()
-        wrk = subprocess.Popen(["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "-s", script,
-                                url], stdout=subprocess.PIPE, text=True)
-        time.sleep(1.0)
-        spread = connections_per_worker(port, workers)
-        text, _ = wrk.communicate()
+        with Monitor() as speed:
+            wrk = subprocess.Popen(["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "-s",
+                                    script, url], stdout=subprocess.PIPE, text=True)
+            time.sleep(1.0)
+            spread = connections_per_worker(port, workers)
+            text, _ = wrk.communicate()
         ended = time.time()
         after = _threads(proc.pid)
         if args.census:
@@ -246,7 +250,7 @@ def run_one(case, ports: dict[str, int], tmp: str, args: argparse.Namespace, var
         pct = dict(re.findall(r"^PCT (\S+) ([\d.]+)$", text, re.M))
         cpu = {w: sum(t - before.get(k, (0, ""))[0] for k, (t, _) in after.items() if k[0] == w) / HZ for w in workers}
         lines = [f"### {case.key} · {variant} · run {n} ({rps:,.0f} req/s, {requests:,} requests; load {load0:.1f} → "
-                 f"{load():.1f})", "",
+                 f"{load():.1f}; host speed {speed.median_us:.0f} µs)", "",
                  "latency ms: " + ", ".join(f"p{k} {pct[k]}" for k in ("50", "75", "90", "95", "99", "99.9") if k in pct)
                  + f", max {pct.get('max')}, mean {pct.get('mean')}, stdev {pct.get('stdev')}", ""]
         lines += ["| worker | connections | CPU s | GC gen 0 (n, CPU ms, max wall ms) | gen 1 | gen 2 | GC pauses > 5 ms | "
