@@ -83,6 +83,17 @@ def spread(speeds: list[float]) -> float | None:
     return max(measured) / min(measured) if len(measured) >= 2 else None
 
 
+def at_median_speed(costs: list[float], speeds: list[float]) -> list[float]:
+    """Each round's CPU a request as if the host had run at the rounds' median speed (cost x median /
+    speed): a page's CPU follows the host's speed (eight runs: a unit 1.30x slower, a page 1.31x
+    dearer; ten `tail` runs: pages/s x speed within ±10% while pages/s moved ±17%). Empty unless every
+    round has both figures."""
+    if not costs or any(c <= 0 for c in costs) or len(speeds) != len(costs) or any(s <= 0 for s in speeds):
+        return []
+    middle = statistics.median(speeds)
+    return [cost * middle / speed for cost, speed in zip(costs, speeds)]
+
+
 def summary(by_case: dict[str, list[float]]) -> str:
     """One line for a bench's output: each case's speeds over its rounds, and whether they moved."""
     parts, moved = [], []

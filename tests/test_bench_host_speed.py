@@ -59,6 +59,22 @@ def test_the_proxy_table_gives_each_rounds_host_speed() -> None:
     header = next(line for line in text.splitlines() if line.startswith("| case |"))
     row = next(line for line in text.splitlines() if line.startswith(f"| {rules4} |"))
     assert row.split("|")[header.split("|").index(" host speed µs ")].strip() == "172, 224"
-    last = text.rstrip().splitlines()[-1]
-    assert last.startswith("host speed while each case ran") and "moved between rounds of rules4 (×1.30)" in last
+    last = next(line for line in text.splitlines() if line.startswith("host speed while each case ran"))
+    assert "moved between rounds of rules4 (×1.30)" in last
     assert "nginx-proxy 170–175" in last
+
+
+def test_a_rounds_cpu_is_given_at_the_median_speed_too() -> None:
+    steadied = host_speed.at_median_speed([1.02, 0.99, 1.22, 0.95], [137.0, 141.0, 190.0, 145.0])
+    assert [round(c, 3) for c in steadied] == [1.065, 1.004, 0.918, 0.937]  # median speed 143
+    assert host_speed.at_median_speed([1.0, 0.0], [150.0, 150.0]) == []  # a round without its CPU (nginx)
+    assert host_speed.at_median_speed([1.0, 1.1], [150.0, 0.0]) == []
+
+
+def test_the_proxy_table_gives_the_cpu_at_the_median_speed() -> None:
+    nginx, rules4 = run.CASES[1].name, next(c.name for c in run.CASES if c.key == "rules4")
+    rounds = [[run.Result(nginx, 10_000, 3, 7, 0, speed_us=170.0), _result(rules4, 1_500, 150.0)],
+              [run.Result(nginx, 9_000, 3, 7, 0, speed_us=175.0), _result(rules4, 1_200, 200.0)]]
+    args = argparse.Namespace(connections=32, duration=8, server="granian", workers=2, max_load=1.5)
+    line = next(x for x in run.table(rounds, args, 0.1).splitlines() if x.startswith("CPU ms/req at each case's"))
+    assert line.endswith("rules4 1.17, 0.88")  # 1.0 x 175/150, 1.0 x 175/200; nginx has no CPU of its own

@@ -33,8 +33,10 @@ shows a host that gets less done per CPU second (a neighbour on the shared
 caches, a lower clock): the same tree's page has cost 1.5× as much CPU an
 hour apart. So while each case runs a thread of the bench times a small
 fixed unit of Python every 50 ms in its own CPU time (``bench.host_speed``:
-the host speed, µs a unit, kept in the table); the last line says which
-cases' rounds ran at different speeds.
+the host speed, µs a unit, kept in the table); the last lines say which
+cases' rounds ran at different speeds and give each round's CPU a request as
+if it had run at its case's median speed (a page's CPU follows the host's
+speed).
 
 Time to first byte of a trickled page (streamed personalization) is a
 separate command: ``python -m bench.proxy.ttfb``; where a page's time goes,
@@ -484,6 +486,11 @@ def table(rounds: list[list[Result]], args: argparse.Namespace, load_start: floa
     if cached:
         lines += ["", f"Cacheable page ÷ uncacheable page, all 4 slots (req/s, per round): {', '.join(cached)}"]
     lines += ["", host_speed.summary({keys.get(rs[0].name, rs[0].name): [r.speed_us for r in rs] for rs in zip(*rounds)})]
+    steadied = [f"{keys.get(rs[0].name, rs[0].name)} {', '.join(f'{ms:.2f}' for ms in cpu)}" for rs in zip(*rounds)
+                if (cpu := host_speed.at_median_speed([r.cpu_ms for r in rs], [r.speed_us for r in rs]))]
+    if steadied and n > 1:
+        lines += ["", "CPU ms/req at each case's median host speed (the host's drift between rounds taken out): "
+                  + "; ".join(steadied)]
     return "\n".join(lines) + "\n"
 
 
