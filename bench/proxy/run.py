@@ -30,8 +30,8 @@ request (all its processes, split by process and by a worker's loop and
 other threads): on a shared machine that moves far less than req/s, which is
 what makes before/after comparisons possible. Neither the load nor the steal
 shows a host that gets less done per CPU second (a neighbour on the shared
-caches, a lower clock): the same tree's page has cost 1.5× as much CPU an
-hour apart. So while each case runs a thread of the bench times a small
+caches, a lower clock): the same tree's page has cost 1.8× as much CPU
+within an hour. So while each case runs a thread of the bench times a small
 fixed unit of Python every 50 ms in its own CPU time (``bench.host_speed``:
 the host speed, µs a unit, kept in the table); the last lines say which
 cases' rounds ran at different speeds and give each round's CPU a request as
