@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from slotwise.bandits import make_policy, policy_from_state
 from slotwise.bandits.decide import decide
 from slotwise.bandits.change import ChangeDetector
 from slotwise.bandits.learner import Learner, SlotConfig
-from slotwise.bandits.spec import validate_policy_spec
+from slotwise.bandits.spec import PARAMS, validate_policy_spec
 
 T0 = 1_800_000_000.0
 LEARNING = ("thompson", "ucb", "epsilon-greedy", "exp3", "linucb")
@@ -242,6 +243,17 @@ def test_detection_knobs_are_validated():
     assert validate_policy_spec({"name": "linucb", "params": {"change_threshold": 0.5}}, "click") == [
         "policy 'linucb': param 'change_threshold' must be a number >= 1 and <= 100, got 0.5"]
     assert validate_policy_spec({"name": "uniform", "params": {"change_detection": False}}, "click")
+
+
+def test_the_rules_doc_gives_the_thresholds_every_policy_defaults_to():
+    text = " ".join((Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text().split())
+    defaults = {name: params["change_threshold"].default for name, params in PARAMS.items()
+                if "change_threshold" in params}
+    others = {value for name, value in defaults.items() if name != "linucb"}
+    assert len(others) == 1, defaults
+    assert f"`change_threshold` (default {others.pop():g}; `linucb` {defaults['linucb']:g})" in text
+    policy = make_policy("linucb", "click", seed=1)
+    assert policy._new_detector().threshold == defaults["linucb"]
 
 
 def test_arms_removed_from_the_slot_leave_nothing_waiting():
