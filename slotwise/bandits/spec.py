@@ -91,8 +91,8 @@ def _change_params(threshold: float) -> dict[str, Param]:
     }
 
 
-# one threshold for every stream (0/1 counts, amounts, rewards against a model's prediction): the
-# bandit bench's false-alarm and detection-delay runs chose it (docs/benchmarks.md, "Change detection")
+# one threshold for every stream (0/1 counts, amounts, rewards against a model's prediction) but LinUCB's:
+# the bandit bench's false-alarm and detection-delay runs chose it (docs/benchmarks.md, "Change detection")
 _CHANGE = _change_params(8.0)
 # LinUCB's streams are its rewards against its own model's predictions, which move as the model
 # learns: at 8, one of the bandit bench's 160 steady twin runs restarted (and the same seed through
