@@ -74,7 +74,9 @@ class LearnerShop:
 
     Decision ids come from the seed (``seeded_decision_ids``), as in an in-process HTTP run's proxy."""
 
-    def __init__(self, spec: Any, seed: int, watch: Callable[[int, Learner, Shopper, str], None] | None = None) -> None:
+    def __init__(self, spec: Any, seed: int, watch: Callable[[int, Learner, Shopper, str], None] | None = None,
+                 restart_at: int | None = None) -> None:
+        self.restart_at = restart_at  # the view before which learning restarts (``--restart-after-swap``)
         self.learner = Learner({"hero": SlotConfig(arms=ARMS, goal="click", policy=spec, window=WINDOW_S)}, seed=seed)
         self.decision_ids = seeded_decision_ids(seed)
         self.at = T0
@@ -98,6 +100,8 @@ class LearnerShop:
         pass
 
     def home(self, shopper: Shopper, browsed: str | None, at: float) -> tuple[str, str]:
+        if self.views == self.restart_at:
+            self.learner.restart("hero", at)
         before = self.policy.restarts
         decision_id = self.decision_ids()
         feats = shopper.expected_context(browsed_first=browsed is not None).features()
@@ -124,10 +128,14 @@ class LearnerShop:
 
 
 def twin(spec: Any, seed: int, visits: int, per_hour: float, swap: bool = False, amp: float = 0.3,
-         scale: float = 1.0, watch: Callable[[int, Learner, Shopper, str], None] | None = None) -> TwinRun:
+         scale: float = 1.0, watch: Callable[[int, Learner, Shopper, str], None] | None = None,
+         restart_after_swap: int | None = None) -> TwinRun:
     """One run; ``scale`` multiplies every click rate (0.25: a store converting four times less);
-    ``watch(view index, learner, shopper, variant shown)`` after each decision (per-seed traces)."""
-    shop = LearnerShop(spec, seed, watch)
+    ``watch(view index, learner, shopper, variant shown)`` after each decision (per-seed traces);
+    ``restart_after_swap``: the policy learns over that many decisions after the swap (0: at its first
+    view), as a detector that saw the swap with that delay would make it (``--restart-after-swap``)."""
+    restart_at = visits // 2 + restart_after_swap if swap and restart_after_swap is not None else None
+    shop = LearnerShop(spec, seed, watch, restart_at)
     out = simulate(shop, seed, visits, per_hour, swap, amp, scale, start=T0)
     return TwinRun(spec, seed, per_hour, scale, swap, out, shop.restarts, list(shop.policy.changes), shop.switched)
 
@@ -204,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rates", default="600,3000")
     ap.add_argument("--scales", default="0.25,1", help="click-rate multipliers (0.25: ~0.5-1.5%% rates)")
     ap.add_argument("--swap", action="store_true")
+    ap.add_argument("--restart-after-swap", type=int, default=None, metavar="N",
+                    help="with --swap: the policy learns over N decisions after the swap (0: at it), as a "
+                    "detector with that delay would make it: how late a restart may come and still bring a run back")
     ap.add_argument("--grid", default="", help="alpha:epsilon pairs for --sweep, e.g. 0.1:0,0.3:0.05")
     ap.add_argument("--trace", action="store_true", help="per seed: segments' variants and the switch, per 500 "
                     "decisions from 1,000 before the swap (Trace)")
@@ -225,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             for rate in rates:
                 for scale in scales:
                     trace = Trace(args.visits) if args.trace else None
-                    r = twin(policy, seed, args.visits, rate, args.swap, scale=scale, watch=trace)
+                    r = twin(policy, seed, args.visits, rate, args.swap, scale=scale, watch=trace,
+                             restart_after_swap=args.restart_after_swap)
                     back = r.back_at() if args.swap else None
                     print(f"seed {seed} rate {rate:,.0f} scale {scale}: {r.share():.1%} (halves {r.share(0, args.visits // 2):.1%}"
                           f" / {r.share(args.visits // 2):.1%}), wrong segments {r.wrong_segments}, restarts "

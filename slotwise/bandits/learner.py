@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import math
 import random
 from collections import deque
 from dataclasses import asdict, dataclass, replace
@@ -493,6 +494,15 @@ class Learner:
         change = policy.changes[-1]
         log.append(Restart(ts, change["arm"], change["watched"], change["before"], change["after"]))
         del log[:-KEEP_CHANGES]
+
+    def restart(self, slot: str, ts: float, why: str = "told") -> None:
+        """``slot``'s learning starts over at ``ts``, as after a detected change: the decisions still
+        pending count as trials again. Not logged for other instances: the bandit bench calls it at a
+        change of its store's own making (``bench.bandits_twin --restart-after-swap``)."""
+        policy = self.policies[slot]
+        before = policy.restarts
+        policy.restart({"version": policy.version, "arm": "", "watched": why, "before": math.nan, "after": math.nan})
+        self._after_learning(slot, before, ts)
 
     def _shared_context(self, rec: DecisionRecord) -> DecisionRecord:
         """The record with its context replaced by an equal one already held, when there is one

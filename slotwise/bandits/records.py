@@ -98,7 +98,8 @@ class Restart:
 
     ``arm`` is the variant whose stream shifted ("" for all variants together);
     ``watched`` says what shifted: ``reward`` (its mean went from ``before`` to
-    ``after``) or ``error`` (reward minus the model's prediction, on average).
+    ``after``) or ``error`` (reward minus the model's prediction, on average);
+    ``told`` when no detector did (``Learner.restart``: the bandit bench's).
     """
 
     ts: float

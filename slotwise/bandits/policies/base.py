@@ -210,18 +210,23 @@ class Policy:
             detector = self.detectors[arm_id] = self._new_detector()
         if not detector.add(value, expected, at):
             return False
-        self.restarts += 1
-        self._restart_seen = self._settled_seen
         before, after, expected_before, expected_after = detector.shift or (math.nan,) * 4
         if self._watched() == "error" and self._stream_kind() == "bernoulli":
             before, after = before - expected_before, after - expected_after  # reward minus prediction
         change = {"version": self.version, "arm": arm_id, "watched": self._watched(),
                   "before": before, "after": after}
+        self.restart(change)
+        return True
+
+    def restart(self, change: dict) -> None:
+        """Learn over from here, and keep ``change`` (what shifted) with the last ones: after a detected
+        change, or when told (``Learner.restart``)."""
         self.changes = (self.changes + [change])[-KEEP_CHANGES:]
+        self.restarts += 1
+        self._restart_seen = self._settled_seen
         self.detectors = {}
         self._unsettled = []  # already learned; the new detectors start with what comes next
         self._forget_evidence()
-        return True
 
     def _forget_evidence(self) -> None:
         """After a change point: start learning over (subclasses clear their statistics).
