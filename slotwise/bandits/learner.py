@@ -495,13 +495,13 @@ class Learner:
         log.append(Restart(ts, change["arm"], change["watched"], change["before"], change["after"]))
         del log[:-KEEP_CHANGES]
 
-    def restart(self, slot: str, ts: float, why: str = "told") -> None:
+    def restart(self, slot: str, ts: float) -> None:
         """``slot``'s learning starts over at ``ts``, as after a detected change: the decisions still
         pending count as trials again. Not logged for other instances: the bandit bench calls it at a
         change of its store's own making (``bench.bandits_twin --restart-after-swap``)."""
         policy = self.policies[slot]
         before = policy.restarts
-        policy.restart({"version": policy.version, "arm": "", "watched": why, "before": math.nan, "after": math.nan})
+        policy.restart({"version": policy.version, "arm": "", "watched": "told", "before": math.nan, "after": math.nan})
         self._after_learning(slot, before, ts)
 
     def _shared_context(self, rec: DecisionRecord) -> DecisionRecord:

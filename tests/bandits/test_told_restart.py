@@ -103,8 +103,17 @@ def test_rewards_of_pending_decisions_after_a_told_restart_are_not_counted_witho
 def test_the_twin_restarts_once_at_the_swap_plus_the_delay(delay):
     from bench.bandits_twin import twin
 
-    run = twin("linucb", 1, 2_000, 3_000.0, swap=True, restart_after_swap=delay)
-    told = [c for c in run.changes if c["watched"] == "told"]
-    assert len(told) == 1
-    steady = twin("linucb", 1, 2_000, 3_000.0, swap=False, restart_after_swap=delay)
-    assert not [c for c in steady.changes if c["watched"] == "told"]  # only a swap run is told
+    def told_at(swap: bool) -> list[int]:
+        """The views whose decision was the first after a told restart."""
+        seen: list[int] = []
+
+        def watch(view, learner, shopper, arm):
+            told = sum(c["watched"] == "told" for c in learner.policies["hero"].changes)
+            if told > len(seen):
+                seen.append(view)
+
+        twin("linucb", 1, 2_000, 3_000.0, swap=swap, watch=watch, restart_after_swap=delay)
+        return seen
+
+    assert told_at(swap=True) == [1_000 + delay]  # the swap is at the run's halfway view
+    assert told_at(swap=False) == []  # only a swap run is told
