@@ -1,4 +1,5 @@
-"""Editing the variants while the proxy runs: kept statistics, fresh new arms, dropped pending decisions."""
+"""Editing the variants while the proxy runs: kept statistics (also of a variant whose content changed:
+what was learned belongs to its id, docs/rules.md), fresh new arms, dropped pending decisions."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from bandit_helpers import RULES, WINDOW_S
 NEW_HERO = """      - id: a
         html: "<b>A</b>"
       - id: b
-        html: "<b>B</b>"
+        html: "<b>B, rewritten</b>"
       - id: d
         html: "<b>D</b>"
 """
@@ -87,7 +88,7 @@ def test_adding_and_removing_variants_while_serving(edge: Any) -> None:
     v.view()  # the reload reaches the learner with the first page on the new rules
     after = e.learned("hero")
     assert "c" not in e.stats("hero") and "d" not in after  # removed: forgotten; new: fresh (nothing learned yet)
-    assert after.get("a") == before.get("a") and after.get("b") == before.get("b")  # kept
+    assert after.get("a") == before.get("a") and after.get("b") == before.get("b")  # kept (b's content changed)
     assert c_decision not in e.learner._pending  # dropped, never learned
     assert "recs" not in e.learner.policies
 
