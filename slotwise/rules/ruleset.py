@@ -69,6 +69,15 @@ class Variant:
     coupon_cost: CouponCost | None = None
     description: str = ""
 
+    def content(self) -> tuple[Any, ...]:
+        """What this variant shows, comparable between two loads of the rules (its description aside):
+        what the policy learned belongs to the id, so an edit of this keeps it (``reload_notes``)."""
+        def text(part: Template | Expression | None) -> str | None:
+            return None if part is None else part.source
+        return (self.control, text(self.template), text(self.order), text(self.value),
+                tuple(sorted((name, text(t)) for name, t in self.attributes.items())),
+                repr(dict(self.vars)), repr(self.recommend), repr(self.coupon_cost))
+
 
 @dataclass(frozen=True, eq=False)
 class Slot:

@@ -84,6 +84,9 @@ def test_adding_and_removing_variants_while_serving(edge: Any) -> None:
     assert statuses and set(statuses) == {200} and all(personalized)
 
     assert e.p.rules.status.error is None  # type: ignore[union-attr]
+    status = httpx.get(e.url + "/_sw/admin/api/status", headers={"authorization": "Bearer admin-token"})
+    notes = status.json()["rules"]["notes"]  # b was rewritten under its id: the reload says it keeps its learning
+    assert len(notes) == 1 and "variant 'b' changed" in notes[0] and "'hero'" in notes[0], notes
     v = e.visitor()
     v.view()  # the reload reaches the learner with the first page on the new rules
     after = e.learned("hero")

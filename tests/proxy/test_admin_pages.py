@@ -249,6 +249,24 @@ def test_the_bar_reads_the_real_decision_path_sticky_and_disabled(proxy: Callabl
     assert by_slot["retired"]["reason"] == "disabled" and by_slot["retired"]["shown"] is None
 
 
+def test_the_admin_page_says_which_variants_were_rewritten_and_keep_their_learning(proxy: Callable[..., Any],
+                                                                                   tmp_path: Path) -> None:
+    server = proxy()
+    with closing(signed_in(server)) as http:
+        assert "changed and keeps what was learned" not in http.get("/_sw/admin").text
+        # the learning promo slot's `loud` rewritten; the hero's `uniform` policy learns nothing to keep
+        (tmp_path / "rules.yaml").write_text(RULES.replace("LOUD", "LOUDER").replace("HERO-B", "HERO-BB"))
+        assert server.personalizer.rules.reload()
+        page = http.get("/_sw/admin").text
+        assert "Rules valid." in page
+        notes = re.findall(r"<p class=note>([^<]*changed and keeps what was learned[^<]*)</p>", page)
+        assert notes == ["slot &#x27;promo&#x27;: variant &#x27;loud&#x27; changed and keeps what was learned about "
+                         "it; give it a new id to start its learning over"], notes
+        (tmp_path / "rules.yaml").write_text(RULES.replace("LOUD", "LOUDER").replace("id: loud", "id: loud2"))
+        assert server.personalizer.rules.reload()
+        assert "changed and keeps what was learned" not in http.get("/_sw/admin").text  # renamed: starts afresh
+
+
 def test_a_kill_switch_reaches_another_instance_within_a_second(proxy: Callable[..., Any]) -> None:
     one, two = proxy(), proxy()  # two proxies over the same store (the data directory's SQLite file)
     with httpx.Client(base_url=two.url, timeout=20, headers=UA) as visitor:

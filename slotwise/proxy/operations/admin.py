@@ -348,6 +348,7 @@ class AdminPages:
                 parts.append(f"<div class=err>{escape(rules['error'])}</div>")
             else:
                 parts.append("<p class=ok>Rules valid.</p>")
+            parts.extend(f"<p class=note>{escape(note)}</p>" for note in rules.get("notes") or ())
         ruleset = self.p.ruleset()
         slots = list(ruleset.slots) if ruleset is not None else []
         parts.append(render_switches(slots, switches, hidden))

@@ -3,7 +3,9 @@
 A new file is loaded and validated aside; only a rule set that loaded whole
 replaces the serving one (one reference swap, so no request ever sees half
 of a reload). A broken file leaves the last good rules serving and its
-error is kept for the admin status page and logged.
+error is kept for the admin status page and logged. What a good reload
+should tell besides (a variant rewritten under its old id keeps what was
+learned: ``slotwise.rules.reload_notes``) is kept and logged the same way.
 """
 
 from __future__ import annotations
@@ -35,17 +37,20 @@ class ReloadStatus:
     error: str | None = None
     error_at: float = 0.0
     files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the last good reload changed that matters
 
 
 class RulesHolder(Generic[T]):
     """The serving rule set plus the machinery to replace it safely."""
 
     def __init__(self, path: str, load: Callable[[Path], T], files_of: Callable[[T], list[str]] | None = None,
-                 poll_s: float = 1.0, announce: bool = True) -> None:
+                 poll_s: float = 1.0, announce: bool = True,
+                 notes_of: Callable[[T, T], list[str]] | None = None) -> None:
         self.path = Path(path)
         self.announce = announce  # log each load and rejection (a process that only reads the rules: no)
         self._load = load
         self._files_of = files_of or (lambda _rules: [str(self.path)])
+        self._notes_of = notes_of  # (serving rules, new rules) -> what the reload should tell
         self.poll_s = poll_s
         self.current: T | None = None
         self.status = ReloadStatus(path=str(self.path))
@@ -75,7 +80,8 @@ class RulesHolder(Generic[T]):
             if self.announce:
                 log.error("rules %s rejected, the last good rules keep serving:\n%s", self.path, exc)
             return False
-        self.current = rules
+        old, self.current = self.current, rules
+        self.status.notes = self._notes_of(old, rules) if old is not None and self._notes_of else []
         self.status.files = self._files_of(rules)
         self._mtimes = self._stat(self.status.files)
         self.status.version += 1
@@ -83,6 +89,8 @@ class RulesHolder(Generic[T]):
         self.status.error = None
         if self.announce:
             log.info("rules %s loaded (version %d)", self.path, self.status.version)
+            for note in self.status.notes:
+                log.info("rules %s: %s", self.path, note)
         if self.status.version > 1:
             heap.resettle_soon()  # a worker froze the old rules with its start-up: let them go
         return True
@@ -113,5 +121,7 @@ class RulesHolder(Generic[T]):
 def ruleset_holder(path: str, announce: bool = True) -> "RulesHolder[Any]":
     """A holder of a rules file as ``load_rules`` reads it, watching the file and every file it includes."""
     from slotwise.rules import load_rules
+    from slotwise.rules.reload_notes import reload_notes
 
-    return RulesHolder(path, load_rules, files_of=lambda rs: [str(f) for f in rs.files], announce=announce)
+    return RulesHolder(path, load_rules, files_of=lambda rs: [str(f) for f in rs.files], announce=announce,
+                       notes_of=reload_notes)
