@@ -9,6 +9,7 @@ import pytest
 
 from slotwise.rules import load_rules
 from slotwise.rules.reload_notes import reload_notes
+from slotwise.rules.ruleset import RuleSet
 
 RULES = """slots:
   - id: hero
@@ -38,7 +39,7 @@ RULES = """slots:
 """
 
 
-def load(tmp_path: Path, text: str, template: str = "<p>{{ vars.offer }}</p>", name: str = "rules.yaml"):
+def load(tmp_path: Path, text: str, template: str = "<p>{{ vars.offer }}</p>", name: str = "rules.yaml") -> RuleSet:
     (tmp_path / "b.html").write_text(template)
     path = tmp_path / name
     path.write_text(text)
