@@ -80,8 +80,9 @@ class RulesHolder(Generic[T]):
             if self.announce:
                 log.error("rules %s rejected, the last good rules keep serving:\n%s", self.path, exc)
             return False
-        old, self.current = self.current, rules
-        self.status.notes = self._notes_of(old, rules) if old is not None and self._notes_of else []
+        # no local name holds the old rules past the swap: the resettle below must be able to collect them
+        self.status.notes = self._notes_of(self.current, rules) if self.current is not None and self._notes_of else []
+        self.current = rules
         self.status.files = self._files_of(rules)
         self._mtimes = self._stat(self.status.files)
         self.status.version += 1
