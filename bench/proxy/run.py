@@ -36,7 +36,11 @@ fixed unit of Python every 50 ms in its own CPU time (``bench.host_speed``:
 the host speed, µs a unit, kept in the table); the last lines say which
 cases' rounds ran at different speeds and give each round's CPU a request as
 if it had run at its case's median speed (a page's CPU follows the host's
-speed).
+speed). Each Slotwise case's note also gives how wrk's keep-alive connections
+were split over the workers a second into the run (``connections per worker
+19/13``): each granian worker listens on its own ``SO_REUSEPORT`` socket, the
+kernel hands it connections by a hash of their addresses, and the busier
+worker's pages wait longest, so its share moves the p99.
 
 Time to first byte of a trickled page (streamed personalization) is a
 separate command: ``python -m bench.proxy.ttfb``; where a page's time goes,
@@ -58,10 +62,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Sequence
 
 from .. import host_speed
 from ..machine import describe
@@ -178,12 +183,18 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def wrk(url: str, duration: int, connections: int, threads: int = 2, script: str | None = None) -> Result:
+def wrk(url: str, duration: int, connections: int, threads: int = 2, script: str | None = None,
+        during: Callable[[], object] | None = None) -> Result:
+    """One wrk run; ``during()`` is called a second into it (while every connection is open)."""
     extra = ["-s", script] if script else []
-    out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", *extra, url],
-        capture_output=True, text=True, check=True,
-    ).stdout
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", *extra, url]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if during is not None:
+        time.sleep(min(1.0, duration / 2))
+        during()
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, command, out, err)
     if os.environ.get("BENCH_DEBUG"):
         print(out)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -200,6 +211,20 @@ def wrk(url: str, duration: int, connections: int, threads: int = 2, script: str
     done = re.search(r"(\d+) requests in", out)
     return Result("", rps, parse(lat.get("50", "nan")), parse(lat.get("99", "nan")), errors,
                   requests=int(done.group(1)) if done else 0)
+
+
+def connections_per_worker(port: int, workers: Sequence[int] = ()) -> dict[int, int]:
+    """Established connections on ``port`` per process holding them (``ss -tnp``); ``workers`` with
+    none are listed with 0."""
+    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                         capture_output=True, text=True).stdout
+    return {**{w: 0 for w in workers}, **Counter(int(pid) for pid in re.findall(r"pid=(\d+)", out))}
+
+
+def split_of(counts: dict[int, int], workers: int) -> str:
+    """``19/13``: connections per worker, most first (workers holding none count as 0)."""
+    shares = sorted(counts.values(), reverse=True)
+    return "/".join(str(n) for n in shares + [0] * (workers - len(shares)))
 
 
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
@@ -428,14 +453,17 @@ def run_case(case: Case, ports: dict[str, int], tmp: str, run_no: int, args: arg
             warm = ["-s", script] if script else []
             subprocess.run(["wrk", "-t1", "-c4", "-d1s", *warm, f"http://127.0.0.1:{port}{case.path}"], capture_output=True)
             spent = ticks_by_role(proc.pid)
+            spread: dict[int, int] = {}
             with OtherCPU() as other, host_speed.Monitor() as speed:
-                result = wrk(f"http://127.0.0.1:{port}{case.path}", args.duration, args.connections, script=script)
+                result = wrk(f"http://127.0.0.1:{port}{case.path}", args.duration, args.connections, script=script,
+                             during=lambda: spread.update(connections_per_worker(port)))
             result.speed_us = speed.median_us
             per_request = 1000 / HZ / max(1, result.requests)
             result.cpu_parts = {role: (ticks - spent.get(role, 0)) * per_request
                                 for role, ticks in sorted(ticks_by_role(proc.pid).items())}
             result.cpu_ms = sum(result.cpu_parts.values())
             notes = [fail_open_note(port)] if case.rules is not None else []
+            notes.append(f"connections per worker {split_of(spread, args.workers)}")
             notes.append("CPU ms/req by process: " + ", ".join(f"{role} {ms:.2f}" for role, ms in result.cpu_parts.items()))
             result.note = "; ".join(notes)
         finally:

@@ -39,11 +39,12 @@ import os
 import re
 import subprocess
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 from ..host_speed import Monitor
-from .run import CASES, HZ, free_port, load, origins, prepare_visitors, serve, stop, visitors_script
+from .run import (CASES, HZ, connections_per_worker, free_port, load, origins, prepare_visitors, serve, stop,
+                  visitors_script)
 from .served_profile import _threads, workers_of
 
 HOOK = r'''
@@ -160,16 +161,6 @@ def wrk_done_script(base: str) -> str:
         " latency.mean / 1000, latency.stdev / 1000))\n"
         "end\n"
     )
-
-
-def connections_per_worker(port: int, workers: list[int]) -> dict[int, int]:
-    """Established connections on ``port`` per worker pid (``ss -tnp``)."""
-    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
-                         capture_output=True, text=True).stdout
-    counts: Counter[int] = Counter()
-    for pid in re.findall(r"pid=(\d+)", out):
-        counts[int(pid)] += 1
-    return {w: counts.get(w, 0) for w in workers}
 
 
 def gc_summary(path: Path, since: float, until: float) -> dict[int, tuple[int, float, float, int]]:
