@@ -189,10 +189,15 @@ def wrk(url: str, duration: int, connections: int, threads: int = 2, script: str
     extra = ["-s", script] if script else []
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", *extra, url]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if during is not None:
-        time.sleep(min(1.0, duration / 2))
-        during()
-    out, err = proc.communicate()
+    try:
+        if during is not None:
+            time.sleep(min(1.0, duration / 2))
+            during()
+    except BaseException:
+        proc.kill()  # no wrk left loading the next case
+        raise
+    finally:
+        out, err = proc.communicate()
     if proc.returncode:
         raise subprocess.CalledProcessError(proc.returncode, command, out, err)
     if os.environ.get("BENCH_DEBUG"):
@@ -215,9 +220,12 @@ def wrk(url: str, duration: int, connections: int, threads: int = 2, script: str
 
 def connections_per_worker(port: int, workers: Sequence[int] = ()) -> dict[int, int]:
     """Established connections on ``port`` per process holding them (``ss -tnp``); ``workers`` with
-    none are listed with 0."""
-    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
-                         capture_output=True, text=True).stdout
+    none are listed with 0. Without ``ss`` (iproute2): nothing."""
+    try:
+        out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True).stdout
+    except OSError:
+        return {}
     return {**{w: 0 for w in workers}, **Counter(int(pid) for pid in re.findall(r"pid=(\d+)", out))}
 
 
@@ -463,7 +471,8 @@ def run_case(case: Case, ports: dict[str, int], tmp: str, run_no: int, args: arg
                                 for role, ticks in sorted(ticks_by_role(proc.pid).items())}
             result.cpu_ms = sum(result.cpu_parts.values())
             notes = [fail_open_note(port)] if case.rules is not None else []
-            notes.append(f"connections per worker {split_of(spread, args.workers)}")
+            if spread:
+                notes.append(f"connections per worker {split_of(spread, args.workers)}")
             notes.append("CPU ms/req by process: " + ", ".join(f"{role} {ms:.2f}" for role, ms in result.cpu_parts.items()))
             result.note = "; ".join(notes)
         finally:
