@@ -42,6 +42,7 @@ HOME = """<!doctype html><html><head><title>Shop</title></head><body>
 <div class="hero">Welcome to the shop</div><main>Products</main></body></html>"""
 CATEGORY = "<!doctype html><html><head><title>{c}</title></head><body><h1>{c}</h1><ul><li>p1</li></ul></body></html>"
 CLOCK = struct.Struct("d")
+ADMIN_TOKEN = "bench-admin"  # the proxy's admin API (bench.bandits_http --restart-after-swap)
 
 
 class SharedClock:
@@ -108,7 +109,7 @@ async def serve(args: argparse.Namespace) -> None:
         from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
         settings = Settings(upstream=store_url, rules=args.rules, data=args.data,
-                            personalize_budget_ms=args.budget_ms, secret="bench-secret")
+                            personalize_budget_ms=args.budget_ms, secret="bench-secret", admin_token=ADMIN_TOKEN)
         extra: dict[str, Any] = {}
         if args.decision_seed is not None:
             from bench.bandits_shoppers import seeded_decision_ids

@@ -79,7 +79,7 @@ if __name__ == "__main__":  # before numpy loads: one BLAS kernel on every host 
 
     pin()
 
-from bench.bandits_edge import SharedClock  # noqa: E402
+from bench.bandits_edge import ADMIN_TOKEN, SharedClock  # noqa: E402
 from bench.bandits_shoppers import REFERRERS, UA, Shopper, Visit, back_at, share, simulate  # noqa: E402
 from bench.blas import kernel as blas_kernel  # noqa: E402
 from slotwise.proxy.operations.reporting import build_decision_log, read_all  # noqa: E402
@@ -279,6 +279,8 @@ class Edge:
     data: Path  # the proxy's data directory (its SQLite store)
     cookie_name: str = "sw_vid"
     failed_open: int = 0
+    restart_at: int | None = None  # the home page view before which learning restarts (``--restart-after-swap``)
+    views: int = 0
     client: Browser = field(init=False)
 
     def __post_init__(self) -> None:
@@ -310,6 +312,9 @@ class Edge:
 
     def home(self, shopper: Shopper, browsed: str | None, at: float) -> tuple[str, str] | None:
         """The home page through the proxy; the variant read from the page, its exposure reported."""
+        if self.views == self.restart_at:
+            self.restart_learning()
+        self.views += 1
         page = self.get("/", shopper, f"{self.url}/c/{browsed}" if browsed else REFERRERS[shopper.source])
         found = MARKED.search(page)
         shown = VARIANT.search(found.group(0)) if found is not None else None
@@ -318,6 +323,14 @@ class Edge:
             return None
         self.events(shopper, {"type": "exposure", "props": {"decision_id": found.group(1), "slot": "hero"}})
         return found.group(1), shown.group(1)
+
+    def restart_learning(self) -> None:
+        """The hero slot's learning restarted as a marketer restarts it: the admin API (a record in the log)."""
+        headers, body = self.client.request("POST", "/_sw/admin/restart", {
+            "authorization": f"Bearer {ADMIN_TOKEN}", "content-type": "application/x-www-form-urlencoded"},
+            b"name=hero")
+        if b'"restarted_at"' not in body:
+            raise RuntimeError(f"the admin API did not restart learning: {body[:300]!r}")
 
     def click(self, shopper: Shopper, decision_id: str, at: float) -> None:
         self.events(shopper, {"type": "click", "props": {"decision_id": decision_id, "slot": "hero", "href": "/c/shoes"}})
@@ -356,6 +369,7 @@ class Harness:
     speed: float = 1.0  # serve: simulated seconds per real second
     budget_ms: float = 2000.0
     decision_seed: int | None = None  # in-process: the proxy's decision ids drawn from it (None: random)
+    restart_at: int | None = None  # the home page view before which the admin API restarts learning
     _stack: list[Any] = field(default_factory=list)
 
     def __enter__(self) -> Edge:
@@ -377,7 +391,7 @@ class Harness:
             store = EdgeProcess(work).__enter__()
             self._stack.append(store)
             url = self._serve(store.urls["store"], rules, data)
-        bench = Edge(url, clock, data)
+        bench = Edge(url, clock, data, restart_at=self.restart_at)
         self._stack.append(bench.client)
         return bench
 
@@ -390,7 +404,7 @@ class Harness:
         process = subprocess.Popen(
             [*slotwise_command(), "serve", "--upstream", upstream, "--rules", str(rules),
              "--data", str(data), "--port", str(port), "--personalize-budget-ms", f"{self.budget_ms:g}",
-             "--secret", "bench-secret", "--log-level", "warning"],
+             "--secret", "bench-secret", "--admin-token", ADMIN_TOKEN, "--log-level", "warning"],
             cwd=str(rules.parent), env=env, stdout=log, stderr=subprocess.STDOUT)
         self._stack.append(Process(process))
         url = f"http://127.0.0.1:{port}"
@@ -469,10 +483,15 @@ def drive(edge: Edge, seed: int, visits: int, per_hour: float, swap: bool, amp: 
 
 
 def run(policy: str, seed: int, visits: int, per_hour: float, swap: bool, amp: float,
-        server: str = "serve", speed: float = 1.0, paired: bool = True) -> RunResult:
-    """One run; in-process and ``paired``, the proxy's decision ids are drawn from ``seed``."""
+        server: str = "serve", speed: float = 1.0, paired: bool = True,
+        restart_after_swap: int | None = None) -> RunResult:
+    """One run; in-process and ``paired``, the proxy's decision ids are drawn from ``seed``.
+    ``restart_after_swap``: a swap run's learning is restarted through the admin API that many
+    decisions after the swap (0: before its first), as a marketer who knows of the change would."""
     started = time.perf_counter()
-    with Harness(policy, server, speed, decision_seed=seed if paired and server == "in-process" else None) as edge:
+    restart_at = visits // 2 + restart_after_swap if swap and restart_after_swap is not None else None
+    with Harness(policy, server, speed, decision_seed=seed if paired and server == "in-process" else None,
+                 restart_at=restart_at) as edge:
         out, restart_times = drive(edge, seed, visits, per_hour, swap, amp)
         behind = edge.clock.behind
     index = [next((i for i, v in enumerate(out) if v.stamp >= t), len(out)) for t in restart_times]
@@ -523,7 +542,7 @@ def plan(args: argparse.Namespace) -> list[tuple[Any, ...]]:
                     # serve: arrivals (about 2/3 of the home page views) at --real-rate views a second
                     speed = args.real_rate * 3600.0 / (1.5 * per_hour) if args.server == "serve" else 1.0
                     out.append((policy, seed, args.visits, per_hour, scenario == "swap", args.amp, args.server, speed,
-                                not args.random_ids))
+                                not args.random_ids, args.restart_after_swap))
     return out
 
 
@@ -561,6 +580,9 @@ def main(argv: list[str] | None = None) -> int:
                          "run's seed, so two codes meet the same draws)")
     ap.add_argument("--real-rate", type=float, default=8.0,
                     help="serve: home page views per real second (sets the speed: rate / (traffic per second))")
+    ap.add_argument("--restart-after-swap", type=int, default=None, metavar="N",
+                    help="swap runs: restart learning through the admin API N decisions after the swap (0: at it), "
+                         "as a marketer who knows of the change would (the twin's option of the same name)")
     ap.add_argument("--jobs", type=int, default=1,
                     help="runs at a time, each in its own process (results printed in the order of the runs)")
     ap.add_argument("--out", help="also write the markdown here")

@@ -16,6 +16,7 @@ Records (``apply`` takes them as dicts, e.g. from a Redis stream)::
                       "decision_ids": [..] | null, "cost": 0.0,
                       "redeemed": bool (optional), "discount": 0.0 (optional)}
     {"type": "tick", "now"}
+    {"type": "restart", "slot", "ts", "by" (optional: who asked)}
 
 Each may carry an integer ``seq``; a record whose ``seq`` is not above the
 last one applied is ignored (replaying a stream twice is harmless). Without
@@ -384,6 +385,8 @@ class Learner:
             return self.tick(float(record["now"]), seq=seq)
         if kind == "configure":
             return self.configure(record["slots"], seq=seq)
+        if kind == "restart":
+            return self.restart(str(record["slot"]), float(record["ts"]), by=str(record.get("by") or ""), seq=seq)
         raise ValueError(f"unknown record type {kind!r}")
 
     # -- internals ---------------------------------------------------------
@@ -492,17 +495,27 @@ class Learner:
         self._begin_pending(slot)
         log = self.restarts.setdefault(slot, [])
         change = policy.changes[-1]
-        log.append(Restart(ts, change["arm"], change["watched"], change["before"], change["after"]))
+        log.append(Restart(ts, change["arm"], change["watched"], change["before"], change["after"],
+                           str(change.get("by") or "")))
         del log[:-KEEP_CHANGES]
 
-    def restart(self, slot: str, ts: float) -> None:
+    def restart(self, slot: str, ts: float, *, by: str = "", seq: int | None = None) -> list[Outcome]:
         """``slot``'s learning starts over at ``ts``, as after a detected change: the decisions still
-        pending count as trials again. Not logged for other instances: the bandit bench calls it at a
-        change of its store's own making (``bench.bandits_twin --restart-after-swap``)."""
-        policy = self.policies[slot]
+        pending count as trials again. ``by`` says who asked (a ``restart`` record in the shared log,
+        from the admin page, so that every instance and every replay restart at the same point; the
+        bandit bench calls it directly at a change of its own making). A slot the learner does not
+        have is left alone: the rules may have dropped it since."""
+        if not self._accept(seq):
+            return []
+        out = self._advance(ts)
+        policy = self.policies.get(slot)
+        if policy is None:
+            return out
         before = policy.restarts
-        policy.restart({"version": policy.version, "arm": "", "watched": "told", "before": math.nan, "after": math.nan})
+        policy.restart({"version": policy.version, "arm": "", "watched": "told", "before": math.nan,
+                        "after": math.nan, **({"by": by} if by else {})})
         self._after_learning(slot, before, ts)
+        return out
 
     def _shared_context(self, rec: DecisionRecord) -> DecisionRecord:
         """The record with its context replaced by an equal one already held, when there is one

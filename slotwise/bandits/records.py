@@ -99,7 +99,8 @@ class Restart:
     ``arm`` is the variant whose stream shifted ("" for all variants together);
     ``watched`` says what shifted: ``reward`` (its mean went from ``before`` to
     ``after``) or ``error`` (reward minus the model's prediction, on average);
-    ``told`` when no detector did (``Learner.restart``: the bandit bench's).
+    ``told`` when no detector did (``Learner.restart``: asked for on the admin page, ``by`` says
+    who, or the bandit bench's).
     """
 
     ts: float
@@ -107,3 +108,4 @@ class Restart:
     watched: str = "reward"
     before: float = float("nan")
     after: float = float("nan")
+    by: str = ""

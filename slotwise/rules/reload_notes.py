@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from slotwise.rules.ruleset import RuleSet
 
-NOT_LEARNING = frozenset({"uniform"})  # policies with nothing learned to keep
-
-
 def reload_notes(old: RuleSet, new: RuleSet) -> list[str]:
     """One line per variant whose content changed between ``old`` and ``new`` in a slot that learns."""
     notes = []
@@ -21,11 +18,12 @@ def reload_notes(old: RuleSet, new: RuleSet) -> list[str]:
             before = old.slot(slot.id)
         except KeyError:
             continue  # a new slot starts from nothing
-        if slot.policy.name in NOT_LEARNING or len(slot.variants) < 2:
+        if not slot.learns:
             continue
         was = {v.id: v.content() for v in before.variants}
         for variant in slot.variants:
             if variant.id in was and was[variant.id] != variant.content():
                 notes.append(f"slot {slot.id!r}: variant {variant.id!r} changed and keeps what was learned "
-                             f"about it; give it a new id to start its learning over")
+                             f"about it; give it a new id to start its learning over (or restart the whole slot's "
+                             f"learning on the admin page)")
     return notes

@@ -33,6 +33,9 @@ Expression = CompiledExpression
 Template = CachedTemplate
 
 
+NOT_LEARNING = frozenset({"uniform"})  # policies with nothing learned to keep
+
+
 class AttributionWindow(NamedTuple):
     """How long a decision can earn rewards: ``fixed`` seconds after it, or until
     ``inactivity`` of that many seconds ends the visit (``attribution_window: session``)."""
@@ -111,6 +114,12 @@ class Slot:
     def sticky(self) -> str:
         """How long a decision sticks: ``session``, ``visitor`` or ``none``."""
         return self.policy.sticky
+
+    @property
+    def learns(self) -> bool:
+        """Whether its policy learns which variant wins (not ``uniform``, two variants or more): what
+        it learned is kept across reloads, and can be started over (the admin page's restart)."""
+        return self.policy.name not in NOT_LEARNING and len(self.variants) >= 2
 
     @property
     def arms(self) -> tuple[str, ...]:

@@ -32,8 +32,9 @@ class StoreUnavailable(StoreError):
 class LogRecord:
     """One entry of the append-only log the learner consumes.
 
-    ``kind`` is ``event`` (a visitor event), ``decision`` (a slot decision) or
-    ``exposure``; ``key`` makes appends idempotent (event id, decision id).
+    ``kind`` is ``event`` (a visitor event), ``decision`` (a slot decision),
+    ``exposure`` or ``restart`` (a slot's learning restarted from the admin page);
+    ``key`` makes appends idempotent (event id, decision id).
     """
 
     kind: str

@@ -9,6 +9,7 @@ when they come, land on a model that also holds their trials.
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
@@ -117,3 +118,74 @@ def test_the_twin_restarts_once_at_the_swap_plus_the_delay(delay):
 
     assert told_at(swap=True) == [1_000 + delay]  # the swap is at the run's halfway view
     assert told_at(swap=False) == []  # only a swap run is told
+
+
+# -- a restart record in the shared log (the admin page's "Restart learning") --------------------------
+
+def stream(n: int, start: float, seq0: int) -> list[dict]:
+    """Decision, exposure and click records of ``n`` visitors, numbered from ``seq0`` as the log numbers them."""
+    lrn, out, seq = learner(), [], seq0
+    rng = random.Random(int(start))
+    for rec in decisions(lrn, n, start):
+        out.append({**rec.to_dict(), "type": "decision", "seq": (seq := seq + 1)})
+        out.append({"type": "exposure", "decision_id": rec.decision_id, "ts": rec.ts + 1.0, "seq": (seq := seq + 1)})
+        if rng.random() < 0.3:
+            out.append({"type": "event", "visitor_id": rec.visitor_id, "event_type": "click", "value": None,
+                        "ts": rec.ts + 5.0, "decision_ids": [rec.decision_id], "seq": (seq := seq + 1)})
+    return out
+
+
+def test_a_restart_record_restarts_the_slot_where_it_stands_in_the_log_and_only_once():
+    before = stream(150, T0, 0)
+    # after every window of the first 150 has closed (the pending ones' case is the test above's)
+    restart = {"type": "restart", "slot": "hero", "ts": T0 + 1_000.0, "by": "admin at 10.0.0.7",
+               "seq": before[-1]["seq"] + 1}
+    after = stream(50, T0 + 1_001.0, restart["seq"])
+    lrn = learner()
+    for record in before + [restart, restart] + after:  # the restart delivered twice: applied once
+        lrn.apply(record)
+    policy = lrn.policies["hero"]
+    assert policy.restarts == 1 and policy.changes[-1]["by"] == "admin at 10.0.0.7"
+    (told,) = lrn.restarts["hero"]
+    assert (told.ts, told.watched, told.arm, told.by) == (T0 + 1_000.0, "told", "", "admin at 10.0.0.7")
+    # what it learned since is what a learner that never saw the first 150 learns from the same records
+    fresh = learner()
+    for record in after:
+        fresh.apply(record)
+    fresh.tick(T0 + 10_000.0)
+    lrn.tick(T0 + 10_000.0)
+    for ctx in CONTEXTS:
+        np.testing.assert_allclose(lrn.policies["hero"].scores(ARMS, ctx), fresh.policies["hero"].scores(ARMS, ctx),
+                                   rtol=1e-9, atol=1e-12)
+
+
+def test_a_learner_restored_from_a_snapshot_replays_a_restart_record_to_the_same_state():
+    records = stream(80, T0, 0)
+    restart = {"type": "restart", "slot": "hero", "ts": T0 + 200.0, "by": "admin", "seq": records[-1]["seq"] + 1}
+    records += [restart] + stream(40, T0 + 201.0, restart["seq"])
+    whole = learner()
+    for record in records:
+        whole.apply(record)
+    cut = len(records) // 3  # a snapshot taken before the restart, the rest replayed after it
+    part = learner()
+    for record in records[:cut]:
+        part.apply(record)
+    restored = Learner.from_snapshot(json.loads(json.dumps(part.snapshot())))
+    for record in records:  # the whole log again: records up to the snapshot's seq are skipped
+        restored.apply(record)
+    assert restored.policies["hero"].restarts == whole.policies["hero"].restarts == 1
+    assert json.dumps(restored.snapshot(), sort_keys=True) == json.dumps(whole.snapshot(), sort_keys=True)
+
+
+def test_a_restart_record_for_a_slot_the_rules_no_longer_have_changes_nothing():
+    lrn = learner()
+    lrn.apply({"type": "restart", "slot": "gone", "ts": T0, "seq": 4})
+    assert lrn.seq == 4 and lrn.policies["hero"].restarts == 0 and not lrn.restarts
+
+
+def test_the_log_carries_a_restart_as_its_own_record_kind():
+    from slotwise.proxy.operations.learning import learner_record
+    from slotwise.store.base import LogRecord
+
+    rec = LogRecord("restart", "restart:hero:1", "", T0, {"slot": "hero", "by": "admin at 127.0.0.1"}, seq=9)
+    assert learner_record(rec) == {"type": "restart", "slot": "hero", "ts": T0, "by": "admin at 127.0.0.1", "seq": 9}

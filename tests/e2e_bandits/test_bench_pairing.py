@@ -103,3 +103,21 @@ def test_clicks_due_after_the_last_view_still_reach_the_shop() -> None:
     simulate(shop, seed=3, visits=300, per_hour=3000, scale=100.0)  # every view's click is drawn
     assert sorted(shop.clicked) == sorted(shop.shown)
     assert shop.clock > 0
+
+
+def test_a_restart_after_the_swap_goes_through_the_admin_api_and_lands_where_the_twins_does() -> None:
+    """``--restart-after-swap N``: the HTTP bench restarts learning as a marketer does (a record in the
+    proxy's log, written by ``POST /_sw/admin/restart``) before the Nth decision after the swap; the
+    report read back from that log places it there, and the twin restarts before the same view."""
+    from bench.bandits_http import run
+
+    result = run("linucb", 5, VISITS, 20, True, 0.3, "in-process", 1.0, True, 10)
+    assert result.restarts == [VISITS // 2 + 10]
+    told: list[int] = []
+
+    def watch(view, learner, shopper, arm):
+        if any(c["watched"] == "told" for c in learner.policies["hero"].changes) and not told:
+            told.append(view)
+
+    twin("linucb", 5, VISITS, 20, swap=True, amp=0.3, watch=watch, restart_after_swap=10)
+    assert told == [VISITS // 2 + 10]

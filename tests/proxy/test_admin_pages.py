@@ -261,7 +261,8 @@ def test_the_admin_page_says_which_variants_were_rewritten_and_keep_their_learni
         assert "Rules valid." in page
         notes = re.findall(r"<p class=note>([^<]*changed and keeps what was learned[^<]*)</p>", page)
         assert notes == ["slot &#x27;promo&#x27;: variant &#x27;loud&#x27; changed and keeps what was learned about "
-                         "it; give it a new id to start its learning over"], notes
+                         "it; give it a new id to start its learning over (or restart the whole slot&#x27;s learning on the "
+                         "admin page)"], notes
         (tmp_path / "rules.yaml").write_text(RULES.replace("LOUD", "LOUDER").replace("id: loud", "id: loud2"))
         assert server.personalizer.rules.reload()
         assert "changed and keeps what was learned" not in http.get("/_sw/admin").text  # renamed: starts afresh
@@ -291,3 +292,77 @@ def test_a_page_past_its_time_budget_is_explained_in_the_bar(proxy: Callable[...
     assert "store's hero" in page.text and "HERO-A" not in page.text  # what visitors get
     bar = json.loads(re.search(r'id="sw-preview-data">(.*?)</script>', page.text).group(1))
     assert {s["reason"] for s in bar["slots"]} == {"budget"}
+
+
+LEARNING_RULES = RULES.replace('    when: "visitor.visits > 1000"\n', "")  # the promo slot decides on every page
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not within %.0f s" % seconds
+        time.sleep(0.05)
+
+
+def test_restart_learning_starts_a_slot_over_on_every_instance_and_the_report_marks_it(
+        proxy: Callable[..., Any], tmp_path: Path) -> None:
+    one = proxy()
+    (tmp_path / "rules.yaml").write_text(LEARNING_RULES)
+    assert one.personalizer.rules.reload()
+    two = proxy()  # a second instance over the same store: it follows the first one's learning
+    two.personalizer.rules.reload()
+    learner_of = {id(one): one.personalizer.learning, id(two): two.personalizer.learning}
+    for i in range(6):  # visitors on both instances: promo decisions in the shared log
+        with httpx.Client(base_url=(one, two)[i % 2].url, timeout=20, headers=UA) as visitor:
+            assert "promo" in visitor.get("/").text
+    leader = next(lrn for lrn in learner_of.values() if lrn.leading)
+    wait_for(lambda: leader.learner.pending_count >= 6)
+
+    with closing(signed_in(one)) as http:
+        page = http.get("/_sw/admin").text
+        assert 'data-restart="promo"' in page and 'data-restart="hero"' not in page  # hero's policy is uniform
+        csrf = csrf_of(page)
+        assert http.post("/_sw/admin/restart", data={"name": "promo"}).status_code == 403  # no CSRF token
+        refused = http.post("/_sw/admin/restart", data={"name": "hero", "csrf": csrf})
+        assert refused.status_code == 400 and "the rules' learning slots: promo" in refused.json()["error"]
+        done = http.post("/_sw/admin/restart", data={"name": "promo", "csrf": csrf})
+        assert done.status_code == 303 and done.headers["location"] == "/_sw/admin#slot-promo"
+
+        # every instance's models restart: the learner's at once, the other's at its next load
+        for lrn in learner_of.values():
+            wait_for(lambda lrn=lrn: lrn.learner.policies["promo"].restarts == 1)
+            assert lrn.learner.policies["hero"].restarts == 0
+        assert leader.learner.pending_count >= 6  # the decisions still waiting count again as trials
+        status = httpx.get(two.url + "/_sw/admin/api/status", headers={"authorization": f"Bearer {TOKEN}"}).json()
+        assert status["learner"]["slots"]["promo"]["restarts"] == 1
+
+        # the report replays the log: the restart is a note and a mark on the charts, with who asked
+        page = http.get("/_sw/admin").text
+        section = page[page.index('id="slot-promo"'):]
+        assert "asked for by admin at 127.0.0.1: the policy is testing every variant again" in section
+        assert "learning restarted" in section
+    # scripts: bearer, no CSRF
+    answer = httpx.post(two.url + "/_sw/admin/restart", data={"name": "promo"},
+                        headers={"authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 200 and answer.json()["name"] == "promo"
+    wait_for(lambda: leader.learner.policies["promo"].restarts == 2)
+
+
+def test_a_restart_the_store_cannot_take_is_refused_and_changes_nothing(
+        proxy: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from slotwise.store.base import StoreUnavailable
+
+    server = proxy()
+    (tmp_path / "rules.yaml").write_text(LEARNING_RULES)
+    assert server.personalizer.rules.reload()
+
+    async def unreachable(records: Any) -> list[bool]:
+        raise StoreUnavailable("redis unavailable: ConnectionError")
+
+    monkeypatch.setattr(server.personalizer.store, "append", unreachable)
+    answer = httpx.post(server.url + "/_sw/admin/restart", data={"name": "promo"},
+                        headers={"authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 503 and "nothing was restarted, try again" in answer.json()["error"]
+    assert answer.headers["retry-after"] == "5"
+    time.sleep(0.3)
+    assert server.personalizer.learning.learner.policies["promo"].restarts == 0

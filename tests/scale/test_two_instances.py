@@ -375,6 +375,31 @@ def scenario(c: Cluster) -> None:
     assert ok.status_code == 200 and ok.json()["stored"] == 1
     clicks += 1
     assert_learned_exactly_once(c, clicks, purchases)  # the learner rode out the outage too
+
+    # 6. A learning restart asked for on instance b's admin API: a record in the shared stream, so the
+    #    separate learner restarts the slot where the record stands, and both instances load its models.
+    before_restart, _ = c.snapshot()
+    with browser() as admin:
+        asked = admin.post(f"{b.url}/_sw/admin/restart", data={"name": "hero"},
+                           headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert asked.status_code == 200, asked.text
+
+    def restarts_seen() -> list[int | None]:
+        found = c.snapshot()
+        seen = [found[0]["policies"]["hero"]["restarts"] if found else None]
+        for inst in c.instances:
+            with browser() as v:
+                status = v.get(f"{inst.url}/_sw/admin/api/status", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+            seen.append(status.json()["learner"]["slots"]["hero"]["restarts"])
+        return seen
+
+    wait_until(lambda: restarts_seen() == [1, 1, 1], 10, interval=0.1, what="the learner and both instances restarted")
+    wait_until(lambda: c.snapshot_seq() == c.stream_seq(), 15, what="learner caught up")
+    records = c.records()
+    snap, _ = c.snapshot()
+    assert dumps(learned_state(snap)) == dumps(learned_state(straight_replay(records).snapshot()))
+    assert snap["policies"]["home-categories"]["restarts"] == 0
+    assert arm_totals(snap, "hero") == (0, 0) and arm_totals(before_restart, "hero")[0] > 0  # what it learned is gone
     print(f"\nscale-out: killed the learner at {killed_at}; {i} visitors, {clicks} clicks, "
           f"{purchases} purchases, {duplicates} duplicate events; "
           + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()))

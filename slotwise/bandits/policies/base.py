@@ -270,7 +270,8 @@ class Policy:
         self.n_arms = int(state.get("n_arms", 0))
         self.restarts = int(state.get("restarts", 0))
         self.changes = [{"version": int(c["version"]), "arm": str(c["arm"]), "watched": str(c.get("watched", "reward")),
-                         "before": number(c.get("before")), "after": number(c.get("after"))}
+                         "before": number(c.get("before")), "after": number(c.get("after")),
+                         **({"by": str(c["by"])} if c.get("by") else {})}
                         for c in state.get("changes", [])]
         self.detectors = {}
         self._unsettled = [(float(t), int(o), str(a), float(v), None if c is None else {str(k): float(x) for k, x in c.items()})

@@ -1,5 +1,5 @@
 """The admin page (``/_sw/admin``): rules status, slot reports with charts, kill switches,
-preview links, a visitor lookup.
+learning restarts, preview links, a visitor lookup.
 
 Signing in: open ``/_sw/admin`` and give the admin token (``--admin-token``)
 in the form; the answer sets a session cookie (``slotwise.tag.admin_session``:
@@ -8,7 +8,7 @@ signs in the same way in one click (the token then sits in the browser's
 history, so the form is the way on a shared machine). Scripts send
 ``Authorization: Bearer TOKEN`` instead. Failed sign-ins are throttled per
 client (``admin_throttle``). Every state-changing request (sign-out, kill
-switch, erase) is a POST that carries the session's CSRF token; the page
+switch, learning restart, erase) is a POST that carries the session's CSRF token; the page
 allows no framing and runs no script. Without a configured token the page is
 disabled (fails closed).
 """
@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import asdict
 from html import escape
@@ -34,6 +35,7 @@ from slotwise.bandits.goals import is_binary
 from slotwise.proxy.operations.admin_stages import funnel, render_funnel
 from slotwise.proxy.operations.charts import line_chart
 from slotwise.proxy.operations.kill_switch import ALL
+from slotwise.proxy.operations.learning import RESTART_KIND
 from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces
 from slotwise.proxy.operations.reporting import (
     LEGEND,
@@ -49,6 +51,7 @@ from slotwise.proxy.operations.reporting import (
     report_rows,
     slot_reports,
 )
+from slotwise.store.base import LogRecord, StoreError
 from slotwise.tag.admin import erase_person, export_person
 from slotwise.tag.admin_session import CSRF_FIELD, CSRF_HEADER, AdminSessions, is_https
 from slotwise.tag.ratelimit import client_address
@@ -293,6 +296,34 @@ class AdminPages:
             return JSONResponse({"name": name, "off": off}, headers={"cache-control": "no-store"})
         return RedirectResponse("/_sw/admin#switches", 303, headers={"cache-control": "no-store"})
 
+    async def restart(self, request: Request) -> Response:
+        """``name``: a slot whose policy learns. Its learning starts over on every instance: a
+        ``restart`` record in the shared log, so the learner, its snapshots and every replay of the
+        log (the reports too) restart at the same point."""
+        form, refused = await self._may_change(request)
+        if refused is not None:
+            return refused
+        name = form.get("name", "")
+        ruleset = self.p.ruleset()
+        learning = {s.id for s in ruleset.slots if s.learns} if ruleset is not None else set()
+        if name not in learning:
+            return JSONResponse({"error": f"no slot {name!r} that learns; the rules' learning slots: "
+                                          f"{', '.join(sorted(learning)) or 'none'}"},
+                                400, headers={"cache-control": "no-store"})
+        who, now = self._who(request), self.p.clock()
+        try:
+            await self.p.store.append([LogRecord(RESTART_KIND, f"restart:{name}:{uuid.uuid4().hex}", "", now,
+                                                 {"slot": name, "by": who})])
+        except StoreError as exc:
+            return JSONResponse({"error": f"the store cannot be reached ({exc}); nothing was restarted, try again"},
+                                503, headers={"cache-control": "no-store", "retry-after": "5"})
+        log.warning("learning restart: slot %r asked for by %s", name, who)
+        self._cache = None  # the report shows it on the next page
+        self.p.learning.poke()
+        if "authorization" in request.headers:
+            return JSONResponse({"name": name, "restarted_at": now}, headers={"cache-control": "no-store"})
+        return RedirectResponse(f"/_sw/admin#slot-{quote(name)}", 303, headers={"cache-control": "no-store"})
+
     async def visitor(self, request: Request) -> Response:
         """The visitor lookup: everything held about an id (export), with an erase button."""
         if not self.sessions.authorized(request):
@@ -364,8 +395,9 @@ class AdminPages:
         if not reports:
             parts.append("<p>No decisions logged yet.</p>")
         parts.append("</section>")
+        learning = {s.id for s in slots if s.learns}
         for rep in reports:
-            parts.append(render_slot(rep, log))
+            parts.append(render_slot(rep, log, restart_form(rep.slot, hidden) if rep.slot in learning else ""))
         if reports:
             parts.append(f"<p class=note>{escape(LEGEND)}</p>")
         return "".join(parts)
@@ -414,9 +446,19 @@ def render_previews(slots: list[Any]) -> str:
             "<table class=left><tr><th>slot</th><th>variants</th></tr>" + "".join(rows) + "</table></section>")
 
 
-def render_slot(rep: Any, log: DecisionLog) -> str:
+def restart_form(slot: str, hidden: str) -> str:
+    """The button that starts a learning slot's learning over, behind a box to tick (no script runs here)."""
+    return (f"<form class=restart method=post action=/_sw/admin/restart>{hidden}"
+            f"<input type=hidden name=name value=\"{escape(slot)}\"><label><input type=checkbox required> "
+            "Forget what the policy learned here, on every instance: it tests every variant again. For a "
+            "variant whose offer changed, or a store that changed; the figures above stay.</label> "
+            f"<button type=submit data-restart=\"{escape(slot)}\">Restart learning</button></form>")
+
+
+def render_slot(rep: Any, log: DecisionLog, restart: str = "") -> str:
     """One slot's section of the admin page: the table, lift, warnings, notes and charts, in the
-    text report's words (``reporting.report_rows``, ``lift_text``, ``notices``)."""
+    text report's words (``reporting.report_rows``, ``lift_text``, ``notices``), and ``restart``
+    (``restart_form``) for a slot that learns."""
     binary = is_binary(rep.goal)
     rows = "".join(
         f"<tr><td>{escape(r.name)}</td><td>{r.shown}</td><td>{r.seen}</td><td>{r.measured}</td>"
@@ -439,7 +481,9 @@ def render_slot(rep: Any, log: DecisionLog) -> str:
     out.append(line_chart(share, title="Share of traffic over time", y_max=1.0, marks=marks, bucket_s=3600.0))
     out.append(line_chart(reward_over_time(log, rep.slot), title="Reward over time",
                           y_format="{:.1%}" if binary else "{:.2f}", marks=marks, bucket_s=3600.0))
-    out.append("</div></section>")
+    out.append("</div>")
+    out.append(restart)
+    out.append("</section>")
     return "".join(out)
 
 
@@ -482,7 +526,7 @@ def learner_summary(learner: Any) -> dict[str, Any]:
         elif isinstance(getattr(policy, "counts", None), dict):  # river-model
             arms = {a: {"n": float(n)} for a, n in sorted(policy.counts.items())}
         slots[name] = {"policy": policy.name, "model_version": policy.model_version, "updates": policy.version,
-                       "arms": arms}
+                       "restarts": policy.restarts, "arms": arms}
     watermark = learner.watermark
     return {"seq": learner.seq, "pending": learner.pending_count, "not_held": learner.not_held,
             "watermark": watermark if math.isfinite(watermark) else None, "slots": slots}
@@ -510,6 +554,7 @@ def admin_routes(personalizer: "SlotwisePersonalizer") -> list[BaseRoute]:
         Route("/admin/login", pages.login, methods=["POST"]),
         Route("/admin/logout", pages.logout, methods=["POST"]),
         Route("/admin/switch", pages.switch, methods=["POST"]),
+        Route("/admin/restart", pages.restart, methods=["POST"]),
         Route("/admin/preview", pages.open_preview, methods=["GET"]),
         Route("/admin/visitor", pages.visitor, methods=["GET"]),
         Route("/admin/visitor/erase", pages.erase, methods=["POST"]),

@@ -62,6 +62,7 @@ STALE_MODELS_POLLS = 10  # a follower loads the full snapshot when the published
 COPY_SHARE = 0.05  # at most this share of a core for publishing (leader) or loading (follower) the models
 REWARD_EVENTS = ("click", "add_to_cart", "purchase", "signup")
 EXPOSURE_EVENTS = ("exposure", "popup_shown")  # a popup is seen when it opens (its template is never in view)
+RESTART_KIND = "restart"  # a log record: a slot's learning starts over here (asked for on the admin page)
 
 
 def copy_interval(usual: float, cost: float) -> float:
@@ -75,6 +76,8 @@ def learner_record(rec: LogRecord) -> dict[str, Any] | None:
     data = rec.data
     if rec.kind == "decision":
         return {**data, "type": "decision", "seq": rec.seq}
+    if rec.kind == RESTART_KIND:
+        return {"type": "restart", "slot": str(data.get("slot") or ""), "ts": rec.ts, "by": data.get("by") or "", "seq": rec.seq}
     if rec.kind != "event":
         return None
     event_type = data.get("type")
