@@ -137,10 +137,21 @@ class SlowLink:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.server is not None:
-            self.server.close()
+        async def shut() -> None:
+            """Stop listening and end the relays still open (a task left pending warns at exit)."""
+            if self.server is not None:
+                self.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(shut(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
 class Process:
