@@ -43,14 +43,15 @@ lines and the summary come out in the order of the runs.
 Per run: % of the oracle (the sum of each visit's click probability under the
 variant shown, over the same sum under that visitor's best variant), per half;
 with ``--swap`` the variants rotate halfway (every segment's best changes) and
-"back at 80%" is the number of decisions after the swap until a
-1,000-decision window earns 80% of the oracle again; learning restarts and
-when they happened (read back from the proxy's own log, as ``slotwise report``
-does). ``--restart-after-swap N`` restarts learning N decisions after the swap
+"back at 80%" is the number of decisions after the swap until a 1,000-decision
+window earns 80% of the oracle again; learning restarts and when they happened
+(read back from the proxy's own log, as ``slotwise report`` does).
+``--restart-after-swap N`` restarts learning N decisions after the swap
 through the admin API (``POST /_sw/admin/restart``), as a marketer who knows
-of the change would; the twin's option of the same name calls the learner. Every policy sees the same shoppers and the same click draws (common
-random numbers): the shopper loop is ``bandits_shoppers.simulate``, the
-twin's too, so seed N here and seed N on the twin meet the same shoppers.
+of the change would; the twin's option of the same name calls the learner.
+Every policy sees the same shoppers and the same click draws (common random
+numbers): the shopper loop is ``bandits_shoppers.simulate``, the twin's too,
+so seed N here and seed N on the twin meet the same shoppers.
 """
 
 from __future__ import annotations
