@@ -16,7 +16,8 @@ Records (``apply`` takes them as dicts, e.g. from a Redis stream)::
                       "decision_ids": [..] | null, "cost": 0.0,
                       "redeemed": bool (optional), "discount": 0.0 (optional)}
     {"type": "tick", "now"}
-    {"type": "restart", "slot", "ts", "by" (optional: who asked)}
+    {"type": "restart", "slot", "ts", "by" (optional: who asked),
+                        "arm" (optional: that variant alone)}
 
 Each may carry an integer ``seq``; a record whose ``seq`` is not above the
 last one applied is ignored (replaying a stream twice is harmless). Without
@@ -386,7 +387,8 @@ class Learner:
         if kind == "configure":
             return self.configure(record["slots"], seq=seq)
         if kind == "restart":
-            return self.restart(str(record["slot"]), float(record["ts"]), by=str(record.get("by") or ""), seq=seq)
+            return self.restart(str(record["slot"]), float(record["ts"]), by=str(record.get("by") or ""),
+                                arm=str(record.get("arm") or ""), seq=seq)
         raise ValueError(f"unknown record type {kind!r}")
 
     # -- internals ---------------------------------------------------------
@@ -499,22 +501,42 @@ class Learner:
                            str(change.get("by") or "")))
         del log[:-KEEP_CHANGES]
 
-    def restart(self, slot: str, ts: float, *, by: str = "", seq: int | None = None) -> list[Outcome]:
+    def restart(self, slot: str, ts: float, *, by: str = "", arm: str = "",
+                seq: int | None = None) -> list[Outcome]:
         """``slot``'s learning starts over at ``ts``, as after a detected change: the decisions still
         pending count as trials again. ``by`` says who asked (a ``restart`` record in the shared log,
         from the admin page, so that every instance and every replay restart at the same point; the
-        bandit bench calls it directly at a change of its own making). A slot the learner does not
-        have is left alone: the rules may have dropped it since."""
+        bandit bench calls it directly at a change of its own making). With ``arm``, that variant
+        alone starts over (``_restart_arm``). A slot or variant the learner does not have is left
+        alone: the rules may have dropped it since."""
         if not self._accept(seq):
             return []
         out = self._advance(ts)
         policy = self.policies.get(slot)
         if policy is None:
             return out
+        if arm:
+            return out + self._restart_arm(slot, arm, ts, by)
         before = policy.restarts
         policy.restart({"version": policy.version, "arm": "", "watched": "told", "before": math.nan,
                         "after": math.nan, **({"by": by} if by else {})})
         self._after_learning(slot, before, ts)
+        return out
+
+    def _restart_arm(self, slot: str, arm: str, ts: float, by: str) -> list[Outcome]:
+        """One variant starts over, as if the rules had removed it and added it back (``configure``):
+        its statistics go, its decisions still waiting for a reward are dropped (outcome
+        ``arm_removed``: they showed what it was before), and the values of its decisions rewarded
+        but not yet settled are not settled into the new start. The other variants keep theirs."""
+        cfg = self.slots[slot]
+        if arm not in cfg.arms:
+            return []
+        out = self._configure({**self.slots, slot: replace(cfg, arms=tuple(a for a in cfg.arms if a != arm))})
+        self._rewarded = {i: v for i, v in self._rewarded.items() if not (v[0].slot == slot and v[0].arm == arm)}
+        out += self._configure({**self.slots, slot: cfg})
+        log = self.restarts.setdefault(slot, [])
+        log.append(Restart(ts, arm, "told", by=by))
+        del log[:-KEEP_CHANGES]
         return out
 
     def _shared_context(self, rec: DecisionRecord) -> DecisionRecord:

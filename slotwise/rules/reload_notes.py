@@ -24,6 +24,5 @@ def reload_notes(old: RuleSet, new: RuleSet) -> list[str]:
         for variant in slot.variants:
             if variant.id in was and was[variant.id] != variant.content():
                 notes.append(f"slot {slot.id!r}: variant {variant.id!r} changed and keeps what was learned "
-                             f"about it; give it a new id to start its learning over (or restart the whole slot's "
-                             f"learning on the admin page)")
+                             f"about it; give it a new id, or restart its learning on the admin page, to start it over")
     return notes

@@ -188,4 +188,56 @@ def test_the_log_carries_a_restart_as_its_own_record_kind():
     from slotwise.store.base import LogRecord
 
     rec = LogRecord("restart", "restart:hero:1", "", T0, {"slot": "hero", "by": "admin at 127.0.0.1"}, seq=9)
-    assert learner_record(rec) == {"type": "restart", "slot": "hero", "ts": T0, "by": "admin at 127.0.0.1", "seq": 9}
+    assert learner_record(rec) == {"type": "restart", "slot": "hero", "arm": "", "ts": T0, "by": "admin at 127.0.0.1",
+                                   "seq": 9}
+    one = LogRecord("restart", "restart:hero:2", "", T0, {"slot": "hero", "variant": "b", "by": "admin"}, seq=10)
+    assert learner_record(one)["arm"] == "b"
+
+
+POLICIES = ["thompson", "ucb", "epsilon-greedy", "exp3", "linucb", "river-model"]
+
+
+def arm_evidence(policy, arm: str):
+    """What a policy holds about one arm, whatever its kind: its statistics, and its values waiting to
+    be settled (river models learn from those)."""
+    state = policy.state()
+    held = [state[key][arm] for key in ("arms", "log_weights", "counts")
+            if isinstance(state.get(key), dict) and arm in state[key]]
+    return held, [u for u in state.get("unsettled", []) if u[2] == arm]
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_one_variant_restarted_starts_from_nothing_and_the_others_keep_theirs(name):
+    lrn = learner_with(name)
+    learned = stream(100, T0, 0)
+    for record in learned:
+        lrn.apply(record)
+    lrn.tick(T0 + 1_000.0)  # their windows closed: learned
+    for record in stream(60, T0 + 1_001.0, learned[-1]["seq"]):  # windows still open at the restart
+        lrn.apply(record)
+    policy = lrn.policies["hero"]
+    kept = {a: json.dumps(arm_evidence(policy, a)) for a in ("a", "c")}
+    waiting_b = sorted(p.record.decision_id for p in lrn._pending.values() if p.record.arm == "b")
+    waiting_other = sorted(p.record.decision_id for p in lrn._pending.values() if p.record.arm != "b")
+    assert arm_evidence(policy, "b") != arm_evidence(learner_with(name).policies["hero"], "b")  # b has evidence
+    assert waiting_b and waiting_other
+
+    out = lrn.apply({"type": "restart", "slot": "hero", "arm": "b", "ts": T0 + 1_200.0, "by": "admin", "seq": 10**6})
+    assert sorted(o.decision_id for o in out if o.reason == "arm_removed") == waiting_b  # they showed the old b
+    policy = lrn.policies["hero"]
+    assert policy.restarts == 0  # the slot did not restart: one variant did
+    assert arm_evidence(policy, "b") == arm_evidence(learner_with(name).policies["hero"], "b")  # from nothing
+    assert {a: json.dumps(arm_evidence(policy, a)) for a in ("a", "c")} == kept
+    assert sorted(p.record.decision_id for p in lrn._pending.values()) == waiting_other
+    (told,) = lrn.restarts["hero"]
+    assert (told.arm, told.watched, told.by) == ("b", "told", "admin")
+    # it learns on: b is tried again and its rewards land on its new start
+    for record in stream(60, T0 + 1_300.0, 2 * 10**6):
+        lrn.apply(record)
+    lrn.tick(T0 + 5_000.0)
+    assert arm_evidence(lrn.policies["hero"], "b") != arm_evidence(learner_with(name).policies["hero"], "b")
+
+
+def learner_with(name: str) -> Learner:
+    """A learner of that policy that has learned nothing."""
+    return Learner({"hero": SlotConfig(arms=ARMS, goal="click", policy=name, window=WINDOW)}, seed=3)

@@ -261,8 +261,7 @@ def test_the_admin_page_says_which_variants_were_rewritten_and_keep_their_learni
         assert "Rules valid." in page
         notes = re.findall(r"<p class=note>([^<]*changed and keeps what was learned[^<]*)</p>", page)
         assert notes == ["slot &#x27;promo&#x27;: variant &#x27;loud&#x27; changed and keeps what was learned about "
-                         "it; give it a new id to start its learning over (or restart the whole slot&#x27;s learning on the "
-                         "admin page)"], notes
+                         "it; give it a new id, or restart its learning on the admin page, to start it over"], notes
         (tmp_path / "rules.yaml").write_text(RULES.replace("LOUD", "LOUDER").replace("id: loud", "id: loud2"))
         assert server.personalizer.rules.reload()
         assert "changed and keeps what was learned" not in http.get("/_sw/admin").text  # renamed: starts afresh
@@ -346,6 +345,18 @@ def test_restart_learning_starts_a_slot_over_on_every_instance_and_the_report_ma
                         headers={"authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200 and answer.json()["name"] == "promo"
     wait_for(lambda: leader.learner.policies["promo"].restarts == 2)
+    # one variant alone: the slot does not restart, the variant starts from nothing
+    bearer = {"authorization": f"Bearer {TOKEN}"}
+    unknown = httpx.post(one.url + "/_sw/admin/restart", data={"name": "promo", "variant": "nope"}, headers=bearer)
+    assert unknown.status_code == 400 and "it has: plain, loud" in unknown.json()["error"]
+    answer = httpx.post(one.url + "/_sw/admin/restart", data={"name": "promo", "variant": "loud"}, headers=bearer)
+    assert answer.status_code == 200 and answer.json()["variant"] == "loud"
+    wait_for(lambda: [r.arm for r in leader.learner.restarts.get("promo", [])] == ["", "", "loud"])
+    assert leader.learner.policies["promo"].restarts == 2
+    with closing(signed_in(one)) as http:
+        page = http.get("/_sw/admin").text
+    assert "Learning of variant loud restarted" in page and "asked for by admin at 127.0.0.1" in page
+    assert '<option value="loud">variant loud alone</option>' in page
 
 
 def test_a_restart_the_store_cannot_take_is_refused_and_changes_nothing(

@@ -297,31 +297,37 @@ class AdminPages:
         return RedirectResponse("/_sw/admin#switches", 303, headers={"cache-control": "no-store"})
 
     async def restart(self, request: Request) -> Response:
-        """``name``: a slot whose policy learns. Its learning starts over on every instance: a
-        ``restart`` record in the shared log, so the learner, its snapshots and every replay of the
-        log (the reports too) restart at the same point."""
+        """``name``: a slot whose policy learns; ``variant`` (optional): that variant alone. Its
+        learning starts over on every instance: a ``restart`` record in the shared log, so the
+        learner, its snapshots and every replay of the log (the reports too) restart at the same point."""
         form, refused = await self._may_change(request)
         if refused is not None:
             return refused
-        name = form.get("name", "")
+        name, variant = form.get("name", ""), form.get("variant", "")
         ruleset = self.p.ruleset()
-        learning = {s.id for s in ruleset.slots if s.learns} if ruleset is not None else set()
+        learning = {s.id: s for s in ruleset.slots if s.learns} if ruleset is not None else {}
         if name not in learning:
             return JSONResponse({"error": f"no slot {name!r} that learns; the rules' learning slots: "
                                           f"{', '.join(sorted(learning)) or 'none'}"},
                                 400, headers={"cache-control": "no-store"})
+        if variant and variant not in learning[name].arms:
+            return JSONResponse({"error": f"slot {name!r} has no variant {variant!r}; it has: "
+                                          f"{', '.join(learning[name].arms)}"},
+                                400, headers={"cache-control": "no-store"})
         who, now = self._who(request), self.p.clock()
+        record = {"slot": name, "by": who, **({"variant": variant} if variant else {})}
         try:
-            await self.p.store.append([LogRecord(RESTART_KIND, f"restart:{name}:{uuid.uuid4().hex}", "", now,
-                                                 {"slot": name, "by": who})])
+            await self.p.store.append([LogRecord(RESTART_KIND, f"restart:{name}:{uuid.uuid4().hex}", "", now, record)])
         except StoreError as exc:
             return JSONResponse({"error": f"the store cannot be reached ({exc}); nothing was restarted, try again"},
                                 503, headers={"cache-control": "no-store", "retry-after": "5"})
-        log.warning("learning restart: slot %r asked for by %s", name, who)
+        log.warning("learning restart: slot %r%s asked for by %s", name,
+                    f", variant {variant!r}" if variant else "", who)
         self._cache = None  # the report shows it on the next page
         self.p.learning.poke()
         if "authorization" in request.headers:
-            return JSONResponse({"name": name, "restarted_at": now}, headers={"cache-control": "no-store"})
+            return JSONResponse({"name": name, "variant": variant or None, "restarted_at": now},
+                                headers={"cache-control": "no-store"})
         return RedirectResponse(f"/_sw/admin#slot-{quote(name)}", 303, headers={"cache-control": "no-store"})
 
     async def visitor(self, request: Request) -> Response:
@@ -395,9 +401,9 @@ class AdminPages:
         if not reports:
             parts.append("<p>No decisions logged yet.</p>")
         parts.append("</section>")
-        learning = {s.id for s in slots if s.learns}
+        learning = {s.id: s for s in slots if s.learns}
         for rep in reports:
-            parts.append(render_slot(rep, log, restart_form(rep.slot, hidden) if rep.slot in learning else ""))
+            parts.append(render_slot(rep, log, restart_form(learning[rep.slot], hidden) if rep.slot in learning else ""))
         if reports:
             parts.append(f"<p class=note>{escape(LEGEND)}</p>")
         return "".join(parts)
@@ -446,13 +452,16 @@ def render_previews(slots: list[Any]) -> str:
             "<table class=left><tr><th>slot</th><th>variants</th></tr>" + "".join(rows) + "</table></section>")
 
 
-def restart_form(slot: str, hidden: str) -> str:
-    """The button that starts a learning slot's learning over, behind a box to tick (no script runs here)."""
+def restart_form(slot: Any, hidden: str) -> str:
+    """The button that starts a learning slot's learning over (all its variants, or the one chosen),
+    behind a box to tick (no script runs here)."""
+    options = "".join(f"<option value=\"{escape(v)}\">variant {escape(v)} alone</option>" for v in slot.arms)
     return (f"<form class=restart method=post action=/_sw/admin/restart>{hidden}"
-            f"<input type=hidden name=name value=\"{escape(slot)}\"><label><input type=checkbox required> "
-            "Forget what the policy learned here, on every instance: it tests every variant again. For a "
-            "variant whose offer changed, or a store that changed; the figures above stay.</label> "
-            f"<button type=submit data-restart=\"{escape(slot)}\">Restart learning</button></form>")
+            f"<input type=hidden name=name value=\"{escape(slot.id)}\"><label><input type=checkbox required> "
+            "Forget what the policy learned, on every instance: for a variant whose offer changed, or a store "
+            "that changed. The figures above stay.</label> <select name=variant aria-label=\"what to start over\">"
+            f"<option value=\"\">every variant</option>{options}</select> "
+            f"<button type=submit data-restart=\"{escape(slot.id)}\">Restart learning</button></form>")
 
 
 def render_slot(rep: Any, log: DecisionLog, restart: str = "") -> str:

@@ -77,8 +77,8 @@ def learner_record(rec: LogRecord) -> dict[str, Any] | None:
     if rec.kind == "decision":
         return {**data, "type": "decision", "seq": rec.seq}
     if rec.kind == RESTART_KIND:
-        return {"type": "restart", "slot": str(data.get("slot") or ""), "ts": rec.ts, "by": data.get("by") or "",
-                "seq": rec.seq}
+        return {"type": "restart", "slot": str(data.get("slot") or ""), "arm": str(data.get("variant") or ""),
+                "ts": rec.ts, "by": data.get("by") or "", "seq": rec.seq}
     if rec.kind != "event":
         return None
     event_type = data.get("type")
