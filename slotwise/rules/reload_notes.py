@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from slotwise.rules.ruleset import RuleSet
 
+
 def reload_notes(old: RuleSet, new: RuleSet) -> list[str]:
     """One line per variant whose content changed between ``old`` and ``new`` in a slot that learns."""
     notes = []
@@ -23,6 +24,6 @@ def reload_notes(old: RuleSet, new: RuleSet) -> list[str]:
         was = {v.id: v.content() for v in before.variants}
         for variant in slot.variants:
             if variant.id in was and was[variant.id] != variant.content():
-                notes.append(f"slot {slot.id!r}: variant {variant.id!r} changed and keeps what was learned "
-                             f"about it; give it a new id, or restart its learning on the admin page, to start it over")
+                notes.append(f"slot {slot.id!r}: variant {variant.id!r} changed and keeps what was learned about "
+                             "it; give it a new id, or restart its learning on the admin page, to start it over")
     return notes

@@ -403,7 +403,8 @@ class AdminPages:
         parts.append("</section>")
         learning = {s.id: s for s in slots if s.learns}
         for rep in reports:
-            parts.append(render_slot(rep, log, restart_form(learning[rep.slot], hidden) if rep.slot in learning else ""))
+            restart = restart_form(learning[rep.slot], hidden) if rep.slot in learning else ""
+            parts.append(render_slot(rep, log, restart))
         if reports:
             parts.append(f"<p class=note>{escape(LEGEND)}</p>")
         return "".join(parts)

@@ -302,13 +302,13 @@ def notices(report: SlotReport) -> list[tuple[str, str]]:
 def restart_message(restart: Restart, goal: str) -> str:
     """A learning restart in words, for the text report and the admin page."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(restart.ts))
-    if restart.watched == "told" and restart.arm:
-        return (f"Learning of variant {restart.arm} restarted {when}, asked for by {restart.by or 'hand'}: the "
-                "policy tests it again from nothing; the other variants keep what was learned. Its figures "
-                "before and after mix two regimes.")
-    if restart.watched == "told":
-        return (f"Learning restarted {when}, asked for by {restart.by or 'hand'}: the policy is testing every "
-                "variant again. Figures before and after mix two regimes.")
+    if restart.watched == "told":  # asked for (the admin page), not detected
+        asked = f"restarted {when}, asked for by {restart.by or 'hand'}"
+        if restart.arm:
+            return (f"Learning of variant {restart.arm} {asked}: the policy tests it again from nothing; the other "
+                    "variants keep what was learned. Its figures before and after mix two regimes.")
+        return (f"Learning {asked}: the policy is testing every variant again. Figures before and after mix "
+                "two regimes.")
     who = f"variant {restart.arm}" if restart.arm else "all variants together"
     binary = is_binary(goal)
 
