@@ -58,9 +58,17 @@ def _private_files(path: Path) -> None:
 
     SQLite gives the -wal and -shm files the database file's mode, so creating
     that one 0600 (and tightening an existing one) covers all three.
+
+    An existing file is never opened here: closing any descriptor of it drops every POSIX lock this
+    process holds on it, SQLite's too. A worker opening its second connection then held none, and the
+    next command-line visit (an export, an import), closing what it took for the last connection,
+    deleted the -wal and -shm under the running server (``tests/store/test_wal_kept.py``).
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
+    except FileExistsError:  # made before (maybe by another process a moment ago): its mode is checked below
+        pass
     for f in (path, *(path.with_name(path.name + tail) for tail in ("-wal", "-shm", "-board", "-deltas"))):
         try:
             if f.exists() and stat.S_IMODE(f.stat().st_mode) & 0o077:
