@@ -502,8 +502,10 @@ def main() -> int:
             with started(serve, dict(os.environ), work / "slotwise.log") as proxy:
                 wait_http(f"{base}/_sw/live", "Slotwise", proxy, work / "slotwise.log")
                 forced = [x for slot, variant in FORCED.items() for x in ("--force", f"{slot}={variant}")]
-                link = slotwise("preview", f"{base}/", *forced, data=data).stdout.strip()
-                token = unquote(parse_qs(urlsplit(link).query)["sw_preview"][0])
+                made = slotwise("preview", f"{base}/", *forced, "--rules", str(RULES), data=data)
+                if made.returncode != 0:
+                    raise SystemExit(f"oscar-check: slotwise preview: exit {made.returncode}: {made.stderr.strip()}")
+                token = unquote(parse_qs(urlsplit(made.stdout.strip()).query)["sw_preview"][0])
                 with sync_playwright() as pw:
                     browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                     try:

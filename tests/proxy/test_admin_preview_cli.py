@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
 from slotwise.cli import main
@@ -37,7 +37,10 @@ slots:
 
 @pytest.fixture
 def server(asgi_server: Any, tmp_path: Path) -> Any:
-    origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse("<body><ul class=cats>x</ul></body>"))]))
+    origin = asgi_server(Starlette(routes=[
+        Route("/", lambda r: HTMLResponse("<body><ul class=cats>x</ul></body>")),
+        Route("/start", lambda r: RedirectResponse("/", status_code=302)),  # a store's home that redirects
+    ]))
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     data = tmp_path / "server-data"
@@ -96,6 +99,21 @@ def test_signed_with_the_servers_key_the_link_forces_the_variant(server: Any, el
     assert status == 0, err
     page = httpx.get(link, headers=UA, timeout=20)
     assert page.headers["x-slotwise-preview"] == "on" and "RECENT" in page.text
+
+
+def test_a_link_to_a_page_that_redirects_is_taken(server: Any, elsewhere: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Many stores' home redirects (a locale, a catalogue): the server takes the link on the redirect itself,
+    and the preview follows the visitor to the page it leads to."""
+    status, link, err = run(capsys, server.url + "/start", "--rules", str(server.rules), "--data", str(server.data),
+                            "--force", "home-categories=recent")
+    assert status == 0 and err == ""
+    with httpx.Client(headers=UA, timeout=20) as browser:
+        first = browser.get(link)
+        assert first.status_code == 302 and first.headers["x-slotwise-preview"] == "on"
+        page = browser.get(server.url + first.headers["location"])
+    assert page.headers["x-slotwise-preview"] == "on" and "RECENT" in page.text
+    assert "x-slotwise-preview" not in httpx.get(server.url + "/", headers=UA, timeout=20).headers
 
 
 def test_a_key_the_server_does_not_have_is_caught(server: Any, elsewhere: Path,

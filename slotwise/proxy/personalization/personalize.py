@@ -292,6 +292,8 @@ class SlotwisePersonalizer:
             return
         flow.state["preview"] = forced
         flow.state[BUDGET_EXEMPT] = True  # past the budget, the bar says so (see on_html)
+        # on every answer under the link, a redirect too: how `slotwise preview` tells that this server took it
+        flow.extra_headers.append(("x-slotwise-preview", "on"))
         if from_query:  # keep it on while the marketer clicks through (session cookie)
             flow.extra_headers.append(
                 ("set-cookie", f"{PREVIEW_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
@@ -339,8 +341,6 @@ class SlotwisePersonalizer:
         """A streamed page's head leaves before ``on_html``: the headers it would add that are known now."""
         if flow.visitor is not None and flow.visitor.set_cookie and (flow.header("sec-gpc") or "").strip() != "1":
             flow.extra_headers.append(("set-cookie", flow.visitor.set_cookie))
-        if "preview" in flow.state:
-            flow.extra_headers.append(("x-slotwise-preview", "on"))
 
     async def on_html(self, flow: Flow, html: bytes) -> bytes | None:
         ruleset = self.ruleset()
@@ -351,7 +351,6 @@ class SlotwisePersonalizer:
                 return None
             work = PageWork(ruleset, page_reason="bot")
             bar = self.bar.markup(flow, work, flow.state["preview"], find_csp_nonce(html))
-            flow.extra_headers.append(("x-slotwise-preview", "on"))
             return inject_before_body_end(html, bar.encode(), not_before=flow.html_sent, charset=flow.charset)
         started = time.perf_counter()
         work = PageWork(ruleset)
@@ -407,8 +406,6 @@ class SlotwisePersonalizer:
             f"{c.slot.id}={c.variant.id if c.variant is not None else 'holdout'}" for c in work.choices
         )
         flow.extra_headers.append(("server-timing", f'sw;dur={elapsed:.2f};desc="{applied or "none"}"'))
-        if forced is not None:
-            flow.extra_headers.append(("x-slotwise-preview", "on"))
         return body
 
     async def _read_page(self, flow: Flow, html: bytes, digest: bytes, ruleset: RuleSet) -> PageReading:
