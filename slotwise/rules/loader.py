@@ -45,9 +45,12 @@ MAX_TEMPLATE_BYTES = 256 * 1024
 
 def load_rules(path: str | os.PathLike[str], *, policy_validator: PolicyValidator | None = None) -> RuleSet:
     """A compiled RuleSet, or ``RulesError`` listing every issue in the file and its includes."""
-    ruleset, issues = check_rules(path, policy_validator=policy_validator)
-    if issues or ruleset is None:
-        raise RulesError(issues or [Issue(str(path), 1, 1, "invalid rules")])
+    loader = _Loader(policy_validator or default_validator())
+    ruleset = loader.load(Path(path), str(path))
+    if loader.issues or ruleset is None:
+        # the files it tried to read, a missing one too: fixing or creating any of them is worth a reload
+        raise RulesError(loader.issues or [Issue(str(path), 1, 1, "invalid rules")],
+                         files=[str(f) for f in dict.fromkeys(loader.tried)])
     return ruleset
 
 
@@ -66,6 +69,7 @@ class _Loader:
         self.issues: list[Issue] = []
         self.validate_policy = policy_validator
         self.files: list[Path] = []
+        self.tried: list[Path] = []  # every file it tried to read, read or not (what a rejected set names)
         self.loaded: set[Path] = set()
         self.captures: list[CaptureSpec] = []
         self.journeys: list[dict[str, Section]] = []
@@ -73,6 +77,7 @@ class _Loader:
 
     # -- reading files ------------------------------------------------------------
     def _read(self, path: Path, display: str, where: tuple[Source, Node] | None, what: str) -> str | None:
+        self.tried.append(path.resolve())
         try:
             data = path.read_bytes()
             text = data.decode("utf-8-sig")

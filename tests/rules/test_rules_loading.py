@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
+from slotwise.proxy.operations.rules_watch import ruleset_holder
 from slotwise.rules import RulesError, load_rules
 from slotwise.rules.checker import did_you_mean
 from slotwise.rules.testing import rules_from_text
@@ -60,3 +63,36 @@ def test_missing_main_file_is_one_located_issue(tmp_path: Path) -> None:
 def test_yaml_booleans_as_ids_get_a_hint(tmp_path: Path) -> None:
     with pytest.raises(RulesError, match="quote it"):
         rules_from_text(tmp_path, "slots:\n  - {id: no, pages: /, selector: p, action: remove}\n")
+
+
+def _touch_later(path: Path, text: str, seconds: int) -> None:
+    """Write ``text`` with an mtime ``seconds`` ahead, so a watcher sees the change within a test."""
+    path.write_text(text)
+    os.utime(path, (time.time() + seconds, time.time() + seconds))
+
+
+@pytest.mark.parametrize("mistake", ["template-syntax", "template-missing", "include-broken"])
+def test_fixing_a_file_the_rejected_rules_added_reloads_them(tmp_path: Path, mistake: str) -> None:
+    """A marketer adds a template (or an include) with a mistake in it, then fixes that file alone:
+    the watcher reloads, as it would for an edit of the main file, without a restart."""
+    main = tmp_path / "rules.yaml"
+    main.write_text('slots:\n  - {id: a, pages: "/", selector: p, action: remove}\n')
+    holder = ruleset_holder(str(main), announce=False)
+    assert holder.reload() and [s.id for s in holder.current.slots] == ["a"]
+
+    if mistake == "include-broken":
+        _touch_later(tmp_path / "more.yaml", '- {id: b, pages: "/", selector: "p[", action: remove}\n', 5)
+        _touch_later(main, 'include: more.yaml\n' + main.read_text(), 5)
+        fixed = ("more.yaml", '- {id: b, pages: "/", selector: "p", action: remove}\n')
+    else:
+        if mistake == "template-syntax":
+            _touch_later(tmp_path / "b.html", "<p>{{ visitor.visits }</p>", 5)
+        _touch_later(main, main.read_text() + '  - {id: b, pages: "/", selector: h1, action: replace, template: b.html}\n', 5)
+        fixed = ("b.html", "<p>{{ visitor.visits }}</p>")
+    assert holder.changed() and not holder.reload()
+    assert holder.status.error and [s.id for s in holder.current.slots] == ["a"]  # the last good rules serve
+    assert not holder.changed()  # the broken set is not retried until something changes
+
+    _touch_later(tmp_path / fixed[0], fixed[1], 10)
+    assert holder.changed() and holder.reload()
+    assert [s.id for s in holder.current.slots] == ["a", "b"] and holder.status.error is None

@@ -55,6 +55,7 @@ class RulesHolder(Generic[T]):
         self.current: T | None = None
         self.status = ReloadStatus(path=str(self.path))
         self._mtimes: dict[str, float] = {}
+        self._watched: list[str] = []  # the serving set's files, and after a rejection also the files it read
         self._task: asyncio.Task[Any] | None = None
 
     def _stat(self, files: list[str]) -> dict[str, float]:
@@ -69,14 +70,18 @@ class RulesHolder(Generic[T]):
 
     def reload(self) -> bool:
         """Loads the file now; returns True when a new rule set is serving."""
-        files = self.status.files or [str(self.path)]
+        files = self._watched or [str(self.path)]
         mtimes = self._stat(files)
         try:
             rules = self._load(self.path)
         except Exception as exc:  # a broken file, whatever the reason: keep the last good rules
             self.status.error = str(exc)
             self.status.error_at = time.time()
-            self._mtimes = mtimes
+            # also the files the rejected set read or looked for (a new template, a new include):
+            # fixing or creating one of them must reload as an edit of the main file does
+            tried = [name for name in getattr(exc, "files", []) if name not in mtimes]
+            self._watched = [*files, *tried]
+            self._mtimes = {**mtimes, **self._stat(tried)}
             if self.announce:
                 log.error("rules %s rejected, the last good rules keep serving:\n%s", self.path, exc)
             return False
@@ -84,6 +89,7 @@ class RulesHolder(Generic[T]):
         self.status.notes = self._notes_of(self.current, rules) if self.current is not None and self._notes_of else []
         self.current = rules
         self.status.files = self._files_of(rules)
+        self._watched = list(self.status.files)
         self._mtimes = self._stat(self.status.files)
         self.status.version += 1
         self.status.loaded_at = time.time()
@@ -97,8 +103,7 @@ class RulesHolder(Generic[T]):
         return True
 
     def changed(self) -> bool:
-        files = self.status.files or [str(self.path)]
-        return self._stat(files) != self._mtimes
+        return self._stat(self._watched or [str(self.path)]) != self._mtimes
 
     async def watch(self) -> None:
         """Polls the rules files (cheap stats) and reloads when one changes."""
