@@ -377,3 +377,27 @@ def test_a_restart_the_store_cannot_take_is_refused_and_changes_nothing(
     assert answer.headers["retry-after"] == "5"
     time.sleep(0.3)
     assert server.personalizer.learning.learner.policies["promo"].restarts == 0
+
+
+def test_a_rejected_reload_is_named_with_its_place_on_the_admin_page_and_in_health(proxy: Callable[..., Any],
+                                                                                   tmp_path: Path) -> None:
+    """A marketer's YAML slip: the last good rules keep serving, and both the admin page and
+    ``/_sw/health`` say where the mistake is (file:line:column), not only that there is one."""
+    server = proxy()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.replace('    selector: ".promo"', '\tselector: ".promo"'))
+    assert not server.personalizer.rules.reload()
+    health = httpx.get(server.url + "/_sw/health", timeout=20).json()
+    assert health["reasons"] == ["rules_invalid"], health
+    assert health["details"]["rules_invalid"].startswith(f"1 error in rules; first: {rules}:13:1: "), health
+    with closing(signed_in(server)) as http:
+        assert f"{rules}:13:1: YAML syntax error" in http.get("/_sw/admin").text
+    with httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        assert "HERO-" in visitor.get("/").text  # the last good rules still personalize
+
+    rules.write_text(RULES)
+    assert server.personalizer.rules.reload()
+    deadline = time.monotonic() + 5  # health answers are kept a second
+    while (reasons := httpx.get(server.url + "/_sw/health", timeout=20).json()["reasons"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert reasons == []
