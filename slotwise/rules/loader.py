@@ -81,8 +81,14 @@ class _Loader:
         try:
             data = path.read_bytes()
             text = data.decode("utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        except UnicodeDecodeError as exc:  # saved in Latin-1 or Windows-1252: point at the first such byte
+            line = data.count(b"\n", 0, exc.start) + 1
+            column = len(data[data.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
+            self.issues.append(Issue(display, line, column, f"cannot read {what} {display!r}: byte "
+                                     f"0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8"))
+            return None
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
             message = f"cannot read {what} {display!r}: {reason}"
             if where is None:
                 self.issues.append(Issue(display, 1, 1, message))
