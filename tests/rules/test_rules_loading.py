@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -96,3 +97,33 @@ def test_fixing_a_file_the_rejected_rules_added_reloads_them(tmp_path: Path, mis
     _touch_later(tmp_path / fixed[0], fixed[1], 10)
     assert holder.changed() and holder.reload()
     assert [s.id for s in holder.current.slots] == ["a", "b"] and holder.status.error is None
+
+
+def test_a_large_rules_file_reloads_without_holding_up_the_event_loop(tmp_path: Path) -> None:
+    """The watcher loads a changed file in a thread: while a large set (here ~1 s of loading) is
+    read, the worker's event loop, which serves every page, keeps turning."""
+    slot = '  - {{id: s{i}, pages: "/c/x{i}", selector: ".lead", action: after, html: "<p>{{{{ visitor.visits }}}}</p>"}}\n'
+    main = tmp_path / "rules.yaml"
+    main.write_text('slots:\n  - {id: a, pages: "/", selector: p, action: remove}\n')
+    holder = ruleset_holder(str(main), announce=False)
+    holder.poll_s = 0.05
+    assert holder.reload()
+    big = "slots:\n" + "".join(slot.format(i=i) for i in range(800))
+    _touch_later(main, big, 5)
+    started = time.perf_counter()
+    load_rules(main)
+    load_s = time.perf_counter() - started  # what the loop would stand still for, loading in it
+
+    async def watch_and_tick() -> float:
+        task = asyncio.create_task(holder.watch())
+        longest, last = 0.0, time.perf_counter()
+        while holder.status.version < 2:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            longest, last = max(longest, now - last), now
+        await holder.stop()
+        return longest
+
+    longest_pause = asyncio.run(asyncio.wait_for(watch_and_tick(), 120))
+    assert len(holder.current.slots) == 800
+    assert longest_pause < max(0.3, load_s / 3), (longest_pause, load_s)

@@ -75,16 +75,33 @@ class RulesHolder(Generic[T]):
         try:
             rules = self._load(self.path)
         except Exception as exc:  # a broken file, whatever the reason: keep the last good rules
-            self.status.error = str(exc)
-            self.status.error_at = time.time()
-            # also the files the rejected set read or looked for (a new template, a new include):
-            # fixing or creating one of them must reload as an edit of the main file does
-            tried = [name for name in getattr(exc, "files", []) if name not in mtimes]
-            self._watched = [*files, *tried]
-            self._mtimes = {**mtimes, **self._stat(tried)}
-            if self.announce:
-                log.error("rules %s rejected, the last good rules keep serving:\n%s", self.path, exc)
-            return False
+            return self._rejected(exc, files, mtimes)
+        return self._loaded(rules)
+
+    async def reload_aside(self) -> bool:
+        """``reload`` with the loading in a thread: a large rules file (a second for a few hundred
+        slots, more for thousands) must not hold up every page of this worker while it loads."""
+        files = self._watched or [str(self.path)]
+        mtimes = self._stat(files)
+        try:
+            rules = await asyncio.to_thread(self._load, self.path)
+        except Exception as exc:  # a broken file, whatever the reason: keep the last good rules
+            return self._rejected(exc, files, mtimes)
+        return self._loaded(rules)
+
+    def _rejected(self, exc: Exception, files: list[str], mtimes: dict[str, float]) -> bool:
+        self.status.error = str(exc)
+        self.status.error_at = time.time()
+        # also the files the rejected set read or looked for (a new template, a new include):
+        # fixing or creating one of them must reload as an edit of the main file does
+        tried = [name for name in getattr(exc, "files", []) if name not in mtimes]
+        self._watched = [*files, *tried]
+        self._mtimes = {**mtimes, **self._stat(tried)}
+        if self.announce:
+            log.error("rules %s rejected, the last good rules keep serving:\n%s", self.path, exc)
+        return False
+
+    def _loaded(self, rules: T) -> bool:
         # no local name holds the old rules past the swap: the resettle below must be able to collect them
         self.status.notes = self._notes_of(self.current, rules) if self.current is not None and self._notes_of else []
         self.current = rules
@@ -110,7 +127,7 @@ class RulesHolder(Generic[T]):
         while True:
             await asyncio.sleep(self.poll_s)
             if self.changed():
-                self.reload()
+                await self.reload_aside()
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
