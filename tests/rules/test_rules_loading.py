@@ -127,3 +127,33 @@ def test_a_large_rules_file_reloads_without_holding_up_the_event_loop(tmp_path: 
     longest_pause = asyncio.run(asyncio.wait_for(watch_and_tick(), 120))
     assert len(holder.current.slots) == 800
     assert longest_pause < max(0.3, load_s / 3), (longest_pause, load_s)
+
+
+def test_a_file_caught_while_it_is_written_is_not_loaded_half(tmp_path: Path) -> None:
+    """A save in two writes (an editor, a copy over the network): the first half is valid YAML with
+    a slot missing. The watcher waits for the file to stand still, so the half never serves (and
+    the missing slot never loses what it learned); the whole file does."""
+    main = tmp_path / "rules.yaml"
+    whole = ('slots:\n  - {id: a, pages: "/", selector: p, action: remove}\n'
+             '  - {id: b, pages: "/", selector: h1, action: remove}\n')
+    main.write_text(whole)
+    holder = ruleset_holder(str(main), announce=False)
+    holder.poll_s = 0.02
+    assert holder.reload()
+    served: list[list[str]] = []
+
+    async def save_in_two_writes() -> None:
+        watcher = asyncio.create_task(holder.watch())
+        with main.open("w") as f:
+            f.write(whole[: whole.index("  - {id: b")])
+            f.flush()
+            await asyncio.sleep(0.1)  # the watcher polls meanwhile, and sees a valid file with one slot
+            f.write(whole[whole.index("  - {id: b"):] + "  - {id: c, pages: /, selector: h2, action: remove}\n")
+        while holder.status.version < 2:
+            await asyncio.sleep(0.01)
+        served.append([s.id for s in holder.current.slots])
+        await asyncio.sleep(0.5)
+        await holder.stop()
+
+    asyncio.run(asyncio.wait_for(save_in_two_writes(), 30))
+    assert served == [["a", "b", "c"]] and holder.status.version == 2

@@ -26,6 +26,9 @@ log = logging.getLogger("slotwise.rules")
 
 T = TypeVar("T")
 
+SETTLE_S = 0.25  # a changed file is loaded once it has stood this long without a further change
+SETTLE_TRIES = 8  # a file that keeps changing is loaded after this many waits all the same
+
 
 @dataclass
 class ReloadStatus:
@@ -52,6 +55,7 @@ class RulesHolder(Generic[T]):
         self._files_of = files_of or (lambda _rules: [str(self.path)])
         self._notes_of = notes_of  # (serving rules, new rules) -> what the reload should tell
         self.poll_s = poll_s
+        self.settle_s = SETTLE_S
         self.current: T | None = None
         self.status = ReloadStatus(path=str(self.path))
         self._mtimes: dict[str, float] = {}
@@ -127,7 +131,20 @@ class RulesHolder(Generic[T]):
         while True:
             await asyncio.sleep(self.poll_s)
             if self.changed():
+                await self._settle()
                 await self.reload_aside()
+
+    async def _settle(self) -> None:
+        """Wait until the watched files stop changing (``settle_s`` without a change, a few times
+        at most): a file caught while it is being written can be valid YAML with slots missing,
+        and loading it would drop what those slots learned."""
+        before = self._stat(self._watched or [str(self.path)])
+        for _ in range(SETTLE_TRIES):
+            await asyncio.sleep(self.settle_s)
+            after = self._stat(self._watched or [str(self.path)])
+            if after == before:
+                return
+            before = after
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
