@@ -157,6 +157,25 @@ def test_visitor_lookup_exports_and_erases_from_the_admin_page(proxy: Callable[.
         assert http.post("/_sw/admin/visitor/erase", data={"id": vid}).status_code == 403  # no CSRF token
 
 
+def test_visitor_lookup_takes_the_sw_vid_cookie_as_the_browser_shows_it(proxy: Callable[..., Any]) -> None:
+    """docs/admin.md: the lookup takes "a visitor id (the `sw_vid` cookie's)". A marketer copies the
+    cookie's value from the browser (``ID.SIGNATURE``): the lookup finds the person and erase erases them,
+    rather than answering that nothing is held (an erasure request that erased nothing)."""
+    server = proxy()
+    with closing(signed_in(server)) as http, httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        visitor.get("/")
+        cookie = visitor.cookies["sw_vid"]
+        assert "." in cookie
+        found = http.get("/_sw/admin/visitor", params={"id": cookie})
+        assert found.status_code == 200 and "hero" in found.text
+        bearer = {"authorization": f"Bearer {TOKEN}"}
+        assert httpx.get(f"{server.url}/_sw/admin/api/visitors/{cookie}", headers=bearer).status_code == 200
+        erase = http.post("/_sw/admin/visitor/erase", data={"id": cookie, "csrf": csrf_of(found.text)})
+        assert erase.status_code == 200 and "Erased" in erase.text
+        vid = server.personalizer.cookies.verify(cookie)
+        assert http.get("/_sw/admin/visitor", params={"id": vid}).status_code == 404
+
+
 def test_preview_links_are_checked_against_the_rules(proxy: Callable[..., Any]) -> None:
     server = proxy()
     bearer = {"authorization": f"Bearer {TOKEN}"}
