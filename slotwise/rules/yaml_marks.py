@@ -70,6 +70,9 @@ _HINTS: tuple[tuple[str, str, bool, str], ...] = (
     ("mapping values are not allowed here", "", False,
      "a ': ' inside a value: put the whole value in quotes, or check the indentation"),
     ("", "while parsing a flow", True, "a [ or { opened here is not closed, or a value inside it needs quotes"),
+    ("expected <block end>, but found '<scalar>'", "", False,
+     "text after a closing quote: a value that starts with a quote must end with it, so quote the whole "
+     "value (when: \"'a' in b\"), or a quote was left open on an earlier line"),
     ("expected <block end>", "", False,
      "check this line's indentation against the lines above (a slot's keys line up, a list item "
      "starts with '- '), or a quote left open before it"),
