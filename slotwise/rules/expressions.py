@@ -22,7 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from slotwise.rules.checker import did_you_mean
 from slotwise.rules.sandbox import RulesSandbox
-from slotwise.rules.vocabulary import FACTS, JINJA_GLOBALS, MAPPING_METHODS
+from slotwise.rules.vocabulary import FACTS, JINJA_GLOBALS, MAPPING_METHODS, VALUES
 
 
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹"}
@@ -87,6 +87,53 @@ def check_names(tree: nodes.Node, allowed: Collection[str], undeclared: Collecti
         problem = _check_chain(node, undeclared)
         if problem and problem not in problems:
             problems.append(problem)
+    if not problems:
+        problems += _impossible_values(tree)
+    return problems
+
+
+def _fact_path(node: nodes.Node) -> str | None:
+    """``request.device``, or ``visitor.stage[]`` for any key of ``visitor.stage``; None for the rest."""
+    parts: list[str] = []
+    while isinstance(node, (nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr):
+            parts.append(node.attr)
+        elif parts:
+            return None
+        else:
+            parts.append("[]")
+        node = node.node
+    if not isinstance(node, nodes.Name):
+        return None
+    return ".".join([node.name, *reversed(parts)]).replace(".[]", "[]")
+
+
+def _impossible_values(tree: nodes.Node) -> list[Problem]:
+    """``request.device == 'phone'``, ``page.type in ['product', 'cart']``: a word the fact never holds
+    makes the condition never (or always) true, silently; it is named like an unknown fact."""
+    problems: list[Problem] = []
+    compares = [tree] if isinstance(tree, nodes.Compare) else []
+    for compare in [*compares, *tree.find_all(nodes.Compare)]:
+        left = compare.expr
+        for operand in compare.ops:
+            right = operand.expr
+            sides = [(left, right), (right, left)] if operand.op in ("eq", "ne") else [(left, right)]
+            for fact, other in sides:
+                path = _fact_path(fact)
+                if path not in VALUES:
+                    continue
+                if isinstance(other, nodes.Const):
+                    words = [other.value]
+                elif isinstance(other, (nodes.List, nodes.Tuple)) and operand.op in ("in", "notin"):
+                    words = [item.value for item in other.items if isinstance(item, nodes.Const)]
+                else:
+                    continue
+                for word in words:
+                    if isinstance(word, str) and word not in VALUES[path]:
+                        shown = path.replace("[]", "[...]")
+                        problems.append(Problem(compare.lineno, f"{shown} is never {word!r}{did_you_mean(word, VALUES[path])}; "
+                                                                f"it is one of {', '.join(VALUES[path])}"))
+            left = right
     return problems
 
 
