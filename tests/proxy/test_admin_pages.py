@@ -143,6 +143,25 @@ def test_kill_switch_needs_csrf_from_this_origin_and_leaves_the_store_page_uncha
         assert "HERO-" in visitor.get("/").text
 
 
+def test_a_script_switch_says_off_in_words_or_is_refused(proxy: Callable[..., Any]) -> None:
+    """docs/admin.md: ``off=1`` or ``off=0``. ``off=no`` (a script's "not off") switched the slot off;
+    words are read as meant, and anything else is refused, leaving the switch as it was."""
+    server = proxy()
+    bearer = {"authorization": f"Bearer {TOKEN}"}
+
+    def switch(value: str) -> httpx.Response:
+        return httpx.post(server.url + "/_sw/admin/switch", data={"name": "hero", "off": value}, headers=bearer)
+
+    with httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        assert switch("no").json() == {"name": "hero", "off": False}
+        assert "HERO-" in visitor.get("/").text
+        assert switch("yes").json() == {"name": "hero", "off": True}
+        refused = switch("of")
+        assert refused.status_code == 400 and "'off' must be 1" in refused.json()["error"]
+        assert switch("false").json() == {"name": "hero", "off": False}
+        assert "HERO-" in visitor.get("/").text
+
+
 def test_visitor_lookup_exports_and_erases_from_the_admin_page(proxy: Callable[..., Any]) -> None:
     server = proxy()
     with closing(signed_in(server)) as http, httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:

@@ -59,6 +59,9 @@ from slotwise.tag.ratelimit import client_address
 if TYPE_CHECKING:
     from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
+# what a script may send as ``off``: "off=no" must not switch a slot off, nor a typo either way
+SWITCH_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
 log = logging.getLogger("slotwise.admin")
 
 REPORT_TTL_S = 5.0
@@ -290,7 +293,11 @@ class AdminPages:
         if name != ALL and name not in known:
             return JSONResponse({"error": f"unknown slot {name!r}; the rules have: {', '.join(sorted(known)) or 'none'}"},
                                 400, headers={"cache-control": "no-store"})
-        off = form.get("off", "1") not in ("0", "false", "")
+        said = str(form.get("off", "1")).strip().lower()  # the page's buttons send 1 or 0
+        if said not in SWITCH_WORDS:
+            return JSONResponse({"error": f"'off' must be 1 (switch off) or 0 (switch back on), got {said!r}"},
+                                400, headers={"cache-control": "no-store"})
+        off = SWITCH_WORDS[said]
         await self.p.switches.flip(name, off, self.p.clock(), self._who(request))
         if "authorization" in request.headers:
             return JSONResponse({"name": name, "off": off}, headers={"cache-control": "no-store"})
