@@ -162,6 +162,29 @@ def test_a_script_switch_says_off_in_words_or_is_refused(proxy: Callable[..., An
         assert "HERO-" in visitor.get("/").text
 
 
+def test_rules_broken_from_the_start_are_not_called_the_last_good_rules(asgi_server: Any, tmp_path: Path,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """A proxy started on a broken rules file has no last good rules: the log and the admin page say
+    that nothing is personalized until the file is fixed, and fixing it loads the rules."""
+    origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse(PAGE))]))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.replace('    selector: ".hero"', '\tselector: ".hero"'))
+    settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path), admin_token=TOKEN,
+                        personalize_budget_ms=5000.0)
+    personalizer = SlotwisePersonalizer(settings)
+    with caplog.at_level("ERROR", logger="slotwise.rules"):
+        server = asgi_server(create_app(settings, personalizer))
+    logged = [r.getMessage() for r in caplog.records if r.name == "slotwise.rules"]
+    assert logged and "no rules serve (pages pass through unchanged) until it is fixed" in logged[0], logged
+    assert not any("last good rules" in line for line in logged)
+    with closing(signed_in(server)) as http:
+        page = http.get("/_sw/admin").text
+        assert "last good rules" not in page and "no page is personalized until the file is fixed" in page
+        rules.write_text(RULES)
+        assert personalizer.rules.reload()
+        assert "Rules valid." in http.get("/_sw/admin").text
+
+
 def test_visitor_lookup_exports_and_erases_from_the_admin_page(proxy: Callable[..., Any]) -> None:
     server = proxy()
     with closing(signed_in(server)) as http, httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:

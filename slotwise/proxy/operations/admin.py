@@ -388,7 +388,10 @@ class AdminPages:
                 f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(rules['loaded_at'])) if rules['loaded_at'] else 'never'}.</p>"
             )
             if rules["error"]:
-                parts.append("<p class=warn>The last change to the rules was rejected; the last good rules keep serving:</p>")
+                parts.append("<p class=warn>The last change to the rules was rejected; the last good rules keep serving:</p>"
+                             if rules["version"] else
+                             "<p class=warn>The rules were rejected and none have loaded since the start: no page "
+                             "is personalized until the file is fixed (it is reloaded when saved):</p>")
                 parts.append(f"<div class=err>{escape(rules['error'])}</div>")
             else:
                 parts.append("<p class=ok>Rules valid.</p>")

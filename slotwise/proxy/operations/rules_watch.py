@@ -102,7 +102,8 @@ class RulesHolder(Generic[T]):
         self._watched = [*files, *tried]
         self._mtimes = {**mtimes, **self._stat(tried)}
         if self.announce:
-            log.error("rules %s rejected, the last good rules keep serving:\n%s", self.path, exc)
+            log.error("rules %s rejected, %s:\n%s", self.path, "the last good rules keep serving" if self.current is not None
+                      else "no rules serve (pages pass through unchanged) until it is fixed", exc)
         return False
 
     def _loaded(self, rules: T) -> bool:
