@@ -185,6 +185,38 @@ def test_rules_broken_from_the_start_are_not_called_the_last_good_rules(asgi_ser
         assert "Rules valid." in http.get("/_sw/admin").text
 
 
+def test_a_slots_preview_links_open_a_page_it_applies_to(asgi_server: Any, tmp_path: Path) -> None:
+    """The admin page's preview of a product-page slot opened the home page, where that slot does not
+    apply: the marketer saw nothing change. Once a page of the slot has been served, its links open it."""
+    product = "<html><body><section class=related>store's related</section></body></html>"
+    origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse(PAGE)),
+                                           Route("/p/{id}", lambda r: HTMLResponse(product))]))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES + """
+  - id: recs
+    pages: "/p/*"
+    selector: "section.related"
+    action: replace
+    variants:
+      - {id: together, html: "<section class=related>TOGETHER</section>"}
+      - {id: plain, control: true}
+""")
+    settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path), admin_token=TOKEN,
+                        personalize_budget_ms=5000.0)
+    server = asgi_server(create_app(settings, SlotwisePersonalizer(settings)))
+    with closing(signed_in(server)) as http, httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        assert 'force=recs%3Dtogether&amp;path=/"' in http.get("/_sw/admin").text  # no product page seen yet
+        visitor.get("/p/42?colour=red")
+        admin = http.get("/_sw/admin").text
+        link = re.search(r'href="(/_sw/admin/preview\?force=recs%3Dtogether[^"]*)"', admin).group(1)
+        assert "path=/p/42%3Fcolour%3Dred" in link, link
+        assert 'force=hero%3Da&amp;path=/"' in admin  # the home page's slot still opens the home page
+        preview = http.get(link.replace("&amp;", "&"))
+        assert preview.status_code == 303 and preview.headers["location"].startswith("/p/42?colour=red&sw_preview=")
+        page = visitor.get(preview.headers["location"]).text
+        assert "TOGETHER" in page
+
+
 def test_visitor_lookup_exports_and_erases_from_the_admin_page(proxy: Callable[..., Any]) -> None:
     server = proxy()
     with closing(signed_in(server)) as http, httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:

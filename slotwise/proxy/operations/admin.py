@@ -24,7 +24,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import asdict
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, quote
 
 from starlette.requests import Request
@@ -399,7 +399,7 @@ class AdminPages:
         ruleset = self.p.ruleset()
         slots = list(ruleset.slots) if ruleset is not None else []
         parts.append(render_switches(slots, switches, hidden))
-        parts.append(render_previews(slots))
+        parts.append(render_previews(slots, self.p.page_slots.recent_page))
         parts.append(
             "<section id=visitors><h2>Visitor lookup</h2><form method=get action=/_sw/admin/visitor>"
             "<label>Visitor id, <code>customer:ID</code> or e-mail <input name=id required size=40></label> "
@@ -446,12 +446,14 @@ def render_switches(slots: list[Any], switches: Any, hidden: str) -> str:
             "<table class=left><tr><th>slot</th><th>rules file</th><th>switch</th><th></th></tr>" + "".join(rows) + "</table></section>")
 
 
-def render_previews(slots: list[Any]) -> str:
-    """Preview links: each variant of each slot, personalization off, or the page as decided, with the bar."""
+def render_previews(slots: list[Any], page_of: Callable[[str], str | None] = lambda _slot: None) -> str:
+    """Preview links: each variant of each slot, personalization off, or the page as decided, with the bar.
+    A slot's links open a page it applies to when one was served lately (``page_of``), else the home page."""
     rows = []
     for slot in slots:
+        path = quote(page_of(slot.id) or "/", safe="/")
         links = " ".join(
-            f"<a href=\"/_sw/admin/preview?force={quote(f'{slot.id}={v.id}')}&amp;path=/\" data-preview=\"{escape(slot.id)}={escape(v.id)}\">{escape(v.id)}</a>"
+            f"<a href=\"/_sw/admin/preview?force={quote(f'{slot.id}={v.id}')}&amp;path={escape(path)}\" data-preview=\"{escape(slot.id)}={escape(v.id)}\">{escape(v.id)}</a>"
             for v in slot.variants)
         rows.append(f"<tr><td><code>{escape(slot.id)}</code></td><td>{links}</td></tr>")
     return ("<section id=preview><h2>Preview</h2><p>Open the store with the preview bar: "
