@@ -289,5 +289,31 @@ def template_problems(env: ImmutableSandboxedEnvironment, source: str, allowed: 
     problems: list[Problem] = []
     for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
         problems.append(Problem(node.lineno, "templates cannot include, extend or import other templates"))
-    problems += check_names(tree, allowed, meta.find_undeclared_variables(tree))
+    try:
+        undeclared = meta.find_undeclared_variables(tree)  # compiles: an unknown filter or test stops it
+    except TemplateSyntaxError as exc:
+        return None, [Problem(exc.lineno or 1, f"template error: {exc.message}{_filter_hint(env, exc.message)}")]
+    problems += check_names(tree, allowed, undeclared)
+    problems += unknown_filters(env, tree)
     return tree, problems
+
+
+def unknown_filters(env: ImmutableSandboxedEnvironment, tree: nodes.Node) -> list[Problem]:
+    """Filters and tests the sandbox does not have. Jinja only fails on them when it renders one
+    inside an ``{% if %}``, so a typo there would fail that slot for the visitors who reach it."""
+    problems = []
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        kind, known = ("filter", env.filters) if isinstance(node, nodes.Filter) else ("test", env.tests)
+        if node.name not in known:
+            problems.append(Problem(node.lineno, f"template error: No {kind} named {node.name!r}."
+                                                 f"{did_you_mean(node.name, sorted(known))}"))
+    return problems
+
+
+def _filter_hint(env: ImmutableSandboxedEnvironment, message: str | None) -> str:
+    """" (did you mean 'length'?)" for Jinja's "No filter named 'lenght'." (or a test)."""
+    for kind, known in (("filter", env.filters), ("test", env.tests)):
+        prefix = f"No {kind} named '"
+        if message and message.startswith(prefix):
+            return did_you_mean(message[len(prefix):].split("'", 1)[0], sorted(known))
+    return ""
