@@ -417,6 +417,10 @@ def test_restart_learning_starts_a_slot_over_on_every_instance_and_the_report_ma
         assert http.post("/_sw/admin/restart", data={"name": "promo"}).status_code == 403  # no CSRF token
         refused = http.post("/_sw/admin/restart", data={"name": "hero", "csrf": csrf})
         assert refused.status_code == 400 and "the rules' learning slots: promo" in refused.json()["error"]
+        typo = http.post("/_sw/admin/restart", data={"name": "promoo", "csrf": csrf}).json()["error"]
+        assert typo.startswith("no slot 'promoo' that learns (did you mean 'promo'?); "), typo
+        typo = http.post("/_sw/admin/restart", data={"name": "promo", "variant": "lowd", "csrf": csrf}).json()["error"]
+        assert typo.startswith("slot 'promo' has no variant 'lowd' (did you mean 'loud'?); it has: "), typo
         done = http.post("/_sw/admin/restart", data={"name": "promo", "csrf": csrf})
         assert done.status_code == 303 and done.headers["location"] == "/_sw/admin#slot-promo"
 

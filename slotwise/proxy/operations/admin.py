@@ -36,6 +36,7 @@ from slotwise.proxy.operations.admin_stages import funnel, render_funnel
 from slotwise.proxy.operations.charts import line_chart
 from slotwise.proxy.operations.kill_switch import ALL
 from slotwise.proxy.operations.learning import RESTART_KIND
+from slotwise.rules.checker import did_you_mean
 from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces
 from slotwise.proxy.operations.reporting import (
     LEGEND,
@@ -291,7 +292,8 @@ class AdminPages:
         ruleset = self.p.ruleset()
         known = {s.id for s in ruleset.slots} if ruleset is not None else set()
         if name != ALL and name not in known:
-            return JSONResponse({"error": f"unknown slot {name!r}; the rules have: {', '.join(sorted(known)) or 'none'}"},
+            return JSONResponse({"error": f"unknown slot {name!r}{did_you_mean(name, sorted(known))}; the rules have: "
+                                          f"{', '.join(sorted(known)) or 'none'}"},
                                 400, headers={"cache-control": "no-store"})
         said = str(form.get("off", "1")).strip().lower()  # the page's buttons send 1 or 0
         if said not in SWITCH_WORDS:
@@ -314,11 +316,13 @@ class AdminPages:
         ruleset = self.p.ruleset()
         learning = {s.id: s for s in ruleset.slots if s.learns} if ruleset is not None else {}
         if name not in learning:
-            return JSONResponse({"error": f"no slot {name!r} that learns; the rules' learning slots: "
+            return JSONResponse({"error": f"no slot {name!r} that learns{did_you_mean(name, sorted(learning))}; "
+                                          "the rules' learning slots: "
                                           f"{', '.join(sorted(learning)) or 'none'}"},
                                 400, headers={"cache-control": "no-store"})
         if variant and variant not in learning[name].arms:
-            return JSONResponse({"error": f"slot {name!r} has no variant {variant!r}; it has: "
+            return JSONResponse({"error": f"slot {name!r} has no variant {variant!r}"
+                                          f"{did_you_mean(variant, learning[name].arms)}; it has: "
                                           f"{', '.join(learning[name].arms)}"},
                                 400, headers={"cache-control": "no-store"})
         who, now = self._who(request), self.p.clock()
