@@ -64,7 +64,7 @@ async def _report(args: argparse.Namespace) -> int:
         records = await read_all(store)
     finally:
         await store.close()
-    since = parse_since(args.since) if args.since else None
+    since = args.since  # a timestamp (parse_since), or None
     configs = None
     rules = args.rules or os.environ.get("SLOTWISE_RULES")
     if rules:  # the variants as the server has them (also for a log from before decisions named them all)
@@ -109,7 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--rules", default=None, help="the rules file the server runs with: every variant is listed, "
                         "shown or not (env SLOTWISE_RULES; without it, the variants the decisions name)")
     parser.add_argument("--slot", help="only this slot")
-    parser.add_argument("--since", help="only decisions since a duration ago (7d, 12h) or an ISO date")
+    parser.add_argument("--since", type=parse_since,  # a wrong one: argparse's usage error, not a traceback
+                        help="only decisions since a duration ago (7d, 12h) or an ISO date")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--export", metavar="FILE", help="also write the decision log (.csv or .jsonl) for `slotwise replay`")
     parser.set_defaults(func=run_report)

@@ -28,10 +28,15 @@ class Issue:
 
 
 class RulesError(Exception):
-    """A rules file is invalid; ``issues`` lists every problem found, sorted by place."""
+    """A rules file is invalid; ``issues`` lists every problem found, sorted by place.
 
-    def __init__(self, issues: list[Issue]) -> None:
+    ``files`` are the files the load tried to read (when known): a reload watcher
+    watches them, so fixing a template or include the rejected set added is noticed.
+    """
+
+    def __init__(self, issues: list[Issue], files: list[str] | None = None) -> None:
         self.issues = sorted(set(issues))
+        self.files = list(files or [])
         count = len(self.issues)
         head = "\n".join(str(i) for i in self.issues[:20])
         more = f"\n... and {count - 20} more" if count > 20 else ""

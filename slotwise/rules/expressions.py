@@ -22,7 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from slotwise.rules.checker import did_you_mean
 from slotwise.rules.sandbox import RulesSandbox
-from slotwise.rules.vocabulary import FACTS, JINJA_GLOBALS, MAPPING_METHODS
+from slotwise.rules.vocabulary import FACTS, JINJA_GLOBALS, MAPPING_METHODS, VALUES
 
 
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹"}
@@ -87,6 +87,53 @@ def check_names(tree: nodes.Node, allowed: Collection[str], undeclared: Collecti
         problem = _check_chain(node, undeclared)
         if problem and problem not in problems:
             problems.append(problem)
+    if not problems:
+        problems += _impossible_values(tree)
+    return problems
+
+
+def _fact_path(node: nodes.Node) -> str | None:
+    """``request.device``, or ``visitor.stage[]`` for any key of ``visitor.stage``; None for the rest."""
+    parts: list[str] = []
+    while isinstance(node, (nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr):
+            parts.append(node.attr)
+        elif parts:
+            return None
+        else:
+            parts.append("[]")
+        node = node.node
+    if not isinstance(node, nodes.Name):
+        return None
+    return ".".join([node.name, *reversed(parts)]).replace(".[]", "[]")
+
+
+def _impossible_values(tree: nodes.Node) -> list[Problem]:
+    """``request.device == 'phone'``, ``page.type in ['product', 'cart']``: a word the fact never holds
+    makes the condition never (or always) true, silently; it is named like an unknown fact."""
+    problems: list[Problem] = []
+    compares = [tree] if isinstance(tree, nodes.Compare) else []
+    for compare in [*compares, *tree.find_all(nodes.Compare)]:
+        left = compare.expr
+        for operand in compare.ops:
+            right = operand.expr
+            sides = [(left, right), (right, left)] if operand.op in ("eq", "ne") else [(left, right)]
+            for fact, other in sides:
+                path = _fact_path(fact)
+                if path not in VALUES:
+                    continue
+                if isinstance(other, nodes.Const):
+                    words = [other.value]
+                elif isinstance(other, (nodes.List, nodes.Tuple)) and operand.op in ("in", "notin"):
+                    words = [item.value for item in other.items if isinstance(item, nodes.Const)]
+                else:
+                    continue
+                for word in words:
+                    if isinstance(word, str) and word not in VALUES[path]:
+                        shown = path.replace("[]", "[...]")
+                        problems.append(Problem(compare.lineno, f"{shown} is never {word!r}{did_you_mean(word, VALUES[path])}; "
+                                                                f"it is one of {', '.join(VALUES[path])}"))
+            left = right
     return problems
 
 
@@ -242,5 +289,31 @@ def template_problems(env: ImmutableSandboxedEnvironment, source: str, allowed: 
     problems: list[Problem] = []
     for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
         problems.append(Problem(node.lineno, "templates cannot include, extend or import other templates"))
-    problems += check_names(tree, allowed, meta.find_undeclared_variables(tree))
+    try:
+        undeclared = meta.find_undeclared_variables(tree)  # compiles: an unknown filter or test stops it
+    except TemplateSyntaxError as exc:
+        return None, [Problem(exc.lineno or 1, f"template error: {exc.message}{_filter_hint(env, exc.message)}")]
+    problems += check_names(tree, allowed, undeclared)
+    problems += unknown_filters(env, tree)
     return tree, problems
+
+
+def unknown_filters(env: ImmutableSandboxedEnvironment, tree: nodes.Node) -> list[Problem]:
+    """Filters and tests the sandbox does not have. Jinja only fails on them when it renders one
+    inside an ``{% if %}``, so a typo there would fail that slot for the visitors who reach it."""
+    problems = []
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        kind, known = ("filter", env.filters) if isinstance(node, nodes.Filter) else ("test", env.tests)
+        if node.name not in known:
+            problems.append(Problem(node.lineno, f"template error: No {kind} named {node.name!r}."
+                                                 f"{did_you_mean(node.name, sorted(known))}"))
+    return problems
+
+
+def _filter_hint(env: ImmutableSandboxedEnvironment, message: str | None) -> str:
+    """" (did you mean 'length'?)" for Jinja's "No filter named 'lenght'." (or a test)."""
+    for kind, known in (("filter", env.filters), ("test", env.tests)):
+        prefix = f"No {kind} named '"
+        if message and message.startswith(prefix):
+            return did_you_mean(message[len(prefix):].split("'", 1)[0], sorted(known))
+    return ""

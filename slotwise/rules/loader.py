@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.compile_capture import FieldCompiler, compile_capture, compile_catalog_extras
-from slotwise.rules.checker import Checker, Text
+from slotwise.rules.checker import Checker, Text, did_you_mean
 from slotwise.rules.errors import Issue, RulesError
 from slotwise.rules.expressions import Problem, compile_expression
 from slotwise.rules.html_api import validate_selector
@@ -36,7 +36,7 @@ from slotwise.rules.schema import (
 )
 from slotwise.rules.templates import compile_template
 from slotwise.rules.visitor import freeze
-from slotwise.rules.vocabulary import CONDITION_NAMES, TEMPLATE_NAMES, VARIANT_NAMES
+from slotwise.rules.vocabulary import CONDITION_NAMES, MAPPING_METHODS, TEMPLATE_NAMES, VARIANT_NAMES
 from slotwise.rules.yaml_marks import Node, Source, compose
 
 MAX_INCLUDE_DEPTH = 10
@@ -45,9 +45,12 @@ MAX_TEMPLATE_BYTES = 256 * 1024
 
 def load_rules(path: str | os.PathLike[str], *, policy_validator: PolicyValidator | None = None) -> RuleSet:
     """A compiled RuleSet, or ``RulesError`` listing every issue in the file and its includes."""
-    ruleset, issues = check_rules(path, policy_validator=policy_validator)
-    if issues or ruleset is None:
-        raise RulesError(issues or [Issue(str(path), 1, 1, "invalid rules")])
+    loader = _Loader(policy_validator or default_validator())
+    ruleset = loader.load(Path(path), str(path))
+    if loader.issues or ruleset is None:
+        # the files it tried to read, a missing one too: fixing or creating any of them is worth a reload
+        raise RulesError(loader.issues or [Issue(str(path), 1, 1, "invalid rules")],
+                         files=[str(f) for f in dict.fromkeys(loader.tried)])
     return ruleset
 
 
@@ -66,18 +69,27 @@ class _Loader:
         self.issues: list[Issue] = []
         self.validate_policy = policy_validator
         self.files: list[Path] = []
+        self.tried: list[Path] = []  # every file it tried to read, read or not (what a rejected set names)
         self.loaded: set[Path] = set()
         self.captures: list[CaptureSpec] = []
         self.journeys: list[dict[str, Section]] = []
         self._texts: list[str] = []  # the current slot's expressions and templates (which facts it reads)
+        self._vars: frozenset[str] = frozenset()  # the current slot's `vars` keys, over all its variants
 
     # -- reading files ------------------------------------------------------------
     def _read(self, path: Path, display: str, where: tuple[Source, Node] | None, what: str) -> str | None:
+        self.tried.append(path.resolve())
         try:
             data = path.read_bytes()
             text = data.decode("utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        except UnicodeDecodeError as exc:  # saved in Latin-1 or Windows-1252: point at the first such byte
+            line = data.count(b"\n", 0, exc.start) + 1
+            column = len(data[data.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
+            self.issues.append(Issue(display, line, column, f"cannot read {what} {display!r}: byte "
+                                     f"0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8"))
+            return None
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
             message = f"cannot read {what} {display!r}: {reason}"
             if where is None:
                 self.issues.append(Issue(display, 1, 1, message))
@@ -295,7 +307,7 @@ class _Loader:
         self._texts += [t.value for t in (v.html, v.order, v.value, *v.attributes.values()) if t is not None]
         if v.html is not None:
             template, problems = compile_template(v.html.value, TEMPLATE_NAMES)
-            self._problems(v.html, problems)
+            self._problems(v.html, problems or self._unknown_vars(template, v.html.value))
         elif v.template is not None:
             found = self._template_file(v.template)
             if found is not None:
@@ -303,7 +315,7 @@ class _Loader:
                 self._texts.append(body)
                 template, problems = compile_template(body, TEMPLATE_NAMES)
                 display = os.path.normpath(os.path.join(os.path.dirname(text.source.display), text.value))
-                for problem in problems:
+                for problem in problems or self._unknown_vars(template, body):
                     self.issues.append(Issue(display, problem.line, 1, problem.message))
         attributes = {}
         for name, value in v.attributes.items():
@@ -311,7 +323,7 @@ class _Loader:
                 attributes[name] = None
                 continue
             compiled, problems = compile_template(value.value, VARIANT_NAMES, html=False)
-            self._problems(value, problems)
+            self._problems(value, problems or self._unknown_vars(compiled, value.value))
             attributes[name] = compiled
         return Variant(
             id=v.id,
@@ -325,6 +337,22 @@ class _Loader:
             coupon_cost=v.coupon_cost,
             description=v.description,
         )
+
+    def _unknown_vars(self, template: Any, source: str) -> list[Problem]:
+        """``vars.X`` that no variant of the slot sets: a typo (``vars.nme``) would render as nothing
+        for every visitor, so it is an error like an unknown fact. A template that reads ``vars``
+        with a computed key is not checked."""
+        members = template.reads.names.get("vars") if template is not None else None
+        problems = []
+        for _, name in sorted(members or ()):
+            if name in self._vars or name in MAPPING_METHODS:
+                continue
+            written = re.compile(rf"vars\s*(\.\s*{re.escape(name)}\b|\[\s*['\"]{re.escape(name)}['\"])")
+            line = next((n for n, text in enumerate(source.splitlines(), 1) if written.search(text)), 1)
+            known = ", ".join(sorted(self._vars)) or "none"
+            problems.append(Problem(line, f"unknown var {name!r}{did_you_mean(name, sorted(self._vars))}; "
+                                          f"the slot's variants set vars: {known}"))
+        return problems
 
     @staticmethod
     def _policy_node(spec: SlotSpec, message: str) -> Node:
@@ -371,6 +399,7 @@ class _Loader:
         pages = self._pages(spec.pages or [])
         when = self._expression(spec.when, CONDITION_NAMES)
         self._texts = [spec.when.value] if spec.when is not None else []
+        self._vars = frozenset(name for v in spec.variants for name in v.vars)
         variants = tuple(self._variant(v) for v in spec.variants)
         reads = facts_read(self._texts)
         policy = Policy(spec.policy.name, freeze(spec.policy.params), spec.policy.sticky)

@@ -32,9 +32,9 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 def parse_document(check: Checker, root: Node | None, *, main: bool) -> s.DocumentSpec:
     """A whole file: the main one (global settings allowed) or an included one."""
     doc = s.DocumentSpec(source=check.source)
-    if root is None:
-        if main:
-            check.issues.append(Issue(check.source.display, 1, 1, "the rules file is empty"))
+    if root is None:  # nothing but comments, or a file saved empty (its slots' learning would go with them)
+        check.issues.append(Issue(check.source.display, 1, 1, "the rules file is empty" if main else
+                                  "the included file is empty: write 'slots: []' for a file with no slots"))
         return doc
     if not main and not isinstance(root, MappingNode):
         items = check.sequence(root, "an included file (a list of slots or a mapping with 'slots')")

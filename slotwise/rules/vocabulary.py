@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from slotwise.rules.facts import PAGE_FIELDS, REQUEST_FIELDS, UTM_KEYS
+from slotwise.rules.facts import PAGE_FIELDS, PAGE_TYPES, REQUEST_FIELDS, UTM_KEYS
 from slotwise.rules.jsonld import PRODUCT_KEYS
+from slotwise.rules.stage import NO_STAGE, STAGES
 from slotwise.rules.visitor import VISITOR_FIELDS
 
 Tree = dict[str, Any]
@@ -21,6 +22,14 @@ FACTS: Tree = {
     "page": {**{name: None for name in PAGE_FIELDS}, "product": _PRODUCT},
     "request": {**{name: None for name in REQUEST_FIELDS}, "utm": {k: None for k in UTM_KEYS}},
 }
+
+VALUES: dict[str, tuple[str, ...]] = {
+    "request.device": ("mobile", "tablet", "desktop"),
+    "page.type": PAGE_TYPES,
+    "visitor.consent": ("granted", "denied", "unknown"),
+    "visitor.stage[]": (*STAGES, NO_STAGE),
+}
+"""Facts that only ever hold one of a few words: comparing one with another word is a typo."""
 
 JINJA_GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "true", "false", "none"})
 MAPPING_METHODS = frozenset({"get", "items", "keys", "values"})

@@ -59,17 +59,87 @@ class Source:
         return Loc(base.file, base.line + max(text_line - 1, 0), base.column)
 
 
+# PyYAML's words for the usual slips, and how to fix each: (a part of the problem, of the context
+# or "", whether to point at where the construct began rather than where the parser gave up, the hint)
+_HINTS: tuple[tuple[str, str, bool, str], ...] = (
+    ("'\\t'", "", False, "a tab: YAML indents with spaces only, replace it with spaces"),
+    ("that cannot start any token", "", False, "a value that starts with @, ` or % needs quotes"),
+    ("", "while scanning an alias", False, "a value that starts with * or & needs quotes"),
+    ("", "while scanning a quoted scalar", True, "the quote opened here is never closed"),
+    ("could not find expected ':'", "", True, "a key without ':' (write 'key: value'), or a quote left open"),
+    ("mapping values are not allowed here", "", False,
+     "a ': ' inside a value: put the whole value in quotes, or check the indentation"),
+    ("", "while parsing a flow", True, "a [ or { opened here is not closed, or a value inside it needs quotes"),
+    ("expected <block end>, but found '<scalar>'", "", False,
+     "text after a closing quote: a value that starts with a quote must end with it, so quote the whole "
+     "value (when: \"'a' in b\"), or a quote was left open on an earlier line"),
+    ("expected <block end>", "", False,
+     "check this line's indentation against the lines above (a slot's keys line up, a list item "
+     "starts with '- '), or a quote left open before it"),
+)
+
+
+def _syntax_issue(display: str, exc: yaml.MarkedYAMLError) -> Issue:
+    """PyYAML's problem, located, with how to fix it when it is one of the usual slips."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    mark = exc.problem_mark or exc.context_mark
+    for part, context, at_start, hint in _HINTS:
+        if part in problem and context in (exc.context or ""):
+            if at_start and exc.context_mark is not None:
+                mark = exc.context_mark
+            problem = f"{problem}; {hint}"
+            break
+    else:
+        problem = f"{problem}; check this line and the one above: indentation, quotes, brackets"
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Issue(display, line, column, f"YAML syntax error: {problem}")
+
+
+_MERGE = "tag:yaml.org,2002:merge"  # the ``<<`` key: flattened, never constructed
+
+
+def _unreadable(source: Source, root: Node) -> list[Issue]:
+    """Values YAML parses but cannot turn into data: a tag (``html: !Sale now``, ``!!! Big sale``)
+    or a date that is no date (``2026-02-30``). Found here, located, rather than raised later."""
+    issues: list[Issue] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # an alias may point back at its own ancestor
+            continue
+        seen.add(id(node))
+        if node.tag == _MERGE:
+            continue
+        if node.tag not in SafeConstructor.yaml_constructors:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!", 1)  # as written
+            issues.append(source.loc(node).issue(f"unknown YAML tag {tag!r}: a value that starts with ! needs quotes"))
+            continue
+        if isinstance(node, ScalarNode):
+            try:
+                construct(node)
+            except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+                reason = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
+                issues.append(source.loc(node).issue(
+                    f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]} ({reason}): "
+                    "put it in quotes to keep it as text"))
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            stack.extend(part for pair in node.value for part in pair)
+    return issues
+
+
 def compose(source: Source, text: str) -> tuple[Node | None, list[Issue]]:
     """Parse YAML text into a node graph; a syntax error becomes one located issue."""
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader), []
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        return None, [Issue(source.display, line, column, f"YAML syntax error: {problem}")]
+        return None, [_syntax_issue(source.display, exc)]
     except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
         return None, [Issue(source.display, 1, 1, f"YAML error: {exc}")]
+    issues = _unreadable(source, root) if root is not None else []
+    return (None if issues else root), issues
 
 
 def construct(node: Node) -> Any:

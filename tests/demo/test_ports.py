@@ -124,3 +124,12 @@ def test_demo_refuses_one_port_for_both(tmp_path: Path) -> None:
     done = _slotwise("demo", "--port", str(port), "--store-port", str(port), "--data", str(tmp_path / "d"),
                      cwd=tmp_path)
     assert done.returncode == 2 and "--port and --store-port are both" in done.stderr
+
+
+def test_python_dash_m_slotwise_is_the_cli(busy_port: int) -> None:
+    """``python -m slotwise demo ...`` (a venv whose scripts are not on PATH) runs the same CLI as
+    ``slotwise demo ...``: here it refuses the busy port as the script does."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "slotwise", "demo", "--port", str(busy_port), "--store-port",
+                           str(_free_port())], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "--port" in done.stderr and "No module named" not in done.stderr, done.stderr

@@ -234,3 +234,12 @@ def test_admin_page_renders_charts_and_the_api_returns_json(data: Path, tmp_path
     assert any(check["warning"] for check in by_slot["banner"]["srm"])
     status = httpx.get(proxy.url + "/_sw/admin/api/status", headers={"authorization": "Bearer tok-123"}, timeout=30)
     assert status.json()["learner"]["slots"]["hero"]["arms"]["c"]["n"] > 0  # learned from the same log at start
+
+
+def test_a_since_the_report_cannot_read_is_a_usage_error_not_a_traceback(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", "--data", str(tmp_path), "--since", "7x"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --since: --since '7x': expected a duration like 7d" in err and "Traceback" not in err

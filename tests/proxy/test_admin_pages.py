@@ -143,6 +143,80 @@ def test_kill_switch_needs_csrf_from_this_origin_and_leaves_the_store_page_uncha
         assert "HERO-" in visitor.get("/").text
 
 
+def test_a_script_switch_says_off_in_words_or_is_refused(proxy: Callable[..., Any]) -> None:
+    """docs/admin.md: ``off=1`` or ``off=0``. ``off=no`` (a script's "not off") switched the slot off;
+    words are read as meant, and anything else is refused, leaving the switch as it was."""
+    server = proxy()
+    bearer = {"authorization": f"Bearer {TOKEN}"}
+
+    def switch(value: str) -> httpx.Response:
+        return httpx.post(server.url + "/_sw/admin/switch", data={"name": "hero", "off": value}, headers=bearer)
+
+    with httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        assert switch("no").json() == {"name": "hero", "off": False}
+        assert "HERO-" in visitor.get("/").text
+        assert switch("yes").json() == {"name": "hero", "off": True}
+        refused = switch("of")
+        assert refused.status_code == 400 and "'off' must be 1" in refused.json()["error"]
+        assert switch("false").json() == {"name": "hero", "off": False}
+        assert "HERO-" in visitor.get("/").text
+
+
+def test_rules_broken_from_the_start_are_not_called_the_last_good_rules(asgi_server: Any, tmp_path: Path,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """A proxy started on a broken rules file has no last good rules: the log and the admin page say
+    that nothing is personalized until the file is fixed, and fixing it loads the rules."""
+    origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse(PAGE))]))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.replace('    selector: ".hero"', '\tselector: ".hero"'))
+    settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path), admin_token=TOKEN,
+                        personalize_budget_ms=5000.0)
+    personalizer = SlotwisePersonalizer(settings)
+    with caplog.at_level("ERROR", logger="slotwise.rules"):
+        server = asgi_server(create_app(settings, personalizer))
+    logged = [r.getMessage() for r in caplog.records if r.name == "slotwise.rules"]
+    assert logged and "no rules serve (pages pass through unchanged) until it is fixed" in logged[0], logged
+    assert not any("last good rules" in line for line in logged)
+    with closing(signed_in(server)) as http:
+        page = http.get("/_sw/admin").text
+        assert "last good rules" not in page and "no page is personalized until the file is fixed" in page
+        rules.write_text(RULES)
+        assert personalizer.rules.reload()
+        assert "Rules valid." in http.get("/_sw/admin").text
+
+
+def test_a_slots_preview_links_open_a_page_it_applies_to(asgi_server: Any, tmp_path: Path) -> None:
+    """The admin page's preview of a product-page slot opened the home page, where that slot does not
+    apply: the marketer saw nothing change. Once a page of the slot has been served, its links open it."""
+    product = "<html><body><section class=related>store's related</section></body></html>"
+    origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse(PAGE)),
+                                           Route("/p/{id}", lambda r: HTMLResponse(product))]))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES + """
+  - id: recs
+    pages: "/p/*"
+    selector: "section.related"
+    action: replace
+    variants:
+      - {id: together, html: "<section class=related>TOGETHER</section>"}
+      - {id: plain, control: true}
+""")
+    settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path), admin_token=TOKEN,
+                        personalize_budget_ms=5000.0)
+    server = asgi_server(create_app(settings, SlotwisePersonalizer(settings)))
+    with closing(signed_in(server)) as http, httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        assert 'force=recs%3Dtogether&amp;path=/"' in http.get("/_sw/admin").text  # no product page seen yet
+        visitor.get("/p/42?colour=red")
+        admin = http.get("/_sw/admin").text
+        link = re.search(r'href="(/_sw/admin/preview\?force=recs%3Dtogether[^"]*)"', admin).group(1)
+        assert "path=/p/42%3Fcolour%3Dred" in link, link
+        assert 'force=hero%3Da&amp;path=/"' in admin  # the home page's slot still opens the home page
+        preview = http.get(link.replace("&amp;", "&"))
+        assert preview.status_code == 303 and preview.headers["location"].startswith("/p/42?colour=red&sw_preview=")
+        page = visitor.get(preview.headers["location"]).text
+        assert "TOGETHER" in page
+
+
 def test_visitor_lookup_exports_and_erases_from_the_admin_page(proxy: Callable[..., Any]) -> None:
     server = proxy()
     with closing(signed_in(server)) as http, httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
@@ -155,6 +229,25 @@ def test_visitor_lookup_exports_and_erases_from_the_admin_page(proxy: Callable[.
         assert erase.status_code == 200 and "Erased" in erase.text
         assert http.get("/_sw/admin/visitor", params={"id": vid}).status_code == 404
         assert http.post("/_sw/admin/visitor/erase", data={"id": vid}).status_code == 403  # no CSRF token
+
+
+def test_visitor_lookup_takes_the_sw_vid_cookie_as_the_browser_shows_it(proxy: Callable[..., Any]) -> None:
+    """docs/admin.md: the lookup takes "a visitor id (the `sw_vid` cookie's)". A marketer copies the
+    cookie's value from the browser (``ID.SIGNATURE``): the lookup finds the person and erase erases them,
+    rather than answering that nothing is held (an erasure request that erased nothing)."""
+    server = proxy()
+    with closing(signed_in(server)) as http, httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        visitor.get("/")
+        cookie = visitor.cookies["sw_vid"]
+        assert "." in cookie
+        found = http.get("/_sw/admin/visitor", params={"id": cookie})
+        assert found.status_code == 200 and "hero" in found.text
+        bearer = {"authorization": f"Bearer {TOKEN}"}
+        assert httpx.get(f"{server.url}/_sw/admin/api/visitors/{cookie}", headers=bearer).status_code == 200
+        erase = http.post("/_sw/admin/visitor/erase", data={"id": cookie, "csrf": csrf_of(found.text)})
+        assert erase.status_code == 200 and "Erased" in erase.text
+        vid = server.personalizer.cookies.verify(cookie)
+        assert http.get("/_sw/admin/visitor", params={"id": vid}).status_code == 404
 
 
 def test_preview_links_are_checked_against_the_rules(proxy: Callable[..., Any]) -> None:
@@ -324,6 +417,10 @@ def test_restart_learning_starts_a_slot_over_on_every_instance_and_the_report_ma
         assert http.post("/_sw/admin/restart", data={"name": "promo"}).status_code == 403  # no CSRF token
         refused = http.post("/_sw/admin/restart", data={"name": "hero", "csrf": csrf})
         assert refused.status_code == 400 and "the rules' learning slots: promo" in refused.json()["error"]
+        typo = http.post("/_sw/admin/restart", data={"name": "promoo", "csrf": csrf}).json()["error"]
+        assert typo.startswith("no slot 'promoo' that learns (did you mean 'promo'?); "), typo
+        typo = http.post("/_sw/admin/restart", data={"name": "promo", "variant": "lowd", "csrf": csrf}).json()["error"]
+        assert typo.startswith("slot 'promo' has no variant 'lowd' (did you mean 'loud'?); it has: "), typo
         done = http.post("/_sw/admin/restart", data={"name": "promo", "csrf": csrf})
         assert done.status_code == 303 and done.headers["location"] == "/_sw/admin#slot-promo"
 
@@ -377,3 +474,27 @@ def test_a_restart_the_store_cannot_take_is_refused_and_changes_nothing(
     assert answer.headers["retry-after"] == "5"
     time.sleep(0.3)
     assert server.personalizer.learning.learner.policies["promo"].restarts == 0
+
+
+def test_a_rejected_reload_is_named_with_its_place_on_the_admin_page_and_in_health(proxy: Callable[..., Any],
+                                                                                   tmp_path: Path) -> None:
+    """A marketer's YAML slip: the last good rules keep serving, and both the admin page and
+    ``/_sw/health`` say where the mistake is (file:line:column), not only that there is one."""
+    server = proxy()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.replace('    selector: ".promo"', '\tselector: ".promo"'))
+    assert not server.personalizer.rules.reload()
+    health = httpx.get(server.url + "/_sw/health", timeout=20).json()
+    assert health["reasons"] == ["rules_invalid"], health
+    assert health["details"]["rules_invalid"].startswith(f"1 error in rules; first: {rules}:13:1: "), health
+    with closing(signed_in(server)) as http:
+        assert f"{rules}:13:1: YAML syntax error" in http.get("/_sw/admin").text
+    with httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        assert "HERO-" in visitor.get("/").text  # the last good rules still personalize
+
+    rules.write_text(RULES)
+    assert server.personalizer.rules.reload()
+    deadline = time.monotonic() + 5  # health answers are kept a second
+    while (reasons := httpx.get(server.url + "/_sw/health", timeout=20).json()["reasons"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert reasons == []

@@ -24,7 +24,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import asdict
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, quote
 
 from starlette.requests import Request
@@ -36,6 +36,7 @@ from slotwise.proxy.operations.admin_stages import funnel, render_funnel
 from slotwise.proxy.operations.charts import line_chart
 from slotwise.proxy.operations.kill_switch import ALL
 from slotwise.proxy.operations.learning import RESTART_KIND
+from slotwise.rules.checker import did_you_mean
 from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces
 from slotwise.proxy.operations.reporting import (
     LEGEND,
@@ -58,6 +59,9 @@ from slotwise.tag.ratelimit import client_address
 
 if TYPE_CHECKING:
     from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+
+# what a script may send as ``off``: "off=no" must not switch a slot off, nor a typo either way
+SWITCH_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 log = logging.getLogger("slotwise.admin")
 
@@ -288,9 +292,14 @@ class AdminPages:
         ruleset = self.p.ruleset()
         known = {s.id for s in ruleset.slots} if ruleset is not None else set()
         if name != ALL and name not in known:
-            return JSONResponse({"error": f"unknown slot {name!r}; the rules have: {', '.join(sorted(known)) or 'none'}"},
+            return JSONResponse({"error": f"unknown slot {name!r}{did_you_mean(name, sorted(known))}; the rules have: "
+                                          f"{', '.join(sorted(known)) or 'none'}"},
                                 400, headers={"cache-control": "no-store"})
-        off = form.get("off", "1") not in ("0", "false", "")
+        said = str(form.get("off", "1")).strip().lower()  # the page's buttons send 1 or 0
+        if said not in SWITCH_WORDS:
+            return JSONResponse({"error": f"'off' must be 1 (switch off) or 0 (switch back on), got {said!r}"},
+                                400, headers={"cache-control": "no-store"})
+        off = SWITCH_WORDS[said]
         await self.p.switches.flip(name, off, self.p.clock(), self._who(request))
         if "authorization" in request.headers:
             return JSONResponse({"name": name, "off": off}, headers={"cache-control": "no-store"})
@@ -307,11 +316,13 @@ class AdminPages:
         ruleset = self.p.ruleset()
         learning = {s.id: s for s in ruleset.slots if s.learns} if ruleset is not None else {}
         if name not in learning:
-            return JSONResponse({"error": f"no slot {name!r} that learns; the rules' learning slots: "
+            return JSONResponse({"error": f"no slot {name!r} that learns{did_you_mean(name, sorted(learning))}; "
+                                          "the rules' learning slots: "
                                           f"{', '.join(sorted(learning)) or 'none'}"},
                                 400, headers={"cache-control": "no-store"})
         if variant and variant not in learning[name].arms:
-            return JSONResponse({"error": f"slot {name!r} has no variant {variant!r}; it has: "
+            return JSONResponse({"error": f"slot {name!r} has no variant {variant!r}"
+                                          f"{did_you_mean(variant, learning[name].arms)}; it has: "
                                           f"{', '.join(learning[name].arms)}"},
                                 400, headers={"cache-control": "no-store"})
         who, now = self._who(request), self.p.clock()
@@ -381,7 +392,10 @@ class AdminPages:
                 f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(rules['loaded_at'])) if rules['loaded_at'] else 'never'}.</p>"
             )
             if rules["error"]:
-                parts.append("<p class=warn>The last change to the rules was rejected; the last good rules keep serving:</p>")
+                parts.append("<p class=warn>The last change to the rules was rejected; the last good rules keep serving:</p>"
+                             if rules["version"] else
+                             "<p class=warn>The rules were rejected and none have loaded since the start: no page "
+                             "is personalized until the file is fixed (it is reloaded when saved):</p>")
                 parts.append(f"<div class=err>{escape(rules['error'])}</div>")
             else:
                 parts.append("<p class=ok>Rules valid.</p>")
@@ -389,7 +403,7 @@ class AdminPages:
         ruleset = self.p.ruleset()
         slots = list(ruleset.slots) if ruleset is not None else []
         parts.append(render_switches(slots, switches, hidden))
-        parts.append(render_previews(slots))
+        parts.append(render_previews(slots, self.p.page_slots.recent_page))
         parts.append(
             "<section id=visitors><h2>Visitor lookup</h2><form method=get action=/_sw/admin/visitor>"
             "<label>Visitor id, <code>customer:ID</code> or e-mail <input name=id required size=40></label> "
@@ -436,12 +450,14 @@ def render_switches(slots: list[Any], switches: Any, hidden: str) -> str:
             "<table class=left><tr><th>slot</th><th>rules file</th><th>switch</th><th></th></tr>" + "".join(rows) + "</table></section>")
 
 
-def render_previews(slots: list[Any]) -> str:
-    """Preview links: each variant of each slot, personalization off, or the page as decided, with the bar."""
+def render_previews(slots: list[Any], page_of: Callable[[str], str | None] = lambda _slot: None) -> str:
+    """Preview links: each variant of each slot, personalization off, or the page as decided, with the bar.
+    A slot's links open a page it applies to when one was served lately (``page_of``), else the home page."""
     rows = []
     for slot in slots:
+        path = quote(page_of(slot.id) or "/", safe="/")
         links = " ".join(
-            f"<a href=\"/_sw/admin/preview?force={quote(f'{slot.id}={v.id}')}&amp;path=/\" data-preview=\"{escape(slot.id)}={escape(v.id)}\">{escape(v.id)}</a>"
+            f"<a href=\"/_sw/admin/preview?force={quote(f'{slot.id}={v.id}')}&amp;path={escape(path)}\" data-preview=\"{escape(slot.id)}={escape(v.id)}\">{escape(v.id)}</a>"
             for v in slot.variants)
         rows.append(f"<tr><td><code>{escape(slot.id)}</code></td><td>{links}</td></tr>")
     return ("<section id=preview><h2>Preview</h2><p>Open the store with the preview bar: "

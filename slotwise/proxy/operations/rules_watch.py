@@ -26,6 +26,9 @@ log = logging.getLogger("slotwise.rules")
 
 T = TypeVar("T")
 
+SETTLE_S = 0.25  # a changed file is loaded once it has stood this long without a further change
+SETTLE_TRIES = 8  # a file that keeps changing is loaded after this many waits all the same
+
 
 @dataclass
 class ReloadStatus:
@@ -52,9 +55,11 @@ class RulesHolder(Generic[T]):
         self._files_of = files_of or (lambda _rules: [str(self.path)])
         self._notes_of = notes_of  # (serving rules, new rules) -> what the reload should tell
         self.poll_s = poll_s
+        self.settle_s = SETTLE_S
         self.current: T | None = None
         self.status = ReloadStatus(path=str(self.path))
         self._mtimes: dict[str, float] = {}
+        self._watched: list[str] = []  # the serving set's files, and after a rejection also the files it read
         self._task: asyncio.Task[Any] | None = None
 
     def _stat(self, files: list[str]) -> dict[str, float]:
@@ -69,21 +74,44 @@ class RulesHolder(Generic[T]):
 
     def reload(self) -> bool:
         """Loads the file now; returns True when a new rule set is serving."""
-        files = self.status.files or [str(self.path)]
+        files = self._watched or [str(self.path)]
         mtimes = self._stat(files)
         try:
             rules = self._load(self.path)
         except Exception as exc:  # a broken file, whatever the reason: keep the last good rules
-            self.status.error = str(exc)
-            self.status.error_at = time.time()
-            self._mtimes = mtimes
-            if self.announce:
-                log.error("rules %s rejected, the last good rules keep serving:\n%s", self.path, exc)
-            return False
+            return self._rejected(exc, files, mtimes)
+        return self._loaded(rules)
+
+    async def reload_aside(self) -> bool:
+        """``reload`` with the loading in a thread: a large rules file (a second for a few hundred
+        slots, more for thousands) must not hold up every page of this worker while it loads."""
+        files = self._watched or [str(self.path)]
+        mtimes = self._stat(files)
+        try:
+            rules = await asyncio.to_thread(self._load, self.path)
+        except Exception as exc:  # a broken file, whatever the reason: keep the last good rules
+            return self._rejected(exc, files, mtimes)
+        return self._loaded(rules)
+
+    def _rejected(self, exc: Exception, files: list[str], mtimes: dict[str, float]) -> bool:
+        self.status.error = str(exc)
+        self.status.error_at = time.time()
+        # also the files the rejected set read or looked for (a new template, a new include):
+        # fixing or creating one of them must reload as an edit of the main file does
+        tried = [name for name in getattr(exc, "files", []) if name not in mtimes]
+        self._watched = [*files, *tried]
+        self._mtimes = {**mtimes, **self._stat(tried)}
+        if self.announce:
+            log.error("rules %s rejected, %s:\n%s", self.path, "the last good rules keep serving" if self.current is not None
+                      else "no rules serve (pages pass through unchanged) until it is fixed", exc)
+        return False
+
+    def _loaded(self, rules: T) -> bool:
         # no local name holds the old rules past the swap: the resettle below must be able to collect them
         self.status.notes = self._notes_of(self.current, rules) if self.current is not None and self._notes_of else []
         self.current = rules
         self.status.files = self._files_of(rules)
+        self._watched = list(self.status.files)
         self._mtimes = self._stat(self.status.files)
         self.status.version += 1
         self.status.loaded_at = time.time()
@@ -97,15 +125,27 @@ class RulesHolder(Generic[T]):
         return True
 
     def changed(self) -> bool:
-        files = self.status.files or [str(self.path)]
-        return self._stat(files) != self._mtimes
+        return self._stat(self._watched or [str(self.path)]) != self._mtimes
 
     async def watch(self) -> None:
         """Polls the rules files (cheap stats) and reloads when one changes."""
         while True:
             await asyncio.sleep(self.poll_s)
             if self.changed():
-                self.reload()
+                await self._settle()
+                await self.reload_aside()
+
+    async def _settle(self) -> None:
+        """Wait until the watched files stop changing (``settle_s`` without a change, a few times
+        at most): a file caught while it is being written can be valid YAML with slots missing,
+        and loading it would drop what those slots learned."""
+        before = self._stat(self._watched or [str(self.path)])
+        for _ in range(SETTLE_TRIES):
+            await asyncio.sleep(self.settle_s)
+            after = self._stat(self._watched or [str(self.path)])
+            if after == before:
+                return
+            before = after
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()

@@ -55,6 +55,14 @@ class PageSlots:
             kept = self._kept[key] = self._compute(ruleset, path, query_string, headers)
         return kept
 
+    def recent_page(self, slot_id: str) -> str | None:
+        """A page served lately (path and query) whose rules matched ``slot_id``: where the admin
+        page's preview of that slot opens, rather than the home page it may not apply to."""
+        for (path, query_string, _), slots in reversed(self._kept.items()):
+            if any(slot.id == slot_id for slot in slots):
+                return f"{path}?{query_string}" if query_string else path
+        return None
+
     @staticmethod
     def _compute(ruleset: RuleSet, path: str, query_string: str,
                  headers: Sequence[tuple[str, str]]) -> tuple[Slot, ...]:

@@ -101,6 +101,13 @@ def random_decision_id() -> str:
     return uuid.uuid4().hex
 
 
+def rejected_summary(path: str, error: str) -> str:
+    """One line for ``/_sw/health``: the count and the first problem (``file:line:column: message``),
+    not the count alone, so an alert says where to look."""
+    head, *issues = error.splitlines()  # "N errors in rules:", then one issue a line
+    return f"{head.rstrip(':')}; first: {issues[0]}" if issues else f"{path}: {head}"
+
+
 class SlotwisePersonalizer:
     """Rules + profiles + bandits behind the forwarding layer.
 
@@ -191,7 +198,7 @@ class SlotwisePersonalizer:
     async def health(self, report: HealthReport) -> None:
         """``/_sw/health``'s checks: the rules on disk, the store, the learner's lag."""
         if self.rules is not None and self.rules.status.error:
-            report.add("rules_invalid", f"{self.rules.status.path}: {self.rules.status.error.splitlines()[0]}")
+            report.add("rules_invalid", rejected_summary(self.rules.status.path, self.rules.status.error))
 
         async def position() -> int:
             if not self.learning.follower:  # the in-process learner
