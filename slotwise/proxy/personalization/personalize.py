@@ -113,6 +113,7 @@ class SlotwisePersonalizer:
         self.settings = settings
         self.clock = clock
         self.decision_ids = decision_ids
+        self._absent_said: set[tuple[str, str]] = set()  # (slot, selector) named in the log as matching nothing
         key = settings.signing_key()
         self.cookies = VisitorCookies(key, name=settings.cookie_name)
         self.previews = PreviewLinks(key, settings.preview_ttl, clock)
@@ -388,6 +389,7 @@ class SlotwisePersonalizer:
                                          cached=has_targets(digest, work.edits, flow.charset))
             body, tailed = result.body, result.tailed
             flow.personalized = result.changed
+            self._drop_absent(flow, work, result.matches)
         if work.choices and forced is not None and self._out_of_budget(flow, started):
             # a preview is exempt from failing open on time: it says visitors would get the store's page
             work.page_reason, body, flow.personalized = "budget", html, False
@@ -410,6 +412,27 @@ class SlotwisePersonalizer:
         if forced is not None:
             flow.extra_headers.append(("x-slotwise-preview", "on"))
         return body
+
+    def _drop_absent(self, flow: Flow, work: PageWork, matches: dict[int, int]) -> None:
+        """Choices whose edit changed or marked no element were never on the page: not logged, learned
+        nor kept sticky, as in tag-only mode (the tag reports only what it applied). A purchase goal
+        would otherwise reward a typo'd selector's decisions; the log names each such slot once."""
+        absent = {id(work.edits[i]) for i, n in matches.items() if n == 0}
+        if not absent:
+            return
+        kept = []
+        for choice in work.choices:
+            if choice.edit is None or id(choice.edit) not in absent:
+                kept.append(choice)
+                continue
+            work.skipped[choice.slot.id] = "absent"
+            key = (choice.slot.id, choice.slot.selector)
+            if key not in self._absent_said and len(self._absent_said) < 1000:
+                self._absent_said.add(key)
+                log.info("slot %r: selector %r matched nothing on %s (or the choice it picks is not offered):"
+                         " no decision logged there; `slotwise rules check RULES --url URL` shows what matches",
+                         choice.slot.id, choice.slot.selector, flow.path)
+        work.choices = kept
 
     async def _read_page(self, flow: Flow, html: bytes, digest: bytes, ruleset: RuleSet) -> PageReading:
         """The page read once per distinct page (``page_readings``): a kept reading on the loop, a new
