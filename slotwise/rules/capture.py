@@ -83,6 +83,10 @@ class Response:
         return 300 <= self.status < 400
 
 
+RESPONSE_FIELDS = (*Response.__slots__, "ok", "redirect")
+"""What ``response`` offers, for the checker: ``response.statuss`` is a load error, not a success never met."""
+
+
 @dataclass(frozen=True)
 class RequestSource:
     """An event read from a request through the proxy, once the store answered with success."""
