@@ -52,10 +52,10 @@ slots:
 
 @pytest.fixture
 def proxy(asgi_server: Any, tmp_path: Path) -> Callable[..., Any]:
-    def start(**options: Any) -> Any:
+    def start(rules_text: str = RULES, **options: Any) -> Any:
         origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse(PAGE))]))
         rules = tmp_path / "rules.yaml"
-        rules.write_text(RULES)
+        rules.write_text(rules_text)
         options.setdefault("personalize_budget_ms", 5000.0)
         settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path), admin_token=TOKEN, **options)
         personalizer = SlotwisePersonalizer(settings)
@@ -377,3 +377,11 @@ def test_a_restart_the_store_cannot_take_is_refused_and_changes_nothing(
     assert answer.headers["retry-after"] == "5"
     time.sleep(0.3)
     assert server.personalizer.learning.learner.policies["promo"].restarts == 0
+
+
+def test_rules_broken_from_the_start_are_not_called_a_change_to_good_rules(proxy: Callable[..., Any]) -> None:
+    server = proxy(rules_text=RULES.replace('selector: ".hero"', 'selectr: ".hero"'))
+    with closing(signed_in(server)) as http:
+        page = http.get("/_sw/admin").text
+    assert "no rules have loaded yet: pages pass through as the store made them" in page
+    assert "last good rules" not in page and "selectr" in page

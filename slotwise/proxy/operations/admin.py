@@ -381,7 +381,9 @@ class AdminPages:
                 f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(rules['loaded_at'])) if rules['loaded_at'] else 'never'}.</p>"
             )
             if rules["error"]:
-                parts.append("<p class=warn>The last change to the rules was rejected; the last good rules keep serving:</p>")
+                kept = ("the last good rules keep serving" if rules["version"]
+                        else "no rules have loaded yet: pages pass through as the store made them")
+                parts.append(f"<p class=warn>The last change to the rules was rejected; {kept}:</p>")
                 parts.append(f"<div class=err>{escape(rules['error'])}</div>")
             else:
                 parts.append("<p class=ok>Rules valid.</p>")

@@ -77,8 +77,10 @@ class RulesHolder(Generic[T]):
             self.status.error = str(exc)
             self.status.error_at = time.time()
             self._mtimes = mtimes
-            if self.announce:
-                log.error("rules %s rejected, the last good rules keep serving:\n%s", self.path, exc)
+            if self.announce:  # at start there are no good rules yet: say what visitors get instead
+                kept = ("the last good rules keep serving" if self.current is not None
+                        else "no rules have loaded yet: pages pass through as the store made them")
+                log.error("rules %s rejected, %s:\n%s", self.path, kept, exc)
             return False
         # no local name holds the old rules past the swap: the resettle below must be able to collect them
         self.status.notes = self._notes_of(self.current, rules) if self.current is not None and self._notes_of else []
