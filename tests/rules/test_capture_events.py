@@ -173,7 +173,7 @@ def test_outcome_names_the_expression_that_failed(tmp_path: Path) -> None:
               request: {path: "/add/{product}/"}
               fields:
                 product: params.product
-                qty: json.items[0].qty > 1
+                qty: json['items'][0].qty > 1
               success: response.status == 200
         slots: []
     """)
