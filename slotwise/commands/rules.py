@@ -144,8 +144,12 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
         if "cart" not in groups:
             lines.append("  cart: not read on this page (capture.cart.pages)")
         else:
-            cart, count = cart_lines(reading.group("cart"), catalog)
-            if cart is None and count is None:
+            cart, count = cart_lines(reading.group("cart"), catalog, reads_lines=capture.cart.group.lines is not None)
+            if cart is None and count is None and reading.group("cart").get("present") and capture.cart.group.within:
+                counted = capture.cart.group.fields.get("count")
+                what = f"its count ({counted.css or 'its own text'!r}) reads no number" if counted is not None else "it shows no lines"
+                lines.append(f"  cart: {capture.cart.group.within} found, but {what}: says nothing about the cart")
+            elif cart is None and count is None:
                 lines.append(f"  cart: not on this page ({capture.cart.group.within or 'count'} finds nothing)")
             elif not cart and not count:
                 lines.append("  cart: empty")

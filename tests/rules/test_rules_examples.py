@@ -81,6 +81,23 @@ def test_check_with_url_reports_page_match_and_selector_counts(
     assert "product-recommendations: page matches; 1 element matches 'section.related'" in out
 
 
+def test_check_with_url_tells_a_count_that_reads_nothing_from_an_empty_basket(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A typo'd ``count`` inside a basket that is there says nothing about the cart (it is not "empty")."""
+    from slotwise.commands import rules as command
+
+    page = b'<html><body><a id="cart-icon-bubble">Cart <div class="cart-count-bubble"><span>2</span></div></a></body></html>'
+    monkeypatch.setattr(command, "_fetch", lambda url, cookies, headers: (200, page, url))
+    for count, said in ((".cart-count-bubble span", "cart: count 2; lines not read"),
+                        (".cart-cont-bubble span", "cart: #cart-icon-bubble found, but its count "
+                                                   "('.cart-cont-bubble span') reads no number: says nothing")):
+        (tmp_path / "rules.yaml").write_text(f'capture:\n  cart: {{within: "#cart-icon-bubble", count: "{count}"}}\n')
+        assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", "http://shop.test/"]) == 0
+        out = capsys.readouterr().out
+        assert said in out and "cart: empty" not in out
+
+
 def test_check_with_url_shows_every_fact_and_capture_source_of_a_store_it_never_saw(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
