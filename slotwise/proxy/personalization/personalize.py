@@ -429,9 +429,11 @@ class SlotwisePersonalizer:
             key = (choice.slot.id, choice.slot.selector)
             if key not in self._absent_said and len(self._absent_said) < 1000:
                 self._absent_said.add(key)
-                log.info("slot %r: selector %r matched nothing on %s (or the choice it picks is not offered):"
-                         " no decision logged there; `slotwise rules check RULES --url URL` shows what matches",
-                         choice.slot.id, choice.slot.selector, flow.path)
+                picks = choice.slot.action in ("select-option", "set-value")
+                log.info("slot %r: selector %r matched nothing on %s%s: no decision logged there;"
+                         " `slotwise rules check RULES --url URL` shows what matches",
+                         choice.slot.id, choice.slot.selector, flow.path,
+                         " (or the value it picks is not offered there, or disabled)" if picks else "")
         work.choices = kept
 
     async def _read_page(self, flow: Flow, html: bytes, digest: bytes, ruleset: RuleSet) -> PageReading:
