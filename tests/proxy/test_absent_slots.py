@@ -41,12 +41,21 @@ slots:
     selector: "ul.colection-list"
     action: set-attribute
     attributes: {class: "sw"}
+  - id: size
+    pages: "/sizes"
+    selector: "select#size"
+    action: select-option
+    value: "'XL'"
+    goal: add_to_cart
+    variants: [{id: prefill}, {control: true}]
 """
 
 
 async def page(request: Request) -> HTMLResponse:
     tiles = ('<ul class="collection-list"><li data-cat="a">A</li><li data-cat="b">B</li></ul>'
              if request.url.path == "/" else "<p>No tiles on this template</p>")
+    if request.url.path == "/sizes":  # XL is not offered: the prefill variant changes nothing
+        tiles = '<select id="size"><option>S</option><option>M</option></select>'
     return HTMLResponse(f"<!doctype html><html><head><title>Shop</title></head><body><main>{tiles}</main></body></html>")
 
 
@@ -54,7 +63,7 @@ async def page(request: Request) -> HTMLResponse:
 def stack(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iterator[tuple[Any, SlotwisePersonalizer]]:
     data = tmp_path_factory.mktemp("absent-slots")
     (data / "rules.yaml").write_text(RULES, encoding="utf-8")
-    with uvicorn_runner(Starlette(routes=[Route("/", page), Route("/bare", page)])) as shop:
+    with uvicorn_runner(Starlette(routes=[Route("/", page), Route("/bare", page), Route("/sizes", page)])) as shop:
         settings = Settings(upstream=shop.url, rules=str(data / "rules.yaml"), data=str(data / "edge"),
                             personalize_budget_ms=5000)
         personalizer = SlotwisePersonalizer(settings)
@@ -105,3 +114,15 @@ def test_a_slot_whose_element_is_missing_logs_no_decision(stack: tuple[Any, Slot
     said = [m for m in caplog.messages if "matched nothing" in m]
     assert len(said) == 1  # once, not per page view (the typo'd slot was named on the first page already)
     assert "'cats'" in said[0] and "'ul.collection-list'" in said[0] and "/bare" in said[0]
+
+
+def test_a_slot_that_is_there_keeps_its_decision_when_its_variant_changes_nothing(
+        stack: tuple[Any, SlotwisePersonalizer]) -> None:
+    """Every arm counts on the same pages: a size not offered is not the slot missing."""
+    proxy, personalizer = stack
+    arms = set()
+    for _ in range(12):
+        r, visitor = visit(proxy, "/sizes")
+        assert decisions(personalizer, visitor) == ["size"]
+        arms.add(sync(personalizer.store.get_profile(visitor)).assignments["size"]["arm"])
+    assert arms == {"prefill", "control"}

@@ -22,6 +22,8 @@ from starlette.routing import BaseRoute
 from slotwise.bandits.assignment import in_holdout
 from slotwise.bandits.learner import SlotConfig
 from slotwise.html import PageDigests, has_targets, rewrite
+from slotwise.html.edits import RewriteResult
+from slotwise.html.rewriter import frozen_errors
 from slotwise.html.bounds import check_page
 from slotwise.profile import AssignRecord, Profile
 from slotwise.proxy.operations.admin import admin_routes
@@ -389,7 +391,7 @@ class SlotwisePersonalizer:
                                          cached=has_targets(digest, work.edits, flow.charset))
             body, tailed = result.body, result.tailed
             flow.personalized = result.changed
-            self._drop_absent(flow, work, result.matches)
+            self._drop_absent(flow, work, result)
         if work.choices and forced is not None and self._out_of_budget(flow, started):
             # a preview is exempt from failing open on time: it says visitors would get the store's page
             work.page_reason, body, flow.personalized = "budget", html, False
@@ -413,11 +415,16 @@ class SlotwisePersonalizer:
             flow.extra_headers.append(("x-slotwise-preview", "on"))
         return body
 
-    def _drop_absent(self, flow: Flow, work: PageWork, matches: dict[int, int]) -> None:
-        """Choices whose edit changed or marked no element were never on the page: not logged, learned
-        nor kept sticky, as in tag-only mode (the tag reports only what it applied). A purchase goal
-        would otherwise reward a typo'd selector's decisions; the log names each such slot once."""
-        absent = {id(work.edits[i]) for i, n in matches.items() if n == 0}
+    def _drop_absent(self, flow: Flow, work: PageWork, result: RewriteResult) -> None:
+        """Choices whose slot is not on the page (its selector matched no element, or the element had
+        already been sent) were never shown: not logged, learned nor kept sticky. A purchase goal would
+        otherwise reward a typo'd selector's decisions; the log names each such slot once. A slot that
+        is there keeps its decision even when the variant could not act on it (a size not offered):
+        whether a decision counts must not depend on the variant drawn, or the control would be
+        measured on pages the variant is not."""
+        sent = frozen_errors(result.errors)
+        absent = {id(work.edits[i]) for i, n in result.matches.items()
+                  if n == 0 and (result.found is None or not result.found.get(i) or i in sent)}
         if not absent:
             return
         kept = []
@@ -429,11 +436,9 @@ class SlotwisePersonalizer:
             key = (choice.slot.id, choice.slot.selector)
             if key not in self._absent_said and len(self._absent_said) < 1000:
                 self._absent_said.add(key)
-                picks = choice.slot.action in ("select-option", "set-value")
-                log.info("slot %r: selector %r matched nothing on %s%s: no decision logged there;"
+                log.info("slot %r: selector %r matched nothing on %s: no decision logged there;"
                          " `slotwise rules check RULES --url URL` shows what matches",
-                         choice.slot.id, choice.slot.selector, flow.path,
-                         " (or the value it picks is not offered there, or disabled)" if picks else "")
+                         choice.slot.id, choice.slot.selector, flow.path)
         work.choices = kept
 
     async def _read_page(self, flow: Flow, html: bytes, digest: bytes, ruleset: RuleSet) -> PageReading:
