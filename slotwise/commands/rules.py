@@ -144,8 +144,12 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
         if "cart" not in groups:
             lines.append("  cart: not read on this page (capture.cart.pages)")
         else:
-            cart, count = cart_lines(reading.group("cart"), catalog)
-            if cart is None and count is None:
+            cart, count = cart_lines(reading.group("cart"), catalog, reads_lines=capture.cart.group.lines is not None)
+            if cart is None and count is None and reading.group("cart").get("present") and capture.cart.group.within:
+                counted = capture.cart.group.fields.get("count")
+                what = f"its count ({counted.css or 'its own text'!r}) reads no number" if counted is not None else "it shows no lines"
+                lines.append(f"  cart: {capture.cart.group.within} found, but {what}: says nothing about the cart")
+            elif cart is None and count is None:
                 lines.append(f"  cart: not on this page ({capture.cart.group.within or 'count'} finds nothing)")
             elif not cart and not count:
                 lines.append("  cart: empty")
@@ -165,6 +169,8 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
             hits = f"{count} element{'s match' if count != 1 else ' matches'} {slot.selector!r}"
             warn = " <- selector finds nothing" if matches and count == 0 else ""
             lines.append(f"    {slot.id}: {'page matches' if matches else 'page does not match'}; {hits}{warn}{note}")
+            if matches and count and slot.action in ("reorder", "select-option"):
+                lines.append(f"      {_item_keys(html, slot)}")
     if capture.pages or capture.requests or capture.triggers:
         lines.append("  capture:")
     for source in capture.pages:
@@ -258,3 +264,24 @@ def _forms(html: bytes, url: str) -> list[dict[str, Any]]:
         names = [n.attributes.get("name") for n in form.css("input, select, textarea, button") if n.attributes.get("name")]
         out.append({"method": method, "path": urlsplit(urljoin(url, action)).path or "/", "fields": names})
     return out
+
+
+def _item_keys(html: bytes, slot: Any) -> str:
+    """What the slot's ``key`` reads from each item of its first element: the keys ``order`` and ``value``
+    are compared with (a typo'd ``key`` or ``items`` reads none, and the slot then never changes anything)."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    from slotwise.html import Edit
+    from slotwise.html.targets import build
+
+    node = LexborHTMLParser(html).css_first(slot.selector)
+    edit = Edit(slot=slot.id, selector=slot.selector, action=slot.action, key=slot.key, items=slot.items)
+    target = build(node, edit, None)
+    if slot.action == "reorder":
+        keys, what = [c.key for c in target.children], "children"
+    else:
+        keys, what = [o.value for o in target.options], f"choices ({slot.items or 'options'})"
+    if not keys:
+        return f"item keys: no {what} found"
+    shown = ", ".join(repr(k) if k else "none" for k in keys[:12]) + (", ..." if len(keys) > 12 else "")
+    return f"item keys of its {what}: {shown}" + (" <- key reads nothing" if not any(keys) else "")

@@ -155,6 +155,9 @@ class RewriteResult:
     fallback_reason: str | None = None  # why the splice path was not possible
     tailed: bool = False  # ``rewrite``'s ``tail`` is in ``body`` (else the caller inserts it, if it still wants it)
     errors: dict[int, str] = field(default_factory=dict)  # edit index -> selector error
+    # edit index -> elements its selector matched, whether or not the edit could act on them (a
+    # select-option whose value is not offered); None: not known (nothing was located)
+    found: dict[int, int] | None = None
 
 
 def decision_marks(edit: Edit) -> list[tuple[str, str]]:

@@ -199,10 +199,12 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
         if kept is not None:
             targets, stamp = kept
             if tail is not None and not frozen:
-                return _splice_tailed(html, edits, targets, matches, codec, stamp, tail)
-            body = _splice(html, edits, targets, matches, codec, frozen, errors, stamp=stamp)
-            result = _result(html, body, matches, "splice", cached=True)
-            result.errors = errors
+                result = _splice_tailed(html, edits, targets, matches, codec, stamp, tail)
+            else:
+                body = _splice(html, edits, targets, matches, codec, frozen, errors, stamp=stamp)
+                result = _result(html, body, matches, "splice", cached=True)
+                result.errors = errors
+            result.found = {i: len(ts) for i, ts in enumerate(targets)}
             return result
 
     parser = _parse(html, codec)
@@ -215,10 +217,11 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
             nodes = []
         matched.append(nodes if e.limit is None else nodes[: e.limit])
     check_matches(sum(len(nodes) for nodes in matched))  # before the quadratic conflict check
+    found = {i: len(nodes) for i, nodes in enumerate(matched)}
 
     if not any(matched):
         result = _result(html, html, matches, "none")
-        result.errors = errors
+        result.errors, result.found = errors, found
         return result
     reason = None
     try:
@@ -233,7 +236,7 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
             with _CACHE_LOCK:
                 _CACHE[key] = (targets, next(_STAMPS))
         result = _result(html, body, matches, "splice")
-        result.errors = errors
+        result.errors, result.found = errors, found
         return result
 
     matches = {i: 0 for i in range(len(edits))}
@@ -256,7 +259,7 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
         body = encode_text(parser.html or "", codec)
         result = _result(html, body, matches, "serialize")
     result.fallback_reason = reason
-    result.errors = errors
+    result.errors, result.found = errors, found
     return result
 
 

@@ -83,6 +83,10 @@ class Response:
         return 300 <= self.status < 400
 
 
+RESPONSE_FIELDS = (*Response.__slots__, "ok", "redirect")
+"""What ``response`` offers, for the checker: ``response.statuss`` is a load error, not a success never met."""
+
+
 @dataclass(frozen=True)
 class RequestSource:
     """An event read from a request through the proxy, once the store answered with success."""
@@ -370,8 +374,12 @@ def page_event(source: PageSource, values: Values, catalog: CatalogSettings) -> 
     return build_event(source.event, fields, values.get("lines") or (), catalog)
 
 
-def cart_lines(values: Values, catalog: CatalogSettings) -> tuple[list[dict[str, Any]] | None, int | None]:
-    """The mini basket's lines (None: it shows no lines) and item count (None: it shows none)."""
+def cart_lines(values: Values, catalog: CatalogSettings, *, reads_lines: bool) -> tuple[list[dict[str, Any]] | None, int | None]:
+    """The mini basket's lines (None: it shows no lines) and item count (None: it shows none).
+
+    ``reads_lines``: the rules read its lines (``capture.cart.lines``). Without them a reading's
+    empty list of lines means nothing: a basket whose count is not found says nothing, and must
+    not empty the lines an add to cart recorded."""
     if not values.get("present"):
         return None, None
     fields = values.get("fields") or {}
@@ -379,7 +387,7 @@ def cart_lines(values: Values, catalog: CatalogSettings) -> tuple[list[dict[str,
     if fields.get("count") is not None:
         found = _DIGITS.search(str(fields["count"]))
         count = max(0, int(found.group(0))) if found else None
-    raw_lines = values.get("lines")
+    raw_lines = values.get("lines") if reads_lines else None
     if raw_lines is None:
         return None, count
     lines = [line for line in (make_line(raw, catalog) for raw in raw_lines) if line is not None]

@@ -137,6 +137,35 @@ def _impossible_values(tree: nodes.Node) -> list[Problem]:
     return problems
 
 
+def _methods_read_as_keys(tree: nodes.Node) -> list[Problem]:
+    """``json.items[0].id`` reads the mapping's method ``items``, not the key of a body like
+    ``{"items": [...]}`` (Jinja tries the attribute first): the key would be silently never read.
+    A method name after a dot is only right when it is called (``visitor.preferred_size.items()``)."""
+    problems: list[Problem] = []
+    stack: list[nodes.Node] = [tree]
+    while stack:
+        node = stack.pop()
+        for child in node.iter_child_nodes():
+            stack.append(child)
+            if (isinstance(child, nodes.Getattr) and child.attr in MAPPING_METHODS
+                    and not (isinstance(node, nodes.Call) and node.node is child)):
+                where = _dotted(child.node)
+                problems.append(Problem(child.lineno, f"'{where}.{child.attr}' is the method {child.attr}() of "
+                                        f"{where}, not its key {child.attr!r}: write {where}['{child.attr}']"))
+    return problems
+
+
+def _dotted(node: nodes.Node) -> str:
+    """``json.cart['x']`` back as text, for a message (``…`` for what is not a plain name chain)."""
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        return f"{_dotted(node.node)}.{node.attr}"
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        return f"{_dotted(node.node)}[{node.arg.value!r}]"
+    return "…"
+
+
 def _check_chain(node: nodes.Node, roots: Collection[str]) -> Problem | None:
     chain: list[str] = []
     while True:
@@ -173,7 +202,7 @@ def compile_expression(source: str, allowed: Collection[str]) -> tuple[Callable[
     # Names an expression reads are all undeclared (expressions cannot assign).
     names = [tree] if isinstance(tree, nodes.Name) else tree.find_all(nodes.Name)
     undeclared = {n.name for n in names if n.ctx == "load"}
-    problems = check_names(tree, allowed, undeclared)
+    problems = check_names(tree, allowed, undeclared) + _methods_read_as_keys(tree)
     if problems:
         return None, problems
     try:

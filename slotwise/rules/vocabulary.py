@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from slotwise.rules.capture import RESPONSE_FIELDS
 from slotwise.rules.facts import PAGE_FIELDS, PAGE_TYPES, REQUEST_FIELDS, UTM_KEYS
 from slotwise.rules.jsonld import PRODUCT_KEYS
 from slotwise.rules.stage import NO_STAGE, STAGES
@@ -21,6 +22,7 @@ FACTS: Tree = {
     "visitor": {name: None for name in VISITOR_FIELDS},
     "page": {**{name: None for name in PAGE_FIELDS}, "product": _PRODUCT},
     "request": {**{name: None for name in REQUEST_FIELDS}, "utm": {k: None for k in UTM_KEYS}},
+    "response": {name: None for name in RESPONSE_FIELDS},  # a capture request source's answer
 }
 
 VALUES: dict[str, tuple[str, ...]] = {

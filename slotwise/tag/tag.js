@@ -404,7 +404,7 @@
   var OPS = { replace: 'replaceWith', append: 'append', prepend: 'prepend', before: 'before', after: 'after' };
   function apply(x) { // true when the decision is on the page (only those are reported, and learned from)
     if (!x) return false;
-    var a = x.action, els, attrs = x.attributes || {}, done = 0;
+    var a = x.action, els, attrs = x.attributes || {}, done = 0, there = 0;
     if (a === 'none') return true; // a control with nothing to show (a popup's no-popup arm)
     function mark(el) { if (el.nodeType === 1) { el.setAttribute('data-sw-decision', x.decision_id); if (x.slot) el.setAttribute('data-sw-slot', x.slot); } }
     function frag() { var t = d.createElement('template'); t.innerHTML = x.html || ''; each(t.content.children, mark); return t; }
@@ -432,7 +432,7 @@
           var pick = null;
           each(choices, function (c) { if (!pick && keyOf(c, x.key) === x.value) pick = c; });
           each(choices, function (c) { if (!pick && same(keyOf(c, x.key), x.value)) pick = c; });
-          if (!pick || pick.disabled) return;
+          if (!pick || pick.disabled) { there++; return; } // the slot is there, its value not offered: counted as the proxy counts it, so every variant is measured on the same pages
           if (pick.tagName === 'OPTION') { (sel || pick.parentNode.closest('select')).value = pick.value; pick.selected = true; }
           else if (pick.tagName === 'INPUT') pick.checked = true;
           else { var marks = x.attributes && Object.keys(x.attributes).length ? x.attributes : { 'aria-current': 'true' }; for (var m in marks) pick.setAttribute(m, marks[m]); }
@@ -446,7 +446,7 @@
       }
       mark(el); done++;
     });
-    return done > 0;
+    return done > 0 || there > 0;
   }
   function post(path, body) {
     if (nonce()) body.n = nonce();

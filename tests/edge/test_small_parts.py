@@ -108,3 +108,22 @@ def test_a_silent_rules_holder_loads_and_rejects_without_a_log_line(tmp_path: Pa
         assert not holder.reload() and holder.status.error  # the status still says what is wrong
     logged = [r.getMessage() for r in caplog.records if r.name == "slotwise.rules"]
     assert (len(logged) == 2) if announce else (logged == [])
+
+
+def test_rules_rejected_at_start_say_that_nothing_serves(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A typo'd --rules path or a broken file at start: no "last good rules" exist to keep serving."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("broken from the start")
+    holder = RulesHolder(str(rules), _load)
+    with caplog.at_level("INFO", logger="slotwise.rules"):
+        assert not holder.reload() and holder.current is None
+        rules.write_text("good one")
+        os.utime(rules, (time.time() + 5, time.time() + 5))
+        assert holder.reload()
+        rules.write_text("broken now")
+        os.utime(rules, (time.time() + 10, time.time() + 10))
+        assert not holder.reload()
+    first, _, later = [r.getMessage() for r in caplog.records if r.name == "slotwise.rules"]
+    assert "no rules serve (pages pass through unchanged) until it is fixed" in first
+    assert "last good" not in first
+    assert "the last good rules keep serving" in later

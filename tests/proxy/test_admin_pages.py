@@ -52,10 +52,10 @@ slots:
 
 @pytest.fixture
 def proxy(asgi_server: Any, tmp_path: Path) -> Callable[..., Any]:
-    def start(**options: Any) -> Any:
+    def start(rules_text: str = RULES, **options: Any) -> Any:
         origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse(PAGE))]))
         rules = tmp_path / "rules.yaml"
-        rules.write_text(RULES)
+        rules.write_text(rules_text)
         options.setdefault("personalize_budget_ms", 5000.0)
         settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path), admin_token=TOKEN, **options)
         personalizer = SlotwisePersonalizer(settings)
@@ -498,3 +498,4 @@ def test_a_rejected_reload_is_named_with_its_place_on_the_admin_page_and_in_heal
     while (reasons := httpx.get(server.url + "/_sw/health", timeout=20).json()["reasons"]) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert reasons == []
+

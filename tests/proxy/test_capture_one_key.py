@@ -107,7 +107,7 @@ def test_one_size_key_from_every_source(rules: RuleSet, tmp_path: Path, capsys: 
     catalog = rules.catalog
     sizes: dict[str, str | None] = {}
     minicart = b'<div id="minicart"><ul><li><a href="/shop/product/1005-ridge/">R</a><span class="size">Size: 42</span></li></ul></div>'
-    lines, _ = cart_lines(read_groups(minicart, {"cart": rules.capture.cart.group})["cart"], catalog)  # type: ignore[union-attr]
+    lines, _ = cart_lines(read_groups(minicart, {"cart": rules.capture.cart.group})["cart"], catalog, reads_lines=True)  # type: ignore[union-attr]
     sizes["mini basket"] = lines[0]["size"] if lines else None
     order = build_event("purchase", {"order_id": "1"}, [{"product": "1005", "size": " 42"}], catalog)
     sizes["order table cell"] = order["props"]["lines"][0]["size"]

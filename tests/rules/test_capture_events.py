@@ -118,13 +118,16 @@ def test_the_mini_basket_lines_count_only_empty_or_absent(rules: RuleSet) -> Non
     catalog = rules.catalog
     lines = [{"product": "/shop/product/1005-ridge-runner/?variant=2011", "size": "Size: 42", "qty": "Qty: 2",
               "total": "238,00 €"}]
-    assert cart_lines(reading(fields={"count": "2"}, lines=lines), catalog) == (
+    assert cart_lines(reading(fields={"count": "2"}, lines=lines), catalog, reads_lines=True) == (
         [{"product": "1005", "size": "42", "qty": 2, "price": 119.0}], 2)
-    assert cart_lines(reading(fields={"count": "0"}), catalog) == ([], 0)  # empty: the cart is empty
-    assert cart_lines(reading(present=False), catalog) == (None, None)  # no basket on this page: says nothing
+    assert cart_lines(reading(fields={"count": "0"}), catalog, reads_lines=True) == ([], 0)  # empty: the cart is empty
+    assert cart_lines(reading(present=False), catalog, reads_lines=True) == (None, None)  # no basket on this page: says nothing
     # lines that name no product we can key: only the count is the truth
-    assert cart_lines(reading(fields={"count": "Basket (3)"}, lines=[{"product": "/gift-card/"}]), catalog) == (None, 3)
-    assert cart_lines(reading(fields={"count": "n/a"}), catalog) == ([], None)
+    assert cart_lines(reading(fields={"count": "Basket (3)"}, lines=[{"product": "/gift-card/"}]), catalog, reads_lines=True) == (None, 3)
+    assert cart_lines(reading(fields={"count": "n/a"}), catalog, reads_lines=True) == ([], None)
+    # rules that read no lines: only the count speaks, and a count not found says nothing
+    assert cart_lines(reading(fields={"count": "0"}), catalog, reads_lines=False) == (None, 0)
+    assert cart_lines(reading(fields={"count": None}), catalog, reads_lines=False) == (None, None)
 
 
 def test_the_customer_a_page_names(rules: RuleSet) -> None:
@@ -173,7 +176,7 @@ def test_outcome_names_the_expression_that_failed(tmp_path: Path) -> None:
               request: {path: "/add/{product}/"}
               fields:
                 product: params.product
-                qty: json.items[0].qty > 1
+                qty: json['items'][0].qty > 1
               success: response.status == 200
         slots: []
     """)

@@ -81,6 +81,49 @@ def test_check_with_url_reports_page_match_and_selector_counts(
     assert "product-recommendations: page matches; 1 element matches 'section.related'" in out
 
 
+def test_check_with_url_tells_a_count_that_reads_nothing_from_an_empty_basket(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A typo'd ``count`` inside a basket that is there says nothing about the cart (it is not "empty")."""
+    from slotwise.commands import rules as command
+
+    page = b'<html><body><a id="cart-icon-bubble">Cart <div class="cart-count-bubble"><span>2</span></div></a></body></html>'
+    monkeypatch.setattr(command, "_fetch", lambda url, cookies, headers: (200, page, url))
+    for count, said in ((".cart-count-bubble span", "cart: count 2; lines not read"),
+                        (".cart-cont-bubble span", "cart: #cart-icon-bubble found, but its count "
+                                                   "('.cart-cont-bubble span') reads no number: says nothing")):
+        (tmp_path / "rules.yaml").write_text(f'capture:\n  cart: {{within: "#cart-icon-bubble", count: "{count}"}}\n')
+        assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", "http://shop.test/"]) == 0
+        out = capsys.readouterr().out
+        assert said in out and "cart: empty" not in out
+
+
+def test_check_with_url_shows_the_keys_a_slot_reads_from_its_items(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A typo'd ``key`` finds the element but no keys: the slot would never change anything, silently."""
+    from slotwise.commands import rules as command
+
+    page = (b'<html><body><fieldset class="sizes"><input type="radio" name="Size" value="S"><input type="radio" name="Size"'
+            b' value="M"></fieldset><ul class="tiles"><li><a href="/collections/knitwear">Knitwear</a></li>'
+            b'<li><a href="/collections/outerwear">Outerwear</a></li></ul></body></html>')
+    monkeypatch.setattr(command, "_fetch", lambda url, cookies, headers: (200, page, url))
+    slots = """
+catalog: {category_pages: "/collections/{category}"}
+slots:
+  - {id: size, pages: "/", selector: fieldset.sizes, action: select-option, items: "input[type=radio]", key: "@KEY",
+     value: "'M'"}
+  - {id: tiles, pages: "/", selector: ul.tiles, action: reorder, key: "a @HREF", order: "['outerwear']"}
+"""
+    for attr, href, said in (("value", "href", ["choices (input[type=radio]): 'S', 'M'", "children: 'knitwear', 'outerwear'"]),
+                             ("valeu", "hrf", ["choices (input[type=radio]): none, none <- key reads nothing",
+                                               "children: none, none <- key reads nothing"])):
+        (tmp_path / "rules.yaml").write_text(slots.replace("KEY", attr).replace("HREF", href))
+        assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", "http://shop.test/"]) == 0
+        out = capsys.readouterr().out
+        assert all(f"item keys of its {s}" in out for s in said), out
+
+
 def test_check_with_url_shows_every_fact_and_capture_source_of_a_store_it_never_saw(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

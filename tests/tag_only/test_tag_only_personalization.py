@@ -99,6 +99,22 @@ def test_size_is_preset_after_a_purchase_tracked_on_the_confirmation_page(stack:
     assert (arm.decisions, arm.exposures, arm.rewarded) == (1, 1, 1)  # sticky per visitor: one decision
 
 
+def test_a_size_not_offered_still_counts_the_decision(stack: Stack, page: Any) -> None:
+    """The slot is on the page, its variant's size is not: the decision counts as the proxy counts it (and as
+    the control's does), so that the variants are measured on the same pages. Nothing is selected."""
+    browse(page, stack.url("main", "/p/201"))
+    browse(page, stack.url("main", "/order/confirmed?order=T-2001&product=201&size=47&price=119"))
+    visitor = visitor_id(page.context)
+    wait_for(lambda: stack.events("purchase", visitor), what="the purchase")
+    assert stack.profile(visitor).purchases[0]["size"] == "47"  # the page offers 41-44 only
+    goto(page, stack.url("main", "/p/202"))
+    flush(page)
+    [decision] = wait_for(lambda: [d for d in stack.decisions(visitor) if d.data["slot"] == "size-prefill"],
+                          what="the size decision logged")
+    assert decision.data["arm"] == "preferred"
+    assert page.eval_on_selector("#size", "e => e.value") == ""
+
+
 @pytest.mark.parametrize("product", ["201", "202", "301", "401", "501"])
 def test_page_facts_from_the_tag_equal_the_proxys(stack: Stack, page: Any, product: str) -> None:
     """The proxy reads the store's HTML; tag-only mode reads the tag's extract: the same facts."""

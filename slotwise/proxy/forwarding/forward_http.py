@@ -20,8 +20,9 @@ client sees a truncated body, never a clean end).
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 from urllib.parse import urlsplit
 
 from slotwise.proxy.operations import metrics
@@ -36,6 +37,8 @@ from slotwise.proxy.forwarding.html_cache import HtmlCache
 from slotwise.proxy.forwarding.headers import Headers, ResponseHeaderRewriter, first, http_date, upstream_request_headers, with_early_hints, with_ours
 from slotwise.proxy.forwarding.public_hosts import PublicHosts
 from slotwise.proxy.forwarding.upstream import Upstream, UpstreamResponse
+
+log = logging.getLogger("slotwise.proxy")
 
 _NO_BODY_STATUS = frozenset({204, 206, 304})
 _HTTP_SCHEME = {"http": "http", "https": "https", "ws": "http", "wss": "https"}  # a WebSocket's page scheme
@@ -57,6 +60,7 @@ class Forwarder:
             CachedPages(HtmlCache(int(settings.html_cache_mb * 1024 * 1024)), self)
             if settings.html_cache_mb > 0 and not self.passthrough else None
         )
+        self.failures = UpstreamFailureLog(settings.upstream)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         out = Responder(send)
@@ -69,6 +73,7 @@ class Forwarder:
                 raise  # abort: the server drops the connection without a clean end
             if isinstance(exc, UpstreamError):
                 metrics.count_upstream_error(type(exc).__name__)
+                self.failures(exc, scope)
             status, headers, body = error_page(exc)
             headers.append((b"date", http_date()))
             await out.start(status, headers)
@@ -231,3 +236,24 @@ class Forwarder:
     @staticmethod
     def extra(flow: Flow) -> Headers:
         return [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in flow.extra_headers]
+
+
+class UpstreamFailureLog:
+    """Says in the log why visitors get a 502/504: a store that is down, or a wrong ``--upstream``,
+    must not show only as error pages. At most one line per kind of failure every ``every`` seconds,
+    with how many more there were, so a store that is down does not flood the log."""
+
+    def __init__(self, upstream: str, every: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.upstream, self.every, self.clock = upstream, every, clock
+        self.last: dict[str, float] = {}
+        self.more: dict[str, int] = {}
+
+    def __call__(self, exc: UpstreamError, scope: Scope) -> None:
+        kind, now = type(exc).__name__, self.clock()
+        if kind in self.last and now - self.last[kind] < self.every:
+            self.more[kind] = self.more.get(kind, 0) + 1
+            return
+        self.last[kind] = now
+        more = self.more.pop(kind, 0)
+        log.warning("the store at %s: %s (%s %s): visitors get a %d%s", self.upstream, exc.detail, scope.get("method"),
+                    scope.get("path"), exc.status, f"; {more} more like it since the last line" if more else "")

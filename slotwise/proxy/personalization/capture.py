@@ -219,7 +219,7 @@ class Capture:
                                       f"page:identify:{uuid.uuid4().hex}", now, "customer")
                 items += [item] if item else []
         if capture.cart is not None:
-            lines, count = cart_lines(reading.group("cart"), ruleset.catalog)
+            lines, count = cart_lines(reading.group("cart"), ruleset.catalog, reads_lines=capture.cart.group.lines is not None)
             if lines is not None or count is not None:
                 if _cart_changed(profile, lines, count):
                     props: dict[str, Any] = {"lines": lines or []}

@@ -22,6 +22,8 @@ from starlette.routing import BaseRoute
 from slotwise.bandits.assignment import in_holdout
 from slotwise.bandits.learner import SlotConfig
 from slotwise.html import PageDigests, has_targets, rewrite
+from slotwise.html.edits import RewriteResult
+from slotwise.html.rewriter import frozen_errors
 from slotwise.html.bounds import check_page
 from slotwise.profile import AssignRecord, Profile
 from slotwise.proxy.operations.admin import admin_routes
@@ -120,6 +122,7 @@ class SlotwisePersonalizer:
         self.settings = settings
         self.clock = clock
         self.decision_ids = decision_ids
+        self._absent_said: set[tuple[str, str]] = set()  # (slot, selector) named in the log as matching nothing
         key = settings.signing_key()
         self.cookies = VisitorCookies(key, name=settings.cookie_name)
         self.previews = PreviewLinks(key, settings.preview_ttl, clock)
@@ -394,6 +397,7 @@ class SlotwisePersonalizer:
                                          cached=has_targets(digest, work.edits, flow.charset))
             body, tailed = result.body, result.tailed
             flow.personalized = result.changed
+            self._drop_absent(flow, work, result)
         if work.choices and forced is not None and self._out_of_budget(flow, started):
             # a preview is exempt from failing open on time: it says visitors would get the store's page
             work.page_reason, body, flow.personalized = "budget", html, False
@@ -414,6 +418,32 @@ class SlotwisePersonalizer:
         )
         flow.extra_headers.append(("server-timing", f'sw;dur={elapsed:.2f};desc="{applied or "none"}"'))
         return body
+
+    def _drop_absent(self, flow: Flow, work: PageWork, result: RewriteResult) -> None:
+        """Choices whose slot is not on the page (its selector matched no element, or the element had
+        already been sent) were never shown: not logged, learned nor kept sticky. A purchase goal would
+        otherwise reward a typo'd selector's decisions; the log names each such slot once. A slot that
+        is there keeps its decision even when the variant could not act on it (a size not offered):
+        whether a decision counts must not depend on the variant drawn, or the control would be
+        measured on pages the variant is not."""
+        sent = frozen_errors(result.errors)
+        absent = {id(work.edits[i]) for i, n in result.matches.items()
+                  if n == 0 and (result.found is None or not result.found.get(i) or i in sent)}
+        if not absent:
+            return
+        kept = []
+        for choice in work.choices:
+            if choice.edit is None or id(choice.edit) not in absent:
+                kept.append(choice)
+                continue
+            work.skipped[choice.slot.id] = "absent"
+            key = (choice.slot.id, choice.slot.selector)
+            if key not in self._absent_said and len(self._absent_said) < 1000:
+                self._absent_said.add(key)
+                log.info("slot %r: selector %r matched nothing on %s: no decision logged there;"
+                         " `slotwise rules check RULES --url URL` shows what matches",
+                         choice.slot.id, choice.slot.selector, flow.path)
+        work.choices = kept
 
     async def _read_page(self, flow: Flow, html: bytes, digest: bytes, ruleset: RuleSet) -> PageReading:
         """The page read once per distinct page (``page_readings``): a kept reading on the loop, a new

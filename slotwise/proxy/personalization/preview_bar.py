@@ -44,6 +44,7 @@ REASONS: dict[str, str] = {
     "consent": "the rules require consent and you have not given it",
     "bot": "your user agent looks like a bot: bots are never personalized (headless browsers say 'Headless')",
     "budget": "personalizing this page ran past its time budget: visitors get the store's page",
+    "absent": "its selector matches no element on this page: no decision is made here",
 }
 DATA_ID = "sw-preview-data"
 ASSET_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}

@@ -1,0 +1,128 @@
+"""A slot whose element is not on the page shows nothing there: no decision is logged, learned or kept.
+
+Behind the proxy as in tag-only mode (where the tag reports only the decisions it
+applied), a decision counts only once it changed or marked an element. A store's
+template without the slot's element, or a typo'd selector, must not fill the
+report's "shown" and the policy's trials with decisions nobody saw — a purchase
+goal would even reward them. The log names such a slot once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Iterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from slotwise.proxy.app import create_app
+from slotwise.proxy.config import Settings
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from slotwise.tag.testing import sync
+from agents import DESKTOP_UA
+
+RULES = """
+slots:
+  - id: cats
+    pages: "/**"
+    selector: "ul.collection-list"
+    action: reorder
+    key: data-cat
+    order: "['b']"
+    goal: purchase
+    variants: [{id: b-first}, {control: true}]
+  - id: typo
+    pages: "/**"
+    selector: "ul.colection-list"
+    action: set-attribute
+    attributes: {class: "sw"}
+  - id: size
+    pages: "/sizes"
+    selector: "select#size"
+    action: select-option
+    value: "'XL'"
+    goal: add_to_cart
+    variants: [{id: prefill}, {control: true}]
+"""
+
+
+async def page(request: Request) -> HTMLResponse:
+    tiles = ('<ul class="collection-list"><li data-cat="a">A</li><li data-cat="b">B</li></ul>'
+             if request.url.path == "/" else "<p>No tiles on this template</p>")
+    if request.url.path == "/sizes":  # XL is not offered: the prefill variant changes nothing
+        tiles = '<select id="size"><option>S</option><option>M</option></select>'
+    return HTMLResponse(f"<!doctype html><html><head><title>Shop</title></head><body><main>{tiles}</main></body></html>")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iterator[tuple[Any, SlotwisePersonalizer]]:
+    data = tmp_path_factory.mktemp("absent-slots")
+    (data / "rules.yaml").write_text(RULES, encoding="utf-8")
+    with uvicorn_runner(Starlette(routes=[Route("/", page), Route("/bare", page), Route("/sizes", page)])) as shop:
+        settings = Settings(upstream=shop.url, rules=str(data / "rules.yaml"), data=str(data / "edge"),
+                            personalize_budget_ms=5000)
+        personalizer = SlotwisePersonalizer(settings)
+        with uvicorn_runner(create_app(settings, personalizer)) as proxy:
+            yield proxy, personalizer
+
+
+def decisions(personalizer: SlotwisePersonalizer, visitor: str) -> list[str]:
+    deadline = time.monotonic() + 2.0
+    while True:  # logged once the page has gone out
+        found = [r.data["slot"] for r in sync(personalizer.store.read_log(0, 100_000))
+                 if r.kind == "decision" and r.visitor == visitor]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def visit(proxy: Any, path: str) -> tuple[httpx.Response, str]:
+    with httpx.Client(base_url=proxy.url, headers={"user-agent": DESKTOP_UA}, timeout=10) as client:
+        r = client.get(path)
+        return r, client.cookies["sw_vid"].split(".")[0]
+
+
+def test_a_slot_on_the_page_is_decided_and_logged(stack: tuple[Any, SlotwisePersonalizer],
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    proxy, personalizer = stack
+    with caplog.at_level(logging.INFO, logger="slotwise.personalize"):
+        r, visitor = visit(proxy, "/")
+    said = [m for m in caplog.messages if "matched nothing" in m]
+    assert len(said) == 1 and "'typo'" in said[0] and "'ul.colection-list'" in said[0]
+    assert 'data-sw-slot="cats"' in r.text
+    assert "cats=" in r.headers["server-timing"] and "typo=" not in r.headers["server-timing"]
+    assert decisions(personalizer, visitor) == ["cats"]
+    assert set(sync(personalizer.store.get_profile(visitor)).assignments) == {"cats"}
+
+
+def test_a_slot_whose_element_is_missing_logs_no_decision(stack: tuple[Any, SlotwisePersonalizer],
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    proxy, personalizer = stack
+    with caplog.at_level(logging.INFO, logger="slotwise.personalize"):
+        r, visitor = visit(proxy, "/bare")
+        visit(proxy, "/bare")
+    assert r.status_code == 200 and "data-sw-slot" not in r.text
+    assert 'desc="none"' in r.headers["server-timing"]
+    assert decisions(personalizer, visitor) == []
+    profile = sync(personalizer.store.get_profile(visitor))
+    assert profile is None or not profile.assignments
+    said = [m for m in caplog.messages if "matched nothing" in m]
+    assert len(said) == 1  # once, not per page view (the typo'd slot was named on the first page already)
+    assert "'cats'" in said[0] and "'ul.collection-list'" in said[0] and "/bare" in said[0]
+
+
+def test_a_slot_that_is_there_keeps_its_decision_when_its_variant_changes_nothing(
+        stack: tuple[Any, SlotwisePersonalizer]) -> None:
+    """Every arm counts on the same pages: a size not offered is not the slot missing."""
+    proxy, personalizer = stack
+    arms = set()
+    for _ in range(12):
+        r, visitor = visit(proxy, "/sizes")
+        assert decisions(personalizer, visitor) == ["size"]
+        arms.add(sync(personalizer.store.get_profile(visitor)).assignments["size"]["arm"])
+    assert arms == {"prefill", "control"}
