@@ -71,6 +71,39 @@ def test_missing_columns_is_one_clear_error(tmp_path: Path, capsys: Any) -> None
     assert len(errors) == 1 and "missing column(s): order_id, ts, qty, price, customer_id or email" in errors[0]
 
 
+def test_an_excel_export_with_semicolons_and_decimal_commas_loads(tmp_path: Path, capsys: Any) -> None:
+    """Excel where the comma is the decimal mark writes `;` between fields (and a BOM, CRLF)."""
+    path = tmp_path / "pos.csv"
+    path.write_bytes("\ufeffOrder_ID;Customer_ID;TS;Product;Category;Size;Qty;Price;Note\r\n"
+                     "S1;c1;2024-03-01 10:00;p1;T-Shirts;m;2;19,90;\"two\r\nlines\"\r\n"
+                     "S1;c1;2024-03-01 10:00;p2;Shoes;42;1;89,5;\r\n"
+                     "S2;c1;2024-03-02;p3;Shoes;42;1;1,000;\r\n".encode())
+    status, summary, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
+    assert status == 1 and summary is not None and summary["loaded"] == 2
+    assert errors == [f"{path}:5: price: '1,000' is not a number; write 1000 or 1000.00, without a thousands separator"]
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    c1 = sync(store.get_profile("customer:c1"))
+    assert [(p["product"], p["size"], p["price"]) for p in c1.purchases] == [("p1", "M", 19.9), ("p2", "42", 89.5)]
+    sync(store.close())
+
+
+def test_a_quote_left_open_names_the_lines_it_swallowed(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "pos.csv"
+    rows = [f"o{i},c{i},2024-03-01,p1,{quote if i == 2 else ''}Shoes,1,10\n" for i, quote in zip(range(1, 6), '"' * 5)]
+    path.write_text("order_id,customer_id,ts,product,category,qty,price\n" + "".join(rows))
+    status, summary, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
+    assert status == 1 and summary is not None and summary["loaded"] == 1
+    assert errors == [f"{path}:3: expected 7 fields, found 5 (the row runs from line 3 to line 6: a quote left "
+                      "open? none of these lines is imported)"]
+
+
+def test_numbers_that_are_not_finite_say_so(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "pos.csv"
+    path.write_text("order_id,customer_id,ts,product,qty,price\no1,c1,2024-03-01,p1,1,1e999\n")
+    _, _, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
+    assert errors == [f"{path}:2: price: '1e999' is not a finite number"]
+
+
 def test_a_visitor_who_logs_in_merges_into_the_imported_customer(tmp_path: Path, capsys: Any) -> None:
     customers = tmp_path / "crm.csv"
     customers.write_text("customer_id,email,name,subscribed,consent\nc9,Zoe@Example.com,Zoe,yes,granted\nc10,,Bob,maybe,\n")
