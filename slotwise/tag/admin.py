@@ -9,6 +9,8 @@ time; with no token configured the API does not exist (404): it fails closed.
 from __future__ import annotations
 
 import hmac
+import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -49,8 +51,22 @@ async def export_person(store: Store, raw_id: str) -> dict[str, Any] | None:
 
 
 async def erase_person(store: Store, raw_id: str) -> bool:
-    """Idempotent: erasing someone already gone is not an error (returns False)."""
-    return await store.delete_profile(person_key(raw_id))
+    """Idempotent: erasing someone already gone is not an error (returns False).
+
+    The learner holds the person's decisions that still wait for a reward (visitor id, context) in
+    memory and in its saved snapshot: a ``forget`` record naming only their ids tells it to drop them.
+    """
+    from slotwise.proxy.operations.learning import FORGET_KIND
+    from slotwise.store.base import LogRecord
+
+    key = person_key(raw_id)
+    held = await store.export_profile(key)
+    decisions = [e["key"] for e in (held or {}).get("log", []) if e["kind"] == "decision"]
+    found = await store.delete_profile(key)
+    if decisions:
+        await store.append([LogRecord(FORGET_KIND, f"forget:{uuid.uuid4().hex}", "", time.time(),
+                                      {"decisions": decisions})])
+    return found
 
 
 def authorized(request: Request, token: str) -> bool:
