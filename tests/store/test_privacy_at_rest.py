@@ -96,6 +96,7 @@ async def test_an_erased_persons_decisions_leave_the_learners_saved_state(backen
     the serving processes; Redis: ``slotwise learner``), and the snapshot is saved again at once."""
     from slotwise.bandits.learner import SlotConfig
     from slotwise.bandits.records import DecisionRecord
+    from slotwise.proxy.operations.learner_process import StreamLearner
     from slotwise.proxy.operations.learning import LearningLoop
     from slotwise.store.base import LogRecord
     from slotwise.tag.admin import erase_person
@@ -107,14 +108,25 @@ async def test_an_erased_persons_decisions_leave_the_learners_saved_state(backen
         rec = DecisionRecord(f"dec{n}" + "0" * 28, now + n, who, "hero", "a", 0.5, context={"bias": 1.0})
         await store.append([LogRecord("decision", rec.decision_id, who, now + n, rec.to_dict())])
     await store.update_profile(visitor, lambda p: None, now)
-    loop = LearningLoop(store, dedicated=True, clock=lambda: now + 10)
-    await loop.start(slots)
-    await loop.snapshot()
+    if backend.name == "redis":  # ``slotwise learner``: the stream's consumer, a snapshot after each batch
+        stream = StreamLearner(store, slots=slots, block_ms=10, snapshot_every_s=0)
+        await stream.start()
+        await stream.step()
+    else:  # the learner of the serving processes
+        loop = LearningLoop(store, dedicated=True, clock=lambda: now + 10)
+        await loop.start(slots)
+        await loop.snapshot()
     assert visitor.encode() in await raw_bytes(backend, store, tmp_path)  # the test sees what it looks for
 
     assert await erase_person(store, visitor)
-    await loop.step()  # a round of the learner's task: the snapshot is due at once, not in a minute
+    if backend.name == "redis":
+        await stream.step()
+        learner = stream.learner
+    else:
+        await loop.step()  # a round of the learner's task: the snapshot is due at once, not in a minute
+        learner = loop.learner
     held = await raw_bytes(backend, store, tmp_path)
     assert visitor.encode() not in held and other.encode() in held  # the other visitor's decision waits on
-    assert loop.learner.pending_count == 1
-    await loop.stop()
+    assert learner.pending_count == 1
+    if backend.name != "redis":
+        await loop.stop()
