@@ -258,9 +258,13 @@ class Capture:
             items += [i for i in [self._incoming(raw, _page_key(source, raw, trusted, visitor), now, source.id)] if i]
         return items
 
-    def page_names_another_person(self, reading: PageReading, profile: Profile | None) -> bool:
-        """The store's page names a customer other than the one this browser's profile is."""
-        return names_another_person(profile, *_named(*customer_of(reading.group("customer"))))
+    async def page_names_another_person(self, reading: PageReading, visitor: str) -> bool:
+        """The store's page names a customer other than the one this browser's profile is (the profile is
+        read only when the page names someone)."""
+        customer, email_hash = _named(*customer_of(reading.group("customer")))
+        if not customer and not email_hash:
+            return False
+        return names_another_person(await self.store.get_profile(visitor), customer, email_hash)
 
     async def _confirmations(self, visitor: str, html: bytes, profile: Profile, now: float) -> list[tuple[Incoming, bool]]:
         """Pending captures this page confirms (and whether each proves who sent it); all are settled now."""

@@ -512,7 +512,7 @@ class SlotwisePersonalizer:
         rules did not see): the browser gets a fresh visitor id, as on a logout, before anything of this page
         is recorded, so neither person's history reaches the other."""
         assert flow.visitor is not None
-        if not self.capture.page_names_another_person(reading, await self.store.get_profile(flow.visitor.id)):
+        if not await self.capture.page_names_another_person(reading, flow.visitor.id):
             return
         visitor_id = self.cookies.new_id()
         flow.visitor = Visitor(visitor_id, True, self.cookies.set_cookie(visitor_id, flow.scheme == "https"))
