@@ -245,3 +245,23 @@ def test_an_update_a_store_runs_again_after_a_conflict_is_counted_once(tmp_path:
     assert [p["order_id"] for p in sync(store.get_profile("customer:c1")).purchases] == ["o1", "o2"]
     assert sync(import_people_file(retrying, pos, "purchases", 1e9)).new == 0  # type: ignore[arg-type]
     sync(store.close())
+
+
+def test_an_unreachable_store_is_a_failure_not_a_partial_import(tmp_path: Path, capsys: Any) -> None:
+    """Exit 1 means "some rows rejected, the rest loaded", 1 for export "nothing held": neither may stand
+    for a store that could not be reached. The nightly job and the erase request must see a failure."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from redis_server import free_port
+
+    store = f"redis://127.0.0.1:{free_port()}/0?timeout=1&connect_timeout=1"  # nothing listens there
+    path = tmp_path / "pos.csv"
+    path.write_text("order_id,customer_id,ts,product,qty,price\no1,c1,2024-03-01,p1,1,10\n")
+    status, summary, errors = run(capsys, "import", "purchases", str(path), "--store", store, "--quiet")
+    assert status == 3 and summary is None
+    assert any("the store failed" in e and "import the file again" in e for e in errors)
+    assert not any("Traceback" in e for e in errors)
+    for action in ("export", "erase"):
+        status, _, errors = run(capsys, "visitor", action, "customer:c1", "--store", store)
+        assert status == 3 and any(f"slotwise visitor {action}: the store failed" in e for e in errors)
