@@ -637,3 +637,17 @@ def test_another_customer_logging_in_through_the_login_form_starts_a_new_visitor
         assert nora.id != mats.id and nora.email_hash == hash_email("nora@example.com")
         assert set(nora.categories) == {"scarves"} and set(mats.categories) == {"boots"}
         assert mats.email_hash == hash_email("mats@example.com")
+
+
+def test_the_customer_id_decides_who_the_page_names() -> None:
+    """A customer whose CRM address (imported) is not the one on their web account is still themselves."""
+    from slotwise.profile import Profile
+    from slotwise.proxy.personalization.capture import names_another_person
+
+    imported = Profile.new("customer:c7", 1.0)
+    imported.customer_id, imported.email_hash = "c7", hash_email("old@example.com")
+    assert not names_another_person(imported, "c7", hash_email("new@example.com"))
+    assert names_another_person(imported, "c8", hash_email("old@example.com"))
+    assert names_another_person(imported, None, hash_email("new@example.com"))
+    assert not names_another_person(imported, None, hash_email("old@example.com"))
+    assert not names_another_person(Profile.new("v1", 1.0), "c8", None)  # nobody yet: a login, not a switch

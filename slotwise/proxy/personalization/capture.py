@@ -390,8 +390,8 @@ def names_another_person(profile: Profile | None, customer: str | None, email_ha
     give each the other's history, on every device; the browser must become the new person instead."""
     if profile is None:
         return False
-    if customer and profile.customer_id and profile.customer_id != customer:
-        return True
+    if customer and profile.customer_id:  # the id decides: one customer may have another address on file
+        return profile.customer_id != customer
     return bool(email_hash and profile.email_hash and profile.email_hash != email_hash)
 
 
