@@ -651,3 +651,11 @@ def test_the_customer_id_decides_who_the_page_names() -> None:
     assert names_another_person(imported, None, hash_email("new@example.com"))
     assert not names_another_person(imported, None, hash_email("old@example.com"))
     assert not names_another_person(Profile.new("v1", 1.0), "c8", None)  # nobody yet: a login, not a switch
+
+
+def test_a_first_page_that_names_the_customer_links_them(stack: Stack) -> None:
+    for n in range(4):
+        with stack.client() as fresh:
+            fresh.get(f"/account/?email=first{n}@example.com&none=1")  # the browser's very first request
+            profile = sync(stack.personalizer.store.get_profile(f"email:{hash_email(f'first{n}@example.com')}"))
+            assert profile is not None and profile.id == vid(fresh), n

@@ -60,7 +60,13 @@ def _private_files(path: Path) -> None:
     that one 0600 (and tightening an existing one) covers all three.
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
+    except FileExistsError:
+        # never open (and close) an existing database here: closing any descriptor of a file drops every
+        # POSIX lock this process holds on it, SQLite's included, and another process closing its own
+        # connection would then take itself for the last one and delete the WAL this process writes to
+        pass
     for f in (path, *(path.with_name(path.name + tail) for tail in ("-wal", "-shm", "-board", "-deltas"))):
         try:
             if f.exists() and stat.S_IMODE(f.stat().st_mode) & 0o077:
