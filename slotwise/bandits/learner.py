@@ -18,6 +18,7 @@ Records (``apply`` takes them as dicts, e.g. from a Redis stream)::
     {"type": "tick", "now"}
     {"type": "restart", "slot", "ts", "by" (optional: who asked),
                         "arm" (optional: that variant alone)}
+    {"type": "forget", "decision_ids": [..]}  (an erased person's decisions)
 
 Each may carry an integer ``seq``; a record whose ``seq`` is not above the
 last one applied is ignored (replaying a stream twice is harmless). Without
@@ -84,7 +85,7 @@ from .goals import EXPOSURE_REQUIRED_BY_DEFAULT, check_goal, reward_of, rewardin
 from .policies import KEEP_CHANGES, Policy, convert_policy, policy_from_state
 from .policies.river_model import IncompatibleState
 from .records import (
-    ARM_REMOVED, EXPIRED, NOT_HELD, REWARDED, SLOT_REMOVED, UNEXPOSED, UNKNOWN_SLOT, DecisionRecord, Outcome,
+    ARM_REMOVED, ERASED, EXPIRED, NOT_HELD, REWARDED, SLOT_REMOVED, UNEXPOSED, UNKNOWN_SLOT, DecisionRecord, Outcome,
     Restart,
 )
 from .spec import parse_policy_spec
@@ -389,7 +390,20 @@ class Learner:
         if kind == "restart":
             return self.restart(str(record["slot"]), float(record["ts"]), by=str(record.get("by") or ""),
                                 arm=str(record.get("arm") or ""), seq=seq)
+        if kind == "forget":
+            return self.forget([str(i) for i in record["decision_ids"]], seq=seq)
         raise ValueError(f"unknown record type {kind!r}")
+
+    def forget(self, decision_ids: Sequence[str], *, seq: int | None = None) -> list[Outcome]:
+        """An erased person's decisions: the ones still waiting (for a reward, or to settle) are dropped
+        unlearned, with the visitor id and context they held, so the next snapshot holds nothing of them.
+        What they taught already stays in the models: statistics of nobody in particular."""
+        if not self._accept(seq):
+            return []
+        ids = set(decision_ids)
+        for decision_id in ids:
+            self._rewarded.pop(decision_id, None)
+        return self._drop(lambda pending: pending.record.decision_id in ids, ERASED)
 
     # -- internals ---------------------------------------------------------
     def _begin(self, pending: _Pending) -> None:

@@ -61,6 +61,7 @@ REWARDED = "rewarded"  # its rewarding event arrived inside the window
 EXPIRED = "expired"  # the window closed without it: reward 0
 UNEXPOSED = "unexposed"  # the goal needs exposure and it never happened: not learned
 ARM_REMOVED = "arm_removed"  # the slot's arms changed: dropped, not learned
+ERASED = "erased"  # the person was erased: dropped, not learned
 SLOT_REMOVED = "slot_removed"
 UNKNOWN_SLOT = "unknown_slot"  # a decision for a slot/arm the learner is not configured with
 NOT_HELD = "not_held"  # ``max_pending`` decisions were already waiting: not held, not learned (never a wrong reward)

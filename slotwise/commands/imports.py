@@ -4,7 +4,8 @@ and the physical stores' stock.
 Rejected rows go to stderr as ``FILE:LINE: reason``; a JSON summary goes to
 stdout. Exit status: 0 all rows loaded, 1 some rows rejected (the good ones
 are loaded), 2 the file could not be imported at all — for ``inventory``
-any rejected row rejects the whole file (nothing is written).
+any rejected row rejects the whole file (nothing is written) — and 3 the
+store failed (unreachable) during the import.
 """
 
 from __future__ import annotations
@@ -65,11 +66,18 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from slotwise.store.base import StoreError
+
     try:
         return asyncio.run(_run(args))
     except ConfigError as exc:
         print(f"slotwise import: {exc}", file=sys.stderr)
         return 2
+    except StoreError as exc:  # not 1 ("some rows rejected"): a nightly job must see that the import failed
+        print(f"slotwise import {args.kind}: {args.file}: the store failed ({exc}); the batches written before "
+              "it stay, the rest is not imported: import the file again once the store is back (nothing is "
+              "counted twice)", file=sys.stderr)
+        return 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -2,7 +2,8 @@
 
 ``ID`` is a visitor id (the cookie's), an alias (``customer:C42``,
 ``email:<sha256>``) or an e-mail address. Output is JSON on stdout. Exit
-status: 0 done, 1 nothing held about that id (export), 2 bad options.
+status: 0 done, 1 nothing held about that id (export), 2 bad options, 3 the
+store failed (unreachable): nothing done.
 """
 
 from __future__ import annotations
@@ -36,11 +37,17 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def run_visitor(args: argparse.Namespace) -> int:
+    from slotwise.store.base import StoreError
+
     try:
         return asyncio.run(_run(args))
     except ConfigError as exc:
         print(f"slotwise visitor: {exc}", file=sys.stderr)
         return 2
+    except StoreError as exc:  # not 1 ("nothing held"): an erase that did not happen must not look done
+        print(f"slotwise visitor {args.action}: the store failed ({exc}); nothing was {'erased' if args.action == 'erase' else 'exported'}: "
+              "run it again once the store is back", file=sys.stderr)
+        return 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:

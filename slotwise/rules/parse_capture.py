@@ -133,6 +133,12 @@ def _event(check: Checker, node: Node, pages: PagesParser, page_mapping: PageMap
         # form never could, so such a source would fail on every order at run time
         check.error(entries[kind].key_node, f"a purchase is read from the order confirmation page ('page'), not from "
                                             f"a {kind}: the GA4 dataLayer and the order webhook report orders too")
+    elif event == "logout" and kind != "request":
+        # a logout is the store's answer to its logout request, which only the proxy sees and answers with a
+        # new visitor cookie; a click or a page would do nothing at run time, so a shared browser stays one visitor
+        check.error(entries[kind].key_node, f"a logout is read from the logout request ('request', through the "
+                                            f"proxy), not from a {kind}: only the store's answer to it can give the "
+                                            "browser a new visitor id")
     elif "lines" in entries:
         if event != "purchase":
             check.error(entries["lines"].key_node, "'lines' only applies to purchase events read from a page")

@@ -33,7 +33,8 @@ class LogRecord:
     """One entry of the append-only log the learner consumes.
 
     ``kind`` is ``event`` (a visitor event), ``decision`` (a slot decision),
-    ``exposure`` or ``restart`` (a slot's learning restarted from the admin page);
+    ``exposure``, ``restart`` (a slot's learning restarted from the admin page) or ``forget``
+    (the decision ids of an erased person, for the learner to drop);
     ``key`` makes appends idempotent (event id, decision id).
     """
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hmac
 import re
+import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -57,8 +59,22 @@ async def export_person(store: Store, raw_id: str) -> dict[str, Any] | None:
 
 
 async def erase_person(store: Store, raw_id: str) -> bool:
-    """Idempotent: erasing someone already gone is not an error (returns False)."""
-    return await store.delete_profile(person_key(raw_id))
+    """Idempotent: erasing someone already gone is not an error (returns False).
+
+    The learner holds the person's decisions that still wait for a reward (visitor id, context) in
+    memory and in its saved snapshot: a ``forget`` record naming only their ids tells it to drop them.
+    """
+    from slotwise.proxy.operations.learning import FORGET_KIND
+    from slotwise.store.base import LogRecord
+
+    key = person_key(raw_id)
+    held = await store.export_profile(key)
+    decisions = [e["key"] for e in (held or {}).get("log", []) if e["kind"] == "decision"]
+    found = await store.delete_profile(key)
+    if decisions:
+        await store.append([LogRecord(FORGET_KIND, f"forget:{uuid.uuid4().hex}", "", time.time(),
+                                      {"decisions": decisions})])
+    return found
 
 
 def authorized(request: Request, token: str) -> bool:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -109,9 +111,29 @@ def read_csv(
     """
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
-        yield from _rows(csv.reader(text), path, required, one_of)
+        first = text.readline()
+        reader = csv.reader(itertools.chain([first], text), delimiter=sniff_delimiter(first))
+        yield from _rows(reader, path, required, one_of)
     finally:
         text.detach()  # the caller owns (and closes) the binary file
+
+
+DELIMITERS = (",", ";", "\t")
+
+
+def sniff_delimiter(header: str) -> str:
+    """The header line's separator: a comma, or the ``;`` (or tab) Excel writes where the comma is the
+    decimal mark. Read from the header alone, whose names hold none of them."""
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # a tie (none at all) stays a comma
+    return best if counts[best] else ","
+
+
+def _span(line: int, end: int) -> str:
+    """A row that ran over several lines and came out wrong: most often a quote left open."""
+    if end <= line:
+        return ""
+    return f" (the row runs from line {line} to line {end}: a quote left open? none of these lines is imported)"
 
 
 def _rows(
@@ -138,7 +160,7 @@ def _rows(
         except StopIteration:
             return
         except csv.Error as exc:
-            yield last + 1, None, f"unreadable CSV ({exc})"
+            yield last + 1, None, f"unreadable CSV ({exc}){_span(last + 1, reader.line_num)}"
             last = reader.line_num
             continue
         line, last = last + 1, reader.line_num
@@ -148,7 +170,7 @@ def _rows(
         if bad:
             yield line, None, bad
         elif len(values) != len(header):
-            yield line, None, f"expected {len(header)} fields, found {len(values)}"
+            yield line, None, f"expected {len(header)} fields, found {len(values)}{_span(line, last)}"
         else:
             yield line, dict(zip(header, values)), None
 
@@ -168,13 +190,20 @@ def parse_ts(raw: str) -> float:
     return value.timestamp()
 
 
+_DECIMAL_COMMA = re.compile(r"-?\d+,(\d{1,2}|\d{4,})")  # never a thousands separator: 10,5 10,50 (not 1,000)
+
+
 def _number(row: dict[str, str], name: str, kind: Callable[[str], Any], low: float) -> Any:
     raw = row.get(name, "").strip()
+    text = raw.replace(",", ".") if kind is float and _DECIMAL_COMMA.fullmatch(raw) else raw
     try:
-        value = kind(raw)
+        value = kind(text)
     except ValueError:
-        raise RowError(f"{name}: {raw!r} is not {'a whole number' if kind is int else 'a number'}") from None
-    if not math.isfinite(value) or value < low:
+        hint = "; write 1000 or 1000.00, without a thousands separator" if kind is float and "," in raw else ""
+        raise RowError(f"{name}: {raw!r} is not {'a whole number' if kind is int else 'a number'}{hint}") from None
+    if not math.isfinite(value):
+        raise RowError(f"{name}: {raw!r} is not a finite number")
+    if value < low:
         raise RowError(f"{name}: {raw!r} must be at least {low:g}")
     return value
 

@@ -599,3 +599,63 @@ def test_a_pre_claimed_address_does_not_take_over_the_customer_who_logs_in(stack
         assert theirs.id == vid(attacker) and theirs.email_hash is None and "jackets" not in theirs.categories
         export = sync(stack.personalizer.store.export_profile(vid(attacker)))
         assert f"email:{hash_email('ingrid@example.com')}" not in export["aliases"] and "jackets" not in json.dumps(export)
+
+
+def test_another_customer_logging_in_on_a_shared_browser_gets_none_of_the_first_ones_history(stack: Stack) -> None:
+    """A family computer: Liv logged in, then Ola (no logout the rules saw: a session that expired, a logout
+    the rules do not describe). The store's page now names Ola: the browser becomes Ola's, and the two
+    customers' golden records stay apart — neither sees the other's views."""
+    with stack.client() as shared, stack.client() as olas_phone:
+        olas_phone.get("/c/socks-9/?none=1")
+        olas_phone.get("/account/?email=ola@example.com&none=1")
+        shared.get("/account/?email=liv@example.com&none=1")
+        shared.get("/c/jackets-1/?none=1")
+        liv = stack.profile(vid(shared))
+        assert liv.email_hash == hash_email("liv@example.com") and "jackets" in liv.categories
+
+        shared.get("/account/?email=ola@example.com&none=1")  # Ola on the same browser
+        shared.get("/c/hats-3/?none=1")
+        ola = stack.profile(vid(shared))
+        assert ola.email_hash == hash_email("ola@example.com") and ola.id == stack.profile(vid(olas_phone)).id
+        assert {"socks", "hats"} <= set(ola.categories) and "jackets" not in ola.categories
+        liv = sync(stack.personalizer.store.get_profile(f"email:{hash_email('liv@example.com')}"))
+        assert liv is not None and liv.id != ola.id and "jackets" in liv.categories
+        assert not {"socks", "hats"} & set(liv.categories)
+        assert liv.email_hash == hash_email("liv@example.com")
+
+
+def test_another_customer_logging_in_through_the_login_form_starts_a_new_visitor(stack: Stack) -> None:
+    with stack.client() as shared:
+        shared.get("/c/boots-4/?none=1")
+        assert shared.post("/login", data={"email": "mats@example.com", "password": "right"}).status_code == 303
+        mats_visitor = vid(shared)
+        assert shared.post("/login", data={"email": "nora@example.com", "password": "right"}).status_code == 303
+        assert vid(shared) != mats_visitor  # the browser is Nora's now, as after a logout
+        shared.get("/c/scarves-5/?none=1")
+        nora = stack.profile(vid(shared))
+        mats = stack.profile(mats_visitor)
+        assert nora.id != mats.id and nora.email_hash == hash_email("nora@example.com")
+        assert set(nora.categories) == {"scarves"} and set(mats.categories) == {"boots"}
+        assert mats.email_hash == hash_email("mats@example.com")
+
+
+def test_the_customer_id_decides_who_the_page_names() -> None:
+    """A customer whose CRM address (imported) is not the one on their web account is still themselves."""
+    from slotwise.profile import Profile
+    from slotwise.proxy.personalization.capture import names_another_person
+
+    imported = Profile.new("customer:c7", 1.0)
+    imported.customer_id, imported.email_hash = "c7", hash_email("old@example.com")
+    assert not names_another_person(imported, "c7", hash_email("new@example.com"))
+    assert names_another_person(imported, "c8", hash_email("old@example.com"))
+    assert names_another_person(imported, None, hash_email("new@example.com"))
+    assert not names_another_person(imported, None, hash_email("old@example.com"))
+    assert not names_another_person(Profile.new("v1", 1.0), "c8", None)  # nobody yet: a login, not a switch
+
+
+def test_a_first_page_that_names_the_customer_links_them(stack: Stack) -> None:
+    for n in range(4):
+        with stack.client() as fresh:
+            fresh.get(f"/account/?email=first{n}@example.com&none=1")  # the browser's very first request
+            profile = sync(stack.personalizer.store.get_profile(f"email:{hash_email(f'first{n}@example.com')}"))
+            assert profile is not None and profile.id == vid(fresh), n

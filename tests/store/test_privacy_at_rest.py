@@ -87,3 +87,46 @@ async def test_no_clear_address_is_stored(backend: Any, store: Any, client: http
     for address in ADDRESSES:
         for form in (address, address.replace("@", "%40")):
             assert form.encode() not in held, f"{form} stored in clear"
+
+
+async def test_an_erased_persons_decisions_leave_the_learners_saved_state(backend: Any, store: Any,
+                                                                          tmp_path: Path) -> None:
+    """The learner keeps the decisions still waiting for a reward — with their visitor id and context —
+    in memory and in its saved snapshot. Erasing the person drops them there too (SQLite: the learner of
+    the serving processes; Redis: ``slotwise learner``), and the snapshot is saved again at once."""
+    from slotwise.bandits.learner import SlotConfig
+    from slotwise.bandits.records import DecisionRecord
+    from slotwise.proxy.operations.learner_process import StreamLearner
+    from slotwise.proxy.operations.learning import LearningLoop
+    from slotwise.store.base import LogRecord
+    from slotwise.tag.admin import erase_person
+
+    now = 1_800_000_000.0
+    slots = {"hero": SlotConfig(arms=("a", "b"), goal="click", window=3600.0)}
+    visitor, other = "erasedvisitor0000000001", "keptvisitor000000000002"
+    for n, who in enumerate([visitor, other]):
+        rec = DecisionRecord(f"dec{n}" + "0" * 28, now + n, who, "hero", "a", 0.5, context={"bias": 1.0})
+        await store.append([LogRecord("decision", rec.decision_id, who, now + n, rec.to_dict())])
+    await store.update_profile(visitor, lambda p: None, now)
+    if backend.name == "redis":  # ``slotwise learner``: the stream's consumer, a snapshot after each batch
+        stream = StreamLearner(store, slots=slots, block_ms=10, snapshot_every_s=0)
+        await stream.start()
+        await stream.step()
+    else:  # the learner of the serving processes
+        loop = LearningLoop(store, dedicated=True, clock=lambda: now + 10)
+        await loop.start(slots)
+        await loop.snapshot()
+    assert visitor.encode() in await raw_bytes(backend, store, tmp_path)  # the test sees what it looks for
+
+    assert await erase_person(store, visitor)
+    if backend.name == "redis":
+        await stream.step()
+        learner = stream.learner
+    else:
+        await loop.step()  # a round of the learner's task: the snapshot is due at once, not in a minute
+        learner = loop.learner
+    held = await raw_bytes(backend, store, tmp_path)
+    assert visitor.encode() not in held and other.encode() in held  # the other visitor's decision waits on
+    assert learner.pending_count == 1
+    if backend.name != "redis":
+        await loop.stop()

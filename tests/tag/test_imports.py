@@ -71,6 +71,39 @@ def test_missing_columns_is_one_clear_error(tmp_path: Path, capsys: Any) -> None
     assert len(errors) == 1 and "missing column(s): order_id, ts, qty, price, customer_id or email" in errors[0]
 
 
+def test_an_excel_export_with_semicolons_and_decimal_commas_loads(tmp_path: Path, capsys: Any) -> None:
+    """Excel where the comma is the decimal mark writes `;` between fields (and a BOM, CRLF)."""
+    path = tmp_path / "pos.csv"
+    path.write_bytes("\ufeffOrder_ID;Customer_ID;TS;Product;Category;Size;Qty;Price;Note\r\n"
+                     "S1;c1;2024-03-01 10:00;p1;T-Shirts;m;2;19,90;\"two\r\nlines\"\r\n"
+                     "S1;c1;2024-03-01 10:00;p2;Shoes;42;1;89,5;\r\n"
+                     "S2;c1;2024-03-02;p3;Shoes;42;1;1,000;\r\n".encode())
+    status, summary, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
+    assert status == 1 and summary is not None and summary["loaded"] == 2
+    assert errors == [f"{path}:5: price: '1,000' is not a number; write 1000 or 1000.00, without a thousands separator"]
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    c1 = sync(store.get_profile("customer:c1"))
+    assert [(p["product"], p["size"], p["price"]) for p in c1.purchases] == [("p1", "M", 19.9), ("p2", "42", 89.5)]
+    sync(store.close())
+
+
+def test_a_quote_left_open_names_the_lines_it_swallowed(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "pos.csv"
+    rows = [f"o{i},c{i},2024-03-01,p1,{quote if i == 2 else ''}Shoes,1,10\n" for i, quote in zip(range(1, 6), '"' * 5)]
+    path.write_text("order_id,customer_id,ts,product,category,qty,price\n" + "".join(rows))
+    status, summary, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
+    assert status == 1 and summary is not None and summary["loaded"] == 1
+    assert errors == [f"{path}:3: expected 7 fields, found 5 (the row runs from line 3 to line 6: a quote left "
+                      "open? none of these lines is imported)"]
+
+
+def test_numbers_that_are_not_finite_say_so(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "pos.csv"
+    path.write_text("order_id,customer_id,ts,product,qty,price\no1,c1,2024-03-01,p1,1,1e999\n")
+    _, _, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
+    assert errors == [f"{path}:2: price: '1e999' is not a finite number"]
+
+
 def test_a_visitor_who_logs_in_merges_into_the_imported_customer(tmp_path: Path, capsys: Any) -> None:
     customers = tmp_path / "crm.csv"
     customers.write_text("customer_id,email,name,subscribed,consent\nc9,Zoe@Example.com,Zoe,yes,granted\nc10,,Bob,maybe,\n")
@@ -142,11 +175,12 @@ def test_a_reimport_that_adds_nothing_rewrites_no_profile_and_no_reorder_interva
     c1 = sync(store.get_profile("customer:c1"))
     assert written == [{c1.id: {"category:dog-food": 30.0, "product:dog-food": 30.0}}]
     versions = {c: store.profile_head(f"customer:{c}")[1] for c in ("c1", "c2")}
-    assert sync(import_people_file(store, first, "purchases", 1e9)).new == 0
+    again = sync(import_people_file(store, first, "purchases", 1e9))
+    assert (again.new, again.profiles) == (0, 0)  # the summary's profiles_written says so too
     assert len(written) == 1  # nothing new: nothing computed, nothing written
     assert {c: store.profile_head(f"customer:{c}")[1] for c in ("c1", "c2")} == versions
     assert sync(store.reorder_intervals(["category:dog-food"])) == {"category:dog-food": [30.0]}
-    assert sync(import_people_file(store, more, "purchases", 1e9)).new == 1
+    assert vars(sync(import_people_file(store, more, "purchases", 1e9)))["profiles"] == 1
     assert written[1] == {c1.id: {"category:dog-food": 45.0, "product:dog-food": 45.0}}  # median of 30 and 60
     assert store.profile_head("customer:c1")[1] != versions["c1"]
     assert store.profile_head("customer:c2")[1] == versions["c2"]
@@ -211,3 +245,23 @@ def test_an_update_a_store_runs_again_after_a_conflict_is_counted_once(tmp_path:
     assert [p["order_id"] for p in sync(store.get_profile("customer:c1")).purchases] == ["o1", "o2"]
     assert sync(import_people_file(retrying, pos, "purchases", 1e9)).new == 0  # type: ignore[arg-type]
     sync(store.close())
+
+
+def test_an_unreachable_store_is_a_failure_not_a_partial_import(tmp_path: Path, capsys: Any) -> None:
+    """Exit 1 means "some rows rejected, the rest loaded", 1 for export "nothing held": neither may stand
+    for a store that could not be reached. The nightly job and the erase request must see a failure."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from redis_server import free_port
+
+    store = f"redis://127.0.0.1:{free_port()}/0?timeout=1&connect_timeout=1"  # nothing listens there
+    path = tmp_path / "pos.csv"
+    path.write_text("order_id,customer_id,ts,product,qty,price\no1,c1,2024-03-01,p1,1,10\n")
+    status, summary, errors = run(capsys, "import", "purchases", str(path), "--store", store, "--quiet")
+    assert status == 3 and summary is None
+    assert any("the store failed" in e and "import the file again" in e for e in errors)
+    assert not any("Traceback" in e for e in errors)
+    for action in ("export", "erase"):
+        status, _, errors = run(capsys, "visitor", action, "customer:c1", "--store", store)
+        assert status == 3 and any(f"slotwise visitor {action}: the store failed" in e for e in errors)

@@ -63,6 +63,7 @@ COPY_SHARE = 0.05  # at most this share of a core for publishing (leader) or loa
 REWARD_EVENTS = ("click", "add_to_cart", "purchase", "signup")
 EXPOSURE_EVENTS = ("exposure", "popup_shown")  # a popup is seen when it opens (its template is never in view)
 RESTART_KIND = "restart"  # a log record: a slot's learning starts over here (asked for on the admin page)
+FORGET_KIND = "forget"  # a log record: these decisions' person was erased (decision ids only)
 
 
 def copy_interval(usual: float, cost: float) -> float:
@@ -79,6 +80,8 @@ def learner_record(rec: LogRecord) -> dict[str, Any] | None:
     if rec.kind == RESTART_KIND:
         return {"type": "restart", "slot": str(data.get("slot") or ""), "arm": str(data.get("variant") or ""),
                 "ts": rec.ts, "by": data.get("by") or "", "seq": rec.seq}
+    if rec.kind == FORGET_KIND:
+        return {"type": "forget", "decision_ids": [str(i) for i in data.get("decisions") or []], "seq": rec.seq}
     if rec.kind != "event":
         return None
     event_type = data.get("type")
@@ -203,6 +206,7 @@ class LearningLoop:
         self._next_load = float("-inf")  # follower: no load before this (``clock``), paced by the last one's cost
         self._publish_cost = 0.0  # leader: seconds the last publish took
         self._wake = asyncio.Event()
+        self._erased = False  # a ``forget`` record was applied since the last snapshot
 
     def may_lead(self) -> bool:
         """Embedded, and no dedicated learner process is waiting for the lock (it has precedence)."""
@@ -330,6 +334,8 @@ class LearningLoop:
                 if converted is None:
                     learner.skip_to(rec.seq)
                     continue
+                if converted["type"] == "forget":
+                    self._erased = True  # the saved snapshot may name the person: replaced at once
                 try:
                     self._emit(learner.apply(converted))
                 except (KeyError, ValueError, TypeError):
@@ -346,6 +352,11 @@ class LearningLoop:
         await self.store.save_snapshot(SNAPSHOT_NAME, self.learner.snapshot(), self.learner.seq)
         self._snapshot_seq = self.learner.seq
         self._last_snapshot = self.clock()
+        if self._erased:
+            self._erased = False
+            checkpoint = getattr(self.store, "checkpoint_after_erase", None)
+            if checkpoint is not None:
+                checkpoint()
 
     async def publish(self) -> None:
         """The models alone, for the processes that only decide (small: it does not grow with the traffic)."""
@@ -370,7 +381,8 @@ class LearningLoop:
             return
         await self.catch_up()
         self._emit(self.learner.tick_local(self.clock()))
-        if self.clock() - self._last_snapshot >= self.snapshot_every_s and self.learner.seq != self._snapshot_seq:
+        due = self.clock() - self._last_snapshot >= self.snapshot_every_s or self._erased
+        if due and self.learner.seq != self._snapshot_seq:
             await self.publish()  # the models first, at the same seq: followers never see the full one ahead
             await self.snapshot()
         every = copy_interval(self.publish_every_s, self._publish_cost)  # large models: less often

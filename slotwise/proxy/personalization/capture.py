@@ -171,12 +171,27 @@ class Capture:
                 claims.append(incoming)
             else:
                 recorded.append(incoming)
+        visitor = flow.visitor.id
+        if await self._logs_in_someone_else(visitor, recorded):  # a shared browser: as after a logout
+            visitor, cookie = new_visitor()
+            flow.extra_headers.append(("set-cookie", cookie))
+            flow.state["logged_out"] = visitor
         if pending:
-            await self.store.update_profile(flow.visitor.id, lambda p: _hold(p, pending), now)
+            await self.store.update_profile(visitor, lambda p: _hold(p, pending), now)
         if recorded:
-            await self.recorder.record(flow.visitor.id, recorded, now, trusted=True, source="proxy")
+            await self.recorder.record(visitor, recorded, now, trusted=True, source="proxy")
         if claims:
-            await self.recorder.record(flow.visitor.id, claims, now, trusted=False, source="proxy")
+            await self.recorder.record(visitor, claims, now, trusted=False, source="proxy")
+
+    async def _logs_in_someone_else(self, visitor: str, recorded: Sequence[Incoming]) -> bool:
+        """A login the store accepted names a customer other than the one this browser's profile is."""
+        from slotwise.tag.golden import email_hash_of
+
+        logins = [item.event.props for item in recorded if item.event.type == "identify"]
+        if not logins:
+            return False
+        profile = await self.store.get_profile(visitor)
+        return any(names_another_person(profile, props.customer_id, email_hash_of(props)) for props in logins)
 
     # -- 2. pages ------------------------------------------------------------------------
     def page_groups(self, flow: Flow, ruleset: RuleSet) -> dict[str, Any]:
@@ -207,6 +222,8 @@ class Capture:
         capture = ruleset.capture
         items: list[Incoming] = []
         customer, email = customer_of(reading.group("customer"))
+        if names_another_person(profile, *_named(customer, email)):
+            customer = email = None  # a shared browser whose cookie could not change (a streamed page): no merge
         if customer and (profile is None or profile.customer_id != customer):
             item = self._incoming({"type": "identify", "props": {"customer_id": customer}},
                                   f"page:identify:{uuid.uuid4().hex}", now, "customer")
@@ -240,6 +257,14 @@ class Capture:
                 continue
             items += [i for i in [self._incoming(raw, _page_key(source, raw, trusted, visitor), now, source.id)] if i]
         return items
+
+    async def page_names_another_person(self, reading: PageReading, visitor: str) -> bool:
+        """The store's page names a customer other than the one this browser's profile is (the profile is
+        read only when the page names someone)."""
+        customer, email_hash = _named(*customer_of(reading.group("customer")))
+        if not customer and not email_hash:
+            return False
+        return names_another_person(await self.store.get_profile(visitor), customer, email_hash)
 
     async def _confirmations(self, visitor: str, html: bytes, profile: Profile, now: float) -> list[tuple[Incoming, bool]]:
         """Pending captures this page confirms (and whether each proves who sent it); all are settled now."""
@@ -357,6 +382,24 @@ def _page_key(source: PageSource, raw: Mapping[str, Any], trusted: bool, visitor
         order = str(raw["props"]["order_id"])
         return f"order:{order}" if trusted else claim_key(visitor, order)
     return f"page:{source.id}:{uuid.uuid4().hex}"
+
+
+def names_another_person(profile: Profile | None, customer: str | None, email_hash: str | None) -> bool:
+    """The store names a customer, and the browser's profile is already someone else's (the same kind of
+    name, different): a shared computer where one session ended and another person logged in. Merging would
+    give each the other's history, on every device; the browser must become the new person instead."""
+    if profile is None:
+        return False
+    if customer and profile.customer_id:  # the id decides: one customer may have another address on file
+        return profile.customer_id != customer
+    return bool(email_hash and profile.email_hash and profile.email_hash != email_hash)
+
+
+def _named(customer: str | None, email: str | None) -> tuple[str | None, str | None]:
+    """A page's customer id and the hash of its e-mail address."""
+    from slotwise.profile import hash_email
+
+    return customer, hash_email(email) if email else None
 
 
 def _cart_changed(profile: Profile | None, lines: list[dict[str, Any]] | None, count: int | None) -> bool:

@@ -532,12 +532,24 @@ class SlotwisePersonalizer:
             if existing is None or existing.consent != "granted":
                 work.page_reason = "consent"
                 return False
+        reading = flow.state.get("reading")
+        if reading is not None and reading.groups and not flow.html_sent:
+            await self._another_person(flow, reading)
         product = page.product if page.product and page.product.get("id") else None  # read-only, kept per page
         work.profile = await self.pageviews.record(flow.visitor.id, now, category=page.category, product=product)
-        reading = flow.state.get("reading")
         if reading is not None and (reading.groups or work.profile.pending):
             work.profile = await self.capture.on_page(flow.visitor.id, html, reading, work.ruleset, work.profile, now)
         return True
+
+    async def _another_person(self, flow: Flow, reading: Any) -> None:
+        """The page names a customer other than the person this browser is (a shared computer, a logout the
+        rules did not see): the browser gets a fresh visitor id, as on a logout, before anything of this page
+        is recorded, so neither person's history reaches the other."""
+        assert flow.visitor is not None
+        if not await self.capture.page_names_another_person(reading, flow.visitor.id):
+            return
+        visitor_id = self.cookies.new_id()
+        flow.visitor = Visitor(visitor_id, True, self.cookies.set_cookie(visitor_id, flow.scheme == "https"))
 
     async def _decide_step(self, flow: Flow, work: PageWork, page: Any, request: Any, now: float,
                            forced: dict[str, str] | None) -> None:

@@ -56,11 +56,13 @@ class BulkMixin:
                         cur.execute("INSERT OR REPLACE INTO aliases(alias, profile_id) VALUES (?, ?)", (alias, target))
                 update(profile)
                 cache[target] = profile
+            written = 0
             for profile in cache.values():
                 data = encode_profile(profile)
                 if stored.get(profile.id) != data:  # unchanged (a re-import): same row, same version, caches kept
                     write_profile(cur, profile.id, data, now)
-        return len(cache)
+                    written += 1
+        return written
 
 
 def _read(cur: sqlite3.Cursor, profile_id: str, stored: dict[str, str]) -> Profile | None:

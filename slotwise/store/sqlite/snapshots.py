@@ -28,6 +28,11 @@ class SnapshotsMixin:
         with self.db.transaction() as cur:
             cur.execute("INSERT OR REPLACE INTO snapshots(name, seq, data) VALUES (?, ?, ?)", (name, seq, text))
 
+    def checkpoint_after_erase(self) -> None:
+        """The snapshot saved after an erase replaced one that named the person: fold the WAL now, so
+        the old version's page is overwritten (``secure_delete``) rather than kept till a checkpoint."""
+        self.db.checkpoint()
+
     async def load_snapshot(self, name: str) -> tuple[dict[str, Any], int] | None:
         rows = self.db.query("SELECT data, seq FROM snapshots WHERE name = ?", (name,))
         if not rows:
