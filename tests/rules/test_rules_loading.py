@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,33 +102,42 @@ def test_fixing_a_file_the_rejected_rules_added_reloads_them(tmp_path: Path, mis
 
 
 def test_a_large_rules_file_reloads_without_holding_up_the_event_loop(tmp_path: Path) -> None:
-    """The watcher loads a changed file in a thread: while a large set (here ~1 s of loading) is
-    read, the worker's event loop, which serves every page, keeps turning."""
+    """The watcher loads a changed file in a thread: while a large set is read, the worker's event
+    loop, which serves every page, keeps turning. Asserted as what happens (the thread that loads,
+    the loop's turns during the load), not as a time, which a loaded machine would stretch."""
     slot = '  - {{id: s{i}, pages: "/c/x{i}", selector: ".lead", action: after, html: "<p>{{{{ visitor.visits }}}}</p>"}}\n'
     main = tmp_path / "rules.yaml"
     main.write_text('slots:\n  - {id: a, pages: "/", selector: p, action: remove}\n')
     holder = ruleset_holder(str(main), announce=False)
     holder.poll_s = 0.05
     assert holder.reload()
-    big = "slots:\n" + "".join(slot.format(i=i) for i in range(800))
-    _touch_later(main, big, 5)
-    started = time.perf_counter()
-    load_rules(main)
-    load_s = time.perf_counter() - started  # what the loop would stand still for, loading in it
+    loading, loaded_in = threading.Event(), []
+    load = holder._load
 
-    async def watch_and_tick() -> float:
+    def watched_load(path: Any) -> Any:
+        loaded_in.append(threading.get_ident())
+        loading.set()
+        try:
+            return load(path)
+        finally:
+            loading.clear()
+
+    holder._load = watched_load
+    _touch_later(main, "slots:\n" + "".join(slot.format(i=i) for i in range(800)), 5)
+
+    async def watch_and_tick() -> int:
         task = asyncio.create_task(holder.watch())
-        longest, last = 0.0, time.perf_counter()
+        turns = 0
         while holder.status.version < 2:
             await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            longest, last = max(longest, now - last), now
+            turns += loading.is_set()
         task.cancel()
-        return longest
+        return turns
 
-    longest_pause = asyncio.run(asyncio.wait_for(watch_and_tick(), 120))
+    turns_while_loading = asyncio.run(asyncio.wait_for(watch_and_tick(), 120))
     assert len(holder.current.slots) == 800
-    assert longest_pause < max(0.3, load_s / 3), (longest_pause, load_s)
+    assert loaded_in and threading.get_ident() not in loaded_in  # never on the loop's thread
+    assert turns_while_loading >= 1  # the loop served while the 800 slots loaded
 
 
 def test_a_file_caught_while_it_is_written_is_not_loaded_half(tmp_path: Path) -> None:
