@@ -94,6 +94,17 @@ def test_a_few_mistakes_are_not_throttled(proxy: Callable[..., Any]) -> None:
         assert http.get("/_sw/admin/api/status", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
 
 
+def test_the_session_cookie_is_secure_behind_a_tls_terminating_trusted_proxy(proxy: Callable[..., Any]) -> None:
+    """nginx speaks https to the browser and http to us: its X-Forwarded-Proto makes ``sw_admin`` Secure, as
+    it makes the visitor cookie (``--trusted-proxies`` is 127.0.0.1 here)."""
+    server = proxy()
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        behind_tls = http.post("/_sw/admin/login", data={"token": TOKEN}, headers={"x-forwarded-proto": "https"})
+        assert behind_tls.status_code == 303 and "secure" in behind_tls.headers["set-cookie"].lower()
+        plain = http.post("/_sw/admin/login", data={"token": TOKEN})
+        assert plain.status_code == 303 and "secure" not in plain.headers["set-cookie"].lower()
+
+
 def test_preview_links_expire_and_say_so(proxy: Callable[..., Any], clock: Clock) -> None:
     server = proxy(preview_ttl=3600.0)
     with httpx.Client(base_url=server.url, timeout=10, headers={"user-agent": DESKTOP_UA}) as http:
