@@ -89,6 +89,9 @@ def test_a_strangers_host_never_names_our_urls(make_proxy: Any, origin: Any, cli
     assert client(proxy).get("/redirect", headers={"Host": "localhost:8000"}).headers["location"] == "http://localhost:8000/echo?x=1"
     allowed = make_proxy(allowed_hosts="*.shop.example")
     assert client(allowed).get("/redirect", headers={"Host": "www.shop.example"}).headers["location"] == "http://www.shop.example/echo?x=1"
+    # a host that only ends like one of ours would name another host in the URL: the upstream's instead
+    for forged in ("evil.example?.shop.example", "evil.example#.shop.example", "evil.example;.shop.example"):
+        assert client(allowed).get("/redirect", headers={"Host": forged}).headers["location"] == f"http://{upstream_host}/echo?x=1"
 
 
 def test_public_hosts_rules() -> None:
@@ -98,6 +101,10 @@ def test_public_hosts_rules() -> None:
     assert hosts.allowed("a.cdn.example") and not hosts.allowed("cdn.example.evil")
     assert not hosts.allowed("admin.example") and not hosts.allowed("evil.example") and not hosts.allowed("")
     assert not hosts.allowed("shop.example@evil.example") and not hosts.allowed("shop.example:x")
+    for forged in ("evil.example?.cdn.example", "evil.example#.cdn.example", "evil.example/.cdn.example",
+                   "evil.example\\.cdn.example", "evil.example;.cdn.example", "evil.example%2f.cdn.example"):
+        assert not hosts.allowed(forged), forged
+    assert hosts.allowed("a-b.cdn.example:443") and hosts.allowed("[::1]") and not hosts.allowed("[::1]x")
     assert hosts.choose("evil.example") == "127.0.0.1:8010"
     assert PublicHosts("up:1", "https://www.shop.example").choose("evil") == "www.shop.example"
     assert PublicHosts("up:1", "", "*").choose("anything.example") == "anything.example"
