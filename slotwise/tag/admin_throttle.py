@@ -3,7 +3,8 @@
 An ASGI wrapper around everything under ``/_sw/admin`` (the admin page, its
 API, the visitor export/erase API). Each answer 401 (a wrong or missing
 token, or a wrong ``?token=``) costs the client one token of a bucket
-(``failures`` saved up, one back every ``refill_s`` seconds); with the bucket
+(``failures`` saved up, one back every ``refill_s`` seconds; each request holds
+one while it runs, so concurrent guesses count too); with the bucket
 empty, every admin request from that client is answered 429 with
 Retry-After before any token is compared — the right token too, so a
 throttled guesser learns nothing. Per process, like the events limit.
@@ -45,17 +46,25 @@ class AdminThrottle:
             await self.app(scope, receive, send)
             return
         client = self._client(scope)
-        wait = self.bucket.wait(client, 1, self.now())
+        # the try is taken before the request runs and given back unless it failed: counted only
+        # after a 401, a hundred guesses sent at once all ran before the first one was counted
+        wait = self.bucket.take(client, 1, self.now())
         if wait:
             await _too_many(send, wait)
             return
+        failed = False
 
         async def watch(message: Message) -> None:
+            nonlocal failed
             if message["type"] == "http.response.start" and message["status"] == 401:
-                self.bucket.take(client, 1, self.now())
+                failed = True
             await send(message)
 
-        await self.app(scope, receive, watch)
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            if not failed:
+                self.bucket.give(client, 1, self.now())
 
 
 async def _too_many(send: Send, wait: float) -> None:

@@ -86,6 +86,29 @@ def test_wrong_admin_tokens_are_throttled_per_client(proxy: Callable[..., Any]) 
         assert ok.status_code == 200
 
 
+def test_guesses_sent_at_once_are_throttled_too(proxy: Callable[..., Any]) -> None:
+    """A hundred wrong tokens on a hundred connections at once: each holds a try while it runs, so at most
+    the ten tries get an answer, not every guess that started before the first 401 was counted."""
+    import asyncio
+    from collections import Counter
+
+    server = proxy()
+
+    async def burst() -> Counter[int]:
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as http:
+            answers = await asyncio.gather(*[
+                http.post("/_sw/admin/login", data={"token": f"guess-{n}"}, headers=as_client("203.0.113.8"))
+                for n in range(100)])
+        return Counter(r.status_code for r in answers)
+
+    statuses = asyncio.run(burst())
+    assert statuses[401] <= 10 and statuses[429] >= 90, statuses
+    with httpx.Client(base_url=server.url, timeout=10) as http:  # another client, the right token: signed in
+        ok = http.post("/_sw/admin/login", data={"token": TOKEN}, headers=as_client("203.0.113.9"))
+        assert ok.status_code == 303
+
+
 def test_a_few_mistakes_are_not_throttled(proxy: Callable[..., Any]) -> None:
     server = proxy()
     with httpx.Client(base_url=server.url, timeout=10) as http:
