@@ -72,6 +72,22 @@ def test_client_ip_headers_pass_only_from_a_trusted_proxy(make_proxy: Any, clien
         assert trusted[name.lower()] == "6.6.6.6", name
 
 
+FRONT_PROXY = {"X-Forwarded-Prefix": "/evil", "X-Forwarded-Port": "1337", "X-Forwarded-Scheme": "http",
+               "X-Forwarded-Ssl": "off", "X-Forwarded-Server": "evil.example", "Front-End-Https": "off",
+               "X-Original-URL": "/account", "X-Rewrite-URL": "/account"}
+
+
+def test_what_a_front_proxy_says_about_the_url_passes_only_from_a_trusted_proxy(make_proxy: Any, client: Any) -> None:
+    """Frameworks build links and route by these; from a stranger they would reach the store unkeyed by the
+    HTML cache, so one request could change the page kept for everyone."""
+    stranger = dict(client(make_proxy()).get("/echo", headers=FRONT_PROXY).json()["headers"])
+    for name in FRONT_PROXY:
+        assert name.lower() not in stranger, name
+    trusted = dict(client(make_proxy(trusted_proxies="127.0.0.1")).get("/echo", headers=FRONT_PROXY).json()["headers"])
+    for name, value in FRONT_PROXY.items():
+        assert trusted[name.lower()] == value, name
+
+
 def test_a_strangers_host_never_names_our_urls(make_proxy: Any, origin: Any, client: Any) -> None:
     upstream_host = origin.url.split("//")[1]
     proxy = make_proxy()
