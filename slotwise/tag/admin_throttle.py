@@ -7,11 +7,13 @@ token, or a wrong ``?token=``) costs the client one token of a bucket
 one while it runs, so concurrent guesses count too); with the bucket
 empty, every admin request from that client is answered 429 with
 Retry-After before any token is compared — the right token too, so a
-throttled guesser learns nothing. Per process, like the events limit.
+throttled guesser learns nothing. A client is an IPv4 address or an IPv6 /64.
+Per process, like the events limit.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import time
@@ -38,7 +40,7 @@ class AdminThrottle:
     def _client(self, scope: Scope) -> str:
         peer = scope["client"][0] if scope.get("client") else "?"
         forwarded = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"x-forwarded-for"]
-        return client_address(peer, forwarded, self.trusted)
+        return guesser(client_address(peer, forwarded, self.trusted))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "") if scope["type"] == "http" else ""
@@ -65,6 +67,20 @@ class AdminThrottle:
         finally:
             if not failed:
                 self.bucket.give(client, 1, self.now())
+
+
+def guesser(address: str) -> str:
+    """Who the tries are counted for: an IPv4 address, or an IPv6 address's /64 (one subscriber's
+    network: each of its 2^64 addresses counted alone would give every guesser unlimited tries)."""
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 async def _too_many(send: Send, wait: float) -> None:

@@ -109,6 +109,17 @@ def test_guesses_sent_at_once_are_throttled_too(proxy: Callable[..., Any]) -> No
         assert ok.status_code == 303
 
 
+def test_an_ipv6_guesser_is_one_client_per_64(proxy: Callable[..., Any]) -> None:
+    """One subscriber holds a whole IPv6 /64: a new address for every guess is still the same client."""
+    server = proxy()
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        statuses = [http.post("/_sw/admin/login", data={"token": f"guess-{n}"},
+                              headers=as_client(f"2001:db8:1:2::{n:x}")).status_code for n in range(30)]
+        assert statuses.count(401) == 10 and statuses.count(429) == 20, statuses
+        other = http.post("/_sw/admin/login", data={"token": TOKEN}, headers=as_client("2001:db8:1:3::1"))
+        assert other.status_code == 303  # the next /64 is someone else
+
+
 def test_a_few_mistakes_are_not_throttled(proxy: Callable[..., Any]) -> None:
     server = proxy()
     with httpx.Client(base_url=server.url, timeout=10) as http:
