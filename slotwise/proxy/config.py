@@ -285,7 +285,7 @@ class Settings:
             return self.secret.encode()
         path = self.data_dir / "secret"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the store makes it 0700 too
             tmp = path.with_suffix(f".tmp{os.getpid()}")
             tmp.write_text(secrets.token_urlsafe(32))
             os.chmod(tmp, 0o600)

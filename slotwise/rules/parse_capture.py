@@ -139,6 +139,13 @@ def _event(check: Checker, node: Node, pages: PagesParser, page_mapping: PageMap
         check.error(entries[kind].key_node, f"a logout is read from the logout request ('request', through the "
                                             f"proxy), not from a {kind}: only the store's answer to it can give the "
                                             "browser a new visitor id")
+    elif event == "login" and kind == "request" and "success" not in entries and "confirm" not in entries:
+        # a login through the proxy is trusted (it links the browser to the customer): "any answer below 400"
+        # would count a wrong password, which most stores answer 200 with the form again
+        check.error(entries[kind].key_node, "a login read from a request needs 'success' (what the store answers "
+                                            "to a right password, like response.status == 303) or 'confirm': "
+                                            "without one a wrong password would count, and anyone typing a "
+                                            "customer's e-mail would get that customer's profile")
     elif "lines" in entries:
         if event != "purchase":
             check.error(entries["lines"].key_node, "'lines' only applies to purchase events read from a page")

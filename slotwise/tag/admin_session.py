@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from typing import Callable
+from typing import Callable, Container
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
@@ -95,6 +95,12 @@ class AdminSessions:
         response.delete_cookie(SESSION_COOKIE, path=SESSION_PATH, httponly=True, samesite="strict", secure=secure)
 
 
-def is_https(request: Request, public_url: str = "") -> bool:
-    """Whether the browser talks https to us (directly, or the configured public URL says so)."""
-    return request.url.scheme == "https" or public_url.startswith("https://")
+def is_https(request: Request, public_url: str = "", trusted_proxies: Container[str] = ()) -> bool:
+    """Whether the browser talks https to us: directly, the configured public URL says so, or a
+    trusted proxy (``--trusted-proxies``, the TLS-terminating nginx) says so in ``X-Forwarded-Proto``,
+    as the visitor cookie reads it."""
+    if request.url.scheme == "https" or public_url.startswith("https://"):
+        return True
+    peer = request.client.host if request.client else ""
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return peer in trusted_proxies and proto == "https"

@@ -3,14 +3,17 @@
 An ASGI wrapper around everything under ``/_sw/admin`` (the admin page, its
 API, the visitor export/erase API). Each answer 401 (a wrong or missing
 token, or a wrong ``?token=``) costs the client one token of a bucket
-(``failures`` saved up, one back every ``refill_s`` seconds); with the bucket
+(``failures`` saved up, one back every ``refill_s`` seconds; each request holds
+one while it runs, so concurrent guesses count too); with the bucket
 empty, every admin request from that client is answered 429 with
 Retry-After before any token is compared — the right token too, so a
-throttled guesser learns nothing. Per process, like the events limit.
+throttled guesser learns nothing. A client is an IPv4 address or an IPv6 /64.
+Per process, like the events limit.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import time
@@ -37,7 +40,7 @@ class AdminThrottle:
     def _client(self, scope: Scope) -> str:
         peer = scope["client"][0] if scope.get("client") else "?"
         forwarded = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"x-forwarded-for"]
-        return client_address(peer, forwarded, self.trusted)
+        return guesser(client_address(peer, forwarded, self.trusted))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "") if scope["type"] == "http" else ""
@@ -45,17 +48,39 @@ class AdminThrottle:
             await self.app(scope, receive, send)
             return
         client = self._client(scope)
-        wait = self.bucket.wait(client, 1, self.now())
+        # the try is taken before the request runs and given back unless it failed: counted only
+        # after a 401, a hundred guesses sent at once all ran before the first one was counted
+        wait = self.bucket.take(client, 1, self.now())
         if wait:
             await _too_many(send, wait)
             return
+        failed = False
 
         async def watch(message: Message) -> None:
+            nonlocal failed
             if message["type"] == "http.response.start" and message["status"] == 401:
-                self.bucket.take(client, 1, self.now())
+                failed = True
             await send(message)
 
-        await self.app(scope, receive, watch)
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            if not failed:
+                self.bucket.give(client, 1, self.now())
+
+
+def guesser(address: str) -> str:
+    """Who the tries are counted for: an IPv4 address, or an IPv6 address's /64 (one subscriber's
+    network: each of its 2^64 addresses counted alone would give every guesser unlimited tries)."""
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 async def _too_many(send: Send, wait: float) -> None:

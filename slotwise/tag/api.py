@@ -58,20 +58,8 @@ MAX_SIGNUP_BODY = 4 * 1024
 MAX_CLOCK_SKEW_S = 7 * 24 * 3600  # events queued offline for up to a week keep their own time
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    length = request.headers.get("content-length", "")
-    if length.isdecimal() and int(length) > limit:
-        raise _TooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _TooLarge
-    return bytes(body)
+_TooLarge = jsonbody.TooLarge
+_read_body = jsonbody.read_limited
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:

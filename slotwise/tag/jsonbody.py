@@ -15,12 +15,31 @@ import json
 import math
 from typing import Any
 
+from starlette.requests import Request
+
 MAX_DEPTH = 32
 """Far deeper than any body the tag, the snippet or a store's webhook sends."""
 
 
 class BadJSON(ValueError):
     """The body is not JSON we accept; the message says why (for a 400)."""
+
+
+class TooLarge(Exception):
+    """The body is longer than its endpoint takes (a 413)."""
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The body, read only up to ``limit`` bytes: a stranger's gigabyte is refused, not held in memory."""
+    length = request.headers.get("content-length", "")
+    if length.isdecimal() and int(length) > limit:
+        raise TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge
+    return bytes(body)
 
 
 def _finite(text: str) -> float:

@@ -45,6 +45,16 @@ class TokenBucket:
         return wait
 
 
+    def give(self, key: str, cost: float, now: float) -> None:
+        """Returns ``cost`` tokens taken earlier (a reservation that was not needed), up to ``burst``."""
+        entry = self._buckets.get(key)
+        if entry is None:
+            return
+        tokens, at = entry
+        tokens = min(self.burst, tokens + max(0.0, now - at) * self.rate + cost)
+        self._buckets[key] = (tokens, now)
+
+
 def client_address(peer: str, forwarded_for: Iterable[str], trusted: Container[str]) -> str:
     """The browser's address: the peer, or behind trusted proxies the last X-Forwarded-For hop before them.
 

@@ -86,12 +86,57 @@ def test_wrong_admin_tokens_are_throttled_per_client(proxy: Callable[..., Any]) 
         assert ok.status_code == 200
 
 
+def test_guesses_sent_at_once_are_throttled_too(proxy: Callable[..., Any]) -> None:
+    """A hundred wrong tokens on a hundred connections at once: each holds a try while it runs, so at most
+    the ten tries get an answer, not every guess that started before the first 401 was counted."""
+    import asyncio
+    from collections import Counter
+
+    server = proxy()
+
+    async def burst() -> Counter[int]:
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as http:
+            answers = await asyncio.gather(*[
+                http.post("/_sw/admin/login", data={"token": f"guess-{n}"}, headers=as_client("203.0.113.8"))
+                for n in range(100)])
+        return Counter(r.status_code for r in answers)
+
+    statuses = asyncio.run(burst())
+    assert statuses[401] <= 10 and statuses[429] >= 90, statuses
+    with httpx.Client(base_url=server.url, timeout=10) as http:  # another client, the right token: signed in
+        ok = http.post("/_sw/admin/login", data={"token": TOKEN}, headers=as_client("203.0.113.9"))
+        assert ok.status_code == 303
+
+
+def test_an_ipv6_guesser_is_one_client_per_64(proxy: Callable[..., Any]) -> None:
+    """One subscriber holds a whole IPv6 /64: a new address for every guess is still the same client."""
+    server = proxy()
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        statuses = [http.post("/_sw/admin/login", data={"token": f"guess-{n}"},
+                              headers=as_client(f"2001:db8:1:2::{n:x}")).status_code for n in range(30)]
+        assert statuses.count(401) == 10 and statuses.count(429) == 20, statuses
+        other = http.post("/_sw/admin/login", data={"token": TOKEN}, headers=as_client("2001:db8:1:3::1"))
+        assert other.status_code == 303  # the next /64 is someone else
+
+
 def test_a_few_mistakes_are_not_throttled(proxy: Callable[..., Any]) -> None:
     server = proxy()
     with httpx.Client(base_url=server.url, timeout=10) as http:
         for n in range(5):
             assert http.get("/_sw/admin/api/status", headers={"authorization": f"Bearer typo-{n}"}).status_code == 401
         assert http.get("/_sw/admin/api/status", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_the_session_cookie_is_secure_behind_a_tls_terminating_trusted_proxy(proxy: Callable[..., Any]) -> None:
+    """nginx speaks https to the browser and http to us: its X-Forwarded-Proto makes ``sw_admin`` Secure, as
+    it makes the visitor cookie (``--trusted-proxies`` is 127.0.0.1 here)."""
+    server = proxy()
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        behind_tls = http.post("/_sw/admin/login", data={"token": TOKEN}, headers={"x-forwarded-proto": "https"})
+        assert behind_tls.status_code == 303 and "secure" in behind_tls.headers["set-cookie"].lower()
+        plain = http.post("/_sw/admin/login", data={"token": TOKEN})
+        assert plain.status_code == 303 and "secure" not in plain.headers["set-cookie"].lower()
 
 
 def test_preview_links_expire_and_say_so(proxy: Callable[..., Any], clock: Clock) -> None:

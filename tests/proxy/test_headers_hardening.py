@@ -72,6 +72,22 @@ def test_client_ip_headers_pass_only_from_a_trusted_proxy(make_proxy: Any, clien
         assert trusted[name.lower()] == "6.6.6.6", name
 
 
+FRONT_PROXY = {"X-Forwarded-Prefix": "/evil", "X-Forwarded-Port": "1337", "X-Forwarded-Scheme": "http",
+               "X-Forwarded-Ssl": "off", "X-Forwarded-Server": "evil.example", "Front-End-Https": "off",
+               "X-Original-URL": "/account", "X-Rewrite-URL": "/account"}
+
+
+def test_what_a_front_proxy_says_about_the_url_passes_only_from_a_trusted_proxy(make_proxy: Any, client: Any) -> None:
+    """Frameworks build links and route by these; from a stranger they would reach the store unkeyed by the
+    HTML cache, so one request could change the page kept for everyone."""
+    stranger = dict(client(make_proxy()).get("/echo", headers=FRONT_PROXY).json()["headers"])
+    for name in FRONT_PROXY:
+        assert name.lower() not in stranger, name
+    trusted = dict(client(make_proxy(trusted_proxies="127.0.0.1")).get("/echo", headers=FRONT_PROXY).json()["headers"])
+    for name, value in FRONT_PROXY.items():
+        assert trusted[name.lower()] == value, name
+
+
 def test_a_strangers_host_never_names_our_urls(make_proxy: Any, origin: Any, client: Any) -> None:
     upstream_host = origin.url.split("//")[1]
     proxy = make_proxy()
@@ -89,6 +105,9 @@ def test_a_strangers_host_never_names_our_urls(make_proxy: Any, origin: Any, cli
     assert client(proxy).get("/redirect", headers={"Host": "localhost:8000"}).headers["location"] == "http://localhost:8000/echo?x=1"
     allowed = make_proxy(allowed_hosts="*.shop.example")
     assert client(allowed).get("/redirect", headers={"Host": "www.shop.example"}).headers["location"] == "http://www.shop.example/echo?x=1"
+    # a host that only ends like one of ours would name another host in the URL: the upstream's instead
+    for forged in ("evil.example?.shop.example", "evil.example#.shop.example", "evil.example;.shop.example"):
+        assert client(allowed).get("/redirect", headers={"Host": forged}).headers["location"] == f"http://{upstream_host}/echo?x=1"
 
 
 def test_public_hosts_rules() -> None:
@@ -98,6 +117,10 @@ def test_public_hosts_rules() -> None:
     assert hosts.allowed("a.cdn.example") and not hosts.allowed("cdn.example.evil")
     assert not hosts.allowed("admin.example") and not hosts.allowed("evil.example") and not hosts.allowed("")
     assert not hosts.allowed("shop.example@evil.example") and not hosts.allowed("shop.example:x")
+    for forged in ("evil.example?.cdn.example", "evil.example#.cdn.example", "evil.example/.cdn.example",
+                   "evil.example\\.cdn.example", "evil.example;.cdn.example", "evil.example%2f.cdn.example"):
+        assert not hosts.allowed(forged), forged
+    assert hosts.allowed("a-b.cdn.example:443") and hosts.allowed("[::1]") and not hosts.allowed("[::1]x")
     assert hosts.choose("evil.example") == "127.0.0.1:8010"
     assert PublicHosts("up:1", "https://www.shop.example").choose("evil") == "www.shop.example"
     assert PublicHosts("up:1", "", "*").choose("anything.example") == "anything.example"

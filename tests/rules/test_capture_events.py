@@ -299,3 +299,23 @@ def test_pushes_that_are_not_ecommerce_are_ignored_quietly(rules: RuleSet) -> No
                  {"event": "begin_checkout", "ecommerce": {"items": [ITEM]}}):
         assert datalayer_events(push, DataLayer(), rules.catalog, problems) == []
     assert problems == []
+
+
+def test_a_login_from_a_request_must_say_what_success_looks_like(tmp_path: Path) -> None:
+    """A login through the proxy is trusted: without ``success`` a wrong password (200, the form again) would
+    link whoever typed a customer's e-mail to that customer's profile."""
+    from slotwise.rules.errors import RulesError
+
+    login = """
+        capture:
+          events:
+            - event: login
+              request: {path: "/login"}
+              fields: {email: form.email}
+              %s
+        slots: []
+    """
+    with pytest.raises(RulesError, match="a login read from a request needs 'success'"):
+        rules_from_text(tmp_path, login % "")
+    assert rules_from_text(tmp_path, login % "success: response.status == 303").capture.requests
+    assert rules_from_text(tmp_path, login % "confirm: {present: '.welcome'}").capture.requests

@@ -78,6 +78,22 @@ def test_the_database_files_are_private_to_the_service_user(tmp_path: Path) -> N
         os.umask(old)
 
 
+def test_a_data_directory_made_for_the_generated_key_is_private_too(tmp_path: Path) -> None:
+    """``slotwise serve`` without ``--secret`` makes its key before the store opens: the directory is 0700 either way."""
+    from slotwise.proxy.config import Settings
+
+    old = os.umask(0o022)
+    try:
+        settings = Settings(data=str(tmp_path / "data"))
+        settings.signing_key()
+        store = SQLiteStore(tmp_path / "data" / "slotwise.db")
+        sync(store.close())
+        assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+        assert stat.S_IMODE((tmp_path / "data" / "secret").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
+
+
 def test_an_existing_world_readable_database_is_made_private(tmp_path: Path) -> None:
     path = tmp_path / "slotwise.db"
     sync(SQLiteStore(path).close())

@@ -56,3 +56,38 @@ def test_an_orders_coupon_reaches_the_learners_record(make_client: Callable[...,
     assert records["W-2"]["redeemed"] is True and records["W-2"]["discount"] == 12.5
     assert records["W-3"]["redeemed"] is False and "discount" not in records["W-3"]
     assert "redeemed" not in records["W-4"]  # the store did not say: the offer's declared cost applies
+
+
+def test_a_strangers_huge_unsigned_body_is_refused_without_being_read_whole(make_api: Callable[..., Any]) -> None:
+    """Anyone may POST to the webhook: its body is read up to the limit, not held whole before the 413."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from slotwise.tag.orders import MAX_BODY
+
+    app = Starlette(routes=[Mount("/_sw", routes=make_api().routes())])
+    chunk, chunks = b"x" * 65536, 2000  # 128 MB offered, chunked (no Content-Length)
+    pulled = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal pulled
+        pulled += 1
+        return {"type": "http.request", "body": chunk, "more_body": pulled < chunks}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    def scope(*extra: tuple[bytes, bytes]) -> dict[str, Any]:  # new each time: routing rewrites it
+        return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+                "path": "/_sw/orders", "raw_path": b"/_sw/orders", "query_string": b"", "root_path": "",
+                "headers": [(b"host", b"shop.example"), (b"content-type", b"application/json"), *extra],
+                "client": ("203.0.113.9", 5000), "server": ("127.0.0.1", 80)}
+
+    sync(app(scope(), receive, send))
+    assert sent[0]["status"] == 413
+    assert pulled * len(chunk) <= MAX_BODY + len(chunk), f"read {pulled} chunks of 64 KB before answering"
+
+    pulled, sent[:] = 0, []
+    sync(app(scope((b"content-length", str(chunks * len(chunk)).encode())), receive, send))
+    assert sent[0]["status"] == 413 and pulled == 0

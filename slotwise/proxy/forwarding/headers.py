@@ -21,6 +21,11 @@ HOP_BY_HOP = frozenset(
 _REQUEST_DROP = frozenset({b"host", b"expect", b"forwarded", b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto"})
 # Client-address headers other proxies and CDNs set: believable only from a trusted proxy.
 CLIENT_IP_HEADERS = frozenset({b"x-real-ip", b"true-client-ip", b"cf-connecting-ip", b"x-client-ip", b"x-cluster-client-ip"})
+# What a front proxy tells the app about the URL the browser used, besides X-Forwarded-*: frameworks build
+# links (Rack: X-Forwarded-Ssl, Front-End-Https) or route (X-Original-URL) by them. From a stranger
+# they are not keyed by the HTML cache, so one request could make the page kept for everyone.
+FRONT_PROXY_HEADERS = frozenset({b"front-end-https", b"x-original-url", b"x-rewrite-url"})
+_FORWARDED_PREFIX = b"x-forwarded-"  # -prefix, -port, -scheme, -ssl, -server, ...: all a front proxy's to say
 
 
 def hop_by_hop_names(headers: Headers) -> frozenset[bytes]:
@@ -54,7 +59,7 @@ def first(headers: Headers, name: bytes) -> bytes | None:
     return None
 
 
-_UNTRUSTED_DROP = _REQUEST_DROP | CLIENT_IP_HEADERS
+_UNTRUSTED_DROP = _REQUEST_DROP | CLIENT_IP_HEADERS | FRONT_PROXY_HEADERS
 _TRUSTED_DROP_HOP = _REQUEST_DROP | HOP_BY_HOP
 _UNTRUSTED_DROP_HOP = _UNTRUSTED_DROP | HOP_BY_HOP
 
@@ -65,9 +70,11 @@ def upstream_request_headers(
     """What the origin receives: the client's end-to-end headers, its own Host, and X-Forwarded-*.
 
     An incoming X-Forwarded-For/-Host/-Proto is kept only from a trusted proxy;
-    from anyone else it is a spoofing attempt and replaced. The other
-    client-address headers (``X-Real-IP``, ``True-Client-IP``,
-    ``CF-Connecting-IP``, ...) pass only from a trusted proxy, else are dropped.
+    from anyone else it is a spoofing attempt and replaced. Every other
+    ``X-Forwarded-*`` (``-Prefix``, ``-Port``, ``-Scheme``, ``-Ssl``, ...), the
+    other client-address headers (``X-Real-IP``, ``True-Client-IP``,
+    ``CF-Connecting-IP``, ...) and ``FRONT_PROXY_HEADERS`` pass only from a
+    trusted proxy, else are dropped.
     One pass over the headers (this runs for every request).
     """
     hop = hop_by_hop_names(headers)
@@ -79,7 +86,7 @@ def upstream_request_headers(
     forwarded_for: list[bytes] = []
     for name, value in headers:
         low = name.lower()
-        if low in drop or low.startswith(b"proxy-"):
+        if low in drop or low.startswith(b"proxy-") or (not trusted and low.startswith(_FORWARDED_PREFIX)):
             if low == b"x-forwarded-for" and trusted:
                 forwarded_for.append(value)
             continue

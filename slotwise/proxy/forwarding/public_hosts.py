@@ -15,12 +15,16 @@ served, only no URL names the stranger's host.
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import urlsplit
 
 log = logging.getLogger("slotwise.proxy")
 _WARN_AT_MOST = 20  # distinct refused hosts named in the log (a scanner sends thousands)
 
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+# a host as URLs may carry it: DNS labels (or a bracketed IPv6 address) and a decimal port. Anything else
+# ("evil.example?.shop.example" ends like "*.shop.example") would make a URL naming another host.
+_HOST_SYNTAX = re.compile(r"(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
 
 
 def _split(host: str) -> tuple[str, str]:
@@ -47,7 +51,7 @@ class PublicHosts:
 
     def allowed(self, host: str) -> bool:
         host = host.strip().lower()
-        if not host or any(c in host for c in "/\\@ \t"):
+        if not _HOST_SYNTAX.fullmatch(host):
             return False
         if self.any or host in self.exact:
             return True

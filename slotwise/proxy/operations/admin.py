@@ -127,7 +127,7 @@ class AdminPages:
         return f"admin at {client_address(peer, forwarded, self.p.settings.trusted_proxy_set)}"
 
     def _secure(self, request: Request) -> bool:
-        return is_https(request, self.p.settings.public_url)
+        return is_https(request, self.p.settings.public_url, self.p.settings.trusted_proxy_set)
 
     async def _form(self, request: Request) -> dict[str, str]:
         """A form's fields (url-encoded, at most ``MAX_FORM`` bytes: the sign-in answers anyone), or the query's."""
