@@ -243,3 +243,33 @@ def test_a_since_the_report_cannot_read_is_a_usage_error_not_a_traceback(tmp_pat
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "argument --since: --since '7x': expected a duration like 7d" in err and "Traceback" not in err
+
+
+def test_a_variant_has_one_colour_in_both_charts_of_its_slot(tmp_path: Path) -> None:
+    """The charts colour series by position: the traffic chart met ``a`` first (unseen, so never
+    measured) and the reward chart ``b`` first, so ``a`` was blue in one and ``b`` in the other."""
+    from slotwise.proxy.operations.admin import render_slot
+    from slotwise.proxy.operations.reporting import build_decision_log, read_all, slot_reports
+
+    start = time.time() - DAY
+    records = [decision(0, start, "visitor000000xxxxxxxx", "hero", "a", 0.45, "click"),  # never seen: no reward
+               decision(1, start + 1, "visitor000001xxxxxxxx", "hero", "b", 0.45, "click"),
+               event("x000001aaaa", "visitor000001xxxxxxxx", start + 2, "exposure", {"decision_id": "hero-000001"}),
+               event("c000001aaaa", "visitor000001xxxxxxxx", start + 3, "click", {"decision_id": "hero-000001"}),
+               decision(2, start + 4, "visitor000002xxxxxxxx", "hero", None, HOLDOUT, "click"),
+               event("x000002aaaa", "visitor000002xxxxxxxx", start + 5, "exposure", {"decision_id": "hero-000002"})]
+
+    async def log_of() -> Any:
+        store = open_store("", str(tmp_path))
+        try:
+            await store.append(records)
+            return build_decision_log(await read_all(store))
+        finally:
+            await store.close()
+
+    log = asyncio.run(log_of())
+    (rep,) = slot_reports(log, "hero")
+    charts = re.findall(r'<div class="legend">(.*?)</div>', render_slot(rep, log))
+    colours = [dict((name, colour) for colour, name in re.findall(r'color:(#\w+)">&#9632; (\w+)<', c)) for c in charts]
+    assert len(colours) == 2 and colours[0] == {name: colours[0][name] for name in ("a", "b", "holdout")}
+    assert {name: colours[0][name] for name in colours[1]} == colours[1]  # b and the holdout: the same colours
