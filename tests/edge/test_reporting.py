@@ -273,3 +273,19 @@ def test_a_variant_has_one_colour_in_both_charts_of_its_slot(tmp_path: Path) -> 
     colours = [dict((name, colour) for colour, name in re.findall(r'color:(#\w+)">&#9632; (\w+)<', c)) for c in charts]
     assert len(colours) == 2 and colours[0] == {name: colours[0][name] for name in ("a", "b", "holdout")}
     assert {name: colours[0][name] for name in colours[1]} == colours[1]  # b and the holdout: the same colours
+
+
+def test_the_docs_example_holdout_row_is_what_the_export_writes(data: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/decision-log.md showed a holdout row with propensity 1.0, a policy and a context: the export
+    writes the holdout share, policy ``holdout``, no model version and ``{}``."""
+    doc = (Path(__file__).parents[2] / "docs" / "decision-log.md").read_text()
+    example = re.search(r"```csv\n(.*?)```", doc, re.S).group(1).splitlines(keepends=True)
+    (documented,) = [r for r in parse_decision_log(example, "csv") if r.holdout]
+    out = tmp_path / "log.csv"
+    cli(capsys, "report", "--data", str(data), "--export", str(out))
+    exported = [r for r in parse_decision_log(out.open(), "csv") if r.holdout]
+    assert exported and {(r.policy, r.model_version, json.dumps(r.context), r.propensity) for r in exported} == {
+        ("holdout", "", "{}", HOLDOUT)}
+    assert (documented.policy, documented.model_version, documented.context) == ("holdout", "", {})
+    assert 0 < documented.propensity < 1  # a holdout share, as the table says
