@@ -289,3 +289,27 @@ def test_the_docs_example_holdout_row_is_what_the_export_writes(data: Path, tmp_
         ("holdout", "", "{}", HOLDOUT)}
     assert (documented.policy, documented.model_version, documented.context) == ("holdout", "", {})
     assert 0 < documented.propensity < 1  # a holdout share, as the table says
+
+
+def test_json_gives_no_rate_for_a_variant_nothing_was_measured_for(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The table says '-' for a variant never shown; the JSON said ``"mean": 0.0``, a 0% rate."""
+    now = time.time() - 7200
+    records = [decision(i, now + i, f"visitor{i:06d}xxxxxxxx", "hero", "ab"[i % 2], 1 / 3, "click") for i in range(4)]
+    records += [event(f"x{i:06d}aaaa", f"visitor{i:06d}xxxxxxxx", now + i + 1, "exposure",
+                      {"decision_id": f"hero-{i:06d}"}) for i in range(4)]
+
+    async def write() -> None:
+        store = open_store("", str(tmp_path))
+        await store.append(records)
+        await store.close()
+
+    asyncio.run(write())
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    (hero,) = json.loads(cli(capsys, "report", "--data", str(tmp_path), "--rules", str(rules), "--slot", "hero",
+                             "--format", "json"))
+    arms = {a["arm"]: a for a in hero["arms"]}
+    assert arms["a"]["closed"] == 2 and arms["a"]["mean"] == 0.0  # measured: no click, a 0% rate
+    assert arms["c"]["decisions"] == arms["c"]["closed"] == 0 and arms["c"]["mean"] is None
+    assert table_row(cli(capsys, "report", "--data", str(tmp_path), "--rules", str(rules)), "hero", "c")[4] == "-"
