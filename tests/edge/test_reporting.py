@@ -313,3 +313,19 @@ def test_json_gives_no_rate_for_a_variant_nothing_was_measured_for(tmp_path: Pat
     assert arms["a"]["closed"] == 2 and arms["a"]["mean"] == 0.0  # measured: no click, a 0% rate
     assert arms["c"]["decisions"] == arms["c"]["closed"] == 0 and arms["c"]["mean"] is None
     assert table_row(cli(capsys, "report", "--data", str(tmp_path), "--rules", str(rules)), "hero", "c")[4] == "-"
+
+
+def test_a_data_directory_without_a_store_is_named_not_reported_empty(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped --data (or `slotwise report` run from another directory) created an empty store there
+    and printed "No decisions logged yet."; an export to a missing directory was a traceback."""
+    typo = tmp_path / "slotwsie"
+    assert main(["report", "--data", str(typo)]) == 1
+    assert f"no Slotwise data at {typo / 'slotwise.db'} (--data" in capsys.readouterr().err
+    assert not typo.exists()  # nothing created
+
+
+def test_an_export_that_cannot_be_written_is_an_error_not_a_traceback(data: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--data", str(data), "--export", str(data / "no-such-dir" / "log.csv")]) == 2
+    assert "slotwise report: --export " in capsys.readouterr().err
