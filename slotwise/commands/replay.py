@@ -104,9 +104,12 @@ def run_replay(args: argparse.Namespace) -> int:
         elif args.best_per is not None:
             report, choice, default = evaluate_best_per_segment(slot_rows, args.best_per, goal, arms, args.seed)
             picks = ", ".join(f"{level} -> {arm}" for level, arm in sorted(choice.items()) if level)
+            if not known:  # nothing to choose on: no "best" variant to name
+                picks = "nothing measured to choose on yet"
+            elif args.best_per != ALL:
+                picks = "; ".join(p for p in (picks, f"others -> {default}") if p)
             candidate = (f"the best variant {'for everyone' if args.best_per == ALL else 'per ' + args.best_per} "
-                         f"({picks}{'; others -> ' + default if args.best_per != ALL else ''}; chosen on one half "
-                         "of the log and measured on the other)")
+                         f"({picks}; chosen on one half of the log and measured on the other)")
         else:
             errors = validate_policy_spec(spec, goal)
             if errors:

@@ -166,3 +166,16 @@ def test_always_on_a_whole_export_evaluates_the_slots_that_have_the_variant(tmp_
         capsys.readouterr().err)
     assert main(["replay", str(path), "--slot", "hero", "--always", "b"]) == 1
     assert "no decisions for slot 'hero' (slots: banner, home)" in capsys.readouterr().err
+
+
+def test_best_per_on_a_slot_with_nothing_measured_names_no_choice(tmp_path, capsys):
+    """Before any reward the line read "(; others -> a; ...)": a "best" variant chosen on nothing."""
+    from dataclasses import replace
+
+    from slotwise.cli import main
+
+    path = tmp_path / "decisions.jsonl"
+    path.write_text("".join(format_decision_log([replace(r, reward=None) for r in uniform_log(20)], "jsonl")))
+    assert main(["replay", str(path), "--best-per", "device"]) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    assert "(nothing measured to choose on yet;" in head and "->" not in head
