@@ -232,6 +232,9 @@ def test_admin_page_renders_charts_and_the_api_returns_json(data: Path, tmp_path
     by_slot = {r["slot"]: r for r in report.json()}
     assert [a["arm"] for a in by_slot["hero"]["arms"]] == ["a", "b", "c"]
     assert any(check["warning"] for check in by_slot["banner"]["srm"])
+    typo = httpx.get(proxy.url + "/_sw/admin/api/report", params={"slot": "heor"},
+                     headers={"authorization": "Bearer tok-123"}, timeout=30)
+    assert typo.status_code == 404 and typo.json()["slots"] == ["banner", "hero"]  # not [], "no data"
     status = httpx.get(proxy.url + "/_sw/admin/api/status", headers={"authorization": "Bearer tok-123"}, timeout=30)
     assert status.json()["learner"]["slots"]["hero"]["arms"]["c"]["n"] > 0  # learned from the same log at start
 

@@ -240,7 +240,12 @@ class AdminPages:
         if not self.sessions.authorized(request):
             return self._denied(request)
         log = await self.decision_log()
-        reports = slot_reports(log, request.query_params.get("slot"))
+        slot = request.query_params.get("slot")
+        if slot is not None and slot not in log.slots:  # a typo must not read as "no data" ([]), as in the CLI
+            known = sorted(log.slots)
+            return JSONResponse({"error": f"no decisions for slot {slot!r} (slots: {', '.join(known) or 'none'})",
+                                 "slots": known}, status_code=404, headers={"cache-control": "no-store"})
+        reports = slot_reports(log, slot)
         return JSONResponse(json_safe([asdict(r) for r in reports]), headers={"cache-control": "no-store"})
 
     def _forced(self, request: Request) -> dict[str, str]:
