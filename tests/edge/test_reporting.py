@@ -332,3 +332,21 @@ def test_an_export_that_cannot_be_written_is_an_error_not_a_traceback(data: Path
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "--data", str(data), "--export", str(data / "no-such-dir" / "log.csv")]) == 2
     assert "slotwise report: --export " in capsys.readouterr().err
+
+
+def test_the_lift_counts_the_control_variant_as_docs_admin_md_says(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/admin.md: the lift is every decision outside the holdout, a control variant's included."""
+    now = time.time() - 7200
+    arms = ["a", "control", None, "a", "control", None]
+    records = [decision(i, now + i, f"visitor{i:06d}xxxxxxxx", "hero", arm, 0.45 if arm else HOLDOUT, "purchase")
+               for i, arm in enumerate(arms)]
+
+    async def write() -> None:
+        store = open_store("", str(tmp_path))
+        await store.append(records)
+        await store.close()
+
+    asyncio.run(write())
+    (hero,) = json.loads(cli(capsys, "report", "--data", str(tmp_path), "--format", "json"))
+    assert (hero["lift"]["n_personalized"], hero["lift"]["n_holdout"]) == (4, 2)
