@@ -248,7 +248,7 @@ def summarize_arms(arm_names: Sequence[str], rewards: Mapping[str, Sequence[floa
         vals = rewards.get(a, [])
         n = len(vals)
         positive = sum(1 for v in vals if v > 0)
-        mean = sum(vals) / n if n else 0.0
+        mean = sum(vals) / n if n else math.nan  # nothing measured: no rate (JSON null), not a 0% one
         iv = wilson_interval(positive, n) if binary else mean_interval(vals)
         summaries.append(ArmSummary(a, decisions.get(a, 0), exposures.get(a, 0), n, positive, mean, iv,
                                     pbest.get(a, 0.0)))
@@ -298,7 +298,7 @@ def slot_report(
         positive = sum(1 for v in held if v > 0)
         iv = wilson_interval(positive, len(held)) if binary else mean_interval(held)
         held_summary = ArmSummary("holdout", decisions["holdout"], exposures["holdout"], len(held), positive,
-                                  sum(held) / len(held) if held else 0.0, iv, math.nan)
+                                  sum(held) / len(held) if held else math.nan, iv, math.nan)
     checks = []
     if intended_split:
         checks.append(srm_check(split_counts(rows, intended_split), intended_split, "arms"))

@@ -6,6 +6,7 @@ import argparse
 import re
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 from slotwise.proxy.config import Settings
 from slotwise.store import Store, open_store
@@ -14,6 +15,20 @@ from slotwise.store import Store, open_store
 def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default=None, help="data directory of the embedded store (env SLOTWISE_DATA)")
     parser.add_argument("--store", default=None, help="store URL, e.g. redis://127.0.0.1:6379/0 (env SLOTWISE_STORE)")
+
+
+def missing_store(args: argparse.Namespace) -> str | None:
+    """Why there is nothing to read, for the commands that only read: an embedded store whose file
+    does not exist (a mistyped ``--data``, or run from another directory) — opening it would create
+    an empty one and report "no decisions" instead of the mistake."""
+    settings = Settings.from_env(data=getattr(args, "data", None), store=getattr(args, "store", None))
+    if settings.store.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    path = Path(settings.store[len("sqlite:"):]) if settings.store.startswith("sqlite:") else settings.data_dir / "slotwise.db"
+    if path.exists():
+        return None
+    return (f"no Slotwise data at {path} (--data / SLOTWISE_DATA, or --store; the directory "
+            "`slotwise serve` or `slotwise demo` runs with, .slotwise by default)")
 
 
 def store_from_args(args: argparse.Namespace) -> tuple[Settings, Store]:

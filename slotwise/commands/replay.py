@@ -63,17 +63,26 @@ def run_replay(args: argparse.Namespace) -> int:
         print(f"slotwise replay: {path}: {exc}" if isinstance(exc, DecisionLogError) else f"slotwise replay: {exc}",
               file=sys.stderr)
         return 2
-    slots = sorted({r.slot for r in rows if not r.holdout})
+    slots = all_slots = sorted({r.slot for r in rows if not r.holdout})
     if args.slot:
         slots = [s for s in slots if s == args.slot]
     if not slots:
-        print("slotwise replay: no decisions to evaluate", file=sys.stderr)
+        print(f"slotwise replay: no decisions for slot {args.slot!r} (slots: {', '.join(all_slots) or 'none'})"
+              if args.slot and all_slots else "slotwise replay: no decisions to evaluate", file=sys.stderr)
         return 1
     fixed = args.always is not None or args.best_per is not None
     if fixed == (args.policy is not None) or (args.always is not None and args.best_per is not None):
         print("slotwise replay: give one candidate: --policy NAME, --always VARIANT or --best-per FEATURE",
               file=sys.stderr)
         return 2
+    if args.always is not None and not args.slot:  # a whole export: the slots that have this variant
+        having = [s for s in slots if any(r.slot == s and r.arm == args.always for r in rows)]
+        if not having:
+            print(f"slotwise replay: no slot has decisions for variant {args.always!r} (slots: "
+                  + "; ".join(f"{s}: {', '.join(sorted({r.arm for r in rows if r.slot == s and r.arm}))}"
+                              for s in slots) + ")", file=sys.stderr)
+            return 2
+        slots = having
     if args.best_per is not None and args.best_per not in (ALL, *GROUPS):
         print(f"slotwise replay: --best-per {args.best_per!r}: use {ALL} or a context feature "
               f"({', '.join(GROUPS)})", file=sys.stderr)
@@ -95,9 +104,12 @@ def run_replay(args: argparse.Namespace) -> int:
         elif args.best_per is not None:
             report, choice, default = evaluate_best_per_segment(slot_rows, args.best_per, goal, arms, args.seed)
             picks = ", ".join(f"{level} -> {arm}" for level, arm in sorted(choice.items()) if level)
+            if not known:  # nothing to choose on: no "best" variant to name
+                picks = "nothing measured to choose on yet"
+            elif args.best_per != ALL:
+                picks = "; ".join(p for p in (picks, f"others -> {default}") if p)
             candidate = (f"the best variant {'for everyone' if args.best_per == ALL else 'per ' + args.best_per} "
-                         f"({picks}{'; others -> ' + default if args.best_per != ALL else ''}; chosen on one half "
-                         "of the log and measured on the other)")
+                         f"({picks}; chosen on one half of the log and measured on the other)")
         else:
             errors = validate_policy_spec(spec, goal)
             if errors:

@@ -11,7 +11,7 @@ import textwrap
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from slotwise.commands.common import add_store_arguments, parse_since, store_from_args
+from slotwise.commands.common import add_store_arguments, missing_store, parse_since, store_from_args
 
 if TYPE_CHECKING:  # the statistics (numpy) load when a report runs, not for ``--help``
     from slotwise.bandits.stats import SlotReport
@@ -59,6 +59,10 @@ async def _report(args: argparse.Namespace) -> int:
     from slotwise.bandits.decision_log import format_decision_log
     from slotwise.proxy.operations.reporting import build_decision_log, json_safe, read_all, slot_reports
 
+    missing = missing_store(args)
+    if missing:
+        print(f"slotwise report: {missing}", file=sys.stderr)
+        return 1
     _, store = store_from_args(args)
     try:
         records = await read_all(store)
@@ -80,9 +84,13 @@ async def _report(args: argparse.Namespace) -> int:
     log = build_decision_log(records, configs, since=since)
     if args.export:
         fmt = "jsonl" if args.export.endswith((".jsonl", ".json")) else "csv"
-        with open(args.export, "w", encoding="utf-8", newline="") as fh:
-            for line in format_decision_log(log.rows, fmt):
-                fh.write(line)
+        try:
+            with open(args.export, "w", encoding="utf-8", newline="") as fh:
+                for line in format_decision_log(log.rows, fmt):
+                    fh.write(line)
+        except OSError as exc:
+            print(f"slotwise report: --export {args.export}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
         print(f"wrote {len(log.rows)} decisions to {args.export} ({fmt})", file=sys.stderr)
     if args.slot and args.slot not in log.slots:
         print(f"slotwise report: no decisions for slot {args.slot!r} (slots: {', '.join(sorted(log.slots)) or 'none'})",

@@ -17,9 +17,14 @@ from slotwise.proxy.config import ConfigError
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from slotwise.commands.common import missing_store
     from slotwise.commands.imports import open_store_from_args
     from slotwise.tag.admin import erase_person, export_person
 
+    missing = missing_store(args)
+    if missing:  # not "no data held about this id": the data may well be held, elsewhere
+        print(f"slotwise visitor {args.action}: {missing}", file=sys.stderr)
+        return 2
     store = open_store_from_args(args)
     try:
         if args.action == "export":

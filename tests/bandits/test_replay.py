@@ -144,3 +144,38 @@ def test_replay_wants_exactly_one_candidate(tmp_path, capsys):
     assert main(["replay", str(path), "--policy", "thompson", "--always", "a"]) == 2
     assert main(["replay", str(path), "--best-per", "weather"]) == 2
     assert "use all or a context feature" in capsys.readouterr().err
+
+
+def test_always_on_a_whole_export_evaluates_the_slots_that_have_the_variant(tmp_path, capsys):
+    """``slotwise report --export`` writes every slot: ``--always b`` (docs/decision-log.md) stopped at
+    the first slot without a ``b`` instead of evaluating the one with it."""
+    from dataclasses import replace
+
+    from slotwise.cli import main
+
+    home = uniform_log(300, seed=5)
+    banner = [replace(r, decision_id=f"x{r.decision_id}", slot="banner", arm={"a": "spring", "b": "summer"}.get(r.arm, "autumn"))
+              for r in uniform_log(300, seed=6)]
+    path = tmp_path / "decisions.jsonl"
+    path.write_text("".join(format_decision_log(banner + home, "jsonl")))
+    assert main(["replay", str(path), "--always", "b"]) == 0
+    out = capsys.readouterr().out
+    assert "slot home: candidate always b" in out and "slot banner" not in out
+    assert main(["replay", str(path), "--always", "winter"]) == 2
+    assert "no slot has decisions for variant 'winter' (slots: banner: autumn, spring, summer; home: a, b, c)" in (
+        capsys.readouterr().err)
+    assert main(["replay", str(path), "--slot", "hero", "--always", "b"]) == 1
+    assert "no decisions for slot 'hero' (slots: banner, home)" in capsys.readouterr().err
+
+
+def test_best_per_on_a_slot_with_nothing_measured_names_no_choice(tmp_path, capsys):
+    """Before any reward the line read "(; others -> a; ...)": a "best" variant chosen on nothing."""
+    from dataclasses import replace
+
+    from slotwise.cli import main
+
+    path = tmp_path / "decisions.jsonl"
+    path.write_text("".join(format_decision_log([replace(r, reward=None) for r in uniform_log(20)], "jsonl")))
+    assert main(["replay", str(path), "--best-per", "device"]) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    assert "(nothing measured to choose on yet;" in head and "->" not in head

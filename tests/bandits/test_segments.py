@@ -73,3 +73,16 @@ def test_the_admin_page_shows_the_segments_of_a_contextual_slot():
     html = render_slot(report, log)
     assert "<h3>By segment</h3>" in html and "<th>device</th>" in html
     assert "<td>desktop</td>" in html and "a (&gt;99.9% chance best)" in html
+
+
+def test_the_text_report_and_the_admin_page_write_a_segment_s_rates_alike():
+    """One wording for both (docs/admin.md): the text wrote 9.8% where the page wrote 9.70%."""
+    import re
+
+    from slotwise.proxy.operations.admin import render_slot
+
+    log = DecisionLog(rows(), {"hero": SlotConfig(arms=ARMS, goal="click", policy="linucb")}, None)
+    (report,) = slot_reports(log)
+    desktop = next(line for line in render_text([report]).splitlines() if line.strip().startswith("desktop"))
+    page = re.search(r"<tr><td>desktop</td>(.*?)</tr>", render_slot(report, log)).group(1)
+    assert desktop.split()[1:4] == re.findall(r"<td>([^<]*)</td>", page)[:3]  # measured, a, b

@@ -232,6 +232,9 @@ def test_admin_page_renders_charts_and_the_api_returns_json(data: Path, tmp_path
     by_slot = {r["slot"]: r for r in report.json()}
     assert [a["arm"] for a in by_slot["hero"]["arms"]] == ["a", "b", "c"]
     assert any(check["warning"] for check in by_slot["banner"]["srm"])
+    typo = httpx.get(proxy.url + "/_sw/admin/api/report", params={"slot": "heor"},
+                     headers={"authorization": "Bearer tok-123"}, timeout=30)
+    assert typo.status_code == 404 and typo.json()["slots"] == ["banner", "hero"]  # not [], "no data"
     status = httpx.get(proxy.url + "/_sw/admin/api/status", headers={"authorization": "Bearer tok-123"}, timeout=30)
     assert status.json()["learner"]["slots"]["hero"]["arms"]["c"]["n"] > 0  # learned from the same log at start
 
@@ -243,3 +246,107 @@ def test_a_since_the_report_cannot_read_is_a_usage_error_not_a_traceback(tmp_pat
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "argument --since: --since '7x': expected a duration like 7d" in err and "Traceback" not in err
+
+
+def test_a_variant_has_one_colour_in_both_charts_of_its_slot(tmp_path: Path) -> None:
+    """The charts colour series by position: the traffic chart met ``a`` first (unseen, so never
+    measured) and the reward chart ``b`` first, so ``a`` was blue in one and ``b`` in the other."""
+    from slotwise.proxy.operations.admin import render_slot
+    from slotwise.proxy.operations.reporting import build_decision_log, read_all, slot_reports
+
+    start = time.time() - DAY
+    records = [decision(0, start, "visitor000000xxxxxxxx", "hero", "a", 0.45, "click"),  # never seen: no reward
+               decision(1, start + 1, "visitor000001xxxxxxxx", "hero", "b", 0.45, "click"),
+               event("x000001aaaa", "visitor000001xxxxxxxx", start + 2, "exposure", {"decision_id": "hero-000001"}),
+               event("c000001aaaa", "visitor000001xxxxxxxx", start + 3, "click", {"decision_id": "hero-000001"}),
+               decision(2, start + 4, "visitor000002xxxxxxxx", "hero", None, HOLDOUT, "click"),
+               event("x000002aaaa", "visitor000002xxxxxxxx", start + 5, "exposure", {"decision_id": "hero-000002"})]
+
+    async def log_of() -> Any:
+        store = open_store("", str(tmp_path))
+        try:
+            await store.append(records)
+            return build_decision_log(await read_all(store))
+        finally:
+            await store.close()
+
+    log = asyncio.run(log_of())
+    (rep,) = slot_reports(log, "hero")
+    charts = re.findall(r'<div class="legend">(.*?)</div>', render_slot(rep, log))
+    colours = [dict((name, colour) for colour, name in re.findall(r'color:(#\w+)">&#9632; (\w+)<', c)) for c in charts]
+    assert len(colours) == 2 and colours[0] == {name: colours[0][name] for name in ("a", "b", "holdout")}
+    assert {name: colours[0][name] for name in colours[1]} == colours[1]  # b and the holdout: the same colours
+
+
+def test_the_docs_example_holdout_row_is_what_the_export_writes(data: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/decision-log.md showed a holdout row with propensity 1.0, a policy and a context: the export
+    writes the holdout share, policy ``holdout``, no model version and ``{}``."""
+    doc = (Path(__file__).parents[2] / "docs" / "decision-log.md").read_text()
+    example = re.search(r"```csv\n(.*?)```", doc, re.S).group(1).splitlines(keepends=True)
+    (documented,) = [r for r in parse_decision_log(example, "csv") if r.holdout]
+    out = tmp_path / "log.csv"
+    cli(capsys, "report", "--data", str(data), "--export", str(out))
+    exported = [r for r in parse_decision_log(out.open(), "csv") if r.holdout]
+    assert exported and {(r.policy, r.model_version, json.dumps(r.context), r.propensity) for r in exported} == {
+        ("holdout", "", "{}", HOLDOUT)}
+    assert (documented.policy, documented.model_version, documented.context) == ("holdout", "", {})
+    assert 0 < documented.propensity < 1  # a holdout share, as the table says
+
+
+def test_json_gives_no_rate_for_a_variant_nothing_was_measured_for(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The table says '-' for a variant never shown; the JSON said ``"mean": 0.0``, a 0% rate."""
+    now = time.time() - 7200
+    records = [decision(i, now + i, f"visitor{i:06d}xxxxxxxx", "hero", "ab"[i % 2], 1 / 3, "click") for i in range(4)]
+    records += [event(f"x{i:06d}aaaa", f"visitor{i:06d}xxxxxxxx", now + i + 1, "exposure",
+                      {"decision_id": f"hero-{i:06d}"}) for i in range(4)]
+
+    async def write() -> None:
+        store = open_store("", str(tmp_path))
+        await store.append(records)
+        await store.close()
+
+    asyncio.run(write())
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    (hero,) = json.loads(cli(capsys, "report", "--data", str(tmp_path), "--rules", str(rules), "--slot", "hero",
+                             "--format", "json"))
+    arms = {a["arm"]: a for a in hero["arms"]}
+    assert arms["a"]["closed"] == 2 and arms["a"]["mean"] == 0.0  # measured: no click, a 0% rate
+    assert arms["c"]["decisions"] == arms["c"]["closed"] == 0 and arms["c"]["mean"] is None
+    assert table_row(cli(capsys, "report", "--data", str(tmp_path), "--rules", str(rules)), "hero", "c")[4] == "-"
+
+
+def test_a_data_directory_without_a_store_is_named_not_reported_empty(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped --data (or `slotwise report` run from another directory) created an empty store there
+    and printed "No decisions logged yet."; an export to a missing directory was a traceback."""
+    typo = tmp_path / "slotwsie"
+    assert main(["report", "--data", str(typo)]) == 1
+    assert f"no Slotwise data at {typo / 'slotwise.db'} (--data" in capsys.readouterr().err
+    assert not typo.exists()  # nothing created
+
+
+def test_an_export_that_cannot_be_written_is_an_error_not_a_traceback(data: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--data", str(data), "--export", str(data / "no-such-dir" / "log.csv")]) == 2
+    assert "slotwise report: --export " in capsys.readouterr().err
+
+
+def test_the_lift_counts_the_control_variant_as_docs_admin_md_says(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/admin.md: the lift is every decision outside the holdout, a control variant's included."""
+    now = time.time() - 7200
+    arms = ["a", "control", None, "a", "control", None]
+    records = [decision(i, now + i, f"visitor{i:06d}xxxxxxxx", "hero", arm, 0.45 if arm else HOLDOUT, "purchase")
+               for i, arm in enumerate(arms)]
+
+    async def write() -> None:
+        store = open_store("", str(tmp_path))
+        await store.append(records)
+        await store.close()
+
+    asyncio.run(write())
+    (hero,) = json.loads(cli(capsys, "report", "--data", str(tmp_path), "--format", "json"))
+    assert (hero["lift"]["n_personalized"], hero["lift"]["n_holdout"]) == (4, 2)

@@ -168,3 +168,20 @@ def test_tag_only_mode_never_hides_the_page_past_the_timeout(live_tag_server: An
     assert vis["lastHidden"] is not None and past <= 400, \
         f"hidden {past:.0f} ms past the window (stalls apart), which ended at {deadline}: {brief(vis)}"
     assert page.text_content("h1") == "Trail Runner"  # the late answer is not applied (no flicker after the reveal)
+
+
+def test_on_a_phone_the_back_button_shows_the_exit_popup(live_tag_server: Any, browser: Any, store: Any) -> None:
+    """README, 'What the demo shows': a phone has no pointer to leave through the top; back does it."""
+    phone = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+             "Chrome/140.0.0.0 Mobile Safari/537.36")
+    server, _ = live_tag_server()
+    context = browser.new_context(user_agent=phone, viewport={"width": 390, "height": 844}, has_touch=True,
+                                  is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{server.url}/p/p1")
+    page.wait_for_function("window.slotwise && window.slotwise.v")
+    page.go_back(wait_until="commit")
+    page.locator("[role=dialog]").wait_for(state="visible", timeout=3000)
+    assert page.url.endswith("/p/p1")  # the first back press stays on the page and shows the offer
+    assert wait_for(lambda: events_of(store, "exit_intent"))[0].data["props"] == {"trigger": "back"}
+    context.close()

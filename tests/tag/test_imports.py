@@ -143,6 +143,19 @@ def test_visitor_export_and_erase_cli(tmp_path: Path, capsys: Any) -> None:
     assert run(capsys, "visitor", "export", "customer:c1", "--data", str(tmp_path))[0] == 1
 
 
+def test_visitor_commands_on_a_data_directory_without_a_store_say_so(tmp_path: Path, capsys: Any) -> None:
+    """A mistyped --data answered a person's export request with "no data held about this id" (and an
+    erasure with "erased": false) from an empty store it had just created there."""
+    typo = tmp_path / "slotwsie"
+    for action in ("export", "erase"):
+        status, data, errors = run(capsys, "visitor", action, "x@example.com", "--data", str(typo))
+        assert status == 2 and data is None
+        assert errors == [f"slotwise visitor {action}: no Slotwise data at {typo / 'slotwise.db'} (--data / "
+                          "SLOTWISE_DATA, or --store; the directory `slotwise serve` or `slotwise demo` runs with, "
+                          ".slotwise by default)"]
+    assert not typo.exists()
+
+
 def intervals_written(store: SQLiteStore) -> list[dict[str, Any]]:
     """Each ``set_reorder_intervals`` call's argument, from now on (the call still writes)."""
     written: list[dict[str, Any]] = []

@@ -240,7 +240,12 @@ class AdminPages:
         if not self.sessions.authorized(request):
             return self._denied(request)
         log = await self.decision_log()
-        reports = slot_reports(log, request.query_params.get("slot"))
+        slot = request.query_params.get("slot")
+        if slot is not None and slot not in log.slots:  # a typo must not read as "no data" ([]), as in the CLI
+            known = sorted(log.slots)
+            return JSONResponse({"error": f"no decisions for slot {slot!r} (slots: {', '.join(known) or 'none'})",
+                                 "slots": known}, status_code=404, headers={"cache-control": "no-store"})
+        reports = slot_reports(log, slot)
         return JSONResponse(json_safe([asdict(r) for r in reports]), headers={"cache-control": "no-store"})
 
     def _forced(self, request: Request) -> dict[str, str]:
@@ -502,10 +507,16 @@ def render_slot(rep: Any, log: DecisionLog, restart: str = "") -> str:
     for bucket in rep.traffic:
         for arm, value in bucket.shares.items():
             share[arm].append((bucket.start, value))
+    reward = reward_over_time(log, rep.slot)
+    # one order for both charts, the table's: a variant keeps its colour from chart to chart
+    # (a chart colours its series by position; an empty one keeps its place)
+    order = [a.arm for a in rep.arms] + ["holdout"]
+    order += sorted((set(share) | set(reward)) - set(order))
     out.append('<div class="charts">')
     marks = [(r.ts, "learning restarted") for r in rep.restarts]
-    out.append(line_chart(share, title="Share of traffic over time", y_max=1.0, marks=marks, bucket_s=3600.0))
-    out.append(line_chart(reward_over_time(log, rep.slot), title="Reward over time",
+    out.append(line_chart({arm: share.get(arm, []) for arm in order}, title="Share of traffic over time", y_max=1.0,
+                          marks=marks, bucket_s=3600.0))
+    out.append(line_chart({arm: reward.get(arm, []) for arm in order}, title="Reward over time",
                           y_format="{:.1%}" if binary else "{:.2f}", marks=marks, bucket_s=3600.0))
     out.append("</div>")
     out.append(restart)

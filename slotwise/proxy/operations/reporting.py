@@ -254,10 +254,8 @@ def segment_lines(report: SlotReport) -> list[str]:
         return []
     binary = is_binary(report.goal)
 
-    def amount(arm: Any) -> str:
-        if not arm.closed:
-            return "-"
-        return f"{arm.mean:.1%}" if binary else f"{arm.mean:,.2f}"
+    def amount(arm: Any) -> str:  # as the table above and the admin page write it
+        return amount_text(arm.mean if arm.closed else None, binary)
 
     arms = [a.arm for a in report.segments[0].rows[0].arms]
     out = ["By segment (this slot decides per visitor; 'chance best' above pools all visitors):"]
