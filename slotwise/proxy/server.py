@@ -112,6 +112,10 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
         loop=Loops.uvloop,
         http=HTTPModes(settings.http),  # auto: HTTP/1.1, h2c with prior knowledge, h2 by ALPN over TLS
         websockets=True,
+        # a worker that dies (kill -9, the OOM killer) is replaced; granian's default stops the whole server
+        # and every other worker's requests with it (it still exits on a crash loop: a worker dying again
+        # within seconds of its respawn)
+        respawn_failed_workers=True,
         log_access=settings.access_log,
         log_access_format='%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1f ms',
         log_level=settings.log_level,  # type: ignore[arg-type]

@@ -1,0 +1,58 @@
+"""``kill -9`` of one ``slotwise serve`` worker (or the OOM killer): it is replaced, the server goes on.
+
+granian's default was to stop the whole server when one worker died, cutting the other
+worker's requests too. Real processes: ``slotwise serve --workers 2`` (granian) as a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scale helpers
+
+from scale.scale_helpers import PYTHON, Proc, free_port, wait_until  # noqa: E402
+
+from tests.edge.processes import alive, children  # noqa: E402
+
+
+def _live_pid(port: int) -> int:
+    r = httpx.get(f"http://127.0.0.1:{port}/_sw/live", timeout=2)
+    r.raise_for_status()
+    return int(r.json()["pid"])
+
+
+def test_a_killed_worker_is_replaced_and_the_server_keeps_serving(tmp_path: Path) -> None:
+    port = free_port()
+    serve = Proc("serve", [
+        PYTHON, "-m", "slotwise.cli", "serve", "--upstream", "http://127.0.0.1:9", "--workers", "2",
+        "--server", "granian", "--port", str(port), "--data", str(tmp_path / "data"), "--log-level", "info",
+    ], tmp_path, port).start(wait=60)
+    seen: set[int] = set()
+    try:
+        assert serve.proc is not None
+        master = serve.proc.pid
+        workers = wait_until(lambda: len(children(master)) >= 2 and children(master), 30, what="two workers")
+        seen.update(workers)
+        wait_until(lambda: _live_pid(port) in workers, 30, what="a worker answers")
+
+        os.kill(workers[0], signal.SIGKILL)
+        replaced = wait_until(
+            lambda: len(now := children(master)) == 2 and workers[0] not in now and now, 30,
+            what=f"worker {workers[0]} replaced:\n{serve.tail()}")
+        seen.update(replaced)
+        assert serve.alive(), serve.tail()
+        answered = {wait_until(lambda: _live_pid(port), 10, what="the server answers") for _ in range(20)}
+        assert answered <= set(replaced), (answered, replaced)
+
+        serve.stop(timeout=15)  # and it still stops on SIGTERM
+        assert serve.proc.returncode == 0, serve.tail()
+    finally:
+        serve.stop(timeout=5)
+        for w in seen:  # whatever the outcome, leave no orphan behind
+            if alive(w):
+                os.kill(w, signal.SIGKILL)
