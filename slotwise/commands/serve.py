@@ -61,7 +61,9 @@ def run_serve(args: argparse.Namespace) -> int:
             watch.stop()
         if supervisor is not None:
             supervisor.stop()
-    return 0
+    from slotwise.proxy.operations.orphans import worker_failed
+
+    return 1 if worker_failed() else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:

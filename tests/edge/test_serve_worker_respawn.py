@@ -56,3 +56,20 @@ def test_a_killed_worker_is_replaced_and_the_server_keeps_serving(tmp_path: Path
         for w in seen:  # whatever the outcome, leave no orphan behind
             if alive(w):
                 os.kill(w, signal.SIGKILL)
+
+
+def test_a_worker_that_cannot_start_stops_serve_with_status_1_instead_of_respawning(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    serve = Proc("serve", [
+        PYTHON, "-m", "slotwise.cli", "serve", "--upstream", "http://127.0.0.1:9", "--workers", "2",
+        "--server", "granian", "--port", str(free_port()), "--data", str(tmp_path / "a-file" / "data"),
+        "--log-level", "info",
+    ], tmp_path).spawn()
+    assert serve.proc is not None
+    try:
+        assert serve.proc.wait(60) == 1, serve.tail()
+        log = serve.tail(10**6)
+        assert "could not start (NotADirectoryError" in log, log
+        assert "Respawning" not in log, log
+    finally:
+        serve.stop(timeout=5)
