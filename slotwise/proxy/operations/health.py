@@ -7,6 +7,7 @@ deadline) and each failing one adds a reason:
 
 - ``store_unavailable``: the store does not answer (Redis down or too slow);
 - ``store_unwritable``: it answers but refuses a write (Redis at maxmemory);
+- ``store_error``: it answers a read with an error (not an outage: a wrong type, a script error);
 - ``learner_behind``: the oldest log record the models do not include is
   older than ``--health-max-lag`` seconds (no learner running, or stuck);
 - ``rules_invalid``: the rules file on disk was rejected (the last good rules serve).
