@@ -8,15 +8,19 @@ respawned, ``slotwise serve`` with them). Real parts: SQLite, the board's files,
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from slotwise.store import open_store
+from slotwise.store.base import StoreError
+from slotwise.store.outage import is_outage
 
 from test_profile_cache import view
 
@@ -83,3 +87,44 @@ def test_a_full_data_directory_kills_no_process(tmp_path: Path) -> None:
         assert done.stdout.startswith("alive"), done.stdout
     finally:
         subprocess.run(["umount", str(small)], capture_output=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Any:
+    small = tmp_path / "small"
+    small.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(small)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs to mount a small tmpfs (root)")
+    try:
+        yield small
+    finally:
+        subprocess.run(["umount", str(small)], capture_output=True)
+
+
+@pytest.mark.anyio
+async def test_a_full_data_directory_is_unwritable_for_health_logged_once_and_over_once_freed(
+        small_disk: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = open_store("", small_disk / "d")
+    await store.probe_write()
+    filler = small_disk / "filler"
+    with caplog.at_level(logging.INFO, logger="slotwise.store"):
+        try:
+            with open(filler, "wb") as f:
+                while True:
+                    f.write(b"x" * 65536)
+        except OSError:
+            pass
+        with pytest.raises(StoreError, match="disk is full"):
+            await store.probe_write()  # /_sw/health: store_unwritable
+        for i in range(3):
+            with pytest.raises(Exception) as caught:
+                await store.save_snapshot("bandits", {"big": "x" * 200_000, "i": i}, i)
+            assert is_outage(caught.value)  # callers (the learner's loop) log nothing more
+        filler.unlink()
+        await store.probe_write()
+        await store.save_snapshot("bandits", {"i": 9}, 9)
+    said = [r.getMessage() for r in caplog.records]
+    assert sum("store refusing writes: database or disk is full" in m for m in said) == 1, said
+    assert sum("store available again" in m for m in said) == 1, said
+    await store.close()
