@@ -1,4 +1,6 @@
-"""An instance serving other rules than the learner's: the learner says once what it does not learn.
+"""The separate learner: what it says when instances serve other rules than its own, and its bound.
+
+An instance serving other rules than the learner's: the learner says once what it does not learn.
 
 Decisions for a variant or slot the learner's rules lack were dropped without a word, so an
 instance rolled out with a new variant (and a learner left on the old file) explored it for ever.
@@ -7,6 +9,7 @@ Real parts: redis-server, the Redis store, the stream learner.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from redis_server import RedisServer, redis_server_binary
+from scale_helpers import PYTHON, Proc
 
 from slotwise.proxy.operations.learner_process import StreamLearner
 from slotwise.proxy.personalization.choices import slot_configs
@@ -57,4 +61,27 @@ async def test_decisions_for_variants_and_slots_the_learner_lacks_are_named_once
             assert "slot 'banner' variant 'big'" in said[1] and "no such slot" in said[1]
             assert learner.learner.slots["hero"].arms  # the known decision was learned as before
         finally:
+            await store.close()
+
+
+async def test_the_learner_command_takes_learner_max_pending(tmp_path: Path) -> None:
+    """The docs bound the separate learner with ``--learner-max-pending``; the command refused the flag."""
+    with RedisServer(directory=tmp_path) as server:
+        store = RedisStore(server.url)
+        learner = Proc("learner", [PYTHON, "-m", "slotwise.cli", "learner", "--store", server.url, "--rules", str(RULES),
+                                   "--consumer", "t", "--snapshot-every", "0.1", "--learner-max-pending", "2"],
+                       tmp_path).spawn()
+        try:
+            await store.append([decision("hero", "moving") for _ in range(3)])
+
+            async def not_held() -> int:
+                found = await store.load_snapshot("bandits")
+                return int(found[0].get("not_held") or 0) if found else 0
+            deadline = time.monotonic() + 30
+            while await not_held() != 1:
+                assert learner.alive(), learner.tail()
+                assert time.monotonic() < deadline, learner.tail()
+                await asyncio.sleep(0.1)
+        finally:
+            learner.stop()
             await store.close()
