@@ -17,10 +17,12 @@ the variables are exported for any process started later.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import ctypes.util
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -64,7 +66,9 @@ def _environment(settings: Settings) -> None:
         os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(MALLOC_THRESHOLD))
     if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # must exist before any worker imports prometheus_client
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="slotwise-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path = tempfile.mkdtemp(prefix="slotwise-metrics-")
+        # ours alone, and every start makes a new one: gone when this master exits (workers skip atexit)
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
 
 
 def run(settings: Settings, factory: str = FACTORY) -> None:

@@ -73,3 +73,30 @@ def test_a_worker_that_cannot_start_stops_serve_with_status_1_instead_of_respawn
         assert "Respawning" not in log, log
     finally:
         serve.stop(timeout=5)
+
+
+def test_serve_leaves_no_metrics_directory_behind(tmp_path: Path) -> None:
+    """``--workers 2`` keeps the workers' metrics in a directory of its own; each start left one in /tmp."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    port = free_port()
+    serve = Proc("serve", [
+        PYTHON, "-m", "slotwise.cli", "serve", "--upstream", "http://127.0.0.1:9", "--workers", "2",
+        "--server", "granian", "--port", str(port), "--data", str(tmp_path / "data"), "--log-level", "info",
+    ], tmp_path, port)
+    os.environ["TMPDIR"], before = str(tmp), os.environ.get("TMPDIR")
+    try:
+        serve.start(wait=60)
+    finally:
+        if before is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = before
+    try:
+        wait_until(lambda: _live_pid(port), 30, what="a worker answers")
+        assert [p.name for p in tmp.glob("slotwise-metrics-*")], "the metrics directory is where TMPDIR says"
+        serve.stop(timeout=15)
+        assert serve.proc is not None and serve.proc.returncode == 0, serve.tail()
+        assert not list(tmp.glob("slotwise-metrics-*"))
+    finally:
+        serve.stop(timeout=5)
