@@ -231,10 +231,11 @@ class StreamLearner:
                 break
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 if stop.is_set():
                     return
-                log.warning("learner start failed; retrying in 1 s", exc_info=True)
+                if not is_outage(exc):  # Redis away: said once by the store, not a traceback a second
+                    log.warning("learner start failed; retrying in 1 s", exc_info=True)
                 await asyncio.sleep(1.0)
         last_reclaim = self.clock()
         while not stop.is_set():
@@ -257,6 +258,6 @@ class StreamLearner:
                 await asyncio.sleep(1.0)
         try:
             await self.flush(force=True)
-        except Exception:  # Redis away at shutdown: nothing is lost, the entries stay pending
+        except Exception as exc:  # Redis away at shutdown: nothing is lost, the entries stay pending
             log.warning("final snapshot failed; the unacknowledged entries will be learned at the next start",
-                        exc_info=True)
+                        exc_info=not is_outage(exc))
