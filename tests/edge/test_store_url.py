@@ -49,3 +49,25 @@ def test_serve_and_learner_refuse_it_at_once_without_showing_the_password(tmp_pa
     assert done.returncode == 2, done.stderr
     assert "SLOTWISE_STORE / --store: 'redis://app:***@127.0.0.1:notaport/0': Port could not" in done.stderr
     assert "s3cret-pw" not in done.stderr + done.stdout
+
+
+def test_serve_on_a_shared_store_without_secret_warns_that_cookies_are_this_machines(tmp_path: Path) -> None:
+    """Instances on one Redis need one --secret (docs/scale-out.md); without it each signs with its own and a
+    visitor the balancer moves is a new visitor, silently. Nothing listens on the Redis port: not needed."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scale.scale_helpers import PYTHON, Proc, free_port
+
+    logs = {}
+    for name, extra in (("without", []), ("with", ["--secret", "one-for-all"])):
+        port = free_port()
+        serve = Proc(f"serve-{name}", [
+            PYTHON, "-m", "slotwise.cli", "serve", "--upstream", "http://127.0.0.1:9", "--port", str(port),
+            "--data", str(tmp_path / name), "--store", f"redis://127.0.0.1:{free_port()}/0", *extra,
+        ], tmp_path, port)
+        try:
+            serve.start(wait=60)
+        finally:
+            serve.stop()
+        logs[name] = serve.tail(10**6)
+    assert "warning: no --secret (SLOTWISE_SECRET) with a shared store" in logs["without"], logs["without"]
+    assert "no --secret" not in logs["with"], logs["with"]
