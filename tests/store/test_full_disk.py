@@ -86,7 +86,7 @@ def test_a_full_data_directory_kills_no_process(tmp_path: Path) -> None:
         assert done.returncode == 0, (done.returncode, done.stderr[-3000:])  # -7: SIGBUS
         assert done.stdout.startswith("alive"), done.stdout
     finally:
-        subprocess.run(["umount", str(small)], capture_output=True)
+        subprocess.run(["umount", "-l", str(small)], capture_output=True)  # lazily: this process maps files there
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def small_disk(tmp_path: Path) -> Any:
     try:
         yield small
     finally:
-        subprocess.run(["umount", str(small)], capture_output=True)
+        subprocess.run(["umount", "-l", str(small)], capture_output=True)  # lazily: this process maps files there
 
 
 @pytest.mark.anyio
