@@ -24,7 +24,7 @@ async def _run(args: argparse.Namespace) -> int:
     from slotwise.proxy.operations.learner_process import StreamLearner
     from slotwise.store import open_store
 
-    settings = Settings.from_env(store=args.store, data=args.data)
+    settings = Settings.from_env(store=args.store, data=args.data, learner_max_pending=args.learner_max_pending)
     holder, slots = _rules(args.rules or settings.rules)
     if not settings.store.startswith(("redis://", "rediss://", "unix://")):
         return await _run_embedded(settings, holder, slots or {}, exit_with_parent=args.exit_with_parent)
@@ -159,5 +159,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="keep log entries this long for reports and replay (30d, 12h, 0 = only what the last "
                              "snapshot lacks, off = forever); never trims past the last saved snapshot "
                              f"(env SLOTWISE_LOG_RETENTION, default {DEFAULT_RETENTION})")
+    parser.add_argument("--learner-max-pending", type=int, default=None,
+                        help="decisions held while their reward window is open (~640 bytes each); one beyond it is "
+                             "not learned from, counted as not_held (env SLOTWISE_LEARNER_MAX_PENDING, default 100000)")
     parser.add_argument("--trim-every", type=float, default=60.0, help="seconds between log trims (default 60)")
     parser.set_defaults(func=run_learner)

@@ -42,6 +42,11 @@ def run_serve(args: argparse.Namespace) -> int:
     except (ConfigError, PortBusy) as exc:
         print(f"slotwise serve: {exc}", file=sys.stderr)
         return 2
+    if settings.store.startswith(("redis://", "rediss://", "unix://")) and not settings.secret:
+        # each machine would sign cookies with a key of its own: a visitor passed to another instance is a new one
+        print(f"slotwise serve: warning: no --secret (SLOTWISE_SECRET) with a shared store: cookies are signed with "
+              f"{settings.data_dir / 'secret'}, this machine's own; give every instance the same --secret "
+              "(docs/scale-out.md)", file=sys.stderr)
     from slotwise.proxy.operations.learner_supervisor import (LearnerSupervisor, RiverRulesWatch,
                                                               may_want_learner_process, wants_learner_process)
     from slotwise.proxy.server import run
@@ -61,7 +66,9 @@ def run_serve(args: argparse.Namespace) -> int:
             watch.stop()
         if supervisor is not None:
             supervisor.stop()
-    return 0
+    from slotwise.proxy.operations.orphans import worker_failed
+
+    return 1 if worker_failed() else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:

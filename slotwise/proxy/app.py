@@ -178,13 +178,21 @@ def create_app_from_env() -> Any:
     """Factory for server workers: settings from ``SLOTWISE_*``, the real personalizer if installed."""
     from slotwise.logsetup import configure_logging
 
-    from slotwise.proxy.operations.orphans import die_with_master
+    from slotwise.proxy.operations.orphans import die_with_master, stop_master
     from slotwise.proxy.server import tune_malloc
 
     die_with_master()  # a kill -9 of the master must not leave this worker serving
     tune_malloc()
     settings = Settings.from_env()
     configure_logging(settings.log_level, access=settings.access_log)  # one format, no query strings
+    try:
+        return _worker_app(settings)
+    except Exception as exc:  # would fail again in every respawned worker
+        stop_master(exc)
+        raise
+
+
+def _worker_app(settings: Settings) -> Any:
     try:
         from slotwise.proxy.personalization.personalize import build_personalizer  # written by the personalization layer
     except ModuleNotFoundError as exc:

@@ -12,6 +12,7 @@ import dataclasses
 import fnmatch
 import functools
 import os
+import re
 import secrets
 import typing
 from dataclasses import dataclass, field
@@ -235,6 +236,14 @@ class Settings:
             raise ConfigError(f"SLOTWISE_HTML_CACHE_MB / --html-cache-mb: {self.html_cache_mb!r} must be 0 (off) or more")
         if self.store and not self.store.startswith(("redis://", "rediss://", "unix://", "sqlite:")):
             raise ConfigError(f"SLOTWISE_STORE / --store: {self.store!r} is not a redis:// or sqlite: URL")
+        if self.store.startswith(("redis://", "rediss://", "unix://")):
+            from slotwise.store.redis.client import check_url
+
+            try:
+                check_url(self.store)
+            except ValueError as exc:
+                shown = re.sub(r"//([^/@]*?):[^/@]*@", r"//\1:***@", self.store)  # not the password
+                raise ConfigError(f"SLOTWISE_STORE / --store: {shown!r}: {exc}") from None
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)

@@ -17,10 +17,12 @@ the variables are exported for any process started later.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import ctypes.util
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -64,7 +66,9 @@ def _environment(settings: Settings) -> None:
         os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(MALLOC_THRESHOLD))
     if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # must exist before any worker imports prometheus_client
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="slotwise-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path = tempfile.mkdtemp(prefix="slotwise-metrics-")
+        # ours alone, and every start makes a new one: gone when this master exits (workers skip atexit)
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
 
 
 def run(settings: Settings, factory: str = FACTORY) -> None:
@@ -112,6 +116,10 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
         loop=Loops.uvloop,
         http=HTTPModes(settings.http),  # auto: HTTP/1.1, h2c with prior knowledge, h2 by ALPN over TLS
         websockets=True,
+        # a worker that dies (kill -9, the OOM killer) is replaced; granian's default stops the whole server
+        # and every other worker's requests with it (it still exits on a crash loop: a worker dying again
+        # within seconds of its respawn)
+        respawn_failed_workers=True,
         log_access=settings.access_log,
         log_access_format='%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1f ms',
         log_level=settings.log_level,  # type: ignore[arg-type]

@@ -61,6 +61,7 @@ from slotwise.lru import LRUCache
 
 from slotwise.profile import Profile
 from slotwise.store.base import Committed, ProductView, ProfileUpdate, ViewUpdate
+from slotwise.store.outage import is_outage
 from slotwise.store.profile_json import decode_profile
 
 log = logging.getLogger("slotwise.store")
@@ -127,8 +128,9 @@ class ProfileWriter:
                 committed = self._write(batch)
                 self.batches += 1
                 self.written += len(batch)
-            except Exception:  # the database is away or locked past its timeout: these views are lost
-                log.exception("profile writer: %d queued update(s) could not be written", len(batch))
+            except Exception as exc:  # the database is away or locked past its timeout: these views are lost
+                if not is_outage(exc):  # a full or read-only disk is logged once, by the store
+                    log.exception("profile writer: %d queued update(s) could not be written", len(batch))
                 self.lost += len(batch)
                 committed = None
             try:

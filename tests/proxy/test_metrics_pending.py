@@ -126,3 +126,29 @@ def test_a_running_workers_counts_reach_the_scrape_within_moments(tmp_path: Path
         assert scraped(tmp_path).get_sample_value("slotwise_rewrite_seconds_count") == 50
     finally:
         proc.communicate("\n", timeout=30)
+
+
+RESPAWNED = textwrap.dedent("""
+    import sys
+    from slotwise.proxy.operations import metrics
+    metrics.start()  # what a (re)started worker's app does first
+    metrics.count_cache("miss", int(sys.argv[1]))
+    metrics.flush()
+    if sys.argv[2] == "scrape":
+        text = metrics.exposition()[0].decode()
+        print([l for l in text.splitlines() if l.startswith("slotwise_html_cache_bytes ")][0])
+""")
+
+
+def test_a_dead_workers_cache_bytes_leave_the_sum(tmp_path: Path) -> None:
+    """A worker killed and replaced (or replaced by a reload) left its HTML cache bytes in the sum for ever."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    gone = subprocess.run([sys.executable, "-c", RESPAWNED, "8000", "exit"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert gone.returncode == 0, gone.stderr
+    assert list(tmp_path.glob("gauge_livesum_*.db"))  # what the dead one left
+    now = subprocess.run([sys.executable, "-c", RESPAWNED, "500", "scrape"], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert now.returncode == 0, now.stderr
+    assert now.stdout.strip() == "slotwise_html_cache_bytes 500.0", now.stdout
+    assert list(tmp_path.glob("counter_*.db"))  # counters are kept: what a dead worker counted was counted

@@ -6,7 +6,8 @@ snapshot. The checks here are cheap (a few store round trips, bounded by a
 deadline) and each failing one adds a reason:
 
 - ``store_unavailable``: the store does not answer (Redis down or too slow);
-- ``store_unwritable``: it answers but refuses a write (Redis at maxmemory);
+- ``store_unwritable``: it answers but refuses a write (Redis at maxmemory, SQLite's data directory full or read-only);
+- ``store_error``: it answers a read with an error (not an outage: a wrong type, a script error);
 - ``learner_behind``: the oldest log record the models do not include is
   older than ``--health-max-lag`` seconds (no learner running, or stuck);
 - ``rules_invalid``: the rules file on disk was rejected (the last good rules serve).

@@ -23,6 +23,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from slotwise.bandits.learner import Learner, SlotConfig, SnapshotFormatError
+from slotwise.bandits.records import UNKNOWN_SLOT, Outcome
 from slotwise.proxy.operations.learning import MAX_PENDING, POLICIES_NAME, SNAPSHOT_NAME, copy_interval, learner_record
 from slotwise.proxy.operations.log_retention import LogTrimmer
 from slotwise.store.base import LogRecord
@@ -65,6 +66,7 @@ class StreamLearner:
         self._last_snapshot = 0.0
         self._dirty = False
         self.applied = 0
+        self._unknown: set[tuple[str, str | None]] = set()  # (slot, arm) of decisions not learned, said once
 
     async def start(self) -> None:
         found = await self.store.load_snapshot(SNAPSHOT_NAME)
@@ -143,7 +145,7 @@ class StreamLearner:
                 if rec.kind == "decision":
                     self._ensure_slot(rec.data)
                 try:
-                    self.learner.apply(converted)
+                    self._warn_unknown(self.learner.apply(converted))
                     self.applied += 1
                 except (KeyError, ValueError, TypeError):
                     log.warning("record %s not learnable; skipped", rec.seq, exc_info=True)
@@ -151,6 +153,18 @@ class StreamLearner:
             self._unacked.append(rec.seq)
             self._dirty = True
         return len(records)
+
+    def _warn_unknown(self, outcomes: list[Outcome]) -> None:
+        """A decision for a slot or variant the learner's rules lack is not learned: an instance serves other
+        rules (a roll-out half done, or the learner started with an older file). Said once per slot and variant,
+        or the instances would explore that variant for ever with nobody the wiser."""
+        for outcome in outcomes:
+            if outcome.reason != UNKNOWN_SLOT or (outcome.slot, outcome.arm) in self._unknown:
+                continue
+            self._unknown.add((outcome.slot, outcome.arm))
+            log.warning("decisions for slot %r variant %r are not learned: the learner's rules have no such %s; "
+                        "give the learner (--rules) the rules the instances serve", outcome.slot, outcome.arm,
+                        "variant" if outcome.slot in self.learner.slots else "slot")
 
     async def flush(self, force: bool = False) -> None:
         """Snapshot (published to the serving instances), then acknowledge."""
@@ -217,10 +231,11 @@ class StreamLearner:
                 break
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 if stop.is_set():
                     return
-                log.warning("learner start failed; retrying in 1 s", exc_info=True)
+                if not is_outage(exc):  # Redis away: said once by the store, not a traceback a second
+                    log.warning("learner start failed; retrying in 1 s", exc_info=True)
                 await asyncio.sleep(1.0)
         last_reclaim = self.clock()
         while not stop.is_set():
@@ -243,6 +258,6 @@ class StreamLearner:
                 await asyncio.sleep(1.0)
         try:
             await self.flush(force=True)
-        except Exception:  # Redis away at shutdown: nothing is lost, the entries stay pending
+        except Exception as exc:  # Redis away at shutdown: nothing is lost, the entries stay pending
             log.warning("final snapshot failed; the unacknowledged entries will be learned at the next start",
-                        exc_info=True)
+                        exc_info=not is_outage(exc))

@@ -217,7 +217,13 @@ class LearningLoop:
         if self.may_lead() and (self.lock is None or self.lock.try_acquire()):
             await self.lead()
         else:
-            await self.load_snapshot()
+            try:
+                await self.load_snapshot()
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                # Redis away at start (logged once by the store): decide from the priors until ``_run`` loads
+                # the models once it is back, rather than fail the start and never personalize again
             self._emit(self.learner.configure_local(self.slots))
         self._task = asyncio.get_running_loop().create_task(self._run())
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import bisect
 import functools
+import glob
 import logging
 import os
 import threading
@@ -195,7 +196,34 @@ def observe_upstream(seconds: float) -> None:
 
 def start() -> None:
     """Starts the flusher now (the app's start-up), not on the first count: the first page's."""
+    forget_dead_processes()
     PENDING.start()
+
+
+def forget_dead_processes() -> None:
+    """Drops the live gauges of workers that are gone (killed and respawned, or replaced by a reload).
+
+    prometheus-client keeps each process's ``live*`` gauge file until told the process died; the server
+    restarting a worker never tells it, so a dead worker's HTML cache bytes were summed into
+    ``slotwise_html_cache_bytes`` for ever. Counters stay: what a dead worker counted was counted.
+    """
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    for path in glob.glob(os.path.join(directory, "gauge_live*_*.db")):
+        pid = path.rsplit("_", 1)[-1][:-len(".db")]
+        if pid.isdigit() and not _alive(int(pid)):
+            multiprocess.mark_process_dead(int(pid), directory)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def observe_rewrite(seconds: float) -> None:
@@ -238,6 +266,7 @@ def exposition() -> tuple[bytes, str]:
     """The Prometheus text format: all workers when multiprocess mode is on (this one's counts flushed first)."""
     PENDING.flush()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        forget_dead_processes()  # a worker that died and was not replaced (yet)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST

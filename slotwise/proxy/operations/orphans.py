@@ -19,6 +19,8 @@ import logging
 import os
 import signal
 import sys
+import tempfile
+from pathlib import Path
 
 MASTER_ENV = "SLOTWISE_MASTER_PID"
 _PR_SET_PDEATHSIG = 1
@@ -55,3 +57,39 @@ def die_with_master() -> bool:
         log.error("slotwise serve master %d is gone; worker %d exits", master, os.getpid())
         os._exit(1)
     return True
+
+
+def stop_master(reason: BaseException) -> None:
+    """In a worker that cannot build its app: stop ``slotwise serve`` rather than be started again.
+
+    Both servers start a dead worker again (granian since its respawn is on, uvicorn always), and a
+    worker that fails while it starts (a data directory it cannot create, say) would fail the same
+    way each time: the master stopped, the fault is one message, and the exit is not an endless loop.
+    """
+    try:
+        master = int(os.environ.get(MASTER_ENV, "0"))
+    except ValueError:
+        return
+    if not master or master == os.getpid() or os.getppid() != master:
+        return
+    log.error("worker %d could not start (%s: %s); stopping slotwise serve", os.getpid(),
+              type(reason).__name__, reason)
+    try:
+        _failed_marker(master).write_text(f"{type(reason).__name__}: {reason}\n")
+    except OSError:
+        pass
+    os.kill(master, signal.SIGTERM)
+
+
+def worker_failed() -> bool:
+    """In the master, once the server has stopped: whether a worker stopped it (``stop_master``): exit 1."""
+    marker = _failed_marker(os.getpid())
+    try:
+        marker.unlink()
+        return True
+    except OSError:
+        return False
+
+
+def _failed_marker(master: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"slotwise-serve-{master}.worker-failed"

@@ -18,6 +18,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
+from redis.asyncio.connection import Connection, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -26,7 +27,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from slotwise.store.base import StoreError, StoreUnavailable
 from slotwise.store.outage import OUTAGE
-from slotwise.store.redis.options import RedisOptions
+from slotwise.store.redis.options import OPTION_NAMES, RedisOptions, split_url
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -51,6 +52,23 @@ def connect(url: str, options: RedisOptions, *, socket_timeout: float | None | b
         retry=Retry(NoBackoff(), 0),
         health_check_interval=0,
     )
+
+
+def check_url(url: str) -> None:
+    """Raises ValueError naming what is wrong with a store URL (a port that is no number, a misspelt
+    parameter, a bad value), without connecting: redis-py would say so only at the first call, in every
+    worker, and the instance would serve unpersonalized until restarted with a fixed URL."""
+    rest, _ = split_url(url)  # our own parameters (a bad duration, a timeout that is no number)
+    kwargs = parse_url(rest)
+    connection_class = kwargs.pop("connection_class", Connection)
+    try:
+        connection_class(**kwargs)  # builds the connection object only; nothing is dialled
+    except TypeError as exc:
+        unknown = str(exc).rsplit(" ", 1)[-1]
+        raise ValueError(f"unknown parameter {unknown} (Slotwise's: {', '.join(OPTION_NAMES)}; "
+                         "any other is redis-py's)") from None
+    except RedisError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def translate(exc: BaseException) -> StoreError:

@@ -56,6 +56,7 @@ _OURS = {
     "dedup_ttl": ("dedup_ttl_s", parse_duration),
     "log_maxlen": ("log_maxlen", int),
 }
+OPTION_NAMES = tuple(_OURS)
 
 
 def split_url(url: str, base: RedisOptions = RedisOptions()) -> tuple[str, RedisOptions]:
@@ -66,7 +67,10 @@ def split_url(url: str, base: RedisOptions = RedisOptions()) -> tuple[str, Redis
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name in _OURS:
             attr, convert = _OURS[name]
-            changes[attr] = convert(value)
+            try:
+                changes[attr] = convert(value)
+            except ValueError as exc:
+                raise ValueError(f"{name}={value!r}: {exc}") from None
         else:
             rest.append((name, value))
     return urlunsplit(parts._replace(query=urlencode(rest))), replace(base, **changes)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from slotwise.store.sqlite.bulk import BulkMixin
 from slotwise.store.sqlite.catalog import CatalogMixin
 from slotwise.store.sqlite.coupons import CouponsMixin, erase_coupons, export_coupons
 from slotwise.store.sqlite.db import Database
+from slotwise.store.sqlite.health import HealthMixin
 from slotwise.store.sqlite.inventory import InventoryMixin
 from slotwise.store.sqlite.log import LogMixin
 from slotwise.store.sqlite.outbox import OutboxMixin, erase_outbox, export_outbox
@@ -18,7 +19,7 @@ from slotwise.store.sqlite.switches import SwitchesMixin
 
 
 class SQLiteStore(ProfilesMixin, LogMixin, CatalogMixin, SnapshotsMixin, CouponsMixin, OutboxMixin, BulkMixin,
-                  SwitchesMixin, InventoryMixin, ReorderMixin):
+                  SwitchesMixin, InventoryMixin, ReorderMixin, HealthMixin):
     """The default store: every concern is a mixin over one ``Database``."""
 
     # what else delete_profile / export_profile cover: functions of (cursor, ids)

@@ -29,6 +29,7 @@ Collisions only cost queries: two profiles in one slot make each other's copies 
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import random
@@ -41,7 +42,7 @@ from typing import Any, Callable, TypeVar
 T = TypeVar("T")
 
 SLOTS = 1 << 18
-"""Slots for profiles (2 MB of shared memory, sparse until used): with a few thousand visitors active
+"""Slots for profiles (2 MB of shared memory, allocated on disk when first mapped): with a few thousand visitors active
 per worker, two of them share a slot rarely, and that only costs them a query."""
 
 CATALOG = 0
@@ -62,7 +63,12 @@ def slot_of(key: str) -> int:
 
 
 def shared_map(path: Path, size: int, owner: Path | None = None) -> mmap.mmap:
-    """A file of ``size`` bytes (zeros until written, sparse) mapped shared, private to its user (0600)."""
+    """A file of ``size`` bytes (zeros until written) mapped shared, private to its user (0600).
+
+    Its blocks are allocated here, not when a page is first written: a write through the mapping to a
+    page the file system cannot allocate (the data directory full) is a SIGBUS that kills the process,
+    where a full disk should only make writes fail (SQLite does the same for its -shm). No room at
+    all: an OSError now, at start."""
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         if owner is not None and os.geteuid() == 0:  # as SQLite does for -wal/-shm: the database's owner
@@ -70,6 +76,12 @@ def shared_map(path: Path, size: int, owner: Path | None = None) -> mmap.mmap:
             os.fchown(fd, st.st_uid, st.st_gid)
         if os.fstat(fd).st_size < size:
             os.ftruncate(fd, size)  # zeros: nothing is trusted until written
+        try:
+            os.posix_fallocate(fd, 0, size)  # a file from before: its holes filled too (cheap where none are)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise OSError(exc.errno, f"no room for {path.name} ({size >> 20} MB) in {path.parent}") from None
+            # a file system without allocation: sparse, as before
         return mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
     finally:
         os.close(fd)

@@ -22,10 +22,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from slotwise.store.outage import OUTAGE
 from slotwise.store.sqlite.board import Board, board_for, install, take_marks
 from slotwise.store.sqlite.deltas import Deltas, deltas_for
 
 log = logging.getLogger("slotwise.store")
+
+REFUSED_CODES = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY)
+"""A write SQLite refuses for want of room or permission: the store refuses writes until it is fixed."""
+REFUSED_KEY = "sqlite write"
 
 SCHEMAS: list[str] = []
 """SQL run at open; each mixin module appends its ``CREATE ... IF NOT EXISTS``."""
@@ -132,7 +137,22 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
-        """A write transaction (``BEGIN IMMEDIATE``), committed on success, rolled back on error."""
+        """A write transaction (``BEGIN IMMEDIATE``), committed on success, rolled back on error.
+
+        A write refused because the data directory is full or read-only is an outage of the store
+        (``store/outage.py``): logged once when it starts and once when writes work again, not with a
+        traceback by every caller (the learner retried and logged one four times a second)."""
+        try:
+            with self._transaction() as cur:
+                yield cur
+        except sqlite3.OperationalError as exc:
+            if ((getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF) in REFUSED_CODES:  # extended codes too
+                OUTAGE.failed(exc, REFUSED_KEY)
+            raise
+        OUTAGE.succeeded(REFUSED_KEY)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
         with self._lock:
             cur = self.conn.cursor()
             cur.execute("BEGIN IMMEDIATE")

@@ -47,7 +47,7 @@ from slotwise.profile import AssignRecord, ViewRecord
 from slotwise.store.sqlite.board import SLOTS, one_per_process, shared_map, slot_of
 
 CELLS = 1 << 15
-"""Cells (16 MB of shared memory, sparse until used): profiles whose slots share the low bits share
+"""Cells (16 MB of shared memory, allocated on disk when first mapped): profiles whose slots share the low bits share
 a cell; the later write wins and the other reads the row back."""
 
 CELL = 512

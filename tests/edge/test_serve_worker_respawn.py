@@ -1,0 +1,102 @@
+"""``kill -9`` of one ``slotwise serve`` worker (or the OOM killer): it is replaced, the server goes on.
+
+granian's default was to stop the whole server when one worker died, cutting the other
+worker's requests too. Real processes: ``slotwise serve --workers 2`` (granian) as a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scale helpers
+
+from scale.scale_helpers import PYTHON, Proc, free_port, wait_until  # noqa: E402
+
+from tests.edge.processes import alive, children  # noqa: E402
+
+
+def _live_pid(port: int) -> int:
+    r = httpx.get(f"http://127.0.0.1:{port}/_sw/live", timeout=2)
+    r.raise_for_status()
+    return int(r.json()["pid"])
+
+
+def test_a_killed_worker_is_replaced_and_the_server_keeps_serving(tmp_path: Path) -> None:
+    port = free_port()
+    serve = Proc("serve", [
+        PYTHON, "-m", "slotwise.cli", "serve", "--upstream", "http://127.0.0.1:9", "--workers", "2",
+        "--server", "granian", "--port", str(port), "--data", str(tmp_path / "data"), "--log-level", "info",
+    ], tmp_path, port).start(wait=60)
+    seen: set[int] = set()
+    try:
+        assert serve.proc is not None
+        master = serve.proc.pid
+        workers = wait_until(lambda: len(children(master)) >= 2 and children(master), 30, what="two workers")
+        seen.update(workers)
+        wait_until(lambda: _live_pid(port) in workers, 30, what="a worker answers")
+
+        os.kill(workers[0], signal.SIGKILL)
+        replaced = wait_until(
+            lambda: len(now := children(master)) == 2 and workers[0] not in now and now, 30,
+            what=f"worker {workers[0]} replaced:\n{serve.tail()}")
+        seen.update(replaced)
+        assert serve.alive(), serve.tail()
+        answered = {wait_until(lambda: _live_pid(port), 10, what="the server answers") for _ in range(20)}
+        assert answered <= set(replaced), (answered, replaced)
+
+        serve.stop(timeout=15)  # and it still stops on SIGTERM
+        assert serve.proc.returncode == 0, serve.tail()
+    finally:
+        serve.stop(timeout=5)
+        for w in seen:  # whatever the outcome, leave no orphan behind
+            if alive(w):
+                os.kill(w, signal.SIGKILL)
+
+
+def test_a_worker_that_cannot_start_stops_serve_with_status_1_instead_of_respawning(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    serve = Proc("serve", [
+        PYTHON, "-m", "slotwise.cli", "serve", "--upstream", "http://127.0.0.1:9", "--workers", "2",
+        "--server", "granian", "--port", str(free_port()), "--data", str(tmp_path / "a-file" / "data"),
+        "--log-level", "info",
+    ], tmp_path).spawn()
+    assert serve.proc is not None
+    try:
+        assert serve.proc.wait(60) == 1, serve.tail()
+        log = serve.tail(10**6)
+        assert "could not start (NotADirectoryError" in log, log
+        assert "Respawning" not in log, log
+    finally:
+        serve.stop(timeout=5)
+
+
+def test_serve_leaves_no_metrics_directory_behind(tmp_path: Path) -> None:
+    """``--workers 2`` keeps the workers' metrics in a directory of its own; each start left one in /tmp."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    port = free_port()
+    serve = Proc("serve", [
+        PYTHON, "-m", "slotwise.cli", "serve", "--upstream", "http://127.0.0.1:9", "--workers", "2",
+        "--server", "granian", "--port", str(port), "--data", str(tmp_path / "data"), "--log-level", "info",
+    ], tmp_path, port)
+    os.environ["TMPDIR"], before = str(tmp), os.environ.get("TMPDIR")
+    try:
+        serve.start(wait=60)
+    finally:
+        if before is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = before
+    try:
+        wait_until(lambda: _live_pid(port), 30, what="a worker answers")
+        assert [p.name for p in tmp.glob("slotwise-metrics-*")], "the metrics directory is where TMPDIR says"
+        serve.stop(timeout=15)
+        assert serve.proc is not None and serve.proc.returncode == 0, serve.tail()
+        assert not list(tmp.glob("slotwise-metrics-*"))
+    finally:
+        serve.stop(timeout=5)
