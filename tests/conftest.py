@@ -11,15 +11,14 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+import ports  # noqa: E402 (tests/ports.py)
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def get_free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return ports.free_port()  # outside the ephemeral range: see tests/ports.py
 
 
 def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None) -> None:

@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import ports  # tests/ports.py (tests/ is on the path, also for bench/scale)
+
 
 def redis_server_binary() -> str | None:
     found = shutil.which("redis-server")
@@ -25,9 +27,7 @@ def redis_server_binary() -> str | None:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return ports.free_port()  # outside the ephemeral range: see tests/ports.py
 
 
 class RedisServer:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -12,14 +11,14 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+import ports  # noqa: E402 (tests/ports.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 BANNER_END = "Press Ctrl+C to stop."
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return ports.free_port()  # outside the ephemeral range: see tests/ports.py
 
 
 def slotwise_command(*args: str) -> list[str]:

@@ -21,6 +21,7 @@ from typing import Any, Callable, TypeVar
 import httpx
 from selectolax.lexbor import LexborHTMLParser
 from agents import DESKTOP_UA  # noqa: E402
+import ports  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
@@ -31,9 +32,7 @@ T = TypeVar("T")
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return ports.free_port()  # outside the ephemeral range: see tests/ports.py
 
 
 def wait_until(check: Callable[[], T], timeout: float, interval: float = 0.05, what: str = "condition") -> T:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
+import ports  # noqa: E402 (tests/ports.py)
 from browser_fixtures import DESKTOP_UA  # noqa: F401 (re-exported for the tests)
 from opacity_probe import OPACITY_PROBE, brief, hidden_past  # noqa: F401 (re-exported for the tests)
 
@@ -60,9 +61,7 @@ T = TypeVar("T")
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return ports.free_port()  # outside the ephemeral range: see tests/ports.py
 
 
 def wait_for_port(port: int, timeout: float = 15.0, alive: Callable[[], bool] = lambda: True) -> None:
