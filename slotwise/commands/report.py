@@ -82,20 +82,21 @@ async def _report(args: argparse.Namespace) -> int:
             print(f"slotwise report: {exc}", file=sys.stderr)
             return 2
     log = build_decision_log(records, configs, since=since)
-    if args.export:
-        fmt = "jsonl" if args.export.endswith((".jsonl", ".json")) else "csv"
-        try:
-            with open(args.export, "w", encoding="utf-8", newline="") as fh:
-                for line in format_decision_log(log.rows, fmt):
-                    fh.write(line)
-        except OSError as exc:
-            print(f"slotwise report: --export {args.export}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
-        print(f"wrote {len(log.rows)} decisions to {args.export} ({fmt})", file=sys.stderr)
     if args.slot and args.slot not in log.slots:
         print(f"slotwise report: no decisions for slot {args.slot!r} (slots: {', '.join(sorted(log.slots)) or 'none'})",
               file=sys.stderr)
         return 1
+    if args.export:
+        fmt = "jsonl" if args.export.endswith((".jsonl", ".json")) else "csv"
+        rows = [r for r in log.rows if r.slot == args.slot] if args.slot else log.rows  # as --since filters it
+        try:
+            with open(args.export, "w", encoding="utf-8", newline="") as fh:
+                for line in format_decision_log(rows, fmt):
+                    fh.write(line)
+        except OSError as exc:
+            print(f"slotwise report: --export {args.export}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {len(rows)} decisions to {args.export} ({fmt})", file=sys.stderr)
     reports = slot_reports(log, args.slot)
     if args.format == "json":
         print(json.dumps(json_safe([asdict(r) for r in reports]), indent=2))
@@ -120,5 +121,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--since", type=parse_since,  # a wrong one: argparse's usage error, not a traceback
                         help="only decisions since a duration ago (7d, 12h) or an ISO date")
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--export", metavar="FILE", help="also write the decision log (.csv or .jsonl) for `slotwise replay`")
+    parser.add_argument("--export", metavar="FILE", help="also write the decision log (.csv or .jsonl) for `slotwise replay`: the decisions reported "
+                        "(--slot, --since)")
     parser.set_defaults(func=run_report)

@@ -184,6 +184,16 @@ def test_export_then_offline_replay_of_the_logged_uniform_policy(
     assert "slot hero: candidate epsilon-greedy" in out and "n/a" not in out
 
 
+def test_an_export_of_one_slot_holds_that_slot_alone(data: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """``--slot`` narrows the export as ``--since`` does: a replay of the file then sees that slot only."""
+    export = tmp_path / "hero.csv"
+    cli(capsys, "report", "--data", str(data), "--slot", "hero", "--export", str(export))
+    rows = parse_decision_log(export.read_text().splitlines(), "csv")
+    assert rows and {r.slot for r in rows} == {"hero"}
+    assert len(rows) < 6000  # the whole log holds the banner's decisions too
+
+
 def test_a_young_revenue_slot_prints_dashes_not_infinities(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     now = time.time() - 7200
     records = [decision(1, now, "visitor1xxxxxxxxxxx", "recs", "top", 0.5, "revenue", "thompson"),
