@@ -67,8 +67,11 @@ def run_replay(args: argparse.Namespace) -> int:
     if args.slot:
         slots = [s for s in slots if s == args.slot]
     if not slots:
-        print(f"slotwise replay: no decisions for slot {args.slot!r} (slots: {', '.join(all_slots) or 'none'})"
-              if args.slot and all_slots else "slotwise replay: no decisions to evaluate", file=sys.stderr)
+        from slotwise.rules.checker import did_you_mean
+
+        print(f"slotwise replay: no decisions for slot {args.slot!r}{did_you_mean(args.slot, all_slots)} "
+              f"(slots: {', '.join(all_slots)})" if args.slot and all_slots
+              else "slotwise replay: no decisions to evaluate", file=sys.stderr)
         return 1
     fixed = args.always is not None or args.best_per is not None
     if fixed == (args.policy is not None) or (args.always is not None and args.best_per is not None):
@@ -78,7 +81,11 @@ def run_replay(args: argparse.Namespace) -> int:
     if args.always is not None and not args.slot:  # a whole export: the slots that have this variant
         having = [s for s in slots if any(r.slot == s and r.arm == args.always for r in rows)]
         if not having:
-            print(f"slotwise replay: no slot has decisions for variant {args.always!r} (slots: "
+            from slotwise.rules.checker import did_you_mean  # only for the message (not for --help)
+
+            every = {r.arm for r in rows if r.arm}
+            print(f"slotwise replay: no slot has decisions for variant {args.always!r}"
+                  f"{did_you_mean(args.always, sorted(every))} (slots: "
                   + "; ".join(f"{s}: {', '.join(sorted({r.arm for r in rows if r.slot == s and r.arm}))}"
                               for s in slots) + ")", file=sys.stderr)
             return 2
@@ -96,8 +103,10 @@ def run_replay(args: argparse.Namespace) -> int:
         kind = f"goal {goal}" if args.goal else ("0/1 rewards" if goal == "click" else "amounts")
         if args.always is not None:
             if args.always not in arms:
-                print(f"slotwise replay: slot {slot}: no decisions for variant {args.always!r} "
-                      f"(variants: {', '.join(arms)})", file=sys.stderr)
+                from slotwise.rules.checker import did_you_mean
+
+                print(f"slotwise replay: slot {slot}: no decisions for variant {args.always!r}"
+                      f"{did_you_mean(args.always, arms)} (variants: {', '.join(arms)})", file=sys.stderr)
                 return 2
             candidate = f"always {args.always}"
             report = evaluate(slot_rows, always(args.always), goal, arms, seed=args.seed)

@@ -166,6 +166,13 @@ def test_always_on_a_whole_export_evaluates_the_slots_that_have_the_variant(tmp_
         capsys.readouterr().err)
     assert main(["replay", str(path), "--slot", "hero", "--always", "b"]) == 1
     assert "no decisions for slot 'hero' (slots: banner, home)" in capsys.readouterr().err
+    assert main(["replay", str(path), "--always", "sumer"]) == 2  # a typo gets the name it misses
+    assert "no slot has decisions for variant 'sumer' (did you mean 'summer'?) (slots:" in capsys.readouterr().err
+    assert main(["replay", str(path), "--slot", "home", "--always", "bb"]) == 2
+    assert "slot home: no decisions for variant 'bb' (did you mean 'b'?) (variants: a, b, c)" in (
+        capsys.readouterr().err)
+    assert main(["replay", str(path), "--slot", "banerr", "--always", "b"]) == 1
+    assert "no decisions for slot 'banerr' (did you mean 'banner'?) (slots: banner, home)" in capsys.readouterr().err
 
 
 def test_best_per_on_a_slot_with_nothing_measured_names_no_choice(tmp_path, capsys):
