@@ -58,10 +58,6 @@ MAX_SIGNUP_BODY = 4 * 1024
 MAX_CLOCK_SKEW_S = 7 * 24 * 3600  # events queued offline for up to a week keep their own time
 
 
-_TooLarge = jsonbody.TooLarge
-_read_body = jsonbody.read_limited
-
-
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status, headers={"cache-control": "no-store"})
 
@@ -209,8 +205,8 @@ class TagAPI:
     async def events(self, request: Request) -> Response:
         self._ensure_worker()
         try:
-            body = await _read_body(request, self.max_body)
-        except _TooLarge:
+            body = await jsonbody.read_limited(request, self.max_body)
+        except jsonbody.TooLarge:
             return _error(413, f"the body is larger than {self.max_body} bytes; send smaller batches")
         try:
             raw = jsonbody.loads(body)
@@ -279,8 +275,8 @@ class TagAPI:
         """E-mail in, coupon out: one code per person, never the same code twice."""
         self._ensure_worker()
         try:
-            raw = jsonbody.loads(await _read_body(request, MAX_SIGNUP_BODY))
-        except _TooLarge:
+            raw = jsonbody.loads(await jsonbody.read_limited(request, MAX_SIGNUP_BODY))
+        except jsonbody.TooLarge:
             return _error(413, "the body is too large")
         except BadJSON as exc:
             return _error(400, str(exc))
@@ -383,8 +379,8 @@ class TagAPI:
         referrer = request.query_params.get("r")
         if request.method == "POST":
             try:
-                body = jsonbody.loads(await _read_body(request, self.max_body))
-            except _TooLarge:
+                body = jsonbody.loads(await jsonbody.read_limited(request, self.max_body))
+            except jsonbody.TooLarge:
                 return _error(413, f"the body is larger than {self.max_body} bytes")
             except BadJSON as exc:
                 return _error(400, str(exc))

@@ -74,21 +74,6 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_a_full_data_directory_kills_no_process(tmp_path: Path) -> None:
-    small = tmp_path / "small"
-    small.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(small)],
-                                           capture_output=True).returncode != 0:
-        pytest.skip("needs to mount a small tmpfs (root)")
-    try:
-        done = subprocess.run([sys.executable, "-c", WRITER, str(small), str(Path(__file__).parent)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, (done.returncode, done.stderr[-3000:])  # -7: SIGBUS
-        assert done.stdout.startswith("alive"), done.stdout
-    finally:
-        subprocess.run(["umount", "-l", str(small)], capture_output=True)  # lazily: this process maps files there
-
-
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Any:
     small = tmp_path / "small"
@@ -100,6 +85,13 @@ def small_disk(tmp_path: Path) -> Any:
         yield small
     finally:
         subprocess.run(["umount", "-l", str(small)], capture_output=True)  # lazily: this process maps files there
+
+
+def test_a_full_data_directory_kills_no_process(small_disk: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", WRITER, str(small_disk), str(Path(__file__).parent)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stderr[-3000:])  # -7: SIGBUS
+    assert done.stdout.startswith("alive"), done.stdout
 
 
 @pytest.mark.anyio
