@@ -41,7 +41,7 @@ SITE = HERE / "site"
 RULES = HERE / "rules.yaml"
 RULES_CONSENT = HERE / "rules-consent.yaml"
 SECRET = "tag-only-test-secret"
-ADMIN_TOKEN = "tag-only-admin"
+ADMIN_TOKEN = "tag-only-admin-token"
 SNIPPET_MARK = "<!--slotwise-->"
 SLOW_S = 1.2  # a slow Slotwise (or store) answers this late: well past any window the tests use
 
