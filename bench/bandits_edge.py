@@ -42,7 +42,7 @@ HOME = """<!doctype html><html><head><title>Shop</title></head><body>
 <div class="hero">Welcome to the shop</div><main>Products</main></body></html>"""
 CATEGORY = "<!doctype html><html><head><title>{c}</title></head><body><h1>{c}</h1><ul><li>p1</li></ul></body></html>"
 CLOCK = struct.Struct("d")
-ADMIN_TOKEN = "bench-admin"  # the proxy's admin API (bench.bandits_http --restart-after-swap)
+ADMIN_TOKEN = "bench-admin-token-0"  # the proxy's admin API (bench.bandits_http --restart-after-swap)
 
 
 class SharedClock:

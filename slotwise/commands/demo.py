@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from slotwise.commands.ports import PortBusy, check_port_free
-from slotwise.proxy.config import Settings
+from slotwise.proxy.config import ConfigError, Settings
 
 
 def example_rules_path() -> Path:
@@ -103,16 +103,9 @@ def stop_if_store_dies(store: subprocess.Popen[bytes], died: threading.Event) ->
         os.kill(os.getpid(), signal.SIGINT)
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    try:
-        check_ports(args)
-    except PortBusy as exc:
-        print(f"slotwise demo: {exc}", file=sys.stderr)
-        return 2
-    data = Path(args.data).resolve()
-    data.mkdir(parents=True, exist_ok=True)
-    store_url = f"http://127.0.0.1:{args.store_port}"
-    settings = Settings.from_env(
+def demo_settings(args: argparse.Namespace, data: Path, store_url: str) -> Settings:
+    """The proxy's settings: the demo's defaults under what ``SLOTWISE_*`` variables say (``ConfigError``)."""
+    return Settings.from_env(
         upstream=store_url,
         rules=str(args.rules or example_rules_path()),
         host=args.host,
@@ -125,6 +118,22 @@ def run_demo(args: argparse.Namespace) -> int:
         # the store gets a key of its own for it, never the one that signs cookies and preview links
         webhook_secret=os.environ.get("SLOTWISE_WEBHOOK_SECRET") or kept_secret(data, "webhook-secret", 32),
     )
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    try:
+        check_ports(args)
+    except PortBusy as exc:
+        print(f"slotwise demo: {exc}", file=sys.stderr)
+        return 2
+    data = Path(args.data).resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    store_url = f"http://127.0.0.1:{args.store_port}"
+    try:
+        settings = demo_settings(args, data, store_url)
+    except ConfigError as exc:  # a SLOTWISE_* variable of the environment (a short SLOTWISE_ADMIN_TOKEN, say)
+        print(f"slotwise demo: {exc}", file=sys.stderr)
+        return 2
     from slotwise.demo.hooks import WEBHOOK_KEY_ENV  # the demo store (starlette, jinja2) loads when it runs
 
     store_env = {**os.environ, WEBHOOK_KEY_ENV: settings.webhook_key().decode()}

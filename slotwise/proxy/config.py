@@ -25,6 +25,12 @@ class ConfigError(ValueError):
     """A setting has a value Slotwise cannot run with; the message names it."""
 
 
+# An admin token is guessed over the network, 10 tries per client per 30 s (``admin_throttle``) but from
+# as many clients as an attacker has: 16 characters of a random token put it out of reach (and it derives
+# the key that signs admin sessions). ``openssl rand -hex 16`` makes one of 32.
+MIN_ADMIN_TOKEN = 16
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting: its environment variable, type and help text."""
@@ -129,7 +135,8 @@ class Settings:
     data: str = setting(".slotwise", "directory of the embedded SQLite store and secrets")
     store: str = setting("", "state store URL: empty for SQLite under --data, or redis://host:port/db")
     secret: str = setting("", "key that signs visitor cookies and preview links; default: generated once under --data")
-    admin_token: str = setting("", "token for /_sw/admin and the admin API; empty: admin API disabled")
+    admin_token: str = setting("", f"token for /_sw/admin and the admin API, at least {MIN_ADMIN_TOKEN} characters "
+                                   "(openssl rand -hex 16); empty: admin API disabled")
     webhook_url: str = setting("", "URL that receives each newsletter sign-up (JSON POST, retried from a durable outbox)")
     webhook_secret: str = setting("", "key of the webhook's x-slotwise-signature (give the receiver this, not --secret); "
                                       "empty: --secret's key")
@@ -228,6 +235,7 @@ class Settings:
         for name in ("tls_cert", "tls_key"):
             if getattr(self, name) and not Path(getattr(self, name)).is_file():
                 raise ConfigError(f"SLOTWISE_{name.upper()}: {getattr(self, name)!r} is not a readable file")
+        self._check_admin_token()
         if self.max_html_bytes < 0:
             raise ConfigError("SLOTWISE_MAX_HTML_BYTES: must not be negative")
         if self.learner_max_pending < 1:
@@ -244,6 +252,17 @@ class Settings:
             except ValueError as exc:
                 shown = re.sub(r"//([^/@]*?):[^/@]*@", r"//\1:***@", self.store)  # not the password
                 raise ConfigError(f"SLOTWISE_STORE / --store: {shown!r}: {exc}") from None
+
+    def _check_admin_token(self) -> None:
+        token = self.admin_token
+        if not token:
+            return  # the admin page and API are off
+        where = "SLOTWISE_ADMIN_TOKEN / --admin-token"
+        if token != token.strip():  # a sign-in strips what is typed or pasted: this token could never match
+            raise ConfigError(f"{where}: the token starts or ends with white space; remove it")
+        if len(token) < MIN_ADMIN_TOKEN:
+            raise ConfigError(f"{where}: {len(token)} characters is too short to resist guessing; give at least "
+                              f"{MIN_ADMIN_TOKEN} (make one with: openssl rand -hex 16), or none to disable the admin page")
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)

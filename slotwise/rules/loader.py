@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -43,9 +43,25 @@ MAX_INCLUDE_DEPTH = 10
 MAX_TEMPLATE_BYTES = 256 * 1024
 
 
-def load_rules(path: str | os.PathLike[str], *, policy_validator: PolicyValidator | None = None) -> RuleSet:
+@dataclass(frozen=True)
+class RulesLimits:
+    """How much one rules set may hold. Against an accident (a generator's runaway loop, a paste twice
+    over), not an attacker: loading costs every worker CPU for each slot (20,000 slots took ~50 s), so
+    such a set is refused at once, naming the limit, and the last good rules keep serving."""
+
+    # the main file and its includes together (templates have their own): PyYAML reads ~250 KB a second,
+    # so a set refused at this size costs nothing and one just under it a few seconds
+    max_bytes: int = 1024 * 1024
+    max_slots: int = 1000  # ~1.5 s of CPU to load 1,000 small slots
+
+
+LIMITS = RulesLimits()
+
+
+def load_rules(path: str | os.PathLike[str], *, policy_validator: PolicyValidator | None = None,
+               limits: RulesLimits = LIMITS) -> RuleSet:
     """A compiled RuleSet, or ``RulesError`` listing every issue in the file and its includes."""
-    loader = _Loader(policy_validator or default_validator())
+    loader = _Loader(policy_validator or default_validator(), limits)
     ruleset = loader.load(Path(path), str(path))
     if loader.issues or ruleset is None:
         # the files it tried to read, a missing one too: fixing or creating any of them is worth a reload
@@ -55,19 +71,21 @@ def load_rules(path: str | os.PathLike[str], *, policy_validator: PolicyValidato
 
 
 def check_rules(
-    path: str | os.PathLike[str], *, policy_validator: PolicyValidator | None = None
+    path: str | os.PathLike[str], *, policy_validator: PolicyValidator | None = None, limits: RulesLimits = LIMITS
 ) -> tuple[RuleSet | None, list[Issue]]:
     """Like ``load_rules`` but returns the issues (sorted) instead of raising."""
-    loader = _Loader(policy_validator or default_validator())
+    loader = _Loader(policy_validator or default_validator(), limits)
     ruleset = loader.load(Path(path), str(path))
     issues = sorted(set(loader.issues))
     return (None if issues else ruleset), issues
 
 
 class _Loader:
-    def __init__(self, policy_validator: PolicyValidator) -> None:
+    def __init__(self, policy_validator: PolicyValidator, limits: RulesLimits = LIMITS) -> None:
         self.issues: list[Issue] = []
         self.validate_policy = policy_validator
+        self.limits = limits
+        self.bytes_read = 0  # of the main file and its includes, against ``limits.max_bytes``
         self.files: list[Path] = []
         self.tried: list[Path] = []  # every file it tried to read, read or not (what a rejected set names)
         self.loaded: set[Path] = set()
@@ -77,10 +95,21 @@ class _Loader:
         self._vars: frozenset[str] = frozenset()  # the current slot's `vars` keys, over all its variants
 
     # -- reading files ------------------------------------------------------------
-    def _read(self, path: Path, display: str, where: tuple[Source, Node] | None, what: str) -> str | None:
+    def _read(self, path: Path, display: str, where: tuple[Source, Node] | None, what: str,
+              counted: bool = False) -> str | None:
+        """The file's text, or None with an issue. ``counted``: a rules file, within ``limits.max_bytes``
+        with the others (a template has its own limit, and may be read for many variants)."""
         self.tried.append(path.resolve())
+        room = self.limits.max_bytes - self.bytes_read if counted else -1
         try:
-            data = path.read_bytes()
+            with path.open("rb") as file:
+                data = file.read(room + 1 if counted else -1)  # never past the limit into memory, however large
+            if counted and len(data) > room:
+                self._issue(display, where, f"{what} {display!r} takes the rules past {self.limits.max_bytes:,} "
+                            "bytes (the main file and its includes together): a set this large is refused, "
+                            "not loaded; is it the file you meant? (docs/rules.md, Limits)")
+                return None
+            self.bytes_read += len(data) if counted else 0
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:  # saved in Latin-1 or Windows-1252: point at the first such byte
             line = data.count(b"\n", 0, exc.start) + 1
@@ -90,17 +119,20 @@ class _Loader:
             return None
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            message = f"cannot read {what} {display!r}: {reason}"
-            if where is None:
-                self.issues.append(Issue(display, 1, 1, message))
-            else:
-                self.issues.append(where[0].loc(where[1]).issue(message))
+            self._issue(display, where, f"cannot read {what} {display!r}: {reason}")
             return None
         self.files.append(path.resolve())
         return text
 
+    def _issue(self, display: str, where: tuple[Source, Node] | None, message: str) -> None:
+        """A problem with a file as a whole: at its include, or at the top of the main file."""
+        if where is None:
+            self.issues.append(Issue(display, 1, 1, message))
+        else:
+            self.issues.append(where[0].loc(where[1]).issue(message))
+
     def _document(self, path: Path, display: str, *, main: bool, where: tuple[Source, Node] | None) -> DocumentSpec | None:
-        text = self._read(path, display, where, "rules file" if main else "included file")
+        text = self._read(path, display, where, "rules file" if main else "included file", counted=True)
         if text is None:
             return None
         source = Source(display, text)
@@ -147,6 +179,11 @@ class _Loader:
         if doc is None:
             return None
         specs = self._collect(doc, main, (main,))
+        if len(specs) > self.limits.max_slots:  # before any is compiled: that is where the time goes
+            self.issues.append(Issue(display, 1, 1, f"{len(specs):,} slots (with the included files): at most "
+                                     f"{self.limits.max_slots:,} are loaded; a set this large is refused, not "
+                                     "loaded (docs/rules.md, Limits)"))
+            return None
         catalog = self._catalog(doc.catalog, main.parent)
         merged_capture = self._merged_capture(doc)
         capture = compile_capture(self, merged_capture)

@@ -246,4 +246,12 @@ class Store(Protocol):
     async def get_switches(self) -> dict[str, dict[str, Any]]:
         """Every switch ever set: ``{name: {"off": bool, "at": ts, "who": text}}``."""
 
+    # -- admin sign-outs ---------------------------------------------------------
+    async def revoke_admin_session(self, session: str, now: float, ttl_s: float) -> None:
+        """A signed-out admin session (its cookie's random id) is refused by every worker and instance
+        for ``ttl_s`` (what is left of its cookie's life at most): a copy of the cookie dies with it."""
+
+    async def admin_session_revoked(self, session: str, now: float) -> bool:
+        """Whether ``revoke_admin_session`` named this session less than its ``ttl_s`` ago."""
+
     async def close(self) -> None: ...

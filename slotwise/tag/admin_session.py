@@ -4,8 +4,13 @@ A person signs in once with the admin token (a form on ``/_sw/admin``); the
 answer sets ``sw_admin``: a random session id signed with a key derived from
 the token (rotating the token signs everyone out), timestamped (a session
 lasts ``SESSION_TTL_S``), HttpOnly, ``SameSite=Strict``, ``Secure`` over
-https, scoped to ``/_sw/admin``. A state-changing admin request made with the
-cookie must also carry the session's CSRF token (a form field ``csrf`` or an
+https, scoped to ``/_sw/admin``. Signing out revokes the session id in the
+state store (SQLite or Redis) for what is left of its life, so a copy of the
+cookie stops working on every worker and instance too, not only in the
+browser that signed out; a session that cannot be checked against the store
+is refused (``SessionUnchecked``: the answer is a 503, never a session
+taken on trust). A state-changing admin request made with the cookie must
+also carry the session's CSRF token (a form field ``csrf`` or an
 ``X-CSRF-Token`` header) and, when the browser sends one, a same-origin
 ``Origin``: a page on another site cannot flip a kill switch or erase a
 visitor through a signed-in admin's browser. Requests with ``Authorization:
@@ -18,13 +23,14 @@ import hashlib
 import hmac
 import secrets
 import time
-from typing import Callable, Container
+from typing import Any, Callable, Container
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from starlette.requests import Request
 from starlette.responses import Response
 
+from slotwise.store.base import StoreError
 from slotwise.tag.admin import authorized as bearer_authorized
 
 SESSION_COOKIE = "sw_admin"
@@ -34,11 +40,18 @@ CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 
 
-class AdminSessions:
-    """Issues and checks admin session cookies and their CSRF tokens for one admin token."""
+class SessionUnchecked(StoreError):
+    """The store could not say whether a session was signed out, or could not record a sign-out."""
 
-    def __init__(self, token: str, ttl_s: int = SESSION_TTL_S, clock: Callable[[], float] = time.time) -> None:
+
+class AdminSessions:
+    """Issues and checks admin session cookies and their CSRF tokens for one admin token; sign-outs
+    are kept in ``store`` (``revoke_admin_session``), which every worker and instance reads."""
+
+    def __init__(self, token: str, store: Any, ttl_s: int = SESSION_TTL_S,
+                 clock: Callable[[], float] = time.time) -> None:
         self.token = token
+        self.store = store
         self.ttl_s = ttl_s
         key = hashlib.sha256(b"slotwise-admin-session:" + token.encode()).digest()
         self._signer = TimestampSigner(key, salt="slotwise-admin")
@@ -52,33 +65,44 @@ class AdminSessions:
     def issue(self) -> str:
         return self._signer.sign(secrets.token_urlsafe(18)).decode()
 
-    def valid(self, value: str | None) -> bool:
+    def session_id(self, value: str | None) -> str | None:
+        """The random id of a cookie this token signed and that has not expired (signed out or not)."""
         if not self.token or not value or len(value) > 256:
-            return False
+            return None
         try:
-            self._signer.unsign(value, max_age=self.ttl_s)
+            return self._signer.unsign(value, max_age=self.ttl_s).decode()
         except (SignatureExpired, BadSignature):
-            return False
-        return True
+            return None
 
-    def session(self, request: Request) -> str | None:
-        """The request's valid session cookie, if any."""
+    async def session(self, request: Request) -> str | None:
+        """The request's session cookie if it is valid and not signed out (``SessionUnchecked`` when the
+        store cannot say)."""
         value = request.cookies.get(SESSION_COOKIE)
-        return value if self.valid(value) else None
+        sid = self.session_id(value)
+        if sid is None:
+            return None
+        try:
+            revoked = await self.store.admin_session_revoked(sid, self.clock())
+        except Exception as exc:  # SQLite or Redis, whatever failed: not known to be signed in
+            raise SessionUnchecked(f"the state store cannot be read to check the admin session ({exc}); "
+                                   "try again (scripts: the bearer token needs no session)") from exc
+        return None if revoked else value
 
-    def authorized(self, request: Request) -> bool:
+    async def authorized(self, request: Request) -> bool:
         """A valid bearer token or session cookie."""
-        return bool(self.token) and (bearer_authorized(request, self.token) or self.session(request) is not None)
+        if not self.token:
+            return False
+        return bearer_authorized(request, self.token) or await self.session(request) is not None
 
     def csrf_token(self, session: str) -> str:
         return hmac.new(self._csrf_key, session.encode(), hashlib.sha256).hexdigest()
 
-    def csrf_ok(self, request: Request, given: str | None) -> bool:
+    async def csrf_ok(self, request: Request, given: str | None) -> bool:
         """A state-changing request: bearer (not a browser's ambient credential), or the session's
         CSRF token from a page of this origin."""
         if bearer_authorized(request, self.token):
             return True
-        session = self.session(request)
+        session = await self.session(request)
         if session is None or not given:
             return False
         origin = request.headers.get("origin")
@@ -90,8 +114,16 @@ class AdminSessions:
         response.set_cookie(SESSION_COOKIE, self.issue(), max_age=self.ttl_s, path=SESSION_PATH,
                             httponly=True, samesite="strict", secure=secure)
 
-    @staticmethod
-    def sign_out(response: Response, secure: bool) -> None:
+    async def sign_out(self, request: Request, response: Response, secure: bool) -> None:
+        """Revokes the request's session everywhere (``SessionUnchecked`` if the store refuses: the
+        browser then keeps its cookie, so that signing out can be tried again), then drops the cookie."""
+        sid = self.session_id(request.cookies.get(SESSION_COOKIE))
+        if sid is not None:
+            try:
+                await self.store.revoke_admin_session(sid, self.clock(), self.ttl_s)
+            except Exception as exc:
+                raise SessionUnchecked(f"the state store cannot be written ({exc}): the session is not signed "
+                                       "out; try again") from exc
         response.delete_cookie(SESSION_COOKIE, path=SESSION_PATH, httponly=True, samesite="strict", secure=secure)
 
 

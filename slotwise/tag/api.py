@@ -56,6 +56,7 @@ Expand = Callable[[str, Sequence[Incoming], float], Awaitable[list[Incoming]]]
 MAX_BODY = 64 * 1024
 MAX_SIGNUP_BODY = 4 * 1024
 MAX_CLOCK_SKEW_S = 7 * 24 * 3600  # events queued offline for up to a week keep their own time
+NONCE_HEADER = "x-slotwise-nonce"  # the tag's nonce on GET /decide: a header, never the URL (access logs)
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -365,16 +366,19 @@ class TagAPI:
     async def decide_route(self, request: Request) -> Response:
         """Tag-only mode: the page's slot decisions, applied by the tag in the browser.
 
-        ``GET ?url=&r=&n=`` (the snippet, before the page is parsed) or ``POST
-        {url, r, extract, n}`` (the tag, with what the page says, when the GET
-        answer was ``complete: false``). ``url`` is the page, ``r`` its referrer
-        (the request's own Referer is the page itself), ``n`` the tag's nonce.
+        ``GET ?url=&r=`` with the tag's nonce in ``X-Slotwise-Nonce`` (the
+        snippet, before the page is parsed) or ``POST {url, r, extract, n}``
+        (the tag, with what the page says, when the GET answer was ``complete:
+        false``). ``url`` is the page, ``r`` its referrer (the request's own
+        Referer is the page itself). The nonce stands for the visitor for a day,
+        so it never goes in a URL (access logs); ``?n=`` is still read, from
+        snippets pasted into pages before it moved.
         The answer says how the visitor was known (``visitor``: ``cookie``,
         ``nonce`` or ``new``), like the ``x-slotwise-visitor`` header.
         """
         self._ensure_worker()
         extract = None
-        nonce = request.query_params.get("n")
+        nonce = request.headers.get(NONCE_HEADER) or request.query_params.get("n")
         url = request.query_params.get("url") or ""
         referrer = request.query_params.get("r")
         if request.method == "POST":

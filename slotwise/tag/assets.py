@@ -149,7 +149,10 @@ def embed_snippet(endpoint: str = PREFIX, antiflicker_ms: int = 300, *, consent:
 
     Until the browser has the visitor cookie, a random nonce (``sw_n`` in
     localStorage) goes with ``/decide`` so that it and the tag's first events,
-    racing, are one visitor (``VisitorCookies.from_nonce``).
+    racing, are one visitor (``VisitorCookies.from_nonce``). It goes in a
+    header (``X-Slotwise-Nonce``), never in the URL: whoever holds it within a
+    day gets that visitor's id and cookie, and a URL lands in access logs (the
+    store's nginx, a CDN) that a header does not.
     """
     if not _ENDPOINT_RE.fullmatch(endpoint):
         raise ValueError(f"endpoint must be a plain URL path or http(s) origin + path, not {endpoint!r}")
@@ -172,8 +175,9 @@ def embed_snippet(endpoint: str = PREFIX, antiflicker_ms: int = 300, *, consent:
         "try{if(!s.getItem('sw_known')){n=s.getItem('sw_n');if(!n){n=Date.now().toString(36)+'.'+[].map.call("
         "crypto.getRandomValues(new Uint32Array(4)),function(x){return(x+78364164096).toString(36)}).join('');"
         "s.setItem('sw_n',n)}}}catch(x){}"
-        "w.slotwise_d=fetch(e+'/decide?url='+u(location.origin+location.pathname+location.search)+'&r='+u(d.referrer)"
-        "+(n?'&n='+u(n):''),{credentials:'same-origin'}).then(function(r){return r.ok?r.json():k()}).catch(k)}"
+        "w.slotwise_d=fetch(e+'/decide?url='+u(location.origin+location.pathname+location.search)+'&r='+u(d.referrer),"
+        "{credentials:'same-origin',headers:n?{'X-Slotwise-Nonce':n}:{}}).then(function(r){return r.ok?r.json():k()})"
+        ".catch(k)}"
         "d.head.appendChild(j)"
         f"}}(window,document,'{endpoint}',{antiflicker_ms},{required},{navigation})</script>"
     )

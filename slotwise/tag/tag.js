@@ -486,8 +486,8 @@
       });
     }
     if (!early) {
-      var n = nonce(), u = encodeURIComponent;
-      early = fetch(EP + '/decide?url=' + u(loc(true)) + '&r=' + u(d.referrer) + (n ? '&n=' + u(n) : ''), { credentials: 'same-origin' })
+      var n = nonce(), u = encodeURIComponent; // the nonce in a header: a URL lands in access logs, and it stands for the visitor
+      early = fetch(EP + '/decide?url=' + u(loc(true)) + '&r=' + u(d.referrer), { credentials: 'same-origin', headers: n ? { 'X-Slotwise-Nonce': n } : {} })
         .then(heard).then(function (r) { return r.ok ? r.json() : null; });
     }
     early.then(fin, function () { fin(null); });

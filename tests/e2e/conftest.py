@@ -27,7 +27,7 @@ def edge(demo: DemoServer, tmp_path: Path, asgi_server: Any) -> Callable[..., Ed
 
     def start(rules: Path | str = SLOTS, **overrides: Any) -> Edge:
         options = {"upstream": demo.url, "rules": str(rules), "data": str(tmp_path / uuid.uuid4().hex),
-                   "admin_token": "admin-token",
+                   "admin_token": "admin-token-for-tests",
                    # behaviour, not speed, is tested here: a loaded CI machine must not fail pages open
                    "personalize_budget_ms": 5000.0, **overrides}
         settings = Settings(**options)

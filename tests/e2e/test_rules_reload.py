@@ -52,10 +52,10 @@ def test_reload_under_traffic_keeps_serving_and_rejects_broken_files(edge: Any, 
             write(rules, original.replace("    selector: \"select#size\"\n", "    selectr: \"select#size\"\n"), 10)
             assert wait_until(lambda: e.p.rules is not None and e.p.rules.status.error is not None)
             assert "home-categories" not in client.get("/").headers["server-timing"]
-            status = client.get("/_sw/admin/api/status", headers={"authorization": "Bearer admin-token"}).json()
+            status = client.get("/_sw/admin/api/status", headers={"authorization": "Bearer admin-token-for-tests"}).json()
             assert "selectr" in status["rules"]["error"] and "did you mean 'selector'" in status["rules"]["error"]
             assert f"{rules}:" in status["rules"]["error"]  # file:line:column
-            page = client.get("/_sw/admin?token=admin-token", follow_redirects=True)
+            page = client.get("/_sw/admin?token=admin-token-for-tests", follow_redirects=True)
             assert page.status_code == 200 and "selectr" in page.text and "last good rules" in page.text
             # 3. fixed again: serving the new rules, the error is gone
             write(rules, original, 15)
@@ -75,4 +75,4 @@ def test_admin_needs_the_token(edge: Any) -> None:
         assert client.get("/_sw/admin/api/status").status_code == 401
         assert client.get("/_sw/admin/api/status", headers={"authorization": "Bearer wrong"}).status_code == 401
         assert client.get("/_sw/admin?token=wrong").status_code == 401
-        assert client.get("/_sw/admin/api/status", headers={"authorization": "Bearer admin-token"}).status_code == 200
+        assert client.get("/_sw/admin/api/status", headers={"authorization": "Bearer admin-token-for-tests"}).status_code == 200

@@ -31,7 +31,7 @@ def edge(upstream: Any, tmp_path: Path, asgi_server: Any) -> Callable[..., Edge]
         # a generous time budget: on a loaded machine a page must not fail open (tested elsewhere)
         overrides.setdefault("personalize_budget_ms", 5000.0)
         settings = Settings(upstream=upstream.url, rules=str(rules_path), data=str(tmp_path / uuid.uuid4().hex),
-                            admin_token="admin-token", **overrides)
+                            admin_token="admin-token-for-tests", **overrides)
         clock = FakeClock()
         extra = {} if decision_ids is None else {"decision_ids": decision_ids}
         personalizer = SlotwisePersonalizer(settings, clock=clock, **extra)

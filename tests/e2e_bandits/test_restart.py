@@ -22,7 +22,7 @@ from slotwise.proxy.operations.reporting import read_all
 from slotwise.rules import load_rules
 from slotwise.store import open_store
 
-TOKEN = "restart-token"
+TOKEN = "restart-admin-token"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
 
 

@@ -84,7 +84,7 @@ def test_adding_and_removing_variants_while_serving(edge: Any) -> None:
     assert statuses and set(statuses) == {200} and all(personalized)
 
     assert e.p.rules.status.error is None  # type: ignore[union-attr]
-    status = httpx.get(e.url + "/_sw/admin/api/status", headers={"authorization": "Bearer admin-token"})
+    status = httpx.get(e.url + "/_sw/admin/api/status", headers={"authorization": "Bearer admin-token-for-tests"})
     notes = status.json()["rules"]["notes"]  # b was rewritten under its id: the reload says it keeps its learning
     assert len(notes) == 1 and "variant 'b' changed" in notes[0] and "'hero'" in notes[0], notes
     v = e.visitor()
@@ -107,5 +107,5 @@ def test_adding_and_removing_variants_while_serving(edge: Any) -> None:
     # reports over the whole log (with the removed arm and slot in it) still build
     log = e.decision_log()
     assert any(r.arm == "c" for r in log.rows)
-    admin = httpx.get(e.url + "/_sw/admin/api/report", headers={"authorization": "Bearer admin-token"})
+    admin = httpx.get(e.url + "/_sw/admin/api/report", headers={"authorization": "Bearer admin-token-for-tests"})
     assert admin.status_code == 200 and {r["slot"] for r in admin.json()} >= {"hero", "banner", "offer"}

@@ -20,7 +20,7 @@ from slotwise.tag.testing import sync
 HERE = Path(__file__).resolve().parent
 RULES = HERE / "rules.yaml"
 RULES_CONSENT = HERE / "rules-consent.yaml"
-ADMIN_TOKEN = "t"
+ADMIN_TOKEN = "e2e-browser-admin-token"
 
 
 T = TypeVar("T")

@@ -22,7 +22,7 @@ from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from slotwise.proxy.personalization.preview import PreviewLinks
 from agents import DESKTOP_UA  # noqa: E402
 
-TOKEN = "tok-admin-123"
+TOKEN = "tok-admin-123-hardening"
 RULES = """
 slots:
   - id: hero

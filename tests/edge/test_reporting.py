@@ -222,7 +222,7 @@ def test_admin_page_renders_charts_and_the_api_returns_json(data: Path, tmp_path
     upstream = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse("<div class=hero>x</div>"))]))
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
-    settings = Settings(upstream=upstream.url, rules=str(rules), data=str(data), admin_token="tok-123",
+    settings = Settings(upstream=upstream.url, rules=str(rules), data=str(data), admin_token="tok-reporting-123456",
                         personalize_budget_ms=5000.0)
     proxy = asgi_server(create_app(settings, SlotwisePersonalizer(settings)))
     signin = httpx.get(proxy.url + "/_sw/admin")  # a browser without a session: the sign-in form
@@ -230,22 +230,22 @@ def test_admin_page_renders_charts_and_the_api_returns_json(data: Path, tmp_path
     assert "hero" not in signin.text
     assert httpx.get(proxy.url + "/_sw/admin/api/report").status_code == 401
     with httpx.Client(base_url=proxy.url, follow_redirects=True, timeout=30) as client:
-        page = client.get("/_sw/admin", params={"token": "tok-123"})
+        page = client.get("/_sw/admin", params={"token": "tok-reporting-123456"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
     assert html.count("<svg") >= 4  # traffic share and reward over time, per slot
     assert "hero" in html and "banner" in html and "holdout (baseline)" in html
     assert "Traffic split is off (variants)" in html
     assert "inf" not in re.sub(r"<[^>]+>", "", html).lower().replace("info", "")
-    report = httpx.get(proxy.url + "/_sw/admin/api/report", headers={"authorization": "Bearer tok-123"}, timeout=30)
+    report = httpx.get(proxy.url + "/_sw/admin/api/report", headers={"authorization": "Bearer tok-reporting-123456"}, timeout=30)
     assert report.status_code == 200
     by_slot = {r["slot"]: r for r in report.json()}
     assert [a["arm"] for a in by_slot["hero"]["arms"]] == ["a", "b", "c"]
     assert any(check["warning"] for check in by_slot["banner"]["srm"])
     typo = httpx.get(proxy.url + "/_sw/admin/api/report", params={"slot": "heor"},
-                     headers={"authorization": "Bearer tok-123"}, timeout=30)
+                     headers={"authorization": "Bearer tok-reporting-123456"}, timeout=30)
     assert typo.status_code == 404 and typo.json()["slots"] == ["banner", "hero"]  # not [], "no data"
-    status = httpx.get(proxy.url + "/_sw/admin/api/status", headers={"authorization": "Bearer tok-123"}, timeout=30)
+    status = httpx.get(proxy.url + "/_sw/admin/api/status", headers={"authorization": "Bearer tok-reporting-123456"}, timeout=30)
     assert status.json()["learner"]["slots"]["hero"]["arms"]["c"]["n"] > 0  # learned from the same log at start
 
 

@@ -87,7 +87,7 @@ def edge(demo: DemoServer, tmp_path: Path, asgi_server: Any) -> Callable[..., Ed
 
     def start(rules: Path | str, **overrides: Any) -> Edge:
         options = {"upstream": demo.url, "rules": str(rules), "data": str(tmp_path / uuid.uuid4().hex),
-                   "admin_token": "admin-token", "secret": SECRET, "personalize_budget_ms": 5000.0, **overrides}
+                   "admin_token": "admin-token-for-tests", "secret": SECRET, "personalize_budget_ms": 5000.0, **overrides}
         clock = options.pop("clock", None)
         settings = Settings(**options)
         personalizer = SlotwisePersonalizer(settings, clock=clock) if clock else SlotwisePersonalizer(settings)

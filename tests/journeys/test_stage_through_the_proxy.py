@@ -103,7 +103,7 @@ def test_the_admin_page_counts_people_per_stage_and_category(edge: Any) -> None:
         browsing.get("/c/dog-toys")
         browsing.post("/_sw/events", json={"events": [  # the tag's events name the visitor in the log
             {"event_id": "ev-browsing-1", "type": "page_view", "props": {"category": "dog-toys"}}]})
-    admin = {"authorization": "Bearer admin-token"}
+    admin = {"authorization": "Bearer admin-token-for-tests"}
     with e.client() as client:
         data = client.get("/_sw/admin/api/stages", headers=admin).json()
         page = client.get("/_sw/admin", headers=admin)

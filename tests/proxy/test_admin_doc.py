@@ -20,7 +20,7 @@ def section(title: str) -> str:
 
 
 def test_every_route_in_the_doc_is_served(tmp_path: Path) -> None:
-    personalizer = SlotwisePersonalizer(Settings(upstream="http://127.0.0.1:9", data=str(tmp_path), admin_token="t"))
+    personalizer = SlotwisePersonalizer(Settings(upstream="http://127.0.0.1:9", data=str(tmp_path), admin_token="admin-token-for-tests"))
     served = set()
     for route in personalizer.routes():
         assert isinstance(route, (Route, Mount))

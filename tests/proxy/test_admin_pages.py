@@ -12,7 +12,7 @@ import re
 import time
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
@@ -26,7 +26,7 @@ from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
-TOKEN = "tok-admin-456"
+TOKEN = "tok-admin-456-pages"
 UA = BROWSER
 PAGE = "<html><body><div class=hero>store's hero</div><p class=promo>store's promo</p></body></html>"
 RULES = """
@@ -106,6 +106,79 @@ def test_the_admin_url_opens_a_sign_in_form_then_a_session_cookie(proxy: Callabl
         out = http.post("/_sw/admin/logout", data={"csrf": csrf_of(page.text)})
         assert out.status_code == 303 and "Max-Age=0" in out.headers["set-cookie"]
         assert "Sign in" in http.get("/_sw/admin").text
+
+
+@pytest.fixture
+def redis() -> Iterator[Any]:
+    """A real redis-server of the test's own (stopped and started by the test when it says so)."""
+    from real_parts import missing
+    from redis_server import RedisServer, redis_server_binary
+
+    if redis_server_binary() is None:
+        missing("redis-server binary not found (apt-get install redis-server)")
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_signing_out_revokes_a_copied_cookie_on_every_worker(proxy: Callable[..., Any], kind: str,
+                                                            request: pytest.FixtureRequest) -> None:
+    """Signing out used to drop the cookie in that browser only: a copy of it (another browser, a HAR file,
+    a backup) stayed a signed-in session for 12 hours. The sign-out is now kept in the state store, which
+    every worker reads: two apps here, each with its own connection to one SQLite file or one Redis."""
+    options = {"store": request.getfixturevalue("redis").url} if kind == "redis" else {}
+    worker_a, worker_b = proxy(**options), proxy(**options)
+    with closing(signed_in(worker_a)) as http:
+        copied = http.cookies["sw_admin"]
+        stolen = {"cookie": f"sw_admin={copied}"}
+        assert httpx.get(worker_b.url + "/_sw/admin/api/status", headers=stolen).status_code == 200
+        out = http.post("/_sw/admin/logout", data={"csrf": csrf_of(http.get("/_sw/admin").text)})
+        assert out.status_code == 303 and "Max-Age=0" in out.headers["set-cookie"]
+    for worker in (worker_a, worker_b):
+        assert httpx.get(worker.url + "/_sw/admin/api/status", headers=stolen).status_code == 401
+        page = httpx.get(worker.url + "/_sw/admin", headers=stolen)
+        assert "Sign in" in page.text and "Kill switches" not in page.text
+        refused = httpx.post(worker.url + "/_sw/admin/switch", data={"name": "hero", "off": "1"}, headers=stolen)
+        assert refused.status_code == 401
+    with closing(signed_in(worker_b)) as http:  # signing in again is a new session, not the revoked one
+        assert http.get("/_sw/admin/api/status").status_code == 200
+        assert http.cookies["sw_admin"] != copied
+
+
+def test_a_new_admin_token_signs_everyone_out(proxy: Callable[..., Any], asgi_server: Any, tmp_path: Path) -> None:
+    """The session key is derived from the token: after a restart with a new token, a cookie signed under
+    the old one (and the old token itself) is refused."""
+    before = proxy()
+    with closing(signed_in(before)) as http:
+        cookie = {"cookie": f"sw_admin={http.cookies['sw_admin']}"}
+        assert httpx.get(before.url + "/_sw/admin/api/status", headers=cookie).status_code == 200
+    settings = before.personalizer.settings.replace(admin_token="a-new-admin-token-0123")
+    after = asgi_server(create_app(settings, SlotwisePersonalizer(settings)))  # the same data, a new token
+    assert httpx.get(after.url + "/_sw/admin/api/status", headers=cookie).status_code == 401
+    assert "Sign in" in httpx.get(after.url + "/_sw/admin", headers=cookie).text
+    assert httpx.get(after.url + "/_sw/admin/api/status", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 401
+    assert httpx.get(after.url + "/_sw/admin/api/status",
+                     headers={"authorization": "Bearer a-new-admin-token-0123"}).status_code == 200
+
+
+def test_a_session_the_store_cannot_check_is_refused_not_trusted(proxy: Callable[..., Any], redis: Any) -> None:
+    """Redis stopped: whether the session was signed out cannot be known, so the cookie is not taken on
+    trust (503, not the sign-in form or a 401 the throttle would count); the bearer token needs no session.
+    Signing out then fails the same way and leaves the cookie, to be tried again."""
+    server = proxy(store=redis.url + "?timeout=1&connect_timeout=1")
+    with closing(signed_in(server)) as http:
+        csrf = csrf_of(http.get("/_sw/admin").text)
+        redis.stop()
+        answer = http.get("/_sw/admin/api/status")
+        assert answer.status_code == 503 and "cannot be read to check the admin session" in answer.json()["error"]
+        assert answer.headers["retry-after"] == "5"
+        assert httpx.get(server.url + "/_sw/admin/api/status",
+                         headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
+        assert http.post("/_sw/admin/logout", data={"csrf": csrf}).status_code == 503
+        assert "sw_admin" in http.cookies
+        redis.start()
+        out = http.post("/_sw/admin/logout", data={"csrf": csrf})
+        assert out.status_code == 303 and "Max-Age=0" in out.headers["set-cookie"]
 
 
 def test_the_one_click_token_link_signs_in_and_https_cookies_are_secure(proxy: Callable[..., Any]) -> None:

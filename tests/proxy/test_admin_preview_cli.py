@@ -21,7 +21,7 @@ from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from agents import DESKTOP_UA  # noqa: E402
 
-TOKEN = "tok-preview-789"
+TOKEN = "tok-preview-admin-789"
 UA = {"user-agent": DESKTOP_UA}
 RULES = """
 slots:

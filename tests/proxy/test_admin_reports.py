@@ -27,7 +27,7 @@ from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
-TOKEN = "tok-report-1"
+TOKEN = "tok-report-admin-1"
 UA = BROWSER
 RULES = """
 holdout: 0

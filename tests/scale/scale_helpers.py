@@ -25,7 +25,7 @@ import ports  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
-ADMIN_TOKEN = "scale-admin"
+ADMIN_TOKEN = "scale-admin-token-0123"
 SECRET = "scale-test-shared-secret"
 
 T = TypeVar("T")

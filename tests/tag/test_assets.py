@@ -119,8 +119,10 @@ def test_embed_snippet_is_one_small_line() -> None:
     snippet = assets.embed_snippet()
     assert snippet.startswith("<script>!function(") and snippet.endswith("</script>") and "\n" not in snippet
     assert len(snippet) < 1200 and snippet.count("<") == 2
-    for part in ("/decide?url=", "&r=", "&n=", "sw_n", "globalPrivacyControl", "sw_consent", "crypto.getRandomValues"):
+    for part in ("/decide?url=", "&r=", "X-Slotwise-Nonce", "sw_n", "globalPrivacyControl", "sw_consent",
+                 "crypto.getRandomValues"):
         assert part in snippet
+    assert "&n=" not in snippet  # the nonce stands for the visitor: a header, never the URL (access logs)
 
 
 def test_the_injected_tag_follows_the_config_object() -> None:

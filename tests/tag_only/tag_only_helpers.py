@@ -41,7 +41,7 @@ SITE = HERE / "site"
 RULES = HERE / "rules.yaml"
 RULES_CONSENT = HERE / "rules-consent.yaml"
 SECRET = "tag-only-test-secret"
-ADMIN_TOKEN = "tag-only-admin"
+ADMIN_TOKEN = "tag-only-admin-token"
 SNIPPET_MARK = "<!--slotwise-->"
 SLOW_S = 1.2  # a slow Slotwise (or store) answers this late: well past any window the tests use
 
@@ -276,7 +276,7 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/nginx-error.log warn;
 events {{ worker_connections 512; }}
 http {{
-    access_log off;
+    access_log {tmp}/access.log;  # nginx's default format: each request line, query string and all
     client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
     types {{ text/html html; text/css css; application/javascript js; }}
@@ -331,11 +331,13 @@ class Nginx:
 
 @dataclass
 class Stack:
-    """Every site's URL, the Slotwise process and its store (read from this process: SQLite, WAL)."""
+    """Every site's URL, the Slotwise process, its store (read from this process: SQLite, WAL) and the
+    store's nginx access log."""
 
     urls: dict[str, str]
     slotwise: Process
     store: SQLiteStore
+    access_log: Path
 
     def url(self, site: str, path: str = "/") -> str:
         self.slotwise.wait()  # it boots while the browser starts
@@ -408,7 +410,7 @@ def open_stack(tmp: Path, rules: Path, sites: list[Site]) -> Iterator[Stack]:
         stack.enter_context(nginx)
         store = SQLiteStore(data / "slotwise.db")
         stack.callback(lambda: sync(store.close()))
-        yield Stack(urls, slotwise, store)
+        yield Stack(urls, slotwise, store, tmp / "access.log")
 
 
 # -- the browser side -------------------------------------------------------------------------------

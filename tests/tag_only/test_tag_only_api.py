@@ -31,9 +31,12 @@ def nonce(ms: float | None = None) -> str:
     return f"{digits}.{uuid.uuid4().hex}"
 
 
-def decide(stack: Stack, path: str, user_agent: str = DESKTOP_UA, **params: str) -> httpx.Response:
+def decide(stack: Stack, path: str, user_agent: str = DESKTOP_UA, nonce: str | None = None,
+           **params: str) -> httpx.Response:
+    """``GET /decide`` as the snippet sends it: the nonce, when there is one, in ``X-Slotwise-Nonce``."""
+    headers = {"user-agent": user_agent, **({"x-slotwise-nonce": nonce} if nonce else {})}
     return httpx.get(stack.url("main", "/_sw/decide"), params={"url": stack.url("main", path), **params},
-                     headers={"user-agent": user_agent}, timeout=10)
+                     headers=headers, timeout=10)
 
 
 def test_an_unknown_product_page_is_incomplete_until_the_page_is_read(stack: Stack) -> None:
@@ -62,13 +65,16 @@ def test_crawlers_events_are_not_stored(stack: Stack) -> None:
 
 def test_one_nonce_is_one_visitor_and_a_cookie_wins(stack: Stack) -> None:
     n = nonce()
-    first, second = decide(stack, "/", n=n), decide(stack, "/c/hats", n=n)
+    first, second = decide(stack, "/", nonce=n), decide(stack, "/c/hats", nonce=n)
     assert first.json()["visitor"] == second.json()["visitor"] == "nonce"
     assert first.cookies["sw_vid"] == second.cookies["sw_vid"]
-    known = httpx.get(stack.url("main", "/_sw/decide"), params={"url": stack.url("main", "/"), "n": nonce()},
-                      cookies={"sw_vid": first.cookies["sw_vid"]}, headers={"user-agent": DESKTOP_UA}, timeout=10)
+    old_snippet = decide(stack, "/", n=n)  # a snippet pasted before the nonce moved to a header: still one visitor
+    assert old_snippet.json()["visitor"] == "nonce" and old_snippet.cookies["sw_vid"] == first.cookies["sw_vid"]
+    known = httpx.get(stack.url("main", "/_sw/decide"), params={"url": stack.url("main", "/")},
+                      cookies={"sw_vid": first.cookies["sw_vid"]},
+                      headers={"user-agent": DESKTOP_UA, "x-slotwise-nonce": nonce()}, timeout=10)
     assert known.json()["visitor"] == "cookie" and "set-cookie" not in known.headers
-    stale = decide(stack, "/", n=nonce((time.time() - 2 * 86400) * 1000))
+    stale = decide(stack, "/", nonce=nonce((time.time() - 2 * 86400) * 1000))
     assert stale.json()["visitor"] == "new"  # the tag makes a new nonce on that answer
 
 

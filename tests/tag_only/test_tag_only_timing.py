@@ -9,6 +9,7 @@ body's computed opacity every few milliseconds from the document's start.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -116,7 +117,12 @@ def test_one_visitor_however_the_first_requests_race(stack: Stack, page: Any) ->
     assert len(set_cookies) >= 2 and len(ids) == 1, set_cookies  # both answers set it: one id
     visitor = visitor_id(page.context)
     assert ids == {visitor}
-    assert "&n=" in decide.url and '"n":' in (first_events.post_data or "")  # how: one nonce went with both
+    nonce = json.loads(first_events.post_data or "{}")["n"]  # how: one nonce went with both ...
+    assert decide.headers.get("x-slotwise-nonce") == nonce
+    # ... and never in a URL: it stands for the visitor (their id and cookie) for a day, and the store's
+    # access log (nginx's default format) keeps every request line, query string and all
+    assert "/_sw/decide?url=" in stack.access_log.read_text()
+    assert nonce not in decide.url and nonce not in stack.access_log.read_text()
     mine = {r.visitor for r in stack.log() if (r.data.get("url") or "").startswith(stack.url("race", "/"))}
     assert mine == {visitor}
     assert stack.profile(visitor).visits >= 1

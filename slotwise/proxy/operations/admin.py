@@ -7,7 +7,8 @@ HttpOnly, SameSite=Strict, Secure over https, 12 hours). ``/_sw/admin?token=TOKE
 signs in the same way in one click (the token then sits in the browser's
 history, so the form is the way on a shared machine). Scripts send
 ``Authorization: Bearer TOKEN`` instead. Failed sign-ins are throttled per
-client (``admin_throttle``). Every state-changing request (sign-out, kill
+client (``admin_throttle``). Signing out revokes the session in the state store, on every
+worker and instance (``admin_session``). Every state-changing request (sign-out, kill
 switch, learning restart, erase) is a POST that carries the session's CSRF token; the page
 allows no framing and runs no script. Without a configured token the page is
 disabled (fails closed).
@@ -54,7 +55,7 @@ from slotwise.proxy.operations.reporting import (
 )
 from slotwise.store.base import LogRecord, StoreError
 from slotwise.tag.admin import erase_person, export_person
-from slotwise.tag.admin_session import CSRF_FIELD, CSRF_HEADER, AdminSessions, is_https
+from slotwise.tag.admin_session import CSRF_FIELD, CSRF_HEADER, AdminSessions, SessionUnchecked, is_https
 from slotwise.tag.ratelimit import client_address
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ class AdminPages:
         self.p = personalizer
         self._cache: tuple[float, DecisionLog] | None = None
         self._records: list[Any] = []  # the log behind the cache (the funnel section reads it too)
-        self.sessions = AdminSessions(self.token)
+        self.sessions = AdminSessions(self.token, personalizer.store)
 
     @property
     def token(self) -> str:
@@ -145,10 +146,10 @@ class AdminPages:
 
     async def _may_change(self, request: Request) -> tuple[dict[str, str], Response | None]:
         """A state-changing request's form, or the answer refusing it (not signed in, no CSRF token)."""
-        if not self.sessions.authorized(request):
+        if not await self.sessions.authorized(request):
             return {}, self._denied(request)
         form = await self._form(request)
-        if not self.sessions.csrf_ok(request, form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)):
+        if not await self.sessions.csrf_ok(request, form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)):
             return form, JSONResponse({"error": "missing or wrong CSRF token: reload the admin page and try again"},
                                       403, headers={"cache-control": "no-store"})
         return form, None
@@ -169,7 +170,7 @@ class AdminPages:
         if refused is not None:
             return refused
         response = RedirectResponse("/_sw/admin", 303, headers={"cache-control": "no-store"})
-        self.sessions.sign_out(response, self._secure(request))
+        await self.sessions.sign_out(request, response, self._secure(request))  # a copy of the cookie dies too
         return response
 
     # -- pages -----------------------------------------------------------------
@@ -208,13 +209,13 @@ class AdminPages:
             response = RedirectResponse("/_sw/admin", 303, headers={"cache-control": "no-store"})
             self.sessions.sign_in(response, self._secure(request))
             return response
-        if not self.sessions.authorized(request):
+        if not await self.sessions.authorized(request):
             if "authorization" in request.headers:
                 return sign_in_page("Wrong token.", 401)
             return sign_in_page()
         log = await self.decision_log()
         switches = await self.p.switches.current()
-        session = self.sessions.session(request)
+        session = await self.sessions.session(request)
         csrf = self.sessions.csrf_token(session) if session else ""
         return _html(self.render(log, switches, csrf) + render_funnel(await self.funnel()))
 
@@ -224,20 +225,20 @@ class AdminPages:
         return await funnel(self.p.store, self._records, ruleset.signals if ruleset else None, self.p.clock())
 
     async def api_stages(self, request: Request) -> Response:
-        if not self.sessions.authorized(request):
+        if not await self.sessions.authorized(request):
             return self._denied(request)
         await self.decision_log()
         return JSONResponse(await self.funnel(), headers={"cache-control": "no-store"})
 
     async def api_status(self, request: Request) -> Response:
-        if not self.sessions.authorized(request):
+        if not await self.sessions.authorized(request):
             return self._denied(request)
         status = self.status()
         status["switches"] = dict((await self.p.switches.current()).entries)
         return JSONResponse(json_safe(status), headers={"cache-control": "no-store"})
 
     async def api_report(self, request: Request) -> Response:
-        if not self.sessions.authorized(request):
+        if not await self.sessions.authorized(request):
             return self._denied(request)
         log = await self.decision_log()
         slot = request.query_params.get("slot")
@@ -270,7 +271,7 @@ class AdminPages:
     async def preview_link(self, request: Request) -> Response:
         """``?force=SLOT=VARIANT`` (repeatable; or ``slot=&variant=``), or ``?off=1``; ``path=/``.
         No variant named: the page as the rules decide, with the preview bar. Unknown names: 400."""
-        if not self.sessions.authorized(request):
+        if not await self.sessions.authorized(request):
             return self._denied(request)
         try:
             url = self._preview_url(request, self._forced(request))
@@ -280,7 +281,7 @@ class AdminPages:
 
     async def open_preview(self, request: Request) -> Response:
         """The admin page's preview buttons: straight to the signed link (with the bar)."""
-        if not self.sessions.authorized(request):
+        if not await self.sessions.authorized(request):
             return self._denied(request)
         try:
             url = self._preview_url(request, self._forced(request))
@@ -348,10 +349,10 @@ class AdminPages:
 
     async def visitor(self, request: Request) -> Response:
         """The visitor lookup: everything held about an id (export), with an erase button."""
-        if not self.sessions.authorized(request):
+        if not await self.sessions.authorized(request):
             return self._denied(request)
         raw = request.query_params.get("id", "").strip()
-        session = self.sessions.session(request)
+        session = await self.sessions.session(request)
         csrf = self.sessions.csrf_token(session) if session else ""
         if not raw:
             return _html("<p><a href=/_sw/admin>Back</a></p><p>Give a visitor id, alias or e-mail.</p>", 400)
@@ -580,19 +581,33 @@ def reward_over_time(log: DecisionLog, slot: str, bucket_s: float = 3600.0) -> d
     return {arm: sorted((t, sum(v) / len(v)) for t, v in buckets.items()) for arm, buckets in sums.items()}
 
 
+def session_checked(endpoint: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    """An admin endpoint that answers 503 when the store cannot say whether a session was signed out
+    (or cannot record a sign-out): refused, never taken on trust, and not a wrong token (no 401)."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except SessionUnchecked as exc:
+            return JSONResponse({"error": str(exc)}, 503, headers={"cache-control": "no-store", "retry-after": "5"})
+
+    return run
+
+
 def admin_routes(personalizer: "SlotwisePersonalizer") -> list[BaseRoute]:
     pages = AdminPages(personalizer)
-    return [
-        Route("/admin", pages.page, methods=["GET"]),
-        Route("/admin/api/status", pages.api_status, methods=["GET"]),
-        Route("/admin/api/report", pages.api_report, methods=["GET"]),
-        Route("/admin/api/stages", pages.api_stages, methods=["GET"]),
-        Route("/admin/api/preview-link", pages.preview_link, methods=["GET"]),
-        Route("/admin/login", pages.login, methods=["POST"]),
-        Route("/admin/logout", pages.logout, methods=["POST"]),
-        Route("/admin/switch", pages.switch, methods=["POST"]),
-        Route("/admin/restart", pages.restart, methods=["POST"]),
-        Route("/admin/preview", pages.open_preview, methods=["GET"]),
-        Route("/admin/visitor", pages.visitor, methods=["GET"]),
-        Route("/admin/visitor/erase", pages.erase, methods=["POST"]),
+    routes = [
+        ("/admin", pages.page, "GET"),
+        ("/admin/api/status", pages.api_status, "GET"),
+        ("/admin/api/report", pages.api_report, "GET"),
+        ("/admin/api/stages", pages.api_stages, "GET"),
+        ("/admin/api/preview-link", pages.preview_link, "GET"),
+        ("/admin/login", pages.login, "POST"),
+        ("/admin/logout", pages.logout, "POST"),
+        ("/admin/switch", pages.switch, "POST"),
+        ("/admin/restart", pages.restart, "POST"),
+        ("/admin/preview", pages.open_preview, "GET"),
+        ("/admin/visitor", pages.visitor, "GET"),
+        ("/admin/visitor/erase", pages.erase, "POST"),
     ]
+    return [Route(path, session_checked(endpoint), methods=[method]) for path, endpoint, method in routes]

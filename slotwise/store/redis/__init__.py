@@ -29,6 +29,7 @@ from slotwise.store.redis.options import RedisOptions, parse_duration, split_url
 from slotwise.store.redis.profiles import ProfilesMixin
 from slotwise.store.redis.reorder import ReorderMixin, erase_reorder, export_reorder
 from slotwise.store.redis.retention import RetentionMixin
+from slotwise.store.redis.signouts import SignoutsMixin
 from slotwise.store.redis.snapshots import SnapshotsMixin
 from slotwise.store.redis.switches import SwitchesMixin
 
@@ -36,7 +37,7 @@ DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 
 class RedisStore(ProfilesMixin, LogMixin, CatalogMixin, SnapshotsMixin, CouponsMixin, OutboxMixin, BulkMixin,
-                 HealthMixin, RetentionMixin, SwitchesMixin, InventoryMixin, ReorderMixin):
+                 HealthMixin, RetentionMixin, SwitchesMixin, SignoutsMixin, InventoryMixin, ReorderMixin):
     """The Store contract over Redis; constructing it does no I/O (connections are lazy)."""
 
     # what else delete_profile / export_profile cover: async functions of (store, ids)

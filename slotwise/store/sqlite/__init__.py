@@ -14,12 +14,13 @@ from slotwise.store.sqlite.log import LogMixin
 from slotwise.store.sqlite.outbox import OutboxMixin, erase_outbox, export_outbox
 from slotwise.store.sqlite.profiles import ProfilesMixin
 from slotwise.store.sqlite.reorder import ReorderMixin, erase_reorder, export_reorder
+from slotwise.store.sqlite.signouts import SignoutsMixin
 from slotwise.store.sqlite.snapshots import SnapshotsMixin
 from slotwise.store.sqlite.switches import SwitchesMixin
 
 
 class SQLiteStore(ProfilesMixin, LogMixin, CatalogMixin, SnapshotsMixin, CouponsMixin, OutboxMixin, BulkMixin,
-                  SwitchesMixin, InventoryMixin, ReorderMixin, HealthMixin):
+                  SwitchesMixin, SignoutsMixin, InventoryMixin, ReorderMixin, HealthMixin):
     """The default store: every concern is a mixin over one ``Database``."""
 
     # what else delete_profile / export_profile cover: functions of (cursor, ids)
