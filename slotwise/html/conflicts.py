@@ -38,6 +38,10 @@ _CLAIMS = {
 }
 
 
+MARK_ONLY = (TAG,)
+"""What marking an element with a decision claims, when the edit cannot act on it (``rewriter._decide``)."""
+
+
 def claims_for(action: str, tag: str, decision: bool) -> tuple[str, ...]:
     if action == "set-value":
         kinds: tuple[str, ...] = (TAG,) if tag == "input" else (INNER,)

@@ -140,7 +140,10 @@ class RewriteResult:
     """The rewritten page and what each edit did.
 
     ``matches[i]`` is how many elements edit ``i`` changed (0 if its selector
-    matched nothing, or its targets vanished under an earlier edit).
+    matched nothing, or its targets vanished under an earlier edit). An edit
+    with a decision that cannot act on an element it found (a
+    ``select-option`` whose value is not offered) still marks it with the
+    decision, and that counts: the decision is on the page.
     ``method`` says how the bytes were produced: ``"none"`` (input returned
     as is), ``"splice"`` (edits spliced into the original bytes; everything
     else untouched) or ``"serialize"`` (Lexbor tree edited and re-serialised,
@@ -155,9 +158,6 @@ class RewriteResult:
     fallback_reason: str | None = None  # why the splice path was not possible
     tailed: bool = False  # ``rewrite``'s ``tail`` is in ``body`` (else the caller inserts it, if it still wants it)
     errors: dict[int, str] = field(default_factory=dict)  # edit index -> selector error
-    # edit index -> elements its selector matched, whether or not the edit could act on them (a
-    # select-option whose value is not offered); None: not known (nothing was located)
-    found: dict[int, int] | None = None
 
 
 def decision_marks(edit: Edit) -> list[tuple[str, str]]:

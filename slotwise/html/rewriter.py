@@ -37,7 +37,7 @@ from slotwise.lru import LRUCache
 
 from . import tree
 from .bounds import check_matches
-from .conflicts import Claims, claims_for, node_inside, node_same, span_inside, span_same
+from .conflicts import MARK_ONLY, Claims, claims_for, node_inside, node_same, span_inside, span_same
 from .digest import page_digest
 from .edits import Edit, RewriteResult, decision_marks
 from .locate import LocateError, Locator
@@ -204,7 +204,6 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
                 body = _splice(html, edits, targets, matches, codec, frozen, errors, stamp=stamp)
                 result = _result(html, body, matches, "splice", cached=True)
                 result.errors = errors
-            result.found = {i: len(ts) for i, ts in enumerate(targets)}
             return result
 
     parser = _parse(html, codec)
@@ -217,11 +216,10 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
             nodes = []
         matched.append(nodes if e.limit is None else nodes[: e.limit])
     check_matches(sum(len(nodes) for nodes in matched))  # before the quadratic conflict check
-    found = {i: len(nodes) for i, nodes in enumerate(matched)}
 
     if not any(matched):
         result = _result(html, html, matches, "none")
-        result.errors, result.found = errors, found
+        result.errors = errors
         return result
     reason = None
     try:
@@ -236,7 +234,7 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
             with _CACHE_LOCK:
                 _CACHE[key] = (targets, next(_STAMPS))
         result = _result(html, body, matches, "splice")
-        result.errors, result.found = errors, found
+        result.errors = errors
         return result
 
     matches = {i: 0 for i in range(len(edits))}
@@ -250,16 +248,16 @@ def rewrite(html: bytes, edits: Sequence[Edit], encoding: str = "utf-8", *, cach
     if not admitted:
         result = _result(html, html, matches, "none")
     else:
-        for i, t in admitted:
+        for i, t, acts in admitted:
             try:
-                tree.apply(edits[i], t)
+                tree.apply(edits[i], t, acts)
             except Exception as exc:  # Lexbor refused this one mutation: it did not happen
                 matches[i] -= 1
                 errors[i] = f"tree edit failed: {exc}"
         body = encode_text(parser.html or "", codec)
         result = _result(html, body, matches, "serialize")
     result.fallback_reason = reason
-    result.errors, result.found = errors, found
+    result.errors = errors
     return result
 
 
@@ -297,20 +295,30 @@ def frozen_errors(errors: dict[int, str]) -> set[int]:
     return {i for i, reason in errors.items() if reason == _FROZEN}
 
 
+Admitted = list[tuple[int, Target, bool]]
+"""(edit index, element, whether the edit acts on it or only marks it with its decision)."""
+
+
 def _decide(edits: Sequence[Edit], targets: Targets, claims: Claims, matches: dict[int, int],
-            frozen: int = 0, errors: dict[int, str] | None = None) -> list[tuple[int, Target]]:
-    """Which (edit, element) applications go ahead, in order (see :mod:`.conflicts`)."""
+            frozen: int = 0, errors: dict[int, str] | None = None) -> Admitted:
+    """Which (edit, element) applications go ahead, in order (see :mod:`.conflicts`).
+
+    An edit with a decision that cannot act on an element it found (a ``select-option`` whose value
+    is not offered) still marks it with the decision: the decision is on the page, so the tag reports
+    its exposure and clicks as it does the control's, and every variant is measured on the same pages."""
     admitted = []
     for i, (e, ts) in enumerate(zip(edits, targets)):
+        decision = e.decision_id is not None
         for t in ts:
-            if not applies(e, t):
+            acts = applies(e, t)
+            if not acts and not decision:
                 continue
             if frozen and t.ref.start < frozen:
                 if errors is not None:
                     errors.setdefault(i, _FROZEN)
                 continue
-            if claims.admit(claims_for(e.action, t.tag, e.decision_id is not None), t.ref):
-                admitted.append((i, t))
+            if claims.admit(claims_for(e.action, t.tag, decision) if acts else MARK_ONLY, t.ref):
+                admitted.append((i, t, acts))
                 matches[i] += 1
     return admitted
 
@@ -320,15 +328,15 @@ def _splice(html: bytes, edits: Sequence[Edit], targets: Targets, matches: dict[
     """``stamp``: the kept targets' number, when they came from the cache (the plan is then kept too)."""
     if stamp is not None and not frozen:
         admitted = _kept_decision(edits, targets, stamp)
-        for i, _ in admitted:
+        for i, _, _ in admitted:
             matches[i] += 1
     else:
         admitted = _decide(edits, targets, Claims(span_same, span_inside), matches, frozen, errors)
     if not admitted:
         return html
     sp = Splicer(html, codec)
-    for i, t in admitted:
-        _splice_one(sp, html, edits[i], t, codec, (stamp, i) if stamp is not None else None)
+    for i, t, acts in admitted:
+        _splice_one(sp, html, edits[i], t, codec, (stamp, i) if stamp is not None else None, acts)
     return html if sp.empty else sp.build()
 
 
@@ -337,11 +345,11 @@ def _splice_tailed(html: bytes, edits: Sequence[Edit], targets: Targets, matches
     """``_splice`` of kept targets with ``tail`` in the same copy (``rewrite``'s ``tail``); when the
     splicer cannot, the plain splice, ``tail`` left out."""
     admitted = _kept_decision(edits, targets, stamp)
-    for i, _ in admitted:
+    for i, _, _ in admitted:
         matches[i] += 1
     sp = Splicer(html, codec)
-    for i, t in admitted:
-        _splice_one(sp, html, edits[i], t, codec, (stamp, i))
+    for i, t, acts in admitted:
+        _splice_one(sp, html, edits[i], t, codec, (stamp, i), acts)
     built = sp.build_tailed(*tail)
     if built is None:
         return _result(html, sp.build(), matches, "splice", cached=True)
@@ -359,7 +367,7 @@ def plan_key(stamp: int, edits: Sequence[Edit], targets: Targets) -> tuple[Any, 
     ))
 
 
-def _kept_decision(edits: Sequence[Edit], targets: Targets, stamp: int) -> list[tuple[int, Target]]:
+def _kept_decision(edits: Sequence[Edit], targets: Targets, stamp: int) -> Admitted:
     """``_decide`` of kept targets (no frozen bytes), kept under ``plan_key``."""
     key = plan_key(stamp, edits, targets)
     with _CACHE_LOCK:
@@ -407,9 +415,13 @@ _MISSING = object()
 
 
 def _splice_one(sp: Splicer, html: bytes, e: Edit, t: Target, codec: str,
-                where: tuple[Any, ...] | None = None) -> None:
+                where: tuple[Any, ...] | None = None, acts: bool = True) -> None:
+    """``acts``: False for an element the edit only marks with its decision (``_decide``)."""
     s = t.ref
     a = e.action
+    if not acts:
+        sp.attributes(s.start, s.tag_end, decision_marks(e))
+        return
     if a == "remove":
         sp.replace(s.start, s.end, b"")
         return

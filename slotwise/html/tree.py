@@ -28,10 +28,13 @@ def _fragment_nodes(html: str, context: str, marks: list[tuple[str, str]]) -> tu
     return parser, nodes
 
 
-def apply(edit: Edit, target: Target) -> None:
-    """Apply one admitted edit to one node of the tree."""
+def apply(edit: Edit, target: Target, acts: bool = True) -> None:
+    """Apply one admitted edit to one node of the tree (``acts`` False: only mark it with the decision)."""
     node: LexborNode = target.ref
     a = edit.action
+    if not acts:
+        _mark(node, edit)
+        return
     if a in ("replace", "before", "after"):
         _, frag = _fragment_nodes(edit.html, target.parent_tag, decision_marks(edit))
         if a == "after":
@@ -68,11 +71,9 @@ def apply(edit: Edit, target: Target) -> None:
                     del node.attrs[name]
             else:
                 node.attrs[name] = value
-        for name, value in decision_marks(edit):
-            node.attrs[name] = value
+        _mark(node, edit)
         return
-    for name, value in decision_marks(edit):
-        node.attrs[name] = value
+    _mark(node, edit)
     if a == "reorder":
         _reorder(node, target, edit.order)
     elif target.options and a in ("select-option", "set-value"):
@@ -96,6 +97,11 @@ def apply(edit: Edit, target: Target) -> None:
                 child = nxt
             if edit.value:
                 node.insert_child(edit.value)
+
+
+def _mark(node: LexborNode, edit: Edit) -> None:
+    for name, value in decision_marks(edit):
+        node.attrs[name] = value
 
 
 def new_order(keys: list[str | None], order: list[str] | tuple[str, ...]) -> list[int]:

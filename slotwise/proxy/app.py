@@ -31,6 +31,7 @@ from slotwise.proxy.forwarding.forward_safe import SafePersonalizer
 from slotwise.proxy.forwarding.forward_stream import Receive, Scope, Send
 from slotwise.proxy.forwarding.forward_ws import WebSocketForwarder, deny
 from slotwise.proxy.operations.health import HealthReport, run_checks
+from slotwise.proxy.operations.upstream_health import check_upstream
 from slotwise.proxy.forwarding.upstream import Upstream
 
 log = logging.getLogger("slotwise.proxy")
@@ -113,11 +114,14 @@ class ProxyApp:
                 await checks(report)
 
             report = await run_checks(all_checks)
+            if self.upstream is not None:  # not within the store checks' deadline: its own, shorter
+                report.upstream = await check_upstream(self.upstream.health, self.upstream.probe)
             self._health = (time.monotonic(), report)
             return report
 
     async def health(self, request: Request) -> Response:
-        """Readiness for alerting: 503 with ``status: degraded`` and the reasons (see ``health.py``)."""
+        """Readiness for alerting: 503 with ``status: degraded`` and the reasons (see ``health.py``); whether
+        the store answers in ``upstream``, never in the status (``upstream_health.py``)."""
         report = await self.health_report()
         body = {**report.body(), "pid": os.getpid(), "personalizer": type(self.personalizer).__name__}
         return JSONResponse(body, status_code=200 if not report.reasons else 503, headers={"cache-control": "no-store"})

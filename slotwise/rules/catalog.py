@@ -13,11 +13,12 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from slotwise.keys import category_key, product_key
 from slotwise.rules.extract import Field, Group, Items
+from slotwise.rules.jsonld import Crumb
 from slotwise.rules.pages import DEFAULT_CATALOG, CatalogPatterns
 
 DEFAULT_IN_STOCK = (
@@ -76,13 +77,8 @@ class CatalogSettings:
     # -- keys from links -------------------------------------------------------
     def link_key(self, value: Any, kind: str) -> str | None:
         """The category or product a URL names through the URL patterns (``kind``: category|product)."""
-        if not isinstance(value, str) or not value.strip():
-            return None
-        try:
-            path = urlsplit(value.strip()).path
-        except ValueError:
-            return None
-        if not path.startswith("/"):
+        path = _path(value) if isinstance(value, str) else None
+        if path is None:
             return None
         page_kind, params = self.patterns.classify(path)
         if kind == "category":
@@ -103,6 +99,40 @@ class CatalogSettings:
             return self.link_key(value, "product")
         return product_key(value)
 
+    def breadcrumb_category(self, crumbs: Sequence[Crumb], here: Sequence[str | None],
+                            name: str | None) -> tuple[str | None, str | None]:
+        """(category key, its name) from a page's breadcrumb trail (JSON-LD ``BreadcrumbList``): the last
+        step before the product itself, named by its URL through the category pattern, else by its name.
+
+        The product's own steps, at the end, are the last one when it has no URL (the current page's
+        step needs none), and those that link to a product page or to one of ``here`` (the page's
+        path, the product's URL) or bear the product's ``name``. The home page names no category."""
+        own = {_path(url) for url in here if url}
+        trail = list(crumbs)
+        if trail and trail[-1][1] is None:
+            trail.pop()
+        while trail and self._products_own(trail[-1], own, name):
+            trail.pop()
+        if not trail:
+            return None, None
+        step_name, url = trail[-1]
+        path = _path(url)
+        if path is not None:
+            kind, params = self.patterns.classify(path)
+            if kind == "home" or path == "/":
+                return None, None
+            if kind == "category" and category_key(params.get("category")):
+                return category_key(params.get("category")), step_name
+        return category_key(step_name), step_name
+
+    def _products_own(self, step: Crumb, own: set[str | None], name: str | None) -> bool:
+        """The trail's step is the product itself: it links to this page or a product page, or bears its name."""
+        step_name, url = step
+        path = _path(url)
+        if path is not None and (path in own or self.patterns.classify(path)[0] == "product"):
+            return True
+        return bool(name and step_name and _same_words(step_name, name))
+
     # -- what pages are read for -------------------------------------------------
     def product_groups(self) -> dict[str, Group]:
         """The groups a product page is read with: the selectors, and the sizes list."""
@@ -112,3 +142,18 @@ class CatalogSettings:
         if self.sizes is not None:
             groups["sizes"] = Group(lines=self.sizes)
         return groups
+
+
+def _path(url: str | None) -> str | None:
+    """A link's path ("/c/shoes" of "https://shop.example/c/shoes?x=1"), or None when it has none."""
+    if not url:
+        return None
+    try:
+        path = urlsplit(url.strip()).path
+    except ValueError:
+        return None
+    return path if path.startswith("/") else None
+
+
+def _same_words(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()

@@ -86,6 +86,10 @@ def page_facts(
         product = fill(empty_product(), {"id": product_key(params.get("product"))}, reading.structured,
                        selector_product(reading.group("product"), catalog) if kind == "product" else None)
         product["category"] = product.get("category") or category_key(params.get("category"))
+        if not product["category"] and reading.crumbs:  # the rules' sources say nothing: the breadcrumb trail
+            product["category"], crumb_name = catalog.breadcrumb_category(
+                reading.crumbs, (path, product.get("url")), product.get("name"))
+            product["category_name"] = product.get("category_name") or (crumb_name if product["category"] else None)
         offered = variants(reading.group("sizes"), catalog)
         if offered:
             product["variants"] = MappingProxyType({v["size"]: v["id"] for v in offered})

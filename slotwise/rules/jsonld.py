@@ -2,7 +2,9 @@
 
 Stores publish ``<script type="application/ld+json">`` for search engines; it
 is the cheapest reliable source of a product's id, name, price, category and
-stock. Pages are messy, so every step tolerates junk: bad JSON is skipped,
+stock, and of the page's breadcrumb trail (a ``BreadcrumbList``: Shopify
+themes, WooCommerce and Yoast emit one), where a product's category is when
+nothing else names it. Pages are messy, so every step tolerates junk: bad JSON is skipped,
 ``@graph`` and lists are walked, offers may be a dict, a list or an
 AggregateOffer, and prices may be strings.
 """
@@ -32,7 +34,9 @@ _MAX_TAG = 2048
 _MAX_SCRIPTS = 500
 _MAX_BLOCKS = 20
 _MAX_BLOCK_BYTES = 512 * 1024
-_PRODUCT_TYPES = {"product", "productgroup", "productmodel", "individualproduct"}
+_PRODUCT_TYPES = frozenset({"product", "productgroup", "productmodel", "individualproduct"})
+_BREADCRUMB_TYPES = frozenset({"breadcrumblist"})
+_MAX_CRUMBS = 50
 _OUT_OF_STOCK = ("outofstock", "soldout", "discontinued")
 _IN_STOCK = ("instock", "limitedavailability", "onlineonly", "instoreonly", "preorder", "presale", "backorder")
 
@@ -89,10 +93,15 @@ def _items(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
             yield from _items(data["@graph"], depth + 1)
 
 
-def _is_product(node: dict[str, Any]) -> bool:
+def _is_a(node: dict[str, Any], types: frozenset[str] | set[str]) -> bool:
+    """The node's ``@type`` (a name, a schema.org URL, or a list of them) is one of ``types`` (lower case)."""
     kind = node.get("@type")
     kinds = kind if isinstance(kind, list) else [kind]
-    return any(isinstance(k, str) and k.rsplit("/", 1)[-1].lower() in _PRODUCT_TYPES for k in kinds)
+    return any(isinstance(k, str) and k.rsplit("/", 1)[-1].lower() in types for k in kinds)
+
+
+def _is_product(node: dict[str, Any]) -> bool:
+    return _is_a(node, _PRODUCT_TYPES)
 
 
 def _text(value: Any) -> str | None:
@@ -222,13 +231,62 @@ def product_from_node(node: dict[str, Any]) -> dict[str, Any]:
     return product
 
 
-def extract_product(html: bytes) -> dict[str, Any] | None:
-    """The first schema.org Product on a page, or None; never raises on messy input."""
+Crumb = tuple[str | None, str | None]
+"""One step of a breadcrumb trail: (name, URL), either may be None (not both)."""
+
+
+def _position(value: Any) -> int | None:
+    """A ListItem's ``position`` as a number (``2``, ``"2"``, ``2.0``), else None."""
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def breadcrumb_of(node: dict[str, Any]) -> tuple[Crumb, ...]:
+    """A schema.org BreadcrumbList's steps, first (the home page) to last (often the page itself): in
+    ``position`` order when every step has one, else as listed. A step's URL is its ``item`` (a URL, or a
+    Thing's ``@id``/``url``), its name the ListItem's or the Thing's ``name``."""
+    elements = node.get("itemListElement")
+    if isinstance(elements, dict):
+        elements = [elements]
+    if not isinstance(elements, list):
+        return ()
+    steps: list[tuple[int | None, Crumb]] = []
+    for element in elements[:_MAX_CRUMBS]:
+        if not isinstance(element, dict):
+            continue
+        thing = element.get("item")
+        url = thing if isinstance(thing, str) else _text(thing.get("@id") or thing.get("url")) if isinstance(thing, dict) else None
+        name = _text(element.get("name")) or (_text(thing.get("name")) if isinstance(thing, dict) else None)
+        url = url.strip() or None if isinstance(url, str) else None
+        if name is not None or url is not None:
+            steps.append((_position(element.get("position")), (name, url)))
+    if all(position is not None for position, _ in steps):
+        steps.sort(key=lambda step: step[0] or 0)  # stable: ties keep their order
+    return tuple(crumb for _, crumb in steps)
+
+
+def read_json_ld(html: bytes) -> tuple[dict[str, Any] | None, tuple[Crumb, ...]]:
+    """The first schema.org Product on a page (or None) and the first BreadcrumbList's steps, in one scan;
+    never raises on messy input."""
+    product: dict[str, Any] | None = None
+    crumbs: tuple[Crumb, ...] = ()
     for block in json_ld_blocks(html):
         for node in _items(block):
-            if _is_product(node):
+            if product is None and _is_product(node):
                 try:
-                    return product_from_node(node)
+                    product = product_from_node(node)
                 except (TypeError, ValueError, AttributeError, RecursionError):
                     continue
-    return None
+            elif not crumbs and _is_a(node, _BREADCRUMB_TYPES):
+                crumbs = breadcrumb_of(node)
+            if product is not None and crumbs:
+                return product, crumbs
+    return product, crumbs
+
+
+def extract_product(html: bytes) -> dict[str, Any] | None:
+    """The first schema.org Product on a page, or None; never raises on messy input."""
+    return read_json_ld(html)[0]

@@ -1,6 +1,6 @@
 """A product's facts from what its page carries, best source first.
 
-1. schema.org JSON-LD (``jsonld``),
+1. schema.org JSON-LD (``jsonld``; its BreadcrumbList last of all, for the category: ``facts.page_facts``),
 2. Open Graph and ``product:`` meta tags,
 3. schema.org microdata (``itemscope itemtype=…/Product``),
 4. ``<link rel=canonical>`` (the product's URL when nothing above named one),
@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.actions import safe_link
-from slotwise.rules.jsonld import PRODUCT_KEYS, _price, extract_product
+from slotwise.rules.jsonld import PRODUCT_KEYS, Crumb, _price, read_json_ld
 
 # Tags are read up to 2,048 bytes: an unbounded ``[^>]*`` rescans the rest of the page for every unclosed tag.
 _META_RE = re.compile(rb"<meta\b[^>]{0,2048}>", re.IGNORECASE)
@@ -163,16 +163,23 @@ def microdata_product(html: bytes, catalog: CatalogSettings) -> dict[str, Any] |
 
 def structured_product(html: bytes, catalog: CatalogSettings) -> tuple[dict[str, Any] | None, bool]:
     """JSON-LD, then meta tags, then microdata: the merged product and whether any source declared one."""
-    jsonld = extract_product(html) if b"ld+json" in html.lower() else None
+    product, declared, _ = structured_reading(html, catalog)
+    return product, declared
+
+
+def structured_reading(html: bytes, catalog: CatalogSettings) -> tuple[dict[str, Any] | None, bool, tuple[Crumb, ...]]:
+    """``structured_product``, and the JSON-LD breadcrumb trail from the same scan (where a product's
+    category is when nothing else names it: ``CatalogSettings.breadcrumb_category``)."""
+    jsonld, crumbs = read_json_ld(html) if b"ld+json" in html.lower() else (None, ())
     meta, declared = meta_product(meta_tags(html), catalog)
     micro = microdata_product(html, catalog)
     canonical = canonical_url(html)
     if jsonld is None and not meta and micro is None and canonical is None:
-        return None, False
+        return None, False, crumbs
     product = fill(empty_product(), jsonld, meta, micro, {"url": canonical} if canonical else None)
     for key in ("url", "image"):  # page markup is anyone's: no javascript: link reaches a template
         product[key] = safe_link(product.get(key))
-    return product, jsonld is not None or micro is not None or declared
+    return product, jsonld is not None or micro is not None or declared, crumbs
 
 
 def canonical_url(html: bytes) -> str | None:

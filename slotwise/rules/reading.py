@@ -15,7 +15,8 @@ from typing import Any, Mapping
 
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.extract import Group, Values, read_groups
-from slotwise.rules.product_facts import structured_product
+from slotwise.rules.jsonld import Crumb
+from slotwise.rules.product_facts import structured_reading
 
 MAX_DOC_BYTES = 48 * 1024
 
@@ -25,6 +26,7 @@ class PageReading:
     structured: Mapping[str, Any] | None = None  # the product from JSON-LD / meta / microdata
     declared: bool = False  # JSON-LD, microdata or og:type said this page is a product
     groups: Mapping[str, Values] = field(default_factory=dict)  # cleaned readings, by group name
+    crumbs: tuple[Crumb, ...] = ()  # the JSON-LD BreadcrumbList's (name, URL) steps, home first
 
     def group(self, name: str) -> Values:
         return self.groups.get(name) or {"present": False, "fields": {}, "lines": []}
@@ -32,8 +34,8 @@ class PageReading:
 
 def read_html(html: bytes, catalog: CatalogSettings, groups: Mapping[str, Group], *, structured: bool = True) -> PageReading:
     """The proxy's reading of a page: one byte scan for markup, one parse for the groups (if any)."""
-    product, declared = structured_product(html, catalog) if structured else (None, False)
-    return PageReading(product, declared, read_groups(html, groups) if groups else {})
+    product, declared, crumbs = structured_reading(html, catalog) if structured else (None, False, ())
+    return PageReading(product, declared, read_groups(html, groups) if groups else {}, crumbs)
 
 
 def read_extract(extract: Any, catalog: CatalogSettings, groups: Mapping[str, Group]) -> PageReading:
@@ -41,8 +43,8 @@ def read_extract(extract: Any, catalog: CatalogSettings, groups: Mapping[str, Gr
     if not isinstance(extract, Mapping):
         return PageReading()
     doc = extract.get("doc")
-    product, declared = (None, False)
+    product, declared, crumbs = None, False, ()
     if isinstance(doc, str) and doc:
-        product, declared = structured_product(doc.encode("utf-8", "replace")[:MAX_DOC_BYTES], catalog)
+        product, declared, crumbs = structured_reading(doc.encode("utf-8", "replace")[:MAX_DOC_BYTES], catalog)
     raw = extract.get("values") if isinstance(extract.get("values"), Mapping) else {}
-    return PageReading(product, declared, {name: g.clean(raw.get(name)) for name, g in groups.items()})
+    return PageReading(product, declared, {name: g.clean(raw.get(name)) for name, g in groups.items()}, crumbs)

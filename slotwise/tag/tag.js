@@ -432,7 +432,7 @@
           var pick = null;
           each(choices, function (c) { if (!pick && keyOf(c, x.key) === x.value) pick = c; });
           each(choices, function (c) { if (!pick && same(keyOf(c, x.key), x.value)) pick = c; });
-          if (!pick || pick.disabled) { there++; return; } // the slot is there, its value not offered: counted as the proxy counts it, so every variant is measured on the same pages
+          if (!pick || pick.disabled) { mark(el); there++; return; } // the slot is there, its value not offered: marked and counted as the proxy does, so every variant is measured (shown, seen, clicked) on the same pages
           if (pick.tagName === 'OPTION') { (sel || pick.parentNode.closest('select')).value = pick.value; pick.selected = true; }
           else if (pick.tagName === 'INPUT') pick.checked = true;
           else { var marks = x.attributes && Object.keys(x.attributes).length ? x.attributes : { 'aria-current': 'true' }; for (var m in marks) pick.setAttribute(m, marks[m]); }

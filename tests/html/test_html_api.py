@@ -30,10 +30,13 @@ def test_storefront_all_actions_splice_and_keep_the_rest() -> None:
     assert b'<option value="42" selected>' in r.body
 
 
-def test_select_option_missing_or_disabled_changes_nothing() -> None:
+def test_select_option_missing_or_disabled_chooses_nothing_and_only_marks_the_decision() -> None:
     for value in ("41", "99"):  # 41 is disabled in the demo page
-        r = rewrite(PAGE, [Edit("s", "#size", "select-option", value=value, decision_id="d")])
+        r = rewrite(PAGE, [Edit("s", "#size", "select-option", value=value)])
         assert r.body is PAGE and r.matches == {0: 0}
+        marked = rewrite(PAGE, [Edit("s", "#size", "select-option", value=value, decision_id="d")])
+        assert marked.matches == {0: 1}  # the decision is on the page: its element says so
+        assert marked.body.replace(b' data-sw-decision="d" data-sw-slot="s"', b"", 1) == PAGE
 
 
 def test_option_value_falls_back_to_text() -> None:

@@ -99,3 +99,25 @@ def test_the_cache_tells_two_resolvers_apart() -> None:
     second = rewrite(src, [Edit("c", "ul.menu", "reorder", order=["jackets"], key=other)])
     assert labels(first.body, "ul.menu li")[0] == "Jackets"
     assert labels(second.body, "ul.menu li")[0] == "Socks"
+
+
+SIZE_SELECT = b'<select id="size"><option value="">Choose</option><option selected>41</option><option>42</option></select>'
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_decision_whose_size_is_not_offered_still_marks_the_element_and_chooses_nothing(
+        fallback: bool, cached: bool) -> None:
+    """The decision is on the page (the proxy keeps it): its element carries it, so the tag reports the
+    exposure and clicks as it does the control's; the store's own choice stays as it was."""
+    src = (b'<div data-tpl="<select>"></div>' if fallback else b"") + SIZE_SELECT  # a fake tag: no splice
+    edit = Edit("size", "select#size", "select-option", value="47", key=None, decision_id="d9")
+    if cached:
+        rewrite(src, [edit])  # the first keeps the page's targets, the second is a splice of them
+    r = rewrite(bytes(bytearray(src)), [edit], cache=cached)
+    assert r.matches == {0: 1} and r.method == ("serialize" if fallback else "splice")
+    assert re.search(rb'<select id="size" data-sw-decision="d9" data-sw-slot="size">', r.body)
+    assert labels(r.body, "option[selected]") == ["41"]
+    assert r.body.count(b"selected") == 1
+    unmarked = Edit("size", "select#size", "select-option", value="47", key=None)  # no decision: nothing to say
+    assert rewrite(src, [unmarked], cache=False).matches == {0: 0}

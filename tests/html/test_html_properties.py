@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from slotwise.html import ACTIONS, Edit, rewrite
 from slotwise.html.locate import Locator
-from slotwise.html.rewriter import _parse
+from slotwise.html.rewriter import _parse, count_matches
 from slotwise.proxy.personalization.inject import inject_before_body_end, last_body_end
 
 MARK = "\u2603SWMARK\u2603"  # cannot occur in generated pages
@@ -308,3 +308,20 @@ def test_a_page_s_usual_edits_take_the_script_in_their_one_copy() -> None:
     assert tailed.tailed and tailed.changed and tailed.cached
     assert tailed.body == inject_before_body_end(plain.body, SCRIPT)
     assert tailed.body.index(b"popup</template>") < tailed.body.index(SCRIPT) < tailed.body.index(b"</body>")
+
+
+@FAST
+@given(doc=html_docs(), selector=st.sampled_from(["select", "input", "textarea", "title", "body", "#nope"]),
+       value=st.sampled_from(["t", "1", "", MARK, "none-such"]), items=st.sampled_from([None, "li", "option"]))
+def test_a_value_edit_with_a_decision_marks_every_element_it_finds(doc: str, selector: str, value: str,
+                                                                   items: str | None) -> None:
+    """Whether the value is offered or not, each element a select-option/set-value decision's selector
+    finds carries the decision: every variant of a slot is marked (seen, clicked) on the same pages.
+    (Selectors whose elements never nest, so no element is refused for lying inside a chosen one.)"""
+    src = doc.encode()
+    for action in ("select-option", "set-value"):
+        edit = Edit("s", selector, action, value=value, items=items, decision_id="d1")
+        result = rewrite(src, [edit], cache=False)
+        found = count_matches(src, [selector])[selector]
+        assert result.matches == {0: found}
+        assert result.body.count(b' data-sw-decision="d1"') == found

@@ -25,6 +25,7 @@ from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from slotwise.tag.testing import sync
 from agents import DESKTOP_UA
+from browser_fixtures import browser_fixture, new_context_fixture, new_page_fixture  # noqa: F401 (the fixtures)
 
 RULES = """
 slots:
@@ -118,11 +119,44 @@ def test_a_slot_whose_element_is_missing_logs_no_decision(stack: tuple[Any, Slot
 
 def test_a_slot_that_is_there_keeps_its_decision_when_its_variant_changes_nothing(
         stack: tuple[Any, SlotwisePersonalizer]) -> None:
-    """Every arm counts on the same pages: a size not offered is not the slot missing."""
+    """Every arm counts on the same pages: a size not offered is not the slot missing. And every arm
+    marks the element with its decision, or the tag could report no exposure nor click of the prefill
+    variant there while it reports the control's."""
     proxy, personalizer = stack
     arms = set()
     for _ in range(12):
         r, visitor = visit(proxy, "/sizes")
         assert decisions(personalizer, visitor) == ["size"]
-        arms.add(sync(personalizer.store.get_profile(visitor)).assignments["size"]["arm"])
+        assignment = sync(personalizer.store.get_profile(visitor)).assignments["size"]
+        arms.add(assignment["arm"])
+        assert f'<select id="size" data-sw-decision="{assignment["decision_id"]}" data-sw-slot="size">' in r.text
+        assert "<option>S</option><option>M</option>" in r.text  # nothing chosen
     assert arms == {"prefill", "control"}
+
+
+@pytest.mark.browser
+def test_each_arm_of_a_size_not_offered_reports_its_exposure_from_the_browser(
+        stack: tuple[Any, SlotwisePersonalizer], new_page: Any) -> None:
+    """Chromium behind the proxy: the tag sees the marked element in view and sends its exposure."""
+    proxy, personalizer = stack
+    exposed: dict[str, int] = {}
+    for _ in range(12):
+        page = new_page()
+        page.goto(f"{proxy.url}/sizes")
+        page.wait_for_function("window.slotwise && window.slotwise.v")
+        visitor = next(c["value"] for c in page.context.cookies() if c["name"] == "sw_vid").split(".")[0]
+        assert decisions(personalizer, visitor) == ["size"]
+        [logged] = [r.data for r in sync(personalizer.store.read_log(0, 100_000))
+                    if r.kind == "decision" and r.visitor == visitor]
+        deadline = time.monotonic() + 5.0  # seen in view, then sent within a second or so
+        while not exposures(personalizer, logged["decision_id"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        exposed[logged["arm"]] = exposed.get(logged["arm"], 0) + len(exposures(personalizer, logged["decision_id"]))
+        if len(exposed) == 2:
+            break
+    assert set(exposed) == {"prefill", "control"} and all(n == 1 for n in exposed.values()), exposed
+
+
+def exposures(personalizer: SlotwisePersonalizer, decision_id: str | None) -> list[Any]:
+    return [r for r in sync(personalizer.store.read_log(0, 100_000)) if r.kind == "event"
+            and r.data.get("type") == "exposure" and r.data["props"].get("decision_id") == decision_id]

@@ -113,6 +113,12 @@ def test_a_size_not_offered_still_counts_the_decision(stack: Stack, page: Any) -
                           what="the size decision logged")
     assert decision.data["arm"] == "preferred"
     assert page.eval_on_selector("#size", "e => e.value") == ""
+    # marked as the control's element is: its exposure is reported, and a click on it would be
+    assert page.get_attribute("#size", "data-sw-decision") == decision.data["decision_id"]
+    assert page.get_attribute("#size", "data-sw-slot") == "size-prefill"
+    flush(page)
+    wait_for(lambda: [e for e in stack.events("exposure", visitor)
+                      if e.data["props"]["decision_id"] == decision.data["decision_id"]], what="the exposure")
 
 
 @pytest.mark.parametrize("product", ["201", "202", "301", "401", "501"])

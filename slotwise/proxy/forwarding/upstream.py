@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import re
 from typing import Any, AsyncIterator, Callable, Sequence
+from urllib.parse import urlsplit
 
 import aiohttp
 from yarl import URL
@@ -42,12 +43,14 @@ from yarl import URL
 from slotwise.proxy.config import Settings
 from slotwise.proxy.forwarding.deadline import deadline
 from slotwise.proxy.forwarding.errors import (
+    UpstreamError,
     UpstreamRefusedUpgrade,
     UpstreamTimeout,
 )
 from slotwise.proxy.forwarding.headers import Headers
 from slotwise.proxy.forwarding.plain_get import PlainGet, PlainResponse
 from slotwise.proxy.forwarding.upstream_body import UPSTREAM_FAILURES, UpstreamBody, classify_failure
+from slotwise.proxy.operations.upstream_health import UpstreamHealth
 
 WS_MAX_MESSAGE = 16 * 1024 * 1024  # uvicorn's default for the client side too
 MAX_CONNECTIONS = 512
@@ -57,6 +60,7 @@ KEEPALIVE_S = 30.0
 # without us. Browsers and CDNs accept far more; these bound memory, not what a store may send.
 MAX_HEADER_LINE = 64 * 1024
 MAX_HEADERS = 512
+PROBE_AGENT = b"Slotwise health check"
 
 
 # What may stand in a request target unquoted (RFC 3986 pchar/query plus '%', which stays as the visitor
@@ -165,6 +169,7 @@ class Upstream:
     def __init__(self, settings: Settings) -> None:
         self.base = settings.upstream.rstrip("/")
         self.settings = settings
+        self.health = UpstreamHealth(self.base)
         self._session: aiohttp.ClientSession | None = None  # created in the running loop (aiohttp binds to it)
         self._ws_session: aiohttp.ClientSession | None = None
         self.plain = PlainGet(self.base, connect_timeout=settings.connect_timeout, max_connections=MAX_CONNECTIONS,
@@ -179,6 +184,25 @@ class Upstream:
         return self._session
 
     async def send(
+        self, method: str, target: str, headers: Headers, body: AsyncIterator[bytes] | None,
+        head_timeout: float | None = None,
+    ) -> UpstreamResponse | PlainResponse:
+        """``_send``, its outcome told to ``health`` (whether the store answers, for ``/_sw/health``)."""
+        try:
+            response = await self._send(method, target, headers, body, head_timeout)
+        except UpstreamError as exc:
+            self.health.failed(exc)
+            raise
+        self.health.answered()
+        return response
+
+    async def probe(self) -> None:
+        """``HEAD /`` for the health check (``upstream_health``): whether the store answers at all."""
+        host = urlsplit(self.base).netloc.encode("latin-1")
+        response = await self.send("HEAD", "/", [(b"host", host), (b"user-agent", PROBE_AGENT)], None)
+        await response.aclose()
+
+    async def _send(
         self, method: str, target: str, headers: Headers, body: AsyncIterator[bytes] | None,
         head_timeout: float | None = None,
     ) -> UpstreamResponse | PlainResponse:
@@ -250,6 +274,20 @@ class Upstream:
         as activity (the caller answers them).
         """
         url = ("ws" + self.base[4:] if self.base.startswith("http") else self.base) + target
+        try:
+            ws = await self._ws_connect(url, headers, protocols, head_timeout)
+        except UpstreamRefusedUpgrade:
+            self.health.answered()
+            raise
+        except UpstreamError as exc:
+            self.health.failed(exc)
+            raise
+        self.health.answered()
+        return ws
+
+    async def _ws_connect(
+        self, url: str, headers: Headers, protocols: Sequence[str], head_timeout: float | None
+    ) -> aiohttp.ClientWebSocketResponse:
         try:
             async with asyncio.timeout(head_timeout):
                 return await self._ws().ws_connect(

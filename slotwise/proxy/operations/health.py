@@ -12,6 +12,9 @@ deadline) and each failing one adds a reason:
   older than ``--health-max-lag`` seconds (no learner running, or stuck);
 - ``rules_invalid``: the rules file on disk was rejected (the last good rules serve).
 - ``personalizer_failed``: it failed to start; pages pass through unchanged (``app.py``).
+
+Whether the store (the upstream) answers is reported beside them (``upstream``,
+``upstream_health.py``) but is never a reason: Slotwise is not degraded by the store being down.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class HealthReport:
     details: dict[str, str] = field(default_factory=dict)
     learner_lag_s: float | None = None
     learner_lag_records: int | None = None
+    upstream: dict[str, Any] | None = None  # whether the store answers (``upstream_health``): never a reason
+
 
     @property
     def status(self) -> str:
@@ -50,6 +55,8 @@ class HealthReport:
             out["learner_lag_seconds"] = round(self.learner_lag_s, 3)
         if self.learner_lag_records is not None:
             out["learner_lag_records"] = self.learner_lag_records
+        if self.upstream is not None:
+            out["upstream"] = self.upstream
         return out
 
 

@@ -87,6 +87,14 @@ HTML_CACHE_BYTES = Gauge(
     "slotwise_html_cache_bytes", "Bytes held by the upstream HTML cache (summed over workers)",
     registry=REGISTRY, multiprocess_mode="livesum",
 )
+UPSTREAM_UP = Gauge(
+    "slotwise_upstream_up", "1 while the store (the upstream) answers, 0 while it is failing (see /_sw/health's "
+    "upstream); the most recent view of any worker", registry=REGISTRY, multiprocess_mode="livemostrecent",
+)
+UPSTREAM_FAILING_SINCE = Gauge(
+    "slotwise_upstream_failing_since_seconds", "Unix time the store started failing; 0 while it answers",
+    registry=REGISTRY, multiprocess_mode="livemostrecent",
+)
 STORE_ERRORS = Counter(
     "slotwise_store_errors", "Store calls that failed, by kind (unavailable: unreachable or slow; refused: e.g. maxmemory)",
     ["kind"], registry=REGISTRY,
@@ -293,3 +301,9 @@ def set_health(reasons: list[str], lag_seconds: float | None, lag_records: int |
         LEARNER_LAG_SECONDS.set(lag_seconds)
     if lag_records is not None:
         LEARNER_LAG_RECORDS.set(lag_records)
+
+
+def set_upstream(up: bool, failing_since: float | None) -> None:
+    """Whether the store answers, and since when it does not (set when that changes, and by each health check)."""
+    PENDING.set(UPSTREAM_UP, 1 if up else 0)
+    PENDING.set(UPSTREAM_FAILING_SINCE, failing_since or 0)

@@ -23,7 +23,6 @@ from slotwise.bandits.assignment import in_holdout
 from slotwise.bandits.learner import SlotConfig
 from slotwise.html import PageDigests, has_targets, rewrite
 from slotwise.html.edits import RewriteResult
-from slotwise.html.rewriter import frozen_errors
 from slotwise.html.bounds import check_page
 from slotwise.profile import AssignRecord, Profile
 from slotwise.proxy.operations.admin import admin_routes
@@ -424,11 +423,10 @@ class SlotwisePersonalizer:
         already been sent) were never shown: not logged, learned nor kept sticky. A purchase goal would
         otherwise reward a typo'd selector's decisions; the log names each such slot once. A slot that
         is there keeps its decision even when the variant could not act on it (a size not offered):
-        whether a decision counts must not depend on the variant drawn, or the control would be
-        measured on pages the variant is not."""
-        sent = frozen_errors(result.errors)
-        absent = {id(work.edits[i]) for i, n in result.matches.items()
-                  if n == 0 and (result.found is None or not result.found.get(i) or i in sent)}
+        the rewriter still marks the element with the decision (``rewriter._decide``), so it counts,
+        and the tag reports its exposure and clicks. Whether a decision counts must not depend on the
+        variant drawn, or the control would be measured on pages the variant is not."""
+        absent = {id(work.edits[i]) for i, n in result.matches.items() if n == 0}
         if not absent:
             return
         kept = []
