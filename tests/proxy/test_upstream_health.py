@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from slotwise.proxy.app import HEALTH_CACHE_S
+from slotwise.proxy.operations.upstream_health import PROBE_TIMEOUT_S
 
 Store = Callable[[int | None], Any]
 
@@ -113,3 +114,27 @@ def test_an_upstream_never_reached_is_named_before_any_visitor(make_proxy: Calla
     upstream = health(http)["upstream"]
     assert upstream["status"] == "failing" and upstream["last_answer"] is None
     assert upstream["failed_requests"] == 1 and "UpstreamUnavailable" in upstream["last_error"]
+
+
+def test_a_store_that_never_answers_does_not_hold_the_health_check(make_proxy: Callable[..., Any],
+                                                                    client: Any) -> None:
+    """A store that accepts connections and sends nothing: ``/_sw/health`` answers at once with what is
+    known (a balancer's check must not time out on Slotwise for the store's fault), and a later check
+    says what the probe found once its own timeout ran out."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)  # the kernel accepts; nobody reads or answers
+        http = client(make_proxy(upstream=f"http://127.0.0.1:{hung.getsockname()[1]}"))
+        time.sleep(HEALTH_CACHE_S + 0.05)
+        asked = time.monotonic()
+        answer = http.get("/_sw/health")
+        took = time.monotonic() - asked
+        assert answer.status_code == 200 and answer.json()["upstream"]["status"] == "ok"  # nothing known yet
+        assert took < PROBE_TIMEOUT_S, f"the health check waited {took:.2f} s for the store's probe"
+        deadline = time.monotonic() + PROBE_TIMEOUT_S + 5
+        while True:
+            upstream = health(http)["upstream"]
+            if upstream["status"] == "failing" or time.monotonic() > deadline:
+                break
+        assert upstream["status"] == "failing", upstream
+        assert upstream["last_error"].startswith("UpstreamTimeout: ") and upstream["last_answer"] is None

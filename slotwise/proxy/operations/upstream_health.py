@@ -9,7 +9,7 @@ without making Slotwise's own health depend on the store's:
   no response head in time: what visitors get as a 502/504);
 - ``/_sw/health`` reports ``upstream``: ``ok``, or ``failing`` since when,
   after how many failed requests, and the last error; a check asks the store
-  itself (``HEAD /``, within ``PROBE_TIMEOUT_S``) only while it is failing or
+  itself (``HEAD /``, within ``PROBE_TIMEOUT_S``, waited for ``WAIT_S`` at most) only while it is failing or
   when no request has told anything for ``FRESH_S`` (an idle instance, or a
   worker that has just started), so a recovery shows without visitors and a
   busy store gets no extra requests;
@@ -37,6 +37,8 @@ FRESH_S = 10.0
 """How long what the requests to the store saw stands for its state, before a health check asks it."""
 PROBE_TIMEOUT_S = 1.5
 """The health check's own request to the store: an answer's head within this, or the store is failing."""
+WAIT_S = 0.25
+"""How long ``/_sw/health`` waits for that request before it answers with what is known."""
 
 
 def _iso(ts: float | None) -> str | None:
@@ -58,6 +60,7 @@ class UpstreamHealth:
         self.failures = 0  # failed requests since then
         self.last_error: str | None = None  # kept after a recovery, with its time
         self.last_error_at: float | None = None
+        self.probing: asyncio.Future[None] | None = None  # the health check's request to the store, under way
 
     @property
     def failing(self) -> bool:
@@ -109,18 +112,32 @@ class UpstreamHealth:
 
 
 async def check_upstream(health: UpstreamHealth, probe: Callable[[], Awaitable[Any]],
-                         timeout_s: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+                         timeout_s: float = PROBE_TIMEOUT_S, wait_s: float = WAIT_S) -> dict[str, Any]:
     """The store's state for ``/_sw/health``: asked with ``probe`` (which records its outcome in
-    ``health``) while failing or when nothing fresh is known; the gauges refreshed either way."""
-    if health.failing or not health.fresh():
-        try:
-            async with asyncio.timeout(timeout_s):
-                await probe()
-        except TimeoutError:
-            health.failed(UpstreamTimeout(f"the health check's request got no answer within {timeout_s:g} s"))
-        except UpstreamError:  # ``probe`` recorded it
-            pass
-        except Exception:  # a fault of ours, not the store's: what is known stands
-            log.warning("the health check's request to the store at %s failed", health.upstream, exc_info=True)
+    ``health``) while failing or when nothing fresh is known; the gauges refreshed either way.
+
+    The probe runs as a task of its own (one at a time) and the check waits for it at most ``wait_s``:
+    a store that accepts connections and never answers must not hold ``/_sw/health`` up to the probe's
+    timeout (a balancer would time out on Slotwise for the store's fault). What the probe finds later
+    is in the next check's answer."""
+    if (health.failing or not health.fresh()) and health.probing is None:
+        health.probing = asyncio.ensure_future(_probe(health, probe, timeout_s))
+    if health.probing is not None:
+        await asyncio.wait([health.probing], timeout=wait_s)
     health.publish()
     return health.body()
+
+
+async def _probe(health: UpstreamHealth, probe: Callable[[], Awaitable[Any]], timeout_s: float) -> None:
+    try:
+        async with asyncio.timeout(timeout_s):
+            await probe()
+    except TimeoutError:
+        health.failed(UpstreamTimeout(f"the health check's request got no answer within {timeout_s:g} s"))
+    except UpstreamError:  # ``probe`` recorded it
+        pass
+    except Exception:  # a fault of ours, not the store's: what is known stands
+        log.warning("the health check's request to the store at %s failed", health.upstream, exc_info=True)
+    finally:
+        health.probing = None
+        health.publish()
