@@ -44,8 +44,15 @@ def infer_goal(rows: list[Any]) -> str:
 
 
 def _fmt(e: Estimate) -> str:
-    if math.isnan(e.value):
-        return f"{e.method:<8} n/a (no usable rows)"
+    """One estimate's line; where the data cannot support a value or an interval, says so and why."""
+    if math.isnan(e.value) or e.effective_n == 0:  # IPS on rows the candidate never agrees with: 0 by construction
+        why = ("no decision the candidate would have made the same way" if e.method == "replay" and e.n == 0
+               else "no decision with a known reward" if e.n == 0
+               else "the candidate never picks the variants these decisions showed")
+        return f"{e.method:<8} not enough data (n={e.n}: {why})"
+    if not e.interval_known:
+        worth = "" if e.effective_n >= e.n else f", about {e.effective_n:.0f} of them what the candidate would show"
+        return f"{e.method:<8} {e.value:.4f}  95% CI: not enough data (n={e.n}{worth})"
     return (f"{e.method:<8} {e.value:.4f}  95% CI [{e.interval.low:.4f}, {e.interval.high:.4f}]"
             f"  rows {e.n}  effective n {e.effective_n:.0f}")
 
