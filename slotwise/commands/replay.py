@@ -57,16 +57,34 @@ def _fmt(e: Estimate) -> str:
             f"  rows {e.n}  effective n {e.effective_n:.0f}")
 
 
+def read_log(path: Path) -> list[Any]:
+    """The decisions of a log file: ``.csv``, ``.jsonl``/``.json``, or by its first character under
+    another name (a JSON line starts with ``{``, a CSV with its header) — a JSONL export saved as
+    ``.txt`` was read as a CSV whose "header" was its first decision."""
+    with path.open(encoding="utf-8") as fh:
+        if path.suffix in (".jsonl", ".json", ".csv"):
+            return parse_decision_log(fh, "csv" if path.suffix == ".csv" else "jsonl")
+        lines = fh.readlines()
+    first = next((line.lstrip() for line in lines if line.strip()), "")
+    return parse_decision_log(lines, "jsonl" if first.startswith("{") else "csv")
+
+
 def run_replay(args: argparse.Namespace) -> int:
     from slotwise.bandits.replay import always, evaluate, evaluate_best_per_segment
 
     path = Path(args.decisions)
-    fmt = "jsonl" if path.suffix in (".jsonl", ".json") else "csv"
     try:
         params = parse_params(args.param or [])
-        with path.open(encoding="utf-8") as fh:
-            rows = parse_decision_log(fh, fmt)
-    except (OSError, ValueError) as exc:
+        rows = read_log(path)
+    except OSError as exc:  # not Python's "[Errno 2] No such file or directory: 'x'"
+        print(f"slotwise replay: {path}: {exc.strerror or exc} (a decision log: `slotwise report --export "
+              "decisions.jsonl` writes one)", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"slotwise replay: {path}: byte 0x{exc.object[exc.start]:02x} is not UTF-8: not a decision log "
+              "(.csv or .jsonl, as `slotwise report --export` writes them)", file=sys.stderr)
+        return 2
+    except ValueError as exc:
         print(f"slotwise replay: {path}: {exc}" if isinstance(exc, DecisionLogError) else f"slotwise replay: {exc}",
               file=sys.stderr)
         return 2

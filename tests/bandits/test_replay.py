@@ -242,3 +242,26 @@ def test_replay_prints_an_interval_or_says_why_not_on_any_small_log(tmp_path, ca
     for line in out.splitlines()[1:]:
         if line.strip():
             assert "95% CI [" in line or "not enough data (n=" in line, line
+
+
+def test_replay_names_a_missing_or_unreadable_log_and_reads_an_export_under_another_name(tmp_path, capsys):
+    """A missing file printed Python's "[Errno 2] No such file or directory: 'x'"; a JSONL export saved
+    as decisions.txt was read as a CSV, and the "unknown columns" it named were its first decision."""
+    from slotwise.cli import main
+
+    assert main(["replay", str(tmp_path / "decisions.jsonl"), "--always", "a"]) == 2
+    err = capsys.readouterr().err
+    assert f"slotwise replay: {tmp_path / 'decisions.jsonl'}: No such file or directory (a decision log:" in err
+    assert "Errno" not in err
+
+    rows = uniform_log(300, seed=8)
+    for name, fmt in (("decisions.txt", "jsonl"), ("export", "csv")):
+        path = tmp_path / name
+        path.write_text("".join(format_decision_log(rows, fmt)))
+        assert main(["replay", str(path), "--always", "b"]) == 0, capsys.readouterr().err
+        assert "slot home: candidate always b (0/1 rewards) on 300 decisions" in capsys.readouterr().out
+
+    latin = tmp_path / "decisions.csv"
+    latin.write_bytes("decision_id,ts\nd1,caf\xe9\n".encode("latin-1"))
+    assert main(["replay", str(latin), "--always", "b"]) == 2
+    assert "byte 0xe9 is not UTF-8" in capsys.readouterr().err
