@@ -43,11 +43,12 @@ def infer_goal(rows: list[Any]) -> str:
     return "click" if all(r.reward in (0.0, 1.0) for r in rows if r.reward is not None) else "revenue"
 
 
-def _fmt(e: Estimate) -> str:
-    """One estimate's line; where the data cannot support a value or an interval, says so and why."""
+def _fmt(e: Estimate, known: int) -> str:
+    """One estimate's line (``known``: the slot's decisions with a known reward); where the data cannot
+    support a value or an interval, says so and why."""
     if math.isnan(e.value) or e.effective_n == 0:  # IPS on rows the candidate never agrees with: 0 by construction
-        why = ("no decision the candidate would have made the same way" if e.method == "replay" and e.n == 0
-               else "no decision with a known reward" if e.n == 0
+        why = ("no decision with a known reward" if not known
+               else "no decision the candidate would have made the same way" if e.method == "replay"
                else "the candidate never picks the variants these decisions showed")
         return f"{e.method:<8} not enough data (n={e.n}: {why})"
     if not e.interval_known:
@@ -155,7 +156,7 @@ def run_replay(args: argparse.Namespace) -> int:
         print(f"slot {slot}: candidate {candidate} ({kind}) on {len(slot_rows)} decisions, "
               f"{known} with a known reward")
         for estimate in (report.logged, report.ips, report.snips, report.replay):
-            print("  " + _fmt(estimate))
+            print("  " + _fmt(estimate, known))
         print()
     return 0
 

@@ -219,6 +219,7 @@ def test_replay_on_too_few_rewards_says_not_enough_data_instead_of_an_infinite_i
     assert main(["replay", str(path), "--policy", "thompson"]) == 0
     out = capsys.readouterr().out
     assert "logged   not enough data (n=0: no decision with a known reward)" in out
+    assert "replay   not enough data (n=0: no decision with a known reward)" in out  # not "the candidate ..."
     assert "n/a" not in out and "inf" not in out
 
 
