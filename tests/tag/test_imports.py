@@ -294,3 +294,15 @@ def test_a_csv_without_a_code_column_is_not_imported_as_coupon_codes(tmp_path: P
     trailing.write_text("sku,\n101-38-01,\n")  # one code per line, a spreadsheet's empty second column
     status, summary, _ = run(capsys, "import", "coupons", str(trailing), "--data", str(tmp_path))
     assert status == 0 and summary is not None and summary["new"] == 2  # new: the refused file loaded neither
+
+
+def test_a_batch_of_no_rows_is_refused(tmp_path: Path, capsys: Any) -> None:
+    """``--batch 0`` (or -3) was taken, and wrote one transaction per row."""
+    import pytest
+
+    for value in ("0", "-3", "lots"):
+        with pytest.raises(SystemExit) as stop:
+            main(["import", "purchases", str(tmp_path / "pos.csv"), "--data", str(tmp_path), "--batch", value])
+        assert stop.value.code == 2
+        assert f"argument --batch: {value!r} is not a whole number of at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "slotwise.db").exists()
