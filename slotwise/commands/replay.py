@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from slotwise.bandits.decision_log import DecisionLogError, parse_decision_log
 from slotwise.bandits.features import ALL, GROUPS
+from slotwise.bandits.goals import GOALS
 
 if TYPE_CHECKING:  # the policies (numpy) load when a replay runs, not for ``--help``
     from slotwise.bandits.replay import Estimate
@@ -175,7 +176,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"in the log, per context feature ({', '.join(GROUPS)}), or {ALL} for one variant "
                         "for everyone (cross-fitted: chosen on one half of the log, measured on the other)")
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="policy parameter (repeatable)")
-    parser.add_argument("--goal", default=None, help="the slots' goal (click, purchase, revenue, ...); "
+    parser.add_argument("--goal", default=None, choices=GOALS, metavar="GOAL",  # a typo was taken for a fixed policy
+                        help=f"the slots' goal ({', '.join(GOALS)}); "
                         "default: per slot, 0/1 rewards are a rate (click) and others an amount (revenue)")
     parser.add_argument("--slot", help="only this slot")
     parser.add_argument("--seed", type=int, default=0)

@@ -266,3 +266,19 @@ def test_replay_names_a_missing_or_unreadable_log_and_reads_an_export_under_anot
     latin.write_bytes("decision_id,ts\nd1,caf\xe9\n".encode("latin-1"))
     assert main(["replay", str(latin), "--always", "b"]) == 2
     assert "byte 0xe9 is not UTF-8" in capsys.readouterr().err
+
+
+def test_an_unknown_goal_is_refused_for_every_candidate(tmp_path, capsys):
+    """``--goal purchse`` with ``--always`` or ``--best-per`` was taken and printed "(goal purchse)"; only
+    ``--policy`` refused it."""
+    from slotwise.cli import main
+
+    path = tmp_path / "decisions.jsonl"
+    path.write_text("".join(format_decision_log(uniform_log(50), "jsonl")))
+    for candidate in (["--always", "a"], ["--best-per", "device"], ["--policy", "thompson"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["replay", str(path), *candidate, "--goal", "purchse"])
+        assert stop.value.code == 2
+        assert "argument --goal: invalid choice: 'purchse' (choose from 'click', 'add_to_cart'" in capsys.readouterr().err
+    assert main(["replay", str(path), "--always", "a", "--goal", "purchase"]) == 0
+    assert "(goal purchase)" in capsys.readouterr().out
