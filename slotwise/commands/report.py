@@ -109,8 +109,11 @@ def run_report(args: argparse.Namespace) -> int:
     from slotwise.proxy.config import ConfigError
     from slotwise.store.base import StoreError
 
+    from slotwise.store.outage import OUTAGE
+
     try:
-        return asyncio.run(_report(args))
+        with OUTAGE.told_by_caller():
+            return asyncio.run(_report(args))
     except ConfigError as exc:  # a --store or SLOTWISE_* value that is not one
         print(f"slotwise report: {exc}", file=sys.stderr)
         return 2

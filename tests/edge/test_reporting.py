@@ -375,3 +375,24 @@ def test_a_store_that_is_away_or_no_store_url_is_named_not_a_traceback(tmp_path:
     assert main(["report", "--store", "foo://x"]) == 2
     assert "slotwise report: SLOTWISE_STORE / --store: 'foo://x' is not a redis:// or sqlite: URL" in (
         capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("command", [["report"], ["visitor", "export", "x@example.com"], ["import", "coupons", "CODES"]])
+def test_a_one_shot_command_on_a_store_that_is_away_says_only_what_is_true(command: list[str], tmp_path: Path) -> None:
+    """Before its own message each of them printed the proxy's outage line, "store unavailable: ...;
+    pages are served unchanged and events answered 503 until it is back": no page is served here."""
+    import os
+    import subprocess
+    import sys
+
+    import ports
+
+    (tmp_path / "codes.txt").write_text("SAVE-10-AAA\n")
+    args = [str(tmp_path / "codes.txt") if a == "CODES" else a for a in command]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-m", "slotwise", *args, "--store", f"redis://127.0.0.1:{ports.free_port()}/0"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"slotwise {' '.join(command[:2]) if command[0] != 'report' else 'report'}") and "the store failed" in line
+    assert "pages are served" not in done.stderr
