@@ -10,6 +10,7 @@ suggestion, which is what makes a typo a load error instead of a silent no-op.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterator, Mapping
 
@@ -73,7 +74,11 @@ def syntax_problem(env: ImmutableSandboxedEnvironment, source: str, exc: Templat
                         "variable" if expression else None)
     if place is None:
         return Problem(exc.lineno or 1, message)
+    message = _CHAR_OFFSET.sub(r"\1", message)  # Jinja's "at 12" counts from the text's start: the column says it
     return Problem(place[0], message, place[1])
+
+
+_CHAR_OFFSET = re.compile(r"(unexpected char '.*?') at \d+")
 
 
 def _whole_expression(parser: Parser) -> nodes.Expr:
