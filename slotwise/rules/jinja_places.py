@@ -49,7 +49,8 @@ def _tokens(env: Environment, text: str, state: str | None) -> tuple[list[tuple[
     try:
         for _, kind, value in env.lexer.tokeniter(text, None, state=state):
             at = text.find(value, pos) if value else pos  # skips only what ``-`` stripped (whitespace)
-            if at < 0:
+            if at < 0:  # never seen: a token that is not the text's own (then: where reading stopped)
+                tokens.append((pos, "error", ""))
                 return tokens, True
             tokens.append((at, kind, value))
             pos = at + len(value)
