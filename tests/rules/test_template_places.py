@@ -158,3 +158,23 @@ def test_an_expressions_syntax_error_points_at_the_token(tmp_path: Path, when: s
     (issue,) = info.value.issues
     assert issue.message.startswith("syntax error in expression")
     assert text.splitlines()[issue.line - 1][issue.column - 1:].startswith(at), issue
+
+
+jinja_bits = st.sampled_from(["{{", "}}", "{%", "%}", "{#", "#}", "{%-", "-%}", "(", ")", "[", "]", "'", '"', " ", "\n",
+                              "if", "endif", "for", "x", "in", "raw", "endraw", "+", "@", "|", "1", "<p>", "\r\n"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(bits=st.lists(jinja_bits, max_size=25), expression=st.booleans())
+def test_any_broken_text_gets_a_place_inside_it(bits: list[str], expression: bool) -> None:
+    """Whatever a marketer types, placing its syntax error never fails and lands inside the text."""
+    from slotwise.rules.expressions import HTML_ENV, compile_expression, template_problems
+
+    source = "".join(bits)
+    problems = (compile_expression(source, ["x"])[1] if expression
+                else template_problems(HTML_ENV, source, ["x"])[1])
+    lines = source.replace("\r\n", "\n").split("\n")
+    for problem in problems:
+        if problem.column is not None:
+            assert 1 <= problem.line <= len(lines)
+            assert 1 <= problem.column <= len(lines[problem.line - 1]) + 1, (problem, source)
