@@ -46,6 +46,13 @@ class Estimate:
     n: int  # rows used (replay: rows matched)
     effective_n: float  # (sum w)^2 / sum w^2 — how many rows the estimate is really worth
 
+    @property
+    def interval_known(self) -> bool:
+        """Whether the interval says anything: on one row's worth of data it is unbounded (a
+        single reward has no spread) or, for SNIPS, zero-wide — neither is a 95% interval."""
+        return (self.effective_n >= 2 and math.isfinite(self.interval.low)
+                and math.isfinite(self.interval.high))
+
 
 @dataclass(frozen=True)
 class OfflineReport:
@@ -186,6 +193,8 @@ def best_per_segment(logs: Iterable[LoggedDecision], group: str, arms: Sequence[
 
 def _pooled(a: Estimate, b: Estimate) -> Estimate:
     """Two estimates on disjoint rows as one (weighted by rows; their errors add)."""
+    if math.isnan(a.value) and math.isnan(b.value):  # neither has a value: still on the rows of both
+        return Estimate(a.method, math.nan, Interval(math.nan, math.nan), a.n + b.n, 0.0)
     if a.n == 0 or math.isnan(a.value):
         return b
     if b.n == 0 or math.isnan(b.value):

@@ -36,6 +36,17 @@ def store_from_args(args: argparse.Namespace) -> tuple[Settings, Store]:
     return settings, open_store(settings.store, settings.data)
 
 
+def positive_int(text: str) -> int:
+    """An argparse type for a count that must be at least 1 (``--batch 0`` wrote a transaction per row)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 

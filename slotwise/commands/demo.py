@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable
 
-from slotwise.commands.ports import PortBusy, check_port_free
+from slotwise.commands.ports import PortBusy, check_port_free, tcp_port
 from slotwise.proxy.config import ConfigError, Settings
 
 
@@ -103,8 +103,8 @@ def stop_if_store_dies(store: subprocess.Popen[bytes], died: threading.Event) ->
         os.kill(os.getpid(), signal.SIGINT)
 
 
-def demo_settings(args: argparse.Namespace, data: Path, store_url: str) -> Settings:
-    """The proxy's settings: the demo's defaults under what ``SLOTWISE_*`` variables say (``ConfigError``)."""
+def _settings(args: argparse.Namespace, data: Path, store_url: str) -> Settings:
+    """The proxy's settings: the demo's, over the SLOTWISE_* variables (``ConfigError`` if one is invalid)."""
     return Settings.from_env(
         upstream=store_url,
         rules=str(args.rules or example_rules_path()),
@@ -127,11 +127,16 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"slotwise demo: {exc}", file=sys.stderr)
         return 2
     data = Path(args.data).resolve()
-    data.mkdir(parents=True, exist_ok=True)
     store_url = f"http://127.0.0.1:{args.store_port}"
     try:
-        settings = demo_settings(args, data, store_url)
-    except ConfigError as exc:  # a SLOTWISE_* variable of the environment (a short SLOTWISE_ADMIN_TOKEN, say)
+        data.mkdir(parents=True, exist_ok=True)
+        settings = _settings(args, data, store_url)  # writes the demo's secrets into it
+    except OSError as exc:  # a file by that name, or a directory it may not write to
+        why = "a file, not a directory" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
+        print(f"slotwise demo: --data {args.data}: cannot keep the demo's data there ({why or exc}); "
+              "choose another directory with --data", file=sys.stderr)
+        return 2
+    except ConfigError as exc:  # a SLOTWISE_* variable the demo reads as serve does
         print(f"slotwise demo: {exc}", file=sys.stderr)
         return 2
     from slotwise.demo.hooks import WEBHOOK_KEY_ENV  # the demo store (starlette, jinja2) loads when it runs
@@ -173,8 +178,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Start the demo storefront and the Slotwise proxy in front of it.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="proxy address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="proxy port (default 8000)")
-    parser.add_argument("--store-port", type=int, default=8001, help="demo store port (default 8001)")
+    parser.add_argument("--port", type=tcp_port, default=8000, help="proxy port (default 8000)")
+    parser.add_argument("--store-port", type=tcp_port, default=8001, help="demo store port (default 8001)")
     parser.add_argument("--data", default=".slotwise", help="where the demo keeps its data (default ./.slotwise)")
     parser.add_argument("--rules", default=None, help="rules file (default: the bundled example rules)")
     parser.add_argument("--access-log", action="store_true",

@@ -16,6 +16,7 @@ import json
 import sys
 import time
 
+from slotwise.commands.common import positive_int
 from slotwise.proxy.config import ConfigError, Settings
 
 
@@ -68,8 +69,11 @@ async def _run(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from slotwise.store.base import StoreError
 
+    from slotwise.store.outage import OUTAGE
+
     try:
-        return asyncio.run(_run(args))
+        with OUTAGE.told_by_caller():
+            return asyncio.run(_run(args))
     except ConfigError as exc:
         print(f"slotwise import: {exc}", file=sys.stderr)
         return 2
@@ -100,6 +104,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("file", help="the CSV file (UTF-8)")
         _store_options(p)
         if kind != "inventory":  # one transaction, all or nothing
-            p.add_argument("--batch", type=int, default=20_000, help="rows per transaction (default 20000)")
+            p.add_argument("--batch", type=positive_int, default=20_000, help="rows per transaction (default 20000)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.set_defaults(func=run_import)

@@ -10,6 +10,7 @@ from a free one.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import socket
 
@@ -42,3 +43,15 @@ def check_port_free(host: str, port: int, flag: str = "--port") -> None:
                 raise PortBusy(f"no permission to listen on port {port} of {shown}: choose one above 1023 "
                                f"with {flag}") from exc
             raise PortBusy(f"cannot listen on {shown}:{port} ({flag}): {exc.strerror}") from exc
+
+
+def tcp_port(text: str) -> int:
+    """An argparse type: a port to listen on, 1–65535. A larger one is not refused by the check above
+    (the resolver keeps its low 16 bits: 99999 checked port 34463) and would fail later, with a traceback."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1-65535)")
+    return port

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from slotwise.bandits.decision_log import DecisionLogError, parse_decision_log
 from slotwise.bandits.features import ALL, GROUPS
+from slotwise.bandits.goals import GOALS
 
 if TYPE_CHECKING:  # the policies (numpy) load when a replay runs, not for ``--help``
     from slotwise.bandits.replay import Estimate
@@ -43,23 +44,49 @@ def infer_goal(rows: list[Any]) -> str:
     return "click" if all(r.reward in (0.0, 1.0) for r in rows if r.reward is not None) else "revenue"
 
 
-def _fmt(e: Estimate) -> str:
-    if math.isnan(e.value):
-        return f"{e.method:<8} n/a (no usable rows)"
+def _fmt(e: Estimate, known: int) -> str:
+    """One estimate's line (``known``: the slot's decisions with a known reward); where the data cannot
+    support a value or an interval, says so and why."""
+    if math.isnan(e.value) or e.effective_n == 0:  # IPS on rows the candidate never agrees with: 0 by construction
+        why = ("no decision with a known reward" if not known
+               else "no decision the candidate would have made the same way" if e.method == "replay"
+               else "the candidate never picks the variants these decisions showed")
+        return f"{e.method:<8} not enough data (n={e.n}: {why})"
+    if not e.interval_known:
+        worth = "" if e.effective_n >= e.n else f", about {e.effective_n:.0f} of them what the candidate would show"
+        return f"{e.method:<8} {e.value:.4f}  95% CI: not enough data (n={e.n}{worth})"
     return (f"{e.method:<8} {e.value:.4f}  95% CI [{e.interval.low:.4f}, {e.interval.high:.4f}]"
             f"  rows {e.n}  effective n {e.effective_n:.0f}")
+
+
+def read_log(path: Path) -> list[Any]:
+    """The decisions of a log file: ``.csv``, ``.jsonl``/``.json``, or by its first character under
+    another name (a JSON line starts with ``{``, a CSV with its header) — a JSONL export saved as
+    ``.txt`` was read as a CSV whose "header" was its first decision."""
+    with path.open(encoding="utf-8") as fh:
+        if path.suffix in (".jsonl", ".json", ".csv"):
+            return parse_decision_log(fh, "csv" if path.suffix == ".csv" else "jsonl")
+        lines = fh.readlines()
+    first = next((line.lstrip() for line in lines if line.strip()), "")
+    return parse_decision_log(lines, "jsonl" if first.startswith("{") else "csv")
 
 
 def run_replay(args: argparse.Namespace) -> int:
     from slotwise.bandits.replay import always, evaluate, evaluate_best_per_segment
 
     path = Path(args.decisions)
-    fmt = "jsonl" if path.suffix in (".jsonl", ".json") else "csv"
     try:
         params = parse_params(args.param or [])
-        with path.open(encoding="utf-8") as fh:
-            rows = parse_decision_log(fh, fmt)
-    except (OSError, ValueError) as exc:
+        rows = read_log(path)
+    except OSError as exc:  # not Python's "[Errno 2] No such file or directory: 'x'"
+        print(f"slotwise replay: {path}: {exc.strerror or exc} (a decision log: `slotwise report --export "
+              "decisions.jsonl` writes one)", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"slotwise replay: {path}: byte 0x{exc.object[exc.start]:02x} is not UTF-8: not a decision log "
+              "(.csv or .jsonl, as `slotwise report --export` writes them)", file=sys.stderr)
+        return 2
+    except ValueError as exc:
         print(f"slotwise replay: {path}: {exc}" if isinstance(exc, DecisionLogError) else f"slotwise replay: {exc}",
               file=sys.stderr)
         return 2
@@ -130,7 +157,7 @@ def run_replay(args: argparse.Namespace) -> int:
         print(f"slot {slot}: candidate {candidate} ({kind}) on {len(slot_rows)} decisions, "
               f"{known} with a known reward")
         for estimate in (report.logged, report.ips, report.snips, report.replay):
-            print("  " + _fmt(estimate))
+            print("  " + _fmt(estimate, known))
         print()
     return 0
 
@@ -149,7 +176,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"in the log, per context feature ({', '.join(GROUPS)}), or {ALL} for one variant "
                         "for everyone (cross-fitted: chosen on one half of the log, measured on the other)")
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="policy parameter (repeatable)")
-    parser.add_argument("--goal", default=None, help="the slots' goal (click, purchase, revenue, ...); "
+    parser.add_argument("--goal", default=None, choices=GOALS, metavar="GOAL",  # a typo was taken for a fixed policy
+                        help=f"the slots' goal ({', '.join(GOALS)}); "
                         "default: per slot, 0/1 rewards are a rate (click) and others an amount (revenue)")
     parser.add_argument("--slot", help="only this slot")
     parser.add_argument("--seed", type=int, default=0)

@@ -106,7 +106,21 @@ async def _report(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    return asyncio.run(_report(args))
+    from slotwise.proxy.config import ConfigError
+    from slotwise.store.base import StoreError
+
+    from slotwise.store.outage import OUTAGE
+
+    try:
+        with OUTAGE.told_by_caller():
+            return asyncio.run(_report(args))
+    except ConfigError as exc:  # a --store or SLOTWISE_* value that is not one
+        print(f"slotwise report: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:  # as import and visitor: 3, the store failed (Redis away)
+        print(f"slotwise report: the store failed ({exc}); nothing reported or exported: run it again once "
+              "the store is back", file=sys.stderr)
+        return 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:

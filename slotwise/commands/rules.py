@@ -61,20 +61,22 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         print(f"  capture: {sources} event source{'s' if sources != 1 else ''}"
               + (f"; {', '.join(extras)}" if extras else ""), file=out)
     if args.url:
-        cookies, headers = _pairs(args.cookie, "="), _pairs(args.header, ":")
-        if cookies is None or headers is None:
-            print("--cookie takes NAME=VALUE, --header takes 'NAME: VALUE'", file=err)
+        try:
+            cookies, headers = _pairs(args.cookie, "=", "--cookie", "NAME=VALUE"), _pairs(args.header, ":", "--header", "'NAME: VALUE'")
+        except ValueError as exc:
+            print(f"slotwise rules check: {exc}", file=err)
             return 2
         return _check_url(ruleset, args.url, out, err, cookies=cookies, headers=headers)
     return 0
 
 
-def _pairs(items: list[str], sep: str) -> dict[str, str] | None:
+def _pairs(items: list[str], sep: str, flag: str, form: str) -> dict[str, str]:
+    """``NAME<sep>VALUE`` items as a dict; ``ValueError`` naming the flag and the item that is not one."""
     out: dict[str, str] = {}
     for item in items:
         name, found, value = item.partition(sep)
         if not found or not name.strip():
-            return None
+            raise ValueError(f"{flag} {item!r}: expected {form}")
         out[name.strip()] = value.strip()
     return out
 
@@ -98,12 +100,12 @@ def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dic
                headers: dict[str, str] | None = None) -> int:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        print(f"--url: {url!r} is not an http(s) URL", file=err)
+        print(f"slotwise rules check: --url {url!r} is not an http(s) URL", file=err)
         return 2
     try:
         status, html, final = _fetch(url, cookies or {}, headers or {})
     except Exception as exc:  # any network failure is a clear message, not a traceback
-        print(f"--url: cannot fetch {url}: {type(exc).__name__}: {exc}", file=err)
+        print(f"slotwise rules check: --url: cannot fetch {url}: {type(exc).__name__}: {exc}", file=err)
         return 2
     if final != url:
         print(f"\n{url} redirects to {final} (shown below; pass --cookie for pages that need a login or a basket)", file=out)

@@ -44,8 +44,11 @@ async def _run(args: argparse.Namespace) -> int:
 def run_visitor(args: argparse.Namespace) -> int:
     from slotwise.store.base import StoreError
 
+    from slotwise.store.outage import OUTAGE
+
     try:
-        return asyncio.run(_run(args))
+        with OUTAGE.told_by_caller():
+            return asyncio.run(_run(args))
     except ConfigError as exc:
         print(f"slotwise visitor: {exc}", file=sys.stderr)
         return 2

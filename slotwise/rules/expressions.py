@@ -10,6 +10,7 @@ suggestion, which is what makes a typo a load error instead of a silent no-op.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterator, Mapping
 
@@ -21,6 +22,7 @@ from jinja2.runtime import Undefined, missing
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from slotwise.rules.checker import did_you_mean
+from slotwise.rules.jinja_places import error_place
 from slotwise.rules.sandbox import RulesSandbox
 from slotwise.rules.vocabulary import FACTS, JINJA_GLOBALS, MAPPING_METHODS, VALUES
 
@@ -57,19 +59,38 @@ TEXT_ENV = make_environment(autoescape=False)
 
 @dataclass(frozen=True)
 class Problem:
-    """A problem at a line (1-based) of an expression or template's own text."""
+    """A problem at a line (1-based) of an expression or template's own text, and at a column
+    (1-based, of that line) when known: a syntax error's, which Jinja gives no column for."""
 
     line: int
     message: str
+    column: int | None = None
 
 
-def parse_expression(source: str) -> nodes.Expr:
-    """The AST of one expression; raises TemplateSyntaxError like ``compile_expression``."""
-    parser = Parser(TEXT_ENV, source, state="variable")
+def syntax_problem(env: ImmutableSandboxedEnvironment, source: str, exc: TemplateSyntaxError, message: str,
+                   *, expression: bool = False) -> Problem:
+    """A syntax error as a Problem placed at the token at fault (``jinja_places``), not only its line."""
+    place = error_place(env, source, _whole_expression if expression else Parser.parse,
+                        "variable" if expression else None)
+    if place is None:
+        return Problem(exc.lineno or 1, message)
+    message = _CHAR_OFFSET.sub(r"\1", message)  # Jinja's "at 12" counts from the text's start: the column says it
+    return Problem(place[0], message, place[1])
+
+
+_CHAR_OFFSET = re.compile(r"(unexpected char '.*?') at \d+")
+
+
+def _whole_expression(parser: Parser) -> nodes.Expr:
     expr = parser.parse_expression()
     if not parser.stream.eos:
         raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
     return expr
+
+
+def parse_expression(source: str) -> nodes.Expr:
+    """The AST of one expression; raises TemplateSyntaxError like ``compile_expression``."""
+    return _whole_expression(Parser(TEXT_ENV, source, state="variable"))
 
 
 def check_names(tree: nodes.Node, allowed: Collection[str], undeclared: Collection[str]) -> list[Problem]:
@@ -198,7 +219,8 @@ def compile_expression(source: str, allowed: Collection[str]) -> tuple[Callable[
     try:
         tree = parse_expression(source)
     except TemplateSyntaxError as exc:
-        return None, [Problem(exc.lineno or 1, f"syntax error in expression {source.strip()!r}: {exc.message}")]
+        return None, [syntax_problem(TEXT_ENV, source, exc, f"syntax error in expression {source.strip()!r}: {exc.message}",
+                                     expression=True)]
     # Names an expression reads are all undeclared (expressions cannot assign).
     names = [tree] if isinstance(tree, nodes.Name) else tree.find_all(nodes.Name)
     undeclared = {n.name for n in names if n.ctx == "load"}
@@ -314,7 +336,7 @@ def template_problems(env: ImmutableSandboxedEnvironment, source: str, allowed: 
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
-        return None, [Problem(exc.lineno or 1, f"template syntax error: {exc.message}")]
+        return None, [syntax_problem(env, source, exc, f"template syntax error: {exc.message}")]
     problems: list[Problem] = []
     for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
         problems.append(Problem(node.lineno, "templates cannot include, extend or import other templates"))

@@ -246,7 +246,7 @@ class _Loader:
     # -- compiling pieces -------------------------------------------------------------
     def _problems(self, text: Text, problems: Sequence[Problem]) -> None:
         for problem in problems:
-            self.issues.append(text.source.text_loc(text.node, problem.line).issue(problem.message))
+            self.issues.append(text.source.text_loc(text.node, problem.line, problem.column).issue(problem.message))
 
     def _selector(self, text: Text) -> bool:
         message = validate_selector(text.value)
@@ -353,7 +353,7 @@ class _Loader:
                 template, problems = compile_template(body, TEMPLATE_NAMES)
                 display = os.path.normpath(os.path.join(os.path.dirname(text.source.display), text.value))
                 for problem in problems or self._unknown_vars(template, body):
-                    self.issues.append(Issue(display, problem.line, 1, problem.message))
+                    self.issues.append(Issue(display, problem.line, problem.column or 1, problem.message))
         attributes = {}
         for name, value in v.attributes.items():
             if value is None:

@@ -14,6 +14,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from slotwise.rules.errors import Issue
+from slotwise.rules.scalar_places import offset_place, value_offsets
 
 __all__ = ["Loc", "Source", "MappingNode", "Node", "ScalarNode", "SequenceNode", "compose", "construct", "kind_of"]
 
@@ -35,28 +36,26 @@ class Source:
 
     def __init__(self, display: str, text: str) -> None:
         self.display = display
-        self.lines = text.splitlines()
+        self.text = text
 
     def loc(self, node: Node) -> Loc:
         mark = node.start_mark
         return Loc(self.display, mark.line + 1, mark.column + 1)
 
-    def text_loc(self, node: Node, text_line: int) -> Loc:
-        """Where line ``text_line`` (1-based) of a scalar's text sits in the file.
-
-        Block scalars (``|``, ``>``) start on the line after their indicator;
-        the column is that line's indentation. Flow scalars are one line in
-        practice, so errors point at the scalar itself.
-        """
-        if isinstance(node, ScalarNode) and node.style in ("|", ">"):
-            index = node.start_mark.line + text_line  # 0-based line in the file
-            column = 1
-            if 0 <= index < len(self.lines):
-                text = self.lines[index]
-                column = len(text) - len(text.lstrip(" ")) + 1
-            return Loc(self.display, index + 1, column)
-        base = self.loc(node)
-        return Loc(base.file, base.line + max(text_line - 1, 0), base.column)
+    def text_loc(self, node: Node, text_line: int, text_column: int | None = None) -> Loc:
+        """Where line ``text_line`` (1-based) of a scalar's text sits in the file, at ``text_column``
+        of that line when given, else at its first character that is not a space (``scalar_places``
+        follows the text through YAML's indentation, folding and quoting). Without a column, line 1
+        of a quoted or plain scalar is the scalar itself, its opening quote included."""
+        if not isinstance(node, ScalarNode) or (text_column is None and text_line <= 1
+                                                 and node.style not in ("|", ">")):
+            return self.loc(node)
+        lines = node.value.split("\n")
+        index = min(max(text_line, 1), len(lines)) - 1
+        line = lines[index]
+        column = len(line) - len(line.lstrip(" ")) if text_column is None else min(max(text_column - 1, 0), len(line))
+        offset = value_offsets(self.text, node)[sum(len(s) + 1 for s in lines[:index]) + column]
+        return Loc(self.display, *offset_place(self.text, offset))
 
 
 # PyYAML's words for the usual slips, and how to fix each: (a part of the problem, of the context

@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 log = logging.getLogger("slotwise.store")
 
@@ -40,6 +41,7 @@ class Outage:
         self.listeners: list[Callable[[str], None]] = []  # metrics: called with "unavailable" or "refused"
         self._keys: set[str] = set()
         self._lock = threading.Lock()
+        self._told_by_caller = 0
 
     @property
     def down(self) -> bool:
@@ -57,8 +59,21 @@ class Outage:
             if not first:
                 return
             self.since = self.clock()
+        if self._told_by_caller:
+            return
         what = "unavailable" if key == ANY else "refusing writes"
         log.error("store %s: %s; pages are served unchanged and events answered 503 until it is back", what, exc)
+
+    @contextmanager
+    def told_by_caller(self) -> Iterator[None]:
+        """While a one-shot command runs (``slotwise report``, ``import``, ``visitor``): its own message
+        names the store's failure and what was not done, so the outage line, written for a serving
+        proxy ("pages are served unchanged ..."), would only mislead. Counted, not logged."""
+        self._told_by_caller += 1
+        try:
+            yield
+        finally:
+            self._told_by_caller -= 1
 
     def succeeded(self, key: str) -> None:
         """The call ``key`` worked: if that ends the outage, say so and how much failed meanwhile."""

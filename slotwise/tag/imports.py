@@ -451,6 +451,10 @@ async def import_coupons_file(store: Store, path: str | Path, now: float, *, bat
             if line == 1 and "code" in lowered:
                 column = lowered.index("code")
                 continue
+            if line == 1 and sum(1 for v in lowered if v) > 1:  # a CSV's header: its first column is no code
+                raise ImportFileError(
+                    f"{path}: line 1 is a CSV header without a 'code' column (found: {', '.join(v for v in lowered if v)}); "
+                    "give one code per line, or a CSV whose header names the 'code' column")
             report.rows += 1
             code = values[column].strip() if column < len(values) else ""
             bad = _bad_byte([code], ["code"])

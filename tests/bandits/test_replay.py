@@ -2,6 +2,8 @@ import json
 import random
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from slotwise.bandits import DecisionLogError, LoggedDecision, features, format_decision_log, parse_decision_log
 from slotwise.bandits.replay import evaluate, ips, replay
@@ -186,3 +188,97 @@ def test_best_per_on_a_slot_with_nothing_measured_names_no_choice(tmp_path, caps
     assert main(["replay", str(path), "--best-per", "device"]) == 0
     head = capsys.readouterr().out.splitlines()[0]
     assert "(nothing measured to choose on yet;" in head and "->" not in head
+
+
+def test_replay_on_too_few_rewards_says_not_enough_data_instead_of_an_infinite_interval(tmp_path, capsys):
+    """One decision with a known reward printed ``95% CI [-inf, inf]`` (one value has no spread), and
+    SNIPS ``[r, r]`` (an interval of zero width from one row): neither means anything to a marketer."""
+    from dataclasses import replace
+
+    from slotwise.cli import main
+
+    rows = uniform_log(6, seed=3)
+    one = [r if i == 0 else replace(r, reward=None) for i, r in enumerate(rows)]  # only the first is measured
+    path = tmp_path / "decisions.jsonl"
+    path.write_text("".join(format_decision_log(one, "jsonl")))
+    assert main(["replay", str(path), "--always", rows[0].arm]) == 0
+    out = capsys.readouterr().out
+    assert "inf" not in out and "nan" not in out
+    lines = {line.split()[0]: line for line in out.splitlines()[1:] if line.strip()}
+    for method in ("logged", "ips", "snips", "replay"):
+        assert lines[method].endswith("95% CI: not enough data (n=1)"), lines[method]
+
+    other = next(r.arm for r in rows if r.arm != rows[0].arm)  # shown, never measured
+    assert main(["replay", str(path), "--always", other]) == 0
+    out = capsys.readouterr().out
+    assert "ips      not enough data (n=1: the candidate never picks the variants these decisions showed)" in out
+    assert "0.0000" not in out.split("ips", 1)[1]  # no IPS of 0 made of nothing but zero weights
+
+    none = [replace(r, reward=None) for r in rows]  # nothing measured yet
+    path.write_text("".join(format_decision_log(none, "jsonl")))
+    assert main(["replay", str(path), "--policy", "thompson"]) == 0
+    out = capsys.readouterr().out
+    assert "logged   not enough data (n=0: no decision with a known reward)" in out
+    assert "replay   not enough data (n=0: no decision with a known reward)" in out  # not "the candidate ..."
+    assert "n/a" not in out and "inf" not in out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(0, 7), measured=st.lists(st.booleans(), min_size=7, max_size=7),
+       candidate=st.sampled_from([["--always", "a"], ["--best-per", "device"], ["--best-per", "all"],
+                                  ["--policy", "thompson"], ["--policy", "uniform"]]))
+def test_replay_prints_an_interval_or_says_why_not_on_any_small_log(tmp_path, capsys, n, measured, candidate):
+    from dataclasses import replace
+
+    from slotwise.cli import main
+
+    rows = [replace(r, arm="a" if i == 0 else r.arm, reward=r.reward if measured[i] else None)
+            for i, r in enumerate(uniform_log(n, seed=n))]
+    path = tmp_path / "decisions.jsonl"
+    path.write_text("".join(format_decision_log(rows, "jsonl")))
+    status = main(["replay", str(path), *candidate])
+    out = capsys.readouterr().out
+    assert status == (0 if n else 1)
+    assert "inf" not in out and "nan" not in out
+    for line in out.splitlines()[1:]:
+        if line.strip():
+            assert "95% CI [" in line or "not enough data (n=" in line, line
+
+
+def test_replay_names_a_missing_or_unreadable_log_and_reads_an_export_under_another_name(tmp_path, capsys):
+    """A missing file printed Python's "[Errno 2] No such file or directory: 'x'"; a JSONL export saved
+    as decisions.txt was read as a CSV, and the "unknown columns" it named were its first decision."""
+    from slotwise.cli import main
+
+    assert main(["replay", str(tmp_path / "decisions.jsonl"), "--always", "a"]) == 2
+    err = capsys.readouterr().err
+    assert f"slotwise replay: {tmp_path / 'decisions.jsonl'}: No such file or directory (a decision log:" in err
+    assert "Errno" not in err
+
+    rows = uniform_log(300, seed=8)
+    for name, fmt in (("decisions.txt", "jsonl"), ("export", "csv")):
+        path = tmp_path / name
+        path.write_text("".join(format_decision_log(rows, fmt)))
+        assert main(["replay", str(path), "--always", "b"]) == 0, capsys.readouterr().err
+        assert "slot home: candidate always b (0/1 rewards) on 300 decisions" in capsys.readouterr().out
+
+    latin = tmp_path / "decisions.csv"
+    latin.write_bytes("decision_id,ts\nd1,caf\xe9\n".encode("latin-1"))
+    assert main(["replay", str(latin), "--always", "b"]) == 2
+    assert "byte 0xe9 is not UTF-8" in capsys.readouterr().err
+
+
+def test_an_unknown_goal_is_refused_for_every_candidate(tmp_path, capsys):
+    """``--goal purchse`` with ``--always`` or ``--best-per`` was taken and printed "(goal purchse)"; only
+    ``--policy`` refused it."""
+    from slotwise.cli import main
+
+    path = tmp_path / "decisions.jsonl"
+    path.write_text("".join(format_decision_log(uniform_log(50), "jsonl")))
+    for candidate in (["--always", "a"], ["--best-per", "device"], ["--policy", "thompson"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["replay", str(path), *candidate, "--goal", "purchse"])
+        assert stop.value.code == 2
+        assert "argument --goal: invalid choice: 'purchse' (choose from 'click', 'add_to_cart'" in capsys.readouterr().err
+    assert main(["replay", str(path), "--always", "a", "--goal", "purchase"]) == 0
+    assert "(goal purchase)" in capsys.readouterr().out

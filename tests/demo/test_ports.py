@@ -133,3 +133,41 @@ def test_python_dash_m_slotwise_is_the_cli(busy_port: int) -> None:
     done = subprocess.run([sys.executable, "-m", "slotwise", "demo", "--port", str(busy_port), "--store-port",
                            str(_free_port())], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "--port" in done.stderr and "No module named" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("flag, value", [("--port", "99999"), ("--port", "0"), ("--store-port", "70000"),
+                                         ("--store-port", "eighty")])
+def test_demo_refuses_a_port_that_is_no_port(flag: str, value: str, tmp_path: Path) -> None:
+    """``--port 99999`` passed the busy check (the resolver keeps its low 16 bits) and ended in a
+    ConfigError traceback; ``--port 0`` too."""
+    import ports
+
+    other = "--store-port" if flag == "--port" else "--port"  # never the default: a fixed port
+    done = _slotwise("demo", flag, value, other, str(ports.free_port()), "--data", str(tmp_path / "d"), cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"argument {flag}: {value!r} is not a TCP port (1-65535)" in done.stderr
+    assert not (tmp_path / "d").exists()
+
+
+def test_demo_refuses_a_data_directory_it_cannot_keep_its_data_in(tmp_path: Path) -> None:
+    """``--data`` naming a file ended in a FileExistsError traceback."""
+    import ports
+
+    (tmp_path / "notes.txt").write_text("not a directory")
+    proxy_port, store_port = ports.free_port(), ports.free_port()
+    done = _slotwise("demo", "--port", str(proxy_port), "--store-port", str(store_port), "--data", "notes.txt",
+                     cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "slotwise demo: --data notes.txt: cannot keep the demo's data there (a file, not a directory)" in done.stderr
+    assert not _listening(store_port) and not _listening(proxy_port)
+
+
+def test_demo_names_an_invalid_setting_instead_of_a_traceback(tmp_path: Path) -> None:
+    import ports
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SLOTWISE_WORKERS": "two"}
+    done = subprocess.run([sys.executable, "-m", "slotwise", "demo", "--port", str(ports.free_port()),
+                           "--store-port", str(ports.free_port()), "--data", str(tmp_path / "d")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "slotwise demo: SLOTWISE_WORKERS / --workers: expected int, got 'two'" in done.stderr

@@ -360,3 +360,39 @@ def test_the_lift_counts_the_control_variant_as_docs_admin_md_says(tmp_path: Pat
     asyncio.run(write())
     (hero,) = json.loads(cli(capsys, "report", "--data", str(tmp_path), "--format", "json"))
     assert (hero["lift"]["n_personalized"], hero["lift"]["n_holdout"]) == (4, 2)
+
+
+def test_a_store_that_is_away_or_no_store_url_is_named_not_a_traceback(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """``--store redis://...`` with no Redis there, and a --store that is no store URL, ended in tracebacks."""
+    import ports
+
+    away = f"redis://127.0.0.1:{ports.free_port()}/0"  # nothing listens there
+    assert main(["report", "--store", away, "--export", str(tmp_path / "log.csv")]) == 3
+    err = capsys.readouterr().err
+    assert "slotwise report: the store failed (redis unavailable: " in err and "Traceback" not in err
+    assert "nothing reported or exported" in err and not (tmp_path / "log.csv").exists()
+    assert main(["report", "--store", "foo://x"]) == 2
+    assert "slotwise report: SLOTWISE_STORE / --store: 'foo://x' is not a redis:// or sqlite: URL" in (
+        capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("command", [["report"], ["visitor", "export", "x@example.com"], ["import", "coupons", "CODES"]])
+def test_a_one_shot_command_on_a_store_that_is_away_says_only_what_is_true(command: list[str], tmp_path: Path) -> None:
+    """Before its own message each of them printed the proxy's outage line, "store unavailable: ...;
+    pages are served unchanged and events answered 503 until it is back": no page is served here."""
+    import os
+    import subprocess
+    import sys
+
+    import ports
+
+    (tmp_path / "codes.txt").write_text("SAVE-10-AAA\n")
+    args = [str(tmp_path / "codes.txt") if a == "CODES" else a for a in command]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-m", "slotwise", *args, "--store", f"redis://127.0.0.1:{ports.free_port()}/0"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"slotwise {' '.join(command[:2]) if command[0] != 'report' else 'report'}") and "the store failed" in line
+    assert "pages are served" not in done.stderr

@@ -153,3 +153,17 @@ def test_check_with_url_shows_every_fact_and_capture_source_of_a_store_it_never_
     assert "size-prefill: page matches; 1 element matches 'select#variant'" in out
     assert "(fields: product, quantity, token, variant); recorded when response.location == '/basket/'" in out
     assert "purchase from a page): page does not match" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cookie", "basket"], "slotwise rules check: --cookie 'basket': expected NAME=VALUE"),
+    (["--cookie", "a=1", "--header", "X-Test"], "slotwise rules check: --header 'X-Test': expected 'NAME: VALUE'"),
+    ([], "slotwise rules check: --url 'shop.test/p/101' is not an http(s) URL"),
+])
+def test_check_names_the_option_that_is_wrong(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """One message for any bad --cookie or --header ("--cookie takes NAME=VALUE, --header takes ...")
+    did not say which of several was wrong."""
+    url = "http://shop.test/p/101" if args else "shop.test/p/101"
+    status = main(["rules", "check", str(EXAMPLES / "demo.yaml"), "--url", url, *args])
+    assert status == 2
+    assert capsys.readouterr().err.strip() == message

@@ -278,3 +278,31 @@ def test_an_unreachable_store_is_a_failure_not_a_partial_import(tmp_path: Path, 
     for action in ("export", "erase"):
         status, _, errors = run(capsys, "visitor", action, "customer:c1", "--store", store)
         assert status == 3 and any(f"slotwise visitor {action}: the store failed" in e for e in errors)
+
+
+def test_a_csv_without_a_code_column_is_not_imported_as_coupon_codes(tmp_path: Path, capsys: Any) -> None:
+    """The demo store's catalog.csv given to ``import coupons`` loaded 4,561 "codes" — its header's
+    ``sku`` and every row's first column — where it should have been refused as the wrong file."""
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text("sku,product_id,size,store,stock\n101-38-01,101,38,Amsterdam Centraal,0\n")
+    status, summary, errors = run(capsys, "import", "coupons", str(catalog), "--data", str(tmp_path))
+    assert status == 2 and summary is None
+    assert errors == [f"slotwise import coupons: {catalog}: line 1 is a CSV header without a 'code' column "
+                      "(found: sku, product_id, size, store, stock); give one code per line, or a CSV whose "
+                      "header names the 'code' column"]
+    trailing = tmp_path / "codes.csv"
+    trailing.write_text("sku,\n101-38-01,\n")  # one code per line, a spreadsheet's empty second column
+    status, summary, _ = run(capsys, "import", "coupons", str(trailing), "--data", str(tmp_path))
+    assert status == 0 and summary is not None and summary["new"] == 2  # new: the refused file loaded neither
+
+
+def test_a_batch_of_no_rows_is_refused(tmp_path: Path, capsys: Any) -> None:
+    """``--batch 0`` (or -3) was taken, and wrote one transaction per row."""
+    import pytest
+
+    for value in ("0", "-3", "lots"):
+        with pytest.raises(SystemExit) as stop:
+            main(["import", "purchases", str(tmp_path / "pos.csv"), "--data", str(tmp_path), "--batch", value])
+        assert stop.value.code == 2
+        assert f"argument --batch: {value!r} is not a whole number of at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "slotwise.db").exists()
