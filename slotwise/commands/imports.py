@@ -67,9 +67,11 @@ async def _run(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from slotwise.store.base import StoreError
+    from slotwise.store.outage import OUTAGE
 
     try:
-        return asyncio.run(_run(args))
+        with OUTAGE.told_by_caller():  # the line below says it, naming the file
+            return asyncio.run(_run(args))
     except ConfigError as exc:
         print(f"slotwise import: {exc}", file=sys.stderr)
         return 2

@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 log = logging.getLogger("slotwise.store")
 
@@ -40,6 +41,18 @@ class Outage:
         self.listeners: list[Callable[[str], None]] = []  # metrics: called with "unavailable" or "refused"
         self._keys: set[str] = set()
         self._lock = threading.Lock()
+        self._told = 0  # callers inside ``told_by_caller``
+
+    @contextmanager
+    def told_by_caller(self) -> Iterator[None]:
+        """For a command that reports a failed store call itself, in one line naming what failed and
+        what to do (``slotwise import``): the outage is counted but not logged as well — that line
+        ("pages are served unchanged ...") is a server's, and was a second, misleading line."""
+        self._told += 1
+        try:
+            yield
+        finally:
+            self._told -= 1
 
     @property
     def down(self) -> bool:
@@ -57,6 +70,8 @@ class Outage:
             if not first:
                 return
             self.since = self.clock()
+        if self._told:
+            return
         what = "unavailable" if key == ANY else "refusing writes"
         log.error("store %s: %s; pages are served unchanged and events answered 503 until it is back", what, exc)
 
@@ -70,6 +85,8 @@ class Outage:
             took, failed = self.clock() - (self.since or self.clock()), self.failed_calls
             self._keys.clear()
             self.since, self.failed_calls = None, 0
+        if self._told:
+            return
         log.warning("store available again after %.1fs; %d store calls failed meanwhile", took, failed)
 
 
