@@ -1,10 +1,12 @@
 """Times ``slotwise import purchases`` on a generated 1,000,000-row POS export.
 
-    .venv/bin/python bench/imports.py [--rows 1000000] [--customers 100000]
+    .venv/bin/python bench/imports.py [--rows 1000000] [--customers 100000] [--store sqlite|redis|URL]
 
-Writes the CSV and a fresh SQLite store in a temporary directory, imports
-through the same code path as the CLI, prints rows/s, then re-imports to
-time the idempotent (nothing new) pass.
+Writes the CSV and a fresh store (SQLite in a temporary directory; ``redis``:
+a throwaway redis-server on this machine, as ``bench.scale`` starts it; a
+``redis://`` URL: that Redis, which should be empty), imports through the
+same code path as the CLI, prints rows/s, then re-imports to time the
+idempotent (nothing new) pass.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from slotwise.store import open_store
 from slotwise.store.sqlite import SQLiteStore
 from slotwise.tag.imports import import_people_file
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CATEGORIES = ["Running Shoes", "Socks", "Hats", "Jackets", "Bags", "Dog Food", "Cat Toys", "Gloves"]
 SIZES = ["XS", "S", "M", "L", "XL", "38", "39", "40", "41", "42", "43", "44", ""]
@@ -42,13 +48,13 @@ def generate(path: Path, rows: int, customers: int, seed: int = 7) -> None:
                 written += 1
 
 
-async def run(rows: int, customers: int) -> None:
+async def run(rows: int, customers: int, url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "pos.csv"
         t0 = time.perf_counter()
         generate(csv_path, rows, customers)
         print(f"generated {rows:,} rows ({csv_path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f}s")
-        store = SQLiteStore(Path(tmp) / "slotwise.db")
+        store = open_store(url, tmp) if url else SQLiteStore(Path(tmp) / "slotwise.db")
         for label in ("import", "re-import"):
             t0 = time.perf_counter()
             report = await import_people_file(store, csv_path, "purchases", time.time(), progress=True)
@@ -62,8 +68,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--store", default="sqlite", help="sqlite (default), redis (a throwaway redis-server) or a URL")
     args = parser.parse_args()
-    asyncio.run(run(args.rows, args.customers))
+    if args.store == "redis":
+        sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+        from bench.scale.run import redis_server
+
+        with redis_server() as url:
+            asyncio.run(run(args.rows, args.customers, url))
+    else:
+        asyncio.run(run(args.rows, args.customers, "" if args.store == "sqlite" else args.store))
 
 
 if __name__ == "__main__":

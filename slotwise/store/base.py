@@ -142,6 +142,9 @@ class Store(Protocol):
 
     async def get_profile(self, visitor_id: str) -> Profile | None: ...
 
+    async def get_profiles(self, visitor_ids: Sequence[str]) -> list[Profile | None]:
+        """``get_profile`` of each, in order; one round trip on Redis (an import reads back its buyers)."""
+
     async def update_profile(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
         """Atomically read, apply ``update`` and write; creates the profile if missing."""
 
@@ -165,6 +168,11 @@ class Store(Protocol):
         claimant. ``visitor_id`` itself may be an alias (webhooks, imports):
         with ``merge`` a claim on it is void too.
         """
+
+    async def bulk_update(self, items: Sequence[tuple[Sequence[str], ProfileUpdate]], now: float) -> int:
+        """An import's rows: each update applied to the person its aliases name (trusted, as ``link_identity``
+        with ``merge``), created under the first alias if nobody holds any; returns the profiles written.
+        What it does is ``slotwise.store.bulk``'s on both stores; see there and each store's ``bulk``."""
 
     async def delete_profile(self, visitor_id: str) -> bool:
         """Erase everything held about the person: profile, aliases, log entries."""

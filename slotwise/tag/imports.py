@@ -1,8 +1,8 @@
 """Loading POS/CRM exports and coupon pools into the store (``slotwise import``).
 
 Streaming: the CSV is read row by row, rows are grouped per person and
-written in batches (one transaction per batch through ``bulk_update`` when
-the store has it). A bad row is rejected with its line number and reason;
+written in batches through the store's ``bulk_update`` (one transaction per
+batch on SQLite, one script per chunk of people on Redis). A bad row is rejected with its line number and reason;
 the good rows are loaded. Re-importing a file changes nothing (purchase lines
 are keyed by channel, order, product and size). Columns: docs/imports.md.
 """
@@ -268,19 +268,6 @@ def parse_customer(row: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
 
 # -- writing ------------------------------------------------------------------------------
 
-Item = tuple[Sequence[str], Callable[[Profile], None]]
-
-
-async def _write(store: Store, items: list[Item], now: float) -> int:
-    bulk = getattr(store, "bulk_update", None)
-    if bulk is not None:
-        return int(await bulk(items, now))
-    for aliases, update in items:  # a store without a bulk path (Redis): one call per person
-        for alias in aliases:
-            await store.link_identity(aliases[0], alias, now)
-        await store.update_profile(aliases[0], update, now)
-    return len(items)
-
 
 class _Progress:
     def __init__(self, binary: IO[bytes], path: Path, enabled: bool) -> None:
@@ -367,8 +354,7 @@ class _Reorders:
         ids, self.ids = list(self.ids), {}
         for start in range(0, len(ids), self.chunk):
             by_person: dict[str, dict[str, float]] = {}
-            for profile_id in ids[start:start + self.chunk]:
-                profile = await self.store.get_profile(profile_id)  # merged into another since: that one
+            for profile in await self.store.get_profiles(ids[start:start + self.chunk]):  # merged since: that one
                 if profile is None:
                     continue
                 own = own_intervals(profile.purchases)
@@ -384,7 +370,7 @@ async def _flush(store: Store, kind: str, groups: dict[tuple[str, ...], list[Any
         return
     updates = [_Counted(_purchases_update(rows) if kind == "purchases" else _customer_update(rows))
                for rows in groups.values()]
-    report.profiles += await _write(store, list(zip(groups, updates)), now)
+    report.profiles += await store.bulk_update(list(zip(groups, updates)), now)
     for update in updates:
         report.new += update.added
         if kind == "purchases" and update.added and update.profile_id is not None:

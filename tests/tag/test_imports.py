@@ -224,23 +224,22 @@ def test_a_buyer_spread_over_many_batches_has_their_intervals_worked_out_once_fr
 
 
 class RetryingStore:
-    """The SQLite store behind the path a store without ``bulk_update`` takes (Redis), whose every
-    profile update first loses a compare-and-set: its update runs on a profile read that is then
-    thrown away, and again on the re-read one, as Redis's ``update_profile`` does on a conflict."""
+    """The SQLite store, whose every bulk write first loses a compare-and-set, as a Redis chunk does
+    on a conflict: each row's update runs on a profile read that is then thrown away, and again on
+    the re-read one."""
 
     def __init__(self, store: SQLiteStore) -> None:
         self.store = store
 
     def __getattr__(self, name: str) -> Any:
-        if name == "bulk_update":
-            raise AttributeError(name)
         return getattr(self.store, name)
 
-    async def update_profile(self, visitor_id: str, update: Any, now: float) -> Any:
-        lost = await self.store.get_profile(visitor_id)
-        if lost is not None:
-            update(lost)  # the attempt whose write lost
-        return await self.store.update_profile(visitor_id, update, now)
+    async def bulk_update(self, items: Any, now: float) -> int:
+        for aliases, update in items:
+            lost = await self.store.get_profile(aliases[0])
+            if lost is not None:
+                update(lost)  # the attempt whose write lost
+        return await self.store.bulk_update(items, now)
 
 
 def test_an_update_a_store_runs_again_after_a_conflict_is_counted_once(tmp_path: Path) -> None:

@@ -142,12 +142,13 @@ class RedisBase:
     def key(self, *parts: str) -> str:
         return self.options.prefix + ":".join(parts)
 
-    async def run_script(self, source: str, *args: Any) -> Any:
-        """EVALSHA ``source`` (loaded once per client; reloaded after a Redis restart)."""
+    async def run_script(self, source: str, *args: Any, client: Any = None) -> Any:
+        """EVALSHA ``source`` (loaded once per client; reloaded after a Redis restart); ``client``: a
+        pipeline to queue it on instead (its ``execute`` loads the script first)."""
         script = self._scripts.get(source)
         if script is None:
             script = self._scripts[source] = self.redis.register_script(source)
-        return await script(keys=[], args=[self.options.prefix, *args])
+        return await script(keys=[], args=[self.options.prefix, *args], client=client)
 
     @property
     def anon_ttl(self) -> int:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from typing import Any
+from typing import Any, Sequence
 
 from slotwise.profile import Profile, forget_alias
 from slotwise.profile import merge as merge_profiles
@@ -49,6 +49,17 @@ local function tail(from)
   local out = {}
   for i = from, #ARGV do out[#out + 1] = ARGV[i] end
   return out
+end
+local function attach(P, alias, pid)
+  redis.call('SET', P..'a:'..alias, pid)
+  redis.call('SADD', P..'pa:'..pid, alias)
+end
+-- profile `from` is merged into `into`: it goes; its id and its aliases point at `into`
+local function fold(P, from, into)
+  redis.call('DEL', P..'p:'..from)
+  for _, a in ipairs(redis.call('SMEMBERS', P..'pa:'..from)) do attach(P, a, into) end
+  redis.call('DEL', P..'pa:'..from)
+  attach(P, from, into)
 end
 """
 
@@ -132,21 +143,13 @@ local ttl, trusted, ids = tonumber(ARGV[9]), ARGV[10] == '1', tail(11)
 if owner == '' or owner == mine then
   if trusted then redis.call('DEL', P..'c:'..alias)
   elseif owner == '' then redis.call('SET', P..'c:'..alias, '1') end
-  redis.call('SET', P..'a:'..alias, mine)
-  redis.call('SADD', P..'pa:'..mine, alias)
+  attach(P, alias, mine)
   save(P, mine, ARGV[8], ttl, true, ids)
   return 1
 end
 if redis.call('EXISTS', P..'c:'..alias) == 1 then return 0 end  -- claimed since the read: release it first
 if (redis.call('GET', P..'p:'..owner) or '') ~= ARGV[7] then return 0 end
-redis.call('DEL', P..'p:'..mine)
-for _, a in ipairs(redis.call('SMEMBERS', P..'pa:'..mine)) do
-  redis.call('SET', P..'a:'..a, owner)
-  redis.call('SADD', P..'pa:'..owner, a)
-end
-redis.call('DEL', P..'pa:'..mine)
-redis.call('SET', P..'a:'..mine, owner)
-redis.call('SADD', P..'pa:'..owner, mine)
+fold(P, mine, owner)
 save(P, owner, ARGV[8], ttl, true, ids)
 return 1
 """
@@ -235,6 +238,14 @@ class ProfilesMixin(RedisBase):
     async def get_profile(self, visitor_id: str) -> Profile | None:
         _, raw = await self.run_script(_GET, visitor_id)
         return _load(raw)
+
+    @guarded
+    async def get_profiles(self, visitor_ids: Sequence[str]) -> list[Profile | None]:
+        """``get_profile``'s script for each, pipelined: one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for visitor_id in visitor_ids:
+            await self.run_script(_GET, visitor_id, client=pipe)
+        return [_load(raw) for _, raw in await pipe.execute()]
 
     @guarded
     async def update_profile(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:

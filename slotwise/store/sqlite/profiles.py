@@ -400,6 +400,9 @@ class ProfilesMixin:
         )
         return decode_profile(rows[0][0]) if rows else None
 
+    async def get_profiles(self, visitor_ids: Sequence[str]) -> list[Profile | None]:
+        return [await self.get_profile(v) for v in visitor_ids]  # in-process: nothing to batch
+
     async def update_profile(self, visitor_id: str, update: ProfileUpdate, now: float) -> Profile:
         with self.db.transaction() as cur:
             profile_id = _resolve(cur, visitor_id)
