@@ -31,7 +31,7 @@ from slotwise.proxy.forwarding.forward_safe import SafePersonalizer
 from slotwise.proxy.forwarding.forward_stream import Receive, Scope, Send
 from slotwise.proxy.forwarding.forward_ws import WebSocketForwarder, deny
 from slotwise.proxy.operations.health import HealthReport, run_checks
-from slotwise.proxy.operations.upstream_health import check_upstream
+from slotwise.proxy.forwarding.upstream_health import check_upstream
 from slotwise.proxy.forwarding.upstream import Upstream
 
 log = logging.getLogger("slotwise.proxy")

@@ -26,6 +26,7 @@ from starlette.routing import Route
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.forwarding.html_cache import HtmlCache, lasting_refusal
+from slotwise.proxy.forwarding.upstream import PROBE_AGENT
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from agents import DESKTOP_UA  # noqa: E402
 
@@ -79,6 +80,8 @@ class CountingOrigin:
 
     async def serve(self, request: Request) -> Response:
         path = request.url.path
+        if request.headers.get("user-agent") == PROBE_AGENT.decode():  # the health check's ``HEAD /``: not a visitor's
+            return Response(status_code=200)
         with self.lock:
             self.hits[path] += 1
             self.seen.append(dict(request.headers))

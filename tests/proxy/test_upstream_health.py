@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from slotwise.proxy.app import HEALTH_CACHE_S
-from slotwise.proxy.operations.upstream_health import PROBE_TIMEOUT_S
+from slotwise.proxy.forwarding.upstream_health import PROBE_TIMEOUT_S
 
 Store = Callable[[int | None], Any]
 

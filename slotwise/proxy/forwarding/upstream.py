@@ -50,7 +50,7 @@ from slotwise.proxy.forwarding.errors import (
 from slotwise.proxy.forwarding.headers import Headers
 from slotwise.proxy.forwarding.plain_get import PlainGet, PlainResponse
 from slotwise.proxy.forwarding.upstream_body import UPSTREAM_FAILURES, UpstreamBody, classify_failure
-from slotwise.proxy.operations.upstream_health import UpstreamHealth
+from slotwise.proxy.forwarding.upstream_health import UpstreamHealth
 
 WS_MAX_MESSAGE = 16 * 1024 * 1024  # uvicorn's default for the client side too
 MAX_CONNECTIONS = 512
