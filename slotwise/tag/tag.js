@@ -437,12 +437,10 @@
           else if (pick.tagName === 'INPUT') pick.checked = true;
           else { var marks = x.attributes && Object.keys(x.attributes).length ? x.attributes : { 'aria-current': 'true' }; for (var m in marks) pick.setAttribute(m, marks[m]); }
           (sel || pick).dispatchEvent(new Event('change', { bubbles: true }));
-        } else {
-          var f = el.matches('input,textarea') ? el : el.querySelector('input,textarea');
-          if (!f) return;
-          f.value = x.value;
-          f.dispatchEvent(new Event('change', { bubbles: true }));
-        }
+        } else if (a === 'set-value' && el.matches('input,textarea')) { // the element is the field, as in the proxy
+          el.value = x.value;
+          el.dispatchEvent(new Event('change', { bubbles: true }));
+        } else { mark(el); there++; return; } // no field, no choices (a wrapper div): there and marked, nothing set
       }
       mark(el); done++;
     });
