@@ -149,7 +149,7 @@ def test_set_value_acts_on_the_field_and_marks_what_the_proxy_marks(stack: Stack
     assert ids == [decision.data["decision_id"]] * 3
 
 
-@pytest.mark.parametrize("product", ["201", "202", "301", "401", "501"])
+@pytest.mark.parametrize("product", ["201", "202", "301", "401", "501", "601"])
 def test_page_facts_from_the_tag_equal_the_proxys(stack: Stack, page: Any, product: str) -> None:
     """The proxy reads the store's HTML; tag-only mode reads the tag's extract: the same facts."""
     ruleset = load_rules(RULES)
@@ -166,6 +166,7 @@ def test_page_facts_from_the_tag_equal_the_proxys(stack: Stack, page: Any, produ
     from_html = page_facts(path, "", html, ruleset)
     assert from_tag == from_html
     assert from_tag.type == "product" and from_tag.product is not None
-    expected = {"201": "shoes", "202": "shoes", "301": "socks", "401": "hats", "501": "jackets"}[product]
+    expected = {"201": "shoes", "202": "shoes", "301": "socks", "401": "hats", "501": "jackets",
+                "601": "socks"}[product]  # 601: from its microdata BreadcrumbList
     assert from_tag.category == from_tag.product["category"] == expected  # from the page: the URL has none
     assert from_tag.product["price"] and from_tag.product["name"] and from_tag.product["sizes"]
