@@ -94,6 +94,8 @@ def parse_path_timeouts(text: str) -> tuple[PathTimeouts, ...]:
     return tuple(rules)
 
 
+# A path (and query) as it goes on the request line, on the upstream's host: "//host/x" would name another.
+_HEALTH_PATH = re.compile(r"/(?!/)[!-\"$-~]*")  # printable ASCII but "#" (a fragment is never sent)
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -151,6 +153,9 @@ class Settings:
                                         "(a body is aborted, never ended cleanly); 0: no limit")
     path_timeouts: str = setting("", "per-path overrides, 'GLOB head=S idle=S; ...' (first match wins, 0: no limit), "
                                      "e.g. '/events/* idle=0; /poll/* head=120'")
+    upstream_health_path: str = setting("/", "path (and query) on the store that /_sw/health's own check asks with "
+                                             "HEAD (while the store fails, or when no visitor's request has said for "
+                                             "10 s): one it answers fast, e.g. /robots.txt; any status is an answer")
     html_hold_ms: float = setting(3.0, "a personalized page that pauses this long before it is complete starts "
                                        "streaming: what no slot can change is sent at once; 0: stream at once, "
                                        "negative: always wait for the whole page")
@@ -225,6 +230,10 @@ class Settings:
         if self.idle_timeout < 0:
             raise ConfigError("SLOTWISE_IDLE_TIMEOUT / --idle-timeout: must not be negative (0: no limit)")
         self.path_timeout_rules  # parses, or raises ConfigError naming the entry
+        if not _HEALTH_PATH.fullmatch(self.upstream_health_path):
+            raise ConfigError(f"SLOTWISE_UPSTREAM_HEALTH_PATH / --upstream-health-path: {self.upstream_health_path!r} "
+                              "is not a path on the store: give one that starts with a single /, in printable ASCII "
+                              "(percent-encode the rest; a query may follow, a # may not), e.g. /robots.txt")
         if self.http not in ("auto", "1", "2"):
             raise ConfigError(f"SLOTWISE_HTTP / --http: {self.http!r} is not one of auto, 1, 2")
         if self.server == "uvicorn" and self.http == "2":

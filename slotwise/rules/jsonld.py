@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
@@ -36,7 +36,7 @@ _MAX_BLOCKS = 20
 _MAX_BLOCK_BYTES = 512 * 1024
 _PRODUCT_TYPES = frozenset({"product", "productgroup", "productmodel", "individualproduct"})
 _BREADCRUMB_TYPES = frozenset({"breadcrumblist"})
-_MAX_CRUMBS = 50
+MAX_CRUMBS = 50
 _OUT_OF_STOCK = ("outofstock", "soldout", "discontinued")
 _IN_STOCK = ("instock", "limitedavailability", "onlineonly", "instoreonly", "preorder", "presale", "backorder")
 
@@ -253,19 +253,28 @@ def breadcrumb_of(node: dict[str, Any]) -> tuple[Crumb, ...]:
         elements = [elements]
     if not isinstance(elements, list):
         return ()
-    steps: list[tuple[int | None, Crumb]] = []
-    for element in elements[:_MAX_CRUMBS]:
+    steps: list[tuple[Any, str | None, str | None]] = []
+    for element in elements[:MAX_CRUMBS]:
         if not isinstance(element, dict):
             continue
         thing = element.get("item")
         url = thing if isinstance(thing, str) else _text(thing.get("@id") or thing.get("url")) if isinstance(thing, dict) else None
         name = _text(element.get("name")) or (_text(thing.get("name")) if isinstance(thing, dict) else None)
+        steps.append((element.get("position"), name, url))
+    return crumb_trail(steps)
+
+
+def crumb_trail(steps: Sequence[tuple[Any, str | None, str | None]]) -> tuple[Crumb, ...]:
+    """The trail of (position, name, URL) steps, JSON-LD's or microdata's, read by the same rules: steps
+    with neither name nor URL dropped, in ``position`` order when every step has one, else as listed."""
+    kept: list[tuple[int | None, Crumb]] = []
+    for position, name, url in steps:
         url = url.strip() or None if isinstance(url, str) else None
         if name is not None or url is not None:
-            steps.append((_position(element.get("position")), (name, url)))
-    if all(position is not None for position, _ in steps):
-        steps.sort(key=lambda step: step[0] or 0)  # stable: ties keep their order
-    return tuple(crumb for _, crumb in steps)
+            kept.append((_position(position), (name, url)))
+    if all(position is not None for position, _ in kept):
+        kept.sort(key=lambda step: step[0] or 0)  # stable: ties keep their order
+    return tuple(crumb for _, crumb in kept)
 
 
 def read_json_ld(html: bytes) -> tuple[dict[str, Any] | None, tuple[Crumb, ...]]:

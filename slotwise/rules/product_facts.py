@@ -1,6 +1,7 @@
 """A product's facts from what its page carries, best source first.
 
-1. schema.org JSON-LD (``jsonld``; its BreadcrumbList last of all, for the category: ``facts.page_facts``),
+1. schema.org JSON-LD (``jsonld``; its BreadcrumbList — else microdata's, ``microdata`` — last of all, for the
+   category: ``facts.page_facts``),
 2. Open Graph and ``product:`` meta tags,
 3. schema.org microdata (``itemscope itemtype=…/Product``),
 4. ``<link rel=canonical>`` (the product's URL when nothing above named one),
@@ -22,6 +23,7 @@ from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.actions import safe_link
 from slotwise.rules.jsonld import PRODUCT_KEYS, Crumb, _price, read_json_ld
+from slotwise.rules.microdata import microdata_breadcrumb, prop_value
 
 # Tags are read up to 2,048 bytes: an unbounded ``[^>]*`` rescans the rest of the page for every unclosed tag.
 _META_RE = re.compile(rb"<meta\b[^>]{0,2048}>", re.IGNORECASE)
@@ -128,22 +130,13 @@ def microdata_product(html: bytes, catalog: CatalogSettings) -> dict[str, Any] |
         return None
     from selectolax.lexbor import LexborHTMLParser
 
-    from slotwise.rules.extract import node_text
-
     root = LexborHTMLParser(html).css_first('[itemscope][itemtype*="schema.org/Product" i]')
     if root is None:
         return None
 
     def prop(name: str) -> str | None:
         node = root.css_first(f'[itemprop="{name}"]')
-        if node is None:
-            return None
-        attrs = node.attributes
-        for attr in ("content", "href", "src", "value"):
-            if attrs.get(attr):
-                return str(attrs[attr]).strip()
-        text = " ".join(node_text(node).split())
-        return text or None
+        return prop_value(node) if node is not None else None
 
     availability = prop("availability")
     price = prop("price") or prop("lowPrice")
@@ -168,9 +161,11 @@ def structured_product(html: bytes, catalog: CatalogSettings) -> tuple[dict[str,
 
 
 def structured_reading(html: bytes, catalog: CatalogSettings) -> tuple[dict[str, Any] | None, bool, tuple[Crumb, ...]]:
-    """``structured_product``, and the JSON-LD breadcrumb trail from the same scan (where a product's
-    category is when nothing else names it: ``CatalogSettings.breadcrumb_category``)."""
+    """``structured_product``, and the breadcrumb trail (where a product's category is when nothing else
+    names it: ``CatalogSettings.breadcrumb_category``): JSON-LD's BreadcrumbList, from the same scan, else
+    microdata's, as the product's sources come JSON-LD first."""
     jsonld, crumbs = read_json_ld(html) if b"ld+json" in html.lower() else (None, ())
+    crumbs = crumbs or microdata_breadcrumb(html)
     meta, declared = meta_product(meta_tags(html), catalog)
     micro = microdata_product(html, catalog)
     canonical = canonical_url(html)

@@ -2,7 +2,7 @@
 
 The proxy reads the page's bytes (``read_html``); in tag-only mode the tag
 reads the live page and sends a *page extract* — its JSON-LD, meta tags and
-microdata element verbatim, and the raw values of the same field groups —
+microdata elements (Product, BreadcrumbList) verbatim, and the raw values of the same field groups —
 which ``read_extract`` turns into the very same ``PageReading``. Page facts
 (``facts.page_facts``) and captured events (``capture``) are computed from a
 reading, so both modes see the same facts for the same page.
@@ -26,7 +26,7 @@ class PageReading:
     structured: Mapping[str, Any] | None = None  # the product from JSON-LD / meta / microdata
     declared: bool = False  # JSON-LD, microdata or og:type said this page is a product
     groups: Mapping[str, Values] = field(default_factory=dict)  # cleaned readings, by group name
-    crumbs: tuple[Crumb, ...] = ()  # the JSON-LD BreadcrumbList's (name, URL) steps, home first
+    crumbs: tuple[Crumb, ...] = ()  # the BreadcrumbList's (name, URL) steps (JSON-LD, else microdata), home first
 
     def group(self, name: str) -> Values:
         return self.groups.get(name) or {"present": False, "fields": {}, "lines": []}

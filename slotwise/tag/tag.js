@@ -159,13 +159,16 @@
     return out;
   }
   // @tag-only: pages behind the proxy are read by the proxy
-  // what the page carries about its product, verbatim: JSON-LD, meta tags, canonical, microdata
+  // what the page carries about its product, verbatim: JSON-LD, meta tags, canonical, microdata (the
+  // breadcrumb before the product: it is small, and names the category when nothing else does)
   function markup() {
-    var parts = [], m;
+    var parts = [];
     each(d.querySelectorAll('script[type="application/ld+json"],meta[property],meta[name],meta[itemprop],link[rel=canonical]'),
       function (el) { parts.push(el.outerHTML); });
-    try { m = d.querySelector('[itemscope][itemtype*="schema.org/Product" i]'); } catch (e) {}
-    if (m) parts.push(m.outerHTML);
+    each(['BreadcrumbList', 'Product'], function (t) {
+      var m; try { m = d.querySelector('[itemscope][itemtype*="schema.org/' + t + '" i]'); } catch (e) {}
+      if (m) parts.push(m.outerHTML);
+    });
     var s = parts.join('\n').slice(0, 32000);
     return w.Blob && new Blob([s]).size > 40000 ? s.slice(0, 12000) : s; // non-Latin text: the batch stays < 64 KB
   }
@@ -437,12 +440,10 @@
           else if (pick.tagName === 'INPUT') pick.checked = true;
           else { var marks = x.attributes && Object.keys(x.attributes).length ? x.attributes : { 'aria-current': 'true' }; for (var m in marks) pick.setAttribute(m, marks[m]); }
           (sel || pick).dispatchEvent(new Event('change', { bubbles: true }));
-        } else {
-          var f = el.matches('input,textarea') ? el : el.querySelector('input,textarea');
-          if (!f) return;
-          f.value = x.value;
-          f.dispatchEvent(new Event('change', { bubbles: true }));
-        }
+        } else if (a === 'set-value' && el.matches('input,textarea')) { // the element is the field, as in the proxy
+          el.value = x.value;
+          el.dispatchEvent(new Event('change', { bubbles: true }));
+        } else { mark(el); there++; return; } // no field, no choices (a wrapper div): there and marked, nothing set
       }
       mark(el); done++;
     });

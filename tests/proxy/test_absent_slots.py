@@ -49,7 +49,16 @@ slots:
     value: "'XL'"
     goal: add_to_cart
     variants: [{id: prefill}, {control: true}]
+  - id: note
+    pages: "/gift"
+    selector: ".gift-note"
+    action: set-value
+    value: "'Happy birthday!'"
 """
+
+
+GIFT = ('<div class="gift-note"><input id="note" value="from the store"></div>'
+        '<div class="gift-note"><p>Wrapping is free</p></div><input class="gift-note" value="">')
 
 
 async def page(request: Request) -> HTMLResponse:
@@ -57,6 +66,8 @@ async def page(request: Request) -> HTMLResponse:
              if request.url.path == "/" else "<p>No tiles on this template</p>")
     if request.url.path == "/sizes":  # XL is not offered: the prefill variant changes nothing
         tiles = '<select id="size"><option>S</option><option>M</option></select>'
+    if request.url.path == "/gift":  # a wrapper around a field, a wrapper without one, a field
+        tiles = GIFT
     return HTMLResponse(f"<!doctype html><html><head><title>Shop</title></head><body><main>{tiles}</main></body></html>")
 
 
@@ -64,7 +75,7 @@ async def page(request: Request) -> HTMLResponse:
 def stack(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iterator[tuple[Any, SlotwisePersonalizer]]:
     data = tmp_path_factory.mktemp("absent-slots")
     (data / "rules.yaml").write_text(RULES, encoding="utf-8")
-    with uvicorn_runner(Starlette(routes=[Route("/", page), Route("/bare", page), Route("/sizes", page)])) as shop:
+    with uvicorn_runner(Starlette(routes=[Route("/", page), Route("/bare", page), Route("/sizes", page), Route("/gift", page)])) as shop:
         settings = Settings(upstream=shop.url, rules=str(data / "rules.yaml"), data=str(data / "edge"),
                             personalize_budget_ms=5000)
         personalizer = SlotwisePersonalizer(settings)
@@ -132,6 +143,20 @@ def test_a_slot_that_is_there_keeps_its_decision_when_its_variant_changes_nothin
         assert f'<select id="size" data-sw-decision="{assignment["decision_id"]}" data-sw-slot="size">' in r.text
         assert "<option>S</option><option>M</option>" in r.text  # nothing chosen
     assert arms == {"prefill", "control"}
+
+
+def test_set_value_sets_the_field_it_finds_and_marks_any_other_element(
+        stack: tuple[Any, SlotwisePersonalizer]) -> None:
+    """The element set-value finds is the field, or it is only marked (as the tag does in tag-only mode):
+    a wrapper is not looked into, so the field inside it keeps the store's value."""
+    proxy, personalizer = stack
+    r, visitor = visit(proxy, "/gift")
+    assert decisions(personalizer, visitor) == ["note"]
+    marks = f'data-sw-decision="{sync(personalizer.store.get_profile(visitor)).assignments["note"]["decision_id"]}" ' \
+            'data-sw-slot="note"'
+    assert (f'<div class="gift-note" {marks}><input id="note" value="from the store"></div>'
+            f'<div class="gift-note" {marks}><p>Wrapping is free</p></div>'
+            f'<input class="gift-note" value="Happy birthday!" {marks}>') in r.text
 
 
 @pytest.mark.browser

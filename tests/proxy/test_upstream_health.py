@@ -10,6 +10,7 @@ by the health check's own request, without any visitor.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import socket
@@ -21,10 +22,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from slotwise.proxy.app import HEALTH_CACHE_S
+from slotwise.proxy.config import ConfigError, Settings
+from slotwise.proxy.forwarding.upstream import PROBE_AGENT
 from slotwise.proxy.forwarding.upstream_health import PROBE_TIMEOUT_S
 
 Store = Callable[[int | None], Any]
@@ -138,3 +141,67 @@ def test_a_store_that_never_answers_does_not_hold_the_health_check(make_proxy: C
                 break
         assert upstream["status"] == "failing", upstream
         assert upstream["last_error"].startswith("UpstreamTimeout: ") and upstream["last_answer"] is None
+
+
+class Recorded:
+    """A store whose ``/`` answers late (past the probe's timeout) and whose ``/robots.txt`` at once, ``405``
+    to a HEAD when ``refuse_head``; every request it gets is noted (method, path and query, user agent)."""
+
+    def __init__(self, refuse_head: bool = False) -> None:
+        self.seen: list[tuple[str, str, str]] = []
+        self.refuse_head = refuse_head
+
+    async def handle(self, request: Request) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        self.seen.append((request.method, target, request.headers.get("user-agent", "")))
+        if request.method == "HEAD" and self.refuse_head:
+            return PlainTextResponse("", status_code=405, headers={"allow": "GET"})
+        if request.url.path == "/":
+            await asyncio.sleep(PROBE_TIMEOUT_S + 1)
+        return PlainTextResponse("User-agent: *\n")
+
+    def probes(self) -> list[tuple[str, str]]:
+        return [(method, target) for method, target, agent in self.seen if agent == PROBE_AGENT.decode()]
+
+
+def answered(http: httpx.Client) -> dict[str, Any]:
+    """The health body once the probe's answer is in (the check waits for it a quarter of a second only)."""
+    deadline = time.monotonic() + PROBE_TIMEOUT_S + 5
+    while True:
+        upstream = health(http)["upstream"]
+        if upstream["last_answer"] is not None or upstream["status"] == "failing" or time.monotonic() > deadline:
+            return upstream
+
+
+def test_the_health_check_asks_the_path_it_is_given(uvicorn_runner: Any, make_proxy: Callable[..., Any],
+                                                    client: Any) -> None:
+    """A store whose home page is slow: ``--upstream-health-path /robots.txt`` asks a page it answers at
+    once, so the store shows ``ok`` without a visitor (``HEAD /`` would time out and say ``failing``)."""
+    store = Recorded()
+    with uvicorn_runner(Starlette(routes=[Route("/{path:path}", store.handle, methods=["GET", "HEAD"])])) as shop:
+        http = client(make_proxy(upstream=shop.url, upstream_health_path="/robots.txt?from=slotwise"))
+        upstream = answered(http)
+    assert upstream["status"] == "ok" and upstream["last_answer"] is not None, upstream
+    assert store.probes() and set(store.probes()) == {("HEAD", "/robots.txt?from=slotwise")}
+
+
+def test_a_store_that_refuses_head_answers_and_is_not_asked_with_get(uvicorn_runner: Any,
+                                                                    make_proxy: Callable[..., Any],
+                                                                    client: Any) -> None:
+    """A 405 to the check's HEAD is the store answering: ``ok``, and no GET follows (it would cost the store a
+    page on every check and say nothing more about whether it answers)."""
+    store = Recorded(refuse_head=True)
+    with uvicorn_runner(Starlette(routes=[Route("/{path:path}", store.handle, methods=["GET", "HEAD"])])) as shop:
+        http = client(make_proxy(upstream=shop.url, upstream_health_path="/robots.txt"))
+        upstream = answered(http)
+    assert upstream["status"] == "ok" and upstream["last_answer"] is not None, upstream
+    assert store.probes() and set(store.probes()) == {("HEAD", "/robots.txt")}
+
+
+@pytest.mark.parametrize("path", ["robots.txt", "//other.example/x", "/a b", "/a#b", "/é", ""])
+def test_a_health_path_that_is_not_a_path_on_the_store_is_refused_at_start(path: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({"SLOTWISE_UPSTREAM": "http://127.0.0.1:9", "SLOTWISE_UPSTREAM_HEALTH_PATH": path})
+    assert str(refused.value).startswith(f"SLOTWISE_UPSTREAM_HEALTH_PATH / --upstream-health-path: {path!r} ")
+    assert Settings.from_env({"SLOTWISE_UPSTREAM_HEALTH_PATH": "/healthz?deep=0"}).upstream_health_path == "/healthz?deep=0"
+    assert Settings.from_env({}).upstream_health_path == "/"

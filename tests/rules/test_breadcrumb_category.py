@@ -1,4 +1,4 @@
-"""A product's category from the page's JSON-LD ``BreadcrumbList`` when the rules' sources name none.
+"""A product's category from the page's ``BreadcrumbList`` (JSON-LD, else microdata) when the rules' sources name none.
 
 Shopify themes, WooCommerce and Yoast publish the trail (Home › Trail shoes ›
 the product) for search engines, while their Product node often has no
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape
 from typing import Any
 
 from hypothesis import given, settings
@@ -20,7 +21,8 @@ from slotwise.keys import category_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.extract import Field
 from slotwise.rules.facts import page_facts
-from slotwise.rules.jsonld import read_json_ld
+from slotwise.rules.jsonld import breadcrumb_of, read_json_ld
+from slotwise.rules.microdata import microdata_breadcrumb
 from slotwise.rules.pages import CatalogPatterns
 from slotwise.rules.reading import read_extract
 
@@ -182,3 +184,102 @@ def test_any_json_in_a_trail_never_raises(data: object) -> None:
                    for name, url in crumbs)
         got = facts(html, SHOPIFY, "/products/rr-1")
         assert got.category is None or isinstance(got.category, str)
+
+
+# -- microdata: the same trail in itemscope/itemprop markup -----------------------------------------------
+
+def microdata(node: dict[str, Any], layout: list[int]) -> str:
+    """A JSON-LD ``BreadcrumbList`` as stores write it in microdata, each step laid out as ``layout`` says
+    (``layout[i] % 4``: a link with the name inside it, a ``link`` element beside the name, a Thing with its
+    ``itemid``, the name as a ``meta``); each step also holds a nested item whose ``name`` is not the step's."""
+    steps = []
+    for element, how in zip(node["itemListElement"], layout):
+        name, item = element.get("name"), element.get("item")
+        position = element.get("position")
+        parts = [f'<meta itemprop="position" content="{position}">' if how % 2 else
+                 f'<span itemprop="position">{position}</span>'] if position is not None else []
+        named = f'<span itemprop="name">{escape(name)}</span>' if name is not None else ""
+        if isinstance(item, dict):
+            thing_name = f'<span itemprop="name">{escape(item["name"])}</span>' if "name" in item else ""
+            parts.append(f'<a itemscope itemtype="https://schema.org/WebPage" itemprop="item" itemid="{escape(item["@id"])}"'
+                         f' href="{escape(item["@id"])}">{thing_name}</a>'
+                         + (f'<meta itemprop="name" content="{escape(name)}">' if name is not None else ""))
+        elif item is not None and how % 4 == 0:
+            parts.append(f'<a itemprop="item" href="{escape(item)}">{named}</a>')
+        elif item is not None:
+            parts.append(f'<link itemprop="item" href="{escape(item)}">{named}')
+        elif how % 4 == 3 and name is not None:
+            parts.append(f'<meta itemprop="name" content="{escape(name)}">')
+        else:
+            parts.append(named)
+        parts.append('<div itemscope itemtype="https://schema.org/Offer"><span itemprop="name">Not a step</span></div>')
+        steps.append('<li itemprop="itemListElement" itemscope itemtype="https://schema.org/ListItem">'
+                     + "".join(parts) + "</li>")
+    return f'<ol class="crumbs" itemscope itemtype="https://schema.org/BreadcrumbList">{"".join(steps)}</ol>'
+
+
+def spaced(crumbs: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Crumbs with their names' white space collapsed (an element's text is read so)."""
+    return tuple((" ".join(name.split()) if name else name, url) for name, url in crumbs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(trails(), st.lists(st.integers(0, 3), min_size=8, max_size=8), st.booleans())
+def test_a_microdata_trail_reads_as_its_json_ld_twin(case: tuple[dict[str, Any], str | None, str], layout: list[int],
+                                                     positions: bool) -> None:
+    """The same steps, whichever markup carries them: the same category, by the same rules."""
+    node, expected, name = case
+    if not positions:  # listed in order, no position: taken as listed
+        listed = sorted(node["itemListElement"], key=lambda e: e["position"])
+        node = {**node, "itemListElement": [{k: v for k, v in e.items() if k != "position"} for e in listed]}
+    body = microdata(node, layout)
+    assert spaced(microdata_breadcrumb(body.encode())) == spaced(breadcrumb_of(node))
+    got = facts(page({**PRODUCT, "name": name}, body=body), SHOPIFY, "/products/rr-1")
+    assert got.category == expected
+
+
+def test_json_ld_comes_before_microdata_and_microdata_alone_names_the_category() -> None:
+    socks = trail(("Home", f"{SHOP}/"), ("Socks", f"{SHOP}/collections/socks"), ("Ridge Runner", None))
+    both = page(PRODUCT, SHOPIFY_TRAIL, body=microdata(socks, [0, 1, 2]))
+    assert facts(both, SHOPIFY, "/products/ridge-runner").category == "trail-shoes"
+    alone = page(PRODUCT, body=microdata(socks, [0, 1, 2]))
+    got = facts(alone, SHOPIFY, "/products/ridge-runner")
+    assert (got.category, got.product["category_name"]) == ("socks", "Socks")
+    # a page with no structured product at all (only its breadcrumb) still gets it
+    bare = f"<!doctype html><h1>Ridge Runner</h1>{microdata(socks, [1, 1, 1])}".encode()
+    assert facts(bare, SHOPIFY, "/products/ridge-runner").category == "socks"
+
+
+def test_the_tag_only_extract_reads_a_microdata_trail() -> None:
+    """Tag-only mode: the tag sends the BreadcrumbList element verbatim; the facts are the proxy's."""
+    body = microdata(trail(("Home", f"{SHOP}/"), ("Trail Shoes", f"{SHOP}/collections/trail-shoes")), [0, 3])
+    reading = read_extract({"doc": ld(PRODUCT) + body, "values": {}}, SHOPIFY, {})
+    from_tag = page_facts("/products/ridge-runner", None, None, SHOPIFY, reading=reading)
+    assert from_tag.category == facts(page(PRODUCT, body=body), SHOPIFY, "/products/ridge-runner").category == "trail-shoes"
+
+
+MARKUP = st.sampled_from([
+    '<ol itemscope itemtype="https://schema.org/BreadcrumbList">', "</ol>", '<li itemprop="itemListElement" itemscope>',
+    '<li itemprop="itemListElement">', "</li>", '<a itemprop="item" href="/collections/x">', "<a itemprop=item>", "</a>",
+    '<span itemprop="name">', '<span itemprop="name position">', "</span>", '<meta itemprop="position" content="x">',
+    '<meta itemprop="position" content="2">', '<div itemscope itemprop="item" itemid="/c">', "</div>", "Shoes", "&amp;",
+    '<link itemprop="item">', '<b itemprop="https://schema.org/name">', "<!--", "<script>", "</script>", "\x00",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(MARKUP, max_size=40))
+def test_any_microdata_markup_never_raises(pieces: list[str]) -> None:
+    html = "".join(pieces).encode()
+    crumbs = microdata_breadcrumb(b'<div itemscope itemtype="https://schema.org/BreadcrumbList">' + html)
+    assert all(isinstance(name, (str, type(None))) and isinstance(url, (str, type(None))) and (name or url)
+               for name, url in crumbs)
+    facts(html, SHOPIFY, "/products/rr-1")
+
+
+def test_a_microdata_trail_is_read_to_its_first_steps_only() -> None:
+    """A hostile or broken page (thousands of steps) costs a bounded walk: the first 50 steps, as in JSON-LD."""
+    step = '<li itemprop="itemListElement" itemscope><a itemprop="item" href="/collections/c{}"><b itemprop="name">C{}</b></a></li>'
+    body = f'<ol itemscope itemtype="https://schema.org/BreadcrumbList">{"".join(step.format(i, i) for i in range(5000))}</ol>'
+    crumbs = microdata_breadcrumb(body.encode())
+    assert len(crumbs) == 50 and crumbs[0] == ("C0", "/collections/c0") and crumbs[-1] == ("C49", "/collections/c49")

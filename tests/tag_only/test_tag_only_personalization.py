@@ -11,8 +11,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 from tag_only_helpers import RULES, Requests, Stack, browse, category_order, flush, goto, visitor_id, wait_for
 
+from slotwise.html import Edit, rewrite
 from slotwise.proxy.operations.reporting import DecisionLog, build_decision_log, slot_reports
 from slotwise.rules import load_rules, page_facts
 from slotwise.rules.reading import read_extract
@@ -121,7 +123,33 @@ def test_a_size_not_offered_still_counts_the_decision(stack: Stack, page: Any) -
                       if e.data["props"]["decision_id"] == decision.data["decision_id"]], what="the exposure")
 
 
-@pytest.mark.parametrize("product", ["201", "202", "301", "401", "501"])
+GIFT_NOTE = "[...document.querySelectorAll('.gift-note')].map(e => [e.tagName.toLowerCase(), e.getAttribute('data-sw-slot')])"
+
+
+def test_set_value_acts_on_the_field_and_marks_what_the_proxy_marks(stack: Stack, page: Any) -> None:
+    """set-value's selector finds a wrapper around a field, a wrapper without one and a field: the field is
+    set, the other two are marked and left alone (the field inside the wrapper too), as the proxy's rewriter
+    does with the same page; and the decision is applied, so logged."""
+    url = stack.url("main", "/gift")
+    edit = Edit("gift-note", ".gift-note", "set-value", value="Happy birthday!", decision_id="d1")
+    proxied = LexborHTMLParser(rewrite(httpx.get(url, timeout=10).content, [edit], cache=False).body)
+    by_proxy = [[n.tag, n.attributes.get("data-sw-slot")] for n in proxied.css(".gift-note")]
+    assert by_proxy == [["div", "gift-note"], ["div", "gift-note"], ["input", "gift-note"]]
+    goto(page, url)
+    page.wait_for_selector("input.gift-note[data-sw-decision]")
+    assert page.evaluate(GIFT_NOTE) == by_proxy
+    assert page.eval_on_selector("input.gift-note", "e => e.value") == "Happy birthday!"
+    assert page.eval_on_selector("#note", "e => e.value") == "from the store"  # not looked for inside the wrapper
+    assert proxied.css_first("#note").attributes["value"] == "from the store"
+    ids = page.eval_on_selector_all(".gift-note", "els => els.map(e => e.getAttribute('data-sw-decision'))")
+    visitor = visitor_id(page.context)
+    flush(page)
+    [decision] = wait_for(lambda: [d for d in stack.decisions(visitor) if d.data["slot"] == "gift-note"],
+                          what="the gift-note decision logged")
+    assert ids == [decision.data["decision_id"]] * 3
+
+
+@pytest.mark.parametrize("product", ["201", "202", "301", "401", "501", "601"])
 def test_page_facts_from_the_tag_equal_the_proxys(stack: Stack, page: Any, product: str) -> None:
     """The proxy reads the store's HTML; tag-only mode reads the tag's extract: the same facts."""
     ruleset = load_rules(RULES)
@@ -138,6 +166,7 @@ def test_page_facts_from_the_tag_equal_the_proxys(stack: Stack, page: Any, produ
     from_html = page_facts(path, "", html, ruleset)
     assert from_tag == from_html
     assert from_tag.type == "product" and from_tag.product is not None
-    expected = {"201": "shoes", "202": "shoes", "301": "socks", "401": "hats", "501": "jackets"}[product]
+    expected = {"201": "shoes", "202": "shoes", "301": "socks", "401": "hats", "501": "jackets",
+                "601": "socks"}[product]  # 601: from its microdata BreadcrumbList
     assert from_tag.category == from_tag.product["category"] == expected  # from the page: the URL has none
     assert from_tag.product["price"] and from_tag.product["name"] and from_tag.product["sizes"]

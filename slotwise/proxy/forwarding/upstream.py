@@ -197,9 +197,12 @@ class Upstream:
         return response
 
     async def probe(self) -> None:
-        """``HEAD /`` for the health check (``upstream_health``): whether the store answers at all."""
+        """``HEAD --upstream-health-path`` for the health check (``upstream_health``): whether the store answers
+        at all. Any status is an answer (a 405 from a store that refuses HEAD, a redirect, a 5xx), so none is
+        asked again with GET: that would cost the store a page and say nothing more."""
         host = urlsplit(self.base).netloc.encode("latin-1")
-        response = await self.send("HEAD", "/", [(b"host", host), (b"user-agent", PROBE_AGENT)], None)
+        path = self.settings.upstream_health_path
+        response = await self.send("HEAD", path, [(b"host", host), (b"user-agent", PROBE_AGENT)], None)
         await response.aclose()
 
     async def _send(

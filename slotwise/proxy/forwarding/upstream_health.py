@@ -9,7 +9,7 @@ without making Slotwise's own health depend on the store's:
   no response head in time: what visitors get as a 502/504);
 - ``/_sw/health`` reports ``upstream``: ``ok``, or ``failing`` since when,
   after how many failed requests, and the last error; a check asks the store
-  itself (``HEAD /``, within ``PROBE_TIMEOUT_S``, waited for ``WAIT_S`` at most) only while it is failing or
+  itself (``HEAD --upstream-health-path``, ``/`` by default; within ``PROBE_TIMEOUT_S``, waited for ``WAIT_S`` at most) only while it is failing or
   when no request has told anything for ``FRESH_S`` (an idle instance, or a
   worker that has just started), so a recovery shows without visitors and a
   busy store gets no extra requests;
