@@ -109,7 +109,7 @@ class AdminPages:
         self.p = personalizer
         self._cache: tuple[float, DecisionLog] | None = None
         self._records: list[Any] = []  # the log behind the cache (the funnel section reads it too)
-        self.sessions = AdminSessions(self.token, personalizer.store)
+        self.sessions = AdminSessions(self.token, personalizer.store, personalizer.settings.signing_key())
 
     @property
     def token(self) -> str:
