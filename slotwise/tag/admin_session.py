@@ -35,6 +35,7 @@ from starlette.responses import Response
 
 from slotwise.store.base import StoreError
 from slotwise.tag.admin import authorized as bearer_authorized
+from slotwise.tag.admin_throttle import session_ended
 
 SESSION_COOKIE = "sw_admin"
 SESSION_PATH = "/_sw/admin"
@@ -80,7 +81,7 @@ class AdminSessions:
 
     async def session(self, request: Request) -> str | None:
         """The request's session cookie if it is valid and not signed out (``SessionUnchecked`` when the
-        store cannot say)."""
+        store cannot say). A signed-out one is marked for the throttle: refusing it is not a failed sign-in."""
         value = request.cookies.get(SESSION_COOKIE)
         sid = self.session_id(value)
         if sid is None:
@@ -90,7 +91,11 @@ class AdminSessions:
         except Exception as exc:  # SQLite or Redis, whatever failed: not known to be signed in
             raise SessionUnchecked(f"the state store cannot be read to check the admin session ({exc}); "
                                    "try again (scripts: the bearer token needs no session)") from exc
-        return None if revoked else value
+        if not revoked:
+            return value
+        if "authorization" not in request.headers:  # a wrong bearer token beside it is still a guess
+            session_ended(request.scope)
+        return None
 
     async def authorized(self, request: Request) -> bool:
         """A valid bearer token or session cookie."""
