@@ -19,15 +19,22 @@ from typing import Any, Callable
 from slotwise.proxy.config import ConfigError, Settings
 from slotwise.proxy.operations.log_retention import DEFAULT_RETENTION, LogTrimmer, parse_retention
 
+# what a rejected rules file means for this learner, logged with it (``RulesHolder.meaning``): after good
+# rules, or with none loaded yet (Redis: the stream learner; SQLite: the one ``slotwise serve`` starts)
+KEPT = "the learner keeps learning the slots of the last good rules"
+MEANING_STREAM = (KEPT, "until it is fixed the learner learns every slot its decisions name, as without --rules")
+MEANING_EMBEDDED = (KEPT, "until it is fixed the learner keeps the slots it has learned and learns them on")
+
 
 async def _run(args: argparse.Namespace) -> int:
     from slotwise.proxy.operations.learner_process import StreamLearner
     from slotwise.store import open_store
 
     settings = Settings.from_env(store=args.store, data=args.data, learner_max_pending=args.learner_max_pending)
-    holder, slots = _rules(args.rules or settings.rules)
-    if not settings.store.startswith(("redis://", "rediss://", "unix://")):
-        return await _run_embedded(settings, holder, slots or {}, exit_with_parent=args.exit_with_parent)
+    embedded = not settings.store.startswith(("redis://", "rediss://", "unix://"))
+    holder, slots = _rules(args.rules or settings.rules, MEANING_EMBEDDED if embedded else MEANING_STREAM)
+    if embedded:
+        return await _run_embedded(settings, holder, slots, exit_with_parent=args.exit_with_parent)
     store = open_store(settings.store, settings.data)
     text = args.log_retention or os.environ.get("SLOTWISE_LOG_RETENTION") or DEFAULT_RETENTION
     try:
@@ -52,14 +59,14 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rules(path: str) -> tuple[Any, dict[str, Any] | None]:
-    """The rules holder (None without a rules file) and the slots the rules define now."""
+def _rules(path: str, meaning: tuple[str, str]) -> tuple[Any, dict[str, Any] | None]:
+    """The rules holder (None without a rules file) and the slots the rules define now (None: not loaded)."""
     if not path:
         return None, None
     from slotwise.proxy.operations.rules_watch import ruleset_holder
     from slotwise.proxy.personalization.choices import slot_configs
 
-    holder = ruleset_holder(path)
+    holder = ruleset_holder(path, meaning=meaning)
     if holder.reload() and holder.current is not None:
         return holder, slot_configs(holder.current)
     return holder, None
@@ -79,8 +86,10 @@ async def _watch_rules(holder: Any, stop: asyncio.Event, configure: Callable[[An
             configure(slot_configs(holder.current))
 
 
-async def _run_embedded(settings: Settings, holder: Any, slots: dict[str, Any], *, exit_with_parent: bool) -> int:
-    """The SQLite store's dedicated learner: want the lock, learn once it is ours, until SIGTERM."""
+async def _run_embedded(settings: Settings, holder: Any, slots: dict[str, Any] | None, *,
+                        exit_with_parent: bool) -> int:
+    """The SQLite store's dedicated learner: want the lock, learn once it is ours, until SIGTERM. ``slots``
+    None: the rules did not load; the models keep theirs until they do (``LearningLoop.start``)."""
     from slotwise.proxy.operations.learning import LearningLoop
     from slotwise.store import open_store
 

@@ -245,6 +245,7 @@ class Settings:
             if getattr(self, name) and not Path(getattr(self, name)).is_file():
                 raise ConfigError(f"SLOTWISE_{name.upper()}: {getattr(self, name)!r} is not a readable file")
         self._check_admin_token()
+        self._check_data()
         if self.max_html_bytes < 0:
             raise ConfigError("SLOTWISE_MAX_HTML_BYTES: must not be negative")
         if self.learner_max_pending < 1:
@@ -272,6 +273,18 @@ class Settings:
         if len(token) < MIN_ADMIN_TOKEN:
             raise ConfigError(f"{where}: {len(token)} characters is too short to resist guessing; give at least "
                               f"{MIN_ADMIN_TOKEN} (make one with: openssl rand -hex 16), or none to disable the admin page")
+
+    def _check_data(self) -> None:
+        """``--data`` naming a file (or a path under one) failed in every worker after the start, each with
+        a NotADirectoryError: refused before, like any other setting."""
+        path = self.data_dir.absolute()
+        for place in (path, *path.parents):
+            if os.path.isdir(place):
+                return
+            if os.path.lexists(place):
+                under = "" if place == path else f" is under {str(place)!r}, which"
+                raise ConfigError(f"SLOTWISE_DATA / --data: {self.data!r}{under} is not a directory: give the "
+                                  "directory that holds (or will hold) the embedded store and the signing key")
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)

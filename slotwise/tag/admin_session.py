@@ -2,7 +2,10 @@
 
 A person signs in once with the admin token (a form on ``/_sw/admin``); the
 answer sets ``sw_admin``: a random session id signed with a key derived from
-the token (rotating the token signs everyone out), timestamped (a session
+the token and the deployment's secret (``--secret``, or the one kept under
+``--data``): rotating the token signs everyone out, and another deployment
+that was given the same token (a staging copied from production) does not
+take this one's cookies, nor this one theirs. Timestamped (a session
 lasts ``SESSION_TTL_S``), HttpOnly, ``SameSite=Strict``, ``Secure`` over
 https, scoped to ``/_sw/admin``. Signing out revokes the session id in the
 state store (SQLite or Redis) for what is left of its life, so a copy of the
@@ -32,6 +35,7 @@ from starlette.responses import Response
 
 from slotwise.store.base import StoreError
 from slotwise.tag.admin import authorized as bearer_authorized
+from slotwise.tag.admin_throttle import session_ended
 
 SESSION_COOKIE = "sw_admin"
 SESSION_PATH = "/_sw/admin"
@@ -45,15 +49,16 @@ class SessionUnchecked(StoreError):
 
 
 class AdminSessions:
-    """Issues and checks admin session cookies and their CSRF tokens for one admin token; sign-outs
+    """Issues and checks admin session cookies and their CSRF tokens for one admin token of one
+    deployment (``secret``: ``Settings.signing_key``, shared by its workers and instances); sign-outs
     are kept in ``store`` (``revoke_admin_session``), which every worker and instance reads."""
 
-    def __init__(self, token: str, store: Any, ttl_s: int = SESSION_TTL_S,
+    def __init__(self, token: str, store: Any, secret: bytes, ttl_s: int = SESSION_TTL_S,
                  clock: Callable[[], float] = time.time) -> None:
         self.token = token
         self.store = store
         self.ttl_s = ttl_s
-        key = hashlib.sha256(b"slotwise-admin-session:" + token.encode()).digest()
+        key = hmac.new(secret, b"slotwise-admin-session:" + token.encode(), hashlib.sha256).digest()
         self._signer = TimestampSigner(key, salt="slotwise-admin")
         self._csrf_key = hashlib.sha256(b"slotwise-admin-csrf:" + key).digest()
         self.clock = clock
@@ -66,7 +71,7 @@ class AdminSessions:
         return self._signer.sign(secrets.token_urlsafe(18)).decode()
 
     def session_id(self, value: str | None) -> str | None:
-        """The random id of a cookie this token signed and that has not expired (signed out or not)."""
+        """The random id of a cookie this token and deployment signed and that has not expired (signed out or not)."""
         if not self.token or not value or len(value) > 256:
             return None
         try:
@@ -76,7 +81,7 @@ class AdminSessions:
 
     async def session(self, request: Request) -> str | None:
         """The request's session cookie if it is valid and not signed out (``SessionUnchecked`` when the
-        store cannot say)."""
+        store cannot say). A signed-out one is marked for the throttle: refusing it is not a failed sign-in."""
         value = request.cookies.get(SESSION_COOKIE)
         sid = self.session_id(value)
         if sid is None:
@@ -86,7 +91,11 @@ class AdminSessions:
         except Exception as exc:  # SQLite or Redis, whatever failed: not known to be signed in
             raise SessionUnchecked(f"the state store cannot be read to check the admin session ({exc}); "
                                    "try again (scripts: the bearer token needs no session)") from exc
-        return None if revoked else value
+        if not revoked:
+            return value
+        if "authorization" not in request.headers:  # a wrong bearer token beside it is still a guess
+            session_ended(request.scope)
+        return None
 
     async def authorized(self, request: Request) -> bool:
         """A valid bearer token or session cookie."""

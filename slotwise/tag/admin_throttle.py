@@ -8,7 +8,9 @@ one while it runs, so concurrent guesses count too); with the bucket
 empty, every admin request from that client is answered 429 with
 Retry-After before any token is compared — the right token too, so a
 throttled guesser learns nothing. A client is an IPv4 address or an IPv6 /64.
-Per process, like the events limit.
+Per process, like the events limit. A 401 that only refused a signed-out
+session cookie (``session_ended``: a browser left open after signing out,
+a page reloaded) guessed nothing and costs nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from slotwise.tag.ratelimit import TokenBucket, client_address
 
 ADMIN_PREFIX = "/_sw/admin"
+SESSION_ENDED = "slotwise.admin_session_ended"  # a scope key: see ``session_ended``
+
+
+def session_ended(scope: Scope) -> None:
+    """Marks the request as refused for a session cookie that was signed out, with no token tried:
+    its 401 is not a guess at the token, and the throttle does not count it."""
+    scope[SESSION_ENDED] = True
 
 
 class AdminThrottle:
@@ -65,7 +74,7 @@ class AdminThrottle:
         try:
             await self.app(scope, receive, watch)
         finally:
-            if not failed:
+            if not failed or scope.get(SESSION_ENDED):
                 self.bucket.give(client, 1, self.now())
 
 

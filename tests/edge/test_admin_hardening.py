@@ -6,6 +6,7 @@ uvicorn on a local port, in front of a tiny origin; requests over HTTP.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -126,6 +127,31 @@ def test_a_few_mistakes_are_not_throttled(proxy: Callable[..., Any]) -> None:
         for n in range(5):
             assert http.get("/_sw/admin/api/status", headers={"authorization": f"Bearer typo-{n}"}).status_code == 401
         assert http.get("/_sw/admin/api/status", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_a_signed_out_session_cookie_is_not_a_guess_at_the_token(proxy: Callable[..., Any]) -> None:
+    """An admin page left open after signing out (or a copy of its cookie) kept asking the API: each refusal
+    cost one of the client's 10 tries, as a wrong token does, until the right token got a 429 too. A
+    signed-out session guesses nothing: its 401 says so and costs nothing; a wrong token beside it still counts."""
+    server = proxy()
+    client = as_client("203.0.113.20")
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        assert http.post("/_sw/admin/login", data={"token": TOKEN}, headers=client).status_code == 303
+        csrf = re.search(r'name=csrf value="([0-9a-f]{64})"', http.get("/_sw/admin", headers=client).text)
+        assert csrf is not None
+        ended = http.cookies["sw_admin"]
+        assert http.post("/_sw/admin/logout", data={"csrf": csrf.group(1)}, headers=client).status_code == 303
+    cookie = {**client, "cookie": f"sw_admin={ended}"}
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        for _ in range(15):
+            refused = http.get("/_sw/admin/api/status", headers=cookie)
+            assert refused.status_code == 401, refused.text
+            assert refused.json()["error"] == "this admin session was signed out: sign in again at /_sw/admin"
+        assert http.post("/_sw/admin/switch", data={"name": "hero", "off": "1"}, headers=cookie).status_code == 401
+        assert http.get("/_sw/admin/api/status", headers={**client, "authorization": f"Bearer {TOKEN}"}).status_code == 200
+        guesses = [http.get("/_sw/admin/api/status", headers={**cookie, "authorization": f"Bearer guess-{n}"}).status_code
+                   for n in range(12)]
+        assert guesses.count(401) == 10 and guesses.count(429) == 2, guesses
 
 
 def test_the_session_cookie_is_secure_behind_a_tls_terminating_trusted_proxy(proxy: Callable[..., Any]) -> None:

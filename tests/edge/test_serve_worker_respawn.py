@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scale helpers
 
 from scale.scale_helpers import PYTHON, Proc, free_port, wait_until  # noqa: E402
 
 from tests.edge.processes import alive, children  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _live_pid(port: int) -> int:
@@ -59,20 +63,41 @@ def test_a_killed_worker_is_replaced_and_the_server_keeps_serving(tmp_path: Path
 
 
 def test_a_worker_that_cannot_start_stops_serve_with_status_1_instead_of_respawning(tmp_path: Path) -> None:
-    (tmp_path / "a-file").write_text("")
+    """A fault only a worker meets (a directory where its signing key should be; ``--data`` naming a file is
+    refused before the start, see below)."""
+    (tmp_path / "data" / "secret").mkdir(parents=True)
     serve = Proc("serve", [
         PYTHON, "-m", "slotwise.cli", "serve", "--upstream", "http://127.0.0.1:9", "--workers", "2",
-        "--server", "granian", "--port", str(free_port()), "--data", str(tmp_path / "a-file" / "data"),
+        "--server", "granian", "--port", str(free_port()), "--data", str(tmp_path / "data"),
         "--log-level", "info",
     ], tmp_path).spawn()
     assert serve.proc is not None
     try:
         assert serve.proc.wait(60) == 1, serve.tail()
         log = serve.tail(10**6)
-        assert "could not start (NotADirectoryError" in log, log
+        assert "could not start (IsADirectoryError" in log, log
         assert "Respawning" not in log, log
     finally:
         serve.stop(timeout=5)
+
+
+@pytest.mark.parametrize("under", [False, True])
+def test_serve_refuses_a_data_path_that_is_no_directory_before_it_starts(tmp_path: Path, under: bool) -> None:
+    """``--data`` naming a file (or a path under one) started the server, whose every worker then failed with a
+    NotADirectoryError and stopped it with status 1: a setting known wrong before the start is refused before
+    it, with status 2 and the setting's name, as the others are."""
+    (tmp_path / "notes.txt").write_text("")
+    data = tmp_path / "notes.txt" / "data" if under else tmp_path / "notes.txt"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTWISE_")}
+    done = subprocess.run(
+        [PYTHON, "-m", "slotwise.cli", "serve", "--upstream", "http://127.0.0.1:9", "--port", str(free_port()),
+         "--workers", "2", "--data", str(data)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env={**env, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 2, done.stderr
+    where = f"{str(data)!r} is under {str(tmp_path / 'notes.txt')!r}, which" if under else repr(str(data))
+    assert f"slotwise serve: SLOTWISE_DATA / --data: {where} is not a directory: give the directory" in done.stderr
+    assert "could not start" not in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
 def test_serve_leaves_no_metrics_directory_behind(tmp_path: Path) -> None:

@@ -146,8 +146,8 @@ def test_signing_out_revokes_a_copied_cookie_on_every_worker(proxy: Callable[...
 
 
 def test_a_new_admin_token_signs_everyone_out(proxy: Callable[..., Any], asgi_server: Any, tmp_path: Path) -> None:
-    """The session key is derived from the token: after a restart with a new token, a cookie signed under
-    the old one (and the old token itself) is refused."""
+    """The session key is derived from the token (and the deployment's secret): after a restart with a new
+    token, a cookie signed under the old one (and the old token itself) is refused."""
     before = proxy()
     with closing(signed_in(before)) as http:
         cookie = {"cookie": f"sw_admin={http.cookies['sw_admin']}"}
@@ -159,6 +159,20 @@ def test_a_new_admin_token_signs_everyone_out(proxy: Callable[..., Any], asgi_se
     assert httpx.get(after.url + "/_sw/admin/api/status", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 401
     assert httpx.get(after.url + "/_sw/admin/api/status",
                      headers={"authorization": "Bearer a-new-admin-token-0123"}).status_code == 200
+
+
+def test_a_cookie_of_another_deployment_with_the_same_token_is_refused(proxy: Callable[..., Any]) -> None:
+    """The session key was derived from the token alone: a staging given production's token (a copied
+    configuration) took production's ``sw_admin`` cookies. It derives from the deployment's secret too;
+    another instance of the same deployment (the same ``--secret``) still takes them."""
+    staging, production = proxy(secret="staging-secret-0123456789"), proxy(secret="production-secret-0123456")
+    with closing(signed_in(staging)) as http:
+        cookie = {"cookie": f"sw_admin={http.cookies['sw_admin']}"}
+        assert http.get("/_sw/admin/api/status").status_code == 200
+    assert httpx.get(production.url + "/_sw/admin/api/status", headers=cookie).status_code == 401
+    assert "Sign in" in httpx.get(production.url + "/_sw/admin", headers=cookie).text
+    twin = proxy(secret="staging-secret-0123456789")
+    assert httpx.get(twin.url + "/_sw/admin/api/status", headers=cookie).status_code == 200
 
 
 def test_a_session_the_store_cannot_check_is_refused_not_trusted(proxy: Callable[..., Any], redis: Any) -> None:

@@ -56,6 +56,7 @@ from slotwise.proxy.operations.reporting import (
 from slotwise.store.base import LogRecord, StoreError
 from slotwise.tag.admin import erase_person, export_person
 from slotwise.tag.admin_session import CSRF_FIELD, CSRF_HEADER, AdminSessions, SessionUnchecked, is_https
+from slotwise.tag.admin_throttle import SESSION_ENDED
 from slotwise.tag.ratelimit import client_address
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class AdminPages:
         self.p = personalizer
         self._cache: tuple[float, DecisionLog] | None = None
         self._records: list[Any] = []  # the log behind the cache (the funnel section reads it too)
-        self.sessions = AdminSessions(self.token, personalizer.store)
+        self.sessions = AdminSessions(self.token, personalizer.store, personalizer.settings.signing_key())
 
     @property
     def token(self) -> str:
@@ -119,6 +120,9 @@ class AdminPages:
     def _denied(self, request: Request) -> Response:
         if not self.token:
             return JSONResponse({"error": "the admin API is disabled: start the proxy with --admin-token"}, 403)
+        if request.scope.get(SESSION_ENDED):
+            return JSONResponse({"error": "this admin session was signed out: sign in again at /_sw/admin"},
+                                401, headers={"cache-control": "no-store"})
         return JSONResponse({"error": "admin token required (Authorization: Bearer TOKEN, or sign in at /_sw/admin)"},
                             401, headers={"www-authenticate": "Bearer"})
 

@@ -191,7 +191,7 @@ class LearningLoop:
         self.on_outcomes = on_outcomes
         self.timer = timer  # what a copy of the models cost (``clock`` may be a simulated one)
         self.learner = Learner(max_pending=max_pending)
-        self.slots: dict[str, SlotConfig] = {}
+        self.slots: dict[str, SlotConfig] | None = {}  # None: the rules did not load yet (``start``)
         # embedded (SQLite): of the processes sharing the file, the one holding this lock learns
         self.lock: LearnerLock | None = None if follower else lock_for(store)
         self.leading = False
@@ -212,8 +212,10 @@ class LearningLoop:
         """Embedded, and no dedicated learner process is waiting for the lock (it has precedence)."""
         return not self.follower and (self.dedicated or self.lock is None or self.lock.wanted_by() is None)
 
-    async def start(self, slots: Mapping[str, SlotConfig]) -> None:
-        self.slots = dict(slots)
+    async def start(self, slots: Mapping[str, SlotConfig] | None) -> None:
+        """``slots`` of the rules; ``None`` when a rules file was given but rejected: the models keep the slots
+        they hold until ``configure`` (configured with no slot, they dropped every one, and what it learned)."""
+        self.slots = None if slots is None else dict(slots)
         if self.may_lead() and (self.lock is None or self.lock.try_acquire()):
             await self.lead()
         else:
@@ -224,14 +226,14 @@ class LearningLoop:
                     raise
                 # Redis away at start (logged once by the store): decide from the priors until ``_run`` loads
                 # the models once it is back, rather than fail the start and never personalize again
-            self._emit(self.learner.configure_local(self.slots))
+            self._emit(self._configured(self.learner))
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def lead(self) -> None:
         """Become the learner: the full snapshot, then every record logged after it (nothing is lost)."""
         learner = await self._load_full()
         learner.max_pending = self.max_pending
-        self._emit(learner.configure_local(self.slots))
+        self._emit(self._configured(learner))
         await self.catch_up(learner=learner)
         self.learner = learner
         self._not_held_seen = learner.not_held
@@ -303,7 +305,7 @@ class LearningLoop:
         if seq <= self._snapshot_seq:
             return False
         try:  # off the event loop: a large model's copy would stall every page of this worker
-            learner = await asyncio.to_thread(self._follower_learner, data, dict(self.slots))
+            learner = await asyncio.to_thread(self._follower_learner, data, dict(self.slots or {}))
         except SnapshotFormatError as exc:  # another version's models
             log.warning("bandit snapshot not loaded (%s); waiting for the learner's next one", exc)
             return False
@@ -323,6 +325,10 @@ class LearningLoop:
         if slots:
             learner.configure_local(slots)
         return learner
+
+    def _configured(self, learner: Learner) -> list[Outcome]:
+        """``learner`` configured for this process's slots; as it is while the rules have not loaded."""
+        return [] if self.slots is None else learner.configure_local(self.slots)
 
     def configure(self, slots: Mapping[str, SlotConfig]) -> None:
         """New rules: arms that stay keep their statistics (see ``Learner.configure``)."""
@@ -420,7 +426,7 @@ class LearningLoop:
         await self._stop_leading()
         log.info("handed learning over to the learner process (pid %s)", self.lock.wanted_by() if self.lock else None)
         self.learner = Learner.from_snapshot(policies_only(self.learner.policies_snapshot()))
-        self.learner.configure_local(self.slots)  # without the pending decisions
+        self._configured(self.learner)  # without the pending decisions
 
     async def _stop_leading(self) -> None:
         """Leave nothing behind: the full state saved (a failure loses nothing: the log has it), then the lock

@@ -28,6 +28,8 @@ T = TypeVar("T")
 
 SETTLE_S = 0.25  # a changed file is loaded once it has stood this long without a further change
 SETTLE_TRIES = 8  # a file that keeps changing is loaded after this many waits all the same
+# what a rejected file means for the proxy, logged with it: (good rules were loaded before, none were)
+SERVING = ("the last good rules keep serving", "no rules serve (pages pass through unchanged) until it is fixed")
 
 
 @dataclass
@@ -48,9 +50,10 @@ class RulesHolder(Generic[T]):
 
     def __init__(self, path: str, load: Callable[[Path], T], files_of: Callable[[T], list[str]] | None = None,
                  poll_s: float = 1.0, announce: bool = True,
-                 notes_of: Callable[[T, T], list[str]] | None = None) -> None:
+                 notes_of: Callable[[T, T], list[str]] | None = None, meaning: tuple[str, str] = SERVING) -> None:
         self.path = Path(path)
         self.announce = announce  # log each load and rejection (a process that only reads the rules: no)
+        self.meaning = meaning  # what a rejection means for the process that holds the rules (``SERVING``)
         self._load = load
         self._files_of = files_of or (lambda _rules: [str(self.path)])
         self._notes_of = notes_of  # (serving rules, new rules) -> what the reload should tell
@@ -102,8 +105,7 @@ class RulesHolder(Generic[T]):
         self._watched = [*files, *tried]
         self._mtimes = {**mtimes, **self._stat(tried)}
         if self.announce:
-            log.error("rules %s rejected, %s:\n%s", self.path, "the last good rules keep serving" if self.current is not None
-                      else "no rules serve (pages pass through unchanged) until it is fixed", exc)
+            log.error("rules %s rejected, %s:\n%s", self.path, self.meaning[0 if self.current is not None else 1], exc)
         return False
 
     def _loaded(self, rules: T) -> bool:
@@ -159,10 +161,11 @@ class RulesHolder(Generic[T]):
         await cancel_and_wait(self._task)
 
 
-def ruleset_holder(path: str, announce: bool = True) -> "RulesHolder[Any]":
-    """A holder of a rules file as ``load_rules`` reads it, watching the file and every file it includes."""
+def ruleset_holder(path: str, announce: bool = True, meaning: tuple[str, str] = SERVING) -> "RulesHolder[Any]":
+    """A holder of a rules file as ``load_rules`` reads it, watching the file and every file it includes;
+    ``meaning``: what a rejected file means for its process (``SERVING``: the proxy's)."""
     from slotwise.rules import load_rules
     from slotwise.rules.reload_notes import reload_notes
 
     return RulesHolder(path, load_rules, files_of=lambda rs: [str(f) for f in rs.files], announce=announce,
-                       notes_of=reload_notes)
+                       notes_of=reload_notes, meaning=meaning)

@@ -152,13 +152,15 @@ class SlotwisePersonalizer:
 
     # -- lifecycle ---------------------------------------------------------
     async def startup(self) -> None:
-        slots: dict[str, SlotConfig] = {}
+        slots: dict[str, SlotConfig] | None = {}
         if self.rules is not None:
             self.rules.reload()
             self.rules.start()
             if self.rules.current is not None:
                 slots = slot_configs(self.rules.current)
                 self._configured_version = self.rules.status.version
+            else:  # a broken file: the models keep their slots (and what they learned) until it is fixed
+                slots = None
         await self.learning.start(slots)
         await self.tag_api.startup()
         self._warm()
