@@ -16,26 +16,14 @@ import json
 import sys
 import time
 
-from slotwise.commands.common import positive_int
-from slotwise.proxy.config import ConfigError, Settings
-
-
-def _store_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", default=None, help="data directory of the embedded store (env SLOTWISE_DATA)")
-    parser.add_argument("--store", default=None, help="state store URL (env SLOTWISE_STORE), as for serve")
-
-
-def open_store_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from slotwise.store import open_store
-
-    settings = Settings.from_env(data=args.data, store=args.store)
-    return open_store(settings.store, settings.data_dir)
+from slotwise.commands.common import add_store_arguments, positive_int, store_from_args
+from slotwise.proxy.config import ConfigError
 
 
 async def _run(args: argparse.Namespace) -> int:
     from slotwise.tag.imports import ImportFileError, import_coupons_file, import_people_file
 
-    store = open_store_from_args(args)
+    _, store = store_from_args(args)
     try:
         if args.kind == "inventory":
             from slotwise.tag.inventory_import import import_inventory_file
@@ -102,7 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     for kind, text in helps.items():
         p = kinds.add_parser(kind, help=text, description=text)
         p.add_argument("file", help="the CSV file (UTF-8)")
-        _store_options(p)
+        add_store_arguments(p)
         if kind != "inventory":  # one transaction, all or nothing
             p.add_argument("--batch", type=positive_int, default=20_000, help="rows per transaction (default 20000)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import textwrap
+import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,8 @@ from slotwise.commands.common import add_store_arguments, missing_store, parse_s
 
 if TYPE_CHECKING:  # the statistics (numpy) load when a report runs, not for ``--help``
     from slotwise.bandits.stats import SlotReport
+    from slotwise.proxy.operations.reporting import DecisionLog
+    from slotwise.store.base import LogRecord
 
 
 GOAL_MEANING = {
@@ -98,11 +101,32 @@ async def _report(args: argparse.Namespace) -> int:
             return 2
         print(f"wrote {len(rows)} decisions to {args.export} ({fmt})", file=sys.stderr)
     reports = slot_reports(log, args.slot)
+    empty = nothing_since(records, log, since, args.slot)
     if args.format == "json":
+        if empty:  # the JSON stays what a script reads; the person running it is told
+            print(f"slotwise report: {empty}", file=sys.stderr)
         print(json.dumps(json_safe([asdict(r) for r in reports]), indent=2))
     else:
-        print(render_text(reports), end="")
+        print(f"{empty}\n" if empty else render_text(reports), end="")
     return 0
+
+
+def nothing_since(records: list[LogRecord], log: DecisionLog, since: float | None, slot: str | None) -> str | None:
+    """The "No decisions since ..." line when ``--since`` leaves none (of ``slot``) while the log has
+    some: tables of zeros would read as a slot nobody reached, not as a date past the last decision."""
+    from slotwise.proxy.operations.reporting import latest_decision
+
+    if since is None or any(slot in (None, row.slot) for row in log.rows):
+        return None
+    latest = latest_decision(records, slot)
+    if latest is None:  # none at all: "No decisions logged yet."
+        return None
+    which = f"for slot {slot!r} " if slot else ""
+    return f"No decisions {which}since {_utc(since)}; the latest was at {_utc(latest)}."
+
+
+def _utc(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 
 def run_report(args: argparse.Namespace) -> int:

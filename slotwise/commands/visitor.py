@@ -13,19 +13,18 @@ import asyncio
 import json
 import sys
 
+from slotwise.commands.common import add_store_arguments, missing_store, store_from_args
 from slotwise.proxy.config import ConfigError
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from slotwise.commands.common import missing_store
-    from slotwise.commands.imports import open_store_from_args
     from slotwise.tag.admin import erase_person, export_person
 
     missing = missing_store(args)
     if missing:  # not "no data held about this id": the data may well be held, elsewhere
         print(f"slotwise visitor {args.action}: {missing}", file=sys.stderr)
         return 2
-    store = open_store_from_args(args)
+    _, store = store_from_args(args)
     try:
         if args.action == "export":
             data = await export_person(store, args.id)
@@ -67,6 +66,5 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = actions.add_parser(action, help=text, description=text)
         p.add_argument("id", help="visitor id, customer:ID, email:HASH or an e-mail address "
                                "(an id that starts with '-' goes after '--': slotwise visitor export -- -AbC...)")
-        p.add_argument("--data", default=None, help="data directory of the embedded store (env SLOTWISE_DATA)")
-        p.add_argument("--store", default=None, help="state store URL (env SLOTWISE_STORE)")
+        add_store_arguments(p)
         p.set_defaults(func=run_visitor)

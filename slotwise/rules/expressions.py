@@ -22,7 +22,7 @@ from jinja2.runtime import Undefined, missing
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from slotwise.rules.checker import did_you_mean
-from slotwise.rules.jinja_places import error_place
+from slotwise.rules.jinja_places import error_place, node_places
 from slotwise.rules.sandbox import RulesSandbox
 from slotwise.rules.vocabulary import FACTS, JINJA_GLOBALS, MAPPING_METHODS, VALUES
 
@@ -60,11 +60,32 @@ TEXT_ENV = make_environment(autoescape=False)
 @dataclass(frozen=True)
 class Problem:
     """A problem at a line (1-based) of an expression or template's own text, and at a column
-    (1-based, of that line) when known: a syntax error's, which Jinja gives no column for."""
+    (1-based, of that line) when known, which Jinja gives none for: ``syntax_problem`` and
+    ``placed_problems`` find it."""
 
     line: int
     message: str
     column: int | None = None
+
+
+Check = Callable[[nodes.Node], list[Problem]]
+
+
+def placed_problems(env: ImmutableSandboxedEnvironment, source: str, check: Check, found: list[Problem],
+                    *, expression: bool = False) -> list[Problem]:
+    """``found`` (what ``check`` found in the parsed ``source``, each at its node's line) at their
+    nodes' columns: ``check`` runs again over the text parsed with the tokens' places for line
+    numbers (``jinja_places.node_places``). A problem said twice on one line is said once, as before."""
+    placed = node_places(env, source, _whole_expression if expression else Parser.parse,
+                         "variable" if expression else None)
+    if placed is None:  # not expected for a text that parsed: then as Jinja places them
+        return found
+    tree, place = placed
+    out: dict[tuple[int, str], Problem] = {}
+    for problem in check(tree):
+        line, column = place(problem.line)
+        out.setdefault((line, problem.message), Problem(line, problem.message, column))
+    return list(out.values())
 
 
 def syntax_problem(env: ImmutableSandboxedEnvironment, source: str, exc: TemplateSyntaxError, message: str,
@@ -152,7 +173,7 @@ def _impossible_values(tree: nodes.Node) -> list[Problem]:
                 for word in words:
                     if isinstance(word, str) and word not in VALUES[path]:
                         shown = path.replace("[]", "[...]")
-                        problems.append(Problem(compare.lineno, f"{shown} is never {word!r}{did_you_mean(word, VALUES[path])}; "
+                        problems.append(Problem(_root(fact).lineno, f"{shown} is never {word!r}{did_you_mean(word, VALUES[path])}; "
                                                                 f"it is one of {', '.join(VALUES[path])}"))
             left = right
     return problems
@@ -171,9 +192,17 @@ def _methods_read_as_keys(tree: nodes.Node) -> list[Problem]:
             if (isinstance(child, nodes.Getattr) and child.attr in MAPPING_METHODS
                     and not (isinstance(node, nodes.Call) and node.node is child)):
                 where = _dotted(child.node)
-                problems.append(Problem(child.lineno, f"'{where}.{child.attr}' is the method {child.attr}() of "
+                problems.append(Problem(_root(child).lineno, f"'{where}.{child.attr}' is the method {child.attr}() of "
                                         f"{where}, not its key {child.attr!r}: write {where}['{child.attr}']"))
     return problems
+
+
+def _root(node: nodes.Node) -> nodes.Node:
+    """What ``visitor.stage['x'].y`` starts with: where a problem with the chain is pointed at (a
+    ``Getattr``'s line is its dot's, a ``Compare``'s the token after it)."""
+    while isinstance(node, (nodes.Getattr, nodes.Getitem)):
+        node = node.node
+    return node
 
 
 def _dotted(node: nodes.Node) -> str:
@@ -221,17 +250,29 @@ def compile_expression(source: str, allowed: Collection[str]) -> tuple[Callable[
     except TemplateSyntaxError as exc:
         return None, [syntax_problem(TEXT_ENV, source, exc, f"syntax error in expression {source.strip()!r}: {exc.message}",
                                      expression=True)]
+    function, problems = None, _expression_names(tree, allowed)
+    if not problems:
+        function, problems = _compiled(source, tree)
+    if problems:
+        def check(tree: nodes.Node) -> list[Problem]:
+            return _expression_names(tree, allowed) or _compiled(source, tree)[1]
+
+        return None, placed_problems(TEXT_ENV, source, check, problems, expression=True)
+    return function, []
+
+
+def _expression_names(tree: nodes.Node, allowed: Collection[str]) -> list[Problem]:
     # Names an expression reads are all undeclared (expressions cannot assign).
     names = [tree] if isinstance(tree, nodes.Name) else tree.find_all(nodes.Name)
     undeclared = {n.name for n in names if n.ctx == "load"}
-    problems = check_names(tree, allowed, undeclared) + _methods_read_as_keys(tree)
-    if problems:
-        return None, problems
+    return check_names(tree, allowed, undeclared) + _methods_read_as_keys(tree)
+
+
+def _compiled(source: str, tree: nodes.Node) -> tuple[CompiledExpression | None, list[Problem]]:
     try:
-        function = CompiledExpression(source, tree)
+        return CompiledExpression(source, tree), []  # type: ignore[arg-type]  # an expression's tree
     except TemplateSyntaxError as exc:  # filters/tests unknown to the sandbox
         return None, [Problem(exc.lineno or 1, f"error in expression {source.strip()!r}: {exc.message}")]
-    return function, []
 
 
 _DIRECT_NODES = (nodes.Name, nodes.Const, nodes.Getattr, nodes.Getitem, nodes.Slice, nodes.And, nodes.Or, nodes.Not,
@@ -337,16 +378,18 @@ def template_problems(env: ImmutableSandboxedEnvironment, source: str, allowed: 
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
         return None, [syntax_problem(env, source, exc, f"template syntax error: {exc.message}")]
-    problems: list[Problem] = []
-    for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
-        problems.append(Problem(node.lineno, "templates cannot include, extend or import other templates"))
-    try:
-        undeclared = meta.find_undeclared_variables(tree)  # compiles: an unknown filter or test stops it
-    except TemplateSyntaxError as exc:
-        return None, [Problem(exc.lineno or 1, f"template error: {exc.message}{_filter_hint(env, exc.message)}")]
-    problems += check_names(tree, allowed, undeclared)
-    problems += unknown_filters(env, tree)
-    return tree, problems
+
+    def check(tree: nodes.Node) -> list[Problem]:
+        problems = [Problem(node.lineno, "templates cannot include, extend or import other templates")
+                    for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport))]
+        try:
+            undeclared = meta.find_undeclared_variables(tree)  # type: ignore[arg-type]  # compiles: an unknown filter or test stops it
+        except TemplateSyntaxError as exc:
+            return [Problem(exc.lineno or 1, f"template error: {exc.message}{_filter_hint(env, exc.message)}")]
+        return problems + check_names(tree, allowed, undeclared) + unknown_filters(env, tree)
+
+    problems = check(tree)
+    return tree, placed_problems(env, source, check, problems) if problems else []
 
 
 def unknown_filters(env: ImmutableSandboxedEnvironment, tree: nodes.Node) -> list[Problem]:

@@ -1,4 +1,4 @@
-"""Where in a template (or expression) a Jinja syntax error is, to the column.
+"""Where in a template (or expression) a Jinja syntax error, or a node a check names, is, to the column.
 
 Jinja's errors carry a line only, and its tokens know their line but not their
 column, so "line 3" of a line holding three ``{% %}`` tags leaves a marketer
@@ -7,12 +7,14 @@ token's offset, then parsed with each token's line number replaced by its index
 in that list: the error the parser raises then names the token (see
 ``error_place``). An error at the end of the text is placed at what is left
 open — the ``{{``, ``{%`` or bracket never closed, else the innermost
-``{% if %}``-like block never ended — since that is what needs the fix.
+``{% if %}``-like block never ended — since that is what needs the fix. A text
+that parses is parsed the same way for the checks that name a node (an unknown
+name, fact or filter: ``node_places``), so each node's line number is its token.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, TypeVar
 
 from jinja2 import TemplateSyntaxError
 from jinja2.environment import Environment
@@ -25,6 +27,7 @@ from slotwise.rules.scalar_places import offset_place
 _OPENERS = ("variable_begin", "block_begin", "comment_begin", "raw_begin")
 _CLOSERS = {"variable_begin": "variable_end", "block_begin": "block_end"}
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
+T = TypeVar("T")
 
 
 class _Tracking(Parser):
@@ -83,6 +86,12 @@ def _tag_start(tokens: list[tuple[int, str, str]], index: int) -> int:
     return tokens[index][0]
 
 
+def _numbered(env: Environment, tokens: list[tuple[int, str, str]]) -> _Tracking:
+    """A parser over ``tokens`` whose "line numbers" are each token's index in the list, plus one."""
+    numbered = ((index + 1, kind, value) for index, (_, kind, value) in enumerate(tokens))
+    return _Tracking(env, TokenStream(env.lexer.wrap(numbered), None, None))
+
+
 def error_offset(env: Environment, text: str, parse: Callable[[Parser], object], state: str | None = None) -> int | None:
     """The offset in ``text`` (newlines normalized) of what its syntax error is about, or None
     when it parses (or the error cannot be placed)."""
@@ -93,8 +102,7 @@ def error_offset(env: Environment, text: str, parse: Callable[[Parser], object],
         if before is not None and before[1] in _OPENERS:  # an unclosed comment or raw block: where it opens
             return before[0]
         return offset
-    numbered = ((index + 1, kind, value) for index, (_, kind, value) in enumerate(tokens))
-    parser = _Tracking(env, TokenStream(env.lexer.wrap(numbered), None, None))
+    parser = _numbered(env, tokens)
     try:
         parse(parser)
     except TemplateSyntaxError as exc:
@@ -109,9 +117,33 @@ def error_offset(env: Environment, text: str, parse: Callable[[Parser], object],
     return None
 
 
+def _as_lexed(source: str) -> str:
+    return "\n".join(newline_re.split(source)[::2])  # as Jinja's lexer reads it: lines stay, columns stay
+
+
 def error_place(env: Environment, source: str, parse: Callable[[Parser], object],
                 state: str | None = None) -> tuple[int, int] | None:
     """(line, column), 1-based, of what the syntax error in ``source`` is about; None when there is none."""
-    text = "\n".join(newline_re.split(source)[::2])  # as Jinja's lexer reads it: lines stay, columns stay
+    text = _as_lexed(source)
     offset = error_offset(env, text, parse, state)
     return None if offset is None else offset_place(text, offset)
+
+
+def node_places(env: Environment, source: str, parse: Callable[[Parser], T],
+                state: str | None = None) -> tuple[T, Callable[[int], tuple[int, int]]] | None:
+    """``source`` parsed with each node's ``lineno`` the index (1-based) of the token it starts at, and
+    what turns such a number into the (line, column) of that token: the checks that name a node (an
+    unknown name, fact or filter) then point at it as the syntax errors do. None when it does not parse."""
+    text = _as_lexed(source)
+    tokens, lexer_failed = _tokens(env, text, state)
+    if lexer_failed or not tokens:
+        return None
+    try:
+        tree = parse(_numbered(env, tokens))
+    except TemplateSyntaxError:
+        return None
+
+    def place(number: int) -> tuple[int, int]:
+        return offset_place(text, tokens[min(max(number, 1), len(tokens)) - 1][0])
+
+    return tree, place

@@ -385,10 +385,11 @@ class _Loader:
             if name in self._vars or name in MAPPING_METHODS:
                 continue
             written = re.compile(rf"vars\s*(\.\s*{re.escape(name)}\b|\[\s*['\"]{re.escape(name)}['\"])")
-            line = next((n for n, text in enumerate(source.splitlines(), 1) if written.search(text)), 1)
+            line, column = next(((n, found.start() + 1) for n, text in enumerate(source.splitlines(), 1)
+                                 if (found := written.search(text))), (1, None))
             known = ", ".join(sorted(self._vars)) or "none"
             problems.append(Problem(line, f"unknown var {name!r}{did_you_mean(name, sorted(self._vars))}; "
-                                          f"the slot's variants set vars: {known}"))
+                                          f"the slot's variants set vars: {known}", column))
         return problems
 
     @staticmethod

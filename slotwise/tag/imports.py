@@ -270,13 +270,16 @@ def parse_customer(row: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
 
 
 class _Progress:
+    """The bytes read of the file, on stderr when it is a terminal: in a log (cron, CI) nothing erases
+    the bar's frames, and the JSON summary on stdout says what was imported."""
+
     def __init__(self, binary: IO[bytes], path: Path, enabled: bool) -> None:
         from tqdm import tqdm
         import sys
 
         self.binary = binary
         self.bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, file=sys.stderr,
-                        disable=not enabled, desc=path.name, leave=False)
+                        disable=not (enabled and sys.stderr.isatty()), desc=path.name, leave=False)
         self.pos = 0
 
     def update(self) -> None:

@@ -13,17 +13,12 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+import ports  # tests/ports.py: ports outside the ephemeral range
 import pytest
 
 from slotwise.commands.ports import PortBusy, check_port_free
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -32,7 +27,7 @@ def busy_port() -> Iterator[int]:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", ports.free_port()))
     sock.listen(8)
     try:
         yield int(sock.getsockname()[1])
@@ -57,7 +52,7 @@ def _slotwise(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_free_port_passes_and_port_zero_is_never_busy() -> None:
-    check_port_free("127.0.0.1", _free_port())
+    check_port_free("127.0.0.1", ports.free_port())
     check_port_free("127.0.0.1", 0)
 
 
@@ -68,7 +63,7 @@ def test_a_port_shared_with_reuseport_is_busy(busy_port: int) -> None:
 
 def test_a_listener_on_every_interface_makes_loopback_busy_too() -> None:
     sock = socket.socket()
-    sock.bind(("0.0.0.0", 0))
+    sock.bind(("0.0.0.0", ports.free_port()))
     sock.listen(1)
     try:
         with pytest.raises(PortBusy):
@@ -81,7 +76,7 @@ def test_a_port_in_time_wait_is_not_busy() -> None:
     """A server just stopped leaves its port in TIME_WAIT: restarting on it must work."""
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", 0))
+    server.bind(("127.0.0.1", ports.free_port()))
     server.listen(1)
     port = int(server.getsockname()[1])
     client = socket.create_connection(("127.0.0.1", port))
@@ -102,7 +97,7 @@ def test_serve_refuses_a_busy_port(busy_port: int, tmp_path: Path) -> None:
 
 
 def test_demo_refuses_a_busy_proxy_port_before_starting_its_store(busy_port: int, tmp_path: Path) -> None:
-    store_port = _free_port()
+    store_port = ports.free_port()
     done = _slotwise("demo", "--port", str(busy_port), "--store-port", str(store_port),
                      "--data", str(tmp_path / "data"), cwd=tmp_path)
     assert done.returncode == 2
@@ -111,7 +106,7 @@ def test_demo_refuses_a_busy_proxy_port_before_starting_its_store(busy_port: int
 
 
 def test_demo_refuses_a_busy_store_port(busy_port: int, tmp_path: Path) -> None:
-    proxy_port = _free_port()
+    proxy_port = ports.free_port()
     done = _slotwise("demo", "--port", str(proxy_port), "--store-port", str(busy_port),
                      "--data", str(tmp_path / "data"), cwd=tmp_path)
     assert done.returncode == 2
@@ -120,7 +115,7 @@ def test_demo_refuses_a_busy_store_port(busy_port: int, tmp_path: Path) -> None:
 
 
 def test_demo_refuses_one_port_for_both(tmp_path: Path) -> None:
-    port = _free_port()
+    port = ports.free_port()
     done = _slotwise("demo", "--port", str(port), "--store-port", str(port), "--data", str(tmp_path / "d"),
                      cwd=tmp_path)
     assert done.returncode == 2 and "--port and --store-port are both" in done.stderr
@@ -131,7 +126,7 @@ def test_python_dash_m_slotwise_is_the_cli(busy_port: int) -> None:
     ``slotwise demo ...``: here it refuses the busy port as the script does."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "slotwise", "demo", "--port", str(busy_port), "--store-port",
-                           str(_free_port())], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+                           str(ports.free_port())], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "--port" in done.stderr and "No module named" not in done.stderr, done.stderr
 
 
@@ -140,8 +135,6 @@ def test_python_dash_m_slotwise_is_the_cli(busy_port: int) -> None:
 def test_demo_refuses_a_port_that_is_no_port(flag: str, value: str, tmp_path: Path) -> None:
     """``--port 99999`` passed the busy check (the resolver keeps its low 16 bits) and ended in a
     ConfigError traceback; ``--port 0`` too."""
-    import ports
-
     other = "--store-port" if flag == "--port" else "--port"  # never the default: a fixed port
     done = _slotwise("demo", flag, value, other, str(ports.free_port()), "--data", str(tmp_path / "d"), cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
@@ -151,8 +144,6 @@ def test_demo_refuses_a_port_that_is_no_port(flag: str, value: str, tmp_path: Pa
 
 def test_demo_refuses_a_data_directory_it_cannot_keep_its_data_in(tmp_path: Path) -> None:
     """``--data`` naming a file ended in a FileExistsError traceback."""
-    import ports
-
     (tmp_path / "notes.txt").write_text("not a directory")
     proxy_port, store_port = ports.free_port(), ports.free_port()
     done = _slotwise("demo", "--port", str(proxy_port), "--store-port", str(store_port), "--data", "notes.txt",
@@ -163,8 +154,6 @@ def test_demo_refuses_a_data_directory_it_cannot_keep_its_data_in(tmp_path: Path
 
 
 def test_demo_names_an_invalid_setting_instead_of_a_traceback(tmp_path: Path) -> None:
-    import ports
-
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SLOTWISE_WORKERS": "two"}
     done = subprocess.run([sys.executable, "-m", "slotwise", "demo", "--port", str(ports.free_port()),
                            "--store-port", str(ports.free_port()), "--data", str(tmp_path / "d")],

@@ -258,6 +258,35 @@ def test_a_since_the_report_cannot_read_is_a_usage_error_not_a_traceback(tmp_pat
     assert "argument --since: --since '7x': expected a duration like 7d" in err and "Traceback" not in err
 
 
+def latest_decision_text(data: Path) -> str:
+    async def read() -> float:
+        store = open_store("", str(data))
+        try:
+            return max(r.ts for r in await store.read_log(0, 100_000) if r.kind == "decision")
+        finally:
+            await store.close()
+
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(asyncio.run(read())))
+
+
+@pytest.mark.parametrize("slot", [None, "hero"])
+def test_a_since_past_the_last_decision_says_so_instead_of_tables_of_zeros(
+        data: Path, capsys: pytest.CaptureFixture[str], slot: str | None) -> None:
+    """The log ends a day ago: ``--since 12h`` printed every slot's table with 0 shown, as if nobody
+    had reached the slots; it says there is nothing since then, and when the last decision was."""
+    latest = latest_decision_text(data)
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 3600))
+    more = ["--slot", slot] if slot else []
+    text = cli(capsys, "report", "--data", str(data), "--since", since, *more)
+    which = f"for slot {slot!r} " if slot else ""
+    assert text == f"No decisions {which}since {since.replace('T', ' ')} UTC; the latest was at {latest}.\n"
+    assert main(["report", "--data", str(data), "--since", since, "--format", "json", *more]) == 0
+    out, err = capsys.readouterr()
+    assert f"No decisions {which}since" in err and latest in err
+    assert all(arm["decisions"] == 0 for rep in json.loads(out) for arm in rep["arms"])  # the JSON is still JSON
+    assert "Slot hero" in cli(capsys, "report", "--data", str(data), "--since", "4d", *more)  # decisions since: tables
+
+
 def test_a_variant_has_one_colour_in_both_charts_of_its_slot(tmp_path: Path) -> None:
     """The charts colour series by position: the traffic chart met ``a`` first (unseen, so never
     measured) and the reward chart ``b`` first, so ``a`` was blue in one and ``b`` in the other."""

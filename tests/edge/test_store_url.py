@@ -7,6 +7,7 @@ bad value the instance served pages unpersonalized, saying ``personalizer_failed
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,24 @@ def test_serve_on_a_shared_store_without_secret_warns_that_cookies_are_this_mach
         logs[name] = serve.tail(10**6)
     assert "warning: no --secret (SLOTWISE_SECRET) with a shared store" in logs["without"], logs["without"]
     assert "no --secret" not in logs["with"], logs["with"]
+
+
+def _store_flags(parser: argparse.ArgumentParser, *path: str) -> dict[str, str | None]:
+    """The help of ``--data`` and ``--store`` of the sub-command at ``path``."""
+    for name in path:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[name]
+    return {a.option_strings[0]: a.help for a in parser._actions if a.option_strings[:1] in (["--data"], ["--store"])}
+
+
+def test_the_one_shot_commands_take_the_store_flags_alike() -> None:
+    """import, visitor and report read ``--data``/``--store`` with one helper (commands/common.py):
+    import and visitor had their own copies, worded otherwise."""
+    from slotwise.cli import build_parser
+
+    parser = build_parser()
+    report = _store_flags(parser, "report")
+    assert set(report) == {"--data", "--store"}
+    for path in (("import", "purchases"), ("import", "customers"), ("import", "coupons"), ("import", "inventory"),
+                 ("visitor", "export"), ("visitor", "erase")):
+        assert _store_flags(parser, *path) == report, path

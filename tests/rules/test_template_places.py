@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from slotwise.rules import RulesError, load_rules
+from slotwise.rules.errors import Issue
 from slotwise.rules.scalar_places import value_offsets
 
 STYLES = ["|", ">", "'", '"', None]  # None: plain, as PyYAML writes it when it can
@@ -101,63 +102,84 @@ BROKEN = [  # a broken tag, what the error must point at, and whether it leaves 
 OK_TAGS = ["{{ visitor.visits }}", "{% if visitor.has_cart %}<b>cart</b>{% endif %}", "<p>Hello</p>", "{# ok #}"]
 
 
+RULES_FILES = settings(max_examples=120, deadline=None,
+                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+AROUND = {  # the template around the tag under test, and how the YAML writes it
+    "before": st.lists(st.sampled_from(OK_TAGS), max_size=6), "after": st.lists(st.sampled_from(OK_TAGS), max_size=3),
+    "breaks": st.lists(st.booleans(), min_size=10, max_size=10), "style": st.sampled_from(STYLES),
+    "width": st.integers(30, 100),
+}
+
+
 def _slot_yaml(template: str, style: str | None, width: int) -> str:
     slot = {"id": "banner", "pages": "/", "selector": ".hero", "action": "replace", "html": template}
     return yaml.dump({"slots": [slot]}, default_style=style, width=width, allow_unicode=True, sort_keys=False)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(before=st.lists(st.sampled_from(OK_TAGS), max_size=6), after=st.lists(st.sampled_from(OK_TAGS), max_size=3),
-       broken=st.sampled_from(BROKEN), breaks=st.lists(st.booleans(), min_size=10, max_size=10),
-       style=st.sampled_from(STYLES), width=st.integers(30, 100))
+def _template_yaml(parts: list[str], breaks: list[bool], style: str | None, width: int) -> str:
+    """A slot whose template is ``parts``, each followed by a line break or a space."""
+    template = "".join(p + ("\n" if b else " ") for p, b in zip(parts, breaks + [False] * len(parts)))
+    return _slot_yaml(template.rstrip(), style, width)
+
+
+def _only_issue(rules: Path, text: str) -> Issue:
+    """The one problem loading ``text`` as the rules file ``rules`` finds."""
+    rules.write_text(text, encoding="utf-8")
+    with pytest.raises(RulesError) as info:
+        load_rules(rules)
+    (issue,) = info.value.issues
+    return issue
+
+
+def _pointed_at(issue: Issue, text: str) -> str:
+    """The rest of the line from the issue's column on: what it points at."""
+    return text.splitlines()[issue.line - 1][issue.column - 1:]
+
+
+@RULES_FILES
+@given(broken=st.sampled_from(BROKEN), **AROUND)
 def test_a_broken_tag_is_reported_where_it_is_in_the_rules_file(
         tmp_path: Path, before: list[str], after: list[str], broken: tuple[str, str, bool], breaks: list[bool],
         style: str | None, width: int) -> None:
     snippet, at, swallows = broken
     if swallows:  # the rest would be read inside it: it ends the template
         after = []
-    parts = [*before, snippet, *after]
-    template = "".join(p + ("\n" if b else " ") for p, b in zip(parts, breaks + [False] * len(parts)))
-    text = _slot_yaml(template.rstrip(), style, width)
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(text, encoding="utf-8")
-    with pytest.raises(RulesError) as info:
-        load_rules(rules)
-    (issue,) = info.value.issues
+    text = _template_yaml([*before, snippet, *after], breaks, style, width)
+    issue = _only_issue(tmp_path / "rules.yaml", text)
     assert issue.message.startswith("template syntax error: ")
     assert not re.search(r" at \d+", issue.message)  # Jinja's offset into the template: the column says where
-    line = text.splitlines()[issue.line - 1]
-    assert line[issue.column - 1:].startswith(at), (issue, line, text)
+    assert _pointed_at(issue, text).startswith(at), (issue, text)
+
+
+def _template_file_issue(tmp_path: Path, snippet: str) -> Issue:
+    """The one problem of a slot whose variant's template file has ``snippet`` on its line 2."""
+    (tmp_path / "banner.html").write_text(f"<section>\n  <p>{{{{ visitor.visits }}}}</p> <p>{snippet}</p>\n</section>\n",
+                                          encoding="utf-8")
+    return _only_issue(tmp_path / "rules.yaml", "slots:\n  - id: banner\n    pages: /\n    selector: .hero\n"
+                       "    action: replace\n    variants:\n      - {id: a, template: banner.html, vars: {title: Hi}}\n")
 
 
 def test_a_template_files_syntax_error_names_its_line_and_column(tmp_path: Path) -> None:
-    (tmp_path / "banner.html").write_text("<section>\n  <p>{{ visitor.visits }}</p> <p>{{ 1 + }}</p>\n</section>\n",
-                                          encoding="utf-8")
-    rules = tmp_path / "rules.yaml"
-    rules.write_text("slots:\n  - id: banner\n    pages: /\n    selector: .hero\n    action: replace\n"
-                     "    template: banner.html\n", encoding="utf-8")
-    with pytest.raises(RulesError) as info:
-        load_rules(rules)
-    (issue,) = info.value.issues
+    issue = _template_file_issue(tmp_path, "{{ 1 + }}")
     assert (Path(issue.file).name, issue.line, issue.column) == ("banner.html", 2, 41)
     assert issue.message.startswith("template syntax error: unexpected")
 
 
-@pytest.mark.parametrize("when, at", [
-    ("when: visitor.visits > 1 and (visitor.has_cart", "("),
-    ("when: \"visitor.visits > 1 and\"", "and"),
-    ("when: >\n      visitor.visits > 1\n      and visitor.visits <", "<"),
-    ("when: 'visitor.visits > 1 visitor.has_cart'", "visitor.has_cart'"),
+@pytest.mark.parametrize("when, at, says", [
+    ("when: visitor.visits > 1 and (visitor.has_cart", "(", "syntax error in expression"),
+    ("when: \"visitor.visits > 1 and\"", "and", "syntax error in expression"),
+    ("when: >\n      visitor.visits > 1\n      and visitor.visits <", "<", "syntax error in expression"),
+    ("when: 'visitor.visits > 1 visitor.has_cart'", "visitor.has_cart'", "syntax error in expression"),
+    # what parses but names what is not there: at it too, not at the value's opening quote
+    ("when: \"visitor.visits > 1 and vistor.has_cart\"", "vistor", "unknown name 'vistor'"),
+    ("when: 'visitor.visits > 1 and visitor.hascart'", "visitor.hascart", "unknown fact 'visitor.hascart'"),
+    ("when: >\n      visitor.visits > 1\n      and visitor.visits | lenght", "lenght", "No filter named 'lenght'"),
 ])
-def test_an_expressions_syntax_error_points_at_the_token(tmp_path: Path, when: str, at: str) -> None:
-    rules = tmp_path / "rules.yaml"
+def test_an_expressions_error_points_at_the_token(tmp_path: Path, when: str, at: str, says: str) -> None:
     text = f"slots:\n  - id: banner\n    pages: /\n    selector: .hero\n    action: remove\n    {when}\n"
-    rules.write_text(text, encoding="utf-8")
-    with pytest.raises(RulesError) as info:
-        load_rules(rules)
-    (issue,) = info.value.issues
-    assert issue.message.startswith("syntax error in expression")
-    assert text.splitlines()[issue.line - 1][issue.column - 1:].startswith(at), issue
+    issue = _only_issue(tmp_path / "rules.yaml", text)
+    assert says in issue.message
+    assert _pointed_at(issue, text).startswith(at), issue
 
 
 jinja_bits = st.sampled_from(["{{", "}}", "{%", "%}", "{#", "#}", "{%-", "-%}", "(", ")", "[", "]", "'", '"', " ", "\n",
@@ -178,3 +200,37 @@ def test_any_broken_text_gets_a_place_inside_it(bits: list[str], expression: boo
         if problem.column is not None:
             assert 1 <= problem.line <= len(lines)
             assert 1 <= problem.column <= len(lines[problem.line - 1]) + 1, (problem, source)
+
+
+UNKNOWN = [  # a tag that parses but names what is not there, what the error must point at, and its words
+    ("{{ vistor.name }}", "vistor", "unknown name 'vistor'"),
+    ("{{ visitor.recnt_categories }}", "visitor.recnt_categories", "unknown fact 'visitor.recnt_categories'"),
+    ("{{ visitor.visits | lenght }}", "lenght", "No filter named 'lenght'"),  # Jinja's compile stops on it
+    ("{% if visitor.has_cart %}{{ 1 | lenght }}{% endif %}", "lenght", "No filter named 'lenght'"),  # it does not
+    ("{% if request.device == 'phone' %}x{% endif %}", "request.device", "request.device is never 'phone'"),
+]
+
+
+@RULES_FILES
+@given(unknown=st.sampled_from(UNKNOWN), **AROUND)
+def test_an_unknown_name_fact_or_filter_is_reported_where_it_is_in_the_rules_file(
+        tmp_path: Path, before: list[str], after: list[str], unknown: tuple[str, str, str], breaks: list[bool],
+        style: str | None, width: int) -> None:
+    """As a syntax error: on the file's line and column of the name, not at the value's first
+    character (a one-line quoted value: its opening quote)."""
+    snippet, at, says = unknown
+    text = _template_yaml([*before, snippet, *after], breaks, style, width)
+    issue = _only_issue(tmp_path / "rules.yaml", text)
+    assert says in issue.message
+    assert _pointed_at(issue, text).startswith(at), (issue, text)
+
+
+@pytest.mark.parametrize("snippet, at, says", [
+    *UNKNOWN, ("{{ vars.titel }}", "vars.titel", "unknown var 'titel'"),
+])
+def test_a_template_files_unknown_name_fact_or_filter_names_its_line_and_column(
+        tmp_path: Path, snippet: str, at: str, says: str) -> None:
+    issue = _template_file_issue(tmp_path, snippet)
+    assert (Path(issue.file).name, issue.line) == ("banner.html", 2) and says in issue.message
+    assert _pointed_at(issue, (tmp_path / "banner.html").read_text(encoding="utf-8")).startswith(at), issue
+

@@ -64,9 +64,10 @@ async def state(store: Any) -> dict[str, Any]:
     return out
 
 
-async def imported(url: str, setup: list[Any], rows: list[Any], chunk: int, budget: int) -> list[dict[str, Any]]:
+async def imported(url: str, setup: list[Any], rows: list[Any], chunk: int, budget: int) -> list[Any]:
     """The state after the rows, imported by chunks of at most ``chunk`` people (fewer when they read more
-    than ``budget`` bytes of profiles), row by row, and into SQLite."""
+    than ``budget`` bytes of profiles), row by row, and into SQLite; then the people the chunks and
+    SQLite said they wrote."""
     n = next(PREFIXES)
     batched, rowwise = (RedisStore(f"{url}?prefix=t{n}{kind}:&timeout=5&connect_timeout=5") for kind in "br")
     batched.bulk_chunk, batched.bulk_bytes = chunk, budget
@@ -77,11 +78,11 @@ async def imported(url: str, setup: list[Any], rows: list[Any], chunk: int, budg
             for store in stores:
                 await prepare(store, setup)
             items = [(aliases, purchases(lines)) for aliases, lines in rows]
-            await batched.bulk_update(items, NOW + 100)
+            written = [await batched.bulk_update(items, NOW + 100)]
             for aliases, update in items:
                 await rowwise.update_by_aliases(aliases, update, NOW + 100)
-            await embedded.bulk_update(items, NOW + 100)
-            return [await state(store) for store in stores]
+            written.append(await embedded.bulk_update(items, NOW + 100))
+            return [await state(store) for store in stores] + [written]
         finally:
             for store in stores:
                 await store.close()
@@ -91,9 +92,11 @@ async def imported(url: str, setup: list[Any], rows: list[Any], chunk: int, budg
 @given(setup=SETUP, rows=ROWS, chunk=st.integers(1, 4), budget=st.sampled_from([1, 500, 10**6]))
 def test_chunks_come_to_what_rows_one_by_one_do(redis_server: RedisServer, setup: Any, rows: Any, chunk: int,
                                                 budget: int) -> None:
-    batched, rowwise, embedded = asyncio.run(imported(redis_server.url, setup, rows, chunk, budget))
+    batched, rowwise, embedded, (written, written_embedded) = asyncio.run(
+        imported(redis_server.url, setup, rows, chunk, budget))
     assert batched == rowwise
     assert batched == embedded
+    assert written == written_embedded  # the people written, once each, whatever the chunks (docs/imports.md)
 
 
 def pos_export(path: Path, customers: int, orders: int) -> Path:
@@ -159,3 +162,24 @@ def test_a_store_failing_mid_import_exits_3_with_one_line_and_keeps_what_it_comm
         assert again.returncode == 0, again.stderr
         assert orders_of(people(client, "sw:")) == reference
         client.close()
+
+
+def test_profiles_written_counts_each_person_once_on_both_stores(redis_server: RedisServer, tmp_path: Path) -> None:
+    """docs/imports.md: ``profiles_written`` counts the profiles written. Redis writes a batch in chunks
+    (the first of 50 people): a customer named by id in one row and by id and e-mail 60 rows on is two
+    groups of the batch, in two chunks, and was counted twice there, once on SQLite."""
+    import json
+
+    rows = ["order_id,customer_id,email,ts,product,category,size,qty,price",
+            "o0,c0,,2024-03-01,p1,Shoes,42,1,10",
+            *(f"o{i},c{i},,2024-03-01,p1,Shoes,42,1,10" for i in range(1, 60)),
+            "o60,c0,ann@example.com,2024-03-01,p2,Shoes,42,1,10"]
+    pos = tmp_path / "pos.csv"
+    pos.write_text("\n".join(rows) + "\n")
+    for store in (f"{redis_server.url}?prefix=pw{next(PREFIXES)}:", f"sqlite:{tmp_path / 'slotwise.db'}"):
+        written = []
+        for _ in range(2):  # the import, then the same file again
+            done = import_cli(pos, store)
+            assert done.returncode == 0, done.stderr
+            written.append(json.loads(done.stdout)["profiles_written"])
+        assert written == [60, 0], store

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import concurrent.futures
+import fcntl
 import json
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from slotwise.cli import main
 from slotwise.profile import hash_email
 from slotwise.store.sqlite import SQLiteStore
 from slotwise.tag.testing import sync
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PURCHASES = (
     "order_id,customer_id,email,ts,product,category,size,qty,price,channel\n"  # line 1
@@ -305,3 +317,41 @@ def test_a_batch_of_no_rows_is_refused(tmp_path: Path, capsys: Any) -> None:
         assert stop.value.code == 2
         assert f"argument --batch: {value!r} is not a whole number of at least 1" in capsys.readouterr().err
     assert not (tmp_path / "slotwise.db").exists()
+
+
+def _import_process(tmp_path: Path, kind: str, text: str, stderr: Any) -> subprocess.CompletedProcess[str]:
+    """``slotwise import KIND`` in its own process, stderr as given (a pipe, a terminal); no --quiet."""
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(text, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "slotwise", "import", kind, str(path), "--data", str(tmp_path)],
+                          stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, timeout=120)
+
+
+IMPORTS = {"purchases": "order_id,customer_id,ts,product,category,size,qty,price\n"
+                        + "".join(f"o{i},c{i % 7},2024-03-01,p{i % 3},Shoes,42,1,10\n" for i in range(200)),
+           "inventory": "store,product,size,quantity\n" + "".join(f"s1,p{i},42,{i % 5}\n" for i in range(200))}
+
+
+@pytest.mark.parametrize("kind", sorted(IMPORTS))
+def test_the_progress_bar_is_drawn_on_a_terminal_only(tmp_path: Path, kind: str) -> None:
+    """A nightly job's log (stderr a file or a pipe) got the bar's carriage-return frames, left behind
+    since nothing there erases them; it gets only the summary line. A terminal still gets the bar."""
+    for place in ("piped", "tty"):
+        (tmp_path / place).mkdir()
+    piped = _import_process(tmp_path / "piped", kind, IMPORTS[kind], subprocess.PIPE)
+    assert piped.returncode == 0 and piped.stderr == ""
+    assert json.loads(piped.stdout)["rows"] == 200  # the summary line stays
+
+    main_fd, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))  # 0 columns: no bar to draw
+    try:
+        on_tty = _import_process(tmp_path / "tty", kind, IMPORTS[kind], terminal)
+        drawn = b""
+        while select.select([main_fd], [], [], 0)[0]:  # what the process left on the terminal
+            drawn += os.read(main_fd, 65536)
+    finally:
+        os.close(terminal)
+        os.close(main_fd)
+    assert on_tty.returncode == 0 and json.loads(on_tty.stdout)["rows"] == 200
+    assert f"{kind}.csv:".encode() in drawn and b"\r" in drawn  # the bar, named after the file

@@ -45,6 +45,13 @@ async def read_all(store: Store, batch: int = 5000) -> list[LogRecord]:
         seq = chunk[-1].seq
 
 
+def latest_decision(records: Iterable[LogRecord], slot: str | None = None) -> float | None:
+    """When the last decision (of ``slot``) was made, None before any: what a ``--since`` that
+    leaves nothing is measured against."""
+    return max((float(r.data["ts"]) for r in records
+                if r.kind == "decision" and slot in (None, r.data.get("slot"))), default=None)
+
+
 def slot_configs_from_log(records: Iterable[LogRecord]) -> dict[str, SlotConfig]:
     """The slots as the decisions describe them: the rules' variants (``arms``, logged with every
     decision; older logs: the variants seen), goal, window."""

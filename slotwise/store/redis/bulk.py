@@ -97,11 +97,12 @@ class _Chunk:
     def link(self, alias: str, target: str) -> None:
         self.points[alias] = target
 
-    def args(self, result: BulkResult) -> tuple[list[str], int]:
-        """The script's arguments, and how many profiles it saves: those that changed, and those
-        that gained an alias (an identified profile never expires)."""
+    def args(self, result: BulkResult) -> tuple[list[str], set[str]]:
+        """The script's arguments, and the people it writes: those whose profile changed (it also
+        saves those that only gained an alias, unchanged: an identified profile never expires)."""
         links = {alias: self.resolve(target) for alias, target in self.points.items()}
-        saves = dict((p.id, (p, data)) for p, data in result.changed())
+        changed = result.changed()
+        saves = dict((p.id, (p, data)) for p, data in changed)
         for pid in [*links.values(), *(self.resolve(into) for _, into in self.folds)]:
             if pid not in saves:
                 profile = result.profiles[pid]  # type: ignore[index]
@@ -122,7 +123,7 @@ class _Chunk:
         for profile, data in saves.values():
             ids = _ids(profile)
             args += [profile.id, data, str(len(ids)), *ids]
-        return args, len(saves)
+        return args, {p.id for p, _ in changed}
 
 
 class BulkMixin(RedisBase):
@@ -132,22 +133,26 @@ class BulkMixin(RedisBase):
 
     @guarded
     async def bulk_update(self, items: Sequence[BulkItem], now: float) -> int:
-        """Applies each update to the profile its aliases name; returns the number of profiles written."""
+        """Applies each update to the profile its aliases name; returns the number of people written,
+        as SQLite counts them: once each, however many chunks of ``items`` wrote them, and not one
+        a later chunk merged into another (its profile is gone: the one it went into counts)."""
         todo = [(list(dict.fromkeys(aliases)), update) for aliases, update in items if aliases]
-        written = start = 0
+        written: set[str] = set()
+        start = 0
         size = min(50, self.bulk_chunk)  # until the profiles' size is known
         while start < len(todo):
             chunk = todo[start:start + size]
-            done, saved, read = await self._bulk_chunk(chunk, now)
+            done, folded, saved, read = await self._bulk_chunk(chunk, now)
             start += done
-            written += saved
+            written = (written - folded) | saved
             size = max(1, min(self.bulk_chunk, self.bulk_bytes * len(chunk) // max(read, 1)))
-        return written
+        return len(written)
 
-    async def _bulk_chunk(self, chunk: list[tuple[list[str], ProfileUpdate]], now: float) -> tuple[int, int, int]:
+    async def _bulk_chunk(self, chunk: list[tuple[list[str], ProfileUpdate]],
+                          now: float) -> tuple[int, set[str], set[str], int]:
         """Writes the rows of ``chunk`` up to the first that names a claimed alias (or a profile held
-        under one) in one script, or that row alone by the row-by-row path; (rows done, profiles saved,
-        bytes of profiles read)."""
+        under one) in one script, or that row alone by the row-by-row path; (rows done, profiles merged
+        into others, people written, bytes of profiles read)."""
         for attempt in range(MAX_ATTEMPTS):
             names = list(dict.fromkeys(a for aliases, _ in chunk for a in aliases))
             found = await self.redis.mget([self.key("a", n) for n in names] + [self.key("c", n) for n in names])
@@ -161,12 +166,13 @@ class BulkMixin(RedisBase):
             run = next((k for k, (aliases, _) in enumerate(chunk)
                         if any(a in claimed or owners[a] in claimed for a in aliases)), len(chunk))
             if run == 0:
-                await self.update_by_aliases(*chunk[0], now)
-                return 1, 1, read
+                held = {o for a in chunk[0][0] if (o := owners[a])}
+                profile = await self.update_by_aliases(*chunk[0], now)
+                return 1, held - {profile.id}, {profile.id}, read
             source = _Chunk(owners, stored)
             args, saved = source.args(apply_bulk(chunk[:run], source, now))
             if await self.run_script(_WRITE, *args):
-                return run, saved, read
+                return run, set(source.folded), saved, read
             await _backoff(attempt)
         raise StoreError(f"bulk_update: gave up after {MAX_ATTEMPTS} conflicting writes")
 
