@@ -9,7 +9,7 @@ compare-and-set does): a chunk lands whole or not at all, and another
 instance never sees a half-merged person. A row naming an alias a browser
 only claimed takes the row-by-row path alone (``update_by_aliases``: release
 the claim, link, update, a dozen round trips), which the chunks must match
-(tests/store/test_bulk_batched.py).
+(tests/store/test_redis_import.py).
 """
 
 from __future__ import annotations
