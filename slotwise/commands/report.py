@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -12,7 +11,7 @@ import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from slotwise.commands.common import add_store_arguments, missing_store, parse_since, store_from_args
+from slotwise.commands.common import add_store_arguments, missing_store, parse_since, run_on_store, store_from_args
 
 if TYPE_CHECKING:  # the statistics (numpy) load when a report runs, not for ``--help``
     from slotwise.bandits.stats import SlotReport
@@ -130,21 +129,8 @@ def _utc(ts: float) -> str:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from slotwise.proxy.config import ConfigError
-    from slotwise.store.base import StoreError
-
-    from slotwise.store.outage import OUTAGE
-
-    try:
-        with OUTAGE.told_by_caller():
-            return asyncio.run(_report(args))
-    except ConfigError as exc:  # a --store or SLOTWISE_* value that is not one
-        print(f"slotwise report: {exc}", file=sys.stderr)
-        return 2
-    except StoreError as exc:  # as import and visitor: 3, the store failed (Redis away)
-        print(f"slotwise report: the store failed ({exc}); nothing reported or exported: run it again once "
-              "the store is back", file=sys.stderr)
-        return 3
+    return run_on_store("report", _report(args), failed="slotwise report",
+                        after="nothing reported or exported: run it again once the store is back")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

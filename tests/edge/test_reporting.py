@@ -425,3 +425,16 @@ def test_a_one_shot_command_on_a_store_that_is_away_says_only_what_is_true(comma
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"slotwise {' '.join(command[:2]) if command[0] != 'report' else 'report'}") and "the store failed" in line
     assert "pages are served" not in done.stderr
+
+
+@pytest.mark.parametrize("command", [["report"], ["visitor", "erase", "x@example.com"], ["import", "coupons", "CODES"]])
+def test_a_one_shot_command_given_no_store_url_says_so_in_one_line(command: list[str], tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The three share one helper (commands/common.run_on_store): a --store that is no store URL is status 2,
+    one line naming the setting, for visitor and import as for report."""
+    (tmp_path / "codes.txt").write_text("SAVE-10-AAA\n")
+    args = [str(tmp_path / "codes.txt") if a == "CODES" else a for a in command]
+    assert main([*args, "--store", "foo://x"]) == 2
+    out, err = capsys.readouterr()
+    assert err == f"slotwise {command[0]}: SLOTWISE_STORE / --store: 'foo://x' is not a redis:// or sqlite: URL\n"
+    assert out == ""
