@@ -101,13 +101,27 @@ async def _report(args: argparse.Namespace) -> int:
         print(f"wrote {len(rows)} decisions to {args.export} ({fmt})", file=sys.stderr)
     reports = slot_reports(log, args.slot)
     empty = nothing_since(records, log, since, args.slot)
+    none_yet = none_logged(records, args.slot)
     if args.format == "json":
-        if empty:  # the JSON stays what a script reads; the person running it is told
-            print(f"slotwise report: {empty}", file=sys.stderr)
+        for line in (empty, none_yet):  # the JSON stays what a script reads; the person running it is told
+            if line:
+                print(f"slotwise report: {line}", file=sys.stderr)
         print(json.dumps(json_safe([asdict(r) for r in reports]), indent=2))
-    else:
-        print(f"{empty}\n" if empty else render_text(reports), end="")
+    elif empty:
+        print(empty)
+    else:  # the rules' variants are still listed (what will be measured), after the line that says why all is 0
+        print(f"{none_yet}\n\n" if none_yet and reports else "", render_text(reports), sep="", end="")
     return 0
+
+
+def none_logged(records: list[LogRecord], slot: str | None) -> str | None:
+    """The "No decisions logged yet." line when the log holds none (of ``slot``): with ``--rules`` the tables
+    list every variant with zeros, which read as a slot nobody reached unless this comes first."""
+    from slotwise.proxy.operations.reporting import latest_decision
+
+    if latest_decision(records, slot) is not None:
+        return None
+    return f"No decisions for slot {slot!r} logged yet." if slot else "No decisions logged yet."
 
 
 def nothing_since(records: list[LogRecord], log: DecisionLog, since: float | None, slot: str | None) -> str | None:
