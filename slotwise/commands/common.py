@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
+import sys
 import time
+from collections.abc import Coroutine
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from slotwise.proxy.config import Settings
 from slotwise.store import Store, open_store
@@ -34,6 +38,27 @@ def missing_store(args: argparse.Namespace) -> str | None:
 def store_from_args(args: argparse.Namespace) -> tuple[Settings, Store]:
     settings = Settings.from_env(data=getattr(args, "data", None), store=getattr(args, "store", None))
     return settings, open_store(settings.store, settings.data)
+
+
+def run_on_store(command: str, work: Coroutine[Any, Any, int], *, failed: str, after: str) -> int:
+    """Run a one-shot command's ``work`` on the store, for import, visitor and report alike: a setting
+    that is not one (``ConfigError``) is status 2, a store that fails (``StoreError``, Redis away) status
+    3 — one line each, never a traceback nor the proxy's outage line. ``failed`` names what failed
+    (``slotwise import coupons: FILE``), ``after`` what that leaves done and what to do; 3 and not 1,
+    which those commands use for "some rows rejected" or "nothing held": a job must see the failure."""
+    from slotwise.proxy.config import ConfigError
+    from slotwise.store.base import StoreError
+    from slotwise.store.outage import OUTAGE
+
+    try:
+        with OUTAGE.told_by_caller():
+            return asyncio.run(work)
+    except ConfigError as exc:  # a --store or SLOTWISE_* value that is not one
+        print(f"slotwise {command}: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"{failed}: the store failed ({exc}); {after}", file=sys.stderr)
+        return 3
 
 
 def positive_int(text: str) -> int:

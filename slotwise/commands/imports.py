@@ -11,13 +11,11 @@ store failed (unreachable) during the import.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
 
-from slotwise.commands.common import add_store_arguments, positive_int, store_from_args
-from slotwise.proxy.config import ConfigError
+from slotwise.commands.common import add_store_arguments, positive_int, run_on_store, store_from_args
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -55,21 +53,9 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from slotwise.store.base import StoreError
-
-    from slotwise.store.outage import OUTAGE
-
-    try:
-        with OUTAGE.told_by_caller():
-            return asyncio.run(_run(args))
-    except ConfigError as exc:
-        print(f"slotwise import: {exc}", file=sys.stderr)
-        return 2
-    except StoreError as exc:  # not 1 ("some rows rejected"): a nightly job must see that the import failed
-        print(f"slotwise import {args.kind}: {args.file}: the store failed ({exc}); the batches written before "
-              "it stay, the rest is not imported: import the file again once the store is back (nothing is "
-              "counted twice)", file=sys.stderr)
-        return 3
+    return run_on_store("import", _run(args), failed=f"slotwise import {args.kind}: {args.file}",
+                        after="the batches written before it stay, the rest is not imported: import the file "
+                              "again once the store is back (nothing is counted twice)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -12,7 +11,7 @@ import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from slotwise.commands.common import add_store_arguments, missing_store, parse_since, store_from_args
+from slotwise.commands.common import add_store_arguments, missing_store, parse_since, run_on_store, store_from_args
 
 if TYPE_CHECKING:  # the statistics (numpy) load when a report runs, not for ``--help``
     from slotwise.bandits.stats import SlotReport
@@ -102,13 +101,27 @@ async def _report(args: argparse.Namespace) -> int:
         print(f"wrote {len(rows)} decisions to {args.export} ({fmt})", file=sys.stderr)
     reports = slot_reports(log, args.slot)
     empty = nothing_since(records, log, since, args.slot)
+    none_yet = none_logged(records, args.slot)
     if args.format == "json":
-        if empty:  # the JSON stays what a script reads; the person running it is told
-            print(f"slotwise report: {empty}", file=sys.stderr)
+        for line in (empty, none_yet):  # the JSON stays what a script reads; the person running it is told
+            if line:
+                print(f"slotwise report: {line}", file=sys.stderr)
         print(json.dumps(json_safe([asdict(r) for r in reports]), indent=2))
-    else:
-        print(f"{empty}\n" if empty else render_text(reports), end="")
+    elif empty:
+        print(empty)
+    else:  # the rules' variants are still listed (what will be measured), after the line that says why all is 0
+        print(f"{none_yet}\n\n" if none_yet and reports else "", render_text(reports), sep="", end="")
     return 0
+
+
+def none_logged(records: list[LogRecord], slot: str | None) -> str | None:
+    """The "No decisions logged yet." line when the log holds none (of ``slot``): with ``--rules`` the tables
+    list every variant with zeros, which read as a slot nobody reached unless this comes first."""
+    from slotwise.proxy.operations.reporting import latest_decision
+
+    if latest_decision(records, slot) is not None:
+        return None
+    return f"No decisions for slot {slot!r} logged yet." if slot else "No decisions logged yet."
 
 
 def nothing_since(records: list[LogRecord], log: DecisionLog, since: float | None, slot: str | None) -> str | None:
@@ -130,21 +143,8 @@ def _utc(ts: float) -> str:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from slotwise.proxy.config import ConfigError
-    from slotwise.store.base import StoreError
-
-    from slotwise.store.outage import OUTAGE
-
-    try:
-        with OUTAGE.told_by_caller():
-            return asyncio.run(_report(args))
-    except ConfigError as exc:  # a --store or SLOTWISE_* value that is not one
-        print(f"slotwise report: {exc}", file=sys.stderr)
-        return 2
-    except StoreError as exc:  # as import and visitor: 3, the store failed (Redis away)
-        print(f"slotwise report: the store failed ({exc}); nothing reported or exported: run it again once "
-              "the store is back", file=sys.stderr)
-        return 3
+    return run_on_store("report", _report(args), failed="slotwise report",
+                        after="nothing reported or exported: run it again once the store is back")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

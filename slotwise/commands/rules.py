@@ -171,8 +171,8 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
             hits = f"{count} element{'s match' if count != 1 else ' matches'} {slot.selector!r}"
             warn = " <- selector finds nothing" if matches and count == 0 else ""
             lines.append(f"    {slot.id}: {'page matches' if matches else 'page does not match'}; {hits}{warn}{note}")
-            if matches and count and slot.action in ("reorder", "select-option"):
-                lines.append(f"      {_item_keys(html, slot)}")
+            if matches and count and slot.action in ("reorder", "select-option", "set-value"):
+                lines += [f"      {line}" for line in _slot_targets(html, slot)]
     if capture.pages or capture.requests or capture.triggers:
         lines.append("  capture:")
     for source in capture.pages:
@@ -268,17 +268,78 @@ def _forms(html: bytes, url: str) -> list[dict[str, Any]]:
     return out
 
 
-def _item_keys(html: bytes, slot: Any) -> str:
-    """What the slot's ``key`` reads from each item of its first element: the keys ``order`` and ``value``
-    are compared with (a typo'd ``key`` or ``items`` reads none, and the slot then never changes anything)."""
+def _slot_targets(html: bytes, slot: Any) -> list[str]:
+    """What a reorder, select-option or set-value slot finds in the elements its selector matches, as the
+    proxy and the tag see them (``html.targets``): the keys its items read, or a warning when there is
+    nothing to set — such a variant is only marked and counted, silently."""
     from selectolax.lexbor import LexborHTMLParser
 
     from slotwise.html import Edit
     from slotwise.html.targets import build
 
-    node = LexborHTMLParser(html).css_first(slot.selector)
     edit = Edit(slot=slot.id, selector=slot.selector, action=slot.action, key=slot.key, items=slot.items)
-    target = build(node, edit, None)
+    nodes = LexborHTMLParser(html).css(slot.selector)[: slot.limit]
+    targets = [(node, build(node, edit, None)) for node in nodes]
+    if not targets:
+        return []
+    if slot.action != "reorder":
+        warning = _nothing_to_set(slot, targets)
+        if warning:
+            return [warning]
+        if slot.action == "set-value":
+            return []
+    return [_item_keys(slot, targets[0][1])]
+
+
+def _nothing_to_set(slot: Any, targets: list[tuple[Any, Any]]) -> str | None:
+    """The warning for a set-value slot on elements that are no form field, or a select-option slot on
+    elements with no choice in them (none is an ``<input>``/``<textarea>``/``<select>`` with options)."""
+    from slotwise.html.locate import tag_of
+
+    def settable(target: Any) -> bool:
+        if slot.action == "set-value" and target.tag in ("input", "textarea"):
+            return True
+        return bool(target.options) and (slot.action == "select-option" or target.tag == "select")
+
+    bad = [(node, target) for node, target in targets if not settable(target)]
+    if not bad:
+        return None
+    node, target = bad[0]
+    shown = _opening_tag(node)
+    if len(targets) == 1:
+        matched = shown
+    else:
+        matched = f"{len(targets)} elements, the first {shown}" if len(bad) == len(targets) else \
+            f"{len(targets)} elements, {len(bad)} of them like {shown}"
+    hint = ""
+    if slot.action == "set-value" and target.tag != "select":
+        why = "not a form field (input, textarea or select)"
+        inner = node.css_first("input, textarea, select")
+        hint = "; select the field itself" + (f", e.g. {slot.selector + ' ' + tag_of(inner)!r}" if inner is not None else "")
+    elif slot.items:
+        why = f"with nothing to choose (items {slot.items!r} find none in it)"
+    elif target.tag == "select":
+        why = "with nothing to choose (a <select> with no option)"
+    else:
+        why = "with nothing to choose (not a <select>, and no items say what its choices are)"
+        hint = '; say them with items, e.g. items: "input[type=radio]" or "a"'
+    return (f"WARNING: slot {slot.id!r} ({slot.action}): {slot.selector!r} matches {matched}, {why}: "
+            f"nothing is set there, its variants are only marked and counted{hint}")
+
+
+def _opening_tag(node: Any) -> str:
+    """An element as a person finds it in the page's source: its tag with its id, class, type and name."""
+    from slotwise.html.locate import tag_of
+
+    attrs = node.attributes
+    shown = "".join(f' {name}="{value[:40]}"' for name in ("id", "class", "type", "name")
+                    if (value := attrs.get(name)) is not None)
+    return f"<{tag_of(node)}{shown}>"
+
+
+def _item_keys(slot: Any, target: Any) -> str:
+    """What the slot's ``key`` reads from each item of its first element: the keys ``order`` and ``value``
+    are compared with (a typo'd ``key`` or ``items`` reads none, and the slot then never changes anything)."""
     if slot.action == "reorder":
         keys, what = [c.key for c in target.children], "children"
     else:

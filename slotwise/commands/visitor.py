@@ -9,12 +9,10 @@ store failed (unreachable): nothing done.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 
-from slotwise.commands.common import add_store_arguments, missing_store, store_from_args
-from slotwise.proxy.config import ConfigError
+from slotwise.commands.common import add_store_arguments, missing_store, run_on_store, store_from_args
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -41,20 +39,9 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def run_visitor(args: argparse.Namespace) -> int:
-    from slotwise.store.base import StoreError
-
-    from slotwise.store.outage import OUTAGE
-
-    try:
-        with OUTAGE.told_by_caller():
-            return asyncio.run(_run(args))
-    except ConfigError as exc:
-        print(f"slotwise visitor: {exc}", file=sys.stderr)
-        return 2
-    except StoreError as exc:  # not 1 ("nothing held"): an erase that did not happen must not look done
-        print(f"slotwise visitor {args.action}: the store failed ({exc}); nothing was {'erased' if args.action == 'erase' else 'exported'}: "
-              "run it again once the store is back", file=sys.stderr)
-        return 3
+    done = "erased" if args.action == "erase" else "exported"  # an erase that did not happen must not look done
+    return run_on_store("visitor", _run(args), failed=f"slotwise visitor {args.action}",
+                        after=f"nothing was {done}: run it again once the store is back")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -100,6 +100,17 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
 
+def _not_a_directory(path: Path) -> Path | None:
+    """The first place from ``path`` upwards that exists and is no directory (a file the workers could
+    only fail under), or None when the first existing one is a directory."""
+    for place in (path, *path.parents):
+        if os.path.isdir(place):
+            return None
+        if os.path.lexists(place):
+            return place
+    return None
+
+
 def _coerce(option: Option, raw: Any) -> Any:
     if isinstance(raw, option.type):
         return raw
@@ -254,6 +265,7 @@ class Settings:
             raise ConfigError(f"SLOTWISE_HTML_CACHE_MB / --html-cache-mb: {self.html_cache_mb!r} must be 0 (off) or more")
         if self.store and not self.store.startswith(("redis://", "rediss://", "unix://", "sqlite:")):
             raise ConfigError(f"SLOTWISE_STORE / --store: {self.store!r} is not a redis:// or sqlite: URL")
+        self._check_sqlite_store()
         if self.store.startswith(("redis://", "rediss://", "unix://")):
             from slotwise.store.redis.client import check_url
 
@@ -277,14 +289,30 @@ class Settings:
     def _check_data(self) -> None:
         """``--data`` naming a file (or a path under one) failed in every worker after the start, each with
         a NotADirectoryError: refused before, like any other setting."""
-        path = self.data_dir.absolute()
-        for place in (path, *path.parents):
-            if os.path.isdir(place):
-                return
-            if os.path.lexists(place):
-                under = "" if place == path else f" is under {str(place)!r}, which"
-                raise ConfigError(f"SLOTWISE_DATA / --data: {self.data!r}{under} is not a directory: give the "
-                                  "directory that holds (or will hold) the embedded store and the signing key")
+        blocked = _not_a_directory(self.data_dir.absolute())
+        if blocked is not None:
+            under = "" if blocked == self.data_dir.absolute() else f" is under {str(blocked)!r}, which"
+            raise ConfigError(f"SLOTWISE_DATA / --data: {self.data!r}{under} is not a directory: give the "
+                              "directory that holds (or will hold) the embedded store and the signing key")
+
+    def _check_sqlite_store(self) -> None:
+        """``--store sqlite:PATH`` that no database can live at (a directory, or a path under a file) failed
+        only in the workers, after the start (or as a traceback in a one-shot command): refused before, as
+        ``--data`` is."""
+        if not self.store.startswith("sqlite:"):
+            return
+        where = f"SLOTWISE_STORE / --store: {self.store!r}"
+        raw = self.store[len("sqlite:"):]
+        if not raw.strip():
+            raise ConfigError(f"{where} names no file: give sqlite:PATH, the SQLite database file")
+        path = Path(raw).absolute()
+        if os.path.isdir(path):
+            raise ConfigError(f"{where} is a directory: give the SQLite database file in it, e.g. "
+                              f"sqlite:{path / 'slotwise.db'}")
+        blocked = _not_a_directory(path.parent)
+        if blocked is not None:
+            raise ConfigError(f"{where} is under {str(blocked)!r}, which is not a directory: give a file in a "
+                              "directory that exists (or can be made)")
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)

@@ -425,3 +425,43 @@ def test_a_one_shot_command_on_a_store_that_is_away_says_only_what_is_true(comma
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"slotwise {' '.join(command[:2]) if command[0] != 'report' else 'report'}") and "the store failed" in line
     assert "pages are served" not in done.stderr
+
+
+@pytest.mark.parametrize("command", [["report"], ["visitor", "erase", "x@example.com"], ["import", "coupons", "CODES"]])
+def test_a_one_shot_command_given_no_store_url_says_so_in_one_line(command: list[str], tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The three share one helper (commands/common.run_on_store): a --store that is no store URL is status 2,
+    one line naming the setting, for visitor and import as for report."""
+    (tmp_path / "codes.txt").write_text("SAVE-10-AAA\n")
+    args = [str(tmp_path / "codes.txt") if a == "CODES" else a for a in command]
+    assert main([*args, "--store", "foo://x"]) == 2
+    out, err = capsys.readouterr()
+    assert err == f"slotwise {command[0]}: SLOTWISE_STORE / --store: 'foo://x' is not a redis:// or sqlite: URL\n"
+    assert out == ""
+
+
+@pytest.mark.parametrize("slot", [None, "banner"])
+def test_an_empty_log_with_the_rules_says_no_decisions_before_its_tables_of_zeros(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], slot: str | None) -> None:
+    """``--rules`` lists every variant, shown or not: on a log with no decision yet that was only tables of
+    zeros, read as slots nobody reached; it now says first that nothing is logged (JSON: on stderr)."""
+    async def make_store(records: list[LogRecord]) -> None:
+        store = open_store("", str(tmp_path))
+        await store.append(records)
+        await store.close()
+
+    asyncio.run(make_store([]))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    more = ["--slot", slot] if slot else []
+    said = f"No decisions for slot {slot!r} logged yet." if slot else "No decisions logged yet."
+    text = cli(capsys, "report", "--data", str(tmp_path), "--rules", str(rules), *more)
+    assert text.startswith(f"{said}\n\nSlot {slot or 'banner'} - goal: ")
+    assert table_row(text, "banner", "spring")[1] == "0"  # every variant still listed
+    assert main(["report", "--data", str(tmp_path), "--rules", str(rules), "--format", "json", *more]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"slotwise report: {said}\n" and {r["slot"] for r in json.loads(out)} >= {"banner"}
+    now = time.time() - 60  # a decision of another slot: "banner" has none yet, the report as a whole has one
+    asyncio.run(make_store([decision(0, now, "visitor000000xxxxxxxx", "hero", "a", 0.3, "click")]))
+    text = cli(capsys, "report", "--data", str(tmp_path), "--rules", str(rules), *more)
+    assert text.startswith("No decisions for slot 'banner' logged yet.\n\n" if slot else "Slot banner - goal: ")

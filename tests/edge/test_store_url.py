@@ -52,6 +52,34 @@ def test_serve_and_learner_refuse_it_at_once_without_showing_the_password(tmp_pa
     assert "s3cret-pw" not in done.stderr + done.stdout
 
 
+@pytest.mark.parametrize("where", ["under-a-file", "a-directory", "empty"])
+def test_an_sqlite_store_no_database_can_live_at_is_refused_before_the_start(tmp_path: Path, where: str) -> None:
+    """``--store sqlite:notes.txt/slotwise.db`` started the server, whose every worker then failed
+    (FileExistsError, then ``slotwise serve`` stopped with 1), and was a traceback in the one-shot commands:
+    refused at once with status 2 and the setting's name, as ``--data`` that is a file is."""
+    (tmp_path / "notes.txt").write_text("")
+    (tmp_path / "codes.txt").write_text("SAVE-10-AAA\n")
+    path = {"under-a-file": f"{tmp_path / 'notes.txt' / 'slotwise.db'}", "a-directory": str(tmp_path), "empty": ""}[where]
+    says = {"under-a-file": f"is under {str(tmp_path / 'notes.txt')!r}, which is not a directory",
+            "a-directory": f"is a directory: give the SQLite database file in it, e.g. sqlite:{tmp_path / 'slotwise.db'}",
+            "empty": "names no file"}[where]
+    for command in (["serve", "--upstream", "http://127.0.0.1:9", "--port", "1", "--workers", "2"],
+                    ["import", "coupons", str(tmp_path / "codes.txt")]):
+        done = subprocess.run(
+            [sys.executable, "-m", "slotwise.cli", *command, "--data", str(tmp_path / "data"), "--store", f"sqlite:{path}"],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert f"slotwise {command[0]}: SLOTWISE_STORE / --store: 'sqlite:{path}' {says}" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and "could not start" not in done.stderr, done.stderr
+
+
+def test_an_sqlite_store_in_a_directory_still_to_be_made_passes(tmp_path: Path) -> None:
+    Settings.from_env(store=f"sqlite:{tmp_path / 'new' / 'dir' / 'slotwise.db'}", data=str(tmp_path))
+    (tmp_path / "slotwise.db").write_text("")
+    Settings.from_env(store=f"sqlite:{tmp_path / 'slotwise.db'}", data=str(tmp_path))
+
+
 def test_serve_on_a_shared_store_without_secret_warns_that_cookies_are_this_machines(tmp_path: Path) -> None:
     """Instances on one Redis need one --secret (docs/scale-out.md); without it each signs with its own and a
     visitor the balancer moves is a new visitor, silently. Nothing listens on the Redis port: not needed."""

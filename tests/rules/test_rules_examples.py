@@ -124,6 +124,50 @@ slots:
         assert all(f"item keys of its {s}" in out for s in said), out
 
 
+def test_check_with_url_warns_of_a_value_slot_on_an_element_with_nothing_to_set(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A set-value on the wrapper of a field, or a select-option on an element with no choice in it: behind
+    the proxy and in tag-only mode alike the variant sets nothing (it is only marked and counted), and
+    ``rules check --url`` showed the selector's hit as if all were well."""
+    from slotwise.commands import rules as command
+
+    page = (b'<html><body><div class="qty" id="q"><input name="quantity" value="1"></div>'
+            b'<textarea class="note"></textarea><select class="colour"></select>'
+            b'<fieldset class="sizes"><input type="radio" name="size" value="S"></fieldset>'
+            b'<ul class="swatches"><li>Red</li></ul></body></html>')
+    monkeypatch.setattr(command, "_fetch", lambda url, cookies, headers: (200, page, url))
+    (tmp_path / "rules.yaml").write_text("""
+slots:
+  - {id: qty, pages: "/", selector: div.qty, action: set-value, value: "'2'"}
+  - {id: note, pages: "/", selector: textarea.note, action: set-value, value: "'hi'"}
+  - {id: qty-field, pages: "/", selector: div.qty input, action: set-value, value: "'2'"}
+  - {id: colour, pages: "/", selector: select.colour, action: select-option, value: "'red'"}
+  - {id: sizes, pages: "/", selector: fieldset.sizes, action: select-option, value: "'S'"}
+  - {id: sizes-typo, pages: "/", selector: fieldset.sizes, action: select-option, items: "input[type=radoi]", value: "'S'"}
+  - {id: sizes-ok, pages: "/", selector: fieldset.sizes, action: select-option, items: "input[type=radio]", value: "'S'"}
+  - {id: swatches, pages: "/", selector: ul.swatches, action: select-option, items: li, value: "'Red'"}
+  - {id: either, pages: "/", selector: "#q, #q input", action: set-value, value: "'2'"}
+""")
+    assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", "http://shop.test/"]) == 0
+    out = capsys.readouterr().out
+    tail = ": nothing is set there, its variants are only marked and counted"
+    for said in (
+        "WARNING: slot 'qty' (set-value): 'div.qty' matches <div id=\"q\" class=\"qty\">, not a form field (input, "
+        "textarea or select)" + tail + "; select the field itself, e.g. 'div.qty input'",
+        "WARNING: slot 'colour' (select-option): 'select.colour' matches <select class=\"colour\">, with nothing to "
+        "choose (a <select> with no option)" + tail,
+        "WARNING: slot 'sizes' (select-option): 'fieldset.sizes' matches <fieldset class=\"sizes\">, with nothing to "
+        "choose (not a <select>, and no items say what its choices are)" + tail + "; say them with items",
+        "WARNING: slot 'sizes-typo' (select-option): 'fieldset.sizes' matches <fieldset class=\"sizes\">, with "
+        "nothing to choose (items 'input[type=radoi]' find none in it)" + tail,
+    ):
+        assert said in out, out
+    assert "'#q, #q input' matches 2 elements, 1 of them like <div id=\"q\" class=\"qty\">, not a form" in out
+    assert out.count("WARNING") == 5, out  # a textarea, an input, a radio and an <li> are something to set
+    assert "item keys of its choices (input[type=radio]): 'S'" in out and "item keys of its choices (li): 'Red'" in out
+
+
 def test_check_with_url_shows_every_fact_and_capture_source_of_a_store_it_never_saw(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
