@@ -13,8 +13,14 @@ What each estimates, given logged ``(context, arm, propensity, reward)``:
 A candidate that learns (any spec) is run through the log in time order:
 for IPS/SNIPS it computes ``pi(.|x)`` before seeing the row and then learns
 from every row ("trained on the log"); for replay it learns only from the
-matched rows, as it would have online. Intervals are 95% normal
-approximations (delta method for SNIPS).
+matched rows, as it would have online. Intervals are 95%: a mean of 0/1
+rewards (``logged``, ``replay``) is a rate and gets the Wilson score
+interval; IPS, SNIPS and a mean of amounts get the normal approximation
+(delta method for SNIPS), kept within what a policy can earn
+(``reward_range``: [0, 1] for 0/1 rewards, else the rewards' [min, max]).
+On a few rows the normal one reached past it (``[-0.32, 0.99]`` for a rate
+on 3 rows); an IPS value past it (unnormalised weights on a few rows) is
+shown at its edge.
 
 Fixed policies — "always show b", "the best variant for each device" — are
 what a marketer asks first: ``always`` and ``evaluate_best_per_segment``
@@ -33,9 +39,10 @@ from .decision_log import LoggedDecision
 from .policies import Policy, make_policy
 from .exploration import sample
 from .features import ALL, segment_of
-from .stats import Z95, Interval
+from .stats import Z95, Interval, wilson_interval
 
 TargetFn = Callable[[Sequence[str], Mapping[str, float]], Mapping[str, float]]
+Bounds = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -67,14 +74,51 @@ def _usable(logs: Iterable[LoggedDecision]) -> list[LoggedDecision]:
     return sorted(rows, key=lambda r: r.ts)
 
 
-def _mean_ci(values: Sequence[float], method: str) -> Estimate:
+def _empty(method: str, n: int = 0) -> Estimate:
+    return Estimate(method, math.nan, Interval(math.nan, math.nan), n, 0.0)
+
+
+def _binary(values: Sequence[float]) -> bool:
+    return all(v in (0.0, 1.0) for v in values)
+
+
+def reward_range(rewards: Sequence[float]) -> Bounds:
+    """What a policy's mean reward can be: [0, 1] for 0/1 rewards (a rate, whatever few rows showed),
+    else the rewards' own [min, max]."""
+    if not rewards:
+        return -math.inf, math.inf
+    return (0.0, 1.0) if _binary(rewards) else (min(rewards), max(rewards))
+
+
+def _within(est: Estimate, bounds: Bounds) -> Estimate:
+    """``est`` with its value and interval kept inside ``bounds``, the interval still holding the value."""
+    if math.isnan(est.value):
+        return est
+    low, high = bounds
+    value = min(max(est.value, low), high)
+    interval = Interval(min(max(est.interval.low, low), value), max(min(est.interval.high, high), value))
+    return Estimate(est.method, value, interval, est.n, est.effective_n)
+
+
+def _normal_ci(values: Sequence[float], method: str) -> Estimate:
+    """Mean and normal-approximation interval (unbounded on one value: it has no spread)."""
     n = len(values)
     if n == 0:
-        return Estimate(method, math.nan, Interval(math.nan, math.nan), 0, 0.0)
+        return _empty(method)
     mean = sum(values) / n
     var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else math.inf
     half = Z95 * math.sqrt(var / n)
     return Estimate(method, mean, Interval(mean - half, mean + half), n, float(n))
+
+
+def _mean_ci(values: Sequence[float], method: str) -> Estimate:
+    """The mean of rewards themselves (``logged``, ``replay``): for 0/1 rewards a rate with its Wilson
+    score interval, else the normal interval within the rewards' range."""
+    n = len(values)
+    if n and _binary(values):
+        rate = sum(values) / n
+        return _within(Estimate(method, rate, wilson_interval(sum(values), n), n, float(n)), (0.0, 1.0))
+    return _within(_normal_ci(values, method), reward_range(values))
 
 
 def _as_target(candidate: Policy | TargetFn | Mapping[str, Any] | str, goal: str, seed: int):
@@ -111,18 +155,18 @@ def ips(logs: Iterable[LoggedDecision], candidate, goal: str, arms: Sequence[str
         _learn(target, row, row.propensity)
     n = len(rows)
     if n == 0:
-        empty = Estimate("ips", math.nan, Interval(math.nan, math.nan), 0, 0.0)
-        return empty, Estimate("snips", math.nan, empty.interval, 0, 0.0)
+        return _empty("ips"), _empty("snips")
     terms = [w * r for w, r in zip(ws, rs)]
     sw, sw2 = sum(ws), sum(w * w for w in ws)
     ess = sw * sw / sw2 if sw2 > 0 else 0.0
-    est_ips = _mean_ci(terms, "ips")
-    est_ips = Estimate("ips", est_ips.value, est_ips.interval, n, ess)
+    bounds = reward_range(rs)
+    est_ips = _normal_ci(terms, "ips")
+    est_ips = _within(Estimate("ips", est_ips.value, est_ips.interval, n, ess), bounds)
     if sw <= 0:
-        return est_ips, Estimate("snips", math.nan, Interval(math.nan, math.nan), n, 0.0)
+        return est_ips, _empty("snips", n)
     v = sum(terms) / sw
     se = math.sqrt(sum((w * (r - v)) ** 2 for w, r in zip(ws, rs))) / sw
-    return est_ips, Estimate("snips", v, Interval(v - Z95 * se, v + Z95 * se), n, ess)
+    return est_ips, _within(Estimate("snips", v, Interval(v - Z95 * se, v + Z95 * se), n, ess), bounds)
 
 
 def replay(logs: Iterable[LoggedDecision], candidate, goal: str, arms: Sequence[str] | None = None,
@@ -191,8 +235,8 @@ def best_per_segment(logs: Iterable[LoggedDecision], group: str, arms: Sequence[
     return {level: best(cells) for level, cells in sums.items()}, best(overall)
 
 
-def _pooled(a: Estimate, b: Estimate) -> Estimate:
-    """Two estimates on disjoint rows as one (weighted by rows; their errors add)."""
+def _pooled(a: Estimate, b: Estimate, bounds: Bounds) -> Estimate:
+    """Two estimates on disjoint rows as one (weighted by rows; their errors add), within ``bounds``."""
     if math.isnan(a.value) and math.isnan(b.value):  # neither has a value: still on the rows of both
         return Estimate(a.method, math.nan, Interval(math.nan, math.nan), a.n + b.n, 0.0)
     if a.n == 0 or math.isnan(a.value):
@@ -202,7 +246,8 @@ def _pooled(a: Estimate, b: Estimate) -> Estimate:
     n = a.n + b.n
     value = (a.n * a.value + b.n * b.value) / n
     se = math.hypot(a.n * (a.interval.high - a.interval.low), b.n * (b.interval.high - b.interval.low)) / (2 * Z95 * n)
-    return Estimate(a.method, value, Interval(value - Z95 * se, value + Z95 * se), n, a.effective_n + b.effective_n)
+    return _within(Estimate(a.method, value, Interval(value - Z95 * se, value + Z95 * se), n,
+                            a.effective_n + b.effective_n), bounds)
 
 
 def evaluate_best_per_segment(logs: Iterable[LoggedDecision], group: str, goal: str, arms: Sequence[str],
@@ -219,7 +264,9 @@ def evaluate_best_per_segment(logs: Iterable[LoggedDecision], group: str, goal: 
         choice, default = best_per_segment(fit, group, arms)
         reports.append(evaluate(test, per_segment(choice, group, default), goal, arms, seed))
     a, b = reports
-    pooled = OfflineReport(_pooled(a.ips, b.ips), _pooled(a.snips, b.snips), _pooled(a.replay, b.replay),
-                           _mean_ci([float(r.reward) for r in rows], "logged"))  # type: ignore[arg-type]
+    rewards = [float(r.reward) for r in rows]  # type: ignore[arg-type]
+    bounds = reward_range(rewards)
+    pooled = OfflineReport(_pooled(a.ips, b.ips, bounds), _pooled(a.snips, b.snips, bounds),
+                           _pooled(a.replay, b.replay, bounds), _mean_ci(rewards, "logged"))
     choice, default = best_per_segment(rows, group, arms)
     return pooled, choice, default

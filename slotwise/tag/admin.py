@@ -4,6 +4,9 @@
 (``customer:C42``, ``email:<sha256>``) or an e-mail address (hashed here).
 Protected by ``Authorization: Bearer <admin token>`` compared in constant
 time; with no token configured the API does not exist (404): it fails closed.
+A request without the header (a signed-in browser sends its ``sw_admin``
+cookie here too: same path prefix) is refused without costing a try in the
+admin throttle: it guessed nothing. A wrong bearer token costs one.
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ from starlette.routing import Route
 
 from slotwise.profile import hash_email
 from slotwise.store.base import Store
+from slotwise.tag.admin_throttle import NOT_A_GUESS, not_a_guess
 
 if TYPE_CHECKING:
     from slotwise.proxy.config import Settings
 
 NO_STORE = {"cache-control": "no-store"}
+BEARER_ONLY = ("this API takes the admin token as Authorization: Bearer TOKEN (a session cookie is not "
+               "enough; signed in, use the visitor lookup on /_sw/admin)")
 
 
 ALIAS_KINDS = ("customer:", "email:")
@@ -88,8 +94,10 @@ def admin_routes(settings: "Settings", store: Store) -> list[Route]:
         if not settings.admin_token:
             return JSONResponse({"error": "not found"}, status_code=404, headers=NO_STORE)
         if not authorized(request, settings.admin_token):
+            if "authorization" not in request.headers:  # a browser's sw_admin cookie at most: no token tried
+                not_a_guess(request.scope, BEARER_ONLY)
             return JSONResponse(
-                {"error": "unauthorized"}, status_code=401,
+                {"error": request.scope.get(NOT_A_GUESS, "unauthorized")}, status_code=401,
                 headers={**NO_STORE, "www-authenticate": 'Bearer realm="slotwise-admin"'},
             )
         raw_id = request.path_params["visitor_id"]

@@ -35,13 +35,15 @@ from starlette.responses import Response
 
 from slotwise.store.base import StoreError
 from slotwise.tag.admin import authorized as bearer_authorized
-from slotwise.tag.admin_throttle import session_ended
+from slotwise.tag.admin_throttle import not_a_guess
 
 SESSION_COOKIE = "sw_admin"
 SESSION_PATH = "/_sw/admin"
 SESSION_TTL_S = 12 * 3600
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
+SIGNED_OUT = "this admin session was signed out: sign in again at /_sw/admin"
+EXPIRED = "this admin session expired: sign in again at /_sw/admin"
 
 
 class SessionUnchecked(StoreError):
@@ -72,18 +74,32 @@ class AdminSessions:
 
     def session_id(self, value: str | None) -> str | None:
         """The random id of a cookie this token and deployment signed and that has not expired (signed out or not)."""
+        try:
+            return self._unsign(value)
+        except SignatureExpired:
+            return None
+
+    def _unsign(self, value: str | None) -> str | None:
+        """As ``session_id``, but a cookie this deployment signed that has expired raises ``SignatureExpired``."""
         if not self.token or not value or len(value) > 256:
             return None
         try:
             return self._signer.unsign(value, max_age=self.ttl_s).decode()
-        except (SignatureExpired, BadSignature):
+        except SignatureExpired:
+            raise
+        except BadSignature:
             return None
 
     async def session(self, request: Request) -> str | None:
         """The request's session cookie if it is valid and not signed out (``SessionUnchecked`` when the
-        store cannot say). A signed-out one is marked for the throttle: refusing it is not a failed sign-in."""
+        store cannot say). A signed-out or expired one is marked for the throttle and the answer
+        (``not_a_guess``): refusing it is not a failed sign-in, unless a wrong bearer token came too."""
         value = request.cookies.get(SESSION_COOKIE)
-        sid = self.session_id(value)
+        try:
+            sid = self._unsign(value)
+        except SignatureExpired:
+            _refused(request, EXPIRED)
+            return None
         if sid is None:
             return None
         try:
@@ -93,8 +109,7 @@ class AdminSessions:
                                    "try again (scripts: the bearer token needs no session)") from exc
         if not revoked:
             return value
-        if "authorization" not in request.headers:  # a wrong bearer token beside it is still a guess
-            session_ended(request.scope)
+        _refused(request, SIGNED_OUT)
         return None
 
     async def authorized(self, request: Request) -> bool:
@@ -134,6 +149,12 @@ class AdminSessions:
                 raise SessionUnchecked(f"the state store cannot be written ({exc}): the session is not signed "
                                        "out; try again") from exc
         response.delete_cookie(SESSION_COOKIE, path=SESSION_PATH, httponly=True, samesite="strict", secure=secure)
+
+
+def _refused(request: Request, why: str) -> None:
+    """A session cookie refused for ``why``: not a guess at the token, unless a (wrong) bearer token came with it."""
+    if "authorization" not in request.headers:
+        not_a_guess(request.scope, why)
 
 
 def is_https(request: Request, public_url: str = "", trusted_proxies: Container[str] = ()) -> bool:

@@ -8,9 +8,11 @@ one while it runs, so concurrent guesses count too); with the bucket
 empty, every admin request from that client is answered 429 with
 Retry-After before any token is compared — the right token too, so a
 throttled guesser learns nothing. A client is an IPv4 address or an IPv6 /64.
-Per process, like the events limit. A 401 that only refused a signed-out
-session cookie (``session_ended``: a browser left open after signing out,
-a page reloaded) guessed nothing and costs nothing.
+Per process, like the events limit. A 401 that tried no token
+(``not_a_guess``: no ``Authorization`` header, only a session cookie that was
+signed out, has expired or is absent, as a browser left open or a cookie sent
+to the bearer-only visitor API) guessed nothing and costs nothing; a wrong
+bearer token, a wrong sign-in form or ``?token=`` always costs one.
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from slotwise.tag.ratelimit import TokenBucket, client_address
 
 ADMIN_PREFIX = "/_sw/admin"
-SESSION_ENDED = "slotwise.admin_session_ended"  # a scope key: see ``session_ended``
+NOT_A_GUESS = "slotwise.admin_not_a_guess"  # a scope key: see ``not_a_guess``
 
 
-def session_ended(scope: Scope) -> None:
-    """Marks the request as refused for a session cookie that was signed out, with no token tried:
-    its 401 is not a guess at the token, and the throttle does not count it."""
-    scope[SESSION_ENDED] = True
+def not_a_guess(scope: Scope, why: str) -> None:
+    """Marks the request as refused with no token tried (a signed-out or expired session cookie, no
+    credentials): its 401 is not a guess at the token and the throttle does not count it. ``why``
+    is what the 401 says (the first reason given is kept: the most precise one)."""
+    scope.setdefault(NOT_A_GUESS, why)
 
 
 class AdminThrottle:
@@ -74,7 +77,7 @@ class AdminThrottle:
         try:
             await self.app(scope, receive, watch)
         finally:
-            if not failed or scope.get(SESSION_ENDED):
+            if not failed or scope.get(NOT_A_GUESS):
                 self.bucket.give(client, 1, self.now())
 
 

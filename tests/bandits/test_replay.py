@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slotwise.bandits import DecisionLogError, LoggedDecision, features, format_decision_log, parse_decision_log
-from slotwise.bandits.replay import evaluate, ips, replay
+from slotwise.bandits.replay import always, evaluate, ips, replay
 
 ARMS = ["a", "b", "c"]
 RATES = {"mobile": {"a": 0.10, "b": 0.02, "c": 0.04}, "desktop": {"a": 0.02, "b": 0.10, "c": 0.04}}
@@ -282,3 +282,46 @@ def test_an_unknown_goal_is_refused_for_every_candidate(tmp_path, capsys):
         assert "argument --goal: invalid choice: 'purchse' (choose from 'click', 'add_to_cart'" in capsys.readouterr().err
     assert main(["replay", str(path), "--always", "a", "--goal", "purchase"]) == 0
     assert "(goal purchase)" in capsys.readouterr().out
+
+
+def test_a_rate_on_three_rows_gets_a_wilson_interval_not_one_below_zero():
+    """One click in three decisions printed ``logged 0.3333  95% CI [-0.3200, 0.9866]``: a rate below 0."""
+    from dataclasses import replace
+
+    from slotwise.bandits.stats import wilson_interval
+
+    rows = [replace(r, arm="a", propensity=1 / 3, reward=float(i == 0)) for i, r in enumerate(uniform_log(3))]
+    rep = evaluate(rows, always("a"), "click", ARMS)
+    assert rep.logged.interval == wilson_interval(1, 3)
+    assert 0.0 < rep.logged.interval.low < 1 / 3 < rep.logged.interval.high < 1.0
+    assert rep.replay.interval == wilson_interval(1, 3)  # the rows replay kept: a rate too
+    for est in (rep.ips, rep.snips):
+        assert 0.0 <= est.interval.low <= est.value <= est.interval.high <= 1.0, est
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(ARMS), st.sampled_from([0.05, 0.2, 1 / 3, 0.6, 1.0]),
+                               st.sampled_from(["mobile", "desktop"]), st.integers(0, 1),
+                               st.floats(0, 500, allow_nan=False)), min_size=1, max_size=12),
+       amounts=st.booleans(),
+       candidate=st.sampled_from(["always", "best-per", "thompson", "uniform"]))
+def test_every_interval_holds_its_estimate_and_stays_within_the_rewards_range(rows, amounts, candidate):
+    """0/1 rewards: within [0, 1]; amounts: within the rewards' [min, max]; whatever the rows, the
+    propensities (an IPS value past the range included) and the candidate."""
+    from slotwise.bandits.replay import evaluate_best_per_segment
+
+    log = [LoggedDecision(f"d{i}", float(i), f"v{i}", "home", arm, p, "uniform", "0.0", features({"device": dev}),
+                          amount if amounts else float(click), float(i) + 5)
+           for i, (arm, p, dev, click, amount) in enumerate(rows)]
+    rewards = [float(r.reward) for r in log]
+    binary = all(r in (0.0, 1.0) for r in rewards)
+    low, high = (0.0, 1.0) if binary else (min(rewards), max(rewards))
+    if candidate == "best-per":
+        rep = evaluate_best_per_segment(log, "device", "click" if binary else "revenue", ARMS)[0]
+    else:
+        target = always("b") if candidate == "always" else candidate
+        rep = evaluate(log, target, "click" if binary else "revenue", ARMS)
+    for est in (rep.logged, rep.ips, rep.snips, rep.replay):
+        if est.value != est.value:  # nothing to estimate (no row the candidate would pick, or no weight)
+            continue
+        assert low <= est.interval.low <= est.value <= est.interval.high <= high, (est, low, high)

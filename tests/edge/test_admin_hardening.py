@@ -154,6 +154,62 @@ def test_a_signed_out_session_cookie_is_not_a_guess_at_the_token(proxy: Callable
         assert guesses.count(401) == 10 and guesses.count(429) == 2, guesses
 
 
+def test_a_session_cookie_sent_to_the_bearer_only_visitor_api_is_not_a_guess(proxy: Callable[..., Any]) -> None:
+    """A signed-in browser sends ``sw_admin`` to ``/_sw/admin/api/visitors/...`` too (same path prefix); that
+    API takes only the bearer token, and each of its 401s cost one of the client's 10 tries until the right
+    token got a 429. No bearer token tried is no guess: the 401 says what the API takes and costs nothing;
+    wrong bearer tokens still count."""
+    server = proxy()
+    client = as_client("203.0.113.21")
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        assert http.post("/_sw/admin/login", data={"token": TOKEN}, headers=client).status_code == 303
+        assert "sw_admin" in http.cookies
+        for _ in range(15):
+            refused = http.get("/_sw/admin/api/visitors/someone", headers=client)
+            assert refused.status_code == 401, refused.text
+            assert "Authorization: Bearer TOKEN" in refused.json()["error"]
+            assert http.delete("/_sw/admin/api/visitors/someone", headers=client).status_code == 401
+        held = http.get("/_sw/admin/api/visitors/someone", headers={**client, "authorization": f"Bearer {TOKEN}"})
+        assert held.status_code == 404 and held.json()["error"] == "no data held about this id"
+        guesses = [http.get("/_sw/admin/api/visitors/someone",
+                            headers={**client, "authorization": f"Bearer guess-{n}"}).status_code for n in range(12)]
+        assert guesses.count(401) == 10 and guesses.count(429) == 2, guesses
+
+
+def test_no_credentials_at_all_are_not_a_guess(proxy: Callable[..., Any]) -> None:
+    """A script started without its token, or a browser that was never signed in, tries no token."""
+    server = proxy()
+    client = as_client("203.0.113.23")
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        for _ in range(15):
+            assert http.get("/_sw/admin/api/status", headers=client).status_code == 401
+            assert http.get("/_sw/admin/api/visitors/someone", headers=client).status_code == 401
+        assert http.get("/_sw/admin/api/status", headers={**client, "authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_an_expired_session_cookie_is_not_a_guess_and_says_so(proxy: Callable[..., Any]) -> None:
+    """A cookie this deployment signed, past its 12 hours (a tab left open overnight): refused with a 401
+    that says the session expired, costing no try; a wrong bearer token beside it still counts."""
+    from slotwise.tag.admin_session import SESSION_TTL_S, AdminSessions
+
+    secret = "hardening-secret-0123456789abcdef"
+    server = proxy(secret=secret)
+    sessions = AdminSessions(TOKEN, None, secret.encode())
+    sessions._signer.get_timestamp = lambda: int(time.time()) - SESSION_TTL_S - 60  # type: ignore[method-assign]
+    cookie = {**as_client("203.0.113.22"), "cookie": f"sw_admin={sessions.issue()}"}
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        for _ in range(15):
+            refused = http.get("/_sw/admin/api/status", headers=cookie)
+            assert refused.status_code == 401, refused.text
+            assert refused.json()["error"] == "this admin session expired: sign in again at /_sw/admin"
+        page = http.get("/_sw/admin", headers=cookie)
+        assert page.status_code == 200 and "session expired: sign in again" in page.text
+        assert http.get("/_sw/admin/api/status", headers={**cookie, "authorization": f"Bearer {TOKEN}"}).status_code == 200
+        guesses = [http.get("/_sw/admin/api/status", headers={**cookie, "authorization": f"Bearer guess-{n}"}).status_code
+                   for n in range(12)]
+        assert guesses.count(401) == 10 and guesses.count(429) == 2, guesses
+
+
 def test_the_session_cookie_is_secure_behind_a_tls_terminating_trusted_proxy(proxy: Callable[..., Any]) -> None:
     """nginx speaks https to the browser and http to us: its X-Forwarded-Proto makes ``sw_admin`` Secure, as
     it makes the visitor cookie (``--trusted-proxies`` is 127.0.0.1 here)."""

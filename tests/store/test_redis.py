@@ -300,3 +300,39 @@ async def test_watch_snapshots_is_pushed_a_new_one(redis_url: str) -> None:
     finally:
         await learner.close()
         await server.close()
+
+
+async def test_claim_marks_coupon_owners_and_outbox_messages_go_as_the_bounds_table_says(redis_url: str) -> None:
+    """docs/store-redis.md's "bounded by" rows for ``sw:c:*``, ``sw:cp:*`` and ``sw:ob:*``, on a real Redis."""
+    store = RedisStore(redis_url)
+    raw = store.redis
+    try:
+        await store.link_identity("v1", "email:h", NOW, merge=False)  # a browser's claim
+        assert await raw.exists("sw:c:email:h")
+        await store.link_identity("v2", "email:h", NOW)  # a trusted link takes the alias
+        assert not await raw.exists("sw:c:email:h")
+        await store.link_identity("v3", "email:k", NOW, merge=False)
+        assert await raw.exists("sw:c:email:k")
+        await store.delete_profile("v3")
+        assert not await raw.exists("sw:c:email:k")
+
+        await store.add_coupons(["A1"], NOW)
+        await store.update_profile("v4", view, NOW)
+        assert await store.claim_coupon("v4", NOW, lambda: "GEN") == ("A1", True)
+        assert await raw.get("sw:cp:o:v4") == "A1"
+        await store.delete_profile("v4")
+        assert not await raw.exists("sw:cp:o:v4")  # the owner goes; the code stays, claimed for good
+        code = await raw.hgetall("sw:cp:c:A1")
+        assert "owner" not in code and code["claimed"] == str(NOW)
+
+        first = await store.outbox_put("webhook", ["v5", "email:m"], {"n": 1}, NOW)
+        await store.outbox_put("webhook", ["v5"], {"n": 2}, NOW)
+        await store.outbox_claim(NOW, lease_s=30)
+        await store.outbox_done(first)
+        assert not await raw.exists(f"sw:ob:m:{first}") and not await raw.exists("sw:ob:s:email:m")
+        assert await raw.zcard("sw:ob:due") == 1
+        await store.update_profile("v5", view, NOW)
+        await store.delete_profile("v5")
+        assert sorted(await raw.keys("sw:ob:*")) == ["sw:ob:seq"]
+    finally:
+        await store.close()

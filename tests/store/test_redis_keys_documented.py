@@ -35,3 +35,17 @@ def test_every_key_family_the_redis_store_writes_is_in_the_docs_key_table() -> N
     assert {"p", "log", "admin-signout", "switches", "inv"} <= set(code), code  # the patterns still find keys
     missing = {f"sw:{name}": module for name, module in sorted(code.items()) if name not in families_documented()}
     assert not missing, f"keys the Redis store writes, missing from docs/store-redis.md's key table: {missing}"
+
+
+def families_bounded() -> set[str]:
+    """The families named in the "bounded by" table (above the key table)."""
+    text = (ROOT / "docs" / "store-redis.md").read_text()
+    table = text.split("| family | bounded by |", 1)[1].split("\n\n", 1)[0]
+    return set(IN_DOCS.findall(table))
+
+
+def test_every_documented_key_family_says_what_bounds_it() -> None:
+    """``sw:c:*``, ``sw:cp:*`` and ``sw:ob:*`` were in the key table but not in the "bounded by" one: an
+    operator could not tell whether they grow for good."""
+    missing = sorted(families_documented() - families_bounded())
+    assert not missing, f"key families with no row in docs/store-redis.md's 'bounded by' table: {missing}"

@@ -56,7 +56,7 @@ from slotwise.proxy.operations.reporting import (
 from slotwise.store.base import LogRecord, StoreError
 from slotwise.tag.admin import erase_person, export_person
 from slotwise.tag.admin_session import CSRF_FIELD, CSRF_HEADER, AdminSessions, SessionUnchecked, is_https
-from slotwise.tag.admin_throttle import SESSION_ENDED
+from slotwise.tag.admin_throttle import NOT_A_GUESS, not_a_guess
 from slotwise.tag.ratelimit import client_address
 
 if TYPE_CHECKING:
@@ -120,11 +120,11 @@ class AdminPages:
     def _denied(self, request: Request) -> Response:
         if not self.token:
             return JSONResponse({"error": "the admin API is disabled: start the proxy with --admin-token"}, 403)
-        if request.scope.get(SESSION_ENDED):
-            return JSONResponse({"error": "this admin session was signed out: sign in again at /_sw/admin"},
-                                401, headers={"cache-control": "no-store"})
-        return JSONResponse({"error": "admin token required (Authorization: Bearer TOKEN, or sign in at /_sw/admin)"},
-                            401, headers={"www-authenticate": "Bearer"})
+        required = "admin token required (Authorization: Bearer TOKEN, or sign in at /_sw/admin)"
+        if "authorization" not in request.headers:  # no token tried (a cookie at most): not a guess
+            not_a_guess(request.scope, required)
+        return JSONResponse({"error": request.scope.get(NOT_A_GUESS, required)}, 401,
+                            headers={"www-authenticate": "Bearer", "cache-control": "no-store"})
 
     def _who(self, request: Request) -> str:
         peer = request.client.host if request.client else "?"
@@ -216,7 +216,7 @@ class AdminPages:
         if not await self.sessions.authorized(request):
             if "authorization" in request.headers:
                 return sign_in_page("Wrong token.", 401)
-            return sign_in_page()
+            return sign_in_page(request.scope.get(NOT_A_GUESS, ""))  # signed out or expired: says so
         log = await self.decision_log()
         switches = await self.p.switches.current()
         session = await self.sessions.session(request)
