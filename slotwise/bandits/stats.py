@@ -99,7 +99,8 @@ def wilson_interval(successes: float, n: float, z: float = Z95) -> Interval:
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return Interval(max(0.0, centre - half), min(1.0, centre + half))
+    # at p = 0 or 1 a bound equals p only up to rounding (~1e-17 past it): the interval holds the rate
+    return Interval(min(max(0.0, centre - half), p), max(min(1.0, centre + half), p))
 
 
 def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
