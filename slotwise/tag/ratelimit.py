@@ -44,7 +44,6 @@ class TokenBucket:
             self._buckets.popitem(last=False)
         return wait
 
-
     def give(self, key: str, cost: float, now: float) -> None:
         """Returns ``cost`` tokens taken earlier (a reservation that was not needed), up to ``burst``."""
         entry = self._buckets.get(key)
