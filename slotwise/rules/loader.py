@@ -49,10 +49,11 @@ class RulesLimits:
     over), not an attacker: loading costs every worker CPU for each slot (20,000 slots took ~50 s), so
     such a set is refused at once, naming the limit, and the last good rules keep serving."""
 
-    # the main file and its includes together (templates have their own): PyYAML reads ~250 KB a second,
-    # so a set refused at this size costs nothing and one just under it a few seconds
+    # the main file and its includes together (templates have their own): libyaml reads ~4 MB a second,
+    # the pure-Python parser (a file with a tab, ``yaml_marks._PURE_PYTHON_ONLY``) ~500 KB, and compiling
+    # costs more than reading, so a set refused at this size costs nothing and one just under it seconds
     max_bytes: int = 1024 * 1024
-    max_slots: int = 1000  # ~1.5 s of CPU to load 1,000 small slots
+    max_slots: int = 1000  # 1.0–1.4 s of CPU to load 1,000 small slots (`python -m bench.rules_load`)
 
 
 LIMITS = RulesLimits()

@@ -61,7 +61,7 @@ def test_more_bytes_than_the_limit_are_refused_naming_the_file_that_went_past(tm
     assert f"included file '{tmp_path / 'big.yaml'}' takes the rules past {LIMITS.max_bytes:,} bytes" in issue.message
     runaway = tmp_path / "generated.yaml"  # the accident this is for: 20,000 slots (~50 s of CPU to load)
     runaway.write_text("slots:\n" + slots(20_000))
-    composed: list[str] = []  # reading YAML is ~250 KB a second: the bytes are counted first
+    composed: list[str] = []  # reading YAML costs ~0.25–2 s a MB: the bytes are counted first
     compose = loader_module.compose
     monkeypatch.setattr(loader_module, "compose", lambda source, text: (composed.append(source.display), compose(source, text))[1])
     with pytest.raises(RulesError, match="takes the rules past"):
