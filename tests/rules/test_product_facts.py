@@ -18,12 +18,15 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from selectolax.lexbor import LexborHTMLParser
 
+import slotwise.tag
 from slotwise.profile import Profile
 from slotwise.rules import page_facts, rank
 from slotwise.rules.catalog import Availability, CatalogSettings
-from slotwise.rules.microdata import MAX_NODES
+from slotwise.rules.microdata import BREADCRUMB_CSS, MAX_NODES, PRODUCT_CSS
 from slotwise.rules.product_facts import currency_of, microdata_product, structured_product
+from slotwise.rules.reading import read_extract
 from slotwise.rules.ruleset import RuleSet
 from slotwise.rules.testing import rules_from_text
 
@@ -382,6 +385,17 @@ def test_a_microdata_product_is_read_to_its_first_elements_only() -> None:
     filler = "<p>x</p>" * MAX_NODES
     body = PRODUCT_PAGE.format(f'<meta itemprop="sku" content="rr-1">{filler}<meta itemprop="price" content="9">')
     assert microdata_product(page("", body), CatalogSettings()) == {"id": "rr-1", "name": "Ridge Runner"}
+
+
+def test_the_tag_sends_the_microdata_elements_the_server_reads() -> None:
+    """Tag-only mode: tag.js sends the elements these selectors pick, verbatim; the server reads them as
+    it reads the whole page (one selector each, written twice: here and in the script)."""
+    source = (Path(slotwise.tag.__file__).parent / "tag.js").read_text("utf-8")
+    assert f"'{BREADCRUMB_CSS}'" in source and f"'{PRODUCT_CSS}'" in source
+    catalog = CatalogSettings()
+    [element] = LexborHTMLParser(page("", PRESTASHOP)).css(PRODUCT_CSS)[:1]
+    from_tag = read_extract({"doc": element.html, "values": {}}, catalog, {}).structured
+    assert from_tag == structured_product(page("", PRESTASHOP), catalog)[0]
 
 
 NESTED_PROPS = st.sampled_from(["name", "sku", "price", "lowPrice", "priceCurrency", "availability", "url", "image",
