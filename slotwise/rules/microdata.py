@@ -1,11 +1,16 @@
-"""schema.org microdata (``itemscope itemtype=… itemprop=…``): property values, and a BreadcrumbList's trail.
+"""schema.org microdata (``itemscope itemtype=… itemprop=…``): property values, a BreadcrumbList's trail,
+and a Product's own properties.
 
-Stores that publish no JSON-LD often mark their breadcrumb up in microdata
-(Google's documented markup, many Magento and PrestaShop themes), and some
-publish both. The trail read here goes through the same rules as JSON-LD's
-(``jsonld.crumb_trail``): a product's category is the same step whichever
-markup names it. The proxy reads the page; tag-only mode the BreadcrumbList
-element the tag sends verbatim in its page extract.
+Stores that publish no JSON-LD often mark their breadcrumb and product up in
+microdata (Google's documented markup, many Magento and PrestaShop themes),
+and some publish both. The trail read here goes through the same rules as
+JSON-LD's (``jsonld.crumb_trail``): a product's category is the same step
+whichever markup names it. Items nest (a Product's brand, offers, rating,
+reviews and related products are items of their own, often with a ``name``,
+``sku`` or ``price``): an item's properties are read with one walk that does
+not go into nested items, so nothing of theirs is taken for the item's. The
+proxy reads the page; tag-only mode the BreadcrumbList and Product elements
+the tag sends verbatim in its page extract (chosen with the same selectors).
 """
 
 from __future__ import annotations
@@ -18,7 +23,14 @@ from slotwise.rules.extract import node_text
 from slotwise.rules.jsonld import MAX_CRUMBS, Crumb, crumb_trail
 
 BREADCRUMB_CSS = '[itemscope][itemtype*="schema.org/BreadcrumbList" i]'
+PRODUCT_CSS = '[itemscope][itemtype*="schema.org/Product" i]:not([itemscope] [itemprop]:not([itemprop~="mainEntity"]))'
+"""The page's Product: one that is no other item's property (a list's element, a review's subject, a related
+product inside the main one are), though a WebPage's ``mainEntity`` is the page's. tag.js sends the first
+element each of these selectors picks: the same strings, a test holds them equal."""
 MAX_NODES = 5000
+_PRODUCT = ("name", "sku", "productID", "mpn", "url", "image", "category", "brand", "offers",
+            "price", "lowPrice", "priceCurrency", "availability")
+_OFFER = ("price", "lowPrice", "priceCurrency", "availability", "offers", "priceSpecification")
 
 
 def prop_value(node: LexborNode) -> str | None:
@@ -45,6 +57,73 @@ def properties(item: LexborNode) -> Iterator[tuple[str, LexborNode]]:
             yield name.rsplit("/", 1)[-1], node
         if "itemscope" not in attrs:
             pending.extend(list(node.iter(include_text=False))[::-1])
+
+
+def own_properties(item: LexborNode, names: tuple[str, ...]) -> dict[str, LexborNode]:
+    """The first element of each of ``names`` among ``item``'s own properties (one walk). ``offers`` counts
+    only as an item: an ``offers`` element that is none holds properties of ``item``, which the walk reads."""
+    found: dict[str, LexborNode] = {}
+    for name, node in properties(item):
+        if name in names and name not in found and (name != "offers" or "itemscope" in node.attributes):
+            found[name] = node
+    return found
+
+
+def _value(node: LexborNode | None, links: tuple[str, ...] = ("name", "url")) -> str | None:
+    """A property's value; when it is an item (a Brand, an ImageObject), that item's first of ``links``
+    (JSON-LD's objects are read alike: their ``name``, else ``url``), not its text: that is its parts'."""
+    if node is None:
+        return None
+    if "itemscope" not in node.attributes:
+        return prop_value(node)
+    own = own_properties(node, links)
+    return next((v for v in (prop_value(own[k]) for k in links if k in own) if v), None)
+
+
+def _offer(offer: LexborNode | None, depth: int = 0) -> dict[str, str | None]:
+    """price, priceCurrency, availability of an Offer or AggregateOffer (its ``lowPrice``; else its first
+    Offer's), a price in its ``priceSpecification`` when it names none itself, as ``jsonld._offer`` reads them."""
+    if offer is None:
+        return {}
+    own = own_properties(offer, _OFFER)
+    price = _value(own.get("price")) or _value(own.get("lowPrice"))
+    currency = _value(own.get("priceCurrency"))
+    if price is None and "offers" in own and depth < 2:
+        inner = _offer(own["offers"], depth + 1)
+        if inner.get("price") is not None:
+            return {**inner, "currency": inner.get("currency") or currency,
+                    "availability": inner.get("availability") or _value(own.get("availability"))}
+    spec = own.get("priceSpecification")
+    if price is None and spec is not None and "itemscope" in spec.attributes:
+        inner_spec = own_properties(spec, ("price", "priceCurrency"))
+        price = _value(inner_spec.get("price"))
+        currency = currency or _value(inner_spec.get("priceCurrency"))
+    return {"price": price, "currency": currency, "availability": _value(own.get("availability"))}
+
+
+def product_values(html: bytes) -> dict[str, str | None] | None:
+    """The page's microdata Product (``PRODUCT_CSS``): its own properties' values as written (``id`` its
+    sku, productID or mpn; price, currency and availability its first offer's, else written on it); None
+    when the page has none."""
+    lowered = html.lower()
+    if b"itemscope" not in lowered or b"schema.org/product" not in lowered:
+        return None
+    root = LexborHTMLParser(html).css_first(PRODUCT_CSS)
+    if root is None:
+        return None
+    own = own_properties(root, _PRODUCT)
+    offer = _offer(own.get("offers"))
+    return {
+        "id": _value(own.get("sku")) or _value(own.get("productID")) or _value(own.get("mpn")),
+        "name": _value(own.get("name")),
+        "url": _value(own.get("url"), ("url",)),
+        "image": _value(own.get("image"), ("contentUrl", "url")),
+        "price": offer.get("price") or _value(own.get("price")) or _value(own.get("lowPrice")),
+        "currency": offer.get("currency") or _value(own.get("priceCurrency")),
+        "availability": offer.get("availability") or _value(own.get("availability")),
+        "category": _value(own.get("category")),
+        "brand": _value(own.get("brand"), ("name",)),
+    }
 
 
 def _first(item: LexborNode, name: str) -> LexborNode | None:

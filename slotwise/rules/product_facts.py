@@ -3,7 +3,7 @@
 1. schema.org JSON-LD (``jsonld``; its BreadcrumbList — else microdata's, ``microdata`` — last of all, for the
    category: ``facts.page_facts``),
 2. Open Graph and ``product:`` meta tags,
-3. schema.org microdata (``itemscope itemtype=…/Product``),
+3. schema.org microdata (``microdata.product_values``: the page's Product's own properties, not its nested items'),
 4. ``<link rel=canonical>`` (the product's URL when nothing above named one),
 5. the rules' ``catalog.selectors``.
 
@@ -23,7 +23,7 @@ from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.actions import safe_link
 from slotwise.rules.jsonld import PRODUCT_KEYS, Crumb, _price, read_json_ld
-from slotwise.rules.microdata import microdata_breadcrumb, prop_value
+from slotwise.rules.microdata import microdata_breadcrumb, product_values
 
 # Tags are read up to 2,048 bytes: an unbounded ``[^>]*`` rescans the rest of the page for every unclosed tag.
 _META_RE = re.compile(rb"<meta\b[^>]{0,2048}>", re.IGNORECASE)
@@ -124,32 +124,22 @@ def meta_product(meta: Mapping[str, str], catalog: CatalogSettings) -> tuple[dic
 
 
 def microdata_product(html: bytes, catalog: CatalogSettings) -> dict[str, Any] | None:
-    """The first microdata Product (``itemscope itemtype=…schema.org/Product``), or None."""
-    lowered = html.lower()
-    if b"itemscope" not in lowered or b"schema.org/product" not in lowered:
+    """The page's microdata Product (``microdata.product_values``: its own properties, not its nested
+    items'), or None."""
+    values = product_values(html)
+    if values is None:
         return None
-    from selectolax.lexbor import LexborHTMLParser
-
-    root = LexborHTMLParser(html).css_first('[itemscope][itemtype*="schema.org/Product" i]')
-    if root is None:
-        return None
-
-    def prop(name: str) -> str | None:
-        node = root.css_first(f'[itemprop="{name}"]')
-        return prop_value(node) if node is not None else None
-
-    availability = prop("availability")
-    price = prop("price") or prop("lowPrice")
+    availability = values["availability"]
     return {k: v for k, v in {
-        "id": product_key(prop("sku") or prop("productID") or prop("mpn")),
-        "name": prop("name"),
-        "url": prop("url"),
-        "image": prop("image"),
-        "price": _price(price),
-        "currency": currency_of(prop("priceCurrency")),
-        "category": category_key(prop("category")),
-        "category_name": prop("category"),
-        "brand": prop("brand"),
+        "id": product_key(values["id"]),
+        "name": values["name"],
+        "url": values["url"],
+        "image": values["image"],
+        "price": _price(values["price"]),
+        "currency": currency_of(values["currency"]),
+        "category": category_key(values["category"]),
+        "category_name": values["category"],
+        "brand": values["brand"],
         "in_stock": catalog.availability(availability) if availability else None,
     }.items() if v not in (None, "")}
 

@@ -160,13 +160,16 @@
   }
   // @tag-only: pages behind the proxy are read by the proxy
   // what the page carries about its product, verbatim: JSON-LD, meta tags, canonical, microdata (the
-  // breadcrumb before the product: it is small, and names the category when nothing else does)
+  // breadcrumb before the product: it is small, and names the category when nothing else does). The
+  // selectors are slotwise/rules/microdata.py's BREADCRUMB_CSS and PRODUCT_CSS (the page's Product is
+  // one that is no other item's property), the same strings: a test holds them equal
   function markup() {
     var parts = [];
     each(d.querySelectorAll('script[type="application/ld+json"],meta[property],meta[name],meta[itemprop],link[rel=canonical]'),
       function (el) { parts.push(el.outerHTML); });
-    each(['BreadcrumbList', 'Product'], function (t) {
-      var m; try { m = d.querySelector('[itemscope][itemtype*="schema.org/' + t + '" i]'); } catch (e) {}
+    each(['[itemscope][itemtype*="schema.org/BreadcrumbList" i]',
+      '[itemscope][itemtype*="schema.org/Product" i]:not([itemscope] [itemprop]:not([itemprop~="mainEntity"]))'], function (sel) {
+      var m; try { m = d.querySelector(sel); } catch (e) {}
       if (m) parts.push(m.outerHTML);
     });
     var s = parts.join('\n').slice(0, 32000);

@@ -11,15 +11,22 @@ size (a child product), and carry each product's real URL.
 from __future__ import annotations
 
 import json
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from selectolax.lexbor import LexborHTMLParser
 
+import slotwise.tag
 from slotwise.profile import Profile
 from slotwise.rules import page_facts, rank
 from slotwise.rules.catalog import Availability, CatalogSettings
-from slotwise.rules.product_facts import currency_of, structured_product
+from slotwise.rules.microdata import BREADCRUMB_CSS, MAX_NODES, PRODUCT_CSS
+from slotwise.rules.product_facts import currency_of, microdata_product, structured_product
+from slotwise.rules.reading import read_extract
 from slotwise.rules.ruleset import RuleSet
 from slotwise.rules.testing import rules_from_text
 
@@ -208,3 +215,226 @@ def test_recommendations_carry_the_real_url_image_and_currency() -> None:
     (first, *_) = rank("popular_in_category", 4, current_product={"id": "1003", "category": "jackets"}, profile=None,
                        catalog=CATALOG, popular=["1001"], co_viewed=[])
     assert (first["url"], first["image"], first["currency"]) == ("/shop/product/1001-nordkapp/", "/static/img/1001.svg", "EUR")
+
+
+# -- microdata: the Product's own properties, not its nested items' ----------------------------------------
+
+# A Magento 2 (Luma) product page: the brand is a nested Brand item (its name, url and logo) before the
+# product's own name, the rating an AggregateRating with a name, the price a nested Offer (with a seller),
+# and the "related products" block holds Products of their own, inside the main one.
+MAGENTO = """
+<div class="columns"><div class="column main" itemscope itemtype="http://schema.org/Product">
+ <div class="product-info-main">
+  <div class="product-brand" itemprop="brand" itemscope itemtype="http://schema.org/Brand">
+   <a itemprop="url" href="/brands/fjord.html"><img itemprop="logo" src="/media/brands/fjord.png" alt="Fjord">
+   <span itemprop="name">Fjord</span></a>
+  </div>
+  <div class="page-title-wrapper product"><h1 class="page-title"><span class="base" itemprop="name">Ridge Runner GTX</span></h1></div>
+  <div class="product-reviews-summary" itemprop="aggregateRating" itemscope itemtype="http://schema.org/AggregateRating">
+   <meta itemprop="name" content="Customer rating"><meta itemprop="ratingValue" content="90">
+   <meta itemprop="bestRating" content="100"><a href="#reviews"><span itemprop="reviewCount">12</span> Reviews</a>
+  </div>
+  <div class="product-info-price"><div class="price-box price-final_price" itemprop="offers" itemscope itemtype="http://schema.org/Offer">
+   <span class="price-wrapper"><span class="price">119,00 &euro;</span></span>
+   <div itemprop="seller" itemscope itemtype="http://schema.org/Organization"><meta itemprop="name" content="Fjord Outfitters">
+    <meta itemprop="url" content="https://shop.test/"></div>
+   <meta itemprop="price" content="119"><meta itemprop="priceCurrency" content="EUR">
+   <link itemprop="availability" href="http://schema.org/InStock">
+  </div></div>
+ </div>
+ <div class="block related"><ol class="products list items product-items">
+  <li class="item product product-item" itemprop="isRelatedTo" itemscope itemtype="http://schema.org/Product">
+   <a itemprop="url" href="/merino-trail-sock.html"><img itemprop="image" src="/media/catalog/product/m/t/mts-601.jpg"></a>
+   <strong itemprop="name">Merino Trail Sock</strong><meta itemprop="sku" content="MTS-601">
+   <div itemprop="offers" itemscope itemtype="http://schema.org/Offer"><meta itemprop="price" content="19">
+    <meta itemprop="priceCurrency" content="USD"><link itemprop="availability" href="http://schema.org/OutOfStock"></div>
+  </li>
+ </ol></div>
+ <div class="product media"><img itemprop="image" src="/media/catalog/product/r/r/rr-1005.jpg" alt="Ridge Runner GTX"></div>
+ <div class="product attribute sku"><strong class="type">SKU</strong><div class="value" itemprop="sku">RR-1005</div></div>
+ <div id="reviews"><div class="review-item" itemprop="review" itemscope itemtype="http://schema.org/Review">
+  <div class="review-title" itemprop="name">Great on wet rock</div><span itemprop="author">Ana</span></div></div>
+ <meta itemprop="url" content="https://shop.test/ridge-runner-gtx.html">
+</div></div>
+"""
+
+# A PrestaShop 1.7 product page: a "recently viewed" list of Products in the header, before the page's
+# own; the brand a Brand item with a meta name; the price on an AggregateOffer; an accessory (a Product
+# of its own, with a sku the page's product lacks) inside the product's section.
+PRESTASHOP = """
+<header><div class="recently-viewed" itemscope itemtype="https://schema.org/ItemList">
+ <div itemprop="itemListElement" itemscope itemtype="https://schema.org/Product">
+  <a itemprop="url" href="/men/3-wool-beanie.html"><span itemprop="name">Wool Beanie</span></a>
+  <meta itemprop="sku" content="demo_3"><span itemprop="price" content="24.00">24,00 CHF</span></div>
+</div></header>
+<section id="main" itemscope itemtype="https://schema.org/Product">
+ <meta itemprop="url" content="https://shop.test/men/7-merino-hiker-sock.html">
+ <h1 class="h1" itemprop="name">Merino Hiker Sock</h1>
+ <div itemprop="brand" itemscope itemtype="https://schema.org/Brand"><meta itemprop="name" content="Fjord"></div>
+ <div class="product-prices" itemprop="offers" itemscope itemtype="https://schema.org/AggregateOffer">
+  <link itemprop="availability" href="https://schema.org/OutOfStock"><meta itemprop="priceCurrency" content="CHF">
+  <div class="current-price"><span itemprop="lowPrice" content="19.9">CHF 19.90</span></div>
+ </div>
+ <section class="product-accessories"><h2>You might also like</h2>
+  <article class="product-miniature" itemprop="isAccessoryOrSparePartFor" itemscope itemtype="https://schema.org/Product">
+   <img itemprop="image" src="/12-home_default/liner.jpg"><h3 itemprop="name">Silk Liner</h3>
+   <meta itemprop="sku" content="demo_12"><span itemprop="price" content="9.00">9,00 CHF</span>
+  </article>
+ </section>
+ <div class="product-cover"><img itemprop="image" src="/21-large_default/merino-hiker-sock.jpg"></div>
+</section>
+"""
+
+
+def test_a_magento_page_gives_the_products_own_facts_not_its_brands_rating_or_related_products() -> None:
+    got = microdata_product(page("", MAGENTO), CatalogSettings())
+    assert got == {"id": "RR-1005", "name": "Ridge Runner GTX", "url": "https://shop.test/ridge-runner-gtx.html",
+                   "image": "/media/catalog/product/r/r/rr-1005.jpg", "price": 119.0, "currency": "EUR",
+                   "brand": "Fjord", "in_stock": True}
+
+
+def test_a_prestashop_page_gives_its_own_product_not_a_listed_one_nor_an_accessorys_sku() -> None:
+    got = microdata_product(page("", PRESTASHOP), CatalogSettings())
+    assert got == {"name": "Merino Hiker Sock", "url": "https://shop.test/men/7-merino-hiker-sock.html",
+                   "image": "/21-large_default/merino-hiker-sock.jpg", "price": 19.9, "currency": "CHF",
+                   "brand": "Fjord", "in_stock": False}  # no id: the sku on the page is the accessory's
+
+
+PRODUCT_PAGE = '<div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">Ridge Runner</h1>{}</div>'
+
+
+@pytest.mark.parametrize("markup, price, currency, in_stock", [
+    # an AggregateOffer that names no price of its own: its first Offer's
+    ('<div itemprop="offers" itemscope itemtype="https://schema.org/AggregateOffer"><meta itemprop="offerCount" content="2">'
+     '<div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><meta itemprop="price" content="89">'
+     '<meta itemprop="priceCurrency" content="GBP"></div>'
+     '<div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><meta itemprop="price" content="99"></div></div>',
+     89.0, "GBP", None),
+    # several offers: the first
+    ('<div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><meta itemprop="price" content="89">'
+     '<link itemprop="availability" href="https://schema.org/InStock"></div>'
+     '<div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><meta itemprop="price" content="59">'
+     '<link itemprop="availability" href="https://schema.org/OutOfStock"></div>', 89.0, None, True),
+    # a theme that writes the price on the Product itself
+    ('<span itemprop="price" content="49.50">49,50 €</span><meta itemprop="priceCurrency" content="EUR">'
+     '<link itemprop="availability" href="https://schema.org/SoldOut">', 49.5, "EUR", False),
+    # an Offer with only its currency: the price written on the Product still counts
+    ('<meta itemprop="price" content="12"><div itemprop="offers" itemscope itemtype="https://schema.org/Offer">'
+     '<meta itemprop="priceCurrency" content="SEK"></div>', 12.0, "SEK", None),
+    # an Offer's price in its priceSpecification (as JSON-LD's are read)
+    ('<div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><div itemprop="priceSpecification" itemscope '
+     'itemtype="https://schema.org/UnitPriceSpecification"><meta itemprop="price" content="15.00">'
+     '<meta itemprop="priceCurrency" content="EUR"></div></div>', 15.0, "EUR", None),
+    # an offers property that is no item: its properties are the Product's
+    ('<div itemprop="offers"><meta itemprop="price" content="7"></div>', 7.0, None, None),
+])
+def test_the_price_is_the_first_offers_else_the_products_own(markup: str, price: float, currency: str | None,
+                                                             in_stock: bool | None) -> None:
+    got = microdata_product(page("", PRODUCT_PAGE.format(markup)), CatalogSettings())
+    assert got is not None
+    assert (got.get("price"), got.get("currency"), got.get("in_stock")) == (price, currency, in_stock)
+
+
+@pytest.mark.parametrize("markup, brand", [
+    ('<span itemprop="brand">Fjord</span>', "Fjord"),
+    ('<meta itemprop="brand" content="Fjord">', "Fjord"),
+    ('<div itemprop="brand" itemscope itemtype="https://schema.org/Organization"><img itemprop="logo" src="/f.png" alt="logo">'
+     '<a itemprop="url" href="/brands/fjord">all of it</a> <b itemprop="name">Fjord</b></div>', "Fjord"),
+    ('<div itemprop="https://schema.org/brand" itemscope itemtype="https://schema.org/Brand">'
+     '<meta itemprop="https://schema.org/name" content="Fjord"></div>', "Fjord"),
+    ('<div itemprop="brand" itemscope itemtype="https://schema.org/Brand"><img itemprop="logo" src="/f.png"></div>', None),
+])
+def test_a_brand_item_gives_its_name(markup: str, brand: str | None) -> None:
+    got = microdata_product(page("", PRODUCT_PAGE.format(markup)), CatalogSettings())
+    assert got is not None and got.get("brand") == brand
+
+
+@pytest.mark.parametrize("markup, key, value", [
+    ('<meta itemprop="mpn" content="M-1"><meta itemprop="productID" content="P-1">', "id", "P-1"),  # sku, productID, mpn
+    ('<meta itemprop="mpn" content="M-1">', "id", "M-1"),
+    ('<div itemprop="image" itemscope itemtype="https://schema.org/ImageObject"><meta itemprop="name" content="Side view">'
+     '<link itemprop="contentUrl" href="/img/rr-side.jpg"></div>', "image", "/img/rr-side.jpg"),
+    ('<div itemprop="image" itemscope itemtype="https://schema.org/ImageObject"><meta itemprop="url" content="/img/rr.jpg">'
+     '</div>', "image", "/img/rr.jpg"),
+    ('<meta itemprop="category" content="Trail Shoes">', "category", "trail-shoes"),
+])
+def test_id_image_and_category_as_stores_write_them(markup: str, key: str, value: str) -> None:
+    got = microdata_product(page("", PRODUCT_PAGE.format(markup)), CatalogSettings())
+    assert got is not None and got.get(key) == value
+
+
+def test_the_pages_product_is_the_first_that_is_no_other_items_property() -> None:
+    catalog = CatalogSettings()
+    own = '<div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">Ridge Runner</h1></div>'
+    listed = ('<ul itemscope itemtype="https://schema.org/ItemList"><li itemprop="itemListElement" itemscope '
+              'itemtype="https://schema.org/Product"><b itemprop="name">Wool Beanie</b></li></ul>')
+    reviewed = ('<div itemscope itemtype="https://schema.org/Review"><div itemprop="itemReviewed" itemscope '
+                'itemtype="https://schema.org/Product"><b itemprop="name">Storm Shell</b></div></div>')
+    assert microdata_product(page("", listed + reviewed + own), catalog) == {"name": "Ridge Runner"}
+    # themes that mark the whole page up as a WebPage: a Product in it that is no property is the page's,
+    # and so is its mainEntity
+    webpage = '<div itemscope itemtype="https://schema.org/WebPage">{}</div>'
+    assert microdata_product(page("", webpage.format(listed + own)), catalog) == {"name": "Ridge Runner"}
+    main = own.replace("<div itemscope", '<div itemprop="mainEntity" itemscope')
+    assert microdata_product(page("", webpage.format(listed + main)), catalog) == {"name": "Ridge Runner"}
+    assert microdata_product(page("", listed + reviewed), catalog) is None  # only other items' products
+
+
+def test_a_microdata_product_is_read_to_its_first_elements_only() -> None:
+    """A hostile page costs a bounded walk: properties past the first MAX_NODES elements are not looked at."""
+    filler = "<p>x</p>" * MAX_NODES
+    body = PRODUCT_PAGE.format(f'<meta itemprop="sku" content="rr-1">{filler}<meta itemprop="price" content="9">')
+    assert microdata_product(page("", body), CatalogSettings()) == {"id": "rr-1", "name": "Ridge Runner"}
+
+
+def test_the_tag_sends_the_microdata_elements_the_server_reads() -> None:
+    """Tag-only mode: tag.js sends the elements these selectors pick, verbatim; the server reads them as
+    it reads the whole page (one selector each, written twice: here and in the script)."""
+    source = (Path(slotwise.tag.__file__).parent / "tag.js").read_text("utf-8")
+    assert f"'{BREADCRUMB_CSS}'" in source and f"'{PRODUCT_CSS}'" in source
+    catalog = CatalogSettings()
+    [element] = LexborHTMLParser(page("", PRESTASHOP)).css(PRODUCT_CSS)[:1]
+    from_tag = read_extract({"doc": element.html, "values": {}}, catalog, {}).structured
+    assert from_tag == structured_product(page("", PRESTASHOP), catalog)[0]
+
+
+NESTED_PROPS = st.sampled_from(["name", "sku", "price", "lowPrice", "priceCurrency", "availability", "url", "image",
+                                "brand", "offers", "productID", "mpn", "category"])
+NESTED_AS = st.sampled_from(["review", "aggregateRating", "isRelatedTo", "isSimilarTo", "isAccessoryOrSparePartFor",
+                             "itemListElement", "logo", "seller", ""])
+NESTED_TYPES = st.sampled_from(["Product", "Review", "AggregateRating", "Offer", "AggregateOffer", "Brand", "Organization"])
+
+
+def nested_item(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """An item nested in another (a review, a rating, a related product...): properties of its own."""
+    prop = st.builds(lambda name, value: f'<span itemprop="{name}" content="{escape(value)}">{escape(value)}</span>',
+                     NESTED_PROPS, st.text(max_size=12))
+
+    def item(kind: str, as_: str, inner: list[str]) -> str:
+        itemprop = f' itemprop="{as_}"' if as_ else ""
+        return f'<div{itemprop} itemscope itemtype="https://schema.org/{kind}">{"".join(inner)}</div>'
+
+    return st.builds(item, NESTED_TYPES, NESTED_AS, st.lists(st.one_of(prop, children), max_size=4))
+
+
+NESTED = st.recursive(st.just(""), nested_item, max_leaves=6).filter(bool)
+# The product (each {} a place between its elements), its brand and offer items and a plain wrapper among them.
+PRODUCT_SLOTS = (
+    '<div itemscope itemtype="https://schema.org/Product">{}<h1 itemprop="name">Ridge Runner</h1>{}'
+    '<div itemprop="brand" itemscope itemtype="https://schema.org/Brand">{}<span itemprop="name">Fjord</span>{}</div>{}'
+    '<div itemprop="offers" itemscope itemtype="https://schema.org/Offer">{}<meta itemprop="price" content="119.00">{}'
+    '<meta itemprop="priceCurrency" content="EUR"><link itemprop="availability" href="https://schema.org/InStock">{}</div>'
+    '<div class="info">{}<span itemprop="sku">RR-1005</span>{}<img itemprop="image" src="/img/rr.jpg">{}</div>'
+    '<meta itemprop="url" content="/ridge-runner.html">{}</div>'
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, PRODUCT_SLOTS.count("{}") - 1), NESTED), max_size=6))
+def test_nested_items_anywhere_in_the_product_never_change_its_facts(inserts: list[tuple[int, str]]) -> None:
+    slots = [""] * PRODUCT_SLOTS.count("{}")
+    for slot, markup in inserts:
+        slots[slot] += markup
+    got = microdata_product(page("", PRODUCT_SLOTS.format(*slots)), CatalogSettings())
+    assert got == {"id": "RR-1005", "name": "Ridge Runner", "url": "/ridge-runner.html", "image": "/img/rr.jpg",
+                   "price": 119.0, "currency": "EUR", "brand": "Fjord", "in_stock": True}
