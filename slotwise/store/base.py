@@ -114,6 +114,18 @@ class OutboxItem:
 
 
 @dataclass(frozen=True)
+class OutboxState:
+    """What waits in the outbox, for the operator (``/_sw/health``, the metrics, the admin page): read
+    without touching any payload, so a receiver refusing for days does not make the check itself slow."""
+
+    pending: int  # messages not delivered yet
+    oldest: float | None  # ``created`` of the oldest of them (None: nothing pending)
+    failing: int  # of them, those with a failed attempt (the receiver refused, or did not answer)
+    last_error: str | None = None  # the most recent failed attempt's error, of a message still pending
+    last_error_at: float | None = None
+
+
+@dataclass(frozen=True)
 class InventoryRow:
     """Units of one product (in one size, or ``None`` for a product without sizes) at one physical store."""
 
@@ -220,7 +232,11 @@ class Store(Protocol):
 
     async def outbox_done(self, item_id: int) -> None: ...
 
-    async def outbox_retry(self, item_id: int, due: float, error: str) -> None: ...
+    async def outbox_retry(self, item_id: int, due: float, error: str, now: float) -> None:
+        """The attempt at ``now`` failed with ``error``: due again at ``due``."""
+
+    async def outbox_state(self) -> OutboxState:
+        """Pending, oldest, failing and the last error: a few index reads, whatever the backlog."""
 
     # -- physical stores' stock (``slotwise import inventory``) ------------------
     async def replace_inventory(self, stores: Mapping[str, str], rows: Iterable[InventoryRow],

@@ -6,6 +6,12 @@ lease, POSTs them, and settles each: 2xx → done (deleted), anything else →
 due again after an exponential back-off with jitter (capped, never given
 up). A receiver deduplicates by the ``Idempotency-Key`` header; the body is
 signed (``X-Slotwise-Signature: sha256=<hex HMAC of the body>``).
+
+Each attempt's outcome goes to ``on_attempt`` (the proxy counts them in
+``slotwise_webhook_attempts_total``): ``delivered`` (2xx), ``refused`` (the
+receiver answered anything else) or ``error`` (no answer: refused connection,
+timeout, a URL that cannot be reached). What waits is the store's
+``outbox_state``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from slotwise.tasks import cancel_and_wait
 log = logging.getLogger("slotwise.tag.outbox")
 
 TOPIC = "webhook"
+OUTCOMES = ("delivered", "refused", "error")
+"""What ``on_attempt`` is told of each delivery attempt."""
 
 
 def backoff(attempts: int, base: float, cap: float, rng: random.Random | None = None) -> float:
@@ -52,6 +60,7 @@ class OutboxWorker:
         poll_s: float = 5.0,
         now: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
+        on_attempt: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.url = url
@@ -61,6 +70,7 @@ class OutboxWorker:
         self.lease_s = lease_s
         self.poll_s = poll_s
         self.now = now
+        self.on_attempt = on_attempt
         self._client = httpx.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False, transport=transport)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -124,12 +134,23 @@ class OutboxWorker:
         try:
             response = await self._client.post(self.url, content=body, headers=headers)
             error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+            outcome = "refused" if error else "delivered"
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error, outcome = f"{type(exc).__name__}: {exc}", "error"
+        self._told(outcome)
         if not error:
             await self.store.outbox_done(item.id)
             self.delivered += 1
             return
+        now = self.now()
         delay = backoff(item.attempts, self.base_delay, self.max_delay)
         log.warning("webhook %s attempt %d failed (%s); retrying in %.1fs", item.id, item.attempts, error, delay)
-        await self.store.outbox_retry(item.id, self.now() + delay, error)
+        await self.store.outbox_retry(item.id, now + delay, error, now)
+
+    def _told(self, outcome: str) -> None:
+        """``on_attempt(outcome)``; a failing listener costs the count, never the delivery."""
+        if self.on_attempt is not None:
+            try:
+                self.on_attempt(outcome)
+            except Exception:
+                log.exception("webhook attempt listener failed")

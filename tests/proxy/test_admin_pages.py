@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import datetime, timezone
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -586,3 +587,84 @@ def test_a_rejected_reload_is_named_with_its_place_on_the_admin_page_and_in_heal
         time.sleep(0.2)
     assert reasons == []
 
+
+
+def _webhook_health(server: Any) -> dict[str, Any]:
+    """``/_sw/health`` as a balancer sees it: 200 ok whatever the webhook's receiver does."""
+    time.sleep(1.05)  # a fresh check, not the one kept for a second
+    answer = httpx.get(server.url + "/_sw/health", timeout=20)
+    assert answer.status_code == 200 and answer.json()["reasons"] == [], answer.text
+    body: dict[str, Any] = answer.json()["webhook"]
+    return body
+
+
+def _metric(server: Any, name: str) -> float:
+    found = re.search(rf"^{re.escape(name)} (\S+)$", httpx.get(server.url + "/_sw/metrics", timeout=20).text, re.M)
+    assert found is not None, name
+    return float(found.group(1))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_refusing_webhook_receiver_shows_in_health_metrics_and_the_admin_page(
+        proxy: Callable[..., Any], asgi_server: Any, kind: str, request: pytest.FixtureRequest) -> None:
+    """The store's webhook receiver answers 503: the sign-up's message waits in the outbox, and the operator
+    sees it: ``/_sw/health``'s ``webhook`` (the status still ok: the receiver's outage is not this instance's),
+    the gauges and the attempts counter, one line on the admin page. The receiver answers 200 again: the
+    message goes, and so does all of that. With Redis stopped the scrape still answers."""
+    answers = [503]
+    posts: list[bytes] = []
+
+    async def hook(r: Any) -> Any:
+        posts.append(await r.body())
+        return HTMLResponse("", status_code=answers[-1])
+
+    receiver = asgi_server(Starlette(routes=[Route("/hook", hook, methods=["POST"])]))
+    redis = request.getfixturevalue("redis") if kind == "redis" else None
+    options = {"store": redis.url + "?timeout=1&connect_timeout=1"} if redis is not None else {}
+    server = proxy(webhook_url=f"{receiver.url}/hook?token=receivers-secret", **options)
+    attempts = {o: f'slotwise_webhook_attempts_total{{outcome="{o}"}}' for o in ("delivered", "refused")}
+    before = {o: _metric(server, name) for o, name in attempts.items()}
+
+    with httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        signed_up = time.time()
+        assert visitor.post("/_sw/signup", json={"email": "ann@example.com"}).status_code == 200
+    wait_for(lambda: bool(posts))
+    webhook = _webhook_health(server)
+    assert webhook["receiver"] == receiver.url  # never the path or query: they may hold the receiver's token
+    assert (webhook["configured"], webhook["status"], webhook["pending"], webhook["failing"]) == (True, "failing", 1, 1)
+    assert (webhook["last_error"], webhook["oldest_seconds"] >= 1) == ("HTTP 503", True), webhook
+    oldest = datetime.strptime(webhook["oldest"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    assert signed_up - 1 <= oldest <= signed_up + 1
+    assert _metric(server, "slotwise_webhook_pending") == 1 and _metric(server, "slotwise_webhook_failing") == 1
+    assert _metric(server, "slotwise_webhook_oldest_seconds") >= 1
+    assert _metric(server, attempts["refused"]) >= before["refused"] + 1
+    with closing(signed_in(server)) as http:
+        line = re.search(r"<p class=warn id=webhook>([^<]*)</p>", http.get("/_sw/admin").text)
+        assert line is not None, "no webhook line on the admin page"
+        assert line.group(1).startswith("Webhook: 1 message waits for delivery since ")
+        assert "1 refused or unanswered at least once; last error: HTTP 503." in line.group(1)
+
+    answers.append(200)
+    wait_for(lambda: _webhook_health(server)["pending"] == 0, 30)
+    assert _webhook_health(server) == {"configured": True, "receiver": receiver.url, "status": "ok", "pending": 0,
+                                       "failing": 0}
+    assert json.loads(posts[-1])["email"] == "ann@example.com"
+    assert _metric(server, "slotwise_webhook_pending") == 0 and _metric(server, "slotwise_webhook_oldest_seconds") == 0
+    assert _metric(server, attempts["delivered"]) == before["delivered"] + 1
+    with closing(signed_in(server)) as http:
+        assert "id=webhook" not in http.get("/_sw/admin").text
+
+    if redis is not None:  # the store away: the scrape answers, the webhook's state is unknown, not made up
+        redis.stop()
+        time.sleep(1.05)
+        assert httpx.get(server.url + "/_sw/metrics", timeout=20).status_code == 200
+        health = httpx.get(server.url + "/_sw/health", timeout=20).json()
+        assert "store_unavailable" in health["reasons"]
+        assert health["webhook"]["status"] == "unknown" and "pending" not in health["webhook"], health
+
+
+def test_without_a_webhook_url_health_says_none_is_configured(proxy: Callable[..., Any]) -> None:
+    server = proxy()
+    assert httpx.get(server.url + "/_sw/health", timeout=20).json()["webhook"] == {"configured": False}
+    with closing(signed_in(server)) as http:
+        assert "id=webhook" not in http.get("/_sw/admin").text

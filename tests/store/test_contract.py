@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from slotwise.profile import Profile, merge, record_purchase, record_view, set_cart
-from slotwise.store.base import LogRecord
+from slotwise.store.base import LogRecord, OutboxState
 
 pytestmark = pytest.mark.anyio
 
@@ -311,11 +311,31 @@ async def test_outbox_lease_done_retry(store: Any) -> None:
     assert claimed[0].payload == {"email": "a@b.c"} and claimed[0].created == NOW
     assert await store.outbox_claim(NOW + 1, lease_s=30) == []  # leased
     await store.outbox_done(first)
-    await store.outbox_retry(second, NOW + 5, "HTTP 500")
+    await store.outbox_retry(second, NOW + 5, "HTTP 500", NOW)
     assert await store.outbox_next_due() == NOW + 5
     again = await store.outbox_claim(NOW + 5, lease_s=30)
     assert [(i.id, i.attempts) for i in again] == [(second, 2)]
     assert await store.outbox_claim(NOW + 100, lease_s=30, limit=0) == []
+
+
+async def test_outbox_state_says_what_waits_since_when_and_the_last_error(store: Any) -> None:
+    """What ``/_sw/health``, the metrics and the admin page show: pending, the oldest's ``created``, how many
+    failed at least once and the latest error among the messages still waiting."""
+    assert await store.outbox_state() == OutboxState(0, None, 0)
+    first = await store.outbox_put("webhook", ["v1"], {"n": 1}, NOW + 1)
+    second = await store.outbox_put("webhook", ["v2"], {"n": 2}, NOW + 2)
+    await store.outbox_put("webhook", ["v3"], {"n": 3}, NOW + 3)
+    assert await store.outbox_state() == OutboxState(3, NOW + 1, 0)  # queued, none tried yet
+    assert [i.id for i in await store.outbox_claim(NOW + 3, lease_s=30, limit=2)] == [first, second]
+    assert await store.outbox_state() == OutboxState(3, NOW + 1, 0)  # in flight is not failing
+    await store.outbox_retry(second, NOW + 60, "HTTP 503", NOW + 10)
+    await store.outbox_retry(first, NOW + 60, "ConnectError: [Errno 111] Connection refused", NOW + 11)
+    assert await store.outbox_state() == OutboxState(3, NOW + 1, 2, "ConnectError: [Errno 111] Connection refused",
+                                                     NOW + 11)
+    await store.outbox_done(first)  # the oldest and the latest error go with it
+    assert await store.outbox_state() == OutboxState(2, NOW + 2, 1, "HTTP 503", NOW + 10)
+    assert await store.delete_profile("v2") is False  # no profile, but its message is erased all the same
+    assert await store.outbox_state() == OutboxState(1, NOW + 3, 0)
 
 
 async def test_export_and_erase_cover_coupons_and_outbox(store: Any) -> None:

@@ -41,7 +41,7 @@ WAIT_S = 0.25
 """How long ``/_sw/health`` waits for that request before it answers with what is known."""
 
 
-def _iso(ts: float | None) -> str | None:
+def iso(ts: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)) if ts is not None else None
 
 
@@ -87,7 +87,7 @@ class UpstreamHealth:
         since, failures = self.failing_since, self.failures
         self.failing_since, self.failures = None, 0
         log.warning("the store at %s answers again, after %d failed request%s since %s (last: %s)", self.upstream,
-                    failures, "" if failures == 1 else "s", _iso(since), self.last_error)
+                    failures, "" if failures == 1 else "s", iso(since), self.last_error)
         self.publish()
 
     def fresh(self, within_s: float = FRESH_S) -> bool:
@@ -103,11 +103,11 @@ class UpstreamHealth:
         now, mono = self.clock(), self.monotonic()
         out: dict[str, Any] = {"url": self.upstream, "status": "failing" if self.failing else "ok"}
         if self.failing_since is not None:
-            out.update(failing_since=_iso(self.failing_since), failing_for_seconds=round(now - self.failing_since, 1),
+            out.update(failing_since=iso(self.failing_since), failing_for_seconds=round(now - self.failing_since, 1),
                        failed_requests=self.failures)
-        out["last_answer"] = _iso(now - (mono - self.answered_at)) if self.answered_at is not None else None
+        out["last_answer"] = iso(now - (mono - self.answered_at)) if self.answered_at is not None else None
         if self.last_error is not None:
-            out.update(last_error=self.last_error, last_error_at=_iso(self.last_error_at))
+            out.update(last_error=self.last_error, last_error_at=iso(self.last_error_at))
         return out
 
 

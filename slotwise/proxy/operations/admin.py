@@ -1,5 +1,5 @@
 """The admin page (``/_sw/admin``): rules status, slot reports with charts, kill switches,
-learning restarts, preview links, a visitor lookup.
+learning restarts, preview links, a visitor lookup, and one line while webhook messages wait.
 
 Signing in: open ``/_sw/admin`` and give the admin token (``--admin-token``)
 in the form; the answer sets a session cookie (``slotwise.tag.admin_session``:
@@ -39,6 +39,7 @@ from slotwise.proxy.operations.kill_switch import ALL
 from slotwise.proxy.operations.learning import RESTART_KIND
 from slotwise.rules.checker import did_you_mean
 from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces
+from slotwise.proxy.operations.webhook_health import backlog_line, read_state
 from slotwise.proxy.operations.reporting import (
     LEGEND,
     DecisionLog,
@@ -221,7 +222,13 @@ class AdminPages:
         switches = await self.p.switches.current()
         session = await self.sessions.session(request)
         csrf = self.sessions.csrf_token(session) if session else ""
-        return _html(self.render(log, switches, csrf) + render_funnel(await self.funnel()))
+        return _html(self.render(log, switches, csrf, await self.webhook_line()) + render_funnel(await self.funnel()))
+
+    async def webhook_line(self) -> str | None:
+        """One line while webhook messages wait (``webhook_health``: the health check's own store read)."""
+        outbox = self.p.tag_api.outbox
+        state = await read_state(self.p.store) if outbox is not None else None
+        return backlog_line(state, self.p.clock()) if state is not None else None
 
     async def funnel(self) -> dict[str, Any]:
         """Stage counts per category of the most recent people (``proxy.operations.admin_stages``)."""
@@ -386,7 +393,7 @@ class AdminPages:
                      f"<p>{'Erased: profile, aliases, events, decisions, coupons and messages.' if found else 'Nothing was held about this id.'}</p>")
 
     # -- rendering ---------------------------------------------------------
-    def render(self, log: DecisionLog, switches: Any, csrf: str) -> str:
+    def render(self, log: DecisionLog, switches: Any, csrf: str, webhook: str | None = None) -> str:
         status = self.status()
         rules = status["rules"]
         hidden = f'<input type=hidden name=csrf value="{escape(csrf)}">'
@@ -410,6 +417,8 @@ class AdminPages:
             else:
                 parts.append("<p class=ok>Rules valid.</p>")
             parts.extend(f"<p class=note>{escape(note)}</p>" for note in rules.get("notes") or ())
+        if webhook is not None:
+            parts.append(f"<p class=warn id=webhook>{escape(webhook)}</p>")
         ruleset = self.p.ruleset()
         slots = list(ruleset.slots) if ruleset is not None else []
         parts.append(render_switches(slots, switches, hidden))

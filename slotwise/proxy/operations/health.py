@@ -15,6 +15,7 @@ deadline) and each failing one adds a reason:
 
 Whether the store (the upstream) answers is reported beside them (``upstream``,
 ``upstream_health.py``) but is never a reason: Slotwise is not degraded by the store being down.
+Nor by the store's webhook receiver refusing: ``webhook`` (``webhook_health.py``) says what waits.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class HealthReport:
     learner_lag_s: float | None = None
     learner_lag_records: int | None = None
     upstream: dict[str, Any] | None = None  # whether the store answers (``upstream_health``): never a reason
+    webhook: dict[str, Any] | None = None  # what waits in the outbox (``webhook_health``): never a reason
 
 
     @property
@@ -57,6 +59,8 @@ class HealthReport:
             out["learner_lag_records"] = self.learner_lag_records
         if self.upstream is not None:
             out["upstream"] = self.upstream
+        if self.webhook is not None:
+            out["webhook"] = self.webhook
         return out
 
 

@@ -95,6 +95,23 @@ UPSTREAM_FAILING_SINCE = Gauge(
     "slotwise_upstream_failing_since_seconds", "Unix time the store started failing; 0 while it answers",
     registry=REGISTRY, multiprocess_mode="livemostrecent",
 )
+WEBHOOK_PENDING = Gauge(
+    "slotwise_webhook_pending", "Webhook messages (sign-ups, mails) not delivered yet, in the store's outbox; "
+    "sampled by each health check and scrape, only with --webhook-url", registry=REGISTRY,
+    multiprocess_mode="livemostrecent",
+)
+WEBHOOK_FAILING = Gauge(
+    "slotwise_webhook_failing", "Of the pending webhook messages, those whose receiver refused or did not answer "
+    "at least once", registry=REGISTRY, multiprocess_mode="livemostrecent",
+)
+WEBHOOK_OLDEST = Gauge(
+    "slotwise_webhook_oldest_seconds", "Age of the oldest webhook message not delivered yet; 0 when none waits",
+    registry=REGISTRY, multiprocess_mode="livemostrecent",
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "slotwise_webhook_attempts", "Webhook delivery attempts by outcome: delivered (2xx), refused (the receiver "
+    "answered anything else), error (no answer: connection refused, timeout)", ["outcome"], registry=REGISTRY,
+)
 STORE_ERRORS = Counter(
     "slotwise_store_errors", "Store calls that failed, by kind (unavailable: unreachable or slow; refused: e.g. maxmemory)",
     ["kind"], registry=REGISTRY,
@@ -307,3 +324,18 @@ def set_upstream(up: bool, failing_since: float | None) -> None:
     """Whether the store answers, and since when it does not (set when that changes, and by each health check)."""
     PENDING.set(UPSTREAM_UP, 1 if up else 0)
     PENDING.set(UPSTREAM_FAILING_SINCE, failing_since or 0)
+
+
+_WEBHOOK_OUTCOMES = {o: WEBHOOK_ATTEMPTS.labels(o) for o in ("delivered", "refused", "error")}
+
+
+def count_webhook_attempt(outcome: str) -> None:
+    """One delivery attempt of the outbox worker (``tag.outbox.OUTCOMES``)."""
+    PENDING.inc(_WEBHOOK_OUTCOMES[outcome])
+
+
+def set_webhook(pending: int, failing: int, oldest_s: float) -> None:
+    """What waits in the outbox, as the latest health check read it (not set while the store is away)."""
+    PENDING.set(WEBHOOK_PENDING, pending)
+    PENDING.set(WEBHOOK_FAILING, failing)
+    PENDING.set(WEBHOOK_OLDEST, oldest_s)

@@ -43,6 +43,8 @@ from slotwise.proxy.personalization.inject import inject_before_body_end
 from slotwise.proxy.personalization.journeys import JourneyLoader
 from slotwise.proxy.operations.kill_switch import KillSwitches
 from slotwise.proxy.operations.health import HealthReport, check_store
+from slotwise.proxy.operations.webhook_health import check_webhook, unknown as webhook_unknown
+from slotwise.proxy.operations.metrics import count_webhook_attempt
 from slotwise.proxy.operations.learning import SNAPSHOT_NAME, LearningLoop
 from slotwise.proxy.personalization.page_readings import PageReadings
 from slotwise.proxy.personalization.page_slots import PageSlots
@@ -147,6 +149,7 @@ class SlotwisePersonalizer:
             decide=self.decide_for_tag, recorder=self.recorder, consent_mode=self.consent_mode,
             expand=self._expand, tag_config=lambda: tag_config(self.ruleset()), is_bot=is_bot,
             now=clock, webhook=settings.webhook_url or None,
+            outbox_options={"on_attempt": count_webhook_attempt},
             signals=lambda: rs.signals if (rs := self.ruleset()) is not None else None, picks=self._mail_picks,
         )
 
@@ -200,7 +203,8 @@ class SlotwisePersonalizer:
         return [*self.tag_api.routes(), *admin_routes(self), *self.bar.routes()]
 
     async def health(self, report: HealthReport) -> None:
-        """``/_sw/health``'s checks: the rules on disk, the store, the learner's lag."""
+        """``/_sw/health``'s checks: the rules on disk, the store, the learner's lag; what waits in the
+        webhook outbox (``webhook``, never a reason)."""
         if self.rules is not None and self.rules.status.error:
             report.add("rules_invalid", rejected_summary(self.rules.status.path, self.rules.status.error))
 
@@ -211,6 +215,13 @@ class SlotwisePersonalizer:
             return int(await seq_of(SNAPSHOT_NAME) or 0) if seq_of is not None else int(self.learning.learner.seq)
 
         await check_store(report, self.store, position, max_lag_s=self.settings.health_max_lag, now=self.clock)
+        outbox = self.tag_api.outbox
+        if outbox is None:
+            report.webhook = {"configured": False}
+        elif "store_unavailable" in report.reasons:  # the read would only wait for the deadline
+            report.webhook = webhook_unknown(outbox.url)
+        else:
+            report.webhook = await check_webhook(self.store, outbox.url, self.clock())
 
     async def _mail_picks(self, profile: Profile, spec: Any) -> list[dict[str, Any]]:
         """The follow-up e-mail's products: the recommendation slot's ranking, the person's strongest

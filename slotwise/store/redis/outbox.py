@@ -5,12 +5,19 @@ Keys::
     sw:ob:seq          last message id (INCR)
     sw:ob:m:<id>       hash {topic, subject (JSON list), payload, created, attempts, last_error}
     sw:ob:due          zset of ids (zero-padded: ties go by id) -> due time
+    sw:ob:made         zset of the same ids -> created (the oldest pending message, for ``outbox_state``)
+    sw:ob:fail         zset of the ids with a failed attempt -> the time of the last one (``outbox_state``)
     sw:ob:s:<subject>  set of ids of messages about that visitor id / alias (erase, export)
 
 Claiming moves a message's due time ``lease_s`` ahead in the same script, so
 two instances never lease one message at once; done deletes it (the payload
 may hold an e-mail address). Durability is Redis's: use AOF (appendfsync
 everysec or always) when webhooks must survive a Redis crash.
+
+``outbox_state`` is one script of bounded reads: ZCARD of ``due`` and
+``fail``, the first of ``made``, the last of ``fail`` and that message's
+``last_error``; no SCAN, no payload. A message queued before ``made``
+existed joins it when it is next claimed (within the back-off's cap, an hour).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from slotwise.store.base import OutboxItem
+from slotwise.store.base import OutboxItem, OutboxState
 from slotwise.store.redis.client import RedisBase, guarded
 
 _DROP = """
@@ -30,6 +37,8 @@ local function drop(P, member)
   end
   redis.call('DEL', P..'ob:m:'..id)
   redis.call('ZREM', P..'ob:due', member)
+  redis.call('ZREM', P..'ob:made', member)
+  redis.call('ZREM', P..'ob:fail', member)
 end
 """
 
@@ -41,6 +50,7 @@ local member = string.format('%015d', id)
 redis.call('HSET', P..'ob:m:'..id, 'topic', ARGV[2], 'subject', ARGV[3], 'payload', ARGV[4],
   'created', ARGV[5], 'attempts', 0)
 redis.call('ZADD', P..'ob:due', ARGV[5], member)
+redis.call('ZADD', P..'ob:made', ARGV[5], member)
 for i = 6, #ARGV do redis.call('SADD', P..'ob:s:'..ARGV[i], member) end
 return id
 """
@@ -54,6 +64,7 @@ for _, member in ipairs(redis.call('ZRANGEBYSCORE', P..'ob:due', '-inf', now, 'L
   local f = redis.call('HMGET', P..'ob:m:'..id, 'topic', 'payload', 'created')
   local attempts = redis.call('HINCRBY', P..'ob:m:'..id, 'attempts', 1)
   redis.call('ZADD', P..'ob:due', until_, member)
+  if f[3] then redis.call('ZADD', P..'ob:made', 'NX', f[3], member) end
   out[#out + 1] = id; out[#out + 1] = f[1]; out[#out + 1] = f[2]; out[#out + 1] = attempts; out[#out + 1] = f[3]
 end
 return out
@@ -64,14 +75,26 @@ drop(ARGV[1], ARGV[2])
 return 1
 """
 
-# ARGV: P, member, due, error
+# ARGV: P, member, due, error, now
 _RETRY = """
 local P, member = ARGV[1], ARGV[2]
 local id = tostring(tonumber(member))
 if redis.call('EXISTS', P..'ob:m:'..id) == 0 then return 0 end
 redis.call('ZADD', P..'ob:due', ARGV[3], member)
+redis.call('ZADD', P..'ob:fail', ARGV[5], member)
 redis.call('HSET', P..'ob:m:'..id, 'last_error', ARGV[4])
 return 1
+"""
+
+# ARGV: P -> {pending, oldest created or nil, failing, last failure time or nil, its error or nil}
+_STATE = """
+local P = ARGV[1]
+local oldest = redis.call('ZRANGE', P..'ob:made', 0, 0, 'WITHSCORES')
+local last = redis.call('ZRANGE', P..'ob:fail', -1, -1, 'WITHSCORES')
+local err = false
+if last[1] then err = redis.call('HGET', P..'ob:m:'..tostring(tonumber(last[1])), 'last_error') end
+return {redis.call('ZCARD', P..'ob:due'), oldest[2] or false, redis.call('ZCARD', P..'ob:fail'), last[2] or false,
+        err}
 """
 
 # ARGV: P, mode ('export' or 'erase'), ids... -> flat {id, topic, payload, created, attempts, ...}
@@ -140,8 +163,15 @@ class OutboxMixin(RedisBase):
         await self.run_script(_DONE, _member(item_id))
 
     @guarded
-    async def outbox_retry(self, item_id: int, due: float, error: str) -> None:
-        await self.run_script(_RETRY, _member(item_id), repr(float(due)), error[:500])
+    async def outbox_retry(self, item_id: int, due: float, error: str, now: float) -> None:
+        await self.run_script(_RETRY, _member(item_id), repr(float(due)), error[:500], repr(float(now)))
+
+    @guarded
+    async def outbox_state(self) -> OutboxState:
+        """One script of bounded reads (the module's docstring)."""
+        pending, oldest, failing, failed_at, error = await self.run_script(_STATE)
+        return OutboxState(int(pending), float(oldest) if oldest is not None else None, int(failing),
+                           error, float(failed_at) if failed_at is not None else None)
 
     @guarded
     async def outbox_next_due(self) -> float | None:

@@ -4,6 +4,11 @@ A message is written in the same request that causes it and survives
 restarts; a worker claims due messages with a lease (so several processes
 do not deliver the same message at once), then marks each one done (deleted:
 the payload may hold an e-mail address) or due again later.
+
+``outbox_state`` (what ``/_sw/health``, the metrics and the admin page show)
+reads indexes only: a count over the smallest index, ``MIN(created)`` and the
+newest ``failed`` (the time of a message's last failed attempt, NULL until one
+fails) each from their own index, never a payload.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ import json
 import sqlite3
 from typing import Any, Mapping, Sequence
 
-from slotwise.store.base import OutboxItem
-from slotwise.store.sqlite.db import Database, schema
+from slotwise.store.base import OutboxItem, OutboxState
+from slotwise.store.sqlite.db import MIGRATIONS, Database, schema
 
 schema("""
 CREATE TABLE IF NOT EXISTS outbox (
@@ -24,11 +29,37 @@ CREATE TABLE IF NOT EXISTS outbox (
     created REAL NOT NULL,
     due REAL NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
+    last_error TEXT,
+    failed REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(due);
 CREATE INDEX IF NOT EXISTS outbox_subject ON outbox(subject);
+CREATE INDEX IF NOT EXISTS outbox_created ON outbox(created);
 """)
+
+
+def _has_failed(conn: sqlite3.Connection) -> bool:
+    return any(row[1] == "failed" for row in conn.execute("PRAGMA table_info(outbox)"))
+
+
+def _add_failed(conn: sqlite3.Connection) -> None:
+    """Outboxes made before ``outbox_state`` get the ``failed`` column and its index, in one transaction
+    (another process opening the file may be doing the same). A message that failed before has no time of
+    failure: its ``created`` stands for it until its next attempt, so it counts as failing at once."""
+    if not _has_failed(conn):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if not _has_failed(conn):
+                conn.execute("ALTER TABLE outbox ADD COLUMN failed REAL")
+                conn.execute("UPDATE outbox SET failed = created WHERE last_error IS NOT NULL")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    conn.execute("CREATE INDEX IF NOT EXISTS outbox_failed ON outbox(failed) WHERE failed IS NOT NULL")
+
+
+MIGRATIONS.append(_add_failed)
 
 
 def _subject_ids(cur: sqlite3.Cursor, ids: Sequence[str]) -> list[int]:
@@ -83,9 +114,21 @@ class OutboxMixin:
         with self.db.transaction() as cur:
             cur.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
 
-    async def outbox_retry(self, item_id: int, due: float, error: str) -> None:
+    async def outbox_retry(self, item_id: int, due: float, error: str, now: float) -> None:
         with self.db.transaction() as cur:
-            cur.execute("UPDATE outbox SET due = ?, last_error = ? WHERE id = ?", (due, error[:500], item_id))
+            cur.execute("UPDATE outbox SET due = ?, last_error = ?, failed = ? WHERE id = ?",
+                        (due, error[:500], now, item_id))
+
+    async def outbox_state(self) -> OutboxState:
+        """Four index reads (``EXPLAIN QUERY PLAN`` in ``tests/store/test_contract.py``): no payload is read."""
+        pending = self.db.query("SELECT COUNT(*) FROM outbox")[0][0]
+        if not pending:
+            return OutboxState(0, None, 0)
+        oldest = self.db.query("SELECT MIN(created) FROM outbox")[0][0]
+        failing = self.db.query("SELECT COUNT(*) FROM outbox WHERE failed IS NOT NULL")[0][0]
+        last = self.db.query("SELECT last_error, failed FROM outbox WHERE failed IS NOT NULL "
+                             "ORDER BY failed DESC LIMIT 1")
+        return OutboxState(pending, oldest, failing, last[0][0] if last else None, last[0][1] if last else None)
 
     async def outbox_next_due(self) -> float | None:
         rows = self.db.query("SELECT MIN(due) FROM outbox")
