@@ -145,7 +145,7 @@ class Settings:
     workers: int = setting(1, "worker processes (one per core is a good start)")
     server: str = setting("granian", "ASGI server: granian or uvicorn")
     stop_timeout: float = setting(30.0, "seconds the workers have to stop after SIGTERM or Ctrl-C (finish their "
-                                        "requests, write their queued page views within this less 5 s, save the "
+                                        f"requests, write their queued page views within this less {STOP_MARGIN_S:g} s, save the "
                                         "learner's snapshot: well under a second when all is well) before any still "
                                         "running is killed, with a warning: a stuck worker never keeps serve up; 30 "
                                         "as Kubernetes' default grace period: give the supervisor's a few seconds "
