@@ -30,6 +30,9 @@ class ConfigError(ValueError):
 # the key that signs admin sessions). ``openssl rand -hex 16`` makes one of 32.
 MIN_ADMIN_TOKEN = 16
 
+# Of ``stop_timeout``, what a worker keeps for its last requests and its exit (``Settings.worker_stop_budget``).
+STOP_MARGIN_S = 5.0
+
 
 @dataclass(frozen=True)
 class Option:
@@ -141,6 +144,12 @@ class Settings:
     port: int = setting(8000, "port to listen on")
     workers: int = setting(1, "worker processes (one per core is a good start)")
     server: str = setting("granian", "ASGI server: granian or uvicorn")
+    stop_timeout: float = setting(30.0, "seconds the workers have to stop after SIGTERM or Ctrl-C (finish their "
+                                        f"requests, write their queued page views within this less {STOP_MARGIN_S:g} s, save the "
+                                        "learner's snapshot: well under a second when all is well) before any still "
+                                        "running is killed, with a warning: a stuck worker never keeps serve up; 30 "
+                                        "as Kubernetes' default grace period: give the supervisor's a few seconds "
+                                        "more (docker stop: -t 35)")
     http: str = setting("auto", "HTTP versions: auto (HTTP/1.1, and HTTP/2 as h2c with prior knowledge or h2 over TLS), "
                                 "1, or 2; uvicorn speaks HTTP/1.1 only")
     tls_cert: str = setting("", "PEM certificate (chain) file: serve HTTPS (with --tls-key)")
@@ -238,6 +247,9 @@ class Settings:
         for name in ("connect_timeout", "read_timeout", "personalize_budget_ms"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"SLOTWISE_{name.upper()}: must be positive")
+        if not self.stop_timeout > 0 or self.stop_timeout == float("inf"):  # also refuses NaN
+            raise ConfigError(f"SLOTWISE_STOP_TIMEOUT / --stop-timeout: {self.stop_timeout!r} is not a positive number "
+                              "of seconds: give how long a worker may take to stop before it is killed, e.g. 30")
         if self.idle_timeout < 0:
             raise ConfigError("SLOTWISE_IDLE_TIMEOUT / --idle-timeout: must not be negative (0: no limit)")
         self.path_timeout_rules  # parses, or raises ConfigError naming the entry
@@ -343,6 +355,15 @@ class Settings:
                     idle = rule.idle or None
                 break
         return head, idle
+
+    @property
+    def worker_stop_budget(self) -> float:
+        """Seconds a worker's own shutdown may wait to write what it holds (its queued page views).
+
+        ``stop_timeout`` less a margin for the requests still running when the stop came and for the exit: a
+        worker that cannot write in time says what it gives up, instead of being killed with it mid-write.
+        """
+        return max(self.stop_timeout - STOP_MARGIN_S, self.stop_timeout / 2)
 
     @property
     def trusted_proxy_set(self) -> frozenset[str]:

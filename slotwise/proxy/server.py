@@ -21,10 +21,12 @@ import atexit
 import ctypes
 import ctypes.util
 import logging
+import math
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from slotwise.logsetup import dict_config
 
@@ -77,12 +79,10 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
     if settings.server == "uvicorn":
         import uvicorn
 
-        uvicorn.run(
-            factory,
+        options: dict[str, Any] = dict(
             factory=True,
             host=settings.host,
             port=settings.port,
-            workers=settings.workers,
             loop="uvloop",
             http="httptools",  # HTTP/1.1 only: uvicorn has no HTTP/2 (settings.validate refuses --http 2)
             ws="websockets-sansio",
@@ -95,7 +95,17 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
             server_header=False,  # the origin's Server header is the one that counts
             date_header=False,  # the origin's Date wins; the proxy adds one only if missing
             log_level=settings.log_level,
+            # requests still running at the stop: cancelled past the worker's budget, as its other waits are
+            timeout_graceful_shutdown=settings.worker_stop_budget,
         )
+        if settings.workers == 1:
+            uvicorn.run(factory, **options)
+            return
+        from slotwise.proxy.operations.worker_stop import BoundedMultiprocess
+
+        # uvicorn.run's own supervisor waits on a worker that does not stop for ever (worker_stop)
+        config = uvicorn.Config(factory, workers=settings.workers, **options)
+        BoundedMultiprocess(config, [config.bind_socket()], settings.stop_timeout).run()
         return
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
@@ -120,6 +130,9 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
         # and every other worker's requests with it (it still exits on a crash loop: a worker dying again
         # within seconds of its respawn)
         respawn_failed_workers=True,
+        # a worker still alive this long after the stop signal is killed, with a warning: one stuck in its
+        # shutdown kept serve from ever stopping (worker_stop); granian takes whole seconds, so rounded up
+        workers_kill_timeout=math.ceil(settings.stop_timeout),
         log_access=settings.access_log,
         log_access_format='%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1f ms',
         log_level=settings.log_level,  # type: ignore[arg-type]

@@ -76,6 +76,9 @@ LINGER_S = 0.002
 """How long the writer lets a group gather after its first item: a transaction per page costs more
 than the page's own writes, and the requests of a busy worker arrive well within this."""
 
+CLOSE_TIMEOUT_S = 30.0
+"""How long a close waits for the queue to be written (a worker passes its share of ``--stop-timeout``)."""
+
 Item = ViewUpdate | ProductView
 
 
@@ -152,13 +155,16 @@ class ProfileWriter:
             self._cond.notify_all()
             return self._cond.wait_for(lambda: self._done >= target, timeout)
 
-    def close(self, timeout: float = 30.0) -> bool:
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> bool:
+        """Writes what is queued and ends the thread, within ``timeout`` in all (the flush and the join each had
+        it whole: twice as long); False when the queue was not written in time (the thread may still write)."""
+        deadline = time.monotonic() + timeout
         done = self.flush(timeout)
         with self._cond:
             self._closed = True
             self._cond.notify_all()
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._thread.join(max(deadline - time.monotonic(), 0.0))
         return done
 
     def stats(self) -> dict[str, int]:
@@ -193,8 +199,9 @@ class CachedProfiles:
     ``profile_fresh`` and ``view_writer`` (the SQLite store does).
     """
 
-    def __init__(self, inner: Any, size: int = CACHE_SIZE) -> None:
+    def __init__(self, inner: Any, size: int = CACHE_SIZE, close_timeout: float = CLOSE_TIMEOUT_S) -> None:
         self.inner = inner
+        self.close_timeout = close_timeout
         self._cache: LRUCache[str, _Entry] = LRUCache(maxsize=size)
         self._keys: dict[int, str] = {}  # id(queued item) -> cache key it is pending under
         self._lock = threading.Lock()
@@ -415,7 +422,12 @@ class CachedProfiles:
                 **self.writer.stats()}
 
     async def close(self) -> None:
-        await asyncio.to_thread(self.writer.close)
+        """Writes the queue (within ``close_timeout``: a stop must not wait on a locked database for ever)."""
+        if not await asyncio.to_thread(self.writer.close, self.close_timeout):
+            log.warning("profile writer: %d page view(s) not written %g s into the stop (the worker's share of "
+                        "--stop-timeout): given up, lost unless written before the worker exits",
+                        self.writer.queued, self.close_timeout)
+            return  # its thread still writes on the view writer's connection: left to the process's exit
         if self._views is not None:
             self._views.close()
         await self.inner.close()

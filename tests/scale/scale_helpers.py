@@ -54,8 +54,10 @@ def wait_until(check: Callable[[], T], timeout: float, interval: float = 0.05, w
 class Proc:
     """One subprocess with its log file; ``kill()`` is a kill -9, ``stop()`` a SIGTERM."""
 
-    def __init__(self, name: str, args: list[str], log_dir: Path, port: int | None = None) -> None:
+    def __init__(self, name: str, args: list[str], log_dir: Path, port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.name, self.args, self.port = name, args, port
+        self.env = env or {}  # on top of the defaults (a PYTHONPATH here replaces theirs)
         self.log_path = log_dir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -67,7 +69,7 @@ class Proc:
         return self.spawn().ready(wait)
 
     def spawn(self) -> "Proc":
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "SLOTWISE_LOG_LEVEL": "info"}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "SLOTWISE_LOG_LEVEL": "info", **self.env}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT)

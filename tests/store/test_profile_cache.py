@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -121,6 +123,32 @@ def test_a_kill_loses_nothing_acknowledged(tmp_path: Path, workers: Any) -> None
     counts = {c: e["count"] for c, e in loaded[0].categories.items()}
     assert counts["acked"] == 1 and counts["flushed"] == 30
     assert counts.get("queued", 0) <= 30
+
+
+async def test_a_close_on_a_locked_database_gives_up_within_its_timeout_and_says_so(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A worker's stop writes its queued views within its share of ``--stop-timeout`` (``close_timeout``). On a
+    database another process keeps locked, a close waited 30 s for the queue and 30 more for the thread: past
+    the stop timeout, whose kill then came mid-write and said nothing of the views."""
+    store = open_store("", tmp_path, close_timeout=0.5)
+    assert isinstance(store, CachedProfiles)
+    await store.update_profile("v", view("socks"), 1000.0)  # the row exists: the views below only queue
+    other = sqlite3.connect(str(tmp_path / "slotwise.db"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock (the writer waits up to 10 s)
+    try:
+        for category in ("bags", "hats", "belts"):
+            await store.update_profile_soon("v", view(category), 1001.0)
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="slotwise.store"):
+            await store.close()
+        assert time.monotonic() - started < 2.0
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert "profile writer: 3 page view(s) not written 0.5 s into the stop" in caplog.text
+    assert store.writer.flush(15)  # the thread goes on while the process lives: the lock gone, they are written
+    loaded = SQLiteStore(tmp_path / "slotwise.db").load_profile("v")
+    assert loaded is not None and set(loaded[0].categories) == {"socks", "bags", "hats", "belts"}
 
 
 async def test_a_cache_hit_reads_no_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -128,7 +128,8 @@ class SlotwisePersonalizer:
         self.cookies = VisitorCookies(key, name=settings.cookie_name)
         self.previews = PreviewLinks(key, settings.preview_ttl, clock)
         self.tokens = DecisionTokens(key)
-        self.store = store or open_store(settings.store, settings.data)
+        # a stop waits for the queued page views within the worker's share of --stop-timeout, then says what it loses
+        self.store = store or open_store(settings.store, settings.data, close_timeout=settings.worker_stop_budget)
         self.switches = KillSwitches(self.store)
         self.bar = PreviewBar(self.previews)
         self.rules: RulesHolder[RuleSet] | None = ruleset_holder(settings.rules) if settings.rules else None
