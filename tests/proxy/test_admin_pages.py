@@ -643,6 +643,9 @@ def test_a_refusing_webhook_receiver_shows_in_health_metrics_and_the_admin_page(
         assert line is not None, "no webhook line on the admin page"
         assert line.group(1).startswith("Webhook: 1 message waits for delivery since ")
         assert "1 refused or unanswered at least once; last error: HTTP 503." in line.group(1)
+        status = http.get("/_sw/admin/api/status").json()["webhook"]  # the admin API: health's figures
+        assert {k: status[k] for k in ("receiver", "status", "pending", "failing", "last_error")} == {
+            "receiver": receiver.url, "status": "failing", "pending": 1, "failing": 1, "last_error": "HTTP 503"}
 
     answers.append(200)
     wait_for(lambda: _webhook_health(server)["pending"] == 0, 30)
@@ -653,6 +656,7 @@ def test_a_refusing_webhook_receiver_shows_in_health_metrics_and_the_admin_page(
     assert _metric(server, attempts["delivered"]) == before["delivered"] + 1
     with closing(signed_in(server)) as http:
         assert "id=webhook" not in http.get("/_sw/admin").text
+        assert http.get("/_sw/admin/api/status").json()["webhook"]["status"] == "ok"
 
     if redis is not None:  # the store away: the scrape answers, the webhook's state is unknown, not made up
         redis.stop()
@@ -668,3 +672,4 @@ def test_without_a_webhook_url_health_says_none_is_configured(proxy: Callable[..
     assert httpx.get(server.url + "/_sw/health", timeout=20).json()["webhook"] == {"configured": False}
     with closing(signed_in(server)) as http:
         assert "id=webhook" not in http.get("/_sw/admin").text
+        assert http.get("/_sw/admin/api/status").json()["webhook"] == {"configured": False}

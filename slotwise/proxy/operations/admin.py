@@ -39,7 +39,7 @@ from slotwise.proxy.operations.kill_switch import ALL
 from slotwise.proxy.operations.learning import RESTART_KIND
 from slotwise.rules.checker import did_you_mean
 from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces
-from slotwise.proxy.operations.webhook_health import backlog_line, read_state
+from slotwise.proxy.operations.webhook_health import backlog_line, body, read_state, unknown
 from slotwise.proxy.operations.reporting import (
     LEGEND,
     DecisionLog,
@@ -230,6 +230,15 @@ class AdminPages:
         state = await read_state(self.p.store) if outbox is not None else None
         return backlog_line(state, self.p.clock()) if state is not None else None
 
+    async def webhook_status(self) -> dict[str, Any]:
+        """``/_sw/admin/api/status``'s ``webhook``: what ``/_sw/health`` says of the outbox (a script watching
+        the admin API sees the same figures)."""
+        outbox = self.p.tag_api.outbox
+        if outbox is None:
+            return {"configured": False}
+        state = await read_state(self.p.store)
+        return body(state, outbox.url, self.p.clock()) if state is not None else unknown(outbox.url)
+
     async def funnel(self) -> dict[str, Any]:
         """Stage counts per category of the most recent people (``proxy.operations.admin_stages``)."""
         ruleset = self.p.ruleset()
@@ -246,6 +255,7 @@ class AdminPages:
             return self._denied(request)
         status = self.status()
         status["switches"] = dict((await self.p.switches.current()).entries)
+        status["webhook"] = await self.webhook_status()
         return JSONResponse(json_safe(status), headers={"cache-control": "no-store"})
 
     async def api_report(self, request: Request) -> Response:
