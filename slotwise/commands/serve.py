@@ -64,8 +64,8 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         if watch is not None:
             watch.stop()
-        if supervisor is not None:
-            supervisor.stop()
+        if supervisor is not None:  # after the workers (their last decisions reach it), within its own stop timeout
+            supervisor.stop(settings.stop_timeout)
     from slotwise.proxy.operations.orphans import worker_failed
 
     return 1 if worker_failed() else 0

@@ -149,3 +149,68 @@ def test_the_readme_and_the_compose_file_agree_with_the_code() -> None:
     grace = compose["x-slotwise"]["stop_grace_period"]
     assert grace.endswith("s") and float(grace[:-1]) > default, grace
     assert compose["services"]["proxy-a"]["stop_grace_period"] == grace  # the instances inherit it
+
+
+LEARNER_HANGS_ON_STOP = textwrap.dedent('''
+    import os
+    import sys
+
+    if os.environ.get("HANG_ON_STOP_DIR") and "learner" in sys.argv:  # the learner process only, not the workers
+        import pathlib
+        import time
+
+        from slotwise.proxy.operations import learning
+
+        marks = pathlib.Path(os.environ["HANG_ON_STOP_DIR"])
+        started = learning.LearningLoop.start
+
+        async def start(self, slots):
+            await started(self, slots)
+            (marks / f"learning-{os.getpid()}").touch()
+
+        async def hang(self):
+            (marks / f"stopping-{os.getpid()}").touch()
+            while True:  # its loop never runs again: a second signal is queued, never handled
+                time.sleep(0.1)
+
+        learning.LearningLoop.start, learning.LearningLoop.stop = start, hang
+''')
+
+
+def test_a_learner_process_stuck_in_its_stop_is_killed_after_the_stop_timeout_too(tmp_path: Path) -> None:
+    """The learner ``serve`` starts beside its workers (SQLite, several workers) is stopped after them: it
+    had a fixed 30 s whatever ``--stop-timeout`` said, so a stop could take the stop timeout and 30 s more."""
+    hook, marks = tmp_path / "hook", tmp_path / "marks"
+    hook.mkdir()
+    marks.mkdir()
+    (hook / "sitecustomize.py").write_text(LEARNER_HANGS_ON_STOP)
+    port = free_port()
+    serve = Proc("serve", [
+        PYTHON, "-m", "slotwise.cli", "serve", "--upstream", "http://127.0.0.1:9", "--workers", "2",
+        "--rules", str(ROOT / "slotwise" / "rules" / "examples" / "demo.yaml"), "--port", str(port),
+        "--data", str(tmp_path / "data"), "--stop-timeout", str(STOP_TIMEOUT),
+    ], tmp_path, port, env={"PYTHONPATH": f"{hook}:{ROOT}", "HANG_ON_STOP_DIR": str(marks)}).start(wait=60)
+    processes: list[int] = []
+    try:
+        assert serve.proc is not None
+        learner = wait_until(lambda: [int(p.name.split("-")[1]) for p in marks.glob("learning-*")], 30,
+                             what=f"the learner process learning:\n{serve.tail()}")[0]
+        processes = [serve.proc.pid, *_descendants(serve.proc.pid)]
+        assert learner in processes
+        serve.proc.send_signal(signal.SIGTERM)  # docker stop, systemd: the master alone
+        stopped = time.monotonic()
+        try:
+            serve.proc.wait(STOP_TIMEOUT + MARGIN)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"slotwise serve still running {STOP_TIMEOUT + MARGIN} s after SIGTERM, waiting "
+                                 f"on its stuck learner:\n{serve.tail()}") from None
+        assert (marks / f"stopping-{learner}").exists(), "the learner was never asked to stop"
+        took = time.monotonic() - stopped
+        assert took >= STOP_TIMEOUT - 0.5, f"the learner killed before the stop timeout ({took:.1f} s)"
+        wait_until(lambda: not any(alive(p) for p in processes), 3, what=f"every process of serve {processes} gone")
+        assert "the learner process did not stop" in serve.tail(10**6)
+    finally:
+        serve.stop(timeout=5)
+        for pid in processes:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -117,7 +117,8 @@ class LearnerSupervisor:
             self._spawn()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM: the learner saves its state and releases the lock; killed if it takes over ``timeout``."""
+        """SIGTERM: the learner saves its state and releases the lock; killed, with a warning, if it takes
+        over ``timeout`` (``serve`` passes ``--stop-timeout``, as granian's kill of a worker)."""
         with self._lock:
             self._stopping.set()
             process = self.process
@@ -127,6 +128,8 @@ class LearnerSupervisor:
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
+            log.warning("the learner process did not stop %g s after the stop signal (--stop-timeout): killing it;"
+                        " the next one resumes from its last snapshot and the decision log", timeout)
             process.kill()
             process.wait()
 
