@@ -2,7 +2,8 @@
 
 What only the real fetch does: redirects followed and said, cookies, headers
 and its User-Agent sent, a compressed page read decoded, a non-UTF-8 page's
-bytes kept as sent, error statuses described, and a store that refuses, never answers or is no
+bytes kept as sent, a page over ``MAX_PAGE_BYTES`` read up to it (and said),
+error statuses described, and a store that refuses, never answers or is no
 http(s) URL at all: exit 2 with one line, never a traceback.
 """
 
@@ -47,6 +48,19 @@ def test_a_redirect_is_followed_and_said(rules: str, page_server: Any, capsys: p
     assert [r.path for r in shop.requests] == ["/old", "/new"]
 
 
+def test_a_url_the_client_only_percent_encodes_is_no_redirect(
+    rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A slug with an umlaut or a space, as a browser's address bar shows it, is sent percent-encoded;
+    the store answered that URL itself, so nothing redirected."""
+    shop = page_server({"/k/gr%C3%B6%C3%9Fe%20m": PAGE})
+    assert check(rules, shop.url + "/k/größe m") == 0
+    out = capsys.readouterr().out
+    assert "redirects to" not in out
+    assert f"{shop.url}/k/gr%C3%B6%C3%9Fe%20m: HTTP 200" in out
+    assert [r.path for r in shop.requests] == ["/k/gr%C3%B6%C3%9Fe%20m"]
+
+
 def test_cookies_headers_and_the_user_agent_reach_the_store_after_a_redirect_too(
     rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -84,6 +98,26 @@ def test_a_non_utf8_page_is_read_as_the_store_sent_it(rules: str, page_server: A
     assert f"{shop.url}/p/7: HTTP 200, {len(html)} bytes; page type product" in out
     assert "product '7': " in out and "price 9.50 EUR" in out
     assert "note: page matches; 1 element matches 'textarea.note'" in out
+
+
+def test_a_page_over_the_cap_is_read_up_to_it_and_says_so(
+    rules: str, page_server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The element past the cap is not counted, and the author is told why it may be missing."""
+    cap = 100_000
+    monkeypatch.setattr(command, "MAX_PAGE_BYTES", cap)
+    head = b"<html><body>" + PAGE
+    html = head + b"<p>filler</p>" * (cap // 13) + b'<textarea class="note"></textarea></body></html>'
+    exact = head.ljust(cap, b" ")
+    shop = page_server({"/long": html, "/exact": exact})
+    assert check(rules, shop.url + "/long") == 0
+    out = capsys.readouterr().out
+    assert f"{shop.url}/long: HTTP 200, {cap} bytes; page type other" in out
+    assert f"  only the first {cap} bytes read: the page is longer (what comes after is not shown)" in out
+    assert "note: page matches; 1 element matches 'textarea.note'" in out
+    assert check(rules, shop.url + "/exact") == 0
+    out = capsys.readouterr().out
+    assert f"HTTP 200, {cap} bytes" in out and "only the first" not in out
 
 
 @pytest.mark.parametrize("status", [404, 500])
@@ -124,3 +158,12 @@ def test_a_store_that_never_answers_exits_2_after_the_timeout(
 def test_a_url_that_is_not_http_exits_2(url: str, rules: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert check(rules, url) == 2
     assert _one_line_of(capsys) == f"slotwise rules check: --url {url!r} is not an http(s) URL"
+
+
+def test_the_docs_say_what_the_fetch_does() -> None:
+    """docs/capture.md's numbers and quoted words are the command's."""
+    text = " ".join((Path(__file__).resolve().parents[2] / "docs" / "capture.md").read_text().split())
+    assert "`User-Agent: slotwise-rules-check/1`" in text
+    assert command.MAX_PAGE_BYTES == 10 * 1024 * 1024 and "up to 10 MiB" in text
+    assert f"(`only the first {command.MAX_PAGE_BYTES} bytes read: the page is longer`)" in text
+    assert command.FETCH_TIMEOUT_S == 15 and "sends nothing for 15 s" in text
