@@ -96,7 +96,7 @@ def _fetch(url: str, cookies: dict[str, str], headers: dict[str, str]) -> Fetche
 
     sent = {"User-Agent": "slotwise-rules-check/1", "Accept": "text/html", **headers}
     with httpx.Client(timeout=FETCH_TIMEOUT_S, follow_redirects=True, trust_env=False, headers=sent,
-                      cookies=cookies) as client:
+                      cookies=_store_cookies(url, cookies)) as client:
         with client.stream("GET", url) as response:
             body = bytearray()
             for chunk in response.iter_bytes():
@@ -105,6 +105,21 @@ def _fetch(url: str, cookies: dict[str, str], headers: dict[str, str]) -> Fetche
                     break
             return Fetched(response.status_code, bytes(body[:MAX_PAGE_BYTES]), str(response.url),
                            bool(response.history), len(body) > MAX_PAGE_BYTES)
+
+
+def _store_cookies(url: str, cookies: dict[str, str]) -> Any:
+    """The ``--cookie`` values for the URL's host (and its subdomains) only, as a browser holds a store's
+    session: a redirect to another site (a payment page, a CDN) does not get them; curl strips them too."""
+    import http.cookiejar
+    import urllib.request
+
+    import httpx
+
+    host = http.cookiejar.eff_request_host(urllib.request.Request(url))[1]  # the name the jar matches
+    jar = httpx.Cookies()
+    for name, value in cookies.items():
+        jar.set(name, value, domain=host)
+    return jar
 
 
 def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dict[str, str] | None = None,

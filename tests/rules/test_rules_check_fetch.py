@@ -78,6 +78,21 @@ def test_cookies_headers_and_the_user_agent_reach_the_store_after_a_redirect_too
     assert shop.requests[-1].headers["user-agent"] == "Mozilla/5.0 (X11)"  # a store that serves bots less
 
 
+def test_the_cookies_stay_with_the_store_when_it_redirects_to_another_site(
+    rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A browser holds the store's session for the store's host: a redirect to a payment page or a CDN
+    must not carry it there (curl strips them too). The headers go along, as with curl."""
+    other = page_server({"/pay": PAGE})
+    elsewhere = other.url.replace("127.0.0.1", "localhost") + "/pay"
+    shop = page_server({"/checkout": Page(b"", 302, (("location", elsewhere),))})
+    assert check(rules, shop.url + "/checkout", "--cookie", "sid=s3cret", "--header", "Accept-Language: de") == 0
+    assert f"{shop.url}/checkout redirects to {elsewhere}" in capsys.readouterr().out
+    assert shop.requests[0].cookies == {"sid": "s3cret"}
+    assert [r.path for r in other.requests] == ["/pay"]
+    assert other.requests[0].cookies == {} and other.requests[0].headers["accept-language"] == "de"
+
+
 def test_a_gzip_page_is_read_decoded(rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
     shop = page_server({"/": Page(gzip.compress(PAGE), 200, (("content-type", "text/html"), ("content-encoding", "gzip")))})
     assert check(rules, shop.url + "/") == 0
