@@ -161,6 +161,24 @@ def asgi_server() -> Iterator[Any]:
 
 
 @pytest.fixture
+def page_server() -> Iterator[Any]:
+    """Factory: ``page_server({path: Page | bytes})`` → a started ``PageServer`` (tests/page_server.py) that
+    records every request it gets; stopped after the test."""
+    from page_server import PageServer
+
+    started: list[PageServer] = []
+
+    def start(routes: Any) -> PageServer:
+        server = PageServer(routes).__enter__()
+        started.append(server)
+        return server
+
+    yield start
+    for server in reversed(started):
+        server.__exit__()
+
+
+@pytest.fixture
 def server_process() -> Iterator[Any]:
     """Factory: ``server_process(args, port, env)`` → a started ``ServerProcess``; stopped after the test."""
     started: list[ServerProcess] = []

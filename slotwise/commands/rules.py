@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 from urllib.parse import urljoin, urlsplit
 
 FETCH_TIMEOUT_S = 15.0
@@ -81,19 +81,45 @@ def _pairs(items: list[str], sep: str, flag: str, form: str) -> dict[str, str]:
     return out
 
 
-def _fetch(url: str, cookies: dict[str, str], headers: dict[str, str]) -> tuple[int, bytes, str]:
+class Fetched(NamedTuple):
+    """A fetched page: where it ended (after any redirects), and whether it was longer than we read."""
+
+    status: int
+    html: bytes  # decoded from its Content-Encoding, at most MAX_PAGE_BYTES
+    url: str
+    redirected: bool  # the store answered with redirects (not: the client percent-encoded the URL)
+    cut: bool  # the page is longer than MAX_PAGE_BYTES; the rest was not read
+
+
+def _fetch(url: str, cookies: dict[str, str], headers: dict[str, str]) -> Fetched:
     import httpx
 
     sent = {"User-Agent": "slotwise-rules-check/1", "Accept": "text/html", **headers}
     with httpx.Client(timeout=FETCH_TIMEOUT_S, follow_redirects=True, trust_env=False, headers=sent,
-                      cookies=cookies) as client:
+                      cookies=_store_cookies(url, cookies)) as client:
         with client.stream("GET", url) as response:
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > MAX_PAGE_BYTES:
                     break
-            return response.status_code, bytes(body), str(response.url)
+            return Fetched(response.status_code, bytes(body[:MAX_PAGE_BYTES]), str(response.url),
+                           bool(response.history), len(body) > MAX_PAGE_BYTES)
+
+
+def _store_cookies(url: str, cookies: dict[str, str]) -> Any:
+    """The ``--cookie`` values for the URL's host (and its subdomains) only, as a browser holds a store's
+    session: a redirect to another site (a payment page, a CDN) does not get them; curl strips them too."""
+    import http.cookiejar
+    import urllib.request
+
+    import httpx
+
+    host = http.cookiejar.eff_request_host(urllib.request.Request(url))[1]  # the name the jar matches
+    jar = httpx.Cookies()
+    for name, value in cookies.items():
+        jar.set(name, value, domain=host)
+    return jar
 
 
 def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dict[str, str] | None = None,
@@ -103,19 +129,21 @@ def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dic
         print(f"slotwise rules check: --url {url!r} is not an http(s) URL", file=err)
         return 2
     try:
-        status, html, final = _fetch(url, cookies or {}, headers or {})
+        page = _fetch(url, cookies or {}, headers or {})
     except Exception as exc:  # any network failure is a clear message, not a traceback
         print(f"slotwise rules check: --url: cannot fetch {url}: {type(exc).__name__}: {exc}", file=err)
         return 2
-    if final != url:
-        print(f"\n{url} redirects to {final} (shown below; pass --cookie for pages that need a login or a basket)", file=out)
-    for line in describe_page(ruleset, final, status, html, headers or {}):
+    if page.redirected:
+        print(f"\n{url} redirects to {page.url} (shown below; pass --cookie for pages that need a login or a basket)", file=out)
+    for line in describe_page(ruleset, page.url, page.status, page.html, headers or {}, cut=page.cut):
         print(line, file=out)
     return 0
 
 
-def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dict[str, str] | None = None) -> list[str]:
-    """Everything the rules read from one page, as lines for a person (pure: no I/O)."""
+def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dict[str, str] | None = None, *,
+                  cut: bool = False) -> list[str]:
+    """Everything the rules read from one page, as lines for a person (pure: no I/O). ``cut``: ``html`` is
+    only the start of a longer page, so a selector that finds nothing may find it further down."""
     from slotwise.rules import page_facts
     from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event
     from slotwise.rules.html_api import count_matches
@@ -131,6 +159,8 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     page = page_facts(path, parts.query, html, ruleset, url=url, reading=reading)
     lines = ["", f"{url}: HTTP {status}, {len(html)} bytes; page type {page.type}"
              + (f", category {page.category!r}" if page.category else "")]
+    if cut:
+        lines.append(f"  only the first {len(html)} bytes read: the page is longer (what comes after is not shown)")
     if page.product is not None:
         lines += _product_lines(page.product, reading)
     elif kind == "other":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,18 +62,14 @@ def test_check_broken_file_prints_all_errors_and_fails(capsys: pytest.CaptureFix
     assert "4 errors; rules rejected" in err
 
 
-def test_check_with_url_reports_page_match_and_selector_counts(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from slotwise.commands import rules as command
-
+def test_check_with_url_reports_page_match_and_selector_counts(capsys: pytest.CaptureFixture[str], page_server: Any) -> None:
     page = (
         b'<html><body data-page="product"><main class="product" data-product-id="101" data-category="running-shoes">'
         b'<form class="add-to-cart"><select name="size" id="size"><option value="">Choose</option></select></form>'
         b'<section class="related"></section></main></body></html>'
     )
-    monkeypatch.setattr(command, "_fetch", lambda url, cookies, headers: (200, page, url))
-    status = main(["rules", "check", str(EXAMPLES / "demo.yaml"), "--url", "http://shop.test/p/101"])
+    shop = page_server({"/p/101": page})
+    status = main(["rules", "check", str(EXAMPLES / "demo.yaml"), "--url", shop.url + "/p/101"])
     out = capsys.readouterr().out
     assert status == 0
     assert "page type product" in out
@@ -82,32 +79,28 @@ def test_check_with_url_reports_page_match_and_selector_counts(
 
 
 def test_check_with_url_tells_a_count_that_reads_nothing_from_an_empty_basket(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], page_server: Any, tmp_path: Path
 ) -> None:
     """A typo'd ``count`` inside a basket that is there says nothing about the cart (it is not "empty")."""
-    from slotwise.commands import rules as command
-
     page = b'<html><body><a id="cart-icon-bubble">Cart <div class="cart-count-bubble"><span>2</span></div></a></body></html>'
-    monkeypatch.setattr(command, "_fetch", lambda url, cookies, headers: (200, page, url))
+    shop = page_server({"/": page})
     for count, said in ((".cart-count-bubble span", "cart: count 2; lines not read"),
                         (".cart-cont-bubble span", "cart: #cart-icon-bubble found, but its count "
                                                    "('.cart-cont-bubble span') reads no number: says nothing")):
         (tmp_path / "rules.yaml").write_text(f'capture:\n  cart: {{within: "#cart-icon-bubble", count: "{count}"}}\n')
-        assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", "http://shop.test/"]) == 0
+        assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", shop.url + "/"]) == 0
         out = capsys.readouterr().out
         assert said in out and "cart: empty" not in out
 
 
 def test_check_with_url_shows_the_keys_a_slot_reads_from_its_items(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], page_server: Any, tmp_path: Path
 ) -> None:
     """A typo'd ``key`` finds the element but no keys: the slot would never change anything, silently."""
-    from slotwise.commands import rules as command
-
     page = (b'<html><body><fieldset class="sizes"><input type="radio" name="Size" value="S"><input type="radio" name="Size"'
             b' value="M"></fieldset><ul class="tiles"><li><a href="/collections/knitwear">Knitwear</a></li>'
             b'<li><a href="/collections/outerwear">Outerwear</a></li></ul></body></html>')
-    monkeypatch.setattr(command, "_fetch", lambda url, cookies, headers: (200, page, url))
+    shop = page_server({"/": page})
     slots = """
 catalog: {category_pages: "/collections/{category}"}
 slots:
@@ -119,24 +112,22 @@ slots:
                              ("valeu", "hrf", ["choices (input[type=radio]): none, none <- key reads nothing",
                                                "children: none, none <- key reads nothing"])):
         (tmp_path / "rules.yaml").write_text(slots.replace("KEY", attr).replace("HREF", href))
-        assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", "http://shop.test/"]) == 0
+        assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", shop.url + "/"]) == 0
         out = capsys.readouterr().out
         assert all(f"item keys of its {s}" in out for s in said), out
 
 
 def test_check_with_url_warns_of_a_value_slot_on_an_element_with_nothing_to_set(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], page_server: Any, tmp_path: Path
 ) -> None:
     """A set-value on the wrapper of a field, or a select-option on an element with no choice in it: behind
     the proxy and in tag-only mode alike the variant sets nothing (it is only marked and counted), and
     ``rules check --url`` showed the selector's hit as if all were well."""
-    from slotwise.commands import rules as command
-
     page = (b'<html><body><div class="qty" id="q"><input name="quantity" value="1"></div>'
             b'<textarea class="note"></textarea><select class="colour"></select>'
             b'<fieldset class="sizes"><input type="radio" name="size" value="S"></fieldset>'
             b'<ul class="swatches"><li>Red</li></ul></body></html>')
-    monkeypatch.setattr(command, "_fetch", lambda url, cookies, headers: (200, page, url))
+    shop = page_server({"/": page})
     (tmp_path / "rules.yaml").write_text("""
 slots:
   - {id: qty, pages: "/", selector: div.qty, action: set-value, value: "'2'"}
@@ -149,7 +140,7 @@ slots:
   - {id: swatches, pages: "/", selector: ul.swatches, action: select-option, items: li, value: "'Red'"}
   - {id: either, pages: "/", selector: "#q, #q input", action: set-value, value: "'2'"}
 """)
-    assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", "http://shop.test/"]) == 0
+    assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", shop.url + "/"]) == 0
     out = capsys.readouterr().out
     tail = ": nothing is set there, its variants are only marked and counted"
     for said in (

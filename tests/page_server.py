@@ -1,0 +1,98 @@
+"""A store's pages served on 127.0.0.1 for code that fetches them, and every request it got.
+
+Routes map a path (with its query, if any) to a ``Page``: the exact status,
+headers and bytes a test wants on the wire (a redirect, a gzip body the test
+compressed itself, a 500), so the fetching code runs its real HTTP client
+against a real socket. A path with no route answers 404. ``Silent`` is the
+other kind of upstream a fetch must survive: one that takes the connection
+and never answers. Usable without pytest (``with PageServer(routes) as s``).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Page:
+    """One response, sent as given (``content-length`` is added unless ``headers`` set one)."""
+
+    body: bytes = b""
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = (("content-type", "text/html; charset=utf-8"),)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A request the server got: its path (with the query), headers (names lower-cased), cookies."""
+
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    cookies: dict[str, str] = field(default_factory=dict)
+
+
+NOT_FOUND = Page(b"<html><body><h1>Not found</h1></body></html>", 404)
+
+
+class PageServer:
+    """``routes`` served by a threaded stdlib HTTP server on 127.0.0.1 (a free port the kernel picks)."""
+
+    def __init__(self, routes: Mapping[str, Page | bytes]) -> None:
+        self.routes = {path: page if isinstance(page, Page) else Page(page) for path, page in routes.items()}
+        self.requests: list[Seen] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+                cookies = SimpleCookie()
+                cookies.load(self.headers.get("cookie", ""))
+                owner.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()},
+                                           {name: morsel.value for name, morsel in cookies.items()}))
+                page = owner.routes.get(self.path, NOT_FOUND)
+                self.send_response(page.status)
+                for name, value in page.headers:
+                    self.send_header(name, value)
+                if not any(name.lower() == "content-length" for name, _ in page.headers):
+                    self.send_header("content-length", str(len(page.body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(page.body)
+                except (BrokenPipeError, ConnectionResetError):  # a client that stops reading (a size cap)
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        # a short poll: ``shutdown`` waits for the loop to look, 0.5 s a server with the stdlib's default
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    def __enter__(self) -> "PageServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Silent:
+    """A port on 127.0.0.1 that takes connections (the kernel's backlog) and never answers a byte."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def __enter__(self) -> "Silent":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()

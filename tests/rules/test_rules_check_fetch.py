@@ -1,0 +1,184 @@
+"""``slotwise rules check --url`` fetches the page from a real HTTP server on 127.0.0.1.
+
+What only the real fetch does: redirects followed and said, cookies, headers
+and its User-Agent sent, a compressed page read decoded, a non-UTF-8 page's
+bytes kept as sent, a page over ``MAX_PAGE_BYTES`` read up to it (and said),
+error statuses described, and a store that refuses, never answers or is no
+http(s) URL at all: exit 2 with one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Any
+
+import ports
+import pytest
+from page_server import Page, Silent
+
+from slotwise.cli import main
+from slotwise.commands import rules as command
+
+RULES = """
+catalog: {product_pages: "/p/{product}"}
+slots:
+  - {id: note, pages: "/**", selector: textarea.note, action: set-value, value: "'hi'"}
+"""
+PAGE = b'<html><body><form><textarea class="note"></textarea></form></body></html>'
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> str:
+    (tmp_path / "rules.yaml").write_text(RULES)
+    return str(tmp_path / "rules.yaml")
+
+
+def check(rules: str, url: str, *args: str) -> int:
+    return main(["rules", "check", rules, "--url", url, *args])
+
+
+def test_a_redirect_is_followed_and_said(rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    shop = page_server({"/old": Page(b"", 302, (("location", "/new"),)), "/new": PAGE})
+    assert check(rules, shop.url + "/old") == 0
+    out = capsys.readouterr().out
+    assert f"{shop.url}/old redirects to {shop.url}/new (shown below;" in out
+    assert f"{shop.url}/new: HTTP 200, {len(PAGE)} bytes; page type other" in out
+    assert "note: page matches; 1 element matches 'textarea.note'" in out
+    assert [r.path for r in shop.requests] == ["/old", "/new"]
+
+
+def test_a_url_the_client_only_percent_encodes_is_no_redirect(
+    rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A slug with an umlaut or a space, as a browser's address bar shows it, is sent percent-encoded;
+    the store answered that URL itself, so nothing redirected."""
+    shop = page_server({"/k/gr%C3%B6%C3%9Fe%20m": PAGE})
+    assert check(rules, shop.url + "/k/größe m") == 0
+    out = capsys.readouterr().out
+    assert "redirects to" not in out
+    assert f"{shop.url}/k/gr%C3%B6%C3%9Fe%20m: HTTP 200" in out
+    assert [r.path for r in shop.requests] == ["/k/gr%C3%B6%C3%9Fe%20m"]
+
+
+def test_cookies_headers_and_the_user_agent_reach_the_store_after_a_redirect_too(
+    rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shop = page_server({"/basket": Page(b"", 302, (("location", "/basket/"),)), "/basket/": PAGE})
+    assert check(rules, shop.url + "/basket", "--cookie", "sid=s3cr=t", "--cookie", "lang = de",
+                 "--header", "Accept-Language: de-CH", "--header", "X-Preview:1") == 0
+    assert len(shop.requests) == 2
+    for seen in shop.requests:
+        assert seen.cookies == {"sid": "s3cr=t", "lang": "de"}
+        assert seen.headers["accept-language"] == "de-CH" and seen.headers["x-preview"] == "1"
+        assert seen.headers["user-agent"] == "slotwise-rules-check/1"
+        assert seen.headers["accept"] == "text/html"
+    capsys.readouterr()
+    assert check(rules, shop.url + "/basket/", "--header", "User-Agent: Mozilla/5.0 (X11)") == 0
+    assert shop.requests[-1].headers["user-agent"] == "Mozilla/5.0 (X11)"  # a store that serves bots less
+
+
+def test_the_cookies_stay_with_the_store_when_it_redirects_to_another_site(
+    rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A browser holds the store's session for the store's host: a redirect to a payment page or a CDN
+    must not carry it there (curl strips them too). The headers go along, as with curl."""
+    other = page_server({"/pay": PAGE})
+    elsewhere = other.url.replace("127.0.0.1", "localhost") + "/pay"
+    shop = page_server({"/checkout": Page(b"", 302, (("location", elsewhere),))})
+    assert check(rules, shop.url + "/checkout", "--cookie", "sid=s3cret", "--header", "Accept-Language: de") == 0
+    assert f"{shop.url}/checkout redirects to {elsewhere}" in capsys.readouterr().out
+    assert shop.requests[0].cookies == {"sid": "s3cret"}
+    assert [r.path for r in other.requests] == ["/pay"]
+    assert other.requests[0].cookies == {} and other.requests[0].headers["accept-language"] == "de"
+
+
+def test_a_gzip_page_is_read_decoded(rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    shop = page_server({"/": Page(gzip.compress(PAGE), 200, (("content-type", "text/html"), ("content-encoding", "gzip")))})
+    assert check(rules, shop.url + "/") == 0
+    out = capsys.readouterr().out
+    assert f"{shop.url}/: HTTP 200, {len(PAGE)} bytes" in out
+    assert "note: page matches; 1 element matches 'textarea.note'" in out
+    assert "gzip" in shop.requests[0].headers["accept-encoding"]
+
+
+def test_a_non_utf8_page_is_read_as_the_store_sent_it(rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """A windows-1252 page arrives byte for byte (no decoding on the way, as behind the proxy)."""
+    html = ('<html><head><meta charset="windows-1252"><script type="application/ld+json">{"@type": "Product", '
+            '"sku": "7", "name": "Caf\u00e9", "offers": {"price": "9.50", "priceCurrency": "EUR"}}</script></head>'
+            '<body><textarea class="note">\u00a3 \u20ac</textarea></body></html>').encode("cp1252")
+    shop = page_server({"/p/7": Page(html, 200, (("content-type", "text/html; charset=windows-1252"),))})
+    assert check(rules, shop.url + "/p/7") == 0
+    out = capsys.readouterr().out
+    assert f"{shop.url}/p/7: HTTP 200, {len(html)} bytes; page type product" in out
+    assert "product '7': " in out and "price 9.50 EUR" in out
+    assert "note: page matches; 1 element matches 'textarea.note'" in out
+
+
+def test_a_page_over_the_cap_is_read_up_to_it_and_says_so(
+    rules: str, page_server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The element past the cap is not counted, and the author is told why it may be missing."""
+    cap = 100_000
+    monkeypatch.setattr(command, "MAX_PAGE_BYTES", cap)
+    head = b"<html><body>" + PAGE
+    html = head + b"<p>filler</p>" * (cap // 13) + b'<textarea class="note"></textarea></body></html>'
+    exact = head.ljust(cap, b" ")
+    shop = page_server({"/long": html, "/exact": exact})
+    assert check(rules, shop.url + "/long") == 0
+    out = capsys.readouterr().out
+    assert f"{shop.url}/long: HTTP 200, {cap} bytes; page type other" in out
+    assert f"  only the first {cap} bytes read: the page is longer (what comes after is not shown)" in out
+    assert "note: page matches; 1 element matches 'textarea.note'" in out
+    assert check(rules, shop.url + "/exact") == 0
+    out = capsys.readouterr().out
+    assert f"HTTP 200, {cap} bytes" in out and "only the first" not in out
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_an_error_page_is_described_with_its_status(
+    status: int, rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shop = page_server({"/p/9": Page(PAGE, status)})
+    assert check(rules, shop.url + "/p/9") == 0
+    out = capsys.readouterr().out
+    assert f"{shop.url}/p/9: HTTP {status}, {len(PAGE)} bytes; page type product" in out
+    assert "note: page matches; 1 element matches 'textarea.note'" in out
+
+
+def _one_line_of(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    assert captured.out.strip().splitlines()[-1].startswith("  note: set-value")  # nothing of a page
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    return lines[0]
+
+
+def test_a_refused_connection_exits_2_with_one_line(rules: str, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{ports.free_port()}/"
+    assert check(rules, url) == 2
+    assert _one_line_of(capsys).startswith(f"slotwise rules check: --url: cannot fetch {url}: ConnectError: ")
+
+
+def test_a_store_that_never_answers_exits_2_after_the_timeout(
+    rules: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(command, "FETCH_TIMEOUT_S", 0.2)
+    with Silent() as store:
+        assert check(rules, store.url + "/p/1") == 2
+    assert _one_line_of(capsys) == f"slotwise rules check: --url: cannot fetch {store.url}/p/1: ReadTimeout: timed out"
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/p/1", "file:///etc/passwd", "http:///p/1"])
+def test_a_url_that_is_not_http_exits_2(url: str, rules: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert check(rules, url) == 2
+    assert _one_line_of(capsys) == f"slotwise rules check: --url {url!r} is not an http(s) URL"
+
+
+def test_the_docs_say_what_the_fetch_does() -> None:
+    """docs/capture.md's numbers and quoted words are the command's."""
+    text = " ".join((Path(__file__).resolve().parents[2] / "docs" / "capture.md").read_text().split())
+    assert "`User-Agent: slotwise-rules-check/1`" in text
+    assert command.MAX_PAGE_BYTES == 10 * 1024 * 1024 and "up to 10 MiB" in text
+    assert f"(`only the first {command.MAX_PAGE_BYTES} bytes read: the page is longer`)" in text
+    assert command.FETCH_TIMEOUT_S == 15 and "sends nothing for 15 s" in text
