@@ -327,7 +327,7 @@ def _nothing_to_set(slot: Any, targets: list[tuple[Any, Any]]) -> str | None:
     from slotwise.html.locate import tag_of
 
     def settable(target: Any) -> bool:
-        if slot.action == "set-value" and target.tag in ("input", "textarea"):
+        if slot.action == "set-value" and target.typed:
             return True
         return bool(target.options) and (slot.action == "select-option" or target.tag == "select")
 
@@ -342,7 +342,15 @@ def _nothing_to_set(slot: Any, targets: list[tuple[Any, Any]]) -> str | None:
         matched = f"{len(targets)} elements, the first {shown}" if len(bad) == len(targets) else \
             f"{len(targets)} elements, {len(bad)} of them like {shown}"
     hint = ""
-    if slot.action == "set-value" and target.tag != "select":
+    if slot.action == "set-value" and target.tag == "input":
+        kind = (node.attributes.get("type") or "").lower()
+        why = (f"an <input type={kind}>, whose value is the choice it stands for: setting it would change what the "
+               "form sends, not which one is checked" if kind in ("radio", "checkbox") else
+               f"an <input type={kind}>, whose value is no answer a visitor types")
+        if kind in ("radio", "checkbox"):
+            hint = ('; choose among them with select-option on their container and items, e.g. '
+                    f'items: "input[type={kind}]"')
+    elif slot.action == "set-value" and target.tag != "select":
         why = "not a form field (input, textarea or select)"
         inner = node.css_first("input, textarea, select")
         hint = "; select the field itself" + (f", e.g. {slot.selector + ' ' + tag_of(inner)!r}" if inner is not None else "")

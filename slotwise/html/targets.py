@@ -42,6 +42,21 @@ class Option:
     tag: str = "option"  # option, or what the rules' ``items`` picks (input, a, li...)
 
 
+NOT_TYPED_INPUTS = ("radio", "checkbox", "file", "image", "submit", "reset", "button")
+"""``<input>`` types whose value is not what a visitor types: a radio's or a checkbox's value is the choice it
+stands for (a ``set-value`` would change what the form sends, not which one is checked: ``select-option`` with
+``items`` chooses among them), a file's cannot be set, a button's is its caption."""
+
+TYPED_FIELD_CSS = "textarea, input" + "".join(f":not([type={t} i])" for t in NOT_TYPED_INPUTS)
+"""The elements ``set-value`` fills, as CSS (tag.js matches the element against this very string)."""
+
+
+def is_typed_field(tag: str, input_type: str | None) -> bool:
+    """Whether ``set-value`` fills this element: a ``<textarea>``, or an ``<input>`` not of ``NOT_TYPED_INPUTS``
+    (an enumerated attribute: compared without case, as CSS's ``i`` flag does, but not stripped)."""
+    return tag == "textarea" or (tag == "input" and (input_type or "").lower() not in NOT_TYPED_INPUTS)
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     ref: Any  # Span or LexborNode
@@ -50,6 +65,7 @@ class Target:
     parent_tag: str  # parsing context for fragments inserted next to it
     children: tuple[Child, ...] = ()
     options: tuple[Option, ...] = ()
+    typed: bool = False  # a field whose value a visitor types (``is_typed_field``): what set-value fills
 
 
 def _kind(node: LexborNode, tag: str) -> str:
@@ -170,7 +186,8 @@ def build(node: LexborNode, edit: Edit, locator: Locator | None) -> Target:
             _check_children(ref, children)
     elif needs_options(edit, tag):
         options = _options(node, edit, choices_css(edit, tag) or "option", locator)
-    return Target(ref, tag, kind, parent_tag, children, options)
+    return Target(ref, tag, kind, parent_tag, children, options,
+                  is_typed_field(tag, node.attributes.get("type")) if tag in ("input", "textarea") else False)
 
 
 def _check_children(span: Any, children: tuple[Child, ...]) -> None:
@@ -237,5 +254,5 @@ def applies(edit: Edit, target: Target) -> bool:
     if a == "set-value":
         if target.tag == "select":
             return chosen_option(target, edit.value) is not None
-        return target.tag in ("input", "textarea")
+        return target.typed
     return True

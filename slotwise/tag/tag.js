@@ -408,6 +408,9 @@
   // @tag-only
   // -- tag-only mode: decisions from /decide, applied here, page hidden at most until the window ends ----
   var OPS = { replace: 'replaceWith', append: 'append', prepend: 'prepend', before: 'before', after: 'after' };
+  // the fields set-value fills: a radio's, a checkbox's value is the choice it stands for (select-option chooses
+  // among them), a file's cannot be set, a button's is its caption (slotwise/html/targets.py TYPED_FIELD_CSS)
+  var TYPED = 'textarea, input:not([type=radio i]):not([type=checkbox i]):not([type=file i]):not([type=image i]):not([type=submit i]):not([type=reset i]):not([type=button i])';
   function apply(x) { // true when the decision is on the page (only those are reported, and learned from)
     if (!x) return false;
     var a = x.action, els, attrs = x.attributes || {}, done = 0, there = 0;
@@ -443,7 +446,7 @@
           else if (pick.tagName === 'INPUT') pick.checked = true;
           else { var marks = x.attributes && Object.keys(x.attributes).length ? x.attributes : { 'aria-current': 'true' }; for (var m in marks) pick.setAttribute(m, marks[m]); }
           (sel || pick).dispatchEvent(new Event('change', { bubbles: true }));
-        } else if (a === 'set-value' && el.matches('input,textarea')) { // the element is the field, as in the proxy
+        } else if (a === 'set-value' && el.matches(TYPED)) { // the element is a field a visitor types in, as in the proxy
           el.value = x.value;
           el.dispatchEvent(new Event('change', { bubbles: true }));
         } else { mark(el); there++; return; } // no field, no choices (a wrapper div): there and marked, nothing set

@@ -153,3 +153,35 @@ def test_fake_tags_in_attribute_values_fall_back_safely() -> None:
     r = rewrite(src, [Edit("t", "div.t", "replace", html="X")])
     assert r.matches == {0: 1}
     assert b"X" in r.body and b"<div class=t>b" not in r.body.replace(b'"<div class=t>', b"")
+
+
+@pytest.mark.parametrize("fake", [b"", b'<div data-tpl="<div class=t><!--">a</div>'])  # splice, and the tree's fallback
+def test_set_value_fills_fields_a_visitor_types_in_and_only_marks_radios_checkboxes_files_and_buttons(fake: bytes) -> None:
+    """A radio's or a checkbox's value is the choice it stands for: a set-value on it changed what the form
+    sends (a size radio labelled M sent L) instead of checking it. It is marked with the decision and
+    counted, as a wrapper div is, and its value left as the store wrote it; fields a visitor types in are set."""
+    untouched = ("radio", "checkbox", "CheckBox", "file", "image", "submit", "reset", "button")
+    filled = ("text", "email", "hidden", "number", "", " radio")  # an unknown type (" radio") is a text field
+    src = fake + b"<form>" + b"".join(
+        f'<input type="{t}" name="f{i}" value="old">'.encode() for i, t in enumerate(untouched + filled)
+    ) + b"<textarea>old</textarea></form>"
+    r = rewrite(src, [Edit("v", "input, textarea", "set-value", value="new", decision_id="d1")], cache=False)
+    assert r.method == ("splice" if not fake else "serialize")
+    assert r.matches == {0: len(untouched) + len(filled) + 1}  # every element there: marked and counted
+    assert r.body.count(b'data-sw-decision="d1"') == len(untouched) + len(filled) + 1
+    assert r.body.count(b'value="old"') == len(untouched) and r.body.count(b'value="new"') == len(filled)
+    for i, t in enumerate(untouched):
+        assert f'type="{t}" name="f{i}" value="old"'.encode() in r.body
+    assert b">new</textarea>" in r.body
+    without = rewrite(src, [Edit("v", "input[type=radio]", "set-value", value="new")], cache=False)
+    assert without.matches == {0: 0} and without.body is src  # no decision to mark: nothing at all
+
+
+def test_the_tag_fills_the_fields_the_rewriter_fills() -> None:
+    """tag.js (tag-only mode) matches an element against the rewriter's own list of typed fields."""
+    from pathlib import Path
+
+    from slotwise.html.targets import TYPED_FIELD_CSS
+
+    tag = (Path(__file__).resolve().parents[2] / "slotwise" / "tag" / "tag.js").read_text()
+    assert f"var TYPED = '{TYPED_FIELD_CSS}';" in tag and "el.matches(TYPED)" in tag

@@ -139,6 +139,7 @@ slots:
   - {id: sizes-ok, pages: "/", selector: fieldset.sizes, action: select-option, items: "input[type=radio]", value: "'S'"}
   - {id: swatches, pages: "/", selector: ul.swatches, action: select-option, items: li, value: "'Red'"}
   - {id: either, pages: "/", selector: "#q, #q input", action: set-value, value: "'2'"}
+  - {id: size-radio, pages: "/", selector: "fieldset.sizes input", action: set-value, value: "'M'"}
 """)
     assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", shop.url + "/"]) == 0
     out = capsys.readouterr().out
@@ -152,10 +153,14 @@ slots:
         "choose (not a <select>, and no items say what its choices are)" + tail + "; say them with items",
         "WARNING: slot 'sizes-typo' (select-option): 'fieldset.sizes' matches <fieldset class=\"sizes\">, with "
         "nothing to choose (items 'input[type=radoi]' find none in it)" + tail,
+        "WARNING: slot 'size-radio' (set-value): 'fieldset.sizes input' matches <input type=\"radio\" name=\"size\">, "
+        "an <input type=radio>, whose value is the choice it stands for: setting it would change what the form sends, "
+        "not which one is checked" + tail + '; choose among them with select-option on their container and items, '
+        'e.g. items: "input[type=radio]"',
     ):
         assert said in out, out
     assert "'#q, #q input' matches 2 elements, 1 of them like <div id=\"q\" class=\"qty\">, not a form" in out
-    assert out.count("WARNING") == 5, out  # a textarea, an input, a radio and an <li> are something to set
+    assert out.count("WARNING") == 6, out  # a textarea, a text input, radios (chosen) and an <li> are something to set
     assert "item keys of its choices (input[type=radio]): 'S'" in out and "item keys of its choices (li): 'Red'" in out
 
 

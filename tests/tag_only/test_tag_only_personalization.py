@@ -127,26 +127,29 @@ GIFT_NOTE = "[...document.querySelectorAll('.gift-note')].map(e => [e.tagName.to
 
 
 def test_set_value_acts_on_the_field_and_marks_what_the_proxy_marks(stack: Stack, page: Any) -> None:
-    """set-value's selector finds a wrapper around a field, a wrapper without one and a field: the field is
-    set, the other two are marked and left alone (the field inside the wrapper too), as the proxy's rewriter
-    does with the same page; and the decision is applied, so logged."""
+    """set-value's selector finds a wrapper around a field, a wrapper without one, a field and a radio: the
+    field is set, the others are marked and left alone (the field inside the wrapper too; the radio's value is
+    the choice it stands for, not a visitor's answer), as the proxy's rewriter does with the same page; and
+    the decision is applied, so logged."""
     url = stack.url("main", "/gift")
     edit = Edit("gift-note", ".gift-note", "set-value", value="Happy birthday!", decision_id="d1")
     proxied = LexborHTMLParser(rewrite(httpx.get(url, timeout=10).content, [edit], cache=False).body)
     by_proxy = [[n.tag, n.attributes.get("data-sw-slot")] for n in proxied.css(".gift-note")]
-    assert by_proxy == [["div", "gift-note"], ["div", "gift-note"], ["input", "gift-note"]]
+    assert by_proxy == [["div", "gift-note"], ["div", "gift-note"], ["input", "gift-note"], ["input", "gift-note"]]
     goto(page, url)
     page.wait_for_selector("input.gift-note[data-sw-decision]")
     assert page.evaluate(GIFT_NOTE) == by_proxy
     assert page.eval_on_selector("input.gift-note", "e => e.value") == "Happy birthday!"
     assert page.eval_on_selector("#note", "e => e.value") == "from the store"  # not looked for inside the wrapper
     assert proxied.css_first("#note").attributes["value"] == "from the store"
+    assert page.eval_on_selector("input.gift-note[type=radio]", "e => [e.value, e.checked]") == ["paper", True]
+    assert proxied.css_first("input.gift-note[type=radio]").attributes["value"] == "paper"
     ids = page.eval_on_selector_all(".gift-note", "els => els.map(e => e.getAttribute('data-sw-decision'))")
     visitor = visitor_id(page.context)
     flush(page)
     [decision] = wait_for(lambda: [d for d in stack.decisions(visitor) if d.data["slot"] == "gift-note"],
                           what="the gift-note decision logged")
-    assert ids == [decision.data["decision_id"]] * 3
+    assert ids == [decision.data["decision_id"]] * 4
 
 
 @pytest.mark.parametrize("product", ["201", "202", "301", "401", "501", "601", "701"])
