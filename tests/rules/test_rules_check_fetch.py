@@ -217,3 +217,4 @@ def test_the_docs_say_what_the_fetch_does() -> None:
     assert command.MAX_PAGE_BYTES == 10 * 1024 * 1024 and "up to 10 MiB" in text
     assert f"(`only the first {command.MAX_PAGE_BYTES} bytes read: the page is longer`)" in text
     assert command.FETCH_TIMEOUT_S == 15 and "sends nothing for 15 s" in text
+    assert "(`charset cp1252`; `charset iso8859-1, read as cp1252 (as browsers read it)`)" in text
