@@ -89,6 +89,7 @@ class Fetched(NamedTuple):
     url: str
     redirected: bool  # the store answered with redirects (not: the client percent-encoded the URL)
     cut: bool  # the page is longer than MAX_PAGE_BYTES; the rest was not read
+    content_type: str | None = None  # the answer's Content-Type: its charset is the page's (as behind the proxy)
 
 
 def _fetch(url: str, cookies: dict[str, str], headers: dict[str, str]) -> Fetched:
@@ -104,7 +105,7 @@ def _fetch(url: str, cookies: dict[str, str], headers: dict[str, str]) -> Fetche
                 if len(body) > MAX_PAGE_BYTES:
                     break
             return Fetched(response.status_code, bytes(body[:MAX_PAGE_BYTES]), str(response.url),
-                           bool(response.history), len(body) > MAX_PAGE_BYTES)
+                           bool(response.history), len(body) > MAX_PAGE_BYTES, response.headers.get("content-type"))
 
 
 def _store_cookies(url: str, cookies: dict[str, str]) -> Any:
@@ -135,20 +136,25 @@ def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dic
         return 2
     if page.redirected:
         print(f"\n{url} redirects to {page.url} (shown below; pass --cookie for pages that need a login or a basket)", file=out)
-    for line in describe_page(ruleset, page.url, page.status, page.html, headers or {}, cut=page.cut):
+    from slotwise.proxy.forwarding.encoding import sniff_charset
+
+    charset = sniff_charset(page.html, page.content_type)  # the proxy's: BOM, Content-Type, <meta charset>, UTF-8
+    for line in describe_page(ruleset, page.url, page.status, page.html, headers or {}, cut=page.cut, charset=charset):
         print(line, file=out)
     return 0
 
 
 def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dict[str, str] | None = None, *,
-                  cut: bool = False) -> list[str]:
+                  cut: bool = False, charset: str = "utf-8") -> list[str]:
     """Everything the rules read from one page, as lines for a person (pure: no I/O). ``cut``: ``html`` is
-    only the start of a longer page, so a selector that finds nothing may find it further down."""
+    only the start of a longer page, so a selector that finds nothing may find it further down. ``charset``:
+    the page's (``sniff_charset``); it is read in it as the proxy reads it (``bytes_to_read``)."""
     from slotwise.rules import page_facts
     from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event
     from slotwise.rules.html_api import count_matches
-    from slotwise.rules.reading import read_html
+    from slotwise.rules.reading import bytes_to_read, read_html, reading_codec
 
+    size, html = len(html), bytes_to_read(html, charset)
     parts = urlsplit(url)
     path = parts.path or "/"
     catalog, capture = ruleset.catalog, ruleset.capture
@@ -157,10 +163,13 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     groups.update(capture.page_groups(path, parts.query, headers))
     reading = read_html(html, catalog, groups, structured=kind in ("product", "other"))
     page = page_facts(path, parts.query, html, ruleset, url=url, reading=reading)
-    lines = ["", f"{url}: HTTP {status}, {len(html)} bytes; page type {page.type}"
+    lines = ["", f"{url}: HTTP {status}, {size} bytes; page type {page.type}"
              + (f", category {page.category!r}" if page.category else "")]
     if cut:
-        lines.append(f"  only the first {len(html)} bytes read: the page is longer (what comes after is not shown)")
+        lines.append(f"  only the first {size} bytes read: the page is longer (what comes after is not shown)")
+    codec = reading_codec(charset)
+    if codec is not None:  # not UTF-8: say what its text is read as
+        lines.append(f"  charset {charset}" + (f", read as {codec} (as browsers read it)" if codec != charset else ""))
     if page.product is not None:
         lines += _product_lines(page.product, reading)
     elif kind == "other":

@@ -6,10 +6,17 @@ microdata elements (Product, BreadcrumbList) verbatim, and the raw values of the
 which ``read_extract`` turns into the very same ``PageReading``. Page facts
 (``facts.page_facts``) and captured events (``capture``) are computed from a
 reading, so both modes see the same facts for the same page.
+
+Lexbor and the markup scans read bytes as UTF-8. A page in another charset
+(windows-1252, Shift_JIS, UTF-16 ...) is read from ``bytes_to_read``: its
+text in UTF-8, so "Café" is not read as "Caf\ufffd", nor ``küche`` keyed
+``k-che``.
 """
 
 from __future__ import annotations
 
+import codecs
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -19,6 +26,36 @@ from slotwise.rules.jsonld import Crumb
 from slotwise.rules.product_facts import structured_reading
 
 MAX_DOC_BYTES = 48 * 1024
+
+_AS_THEY_ARE = frozenset({"utf-8", "ascii"})  # bytes a UTF-8 reader reads right
+_AS_BROWSERS_READ = {  # labels the Encoding Standard (encoding.spec.whatwg.org) reads as a superset
+    "iso8859-1": "cp1252", "iso8859-9": "cp1254", "iso8859-11": "cp874", "tis-620": "cp874",
+    "shift_jis": "cp932", "euc_kr": "cp949", "gb2312": "gbk",
+}
+
+
+@functools.lru_cache(maxsize=64)
+def reading_codec(charset: str) -> str | None:
+    """The codec a page in ``charset`` is read with, as a browser shows it: ISO-8859-1's 0x80 is "€",
+    Shift_JIS's 0x8160 is "～". None: the page's own bytes are read (UTF-8, ASCII, or a name Python
+    does not know: read as UTF-8, as the proxy's charset sniffing assumes)."""
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        return None
+    return None if name in _AS_THEY_ARE else _AS_BROWSERS_READ.get(name, name)
+
+
+def bytes_to_read(html: bytes, charset: str) -> bytes:
+    """The page's bytes as the readers take them (UTF-8): the page itself when it is UTF-8 or ASCII (no
+    copy: nearly every page), else its text decoded in ``charset`` (a bad byte becomes U+FFFD, as a
+    browser shows it) and encoded in UTF-8. ``charset`` is the proxy's ``flow.charset``
+    (``encoding.sniff_charset``: BOM, Content-Type, ``<meta charset>``)."""
+    codec = None if charset == "utf-8" else reading_codec(charset)
+    if codec is None:
+        return html
+    text = html.decode(codec, "replace")
+    return (text[1:] if text.startswith("\ufeff") else text).encode("utf-8")  # a UTF-16 page's BOM
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 What only the real fetch does: redirects followed and said, cookies, headers
 and its User-Agent sent, a compressed page read decoded, a non-UTF-8 page's
-bytes kept as sent, a page over ``MAX_PAGE_BYTES`` read up to it (and said),
+bytes kept as sent and read in its charset (from its Content-Type, as the
+proxy reads it), a page over ``MAX_PAGE_BYTES`` read up to it (and said),
 error statuses described, and a store that refuses, never answers or is no
 http(s) URL at all: exit 2 with one line, never a traceback.
 """
@@ -115,6 +116,40 @@ def test_a_non_utf8_page_is_read_as_the_store_sent_it(rules: str, page_server: A
     assert "note: page matches; 1 element matches 'textarea.note'" in out
 
 
+CHARSET_RULES = """
+catalog:
+  product_pages: "/p/{product}"
+  selectors: {category: "main @data-category"}
+slots:
+  - {id: kitchen, pages: "/**", selector: 'main[data-category="K\u00fcche"] h1', action: append, html: "<b>x</b>"}
+"""
+
+
+@pytest.mark.parametrize(("header", "said"), [
+    ("text/html; charset=windows-1252", "charset cp1252"),
+    ("text/html", "charset cp1252"),  # from its <meta charset>
+    ("text/html; charset=ISO-8859-1", "charset iso8859-1, read as cp1252 (as browsers read it)"),
+])
+def test_a_windows_1252_page_is_read_in_its_charset_as_the_proxy_reads_it(
+    tmp_path: Path, page_server: Any, capsys: pytest.CaptureFixture[str], header: str, said: str
+) -> None:
+    """Its charset from the Content-Type (or, without one there, its ``<meta charset>``), as the proxy
+    sniffs it: the name, the category key and a selector naming "Küche" read as on the page."""
+    meta = "" if "charset" in header else '<meta charset="windows-1252">'
+    html = (f'<html><head>{meta}<script type="application/ld+json">{{"@type": "Product", "name": "Caf\u00e9 Cr\u00e8me", '
+            '"offers": {"price": "4.50", "priceCurrency": "EUR"}}</script></head>'
+            '<body><main data-category="K\u00fcche"><h1>Caf\u00e9</h1></main></body></html>').encode("cp1252")
+    (tmp_path / "rules.yaml").write_text(CHARSET_RULES, encoding="utf-8")
+    shop = page_server({"/p/7": Page(html, 200, (("content-type", header),))})
+    assert check(str(tmp_path / "rules.yaml"), shop.url + "/p/7") == 0
+    out = capsys.readouterr().out
+    assert f"{shop.url}/p/7: HTTP 200, {len(html)} bytes; page type product, category 'k\u00fcche'" in out
+    assert f"\n  {said}\n" in out
+    assert "product '7': 'Caf\u00e9 Cr\u00e8me', price 4.50 EUR" in out
+    assert "category 'k\u00fcche'" in out and "\ufffd" not in out
+    assert "kitchen: page matches; 1 element matches" in out
+
+
 def test_a_page_over_the_cap_is_read_up_to_it_and_says_so(
     rules: str, page_server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -182,3 +217,4 @@ def test_the_docs_say_what_the_fetch_does() -> None:
     assert command.MAX_PAGE_BYTES == 10 * 1024 * 1024 and "up to 10 MiB" in text
     assert f"(`only the first {command.MAX_PAGE_BYTES} bytes read: the page is longer`)" in text
     assert command.FETCH_TIMEOUT_S == 15 and "sends nothing for 15 s" in text
+    assert "(`charset cp1252`; `charset iso8859-1, read as cp1252 (as browsers read it)`)" in text

@@ -38,7 +38,7 @@ from slotwise.rules import RuleSet, page_facts
 from slotwise.rules.capture import (
     CaptureError, PageSource, RequestSource, Response, build_event, cart_lines, customer_of, datalayer_events, page_event,
 )
-from slotwise.rules.reading import PageReading, read_extract
+from slotwise.rules.reading import PageReading, bytes_to_read, read_extract
 from slotwise.store.base import Store
 from slotwise.tag.events import parse_event
 from slotwise.tag.recorder import EventRecorder, Incoming
@@ -198,12 +198,13 @@ class Capture:
         return ruleset.capture.page_groups(flow.path, flow.query_string, flow.headers)
 
     async def on_page(self, visitor: str, html: bytes, reading: PageReading, ruleset: RuleSet, profile: Profile,
-                      now: float, *, trusted: bool = True) -> Profile:
-        """Customer, cart and page events from a page the visitor was just served (or, untrusted, shown)."""
+                      now: float, *, trusted: bool = True, charset: str = "utf-8") -> Profile:
+        """Customer, cart and page events from a page the visitor was just served (or, untrusted, shown);
+        ``charset``: the page's (``flow.charset``), to read ``html`` in."""
         items: list[Incoming] = []
         claims: list[Incoming] = []
         if profile.pending and html:
-            confirmed = await self._confirmations(visitor, html, profile, now)
+            confirmed = await self._confirmations(visitor, bytes_to_read(html, charset), profile, now)
             items += [item for item, proven in confirmed if proven and trusted]
             claims += [item for item, proven in confirmed if not (proven and trusted)]
         items += self.page_events(reading, ruleset, profile, now, trusted=trusted, visitor=visitor)

@@ -5,9 +5,11 @@ origin marks ``no-store`` comes back byte for byte on every view; each
 personalized view read it again — a nesting-depth check and a Lexbor parse,
 ~2 ms of a 120 KB page, the largest step of a personalized page
 (``python -m bench.proxy.breakdown``). A reading is a pure function of the
-bytes, the rules' catalog and the groups asked for, so it is kept in a small
-LRU keyed by the page's digest (``slotwise.html.page_digest``, hashed once
-per view by the personalizer), the rules object and the group names. A page
+bytes, their charset, the rules' catalog and the groups asked for, so it is
+kept in a small LRU keyed by the page's digest (``slotwise.html.page_digest``
+of the page as served, hashed once per view by the personalizer), its
+charset, the rules object and the group names: a page that is not UTF-8 is
+transcoded for reading (``rules.reading.bytes_to_read``) once, with its parse. A page
 that fails the bounds is never kept: it raises again.
 
 ``get`` only looks (the event loop asks it: a kept reading needs no thread
@@ -55,9 +57,10 @@ class PageReadings:
         self.misses = 0
 
     @staticmethod
-    def key(digest: bytes, rules: Any, groups: tuple[str, ...], structured: bool) -> Hashable:
-        """What a reading depends on: the page (its digest), the rules and what is read of the page."""
-        return (digest, id(rules), groups, structured)
+    def key(digest: bytes, rules: Any, groups: tuple[str, ...], structured: bool, charset: str = "utf-8") -> Hashable:
+        """What a reading depends on: the page (its digest, as served), the charset it is read in, the rules
+        and what is read of the page."""
+        return (digest, id(rules), groups, structured, charset)
 
     def get(self, key: Hashable, rules: Any) -> PageReading | None:
         """The kept reading, or None (cheap: no parse)."""

@@ -59,7 +59,7 @@ from slotwise.rules.context import Context
 from slotwise.rules.errors import RuleEvaluationError
 from slotwise.rules.ruleset import Slot, Variant
 from slotwise.rules.interests import InterestRules, interests
-from slotwise.rules.reading import PageReading, read_html
+from slotwise.rules.reading import PageReading, bytes_to_read, read_html
 from slotwise.rules.tag_config import tag_config
 from slotwise.store import Store, open_store
 from slotwise.store.base import LogRecord
@@ -384,7 +384,7 @@ class SlotwisePersonalizer:
             reading = await self._read_page(flow, html, digest, ruleset)
             url = flow.url
             page = self.readings.facts(reading, ruleset, flow.path, tuple(query), url, functools.partial(
-                page_facts, flow.path, query, html, ruleset, url=url, reading=reading))
+                page_facts, flow.path, query, None, ruleset, url=url, reading=reading))  # the page is its reading
             request = request_facts(flow.headers, query)
             flow.state["reading"] = reading
         forced = flow.state.get("preview")
@@ -465,16 +465,19 @@ class SlotwisePersonalizer:
         if not ruleset.capture.empty:
             groups.update(ruleset.capture.page_groups(flow.path, flow.query_string, flow.headers))
         structured = kind in ("product", "other")
-        key = self.readings.key(digest, ruleset, tuple(sorted(groups)), structured)
+        key = self.readings.key(digest, ruleset, tuple(sorted(groups)), structured, flow.charset)
         kept = self.readings.get(key, ruleset)
         if kept is not None:
             return kept
-        read = functools.partial(self._bounded_read, html, ruleset, groups, structured)
+        read = functools.partial(self._bounded_read, html, ruleset, groups, structured, flow.charset)
         return await page_work(len(html), self.readings.read, key, ruleset, read)
 
     @staticmethod
-    def _bounded_read(html: bytes, ruleset: RuleSet, groups: dict[str, Any], structured: bool) -> PageReading:
-        """Reads the page; one over a bound of ``slotwise.html.bounds`` raises before anything parses it."""
+    def _bounded_read(html: bytes, ruleset: RuleSet, groups: dict[str, Any], structured: bool,
+                      charset: str = "utf-8") -> PageReading:
+        """Reads the page in its charset (``bytes_to_read``: here, in the page-work thread with the parse,
+        not on the loop); one over a bound of ``slotwise.html.bounds`` raises before anything parses it."""
+        html = bytes_to_read(html, charset)
         check_page(html)
         return read_html(html, ruleset.catalog, groups, structured=structured)
 
@@ -550,7 +553,8 @@ class SlotwisePersonalizer:
         product = page.product if page.product and page.product.get("id") else None  # read-only, kept per page
         work.profile = await self.pageviews.record(flow.visitor.id, now, category=page.category, product=product)
         if reading is not None and (reading.groups or work.profile.pending):
-            work.profile = await self.capture.on_page(flow.visitor.id, html, reading, work.ruleset, work.profile, now)
+            work.profile = await self.capture.on_page(flow.visitor.id, html, reading, work.ruleset, work.profile, now,
+                                                      charset=flow.charset)
         return True
 
     async def _another_person(self, flow: Flow, reading: Any) -> None:
