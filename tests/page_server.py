@@ -2,7 +2,7 @@
 
 Routes map a path (with its query, if any) to a ``Page``: the exact status,
 headers and bytes a test wants on the wire (a redirect, a gzip body the test
-compressed itself, a 500), so the fetching code runs its real HTTP client
+compressed itself, a 500, a body trickled a byte at a time), so the fetching code runs its real HTTP client
 against a real socket. A path with no route answers 404. ``Silent`` is the
 other kind of upstream a fetch must survive: one that takes the connection
 and never answers. Usable without pytest (``with PageServer(routes) as s``).
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,11 +21,15 @@ from typing import Any, Mapping
 
 @dataclass(frozen=True)
 class Page:
-    """One response, sent as given (``content-length`` is added unless ``headers`` set one)."""
+    """One response, sent as given (``content-length`` is added unless ``headers`` set one).
+
+    ``trickle``: seconds between the body's bytes, sent one at a time (a store that is never silent
+    long enough for a read timeout, yet never done)."""
 
     body: bytes = b""
     status: int = 200
     headers: tuple[tuple[str, str], ...] = (("content-type", "text/html; charset=utf-8"),)
+    trickle: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,12 @@ class PageServer:
                     self.send_header("content-length", str(len(page.body)))
                 self.end_headers()
                 try:
-                    self.wfile.write(page.body)
+                    if page.trickle:
+                        for i in range(len(page.body)):
+                            self.wfile.write(page.body[i:i + 1])
+                            time.sleep(page.trickle)
+                    else:
+                        self.wfile.write(page.body)
                 except (BrokenPipeError, ConnectionResetError):  # a client that stops reading (a size cap)
                     pass
 

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, NamedTuple, TextIO
+from typing import Any, Callable, Iterator, NamedTuple, TextIO
 from urllib.parse import urljoin, urlsplit
 
-FETCH_TIMEOUT_S = 15.0
+FETCH_TIMEOUT_S = 15.0  # each read: a store that sends nothing this long is given up
+FETCH_DEADLINE_S = 60.0  # the whole fetch, redirects included: a store trickling its page never hits a read timeout
 MAX_PAGE_BYTES = 10 * 1024 * 1024
 
 
 def register(subparsers: Any) -> None:
+    from slotwise.proxy.config import OPTIONS
+
     parser = subparsers.add_parser("rules", help="work with YAML slot rules", description="Work with YAML slot rules.")
     sub = parser.add_subparsers(dest="rules_command", metavar="SUBCOMMAND")
     sub.required = True
@@ -35,7 +38,11 @@ def register(subparsers: Any) -> None:
     check.add_argument("--cookie", metavar="NAME=VALUE", action="append", default=[],
                        help="a cookie to send with --url (repeatable), e.g. the store's session for a page with a basket")
     check.add_argument("--header", metavar="'NAME: VALUE'", action="append", default=[],
-                       help="a request header to send with --url (repeatable)")
+                       help="a request header to send with --url (repeatable); a Cookie header is held like --cookie")
+    bound = next(o for o in OPTIONS if o.name == "max_html_bytes")
+    check.add_argument(bound.flag, dest=bound.name, type=int, default=None, metavar="N",
+                       help=f"with --url: the bound `slotwise serve {bound.flag}` runs with; a page over it is said to "
+                            f"pass through the proxy unchanged (env {bound.env}, default {bound.default})")
     check.set_defaults(func=run_check)
 
 
@@ -61,12 +68,17 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         print(f"  capture: {sources} event source{'s' if sources != 1 else ''}"
               + (f"; {', '.join(extras)}" if extras else ""), file=out)
     if args.url:
+        from slotwise.proxy.config import ConfigError
+
         try:
-            cookies, headers = _pairs(args.cookie, "=", "--cookie", "NAME=VALUE"), _pairs(args.header, ":", "--header", "'NAME: VALUE'")
-        except ValueError as exc:
+            cookie_headers = [h for h in args.header if _is_cookie(h)]
+            headers = _pairs([h for h in args.header if not _is_cookie(h)], ":", "--header", "'NAME: VALUE'")
+            cookies = {**_cookie_header_pairs(cookie_headers), **_pairs(args.cookie, "=", "--cookie", "NAME=VALUE")}
+            limit = _max_html_bytes(getattr(args, "max_html_bytes", None))
+        except (ValueError, ConfigError) as exc:
             print(f"slotwise rules check: {exc}", file=err)
             return 2
-        return _check_url(ruleset, args.url, out, err, cookies=cookies, headers=headers)
+        return _check_url(ruleset, args.url, out, err, cookies=cookies, headers=headers, max_html_bytes=limit)
     return 0
 
 
@@ -81,6 +93,44 @@ def _pairs(items: list[str], sep: str, flag: str, form: str) -> dict[str, str]:
     return out
 
 
+def _is_cookie(header: str) -> bool:
+    return header.partition(":")[0].strip().lower() == "cookie"
+
+
+def _cookie_header_pairs(items: list[str]) -> dict[str, str]:
+    """The cookies of ``--header 'Cookie: a=1; b=2'`` (as a browser's devtools show them), for the same
+    host-bound jar as ``--cookie``: as a header they went to the first request only (httpx drops a
+    Cookie header on every redirect, even the store's own), and a header never knows which host it is for."""
+    out: dict[str, str] = {}
+    for item in items:
+        for part in item.partition(":")[2].split(";"):
+            if not part.strip():
+                continue
+            name, found, value = part.partition("=")
+            if not found or not name.strip():
+                raise ValueError(f"--header {item!r}: {part.strip()!r} is not NAME=VALUE "
+                                 "(or give each cookie as --cookie NAME=VALUE)")
+            out[name.strip()] = value.strip()
+    return out
+
+
+def _max_html_bytes(flag: int | None) -> int:
+    """``slotwise serve``'s bound on a page it rewrites, read as serve reads it (``Settings``: the flag,
+    else ``SLOTWISE_MAX_HTML_BYTES``, else its default; the same checks and messages). Only this one
+    variable is read: a deployment's other ``SLOTWISE_*`` settings are no business of a rules check."""
+    import os
+
+    from slotwise.proxy.config import OPTIONS, Settings
+
+    env = next(o.env for o in OPTIONS if o.name == "max_html_bytes")
+    own = {env: os.environ[env]} if env in os.environ else {}
+    return Settings.from_env(own, max_html_bytes=flag).max_html_bytes
+
+
+class FetchError(Exception):
+    """The page cannot be shown: the message says why, for one line on stderr."""
+
+
 class Fetched(NamedTuple):
     """A fetched page: where it ended (after any redirects), and whether it was longer than we read."""
 
@@ -88,24 +138,72 @@ class Fetched(NamedTuple):
     html: bytes  # decoded from its Content-Encoding, at most MAX_PAGE_BYTES
     url: str
     redirected: bool  # the store answered with redirects (not: the client percent-encoded the URL)
-    cut: bool  # the page is longer than MAX_PAGE_BYTES; the rest was not read
+    cut: bool  # the page is longer than MAX_PAGE_BYTES (as sent or decoded); the rest was not read
     content_type: str | None = None  # the answer's Content-Type: its charset is the page's (as behind the proxy)
+    sent_size: int = 0  # bytes read as the store sent them (before decoding), what --max-html-bytes bounds first
 
 
 def _fetch(url: str, cookies: dict[str, str], headers: dict[str, str]) -> Fetched:
+    """GET the page, reading its raw bytes and decoding them with the proxy's ``Decoder``: a piece of at
+    most ``Decoder.STEP`` at a time, so a compression bomb stops at ``MAX_PAGE_BYTES`` (httpx's own
+    decoders inflate each chunk whole). ``FetchError`` past ``FETCH_DEADLINE_S`` or for a body that does
+    not decode."""
+    import time
+
     import httpx
+
+    from slotwise.proxy.forwarding.errors import DecodeError
+
+    deadline = time.monotonic() + FETCH_DEADLINE_S
+
+    def in_time(*_: object) -> None:
+        if time.monotonic() > deadline:
+            raise FetchError(f"cannot fetch {url}: not complete after {FETCH_DEADLINE_S:g} s (the whole fetch's deadline)")
 
     sent = {"User-Agent": "slotwise-rules-check/1", "Accept": "text/html", **headers}
     with httpx.Client(timeout=FETCH_TIMEOUT_S, follow_redirects=True, trust_env=False, headers=sent,
-                      cookies=_store_cookies(url, cookies)) as client:
+                      cookies=_store_cookies(url, cookies),
+                      event_hooks={"request": [in_time], "response": [in_time]}) as client:
         with client.stream("GET", url) as response:
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_PAGE_BYTES:
-                    break
-            return Fetched(response.status_code, bytes(body[:MAX_PAGE_BYTES]), str(response.url),
-                           bool(response.history), len(body) > MAX_PAGE_BYTES, response.headers.get("content-type"))
+            coding = response.headers.get("content-encoding")
+            try:
+                body, size, cut = _read(url, response.iter_raw(), coding, in_time)
+            except DecodeError as exc:
+                raise FetchError(f"cannot read {url}: it does not decode as its Content-Encoding {coding!r} says "
+                                 f"({exc}); the proxy passes such a page through unchanged") from None
+            return Fetched(response.status_code, body, str(response.url), bool(response.history), cut,
+                           response.headers.get("content-type"), size)
+
+
+def _read(url: str, raw: Iterator[bytes], coding: str | None, in_time: Callable[[], None]) -> tuple[bytes, int, bool]:
+    """(the body decoded, at most ``MAX_PAGE_BYTES``; the bytes read as sent; whether it was cut there).
+
+    One coding is undone piece by piece (``Decoder``, as the proxy streams a page); several in a row
+    (rare) are read whole, up to the cap as sent, and undone by ``decode`` with the cap as its limit."""
+    from slotwise.proxy.forwarding.encoding import Decoder, decode, streamable
+
+    cap, size = MAX_PAGE_BYTES, 0
+    if not streamable(coding):
+        sent = bytearray()
+        for chunk in raw:
+            sent += chunk
+            in_time()
+            if len(sent) > cap:
+                raise FetchError(f"cannot read {url}: more than {cap} bytes as sent, in codings ({coding!r}) that "
+                                 "are only undone whole")
+        return decode(bytes(sent), coding, cap), len(sent), False
+    decoder, body = Decoder(coding), bytearray()
+    for chunk in raw:
+        size += len(chunk)
+        for piece in decoder.pieces(chunk):
+            body += piece
+            if len(body) > cap:
+                break
+        if len(body) > cap or size > cap:
+            return bytes(body[:cap]), size, True
+        in_time()
+    decoder.finish()  # a cut stream: as the proxy finds it
+    return bytes(body), size, False
 
 
 def _store_cookies(url: str, cookies: dict[str, str]) -> Any:
@@ -124,13 +222,16 @@ def _store_cookies(url: str, cookies: dict[str, str]) -> Any:
 
 
 def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dict[str, str] | None = None,
-               headers: dict[str, str] | None = None) -> int:
+               headers: dict[str, str] | None = None, max_html_bytes: int | None = None) -> int:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         print(f"slotwise rules check: --url {url!r} is not an http(s) URL", file=err)
         return 2
     try:
         page = _fetch(url, cookies or {}, headers or {})
+    except FetchError as exc:
+        print(f"slotwise rules check: --url: {exc}", file=err)
+        return 2
     except Exception as exc:  # any network failure is a clear message, not a traceback
         print(f"slotwise rules check: --url: cannot fetch {url}: {type(exc).__name__}: {exc}", file=err)
         return 2
@@ -139,16 +240,20 @@ def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dic
     from slotwise.proxy.forwarding.encoding import sniff_charset
 
     charset = sniff_charset(page.html, page.content_type)  # the proxy's: BOM, Content-Type, <meta charset>, UTF-8
-    for line in describe_page(ruleset, page.url, page.status, page.html, headers or {}, cut=page.cut, charset=charset):
+    for line in describe_page(ruleset, page.url, page.status, page.html, headers or {}, cut=page.cut, charset=charset,
+                              sent_size=page.sent_size, max_html_bytes=max_html_bytes):
         print(line, file=out)
     return 0
 
 
 def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dict[str, str] | None = None, *,
-                  cut: bool = False, charset: str = "utf-8") -> list[str]:
+                  cut: bool = False, charset: str = "utf-8", sent_size: int | None = None,
+                  max_html_bytes: int | None = None) -> list[str]:
     """Everything the rules read from one page, as lines for a person (pure: no I/O). ``cut``: ``html`` is
     only the start of a longer page, so a selector that finds nothing may find it further down. ``charset``:
-    the page's (``sniff_charset``); it is read in it as the proxy reads it (``bytes_to_read``)."""
+    the page's (``sniff_charset``); it is read in it as the proxy reads it (``bytes_to_read``). ``sent_size``
+    (its bytes as sent) and ``max_html_bytes`` (serve's bound): with them, a page the proxy would pass
+    through unchanged is said to be one (``_passes_through``)."""
     from slotwise.rules import page_facts
     from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event
     from slotwise.rules.html_api import count_matches
@@ -167,6 +272,11 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
              + (f", category {page.category!r}" if page.category else "")]
     if cut:
         lines.append(f"  only the first {size} bytes read: the page is longer (what comes after is not shown)")
+    counts = count_matches(html, [s.selector for s in ruleset.slots]) if ruleset.slots else []
+    why = _passes_through(ruleset, html, path, parts.query, headers, counts, size=size, cut=cut, sent_size=sent_size,
+                          limit=max_html_bytes)
+    if why:
+        lines.append(f"  the proxy would pass this page through unchanged: {why}: no slot changes it")
     codec = reading_codec(charset)
     if codec is not None:  # not UTF-8: say what its text is read as
         lines.append(f"  charset {charset}" + (f", read as {codec} (as browsers read it)" if codec != charset else ""))
@@ -201,7 +311,6 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
                              + (f"; {len(cart)} line{'s' if len(cart) != 1 else ''}: {shown}" if cart else "; lines not read"))
     if ruleset.slots:
         lines.append("  slots:")
-        counts = count_matches(html, [s.selector for s in ruleset.slots])
         for slot, count in zip(ruleset.slots, counts):
             matches = slot.pages.matches(path, parts.query, headers)
             flags = [f for f, on in (("disabled", not slot.enabled),
@@ -251,6 +360,29 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
         pushes = html.count(b"dataLayer.push") + html.count(b"gtag(")
         lines.append(f"    dataLayer: {pushes} push{'es' if pushes != 1 else ''} in the page's HTML (more may come from scripts)")
     return lines
+
+
+def _passes_through(ruleset: Any, html: bytes, path: str, query: str, headers: dict[str, str] | None,
+                    counts: list[int], *, size: int, cut: bool, sent_size: int | None, limit: int | None) -> str | None:
+    """Why ``slotwise serve`` would send this page as the store sent it (fail open), or None: larger than
+    ``--max-html-bytes`` as sent or decoded (``forward_html``: neither is rewritten), or over a bound of
+    ``slotwise.html.bounds``, asked with the proxy's own checks (the nesting before the parse, then the
+    matches of the edits of every enabled slot whose pages match: their ``limit`` first elements each)."""
+    from slotwise.html.bounds import PageBoundError, check_matches, check_page
+
+    if limit is not None and sent_size is not None and sent_size > limit:
+        return f"it is {'more than ' if cut else ''}{sent_size} bytes, over --max-html-bytes {limit} (SLOTWISE_MAX_HTML_BYTES)"
+    if limit is not None and size > limit:
+        return (f"it is {'more than ' if cut else ''}{size} bytes decoded, over --max-html-bytes {limit} "
+                "(SLOTWISE_MAX_HTML_BYTES)")
+    edited = [min(count, slot.limit) if slot.limit is not None else count for slot, count in zip(ruleset.slots, counts)
+              if slot.enabled and slot.pages.matches(path, query, headers)]
+    try:
+        check_page(html)
+        check_matches(sum(edited))
+    except PageBoundError as exc:
+        return str(exc)
+    return None
 
 
 def _mask(email: str) -> str:

@@ -4,22 +4,34 @@ What only the real fetch does: redirects followed and said, cookies, headers
 and its User-Agent sent, a compressed page read decoded, a non-UTF-8 page's
 bytes kept as sent and read in its charset (from its Content-Type, as the
 proxy reads it), a page over ``MAX_PAGE_BYTES`` read up to it (and said),
-error statuses described, and a store that refuses, never answers or is no
-http(s) URL at all: exit 2 with one line, never a traceback.
+a compression bomb cut there without inflating it in memory, a page the
+proxy would pass through unchanged (over ``--max-html-bytes`` or a bound of
+``slotwise.html.bounds``) said so, a ``Cookie`` header kept to the store's
+host like ``--cookie``, error statuses described, and a store that refuses,
+never answers, trickles its page past the overall deadline or is no http(s)
+URL at all: exit 2 with one line, never a traceback.
 """
 
 from __future__ import annotations
 
 import gzip
+import os
+import time
+import tracemalloc
+import zlib
 from pathlib import Path
 from typing import Any
 
+import brotli
 import ports
 import pytest
+import zstandard
 from page_server import Page, Silent
 
 from slotwise.cli import main
 from slotwise.commands import rules as command
+from slotwise.html import bounds
+from slotwise.proxy.config import Settings
 
 RULES = """
 catalog: {product_pages: "/p/{product}"}
@@ -94,8 +106,57 @@ def test_the_cookies_stay_with_the_store_when_it_redirects_to_another_site(
     assert other.requests[0].cookies == {} and other.requests[0].headers["accept-language"] == "de"
 
 
-def test_a_gzip_page_is_read_decoded(rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    shop = page_server({"/": Page(gzip.compress(PAGE), 200, (("content-type", "text/html"), ("content-encoding", "gzip")))})
+def test_a_cookie_header_is_held_for_the_store_like_cookie(
+    rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--header 'Cookie: …'`` (pasted from a browser's devtools) goes into the same jar as ``--cookie``:
+    to the store's host after its own redirect, never to another site it redirects to; a ``--cookie``
+    of the same name wins."""
+    other = page_server({"/pay": PAGE})
+    elsewhere = other.url.replace("127.0.0.1", "localhost") + "/pay"
+    shop = page_server({"/basket": Page(b"", 302, (("location", "/checkout"),)),
+                        "/checkout": Page(b"", 302, (("location", elsewhere),))})
+    assert check(rules, shop.url + "/basket", "--header", "Cookie: sid=s3cr=t; lang=de", "--header", "cookie: ab=1",
+                 "--cookie", "lang=fr") == 0
+    assert f"{shop.url}/basket redirects to {elsewhere}" in capsys.readouterr().out
+    assert [r.path for r in shop.requests] == ["/basket", "/checkout"]
+    for seen in shop.requests:
+        assert seen.cookies == {"sid": "s3cr=t", "lang": "fr", "ab": "1"}
+    assert other.requests[0].cookies == {} and "cookie" not in other.requests[0].headers
+
+
+def test_a_cookie_header_that_is_no_name_value_list_exits_2(rules: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert check(rules, "http://127.0.0.1:9/", "--header", "Cookie: sid=1; junk") == 2
+    assert _one_line_of(capsys) == ("slotwise rules check: --header 'Cookie: sid=1; junk': 'junk' is not NAME=VALUE "
+                                    "(or give each cookie as --cookie NAME=VALUE)")
+
+
+def test_authorization_goes_to_the_stores_origin_only(
+    rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """httpx drops ``Authorization`` on a redirect to another origin (scheme, host or port), as curl does;
+    a redirect within the store's origin keeps it (a staging store behind basic auth)."""
+    other = page_server({"/pay": PAGE})
+    elsewhere = other.url.replace("127.0.0.1", "localhost") + "/pay"
+    shop = page_server({"/basket": Page(b"", 302, (("location", "/checkout"),)),
+                        "/checkout": Page(b"", 302, (("location", elsewhere),))})
+    assert check(rules, shop.url + "/basket", "--header", "Authorization: Basic c3RhZ2U6cHc=",
+                 "--header", "X-Preview: 1") == 0
+    capsys.readouterr()
+    assert [r.headers.get("authorization") for r in shop.requests] == ["Basic c3RhZ2U6cHc="] * 2
+    assert "authorization" not in other.requests[0].headers
+    assert other.requests[0].headers["x-preview"] == "1"  # any other header goes along
+
+
+@pytest.mark.parametrize(("coding", "body"), [
+    ("gzip", gzip.compress(PAGE)),
+    ("br", brotli.compress(PAGE)),
+    ("deflate, gzip", gzip.compress(zlib.compress(PAGE))),  # two in a row: undone whole (``decode``)
+])
+def test_a_compressed_page_is_read_decoded(
+    coding: str, body: bytes, rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shop = page_server({"/": Page(body, 200, (("content-type", "text/html"), ("content-encoding", coding)))})
     assert check(rules, shop.url + "/") == 0
     out = capsys.readouterr().out
     assert f"{shop.url}/: HTTP 200, {len(PAGE)} bytes" in out
@@ -170,6 +231,115 @@ def test_a_page_over_the_cap_is_read_up_to_it_and_says_so(
     assert f"HTTP 200, {cap} bytes" in out and "only the first" not in out
 
 
+def _bomb(coding: str, size: int) -> bytes:
+    """``size`` bytes of one page that compress to almost nothing, made without holding them."""
+    piece = b"<html><body>" + b" " * (1024 * 1024 - 12)
+    if coding == "gzip":
+        z = zlib.compressobj(9, zlib.DEFLATED, 31)
+        return b"".join(z.compress(piece) for _ in range(size // len(piece))) + z.flush()
+    if coding == "br":
+        b = brotli.Compressor(quality=5)
+        return b"".join(b.process(piece) for _ in range(size // len(piece))) + b.finish()
+    z = zstandard.ZstdCompressor().compressobj()
+    return b"".join(z.compress(piece) for _ in range(size // len(piece))) + z.flush()
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "zstd"])
+def test_a_compression_bomb_is_cut_at_the_cap_without_inflating_it(
+    coding: str, rules: str, page_server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """64 MiB that arrive as a few KB: decoded piece by piece with the proxy's ``Decoder`` and cut at the
+    cap, never more than about the cap in memory (httpx's own decoders inflate a whole chunk at once)."""
+    cap = 100_000
+    monkeypatch.setattr(command, "MAX_PAGE_BYTES", cap)
+    body = _bomb(coding, 64 * 1024 * 1024)
+    shop = page_server({"/": Page(body, 200, (("content-type", "text/html"), ("content-encoding", coding))),
+                        "/small": Page(_bomb(coding, 1024 * 1024), 200, (("content-encoding", coding),))})
+    assert check(rules, shop.url + "/small") == 0  # what a first run imports is not the page's
+    capsys.readouterr()
+    tracemalloc.start()
+    try:
+        assert check(rules, shop.url + "/") == 0
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    out = capsys.readouterr().out
+    assert f"{shop.url}/: HTTP 200, {cap} bytes" in out
+    assert f"  only the first {cap} bytes read: the page is longer" in out
+    assert peak < 4 * 1024 * 1024, peak
+
+
+def test_a_page_that_does_not_decode_exits_2_with_one_line(
+    rules: str, page_server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cut gzip stream (as the proxy finds it: ``finish``), a coding nobody can undo, or two codings in
+    a row (undone whole) of more than the cap."""
+    cap = 10_000
+    monkeypatch.setattr(command, "MAX_PAGE_BYTES", cap)
+    cut = gzip.compress(PAGE)[:-12]
+    twice = gzip.compress(zlib.compress(PAGE + os.urandom(2 * cap), 0), 0)  # more than the cap as sent
+    shop = page_server({"/cut": Page(cut, 200, (("content-type", "text/html"), ("content-encoding", "gzip"))),
+                        "/odd": Page(PAGE, 200, (("content-type", "text/html"), ("content-encoding", "compress"))),
+                        "/twice": Page(twice, 200, (("content-encoding", "deflate, gzip"),))})
+    assert check(rules, shop.url + "/cut") == 2
+    assert _one_line_of(capsys) == (f"slotwise rules check: --url: cannot read {shop.url}/cut: it does not decode as "
+                                    "its Content-Encoding 'gzip' says (gzip: truncated stream); the proxy passes "
+                                    "such a page through unchanged")
+    assert check(rules, shop.url + "/odd") == 2
+    assert "(unsupported content-encoding 'compress')" in _one_line_of(capsys)
+    assert check(rules, shop.url + "/twice") == 2
+    assert _one_line_of(capsys) == (f"slotwise rules check: --url: cannot read {shop.url}/twice: more than {cap} bytes "
+                                    "as sent, in codings ('deflate, gzip') that are only undone whole")
+
+
+PASSES = "  the proxy would pass this page through unchanged: "
+
+
+def test_a_page_over_max_html_bytes_is_said_to_pass_through(
+    rules: str, page_server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read as serve reads it: ``--max-html-bytes``, else ``SLOTWISE_MAX_HTML_BYTES``, else its default; the
+    page as sent (a plain one) or decoded (a gzip one) over it."""
+    big = PAGE + b" " * 2000
+    shop = page_server({"/": big, "/gz": Page(gzip.compress(big), 200, (("content-type", "text/html"),
+                                                                        ("content-encoding", "gzip")))})
+    assert check(rules, shop.url + "/") == 0
+    assert "pass this page through" not in capsys.readouterr().out  # 4 MiB by default
+    monkeypatch.setenv("SLOTWISE_MAX_HTML_BYTES", "1000")
+    assert check(rules, shop.url + "/") == 0
+    out = capsys.readouterr().out
+    assert (f"{PASSES}it is {len(big)} bytes, over --max-html-bytes 1000 (SLOTWISE_MAX_HTML_BYTES): "
+            "no slot changes it") in out.splitlines()
+    assert "note: page matches; 1 element matches 'textarea.note'" in out  # still shown: what the rules read
+    assert check(rules, shop.url + "/gz") == 0
+    assert f"{PASSES}it is {len(big)} bytes decoded, over --max-html-bytes 1000" in capsys.readouterr().out
+    assert check(rules, shop.url + "/", "--max-html-bytes", str(len(big))) == 0  # the flag wins; not over it
+    assert "pass this page through" not in capsys.readouterr().out
+    assert check(rules, shop.url + "/", "--max-html-bytes", "-1") == 2
+    assert _one_line_of(capsys) == "slotwise rules check: SLOTWISE_MAX_HTML_BYTES: must not be negative"
+
+
+def test_a_page_over_a_bound_of_the_rewriter_is_said_to_pass_through(
+    tmp_path: Path, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The proxy's own checks (``slotwise.html.bounds``): nesting, and the matches of all edits."""
+    (tmp_path / "rules.yaml").write_text(RULES + '  - {id: items, pages: "/**", selector: li, action: append, '
+                                                 'html: "<b>x</b>"}\n')
+    deep = b"<html><body>" + b"<div>" * bounds.MAX_DEPTH + PAGE + b"</div>" * bounds.MAX_DEPTH + b"</body></html>"
+    many = b"<html><body><ul>" + b"<li>x" * bounds.MAX_MATCHES + b"</ul>" + PAGE + b"</body></html>"
+    enough = b"<html><body><ul>" + b"<li>x" * (bounds.MAX_MATCHES - 1) + b"</ul>" + PAGE + b"</body></html>"
+    shop = page_server({"/deep": deep, "/many": many, "/enough": enough})
+    rules = str(tmp_path / "rules.yaml")
+    assert check(rules, shop.url + "/deep") == 0
+    assert f"{PASSES}page nested deeper than {bounds.MAX_DEPTH} elements: no slot changes it" in capsys.readouterr().out
+    assert check(rules, shop.url + "/many") == 0
+    out = capsys.readouterr().out
+    assert f"{PASSES}edits matched more than {bounds.MAX_MATCHES} elements of one page: no slot changes it" in out
+    assert f"items: page matches; {bounds.MAX_MATCHES} elements match 'li'" in out
+    assert check(rules, shop.url + "/enough") == 0
+    assert "pass this page through" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("status", [404, 500])
 def test_an_error_page_is_described_with_its_status(
     status: int, rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
@@ -204,6 +374,19 @@ def test_a_store_that_never_answers_exits_2_after_the_timeout(
     assert _one_line_of(capsys) == f"slotwise rules check: --url: cannot fetch {store.url}/p/1: ReadTimeout: timed out"
 
 
+def test_a_store_that_trickles_its_page_is_cut_off_at_the_deadline(
+    rules: str, page_server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A byte every 50 ms never lets a read time out: the whole fetch has a deadline of its own."""
+    monkeypatch.setattr(command, "FETCH_DEADLINE_S", 0.5)
+    shop = page_server({"/p/1": Page(PAGE, trickle=0.05)})
+    started = time.monotonic()
+    assert check(rules, shop.url + "/p/1") == 2
+    assert time.monotonic() - started < 2
+    assert _one_line_of(capsys) == (f"slotwise rules check: --url: cannot fetch {shop.url}/p/1: not complete "
+                                    "after 0.5 s (the whole fetch's deadline)")
+
+
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1/p/1", "file:///etc/passwd", "http:///p/1"])
 def test_a_url_that_is_not_http_exits_2(url: str, rules: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert check(rules, url) == 2
@@ -217,4 +400,10 @@ def test_the_docs_say_what_the_fetch_does() -> None:
     assert command.MAX_PAGE_BYTES == 10 * 1024 * 1024 and "up to 10 MiB" in text
     assert f"(`only the first {command.MAX_PAGE_BYTES} bytes read: the page is longer`)" in text
     assert command.FETCH_TIMEOUT_S == 15 and "sends nothing for 15 s" in text
+    assert command.FETCH_DEADLINE_S == 60 and "has not sent the whole page after 60 s" in text
+    default = Settings().max_html_bytes
+    assert (f"`the proxy would pass this page through unchanged: it is N bytes, over --max-html-bytes {default} "
+            "(SLOTWISE_MAX_HTML_BYTES): no slot changes it`") in text
+    assert default == 4 * 1024 * 1024 and "`SLOTWISE_MAX_HTML_BYTES`, else 4 MiB" in text
+    assert f"deeper than {bounds.MAX_DEPTH:,} elements, or more than {bounds.MAX_MATCHES} elements matched" in text
     assert "(`charset cp1252`; `charset iso8859-1, read as cp1252 (as browsers read it)`)" in text
