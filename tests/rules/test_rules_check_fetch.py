@@ -29,7 +29,7 @@ import zstandard
 from page_server import Page, Silent
 
 from slotwise.cli import main
-from slotwise.commands import rules as command
+from slotwise.commands import page_fetch
 from slotwise.html import bounds
 from slotwise.proxy.config import Settings
 
@@ -216,7 +216,7 @@ def test_a_page_over_the_cap_is_read_up_to_it_and_says_so(
 ) -> None:
     """The element past the cap is not counted, and the author is told why it may be missing."""
     cap = 100_000
-    monkeypatch.setattr(command, "MAX_PAGE_BYTES", cap)
+    monkeypatch.setattr(page_fetch, "MAX_PAGE_BYTES", cap)
     head = b"<html><body>" + PAGE
     html = head + b"<p>filler</p>" * (cap // 13) + b'<textarea class="note"></textarea></body></html>'
     exact = head.ljust(cap, b" ")
@@ -251,7 +251,7 @@ def test_a_compression_bomb_is_cut_at_the_cap_without_inflating_it(
     """64 MiB that arrive as a few KB: decoded piece by piece with the proxy's ``Decoder`` and cut at the
     cap, never more than about the cap in memory (httpx's own decoders inflate a whole chunk at once)."""
     cap = 100_000
-    monkeypatch.setattr(command, "MAX_PAGE_BYTES", cap)
+    monkeypatch.setattr(page_fetch, "MAX_PAGE_BYTES", cap)
     body = _bomb(coding, 64 * 1024 * 1024)
     shop = page_server({"/": Page(body, 200, (("content-type", "text/html"), ("content-encoding", coding))),
                         "/small": Page(_bomb(coding, 1024 * 1024), 200, (("content-encoding", coding),))})
@@ -275,7 +275,7 @@ def test_a_page_that_does_not_decode_exits_2_with_one_line(
     """A cut gzip stream (as the proxy finds it: ``finish``), a coding nobody can undo, or two codings in
     a row (undone whole) of more than the cap."""
     cap = 10_000
-    monkeypatch.setattr(command, "MAX_PAGE_BYTES", cap)
+    monkeypatch.setattr(page_fetch, "MAX_PAGE_BYTES", cap)
     cut = gzip.compress(PAGE)[:-12]
     twice = gzip.compress(zlib.compress(PAGE + os.urandom(2 * cap), 0), 0)  # more than the cap as sent
     shop = page_server({"/cut": Page(cut, 200, (("content-type", "text/html"), ("content-encoding", "gzip"))),
@@ -368,7 +368,7 @@ def test_a_refused_connection_exits_2_with_one_line(rules: str, capsys: pytest.C
 def test_a_store_that_never_answers_exits_2_after_the_timeout(
     rules: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(command, "FETCH_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(page_fetch, "FETCH_TIMEOUT_S", 0.2)
     with Silent() as store:
         assert check(rules, store.url + "/p/1") == 2
     assert _one_line_of(capsys) == f"slotwise rules check: --url: cannot fetch {store.url}/p/1: ReadTimeout: timed out"
@@ -378,7 +378,7 @@ def test_a_store_that_trickles_its_page_is_cut_off_at_the_deadline(
     rules: str, page_server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A byte every 50 ms never lets a read time out: the whole fetch has a deadline of its own."""
-    monkeypatch.setattr(command, "FETCH_DEADLINE_S", 0.5)
+    monkeypatch.setattr(page_fetch, "FETCH_DEADLINE_S", 0.5)
     shop = page_server({"/p/1": Page(PAGE, trickle=0.05)})
     started = time.monotonic()
     assert check(rules, shop.url + "/p/1") == 2
@@ -397,10 +397,10 @@ def test_the_docs_say_what_the_fetch_does() -> None:
     """docs/capture.md's numbers and quoted words are the command's."""
     text = " ".join((Path(__file__).resolve().parents[2] / "docs" / "capture.md").read_text().split())
     assert "`User-Agent: slotwise-rules-check/1`" in text
-    assert command.MAX_PAGE_BYTES == 10 * 1024 * 1024 and "up to 10 MiB" in text
-    assert f"(`only the first {command.MAX_PAGE_BYTES} bytes read: the page is longer`)" in text
-    assert command.FETCH_TIMEOUT_S == 15 and "sends nothing for 15 s" in text
-    assert command.FETCH_DEADLINE_S == 60 and "has not sent the whole page after 60 s" in text
+    assert page_fetch.MAX_PAGE_BYTES == 10 * 1024 * 1024 and "up to 10 MiB" in text
+    assert f"(`only the first {page_fetch.MAX_PAGE_BYTES} bytes read: the page is longer`)" in text
+    assert page_fetch.FETCH_TIMEOUT_S == 15 and "sends nothing for 15 s" in text
+    assert page_fetch.FETCH_DEADLINE_S == 60 and "has not sent the whole page after 60 s" in text
     default = Settings().max_html_bytes
     assert (f"`the proxy would pass this page through unchanged: it is N bytes, over --max-html-bytes {default} "
             "(SLOTWISE_MAX_HTML_BYTES): no slot changes it`") in text
