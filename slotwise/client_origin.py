@@ -119,8 +119,8 @@ def _first(values: list[str] | None) -> str | None:
 def upstream_forwarded(origin: ClientOrigin, scheme: str, host: str) -> str:
     """The ``Forwarded`` the store gets, saying what ``X-Forwarded-For``/``-Proto``/``-Host`` say:
     one element per hop of the chain; the visitor's first element and our own (the last) carry
-    the public scheme and host, so a reader that takes the first (Spring) and one that takes the
-    last (Rack) agree."""
+    the public scheme and host, so a reader that takes the first element's and one that takes
+    the last one's agree."""
     elements = [{"for": forwarded.node(hop)} for hop in origin.chain]
     for element in (elements[0], elements[-1]):
         element["host"] = host
