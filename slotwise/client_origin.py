@@ -121,8 +121,9 @@ def upstream_forwarded(origin: ClientOrigin, scheme: str, host: str) -> str:
     one element per hop of the chain; the visitor's first element and our own (the last) carry
     the public scheme and host, so a reader that takes the first element's and one that takes
     the last one's agree."""
-    elements = [{"for": forwarded.node(hop)} for hop in origin.chain]
-    for element in (elements[0], elements[-1]):
-        element["host"] = host
-        element["proto"] = scheme
-    return forwarded.format_header(elements)
+    said = f";host={forwarded.value(host)};proto={forwarded.value(scheme)}"
+    elements = [f"for={forwarded.for_value(hop)}" for hop in origin.chain]  # one string each: per request
+    elements[0] += said
+    if len(elements) > 1:
+        elements[-1] += said
+    return ", ".join(elements)

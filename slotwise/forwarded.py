@@ -9,6 +9,7 @@ treats it as absent, the way a careful proxy does.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Iterable, Mapping
@@ -124,6 +125,13 @@ def hop_address(hop: str) -> str:
         return str(ipaddress.ip_address(hop))
     except ValueError:
         return node_address(hop) or hop
+
+
+@functools.lru_cache(maxsize=4096)
+def for_value(address: str) -> str:
+    """``value(node(address))``, kept for the addresses seen most (the balancer's, each visitor's):
+    the ``ipaddress`` check is most of the cost of writing the store's ``Forwarded``."""
+    return value(node(address))
 
 
 def node(address: str) -> str:
