@@ -68,7 +68,7 @@ class ProxyApp:
         own = [Route("/health", self.health, methods=["GET", "HEAD"]), Route("/live", self.live, methods=["GET", "HEAD"]),
                Route("/metrics", self.metrics, methods=["GET"])]
         router = Router(routes=[Mount(PREFIX, routes=[*own, *self.personalizer.routes()])])
-        self.router = AdminThrottle(router, self.settings.trusted_proxy_set)  # failed admin logins, per client
+        self.router = AdminThrottle(router, self.settings.proxy_trust)  # failed admin logins, per client
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

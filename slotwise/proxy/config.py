@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from slotwise.client_origin import Trust
+
 
 class ConfigError(ValueError):
     """A setting has a value Slotwise cannot run with; the message names it."""
@@ -187,7 +189,10 @@ class Settings:
                                          "(Cache-Control public/s-maxage/max-age, or ETag/Last-Modified to revalidate): "
                                          "many visitors are personalized from one fetch; 0: off")
     personalize_budget_ms: float = setting(50.0, "time budget for personalization of one page; past it the original page is served")
-    trusted_proxies: str = setting("", "comma-separated client IPs whose X-Forwarded-For is trusted")
+    trusted_proxies: str = setting("", "comma-separated client IPs whose X-Forwarded-* (or Forwarded) are trusted")
+    trusted_proxy_headers: str = setting("x-forwarded", "which headers --trusted-proxies set themselves, first "
+                                                        "believed first: x-forwarded (X-Forwarded-For/-Proto/-Host), "
+                                                        "forwarded (RFC 7239), or both, e.g. forwarded,x-forwarded")
     cookie_name: str = setting("sw_vid", "name of the first-party visitor cookie")
     log_level: str = setting("info", "log level: debug, info, warning, error")
     access_log: bool = setting(False, "log one line per request (off by default: it drowns everything else)")
@@ -238,6 +243,10 @@ class Settings:
                 raise ConfigError(f"SLOTWISE_PUBLIC_URL / --public-url: {self.public_url!r} is not an http(s) URL")
         if self.server not in ("granian", "uvicorn"):
             raise ConfigError(f"SLOTWISE_SERVER / --server: {self.server!r} is not one of granian, uvicorn")
+        try:
+            self.proxy_trust
+        except ValueError as exc:
+            raise ConfigError(f"SLOTWISE_TRUSTED_PROXY_HEADERS / --trusted-proxy-headers: {exc}") from None
         if self.page_client not in ("own", "aiohttp"):
             raise ConfigError(f"SLOTWISE_PAGE_CLIENT / --page-client: {self.page_client!r} is not one of own, aiohttp")
         if not (0 < self.port < 65536):
@@ -366,8 +375,9 @@ class Settings:
         return max(self.stop_timeout - STOP_MARGIN_S, self.stop_timeout / 2)
 
     @property
-    def trusted_proxy_set(self) -> frozenset[str]:
-        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+    def proxy_trust(self) -> Trust:
+        """Whom to believe about the visitor's address, scheme and host (``client_origin``)."""
+        return Trust.parse(self.trusted_proxies, self.trusted_proxy_headers)
 
     def webhook_key(self) -> bytes:
         """The key that signs the sign-up webhook: its own when given, so a receiver never holds the

@@ -32,7 +32,7 @@ class Flow:
     path: str
     query_string: str
     headers: list[tuple[str, str]]  # request headers as received (lower-case names); read-only: the origin gets the raw ones
-    client_ip: str
+    client_ip: str  # the visitor's address (``client_origin``: behind a trusted proxy, the one it names)
     scheme: str  # public scheme, http or https
     public_host: str  # public host[:port] the browser used
     started: float = field(default_factory=time.perf_counter)

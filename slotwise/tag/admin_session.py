@@ -26,13 +26,14 @@ import hashlib
 import hmac
 import secrets
 import time
-from typing import Any, Callable, Container
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from starlette.requests import Request
 from starlette.responses import Response
 
+from slotwise.client_origin import Trust, origin_of
 from slotwise.store.base import StoreError
 from slotwise.tag.admin import authorized as bearer_authorized
 from slotwise.tag.admin_throttle import not_a_guess
@@ -157,12 +158,11 @@ def _refused(request: Request, why: str) -> None:
         not_a_guess(request.scope, why)
 
 
-def is_https(request: Request, public_url: str = "", trusted_proxies: Container[str] = ()) -> bool:
+def is_https(request: Request, public_url: str = "", trust: Trust = Trust()) -> bool:
     """Whether the browser talks https to us: directly, the configured public URL says so, or a
-    trusted proxy (``--trusted-proxies``, the TLS-terminating nginx) says so in ``X-Forwarded-Proto``,
-    as the visitor cookie reads it."""
+    trusted proxy (``--trusted-proxies``, the TLS-terminating nginx) says so (``client_origin``:
+    ``X-Forwarded-Proto``, or ``Forwarded``'s ``proto`` per ``--trusted-proxy-headers``), as the
+    visitor cookie reads it."""
     if request.url.scheme == "https" or public_url.startswith("https://"):
         return True
-    peer = request.client.host if request.client else ""
-    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    return peer in trusted_proxies and proto == "https"
+    return origin_of(request, trust).scheme == "https"

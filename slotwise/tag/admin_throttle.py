@@ -21,11 +21,12 @@ import ipaddress
 import json
 import math
 import time
-from typing import Any, Callable, Container
+from typing import Any, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from slotwise.tag.ratelimit import TokenBucket, client_address
+from slotwise.client_origin import Trust, client_origin
+from slotwise.tag.ratelimit import TokenBucket
 
 ADMIN_PREFIX = "/_sw/admin"
 NOT_A_GUESS = "slotwise.admin_not_a_guess"  # a scope key: see ``not_a_guess``
@@ -41,18 +42,17 @@ def not_a_guess(scope: Scope, why: str) -> None:
 class AdminThrottle:
     """Wraps ``app``; see the module docstring."""
 
-    def __init__(self, app: ASGIApp, trusted_proxies: Container[str] = (), *, failures: int = 10,
+    def __init__(self, app: ASGIApp, trust: Trust = Trust(), *, failures: int = 10,
                  refill_s: float = 30.0, prefix: str = ADMIN_PREFIX, now: Callable[[], float] = time.monotonic) -> None:
         self.app = app
-        self.trusted = trusted_proxies
+        self.trust = trust
         self.bucket = TokenBucket(1.0 / refill_s, float(failures))
         self.prefix = prefix
         self.now = now
 
     def _client(self, scope: Scope) -> str:
         peer = scope["client"][0] if scope.get("client") else "?"
-        forwarded = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"x-forwarded-for"]
-        return guesser(client_address(peer, forwarded, self.trusted))
+        return guesser(client_origin(peer, scope.get("headers", ()), self.trust).address)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "") if scope["type"] == "http" else ""

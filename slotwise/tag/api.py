@@ -25,6 +25,7 @@ from slotwise.profile import hash_email
 from slotwise.store.base import LogRecord, Store
 from slotwise.tag.assets import TagAssets
 from slotwise.tag.admin import admin_routes
+from slotwise.tag.admin_session import is_https
 from slotwise.tag.coupons import CouponSigner
 from slotwise.tag.events import parse_batch
 from slotwise.tag import jsonbody
@@ -36,7 +37,8 @@ from slotwise.store.outage import is_outage
 from slotwise.tag.mail import MailFollowups, Picks
 from slotwise.tag.outbox import OutboxWorker
 from slotwise.tag.privacy import ConsentMode, check_mode, gpc, implied, may_store
-from slotwise.tag.ratelimit import TokenBucket, client_address
+from slotwise.client_origin import origin_of
+from slotwise.tag.ratelimit import TokenBucket
 
 if TYPE_CHECKING:
     from slotwise.proxy.config import Settings
@@ -158,24 +160,17 @@ class TagAPI:
         response.headers["x-slotwise-visitor"] = getattr(request.state, "sw_visitor", "new")
         return response
 
-    def _behind_proxy(self, request: Request) -> bool:
-        """Whether the request came through a trusted proxy (``--trusted-proxies``: the store's nginx)."""
-        return bool(request.client) and request.client.host in self.settings.trusted_proxy_set  # type: ignore[union-attr]
-
     def _address(self, request: Request) -> str:
-        """The browser's address: the peer, or behind trusted proxies the last X-Forwarded-For hop before them.
+        """The browser's address: the peer, or behind trusted proxies the one they name (``client_origin``).
 
         In tag-only mode ``/_sw/`` is reached through the store's own proxy, so
         the peer is the same for every visitor: without this, every first-time
         visitor of the store would share one rate limit.
         """
-        peer = request.client.host if request.client else "?"
-        return client_address(peer, request.headers.getlist("x-forwarded-for"), self.settings.trusted_proxy_set)
+        return origin_of(request, self.settings.proxy_trust).address
 
     def _set_cookie(self, request: Request, response: Response, visitor: str) -> None:
-        forwarded = request.headers.get("x-forwarded-proto", "") if self._behind_proxy(request) else ""
-        secure = (request.url.scheme == "https" or self.settings.public_url.startswith("https:")
-                  or forwarded.split(",")[0].strip().lower() == "https")
+        secure = is_https(request, self.settings.public_url, self.settings.proxy_trust)
         response.headers.append("set-cookie", self.cookies.set_cookie(visitor, secure))
 
     def _rate_key(self, request: Request, visitor: str, is_new: bool) -> str:

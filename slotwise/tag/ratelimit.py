@@ -8,7 +8,6 @@ the least recently used keys are forgotten beyond ``max_keys``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Container, Iterable
 
 
 class TokenBucket:
@@ -53,14 +52,3 @@ class TokenBucket:
         tokens = min(self.burst, tokens + max(0.0, now - at) * self.rate + cost)
         self._buckets[key] = (tokens, now)
 
-
-def client_address(peer: str, forwarded_for: Iterable[str], trusted: Container[str]) -> str:
-    """The browser's address: the peer, or behind trusted proxies the last X-Forwarded-For hop before them.
-
-    Behind the store's own proxy (``--trusted-proxies``) the peer is the same
-    for every visitor: without this, every visitor would share one limit.
-    """
-    if peer not in trusted:
-        return peer
-    hops = [h.strip() for v in forwarded_for for h in v.split(",") if h.strip()]
-    return next((h for h in reversed(hops) if h not in trusted), hops[0] if hops else peer)

@@ -219,6 +219,25 @@ def test_the_session_cookie_is_secure_behind_a_tls_terminating_trusted_proxy(pro
         assert behind_tls.status_code == 303 and "secure" in behind_tls.headers["set-cookie"].lower()
         plain = http.post("/_sw/admin/login", data={"token": TOKEN})
         assert plain.status_code == 303 and "secure" not in plain.headers["set-cookie"].lower()
+        own = http.post("/_sw/admin/login", data={"token": TOKEN}, headers={"forwarded": "proto=https"})
+        assert "secure" not in own.headers["set-cookie"].lower()  # not a header nginx sets: not read
+
+
+def test_behind_a_balancer_that_says_forwarded_guesses_count_per_visitor(proxy: Callable[..., Any]) -> None:
+    """The balancer (127.0.0.1, trusted, ``--trusted-proxy-headers forwarded``) names the visitor in RFC 7239
+    ``Forwarded``: its address is the rightmost ``for=`` that is no trusted proxy, so a guesser that writes
+    its own element each time is still one client, and another visitor is not held back by it; its
+    ``proto=https`` makes the session cookie Secure."""
+    server = proxy(trusted_proxy_headers="forwarded")
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        rfc = http.post("/_sw/admin/login", data={"token": TOKEN}, headers={"forwarded": "for=203.0.113.7;proto=https"})
+        assert rfc.status_code == 303 and "secure" in rfc.headers["set-cookie"].lower()
+        statuses = [http.post("/_sw/admin/login", data={"token": f"guess-{n}"},
+                              headers={"forwarded": f"for=198.51.100.{n}, for=203.0.113.30"}).status_code
+                    for n in range(20)]
+        assert statuses.count(401) == 10 and statuses.count(429) == 10, statuses
+        other = http.post("/_sw/admin/login", data={"token": TOKEN}, headers={"forwarded": "for=203.0.113.31"})
+        assert other.status_code == 303
 
 
 def test_preview_links_expire_and_say_so(proxy: Callable[..., Any], clock: Clock) -> None:

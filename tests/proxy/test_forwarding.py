@@ -78,7 +78,7 @@ def test_no_default_client_headers_are_added(proxy: Any, client: Any) -> None:
 
 
 def test_xff_from_a_trusted_proxy_is_appended_to(make_proxy: Any, client: Any) -> None:
-    proxy = make_proxy(trusted_proxies="127.0.0.1")
+    proxy = make_proxy(trusted_proxies="127.0.0.1, 5.6.7.8")  # 5.6.7.8: the CDN in front of the balancer
     r = client(proxy).get("/echo", headers={"X-Forwarded-For": "1.2.3.4, 5.6.7.8", "X-Forwarded-Proto": "https"})
     headers = dict(r.json()["headers"])
     assert headers["x-forwarded-for"] == "1.2.3.4, 5.6.7.8, 127.0.0.1"

@@ -63,13 +63,65 @@ IP_HEADERS = {"X-Real-IP": "6.6.6.6", "True-Client-IP": "6.6.6.6", "CF-Connectin
 
 
 def test_client_ip_headers_pass_only_from_a_trusted_proxy(make_proxy: Any, client: Any) -> None:
-    stranger = dict(client(make_proxy()).get("/echo", headers=IP_HEADERS).json()["headers"])
+    spoofed = {**IP_HEADERS, "X-Forwarded-For": "6.6.6.6", "Forwarded": "for=6.6.6.6;proto=https"}
+    stranger = dict(client(make_proxy()).get("/echo", headers=spoofed).json()["headers"])
     for name in IP_HEADERS:
         assert name.lower() not in stranger, name
     assert stranger["x-forwarded-for"] == "127.0.0.1"
+    host = stranger["x-forwarded-host"]  # the proxy's own (a loopback Host is believed)
+    assert stranger["forwarded"] == f'for=127.0.0.1;host="{host}";proto=http'  # says what X-Forwarded-* say
     trusted = dict(client(make_proxy(trusted_proxies="127.0.0.1")).get("/echo", headers=IP_HEADERS).json()["headers"])
     for name in IP_HEADERS:
         assert trusted[name.lower()] == "6.6.6.6", name
+
+
+def _seen(proxy: Any, client: Any, headers: list[tuple[str, str]]) -> dict[str, str]:
+    """The headers the store received (one line each: the proxy sends each of these once)."""
+    seen = client(proxy).get("/echo", headers=headers).json()["headers"]
+    names = [n for n, _ in seen]
+    for name in ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"):
+        assert names.count(name) == 1, (name, seen)
+    return dict(seen)
+
+
+def test_a_visitors_own_hops_left_of_what_the_balancer_saw_never_reach_the_store(make_proxy: Any, client: Any) -> None:
+    """The balancer (trusted) appends the address it saw to what the visitor sent: the hops to the left of
+    the rightmost untrusted one are the visitor's own words, dropped; the store gets the same chain in
+    X-Forwarded-For and in Forwarded."""
+    proxy = make_proxy(trusted_proxies="127.0.0.1", allowed_hosts="shop.example")
+    seen = _seen(proxy, client, [("X-Forwarded-For", "6.6.6.6, 10.9.9.9"), ("X-Forwarded-For", "203.0.113.9"),
+                                 ("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "shop.example")])
+    assert seen["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
+    assert (seen["x-forwarded-proto"], seen["x-forwarded-host"]) == ("https", "shop.example")
+    assert seen["forwarded"] == "for=203.0.113.9;host=shop.example;proto=https, for=127.0.0.1;host=shop.example;proto=https"
+
+
+def test_forwarded_from_a_trusted_proxy_is_read(make_proxy: Any, client: Any) -> None:
+    """RFC 7239 from a balancer that sets it (``--trusted-proxy-headers``): its for= chain (IPv6, a port, the visitor's own element to the left),
+    proto and host name the visitor, the URL's scheme and host, for the store as for Slotwise; what it
+    does not say comes from X-Forwarded-*, and one that breaks the grammar is not read."""
+    proxy = make_proxy(trusted_proxies="127.0.0.1, 10.0.0.2", trusted_proxy_headers="forwarded, x-forwarded",
+                       allowed_hosts="shop.example")
+    rfc = 'for=6.6.6.6;proto=http;host=evil.example, For="[2001:db8::1]:4711";PROTO=https;host=shop.example, for=10.0.0.2'
+    seen = _seen(proxy, client, [("Forwarded", rfc), ("X-Forwarded-For", "198.51.100.1"), ("X-Forwarded-Proto", "http")])
+    assert seen["x-forwarded-for"] == "2001:db8::1, 10.0.0.2, 127.0.0.1"
+    assert (seen["x-forwarded-proto"], seen["x-forwarded-host"]) == ("https", "shop.example")
+    assert seen["forwarded"] == ('for="[2001:db8::1]";host=shop.example;proto=https, for=10.0.0.2, '
+                                 'for=127.0.0.1;host=shop.example;proto=https')
+    upstream_host = seen["host"]  # the store's own URLs are rewritten to the public scheme and host
+    r = client(proxy).get("/redirect", params={"to": f"http://{upstream_host}/x"}, headers={"Forwarded": rfc})
+    assert r.headers["location"] == "https://shop.example/x"
+    # no for= in it: the chain is X-Forwarded-For's, the scheme Forwarded's
+    seen = _seen(proxy, client, [("Forwarded", "proto=https"), ("X-Forwarded-For", "198.51.100.1")])
+    assert (seen["x-forwarded-for"], seen["x-forwarded-proto"]) == ("198.51.100.1, 127.0.0.1", "https")
+    # outside the grammar (an IPv6 node must be quoted): as if absent
+    seen = _seen(proxy, client, [("Forwarded", "for=[2001:db8::1];proto=https"), ("X-Forwarded-For", "198.51.100.1")])
+    assert (seen["x-forwarded-for"], seen["x-forwarded-proto"]) == ("198.51.100.1, 127.0.0.1", "http")
+    # by default only X-Forwarded-* are read: nginx passes a visitor's own Forwarded on untouched
+    default = make_proxy(trusted_proxies="127.0.0.1", allowed_hosts="shop.example")
+    seen = _seen(default, client, [("Forwarded", rfc), ("X-Forwarded-For", "198.51.100.1")])
+    assert (seen["x-forwarded-for"], seen["x-forwarded-proto"]) == ("198.51.100.1, 127.0.0.1", "http")
+    assert seen["forwarded"].startswith("for=198.51.100.1;")
 
 
 FRONT_PROXY = {"X-Forwarded-Prefix": "/evil", "X-Forwarded-Port": "1337", "X-Forwarded-Scheme": "http",

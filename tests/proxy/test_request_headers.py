@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from slotwise.client_origin import Trust, client_origin
 from slotwise.proxy.forwarding.headers import CLIENT_IP_HEADERS, HOP_BY_HOP, upstream_request_headers
 
 _NAMES = st.sampled_from([
@@ -32,14 +33,20 @@ def _plainly(headers: list[tuple[bytes, bytes]], trusted: bool) -> list[tuple[by
     if not trusted:
         drop |= CLIENT_IP_HEADERS
     kept = [(n, v) for n, v in headers if n.lower() not in drop and not n.lower().startswith(b"proxy-")]
-    xff = [v for n, v in headers if n.lower() == b"x-forwarded-for"] if trusted else []
-    peer = b", ".join([*xff, b"198.51.100.7"])
-    return kept + [(b"host", b"origin.test"), (b"x-forwarded-for", peer), (b"x-forwarded-host", b"shop.test"),
-                   (b"x-forwarded-proto", b"https")]
+    # the visitor is the last X-Forwarded-For hop (none of them is a trusted proxy); "1" and "a, b" are no
+    # RFC 7239 header, so Forwarded is not read
+    hops = [h.strip() for n, v in headers if n.lower() == b"x-forwarded-for" for h in v.split(b",")] if trusted else []
+    chain = [*hops[-1:], b"198.51.100.7"]
+    ours = b", ".join(b"for=" + (h if h == b"198.51.100.7" else b"unknown") for h in chain)  # no address: unknown
+    if len(chain) > 1:
+        ours = ours.replace(b"for=unknown", b"for=unknown;host=shop.test;proto=https", 1)
+    return kept + [(b"host", b"origin.test"), (b"x-forwarded-for", b", ".join(chain)), (b"x-forwarded-host", b"shop.test"),
+                   (b"x-forwarded-proto", b"https"), (b"forwarded", ours + b";host=shop.test;proto=https")]
 
 
 @given(_headers(), st.booleans())
 def test_the_origin_gets_the_end_to_end_headers_and_ours(headers: list[tuple[bytes, bytes]], trusted: bool) -> None:
-    got = upstream_request_headers(headers, upstream_host="origin.test", client_ip="198.51.100.7", trusted=trusted,
-                                   public_host="shop.test", scheme="https")
+    origin = client_origin("198.51.100.7", headers, Trust(frozenset({"198.51.100.7"} if trusted else ())))
+    got = upstream_request_headers(headers, upstream_host="origin.test", origin=origin, public_host="shop.test",
+                                   scheme="https")
     assert got == _plainly(headers, trusted)

@@ -4,7 +4,7 @@ Steps, in order (one ``Flow`` per request, like a mitmproxy flow):
 
 1. refuse what a reverse proxy never does (CONNECT, absolute-form targets for other hosts);
 2. ``personalizer.on_request`` (fail-open);
-3. send upstream with the visitor's end-to-end headers, the origin's Host and X-Forwarded-*;
+3. send upstream with the visitor's end-to-end headers, the origin's Host, X-Forwarded-* and Forwarded;
    the request body is streamed;
 4. rewrite response headers (hop-by-hop, Location, cookie Domain), add Date if missing, and
    the ``Link`` headers of ``103 Early Hints``;
@@ -25,6 +25,7 @@ import time
 from typing import AsyncIterator, Callable
 from urllib.parse import urlsplit
 
+from slotwise.client_origin import client_origin
 from slotwise.proxy.operations import metrics
 from slotwise.proxy.config import Settings
 from slotwise.proxy.forwarding.errors import ClientDisconnected, ConnectNotAllowed, ForeignTarget, ProxyError, UpstreamError, error_page
@@ -51,7 +52,7 @@ class Forwarder:
         self.upstream = upstream
         self.passthrough = personalizer.passes_through()  # nothing to personalize: forward only
         self.rewrite_headers = ResponseHeaderRewriter(settings.upstream)
-        self.trusted = settings.trusted_proxy_set
+        self.trust = settings.proxy_trust
         self.public_url = settings.public_url.rstrip("/")
         self.html = HtmlRewriter(settings, personalizer)
         self.upstream_netloc = settings.upstream_host.lower()
@@ -105,18 +106,14 @@ class Forwarder:
     def _flow(self, scope: Scope, target: str) -> Flow:
         raw: Headers = scope["headers"]
         client = scope.get("client")
-        client_ip = client[0] if client else ""
-        trusted = client_ip in self.trusted
-        host = first(raw, b"host")
+        origin = client_origin(client[0] if client else "", raw, self.trust)
         if self.public_url:
             parts = urlsplit(self.public_url)
             scheme, public_host = parts.scheme, parts.netloc
             claimed = public_host
         else:
-            xfp = first(raw, b"x-forwarded-proto") if trusted else None
-            xfh = first(raw, b"x-forwarded-host") if trusted else None
-            scheme = xfp.decode("latin-1").split(",")[0].strip() if xfp else _HTTP_SCHEME.get(scope.get("scheme", "http"), "http")
-            claimed = (xfh or host or b"").decode("latin-1").split(",")[0].strip()
+            scheme = origin.scheme or _HTTP_SCHEME.get(scope.get("scheme", "http"), "http")
+            claimed = (origin.host or (first(raw, b"host") or b"").decode("latin-1")).split(",")[0].strip()
             public_host = self.hosts.choose(claimed)  # a stranger's Host never names our URLs
         path, _, query = target.partition("?")
         return Flow(
@@ -124,10 +121,10 @@ class Forwarder:
             path=path,
             query_string=query,
             headers=[(n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in raw],
-            client_ip=client_ip,
+            client_ip=origin.address,
             scheme=scheme,
             public_host=public_host,
-            state={"trusted_peer": trusted, "request_host": claimed or public_host},  # to tell own referrers
+            state={"origin": origin, "request_host": claimed or public_host},  # to tell own referrers
         )
 
     @staticmethod
@@ -164,8 +161,7 @@ class Forwarder:
         upstream_headers = upstream_request_headers(
             scope["headers"],  # the visitor's own, as received (``flow.headers`` is the same, decoded)
             upstream_host=self.settings.upstream_host,
-            client_ip=flow.client_ip,
-            trusted=flow.state["trusted_peer"],
+            origin=flow.state["origin"],
             public_host=flow.public_host,
             scheme=flow.scheme,
         )

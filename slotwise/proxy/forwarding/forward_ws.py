@@ -5,7 +5,7 @@ drops ``Upgrade`` breaks them. Same rules as HTTP (``forward_http``): the
 origin is fixed by the settings, absolute-form targets for other hosts are
 refused, hop-by-hop headers and the client's ``Sec-WebSocket-*`` handshake
 headers stay on their hop (the upstream handshake is our own), the origin's
-Host and X-Forwarded-* are set, cookies and Origin pass. Subprotocols are
+Host, X-Forwarded-* and Forwarded are set, cookies and Origin pass. Subprotocols are
 offered to the origin as the browser offered them, and the one it picks is
 the one the browser gets.
 
@@ -91,8 +91,8 @@ class WebSocketForwarder:
         headers_in = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in flow.headers]
         outgoing = [
             (n, v) for n, v in upstream_request_headers(
-                headers_in, upstream_host=self.settings.upstream_host, client_ip=flow.client_ip,
-                trusted=flow.state["trusted_peer"], public_host=flow.public_host, scheme=flow.scheme,
+                headers_in, upstream_host=self.settings.upstream_host, origin=flow.state["origin"],
+                public_host=flow.public_host, scheme=flow.scheme,
             ) if n.lower() not in _HANDSHAKE
         ]
         head_timeout, idle_timeout = self.settings.timeouts_for(flow.path)

@@ -11,6 +11,8 @@ import time
 from email.utils import formatdate
 from urllib.parse import urlsplit
 
+from slotwise.client_origin import ClientOrigin, upstream_forwarded
+
 Headers = list[tuple[bytes, bytes]]
 
 # RFC 9110 §7.6.1 plus the legacy ones; ``proxy`` is httpoxy (CVE-2016-5385).
@@ -65,37 +67,34 @@ _UNTRUSTED_DROP_HOP = _UNTRUSTED_DROP | HOP_BY_HOP
 
 
 def upstream_request_headers(
-    headers: Headers, *, upstream_host: str, client_ip: str, trusted: bool, public_host: str, scheme: str
+    headers: Headers, *, upstream_host: str, origin: ClientOrigin, public_host: str, scheme: str
 ) -> Headers:
-    """What the origin receives: the client's end-to-end headers, its own Host, and X-Forwarded-*.
+    """What the origin receives: the client's end-to-end headers, its own Host, X-Forwarded-* and Forwarded.
 
-    An incoming X-Forwarded-For/-Host/-Proto is kept only from a trusted proxy;
-    from anyone else it is a spoofing attempt and replaced. Every other
-    ``X-Forwarded-*`` (``-Prefix``, ``-Port``, ``-Scheme``, ``-Ssl``, ...), the
-    other client-address headers (``X-Real-IP``, ``True-Client-IP``,
-    ``CF-Connecting-IP``, ...) and ``FRONT_PROXY_HEADERS`` pass only from a
-    trusted proxy, else are dropped.
+    The incoming X-Forwarded-For/-Host/-Proto and ``Forwarded`` are replaced by ours, which say the
+    same thing: ``origin.chain`` (the visitor's address, then only the hops after it: what a
+    visitor wrote to the left of it is dropped; the peer alone from a stranger), the public
+    ``public_host`` and ``scheme`` (``client_origin.upstream_forwarded``). From a trusted proxy
+    (``origin.trusted``) every other ``X-Forwarded-*`` (``-Prefix``, ``-Port``, ``-Scheme``,
+    ``-Ssl``, ...), the other client-address headers (``X-Real-IP``, ``True-Client-IP``,
+    ``CF-Connecting-IP``, ...) and ``FRONT_PROXY_HEADERS`` pass; from anyone else they are dropped.
     One pass over the headers (this runs for every request).
     """
+    trusted = origin.trusted
     hop = hop_by_hop_names(headers)
     if hop is HOP_BY_HOP:  # the usual case: the sets are made once
         drop = _TRUSTED_DROP_HOP if trusted else _UNTRUSTED_DROP_HOP
     else:
         drop = (_REQUEST_DROP if trusted else _UNTRUSTED_DROP) | hop
-    out: Headers = []
-    forwarded_for: list[bytes] = []
-    for name, value in headers:
-        low = name.lower()
-        if low in drop or low.startswith(b"proxy-") or (not trusted and low.startswith(_FORWARDED_PREFIX)):
-            if low == b"x-forwarded-for" and trusted:
-                forwarded_for.append(value)
-            continue
-        out.append((name, value))
-    peer = client_ip.encode()
+    out: Headers = [
+        (name, value) for name, value in headers
+        if not ((low := name.lower()) in drop or low.startswith(b"proxy-") or (not trusted and low.startswith(_FORWARDED_PREFIX)))
+    ]
     out.append((b"host", upstream_host.encode()))
-    out.append((b"x-forwarded-for", b", ".join(forwarded_for) + b", " + peer if forwarded_for else peer))
+    out.append((b"x-forwarded-for", ", ".join(origin.chain).encode("latin-1")))
     out.append((b"x-forwarded-host", public_host.encode()))
     out.append((b"x-forwarded-proto", scheme.encode()))
+    out.append((b"forwarded", upstream_forwarded(origin, scheme, public_host).encode("latin-1")))
     return out
 
 

@@ -33,6 +33,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from slotwise.bandits.goals import is_binary
+from slotwise.client_origin import origin_of
 from slotwise.proxy.operations.admin_stages import funnel, render_funnel
 from slotwise.proxy.operations.charts import line_chart
 from slotwise.proxy.operations.kill_switch import ALL
@@ -58,7 +59,6 @@ from slotwise.store.base import LogRecord, StoreError
 from slotwise.tag.admin import erase_person, export_person
 from slotwise.tag.admin_session import CSRF_FIELD, CSRF_HEADER, AdminSessions, SessionUnchecked, is_https
 from slotwise.tag.admin_throttle import NOT_A_GUESS, not_a_guess
-from slotwise.tag.ratelimit import client_address
 
 if TYPE_CHECKING:
     from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
@@ -128,12 +128,10 @@ class AdminPages:
                             headers={"www-authenticate": "Bearer", "cache-control": "no-store"})
 
     def _who(self, request: Request) -> str:
-        peer = request.client.host if request.client else "?"
-        forwarded = request.headers.getlist("x-forwarded-for")
-        return f"admin at {client_address(peer, forwarded, self.p.settings.trusted_proxy_set)}"
+        return f"admin at {origin_of(request, self.p.settings.proxy_trust).address}"
 
     def _secure(self, request: Request) -> bool:
-        return is_https(request, self.p.settings.public_url, self.p.settings.trusted_proxy_set)
+        return is_https(request, self.p.settings.public_url, self.p.settings.proxy_trust)
 
     async def _form(self, request: Request) -> dict[str, str]:
         """A form's fields (url-encoded, at most ``MAX_FORM`` bytes: the sign-in answers anyone), or the query's."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
+from slotwise.client_origin import origin_of
 from slotwise.html.edits import Edit, ItemKey
 from slotwise.proxy.personalization.bots import is_bot
 from slotwise.proxy.flow import Flow, Visitor
@@ -51,7 +52,7 @@ async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: st
     headers = page_headers(request)
     flow = Flow(
         method="GET", path=path, query_string=parts.query, headers=headers,
-        client_ip=request.client.host if request.client else "", scheme=parts.scheme or "http",
+        client_ip=origin_of(request, p.settings.proxy_trust).address, scheme=parts.scheme or "http",
         public_host=parts.netloc or request.headers.get("host", ""),
     )
     flow.visitor = Visitor(visitor_id, False)

@@ -1,0 +1,68 @@
+"""RFC 7239 ``Forwarded``: read as the grammar says, written so that it reads back, never an exception."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from slotwise import forwarded
+
+_TCHAR = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_QDTEXT = st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f")
+_OBF = st.from_regex(r"_[A-Za-z0-9._-]{1,8}", fullmatch=True)
+_PORT = st.one_of(st.just(""), st.integers(0, 65535).map(lambda p: f":{p}"), _OBF.map(lambda o: f":{o}"))
+_NODE = st.one_of(
+    st.builds(lambda ip, port: f"{ip}{port}", st.ip_addresses(v=4).map(str), _PORT),
+    st.builds(lambda ip, port: f"[{ip}]{port}", st.ip_addresses(v=6).map(str), _PORT),
+    st.just("unknown"), _OBF,
+)
+_EXTENSION = st.text(_TCHAR, min_size=1, max_size=8).map(str.lower).filter(lambda n: n not in ("for", "by", "proto", "host"))
+
+
+@st.composite
+def _element(draw: st.DrawFn) -> dict[str, str]:
+    element: dict[str, str] = {}
+    for name, values in (("for", _NODE), ("by", _NODE), ("proto", st.from_regex(r"[a-z][a-z0-9+.-]{0,7}", fullmatch=True)),
+                         ("host", st.from_regex(r"[a-z0-9]{1,8}(\.[a-z0-9]{1,8}){0,2}(:[0-9]{1,5})?", fullmatch=True))):
+        if draw(st.booleans()):
+            element[name] = draw(values)
+    for name in draw(st.lists(_EXTENSION, max_size=2, unique=True)):
+        element[name] = draw(st.text(_QDTEXT, max_size=12))
+    return element or {"for": draw(_NODE)}
+
+
+@given(st.lists(_element(), min_size=1, max_size=6))
+def test_generated_elements_come_back_as_they_were_written(elements: list[dict[str, str]]) -> None:
+    assert forwarded.parse([forwarded.format_header(elements)]) == elements
+    # several lines are one list (RFC 9110 §5.3), names are case-insensitive, OWS around separators is fine
+    lines = [forwarded.format_element(e) for e in elements]
+    assert forwarded.parse(lines) == elements
+    shouted = " ,\t".join(" ; ".join(f"{n.upper()}={forwarded.value(v)}" for n, v in e.items()) for e in elements)
+    assert forwarded.parse([" ,  " + shouted + " , "]) == elements
+
+
+@given(st.lists(st.text(max_size=60), max_size=3))
+def test_any_text_gives_elements_or_none_and_never_raises(lines: list[str]) -> None:
+    got = forwarded.parse(lines)
+    assert got is None or (got and all(isinstance(e, dict) for e in got))
+
+
+@given(st.lists(st.text("for=;,\"\\[]:_ 1.2.3.4abcunknown-\t", max_size=40), min_size=1, max_size=3))
+def test_near_misses_never_raise(lines: list[str]) -> None:
+    forwarded.parse(lines)
+
+
+def test_the_rfc_examples_and_what_breaks_the_grammar() -> None:
+    assert forwarded.parse(['for="_gazonk"']) == [{"for": "_gazonk"}]
+    assert forwarded.parse(['For="[2001:db8:cafe::17]:4711"']) == [{"for": "[2001:db8:cafe::17]:4711"}]
+    assert forwarded.parse(["for=192.0.2.60;proto=http;by=203.0.113.43"]) == [
+        {"for": "192.0.2.60", "proto": "http", "by": "203.0.113.43"}]
+    assert forwarded.parse(["for=192.0.2.43, for=198.51.100.17"]) == [{"for": "192.0.2.43"}, {"for": "198.51.100.17"}]
+    assert forwarded.parse(['for=unknown;host="shop.example:8443";x="a\\"b\\\\"']) == [
+        {"for": "unknown", "host": "shop.example:8443", "x": 'a"b\\'}]
+    for broken in ("for=[2001:db8::1]",  # an IPv6 node must be quoted
+                   "for=192.0.2.43 by=1.2.3.4", "for=192.0.2.43;for=192.0.2.44", "for=shop.example",
+                   'for="192.0.2.43', "for=192.0.2.43:http", 'for="[2001:db8::1"', "proto=ht/tp", "host=a/b",
+                   "for", "=1.2.3.4", "for=1.2.3.4\n", "", " , ", "for=1.2.3.4, " * 65):
+        assert forwarded.parse([broken]) is None, broken
+    assert forwarded.parse(["for=192.0.2.43", "for=nonsense"]) is None  # one bad line: the whole header
