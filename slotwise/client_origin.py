@@ -14,6 +14,8 @@ limits, the admin throttle, the logs and the Secure cookies all read this one an
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Container, Iterable, Mapping
 
@@ -27,6 +29,53 @@ _SCHEMES = frozenset({"http", "https"})
 FAMILIES = ("forwarded", "x-forwarded")
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+class ProxySet:
+    """The ``--trusted-proxies``: addresses and ranges (``10.0.0.0/8``, ``fd00::/8``). A balancer in Docker or
+    Kubernetes has no fixed address, and a CDN's edges are ranges: listing each one is not possible. An
+    address is looked up as written first (the common case: one balancer), then in the ranges."""
+
+    def __init__(self, entries: Iterable[str] = ()) -> None:
+        exact: set[str] = set()
+        networks: list[Network] = []
+        for entry in entries:
+            try:
+                network = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or a range (10.0.0.0/8, fd00::/8)") from None
+            if network.num_addresses == 1:
+                exact.add(str(network.network_address))
+            else:
+                networks.append(network)
+        self.exact = frozenset(exact)
+        self.networks = tuple(networks)
+
+    def __contains__(self, address: object) -> bool:
+        if address in self.exact:
+            return True
+        if not (self.exact or self.networks) or not isinstance(address, str):
+            return False
+        ip = _address(address)  # another spelling of a listed address, or one in a range
+        if ip is None:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:  # a dual-stack listener's peer
+            ip = ip.ipv4_mapped
+        return str(ip) in self.exact or any(ip in network for network in self.networks)
+
+    def __bool__(self) -> bool:
+        return bool(self.exact or self.networks)
+
+
 @dataclass(frozen=True)
 class Trust:
     """Whom to believe: ``proxies`` (``--trusted-proxies``) and the headers they set, first believed first
@@ -34,7 +83,7 @@ class Trust:
     ``$proxy_add_x_forwarded_for`` passes a visitor's own ``Forwarded`` on untouched, so reading it there
     would let any visitor name its address. Hence ``x-forwarded`` alone by default."""
 
-    proxies: Container[str] = frozenset()
+    proxies: Container[str] = ProxySet()
     headers: tuple[str, ...] = ("x-forwarded",)
 
     @classmethod
@@ -45,7 +94,7 @@ class Trust:
         if wrong or not families or len(set(families)) != len(families):
             raise ValueError(f"{headers!r}: give forwarded, x-forwarded, or both in the order to believe them "
                              "(e.g. forwarded,x-forwarded), each once")
-        return cls(frozenset(p.strip() for p in proxies.split(",") if p.strip()), families)
+        return cls(ProxySet(p.strip() for p in proxies.split(",") if p.strip()), families)
 
 
 @dataclass(frozen=True)

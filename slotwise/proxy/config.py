@@ -189,7 +189,8 @@ class Settings:
                                          "(Cache-Control public/s-maxage/max-age, or ETag/Last-Modified to revalidate): "
                                          "many visitors are personalized from one fetch; 0: off")
     personalize_budget_ms: float = setting(50.0, "time budget for personalization of one page; past it the original page is served")
-    trusted_proxies: str = setting("", "comma-separated client IPs whose X-Forwarded-* (or Forwarded) are trusted")
+    trusted_proxies: str = setting("", "comma-separated addresses or ranges (10.0.0.0/8) of the balancers and CDNs in "
+                                       "front, whose X-Forwarded-* (or Forwarded) are trusted")
     trusted_proxy_headers: str = setting("x-forwarded", "which headers --trusted-proxies set themselves, first "
                                                         "believed first: x-forwarded (X-Forwarded-For/-Proto/-Host), "
                                                         "forwarded (RFC 7239), or both, e.g. forwarded,x-forwarded")
@@ -243,6 +244,10 @@ class Settings:
                 raise ConfigError(f"SLOTWISE_PUBLIC_URL / --public-url: {self.public_url!r} is not an http(s) URL")
         if self.server not in ("granian", "uvicorn"):
             raise ConfigError(f"SLOTWISE_SERVER / --server: {self.server!r} is not one of granian, uvicorn")
+        try:
+            Trust.parse(self.trusted_proxies, "x-forwarded")
+        except ValueError as exc:
+            raise ConfigError(f"SLOTWISE_TRUSTED_PROXIES / --trusted-proxies: {exc}") from None
         try:
             self.proxy_trust
         except ValueError as exc:
@@ -374,9 +379,10 @@ class Settings:
         """
         return max(self.stop_timeout - STOP_MARGIN_S, self.stop_timeout / 2)
 
-    @property
+    @functools.cached_property
     def proxy_trust(self) -> Trust:
-        """Whom to believe about the visitor's address, scheme and host (``client_origin``)."""
+        """Whom to believe about the visitor's address, scheme and host (``client_origin``): parsed once (the
+        tag API asks for it on every request)."""
         return Trust.parse(self.trusted_proxies, self.trusted_proxy_headers)
 
     def webhook_key(self) -> bytes:

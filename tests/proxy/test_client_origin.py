@@ -82,3 +82,28 @@ def test_only_the_headers_the_proxies_set_are_read_and_x_forwarded_alone_by_defa
     for wrong in ("", "forwarded,forwarded", "x-forwarded-for", "forwarded;x-forwarded"):
         with pytest.raises(ConfigError, match="--trusted-proxy-headers"):
             Settings(trusted_proxy_headers=wrong).validate()
+
+
+def test_trusted_proxies_may_be_ranges_so_a_cdn_or_a_container_network_can_be_named() -> None:
+    """A balancer in Docker or Kubernetes has no fixed address and a CDN's edges are ranges: listed one by
+    one they could not be trusted, and the walk stopped at the CDN's edge (the store got the edge as the
+    visitor and lost the visitor's own hop)."""
+    trust = Settings(trusted_proxies="10.0.0.0/8, 203.0.113.0/24, 192.168.1.5, fd00::/8").proxy_trust
+    # the visitor -> a CDN edge (203.0.113.77) -> the balancer (10.1.2.3, whatever the cluster gave it) -> us
+    origin = client_origin("10.1.2.3", _h(("x-forwarded-for", "6.6.6.6, 198.51.100.9, 203.0.113.77")), trust)
+    assert (origin.address, origin.chain, origin.trusted) == (
+        "198.51.100.9", ("198.51.100.9", "203.0.113.77", "10.1.2.3"), True)
+    assert client_origin("10.255.0.1", [], trust).trusted and client_origin("192.168.1.5", [], trust).trusted
+    assert client_origin("::ffff:10.0.0.9", [], trust).trusted  # a dual-stack listener's IPv4 peer
+    assert client_origin("fd00::7", _h(("x-forwarded-for", "2001:db8::1")), trust).address == "2001:db8::1"
+    for stranger in ("11.0.0.1", "192.168.1.6", "2001:db8::1", "", "?"):
+        assert not client_origin(stranger, _h(("x-forwarded-for", "6.6.6.6")), trust).trusted, stranger
+    assert Trust.parse("", "x-forwarded").proxies.__contains__("10.0.0.1") is False  # none listed: none trusted
+
+
+@pytest.mark.parametrize("wrong", ["balancer.local", "10.0.0.0/33", "10.0.0.1:80", "fd00::/129"])
+def test_a_trusted_proxy_that_is_no_address_or_range_stops_the_start_naming_it(wrong: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings(trusted_proxies=f"10.0.0.1, {wrong}").validate()
+    assert str(refused.value) == (f"SLOTWISE_TRUSTED_PROXIES / --trusted-proxies: {wrong!r} is not an IP address or "
+                                  "a range (10.0.0.0/8, fd00::/8)")
