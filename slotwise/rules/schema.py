@@ -32,7 +32,7 @@ CATALOG_KEYS = (
     "product_pages", "category_pages", "home_pages", "feed", "selectors", "customer", "currency",
     "availability", "sizes",
 )
-FACT_SELECTOR_KEYS = ("id", "name", "price", "currency", "category", "image", "in_stock", "url", "brand")
+FACT_SELECTOR_KEYS = ("id", "name", "price", "currency", "category", "image", "in_stock", "url", "brand", "other_id")
 AVAILABILITY_KEYS = ("in_stock", "out_of_stock")
 SIZES_KEYS = ("items", "id", "size", "in_stock")
 FIELD_KEYS = ("css", "attr", "match", "value")
