@@ -48,6 +48,8 @@ def test_a_variable_product_page(shop: WooShop, capsys: pytest.CaptureFixture[st
     assert "product 'hoodie-with-logo': 'Hoodie with Logo', price 59.90 EUR, in stock" in out
     assert "size-prefill: page matches; 1 element matches 'form.variations_form select#pa_size'" in out
     assert "item keys of its choices (options): none, 's', 'm', 'l', 'xl'" in out
+    assert "sizes (size=child product): S=31, M=32, L=33, XL=34; in stock: S, M, L" in out
+    assert "other id '21'" in out
     assert "product-recommendations: page matches; 1 element matches 'section.related.products'" in out
     assert ("1 form on this page posts to it (fields: add-to-cart, attribute_pa_size, product_id, quantity, "
             "variation_id)") in out
@@ -61,6 +63,7 @@ def test_the_mini_cart_and_the_order_received_page(shop: WooShop, capsys: pytest
         session = f"{SESSION}={store.cookies[SESSION]}"
         with_cart = check(capsys, shop.url + "/product/beanie/", "--cookie", session)
         assert "cart: count 3; 2 lines: hoodie-with-logo size M ×1; beanie ×2" in with_cart
+        assert "other id '26' (catalog.selectors.other_id)" in with_cart
         placed = store.post("/?wc-ajax=checkout", data={"billing_first_name": "Kari",
                                                         "billing_email": "kari@example.com"}).json()
     received = check(capsys, placed["redirect"])
