@@ -273,7 +273,9 @@ def structured_data(request: Request, product: Product | None, crumbs: list[tupl
     if not graph:
         return ""
     data = {"@context": "https://schema.org/", "@graph": [{"@context": "https://schema.org/", **g} for g in graph]}
-    return json.dumps(data, separators=(",", ":")).replace("/", "\\/").replace("<", "\\u003c")
+    # wp_json_encode (slashes escaped), then wc_esc_json( $json, true ): &, <, > as HTML entities
+    text = json.dumps(data, separators=(",", ":")).replace("/", "\\/")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # ---------------------------------------------------------------- requests
@@ -342,7 +344,7 @@ def render(request: Request, template: str, status: int = 200, *, product: Produ
     return finish(request, HTMLResponse(html, status, headers={"cache-control": "no-cache, must-revalidate, max-age=0"}))
 
 
-def fragments(request: Request, session: Session) -> dict[str, Any]:
+def fragments(session: Session) -> dict[str, Any]:
     """``WC_AJAX::get_refreshed_fragments``: the mini-cart and Storefront's header cart link, re-rendered."""
     parts = cart_parts(session)
     return {
@@ -408,13 +410,13 @@ async def wc_ajax(request: Request) -> Response:
         pid = as_int(form.get("product_id"))
         result = add_to_cart(session, pid, as_int(form.get("quantity", "1")))
         if isinstance(result, Item):
-            return finish(request, JSONResponse(fragments(request, session)))
+            return finish(request, JSONResponse(fragments(session)))
         # WooCommerce answers a refused add with 200 too; the notice waits for the product page
         session.notices.append(("error", result))
         url = PRODUCTS[pid].url if pid in PRODUCTS else (VARIATIONS[pid][0].url if pid in VARIATIONS else "/")
         return finish(request, JSONResponse({"error": True, "product_url": str(request.base_url).rstrip("/") + url}))
     if endpoint == "get_refreshed_fragments":
-        return finish(request, JSONResponse(fragments(request, session)))
+        return finish(request, JSONResponse(fragments(session)))
     if endpoint == "checkout":
         return finish(request, await checkout_post(request, session, form))
     return finish(request, Response("-1", 400))
