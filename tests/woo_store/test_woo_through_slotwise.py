@@ -208,3 +208,13 @@ def test_a_login_links_the_customer_only_when_woocommerce_accepted_it(stack: Sho
     assert stack.profile(vid(client)).email_hash == hash_email("jane@example.com")
     page(client, "/my-account/edit-account/")  # names the same customer: nothing new
     assert kinds(stack, vid(client)) == ["identify"]
+
+
+def test_a_login_by_username_links_nobody(stack: ShopStack, client: httpx.Client) -> None:
+    """WooCommerce takes a username or an e-mail; only an e-mail is an identity Slotwise can join."""
+    page(client, "/my-account/")
+    r = client.post("/my-account/", data={"username": "jane", "password": "woo-pass-1", "login": "Log in"})
+    assert r.status_code == 302
+    assert kinds(stack, vid(client)) == [] and stack.profile(vid(client)).email_hash is None
+    page(client, "/my-account/edit-account/")  # the account details page names her: linked there
+    assert stack.profile(vid(client)).email_hash == hash_email("jane@example.com")
