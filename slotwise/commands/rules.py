@@ -307,6 +307,8 @@ def _product_lines(product: Any, reading: Any) -> list[str]:
     out = [f"  product {p.get('id')!r}: {p.get('name')!r}, price {price}, {stock}",
            f"    url {p.get('url')!r}, image {p.get('image')!r}, category {p.get('category')!r}"
            + (f", brand {p.get('brand')!r}" if p.get("brand") else "")]
+    if p.get("other_id"):
+        out.append(f"    other id {p['other_id']!r} (catalog.selectors.other_id): a line naming it is this product")
     if p.get("variants"):
         offered = ", ".join(f"{size}={child}" for size, child in dict(p["variants"]).items())
         out.append(f"    sizes (size=child product): {offered}; in stock: {', '.join(p.get('sizes') or ()) or 'none'}")

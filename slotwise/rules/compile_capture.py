@@ -48,9 +48,16 @@ class FieldCompiler:
                     ok = False
         if spec.form is not None:
             return Field(form=spec.form)
+        key = None
+        if spec.key is not None:
+            key = _key_path(spec.key.value)
+            if key is None:
+                self._error(spec.key, _bad_key_path(spec.key.value), spec.key.node)
+                ok = False
         if not ok:
             return None
-        return Field(css=spec.css.value.strip() if spec.css else None, attr=spec.attr, match=match, const=spec.const)
+        return Field(css=spec.css.value.strip() if spec.css else None, attr=spec.attr, match=match, const=spec.const,
+                     key=key)
 
     def fields(self, specs: dict[str, s.FieldSpec]) -> dict[str, Field]:
         out = {}
@@ -63,8 +70,15 @@ class FieldCompiler:
     def items(self, spec: s.ItemsSpec | None) -> Items | None:
         if spec is None:
             return None
-        ok = self.loader._selector(spec.css)
         fields = self.fields(spec.fields)
+        if spec.json is not None:
+            source = self.field(spec.json)
+            key = _key_path(spec.key.value) if spec.key is not None else ()
+            if spec.key is not None and key is None:
+                self._error(spec.key, _bad_key_path(spec.key.value), spec.key.node)
+            return Items("", fields, json=source, key=key) if source is not None and key is not None else None
+        assert spec.css is not None
+        ok = self.loader._selector(spec.css)
         return Items(spec.css.value.strip(), fields) if ok else None
 
     def group(self, spec: s.GroupSpec) -> Group:
@@ -72,6 +86,16 @@ class FieldCompiler:
         if spec.within is not None and self.loader._selector(spec.within):
             within = spec.within.value.strip()
         return Group(within=within, fields=self.fields(spec.fields), lines=self.items(spec.lines))
+
+
+def _key_path(text: str) -> tuple[str, ...] | None:
+    """``"attributes.attribute_pa_size"`` → its steps; None for an empty step (``a..b``, ``.a``)."""
+    steps = tuple(step.strip() for step in text.strip().split("."))
+    return steps if all(steps) else None
+
+
+def _bad_key_path(text: str) -> str:
+    return f"bad key path {text!r}: names separated by dots (attributes.attribute_pa_size; a number indexes a list)"
 
 
 def compile_catalog_extras(loader: "_Loader", spec: s.CatalogSpec) -> dict[str, Any]:

@@ -5,18 +5,23 @@ the first match), ``"a @href"`` (an attribute), ``"@value"`` (an attribute
 of the element in scope), ``"text"`` (the scope's own text), or a mapping
 ``{css, attr, match, value}`` where ``match`` is a regex whose first group
 (or whole match) is kept and ``value`` a constant. *Items* repeat fields over
-every element a selector matches (order lines, basket lines, sizes); a
-*group* scopes fields and items to a ``within`` element and says whether it
-was on the page at all (an empty mini basket is not a page without one).
+every element a selector matches (order lines, basket lines, sizes) — or over
+the elements of a JSON list a field reads (``{json: FIELD}``: a store's
+``data-product_variations`` attribute, a ``<script type="application/json">``),
+whose fields then name keys (``attributes.size``); a *group* scopes fields
+and items to a ``within`` element and says whether it was on the page at all
+(an empty mini basket is not a page without one).
 
 The proxy reads pages with selectolax (``read_groups``); the tag reads the
 live DOM with the same specs, serialised by ``to_json`` (``tag.js``,
-``extract``). Both return raw strings; everything after that — regexes,
-numbers, URL to key — happens in Python (``Field.clean``), once, for both.
+``extract``). Both return raw strings (a JSON list as its text); everything
+after that — JSON, regexes, numbers, URL to key — happens in Python
+(``Group.clean``, ``Field.clean``), once, for both.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -25,6 +30,8 @@ from slotwise.html.targets import matches_self
 
 MAX_VALUE = 1000
 MAX_ITEMS = 200
+MAX_JSON = 256 * 1024
+"""The most of a JSON list that is parsed (characters; a longer one reads as no items, as a broken one does)."""
 _WS = re.compile(r"\s+")
 _TOKEN = re.compile(r"([#.])(-?[_a-zA-Z][-_a-zA-Z0-9]*)")
 BOOLEAN_ATTRIBUTES = frozenset({"disabled", "checked", "selected", "hidden", "required", "readonly", "multiple",
@@ -58,6 +65,7 @@ class Field:
     match: re.Pattern[str] | None = None
     const: str | None = None
     form: str | None = None  # a submit trigger's form field (read by the tag only)
+    key: tuple[str, ...] | None = None  # in a JSON item: the path of keys (a digit indexes a list)
 
     @classmethod
     def parse(cls, text: str) -> "Field":
@@ -94,16 +102,58 @@ class Field:
     def selectors(self) -> list[str]:
         return [self.css] if self.css else []
 
+    def pick_raw(self, element: Any) -> Any:
+        """The value ``key`` names in a JSON value (None when a step is missing)."""
+        value = element
+        for step in self.key or ():
+            if isinstance(value, Mapping):
+                value = value.get(step)
+            elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
+                value = value[int(step)]
+            else:
+                return None
+        return value
+
+    def pick(self, element: Any) -> str | None:
+        """What ``key`` names in one JSON item, as text: strings and numbers as they are, ``true``/``false``;
+        nothing for a missing key, ``null``, a list or an object."""
+        value = self.pick_raw(element)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return _str(value)
+
 
 @dataclass(frozen=True)
 class Items:
-    """The same fields read from every element ``css`` matches (inside the scope)."""
+    """The same fields read from every element ``css`` matches (inside the scope) — or, with ``json``, from
+    every element of the JSON list that field reads (at ``key`` inside it), each field then a ``Field.key``."""
 
     css: str
     fields: Mapping[str, Field]
+    json: Field | None = None
+    key: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        if self.json is not None:  # the tag sends the list's text; its items are read here
+            return {"json": self.json.to_json(), "fields": {}}
         return {"items": self.css, "fields": _fields_json(self.fields)}
+
+    @property
+    def selectors(self) -> list[str]:
+        if self.json is not None:
+            return self.json.selectors
+        return [self.css, *(s for f in self.fields.values() for s in f.selectors)]
+
+    def elements(self, text: Any) -> list[Any]:
+        """The JSON list's elements (at most ``MAX_ITEMS``); none when the text is no JSON list there."""
+        if not isinstance(text, str) or len(text) > MAX_JSON:
+            return []
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return []
+        found = Field(key=self.key).pick_raw(value) if self.key else value
+        return list(found[:MAX_ITEMS]) if isinstance(found, list) else []
 
 
 @dataclass(frozen=True)
@@ -125,9 +175,7 @@ class Group:
         for f in self.fields.values():
             out += f.selectors
         if self.lines is not None:
-            out.append(self.lines.css)
-            for f in self.lines.fields.values():
-                out += f.selectors
+            out += self.lines.selectors
         return out
 
     def clean(self, raw: Mapping[str, Any] | None) -> Values:
@@ -137,7 +185,10 @@ class Group:
         fields_raw = raw.get("fields") if isinstance(raw.get("fields"), Mapping) else {}
         out_fields = {name: f.clean(_str(fields_raw.get(name))) for name, f in self.fields.items()}
         lines: list[dict[str, str | None]] = []
-        if self.lines is not None and isinstance(raw.get("lines"), list):
+        if self.lines is not None and self.lines.json is not None:
+            for element in self.lines.elements(raw.get("lines_json")):
+                lines.append({name: f.clean(f.pick(element)) for name, f in self.lines.fields.items()})
+        elif self.lines is not None and isinstance(raw.get("lines"), list):
             for item in raw["lines"][:MAX_ITEMS]:
                 item = item if isinstance(item, Mapping) else {}
                 lines.append({name: f.clean(_str(item.get(name))) for name, f in self.lines.fields.items()})
@@ -204,7 +255,9 @@ def read_group(tree: Any, group: Group) -> dict[str, Any]:
     if scope is None:
         return {"present": False}
     out: dict[str, Any] = {"present": True, "fields": {n: read_field(scope, f) for n, f in group.fields.items()}}
-    if group.lines is not None:
+    if group.lines is not None and group.lines.json is not None:
+        out["lines_json"] = read_field(scope, group.lines.json)
+    elif group.lines is not None:
         out["lines"] = [
             {n: read_field(item, f) for n, f in group.lines.fields.items()}
             for item in scope.css(group.lines.css)[:MAX_ITEMS]

@@ -94,6 +94,8 @@ def page_facts(
         if offered:
             product["variants"] = MappingProxyType({v["size"]: v["id"] for v in offered})
             product["sizes"] = tuple(v["size"] for v in offered if v["in_stock"] is not False)
+        if product.get("other_id") == product.get("id"):
+            product.pop("other_id")
         product["currency"] = product.get("currency") or catalog.currency
         if not product.get("url") and kind == "product":
             product["url"] = path

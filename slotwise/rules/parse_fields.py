@@ -77,28 +77,75 @@ def parse_fields(check: Checker, node: Node, allowed: Collection[str], what: str
 
 
 def parse_items(check: Checker, node: Node, allowed: Collection[str], what: str, *,
-                required: Collection[str] = ()) -> s.ItemsSpec | None:
-    """``{items: CSS, field: spec, ...}``: the same fields read from every match."""
+                 required: Collection[str] = ()) -> s.ItemsSpec | None:
+    """``{items: CSS, field: spec, ...}``: the same fields read from every match — or, with
+    ``items: {json: FIELD, key: PATH}``, from every element of the JSON list FIELD reads, each field a key path."""
     entries = check.mapping(node, ("items", *allowed), what)
     if entries is None:
         return None
     if "items" not in entries:
         check.error(node, f"{what} is missing required key 'items' (the CSS selector of one item)")
         return None
-    css = check.text(entries["items"].node, f"{what}: 'items'")
+    items_node = entries["items"].node
+    source = key = css = None
+    if isinstance(items_node, MappingNode):
+        source, key, ok = _json_items(check, items_node, what)
+        if not ok:
+            return None
+    else:
+        css = check.text(items_node, f"{what}: 'items'")
     fields: dict[str, s.FieldSpec] = {}
     for name, entry in entries.items():
         if name == "items":
             continue
-        spec = parse_field(check, entry.node, f"{what} field {name!r}")
+        label = f"{what} field {name!r}"
+        spec = _json_field(check, entry.node, label) if source is not None else parse_field(check, entry.node, label)
         if spec is not None:
             fields[name] = spec
     for name in required:
         if name not in entries:
             check.error(node, f"{what} is missing required field {name!r}")
-    if css is None:
+    if css is None and source is None:
         return None
-    return s.ItemsSpec(node, check.source, css, fields)
+    return s.ItemsSpec(node, check.source, css, fields, json=source, key=key)
+
+
+def _json_items(check: Checker, node: MappingNode, what: str) -> tuple[s.FieldSpec | None, Text | None, bool]:
+    """``items: {json: FIELD, key: PATH}``: the field whose text is a JSON list (or holds one at PATH)."""
+    if not any(isinstance(k, ScalarNode) and k.value == "json" for k, _ in node.value):
+        check.error(node, f"{what}: 'items' is a CSS selector, or {{json: FIELD}} for the elements of a JSON "
+                          "list a field reads (e.g. json: \"form.variations_form @data-product_variations\")")
+        return None, None, False
+    entries = check.mapping(node, s.JSON_ITEMS_KEYS, f"{what}: 'items'")
+    if entries is None or "json" not in entries:
+        return None, None, False
+    source = parse_field(check, entries["json"].node, f"{what}: 'items' json")
+    if source is not None and (source.match is not None or source.const is not None):
+        check.error(entries["json"].node, f"{what}: 'items' json reads a JSON text as it is: no 'match' or 'value'")
+        return None, None, False
+    key = check.text(entries["key"].node, f"{what}: 'items' key") if "key" in entries else None
+    return source, key, source is not None and ("key" not in entries or key is not None)
+
+
+def _json_field(check: Checker, node: Node, what: str) -> s.FieldSpec | None:
+    """A field of a JSON item: a key path (``attributes.size``), or ``{key, match}``, or ``{value}``."""
+    if isinstance(node, MappingNode):
+        entries = check.mapping(node, s.JSON_FIELD_KEYS, what)
+        if entries is None:
+            return None
+        spec = s.FieldSpec(node, check.source)
+        if "value" in entries:
+            constant = parse_field(check, node, what)  # {value} alone, as anywhere
+            return constant
+        if "key" not in entries:
+            check.error(node, f"{what}: a field of a JSON item needs 'key' (the key path, e.g. attributes.size)")
+            return None
+        spec.key = check.text(entries["key"].node, f"{what}: 'key'")
+        if "match" in entries:
+            spec.match = check.text(entries["match"].node, f"{what}: 'match'")
+        return spec if spec.key is not None else None
+    text = check.text(node, what)
+    return s.FieldSpec(node, check.source, key=text) if text is not None else None
 
 
 def words(check: Checker, entry: Entry, what: str) -> tuple[str, ...] | None:

@@ -193,6 +193,7 @@ def selector_product(values: Mapping[str, Any], catalog: CatalogSettings) -> dic
         "category_name": category_name,
         "brand": raw.get("brand"),
         "in_stock": catalog.availability(raw.get("in_stock")) if raw.get("in_stock") else None,
+        "other_id": product_key(raw.get("other_id")),  # the id the store's forms name it by: not a fact for rules
     }.items() if v not in (None, "")}
 
 

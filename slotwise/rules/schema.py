@@ -32,10 +32,12 @@ CATALOG_KEYS = (
     "product_pages", "category_pages", "home_pages", "feed", "selectors", "customer", "currency",
     "availability", "sizes",
 )
-FACT_SELECTOR_KEYS = ("id", "name", "price", "currency", "category", "image", "in_stock", "url", "brand")
+FACT_SELECTOR_KEYS = ("id", "name", "price", "currency", "category", "image", "in_stock", "url", "brand", "other_id")
 AVAILABILITY_KEYS = ("in_stock", "out_of_stock")
 SIZES_KEYS = ("items", "id", "size", "in_stock")
 FIELD_KEYS = ("css", "attr", "match", "value")
+JSON_FIELD_KEYS = ("key", "match", "value")  # a field of a JSON item
+JSON_ITEMS_KEYS = ("json", "key")  # ``items: {json: FIELD, key: PATH}``
 PAGE_KEYS = ("path", "regex", "query", "headers")
 RECOMMEND_KEYS = ("strategy", "limit")
 
@@ -168,14 +170,17 @@ class FieldSpec:
     match: Text | None = None
     const: str | None = None
     form: str | None = None  # ``form.NAME`` in a submit trigger: that form field's value
+    key: Text | None = None  # in JSON items: the key path (``attributes.size``)
 
 
 @dataclass
 class ItemsSpec:
     node: Node
     source: Source
-    css: Text
+    css: Text | None  # None: the items are a JSON list's (``json``)
     fields: dict[str, FieldSpec] = field(default_factory=dict)
+    json: FieldSpec | None = None  # ``items: {json: FIELD, key: PATH}``: the field whose text is the list
+    key: Text | None = None
 
 
 @dataclass

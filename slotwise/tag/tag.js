@@ -155,7 +155,8 @@
     try { scope = g.within ? d.querySelector(g.within) : d.documentElement; } catch (e) { return null; }
     if (!scope) return null;
     var out = { present: true, fields: fields(scope, g.fields) };
-    if (g.lines) try { out.lines = A.slice.call(scope.querySelectorAll(g.lines.items), 0, 200).map(function (it) { return fields(it, g.lines.fields); }); } catch (e) {}
+    if (g.lines && g.lines.json) { var j = field(scope, g.lines.json); if (j != null) out.lines_json = ('' + j).slice(0, 262145); }
+    else if (g.lines) try { out.lines = A.slice.call(scope.querySelectorAll(g.lines.items), 0, 200).map(function (it) { return fields(it, g.lines.fields); }); } catch (e) {}
     return out;
   }
   // @tag-only: pages behind the proxy are read by the proxy

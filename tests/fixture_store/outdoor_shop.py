@@ -13,12 +13,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import socket
-import threading
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +27,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from served_app import ServedApp  # tests/served_app.py
 
 HERE = Path(__file__).parent
 COOKIE = "fjell_sid"
@@ -715,42 +713,16 @@ def create_app() -> Starlette:
 # ---------------------------------------------------------------- serving it in tests
 
 
-class OutdoorShop:
+class OutdoorShop(ServedApp):
     """A fresh store on a free 127.0.0.1 port in a background thread: ``with OutdoorShop() as shop: shop.url``.
 
-    Binding the socket first makes the URL known before the server runs;
     ``shop.state`` is the app's in-memory state (orders, sessions) for assertions.
     """
 
     def __init__(self, host: str = "127.0.0.1") -> None:
-        self.app = create_app()
+        super().__init__(create_app(), "Fjell Outdoor", host)
         self.state: Shop = self.app.state.shop
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
-        self.sock.listen(128)
-        self.url = "http://{}:{}".format(*self.sock.getsockname()[:2])
-        self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self) -> OutdoorShop:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("Fjell Outdoor did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.server.should_exit = True
-        self.server.force_exit = True  # do not wait for idle keep-alive connections
-        self._thread.join(timeout=10)
-        self.sock.close()
 
 
-if __name__ == "__main__":  # browse it by hand: python tests/fixture_store/outdoor_shop.py
+if __name__ == "__main__":  # browse it by hand: PYTHONPATH=tests python tests/fixture_store/outdoor_shop.py
     uvicorn.run(create_app(), host="127.0.0.1", port=8002)

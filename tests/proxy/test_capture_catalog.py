@@ -118,3 +118,27 @@ def test_a_sizes_own_page_keeps_it_a_size_of_its_parent(tmp_path: Any) -> None:
 
     child = asyncio.run(run())
     assert child["parent"] == "7" and child["size"] == "42" and child["name"] == "Runner, size 42"
+
+
+BEANIE = {"id": "beanie", "name": "Beanie", "url": "/product/beanie/", "price": 18.0, "currency": "EUR",
+          "category": "accessories", "in_stock": True, "other_id": "26"}
+
+
+def test_the_other_id_a_page_names_is_that_product(store: Any) -> None:
+    """``catalog.selectors.other_id``: URLs name the slug, forms the post id (WooCommerce); both are the product."""
+    sync(PageViewRecorder(store).learn(BEANIE, time.time()))
+    products = sync(store.get_products(["beanie", "26"]))
+    assert "other_id" not in products["beanie"] and products["26"] == {"id": "26", "parent": "beanie"}
+    assert sync(store.popular("accessories", 24)) == ["beanie"]  # the alias is no product to list
+    sync(EventRecorder(store).record("v3", [incoming({"type": "add_to_cart", "props": {"product": "26", "qty": 2}})],
+                                     time.time(), trusted=True, source="proxy"))
+    (line,) = sync(store.get_profile("v3")).cart
+    assert (line["product"], line.get("size"), line["qty"], line["category"], line["price"]) == (
+        "beanie", None, 2, "accessories", 18.0)
+
+
+def test_an_other_id_that_is_a_product_of_its_own_stays_one(store: Any, caplog: pytest.LogCaptureFixture) -> None:
+    sync(PageViewRecorder(store).learn({"id": "26", "name": "Gift card", "category": "gifts"}, time.time()))
+    sync(PageViewRecorder(store).learn(BEANIE, time.time()))
+    assert sync(store.get_products(["26"]))["26"]["name"] == "Gift card"
+    assert "other_id '26' of product 'beanie' is a product of its own" in caplog.text

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from types import MappingProxyType
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,8 @@ from slotwise.lru import LRUCache
 from slotwise.profile import Profile, ViewRecord
 from slotwise.proxy.personalization.catalog_feed import localize
 from slotwise.store.base import Store
+
+log = logging.getLogger("slotwise.catalog")
 
 
 class PageViewRecorder:
@@ -61,7 +64,10 @@ class PageViewRecorder:
         if self._product_digests.get(key) == digest:
             self._learned_from[key] = source
             return
+        other = product.pop("other_id", None)
         rows = [dict(product)]
+        if other and other != key:
+            rows += await self._other_id(other, key)
         variants = product.get("variants") or {}
         if not variants:  # a size's own page (stores link sizes to it): it stays that size of its parent
             stored = (await self.store.get_products([key])).get(key) or {}
@@ -74,6 +80,17 @@ class PageViewRecorder:
         await self.store.upsert_products(rows, now)
         self._product_digests[key] = digest
         self._learned_from[key] = source
+
+    async def _other_id(self, other: str, key: str) -> list[dict[str, Any]]:
+        """``catalog.selectors.other_id``: the id the store's forms and requests name the product by becomes
+        an alias of it — a child without a size, so a line naming it is this product
+        (``EventRecorder.resolve_lines``). An id that is a product of its own in the catalog stays one."""
+        stored = (await self.store.get_products([other])).get(other) or {}
+        if stored and not stored.get("parent"):
+            log.warning("catalog.selectors.other_id %r of product %r is a product of its own: not made its alias",
+                        other, key)
+            return []
+        return [{"id": other, "parent": key}]
 
 
 def _this_visit(profile: Profile, product_id: str, limit: int = 20) -> list[str]:

@@ -1,0 +1,74 @@
+"""The tag's page reader gives what the proxy's gives, JSON items included.
+
+In tag-only mode the tag reads the rules' groups (``tag.js`` ``group``) and
+the server cleans them (``Group.clean``); behind the proxy selectolax reads
+them (``read_groups``). A group whose items are a JSON list sends the list's
+text (``lines_json``). The functions are taken from tag.js as shipped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import escape
+from typing import Any
+
+import pytest
+
+from slotwise.rules.extract import read_groups
+from slotwise.rules.reading import read_extract
+from slotwise.rules.testing import rules_from_text
+from slotwise.tag import assets
+
+pytestmark = pytest.mark.browser
+
+RULES = """
+catalog:
+  product_pages: "/p/{product}"
+  sizes:
+    items: {json: "form.variations_form @data-product_variations"}
+    id: variation_id
+    size: attributes.attribute_pa_size
+capture:
+  cart:
+    within: "#cart"
+    lines: {items: "li", product: "a @href", qty: ".qty"}
+  events:
+    - event: purchase
+      page: "/thanks/"
+      fields: {order_id: "#order @data-id"}
+      lines: {items: {json: "script#order", key: lines}, product: id, qty: n}
+slots: []
+"""
+VARIATIONS = [{"variation_id": 31, "attributes": {"attribute_pa_size": "s"}},
+              {"variation_id": 32, "attributes": {"attribute_pa_size": "m & <l>"}}]
+ORDER = {"lines": [{"id": "21", "n": 2}, {"id": "26", "n": 1}]}
+PAGE = (f'<form class="variations_form" data-product_variations="{escape(json.dumps(VARIATIONS))}"></form>'
+        '<ul id="cart"><li><a href="/p/21">Hoodie</a> <span class="qty">2</span></li></ul>'
+        f'<div id="order" data-id="101"></div><script type="application/json" id="order">{json.dumps(ORDER)}</script>')
+
+
+def _functions() -> str:
+    source = assets.tag_source().decode()
+    found = re.search(r"function find\(scope, c\) \{.*?\nfunction group\(g\) \{.*?\n\}\n", source, re.DOTALL)
+    assert found, "tag.js has no find ... group"
+    return found.group(0)
+
+
+def test_the_tag_reads_each_group_as_the_proxy_does(browser: Any, tmp_path: Any) -> None:
+    rules = rules_from_text(tmp_path, RULES)
+    groups = {**rules.catalog.product_groups(), **rules.capture.page_groups(None)}
+    page = browser.new_page()
+    try:
+        page.set_content(f"<!doctype html><title>fields</title><body>{PAGE}</body>")
+        raw = page.evaluate(f"(gs) => {{ var d = document, A = Array.prototype, BOOL = {{}}; {_functions()}"
+                            "var o = {}; for (var k in gs) o[k] = group(gs[k]); return o; }",
+                            {name: g.to_json() for name, g in groups.items()})
+    finally:
+        page.close()
+    from_tag = dict(read_extract({"values": raw}, rules.catalog, groups).groups)
+    from_proxy = read_groups(f"<html><body>{PAGE}</body></html>".encode(), groups)
+    assert from_tag == from_proxy
+    assert [line["size"] for line in from_tag["sizes"]["lines"]] == ["s", "m & <l>"]
+    (order,) = [v for name, v in from_tag.items() if name.startswith("ev:")]
+    assert [(line["product"], line["qty"]) for line in order["lines"]] == [("21", "2"), ("26", "1")]

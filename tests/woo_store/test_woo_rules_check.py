@@ -1,0 +1,70 @@
+"""``slotwise rules check woocommerce.yaml --url`` on each kind of WooCommerce page: what a store's engineer sees.
+
+The example must read every page type of a stock WooCommerce (the fixture's
+markup) without a warning: the category keys of the widget, the product from
+its JSON-LD (category from the BreadcrumbList), the sizes of the variations
+select, the mini cart, the order on the order-received page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+from woo_shop import SESSION, WooShop
+
+from slotwise.cli import main
+
+EXAMPLE = str(Path(__file__).resolve().parents[2] / "slotwise" / "rules" / "examples" / "woocommerce.yaml")
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[WooShop]:
+    with WooShop() as s:
+        yield s
+
+
+def check(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> str:
+    assert main(["rules", "check", EXAMPLE, "--url", url, *args]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING" not in out and "nothing usable" not in out, out
+    return out
+
+
+def test_home_and_category_pages(shop: WooShop, capsys: pytest.CaptureFixture[str]) -> None:
+    home = check(capsys, shop.url + "/")
+    assert "page type home" in home
+    assert "home-categories: page matches; 1 element matches 'ul.product-categories'" in home
+    assert "item keys of its children: 'accessories', 'hoodies', 'tshirts'" in home
+    assert "cart: empty" in home
+    assert "page type category, category 'hoodies'" in check(capsys, shop.url + "/product-category/hoodies/")
+
+
+def test_a_variable_product_page(shop: WooShop, capsys: pytest.CaptureFixture[str]) -> None:
+    out = check(capsys, shop.url + "/product/hoodie-with-logo/")
+    assert "page type product, category 'hoodies'" in out
+    assert "product 'hoodie-with-logo': 'Hoodie with Logo', price 59.90 EUR, in stock" in out
+    assert "size-prefill: page matches; 1 element matches 'form.variations_form select#pa_size'" in out
+    assert "item keys of its choices (options): none, 's', 'm', 'l', 'xl'" in out
+    assert "sizes (size=child product): S=31, M=32, L=33, XL=34; in stock: S, M, L" in out
+    assert "other id '21'" in out
+    assert "product-recommendations: page matches; 1 element matches 'section.related.products'" in out
+    assert ("1 form on this page posts to it (fields: add-to-cart, attribute_pa_size, product_id, quantity, "
+            "variation_id)") in out
+
+
+def test_the_mini_cart_and_the_order_received_page(shop: WooShop, capsys: pytest.CaptureFixture[str]) -> None:
+    with httpx.Client(base_url=shop.url) as store:
+        for product_id, qty in (("32", "1"), ("26", "2")):  # Hoodie with Logo in M, two beanies
+            assert "fragments" in store.post("/?wc-ajax=add_to_cart", data={"product_id": product_id,
+                                                                             "quantity": qty}).json()
+        session = f"{SESSION}={store.cookies[SESSION]}"
+        with_cart = check(capsys, shop.url + "/product/beanie/", "--cookie", session)
+        assert "cart: count 3; 2 lines: hoodie-with-logo size M ×1; beanie ×2" in with_cart
+        assert "other id '26' (catalog.selectors.other_id)" in with_cart
+        placed = store.post("/?wc-ajax=checkout", data={"billing_first_name": "Kari",
+                                                        "billing_email": "kari@example.com"}).json()
+    received = check(capsys, placed["redirect"])
+    assert "order '101', total 95.9, EUR: hoodie-with-logo size M ×1 59.90; beanie ×2 18.00" in received
