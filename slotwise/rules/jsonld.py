@@ -11,6 +11,7 @@ AggregateOffer, and prices may be strings.
 
 from __future__ import annotations
 
+import html as htmllib
 import math
 import re
 from typing import Any, Iterator, Sequence
@@ -105,13 +106,18 @@ def _is_product(node: dict[str, Any]) -> bool:
 
 
 def _text(value: Any) -> str | None:
+    """A JSON-LD value as text (a Thing's name, else its URL). HTML character references are read as the
+    characters they stand for: WooCommerce escapes its JSON-LD for HTML (``wc_esc_json($json, true)``:
+    "Hat &amp; Scarf"), as search engines read it; a card would otherwise show the "&amp;" to visitors."""
     if isinstance(value, dict):
         value = value.get("name") or value.get("url") or value.get("@id")
     if isinstance(value, list):
         value = next((v for v in (_text(x) for x in value) if v), None)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
-    return value.strip() or None if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    return (htmllib.unescape(value) if "&" in value else value).strip() or None
 
 
 # A minus sign right before the first digit, or before a currency sign and then it ("-12.50", "€-12",
@@ -258,7 +264,7 @@ def breadcrumb_of(node: dict[str, Any]) -> tuple[Crumb, ...]:
         if not isinstance(element, dict):
             continue
         thing = element.get("item")
-        url = thing if isinstance(thing, str) else _text(thing.get("@id") or thing.get("url")) if isinstance(thing, dict) else None
+        url = _text(thing) if isinstance(thing, str) else _text(thing.get("@id") or thing.get("url")) if isinstance(thing, dict) else None
         name = _text(element.get("name")) or (_text(thing.get("name")) if isinstance(thing, dict) else None)
         steps.append((element.get("position"), name, url))
     return crumb_trail(steps)

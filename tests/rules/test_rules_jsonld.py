@@ -160,3 +160,17 @@ def test_a_product_page_with_such_values_gives_a_profile_strict_json_can_store()
     text = json.dumps(profile.to_dict(), allow_nan=False)  # raises on NaN / inf
     text.encode("utf-8")  # raises on a lone surrogate
     assert "\ud800" not in encode_profile(profile) and json.loads(text)["products"]["101"]["seen"]["price"] is None
+
+
+def test_html_escaped_json_ld_as_woocommerce_prints_it_reads_as_its_characters() -> None:
+    """WooCommerce escapes its JSON-LD for HTML (``wc_esc_json($json, true)``): "Hat &amp; Scarf" in the
+    page is the product "Hat & Scarf" (as search engines read it); read as written, a recommendation card
+    showed visitors the "&amp;". An unescaped "&" stays as it is."""
+    escaped = json.dumps({**PRODUCT, "name": "Hat &amp; Scarf &lt;Wool&gt;", "url": "https://shop/?p=26&amp;v=1",
+                          "category": "Hats &amp; Caps", "brand": {"@type": "Brand", "name": "Fjell &amp; Sons"}})
+    product = extract_product(_page(escaped))
+    assert product is not None
+    assert (product["name"], product["url"], product["category_name"], product["brand"]) == (
+        "Hat & Scarf <Wool>", "https://shop/?p=26&v=1", "Hats & Caps", "Fjell & Sons")
+    plain = extract_product(_page(json.dumps({**PRODUCT, "name": "Hat & Scarf"})))
+    assert plain is not None and plain["name"] == "Hat & Scarf"
