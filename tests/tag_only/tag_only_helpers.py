@@ -17,6 +17,7 @@ import grp
 import os
 import pwd
 import shutil
+import re
 import signal
 import socket
 import subprocess
@@ -46,16 +47,19 @@ SNIPPET_MARK = "<!--slotwise-->"
 SLOW_S = 1.2  # a slow Slotwise (or store) answers this late: well past any window the tests use
 
 
-# The location block docs/tag.md ("Tag-only mode") gives a store's nginx, verbatim but for the port.
-SW_LOCATION = """
-        location /_sw/ {{
-            proxy_pass http://127.0.0.1:{port};
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_connect_timeout 1s;
-            proxy_read_timeout 10s;
-        }}"""
+def _documented_location() -> str:
+    """The location block docs/tag.md ("Tag-only mode") gives a store's nginx, read from the doc itself (so
+    the tests run what it says), with ``{port}`` for its port and its braces doubled for ``str.format``."""
+    doc = (ROOT / "docs" / "tag.md").read_text()
+    found = re.search(r"```nginx\n(location /_sw/ \{.*?\n\})\n```", doc, re.DOTALL)
+    assert found is not None, "docs/tag.md no longer has its nginx location block for /_sw/"
+    block = found.group(1).replace("{", "{{").replace("}", "}}")
+    block, n = re.subn(r"proxy_pass http://127\.0\.0\.1:8000;", "proxy_pass http://127.0.0.1:{port};", block)
+    assert n == 1, "docs/tag.md's location block no longer proxies to 127.0.0.1:8000"
+    return "\n" + "\n".join("        " + line for line in block.splitlines())
+
+
+SW_LOCATION = _documented_location()
 
 T = TypeVar("T")
 
