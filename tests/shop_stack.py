@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
+from polling import wait_for  # noqa: F401 (tests/polling.py; re-exported for the tests)
+
 from slotwise.cli import main
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
@@ -27,18 +29,6 @@ from slotwise.store.base import LogRecord
 from slotwise.tag.testing import sync
 
 T = TypeVar("T")
-
-
-def wait_for(probe: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
-    """Polls ``probe`` until it returns something truthy; fails naming ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        last = probe()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-        time.sleep(0.05)
 
 
 def in_thread(function: Callable[..., T], *args: Any) -> T:

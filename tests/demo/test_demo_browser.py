@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
 from browser_fixtures import DESKTOP_UA, browser_fixture, new_context_fixture, new_page_fixture  # noqa: F401
+from polling import wait_for
 from selectolax.lexbor import LexborHTMLParser
 
 from demo_cli import DemoProcess, slotwise_command, slotwise_env
 
 pytestmark = pytest.mark.browser
 
-T = TypeVar("T")
 DIALOG = "[role=dialog][aria-modal=true]"
 
 
@@ -33,17 +32,6 @@ DIALOG = "[role=dialog][aria-modal=true]"
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
     with DemoProcess(tmp_path_factory.mktemp("demo") / "data") as running:
         yield running
-
-
-def wait_for(probe: Callable[[], T], timeout: float = 15.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def slotwise(*args: str) -> str:
@@ -81,7 +69,7 @@ def test_the_cards_take_the_place_of_the_stores_own_block(demo: DemoProcess) -> 
         for product in ("101", "102", "104", "201"):  # pages passing through teach the catalog
             browser.get(f"{demo.url}/p/{product}")
         page = wait_for(lambda: (r := browser.get(link)).status_code == 200 and "sw-recommendations" in r.text and r,
-                        what="the forced recommendations on the product page")
+                        timeout=15, what="the forced recommendations on the product page")
         store_page = browser.get(f"{demo.store_url}/p/103")
     tree, store_tree = LexborHTMLParser(page.text), LexborHTMLParser(store_page.text)
     assert store_tree.css_first("section.related h2").text() == "You may also like"  # the store's own block
@@ -186,7 +174,7 @@ def test_popup_signup_coupon_checkout_and_the_reward_in_the_report(demo: DemoPro
         # the store learns the code from Slotwise's sign-up webhook: delivered at once, at least once
         return "/order/" in page.url and page.locator("section.order-confirmation")
 
-    section = wait_for(checkout_with_the_code, what="the store to take the coupon")
+    section = wait_for(checkout_with_the_code, timeout=15, what="the store to take the coupon")
     subtotal = Decimal(section.get_attribute("data-order-subtotal") or "")
     discount = Decimal(section.get_attribute("data-discount") or "")
     assert section.get_attribute("data-coupon") == code

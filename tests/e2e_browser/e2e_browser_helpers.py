@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Iterator
 
 import httpx
 from browser_fixtures import DESKTOP_UA  # noqa: F401 (re-exported for the tests)
+from polling import wait_for  # noqa: F401 (tests/polling.py; re-exported for the tests)
 
 from slotwise.demo.server import DemoServer
 from slotwise.proxy.app import create_app
@@ -23,20 +23,6 @@ RULES_CONSENT = HERE / "rules-consent.yaml"
 ADMIN_TOKEN = "e2e-browser-admin-token"
 
 
-T = TypeVar("T")
-
-
-def wait_for(probe: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
-    """Polls ``probe`` until it returns something truthy; fails with ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        last = probe()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-        time.sleep(0.05)
 
 
 @dataclass

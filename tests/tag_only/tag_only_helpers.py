@@ -26,9 +26,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator
 
 import ports  # noqa: E402 (tests/ports.py)
+from polling import wait_for  # noqa: F401 (tests/polling.py; re-exported for the tests)
 from browser_fixtures import DESKTOP_UA  # noqa: F401 (re-exported for the tests)
 from opacity_probe import OPACITY_PROBE, brief, hidden_past  # noqa: F401 (re-exported for the tests)
 
@@ -61,7 +62,6 @@ def _documented_location() -> str:
 
 SW_LOCATION = _documented_location()
 
-T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -79,18 +79,6 @@ def wait_for_port(port: int, timeout: float = 15.0, alive: Callable[[], bool] = 
         except OSError:
             time.sleep(0.02)
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
-
-
-def wait_for(probe: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
-    """Polls ``probe`` until it returns something truthy; fails naming ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        last = probe()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-        time.sleep(0.05)
 
 
 # -- the pieces ---------------------------------------------------------------------------------
