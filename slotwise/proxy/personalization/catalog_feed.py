@@ -202,7 +202,9 @@ class FeedLoader:
         url = urljoin(self.upstream, feed) if feed.startswith("/") else feed
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=10.0) as client:
             async with client.stream("GET", url, headers={"accept": "application/json"}) as response:
-                response.raise_for_status()
+                if not response.is_success:  # one short line for the log, not httpx's paragraph
+                    where = f" to {response.headers.get('location')}" if response.is_redirect else ""
+                    raise ValueError(f"HTTP {response.status_code}{where}")
                 return await _bounded_body(response, limit)
 
     async def products(self, feed: Path | str, mapping: FeedMapping | None = None) -> list[dict[str, Any]]:
@@ -211,23 +213,30 @@ class FeedLoader:
         if paging is None or isinstance(feed, Path):
             return parse_feed(lenient_json.loads(await self._read(feed)), self.upstream_netloc, mapping)
         assert mapping is not None
+        try:
+            async with asyncio.timeout(MAX_FEED_S):
+                return await self._pages(feed, mapping, paging)
+        except TimeoutError:
+            raise ValueError(f"all its pages not read within {MAX_FEED_S:g} s") from None
+
+    async def _pages(self, feed: str, mapping: FeedMapping, paging: FeedPaging) -> list[dict[str, Any]]:
+        """Page after page until one is empty or short (or ``max_pages``); ``MAX_FEED_BYTES`` over them all."""
         products: list[dict[str, Any]] = []
         left = MAX_FEED_BYTES
-        async with asyncio.timeout(MAX_FEED_S):
-            for number in range(paging.first, paging.first + paging.max_pages):
-                url = page_url(feed, paging, number)
-                try:
-                    body = await self._read(url, left)
-                    items = mapping.items_of(lenient_json.loads(body))
-                except Exception as exc:
-                    raise ValueError(f"page {number} ({url}): {exc or type(exc).__name__}") from exc
-                left -= len(body)
-                products += parse_feed(items, self.upstream_netloc, _listed(mapping))
-                if not items or (paging.size is not None and len(items) < paging.size):
-                    break
-            else:
-                log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages)",
-                            feed, paging.max_pages)
+        for number in range(paging.first, paging.first + paging.max_pages):
+            url = page_url(feed, paging, number)
+            try:
+                body = await self._read(url, left)
+                items = mapping.items_of(lenient_json.loads(body))
+            except Exception as exc:
+                raise ValueError(f"page {number} ({url}): {exc or type(exc).__name__}") from exc
+            left -= len(body)
+            products += parse_feed(items, self.upstream_netloc, _listed(mapping))
+            if not items or (paging.size is not None and len(items) < paging.size):
+                break
+        else:
+            log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages)",
+                        feed, paging.max_pages)
         return products
 
     async def refresh(self, feed: Path | str | None, mapping: FeedMapping | None = None, *,
