@@ -19,47 +19,11 @@ from slotwise.rules.feed_mapping import FeedMapping
 from slotwise.rules.testing import rules_from_text
 
 FEEDS = Path(__file__).parent / "feeds"
-WOO = """
-catalog:
-  product_pages: "/product/{product}/"
-  feed:
-    url: /wp-json/wc/store/v1/products
-    page: {param: page, size_param: per_page, size: 100}
-    fields:
-      id: slug
-      other_id: id
-      name: name
-      url: permalink
-      image: images.0.src
-      price: {key: prices.price, minor_units: prices.currency_minor_unit}
-      currency: prices.currency_code
-      category: categories.0.slug
-      category_name: categories.0.name
-      in_stock: is_in_stock
-    sizes: {items: variations, id: id, size: attributes.0.value}
-slots: []
-"""
-SHOPIFY = """
-catalog:
-  product_pages: "/products/{product}"
-  currency: USD
-  feed:
-    url: /products.json
-    items: products
-    page: {param: page, size_param: limit, size: 250}
-    fields:
-      id: handle
-      other_id: id
-      name: title
-      url: {key: handle, format: "/products/{}"}
-      image: images.0.src
-      price: variants.0.price
-      category: product_type
-      brand: vendor
-      in_stock: {key: variants, any: available}
-    sizes: {items: variants, id: id, size: option1}
-slots: []
-"""
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8") \
+    .split("#### `catalog.feed` in the store's own shape", 1)[1]
+WOO = DOC.split("```yaml\n", 1)[1].split("```", 1)[0] + "slots: []\n"  # the mappings docs/rules.md shows
+SHOPIFY = ('catalog:\n  product_pages: "/products/{product}"\n'
+           + DOC.split("```yaml\n", 2)[2].split("```", 1)[0] + "slots: []\n")
 
 
 def mapping(tmp_path: Path, text: str) -> FeedMapping:
