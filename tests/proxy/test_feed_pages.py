@@ -127,3 +127,13 @@ def test_a_slow_feed_is_given_up(tmp_path: Path, store: Any, page_server: Any,
     monkeypatch.setattr(catalog_feed, "MAX_FEED_S", 0.2)
     loader, count = load(store, server, mapping(tmp_path))
     assert count == 0 and loader.error is not None and loader.error.endswith("all its pages not read within 0.2 s")
+
+
+def test_rules_check_feed_says_why_a_feed_is_not_read(tmp_path: Path, page_server: Any,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from slotwise.cli import main
+
+    server = page_server({path(1): page(products(1, 2)), path(2): page([], status=503)})
+    (tmp_path / "rules.yaml").write_text(RULES % 50, encoding="utf-8")
+    assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--feed", "--url", server.url + "/"]) == 1
+    assert f"catalog feed /api/products?lang=en: not loaded: page 2 ({path(2)}): HTTP 503" in capsys.readouterr().out
