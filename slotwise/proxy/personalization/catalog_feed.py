@@ -261,7 +261,10 @@ class FeedLoader:
         if mapping is not None:
             aliases = [child for p in products for child in (p.get("other_id"), *(p.get("variants") or {}).values())
                        if child]
-            rows = catalog_rows(products, await self.store.get_products(aliases) if aliases else {})
+            stored: dict[str, dict[str, Any]] = {}
+            for start in range(0, len(aliases), 1000):  # one query each: SQLite bounds a query's parameters
+                stored.update(await self.store.get_products(aliases[start:start + 1000]))
+            rows = catalog_rows(products, stored)
         await self.store.upsert_products(rows, self.clock())
         self.count = len(products)
         log.info("product feed %s: %d products", feed, self.count)
