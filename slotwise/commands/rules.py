@@ -1,4 +1,4 @@
-"""``slotwise rules check FILE [--url URL [--cookie N=V] [--header 'N: V']]``: validate slot rules.
+"""``slotwise rules check FILE [--url URL [--cookie N=V] [--header 'N: V']] [--feed]``: validate slot rules.
 
 Errors print as ``file:line:column: message`` (all of them, exit status 1).
 A valid file prints one line per slot; with ``--url`` the live page is
@@ -7,7 +7,8 @@ everything the rules read from it is shown: the page's type, category and
 product facts (and where they came from), the customer and the mini basket,
 each slot's selector hits, each capture source, and the forms on the page
 with the request source that would read them. Cookies and headers let a
-rules author look at pages that need a basket or a login.
+rules author look at pages that need a basket or a login. ``--feed`` reads
+the catalog feed as the proxy would (every page) and shows its first products.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def register(subparsers: Any) -> None:
                        help="a cookie to send with --url (repeatable), e.g. the store's session for a page with a basket")
     check.add_argument("--header", metavar="'NAME: VALUE'", action="append", default=[],
                        help="a request header to send with --url (repeatable); a Cookie header is held like --cookie")
+    check.add_argument("--feed", action="store_true",
+                       help="also read the catalog feed (all its pages; a storefront path on --url's site) and show "
+                            f"the first {FEED_SHOWN} products it yields")
     bound = next(o for o in OPTIONS if o.name == "max_html_bytes")
     check.add_argument(bound.flag, dest=bound.name, type=int, default=None, metavar="N",
                        help=f"with --url: the bound `slotwise serve {bound.flag}` runs with; a page over it is said to "
@@ -66,6 +70,15 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         extras = [n for n, v in (("customer", capture.customer), ("cart", capture.cart), ("dataLayer", capture.datalayer)) if v]
         print(f"  capture: {sources} event source{'s' if sources != 1 else ''}"
               + (f"; {', '.join(extras)}" if extras else ""), file=out)
+    catalog = ruleset.catalog
+    if catalog.feed_mapping is not None:
+        print(f"  catalog feed: {catalog.feed}, in the store's own shape", file=out)
+        for line in catalog.feed_mapping.describe():
+            print(f"    {line}", file=out)
+    if getattr(args, "feed", False):
+        status = _check_feed(catalog, args.url, out, err)
+        if status or not args.url:
+            return status
     if args.url:
         from slotwise.proxy.config import ConfigError
 
@@ -78,6 +91,43 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
             print(f"slotwise rules check: {exc}", file=err)
             return 2
         return _check_url(ruleset, args.url, out, err, cookies=cookies, headers=headers, max_html_bytes=limit)
+    return 0
+
+
+FEED_SHOWN = 5
+
+
+def _check_feed(catalog: Any, url: str | None, out: TextIO, err: TextIO) -> int:
+    """``--feed``: the products the proxy would learn from ``catalog.feed`` (read as the proxy reads it)."""
+    import asyncio
+
+    from slotwise.proxy.personalization.catalog_feed import FeedLoader
+
+    if catalog.feed is None:
+        print("slotwise rules check: --feed: the rules have no catalog.feed", file=err)
+        return 2
+    if isinstance(catalog.feed, str) and catalog.feed.startswith("/") and not url:
+        print(f"slotwise rules check: --feed: {catalog.feed} is a path on the storefront: give --url (a page of "
+              "the store) to say which", file=err)
+        return 2
+    parts = urlsplit(url or "")
+    loader = FeedLoader(None, f"{parts.scheme}://{parts.netloc}" if url else "", lambda: 0.0)  # type: ignore[arg-type]
+    try:
+        products = asyncio.run(loader.products(catalog.feed, catalog.feed_mapping))
+    except Exception as exc:  # what the proxy would log, and it would keep the catalog it has
+        print(f"catalog feed {catalog.feed}: not loaded: {exc or type(exc).__name__}", file=out)
+        return 1
+    print(f"catalog feed {catalog.feed}: {len(products)} product{'s' if len(products) != 1 else ''}", file=out)
+    for p in products[:FEED_SHOWN]:
+        facts = ", ".join(f"{k} {p[k]!r}" for k in ("name", "price", "currency", "category", "in_stock", "stock")
+                          if p.get(k) is not None)
+        print(f"  {p['id']}: {facts}", file=out)
+        if p.get("url") or p.get("image"):
+            print(f"    url {p.get('url')!r}, image {p.get('image')!r}", file=out)
+        if p.get("other_id"):
+            print(f"    other id {p['other_id']!r}: a line naming it is this product", file=out)
+        if p.get("variants"):
+            print(f"    sizes {', '.join(f'{size}={child}' for size, child in p['variants'].items())}", file=out)
     return 0
 
 

@@ -13,13 +13,16 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from slotwise.keys import category_key, product_key
 from slotwise.rules.extract import Field, Group, Items
 from slotwise.rules.jsonld import Crumb
 from slotwise.rules.pages import DEFAULT_CATALOG, CatalogPatterns
+
+if TYPE_CHECKING:
+    from slotwise.rules.feed_mapping import FeedMapping
 
 DEFAULT_IN_STOCK = (
     "in stock*", "instock", "in_stock", "available", "limitedavailability", "onlineonly", "instoreonly",
@@ -69,6 +72,7 @@ class CatalogSettings:
 
     patterns: CatalogPatterns = DEFAULT_CATALOG
     feed: Path | str | None = None  # a file, or a storefront path / URL the proxy fetches
+    feed_mapping: "FeedMapping | None" = None  # the feed in the store's own shape (None: Slotwise's)
     selectors: Mapping[str, Field] = field(default_factory=dict)
     currency: str | None = None  # when a page names none
     availability: Availability = field(default_factory=Availability)

@@ -290,7 +290,8 @@ class _Loader:
             feed = (base / spec.feed.value).resolve()
             if not feed.is_file():
                 self.issues.append(spec.feed.source.loc(spec.feed.node).issue(f"catalog feed file {spec.feed.value!r} not found"))
-        return CatalogSettings(patterns=patterns, feed=feed, **compile_catalog_extras(self, spec))
+        return CatalogSettings(patterns=patterns, feed=feed, feed_mapping=spec.feed_mapping,
+                               **compile_catalog_extras(self, spec))
 
     def _pages(self, rules: Sequence[PageRuleSpec]) -> PageMatcher:
         compiled = []

@@ -11,6 +11,7 @@ from typing import Callable, Collection
 from slotwise.rules import schema as s
 from slotwise.rules.checker import Checker, Entry, Text
 from slotwise.rules.extract import split_attribute
+from slotwise.rules.feed_mapping import parse_feed_mapping
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, kind_of
 
 PagesParser = Callable[[Checker, Node], "list[s.PageRuleSpec] | None"]
@@ -161,7 +162,9 @@ def parse_catalog(check: Checker, node: Node) -> s.CatalogSpec:
     for name in ("product_pages", "category_pages", "home_pages"):
         if name in entries:
             setattr(spec, name, check.texts(entries[name].node, f"'catalog.{name}'") or [])
-    if "feed" in entries:
+    if "feed" in entries and isinstance(entries["feed"].node, MappingNode):  # the store's own shape
+        spec.feed, spec.feed_mapping = parse_feed_mapping(check, entries["feed"].node)
+    elif "feed" in entries:
         spec.feed = check.text(entries["feed"].node, "'catalog.feed'")
     if "customer" in entries:
         spec.customer = parse_field(check, entries["customer"].node, "'catalog.customer'")

@@ -188,7 +188,8 @@ class CatalogSpec:
     product_pages: list[Text] = field(default_factory=list)
     category_pages: list[Text] = field(default_factory=list)
     home_pages: list[Text] = field(default_factory=list)
-    feed: Text | None = None
+    feed: Text | None = None  # a file, a storefront path or a URL (a mapping's ``url``)
+    feed_mapping: Any = None  # ``feed_mapping.FeedMapping``: the feed in the store's own shape
     customer: FieldSpec | None = None  # where the store's pages name the logged-in customer
     selectors: dict[str, FieldSpec] = field(default_factory=dict)
     currency: str | None = None

@@ -68,3 +68,21 @@ def test_the_mini_cart_and_the_order_received_page(shop: WooShop, capsys: pytest
                                                         "billing_email": "kari@example.com"}).json()
     received = check(capsys, placed["redirect"])
     assert "order '101', total 95.9, EUR: hoodie-with-logo size M ×1 59.90; beanie ×2 18.00" in received
+
+
+def test_the_store_api_feed_as_the_proxy_reads_it(shop: WooShop, capsys: pytest.CaptureFixture[str]) -> None:
+    out = check(capsys, shop.url + "/", "--feed")
+    assert "catalog feed: /wp-json/wc/store/v1/products, in the store's own shape" in out
+    assert "pages: page=1, 2, ..., per_page=100 (at most 50)" in out
+    assert "price <- prices.price in minor units (prices.currency_minor_unit)" in out
+    assert "catalog feed /wp-json/wc/store/v1/products: 8 products" in out
+    assert ("hoodie-with-logo: name 'Hoodie with Logo', price 59.9, currency 'EUR', category 'hoodies', "
+            "in_stock True") in out
+    assert "other id '21': a line naming it is this product" in out
+    assert "sizes S=31, M=32, L=33, XL=34" in out
+    assert "page type home" in out  # and the page, as without --feed
+
+
+def test_a_storefront_feed_needs_the_stores_url(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "check", EXAMPLE, "--feed"]) == 2
+    assert "--feed: /wp-json/wc/store/v1/products is a path on the storefront: give --url" in capsys.readouterr().err

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from agents import DESKTOP_UA
 from selectolax.lexbor import LexborHTMLParser
-from shop_stack import ShopStack, open_stack
+from shop_stack import ShopStack, open_stack, wait_for
 from woo_shop import CATEGORIES, PRODUCTS, WooShop
 
 from slotwise.profile import hash_email
@@ -185,15 +185,24 @@ def test_the_exit_popup_is_there_only_with_a_full_cart(stack: ShopStack, client:
     assert [(line["product"], line["qty"]) for line in stack.profile(vid(client)).cart] == [("beanie", 1)]
 
 
-def test_a_product_nobody_viewed_is_added_by_its_number_and_carted_by_its_slug(stack: ShopStack,
-                                                                                client: httpx.Client) -> None:
-    """The gap the example names: the belt's post id is unknown until its page was served through Slotwise."""
+def test_a_product_nobody_viewed_is_added_by_its_number_as_its_slug(stack: ShopStack, client: httpx.Client) -> None:
+    """The Store API feed (catalog.feed in WooCommerce's own shape) taught the catalog every post id and
+    variation id before any product page was served: an AJAX add from a category page names the belt's
+    post id (27) and the pocket hoodie's size M variation (40), and each is recorded as that product."""
+    wait_for(lambda: stack.personalizer.feeds.count, what="the Store API feed")
+    assert stack.personalizer.feeds.count == len(PRODUCTS) and stack.personalizer.feeds.error is None
+    assert stack.shop.state.store_api_requests[0] == "page=1&per_page=100"  # one short page: the whole catalog
+    pocket = PRODUCTS[23]
+    size_m = next(v for v in pocket.variations if v.size == "m")
     page(client, "/product-category/accessories/")
     assert ajax_add(client, stack, 27, "/product-category/accessories/").status_code == 200
+    page(client, "/product-category/hoodies/")
+    assert ajax_add(client, stack, size_m.id, "/product-category/hoodies/").status_code == 200
     page(client, "/")
-    (added,) = stack.events("add_to_cart", vid(client))
-    assert added.data["props"]["product"] == "27"
-    assert [line["product"] for line in stack.profile(vid(client)).cart] == ["belt"]  # the mini cart's truth
+    added = [(e.data["props"]["product"], e.data["props"].get("size"), e.data["props"]["category"])
+             for e in stack.events("add_to_cart", vid(client))]
+    assert added == [("belt", None, "accessories"), (pocket.slug, "M", "hoodies")]
+    assert sorted(line["product"] for line in stack.profile(vid(client)).cart) == ["belt", pocket.slug]
 
 
 def test_a_login_links_the_customer_only_when_woocommerce_accepted_it(stack: ShopStack,

@@ -176,6 +176,7 @@ class Shop:
         self.sessions: dict[str, Session] = {}
         self.orders: dict[int, Order] = {}
         self.customers = {"jane": Customer("jane", "jane@example.com", "Jane Doe", "woo-pass-1")}
+        self.store_api_requests: list[str] = []  # each Store API products request's query
 
     def customer(self, login: str) -> Customer | None:
         login = login.strip().lower()
@@ -482,6 +483,51 @@ async def my_account(request: Request) -> Response:
     return render(request, "my_account.html", error=None, edit=request.url.path.endswith("/edit-account/"))
 
 
+def store_api_product(base: str, product: Product) -> dict[str, Any]:
+    """One product as ``StoreApi\\Schemas\\V1\\ProductSchema::get_item_response`` answers it (trimmed: no
+    descriptions, reviews or add-to-cart texts); prices in minor units as strings, as the Store API sends them."""
+    money = {"price": str(product.price), "regular_price": str(product.price), "sale_price": str(product.price),
+             "price_range": None, "currency_code": "EUR", "currency_symbol": "€", "currency_minor_unit": 2,
+             "currency_decimal_separator": ",", "currency_thousand_separator": ".", "currency_prefix": "",
+             "currency_suffix": " €"}
+    image = base + product.image
+    return {
+        "id": product.id, "name": product.name, "slug": product.slug, "parent": 0,
+        "type": "variable" if product.variable else "simple", "variation": "", "permalink": base + product.url,
+        "sku": "", "on_sale": False, "prices": money,
+        "images": [{"id": 100 + product.id, "src": image, "thumbnail": image, "srcset": "", "sizes": "",
+                    "name": f"{product.slug}.svg", "alt": ""}],
+        "categories": [{"id": product.category.id, "name": product.category.name, "slug": product.category.slug,
+                        "link": base + product.category.url}],
+        "tags": [], "brands": [],
+        "attributes": [{"id": 1, "name": "Size", "taxonomy": "pa_size", "has_variations": True,
+                        "terms": [{"id": 40 + i, "name": v.label, "slug": v.size} for i, v in enumerate(product.variations)]}]
+        if product.variable else [],
+        "variations": [{"id": v.id, "attributes": [{"name": "Size", "value": v.size}]} for v in product.variations],
+        "grouped_products": [], "has_options": product.variable, "is_purchasable": True,
+        "is_in_stock": product.in_stock, "is_on_backorder": False, "low_stock_remaining": None,
+        "stock_availability": {"text": "" if product.in_stock else "Out of stock",
+                               "class": "in-stock" if product.in_stock else "out-of-stock"},
+        "sold_individually": False, "extensions": {},
+    }
+
+
+async def store_api_products(request: Request) -> Response:
+    """``GET /wp-json/wc/store/v1/products?per_page=N&page=N``: the catalog, paged as the Store API pages it
+    (``per_page`` 1–100, default 10; a page past the last is an empty list; totals in ``X-WP-*`` headers)."""
+    per_page, page = as_int(request.query_params.get("per_page", "10")), as_int(request.query_params.get("page", "1"))
+    if per_page is None or not 1 <= per_page <= 100 or page is None or page < 1:
+        return JSONResponse({"code": "rest_invalid_param", "message": "Invalid parameter(s): per_page, page",
+                             "data": {"status": 400}}, 400)
+    shop_of(request).store_api_requests.append(str(request.url.query))
+    base = f"{request.url.scheme}://{request.url.netloc}"
+    listed = sorted(PRODUCTS.values(), key=lambda p: p.id)
+    chunk = listed[(page - 1) * per_page:page * per_page]
+    pages = -(-len(listed) // per_page)
+    return JSONResponse([store_api_product(base, p) for p in chunk],
+                        headers={"x-wp-total": str(len(listed)), "x-wp-totalpages": str(pages)})
+
+
 async def image(request: Request) -> Response:
     name = request.path_params["name"]
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="324" height="324"><rect width="324" height="324" '
@@ -501,6 +547,7 @@ def create_app() -> Starlette:
         Route("/my-account/edit-account/", my_account),
         Route("/my-account/customer-logout/", my_account),
         Route("/wp-content/uploads/{name}.svg", image),
+        Route("/wp-json/wc/store/v1/products", store_api_products),
     ])
     app.state.shop = Shop()
     return app

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -21,13 +22,15 @@ from slotwise.keys import category_key, product_key
 from slotwise.proxy.forwarding.encoding import Decoder, streamable
 from slotwise.proxy.forwarding.errors import DecodeError
 from slotwise.rules.actions import safe_link
+from slotwise.rules.feed_mapping import FeedMapping, FeedPaging
 from slotwise.rules.jsonld import stock_count, usable_price
 from slotwise.store.base import Store
 
 log = logging.getLogger("slotwise.catalog")
 
 REFRESH_S = 600.0
-MAX_FEED_BYTES = 50 * 1024 * 1024
+MAX_FEED_BYTES = 50 * 1024 * 1024  # a paged feed: all its pages together
+MAX_FEED_S = 120.0  # a paged feed: all its pages
 
 
 def relative_to_upstream(url: Any, upstream_netloc: str) -> Any:
@@ -95,10 +98,13 @@ def normalize_feed_item(item: Mapping[str, Any], upstream_netloc: str) -> dict[s
     )
 
 
-def parse_feed(data: Any, upstream_netloc: str) -> list[dict[str, Any]]:
-    """A JSON feed: a list of products, or an object with a ``products`` (or ``items``) list."""
+def parse_feed(data: Any, upstream_netloc: str, mapping: FeedMapping | None = None) -> list[dict[str, Any]]:
+    """A JSON feed: a list of products, or an object with a ``products`` (or ``items``) list — or, with a
+    ``mapping`` (``catalog.feed`` in the store's own shape), the list and the facts where it says."""
     items: Iterable[Any]
-    if isinstance(data, list):
+    if mapping is not None:
+        items = mapping.items_of(data)
+    elif isinstance(data, list):
         items = data
     elif isinstance(data, dict):
         items = data.get("products") or data.get("items") or []
@@ -106,11 +112,43 @@ def parse_feed(data: Any, upstream_netloc: str) -> list[dict[str, Any]]:
         raise ValueError("a product feed is a JSON list, or an object with a 'products' list")
     products = []
     for item in items:
-        if isinstance(item, Mapping):
-            product = normalize_feed_item(item, upstream_netloc)
+        entry = mapping.entry(item) if mapping is not None else item
+        if isinstance(entry, Mapping):
+            product = normalize_feed_item(entry, upstream_netloc)
+            if product is not None and mapping is not None:  # the alias and the sizes only a mapping reads
+                if product_key(entry.get("other_id")):
+                    product["other_id"] = product_key(entry["other_id"])
+                if entry.get("variants"):
+                    product["variants"] = entry["variants"]
             if product is not None:
                 products.append(product)
     return products
+
+
+def catalog_rows(products: list[dict[str, Any]], stored: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The rows a feed's products write: each product, its ``other_id`` as an alias (a child without a
+    size) and each size as a child, as ``PageViewRecorder.learn`` writes a product page's. An alias or a
+    size that is a product of its own (in this feed, or ``stored`` without a parent) stays that product."""
+    own = {p["id"] for p in products}
+    rows: list[dict[str, Any]] = []
+    children: dict[str, dict[str, Any]] = {}
+    for product in products:
+        product = dict(product)
+        other = product.pop("other_id", None)
+        variants = product.get("variants") or {}
+        if not variants:
+            product.pop("variants", None)
+        rows.append(product)
+        wanted = [(other, None)] if other and other != product["id"] else []
+        wanted += [(child, size) for size, child in variants.items()]
+        for child, size in wanted:
+            if child in own or (stored.get(child) and not stored[child].get("parent")):
+                log.warning("catalog feed: %r of product %r is a product of its own: not made its %s",
+                            child, product["id"], "size" if size else "alias")
+                continue
+            row = {"id": child, "parent": product["id"]}
+            children.setdefault(child, {**row, **({"size": size} if size else {})})
+    return rows + list(children.values())
 
 
 async def _bounded_body(response: httpx.Response, limit: int) -> bytes:
@@ -131,6 +169,17 @@ async def _bounded_body(response: httpx.Response, limit: int) -> bytes:
     return bytes(out)
 
 
+def page_url(url: str, paging: FeedPaging, number: int) -> str:
+    """``url`` asking for page ``number`` (and the page size), its own query kept."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k not in (paging.param, paging.size_param)]
+    query.append((paging.param, str(number)))
+    if paging.size_param and paging.size:
+        query.append((paging.size_param, str(paging.size)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 class FeedLoader:
     """Loads the rules' ``catalog.feed`` now and every ``REFRESH_S`` seconds."""
 
@@ -140,35 +189,88 @@ class FeedLoader:
         self.upstream_netloc = urlsplit(upstream).netloc
         self.clock = clock
         self.feed: Path | str | None = None
+        self.mapping: FeedMapping | None = None
         self.loaded_at = 0.0
         self.count = 0
         self.error: str | None = None
 
-    async def _read(self, feed: Path | str) -> bytes:
+    async def _read(self, feed: Path | str, limit: int | None = None) -> bytes:
+        """The feed's bytes (a fetched one at most ``limit``, default ``MAX_FEED_BYTES``, read at call time)."""
+        limit = MAX_FEED_BYTES if limit is None else limit
         if isinstance(feed, Path):
             return await asyncio.to_thread(feed.read_bytes)
         url = urljoin(self.upstream, feed) if feed.startswith("/") else feed
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=10.0) as client:
             async with client.stream("GET", url, headers={"accept": "application/json"}) as response:
-                response.raise_for_status()
-                return await _bounded_body(response, MAX_FEED_BYTES)
+                if not response.is_success:  # one short line for the log, not httpx's paragraph
+                    where = f" to {response.headers.get('location')}" if response.is_redirect else ""
+                    raise ValueError(f"HTTP {response.status_code}{where}")
+                return await _bounded_body(response, limit)
 
-    async def refresh(self, feed: Path | str | None, *, force: bool = False) -> int:
+    async def products(self, feed: Path | str, mapping: FeedMapping | None = None) -> list[dict[str, Any]]:
+        """Every product the feed lists, all its pages read (``ValueError`` naming the page that failed)."""
+        paging = mapping.page if mapping is not None else None
+        if paging is None or isinstance(feed, Path):
+            return parse_feed(lenient_json.loads(await self._read(feed)), self.upstream_netloc, mapping)
+        assert mapping is not None
+        try:
+            async with asyncio.timeout(MAX_FEED_S):
+                return await self._pages(feed, mapping, paging)
+        except TimeoutError:
+            raise ValueError(f"all its pages not read within {MAX_FEED_S:g} s") from None
+
+    async def _pages(self, feed: str, mapping: FeedMapping, paging: FeedPaging) -> list[dict[str, Any]]:
+        """Page after page until one is empty or short (or ``max_pages``); ``MAX_FEED_BYTES`` over them all."""
+        products: list[dict[str, Any]] = []
+        left = MAX_FEED_BYTES
+        for number in range(paging.first, paging.first + paging.max_pages):
+            url = page_url(feed, paging, number)
+            try:
+                body = await self._read(url, left)
+                items = mapping.items_of(lenient_json.loads(body))
+            except Exception as exc:
+                raise ValueError(f"page {number} ({url}): {exc or type(exc).__name__}") from exc
+            left -= len(body)
+            products += parse_feed(items, self.upstream_netloc, _listed(mapping))
+            if not items or (paging.size is not None and len(items) < paging.size):
+                break
+        else:
+            log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages)",
+                        feed, paging.max_pages)
+        return products
+
+    async def refresh(self, feed: Path | str | None, mapping: FeedMapping | None = None, *,
+                      force: bool = False) -> int:
         """Upserts the feed's products; a failing feed keeps the catalog as it was."""
         if feed is None:
             self.feed = None
             return 0
-        if not force and feed == self.feed and self.clock() - self.loaded_at < REFRESH_S:
+        if not force and feed == self.feed and mapping == self.mapping and self.clock() - self.loaded_at < REFRESH_S:
             return 0
-        self.feed = feed
+        self.feed, self.mapping = feed, mapping
         self.loaded_at = self.clock()
         try:
-            products = parse_feed(lenient_json.loads(await self._read(feed)), self.upstream_netloc)
-        except Exception as exc:  # unreachable, not JSON, wrong shape: keep what we have, say why
-            self.error = f"{feed}: {exc}"
-            log.warning("product feed %s not loaded: %s", feed, exc)
+            products = await self.products(feed, mapping)
+        except Exception as exc:  # unreachable, not JSON, wrong shape, too big or slow: keep what we have, say why
+            reason = str(exc) or type(exc).__name__  # a timeout has no words of its own
+            self.error = f"{feed}: {reason}"
+            log.warning("product feed %s not loaded: %s", feed, reason)
             return 0
         self.error = None
-        self.count = await self.store.upsert_products(products, self.clock())
+        rows = products
+        if mapping is not None:
+            aliases = [child for p in products for child in (p.get("other_id"), *(p.get("variants") or {}).values())
+                       if child]
+            stored: dict[str, dict[str, Any]] = {}
+            for start in range(0, len(aliases), 1000):  # one query each: SQLite bounds a query's parameters
+                stored.update(await self.store.get_products(aliases[start:start + 1000]))
+            rows = catalog_rows(products, stored)
+        await self.store.upsert_products(rows, self.clock())
+        self.count = len(products)
         log.info("product feed %s: %d products", feed, self.count)
         return self.count
+
+
+def _listed(mapping: FeedMapping) -> FeedMapping:
+    """The mapping for a list already taken out of its page."""
+    return replace(mapping, items=None)

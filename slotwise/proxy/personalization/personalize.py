@@ -186,7 +186,8 @@ class SlotwisePersonalizer:
         while True:
             ruleset = self.ruleset()
             try:
-                await self.feeds.refresh(ruleset.catalog.feed if ruleset is not None else None)
+                catalog = ruleset.catalog if ruleset is not None else None
+                await self.feeds.refresh(catalog.feed if catalog else None, catalog.feed_mapping if catalog else None)
             except Exception as exc:  # the store may be away; the next round tries again
                 if not is_outage(exc):
                     log.warning("product feed refresh failed", exc_info=True)

@@ -1,0 +1,322 @@
+"""``catalog.feed`` in the store's own shape: where the products are, and a key path per catalog fact.
+
+A platform publishes its catalog as it likes (WooCommerce's Store API,
+Shopify's ``products.json``); a mapping reads it as it is, so no store has to
+build a feed in Slotwise's shape. Key paths are ``Field.key``'s (the JSON
+items of ``extract.py``: ``prices.price``, ``images.0.src``), one definition.
+Mapped items become the fixed-shape feed entries ``normalize_feed_item``
+already reads, so both forms give the catalog the same products.
+
+Parsed and compiled in one pass (nothing here needs Lexbor): every problem
+lands on its ``file:line:column``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from slotwise.keys import product_key, size_key
+from slotwise.rules.checker import Checker, Text
+from slotwise.rules.compile_capture import _bad_key_path, _key_path
+from slotwise.rules.extract import MAX_ITEMS, Field
+from slotwise.rules.yaml_marks import MappingNode, Node
+
+FEED_KEYS = ("url", "items", "page", "fields", "sizes")
+FACTS = ("id", "other_id", "name", "url", "image", "price", "currency", "category", "category_name", "brand",
+         "in_stock", "stock")
+VALUE_KEYS = ("key", "divide", "minor_units", "format", "any")
+PAGE_KEYS = ("param", "size_param", "size", "first", "max_pages")
+SIZES_KEYS = ("items", "id", "size")
+MAX_PAGES = 1000
+MAX_SIZES = MAX_ITEMS
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class FeedValue:
+    """One fact's key path and its transform (at most one: ``divide``, ``minor_units``, ``format``, ``any``)."""
+
+    key: Field
+    divide: float | None = None  # a number in cents: divide: 100
+    minor_units: Field | None = None  # a number in minor units, their count at this key path (10 ** n)
+    format: str | None = None  # "/products/{}": the value put in place of {}
+    any: Field | None = None  # the key names a list: true when any element's ``any`` is true
+
+    def read(self, item: Any) -> Any:
+        """The fact's value in one feed item: text, a number, a boolean, or None (missing or unusable)."""
+        value = self.key.pick_raw(item)
+        if self.any is not None:
+            flags = [self.any.pick_raw(e) for e in value[:MAX_SIZES]] if isinstance(value, list) else []
+            return any(f is True for f in flags) if any(isinstance(f, bool) for f in flags) else None
+        if isinstance(value, (dict, list)) or value is None:
+            return None
+        if self.divide is not None or self.minor_units is not None:
+            return self._number(value, item)
+        if self.format is not None:
+            return None if isinstance(value, bool) else self.format.replace("{}", str(value)[:MAX_TEXT])
+        return value
+
+    def _number(self, value: Any, item: Any) -> float | None:
+        if isinstance(value, bool):
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if self.minor_units is not None:
+            units = self.minor_units.pick_raw(item)
+            if isinstance(units, str) and units.strip().isdigit():
+                units = int(units)
+            if isinstance(units, bool) or not isinstance(units, int) or not 0 <= units <= 8:
+                return None  # unknown units: no price rather than one a hundred times off
+            number /= 10 ** units
+        else:
+            assert self.divide is not None
+            number /= self.divide
+        return number if math.isfinite(number) else None
+
+    def describe(self) -> str:
+        path = ".".join(self.key.key or ())
+        if self.divide is not None:
+            return f"{path} / {self.divide:g}"
+        if self.minor_units is not None:
+            return f"{path} in minor units ({'.'.join(self.minor_units.key or ())})"
+        if self.format is not None:
+            return f"{self.format!r} with {path}"
+        if self.any is not None:
+            return f"any {path}[].{'.'.join(self.any.key or ())}"
+        return path
+
+
+@dataclass(frozen=True)
+class FeedSizes:
+    """Sizes as child products: every element of the list at ``items``, its own ``id`` and ``size``."""
+
+    items: Field
+    id: FeedValue
+    size: FeedValue
+
+    def read(self, item: Any) -> dict[str, str]:
+        """``{size key: child product key}`` of one feed item (first of a size or an id wins)."""
+        elements = self.items.pick_raw(item)
+        out: dict[str, str] = {}
+        for element in elements[:MAX_SIZES] if isinstance(elements, list) else ():
+            child, size = product_key(_scalar(self.id.read(element))), size_key(_scalar(self.size.read(element)))
+            if child and size and size not in out and child not in out.values():
+                out[size] = child
+        return out
+
+
+@dataclass(frozen=True)
+class FeedPaging:
+    """``page``: each page a request with ``param=N`` (and ``size_param=size``), until one is empty or short."""
+
+    param: str
+    size_param: str | None = None
+    size: int | None = None
+    first: int = 1
+    max_pages: int = 50
+
+
+@dataclass(frozen=True)
+class FeedMapping:
+    """A feed in the store's own shape."""
+
+    facts: Mapping[str, FeedValue]
+    items: Field | None = None  # None: the document is the list
+    page: FeedPaging | None = None
+    sizes: FeedSizes | None = None
+
+    def items_of(self, document: Any) -> list[Any]:
+        """The document's list of products; ``ValueError`` saying where when there is none."""
+        found = self.items.pick_raw(document) if self.items is not None else document
+        if not isinstance(found, list):
+            where = f"at {'.'.join(self.items.key or ())!r}" if self.items is not None else "(the document)"
+            raise ValueError(f"no list of products {where}")
+        return found
+
+    def entry(self, item: Any) -> dict[str, Any] | None:
+        """One item as the fixed feed entry ``normalize_feed_item`` reads, with ``other_id`` and ``variants``."""
+        if not isinstance(item, Mapping):
+            return None
+        out: dict[str, Any] = {}
+        # a category alone is its key and its name (as in a fixed feed); with category_name, only its key
+        fixed = {"category": "category_slug"} if "category_name" in self.facts else {}
+        for fact, value in self.facts.items():
+            got = value.read(item)
+            if fact == "in_stock" and isinstance(got, str):
+                out["availability"] = got  # words: read as the fixed feed's availability
+            elif fact in ("price", "stock", "in_stock"):
+                out[fact] = got
+            else:
+                out[fixed.get(fact, fact)] = _scalar(got)
+        if self.sizes is not None:
+            out["variants"] = self.sizes.read(item)
+        return out
+
+    def describe(self) -> list[str]:
+        """What ``rules check`` prints: the list, the pages, each fact's source."""
+        where = ".".join(self.items.key or ()) if self.items is not None else "the document"
+        lines = [f"products: {where}"]
+        if self.page is not None:
+            p = self.page
+            size = f", {p.size_param}={p.size}" if p.size_param else ""
+            lines.append(f"pages: {p.param}={p.first}, {p.first + 1}, ...{size} (at most {p.max_pages})")
+        lines += [f"{fact} <- {value.describe()}" for fact, value in self.facts.items()]
+        if self.sizes is not None:
+            s = self.sizes
+            lines.append(f"sizes <- {'.'.join(s.items.key or ())}[]: id {s.id.describe()}, size {s.size.describe()}")
+        return lines
+
+
+def _scalar(value: Any) -> str | None:
+    """Text facts as text: a number as its digits (an id), a boolean or nothing else as None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)[:MAX_TEXT] if isinstance(value, (str, int, float)) else None
+
+
+# -- parsing (one pass: nothing to check later) ------------------------------------
+
+
+def parse_feed_mapping(check: Checker, node: MappingNode) -> tuple[Text | None, FeedMapping | None]:
+    """``catalog.feed: {url, items, page, fields, sizes}``: the feed's place and its mapping."""
+    entries = check.mapping(node, FEED_KEYS, "'catalog.feed'")
+    if entries is None:
+        return None, None
+    ok = True
+    if "url" not in entries:
+        check.error(node, "'catalog.feed' needs 'url': a file, a path on the storefront (/products.json) or a URL")
+        ok = False
+    if "fields" not in entries:
+        check.error(node, "'catalog.feed' needs 'fields': a key path per catalog fact (id: slug, name: title, ...)")
+        ok = False
+    url = check.text(entries["url"].node, "'catalog.feed.url'") if "url" in entries else None
+    items = _path(check, entries["items"].node, "'catalog.feed.items'") if "items" in entries else None
+    ok = ok and url is not None and ("items" not in entries or items is not None)
+    page = _page(check, entries["page"].node) if "page" in entries else None
+    ok = ok and ("page" not in entries or page is not None)
+    facts = _facts(check, entries["fields"].node) if "fields" in entries else None
+    sizes = _sizes(check, entries["sizes"].node) if "sizes" in entries else None
+    ok = ok and facts is not None and ("sizes" not in entries or sizes is not None)
+    if not ok or facts is None:
+        return url, None
+    return url, FeedMapping(facts=facts, items=items, page=page, sizes=sizes)
+
+
+def _path(check: Checker, node: Node, what: str) -> Field | None:
+    text = check.text(node, what)
+    if text is None:
+        return None
+    key = _key_path(text.value)
+    if key is None:
+        check.error(node, f"{what}: {_bad_key_path(text.value)}")
+        return None
+    return Field(key=key)
+
+
+def _facts(check: Checker, node: Node) -> dict[str, FeedValue] | None:
+    entries = check.mapping(node, FACTS, "'catalog.feed.fields'")
+    if entries is None:
+        return None
+    if "id" not in entries:
+        check.error(node, "'catalog.feed.fields' needs 'id': the key path of the id products are keyed by")
+        return None
+    out: dict[str, FeedValue] = {}
+    ok = True
+    for name, entry in entries.items():
+        value = _value(check, entry.node, f"'catalog.feed.fields.{name}'")
+        if value is None:
+            ok = False
+        else:
+            out[name] = value
+    return out if ok else None
+
+
+def _value(check: Checker, node: Node, what: str) -> FeedValue | None:
+    """A key path, or ``{key: PATH, <one transform>}``."""
+    if not isinstance(node, MappingNode):
+        key = _path(check, node, what)
+        return FeedValue(key) if key is not None else None
+    entries = check.mapping(node, VALUE_KEYS, what)
+    if entries is None:
+        return None
+    if "key" not in entries:
+        check.error(node, f"{what} needs 'key': the key path of the value (prices.price)")
+        return None
+    transforms = [name for name in VALUE_KEYS[1:] if name in entries]
+    if len(transforms) > 1:
+        check.error(entries[transforms[1]].key_node, f"{what}: one transform at a time, got {', '.join(transforms)}")
+        return None
+    key = _path(check, entries["key"].node, f"{what}: 'key'")
+    if key is None:
+        return None
+    if "divide" in entries:
+        divide = check.scalar(entries["divide"].node)
+        if isinstance(divide, bool) or not isinstance(divide, (int, float)) or not math.isfinite(divide) or divide <= 0:
+            check.error(entries["divide"].node, f"{what}: 'divide' must be a positive number (100: cents), "
+                                                f"got {divide!r}")
+            return None
+        return FeedValue(key, divide=float(divide))
+    if "minor_units" in entries:
+        units = _path(check, entries["minor_units"].node, f"{what}: 'minor_units'")
+        return FeedValue(key, minor_units=units) if units is not None else None
+    if "format" in entries:
+        text = check.text(entries["format"].node, f"{what}: 'format'")
+        if text is None:
+            return None
+        if text.value.count("{}") != 1:
+            check.error(entries["format"].node, f"{what}: 'format' {text.value!r} must hold one {{}} "
+                                                "(where the value goes: \"/products/{}\")")
+            return None
+        return FeedValue(key, format=text.value)
+    if "any" in entries:
+        flag = _path(check, entries["any"].node, f"{what}: 'any'")
+        return FeedValue(key, any=flag) if flag is not None else None
+    return FeedValue(key)
+
+
+def _page(check: Checker, node: Node) -> FeedPaging | None:
+    entries = check.mapping(node, PAGE_KEYS, "'catalog.feed.page'")
+    if entries is None:
+        return None
+    if "param" not in entries:
+        check.error(node, "'catalog.feed.page' needs 'param': the query parameter that numbers pages (page)")
+        return None
+    param = check.text(entries["param"].node, "'catalog.feed.page.param'")
+    size_param = check.text(entries["size_param"].node, "'catalog.feed.page.size_param'") \
+        if "size_param" in entries else None
+    size = check.integer(entries["size"].node, "'catalog.feed.page.size'", minimum=1, maximum=10_000) \
+        if "size" in entries else None
+    first = check.integer(entries["first"].node, "'catalog.feed.page.first'", minimum=0, maximum=1) \
+        if "first" in entries else 1
+    most = check.integer(entries["max_pages"].node, "'catalog.feed.page.max_pages'", minimum=1, maximum=MAX_PAGES) \
+        if "max_pages" in entries else 50
+    if ("size_param" in entries) != ("size" in entries):
+        check.error(node, "'catalog.feed.page': 'size_param' and 'size' go together (per_page: 100)")
+        return None
+    if param is None or first is None or most is None or ("size" in entries and (size is None or size_param is None)):
+        return None
+    return FeedPaging(param.value.strip(), size_param.value.strip() if size_param else None, size, first, most)
+
+
+def _sizes(check: Checker, node: Node) -> FeedSizes | None:
+    entries = check.mapping(node, SIZES_KEYS, "'catalog.feed.sizes'")
+    if entries is None:
+        return None
+    missing = [k for k in SIZES_KEYS if k not in entries]
+    if missing:
+        check.error(node, f"'catalog.feed.sizes' needs {' and '.join(repr(k) for k in missing)} "
+                          "(items: variants, id: id, size: option1)")
+        return None
+    items = _path(check, entries["items"].node, "'catalog.feed.sizes.items'")
+    child = _value(check, entries["id"].node, "'catalog.feed.sizes.id'")
+    size = _value(check, entries["size"].node, "'catalog.feed.sizes.size'")
+    if items is None or child is None or size is None:
+        return None
+    return FeedSizes(items, child, size)
+

@@ -1,0 +1,155 @@
+"""``catalog.feed`` in the store's own shape: a WooCommerce Store API answer and a Shopify
+``products.json`` read as they are (samples in tests/rules/feeds/, in each platform's real shape),
+the mapping refused at load with its place, and any JSON read without raising."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from slotwise.proxy.personalization.catalog_feed import catalog_rows, parse_feed
+from slotwise.rules import check_rules
+from slotwise.rules.feed_mapping import FeedMapping
+from slotwise.rules.testing import rules_from_text
+
+FEEDS = Path(__file__).parent / "feeds"
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8") \
+    .split("#### `catalog.feed` in the store's own shape", 1)[1]
+WOO = DOC.split("```yaml\n", 1)[1].split("```", 1)[0] + "slots: []\n"  # the mappings docs/rules.md shows
+SHOPIFY = ('catalog:\n  product_pages: "/products/{product}"\n'
+           + DOC.split("```yaml\n", 2)[2].split("```", 1)[0] + "slots: []\n")
+
+
+def mapping(tmp_path: Path, text: str) -> FeedMapping:
+    rules = rules_from_text(tmp_path, text)
+    assert rules.catalog.feed_mapping is not None
+    return rules.catalog.feed_mapping
+
+
+def sample(name: str) -> Any:
+    return json.loads((FEEDS / name).read_text(encoding="utf-8"))
+
+
+def test_a_woocommerce_store_api_answer_is_read_as_it_is(tmp_path: Path) -> None:
+    products = parse_feed(sample("woocommerce_store_api.json"), "shop.example", mapping(tmp_path, WOO))
+    beanie, hoodie = products
+    assert beanie == {
+        "id": "beanie", "other_id": "26", "name": "Beanie", "url": "/product/beanie/",
+        "image": "/wp-content/uploads/2024/05/beanie.jpg", "price": 18.0, "currency": "EUR",
+        "category": "accessories", "category_name": "Accessories", "brand": None, "in_stock": True,
+    }
+    assert (hoodie["id"], hoodie["other_id"], hoodie["price"], hoodie["in_stock"]) == (
+        "hoodie-with-logo", "21", 59.9, False)
+    assert hoodie["variants"] == {"S": "31", "M": "32"}  # a variation without a size value is none
+
+
+def test_a_shopify_products_json_is_read_as_it_is(tmp_path: Path) -> None:
+    tee, card = parse_feed(sample("shopify_products.json"), "shop.example", mapping(tmp_path, SHOPIFY))
+    assert tee == {
+        "id": "ridge-runner-tee", "other_id": "7982300528881", "name": "Ridge Runner Tee",
+        "url": "/products/ridge-runner-tee",
+        "image": "https://cdn.shopify.com/s/files/1/0600/files/ridge-runner.jpg?v=1709125200",
+        "price": 18.0, "currency": None, "category": "t-shirts", "category_name": "T-Shirts", "brand": "Ridge",
+        "in_stock": True, "variants": {"S": "43890001", "M": "43890002"},
+    }
+    assert (card["id"], card["in_stock"], card["image"], card["category"]) == ("gift-card", False, None, None)
+
+
+def test_ids_a_feed_names_become_children_of_their_product(tmp_path: Path) -> None:
+    products = parse_feed(sample("woocommerce_store_api.json"), "shop.example", mapping(tmp_path, WOO))
+    rows = catalog_rows(products, stored={"32": {"id": "32", "name": "A product of its own"}})
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["26"] == {"id": "26", "parent": "beanie"}  # the post id: an alias, no size
+    assert by_id["31"] == {"id": "31", "parent": "hoodie-with-logo", "size": "S"}
+    assert "32" not in by_id  # stored without a parent: it stays that product
+    assert "other_id" not in by_id["beanie"] and "variants" not in by_id["beanie"]
+    assert by_id["hoodie-with-logo"]["variants"] == {"S": "31", "M": "32"}
+
+
+def test_todays_feeds_read_as_before(tmp_path: Path) -> None:
+    items = [{"id": 7, "name": "Tee", "price": "12.50", "category": "T-SHIRTS", "other_id": "9",
+              "variants": {"M": "8"}}]
+    assert parse_feed({"products": items}, "shop.example") == [{
+        "id": "7", "name": "Tee", "url": None, "image": None, "price": 12.5, "currency": None,
+        "category": "t-shirts", "category_name": "T-SHIRTS", "brand": None, "in_stock": None}]
+
+
+def test_the_list_must_be_where_the_mapping_says(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no list of products at 'products'"):
+        parse_feed({"items": []}, "shop.example", mapping(tmp_path, SHOPIFY))
+
+
+def test_a_price_with_units_that_are_not_there_is_no_price(tmp_path: Path) -> None:
+    item = sample("woocommerce_store_api.json")[0]
+    item["prices"]["currency_minor_unit"] = "two"
+    (beanie,) = parse_feed([item], "shop.example", mapping(tmp_path, WOO))
+    assert beanie["price"] is None  # not 1800 euros
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ("{id: slug, colour: x}", "6:24: unknown key 'colour' in 'catalog.feed.fields'"),
+    ("{id: a..b}", "6:18: 'catalog.feed.fields.id': bad key path 'a..b'"),
+    ("{id: slug, price: {key: p, times: 3}}", "6:40: unknown key 'times' in 'catalog.feed.fields.price'"),
+    ("{id: slug, price: {key: p, divide: 0}}", "6:48: 'catalog.feed.fields.price': 'divide' must be a positive"),
+    ("{id: slug, url: {key: h, format: /p/}}", "6:46: 'catalog.feed.fields.url': 'format' '/p/' must hold one {}"),
+    ("{id: slug, price: {key: p, divide: 100, minor_units: u}}", "one transform at a time, got divide, minor_units"),
+    ("{name: title}", "6:13: 'catalog.feed.fields' needs 'id'"),
+], ids=["unknown-fact", "bad-key-path", "unknown-transform", "zero-divide", "format-without-place",
+        "two-transforms", "no-id"])
+def test_a_malformed_mapping_is_refused_where_it_is(tmp_path: Path, fields: str, message: str) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("catalog:\n  product_pages: /p/{product}\n  feed:\n    url: /feed.json\n"
+                    f"    page: {{param: page}}\n    fields: {fields}\nslots: []\n", encoding="utf-8")
+    ruleset, issues = check_rules(path)
+    assert ruleset is None and any(message in str(issue) for issue in issues), [str(i) for i in issues]
+    assert all(str(issue).startswith(f"{path}:") for issue in issues)
+
+
+def test_a_mapping_needs_its_url_and_paging_its_parts(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("catalog:\n  feed:\n    fields: {id: id}\n    page: {param: page, size: 100}\n"
+                    "    sizes: {items: variants}\nslots: []\n", encoding="utf-8")
+    _, issues = check_rules(path)
+    text = "\n".join(str(i) for i in issues)
+    assert "3:5: 'catalog.feed' needs 'url'" in text
+    assert "4:11: 'catalog.feed.page': 'size_param' and 'size' go together" in text
+    assert "5:12: 'catalog.feed.sizes' needs 'id' and 'size'" in text
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-10**30, max_value=10**30) | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["id", "slug", "name", "prices", "price", "currency_minor_unit", "images", "0", "src",
+                         "variations", "attributes", "value", "is_in_stock", "categories", "products", "handle",
+                         "variants", "available", "option1", "x"]), inner, max_size=5),
+    max_leaves=30)
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(woo=st.booleans(), data=st.lists(JSON, max_size=4) | JSON)
+def test_any_json_reads_without_raising_as_well_formed_products(tmp_path_factory: pytest.TempPathFactory,
+                                                                 woo: bool, data: Any) -> None:
+    feed = _MAPPINGS.get(woo) or _MAPPINGS.setdefault(
+        woo, mapping(tmp_path_factory.mktemp("feed"), WOO if woo else SHOPIFY))
+    try:
+        products = parse_feed(data, "shop.example", feed)
+    except ValueError as exc:  # the one refusal: no list where the mapping says
+        assert str(exc).startswith("no list of products")
+        return
+    for p in products:
+        assert isinstance(p["id"], str) and p["id"].strip()
+        for key in ("name", "url", "image", "currency", "category", "category_name", "brand", "other_id"):
+            assert p.get(key) is None or isinstance(p[key], str), (key, p)
+        assert p["price"] is None or (isinstance(p["price"], float) and math.isfinite(p["price"]) and p["price"] >= 0)
+        assert p["in_stock"] in (None, True, False)
+        assert all(isinstance(s, str) and isinstance(c, str) for s, c in (p.get("variants") or {}).items())
+    json.dumps(catalog_rows(products, {}))  # what the store writes is JSON
+
+
+_MAPPINGS: dict[bool, FeedMapping] = {}
