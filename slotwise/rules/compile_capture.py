@@ -14,7 +14,7 @@ from slotwise.rules.capture import (
     REQUEST_NAMES, CaptureSettings, Confirm, DataLayer, PageSource, RequestSource, TagTrigger, stable_id,
 )
 from slotwise.rules.catalog import Availability
-from slotwise.rules.extract import Field, Group, Items
+from slotwise.rules.extract import Field, Group, Items, bad_key_path, key_path
 from slotwise.rules.pages import PageRule, compile_condition, compile_path_pattern
 
 if TYPE_CHECKING:
@@ -50,9 +50,9 @@ class FieldCompiler:
             return Field(form=spec.form)
         key = None
         if spec.key is not None:
-            key = _key_path(spec.key.value)
+            key = key_path(spec.key.value)
             if key is None:
-                self._error(spec.key, _bad_key_path(spec.key.value), spec.key.node)
+                self._error(spec.key, bad_key_path(spec.key.value), spec.key.node)
                 ok = False
         if not ok:
             return None
@@ -73,9 +73,9 @@ class FieldCompiler:
         fields = self.fields(spec.fields)
         if spec.json is not None:
             source = self.field(spec.json)
-            key = _key_path(spec.key.value) if spec.key is not None else ()
+            key = key_path(spec.key.value) if spec.key is not None else ()
             if spec.key is not None and key is None:
-                self._error(spec.key, _bad_key_path(spec.key.value), spec.key.node)
+                self._error(spec.key, bad_key_path(spec.key.value), spec.key.node)
             return Items("", fields, json=source, key=key) if source is not None and key is not None else None
         assert spec.css is not None
         ok = self.loader._selector(spec.css)
@@ -86,16 +86,6 @@ class FieldCompiler:
         if spec.within is not None and self.loader._selector(spec.within):
             within = spec.within.value.strip()
         return Group(within=within, fields=self.fields(spec.fields), lines=self.items(spec.lines))
-
-
-def _key_path(text: str) -> tuple[str, ...] | None:
-    """``"attributes.attribute_pa_size"`` → its steps; None for an empty step (``a..b``, ``.a``)."""
-    steps = tuple(step.strip() for step in text.strip().split("."))
-    return steps if all(steps) else None
-
-
-def _bad_key_path(text: str) -> str:
-    return f"bad key path {text!r}: names separated by dots (attributes.attribute_pa_size; a number indexes a list)"
 
 
 def compile_catalog_extras(loader: "_Loader", spec: s.CatalogSpec) -> dict[str, Any]:

@@ -123,6 +123,18 @@ class Field:
         return _str(value)
 
 
+def key_path(text: str) -> tuple[str, ...] | None:
+    """A JSON key path as written in the rules, ``"attributes.attribute_pa_size"``, as ``Field.key``'s steps;
+    None for an empty step (``a..b``, ``.a``)."""
+    steps = tuple(step.strip() for step in text.strip().split("."))
+    return steps if all(steps) else None
+
+
+def bad_key_path(text: str) -> str:
+    """The rules' message for a key path ``key_path`` refuses."""
+    return f"bad key path {text!r}: names separated by dots (attributes.attribute_pa_size; a number indexes a list)"
+
+
 @dataclass(frozen=True)
 class Items:
     """The same fields read from every element ``css`` matches (inside the scope) — or, with ``json``, from

@@ -19,8 +19,7 @@ from typing import Any, Mapping
 
 from slotwise.keys import product_key, size_key
 from slotwise.rules.checker import Checker, Text
-from slotwise.rules.compile_capture import _bad_key_path, _key_path
-from slotwise.rules.extract import MAX_ITEMS, Field
+from slotwise.rules.extract import MAX_ITEMS, Field, bad_key_path, key_path
 from slotwise.rules.yaml_marks import MappingNode, Node
 
 FEED_KEYS = ("url", "items", "page", "fields", "sizes")
@@ -212,9 +211,9 @@ def _path(check: Checker, node: Node, what: str) -> Field | None:
     text = check.text(node, what)
     if text is None:
         return None
-    key = _key_path(text.value)
+    key = key_path(text.value)
     if key is None:
-        check.error(node, f"{what}: {_bad_key_path(text.value)}")
+        check.error(node, f"{what}: {bad_key_path(text.value)}")
         return None
     return Field(key=key)
 
