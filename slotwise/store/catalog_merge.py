@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Mapping
 
+import msgspec
+
 KIND = ("parent", "size")
 """The keys that make a row a child: only a write naming a ``parent`` sets them."""
 
@@ -46,9 +48,19 @@ def merge_product(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict
     return out
 
 
-def encode_product(row: Mapping[str, Any]) -> str:
-    """A row as both stores keep it."""
-    return json.dumps(row, separators=(",", ":"))
+encode_product = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+"""A row as both stores keep it (``json.dumps(row, separators=(",", ":"))``, the text rows had before);
+made once: ``dumps`` with arguments builds an encoder per call."""
+_fast_decode = msgspec.json.Decoder().decode
+
+
+def decode_product(raw: str) -> Any:
+    """A stored row: read by msgspec (a feed's 10,000 rows, several times faster than ``json``), by
+    ``json`` when msgspec refuses the text (``NaN``, ``Infinity``, as ``json`` writes them)."""
+    try:
+        return _fast_decode(raw)
+    except msgspec.DecodeError:
+        return json.loads(raw)
 
 
 def merge_rows(stored: Mapping[str, str | None],
@@ -61,7 +73,7 @@ def merge_rows(stored: Mapping[str, str | None],
         pid = str(row["id"])
         if pid not in merged:
             raw = stored.get(pid)
-            merged[pid] = json.loads(raw) if raw else None
+            merged[pid] = decode_product(raw) if raw else None
         merged[pid] = merge_product(merged[pid], row)
     out: dict[str, tuple[dict[str, Any], str]] = {}
     for pid, product in merged.items():
