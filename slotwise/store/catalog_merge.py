@@ -33,12 +33,13 @@ KIND = ("parent", "size")
 def merge_product(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
     """The row ``new`` makes of the stored ``old`` (None: no row yet), by the module's rule."""
     out = dict(old) if old is not None else {}
-    child_write = new.get("parent") is not None
-    if child_write and (old is None or old.get("parent") is not None):
+    # a write naming a parent sets the row's kind, unless the row is a product already
+    sets_kind = new.get("parent") is not None and (old is None or old.get("parent") is not None)
+    if sets_kind:
         for key in KIND:
             out.pop(key, None)  # the write's own parent and size (an alias: none)
     for key, value in new.items():
-        if key in KIND and (not child_write or (old is not None and old.get("parent") is None)):
+        if key in KIND and not sets_kind:
             continue  # a product stays a product; a product's facts written to a child keep it a child
         if value is None:
             out.pop(key, None)
@@ -82,3 +83,9 @@ def merge_rows(stored: Mapping[str, str | None],
         if data != stored.get(pid):
             out[pid] = (product, data)
     return out
+
+
+def changes(stored: Mapping[str, Mapping[str, Any]], rows: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether ``rows`` would change the ``stored`` rows (parsed, as ``Store.get_products`` gives them): a
+    writer that checks first reads instead of taking a write transaction for nothing."""
+    return bool(merge_rows({pid: encode_product(row) for pid, row in stored.items()}, rows))

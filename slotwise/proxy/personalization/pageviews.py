@@ -23,6 +23,7 @@ from slotwise.lru import LRUCache
 from slotwise.profile import Profile, ViewRecord
 from slotwise.proxy.personalization.catalog_feed import localize
 from slotwise.store.base import Store
+from slotwise.store.catalog_merge import changes
 
 log = logging.getLogger("slotwise.catalog")
 
@@ -56,9 +57,9 @@ class PageViewRecorder:
     async def learn(self, product: Mapping[str, Any], now: float) -> None:
         """The catalog learns a product from its page (and its sizes that are products of their own).
 
-        Facts the page does not show (``None``) are left out: the stored ones (a feed's) stay. What was
-        learned is skipped while the catalog's stamp holds; once another source changed the catalog, the
-        page's facts are written again (a no-op merge when the row still has them)."""
+        Facts the page does not show (``None``) are left out: the stored ones (a feed's) stay. The same
+        facts are skipped while the catalog's stamp holds; once another source changed the catalog they
+        are checked against the stored rows (a read) and written again where the rows lost them."""
         source = product
         key = str(product["id"])
         stamp = await self.store.catalog_stamp()
@@ -83,8 +84,9 @@ class PageViewRecorder:
             # A size's own page (stores link sizes to it) stays that size of its parent: the store's merge
             # keeps a child a child.
             rows.append({"id": str(child), "parent": key, "size": size})
-        await self.store.upsert_products(rows, now)
-        self._learned[key] = (stamp, source, digest)  # the stamp before the write: the next view checks once more
+        if learned is None or learned[2] != digest or changes(await self.store.get_products(r["id"] for r in rows), rows):
+            await self.store.upsert_products(rows, now)
+        self._learned[key] = (stamp, source, digest)  # the stamp read before the rows: never newer than them
 
     async def _other_id(self, other: str, key: str) -> list[dict[str, Any]]:
         """``catalog.selectors.other_id``: the id the store's forms and requests name the product by becomes
