@@ -1,15 +1,16 @@
 """How a write of product rows combines with the stored ones: one rule for the SQLite and the Redis store.
 
-Pages, the product feed and imports each know some facts of a product, and a
-write used to replace the whole row, so each source wiped what only the others
-give (a page's sizes and brand, the feed's ``stock`` and ``consumable``). Now a
-write changes only the facts it carries, per top-level key, new over old:
+Product pages and the product feed each know some facts of a product (no
+import writes product rows), and a write used to replace the whole row, so
+each source wiped what only the other gives (a page's sizes and brand, the
+feed's ``stock`` and ``consumable``). Now a write changes only the facts it
+carries, per top-level key, new over old:
 
 - a fact with a value replaces the stored one whole (``sizes``, ``variants``:
   the list or mapping the writer carries, not a union with the stored one);
 - a fact written as ``None`` is gone: the writer says the product no longer
   has it (the feed for a ``stock`` it stopped listing); a writer that does not
-  know a fact leaves it out (``catalog_feed.written_rows``, ``PageViewRecorder``);
+  know a fact leaves it out (``catalog_feed.written_row``, ``PageViewRecorder.learn``);
 - a fact left out keeps its stored value.
 
 A row's kind never changes by a merge: a product (a row without ``parent``)

@@ -3,11 +3,11 @@
 Reads of products are kept per store object (per worker), parsed, under the
 catalog's version: a random number in ``catalog_version`` that every change of
 a product row changes in the same transaction (``upsert_products``, the one
-method that writes ``products.data``; a write that changes no row leaves it). Each ``get_products`` takes the
-version (one row, no JSON) and uses what it kept only while the version is the
-one it was read under: a worker never answers with a product older than the
-database was when the version was read, whoever wrote it (another worker, a
-feed, an import). Why: a
+method that writes ``products.data``; a write that changes no row leaves it).
+Each ``get_products`` takes the version (one row, no JSON) and uses what it
+kept only while the version is the one it was read under: a worker never
+answers with a product older than the database was when the version was
+read, whoever wrote it (another worker, a feed). Why: a
 recommendation block asked for ~30 products per page view, a query with a
 30-item ``IN`` list and a ``json.loads`` per row (~0.3 ms), for products that
 change a few times a day. View counts (``views``) are not product data: they
