@@ -199,7 +199,13 @@ class Store(Protocol):
     async def read_log(self, after_seq: int, limit: int = 1000) -> list[LogRecord]: ...
 
     # -- catalog learned from pages and feeds -------------------------------
-    async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float) -> int: ...
+    async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float) -> int:
+        """Merges each row into the stored one: the facts it carries (``None``: gone), the others kept, a
+        row's kind (product or child) never changed (``slotwise.store.catalog_merge``); returns the rows given."""
+
+    async def catalog_stamp(self) -> int:
+        """A number that changes whenever a product row changes (seen by another instance within a second):
+        a writer that skips unchanged facts (``PageViewRecorder``) writes them again after another source did."""
 
     async def get_products(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]: ...
 

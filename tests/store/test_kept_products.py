@@ -27,8 +27,11 @@ async def test_the_version_changes_with_product_rows_only(tmp_path: Path) -> Non
     await store.upsert_products([], NOW)  # nothing written: nothing changed
     await store.record_product_view("p1", ["p2"])  # a view count: not product data
     assert store.catalog_version() == second
-    await store.upsert_products([{"id": "p1", "name": "A"}], NOW + 1)  # rewritten (even unchanged)
+    await store.upsert_products([{"id": "p1", "name": "A"}], NOW + 1)  # the same facts: no row changed
+    assert store.catalog_version() == second
+    await store.upsert_products([{"id": "p1", "price": 10}], NOW + 2)  # merged: the row changed
     assert store.catalog_version() != second
+    assert (await store.get_products(["p1"]))["p1"] == {"id": "p1", "name": "A", "price": 10}
     await store.close()
 
 

@@ -125,6 +125,20 @@ def parse_feed(data: Any, upstream_netloc: str, mapping: FeedMapping | None = No
     return products
 
 
+UNLISTED_IS_GONE = ("stock", "consumable")
+"""Facts a feed product without them no longer has: a count the store stopped publishing must not stay
+for "only N left" to quote, and ``consumable`` comes from feeds alone."""
+
+
+def written_row(product: Mapping[str, Any]) -> dict[str, Any]:
+    """A feed product as the catalog merges it (``slotwise.store.catalog_merge``): the facts it has (those
+    it has not, such as the brand or sizes a page gave, stay), and ``UNLISTED_IS_GONE`` gone when it lacks them."""
+    row = {k: v for k, v in product.items() if v is not None}
+    for fact in UNLISTED_IS_GONE:
+        row.setdefault(fact, None)
+    return row
+
+
 def catalog_rows(products: list[dict[str, Any]], stored: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The rows a feed's products write: each product, its ``other_id`` as an alias (a child without a
     size) and each size as a child, as ``PageViewRecorder.learn`` writes a product page's. An alias or a
@@ -241,7 +255,8 @@ class FeedLoader:
 
     async def refresh(self, feed: Path | str | None, mapping: FeedMapping | None = None, *,
                       force: bool = False) -> int:
-        """Upserts the feed's products; a failing feed keeps the catalog as it was."""
+        """Merges the feed's products into the catalog (``written_row``); a failing feed keeps the catalog
+        as it was."""
         if feed is None:
             self.feed = None
             return 0
@@ -257,14 +272,14 @@ class FeedLoader:
             log.warning("product feed %s not loaded: %s", feed, reason)
             return 0
         self.error = None
-        rows = products
+        rows = [written_row(p) for p in products]
         if mapping is not None:
             aliases = [child for p in products for child in (p.get("other_id"), *(p.get("variants") or {}).values())
                        if child]
             stored: dict[str, dict[str, Any]] = {}
             for start in range(0, len(aliases), 1000):  # one query each: SQLite bounds a query's parameters
                 stored.update(await self.store.get_products(aliases[start:start + 1000]))
-            rows = catalog_rows(products, stored)
+            rows = catalog_rows(rows, stored)
         await self.store.upsert_products(rows, self.clock())
         self.count = len(products)
         log.info("product feed %s: %d products", feed, self.count)

@@ -3,9 +3,11 @@
 The profile learns the category and product the page showed; the catalog
 learns the product from its JSON-LD; co-views pair the product with the
 others viewed in the same visit. Product rows are only rewritten when the
-product's facts changed, so a busy product page costs one profile write; and
-when the facts are the very read-only object learned last time (the
-personalizer keeps a page's facts per page), not even compared again.
+product's facts changed or another source changed the catalog since (a feed's
+refresh may have written other values of them), so a busy product page costs
+one profile write; and when the facts are the very read-only object learned
+last time under the same catalog (the personalizer keeps a page's facts per
+page), not even compared again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from slotwise.lru import LRUCache
 from slotwise.profile import Profile, ViewRecord
 from slotwise.proxy.personalization.catalog_feed import localize
 from slotwise.store.base import Store
+from slotwise.store.catalog_merge import changes
 
 log = logging.getLogger("slotwise.catalog")
 
@@ -29,8 +32,8 @@ class PageViewRecorder:
     def __init__(self, store: Store, upstream_netloc: str = "", seen_cache_size: int = 20_000) -> None:
         self.store = store
         self.upstream_netloc = upstream_netloc
-        self._product_digests: LRUCache[str, str] = LRUCache(maxsize=seen_cache_size)
-        self._learned_from: LRUCache[str, Mapping[str, Any]] = LRUCache(maxsize=seen_cache_size)
+        # product id -> (catalog stamp, the page's facts object, their digest) last learned
+        self._learned: LRUCache[str, tuple[int, Mapping[str, Any], str]] = LRUCache(maxsize=seen_cache_size)
 
     async def record(
         self,
@@ -52,34 +55,38 @@ class PageViewRecorder:
         return profile
 
     async def learn(self, product: Mapping[str, Any], now: float) -> None:
-        """The catalog learns a product from its page (and its sizes that are products of their own)."""
+        """The catalog learns a product from its page (and its sizes that are products of their own).
+
+        Facts the page does not show (``None``) are left out: the stored ones (a feed's) stay. The same
+        facts are skipped while the catalog's stamp holds; once another source changed the catalog they
+        are checked against the stored rows (a read) and written again where the rows lost them."""
         source = product
         key = str(product["id"])
-        if isinstance(source, MappingProxyType) and self._learned_from.get(key) is source:
-            return  # the same read-only facts, already learned (or found unchanged)
-        product = localize({k: _plain(v) for k, v in product.items()}, self.upstream_netloc)
+        stamp = await self.store.catalog_stamp()
+        learned = self._learned.get(key)
+        if learned is not None and learned[0] == stamp and isinstance(source, MappingProxyType) and learned[1] is source:
+            return  # the same read-only facts, already learned (or found unchanged) under this catalog
+        product = {k: v for k, v in localize({k: _plain(v) for k, v in product.items()}, self.upstream_netloc).items()
+                   if v is not None}
         digest = hashlib.blake2b(
             json.dumps(product, sort_keys=True, default=str).encode(), digest_size=12
         ).hexdigest()
-        if self._product_digests.get(key) == digest:
-            self._learned_from[key] = source
+        if learned is not None and learned[0] == stamp and learned[2] == digest:
+            self._learned[key] = (stamp, source, digest)
             return
         other = product.pop("other_id", None)
         rows = [dict(product)]
         if other and other != key:
             rows += await self._other_id(other, key)
-        variants = product.get("variants") or {}
-        if not variants:  # a size's own page (stores link sizes to it): it stays that size of its parent
-            stored = (await self.store.get_products([key])).get(key) or {}
-            if stored.get("parent"):
-                rows[0].update(parent=stored["parent"], size=stored.get("size"))
-        for size, child in dict(variants).items():
+        for size, child in dict(product.get("variants") or {}).items():
             # a size is not a product to list: no category, so "popular in this category" never counts it;
-            # a line naming it takes the parent's category, name and price (``EventRecorder.resolve_lines``)
+            # a line naming it takes the parent's category, name and price (``EventRecorder.resolve_lines``).
+            # A size's own page (stores link sizes to it) stays that size of its parent: the store's merge
+            # keeps a child a child.
             rows.append({"id": str(child), "parent": key, "size": size})
-        await self.store.upsert_products(rows, now)
-        self._product_digests[key] = digest
-        self._learned_from[key] = source
+        if learned is None or learned[2] != digest or changes(await self.store.get_products(r["id"] for r in rows), rows):
+            await self.store.upsert_products(rows, now)
+        self._learned[key] = (stamp, source, digest)  # the stamp read before the rows: never newer than them
 
     async def _other_id(self, other: str, key: str) -> list[dict[str, Any]]:
         """``catalog.selectors.other_id``: the id the store's forms and requests name the product by becomes

@@ -9,21 +9,38 @@ Keys::
     sw:pv           zset id -> views (every known product, from 0)
     sw:pv:<cat>     zset id -> views within the category (ZINCRBY with the global one)
     sw:cv:<a>       zset b -> times a and b were viewed together
+    sw:catv         counter: changes with every change of a product row (``catalog_stamp``)
+
+A write merges each row into the stored one (``slotwise.store.catalog_merge``,
+the rule SQLite applies too): the rows are read, merged here, and written by
+one script per chunk that first checks that none it writes changed since it
+was read (else the chunk is read again), as the bulk import does.
 
 Ties in popularity break by id ascending, as on SQLite.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from typing import Any, Iterable, Mapping
 
+from slotwise.store.base import StoreError
+from slotwise.store.catalog_merge import merge_rows
 from slotwise.store.redis.client import RedisBase, guarded
+from slotwise.store.redis.profiles import MAX_ATTEMPTS, _backoff
 
-# ARGV: P, then (id, category or '', json) per product. A category change moves the product and its views.
+# ARGV: P, then (id, category or '', json, SHA-1 of the JSON it was merged from or '') per changed product.
+# Writes nothing (returns -1) unless every row is still what it was read as. A category change moves the
+# product and its views.
 _UPSERT = """
 local P = ARGV[1]
-for i = 2, #ARGV, 3 do
+for i = 2, #ARGV, 4 do
+  local stored = redis.call('HGET', P..'prod', ARGV[i])
+  if (stored and redis.sha1hex(stored) or '') ~= ARGV[i + 3] then return -1 end
+end
+for i = 2, #ARGV, 4 do
   local id, cat, data = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local old = redis.call('HGET', P..'pcat', id)
   local views = redis.call('ZSCORE', P..'pv', id) or 0
@@ -40,7 +57,8 @@ for i = 2, #ARGV, 3 do
     redis.call('ZADD', P..'pv:'..cat, views, id)
   end
 end
-return (#ARGV - 1) / 3
+if #ARGV > 1 then redis.call('INCR', P..'catv') end
+return (#ARGV - 1) / 4
 """
 
 # ARGV: P, product, co-viewed... Views count only for known products; co-views for any pair.
@@ -62,15 +80,49 @@ return 1
 """
 
 
+UPSERT_CHUNK = 1000
+"""Rows merged and written per script at most: a feed's refresh never holds Redis for long."""
+STAMP_S = 1.0
+"""How long a store object answers ``catalog_stamp`` from its last read (its own writes: at once)."""
+
+
 class CatalogMixin(RedisBase):
+    _stamp: tuple[int, float] | None = None  # (catalog stamp, monotonic time read)
+
     @guarded
     async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float) -> int:
-        args: list[str] = []
-        for p in products:
-            args += [str(p["id"]), str(p.get("category") or ""), json.dumps(dict(p), separators=(",", ":"))]
-        if not args:
-            return 0
-        return int(await self.run_script(_UPSERT, *args))
+        """Merges each row into the stored one (``catalog_merge``), a chunk of rows at a time."""
+        rows = list(products)
+        for start in range(0, len(rows), UPSERT_CHUNK):
+            await self._upsert_chunk(rows[start:start + UPSERT_CHUNK])
+        return len(rows)
+
+    async def _upsert_chunk(self, rows: list[Mapping[str, Any]]) -> None:
+        ids = list(dict.fromkeys(str(p["id"]) for p in rows))
+        for attempt in range(MAX_ATTEMPTS):
+            raw = dict(zip(ids, await self.redis.hmget(self.key("prod"), ids)))
+            changed = merge_rows(raw, rows)
+            if not changed:
+                return
+            args: list[str] = []
+            for pid, (p, data) in changed.items():
+                read = raw[pid]
+                args += [pid, str(p.get("category") or ""), data, hashlib.sha1(read.encode()).hexdigest() if read else ""]
+            if int(await self.run_script(_UPSERT, *args)) >= 0:
+                self._stamp = None  # this store's own write: seen at once
+                return
+            await _backoff(attempt)
+        raise StoreError(f"upsert_products: gave up after {MAX_ATTEMPTS} conflicting writes")
+
+    @guarded
+    async def catalog_stamp(self) -> int:
+        """Changes with every change of a product row (read at most once per ``STAMP_S``)."""
+        kept = self._stamp
+        if kept is not None and time.monotonic() - kept[1] < STAMP_S:
+            return kept[0]
+        stamp = int(await self.redis.get(self.key("catv")) or 0)
+        self._stamp = (stamp, time.monotonic())
+        return stamp
 
     @guarded
     async def get_products(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:

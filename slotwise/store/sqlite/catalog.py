@@ -1,13 +1,13 @@
 """The product catalog learned from pages and feeds, with view and co-view counts.
 
 Reads of products are kept per store object (per worker), parsed, under the
-catalog's version: a random number in ``catalog_version`` that every write of
+catalog's version: a random number in ``catalog_version`` that every change of
 a product row changes in the same transaction (``upsert_products``, the one
-statement that writes ``products.data``). Each ``get_products`` takes the
-version (one row, no JSON) and uses what it kept only while the version is the
-one it was read under: a worker never answers with a product older than the
-database was when the version was read, whoever wrote it (another worker, a
-feed, an import). Why: a
+method that writes ``products.data``; a write that changes no row leaves it).
+Each ``get_products`` takes the version (one row, no JSON) and uses what it
+kept only while the version is the one it was read under: a worker never
+answers with a product older than the database was when the version was
+read, whoever wrote it (another worker, a feed). Why: a
 recommendation block asked for ~30 products per page view, a query with a
 30-item ``IN`` list and a ``json.loads`` per row (~0.3 ms), for products that
 change a few times a day. View counts (``views``) are not product data: they
@@ -35,6 +35,7 @@ from typing import Any, Iterable, Mapping
 
 from slotwise.lru import LRUCache
 
+from slotwise.store.catalog_merge import merge_rows
 from slotwise.store.sqlite.db import Database, new_version, schema
 
 schema("""
@@ -61,6 +62,8 @@ INSERT OR IGNORE INTO catalog_version(id, version) VALUES (0, 0);
 
 KEPT_PRODUCTS = 4096
 """Products a store object keeps parsed (least recently used go first)."""
+READ_CHUNK = 500
+"""Stored rows a write asks for per query (SQLite bounds a query's parameters)."""
 CATALOG_SEEN_S = 0.05
 """How long a catalog version read with a profile head serves the product reads that follow (one page)."""
 
@@ -136,21 +139,28 @@ class CatalogMixin:
     _catalog_known: int | None = None  # a version read while the change board held it
 
     async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float) -> int:
-        count = 0
+        """Merges each row into the stored one (``catalog_merge``: the facts it carries, the others kept),
+        read and written in one transaction; the version changes only when a row did."""
+        rows = list(products)
+        ids = list(dict.fromkeys(str(p["id"]) for p in rows))
         with self.db.transaction() as cur:
-            for p in products:
-                cur.execute(
-                    "INSERT INTO products(id, category, data, updated) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT(id) DO UPDATE SET category = excluded.category, data = excluded.data, "
-                    "updated = excluded.updated",
-                    (str(p["id"]), p.get("category"), json.dumps(dict(p), separators=(",", ":")), now),
-                )
-                count += 1
-            if count:
+            stored: dict[str, str | None] = {}
+            for start in range(0, len(ids), READ_CHUNK):
+                chunk = ids[start:start + READ_CHUNK]
+                stored.update(cur.execute(
+                    f"SELECT id, data FROM products WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+            changed = merge_rows(stored, rows)
+            cur.executemany(
+                "INSERT INTO products(id, category, data, updated) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET category = excluded.category, data = excluded.data, "
+                "updated = excluded.updated",
+                [(pid, p.get("category"), data, now) for pid, (p, data) in changed.items()],
+            )
+            if changed:
                 cur.execute("UPDATE catalog_version SET version = ? WHERE id = 0", (new_version(),))
-        if count:
+        if changed:
             self._catalog_seen = None  # this store's own write: seen at once
-        return count
+        return len(rows)
 
     def saw_catalog_version(self, version: int) -> None:
         """The version, read with a page's profile head: the page's product reads use it."""
@@ -175,6 +185,10 @@ class CatalogMixin:
         version = int(self.db.query("SELECT version FROM catalog_version WHERE id = 0")[0][0])
         self._know_catalog(version)
         return version
+
+    async def catalog_stamp(self) -> int:
+        """The catalog's version (``Store.catalog_stamp``)."""
+        return self.catalog_version()
 
     async def get_products(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The known products among ``ids`` (each a fresh dict), parsed once per catalog version."""

@@ -1,0 +1,72 @@
+"""The catalog's merge rule is one on SQLite and on a real Redis, and no write changes a row's kind.
+
+Arbitrary sequences of writes shaped as the two sources write them (a product page: its facts without
+the ones it does not show, its sizes, its children; the feed: its facts, ``stock`` and ``consumable``
+gone when an item lacks them, its aliases and sizes), each a batch of rows, go to both stores; the rows
+read back must be the same on both, be what ``catalog_merge.merge_product`` makes of the writes in
+order, and keep each id the kind (product or child) its first write gave it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings, strategies as st
+
+from slotwise.store.catalog_merge import merge_product
+from slotwise.store.redis import RedisStore
+from slotwise.store.sqlite import SQLiteStore
+
+IDS = ["a", "b", "c"]
+NOW = 1_700_000_000.0
+
+ids = st.sampled_from(IDS)
+sizes = st.sampled_from(["S", "M", "L"])
+shared = {"name": st.sampled_from(["Tee", "Cap"]), "price": st.sampled_from([10, 10.0, 12.5]),
+          "category": st.sampled_from(["shoes", "hats"]), "in_stock": st.booleans()}
+page_product = st.fixed_dictionaries({"id": ids}, optional={
+    **shared, "brand": st.sampled_from(["Ridge", "Acme"]), "image": st.just("/img/x.jpg"),
+    "sizes": st.lists(sizes, max_size=3, unique=True), "stock": st.integers(0, 9)})
+feed_product = st.fixed_dictionaries({"id": ids, "stock": st.none() | st.integers(0, 9),
+                                      "consumable": st.none() | st.booleans()}, optional=shared)
+child = st.fixed_dictionaries({"id": ids, "parent": ids}, optional={"size": sizes}).filter(
+    lambda r: r["parent"] != r["id"])  # a size, or an alias (no size), of another product
+batch = st.lists(st.one_of(page_product, feed_product, child), min_size=1, max_size=4)
+
+
+async def apply(store: Any, writes: list[list[dict[str, Any]]]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    for n, rows in enumerate(writes):
+        await store.upsert_products(rows, NOW + n)
+    listed = {cat: [p["id"] for p in await store.list_products(cat)] for cat in ("shoes", "hats")}
+    got = await store.get_products(IDS)
+    await store.close()
+    return got, listed
+
+
+@settings(max_examples=60, deadline=None)
+@given(writes=st.lists(batch, min_size=1, max_size=6))
+def test_both_stores_merge_any_writes_alike_and_keep_each_rows_kind(redis_server: Any,
+                                                                   writes: list[list[dict[str, Any]]]) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        on_sqlite = asyncio.run(apply(SQLiteStore(Path(tmp) / "slotwise.db"), writes))
+    on_redis = asyncio.run(apply(RedisStore(redis_server.url), writes))
+    assert on_sqlite == on_redis
+
+    expected: dict[str, dict[str, Any]] = {}
+    child_kind: dict[str, bool] = {}
+    for rows in writes:
+        for row in rows:
+            expected[row["id"]] = merge_product(expected.get(row["id"]), row)
+            child_kind.setdefault(row["id"], "parent" in row)  # the first write decides
+    assert on_sqlite[0] == expected
+    for pid, product in on_sqlite[0].items():
+        assert ("parent" in product) == child_kind[pid], (pid, product)
+        assert ("size" not in product) or "parent" in product  # only a child has a size

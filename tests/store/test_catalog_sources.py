@@ -1,0 +1,102 @@
+"""A product page and the product feed write the same catalog row: neither wipes the other's facts.
+
+Run on SQLite and on a real redis-server (conftest's ``backend``), through the real writers: the page
+recorder (``PageViewRecorder.learn``, the page's read-only facts as the personalizer keeps them) and
+the feed loader (``FeedLoader.refresh`` of a feed file), the feed on another store object, as another
+instance's loader would be.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+
+from slotwise.proxy.personalization.catalog_feed import FeedLoader
+from slotwise.proxy.personalization.pageviews import PageViewRecorder
+
+pytestmark = pytest.mark.anyio
+
+NOW = 1_700_000_000.0
+
+PAGE = MappingProxyType({
+    "id": "tee", "name": "Ridge Tee", "url": None, "image": "/img/tee.jpg", "price": 20.0, "currency": "EUR",
+    "category": "t-shirts", "brand": "Ridge", "in_stock": True, "sizes": ("S", "M"),
+    "variants": MappingProxyType({"S": "tee-s", "M": "tee-m"}),
+})
+"""A product page's facts: its sizes in stock, its brand and image (the feed has none of them)."""
+
+
+def feed_file(tmp_path: Path, **facts: Any) -> Path:
+    path = tmp_path / "feed.json"
+    item = {"id": "tee", "name": "Ridge Tee", "price": 18.0, "category": "T-Shirts", "availability": "InStock"}
+    path.write_text(json.dumps({"products": [{**item, **facts}]}))
+    return path
+
+
+async def row(store: Any, pid: str = "tee") -> dict[str, Any]:
+    return (await store.get_products([pid]))[pid]  # type: ignore[no-any-return]
+
+
+async def test_a_feed_refresh_keeps_the_pages_facts_and_a_page_view_keeps_the_feeds(
+        backend: Any, store: Any, tmp_path: Path) -> None:
+    pages = PageViewRecorder(store)
+    await pages.learn(PAGE, NOW)
+    feed = FeedLoader(backend.open(), "http://shop.test", lambda: NOW + 60)
+    assert await feed.refresh(feed_file(tmp_path, stock=5)) == 1
+    assert await row(store) == {
+        "id": "tee", "name": "Ridge Tee", "image": "/img/tee.jpg", "price": 18.0, "currency": "EUR",
+        "category": "t-shirts", "category_name": "T-Shirts", "brand": "Ridge", "in_stock": True,
+        "sizes": ["S", "M"], "variants": {"S": "tee-s", "M": "tee-m"}, "stock": 5,
+    }
+    await pages.learn(PAGE, NOW + 120)  # the very facts object learned before: the feed changed the row since
+    after = await row(store)
+    assert after["price"] == 20.0  # the page the visitor sees says so again
+    assert after["stock"] == 5 and after["category_name"] == "T-Shirts"  # the feed's facts stay
+    assert (await row(store, "tee-s")) == {"id": "tee-s", "parent": "tee", "size": "S"}
+
+
+async def test_a_feed_that_stops_listing_stock_takes_it_away(backend: Any, store: Any, tmp_path: Path) -> None:
+    await PageViewRecorder(store).learn(PAGE, NOW)
+    feed = FeedLoader(backend.open(), "http://shop.test", lambda: NOW + 60)
+    await feed.refresh(feed_file(tmp_path, stock=3, consumable=True))
+    assert (await row(store))["stock"] == 3 and (await row(store))["consumable"] is True
+    await feed.refresh(feed_file(tmp_path), force=True)  # no count, no consumable flag any more
+    got = await row(store)
+    assert "stock" not in got and "consumable" not in got  # "only 3 left" must not be quoted any more
+    assert got["brand"] == "Ridge" and got["sizes"] == ["S", "M"]  # facts the feed never had stay
+
+
+async def test_a_page_with_other_sizes_replaces_them_whole(store: Any) -> None:
+    pages = PageViewRecorder(store)
+    await pages.learn(PAGE, NOW)
+    await pages.learn(MappingProxyType({**PAGE, "sizes": ("M",), "brand": None}), NOW + 1)
+    got = await row(store)
+    assert got["sizes"] == ["M"]  # not a union with the sizes stored
+    assert got["brand"] == "Ridge"  # a fact the page does not show (None) is not taken away by it
+    await pages.learn(MappingProxyType({**PAGE, "sizes": ()}), NOW + 2)  # every size sold out
+    assert (await row(store))["sizes"] == []
+
+
+async def test_a_feed_listing_a_size_as_a_product_keeps_it_a_size(backend: Any, store: Any, tmp_path: Path) -> None:
+    await PageViewRecorder(store).learn(PAGE, NOW)
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps([{"id": "tee-s", "name": "Ridge Tee S", "price": 18.0, "stock": 2}]))
+    await FeedLoader(backend.open(), "http://shop.test", lambda: NOW).refresh(path)
+    got = await row(store, "tee-s")
+    assert (got["parent"], got["size"], got["stock"]) == ("tee", "S", 2)  # still the tee in size S
+
+
+async def test_the_catalog_stamp_moves_with_a_changed_row_only(store: Any) -> None:
+    first = await store.catalog_stamp()
+    await store.upsert_products([{"id": "p1", "name": "A"}], NOW)
+    second = await store.catalog_stamp()
+    assert second != first
+    await store.upsert_products([{"id": "p1", "name": "A"}, {"id": "p1", "price": None}], NOW + 1)  # nothing new
+    assert await store.catalog_stamp() == second
+    await store.upsert_products([{"id": "p1", "price": 10}], NOW + 2)
+    assert await store.catalog_stamp() != second
+    assert await row(store, "p1") == {"id": "p1", "name": "A", "price": 10}
