@@ -20,7 +20,8 @@ script) is a scan of the whole page; it depends on the bytes and their
 charset alone, so it is kept per digest and charset too. The scan reads
 ASCII bytes: a page whose markup is not ASCII bytes (UTF-16) is scanned as
 ``bytes_to_read`` gives it, else its nonce is never found and a strict CSP
-blocks the tag; any other page is scanned as it is (no copy). A page's facts (``rules.page_facts``: its type, product,
+blocks the tag; any other page is scanned as it is (no copy). A page's
+facts (``rules.page_facts``: its type, product,
 category) are a pure function of its reading, the rules and the URL, and are
 kept per (reading, rules, URL): the same immutable facts object for every
 view of the same page, which also lets the page-view recorder see at once
