@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
-from slotwise.keys import size_key, store_key
+from slotwise.keys import store_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.extract import Group, Values
 from slotwise.rules.jsonld import _price
@@ -290,7 +290,7 @@ def make_line(raw: Mapping[str, Any], catalog: CatalogSettings) -> dict[str, Any
     category = raw.get("category")
     line = {
         "product": product,
-        "size": size_key(raw.get("size")),
+        "size": catalog.size_of(raw.get("size")),
         "qty": qty,
         "price": price,
         "category": catalog.category_of(category) if category else None,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from slotwise.keys import category_key, product_key
+from slotwise.keys import category_key, product_key, size_key
 from slotwise.rules.extract import Field, Group, Items
 from slotwise.rules.jsonld import Crumb
 from slotwise.rules.pages import DEFAULT_CATALOG, CatalogPatterns
@@ -102,6 +102,13 @@ class CatalogSettings:
         if isinstance(value, str) and (value.startswith(("/", "http://", "https://"))):
             return self.link_key(value, "product")
         return product_key(value)
+
+    def size_of(self, value: Any) -> str | None:
+        """A size key, or None for a value ``catalog.feed.sizes.not_sizes`` says names no size (Shopify's
+        ``Default Title``): a line or a page's size list with it has no size, so it never counts as bought."""
+        size = size_key(value)
+        sizes = self.feed_mapping.sizes if self.feed_mapping is not None else None
+        return None if size is None or (sizes is not None and sizes.is_not_size(size)) else size
 
     def breadcrumb_category(self, crumbs: Sequence[Crumb], here: Sequence[str | None],
                             name: str | None) -> tuple[str | None, str | None]:

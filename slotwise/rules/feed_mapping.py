@@ -27,7 +27,8 @@ FACTS = ("id", "other_id", "name", "url", "image", "price", "currency", "categor
          "in_stock", "stock")
 VALUE_KEYS = ("key", "divide", "minor_units", "format", "any")
 PAGE_KEYS = ("param", "size_param", "size", "first", "max_pages")
-SIZES_KEYS = ("items", "id", "size")
+SIZES_KEYS = ("items", "id", "size", "not_sizes")
+SIZES_NEEDED = SIZES_KEYS[:3]
 MAX_PAGES = 1000
 MAX_SIZES = MAX_ITEMS
 MAX_TEXT = 2000
@@ -89,23 +90,43 @@ class FeedValue:
         return path
 
 
+def not_size_key(label: object) -> str | None:
+    """How a value is compared with ``not_sizes``: its size key, case aside (``Default Title``, ``default title``)."""
+    key = size_key(label)
+    return key.casefold() if key else None
+
+
 @dataclass(frozen=True)
 class FeedSizes:
-    """Sizes as child products: every element of the list at ``items``, its own ``id`` and ``size``."""
+    """Sizes as child products: every element of the list at ``items``, its own ``id`` and ``size``.
+
+    ``not_sizes``: values that name no size (Shopify's ``Default Title``, the one variant of a product
+    without options), as ``not_size_key`` gives them: such a variant stays its product's child, an alias.
+    """
 
     items: Field
     id: FeedValue
     size: FeedValue
+    not_sizes: frozenset[str] = frozenset()
 
-    def read(self, item: Any) -> dict[str, str]:
-        """``{size key: child product key}`` of one feed item (first of a size or an id wins)."""
+    def read(self, item: Any) -> tuple[dict[str, str], list[str]]:
+        """``{size key: child product key}`` of one feed item (first of a size or an id wins), and the
+        children whose value is one of ``not_sizes`` (aliases: no size)."""
         elements = self.items.pick_raw(item)
         out: dict[str, str] = {}
+        aliases: list[str] = []
         for element in elements[:MAX_SIZES] if isinstance(elements, list) else ():
             child, size = product_key(_scalar(self.id.read(element))), size_key(_scalar(self.size.read(element)))
-            if child and size and size not in out and child not in out.values():
+            if child and size and self.is_not_size(size):
+                if child not in aliases and child not in out.values():
+                    aliases.append(child)
+            elif child and size and size not in out and child not in out.values() and child not in aliases:
                 out[size] = child
-        return out
+        return out, aliases
+
+    def is_not_size(self, label: object) -> bool:
+        """Whether ``label`` is one of ``not_sizes``."""
+        return bool(self.not_sizes) and not_size_key(label) in self.not_sizes
 
 
 @dataclass(frozen=True)
@@ -137,7 +158,8 @@ class FeedMapping:
         return found
 
     def entry(self, item: Any) -> dict[str, Any] | None:
-        """One item as the fixed feed entry ``normalize_feed_item`` reads, with ``other_id`` and ``variants``."""
+        """One item as the fixed feed entry ``normalize_feed_item`` reads, with ``other_id``, ``variants``
+        and ``aliases`` (children that are no size)."""
         if not isinstance(item, Mapping):
             return None
         out: dict[str, Any] = {}
@@ -152,7 +174,7 @@ class FeedMapping:
             else:
                 out[fixed.get(fact, fact)] = _scalar(got)
         if self.sizes is not None:
-            out["variants"] = self.sizes.read(item)
+            out["variants"], out["aliases"] = self.sizes.read(item)
         return out
 
     def describe(self) -> list[str]:
@@ -166,7 +188,8 @@ class FeedMapping:
         lines += [f"{fact} <- {value.describe()}" for fact, value in self.facts.items()]
         if self.sizes is not None:
             s = self.sizes
-            lines.append(f"sizes <- {'.'.join(s.items.key or ())}[]: id {s.id.describe()}, size {s.size.describe()}")
+            lines.append(f"sizes <- {'.'.join(s.items.key or ())}[]: id {s.id.describe()}, size {s.size.describe()}"
+                         + (f", not sizes: {', '.join(sorted(s.not_sizes))}" if s.not_sizes else ""))
         return lines
 
 
@@ -307,7 +330,7 @@ def _sizes(check: Checker, node: Node) -> FeedSizes | None:
     entries = check.mapping(node, SIZES_KEYS, "'catalog.feed.sizes'")
     if entries is None:
         return None
-    missing = [k for k in SIZES_KEYS if k not in entries]
+    missing = [k for k in SIZES_NEEDED if k not in entries]
     if missing:
         check.error(node, f"'catalog.feed.sizes' needs {' and '.join(repr(k) for k in missing)} "
                           "(items: variants, id: id, size: option1)")
@@ -315,7 +338,23 @@ def _sizes(check: Checker, node: Node) -> FeedSizes | None:
     items = _path(check, entries["items"].node, "'catalog.feed.sizes.items'")
     child = _value(check, entries["id"].node, "'catalog.feed.sizes.id'")
     size = _value(check, entries["size"].node, "'catalog.feed.sizes.size'")
-    if items is None or child is None or size is None:
+    not_sizes = _not_sizes(check, entries["not_sizes"].node) if "not_sizes" in entries else frozenset()
+    if items is None or child is None or size is None or not_sizes is None:
         return None
-    return FeedSizes(items, child, size)
+    return FeedSizes(items, child, size, not_sizes)
+
+
+def _not_sizes(check: Checker, node: Node) -> frozenset[str] | None:
+    """``not_sizes: ["Default Title"]``: a text or a list of texts, each a value that names no size."""
+    what = "'catalog.feed.sizes.not_sizes'"
+    items = check.sequence(node, what, single_ok=True)
+    if items is None:
+        return None
+    if not items:
+        check.error(node, f"{what} must list at least one value (\"Default Title\")")
+        return None
+    texts = [check.text(item, f"{what} item") for item in items]  # every bad item said, not the first
+    if any(text is None for text in texts):
+        return None
+    return frozenset(key for text in texts if text is not None and (key := not_size_key(text.value)))
 

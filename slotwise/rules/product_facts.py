@@ -199,13 +199,11 @@ def selector_product(values: Mapping[str, Any], catalog: CatalogSettings) -> dic
 
 def variants(values: Mapping[str, Any], catalog: CatalogSettings) -> list[dict[str, Any]]:
     """Sizes offered as child products: ``[{id, size, in_stock}]`` from a cleaned ``sizes`` reading."""
-    from slotwise.keys import size_key
-
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for line in values.get("lines") or () if values.get("present") else ():
         child = catalog.product_of(line.get("id"))
-        size = size_key(line.get("size"))
+        size = catalog.size_of(line.get("size"))  # a value that is no size (not_sizes): no size offered
         if not child or not size or child in seen:
             continue
         seen.add(child)

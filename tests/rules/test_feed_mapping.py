@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slotwise.proxy.personalization.catalog_feed import catalog_rows, parse_feed
-from slotwise.rules import check_rules
+from slotwise.rules import check_rules, page_facts
+from slotwise.rules.capture import build_event
 from slotwise.rules.feed_mapping import FeedMapping
 from slotwise.rules.testing import rules_from_text
 
@@ -50,7 +52,7 @@ def test_a_woocommerce_store_api_answer_is_read_as_it_is(tmp_path: Path) -> None
 
 
 def test_a_shopify_products_json_is_read_as_it_is(tmp_path: Path) -> None:
-    tee, card = parse_feed(sample("shopify_products.json"), "shop.example", mapping(tmp_path, SHOPIFY))
+    tee, card, pocket = parse_feed(sample("shopify_products.json"), "shop.example", mapping(tmp_path, SHOPIFY))
     assert tee == {
         "id": "ridge-runner-tee", "other_id": "7982300528881", "name": "Ridge Runner Tee",
         "url": "/products/ridge-runner-tee",
@@ -59,6 +61,27 @@ def test_a_shopify_products_json_is_read_as_it_is(tmp_path: Path) -> None:
         "in_stock": True, "variants": {"S": "43890001", "M": "43890002"},
     }
     assert (card["id"], card["in_stock"], card["image"], card["category"]) == ("gift-card", False, None, None)
+    # a product without options: its one variant is "Default Title" (not_sizes), an alias and no size
+    assert (pocket["category"], pocket.get("variants"), pocket["aliases"]) == ("t-shirts", None, ["43890020"])
+    assert card["aliases"] == ["43890010"] and "variants" not in card
+
+
+def test_a_variant_that_is_no_size_is_its_products_alias(tmp_path: Path) -> None:
+    products = parse_feed(sample("shopify_products.json"), "shop.example", mapping(tmp_path, SHOPIFY))
+    by_id = {r["id"]: r for r in catalog_rows(products, stored={})}
+    assert by_id["43890020"] == {"id": "43890020", "parent": "ridge-pocket-tee"}  # no size "Default Title"
+    assert by_id["43890002"] == {"id": "43890002", "parent": "ridge-runner-tee", "size": "M"}
+    assert "variants" not in by_id["ridge-pocket-tee"] and "aliases" not in by_id["ridge-pocket-tee"]
+
+
+@pytest.mark.parametrize("written", ['["default title"]', '["Size: Default Title", "N/A"]', '"Default Title"'],
+                         ids=["lower-case", "labelled", "one-text"])
+def test_not_sizes_are_compared_as_size_keys(tmp_path: Path, written: str) -> None:
+    rules = rules_from_text(tmp_path, SHOPIFY.replace('["Default Title"]', written))
+    assert rules.catalog.size_of("Default Title") is None and rules.catalog.size_of("m") == "M"
+    (pocket,) = parse_feed(sample("shopify_products.json")["products"][2:], "shop.example",
+                           replace(rules.catalog.feed_mapping, items=None))
+    assert pocket.get("variants") is None and pocket["aliases"] == ["43890020"]
 
 
 def test_ids_a_feed_names_become_children_of_their_product(tmp_path: Path) -> None:
@@ -70,6 +93,28 @@ def test_ids_a_feed_names_become_children_of_their_product(tmp_path: Path) -> No
     assert "32" not in by_id  # stored without a parent: it stays that product
     assert "other_id" not in by_id["beanie"] and "variants" not in by_id["beanie"]
     assert by_id["hoodie-with-logo"]["variants"] == {"S": "31", "M": "32"}
+
+
+def test_a_page_or_a_line_with_a_value_that_is_no_size_has_no_size(tmp_path: Path) -> None:
+    """The same words on a page (a Shopify theme's variants JSON, ``catalog.sizes``) and in an order line
+    (the variant's title a thank-you page or a dataLayer item shows) name no size: none is offered or bought."""
+    rules = rules_from_text(tmp_path, SHOPIFY.replace("slots: []", '  sizes: {items: {json: "script#product-json", '
+                                                      'key: variants}, id: id, size: option1}\nslots: []'))
+    tee, _, pocket = sample("shopify_products.json")["products"]
+
+    def offered(product: dict[str, Any]) -> Any:
+        html = (f'<html><body><h1>{product["title"]}</h1><script id="product-json" type="application/json">'
+                f'{json.dumps(product)}</script></body></html>').encode()
+        found = page_facts(f"/products/{product['handle']}", None, html, rules).product
+        assert found is not None
+        return found.get("variants"), found.get("sizes")
+
+    assert offered(tee) == ({"S": "43890001", "M": "43890002"}, ("S", "M"))
+    assert offered(pocket) == (None, None)
+    order = build_event("purchase", {"order_id": "1"}, [{"product": "43890020", "size": "Default Title"},
+                                                        {"product": "43890002", "size": "M"}], rules.catalog)
+    assert order is not None
+    assert [line.get("size") for line in order["props"]["lines"]] == [None, "M"]
 
 
 def test_todays_feeds_read_as_before(tmp_path: Path) -> None:
@@ -100,8 +145,16 @@ def test_a_price_with_units_that_are_not_there_is_no_price(tmp_path: Path) -> No
     ("{id: slug, url: {key: h, format: /p/}}", "6:46: 'catalog.feed.fields.url': 'format' '/p/' must hold one {}"),
     ("{id: slug, price: {key: p, divide: 100, minor_units: u}}", "one transform at a time, got divide, minor_units"),
     ("{name: title}", "6:13: 'catalog.feed.fields' needs 'id'"),
+    ("{id: id}\n    sizes: {items: v, id: id, size: o, not_sizes: []}",
+     "7:51: 'catalog.feed.sizes.not_sizes' must list at least one value"),
+    ("{id: id}\n    sizes: {items: v, id: id, size: o, not_sizes: [Default Title, 3]}",
+     "7:67: 'catalog.feed.sizes.not_sizes' item must be a string, got"),
+    ("{id: id}\n    sizes: {items: v, id: id, size: o, not_sizes: {Default Title: 1}}",
+     "7:51: 'catalog.feed.sizes.not_sizes' must be a list, got"),
+    ("{id: id}\n    sizes: {items: v, id: id, size: o, not_size: [Default Title]}",
+     "7:40: unknown key 'not_size' in 'catalog.feed.sizes'"),
 ], ids=["unknown-fact", "bad-key-path", "unknown-transform", "zero-divide", "format-without-place",
-        "two-transforms", "no-id"])
+        "two-transforms", "no-id", "not-sizes-empty", "not-sizes-number", "not-sizes-mapping", "not-sizes-misspelt"])
 def test_a_malformed_mapping_is_refused_where_it_is(tmp_path: Path, fields: str, message: str) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text("catalog:\n  product_pages: /p/{product}\n  feed:\n    url: /feed.json\n"
@@ -149,6 +202,7 @@ def test_any_json_reads_without_raising_as_well_formed_products(tmp_path_factory
         assert p["price"] is None or (isinstance(p["price"], float) and math.isfinite(p["price"]) and p["price"] >= 0)
         assert p["in_stock"] in (None, True, False)
         assert all(isinstance(s, str) and isinstance(c, str) for s, c in (p.get("variants") or {}).items())
+        assert all(isinstance(c, str) and c not in (p.get("variants") or {}).values() for c in p.get("aliases", ()))
     json.dumps(catalog_rows(products, {}))  # what the store writes is JSON
 
 

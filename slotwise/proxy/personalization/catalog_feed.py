@@ -120,6 +120,8 @@ def parse_feed(data: Any, upstream_netloc: str, mapping: FeedMapping | None = No
                     product["other_id"] = product_key(entry["other_id"])
                 if entry.get("variants"):
                     product["variants"] = entry["variants"]
+                if entry.get("aliases"):  # variants that are no size (sizes.not_sizes): children all the same
+                    product["aliases"] = list(entry["aliases"])
             if product is not None:
                 products.append(product)
     return products
@@ -140,20 +142,22 @@ def written_row(product: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def catalog_rows(products: list[dict[str, Any]], stored: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The rows a feed's products write: each product, its ``other_id`` as an alias (a child without a
-    size) and each size as a child, as ``PageViewRecorder.learn`` writes a product page's. An alias or a
-    size that is a product of its own (in this feed, or ``stored`` without a parent) stays that product."""
+    """The rows a feed's products write: each product, its ``other_id`` and ``aliases`` (variants that are
+    no size) as aliases (children without a size) and each size as a child, as ``PageViewRecorder.learn``
+    writes a product page's. An alias or a size that is a product of its own (in this feed, or ``stored``
+    without a parent) stays that product."""
     own = {p["id"] for p in products}
     rows: list[dict[str, Any]] = []
     children: dict[str, dict[str, Any]] = {}
     for product in products:
         product = dict(product)
         other = product.pop("other_id", None)
+        aliases = [a for a in (other, *product.pop("aliases", ())) if a and a != product["id"]]
         variants = product.get("variants") or {}
         if not variants:
             product.pop("variants", None)
         rows.append(product)
-        wanted = [(other, None)] if other and other != product["id"] else []
+        wanted: list[tuple[str, str | None]] = [(alias, None) for alias in dict.fromkeys(aliases)]
         wanted += [(child, size) for size, child in variants.items()]
         for child, size in wanted:
             if child in own or (stored.get(child) and not stored[child].get("parent")):
@@ -274,7 +278,8 @@ class FeedLoader:
         self.error = None
         rows = [written_row(p) for p in products]
         if mapping is not None:
-            aliases = [child for p in products for child in (p.get("other_id"), *(p.get("variants") or {}).values())
+            aliases = [child for p in products
+                       for child in (p.get("other_id"), *p.get("aliases", ()), *(p.get("variants") or {}).values())
                        if child]
             stored: dict[str, dict[str, Any]] = {}
             for start in range(0, len(aliases), 1000):  # one query each: SQLite bounds a query's parameters

@@ -16,8 +16,12 @@ that fails the bounds is never kept: it raises again.
 hop); ``read`` makes a missing reading (in a page-work thread).
 
 The nonce of the page's first ``<script nonce>`` (reused for the tag's
-script) is a scan of the whole page; it depends on the bytes alone, so it is
-kept per digest too. A page's facts (``rules.page_facts``: its type, product,
+script) is a scan of the whole page; it depends on the bytes and their
+charset alone, so it is kept per digest and charset too. The scan reads
+ASCII bytes: a page whose markup is not ASCII bytes (UTF-16) is scanned as
+``bytes_to_read`` gives it, else its nonce is never found and a strict CSP
+blocks the tag; any other page is scanned as it is (no copy). A page's
+facts (``rules.page_facts``: its type, product,
 category) are a pure function of its reading, the rules and the URL, and are
 kept per (reading, rules, URL): the same immutable facts object for every
 view of the same page, which also lets the page-view recorder see at once
@@ -30,8 +34,9 @@ import threading
 from typing import Any, Callable, Hashable, TypeVar
 
 from slotwise.lru import LRUCache
+from slotwise.proxy.forwarding.encoding import ascii_compatible
 from slotwise.proxy.personalization.inject import last_body_end
-from slotwise.rules.reading import PageReading
+from slotwise.rules.reading import PageReading, bytes_to_read
 from slotwise.tag.assets import find_csp_nonce
 
 T = TypeVar("T")
@@ -44,12 +49,19 @@ FACTS_SIZE = 1024
 _NO_NONCE = ""  # kept for a page without one (a nonce is never empty)
 
 
+def page_nonce(html: bytes, charset: str) -> str | None:
+    """``find_csp_nonce`` of a page in ``charset``: a page whose markup is not ASCII bytes (UTF-16) is
+    scanned in UTF-8 (``bytes_to_read``); the nonce is ASCII, written back in the page's charset by
+    ``inject_before_body_end``."""
+    return find_csp_nonce(html if ascii_compatible(charset) else bytes_to_read(html, charset))
+
+
 class PageReadings:
     """Readings by page: ``get`` returns the kept one, ``read`` returns it or makes it (threads share it)."""
 
     def __init__(self, size: int = SIZE) -> None:
         self._kept: LRUCache[Hashable, tuple[Any, PageReading]] = LRUCache(maxsize=size)
-        self._nonces: LRUCache[bytes, str] = LRUCache(maxsize=size)
+        self._nonces: LRUCache[tuple[bytes, str], str] = LRUCache(maxsize=size)
         self._ends: LRUCache[bytes, int] = LRUCache(maxsize=size)
         self._facts: LRUCache[Hashable, tuple[PageReading, Any, Any]] = LRUCache(maxsize=FACTS_SIZE)
         self._lock = threading.Lock()
@@ -82,14 +94,15 @@ class PageReadings:
             self._kept[key] = (rules, reading)
         return reading
 
-    def nonce(self, digest: bytes, html: bytes) -> str | None:
-        """``find_csp_nonce(html)`` for the page with this digest, scanned once per page."""
+    def nonce(self, digest: bytes, html: bytes, charset: str = "utf-8") -> str | None:
+        """``page_nonce(html, charset)`` for the page with this digest, scanned once per page and charset."""
+        key = (digest, charset)
         with self._lock:
-            kept = self._nonces.get(digest)
+            kept = self._nonces.get(key)
         if kept is None:
-            kept = find_csp_nonce(html) or _NO_NONCE
+            kept = page_nonce(html, charset) or _NO_NONCE
             with self._lock:
-                self._nonces[digest] = kept
+                self._nonces[key] = kept
         return kept or None
 
     def body_end(self, digest: bytes, html: bytes) -> int | None:

@@ -46,7 +46,7 @@ from slotwise.proxy.operations.health import HealthReport, check_store
 from slotwise.proxy.operations.webhook_health import check_webhook, unknown as webhook_unknown
 from slotwise.proxy.operations.metrics import count_webhook_attempt
 from slotwise.proxy.operations.learning import SNAPSHOT_NAME, LearningLoop
-from slotwise.proxy.personalization.page_readings import PageReadings
+from slotwise.proxy.personalization.page_readings import PageReadings, page_nonce
 from slotwise.proxy.personalization.page_slots import PageSlots
 from slotwise.proxy.personalization.page_work import digest_of, page_work
 from slotwise.proxy.personalization.pageviews import PageViewRecorder
@@ -65,7 +65,7 @@ from slotwise.store import Store, open_store
 from slotwise.store.base import LogRecord
 from slotwise.store.outage import is_outage
 from slotwise.tag.api import TagAPI
-from slotwise.tag.assets import find_csp_nonce, script_tag
+from slotwise.tag.assets import script_tag
 from slotwise.tag.recorder import EventRecorder
 from slotwise.tasks import cancel_and_wait
 
@@ -374,7 +374,7 @@ class SlotwisePersonalizer:
             if "preview" not in flow.state:
                 return None
             work = PageWork(ruleset, page_reason="bot")
-            bar = self.bar.markup(flow, work, flow.state["preview"], find_csp_nonce(html))
+            bar = self.bar.markup(flow, work, flow.state["preview"], page_nonce(html, flow.charset))
             return inject_before_body_end(html, bar.encode(), not_before=flow.html_sent, charset=flow.charset)
         started = time.perf_counter()
         work = PageWork(ruleset)
@@ -397,7 +397,7 @@ class SlotwisePersonalizer:
         tag_data = {"pageview": "off"}
         if ruleset.consent == "required" and not (work.profile and work.profile.consent == "granted"):
             tag_data["consent"] = "required"  # the tag sends nothing until the visitor consents
-        nonce = self.readings.nonce(digest, html)
+        nonce = self.readings.nonce(digest, html, flow.charset)
         script = _tag_script(nonce, tuple(tag_data.items()), self.tag_api.assets.url())
         body, tailed = html, False
         if work.edits:
