@@ -65,7 +65,7 @@ def product_key(value: object) -> str | None:
 def size_key(label: object) -> str | None:
     """``'Size: 42'``, ``' 42 '`` → ``'42'``; ``'m'``, ``'xl'`` → ``'M'``, ``'XL'``; empty → None.
 
-    A leading ``Word:`` label (``Size:``, ``Taille :``) is dropped, spaces are
+    Leading ``Word:`` labels (``Size:``, ``Taille :``, ``Size: EU:``) are dropped, spaces are
     collapsed and letter sizes (``s``…``3xl``) upper-cased, so a size bought
     online (an option's text), in store (a POS column) and offered on a page
     (a link's text) compare equal. Other labels keep their case (``One size``).
@@ -73,7 +73,11 @@ def size_key(label: object) -> str | None:
     if label is None or isinstance(label, bool):
         return None
     text = _SPACE_RE.sub(" ", str(label)).strip(" ")
-    text = _drop_label(text) if ":" in text else text
+    while ":" in text:  # every leading label: 'Size: EU: 42' is 42, and a key is its own key ('A:A:' is none)
+        dropped = _drop_label(text)
+        if dropped == text:
+            break
+        text = dropped
     if _LETTER_SIZE_RE.match(text):
         text = text.upper()
     return text[:MAX_KEY] or None

@@ -191,7 +191,7 @@
   function slug(s) { s = decoded(s); return s.trim().normalize('NFC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '') || null; }
   function size(s) {
     s = s.replace(/\s+/g, ' ').trim();
-    if (s.indexOf(':') >= 0) s = s.replace(/^\p{L}[^:]{0,20}:\s*/u, '');
+    for (var r; s.indexOf(':') >= 0 && (r = s.replace(/^\p{L}[^:]{0,20}:\s*/u, '')) !== s;) s = r; // every leading label (keys.py)
     return (/^[0-9]?[a-zA-Z]{1,4}$/.test(s) ? s.toUpperCase() : s) || null;
   }
   function linkKey(u) {

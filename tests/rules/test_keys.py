@@ -50,13 +50,13 @@ def test_no_product_key_for_nothing(raw: object) -> None:
 @pytest.mark.parametrize("raw, key", [
     ("Size: 42", "42"), (" 42 ", "42"), ("42", "42"), ("Taille : 42", "42"), ("EU:42", "42"),
     ("m", "M"), ("xl", "XL"), ("3xl", "3XL"), ("Size: m", "M"), ("One size", "One size"), ("36-38", "36-38"),
-    ("  W32  L34 ", "W32 L34"), (42, "42"),
+    ("  W32  L34 ", "W32 L34"), (42, "42"), ("Size: EU: 42", "42"), ("UK: 8 / EU: 42", "8 / EU: 42"),
 ])
 def test_size_labels(raw: object, key: str) -> None:
     assert size_key(raw) == key
 
 
-@pytest.mark.parametrize("raw", [None, True, "", "  ", "Size:  "])
+@pytest.mark.parametrize("raw", [None, True, "", "  ", "Size:  ", "A:A:"])  # labels alone (hypothesis: 'A:A:')
 def test_no_size_for_nothing(raw: object) -> None:
     assert size_key(raw) is None
 
