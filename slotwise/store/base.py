@@ -284,4 +284,14 @@ class Store(Protocol):
     async def admin_session_revoked(self, session: str, now: float) -> bool:
         """Whether ``revoke_admin_session`` named this session less than its ``ttl_s`` ago."""
 
+    # -- leases (one process of all workers and instances does a job) --------------
+    async def take_lease(self, name: str, holder: str, now: float, ttl_s: float) -> bool:
+        """Whether ``holder`` now holds lease ``name``: taken for ``ttl_s`` seconds if nobody held it
+        (never taken, or its time is up; the holder itself neither), else refused. A holder that dies
+        loses it when it expires. SQLite counts time by ``now``; Redis by its own clock from the call."""
+
+    async def hold_lease(self, name: str, holder: str, now: float, ttl_s: float) -> None:
+        """``name`` is held by ``holder`` for ``ttl_s`` seconds from now, whoever held it: a job done keeps
+        the others from doing it again before it is due."""
+
     async def close(self) -> None: ...

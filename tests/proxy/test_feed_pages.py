@@ -129,6 +129,17 @@ def test_a_slow_feed_is_given_up(tmp_path: Path, store: Any, page_server: Any,
     assert count == 0 and loader.error is not None and loader.error.endswith("all its pages not read within 0.2 s")
 
 
+def test_a_slow_feed_of_one_document_is_given_up_too(store: Any, page_server: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not only a paged feed: the feed's lease (``lease_s``) is sized on ``MAX_FEED_S``, so no read may outlast it
+    (a feed trickled a byte at a time kept a loader busy, and another took the lease meanwhile)."""
+    server = page_server({"/feed.json": Page(json.dumps(products(1, 2)).encode(), 200, JSON, trickle=0.01)})
+    monkeypatch.setattr(catalog_feed, "MAX_FEED_S", 0.2)
+    loader = FeedLoader(store, server.url, lambda: 0.0)
+    assert sync(loader.refresh("/feed.json", force=True)) == 0
+    assert loader.error == "/feed.json: not read within 0.2 s"
+
+
 def test_rules_check_feed_says_why_a_feed_is_not_read(tmp_path: Path, page_server: Any,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     from slotwise.cli import main

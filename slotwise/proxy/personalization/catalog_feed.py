@@ -21,6 +21,7 @@ from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
 from slotwise.proxy.forwarding.encoding import Decoder, streamable
 from slotwise.proxy.forwarding.errors import DecodeError
+from slotwise.proxy.personalization.feed_lease import Holder, lease_name
 from slotwise.rules.actions import safe_link
 from slotwise.rules.feed_mapping import FeedMapping, FeedPaging
 from slotwise.rules.jsonld import stock_count, usable_price
@@ -30,7 +31,13 @@ log = logging.getLogger("slotwise.catalog")
 
 REFRESH_S = 600.0
 MAX_FEED_BYTES = 50 * 1024 * 1024  # a paged feed: all its pages together
-MAX_FEED_S = 120.0  # a paged feed: all its pages
+MAX_FEED_S = 120.0  # a feed read (a paged one: all its pages)
+WRITE_MARGIN_S = 60.0  # past ``MAX_FEED_S``: the catalog written (10,000 products: well under a second)
+
+
+def lease_s() -> float:
+    """How long a refresh holds its feed's lease: its read and its write, bounded (read at call time)."""
+    return MAX_FEED_S + WRITE_MARGIN_S
 
 
 def relative_to_upstream(url: Any, upstream_netloc: str) -> Any:
@@ -199,7 +206,8 @@ def page_url(url: str, paging: FeedPaging, number: int) -> str:
 
 
 class FeedLoader:
-    """Loads the rules' ``catalog.feed`` now and every ``REFRESH_S`` seconds."""
+    """Loads the rules' ``catalog.feed`` now and every ``REFRESH_S`` seconds: one loader of all the
+    workers and instances sharing the store, the holder of the feed's lease (``feed_lease``)."""
 
     def __init__(self, store: Store, upstream: str, clock: Any) -> None:
         self.store = store
@@ -211,6 +219,7 @@ class FeedLoader:
         self.loaded_at = 0.0
         self.count = 0
         self.error: str | None = None
+        self.holder = Holder()
 
     async def _read(self, feed: Path | str, limit: int | None = None) -> bytes:
         """The feed's bytes (a fetched one at most ``limit``, default ``MAX_FEED_BYTES``, read at call time)."""
@@ -228,14 +237,15 @@ class FeedLoader:
     async def products(self, feed: Path | str, mapping: FeedMapping | None = None) -> list[dict[str, Any]]:
         """Every product the feed lists, all its pages read (``ValueError`` naming the page that failed)."""
         paging = mapping.page if mapping is not None else None
-        if paging is None or isinstance(feed, Path):
-            return parse_feed(lenient_json.loads(await self._read(feed)), self.upstream_netloc, mapping)
-        assert mapping is not None
         try:
-            async with asyncio.timeout(MAX_FEED_S):
+            async with asyncio.timeout(MAX_FEED_S):  # a refresh's lease (``lease_s``) outlasts it
+                if paging is None or isinstance(feed, Path):
+                    return parse_feed(lenient_json.loads(await self._read(feed)), self.upstream_netloc, mapping)
+                assert mapping is not None
                 return await self._pages(feed, mapping, paging)
         except TimeoutError:
-            raise ValueError(f"all its pages not read within {MAX_FEED_S:g} s") from None
+            what = "not read" if paging is None or isinstance(feed, Path) else "all its pages not read"
+            raise ValueError(f"{what} within {MAX_FEED_S:g} s") from None
 
     async def _pages(self, feed: str, mapping: FeedMapping, paging: FeedPaging) -> list[dict[str, Any]]:
         """Page after page until one is empty or short (or ``max_pages``); ``MAX_FEED_BYTES`` over them all."""
@@ -260,12 +270,20 @@ class FeedLoader:
     async def refresh(self, feed: Path | str | None, mapping: FeedMapping | None = None, *,
                       force: bool = False) -> int:
         """Merges the feed's products into the catalog (``written_row``); a failing feed keeps the catalog
-        as it was."""
+        as it was.
+
+        Only while holding the feed's lease (``force``: at once, whoever holds it), taken for the read
+        and the write (``lease_s``; a loader that dies loses it by expiry) and held ``REFRESH_S`` once
+        done: the others' rounds until then are one store call each. A failed read holds it too: one
+        try (and one warning) per period across all of them, as each loader did before on its own.
+        A store that cannot say raises (the caller's next round asks again): the rows would go to that
+        same store, so a read now would cost the store's API a request for nothing."""
         if feed is None:
             self.feed = None
             return 0
-        if not force and feed == self.feed and mapping == self.mapping and self.clock() - self.loaded_at < REFRESH_S:
-            return 0
+        lease = lease_name(feed, mapping)
+        if not force and not await self.store.take_lease(lease, str(self.holder), self.clock(), lease_s()):
+            return 0  # another loader has it, or loaded it less than REFRESH_S ago: the catalog is shared
         self.feed, self.mapping = feed, mapping
         self.loaded_at = self.clock()
         try:
@@ -274,6 +292,7 @@ class FeedLoader:
             reason = str(exc) or type(exc).__name__  # a timeout has no words of its own
             self.error = f"{feed}: {reason}"
             log.warning("product feed %s not loaded: %s", feed, reason)
+            await self.store.hold_lease(lease, str(self.holder), self.clock(), REFRESH_S)
             return 0
         self.error = None
         rows = [written_row(p) for p in products]
@@ -288,6 +307,7 @@ class FeedLoader:
         await self.store.upsert_products(rows, self.clock())
         self.count = len(products)
         log.info("product feed %s: %d products", feed, self.count)
+        await self.store.hold_lease(lease, str(self.holder), self.clock(), REFRESH_S)
         return self.count
 
 

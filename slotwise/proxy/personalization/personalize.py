@@ -182,7 +182,8 @@ class SlotwisePersonalizer:
             log.warning("building the tag at start failed; pages will try again", exc_info=True)
 
     async def _keep_feed_fresh(self, every_s: float = 30.0) -> None:
-        """Loads the rules' product feed at start, when it changes, and every few minutes."""
+        """Loads the rules' product feed at start, when it changes, and every few minutes: each round asks the
+        store whether this worker is the one to (``FeedLoader.refresh``); a store away skips the round."""
         while True:
             ruleset = self.ruleset()
             try:

@@ -1,0 +1,186 @@
+"""One loader of a product feed per store, not one per worker: the workers (two store objects on one SQLite
+file) and the instances (two clients of a real redis-server) each run a ``FeedLoader``; the feed's lease
+(``Store.take_lease``) lets one of them read the store's API per ``REFRESH_S``, a dead holder's lease
+expires, a changed feed or mapping is read at once, and a store that cannot say skips the round only.
+
+The feed is served by ``page_server`` (it records every request). SQLite counts lease time on the loaders'
+clock (a fake one here); Redis on its own, so there the clock's steps are also waited for, short
+(``REFRESH_S`` and the lease's length made a few seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from page_server import Page
+from real_parts import missing
+from redis_server import RedisServer, redis_server_binary
+
+from slotwise.proxy.personalization import catalog_feed
+from slotwise.proxy.personalization.catalog_feed import FeedLoader, lease_s
+from slotwise.proxy.personalization.feed_lease import lease_name
+from slotwise.rules.testing import rules_from_text
+from slotwise.store.base import StoreUnavailable
+
+pytestmark = pytest.mark.anyio
+
+NOW = 1_700_000_000.0
+REFRESH_S = 3.0
+JSON = (("content-type", "application/json"),)
+MAPPED = """
+catalog:
+  product_pages: "/p/{product}/"
+  feed:
+    url: /api/products
+    items: data.products
+    page: {param: page, size_param: per_page, size: 2, max_pages: 5}
+    fields: {id: handle, name: %s}
+    sizes: {items: variants, id: id, size: option1, not_sizes: ["Default Title", "One size", "Standard", "OS"]}
+slots: []
+"""
+
+
+@pytest.fixture(autouse=True)
+def short_periods(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Periods Redis's own clock can be waited through: a refresh due every 3 s, a lease of 2 s."""
+    monkeypatch.setattr(catalog_feed, "REFRESH_S", REFRESH_S)
+    monkeypatch.setattr(catalog_feed, "MAX_FEED_S", 1.5)
+    monkeypatch.setattr(catalog_feed, "WRITE_MARGIN_S", 0.5)
+
+
+class Clock:
+    """The loaders' clock; on Redis a step is also waited for, as the lease expires on Redis's clock."""
+
+    def __init__(self, backend: Any) -> None:
+        self.now = NOW
+        self.real = backend.name == "redis"
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def advance(self, seconds: float) -> None:
+        self.now += seconds
+        if self.real:
+            await asyncio.sleep(seconds)
+
+
+def feed_page(*ids: str) -> Page:
+    return Page(json.dumps([{"id": i, "name": f"Item {i}"} for i in ids]).encode(), 200, JSON)
+
+
+def loaders(backend: Any, server: Any, clock: Clock) -> tuple[FeedLoader, FeedLoader]:
+    """Two workers (or instances): each its own store object on the shared state, and its own loader."""
+    return FeedLoader(backend.open(), server.url, clock), FeedLoader(backend.open(), server.url, clock)
+
+
+async def test_one_of_two_loaders_reads_the_feed_per_period(backend: Any, store: Any, page_server: Any) -> None:
+    server = page_server({"/feed.json": feed_page("p1", "p2")})
+    clock = Clock(backend)
+    a, b = loaders(backend, server, clock)
+    assert await a.refresh("/feed.json") == 2
+    assert await b.refresh("/feed.json") == 0  # within the period: the other worker's rows are the catalog
+    assert [r.path for r in server.requests] == ["/feed.json"]
+    assert set(await store.get_products(["p1", "p2"])) == {"p1", "p2"}
+    await clock.advance(REFRESH_S / 2)
+    assert (await a.refresh("/feed.json"), await b.refresh("/feed.json")) == (0, 0)  # nor the loader itself
+    assert len(server.requests) == 1
+    await clock.advance(REFRESH_S / 2 + 0.2)  # the period after the load is over: one of them reads it again
+    assert await b.refresh("/feed.json") + await a.refresh("/feed.json") == 2
+    assert len(server.requests) == 2
+
+
+async def test_a_holder_that_died_mid_refresh_is_replaced_once_its_lease_expires(
+        backend: Any, store: Any, page_server: Any) -> None:
+    slow = Page(json.dumps([{"id": "p1"}]).encode(), 200, JSON, trickle=0.05)
+    server = page_server({"/feed.json": slow})
+    clock = Clock(backend)
+    a, b = loaders(backend, server, clock)
+    dying = asyncio.ensure_future(a.refresh("/feed.json"))
+    while not server.requests:  # the holder is reading the feed...
+        await asyncio.sleep(0.01)
+    dying.cancel()  # ...and dies there: its lease is not given back
+    with pytest.raises(asyncio.CancelledError):
+        await dying
+    server.routes["/feed.json"] = feed_page("p1")
+    assert await b.refresh("/feed.json") == 0 and len(server.requests) == 1  # held: nobody reads it twice
+    await clock.advance(lease_s() + 0.2)  # the lease outlives any refresh (MAX_FEED_S and a margin), then ends
+    assert await b.refresh("/feed.json") == 1 and len(server.requests) == 2
+
+
+async def test_a_changed_feed_or_mapping_is_read_at_once(backend: Any, store: Any, page_server: Any,
+                                                         tmp_path: Path) -> None:
+    server = page_server({"/feed.json": feed_page("p1"), "/other.json": feed_page("q1"),
+                          "/api/products?page=1&per_page=2": Page(json.dumps({"data": {"products": [
+                              {"handle": "m1", "title": "Title", "label": "Label"}]}}).encode(), 200, JSON)})
+    clock = Clock(backend)
+    a, b = loaders(backend, server, clock)
+    assert await a.refresh("/feed.json") == 1
+    assert await b.refresh("/other.json") == 1  # the rules now name another feed: not held back by the first
+    by_title = rules_from_text(tmp_path, MAPPED % "title").catalog
+    by_label = rules_from_text(tmp_path, MAPPED % "label").catalog
+    assert await a.refresh(by_title.feed, by_title.feed_mapping) == 1
+    assert await b.refresh(by_label.feed, by_label.feed_mapping) == 1  # the same URL, another mapping
+    assert await a.refresh(by_label.feed, by_label.feed_mapping) == 0
+    mapped = "/api/products?page=1&per_page=2"
+    assert [r.path for r in server.requests] == ["/feed.json", "/other.json", mapped, mapped]
+    assert (await store.get_products(["m1"]))["m1"]["name"] == "Label"
+
+
+async def test_a_failed_read_is_tried_and_logged_once_per_period(backend: Any, store: Any, page_server: Any,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    server = page_server({"/feed.json": Page(b"down", 503, JSON)})
+    clock = Clock(backend)
+    a, b = loaders(backend, server, clock)
+    with caplog.at_level(logging.WARNING, "slotwise.catalog"):
+        assert (await a.refresh("/feed.json"), await b.refresh("/feed.json")) == (0, 0)
+    assert a.error == "/feed.json: HTTP 503" and len(server.requests) == 1
+    assert len([r for r in caplog.records if "not loaded" in r.getMessage()]) == 1
+    server.routes["/feed.json"] = feed_page("p1")
+    await clock.advance(REFRESH_S + 0.2)
+    assert await b.refresh("/feed.json") + await a.refresh("/feed.json") == 1
+
+
+async def test_a_store_that_cannot_say_skips_the_round_and_the_next_one_reads(
+        tmp_path: Path, page_server: Any) -> None:
+    """Fail open: the lease unreadable (Redis stopped), the round raises for the loop to log as an outage and
+    reads nothing (its rows would go to that same store); Redis back, the next round reads the feed."""
+    if redis_server_binary() is None:
+        missing("redis-server binary not found (apt-get install redis-server)")
+    from slotwise.store.redis import RedisStore
+
+    server = page_server({"/feed.json": feed_page("p1")})
+    with RedisServer() as redis:
+        store = RedisStore(redis.url)
+        loader = FeedLoader(store, server.url, lambda: NOW)
+        try:
+            redis.stop()
+            with pytest.raises(StoreUnavailable):
+                await loader.refresh("/feed.json")
+            assert server.requests == [] and loader.feed is None
+            redis.start()
+            assert await loader.refresh("/feed.json") == 1
+            assert len(server.requests) == 1
+        finally:
+            await store.close()
+
+
+def test_a_feed_and_mapping_name_one_lease_in_every_process(tmp_path: Path) -> None:
+    """The mapping's ``not_sizes`` is a set, whose order follows the process's hash seed: the lease's name
+    must not, or two workers would each hold their own."""
+    rules_from_text(tmp_path, MAPPED % "title")
+    code = ("import sys; from pathlib import Path; from slotwise.rules.testing import load_rules; "
+            "from slotwise.proxy.personalization.feed_lease import lease_name; "
+            "c = load_rules(Path(sys.argv[1])).catalog; print(lease_name(c.feed, c.feed_mapping))")
+    names = {subprocess.run([sys.executable, "-c", code, str(tmp_path / "rules.yaml")], check=True, text=True,
+                            capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
+             for seed in ("1", "2", "3", "4")}
+    assert len(names) == 1 and names.pop().startswith("feed:")
+    assert lease_name("/feed.json", None) != lease_name(Path("/feed.json"), None)
