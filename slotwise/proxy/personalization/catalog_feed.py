@@ -149,10 +149,10 @@ def written_row(product: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def catalog_rows(products: list[dict[str, Any]], stored: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The rows a feed's products write: each product, its ``other_id`` and ``aliases`` (variants that are
-    no size) as aliases (children without a size) and each size as a child, as ``PageViewRecorder.learn``
-    writes a product page's. An alias or a size that is a product of its own (in this feed, or ``stored``
-    without a parent) stays that product."""
+    """The rows products write, a feed's or a product page's (``PageViewRecorder.learn``): each product, its
+    ``other_id`` and ``aliases`` (variants that are no size) as aliases (children without a size) and each
+    size as a child. An alias or a size that is a product of its own (among ``products``, or ``stored``
+    without a parent) stays that product, and the log says so (the store's merge would keep it one too)."""
     own = {p["id"] for p in products}
     rows: list[dict[str, Any]] = []
     children: dict[str, dict[str, Any]] = {}
@@ -168,8 +168,8 @@ def catalog_rows(products: list[dict[str, Any]], stored: Mapping[str, Mapping[st
         wanted += [(child, size) for size, child in variants.items()]
         for child, size in wanted:
             if child in own or (stored.get(child) and not stored[child].get("parent")):
-                log.warning("catalog feed: %r of product %r is a product of its own: not made its %s",
-                            child, product["id"], "size" if size else "alias")
+                log.warning("catalog: %r of product %r is a product of its own: not made its %s",
+                            child, product["id"], "size" if size else "alias (catalog.selectors.other_id?)")
                 continue
             row = {"id": child, "parent": product["id"]}
             children.setdefault(child, {**row, **({"size": size} if size else {})})

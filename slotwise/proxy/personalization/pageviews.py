@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from types import MappingProxyType
 from collections.abc import Mapping
 from typing import Any
 
 from slotwise.lru import LRUCache
 from slotwise.profile import Profile, ViewRecord
-from slotwise.proxy.personalization.catalog_feed import localize
+from slotwise.proxy.personalization.catalog_feed import catalog_rows, localize
 from slotwise.store.base import Store
 from slotwise.store.catalog_merge import changes
-
-log = logging.getLogger("slotwise.catalog")
 
 
 class PageViewRecorder:
@@ -74,30 +71,15 @@ class PageViewRecorder:
         if learned is not None and learned[0] == stamp and learned[2] == digest:
             self._learned[key] = (stamp, source, digest)
             return
-        other = product.pop("other_id", None)
-        rows = [dict(product)]
-        if other and other != key:
-            rows += await self._other_id(other, key)
-        for size, child in dict(product.get("variants") or {}).items():
-            # a size is not a product to list: no category, so "popular in this category" never counts it;
-            # a line naming it takes the parent's category, name and price (``EventRecorder.resolve_lines``).
-            # A size's own page (stores link sizes to it) stays that size of its parent: the store's merge
-            # keeps a child a child.
-            rows.append({"id": str(child), "parent": key, "size": size})
-        if learned is None or learned[2] != digest or changes(await self.store.get_products(r["id"] for r in rows), rows):
+        # the product, its ``other_id`` as an alias and its sizes as children (a size is not a product to list:
+        # a line naming it takes the parent's category, name and price, ``EventRecorder.resolve_lines``), as a
+        # feed's products are written; a size's own page stays that size of its parent (the store's merge)
+        children = [str(c) for c in (product.get("other_id"), *(product.get("variants") or {}).values()) if c]
+        stored = await self.store.get_products([key, *children])
+        rows = catalog_rows([product], stored)
+        if learned is None or learned[2] != digest or changes(stored, rows):
             await self.store.upsert_products(rows, now)
         self._learned[key] = (stamp, source, digest)  # the stamp read before the rows: never newer than them
-
-    async def _other_id(self, other: str, key: str) -> list[dict[str, Any]]:
-        """``catalog.selectors.other_id``: the id the store's forms and requests name the product by becomes
-        an alias of it — a child without a size, so a line naming it is this product
-        (``EventRecorder.resolve_lines``). An id that is a product of its own in the catalog stays one."""
-        stored = (await self.store.get_products([other])).get(other) or {}
-        if stored and not stored.get("parent"):
-            log.warning("catalog.selectors.other_id %r of product %r is a product of its own: not made its alias",
-                        other, key)
-            return []
-        return [{"id": other, "parent": key}]
 
 
 def _this_visit(profile: Profile, product_id: str, limit: int = 20) -> list[str]:
