@@ -134,10 +134,9 @@ def _json_field(check: Checker, node: Node, what: str) -> s.FieldSpec | None:
         entries = check.mapping(node, s.JSON_FIELD_KEYS, what)
         if entries is None:
             return None
-        spec = s.FieldSpec(node, check.source)
         if "value" in entries:
-            constant = parse_field(check, node, what)  # {value} alone, as anywhere
-            return constant
+            return parse_field(check, node, what)  # {value} alone, as anywhere
+        spec = s.FieldSpec(node, check.source)
         if "key" not in entries:
             check.error(node, f"{what}: a field of a JSON item needs 'key' (the key path, e.g. attributes.size)")
             return None
