@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from slotwise.profile import Profile
 from slotwise.rules import inventory, replenish, waiting_cart
 from slotwise.rules.journey_settings import JourneySettings
+from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
 from slotwise.rules.waiting_cart import card
 
 
@@ -33,6 +34,7 @@ class JourneyData:
     imported_names: Mapping[str, str] = field(default_factory=dict)  # store -> name the import gave
     page_product: str | None = None
     page_category: str | None = None
+    not_sizes: NotSizes = NO_NOT_SIZES  # ``catalog.not_sizes``: the preferred size skips them
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # estimates, once per page
 
 
@@ -78,7 +80,7 @@ def size_in_store(p: Profile, d: JourneyData) -> dict[str, Any] | None:
     found = inventory.preferred_store(p)
     if found is None or d.page_product is None:
         return None
-    size = p.preferred_sizes.get(d.page_category or "") if d.page_category else None
+    size = p.preferred_sizes_except(d.not_sizes.is_not_size).get(d.page_category) if d.page_category else None
     return inventory.availability(d.stock, d.page_product, size, found[0], d.settings.stores.names,
                                   d.imported_names, d.settings.stores.low_stock)
 
