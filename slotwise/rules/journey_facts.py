@@ -49,7 +49,7 @@ def _iso(ts: float) -> str:
 
 
 def _reorder_item(e: replenish.Estimate, d: JourneyData) -> dict[str, Any]:
-    item = card(e.product, d.catalog, d.settings.reminders.low_stock, e.size)
+    item = card(e.product, d.catalog, d.settings.reminders.low_stock, d.not_sizes.size_of(e.size))
     item.update(key=e.key, category=item.get("category") or e.category, qty=e.qty, last_bought=_iso(e.last_bought),
                 next_date=_iso(e.next_date), days_left=round(e.days_left(d.now)), interval_days=round(e.interval_days, 1),
                 basis=e.basis)
@@ -88,7 +88,7 @@ def size_in_store(p: Profile, d: JourneyData) -> dict[str, Any] | None:
 JOURNEY_FACTS: dict[str, Callable[[Profile, JourneyData], Any]] = {
     "due_for_reorder": due_for_reorder,
     "next_purchase": next_purchase,
-    "waiting_cart": lambda p, d: waiting_cart.waiting_cart(p, d.catalog, d.settings.reminders, d.now),
+    "waiting_cart": lambda p, d: waiting_cart.waiting_cart(p, d.catalog, d.settings.reminders, d.now, d.not_sizes),
     "back_in_stock": lambda p, d: waiting_cart.back_in_stock(p, d.catalog, d.settings.reminders),
     "price_dropped": lambda p, d: waiting_cart.price_dropped(p, d.catalog, d.settings.reminders),
     "preferred_store": preferred_store,
