@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import msgspec
 
@@ -100,11 +100,16 @@ class Profile:
     @property
     def preferred_sizes(self) -> dict[str, str]:
         """Per category, the size bought most often (online and in store); ties go to the latest."""
+        return self.preferred_sizes_except(None)
+
+    def preferred_sizes_except(self, not_size: Callable[[str], bool] | None) -> dict[str, str]:
+        """``preferred_sizes`` without the sizes ``not_size`` names (the rules' ``catalog.not_sizes``): a
+        size recorded before the rules said it is none stays in the purchases, and is skipped here."""
         by_category: dict[str, Counter[str]] = {}
         latest: dict[tuple[str, str], float] = {}
         for line in self.purchases:
             size, category = line.get("size"), line.get("category")
-            if not size or not category:
+            if not size or not category or (not_size is not None and not_size(size)):
                 continue
             by_category.setdefault(category, Counter())[size] += int(line.get("qty") or 1)
             key = (category, size)
@@ -313,16 +318,20 @@ def import_purchase_lines(
     lines: Iterable[Mapping[str, Any]],
     now: float,
     channel: str = "store",
+    not_size: Callable[[str], bool] | None = None,
 ) -> int:
     """Adds order lines from an import; idempotent per (channel, order, product, size).
 
     Unlike ``record_purchase`` an order's lines may arrive in several calls
     (a POS export is not sorted by order), so each line is checked on its own.
-    Returns the number of lines added.
+    ``not_size`` (the rules' ``catalog.not_sizes``): a stored line with such a size is the line without
+    one, so a file imported before the rules said so is not added again. Returns the number of lines added.
     """
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}, not {channel!r}")
-    have = {(p["channel"], p["order_id"], p["product"], p.get("size")) for p in profile.purchases}
+    have = {(p["channel"], p["order_id"], p["product"],
+             None if not_size is not None and p.get("size") and not_size(p["size"]) else p.get("size"))
+            for p in profile.purchases}
     added = 0
     for line in lines:
         entry = _purchase_line(order_id, channel, line, now)

@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from slotwise.commands.common import add_store_arguments, positive_int, run_on_store, store_from_args
+
+if TYPE_CHECKING:
+    from slotwise.rules.not_sizes import NotSizes
 
 
 async def _run(args: argparse.Namespace) -> int:
     from slotwise.tag.imports import ImportFileError, import_coupons_file, import_people_file
 
+    not_sizes = _not_sizes(args)
+    if not_sizes is None:
+        return 2
     _, store = store_from_args(args)
     try:
         if args.kind == "inventory":
@@ -31,7 +39,8 @@ async def _run(args: argparse.Namespace) -> int:
             report = await import_coupons_file(store, args.file, time.time())
         else:
             report = await import_people_file(
-                store, args.file, args.kind, time.time(), batch_rows=args.batch, progress=not args.quiet
+                store, args.file, args.kind, time.time(), batch_rows=args.batch, progress=not args.quiet,
+                not_sizes=not_sizes,
             )
     except ImportFileError as exc:
         print(f"slotwise import {args.kind}: {exc}", file=sys.stderr)
@@ -50,6 +59,24 @@ async def _run(args: argparse.Namespace) -> int:
               "imported before stays)", file=sys.stderr)
         return 2
     return 1 if report.rejected_count else 0
+
+
+def _not_sizes(args: argparse.Namespace) -> "NotSizes | None":
+    """The rules' ``catalog.not_sizes`` for ``purchases`` (``--rules``, env ``SLOTWISE_RULES``): a size one of
+    them names is imported as no size. None (said on stderr) when the rules cannot be read."""
+    from slotwise.rules.not_sizes import NO_NOT_SIZES
+
+    rules = getattr(args, "rules", None) or (os.environ.get("SLOTWISE_RULES") if args.kind == "purchases" else None)
+    if not rules:
+        return NO_NOT_SIZES
+    from slotwise.rules import load_rules
+    from slotwise.rules.errors import RulesError
+
+    try:
+        return load_rules(rules).catalog.not_sizes
+    except (RulesError, OSError) as exc:
+        print(f"slotwise import {args.kind}: --rules: {exc}", file=sys.stderr)
+        return None
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -77,6 +104,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = kinds.add_parser(kind, help=text, description=text)
         p.add_argument("file", help="the CSV file (UTF-8)")
         add_store_arguments(p)
+        if kind == "purchases":
+            p.add_argument("--rules", default=None, help="the rules file the server runs with (env SLOTWISE_RULES): "
+                           "a size its catalog.not_sizes names is imported as no size")
         if kind != "inventory":  # one transaction, all or nothing
             p.add_argument("--batch", type=positive_int, default=20_000, help="rows per transaction (default 20000)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from slotwise.keys import category_key, product_key, size_key
+from slotwise.keys import category_key, product_key
 from slotwise.rules.extract import Field, Group, Items
 from slotwise.rules.jsonld import Crumb
+from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
 from slotwise.rules.pages import DEFAULT_CATALOG, CatalogPatterns
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ class CatalogSettings:
     currency: str | None = None  # when a page names none
     availability: Availability = field(default_factory=Availability)
     sizes: Items | None = None  # sizes offered as child products: items with an ``id`` and a ``size``
+    not_sizes: NotSizes = NO_NOT_SIZES  # ``catalog.not_sizes`` (and the feed mapping's older spelling)
 
     # -- keys from links -------------------------------------------------------
     def link_key(self, value: Any, kind: str) -> str | None:
@@ -104,11 +106,9 @@ class CatalogSettings:
         return product_key(value)
 
     def size_of(self, value: Any) -> str | None:
-        """A size key, or None for a value ``catalog.feed.sizes.not_sizes`` says names no size (Shopify's
+        """A size key, or None for a value ``catalog.not_sizes`` says names no size (Shopify's
         ``Default Title``): a line or a page's size list with it has no size, so it never counts as bought."""
-        size = size_key(value)
-        sizes = self.feed_mapping.sizes if self.feed_mapping is not None else None
-        return None if size is None or (sizes is not None and sizes.is_not_size(size)) else size
+        return self.not_sizes.size_of(value)
 
     def breadcrumb_category(self, crumbs: Sequence[Crumb], here: Sequence[str | None],
                             name: str | None) -> tuple[str | None, str | None]:

@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
+from slotwise.rules.not_sizes import NotSizes
 from slotwise.rules.product_facts import empty_product, fill, selector_product, variants
 from slotwise.rules.reading import PageReading, read_html
 from slotwise.rules.pages import Headers, Query, header, normalize_query
@@ -94,6 +95,7 @@ def page_facts(
         if offered:
             product["variants"] = MappingProxyType({v["size"]: v["id"] for v in offered})
             product["sizes"] = tuple(v["size"] for v in offered if v["in_stock"] is not False)
+        _skip_not_sizes(product, catalog.not_sizes)
         if product.get("other_id") == product.get("id"):
             product.pop("other_id")
         product["currency"] = product.get("currency") or catalog.currency
@@ -112,6 +114,17 @@ def page_facts(
         params=MappingProxyType(params),
         query=MappingProxyType(q),
     )
+
+
+def _skip_not_sizes(product: dict[str, Any], not_sizes: NotSizes) -> None:
+    """A product's ``variants`` and ``sizes`` without the values that name no size: a catalog row (what the
+    tag-only decide reads) may hold them from before ``catalog.not_sizes`` said so; a page's are read without."""
+    if not not_sizes.keys:
+        return
+    if isinstance(product.get("variants"), Mapping):
+        product["variants"] = MappingProxyType(dict(not_sizes.without(product["variants"])))
+    if isinstance(product.get("sizes"), (list, tuple)):
+        product["sizes"] = tuple(size for size in product["sizes"] if not not_sizes.is_not_size(size))
 
 
 _TABLET_RE = re.compile(r"iPad|Tablet|Kindle|Silk/|PlayBook|Nexus (7|9|10)", re.IGNORECASE)

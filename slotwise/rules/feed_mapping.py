@@ -20,6 +20,7 @@ from typing import Any, Mapping
 from slotwise.keys import product_key, size_key
 from slotwise.rules.checker import Checker, Text
 from slotwise.rules.extract import MAX_ITEMS, Field, bad_key_path, key_path
+from slotwise.rules.not_sizes import FEED, NO_NOT_SIZES, NotSizes, parse_not_sizes
 from slotwise.rules.yaml_marks import MappingNode, Node
 
 FEED_KEYS = ("url", "items", "page", "fields", "sizes")
@@ -90,24 +91,19 @@ class FeedValue:
         return path
 
 
-def not_size_key(label: object) -> str | None:
-    """How a value is compared with ``not_sizes``: its size key, case aside (``Default Title``, ``default title``)."""
-    key = size_key(label)
-    return key.casefold() if key else None
-
-
 @dataclass(frozen=True)
 class FeedSizes:
     """Sizes as child products: every element of the list at ``items``, its own ``id`` and ``size``.
 
     ``not_sizes``: values that name no size (Shopify's ``Default Title``, the one variant of a product
-    without options), as ``not_size_key`` gives them: such a variant stays its product's child, an alias.
+    without options): such a variant stays its product's child, an alias. The loader sets them to the
+    catalog's (``CatalogSettings.not_sizes``: ``catalog.not_sizes`` and this older spelling together).
     """
 
     items: Field
     id: FeedValue
     size: FeedValue
-    not_sizes: frozenset[str] = frozenset()
+    not_sizes: NotSizes = NO_NOT_SIZES
 
     def read(self, item: Any) -> tuple[dict[str, str], list[str]]:
         """``{size key: child product key}`` of one feed item (first of a size or an id wins), and the
@@ -126,7 +122,7 @@ class FeedSizes:
 
     def is_not_size(self, label: object) -> bool:
         """Whether ``label`` is one of ``not_sizes``."""
-        return bool(self.not_sizes) and not_size_key(label) in self.not_sizes
+        return self.not_sizes.is_not_size(label)
 
 
 @dataclass(frozen=True)
@@ -189,7 +185,7 @@ class FeedMapping:
         if self.sizes is not None:
             s = self.sizes
             lines.append(f"sizes <- {'.'.join(s.items.key or ())}[]: id {s.id.describe()}, size {s.size.describe()}"
-                         + (f", not sizes: {', '.join(sorted(s.not_sizes))}" if s.not_sizes else ""))
+                         + (f", not sizes: {', '.join(sorted(s.not_sizes.keys))}" if s.not_sizes.keys else ""))
         return lines
 
 
@@ -338,23 +334,8 @@ def _sizes(check: Checker, node: Node) -> FeedSizes | None:
     items = _path(check, entries["items"].node, "'catalog.feed.sizes.items'")
     child = _value(check, entries["id"].node, "'catalog.feed.sizes.id'")
     size = _value(check, entries["size"].node, "'catalog.feed.sizes.size'")
-    not_sizes = _not_sizes(check, entries["not_sizes"].node) if "not_sizes" in entries else frozenset()
+    not_sizes = parse_not_sizes(check, entries["not_sizes"].node, FEED) if "not_sizes" in entries else NO_NOT_SIZES
     if items is None or child is None or size is None or not_sizes is None:
         return None
     return FeedSizes(items, child, size, not_sizes)
-
-
-def _not_sizes(check: Checker, node: Node) -> frozenset[str] | None:
-    """``not_sizes: ["Default Title"]``: a text or a list of texts, each a value that names no size."""
-    what = "'catalog.feed.sizes.not_sizes'"
-    items = check.sequence(node, what, single_ok=True)
-    if items is None:
-        return None
-    if not items:
-        check.error(node, f"{what} must list at least one value (\"Default Title\")")
-        return None
-    texts = [check.text(item, f"{what} item") for item in items]  # every bad item said, not the first
-    if any(text is None for text in texts):
-        return None
-    return frozenset(key for text in texts if text is not None and (key := not_size_key(text.value)))
 

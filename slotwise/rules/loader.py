@@ -22,6 +22,7 @@ from slotwise.rules.expressions import Problem, compile_expression
 from slotwise.rules.html_api import validate_selector
 from slotwise.rules.journey_settings import Section, cart_form_of, merge_journeys
 from slotwise.rules.journey_facts import facts_read
+from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
 from slotwise.rules.pages import (
     CatalogPatterns, PageMatcher, PageRule, compile_condition, compile_path_pattern, translate_path_pattern,
 )
@@ -221,7 +222,7 @@ class _Loader:
             catalog=catalog,
             capture=capture,
             journeys=replace(journeys, cart_form=cart_form_of(merged_capture.events)),
-            signals=doc.signals or Signals(),
+            signals=replace(doc.signals or Signals(), not_sizes=catalog.not_sizes),
             cache=doc.cache,
             files=tuple(dict.fromkeys(self.files)),
         )
@@ -290,7 +291,8 @@ class _Loader:
             feed = (base / spec.feed.value).resolve()
             if not feed.is_file():
                 self.issues.append(spec.feed.source.loc(spec.feed.node).issue(f"catalog feed file {spec.feed.value!r} not found"))
-        return CatalogSettings(patterns=patterns, feed=feed, feed_mapping=spec.feed_mapping,
+        mapping, not_sizes = _joined_not_sizes(spec)
+        return CatalogSettings(patterns=patterns, feed=feed, feed_mapping=mapping, not_sizes=not_sizes,
                                **compile_catalog_extras(self, spec))
 
     def _pages(self, rules: Sequence[PageRuleSpec]) -> PageMatcher:
@@ -454,3 +456,14 @@ class _Loader:
             policy=policy, enabled=spec.enabled, key=key, items=items, trigger=spec.trigger, limit=spec.limit,
             description=spec.description, file=loc.file, line=loc.line, reads=reads,
         )
+
+
+def _joined_not_sizes(spec: CatalogSpec) -> tuple[Any, NotSizes]:
+    """The feed mapping and the catalog's ``not_sizes``: ``catalog.not_sizes`` and the older spelling
+    under the feed mapping (``catalog.feed.sizes.not_sizes``) are one list, which the feed reads too."""
+    mapping = spec.feed_mapping
+    sizes = mapping.sizes if mapping is not None else None
+    joined = (spec.not_sizes or NO_NOT_SIZES).joined(sizes.not_sizes if sizes is not None else NO_NOT_SIZES)
+    if sizes is not None and sizes.not_sizes != joined:
+        mapping = replace(mapping, sizes=replace(sizes, not_sizes=joined))
+    return mapping, joined

@@ -12,6 +12,7 @@ from slotwise.rules import schema as s
 from slotwise.rules.checker import Checker, Entry, Text
 from slotwise.rules.extract import split_attribute
 from slotwise.rules.feed_mapping import parse_feed_mapping
+from slotwise.rules.not_sizes import OWN, parse_not_sizes
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, kind_of
 
 PagesParser = Callable[[Checker, Node], "list[s.PageRuleSpec] | None"]
@@ -185,6 +186,8 @@ def parse_catalog(check: Checker, node: Node) -> s.CatalogSpec:
             spec.out_of_stock_words = words(check, avail["out_of_stock"], "'catalog.availability.out_of_stock'")
     if "sizes" in entries:
         spec.sizes = parse_items(check, entries["sizes"].node, s.SIZES_KEYS[1:], "'catalog.sizes'", required=("id", "size"))
+    if "not_sizes" in entries:
+        spec.not_sizes = parse_not_sizes(check, entries["not_sizes"].node, OWN)
     return spec
 
 

@@ -1,4 +1,5 @@
-"""What the rules file tunes about derived visitor facts: funnel stages, interests, the follow-up mail.
+"""What the rules file tunes about derived visitor facts: funnel stages, interests, the follow-up mail,
+and the values that name no size (``visitor.preferred_size`` skips them).
 
 One frozen object per rules load (``RuleSet.signals``), handed to the
 visitor view so ``visitor.stage`` and ``visitor.interest`` use the
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from slotwise.rules.interests import InterestRules
+from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
 from slotwise.rules.schema import RecommendSpec
 from slotwise.rules.stage import StageRules
 
@@ -19,8 +21,9 @@ DEFAULT_PICKS = RecommendSpec("mixed", 4)
 
 @dataclass(frozen=True)
 class Signals:
-    """``stages:``, ``interests:`` and ``mail:`` of the rules file (defaults when absent)."""
+    """``stages:``, ``interests:`` and ``mail:`` of the rules file (defaults when absent), and ``catalog.not_sizes``."""
 
     stages: StageRules = field(default_factory=StageRules)
     interests: InterestRules = field(default_factory=InterestRules)
     mail_picks: RecommendSpec = DEFAULT_PICKS
+    not_sizes: NotSizes = NO_NOT_SIZES  # the loader's copy of ``CatalogSettings.not_sizes``

@@ -75,7 +75,6 @@ _FACTS: dict[str, Callable[[Profile], Any]] = {
     "purchases_in_store": lambda p: [x for x in p.purchases if x.get("channel") == "store"],
     "purchase_count": lambda p: len({(x.get("channel"), x.get("order_id")) for x in p.purchases}),
     "purchased_products": lambda p: sorted(p.purchased_products),
-    "preferred_size": lambda p: p.preferred_sizes,
     "subscribed": lambda p: p.subscribed,
     "consent": lambda p: p.consent or "unknown",
     "has_coupon": lambda p: p.coupon is not None,
@@ -86,6 +85,7 @@ _TUNED: dict[str, Callable[[Profile, Signals], Any]] = {
     "stage": lambda p, s: Affinities(stages(p, s.stages), NO_STAGE),
     "interest": lambda p, s: Affinities(interests(p, s.interests), 0.0),
     "interests": lambda p, s: list(interests(p, s.interests)),
+    "preferred_size": lambda p, s: p.preferred_sizes_except(s.not_sizes.is_not_size),  # catalog.not_sizes
 }
 
 VISITOR_FIELDS = tuple(_FACTS) + tuple(_TUNED) + tuple(JOURNEY_FACTS)
@@ -116,7 +116,7 @@ class VisitorView(Mapping[str, Any]):
         if tuned is not None:
             value = freeze(tuned(self._profile, self._signals))
         elif name in JOURNEY_FACTS:  # facts that read the catalog, stores' stock, all visitors' intervals
-            journeys = self._journeys or JourneyData(now=self._profile.last_seen)
+            journeys = self._journeys or JourneyData(now=self._profile.last_seen, not_sizes=self._signals.not_sizes)
             value = freeze(JOURNEY_FACTS[name](self._profile, journeys))
         else:
             compute = _FACTS[name]  # KeyError for unknown names: the sandbox turns it into Undefined

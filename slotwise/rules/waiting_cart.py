@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from slotwise.profile import Profile
+from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
 
 DAY = 86_400.0
 CARD_KEYS = ("name", "url", "image", "currency", "category")
@@ -58,8 +59,9 @@ def card(product: str, catalog: Mapping[str, Mapping[str, Any]], low_stock: int,
 
 
 def waiting_cart(profile: Profile, catalog: Mapping[str, Mapping[str, Any]], settings: Any,
-                 now: float) -> list[dict[str, Any]]:
-    """The cart lines left in an earlier visit (not older than ``max_age``), as reminder cards."""
+                 now: float, not_sizes: NotSizes = NO_NOT_SIZES) -> list[dict[str, Any]]:
+    """The cart lines left in an earlier visit (not older than ``max_age``), as reminder cards (a line's size
+    that ``not_sizes`` names, kept from before the rules said so, is none)."""
     out = []
     for line in profile.saved_cart or profile.cart:
         added = float(line.get("added") or 0.0)
@@ -67,7 +69,7 @@ def waiting_cart(profile: Profile, catalog: Mapping[str, Mapping[str, Any]], set
             continue  # put in the cart during this visit: nothing is waiting yet
         if added and now - added > settings.max_age_days * DAY:
             continue
-        item = card(str(line["product"]), catalog, settings.low_stock, line.get("size"),
+        item = card(str(line["product"]), catalog, settings.low_stock, not_sizes.size_of(line.get("size")),
                     _price(line.get("price")) or None, settings.min_price_drop)
         item.update(qty=int(line.get("qty") or 1), category=item.get("category") or line.get("category"))
         out.append(item)

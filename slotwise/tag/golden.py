@@ -1,6 +1,7 @@
 """What each event does to the golden record: pure functions over a Profile.
 
-``apply_events`` is the one ``update_profile`` callback for a batch;
+``apply_events`` is the one ``update_profile`` callback for a batch (a size
+the rules' ``catalog.not_sizes`` names is recorded as no size);
 ``identity_aliases`` says which aliases an event links the visitor to (the
 store merges the anonymous profile into the known one).
 """
@@ -11,8 +12,9 @@ import re
 from typing import Any, Callable, Iterable
 
 from slotwise import profile as P
-from slotwise.keys import category_key, product_key, size_key
+from slotwise.keys import category_key, product_key
 from slotwise.profile import Profile, hash_email
+from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
 
 PROFILE_TYPES = frozenset(
     {"page_view", "add_to_cart", "remove_from_cart", "cart", "purchase", "signup", "identify", "consent",
@@ -25,27 +27,28 @@ EMAIL_RE = re.compile(r"[^@\s<>\"'(),;:]+@[^@\s<>\"'(),;:]+\.[^@\s<>\"'(),;:.]{2
 _POPUP_OUTCOME = {"popup_shown": "shown", "popup_closed": "closed", "popup_converted": "converted"}
 
 
-def _line(line: Any) -> dict[str, Any]:
-    """A line as the profile keeps it: every key normalised the one way (``slotwise.keys``)."""
-    return {"product": product_key(line.product), "category": category_key(line.category), "size": size_key(line.size),
-            "qty": line.qty, "price": line.price or 0.0}
+def _line(line: Any, sizes: NotSizes) -> dict[str, Any]:
+    """A line as the profile keeps it: every key normalised the one way (``slotwise.keys``), no size for
+    a value that names none (``sizes``: the rules' ``catalog.not_sizes``)."""
+    return {"product": product_key(line.product), "category": category_key(line.category),
+            "size": sizes.size_of(line.size), "qty": line.qty, "price": line.price or 0.0}
 
 
-def apply_event(profile: Profile, event: Any, ts: float) -> None:
-    """One event's effect on the profile."""
+def apply_event(profile: Profile, event: Any, ts: float, sizes: NotSizes = NO_NOT_SIZES) -> None:
+    """One event's effect on the profile (``sizes``: the values that name no size)."""
     kind, props = event.type, event.props
     if kind == "page_view":
         P.record_view(profile, ts, category=category_key(props.category), product=product_key(props.product))
         return
     P.touch(profile, ts)
     if kind == "add_to_cart":
-        P.add_to_cart(profile, {**_line(props), "added": ts})
+        P.add_to_cart(profile, {**_line(props, sizes), "added": ts})
     elif kind == "remove_from_cart":
-        P.remove_from_cart(profile, product_key(props.product) or "", size_key(props.size))
+        P.remove_from_cart(profile, product_key(props.product) or "", sizes.size_of(props.size))
     elif kind == "cart":
-        P.set_cart(profile, [{**_line(line), "added": ts} for line in props.lines], getattr(props, "count", None))
+        P.set_cart(profile, [{**_line(line, sizes), "added": ts} for line in props.lines], getattr(props, "count", None))
     elif kind == "purchase":
-        P.record_purchase(profile, props.order_id, [{**_line(line), "ts": ts} for line in props.lines], ts,
+        P.record_purchase(profile, props.order_id, [{**_line(line, sizes), "ts": ts} for line in props.lines], ts,
                           getattr(props, "channel", None) or "online")
     elif kind == "signup":
         if props.source != "signup":  # a newsletter or the popup; an account sign-up subscribes to nothing
@@ -65,8 +68,9 @@ def apply_event(profile: Profile, event: Any, ts: float) -> None:
             profile.subscribed = True
 
 
-def apply_events(events: Iterable[tuple[Any, float]]) -> Callable[[Profile], None]:
-    """The update for a batch: each profile-changing event applied once, ever.
+def apply_events(events: Iterable[tuple[Any, float]], sizes: NotSizes = NO_NOT_SIZES) -> Callable[[Profile], None]:
+    """The update for a batch: each profile-changing event applied once, ever (``sizes``: the rules'
+    ``catalog.not_sizes``; the event log keeps the size as sent).
 
     The event id is remembered in the same write as its effect
     (``Profile.applied_events``), so a batch retried after a crash neither
@@ -77,7 +81,7 @@ def apply_events(events: Iterable[tuple[Any, float]]) -> Callable[[Profile], Non
     def update(profile: Profile) -> None:
         for event, ts in events:
             if P.mark_applied(profile, event.event_id):
-                apply_event(profile, event, ts)
+                apply_event(profile, event, ts, sizes)
 
     return update
 

@@ -19,8 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
-from slotwise.keys import category_key, product_key, size_key, store_key
+from slotwise.keys import category_key, product_key, store_key
 from slotwise.profile import CHANNELS, Profile, hash_email, import_purchase_lines
+from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
 from slotwise.rules.replenish import own_intervals
 from slotwise.store.base import Store
 from slotwise.tag.coupons import valid_pool_code
@@ -221,7 +222,8 @@ def person_aliases(row: dict[str, str]) -> list[str]:
     return aliases
 
 
-def parse_purchase(row: dict[str, str]) -> tuple[list[str], str, str, dict[str, Any]]:
+def parse_purchase(row: dict[str, str], sizes: NotSizes = NO_NOT_SIZES) -> tuple[list[str], str, str, dict[str, Any]]:
+    """One order line; ``sizes``: the rules' ``catalog.not_sizes`` (a value that names no size: the line has none)."""
     aliases = person_aliases(row)
     order_id = row["order_id"].strip()
     product = row["product"].strip()
@@ -235,7 +237,7 @@ def parse_purchase(row: dict[str, str]) -> tuple[list[str], str, str, dict[str, 
     line = {
         "product": product_key(product),
         "category": category_key(row.get("category")),
-        "size": size_key(row.get("size")),
+        "size": sizes.size_of(row.get("size")),
         "qty": _number(row, "qty", int, 1),
         "price": _number(row, "price", float, 0),
         "ts": parse_ts(row["ts"]),
@@ -295,9 +297,11 @@ class _Progress:
 
 
 async def import_people_file(
-    store: Store, path: str | Path, kind: str, now: float, *, batch_rows: int = BATCH_ROWS, progress: bool = False
+    store: Store, path: str | Path, kind: str, now: float, *, batch_rows: int = BATCH_ROWS, progress: bool = False,
+    not_sizes: NotSizes = NO_NOT_SIZES,
 ) -> ImportReport:
-    """Imports a ``purchases`` or ``customers`` CSV; see the module docstring."""
+    """Imports a ``purchases`` or ``customers`` CSV; see the module docstring. ``not_sizes``: the rules'
+    ``catalog.not_sizes`` (``slotwise import purchases --rules``)."""
     path = Path(path)
     report = ImportReport(kind=kind, file=str(path))
     required = PURCHASE_COLUMNS if kind == "purchases" else ()
@@ -317,7 +321,7 @@ async def import_people_file(
                     report.reject(line, reason or "unreadable")
                     continue
                 try:
-                    parsed = parse_purchase(row) if kind == "purchases" else parse_customer(row)
+                    parsed = parse_purchase(row, not_sizes) if kind == "purchases" else parse_customer(row)
                 except RowError as exc:
                     report.reject(line, str(exc))
                     continue
@@ -325,10 +329,10 @@ async def import_people_file(
                 groups.setdefault(tuple(parsed[0]), []).append(parsed[1:])
                 pending += 1
                 if pending >= batch_rows:
-                    await _flush(store, kind, groups, now, report, reorders)
+                    await _flush(store, kind, groups, now, report, reorders, not_sizes)
                     groups, pending = {}, 0
                     bar.update()
-            await _flush(store, kind, groups, now, report, reorders)
+            await _flush(store, kind, groups, now, report, reorders, not_sizes)
             await reorders.write()
         finally:
             bar.update()
@@ -368,10 +372,10 @@ class _Reorders:
 
 
 async def _flush(store: Store, kind: str, groups: dict[tuple[str, ...], list[Any]], now: float, report: ImportReport,
-                 reorders: _Reorders) -> None:
+                 reorders: _Reorders, not_sizes: NotSizes) -> None:
     if not groups:
         return
-    updates = [_Counted(_purchases_update(rows) if kind == "purchases" else _customer_update(rows))
+    updates = [_Counted(_purchases_update(rows, not_sizes) if kind == "purchases" else _customer_update(rows))
                for rows in groups.values()]
     report.profiles += await store.bulk_update(list(zip(groups, updates)), now)
     for update in updates:
@@ -395,13 +399,13 @@ class _Counted:
         self.profile_id = profile.id
 
 
-def _purchases_update(rows: list[Any]) -> Callable[[Profile], int]:
+def _purchases_update(rows: list[Any], not_sizes: NotSizes = NO_NOT_SIZES) -> Callable[[Profile], int]:
     def update(profile: Profile) -> int:
         """The purchase lines new to this profile, added; how many."""
         orders: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for order_id, channel, line in rows:
             orders.setdefault((order_id, channel), []).append(line)
-        return sum(import_purchase_lines(profile, order_id, lines, lines[0]["ts"], channel)
+        return sum(import_purchase_lines(profile, order_id, lines, lines[0]["ts"], channel, not_sizes.is_not_size)
                    for (order_id, channel), lines in orders.items())
 
     return update

@@ -3,10 +3,17 @@ store's own count."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from slotwise.profile import Profile, add_to_cart, merge, record_purchase, record_view, set_cart
+from slotwise.rules.journey_facts import JourneyData
 from slotwise.rules.journey_settings import ReminderSettings
+from slotwise.rules.replenish import ReplenishSettings
+from slotwise.rules.testing import rules_from_text
+from slotwise.rules.visitor import VisitorView
 from slotwise.rules.waiting_cart import back_in_stock, card, price_dropped, waiting_cart
 
 T0 = 1_800_000_000.0
@@ -89,3 +96,23 @@ def test_merged_devices_keep_what_the_latest_view_saw() -> None:
     record_view(laptop, T0 + 60, product="x", offer={"price": 45.0, "in_stock": True})
     for known, other in ((phone, laptop), (laptop, phone)):
         assert merge(known, other).products["x"]["seen"] == {"price": 45.0, "in_stock": True}
+
+
+def test_a_size_kept_from_before_the_rules_said_it_is_none_is_no_size_on_the_cards(tmp_path: Path) -> None:
+    """``Default Title`` (Shopify's one variant of a product without options) in a cart line and in the
+    purchases from before ``catalog.not_sizes`` listed it: the waiting cart's and the reorder's cards
+    show no size, and the profile keeps what it holds."""
+    rules = rules_from_text(tmp_path, 'catalog:\n  not_sizes: ["Default Title"]\nslots: []\n')
+    p = Profile.new("v", T0 - 60 * 86_400)
+    for n, days in enumerate((58, 30)):
+        record_purchase(p, f"o{n}", [{"product": "df1", "category": "dog-food", "size": "Default Title", "qty": 1,
+                                      "price": 10.0, "ts": T0 - days * 86_400}], T0 - days * 86_400)
+    record_view(p, T0)
+    add_to_cart(p, {"product": "a", "size": "Default Title", "qty": 1, "price": 20.0, "added": T0})
+    record_view(p, T0 + 86_400)
+    settings = replace(rules.journeys, replenish=ReplenishSettings(categories=frozenset({"dog-food"}), enabled=True))
+    journeys = JourneyData(now=T0 + 86_400 + 10, settings=settings, not_sizes=rules.catalog.not_sizes)
+    view = VisitorView(p, signals=rules.signals, journeys=journeys)
+    assert [(i["product"], i["size"]) for i in view["waiting_cart"]] == [("a", None)]
+    assert [(i["product"], i["size"]) for i in view["due_for_reorder"]] == [("df1", None)]
+    assert p.cart[0]["size"] == "Default Title" and {x["size"] for x in p.purchases} == {"Default Title"}

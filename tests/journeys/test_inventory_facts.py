@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from slotwise.profile import Profile, import_purchase_lines
 from slotwise.rules.inventory import availability, preferred_store
+from slotwise.rules.journey_facts import JourneyData
+from slotwise.rules.testing import rules_from_text
+from slotwise.rules.visitor import VisitorView
 from slotwise.store.base import InventoryRow
 
 
@@ -34,3 +39,19 @@ def test_availability_of_the_size_at_the_store_with_the_others_that_have_it() ->
     assert availability(ROWS, "p", "L", "ams", {}, {}, 2)["in_stock"] is False
     assert availability(ROWS, "p", "M", "zrh", {}, {}, 2) is None  # no import covers that store: no claim
     assert availability(ROWS, "p", None, "ams", {}, {}, 2)["qty"] == 1  # no size known: every size there
+
+
+def test_your_size_at_your_store_skips_a_size_the_rules_say_is_none(tmp_path: Path) -> None:
+    """Bought twice as ``Default Title`` (a product without options) before the rules said it is no size:
+    the size read for the store's stock is still the one bought, and the history stays as it was."""
+    rules = rules_from_text(tmp_path, 'catalog:\n  not_sizes: ["Default Title"]\nslots: []\n')
+    p = Profile.new("v", 0.0)
+    for n, size in enumerate(["M", "Default Title", "Default Title"]):
+        import_purchase_lines(p, f"o{n}", [{"product": "p", "category": "tees", "size": size, "qty": 1,
+                                            "ts": float(n), "store": "ams"}], float(n))
+    journeys = JourneyData(now=10.0, settings=rules.journeys, stock=ROWS, page_product="p", page_category="tees",
+                           not_sizes=rules.catalog.not_sizes)
+    view = VisitorView(p, signals=rules.signals, journeys=journeys)
+    assert view["preferred_size"] == {"tees": "M"}
+    assert view["size_in_store"]["size"] == "M" and view["size_in_store"]["qty"] == 1
+    assert p.preferred_sizes == {"tees": "Default Title"}  # as recorded

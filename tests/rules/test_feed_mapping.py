@@ -84,6 +84,37 @@ def test_not_sizes_are_compared_as_size_keys(tmp_path: Path, written: str) -> No
     assert pocket.get("variants") is None and pocket["aliases"] == ["43890020"]
 
 
+@pytest.mark.parametrize("where", ["catalog", "feed-sizes", "both"])
+def test_the_catalogs_not_sizes_and_the_feeds_older_spelling_are_one_list(tmp_path: Path, where: str) -> None:
+    """``catalog.not_sizes`` (every source of a size) and ``catalog.feed.sizes.not_sizes`` (the older spelling)
+    are read as one list: the feed's reading, a line's size and the visitor's preferred size all use it."""
+    own = '  not_sizes: ["Default Title"]         # a product without options: its one variant (below)\n'
+    text = SHOPIFY.replace(own, '  not_sizes: ["N/A"]\n' if where == "both" else "" if where == "feed-sizes" else own)
+    if where != "catalog":
+        text = text.replace("size: option1}", 'size: option1, not_sizes: ["Default Title"]}')
+    rules = rules_from_text(tmp_path, text)
+    assert rules.catalog.size_of("default title") is None and rules.catalog.size_of("m") == "M"
+    assert rules.signals.not_sizes == rules.catalog.not_sizes
+    assert rules.catalog.not_sizes.sources == {
+        "catalog": ("catalog.not_sizes",), "feed-sizes": ("catalog.feed.sizes.not_sizes",),
+        "both": ("catalog.not_sizes", "catalog.feed.sizes.not_sizes")}[where]
+    assert (rules.catalog.size_of("N/A") is None) == (where == "both")
+    pocket = parse_feed(sample("shopify_products.json"), "shop.example", rules.catalog.feed_mapping)[2]
+    assert pocket.get("variants") is None and pocket["aliases"] == ["43890020"]
+
+
+@pytest.mark.parametrize(("written", "message"), [
+    ("[]", "3:14: 'catalog.not_sizes' must list at least one value"),
+    ("[Default Title, 3]", "3:30: 'catalog.not_sizes' item must be a string, got"),
+    ("{Default Title: 1}", "3:14: 'catalog.not_sizes' must be a list, got"),
+], ids=["empty", "number", "mapping"])
+def test_a_malformed_not_sizes_is_refused_where_it_is(tmp_path: Path, written: str, message: str) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(f"catalog:\n  product_pages: /p/{{product}}\n  not_sizes: {written}\nslots: []\n", encoding="utf-8")
+    ruleset, issues = check_rules(path)
+    assert ruleset is None and [str(i) for i in issues] and message in str(issues[0]), [str(i) for i in issues]
+
+
 def test_ids_a_feed_names_become_children_of_their_product(tmp_path: Path) -> None:
     products = parse_feed(sample("woocommerce_store_api.json"), "shop.example", mapping(tmp_path, WOO))
     rows = catalog_rows(products, stored={"32": {"id": "32", "name": "A product of its own"}})

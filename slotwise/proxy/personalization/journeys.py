@@ -41,7 +41,8 @@ class JourneyLoader:
                    now: float, *, record: bool = True) -> JourneyData:
         """``record`` False (a preview): read only, the visitor's own intervals are not written."""
         product = str(page.product["id"]) if page.product and page.product.get("id") else None
-        base = {"now": now, "settings": ruleset.journeys, "page_product": product, "page_category": page.category}
+        base = {"now": now, "settings": ruleset.journeys, "page_product": product, "page_category": page.category,
+                "not_sizes": ruleset.catalog.not_sizes}
         needed = frozenset().union(*(slot.reads for slot in slots))
         if not needed or profile is None:
             return JourneyData(**base)

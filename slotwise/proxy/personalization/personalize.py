@@ -137,7 +137,8 @@ class SlotwisePersonalizer:
         self.readings = PageReadings()
         self.page_slots = PageSlots()
         self.digests = PageDigests()
-        self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order)
+        self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order,
+                                      not_sizes=lambda: rs.catalog.not_sizes if (rs := self.ruleset()) is not None else None)
         self.capture = Capture(self.store, self.recorder, self.pageviews, clock)
         self.feeds = FeedLoader(self.store, settings.upstream, clock)
         self.journeys = JourneyLoader(self.store)
