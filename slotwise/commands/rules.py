@@ -192,6 +192,12 @@ def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dic
     except Exception as exc:  # any network failure is a clear message, not a traceback
         print(f"slotwise rules check: --url: cannot fetch {url}: {type(exc).__name__}: {exc}", file=err)
         return 2
+    if not page.html_type:
+        where = f"{url} redirects to {page.url}, which" if page.redirected else url
+        ctype = f"Content-Type {page.content_type}" if page.content_type else "no Content-Type"
+        print(f"slotwise rules check: --url: {where} is not an HTML page (HTTP {page.status}, {ctype}): the proxy "
+              "passes it through untouched", file=err)
+        return 2
     if page.redirected:
         print(f"\n{url} redirects to {page.url} (shown below; pass --cookie for pages that need a login or a basket)", file=out)
     from slotwise.proxy.forwarding.encoding import sniff_charset
@@ -211,12 +217,13 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     the page's (``sniff_charset``); it is read in it as the proxy reads it (``bytes_to_read``). ``sent_size``
     (its bytes as sent) and ``max_html_bytes`` (serve's bound): with them, a page the proxy would pass
     through unchanged is said to be one (``_passes_through``)."""
+    from slotwise.proxy.forwarding.documents import is_document
     from slotwise.rules import page_facts
     from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event
     from slotwise.rules.html_api import count_matches
     from slotwise.rules.reading import bytes_to_read, read_html, reading_codec
 
-    size, html = len(html), bytes_to_read(html, charset)
+    size, document, html = len(html), is_document(html, charset), bytes_to_read(html, charset)
     parts = urlsplit(url)
     path = parts.path or "/"
     catalog, capture = ruleset.catalog, ruleset.capture
@@ -227,11 +234,14 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     page = page_facts(path, parts.query, html, ruleset, url=url, reading=reading)
     lines = ["", f"{url}: HTTP {status}, {size} bytes; page type {page.type}"
              + (f", category {page.category!r}" if page.category else "")]
+    if status >= 400:
+        lines.append(f"  WARNING: HTTP {status} {_reason(status)}: the store's error page, not the page itself "
+                     "(what follows is read from it)")
     if cut:
         lines.append(f"  only the first {size} bytes read: the page is longer (what comes after is not shown)")
     counts = count_matches(html, [s.selector for s in ruleset.slots]) if ruleset.slots else []
     why = _passes_through(ruleset, html, path, parts.query, headers, counts, size=size, cut=cut, sent_size=sent_size,
-                          limit=max_html_bytes)
+                          limit=max_html_bytes, document=document)
     if why:
         lines.append(f"  the proxy would pass this page through unchanged: {why}: no slot changes it")
     codec = reading_codec(charset)
@@ -319,14 +329,28 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     return lines
 
 
+def _reason(status: int) -> str:
+    """``Not Found`` for 404; an unregistered status says nothing more."""
+    import http
+
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 def _passes_through(ruleset: Any, html: bytes, path: str, query: str, headers: dict[str, str] | None,
-                    counts: list[int], *, size: int, cut: bool, sent_size: int | None, limit: int | None) -> str | None:
-    """Why ``slotwise serve`` would send this page as the store sent it (fail open), or None: larger than
-    ``--max-html-bytes`` as sent or decoded (``forward_html``: neither is rewritten), or over a bound of
-    ``slotwise.html.bounds``, asked with the proxy's own checks (the nesting before the parse, then the
-    matches of the edits of every enabled slot whose pages match: their ``limit`` first elements each)."""
+                    counts: list[int], *, size: int, cut: bool, sent_size: int | None, limit: int | None,
+                    document: bool = True) -> str | None:
+    """Why ``slotwise serve`` would send this page as the store sent it (fail open), or None: no full
+    document (``documents.is_document``: empty, or a fragment), larger than ``--max-html-bytes`` as sent
+    or decoded (``forward_html``: neither is rewritten), or over a bound of ``slotwise.html.bounds``,
+    asked with the proxy's own checks (the nesting before the parse, then the matches of the edits of
+    every enabled slot whose pages match: their ``limit`` first elements each)."""
     from slotwise.html.bounds import PageBoundError, check_matches, check_page
 
+    if not document:
+        return "it is no full document (empty, or no <html>, <body> or doctype: a fragment)"
     if limit is not None and sent_size is not None and sent_size > limit:
         return f"it is {'more than ' if cut else ''}{sent_size} bytes, over --max-html-bytes {limit} (SLOTWISE_MAX_HTML_BYTES)"
     if limit is not None and size > limit:
