@@ -278,14 +278,10 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
                              + (f"; {len(cart)} line{'s' if len(cart) != 1 else ''}: {shown}" if cart else "; lines not read"))
     if ruleset.slots:
         lines.append("  slots:")
+        no_sizes = catalog.sizes is not None and page.product is not None and not page.product.get("variants")
         for slot, count in zip(ruleset.slots, counts):
             matches = slot.pages.matches(path, parts.query, headers)
-            flags = [f for f, on in (("disabled", not slot.enabled),
-                                     ("when not evaluated (depends on the visitor)", bool(slot.when_source))) if on]
-            note = f" [{'; '.join(flags)}]" if flags else ""
-            hits = f"{count} element{'s match' if count != 1 else ' matches'} {slot.selector!r}"
-            warn = " <- selector finds nothing" if matches and count == 0 else ""
-            lines.append(f"    {slot.id}: {'page matches' if matches else 'page does not match'}; {hits}{warn}{note}")
+            lines.append(_slot_line(slot, page, matches, count, no_sizes=no_sizes))
             if matches and count and slot.action in ("reorder", "select-option", "set-value"):
                 lines += [f"      {line}" for line in _slot_targets(html, slot)]
     if capture.pages or capture.requests or capture.triggers:
@@ -327,6 +323,33 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
         pushes = html.count(b"dataLayer.push") + html.count(b"gtag(")
         lines.append(f"    dataLayer: {pushes} push{'es' if pushes != 1 else ''} in the page's HTML (more may come from scripts)")
     return lines
+
+
+def _slot_line(slot: Any, page: Any, matches: bool, count: int, *, no_sizes: bool) -> str:
+    """One slot on this page: whether its pages match, what its selector finds, and whom it is shown to. A
+    ``when`` that reads the page alone is evaluated (``Slot.when_on_page``); one that reads the visitor is
+    said, not counted as shown or not shown. A selector that finds nothing is a warning, unless the slot
+    is not shown here anyway, or it reads sizes on a product the rules read none for (``no_sizes``)."""
+    from slotwise.rules.errors import RuleEvaluationError
+
+    notes = [] if slot.enabled else ["disabled"]
+    holds: bool | None = True
+    if matches and slot.when is not None:
+        try:
+            holds = slot.when_on_page(page)
+        except RuleEvaluationError as exc:
+            holds = False  # the proxy fails open: the whole page as the store sent it
+            notes.append(f"WARNING: {exc.reason}: the proxy would serve this page unchanged")
+        else:
+            notes.append(f"depends on the visitor: shown only when {slot.when_source}" if holds is None else
+                         f"when {slot.when_source}: true on this page" if holds else
+                         f"not shown: when {slot.when_source} is false on this page")
+    hits = f"{count} element{'s match' if count != 1 else ' matches'} {slot.selector!r}"
+    found = ""
+    if matches and count == 0 and holds is not False:
+        found = " (this product has no sizes)" if no_sizes and slot.reads_sizes else " <- selector finds nothing"
+    note = f" [{'; '.join(notes)}]" if notes else ""
+    return f"    {slot.id}: {'page matches' if matches else 'page does not match'}; {hits}{found}{note}"
 
 
 def _reason(status: int) -> str:
