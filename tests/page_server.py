@@ -2,10 +2,11 @@
 
 Routes map a path (with its query, if any) to a ``Page``: the exact status,
 headers and bytes a test wants on the wire (a redirect, a gzip body the test
-compressed itself, a 500, a body trickled a byte at a time), so the fetching code runs its real HTTP client
-against a real socket. A path with no route answers 404. ``Silent`` is the
-other kind of upstream a fetch must survive: one that takes the connection
-and never answers. Usable without pytest (``with PageServer(routes) as s``).
+compressed itself, a 500, a body or its headers trickled a byte at a time),
+so the fetching code runs its real HTTP client against a real socket. A
+path with no route answers 404. ``Silent`` is the other kind of upstream a
+fetch must survive: one that takes the connection and never answers.
+Usable without pytest (``with PageServer(routes) as s``).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ class Page:
     """One response, sent as given (``content-length`` is added unless ``headers`` set one).
 
     ``trickle``: seconds between the body's bytes, sent one at a time (a store that is never silent
-    long enough for a read timeout, yet never done)."""
+    long enough for a read timeout, yet never done); ``trickle_head``: the same for its status line and
+    headers (a client that checks its deadline only once the headers are in waits for all of them)."""
 
     body: bytes = b""
     status: int = 200
     headers: tuple[tuple[str, str], ...] = (("content-type", "text/html; charset=utf-8"),)
     trickle: float = 0.0
+    trickle_head: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -59,21 +62,24 @@ class PageServer:
                 owner.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()},
                                            {name: morsel.value for name, morsel in cookies.items()}))
                 page = owner.routes.get(self.path, NOT_FOUND)
-                self.send_response(page.status)
-                for name, value in page.headers:
-                    self.send_header(name, value)
+                headers = [("Server", self.version_string()), ("Date", self.date_time_string()), *page.headers]
                 if not any(name.lower() == "content-length" for name, _ in page.headers):
-                    self.send_header("content-length", str(len(page.body)))
-                self.end_headers()
+                    headers.append(("content-length", str(len(page.body))))
+                head = (f"{self.protocol_version} {page.status} {self.responses.get(page.status, ('',))[0]}\r\n"
+                        + "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n").encode("latin-1")
                 try:
-                    if page.trickle:
-                        for i in range(len(page.body)):
-                            self.wfile.write(page.body[i:i + 1])
-                            time.sleep(page.trickle)
-                    else:
-                        self.wfile.write(page.body)
+                    self._send(head, page.trickle_head)
+                    self._send(page.body, page.trickle)
                 except (BrokenPipeError, ConnectionResetError):  # a client that stops reading (a size cap)
                     pass
+
+            def _send(self, data: bytes, trickle: float) -> None:
+                if not trickle:
+                    self.wfile.write(data)
+                    return
+                for i in range(len(data)):
+                    self.wfile.write(data[i:i + 1])
+                    time.sleep(trickle)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -194,6 +194,12 @@ def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dic
     except Exception as exc:  # any network failure is a clear message, not a traceback
         print(f"slotwise rules check: --url: cannot fetch {url}: {type(exc).__name__}: {exc}", file=err)
         return 2
+    if not page.html_type:
+        where = f"{url} redirects to {page.url}, which" if page.redirected else url
+        ctype = f"Content-Type {page.content_type}" if page.content_type else "no Content-Type"
+        print(f"slotwise rules check: --url: {where} is not an HTML page (HTTP {page.status}, {ctype}): the proxy "
+              "passes it through untouched", file=err)
+        return 2
     if page.redirected:
         print(f"\n{url} redirects to {page.url} (shown below; pass --cookie for pages that need a login or a basket)", file=out)
     from slotwise.proxy.forwarding.encoding import sniff_charset
@@ -213,12 +219,13 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     the page's (``sniff_charset``); it is read in it as the proxy reads it (``bytes_to_read``). ``sent_size``
     (its bytes as sent) and ``max_html_bytes`` (serve's bound): with them, a page the proxy would pass
     through unchanged is said to be one (``_passes_through``)."""
+    from slotwise.proxy.forwarding.documents import is_document
     from slotwise.rules import page_facts
     from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event
     from slotwise.rules.html_api import count_matches
     from slotwise.rules.reading import bytes_to_read, read_html, reading_codec
 
-    size, html = len(html), bytes_to_read(html, charset)
+    size, document, html = len(html), is_document(html, charset), bytes_to_read(html, charset)
     parts = urlsplit(url)
     path = parts.path or "/"
     catalog, capture = ruleset.catalog, ruleset.capture
@@ -229,11 +236,14 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     page = page_facts(path, parts.query, html, ruleset, url=url, reading=reading)
     lines = ["", f"{url}: HTTP {status}, {size} bytes; page type {page.type}"
              + (f", category {page.category!r}" if page.category else "")]
+    if status >= 400:
+        lines.append(f"  WARNING: HTTP {status} {_reason(status)}: the store's error page, not the page itself "
+                     "(what follows is read from it)")
     if cut:
         lines.append(f"  only the first {size} bytes read: the page is longer (what comes after is not shown)")
     counts = count_matches(html, [s.selector for s in ruleset.slots]) if ruleset.slots else []
     why = _passes_through(ruleset, html, path, parts.query, headers, counts, size=size, cut=cut, sent_size=sent_size,
-                          limit=max_html_bytes)
+                          limit=max_html_bytes, document=document)
     if why:
         lines.append(f"  the proxy would pass this page through unchanged: {why}: no slot changes it")
     codec = reading_codec(charset)
@@ -270,14 +280,10 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
                              + (f"; {len(cart)} line{'s' if len(cart) != 1 else ''}: {shown}" if cart else "; lines not read"))
     if ruleset.slots:
         lines.append("  slots:")
+        no_sizes = catalog.sizes is not None and page.product is not None and not page.product.get("variants")
         for slot, count in zip(ruleset.slots, counts):
             matches = slot.pages.matches(path, parts.query, headers)
-            flags = [f for f, on in (("disabled", not slot.enabled),
-                                     ("when not evaluated (depends on the visitor)", bool(slot.when_source))) if on]
-            note = f" [{'; '.join(flags)}]" if flags else ""
-            hits = f"{count} element{'s match' if count != 1 else ' matches'} {slot.selector!r}"
-            warn = " <- selector finds nothing" if matches and count == 0 else ""
-            lines.append(f"    {slot.id}: {'page matches' if matches else 'page does not match'}; {hits}{warn}{note}")
+            lines.append(_slot_line(slot, page, matches, count, no_sizes=no_sizes))
             if matches and count and slot.action in ("reorder", "select-option", "set-value"):
                 lines += [f"      {line}" for line in _slot_targets(html, slot)]
     if capture.pages or capture.requests or capture.triggers:
@@ -321,14 +327,55 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     return lines
 
 
+def _slot_line(slot: Any, page: Any, matches: bool, count: int, *, no_sizes: bool) -> str:
+    """One slot on this page: whether its pages match, what its selector finds, and whom it is shown to. A
+    ``when`` that reads the page alone is evaluated (``Slot.when_on_page``); one that reads the visitor is
+    said, not counted as shown or not shown. A selector that finds nothing is a warning, unless the slot
+    is not shown here anyway, or it reads sizes on a product the rules read none for (``no_sizes``)."""
+    from slotwise.rules.errors import RuleEvaluationError
+
+    notes = [] if slot.enabled else ["disabled"]
+    holds: bool | None = True
+    if matches and slot.when is not None:
+        try:
+            holds = slot.when_on_page(page)
+        except RuleEvaluationError as exc:
+            holds = False  # the proxy fails open: the whole page as the store sent it
+            notes.append(f"WARNING: {exc.reason}: the proxy would serve this page unchanged")
+        else:
+            notes.append(f"depends on the visitor: shown only when {slot.when_source}" if holds is None else
+                         f"when {slot.when_source}: true on this page" if holds else
+                         f"not shown: when {slot.when_source} is false on this page")
+    hits = f"{count} element{'s match' if count != 1 else ' matches'} {slot.selector!r}"
+    found = ""
+    if matches and count == 0 and holds is not False:
+        found = " (this product has no sizes)" if no_sizes and slot.reads_sizes else " <- selector finds nothing"
+    note = f" [{'; '.join(notes)}]" if notes else ""
+    return f"    {slot.id}: {'page matches' if matches else 'page does not match'}; {hits}{found}{note}"
+
+
+def _reason(status: int) -> str:
+    """``Not Found`` for 404; an unregistered status says nothing more."""
+    import http
+
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 def _passes_through(ruleset: Any, html: bytes, path: str, query: str, headers: dict[str, str] | None,
-                    counts: list[int], *, size: int, cut: bool, sent_size: int | None, limit: int | None) -> str | None:
-    """Why ``slotwise serve`` would send this page as the store sent it (fail open), or None: larger than
-    ``--max-html-bytes`` as sent or decoded (``forward_html``: neither is rewritten), or over a bound of
-    ``slotwise.html.bounds``, asked with the proxy's own checks (the nesting before the parse, then the
-    matches of the edits of every enabled slot whose pages match: their ``limit`` first elements each)."""
+                    counts: list[int], *, size: int, cut: bool, sent_size: int | None, limit: int | None,
+                    document: bool = True) -> str | None:
+    """Why ``slotwise serve`` would send this page as the store sent it (fail open), or None: no full
+    document (``documents.is_document``: empty, or a fragment), larger than ``--max-html-bytes`` as sent
+    or decoded (``forward_html``: neither is rewritten), or over a bound of ``slotwise.html.bounds``,
+    asked with the proxy's own checks (the nesting before the parse, then the matches of the edits of
+    every enabled slot whose pages match: their ``limit`` first elements each)."""
     from slotwise.html.bounds import PageBoundError, check_matches, check_page
 
+    if not document:
+        return "it is no full document (empty, or no <html>, <body> or doctype: a fragment)"
     if limit is not None and sent_size is not None and sent_size > limit:
         return f"it is {'more than ' if cut else ''}{sent_size} bytes, over --max-html-bytes {limit} (SLOTWISE_MAX_HTML_BYTES)"
     if limit is not None and size > limit:

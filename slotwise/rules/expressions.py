@@ -331,18 +331,40 @@ _Scope.eval_ctx = EvalContext(TEXT_ENV)
 _Scope._globals = TEXT_ENV.globals
 
 
+def fact_paths(tree: nodes.Node) -> frozenset[str]:
+    """Every name and fact an expression reads, as dotted paths: ``visitor.preferred_size[page.category]``
+    reads ``visitor``, ``visitor.preferred_size``, ``page`` and ``page.category`` (a string key counts as
+    a member, ``visitor['stage']`` is ``visitor.stage``; a computed key ends a path)."""
+    out: set[str] = set()
+    for node in (tree, *tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem))):
+        parts: list[str] = []
+        while isinstance(node, (nodes.Getattr, nodes.Getitem)):
+            if isinstance(node, nodes.Getattr):
+                parts.append(node.attr)
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                parts.append(node.arg.value)
+            else:
+                parts.clear()  # below a computed key: no fact's name
+            node = node.node
+        if isinstance(node, nodes.Name) and node.ctx == "load":
+            out.add(".".join([node.name, *reversed(parts)]))
+    return frozenset(out)
+
+
 class CompiledExpression:
     """A ``when``/``order``/``value`` expression, compiled once; ``evaluate(names)`` per use.
 
     The same code Jinja generates for ``compile_expression`` (so the same sandbox, operators
     and Undefined chaining; Undefined comes out as None), run against a ``_Scope`` instead of a
-    new ``Context`` per call where the expression allows it (see ``_DIRECT_NODES``).
+    new ``Context`` per call where the expression allows it (see ``_DIRECT_NODES``). ``facts``:
+    what it reads (``fact_paths``), e.g. whether a ``when`` depends on the visitor at all.
     """
 
-    __slots__ = ("source", "_root", "_jinja")
+    __slots__ = ("source", "facts", "_root", "_jinja")
 
     def __init__(self, source: str, tree: nodes.Expr) -> None:
         self.source = source
+        self.facts = fact_paths(tree)
         direct = _runs_directly(tree)
         tree.set_environment(TEXT_ENV)
         body = [nodes.Assign(nodes.Name("result", "store"), tree, lineno=1)]

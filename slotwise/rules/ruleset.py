@@ -20,6 +20,7 @@ from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.context import Context
 from slotwise.rules.errors import RuleEvaluationError
 from slotwise.rules.expressions import CompiledExpression
+from slotwise.rules.facts import PageFacts
 from slotwise.rules.html_api import Edit, ItemKey
 from slotwise.rules.journey_settings import JourneySettings
 from slotwise.rules.pages import Headers, PageMatcher, Query, normalize_query
@@ -28,6 +29,7 @@ from slotwise.rules.render_cache import CachedTemplate, frozen_key
 from slotwise.rules.signals import Signals
 from slotwise.rules.schema import INSERT_ACTIONS, CouponCost, RecommendSpec
 from slotwise.rules.visitor import freeze
+from slotwise.rules.vocabulary import SIZE_FACTS, VISITOR_NAMES
 
 Expression = CompiledExpression
 Template = CachedTemplate
@@ -141,10 +143,32 @@ class Slot:
             return False
         if self.when is None:
             return True
+        return self._holds(ctx.names)
+
+    def _holds(self, names: Mapping[str, Any]) -> bool:
+        assert self.when is not None
         try:
-            return bool(self.when.evaluate(ctx.names))
+            return bool(self.when.evaluate(names))
         except Exception as exc:
             raise RuleEvaluationError(self.id, f"'when' {self.when_source!r} failed: {type(exc).__name__}: {exc}") from exc
+
+    def when_on_page(self, page: PageFacts) -> bool | None:
+        """Whether its ``when`` holds on this page for every visitor (True without one), or None when it
+        reads the visitor or the request (``VISITOR_NAMES``): only a visit tells. ``rules check --url``
+        asks, so that a slot shown to returning visitors only is not counted as shown (nor as not shown)."""
+        if self.when is None:
+            return True
+        if self.when.facts & VISITOR_NAMES:
+            return None
+        return self._holds({"page": page})
+
+    @property
+    def reads_sizes(self) -> bool:
+        """Whether its ``when`` or a variant's ``order`` or ``value`` reads a size (``SIZE_FACTS``): on a
+        product without sizes it has nothing to do, and its selector rightly finds nothing."""
+        expressions = (self.when, *(e for v in self.variants for e in (v.order, v.value)))
+        return any(fact == size or fact.startswith(size + ".")
+                   for e in expressions if e is not None for fact in e.facts for size in SIZE_FACTS)
 
     def render(
         self,

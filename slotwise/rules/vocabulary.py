@@ -39,6 +39,13 @@ MAPPING_METHODS = frozenset({"get", "items", "keys", "values"})
 CONDITION_NAMES = frozenset({"visitor", "page", "request"})
 """Names a ``when`` condition sees."""
 
+VISITOR_NAMES = frozenset({"visitor", "request"})
+"""Names whose facts differ from one visit to the next (the visitor's history, their device, referrer,
+UTM): a ``when`` that reads neither is the page's alone, the same for every visitor."""
+
+SIZE_FACTS = frozenset({"visitor.preferred_size", "page.product.sizes", "page.product.variants"})
+"""Facts that are sizes: a slot whose expressions read one has nothing to do on a product without sizes."""
+
 VARIANT_NAMES = CONDITION_NAMES | {"vars", "slot", "variant"}
 """Names ``order``, ``value`` and attribute templates see."""
 

@@ -6,10 +6,11 @@ bytes kept as sent and read in its charset (from its Content-Type, as the
 proxy reads it), a page over ``MAX_PAGE_BYTES`` read up to it (and said),
 a compression bomb cut there without inflating it in memory, a page the
 proxy would pass through unchanged (over ``--max-html-bytes`` or a bound of
-``slotwise.html.bounds``) said so, a ``Cookie`` header kept to the store's
-host like ``--cookie``, error statuses described, and a store that refuses,
-never answers, trickles its page past the overall deadline or is no http(s)
-URL at all: exit 2 with one line, never a traceback.
+``slotwise.html.bounds``, or a fragment) said so, a ``Cookie`` header kept to
+the store's host like ``--cookie``, error statuses described with a warning,
+and a store that refuses, never answers, trickles its headers or its page
+past the overall deadline, answers with no HTML (JSON, an image, a PDF) or is
+no http(s) URL at all: exit 2 with one line, never a traceback.
 """
 
 from __future__ import annotations
@@ -254,7 +255,8 @@ def test_a_compression_bomb_is_cut_at_the_cap_without_inflating_it(
     monkeypatch.setattr(page_fetch, "MAX_PAGE_BYTES", cap)
     body = _bomb(coding, 64 * 1024 * 1024)
     shop = page_server({"/": Page(body, 200, (("content-type", "text/html"), ("content-encoding", coding))),
-                        "/small": Page(_bomb(coding, 1024 * 1024), 200, (("content-encoding", coding),))})
+                        "/small": Page(_bomb(coding, 1024 * 1024), 200, (("content-type", "text/html"),
+                                                                          ("content-encoding", coding)))})
     assert check(rules, shop.url + "/small") == 0  # what a first run imports is not the page's
     capsys.readouterr()
     tracemalloc.start()
@@ -280,7 +282,7 @@ def test_a_page_that_does_not_decode_exits_2_with_one_line(
     twice = gzip.compress(zlib.compress(PAGE + os.urandom(2 * cap), 0), 0)  # more than the cap as sent
     shop = page_server({"/cut": Page(cut, 200, (("content-type", "text/html"), ("content-encoding", "gzip"))),
                         "/odd": Page(PAGE, 200, (("content-type", "text/html"), ("content-encoding", "compress"))),
-                        "/twice": Page(twice, 200, (("content-encoding", "deflate, gzip"),))})
+                        "/twice": Page(twice, 200, (("content-type", "text/html"), ("content-encoding", "deflate, gzip")))})
     assert check(rules, shop.url + "/cut") == 2
     assert _one_line_of(capsys) == (f"slotwise rules check: --url: cannot read {shop.url}/cut: it does not decode as "
                                     "its Content-Encoding 'gzip' says (gzip: truncated stream); the proxy passes "
@@ -340,15 +342,72 @@ def test_a_page_over_a_bound_of_the_rewriter_is_said_to_pass_through(
     assert "pass this page through" not in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("status", [404, 500])
-def test_an_error_page_is_described_with_its_status(
-    status: int, rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(("status", "reason"), [(404, "Not Found"), (500, "Internal Server Error"), (599, "")])
+def test_an_error_page_is_described_with_its_status_and_a_warning(
+    status: int, reason: str, rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shop = page_server({"/p/9": Page(PAGE, status)})
+    """The proxy personalizes a store's error page as any page; the author is told it is one (a product
+    that is gone, a typo'd URL), not left to read its slots as the product page's."""
+    shop = page_server({"/p/9": Page(PAGE, status), "/p/1": PAGE})
     assert check(rules, shop.url + "/p/9") == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = lines.index(f"{shop.url}/p/9: HTTP {status}, {len(PAGE)} bytes; page type product")
+    assert lines[at + 1] == (f"  WARNING: HTTP {status} {reason}: the store's error page, not the page itself "
+                             "(what follows is read from it)")
+    assert "    note: page matches; 1 element matches 'textarea.note'" in lines
+    assert check(rules, shop.url + "/p/1") == 0
+    assert "WARNING" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("body", "ctype"), [
+    (b'{"id": 1}', "application/json"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"%PDF-1.7\n", "application/pdf"),
+    (PAGE, None),  # no Content-Type: the proxy does not take it for HTML either
+], ids=["json", "png", "pdf", "none"])
+def test_an_answer_that_is_not_html_is_said_to_pass_through_and_not_read(
+    body: bytes, ctype: str | None, rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the proxy streams through untouched (``documents.is_html``) is no page for the rules: one line
+    naming its type (and the final URL after a redirect, a login page's too), exit 2."""
+    headers = (("content-type", ctype),) if ctype else ()
+    shop = page_server({"/p/1": Page(body, 200, headers), "/p/2": Page(b"", 302, (("location", "/p/1"),)),
+                        "/gone": Page(body, 404, headers)})
+    said = f"Content-Type {ctype}" if ctype else "no Content-Type"
+    assert check(rules, shop.url + "/p/1") == 2
+    assert _one_line_of(capsys) == (f"slotwise rules check: --url: {shop.url}/p/1 is not an HTML page (HTTP 200, "
+                                    f"{said}): the proxy passes it through untouched")
+    assert check(rules, shop.url + "/p/2") == 2
+    assert _one_line_of(capsys) == (f"slotwise rules check: --url: {shop.url}/p/2 redirects to {shop.url}/p/1, "
+                                    f"which is not an HTML page (HTTP 200, {said}): the proxy passes it through "
+                                    "untouched")
+    assert check(rules, shop.url + "/gone") == 2
+    assert f"is not an HTML page (HTTP 404, {said})" in _one_line_of(capsys)
+
+
+@pytest.mark.parametrize("ctype", ["text/html; charset=utf-8", "application/xhtml+xml", "TEXT/HTML"])
+def test_an_html_type_is_read_as_the_proxy_reads_it(
+    ctype: str, rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shop = page_server({"/": Page(PAGE, 200, (("content-type", ctype),))})
+    assert check(rules, shop.url + "/") == 0
+    assert "note: page matches; 1 element matches 'textarea.note'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("body", [b"", b'<div class="mini-cart"><textarea class="note"></textarea></div>'],
+                         ids=["empty", "fragment"])
+def test_a_fragment_is_said_to_pass_through(
+    body: bytes, rules: str, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """HTML that is no full document (``documents.is_document``: a mini basket a script fetches) is not
+    personalized: said like a page over a bound, its reading shown all the same."""
+    shop = page_server({"/cart/mini": body, "/cart": PAGE})
+    assert check(rules, shop.url + "/cart/mini") == 0
     out = capsys.readouterr().out
-    assert f"{shop.url}/p/9: HTTP {status}, {len(PAGE)} bytes; page type product" in out
-    assert "note: page matches; 1 element matches 'textarea.note'" in out
+    assert (f"{PASSES}it is no full document (empty, or no <html>, <body> or doctype: a fragment): "
+            "no slot changes it") in out.splitlines()
+    assert check(rules, shop.url + "/cart") == 0
+    assert "no full document" not in capsys.readouterr().out
 
 
 def _one_line_of(capsys: pytest.CaptureFixture[str]) -> str:
@@ -371,20 +430,29 @@ def test_a_store_that_never_answers_exits_2_after_the_timeout(
     monkeypatch.setattr(page_fetch, "FETCH_TIMEOUT_S", 0.2)
     with Silent() as store:
         assert check(rules, store.url + "/p/1") == 2
-    assert _one_line_of(capsys) == f"slotwise rules check: --url: cannot fetch {store.url}/p/1: ReadTimeout: timed out"
+    assert _one_line_of(capsys) == (f"slotwise rules check: --url: cannot fetch {store.url}/p/1: the store sent "
+                                    "nothing for 0.2 s (ReadTimeout, while waiting for its answer's status and "
+                                    "headers)")
 
 
-def test_a_store_that_trickles_its_page_is_cut_off_at_the_deadline(
-    rules: str, page_server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("page", "waiting"), [
+    (Page(PAGE, trickle=0.05), "its page"),
+    (Page(PAGE, trickle_head=0.05), "its answer's status and headers"),
+], ids=["page", "headers"])
+def test_a_store_that_trickles_is_cut_off_at_the_deadline_on_the_clock(
+    page: Page, waiting: str, rules: str, page_server: Any, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A byte every 50 ms never lets a read time out: the whole fetch has a deadline of its own."""
+    """A byte every 50 ms never lets a read time out (1 s here), its headers' bytes neither: the whole fetch
+    has a deadline on the clock (a check between reads waited for all of the headers, some 8 s here)."""
+    monkeypatch.setattr(page_fetch, "FETCH_TIMEOUT_S", 1.0)
     monkeypatch.setattr(page_fetch, "FETCH_DEADLINE_S", 0.5)
-    shop = page_server({"/p/1": Page(PAGE, trickle=0.05)})
+    shop = page_server({"/p/1": page})
     started = time.monotonic()
     assert check(rules, shop.url + "/p/1") == 2
-    assert time.monotonic() - started < 2
-    assert _one_line_of(capsys) == (f"slotwise rules check: --url: cannot fetch {shop.url}/p/1: not complete "
-                                    "after 0.5 s (the whole fetch's deadline)")
+    assert time.monotonic() - started < 1.5
+    assert _one_line_of(capsys) == (f"slotwise rules check: --url: cannot fetch {shop.url}/p/1: gave up after 0.5 s, "
+                                    f"the whole fetch's deadline (the store was still sending {waiting})")
 
 
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1/p/1", "file:///etc/passwd", "http:///p/1"])
@@ -401,6 +469,11 @@ def test_the_docs_say_what_the_fetch_does() -> None:
     assert f"(`only the first {page_fetch.MAX_PAGE_BYTES} bytes read: the page is longer`)" in text
     assert page_fetch.FETCH_TIMEOUT_S == 15 and "sends nothing for 15 s" in text
     assert page_fetch.FETCH_DEADLINE_S == 60 and "has not sent the whole page after 60 s" in text
+    assert "(`gave up after 60 s, the whole fetch's deadline`), its headers included" in text
+    assert ("`not an HTML page (HTTP 200, Content-Type application/json): the proxy passes it through "
+            "untouched`") in text
+    assert "`WARNING: HTTP 404 Not Found: the store's error page, not the page itself`" in text
+    assert "`it is no full document (empty, or no <html>, <body> or doctype: a fragment)`" in text
     default = Settings().max_html_bytes
     assert (f"`the proxy would pass this page through unchanged: it is N bytes, over --max-html-bytes {default} "
             "(SLOTWISE_MAX_HTML_BYTES): no slot changes it`") in text

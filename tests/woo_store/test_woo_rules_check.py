@@ -29,7 +29,7 @@ def shop() -> Iterator[WooShop]:
 def check(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> str:
     assert main(["rules", "check", EXAMPLE, "--url", url, *args]) == 0
     out = capsys.readouterr().out
-    assert "WARNING" not in out and "nothing usable" not in out, out
+    assert "WARNING" not in out and "nothing usable" not in out and "<- selector finds nothing" not in out, out
     return out
 
 
@@ -53,6 +53,18 @@ def test_a_variable_product_page(shop: WooShop, capsys: pytest.CaptureFixture[st
     assert "product-recommendations: page matches; 1 element matches 'section.related.products'" in out
     assert ("1 form on this page posts to it (fields: add-to-cart, attribute_pa_size, product_id, quantity, "
             "variation_id)") in out
+
+
+def test_a_simple_product_page(shop: WooShop, capsys: pytest.CaptureFixture[str]) -> None:
+    """A product without sizes has no variations form: the size slot rightly finds nothing there, said as
+    such (the rules' catalog.sizes read none), not as a selector to fix."""
+    out = check(capsys, shop.url + "/product/beanie/")
+    assert "product 'beanie': 'Beanie', price 18.00 EUR, in stock" in out
+    assert "sizes (size=child product)" not in out
+    assert ("size-prefill: page matches; 0 elements match 'form.variations_form select#pa_size' (this product has "
+            "no sizes) [depends on the visitor: shown only when page.category in visitor.preferred_size]") in out
+    assert ("exit-coupon: page matches; 1 element matches 'body' [depends on the visitor: shown only when "
+            "visitor.has_cart and not visitor.subscribed and not visitor.has_coupon]") in out
 
 
 def test_the_mini_cart_and_the_order_received_page(shop: WooShop, capsys: pytest.CaptureFixture[str]) -> None:

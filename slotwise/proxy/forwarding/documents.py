@@ -1,4 +1,7 @@
-"""Full documents versus fragments: only a page a browser navigates to is personalized or tagged.
+"""HTML, and full documents versus fragments: only a page a browser navigates to is personalized or tagged.
+
+Only an answer whose ``Content-Type`` is HTML (``is_html``) goes the HTML way
+at all; anything else (JSON, an image, a PDF) is streamed through untouched.
 
 A store's scripts fetch HTML too (a mini basket, infinite scroll, htmx
 swaps): tagging those would run the tag again on every insertion, and
@@ -16,11 +19,19 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
+_HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 _DOCUMENT = re.compile(rb"<(?:html|body)[\s/>]|<!doctype\s+html", re.IGNORECASE)
 
 
 class _HasHeaders(Protocol):
     def header(self, name: str, default: str | None = None) -> str | None: ...
+
+
+def is_html(content_type: bytes | None) -> bool:
+    """Whether an answer with this ``Content-Type`` is a page the proxy may rewrite (no type: it is not)."""
+    if not content_type:
+        return False
+    return content_type.split(b";", 1)[0].strip().lower() in _HTML_TYPES
 
 
 def fragment_request(flow: _HasHeaders) -> str | None:

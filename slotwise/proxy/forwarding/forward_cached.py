@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING, AsyncIterator, Iterable
 
 from slotwise.proxy.operations import metrics
 from slotwise.proxy.forwarding.cache_control import parse_cache_control, parse_vary, primary_key, values
-from slotwise.proxy.forwarding.documents import fragment_request
+from slotwise.proxy.forwarding.documents import fragment_request, is_html
 from slotwise.proxy.forwarding.encoding import decode
 from slotwise.proxy.forwarding.errors import DecodeError
 from slotwise.proxy.flow import Flow
-from slotwise.proxy.forwarding.forward_html import document_facts, is_html
+from slotwise.proxy.forwarding.forward_html import document_facts
 from slotwise.proxy.forwarding.forward_stream import Receive, Responder
 from slotwise.proxy.forwarding.headers import Headers, first, with_ours
 from slotwise.proxy.forwarding.html_cache import CachedPage, HtmlCache, Lookup, lasting_refusal, new_page, refreshed, refusal

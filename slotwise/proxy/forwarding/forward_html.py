@@ -52,19 +52,12 @@ from slotwise.proxy.forwarding.forward_stream import Receive, Responder, stream,
 from slotwise.proxy.forwarding.headers import Headers, first, personalized, personalized_kept, rewritten, with_ours
 from slotwise.proxy.forwarding.stream_guard import StreamGuard
 
-_HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 _HOLD_CAP = 20  # a page still arriving this many holds after its first sendable bytes streams anyway
 _RELEASE_FACTOR = 8  # a streamed page may decode to this many times max_html_bytes, then it is cut
 
 
 def _never() -> bool:
     return False
-
-
-def is_html(content_type: bytes | None) -> bool:
-    if not content_type:
-        return False
-    return content_type.split(b";", 1)[0].strip().lower() in _HTML_TYPES
 
 
 class HtmlRewriter:

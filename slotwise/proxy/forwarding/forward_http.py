@@ -31,7 +31,8 @@ from slotwise.proxy.config import Settings
 from slotwise.proxy.forwarding.errors import ClientDisconnected, ConnectNotAllowed, ForeignTarget, ProxyError, UpstreamError, error_page
 from slotwise.proxy.flow import Flow
 from slotwise.proxy.forwarding.forward_cached import CachedPages
-from slotwise.proxy.forwarding.forward_html import HtmlRewriter, is_html
+from slotwise.proxy.forwarding.documents import is_html
+from slotwise.proxy.forwarding.forward_html import HtmlRewriter
 from slotwise.proxy.forwarding.forward_safe import SafePersonalizer
 from slotwise.proxy.forwarding.forward_stream import Receive, Responder, Scope, Send, stream
 from slotwise.proxy.forwarding.html_cache import HtmlCache
