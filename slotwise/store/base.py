@@ -318,8 +318,8 @@ class Store(Protocol):
         loses it when it expires. SQLite counts time by ``now``; Redis by its own clock from the call."""
 
     async def hold_lease(self, name: str, holder: str, now: float, ttl_s: float) -> None:
-        """``name`` is held by ``holder`` for ``ttl_s`` seconds from now, whoever held it: a job done keeps
-        the others from doing it again before it is due."""
+        """``name`` is held by ``holder`` for ``ttl_s`` seconds from now, whoever held it (a job asked for at
+        once: ``FeedLoader.refresh(force=True)``)."""
 
     async def release_lease(self, name: str, holder: str, now: float, after_s: float = 0.0) -> bool:
         """``holder`` gives ``name`` back, if it still holds it (compare and delete, atomically): free at once,

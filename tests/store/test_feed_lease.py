@@ -244,6 +244,10 @@ async def test_another_workers_health_and_metrics_show_the_readers_failure(
     private = feed_health.body(await b.store.feed_read(lease), lease, clock(), private=True)
     assert private["error"] == "page 1 (/api/products?page=1&per_page=2): HTTP 404"
     assert private["feed"] == "/api/products" and private["reader"] == str(a.holder)
+    line, warn = feed_health.feed_line(await b.store.feed_read(lease), clock())
+    assert warn and line.startswith("Product feed: the last read failed (page 1 (/api/products?page=1&per_page=2): "
+                                    "HTTP 404), once, last at ")
+    assert line.endswith("; retried soon, the catalog keeps what it has: never loaded.")
     assert (await check_feed(b.store, lease_name("/never.json", None), clock()))["status"] == "pending"
 
 
