@@ -14,7 +14,7 @@ was merged into.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from slotwise.profile import Profile
@@ -123,6 +123,33 @@ class OutboxState:
     failing: int  # of them, those with a failed attempt (the receiver refused, or did not answer)
     last_error: str | None = None  # the most recent failed attempt's error, of a message still pending
     last_error_at: float | None = None
+
+
+FEED_READ_KEPT_S = 7 * 86400.0
+"""How long a feed's last read is kept after it: a feed the rules no longer name is forgotten then."""
+
+
+@dataclass(frozen=True)
+class FeedRead:
+    """The outcome of the last read of a product feed, saved by the process that read it (the holder of the
+    feed's lease) so that every worker and instance shows the same: ``/_sw/health``, the metrics, the admin."""
+
+    feed: str  # the URL or file the rules name (the admin's alone: a URL may hold a token)
+    at: float  # when the last read ended
+    products: int = 0  # products the last read that loaded listed
+    loaded_at: float | None = None  # when a read last loaded (None: none has)
+    error: str | None = None  # why the last read failed (None: it loaded)
+    failures: int = 0  # reads failed in a row since the last that loaded: how long the retry waits
+    reader: str = ""  # the process that read it (``host:pid:tag``)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> FeedRead:
+        """From ``as_dict``'s data (keys it does not know skipped: a newer version's record)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -291,7 +318,25 @@ class Store(Protocol):
         loses it when it expires. SQLite counts time by ``now``; Redis by its own clock from the call."""
 
     async def hold_lease(self, name: str, holder: str, now: float, ttl_s: float) -> None:
-        """``name`` is held by ``holder`` for ``ttl_s`` seconds from now, whoever held it: a job done keeps
-        the others from doing it again before it is due."""
+        """``name`` is held by ``holder`` for ``ttl_s`` seconds from now, whoever held it (a job asked for at
+        once: ``FeedLoader.refresh(force=True)``)."""
+
+    async def release_lease(self, name: str, holder: str, now: float, after_s: float = 0.0) -> bool:
+        """``holder`` gives ``name`` back, if it still holds it (compare and delete, atomically): free at once,
+        or (``after_s``) free ``after_s`` seconds from now, for whoever takes it then (a failed job's retry).
+        False when ``holder`` no longer held it (its time ran out, perhaps another took it): left alone."""
+
+    async def switch_lease(self, group: str, name: str, holder: str, now: float, ttl_s: float) -> bool:
+        """Whether ``name`` just became ``group``'s current lease, and so ``holder``'s for ``ttl_s`` seconds,
+        whoever held it (a job for new settings is due at once, even if it was done a moment ago under the
+        same settings before a switch away and back); False, changing nothing, when it already was
+        current: another process saw the same switch first, or nothing changed."""
+
+    # -- the product feed's last read (``catalog.feed``, by the holder of its lease) ----------
+    async def save_feed_read(self, name: str, read: FeedRead) -> None:
+        """The last read under lease ``name``, for every process to show; kept ``FEED_READ_KEPT_S`` after it."""
+
+    async def feed_read(self, name: str) -> FeedRead | None:
+        """What ``save_feed_read`` last saved for ``name`` (None: nothing, or too long ago)."""
 
     async def close(self) -> None: ...

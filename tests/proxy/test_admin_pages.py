@@ -8,6 +8,7 @@ tiny origin on 127.0.0.1; requests over HTTP with httpx.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from datetime import datetime, timezone
@@ -673,3 +674,50 @@ def test_without_a_webhook_url_health_says_none_is_configured(proxy: Callable[..
     with closing(signed_in(server)) as http:
         assert "id=webhook" not in http.get("/_sw/admin").text
         assert http.get("/_sw/admin/api/status").json()["webhook"] == {"configured": False}
+
+
+FEED_RULES = RULES + """catalog:
+  feed: %s
+"""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_every_worker_shows_the_feed_read_its_reader_saw(
+        proxy: Callable[..., Any], page_server: Any, kind: str, request: pytest.FixtureRequest) -> None:
+    """One worker of two reads the product feed (the holder of its lease); the other's ``/_sw/health``, metrics,
+    admin page and admin API show that read all the same: from the store, not from the worker's own loader
+    (whose ``count`` is the reader's alone). The feed's URL and its token stay out of the public health."""
+    from page_server import Page
+
+    products = json.dumps([{"id": "p1", "name": "One"}, {"id": "p2", "name": "Two"}]).encode()
+    feed = page_server({"/feed.json?key=feeds-secret": Page(products, 200, (("content-type", "application/json"),))})
+    redis = request.getfixturevalue("redis") if kind == "redis" else None
+    options = {"store": redis.url} if redis is not None else {}
+    reader = proxy(FEED_RULES % f"{feed.url}/feed.json?key=feeds-secret", **options)
+    wait_for(lambda: reader.personalizer.feeds.count == 2)
+    other = proxy(FEED_RULES % f"{feed.url}/feed.json?key=feeds-secret", **options)  # same data dir, same Redis
+    time.sleep(1.05)
+    health = httpx.get(other.url + "/_sw/health", timeout=20).json()
+    assert other.personalizer.feeds.count == 0 and len(feed.requests) == 1  # the other worker read nothing
+    assert health["status"] == "ok" and health["feed"]["status"] == "ok", health
+    assert (health["feed"]["products"], health["feed"]["failures"]) == (2, 0)
+    assert len(health["feed"]["digest"]) == 32 and 0 <= health["feed"]["loaded_seconds"] < 60
+    assert "feeds-secret" not in json.dumps(health)
+    assert _metric(other, "slotwise_feed_products") == 2 and _metric(other, "slotwise_feed_failures") == 0
+    loaded = datetime.strptime(health["feed"]["loaded"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert abs(_metric(other, "slotwise_feed_last_success_timestamp_seconds") - loaded.timestamp()) < 1
+    with closing(signed_in(other)) as http:
+        line = re.search(r"<p class=note id=feed>([^<]*)</p>", http.get("/_sw/admin").text)
+        assert line is not None and line.group(1).startswith("Product feed: 2 products, loaded "), line
+        status = http.get("/_sw/admin/api/status").json()["feed"]  # the admin's: the URL and who read it
+        assert (status["status"], status["products"], status["feed"]) == (
+            "ok", 2, f"{feed.url}/feed.json?key=feeds-secret")
+        assert status["reader"].split(":")[1] == str(os.getpid())  # this test's process runs both workers
+
+
+def test_without_a_feed_health_says_none_is_configured(proxy: Callable[..., Any]) -> None:
+    server = proxy()
+    assert httpx.get(server.url + "/_sw/health", timeout=20).json()["feed"] == {"configured": False}
+    with closing(signed_in(server)) as http:
+        assert "id=feed" not in http.get("/_sw/admin").text
+        assert http.get("/_sw/admin/api/status").json()["feed"] == {"configured": False}

@@ -1,5 +1,6 @@
 """The admin page (``/_sw/admin``): rules status, slot reports with charts, kill switches,
-learning restarts, preview links, a visitor lookup, and one line while webhook messages wait.
+learning restarts, preview links, a visitor lookup, one line while webhook messages wait, and one
+on the product feed's last read.
 
 Signing in: open ``/_sw/admin`` and give the admin token (``--admin-token``)
 in the form; the answer sets a session cookie (``slotwise.tag.admin_session``:
@@ -40,6 +41,7 @@ from slotwise.proxy.operations.kill_switch import ALL
 from slotwise.proxy.operations.learning import RESTART_KIND
 from slotwise.rules.checker import did_you_mean
 from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces
+from slotwise.proxy.operations import feed_health
 from slotwise.proxy.operations.webhook_health import backlog_line, body, read_state, unknown
 from slotwise.proxy.operations.reporting import (
     LEGEND,
@@ -220,7 +222,8 @@ class AdminPages:
         switches = await self.p.switches.current()
         session = await self.sessions.session(request)
         csrf = self.sessions.csrf_token(session) if session else ""
-        return _html(self.render(log, switches, csrf, await self.webhook_line()) + render_funnel(await self.funnel()))
+        return _html(self.render(log, switches, csrf, await self.webhook_line(), await self.feed_line())
+                     + render_funnel(await self.funnel()))
 
     async def webhook_line(self) -> str | None:
         """One line while webhook messages wait (``webhook_health``: the health check's own store read)."""
@@ -236,6 +239,24 @@ class AdminPages:
             return {"configured": False}
         state = await read_state(self.p.store)
         return body(state, outbox.url, self.p.clock()) if state is not None else unknown(outbox.url)
+
+    async def feed_line(self) -> tuple[str, bool] | None:
+        """The product feed's line (``feed_health``: its reader's outcome, from the store); None without a
+        feed, or when the store cannot be read."""
+        lease = feed_health.rules_lease(self.p.ruleset())
+        if lease is None:
+            return None
+        known, read = await feed_health.read_state(self.p.store, lease)
+        return feed_health.feed_line(read, self.p.clock()) if known else None
+
+    async def feed_status(self) -> dict[str, Any]:
+        """``/_sw/admin/api/status``'s ``feed``: ``/_sw/health``'s, with the feed's URL, its reader and the
+        error as it was."""
+        lease = feed_health.rules_lease(self.p.ruleset())
+        if lease is None:
+            return {"configured": False}
+        known, read = await feed_health.read_state(self.p.store, lease)
+        return feed_health.body(read, lease, self.p.clock(), private=True) if known else feed_health.unknown(lease)
 
     async def funnel(self) -> dict[str, Any]:
         """Stage counts per category of the most recent people (``proxy.operations.admin_stages``)."""
@@ -254,6 +275,7 @@ class AdminPages:
         status = self.status()
         status["switches"] = dict((await self.p.switches.current()).entries)
         status["webhook"] = await self.webhook_status()
+        status["feed"] = await self.feed_status()
         return JSONResponse(json_safe(status), headers={"cache-control": "no-store"})
 
     async def api_report(self, request: Request) -> Response:
@@ -401,7 +423,8 @@ class AdminPages:
                      f"<p>{'Erased: profile, aliases, events, decisions, coupons and messages.' if found else 'Nothing was held about this id.'}</p>")
 
     # -- rendering ---------------------------------------------------------
-    def render(self, log: DecisionLog, switches: Any, csrf: str, webhook: str | None = None) -> str:
+    def render(self, log: DecisionLog, switches: Any, csrf: str, webhook: str | None = None,
+               feed: tuple[str, bool] | None = None) -> str:
         status = self.status()
         rules = status["rules"]
         hidden = f'<input type=hidden name=csrf value="{escape(csrf)}">'
@@ -427,6 +450,8 @@ class AdminPages:
             parts.extend(f"<p class=note>{escape(note)}</p>" for note in rules.get("notes") or ())
         if webhook is not None:
             parts.append(f"<p class=warn id=webhook>{escape(webhook)}</p>")
+        if feed is not None:
+            parts.append(f"<p class={'warn' if feed[1] else 'note'} id=feed>{escape(feed[0])}</p>")
         ruleset = self.p.ruleset()
         slots = list(ruleset.slots) if ruleset is not None else []
         parts.append(render_switches(slots, switches, hidden))

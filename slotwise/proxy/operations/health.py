@@ -16,6 +16,7 @@ deadline) and each failing one adds a reason:
 Whether the store (the upstream) answers is reported beside them (``upstream``,
 ``upstream_health.py``) but is never a reason: Slotwise is not degraded by the store being down.
 Nor by the store's webhook receiver refusing: ``webhook`` (``webhook_health.py``) says what waits.
+Nor by its product feed failing: ``feed`` (``feed_health.py``) says how the last read went.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class HealthReport:
     learner_lag_records: int | None = None
     upstream: dict[str, Any] | None = None  # whether the store answers (``upstream_health``): never a reason
     webhook: dict[str, Any] | None = None  # what waits in the outbox (``webhook_health``): never a reason
+    feed: dict[str, Any] | None = None  # the product feed's last read (``feed_health``): never a reason
 
 
     @property
@@ -61,6 +63,8 @@ class HealthReport:
             out["upstream"] = self.upstream
         if self.webhook is not None:
             out["webhook"] = self.webhook
+        if self.feed is not None:
+            out["feed"] = self.feed
         return out
 
 

@@ -112,6 +112,19 @@ WEBHOOK_ATTEMPTS = Counter(
     "slotwise_webhook_attempts", "Webhook delivery attempts by outcome: delivered (2xx), refused (the receiver "
     "answered anything else), error (no answer: connection refused, timeout)", ["outcome"], registry=REGISTRY,
 )
+FEED_PRODUCTS = Gauge(
+    "slotwise_feed_products", "Products the rules' product feed (catalog.feed) listed at its last read that "
+    "loaded, as its reader saved it in the store; 0 before any has (or without a feed)", registry=REGISTRY,
+    multiprocess_mode="livemostrecent",
+)
+FEED_LAST_SUCCESS = Gauge(
+    "slotwise_feed_last_success_timestamp_seconds", "Unix time the rules' product feed last loaded (by whichever "
+    "process read it); 0 before it has (or without a feed)", registry=REGISTRY, multiprocess_mode="livemostrecent",
+)
+FEED_FAILURES = Gauge(
+    "slotwise_feed_failures", "Reads of the rules' product feed failed in a row since the last that loaded",
+    registry=REGISTRY, multiprocess_mode="livemostrecent",
+)
 STORE_ERRORS = Counter(
     "slotwise_store_errors", "Store calls that failed, by kind (unavailable: unreachable or slow; refused: e.g. maxmemory)",
     ["kind"], registry=REGISTRY,
@@ -339,3 +352,11 @@ def set_webhook(pending: int, failing: int, oldest_s: float) -> None:
     PENDING.set(WEBHOOK_PENDING, pending)
     PENDING.set(WEBHOOK_FAILING, failing)
     PENDING.set(WEBHOOK_OLDEST, oldest_s)
+
+
+def set_feed(products: int, loaded_at: float | None, failures: int) -> None:
+    """The product feed's last read, as the latest health check read it from the store (not set while the
+    store is away)."""
+    PENDING.set(FEED_PRODUCTS, products)
+    PENDING.set(FEED_LAST_SUCCESS, loaded_at or 0)
+    PENDING.set(FEED_FAILURES, failures)

@@ -25,7 +25,8 @@ from slotwise.proxy.personalization.feed_lease import Holder, lease_name
 from slotwise.rules.actions import safe_link
 from slotwise.rules.feed_mapping import FeedMapping, FeedPaging
 from slotwise.rules.jsonld import stock_count, usable_price
-from slotwise.store.base import Store
+from slotwise.store.base import FeedRead, Store
+from slotwise.store.outage import is_outage
 
 log = logging.getLogger("slotwise.catalog")
 
@@ -33,11 +34,22 @@ REFRESH_S = 600.0
 MAX_FEED_BYTES = 50 * 1024 * 1024  # a paged feed: all its pages together
 MAX_FEED_S = 120.0  # a feed read (a paged one: all its pages)
 WRITE_MARGIN_S = 60.0  # past ``MAX_FEED_S``: the catalog written (10,000 products: well under a second)
+RETRY_S = 30.0  # a failed read's first retry; each failure in a row doubles it, up to ``REFRESH_S``
+RELEASE_S = 5.0  # a stopping loader waits this long at most for the store to take its lease back
+LEASE_GROUP = "feed"  # the feeds' leases: the one current is the feed the rules last switched to
 
 
 def lease_s() -> float:
     """How long a refresh holds its feed's lease: its read and its write, bounded (read at call time)."""
     return MAX_FEED_S + WRITE_MARGIN_S
+
+
+def retry_s(failures: int) -> float:
+    """How long after ``failures`` failed reads in a row the feed is read again: ``RETRY_S`` doubling, at
+    most ``REFRESH_S`` (read at call time). A blip of the store's API (a deploy, a 502) is over in a
+    minute or two, and the catalog should not wait a whole period for it; a feed that stays down is
+    then asked no more often than a loaded one."""
+    return min(REFRESH_S, RETRY_S * 2 ** min(max(0, failures - 1), 16))
 
 
 def relative_to_upstream(url: Any, upstream_netloc: str) -> Any:
@@ -220,6 +232,7 @@ class FeedLoader:
         self.count = 0
         self.error: str | None = None
         self.holder = Holder()
+        self.asked: str | None = None  # the lease of the feed this process last asked about
 
     async def _read(self, feed: Path | str, limit: int | None = None) -> bytes:
         """The feed's bytes (a fetched one at most ``limit``, default ``MAX_FEED_BYTES``, read at call time)."""
@@ -274,27 +287,62 @@ class FeedLoader:
 
         Only while holding the feed's lease (``force``: at once, whoever holds it), taken for the read
         and the write (``lease_s``; a loader that dies loses it by expiry) and held ``REFRESH_S`` once
-        done: the others' rounds until then are one store call each. A failed read holds it too: one
-        try (and one warning) per period across all of them, as each loader did before on its own.
+        loaded: the others' rounds until then are one store call each. A failed read holds it
+        ``retry_s`` (30 s doubling up to ``REFRESH_S``): one try (and one warning) at a time across all of
+        them, soon after a blip, no more than once a period for a feed that stays down. A loader stopped
+        mid-read (the worker shuts down) gives it back, so the next process reads at once, not minutes
+        later. A feed this process has not asked about (at start, or its rules changed, even back to a
+        feed read a moment ago) is read at once by the first process to see it (``Store.switch_lease``).
+        The outcome is saved in the store (``FeedRead``) for every process to show.
         A store that cannot say raises (the caller's next round asks again): the rows would go to that
         same store, so a read now would cost the store's API a request for nothing."""
         if feed is None:
             self.feed = None
             return 0
         lease = lease_name(feed, mapping)
-        if not force and not await self.store.take_lease(lease, str(self.holder), self.clock(), lease_s()):
-            return 0  # another loader has it, or loaded it less than REFRESH_S ago: the catalog is shared
+        if not await self._take(lease, force):
+            return 0  # another loader has it, or read it less than a period (or a retry's wait) ago
         self.feed, self.mapping = feed, mapping
         self.loaded_at = self.clock()
         try:
             products = await self.products(feed, mapping)
         except Exception as exc:  # unreachable, not JSON, wrong shape, too big or slow: keep what we have, say why
-            reason = str(exc) or type(exc).__name__  # a timeout has no words of its own
-            self.error = f"{feed}: {reason}"
-            log.warning("product feed %s not loaded: %s", feed, reason)
-            await self.store.hold_lease(lease, str(self.holder), self.clock(), REFRESH_S)
+            await self._failed(lease, feed, str(exc) or type(exc).__name__)  # a timeout has no words of its own
             return 0
-        self.error = None
+        except BaseException:  # cancelled: the worker stops mid-read
+            await self._give_back(lease)
+            raise
+        try:
+            await self._write(products, mapping)
+        except Exception as exc:  # the store refused the rows: the read is to be done again, as a failed one
+            await self._failed(lease, feed, f"catalog not written: {exc or type(exc).__name__}")
+            return 0
+        except BaseException:
+            await self._give_back(lease)
+            raise
+        self.error, self.count = None, len(products)
+        log.info("product feed %s: %d products", feed, self.count)
+        now, holder = self.clock(), str(self.holder)
+        await self.store.save_feed_read(lease, FeedRead(feed=str(feed), at=now, products=self.count, loaded_at=now,
+                                                        reader=holder))
+        await self.store.release_lease(lease, holder, now, REFRESH_S)
+        return self.count
+
+    async def _take(self, lease: str, force: bool) -> bool:
+        """Whether this loader now holds ``lease``: ``force``, a switch to it this process saw first, or free."""
+        holder, now = str(self.holder), self.clock()
+        if force:
+            await self.store.hold_lease(lease, holder, now, lease_s())
+            return True
+        if lease != self.asked:  # at start, or the rules changed: due at once unless another saw it first
+            switched = await self.store.switch_lease(LEASE_GROUP, lease, holder, now, lease_s())
+            self.asked = lease
+            if switched:
+                return True
+        return await self.store.take_lease(lease, holder, now, lease_s())
+
+    async def _write(self, products: list[dict[str, Any]], mapping: FeedMapping | None) -> None:
+        """The products as catalog rows (a mapping's aliases and sizes as children)."""
         rows = [written_row(p) for p in products]
         if mapping is not None:
             aliases = [child for p in products
@@ -305,10 +353,31 @@ class FeedLoader:
                 stored.update(await self.store.get_products(aliases[start:start + 1000]))
             rows = catalog_rows(rows, stored)
         await self.store.upsert_products(rows, self.clock())
-        self.count = len(products)
-        log.info("product feed %s: %d products", feed, self.count)
-        await self.store.hold_lease(lease, str(self.holder), self.clock(), REFRESH_S)
-        return self.count
+
+    async def _failed(self, lease: str, feed: Path | str, reason: str) -> None:
+        """Says why, saves it (the last load's products and time kept) and gives the lease back for
+        ``retry_s`` of the failures in a row; a store that cannot say leaves the lease to expire."""
+        self.error = f"{feed}: {reason}"
+        log.warning("product feed %s not loaded: %s", feed, reason)
+        holder, now = str(self.holder), self.clock()
+        try:
+            before = await self.store.feed_read(lease) or FeedRead(feed=str(feed), at=now)
+            failures = before.failures + 1
+            await self.store.save_feed_read(lease, replace(before, feed=str(feed), at=now, error=reason,
+                                                           failures=failures, reader=holder))
+            await self.store.release_lease(lease, holder, now, retry_s(failures))
+        except Exception as exc:
+            if not is_outage(exc):
+                log.warning("product feed %s: its failed read not saved", feed, exc_info=True)
+
+    async def _give_back(self, lease: str) -> None:
+        """The lease free at once for the next process (a stopping worker's), if the store answers soon."""
+        try:
+            async with asyncio.timeout(RELEASE_S):
+                await self.store.release_lease(lease, str(self.holder), self.clock())
+        except Exception as exc:  # it expires by itself (``lease_s``)
+            if not is_outage(exc):
+                log.warning("product feed: its lease not given back", exc_info=True)
 
 
 def _listed(mapping: FeedMapping) -> FeedMapping:

@@ -43,6 +43,7 @@ from slotwise.proxy.personalization.inject import inject_before_body_end
 from slotwise.proxy.personalization.journeys import JourneyLoader
 from slotwise.proxy.operations.kill_switch import KillSwitches
 from slotwise.proxy.operations.health import HealthReport, check_store
+from slotwise.proxy.operations.feed_health import check_feed, rules_lease, unknown as feed_unknown
 from slotwise.proxy.operations.webhook_health import check_webhook, unknown as webhook_unknown
 from slotwise.proxy.operations.metrics import count_webhook_attempt
 from slotwise.proxy.operations.learning import SNAPSHOT_NAME, LearningLoop
@@ -208,7 +209,7 @@ class SlotwisePersonalizer:
 
     async def health(self, report: HealthReport) -> None:
         """``/_sw/health``'s checks: the rules on disk, the store, the learner's lag; what waits in the
-        webhook outbox (``webhook``, never a reason)."""
+        webhook outbox (``webhook``) and how the product feed's last read went (``feed``), never reasons."""
         if self.rules is not None and self.rules.status.error:
             report.add("rules_invalid", rejected_summary(self.rules.status.path, self.rules.status.error))
 
@@ -226,6 +227,11 @@ class SlotwisePersonalizer:
             report.webhook = webhook_unknown(outbox.url)
         else:
             report.webhook = await check_webhook(self.store, outbox.url, self.clock())
+        lease = rules_lease(self.ruleset())
+        if lease is not None and "store_unavailable" in report.reasons:
+            report.feed = feed_unknown(lease)
+        else:
+            report.feed = await check_feed(self.store, lease, self.clock())
 
     async def _mail_picks(self, profile: Profile, spec: Any) -> list[dict[str, Any]]:
         """The follow-up e-mail's products: the recommendation slot's ranking, the person's strongest

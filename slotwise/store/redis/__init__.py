@@ -23,6 +23,7 @@ from slotwise.store.redis.client import KeyedLocks, connect, guarded
 from slotwise.store.redis.health import HealthMixin
 from slotwise.store.redis.inventory import InventoryMixin
 from slotwise.store.redis.coupons import CouponsMixin, erase_coupons, export_coupons
+from slotwise.store.redis.feed_reads import FeedReadsMixin
 from slotwise.store.redis.leases import LeasesMixin
 from slotwise.store.redis.log import LogMixin
 from slotwise.store.redis.outbox import OutboxMixin, erase_outbox, export_outbox
@@ -38,7 +39,8 @@ DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 
 class RedisStore(ProfilesMixin, LogMixin, CatalogMixin, SnapshotsMixin, CouponsMixin, OutboxMixin, BulkMixin,
-                 HealthMixin, RetentionMixin, SwitchesMixin, SignoutsMixin, InventoryMixin, ReorderMixin, LeasesMixin):
+                 HealthMixin, RetentionMixin, SwitchesMixin, SignoutsMixin, InventoryMixin, ReorderMixin, LeasesMixin,
+                 FeedReadsMixin):
     """The Store contract over Redis; constructing it does no I/O (connections are lazy)."""
 
     # what else delete_profile / export_profile cover: async functions of (store, ids)

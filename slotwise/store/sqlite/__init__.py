@@ -10,6 +10,7 @@ from slotwise.store.sqlite.coupons import CouponsMixin, erase_coupons, export_co
 from slotwise.store.sqlite.db import Database
 from slotwise.store.sqlite.health import HealthMixin
 from slotwise.store.sqlite.inventory import InventoryMixin
+from slotwise.store.sqlite.feed_reads import FeedReadsMixin
 from slotwise.store.sqlite.leases import LeasesMixin
 from slotwise.store.sqlite.log import LogMixin
 from slotwise.store.sqlite.outbox import OutboxMixin, erase_outbox, export_outbox
@@ -21,7 +22,7 @@ from slotwise.store.sqlite.switches import SwitchesMixin
 
 
 class SQLiteStore(ProfilesMixin, LogMixin, CatalogMixin, SnapshotsMixin, CouponsMixin, OutboxMixin, BulkMixin,
-                  SwitchesMixin, SignoutsMixin, InventoryMixin, ReorderMixin, LeasesMixin, HealthMixin):
+                  SwitchesMixin, SignoutsMixin, InventoryMixin, ReorderMixin, LeasesMixin, FeedReadsMixin, HealthMixin):
     """The default store: every concern is a mixin over one ``Database``."""
 
     # what else delete_profile / export_profile cover: functions of (cursor, ids)
