@@ -9,15 +9,18 @@ whichever markup names it. Items nest (a Product's brand, offers, rating,
 reviews and related products are items of their own, often with a ``name``,
 ``sku`` or ``price``): an item's properties are read with one walk that does
 not go into nested items, so nothing of theirs is taken for the item's. The
-proxy reads the page; tag-only mode the BreadcrumbList and Product elements
-the tag sends verbatim in its page extract (chosen with the same selectors).
+walk is the HTML standard's: it also takes the elements the item's ``itemref``
+names, which themes use to write a product's title or price box elsewhere in
+the layout. The proxy reads the page; tag-only mode the BreadcrumbList and
+Product elements the tag sends verbatim in its page extract (chosen as here,
+with the elements their ``itemref`` names).
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from slotwise.rules.extract import node_text
 from slotwise.rules.jsonld import MAX_CRUMBS, Crumb, crumb_trail
@@ -25,9 +28,11 @@ from slotwise.rules.jsonld import MAX_CRUMBS, Crumb, crumb_trail
 BREADCRUMB_CSS = '[itemscope][itemtype*="schema.org/BreadcrumbList" i]'
 PRODUCT_CSS = '[itemscope][itemtype*="schema.org/Product" i]:not([itemscope] [itemprop]:not([itemprop~="mainEntity"]))'
 """The page's Product: one that is no other item's property (a list's element, a review's subject, a related
-product inside the main one are), though a WebPage's ``mainEntity`` is the page's. tag.js sends the first
-element each of these selectors picks: the same strings, a test holds them equal."""
+product inside the main one are), though a WebPage's ``mainEntity`` is the page's; ``page_product`` also
+passes over one an ``itemref`` names. tag.js picks the elements with these selectors (and the same
+``itemref`` rule): the same strings, a test holds them equal."""
 MAX_NODES = 5000
+MAX_REFS = 20  # ids of one itemref looked up
 _PRODUCT = ("name", "sku", "productID", "mpn", "url", "image", "category", "brand", "offers",
             "price", "lowPrice", "priceCurrency", "availability")
 _OFFER = ("price", "lowPrice", "priceCurrency", "availability", "offers", "priceSpecification")
@@ -44,19 +49,65 @@ def prop_value(node: LexborNode) -> str | None:
 
 
 def properties(item: LexborNode) -> Iterator[tuple[str, LexborNode]]:
-    """``(name, element)`` of each property of ``item``, in document order: those inside a nested item
-    are that item's, so the walk does not go into one. A name may be a URL (``https://schema.org/name``).
-    At most ``MAX_NODES`` elements are looked at: a breadcrumb is small, a hostile page need not be."""
-    pending = list(item.iter(include_text=False))[::-1]
+    """``(name, element)`` of each property of ``item``, in tree order, as the HTML standard's microdata
+    crawl finds them: the item's descendants and the elements its ``itemref`` names (with theirs), not
+    going into a nested item (what is inside one is that item's). Each element is looked at once (an
+    ``itemref`` that names the item, an element inside it or one named twice adds nothing), an id no
+    element has is passed over. A name may be a URL (``https://schema.org/name``). At most
+    ``MAX_NODES`` elements are looked at: a breadcrumb is small, a hostile page need not be."""
+    referenced = _referenced(item)
+    if not referenced:
+        return _crawl(item, referenced)
+    found = list(_crawl(item, referenced))  # past the item's own elements: back to tree order
+    return iter(sorted(found, key=_tree_order(item, [node for _, node in found])))
+
+
+def _crawl(item: LexborNode, referenced: list[LexborNode]) -> Iterator[tuple[str, LexborNode]]:
+    """The crawl: the item's own elements in document order, then the ``referenced`` ones' (a tree has no
+    element twice: only then are the elements seen remembered)."""
+    seen = {item.mem_id} if referenced else None
+    pending = referenced[::-1] + list(item.iter(include_text=False))[::-1]
     for _ in range(MAX_NODES):
         if not pending:
             return
         node = pending.pop()
+        if seen is not None:
+            if node.mem_id in seen:
+                continue
+            seen.add(node.mem_id)
         attrs = node.attributes
         for name in (attrs.get("itemprop") or "").split():
             yield name.rsplit("/", 1)[-1], node
         if "itemscope" not in attrs:
             pending.extend(list(node.iter(include_text=False))[::-1])
+
+
+def _referenced(item: LexborNode) -> list[LexborNode]:
+    """The elements ``item``'s ``itemref`` names, the first with each id in the document."""
+    names = (item.attributes.get("itemref") or "").split()
+    found = (_by_id(item, name) for name in dict.fromkeys(names[:MAX_REFS]))
+    return [node for node in found if node is not None]
+
+
+def _by_id(item: LexborNode, name: str) -> LexborNode | None:
+    """The document's first element with the id ``name`` (any text: a CSS string, escaped)."""
+    selector = '[id="' + name.replace("\\", "\\\\").replace('"', '\\"') + '"]'
+    try:
+        return item.parser.css_first(selector)
+    except SelectolaxError:  # a selector it cannot read: no element (the escaping above leaves none known)
+        return None
+
+
+def _tree_order(item: LexborNode, nodes: list[LexborNode]) -> Callable[[tuple[str, LexborNode]], int]:
+    """A sort key: where each of ``nodes`` stands in the document (one walk, up to the last of them)."""
+    wanted = {node.mem_id for node in nodes}
+    order: dict[int, int] = {}
+    for position, node in enumerate(item.parser.root.traverse(include_text=False) if wanted else ()):
+        if node.mem_id in wanted:
+            order[node.mem_id] = position
+            if len(order) == len(wanted):
+                break
+    return lambda found: order.get(found[1].mem_id, len(order))
 
 
 def own_properties(item: LexborNode, names: tuple[str, ...]) -> dict[str, LexborNode]:
@@ -108,7 +159,7 @@ def product_values(html: bytes) -> dict[str, str | None] | None:
     lowered = html.lower()
     if b"itemscope" not in lowered or b"schema.org/product" not in lowered:
         return None
-    root = LexborHTMLParser(html).css_first(PRODUCT_CSS)
+    root = page_product(LexborHTMLParser(html), b"itemref" in lowered)
     if root is None:
         return None
     own = own_properties(root, _PRODUCT)
@@ -124,6 +175,28 @@ def product_values(html: bytes) -> dict[str, str | None] | None:
         "category": _value(own.get("category")),
         "brand": _value(own.get("brand"), ("name",)),
     }
+
+
+def page_product(parser: LexborHTMLParser, itemrefs: bool = True) -> LexborNode | None:
+    """The page's Product: the first ``PRODUCT_CSS`` picks that no item's ``itemref`` makes its property
+    (a related product written outside the product, named by its id or a parent's), as tag.js picks it."""
+    if not itemrefs:
+        return parser.css_first(PRODUCT_CSS)
+    named = {name for item in parser.css("[itemscope][itemref]") for name in item.attributes["itemref"].split()}
+    return next((node for node in parser.css(PRODUCT_CSS) if not _named_property(node, named)), None)
+
+
+def _named_property(node: LexborNode, named: set[str]) -> bool:
+    """``node`` is an ``itemprop`` (but the page's ``mainEntity``) in an element some ``itemref`` names."""
+    props = (node.attributes.get("itemprop") or "").split()
+    if not props or "mainEntity" in props:
+        return False
+    element: LexborNode | None = node
+    while element is not None:
+        if element.attributes.get("id") in named:
+            return True
+        element = element.parent
+    return False
 
 
 def _first(item: LexborNode, name: str) -> LexborNode | None:
