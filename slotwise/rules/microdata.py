@@ -18,9 +18,11 @@ with the elements their ``itemref`` names).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Iterator
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from slotwise.rules.extract import node_text
 from slotwise.rules.jsonld import MAX_CRUMBS, Crumb, crumb_trail
@@ -33,6 +35,7 @@ passes over one an ``itemref`` names. tag.js picks the elements with these selec
 ``itemref`` rule): the same strings, a test holds them equal."""
 MAX_NODES = 5000
 MAX_REFS = 20  # ids of one itemref looked up
+MAX_REF_NODES = 4 * MAX_NODES  # elements the crawls of a document's items that follow itemref look at, together
 _PRODUCT = ("name", "sku", "productID", "mpn", "url", "image", "category", "brand", "offers",
             "price", "lowPrice", "priceCurrency", "availability")
 _OFFER = ("price", "lowPrice", "priceCurrency", "availability", "offers", "priceSpecification")
@@ -48,66 +51,93 @@ def prop_value(node: LexborNode) -> str | None:
     return " ".join(node_text(node).split()) or None
 
 
+class _Document:
+    """What following ``itemref`` needs of a document, for every item read from it: its elements by id and
+    their tree order (one walk, made the first time an itemref is followed) and a budget of elements an
+    itemref's crawls may look at, all of them together: many items may name one large element."""
+
+    def __init__(self, parser: LexborHTMLParser) -> None:
+        self.parser = parser
+        self.budget = MAX_REF_NODES
+        self._ids: dict[str, LexborNode] | None = None
+        self._order: dict[int, int] = {}
+
+    def by_id(self, name: str) -> LexborNode | None:
+        """The first element with the id ``name`` in tree order (HTML: the one an itemref names)."""
+        if self._ids is None:
+            self._ids = {}
+            for node in self.parser.css("[id]"):
+                self._ids.setdefault(node.attributes.get("id") or "", node)
+        return self._ids.get(name)
+
+    def position(self, node: LexborNode) -> int:
+        if not self._order:
+            root = self.parser.root
+            walk = root.traverse(include_text=False) if root is not None else ()
+            self._order = {element.mem_id: position for position, element in enumerate(walk)}
+        return self._order.get(node.mem_id, len(self._order))
+
+
+_DOCUMENT: ContextVar[_Document | None] = ContextVar("microdata_document", default=None)
+
+
+@contextmanager
+def _reading(parser: LexborHTMLParser) -> Iterator[None]:
+    """Items read inside share ``parser``'s ``_Document`` (its index is made once, its budget spent once)."""
+    token = _DOCUMENT.set(_Document(parser))
+    try:
+        yield
+    finally:
+        _DOCUMENT.reset(token)
+
+
+def _document(item: LexborNode) -> _Document:
+    document = _DOCUMENT.get()
+    return document if document is not None and document.parser is item.parser else _Document(item.parser)
+
+
 def properties(item: LexborNode) -> Iterator[tuple[str, LexborNode]]:
     """``(name, element)`` of each property of ``item``, in tree order, as the HTML standard's microdata
     crawl finds them: the item's descendants and the elements its ``itemref`` names (with theirs), not
     going into a nested item (what is inside one is that item's). Each element is looked at once (an
     ``itemref`` that names the item, an element inside it or one named twice adds nothing), an id no
     element has is passed over. A name may be a URL (``https://schema.org/name``). At most
-    ``MAX_NODES`` elements are looked at: a breadcrumb is small, a hostile page need not be."""
-    referenced = _referenced(item)
+    ``MAX_NODES`` elements are looked at: a breadcrumb is small, a hostile page need not be; and the
+    crawls past items' own elements share ``MAX_REF_NODES`` per document (then itemref is not followed)."""
+    names = (item.attributes.get("itemref") or "").split()
+    document = _document(item) if names else None
+    if document is None or document.budget <= 0:
+        return _crawl(item, [], None)
+    found = (document.by_id(name) for name in dict.fromkeys(names[:MAX_REFS]))
+    referenced = [node for node in found if node is not None]
     if not referenced:
-        return _crawl(item, referenced)
-    found = list(_crawl(item, referenced))  # past the item's own elements: back to tree order
-    return iter(sorted(found, key=_tree_order(item, [node for _, node in found])))
+        return _crawl(item, [], None)
+    props = list(_crawl(item, referenced, document))  # past the item's own elements: back to tree order
+    return iter(sorted(props, key=lambda prop: document.position(prop[1])))
 
 
-def _crawl(item: LexborNode, referenced: list[LexborNode]) -> Iterator[tuple[str, LexborNode]]:
-    """The crawl: the item's own elements in document order, then the ``referenced`` ones' (a tree has no
-    element twice: only then are the elements seen remembered)."""
+def _crawl(item: LexborNode, referenced: list[LexborNode], document: _Document | None) -> Iterator[tuple[str, LexborNode]]:
+    """The crawl: the item's own elements in document order, then the ``referenced`` ones'. A tree has no
+    element twice: only with ``referenced`` are the elements seen remembered, and counted against the
+    ``document``'s budget."""
     seen = {item.mem_id} if referenced else None
     pending = referenced[::-1] + list(item.iter(include_text=False))[::-1]
     for _ in range(MAX_NODES):
         if not pending:
             return
         node = pending.pop()
-        if seen is not None:
+        if seen is not None and document is not None:
             if node.mem_id in seen:
                 continue
             seen.add(node.mem_id)
+            document.budget -= 1
+            if document.budget < 0:
+                return
         attrs = node.attributes
         for name in (attrs.get("itemprop") or "").split():
             yield name.rsplit("/", 1)[-1], node
         if "itemscope" not in attrs:
             pending.extend(list(node.iter(include_text=False))[::-1])
-
-
-def _referenced(item: LexborNode) -> list[LexborNode]:
-    """The elements ``item``'s ``itemref`` names, the first with each id in the document."""
-    names = (item.attributes.get("itemref") or "").split()
-    found = (_by_id(item, name) for name in dict.fromkeys(names[:MAX_REFS]))
-    return [node for node in found if node is not None]
-
-
-def _by_id(item: LexborNode, name: str) -> LexborNode | None:
-    """The document's first element with the id ``name`` (any text: a CSS string, escaped)."""
-    selector = '[id="' + name.replace("\\", "\\\\").replace('"', '\\"') + '"]'
-    try:
-        return item.parser.css_first(selector)
-    except SelectolaxError:  # a selector it cannot read: no element (the escaping above leaves none known)
-        return None
-
-
-def _tree_order(item: LexborNode, nodes: list[LexborNode]) -> Callable[[tuple[str, LexborNode]], int]:
-    """A sort key: where each of ``nodes`` stands in the document (one walk, up to the last of them)."""
-    wanted = {node.mem_id for node in nodes}
-    order: dict[int, int] = {}
-    for position, node in enumerate(item.parser.root.traverse(include_text=False) if wanted else ()):
-        if node.mem_id in wanted:
-            order[node.mem_id] = position
-            if len(order) == len(wanted):
-                break
-    return lambda found: order.get(found[1].mem_id, len(order))
 
 
 def own_properties(item: LexborNode, names: tuple[str, ...]) -> dict[str, LexborNode]:
@@ -159,22 +189,25 @@ def product_values(html: bytes) -> dict[str, str | None] | None:
     lowered = html.lower()
     if b"itemscope" not in lowered or b"schema.org/product" not in lowered:
         return None
-    root = page_product(LexborHTMLParser(html), b"itemref" in lowered)
+    parser = LexborHTMLParser(html)
+    root = page_product(parser, b"itemref" in lowered)
     if root is None:
         return None
-    own = own_properties(root, _PRODUCT)
-    offer = _offer(own.get("offers"))
-    return {
-        "id": _value(own.get("sku")) or _value(own.get("productID")) or _value(own.get("mpn")),
-        "name": _value(own.get("name")),
-        "url": _value(own.get("url"), ("url",)),
-        "image": _value(own.get("image"), ("contentUrl", "url")),
-        "price": offer.get("price") or _value(own.get("price")) or _value(own.get("lowPrice")),
-        "currency": offer.get("currency") or _value(own.get("priceCurrency")),
-        "availability": offer.get("availability") or _value(own.get("availability")),
-        "category": _value(own.get("category")),
-        "brand": _value(own.get("brand"), ("name",)),
-    }
+    with _reading(parser):
+        own = own_properties(root, _PRODUCT)
+        offer = _offer(own.get("offers"))
+        values = {
+            "id": _value(own.get("sku")) or _value(own.get("productID")) or _value(own.get("mpn")),
+            "name": _value(own.get("name")),
+            "url": _value(own.get("url"), ("url",)),
+            "image": _value(own.get("image"), ("contentUrl", "url")),
+            "price": offer.get("price") or _value(own.get("price")) or _value(own.get("lowPrice")),
+            "currency": offer.get("currency") or _value(own.get("priceCurrency")),
+            "availability": offer.get("availability") or _value(own.get("availability")),
+            "category": _value(own.get("category")),
+            "brand": _value(own.get("brand"), ("name",)),
+        }
+    return values
 
 
 def page_product(parser: LexborHTMLParser, itemrefs: bool = True) -> LexborNode | None:
@@ -228,13 +261,15 @@ def microdata_breadcrumb(html: bytes) -> tuple[Crumb, ...]:
     lowered = html.lower()
     if b"itemscope" not in lowered or b"breadcrumblist" not in lowered:
         return ()
-    root = LexborHTMLParser(html).css_first(BREADCRUMB_CSS)
+    parser = LexborHTMLParser(html)
+    root = parser.css_first(BREADCRUMB_CSS)
     if root is None:
         return ()
     steps = []
-    for name, element in properties(root):
-        if name == "itemListElement" and "itemscope" in element.attributes:
-            steps.append(_step(element))
-            if len(steps) >= MAX_CRUMBS:
-                break
+    with _reading(parser):
+        for name, element in properties(root):
+            if name == "itemListElement" and "itemscope" in element.attributes:
+                steps.append(_step(element))
+                if len(steps) >= MAX_CRUMBS:
+                    break
     return crumb_trail(steps)

@@ -24,7 +24,8 @@ import slotwise.tag
 from slotwise.profile import Profile
 from slotwise.rules import page_facts, rank
 from slotwise.rules.catalog import Availability, CatalogSettings
-from slotwise.rules.microdata import BREADCRUMB_CSS, MAX_NODES, PRODUCT_CSS, properties
+from slotwise.rules.jsonld import MAX_CRUMBS
+from slotwise.rules.microdata import BREADCRUMB_CSS, MAX_NODES, MAX_REF_NODES, PRODUCT_CSS, microdata_breadcrumb, properties
 from slotwise.rules.product_facts import currency_of, microdata_product, structured_product
 from slotwise.rules.reading import read_extract
 from slotwise.rules.ruleset import RuleSet
@@ -422,6 +423,22 @@ def test_an_itemref_that_names_the_tree_it_stands_in_is_crawled_once() -> None:
     holder = ('<section id="all"><div itemscope itemtype="https://schema.org/Product" itemref="all">'
               '<b itemprop="name">Cap</b></div><meta itemprop="sku" content="C-1"></section>')
     assert microdata_product(page("", holder), CatalogSettings()) == {"id": "C-1", "name": "Cap"}
+
+
+def test_items_that_name_one_large_element_share_one_budget_for_it() -> None:
+    """Every ListItem of a hostile trail names one large element: each of its reads would look at up to
+    MAX_NODES of it (50 items, a few reads each: a million elements, seconds a page). The crawls past the
+    items' own elements look at MAX_REF_NODES together; then itemref is not followed, and a ListItem has
+    what it holds itself (here its own name, not the shared one that stands before it in the page)."""
+    shared = '<div id="shared"><span itemprop="name">Shared</span>' + "<p>x</p>" * 2000 + "</div>"
+    items = "".join(f'<li itemprop="itemListElement" itemscope itemtype="https://schema.org/ListItem" itemref="shared">'
+                    f'<a itemprop="item" href="/c/{i}"><span itemprop="name">C{i}</span></a></li>' for i in range(MAX_CRUMBS))
+    trail = microdata_breadcrumb(page("", f'{shared}<ol itemscope itemtype="https://schema.org/BreadcrumbList">{items}</ol>'))
+    assert [url for _, url in trail] == [f"/c/{i}" for i in range(MAX_CRUMBS)]
+    names = [name for name, _ in trail]
+    followed = names.count("Shared")
+    assert 0 < followed < MAX_CRUMBS and names[followed:] == [f"C{i}" for i in range(followed, MAX_CRUMBS)]
+    assert followed * 2000 <= MAX_REF_NODES
 
 
 @pytest.mark.parametrize("name", ['a"b', "a\\b", "]", "x'y", "é"], ids=["quote", "backslash", "bracket", "apostrophe", "accent"])
