@@ -92,6 +92,7 @@ def _reading(parser: LexborHTMLParser) -> Iterator[None]:
 
 
 def _document(item: LexborNode) -> _Document:
+    """The ``_Document`` of the reading ``item`` is read in, else one of its own."""
     document = _DOCUMENT.get()
     return document if document is not None and document.parser is item.parser else _Document(item.parser)
 
@@ -117,27 +118,29 @@ def properties(item: LexborNode) -> Iterator[tuple[str, LexborNode]]:
 
 
 def _crawl(item: LexborNode, referenced: list[LexborNode], document: _Document | None) -> Iterator[tuple[str, LexborNode]]:
-    """The crawl: the item's own elements in document order, then the ``referenced`` ones'. A tree has no
-    element twice: only with ``referenced`` are the elements seen remembered, and counted against the
-    ``document``'s budget."""
+    """The crawl: the item's own elements in document order, then the ``referenced`` ones', which the
+    ``document``'s budget counts. A tree has no element twice: only with ``referenced`` are the
+    elements seen remembered."""
     seen = {item.mem_id} if referenced else None
-    pending = referenced[::-1] + list(item.iter(include_text=False))[::-1]
-    for _ in range(MAX_NODES):
-        if not pending:
-            return
-        node = pending.pop()
-        if seen is not None and document is not None:
-            if node.mem_id in seen:
-                continue
-            seen.add(node.mem_id)
-            document.budget -= 1
-            if document.budget < 0:
-                return
-        attrs = node.attributes
-        for name in (attrs.get("itemprop") or "").split():
-            yield name.rsplit("/", 1)[-1], node
-        if "itemscope" not in attrs:
-            pending.extend(list(node.iter(include_text=False))[::-1])
+    steps = MAX_NODES
+    for roots, budgeted in ((list(item.iter(include_text=False)), False), (referenced, document is not None)):
+        pending = roots[::-1]
+        while pending and steps > 0:
+            node = pending.pop()
+            steps -= 1
+            if seen is not None:
+                if node.mem_id in seen:
+                    continue
+                seen.add(node.mem_id)
+            if budgeted and document is not None:
+                document.budget -= 1
+                if document.budget < 0:
+                    return
+            attrs = node.attributes
+            for name in (attrs.get("itemprop") or "").split():
+                yield name.rsplit("/", 1)[-1], node
+            if "itemscope" not in attrs:
+                pending.extend(list(node.iter(include_text=False))[::-1])
 
 
 def own_properties(item: LexborNode, names: tuple[str, ...]) -> dict[str, LexborNode]:
@@ -190,7 +193,7 @@ def product_values(html: bytes) -> dict[str, str | None] | None:
     if b"itemscope" not in lowered or b"schema.org/product" not in lowered:
         return None
     parser = LexborHTMLParser(html)
-    root = page_product(parser, b"itemref" in lowered)
+    root = page_product(parser)
     if root is None:
         return None
     with _reading(parser):
@@ -210,20 +213,25 @@ def product_values(html: bytes) -> dict[str, str | None] | None:
     return values
 
 
-def page_product(parser: LexborHTMLParser, itemrefs: bool = True) -> LexborNode | None:
+def page_product(parser: LexborHTMLParser) -> LexborNode | None:
     """The page's Product: the first ``PRODUCT_CSS`` picks that no item's ``itemref`` makes its property
-    (a related product written outside the product, named by its id or a parent's), as tag.js picks it."""
-    if not itemrefs:
-        return parser.css_first(PRODUCT_CSS)
+    (a related product written outside the product, named by its id or a parent's), as tag.js picks it.
+    Only a Product with an ``itemprop`` (and in no item: the selector saw to that) can be one."""
+    first = parser.css_first(PRODUCT_CSS)
+    if first is None or not _is_property(first):
+        return first
     named = {name for item in parser.css("[itemscope][itemref]") for name in item.attributes["itemref"].split()}
-    return next((node for node in parser.css(PRODUCT_CSS) if not _named_property(node, named)), None)
+    return next((node for node in parser.css(PRODUCT_CSS) if not (_is_property(node) and _named(node, named))), None)
 
 
-def _named_property(node: LexborNode, named: set[str]) -> bool:
-    """``node`` is an ``itemprop`` (but the page's ``mainEntity``) in an element some ``itemref`` names."""
+def _is_property(node: LexborNode) -> bool:
+    """``node`` has an ``itemprop``, and it is not the page's ``mainEntity``."""
     props = (node.attributes.get("itemprop") or "").split()
-    if not props or "mainEntity" in props:
-        return False
+    return bool(props) and "mainEntity" not in props
+
+
+def _named(node: LexborNode, named: set[str]) -> bool:
+    """``node`` or an element it stands in has one of the ids ``named``."""
     element: LexborNode | None = node
     while element is not None:
         if element.attributes.get("id") in named:
