@@ -5,6 +5,11 @@ comma-separated elements, each ``;``-separated ``name=value`` pairs (names case-
 values a token or a quoted-string with backslash escapes). A header that does not follow the
 grammar says nothing we could believe: ``parse`` gives None (never an exception) and the caller
 treats it as absent, the way a careful proxy does.
+
+One slip is read all the same: an IPv6 node written unquoted (``for=[2001:db8::1]:4711``,
+``for=2001:db8::1``), as some proxies write it though ``[`` and ``:`` are no token characters.
+Only a trusted proxy's header is ever parsed (``client_origin``), and taking it as absent made
+every visitor behind that proxy the proxy itself (one rate limit for all of them).
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ Element = dict[str, str]  # lower-case parameter name -> its value, unquoted
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
+# an unquoted IPv6 node, bracketed with an optional port or bare: checked as a node once read (_loose_ok)
+_LOOSE = r"\[[0-9A-Fa-f:.]*\](?::[A-Za-z0-9._-]*)?|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*"
 # one pair, then what may follow it: a ";" (next pair of the element), a "," (next element) or the end
-_PAIR = re.compile(rf"[ \t]*({_TOKEN})=({_TOKEN}|{_QUOTED})[ \t]*([;,]|\Z)")
+_PAIR = re.compile(rf"[ \t]*({_TOKEN})=({_TOKEN}|{_QUOTED}|({_LOOSE}))[ \t]*([;,]|\Z)")
 _SEPARATOR = re.compile(r"[ \t]*([;,])")  # an empty pair or element ("a=1;;b=2", "a=1, ,b=2"): allowed
 _REST_BLANK = re.compile(r"[ \t]*\Z")
 _UNESCAPE = re.compile(r"\\(.)", re.S)
@@ -34,8 +41,9 @@ MAX_ELEMENTS = 64  # more hops than any real chain: a header built to cost us ti
 def parse(values: Iterable[str]) -> list[Element] | None:
     """Every ``Forwarded`` line of a request (one list: RFC 9110 §5.3), or None when any is malformed.
 
-    Malformed: outside the grammar, a parameter twice in one element, a ``for``/``by`` that is not
-    a node (an IP address, ``[IPv6]``, ``unknown`` or ``_obfuscated``, with an optional port), a
+    Malformed: outside the grammar (but for an unquoted IPv6 ``for``/``by`` node: see above), a
+    parameter twice in one element, a ``for``/``by`` that is not a node (an IPv4 address,
+    ``[IPv6]``, ``unknown`` or ``_obfuscated``, with an optional port, or a bare IPv6 address), a
     ``proto`` that is not a URI scheme, a ``host`` that is not ``host[:port]``, or more than
     ``MAX_ELEMENTS`` elements. No element at all (an empty header) is None too: nothing to read.
     """
@@ -68,8 +76,8 @@ def _elements(text: str) -> list[Element] | None:
             if sep.group(1) == ",":
                 current = _close(out, current)
             continue
-        name, value, follows = match.group(1).lower(), match.group(2), match.group(3)
-        if name in current:
+        name, value, loose, follows = match.group(1).lower(), match.group(2), match.group(3), match.group(4)
+        if name in current or (loose is not None and not _loose_ok(name, loose)):
             return None
         current[name] = _UNESCAPE.sub(r"\1", value[1:-1]) if value.startswith('"') else value
         pos = match.end()
@@ -77,6 +85,12 @@ def _elements(text: str) -> list[Element] | None:
             current = _close(out, current)
     _close(out, current)
     return out
+
+
+def _loose_ok(name: str, text: str) -> bool:
+    """An unquoted value outside the token grammar is read only as a ``for``/``by`` IPv6 node: an
+    unquoted ``for=192.0.2.43:80``, ``host=[::1]:80`` or ``for=[192.0.2.43]`` stays malformed."""
+    return name in ("for", "by") and ":" in (node_address(text) or "")
 
 
 def _close(out: list[Element], current: Element) -> Element:
@@ -96,7 +110,9 @@ def _valid(element: Mapping[str, str]) -> bool:
 
 def node_address(node: str) -> str | None:
     """A node's address without its port: ``192.0.2.60``, ``2001:db8::1``, ``unknown``, ``_hidden``;
-    None when ``node`` is not one (RFC 7239 §6)."""
+    None when ``node`` is not one (RFC 7239 §6). A bare IPv6 address (``2001:db8::1``, no brackets)
+    is one too, as some proxies write it; without brackets it has no port (``2001:db8::1:4711`` is an
+    address)."""
     if node.startswith("["):
         close = node.find("]")
         name, rest = node[1:close], node[close + 1:]
@@ -104,6 +120,11 @@ def node_address(node: str) -> str | None:
             return None
         try:
             return str(ipaddress.IPv6Address(name))
+        except ValueError:
+            return None
+    if node.count(":") > 1:
+        try:
+            return str(ipaddress.IPv6Address(node))
         except ValueError:
             return None
     name, colon, port = node.partition(":")

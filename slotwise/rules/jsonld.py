@@ -7,6 +7,13 @@ themes, WooCommerce and Yoast emit one), where a product's category is when
 nothing else names it. Pages are messy, so every step tolerates junk: bad JSON is skipped,
 ``@graph`` and lists are walked, offers may be a dict, a list or an
 AggregateOffer, and prices may be strings.
+
+A page may carry other products than its own (a related product, a listing's
+pieces, another plugin's block first). The page's is the one it names: a
+``WebPage``'s ``mainEntity``, or a Product whose ``mainEntityOfPage`` is the
+page, each an object or a reference by ``@id``, written as a full URL
+(``https://shop.example/p/1#product``, as Yoast and WooCommerce write them) or
+relative to the page (``#product``); else the first Product.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ from __future__ import annotations
 import html as htmllib
 import math
 import re
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
@@ -37,6 +45,8 @@ _MAX_BLOCKS = 20
 _MAX_BLOCK_BYTES = 512 * 1024
 _PRODUCT_TYPES = frozenset({"product", "productgroup", "productmodel", "individualproduct"})
 _BREADCRUMB_TYPES = frozenset({"breadcrumblist"})
+_WEBPAGE_TYPES = frozenset({"webpage", "itempage"})
+_MAX_REFS = 10  # a mainEntity list's entries looked at
 MAX_CRUMBS = 50
 _OUT_OF_STOCK = ("outofstock", "soldout", "discontinued")
 _IN_STOCK = ("instock", "limitedavailability", "onlineonly", "instoreonly", "preorder", "presale", "backorder")
@@ -283,23 +293,118 @@ def crumb_trail(steps: Sequence[tuple[Any, str | None, str | None]]) -> tuple[Cr
     return tuple(crumb for _, crumb in kept)
 
 
+class _Ids:
+    """Nodes by the ``@id`` (or URL) they are known by, found by a reference written the same way or
+    relative to the page: ``#product`` names ``https://shop.example/p/1#product`` and the other way
+    round (the page's URL, which a relative ``@id`` is read against, is where both are written). Two
+    full URLs name one node only when equal. One dict lookup per reference, whatever the graph's size."""
+
+    def __init__(self, pairs: Iterable[tuple[Any, dict[str, Any]]]) -> None:
+        self.exact: dict[str, dict[str, Any]] = {}
+        self.relative: dict[str, dict[str, Any]] = {}  # a full URL's id as the page would write it relative
+        for name, node in pairs:
+            if isinstance(name, str) and name.strip():
+                self.exact.setdefault(name.strip(), node)
+                for form in _relative_forms(name.strip()):
+                    self.relative.setdefault(form, node)
+
+    def find(self, ref: Any, base: Any = None) -> dict[str, Any] | None:
+        """The node ``ref`` names; a relative ``ref`` is read against ``base`` (the referring node's own
+        URL) when that is a full URL: ``#product`` on page 1 is not page 9's ``#product``."""
+        if not isinstance(ref, str) or not ref.strip():
+            return None
+        ref = ref.strip()
+        if isinstance(base, str) and _relative_forms(base.strip()) and not _relative_forms(ref):
+            try:
+                found = self.exact.get(urljoin(base.strip(), ref))
+            except ValueError:  # "//[x": no URL
+                found = None
+            if found is not None:
+                return found
+        forms = _relative_forms(ref)
+        if forms:  # a full URL: as written, or a node that wrote it relative
+            return self.exact.get(ref) or next((self.exact[f] for f in forms if f in self.exact), None)
+        return self.exact.get(ref) or self.relative.get(ref)
+
+
+def _full_url(name: str) -> SplitResult | None:
+    """``name`` split as a URL when it names its host (``https://shop.example/p/1``, ``//shop.example/p/1``)."""
+    try:
+        parts = urlsplit(name)
+    except ValueError:  # "http://[x"
+        return None
+    return parts if parts.netloc else None
+
+
+def _relative_forms(name: str) -> tuple[str, ...]:
+    """A full URL as the page itself would write it: path (query, fragment) from the root, and the
+    fragment alone; () for what is no full URL."""
+    parts = _full_url(name)
+    if parts is None:
+        return ()
+    rooted = urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
+    return (rooted, f"#{parts.fragment}") if parts.fragment else (rooted,)
+
+
+def _reference(value: Any) -> Any:
+    """What a property that names a node gives to look it up by: its ``@id`` (else ``url``), or the text."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value.get("@id") or value.get("url") if isinstance(value, dict) else value
+
+
+def _claimed(nodes: list[dict[str, Any]], products: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The Product the page names as its own: a node's ``mainEntity`` (an object, or one named by
+    ``@id``), else the first Product whose ``mainEntityOfPage`` is this page; None when it names none."""
+    ids = _Ids((node.get("@id"), node) for node in nodes)
+    for node in nodes:
+        if "mainEntity" not in node:
+            continue
+        named = node["mainEntity"]
+        for value in (named if isinstance(named, list) else [named])[:_MAX_REFS]:
+            for target in (ids.find(_reference(value), node.get("url") or node.get("@id")), value):
+                if isinstance(target, dict) and _is_product(target):
+                    return target
+    pages = {_page_of(name) for node in nodes if _is_a(node, _WEBPAGE_TYPES) for name in (node.get("@id"), node.get("url"))}
+    pages.discard(None)
+    pages.discard("")
+    for product in products:
+        page = _page_of(_reference(product.get("mainEntityOfPage")))
+        if page == "" or (page is not None and (not pages or page in pages)):
+            return product
+    return None
+
+
+def _page_of(name: Any) -> str | None:
+    """The page a ``mainEntityOfPage`` (or a WebPage's ``@id``/``url``) names: a full URL without its
+    fragment (Yoast names the page ``…/p/1/#webpage`` and writes its WebPage's ``@id`` as ``…/p/1/``
+    or with the same fragment), "" for a relative one (``#webpage``: this page), None for none."""
+    if not isinstance(name, str) or not name.strip():
+        return None
+    parts = _full_url(name.strip())
+    if parts is None:
+        return "" if "//" not in name else None
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
+
+
 def read_json_ld(html: bytes) -> tuple[dict[str, Any] | None, tuple[Crumb, ...]]:
-    """The first schema.org Product on a page (or None) and the first BreadcrumbList's steps, in one scan;
-    never raises on messy input."""
-    product: dict[str, Any] | None = None
+    """The page's schema.org Product (the one it names, else its first; None without one) and its
+    first BreadcrumbList's steps, in one scan; never raises on messy input."""
+    nodes: list[dict[str, Any]] = []
     crumbs: tuple[Crumb, ...] = ()
     for block in json_ld_blocks(html):
         for node in _items(block):
-            if product is None and _is_product(node):
-                try:
-                    product = product_from_node(node)
-                except (TypeError, ValueError, AttributeError, RecursionError):
-                    continue
-            elif not crumbs and _is_a(node, _BREADCRUMB_TYPES):
+            nodes.append(node)
+            if not crumbs and _is_a(node, _BREADCRUMB_TYPES):
                 crumbs = breadcrumb_of(node)
-            if product is not None and crumbs:
-                return product, crumbs
-    return product, crumbs
+    products = [node for node in nodes if _is_product(node)]
+    own = _claimed(nodes, products) if any("mainEntity" in n or "mainEntityOfPage" in n for n in nodes) else None
+    for node in ([own] if own is not None else []) + [p for p in products if p is not own]:
+        try:
+            return product_from_node(node), crumbs
+        except (TypeError, ValueError, AttributeError, RecursionError):
+            continue
+    return None, crumbs
 
 
 def extract_product(html: bytes) -> dict[str, Any] | None:

@@ -163,15 +163,32 @@
   // what the page carries about its product, verbatim: JSON-LD, meta tags, canonical, microdata (the
   // breadcrumb before the product: it is small, and names the category when nothing else does). The
   // selectors are slotwise/rules/microdata.py's BREADCRUMB_CSS and PRODUCT_CSS (the page's Product is
-  // one that is no other item's property), the same strings: a test holds them equal
+  // one that is no other item's property), the same strings: a test holds them equal. An item's
+  // properties may stand elsewhere, named by its itemref: those elements go with it (not one that holds
+  // it), and a Product in one is another item's (microdata.py's page_product)
+  function itemrefs(el) { return (el.getAttribute('itemref') || '').split(/\s+/).filter(Boolean); }
   function markup() {
-    var parts = [];
+    var parts = [], R = {};
     each(d.querySelectorAll('script[type="application/ld+json"],meta[property],meta[name],meta[itemprop],link[rel=canonical]'),
       function (el) { parts.push(el.outerHTML); });
+    each(d.querySelectorAll('[itemscope][itemref]'), function (el) { each(itemrefs(el), function (n) { R[n] = 1; }); });
     each(['[itemscope][itemtype*="schema.org/BreadcrumbList" i]',
-      '[itemscope][itemtype*="schema.org/Product" i]:not([itemscope] [itemprop]:not([itemprop~="mainEntity"]))'], function (sel) {
-      var m; try { m = d.querySelector(sel); } catch (e) {}
-      if (m) parts.push(m.outerHTML);
+      '[itemscope][itemtype*="schema.org/Product" i]:not([itemscope] [itemprop]:not([itemprop~="mainEntity"]))'], function (sel, k) {
+      var m, i, sent; try { m = A.filter.call(d.querySelectorAll(sel), function (el) {
+        var p = (el.getAttribute('itemprop') || '').trim().split(/\s+/);
+        if (!k || !p[0] || p.indexOf('mainEntity') >= 0) return 1;
+        for (; el; el = el.parentElement) if (el.id && R[el.id]) return 0;
+        return 1;
+      })[0]; } catch (e) {}
+      for (sent = m ? [m] : [], i = 0; i < sent.length && i < 20; i++) {
+        parts.push(sent[i].outerHTML);
+        each([sent[i]].concat(A.slice.call(sent[i].querySelectorAll('[itemref]'))), function (it) {
+          each(itemrefs(it), function (n) {
+            var el = d.getElementById(n);
+            if (el && !sent.some(function (s) { return s.contains(el) || el.contains(s); })) sent.push(el);
+          });
+        });
+      }
     });
     var s = parts.join('\n').slice(0, 32000);
     return w.Blob && new Blob([s]).size > 40000 ? s.slice(0, 12000) : s; // non-Latin text: the batch stays < 64 KB

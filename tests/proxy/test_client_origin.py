@@ -48,11 +48,26 @@ def test_forwarded_wins_and_what_it_does_not_say_comes_from_x_forwarded() -> Non
     no_for = client_origin("10.0.0.1", _h(("forwarded", "proto=https"), ("x-forwarded-for", "192.0.2.1")), T)
     assert (no_for.address, no_for.scheme) == ("192.0.2.1", "https")
     # a Forwarded outside RFC 7239 is absent: X-Forwarded-* is read
-    broken = client_origin("10.0.0.1", _h(("forwarded", "for=[2001:db8::1]"), ("x-forwarded-for", "192.0.2.1"),
+    broken = client_origin("10.0.0.1", _h(("forwarded", "for=[2001:db8::1"), ("x-forwarded-for", "192.0.2.1"),
                                           ("x-forwarded-proto", "https, http")), T)
     assert (broken.address, broken.scheme) == ("192.0.2.1", "https")
     # a scheme other than http(s) is not believed
     assert client_origin("10.0.0.1", _h(("x-forwarded-proto", "javascript")), T).scheme is None
+
+
+def test_a_balancer_that_writes_an_ipv6_visitor_unquoted_names_the_visitor() -> None:
+    """``for=[2001:db8::1]:4711`` (the RFC wants it quoted) was malformed, so absent: behind a balancer that
+    sets Forwarded alone, every IPv6 visitor was the balancer (one rate limit, one admin throttle for all)."""
+    rfc_only = Trust(frozenset({"10.0.0.1"}), ("forwarded",))
+    for said in ("for=[2001:db8::1]:4711;proto=https", "for=[2001:db8::1];proto=https", "for=2001:db8::1;proto=https",
+                 'for="[2001:db8::1]:4711";proto=https'):
+        origin = client_origin("10.0.0.1", _h(("forwarded", said)), rfc_only)
+        assert (origin.address, origin.chain, origin.scheme) == ("2001:db8::1", ("2001:db8::1", "10.0.0.1"), "https"), said
+    # what is no node stays malformed, as before: nothing is read from it
+    assert client_origin("10.0.0.1", _h(("forwarded", "for=[2001:db8::1;proto=https")), rfc_only) == client_origin(
+        "10.0.0.1", [], rfc_only)
+    # and a stranger's header, however written, is not read at all
+    assert client_origin("203.0.113.5", _h(("forwarded", "for=[2001:db8::1]")), rfc_only).address == "203.0.113.5"
 
 
 def test_the_store_gets_a_forwarded_that_says_what_x_forwarded_says() -> None:

@@ -60,9 +60,45 @@ def test_the_rfc_examples_and_what_breaks_the_grammar() -> None:
     assert forwarded.parse(["for=192.0.2.43, for=198.51.100.17"]) == [{"for": "192.0.2.43"}, {"for": "198.51.100.17"}]
     assert forwarded.parse(['for=unknown;host="shop.example:8443";x="a\\"b\\\\"']) == [
         {"for": "unknown", "host": "shop.example:8443", "x": 'a"b\\'}]
-    for broken in ("for=[2001:db8::1]",  # an IPv6 node must be quoted
-                   "for=192.0.2.43 by=1.2.3.4", "for=192.0.2.43;for=192.0.2.44", "for=shop.example",
+    for broken in ("for=192.0.2.43 by=1.2.3.4", "for=192.0.2.43;for=192.0.2.44", "for=shop.example",
                    'for="192.0.2.43', "for=192.0.2.43:http", 'for="[2001:db8::1"', "proto=ht/tp", "host=a/b",
                    "for", "=1.2.3.4", "for=1.2.3.4\n", "", " , ", "for=1.2.3.4, " * 65):
         assert forwarded.parse([broken]) is None, broken
     assert forwarded.parse(["for=192.0.2.43", "for=nonsense"]) is None  # one bad line: the whole header
+
+
+def test_an_unquoted_ipv6_node_is_read_and_what_is_no_ipv6_node_stays_malformed() -> None:
+    """RFC 7239 wants ``for="[2001:db8::1]:4711"`` quoted; some proxies leave the quotes out, and such a
+    header was taken as absent: every visitor behind that proxy was the proxy itself."""
+    assert forwarded.parse(["for=[2001:db8::1]:4711;proto=https, by=[::1]"]) == [
+        {"for": "[2001:db8::1]:4711", "proto": "https"}, {"by": "[::1]"}]
+    assert forwarded.parse(["for=2001:DB8::1 , for=[2001:db8::2]:_p"]) == [{"for": "2001:DB8::1"}, {"for": "[2001:db8::2]:_p"}]
+    assert forwarded.parse(['for="2001:db8::1"']) == [{"for": "2001:db8::1"}]  # bare, quoted
+    assert [forwarded.node_address(n) for n in ("2001:DB8::1", "[2001:db8::2]:_p", "2001:db8::1:4711")] == [
+        "2001:db8::1", "2001:db8::2", "2001:db8::1:4711"]  # bare, it has no port: all of it is the address
+    for broken in ("for=[2001:db8::1", "for=2001:db8::1]", "for=[192.0.2.43]", "for=[2001:db8::1]:http",
+                   "for=[2001:db8::1]:4711x", "for=[2001:db8::1]x", "for=2001:db8::1::2", "for=2001:db8:0:0:0:0:0:1:4711",
+                   "for=192.0.2.43:4711",  # an unquoted IPv4 with a port is as the grammar says: malformed
+                   "for=:", "for=[]", "host=[::1]:8080", "proto=[::1]", "x=2001:db8::1",
+                   "for=[2001:db8::1];for=[2001:db8::2]", "for=[2001:db8::1] for=1.2.3.4"):
+        assert forwarded.parse([broken]) is None, broken
+
+
+_IPV6_NODE = st.one_of(  # as some proxies write one unquoted: bracketed (with a port or not), or bare
+    st.builds(lambda ip, port: f"[{ip}]{port}", st.ip_addresses(v=6).map(str), _PORT),
+    st.ip_addresses(v=6).flatmap(lambda ip: st.sampled_from([str(ip), ip.exploded, str(ip).upper()])),
+)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["for", "by"]), st.one_of(_NODE, _IPV6_NODE), st.booleans()), min_size=1, max_size=6))
+def test_nodes_written_quoted_or_ipv6_unquoted_read_back_as_written(nodes: list[tuple[str, str, bool]]) -> None:
+    """Each node (IPv4, IPv6 bracketed or bare, with a port or not, ``unknown``, ``_obfuscated``) in its
+    own element, quoted as the RFC says or, an IPv6 one, unquoted: the element holds it as written, and
+    its address is the node's."""
+    def written(node: str, unquoted: bool) -> str:
+        return node if unquoted and ":" in (forwarded.node_address(node) or "") else forwarded.value(node)
+
+    header = ", ".join(f"{name}={written(node, unquoted)}" for name, node, unquoted in nodes)
+    assert forwarded.parse([header]) == [{name: node} for name, node, _ in nodes]
+    for _, node, _ in nodes:
+        assert forwarded.node_address(node) is not None, node

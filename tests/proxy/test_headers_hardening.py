@@ -114,9 +114,12 @@ def test_forwarded_from_a_trusted_proxy_is_read(make_proxy: Any, client: Any) ->
     # no for= in it: the chain is X-Forwarded-For's, the scheme Forwarded's
     seen = _seen(proxy, client, [("Forwarded", "proto=https"), ("X-Forwarded-For", "198.51.100.1")])
     assert (seen["x-forwarded-for"], seen["x-forwarded-proto"]) == ("198.51.100.1, 127.0.0.1", "https")
-    # outside the grammar (an IPv6 node must be quoted): as if absent
-    seen = _seen(proxy, client, [("Forwarded", "for=[2001:db8::1];proto=https"), ("X-Forwarded-For", "198.51.100.1")])
+    # outside the grammar (a for= that is no node): as if absent
+    seen = _seen(proxy, client, [("Forwarded", "for=[2001:db8::1;proto=https"), ("X-Forwarded-For", "198.51.100.1")])
     assert (seen["x-forwarded-for"], seen["x-forwarded-proto"]) == ("198.51.100.1, 127.0.0.1", "http")
+    # an IPv6 node left unquoted (the RFC wants quotes; some proxies leave them out) is read all the same
+    seen = _seen(proxy, client, [("Forwarded", "for=[2001:db8::1]:4711;proto=https"), ("X-Forwarded-For", "198.51.100.1")])
+    assert (seen["x-forwarded-for"], seen["x-forwarded-proto"]) == ("2001:db8::1, 127.0.0.1", "https")
     # by default only X-Forwarded-* are read: nginx passes a visitor's own Forwarded on untouched
     default = make_proxy(trusted_proxies="127.0.0.1", allowed_hosts="shop.example")
     seen = _seen(default, client, [("Forwarded", rfc), ("X-Forwarded-For", "198.51.100.1")])

@@ -24,7 +24,8 @@ import slotwise.tag
 from slotwise.profile import Profile
 from slotwise.rules import page_facts, rank
 from slotwise.rules.catalog import Availability, CatalogSettings
-from slotwise.rules.microdata import BREADCRUMB_CSS, MAX_NODES, PRODUCT_CSS
+from slotwise.rules.jsonld import MAX_CRUMBS
+from slotwise.rules.microdata import BREADCRUMB_CSS, MAX_NODES, MAX_REF_NODES, PRODUCT_CSS, microdata_breadcrumb, properties
 from slotwise.rules.product_facts import currency_of, microdata_product, structured_product
 from slotwise.rules.reading import read_extract
 from slotwise.rules.ruleset import RuleSet
@@ -378,6 +379,73 @@ def test_the_pages_product_is_the_first_that_is_no_other_items_property() -> Non
     main = own.replace("<div itemscope", '<div itemprop="mainEntity" itemscope')
     assert microdata_product(page("", webpage.format(listed + main)), catalog) == {"name": "Ridge Runner"}
     assert microdata_product(page("", listed + reviewed), catalog) is None  # only other items' products
+
+
+# A theme that writes the product's parts where the layout wants them and ties them to it with itemref
+# (HTML's microdata: an item's properties are its descendants and the elements its itemref names): the
+# title block before the product, its price box in a sidebar, a related product in a block of its own
+# (named by the product's itemref: the product's property, not the page's product), an id no element has,
+# the product's own id and an element inside it (each looked at once).
+ITEMREF = """
+<div id="title"><h1 itemprop="name">Ridge Runner GTX</h1><span itemprop="brand">Fjord</span></div>
+<aside id="related"><div itemprop="isRelatedTo" itemscope itemtype="https://schema.org/Product">
+ <b itemprop="name">Merino Trail Sock</b><meta itemprop="sku" content="MTS-601">
+ <div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><meta itemprop="price" content="19"></div></div></aside>
+<main id="product" itemscope itemtype="https://schema.org/Product" itemref="title price-box related no-such-id product sku">
+ <img itemprop="image" src="/img/rr.jpg"><span id="sku" itemprop="sku">RR-1005</span>
+ <div itemprop="review" itemscope itemtype="https://schema.org/Review" itemref="review-title"><span itemprop="author">Ana</span></div>
+</main>
+<p id="review-title" itemprop="name">Great on wet rock</p>
+<aside id="price-box"><div itemprop="offers" itemscope itemtype="https://schema.org/Offer" itemref="stock">
+ <meta itemprop="price" content="119"><meta itemprop="priceCurrency" content="EUR"></div></aside>
+<link id="stock" itemprop="availability" href="https://schema.org/InStock">
+"""
+
+
+def test_properties_an_itemref_names_are_the_items_own_and_what_a_nested_item_names_is_its() -> None:
+    """The product's title, brand and price box stand outside it, named by its ``itemref``: they were not
+    read (no name, no price), and the related product its itemref names was taken for the page's."""
+    got = microdata_product(page("", ITEMREF), CatalogSettings())
+    assert got == {"id": "RR-1005", "name": "Ridge Runner GTX", "image": "/img/rr.jpg", "price": 119.0,
+                   "currency": "EUR", "brand": "Fjord", "in_stock": True}  # the offer's availability: its own itemref's
+    # the review's name (its own itemref) is the review's; the related product is the product's property
+    [root] = LexborHTMLParser(page("", ITEMREF)).css("main")
+    assert [name for name, _ in properties(root)] == ["name", "brand", "isRelatedTo", "image", "sku", "review", "offers"]
+
+
+def test_an_itemref_that_names_the_tree_it_stands_in_is_crawled_once() -> None:
+    """Items that name each other, or an element that holds them: each element is looked at once."""
+    loop = ('<div id="a" itemscope itemtype="https://schema.org/Product" itemref="b a"><b itemprop="name">Cap</b></div>'
+            '<div id="b" itemprop="offers" itemscope itemtype="https://schema.org/Offer" itemref="a wrap">'
+            '<meta itemprop="price" content="9"></div>')
+    body = f'<div id="wrap">{loop}<meta itemprop="sku" content="C-1"></div>'
+    assert microdata_product(page("", body), CatalogSettings()) == {"name": "Cap", "price": 9.0}
+    holder = ('<section id="all"><div itemscope itemtype="https://schema.org/Product" itemref="all">'
+              '<b itemprop="name">Cap</b></div><meta itemprop="sku" content="C-1"></section>')
+    assert microdata_product(page("", holder), CatalogSettings()) == {"id": "C-1", "name": "Cap"}
+
+
+def test_items_that_name_one_large_element_share_one_budget_for_it() -> None:
+    """Every ListItem of a hostile trail names one large element: each of its reads would look at up to
+    MAX_NODES of it (50 items, a few reads each: a million elements, seconds a page). The crawls past the
+    items' own elements look at MAX_REF_NODES together; then itemref is not followed, and a ListItem has
+    what it holds itself (here its own name, not the shared one that stands before it in the page)."""
+    shared = '<div id="shared"><span itemprop="name">Shared</span>' + "<p>x</p>" * 2000 + "</div>"
+    items = "".join(f'<li itemprop="itemListElement" itemscope itemtype="https://schema.org/ListItem" itemref="shared">'
+                    f'<a itemprop="item" href="/c/{i}"><span itemprop="name">C{i}</span></a></li>' for i in range(MAX_CRUMBS))
+    trail = microdata_breadcrumb(page("", f'{shared}<ol itemscope itemtype="https://schema.org/BreadcrumbList">{items}</ol>'))
+    assert [url for _, url in trail] == [f"/c/{i}" for i in range(MAX_CRUMBS)]
+    names = [name for name, _ in trail]
+    followed = names.count("Shared")
+    assert 0 < followed < MAX_CRUMBS and names[followed:] == [f"C{i}" for i in range(followed, MAX_CRUMBS)]
+    assert followed * 2000 <= MAX_REF_NODES
+
+
+@pytest.mark.parametrize("name", ['a"b', "a\\b", "]", "x'y", "é"], ids=["quote", "backslash", "bracket", "apostrophe", "accent"])
+def test_an_itemref_id_is_any_text(name: str) -> None:
+    body = (f'<div itemscope itemtype="https://schema.org/Product" itemref="{escape(name)}"><b itemprop="name">Cap</b></div>'
+            f'<meta id="{escape(name)}" itemprop="sku" content="C-1">')
+    assert microdata_product(page("", body), CatalogSettings()) == {"id": "C-1", "name": "Cap"}
 
 
 def test_a_microdata_product_is_read_to_its_first_elements_only() -> None:

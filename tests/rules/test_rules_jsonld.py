@@ -99,12 +99,15 @@ def test_random_bytes_never_raise(data: bytes) -> None:
 @given(st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["@type", "@graph", "sku", "offers", "price", "name", "category", "image", "availability"]),
+        st.sampled_from(["@type", "@graph", "sku", "offers", "price", "name", "category", "image", "availability",
+                         "@id", "url", "mainEntity", "mainEntityOfPage"]),
         children, max_size=5),
     max_leaves=30,
 ))
 def test_random_json_never_raises(data: object) -> None:
-    for candidate in (data, {"@type": "Product", "offers": data, "category": data, "image": data}):
+    for candidate in (data, {"@type": "Product", "offers": data, "category": data, "image": data},
+                      {"@type": "WebPage", "@id": "https://shop.example/p/1/", "mainEntity": data},
+                      [{"@type": "Product", "@id": "//[x", "mainEntityOfPage": data}, {"@type": "WebPage", "url": data}]):
         product = extract_product(_page(json.dumps(candidate)))
         assert product is None or set(product) >= {"id", "price", "in_stock"}
 
@@ -174,3 +177,69 @@ def test_html_escaped_json_ld_as_woocommerce_prints_it_reads_as_its_characters()
         "Hat & Scarf <Wool>", "https://shop/?p=26&v=1", "Hats & Caps", "Fjell & Sons")
     plain = extract_product(_page(json.dumps({**PRODUCT, "name": "Hat & Scarf"})))
     assert plain is not None and plain["name"] == "Hat & Scarf"
+
+
+# -- the page's own product among others: the one it names (mainEntity, mainEntityOfPage), by @id ---------
+HERE = "https://shop.example/p/1/"
+DEAL = {"@context": "https://schema.org", "@type": "Product", "@id": "https://shop.example/p/9/#product", "sku": "9",
+        "name": "Deal of the Day", "offers": {"@type": "Offer", "price": "5.00", "priceCurrency": "EUR"}}
+"""Another product the page carries before its own (a header widget's, another plugin's block)."""
+OWN = {**PRODUCT, "@id": HERE + "#product"}  # WC_Structured_Data: the permalink and "#product"
+
+
+def _graph(*nodes: dict[str, object]) -> str:
+    return json.dumps({"@context": "https://schema.org", "@graph": list(nodes)})
+
+
+@pytest.mark.parametrize(("ref", "own_id"), [
+    (HERE + "#product", HERE + "#product"),  # a full URL, as Yoast and WooCommerce write both
+    ("#product", HERE + "#product"),  # relative to the page
+    ("/p/1/#product", HERE + "#product"),
+    (HERE + "#product", "#product"),  # the product's own @id the relative one
+], ids=["full-url", "fragment-ref", "rooted-ref", "fragment-id"])
+def test_a_webpages_main_entity_named_by_id_is_the_pages_product(ref: str, own_id: str) -> None:
+    """A WebPage whose ``mainEntity`` names the product by ``@id`` (in another block: Yoast prints the
+    page's graph, WooCommerce its Product) says which product is the page's; the first was taken."""
+    webpage = {"@type": ["WebPage", "ItemPage"], "@id": HERE, "url": HERE, "mainEntity": {"@id": ref}}
+    html = _page(json.dumps(DEAL), _graph({"@type": "WebSite", "@id": "https://shop.example/#website"}, webpage),
+                 _graph({**OWN, "@id": own_id}))
+    product = extract_product(html)
+    assert product is not None and (product["id"], product["name"], product["price"]) == ("101", "Strider Pace 3", 129.95)
+
+
+@pytest.mark.parametrize("page_ref", [HERE + "#webpage", HERE, "#webpage", {"@id": HERE + "#webpage"}, {"@id": HERE}],
+                         ids=["full-url-fragment", "full-url", "fragment", "object-fragment", "object"])
+def test_a_product_whose_main_entity_of_page_is_this_page_is_the_pages_product(page_ref: object) -> None:
+    """Yoast WooCommerce SEO gives the Product ``mainEntityOfPage: {"@id": canonical + "#webpage"}``; the
+    page's WebPage may be written with that fragment or without it. A product that names another page
+    (a related product copied from its own page) is not this page's."""
+    deal = {**DEAL, "mainEntityOfPage": {"@id": "https://shop.example/p/9/#webpage"}}
+    webpage = {"@type": "WebPage", "@id": HERE, "url": HERE}
+    product = extract_product(_page(json.dumps(deal), _graph(webpage, {**OWN, "mainEntityOfPage": page_ref})))
+    assert product is not None and product["id"] == "101"
+    alone = extract_product(_page(json.dumps(DEAL), json.dumps({**OWN, "mainEntityOfPage": page_ref})))
+    assert alone is not None and alone["id"] == "101"  # no WebPage to hold it to: the product's word is taken
+
+
+def test_a_main_entity_written_in_the_page_node_is_the_pages_product() -> None:
+    """An ItemPage with its Product inline (``mainEntity: {"@type": "Product", ...}``) was no product."""
+    page = {"@context": "https://schema.org", "@type": "ItemPage", "url": HERE, "mainEntity": OWN}
+    product = extract_product(_page(json.dumps(page)))
+    assert product is not None and product["id"] == "101"
+    # inline, and named by @id in the graph too: the graph's node, which says more
+    assert extract_product(_page(json.dumps({**page, "mainEntity": {"@type": "Product", "@id": HERE + "#product"}}),
+                                 json.dumps(DEAL), json.dumps(OWN))) == product
+
+
+@pytest.mark.parametrize("main", [
+    {"@id": "https://shop.example/p/2/#product"},  # names a node the page does not carry
+    {"@id": "https://other.example/p/1/#product"},  # another full URL with the same fragment: another node
+    {"@id": "https://shop.example/p/1/#list", "@type": "ItemList"},  # names no product
+    "https://shop.example/p/1/#product-typo",
+    {"@id": "//[x"},  # no URL at all
+], ids=["absent", "other-host", "not-a-product", "text", "no-url"])
+def test_a_main_entity_that_names_no_product_here_leaves_the_first_product(main: object) -> None:
+    webpage = {"@type": "WebPage", "@id": HERE, "mainEntity": main}
+    for order in ((DEAL, OWN), (OWN, DEAL)):
+        product = extract_product(_page(_graph(webpage, *order)))
+        assert product is not None and product["id"] == order[0]["sku"]

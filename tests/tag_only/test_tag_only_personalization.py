@@ -152,7 +152,7 @@ def test_set_value_acts_on_the_field_and_marks_what_the_proxy_marks(stack: Stack
     assert ids == [decision.data["decision_id"]] * 4
 
 
-@pytest.mark.parametrize("product", ["201", "202", "301", "401", "501", "601", "701"])
+@pytest.mark.parametrize("product", ["201", "202", "301", "401", "501", "601", "701", "801"])
 def test_page_facts_from_the_tag_equal_the_proxys(stack: Stack, page: Any, product: str) -> None:
     """The proxy reads the store's HTML; tag-only mode reads the tag's extract: the same facts."""
     ruleset = load_rules(RULES)
@@ -170,9 +170,12 @@ def test_page_facts_from_the_tag_equal_the_proxys(stack: Stack, page: Any, produ
     assert from_tag == from_html
     assert from_tag.type == "product" and from_tag.product is not None
     expected = {"201": "shoes", "202": "shoes", "301": "socks", "401": "hats", "501": "jackets",
-                "601": "socks", "701": "hats"}[product]  # 601: from its microdata BreadcrumbList, 701 its Product
+                "601": "socks", "701": "hats", "801": "socks"}[product]  # 601: from its microdata BreadcrumbList, 701 its Product
     assert from_tag.category == from_tag.product["category"] == expected  # from the page: the URL has none
     if product == "701":  # microdata only, after a list of other products, with items of its own nested in it
         assert {k: from_tag.product[k] for k in ("name", "price", "brand", "in_stock", "image")} == {
             "name": "Alpine Cap", "price": 35.0, "brand": "Fjord", "in_stock": True, "image": "/img/701.jpg"}
+    if product == "801":  # microdata whose parts stand outside the product, named by itemref: the tag sends them
+        assert {k: from_tag.product[k] for k in ("id", "name", "price", "brand", "in_stock", "image")} == {
+            "id": "801", "name": "Trail Gaiter", "price": 42.0, "brand": "Fjord", "in_stock": True, "image": "/img/801.jpg"}
     assert from_tag.product["price"] and from_tag.product["name"] and from_tag.product["sizes"]
