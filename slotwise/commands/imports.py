@@ -34,7 +34,8 @@ async def _run(args: argparse.Namespace) -> int:
         if args.kind == "inventory":
             from slotwise.tag.inventory_import import import_inventory_file
 
-            report = await import_inventory_file(store, args.file, time.time(), progress=not args.quiet)
+            report = await import_inventory_file(store, args.file, time.time(), progress=not args.quiet,
+                                                 not_sizes=not_sizes)
         elif args.kind == "coupons":
             report = await import_coupons_file(store, args.file, time.time())
         else:
@@ -61,12 +62,18 @@ async def _run(args: argparse.Namespace) -> int:
     return 1 if report.rejected_count else 0
 
 
+RULES_KINDS = ("purchases", "inventory")
+"""The imports a size enters by: they read the rules' ``catalog.not_sizes`` (``--rules``, env ``SLOTWISE_RULES``)."""
+
+
 def _not_sizes(args: argparse.Namespace) -> "NotSizes | None":
-    """The rules' ``catalog.not_sizes`` for ``purchases`` (``--rules``, env ``SLOTWISE_RULES``): a size one of
+    """The rules' ``catalog.not_sizes`` for ``RULES_KINDS`` (``--rules``, env ``SLOTWISE_RULES``): a size one of
     them names is imported as no size. None (said on stderr) when the rules cannot be read."""
     from slotwise.rules.not_sizes import NO_NOT_SIZES
 
-    rules = getattr(args, "rules", None) or (os.environ.get("SLOTWISE_RULES") if args.kind == "purchases" else None)
+    if args.kind not in RULES_KINDS:  # customers and coupons hold no size: a broken rules file is not theirs
+        return NO_NOT_SIZES
+    rules = getattr(args, "rules", None) or os.environ.get("SLOTWISE_RULES")
     if not rules:
         return NO_NOT_SIZES
     from slotwise.rules import load_rules
@@ -104,7 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = kinds.add_parser(kind, help=text, description=text)
         p.add_argument("file", help="the CSV file (UTF-8)")
         add_store_arguments(p)
-        if kind == "purchases":
+        if kind in RULES_KINDS:
             p.add_argument("--rules", default=None, help="the rules file the server runs with (env SLOTWISE_RULES): "
                            "a size its catalog.not_sizes names is imported as no size")
         if kind != "inventory":  # one transaction, all or nothing

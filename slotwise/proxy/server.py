@@ -98,12 +98,10 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
             # requests still running at the stop: cancelled past the worker's budget, as its other waits are
             timeout_graceful_shutdown=settings.worker_stop_budget,
         )
-        if settings.workers == 1:
-            uvicorn.run(factory, **options)
-            return
         from slotwise.proxy.operations.worker_stop import BoundedMultiprocess
 
-        # uvicorn.run's own supervisor waits on a worker that does not stop for ever (worker_stop)
+        # uvicorn.run's own supervisor waits on a worker that does not stop for ever, and runs one worker in this
+        # process, where nothing can kill it: one worker or several, under the supervisor that does (worker_stop)
         config = uvicorn.Config(factory, workers=settings.workers, **options)
         BoundedMultiprocess(config, [config.bind_socket()], settings.stop_timeout).run()
         return

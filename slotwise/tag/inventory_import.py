@@ -7,6 +7,7 @@ Columns (a header row; names are case-insensitive)::
                         the product (the first of these columns the file has); a SKU the catalog
                         knows as one size of a product counts as that size
     size                optional: the size (``keys.size_key``); empty for products without sizes
+                        (and a value the rules' ``catalog.not_sizes`` names: ``--rules``)
     quantity | qty | stock
                         units on hand: a whole number, 0 or more
     store_name          optional: the store's display name (else the rules' ``stores.names``, else its id)
@@ -26,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from slotwise.keys import product_key, size_key, store_key
+from slotwise.keys import product_key, store_key
+from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
 from slotwise.store.base import InventoryChange, InventoryRow, Store
 from slotwise.tag.imports import ImportFileError, Rejections, _Progress, read_csv
 
@@ -69,9 +71,9 @@ def _first(row: dict[str, str], names: Sequence[str]) -> tuple[str, str]:
     raise InventoryRowError(f"needs one of {', '.join(names)}")  # pragma: no cover - the header was checked
 
 
-def parse_inventory_row(row: dict[str, str]) -> tuple[InventoryRow, str | None, str]:
+def parse_inventory_row(row: dict[str, str], sizes: NotSizes = NO_NOT_SIZES) -> tuple[InventoryRow, str | None, str]:
     """One row as ``(InventoryRow, its store_name or None, the store as written)``; ``InventoryRowError``
-    names the bad field."""
+    names the bad field. ``sizes``: the rules' ``catalog.not_sizes`` (a value that names no size: none)."""
     raw_store = _clean(row, "store")
     store = store_key(raw_store)
     if not store:
@@ -80,7 +82,7 @@ def parse_inventory_row(row: dict[str, str]) -> tuple[InventoryRow, str | None, 
     product = product_key(raw_product)
     if not product:
         raise InventoryRowError(f"{column}: empty")
-    size = size_key(_clean(row, "size")) if "size" in row else None
+    size = sizes.size_of(_clean(row, "size")) if "size" in row else None
     column, raw_qty = _first(row, QUANTITY_COLUMNS)
     try:
         qty = float(raw_qty)
@@ -91,20 +93,23 @@ def parse_inventory_row(row: dict[str, str]) -> tuple[InventoryRow, str | None, 
     return InventoryRow(store, product, size, int(qty)), _clean(row, "store_name") or None, raw_store
 
 
-async def _resolve_skus(store: Store, rows: list[InventoryRow]) -> list[InventoryRow]:
-    """A SKU the catalog knows as one size of a product (a child product) becomes that product in that size."""
+async def _resolve_skus(store: Store, rows: list[InventoryRow], sizes: NotSizes) -> list[InventoryRow]:
+    """A SKU the catalog knows as one size of a product (a child product) becomes that product in that size;
+    in none when the rules say its stored size names none (a ``Default Title`` child learned before they did)."""
     catalog = await store.get_products({r.product for r in rows if r.size is None})
     out = []
     for row in rows:
         entry = catalog.get(row.product) if row.size is None else None
         if entry and entry.get("parent"):
-            row = InventoryRow(row.store, str(entry["parent"]), size_key(entry.get("size")), row.qty)
+            row = InventoryRow(row.store, str(entry["parent"]), sizes.size_of(entry.get("size")), row.qty)
         out.append(row)
     return out
 
 
-async def import_inventory_file(store: Store, path: str | Path, now: float, *, progress: bool = False) -> InventoryReport:
-    """Checks every row, then replaces the named stores' stock in one step (see the module docstring)."""
+async def import_inventory_file(store: Store, path: str | Path, now: float, *, progress: bool = False,
+                                not_sizes: NotSizes = NO_NOT_SIZES) -> InventoryReport:
+    """Checks every row, then replaces the named stores' stock in one step (see the module docstring).
+    ``not_sizes``: the rules' ``catalog.not_sizes`` (``slotwise import inventory --rules``)."""
     path = Path(path)
     report = InventoryReport(file=str(path))
     try:
@@ -129,7 +134,7 @@ async def import_inventory_file(store: Store, path: str | Path, now: float, *, p
                     raise ImportFileError(f"{path}: missing column: {' or '.join(QUANTITY_COLUMNS)}; "
                                           f"found: {', '.join(row)}")
                 try:
-                    parsed, name, label = parse_inventory_row(row)
+                    parsed, name, label = parse_inventory_row(row, not_sizes)
                 except InventoryRowError as exc:
                     report.reject(line, str(exc))
                     continue
@@ -152,7 +157,7 @@ async def import_inventory_file(store: Store, path: str | Path, now: float, *, p
             bar.close()
     if report.rejected_count:
         return report  # nothing written: the store keeps the last good stock
-    rows = await _resolve_skus(store, rows)
+    rows = await _resolve_skus(store, rows, not_sizes)
     if len({(r.store, r.product, r.size or "") for r in rows}) != len(rows):
         report.reject(0, "two rows name the same store, product and size once SKUs are read as sizes")
         return report

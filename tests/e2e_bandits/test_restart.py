@@ -15,7 +15,9 @@ import httpx
 from agents import DESKTOP_UA
 from bandit_helpers import RULES
 from conftest_paths import PYTHON
+from polling import wait_for
 from slotwise.bandits.learner import Learner
+from slotwise.commands.ports import PortBusy, check_port_free
 from slotwise.proxy.operations.learning import SNAPSHOT_NAME, learner_record
 from slotwise.proxy.personalization.choices import slot_configs
 from slotwise.proxy.operations.reporting import read_all
@@ -111,6 +113,14 @@ def straight_run(rules: Path, data: Path) -> Learner:
     return learner
 
 
+def _port_free(port: int) -> bool:
+    try:
+        check_port_free("127.0.0.1", port)
+    except PortBusy:
+        return False
+    return True
+
+
 def serve_setup(upstream: Any, tmp_path: Path, port: int, *extra: str) -> tuple[Path, Path, list[str]]:
     """The rules file, the data directory and the ``slotwise serve`` command line of these tests."""
     rules, data = tmp_path / "rules.yaml", tmp_path / "data"
@@ -145,6 +155,8 @@ def test_kill_9_and_restart_lose_nothing_and_count_nothing_twice(
         second.proc.send_signal(signal.SIGKILL)
         second.proc.wait(10)
     assert second.proc.returncode == -signal.SIGKILL
+    # its worker runs beside it and dies with it (PR_SET_PDEATHSIG), a moment later: the port is free then
+    wait_for(lambda: _port_free(port), 10, what=f"port {port} let go by the killed serve's worker")
 
     # 3. restart on the same data: snapshot + replay of the tail = one straight run over the log
     with process_runner(args, port) as third:

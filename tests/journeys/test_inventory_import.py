@@ -132,3 +132,55 @@ def test_missing_columns_reject_the_file(tmp_path: Path, capsys: pytest.CaptureF
     path = write_csv(tmp_path / "x.csv", ["store", "size", "quantity"], [["a", "M", 1]])
     assert main(["import", "inventory", str(path), "--data", str(tmp_path / "d"), "--quiet"]) == 2
     assert "missing column(s): product or product_id or sku" in capsys.readouterr().err
+
+
+def test_a_size_the_rules_say_is_none_is_imported_as_stock_without_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Shopify product without options is one variant, ``Default Title``: a child row learned before the rules
+    said it is no size (its SKU in the ERP's export), or the export's own size column, would be stock for that
+    size. With the rules the server runs (``--rules``, else ``SLOTWISE_RULES``) it is the product's stock."""
+    data = tmp_path / "data"
+
+    async def catalog() -> None:
+        store = SQLiteStore(data / "slotwise.db")
+        try:
+            await store.upsert_products([{"id": "pocket-tee", "name": "Pocket Tee"},
+                                         {"id": "pocket-tee-1", "parent": "pocket-tee", "size": "Default Title"},
+                                         {"id": "tee", "name": "Tee"},
+                                         {"id": "tee-m", "parent": "tee", "size": "M"}], NOW)
+        finally:
+            await store.close()
+
+    async def stock() -> list[InventoryRow]:
+        store = SQLiteStore(data / "slotwise.db")
+        try:
+            return await store.store_stock(["pocket-tee", "tee", "mug"])
+        finally:
+            await store.close()
+
+    data.mkdir()
+    asyncio.run(catalog())
+    path = write_csv(tmp_path / "stock.csv", ["store", "sku", "size", "quantity"],
+                     [["AMS", "pocket-tee-1", "", 4], ["AMS", "tee-m", "", 2], ["AMS", "mug", "default title", 7]])
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('catalog:\n  not_sizes: ["Default Title"]\nslots: []\n')
+    assert main(["import", "inventory", str(path), "--data", str(data), "--quiet"]) == 0  # sizes as stored
+    assert asyncio.run(stock()) == [InventoryRow("ams", "mug", "default title", 7),
+                                    InventoryRow("ams", "pocket-tee", "Default Title", 4),
+                                    InventoryRow("ams", "tee", "M", 2)]
+    capsys.readouterr()
+    assert main(["import", "inventory", str(path), "--data", str(data), "--quiet", "--rules", str(rules)]) == 0
+    assert json.loads(capsys.readouterr().out)["added"] == 2  # the file replaces the store's stock whole
+    expected = [InventoryRow("ams", "mug", None, 7), InventoryRow("ams", "pocket-tee", None, 4),
+                InventoryRow("ams", "tee", "M", 2)]
+    assert asyncio.run(stock()) == expected
+    monkeypatch.setenv("SLOTWISE_RULES", str(rules))
+    assert main(["import", "inventory", str(path), "--data", str(data), "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["unchanged"] == 3 and asyncio.run(stock()) == expected
+
+    rules.write_text("catalog:\n  not_sizes: []\nslots: []\n")
+    assert main(["import", "inventory", str(path), "--data", str(data), "--quiet"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "slotwise import inventory: --rules: 1 error in rules:",
+        f"{rules}:2:14: 'catalog.not_sizes' must list at least one value (\"Default Title\")"]
+    assert asyncio.run(stock()) == expected  # nothing imported

@@ -8,6 +8,7 @@ import hmac
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Iterator
 
 import jsonschema
@@ -19,6 +20,7 @@ from mail_helpers import RunningReceiver, mail_receiver, running_receiver, valid
 
 from slotwise.profile import Profile, add_to_cart, hash_email, record_purchase, record_view
 from slotwise.rules.schema import RecommendSpec
+from slotwise.rules.testing import rules_from_text
 from slotwise.rules.signals import Signals
 from slotwise.rules.stage import StageRules
 from slotwise.tag.mail import SCHEMA, build_message, stage_changes
@@ -183,6 +185,24 @@ def test_signup_then_purchase_reach_the_receiver_signed_and_valid(make_client: A
     post_events(client, {"type": "page_view", "props": {"category": "radio"}})  # a page view: no message
     time.sleep(0.5)
     assert len(inbox.mails) == count
+
+
+def test_an_order_line_whose_size_is_no_size_has_none_in_the_purchase_message(
+        make_client: Any, inbox: RunningReceiver, tmp_path: Path) -> None:
+    """A Shopify product without options is ordered as size ``Default Title``: the rules' ``catalog.not_sizes``
+    say it is none, so the e-mail's order line has none (a template would print "Size: Default Title")."""
+    rules = rules_from_text(tmp_path, 'catalog:\n  not_sizes: ["Default Title"]\nslots: []\n')
+    client = make_client(webhook=inbox.url, signals=lambda: rules.signals,
+                         outbox_options={"base_delay": 0.05, "poll_s": 0.1})
+    assert client.post("/_sw/signup", json={"email": "cy@example.com"}).status_code == 200
+    lines = [{"product": "pocket-tee", "category": "tees", "size": "Size: default title", "price": 20},
+             {"product": "tee", "category": "tees", "size": "m", "price": 18}]
+    post_events(client, {"type": "purchase", "props": {"order_id": "T-3", "total": 38, "lines": lines}})
+    wait_for(lambda: inbox.of_type("purchase"), timeout=10)
+    purchase = inbox.of_type("purchase")[0][2]
+    validate(purchase)
+    assert [(line["product"], line["size"]) for line in purchase["order"]["lines"]] == [
+        ("pocket-tee", None), ("tee", "m")]  # the other sizes as sent
 
 
 def test_an_unknown_visitor_s_cart_sends_nothing(make_client: Any, inbox: RunningReceiver, store: Any) -> None:

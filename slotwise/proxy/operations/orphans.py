@@ -7,8 +7,9 @@ when its parent dies (``PR_SET_PDEATHSIG``), and checks once that the parent
 is still the master, in case it died before the request was made.
 
 ``server.run`` records the master's pid in ``SLOTWISE_MASTER_PID``; a process
-that *is* the master (one uvicorn worker runs in the master) is left alone, so
-a lone ``slotwise serve`` never dies because the shell that started it did.
+that *is* the master is left alone (both servers now run every worker, one or
+several, beside it; an app built in ``serve``'s own process must never die because
+the shell that started it did).
 """
 
 from __future__ import annotations

@@ -8,8 +8,13 @@ it sends each worker SIGTERM and joins it with no timeout. ``BoundedMultiprocess
 is that supervisor with the same rule as granian's: one budget for all the
 workers from the stop, then SIGKILL for any still alive, with a warning.
 
-One uvicorn worker runs in the master itself (no supervisor): nothing outside it
-could kill it, so ``--workers 1`` with uvicorn has no such bound.
+``--workers 1`` runs under it too: ``uvicorn.run`` serves one worker in the master
+itself, where a hung lifespan shutdown (a store that does not answer while the
+profile writer flushes) kept the process alive for ever. A watchdog thread in that
+process would also bound it, but not a hang that holds the GIL, and its exit would
+skip what ``serve`` does after the server (the learner's stop, the exit status);
+one more small process gives the single worker the very stop of several: the same
+kill, warning and status.
 """
 
 from __future__ import annotations
