@@ -119,7 +119,8 @@ def _check_feed(catalog: Any, url: str | None, out: TextIO, err: TextIO) -> int:
     except Exception as exc:  # what the proxy would log, and it would keep the catalog it has
         print(f"catalog feed {catalog.feed}: not loaded: {exc or type(exc).__name__}", file=out)
         return 1
-    print(f"catalog feed {catalog.feed}: {len(products)} product{'s' if len(products) != 1 else ''}", file=out)
+    print(f"catalog feed {catalog.feed}: {len(products)} product{'s' if len(products) != 1 else ''}"
+          + (f" ({loader.ended})" if loader.ended else ""), file=out)
     for p in products[:FEED_SHOWN]:
         facts = ", ".join(f"{k} {p[k]!r}" for k in ("name", "price", "currency", "category", "in_stock", "stock")
                           if p.get(k) is not None)

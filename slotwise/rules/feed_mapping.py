@@ -14,6 +14,7 @@ lands on its ``file:line:column``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -27,7 +28,9 @@ FEED_KEYS = ("url", "items", "page", "fields", "sizes")
 FACTS = ("id", "other_id", "name", "url", "image", "price", "currency", "category", "category_name", "brand",
          "in_stock", "stock")
 VALUE_KEYS = ("key", "divide", "minor_units", "format", "any")
-PAGE_KEYS = ("param", "size_param", "size", "first", "max_pages")
+PAGE_KEYS = ("param", "size_param", "size", "first", "max_pages", "next", "total_pages_header", "end_status")
+NEXT = ("count", "link")  # page numbers counted up, or each answer's Link rel="next" followed
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP field name (RFC 9110 token)
 SIZES_KEYS = ("items", "id", "size", "not_sizes")
 SIZES_NEEDED = SIZES_KEYS[:3]
 MAX_PAGES = 1000
@@ -127,13 +130,34 @@ class FeedSizes:
 
 @dataclass(frozen=True)
 class FeedPaging:
-    """``page``: each page a request with ``param=N`` (and ``size_param=size``), until one is empty or short."""
+    """``page``: each page a request with ``param=N`` (and ``size_param=size``) — or, ``next: link``, the
+    URL the last answer's ``Link rel="next"`` names (cursor paging) — until the list says it ended.
 
-    param: str
+    It ends at an empty or short page, an answer whose ``Link`` pages the list and has no ``next``, the
+    count of pages ``total_pages_header`` gives, or (past a full page) a status in ``end_status``: opt-in,
+    since a 404 in the middle of a catalog must fail the read, not truncate the catalog."""
+
+    param: str | None
     size_param: str | None = None
     size: int | None = None
     first: int = 1
     max_pages: int = 50
+    next: str = "count"
+    total_pages_header: str | None = None
+    end_status: tuple[int, ...] = ()
+
+    def describe(self) -> str:
+        """One line: the requests and what ends them."""
+        size = f", {self.size_param}={self.size}" if self.size_param else ""
+        if self.next == "link":
+            first = f" ({self.param}={self.first}{size})" if self.param else (f" ({size[2:]})" if size else "")
+            how = f"the feed's URL{first}, then each answer's Link rel=\"next\""
+        else:
+            how = f"{self.param}={self.first}, {self.first + 1}, ...{size}"
+        ends = ["an empty page"] + (["a short one"] if self.size else []) + ["a Link without rel=\"next\""]
+        ends += [f"{self.total_pages_header} pages"] if self.total_pages_header else []
+        ends += [f"HTTP {'/'.join(map(str, self.end_status))} past a full page"] if self.end_status else []
+        return f"pages: {how} (at most {self.max_pages}); the last: {', '.join(ends)}"
 
 
 @dataclass(frozen=True)
@@ -178,9 +202,7 @@ class FeedMapping:
         where = ".".join(self.items.key or ()) if self.items is not None else "the document"
         lines = [f"products: {where}"]
         if self.page is not None:
-            p = self.page
-            size = f", {p.size_param}={p.size}" if p.size_param else ""
-            lines.append(f"pages: {p.param}={p.first}, {p.first + 1}, ...{size} (at most {p.max_pages})")
+            lines.append(self.page.describe())
         lines += [f"{fact} <- {value.describe()}" for fact, value in self.facts.items()]
         if self.sizes is not None:
             s = self.sizes
@@ -302,10 +324,12 @@ def _page(check: Checker, node: Node) -> FeedPaging | None:
     entries = check.mapping(node, PAGE_KEYS, "'catalog.feed.page'")
     if entries is None:
         return None
-    if "param" not in entries:
-        check.error(node, "'catalog.feed.page' needs 'param': the query parameter that numbers pages (page)")
+    follow = check.choice(entries["next"].node, NEXT, "'catalog.feed.page.next'") if "next" in entries else "count"
+    if "param" not in entries and follow != "link":
+        check.error(node, "'catalog.feed.page' needs 'param': the query parameter that numbers pages (page), "
+                          "or 'next: link' (each answer's Link header names the next page)")
         return None
-    param = check.text(entries["param"].node, "'catalog.feed.page.param'")
+    param = check.text(entries["param"].node, "'catalog.feed.page.param'") if "param" in entries else None
     size_param = check.text(entries["size_param"].node, "'catalog.feed.page.size_param'") \
         if "size_param" in entries else None
     size = check.integer(entries["size"].node, "'catalog.feed.page.size'", minimum=1, maximum=10_000) \
@@ -314,12 +338,42 @@ def _page(check: Checker, node: Node) -> FeedPaging | None:
         if "first" in entries else 1
     most = check.integer(entries["max_pages"].node, "'catalog.feed.page.max_pages'", minimum=1, maximum=MAX_PAGES) \
         if "max_pages" in entries else 50
+    total = _header_name(check, entries["total_pages_header"].node) if "total_pages_header" in entries else None
+    ends = _end_status(check, entries["end_status"].node) if "end_status" in entries else ()
     if ("size_param" in entries) != ("size" in entries):
         check.error(node, "'catalog.feed.page': 'size_param' and 'size' go together (per_page: 100)")
         return None
-    if param is None or first is None or most is None or ("size" in entries and (size is None or size_param is None)):
+    if (follow is None or ("param" in entries and param is None) or first is None or most is None
+            or ("size" in entries and (size is None or size_param is None))
+            or ("total_pages_header" in entries and total is None) or ends is None):
         return None
-    return FeedPaging(param.value.strip(), size_param.value.strip() if size_param else None, size, first, most)
+    return FeedPaging(param.value.strip() if param else None, size_param.value.strip() if size_param else None,
+                      size, first, most, follow, total, ends)
+
+
+def _header_name(check: Checker, node: Node) -> str | None:
+    """``total_pages_header``: an HTTP header's name (``X-WP-TotalPages``)."""
+    text = check.text(node, "'catalog.feed.page.total_pages_header'")
+    if text is None:
+        return None
+    if not HEADER_NAME.fullmatch(text.value.strip()):
+        check.error(node, f"'catalog.feed.page.total_pages_header' must be a header's name (X-WP-TotalPages), "
+                          f"got {text.value!r}")
+        return None
+    return text.value.strip()
+
+
+def _end_status(check: Checker, node: Node) -> tuple[int, ...] | None:
+    """``end_status``: the HTTP statuses (400–499) a page past the last answers: ``[400]``, ``404``."""
+    items = check.sequence(node, "'catalog.feed.page.end_status'", single_ok=True)
+    if items is None:
+        return None
+    if not items:
+        check.error(node, "'catalog.feed.page.end_status' must list at least one status (400, 404)")
+        return None
+    statuses = [check.integer(item, "'catalog.feed.page.end_status' item", minimum=400, maximum=499)
+                for item in items]
+    return tuple(dict.fromkeys(s for s in statuses if s is not None)) if None not in statuses else None
 
 
 def _sizes(check: Checker, node: Node) -> FeedSizes | None:

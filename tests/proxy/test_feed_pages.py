@@ -1,6 +1,9 @@
 """A mapped ``catalog.feed`` read page by page from a real HTTP server on 127.0.0.1 (``page_server``):
-each page a request, until one comes back empty or short; bounded by ``max_pages``, ``MAX_FEED_BYTES``
-over all pages and ``MAX_FEED_S``; a failing page keeps the catalog as it was, logged once with the page."""
+each page a request, until one comes back empty or short, or the answer says it was the last (a ``Link``
+without ``rel="next"``, ``total_pages_header``, a status the rules name in ``end_status``), or, with
+``next: link``, each page the one the last one's ``Link`` names (on the feed's origin only); bounded by
+``max_pages``, ``MAX_FEED_BYTES`` over all pages and ``MAX_FEED_S``; a failing page keeps the catalog as
+it was, logged once with the page."""
 
 from __future__ import annotations
 
@@ -36,8 +39,8 @@ def products(first: int, count: int, name: str = "Tee") -> list[dict[str, Any]]:
     return [{"id": n, "handle": f"p{n}", "title": f"{name} {n}", "cents": 1000 + n} for n in range(first, first + count)]
 
 
-def page(items: list[dict[str, Any]], status: int = 200) -> Page:
-    return Page(json.dumps({"data": {"products": items}}).encode(), status, JSON)
+def page(items: list[dict[str, Any]], status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Page:
+    return Page(json.dumps({"data": {"products": items}}).encode(), status, JSON + headers)
 
 
 def path(number: int) -> str:
@@ -51,10 +54,15 @@ def store(tmp_path: Path) -> Iterator[Any]:
     sync(s.close())
 
 
-def mapping(tmp_path: Path, max_pages: int = 50) -> FeedMapping:
-    rules = rules_from_text(tmp_path, RULES % max_pages)
+def mapping(tmp_path: Path, max_pages: int = 50, page: str = "") -> FeedMapping:
+    """The rules' mapping; ``page``: more keys of ``catalog.feed.page`` (``, end_status: [400]``)."""
+    rules = rules_from_text(tmp_path, paged(max_pages, page))
     assert rules.catalog.feed_mapping is not None and rules.catalog.feed == "/api/products?lang=en"
     return rules.catalog.feed_mapping
+
+
+def paged(max_pages: int = 50, page: str = "") -> str:
+    return (RULES % max_pages).replace(f"max_pages: {max_pages}}}", f"max_pages: {max_pages}{page}}}")
 
 
 def load(store: Any, server: Any, feed: FeedMapping) -> tuple[FeedLoader, int]:
@@ -148,3 +156,180 @@ def test_rules_check_feed_says_why_a_feed_is_not_read(tmp_path: Path, page_serve
     (tmp_path / "rules.yaml").write_text(RULES % 50, encoding="utf-8")
     assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--feed", "--url", server.url + "/"]) == 1
     assert f"catalog feed /api/products?lang=en: not loaded: page 2 ({path(2)}): HTTP 503" in capsys.readouterr().out
+
+
+# -- where the list ends: a catalog of exactly two full pages, the third past the end ---------------------
+
+PAST_THE_END = Page(json.dumps({"code": "rest_post_invalid_page_number", "data": {"status": 400},
+                                "message": "The page number requested is larger than the number of pages available."
+                                }).encode(), 400, JSON)  # WordPress core REST, past the last page
+
+
+def link(*rels: tuple[int, str]) -> tuple[tuple[str, str], ...]:
+    """A ``Link`` header as WordPress sends it: ``<URL of page N>; rel="..."`` for each."""
+    return (("link", ", ".join(f'<{path(n)}>; rel="{rel}"' for n, rel in rels)),)
+
+
+TWO_FULL_PAGES = {
+    "link": ("", {path(1): page(products(1, 2), headers=link((2, "next"))),
+                  path(2): page(products(3, 2), headers=link((1, "prev")))}),
+    "total-pages": (", total_pages_header: X-WP-TotalPages",
+                    {path(n): page(products(2 * n - 1, 2), headers=(("X-WP-TotalPages", "2"), ("X-WP-Total", "4")))
+                     for n in (1, 2)}),
+    "end-status": (", end_status: [404, 400]", {path(n): page(products(2 * n - 1, 2)) for n in (1, 2)}),
+}
+
+
+@pytest.mark.parametrize(("keys", "pages", "read"), [
+    (*TWO_FULL_PAGES["link"], 2), (*TWO_FULL_PAGES["total-pages"], 2), (*TWO_FULL_PAGES["end-status"], 3),
+], ids=list(TWO_FULL_PAGES))
+def test_a_catalog_of_full_pages_ends_where_the_store_says(tmp_path: Path, store: Any, page_server: Any,
+                                                           keys: str, pages: dict[str, Page], read: int) -> None:
+    server = page_server({**pages, path(3): PAST_THE_END})
+    loader, count = load(store, server, mapping(tmp_path, page=keys))
+    assert (count, loader.error) == (4, None)
+    assert [r.path for r in server.requests] == [path(n) for n in range(1, read + 1)]  # no page past the end asked
+
+
+def test_a_page_past_the_end_the_rules_do_not_name_fails_and_says_what_to_set(
+        tmp_path: Path, store: Any, page_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+    server = page_server({path(1): page(products(1, 2)), path(2): page(products(3, 2)), path(3): page([])})
+    feed = mapping(tmp_path)
+    loader, count = load(store, server, feed)
+    assert count == 4
+    server.routes[path(1)] = page(products(1, 2, name="Renamed"))
+    server.routes[path(3)] = PAST_THE_END  # a 400 past two full pages: the end, or a broken catalog?
+    with caplog.at_level(logging.WARNING, "slotwise.catalog"):
+        assert sync(loader.refresh("/api/products?lang=en", feed, force=True)) == 0
+    assert sync(store.get_products(["p1"]))["p1"]["name"] == "Tee 1"  # the last catalog kept, not truncated
+    assert loader.error == (f"/api/products?lang=en: page 3 ({path(3)}): HTTP 400 (rest_post_invalid_page_number) "
+                            "past 2 full pages: if that is how this store answers a page past its last, say so with "
+                            "catalog.feed.page.end_status: [400] (or total_pages_header)")
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
+
+
+def test_a_404_in_the_middle_of_the_catalog_fails_the_read(tmp_path: Path, store: Any, page_server: Any) -> None:
+    """Without ``end_status``, a 404 past a full page is no end: the products after it are not dropped."""
+    server = page_server({path(1): page(products(1, 2)), path(2): page(products(3, 2)), path(3): page(products(5, 1))})
+    feed = mapping(tmp_path)
+    loader, count = load(store, server, feed)
+    assert count == 5
+    del server.routes[path(2)]  # the store's blip: page 2 answers 404, page 3 is still there
+    assert sync(loader.refresh("/api/products?lang=en", feed, force=True)) == 0
+    assert sync(store.get_products(["p5"]))["p5"]["name"] == "Tee 5"  # the last catalog kept
+    assert loader.error is not None and "page 2" in loader.error and "end_status: [404]" in loader.error
+
+
+def test_an_end_status_on_the_first_page_is_no_end(tmp_path: Path, store: Any, page_server: Any) -> None:
+    """Not past a full page: an empty catalog must not replace the last one."""
+    server = page_server({path(2): page(products(3, 1))})  # page 1: 404
+    loader, count = load(store, server, mapping(tmp_path, page=", end_status: 404"))
+    assert count == 0 and loader.error == f"/api/products?lang=en: page 1 ({path(1)}): HTTP 404"
+
+
+def test_a_link_header_that_does_not_page_says_nothing_of_the_end(tmp_path: Path, store: Any,
+                                                                  page_server: Any) -> None:
+    """WordPress links its API's root on every answer: no ``next`` there is no end of the list."""
+    root = (("link", '<http://shop.example/wp-json/>; rel="https://api.w.org/"'),)
+    server = page_server({path(1): page(products(1, 2), headers=root), path(2): page(products(3, 1), headers=root)})
+    _, count = load(store, server, mapping(tmp_path))
+    assert count == 3 and len(server.requests) == 2
+
+
+def test_a_total_pages_header_that_is_no_number_is_ignored_with_one_warning(
+        tmp_path: Path, store: Any, page_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+    bad = (("X-WP-TotalPages", "lots"),)
+    server = page_server({path(1): page(products(1, 2), headers=bad), path(2): page(products(3, 2), headers=bad),
+                          path(3): page(products(5, 1), headers=bad)})
+    with caplog.at_level(logging.WARNING, "slotwise.catalog"):
+        loader, count = load(store, server, mapping(tmp_path, page=", total_pages_header: X-WP-TotalPages"))
+    assert (count, loader.error) == (5, None)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "page 1: its X-WP-TotalPages header not a number ('lots'): ignored" in warning
+
+
+# -- cursor paging: each page the one the last one's Link rel="next" names ------------------------------
+
+CURSOR = "/api/products?lang=en&per_page=2"
+
+
+def cursor_mapping(tmp_path: Path) -> FeedMapping:
+    """No page numbers: the first page is the feed's URL (with its size), each next one its Link's."""
+    rules = rules_from_text(tmp_path, paged(50, ", next: link").replace("param: page, ", ""))
+    assert rules.catalog.feed_mapping is not None
+    return rules.catalog.feed_mapping
+
+
+def cursor(after: str) -> str:
+    return f"/api/products?lang=en&per_page=2&page_info={after}"
+
+
+def test_cursor_paging_follows_each_link_next(tmp_path: Path, store: Any, page_server: Any) -> None:
+    server = page_server({})
+    server.routes.update({  # Shopify Admin's shape: relative, then absolute targets; rel="previous" too
+        CURSOR: page(products(1, 2), headers=(("link", f'<{cursor("b")}>; rel="next"'),)),
+        cursor("b"): page(products(3, 2), headers=(
+            ("link", f'<{server.url}{CURSOR}>; rel="previous", <{server.url}{cursor("c")}>; rel="next"'),)),
+        cursor("c"): page(products(5, 2), headers=(("link", f'<{cursor("b")}>; rel="previous"'),)),
+    })
+    loader, count = load(store, server, cursor_mapping(tmp_path))
+    assert (count, loader.error) == (6, None)
+    assert [r.path for r in server.requests] == [CURSOR, cursor("b"), cursor("c")]  # no page number asked
+
+
+@pytest.mark.parametrize("target", ["http://localhost:{port}/api/products?page_info=b", "https://127.0.0.1:{port}/x",
+                                    "//evil.example/api/products?page_info=b"], ids=["host", "scheme", "relative-host"])
+def test_cursor_paging_refuses_a_next_page_on_another_origin(tmp_path: Path, store: Any, page_server: Any,
+                                                             target: str) -> None:
+    server = page_server({})
+    target = target.format(port=server.url.rsplit(":", 1)[1])
+    server.routes[CURSOR] = page(products(1, 2), headers=(("link", f'<{target}>; rel="next"'),))
+    loader, count = load(store, server, cursor_mapping(tmp_path))
+    assert count == 0 and loader.error is not None
+    assert loader.error.startswith(f"/api/products?lang=en: page 1 ({CURSOR}): its Link rel=\"next\" {target!r} "
+                                   f"is not on the feed's origin {server.url}: not followed"), loader.error
+    assert [r.path for r in server.requests] == [CURSOR]
+
+
+def test_cursor_paging_stops_at_a_loop(tmp_path: Path, store: Any, page_server: Any) -> None:
+    server = page_server({CURSOR: page(products(1, 2), headers=(("link", f'<{cursor("b")}>; rel="next"'),)),
+                          cursor("b"): page(products(3, 2), headers=(("link", f'<{CURSOR}>; rel="next"'),))})
+    loader, count = load(store, server, cursor_mapping(tmp_path))
+    assert count == 0 and loader.error is not None and "was read already" in loader.error
+    assert len(server.requests) == 2
+
+
+# -- rules check --feed says how the read ended -------------------------------------------------------------
+
+@pytest.mark.parametrize(("keys", "routes", "said"), [
+    ("", {path(1): page(products(1, 2)), path(2): page(products(3, 1))}, "3 products (2 pages, the last short (1 of 2))"),
+    ("", {path(1): page(products(1, 2)), path(2): page([])}, "2 products (2 pages, the last empty)"),
+    (*TWO_FULL_PAGES["link"], '4 products (2 pages, the last one\'s Link without rel="next")'),
+    (*TWO_FULL_PAGES["total-pages"], "4 products (2 pages, as X-WP-TotalPages says (2))"),
+    (*TWO_FULL_PAGES["end-status"], "4 products (2 pages, then HTTP 400 (end_status))"),
+    (", max_pages: 1", {path(1): page(products(1, 2))}, "2 products (1 page, stopped there (max_pages))"),
+], ids=["short", "empty", "link", "total-pages", "end-status", "max-pages"])
+def test_rules_check_feed_says_how_the_read_ended(tmp_path: Path, page_server: Any, capsys: pytest.CaptureFixture[str],
+                                                  keys: str, routes: dict[str, Page], said: str) -> None:
+    from slotwise.cli import main
+
+    server = page_server({**routes, path(3): PAST_THE_END})
+    rules = paged(50, keys) if "max_pages" not in keys else paged(1)
+    (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
+    assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--feed", "--url", server.url + "/"]) == 0
+    out = capsys.readouterr().out
+    assert f"catalog feed /api/products?lang=en: {said}" in out, out
+
+
+def test_the_docs_quote_what_a_read_says(tmp_path: Path) -> None:
+    """docs/rules.md's quoted messages are the loader's (asserted above), its example's keys load."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
+    text = " ".join(docs.split())
+    for said in ("HTTP 400 (rest_post_invalid_page_number) past 2 full pages: if that is how this store answers a page "
+                 "past its last, say so with catalog.feed.page.end_status: [400] (or total_pages_header)",
+                 "is not on the feed's origin https://shop.example: not followed",
+                 "8 products (2 pages, as X-WP-TotalPages says (2))"):
+        assert said in text, said
+    example = docs.split("#### `catalog.feed` in the store's own shape", 1)[1].split("```yaml\n", 1)[1].split("```")[0]
+    feed = rules_from_text(tmp_path, example + "slots: []\n").catalog.feed_mapping
+    assert feed is not None and feed.page is not None and feed.page.total_pages_header == "X-WP-TotalPages"

@@ -206,6 +206,40 @@ def test_a_mapping_needs_its_url_and_paging_its_parts(tmp_path: Path) -> None:
     assert "5:12: 'catalog.feed.sizes' needs 'id' and 'size'" in text
 
 
+@pytest.mark.parametrize(("page", "message"), [
+    ("{param: page, next: links}", "5:31: 'catalog.feed.page.next' must be one of count, link, got a string ('links') "
+                                   "(did you mean 'link'?)"),
+    ("{size_param: n, size: 2}", "5:11: 'catalog.feed.page' needs 'param': the query parameter that numbers pages "
+                                 "(page), or 'next: link'"),
+    ("{param: page, total_pages_header: X WP}", "5:45: 'catalog.feed.page.total_pages_header' must be a header's "
+                                                "name (X-WP-TotalPages), got 'X WP'"),
+    ("{param: page, total_pages_header: 3}", "5:45: 'catalog.feed.page.total_pages_header' must be a string"),
+    ("{param: page, end_status: [400, 200]}", "5:43: 'catalog.feed.page.end_status' item must be a whole number "
+                                              "from 400 to 499, got a number (200)"),
+    ("{param: page, end_status: []}", "5:37: 'catalog.feed.page.end_status' must list at least one status"),
+    ("{param: page, end_status: {a: 1}}", "5:37: 'catalog.feed.page.end_status' must be a list, got a mapping"),
+    ("{param: page, end_stat: [400]}", "5:25: unknown key 'end_stat' in 'catalog.feed.page' "
+                                       "(did you mean 'end_status'?)"),
+], ids=["next-misspelt", "no-param-no-link", "header-with-space", "header-number", "status-not-4xx",
+        "status-empty", "status-mapping", "status-key-misspelt"])
+def test_where_a_paged_list_ends_is_refused_where_it_is_malformed(tmp_path: Path, page: str, message: str) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("catalog:\n  product_pages: /p/{product}\n  feed:\n    url: /feed.json\n"
+                    f"    page: {page}\n    fields: {{id: id}}\nslots: []\n", encoding="utf-8")
+    ruleset, issues = check_rules(path)
+    assert ruleset is None and len(issues) == 1 and str(issues[0]).startswith(f"{path}:{message}"), issues
+
+
+def test_cursor_paging_needs_no_page_number_and_says_what_ends_it(tmp_path: Path) -> None:
+    feed = mapping(tmp_path, SHOPIFY.replace("page: {param: page, size_param: limit, size: 250}",
+                                             "page: {next: link, size_param: limit, size: 250, end_status: 404, "
+                                             "total_pages_header: X-Total-Pages}"))
+    assert feed.page is not None and (feed.page.param, feed.page.next, feed.page.end_status) == (None, "link", (404,))
+    assert ('pages: the feed\'s URL (limit=250), then each answer\'s Link rel="next" (at most 50); the last: an empty '
+            'page, a short one, a Link without rel="next", X-Total-Pages pages, HTTP 404 past a full page'
+            ) in feed.describe()
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-10**30, max_value=10**30) | st.floats() | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(

@@ -95,6 +95,23 @@ def test_the_store_api_feed_as_the_proxy_reads_it(shop: WooShop, capsys: pytest.
     assert "page type home" in out  # and the page, as without --feed
 
 
+@pytest.mark.parametrize(("total_pages", "ended"), [
+    (", total_pages_header: X-WP-TotalPages", "as X-WP-TotalPages says (2)"),
+    ("", 'the last one\'s Link without rel="next"'),
+], ids=["total-pages-header", "link"])
+def test_a_catalog_of_full_pages_is_read_to_its_last_and_no_further(
+        shop: WooShop, tmp_path: Path, capsys: pytest.CaptureFixture[str], total_pages: str, ended: str) -> None:
+    """Eight products four a page: page 2 is full and the last (``X-WP-TotalPages``, no ``Link rel="next"``)."""
+    for example in Path(EXAMPLE).parent.glob("woocommerce*"):  # with its include and templates
+        text = example.read_text(encoding="utf-8")
+        (tmp_path / example.name).write_text(text.replace("per_page, size: 100, total_pages_header: X-WP-TotalPages",
+                                                          f"per_page, size: 4{total_pages}"), encoding="utf-8")
+    before = len(shop.state.store_api_requests)
+    assert main(["rules", "check", str(tmp_path / "woocommerce.yaml"), "--feed", "--url", shop.url + "/"]) == 0
+    assert f"catalog feed /wp-json/wc/store/v1/products: 8 products (2 pages, {ended})" in capsys.readouterr().out
+    assert shop.state.store_api_requests[before:] == ["page=1&per_page=4", "page=2&per_page=4"]
+
+
 def test_a_storefront_feed_needs_the_stores_url(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "check", EXAMPLE, "--feed"]) == 2
     assert "--feed: /wp-json/wc/store/v1/products is a path on the storefront: give --url" in capsys.readouterr().err

@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from markupsafe import Markup
@@ -514,7 +515,8 @@ def store_api_product(base: str, product: Product) -> dict[str, Any]:
 
 async def store_api_products(request: Request) -> Response:
     """``GET /wp-json/wc/store/v1/products?per_page=N&page=N``: the catalog, paged as the Store API pages it
-    (``per_page`` 1–100, default 10; a page past the last is an empty list; totals in ``X-WP-*`` headers)."""
+    (``per_page`` 1–100, default 10; a page past the last is an empty list; totals in ``X-WP-*`` headers and
+    the neighbouring pages in ``Link``: ``store_api_links``)."""
     per_page, page = as_int(request.query_params.get("per_page", "10")), as_int(request.query_params.get("page", "1"))
     if per_page is None or not 1 <= per_page <= 100 or page is None or page < 1:
         return JSONResponse({"code": "rest_invalid_param", "message": "Invalid parameter(s): per_page, page",
@@ -525,7 +527,22 @@ async def store_api_products(request: Request) -> Response:
     chunk = listed[(page - 1) * per_page:page * per_page]
     pages = -(-len(listed) // per_page)
     return JSONResponse([store_api_product(base, p) for p in chunk],
-                        headers={"x-wp-total": str(len(listed)), "x-wp-totalpages": str(pages)})
+                        headers={"x-wp-total": str(len(listed)), "x-wp-totalpages": str(pages),
+                                 "link": store_api_links(request, page, pages)})
+
+
+def store_api_links(request: Request, page: int, pages: int) -> str:
+    """``Link`` as the Store API sends it (``Pagination::add_headers``, src/StoreApi/Utilities/Pagination.php):
+    ``rel="prev"`` past page 1 (at most the last page), ``rel="next"`` while pages are left, each the
+    request's URL with its ``page`` set (``add_query_arg``); with neither, WordPress's own
+    ``rel="https://api.w.org/"`` (the REST server sends it first, PHP's ``header()`` replaces it)."""
+    def at(number: int) -> str:
+        query = {**dict(request.query_params.multi_items()), "page": str(number)}  # in place, or last
+        return str(request.url.replace(query=urlencode(query)))
+
+    rels = ([f'<{at(min(page - 1, pages))}>; rel="prev"'] if page > 1 else []) + (
+        [f'<{at(page + 1)}>; rel="next"'] if pages > page else [])
+    return ", ".join(rels) or f'<{request.url.scheme}://{request.url.netloc}/wp-json/>; rel="https://api.w.org/"'
 
 
 async def image(request: Request) -> Response:

@@ -22,6 +22,7 @@ from slotwise.keys import category_key, product_key
 from slotwise.proxy.forwarding.encoding import Decoder, streamable
 from slotwise.proxy.forwarding.errors import DecodeError
 from slotwise.proxy.personalization.feed_lease import Holder, lease_name
+from slotwise.proxy.personalization.link_header import PAGING, links
 from slotwise.rules.actions import safe_link
 from slotwise.rules.feed_mapping import FeedMapping, FeedPaging
 from slotwise.rules.jsonld import stock_count, usable_price
@@ -206,12 +207,42 @@ async def _bounded_body(response: httpx.Response, limit: int) -> bytes:
     return bytes(out)
 
 
+class FeedStatus(ValueError):
+    """A feed's URL answered an HTTP error: its ``status`` too (a page past the last: ``end_status``)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def _error_code(response: httpx.Response) -> str:
+    """`` (rest_post_invalid_page_number)``: the ``code`` of a small JSON error body (WordPress's), if any."""
+    try:
+        error = lenient_json.loads(await _bounded_body(response, 4096))
+    except Exception:
+        return ""
+    code = error.get("code") if isinstance(error, dict) else None
+    return f" ({code[:100]})" if isinstance(code, str) and code.strip() else ""
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    """Scheme, host and port (the scheme's default when none is written)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:  # a port that is no number: an origin nothing else has
+        return scheme, parts.netloc, -1
+    return scheme, parts.hostname, port
+
+
 def page_url(url: str, paging: FeedPaging, number: int) -> str:
     """``url`` asking for page ``number`` (and the page size), its own query kept."""
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if k not in (paging.param, paging.size_param)]
-    query.append((paging.param, str(number)))
+    if paging.param:  # none: cursor paging's first page is the feed's URL
+        query.append((paging.param, str(number)))
     if paging.size_param and paging.size:
         query.append((paging.size_param, str(paging.size)))
     return urlunsplit(parts._replace(query=urlencode(query)))
@@ -233,23 +264,31 @@ class FeedLoader:
         self.error: str | None = None
         self.holder = Holder()
         self.asked: str | None = None  # the lease of the feed this process last asked about
+        self.ended: str | None = None  # how the last paged read ended (``rules check --feed`` says it)
+
+    def _absolute(self, feed: str) -> str:
+        return urljoin(self.upstream, feed) if feed.startswith("/") else feed
 
     async def _read(self, feed: Path | str, limit: int | None = None) -> bytes:
         """The feed's bytes (a fetched one at most ``limit``, default ``MAX_FEED_BYTES``, read at call time)."""
-        limit = MAX_FEED_BYTES if limit is None else limit
         if isinstance(feed, Path):
             return await asyncio.to_thread(feed.read_bytes)
-        url = urljoin(self.upstream, feed) if feed.startswith("/") else feed
+        return (await self._fetch(feed, MAX_FEED_BYTES if limit is None else limit))[0]
+
+    async def _fetch(self, feed: str, limit: int) -> tuple[bytes, httpx.Headers]:
+        """A fetched feed's (or page's) bytes, at most ``limit``, and its headers; ``FeedStatus`` on an error."""
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=10.0) as client:
-            async with client.stream("GET", url, headers={"accept": "application/json"}) as response:
+            async with client.stream("GET", self._absolute(feed), headers={"accept": "application/json"}) as response:
                 if not response.is_success:  # one short line for the log, not httpx's paragraph
                     where = f" to {response.headers.get('location')}" if response.is_redirect else ""
-                    raise ValueError(f"HTTP {response.status_code}{where}")
-                return await _bounded_body(response, limit)
+                    raise FeedStatus(response.status_code,
+                                     f"HTTP {response.status_code}{where}{await _error_code(response)}")
+                return await _bounded_body(response, limit), response.headers
 
     async def products(self, feed: Path | str, mapping: FeedMapping | None = None) -> list[dict[str, Any]]:
         """Every product the feed lists, all its pages read (``ValueError`` naming the page that failed)."""
         paging = mapping.page if mapping is not None else None
+        self.ended = None
         try:
             async with asyncio.timeout(MAX_FEED_S):  # a refresh's lease (``lease_s``) outlasts it
                 if paging is None or isinstance(feed, Path):
@@ -261,24 +300,58 @@ class FeedLoader:
             raise ValueError(f"{what} within {MAX_FEED_S:g} s") from None
 
     async def _pages(self, feed: str, mapping: FeedMapping, paging: FeedPaging) -> list[dict[str, Any]]:
-        """Page after page until one is empty or short (or ``max_pages``); ``MAX_FEED_BYTES`` over them all."""
+        """Page after page until the list says it ended (``FeedPaging``) or ``max_pages``; ``MAX_FEED_BYTES``
+        over them all. ``self.ended`` says how it ended."""
         products: list[dict[str, Any]] = []
-        left = MAX_FEED_BYTES
-        for number in range(paging.first, paging.first + paging.max_pages):
-            url = page_url(feed, paging, number)
+        url = page_url(feed, paging, paging.first)
+        left, seen, warned = MAX_FEED_BYTES, {url}, False
+        for count in range(1, paging.max_pages + 1):
+            number = paging.first + count - 1
             try:
-                body = await self._read(url, left)
+                body, headers = await self._fetch(url, left)
                 items = mapping.items_of(lenient_json.loads(body))
+            except FeedStatus as exc:
+                if count > 1 and exc.status in paging.end_status:  # past a full page: the rules say it is the end
+                    self.ended = f"{_pages(count - 1)}, then HTTP {exc.status} (end_status)"
+                    return products
+                raise ValueError(f"page {number} ({url}): {exc}{_end_hint(exc.status, count)}") from exc
             except Exception as exc:
                 raise ValueError(f"page {number} ({url}): {exc or type(exc).__name__}") from exc
             left -= len(body)
             products += parse_feed(items, self.upstream_netloc, _listed(mapping))
-            if not items or (paging.size is not None and len(items) < paging.size):
-                break
-        else:
-            log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages)",
-                        feed, paging.max_pages)
+            related = links(headers.get_list("link"))
+            total, warned = _total_pages(headers, paging, number, warned, feed)
+            if not items:
+                self.ended = f"{_pages(count)}, the last empty"
+            elif paging.size is not None and len(items) < paging.size:
+                self.ended = f"{_pages(count)}, the last short ({len(items)} of {paging.size})"
+            elif total is not None and count >= total:
+                self.ended = f"{_pages(count)}, as {paging.total_pages_header} says ({total})"
+            elif "next" not in related and (paging.next == "link" or PAGING & related.keys()):
+                self.ended = f"{_pages(count)}, the last one's Link without rel=\"next\""
+            elif paging.next == "link":
+                url = self._next(feed, url, related["next"], number, seen)
+                continue
+            else:
+                url = page_url(feed, paging, number + 1)
+                continue
+            return products
+        log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages)", feed, paging.max_pages)
+        self.ended = f"{_pages(paging.max_pages)}, stopped there (max_pages)"
         return products
+
+    def _next(self, feed: str, url: str, target: str, number: int, seen: set[str]) -> str:
+        """The page ``Link rel="next"`` names (resolved against the page's URL): on the feed's own origin only
+        (the feed's URL is the rules', a header is the answer's), and not one read already (a loop)."""
+        absolute = urljoin(self._absolute(url), target)
+        if _origin(absolute) != _origin(self._absolute(feed)):
+            raise ValueError(f"page {number} ({url}): its Link rel=\"next\" {target[:200]!r} is not on the feed's "
+                             f"origin {urlunsplit(urlsplit(self._absolute(feed))[:2] + ('', '', ''))}: not followed")
+        nxt = relative_to_upstream(absolute, self.upstream_netloc) if feed.startswith("/") else absolute
+        if nxt in seen:
+            raise ValueError(f"page {number} ({url}): its Link rel=\"next\" {target[:200]!r} was read already")
+        seen.add(nxt)
+        return nxt
 
     async def refresh(self, feed: Path | str | None, mapping: FeedMapping | None = None, *,
                       force: bool = False) -> int:
@@ -378,6 +451,35 @@ class FeedLoader:
         except Exception as exc:  # it expires by itself (``lease_s``)
             if not is_outage(exc):
                 log.warning("product feed: its lease not given back", exc_info=True)
+
+
+def _pages(count: int, what: str = "page") -> str:
+    return f"{count} {what}{'s' if count != 1 else ''}"
+
+
+def _end_hint(status: int, count: int) -> str:
+    """What to say of a 400 or 404 past a full page: maybe the store's way to say the list ended, which
+    only the rules can say (the last catalog is kept meanwhile)."""
+    if count == 1 or status not in (400, 404):
+        return ""
+    return (f" past {_pages(count - 1, 'full page')}: if that is how this store answers a page past its last, say "
+            f"so with catalog.feed.page.end_status: [{status}] (or total_pages_header)")
+
+
+def _total_pages(headers: httpx.Headers, paging: FeedPaging, number: int, warned: bool,
+                 feed: str) -> tuple[int | None, bool]:
+    """The count of pages ``total_pages_header`` gives, and whether a warning was given (one a read: a
+    header that is missing or no number is ignored, not a failure)."""
+    if paging.total_pages_header is None:
+        return None, warned
+    value = headers.get(paging.total_pages_header)
+    if value is not None and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip()), warned
+    if not warned:
+        said = f"not a number ({value[:50]!r})" if value is not None else "missing"
+        log.warning("product feed %s: page %d: its %s header %s: ignored (catalog.feed.page.total_pages_header)",
+                    feed, number, paging.total_pages_header, said)
+    return None, True
 
 
 def _listed(mapping: FeedMapping) -> FeedMapping:
