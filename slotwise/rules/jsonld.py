@@ -13,7 +13,14 @@ pieces, another plugin's block first). The page's is the one it names: a
 ``WebPage``'s ``mainEntity``, or a Product whose ``mainEntityOfPage`` is the
 page, each an object or a reference by ``@id``, written as a full URL
 (``https://shop.example/p/1#product``, as Yoast and WooCommerce write them) or
-relative to the page (``#product``); else the first Product.
+relative to the page (``#product``); else the first Product. A page that says it is a listing (a
+``CollectionPage`` or ``SearchResultsPage``, or an ``ItemList`` its main entity, as Yoast marks a category
+page) has no product of its own unless it names one: its list's products are not the page's.
+
+A Product's ``offers``, ``brand``, ``image`` and ``category`` may be references alone
+(``"offers": [{"@id": "https://shop.example/#/schema/offer/21-0"}]``, as Yoast's graph writes them): they
+are read from the node the page's graph has under that ``@id`` (an ``ImageObject`` gives its
+``contentUrl`` or ``url``); a reference to a node the page does not carry is no fact, never its URL.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from __future__ import annotations
 import html as htmllib
 import math
 import re
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from slotwise import lenient_json
@@ -45,8 +52,13 @@ _MAX_BLOCKS = 20
 _MAX_BLOCK_BYTES = 512 * 1024
 _PRODUCT_TYPES = frozenset({"product", "productgroup", "productmodel", "individualproduct"})
 _BREADCRUMB_TYPES = frozenset({"breadcrumblist"})
-_WEBPAGE_TYPES = frozenset({"webpage", "itempage"})
+_LISTING_TYPES = frozenset({"collectionpage", "searchresultspage"})
+_WEBPAGE_TYPES = frozenset({"webpage", "itempage"}) | _LISTING_TYPES
+_MAIN_TYPES = _PRODUCT_TYPES | {"itemlist"}  # what a page's main entity is to us: its product, or its list
+_REFERENCE_KEYS = frozenset({"@id", "@type", "@context"})
 _MAX_REFS = 10  # a mainEntity list's entries looked at
+MAX_REF_LOOKUPS = 50
+"""References one fact of a product follows (``@id`` lookups for its offers, say): a cycle or a chain ends there."""
 MAX_CRUMBS = 50
 _OUT_OF_STOCK = ("outofstock", "soldout", "discontinued")
 _IN_STOCK = ("instock", "limitedavailability", "onlineonly", "instoreonly", "preorder", "presale", "backorder")
@@ -104,11 +116,15 @@ def _items(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
             yield from _items(data["@graph"], depth + 1)
 
 
-def _is_a(node: dict[str, Any], types: frozenset[str] | set[str]) -> bool:
-    """The node's ``@type`` (a name, a schema.org URL, or a list of them) is one of ``types`` (lower case)."""
+def _kinds(node: dict[str, Any]) -> list[str]:
+    """The node's ``@type`` names (a name, a schema.org URL, or a list of them), in lower case."""
     kind = node.get("@type")
-    kinds = kind if isinstance(kind, list) else [kind]
-    return any(isinstance(k, str) and k.rsplit("/", 1)[-1].lower() in types for k in kinds)
+    return [k.rsplit("/", 1)[-1].lower() for k in (kind if isinstance(kind, list) else [kind]) if isinstance(k, str)]
+
+
+def _is_a(node: dict[str, Any], types: frozenset[str]) -> bool:
+    """The node's ``@type`` is one of ``types`` (lower case)."""
+    return not types.isdisjoint(_kinds(node))
 
 
 def _is_product(node: dict[str, Any]) -> bool:
@@ -180,21 +196,23 @@ def usable_price(price: float) -> float | None:
     return price if math.isfinite(price) and price >= 0 else None
 
 
-def _offer(offers: Any) -> dict[str, Any]:
-    """The first usable offer: dicts, lists, AggregateOffer (lowPrice), priceSpecification."""
+def _offer(offers: Any, refs: _Refs) -> dict[str, Any]:
+    """The first usable offer: dicts, lists, AggregateOffer (lowPrice), priceSpecification; each may be a
+    reference to a node of the page (``refs``)."""
+    offers = refs.node(offers)
     if isinstance(offers, list):
-        return next((o for o in (_offer(x) for x in offers) if o), {})
+        return next((o for o in (_offer(x, refs) for x in offers) if o), {})
     if not isinstance(offers, dict):
         return {}
     if "offers" in offers and "price" not in offers and "lowPrice" not in offers:
-        inner = _offer(offers["offers"])
+        inner = _offer(offers["offers"], refs)
         if inner:
             return inner
     price = offers.get("price", offers.get("lowPrice"))
     currency = offers.get("priceCurrency")
-    spec = offers.get("priceSpecification")
-    if price is None and isinstance(spec, (dict, list)):
-        spec = spec[0] if isinstance(spec, list) and spec else spec
+    if price is None:
+        spec = refs.node(offers.get("priceSpecification"))
+        spec = refs.node(spec[0]) if isinstance(spec, list) and spec else spec
         if isinstance(spec, dict):
             price, currency = spec.get("price"), currency or spec.get("priceCurrency")
     return {"price": _price(price), "currency": _text(currency), "availability": _text(offers.get("availability")),
@@ -224,27 +242,44 @@ def _in_stock(availability: str | None) -> bool | None:
     return None
 
 
-def product_from_node(node: dict[str, Any]) -> dict[str, Any]:
-    """A product dict (``PRODUCT_KEYS``) from one schema.org Product node."""
-    offer = _offer(node.get("offers"))
-    category_name = _text(node.get("category"))
+def product_from_node(node: dict[str, Any], ids: _Ids | None = None) -> dict[str, Any]:
+    """A product dict (``PRODUCT_KEYS``) from one schema.org Product node. What it names by reference
+    alone is looked up in ``ids``, the page's nodes; without them (a lone node) such a fact is absent."""
+    refs = _Refs(ids, node.get("url") or node.get("@id"))
+    offer = _offer(node.get("offers"), refs.anew())
+    category_name = _first(node.get("category"), refs.anew(), _text)
     if category_name:
         category_name = re.split(r"\s*[>/|]\s*", category_name)[-1] or category_name
     product = {
         "id": product_key(_text(node.get("sku")) or _text(node.get("productID")) or _text(node.get("mpn")) or _text(node.get("@id"))),
         "name": _text(node.get("name")),
         "url": _text(node.get("url")),
-        "image": _text(node.get("image")),
+        "image": _first(node.get("image"), refs.anew(), _image_url),
         "price": offer.get("price"),
         "currency": offer.get("currency"),
         "category": category_key(category_name),
         "category_name": category_name,
-        "brand": _text(node.get("brand")),
+        "brand": _first(node.get("brand"), refs.anew(), _text),
         "in_stock": _in_stock(offer.get("availability")),
     }
     if offer.get("stock") is not None:  # only when the store publishes a count: "only N left" is never guessed
         product["stock"] = offer["stock"]
     return product
+
+
+def _first(value: Any, refs: _Refs, read: Callable[[Any], str | None]) -> str | None:
+    """``read`` of the value, or of the first entry of a list it makes something of; references looked up."""
+    value = refs.node(value)
+    if isinstance(value, list):
+        return next((found for found in (_first(v, refs, read) for v in value) if found), None)
+    return read(value)
+
+
+def _image_url(value: Any) -> str | None:
+    """An image's URL: the text, or an ImageObject's ``contentUrl`` (else ``url``), never its caption or name."""
+    if isinstance(value, dict):
+        return _text(value.get("contentUrl")) or _text(value.get("url"))
+    return _text(value)
 
 
 Crumb = tuple[str | None, str | None]
@@ -299,18 +334,25 @@ class _Ids:
     round (the page's URL, which a relative ``@id`` is read against, is where both are written). Two
     full URLs name one node only when equal. One dict lookup per reference, whatever the graph's size."""
 
-    def __init__(self, pairs: Iterable[tuple[Any, dict[str, Any]]]) -> None:
+    def __init__(self, nodes: Iterable[dict[str, Any]]) -> None:
+        self.nodes: Iterable[dict[str, Any]] | None = nodes  # indexed at the first lookup: most pages make none
         self.exact: dict[str, dict[str, Any]] = {}
         self.relative: dict[str, dict[str, Any]] = {}  # a full URL's id as the page would write it relative
-        for name, node in pairs:
+
+    def _index(self, nodes: Iterable[dict[str, Any]]) -> None:
+        for node in nodes:
+            name = node.get("@id")
             if isinstance(name, str) and name.strip():
-                self.exact.setdefault(name.strip(), node)
+                _keep(self.exact, name.strip(), node)
                 for form in _relative_forms(name.strip()):
-                    self.relative.setdefault(form, node)
+                    _keep(self.relative, form, node)
 
     def find(self, ref: Any, base: Any = None) -> dict[str, Any] | None:
         """The node ``ref`` names; a relative ``ref`` is read against ``base`` (the referring node's own
         URL) when that is a full URL: ``#product`` on page 1 is not page 9's ``#product``."""
+        if self.nodes is not None:
+            nodes, self.nodes = self.nodes, None
+            self._index(nodes)
         if not isinstance(ref, str) or not ref.strip():
             return None
         ref = ref.strip()
@@ -325,6 +367,13 @@ class _Ids:
         if forms:  # a full URL: as written, or a node that wrote it relative
             return self.exact.get(ref) or next((self.exact[f] for f in forms if f in self.exact), None)
         return self.exact.get(ref) or self.relative.get(ref)
+
+
+def _keep(table: dict[str, dict[str, Any]], name: str, node: dict[str, Any]) -> None:
+    """The first node known by ``name``, unless it is a reference alone and this one says more."""
+    kept = table.get(name)
+    if kept is None or _is_reference(kept) and not _is_reference(node):
+        table[name] = node
 
 
 def _full_url(name: str) -> SplitResult | None:
@@ -353,26 +402,64 @@ def _reference(value: Any) -> Any:
     return value.get("@id") or value.get("url") if isinstance(value, dict) else value
 
 
-def _claimed(nodes: list[dict[str, Any]], products: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The Product the page names as its own: a node's ``mainEntity`` (an object, or one named by
-    ``@id``), else the first Product whose ``mainEntityOfPage`` is this page; None when it names none."""
-    ids = _Ids((node.get("@id"), node) for node in nodes)
+def _is_reference(value: Any) -> bool:
+    """``value`` names a node and says nothing else of it: ``{"@id": "…#/schema/offer/21-0"}``."""
+    return isinstance(value, dict) and "@id" in value and value.keys() <= _REFERENCE_KEYS
+
+
+class _Refs:
+    """The nodes a Product's facts (its offers, brand, image, category) name by reference alone, looked
+    up in the page's ``_Ids``: one lookup per reference, ``MAX_REF_LOOKUPS`` for each fact (an offer naming
+    itself, or a long chain, ends there; the product's next fact starts ``anew``)."""
+
+    __slots__ = ("ids", "base", "left")
+
+    def __init__(self, ids: _Ids | None, base: Any) -> None:
+        self.ids, self.base, self.left = ids, base, MAX_REF_LOOKUPS
+
+    def anew(self) -> _Refs:
+        """These lookups with a full budget, for the product's next fact."""
+        self.left = MAX_REF_LOOKUPS
+        return self
+
+    def node(self, value: Any) -> Any:
+        """``value``, or the node it names when it is a reference alone: None when the page has no such
+        node (its ``@id`` is no brand, image or offer), or the lookups are spent."""
+        if not _is_reference(value):
+            return value
+        if self.ids is None or self.left <= 0:
+            return None
+        self.left -= 1
+        return self.ids.find(value["@id"], self.base)
+
+
+def _main_entity(nodes: list[dict[str, Any]], ids: _Ids) -> dict[str, Any] | None:
+    """What the page names as its main entity, a Product or an ItemList (a listing's): a node's
+    ``mainEntity`` (an object, or one named by ``@id``), else the first Product whose ``mainEntityOfPage``
+    is this page, else the first such ItemList (Yoast marks a category page's ItemList so); None when it
+    names none. An ItemList's word is taken only when a WebPage says which page this is: a "related
+    products" list naming the page it came from is no listing of this one."""
     for node in nodes:
         if "mainEntity" not in node:
             continue
         named = node["mainEntity"]
         for value in (named if isinstance(named, list) else [named])[:_MAX_REFS]:
             for target in (ids.find(_reference(value), node.get("url") or node.get("@id")), value):
-                if isinstance(target, dict) and _is_product(target):
+                if isinstance(target, dict) and _is_a(target, _MAIN_TYPES):
                     return target
     pages = {_page_of(name) for node in nodes if _is_a(node, _WEBPAGE_TYPES) for name in (node.get("@id"), node.get("url"))}
     pages.discard(None)
     pages.discard("")
-    for product in products:
-        page = _page_of(_reference(product.get("mainEntityOfPage")))
-        if page == "" or (page is not None and (not pages or page in pages)):
-            return product
-    return None
+    claims = [node for node in nodes if "mainEntityOfPage" in node and _is_a(node, _MAIN_TYPES)
+              and _names_this_page(node, pages)]
+    return next((node for node in claims if _is_product(node)), claims[0] if claims else None)
+
+
+def _names_this_page(node: dict[str, Any], pages: set[str | None]) -> bool:
+    """The node's ``mainEntityOfPage`` is this page: relative, or one of the page's WebPages (``pages``); a
+    Product's word is taken when no WebPage says which page this is."""
+    page = _page_of(_reference(node.get("mainEntityOfPage")))
+    return page == "" or page is not None and (page in pages or not pages and _is_product(node))
 
 
 def _page_of(name: Any) -> str | None:
@@ -387,26 +474,43 @@ def _page_of(name: Any) -> str | None:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
 
 
-def read_json_ld(html: bytes) -> tuple[dict[str, Any] | None, tuple[Crumb, ...]]:
-    """The page's schema.org Product (the one it names, else its first; None without one) and its
-    first BreadcrumbList's steps, in one scan; never raises on messy input."""
+class JsonLd(NamedTuple):
+    """What a page's JSON-LD says, read in one scan."""
+
+    product: dict[str, Any] | None  # the page's Product (the one it names, else its first)
+    crumbs: tuple[Crumb, ...]  # its first BreadcrumbList's steps
+    listing: bool  # it says it lists products (a CollectionPage, an ItemList its main entity): none is its own
+
+
+def read_json_ld(html: bytes) -> JsonLd:
+    """The page's schema.org Product (the one it names, else its first; None without one or on a listing)
+    and its first BreadcrumbList's steps, in one scan; never raises on messy input."""
     nodes: list[dict[str, Any]] = []
+    products: list[dict[str, Any]] = []
     crumbs: tuple[Crumb, ...] = ()
+    listing = False  # a CollectionPage or SearchResultsPage
     for block in json_ld_blocks(html):
         for node in _items(block):
             nodes.append(node)
-            if not crumbs and _is_a(node, _BREADCRUMB_TYPES):
+            kinds = _kinds(node)
+            if not _PRODUCT_TYPES.isdisjoint(kinds):
+                products.append(node)
+            elif not crumbs and not _BREADCRUMB_TYPES.isdisjoint(kinds):
                 crumbs = breadcrumb_of(node)
-    products = [node for node in nodes if _is_product(node)]
-    own = _claimed(nodes, products) if any("mainEntity" in n or "mainEntityOfPage" in n for n in nodes) else None
-    for node in ([own] if own is not None else []) + [p for p in products if p is not own]:
+            else:
+                listing = listing or not _LISTING_TYPES.isdisjoint(kinds)
+    ids = _Ids(nodes)
+    main = _main_entity(nodes, ids) if any("mainEntity" in n or "mainEntityOfPage" in n for n in nodes) else None
+    if main is not None and not _is_product(main) or main is None and listing:
+        return JsonLd(None, crumbs, True)
+    for node in ([main] if main is not None else []) + [p for p in products if p is not main]:
         try:
-            return product_from_node(node), crumbs
+            return JsonLd(product_from_node(node, ids), crumbs, False)
         except (TypeError, ValueError, AttributeError, RecursionError):
             continue
-    return None, crumbs
+    return JsonLd(None, crumbs, False)
 
 
 def extract_product(html: bytes) -> dict[str, Any] | None:
-    """The first schema.org Product on a page, or None; never raises on messy input."""
-    return read_json_ld(html)[0]
+    """The page's schema.org Product (``read_json_ld``), or None; never raises on messy input."""
+    return read_json_ld(html).product

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.actions import safe_link
-from slotwise.rules.jsonld import PRODUCT_KEYS, Crumb, _price, read_json_ld
+from slotwise.rules.jsonld import PRODUCT_KEYS, Crumb, JsonLd, _price, read_json_ld
 from slotwise.rules.microdata import microdata_breadcrumb, product_values
 
 # Tags are read up to 2,048 bytes: an unbounded ``[^>]*`` rescans the rest of the page for every unclosed tag.
@@ -153,18 +153,20 @@ def structured_product(html: bytes, catalog: CatalogSettings) -> tuple[dict[str,
 def structured_reading(html: bytes, catalog: CatalogSettings) -> tuple[dict[str, Any] | None, bool, tuple[Crumb, ...]]:
     """``structured_product``, and the breadcrumb trail (where a product's category is when nothing else
     names it: ``CatalogSettings.breadcrumb_category``): JSON-LD's BreadcrumbList, from the same scan, else
-    microdata's, as the product's sources come JSON-LD first."""
-    jsonld, crumbs = read_json_ld(html) if b"ld+json" in html.lower() else (None, ())
-    crumbs = crumbs or microdata_breadcrumb(html)
+    microdata's, as the product's sources come JSON-LD first. A page whose JSON-LD says it is a listing
+    (``jsonld.read_json_ld``) declares no product, whatever else it carries: its pieces are not its own."""
+    jsonld = read_json_ld(html) if b"ld+json" in html.lower() else JsonLd(None, (), False)
+    crumbs = jsonld.crumbs or microdata_breadcrumb(html)
     meta, declared = meta_product(meta_tags(html), catalog)
     micro = microdata_product(html, catalog)
     canonical = canonical_url(html)
-    if jsonld is None and not meta and micro is None and canonical is None:
+    if jsonld.product is None and not meta and micro is None and canonical is None:
         return None, False, crumbs
-    product = fill(empty_product(), jsonld, meta, micro, {"url": canonical} if canonical else None)
+    product = fill(empty_product(), jsonld.product, meta, micro, {"url": canonical} if canonical else None)
     for key in ("url", "image"):  # page markup is anyone's: no javascript: link reaches a template
         product[key] = safe_link(product.get(key))
-    return product, jsonld is not None or micro is not None or declared, crumbs
+    declared = jsonld.product is not None or micro is not None or declared
+    return product, declared and not jsonld.listing, crumbs
 
 
 def canonical_url(html: bytes) -> str | None:

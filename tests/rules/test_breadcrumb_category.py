@@ -179,7 +179,7 @@ def test_any_json_in_a_trail_never_raises(data: object) -> None:
                  {"@type": "BreadcrumbList", "itemListElement": [{"position": 1, "item": data, "name": data}]},
                  data):
         html = page(PRODUCT, node)
-        _, crumbs = read_json_ld(html)
+        crumbs = read_json_ld(html).crumbs
         assert all(isinstance(name, (str, type(None))) and isinstance(url, (str, type(None))) and (name or url)
                    for name, url in crumbs)
         got = facts(html, SHOPIFY, "/products/rr-1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,9 @@ from hypothesis import strategies as st
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.extract import Field
 from slotwise.rules.facts import page_facts
-from slotwise.rules.jsonld import extract_product
+from slotwise.rules.jsonld import MAX_REF_LOOKUPS, extract_product, product_from_node, read_json_ld
+from slotwise.rules.reading import read_extract
+from yoast_graph import AGGREGATE, CATEGORY, IMAGE_URL, LISTED, OFFER, OFFER_REF, SITE, yoast_category, yoast_product
 
 
 def _page(*blocks: str, attrs: str = 'type="application/ld+json"') -> bytes:
@@ -97,19 +100,25 @@ def test_random_bytes_never_raise(data: bytes) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(st.recursive(
-    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=20),
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=20)
+    | st.sampled_from(["#o", "https://shop.example/p/1/#o", "Product", "ItemList", "CollectionPage", "Offer"]),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(
         st.sampled_from(["@type", "@graph", "sku", "offers", "price", "name", "category", "image", "availability",
-                         "@id", "url", "mainEntity", "mainEntityOfPage"]),
+                         "@id", "url", "mainEntity", "mainEntityOfPage", "brand", "contentUrl", "priceSpecification",
+                         "lowPrice", "itemListElement"]),
         children, max_size=5),
     max_leaves=30,
 ))
 def test_random_json_never_raises(data: object) -> None:
+    named = {"@id": "#o"}  # references to whatever the data is, or holds: cycles and chains among them
     for candidate in (data, {"@type": "Product", "offers": data, "category": data, "image": data},
                       {"@type": "WebPage", "@id": "https://shop.example/p/1/", "mainEntity": data},
-                      [{"@type": "Product", "@id": "//[x", "mainEntityOfPage": data}, {"@type": "WebPage", "url": data}]):
+                      [{"@type": "Product", "@id": "//[x", "mainEntityOfPage": data}, {"@type": "WebPage", "url": data}],
+                      {"@graph": [{"@type": "Product", "url": "https://shop.example/p/1/", "offers": [named], "brand": named,
+                                   "image": named, "category": named}, {"@id": "#o", "offers": named, "data": data}, data]}):
         product = extract_product(_page(json.dumps(candidate)))
         assert product is None or set(product) >= {"id", "price", "in_stock"}
+        assert product is None or all(v is None or isinstance(v, str) for v in (product["brand"], product["image"]))
 
 
 def test_selectors_are_the_fallback_without_json_ld() -> None:
@@ -234,7 +243,7 @@ def test_a_main_entity_written_in_the_page_node_is_the_pages_product() -> None:
 @pytest.mark.parametrize("main", [
     {"@id": "https://shop.example/p/2/#product"},  # names a node the page does not carry
     {"@id": "https://other.example/p/1/#product"},  # another full URL with the same fragment: another node
-    {"@id": "https://shop.example/p/1/#list", "@type": "ItemList"},  # names no product
+    {"@id": "https://shop.example/#organization", "@type": "Organization"},  # names no product (nor a list)
     "https://shop.example/p/1/#product-typo",
     {"@id": "//[x"},  # no URL at all
 ], ids=["absent", "other-host", "not-a-product", "text", "no-url"])
@@ -243,3 +252,108 @@ def test_a_main_entity_that_names_no_product_here_leaves_the_first_product(main:
     for order in ((DEAL, OWN), (OWN, DEAL)):
         product = extract_product(_page(_graph(webpage, *order)))
         assert product is not None and product["id"] == order[0]["sku"]
+
+
+# -- Yoast's graph: a product's offers, brand and image named by @id; listing pages ------------------------
+@pytest.mark.parametrize("graph", [
+    yoast_product(),  # Yoast: offers, a list of references
+    yoast_product(OFFER_REF),
+    yoast_product({"@id": AGGREGATE["@id"]}, aggregate=AGGREGATE),  # a variable product
+    yoast_product({"@id": AGGREGATE["@id"]}, aggregate={k: v for k, v in AGGREGATE.items() if "Price" not in k}),
+    yoast_product(offer={**OFFER, "price": None}),  # its priceSpecification's price
+], ids=["offer-list", "offer", "aggregate-offer", "aggregate-offer-offers", "price-specification"])
+def test_a_products_offers_brand_and_image_named_by_id_are_read_from_the_nodes_they_name(graph: list[dict[str, object]]) -> None:
+    """Yoast's graph names a Product's offers, brand and image by ``@id`` (developer.yoast.com, "Schema
+    piece - Product"): its price, stock and brand were lost, and its image and brand were the reference's URL."""
+    product = extract_product(_page(_graph(*graph)))
+    assert product is not None
+    assert (product["id"], product["name"], product["price"], product["currency"], product["in_stock"]) == (
+        "woo-hoodie-21", "Hoodie with Logo", 59.9, "EUR", True)
+    assert (product["brand"], product["image"]) == ("Fjell", IMAGE_URL)
+
+
+def test_references_the_page_does_not_resolve_are_no_facts() -> None:
+    """A reference to a node the page does not carry (a plugin that prints its graph in parts, one part
+    missing) is no price, brand or image: never the reference's URL as a brand or an image."""
+    graph = yoast_product(offer=None, brand=None, image=None)
+    product = extract_product(_page(_graph(*graph)))
+    assert product is not None and product["name"] == "Hoodie with Logo"
+    assert (product["price"], product["in_stock"], product["brand"], product["image"]) == (None, None, None, None)
+    lone = product_from_node(next(n for n in graph if n["@type"] == "Product"))  # a lone node: nothing looked up
+    assert (lone["name"], lone["price"], lone["brand"], lone["image"]) == ("Hoodie with Logo", None, None, None)
+
+
+def test_an_image_object_written_in_the_product_gives_its_url_not_its_caption() -> None:
+    image = {"@type": "ImageObject", "name": "Front view", "contentUrl": "https://cdn.example/h.jpg"}
+    for value in (image, [image], {**image, "contentUrl": None, "url": "https://cdn.example/h.jpg"}):
+        product = extract_product(_page(json.dumps({**PRODUCT, "image": value})))
+        assert product is not None and product["image"] == "https://cdn.example/h.jpg"
+
+
+def test_reference_cycles_and_chains_end_and_leave_the_other_facts() -> None:
+    """An offer naming itself, or offers naming each other past ``MAX_REF_LOOKUPS``: the lookups end, the
+    product keeps its other facts (a RecursionError would have lost it all)."""
+    loop = {"@type": "AggregateOffer", "@id": SITE + "#/schema/offer/loop", "offers": [{"@id": SITE + "#/schema/offer/loop"}] * 500,
+            "priceSpecification": {"@id": SITE + "#/schema/offer/loop"}}
+    chain = [{"@type": "AggregateOffer", "@id": f"{SITE}#/schema/offer/c{n}", "offers": {"@id": f"{SITE}#/schema/offer/c{n + 1}"}}
+             for n in range(MAX_REF_LOOKUPS + 5)]
+    for offers, extra, price in (
+        ({"@id": loop["@id"]}, [loop], None),
+        ({"@id": chain[0]["@id"]}, chain + [{"@type": "Offer", "@id": f"{SITE}#/schema/offer/c{len(chain)}", "price": 5}], None),
+        ({"@id": chain[0]["@id"]}, chain[:5] + [{"@type": "Offer", "@id": f"{SITE}#/schema/offer/c5", "price": 5}], 5.0),
+    ):
+        product = extract_product(_page(_graph(*yoast_product(offers, offer=None), *extra)))
+        assert product is not None and (product["name"], product["brand"], product["price"]) == ("Hoodie with Logo", "Fjell", price)
+    docs = " ".join((Path(__file__).resolve().parents[2] / "docs" / "capture.md").read_text(encoding="utf-8").split())
+    assert f"Each fact follows at most {MAX_REF_LOOKUPS} references (`MAX_REF_LOOKUPS`)" in docs
+
+
+WOO_LOOP = [{"@type": "Product", "@id": f"{SITE}product/{slug}/", "name": slug, "url": f"{SITE}product/{slug}/"}
+            for slug in ("hoodie-with-logo", "hoodie-with-zipper")]  # what WooCommerce's own loop data was
+LISTINGS = {
+    "yoast-collection-page": yoast_category(),
+    "collection-page-alone": yoast_category(page_type="CollectionPage")[:1] + LISTED,
+    "search-results-page": [{"@type": "SearchResultsPage", "url": SITE + "?s=hoodie"}] + LISTED,
+    "webpage-main-entity-item-list": [{"@type": "WebPage", "@id": CATEGORY, "mainEntity": {"@id": CATEGORY + "#list"}},
+                                      {"@type": "ItemList", "@id": CATEGORY + "#list"}, *WOO_LOOP],
+    "main-entity-item-list-inline": [{"@type": "WebPage", "url": CATEGORY, "mainEntity": {
+        "@type": "ItemList", "itemListElement": [{"@type": "ListItem", "position": 1, "item": WOO_LOOP[0]}]}}, *WOO_LOOP],
+    "main-entity-item-list-named": [{"@type": "WebPage", "@id": CATEGORY, "mainEntity": {"@id": CATEGORY + "#list", "@type": "ItemList"}},
+                                    *WOO_LOOP],
+}
+
+
+@pytest.mark.parametrize("name", LISTINGS)
+def test_a_listing_page_has_no_product_of_its_own(name: str) -> None:
+    """A page that says it lists products (Yoast's CollectionPage with its ItemList, a SearchResultsPage,
+    a WebPage whose mainEntity is an ItemList) was taken for its first product's page when no catalog
+    pattern claimed it: every view of the category counted as a view of that product."""
+    html = _page(_graph(*LISTINGS[name]))
+    reading = read_json_ld(html)
+    assert (reading.product, reading.listing) == (None, True)
+    page = page_facts("/product-category/hoodies/", None, html, CatalogSettings())
+    assert (page.type, page.product) == ("other", None)
+    tag_only = read_extract({"doc": html.decode()}, CatalogSettings(), {})  # the tag sends the page's JSON-LD
+    assert tag_only.declared is False
+    assert page_facts("/product-category/hoodies/", None, None, CatalogSettings(), reading=tag_only) == page
+
+
+def test_a_listing_that_names_its_product_or_a_product_page_is_not_a_listing() -> None:
+    """The page's own word wins: a CollectionPage whose ``mainEntity`` is a Product, or that carries a
+    Product whose ``mainEntityOfPage`` is the page, is that product's page; a product page that carries a
+    "related products" ItemList (not its main entity) is still one."""
+    named = yoast_category()
+    named[0] = {**named[0], "mainEntity": {"@id": LISTED[1]["@id"]}}
+    claimed = yoast_category() + [{**LISTED[1], "mainEntityOfPage": {"@id": CATEGORY}}]  # after the ItemList
+    for graph in (named, claimed):
+        reading = read_json_ld(_page(_graph(*graph)))
+        assert reading.listing is False and reading.product is not None and reading.product["id"] == "22"
+    related = {"@type": "ItemList", "name": "Related products",
+               "itemListElement": [{"@type": "ListItem", "position": 1, "item": {"@id": LISTED[1]["@id"]}}]}
+    page = page_facts("/product/hoodie-with-logo/", None, _page(_graph(*yoast_product(), related, LISTED[1])),
+                      CatalogSettings())
+    assert page.type == "product" and page.product is not None and page.product["id"] == "woo-hoodie-21"
+    # no WebPage to say which page this is: a list naming another page as its own is not this page's
+    elsewhere = {**related, "mainEntityOfPage": {"@id": CATEGORY}}
+    reading = read_json_ld(_page(json.dumps(elsewhere), json.dumps(PRODUCT)))
+    assert reading.listing is False and reading.product is not None and reading.product["id"] == "101"
