@@ -100,10 +100,12 @@ class ShopStack:
 
 
 @contextlib.contextmanager
-def open_stack(shop: Any, data: Path, rules: Path, runner: Any) -> Iterator[ShopStack]:
-    """The proxy in front of ``shop`` (serving already: its ``url``), with ``rules``, its data under ``data``."""
+def open_stack(shop: Any, data: Path, rules: Path, runner: Any, **options: Any) -> Iterator[ShopStack]:
+    """The proxy in front of ``shop`` (serving already: its ``url``), with ``rules``, its data under ``data``;
+    ``options``: more settings (``order_secret``)."""
     # a generous budget: past it the proxy fails open, and a loaded machine must not make that a flaky test
-    settings = Settings(upstream=shop.url, rules=str(rules), data=str(data / "edge"), personalize_budget_ms=5000)
+    settings = Settings(upstream=shop.url, rules=str(rules), data=str(data / "edge"), personalize_budget_ms=5000,
+                        **options)
     personalizer = SlotwisePersonalizer(settings)
     with runner(create_app(settings, personalizer)) as proxy:
         yield ShopStack(shop, proxy, personalizer, data)

@@ -70,6 +70,10 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         extras = [n for n, v in (("customer", capture.customer), ("cart", capture.cart), ("dataLayer", capture.datalayer)) if v]
         print(f"  capture: {sources} event source{'s' if sources != 1 else ''}"
               + (f"; {', '.join(extras)}" if extras else ""), file=out)
+    if capture.orders is not None:
+        print("  order webhook (/_sw/orders), in the store's own shape (capture.orders):", file=out)
+        for line in capture.orders.describe():
+            print(f"    {line}", file=out)
     catalog = ruleset.catalog
     if catalog.feed_mapping is not None:
         print(f"  catalog feed: {catalog.feed}, in the store's own shape", file=out)

@@ -22,6 +22,7 @@ from slotwise.keys import store_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.extract import Group, Values
 from slotwise.rules.jsonld import _price
+from slotwise.rules.order_mapping import OrderMapping
 from slotwise.rules.pages import Headers, PageMatcher, PageRule, Query, normalize_query
 from slotwise.rules.product_facts import currency_of
 
@@ -211,9 +212,11 @@ class CaptureSettings:
     pages: tuple[PageSource, ...] = ()
     triggers: tuple[TagTrigger, ...] = ()
     datalayer: DataLayer | None = None
+    orders: OrderMapping | None = None  # the order webhook in the store's own shape (None: the fixed one)
 
     @property
     def empty(self) -> bool:
+        """Nothing to read from requests and pages (the order webhook reads neither)."""
         return not (self.customer or self.cart or self.requests or self.pages or self.triggers or self.datalayer)
 
     def request_sources(self, method: str, path: str, query: Query = None,

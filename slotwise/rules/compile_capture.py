@@ -135,7 +135,8 @@ def compile_capture(loader: "_Loader", spec: s.CaptureSpec) -> CaptureSettings:
     if spec.datalayer is not None:
         dl = spec.datalayer
         datalayer = DataLayer(dl.events, dl.product, dl.size, dl.category)
-    return CaptureSettings(customer, cart, tuple(requests), tuple(pages), tuple(triggers), datalayer)
+    orders = spec.orders.mapping if spec.orders is not None else None
+    return CaptureSettings(customer, cart, tuple(requests), tuple(pages), tuple(triggers), datalayer, orders)
 
 
 def _auto_id(event: s.EventSpec, used: set[str]) -> str:

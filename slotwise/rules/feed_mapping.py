@@ -27,7 +27,8 @@ from slotwise.rules.yaml_marks import MappingNode, Node
 FEED_KEYS = ("url", "items", "page", "fields", "sizes")
 FACTS = ("id", "other_id", "name", "url", "image", "price", "currency", "category", "category_name", "brand",
          "in_stock", "stock")
-VALUE_KEYS = ("key", "divide", "minor_units", "format", "any")
+VALUE_KEYS = ("key", "divide", "minor_units", "format", "any", "where", "value")
+TRANSFORMS = ("divide", "minor_units", "format", "any", "where")  # ``value`` goes with ``where``
 PAGE_KEYS = ("param", "size_param", "size", "first", "max_pages", "next", "total_pages_header", "end_status")
 NEXT = ("count", "link")  # page numbers counted up, or each answer's Link rel="next" followed
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP field name (RFC 9110 token)
@@ -40,17 +41,22 @@ MAX_TEXT = 2000
 
 @dataclass(frozen=True)
 class FeedValue:
-    """One fact's key path and its transform (at most one: ``divide``, ``minor_units``, ``format``, ``any``)."""
+    """One fact's key path and its transform (at most one: ``divide``, ``minor_units``, ``format``, ``any``,
+    ``where`` with its ``value``)."""
 
     key: Field
     divide: float | None = None  # a number in cents: divide: 100
     minor_units: Field | None = None  # a number in minor units, their count at this key path (10 ** n)
     format: str | None = None  # "/products/{}": the value put in place of {}
     any: Field | None = None  # the key names a list: true when any element's ``any`` is true
+    where: tuple[tuple[Field, str], ...] = ()  # the key names a list: its first element with these values...
+    value: Field | None = None  # ...and this key path in it (WooCommerce's meta_data: key pa_size, its value)
 
     def read(self, item: Any) -> Any:
         """The fact's value in one feed item: text, a number, a boolean, or None (missing or unusable)."""
         value = self.key.pick_raw(item)
+        if self.value is not None:
+            value = self._selected(value)
         if self.any is not None:
             flags = [self.any.pick_raw(e) for e in value[:MAX_SIZES]] if isinstance(value, list) else []
             return any(f is True for f in flags) if any(isinstance(f, bool) for f in flags) else None
@@ -61,6 +67,14 @@ class FeedValue:
         if self.format is not None:
             return None if isinstance(value, bool) else self.format.replace("{}", str(value)[:MAX_TEXT])
         return value
+
+    def _selected(self, elements: Any) -> Any:
+        """``value`` in the first element of the list ``elements`` whose ``where`` key paths hold their texts."""
+        assert self.value is not None
+        for element in elements[:MAX_SIZES] if isinstance(elements, list) else ():
+            if all(scalar_text(path.pick_raw(element)) == want for path, want in self.where):
+                return self.value.pick_raw(element)
+        return None
 
     def _number(self, value: Any, item: Any) -> float | None:
         if isinstance(value, bool):
@@ -91,6 +105,9 @@ class FeedValue:
             return f"{self.format!r} with {path}"
         if self.any is not None:
             return f"any {path}[].{'.'.join(self.any.key or ())}"
+        if self.value is not None:
+            where = ", ".join(f"{'.'.join(f.key or ())}={want}" for f, want in self.where)
+            return f"{path}[{where}].{'.'.join(self.value.key or ())}"
         return path
 
 
@@ -115,7 +132,7 @@ class FeedSizes:
         out: dict[str, str] = {}
         aliases: list[str] = []
         for element in elements[:MAX_SIZES] if isinstance(elements, list) else ():
-            child, size = product_key(_scalar(self.id.read(element))), size_key(_scalar(self.size.read(element)))
+            child, size = product_key(scalar_text(self.id.read(element))), size_key(scalar_text(self.size.read(element)))
             if child and size and self.is_not_size(size):
                 if child not in aliases and child not in out.values():
                     aliases.append(child)
@@ -192,7 +209,7 @@ class FeedMapping:
             elif fact in ("price", "stock", "in_stock"):
                 out[fact] = got
             else:
-                out[fixed.get(fact, fact)] = _scalar(got)
+                out[fixed.get(fact, fact)] = scalar_text(got)
         if self.sizes is not None:
             out["variants"], out["aliases"] = self.sizes.read(item)
         return out
@@ -211,7 +228,7 @@ class FeedMapping:
         return lines
 
 
-def _scalar(value: Any) -> str | None:
+def scalar_text(value: Any) -> str | None:
     """Text facts as text: a number as its digits (an id), a boolean or nothing else as None."""
     if isinstance(value, bool) or value is None:
         return None
@@ -236,7 +253,7 @@ def parse_feed_mapping(check: Checker, node: MappingNode) -> tuple[Text | None, 
         check.error(node, "'catalog.feed' needs 'fields': a key path per catalog fact (id: slug, name: title, ...)")
         ok = False
     url = check.text(entries["url"].node, "'catalog.feed.url'") if "url" in entries else None
-    items = _path(check, entries["items"].node, "'catalog.feed.items'") if "items" in entries else None
+    items = parse_path(check, entries["items"].node, "'catalog.feed.items'") if "items" in entries else None
     ok = ok and url is not None and ("items" not in entries or items is not None)
     page = _page(check, entries["page"].node) if "page" in entries else None
     ok = ok and ("page" not in entries or page is not None)
@@ -248,7 +265,7 @@ def parse_feed_mapping(check: Checker, node: MappingNode) -> tuple[Text | None, 
     return url, FeedMapping(facts=facts, items=items, page=page, sizes=sizes)
 
 
-def _path(check: Checker, node: Node, what: str) -> Field | None:
+def parse_path(check: Checker, node: Node, what: str) -> Field | None:
     text = check.text(node, what)
     if text is None:
         return None
@@ -269,7 +286,7 @@ def _facts(check: Checker, node: Node) -> dict[str, FeedValue] | None:
     out: dict[str, FeedValue] = {}
     ok = True
     for name, entry in entries.items():
-        value = _value(check, entry.node, f"'catalog.feed.fields.{name}'")
+        value = parse_value(check, entry.node, f"'catalog.feed.fields.{name}'")
         if value is None:
             ok = False
         else:
@@ -277,10 +294,10 @@ def _facts(check: Checker, node: Node) -> dict[str, FeedValue] | None:
     return out if ok else None
 
 
-def _value(check: Checker, node: Node, what: str) -> FeedValue | None:
+def parse_value(check: Checker, node: Node, what: str) -> FeedValue | None:
     """A key path, or ``{key: PATH, <one transform>}``."""
     if not isinstance(node, MappingNode):
-        key = _path(check, node, what)
+        key = parse_path(check, node, what)
         return FeedValue(key) if key is not None else None
     entries = check.mapping(node, VALUE_KEYS, what)
     if entries is None:
@@ -288,11 +305,16 @@ def _value(check: Checker, node: Node, what: str) -> FeedValue | None:
     if "key" not in entries:
         check.error(node, f"{what} needs 'key': the key path of the value (prices.price)")
         return None
-    transforms = [name for name in VALUE_KEYS[1:] if name in entries]
+    transforms = [name for name in TRANSFORMS if name in entries]
+    if ("where" in entries) != ("value" in entries):
+        there = entries["where"] if "where" in entries else entries["value"]
+        check.error(there.key_node, f"{what}: 'where' and 'value' go together (key: meta_data, where: {{key: pa_size}}, "
+                                    "value: value)")
+        return None
     if len(transforms) > 1:
         check.error(entries[transforms[1]].key_node, f"{what}: one transform at a time, got {', '.join(transforms)}")
         return None
-    key = _path(check, entries["key"].node, f"{what}: 'key'")
+    key = parse_path(check, entries["key"].node, f"{what}: 'key'")
     if key is None:
         return None
     if "divide" in entries:
@@ -303,7 +325,7 @@ def _value(check: Checker, node: Node, what: str) -> FeedValue | None:
             return None
         return FeedValue(key, divide=float(divide))
     if "minor_units" in entries:
-        units = _path(check, entries["minor_units"].node, f"{what}: 'minor_units'")
+        units = parse_path(check, entries["minor_units"].node, f"{what}: 'minor_units'")
         return FeedValue(key, minor_units=units) if units is not None else None
     if "format" in entries:
         text = check.text(entries["format"].node, f"{what}: 'format'")
@@ -315,9 +337,31 @@ def _value(check: Checker, node: Node, what: str) -> FeedValue | None:
             return None
         return FeedValue(key, format=text.value)
     if "any" in entries:
-        flag = _path(check, entries["any"].node, f"{what}: 'any'")
+        flag = parse_path(check, entries["any"].node, f"{what}: 'any'")
         return FeedValue(key, any=flag) if flag is not None else None
+    if "where" in entries:
+        where = _where(check, entries["where"].node, f"{what}: 'where'")
+        value = parse_path(check, entries["value"].node, f"{what}: 'value'")
+        return FeedValue(key, where=where, value=value) if where is not None and value is not None else None
     return FeedValue(key)
+
+
+def _where(check: Checker, node: Node, what: str) -> tuple[tuple[Field, str], ...] | None:
+    """``{KEY_PATH: TEXT, ...}``: what an element of the list must hold (at least one key path)."""
+    if not isinstance(node, MappingNode) or not node.value:
+        check.error(node, f"{what} must map key paths to the values an element holds ({{key: pa_size}})")
+        return None
+    out: list[tuple[Field, str]] = []
+    for key_node, value_node in node.value:
+        path = parse_path(check, key_node, f"{what} key")
+        want = check.scalar(value_node)
+        if isinstance(want, bool) or not isinstance(want, (str, int)):
+            check.error(value_node, f"{what}: the value of a key path must be a text or a whole number, got {want!r}")
+            return None
+        if path is None:
+            return None
+        out.append((path, str(want)))
+    return tuple(out)
 
 
 def _page(check: Checker, node: Node) -> FeedPaging | None:
@@ -385,9 +429,9 @@ def _sizes(check: Checker, node: Node) -> FeedSizes | None:
         check.error(node, f"'catalog.feed.sizes' needs {' and '.join(repr(k) for k in missing)} "
                           "(items: variants, id: id, size: option1)")
         return None
-    items = _path(check, entries["items"].node, "'catalog.feed.sizes.items'")
-    child = _value(check, entries["id"].node, "'catalog.feed.sizes.id'")
-    size = _value(check, entries["size"].node, "'catalog.feed.sizes.size'")
+    items = parse_path(check, entries["items"].node, "'catalog.feed.sizes.items'")
+    child = parse_value(check, entries["id"].node, "'catalog.feed.sizes.id'")
+    size = parse_value(check, entries["size"].node, "'catalog.feed.sizes.size'")
     not_sizes = parse_not_sizes(check, entries["not_sizes"].node, FEED) if "not_sizes" in entries else NO_NOT_SIZES
     if items is None or child is None or size is None or not_sizes is None:
         return None

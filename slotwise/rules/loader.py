@@ -228,11 +228,11 @@ class _Loader:
         )
 
     def _merged_capture(self, doc: DocumentSpec) -> CaptureSpec:
-        """Every file's ``capture``: events add up; customer, cart and dataLayer may be said once."""
+        """Every file's ``capture``: events add up; customer, cart, dataLayer and orders may be said once."""
         merged = CaptureSpec()
         for part in self.captures:
             merged.events += part.events
-            for name in ("customer", "cart", "datalayer"):
+            for name in ("customer", "cart", "datalayer", "orders"):
                 value = getattr(part, name)
                 if value is None:
                     continue

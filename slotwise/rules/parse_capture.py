@@ -13,6 +13,7 @@ from slotwise.rules import schema as s
 from typing import Callable
 
 from slotwise.rules.checker import Checker, Entry
+from slotwise.rules.order_mapping import parse_order_mapping
 from slotwise.rules.parse_fields import PagesParser, parse_fields, parse_group, parse_items
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, construct
 
@@ -55,6 +56,9 @@ def parse_capture(check: Checker, node: Node, pages: PagesParser, page_mapping: 
                 seen[event.id] = event
     if "datalayer" in entries:
         spec.datalayer = _datalayer(check, entries["datalayer"].node)
+    if "orders" in entries:
+        mapping = parse_order_mapping(check, entries["orders"].node)
+        spec.orders = s.OrdersSpec(entries["orders"].node, check.source, mapping) if mapping is not None else None
     return spec
 
 

@@ -199,7 +199,7 @@ class CatalogSpec:
     not_sizes: Any = None  # ``not_sizes.NotSizes``: values that name no size (``Default Title``)
 
 
-CAPTURE_KEYS = ("customer", "cart", "events", "datalayer")
+CAPTURE_KEYS = ("customer", "cart", "events", "datalayer", "orders")
 CUSTOMER_KEYS = ("pages", "within", "id", "email")
 CART_KEYS = ("pages", "within", "count", "lines")
 LINE_FIELDS = ("product", "size", "qty", "price", "total", "category", "name")
@@ -280,11 +280,21 @@ class DataLayerSpec:
 
 
 @dataclass
+class OrdersSpec:
+    """``capture.orders``: the order webhook in the store's own shape (parsed and compiled in one pass)."""
+
+    node: Node
+    source: Source
+    mapping: Any  # ``order_mapping.OrderMapping``
+
+
+@dataclass
 class CaptureSpec:
     customer: GroupSpec | None = None
     cart: GroupSpec | None = None
     events: list[EventSpec] = field(default_factory=list)
     datalayer: DataLayerSpec | None = None
+    orders: OrdersSpec | None = None
 
 
 @dataclass

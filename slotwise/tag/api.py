@@ -31,6 +31,7 @@ from slotwise.tag.events import parse_batch
 from slotwise.tag import jsonbody
 from slotwise.tag.golden import email_is_valid
 from slotwise.tag.jsonbody import BadJSON
+from slotwise.rules.order_mapping import OrderMapping
 from slotwise.tag.orders import OrderWebhook
 from slotwise.tag.recorder import EventRecorder, Incoming, browser_key
 from slotwise.store.outage import is_outage
@@ -89,6 +90,7 @@ class TagAPI:
         outbox_options: dict[str, Any] | None = None,
         signals: Callable[[], Any] | None = None,
         picks: Picks | None = None,
+        orders: Callable[[], OrderMapping | None] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -99,7 +101,9 @@ class TagAPI:
         self.on_events = self.recorder.on_events
         self.expand = expand
         self.assets = TagAssets(tag_config)
-        self.orders = OrderWebhook(store, self.recorder, lambda: settings.order_secret, now)
+        # the order webhook: the rules' capture.orders (the store's own shape), else the fixed one
+        self.orders = OrderWebhook(store, self.recorder, lambda: settings.order_secret, now,
+                                   mapping=orders or (lambda: None))
         self.now = now
         self.consent_mode = consent_mode
         self.max_body = max_body

@@ -6,18 +6,22 @@ decisions the person saw on any of their devices. Signed with a shared secret
 (``--order-secret``): ``X-Slotwise-Signature: sha256=<hex HMAC-SHA256 of the
 raw body>``. Idempotent by order id: a retried or duplicated webhook, or an
 order the proxy already read from the confirmation page, is stored once.
+
+With ``capture.orders`` in the rules (``rules/order_mapping.py``) the body is
+the platform's own order (Shopify's, WooCommerce's), signed its way, read
+through the mapping into the same ``Order``; a body without an order id is a
+platform's ping: 200, nothing stored, so the platform keeps the webhook on.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-from slotwise.tag import jsonbody
 import logging
 import math
 import time
 from datetime import datetime, timezone
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Any, Callable, Literal, Mapping
+from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.requests import Request
@@ -25,8 +29,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from slotwise.profile import hash_email
+from slotwise.rules.order_mapping import SLOTWISE_SIGNATURE, MappedOrder, OrderMapping
 from slotwise.store.base import Store
 from slotwise.store.outage import is_outage
+from slotwise.tag import jsonbody
 from slotwise.tag.events import Email, Line, Price, Text, parse_event
 from slotwise.tag.jsonbody import BadJSON
 from slotwise.tag.recorder import EventRecorder, Incoming
@@ -35,6 +41,8 @@ log = logging.getLogger("slotwise.tag")
 
 MAX_BODY = 256 * 1024
 MAX_VISITORS = 20  # devices of the person whose decisions an order may reward
+MAX_PING = 1024
+"""The longest unsigned body read for a ping (WooCommerce pings a new webhook unsigned: ``webhook_id=12``)."""
 
 
 class Order(BaseModel):
@@ -81,21 +89,63 @@ def _field(loc: Any, raw: Any) -> str:
     return "customer_id" if isinstance(raw, dict) else "body"
 
 
+def _detail(error: Mapping[str, Any], raw: Any, mapped: MappedOrder | None) -> dict[str, str]:
+    """One validation error: the order's field, and with a mapping the key path it was read from."""
+    loc = tuple(error["loc"])
+    if mapped is None:
+        return {"field": _field(loc, raw), "reason": error["msg"]}
+    out = {"field": mapped.field(loc) or _field(loc, raw), "reason": error["msg"]}
+    path = mapped.source(loc)
+    return {**out, "path": path} if path else out
+
+
 def _unprocessable(detail: list[dict[str, str]]) -> JSONResponse:
     return JSONResponse({"error": "not an order", "detail": detail}, status_code=422)
 
 
 def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    """The fixed shape's ``X-Slotwise-Signature`` of ``body``."""
+    return SLOTWISE_SIGNATURE.of(secret, body)
+
+
+def _document(body: bytes, mapping: OrderMapping | None) -> Any:
+    """The body as JSON; with a mapping, a form-encoded body (a platform's ping) as its fields."""
+    try:
+        return jsonbody.loads(body)
+    except BadJSON:
+        if mapping is None:
+            raise
+        try:
+            return dict(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True))
+        except (UnicodeDecodeError, ValueError):
+            raise BadJSON("not JSON, nor a form") from None
+
+
+def _ping(body: bytes, mapping: OrderMapping | None) -> str | None:
+    """Why an unsigned body is answered 200: a short one that names no order (a ping stores nothing)."""
+    if mapping is None or len(body) > MAX_PING:
+        return None
+    try:
+        document = _document(body, mapping)
+    except BadJSON:
+        return None
+    return mapping.no_order(document) if isinstance(document, Mapping) else None
+
+
+def _stored_nothing(why: str) -> JSONResponse:
+    return JSONResponse({"stored": False, "why": why})
 
 
 class OrderWebhook:
     def __init__(self, store: Store, recorder: EventRecorder, secret: Callable[[], str],
-                 now: Callable[[], float] = time.time) -> None:
+                 now: Callable[[], float] = time.time,
+                 mapping: Callable[[], OrderMapping | None] = lambda: None) -> None:
+        """``mapping``: the current rules' ``capture.orders`` (None: the fixed shape)."""
         self.store = store
         self.recorder = recorder
         self.secret = secret
         self.now = now
+        self.mapping = mapping
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI: Starlette runs an object (unlike a function or a method) that a route names as an app."""
@@ -111,23 +161,35 @@ class OrderWebhook:
             body = await jsonbody.read_limited(request, MAX_BODY)
         except jsonbody.TooLarge:
             return JSONResponse({"error": f"the body is larger than {MAX_BODY} bytes"}, status_code=413)
-        given = request.headers.get("x-slotwise-signature", "")
-        if not hmac.compare_digest(given.encode(), signature(secret, body).encode()):
-            return JSONResponse({"error": "bad or missing X-Slotwise-Signature (sha256=HMAC of the body)"},
-                                status_code=401)
+        mapping = self.mapping()
+        signed = mapping.signature if mapping is not None else SLOTWISE_SIGNATURE
+        if not signed.holds(secret, body, request.headers.get(signed.header, "")):
+            why = _ping(body, mapping)
+            if why is not None:
+                return _stored_nothing(why)
+            return JSONResponse({"error": f"bad or missing {signed.header} ({signed.describe()})"}, status_code=401)
         now = self.now()
         try:
-            raw = jsonbody.loads(body)
+            raw = _document(body, mapping)
         except BadJSON as exc:
             return _unprocessable([{"field": "body", "reason": str(exc)}])
+        mapped = None
+        if mapping is not None and isinstance(raw, Mapping):
+            why = mapping.no_order(raw)
+            if why is not None:
+                return _stored_nothing(why)
+            mapped = mapping.read(raw)
+            if mapped.problems:
+                return _unprocessable(mapped.problems)
+            raw = mapped.order
         try:
             order = Order.model_validate(raw)
         except ValidationError as exc:
-            return _unprocessable([{"field": _field(e["loc"], raw), "reason": e["msg"]} for e in exc.errors(include_url=False)])
+            return _unprocessable([_detail(e, raw, mapped) for e in exc.errors(include_url=False)])
         try:
             ts = order.time(now)
         except (ValueError, OverflowError) as exc:
-            return _unprocessable([{"field": "ts", "reason": str(exc)}])
+            return _unprocessable([_detail({"loc": ("ts",), "msg": str(exc)}, raw, mapped)])
         try:
             stored = await self.record(order, ts, now)
         except Exception as exc:

@@ -272,3 +272,16 @@ def test_any_json_reads_without_raising_as_well_formed_products(tmp_path_factory
 
 
 _MAPPINGS: dict[bool, FeedMapping] = {}
+
+
+def test_a_value_is_picked_from_a_list_by_what_its_element_holds(tmp_path: Path) -> None:
+    """``{key: LIST, where: {PATH: TEXT}, value: PATH}``: the size is the attribute named Size, wherever it is."""
+    rules = WOO.replace("attributes.0.value", "{key: attributes, where: {name: Size}, value: value}")
+    assert rules != WOO
+    products = parse_feed(sample("woocommerce_store_api.json"), "shop.example", mapping(tmp_path, rules))
+    assert products[1]["variants"] == {"S": "31", "M": "32"}
+    item = sample("woocommerce_store_api.json")[1]
+    for variation in item["variations"]:  # another attribute first: the 0th is no longer the size
+        variation["attributes"].insert(0, {"name": "Colour", "value": "blue"})
+    assert parse_feed([item], "shop.example", mapping(tmp_path, rules))[0]["variants"] == {"S": "31", "M": "32"}
+    assert parse_feed([item], "shop.example", mapping(tmp_path, WOO))[0].get("variants") != {"S": "31", "M": "32"}

@@ -10,6 +10,10 @@ form-encoded); each assertion is on what the proxy served or recorded.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import shutil
 from pathlib import Path
 from typing import Any, Iterator
@@ -30,6 +34,8 @@ PINNED = {"home-categories": "recent", "size-prefill": "prefill", "product-recom
           "exit-coupon": "pct10"}
 LOGO, ZIPPER, POLO = PRODUCTS[21], PRODUCTS[22], PRODUCTS[25]
 URLS = {p.url for p in PRODUCTS.values()}
+ORDER_SECRET = "woo-webhook-secret"  # the webhook's Secret in WooCommerce, the proxy's --order-secret
+WEBHOOK_ORDER = Path(__file__).parent / "webhook_order_created.json"  # a REST API v3 order, as order.created posts it
 
 
 def pinned_example(directory: Path) -> Path:
@@ -49,7 +55,8 @@ def pinned_example(directory: Path) -> Path:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iterator[ShopStack]:
     data = tmp_path_factory.mktemp("woo")
-    with WooShop() as shop, open_stack(shop, data, pinned_example(data), uvicorn_runner) as s:
+    with WooShop() as shop, open_stack(shop, data, pinned_example(data), uvicorn_runner,
+                                       order_secret=ORDER_SECRET) as s:
         yield s
 
 
@@ -227,3 +234,62 @@ def test_a_login_by_username_links_nobody(stack: ShopStack, client: httpx.Client
     assert kinds(stack, vid(client)) == [] and stack.profile(vid(client)).email_hash is None
     page(client, "/my-account/edit-account/")  # the account details page names her: linked there
     assert stack.profile(vid(client)).email_hash == hash_email("jane@example.com")
+
+
+def woo_webhook(stack: ShopStack, body: bytes, *, secret: str | None = ORDER_SECRET,
+                content_type: str = "application/json") -> httpx.Response:
+    """What ``WC_Webhook::deliver`` posts: the body, its ``X-WC-Webhook-*`` headers and, with a secret, the
+    signature: base64 of the HMAC-SHA256 of the body (``WC_Webhook::generate_signature``)."""
+    headers = {"content-type": content_type, "user-agent": "WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)",
+               "x-wc-webhook-source": "https://shop.example/", "x-wc-webhook-topic": "order.created",
+               "x-wc-webhook-resource": "order", "x-wc-webhook-event": "created", "x-wc-webhook-id": "3",
+               "x-wc-webhook-delivery-id": "5f7f1d0e6b2a4c3e9d8f0a1b2c3d4e5f"}
+    if secret is not None:
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+        headers["x-wc-webhook-signature"] = base64.b64encode(digest).decode()
+    return httpx.post(stack.url + "/_sw/orders", content=body, headers=headers, timeout=10)
+
+
+def woo_order(number: str, email: str) -> bytes:
+    order = json.loads(WEBHOOK_ORDER.read_text(encoding="utf-8"))
+    order["number"], order["billing"]["email"] = number, email
+    return json.dumps(order).encode()
+
+
+def test_an_order_created_webhook_is_the_customers_purchase_with_its_size(stack: ShopStack,
+                                                                          client: httpx.Client) -> None:
+    """WooCommerce's own order.created body, read by the example's capture.orders: the post ids through the
+    catalog (the Store API feed's other_id), the size from the line's pa_size meta, on the person who logged in."""
+    wait_for(lambda: stack.personalizer.feeds.count, what="the Store API feed")
+    page(client, "/my-account/")
+    r = client.post("/my-account/", data={"username": "jane@example.com", "password": "woo-pass-1",
+                                          "login": "Log in"})
+    assert r.status_code == 302
+    r = woo_webhook(stack, woo_order("9001", "jane@example.com"))
+    assert r.status_code == 200 and r.json() == {"order_id": "9001", "stored": True, "duplicate": False}, r.text
+    bought = [p for p in stack.profile(vid(client)).purchases if p["order_id"] == "9001"]  # a row a line
+    assert [(p["product"], p.get("size"), p["category"], p["qty"], p["price"]) for p in bought] == [
+        (LOGO.slug, "M", "hoodies", 1, 59.9), ("beanie", None, "accessories", 1, 18.0)]
+    assert {(p["channel"], p["ts"]) for p in bought} == {("online", 1796119200.0)}  # date_created_gmt, UTC
+    assert stack.profile(vid(client)).preferred_sizes == {"hoodies": "M"}
+    assert woo_webhook(stack, woo_order("9001", "jane@example.com")).json()["duplicate"] is True  # a redelivery
+
+
+def test_the_ping_on_a_new_webhook_is_answered_200_and_stores_nothing(stack: ShopStack) -> None:
+    """``WC_Webhook::deliver_ping``: ``webhook_id=<id>``, form-encoded, unsigned; a non-200 answer is an
+    error in WooCommerce's webhook screen."""
+    before = len(stack.log())
+    r = woo_webhook(stack, b"webhook_id=3", secret=None, content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 200 and r.json()["stored"] is False and "'number'" in r.json()["why"], r.text
+    assert woo_webhook(stack, b"webhook_id=3", content_type="application/x-www-form-urlencoded").status_code == 200
+    assert len(stack.log()) == before
+
+
+def test_an_order_not_signed_with_the_webhooks_secret_is_refused(stack: ShopStack) -> None:
+    body = woo_order("9002", "kari@example.com")
+    assert woo_webhook(stack, body, secret="another-secret").status_code == 401
+    assert woo_webhook(stack, body, secret=None).status_code == 401
+    slotwise_signed = "sha256=" + hmac.new(ORDER_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    r = httpx.post(stack.url + "/_sw/orders", content=body, headers={"x-slotwise-signature": slotwise_signed})
+    assert r.status_code == 401 and "X-WC-Webhook-Signature" in r.json()["error"]  # the rules name the header
+    assert not [e for e in stack.events("purchase") if e.data["props"]["order_id"] == "9002"]

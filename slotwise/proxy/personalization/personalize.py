@@ -154,6 +154,7 @@ class SlotwisePersonalizer:
             now=clock, webhook=settings.webhook_url or None,
             outbox_options={"on_attempt": count_webhook_attempt},
             signals=lambda: rs.signals if (rs := self.ruleset()) is not None else None, picks=self._mail_picks,
+            orders=lambda: rs.capture.orders if (rs := self.ruleset()) is not None else None,
         )
 
     # -- lifecycle ---------------------------------------------------------

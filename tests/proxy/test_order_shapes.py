@@ -1,0 +1,192 @@
+"""Order webhooks in the platform's own shape (``capture.orders``): Shopify's ``orders/create``, read as it is.
+
+The rules are the docs' own: docs/rules.md's Shopify ``catalog.feed`` mapping (over the
+sample ``products.json`` in tests/rules/feeds) and docs/capture.md's Shopify ``capture.orders``.
+The body (``shopify_orders_create.json``, beside this file) is Shopify's order as its webhook posts
+it, signed as Shopify signs: ``X-Shopify-Hmac-Sha256``, base64 of the HMAC-SHA256 of the raw body.
+Everything goes through the running proxy over HTTP. WooCommerce's shape runs in
+tests/woo_store (the shipped example in front of WooCommerce's markup).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import shutil
+import uuid
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import httpx
+import pytest
+import yaml
+from agents import DESKTOP_UA
+from shop_stack import ShopStack, open_stack, wait_for
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from slotwise.profile import hash_email
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "shopify-app-secret"
+ORDER = json.loads((Path(__file__).parent / "shopify_orders_create.json").read_text(encoding="utf-8"))
+FEED = ROOT / "tests" / "rules" / "feeds" / "shopify_products.json"
+
+
+def doc_block(name: str, after: str, index: int = 0) -> str:
+    """The ``index``-th YAML block after the heading ``after`` in docs/``name``."""
+    text = (ROOT / "docs" / name).read_text(encoding="utf-8").split(after, 1)[1]
+    return text.split("```yaml\n")[index + 1].split("```", 1)[0]
+
+
+def rules() -> dict[str, Any]:
+    """docs/rules.md's Shopify feed mapping and docs/capture.md's Shopify capture.orders, one rules file."""
+    catalog = yaml.safe_load('catalog:\n  product_pages: "/products/{product}"\n'
+                             + doc_block("rules.md", "#### `catalog.feed` in the store's own shape", 1))
+    orders = yaml.safe_load(doc_block("capture.md", "#### In the store's own shape: `capture.orders`"))
+    catalog["catalog"]["feed"]["url"] = FEED.name  # the sample, as a file beside the rules
+    assert orders["catalog"]["not_sizes"] == catalog["catalog"]["not_sizes"]
+    return {**catalog, "capture": {"customer": {"pages": "/account/", "email": ".email"}, **orders["capture"]},
+            "slots": [{"id": "hero", "pages": "/", "selector": "h1", "action": "set-attribute",
+                       "attributes": {"class": "sw"}, "goal": "purchase"}]}
+
+
+async def home(request: Request) -> Response:
+    return HTMLResponse("<!doctype html><html><body><h1>Ridge</h1><p>" + "x " * 50 + "</p></body></html>")
+
+
+async def account(request: Request) -> Response:
+    email = request.query_params.get("email", "")
+    return HTMLResponse(f'<!doctype html><html><body><h1>Account</h1><p class="email">{email}</p></body></html>')
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iterator[ShopStack]:
+    data = tmp_path_factory.mktemp("order-shapes")
+    shutil.copy(FEED, data / FEED.name)
+    (data / "rules.yaml").write_text(yaml.safe_dump(rules(), sort_keys=False), encoding="utf-8")
+    with uvicorn_runner(Starlette(routes=[Route("/", home), Route("/account/", account)])) as shop, \
+            open_stack(shop, data, data / "rules.yaml", uvicorn_runner, order_secret=SECRET) as s:
+        wait_for(lambda: s.personalizer.feeds.count, what="the products.json sample")
+        yield s
+
+
+def shopify_order(**changes: Any) -> dict[str, Any]:
+    """The sample order with a fresh id (and ``changes``)."""
+    return {**copy.deepcopy(ORDER), "id": uuid.uuid4().int % 10**13, **changes}
+
+
+def post(stack: ShopStack, order: Any, *, secret: str | None = SECRET,
+         sign: Callable[[bytes], str] | None = None) -> httpx.Response:
+    """What Shopify posts: the order's JSON, its X-Shopify-* headers, base64 HMAC-SHA256 of the body."""
+    body = order if isinstance(order, bytes) else json.dumps(order).encode()
+    headers = {"content-type": "application/json", "x-shopify-topic": "orders/create",
+               "x-shopify-shop-domain": "ridge.myshopify.com", "x-shopify-api-version": "2025-01",
+               "x-shopify-webhook-id": str(uuid.uuid4())}
+    if sign is not None:
+        headers["x-shopify-hmac-sha256"] = sign(body)
+    elif secret is not None:
+        headers["x-shopify-hmac-sha256"] = base64.b64encode(
+            hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return httpx.post(stack.url + "/_sw/orders", content=body, headers=headers, timeout=10)
+
+
+def test_a_shopify_order_is_the_persons_purchase_in_its_size_and_rewards_their_decisions(stack: ShopStack) -> None:
+    email = f"kari-{uuid.uuid4().hex[:6]}@example.com"
+    browsers = [httpx.Client(base_url=stack.url, headers={"user-agent": DESKTOP_UA}, timeout=10) for _ in range(3)]
+    with closing(browsers[0]) as phone, closing(browsers[1]) as laptop, closing(browsers[2]) as stranger:
+        for device in (phone, laptop, stranger):
+            assert 'class="sw"' in device.get("/").text  # the hero slot decides (goal: purchase)
+        for device in (phone, laptop):  # the store's account page names the customer on both: one person
+            device.get(f"/account/?email={email}")
+        order = shopify_order(email=email, customer={**ORDER["customer"], "email": email})
+        r = post(stack, order)
+        assert r.status_code == 200 and r.json() == {"order_id": str(order["id"]), "stored": True,
+                                                     "duplicate": False}, r.text
+        person = stack.profile(f"email:{hash_email(email)}")
+        assert {vid(phone), vid(laptop)} <= set(person.anonymous_ids)
+        assert stack.profile(f"customer:{ORDER['customer']['id']}").id == person.id  # customer.id: linked too
+        # product ids through the feed's other_id; "M" from variant_title; the pocket tee has no variant_title
+        assert [(p["product"], p.get("size"), p["category"], p["price"], p["ts"]) for p in person.purchases] == [
+            ("ridge-runner-tee", "M", "t-shirts", 18.0, 1796119200.0), ("ridge-pocket-tee", None, "t-shirts", 15.0,
+                                                                         1796119200.0)]
+        (record,) = [e for e in stack.events("purchase") if e.key == f"order:{order['id']}"]
+        assert {k: record.data["props"][k] for k in ("total", "currency", "coupon", "discount")} == {
+            "total": 33.7, "currency": "EUR", "coupon": "SW-10", "discount": 3.3}
+        rewards = {device: stack.rewards(vid(device)).get("hero") for device in (phone, laptop, stranger)}
+        assert (rewards[phone], rewards[laptop], rewards[stranger]) == (1.0, 1.0, None)
+        assert post(stack, order).json()["duplicate"] is True  # Shopify retries until it gets a 200
+
+
+def vid(client: httpx.Client) -> str:
+    return str(client.cookies["sw_vid"]).split(".")[0]
+
+
+def _without_buyer(order: dict[str, Any]) -> None:
+    order.pop("email"), order.pop("customer")
+
+
+def _no_quantity(order: dict[str, Any]) -> None:
+    order["line_items"][1]["quantity"] = 0
+
+
+def _no_lines(order: dict[str, Any]) -> None:
+    order.pop("line_items")
+
+
+def _no_products(order: dict[str, Any]) -> None:
+    for line in order["line_items"]:
+        line["product_id"] = None  # custom items (a tip): no product
+
+
+def _bad_time(order: dict[str, Any]) -> None:
+    order["created_at"] = "yesterday"
+
+
+def _bad_email(order: dict[str, Any]) -> None:
+    order["email"] = "kari at example.com"
+
+
+@pytest.mark.parametrize(("change", "field", "path"), [
+    (_without_buyer, "customer_id or email", "customer.id or email"),
+    (_no_quantity, "lines.1.qty", "line_items.1.quantity"),
+    (_no_lines, "lines", "line_items"),
+    (_no_products, "lines", "line_items[].product_id"),
+    (_bad_time, "ts", "created_at"),
+    (_bad_email, "email", "email"),
+], ids=["no-buyer", "zero-quantity", "no-line-items", "no-product", "bad-created-at", "bad-email"])
+def test_an_order_the_mapping_cannot_read_is_422_naming_the_field_and_its_key_path(
+        stack: ShopStack, change: Callable[[dict[str, Any]], None], field: str, path: str) -> None:
+    order = shopify_order()
+    change(order)
+    r = post(stack, order)
+    assert r.status_code == 422, r.text
+    assert [(d["field"], d["path"]) for d in r.json()["detail"]] == [(field, path)], r.json()
+    assert not [e for e in stack.events("purchase") if e.key == f"order:{order['id']}"]
+
+
+def test_a_body_without_an_order_id_is_answered_200_and_stores_nothing(stack: ShopStack) -> None:
+    before = len(stack.log())
+    for body in ({"webhook_id": 12}, {**shopify_order(), "id": None}):
+        r = post(stack, body)
+        assert r.status_code == 200 and r.json()["stored"] is False and "'id'" in r.json()["why"], r.text
+    assert post(stack, {"webhook_id": 12}, secret=None).status_code == 200  # a ping stores nothing: unsigned too
+    assert len(stack.log()) == before
+
+
+def test_an_order_not_signed_the_platforms_way_is_401(stack: ShopStack) -> None:
+    order = shopify_order()
+    hex_signed = post(stack, order, sign=lambda body: hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest())
+    assert hex_signed.status_code == 401 and "X-Shopify-Hmac-Sha256" in hex_signed.json()["error"]
+    assert post(stack, order, secret="another-shops-secret").status_code == 401
+    assert post(stack, order, secret=None).status_code == 401  # an unsigned order is no ping
+    signed = post(stack, order, sign=lambda body: "").request.headers  # an empty header: refused too
+    assert signed["x-shopify-hmac-sha256"] == ""
+    assert post(stack, order, sign=lambda body: "").status_code == 401
+    assert not [e for e in stack.events("purchase") if e.key == f"order:{order['id']}"]
