@@ -222,6 +222,7 @@ class FeedLoader:
     workers and instances sharing the store, the holder of the feed's lease (``feed_lease``)."""
 
     def __init__(self, store: Store, upstream: str, clock: Any) -> None:
+        """``upstream``: the storefront's base URL (``Settings.storefront``), where a feed's path is read."""
         self.store = store
         self.upstream = upstream
         self.upstream_netloc = urlsplit(upstream).netloc
@@ -239,6 +240,9 @@ class FeedLoader:
         limit = MAX_FEED_BYTES if limit is None else limit
         if isinstance(feed, Path):
             return await asyncio.to_thread(feed.read_bytes)
+        if feed.startswith("/") and not self.upstream:
+            raise ValueError(f"{feed} is a path on the storefront, and no storefront is known: with --tag-only, "
+                             "give --public-url (the store's origin)")
         url = urljoin(self.upstream, feed) if feed.startswith("/") else feed
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=10.0) as client:
             async with client.stream("GET", url, headers={"accept": "application/json"}) as response:

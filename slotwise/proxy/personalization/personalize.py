@@ -141,7 +141,7 @@ class SlotwisePersonalizer:
         self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order,
                                       not_sizes=lambda: rs.catalog.not_sizes if (rs := self.ruleset()) is not None else None)
         self.capture = Capture(self.store, self.recorder, self.pageviews, clock)
-        self.feeds = FeedLoader(self.store, settings.upstream, clock)
+        self.feeds = FeedLoader(self.store, settings.storefront, clock)
         self.journeys = JourneyLoader(self.store)
         self._feed_task: asyncio.Task[None] | None = None
         self.learning = LearningLoop(self.store, follower=settings.store.startswith(("redis", "rediss", "unix")),
