@@ -15,7 +15,7 @@ import time
 import uuid
 from types import TracebackType
 from typing import Any, Callable, Sequence
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.routing import BaseRoute
 
@@ -134,7 +134,7 @@ class SlotwisePersonalizer:
         self.switches = KillSwitches(self.store)
         self.bar = PreviewBar(self.previews)
         self.rules: RulesHolder[RuleSet] | None = ruleset_holder(settings.rules) if settings.rules else None
-        self.pageviews = PageViewRecorder(self.store, settings.upstream_host)
+        self.pageviews = PageViewRecorder(self.store, urlsplit(settings.storefront).netloc)  # tag-only: --public-url's
         self.readings = PageReadings()
         self.page_slots = PageSlots()
         self.digests = PageDigests()
