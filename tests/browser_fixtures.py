@@ -2,6 +2,7 @@
 
 They are named ``browser``, ``new_context``, ``page`` and ``new_page``; the functions carry a
 ``_fixture`` suffix so that importing them does not shadow the test arguments of those names.
+``leave_through_top(page)`` is a desktop exit intent.
 
 The browser is module-scoped on purpose: Playwright's sync API cannot run
 twice at once in one thread, and a module fixture is torn down before the
@@ -60,3 +61,10 @@ def page_fixture(new_context: Callable[..., Any]) -> Any:
 def new_page_fixture(new_context: Callable[..., Any]) -> Callable[[], Any]:
     """``new_page()`` → a page in a fresh browser context: a new visitor."""
     return lambda: new_context().new_page()
+
+
+def leave_through_top(page: Any) -> None:
+    """A desktop exit intent: the pointer goes up and out of the viewport."""
+    page.mouse.move(600, 300)
+    page.mouse.move(600, 5)
+    page.mouse.move(600, -20)

@@ -348,6 +348,12 @@ class Settings:
         return Path(self.data)
 
     @property
+    def storefront(self) -> str:
+        """Where the store's own paths are (a feed at ``/products.json``): the upstream, or with --tag-only the
+        public URL — the store's origin, whose ``/_sw/`` routes to Slotwise (docs/tag.md)."""
+        return self.upstream or (self.public_url if self.tag_only else "")
+
+    @property
     def upstream_host(self) -> str:
         """The Host header the upstream expects (host[:port] as in the URL)."""
         return urlsplit(self.upstream).netloc

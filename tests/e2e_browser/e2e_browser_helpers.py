@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
-from browser_fixtures import DESKTOP_UA  # noqa: F401 (re-exported for the tests)
+from browser_fixtures import DESKTOP_UA, leave_through_top  # noqa: F401 (re-exported for the tests)
 from polling import wait_for  # noqa: F401 (tests/polling.py; re-exported for the tests)
 
 from slotwise.demo.server import DemoServer
@@ -94,13 +94,6 @@ def flush(page: Any) -> None:
     """Sends the tag's queue now and waits until it is empty (events acknowledged)."""
     page.evaluate("slotwise.flush()")
     page.wait_for_function("!localStorage.getItem('sw_q')")
-
-
-def leave_through_top(page: Any) -> None:
-    """A desktop exit intent: the pointer goes up and out of the viewport."""
-    page.mouse.move(600, 300)
-    page.mouse.move(600, 5)
-    page.mouse.move(600, -20)
 
 
 def add_to_cart(page: Any, base: str, product: str, size: str) -> None:

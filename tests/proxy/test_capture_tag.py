@@ -435,3 +435,17 @@ def test_a_tag_only_page_view_is_read_like_a_page_but_as_claims(stack: Stack, br
     mine = stack.profile(vid(browser))
     assert mine.id != owner and mine.email_hash is None  # the page's customer, as a claim, merged nothing
     assert len(stack.log("page_view", vid(browser))) >= 2
+
+
+def test_a_tag_only_product_page_that_names_no_category_takes_the_catalogs(stack: Stack, browser: httpx.Client) -> None:
+    """A product page whose markup, URL and breadcrumb name no category (Shopify's) takes the one the catalog
+    holds (a feed's): what tag-only ``/decide`` reads for the same page, so the view counts for it."""
+    sync(stack.store.upsert_products([{"id": "2001", "name": "Rain Jacket", "category": "Jackets"}], time.time()))
+    ld = '<script type="application/ld+json">{"@type": "Product", "name": "Rain Jacket", "sku": "RJ"}</script>'
+    view = {"type": "page_view", "event_id": uuid.uuid4().hex, "ts": time.time(),
+            "props": {"url": "http://shop.test/p/2001/", "extract": {"doc": ld}}}
+    send(browser, view)
+    (seen,) = stack.log("page_view", vid(browser))[-1:]
+    assert (seen.data["props"]["product"], seen.data["props"]["category"]) == ("2001", "jackets")
+    profile = stack.profile(vid(browser))
+    assert profile.categories["jackets"]["count"] == 1 and profile.products["2001"]["category"] == "jackets"

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 import pytest
 from page_server import Page
 
+from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization import catalog_feed
 from slotwise.proxy.personalization.catalog_feed import FeedLoader
 from slotwise.rules.feed_mapping import FeedMapping
@@ -333,3 +334,18 @@ def test_the_docs_quote_what_a_read_says(tmp_path: Path) -> None:
     example = docs.split("#### `catalog.feed` in the store's own shape", 1)[1].split("```yaml\n", 1)[1].split("```")[0]
     feed = rules_from_text(tmp_path, example + "slots: []\n").catalog.feed_mapping
     assert feed is not None and feed.page is not None and feed.page.total_pages_header == "X-WP-TotalPages"
+
+
+def test_tag_only_reads_a_storefront_path_on_the_public_url(tmp_path: Path, store: Any, page_server: Any) -> None:
+    """Tag-only, Slotwise has no upstream: a feed's storefront path is read on ``--public-url``, the store's
+    origin (whose ``/_sw/`` routes to Slotwise); without one the read fails saying what to give."""
+    server = page_server({path(1): page(products(1, 1))})
+    assert Settings(tag_only=True, public_url=server.url).storefront == server.url
+    assert Settings(upstream="http://shop.test", public_url=server.url).storefront == "http://shop.test"
+    loader = FeedLoader(store, Settings(tag_only=True, public_url=server.url).storefront, lambda: 0.0)
+    assert (sync(loader.refresh("/api/products?lang=en", mapping(tmp_path), force=True)), loader.error) == (1, None)
+    lost = FeedLoader(store, Settings(tag_only=True).storefront, lambda: 0.0)
+    assert sync(lost.refresh("/api/products?lang=en", mapping(tmp_path), force=True)) == 0
+    assert lost.error is not None and lost.error.endswith(
+        "is a path on the storefront, and no storefront is known: with --tag-only, give --public-url (the store's "
+        "origin)"), lost.error

@@ -189,12 +189,12 @@ class Process:
             self.proc.wait()
 
 
-def slotwise_process(rules: Path, data: Path, port: int) -> Process:
-    """``slotwise serve --tag-only``, as a store would run it (one uvicorn worker)."""
+def slotwise_process(rules: Path, data: Path, port: int, *options: str) -> Process:
+    """``slotwise serve --tag-only``, as a store would run it (one uvicorn worker), with ``options`` added."""
     args = [sys.executable, "-m", "slotwise.cli", "serve", "--tag-only", "--rules", str(rules),
             "--server", "uvicorn", "--workers", "1", "--host", "127.0.0.1", "--port", str(port),
             "--data", str(data), "--secret", SECRET, "--admin-token", ADMIN_TOKEN, "--log-level", "warning",
-            "--trusted-proxies", "127.0.0.1"]  # the store's nginx: its X-Forwarded-For names the browser
+            "--trusted-proxies", "127.0.0.1", *options]  # the store's nginx: its X-Forwarded-For names the browser
     return Process(args, port, data / "slotwise.log", env={"SLOTWISE_MALLOC_TUNE": "0"})
 
 

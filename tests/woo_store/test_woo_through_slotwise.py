@@ -14,49 +14,34 @@ import base64
 import hashlib
 import hmac
 import json
-import shutil
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import yaml
 from agents import DESKTOP_UA
 from selectolax.lexbor import LexborHTMLParser
+from pinned_rules import pinned_example
 from shop_stack import ShopStack, open_stack, wait_for
 from woo_shop import CATEGORIES, PRODUCTS, WooShop
 
 from slotwise.profile import hash_email
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "slotwise" / "rules" / "examples"
 PINNED = {"home-categories": "recent", "size-prefill": "prefill", "product-recommendations": "mixed",
           "exit-coupon": "pct10"}
 LOGO, ZIPPER, POLO = PRODUCTS[21], PRODUCTS[22], PRODUCTS[25]
 URLS = {p.url for p in PRODUCTS.values()}
 ORDER_SECRET = "woo-webhook-secret"  # the webhook's Secret in WooCommerce, the proxy's --order-secret
 WEBHOOK_ORDER = Path(__file__).parent / "webhook_order_created.json"  # a REST API v3 order, as order.created posts it
-
-
-def pinned_example(directory: Path) -> Path:
-    """The example with its templates and capture file, each slot down to its ``PINNED`` variant, no holdout."""
-    for name in ("woocommerce-capture.yaml", "woocommerce-recommendations.html", "woocommerce-popup.html"):
-        shutil.copy(EXAMPLES / name, directory / name)
-    rules = yaml.safe_load((EXAMPLES / "woocommerce.yaml").read_text(encoding="utf-8"))
-    rules["holdout"] = 0
-    for slot in rules["slots"]:
-        slot["variants"] = [v for v in slot["variants"] if v.get("id") == PINNED[slot["id"]]]
-        assert slot["variants"], slot["id"]
-    path = directory / "woocommerce.yaml"
-    path.write_text(yaml.safe_dump(rules, sort_keys=False), encoding="utf-8")
-    return path
+COMPANIONS = ("woocommerce-capture.yaml", "woocommerce-recommendations.html", "woocommerce-popup.html")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iterator[ShopStack]:
     data = tmp_path_factory.mktemp("woo")
-    with WooShop() as shop, open_stack(shop, data, pinned_example(data), uvicorn_runner,
-                                       order_secret=ORDER_SECRET) as s:
+    rules = pinned_example(data, "woocommerce.yaml", COMPANIONS, PINNED)
+    with WooShop() as shop, open_stack(shop, data, rules, uvicorn_runner, order_secret=ORDER_SECRET) as s:
         yield s
 
 

@@ -357,9 +357,10 @@ class Capture:
         facts = page_facts(path, parts.query, None, ruleset, url=url, reading=reading)
         product = dict(facts.product) if facts.product and facts.product.get("id") else None
         if product is not None:
+            product = await self.pageviews.with_catalog_category(product)
             await self.pageviews.learn(product, now)
         props = event.props.model_copy(update={
-            "category": facts.category or category_key(event.props.category),
+            "category": facts.category or (product or {}).get("category") or category_key(event.props.category),
             "product": (product or {}).get("id") or product_key(event.props.product),
             "extract": None,
         })

@@ -253,6 +253,7 @@ class FeedLoader:
     workers and instances sharing the store, the holder of the feed's lease (``feed_lease``)."""
 
     def __init__(self, store: Store, upstream: str, clock: Any) -> None:
+        """``upstream``: the storefront's base URL (``Settings.storefront``), where a feed's path is read."""
         self.store = store
         self.upstream = upstream
         self.upstream_netloc = urlsplit(upstream).netloc
@@ -267,7 +268,13 @@ class FeedLoader:
         self.ended: str | None = None  # how the last paged read ended (``rules check --feed`` says it)
 
     def _absolute(self, feed: str) -> str:
-        return urljoin(self.upstream, feed) if feed.startswith("/") else feed
+        """A feed's (or page's) URL: a path is on the storefront (the upstream; tag-only, ``--public-url``)."""
+        if not feed.startswith("/"):
+            return feed
+        if not self.upstream:
+            raise ValueError(f"{feed} is a path on the storefront, and no storefront is known: with --tag-only, "
+                             "give --public-url (the store's origin)")
+        return urljoin(self.upstream, feed)
 
     async def _read(self, feed: Path | str, limit: int | None = None) -> bytes:
         """The feed's bytes (a fetched one at most ``limit``, default ``MAX_FEED_BYTES``, read at call time)."""

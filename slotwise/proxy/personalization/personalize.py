@@ -15,7 +15,7 @@ import time
 import uuid
 from types import TracebackType
 from typing import Any, Callable, Sequence
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.routing import BaseRoute
 
@@ -134,14 +134,14 @@ class SlotwisePersonalizer:
         self.switches = KillSwitches(self.store)
         self.bar = PreviewBar(self.previews)
         self.rules: RulesHolder[RuleSet] | None = ruleset_holder(settings.rules) if settings.rules else None
-        self.pageviews = PageViewRecorder(self.store, settings.upstream_host)
+        self.pageviews = PageViewRecorder(self.store, urlsplit(settings.storefront).netloc)  # tag-only: --public-url's
         self.readings = PageReadings()
         self.page_slots = PageSlots()
         self.digests = PageDigests()
         self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order,
                                       not_sizes=lambda: rs.catalog.not_sizes if (rs := self.ruleset()) is not None else None)
         self.capture = Capture(self.store, self.recorder, self.pageviews, clock)
-        self.feeds = FeedLoader(self.store, settings.upstream, clock)
+        self.feeds = FeedLoader(self.store, settings.storefront, clock)
         self.journeys = JourneyLoader(self.store)
         self._feed_task: asyncio.Task[None] | None = None
         self.learning = LearningLoop(self.store, follower=settings.store.startswith(("redis", "rediss", "unix")),

@@ -1,0 +1,88 @@
+"""``slotwise rules check shopify.yaml --url`` on each kind of Dawn page: what a store's engineer sees.
+
+The example must read every page type of a Shopify store with the Dawn theme (the fixture's markup)
+without a warning: the collection keys of the home's collection list, the product from its
+``structured_data`` JSON-LD, the size radios, the cart drawer, the login form, and the catalog from
+``/products.json`` in its own shape (every variant id a size of its product, ``Default Title`` none).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+from shopify_shop import CART_COOKIE, ShopifyShop
+
+from slotwise.cli import main
+
+EXAMPLE = str(Path(__file__).resolve().parents[2] / "slotwise" / "rules" / "examples" / "shopify.yaml")
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[ShopifyShop]:
+    with ShopifyShop() as s:
+        yield s
+
+
+def check(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> str:
+    assert main(["rules", "check", EXAMPLE, "--url", url, *args]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING" not in out and "nothing usable" not in out and "<- selector finds nothing" not in out, out
+    return out
+
+
+def test_the_example_loads(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "check", EXAMPLE]) == 0
+    out = capsys.readouterr().out
+    assert "OK, 4 slots" in out and "capture: 2 event sources; cart" in out
+    assert "sizes <- variants[]: id id, size option1, not sizes: default title" in out
+
+
+def test_home_and_collection_pages(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:
+    home = check(capsys, shop.url + "/")
+    assert "page type home" in home and "cart: empty" in home
+    assert "home-collections: page matches; 1 element matches 'ul.collection-list'" in home
+    assert "item keys of its children: 'shirts', 'accessories', 'jackets'" in home
+    assert "page type category, category 'jackets'" in check(capsys, shop.url + "/collections/jackets")
+
+
+@pytest.mark.parametrize("path", ["/products/rain-jacket", "/collections/jackets/products/rain-jacket"])
+def test_a_product_with_sizes(shop: ShopifyShop, capsys: pytest.CaptureFixture[str], path: str) -> None:
+    out = check(capsys, shop.url + path)
+    assert "page type product" in out
+    assert "product 'rain-jacket': 'Rain Jacket', price 89.90 EUR" in out  # the ProductGroup's first offer
+    assert "size-preset: page matches; 1 element matches 'variant-selects fieldset.product-form__input'" in out
+    assert "item keys of its choices (input[type=radio]): 'S', 'M', 'L'" in out
+    assert "product-recommendations: page matches; 1 element matches 'product-recommendations.related-products'" in out
+    assert "add_to_cart on submit of \"product-form form[action='/cart/add']\"): 1 element on this page" in out
+
+
+def test_a_product_with_only_the_default_title_variant(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:
+    """No options, no picker: the size slot rightly finds nothing there."""
+    out = check(capsys, shop.url + "/products/jacket-wax")
+    assert "product 'jacket-wax': 'Jacket Wax', price 14.90 EUR, in stock" in out
+    assert "size-preset: page matches; 0 elements match 'variant-selects fieldset.product-form__input'" in out
+    assert "1 element on this page" in out  # the product form all the same
+
+
+def test_the_cart_drawer_and_the_login_page(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:
+    with httpx.Client(base_url=shop.url, headers={"accept": "application/javascript"}) as store:
+        store.post("/cart/add", files={"id": (None, "44022"), "quantity": (None, "1")})  # Dawn's FormData: M
+        store.post("/cart/add", data={"id": "44041", "quantity": "2"})  # the Default Title variant, twice
+        cart = f"{CART_COOKIE}={store.cookies[CART_COOKIE]}"
+    out = check(capsys, shop.url + "/collections/jackets", "--cookie", cart)
+    assert "cart: count 3; 2 lines: fleece-jacket size M ×1; jacket-wax ×2" in out
+    login = check(capsys, shop.url + "/account/login")
+    assert "login on submit of 'form#customer_login'): 1 element on this page" in login
+
+
+def test_the_products_json_feed_as_slotwise_reads_it(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:
+    out = check(capsys, shop.url + "/", "--feed")
+    assert "pages: page=1, 2, ..., limit=250 (at most 50)" in out
+    assert "catalog feed /products.json: 6 products" in out
+    assert "rain-jacket: name 'Rain Jacket', price 89.9, category 'jackets', in_stock True" in out
+    assert "sizes S=44001, M=44002, L=44003" in out
+    assert "no size 44041: a line naming one is this product" in out  # jacket-wax's Default Title
+    assert shop.state.feed_requests[-1] == "page=1&limit=250"

@@ -1,0 +1,163 @@
+"""Shopify, tag-only, in headless Chromium: the shipped example personalizes Dawn's own pages.
+
+Shopify serves the pages (here ``shopify_shop.py``, Dawn's markup and scripts, in a thread) with the
+snippet first in ``<head>`` (what a theme app embed adds); the store's origin routes ``/_sw/`` to a
+real ``slotwise serve --tag-only`` (a subprocess) through nginx, as docs/tag.md tells a store to
+(``tests/tag_only``'s pieces). Slotwise reads the catalog from the store's ``/products.json`` on
+``--public-url``. The example runs with one variant per slot and no holdout (``pinned_rules``).
+One browser context is one visitor, walked through the store as a shopper would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tag_only"))  # tag_only_helpers: the tag-only stack
+
+from browser_fixtures import browser_fixture, leave_through_top, new_context_fixture  # noqa: E402,F401 (fixtures)
+from pinned_rules import pinned_example  # noqa: E402
+from real_parts import missing  # noqa: E402
+from shopify_shop import PRODUCTS, ShopifyShop  # noqa: E402
+from tag_only_helpers import (  # noqa: E402
+    SW_LOCATION,
+    Nginx,
+    Stack,
+    browse,
+    flush,
+    free_port,
+    goto,
+    nginx_binary,
+    slotwise_process,
+    visitor_id,
+    wait_for,
+)
+
+from slotwise.profile import hash_email  # noqa: E402
+from slotwise.store.sqlite import SQLiteStore  # noqa: E402
+from slotwise.tag.assets import embed_snippet  # noqa: E402
+from slotwise.tag.testing import sync  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+COMPANIONS = ("shopify-capture.yaml", "shopify-recommendations.html", "shopify-popup.html")
+PINNED = {"home-collections": "interest", "size-preset": "preset", "product-recommendations": "mixed",
+          "exit-coupon": "pct10"}
+RAIN, DOWN, FLEECE, WAX = (PRODUCTS[h] for h in ("rain-jacket", "down-jacket", "fleece-jacket", "jacket-wax"))
+FORM = "product-form form[action='/cart/add']"
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[ShopifyShop]:
+    with ShopifyShop(embed_snippet(antiflicker_ms=2000)) as s:  # a 2 s window: tests of what is applied
+        yield s
+
+
+@pytest.fixture(scope="module")
+def stack(shop: ShopifyShop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """nginx on the store's origin: ``/_sw/`` to Slotwise, every other path to the store."""
+    if nginx_binary() is None:
+        missing("nginx is not installed")
+    tmp = tmp_path_factory.mktemp("shopify")
+    data = tmp / "slotwise"
+    data.mkdir()
+    rules = pinned_example(tmp, "shopify.yaml", COMPANIONS, PINNED)
+    sw_port = free_port()
+    site_port = next(p for p in iter(free_port, None) if p != sw_port)
+    site = f"http://127.0.0.1:{site_port}"
+    with contextlib.ExitStack() as running:
+        nginx = Nginx(tmp)
+        nginx.add(site_port, tmp, pages=f"proxy_pass {shop.url}; proxy_set_header Host $http_host;",
+                  sw=SW_LOCATION.format(port=sw_port))
+        running.enter_context(nginx)
+        slotwise = running.enter_context(slotwise_process(rules, data, sw_port, "--public-url", site))
+        store = SQLiteStore(data / "slotwise.db")
+        running.callback(lambda: sync(store.close()))
+        s = Stack({"shop": site}, slotwise, store, tmp / "access.log")
+        wait_for(lambda: s.product(FLEECE.handle), 15, "the store's /products.json in the catalog")
+        yield s
+
+
+def add_through_dawn(page: Any, size: str | None) -> None:
+    """Dawn's product form: the size radio (if any), then Add to cart; its script posts the form's FormData
+    to /cart/add and renders the cart drawer from the answer."""
+    if size is not None:
+        page.check(f"variant-selects input[type=radio][value='{size}']")
+    lines = page.locator("cart-drawer tr.cart-item").count()
+    page.click(f"{FORM} button[type=submit]")
+    page.wait_for_function(f"document.querySelectorAll('cart-drawer tr.cart-item').length > {lines}")
+    flush(page)
+
+
+def applied(page: Any) -> None:
+    """The page's decisions are on it: the recommendations (in every product page's decisions) are."""
+    page.wait_for_selector(".sw-recommendations li.grid__item")
+
+
+def test_a_shopper_gets_their_size_their_collections_and_recommendations(
+        stack: Stack, shop: ShopifyShop, new_context: Any) -> None:
+    page = new_context().new_page()
+    site = stack.url("shop", "")
+    browse(page, site + RAIN.url)  # jackets, twice
+    browse(page, f"{site}/collections/jackets{DOWN.url}")
+    vid = visitor_id(page.context)
+    seen = wait_for(lambda: (p := stack.profile(vid)) and len(p.products) == 2 and p, what="both views")
+    assert seen.categories["jackets"]["count"] == 2  # the feed's product_type: Dawn's pages name no category
+
+    goto(page, site + FLEECE.url)
+    add_through_dawn(page, "M")
+    sent = shop.state.cart_adds[-1]  # what Dawn's script sent: the form's FormData, the drawer's sections asked
+    assert (sent["id"], sent["quantity"], sent["sections"]) == ("44022", "1", "cart-drawer,cart-icon-bubble")
+    added = wait_for(lambda: stack.events("add_to_cart", vid), what="the add to cart in the log")
+    assert [(e.data["props"]["product"], e.data["props"].get("size")) for e in added] == [(FLEECE.handle, "M")]
+
+    goto(page, f"{site}/collections/jackets{DOWN.url}")  # another jacket with sizes: M is preset
+    applied(page)
+    picker = page.locator("variant-selects fieldset[data-sw-slot='size-preset']")
+    assert picker.count() == 1
+    assert page.eval_on_selector("variant-selects input[type=radio]:checked", "e => e.value") == "M"
+    assert page.input_value(f"{FORM} input[name=id]") == "44012"  # Dawn's variant-selects took the change
+    cards = page.eval_on_selector_all(".sw-recommendations .card__heading a", "es => es.map(e => e.getAttribute('href'))")
+    assert cards and DOWN.url not in cards and all(c.startswith("/products/") for c in cards), cards
+
+    goto(page, f"{site}/collections/jackets{WAX.url}")  # only the Default Title variant: no picker, no preset
+    applied(page)
+    assert page.locator("[data-sw-slot='size-preset']").count() == 0
+    assert page.input_value(f"{FORM} input[name=id]") == "44041"
+    add_through_dawn(page, None)
+    lines = wait_for(lambda: len((p := stack.profile(vid)).cart) == 2 and p.cart, what="both lines in the cart")
+    assert sorted((line["product"], line["size"]) for line in lines) == [(FLEECE.handle, "M"), (WAX.handle, None)]
+
+    goto(page, site + "/")  # the collections the visitor cares about first
+    page.wait_for_selector("ul.collection-list[data-sw-slot='home-collections']")
+    order = page.eval_on_selector_all("ul.collection-list .card__heading a", "es => es.map(e => e.getAttribute('href'))")
+    assert order == ["/collections/jackets", "/collections/shirts", "/collections/accessories"]
+    assert page.locator("template[data-sw-popup='exit-coupon']").count() == 1  # a cart: the coupon is armed
+    leave_through_top(page)
+    dialog = page.locator(".sw-dlg[role=dialog][aria-modal=true]")  # Dawn's cart drawer is a dialog too
+    dialog.wait_for(state="visible")
+    assert "take 10% off" in (dialog.text_content() or "")
+
+    goto(page, site + "/account/login")  # a login, confirmed by the account page that follows
+    page.fill("#CustomerEmail", "jane@example.com")
+    page.fill("#CustomerPassword", "dawn-pass-1")
+    with page.expect_navigation():
+        page.click("form#customer_login button")
+    page.wait_for_function("window.slotwise && window.slotwise.v === 1")
+    flush(page)
+    # the tag's login is the browser's claim: it names the person (identify), it never merges identities
+    said = wait_for(lambda: stack.events("identify", vid), what="the login in the log")
+    assert said[0].data["props"]["email_hash"] == hash_email("jane@example.com"), said[0].data
+
+
+def test_a_new_visitor_sees_the_store_as_it_is(stack: Stack, new_context: Any) -> None:
+    page = new_context().new_page()
+    goto(page, stack.url("shop"))
+    page.wait_for_function("!document.getElementById('sw-af')")  # shown
+    order = page.eval_on_selector_all("ul.collection-list .card__heading a", "es => es.map(e => e.getAttribute('href'))")
+    assert order == ["/collections/shirts", "/collections/accessories", "/collections/jackets"]
+    assert page.locator("template[data-sw-popup]").count() == 0
