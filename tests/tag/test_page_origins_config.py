@@ -6,12 +6,13 @@ Slotwise (tests/tag_only/test_page_origins.py).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from slotwise.proxy.config import ConfigError, Settings
-from slotwise.tag import assets
+from slotwise.tag import assets, page_origins
 from slotwise.tag.page_origins import same_site
 
 
@@ -65,3 +66,14 @@ def test_same_site() -> None:
 def test_the_snippet_sends_the_cookie_to_an_endpoint_on_another_origin() -> None:
     assert "credentials:'include'" in assets.embed_snippet("https://sw.shop.example/_sw")
     assert "credentials:'same-origin'" in assets.embed_snippet()  # a path: as it always was
+
+
+def test_tag_md_says_what_the_endpoints_answer() -> None:
+    """docs/tag.md's table of the CORS answers is the code's (a tested claim)."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "tag.md").read_text()
+    section = doc[doc.index("### The endpoint on a subdomain"):doc.index("### Configuration (data attributes")]
+    for path in sorted(page_origins.TAG_PATHS):
+        assert f"`{path}`" in section
+    for said in (page_origins.ALLOW_METHODS, page_origins.ALLOW_HEADERS, page_origins.EXPOSE_HEADERS):
+        assert said.decode() in section
+    assert f"Access-Control-Max-Age: {page_origins.MAX_AGE.decode()}" in section
