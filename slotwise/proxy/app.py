@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, Router
 
 from slotwise.tag.admin_throttle import AdminThrottle
+from slotwise.tag.page_origins import CrossOrigin
 
 from slotwise.proxy.operations import heap, metrics
 from slotwise.proxy.config import Settings
@@ -68,7 +69,9 @@ class ProxyApp:
         own = [Route("/health", self.health, methods=["GET", "HEAD"]), Route("/live", self.live, methods=["GET", "HEAD"]),
                Route("/metrics", self.metrics, methods=["GET"])]
         router = Router(routes=[Mount(PREFIX, routes=[*own, *self.personalizer.routes()])])
-        self.router = AdminThrottle(router, self.settings.proxy_trust)  # failed admin logins, per client
+        self.router: Any = AdminThrottle(router, self.settings.proxy_trust)  # failed admin logins, per client
+        if self.settings.page_origin_list:  # tag-only on a subdomain: the pages' origins call the tag's endpoints
+            self.router = CrossOrigin(self.router, self.settings.page_origin_list)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -198,6 +198,10 @@ class Settings:
     log_level: str = setting("info", "log level: debug, info, warning, error")
     access_log: bool = setting(False, "log one line per request (off by default: it drowns everything else)")
     tag_only: bool = setting(False, "serve only /_sw/ (the tag, its API and admin) for stores that embed the tag; no upstream")
+    page_origins: str = setting("", "with --tag-only on a subdomain of the store (sw.shop.example): the origins of the "
+                                    "store's pages, comma-separated (https://shop.example,https://www.shop.example), "
+                                    "whose pages the tag's endpoints answer with CORS (docs/tag.md); empty: the pages "
+                                    "route /_sw/ on their own origin")
     order_secret: str = setting("", "shared secret that signs the store's order webhooks to /_sw/orders; empty: endpoint off")
     preview_ttl: float = setting(86400.0, "seconds a preview link works after it is made (default 24 h)")
     max_claimed_order: float = setting(5000.0, "most a purchase only a browser claims is worth to revenue goals")
@@ -232,6 +236,13 @@ class Settings:
     def validate(self) -> None:
         if self.tag_only and self.upstream:
             raise ConfigError("--tag-only serves the tag and its API only: leave out --upstream (SLOTWISE_UPSTREAM)")
+        if self.page_origins.strip() and not self.tag_only:
+            raise ConfigError("SLOTWISE_PAGE_ORIGINS / --page-origins is for --tag-only: the proxy serves the pages "
+                              "and /_sw/ on one origin")
+        try:
+            self.page_origin_list
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         if self.upstream:
             parts = urlsplit(self.upstream)
             if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -384,6 +395,14 @@ class Settings:
         worker that cannot write in time says what it gives up, instead of being killed with it mid-write.
         """
         return max(self.stop_timeout - STOP_MARGIN_S, self.stop_timeout / 2)
+
+    @functools.cached_property
+    def page_origin_list(self) -> tuple[str, ...]:
+        """``page_origins`` checked and normalized (``slotwise.tag.page_origins``): the origins whose pages call
+        the tag's endpoints on this subdomain; empty: the pages route ``/_sw/`` on their own origin."""
+        from slotwise.tag.page_origins import parse_page_origins
+
+        return parse_page_origins(self.page_origins, self.public_url)
 
     @functools.cached_property
     def proxy_trust(self) -> Trust:

@@ -27,7 +27,6 @@ import hmac
 import secrets
 import time
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from starlette.requests import Request
@@ -37,6 +36,7 @@ from slotwise.client_origin import Trust, origin_of
 from slotwise.store.base import StoreError
 from slotwise.tag.admin import authorized as bearer_authorized
 from slotwise.tag.admin_throttle import not_a_guess
+from slotwise.tag.page_origins import own_origin
 
 SESSION_COOKIE = "sw_admin"
 SESSION_PATH = "/_sw/admin"
@@ -131,7 +131,7 @@ class AdminSessions:
         if session is None or not given:
             return False
         origin = request.headers.get("origin")
-        if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        if origin and origin != "null" and not own_origin(origin, request.headers.get("host", "")):
             return False
         return hmac.compare_digest(given.encode(), self.csrf_token(session).encode())
 

@@ -163,6 +163,8 @@ def embed_snippet(endpoint: str = PREFIX, antiflicker_ms: int = 300, *, consent:
     if not isinstance(antiflicker_ms, int) or not 0 <= antiflicker_ms <= 10_000:
         raise ValueError(f"antiflicker_ms must be an integer from 0 to 10000, not {antiflicker_ms!r}")
     required = 1 if consent == "required" else 0
+    # an endpoint on another origin (a subdomain of the store: --page-origins) gets the visitor cookie too
+    credentials = "include" if endpoint.startswith(("http://", "https://")) else "same-origin"
     navigation = 1 if window_start == "navigation" else 0
     return (
         "<script>!function(w,d,e,t,r,v){var s,c,n,a,j,k,o=w.performance.now(),u=encodeURIComponent;"
@@ -176,7 +178,7 @@ def embed_snippet(endpoint: str = PREFIX, antiflicker_ms: int = 300, *, consent:
         "crypto.getRandomValues(new Uint32Array(4)),function(x){return(x+78364164096).toString(36)}).join('');"
         "s.setItem('sw_n',n)}}}catch(x){}"
         "w.slotwise_d=fetch(e+'/decide?url='+u(location.origin+location.pathname+location.search)+'&r='+u(d.referrer),"
-        "{credentials:'same-origin',headers:n?{'X-Slotwise-Nonce':n}:{}}).then(function(r){return r.ok?r.json():k()})"
+        f"{{credentials:'{credentials}',headers:n?{{'X-Slotwise-Nonce':n}}:{{}}}}).then(function(r){{return r.ok?r.json():k()}})"
         ".catch(k)}"
         "d.head.appendChild(j)"
         f"}}(window,document,'{endpoint}',{antiflicker_ms},{required},{navigation})</script>"

@@ -10,7 +10,7 @@
   if (pre && pre.v) return; // loaded twice
   CFG = CFG || {};
   var S = d.currentScript || {}, C = S.dataset || {}, N = navigator, now = Date.now, A = Array.prototype,
-    EP = (C.endpoint || '/_sw').replace(/\/+$/, ''),
+    EP = (C.endpoint || '/_sw').replace(/\/+$/, ''), CRED = /^https?:/.test(EP) ? 'include' : 'same-origin', // an endpoint on a subdomain of the store gets the cookie too
     AF = C.antiflickerMs != null ? +C.antiflickerMs : 300,
     NONCE = S.nonce || '', REQ = C.consent === 'required' || CFG.consent === 'required',
     PROXIED = C.pageview === 'off', // behind the proxy: it records page views and reads pages itself
@@ -89,7 +89,7 @@
     }
     if (now() < (+get(LS, 'sw_next') || 0)) return sched(0);
     busy = 1;
-    fetch(url, { method: 'POST', body: body, keepalive: size < 60000, credentials: 'same-origin', headers: { 'content-type': JSONT } })
+    fetch(url, { method: 'POST', body: body, keepalive: size < 60000, credentials: CRED, headers: { 'content-type': JSONT } })
       .then(heard).then(function (r) {
         if (r.status < 500 && r.status !== 429) done(batch); // 2xx, 207, other 4xx: settled (4xx will not get better)
         else fail(r.headers.get('retry-after'));
@@ -391,7 +391,7 @@
       btn = f.querySelector('[type=submit],button'), err = f.querySelector('.sw-err');
     if (!err) { err = d.createElement('p'); err.className = 'sw-err'; err.setAttribute('role', 'alert'); f.appendChild(err); }
     if (btn) btn.disabled = true;
-    fetch(EP + '/signup', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': JSONT },
+    fetch(EP + '/signup', { method: 'POST', credentials: CRED, headers: { 'content-type': JSONT },
       body: JSON.stringify({ email: em, decision_id: p().decision_id, n: nonce() || undefined }) })
       .then(heard).then(function (r) { return r.json().then(function (j) { if (!r.ok || !j.coupon) throw j.error; return j; }); })
       .then(function (j) {
@@ -475,7 +475,7 @@
   }
   function post(path, body) {
     if (nonce()) body.n = nonce();
-    return fetch(EP + path, { method: 'POST', body: JSON.stringify(body), credentials: 'same-origin', headers: { 'content-type': JSONT } })
+    return fetch(EP + path, { method: 'POST', body: JSON.stringify(body), credentials: CRED, headers: { 'content-type': JSONT } })
       .then(heard).then(function (r) { return r.ok ? r.json() : null; });
   }
   function decide(after) {
@@ -512,7 +512,7 @@
     }
     if (!early) {
       var n = nonce(), u = encodeURIComponent; // the nonce in a header: a URL lands in access logs, and it stands for the visitor
-      early = fetch(EP + '/decide?url=' + u(loc(true)) + '&r=' + u(d.referrer), { credentials: 'same-origin', headers: n ? { 'X-Slotwise-Nonce': n } : {} })
+      early = fetch(EP + '/decide?url=' + u(loc(true)) + '&r=' + u(d.referrer), { credentials: CRED, headers: n ? { 'X-Slotwise-Nonce': n } : {} })
         .then(heard).then(function (r) { return r.ok ? r.json() : null; });
     }
     early.then(fin, function () { fin(null); });

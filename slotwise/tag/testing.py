@@ -235,8 +235,9 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
 
 
 @contextlib.contextmanager
-def chromium() -> Iterator[Any]:
-    """Debian's headless Chromium driven by Playwright (never a downloaded browser).
+def chromium(*args: str) -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright (never a downloaded browser), with ``args`` added
+    (``--host-resolver-rules=MAP *.shop.test 127.0.0.1``: one site's hostnames on this machine).
 
     Raises ``FileNotFoundError`` when it is not installed: tests skip on that, or fail when ``CI``
     is set (``tests/real_parts.py``).
@@ -246,7 +247,7 @@ def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *args])
         try:
             yield browser
         finally:

@@ -288,10 +288,12 @@ class Nginx:
     servers: list[str] = field(default_factory=list)
     process: Process | None = None
 
-    def add(self, port: int, root: Path, *, pages: str, sw: str) -> None:
+    def add(self, port: int, root: Path, *, pages: str, sw: str, tls: tuple[Path, Path] | None = None) -> None:
+        """One server on ``port``; ``tls``: (certificate chain, key) files, to serve https."""
         # the stylesheet and the favicon never wait: only the store's pages are slow on a slow store
+        ssl = f" ssl;\n        ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]}" if tls else ""
         self.servers.append(f"""    server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{ssl};
         root {root};
         location / {{ {pages} }}
         location = /site.css {{ }}
@@ -306,8 +308,7 @@ class Nginx:
         # workers run as this user (as root nginx would drop to nobody, who cannot read a private tmp dir)
         user = f"{pwd.getpwuid(os.getuid()).pw_name} {grp.getgrgid(os.getgid()).gr_name}"
         conf.write_text(_NGINX.format(tmp=self.tmp, user=user, servers="\n".join(self.servers)))
-        ports = [int(line.split(":")[-1].rstrip(";")) for s in self.servers for line in s.splitlines()
-                 if line.strip().startswith("listen ")]
+        ports = [int(port) for s in self.servers for port in re.findall(r"listen 127\.0\.0\.1:(\d+)", s)]
         self.process = Process([binary, "-p", str(self.tmp), "-c", str(conf), "-e", str(self.tmp / "nginx-error.log")],
                                ports[0], self.tmp / "nginx.out").__enter__()
         for port in ports[1:]:
