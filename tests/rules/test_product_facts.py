@@ -471,7 +471,7 @@ def test_the_tag_sends_a_product_the_server_reads_whole() -> None:
     """tag.js lets the product's parts take what the server reads of an extract, MAX_DOC_BYTES (written twice:
     here and in the script), and the page view stays under the tag API's body limit with room for the rest."""
     source = (Path(slotwise.tag.__file__).parent / "tag.js").read_text("utf-8")
-    assert f"r > 1 ? {MAX_DOC_BYTES} : 40000" in source
+    assert f"r > 1 ? {MAX_DOC_BYTES} : 4e4" in source
     assert MAX_DOC_BYTES + 8 * 1024 <= MAX_BODY
 
 

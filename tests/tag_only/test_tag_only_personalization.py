@@ -20,6 +20,7 @@ from slotwise.html import Edit, rewrite
 from slotwise.proxy.operations.reporting import DecisionLog, build_decision_log, slot_reports
 from slotwise.rules import load_rules, page_facts
 from slotwise.rules.reading import read_extract
+from slotwise.tag.recorder import browser_key
 
 pytestmark = pytest.mark.browser
 
@@ -202,6 +203,22 @@ def test_page_facts_from_the_tag_equal_the_proxys(stack: Stack, page: Any, produ
         else:
             assert_whole_parts(doc, page)
 
+
+
+def test_page_views_queued_together_go_in_batches_the_server_takes(stack: Stack, page: Any) -> None:
+    """A batch is at most 60,000 bytes as sent, not characters: two page views of a Japanese page (~34 KB
+    each in UTF-8, ~16,000 characters) queued together (a visitor who left the first page before it went)
+    go in two batches, not in one the server refuses (its 64 KB body limit) and the tag drops."""
+    goto(page, stack.url("main", "/p/903"))
+    ids = page.evaluate("""() => {
+        const doc = [...document.querySelectorAll('script[type="application/ld+json"]')].slice(0, 2)
+            .map(e => e.outerHTML).join('\\n');
+        return [1, 2].map(() => slotwise.track('page_view', {url: location.href, extract: {doc, values: {}}}));
+    }""")
+    flush(page)
+    visitor = visitor_id(page.context)
+    wait_for(lambda: {browser_key(visitor, i) for i in ids} <= {r.key for r in stack.events("page_view", visitor)},
+             what="both page views stored")
 
 def sent_size(text: str) -> int:
     """Bytes of ``text`` as the tag sends it: a JSON string, in UTF-8."""
