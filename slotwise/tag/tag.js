@@ -36,6 +36,7 @@
     return A.map.call(a, function (b) { return (b + 256).toString(16).slice(1); }).join('');
   }
   function loc(q) { return location.origin + location.pathname + (q ? location.search : ''); } // never the hash
+  function bytes(x) { return new Blob([JSON.stringify(x)]).size; } // as sent (UTF-8), not characters
   function okMail(e) { return !!e && /^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$/.test(e); }
 
   // -- consent: data-consent="required" (or the rules) waits for slotwise.consent(true); GPC stops sending
@@ -76,7 +77,7 @@
     if (!q.length || (busy && !beacon)) return;
     var batch = [], size = 12, i, n;
     for (i = 0; i < q.length && batch.length < BATCH; i++) {
-      n = JSON.stringify(q[i]).length + 1;
+      n = bytes(q[i]) + 1;
       if (size + n > 60000 && batch.length) break;
       batch.push(q[i]); size += n;
     }
@@ -91,6 +92,7 @@
     busy = 1;
     fetch(url, { method: 'POST', body: body, keepalive: size < 60000, credentials: CRED, headers: { 'content-type': JSONT } })
       .then(heard).then(function (r) {
+        r.text().catch(Object); // unread, Chromium counts its request against the page's 64 KB of keepalive
         if (r.status < 500 && r.status !== 429) done(batch); // 2xx, 207, other 4xx: settled (4xx will not get better)
         else fail(r.headers.get('retry-after'));
       }, function () { fail(); });
@@ -168,9 +170,13 @@
   // it), and a Product in one is another item's (microdata.py's page_product)
   function itemrefs(el) { return (el.getAttribute('itemref') || '').split(/\s+/).filter(Boolean); }
   function markup() {
-    var parts = [], R = {};
+    var parts = [], R = {}, n = 0, out = [];
     each(d.querySelectorAll('script[type="application/ld+json"],meta[property],meta[name],meta[itemprop],link[rel=canonical]'),
-      function (el) { parts.push(el.outerHTML); });
+      function (el) {
+        var r = /^(og|product):/i.test(el.getAttribute('property') || el.getAttribute('name')) || el.tagName === 'LINK';
+        if (el.tagName === 'SCRIPT') try { r = ld(JSON.parse(el.textContent.replace(/<!--|-->|<!\[CDATA\[|]]>/g, '')), 0); } catch (e) {}
+        parts.push([el.outerHTML, r]);
+      });
     each(d.querySelectorAll('[itemscope][itemref]'), function (el) { each(itemrefs(el), function (n) { R[n] = 1; }); });
     each(['[itemscope][itemtype*="schema.org/BreadcrumbList" i]',
       '[itemscope][itemtype*="schema.org/Product" i]:not([itemscope] [itemprop]:not([itemprop~="mainEntity"]))'], function (sel, k) {
@@ -181,7 +187,7 @@
         return 1;
       })[0]; } catch (e) {}
       for (sent = m ? [m] : [], i = 0; i < sent.length && i < 20; i++) {
-        parts.push(sent[i].outerHTML);
+        parts.push([sent[i].outerHTML, k + 1, sent[i]]);
         each([sent[i]].concat(A.slice.call(sent[i].querySelectorAll('[itemref]'))), function (it) {
           each(itemrefs(it), function (n) {
             var el = d.getElementById(n);
@@ -190,8 +196,35 @@
         });
       }
     });
-    var s = parts.join('\n').slice(0, 32000);
-    return w.Blob && new Blob([s]).size > 40000 ? s.slice(0, 12000) : s; // non-Latin text: the batch stays < 64 KB
+    // whole parts (a cut JSON-LD block is no JSON) in the page's order (the server picks "first"s): the
+    // product's, then its page's kind, breadcrumb, canonical and og:/product: tags, then the rest, while the
+    // doc stays within 40,000 bytes as sent (an event < 64 KB). The product's may take 48 KB, alone: what
+    // the server reads (MAX_DOC_BYTES), under its 64 KB body limit; without it the page teaches nothing.
+    // An item too big goes lean
+    each([2, 1, 0], function (r) {
+      each(parts, function (p, i) {
+        var h = p[0], b = p[1] == r && bytes(h), L = r > 1 ? 49152 : 4e4; // true == 1
+        if (b && n + b > L && p[2]) b = bytes(h = lean(p[2]));
+        if (b && n + b <= L) { out[i] = h; n += b; }
+      });
+    });
+    return out.filter(String).join('\n');
+  }
+  function lean(el) { // an item without what holds no microdata: its properties read the same
+    var c = el.cloneNode(true), M = '[itemprop],[itemscope],[itemref]';
+    each(c.querySelectorAll('*'), function (x) { if (!x.matches(M) && !x.querySelector(M) && (x.parentNode.closest('[itemprop]') || c) == c) x.remove(); });
+    return c.outerHTML;
+  }
+  // a JSON-LD block's rank: 2 a node is a product, 1 a breadcrumb or a page (a listing's: no product of its own);
+  // the nodes slotwise/rules/jsonld.py's _items walks (lists, @graph)
+  function ld(x, k) {
+    var r = 0, a = Array.isArray(x);
+    if (k > 5 || !x) return 0; // a string, a number: no @type, no @graph
+    each(a ? x : [].concat(x['@type']), function (t) {
+      r = Math.max(r, a ? ld(t, k + 1) : /(^|\/)(product(group|model)?|individualproduct)$/i.test(t) ? 2
+        : /(^|\/)(breadcrumblist|(web|item|collection|searchresults)page)$/i.test(t));
+    });
+    return Math.max(r, ld(x['@graph'], k + 1)); // a list has none
   }
   var X; // read once, before any decision changes the page: the proxy reads the page as the store sent it
   function extract() {

@@ -27,9 +27,10 @@ from slotwise.rules.catalog import Availability, CatalogSettings
 from slotwise.rules.jsonld import MAX_CRUMBS
 from slotwise.rules.microdata import BREADCRUMB_CSS, MAX_NODES, MAX_REF_NODES, PRODUCT_CSS, microdata_breadcrumb, properties
 from slotwise.rules.product_facts import currency_of, microdata_product, structured_product
-from slotwise.rules.reading import read_extract
+from slotwise.rules.reading import MAX_DOC_BYTES, read_extract
 from slotwise.rules.ruleset import RuleSet
 from slotwise.rules.testing import rules_from_text
+from slotwise.tag.api import MAX_BODY
 
 RULES = """
 catalog:
@@ -464,6 +465,14 @@ def test_the_tag_sends_the_microdata_elements_the_server_reads() -> None:
     [element] = LexborHTMLParser(page("", PRESTASHOP)).css(PRODUCT_CSS)[:1]
     from_tag = read_extract({"doc": element.html, "values": {}}, catalog, {}).structured
     assert from_tag == structured_product(page("", PRESTASHOP), catalog)[0]
+
+
+def test_the_tag_sends_a_product_the_server_reads_whole() -> None:
+    """tag.js lets the product's parts take what the server reads of an extract, MAX_DOC_BYTES (written twice:
+    here and in the script), and the page view stays under the tag API's body limit with room for the rest."""
+    source = (Path(slotwise.tag.__file__).parent / "tag.js").read_text("utf-8")
+    assert f"r > 1 ? {MAX_DOC_BYTES} : 4e4" in source
+    assert MAX_DOC_BYTES + 8 * 1024 <= MAX_BODY
 
 
 NESTED_PROPS = st.sampled_from(["name", "sku", "price", "lowPrice", "priceCurrency", "availability", "url", "image",

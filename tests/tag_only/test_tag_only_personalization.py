@@ -6,6 +6,8 @@ size prefill) and what the report makes of tag-only decisions.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,10 +20,12 @@ from slotwise.html import Edit, rewrite
 from slotwise.proxy.operations.reporting import DecisionLog, build_decision_log, slot_reports
 from slotwise.rules import load_rules, page_facts
 from slotwise.rules.reading import read_extract
+from slotwise.tag.recorder import browser_key
 
 pytestmark = pytest.mark.browser
 
 STORE_ORDER = ["/c/jackets", "/c/shoes", "/c/socks", "/c/hats"]
+LD_BLOCK = r'<script type="application/ld\+json">.*?</script>'
 
 
 def slot_report(stack: Stack, visitor: str, slot: str) -> Any:
@@ -152,7 +156,7 @@ def test_set_value_acts_on_the_field_and_marks_what_the_proxy_marks(stack: Stack
     assert ids == [decision.data["decision_id"]] * 4
 
 
-@pytest.mark.parametrize("product", ["201", "202", "301", "401", "501", "601", "701", "801"])
+@pytest.mark.parametrize("product", ["201", "202", "301", "401", "501", "601", "701", "801", "901", "902", "903", "904", "905"])
 def test_page_facts_from_the_tag_equal_the_proxys(stack: Stack, page: Any, product: str) -> None:
     """The proxy reads the store's HTML; tag-only mode reads the tag's extract: the same facts."""
     ruleset = load_rules(RULES)
@@ -170,7 +174,8 @@ def test_page_facts_from_the_tag_equal_the_proxys(stack: Stack, page: Any, produ
     assert from_tag == from_html
     assert from_tag.type == "product" and from_tag.product is not None
     expected = {"201": "shoes", "202": "shoes", "301": "socks", "401": "hats", "501": "jackets",
-                "601": "socks", "701": "hats", "801": "socks"}[product]  # 601: from its microdata BreadcrumbList, 701 its Product
+                "601": "socks", "701": "hats", "801": "socks", "901": "jackets", "902": "shoes",
+                "903": "jackets", "904": "jackets", "905": "hats"}[product]  # 601: from its microdata BreadcrumbList, 701 its Product
     assert from_tag.category == from_tag.product["category"] == expected  # from the page: the URL has none
     if product == "701":  # microdata only, after a list of other products, with items of its own nested in it
         assert {k: from_tag.product[k] for k in ("name", "price", "brand", "in_stock", "image")} == {
@@ -179,3 +184,52 @@ def test_page_facts_from_the_tag_equal_the_proxys(stack: Stack, page: Any, produ
         assert {k: from_tag.product[k] for k in ("id", "name", "price", "brand", "in_stock", "image")} == {
             "id": "801", "name": "Trail Gaiter", "price": 42.0, "brand": "Fjord", "in_stock": True, "image": "/img/801.jpg"}
     assert from_tag.product["price"] and from_tag.product["name"] and from_tag.product["sizes"]
+    expected_facts = {  # pages whose early parts are bigger than the extract: the product still goes, whole
+        "901": {"name": "Storm Shell", "price": 189.0, "category": "jackets"},
+        "902": {"name": "Fell Boot", "price": 149.0, "category": "shoes"},
+        "903": {"name": "山岳シェルジャケット", "price": 24800.0, "category": "jackets"},
+        "904": {"name": "Fjell Parka", "price": 249.0, "category": "jackets"},
+        "905": {"name": "Ridge Beanie", "price": 32.0, "category": "hats", "brand": "Fjord", "in_stock": True},
+    }.get(product)
+    if expected_facts:
+        assert {k: from_tag.product[k] for k in expected_facts} == expected_facts
+        doc, page = view["props"]["extract"]["doc"], html.decode("utf-8")
+        if product == "904":  # its ProductGroup alone is over the budget: it goes alone, as the server reads it all
+            [group] = [b for b in re.findall(LD_BLOCK, page) if "ProductGroup" in b]
+            assert doc == group and 40_000 < sent_size(doc) <= 48 * 1024
+        elif product == "905":  # its microdata Product is bigger than the extract: it goes without its details tab
+            assert "Care and details" not in doc and '<span itemprop="price" content="32.00">32.00</span>' in doc
+            assert len(page) > 48 * 1024 > sent_size(doc)
+        else:
+            assert_whole_parts(doc, page)
+
+
+
+def test_page_views_queued_together_go_in_batches_the_server_takes(stack: Stack, page: Any) -> None:
+    """A batch is at most 60,000 bytes as sent, not characters: two page views of a Japanese page (~34 KB
+    each in UTF-8, ~16,000 characters) queued together (a visitor who left the first page before it went)
+    go in two batches, not in one the server refuses (its 64 KB body limit) and the tag drops."""
+    goto(page, stack.url("main", "/p/903"))
+    ids = page.evaluate("""() => {
+        const doc = [...document.querySelectorAll('script[type="application/ld+json"]')].slice(0, 2)
+            .map(e => e.outerHTML).join('\\n');
+        return [1, 2].map(() => slotwise.track('page_view', {url: location.href, extract: {doc, values: {}}}));
+    }""")
+    flush(page)
+    visitor = visitor_id(page.context)
+    wait_for(lambda: {browser_key(visitor, i) for i in ids} <= {r.key for r in stack.events("page_view", visitor)},
+             what="both page views stored")
+
+def sent_size(text: str) -> int:
+    """Bytes of ``text`` as the tag sends it: a JSON string, in UTF-8."""
+    return len(json.dumps(text, ensure_ascii=False).encode("utf-8"))
+
+
+def assert_whole_parts(doc: str, page: str) -> None:
+    """The extract is whole parts of the page (each JSON-LD block parses) within 40,000 bytes as sent, and
+    a part was left out only when it would not fit: after one too big to go, smaller ones still went."""
+    assert all(json.loads(block[block.index(">") + 1:-len("</script>")]) for block in re.findall(LD_BLOCK, doc, re.DOTALL))
+    assert sent_size(doc) <= 40_000
+    parts = re.findall(LD_BLOCK + r'|<meta (?:name|property)=[^>]*>', page, re.DOTALL)
+    left_out = [part for part in parts if part not in doc]
+    assert left_out and all(sent_size(doc) + sent_size(part) > 40_000 for part in left_out)
