@@ -13,6 +13,7 @@ from typing import Iterator
 
 import httpx
 import pytest
+from example_check import clean_check
 from woo_shop import SESSION, WooShop
 
 from slotwise.cli import main
@@ -27,10 +28,7 @@ def shop() -> Iterator[WooShop]:
 
 
 def check(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> str:
-    assert main(["rules", "check", EXAMPLE, "--url", url, *args]) == 0
-    out = capsys.readouterr().out
-    assert "WARNING" not in out and "nothing usable" not in out and "<- selector finds nothing" not in out, out
-    return out
+    return clean_check(capsys, EXAMPLE, url, *args)
 
 
 def test_home_and_category_pages(shop: WooShop, capsys: pytest.CaptureFixture[str]) -> None:
