@@ -11,6 +11,7 @@ import httpx
 import pytest
 import trustme
 from sw_servers import proxy_process
+from tls_files import issue_cert_files
 from websockets.sync.client import connect
 
 BIG = 300_000
@@ -18,15 +19,7 @@ BIG = 300_000
 
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, trustme.CA]:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    d = tmp_path_factory.mktemp("tls")
-    cert.private_key_pem.write_to_path(str(d / "key.pem"))
-    cert.cert_chain_pems[0].write_to_path(str(d / "cert.pem"))
-    for pem in cert.cert_chain_pems[1:]:
-        with open(d / "cert.pem", "ab") as f:
-            f.write(pem.bytes())
-    return d / "cert.pem", d / "key.pem", ca
+    return issue_cert_files(tmp_path_factory.mktemp("tls"), "127.0.0.1", "localhost")
 
 
 def check(client: httpx.Client, base: str, version: str) -> None:

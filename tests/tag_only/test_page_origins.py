@@ -21,7 +21,6 @@ from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
-import trustme
 from browser_fixtures import DESKTOP_UA
 from real_parts import missing
 from tag_only_helpers import (
@@ -40,6 +39,7 @@ from tag_only_helpers import (
     visitor_id,
     write_site,
 )
+from tls_files import issue_cert_files
 
 from slotwise.store.sqlite import SQLiteStore
 from slotwise.tag.assets import embed_snippet
@@ -53,17 +53,11 @@ NEVER_CORS = ("admin", "admin/api/visitors/x", "orders", "metrics", "health")
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, ssl.SSLContext]:
     """A certificate for the store's hosts (and 127.0.0.1, for httpx), and a client context trusting it."""
-    ca = trustme.CA()
-    cert = ca.issue_cert("www.shop.test", "sw.shop.test", "other.shop.test", "127.0.0.1")
-    d = tmp_path_factory.mktemp("tls")
-    cert.private_key_pem.write_to_path(str(d / "key.pem"))
-    cert.cert_chain_pems[0].write_to_path(str(d / "cert.pem"))
-    for pem in cert.cert_chain_pems[1:]:
-        with open(d / "cert.pem", "ab") as f:
-            f.write(pem.bytes())
+    cert, key, ca = issue_cert_files(tmp_path_factory.mktemp("tls"), "www.shop.test", "sw.shop.test",
+                                     "other.shop.test", "127.0.0.1")
     context = ssl.create_default_context()
     ca.configure_trust(context)
-    return d / "cert.pem", d / "key.pem", context
+    return cert, key, context
 
 
 @pytest.fixture(scope="module")
