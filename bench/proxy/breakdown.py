@@ -2,7 +2,7 @@
 
     python -m bench.proxy.breakdown [--requests 1000] [--visitors 64] [--rules bench/proxy/rules-4-slots.yaml]
         [--path /p/p7] [--store sqlite|redis://...] [--cprofile FILE.prof]
-        [--cache-control "public, max-age=600"] [--tree DIR] [--concurrency 16 --rounds 3]
+        [--cache-control "public, max-age=600"] [--tree DIR] [--concurrency 16 --rounds 3] [--no-category]
 
 The real app (``create_app`` + the real personalizer and store) runs in this
 process in front of a real origin on 127.0.0.1 (``bench.proxy.origin``, a
@@ -27,6 +27,10 @@ cache (``HTML cache`` is its lookup and the stored page's copy for the
 visitor; ``forward`` then has no upstream fetch). ``--tree DIR`` measures
 another checkout's ``slotwise`` with this bench (a step whose function that
 tree lacks is not wrapped), for before/after runs side by side.
+
+``--no-category`` serves product pages that name no category (a Shopify
+theme's), with a catalog that knows each product's (a feed's rows, written
+before the visitors are prepared): the page takes the catalog's.
 
 ``--concurrency N`` drops the steps and gives only the process's CPU per page,
 round by round, with N pages at a time driven straight through the app's
@@ -55,7 +59,7 @@ from typing import Any, Callable
 
 from ..machine import describe
 from .run import BROWSER_UA as UA
-from .page import history
+from .page import catalog_rows, history
 from .run import free_port, visitor_events, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,6 +172,12 @@ def instrument(clock: Clock, app: Any) -> None:
     clock.patch("inject", personalize, "inject_before_body_end")
     clock.patch("inject", personalize, "script_tag")
     clock.patch("catalog", pageviews.PageViewRecorder, "learn")
+    try:  # a page naming no category takes the catalog's (a tree from before has no such step)
+        from slotwise.proxy.personalization import catalog_category
+    except ImportError:
+        pass
+    else:
+        clock.patch("catalog", catalog_category.CatalogCategories, "of")
     clock.patch("capture", type(personalizer.capture), "on_page")
     clock.patch("profile read", sqlite_profiles, "_load")
     clock.patch("profile write", sqlite_profiles, "write_views")  # the writer thread: background
@@ -206,7 +216,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     origin = free_port()
     upstream = subprocess.Popen([sys.executable, "-m", "bench.proxy.origin", str(origin), "--page-kb", str(args.page_kb),
-                                 "--cache-control", args.cache_control],
+                                 "--cache-control", args.cache_control, *(["--no-category"] if args.no_category else [])],
                                 cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         wait_port(origin)
@@ -218,6 +228,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             settings = Settings.from_env()
             app = create_app(settings, build_personalizer(settings))
             await app.startup()
+            if args.no_category:  # the catalog knows what the pages do not say (a feed's rows)
+                await app.personalizer.store.upsert_products(catalog_rows(), time.time())
             transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
             async with httpx.AsyncClient(transport=transport, base_url=f"http://127.0.0.1:{origin}", headers={"user-agent": UA}) as client:
                 cookies = await prepare(client, args.visitors)
@@ -308,7 +320,7 @@ def table(result: dict[str, Any], args: argparse.Namespace) -> str:
     total = result["wall"] * 1000 / n
     lines = [
         f"`python -m bench.proxy.breakdown --requests {n} --path {args.path} --store {args.store or 'sqlite'} "
-        f"--cache-control {args.cache_control!r} --tree {args.tree}`, "
+        f"--cache-control {args.cache_control!r} --tree {args.tree}{' --no-category' if args.no_category else ''}`, "
         f"load average before {args.load_before}, after {os.getloadavg()[0]:.2f}; {describe()}",
         "",
         f"slots applied: `{result['applied']}`; pages not personalized: {result['failed']}; "
@@ -347,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=1,
                         help="over 1: no steps, only CPU per page with this many pages at a time, --rounds times")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-category", action="store_true",
+                        help="product pages that name no category; the catalog knows each one's (a feed's rows)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(Path(args.tree).resolve()))

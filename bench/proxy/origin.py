@@ -1,10 +1,11 @@
 """A tiny keep-alive origin serving the generated storefront page (for benches that need no nginx).
 
-    python -m bench.proxy.origin PORT [--page-kb 120] [--cache-control "no-store"]
+    python -m bench.proxy.origin PORT [--page-kb 120] [--cache-control "no-store"] [--no-category]
 
 HTTP/1.1 with keep-alive, one thread per connection; a product page's path
 answers that product's page (``page.pages``), every other path the home page. ``--cache-control`` sets the header the cache layer reads (the
-default marks the page not cacheable: a personalizer cannot reuse it).
+default marks the page not cacheable: a personalizer cannot reuse it). ``--no-category``: product pages
+name no category (a Shopify theme's: only the catalog knows it, ``page.catalog_rows``).
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("--page-kb", type=int, default=120)
     parser.add_argument("--cache-control", default="no-store")
+    parser.add_argument("--no-category", action="store_true", help="product pages that name no category")
     args = parser.parse_args()
-    serve(args.port, pages(args.page_kb), args.cache_control)
+    serve(args.port, pages(args.page_kb, named=not args.no_category), args.cache_control)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,9 @@ def product_category(product: int) -> str:
     return "Socks" if product == 7 else CATEGORIES[product % len(CATEGORIES)]
 
 
-def storefront(target_kb: int = 120, product: int = 7) -> bytes:
+def storefront(target_kb: int = 120, product: int = 7, named: bool = True) -> bytes:
+    """The page of ``product`` (its JSON-LD names its category unless ``named`` is False: a Shopify
+    theme's page, whose category only the catalog knows)."""
     nav = "".join(f'<li data-category="{slug(c)}"><a href="/c/{slug(c)}">{c}</a></li>' for c in CATEGORIES)
     tiles = "".join(f'<a class="tile" data-category="{slug(c)}" href="/c/{slug(c)}"><span>{c}</span></a>' for c in CATEGORIES)
     head = (
@@ -47,12 +49,13 @@ def storefront(target_kb: int = 120, product: int = 7) -> bytes:
         f'<section class="category-tiles">{tiles}</section><section class="featured"><h2>Featured</h2><div class="product-grid">\n'
     )
     category = product_category(product)
+    named_category, marked = (f'"category":"{category}",', f' data-category="{slug(category)}"') if named else ("", "")
     tail = (
         '</div></section>'
         # a product block, so the size-prefill slot has its selector and the page its JSON-LD
-        f'<section class="product" data-product-id="p{product}" data-category="{slug(category)}">'
+        f'<section class="product" data-product-id="p{product}"{marked}>'
         f'<script type="application/ld+json">{{"@context":"https://schema.org","@type":"Product","sku":"p{product}",'
-        f'"name":"Product {product}","category":"{category}","url":"/p/p{product}","image":"/static/img/p{product}.svg",'
+        f'"name":"Product {product}",{named_category}"url":"/p/p{product}","image":"/static/img/p{product}.svg",'
         f'"offers":{{"@type":"Offer","price":"{10 + product % 90}.00","priceCurrency":"EUR",'
         '"availability":"https://schema.org/InStock"}}'
         '</script><form class="add-to-cart" method="post" action="/cart/add"><select name="size" id="size">'
@@ -71,11 +74,18 @@ def storefront(target_kb: int = 120, product: int = 7) -> bytes:
     return (head + "".join(cards) + tail).encode()
 
 
-def pages(target_kb: int = 120) -> dict[str, bytes]:
-    """Path → page: ``/`` (any other path answers it too) and every product page."""
+def pages(target_kb: int = 120, named: bool = True) -> dict[str, bytes]:
+    """Path → page: ``/`` (any other path answers it too) and every product page (naming no category
+    unless ``named``: then ``catalog_rows`` are the catalog that knows them)."""
     site = {"/": storefront(target_kb)}
-    site.update({f"/p/p{i}": storefront(target_kb, i) for i in range(PRODUCTS)})
+    site.update({f"/p/p{i}": storefront(target_kb, i, named) for i in range(PRODUCTS)})
     return site
+
+
+def catalog_rows() -> list[dict[str, str]]:
+    """Every product with its category, as a feed gives them (Shopify's ``product_type``)."""
+    return [{"id": f"p{i}", "name": f"Product {i}", "category": slug(product_category(i)),
+             "category_name": product_category(i)} for i in range(PRODUCTS)]
 
 
 def history(visitor: int) -> list[str]:

@@ -33,6 +33,7 @@ from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
 from slotwise.profile import Profile
 from slotwise.proxy.flow import Flow
+from slotwise.proxy.personalization.catalog_category import CatalogCategories
 from slotwise.proxy.personalization.pageviews import PageViewRecorder
 from slotwise.rules import RuleSet, page_facts
 from slotwise.rules.capture import (
@@ -97,10 +98,11 @@ class Capture:
     """The proxy's capture of requests and pages, and the expansion of the tag's capture events."""
 
     def __init__(self, store: Store, recorder: EventRecorder, pageviews: PageViewRecorder,
-                 clock: Callable[[], float]) -> None:
+                 categories: CatalogCategories, clock: Callable[[], float]) -> None:
         self.store = store
         self.recorder = recorder
         self.pageviews = pageviews
+        self.categories = categories
         self.clock = clock
         self.warn = _Once()
 
@@ -354,13 +356,13 @@ class Capture:
         path = parts.path or "/"
         groups = {**ruleset.catalog.product_groups(), **ruleset.capture.page_groups(path, parts.query)}
         reading = read_extract(event.props.extract, ruleset.catalog, groups)
-        facts = page_facts(path, parts.query, None, ruleset, url=url, reading=reading)
-        product = dict(facts.product) if facts.product and facts.product.get("id") else None
+        shown = page_facts(path, parts.query, None, ruleset, url=url, reading=reading)
+        product = shown.product if shown.product and shown.product.get("id") else None
         if product is not None:
-            product = await self.pageviews.with_catalog_category(product)
-            await self.pageviews.learn(product, now)
+            await self.pageviews.learn(product, now)  # what the page shows, as behind the proxy
+        facts = await self.categories.of(shown)  # a page naming no category: the catalog's, as /decide reads it
         props = event.props.model_copy(update={
-            "category": facts.category or (product or {}).get("category") or category_key(event.props.category),
+            "category": facts.category or category_key(event.props.category),
             "product": (product or {}).get("id") or product_key(event.props.product),
             "extract": None,
         })

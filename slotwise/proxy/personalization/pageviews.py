@@ -18,7 +18,6 @@ from types import MappingProxyType
 from collections.abc import Mapping
 from typing import Any
 
-from slotwise.keys import category_key
 from slotwise.lru import LRUCache
 from slotwise.profile import Profile, ViewRecord
 from slotwise.proxy.personalization.catalog_feed import catalog_rows, localize
@@ -51,20 +50,6 @@ class PageViewRecorder:
             co_viewed = _this_visit(profile, product_id)
             await self.store.record_product_view_soon(product_id, co_viewed)
         return profile
-
-    async def with_catalog_category(self, product: dict[str, Any]) -> dict[str, Any]:
-        """``product`` with the category the catalog holds for it (a feed's), when its page names none.
-
-        A tag-only page view reads its product from the page's extract; a page whose markup, URL and
-        breadcrumb say nothing of the category (Shopify's) takes the catalog's, which is what tag-only
-        ``/decide`` reads for the same page (``tag_decide``): the view and the decisions agree."""
-        if product.get("category"):
-            return product
-        row = (await self.store.get_products([str(product["id"])])).get(str(product["id"])) or {}
-        category = category_key(row.get("category"))
-        if not category:
-            return product
-        return {**product, "category": category, "category_name": product.get("category_name") or row.get("category_name")}
 
     async def learn(self, product: Mapping[str, Any], now: float) -> None:
         """The catalog learns a product from its page (and its sizes that are products of their own).

@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from types import TracebackType
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.routing import BaseRoute
@@ -30,6 +30,7 @@ from slotwise.proxy.personalization.bots import BOT_SERVER_TIMING, is_bot
 from slotwise.proxy.personalization.capture import MAX_BODY as CAPTURE_MAX_BODY
 from slotwise.proxy.personalization.choices import HOLDOUT_ARM, PageWork, SlotChoice, mark_only, slot_configs, variant_costs
 from slotwise.proxy.personalization.capture import Capture
+from slotwise.proxy.personalization.catalog_category import CatalogCategories
 from slotwise.proxy.personalization.catalog_feed import FeedLoader
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.decision_tokens import DecisionTokens
@@ -135,12 +136,13 @@ class SlotwisePersonalizer:
         self.bar = PreviewBar(self.previews)
         self.rules: RulesHolder[RuleSet] | None = ruleset_holder(settings.rules) if settings.rules else None
         self.pageviews = PageViewRecorder(self.store, urlsplit(settings.storefront).netloc)  # tag-only: --public-url's
+        self.categories = CatalogCategories(self.store)
         self.readings = PageReadings()
         self.page_slots = PageSlots()
         self.digests = PageDigests()
         self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order,
                                       not_sizes=lambda: rs.catalog.not_sizes if (rs := self.ruleset()) is not None else None)
-        self.capture = Capture(self.store, self.recorder, self.pageviews, clock)
+        self.capture = Capture(self.store, self.recorder, self.pageviews, self.categories, clock)
         self.feeds = FeedLoader(self.store, settings.storefront, clock)
         self.journeys = JourneyLoader(self.store)
         self._feed_task: asyncio.Task[None] | None = None
@@ -399,7 +401,8 @@ class SlotwisePersonalizer:
             flow.state["reading"] = reading
         forced = flow.state.get("preview")
         with stage("store"):
-            personalize = await self._profile_step(flow, work, page, request, now, forced, html)
+            own, page = page, await self.categories.of(page)  # a page naming no category: the catalog's
+            personalize = await self._profile_step(flow, work, page, request, now, forced, html, own.product)
         if personalize:
             await self._decide_step(flow, work, page, request, now, forced)
         # the proxy records page views itself: the tag must not count them again
@@ -539,8 +542,11 @@ class SlotwisePersonalizer:
         return len(records)
 
     async def _profile_step(self, flow: Flow, work: PageWork, page: Any, request: Any, now: float,
-                            forced: dict[str, str] | None, html: bytes = b"") -> bool:
-        """Records the view (unless forbidden); returns whether to personalize."""
+                            forced: dict[str, str] | None, html: bytes = b"",
+                            shown: Mapping[str, Any] | None = None) -> bool:
+        """Records the view (unless forbidden) under the page's category; returns whether to personalize.
+        The catalog learns ``shown``, the product as the page itself shows it (not a category it took
+        from the catalog: that is the catalog's already, and must not outlive a feed's change of it)."""
         assert flow.visitor is not None
         if request.gpc:
             work.page_reason = "gpc"
@@ -560,7 +566,7 @@ class SlotwisePersonalizer:
         reading = flow.state.get("reading")
         if reading is not None and reading.groups and not flow.html_sent:
             await self._another_person(flow, reading)
-        product = page.product if page.product and page.product.get("id") else None  # read-only, kept per page
+        product = shown if shown and shown.get("id") else None  # read-only, kept per page
         work.profile = await self.pageviews.record(flow.visitor.id, now, category=page.category, product=product)
         if reading is not None and (reading.groups or work.profile.pending):
             work.profile = await self.capture.on_page(flow.visitor.id, html, reading, work.ruleset, work.profile, now,

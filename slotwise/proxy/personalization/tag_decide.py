@@ -5,7 +5,9 @@ what the catalog already knows about the page's product; when that is not
 enough (a product nobody has viewed yet, a page no pattern claims) the answer
 is ``complete: false`` with no decisions, and the tag asks again with the
 page's extract — the very fields the proxy would read from the HTML, so the
-facts are the proxy's (``tests/tag_only`` compares them). Decisions are
+facts are the proxy's (``tests/tag_only`` compares them); a product page that
+names no category takes the catalog's, as behind the proxy
+(``catalog_category``). Decisions are
 returned with signed tokens and logged only when the tag reports them
 applied (``decision_tokens``).
 """
@@ -74,7 +76,7 @@ async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: st
         reading, complete = await _catalog_reading(p, kind, params)
         if not complete:  # decisions on facts known to be partial could contradict the page: ask for it
             return {"decisions": [], "complete": False}
-    page = page_facts(path, query, None, ruleset, url=url, reading=reading)
+    page = await p.categories.of(page_facts(path, query, None, ruleset, url=url, reading=reading))
     work = PageWork(ruleset, profile)
     now = p.clock()
     await p._decide_step(flow, work, page, req, now, None)

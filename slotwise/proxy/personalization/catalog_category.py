@@ -1,0 +1,76 @@
+"""A product page that names no category takes the one the catalog holds for its product.
+
+Why: many stores' product pages (Shopify's Dawn, many headless themes) name
+no category anywhere — URL, JSON-LD, meta, selectors, breadcrumb — while the
+catalog knows it (a feed's ``category``, Shopify's ``product_type``, or an
+earlier page). ``page_facts`` is pure, so the catalog is asked here, after
+it: behind the proxy, in tag-only ``/decide`` and for the tag's page views
+alike, so one page gets one category whichever way it is seen, for the
+decisions and for the recorded view. A page that names a category keeps
+its own (the page wins).
+
+A row's category is kept per product and catalog stamp (``Store.catalog_stamp``,
+which the page-view recorder reads on every product page anyway): a page
+costs no store round-trip while the catalog is unchanged; a change (a feed's
+refresh, a page teaching a product) is seen with the stamp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Any
+
+from slotwise.keys import category_key
+from slotwise.lru import LRUCache
+from slotwise.rules.facts import PageFacts
+from slotwise.store.base import Store
+
+SIZE = 20_000
+"""Products whose catalog category a worker keeps (least recently used go first)."""
+PAGES = 1024
+"""Page facts whose answer a worker keeps (as many as ``page_readings`` keeps page facts)."""
+
+
+class CatalogCategories:
+    """``of(page)``: the page's facts, with the catalog's category when the page names none."""
+
+    def __init__(self, store: Store, size: int = SIZE) -> None:
+        self.store = store
+        # product id -> (catalog stamp, category, category_name) as the catalog held them at that stamp
+        self._kept: LRUCache[str, tuple[int, str | None, str | None]] = LRUCache(maxsize=size)
+        # id(page facts) -> (those facts, catalog stamp, the answer): the proxy keeps one facts object per
+        # page (``page_readings``), so a page's views get one answer object, made once (~6 µs) per stamp
+        self._pages: LRUCache[int, tuple[PageFacts, int, PageFacts]] = LRUCache(maxsize=PAGES)
+
+    async def of(self, page: PageFacts) -> PageFacts:
+        """``page`` itself when it names a category or shows no product; else with the catalog row's
+        ``category`` (and ``category_name``, unless the page names one), or itself when the row has none."""
+        product = page.product
+        if page.category is not None or not product or not product.get("id"):
+            return page
+        stamp = await self.store.catalog_stamp()
+        kept = self._pages.get(id(page))
+        if kept is not None and kept[0] is page and kept[1] == stamp:
+            return kept[2]
+        category, name = await self._row_category(str(product["id"]), stamp)
+        answer = page
+        if category is not None:
+            named = {**product, "category": category, "category_name": product.get("category_name") or name}
+            answer = replace(page, category=category, product=MappingProxyType(named))
+        self._pages[id(page)] = (page, stamp, answer)  # the entry holds the page: its id is not reused meanwhile
+        return answer
+
+    async def _row_category(self, product_id: str, stamp: int) -> tuple[str | None, str | None]:
+        """The catalog row's (category key, category name), read once per catalog stamp."""
+        kept = self._kept.get(product_id)
+        if kept is not None and kept[0] == stamp:
+            return kept[1], kept[2]
+        read = getattr(self.store, "read_products", None)  # the store's kept rows, uncopied (read-only)
+        rows = await (read([product_id]) if read is not None else self.store.get_products([product_id]))
+        row: dict[str, Any] = rows.get(product_id) or {}
+        category = category_key(row.get("category"))
+        name = row.get("category_name")
+        found = (category, name if category and isinstance(name, str) else None)
+        self._kept[product_id] = (stamp, *found)
+        return found
