@@ -135,6 +135,8 @@ def _check_feed(catalog: Any, url: str | None, out: TextIO, err: TextIO) -> int:
             print(f"    other id {p['other_id']!r}: a line naming it is this product", file=out)
         if p.get("variants"):
             print(f"    sizes {', '.join(f'{size}={child}' for size, child in p['variants'].items())}", file=out)
+        if p.get("more_sizes"):
+            print(f"    also sizes {', '.join(f'{size}={child}' for child, size in p['more_sizes'])}", file=out)
         if p.get("aliases"):
             print(f"    no size {', '.join(p['aliases'])}: a line naming one is this product", file=out)
     return 0

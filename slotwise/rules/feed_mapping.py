@@ -13,22 +13,26 @@ lands on its ``file:line:column``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from slotwise.keys import product_key, size_key
-from slotwise.rules.checker import Checker, Text
+from slotwise.rules.checker import Checker, Entry, Text
 from slotwise.rules.extract import MAX_ITEMS, Field, bad_key_path, key_path
 from slotwise.rules.not_sizes import FEED, NO_NOT_SIZES, NotSizes, parse_not_sizes
-from slotwise.rules.yaml_marks import MappingNode, Node
+from slotwise.rules.yaml_marks import MappingNode, Node, kind_of
 
 FEED_KEYS = ("url", "items", "page", "fields", "sizes")
 FACTS = ("id", "other_id", "name", "url", "image", "price", "currency", "category", "category_name", "brand",
          "in_stock", "stock")
-VALUE_KEYS = ("key", "divide", "minor_units", "format", "any", "where", "value")
+VALUE_KEYS = ("key", "divide", "minor_units", "format", "any", "where", "value", "none", "empty", "fill")
 TRANSFORMS = ("divide", "minor_units", "format", "any", "where")  # ``value`` goes with ``where``
+FILL_PLACES = ("'catalog.feed.sizes", "'capture.orders.lines")
+"""Values read inside an element of a list, where ``fill`` reads the item the list is in."""
+MAX_NONE = 20
 PAGE_KEYS = ("param", "size_param", "size", "first", "max_pages", "next", "total_pages_header", "end_status")
 NEXT = ("count", "link")  # page numbers counted up, or each answer's Link rel="next" followed
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP field name (RFC 9110 token)
@@ -49,14 +53,26 @@ class FeedValue:
     minor_units: Field | None = None  # a number in minor units, their count at this key path (10 ** n)
     format: str | None = None  # "/products/{}": the value put in place of {}
     any: Field | None = None  # the key names a list: true when any element's ``any`` is true
-    where: tuple[tuple[Field, str], ...] = ()  # the key names a list: its first element with these values...
+    where: Conditions = ()  # the key names a list: its first element with these values...
     value: Field | None = None  # ...and this key path in it (WooCommerce's meta_data: key pa_size, its value)
+    none: frozenset[str] = frozenset()  # values that name nothing (WooCommerce's customer_id 0 for a guest)
+    empty: str | float | None = None  # the value when a list on the key path is there and empty
+    fill: FeedValue | None = None  # the ``{}`` in ``key``: this value read in the item around the list
 
-    def read(self, item: Any) -> Any:
-        """The fact's value in one feed item: text, a number, a boolean, or None (missing or unusable)."""
-        value = self.key.pick_raw(item)
+    def read(self, item: Any, outer: Any = None) -> Any:
+        """The fact's value in one feed item: text, a number, a boolean, or None (missing or unusable).
+
+        ``outer``: the item whose list ``item`` is an element of (the product of a variant), for ``fill``."""
+        key = self._key(outer)
+        if key is None:
+            return None
+        value = key.pick_raw(item)
         if self.value is not None:
             value = self._selected(value)
+        if value is None and self.empty is not None and _empty_list_on(key, item):
+            return self.empty
+        if self.none and as_text(value) in self.none:
+            return None
         if self.any is not None:
             flags = [self.any.pick_raw(e) for e in value[:MAX_SIZES]] if isinstance(value, list) else []
             return any(f is True for f in flags) if any(isinstance(f, bool) for f in flags) else None
@@ -68,11 +84,20 @@ class FeedValue:
             return None if isinstance(value, bool) else self.format.replace("{}", str(value)[:MAX_TEXT])
         return value
 
+    def _key(self, outer: Any) -> Field | None:
+        """``key``, its ``{}`` filled with ``fill``'s value in ``outer`` (one key step: no dot in it)."""
+        if self.fill is None:
+            return self.key
+        got = as_text(self.fill.read(outer)) if outer is not None else None
+        if not got or "." in got:
+            return None
+        return Field(key=tuple(step.replace("{}", got) for step in self.key.key or ()))
+
     def _selected(self, elements: Any) -> Any:
         """``value`` in the first element of the list ``elements`` whose ``where`` key paths hold their texts."""
         assert self.value is not None
         for element in elements[:MAX_SIZES] if isinstance(elements, list) else ():
-            if all(scalar_text(path.pick_raw(element)) == want for path, want in self.where):
+            if holds(element, self.where):
                 return self.value.pick_raw(element)
         return None
 
@@ -96,6 +121,16 @@ class FeedValue:
         return number if math.isfinite(number) else None
 
     def describe(self) -> str:
+        said = self._transform()
+        if self.fill is not None:
+            said += f" ({{}}: {self.fill.describe()} in the item the list is in)"
+        if self.empty is not None:
+            said += f", {self.empty!r} when the list is empty"
+        if self.none:
+            said += f", none if {' or '.join(repr(n) for n in sorted(self.none))}"
+        return said
+
+    def _transform(self) -> str:
         path = ".".join(self.key.key or ())
         if self.divide is not None:
             return f"{path} / {self.divide:g}"
@@ -106,9 +141,43 @@ class FeedValue:
         if self.any is not None:
             return f"any {path}[].{'.'.join(self.any.key or ())}"
         if self.value is not None:
-            where = ", ".join(f"{'.'.join(f.key or ())}={want}" for f, want in self.where)
-            return f"{path}[{where}].{'.'.join(self.value.key or ())}"
+            return f"{path}[{describe_conditions(self.where)}].{'.'.join(self.value.key or ())}"
         return path
+
+
+Conditions = tuple[tuple[Field, str], ...]
+"""``{KEY_PATH: VALUE, ...}`` as read: each key path and the text its value must be."""
+
+
+def as_text(value: Any) -> str | None:
+    """A value as conditions compare it: text, a number's digits, ``true``/``false``; None for anything else."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return scalar_text(value)
+
+
+def holds(element: Any, conditions: Conditions) -> bool:
+    """Whether every key path of ``conditions`` holds its value in ``element``."""
+    return all(as_text(path.pick_raw(element)) == want for path, want in conditions)
+
+
+def describe_conditions(conditions: Conditions) -> str:
+    return ", ".join(f"{'.'.join(f.key or ())}={want}" for f, want in conditions)
+
+
+def _empty_list_on(key: Field, item: Any) -> bool:
+    """Whether a step of ``key`` in ``item`` is an empty list (``discount_codes`` in ``discount_codes.0.code``)."""
+    value = item
+    for step in key.key or ():
+        if isinstance(value, list) and not value:
+            return True
+        if isinstance(value, Mapping):
+            value = value.get(step)
+        elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
+            value = value[int(step)]
+        else:
+            return False
+    return isinstance(value, list) and not value
 
 
 @dataclass(frozen=True)
@@ -125,20 +194,29 @@ class FeedSizes:
     size: FeedValue
     not_sizes: NotSizes = NO_NOT_SIZES
 
-    def read(self, item: Any) -> tuple[dict[str, str], list[str]]:
-        """``{size key: child product key}`` of one feed item (first of a size or an id wins), and the
-        children whose value is one of ``not_sizes`` (aliases: no size)."""
+    def read(self, item: Any) -> tuple[dict[str, str], list[str], list[tuple[str, str]]]:
+        """``{size key: child product key}`` of one feed item (the first child of a size; an id counts once),
+        the children without a size (aliases: a line naming one is the product): none read (a product whose
+        options name no size) or one of ``not_sizes``; and the other children of a size (Red / M after
+        Blue / M), each with its size."""
         elements = self.items.pick_raw(item)
         out: dict[str, str] = {}
         aliases: list[str] = []
+        more: list[tuple[str, str]] = []
+        seen: set[str] = set()
         for element in elements[:MAX_SIZES] if isinstance(elements, list) else ():
-            child, size = product_key(scalar_text(self.id.read(element))), size_key(scalar_text(self.size.read(element)))
-            if child and size and self.is_not_size(size):
-                if child not in aliases and child not in out.values():
-                    aliases.append(child)
-            elif child and size and size not in out and child not in out.values() and child not in aliases:
+            child = product_key(scalar_text(self.id.read(element, item)))
+            size = size_key(scalar_text(self.size.read(element, item)))
+            if not child or child in seen:
+                continue
+            seen.add(child)
+            if not size or self.is_not_size(size):
+                aliases.append(child)
+            elif size in out:
+                more.append((child, size))
+            else:
                 out[size] = child
-        return out, aliases
+        return out, aliases, more
 
     def is_not_size(self, label: object) -> bool:
         """Whether ``label`` is one of ``not_sizes``."""
@@ -195,8 +273,8 @@ class FeedMapping:
         return found
 
     def entry(self, item: Any) -> dict[str, Any] | None:
-        """One item as the fixed feed entry ``normalize_feed_item`` reads, with ``other_id``, ``variants``
-        and ``aliases`` (children that are no size)."""
+        """One item as the fixed feed entry ``normalize_feed_item`` reads, with ``other_id``, ``variants``,
+        ``aliases`` (children that are no size) and ``more_sizes`` (other children of a size)."""
         if not isinstance(item, Mapping):
             return None
         out: dict[str, Any] = {}
@@ -211,7 +289,7 @@ class FeedMapping:
             else:
                 out[fixed.get(fact, fact)] = scalar_text(got)
         if self.sizes is not None:
-            out["variants"], out["aliases"] = self.sizes.read(item)
+            out["variants"], out["aliases"], out["more_sizes"] = self.sizes.read(item)
         return out
 
     def describe(self) -> list[str]:
@@ -295,13 +373,53 @@ def _facts(check: Checker, node: Node) -> dict[str, FeedValue] | None:
 
 
 def parse_value(check: Checker, node: Node, what: str) -> FeedValue | None:
-    """A key path, or ``{key: PATH, <one transform>}``."""
+    """A key path, or ``{key: PATH, <one transform>}``, with ``none``, ``empty`` or ``fill`` (each at most once)."""
     if not isinstance(node, MappingNode):
         key = parse_path(check, node, what)
         return FeedValue(key) if key is not None else None
     entries = check.mapping(node, VALUE_KEYS, what)
     if entries is None:
         return None
+    value = _transformed(check, node, entries, what)
+    if value is None:
+        return None
+    none, empty, fill = frozenset[str](), None, None
+    if "none" in entries:
+        items = check.sequence(entries["none"].node, f"{what}: 'none'", single_ok=True)
+        if items is None:
+            return None
+        texts = [_condition_value(check, item, f"{what}: 'none'") for item in items[:MAX_NONE + 1]]
+        if None in texts:
+            return None
+        if not texts or len(texts) > MAX_NONE:
+            check.error(entries["none"].node, f"{what}: 'none' lists 1 to {MAX_NONE} values that name nothing "
+                                              "([0, \"\"])")
+            return None
+        none = frozenset(t for t in texts if t is not None)
+    if "empty" in entries:
+        said = check.scalar(entries["empty"].node)
+        if isinstance(said, bool) or not isinstance(said, (str, int, float)):
+            check.error(entries["empty"].node, f"{what}: 'empty' must be a text or a number (\"\": none), "
+                                               f"got {kind_of(entries['empty'].node)}")
+            return None
+        empty = said
+    if "fill" in entries:
+        if not what.startswith(FILL_PLACES):
+            check.error(entries["fill"].key_node, f"{what}: 'fill' reads the item around a list: only in "
+                                                  "catalog.feed.sizes and capture.orders.lines")
+            return None
+        if sum(step.count("{}") for step in value.key.key or ()) != 1:
+            check.error(entries["key"].node, f"{what}: with 'fill', 'key' must hold one {{}} (where the value "
+                                             "goes: \"option{}\")")
+            return None
+        fill = parse_value(check, entries["fill"].node, f"{what}: 'fill'")
+        if fill is None:
+            return None
+    return dataclasses.replace(value, none=none, empty=empty, fill=fill)
+
+
+def _transformed(check: Checker, node: Node, entries: Mapping[str, Entry], what: str) -> FeedValue | None:
+    """``{key: PATH, <one transform>}``."""
     if "key" not in entries:
         check.error(node, f"{what} needs 'key': the key path of the value (prices.price)")
         return None
@@ -340,28 +458,35 @@ def parse_value(check: Checker, node: Node, what: str) -> FeedValue | None:
         flag = parse_path(check, entries["any"].node, f"{what}: 'any'")
         return FeedValue(key, any=flag) if flag is not None else None
     if "where" in entries:
-        where = _where(check, entries["where"].node, f"{what}: 'where'")
+        where = parse_conditions(check, entries["where"].node, f"{what}: 'where'")
         value = parse_path(check, entries["value"].node, f"{what}: 'value'")
         return FeedValue(key, where=where, value=value) if where is not None and value is not None else None
     return FeedValue(key)
 
 
-def _where(check: Checker, node: Node, what: str) -> tuple[tuple[Field, str], ...] | None:
-    """``{KEY_PATH: TEXT, ...}``: what an element of the list must hold (at least one key path)."""
+def parse_conditions(check: Checker, node: Node, what: str, example: str = "{key: pa_size}") -> Conditions | None:
+    """``{KEY_PATH: VALUE, ...}``: what an element must hold (at least one key path); a value is a text, a
+    whole number or a boolean."""
     if not isinstance(node, MappingNode) or not node.value:
-        check.error(node, f"{what} must map key paths to the values an element holds ({{key: pa_size}})")
+        check.error(node, f"{what} must map key paths to the values an element holds ({example})")
         return None
     out: list[tuple[Field, str]] = []
     for key_node, value_node in node.value:
         path = parse_path(check, key_node, f"{what} key")
-        want = check.scalar(value_node)
-        if isinstance(want, bool) or not isinstance(want, (str, int)):
-            check.error(value_node, f"{what}: the value of a key path must be a text or a whole number, got {want!r}")
+        want = _condition_value(check, value_node, what)
+        if path is None or want is None:
             return None
-        if path is None:
-            return None
-        out.append((path, str(want)))
+        out.append((path, want))
     return tuple(out)
+
+
+def _condition_value(check: Checker, node: Node, what: str) -> str | None:
+    """A value a condition compares with, as ``as_text`` gives it: a text, a whole number or a boolean."""
+    want = check.scalar(node)
+    if not isinstance(want, (str, int)):  # bool is an int
+        check.error(node, f"{what}: a value must be a text, a whole number or true/false, got {kind_of(node)}")
+        return None
+    return as_text(want)
 
 
 def _page(check: Checker, node: Node) -> FeedPaging | None:

@@ -16,10 +16,11 @@ from typing import Any, Mapping
 
 from slotwise.rules.checker import Checker
 from slotwise.rules.extract import Field
-from slotwise.rules.feed_mapping import FeedValue, parse_path, parse_value, scalar_text
-from slotwise.rules.yaml_marks import Node
+from slotwise.rules.feed_mapping import (Conditions, FeedValue, describe_conditions, holds, parse_conditions,
+                                        parse_path, parse_value, scalar_text)
+from slotwise.rules.yaml_marks import MappingNode, Node
 
-ORDER_KEYS = ("signature", "fields", "lines")
+ORDER_KEYS = ("signature", "skip", "fields", "lines")
 SIGNATURE_KEYS = ("header", "encoding", "prefix")
 ENCODINGS = ("hex", "base64")
 FIELDS = ("order_id", "email", "customer_id", "ts", "currency", "total", "coupon", "discount", "channel")
@@ -28,6 +29,7 @@ TEXTS = frozenset({"order_id", "email", "customer_id", "currency", "coupon", "ch
                    "product", "size", "category", "name"})
 """Values the order takes as text: an id the platform sends as a number is its digits."""
 MAX_LINES = 500  # as the fixed order's
+MAX_SKIPS = 20
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,14 @@ class OrderMapping:
     items: Field
     lines: Mapping[str, FeedValue]
     signature: OrderSignature = SLOTWISE_SIGNATURE
+    skip: tuple[Conditions, ...] = ()  # orders that are no purchase (Shopify's test notification: test: true)
+
+    def skipped(self, document: Mapping[str, Any]) -> str | None:
+        """Why ``document`` is stored as nothing (the first of ``skip`` it matches), or None."""
+        for conditions in self.skip:
+            if holds(document, conditions):
+                return "skipped: " + " and ".join(f"{'.'.join(f.key or ())} is {want}" for f, want in conditions)
+        return None
 
     def order_id(self, document: Any) -> str | None:
         """The order's id, or None: a body without one is no order (a platform's ping)."""
@@ -117,7 +127,8 @@ class OrderMapping:
             return MappedOrder(order, sources, [{"field": "lines", "path": where, "reason": f"no list at {where!r}"}])
         lines: list[dict[str, Any]] = []
         for index, item in enumerate(items[:MAX_LINES]):
-            line = {name: got for name, value in self.lines.items() if (got := _of(name, value.read(item))) is not None}
+            line = {name: got for name, value in self.lines.items()
+                    if (got := _of(name, value.read(item, document))) is not None}
             if "product" not in line:
                 continue  # a line that is no product (a tip, a fee): nothing to learn from
             for name, value in self.lines.items():
@@ -135,6 +146,7 @@ class OrderMapping:
     def describe(self) -> list[str]:
         """What ``rules check`` prints: the signature, each value's source, the lines."""
         out = [f"signed: {self.signature.describe()}"]
+        out += [f"skipped (200, nothing stored): {describe_conditions(c)}" for c in self.skip]
         out += [f"{name} <- {value.describe()}" for name, value in self.fields.items()]
         out.append(f"lines <- {'.'.join(self.items.key or ())}[]: "
                    + ", ".join(f"{name} {value.describe()}" for name, value in self.lines.items()))
@@ -162,6 +174,7 @@ def parse_order_mapping(check: Checker, node: Node) -> OrderMapping | None:
                           "(fields: {order_id: id, email: email}, lines: {items: line_items, product: product_id})")
         return None
     signature = _signature(check, entries["signature"].node) if "signature" in entries else SLOTWISE_SIGNATURE
+    skip = _skip(check, entries["skip"].node) if "skip" in entries else ()
     fields = _values(check, entries["fields"].node, FIELDS, "'capture.orders.fields'")
     lines = _values(check, entries["lines"].node, LINE_KEYS, "'capture.orders.lines'", items=True)
     if fields is not None and "order_id" not in fields:
@@ -174,10 +187,22 @@ def parse_order_mapping(check: Checker, node: Node) -> OrderMapping | None:
         check.error(entries["lines"].node, "'capture.orders.lines' needs 'items' and 'product' "
                                            "(items: line_items, product: product_id)")
         lines = None
-    if signature is None or fields is None or lines is None:
+    if signature is None or skip is None or fields is None or lines is None:
         return None
     items = lines.pop("items").key
-    return OrderMapping(fields=fields, items=items, lines=lines, signature=signature)
+    return OrderMapping(fields=fields, items=items, lines=lines, signature=signature, skip=skip)
+
+
+def _skip(check: Checker, node: Node) -> tuple[Conditions, ...] | None:
+    """``skip: {test: true}`` or a list of such: an order matching any of them is answered 200, not stored."""
+    items = [node] if isinstance(node, MappingNode) else check.sequence(node, "'capture.orders.skip'")
+    if items is None:
+        return None
+    if not items or len(items) > MAX_SKIPS:
+        check.error(node, f"'capture.orders.skip' lists 1 to {MAX_SKIPS} conditions ({{test: true}})")
+        return None
+    out = [parse_conditions(check, item, "'capture.orders.skip'", "{test: true}") for item in items]
+    return tuple(c for c in out if c is not None) if None not in out else None
 
 
 def _values(check: Checker, node: Node, names: tuple[str, ...], what: str,

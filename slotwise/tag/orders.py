@@ -10,7 +10,8 @@ order the proxy already read from the confirmation page, is stored once.
 With ``capture.orders`` in the rules (``rules/order_mapping.py``) the body is
 the platform's own order (Shopify's, WooCommerce's), signed its way, read
 through the mapping into the same ``Order``; a body without an order id is a
-platform's ping: 200, nothing stored, so the platform keeps the webhook on.
+platform's ping: 200, nothing stored, so the platform keeps the webhook on; so
+is an order its ``skip`` names (Shopify's test notification, ``test: true``).
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ class OrderWebhook:
             return _unprocessable([{"field": "body", "reason": str(exc)}])
         mapped = None
         if mapping is not None and isinstance(raw, Mapping):
-            why = mapping.no_order(raw)
+            why = mapping.no_order(raw) or mapping.skipped(raw)
             if why is not None:
                 return _stored_nothing(why)
             mapped = mapping.read(raw)

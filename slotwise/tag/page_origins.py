@@ -17,11 +17,14 @@ endpoint on a subdomain"; docs/security.md).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
 from typing import Any, Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
+
+from publicsuffixlist import PublicSuffixList
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -46,23 +49,24 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def same_site(a: str, b: str) -> bool:
-    """Whether two hosts are of one site: the same, or sharing a parent domain of at least two labels.
+@functools.cache
+def _suffixes() -> PublicSuffixList:
+    """The Public Suffix List the package bundles (its ICANN and private sections): read once, never fetched."""
+    return PublicSuffixList()
 
-    Without the Public Suffix List this cannot tell ``co.uk`` from ``shop.example``: it catches an
-    origin of another domain given by mistake; the browser applies the real rule (a cookie a
-    cross-site page cannot send)."""
+
+def same_site(a: str, b: str) -> bool:
+    """Whether two hosts are of one site as browsers tell it: the same host, or the same registrable domain
+    (one label below a public suffix of the Public Suffix List: ``a.co.uk`` and ``b.co.uk`` are two sites,
+    and so are ``a.github.io`` and ``b.github.io``). An IP address, ``localhost`` or a public suffix itself
+    is its own site only."""
     a, b = a.lower().rstrip("."), b.lower().rstrip(".")
     if a == b:
         return True
-    if _is_ip(a) or _is_ip(b) or "localhost" in (a, b):
+    if _is_ip(a) or _is_ip(b):
         return False
-    shared = 0
-    for x, y in zip(reversed(a.split(".")), reversed(b.split("."))):
-        if x != y:
-            break
-        shared += 1
-    return shared >= 2
+    registrable = _suffixes().privatesuffix(a)
+    return registrable is not None and registrable == _suffixes().privatesuffix(b)
 
 
 def parse_origin(text: str) -> str:

@@ -15,7 +15,6 @@ import copy
 import hashlib
 import hmac
 import json
-import shutil
 import uuid
 from contextlib import closing
 from pathlib import Path
@@ -37,6 +36,22 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "shopify-app-secret"
 ORDER = json.loads((Path(__file__).parent / "shopify_orders_create.json").read_text(encoding="utf-8"))
 FEED = ROOT / "tests" / "rules" / "feeds" / "shopify_products.json"
+
+
+def _trail_tee() -> dict[str, Any]:
+    """A product with two options, Color then Size, as ``products.json`` lists it (the runner tee's shape)."""
+    tee = copy.deepcopy(json.loads(FEED.read_text(encoding="utf-8"))["products"][0])
+    tee.update(id=7982300528884, title="Ridge Trail Tee", handle="ridge-trail-tee",
+               options=[{"name": "Color", "position": 1, "values": ["Blue", "Red"]},
+                        {"name": "Size", "position": 2, "values": ["S", "M"]}])
+    first = tee["variants"][0]
+    tee["variants"] = [{**first, "id": 43890031 + i, "title": f"{colour} / {size}", "option1": colour, "option2": size,
+                        "sku": f"RT-{colour[0]}-{size}", "available": True, "position": i + 1, "product_id": tee["id"]}
+                       for i, (colour, size) in enumerate((c, s) for c in ("Blue", "Red") for s in ("S", "M"))]
+    return tee
+
+
+TRAIL = _trail_tee()
 
 
 def doc_block(name: str, after: str, index: int = 0) -> str:
@@ -69,7 +84,8 @@ async def account(request: Request) -> Response:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iterator[ShopStack]:
     data = tmp_path_factory.mktemp("order-shapes")
-    shutil.copy(FEED, data / FEED.name)
+    products = json.loads(FEED.read_text(encoding="utf-8"))["products"] + [TRAIL]
+    (data / FEED.name).write_text(json.dumps({"products": products}), encoding="utf-8")
     (data / "rules.yaml").write_text(yaml.safe_dump(rules(), sort_keys=False), encoding="utf-8")
     with uvicorn_runner(Starlette(routes=[Route("/", home), Route("/account/", account)])) as shop, \
             open_stack(shop, data, data / "rules.yaml", uvicorn_runner, order_secret=SECRET) as s:
@@ -112,7 +128,7 @@ def test_a_shopify_order_is_the_persons_purchase_in_its_size_and_rewards_their_d
         person = stack.profile(f"email:{hash_email(email)}")
         assert {vid(phone), vid(laptop)} <= set(person.anonymous_ids)
         assert stack.profile(f"customer:{ORDER['customer']['id']}").id == person.id  # customer.id: linked too
-        # product ids through the feed's other_id; "M" from variant_title; the pocket tee has no variant_title
+        # variant ids through the feed's sizes: the runner tee's in M; the pocket tee's Default Title, no size
         assert [(p["product"], p.get("size"), p["category"], p["price"], p["ts"]) for p in person.purchases] == [
             ("ridge-runner-tee", "M", "t-shirts", 18.0, 1796119200.0), ("ridge-pocket-tee", None, "t-shirts", 15.0,
                                                                          1796119200.0)]
@@ -142,7 +158,7 @@ def _no_lines(order: dict[str, Any]) -> None:
 
 def _no_products(order: dict[str, Any]) -> None:
     for line in order["line_items"]:
-        line["product_id"] = None  # custom items (a tip): no product
+        line["product_id"] = line["variant_id"] = None  # custom items (a tip): no product
 
 
 def _bad_time(order: dict[str, Any]) -> None:
@@ -157,7 +173,7 @@ def _bad_email(order: dict[str, Any]) -> None:
     (_without_buyer, "customer_id or email", "customer.id or email"),
     (_no_quantity, "lines.1.qty", "line_items.1.quantity"),
     (_no_lines, "lines", "line_items"),
-    (_no_products, "lines", "line_items[].product_id"),
+    (_no_products, "lines", "line_items[].variant_id"),
     (_bad_time, "ts", "created_at"),
     (_bad_email, "email", "email"),
 ], ids=["no-buyer", "zero-quantity", "no-line-items", "no-product", "bad-created-at", "bad-email"])
@@ -190,3 +206,47 @@ def test_an_order_not_signed_the_platforms_way_is_401(stack: ShopStack) -> None:
     assert signed["x-shopify-hmac-sha256"] == ""
     assert post(stack, order, sign=lambda body: "").status_code == 401
     assert not [e for e in stack.events("purchase") if e.key == f"order:{order['id']}"]
+
+
+def purchase(stack: ShopStack, order: dict[str, Any]) -> Any:
+    (record,) = [e for e in stack.events("purchase") if e.key == f"order:{order['id']}"]
+    return record
+
+
+def test_a_line_of_a_product_with_two_options_is_bought_in_its_size(stack: ShopStack) -> None:
+    """Red / M of a product whose options are Color, then Size: the size is M (the option named Size in the
+    feed), not "Red / M" (the line's variant_title) nor Red (option1)."""
+    email = f"ola-{uuid.uuid4().hex[:6]}@example.com"
+    red_m = TRAIL["variants"][3]
+    line = {**copy.deepcopy(ORDER["line_items"][0]), "product_id": TRAIL["id"], "variant_id": red_m["id"],
+            "variant_title": red_m["title"], "title": TRAIL["title"], "name": f"{TRAIL['title']} - {red_m['title']}",
+            "sku": red_m["sku"]}
+    assert red_m["title"] == "Red / M"
+    order = shopify_order(email=email, customer=None, line_items=[line], total_price="18.00")
+    assert post(stack, order).json()["stored"] is True
+    person = stack.profile(f"email:{hash_email(email)}")
+    assert [(p["product"], p.get("size")) for p in person.purchases] == [("ridge-trail-tee", "M")]
+
+
+def test_shopifys_test_notification_is_answered_200_and_stores_nothing(stack: ShopStack) -> None:
+    """"Send test notification" posts a sample order with ``"test": true``: ``skip: {test: true}``."""
+    before = len(stack.log())
+    order = shopify_order(test=True)
+    r = post(stack, order)
+    assert r.status_code == 200 and r.json() == {"stored": False, "why": "skipped: test is true"}, r.text
+    assert len(stack.log()) == before
+    assert not [e for e in stack.events("purchase") if e.key == f"order:{order['id']}"]
+    assert post(stack, shopify_order(test=False)).json()["stored"] is True  # a real order, as the sample is
+
+
+def test_an_order_with_no_discount_code_redeemed_none(stack: ShopStack) -> None:
+    """An empty ``discount_codes`` says the order redeemed no coupon (``""``: the margin goal charges none);
+    an order without the list says nothing of coupons."""
+    no_code = shopify_order(discount_codes=[], discount_applications=[], total_discounts="0.00")
+    assert post(stack, no_code).json()["stored"] is True
+    assert purchase(stack, no_code).data["props"]["coupon"] == ""
+    assert "discount" not in purchase(stack, no_code).data["props"]
+    unsaid = shopify_order()
+    unsaid.pop("discount_codes")
+    assert post(stack, unsaid).json()["stored"] is True
+    assert "coupon" not in purchase(stack, unsaid).data["props"]

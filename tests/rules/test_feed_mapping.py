@@ -91,7 +91,9 @@ def test_the_catalogs_not_sizes_and_the_feeds_older_spelling_are_one_list(tmp_pa
     own = '  not_sizes: ["Default Title"]         # a product without options: its one variant (below)\n'
     text = SHOPIFY.replace(own, '  not_sizes: ["N/A"]\n' if where == "both" else "" if where == "feed-sizes" else own)
     if where != "catalog":
-        text = text.replace("size: option1}", 'size: option1, not_sizes: ["Default Title"]}')
+        sizes = '      size: {key: "option{}"'
+        assert sizes in text
+        text = text.replace(sizes, '      not_sizes: ["Default Title"]\n' + sizes)
     rules = rules_from_text(tmp_path, text)
     assert rules.catalog.size_of("default title") is None and rules.catalog.size_of("m") == "M"
     assert rules.signals.not_sizes == rules.catalog.not_sizes
@@ -245,7 +247,8 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
         st.sampled_from(["id", "slug", "name", "prices", "price", "currency_minor_unit", "images", "0", "src",
                          "variations", "attributes", "value", "is_in_stock", "categories", "products", "handle",
-                         "variants", "available", "option1", "x"]), inner, max_size=5),
+                         "variants", "available", "option1", "option2", "options", "position", "x"]), inner,
+        max_size=5),
     max_leaves=30)
 
 

@@ -56,8 +56,22 @@ def check(tmp_path: Path, orders: str) -> list[str]:
     ("    fields: {order_id: id, email: email}\n"
      "    lines: {items: line_items, product: product_id, size: {key: meta_data, where: [pa_size], value: v}}\n",
      "4:83: 'capture.orders.lines.size': 'where' must map key paths to the values"),
+    ("    skip: [test]\n    fields: {order_id: id, email: email}\n" + LINES,
+     "3:12: 'capture.orders.skip' must map key paths to the values an element holds ({test: true})"),
+    ("    skip: {test: [true]}\n    fields: {order_id: id, email: email}\n" + LINES,
+     "3:18: 'capture.orders.skip': a value must be a text, a whole number or true/false, got a list"),
+    ("    fields: {order_id: id, email: email, customer_id: {key: customer_id, none: []}}\n" + LINES,
+     "3:80: 'capture.orders.fields.customer_id': 'none' lists 1 to 20 values"),
+    ("    fields: {order_id: id, email: email, coupon: {key: coupon_lines.0.code, empty: [x]}}\n" + LINES,
+     "3:84: 'capture.orders.fields.coupon': 'empty' must be a text or a number (\"\": none), got a list"),
+    ("    fields: {order_id: id, email: 'e{}', customer_id: {key: 'c{}', fill: id}}\n" + LINES,
+     "3:68: 'capture.orders.fields.customer_id': 'fill' reads the item around a list: only in"),
+    ("    fields: {order_id: id, email: email}\n"
+     "    lines: {items: line_items, product: product_id, size: {key: option1, fill: position}}\n",
+     "4:65: 'capture.orders.lines.size': with 'fill', 'key' must hold one {}"),
 ], ids=["no-lines", "no-order-id", "no-buyer", "unknown-field", "bad-key-path", "no-product", "zero-divide",
-        "bad-encoding", "no-header", "bad-header", "where-without-value", "where-not-a-mapping"])
+        "bad-encoding", "no-header", "bad-header", "where-without-value", "where-not-a-mapping", "skip-not-a-mapping",
+        "skip-a-list-value", "none-empty", "empty-a-list", "fill-outside-a-list", "fill-without-braces"])
 def test_a_malformed_mapping_is_refused_where_it_is(tmp_path: Path, orders: str, message: str) -> None:
     issues = check(tmp_path, orders)
     assert any(message in issue for issue in issues), issues
@@ -77,12 +91,14 @@ def test_rules_check_says_where_each_value_of_the_order_is_read(tmp_path: Path) 
     assert run_check(Namespace(file=str(example), url=None, cookie=[], header=[], feed=False), out, err) == 0, \
         err.getvalue()
     said = out.getvalue().split("  order webhook (/_sw/orders), in the store's own shape (capture.orders):\n", 1)[1]
-    assert said.splitlines()[:4] == [
+    assert said.splitlines()[:5] == [
         "    signed: X-WC-Webhook-Signature: base64 HMAC-SHA256 of the body with --order-secret",
         "    order_id <- number",
         "    email <- billing.email",
+        "    customer_id <- customer_id, none if '0'",
         "    ts <- date_created_gmt",
     ]
+    assert "    coupon <- coupon_lines.0.code, '' when the list is empty\n" in said
     assert ("    lines <- line_items[]: product product_id, size meta_data[key=pa_size].value, qty quantity, "
             "price price\n") in said
     assert "    a body without number is answered 200, nothing stored (a platform's ping), signed or not\n" in said
@@ -92,7 +108,8 @@ JSON = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-10**30, max_value=10**30) | st.floats() | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
         st.sampled_from(["number", "billing", "email", "date_created_gmt", "total", "line_items", "product_id",
-                         "quantity", "price", "meta_data", "key", "value", "pa_size", "0", "coupon_lines"]),
+                         "quantity", "price", "meta_data", "key", "value", "pa_size", "0", "coupon_lines",
+                         "customer_id", "code"]),
         inner, max_size=5),
     max_leaves=30)
 

@@ -51,10 +51,17 @@ class Collection:
 @dataclass(frozen=True)
 class Variant:
     id: int
-    title: str  # "M", or "Default Title" for a product without options
+    options: tuple[str, ...]  # its value of each of the product's options: ("M",), ("Blue", "M"), ("Default Title",)
     price: int  # cents
     available: bool
     sku: str
+
+    @property
+    def title(self) -> str:  # "M", "Blue / M", or "Default Title" for a product without options
+        return " / ".join(self.options)
+
+    def option(self, position: int) -> str | None:  # option1..option3: null past the product's options
+        return self.options[position - 1] if position <= len(self.options) else None
 
     @property
     def public_title(self) -> str | None:  # ShopifyAnalytics.meta: null for the Default Title variant
@@ -71,6 +78,7 @@ class Product:
     collection: Collection
     variants: tuple[Variant, ...]
     description: str = ""
+    options: tuple[str, ...] = ("Size",)  # the options' names, in order ("Title" for the Default Title variant)
 
     @property
     def url(self) -> str:
@@ -96,9 +104,26 @@ class Product:
     def selected_or_first_available_variant(self) -> Variant:
         return next((v for v in self.variants if v.available), self.variants[0])
 
+    def values(self, position: int) -> list[str]:
+        """One option's values, in the order its variants first name them (``options[].values``)."""
+        return list(dict.fromkeys(v.options[position - 1] for v in self.variants))
+
+    def pickers(self, selected: Variant) -> list[dict[str, Any]]:
+        """Dawn's variant picker: a fieldset per option, a radio per value, checked as ``selected`` is; a value
+        is unavailable when no available variant has it with ``selected``'s other values."""
+        def available(position: int, value: str) -> bool:
+            wanted = selected.options[:position - 1] + (value,) + selected.options[position:]
+            return any(v.options == wanted and v.available for v in self.variants)
+        return [{"name": name, "position": position,
+                 "values": [{"value": value, "checked": selected.options[position - 1] == value,
+                             "available": available(position, value),
+                             "id": self.id * 100 + position * 10 + index} for index, value in
+                            enumerate(self.values(position))]}
+                for position, name in enumerate(self.options, 1)]
+
 
 def _sized(first_id: int, handle: str, price: int, sold_out: tuple[str, ...] = ()) -> tuple[Variant, ...]:
-    return tuple(Variant(first_id + i, size, price, size not in sold_out, f"{handle.upper()}-{size}")
+    return tuple(Variant(first_id + i, (size,), price, size not in sold_out, f"{handle.upper()}-{size}")
                  for i, size in enumerate(("S", "M", "L")))
 
 
@@ -117,9 +142,13 @@ PRODUCTS = {p.handle: p for p in (
     Product(8004, "linen-shirt", "Linen Shirt", "Shirts", "Fjord", SHIRTS, _sized(44031, "ls", 3990),
             "A breathable linen shirt."),
     Product(8005, "jacket-wax", "Jacket Wax", "Jackets", "Fjord", JACKETS,
-            (Variant(44041, "Default Title", 1490, True, "JW"),), "Wax that keeps a jacket dry."),
+            (Variant(44041, ("Default Title",), 1490, True, "JW"),), "Wax that keeps a jacket dry.", ("Title",)),
     Product(8006, "wool-beanie", "Wool Beanie", "Accessories", "Fjord", ACCESSORIES,
-            (Variant(44051, "Default Title", 1990, True, "WB"),), "A merino beanie."),
+            (Variant(44051, ("Default Title",), 1990, True, "WB"),), "A merino beanie.", ("Title",)),
+    Product(8007, "trail-tee", "Trail Tee", "Shirts", "Fjord", SHIRTS,  # two options: the size is the second
+            tuple(Variant(44061 + i, (colour, size), 2990, (colour, size) != ("Red", "S"), f"TT-{colour[0]}-{size}")
+                  for i, (colour, size) in enumerate((c, s) for c in ("Blue", "Red") for s in ("S", "M"))),
+            "A quick-drying tee.", ("Color", "Size")),
 )}
 VARIANTS = {v.id: (p, v) for p in PRODUCTS.values() for v in p.variants}
 CUSTOMERS = {"jane@example.com": ("Jane", "dawn-pass-1", 7001)}  # e-mail -> first name, password, customer id
@@ -166,7 +195,8 @@ def line_item(product: Product, variant: Variant, qty: int) -> dict[str, Any]:
         "url": f"{product.url}?variant={variant.id}", "quantity": qty, "price": variant.price,
         "line_price": variant.price * qty, "final_price": variant.price, "sku": variant.sku,
         "vendor": product.vendor, "product_type": product.product_type, "image": product.image,
-        "options_with_values": [] if variant.public_title is None else [{"name": "Size", "value": variant.title}],
+        "options_with_values": [] if variant.public_title is None else
+        [{"name": name, "value": value} for name, value in zip(product.options, variant.options)],
         "product_has_only_default_variant": product.has_only_default_variant,
     }
 
@@ -176,6 +206,9 @@ def cart_json(cart: Cart | None) -> dict[str, Any]:
     return {"token": cart.token if cart else "", "note": None, "attributes": {},
             "total_price": sum(i["line_price"] for i in items), "item_count": sum(i["quantity"] for i in items),
             "items": items, "requires_shipping": bool(items), "currency": CURRENCY}
+
+
+VARIES_BY = {"Size": "size", "Color": "color", "Material": "material", "Pattern": "pattern"}
 
 
 def structured_data(base: str, product: Product) -> str:
@@ -202,7 +235,7 @@ def structured_data(base: str, product: Product) -> str:
                                 "image": image, "name": f"{product.title} - {v.title}", "offers": offer(v),
                                 "sku": v.sku} for v in product.variants],
                 "name": product.title, "productGroupID": str(product.id), "url": f"{base}{product.url}",
-                "variesBy": ["https://schema.org/size"]}
+                "variesBy": [f"https://schema.org/{VARIES_BY[name]}" for name in product.options if name in VARIES_BY]}
     return json.dumps(data, separators=(",", ":")).replace("/", "\\/")
 
 
@@ -289,10 +322,13 @@ async def product_page(request: Request) -> Response:
     recommended = [p for p in PRODUCTS.values() if p != product and p.collection == product.collection][:4]
     return render(request, "product.html", title=product.title, page_type="product", product=product,
                   variant=variant, recommended=recommended,
-                  selected_variant_json=Markup(json.dumps({"id": variant.id, "title": variant.title,
-                                                           "option1": variant.title, "available": variant.available})),
-                  variants_json=Markup(json.dumps([{"id": v.id, "title": v.title, "option1": v.title,
-                                                    "available": v.available} for v in product.variants])))
+                  pickers=product.pickers(variant), selected_variant_json=Markup(json.dumps(variant_json(variant))),
+                  variants_json=Markup(json.dumps([variant_json(v) for v in product.variants])))
+
+
+def variant_json(v: Variant) -> dict[str, Any]:
+    """A variant as the product page's JSON names it (Dawn's picker reads ``option1``..``option3``)."""
+    return {"id": v.id, "title": v.title, **{f"option{n}": v.option(n) for n in (1, 2, 3)}, "available": v.available}
 
 
 def _set_cart(response: Response, cart: Cart) -> Response:
@@ -343,14 +379,17 @@ async def cart_page(request: Request) -> Response:
 
 
 def feed_product(product: Product) -> dict[str, Any]:
-    """One product of ``/products.json``, as Shopify lists it (trimmed: no body_html, tags or options)."""
+    """One product of ``/products.json``, as Shopify lists it (trimmed: no body_html or tags)."""
     return {
         "id": product.id, "title": product.title, "handle": product.handle, "vendor": product.vendor,
         "product_type": product.product_type, "published_at": "2026-11-02T10:00:00+01:00",
-        "variants": [{"id": v.id, "title": v.title, "option1": v.title, "option2": None, "option3": None,
+        "variants": [{"id": v.id, "title": v.title, "option1": v.option(1), "option2": v.option(2),
+                      "option3": v.option(3),
                       "sku": v.sku, "requires_shipping": True, "taxable": True, "available": v.available,
                       "price": decimal(v.price), "grams": 500, "compare_at_price": None, "position": i + 1,
                       "product_id": product.id} for i, v in enumerate(product.variants)],
+        "options": [{"name": name, "position": position, "values": product.values(position)}
+                    for position, name in enumerate(product.options, 1)],
         "images": [{"id": product.id * 10, "position": 1, "product_id": product.id,
                     "src": f"https://cdn.shopify.com/s/files/1/0001/files/{product.handle}.svg?v=1",
                     "width": 400, "height": 400}],

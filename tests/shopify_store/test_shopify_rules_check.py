@@ -8,6 +8,7 @@ without a warning: the collection keys of the home's collection list, the produc
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Iterator
 
@@ -17,6 +18,8 @@ from example_check import clean_check
 from shopify_shop import CART_COOKIE, ShopifyShop
 
 from slotwise.cli import main
+from slotwise.proxy.personalization.catalog_feed import FeedLoader, catalog_rows
+from slotwise.rules import load_rules
 
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "slotwise" / "rules" / "examples" / "shopify.yaml")
 
@@ -35,7 +38,8 @@ def test_the_example_loads(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "check", EXAMPLE]) == 0
     out = capsys.readouterr().out
     assert "OK, 4 slots" in out and "capture: 2 event sources; cart" in out
-    assert "sizes <- variants[]: id id, size option1, not sizes: default title" in out
+    assert ("sizes <- variants[]: id id, size option{} ({}: options[name=Size].position in the item the list is in), "
+            "not sizes: default title") in out
 
 
 def test_home_and_collection_pages(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:
@@ -51,7 +55,7 @@ def test_a_product_with_sizes(shop: ShopifyShop, capsys: pytest.CaptureFixture[s
     out = check(capsys, shop.url + path)
     assert "page type product" in out
     assert "product 'rain-jacket': 'Rain Jacket', price 89.90 EUR" in out  # the ProductGroup's first offer
-    assert "size-preset: page matches; 1 element matches 'variant-selects fieldset.product-form__input'" in out
+    assert "size-preset: page matches; 1 element matches \"variant-selects fieldset.product-form__input:has(" in out
     assert "item keys of its choices (input[type=radio]): 'S', 'M', 'L'" in out
     assert "product-recommendations: page matches; 1 element matches 'product-recommendations.related-products'" in out
     assert "add_to_cart on submit of \"product-form form[action='/cart/add']\"): 1 element on this page" in out
@@ -61,7 +65,7 @@ def test_a_product_with_only_the_default_title_variant(shop: ShopifyShop, capsys
     """No options, no picker: the size slot rightly finds nothing there."""
     out = check(capsys, shop.url + "/products/jacket-wax")
     assert "product 'jacket-wax': 'Jacket Wax', price 14.90 EUR, in stock" in out
-    assert "size-preset: page matches; 0 elements match 'variant-selects fieldset.product-form__input'" in out
+    assert "size-preset: page matches; 0 elements match \"variant-selects fieldset.product-form__input:has(" in out
     assert "1 element on this page" in out  # the product form all the same
 
 
@@ -79,8 +83,32 @@ def test_the_cart_drawer_and_the_login_page(shop: ShopifyShop, capsys: pytest.Ca
 def test_the_products_json_feed_as_slotwise_reads_it(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:
     out = check(capsys, shop.url + "/", "--feed")
     assert "pages: page=1, 2, ..., limit=250 (at most 50)" in out
-    assert "catalog feed /products.json: 6 products" in out
+    assert "catalog feed /products.json: 7 products" in out
     assert "rain-jacket: name 'Rain Jacket', price 89.9, category 'jackets', in_stock True" in out
     assert "sizes S=44001, M=44002, L=44003" in out
     assert "no size 44041: a line naming one is this product" in out  # jacket-wax's Default Title
     assert shop.state.feed_requests[-1] == "page=1&limit=250"
+
+
+def test_a_product_with_two_options(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:
+    """Color first, Size second: the size slot presets the Size radios, not the colours."""
+    out = check(capsys, shop.url + "/products/trail-tee")
+    assert "size-preset: page matches; 1 element matches" in out
+    assert "item keys of its choices (input[type=radio]): 'S', 'M'" in out
+
+
+def test_the_feed_reads_the_option_named_size_whatever_its_position(shop: ShopifyShop) -> None:
+    """``/products.json`` names each product's options; the example reads each variant's value of the one
+    named Size: option1 for the jackets, option2 for the tee (option1 is its colour). Every variant id is a
+    child of its product in its size (Red / M as Blue / M); a product without options has aliases only."""
+    catalog = load_rules(Path(EXAMPLE)).catalog
+    assert catalog.feed is not None
+    loader = FeedLoader(None, shop.url, lambda: 0.0)  # type: ignore[arg-type]
+    products = {p["id"]: p for p in asyncio.run(loader.products(catalog.feed, catalog.feed_mapping))}
+    tee, rain, wax = products["trail-tee"], products["rain-jacket"], products["jacket-wax"]
+    assert (tee["variants"], tee["more_sizes"]) == ({"S": "44061", "M": "44062"}, [["44063", "S"], ["44064", "M"]])
+    assert rain["variants"] == {"S": "44001", "M": "44002", "L": "44003"} and "more_sizes" not in rain
+    assert wax.get("variants") is None and wax["aliases"] == ["44041"]
+    rows = {r["id"]: r for r in catalog_rows(list(products.values()), stored={})}
+    assert [rows[str(v)].get("size") for v in range(44061, 44065)] == ["S", "M", "S", "M"]
+    assert {rows[str(v)]["parent"] for v in range(44061, 44065)} == {"trail-tee"}

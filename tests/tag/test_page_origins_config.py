@@ -61,6 +61,31 @@ def test_same_site() -> None:
     assert same_site("sw.shop.example", "www.shop.example") and same_site("shop.example", "sw.shop.example")
     assert not same_site("shop.example", "shop.other") and not same_site("example", "sw.example")
     assert not same_site("127.0.0.1", "localhost") and same_site("localhost", "LOCALHOST")
+    assert not same_site("127.0.0.1", "127.0.0.2") and not same_site("sw.localhost", "localhost")
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("sw.shop.co.uk", "www.shop.co.uk", True),
+    ("shop.co.uk", "sw.shop.co.uk", True),
+    ("a.co.uk", "b.co.uk", False),  # co.uk is a public suffix: two shops, two sites
+    ("co.uk", "sw.co.uk", False),
+    ("sw.shop.com.au", "shop.com.au", True),
+    ("shop-a.github.io", "shop-b.github.io", False),  # the list's private section: each user's site its own
+    ("sw.ridge.myshopify.com", "ridge.myshopify.com", True),
+    ("ridge.myshopify.com", "other.myshopify.com", False),
+], ids=["co-uk-subdomains", "co-uk-parent", "co-uk-two-shops", "co-uk-itself", "com-au", "github-io",
+        "myshopify-subdomain", "myshopify-two-shops"])
+def test_same_site_follows_the_public_suffix_list(a: str, b: str, same: bool) -> None:
+    assert same_site(a, b) is same and same_site(b, a) is same
+
+
+def test_a_shop_under_another_shops_public_suffix_is_refused(tmp_path: Any) -> None:
+    ok = settings(tmp_path, public_url="https://shop.co.uk", page_origins="https://www.shop.co.uk")
+    assert ok.page_origin_list == ("https://www.shop.co.uk",)
+    with pytest.raises(ConfigError, match="https://other.co.uk is not of the same site"):
+        settings(tmp_path, public_url="https://sw.shop.co.uk", page_origins="https://other.co.uk")
+    with pytest.raises(ConfigError, match="https://other.github.io is not of the same site"):
+        settings(tmp_path, public_url="https://shop.github.io", page_origins="https://other.github.io")
 
 
 def test_the_snippet_sends_the_cookie_to_an_endpoint_on_another_origin() -> None:

@@ -278,3 +278,20 @@ def test_an_order_not_signed_with_the_webhooks_secret_is_refused(stack: ShopStac
     r = httpx.post(stack.url + "/_sw/orders", content=body, headers={"x-slotwise-signature": slotwise_signed})
     assert r.status_code == 401 and "X-WC-Webhook-Signature" in r.json()["error"]  # the rules name the header
     assert not [e for e in stack.events("purchase") if e.data["props"]["order_id"] == "9002"]
+
+
+def test_a_guests_customer_id_0_names_nobody_and_no_coupon_lines_is_no_coupon(stack: ShopStack) -> None:
+    """WooCommerce sends ``customer_id: 0`` for every guest (``none: [0]``): two guests' orders are two
+    people, not one ``customer:0``; a customer's id links the order to them. ``coupon_lines: []`` is an
+    order that redeemed no coupon (``""``), which the margin goal charges nothing."""
+    for number, email in (("9101", "guest-a@example.com"), ("9102", "guest-b@example.com")):
+        r = woo_webhook(stack, woo_order(number, email))  # the sample: a guest, customer_id 0, no coupon_lines
+        assert r.json()["stored"] is True, r.text
+    a, b = (stack.profile(f"email:{hash_email(e)}") for e in ("guest-a@example.com", "guest-b@example.com"))
+    assert a.id != b.id and stack.profile("customer:0") is None
+    (record,) = [e for e in stack.events("purchase") if e.data["props"]["order_id"] == "9101"]
+    assert record.data["props"]["coupon"] == ""
+    customer = json.loads(woo_order("9103", "kari@example.com"))
+    customer["customer_id"] = 7
+    assert woo_webhook(stack, json.dumps(customer).encode()).json()["stored"] is True
+    assert stack.profile("customer:7").id == stack.profile(f"email:{hash_email('kari@example.com')}").id

@@ -142,6 +142,8 @@ def parse_feed(data: Any, upstream_netloc: str, mapping: FeedMapping | None = No
                     product["variants"] = entry["variants"]
                 if entry.get("aliases"):  # variants that are no size (sizes.not_sizes): children all the same
                     product["aliases"] = list(entry["aliases"])
+                if entry.get("more_sizes"):  # Red / M after Blue / M: children of that size too
+                    product["more_sizes"] = [list(pair) for pair in entry["more_sizes"]]
             if product is not None:
                 products.append(product)
     return products
@@ -164,8 +166,9 @@ def written_row(product: Mapping[str, Any]) -> dict[str, Any]:
 def catalog_rows(products: list[dict[str, Any]], stored: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The rows products write, a feed's or a product page's (``PageViewRecorder.learn``): each product, its
     ``other_id`` and ``aliases`` (variants that are no size) as aliases (children without a size) and each
-    size as a child. An alias or a size that is a product of its own (among ``products``, or ``stored``
-    without a parent) stays that product, and the log says so (the store's merge would keep it one too)."""
+    size (``variants``, and ``more_sizes``: Red / M after Blue / M) as a child. An alias or a size that is a
+    product of its own (among ``products``, or ``stored`` without a parent) stays that product, and the log
+    says so (the store's merge would keep it one too)."""
     own = {p["id"] for p in products}
     rows: list[dict[str, Any]] = []
     children: dict[str, dict[str, Any]] = {}
@@ -179,6 +182,7 @@ def catalog_rows(products: list[dict[str, Any]], stored: Mapping[str, Mapping[st
         rows.append(product)
         wanted: list[tuple[str, str | None]] = [(alias, None) for alias in dict.fromkeys(aliases)]
         wanted += [(child, size) for size, child in variants.items()]
+        wanted += [(child, size) for child, size in product.pop("more_sizes", ())]
         for child, size in wanted:
             if child in own or (stored.get(child) and not stored[child].get("parent")):
                 log.warning("catalog: %r of product %r is a product of its own: not made its %s",
@@ -426,7 +430,8 @@ class FeedLoader:
         rows = [written_row(p) for p in products]
         if mapping is not None:
             aliases = [child for p in products
-                       for child in (p.get("other_id"), *p.get("aliases", ()), *(p.get("variants") or {}).values())
+                       for child in (p.get("other_id"), *p.get("aliases", ()), *(p.get("variants") or {}).values(),
+                                     *(child for child, _ in p.get("more_sizes", ())))
                        if child]
             stored: dict[str, dict[str, Any]] = {}
             for start in range(0, len(aliases), 1000):  # one query each: SQLite bounds a query's parameters

@@ -23,10 +23,10 @@ if (!customElements.get('variant-selects')) {
     }
     onVariantChange(event) {
       const section = this.dataset.section;
-      const picked = this.querySelector('input[type="radio"]:checked');
+      const picked = Array.from(this.querySelectorAll('fieldset'), (f) => f.querySelector('input[type="radio"]:checked'));
       const all = JSON.parse(document.getElementById(`ProductVariants-${section}`).textContent);
-      const variant = all.find((v) => picked && v.option1 === picked.value);
-      publish(PUB_SUB_EVENTS.optionValueSelectionChange, { data: { event, target: picked, selectedOptionValues: [picked && picked.value] } });
+      const variant = all.find((v) => picked.every((p, i) => p && v[`option${i + 1}`] === p.value));
+      publish(PUB_SUB_EVENTS.optionValueSelectionChange, { data: { event, target: event.target, selectedOptionValues: picked.map((p) => p && p.value) } });
       if (!variant) return;
       this.querySelector('script[data-selected-variant]').textContent = JSON.stringify(variant);
       const form = document.getElementById(`product-form-${section}`);
