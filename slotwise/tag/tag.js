@@ -316,7 +316,7 @@
   function pick(o, ks) { var r = {}; each(ks, function (k) { if (o && o[k] !== undefined) r[k] = o[k]; }); return r; }
   function sent(m, u, body, hd) { // the rules' sources this request goes to, each with what is kept of it
     var url = new URL(u, location.href), b = body, j, out = [];
-    if (url.origin !== location.origin) return out;
+    if (url.origin !== location.origin || !url.href.indexOf(new URL(EP + '/', location.href).href)) return out; // never the tag's own
     if (typeof b == 'string') try { j = JSON.parse(b); } catch (e) { b = new URLSearchParams(b); }
     if (j && typeof j != 'object') j = null;
     each(CFG.requests, function (r) {
