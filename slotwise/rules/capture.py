@@ -87,6 +87,22 @@ class Response:
 RESPONSE_FIELDS = (*Response.__slots__, "ok", "redirect")
 """What ``response`` offers, for the checker: ``response.statuss`` is a load error, not a success never met."""
 
+READ_KEYS = ("form", "json", "query", "headers")
+"""The parts of a request whose keys a source names; ``response`` names its headers' (``response.headers.x``)."""
+
+
+@dataclass(frozen=True)
+class RequestSeen:
+    """What a request source's expressions read, however it was seen: the proxy builds it from the request
+    it forwarded and the store's answer, the tag's observation (tag-only mode) from what the page sent and got."""
+
+    form: Mapping[str, Any]
+    json_body: Any
+    query: Mapping[str, Any]
+    params: Mapping[str, str]
+    headers: Mapping[str, str]
+    response: Response
+
 
 @dataclass(frozen=True)
 class RequestSource:
@@ -103,6 +119,30 @@ class RequestSource:
     confirm: Confirm | None = None
     file: str = ""
     line: int = 0
+    path_js: str | None = None  # the path's regex in JavaScript's syntax, anchored: the tag matches the page's requests
+
+    def reads(self) -> dict[str, list[str]]:
+        """The keys of ``form``, ``json``, ``query``, ``headers`` and ``response`` (its headers) that the
+        expressions and conditions name: all the tag sends of what it observes (never a password or token
+        the rules do not read). A part read whole or by a computed key (``form[name]``) names no key."""
+        out: dict[str, set[str]] = {name: set() for name in (*READ_KEYS, "response")}
+        for expression in (*self.fields.values(), self.success):
+            for parts in getattr(expression, "parts", ()):
+                if len(parts) >= 2 and parts[0] in READ_KEYS:
+                    out[parts[0]].add(parts[1].lower() if parts[0] == "headers" else parts[1])
+                elif len(parts) >= 3 and parts[:2] == ("response", "headers"):
+                    out["response"].add(parts[2].lower())
+        out["query"].update(c.name for c in self.rule.query)
+        out["headers"].update(c.name.lower() for c in self.rule.headers)
+        return {name: sorted(keys) for name, keys in out.items() if keys}
+
+    def tag_json(self) -> dict[str, Any]:
+        """What the tag needs to observe the page's own requests for this source (tag-only mode)."""
+        out: dict[str, Any] = {"id": self.id, "methods": sorted(self.methods), "path": self.path_js or "",
+                               "keys": self.reads()}
+        if self.confirm is not None:
+            out["confirm"] = self.confirm.to_json()
+        return out
 
     def match(self, method: str, path: str, query: Query = None, headers: Headers = None) -> dict[str, str] | None:
         """The path params when this source wants the request, else None."""
@@ -136,6 +176,14 @@ class RequestSource:
                 raise ValueError(f"capture {self.id}: field {name!r} failed: {type(exc).__name__}: {exc}") from exc
             out[name] = _plain(value)
         return True, out
+
+    def event_of(self, seen: RequestSeen, catalog: CatalogSettings) -> tuple[bool, dict[str, Any] | None]:
+        """(success, the event) for a request seen by the proxy or the tag; the event is None for ``logout``.
+
+        Raises ``CaptureError`` (a required value missing) or ``ValueError`` (an expression failed)."""
+        ok, fields = self.outcome(form=seen.form, json_body=seen.json_body, query=seen.query, params=seen.params,
+                                  headers=seen.headers, response=seen.response)
+        return ok, build_event(self.event, fields, (), catalog) if ok else None
 
     def describe(self) -> str:
         where = self.rule.path.pattern if self.rule.path is not None else "?"
@@ -246,6 +294,14 @@ class CaptureSettings:
 
     def trigger(self, trigger_id: str) -> TagTrigger | None:
         return next((t for t in self.triggers if t.id == trigger_id), None)
+
+    def request_source(self, source_id: str) -> RequestSource | None:
+        return next((s for s in self.requests if s.id == source_id), None)
+
+    def observed_requests(self) -> list[RequestSource]:
+        """The sources the tag observes the page's own requests for in tag-only mode: all but ``logout``
+        (a browser stays one visitor whoever uses it)."""
+        return [s for s in self.requests if s.event != "logout" and s.path_js is not None]
 
 
 # -- building events from what was read ----------------------------------------------

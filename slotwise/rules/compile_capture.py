@@ -15,7 +15,7 @@ from slotwise.rules.capture import (
 )
 from slotwise.rules.catalog import Availability
 from slotwise.rules.extract import Field, Group, Items, bad_key_path, key_path
-from slotwise.rules.pages import PageRule, compile_condition, compile_path_pattern
+from slotwise.rules.pages import PageRule, compile_condition, compile_path_pattern, translate_path_pattern
 
 if TYPE_CHECKING:
     from slotwise.rules.loader import _Loader
@@ -160,15 +160,17 @@ def _confirm(loader: "_Loader", spec: s.ConfirmSpec | None) -> Confirm | None:
 def _request(loader: "_Loader", event: s.EventSpec, source_id: str, file: str, line: int) -> RequestSource | None:
     rule_spec = event.request
     assert rule_spec is not None
-    path, search = None, False
+    path, search, path_js = None, False, ""
     if rule_spec.path is not None:
         try:
             path = compile_path_pattern(rule_spec.path.value)
+            path_js = f"^(?:{translate_path_pattern(rule_spec.path.value)[1]})$"
         except ValueError as exc:
             loader.issues.append(rule_spec.path.source.loc(rule_spec.path.node).issue(str(exc)))
             return None
     elif rule_spec.regex is not None:
         search = True
+        path_js = rule_spec.regex.value.replace("(?P<", "(?<")  # searched, as here; the server matches again
         try:
             path = re.compile(rule_spec.regex.value)
         except re.error as exc:
@@ -187,6 +189,6 @@ def _request(loader: "_Loader", event: s.EventSpec, source_id: str, file: str, l
         id=source_id, event=event.event, methods=frozenset(event.methods), rule=rule, fields=fields,
         field_text={k: t.value for k, t in event.expressions.items()},
         success=success, success_text=event.success.value.strip() if event.success else "response.status < 400",
-        confirm=_confirm(loader, event.confirm), file=file, line=line,
+        confirm=_confirm(loader, event.confirm), file=file, line=line, path_js=path_js,
     )
 

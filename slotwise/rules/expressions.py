@@ -331,11 +331,11 @@ _Scope.eval_ctx = EvalContext(TEXT_ENV)
 _Scope._globals = TEXT_ENV.globals
 
 
-def fact_paths(tree: nodes.Node) -> frozenset[str]:
-    """Every name and fact an expression reads, as dotted paths: ``visitor.preferred_size[page.category]``
-    reads ``visitor``, ``visitor.preferred_size``, ``page`` and ``page.category`` (a string key counts as
-    a member, ``visitor['stage']`` is ``visitor.stage``; a computed key ends a path)."""
-    out: set[str] = set()
+def fact_parts(tree: nodes.Node) -> frozenset[tuple[str, ...]]:
+    """Every name and fact an expression reads, as paths of names: ``form['customer[email]']`` reads
+    ``("form",)`` and ``("form", "customer[email]")`` (a key may hold any character, a dot too);
+    ``fact_paths`` gives the same joined with dots."""
+    out: set[tuple[str, ...]] = set()
     for node in (tree, *tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem))):
         parts: list[str] = []
         while isinstance(node, (nodes.Getattr, nodes.Getitem)):
@@ -347,8 +347,15 @@ def fact_paths(tree: nodes.Node) -> frozenset[str]:
                 parts.clear()  # below a computed key: no fact's name
             node = node.node
         if isinstance(node, nodes.Name) and node.ctx == "load":
-            out.add(".".join([node.name, *reversed(parts)]))
+            out.add((node.name, *reversed(parts)))
     return frozenset(out)
+
+
+def fact_paths(tree: nodes.Node) -> frozenset[str]:
+    """Every name and fact an expression reads, as dotted paths: ``visitor.preferred_size[page.category]``
+    reads ``visitor``, ``visitor.preferred_size``, ``page`` and ``page.category`` (a string key counts as
+    a member, ``visitor['stage']`` is ``visitor.stage``; a computed key ends a path)."""
+    return frozenset(".".join(parts) for parts in fact_parts(tree))
 
 
 class CompiledExpression:
@@ -357,14 +364,16 @@ class CompiledExpression:
     The same code Jinja generates for ``compile_expression`` (so the same sandbox, operators
     and Undefined chaining; Undefined comes out as None), run against a ``_Scope`` instead of a
     new ``Context`` per call where the expression allows it (see ``_DIRECT_NODES``). ``facts``:
-    what it reads (``fact_paths``), e.g. whether a ``when`` depends on the visitor at all.
+    what it reads (``fact_paths``), e.g. whether a ``when`` depends on the visitor at all; ``parts``:
+    the same as paths of names (``fact_parts``: which keys of a request's body it reads).
     """
 
-    __slots__ = ("source", "facts", "_root", "_jinja")
+    __slots__ = ("source", "facts", "parts", "_root", "_jinja")
 
     def __init__(self, source: str, tree: nodes.Expr) -> None:
         self.source = source
-        self.facts = fact_paths(tree)
+        self.parts = fact_parts(tree)
+        self.facts = frozenset(".".join(p) for p in self.parts)
         direct = _runs_directly(tree)
         tree.set_environment(TEXT_ENV)
         body = [nodes.Assign(nodes.Name("result", "store"), tree, lineno=1)]

@@ -3,8 +3,10 @@
 The server bakes this into the tag script it serves (``slotwise.tag.assets``),
 so a store's tag knows its consent mode, what to read from pages in tag-only
 mode (the same field groups the proxy reads), which clicks and submits are
-events, whether to read GA4's ``dataLayer``, and the URL patterns that turn
-a link into a category or product key.
+events, whether to read GA4's ``dataLayer``, the URL patterns that turn
+a link into a category or product key, and — tag-only mode only, where no
+proxy sees them — the rules' ``request`` sources, so it observes the page's
+own requests to them (``requests``: methods, path, the body keys read).
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ CONFIG_VERSION = 1
 _DEFAULT: Mapping[str, Any] = MappingProxyType({"v": CONFIG_VERSION})
 
 
-def tag_config(ruleset: "RuleSet | None") -> Mapping[str, Any]:
+def tag_config(ruleset: "RuleSet | None", *, tag_only: bool = False) -> Mapping[str, Any]:
     """A JSON-ready mapping; the very same object for the same rules object (the tag's URL is hashed
-    from it, and ``TagAssets`` keeps the tag built from it while it is the same object)."""
+    from it, and ``TagAssets`` keeps the tag built from it while it is the same object).
+
+    ``tag_only``: no proxy sees the store's requests, so the tag observes them (``requests``)."""
     if ruleset is None:
         return _DEFAULT
-    return _tag_config(ruleset)
+    return _tag_config(ruleset, tag_only)
 
 
 @functools.lru_cache(maxsize=4)
-def _tag_config(ruleset: "RuleSet") -> Mapping[str, Any]:
+def _tag_config(ruleset: "RuleSet", tag_only: bool) -> Mapping[str, Any]:
     """Rules are immutable and a reload makes a new ``RuleSet``: kept per rules object (a few, bounded)."""
     catalog, capture = ruleset.catalog, ruleset.capture
     groups = {name: g.to_json() for name, g in catalog.product_groups().items()}
@@ -43,4 +47,7 @@ def _tag_config(ruleset: "RuleSet") -> Mapping[str, Any]:
         "datalayer": capture.datalayer is not None,
         "patterns": patterns,
     }
+    observed = capture.observed_requests() if tag_only else []
+    if observed:  # the tag then carries its observer (slotwise.tag.assets): only for the stores that need it
+        out["requests"] = [source.tag_json() for source in observed]
     return MappingProxyType(out)

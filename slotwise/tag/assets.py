@@ -63,30 +63,45 @@ class TagBundle:
 
 
 VARIANTS = ("full", "proxy")
-_MARKER = re.compile(r"^[ \t]*// @(tag-only|end)\b", re.MULTILINE)
-_REGION = re.compile(r"^[ \t]*// @tag-only\b.*?^[ \t]*// @end[^\n]*\n", re.MULTILINE | re.DOTALL)
+REGIONS = ("tag-only", "requests")
+"""Regions of tag.js between ``// @<name>`` and ``// @end`` (not nested): ``tag-only`` is left out of the tag the
+proxy injects; ``requests`` (observing the page's own requests) is in the tag only when its config has ``requests``
+(tag-only mode, rules with ``request`` sources): most stores do not pay for it."""
+_MARKER = re.compile(r"^[ \t]*// @(tag-only|requests|end)\b", re.MULTILINE)
+_REGION = {name: re.compile(rf"^[ \t]*// @{name}\b.*?^[ \t]*// @end[^\n]*\n", re.MULTILINE | re.DOTALL)
+           for name in REGIONS}
+
+
+def strip_regions(source: str, *names: str) -> str:
+    """``source`` without the regions named; raises RuntimeError when any region is left unclosed."""
+    rest = source
+    for name in REGIONS:
+        rest = _REGION[name].sub("", rest)
+    if _MARKER.search(rest):
+        raise RuntimeError("tag.js has an unbalanced '// @tag-only' (or '// @requests') / '// @end' region")
+    for name in names:
+        source = _REGION[name].sub("", source)
+    return source
 
 
 def strip_tag_only(source: str) -> str:
     """The tag the proxy injects: without the regions only tag-only stores need (reading pages, /decide)."""
-    stripped = _REGION.sub("", source)
-    if _MARKER.search(stripped):
-        raise RuntimeError("tag.js has an unbalanced '// @tag-only' / '// @end' region")
-    return stripped
+    return strip_regions(source, *REGIONS)
 
 
-@lru_cache(maxsize=2)
-def _code(variant: str) -> str:
+@lru_cache(maxsize=4)
+def _code(variant: str, observer: bool = False) -> str:
     source = files("slotwise.tag").joinpath("tag.js").read_text("utf-8")
-    code = compact(strip_tag_only(source) if variant == "proxy" else source)
+    stripped = strip_tag_only(source) if variant == "proxy" else strip_regions(source, *(() if observer else ("requests",)))
+    code = compact(stripped)
     if CONFIG_MARK not in code:
         raise RuntimeError(f"tag.js lost its config mark {CONFIG_MARK!r}")
     return code
 
 
 @lru_cache(maxsize=64)
-def _bundle(config_json: str, variant: str) -> TagBundle:
-    source = _code(variant).replace(CONFIG_MARK, config_json).encode("utf-8")
+def _bundle(config_json: str, variant: str, observer: bool) -> TagBundle:
+    source = _code(variant, observer).replace(CONFIG_MARK, config_json).encode("utf-8")
     return TagBundle(source, gzip.compress(source, 9, mtime=0), hashlib.sha256(source).hexdigest()[:12])
 
 
@@ -94,11 +109,13 @@ def bundle(config: Mapping[str, Any] | None = None, variant: str = "full") -> Ta
     """The tag with this config (``None``: the default config, nothing store-specific).
 
     ``full`` (``/_sw/tag.js``) has everything; ``proxy`` is the smaller tag the
-    proxy injects into the pages it serves.
+    proxy injects into the pages it serves. The observer of the page's own
+    requests is in the ``full`` tag only when the config has ``requests``.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
-    return _bundle(script_json(dict(config or {"v": 1})), variant)
+    config = dict(config or {"v": 1})
+    return _bundle(script_json(config), variant, bool(config.get("requests")) and variant == "full")
 
 
 def tag_source() -> bytes:

@@ -118,12 +118,34 @@ class ConsentProps(_Props):
     granted: bool
 
 
+Key = Annotated[str, Field(max_length=256)]
+Value = Annotated[str, Field(max_length=4096)]
+
+
+class RequestSeenProps(BaseModel):
+    """Tag-only mode: a request of the page's own to a ``request`` source, as the tag saw it: only the
+    body, query and header keys the source's expressions name, and how the store answered."""
+
+    model_config = ConfigDict(extra="ignore")
+    method: Annotated[str, Field(pattern=r"^[A-Z]{1,16}$")]
+    path: Annotated[str, Field(pattern=r"^/", max_length=2048)]
+    query: dict[Key, Value] = Field(default_factory=dict, max_length=50)
+    form: dict[Key, Value] = Field(default_factory=dict, max_length=50)
+    json_body: dict[Key, Any] | None = Field(default=None, max_length=50, validation_alias="json")
+    headers: dict[Key, Value] = Field(default_factory=dict, max_length=50)
+    status: Annotated[int, Field(ge=100, le=599)]
+    redirected: bool = False
+    location: LongText | None = None  # where a followed redirect ended (path and query)
+    response_headers: dict[Key, Value] = Field(default_factory=dict, max_length=50)
+
+
 class CaptureProps(_Props):
-    """What the tag read for a capture source of the rules (a click, a submit, a dataLayer push)."""
+    """What the tag read for a capture source of the rules (a click, a submit, a dataLayer push, a request)."""
 
     source: Text  # the capture's id in the rules, or "datalayer"
     values: dict[str, Any] | None = None  # the trigger's fields, as read (raw strings)
     push: dict[str, Any] | None = None  # a dataLayer push
+    request: RequestSeenProps | None = None  # a request source, observed (tag-only mode)
 
 
 class AppliedProps(_Props):

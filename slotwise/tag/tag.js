@@ -299,11 +299,12 @@
       if (t.on !== kind) return;
       try { el = e.target && e.target.closest && e.target.closest(t.selector); } catch (x) { return; }
       if (!el) return;
-      var values = fields(el, t.fields);
-      if (t.confirm) { // counted only if the next page says it worked
-        set(SS, 'sw_conf', JSON.stringify(jget(SS, 'sw_conf', []).concat([{ s: t.id, v: values, c: t.confirm, t: now() }]).slice(-10)));
-      } else track('capture', { source: t.id, values: values }, { now: 1 });
+      capture({ source: t.id, values: fields(el, t.fields) }, t.confirm);
     });
+  }
+  function capture(p, c) { // c: the rules' confirm: counted only if the next page says it worked
+    if (c) set(SS, 'sw_conf', JSON.stringify(jget(SS, 'sw_conf', []).concat([{ p: p, c: c, t: now() }]).slice(-10)));
+    else track('capture', p, { now: 1 });
   }
   function confirmations() {
     var held = jget(SS, 'sw_conf', []);
@@ -311,7 +312,7 @@
     each(held, function (h) {
       var found = null;
       try { found = d.querySelector(h.c.css); } catch (e) {}
-      if (now() - h.t < 3e5 && !!found === (h.c.present !== false)) track('capture', { source: h.s, values: h.v });
+      if (now() - h.t < 3e5 && !!found === (h.c.present !== false)) track('capture', h.p || { source: h.s, values: h.v }); // h.s: held by an older tag
     });
   }
   d.addEventListener('click', function (e) {
@@ -338,6 +339,61 @@
     each(dl.slice(), pushed); // what the page pushed before the tag loaded
     dl.push = function () { var r = push.apply(dl, arguments); each(arguments, pushed); return r; };
   }
+
+  // @requests: only in a tag whose rules read requests, in tag-only mode (no proxy sees them)
+  // -- the page's own same-origin fetch and XMLHttpRequest to a rules' `request` source: the body keys the
+  //    rules read, and how the store answered, go to the server, which reads them as the proxy reads a request.
+  //    The page's calls are made first and as they were (same arguments, this, result, errors, timing);
+  //    nothing here reads a response's body, and whatever fails here is dropped
+  function first(x) { var o = {}; if (x && x.forEach) x.forEach(function (v, k) { if (!(k in o) && typeof v == 'string') o[k] = v; }); return o; }
+  function pick(o, ks) { var r = {}; each(ks, function (k) { if (o && o[k] !== undefined) r[k] = o[k]; }); return r; }
+  function sent(m, u, body, hd) { // the rules' sources this request goes to, each with what is kept of it
+    var url = new URL(u, location.href), b = body, j, out = [];
+    if (url.origin !== location.origin || !url.href.indexOf(new URL(EP + '/', location.href).href)) return out; // never the tag's own
+    if (typeof b == 'string') try { j = JSON.parse(b); } catch (e) { b = new URLSearchParams(b); }
+    if (j && typeof j != 'object') j = null;
+    each(CFG.requests, function (r) {
+      var K = r.keys || {};
+      try { if (r.methods.indexOf(m) < 0 || !new RegExp(r.path).test(url.pathname)) return; } catch (e) { return; }
+      out.push([r, { method: m, path: url.pathname, query: pick(first(url.searchParams), K.query), form: pick(b instanceof FormData || b instanceof URLSearchParams ? first(b) : {}, K.form),
+        json: j && j.length == null ? pick(j, K.json) : null, headers: pick(first(hd), K.headers) }, url.pathname + url.search]);
+    });
+    return out;
+  }
+  function answered(hits, status, final, rh) { // rh(name): a header of the answer
+    each(hits, function (h) {
+      var o = h[1], to = new URL(final || h[2], location.href), where = to.pathname + to.search;
+      o.status = status; o.redirected = where !== h[2]; o.location = o.redirected ? where : undefined;
+      o.response_headers = {};
+      each((h[0].keys || {}).response, function (n) { var v = rh(n); if (v != null) o.response_headers[n] = v; });
+      capture({ source: h[0].id, request: o }, h[0].confirm);
+    });
+  }
+  function requests() {
+    var F = w.fetch, X = w.XMLHttpRequest && XMLHttpRequest.prototype, xs = w.WeakMap && new WeakMap();
+    if (F) w.fetch = function (input, init) {
+      var p = F.apply(this, arguments), hits;
+      try {
+        var R = w.Request && input instanceof Request ? input : null, o = init || {};
+        hits = sent(('' + (o.method || (R ? R.method : 'GET'))).toUpperCase(), R ? R.url : '' + input, o.body, new Headers(o.headers || (R ? R.headers : {})));
+        if (hits.length) p.then(function (r) { try { answered(hits, r.status, r.url, function (n) { return r.headers.get(n); }); } catch (e) {} }, function () {});
+      } catch (e) {}
+      return p;
+    };
+    if (!X || !xs) return;
+    var open = X.open, send = X.send, header = X.setRequestHeader;
+    X.open = function (m, u) { try { xs.set(this, { m: ('' + m).toUpperCase(), u: '' + u, h: new Headers() }); } catch (e) {} return open.apply(this, arguments); };
+    X.setRequestHeader = function (k, v) { try { xs.get(this).h.append(k, v); } catch (e) {} return header.apply(this, arguments); };
+    X.send = function (body) {
+      try {
+        var x = this, o = xs.get(x), hits = o ? sent(o.m, o.u, body, o.h) : [];
+        if (hits.length) x.addEventListener('loadend', function () { try { if (x.status) answered(hits, x.status, x.responseURL, function (n) { return x.getResponseHeader(n); }); } catch (e) {} });
+      } catch (e) {}
+      return send.apply(this, arguments);
+    };
+  }
+  if (CFG.requests) requests();
+  // @end
 
   // @tag-only
   // -- page views (tag-only mode): what the page says goes along, so the server reads it as the proxy would

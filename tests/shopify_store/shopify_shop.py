@@ -174,7 +174,8 @@ class Shop:
     carts: dict[str, Cart] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)  # session id -> e-mail
     feed_requests: list[str] = field(default_factory=list)  # each /products.json request's query
-    cart_adds: list[dict[str, str]] = field(default_factory=list)  # each /cart/add's fields, as sent
+    cart_adds: list[dict[str, Any]] = field(default_factory=list)  # each /cart/add's fields (or JSON body), as sent
+    sold_out: set[int] = field(default_factory=set)  # variants whose stock ran out since their page was shown
 
 
 def money(cents: int) -> str:
@@ -337,37 +338,52 @@ def _set_cart(response: Response, cart: Cart) -> Response:
 
 
 async def cart_add(request: Request) -> Response:
-    """``POST /cart/add`` (and ``/cart/add.js``): form-encoded or multipart ``id`` (a variant id),
-    ``quantity``; a script's request (``Accept: application/javascript`` or ``.js``) gets the line as
-    JSON, plus ``sections`` rendered when asked; a plain form post redirects to ``/cart``. A variant
-    that is sold out: ``422 {"status": 422, "message": "Cart Error", "description": "..."}``."""
-    form = await request.form()
-    fields = {k: str(v) for k, v in form.multi_items()}
-    shop_of(request).cart_adds.append(fields)
-    wants_json = request.url.path.endswith(".js") or "javascript" in request.headers.get("accept", "") \
-        or "json" in request.headers.get("accept", "")
-    try:
-        product, variant = VARIANTS[int(fields.get("id", ""))]
-        qty = max(1, int(fields.get("quantity") or 1))
-    except (KeyError, ValueError):
-        return JSONResponse({"status": 404, "message": "Cart Error", "description": "Cannot find variant"}, 404)
-    if not variant.available:
-        title = f"{product.title} - {variant.title}"
-        return JSONResponse({"status": 422, "message": "Cart Error",
-                             "description": f"You can't add more {title} to the cart."}, 422)
+    """``POST /cart/add`` (and ``/cart/add.js``): form-encoded or multipart ``id`` (a variant id) and
+    ``quantity``, or a JSON body (``{"id", "quantity"}``, or ``{"items": [{"id", "quantity"}, ...]}``);
+    a script's request (``Accept: application/javascript``, a JSON body or ``.js``) gets the line as JSON
+    (``{"items": [...]}`` for ``items``), plus ``sections`` rendered when asked; a plain form post
+    redirects to ``/cart``. A variant that is sold out adds nothing, as Shopify answers:
+    ``422 {"status": 422, "message": "Cart Error", "description": "The product '...' is already sold out."}``."""
     shop = shop_of(request)
+    is_json = "json" in request.headers.get("content-type", "")
+    if is_json:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({"status": "bad_request", "message": "Parameter Missing or Invalid",
+                                 "description": "Required parameter missing or invalid: items"}, 400)
+        fields: dict[str, Any] = body if isinstance(body, dict) else {}
+    else:
+        form = await request.form()
+        fields = {k: str(v) for k, v in form.multi_items()}
+    shop.cart_adds.append(fields)
+    wants_json = is_json or request.url.path.endswith(".js") or "javascript" in request.headers.get("accept", "") \
+        or "json" in request.headers.get("accept", "")
+    asked = fields.get("items") if isinstance(fields.get("items"), list) else [fields]
+    try:
+        adds = [(*VARIANTS[int(item.get("id", ""))], max(1, int(item.get("quantity") or 1))) for item in asked]
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return JSONResponse({"status": 404, "message": "Cart Error", "description": "Cannot find variant"}, 404)
+    for product, variant, _ in adds:
+        if not variant.available or variant.id in shop.sold_out:
+            title = product.title if variant.public_title is None else f"{product.title} - {variant.title}"
+            return JSONResponse({"status": 422, "message": "Cart Error",
+                                 "description": f"The product '{title}' is already sold out."}, 422)
     cart = cart_of(request) or Cart(secrets.token_hex(16))
     shop.carts[cart.token] = cart
-    cart.lines[variant.id] = cart.lines.get(variant.id, 0) + qty
+    for _, variant, qty in adds:
+        cart.lines[variant.id] = cart.lines.get(variant.id, 0) + qty
     if not wants_json:
         return _set_cart(RedirectResponse("/cart", 302), cart)
-    body = line_item(product, variant, cart.lines[variant.id])
-    wanted = [s for s in fields.get("sections", "").split(",") if s]
+    lines = [line_item(product, variant, cart.lines[variant.id]) for product, variant, _ in adds]
+    body_out: dict[str, Any] = {"items": lines} if "items" in fields else lines[0]
+    sections = fields.get("sections", "")
+    wanted = [x for x in (sections.split(",") if isinstance(sections, str) else sections) if x]
     if wanted:
         parts = cart_context(cart)
-        body["sections"] = {s: ENV.get_template(f"sections/{s}.html").render(**parts)
-                            for s in wanted if s in ("cart-drawer", "cart-icon-bubble")}
-    return _set_cart(JSONResponse(body), cart)
+        body_out["sections"] = {x: ENV.get_template(f"sections/{x}.html").render(**parts)
+                                for x in wanted if x in ("cart-drawer", "cart-icon-bubble")}
+    return _set_cart(JSONResponse(body_out), cart)
 
 
 async def cart_js(request: Request) -> Response:

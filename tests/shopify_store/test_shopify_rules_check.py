@@ -58,7 +58,8 @@ def test_a_product_with_sizes(shop: ShopifyShop, capsys: pytest.CaptureFixture[s
     assert "size-preset: page matches; 1 element matches \"variant-selects fieldset.product-form__input:has(" in out
     assert "item keys of its choices (input[type=radio]): 'S', 'M', 'L'" in out
     assert "product-recommendations: page matches; 1 element matches 'product-recommendations.related-products'" in out
-    assert "add_to_cart on submit of \"product-form form[action='/cart/add']\"): 1 element on this page" in out
+    assert "(add_to_cart from a request): 1 form on this page posts to it" in out  # Dawn's form: its fetch is observed
+    assert "recorded when response.ok" in out
 
 
 def test_a_product_with_only_the_default_title_variant(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,7 +67,7 @@ def test_a_product_with_only_the_default_title_variant(shop: ShopifyShop, capsys
     out = check(capsys, shop.url + "/products/jacket-wax")
     assert "product 'jacket-wax': 'Jacket Wax', price 14.90 EUR, in stock" in out
     assert "size-preset: page matches; 0 elements match \"variant-selects fieldset.product-form__input:has(" in out
-    assert "1 element on this page" in out  # the product form all the same
+    assert "(add_to_cart from a request): 1 form on this page posts to it" in out  # the product form all the same
 
 
 def test_the_cart_drawer_and_the_login_page(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:

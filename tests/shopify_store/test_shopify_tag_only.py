@@ -26,6 +26,7 @@ from shopify_shop import PRODUCTS, ShopifyShop  # noqa: E402
 from tag_only_helpers import (  # noqa: E402
     SW_LOCATION,
     Nginx,
+    Requests,
     Stack,
     browse,
     flush,
@@ -113,7 +114,8 @@ def test_a_shopper_gets_their_size_their_collections_and_recommendations(
     sent = shop.state.cart_adds[-1]  # what Dawn's script sent: the form's FormData, the drawer's sections asked
     assert (sent["id"], sent["quantity"], sent["sections"]) == ("44022", "1", "cart-drawer,cart-icon-bubble")
     added = wait_for(lambda: stack.events("add_to_cart", vid), what="the add to cart in the log")
-    assert [(e.data["props"]["product"], e.data["props"].get("size")) for e in added] == [(FLEECE.handle, "M")]
+    assert [(e.data["props"]["product"], e.data["props"].get("size"), e.data["props"]["qty"]) for e in added] \
+        == [(FLEECE.handle, "M", 1)]  # the tag observed Dawn's own request, and Shopify's answer
 
     goto(page, f"{site}/collections/jackets{DOWN.url}")  # another jacket with sizes: M is preset
     applied(page)
@@ -161,3 +163,114 @@ def test_a_new_visitor_sees_the_store_as_it_is(stack: Stack, new_context: Any) -
     order = page.eval_on_selector_all("ul.collection-list .card__heading a", "es => es.map(e => e.getAttribute('href'))")
     assert order == ["/collections/shirts", "/collections/accessories", "/collections/jackets"]
     assert page.locator("template[data-sw-popup]").count() == 0
+
+
+# -- the store's own requests, observed by the tag (the rules' `request` source on /cart/add*) ------------
+
+SECRETS = ("hunter2-secret", "tok-secret", "xhr-secret")  # body keys the rules do not read: never sent
+
+
+def lines_added(stack: Stack, vid: str, n: int) -> list[tuple[str, str | None, int]]:
+    added = wait_for(lambda: len(e := stack.events("add_to_cart", vid)) >= n and e, what=f"{n} adds to cart in the log")
+    return [(e.data["props"]["product"], e.data["props"].get("size"), e.data["props"]["qty"]) for e in added]
+
+
+def observed(requests: Requests) -> list[dict[str, Any]]:
+    """What the tag sent of the page's own requests."""
+    return [e["props"]["request"] for e in requests.events() if e["type"] == "capture" and "request" in e["props"]]
+
+
+def nothing_secret_sent(requests: Requests) -> None:
+    """No body key the rules do not read left the browser for Slotwise (Dawn's ``sections`` neither)."""
+    bodies = " ".join(r.post_data or "" for r in requests.seen) + " ".join(r.url for r in requests.seen)
+    assert not any(secret in bodies for secret in SECRETS)
+    assert not any(key in str(observed(requests)) for key in ("password", "token", "sections", "form_type"))
+
+
+def test_an_add_shopify_refuses_is_not_counted(stack: Stack, shop: ShopifyShop, new_context: Any) -> None:
+    """The variant sold out after the page was shown: Shopify answers 422 and adds nothing; Dawn shows the
+    message. A submit capture cannot tell; the observed request's answer can."""
+    page = new_context().new_page()
+    requests = Requests(page.context)
+    goto(page, f"{stack.url('shop', '')}{DOWN.url}")
+    vid = visitor_id(page.context)
+    shop.state.sold_out.add(44012)  # M, sold out since
+    try:
+        page.check("variant-selects input[type=radio][value='M']")
+        page.click(f"{FORM} button[type=submit]")
+        page.wait_for_selector(".product-form__error-message-wrapper:not([hidden])")
+        assert "already sold out" in (page.text_content(".product-form__error-message") or "")
+    finally:
+        shop.state.sold_out.discard(44012)
+    add_through_dawn(page, "S")  # then one Shopify takes
+    assert lines_added(stack, vid, 1) == [(DOWN.handle, "S", 1)]
+    flush(page)
+    assert [(o["status"], o["form"]) for o in observed(requests)] == [
+        (422, {"id": "44012", "quantity": "1"}), (200, {"id": "44011", "quantity": "1"})]  # only what the rules read
+    assert stack.events("add_to_cart", vid) and len(stack.events("add_to_cart", vid)) == 1
+    nothing_secret_sent(requests)
+
+
+PAGE_OWN_FETCH = """async () => {
+  const out = {};
+  const r = await fetch('/cart/add.js', {method: 'POST', headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify({items: [{id: 44002, quantity: 2}], password: 'hunter2-secret', token: 'tok-secret'})});
+  out.isResponse = r instanceof Response && !r.bodyUsed && r.ok && r.status === 200;
+  const reader = r.body.getReader(), chunks = [];  // the body streams to the page untouched
+  for (let c = await reader.read(); !c.done; c = await reader.read()) chunks.push(...c.value);
+  out.body = JSON.parse(new TextDecoder().decode(new Uint8Array(chunks)));
+  const f = window.fetch;  // called without `this`, as pages do
+  out.cart = (await (await f('/cart.js')).json()).item_count;
+  try { await fetch('/cart/add', {method: 'POST', body: 'id=1', headers: {'bad header': 'x'}}); out.header = 'no error'; }
+  catch (e) { out.header = e instanceof TypeError; }
+  const abort = new AbortController(); abort.abort();
+  try { await fetch('/cart/add', {method: 'POST', body: 'id=1', signal: abort.signal}); out.abort = 'no error'; }
+  catch (e) { out.abort = e.name; }
+  const refused = await fetch('/cart/add.js', {method: 'POST', headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify({id: 44013, quantity: 1})});
+  out.refused = [refused.status, await refused.json()];
+  return out;
+}"""
+
+
+def test_the_page_own_fetch_is_observed_and_answered_as_before(stack: Stack, new_context: Any) -> None:
+    """A theme's JSON ``fetch`` to /cart/add.js: recorded, with only the keys the rules read sent; the page's
+    code gets the very answer it got before (the Response, its streaming body, its errors)."""
+    page = new_context().new_page()
+    requests = Requests(page.context)
+    goto(page, stack.url("shop"))
+    vid = visitor_id(page.context)
+    out = page.evaluate(PAGE_OWN_FETCH)
+    assert out["isResponse"] is True and out["body"]["items"][0]["variant_id"] == 44002 and out["cart"] == 2
+    assert out["header"] is True and out["abort"] == "AbortError"  # errors reach the page as they were
+    assert out["refused"] == [422, {"status": 422, "message": "Cart Error",
+                                    "description": "The product 'Down Jacket - L' is already sold out."}]
+    assert lines_added(stack, vid, 1) == [(RAIN.handle, "M", 2)]
+    flush(page)
+    sent = observed(requests)
+    assert [o["json"] for o in sent] == [{"items": [{"id": 44002, "quantity": 2}]}, {"id": 44013, "quantity": 1}]
+    assert [o["status"] for o in sent] == [200, 422]
+    assert len(stack.events("add_to_cart", vid)) == 1
+    nothing_secret_sent(requests)
+
+
+PAGE_OWN_XHR = """() => new Promise((done) => {
+  const x = new XMLHttpRequest();
+  x.open('POST', '/cart/add');
+  x.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded');
+  x.setRequestHeader('Accept', 'application/javascript');
+  x.onload = function () { done([this === x, x.status, JSON.parse(x.responseText).variant_id]); };
+  x.send('id=44031&quantity=3&password=xhr-secret');
+})"""
+
+
+def test_an_xhr_add_is_observed(stack: Stack, new_context: Any) -> None:
+    page = new_context().new_page()
+    requests = Requests(page.context)
+    goto(page, stack.url("shop"))
+    vid = visitor_id(page.context)
+    assert page.evaluate(PAGE_OWN_XHR) == [True, 200, 44031]
+    assert lines_added(stack, vid, 1) == [(PRODUCTS["linen-shirt"].handle, "S", 3)]
+    flush(page)
+    assert [o["form"] for o in observed(requests)] == [{"id": "44031", "quantity": "3"}]
+    nothing_secret_sent(requests)

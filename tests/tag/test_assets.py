@@ -40,11 +40,29 @@ def test_served_gzipped_and_small() -> None:
     injected = proxied.source.decode()
     assert "function decide(" in source and "function decide(" not in injected  # /decide: tag-only stores only
     assert "function extract(" in source and "function extract(" not in injected  # pages: the proxy reads them
+    assert "function requests(" not in source  # the observer of the page's own requests: only when asked (below)
+
+
+def test_the_request_observer_is_in_the_tag_only_when_its_config_asks() -> None:
+    """Tag-only stores whose rules read the store's own requests (``requests`` in the config: tag_config) get
+    the observer of the page's fetch and XMLHttpRequest: about 1 KB gzipped more, within its own 11 KB
+    budget (10.1 KB now); every other tag leaves it out and keeps its budget above."""
+    config = {"v": 1, "requests": [{"id": "add", "methods": ["POST"], "path": "^(?:\\/cart\\/add[^/]*)$",
+                                    "keys": {"form": ["id", "quantity"], "json": ["items"]}}]}
+    observing = assets.bundle(config)
+    assert len(observing.compressed) < 11 * 1024, f"tag.js with the observer is {len(observing.compressed)} bytes gzipped"
+    assert "function requests(" in observing.source.decode()
+    assert "function requests(" not in assets.bundle(config, "proxy").source.decode()  # the proxy sees requests
+    assert "function requests(" not in assets.bundle({"v": 1, "requests": []}).source.decode()
 
 
 def test_every_tag_only_region_is_closed() -> None:
     with pytest.raises(RuntimeError, match="unbalanced"):
         assets.strip_tag_only("var a;\n  // @tag-only\nvar b;\n")
+    with pytest.raises(RuntimeError, match="unbalanced"):
+        assets.strip_regions("var a;\n  // @requests\nvar b;\n", "tag-only")
+    assert assets.strip_regions("a;\n// @requests x\nb;\n// @end\n// @tag-only\nc;\n// @end\n", "requests") == \
+        "a;\n// @tag-only\nc;\n// @end\n"
     assert assets.strip_tag_only("var a;\n  // @tag-only why\nvar b;\n  // @end\nvar c;\n") == "var a;\nvar c;\n"
 
 

@@ -7,6 +7,7 @@ the tag-only tests here use a fake ``decide`` to test how the tag applies edits.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -185,3 +186,26 @@ def test_on_a_phone_the_back_button_shows_the_exit_popup(live_tag_server: Any, b
     assert page.url.endswith("/p/p1")  # the first back press stays on the page and shows the offer
     assert wait_for(lambda: events_of(store, "exit_intent"))[0].data["props"] == {"trigger": "back"}
     context.close()
+
+
+OBSERVE_ALL = {"v": 1, "requests": [{"id": "any-post", "methods": ["POST"], "path": "^/", "keys": {"form": ["product_id"]}}]}
+
+
+def test_the_request_observer_never_observes_the_tags_own_requests(live_tag_server: Any, page: Any) -> None:
+    """A source whose path is every path (``/**``) still leaves the tag's own posts to ``/_sw/`` alone:
+    observing them would send an event about sending an event, forever."""
+    server, _ = live_tag_server(tag_config=lambda: OBSERVE_ALL)
+    sent: list[Any] = []
+    page.on("request", lambda r: sent.append(r) if "/_sw/events" in r.url else None)
+    page.goto(f"{server.url}/p/p1")
+    page.wait_for_function("window.slotwise && window.slotwise.v")
+    page.evaluate("() => { const f = new FormData(); f.append('product_id', 'p1'); f.append('password', 'x');"
+                  " return fetch('/cart/add', {method: 'POST', body: f}).then(r => r.status); }")
+    page.evaluate("slotwise.flush()")
+    page.wait_for_function("!localStorage.getItem('sw_q')")
+    page.wait_for_timeout(1500)  # time for a loop to show
+    page.evaluate("slotwise.flush()")
+    observed = [e["props"]["request"] for r in sent for e in json.loads(r.post_data or "{}")["events"]
+                if e["type"] == "capture"]
+    assert [o["path"] for o in observed] == ["/cart/add"] and observed[0]["form"] == {"product_id": "p1"}
+    assert len(sent) <= 3, [r.post_data for r in sent]

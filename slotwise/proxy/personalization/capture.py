@@ -15,7 +15,8 @@ visitor gets from the store):
   the cart's truth, and page events (the order confirmation), trusted.
 - **the tag's events** (``expand``): click/submit captures and GA4
   ``dataLayer`` pushes become concrete events, and in tag-only mode a page
-  view's extract is read like the proxy reads a page — as claims.
+  view's extract is read like the proxy reads a page, and a request the
+  tag observed like the proxy reads a request (``RequestSeen``) — as claims.
 
 Every event then goes through one ``EventRecorder``.
 """
@@ -37,11 +38,11 @@ from slotwise.proxy.personalization.catalog_category import CatalogCategories
 from slotwise.proxy.personalization.pageviews import PageViewRecorder
 from slotwise.rules import RuleSet, page_facts
 from slotwise.rules.capture import (
-    CaptureError, PageSource, RequestSource, Response, build_event, cart_lines, customer_of, datalayer_events, page_event,
+    CaptureError, PageSource, RequestSeen, RequestSource, Response, build_event, cart_lines, customer_of, datalayer_events, page_event,
 )
 from slotwise.rules.reading import PageReading, bytes_to_read, read_extract
 from slotwise.store.base import Store
-from slotwise.tag.events import parse_event
+from slotwise.tag.events import RequestSeenProps, parse_event
 from slotwise.tag.recorder import EventRecorder, Incoming
 from slotwise.tag.scrub import scrub
 
@@ -98,8 +99,10 @@ class Capture:
     """The proxy's capture of requests and pages, and the expansion of the tag's capture events."""
 
     def __init__(self, store: Store, recorder: EventRecorder, pageviews: PageViewRecorder,
-                 categories: CatalogCategories, clock: Callable[[], float]) -> None:
+                 categories: CatalogCategories, clock: Callable[[], float], *, tag_only: bool = False) -> None:
+        """``tag_only``: no proxy sees the store's requests, so the tag's observations of them are read."""
         self.store = store
+        self.tag_only = tag_only
         self.recorder = recorder
         self.pageviews = pageviews
         self.categories = categories
@@ -149,18 +152,16 @@ class Capture:
         pending: list[dict[str, Any]] = []
         for source, params in sources:
             try:
-                ok, fields = source.outcome(form=form, json_body=json_body, query=query, params=params,
-                                            headers=headers, response=response)
-                if not ok:
-                    continue
-                if source.event == "logout":
-                    visitor_id, cookie = new_visitor()
-                    flow.extra_headers.append(("set-cookie", cookie))
-                    flow.state["logged_out"] = visitor_id
-                    continue
-                raw = build_event(source.event, fields, (), ruleset.catalog)
+                ok, raw = source.event_of(RequestSeen(form, json_body, query, params, headers, response), ruleset.catalog)
             except (CaptureError, ValueError) as exc:
                 self.warn(source.id, str(exc))
+                continue
+            if not ok:
+                continue
+            if source.event == "logout":
+                visitor_id, cookie = new_visitor()
+                flow.extra_headers.append(("set-cookie", cookie))
+                flow.state["logged_out"] = visitor_id
                 continue
             incoming = self._incoming(raw, f"req:{source.id}:{uuid.uuid4().hex}", now, source.id)
             if incoming is None:
@@ -320,6 +321,8 @@ class Capture:
                 raws = datalayer_events(props.push, ruleset.capture.datalayer, ruleset.catalog, problems)
                 for problem in problems:
                     self.warn("datalayer", problem)
+            elif props.request is not None:
+                raws = self._observed(props.source, props.request, ruleset)
             else:
                 trigger = ruleset.capture.trigger(props.source)
                 if trigger is None:
@@ -328,7 +331,7 @@ class Capture:
                 values = trigger.group.clean({"present": True, "fields": props.values or {}})
                 raw = build_event(trigger.event, values["fields"], (), ruleset.catalog)
                 raws = [raw] if raw else []
-        except CaptureError as exc:
+        except ValueError as exc:  # CaptureError, or a request source's expression failed
             self.warn(props.source, str(exc))
             return []
         out = []
@@ -341,6 +344,32 @@ class Capture:
             if built is not None:
                 out.append(Incoming(built.event.model_copy(update={"url": item.event.url}), built.ts, built.key))
         return out
+
+    def _observed(self, source_id: str, seen: RequestSeenProps, ruleset: RuleSet) -> list[dict[str, Any]]:
+        """The event a request the tag observed (tag-only mode) makes, read by the source's own ``fields`` and
+        ``success`` as the proxy reads one: a followed redirect is the proxy's first hop (302, ``location``
+        where it ended). Only the keys the source names are read. The browser's word: never trusted."""
+        source = ruleset.capture.request_source(source_id)
+        if not self.tag_only:  # the proxy sees the requests itself: a browser's word would count one twice
+            self.warn(source_id, "the tag sent a request it observed, but requests go through the proxy here")
+            return []
+        if source is None or source not in ruleset.capture.observed_requests():
+            self.warn(source_id, "the tag sent a request the rules do not observe (rules changed?)")
+            return []
+        params = source.match(seen.method, seen.path, seen.query, seen.headers)
+        if params is None:
+            self.warn(source.id, f"the tag sent {seen.method} {seen.path[:100]}, which the source does not match")
+            return []
+        keys = source.reads()
+        headers = {**{k.lower(): v for k, v in seen.response_headers.items() if k.lower() in keys.get("response", ())},
+                   **({"location": seen.location} if seen.redirected and seen.location else {})}
+        response = Response(302 if seen.redirected else seen.status, headers, seen.path)
+        request = RequestSeen(
+            form=_only(seen.form, keys.get("form")), json_body=_only(seen.json_body, keys.get("json")),
+            query=_only(seen.query, keys.get("query")), params=params,
+            headers=_only({k.lower(): v for k, v in seen.headers.items()}, keys.get("headers")), response=response)
+        ok, raw = source.event_of(request, ruleset.catalog)
+        return [raw] if ok and raw else []
 
     async def _tag_page(self, visitor: str, item: Incoming, ruleset: RuleSet, profile: Profile | None,
                         now: float) -> tuple[Incoming, list[Incoming]]:
@@ -368,6 +397,11 @@ class Capture:
         })
         page_item = Incoming(event.model_copy(update={"props": props}), item.ts, item.key)
         return page_item, self.page_events(reading, ruleset, profile, now, trusted=False, visitor=visitor)
+
+
+def _only(values: Mapping[str, Any] | None, keys: Sequence[str] | None) -> dict[str, Any]:
+    """The keys a source names, of what the browser sent (it sends no other, and none other is read)."""
+    return {k: values[k] for k in keys or () if values and k in values}
 
 
 def _hold(profile: Profile, pending: list[dict[str, Any]]) -> None:

@@ -142,7 +142,8 @@ class SlotwisePersonalizer:
         self.digests = PageDigests()
         self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order,
                                       not_sizes=lambda: rs.catalog.not_sizes if (rs := self.ruleset()) is not None else None)
-        self.capture = Capture(self.store, self.recorder, self.pageviews, self.categories, clock)
+        self.capture = Capture(self.store, self.recorder, self.pageviews, self.categories, clock,
+                               tag_only=settings.tag_only)
         self.feeds = FeedLoader(self.store, settings.storefront, clock)
         self.journeys = JourneyLoader(self.store)
         self._feed_task: asyncio.Task[None] | None = None
@@ -152,7 +153,7 @@ class SlotwisePersonalizer:
         self.tag_api = TagAPI(
             settings, self.store, self.cookies,
             decide=self.decide_for_tag, recorder=self.recorder, consent_mode=self.consent_mode,
-            expand=self._expand, tag_config=lambda: tag_config(self.ruleset()), is_bot=is_bot,
+            expand=self._expand, tag_config=lambda: tag_config(self.ruleset(), tag_only=settings.tag_only), is_bot=is_bot,
             now=clock, webhook=settings.webhook_url or None,
             outbox_options={"on_attempt": count_webhook_attempt},
             signals=lambda: rs.signals if (rs := self.ruleset()) is not None else None, picks=self._mail_picks,
