@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.not_sizes import NotSizes
-from slotwise.rules.product_facts import empty_product, fill, selector_product, variants
+from slotwise.rules.product_facts import empty_product, fill, selector_product, size_facts, variants
 from slotwise.rules.reading import PageReading, read_html
 from slotwise.rules.pages import Headers, Query, header, normalize_query
 
@@ -91,10 +91,8 @@ def page_facts(
             product["category"], crumb_name = catalog.breadcrumb_category(
                 reading.crumbs, (path, product.get("url")), product.get("name"))
             product["category_name"] = product.get("category_name") or (crumb_name if product["category"] else None)
-        offered = variants(reading.group("sizes"), catalog)
-        if offered:
-            product["variants"] = MappingProxyType({v["size"]: v["id"] for v in offered})
-            product["sizes"] = tuple(v["size"] for v in offered if v["in_stock"] is not False)
+        # The rules' catalog.sizes, when they read any, over the page's ProductGroup variants (``reading.structured``)
+        product.update(size_facts(variants(reading.group("sizes"), catalog)))
         _skip_not_sizes(product, catalog.not_sizes)
         if product.get("other_id") == product.get("id"):
             product.pop("other_id")

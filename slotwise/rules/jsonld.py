@@ -21,6 +21,11 @@ A Product's ``offers``, ``brand``, ``image`` and ``category`` may be references 
 (``"offers": [{"@id": "https://shop.example/#/schema/offer/21-0"}]``, as Yoast's graph writes them): they
 are read from the node the page's graph has under that ``@id`` (an ``ImageObject`` gives its
 ``contentUrl`` or ``url``); a reference to a node the page does not carry is no fact, never its URL.
+
+A ``ProductGroup`` (Google's markup for a product with variants, Shopify's ``structured_data``) says its
+variants in ``hasVariant``: Products (or references to them) each with its own ``sku``, ``size``, ``image`` and
+``offers``. What the group leaves out is read from them (``_group_facts``), and their sizes are the
+page's ``variants`` (``VariantLine``s, turned into ``sizes`` by ``product_facts.size_facts``).
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ _MAX_REFS = 10  # a mainEntity list's entries looked at
 MAX_REF_LOOKUPS = 50
 """References one fact of a product follows (``@id`` lookups for its offers, say): a cycle or a chain ends there."""
 MAX_CRUMBS = 50
+MAX_VARIANTS = 250
+"""A ProductGroup's ``hasVariant`` entries read: Shopify allows 2,048 variants, a size list is far shorter."""
 _OUT_OF_STOCK = ("outofstock", "soldout", "discontinued")
 _IN_STOCK = ("instock", "limitedavailability", "onlineonly", "instoreonly", "preorder", "presale", "backorder")
 
@@ -196,18 +203,21 @@ def usable_price(price: float) -> float | None:
     return price if math.isfinite(price) and price >= 0 else None
 
 
-def _offer(offers: Any, refs: _Refs) -> dict[str, Any]:
+def _offer(offers: Any, refs: _Refs, priced: bool = True) -> dict[str, Any]:
     """The first usable offer: dicts, lists, AggregateOffer (lowPrice), priceSpecification; each may be a
-    reference to a node of the page (``refs``)."""
+    reference to a node of the page (``refs``). Not ``priced``: its availability alone (a variant's, when
+    the group has a price: a hundred prices not parsed)."""
     offers = refs.node(offers)
     if isinstance(offers, list):
-        return next((o for o in (_offer(x, refs) for x in offers) if o), {})
+        return next((o for o in (_offer(x, refs, priced) for x in offers) if o), {})
     if not isinstance(offers, dict):
         return {}
     if "offers" in offers and "price" not in offers and "lowPrice" not in offers:
-        inner = _offer(offers["offers"], refs)
+        inner = _offer(offers["offers"], refs, priced)
         if inner:
             return inner
+    if not priced:
+        return {"availability": _text(offers.get("availability"))}
     price = offers.get("price", offers.get("lowPrice"))
     currency = offers.get("priceCurrency")
     if price is None:
@@ -242,16 +252,35 @@ def _in_stock(availability: str | None) -> bool | None:
     return None
 
 
+class VariantLine(NamedTuple):
+    """One variant of a ProductGroup: its key (``sku``, else ``productID``, ``mpn``, ``@id``), its ``size``
+    as written (a text, or a ``SizeSpecification``'s ``name``), and whether its offer says it is in stock."""
+
+    id: str | None
+    size: str | None
+    in_stock: bool | None
+
+
 def product_from_node(node: dict[str, Any], ids: _Ids | None = None) -> dict[str, Any]:
     """A product dict (``PRODUCT_KEYS``) from one schema.org Product node. What it names by reference
     alone is looked up in ``ids``, the page's nodes; without them (a lone node) such a fact is absent."""
+    return _product_and_variants(node, ids)[0]
+
+
+def _node_id(node: dict[str, Any]) -> str | None:
+    """A product's (or a variant's) key: its ``sku``, else ``productID``, ``mpn``, ``@id``."""
+    return product_key(_text(node.get("sku")) or _text(node.get("productID")) or _text(node.get("mpn")) or _text(node.get("@id")))
+
+
+def _product_and_variants(node: dict[str, Any], ids: _Ids | None) -> tuple[dict[str, Any], tuple[VariantLine, ...]]:
+    """``product_from_node``, and the lines of its variants (a ProductGroup's ``hasVariant``, else none)."""
     refs = _Refs(ids, node.get("url") or node.get("@id"))
     offer = _offer(node.get("offers"), refs.anew())
     category_name = _first(node.get("category"), refs.anew(), _text)
     if category_name:
         category_name = re.split(r"\s*[>/|]\s*", category_name)[-1] or category_name
     product = {
-        "id": product_key(_text(node.get("sku")) or _text(node.get("productID")) or _text(node.get("mpn")) or _text(node.get("@id"))),
+        "id": _node_id(node),
         "name": _text(node.get("name")),
         "url": _text(node.get("url")),
         "image": _first(node.get("image"), refs.anew(), _image_url),
@@ -264,7 +293,48 @@ def product_from_node(node: dict[str, Any], ids: _Ids | None = None) -> dict[str
     }
     if offer.get("stock") is not None:  # only when the store publishes a count: "only N left" is never guessed
         product["stock"] = offer["stock"]
-    return product
+    lines: tuple[VariantLine, ...] = ()
+    if "hasVariant" in node:
+        lines = _group_facts(product, node.get("hasVariant"), refs)
+    return product, lines
+
+
+def _group_facts(product: dict[str, Any], variants: Any, refs: _Refs) -> tuple[VariantLine, ...]:
+    """A ProductGroup's variants (its first ``MAX_VARIANTS``, each an object or a reference: one lookup,
+    and ``MAX_REF_LOOKUPS`` for the variant and its offers), and what the group leaves to them: its
+    image (the first variant's), its stock (in stock when any variant is; a variant's word over the
+    group's) and its price (the lowest variant price)."""
+    lines: list[VariantLine] = []
+    stock: list[bool] = []
+    lowest: dict[str, Any] = {}
+    for entry in (variants if isinstance(variants, list) else [variants])[:MAX_VARIANTS]:
+        variant = refs.anew().node(entry)
+        if not isinstance(variant, dict):
+            continue
+        offer = _offer(variant.get("offers"), refs, product["price"] is None)
+        in_stock = _in_stock(offer.get("availability"))
+        if in_stock is not None:
+            stock.append(in_stock)
+        price = offer.get("price")
+        if price is not None and (not lowest or price < lowest["price"]):
+            lowest = offer
+        if not product["image"]:
+            product["image"] = _first(variant.get("image"), refs, _image_url)
+        if "size" in variant:
+            lines.append(VariantLine(_node_id(variant), _size_text(refs.node(variant["size"])), in_stock))
+    if stock:
+        product["in_stock"] = any(stock)
+    if product["price"] is None and lowest:
+        # The group names no price of its own: its lowest variant's, what Google shows as "from" for a group.
+        product["price"], product["currency"] = lowest["price"], product["currency"] or lowest.get("currency")
+    return tuple(lines)
+
+
+def _size_text(value: Any) -> str | None:
+    """A variant's ``size``: a text, or a ``SizeSpecification``'s ``name`` (never its URL or ``@id``)."""
+    if isinstance(value, dict):
+        return _text(value.get("name"))
+    return _text(value)
 
 
 def _first(value: Any, refs: _Refs, read: Callable[[Any], str | None]) -> str | None:
@@ -480,6 +550,7 @@ class JsonLd(NamedTuple):
     product: dict[str, Any] | None  # the page's Product (the one it names, else its first)
     crumbs: tuple[Crumb, ...]  # its first BreadcrumbList's steps
     listing: bool  # it says it lists products (a CollectionPage, an ItemList its main entity): none is its own
+    variants: tuple[VariantLine, ...] = ()  # the product's variants that name a size (a ProductGroup's)
 
 
 def read_json_ld(html: bytes) -> JsonLd:
@@ -505,7 +576,8 @@ def read_json_ld(html: bytes) -> JsonLd:
         return JsonLd(None, crumbs, True)
     for node in ([main] if main is not None else []) + [p for p in products if p is not main]:
         try:
-            return JsonLd(product_from_node(node, ids), crumbs, False)
+            product, variants = _product_and_variants(node, ids)
+            return JsonLd(product, crumbs, False, variants)
         except (TypeError, ValueError, AttributeError, RecursionError):
             continue
     return JsonLd(None, crumbs, False)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
 
 from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.actions import safe_link
-from slotwise.rules.jsonld import PRODUCT_KEYS, Crumb, JsonLd, _price, read_json_ld
+from slotwise.rules.jsonld import PRODUCT_KEYS, Crumb, JsonLd, VariantLine, _price, read_json_ld
 from slotwise.rules.microdata import microdata_breadcrumb, product_values
 
 # Tags are read up to 2,048 bytes: an unbounded ``[^>]*`` rescans the rest of the page for every unclosed tag.
@@ -163,6 +164,8 @@ def structured_reading(html: bytes, catalog: CatalogSettings) -> tuple[dict[str,
     if jsonld.product is None and not meta and micro is None and canonical is None:
         return None, False, crumbs
     product = fill(empty_product(), jsonld.product, meta, micro, {"url": canonical} if canonical else None)
+    if jsonld.variants:  # a ProductGroup's sizes: the rules' catalog.sizes, when they read any, win (facts.page_facts)
+        product.update(size_facts(offered_sizes(jsonld.variants, catalog)))
     for key in ("url", "image"):  # page markup is anyone's: no javascript: link reaches a template
         product[key] = safe_link(product.get(key))
     declared = jsonld.product is not None or micro is not None or declared
@@ -201,14 +204,38 @@ def selector_product(values: Mapping[str, Any], catalog: CatalogSettings) -> dic
 
 def variants(values: Mapping[str, Any], catalog: CatalogSettings) -> list[dict[str, Any]]:
     """Sizes offered as child products: ``[{id, size, in_stock}]`` from a cleaned ``sizes`` reading."""
+    lines = values.get("lines") or () if values.get("present") else ()
+    return offered_sizes(((catalog.product_of(line.get("id")), line.get("size"), line.get("in_stock")) for line in lines),
+                         catalog)
+
+
+def offered_sizes(lines: Iterable[VariantLine | tuple[str | None, Any, Any]], catalog: CatalogSettings) -> list[dict[str, Any]]:
+    """``[{id, size, in_stock}]`` from (child key, size as written, stock word or verdict) lines, a page's
+    ``catalog.sizes`` items or its ProductGroup's variants: sizes as ``size_key``s, a value ``catalog.not_sizes``
+    names (or none) no size, each child once."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for line in values.get("lines") or () if values.get("present") else ():
-        child = catalog.product_of(line.get("id"))
-        size = catalog.size_of(line.get("size"))  # a value that is no size (not_sizes): no size offered
-        if not child or not size or child in seen:
+    keys: dict[Any, str | None] = {}  # a group's hundred variants write a few sizes: each is keyed once
+    for child, written, stock in lines:
+        if not child or child in seen:
+            continue
+        size = keys[written] if written in keys else keys.setdefault(written, catalog.size_of(written))
+        if not size:  # a value that is no size (not_sizes): no size offered
             continue
         seen.add(child)
-        stock = line.get("in_stock")
-        out.append({"id": child, "size": size, "in_stock": catalog.availability(stock) if stock else None})
+        out.append({"id": child, "size": size, "in_stock": catalog.availability(stock) if stock not in (None, "") else None})
     return out
+
+
+def size_facts(offered: list[dict[str, Any]]) -> dict[str, Any]:
+    """A product's ``variants`` (size → child: its first in stock, else its first) and ``sizes`` (those in
+    stock: a size of several children is when any is), or nothing when none is offered."""
+    if not offered:
+        return {}
+    by_size: dict[str, dict[str, Any]] = {}
+    for variant in offered:
+        kept = by_size.setdefault(variant["size"], variant)
+        if kept["in_stock"] is False and variant["in_stock"] is not False:
+            by_size[variant["size"]] = variant
+    return {"variants": MappingProxyType({size: v["id"] for size, v in by_size.items()}),
+            "sizes": tuple(size for size, v in by_size.items() if v["in_stock"] is not False)}

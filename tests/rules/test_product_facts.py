@@ -125,6 +125,18 @@ def test_sizes_as_child_products(rules: RuleSet) -> None:
     assert tuple(p["sizes"]) == ("41", "42")  # 43 is disabled: sold out
 
 
+def test_a_size_several_children_have_is_offered_once_and_in_stock_when_any_is(rules: RuleSet) -> None:
+    """Two colours of one size (as a ProductGroup's variants, ``jsonld``): the size once, in stock when any
+    child is, and its child the first one in stock (it was listed twice, and named the last child)."""
+    picker = ('<select id="variant"><option value="2010">41</option><option value="2011">42</option>'
+              '<option value="2012" disabled>42</option><option value="2013">42</option></select>')
+    p = product(rules, page("", BUY_BOX.split('<select id="variant">')[0] + picker + "</div>"))
+    assert (dict(p["variants"]), tuple(p["sizes"])) == ({"41": "2010", "42": "2011"}, ("41", "42"))
+    picker = picker.replace('value="2011">', 'value="2011" disabled>')
+    p = product(rules, page("", BUY_BOX.split('<select id="variant">')[0] + picker + "</div>"))
+    assert dict(p["variants"]) == {"41": "2010", "42": "2013"}  # the first in stock, not the sold-out 2011
+
+
 @pytest.mark.parametrize("html, in_stock", [
     ('<p class="instock">In stock (8 available)</p>', True),
     ('<p class="outofstock">Unavailable</p>', False),

@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.extract import Field
 from slotwise.rules.facts import page_facts
-from slotwise.rules.jsonld import MAX_REF_LOOKUPS, extract_product, product_from_node, read_json_ld
+from slotwise.rules.jsonld import MAX_REF_LOOKUPS, MAX_VARIANTS, extract_product, product_from_node, read_json_ld
+from slotwise.rules.product_facts import structured_reading
 from slotwise.rules.reading import read_extract
+from slotwise.rules.testing import rules_from_text
 from yoast_graph import AGGREGATE, CATEGORY, IMAGE_URL, LISTED, OFFER, OFFER_REF, SITE, yoast_category, yoast_product
 
 
@@ -101,11 +103,12 @@ def test_random_bytes_never_raise(data: bytes) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=20)
-    | st.sampled_from(["#o", "https://shop.example/p/1/#o", "Product", "ItemList", "CollectionPage", "Offer"]),
+    | st.sampled_from(["#o", "https://shop.example/p/1/#o", "Product", "ItemList", "CollectionPage", "Offer",
+                       "ProductGroup", "SizeSpecification", "https://schema.org/OutOfStock"]),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(
         st.sampled_from(["@type", "@graph", "sku", "offers", "price", "name", "category", "image", "availability",
                          "@id", "url", "mainEntity", "mainEntityOfPage", "brand", "contentUrl", "priceSpecification",
-                         "lowPrice", "itemListElement"]),
+                         "lowPrice", "itemListElement", "hasVariant", "size", "variesBy"]),
         children, max_size=5),
     max_leaves=30,
 ))
@@ -115,10 +118,16 @@ def test_random_json_never_raises(data: object) -> None:
                       {"@type": "WebPage", "@id": "https://shop.example/p/1/", "mainEntity": data},
                       [{"@type": "Product", "@id": "//[x", "mainEntityOfPage": data}, {"@type": "WebPage", "url": data}],
                       {"@graph": [{"@type": "Product", "url": "https://shop.example/p/1/", "offers": [named], "brand": named,
-                                   "image": named, "category": named}, {"@id": "#o", "offers": named, "data": data}, data]}):
+                                   "image": named, "category": named}, {"@id": "#o", "offers": named, "data": data}, data]},
+                      {"@type": "ProductGroup", "hasVariant": data},
+                      {"@graph": [{"@type": "ProductGroup", "hasVariant": [named, data, {"size": data, "offers": data}]},
+                                  {"@id": "#o", "size": data, "offers": named, "image": data}]}):
         product = extract_product(_page(json.dumps(candidate)))
         assert product is None or set(product) >= {"id", "price", "in_stock"}
         assert product is None or all(v is None or isinstance(v, str) for v in (product["brand"], product["image"]))
+        read, _, _ = structured_reading(_page(json.dumps(candidate)), CatalogSettings())  # sizes from its variants
+        assert read is None or read["sizes"] is None or all(isinstance(size, str) for size in read["sizes"])
+        assert read is None or read["variants"] is None or all(isinstance(c, str) for c in read["variants"].values())
 
 
 def test_selectors_are_the_fallback_without_json_ld() -> None:
@@ -357,3 +366,111 @@ def test_a_listing_that_names_its_product_or_a_product_page_is_not_a_listing() -
     elsewhere = {**related, "mainEntityOfPage": {"@id": CATEGORY}}
     reading = read_json_ld(_page(json.dumps(elsewhere), json.dumps(PRODUCT)))
     assert reading.listing is False and reading.product is not None and reading.product["id"] == "101"
+
+
+# -- a ProductGroup's variants: the product's image, stock, price and sizes ----------------------------------
+COAT = {  # Google's documented shape (developers.google.com/search/docs/appearance/structured-data/product-variants)
+    "@context": "https://schema.org/", "@type": "ProductGroup", "name": "Wool winter coat",
+    "url": "https://www.example.com/coat", "brand": {"@type": "Brand", "name": "Good brand"},
+    "productGroupID": "44E01", "material": "wool", "variesBy": ["https://schema.org/size", "https://schema.org/color"],
+    "hasVariant": [
+        {"@type": "Product", "sku": "44E01-M11000", "name": "Small green coat", "color": "Green", "size": "small",
+         "image": "https://www.example.com/coat_small_green.jpg",
+         "offers": {"@type": "Offer", "priceCurrency": "USD", "price": 39.99, "availability": "https://schema.org/OutOfStock"}},
+        {"@type": "Product", "sku": "44E01-K11000", "name": "Small yellow coat", "color": "yellow", "size": "small",
+         "image": "https://www.example.com/coat_small_yellow.jpg",
+         "offers": {"@type": "Offer", "priceCurrency": "USD", "price": 39.99, "availability": "https://schema.org/InStock"}},
+        {"@type": "Product", "sku": "44E01-X1100000", "name": "Large light blue coat", "color": "light blue",
+         "size": {"@type": "SizeSpecification", "name": "large", "sizeSystem": "https://schema.org/WearableSizeSystemUS"},
+         "offers": {"@type": "Offer", "priceCurrency": "USD", "price": 49.99, "availability": "https://schema.org/InStock"}},
+        {"@type": "Product", "sku": "44E01-M", "name": "Medium green coat", "color": "Green", "size": "M",
+         "offers": {"@type": "Offer", "priceCurrency": "USD", "price": "44.99", "availability": "https://schema.org/SoldOut"}},
+    ],
+}
+COAT_PAGE = "/coat"
+
+
+def _catalog(tmp_path: Path, more: str = "") -> CatalogSettings:
+    """The catalog of rules whose product pages are ``/{product}``, with ``more`` of the catalog section."""
+    return rules_from_text(tmp_path, f'catalog:\n  product_pages: "/{{product}}"\n{more}slots: []\n').catalog
+
+
+def _coat_facts(html: bytes, catalog: CatalogSettings) -> dict[str, object]:
+    page = page_facts(COAT_PAGE, None, html, catalog)
+    assert page.product is not None
+    return dict(page.product)
+
+
+def test_a_product_groups_variants_give_its_image_stock_lowest_price_and_sizes(tmp_path: Path) -> None:
+    """The group carries its name and brand; its variants their image, stock, price and size: they were
+    all lost, and a size slot had no ``page.product.sizes`` on a page with only this markup."""
+    product = _coat_facts(_page(json.dumps(COAT)), _catalog(tmp_path))
+    assert (product["name"], product["brand"], product["image"]) == (
+        "Wool winter coat", "Good brand", "https://www.example.com/coat_small_green.jpg")  # the first variant's
+    assert (product["price"], product["currency"], product["in_stock"]) == (39.99, "USD", True)  # the lowest: Google's "from"
+    assert product["sizes"] == ("small", "large")  # in stock; small as the yellow one is, M sold out
+    assert dict(product["variants"]) == {"small": "44E01-K11000", "large": "44E01-X1100000", "M": "44E01-M"}
+
+
+def test_a_groups_own_offer_and_image_come_first_and_every_variant_sold_out_is_out_of_stock(tmp_path: Path) -> None:
+    sold_out = [{**v, "offers": {**v["offers"], "availability": "https://schema.org/OutOfStock"}} for v in COAT["hasVariant"]]
+    group = {**COAT, "image": "https://www.example.com/coat.jpg", "hasVariant": sold_out,
+             "offers": {"@type": "AggregateOffer", "lowPrice": "35.00", "priceCurrency": "EUR", "availability": "https://schema.org/InStock"}}
+    product = _coat_facts(_page(json.dumps(group)), _catalog(tmp_path))
+    assert (product["image"], product["price"], product["currency"]) == ("https://www.example.com/coat.jpg", 35.0, "EUR")
+    assert product["in_stock"] is False and product["sizes"] == ()  # the variants' word over the group's
+    assert dict(product["variants"]) == {"small": "44E01-M11000", "large": "44E01-X1100000", "M": "44E01-M"}
+
+
+def test_variants_named_by_id_in_the_graph_are_read_and_a_missing_one_is_no_size(tmp_path: Path) -> None:
+    """A graph may list its variants as nodes of their own, named by ``@id`` from ``hasVariant`` (full or
+    relative to the page, their offers too); one the page does not carry is skipped, never its URL as a size."""
+    base = "https://www.example.com/coat"
+    variants = [{**v, "@id": f"{base}#v{n}"} for n, v in enumerate(COAT["hasVariant"])]
+    offer = {"@id": f"{base}#offer-3", **variants[3]["offers"]}
+    variants[3] = {**variants[3], "offers": {"@id": "#offer-3"}}
+    refs = [{"@id": f"#v{n}"} for n in range(4)] + [{"@id": f"{base}#v9"}]
+    group = {**COAT, "@id": f"{base}#group", "hasVariant": refs}
+    product = _coat_facts(_page(_graph(group, *variants, offer)), _catalog(tmp_path))
+    assert product["name"] == "Wool winter coat" and product["price"] == 39.99
+    assert product["sizes"] == ("small", "large")
+    assert dict(product["variants"]) == {"small": "44E01-K11000", "large": "44E01-X1100000", "M": "44E01-M"}
+    no_sku = [{k: v for k, v in variant.items() if k != "sku"} for variant in variants]  # keyed by @id instead
+    product = _coat_facts(_page(_graph({**group, "hasVariant": refs[:1]}, *no_sku)), _catalog(tmp_path))
+    assert dict(product["variants"]) == {"small": f"{base}#v0"}
+
+
+def test_only_sizes_and_a_bounded_list_are_read(tmp_path: Path) -> None:
+    """A group that varies by colour alone has no sizes; ``catalog.not_sizes`` applies to a variant's size as
+    to any; a group's first ``MAX_VARIANTS`` variants are read, whatever it lists."""
+    colours = [{k: v for k, v in variant.items() if k != "size"} for variant in COAT["hasVariant"]]
+    product = _coat_facts(_page(json.dumps({**COAT, "variesBy": "https://schema.org/color", "hasVariant": colours})), _catalog(tmp_path))
+    assert (product["in_stock"], product["price"], product.get("sizes"), product.get("variants")) == (True, 39.99, None, None)
+    default = {"@type": "Product", "sku": "1", "size": "Default Title", "offers": COAT["hasVariant"][1]["offers"]}
+    catalog = _catalog(tmp_path, '  not_sizes: ["Default Title"]\n')
+    product = _coat_facts(_page(json.dumps({**COAT, "hasVariant": [default, COAT["hasVariant"][2]]})), catalog)
+    assert product["sizes"] == ("large",) and dict(product["variants"]) == {"large": "44E01-X1100000"}
+    many = [{"@type": "Product", "sku": f"s{n}", "size": f"EU {n}"} for n in range(MAX_VARIANTS + 50)]
+    product = _coat_facts(_page(json.dumps({**COAT, "hasVariant": many})), _catalog(tmp_path))
+    assert len(product["variants"]) == MAX_VARIANTS and product["sizes"][-1] == f"EU {MAX_VARIANTS - 1}"
+    docs = " ".join((Path(__file__).resolve().parents[2] / "docs" / "capture.md").read_text(encoding="utf-8").split())
+    assert f"A group's first {MAX_VARIANTS} variants are read (`MAX_VARIANTS`)" in docs
+
+
+def test_the_rules_catalog_sizes_win_over_a_groups_variants(tmp_path: Path) -> None:
+    catalog = _catalog(tmp_path, '  sizes: {items: "select#size option", id: "@value", size: "text"}\n')
+    picker = b'<select id="size"><option value="c-s">S</option><option value="c-l">L</option></select>'
+    product = _coat_facts(_page(json.dumps(COAT)) + picker, catalog)
+    assert product["sizes"] == ("S", "L") and dict(product["variants"]) == {"S": "c-s", "L": "c-l"}
+    product = _coat_facts(_page(json.dumps(COAT)), catalog)  # the selectors find none here: the group's
+    assert product["sizes"] == ("small", "large")
+
+
+def test_a_groups_variants_read_from_the_tags_extract_are_the_pages(tmp_path: Path) -> None:
+    """Tag-only mode: the server reads the tag's extract with the same code (``read_extract``)."""
+    catalog = _catalog(tmp_path)
+    block = f'<script type="application/ld+json">{json.dumps(COAT)}</script>'
+    reading = read_extract({"doc": block, "values": {}}, catalog, catalog.product_groups())
+    from_tag = page_facts(COAT_PAGE, None, None, catalog, reading=reading)
+    from_html = page_facts(COAT_PAGE, None, _page(json.dumps(COAT)), catalog)
+    assert from_tag == from_html and from_tag.product is not None and from_tag.product["sizes"] == ("small", "large")

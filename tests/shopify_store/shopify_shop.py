@@ -232,12 +232,19 @@ def structured_data(base: str, product: Product) -> str:
     else:
         data = {"@context": "http://schema.org/", "@id": f"{base}{product.url}#product", "@type": "ProductGroup",
                 "brand": brand, "description": product.description,
-                "hasVariant": [{"@id": f"{base}{product.url}?variant={v.id}#variant", "@type": "Product",
-                                "image": image, "name": f"{product.title} - {v.title}", "offers": offer(v),
-                                "sku": v.sku} for v in product.variants],
+                "hasVariant": [dict(sorted({"@id": f"{base}{product.url}?variant={v.id}#variant", "@type": "Product",
+                                            "image": image, "name": f"{product.title} - {v.title}", "offers": offer(v),
+                                            "sku": v.sku, **variant_properties(product, v)}.items()))
+                               for v in product.variants],
                 "name": product.title, "productGroupID": str(product.id), "url": f"{base}{product.url}",
                 "variesBy": [f"https://schema.org/{VARIES_BY[name]}" for name in product.options if name in VARIES_BY]}
     return json.dumps(data, separators=(",", ":")).replace("/", "\\/")
+
+
+def variant_properties(product: Product, variant: Variant) -> dict[str, str]:
+    """A variant's value of each option named for a schema.org property (``variesBy``): ``{"size": "M"}``,
+    ``{"color": "Blue", "size": "M"}``, as ``structured_data`` writes them beside its ``sku``."""
+    return {VARIES_BY[name]: value for name, value in zip(product.options, variant.options) if name in VARIES_BY}
 
 
 def analytics_meta(product: Product | None, page_type: str, collection: Collection | None) -> str:
