@@ -5,7 +5,7 @@ A real store (``page_server`` on 127.0.0.1) serves a Shopify-like product page: 
 Through the real proxy (SQLite, or a real redis-server), the view is recorded under ``jackets``, a
 slot ``when: page.category == 'jackets'`` applies and the size slot presets the size bought in
 jackets; tag-only ``/decide`` with the page's extract gives the same decisions. A page that names
-its category keeps it.
+its category keeps it; a size's own page (a child row: ``parent``, no category) takes its parent's.
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ ROUTES = {
     "/products/rain-jacket": Page(product_page(RAIN_LD)),
     "/products/wind-shell": Page(product_page(product_ld("Wind Shell", "wind-shell"))),
     "/products/trail-cap": Page(product_page(CAP_LD)),
+    "/products/rain-jacket-m": Page(product_page(product_ld("Rain Jacket M", "rain-jacket-m"))),
     "/feed.json": Page(json.dumps(FEED).encode(), headers=(("content-type", "application/json"),)),
 }
 
@@ -198,6 +199,19 @@ def test_a_change_of_the_catalogs_category_is_seen(stack: Stack) -> None:
     profile = wait_for(lambda: (p := stack.read(lambda s: s.get_profile(visitor))) and "coats" in p.categories and p,
                        timeout=5, what="a view recorded under the new category")
     assert profile.products["wind-shell"]["category"] == "coats"  # the product's latest view's
+
+
+def test_a_sizes_own_page_takes_its_parents_category(stack: Stack) -> None:
+    """A size that is a product of its own (Shopify's variant pages, a feed's child row: ``parent`` and
+    ``size``, no category of its own) is in its parent's category: its page is a jackets page."""
+    stack.read(lambda s: s.upsert_products([{"id": "rain-jacket-m", "parent": "rain-jacket", "size": "M"}], time.time()))
+    with browser(stack.proxy) as client:
+        page = client.get("/products/rain-jacket-m")
+        profile = stack.viewed(vid(client))
+    assert shown(page.text) == {"banner": "Jackets week: Jackets", "size": "M"}
+    assert profile.products["rain-jacket-m"]["category"] == "jackets"
+    row = stack.product("rain-jacket-m")
+    assert row is not None and row["parent"] == "rain-jacket" and "category" not in row  # still a child, as it was
 
 
 def test_a_page_that_names_its_category_keeps_it(stack: Stack) -> None:
