@@ -70,6 +70,9 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         extras = [n for n, v in (("customer", capture.customer), ("cart", capture.cart), ("dataLayer", capture.datalayer)) if v]
         print(f"  capture: {sources} event source{'s' if sources != 1 else ''}"
               + (f"; {', '.join(extras)}" if extras else ""), file=out)
+    for source in capture.requests:
+        if source.unobserved is not None:  # tag-only mode is serve's, not the rules': said of every such source
+            print(source.unobserved, file=out)
     if capture.orders is not None:
         print("  order webhook (/_sw/orders), in the store's own shape (capture.orders):", file=out)
         for line in capture.orders.describe():
