@@ -70,6 +70,9 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         extras = [n for n, v in (("customer", capture.customer), ("cart", capture.cart), ("dataLayer", capture.datalayer)) if v]
         print(f"  capture: {sources} event source{'s' if sources != 1 else ''}"
               + (f"; {', '.join(extras)}" if extras else ""), file=out)
+    for source in capture.requests:
+        if source.unobserved is not None:  # tag-only mode is serve's, not the rules': said of every such source
+            print(source.unobserved, file=out)
     if capture.orders is not None:
         print("  order webhook (/_sw/orders), in the store's own shape (capture.orders):", file=out)
         for line in capture.orders.describe():
@@ -441,17 +444,45 @@ def _links(html: bytes, url: str) -> list[str]:
             for a in LexborHTMLParser(html).css("a[href]")]
 
 
+SUBMITTABLE = "input, select, textarea, button"
+"""The elements whose ``name`` a form's submission can carry (the HTML standard's submittable elements)."""
+
+
 def _forms(html: bytes, url: str) -> list[dict[str, Any]]:
-    """The page's forms: method, the path they post to, and their field names."""
+    """The page's forms: method, the path they post to, and their field names. A field belongs to its form
+    owner, as in the browser's submission (``form.elements``): the form its ``form`` attribute names by id,
+    wherever the field is (Dawn's quantity and size radios sit outside the product form), else the form
+    around it; a ``form`` attribute naming no form leaves the field in none."""
     from selectolax.lexbor import LexborHTMLParser
 
+    tree = LexborHTMLParser(html)
+    by_id: dict[str, Any] = {}
+    for element in tree.css("[id]"):
+        by_id.setdefault(element.attributes.get("id") or "", element)  # the first with the id, as getElementById
+    fields: dict[int, list[str]] = {}
+    for node in tree.css(SUBMITTABLE):
+        name = node.attributes.get("name")
+        owner = _form_owner(node, by_id)
+        if name and owner is not None:
+            fields.setdefault(owner.mem_id, []).append(name)
     out = []
-    for form in LexborHTMLParser(html).css("form"):
+    for form in tree.css("form"):
         action = form.attributes.get("action") or url
         method = (form.attributes.get("method") or "GET").upper()
-        names = [n.attributes.get("name") for n in form.css("input, select, textarea, button") if n.attributes.get("name")]
-        out.append({"method": method, "path": urlsplit(urljoin(url, action)).path or "/", "fields": names})
+        out.append({"method": method, "path": urlsplit(urljoin(url, action)).path or "/",
+                    "fields": fields.get(form.mem_id, [])})
     return out
+
+
+def _form_owner(node: Any, by_id: dict[str, Any]) -> Any:
+    """The form ``node`` is submitted with (the HTML standard's form owner), or None."""
+    if "form" in node.attributes:
+        named = by_id.get(node.attributes.get("form") or "")
+        return named if named is not None and named.tag == "form" else None
+    parent = node.parent
+    while parent is not None and parent.tag != "form":
+        parent = parent.parent
+    return parent
 
 
 def _slot_targets(html: bytes, slot: Any) -> list[str]:

@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from slotwise.keys import store_key
 from slotwise.rules.catalog import CatalogSettings
+from slotwise.rules.errors import Issue
 from slotwise.rules.extract import Group, Values
 from slotwise.rules.jsonld import _price
 from slotwise.rules.order_mapping import OrderMapping
@@ -120,6 +121,8 @@ class RequestSource:
     file: str = ""
     line: int = 0
     path_js: str | None = None  # the path's regex in JavaScript's syntax, anchored: the tag matches the page's requests
+    path_flags: str = ""  # its RegExp flags (a leading (?i) is the i flag)
+    unobserved: Issue | None = None  # why the tag cannot observe it (path_js None): a regex no RegExp can be
 
     def reads(self) -> dict[str, list[str]]:
         """The keys of ``form``, ``json``, ``query``, ``headers`` and ``response`` (its headers) that the
@@ -140,6 +143,8 @@ class RequestSource:
         """What the tag needs to observe the page's own requests for this source (tag-only mode)."""
         out: dict[str, Any] = {"id": self.id, "methods": sorted(self.methods), "path": self.path_js or "",
                                "keys": self.reads()}
+        if self.path_flags:
+            out["flags"] = self.path_flags
         if self.confirm is not None:
             out["confirm"] = self.confirm.to_json()
         return out

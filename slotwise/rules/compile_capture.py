@@ -14,7 +14,10 @@ from slotwise.rules.capture import (
     REQUEST_NAMES, CaptureSettings, Confirm, DataLayer, PageSource, RequestSource, TagTrigger, stable_id,
 )
 from slotwise.rules.catalog import Availability
+from slotwise.rules.checker import Text
+from slotwise.rules.errors import Issue
 from slotwise.rules.extract import Field, Group, Items, bad_key_path, key_path
+from slotwise.rules.js_regex import JsRegex, NotJs, js_regex
 from slotwise.rules.pages import PageRule, compile_condition, compile_path_pattern, translate_path_pattern
 
 if TYPE_CHECKING:
@@ -160,7 +163,7 @@ def _confirm(loader: "_Loader", spec: s.ConfirmSpec | None) -> Confirm | None:
 def _request(loader: "_Loader", event: s.EventSpec, source_id: str, file: str, line: int) -> RequestSource | None:
     rule_spec = event.request
     assert rule_spec is not None
-    path, search, path_js = None, False, ""
+    path, search, path_js, flags, unobserved = None, False, "", "", None
     if rule_spec.path is not None:
         try:
             path = compile_path_pattern(rule_spec.path.value)
@@ -170,12 +173,16 @@ def _request(loader: "_Loader", event: s.EventSpec, source_id: str, file: str, l
             return None
     elif rule_spec.regex is not None:
         search = True
-        path_js = rule_spec.regex.value.replace("(?P<", "(?<")  # searched, as here; the server matches again
         try:
             path = re.compile(rule_spec.regex.value)
         except re.error as exc:
             loader.issues.append(rule_spec.regex.source.loc(rule_spec.regex.node).issue(f"bad regex {rule_spec.regex.value!r}: {exc.msg}"))
             return None
+        js = js_regex(rule_spec.regex.value)  # searched, as here; the server matches again
+        if isinstance(js, JsRegex):
+            path_js, flags = js.source, js.flags
+        else:
+            path_js, unobserved = None, _unobserved(rule_spec.regex, js, source_id)
     rule = PageRule(path=path, search=search,
                     query=tuple(compile_condition(c) for c in rule_spec.query),
                     headers=tuple(compile_condition(c, ignore_case=True) for c in rule_spec.headers))
@@ -189,6 +196,17 @@ def _request(loader: "_Loader", event: s.EventSpec, source_id: str, file: str, l
         id=source_id, event=event.event, methods=frozenset(event.methods), rule=rule, fields=fields,
         field_text={k: t.value for k, t in event.expressions.items()},
         success=success, success_text=event.success.value.strip() if event.success else "response.status < 400",
-        confirm=_confirm(loader, event.confirm), file=file, line=line, path_js=path_js,
+        confirm=_confirm(loader, event.confirm), file=file, line=line, path_js=path_js, path_flags=flags,
+        unobserved=unobserved,
     )
+
+
+def _unobserved(regex: Text, problem: NotJs, source_id: str) -> Issue:
+    """The warning ``rules check`` gives of a regex the tag cannot match with: at the construct itself."""
+    before = regex.value[:problem.offset]
+    line, column = before.count("\n") + 1, problem.offset - (before.rfind("\n") + 1) + 1
+    return regex.source.text_loc(regex.node, line, column).issue(
+        f"WARNING: request source {source_id!r}: in tag-only mode the tag cannot observe its requests: its regex has "
+        f"{problem.what}, {problem.construct}, which JavaScript's RegExp has not (judged without a JavaScript engine, "
+        f"conservatively); {problem.hint}. Behind the proxy it is read as ever")
 

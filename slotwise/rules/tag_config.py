@@ -12,11 +12,14 @@ own requests to them (``requests``: methods, path, the body keys read).
 from __future__ import annotations
 
 import functools
+import logging
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
     from slotwise.rules.ruleset import RuleSet
+
+log = logging.getLogger(__name__)
 
 CONFIG_VERSION = 1
 _DEFAULT: Mapping[str, Any] = MappingProxyType({"v": CONFIG_VERSION})
@@ -48,6 +51,9 @@ def _tag_config(ruleset: "RuleSet", tag_only: bool) -> Mapping[str, Any]:
         "patterns": patterns,
     }
     observed = capture.observed_requests() if tag_only else []
+    for source in capture.requests if tag_only else ():
+        if source.unobserved is not None:  # once per rules object (cached): rules check says it with its place
+            log.warning("%s", source.unobserved)
     if observed:  # the tag then carries its observer (slotwise.tag.assets): only for the stores that need it
         out["requests"] = [source.tag_json() for source in observed]
     return MappingProxyType(out)

@@ -354,7 +354,7 @@
     if (j && typeof j != 'object') j = null;
     each(CFG.requests, function (r) {
       var K = r.keys || {};
-      try { if (r.methods.indexOf(m) < 0 || !new RegExp(r.path).test(url.pathname)) return; } catch (e) { return; }
+      try { if (r.methods.indexOf(m) < 0 || !new RegExp(r.path, r.flags).test(url.pathname)) return; } catch (e) { return; }
       out.push([r, { method: m, path: url.pathname, query: pick(first(url.searchParams), K.query), form: pick(b instanceof FormData || b instanceof URLSearchParams ? first(b) : {}, K.form),
         json: j && j.length == null ? pick(j, K.json) : null, headers: pick(first(hd), K.headers) }, url.pathname + url.search]);
     });

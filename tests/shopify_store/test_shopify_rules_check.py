@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import httpx
 import pytest
@@ -62,6 +62,37 @@ def test_a_product_with_sizes(shop: ShopifyShop, capsys: pytest.CaptureFixture[s
     assert "product-recommendations: page matches; 1 element matches 'product-recommendations.related-products'" in out
     assert "(add_to_cart from a request): 1 form on this page posts to it" in out  # Dawn's form: its fetch is observed
     assert "recorded when response.ok" in out
+
+
+def test_the_product_forms_fields_include_those_outside_it_that_name_it(
+        shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:
+    """Dawn's size radios and quantity sit outside the product form with ``form="product-form-…"``: the
+    browser submits them with it (``form.elements``, its ``FormData``), so the checker lists them."""
+    out = check(capsys, shop.url + "/products/rain-jacket")
+    assert ("1 form on this page posts to it (fields: Size-1, add, form_type, id, product-id, quantity, section-id, "
+            "utf8)") in out
+
+
+def test_a_field_belongs_to_the_form_its_form_attribute_names(
+        page_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The HTML standard's form owner: the form named by id wherever the field is (even inside another
+    form), the form around it otherwise; a ``form`` attribute naming no form leaves the field in none."""
+    (tmp_path / "rules.yaml").write_text(
+        'capture:\n  events:\n'
+        '    - {event: add_to_cart, request: {path: "/cart/add"}, fields: {product: form.id, qty: form.quantity}}\n'
+        '    - {event: newsletter, request: {path: "/subscribe"}, fields: {email: form.email}}\nslots: []\n')
+    page = (b'<!doctype html><html><body><input name="quantity" form="add">'
+            b'<form id="add" method="post" action="/cart/add"><input type="hidden" name="id" value="1">'
+            b'<input name="note" form="news"><input name="gift" form="nowhere"><input name="coupon" form="">'
+            b'<button name="add">Add</button></form><p id="news">not a form</p>'
+            b'<form id="sub" method="post" action="/subscribe"><input name="email"></form>'
+            b'<select name="country" form="sub"></select><textarea name="message" form="add"></textarea>'
+            b'</body></html>')
+    store = page_server({"/p": page})
+    assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", store.url + "/p"]) == 0
+    out = capsys.readouterr().out
+    assert "1 form on this page posts to it (fields: add, id, message, quantity);" in out
+    assert "1 form on this page posts to it (fields: country, email);" in out
 
 
 def test_a_product_with_only_the_default_title_variant(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:

@@ -95,11 +95,12 @@ def test_size_is_preset_after_a_purchase_tracked_on_the_confirmation_page(stack:
     assert page.eval_on_selector("#size", "e => e.value") == "43"
 
     with page.expect_navigation():
-        page.click("form.add-to-cart button")  # the rules' submit capture: an add to cart in size 43
+        page.click("form.add-to-cart button")  # the rules' submit capture: an add to cart in size 43, twice
     page.wait_for_function("window.slotwise && window.slotwise.v === 1")
     flush(page)
     [added] = wait_for(lambda: stack.events("add_to_cart", visitor), what="the add to cart")
-    assert (added.data["props"]["product"], added.data["props"]["size"]) == ("201", "43")
+    props = added.data["props"]
+    assert (props["product"], props["size"], props["qty"]) == ("201", "43", 2)  # qty: a field outside, form="add-201"
     [arm] = wait_for(lambda: [a for a in slot_report(stack, visitor, "size-prefill").arms if a.rewarded],
                      what="the size decision rewarded by the add to cart")
     assert (arm.decisions, arm.exposures, arm.rewarded) == (1, 1, 1)  # sticky per visitor: one decision

@@ -7,7 +7,8 @@ earlier page). ``page_facts`` is pure, so the catalog is asked here, after
 it: behind the proxy, in tag-only ``/decide`` and for the tag's page views
 alike, so one page gets one category whichever way it is seen, for the
 decisions and for the recorded view. A page that names a category keeps
-its own (the page wins).
+its own (the page wins). A size that is a product of its own (its own page,
+a child row: ``parent``, no category) takes its parent's category.
 
 A row's category is kept per product and catalog stamp (``Store.catalog_stamp``,
 which the page-view recorder reads on every product page anyway): a page
@@ -45,7 +46,8 @@ class CatalogCategories:
 
     async def of(self, page: PageFacts) -> PageFacts:
         """``page`` itself when it names a category or shows no product; else with the catalog row's
-        ``category`` (and ``category_name``, unless the page names one), or itself when the row has none."""
+        ``category`` (and ``category_name``, unless the page names one) — a size's own row its parent's —,
+        or itself when the row has none."""
         product = page.product
         if page.category is not None or not product or not product.get("id"):
             return page
@@ -61,8 +63,10 @@ class CatalogCategories:
         self._pages[id(page)] = (page, stamp, answer)  # the entry holds the page: its id is not reused meanwhile
         return answer
 
-    async def _row_category(self, product_id: str, stamp: int) -> tuple[str | None, str | None]:
-        """The catalog row's (category key, category name), read once per catalog stamp."""
+    async def _row_category(self, product_id: str, stamp: int, *, parent_ok: bool = True) -> tuple[str | None, str | None]:
+        """The catalog row's (category key, category name), read once per catalog stamp. A child row (a
+        size that is a product of its own: ``parent``, no category) takes its parent's: one more read at
+        most, kept the same way (a parent's own parent is not followed: the catalog's merge keeps one level)."""
         kept = self._kept.get(product_id)
         if kept is not None and kept[0] == stamp:
             return kept[1], kept[2]
@@ -72,5 +76,7 @@ class CatalogCategories:
         category = category_key(row.get("category"))
         name = row.get("category_name")
         found = (category, name if category and isinstance(name, str) else None)
+        if category is None and parent_ok and row.get("parent"):
+            found = await self._row_category(str(row["parent"]), stamp, parent_ok=False)
         self._kept[product_id] = (stamp, *found)
         return found
