@@ -38,7 +38,7 @@ class JsRegex:
 
     source: str
     flags: str = ""
-    safari: "NotJs | None" = None
+    safari: NotJs | None = None
     """Its first construct Safari before 16.4 cannot compile (a lookbehind): there the source goes unobserved."""
 
 
@@ -97,11 +97,11 @@ def js_regex(pattern: str) -> JsRegex | NotJs:
             group = _group(pattern, i)
             if isinstance(group, NotJs):
                 return group
-            written, start = group
+            written, after = group
             if written in ("(?<=", "(?<!"):
                 safari = safari or _lookbehind(i, written)
             out.append(written)
-            i = start
+            i = after
             continue
         counted = _QUANTIFIER.match(pattern, i) if c == "{" else None
         if counted is not None and not (counted.group(1) or counted.group(2)):
