@@ -122,7 +122,8 @@ class RequestSource:
     line: int = 0
     path_js: str | None = None  # the path's regex in JavaScript's syntax, anchored: the tag matches the page's requests
     path_flags: str = ""  # its RegExp flags (a leading (?i) is the i flag)
-    unobserved: Issue | None = None  # why the tag cannot observe it (path_js None): a regex no RegExp can be
+    unobserved: Issue | None = None  # why the tag cannot observe it: anywhere (path_js None: a regex no RegExp
+    # can be), or on Safari before 16.4 (a lookbehind: passed as it is, that Safari's RegExp throws and it is skipped)
 
     def reads(self) -> dict[str, list[str]]:
         """The keys of ``form``, ``json``, ``query``, ``headers`` and ``response`` (its headers) that the

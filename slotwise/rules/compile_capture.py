@@ -181,6 +181,8 @@ def _request(loader: "_Loader", event: s.EventSpec, source_id: str, file: str, l
         js = js_regex(rule_spec.regex.value)  # searched, as here; the server matches again
         if isinstance(js, JsRegex):
             path_js, flags = js.source, js.flags
+            if js.safari is not None:  # passed as it is: only those Safaris skip it
+                unobserved = _unobserved(rule_spec.regex, js.safari, source_id, old_safari=True)
         else:
             path_js, unobserved = None, _unobserved(rule_spec.regex, js, source_id)
     rule = PageRule(path=path, search=search,
@@ -201,12 +203,15 @@ def _request(loader: "_Loader", event: s.EventSpec, source_id: str, file: str, l
     )
 
 
-def _unobserved(regex: Text, problem: NotJs, source_id: str) -> Issue:
-    """The warning ``rules check`` gives of a regex the tag cannot match with: at the construct itself."""
+def _unobserved(regex: Text, problem: NotJs, source_id: str, *, old_safari: bool = False) -> Issue:
+    """The warning ``rules check`` gives of a regex the tag cannot match with (``old_safari``: on Safari before
+    16.4, which cannot compile a lookbehind): at the construct itself."""
     before = regex.value[:problem.offset]
     line, column = before.count("\n") + 1, problem.offset - (before.rfind("\n") + 1) + 1
+    where, why = ((" on Safari before 16.4 (macOS and iOS; other browsers do)", "which their RegExp cannot compile")
+                  if old_safari else
+                  ("", "which JavaScript's RegExp has not (judged without a JavaScript engine, conservatively)"))
     return regex.source.text_loc(regex.node, line, column).issue(
-        f"WARNING: request source {source_id!r}: in tag-only mode the tag cannot observe its requests: its regex has "
-        f"{problem.what}, {problem.construct}, which JavaScript's RegExp has not (judged without a JavaScript engine, "
-        f"conservatively); {problem.hint}. Behind the proxy it is read as ever")
+        f"WARNING: request source {source_id!r}: in tag-only mode the tag cannot observe its requests{where}: its "
+        f"regex has {problem.what}, {problem.construct}, {why}; {problem.hint}. Behind the proxy it is read as ever")
 

@@ -40,7 +40,8 @@ BOOLEAN_ATTRIBUTES = frozenset({"disabled", "checked", "selected", "hidden", "re
 _ATTR_NAME = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
 
 Values = dict[str, Any]
-"""A group's reading: ``{"present": bool, "fields": {name: str|None}, "lines": [{name: str|None}]}``."""
+"""A group's reading: ``{"present": bool, "fields": {name: str|None}, "lines": [{name: str|None}] | None}``
+(``lines`` None: unknown, the tag left them out of its extract: too big to send)."""
 
 
 def split_attribute(text: str) -> tuple[str | None, str | None]:
@@ -196,8 +197,10 @@ class Group:
             return {"present": False, "fields": {}, "lines": []}
         fields_raw = raw.get("fields") if isinstance(raw.get("fields"), Mapping) else {}
         out_fields = {name: f.clean(_str(fields_raw.get(name))) for name, f in self.fields.items()}
-        lines: list[dict[str, str | None]] = []
-        if self.lines is not None and self.lines.json is not None:
+        lines: list[dict[str, str | None]] | None = []
+        if self.lines is not None and raw.get("lines_omitted") is True:
+            lines = None  # the tag's extract had no room for them (tag.js extract): unknown, not none (an empty cart)
+        elif self.lines is not None and self.lines.json is not None:
             for element in self.lines.elements(raw.get("lines_json")):
                 lines.append({name: f.clean(f.pick(element)) for name, f in self.lines.fields.items()})
         elif self.lines is not None and isinstance(raw.get("lines"), list):

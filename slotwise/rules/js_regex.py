@@ -9,7 +9,10 @@ leading ``(?i)``/``(?m)``/``(?s)`` → flags (``(?a)``, ``(?u)`` dropped: a
 browser's ``pathname`` is percent-encoded ASCII), ``\\A`` → ``^``, ``\\Z`` →
 ``$``, ``{,n}`` → ``{0,n}``, ``(?#…)`` dropped, a class's leading ``]``
 escaped — and what has none is named with its place (``NotJs``), for
-``rules check`` to warn of.
+``rules check`` to warn of. A lookbehind (``(?<=…)``, ``(?<!…)``, and ``\\A``
+under ``(?m)``, written as one) is passed as it is, and named too
+(``JsRegex.safari``): Safari before 16.4 cannot compile one, so those
+browsers do not observe the source (the tag skips a ``RegExp`` that throws).
 
 No JavaScript engine runs at check time: the judgement is conservative, by
 a list of what is known to mean the same in both (a construct not on it is
@@ -35,6 +38,8 @@ class JsRegex:
 
     source: str
     flags: str = ""
+    safari: NotJs | None = None
+    """Its first construct Safari before 16.4 cannot compile (a lookbehind): there the source goes unobserved."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ def js_regex(pattern: str) -> JsRegex | NotJs:
             flags += _FLAGS[flag] if _FLAGS[flag] not in flags else ""
         i = lead.end()
     out: list[str] = []
+    safari: NotJs | None = None
     in_class = quantified = False
     quantifier = 0  # where the last quantifier began (a possessive one is named whole: {2}+)
     while i < len(pattern):
@@ -68,6 +74,8 @@ def js_regex(pattern: str) -> JsRegex | NotJs:
             problem = _escape(pattern, i, in_class)
             if problem is not None:
                 return problem
+            if escape == "\\A" and "m" in flags and not in_class:
+                safari = safari or _lookbehind(i, escape)
             out.append({"\\A": "(?<![\\s\\S])" if "m" in flags else "^",
                         "\\Z": "(?![\\s\\S])" if "m" in flags else "$"}.get(escape, escape) if not in_class else escape)
             i += 2
@@ -89,8 +97,11 @@ def js_regex(pattern: str) -> JsRegex | NotJs:
             group = _group(pattern, i)
             if isinstance(group, NotJs):
                 return group
-            written, i = group
+            written, after = group
+            if written in ("(?<=", "(?<!"):
+                safari = safari or _lookbehind(i, written)
             out.append(written)
+            i = after
             continue
         counted = _QUANTIFIER.match(pattern, i) if c == "{" else None
         if counted is not None and not (counted.group(1) or counted.group(2)):
@@ -110,7 +121,7 @@ def js_regex(pattern: str) -> JsRegex | NotJs:
             continue
         out.append(c)
         i += 1
-    return JsRegex("".join(out), "".join(sorted(flags)))
+    return JsRegex("".join(out), "".join(sorted(flags)), safari)
 
 
 def _escape(pattern: str, i: int, in_class: bool) -> NotJs | None:
@@ -161,6 +172,19 @@ _WHAT: tuple[tuple[str, str, str], ...] = (
     ("\\", "an octal escape or a back-reference past \\9", "write \\xNN for a character, or name the group: (?P<n>...) and (?P=n)"),
     ("", "a possessive quantifier", "write it without the last +: it matches the same paths unless it backtracks"),
 )
+
+
+_LOOKBEHINDS = {
+    "(?<=": ("a lookbehind", "write what it looks back at as part of the match: as a search, (?<=/cart)/add "
+             "matches the paths /cart/add matches"),
+    "(?<!": ("a negative lookbehind", "write what it rules out as a class: (?<!x)/add as (?:^|[^x])/add"),
+    "\\A": ("\\A with the m flag (a lookbehind in JavaScript)", "write ^: a browser's path has no line break"),
+}
+
+
+def _lookbehind(offset: int, construct: str) -> NotJs:
+    what, hint = _LOOKBEHINDS[construct]
+    return NotJs(construct, what, offset, hint)
 
 
 def _not_js(pattern: str, offset: int, construct: str) -> NotJs:

@@ -157,7 +157,7 @@
     try { scope = g.within ? d.querySelector(g.within) : d.documentElement; } catch (e) { return null; }
     if (!scope) return null;
     var out = { present: true, fields: fields(scope, g.fields) };
-    if (g.lines && g.lines.json) { var j = field(scope, g.lines.json); if (j != null) out.lines_json = ('' + j).slice(0, 262145); }
+    if (g.lines && g.lines.json) { var j = field(scope, g.lines.json); if (j != null) out.lines_json = '' + j; }
     else if (g.lines) try { out.lines = A.slice.call(scope.querySelectorAll(g.lines.items), 0, 200).map(function (it) { return fields(it, g.lines.fields); }); } catch (e) {}
     return out;
   }
@@ -226,12 +226,23 @@
     });
     return Math.max(r, ld(x['@graph'], k + 1)); // a list has none
   }
-  var X; // read once, before any decision changes the page: the proxy reads the page as the store sent it
+  // read once, before any decision changes the page: the proxy reads the page as the store sent it. The
+  // extract goes in one page view and one /decide, each refused whole past 64 KB: it keeps within 56,000
+  // bytes as sent (with its url and referrer, <= 4 KB each, the body stays under). The doc goes first, then
+  // each group whole; a group whose lines do not fit goes without them and says so (lines_omitted: the
+  // server then knows them unknown, not empty: a cut JSON is no JSON, a cut list a wrong cart); a group
+  // still too big is left out (not read)
+  var X;
   function extract() {
     if (X) return X;
-    var v = {}, gs = CFG.groups || {}, k, r;
-    for (k in gs) { r = group(gs[k]); if (r) v[k] = r; }
-    return (X = { doc: markup(), values: v });
+    var v = {}, gs = CFG.groups || {}, k, r, L;
+    X = { doc: markup(), values: v };
+    L = 56e3 - bytes(X);
+    for (k in gs) if ((r = group(gs[k]))) {
+      if (bytes(r) > L && (r.lines || r.lines_json)) { delete r.lines; delete r.lines_json; r.lines_omitted = true; }
+      if (bytes([k, r]) <= L) { v[k] = r; L -= bytes([k, r]); }
+    }
+    return X;
   }
   // @end
 

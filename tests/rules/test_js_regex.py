@@ -3,8 +3,10 @@
 The tag matches the page's own requests in the browser with ``new RegExp(path, flags)``: what has a
 JavaScript equivalent is translated (``slotwise.rules.js_regex``); a regex with a construct that has
 none is not sent to the tag, and ``slotwise rules check`` warns at the construct's line:column (the
-check cannot know whether serve will run ``--tag-only``: it warns of every such source). Chromium
-reads each translation as Python reads the regex, with the very ``RegExp`` call tag.js makes.
+check cannot know whether serve will run ``--tag-only``: it warns of every such source). A lookbehind
+is sent as it is, with a warning too: Safari before 16.4 cannot compile it (there the tag skips the
+source). Chromium reads each translation as Python reads the regex, with the very ``RegExp`` call
+tag.js makes.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ TRANSLATED = {
     "/a(?#a comment)b": ("/ab", ""),
     r"/(?:a|b)+?(?=/)(?<=/a)(?<!c)(?!d)\0": (r"/(?:a|b)+?(?=/)(?<=/a)(?<!c)(?!d)\0", ""),
     r"(a)\1[(?P<]": (r"(a)\1[(?P<]", ""),  # no group inside a class
+    "(?i)/x(?<!/api)/cart": ("/x(?<!/api)/cart", "i"),
 }
 
 NOT_JS = {
@@ -57,9 +60,26 @@ NOT_JS = {
 }
 
 
+LOOKBEHIND = {  # translated as they are, and named: Safari before 16.4 cannot compile them
+    r"(?ms)\A/a.b\Z": ("\\A", "\\A with the m flag (a lookbehind in JavaScript)", 5),
+    r"/(?:a|b)+?(?=/)(?<=/a)(?<!c)(?!d)\0": ("(?<=", "a lookbehind", 15),
+    "(?i)/x(?<!/api)/cart": ("(?<!", "a negative lookbehind", 6),
+}
+
+
 @pytest.mark.parametrize("pattern", list(TRANSLATED), ids=[f"translated-{i}" for i in range(len(TRANSLATED))])
 def test_what_javascript_has_is_translated(pattern: str) -> None:
-    assert js_regex(pattern) == JsRegex(*TRANSLATED[pattern])
+    js = js_regex(pattern)
+    assert isinstance(js, JsRegex) and (js.source, js.flags) == TRANSLATED[pattern]
+    assert (js.safari is None) == (pattern not in LOOKBEHIND)
+
+
+@pytest.mark.parametrize("pattern", list(LOOKBEHIND), ids=[f"lookbehind-{i}" for i in range(len(LOOKBEHIND))])
+def test_a_lookbehind_is_named_with_its_place_for_safari_before_16_4(pattern: str) -> None:
+    js = js_regex(pattern)
+    assert isinstance(js, JsRegex) and js.safari is not None
+    assert (js.safari.construct, js.safari.what, js.safari.offset) == LOOKBEHIND[pattern] and js.safari.hint
+    assert pattern[js.safari.offset:].startswith(js.safari.construct)
 
 
 @pytest.mark.parametrize("pattern", list(NOT_JS), ids=[f"not-js-{i}" for i in range(len(NOT_JS))])
@@ -101,6 +121,10 @@ RULES = r"""capture:
         method: POST
         regex: '(?i)\A/cart/add\.js\Z'
       fields: {product: form.id}
+    - id: change
+      event: add_to_cart
+      request: {method: POST, regex: '(?<!/api)/cart/change'}
+      fields: {product: form.id}
     - id: note
       event: add_to_cart
       request:
@@ -129,6 +153,10 @@ def test_rules_check_warns_of_each_source_the_tag_cannot_observe_at_the_construc
         "cannot observe its requests: its regex has an atomic group, (?>, which JavaScript's RegExp has not (judged "
         "without a JavaScript engine, conservatively); write a plain group (?:...): it matches the same paths unless "
         "it backtracks into it. Behind the proxy it is read as ever",
+        f"{tmp_path / 'rules.yaml'}:{place(RULES, '(?<!')}: WARNING: request source 'change': in tag-only mode "
+        "the tag cannot observe its requests on Safari before 16.4 (macOS and iOS; other browsers do): its regex has "
+        "a negative lookbehind, (?<!, which their RegExp cannot compile; write what it rules out as a class: "
+        "(?<!x)/add as (?:^|[^x])/add. Behind the proxy it is read as ever",
         f"{tmp_path / 'rules.yaml'}:{place(RULES, chr(92) + 'N')}: WARNING: request source 'note': in tag-only mode "
         "the tag cannot observe its requests: its regex has a named Unicode escape, \\N, which JavaScript's RegExp "
         "has not (judged without a JavaScript engine, conservatively); write the character itself. Behind the proxy "
@@ -142,9 +170,11 @@ def test_the_tag_config_carries_the_translation_and_leaves_out_what_it_cannot_ma
     with caplog.at_level(logging.WARNING, logger="slotwise.rules.tag_config"):
         config = tag_config(rules, tag_only=True)
     assert config["requests"] == [{"id": "add-any-case", "methods": ["POST"], "path": r"^/cart/add\.js$",
-                                   "flags": "i", "keys": {"form": ["id"]}}]
+                                   "flags": "i", "keys": {"form": ["id"]}},
+                                  {"id": "change", "methods": ["POST"], "path": "(?<!/api)/cart/change",
+                                   "keys": {"form": ["id"]}}]  # a lookbehind: other browsers than old Safari observe it
     said = [r.getMessage() for r in caplog.records]
-    assert len(said) == 2 and "request source 'add'" in said[0] and "request source 'note'" in said[1]  # serve's log
+    assert [m.split("'")[1] for m in said] == ["add", "change", "note"]  # serve's log
     matched = rules.capture.requests[1].match("POST", "/CART/ADD.JS")
     assert matched == {}  # the server matches the tag's observation again: the same regex, the same case
 
@@ -153,13 +183,15 @@ def test_capture_md_shows_the_warning_as_rules_check_gives_it(tmp_path: Path, ca
     """Docs are tested claims: each part of the warning docs/capture.md shows (between its elisions) is in
     the line ``rules check`` prints, and each construct it names is one the tag is not given."""
     doc = (Path(__file__).resolve().parents[2] / "docs" / "capture.md").read_text(encoding="utf-8")
-    shown = re.search(r"`rules\.yaml:\d+:\d+: (WARNING: request source 'add'[^`]*)`", doc)
-    assert shown is not None, "docs/capture.md: the rules check warning is gone"
     (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
     assert main(["rules", "check", str(tmp_path / "rules.yaml")]) == 0
-    line = next(line for line in capsys.readouterr().out.splitlines() if "request source 'add'" in line)
-    for part in re.split(r"\s*\(?…\)?\s*", " ".join(shown.group(1).split())):
-        assert part in line, part
+    out = capsys.readouterr().out
+    for source in ("add", "change"):  # a construct JavaScript has not; a lookbehind (Safari before 16.4)
+        shown = re.search(rf"`rules\.yaml:\d+:\d+: (WARNING: request source '{source}'[^`]*)`", doc)
+        assert shown is not None, f"docs/capture.md: the rules check warning of {source!r} is gone"
+        line = next(line for line in out.splitlines() if f"request source '{source}'" in line)
+        for part in re.split(r"\s*\(?…\)?\s*", " ".join(shown.group(1).split())):
+            assert part in line, part
     named = {"(?>…)": "(?>a)", "*+": "a*+", "{2}+": "a{2}+", "(?i:…)": "(?i:a)", "(?x)": "(?x)a",
              "(?(1)…)": "(a)(?(1)b)", "\\N{…}": r"\N{DIGIT ONE}", "\\U…": r"\U00000041", "\\a": r"\a"}
     for written, example in named.items():

@@ -100,6 +100,17 @@ def test_the_tag_sends_the_lists_text_and_reads_the_same(rules: RuleSet) -> None
     assert proxy == tag and [line["id"] for line in proxy["lines"]] == ["31", "32", "34"]
 
 
+def test_lines_the_tag_left_out_are_unknown_not_none(rules: RuleSet) -> None:
+    """A list too big for the tag's extract (tag.js ``extract``) comes as ``lines_omitted``: no sizes are
+    learnt from the page, rather than none offered (in Chromium: tests/tag/test_extract_size.py)."""
+    groups = rules.catalog.product_groups()
+    extract = {"values": {"sizes": {"present": True, "fields": {}, "lines_omitted": True}}}
+    reading = read_extract(extract, rules.catalog, groups)
+    assert reading.group("sizes") == {"present": True, "fields": {}, "lines": None}
+    product = page_facts("/product/hoodie/", None, None, rules, reading=reading).product
+    assert product is not None and product["sizes"] is None and product["variants"] is None  # not said: not []
+
+
 def test_order_lines_from_a_script_at_a_key_path(rules: RuleSet) -> None:
     order = {"order": {"lines": [
         {"product": {"id": 21}, "options": ["M"], "quantity": 2, "unit": "EUR 59.90"},

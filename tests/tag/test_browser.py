@@ -209,3 +209,35 @@ def test_the_request_observer_never_observes_the_tags_own_requests(live_tag_serv
                 if e["type"] == "capture"]
     assert [o["path"] for o in observed] == ["/cart/add"] and observed[0]["form"] == {"product_id": "p1"}
     assert len(sent) <= 3, [r.post_data for r in sent]
+
+
+OLD_SAFARI_REGEXP = r"""(() => {  // Safari before 16.4: a lookbehind is a SyntaxError
+  window.RegExp = new Proxy(RegExp, {construct(R, args) {
+    if (/\(\?<[=!]/.test(String(args[0]))) throw new SyntaxError('Invalid regular expression: invalid group specifier name');
+    return Reflect.construct(R, args);
+  }});
+})()"""
+LOOKBEHIND_TOO = {"v": 1, "requests": [
+    {"id": "behind", "methods": ["POST"], "path": "(?<=/cart)/add", "keys": {"form": ["product_id"]}},
+    {"id": "plain", "methods": ["POST"], "path": "^/cart/add$", "keys": {"form": ["product_id"]}}]}
+
+
+def test_a_browser_that_cannot_compile_a_sources_regexp_skips_that_source_only(live_tag_server: Any, page: Any,
+                                                                               store: Any) -> None:
+    """rules check warns of a lookbehind (tests/rules/test_js_regex.py); on a browser whose RegExp throws on it
+    the tag skips that source, and the page's request and the other sources go on."""
+    server, _ = live_tag_server(tag_config=lambda: LOOKBEHIND_TOO)
+    errors: list[Any] = []
+    page.on("pageerror", lambda e: errors.append(e))
+    page.add_init_script(OLD_SAFARI_REGEXP)
+    page.goto(f"{server.url}/p/p1")
+    page.wait_for_function("window.slotwise && window.slotwise.v")
+    status = page.evaluate("() => { const f = new FormData(); f.append('product_id', 'p1');"
+                           " return fetch('/cart/add', {method: 'POST', body: f}).then(r => r.status); }")
+    page.evaluate("slotwise.flush()")
+    captured = wait_for(lambda: events_of(store, "capture"))
+    page.wait_for_timeout(300)
+    assert status == 200 and not errors
+    assert page.evaluate("() => { try { new RegExp('(?<=/cart)/add'); } catch (e) { return e.name; } }") == "SyntaxError"
+    assert [e.data["props"]["source"] for e in events_of(store, "capture")] == ["plain"] == [
+        e.data["props"]["source"] for e in captured]
