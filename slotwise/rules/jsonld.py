@@ -13,7 +13,8 @@ pieces, another plugin's block first). The page's is the one it names: a
 ``WebPage``'s ``mainEntity``, or a Product whose ``mainEntityOfPage`` is the
 page, each an object or a reference by ``@id``, written as a full URL
 (``https://shop.example/p/1#product``, as Yoast and WooCommerce write them) or
-relative to the page (``#product``); else the first Product. A page that says it is a listing (a
+relative to the page (``#product``); else the first Product that is no variant of a ProductGroup on the
+page (``_group_members``: a graph may list a group's variants before it). A page that says it is a listing (a
 ``CollectionPage`` or ``SearchResultsPage``, or an ``ItemList`` its main entity, as Yoast marks a category
 page) has no product of its own unless it names one: its list's products are not the page's.
 
@@ -25,7 +26,7 @@ are read from the node the page's graph has under that ``@id`` (an ``ImageObject
 A ``ProductGroup`` (Google's markup for a product with variants, Shopify's ``structured_data``) says its
 variants in ``hasVariant``: Products (or references to them) each with its own ``sku``, ``size``, ``image`` and
 ``offers``. What the group leaves out is read from them (``_group_facts``), and their sizes are the
-page's ``variants`` (``VariantLine``s, turned into ``sizes`` by ``product_facts.size_facts``).
+page's ``variants``, each keyed where the rules' ``catalog.variant_id`` says (``VariantKey``) (``VariantLine``s, turned into ``sizes`` by ``product_facts.size_facts``).
 """
 
 from __future__ import annotations

@@ -59,6 +59,8 @@ def test_a_product_with_sizes(shop: ShopifyShop, capsys: pytest.CaptureFixture[s
     assert "item keys of its choices (input[type=radio]): 'S', 'M', 'L'" in out
     # the ProductGroup's variants, each with its size (structured_data): the page alone has the sizes
     assert "sizes (size=child product): S=44001, M=44002, L=44003; in stock: S, M, L" in out
+    # keyed as the feed keys them (catalog.variant_id: the id in each variant's @id): one map in the catalog
+    assert "sizes S=44001, M=44002, L=44003" in check(capsys, shop.url + path, "--feed")
     assert "product-recommendations: page matches; 1 element matches 'product-recommendations.related-products'" in out
     assert "(add_to_cart from a request): 1 form on this page posts to it" in out  # Dawn's form: its fetch is observed
     assert "recorded when response.ok" in out
