@@ -112,6 +112,14 @@ class CatalogSettings:
         field = self.variant_id
         return field.clean(field.pick(variant)) if field is not None else None
 
+    def describe_variant_id(self) -> str | None:
+        """What ``rules check`` prints of ``catalog.variant_id``, or None when the rules say none."""
+        field = self.variant_id
+        if field is None:
+            return None
+        match = f" (its {'group' if field.match.groups else 'match'} of \"{field.match.pattern}\")" if field.match else ""
+        return f"JSON-LD variants keyed by (catalog.variant_id): {'.'.join(field.key or ())}{match}"
+
     def size_of(self, value: Any) -> str | None:
         """A size key, or None for a value ``catalog.not_sizes`` says names no size (Shopify's
         ``Default Title``): a line or a page's size list with it has no size, so it never counts as bought."""

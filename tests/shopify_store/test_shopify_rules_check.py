@@ -40,6 +40,7 @@ def test_the_example_loads(capsys: pytest.CaptureFixture[str]) -> None:
     assert "OK, 4 slots" in out and "capture: 2 event sources; cart" in out
     assert ("sizes <- variants[]: id id, size option{} ({}: options[name=Size].position in the item the list is in), "
             "not sizes: default title") in out
+    assert 'JSON-LD variants keyed by (catalog.variant_id): @id (its group of "[?&]variant=(\\d+)")' in out
 
 
 def test_home_and_collection_pages(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:
