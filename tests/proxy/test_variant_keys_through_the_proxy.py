@@ -34,6 +34,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "slotwise" / "rules" / "examples
 RAIN = PRODUCTS["rain-jacket"]
 BY_VARIANT_ID = {v.options[0]: str(v.id) for v in RAIN.variants}  # what the feed writes: S -> 44001, ...
 SKUS = [v.sku for v in RAIN.variants]
+PAGE_IMAGE = "width=1920"  # structured_data's image URL; the feed's is its CDN's, without it
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +63,11 @@ def test_a_product_view_and_a_feed_read_agree_on_its_sizes(proxy: tuple[Any, Slo
     with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, trust_env=False, timeout=10) as browser:
         for _ in range(2):
             assert browser.get(RAIN.url).status_code == 200
-            row, children = wait_for(lambda: (got := catalog(personalizer))[0].get("sizes") and got,
-                                     what="the view learned")
+            row, children = wait_for(lambda: PAGE_IMAGE in (got := catalog(personalizer))[0]["image"] and got,
+                                     what="the view learned")  # the page's image over the feed's
             assert row["variants"] == BY_VARIANT_ID and row["sizes"] == ["S", "M", "L"]
             assert sorted(children) == sorted(BY_VARIANT_ID.values())  # no child keyed by a SKU
             assert sync(feed.refresh(rules.feed, rules.feed_mapping, force=True)) == len(PRODUCTS)
             row, children = catalog(personalizer)
+            assert PAGE_IMAGE not in row["image"]  # the feed wrote its facts again
             assert row["variants"] == BY_VARIANT_ID and sorted(children) == sorted(BY_VARIANT_ID.values())
