@@ -82,8 +82,9 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         print(f"  catalog feed: {catalog.feed}, in the store's own shape", file=out)
         for line in catalog.feed_mapping.describe():
             print(f"    {line}", file=out)
-    if catalog.not_sizes.describe():
-        print(f"  {catalog.not_sizes.describe()}", file=out)
+    for said in (catalog.not_sizes.describe(), catalog.describe_variant_id()):
+        if said:
+            print(f"  {said}", file=out)
     if getattr(args, "feed", False):
         status = _check_feed(catalog, args.url, out, err)
         if status or not args.url:

@@ -79,6 +79,7 @@ class CatalogSettings:
     availability: Availability = field(default_factory=Availability)
     sizes: Items | None = None  # sizes offered as child products: items with an ``id`` and a ``size``
     not_sizes: NotSizes = NO_NOT_SIZES  # ``catalog.not_sizes`` (and the feed mapping's older spelling)
+    variant_id: Field | None = None  # ``catalog.variant_id``: a JSON-LD variant's key (None: its sku, productID, ...)
 
     # -- keys from links -------------------------------------------------------
     def link_key(self, value: Any, kind: str) -> str | None:
@@ -104,6 +105,20 @@ class CatalogSettings:
         if isinstance(value, str) and (value.startswith(("/", "http://", "https://"))):
             return self.link_key(value, "product")
         return product_key(value)
+
+    def variant_key(self, variant: Mapping[str, Any]) -> str | None:
+        """A JSON-LD variant's key by ``catalog.variant_id`` (``jsonld.VariantKey``): the catalog's key of that
+        size (Shopify's variant id, in the variant's ``@id``), so a product's view and its feed write one map."""
+        field = self.variant_id
+        return field.clean(field.pick(variant)) if field is not None else None
+
+    def describe_variant_id(self) -> str | None:
+        """What ``rules check`` prints of ``catalog.variant_id``, or None when the rules say none."""
+        field = self.variant_id
+        if field is None:
+            return None
+        match = f" (its {'group' if field.match.groups else 'match'} of \"{field.match.pattern}\")" if field.match else ""
+        return f"JSON-LD variants keyed by (catalog.variant_id): {'.'.join(field.key or ())}{match}"
 
     def size_of(self, value: Any) -> str | None:
         """A size key, or None for a value ``catalog.not_sizes`` says names no size (Shopify's

@@ -104,6 +104,8 @@ def compile_catalog_extras(loader: "_Loader", spec: s.CatalogSpec) -> dict[str, 
         extras["availability"] = Availability.of_words(spec.in_stock_words, spec.out_of_stock_words)
     if spec.sizes is not None:
         extras["sizes"] = fc.items(spec.sizes)
+    if spec.variant_id is not None:
+        extras["variant_id"] = fc.field(spec.variant_id)
     return extras
 
 

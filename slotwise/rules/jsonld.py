@@ -13,7 +13,8 @@ pieces, another plugin's block first). The page's is the one it names: a
 ``WebPage``'s ``mainEntity``, or a Product whose ``mainEntityOfPage`` is the
 page, each an object or a reference by ``@id``, written as a full URL
 (``https://shop.example/p/1#product``, as Yoast and WooCommerce write them) or
-relative to the page (``#product``); else the first Product. A page that says it is a listing (a
+relative to the page (``#product``); else the first Product that is no variant of a ProductGroup on the
+page (``_group_members``: a graph may list a group's variants before it). A page that says it is a listing (a
 ``CollectionPage`` or ``SearchResultsPage``, or an ``ItemList`` its main entity, as Yoast marks a category
 page) has no product of its own unless it names one: its list's products are not the page's.
 
@@ -25,7 +26,7 @@ are read from the node the page's graph has under that ``@id`` (an ``ImageObject
 A ``ProductGroup`` (Google's markup for a product with variants, Shopify's ``structured_data``) says its
 variants in ``hasVariant``: Products (or references to them) each with its own ``sku``, ``size``, ``image`` and
 ``offers``. What the group leaves out is read from them (``_group_facts``), and their sizes are the
-page's ``variants`` (``VariantLine``s, turned into ``sizes`` by ``product_facts.size_facts``).
+page's ``variants``, each keyed where the rules' ``catalog.variant_id`` says (``VariantKey``) (``VariantLine``s, turned into ``sizes`` by ``product_facts.size_facts``).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ _MAX_SCRIPTS = 500
 _MAX_BLOCKS = 20
 _MAX_BLOCK_BYTES = 512 * 1024
 _PRODUCT_TYPES = frozenset({"product", "productgroup", "productmodel", "individualproduct"})
+_GROUP_TYPES = frozenset({"productgroup"})
 _BREADCRUMB_TYPES = frozenset({"breadcrumblist"})
 _LISTING_TYPES = frozenset({"collectionpage", "searchresultspage"})
 _WEBPAGE_TYPES = frozenset({"webpage", "itempage"}) | _LISTING_TYPES
@@ -253,12 +255,17 @@ def _in_stock(availability: str | None) -> bool | None:
 
 
 class VariantLine(NamedTuple):
-    """One variant of a ProductGroup: its key (``sku``, else ``productID``, ``mpn``, ``@id``), its ``size``
-    as written (a text, or a ``SizeSpecification``'s ``name``), and whether its offer says it is in stock."""
+    """One variant of a ProductGroup: its key (the rules' ``catalog.variant_id``, else its ``sku``,
+    ``productID``, ``mpn``, ``@id``: ``VariantKey``), its ``size`` as written (a text, or a ``SizeSpecification``'s ``name``), and whether its offer says it is in stock."""
 
     id: str | None
     size: str | None
     in_stock: bool | None
+
+
+VariantKey = Callable[[dict[str, Any]], Any]
+"""How a page's variants are keyed (``catalog.variant_id``): a variant node's key as the store's catalog
+(its feed, its add to cart) names it; ``_node_id``'s order when the rules say none."""
 
 
 def product_from_node(node: dict[str, Any], ids: _Ids | None = None) -> dict[str, Any]:
@@ -272,8 +279,10 @@ def _node_id(node: dict[str, Any]) -> str | None:
     return product_key(_text(node.get("sku")) or _text(node.get("productID")) or _text(node.get("mpn")) or _text(node.get("@id")))
 
 
-def _product_and_variants(node: dict[str, Any], ids: _Ids | None) -> tuple[dict[str, Any], tuple[VariantLine, ...]]:
-    """``product_from_node``, and the lines of its variants (a ProductGroup's ``hasVariant``, else none)."""
+def _product_and_variants(node: dict[str, Any], ids: _Ids | None,
+                          variant_key: VariantKey | None = None) -> tuple[dict[str, Any], tuple[VariantLine, ...]]:
+    """``product_from_node``, and the lines of its variants (a ProductGroup's ``hasVariant``, else none),
+    each keyed by ``variant_key`` (none: ``_node_id``)."""
     refs = _Refs(ids, node.get("url") or node.get("@id"))
     offer = _offer(node.get("offers"), refs.anew())
     category_name = _first(node.get("category"), refs.anew(), _text)
@@ -295,15 +304,18 @@ def _product_and_variants(node: dict[str, Any], ids: _Ids | None) -> tuple[dict[
         product["stock"] = offer["stock"]
     lines: tuple[VariantLine, ...] = ()
     if "hasVariant" in node:
-        lines = _group_facts(product, node.get("hasVariant"), refs)
+        lines = _group_facts(product, node.get("hasVariant"), refs, variant_key)
     return product, lines
 
 
-def _group_facts(product: dict[str, Any], variants: Any, refs: _Refs) -> tuple[VariantLine, ...]:
+def _group_facts(product: dict[str, Any], variants: Any, refs: _Refs,
+                 variant_key: VariantKey | None = None) -> tuple[VariantLine, ...]:
     """A ProductGroup's variants (its first ``MAX_VARIANTS``, each an object or a reference: one lookup,
     and ``MAX_REF_LOOKUPS`` for the variant and its offers), and what the group leaves to them: its
     image (the first variant's), its stock (in stock when any variant is; a variant's word over the
-    group's) and its price (the lowest variant price)."""
+    group's) and its price (the lowest variant price). A variant ``variant_key`` finds no key in offers
+    no size (its stock still counts): a key of another kind (its SKU where the feed names variant ids)
+    would make a second child of that size in the catalog."""
     lines: list[VariantLine] = []
     stock: list[bool] = []
     lowest: dict[str, Any] = {}
@@ -321,7 +333,8 @@ def _group_facts(product: dict[str, Any], variants: Any, refs: _Refs) -> tuple[V
         if not product["image"]:
             product["image"] = _first(variant.get("image"), refs, _image_url)
         if "size" in variant:
-            lines.append(VariantLine(_node_id(variant), _size_text(refs.node(variant["size"])), in_stock))
+            key = product_key(_text(variant_key(variant))) if variant_key is not None else _node_id(variant)
+            lines.append(VariantLine(key, _size_text(refs.node(variant["size"])), in_stock))
     if stock:
         product["in_stock"] = any(stock)
     if product["price"] is None and lowest:
@@ -553,9 +566,10 @@ class JsonLd(NamedTuple):
     variants: tuple[VariantLine, ...] = ()  # the product's variants that name a size (a ProductGroup's)
 
 
-def read_json_ld(html: bytes) -> JsonLd:
-    """The page's schema.org Product (the one it names, else its first; None without one or on a listing)
-    and its first BreadcrumbList's steps, in one scan; never raises on messy input."""
+def read_json_ld(html: bytes, variant_key: VariantKey | None = None) -> JsonLd:
+    """The page's schema.org Product (the one it names, else its first that is no variant of a group on
+    the page; None without one or on a listing) and its first BreadcrumbList's steps, in one scan; never
+    raises on messy input. ``variant_key``: how a ProductGroup's variants are keyed (``VariantKey``)."""
     nodes: list[dict[str, Any]] = []
     products: list[dict[str, Any]] = []
     crumbs: tuple[Crumb, ...] = ()
@@ -574,13 +588,39 @@ def read_json_ld(html: bytes) -> JsonLd:
     main = _main_entity(nodes, ids) if any("mainEntity" in n or "mainEntityOfPage" in n for n in nodes) else None
     if main is not None and not _is_product(main) or main is None and listing:
         return JsonLd(None, crumbs, True)
-    for node in ([main] if main is not None else []) + [p for p in products if p is not main]:
+    variants_of = _group_members(products, ids) if len(products) > 1 else set()
+    for node in ([main] if main is not None else []) + [p for p in products if p is not main and id(p) not in variants_of]:
         try:
-            product, variants = _product_and_variants(node, ids)
+            product, variants = _product_and_variants(node, ids, variant_key)
             return JsonLd(product, crumbs, False, variants)
         except (TypeError, ValueError, AttributeError, RecursionError):
             continue
     return JsonLd(None, crumbs, False)
+
+
+def _group_members(products: list[dict[str, Any]], ids: _Ids) -> set[int]:
+    """The ``id()`` of each of ``products`` that is a variant of a ProductGroup among them: one its
+    ``hasVariant`` lists (inline, or by ``@id``), or one whose ``isVariantOf`` names one. A page's graph
+    may list its variants before their group (a theme writing each variant as a node of its own): the
+    first Product would be a size, and the page's product its own size."""
+    groups = {id(p) for p in products if "hasVariant" in p or _is_a(p, _GROUP_TYPES)}
+    if not groups:
+        return set()
+    members: set[int] = set()
+    for node in products:
+        if "hasVariant" in node:
+            listed = node["hasVariant"]
+            for entry in (listed if isinstance(listed, list) else [listed])[:MAX_VARIANTS]:
+                members.add(id(entry))
+                found = ids.find(_reference(entry), node.get("url") or node.get("@id"))
+                if found is not None:
+                    members.add(id(found))
+        if "isVariantOf" in node:
+            group = node["isVariantOf"]
+            found = ids.find(_reference(group), node.get("url") or node.get("@id"))
+            if id(found if found is not None else group) in groups:
+                members.add(id(node))
+    return members - groups  # a group is a page's product, whatever lists it
 
 
 def extract_product(html: bytes) -> dict[str, Any] | None:

@@ -188,7 +188,19 @@ def parse_catalog(check: Checker, node: Node) -> s.CatalogSpec:
         spec.sizes = parse_items(check, entries["sizes"].node, s.SIZES_KEYS[1:], "'catalog.sizes'", required=("id", "size"))
     if "not_sizes" in entries:
         spec.not_sizes = parse_not_sizes(check, entries["not_sizes"].node, OWN)
+    if "variant_id" in entries:
+        spec.variant_id = _variant_id(check, entries["variant_id"].node)
     return spec
+
+
+def _variant_id(check: Checker, node: Node) -> s.FieldSpec | None:
+    """``catalog.variant_id``: where in a JSON-LD variant its key is, as the store's catalog names it (a key
+    path, ``sku``; or ``{key, match}``, ``{key: "@id", match: "variant=(\\d+)"}``); read from each variant."""
+    what = "'catalog.variant_id'"
+    if isinstance(node, MappingNode) and any(check.scalar(key) == "value" for key, _ in node.value):
+        check.error(node, f"{what} is read from each variant: a key path (sku) or {{key, match}}, not a 'value'")
+        return None
+    return _json_field(check, node, what)
 
 
 def parse_group(check: Checker, node: Node, allowed: Collection[str], what: str, pages: PagesParser, *,

@@ -156,7 +156,8 @@ def structured_reading(html: bytes, catalog: CatalogSettings) -> tuple[dict[str,
     names it: ``CatalogSettings.breadcrumb_category``): JSON-LD's BreadcrumbList, from the same scan, else
     microdata's, as the product's sources come JSON-LD first. A page whose JSON-LD says it is a listing
     (``jsonld.read_json_ld``) declares no product, whatever else it carries: its pieces are not its own."""
-    jsonld = read_json_ld(html) if b"ld+json" in html.lower() else JsonLd(None, (), False)
+    keyed = catalog.variant_key if catalog.variant_id is not None else None
+    jsonld = read_json_ld(html, keyed) if b"ld+json" in html.lower() else JsonLd(None, (), False)
     crumbs = jsonld.crumbs or microdata_breadcrumb(html)
     meta, declared = meta_product(meta_tags(html), catalog)
     micro = microdata_product(html, catalog)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slotwise.rules.catalog import CatalogSettings
+from slotwise.rules.errors import RulesError
 from slotwise.rules.extract import Field
 from slotwise.rules.facts import page_facts
 from slotwise.rules.jsonld import MAX_REF_LOOKUPS, MAX_VARIANTS, extract_product, product_from_node, read_json_ld
@@ -474,3 +475,86 @@ def test_a_groups_variants_read_from_the_tags_extract_are_the_pages(tmp_path: Pa
     from_tag = page_facts(COAT_PAGE, None, None, catalog, reading=reading)
     from_html = page_facts(COAT_PAGE, None, _page(json.dumps(COAT)), catalog)
     assert from_tag == from_html and from_tag.product is not None and from_tag.product["sizes"] == ("small", "large")
+
+
+# -- catalog.variant_id: a page's variants keyed as the store's catalog keys them ---------------------------
+SHOP = "https://shop.example/products/rain-jacket"
+RAIN = {  # Shopify's structured_data: each variant's @id and offer URL name its variant id, beside its SKU
+    "@context": "http://schema.org/", "@type": "ProductGroup", "@id": f"{SHOP}#product", "name": "Rain Jacket",
+    "url": SHOP, "productGroupID": "8001",
+    "hasVariant": [{"@id": f"{SHOP}?variant={vid}#variant", "@type": "Product", "sku": f"RJ-{size}", "size": size,
+                    "offers": {"@id": f"{SHOP}?variant={vid}#offer", "@type": "Offer", "price": "89.90",
+                               "priceCurrency": "EUR", "url": f"{SHOP}?variant={vid}",
+                               "availability": "http://schema.org/" + ("OutOfStock" if size == "L" else "InStock")}}
+                   for vid, size in ((44001, "S"), (44002, "M"), (44003, "L"))],
+}
+BY_ID = {"S": "44001", "M": "44002", "L": "44003"}
+
+
+@pytest.mark.parametrize(("variant_id", "want"), [
+    ('{key: "@id", match: "[?&]variant=(\\\\d+)"}', BY_ID),
+    ('{key: offers.url, match: "variant=(\\\\d+)"}', BY_ID),
+    ("sku", {"S": "RJ-S", "M": "RJ-M", "L": "RJ-L"}),
+    ("offers.url", {size: f"{SHOP}?variant={vid}" for size, vid in BY_ID.items()}),
+], ids=["id-match", "offer-url-match", "sku", "offer-url"])
+def test_the_rules_variant_id_keys_a_groups_variants(tmp_path: Path, variant_id: str, want: dict[str, str]) -> None:
+    """The feed keys each size by what an add to cart names (Shopify's variant id): the page's variants keyed
+    the same way write the same map to the catalog, where a SKU map and the feed's would undo each other."""
+    product = _coat_facts(_page(json.dumps(RAIN)), _catalog(tmp_path, f"  variant_id: {variant_id}\n"))
+    assert dict(product["variants"]) == want and product["sizes"] == ("S", "M")
+    assert dict(_coat_facts(_page(json.dumps(RAIN)), _catalog(tmp_path))["variants"]) == {
+        "S": "RJ-S", "M": "RJ-M", "L": "RJ-L"}  # without it: the SKU, as before
+
+
+def test_a_variant_without_the_rules_key_offers_no_size_and_its_stock_still_counts(tmp_path: Path) -> None:
+    """A variant whose key is not where the rules say is no size: keyed otherwise (its SKU) it would be a
+    second child of that size in the catalog, beside the feed's."""
+    variants = [*RAIN["hasVariant"][:2], {**RAIN["hasVariant"][2], "@id": f"{SHOP}#variant-l",
+                                          "offers": {"availability": "http://schema.org/InStock"}}]
+    catalog = _catalog(tmp_path, '  variant_id: {key: "@id", match: "variant=(\\\\d+)"}\n')
+    product = _coat_facts(_page(json.dumps({**RAIN, "hasVariant": variants})), catalog)
+    assert dict(product["variants"]) == {"S": "44001", "M": "44002"} and product["in_stock"] is True
+
+
+@pytest.mark.parametrize(("variant_id", "said"), [
+    ("{value: x}", "'catalog.variant_id' is read from each variant: a key path (sku) or {key, match}, not a 'value'"),
+    ('{key: "@id", match: "(a)(b)"}', "has 2 groups; keep one"),
+    ('{match: "x"}', "'catalog.variant_id': a field of a JSON item needs 'key'"),
+    ("a..b", "bad key path 'a..b'"),
+], ids=["value", "two-groups", "no-key", "bad-path"])
+def test_a_bad_variant_id_is_said_where_it_is(tmp_path: Path, variant_id: str, said: str) -> None:
+    with pytest.raises(RulesError) as error:
+        _catalog(tmp_path, f"  variant_id: {variant_id}\n")
+    assert said in str(error.value) and "rules.yaml:3:" in str(error.value)
+
+
+# -- a ProductGroup's variants written as Products of their own are not the page's product -------------------
+def _variant_nodes(**more: object) -> list[dict[str, object]]:
+    """RAIN's variants as nodes of the graph, each with its name and price (what a first-Product pick took)."""
+    return [{**v, "name": f"Rain Jacket - {v['size']}", **more} for v in RAIN["hasVariant"]]
+
+
+@pytest.mark.parametrize("graph", [
+    [*_variant_nodes(), {**RAIN, "hasVariant": [{"@id": v["@id"]} for v in RAIN["hasVariant"]]}],
+    [*_variant_nodes(), {**RAIN, "hasVariant": [{"@id": v["@id"].replace(SHOP, "")} for v in RAIN["hasVariant"]]}],
+    [*_variant_nodes(isVariantOf={"@id": f"{SHOP}#product"}), {k: v for k, v in RAIN.items() if k != "hasVariant"}],
+    [*_variant_nodes(isVariantOf={"@id": "#product"}), RAIN],
+], ids=["listed-by-id", "listed-by-relative-id", "is-variant-of-a-group-without-hasvariant", "both"])
+def test_a_variant_listed_before_its_group_is_not_the_pages_product(tmp_path: Path, graph: list[dict[str, object]]) -> None:
+    """A theme may write each variant as a graph node before the group: the first Product was a size, and
+    the page's product its own size (its name, its SKU as the product's id)."""
+    product = _coat_facts(_page(_graph(*graph)), _catalog(tmp_path))
+    assert product["name"] == "Rain Jacket"  # the group's, not "Rain Jacket - S"
+    reading = read_json_ld(_page(_graph(*graph)))
+    assert reading.product is not None and reading.product["id"] == f"{SHOP}#product"  # not RJ-S
+
+
+def test_a_variant_the_page_names_is_its_product_and_a_lone_variant_is_one(tmp_path: Path) -> None:
+    """A variant's own page (Google's shape for a page per variant) names it, or carries it alone with its
+    group inline: that variant is the page's product."""
+    named = {**_variant_nodes()[1], "mainEntityOfPage": f"{SHOP}?variant=44002"}
+    reading = read_json_ld(_page(_graph(*_variant_nodes()[:1], named, RAIN)))
+    assert reading.product is not None and reading.product["name"] == "Rain Jacket - M"
+    lone = {**_variant_nodes()[1], "isVariantOf": {k: v for k, v in RAIN.items() if k != "hasVariant"}}
+    reading = read_json_ld(_page(json.dumps(lone)))
+    assert reading.product is not None and (reading.product["name"], reading.product["id"]) == ("Rain Jacket - M", "RJ-M")

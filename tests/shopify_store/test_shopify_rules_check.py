@@ -40,6 +40,7 @@ def test_the_example_loads(capsys: pytest.CaptureFixture[str]) -> None:
     assert "OK, 4 slots" in out and "capture: 2 event sources; cart" in out
     assert ("sizes <- variants[]: id id, size option{} ({}: options[name=Size].position in the item the list is in), "
             "not sizes: default title") in out
+    assert 'JSON-LD variants keyed by (catalog.variant_id): @id (its group of "[?&]variant=(\\d+)")' in out
 
 
 def test_home_and_collection_pages(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,7 +59,9 @@ def test_a_product_with_sizes(shop: ShopifyShop, capsys: pytest.CaptureFixture[s
     assert "size-preset: page matches; 1 element matches \"variant-selects fieldset.product-form__input:has(" in out
     assert "item keys of its choices (input[type=radio]): 'S', 'M', 'L'" in out
     # the ProductGroup's variants, each with its size (structured_data): the page alone has the sizes
-    assert "sizes (size=child product): S=RJ-S, M=RJ-M, L=RJ-L; in stock: S, M, L" in out
+    assert "sizes (size=child product): S=44001, M=44002, L=44003; in stock: S, M, L" in out
+    # keyed as the feed keys them (catalog.variant_id: the id in each variant's @id): one map in the catalog
+    assert "sizes S=44001, M=44002, L=44003" in check(capsys, shop.url + path, "--feed")
     assert "product-recommendations: page matches; 1 element matches 'product-recommendations.related-products'" in out
     assert "(add_to_cart from a request): 1 form on this page posts to it" in out  # Dawn's form: its fetch is observed
     assert "recorded when response.ok" in out
@@ -130,14 +133,14 @@ def test_a_product_with_two_options(shop: ShopifyShop, capsys: pytest.CaptureFix
     assert "size-preset: page matches; 1 element matches" in out
     assert "item keys of its choices (input[type=radio]): 'S', 'M'" in out
     # each variant names its colour and its size: S is in stock as Blue / S is (Red / S is sold out)
-    assert "sizes (size=child product): S=TT-B-S, M=TT-B-M; in stock: S, M" in out
+    assert "sizes (size=child product): S=44061, M=44062; in stock: S, M" in out
 
 
 def test_a_sold_out_size_is_offered_but_not_in_stock(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:
     """The page's ProductGroup alone (no catalog.sizes in the example): Down Jacket's L is sold out."""
     out = check(capsys, shop.url + "/products/down-jacket")
     assert "product 'down-jacket': 'Down Jacket', price 129.00 EUR, in stock" in out
-    assert "sizes (size=child product): S=DJ-S, M=DJ-M, L=DJ-L; in stock: S, M" in out
+    assert "sizes (size=child product): S=44011, M=44012, L=44013; in stock: S, M" in out
 
 
 def test_the_feed_reads_the_option_named_size_whatever_its_position(shop: ShopifyShop) -> None:
