@@ -64,6 +64,8 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     print(f"{args.file}: OK, {len(ruleset.slots)} slot{'s' if len(ruleset.slots) != 1 else ''} ({settings})", file=out)
     for slot in ruleset.slots:
         print(f"  {slot.summary()}", file=out)
+        if slot.key_warning is not None:  # tag-only mode is serve's, not the rules': said as of request sources
+            print(slot.key_warning, file=out)
     capture = ruleset.capture
     sources = len(capture.requests) + len(capture.pages) + len(capture.triggers)
     if not capture.empty:
