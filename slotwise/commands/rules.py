@@ -64,6 +64,8 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     print(f"{args.file}: OK, {len(ruleset.slots)} slot{'s' if len(ruleset.slots) != 1 else ''} ({settings})", file=out)
     for slot in ruleset.slots:
         print(f"  {slot.summary()}", file=out)
+        if slot.key_warning is not None:  # tag-only mode is serve's, not the rules': said as of request sources
+            print(slot.key_warning, file=out)
     capture = ruleset.capture
     sources = len(capture.requests) + len(capture.pages) + len(capture.triggers)
     if not capture.empty:
@@ -261,7 +263,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     if codec is not None:  # not UTF-8: say what its text is read as
         lines.append(f"  charset {charset}" + (f", read as {codec} (as browsers read it)" if codec != charset else ""))
     if page.product is not None:
-        lines += _product_lines(page.product, reading)
+        lines += _product_lines(page.product, reading) + _unkeyed_variants(html, catalog)
     elif kind == "other":
         lines.append("  no product (no URL pattern claims this page and its markup declares none)")
     if capture.customer is not None:
@@ -426,6 +428,22 @@ def _product_lines(product: Any, reading: Any) -> list[str]:
         out.append(f"    sizes (size=child product): {offered}; in stock: {', '.join(p.get('sizes') or ()) or 'none'}")
     out.append(f"    read from: {', '.join(sources) if sources else 'the URL only (nothing on the page)'}")
     return out
+
+
+def _unkeyed_variants(html: bytes, catalog: Any) -> list[str]:
+    """A warning when ``catalog.variant_id`` finds no key in some of the page's ProductGroup variants: the
+    proxy leaves their sizes out (``jsonld._group_facts``), which nothing else on the page shows."""
+    if catalog.variant_id is None or b"ld+json" not in html.lower():
+        return []
+    from slotwise.rules.jsonld import read_json_ld
+
+    variants = read_json_ld(html, catalog.variant_key).variants
+    missing = sum(1 for variant in variants if variant.id is None)
+    if not missing:
+        return []
+    return [f"    WARNING: {missing} of {len(variants)} JSON-LD variant{'s' if len(variants) != 1 else ''} with a size "
+            f"{'has' if missing == 1 else 'have'} no value at catalog.variant_id's key {catalog.variant_id_text()}: "
+            f"{'its size is' if missing == 1 else 'their sizes are'} left out of the product's sizes"]
 
 
 def _event_text(event: dict[str, Any]) -> str:

@@ -53,6 +53,7 @@ class ItemKey:
     mode: str = "raw"
     resolve: Callable[[str], str | None] | None = field(default=None, repr=False)  # same rules, same resolver
     match: str | None = None  # a regex: its first group (or the whole match) is the raw key
+    js: tuple[str, str] | None = None  # ``match`` as the tag's RegExp (source, flags): rules/js_regex.py
 
     def normalize(self, raw: str | None) -> str | None:
         from slotwise.keys import category_key, size_key
@@ -73,7 +74,8 @@ class ItemKey:
         return raw.strip() or None
 
     def to_json(self) -> dict[str, object]:
-        return {"c": self.css, "a": self.attr, "mode": self.mode, "match": self.match}
+        source, flags = self.js if self.js is not None else (self.match, "")  # untranslatable: as written (rules check warns)
+        return {"c": self.css, "a": self.attr, "mode": self.mode, "match": source, "flags": flags}
 
 
 @functools.lru_cache(maxsize=256)

@@ -114,11 +114,16 @@ class CatalogSettings:
 
     def describe_variant_id(self) -> str | None:
         """What ``rules check`` prints of ``catalog.variant_id``, or None when the rules say none."""
+        key = self.variant_id_text()
+        return f"JSON-LD variants keyed by (catalog.variant_id): {key}" if key is not None else None
+
+    def variant_id_text(self) -> str | None:
+        """``catalog.variant_id`` as a person reads it (``@id (its group of "...")``), None without one."""
         field = self.variant_id
         if field is None:
             return None
         match = f" (its {'group' if field.match.groups else 'match'} of \"{field.match.pattern}\")" if field.match else ""
-        return f"JSON-LD variants keyed by (catalog.variant_id): {'.'.join(field.key or ())}{match}"
+        return f"{'.'.join(field.key or ())}{match}"
 
     def size_of(self, value: Any) -> str | None:
         """A size key, or None for a value ``catalog.not_sizes`` says names no size (Shopify's

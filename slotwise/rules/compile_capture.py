@@ -17,7 +17,7 @@ from slotwise.rules.catalog import Availability
 from slotwise.rules.checker import Text
 from slotwise.rules.errors import Issue
 from slotwise.rules.extract import Field, Group, Items, bad_key_path, key_path
-from slotwise.rules.js_regex import JsRegex, NotJs, js_regex
+from slotwise.rules.js_regex import JsRegex, js_regex
 from slotwise.rules.pages import PageRule, compile_condition, compile_path_pattern, translate_path_pattern
 
 if TYPE_CHECKING:
@@ -180,13 +180,9 @@ def _request(loader: "_Loader", event: s.EventSpec, source_id: str, file: str, l
         except re.error as exc:
             loader.issues.append(rule_spec.regex.source.loc(rule_spec.regex.node).issue(f"bad regex {rule_spec.regex.value!r}: {exc.msg}"))
             return None
-        js = js_regex(rule_spec.regex.value)  # searched, as here; the server matches again
-        if isinstance(js, JsRegex):
-            path_js, flags = js.source, js.flags
-            if js.safari is not None:  # passed as it is: only those Safaris skip it
-                unobserved = _unobserved(rule_spec.regex, js.safari, source_id, old_safari=True)
-        else:
-            path_js, unobserved = None, _unobserved(rule_spec.regex, js, source_id)
+        js, unobserved = tag_regex(rule_spec.regex, f"request source {source_id!r}",
+                                   "the tag cannot observe its requests")  # searched, as here; the server matches again
+        path_js, flags = (js.source, js.flags) if js is not None else (None, "")
     rule = PageRule(path=path, search=search,
                     query=tuple(compile_condition(c) for c in rule_spec.query),
                     headers=tuple(compile_condition(c, ignore_case=True) for c in rule_spec.headers))
@@ -205,15 +201,21 @@ def _request(loader: "_Loader", event: s.EventSpec, source_id: str, file: str, l
     )
 
 
-def _unobserved(regex: Text, problem: NotJs, source_id: str, *, old_safari: bool = False) -> Issue:
-    """The warning ``rules check`` gives of a regex the tag cannot match with (``old_safari``: on Safari before
-    16.4, which cannot compile a lookbehind): at the construct itself."""
+def tag_regex(regex: Text, who: str, loses: str, named: str = "its regex") -> tuple[JsRegex | None, Issue | None]:
+    """A rules regex the tag runs, as a ``RegExp`` (``js_regex``; None when it has none), and the warning
+    ``rules check`` gives at the construct itself: ``who`` (``request source 'add'``) ``loses`` what in
+    tag-only mode (``the tag cannot observe its requests``), because ``named`` (its regex) has it. A
+    lookbehind is passed as it is, with a warning for Safari before 16.4, which cannot compile one."""
+    found = js_regex(regex.value)
+    js, problem = (found, found.safari) if isinstance(found, JsRegex) else (None, found)
+    if problem is None:
+        return js, None
+    old_safari = js is not None  # a RegExp all the same: only those Safaris cannot compile it
     before = regex.value[:problem.offset]
     line, column = before.count("\n") + 1, problem.offset - (before.rfind("\n") + 1) + 1
     where, why = ((" on Safari before 16.4 (macOS and iOS; other browsers do)", "which their RegExp cannot compile")
                   if old_safari else
                   ("", "which JavaScript's RegExp has not (judged without a JavaScript engine, conservatively)"))
-    return regex.source.text_loc(regex.node, line, column).issue(
-        f"WARNING: request source {source_id!r}: in tag-only mode the tag cannot observe its requests{where}: its "
-        f"regex has {problem.what}, {problem.construct}, {why}; {problem.hint}. Behind the proxy it is read as ever")
-
+    return js, regex.source.text_loc(regex.node, line, column).issue(
+        f"WARNING: {who}: in tag-only mode {loses}{where}: {named} has {problem.what}, {problem.construct}, {why}; "
+        f"{problem.hint}. Behind the proxy it is read as ever")

@@ -31,7 +31,7 @@ from slotwise.html.targets import matches_self
 MAX_VALUE = 1000
 MAX_ITEMS = 200
 MAX_JSON = 256 * 1024
-"""The most of a JSON list that is parsed (characters; a longer one reads as no items, as a broken one does)."""
+"""The most of a JSON list that is parsed (characters): a longer one is not read, its items unknown (lines None)."""
 _WS = re.compile(r"\s+")
 _TOKEN = re.compile(r"([#.])(-?[_a-zA-Z][-_a-zA-Z0-9]*)")
 BOOLEAN_ATTRIBUTES = frozenset({"disabled", "checked", "selected", "hidden", "required", "readonly", "multiple",
@@ -198,8 +198,8 @@ class Group:
         fields_raw = raw.get("fields") if isinstance(raw.get("fields"), Mapping) else {}
         out_fields = {name: f.clean(_str(fields_raw.get(name))) for name, f in self.fields.items()}
         lines: list[dict[str, str | None]] | None = []
-        if self.lines is not None and raw.get("lines_omitted") is True:
-            lines = None  # the tag's extract had no room for them (tag.js extract): unknown, not none (an empty cart)
+        if self.lines is not None and (raw.get("lines_omitted") is True or _too_long(raw.get("lines_json"))):
+            lines = None  # left out of the tag's extract (tag.js extract) or too long to parse: unknown, not none
         elif self.lines is not None and self.lines.json is not None:
             for element in self.lines.elements(raw.get("lines_json")):
                 lines.append({name: f.clean(f.pick(element)) for name, f in self.lines.fields.items()})
@@ -226,6 +226,11 @@ class Group:
 
 def _fields_json(fields: Mapping[str, Field]) -> dict[str, Any]:
     return {name: f.to_json() for name, f in fields.items() if f.to_json() is not None}
+
+
+def _too_long(text: Any) -> bool:
+    """A JSON list's text past ``MAX_JSON``: not parsed, so its items are unknown (an empty cart would be a claim)."""
+    return isinstance(text, str) and len(text) > MAX_JSON
 
 
 def _str(value: Any) -> str | None:

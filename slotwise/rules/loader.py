@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from slotwise.rules.catalog import CatalogSettings
-from slotwise.rules.compile_capture import FieldCompiler, compile_capture, compile_catalog_extras
+from slotwise.rules.compile_capture import FieldCompiler, compile_capture, compile_catalog_extras, tag_regex
 from slotwise.rules.checker import Checker, Text, did_you_mean
 from slotwise.rules.errors import Issue, RulesError
 from slotwise.rules.expressions import Problem, compile_expression
@@ -426,11 +426,17 @@ class _Loader:
         def resolve(url: str) -> str | None:
             return catalog.link_key(url, "category") or catalog.link_key(url, "product")
 
+        js = None
+        if field.match is not None and spec.key.match is not None:
+            regex, self._key_warning = tag_regex(spec.key.match, f"slot {spec.id!r}", "the tag cannot read its items' keys",
+                                                 "its key's match")
+            js = (regex.source, regex.flags) if regex is not None else None
         return ItemKey(field.css, field.attr, mode, resolve if mode == "link" else None,
-                       field.match.pattern if field.match is not None else None)
+                       field.match.pattern if field.match is not None else None, js)
 
     def _slot(self, spec: SlotSpec, catalog: CatalogSettings | None = None) -> Slot | None:
         count = len(self.issues)
+        self._key_warning: Issue | None = None
         key = self._item_key(spec, catalog or CatalogSettings())
         items = None
         if spec.items is not None and self._selector(spec.items):
@@ -454,7 +460,7 @@ class _Loader:
             id=spec.id, action=spec.action, selector=selector, pages=pages, variants=variants,
             when=when, when_source=spec.when.value.strip() if spec.when else None, goal=spec.goal,
             policy=policy, enabled=spec.enabled, key=key, items=items, trigger=spec.trigger, limit=spec.limit,
-            description=spec.description, file=loc.file, line=loc.line, reads=reads,
+            description=spec.description, file=loc.file, line=loc.line, reads=reads, key_warning=self._key_warning,
         )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Sequence
 from urllib.parse import parse_qsl
 
+from slotwise.rules.js_regex import JsRegex, js_regex
 from slotwise.rules.schema import Condition
 
 Query = Mapping[str, str] | Sequence[tuple[str, str]] | str | None
@@ -34,7 +35,18 @@ def _escape(literal: str) -> str:
 
 
 def translate_path_pattern(pattern: str) -> tuple[str, str]:
-    """``(python_regex, javascript_regex)`` of a path pattern; raises ValueError naming what is wrong.
+    """``(python_regex, javascript_regex)`` of a path pattern; raises ValueError naming what is wrong
+    (``_path_regex``). The JavaScript is ``js_regex``'s, the one translation every regex the tag runs
+    goes through (request sources', a slot key's ``match``)."""
+    python = _path_regex(pattern)
+    js = js_regex(python)
+    if not isinstance(js, JsRegex):  # a path pattern writes nothing JavaScript lacks: never, unless that changes
+        raise ValueError(f"path pattern {pattern!r}: the tag cannot match it: {js.what} {js.construct}")
+    return python, js.source
+
+
+def _path_regex(pattern: str) -> str:
+    """The Python regex of a path pattern; raises ValueError naming what is wrong.
 
     ``{name}`` is one whole segment's worth (``[^/]+``), ``{name:int}`` digits,
     ``{name:path}`` one or more segments. A parameter must be separated from a
@@ -45,21 +57,18 @@ def translate_path_pattern(pattern: str) -> tuple[str, str]:
     if not pattern.startswith("/") and not pattern.startswith("*"):
         raise ValueError(f"path pattern {pattern!r} must start with '/'")
     py: list[str] = []
-    js: list[str] = []
     names: set[str] = set()
     previous = ""  # the kind of the token before: "wild", "param" or "literal"
     for match in _TOKEN_RE.finditer(pattern):
         token = match.group(0)
         if token == "**/":
             py.append("(?:.*/)?")
-            js.append("(?:.*/)?")
             previous = "literal"  # ends with a separator
         elif token in ("**", "*", "?"):
             if previous == "param":
                 raise ValueError(f"path pattern {pattern!r}: {token!r} right after a {{parameter}} makes the parameter's end ambiguous; put a literal character between them")
             part = {"**": ".*", "*": "[^/]*", "?": "[^/]"}[token]
             py.append(part)
-            js.append(part)
             previous = "wild"
         elif token in ("{", "}"):
             raise ValueError(f"path pattern {pattern!r} has an unbalanced {token!r}")
@@ -79,18 +88,16 @@ def translate_path_pattern(pattern: str) -> tuple[str, str]:
                 )
             names.add(name)
             py.append(f"(?P<{name}>{_PARAM_TYPES[kind]})")
-            js.append(f"(?<{name}>{_PARAM_TYPES[kind]})")
             previous = "param"
         else:
             py.append(_escape(token))
-            js.append(_escape(token))
             previous = "literal"
-    return "".join(py), "".join(js)
+    return "".join(py)
 
 
 def compile_path_pattern(pattern: str) -> re.Pattern[str]:
     """A path pattern as an anchored regex (use ``fullmatch``); raises ValueError naming what is wrong."""
-    return re.compile(translate_path_pattern(pattern)[0], re.DOTALL)
+    return re.compile(_path_regex(pattern), re.DOTALL)
 
 
 def normalize_query(query: Query) -> Mapping[str, str]:

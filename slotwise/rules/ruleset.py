@@ -18,7 +18,7 @@ from slotwise.rules.cache import CacheSettings
 from slotwise.rules.capture import CaptureSettings
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.context import Context
-from slotwise.rules.errors import RuleEvaluationError
+from slotwise.rules.errors import Issue, RuleEvaluationError
 from slotwise.rules.expressions import CompiledExpression
 from slotwise.rules.facts import PageFacts
 from slotwise.rules.html_api import Edit, ItemKey
@@ -106,6 +106,7 @@ class Slot:
     file: str = ""
     line: int = 0
     reads: frozenset[str] = frozenset()  # the journey facts it reads (the proxy loads only those)
+    key_warning: Issue | None = None  # its key's match has no RegExp the tag can run (rules check says it)
 
     @property
     def policy_spec(self) -> dict[str, Any]:

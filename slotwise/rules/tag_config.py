@@ -51,9 +51,9 @@ def _tag_config(ruleset: "RuleSet", tag_only: bool) -> Mapping[str, Any]:
         "patterns": patterns,
     }
     observed = capture.observed_requests() if tag_only else []
-    for source in capture.requests if tag_only else ():
-        if source.unobserved is not None:  # once per rules object (cached): rules check says it with its place
-            log.warning("%s", source.unobserved)
+    for warning in ([s.unobserved for s in capture.requests] + [s.key_warning for s in ruleset.slots]) if tag_only else ():
+        if warning is not None:  # once per rules object (cached): rules check says it with its place
+            log.warning("%s", warning)
     if observed:  # the tag then carries its observer (slotwise.tag.assets): only for the stores that need it
         out["requests"] = [source.tag_json() for source in observed]
     return MappingProxyType(out)

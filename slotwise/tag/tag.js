@@ -280,7 +280,7 @@
     v = field(item, { c: k.c, a: k.a });
     if (v == null) return null;
     v = v.replace(/\s+/g, ' ').trim();
-    if (k.match) { var m; try { m = new RegExp(k.match).exec(v); } catch (e) { m = null; } if (!m) return null; v = m[1] != null ? m[1] : m[0]; }
+    if (k.match) { var m; try { m = new RegExp(k.match, k.flags).exec(v); } catch (e) { m = null; } if (!m) return null; v = m[1] != null ? m[1] : m[0]; }
     if (k.mode === 'slug') return slug(v);
     if (k.mode === 'size') return size(v);
     if (k.mode === 'link') return linkKey(v);

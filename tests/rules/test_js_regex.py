@@ -196,3 +196,74 @@ def test_capture_md_shows_the_warning_as_rules_check_gives_it(tmp_path: Path, ca
              "(?(1)…)": "(a)(?(1)b)", "\\N{…}": r"\N{DIGIT ONE}", "\\U…": r"\U00000041", "\\a": r"\a"}
     for written, example in named.items():
         assert f"`{written}`" in doc and isinstance(js_regex(example), NotJs), written
+
+
+# -- the other regexes the tag runs: a slot key's match, the catalog's URL patterns ------------------------
+KEY_RULES = r"""catalog:
+  product_pages: "/p/{product}"
+  category_pages: ["/c/{category:path}/", "/shop/**/x-{id:int}.html"]
+slots:
+  - id: size
+    pages: "/p/*"
+    selector: "select#size"
+    action: select-option
+    value: "'42'"
+    key: {match: '(?i)\Asize:\s*(?P<size>\w+)\Z'}
+  - id: sizes-atomic
+    pages: "/p/*"
+    selector: "select#size"
+    action: select-option
+    value: "'42'"
+    key: {match: 'size: (?>\d+)'}
+"""
+KEY_TEXTS = ["Size: 42", "SIZE:m", "size 42", "Größe: 42", "Size: 42 EU", "size:"]
+TAG_KEY_REGEXP = "new RegExp(k.match, k.flags).exec(v)"
+"""How tag.js reads an item's key with a key's ``match`` (``keyOf``)."""
+
+
+def _slot(tmp_path: Path, slot_id: str) -> Any:
+    return next(slot for slot in rules_from_text(tmp_path, KEY_RULES).slots if slot.id == slot_id)
+
+
+def test_a_keys_match_goes_to_the_tag_translated(tmp_path: Path) -> None:
+    """The tag read ``(?i)``, ``\\A``, ``(?P<`` as no RegExp: every item's key was none, the option unselected."""
+    key = _slot(tmp_path, "size").key
+    assert key.to_json()["match"] == r"^size:\s*(?<size>\w+)$" and key.to_json()["flags"] == "i"
+    assert _slot(tmp_path, "size").key_warning is None
+
+
+@pytest.mark.browser
+def test_chromium_reads_a_keys_match_as_python_does(tmp_path: Path, browser: Any) -> None:
+    assert TAG_KEY_REGEXP in (Path(assets.__file__).parent / "tag.js").read_text(encoding="utf-8")
+    key = _slot(tmp_path, "size").key
+    page = browser.new_page()
+    try:
+        found = page.evaluate("([k, texts]) => texts.map(v => { const m = " + TAG_KEY_REGEXP
+                              + "; return m ? (m[1] != null ? m[1] : m[0]) : null; })", [key.to_json(), KEY_TEXTS])
+    finally:
+        page.close()
+    python = [(m.group(1) if m else None) for m in (re.search(key.match, text) for text in KEY_TEXTS)]
+    assert found == python and python[:2] == ["42", "m"]
+
+
+def test_rules_check_warns_of_a_keys_match_the_tag_cannot_run_at_the_construct(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "rules.yaml").write_text(KEY_RULES, encoding="utf-8")
+    assert main(["rules", "check", str(tmp_path / "rules.yaml")]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "WARNING" in line]
+    assert warnings == [
+        f"{tmp_path / 'rules.yaml'}:{place(KEY_RULES, '(?>')}: WARNING: slot 'sizes-atomic': in tag-only mode the tag "
+        "cannot read its items' keys: its key's match has an atomic group, (?>, which JavaScript's RegExp has not "
+        "(judged without a JavaScript engine, conservatively); write a plain group (?:...): it matches the same paths "
+        "unless it backtracks into it. Behind the proxy it is read as ever"]
+    assert _slot(tmp_path, "sizes-atomic").key.to_json()["match"] == r"size: (?>\d+)"  # as written: the tag's try/catch
+
+
+def test_the_catalogs_url_patterns_go_to_the_tag_through_the_same_translation(tmp_path: Path) -> None:
+    """A path pattern's JavaScript is ``js_regex``'s of its Python regex (one translation for every regex the
+    tag runs); a path pattern writes nothing JavaScript lacks, every literal escaped."""
+    rules = rules_from_text(tmp_path, KEY_RULES)
+    sent = tag_config(rules)["patterns"]
+    for kind, compiled in (("product", rules.catalog.patterns.product), ("category", rules.catalog.patterns.category)):
+        assert sent[kind] == [getattr(js_regex(p.pattern), "source", None) for p in compiled]
+    assert sent["category"] == [r"\/c\/(?<category>.+)\/", r"\/shop\/(?:.*/)?x\-(?<id>[0-9]+)\.html"]

@@ -78,10 +78,18 @@ def test_sizes_are_read_from_a_json_attribute(rules: RuleSet) -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "not json", '{"variation_id": 31}', "[1, 2, 3]", "[]", "[" + " " * MAX_JSON + "]",
+    "not json", '{"variation_id": 31}', "[1, 2, 3]", "[]",
 ])
 def test_a_list_that_is_not_there_reads_no_sizes(rules: RuleSet, text: str) -> None:
     assert sizes_of(rules, product_page(text)) == ({}, ())
+
+
+def test_a_list_too_long_to_read_is_unknown_not_none(rules: RuleSet) -> None:
+    """Past ``MAX_JSON`` the list is not parsed: its sizes are not said (None), as a list the tag left out
+    (through the proxy, a cart's lines: tests/proxy/test_cart_json_too_long.py)."""
+    html = product_page("[" + " " * MAX_JSON + "]")
+    product = page_facts("/product/hoodie/", None, html, rules).product
+    assert product is not None and product["sizes"] is None and product["variants"] is None
 
 
 def test_at_most_max_items_are_read(rules: RuleSet) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -514,6 +515,30 @@ def test_a_variant_without_the_rules_key_offers_no_size_and_its_stock_still_coun
     catalog = _catalog(tmp_path, '  variant_id: {key: "@id", match: "variant=(\\\\d+)"}\n')
     product = _coat_facts(_page(json.dumps({**RAIN, "hasVariant": variants})), catalog)
     assert dict(product["variants"]) == {"S": "44001", "M": "44002"} and product["in_stock"] is True
+
+
+def test_rules_check_url_warns_of_variants_without_the_rules_key(
+    tmp_path: Path, page_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``rules check --url`` names how many of the page's variants have no key where ``catalog.variant_id``
+    says, and the key: their sizes are left out, and nothing else the page shows says so."""
+    from page_server import Page
+
+    from slotwise.cli import main
+
+    keyless = {**RAIN["hasVariant"][2], "@id": f"{SHOP}#variant-l"}
+    shop = page_server({"/rain-jacket": Page(_page(json.dumps({**RAIN, "hasVariant": [*RAIN["hasVariant"][:2], keyless]}))),
+                        "/all-keyed": Page(_page(json.dumps(RAIN)))})
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('catalog:\n  product_pages: "/{product}"\n  variant_id: {key: "@id", match: "variant=(\\\\d+)"}\n'
+                     "slots: []\n", encoding="utf-8")
+    assert main(["rules", "check", str(rules), "--url", shop.url + "/rain-jacket"]) == 0
+    out = capsys.readouterr().out
+    assert ('WARNING: 1 of 3 JSON-LD variants with a size has no value at catalog.variant_id\'s key @id (its group of '
+            '"variant=(\\d+)"): its size is left out of the product\'s sizes') in out
+    assert "sizes (size=child product): S=44001, M=44002" in out
+    assert main(["rules", "check", str(rules), "--url", shop.url + "/all-keyed"]) == 0
+    assert "WARNING" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("variant_id", "said"), [
