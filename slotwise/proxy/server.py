@@ -32,7 +32,7 @@ from slotwise.logsetup import dict_config
 
 from slotwise.proxy.config import Settings
 from slotwise.proxy.operations.orphans import mark_master
-from slotwise.proxy.operations.worker_signals import reset_in_forked_workers
+from slotwise.proxy.operations.worker_signals import once_per_worker, reset_in_forked_workers
 
 FACTORY = "slotwise.proxy.app:create_app_from_env"
 MALLOC_THRESHOLD = 256 * 1024 * 1024
@@ -109,6 +109,7 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
     from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
 
     reset_in_forked_workers()  # a SIGTERM while a worker starts must not be swallowed (worker_signals)
+    once_per_worker()  # Ctrl+C and the master's SIGTERM at once must not leave a worker running (worker_signals)
 
     tls: dict[str, object] = {}
     if settings.tls_cert:

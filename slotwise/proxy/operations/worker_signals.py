@@ -14,12 +14,23 @@ child starts with the default actions (SIGTERM ends it at once; nothing is
 open yet that would need a clean close). granian then installs its own
 handlers before the app's start-up runs, so a running worker still shuts
 down cleanly.
+
+A running worker given two stop signals at once — Ctrl+C reaches every
+process of the terminal's group, and the master then stops its workers
+with SIGTERM; systemd's default ``KillMode`` does the same — sometimes
+never stopped: granian's handler sets its worker signal (in Rust) once per
+signal, and the second ``set`` blocked for good (seen with py-spy: the
+worker's main thread in ``signal_handler`` → ``WorkerSignal.set``), so
+granian killed the worker after ``--stop-timeout`` (about 1 stop in 10).
+``once_per_worker`` makes granian's worker handler set it once: the first
+signal stops the worker, the others are moot.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+from typing import Any
 
 _registered = False
 
@@ -39,3 +50,36 @@ def reset_in_forked_workers() -> None:
     if not _registered and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=default_stop_signals)
         _registered = True
+
+
+def _set_loop_signals_once(loop: Any) -> Any:
+    """granian's ``set_loop_signals`` (granian/_signals.py, the pinned version's), but the worker signal
+    is set by the first stop signal only."""
+    from granian._granian import WorkerSignal
+    from granian._signals import _get_signals
+
+    signal_event = WorkerSignal()
+    fired = False
+
+    def signal_handler(signum: int, frame: Any) -> None:
+        nonlocal fired
+        if not fired:
+            fired = True
+            signal_event.set()
+
+    signals = _get_signals()
+    try:
+        for sigval in signals:
+            loop.add_signal_handler(sigval, signal_handler, sigval, None)
+    except NotImplementedError:
+        for sigval in signals:
+            signal.signal(sigval, signal_handler)
+    return signal_event
+
+
+def once_per_worker() -> None:
+    """In the master, before granian forks its workers: their stop handler acts on the first signal only.
+    granian's workers import ``set_loop_signals`` from its module when they start, so they take this one."""
+    import granian._signals
+
+    granian._signals.set_loop_signals = _set_loop_signals_once  # type: ignore[assignment]
