@@ -361,10 +361,21 @@ def _facts(check: Checker, node: Node) -> dict[str, FeedValue] | None:
     if "id" not in entries:
         check.error(node, "'catalog.feed.fields' needs 'id': the key path of the id products are keyed by")
         return None
+    return parse_values(check, entries, "'catalog.feed.fields'")
+
+
+def parse_values(check: Checker, entries: Mapping[str, Entry], what: str,
+                 items: bool = False) -> dict[str, FeedValue] | None:
+    """Each entry of the mapping ``what`` a ``FeedValue`` (``items``: its ``items`` a bare key path, the
+    list the others are read in); every bad one said, None if any."""
     out: dict[str, FeedValue] = {}
     ok = True
     for name, entry in entries.items():
-        value = parse_value(check, entry.node, f"'catalog.feed.fields.{name}'")
+        if items and name == "items":  # the list: a key path, no transform
+            path = parse_path(check, entry.node, f"{what[:-1]}.items'")
+            value = FeedValue(path) if path is not None else None
+        else:
+            value = parse_value(check, entry.node, f"{what[:-1]}.{name}'")
         if value is None:
             ok = False
         else:

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from slotwise.rules.checker import Checker
 from slotwise.rules.extract import Field
 from slotwise.rules.feed_mapping import (Conditions, FeedValue, describe_conditions, holds, parse_conditions,
-                                        parse_path, parse_value, scalar_text)
+                                        parse_values, scalar_text)
 from slotwise.rules.yaml_marks import MappingNode, Node
 
 ORDER_KEYS = ("signature", "skip", "fields", "lines")
@@ -208,21 +208,7 @@ def _skip(check: Checker, node: Node) -> tuple[Conditions, ...] | None:
 def _values(check: Checker, node: Node, names: tuple[str, ...], what: str,
             items: bool = False) -> dict[str, FeedValue] | None:
     entries = check.mapping(node, names, what)
-    if entries is None:
-        return None
-    out: dict[str, FeedValue] = {}
-    ok = True
-    for name, entry in entries.items():
-        if items and name == "items":  # the list: a key path, no transform
-            path = parse_path(check, entry.node, f"{what[:-1]}.items'")
-            value = FeedValue(path) if path is not None else None
-        else:
-            value = parse_value(check, entry.node, f"{what[:-1]}.{name}'")
-        if value is None:
-            ok = False
-        else:
-            out[name] = value
-    return out if ok else None
+    return parse_values(check, entries, what, items) if entries is not None else None
 
 
 def _signature(check: Checker, node: Node) -> OrderSignature | None:

@@ -141,7 +141,7 @@ class SlotwisePersonalizer:
         self.page_slots = PageSlots()
         self.digests = PageDigests()
         self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order,
-                                      not_sizes=lambda: rs.catalog.not_sizes if (rs := self.ruleset()) is not None else None)
+                                      not_sizes=self._of_rules(lambda rs: rs.catalog.not_sizes))
         self.capture = Capture(self.store, self.recorder, self.pageviews, self.categories, clock,
                                tag_only=settings.tag_only)
         self.feeds = FeedLoader(self.store, settings.storefront, clock)
@@ -156,8 +156,8 @@ class SlotwisePersonalizer:
             expand=self._expand, tag_config=lambda: tag_config(self.ruleset(), tag_only=settings.tag_only), is_bot=is_bot,
             now=clock, webhook=settings.webhook_url or None,
             outbox_options={"on_attempt": count_webhook_attempt},
-            signals=lambda: rs.signals if (rs := self.ruleset()) is not None else None, picks=self._mail_picks,
-            orders=lambda: rs.capture.orders if (rs := self.ruleset()) is not None else None,
+            signals=self._of_rules(lambda rs: rs.signals), picks=self._mail_picks,
+            orders=self._of_rules(lambda rs: rs.capture.orders),
         )
 
     # -- lifecycle ---------------------------------------------------------
@@ -251,6 +251,11 @@ class SlotwisePersonalizer:
     def consent_mode(self) -> str:
         ruleset = self.ruleset()
         return ruleset.consent if ruleset is not None else "implied"
+
+    def _of_rules(self, part: Callable[[RuleSet], Any]) -> Callable[[], Any]:
+        """A reader of one part of the current rules (None while none have loaded), for the parts that read
+        it when they need it: a rules reload changes what they read."""
+        return lambda: part(rs) if (rs := self.ruleset()) is not None else None
 
     def ruleset(self) -> RuleSet | None:
         if self.rules is None:
