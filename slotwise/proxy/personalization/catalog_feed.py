@@ -21,6 +21,7 @@ from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
 from slotwise.proxy.forwarding.encoding import Decoder, streamable
 from slotwise.proxy.forwarding.errors import DecodeError
+from slotwise.proxy.personalization.feed_children import children_of, listed_before, unlisted_rows
 from slotwise.proxy.personalization.feed_lease import Holder, lease_name
 from slotwise.proxy.personalization.link_header import PAGING, links
 from slotwise.rules.actions import safe_link
@@ -426,18 +427,22 @@ class FeedLoader:
         return await self.store.take_lease(lease, holder, now, lease_s())
 
     async def _write(self, products: list[dict[str, Any]], mapping: FeedMapping | None) -> None:
-        """The products as catalog rows (a mapping's aliases and sizes as children)."""
+        """The products as catalog rows (a mapping's aliases and sizes as children; the children it no longer
+        lists as sizes kept, no longer offered: ``feed_children``)."""
         rows = [written_row(p) for p in products]
         if mapping is not None:
-            aliases = [child for p in products
-                       for child in (p.get("other_id"), *p.get("aliases", ()), *(p.get("variants") or {}).values(),
-                                     *(child for child, _ in p.get("more_sizes", ())))
-                       if child]
-            stored: dict[str, dict[str, Any]] = {}
-            for start in range(0, len(aliases), 1000):  # one query each: SQLite bounds a query's parameters
-                stored.update(await self.store.get_products(aliases[start:start + 1000]))
-            rows = catalog_rows(rows, stored)
+            stored = await self._stored([child for p in products for child in children_of(p)]
+                                        + [p["id"] for p in products if p.get("variants")])
+            stored.update(await self._stored([c for c in listed_before(products, stored) if c not in stored]))
+            rows = catalog_rows(rows, stored) + unlisted_rows(products, stored)
         await self.store.upsert_products(rows, self.clock())
+
+    async def _stored(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored rows of ``ids``, a thousand a query (SQLite bounds a query's parameters)."""
+        stored: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 1000):
+            stored.update(await self.store.get_products(ids[start:start + 1000]))
+        return stored
 
     async def _failed(self, lease: str, feed: Path | str, reason: str) -> None:
         """Says why, saves it (the last load's products and time kept) and gives the lease back for
