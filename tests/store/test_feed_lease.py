@@ -171,6 +171,28 @@ async def test_back_to_a_feed_read_a_moment_ago_reads_it_again_at_once_and_once(
     assert len(server.requests) == 3
 
 
+async def test_a_feed_dropped_from_the_rules_and_brought_back_is_read_at_once_and_once(
+        backend: Any, store: Any, page_server: Any) -> None:
+    """Rules without ``catalog.feed`` for a moment, then with the same feed again: a switch, read at once (not
+    when the old period ends) by one of the workers that saw both changes; and so by a process that started
+    while the rules had no feed (a deploy of them), whose rules then name it again."""
+    server = page_server({"/a.json": feed_page("a1")})
+    clock = Clock(backend)
+    a, b = loaders(backend, server, clock)
+    assert await a.refresh("/a.json") + await b.refresh("/a.json") == 1
+    await clock.advance(0.2)
+    assert await b.refresh(None) + await a.refresh(None) == 0
+    await clock.advance(0.2)
+    assert await b.refresh("/a.json") + await a.refresh("/a.json") == 1  # within A's period: read all the same
+    assert [r.path for r in server.requests] == ["/a.json", "/a.json"]
+    await clock.advance(0.2)
+    started = FeedLoader(backend.open(), server.url, clock)  # a process started with rules without a feed
+    assert await started.refresh(None) == 0
+    await clock.advance(0.2)
+    assert await started.refresh("/a.json") == 1 and await a.refresh("/a.json") == 0
+    assert len(server.requests) == 3
+
+
 async def test_a_changed_feed_or_mapping_is_read_at_once(backend: Any, store: Any, page_server: Any,
                                                          tmp_path: Path) -> None:
     server = page_server({"/feed.json": feed_page("p1"), "/other.json": feed_page("q1"),

@@ -39,6 +39,7 @@ WRITE_MARGIN_S = 60.0  # past ``MAX_FEED_S``: the catalog written (10,000 produc
 RETRY_S = 30.0  # a failed read's first retry; each failure in a row doubles it, up to ``REFRESH_S``
 RELEASE_S = 5.0  # a stopping loader waits this long at most for the store to take its lease back
 LEASE_GROUP = "feed"  # the feeds' leases: the one current is the feed the rules last switched to
+NO_FEED = "feed:none"  # the group's current when the rules name no feed (no digest is this name; no lease held)
 
 
 def lease_s() -> float:
@@ -377,12 +378,16 @@ class FeedLoader:
         them, soon after a blip, no more than once a period for a feed that stays down. A loader stopped
         mid-read (the worker shuts down) gives it back, so the next process reads at once, not minutes
         later. A feed this process has not asked about (at start, or its rules changed, even back to a
-        feed read a moment ago) is read at once by the first process to see it (``Store.switch_lease``).
+        feed read a moment ago, or after rules without a feed) is read at once by the first process to
+        see it (``Store.switch_lease``): rules without a feed switch the group to ``NO_FEED``.
         The outcome is saved in the store (``FeedRead``) for every process to show.
         A store that cannot say raises (the caller's next round asks again): the rows would go to that
         same store, so a read now would cost the store's API a request for nothing."""
         if feed is None:
             self.feed = None
+            if self.asked != NO_FEED:  # at start, or the rules dropped their feed: bringing it back is a switch
+                await self.store.switch_lease(LEASE_GROUP, NO_FEED, str(self.holder), self.clock(), 0.0)
+                self.asked = NO_FEED
             return 0
         lease = lease_name(feed, mapping)
         if not await self._take(lease, force):
