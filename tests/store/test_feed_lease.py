@@ -123,6 +123,45 @@ async def test_a_holder_stopped_mid_read_gives_the_lease_back_and_the_next_reads
     assert (await store.feed_read(lease_name("/feed.json", None))).products == 2
 
 
+async def test_a_holder_stopped_while_saving_the_reads_outcome_gives_the_lease_back(
+        redis_url: str, page_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stop comes as the outcome (``FeedRead``) is saved, after the catalog was written: the lease is given
+    back all the same, and the next process reads at once (it would wait for the lease's minutes). On Redis,
+    whose save is a round trip a stop can land in (SQLite's has no await): Redis holds every write for half a
+    second (``CLIENT PAUSE ... WRITE``) from the save on, and the worker stops while it waits."""
+    import redis.asyncio
+
+    from slotwise.store.redis import RedisStore
+
+    monkeypatch.setattr(catalog_feed, "MAX_FEED_S", 30.0)  # a lease that outlives the test unless given back
+    server = page_server({"/feed.json": feed_page("p1")})
+    admin = redis.asyncio.Redis.from_url(redis_url)
+    a_store, b_store = (RedisStore(f"{redis_url}?timeout=5") for _ in "ab")  # calls may wait out the pause
+    a, b = FeedLoader(a_store, server.url, lambda: NOW), FeedLoader(b_store, server.url, lambda: NOW)
+    saving, save = asyncio.Event(), a_store.save_feed_read
+
+    async def paused_save(name: str, read: Any) -> None:
+        await admin.execute_command("CLIENT", "PAUSE", 500, "WRITE")
+        saving.set()
+        await save(name, read)
+
+    a_store.save_feed_read = paused_save  # type: ignore[method-assign]
+    try:
+        stopped = asyncio.ensure_future(a.refresh("/feed.json"))
+        await saving.wait()
+        await asyncio.sleep(0.05)
+        stopped.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stopped
+        assert "p1" in await b_store.get_products(["p1"])  # written before the stop
+        server.routes["/feed.json"] = feed_page("p1", "p2")
+        assert await b.refresh("/feed.json") == 2 and len(server.requests) == 2
+    finally:
+        await admin.aclose()
+        await a_store.close()
+        await b_store.close()
+
+
 async def test_a_holder_gives_back_only_its_own_lease(backend: Any, store: Any) -> None:
     """Compare and delete: a holder whose time ran out (and whose lease another took since) frees nothing."""
     clock = Clock(backend)

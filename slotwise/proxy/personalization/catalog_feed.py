@@ -376,8 +376,8 @@ class FeedLoader:
         loaded: the others' rounds until then are one store call each. A failed read holds it
         ``retry_s`` (30 s doubling up to ``REFRESH_S``): one try (and one warning) at a time across all of
         them, soon after a blip, no more than once a period for a feed that stays down. A loader stopped
-        mid-read (the worker shuts down) gives it back, so the next process reads at once, not minutes
-        later. A feed this process has not asked about (at start, or its rules changed, even back to a
+        mid-read (the worker shuts down), mid-write or while saving the outcome gives it back, so the next
+        process reads at once, not minutes later. A feed this process has not asked about (at start, or its rules changed, even back to a
         feed read a moment ago, or after rules without a feed) is read at once by the first process to
         see it (``Store.switch_lease``): rules without a feed switch the group to ``NO_FEED``.
         The outcome is saved in the store (``FeedRead``) for every process to show.
@@ -395,21 +395,25 @@ class FeedLoader:
         self.feed, self.mapping = feed, mapping
         self.loaded_at = self.clock()
         try:
+            return await self._refresh_held(lease, feed, mapping)
+        except Exception:
+            raise  # the store cannot say (saving the outcome): the lease expires by itself
+        except BaseException:  # cancelled: the worker stops mid-read, mid-write or while saving the outcome
+            await self._give_back(lease)
+            raise
+
+    async def _refresh_held(self, lease: str, feed: Path | str, mapping: FeedMapping | None) -> int:
+        """``refresh``'s read, write and outcome, ``lease`` held."""
+        try:
             products = await self.products(feed, mapping)
         except Exception as exc:  # unreachable, not JSON, wrong shape, too big or slow: keep what we have, say why
             await self._failed(lease, feed, str(exc) or type(exc).__name__)  # a timeout has no words of its own
             return 0
-        except BaseException:  # cancelled: the worker stops mid-read
-            await self._give_back(lease)
-            raise
         try:
             await self._write(products, mapping)
         except Exception as exc:  # the store refused the rows: the read is to be done again, as a failed one
             await self._failed(lease, feed, f"catalog not written: {exc or type(exc).__name__}")
             return 0
-        except BaseException:
-            await self._give_back(lease)
-            raise
         self.error, self.count = None, len(products)
         log.info("product feed %s: %d products", feed, self.count)
         now, holder = self.clock(), str(self.holder)
