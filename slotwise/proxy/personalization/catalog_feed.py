@@ -243,15 +243,18 @@ def _origin(url: str) -> tuple[str, str | None, int | None]:
 
 
 def page_url(url: str, paging: FeedPaging, number: int) -> str:
-    """``url`` asking for page ``number`` (and the page size), its own query kept."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    """``url`` asking for page ``number`` (and the page size), its own query kept: only the query changes, the
+    text before it is ``url``'s as written, so the page is where the feed is (``urlunsplit`` would make the
+    storefront path ``////host/feed`` the URL ``//host/feed``, another host)."""
+    head, hash_, fragment = url.partition("#")
+    before, _, written = head.partition("?")
+    query = [(k, v) for k, v in parse_qsl(written, keep_blank_values=True)
              if k not in (paging.param, paging.size_param)]
     if paging.param:  # none: cursor paging's first page is the feed's URL
         query.append((paging.param, str(number)))
     if paging.size_param and paging.size:
         query.append((paging.size_param, str(paging.size)))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return before + (f"?{urlencode(query)}" if query else "") + hash_ + fragment
 
 
 class FeedLoader:
@@ -318,6 +321,7 @@ class FeedLoader:
         products: list[dict[str, Any]] = []
         url = page_url(feed, paging, paging.first)
         left, seen, warned = MAX_FEED_BYTES, {url}, False
+        said: str | None = None  # a count of pages past max_pages a page's total_pages_header gave
         for count in range(1, paging.max_pages + 1):
             number = paging.first + count - 1
             try:
@@ -333,7 +337,9 @@ class FeedLoader:
             left -= len(body)
             products += parse_feed(items, self.upstream_netloc, _listed(mapping))
             related = links(headers.get_list("link"))
-            total, warned = _total_pages(headers, paging, number, warned, feed)
+            total, warned = _total_pages(headers, paging, number, warned, feed) if items else (None, warned)
+            if total is not None and total > paging.max_pages:
+                said = _shown(headers.get(paging.total_pages_header) or "")
             if not items:
                 self.ended = f"{_pages(count)}, the last empty"
             elif paging.size is not None and len(items) < paging.size:
@@ -349,8 +355,10 @@ class FeedLoader:
                 url = page_url(feed, paging, number + 1)
                 continue
             return products
-        log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages)", feed, paging.max_pages)
-        self.ended = f"{_pages(paging.max_pages)}, stopped there (max_pages)"
+        header = f"{paging.total_pages_header} says {said}" if said is not None else ""
+        log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages)%s", feed, paging.max_pages,
+                    f", its {header.replace(' says', ' header says')}" if header else "")
+        self.ended = f"{_pages(paging.max_pages)}, stopped there (max_pages{f'; {header}' if header else ''})"
         return products
 
     def _next(self, feed: str, url: str, target: str, number: int, seen: set[str]) -> str:
@@ -492,17 +500,31 @@ def _end_hint(status: int, count: int) -> str:
             f"so with catalog.feed.page.end_status: [{status}] (or total_pages_header)")
 
 
+PAST_ANY_COUNT = 10 ** 12
+"""The count of pages a header with more digits than that says: past any ``max_pages``, and read without
+``int`` of thousands of digits (which raises past Python's 4300)."""
+
+
+def _shown(value: str) -> str:
+    """A header's value as a message shows it: its first 20 characters."""
+    value = value.strip()
+    return value if len(value) <= 20 else value[:20] + "…"
+
+
 def _total_pages(headers: httpx.Headers, paging: FeedPaging, number: int, warned: bool,
                  feed: str) -> tuple[int | None, bool]:
-    """The count of pages ``total_pages_header`` gives, and whether a warning was given (one a read: a
-    header that is missing or no number is ignored, not a failure)."""
+    """The count of pages ``total_pages_header`` gives (a count past ``max_pages`` only ends the read there),
+    and whether a warning was given (one a read: a header that is missing, no number, or 0 beside products,
+    is ignored, not a failure)."""
     if paging.total_pages_header is None:
         return None, warned
     value = headers.get(paging.total_pages_header)
-    if value is not None and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip()), warned
+    digits = value.strip() if value is not None else ""
+    if digits.isascii() and digits.isdigit() and digits.strip("0"):
+        return (int(digits) if len(digits) <= 12 else PAST_ANY_COUNT), warned
     if not warned:
-        said = f"not a number ({value[:50]!r})" if value is not None else "missing"
+        said = ("missing" if value is None else "0 beside products" if digits.isascii() and digits.isdigit()
+                else f"not a number ({value[:50]!r})")
         log.warning("product feed %s: page %d: its %s header %s: ignored (catalog.feed.page.total_pages_header)",
                     feed, number, paging.total_pages_header, said)
     return None, True
