@@ -355,10 +355,13 @@ class FeedLoader:
                 url = page_url(feed, paging, number + 1)
                 continue
             return products
-        header = f"{paging.total_pages_header} says {said}" if said is not None else ""
-        log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages)%s", feed, paging.max_pages,
-                    f", its {header.replace(' says', ' header says')}" if header else "")
-        self.ended = f"{_pages(paging.max_pages)}, stopped there (max_pages{f'; {header}' if header else ''})"
+        if said is None:
+            log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages)", feed, paging.max_pages)
+            self.ended = f"{_pages(paging.max_pages)}, stopped there (max_pages)"
+        else:  # the store says there are more: a catalog cut short, and why
+            log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages), its %s header says %s",
+                        feed, paging.max_pages, paging.total_pages_header, said)
+            self.ended = f"{_pages(paging.max_pages)}, stopped there (max_pages; {paging.total_pages_header} says {said})"
         return products
 
     def _next(self, feed: str, url: str, target: str, number: int, seen: set[str]) -> str:
@@ -385,9 +388,10 @@ class FeedLoader:
         ``retry_s`` (30 s doubling up to ``REFRESH_S``): one try (and one warning) at a time across all of
         them, soon after a blip, no more than once a period for a feed that stays down. A loader stopped
         mid-read (the worker shuts down), mid-write or while saving the outcome gives it back, so the next
-        process reads at once, not minutes later. A feed this process has not asked about (at start, or its rules changed, even back to a
-        feed read a moment ago, or after rules without a feed) is read at once by the first process to
-        see it (``Store.switch_lease``): rules without a feed switch the group to ``NO_FEED``.
+        process reads at once, not minutes later. A feed this process has not asked about (at start, or
+        its rules changed, even back to a feed read a moment ago, or after rules without a feed) is read
+        at once by the first process to see it (``Store.switch_lease``): rules without a feed switch the
+        group to ``NO_FEED``.
         The outcome is saved in the store (``FeedRead``) for every process to show.
         A store that cannot say raises (the caller's next round asks again): the rows would go to that
         same store, so a read now would cost the store's API a request for nothing."""
@@ -501,8 +505,8 @@ def _end_hint(status: int, count: int) -> str:
 
 
 PAST_ANY_COUNT = 10 ** 12
-"""The count of pages a header with more digits than that says: past any ``max_pages``, and read without
-``int`` of thousands of digits (which raises past Python's 4300)."""
+"""The count of pages a header of more than 12 digits is taken as: past any ``max_pages`` (at most
+``feed_mapping.MAX_PAGES``), without ``int()`` of its digits (which raises past 4300 of them)."""
 
 
 def _shown(value: str) -> str:
