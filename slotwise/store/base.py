@@ -330,7 +330,8 @@ class Store(Protocol):
         """Whether ``name`` just became ``group``'s current lease, and so ``holder``'s for ``ttl_s`` seconds,
         whoever held it (a job for new settings is due at once, even if it was done a moment ago under the
         same settings before a switch away and back); False, changing nothing, when it already was
-        current: another process saw the same switch first, or nothing changed."""
+        current: another process saw the same switch first, or nothing changed. ``ttl_s`` 0: a switch to no
+        job (``catalog_feed.NO_FEED``), nothing held."""
 
     # -- the product feed's last read (``catalog.feed``, by the holder of its lease) ----------
     async def save_feed_read(self, name: str, read: FeedRead) -> None:

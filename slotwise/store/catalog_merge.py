@@ -17,7 +17,9 @@ A row's kind never changes by a merge: a product (a row without ``parent``)
 stays a product whatever a write names as its parent, and a child (a size or
 an alias of ``parent``) stays a child when a product's facts are written to it
 (a size's own page, a feed listing a size). A child written as a child again
-takes the write's parent and size (an alias has none).
+takes the write's parent, size (an alias has none) and ``offered``: a child a
+feed read no longer lists is written with ``offered: false``
+(``catalog_feed``'s ``feed_children``), one listed again without it.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from typing import Any, Iterable, Mapping
 
 import msgspec
 
-KIND = ("parent", "size")
-"""The keys that make a row a child: only a write naming a ``parent`` sets them."""
+KIND = ("parent", "size", "offered")
+"""The keys that make a row a child, and whether its parent still offers it: only a write naming a
+``parent`` sets them."""
 
 
 def merge_product(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
@@ -38,7 +41,7 @@ def merge_product(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict
     sets_kind = new.get("parent") is not None and (old is None or old.get("parent") is not None)
     if sets_kind:
         for key in KIND:
-            out.pop(key, None)  # the write's own parent and size (an alias: none)
+            out.pop(key, None)  # the write's own parent, size (an alias: none) and offered
     for key, value in new.items():
         if key in KIND and not sets_kind:
             continue  # a product stays a product; a product's facts written to a child keep it a child

@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from urllib.parse import parse_qsl, urljoin, urlsplit
 from typing import Any, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from page_server import Page
 
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization import catalog_feed
-from slotwise.proxy.personalization.catalog_feed import FeedLoader
-from slotwise.rules.feed_mapping import FeedMapping
+from slotwise.proxy.personalization.catalog_feed import FeedLoader, _origin, page_url
+from slotwise.rules.feed_mapping import FeedMapping, FeedPaging
 from slotwise.rules.testing import rules_from_text
 from slotwise.store import open_store
 from slotwise.tag.testing import sync
@@ -249,6 +252,69 @@ def test_a_total_pages_header_that_is_no_number_is_ignored_with_one_warning(
     assert "page 1: its X-WP-TotalPages header not a number ('lots'): ignored" in warning
 
 
+@pytest.mark.parametrize("value", ["1000000", "9" * 5000], ids=["huge", "past-ints-digits"])
+def test_a_total_pages_header_past_max_pages_is_read_up_to_max_pages_and_says_so(
+        tmp_path: Path, store: Any, page_server: Any, caplog: pytest.LogCaptureFixture, value: str) -> None:
+    """A count of pages past ``max_pages`` (a store's bug, a proxy's garbage, or more digits than Python turns
+    into a number at once) is no reason to read more, nor to fail: ``max_pages`` pages, and one warning naming
+    the header."""
+    said = (("X-WP-TotalPages", value),)
+    server = page_server({path(n): page(products(2 * n, 2), headers=said) for n in range(1, 10)})
+    with caplog.at_level(logging.WARNING, "slotwise.catalog"):
+        loader, count = load(store, server, mapping(tmp_path, max_pages=3, page=", total_pages_header: X-WP-TotalPages"))
+    assert (count, loader.error, len(server.requests)) == (6, None, 3)
+    shown = value if len(value) <= 20 else value[:20] + "…"
+    assert loader.ended == f"3 pages, stopped there (max_pages; X-WP-TotalPages says {shown})"
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning == (f"product feed /api/products?lang=en: stopped at 3 pages (catalog.feed.page.max_pages), "
+                       f"its X-WP-TotalPages header says {shown}")
+
+
+def test_a_total_pages_header_of_no_pages_beside_products_is_ignored(
+        tmp_path: Path, store: Any, page_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """``0`` on a page that lists products is no count of its pages: it must not end the read there."""
+    zero = (("X-WP-TotalPages", "0"),)
+    server = page_server({path(1): page(products(1, 2), headers=zero), path(2): page(products(3, 1), headers=zero)})
+    with caplog.at_level(logging.WARNING, "slotwise.catalog"):
+        loader, count = load(store, server, mapping(tmp_path, page=", total_pages_header: X-WP-TotalPages"))
+    assert (count, loader.error, len(server.requests)) == (3, None, 2)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "page 1: its X-WP-TotalPages header 0 beside products: ignored" in warning
+
+
+PATHS = st.builds(lambda slashes, rest: slashes + rest, st.sampled_from(["/", "//", "///", "////"]),
+                  st.text(alphabet="/?#&=.:@%\\ab1", max_size=24))
+FEEDS = st.one_of(PATHS, st.builds(lambda scheme, host, rest: f"{scheme}://{host}{rest}",  # storefront paths, URLs
+                                   st.sampled_from(["http", "https"]),
+                                   st.sampled_from(["shop.example", "shop.example:8443", "u:p@shop.example"]), PATHS))
+
+
+@settings(max_examples=300, deadline=None)
+@given(feed=FEEDS, number=st.integers(0, 1000))
+def test_count_paging_builds_pages_on_the_feeds_origin_only(feed: str, number: int) -> None:
+    """Whatever the rules' URL holds (a path beginning ``////``, a query, a fragment), page ``N`` is on the
+    origin the feed is: the URL's query changes, never where it is read."""
+    upstream = "http://up.example"
+    paging = FeedPaging("page", "per_page", 2)
+    built = page_url(feed, paging, number)
+    assert _origin(urljoin(upstream, built)) == _origin(urljoin(upstream, feed)), built
+    assert parse_qsl(urlsplit(built).query)[-2:] == [("page", str(number)), ("per_page", "2")]
+
+
+def test_count_paging_reads_a_path_beginning_with_slashes_on_the_storefront(
+        tmp_path: Path, store: Any, page_server: Any) -> None:
+    """``////host/...`` is a path on the storefront (as the feed's first read takes it), not another host."""
+    elsewhere = page_server({})
+    feed = "//" + elsewhere.url.split("://", 1)[1] + "/api/products"  # "////127.0.0.1:PORT/api/products"
+    feed = "//" + feed
+    shop = page_server({})
+    shop.routes.update({feed.replace("////", "/", 1) + f"?page={n}&per_page=2": page(products(2 * n, 2 if n < 2 else 1))
+                        for n in (1, 2)})
+    loader = FeedLoader(store, shop.url, lambda: 0.0)
+    assert sync(loader.refresh(feed, mapping(tmp_path), force=True)) == 3, loader.error
+    assert elsewhere.requests == [] and len(shop.requests) == 2
+
+
 # -- cursor paging: each page the one the last one's Link rel="next" names ------------------------------
 
 CURSOR = "/api/products?lang=en&per_page=2"
@@ -329,7 +395,8 @@ def test_the_docs_quote_what_a_read_says(tmp_path: Path) -> None:
     for said in ("HTTP 400 (rest_post_invalid_page_number) past 2 full pages: if that is how this store answers a page "
                  "past its last, say so with catalog.feed.page.end_status: [400] (or total_pages_header)",
                  "is not on the feed's origin https://shop.example: not followed",
-                 "8 products (2 pages, as X-WP-TotalPages says (2))"):
+                 "8 products (2 pages, as X-WP-TotalPages says (2))",
+                 "(catalog.feed.page.max_pages), its X-WP-TotalPages header says"):
         assert said in text, said
     example = docs.split("#### `catalog.feed` in the store's own shape", 1)[1].split("```yaml\n", 1)[1].split("```")[0]
     feed = rules_from_text(tmp_path, example + "slots: []\n").catalog.feed_mapping

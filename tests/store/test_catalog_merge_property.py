@@ -32,8 +32,8 @@ page_product = st.fixed_dictionaries({"id": ids}, optional={
     "sizes": st.lists(sizes, max_size=3, unique=True), "stock": st.integers(0, 9)})
 feed_product = st.fixed_dictionaries({"id": ids, "stock": st.none() | st.integers(0, 9),
                                       "consumable": st.none() | st.booleans()}, optional=shared)
-child = st.fixed_dictionaries({"id": ids, "parent": ids}, optional={"size": sizes}).filter(
-    lambda r: r["parent"] != r["id"])  # a size, or an alias (no size), of another product
+child = st.fixed_dictionaries({"id": ids, "parent": ids}, optional={"size": sizes, "offered": st.just(False)}).filter(
+    lambda r: r["parent"] != r["id"])  # a size, or an alias (no size), of another product; one no longer offered
 batch = st.lists(st.one_of(page_product, feed_product, child), min_size=1, max_size=4)
 
 
@@ -70,3 +70,4 @@ def test_both_stores_merge_any_writes_alike_and_keep_each_rows_kind(redis_server
     for pid, product in on_sqlite[0].items():
         assert ("parent" in product) == child_kind[pid], (pid, product)
         assert ("size" not in product) or "parent" in product  # only a child has a size
+        assert ("offered" not in product) or "parent" in product  # and is no longer offered

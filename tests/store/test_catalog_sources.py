@@ -17,6 +17,7 @@ import pytest
 
 from slotwise.proxy.personalization.catalog_feed import FeedLoader
 from slotwise.proxy.personalization.pageviews import PageViewRecorder
+from slotwise.rules.testing import rules_from_text
 
 pytestmark = pytest.mark.anyio
 
@@ -100,3 +101,61 @@ async def test_the_catalog_stamp_moves_with_a_changed_row_only(store: Any) -> No
     await store.upsert_products([{"id": "p1", "price": 10}], NOW + 2)
     assert await store.catalog_stamp() != second
     assert await row(store, "p1") == {"id": "p1", "name": "A", "price": 10}
+
+
+SIZED = """
+catalog:
+  product_pages: "/p/{product}/"
+  feed:
+    url: sized.json
+    fields: {id: handle, name: title}
+    sizes: {items: variants, id: id, size: size}
+slots: []
+"""
+
+
+async def read_sizes(backend: Any, tmp_path: Path, at: float, **sizes: str) -> None:
+    """A mapped feed read (forced: another instance's loader) listing the tee with these sizes (size=child id)."""
+    (tmp_path / "sized.json").write_text(json.dumps([{"handle": "tee", "title": "Ridge Tee", "variants": [
+        {"id": child, "size": size} for size, child in sizes.items()]}]))
+    catalog = rules_from_text(tmp_path, SIZED).catalog
+    assert catalog.feed_mapping is not None and isinstance(catalog.feed, Path)
+    assert await FeedLoader(backend.open(), "http://shop.test", lambda: at).refresh(
+        catalog.feed, catalog.feed_mapping, force=True) == 1
+
+
+async def test_sizes_a_feed_no_longer_lists_stay_a_size_no_longer_offered(backend: Any, store: Any,
+                                                                          tmp_path: Path) -> None:
+    """A size discontinued (L) and a size re-keyed (M: a new SKU): the old children still name the tee in that
+    size (an order placed before must not lose it), marked no longer offered; the tee's sizes in stock (a page's)
+    lose L; a size listed again is offered again."""
+    await PageViewRecorder(store).learn(MappingProxyType({**PAGE, "sizes": ("S", "M", "L"), "variants": None}), NOW)
+    await read_sizes(backend, tmp_path, NOW + 60, S="tee-s", M="tee-m", L="tee-l")
+    await read_sizes(backend, tmp_path, NOW + 120, S="tee-s", M="tee-m2")
+    tee = await row(store)
+    assert (tee["variants"], tee["sizes"]) == ({"S": "tee-s", "M": "tee-m2"}, ["S", "M"])
+    assert await row(store, "tee-l") == {"id": "tee-l", "parent": "tee", "size": "L", "offered": False}
+    assert await row(store, "tee-m") == {"id": "tee-m", "parent": "tee", "size": "M", "offered": False}
+    assert await row(store, "tee-m2") == {"id": "tee-m2", "parent": "tee", "size": "M"}
+    assert await row(store, "tee-s") == {"id": "tee-s", "parent": "tee", "size": "S"}
+    stamp = await store.catalog_stamp()
+    await read_sizes(backend, tmp_path, NOW + 180, S="tee-s", M="tee-m2")  # the same read again: nothing changes
+    assert await store.catalog_stamp() == stamp
+    await read_sizes(backend, tmp_path, NOW + 240, S="tee-s", M="tee-m2", L="tee-l")  # L is back
+    assert await row(store, "tee-l") == {"id": "tee-l", "parent": "tee", "size": "L"}
+    assert (await row(store))["variants"] == {"S": "tee-s", "M": "tee-m2", "L": "tee-l"}
+
+
+async def test_a_line_naming_a_size_no_longer_offered_is_still_that_size(backend: Any, store: Any,
+                                                                         tmp_path: Path) -> None:
+    from slotwise.tag.events import parse_event
+    from slotwise.tag.recorder import EventRecorder, Incoming
+
+    await read_sizes(backend, tmp_path, NOW, S="tee-s", L="tee-l")
+    await read_sizes(backend, tmp_path, NOW + 60, S="tee-s")
+    event, errors = parse_event(0, {"type": "purchase", "event_id": "event-0001", "ts": NOW + 61, "props": {
+        "order_id": "o1", "lines": [{"product": "tee-l", "qty": 1, "price": 18.0}]}})
+    assert event is not None, errors
+    (resolved,) = await EventRecorder(store).resolve_lines([Incoming(event, NOW + 61, "event-0001")])
+    (line,) = resolved.event.props.lines
+    assert (line.product, line.size) == ("tee", "L")

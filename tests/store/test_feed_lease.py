@@ -123,6 +123,45 @@ async def test_a_holder_stopped_mid_read_gives_the_lease_back_and_the_next_reads
     assert (await store.feed_read(lease_name("/feed.json", None))).products == 2
 
 
+async def test_a_holder_stopped_while_saving_the_reads_outcome_gives_the_lease_back(
+        redis_url: str, page_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stop comes as the outcome (``FeedRead``) is saved, after the catalog was written: the lease is given
+    back all the same, and the next process reads at once (it would wait for the lease's minutes). On Redis,
+    whose save is a round trip a stop can land in (SQLite's has no await): Redis holds every write for half a
+    second (``CLIENT PAUSE ... WRITE``) from the save on, and the worker stops while it waits."""
+    import redis.asyncio
+
+    from slotwise.store.redis import RedisStore
+
+    monkeypatch.setattr(catalog_feed, "MAX_FEED_S", 30.0)  # a lease that outlives the test unless given back
+    server = page_server({"/feed.json": feed_page("p1")})
+    admin = redis.asyncio.Redis.from_url(redis_url)
+    a_store, b_store = (RedisStore(f"{redis_url}?timeout=5") for _ in "ab")  # calls may wait out the pause
+    a, b = FeedLoader(a_store, server.url, lambda: NOW), FeedLoader(b_store, server.url, lambda: NOW)
+    saving, save = asyncio.Event(), a_store.save_feed_read
+
+    async def paused_save(name: str, read: Any) -> None:
+        await admin.execute_command("CLIENT", "PAUSE", 500, "WRITE")
+        saving.set()
+        await save(name, read)
+
+    a_store.save_feed_read = paused_save  # type: ignore[method-assign]
+    try:
+        stopped = asyncio.ensure_future(a.refresh("/feed.json"))
+        await saving.wait()
+        await asyncio.sleep(0.05)
+        stopped.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stopped
+        assert "p1" in await b_store.get_products(["p1"])  # written before the stop
+        server.routes["/feed.json"] = feed_page("p1", "p2")
+        assert await b.refresh("/feed.json") == 2 and len(server.requests) == 2
+    finally:
+        await admin.aclose()
+        await a_store.close()
+        await b_store.close()
+
+
 async def test_a_holder_gives_back_only_its_own_lease(backend: Any, store: Any) -> None:
     """Compare and delete: a holder whose time ran out (and whose lease another took since) frees nothing."""
     clock = Clock(backend)
@@ -168,6 +207,28 @@ async def test_back_to_a_feed_read_a_moment_ago_reads_it_again_at_once_and_once(
     assert [r.path for r in server.requests] == ["/a.json", "/b.json", "/a.json"]
     await clock.advance(REFRESH_S / 2)
     assert await b.refresh("/a.json") + await a.refresh("/a.json") == 0  # and then held a period, as ever
+    assert len(server.requests) == 3
+
+
+async def test_a_feed_dropped_from_the_rules_and_brought_back_is_read_at_once_and_once(
+        backend: Any, store: Any, page_server: Any) -> None:
+    """Rules without ``catalog.feed`` for a moment, then with the same feed again: a switch, read at once (not
+    when the old period ends) by one of the workers that saw both changes; and so by a process that started
+    while the rules had no feed (a deploy of them), whose rules then name it again."""
+    server = page_server({"/a.json": feed_page("a1")})
+    clock = Clock(backend)
+    a, b = loaders(backend, server, clock)
+    assert await a.refresh("/a.json") + await b.refresh("/a.json") == 1
+    await clock.advance(0.2)
+    assert await b.refresh(None) + await a.refresh(None) == 0
+    await clock.advance(0.2)
+    assert await b.refresh("/a.json") + await a.refresh("/a.json") == 1  # within A's period: read all the same
+    assert [r.path for r in server.requests] == ["/a.json", "/a.json"]
+    await clock.advance(0.2)
+    started = FeedLoader(backend.open(), server.url, clock)  # a process started with rules without a feed
+    assert await started.refresh(None) == 0
+    await clock.advance(0.2)
+    assert await started.refresh("/a.json") == 1 and await a.refresh("/a.json") == 0
     assert len(server.requests) == 3
 
 

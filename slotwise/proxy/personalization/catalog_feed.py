@@ -21,6 +21,7 @@ from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
 from slotwise.proxy.forwarding.encoding import Decoder, streamable
 from slotwise.proxy.forwarding.errors import DecodeError
+from slotwise.proxy.personalization.feed_children import children_of, listed_before, unlisted_rows
 from slotwise.proxy.personalization.feed_lease import Holder, lease_name
 from slotwise.proxy.personalization.link_header import PAGING, links
 from slotwise.rules.actions import safe_link
@@ -38,6 +39,7 @@ WRITE_MARGIN_S = 60.0  # past ``MAX_FEED_S``: the catalog written (10,000 produc
 RETRY_S = 30.0  # a failed read's first retry; each failure in a row doubles it, up to ``REFRESH_S``
 RELEASE_S = 5.0  # a stopping loader waits this long at most for the store to take its lease back
 LEASE_GROUP = "feed"  # the feeds' leases: the one current is the feed the rules last switched to
+NO_FEED = "feed:none"  # the group's current when the rules name no feed (no digest is this name; no lease held)
 
 
 def lease_s() -> float:
@@ -241,15 +243,18 @@ def _origin(url: str) -> tuple[str, str | None, int | None]:
 
 
 def page_url(url: str, paging: FeedPaging, number: int) -> str:
-    """``url`` asking for page ``number`` (and the page size), its own query kept."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    """``url`` asking for page ``number`` (and the page size), its own query kept: only the query changes, the
+    text before it is ``url``'s as written, so the page is where the feed is (``urlunsplit`` would make the
+    storefront path ``////host/feed`` the URL ``//host/feed``, another host)."""
+    head, hash_, fragment = url.partition("#")
+    before, _, written = head.partition("?")
+    query = [(k, v) for k, v in parse_qsl(written, keep_blank_values=True)
              if k not in (paging.param, paging.size_param)]
     if paging.param:  # none: cursor paging's first page is the feed's URL
         query.append((paging.param, str(number)))
     if paging.size_param and paging.size:
         query.append((paging.size_param, str(paging.size)))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return before + (f"?{urlencode(query)}" if query else "") + hash_ + fragment
 
 
 class FeedLoader:
@@ -316,6 +321,7 @@ class FeedLoader:
         products: list[dict[str, Any]] = []
         url = page_url(feed, paging, paging.first)
         left, seen, warned = MAX_FEED_BYTES, {url}, False
+        said: str | None = None  # a count of pages past max_pages a page's total_pages_header gave
         for count in range(1, paging.max_pages + 1):
             number = paging.first + count - 1
             try:
@@ -331,7 +337,9 @@ class FeedLoader:
             left -= len(body)
             products += parse_feed(items, self.upstream_netloc, _listed(mapping))
             related = links(headers.get_list("link"))
-            total, warned = _total_pages(headers, paging, number, warned, feed)
+            total, warned = _total_pages(headers, paging, number, warned, feed) if items else (None, warned)
+            if total is not None and total > paging.max_pages:
+                said = _shown(headers.get(paging.total_pages_header) or "")
             if not items:
                 self.ended = f"{_pages(count)}, the last empty"
             elif paging.size is not None and len(items) < paging.size:
@@ -347,8 +355,13 @@ class FeedLoader:
                 url = page_url(feed, paging, number + 1)
                 continue
             return products
-        log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages)", feed, paging.max_pages)
-        self.ended = f"{_pages(paging.max_pages)}, stopped there (max_pages)"
+        if said is None:
+            log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages)", feed, paging.max_pages)
+            self.ended = f"{_pages(paging.max_pages)}, stopped there (max_pages)"
+        else:  # the store says there are more: a catalog cut short, and why
+            log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages), its %s header says %s",
+                        feed, paging.max_pages, paging.total_pages_header, said)
+            self.ended = f"{_pages(paging.max_pages)}, stopped there (max_pages; {paging.total_pages_header} says {said})"
         return products
 
     def _next(self, feed: str, url: str, target: str, number: int, seen: set[str]) -> str:
@@ -374,14 +387,19 @@ class FeedLoader:
         loaded: the others' rounds until then are one store call each. A failed read holds it
         ``retry_s`` (30 s doubling up to ``REFRESH_S``): one try (and one warning) at a time across all of
         them, soon after a blip, no more than once a period for a feed that stays down. A loader stopped
-        mid-read (the worker shuts down) gives it back, so the next process reads at once, not minutes
-        later. A feed this process has not asked about (at start, or its rules changed, even back to a
-        feed read a moment ago) is read at once by the first process to see it (``Store.switch_lease``).
+        mid-read (the worker shuts down), mid-write or while saving the outcome gives it back, so the next
+        process reads at once, not minutes later. A feed this process has not asked about (at start, or
+        its rules changed, even back to a feed read a moment ago, or after rules without a feed) is read
+        at once by the first process to see it (``Store.switch_lease``): rules without a feed switch the
+        group to ``NO_FEED``.
         The outcome is saved in the store (``FeedRead``) for every process to show.
         A store that cannot say raises (the caller's next round asks again): the rows would go to that
         same store, so a read now would cost the store's API a request for nothing."""
         if feed is None:
             self.feed = None
+            if self.asked != NO_FEED:  # at start, or the rules dropped their feed: bringing it back is a switch
+                await self.store.switch_lease(LEASE_GROUP, NO_FEED, str(self.holder), self.clock(), 0.0)
+                self.asked = NO_FEED
             return 0
         lease = lease_name(feed, mapping)
         if not await self._take(lease, force):
@@ -389,21 +407,25 @@ class FeedLoader:
         self.feed, self.mapping = feed, mapping
         self.loaded_at = self.clock()
         try:
+            return await self._refresh_held(lease, feed, mapping)
+        except Exception:
+            raise  # the store cannot say (saving the outcome): the lease expires by itself
+        except BaseException:  # cancelled: the worker stops mid-read, mid-write or while saving the outcome
+            await self._give_back(lease)
+            raise
+
+    async def _refresh_held(self, lease: str, feed: Path | str, mapping: FeedMapping | None) -> int:
+        """``refresh``'s read, write and outcome, ``lease`` held."""
+        try:
             products = await self.products(feed, mapping)
         except Exception as exc:  # unreachable, not JSON, wrong shape, too big or slow: keep what we have, say why
             await self._failed(lease, feed, str(exc) or type(exc).__name__)  # a timeout has no words of its own
             return 0
-        except BaseException:  # cancelled: the worker stops mid-read
-            await self._give_back(lease)
-            raise
         try:
             await self._write(products, mapping)
         except Exception as exc:  # the store refused the rows: the read is to be done again, as a failed one
             await self._failed(lease, feed, f"catalog not written: {exc or type(exc).__name__}")
             return 0
-        except BaseException:
-            await self._give_back(lease)
-            raise
         self.error, self.count = None, len(products)
         log.info("product feed %s: %d products", feed, self.count)
         now, holder = self.clock(), str(self.holder)
@@ -426,18 +448,22 @@ class FeedLoader:
         return await self.store.take_lease(lease, holder, now, lease_s())
 
     async def _write(self, products: list[dict[str, Any]], mapping: FeedMapping | None) -> None:
-        """The products as catalog rows (a mapping's aliases and sizes as children)."""
+        """The products as catalog rows (a mapping's aliases and sizes as children; the children it no longer
+        lists as sizes kept, no longer offered: ``feed_children``)."""
         rows = [written_row(p) for p in products]
         if mapping is not None:
-            aliases = [child for p in products
-                       for child in (p.get("other_id"), *p.get("aliases", ()), *(p.get("variants") or {}).values(),
-                                     *(child for child, _ in p.get("more_sizes", ())))
-                       if child]
-            stored: dict[str, dict[str, Any]] = {}
-            for start in range(0, len(aliases), 1000):  # one query each: SQLite bounds a query's parameters
-                stored.update(await self.store.get_products(aliases[start:start + 1000]))
-            rows = catalog_rows(rows, stored)
+            stored = await self._stored([child for p in products for child in children_of(p)]
+                                        + [p["id"] for p in products if p.get("variants")])
+            stored.update(await self._stored([c for c in listed_before(products, stored) if c not in stored]))
+            rows = catalog_rows(rows, stored) + unlisted_rows(products, stored)
         await self.store.upsert_products(rows, self.clock())
+
+    async def _stored(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored rows of ``ids``, a thousand a query (SQLite bounds a query's parameters)."""
+        stored: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 1000):
+            stored.update(await self.store.get_products(ids[start:start + 1000]))
+        return stored
 
     async def _failed(self, lease: str, feed: Path | str, reason: str) -> None:
         """Says why, saves it (the last load's products and time kept) and gives the lease back for
@@ -478,17 +504,31 @@ def _end_hint(status: int, count: int) -> str:
             f"so with catalog.feed.page.end_status: [{status}] (or total_pages_header)")
 
 
+PAST_ANY_COUNT = 10 ** 12
+"""The count of pages a header of more than 12 digits is taken as: past any ``max_pages`` (at most
+``feed_mapping.MAX_PAGES``), without ``int()`` of its digits (which raises past 4300 of them)."""
+
+
+def _shown(value: str) -> str:
+    """A header's value as a message shows it: its first 20 characters."""
+    value = value.strip()
+    return value if len(value) <= 20 else value[:20] + "…"
+
+
 def _total_pages(headers: httpx.Headers, paging: FeedPaging, number: int, warned: bool,
                  feed: str) -> tuple[int | None, bool]:
-    """The count of pages ``total_pages_header`` gives, and whether a warning was given (one a read: a
-    header that is missing or no number is ignored, not a failure)."""
+    """The count of pages ``total_pages_header`` gives (a count past ``max_pages`` only ends the read there),
+    and whether a warning was given (one a read: a header that is missing, no number, or 0 beside products,
+    is ignored, not a failure)."""
     if paging.total_pages_header is None:
         return None, warned
     value = headers.get(paging.total_pages_header)
-    if value is not None and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip()), warned
+    digits = value.strip() if value is not None else ""
+    if digits.isascii() and digits.isdigit() and digits.strip("0"):
+        return (int(digits) if len(digits) <= 12 else PAST_ANY_COUNT), warned
     if not warned:
-        said = f"not a number ({value[:50]!r})" if value is not None else "missing"
+        said = ("missing" if value is None else "0 beside products" if digits.isascii() and digits.isdigit()
+                else f"not a number ({value[:50]!r})")
         log.warning("product feed %s: page %d: its %s header %s: ignored (catalog.feed.page.total_pages_header)",
                     feed, number, paging.total_pages_header, said)
     return None, True
