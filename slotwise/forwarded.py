@@ -6,10 +6,11 @@ values a token or a quoted-string with backslash escapes). A header that does no
 grammar says nothing we could believe: ``parse`` gives None (never an exception) and the caller
 treats it as absent, the way a careful proxy does.
 
-One slip is read all the same: an IPv6 node written unquoted (``for=[2001:db8::1]:4711``,
-``for=2001:db8::1``), as some proxies write it though ``[`` and ``:`` are no token characters.
-Only a trusted proxy's header is ever parsed (``client_origin``), and taking it as absent made
-every visitor behind that proxy the proxy itself (one rate limit for all of them).
+One slip is read all the same: an IP node written unquoted, IPv6 (``for=[2001:db8::1]:4711``,
+``for=2001:db8::1``) or IPv4 with a port (``for=192.0.2.60:4711``), as some proxies and balancers
+write it though ``[`` and ``:`` are no token characters. Only a trusted proxy's header is ever
+parsed (``client_origin``), and taking it as absent made every visitor behind that proxy the proxy
+itself (one rate limit for all of them).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ Element = dict[str, str]  # lower-case parameter name -> its value, unquoted
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
-# an unquoted IPv6 node, bracketed with an optional port or bare: checked as a node once read (_loose_ok)
-_LOOSE = r"\[[0-9A-Fa-f:.]*\](?::[A-Za-z0-9._-]*)?|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*"
+# an unquoted IP node: IPv6 bracketed with an optional port, IPv6 bare, IPv4 with a port; checked as a node
+# once read (_loose_ok)
+_LOOSE = r"\[[0-9A-Fa-f:.]*\](?::[A-Za-z0-9._-]*)?|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*|[0-9.]+:[A-Za-z0-9._-]+"
 # one pair, then what may follow it: a ";" (next pair of the element), a "," (next element) or the end
 _PAIR = re.compile(rf"[ \t]*({_TOKEN})=({_TOKEN}|{_QUOTED}|({_LOOSE}))[ \t]*([;,]|\Z)")
 _SEPARATOR = re.compile(r"[ \t]*([;,])")  # an empty pair or element ("a=1;;b=2", "a=1, ,b=2"): allowed
@@ -41,7 +43,7 @@ MAX_ELEMENTS = 64  # more hops than any real chain: a header built to cost us ti
 def parse(values: Iterable[str]) -> list[Element] | None:
     """Every ``Forwarded`` line of a request (one list: RFC 9110 §5.3), or None when any is malformed.
 
-    Malformed: outside the grammar (but for an unquoted IPv6 ``for``/``by`` node: see above), a
+    Malformed: outside the grammar (but for an unquoted IP ``for``/``by`` node: see above), a
     parameter twice in one element, a ``for``/``by`` that is not a node (an IPv4 address,
     ``[IPv6]``, ``unknown`` or ``_obfuscated``, with an optional port, or a bare IPv6 address), a
     ``proto`` that is not a URI scheme, a ``host`` that is not ``host[:port]``, or more than
@@ -88,9 +90,17 @@ def _elements(text: str) -> list[Element] | None:
 
 
 def _loose_ok(name: str, text: str) -> bool:
-    """An unquoted value outside the token grammar is read only as a ``for``/``by`` IPv6 node: an
-    unquoted ``for=192.0.2.43:80``, ``host=[::1]:80`` or ``for=[192.0.2.43]`` stays malformed."""
-    return name in ("for", "by") and ":" in (node_address(text) or "")
+    """An unquoted value outside the token grammar is read only as a ``for``/``by`` node of an IP address
+    (IPv6, or IPv4 with a port): an unquoted ``host=[::1]:80``, ``for=[192.0.2.43]``, ``for=192.0.2.43:http``
+    or ``for=unknown:80`` stays malformed."""
+    address = node_address(text)
+    if name not in ("for", "by") or address is None:
+        return False
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
 
 
 def _close(out: list[Element], current: Element) -> Element:

@@ -70,6 +70,21 @@ def test_a_balancer_that_writes_an_ipv6_visitor_unquoted_names_the_visitor() -> 
     assert client_origin("203.0.113.5", _h(("forwarded", "for=[2001:db8::1]")), rfc_only).address == "203.0.113.5"
 
 
+def test_a_balancer_that_writes_an_ipv4_visitor_with_its_port_unquoted_names_the_visitor() -> None:
+    """``for=192.0.2.60:4711`` (a port needs the quotes) was malformed, so absent: behind a balancer that sets
+    Forwarded alone, every visitor was the balancer (one rate limit, one admin throttle for all)."""
+    rfc_only = Trust(frozenset({"10.0.0.1", "10.0.0.2"}), ("forwarded",))
+    alone, behind_two = ("192.0.2.60", "10.0.0.1"), ("192.0.2.60", "10.0.0.2", "10.0.0.1")
+    for said, chain in (("for=192.0.2.60:4711;proto=https", alone), ('for="192.0.2.60:4711";proto=https', alone),
+                        ("for=192.0.2.60:_p;proto=https", alone), ("for=192.0.2.60:4711;proto=https, for=10.0.0.2:80",
+                                                                    behind_two)):
+        origin = client_origin("10.0.0.1", _h(("forwarded", said)), rfc_only)
+        assert (origin.address, origin.chain, origin.scheme) == ("192.0.2.60", chain, "https"), said
+    # what is no IPv4 with a port stays malformed, as before: nothing is read from it
+    for broken in ("for=192.0.2.60:http", "for=192.0.2.60:", "for=192.0.2.600:80", "for=192.0.2.60:80:81"):
+        assert client_origin("10.0.0.1", _h(("forwarded", broken)), rfc_only).address == "10.0.0.1", broken
+
+
 def test_the_store_gets_a_forwarded_that_says_what_x_forwarded_says() -> None:
     origin = client_origin("10.0.0.1", _h(("x-forwarded-for", "6.6.6.6, 2001:db8::1, bogus"), ("x-forwarded-for", "10.0.0.2")), T)
     assert origin.chain == ("bogus", "10.0.0.2", "10.0.0.1")  # what the balancer appended is kept as it is

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -47,6 +49,18 @@ def test_any_text_gives_elements_or_none_and_never_raises(lines: list[str]) -> N
     assert got is None or (got and all(isinstance(e, dict) for e in got))
 
 
+@given(st.lists(_element(), min_size=1, max_size=4), st.data())
+def test_a_generated_header_with_a_slip_gives_elements_or_none_and_never_raises(elements: list[dict[str, str]],
+                                                                               data: st.DataObject) -> None:
+    """A well-formed header (which reads back) with one slip somewhere: a character a proxy might drop, add or
+    double (a quote, a port, a bracket, a separator)."""
+    header = forwarded.format_header(elements)
+    at = data.draw(st.integers(0, len(header)))
+    slip = data.draw(st.sampled_from(["", '"', ":", ":4711", ",", ";", "[", "]", "\\", " ", "=", "_", "::"]))
+    got = forwarded.parse([header[:at] + slip + header[at + data.draw(st.integers(0, 3)):]])
+    assert got is None or (got and all(isinstance(e, dict) and e for e in got))
+
+
 @given(st.lists(st.text("for=;,\"\\[]:_ 1.2.3.4abcunknown-\t", max_size=40), min_size=1, max_size=3))
 def test_near_misses_never_raise(lines: list[str]) -> None:
     forwarded.parse(lines)
@@ -78,9 +92,21 @@ def test_an_unquoted_ipv6_node_is_read_and_what_is_no_ipv6_node_stays_malformed(
         "2001:db8::1", "2001:db8::2", "2001:db8::1:4711"]  # bare, it has no port: all of it is the address
     for broken in ("for=[2001:db8::1", "for=2001:db8::1]", "for=[192.0.2.43]", "for=[2001:db8::1]:http",
                    "for=[2001:db8::1]:4711x", "for=[2001:db8::1]x", "for=2001:db8::1::2", "for=2001:db8:0:0:0:0:0:1:4711",
-                   "for=192.0.2.43:4711",  # an unquoted IPv4 with a port is as the grammar says: malformed
                    "for=:", "for=[]", "host=[::1]:8080", "proto=[::1]", "x=2001:db8::1",
                    "for=[2001:db8::1];for=[2001:db8::2]", "for=[2001:db8::1] for=1.2.3.4"):
+        assert forwarded.parse([broken]) is None, broken
+
+
+def test_an_unquoted_ipv4_node_with_a_port_is_read_and_what_is_no_such_node_stays_malformed() -> None:
+    """``for=192.0.2.60:4711`` needs quotes by RFC 7239 (``:`` is no token character); some balancers leave
+    them out, and such a header was taken as absent: every visitor behind that balancer was the balancer."""
+    assert forwarded.parse(["for=192.0.2.60:4711;proto=https, by=10.0.0.1:_p, for=198.51.100.17"]) == [
+        {"for": "192.0.2.60:4711", "proto": "https"}, {"by": "10.0.0.1:_p"}, {"for": "198.51.100.17"}]
+    assert forwarded.node_address("192.0.2.60:4711") == "192.0.2.60"  # the port dropped, as a quoted one's is
+    for broken in ("for=192.0.2.60:http", "for=192.0.2.60:", "for=192.0.2.60:4711x", "for=192.0.2.600:80",
+                   "for=192.0.2:80", "for=192.0.2.60:80:81", "for=192.0.2.60:123456", "for=unknown:80", "for=_x:80",
+                   "host=192.0.2.60:80", "proto=192.0.2.60:80", "x=192.0.2.60:80", "for=192.0.2.60:80 for=1.2.3.4",
+                   "for=192.0.2.60:80;for=192.0.2.61:80"):
         assert forwarded.parse([broken]) is None, broken
 
 
@@ -90,15 +116,32 @@ _IPV6_NODE = st.one_of(  # as some proxies write one unquoted: bracketed (with a
 )
 
 
+def _unquotable(node: str) -> bool:
+    """A node some proxies write unquoted, and that is read so: an IP address (IPv6, or IPv4 with a port)."""
+    address = forwarded.node_address(node) or ""
+    return ":" in address or (":" in node and address.count(".") == 3)
+
+
 @given(st.lists(st.tuples(st.sampled_from(["for", "by"]), st.one_of(_NODE, _IPV6_NODE), st.booleans()), min_size=1, max_size=6))
-def test_nodes_written_quoted_or_ipv6_unquoted_read_back_as_written(nodes: list[tuple[str, str, bool]]) -> None:
+def test_nodes_written_quoted_or_unquoted_read_back_as_written(nodes: list[tuple[str, str, bool]]) -> None:
     """Each node (IPv4, IPv6 bracketed or bare, with a port or not, ``unknown``, ``_obfuscated``) in its
-    own element, quoted as the RFC says or, an IPv6 one, unquoted: the element holds it as written, and
-    its address is the node's."""
+    own element, quoted as the RFC says or, an IP one, unquoted: the element holds it as written, and
+    its address is the node's (the IP address, its port dropped)."""
     def written(node: str, unquoted: bool) -> str:
-        return node if unquoted and ":" in (forwarded.node_address(node) or "") else forwarded.value(node)
+        return node if unquoted and _unquotable(node) else forwarded.value(node)
 
     header = ", ".join(f"{name}={written(node, unquoted)}" for name, node, unquoted in nodes)
     assert forwarded.parse([header]) == [{name: node} for name, node, _ in nodes]
     for _, node, _ in nodes:
         assert forwarded.node_address(node) is not None, node
+
+
+_GARBAGE_PORT = st.text("0123456789:_.abcxyz-[] ", min_size=1, max_size=8).filter(
+    lambda p: not re.fullmatch(r"[0-9]{1,5}|_[A-Za-z0-9._-]+", p))
+
+
+@given(st.ip_addresses(v=4).map(str), _GARBAGE_PORT, st.sampled_from(["", ";proto=https", ", for=198.51.100.17"]))
+def test_an_unquoted_ipv4_with_anything_but_a_port_after_it_stays_malformed(ip: str, after: str, rest: str) -> None:
+    """The leniency is for an IPv4 node and its port only: whatever else follows the address unquoted
+    (``:http``, ``:80:81``, ``:4711x``, a space) leaves the header malformed, and never raises."""
+    assert forwarded.parse([f"for={ip}:{after}{rest}"]) is None

@@ -14,6 +14,7 @@ Slotwise's refusal keeps it out. The CORS rules one by one over HTTP first
 from __future__ import annotations
 
 import contextlib
+import json
 import ssl
 import uuid
 from pathlib import Path
@@ -35,6 +36,7 @@ from tag_only_helpers import (
     free_port,
     goto,
     nginx_binary,
+    wait_for,
     slotwise_process,
     visitor_id,
     write_site,
@@ -54,7 +56,7 @@ NEVER_CORS = ("admin", "admin/api/visitors/x", "orders", "metrics", "health")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, ssl.SSLContext]:
     """A certificate for the store's hosts (and 127.0.0.1, for httpx), and a client context trusting it."""
     cert, key, ca = issue_cert_files(tmp_path_factory.mktemp("tls"), "www.shop.test", "sw.shop.test",
-                                     "other.shop.test", "127.0.0.1")
+                                     "other.shop.test", "quiet.shop.test", "127.0.0.1")
     context = ssl.create_default_context()
     ca.configure_trust(context)
     return cert, key, context
@@ -62,30 +64,39 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, ssl.SSLCo
 
 @pytest.fixture(scope="module")
 def sub(tls: tuple[Path, Path, ssl.SSLContext], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """``www`` (listed) and ``other`` (not) serve the store's pages; ``sw`` is Slotwise; all https."""
+    """``www`` and ``quiet`` (listed) and ``other`` (not) serve the store's pages; ``sw`` is Slotwise; all https.
+
+    ``quiet`` sends ``Referrer-Policy: no-referrer`` with every page; ``/private`` on ``www`` says it in a
+    ``<meta>``; ``/framed`` holds a store page in a sandboxed iframe."""
     if nginx_binary() is None:
         missing("nginx is not installed")
     cert, key, _ = tls
     tmp = tmp_path_factory.mktemp("subdomain")
     data = tmp / "slotwise"
     data.mkdir()
-    sw_port, www_port, other_port = (free_port() for _ in range(3))
-    assert len({sw_port, www_port, other_port}) == 3
+    sw_port, www_port, other_port, quiet_port = (free_port() for _ in range(4))
+    assert len({sw_port, www_port, other_port, quiet_port}) == 4
     sw = f"https://sw.shop.test:{sw_port}"
     root = tmp / "www"
     write_site(root, embed_snippet(f"{sw}/_sw", antiflicker_ms=2000))  # the endpoint: Slotwise's own host
+    home = (root / "index.html").read_text("utf-8")
+    (root / "private.html").write_text(home.replace("<head>", '<head>\n<meta name="referrer" content="no-referrer">'))
+    (root / "framed.html").write_text('<!doctype html><iframe sandbox="allow-scripts" src="/c/socks"></iframe>')
     with contextlib.ExitStack() as running:
         slotwise = running.enter_context(slotwise_process(
-            RULES, data, sw_port, "--page-origins", f"https://www.shop.test:{www_port}",
+            RULES, data, sw_port, "--page-origins",
+            f"https://www.shop.test:{www_port},https://quiet.shop.test:{quiet_port}",
             "--tls-cert", str(cert), "--tls-key", str(key)))
         nginx = Nginx(tmp)
         for port in (www_port, other_port):  # the store routes no /_sw/: it cannot
             nginx.add(port, root, pages=_STATIC, sw="", tls=(cert, key))
+        nginx.add(quiet_port, root, pages=f"{_STATIC} add_header Referrer-Policy no-referrer;", sw="", tls=(cert, key))
         running.enter_context(nginx)
         store = SQLiteStore(data / "slotwise.db")
         running.callback(lambda: sync(store.close()))
         yield Stack({"www": f"https://www.shop.test:{www_port}", "other": f"https://other.shop.test:{other_port}",
-                     "sw": sw, "direct": f"https://127.0.0.1:{sw_port}"}, slotwise, store, tmp / "access.log")
+                     "quiet": f"https://quiet.shop.test:{quiet_port}", "sw": sw,
+                     "direct": f"https://127.0.0.1:{sw_port}"}, slotwise, store, tmp / "access.log")
 
 
 # -- the rules over HTTP -----------------------------------------------------------------------------
@@ -243,3 +254,84 @@ def test_the_listed_page_can_read_the_tag_endpoints_and_not_the_admin(sub: Stack
     assert shopper.evaluate(read, decide) == 200  # preflighted (the nonce header), answered, readable
     for path in NEVER_CORS:
         assert shopper.evaluate(read, f"{sub.urls['sw']}/_sw/{path}") == "blocked", path
+
+
+def sent_headers(target: Any, path: str) -> Callable[[], list[dict[str, str]]]:
+    """``sent()`` → the headers of each request ``target`` (a page, or a frame with a process of its own) sent
+    to ``path`` since, as they went on the wire (the browser's own ``Origin``, ``Referer``, ``Cookie`` and
+    ``Sec-Fetch-*``, which Playwright leaves out for a beacon), and the answer's status as ``:status``.
+    Filled while Playwright runs: wait with ``seen``."""
+    urls: dict[str, str] = {}
+    sent: dict[str, dict[str, str]] = {}
+    page = getattr(target, "page", target)
+    cdp = page.context.new_cdp_session(target)
+    cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
+    cdp.on("Network.requestWillBeSentExtraInfo", lambda e: sent.setdefault(e["requestId"], {}).update(
+        {k.lower(): v for k, v in e["headers"].items()}))  # may come before requestWillBeSent
+    cdp.on("Network.responseReceivedExtraInfo", lambda e: sent.setdefault(e["requestId"], {}).update(
+        {":status": str(e["statusCode"])}))  # also for an answer CORS keeps from the page
+    cdp.send("Network.enable")
+    return lambda: [headers for rid, headers in list(sent.items()) if path in urls.get(rid, "")]
+
+
+def seen(page: Any, probe: Callable[[], Any], what: str) -> Any:
+    """``wait_for(probe)``, letting the page's browser events in between (a plain sleep holds them back)."""
+    def pumped() -> Any:
+        page.wait_for_timeout(50)
+        return probe()
+    return wait_for(pumped, what=what)
+
+
+def stored_custom(sub: Stack, name: str) -> list[Any]:
+    return [r for r in sub.log() if r.kind == "event" and r.data.get("props", {}).get("name") == name]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("send", ["fetch", "beacon"])
+@pytest.mark.parametrize("policy", ["header", "meta"])
+def test_a_no_referrer_page_still_names_its_origin(sub: Stack, shopper: Any, policy: str, send: str) -> None:
+    """A store page under ``Referrer-Policy: no-referrer`` (its header, or a ``<meta>``): Chromium sends no
+    ``Referer`` to Slotwise, yet names the page's origin in ``Origin`` on the tag's ``fetch`` (CORS mode) and on
+    its ``sendBeacon`` (no-cors) alike, where the Fetch standard says ``null`` for no-cors: the events are kept."""
+    site, path = {"header": ("quiet", "/"), "meta": ("www", "/private")}[policy]
+    goto(shopper, sub.url(site, path))
+    sent = sent_headers(shopper, "/_sw/events")
+    name = uuid.uuid4().hex
+    shopper.evaluate("name => slotwise.track('custom', {name})", name)
+    if send == "fetch":
+        flush(shopper)
+    else:  # what leaving the page does (the tag's pagehide handler): one beacon with the queue. Dispatched
+        # here: headless Chromium does not reliably deliver a beacon sent as Playwright navigates the page away
+        shopper.evaluate("dispatchEvent(new PageTransitionEvent('pagehide'))")
+    mode = {"fetch": "cors", "beacon": "no-cors"}[send]
+    posts = seen(shopper, lambda: [h for h in sent() if h.get("sec-fetch-mode") == mode and ":status" in h],
+                 what=f"the {send}, answered")
+    assert [(h.get("origin"), h.get("referer"), h["sec-fetch-site"], h[":status"]) for h in posts] == [
+        (sub.urls[site], None, "same-site", "200")] * len(posts)
+    assert stored_custom(sub, name)
+
+
+@pytest.mark.browser
+def test_a_page_in_a_sandboxed_iframe_is_refused(sub: Stack, shopper: Any) -> None:
+    """A store page framed with ``sandbox`` (scripts, not ``allow-same-origin``) has an opaque origin: Chromium
+    sends ``Origin: null``, ``Sec-Fetch-Site: cross-site`` and no cookie; what it posts, by the tag or by a
+    script of its own (a beacon, a fetch), is refused and nothing is recorded."""
+    shopper.goto(sub.url("www", "/framed"))
+    frame = seen(shopper, lambda: next((f for f in shopper.frames if f.url.endswith("/c/socks")), None), "the frame")
+    frame.wait_for_function("window.slotwise && window.slotwise.v === 1")  # the tag runs in it
+    sent = sent_headers(frame, "/_sw/events")
+    name = uuid.uuid4().hex
+    body = json.dumps({"events": [{"type": "custom", "event_id": uuid.uuid4().hex, "props": {"name": name}}]})
+    fetched = frame.evaluate("""([url, body]) => { navigator.sendBeacon(url, new Blob([body], {type: 'text/plain'}));
+                                  return fetch(url, {method: 'POST', body, credentials: 'include'})
+                                    .then(r => r.status, () => 'refused') }""", [sub.urls["sw"] + "/_sw/events", body])
+    frame.evaluate("name => { slotwise.track('custom', {name}); slotwise.flush() }", name)
+
+    def answered() -> list[dict[str, str]] | None:
+        got = [h for h in sent() if ":status" in h]
+        return got if len(got) >= 3 else None
+    posts = seen(shopper, answered, what="the beacon, the fetch and the tag's post, answered")
+    assert fetched == "refused"  # no CORS answer: the frame's script reads nothing
+    assert {(h["origin"], h["sec-fetch-site"], "cookie" in h, h[":status"]) for h in posts} == {
+        ("null", "cross-site", False, "403")}
+    assert not stored_custom(sub, name)
