@@ -38,6 +38,12 @@ ALLOW_HEADERS = b"content-type, x-slotwise-nonce"
 EXPOSE_HEADERS = b"x-slotwise-visitor, retry-after"  # what the tag reads from an answer (tag.js: heard, fail)
 MAX_AGE = b"7200"  # Chromium's ceiling: one preflight per endpoint every two hours
 LOCAL = ("localhost", "127.0.0.1", "::1")
+OTHER_PAGES = frozenset({"same-site", "cross-site"})
+"""``Sec-Fetch-Site`` of a request another page made. Without an ``Origin`` it is no request of the tag (its
+fetches are CORS requests and its beacons POSTs: both name their origin) but an ``<img>``, a ``<script>`` or a
+link of a page of another origin, which the browser sends with the visitor's cookie: refused like an
+unlisted origin. Without ``Sec-Fetch-Site`` (a server, curl, an old browser), or ``none``/``same-origin``, a
+request without ``Origin`` goes through as before."""
 WHERE = "SLOTWISE_PAGE_ORIGINS / --page-origins"
 
 
@@ -145,6 +151,8 @@ class CrossOrigin:
         if scope["type"] != "http" or not (endpoint or SCRIPT.fullmatch(path)):
             return await self.app(scope, receive, send)
         origin = _header(scope, b"origin")
+        if not origin and endpoint and _header(scope, b"sec-fetch-site") in OTHER_PAGES:
+            return await _answer(send, 403, [], _unnamed())
         if not origin or own_origin(origin, _header(scope, b"host")):
             return await self.app(scope, receive, _vary(send))
         listed = origin in self.origins
@@ -168,6 +176,12 @@ def _cors(origin: str) -> list[tuple[bytes, bytes]]:
 
 def _refusal(origin: str) -> bytes:
     why = f"pages of {origin} may not call this endpoint: it is not one of Slotwise's --page-origins"
+    return json.dumps({"error": why}).encode()
+
+
+def _unnamed() -> bytes:
+    why = ("a request of another page that names no origin (an image, a script, a link) may not call this "
+           "endpoint: the tag's own requests name their page's origin, which must be one of Slotwise's --page-origins")
     return json.dumps({"error": why}).encode()
 
 

@@ -183,6 +183,26 @@ def test_without_an_origin_nothing_changes(sub: Stack, http: Callable[..., httpx
         assert posted.status_code == 200 and not cors(posted) and stored(sub, event_id)
 
 
+@pytest.mark.parametrize("site", ["same-site", "cross-site"])
+def test_another_pages_request_without_an_origin_is_refused(sub: Stack, http: Callable[..., httpx.Response],
+                                                           site: str) -> None:
+    """An ``<img src=".../_sw/decide?url=...">`` or ``<script>`` of another page names no origin but goes with
+    the visitor's cookie: what the browser's ``Sec-Fetch-Site`` says of it is enough to refuse it."""
+    event_id, body = event(sub.url("www", "/"))
+    posted = http("POST", "/_sw/events", content=body, headers={"sec-fetch-site": site})
+    assert posted.status_code == 403 and not cors(posted) and "set-cookie" not in posted.headers
+    assert "names no origin" in posted.json()["error"]
+    decided = http("GET", "/_sw/decide", params={"url": sub.url("www", "/")}, headers={"sec-fetch-site": site})
+    assert decided.status_code == 403 and "set-cookie" not in decided.headers
+    assert not stored(sub, event_id)
+    script = http("GET", "/_sw/tag.js", headers={"sec-fetch-site": site})  # a <script> of the store's page
+    assert script.status_code == 200
+    for own in ("none", "same-origin"):  # typed in the address bar, or a page of Slotwise's own origin
+        event_id, body = event(sub.url("www", "/"))
+        assert http("POST", "/_sw/events", content=body, headers={"sec-fetch-site": own}).status_code == 200
+        assert stored(sub, event_id)
+
+
 @pytest.mark.parametrize("path", NEVER_CORS)
 def test_admin_orders_metrics_and_health_never_answer_cors(sub: Stack, http: Callable[..., httpx.Response],
                                                            path: str) -> None:
