@@ -61,11 +61,15 @@ def test_two_variants_pages_are_two_views_of_one_product(proxy: tuple[Any, Slotw
     with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, trust_env=False, timeout=10) as client:
         pages = [client.get(path) for path in PAGES]
         visitor = str(client.cookies["sw_vid"]).split(".")[0]
+        asked = client.get("/_sw/decide", params={"url": f"{edge.url}/coat/lightblue-large"})
         decided = client.post("/_sw/decide", json={"url": f"{edge.url}/coat/lightblue-large",
                                                    "extract": {"doc": PAGES["/coat/lightblue-large"].decode()}})
     assert [p.status_code for p in pages] == [200, 200]
     assert '<h1 data-size="small"' in pages[0].text and '<h1 data-size="large"' in pages[1].text
-    assert decided.status_code == 200 and decided.json()["complete"] is True  # tag-only: the same facts
+    # tag-only: the URL names no product (no {product}), so only the page can say which: the tag is asked for
+    # its extract (it was told "complete" with no product, and never sent it), and then decides the same
+    assert asked.status_code == 200 and (asked.json()["decisions"], asked.json()["complete"]) == ([], False)
+    assert decided.status_code == 200 and decided.json()["complete"] is True
     assert [d["attributes"] for d in decided.json()["decisions"]] == [{"data-size": "large"}]
     skus = [GREEN_S["sku"], BLUE_L["sku"]]
     deadline = time.monotonic() + 5.0

@@ -123,6 +123,12 @@ def test_rules_check_url_says_the_page_is_one_variant_of_its_group(
     assert "product '44E01': 'Wool winter coat', price 49.99 USD, unknown" in out
     assert ("one variant's page (its isVariantOf names the group): the product is its group; "
             "viewed variant '44E01-X1100000', size 'large'") in out
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    shown = (docs / "your-store.md").read_text(encoding="utf-8").split("`rules check --url` says so:\n\n```\n", 1)[1]
+    assert all(line in out.splitlines() for line in shown.split("\n```", 1)[0].splitlines())  # the walkthrough's, as printed
+    said = " ".join((docs / "capture.md").read_text(encoding="utf-8").split())
+    assert ("`one variant's page (its isVariantOf names the group): the product is its group; viewed variant "
+            "'44E01-X1100000', size 'large'`") in said
 
 
 @pytest.mark.parametrize(("product_id", "said"), [
