@@ -426,6 +426,8 @@ def _product_lines(product: Any, reading: Any) -> list[str]:
     if p.get("variants"):
         offered = ", ".join(f"{size}={child}" for size, child in dict(p["variants"]).items())
         out.append(f"    sizes (size=child product): {offered}; in stock: {', '.join(p.get('sizes') or ()) or 'none'}")
+    if p.get("aliases"):  # JSON-LD variants without a size
+        out.append(f"    no size {', '.join(p['aliases'])}: a line naming one is this product")
     if p.get("more_sizes"):  # a variant's page that lists not all: children learned, the catalog's size map kept
         out.append(f"    also sizes {', '.join(f'{size}={child}' for child, size in p['more_sizes'])} "
                    "(not every variant listed: the catalog keeps the product's sizes)")

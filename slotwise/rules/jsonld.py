@@ -326,8 +326,11 @@ def _group_facts(product: dict[str, Any], variants: Any, refs: _Refs,
     image (the first variant's), its stock (in stock when any variant is; a variant's word over the
     group's) and its price (the lowest variant price). A variant ``variant_key`` finds no key in offers
     no size (its stock still counts): a key of another kind (its SKU where the feed names variant ids)
-    would make a second child of that size in the catalog."""
+    would make a second child of that size in the catalog. A variant with a key and no size (a colour;
+    one the group names by ``url`` alone, keyed by it) is the product's ``aliases``: a line naming it is
+    the product, as a feed's variants without a size are."""
     lines: list[VariantLine] = []
+    aliases: list[str] = []
     stock: list[bool] = []
     lowest: dict[str, Any] = {}
     for entry in (variants if isinstance(variants, list) else [variants])[:MAX_VARIANTS]:
@@ -345,6 +348,10 @@ def _group_facts(product: dict[str, Any], variants: Any, refs: _Refs,
             product["image"] = _first(variant.get("image"), refs, _image_url)
         if "size" in variant:
             lines.append(_variant_line(variant, refs, variant_key, in_stock))
+        elif (alias := _key_of(variant, variant_key)) is not None:
+            aliases.append(alias)
+    if aliases:
+        product["aliases"] = tuple(dict.fromkeys(aliases))
     if stock:
         product["in_stock"] = any(stock)
     if product["price"] is None and lowest:
@@ -703,6 +710,8 @@ def _variant_reading(group: dict[str, Any], viewed: dict[str, Any], how: str, id
     product["in_stock"] = in_stock
     if "size" in viewed and not listed:
         lines += (line,)
+    elif not listed and line.id is not None:  # no size: a line naming the variant is the product
+        product["aliases"] = (*product.get("aliases", ()), line.id)
     if every:  # the group's every variant, as on a page of them all
         return JsonLd(product, crumbs, False, lines, line, how, elsewhere)
     return JsonLd(product, crumbs, False, (), line, how, elsewhere, lines)

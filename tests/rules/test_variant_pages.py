@@ -25,7 +25,7 @@ from slotwise.rules.jsonld import read_json_ld
 from slotwise.rules.product_facts import structured_reading
 from slotwise.rules.reading import read_extract
 from slotwise.rules.testing import rules_from_text
-from google_variants import BLUE_L, GREEN_S, GROUP, SHAPES, by_reference, group_listing, page
+from google_variants import BLUE_L, COAT, GREEN_S, GROUP, SHAPES, by_reference, group_listing, page
 from yoast_graph import HOODIE
 
 def catalog(tmp_path: Path, more: str = "  product_id: productGroupID\n") -> CatalogSettings:
@@ -77,6 +77,22 @@ def test_a_group_that_lists_every_variant_keeps_its_sizes_and_its_sold_out_word(
     sold_out = {**GREEN_S, "offers": {**GREEN_S["offers"], "availability": "https://schema.org/SoldOut"}}
     reading = read_json_ld(page({**GROUP, "hasVariant": [sold_out, BLUE_L]}, {**sold_out, "isVariantOf": {"@id": "#coat_parent"}}))
     assert reading.product is not None and reading.product["in_stock"] is False
+
+
+def test_variants_without_a_size_are_the_products_aliases(tmp_path: Path) -> None:
+    """A colour's page (a group that varies by colour alone), and the variants its group names by URL alone,
+    keyed where the rules' ``catalog.variant_id`` says (their URL): a line naming one is the product, as a
+    feed's variants without a size are (``aliases``); the sizes among them are children to learn."""
+    colour = {k: v for k, v in GREEN_S.items() if k != "size"}
+    product = page_facts("/coat/green", None, by_reference(colour), catalog(tmp_path)).product
+    assert product is not None and product["aliases"] == ("44E01-M11000",)
+    assert product["viewed_size"] is None and product.get("more_sizes") is None and product.get("sizes") is None
+    rules = catalog(tmp_path, '  product_id: productGroupID\n  variant_id: {key: url, match: "size=\\\\w+&color=\\\\w+"}\n')
+    product = page_facts("/coat/green-small", None, group_listing({**GREEN_S, "url": f"{COAT}?size=small&color=green"}),
+                         rules).product
+    assert product is not None and product["id"] == "44E01"
+    assert product["aliases"] == ("size=small&color=lightblue", "size=large&color=lightblue")
+    assert tuple(product["more_sizes"]) == (("size=small&color=green", "small"),)
 
 
 def test_a_variant_of_a_group_the_page_does_not_carry_is_its_own_product() -> None:

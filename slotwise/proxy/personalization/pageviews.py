@@ -76,6 +76,7 @@ class PageViewRecorder:
         # a line naming it takes the parent's category, name and price, ``EventRecorder.resolve_lines``), as a
         # feed's products are written; a size's own page stays that size of its parent (the store's merge)
         children = [str(c) for c in (product.get("other_id"), *(product.get("variants") or {}).values(),
+                                     *(product.get("aliases") or ()),
                                      *(child for child, _ in product.get("more_sizes") or ())) if c]
         stored = await self.store.get_products([key, *children])
         rows = catalog_rows([product], stored)
