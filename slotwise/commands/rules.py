@@ -84,7 +84,7 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         print(f"  catalog feed: {catalog.feed}, in the store's own shape", file=out)
         for line in catalog.feed_mapping.describe():
             print(f"    {line}", file=out)
-    for said in (catalog.not_sizes.describe(), catalog.describe_variant_id()):
+    for said in (catalog.not_sizes.describe(), catalog.describe_variant_id(), catalog.describe_product_id()):
         if said:
             print(f"  {said}", file=out)
     if getattr(args, "feed", False):
@@ -263,7 +263,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     if codec is not None:  # not UTF-8: say what its text is read as
         lines.append(f"  charset {charset}" + (f", read as {codec} (as browsers read it)" if codec != charset else ""))
     if page.product is not None:
-        lines += _product_lines(page.product, reading) + _unkeyed_variants(html, catalog)
+        lines += _product_lines(page.product, reading) + _json_ld_lines(html, catalog)
     elif kind == "other":
         lines.append("  no product (no URL pattern claims this page and its markup declares none)")
     if capture.customer is not None:
@@ -426,24 +426,38 @@ def _product_lines(product: Any, reading: Any) -> list[str]:
     if p.get("variants"):
         offered = ", ".join(f"{size}={child}" for size, child in dict(p["variants"]).items())
         out.append(f"    sizes (size=child product): {offered}; in stock: {', '.join(p.get('sizes') or ()) or 'none'}")
+    if p.get("aliases"):  # JSON-LD variants without a size
+        out.append(f"    no size {', '.join(p['aliases'])}: a line naming one is this product")
+    if p.get("more_sizes"):  # a variant's page that lists not all: children learned, the catalog's size map kept
+        out.append(f"    also sizes {', '.join(f'{size}={child}' for child, size in p['more_sizes'])} "
+                   "(not every variant listed: the catalog keeps the product's sizes)")
     out.append(f"    read from: {', '.join(sources) if sources else 'the URL only (nothing on the page)'}")
     return out
 
 
-def _unkeyed_variants(html: bytes, catalog: Any) -> list[str]:
-    """A warning when ``catalog.variant_id`` finds no key in some of the page's ProductGroup variants: the
-    proxy leaves their sizes out (``jsonld._group_facts``), which nothing else on the page shows."""
-    if catalog.variant_id is None or b"ld+json" not in html.lower():
+def _json_ld_lines(html: bytes, catalog: Any) -> list[str]:
+    """What the page's JSON-LD says beyond the product's facts: a variant's own page (its group is the
+    product: how the page names it, the variant viewed), and a warning when ``catalog.variant_id`` finds
+    no key in some of its variants: the proxy leaves their sizes out (``jsonld._group_facts``), which
+    nothing else on the page shows."""
+    if b"ld+json" not in html.lower():
         return []
-    from slotwise.rules.jsonld import read_json_ld
+    from slotwise.rules.product_facts import json_ld_of
 
-    variants = read_json_ld(html, catalog.variant_key).variants
+    read = json_ld_of(html, catalog)
+    out = []
+    if read.viewed is not None:
+        size = f", size {catalog.size_of(read.viewed.size)!r}" if read.viewed.size else ", no size"
+        out.append(f"    one variant's page ({read.group}): the product is its group; viewed variant {read.viewed.id!r}{size}"
+                   + (f"; the group names {read.elsewhere} other variant{'s' if read.elsewhere != 1 else ''} by URL alone"
+                      if read.elsewhere else ""))
+    variants = read.variants + read.some
     missing = sum(1 for variant in variants if variant.id is None)
-    if not missing:
-        return []
-    return [f"    WARNING: {missing} of {len(variants)} JSON-LD variant{'s' if len(variants) != 1 else ''} with a size "
-            f"{'has' if missing == 1 else 'have'} no value at catalog.variant_id's key {catalog.variant_id_text()}: "
-            f"{'its size is' if missing == 1 else 'their sizes are'} left out of the product's sizes"]
+    if catalog.variant_id is not None and missing:
+        out.append(f"    WARNING: {missing} of {len(variants)} JSON-LD variant{'s' if len(variants) != 1 else ''} with a size "
+                   f"{'has' if missing == 1 else 'have'} no value at catalog.variant_id's key {catalog.variant_id_text()}: "
+                   f"{'its size is' if missing == 1 else 'their sizes are'} left out of the product's sizes")
+    return out
 
 
 def _event_text(event: dict[str, Any]) -> str:

@@ -80,6 +80,7 @@ class CatalogSettings:
     sizes: Items | None = None  # sizes offered as child products: items with an ``id`` and a ``size``
     not_sizes: NotSizes = NO_NOT_SIZES  # ``catalog.not_sizes`` (and the feed mapping's older spelling)
     variant_id: Field | None = None  # ``catalog.variant_id``: a JSON-LD variant's key (None: its sku, productID, ...)
+    product_id: Field | None = None  # ``catalog.product_id``: a JSON-LD product's (a group's) key (None: the same)
 
     # -- keys from links -------------------------------------------------------
     def link_key(self, value: Any, kind: str) -> str | None:
@@ -109,21 +110,31 @@ class CatalogSettings:
     def variant_key(self, variant: Mapping[str, Any]) -> str | None:
         """A JSON-LD variant's key by ``catalog.variant_id`` (``jsonld.VariantKey``): the catalog's key of that
         size (Shopify's variant id, in the variant's ``@id``), so a product's view and its feed write one map."""
-        field = self.variant_id
-        return field.clean(field.pick(variant)) if field is not None else None
+        return _key_at(self.variant_id, variant)
+
+    def product_node_key(self, node: Mapping[str, Any]) -> str | None:
+        """A JSON-LD product's key by ``catalog.product_id`` (``jsonld.VariantKey``'s shape): the catalog's key of
+        the product (a feed keyed by ``productGroupID``, Google's ``item_group_id``), so each variant's own
+        page is a view of the one product its group is."""
+        return _key_at(self.product_id, node)
 
     def describe_variant_id(self) -> str | None:
         """What ``rules check`` prints of ``catalog.variant_id``, or None when the rules say none."""
         key = self.variant_id_text()
         return f"JSON-LD variants keyed by (catalog.variant_id): {key}" if key is not None else None
 
+    def describe_product_id(self) -> str | None:
+        """What ``rules check`` prints of ``catalog.product_id``, or None when the rules say none."""
+        key = self.product_id_text()
+        return f"JSON-LD products keyed by (catalog.product_id): {key}" if key is not None else None
+
     def variant_id_text(self) -> str | None:
         """``catalog.variant_id`` as a person reads it (``@id (its group of "...")``), None without one."""
-        field = self.variant_id
-        if field is None:
-            return None
-        match = f" (its {'group' if field.match.groups else 'match'} of \"{field.match.pattern}\")" if field.match else ""
-        return f"{'.'.join(field.key or ())}{match}"
+        return _key_text(self.variant_id)
+
+    def product_id_text(self) -> str | None:
+        """``catalog.product_id`` as a person reads it (``productGroupID``), None without one."""
+        return _key_text(self.product_id)
 
     def size_of(self, value: Any) -> str | None:
         """A size key, or None for a value ``catalog.not_sizes`` says names no size (Shopify's
@@ -173,6 +184,19 @@ class CatalogSettings:
         if self.sizes is not None:
             groups["sizes"] = Group(lines=self.sizes)
         return groups
+
+
+def _key_at(field: Field | None, node: Mapping[str, Any]) -> str | None:
+    """The value at ``field``'s key path in a JSON-LD node (its regex's group), None without a field."""
+    return field.clean(field.pick(node)) if field is not None else None
+
+
+def _key_text(field: Field | None) -> str | None:
+    """A key field as a person reads it: its path, and its regex (``@id (its group of "...")``)."""
+    if field is None:
+        return None
+    match = f" (its {'group' if field.match.groups else 'match'} of \"{field.match.pattern}\")" if field.match else ""
+    return f"{'.'.join(field.key or ())}{match}"
 
 
 def _path(url: str | None) -> str | None:

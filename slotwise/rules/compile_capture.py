@@ -106,6 +106,8 @@ def compile_catalog_extras(loader: "_Loader", spec: s.CatalogSpec) -> dict[str, 
         extras["sizes"] = fc.items(spec.sizes)
     if spec.variant_id is not None:
         extras["variant_id"] = fc.field(spec.variant_id)
+    if spec.product_id is not None:
+        extras["product_id"] = fc.field(spec.product_id)
     return extras
 
 

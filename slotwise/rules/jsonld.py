@@ -34,7 +34,7 @@ from __future__ import annotations
 import html as htmllib
 import math
 import re
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from slotwise import lenient_json
@@ -42,9 +42,12 @@ from slotwise.keys import category_key, product_key
 
 PRODUCT_KEYS = (
     "id", "name", "url", "image", "price", "currency", "category", "category_name", "brand", "in_stock",
-    "sizes", "variants",
+    "sizes", "variants", "viewed_variant", "viewed_size",
 )
 """Keys of a product dict, everywhere in rules (page.product, recommendations, catalog)."""
+VIEWED_KEYS = ("viewed_variant", "viewed_size")
+"""The keys a variant's own page gives its product (the variant it shows, and that variant's size): the
+page's, never the catalog's (``PageViewRecorder.learn`` leaves them out of the product's row)."""
 
 # The scan is one pass: each <script> is read up to its own </script> and the search goes on after
 # it (a regex `<script ...>(.*?)</script>` rescans the rest of the page for every unclosed script:
@@ -275,21 +278,29 @@ def product_from_node(node: dict[str, Any], ids: _Ids | None = None) -> dict[str
 
 
 def _node_id(node: dict[str, Any]) -> str | None:
-    """A product's (or a variant's) key: its ``sku``, else ``productID``, ``mpn``, ``@id``."""
-    return product_key(_text(node.get("sku")) or _text(node.get("productID")) or _text(node.get("mpn")) or _text(node.get("@id")))
+    """A product's (or a variant's) key: its ``sku``, else ``productID``, ``mpn``, ``@id``, a group's
+    ``productGroupID`` (what a variant's ``inProductGroupWithID`` names it by when nothing else does)."""
+    return product_key(_text(node.get("sku")) or _text(node.get("productID")) or _text(node.get("mpn"))
+                       or _text(node.get("@id")) or _text(node.get("productGroupID")))
 
 
-def _product_and_variants(node: dict[str, Any], ids: _Ids | None,
-                          variant_key: VariantKey | None = None) -> tuple[dict[str, Any], tuple[VariantLine, ...]]:
+def _key_of(node: dict[str, Any], key: VariantKey | None) -> str | None:
+    """A node's key where the rules say (``catalog.variant_id``, ``catalog.product_id``), else ``_node_id``'s."""
+    return product_key(_text(key(node))) if key is not None else _node_id(node)
+
+
+def _product_and_variants(node: dict[str, Any], ids: _Ids | None, variant_key: VariantKey | None = None,
+                          product_id: VariantKey | None = None) -> tuple[dict[str, Any], tuple[VariantLine, ...]]:
     """``product_from_node``, and the lines of its variants (a ProductGroup's ``hasVariant``, else none),
-    each keyed by ``variant_key`` (none: ``_node_id``)."""
+    each keyed by ``variant_key`` (none: ``_node_id``); the product keyed by ``product_id`` (the rules'
+    ``catalog.product_id``), else by ``_node_id`` when it finds none there."""
     refs = _Refs(ids, node.get("url") or node.get("@id"))
     offer = _offer(node.get("offers"), refs.anew())
     category_name = _first(node.get("category"), refs.anew(), _text)
     if category_name:
         category_name = re.split(r"\s*[>/|]\s*", category_name)[-1] or category_name
     product = {
-        "id": _node_id(node),
+        "id": _key_of(node, product_id) or _node_id(node),
         "name": _text(node.get("name")),
         "url": _text(node.get("url")),
         "image": _first(node.get("image"), refs.anew(), _image_url),
@@ -315,8 +326,11 @@ def _group_facts(product: dict[str, Any], variants: Any, refs: _Refs,
     image (the first variant's), its stock (in stock when any variant is; a variant's word over the
     group's) and its price (the lowest variant price). A variant ``variant_key`` finds no key in offers
     no size (its stock still counts): a key of another kind (its SKU where the feed names variant ids)
-    would make a second child of that size in the catalog."""
+    would make a second child of that size in the catalog. A variant with a key and no size (a colour;
+    one the group names by ``url`` alone, keyed by it) is the product's ``aliases``: a line naming it is
+    the product, as a feed's variants without a size are."""
     lines: list[VariantLine] = []
+    aliases: list[str] = []
     stock: list[bool] = []
     lowest: dict[str, Any] = {}
     for entry in (variants if isinstance(variants, list) else [variants])[:MAX_VARIANTS]:
@@ -333,14 +347,23 @@ def _group_facts(product: dict[str, Any], variants: Any, refs: _Refs,
         if not product["image"]:
             product["image"] = _first(variant.get("image"), refs, _image_url)
         if "size" in variant:
-            key = product_key(_text(variant_key(variant))) if variant_key is not None else _node_id(variant)
-            lines.append(VariantLine(key, _size_text(refs.node(variant["size"])), in_stock))
+            lines.append(_variant_line(variant, refs, variant_key, in_stock))
+        elif (alias := _key_of(variant, variant_key)) is not None:
+            aliases.append(alias)
+    if aliases:
+        product["aliases"] = tuple(dict.fromkeys(aliases))
     if stock:
         product["in_stock"] = any(stock)
     if product["price"] is None and lowest:
         # The group names no price of its own: its lowest variant's, what Google shows as "from" for a group.
         product["price"], product["currency"] = lowest["price"], product["currency"] or lowest.get("currency")
     return tuple(lines)
+
+
+def _variant_line(variant: dict[str, Any], refs: _Refs, variant_key: VariantKey | None,
+                  in_stock: bool | None) -> VariantLine:
+    """A variant with a ``size`` as a line of its product's sizes: keyed by ``variant_key`` (``_key_of``)."""
+    return VariantLine(_key_of(variant, variant_key), _size_text(refs.node(variant["size"])), in_stock)
 
 
 def _size_text(value: Any) -> str | None:
@@ -560,16 +583,22 @@ def _page_of(name: Any) -> str | None:
 class JsonLd(NamedTuple):
     """What a page's JSON-LD says, read in one scan."""
 
-    product: dict[str, Any] | None  # the page's Product (the one it names, else its first)
+    product: dict[str, Any] | None  # the page's Product (the one it names, else its first); a variant's page: its group
     crumbs: tuple[Crumb, ...]  # its first BreadcrumbList's steps
     listing: bool  # it says it lists products (a CollectionPage, an ItemList its main entity): none is its own
     variants: tuple[VariantLine, ...] = ()  # the product's variants that name a size (a ProductGroup's)
+    viewed: VariantLine | None = None  # a variant's own page: that variant (its size None when it names none)
+    group: str | None = None  # a variant's own page: how its group was found (``_variant_page``), for rules check
+    elsewhere: int = 0  # a variant's own page: the group's variants it names by URL alone (their own pages)
+    some: tuple[VariantLine, ...] = ()  # a variant's own page that does not list every variant: the sizes it names
 
 
-def read_json_ld(html: bytes, variant_key: VariantKey | None = None) -> JsonLd:
+def read_json_ld(html: bytes, variant_key: VariantKey | None = None, product_id: VariantKey | None = None) -> JsonLd:
     """The page's schema.org Product (the one it names, else its first that is no variant of a group on
     the page; None without one or on a listing) and its first BreadcrumbList's steps, in one scan; never
-    raises on messy input. ``variant_key``: how a ProductGroup's variants are keyed (``VariantKey``)."""
+    raises on messy input. ``variant_key``: how a ProductGroup's variants are keyed (``VariantKey``);
+    ``product_id``: how the product is (the rules' ``catalog.product_id``, else ``_node_id``). A variant's
+    own page (``_variant_page``) gives its group as the product, and the variant as ``viewed``."""
     nodes: list[dict[str, Any]] = []
     products: list[dict[str, Any]] = []
     crumbs: tuple[Crumb, ...] = ()
@@ -588,39 +617,145 @@ def read_json_ld(html: bytes, variant_key: VariantKey | None = None) -> JsonLd:
     main = _main_entity(nodes, ids) if any("mainEntity" in n or "mainEntityOfPage" in n for n in nodes) else None
     if main is not None and not _is_product(main) or main is None and listing:
         return JsonLd(None, crumbs, True)
-    variants_of = _group_members(products, ids) if len(products) > 1 else set()
+    groups_of = _groups_by_member(products, ids) if len(products) > 1 else {}
+    variants_of = set(groups_of) - {id(group) for group in groups_of.values()}  # a group is a page's product
     for node in ([main] if main is not None else []) + [p for p in products if p is not main and id(p) not in variants_of]:
         try:
-            product, variants = _product_and_variants(node, ids, variant_key)
+            page = _variant_page(node, groups_of.get(id(node)), ids, [p for p in products if groups_of.get(id(p)) is node])
+            if page is not None:
+                return _variant_reading(*page, ids, variant_key, product_id, crumbs)
+            product, variants = _product_and_variants(node, ids, variant_key, product_id)
             return JsonLd(product, crumbs, False, variants)
         except (TypeError, ValueError, AttributeError, RecursionError):
             continue
     return JsonLd(None, crumbs, False)
 
 
-def _group_members(products: list[dict[str, Any]], ids: _Ids) -> set[int]:
-    """The ``id()`` of each of ``products`` that is a variant of a ProductGroup among them: one its
-    ``hasVariant`` lists (inline, or by ``@id``), or one whose ``isVariantOf`` names one. A page's graph
+# -- a variant's own page: Google's "multi-page" variants, each with a URL of its own -----------------------
+_ELSEWHERE_KEYS = frozenset({"@type", "@id", "@context", "url"})
+
+
+def _variant_page(node: dict[str, Any], listed_in: dict[str, Any] | None, ids: _Ids,
+                  members: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any], str] | None:
+    """(its group, the variant, how the group was found) when ``node`` is one variant's page, else None.
+
+    Google's two shapes for a product whose variants have pages of their own (``/p/coat-green-s``,
+    ``?variant=``): the variant's Product naming its group (``isVariantOf``: the group written in it, or
+    named by ``@id``; ``inProductGroupWithID``: the group's ``productGroupID``; or a group on the page whose
+    ``hasVariant`` lists it, ``listed_in``), or the group itself listing the page's variant in full and the
+    others by ``url`` alone (their pages). The group may come first on the page: the one Product of the page
+    that is its variant (``members``) is the page's. A group that lists every variant in full is a page of
+    them all, as is one with several of its variants written beside it."""
+    if "hasVariant" in node or _is_a(node, _GROUP_TYPES):
+        full, elsewhere = _listed(node, ids)
+        if elsewhere and len(full) == 1:
+            return node, full[0], "the group lists it in full, the others by url"
+        if len(members) == 1 and members[0] is not node:
+            return node, members[0], "its isVariantOf names the group" if "isVariantOf" in members[0] else "the group lists it"
+        return None
+    group, how = listed_in, "the group lists it"
+    if "isVariantOf" in node:
+        named = node["isVariantOf"]
+        named = named[0] if isinstance(named, list) and named else named
+        found = ids.find(_reference(named), node.get("url") or node.get("@id"))
+        found = found if found is not None else named if isinstance(named, dict) and not _is_reference(named) else None
+        if found is not None and found is not node:
+            group, how = found, "its isVariantOf names the group"
+    wanted = _text(node.get("inProductGroupWithID"))
+    if group is None and wanted:
+        group, how = {"productGroupID": wanted}, "its inProductGroupWithID names the group"
+    if group is None:
+        return None
+    if wanted and not _text(group.get("productGroupID")):
+        group = {**group, "productGroupID": wanted}  # schema.org: the productGroupID of the group it is a variant of
+    return group, node, how
+
+
+def _listed(group: dict[str, Any], ids: _Ids) -> tuple[list[dict[str, Any]], int]:
+    """A group's ``hasVariant`` entries written in full (or named by ``@id`` and found), and how many it
+    names by ``url`` alone (or by an ``@id`` the page does not carry): variants whose pages are elsewhere."""
+    listed = group.get("hasVariant")
+    full: list[dict[str, Any]] = []
+    elsewhere = 0
+    refs = _Refs(ids, group.get("url") or group.get("@id"))
+    for entry in (listed if isinstance(listed, list) else [listed])[:MAX_VARIANTS]:
+        variant = refs.anew().node(entry)
+        if isinstance(variant, dict) and not variant.keys() <= _ELSEWHERE_KEYS:
+            full.append(variant)
+        elif isinstance(entry, dict) and ("url" in entry or "@id" in entry):
+            elsewhere += 1
+    return full, elsewhere
+
+
+def _variant_reading(group: dict[str, Any], viewed: dict[str, Any], how: str, ids: _Ids,
+                     variant_key: VariantKey | None, product_id: VariantKey | None, crumbs: tuple[Crumb, ...]) -> JsonLd:
+    """A variant's page read as its group's: the group is the product (its id, name and variants; what it
+    leaves out, the variant's facts), the variant the one ``viewed``, its size among the product's sizes.
+    The product is sold out only when the group says so, or lists every variant and each says so: the page
+    of a sold-out size is no word on the others. Its sizes are the product's ``variants`` only when the group
+    lists every variant; else they are ``some`` of them (the catalog learns each as a size of the product,
+    and keeps the product's whole size map: a feed's). A group that names no key at all takes the variant's."""
+    product, lines = _product_and_variants(group, ids, variant_key, product_id)
+    own = product_from_node(viewed, ids)
+    refs = _Refs(ids, viewed.get("url") or viewed.get("@id"))
+    line = (_variant_line(viewed, refs, variant_key, own["in_stock"]) if "size" in viewed
+            else VariantLine(_key_of(viewed, variant_key), None, own["in_stock"]))
+    full, elsewhere = _listed(group, ids) if "hasVariant" in group else ([], 0)
+    said = _in_stock(_offer(group.get("offers"), _Refs(ids, group.get("url") or group.get("@id")), False).get("availability"))
+    listed = any(_same_node(variant, viewed) for variant in full)
+    every = listed and not elsewhere
+    in_stock = True if True in (product["in_stock"], own["in_stock"]) else product["in_stock"] if every else said
+    product = fill(product, {k: v for k, v in own.items() if k not in ("id", "in_stock", "stock")})
+    product["id"] = product["id"] or own["id"]
+    product["in_stock"] = in_stock
+    if "size" in viewed and not listed:
+        lines += (line,)
+    elif not listed and line.id is not None:  # no size: a line naming the variant is the product
+        product["aliases"] = (*product.get("aliases", ()), line.id)
+    if every:  # the group's every variant, as on a page of them all
+        return JsonLd(product, crumbs, False, lines, line, how, elsewhere)
+    return JsonLd(product, crumbs, False, (), line, how, elsewhere, lines)
+
+
+def _same_node(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """One node, or two writings of it (the group's inline entry and the variant's own node): one key."""
+    return a is b or (key := _node_id(a)) is not None and key == _node_id(b)
+
+
+def fill(product: dict[str, Any], *others: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Keys still empty in ``product`` taken from the others, in order."""
+    for other in others:
+        if not other:
+            continue
+        for key, value in other.items():
+            if product.get(key) in (None, "", [], {}) and value not in (None, "", [], {}):
+                product[key] = value
+    return product
+
+
+def _groups_by_member(products: list[dict[str, Any]], ids: _Ids) -> dict[int, dict[str, Any]]:
+    """The group of each of ``products`` that is a variant of a ProductGroup among them, by its ``id()``: one
+    its ``hasVariant`` lists (inline, or by ``@id``), or one whose ``isVariantOf`` names one. A page's graph
     may list its variants before their group (a theme writing each variant as a node of its own): the
     first Product would be a size, and the page's product its own size."""
-    groups = {id(p) for p in products if "hasVariant" in p or _is_a(p, _GROUP_TYPES)}
+    groups = {id(p): p for p in products if "hasVariant" in p or _is_a(p, _GROUP_TYPES)}
     if not groups:
-        return set()
-    members: set[int] = set()
+        return {}
+    members: dict[int, dict[str, Any]] = {}
     for node in products:
         if "hasVariant" in node:
             listed = node["hasVariant"]
             for entry in (listed if isinstance(listed, list) else [listed])[:MAX_VARIANTS]:
-                members.add(id(entry))
+                members.setdefault(id(entry), node)
                 found = ids.find(_reference(entry), node.get("url") or node.get("@id"))
                 if found is not None:
-                    members.add(id(found))
+                    members.setdefault(id(found), node)
         if "isVariantOf" in node:
             group = node["isVariantOf"]
             found = ids.find(_reference(group), node.get("url") or node.get("@id"))
             if id(found if found is not None else group) in groups:
-                members.add(id(node))
-    return members - groups  # a group is a page's product, whatever lists it
+                members.setdefault(id(node), groups[id(found if found is not None else group)])
+    return members
 
 
 def extract_product(html: bytes) -> dict[str, Any] | None:

@@ -189,16 +189,19 @@ def parse_catalog(check: Checker, node: Node) -> s.CatalogSpec:
     if "not_sizes" in entries:
         spec.not_sizes = parse_not_sizes(check, entries["not_sizes"].node, OWN)
     if "variant_id" in entries:
-        spec.variant_id = _variant_id(check, entries["variant_id"].node)
+        spec.variant_id = _node_key(check, entries["variant_id"].node, "variant_id", "each variant")
+    if "product_id" in entries:
+        spec.product_id = _node_key(check, entries["product_id"].node, "product_id", "the page's product")
     return spec
 
 
-def _variant_id(check: Checker, node: Node) -> s.FieldSpec | None:
-    """``catalog.variant_id``: where in a JSON-LD variant its key is, as the store's catalog names it (a key
-    path, ``sku``; or ``{key, match}``, ``{key: "@id", match: "variant=(\\d+)"}``); read from each variant."""
-    what = "'catalog.variant_id'"
+def _node_key(check: Checker, node: Node, name: str, read_from: str) -> s.FieldSpec | None:
+    """``catalog.variant_id`` / ``catalog.product_id``: where in a JSON-LD node (each variant; the page's
+    product, a ProductGroup on a variant's page) its key is, as the store's catalog names it (a key path,
+    ``sku``, ``productGroupID``; or ``{key, match}``, ``{key: "@id", match: "variant=(\\d+)"}``)."""
+    what = f"'catalog.{name}'"
     if isinstance(node, MappingNode) and any(check.scalar(key) == "value" for key, _ in node.value):
-        check.error(node, f"{what} is read from each variant: a key path (sku) or {{key, match}}, not a 'value'")
+        check.error(node, f"{what} is read from {read_from}: a key path (sku) or {{key, match}}, not a 'value'")
         return None
     return _json_field(check, node, what)
 

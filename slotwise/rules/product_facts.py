@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping
 from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.actions import safe_link
-from slotwise.rules.jsonld import PRODUCT_KEYS, Crumb, JsonLd, VariantLine, _price, read_json_ld
+from slotwise.rules.jsonld import PRODUCT_KEYS, Crumb, JsonLd, VariantLine, _price, fill, read_json_ld
 from slotwise.rules.microdata import microdata_breadcrumb, product_values
 
 # Tags are read up to 2,048 bytes: an unbounded ``[^>]*`` rescans the rest of the page for every unclosed tag.
@@ -42,17 +42,6 @@ CURRENCY_CODES = frozenset(
 
 def empty_product() -> dict[str, Any]:
     return dict.fromkeys(PRODUCT_KEYS)
-
-
-def fill(product: dict[str, Any], *others: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Keys still empty in ``product`` taken from the others, in order."""
-    for other in others:
-        if not other:
-            continue
-        for key, value in other.items():
-            if product.get(key) in (None, "", [], {}) and value not in (None, "", [], {}):
-                product[key] = value
-    return product
 
 
 def _attrs(tag: bytes) -> dict[str, str]:
@@ -156,8 +145,7 @@ def structured_reading(html: bytes, catalog: CatalogSettings) -> tuple[dict[str,
     names it: ``CatalogSettings.breadcrumb_category``): JSON-LD's BreadcrumbList, from the same scan, else
     microdata's, as the product's sources come JSON-LD first. A page whose JSON-LD says it is a listing
     (``jsonld.read_json_ld``) declares no product, whatever else it carries: its pieces are not its own."""
-    keyed = catalog.variant_key if catalog.variant_id is not None else None
-    jsonld = read_json_ld(html, keyed) if b"ld+json" in html.lower() else JsonLd(None, (), False)
+    jsonld = json_ld_of(html, catalog)
     crumbs = jsonld.crumbs or microdata_breadcrumb(html)
     meta, declared = meta_product(meta_tags(html), catalog)
     micro = microdata_product(html, catalog)
@@ -167,10 +155,23 @@ def structured_reading(html: bytes, catalog: CatalogSettings) -> tuple[dict[str,
     product = fill(empty_product(), jsonld.product, meta, micro, {"url": canonical} if canonical else None)
     if jsonld.variants:  # a ProductGroup's sizes: the rules' catalog.sizes, when they read any, win (facts.page_facts)
         product.update(size_facts(offered_sizes(jsonld.variants, catalog)))
+    if jsonld.viewed is not None:  # a variant's own page: the variant it shows, and its size
+        product["viewed_variant"], product["viewed_size"] = jsonld.viewed.id, catalog.size_of(jsonld.viewed.size)
+    if jsonld.some:  # sizes of a group the page does not list whole: children to learn, not the product's size map
+        product["more_sizes"] = tuple((line["id"], line["size"]) for line in offered_sizes(jsonld.some, catalog))
     for key in ("url", "image"):  # page markup is anyone's: no javascript: link reaches a template
         product[key] = safe_link(product.get(key))
     declared = jsonld.product is not None or micro is not None or declared
     return product, declared and not jsonld.listing, crumbs
+
+
+def json_ld_of(html: bytes, catalog: CatalogSettings) -> JsonLd:
+    """The page's JSON-LD (``jsonld.read_json_ld``), its variants and product keyed as the rules say
+    (``catalog.variant_id``, ``catalog.product_id``); nothing read when the page has none."""
+    if b"ld+json" not in html.lower():
+        return JsonLd(None, (), False)
+    return read_json_ld(html, catalog.variant_key if catalog.variant_id is not None else None,
+                        catalog.product_node_key if catalog.product_id is not None else None)
 
 
 def canonical_url(html: bytes) -> str | None:

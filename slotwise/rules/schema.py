@@ -30,7 +30,7 @@ TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "c
 INCLUDED_KEYS = ("include", "slots", "capture", "replenish", "reminders", "stores")
 CATALOG_KEYS = (
     "product_pages", "category_pages", "home_pages", "feed", "selectors", "customer", "currency",
-    "availability", "sizes", "not_sizes", "variant_id",
+    "availability", "sizes", "not_sizes", "variant_id", "product_id",
 )
 FACT_SELECTOR_KEYS = ("id", "name", "price", "currency", "category", "image", "in_stock", "url", "brand", "other_id")
 AVAILABILITY_KEYS = ("in_stock", "out_of_stock")
@@ -198,6 +198,7 @@ class CatalogSpec:
     sizes: ItemsSpec | None = None
     not_sizes: Any = None  # ``not_sizes.NotSizes``: values that name no size (``Default Title``)
     variant_id: FieldSpec | None = None  # a JSON-LD variant's key as the catalog names it: a key path, {key, match}
+    product_id: FieldSpec | None = None  # a JSON-LD product's (a group's) key as the catalog names it: the same shape
 
 
 CAPTURE_KEYS = ("customer", "cart", "events", "datalayer", "orders")

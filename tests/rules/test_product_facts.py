@@ -194,7 +194,7 @@ def test_structured_product_says_whether_the_page_declares_one() -> None:
     assert structured_product(page(MICRO), catalog)[1] is True
     assert structured_product(page(CANONICAL), catalog) == ({**dict.fromkeys(
         ("id", "name", "image", "price", "currency", "category", "category_name", "brand", "in_stock", "sizes",
-         "variants")), "url": "http://shop.test/shop/product/1005-ridge-runner/"}, False)
+         "variants", "viewed_variant", "viewed_size")), "url": "http://shop.test/shop/product/1005-ridge-runner/"}, False)
     assert structured_product(page(), catalog) == (None, False)
 
 

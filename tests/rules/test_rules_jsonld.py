@@ -574,12 +574,15 @@ def test_a_variant_listed_before_its_group_is_not_the_pages_product(tmp_path: Pa
     assert reading.product is not None and reading.product["id"] == f"{SHOP}#product"  # not RJ-S
 
 
-def test_a_variant_the_page_names_is_its_product_and_a_lone_variant_is_one(tmp_path: Path) -> None:
+def test_a_variant_the_page_names_is_viewed_and_its_group_is_the_product(tmp_path: Path) -> None:
     """A variant's own page (Google's shape for a page per variant) names it, or carries it alone with its
-    group inline: that variant is the page's product."""
+    group inline: the product is its group (every variant's page one product), the variant the one viewed.
+    Each variant's page was a product of its own: views, co-views and the size preset split by size."""
     named = {**_variant_nodes()[1], "mainEntityOfPage": f"{SHOP}?variant=44002"}
     reading = read_json_ld(_page(_graph(*_variant_nodes()[:1], named, RAIN)))
-    assert reading.product is not None and reading.product["name"] == "Rain Jacket - M"
+    assert reading.product is not None and (reading.product["name"], reading.product["id"]) == ("Rain Jacket", f"{SHOP}#product")
+    assert reading.viewed == ("RJ-M", "M", True) and reading.product["in_stock"] is True
     lone = {**_variant_nodes()[1], "isVariantOf": {k: v for k, v in RAIN.items() if k != "hasVariant"}}
     reading = read_json_ld(_page(json.dumps(lone)))
-    assert reading.product is not None and (reading.product["name"], reading.product["id"]) == ("Rain Jacket - M", "RJ-M")
+    assert reading.product is not None and (reading.product["name"], reading.product["id"]) == ("Rain Jacket", f"{SHOP}#product")
+    assert reading.product["price"] == 89.9 and reading.viewed == ("RJ-M", "M", True)

@@ -20,6 +20,7 @@ from typing import Any
 
 from slotwise.lru import LRUCache
 from slotwise.profile import Profile, ViewRecord
+from slotwise.rules.jsonld import VIEWED_KEYS
 from slotwise.proxy.personalization.catalog_feed import catalog_rows, localize
 from slotwise.store.base import Store
 from slotwise.store.catalog_merge import changes
@@ -63,8 +64,8 @@ class PageViewRecorder:
         learned = self._learned.get(key)
         if learned is not None and learned[0] == stamp and isinstance(source, MappingProxyType) and learned[1] is source:
             return  # the same read-only facts, already learned (or found unchanged) under this catalog
-        product = {k: v for k, v in localize({k: _plain(v) for k, v in product.items()}, self.upstream_netloc).items()
-                   if v is not None}
+        product = {k: v for k, v in localize({k: _plain(v) for k, v in product.items() if k not in VIEWED_KEYS},
+                                             self.upstream_netloc).items() if v is not None}  # the page's, not the row's
         digest = hashlib.blake2b(
             json.dumps(product, sort_keys=True, default=str).encode(), digest_size=12
         ).hexdigest()
@@ -74,7 +75,9 @@ class PageViewRecorder:
         # the product, its ``other_id`` as an alias and its sizes as children (a size is not a product to list:
         # a line naming it takes the parent's category, name and price, ``EventRecorder.resolve_lines``), as a
         # feed's products are written; a size's own page stays that size of its parent (the store's merge)
-        children = [str(c) for c in (product.get("other_id"), *(product.get("variants") or {}).values()) if c]
+        children = [str(c) for c in (product.get("other_id"), *(product.get("variants") or {}).values(),
+                                     *(product.get("aliases") or ()),
+                                     *(child for child, _ in product.get("more_sizes") or ())) if c]
         stored = await self.store.get_products([key, *children])
         rows = catalog_rows([product], stored)
         if learned is None or learned[2] != digest or changes(stored, rows):

@@ -2,7 +2,8 @@
 
 The same steps as a proxied page. Page facts come from the URL patterns and
 what the catalog already knows about the page's product; when that is not
-enough (a product nobody has viewed yet, a page no pattern claims) the answer
+enough (a product nobody has viewed yet, a product page whose URL names no
+product, a page no pattern claims) the answer
 is ``complete: false`` with no decisions, and the tag asks again with the
 page's extract — the very fields the proxy would read from the HTML, so the
 facts are the proxy's (``tests/tag_only`` compares them); a product page that
@@ -87,8 +88,10 @@ async def _catalog_reading(p: "SlotwisePersonalizer", kind: str, params: Mapping
     """What the catalog knows about the URL's product (the proxy would read it from the page)."""
     if kind == "other":
         return PageReading(), False  # only the page can say whether it shows a product
-    if kind != "product" or not params.get("product"):
+    if kind != "product":
         return PageReading(), True
+    if not params.get("product"):  # a product page whose URL names no product (/coat/{slug}: a variant's page)
+        return PageReading(), False  # only the page can say which: its JSON-LD, its selectors
     from slotwise.keys import product_key
 
     product_id = product_key(params["product"]) or ""
