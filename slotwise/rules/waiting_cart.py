@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from slotwise.profile import Profile
-from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
+from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 
 DAY = 86_400.0
 CARD_KEYS = ("name", "url", "image", "currency", "category")
@@ -59,9 +59,10 @@ def card(product: str, catalog: Mapping[str, Mapping[str, Any]], low_stock: int,
 
 
 def waiting_cart(profile: Profile, catalog: Mapping[str, Mapping[str, Any]], settings: Any,
-                 now: float, not_sizes: NotSizes = NO_NOT_SIZES) -> list[dict[str, Any]]:
+                 now: float, sizes: SizeVocabulary = PLAIN_SIZES) -> list[dict[str, Any]]:
     """The cart lines left in an earlier visit (not older than ``max_age``), as reminder cards (a line's size
-    that ``not_sizes`` names, kept from before the rules said so, is none)."""
+    as ``sizes`` reads it, kept from before the rules said so: none for a ``not_sizes`` value, ``M`` for
+    ``Medium`` by ``size_names``)."""
     out = []
     for line in profile.saved_cart or profile.cart:
         added = float(line.get("added") or 0.0)
@@ -69,7 +70,7 @@ def waiting_cart(profile: Profile, catalog: Mapping[str, Mapping[str, Any]], set
             continue  # put in the cart during this visit: nothing is waiting yet
         if added and now - added > settings.max_age_days * DAY:
             continue
-        item = card(str(line["product"]), catalog, settings.low_stock, not_sizes.size_of(line.get("size")),
+        item = card(str(line["product"]), catalog, settings.low_stock, sizes.size_of(line.get("size")),
                     _price(line.get("price")) or None, settings.min_price_drop)
         item.update(qty=int(line.get("qty") or 1), category=item.get("category") or line.get("category"))
         out.append(item)

@@ -111,7 +111,7 @@ def test_a_size_kept_from_before_the_rules_said_it_is_none_is_no_size_on_the_car
     add_to_cart(p, {"product": "a", "size": "Default Title", "qty": 1, "price": 20.0, "added": T0})
     record_view(p, T0 + 86_400)
     settings = replace(rules.journeys, replenish=ReplenishSettings(categories=frozenset({"dog-food"}), enabled=True))
-    journeys = JourneyData(now=T0 + 86_400 + 10, settings=settings, not_sizes=rules.catalog.not_sizes)
+    journeys = JourneyData(now=T0 + 86_400 + 10, settings=settings, sizes=rules.catalog.size_vocabulary)
     view = VisitorView(p, signals=rules.signals, journeys=journeys)
     assert [(i["product"], i["size"]) for i in view["waiting_cart"]] == [("a", None)]
     assert [(i["product"], i["size"]) for i in view["due_for_reorder"]] == [("df1", None)]

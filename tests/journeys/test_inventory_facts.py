@@ -50,7 +50,7 @@ def test_your_size_at_your_store_skips_a_size_the_rules_say_is_none(tmp_path: Pa
         import_purchase_lines(p, f"o{n}", [{"product": "p", "category": "tees", "size": size, "qty": 1,
                                             "ts": float(n), "store": "ams"}], float(n))
     journeys = JourneyData(now=10.0, settings=rules.journeys, stock=ROWS, page_product="p", page_category="tees",
-                           not_sizes=rules.catalog.not_sizes)
+                           sizes=rules.catalog.size_vocabulary)
     view = VisitorView(p, signals=rules.signals, journeys=journeys)
     assert view["preferred_size"] == {"tees": "M"}
     assert view["size_in_store"]["size"] == "M" and view["size_in_store"]["qty"] == 1
