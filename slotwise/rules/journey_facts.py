@@ -49,7 +49,7 @@ def _iso(ts: float) -> str:
 
 
 def _reorder_item(e: replenish.Estimate, d: JourneyData) -> dict[str, Any]:
-    item = card(e.product, d.catalog, d.settings.reminders.low_stock, d.sizes.size_of(e.size))
+    item = card(e.product, d.catalog, d.settings.reminders.low_stock, e.size, sizes=d.sizes)
     item.update(key=e.key, category=item.get("category") or e.category, qty=e.qty, last_bought=_iso(e.last_bought),
                 next_date=_iso(e.next_date), days_left=round(e.days_left(d.now)), interval_days=round(e.interval_days, 1),
                 basis=e.basis)
