@@ -100,16 +100,19 @@ class Profile:
     @property
     def preferred_sizes(self) -> dict[str, str]:
         """Per category, the size bought most often (online and in store); ties go to the latest."""
-        return self.preferred_sizes_except(None)
+        return self.preferred_sizes_read(None)
 
-    def preferred_sizes_except(self, not_size: Callable[[str], bool] | None) -> dict[str, str]:
-        """``preferred_sizes`` without the sizes ``not_size`` names (the rules' ``catalog.not_sizes``): a
-        size recorded before the rules said it is none stays in the purchases, and is skipped here."""
+    def preferred_sizes_read(self, size_of: Callable[[str], str | None] | None) -> dict[str, str]:
+        """``preferred_sizes`` with each stored size read by ``size_of`` (the rules' size vocabulary): a size
+        recorded before the rules said it is none is skipped, one recorded as another name of a size
+        (``Medium``) counts as its key (``M``); the purchases stay as they were."""
         by_category: dict[str, Counter[str]] = {}
         latest: dict[tuple[str, str], float] = {}
         for line in self.purchases:
             size, category = line.get("size"), line.get("category")
-            if not size or not category or (not_size is not None and not_size(size)):
+            if size and size_of is not None:
+                size = size_of(size)
+            if not size or not category:
                 continue
             by_category.setdefault(category, Counter())[size] += int(line.get("qty") or 1)
             key = (category, size)
@@ -266,9 +269,15 @@ def add_to_cart(profile: Profile, line: Mapping[str, Any]) -> None:
     save_cart(profile)
 
 
-def remove_from_cart(profile: Profile, product: str, size: str | None = None) -> None:
+def remove_from_cart(profile: Profile, product: str, size: str | None = None,
+                     size_of: Callable[[Any], str | None] | None = None) -> None:
+    """Takes the product's lines (of ``size``) out; ``size_of`` reads a line's stored size (the rules' size
+    vocabulary: a line added as ``Medium`` before ``catalog.size_names`` said so is an ``M``)."""
     def kept(line: Mapping[str, Any]) -> bool:
-        return not (line["product"] == str(product) and (size is None or line.get("size") == size))
+        stored = line.get("size")
+        if size_of is not None and stored:
+            stored = size_of(stored)
+        return not (line["product"] == str(product) and (size is None or stored == size))
 
     profile.cart = [line for line in profile.cart if kept(line)]
     profile.saved_cart = [line for line in profile.saved_cart if kept(line)]
@@ -318,19 +327,20 @@ def import_purchase_lines(
     lines: Iterable[Mapping[str, Any]],
     now: float,
     channel: str = "store",
-    not_size: Callable[[str], bool] | None = None,
+    size_of: Callable[[str], str | None] | None = None,
 ) -> int:
     """Adds order lines from an import; idempotent per (channel, order, product, size).
 
     Unlike ``record_purchase`` an order's lines may arrive in several calls
     (a POS export is not sorted by order), so each line is checked on its own.
-    ``not_size`` (the rules' ``catalog.not_sizes``): a stored line with such a size is the line without
-    one, so a file imported before the rules said so is not added again. Returns the number of lines added.
+    ``size_of`` (the rules' size vocabulary): a stored line's size is read by it (a ``not_sizes`` value is
+    none, ``Medium`` is ``M``), so a file imported before the rules said so is not added again. Returns the
+    number of lines added.
     """
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}, not {channel!r}")
     have = {(p["channel"], p["order_id"], p["product"],
-             None if not_size is not None and p.get("size") and not_size(p["size"]) else p.get("size"))
+             size_of(p["size"]) if size_of is not None and p.get("size") else p.get("size"))
             for p in profile.purchases}
     added = 0
     for line in lines:

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING
 from slotwise.commands.common import add_store_arguments, positive_int, run_on_store, store_from_args
 
 if TYPE_CHECKING:
-    from slotwise.rules.not_sizes import NotSizes
+    from slotwise.rules.size_vocabulary import SizeVocabulary
 
 
 async def _run(args: argparse.Namespace) -> int:
     from slotwise.tag.imports import ImportFileError, import_coupons_file, import_people_file
 
-    not_sizes = _not_sizes(args)
-    if not_sizes is None:
+    sizes = _sizes(args)
+    if sizes is None:
         return 2
     _, store = store_from_args(args)
     try:
@@ -35,13 +35,13 @@ async def _run(args: argparse.Namespace) -> int:
             from slotwise.tag.inventory_import import import_inventory_file
 
             report = await import_inventory_file(store, args.file, time.time(), progress=not args.quiet,
-                                                 not_sizes=not_sizes)
+                                                 sizes=sizes)
         elif args.kind == "coupons":
             report = await import_coupons_file(store, args.file, time.time())
         else:
             report = await import_people_file(
                 store, args.file, args.kind, time.time(), batch_rows=args.batch, progress=not args.quiet,
-                not_sizes=not_sizes,
+                sizes=sizes,
             )
     except ImportFileError as exc:
         print(f"slotwise import {args.kind}: {exc}", file=sys.stderr)
@@ -63,24 +63,26 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 RULES_KINDS = ("purchases", "inventory")
-"""The imports a size enters by: they read the rules' ``catalog.not_sizes`` (``--rules``, env ``SLOTWISE_RULES``)."""
+"""The imports a size enters by: they read the rules' size vocabulary (``catalog.not_sizes``, ``catalog.size_names``;
+``--rules``, env ``SLOTWISE_RULES``)."""
 
 
-def _not_sizes(args: argparse.Namespace) -> "NotSizes | None":
-    """The rules' ``catalog.not_sizes`` for ``RULES_KINDS`` (``--rules``, env ``SLOTWISE_RULES``): a size one of
-    them names is imported as no size. None (said on stderr) when the rules cannot be read."""
-    from slotwise.rules.not_sizes import NO_NOT_SIZES
+def _sizes(args: argparse.Namespace) -> "SizeVocabulary | None":
+    """The rules' size vocabulary for ``RULES_KINDS`` (``--rules``, env ``SLOTWISE_RULES``): a size one of
+    ``catalog.not_sizes`` names is imported as no size, a name of one in ``catalog.size_names`` as its key.
+    None (said on stderr) when the rules cannot be read."""
+    from slotwise.rules.size_vocabulary import PLAIN_SIZES
 
     if args.kind not in RULES_KINDS:  # customers and coupons hold no size: a broken rules file is not theirs
-        return NO_NOT_SIZES
+        return PLAIN_SIZES
     rules = getattr(args, "rules", None) or os.environ.get("SLOTWISE_RULES")
     if not rules:
-        return NO_NOT_SIZES
+        return PLAIN_SIZES
     from slotwise.rules import load_rules
     from slotwise.rules.errors import RulesError
 
     try:
-        return load_rules(rules).catalog.not_sizes
+        return load_rules(rules).catalog.size_vocabulary
     except (RulesError, OSError) as exc:
         print(f"slotwise import {args.kind}: --rules: {exc}", file=sys.stderr)
         return None
@@ -113,7 +115,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         add_store_arguments(p)
         if kind in RULES_KINDS:
             p.add_argument("--rules", default=None, help="the rules file the server runs with (env SLOTWISE_RULES): "
-                           "a size its catalog.not_sizes names is imported as no size")
+                           "a size its catalog.not_sizes names is imported as no size, a name of one in "
+                           "catalog.size_names as that size")
         if kind != "inventory":  # one transaction, all or nothing
             p.add_argument("--batch", type=positive_int, default=20_000, help="rows per transaction (default 20000)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")

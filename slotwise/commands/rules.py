@@ -84,7 +84,7 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         print(f"  catalog feed: {catalog.feed}, in the store's own shape", file=out)
         for line in catalog.feed_mapping.describe():
             print(f"    {line}", file=out)
-    for said in (catalog.not_sizes.describe(), catalog.describe_variant_id(), catalog.describe_product_id()):
+    for said in (*catalog.size_vocabulary.describe(), catalog.describe_variant_id(), catalog.describe_product_id()):
         if said:
             print(f"  {said}", file=out)
     if getattr(args, "feed", False):

@@ -98,19 +98,21 @@ class Edit:
     decision_id: str | None
     limit: int | None
     items: str | None  # select-option: CSS of the choices inside the element (default: its options)
+    names: Sequence[str]  # select-option: the labels of ``value``'s size (the rules' ``catalog.size_names``)
 
     def __init__(
         self, slot: str, selector: str, action: str, html: str = "",
         attributes: Mapping[str, str | None] = _EMPTY, order: Sequence[str] = (),
         key: str | ItemKey | None = "data-category", value: str = "", decision_id: str | None = None,
-        limit: int | None = None, items: str | None = None,
+        limit: int | None = None, items: str | None = None, names: Sequence[str] = (),
     ) -> None:
         """The fields in one assignment of the instance's ``__dict__``: a frozen dataclass's own
-        ``__init__`` makes one ``object.__setattr__`` call per field, eleven of them (~7x this; four
+        ``__init__`` makes one ``object.__setattr__`` call per field, twelve of them (~7x this; four
         edits a page). Still frozen, compared and printed by the dataclass; checked as before."""
         object.__setattr__(self, "__dict__", {
             "slot": slot, "selector": selector, "action": action, "html": html, "attributes": attributes,
             "order": order, "key": key, "value": value, "decision_id": decision_id, "limit": limit, "items": items,
+            "names": names,
         })
         self.__post_init__()
 

@@ -448,7 +448,7 @@ def _splice_one(sp: Splicer, html: bytes, e: Edit, t: Target, codec: str,
         if content is not None:
             sp.content(s.start, s.tag_end, s.content_end, content)
     elif t.options and a in ("select-option", "set-value"):
-        chosen = chosen_option(t, e.value)
+        chosen = chosen_option(t, e.value, e.names)
         for k, opt in enumerate(t.options):
             ostart, oend = opt.ref
             marks = choice_marks(opt.tag, e.attributes, k == chosen, opt.selected)

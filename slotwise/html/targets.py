@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from selectolax.lexbor import LexborNode
 
@@ -201,20 +201,20 @@ def _check_children(span: Any, children: tuple[Child, ...]) -> None:
         raise LocateError("children extend past their parent")
 
 
-def chosen_option(target: Target, value: str) -> int | None:
+def chosen_option(target: Target, value: str, names: Sequence[str] = ()) -> int | None:
     """Index of the enabled choice whose key is ``value`` (first one), else None.
 
-    Exact first; then as sizes compare (``'m'`` is ``'M'``, ``'Size: 42'`` is ``'42'``).
+    Exact first; then as sizes compare (``'m'`` is ``'M'``, ``'Size: 42'`` is ``'42'``), ``value`` or one of
+    ``names``: the labels of its size (the rules' ``catalog.size_names``: ``Medium`` is chosen for ``M``).
     """
     for i, opt in enumerate(target.options):
         if opt.value == value:
             return None if opt.disabled else i
-    wanted = size_key(value)
-    if wanted is None:
+    wanted = {key.casefold() for key in map(size_key, (value, *names)) if key}
+    if not wanted:
         return None
-    wanted = wanted.casefold()
     for i, opt in enumerate(target.options):
-        if (size_key(opt.value) or "").casefold() == wanted:
+        if (size_key(opt.value) or "").casefold() in wanted:
             return None if opt.disabled else i
     return None
 
@@ -250,7 +250,7 @@ def applies(edit: Edit, target: Target) -> bool:
     if a in ("append", "prepend", "reorder"):
         return target.kind == "normal"
     if a == "select-option":
-        return bool(target.options) and chosen_option(target, edit.value) is not None
+        return bool(target.options) and chosen_option(target, edit.value, edit.names) is not None
     if a == "set-value":
         if target.tag == "select":
             return chosen_option(target, edit.value) is not None

@@ -77,7 +77,7 @@ def apply(edit: Edit, target: Target, acts: bool = True) -> None:
     if a == "reorder":
         _reorder(node, target, edit.order)
     elif target.options and a in ("select-option", "set-value"):
-        chosen = chosen_option(target, edit.value)
+        chosen = chosen_option(target, edit.value, edit.names)
         for i, opt in enumerate(target.options):
             onode: LexborNode = opt.ref
             for name, value in choice_marks(opt.tag, edit.attributes, i == chosen, opt.selected):

@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from slotwise.rules.html_api import Edit, ItemKey
+from slotwise.rules.size_vocabulary import SizeVocabulary
 
 MAX_ORDER = 500
 URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "xlink:href", "poster", "data", "srcset", "background"})
@@ -86,15 +87,18 @@ def field_value(value: Any) -> str | None:
 
 def value_edit(slot: str, selector: str, action: str, value: Any, *, decision_id: str | None, limit: int | None,
                key: str | ItemKey | None = None, items: str | None = None,
-               attributes: Mapping[str, str | None] | None = None) -> Edit | None:
-    """select-option / set-value: the choice (or field) to set; ``key``/``items`` say how choices name themselves."""
+               attributes: Mapping[str, str | None] | None = None,
+               sizes: SizeVocabulary | None = None) -> Edit | None:
+    """select-option / set-value: the choice (or field) to set; ``key``/``items`` say how choices name themselves,
+    ``sizes`` (select-option: the rules' size vocabulary) which other labels of the value's size match too."""
     text = field_value(value)
     if text is None:
         return None
     for name, attr_value in (attributes or {}).items():
         check_attribute(name, attr_value)
     return Edit(slot=slot, selector=selector, action=action, value=text, decision_id=decision_id, limit=limit,
-                key=key if isinstance(key, ItemKey) else None, items=items, attributes=dict(attributes or {}))
+                key=key if isinstance(key, ItemKey) else None, items=items, attributes=dict(attributes or {}),
+                names=sizes.names_of(text) if sizes is not None else ())
 
 
 def check_attribute(name: str, value: str | None) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from slotwise.keys import category_key, product_key
 from slotwise.rules.extract import Field, Group, Items
 from slotwise.rules.jsonld import Crumb
-from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
+from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.rules.pages import DEFAULT_CATALOG, CatalogPatterns
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class CatalogSettings:
     currency: str | None = None  # when a page names none
     availability: Availability = field(default_factory=Availability)
     sizes: Items | None = None  # sizes offered as child products: items with an ``id`` and a ``size``
-    not_sizes: NotSizes = NO_NOT_SIZES  # ``catalog.not_sizes`` (and the feed mapping's older spelling)
+    size_vocabulary: SizeVocabulary = PLAIN_SIZES  # ``catalog.not_sizes`` (and the feed's older spelling), ``size_names``
     variant_id: Field | None = None  # ``catalog.variant_id``: a JSON-LD variant's key (None: its sku, productID, ...)
     product_id: Field | None = None  # ``catalog.product_id``: a JSON-LD product's (a group's) key (None: the same)
 
@@ -137,9 +137,10 @@ class CatalogSettings:
         return _key_text(self.product_id)
 
     def size_of(self, value: Any) -> str | None:
-        """A size key, or None for a value ``catalog.not_sizes`` says names no size (Shopify's
-        ``Default Title``): a line or a page's size list with it has no size, so it never counts as bought."""
-        return self.not_sizes.size_of(value)
+        """The size key the rules say (``catalog.size_names``: ``Medium`` is ``M``), or None for a value
+        ``catalog.not_sizes`` says names no size (Shopify's ``Default Title``): a line or a page's size list
+        with it has no size, so it never counts as bought."""
+        return self.size_vocabulary.size_of(value)
 
     def breadcrumb_category(self, crumbs: Sequence[Crumb], here: Sequence[str | None],
                             name: str | None) -> tuple[str | None, str | None]:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
-from slotwise.rules.not_sizes import NotSizes
+from slotwise.rules.size_vocabulary import SizeVocabulary
 from slotwise.rules.product_facts import empty_product, fill, selector_product, size_facts, variants
 from slotwise.rules.reading import PageReading, read_html
 from slotwise.rules.pages import Headers, Query, header, normalize_query
@@ -93,7 +93,7 @@ def page_facts(
             product["category_name"] = product.get("category_name") or (crumb_name if product["category"] else None)
         # The rules' catalog.sizes, when they read any, over the page's ProductGroup variants (``reading.structured``)
         product.update(size_facts(variants(reading.group("sizes"), catalog)))
-        _skip_not_sizes(product, catalog.not_sizes)
+        _read_sizes(product, catalog.size_vocabulary)
         if product.get("other_id") == product.get("id"):
             product.pop("other_id")
         product["currency"] = product.get("currency") or catalog.currency
@@ -114,15 +114,16 @@ def page_facts(
     )
 
 
-def _skip_not_sizes(product: dict[str, Any], not_sizes: NotSizes) -> None:
-    """A product's ``variants`` and ``sizes`` without the values that name no size: a catalog row (what the
-    tag-only decide reads) may hold them from before ``catalog.not_sizes`` said so; a page's are read without."""
-    if not not_sizes.keys:
+def _read_sizes(product: dict[str, Any], sizes: SizeVocabulary) -> None:
+    """A product's ``variants`` and ``sizes`` by the rules' size vocabulary (without the values that name no
+    size, ``Medium`` as ``M``): a catalog row (what the tag-only decide reads) may hold them as recorded before
+    ``catalog.not_sizes`` or ``size_names`` said so; a page's are read through it already."""
+    if not sizes.keys and not sizes.names:
         return
     if isinstance(product.get("variants"), Mapping):
-        product["variants"] = MappingProxyType(dict(not_sizes.without(product["variants"])))
+        product["variants"] = MappingProxyType(dict(sizes.keyed(product["variants"])))
     if isinstance(product.get("sizes"), (list, tuple)):
-        product["sizes"] = tuple(size for size in product["sizes"] if not not_sizes.is_not_size(size))
+        product["sizes"] = tuple(dict.fromkeys(size for size in map(sizes.size_of, product["sizes"]) if size))
 
 
 _TABLET_RE = re.compile(r"iPad|Tablet|Kindle|Silk/|PlayBook|Nexus (7|9|10)", re.IGNORECASE)

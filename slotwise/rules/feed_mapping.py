@@ -19,10 +19,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from slotwise.keys import product_key, size_key
+from slotwise.keys import product_key
 from slotwise.rules.checker import Checker, Entry, Text
 from slotwise.rules.extract import MAX_ITEMS, Field, bad_key_path, key_path
-from slotwise.rules.not_sizes import FEED, NO_NOT_SIZES, NotSizes, parse_not_sizes
+from slotwise.rules.size_vocabulary import FEED, PLAIN_SIZES, SizeVocabulary, parse_not_sizes
 from slotwise.rules.yaml_marks import MappingNode, Node, kind_of
 
 FEED_KEYS = ("url", "items", "page", "fields", "sizes")
@@ -184,15 +184,16 @@ def _empty_list_on(key: Field, item: Any) -> bool:
 class FeedSizes:
     """Sizes as child products: every element of the list at ``items``, its own ``id`` and ``size``.
 
-    ``not_sizes``: values that name no size (Shopify's ``Default Title``, the one variant of a product
-    without options): such a variant stays its product's child, an alias. The loader sets them to the
-    catalog's (``CatalogSettings.not_sizes``: ``catalog.not_sizes`` and this older spelling together).
+    ``vocabulary``: values that name no size (``not_sizes``: Shopify's ``Default Title``, the one variant of
+    a product without options): such a variant stays its product's child, an alias; and a size's other names
+    (read as its key). The loader sets it to the catalog's (``CatalogSettings.size_vocabulary``:
+    ``catalog.not_sizes`` with this older spelling, and ``catalog.size_names``).
     """
 
     items: Field
     id: FeedValue
     size: FeedValue
-    not_sizes: NotSizes = NO_NOT_SIZES
+    vocabulary: SizeVocabulary = PLAIN_SIZES
 
     def read(self, item: Any) -> tuple[dict[str, str], list[str], list[tuple[str, str]]]:
         """``{size key: child product key}`` of one feed item (the first child of a size; an id counts once),
@@ -206,21 +207,17 @@ class FeedSizes:
         seen: set[str] = set()
         for element in elements[:MAX_SIZES] if isinstance(elements, list) else ():
             child = product_key(scalar_text(self.id.read(element, item)))
-            size = size_key(scalar_text(self.size.read(element, item)))
+            size = self.vocabulary.size_of(scalar_text(self.size.read(element, item)))
             if not child or child in seen:
                 continue
             seen.add(child)
-            if not size or self.is_not_size(size):
+            if not size:
                 aliases.append(child)
             elif size in out:
                 more.append((child, size))
             else:
                 out[size] = child
         return out, aliases, more
-
-    def is_not_size(self, label: object) -> bool:
-        """Whether ``label`` is one of ``not_sizes``."""
-        return self.not_sizes.is_not_size(label)
 
 
 @dataclass(frozen=True)
@@ -302,7 +299,7 @@ class FeedMapping:
         if self.sizes is not None:
             s = self.sizes
             lines.append(f"sizes <- {'.'.join(s.items.key or ())}[]: id {s.id.describe()}, size {s.size.describe()}"
-                         + (f", not sizes: {', '.join(sorted(s.not_sizes.keys))}" if s.not_sizes.keys else ""))
+                         + (f", not sizes: {', '.join(sorted(s.vocabulary.keys))}" if s.vocabulary.keys else ""))
         return lines
 
 
@@ -568,7 +565,7 @@ def _sizes(check: Checker, node: Node) -> FeedSizes | None:
     items = parse_path(check, entries["items"].node, "'catalog.feed.sizes.items'")
     child = parse_value(check, entries["id"].node, "'catalog.feed.sizes.id'")
     size = parse_value(check, entries["size"].node, "'catalog.feed.sizes.size'")
-    not_sizes = parse_not_sizes(check, entries["not_sizes"].node, FEED) if "not_sizes" in entries else NO_NOT_SIZES
+    not_sizes = parse_not_sizes(check, entries["not_sizes"].node, FEED) if "not_sizes" in entries else PLAIN_SIZES
     if items is None or child is None or size is None or not_sizes is None:
         return None
     return FeedSizes(items, child, size, not_sizes)

@@ -8,7 +8,7 @@ The preferred store is the one the visitor picked on the site (a captured
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from slotwise.keys import size_key
 from slotwise.profile import Profile
@@ -41,16 +41,18 @@ def store_name(store: str, names: Mapping[str, str], imported: Mapping[str, str]
 
 
 def availability(rows: Iterable[Any], product: str, size: str | None, store: str, names: Mapping[str, str],
-                 imported: Mapping[str, str], low_stock: int) -> dict[str, Any] | None:
+                 imported: Mapping[str, str], low_stock: int,
+                 size_of: Callable[[object], str | None] = size_key) -> dict[str, Any] | None:
     """``{store, name, size, qty, in_stock, low, elsewhere}`` of one product (in one size) at the
     preferred store; ``elsewhere`` names the other stores that have it. None when no import
-    covered the product in that store."""
-    size = size_key(size)
+    covered the product in that store. ``size_of``: how a row's size is read (the rules' size vocabulary:
+    a row imported as ``Medium`` before ``size_names`` said so is ``M``'s stock)."""
+    size = size_of(size)
     here: int | None = None
     elsewhere: list[dict[str, Any]] = []
     for row in rows:
-        if row.product != product or (size is not None and row.size is not None and size_key(row.size) != size):
-            continue
+        if row.product != product or (size is not None and row.size is not None and size_of(row.size) not in (size, None)):
+            continue  # another size's (a row of a value that is no size is the product's, as one imported without)
         if row.store == store:
             here = (here or 0) + int(row.qty)
         elif row.qty > 0:

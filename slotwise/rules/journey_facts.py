@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from slotwise.profile import Profile
 from slotwise.rules import inventory, replenish, waiting_cart
 from slotwise.rules.journey_settings import JourneySettings
-from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
+from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.rules.waiting_cart import card
 
 
@@ -34,7 +34,7 @@ class JourneyData:
     imported_names: Mapping[str, str] = field(default_factory=dict)  # store -> name the import gave
     page_product: str | None = None
     page_category: str | None = None
-    not_sizes: NotSizes = NO_NOT_SIZES  # ``catalog.not_sizes``: the preferred size skips them
+    sizes: SizeVocabulary = PLAIN_SIZES  # ``catalog.not_sizes``/``size_names``: sizes as read (the preferred size's)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # estimates, once per page
 
 
@@ -49,7 +49,7 @@ def _iso(ts: float) -> str:
 
 
 def _reorder_item(e: replenish.Estimate, d: JourneyData) -> dict[str, Any]:
-    item = card(e.product, d.catalog, d.settings.reminders.low_stock, d.not_sizes.size_of(e.size))
+    item = card(e.product, d.catalog, d.settings.reminders.low_stock, e.size, sizes=d.sizes)
     item.update(key=e.key, category=item.get("category") or e.category, qty=e.qty, last_bought=_iso(e.last_bought),
                 next_date=_iso(e.next_date), days_left=round(e.days_left(d.now)), interval_days=round(e.interval_days, 1),
                 basis=e.basis)
@@ -80,15 +80,15 @@ def size_in_store(p: Profile, d: JourneyData) -> dict[str, Any] | None:
     found = inventory.preferred_store(p)
     if found is None or d.page_product is None:
         return None
-    size = p.preferred_sizes_except(d.not_sizes.is_not_size).get(d.page_category) if d.page_category else None
+    size = p.preferred_sizes_read(d.sizes.size_of).get(d.page_category) if d.page_category else None
     return inventory.availability(d.stock, d.page_product, size, found[0], d.settings.stores.names,
-                                  d.imported_names, d.settings.stores.low_stock)
+                                  d.imported_names, d.settings.stores.low_stock, d.sizes.size_of)
 
 
 JOURNEY_FACTS: dict[str, Callable[[Profile, JourneyData], Any]] = {
     "due_for_reorder": due_for_reorder,
     "next_purchase": next_purchase,
-    "waiting_cart": lambda p, d: waiting_cart.waiting_cart(p, d.catalog, d.settings.reminders, d.now, d.not_sizes),
+    "waiting_cart": lambda p, d: waiting_cart.waiting_cart(p, d.catalog, d.settings.reminders, d.now, d.sizes),
     "back_in_stock": lambda p, d: waiting_cart.back_in_stock(p, d.catalog, d.settings.reminders),
     "price_dropped": lambda p, d: waiting_cart.price_dropped(p, d.catalog, d.settings.reminders),
     "preferred_store": preferred_store,

@@ -22,7 +22,7 @@ from slotwise.rules.expressions import Problem, compile_expression
 from slotwise.rules.html_api import validate_selector
 from slotwise.rules.journey_settings import Section, cart_form_of, merge_journeys
 from slotwise.rules.journey_facts import facts_read
-from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
+from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary, named_not_sizes
 from slotwise.rules.pages import (
     CatalogPatterns, PageMatcher, PageRule, compile_condition, compile_path_pattern, translate_path_pattern,
 )
@@ -222,7 +222,7 @@ class _Loader:
             catalog=catalog,
             capture=capture,
             journeys=replace(journeys, cart_form=cart_form_of(merged_capture.events)),
-            signals=replace(doc.signals or Signals(), not_sizes=catalog.not_sizes),
+            signals=replace(doc.signals or Signals(), size_vocabulary=catalog.size_vocabulary),
             cache=doc.cache,
             files=tuple(dict.fromkeys(self.files)),
         )
@@ -291,8 +291,11 @@ class _Loader:
             feed = (base / spec.feed.value).resolve()
             if not feed.is_file():
                 self.issues.append(spec.feed.source.loc(spec.feed.node).issue(f"catalog feed file {spec.feed.value!r} not found"))
-        mapping, not_sizes = _joined_not_sizes(spec)
-        return CatalogSettings(patterns=patterns, feed=feed, feed_mapping=mapping, not_sizes=not_sizes,
+        mapping, vocabulary = _size_vocabulary(spec)
+        if spec.size_names is not None:
+            self.issues += [text.source.loc(text.node).issue(message)
+                            for text, message in named_not_sizes(spec.size_names, vocabulary)]
+        return CatalogSettings(patterns=patterns, feed=feed, feed_mapping=mapping, size_vocabulary=vocabulary,
                                **compile_catalog_extras(self, spec))
 
     def _pages(self, rules: Sequence[PageRuleSpec]) -> PageMatcher:
@@ -461,15 +464,19 @@ class _Loader:
             when=when, when_source=spec.when.value.strip() if spec.when else None, goal=spec.goal,
             policy=policy, enabled=spec.enabled, key=key, items=items, trigger=spec.trigger, limit=spec.limit,
             description=spec.description, file=loc.file, line=loc.line, reads=reads, key_warning=self._key_warning,
+            sizes=(catalog or CatalogSettings()).size_vocabulary,
         )
 
 
-def _joined_not_sizes(spec: CatalogSpec) -> tuple[Any, NotSizes]:
-    """The feed mapping and the catalog's ``not_sizes``: ``catalog.not_sizes`` and the older spelling
-    under the feed mapping (``catalog.feed.sizes.not_sizes``) are one list, which the feed reads too."""
+def _size_vocabulary(spec: CatalogSpec) -> tuple[Any, SizeVocabulary]:
+    """The feed mapping and the catalog's size vocabulary: ``catalog.not_sizes`` and the older spelling
+    under the feed mapping (``catalog.feed.sizes.not_sizes``) are one list, with ``catalog.size_names``
+    one vocabulary, which the feed reads too."""
     mapping = spec.feed_mapping
     sizes = mapping.sizes if mapping is not None else None
-    joined = (spec.not_sizes or NO_NOT_SIZES).joined(sizes.not_sizes if sizes is not None else NO_NOT_SIZES)
-    if sizes is not None and sizes.not_sizes != joined:
-        mapping = replace(mapping, sizes=replace(sizes, not_sizes=joined))
+    joined = (spec.not_sizes or PLAIN_SIZES).joined(sizes.vocabulary if sizes is not None else PLAIN_SIZES)
+    if spec.size_names is not None:
+        joined = joined.joined(spec.size_names.vocabulary())
+    if sizes is not None and sizes.vocabulary != joined:
+        mapping = replace(mapping, sizes=replace(sizes, vocabulary=joined))
     return mapping, joined

@@ -12,7 +12,7 @@ from slotwise.rules import schema as s
 from slotwise.rules.checker import Checker, Entry, Text
 from slotwise.rules.extract import split_attribute
 from slotwise.rules.feed_mapping import parse_feed_mapping
-from slotwise.rules.not_sizes import OWN, parse_not_sizes
+from slotwise.rules.size_vocabulary import OWN, parse_not_sizes, parse_size_names
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, kind_of
 
 PagesParser = Callable[[Checker, Node], "list[s.PageRuleSpec] | None"]
@@ -188,6 +188,8 @@ def parse_catalog(check: Checker, node: Node) -> s.CatalogSpec:
         spec.sizes = parse_items(check, entries["sizes"].node, s.SIZES_KEYS[1:], "'catalog.sizes'", required=("id", "size"))
     if "not_sizes" in entries:
         spec.not_sizes = parse_not_sizes(check, entries["not_sizes"].node, OWN)
+    if "size_names" in entries:
+        spec.size_names = parse_size_names(check, entries["size_names"].node)
     if "variant_id" in entries:
         spec.variant_id = _node_key(check, entries["variant_id"].node, "variant_id", "each variant")
     if "product_id" in entries:

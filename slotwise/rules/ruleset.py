@@ -27,6 +27,7 @@ from slotwise.rules.pages import Headers, PageMatcher, Query, normalize_query
 from slotwise.rules.recommend import KeyedPicks
 from slotwise.rules.render_cache import CachedTemplate, frozen_key
 from slotwise.rules.signals import Signals
+from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.rules.schema import INSERT_ACTIONS, CouponCost, RecommendSpec
 from slotwise.rules.visitor import freeze
 from slotwise.rules.vocabulary import SIZE_FACTS, VISITOR_NAMES
@@ -107,6 +108,7 @@ class Slot:
     line: int = 0
     reads: frozenset[str] = frozenset()  # the journey facts it reads (the proxy loads only those)
     key_warning: Issue | None = None  # its key's match has no RegExp the tag can run (rules check says it)
+    sizes: SizeVocabulary = PLAIN_SIZES  # select-option: a size's other names match as it (``catalog.size_names``)
 
     @property
     def policy_spec(self) -> dict[str, Any]:
@@ -214,7 +216,8 @@ class Slot:
             attributes = {n: (t.render(names) if t is not None else None) for n, t in v.attributes.items()}
             return actions.value_edit(self.id, self.selector, self.action, v.value.evaluate(names), decision_id=decision_id,
                                       limit=self.limit, key=self.key if self.action == "select-option" else None,
-                                      items=self.items, attributes=attributes)
+                                      items=self.items, attributes=attributes,
+                                      sizes=self.sizes if self.action == "select-option" else None)
         if self.action == "set-attribute":
             values = {name: (t.render(names) if t is not None else None) for name, t in v.attributes.items()}
             return actions.attribute_edit(self.id, self.selector, values, decision_id=decision_id, limit=self.limit)

@@ -30,7 +30,7 @@ TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "c
 INCLUDED_KEYS = ("include", "slots", "capture", "replenish", "reminders", "stores")
 CATALOG_KEYS = (
     "product_pages", "category_pages", "home_pages", "feed", "selectors", "customer", "currency",
-    "availability", "sizes", "not_sizes", "variant_id", "product_id",
+    "availability", "sizes", "not_sizes", "size_names", "variant_id", "product_id",
 )
 FACT_SELECTOR_KEYS = ("id", "name", "price", "currency", "category", "image", "in_stock", "url", "brand", "other_id")
 AVAILABILITY_KEYS = ("in_stock", "out_of_stock")
@@ -196,7 +196,8 @@ class CatalogSpec:
     in_stock_words: tuple[str, ...] | None = None
     out_of_stock_words: tuple[str, ...] | None = None
     sizes: ItemsSpec | None = None
-    not_sizes: Any = None  # ``not_sizes.NotSizes``: values that name no size (``Default Title``)
+    not_sizes: Any = None  # ``size_vocabulary.SizeVocabulary``: values that name no size (``Default Title``)
+    size_names: Any = None  # ``size_vocabulary.SizeNames``: the other labels of a size (``M: [Medium, Med]``)
     variant_id: FieldSpec | None = None  # a JSON-LD variant's key as the catalog names it: a key path, {key, match}
     product_id: FieldSpec | None = None  # a JSON-LD product's (a group's) key as the catalog names it: the same shape
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from slotwise.rules.interests import InterestRules
-from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
+from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.rules.schema import RecommendSpec
 from slotwise.rules.stage import StageRules
 
@@ -21,9 +21,10 @@ DEFAULT_PICKS = RecommendSpec("mixed", 4)
 
 @dataclass(frozen=True)
 class Signals:
-    """``stages:``, ``interests:`` and ``mail:`` of the rules file (defaults when absent), and ``catalog.not_sizes``."""
+    """``stages:``, ``interests:`` and ``mail:`` of the rules file (defaults when absent), and the size vocabulary
+    (``catalog.not_sizes``, ``catalog.size_names``)."""
 
     stages: StageRules = field(default_factory=StageRules)
     interests: InterestRules = field(default_factory=InterestRules)
     mail_picks: RecommendSpec = DEFAULT_PICKS
-    not_sizes: NotSizes = NO_NOT_SIZES  # the loader's copy of ``CatalogSettings.not_sizes``
+    size_vocabulary: SizeVocabulary = PLAIN_SIZES  # the loader's copy of ``CatalogSettings.size_vocabulary``

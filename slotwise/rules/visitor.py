@@ -85,7 +85,7 @@ _TUNED: dict[str, Callable[[Profile, Signals], Any]] = {
     "stage": lambda p, s: Affinities(stages(p, s.stages), NO_STAGE),
     "interest": lambda p, s: Affinities(interests(p, s.interests), 0.0),
     "interests": lambda p, s: list(interests(p, s.interests)),
-    "preferred_size": lambda p, s: p.preferred_sizes_except(s.not_sizes.is_not_size),  # catalog.not_sizes
+    "preferred_size": lambda p, s: p.preferred_sizes_read(s.size_vocabulary.size_of),  # not_sizes, size_names
 }
 
 VISITOR_FIELDS = tuple(_FACTS) + tuple(_TUNED) + tuple(JOURNEY_FACTS)
@@ -116,7 +116,7 @@ class VisitorView(Mapping[str, Any]):
         if tuned is not None:
             value = freeze(tuned(self._profile, self._signals))
         elif name in JOURNEY_FACTS:  # facts that read the catalog, stores' stock, all visitors' intervals
-            journeys = self._journeys or JourneyData(now=self._profile.last_seen, not_sizes=self._signals.not_sizes)
+            journeys = self._journeys or JourneyData(now=self._profile.last_seen, sizes=self._signals.size_vocabulary)
             value = freeze(JOURNEY_FACTS[name](self._profile, journeys))
         else:
             compute = _FACTS[name]  # KeyError for unknown names: the sandbox turns it into Undefined

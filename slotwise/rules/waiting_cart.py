@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from slotwise.profile import Profile
-from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
+from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 
 DAY = 86_400.0
 CARD_KEYS = ("name", "url", "image", "currency", "category")
@@ -23,11 +23,15 @@ def _current(product: str, catalog: Mapping[str, Mapping[str, Any]]) -> Mapping[
     return catalog.get(product) or {}
 
 
-def stock_of(entry: Mapping[str, Any], size: str | None = None) -> int | None:
-    """The store's own unit count (per size when it publishes one), or None when it gives none."""
+def stock_of(entry: Mapping[str, Any], size: str | None = None, sizes: SizeVocabulary = PLAIN_SIZES) -> int | None:
+    """The store's own unit count (per size when it publishes one: its sizes read by ``sizes``, the rules'
+    vocabulary, so a feed's ``Medium`` is ``M``'s), or None when it gives none."""
     by_size = entry.get("stock_by_size")
-    if size and isinstance(by_size, Mapping) and isinstance(by_size.get(size), int):
-        return int(by_size[size])
+    if size and isinstance(by_size, Mapping):
+        count = by_size.get(size)
+        count = count if isinstance(count, int) else sizes.keyed(by_size).get(size)
+        if isinstance(count, int) and not isinstance(count, bool):
+            return int(count)
     stock = entry.get("stock")
     return int(stock) if isinstance(stock, (int, float)) and not isinstance(stock, bool) and stock >= 0 else None
 
@@ -41,11 +45,13 @@ def _dropped(was: float | None, now: float | None, min_drop: float) -> bool:
 
 
 def card(product: str, catalog: Mapping[str, Mapping[str, Any]], low_stock: int, size: str | None = None,
-         price_was: float | None = None, min_drop: float = 0.01) -> dict[str, Any]:
-    """A product as a reminder shows it: the catalog's facts now, and what changed since."""
+         price_was: float | None = None, min_drop: float = 0.01, sizes: SizeVocabulary = PLAIN_SIZES) -> dict[str, Any]:
+    """A product as a reminder shows it: the catalog's facts now, and what changed since; ``size`` as recorded,
+    read by ``sizes`` (the rules' vocabulary: none for a ``not_sizes`` value, ``M`` for ``Medium``)."""
     entry = _current(product, catalog)
     price = _price(entry.get("price"))
-    stock = stock_of(entry, size)
+    size = sizes.size_of(size)
+    stock = stock_of(entry, size, sizes)
     in_stock = entry.get("in_stock") if isinstance(entry.get("in_stock"), bool) else None
     if stock is not None and in_stock is None:
         in_stock = stock > 0
@@ -59,9 +65,10 @@ def card(product: str, catalog: Mapping[str, Mapping[str, Any]], low_stock: int,
 
 
 def waiting_cart(profile: Profile, catalog: Mapping[str, Mapping[str, Any]], settings: Any,
-                 now: float, not_sizes: NotSizes = NO_NOT_SIZES) -> list[dict[str, Any]]:
+                 now: float, sizes: SizeVocabulary = PLAIN_SIZES) -> list[dict[str, Any]]:
     """The cart lines left in an earlier visit (not older than ``max_age``), as reminder cards (a line's size
-    that ``not_sizes`` names, kept from before the rules said so, is none)."""
+    as ``sizes`` reads it, kept from before the rules said so: none for a ``not_sizes`` value, ``M`` for
+    ``Medium`` by ``size_names``)."""
     out = []
     for line in profile.saved_cart or profile.cart:
         added = float(line.get("added") or 0.0)
@@ -69,8 +76,8 @@ def waiting_cart(profile: Profile, catalog: Mapping[str, Mapping[str, Any]], set
             continue  # put in the cart during this visit: nothing is waiting yet
         if added and now - added > settings.max_age_days * DAY:
             continue
-        item = card(str(line["product"]), catalog, settings.low_stock, not_sizes.size_of(line.get("size")),
-                    _price(line.get("price")) or None, settings.min_price_drop)
+        item = card(str(line["product"]), catalog, settings.low_stock, line.get("size"),
+                    _price(line.get("price")) or None, settings.min_price_drop, sizes)
         item.update(qty=int(line.get("qty") or 1), category=item.get("category") or line.get("category"))
         out.append(item)
     return out

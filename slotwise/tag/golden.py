@@ -1,7 +1,7 @@
 """What each event does to the golden record: pure functions over a Profile.
 
 ``apply_events`` is the one ``update_profile`` callback for a batch (a size
-the rules' ``catalog.not_sizes`` names is recorded as no size);
+is recorded as the rules' size vocabulary says: ``catalog.not_sizes``, ``catalog.size_names``);
 ``identity_aliases`` says which aliases an event links the visitor to (the
 store merges the anonymous profile into the known one).
 """
@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 from slotwise import profile as P
 from slotwise.keys import category_key, product_key
 from slotwise.profile import Profile, hash_email
-from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
+from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 
 PROFILE_TYPES = frozenset(
     {"page_view", "add_to_cart", "remove_from_cart", "cart", "purchase", "signup", "identify", "consent",
@@ -27,15 +27,15 @@ EMAIL_RE = re.compile(r"[^@\s<>\"'(),;:]+@[^@\s<>\"'(),;:]+\.[^@\s<>\"'(),;:.]{2
 _POPUP_OUTCOME = {"popup_shown": "shown", "popup_closed": "closed", "popup_converted": "converted"}
 
 
-def _line(line: Any, sizes: NotSizes) -> dict[str, Any]:
-    """A line as the profile keeps it: every key normalised the one way (``slotwise.keys``), no size for
-    a value that names none (``sizes``: the rules' ``catalog.not_sizes``)."""
+def _line(line: Any, sizes: SizeVocabulary) -> dict[str, Any]:
+    """A line as the profile keeps it: every key normalised the one way (``slotwise.keys``), its size as the
+    rules' size vocabulary says (``sizes``: none for a ``catalog.not_sizes`` value, the key for a size name)."""
     return {"product": product_key(line.product), "category": category_key(line.category),
             "size": sizes.size_of(line.size), "qty": line.qty, "price": line.price or 0.0}
 
 
-def apply_event(profile: Profile, event: Any, ts: float, sizes: NotSizes = NO_NOT_SIZES) -> None:
-    """One event's effect on the profile (``sizes``: the values that name no size)."""
+def apply_event(profile: Profile, event: Any, ts: float, sizes: SizeVocabulary = PLAIN_SIZES) -> None:
+    """One event's effect on the profile (``sizes``: the rules' size vocabulary)."""
     kind, props = event.type, event.props
     if kind == "page_view":
         P.record_view(profile, ts, category=category_key(props.category), product=product_key(props.product))
@@ -44,7 +44,7 @@ def apply_event(profile: Profile, event: Any, ts: float, sizes: NotSizes = NO_NO
     if kind == "add_to_cart":
         P.add_to_cart(profile, {**_line(props, sizes), "added": ts})
     elif kind == "remove_from_cart":
-        P.remove_from_cart(profile, product_key(props.product) or "", sizes.size_of(props.size))
+        P.remove_from_cart(profile, product_key(props.product) or "", sizes.size_of(props.size), sizes.size_of)
     elif kind == "cart":
         P.set_cart(profile, [{**_line(line, sizes), "added": ts} for line in props.lines], getattr(props, "count", None))
     elif kind == "purchase":
@@ -68,9 +68,9 @@ def apply_event(profile: Profile, event: Any, ts: float, sizes: NotSizes = NO_NO
             profile.subscribed = True
 
 
-def apply_events(events: Iterable[tuple[Any, float]], sizes: NotSizes = NO_NOT_SIZES) -> Callable[[Profile], None]:
-    """The update for a batch: each profile-changing event applied once, ever (``sizes``: the rules'
-    ``catalog.not_sizes``; the event log keeps the size as sent).
+def apply_events(events: Iterable[tuple[Any, float]], sizes: SizeVocabulary = PLAIN_SIZES) -> Callable[[Profile], None]:
+    """The update for a batch: each profile-changing event applied once, ever (``sizes``: the rules' size
+    vocabulary; the event log keeps the size as sent).
 
     The event id is remembered in the same write as its effect
     (``Profile.applied_events``), so a batch retried after a crash neither

@@ -21,7 +21,7 @@ from typing import IO, Any, Callable, Iterator, Sequence
 
 from slotwise.keys import category_key, product_key, store_key
 from slotwise.profile import CHANNELS, Profile, hash_email, import_purchase_lines
-from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
+from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.rules.replenish import own_intervals
 from slotwise.store.base import Store
 from slotwise.tag.coupons import valid_pool_code
@@ -222,8 +222,9 @@ def person_aliases(row: dict[str, str]) -> list[str]:
     return aliases
 
 
-def parse_purchase(row: dict[str, str], sizes: NotSizes = NO_NOT_SIZES) -> tuple[list[str], str, str, dict[str, Any]]:
-    """One order line; ``sizes``: the rules' ``catalog.not_sizes`` (a value that names no size: the line has none)."""
+def parse_purchase(row: dict[str, str], sizes: SizeVocabulary = PLAIN_SIZES) -> tuple[list[str], str, str, dict[str, Any]]:
+    """One order line; ``sizes``: the rules' size vocabulary (a ``catalog.not_sizes`` value: the line has none;
+    a ``catalog.size_names`` name: its size's key)."""
     aliases = person_aliases(row)
     order_id = row["order_id"].strip()
     product = row["product"].strip()
@@ -298,10 +299,10 @@ class _Progress:
 
 async def import_people_file(
     store: Store, path: str | Path, kind: str, now: float, *, batch_rows: int = BATCH_ROWS, progress: bool = False,
-    not_sizes: NotSizes = NO_NOT_SIZES,
+    sizes: SizeVocabulary = PLAIN_SIZES,
 ) -> ImportReport:
-    """Imports a ``purchases`` or ``customers`` CSV; see the module docstring. ``not_sizes``: the rules'
-    ``catalog.not_sizes`` (``slotwise import purchases --rules``)."""
+    """Imports a ``purchases`` or ``customers`` CSV; see the module docstring. ``sizes``: the rules'
+    size vocabulary (``slotwise import purchases --rules``)."""
     path = Path(path)
     report = ImportReport(kind=kind, file=str(path))
     required = PURCHASE_COLUMNS if kind == "purchases" else ()
@@ -321,7 +322,7 @@ async def import_people_file(
                     report.reject(line, reason or "unreadable")
                     continue
                 try:
-                    parsed = parse_purchase(row, not_sizes) if kind == "purchases" else parse_customer(row)
+                    parsed = parse_purchase(row, sizes) if kind == "purchases" else parse_customer(row)
                 except RowError as exc:
                     report.reject(line, str(exc))
                     continue
@@ -329,10 +330,10 @@ async def import_people_file(
                 groups.setdefault(tuple(parsed[0]), []).append(parsed[1:])
                 pending += 1
                 if pending >= batch_rows:
-                    await _flush(store, kind, groups, now, report, reorders, not_sizes)
+                    await _flush(store, kind, groups, now, report, reorders, sizes)
                     groups, pending = {}, 0
                     bar.update()
-            await _flush(store, kind, groups, now, report, reorders, not_sizes)
+            await _flush(store, kind, groups, now, report, reorders, sizes)
             await reorders.write()
         finally:
             bar.update()
@@ -372,10 +373,10 @@ class _Reorders:
 
 
 async def _flush(store: Store, kind: str, groups: dict[tuple[str, ...], list[Any]], now: float, report: ImportReport,
-                 reorders: _Reorders, not_sizes: NotSizes) -> None:
+                 reorders: _Reorders, sizes: SizeVocabulary) -> None:
     if not groups:
         return
-    updates = [_Counted(_purchases_update(rows, not_sizes) if kind == "purchases" else _customer_update(rows))
+    updates = [_Counted(_purchases_update(rows, sizes) if kind == "purchases" else _customer_update(rows))
                for rows in groups.values()]
     report.profiles += await store.bulk_update(list(zip(groups, updates)), now)
     for update in updates:
@@ -399,13 +400,13 @@ class _Counted:
         self.profile_id = profile.id
 
 
-def _purchases_update(rows: list[Any], not_sizes: NotSizes = NO_NOT_SIZES) -> Callable[[Profile], int]:
+def _purchases_update(rows: list[Any], sizes: SizeVocabulary = PLAIN_SIZES) -> Callable[[Profile], int]:
     def update(profile: Profile) -> int:
         """The purchase lines new to this profile, added; how many."""
         orders: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for order_id, channel, line in rows:
             orders.setdefault((order_id, channel), []).append(line)
-        return sum(import_purchase_lines(profile, order_id, lines, lines[0]["ts"], channel, not_sizes.is_not_size)
+        return sum(import_purchase_lines(profile, order_id, lines, lines[0]["ts"], channel, sizes.size_of)
                    for (order_id, channel), lines in orders.items())
 
     return update

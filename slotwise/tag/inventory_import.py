@@ -7,7 +7,8 @@ Columns (a header row; names are case-insensitive)::
                         the product (the first of these columns the file has); a SKU the catalog
                         knows as one size of a product counts as that size
     size                optional: the size (``keys.size_key``); empty for products without sizes
-                        (and a value the rules' ``catalog.not_sizes`` names: ``--rules``)
+                        (and a value the rules' ``catalog.not_sizes`` names; a ``catalog.size_names``
+                        name is its size's key: ``--rules``)
     quantity | qty | stock
                         units on hand: a whole number, 0 or more
     store_name          optional: the store's display name (else the rules' ``stores.names``, else its id)
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from slotwise.keys import product_key, store_key
-from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
+from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.store.base import InventoryChange, InventoryRow, Store
 from slotwise.tag.imports import ImportFileError, Rejections, _Progress, read_csv
 
@@ -71,9 +72,9 @@ def _first(row: dict[str, str], names: Sequence[str]) -> tuple[str, str]:
     raise InventoryRowError(f"needs one of {', '.join(names)}")  # pragma: no cover - the header was checked
 
 
-def parse_inventory_row(row: dict[str, str], sizes: NotSizes = NO_NOT_SIZES) -> tuple[InventoryRow, str | None, str]:
+def parse_inventory_row(row: dict[str, str], sizes: SizeVocabulary = PLAIN_SIZES) -> tuple[InventoryRow, str | None, str]:
     """One row as ``(InventoryRow, its store_name or None, the store as written)``; ``InventoryRowError``
-    names the bad field. ``sizes``: the rules' ``catalog.not_sizes`` (a value that names no size: none)."""
+    names the bad field. ``sizes``: the rules' size vocabulary (a value that names no size: none; a size's name: its key)."""
     raw_store = _clean(row, "store")
     store = store_key(raw_store)
     if not store:
@@ -93,7 +94,7 @@ def parse_inventory_row(row: dict[str, str], sizes: NotSizes = NO_NOT_SIZES) -> 
     return InventoryRow(store, product, size, int(qty)), _clean(row, "store_name") or None, raw_store
 
 
-async def _resolve_skus(store: Store, rows: list[InventoryRow], sizes: NotSizes) -> list[InventoryRow]:
+async def _resolve_skus(store: Store, rows: list[InventoryRow], sizes: SizeVocabulary) -> list[InventoryRow]:
     """A SKU the catalog knows as one size of a product (a child product) becomes that product in that size;
     in none when the rules say its stored size names none (a ``Default Title`` child learned before they did)."""
     catalog = await store.get_products({r.product for r in rows if r.size is None})
@@ -107,9 +108,9 @@ async def _resolve_skus(store: Store, rows: list[InventoryRow], sizes: NotSizes)
 
 
 async def import_inventory_file(store: Store, path: str | Path, now: float, *, progress: bool = False,
-                                not_sizes: NotSizes = NO_NOT_SIZES) -> InventoryReport:
+                                sizes: SizeVocabulary = PLAIN_SIZES) -> InventoryReport:
     """Checks every row, then replaces the named stores' stock in one step (see the module docstring).
-    ``not_sizes``: the rules' ``catalog.not_sizes`` (``slotwise import inventory --rules``)."""
+    ``sizes``: the rules' size vocabulary (``slotwise import inventory --rules``)."""
     path = Path(path)
     report = InventoryReport(file=str(path))
     try:
@@ -134,7 +135,7 @@ async def import_inventory_file(store: Store, path: str | Path, now: float, *, p
                     raise ImportFileError(f"{path}: missing column: {' or '.join(QUANTITY_COLUMNS)}; "
                                           f"found: {', '.join(row)}")
                 try:
-                    parsed, name, label = parse_inventory_row(row, not_sizes)
+                    parsed, name, label = parse_inventory_row(row, sizes)
                 except InventoryRowError as exc:
                     report.reject(line, str(exc))
                     continue
@@ -157,7 +158,7 @@ async def import_inventory_file(store: Store, path: str | Path, now: float, *, p
             bar.close()
     if report.rejected_count:
         return report  # nothing written: the store keeps the last good stock
-    rows = await _resolve_skus(store, rows, not_sizes)
+    rows = await _resolve_skus(store, rows, sizes)
     if len({(r.store, r.product, r.size or "") for r in rows}) != len(rows):
         report.reject(0, "two rows name the same store, product and size once SKUs are read as sizes")
         return report

@@ -26,7 +26,7 @@ from urllib.parse import urljoin
 
 from slotwise.profile import Profile
 from slotwise.rules.interests import interests
-from slotwise.rules.not_sizes import NotSizes
+from slotwise.rules.size_vocabulary import SizeVocabulary
 from slotwise.rules.schema import RecommendSpec
 from slotwise.rules.signals import Signals
 from slotwise.rules.stage import NO_STAGE, stages
@@ -118,12 +118,13 @@ def stage_changes(before: Mapping[str, str], after: Mapping[str, str]) -> list[d
             for c in sorted(set(before) | set(after)) if before.get(c, NO_STAGE) != after.get(c, NO_STAGE)]
 
 
-def _order(event: Any, sizes: NotSizes) -> dict[str, Any]:
-    """The order as sent, but a line's size that names none (``sizes``: the rules' ``catalog.not_sizes``,
-    Shopify's ``Default Title``) is null there, as in the profile: a template would print it as a size."""
+def _order(event: Any, sizes: SizeVocabulary) -> dict[str, Any]:
+    """The order as sent, but a line's size as the profile records it (``sizes``: the rules' size vocabulary):
+    the size key the rules say (``M`` for ``Medium`` by ``catalog.size_names``, ``M`` for ``m``), null for a
+    value that names none (``catalog.not_sizes``, Shopify's ``Default Title``: a template would print it)."""
     props = event.props
     lines = [{"product": str(line.product), "category": line.category,
-              "size": None if sizes.is_not_size(line.size) else line.size, "qty": line.qty, "price": line.price}
+              "size": sizes.size_of(line.size), "qty": line.qty, "price": line.price}
              for line in props.lines]
     return {"order_id": props.order_id, "total": props.total, "currency": props.currency,
             "channel": getattr(props, "channel", None) or "online", "lines": lines}
@@ -201,7 +202,7 @@ class MailFollowups:
             return 0
         picks = await self._picks(profile, signals)
         messages = [
-            build_message("purchase", profile, signals, picks, now, order=_order(e, signals.not_sizes), changes=changes,
+            build_message("purchase", profile, signals, picks, now, order=_order(e, signals.size_vocabulary), changes=changes,
                           message_id=f"purchase-{_digest(profile.id, str(e.props.order_id))}",
                           public_url=self.public_url)
             for e in orders

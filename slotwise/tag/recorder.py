@@ -15,8 +15,8 @@ bandits the same way:
    claim only attaches an alias nobody holds, and sets nothing it could not
    link;
 4. the profile is updated once for the batch (each event id applied once; a
-   size the current rules' ``catalog.not_sizes`` names is recorded as no size,
-   the log keeps it as sent);
+   size is recorded as the current rules' size vocabulary says: none for a ``catalog.not_sizes`` value,
+   ``M`` for a ``catalog.size_names`` name of it; the log keeps it as sent);
 5. the learner is told.
 """
 
@@ -27,7 +27,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from slotwise.rules.not_sizes import NO_NOT_SIZES, NotSizes
+from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.store.base import LogRecord, Store
 from slotwise.store.outage import is_outage
 from slotwise.tag.golden import PROFILE_TYPES, apply_events, identity_aliases
@@ -148,9 +148,9 @@ class EventRecorder:
     """Appends, resolves, links and applies a batch of events for one visitor."""
 
     def __init__(self, store: Store, *, on_events: OnEvents | None = None,
-                 claim_cap: float = DEFAULT_CLAIM_CAP, not_sizes: Callable[[], NotSizes | None] | None = None) -> None:
+                 claim_cap: float = DEFAULT_CLAIM_CAP, sizes: Callable[[], SizeVocabulary | None] | None = None) -> None:
         self.store = store
-        self.not_sizes: Callable[[], NotSizes | None] = not_sizes or (lambda: NO_NOT_SIZES)  # the current rules' (a reload changes them)
+        self.sizes: Callable[[], SizeVocabulary | None] = sizes or (lambda: PLAIN_SIZES)  # the current rules' (a reload changes them)
         self.on_events = on_events
         self.claim_cap = claim_cap if claim_cap > 0 else DEFAULT_CLAIM_CAP
         self.followups: Any = None  # tag.mail.MailFollowups when a webhook URL is set (purchase, stage change)
@@ -216,7 +216,7 @@ class EventRecorder:
                 event = event.model_copy(update={"props": event.props.model_copy(update={"email": None, "email_hash": None})})
             applicable.append((event, item.ts))
         if any(event.type in PROFILE_TYPES for event, _ in applicable):
-            update, before = self._noting_stages(apply_events(applicable, self._not_sizes()),
+            update, before = self._noting_stages(apply_events(applicable, self._sizes()),
                                                  [event for event, _ in applicable])
             profile = await self.store.update_profile(visitor, update, now)
             if before is not None:
@@ -234,13 +234,13 @@ class EventRecorder:
                 log.exception("on_events callback failed")
         return list(added)
 
-    def _not_sizes(self) -> NotSizes:
-        """The rules' values that name no size; none when the rules cannot say (fail open: sizes as sent)."""
+    def _sizes(self) -> SizeVocabulary:
+        """The rules' size vocabulary; none when the rules cannot say (fail open: sizes as sent)."""
         try:
-            return self.not_sizes() or NO_NOT_SIZES
+            return self.sizes() or PLAIN_SIZES
         except Exception:
-            log.exception("not_sizes unavailable: sizes recorded as sent")
-            return NO_NOT_SIZES
+            log.exception("size vocabulary unavailable: sizes recorded as sent")
+            return PLAIN_SIZES
 
     def _noting_stages(self, update: Callable[[Any], None], events: Sequence[Any]
                        ) -> tuple[Callable[[Any], None], dict[str, str] | None]:

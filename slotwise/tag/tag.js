@@ -558,7 +558,7 @@
         if (choices && (a === 'select-option' || sel)) {
           var pick = null;
           each(choices, function (c) { if (!pick && keyOf(c, x.key) === x.value) pick = c; });
-          each(choices, function (c) { if (!pick && same(keyOf(c, x.key), x.value)) pick = c; });
+          each(choices, function (c) { var k = keyOf(c, x.key); if (!pick && [x.value].concat(x.names || []).some(function (v) { return same(k, v); })) pick = c; }); // or another name of its size (catalog.size_names)
           if (!pick || pick.disabled) { mark(el); there++; return; } // the slot is there, its value not offered: marked and counted as the proxy does, so every variant is measured (shown, seen, clicked) on the same pages
           if (pick.tagName === 'OPTION') { (sel || pick.parentNode.closest('select')).value = pick.value; pick.selected = true; }
           else if (pick.tagName === 'INPUT') pick.checked = true;

@@ -36,6 +36,7 @@ class _Reference:
     decision_id: str | None = None
     limit: int | None = None
     items: str | None = None
+    names: Sequence[str] = ()
 
     __post_init__ = Edit.__post_init__
 
@@ -54,6 +55,7 @@ _arguments = st.fixed_dictionaries(
         "decision_id": st.one_of(_text, st.none()),
         "limit": st.one_of(st.none(), st.integers(-2, 3), st.just("2")),
         "items": st.one_of(_text, st.none()),
+        "names": st.lists(_text, max_size=2).map(tuple),
     },
 )
 

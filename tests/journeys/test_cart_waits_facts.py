@@ -111,8 +111,30 @@ def test_a_size_kept_from_before_the_rules_said_it_is_none_is_no_size_on_the_car
     add_to_cart(p, {"product": "a", "size": "Default Title", "qty": 1, "price": 20.0, "added": T0})
     record_view(p, T0 + 86_400)
     settings = replace(rules.journeys, replenish=ReplenishSettings(categories=frozenset({"dog-food"}), enabled=True))
-    journeys = JourneyData(now=T0 + 86_400 + 10, settings=settings, not_sizes=rules.catalog.not_sizes)
+    journeys = JourneyData(now=T0 + 86_400 + 10, settings=settings, sizes=rules.catalog.size_vocabulary)
     view = VisitorView(p, signals=rules.signals, journeys=journeys)
     assert [(i["product"], i["size"]) for i in view["waiting_cart"]] == [("a", None)]
     assert [(i["product"], i["size"]) for i in view["due_for_reorder"]] == [("df1", None)]
     assert p.cart[0]["size"] == "Default Title" and {x["size"] for x in p.purchases} == {"Default Title"}
+
+
+def test_a_size_kept_as_another_name_is_its_key_on_the_cards(tmp_path: Path) -> None:
+    """A cart line and purchases kept as ``Med`` and ``Medium`` from before ``catalog.size_names`` said they
+    are ``M``: the cards show ``M``, and a feed's stock of its ``Medium`` is that size's; the profile keeps
+    what it holds."""
+    rules = rules_from_text(tmp_path, "catalog:\n  size_names: {M: [Medium, Med]}\nslots: []\n")
+    p = Profile.new("v", T0 - 60 * 86_400)
+    for n, days in enumerate((58, 30)):
+        record_purchase(p, f"o{n}", [{"product": "df1", "category": "dog-food", "size": "Medium", "qty": 1,
+                                      "price": 10.0, "ts": T0 - days * 86_400}], T0 - days * 86_400)
+    record_view(p, T0)
+    add_to_cart(p, {"product": "a", "size": "Med", "qty": 1, "price": 20.0, "added": T0})
+    record_view(p, T0 + 86_400)
+    settings = replace(rules.journeys, replenish=ReplenishSettings(categories=frozenset({"dog-food"}), enabled=True))
+    catalog = {"a": {"id": "a", "price": 20.0, "stock_by_size": {"Medium": 1, "L": 9}}}
+    journeys = JourneyData(now=T0 + 86_400 + 10, settings=settings, catalog=catalog,
+                           sizes=rules.catalog.size_vocabulary)
+    view = VisitorView(p, signals=rules.signals, journeys=journeys)
+    assert [(i["product"], i["size"], i["stock"], i["scarce"]) for i in view["waiting_cart"]] == [("a", "M", 1, True)]
+    assert [(i["product"], i["size"]) for i in view["due_for_reorder"]] == [("df1", "M")]
+    assert p.cart[0]["size"] == "Med" and {x["size"] for x in p.purchases} == {"Medium"}

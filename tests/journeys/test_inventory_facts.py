@@ -50,8 +50,27 @@ def test_your_size_at_your_store_skips_a_size_the_rules_say_is_none(tmp_path: Pa
         import_purchase_lines(p, f"o{n}", [{"product": "p", "category": "tees", "size": size, "qty": 1,
                                             "ts": float(n), "store": "ams"}], float(n))
     journeys = JourneyData(now=10.0, settings=rules.journeys, stock=ROWS, page_product="p", page_category="tees",
-                           not_sizes=rules.catalog.not_sizes)
+                           sizes=rules.catalog.size_vocabulary)
     view = VisitorView(p, signals=rules.signals, journeys=journeys)
     assert view["preferred_size"] == {"tees": "M"}
     assert view["size_in_store"]["size"] == "M" and view["size_in_store"]["qty"] == 1
     assert p.preferred_sizes == {"tees": "Default Title"}  # as recorded
+
+
+def test_your_size_at_your_store_reads_both_by_size_names(tmp_path: Path) -> None:
+    """Bought as ``Medium`` and counted in stock as ``Med`` (a POS that spells it so, imported before the rules'
+    ``catalog.size_names`` said both are ``M``): one size, ``M``; the rows and the history stay as they were."""
+    rules = rules_from_text(tmp_path, "catalog:\n  size_names: {M: [Medium, Med]}\nslots: []\n")
+    p = Profile.new("v", 0.0)
+    for n, size in enumerate(["Medium", "L", "Medium"]):
+        import_purchase_lines(p, f"o{n}", [{"product": "p", "category": "tees", "size": size, "qty": 1,
+                                            "ts": float(n), "store": "ams"}], float(n))
+    rows = [InventoryRow("ams", "p", "MED", 3), InventoryRow("ams", "p", "L", 0), InventoryRow("ber", "p", "Medium", 4)]
+    journeys = JourneyData(now=10.0, settings=rules.journeys, stock=rows, page_product="p", page_category="tees",
+                           sizes=rules.catalog.size_vocabulary)
+    view = VisitorView(p, signals=rules.signals, journeys=journeys)
+    assert view["preferred_size"] == {"tees": "M"}
+    here = view["size_in_store"]
+    assert (here["store"], here["size"], here["qty"], here["in_stock"]) == ("ams", "M", 3, True)
+    assert [dict(e) for e in here["elsewhere"]] == [{"store": "ber", "name": "ber", "qty": 4}]
+    assert p.preferred_sizes == {"tees": "Medium"}  # as recorded

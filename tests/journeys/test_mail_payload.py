@@ -187,22 +187,25 @@ def test_signup_then_purchase_reach_the_receiver_signed_and_valid(make_client: A
     assert len(inbox.mails) == count
 
 
-def test_an_order_line_whose_size_is_no_size_has_none_in_the_purchase_message(
+def test_an_order_line_s_size_in_the_purchase_message_is_the_size_key_the_rules_say(
         make_client: Any, inbox: RunningReceiver, tmp_path: Path) -> None:
     """A Shopify product without options is ordered as size ``Default Title``: the rules' ``catalog.not_sizes``
-    say it is none, so the e-mail's order line has none (a template would print "Size: Default Title")."""
-    rules = rules_from_text(tmp_path, 'catalog:\n  not_sizes: ["Default Title"]\nslots: []\n')
+    say it is none, so the e-mail's order line has none (a template would print "Size: Default Title"). The
+    other sizes go out as the profile records them: the size key (``m`` is ``M``), and a name of a size in
+    ``catalog.size_names`` its key (``Medium`` is ``M``), so a template prints one size one way."""
+    rules = rules_from_text(tmp_path, 'catalog:\n  not_sizes: ["Default Title"]\n  size_names: {M: [Medium]}\nslots: []\n')
     client = make_client(webhook=inbox.url, signals=lambda: rules.signals,
                          outbox_options={"base_delay": 0.05, "poll_s": 0.1})
     assert client.post("/_sw/signup", json={"email": "cy@example.com"}).status_code == 200
     lines = [{"product": "pocket-tee", "category": "tees", "size": "Size: default title", "price": 20},
-             {"product": "tee", "category": "tees", "size": "m", "price": 18}]
-    post_events(client, {"type": "purchase", "props": {"order_id": "T-3", "total": 38, "lines": lines}})
+             {"product": "tee", "category": "tees", "size": "m", "price": 18},
+             {"product": "polo", "category": "tees", "size": "Size: MEDIUM", "price": 25}]
+    post_events(client, {"type": "purchase", "props": {"order_id": "T-3", "total": 63, "lines": lines}})
     wait_for(lambda: inbox.of_type("purchase"), timeout=10)
     purchase = inbox.of_type("purchase")[0][2]
     validate(purchase)
     assert [(line["product"], line["size"]) for line in purchase["order"]["lines"]] == [
-        ("pocket-tee", None), ("tee", "m")]  # the other sizes as sent
+        ("pocket-tee", None), ("tee", "M"), ("polo", "M")]
 
 
 def test_an_unknown_visitor_s_cart_sends_nothing(make_client: Any, inbox: RunningReceiver, store: Any) -> None:

@@ -96,8 +96,8 @@ def test_the_catalogs_not_sizes_and_the_feeds_older_spelling_are_one_list(tmp_pa
         text = text.replace(sizes, '      not_sizes: ["Default Title"]\n' + sizes)
     rules = rules_from_text(tmp_path, text)
     assert rules.catalog.size_of("default title") is None and rules.catalog.size_of("m") == "M"
-    assert rules.signals.not_sizes == rules.catalog.not_sizes
-    assert rules.catalog.not_sizes.sources == {
+    assert rules.signals.size_vocabulary == rules.catalog.size_vocabulary
+    assert rules.catalog.size_vocabulary.sources == {
         "catalog": ("catalog.not_sizes",), "feed-sizes": ("catalog.feed.sizes.not_sizes",),
         "both": ("catalog.not_sizes", "catalog.feed.sizes.not_sizes")}[where]
     assert (rules.catalog.size_of("N/A") is None) == (where == "both")

@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 from opacity_probe import OPACITY_PROBE, brief, hidden_past
 
+from slotwise.proxy.personalization.tag_decide import edit_json
+from slotwise.rules.actions import value_edit
+from slotwise.rules.size_vocabulary import SizeVocabulary
 from slotwise.tag.assets import embed_snippet
 from slotwise.tag.testing import PRODUCT_PAGE, sync, wait_for
 
@@ -150,6 +153,22 @@ def test_tag_only_mode_applies_decisions(live_tag_server: Any, page: Any, store:
     assert page.locator("template[data-sw-popup=exit][data-sw-decision=d-pop]").count() == 1
     assert page.evaluate("getComputedStyle(document.body).opacity") == "1"
     wait_for(lambda: {e.data["props"]["decision_id"] for e in events_of(store, "exposure")} >= {"d-recs", "d-nav"})
+
+
+def test_tag_only_mode_chooses_the_pages_own_name_of_the_size(live_tag_server: Any, page: Any) -> None:
+    """The rules' ``catalog.size_names`` (``M: [Medium]``): the page's ``Medium`` is chosen for an ``M``, as the
+    proxy chooses it; the decision is the one ``/decide`` sends for it."""
+    edit = value_edit("fit", "#fit", "select-option", "M", decision_id="d-fit", limit=None,
+                      sizes=SizeVocabulary(names=(("M", ("Medium",)),)))
+
+    async def decide(request: Any, visitor_id: str, url: str, extract: Any = None) -> dict[str, Any]:
+        return {"complete": True, "decisions": [edit_json(edit)]}
+
+    fit = '<select id="fit"><option>Small</option><option>Medium</option><option>Large</option></select>'
+    server, _ = live_tag_server(page=tag_only_page(5000).replace("<form", fit + "<form", 1), tag="", decide=decide)
+    page.goto(f"{server.url}/p/p1")
+    page.wait_for_selector("#fit[data-sw-decision=d-fit]", timeout=6000)
+    assert page.eval_on_selector("#fit", "e => e.value") == "Medium"
 
 
 def test_tag_only_mode_never_hides_the_page_past_the_timeout(live_tag_server: Any, page: Any) -> None:

@@ -102,25 +102,27 @@ def test_an_excel_export_with_semicolons_and_decimal_commas_loads(tmp_path: Path
 def test_a_size_the_rules_say_is_none_is_imported_without_one(tmp_path: Path, capsys: Any,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A POS export of a Shopify store names a product without options by its variant ``Default Title``:
-    with the rules the server runs (``--rules``, else ``SLOTWISE_RULES``) it is no size."""
+    with the rules the server runs (``--rules``, else ``SLOTWISE_RULES``) it is no size, and its ``Medium``
+    the size key ``M`` (``catalog.size_names``)."""
     path = tmp_path / "pos.csv"
     path.write_text("order_id,customer_id,ts,product,category,size,qty,price\n"
                     "S1,c1,2024-03-01,tee,T-Shirts,M,1,20\n"
                     "S2,c1,2024-03-02,pocket-tee,T-Shirts,Default Title,1,20\n"
-                    "S3,c1,2024-03-03,pocket-tee,T-Shirts,default title,1,20\n")
+                    "S3,c1,2024-03-03,pocket-tee,T-Shirts,default title,1,20\n"
+                    "S4,c1,2024-03-04,tee,T-Shirts,Medium,1,20\n")
     rules = tmp_path / "rules.yaml"
-    rules.write_text('catalog:\n  not_sizes: ["Default Title"]\nslots: []\n')
+    rules.write_text('catalog:\n  not_sizes: ["Default Title"]\n  size_names: {M: [Medium]}\nslots: []\n')
     status, summary, _ = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
-    assert status == 0 and summary is not None and summary["new"] == 3  # without the rules: sizes as written
+    assert status == 0 and summary is not None and summary["new"] == 4  # without the rules: sizes as written
     monkeypatch.setenv("SLOTWISE_RULES", str(rules))
     status, summary, _ = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
     assert status == 0 and summary is not None and summary["new"] == 0  # the same lines: not added again
     fresh = tmp_path / "fresh"
     status, summary, _ = run(capsys, "import", "purchases", str(path), "--data", str(fresh), "--quiet")
-    assert status == 0 and summary is not None and summary["new"] == 3
+    assert status == 0 and summary is not None and summary["new"] == 4
     store = SQLiteStore(fresh / "slotwise.db")
     c1 = sync(store.get_profile("customer:c1"))
-    assert [(p["order_id"], p["size"]) for p in c1.purchases] == [("S1", "M"), ("S2", None), ("S3", None)]
+    assert [(p["order_id"], p["size"]) for p in c1.purchases] == [("S1", "M"), ("S2", None), ("S3", None), ("S4", "M")]
     sync(store.close())
     rules.write_text("catalog:\n  not_sizes: []\nslots: []\n")
     status, summary, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet",

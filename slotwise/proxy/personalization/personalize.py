@@ -141,7 +141,7 @@ class SlotwisePersonalizer:
         self.page_slots = PageSlots()
         self.digests = PageDigests()
         self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order,
-                                      not_sizes=self._of_rules(lambda rs: rs.catalog.not_sizes))
+                                      sizes=self._of_rules(lambda rs: rs.catalog.size_vocabulary))
         self.capture = Capture(self.store, self.recorder, self.pageviews, self.categories, clock,
                                tag_only=settings.tag_only)
         self.feeds = FeedLoader(self.store, settings.storefront, clock)

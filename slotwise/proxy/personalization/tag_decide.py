@@ -117,4 +117,5 @@ def edit_json(edit: Edit) -> dict[str, Any]:
         "slot": edit.slot, "selector": edit.selector, "action": edit.action, "html": edit.html,
         "value": edit.value, "order": list(edit.order), "key": key, "items": edit.items,
         "attributes": dict(edit.attributes), "decision_id": edit.decision_id, "limit": edit.limit,
+        **({"names": list(edit.names)} if edit.names else {}),
     }

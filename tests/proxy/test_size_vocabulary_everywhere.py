@@ -1,14 +1,20 @@
-"""``catalog.not_sizes`` wherever a size enters or is read, through the real proxy and its SQLite store.
+"""The rules' size vocabulary (``catalog.not_sizes``, ``catalog.size_names``) wherever a size enters or is
+read, through the real proxy and its SQLite store.
 
 A Shopify store without a product feed (the tag, the store's own JS) sends the one variant of a product
 without options as size ``Default Title``. Recorded as a size, it becomes the visitor's preferred size
 in the category (bought more often than their real size), and the size slot presets it, or nothing at
 all on a sized product's page. The rules say it once (``catalog.not_sizes``): events record no size for
 it, a profile that holds it from before the rule is read without it, and so is a catalog row's stale
-``variants`` map (what the tag-only decide reads)."""
+``variants`` map (what the tag-only decide reads).
+
+And the store's channels spell one size several ways: the web shop's selector says ``M``, the POS export
+``Medium``. ``catalog.size_names`` says so once: an in-store ``Medium`` presets the web selector's ``M``,
+the page's ``Medium`` is chosen for an ``M``, and what was recorded before the rule counts as ``M``."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 import uuid
 from contextlib import contextmanager
@@ -23,6 +29,7 @@ from slotwise.profile import Profile, record_purchase
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from slotwise.cli import main
 from slotwise.tag.testing import sync
 
 RULES = """
@@ -30,7 +37,9 @@ holdout: 0
 catalog:
   product_pages: "/p/{product}"
   not_sizes: ["Default Title"]
+  size_names: {M: [Medium, Med], XL: [Extra Large]}
   selectors: {category: "main @data-category"}
+  customer: "main @data-customer"
 slots:
   - id: size-prefill
     pages: "/p/{product}"
@@ -67,13 +76,15 @@ def proxy(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iter
     from starlette.routing import Route
 
     async def page(request: Request) -> Response:
-        one_size = request.path_params["product"] == "pocket-tee"
-        return HTMLResponse(product_page(["Default Title"] if one_size else ["S", "M", "L"]))
+        options = {"pocket-tee": ["Default Title"], "pos-tee": ["Small", "Medium", "Large"]}  # its POS's words
+        return HTMLResponse(product_page(options.get(request.path_params["product"], ["S", "M", "L"])))
 
-    data = tmp_path_factory.mktemp("not-sizes-everywhere")
+    data = tmp_path_factory.mktemp("size-vocabulary-everywhere")
     (data / "rules.yaml").write_text(RULES, encoding="utf-8")
     shop = Starlette(routes=[Route("/", lambda r: HTMLResponse("<html><body>Shop</body></html>")),
-                             Route("/p/{product}", page)])
+                             Route("/p/{product}", page),
+                             Route("/me/{customer}", lambda r: HTMLResponse(  # the store's page of a logged-in customer
+                                 f'<html><body><main data-customer="{r.path_params["customer"]}">Hi</main></body></html>'))])
     with uvicorn_runner(shop) as upstream:
         settings = Settings(upstream=upstream.url, rules=str(data / "rules.yaml"), data=str(data / "edge"),
                             personalize_budget_ms=5000)
@@ -161,10 +172,68 @@ def test_a_catalog_rows_stale_size_map_is_read_without_a_not_size(proxy: tuple[A
         "Default Title": "41", "M": "42"}  # the row as written: read without it, not rewritten
 
 
-def test_rules_check_says_what_not_sizes_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from slotwise.cli import main
-
+def test_rules_check_says_what_not_sizes_and_size_names_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
     assert main(["rules", "check", str(tmp_path / "rules.yaml")]) == 0
+    out = capsys.readouterr().out
     assert ("  not sizes (catalog.not_sizes): default title: an event, an order, an import or a page with one "
-            "records no size, and one recorded before is skipped where read\n") in capsys.readouterr().out
+            "records no size, and one recorded before is skipped where read\n") in out
+    assert ("  size names (catalog.size_names): M <- Medium, MED; XL <- Extra Large: recorded, read and chosen on a "
+            "page as that size\n") in out
+
+
+def pos_import(personalizer: SlotwisePersonalizer, path: Path, rows: str) -> int:
+    """``slotwise import purchases --rules`` (the real CLI, in a thread: it runs its own event loop) into the
+    proxy's own store, with the rules it runs."""
+    path.write_text("order_id,customer_id,ts,product,category,size,qty,price,channel\n" + rows, encoding="utf-8")
+    settings = personalizer.settings
+    argv = ["import", "purchases", str(path), "--data", str(settings.data), "--rules", str(settings.rules), "--quiet"]
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(main, argv).result()
+
+
+def test_an_in_store_medium_presets_the_web_selectors_m(proxy: tuple[Any, SlotwisePersonalizer], tmp_path: Path) -> None:
+    """The POS export says ``Medium``, the web shop's selector ``M``: imported with the rules, it is one size."""
+    edge, personalizer = proxy
+    customer = uuid.uuid4().hex
+    assert pos_import(personalizer, tmp_path / "pos.csv", f"S1,{customer},2024-03-01,tee,T-Shirts,Medium,1,20,store\n"
+                                                         f"S2,{customer},2024-03-02,tee,T-Shirts,Size: MED,1,20,store\n"
+                                                         f"S3,{customer},2024-03-03,tee,T-Shirts,L,1,20,store\n") == 0
+    with browser(edge) as (client, visitor):
+        client.get(f"/me/{customer}")  # the customer logs in on the web shop: their in-store history is theirs
+        profile = sync(personalizer.store.get_profile(visitor))
+        assert [(p["order_id"], p["size"]) for p in profile.purchases] == [("S1", "M"), ("S2", "M"), ("S3", "L")]
+        assert selected(client.get("/p/runner-tee").text) == "M"  # two Ms (spelled two ways) over one L
+        assert selected(client.get("/p/pos-tee").text) == "Medium"  # the page's own word for M
+
+
+def test_sizes_recorded_before_size_names_count_as_their_key(proxy: tuple[Any, SlotwisePersonalizer]) -> None:
+    """A profile that holds ``Medium`` and ``Extra Large`` from before the rule: read as ``M`` and ``XL`` (two Ms
+    over two XLs spelled one way and the other: the latest), the history kept as it was."""
+    edge, personalizer = proxy
+    now = time.time()
+    written = ["Medium", "XL", "Extra Large", "M"]
+
+    def bought_before_the_rule(profile: Profile) -> None:
+        for n, size in enumerate(written):
+            record_purchase(profile, f"old{n}", [{"product": "tee", "category": "t-shirts", "size": size, "qty": 1,
+                                                  "price": 20.0, "ts": now - 100 + n}], now - 100 + n)
+
+    with browser(edge) as (client, visitor):
+        sync(personalizer.store.update_profile(visitor, bought_before_the_rule, now))
+        assert selected(client.get("/p/runner-tee").text) == "M"
+        assert selected(client.get("/p/pos-tee").text) == "Medium"
+        decided = client.get("/_sw/decide", params={"url": f"{edge.url}/p/pos-tee"}).json()["decisions"]
+    prefill = {d["slot"]: d for d in decided}["size-prefill"]
+    assert (prefill["value"], prefill["names"]) == ("M", ["M", "Medium", "MED"])  # the tag chooses as the proxy does
+    assert [p["size"] for p in sync(personalizer.store.get_profile(visitor)).purchases] == written  # loses nothing
+
+
+def test_a_catalog_rows_size_map_is_read_by_size_names(proxy: tuple[Any, SlotwisePersonalizer]) -> None:
+    edge, personalizer = proxy
+    sync(personalizer.store.upsert_products([
+        {"id": "named-tee", "name": "Tee", "category": "t-shirts", "sizes": ["Medium", "L"],
+         "variants": {"Medium": "51", "L": "52"}}], time.time()))
+    with browser(edge) as (client, _):
+        answer = client.get("/_sw/decide", params={"url": f"{edge.url}/p/named-tee"})
+    assert {d["slot"]: d for d in answer.json()["decisions"]}["offered"]["html"] == '<p class="offered">M,L</p>'
