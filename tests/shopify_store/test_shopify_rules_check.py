@@ -37,7 +37,8 @@ def check(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> str:
 def test_the_example_loads(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "check", EXAMPLE]) == 0
     out = capsys.readouterr().out
-    assert "OK, 4 slots" in out and "capture: 2 event sources; cart" in out
+    assert "OK, 4 slots" in out and "capture: 2 event sources; customer, cart" in out
+    assert "signed identity: on (secret from $SLOTWISE_IDENTITY_SECRET, set)" in out
     assert ("sizes <- variants[]: id id, size option{} ({}: options[name=Size].position in the item the list is in), "
             "not sizes: default title") in out
     assert 'JSON-LD variants keyed by (catalog.variant_id): @id (its group of "[?&]variant=(\\d+)")' in out
