@@ -157,3 +157,31 @@ def test_another_customer_signed_in_on_a_shared_browser_gets_a_fresh_visitor(tag
     assert person(tag_only, first) == sync(tag_only.store.resolve(shared))
     assert person(tag_only, second) == sync(tag_only.store.resolve(vid(device))) != person(tag_only, first)
     assert "boots" not in tag_only.profile(vid(device)).products
+
+
+def test_a_signed_device_joins_the_imported_customer(tag_only: Stack, device: httpx.Client) -> None:
+    """docs/imports.md: in tag-only mode only a signed customer id joins a browser to an imported profile."""
+    customer = f"c{uuid.uuid4().hex[:8]}"
+    imported = f"imported-{customer}"
+    sync(tag_only.store.link_identity(imported, f"customer:{customer}", time.time()))  # as `slotwise import customers`
+    send(device, page_view(customer))
+    assert sync(tag_only.store.resolve(vid(device))) != person(tag_only, customer)  # a claim: not joined
+    send(device, page_view(customer, sign(SECRET, customer)))
+    assert sync(tag_only.store.resolve(vid(device))) == person(tag_only, customer) == sync(tag_only.store.resolve(imported))
+
+
+def test_a_server_started_without_the_secret_says_which_variable(tmp_path: Any, uvicorn_runner: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules are rejected at start as any invalid rules are (the store served unchanged), and health says
+    where and what: not a server whose every login is silently a claim."""
+    monkeypatch.delenv("SW_TEST_IDENTITY", raising=False)
+    monkeypatch.setenv("SW_TEST_IDENTITY_OLD", OLD_SECRET)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES, encoding="utf-8")
+    config = Settings(rules=str(rules), data=str(tmp_path / "edge"), tag_only=True)
+    with uvicorn_runner(create_app(config, SlotwisePersonalizer(config))) as server:
+        health = httpx.get(server.url + "/_sw/health", timeout=20).json()
+    assert health["reasons"] == ["rules_invalid"], health
+    assert health["details"]["rules_invalid"].startswith(
+        f"1 error in rules; first: {rules}:8:18: 'capture.customer.secret_env': the environment variable "
+        "SW_TEST_IDENTITY is not set"), health
