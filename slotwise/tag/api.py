@@ -268,18 +268,13 @@ class TagAPI:
         if self.expand is not None:
             items = await self.expand(visitor, items, now)
         signed = [item for item in items if item.verified]  # the store signed the customer id: trusted, merges
-        if signed and await self._signs_in_someone_else(visitor, is_new, signed):
+        if any(names_another_person(profile, item.event.props.customer_id, None) for item in signed):
             visitor, is_new = self.cookies.new_id(), True  # a shared browser: as after a logout (the proxy's way)
         added = await self.recorder.record(visitor, [i for i in items if not i.verified], now, trusted=False, source="tag")
         added += await self.recorder.record(visitor, signed, now, trusted=True, source="tag")
         result["stored"] = sum(added)
         result["duplicates"] = len(added) - sum(added)
         return bool(items), visitor, is_new
-
-    async def _signs_in_someone_else(self, visitor: str, is_new: bool, signed: Sequence[Incoming]) -> bool:
-        """A customer id the store signed names another customer than the one this browser's profile is."""
-        profile = None if is_new else await self.store.get_profile(visitor)
-        return any(names_another_person(profile, item.event.props.customer_id, None) for item in signed)
 
     # -- POST /signup ------------------------------------------------------------
     async def signup(self, request: Request) -> Response:

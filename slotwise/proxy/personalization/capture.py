@@ -71,7 +71,12 @@ def claim_key(visitor: str, order_id: str) -> str:
     order's real buyer from being recorded. Trusted sources use ``order:<id>``,
     which no claim can take.
     """
-    return f"claim:{_KEY_SAFE.sub('_', visitor)[:64]}:purchase:{order_id}"
+    return f"claim:{_key_part(visitor)}:purchase:{order_id}"
+
+
+def _key_part(visitor: str) -> str:
+    """A visitor id as a part of a log key: what a browser sent, made safe and bounded."""
+    return _KEY_SAFE.sub("_", visitor)[:64]
 
 
 class _Once:
@@ -233,7 +238,7 @@ class Capture:
         signature = None if trusted else signature_of(reading.group("customer"))
         if signature and customer:  # tag-only: checked before it is stored (``verify``); the key keeps it once a visitor
             item = self._incoming({"type": "identify", "props": {"customer_id": customer, "signature": signature}},
-                                  f"page:signed:{_KEY_SAFE.sub('_', visitor)[:64]}:{_digest(customer)}", now, "customer")
+                                  f"page:signed:{_key_part(visitor)}:{_digest(customer)}", now, "customer")
             items += [item] if item else []
             customer = None
         if names_another_person(profile, *_named(customer, email)):
