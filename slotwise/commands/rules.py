@@ -72,6 +72,8 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         extras = [n for n, v in (("customer", capture.customer), ("cart", capture.cart), ("dataLayer", capture.datalayer)) if v]
         print(f"  capture: {sources} event source{'s' if sources != 1 else ''}"
               + (f"; {', '.join(extras)}" if extras else ""), file=out)
+    if capture.identity is not None:  # its variables are set (else the rules were refused, naming them)
+        print(f"  {capture.identity.describe()}", file=out)
     for source in capture.requests:
         if source.unobserved is not None:  # tag-only mode is serve's, not the rules': said of every such source
             print(source.unobserved, file=out)
@@ -107,6 +109,17 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
 
 
 FEED_SHOWN = 5
+
+
+def _signed(identity: Any, customer: str | None, signature: str | None) -> str | None:
+    """What the page's signature says of its customer id (tag-only: trusted or a claim); never the signature."""
+    if identity is None or not customer:
+        return None
+    if not signature:
+        return "no signature (tag-only: a claim)"
+    if identity.verify(customer, signature):
+        return "signature valid (tag-only: trusted, merges the customer's devices)"
+    return f"signature WRONG for {' or '.join('$' + n for n in identity.names)} (tag-only: a claim)"
 
 
 def _check_feed(catalog: Any, url: str | None, out: TextIO, err: TextIO) -> int:
@@ -234,7 +247,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     through unchanged is said to be one (``_passes_through``)."""
     from slotwise.proxy.forwarding.documents import is_document
     from slotwise.rules import page_facts
-    from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event
+    from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event, signature_of
     from slotwise.rules.html_api import count_matches
     from slotwise.rules.reading import bytes_to_read, read_html, reading_codec
 
@@ -272,6 +285,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
         else:
             customer, email = customer_of(reading.group("customer"))
             named = [f"id {customer!r}" for _ in [0] if customer] + [f"e-mail {_mask(email)}" for _ in [0] if email]
+            named += [said for said in [_signed(capture.identity, customer, signature_of(reading.group("customer")))] if said]
             lines.append(f"  customer: {', '.join(named) if named else 'none named (logged out, or the selector finds nothing)'}")
     if capture.cart is not None:
         if "cart" not in groups:

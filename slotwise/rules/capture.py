@@ -25,6 +25,7 @@ from slotwise.rules.extract import Group, Values
 from slotwise.rules.jsonld import _price
 from slotwise.rules.order_mapping import OrderMapping
 from slotwise.rules.pages import Headers, PageMatcher, PageRule, Query, normalize_query
+from slotwise.rules.signed_identity import MAX_SIGNATURE, SignedIdentity
 from slotwise.rules.product_facts import currency_of
 
 Expression = Callable[..., Any]
@@ -267,6 +268,7 @@ class CaptureSettings:
     triggers: tuple[TagTrigger, ...] = ()
     datalayer: DataLayer | None = None
     orders: OrderMapping | None = None  # the order webhook in the store's own shape (None: the fixed one)
+    identity: SignedIdentity | None = None  # the secrets a tag's signed customer id is checked with (tag-only)
 
     @property
     def empty(self) -> bool:
@@ -467,6 +469,13 @@ def customer_of(values: Values) -> tuple[str | None, str | None]:
         return None, None
     fields = values.get("fields") or {}
     return _text(fields.get("id"), 128), _text(fields.get("email"), 254)
+
+
+def signature_of(values: Values) -> str | None:
+    """The signature the page prints for its customer id (``capture.customer.signature``), as read."""
+    if not values.get("present"):
+        return None
+    return _text((values.get("fields") or {}).get("signature"), MAX_SIGNATURE)
 
 
 # -- GA4 / Universal Analytics dataLayer -----------------------------------------------

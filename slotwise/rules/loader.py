@@ -240,6 +240,8 @@ class _Loader:
                     self.issues.append(value.source.loc(value.node).issue(f"'capture.{name}' is set in more than one file"))
                     continue
                 setattr(merged, name, value)
+                if name == "customer":  # its secret_env comes with it
+                    merged.identity = part.identity
         legacy = doc.catalog.customer
         if legacy is not None and merged.customer is None:  # catalog.customer: the older way to name the customer
             merged.customer = GroupSpec(legacy.node, legacy.source, fields={"id": legacy})

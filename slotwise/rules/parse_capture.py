@@ -15,6 +15,7 @@ from typing import Callable
 from slotwise.rules.checker import Checker, Entry
 from slotwise.rules.order_mapping import parse_order_mapping
 from slotwise.rules.parse_fields import PagesParser, parse_fields, parse_group, parse_items
+from slotwise.rules.signed_identity import SignedIdentity, parse_secret_env
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, construct
 
 PageMappingParser = Callable[[Checker, Node], "s.PageRuleSpec | None"]
@@ -29,10 +30,7 @@ def parse_capture(check: Checker, node: Node, pages: PagesParser, page_mapping: 
     if entries is None:
         return spec
     if "customer" in entries:
-        group = parse_group(check, entries["customer"].node, s.CUSTOMER_KEYS, "'capture.customer'", pages)
-        if group is not None and not ({"id", "email"} & set(group.fields)):
-            check.error(entries["customer"].node, "'capture.customer' needs 'id' or 'email' (where the page names the customer)")
-        spec.customer = group
+        spec.customer, spec.identity = _customer(check, entries["customer"].node, pages)
     if "cart" in entries:
         group = parse_group(check, entries["cart"].node, s.CART_KEYS, "'capture.cart'", pages)
         if group is not None:
@@ -87,6 +85,25 @@ def _datalayer(check: Checker, node: Node) -> s.DataLayerSpec | None:
             if text is not None:
                 setattr(spec, key, text.value.strip())
     return spec
+
+
+def _customer(check: Checker, node: Node, pages: PagesParser) -> tuple[s.GroupSpec | None, SignedIdentity | None]:
+    """``capture.customer``: where the page names who is logged in, and (tag-only) the signature that vouches
+    for the id with the secret ``secret_env`` names (``rules.signed_identity``)."""
+    group = parse_group(check, node, s.CUSTOMER_KEYS, "'capture.customer'", pages, settings=("secret_env",))
+    if group is None:
+        return None, None
+    if not ({"id", "email"} & set(group.fields)):
+        check.error(node, "'capture.customer' needs 'id' or 'email' (where the page names the customer)")
+    entries = node.value if isinstance(node, MappingNode) else []
+    secret = next((value for key, value in entries if isinstance(key, ScalarNode) and key.value == "secret_env"), None)
+    identity = parse_secret_env(check, secret) if secret is not None else None
+    if "signature" in group.fields and secret is None:
+        check.error(node, "'capture.customer.signature' needs 'secret_env': the environment variable that holds the "
+                          "secret the store signs customer ids with (SLOTWISE_IDENTITY_SECRET)")
+    if ("signature" in group.fields or secret is not None) and "id" not in group.fields:
+        check.error(node, "'capture.customer.signature' signs the customer id: the group needs 'id'")
+    return group, identity
 
 
 def _event(check: Checker, node: Node, pages: PagesParser, page_mapping: PageMappingParser) -> s.EventSpec | None:

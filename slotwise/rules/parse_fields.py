@@ -209,8 +209,9 @@ def _node_key(check: Checker, node: Node, name: str, read_from: str) -> s.FieldS
 
 
 def parse_group(check: Checker, node: Node, allowed: Collection[str], what: str, pages: PagesParser, *,
-                line_fields: Collection[str] = s.LINE_FIELDS) -> s.GroupSpec | None:
-    """A group: optional ``pages`` and ``within``, fields, and ``lines`` (items)."""
+                line_fields: Collection[str] = s.LINE_FIELDS, settings: Collection[str] = ()) -> s.GroupSpec | None:
+    """A group: optional ``pages`` and ``within``, fields, and ``lines`` (items); ``settings``: keys that are
+    no field (the caller reads them)."""
     entries = check.mapping(node, allowed, what)
     if entries is None:
         return None
@@ -222,7 +223,7 @@ def parse_group(check: Checker, node: Node, allowed: Collection[str], what: str,
     if "lines" in entries:
         group.lines = parse_items(check, entries["lines"].node, line_fields, f"{what}: 'lines'", required=("product",))
     for name, entry in entries.items():
-        if name in ("pages", "within", "lines"):
+        if name in ("pages", "within", "lines") or name in settings:
             continue
         spec = parse_field(check, entry.node, f"{what} field {name!r}")
         if spec is not None:

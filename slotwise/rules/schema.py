@@ -7,13 +7,16 @@ expressions, templates, policies) can still point at ``file:line:column``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slotwise.bandits.goals import GOALS as GOALS  # the rules name the bandits' goals
 from slotwise.bandits.spec import DEFAULT_POLICY, POLICY_NAMES
 from slotwise.rules.cache import CacheSettings
 from slotwise.rules.checker import Text
 from slotwise.rules.yaml_marks import Node, Source
+
+if TYPE_CHECKING:
+    from slotwise.rules.signed_identity import SignedIdentity
 
 POLICIES = POLICY_NAMES  # what a slot's `policy:` may name (the bandits' list: one list)
 STICKY = ("session", "visitor", "none")
@@ -203,7 +206,7 @@ class CatalogSpec:
 
 
 CAPTURE_KEYS = ("customer", "cart", "events", "datalayer", "orders")
-CUSTOMER_KEYS = ("pages", "within", "id", "email")
+CUSTOMER_KEYS = ("pages", "within", "id", "email", "signature", "secret_env")
 CART_KEYS = ("pages", "within", "count", "lines")
 LINE_FIELDS = ("product", "size", "qty", "price", "total", "category", "name")
 EVENT_KEYS = (
@@ -294,6 +297,7 @@ class OrdersSpec:
 @dataclass
 class CaptureSpec:
     customer: GroupSpec | None = None
+    identity: "SignedIdentity | None" = None  # capture.customer.secret_env: the secrets a signed customer id is checked with
     cart: GroupSpec | None = None
     events: list[EventSpec] = field(default_factory=list)
     datalayer: DataLayerSpec | None = None

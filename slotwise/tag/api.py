@@ -29,7 +29,7 @@ from slotwise.tag.admin_session import is_https
 from slotwise.tag.coupons import CouponSigner
 from slotwise.tag.events import parse_batch
 from slotwise.tag import jsonbody
-from slotwise.tag.golden import email_is_valid
+from slotwise.tag.golden import email_is_valid, names_another_person
 from slotwise.tag.jsonbody import BadJSON
 from slotwise.rules.order_mapping import OrderMapping
 from slotwise.tag.orders import OrderWebhook
@@ -232,7 +232,7 @@ class TagAPI:
             result["dropped"] = len(good)  # an opt-out, or a crawler running the tag: acknowledged, not counted
             return JSONResponse(result, status_code=status, headers={"cache-control": "no-store"})
         try:
-            stored = await self._store_events(visitor, is_new, [e for _, e in good], now, result)
+            stored, visitor, is_new = await self._store_events(visitor, is_new, [e for _, e in good], now, result)
         except Exception as exc:
             if not is_outage(exc):  # an outage is logged once, by the store
                 log.exception("storing events failed")
@@ -244,8 +244,10 @@ class TagAPI:
             self._set_cookie(request, response, visitor)
         return self._said(request, response)
 
-    async def _store_events(self, visitor: str, is_new: bool, events: list[Any], now: float, result: dict[str, Any]) -> bool:
-        """Appends, updates the profile, links identities; True when anything was stored."""
+    async def _store_events(self, visitor: str, is_new: bool, events: list[Any], now: float,
+                            result: dict[str, Any]) -> tuple[bool, str, bool]:
+        """Appends, updates the profile, links identities; (whether anything was stored, the visitor they were
+        stored for, whether that visitor needs its cookie set)."""
         mode = self._mode()
         profile = None if is_new else await self.store.get_profile(visitor)
         consent = profile.consent if profile else None
@@ -261,14 +263,18 @@ class TagAPI:
             else:
                 result["dropped"] += 1
         if not keep:
-            return False
+            return False, visitor, is_new
         items = [Incoming(event, ts, browser_key(visitor, event.event_id)) for event, ts in keep]
         if self.expand is not None:
             items = await self.expand(visitor, items, now)
-        added = await self.recorder.record(visitor, items, now, trusted=False, source="tag")
+        signed = [item for item in items if item.verified]  # the store signed the customer id: trusted, merges
+        if any(names_another_person(profile, item.event.props.customer_id, None) for item in signed):
+            visitor, is_new = self.cookies.new_id(), True  # a shared browser: as after a logout (the proxy's way)
+        added = await self.recorder.record(visitor, [i for i in items if not i.verified], now, trusted=False, source="tag")
+        added += await self.recorder.record(visitor, signed, now, trusted=True, source="tag")
         result["stored"] = sum(added)
         result["duplicates"] = len(added) - sum(added)
-        return bool(items)
+        return bool(items), visitor, is_new
 
     # -- POST /signup ------------------------------------------------------------
     async def signup(self, request: Request) -> Response:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, AliasChoices, BeforeValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from slotwise.rules.signed_identity import MAX_SIGNATURE, canonical_id
 from slotwise.tag.golden import email_is_valid
 
 MAX_EVENTS = 100
@@ -92,10 +93,18 @@ class SignupProps(_Props):
     source: Text | None = None
 
 
+def _id_text(value: Any) -> Any:
+    """A customer id sent as a JSON number is its digits (``7001``), as the store's template prints it."""
+    return canonical_id(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
 class IdentifyProps(_Props):
-    customer_id: Text | None = Field(default=None, validation_alias=AliasChoices("customer_id", "customerId"))
+    customer_id: Annotated[Text, BeforeValidator(_id_text)] | None = Field(
+        default=None, validation_alias=AliasChoices("customer_id", "customerId"))
     email: Email | None = None
     email_hash: EmailHash | None = None
+    # the store's HMAC of customer_id (docs/tag.md, "Signed identity"): checked, then dropped, never stored
+    signature: Annotated[str, Field(max_length=MAX_SIGNATURE)] | None = None
 
 
 class StoreChosenProps(_Props):

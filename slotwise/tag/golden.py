@@ -105,3 +105,14 @@ def email_hash_of(props: Any) -> str | None:
 def email_is_valid(email: str) -> bool:
     """A plausible address: one @, a dot in the domain, no spaces, at most 254 characters."""
     return len(email) <= 254 and EMAIL_RE.fullmatch(email) is not None
+
+
+def names_another_person(profile: Profile | None, customer: str | None, email_hash: str | None) -> bool:
+    """The store names a customer, and the browser's profile is already someone else's (the same kind of
+    name, different): a shared computer where one session ended and another person logged in. Merging would
+    give each the other's history, on every device; the browser must become the new person instead."""
+    if profile is None:
+        return False
+    if customer and profile.customer_id:  # the id decides: one customer may have another address on file
+        return profile.customer_id != customer
+    return bool(email_hash and profile.email_hash and profile.email_hash != email_hash)

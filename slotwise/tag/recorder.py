@@ -48,11 +48,13 @@ OnEvents = Callable[[str, Sequence[Any]], Any]
 
 @dataclass
 class Incoming:
-    """One validated event (a pydantic model from ``tag.events``), its time and its log key."""
+    """One validated event (a pydantic model from ``tag.events``), its time and its log key; ``verified``: an
+    identify whose customer id the store signed (``rules.signed_identity``), trusted though a browser sent it."""
 
     event: Any
     ts: float
     key: str
+    verified: bool = False
 
 
 def browser_key(visitor: str, event_id: str) -> str:
@@ -127,7 +129,7 @@ def bounded_purchase(item: Incoming, cap: float) -> Incoming:
 
 def _log_props(event: Any) -> dict[str, Any]:
     """The props as logged: e-mail addresses hashed on arrival, never stored in clear (``tag.scrub``)."""
-    return scrub(event.props.model_dump(exclude_none=True))
+    return scrub(event.props.model_dump(exclude_none=True, exclude={"signature"}))  # a signature never: it vouches forever
 
 
 def _without_channel(item: Incoming) -> Incoming:

@@ -120,6 +120,7 @@
     o = o || {};
     var p = {};
     if (o.customerId) p.customer_id = '' + o.customerId;
+    if (o.customerId && o.signature) p.signature = '' + o.signature;  // the store's HMAC of the id: trusted when it checks
     if (okMail(o.email)) p.email = '' + o.email;
     if (p.customer_id || p.email) track('identify', p, { now: 1 });
   }

@@ -21,7 +21,7 @@ from polling import wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shopify_store"))  # the Dawn fixture
 
-from shopify_shop import PRODUCTS, ShopifyShop  # noqa: E402
+from shopify_shop import PRODUCTS, ShopifyShop, identity_environment  # noqa: E402
 
 from slotwise.proxy.app import create_app  # noqa: E402
 from slotwise.proxy.config import Settings  # noqa: E402
@@ -35,6 +35,13 @@ RAIN = PRODUCTS["rain-jacket"]
 BY_VARIANT_ID = {v.options[0]: str(v.id) for v in RAIN.variants}  # what the feed writes: S -> 44001, ...
 SKUS = [v.sku for v in RAIN.variants]
 PAGE_IMAGE = "width=1920"  # structured_data's image URL; the feed's is its CDN's, without it
+
+
+@pytest.fixture(scope="module", autouse=True)
+def identity_secret() -> Iterator[str]:
+    """The secret the example's signed customer id is checked with (``capture.customer.secret_env``)."""
+    with identity_environment() as secret:
+        yield secret
 
 
 @pytest.fixture(scope="module")

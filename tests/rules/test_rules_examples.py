@@ -34,11 +34,21 @@ def test_demo_rules_load_with_the_four_slots() -> None:
     assert ruleset.slot("size-prefill").sticky == "visitor"
 
 
-def test_every_yaml_example_file_loads() -> None:
+def test_every_yaml_example_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLOTWISE_IDENTITY_SECRET", "the-store-s-secret")  # shopify.yaml's signed customer id
     mains = [p for p in EXAMPLES.glob("*.yaml") if not p.name.startswith("demo-")]
     assert mains
     for path in mains:
         load_rules(path)
+
+
+def test_an_example_whose_secret_is_not_in_the_environment_is_refused_naming_it(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SLOTWISE_IDENTITY_SECRET", raising=False)
+    assert main(["rules", "check", str(EXAMPLES / "shopify.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert ("shopify-capture.yaml:13:17: 'capture.customer.secret_env': the environment variable "
+            "SLOTWISE_IDENTITY_SECRET is not set") in err
 
 
 def test_check_valid_file_exits_zero_with_one_line_per_slot(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,11 +12,15 @@ State lives in memory per app, so every ``ShopifyShop()`` starts clean.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
 import json
+import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import jinja2
 from markupsafe import Markup
@@ -32,6 +36,23 @@ SHOP = "Dawn Fixture"
 CURRENCY = "EUR"
 CART_COOKIE = "cart"  # Shopify's cart token cookie
 SESSION_COOKIE = "_secure_session_id"  # a logged-in customer's session
+IDENTITY_SECRET = "dawn-fixture-identity-secret"  # what the theme signs the logged-in customer's id with
+IDENTITY_ENV = "SLOTWISE_IDENTITY_SECRET"  # where shopify.yaml's capture.customer.secret_env says Slotwise finds it
+
+
+@contextlib.contextmanager
+def identity_environment() -> Iterator[str]:
+    """``IDENTITY_ENV`` set to ``IDENTITY_SECRET`` while it lasts: what a store running the shipped example sets
+    where Slotwise runs (the Slotwise processes started meanwhile inherit it)."""
+    before = os.environ.get(IDENTITY_ENV)
+    os.environ[IDENTITY_ENV] = IDENTITY_SECRET
+    try:
+        yield IDENTITY_SECRET
+    finally:
+        if before is None:
+            os.environ.pop(IDENTITY_ENV, None)
+        else:
+            os.environ[IDENTITY_ENV] = before
 
 
 # ---------------------------------------------------------------- catalog (fixed)
@@ -269,6 +290,14 @@ ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), aut
 ENV.filters["money"] = money
 
 
+def hmac_sha256(value: Any, secret: str) -> str:
+    """Liquid's ``hmac_sha256`` filter: the lowercase hex HMAC-SHA256 of the value's text."""
+    return hmac.new(secret.encode(), str(value).encode(), hashlib.sha256).hexdigest()
+
+
+ENV.filters["hmac_sha256"] = hmac_sha256
+
+
 def shop_of(request: Request) -> Shop:
     return request.app.state.shop
 
@@ -297,6 +326,8 @@ def render(request: Request, template: str, status: int = 200, *, title: str, pa
     html = ENV.get_template(template).render(
         shop=SHOP, title=title, path=request.url.path, product=product, collection=collection,
         page_type=page_type, customer=customer_of(request), snippet=Markup(request.app.state.snippet),
+        customer_id=CUSTOMERS[email][2] if (email := customer_of(request)) else None,
+        identity_secret=request.app.state.identity_secret,
         json_ld=Markup(structured_data(base, product)) if product else None,
         meta=Markup(analytics_meta(product, page_type, collection)), **cart_context(cart_of(request)), **context)
     return HTMLResponse(html, status)
@@ -475,8 +506,9 @@ async def image(request: Request) -> Response:
     return Response(svg, media_type="image/svg+xml")
 
 
-def create_app(snippet: str = "") -> Starlette:
-    """The store; ``snippet`` goes first in every page's ``<head>`` (what a theme app embed adds)."""
+def create_app(snippet: str = "", identity_secret: str | None = IDENTITY_SECRET) -> Starlette:
+    """The store; ``snippet`` goes first in every page's ``<head>`` (what a theme app embed adds), then, for a
+    logged-in customer, their id signed with ``identity_secret`` (None: not printed)."""
     async def missing(request: Request, exc: Exception) -> Response:
         return not_found(request)
 
@@ -498,14 +530,15 @@ def create_app(snippet: str = "") -> Starlette:
     ])
     app.state.shop = Shop()
     app.state.snippet = snippet
+    app.state.identity_secret = identity_secret
     return app
 
 
 class ShopifyShop(ServedApp):
     """``with ShopifyShop() as shop: shop.url`` — a fresh store on a free 127.0.0.1 port, in a thread."""
 
-    def __init__(self, snippet: str = "", host: str = "127.0.0.1") -> None:
-        super().__init__(create_app(snippet), "the Shopify fixture", host)
+    def __init__(self, snippet: str = "", host: str = "127.0.0.1", identity_secret: str | None = IDENTITY_SECRET) -> None:
+        super().__init__(create_app(snippet, identity_secret), "the Shopify fixture", host)
 
     @property
     def state(self) -> Shop:

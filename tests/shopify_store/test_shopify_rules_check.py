@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import httpx
 import pytest
 from example_check import clean_check
-from shopify_shop import CART_COOKIE, ShopifyShop
+from shopify_shop import CART_COOKIE, IDENTITY_ENV, IDENTITY_SECRET, SESSION_COOKIE, ShopifyShop, hmac_sha256
 
 from slotwise.cli import main
 from slotwise.proxy.personalization.catalog_feed import FeedLoader, catalog_rows
@@ -37,7 +37,8 @@ def check(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> str:
 def test_the_example_loads(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "check", EXAMPLE]) == 0
     out = capsys.readouterr().out
-    assert "OK, 4 slots" in out and "capture: 2 event sources; cart" in out
+    assert "OK, 4 slots" in out and "capture: 2 event sources; customer, cart" in out
+    assert "signed identity: on (secret from $SLOTWISE_IDENTITY_SECRET, set)" in out
     assert ("sizes <- variants[]: id id, size option{} ({}: options[name=Size].position in the item the list is in), "
             "not sizes: default title") in out
     assert 'JSON-LD variants keyed by (catalog.variant_id): @id (its group of "[?&]variant=(\\d+)")' in out
@@ -115,6 +116,22 @@ def test_the_cart_drawer_and_the_login_page(shop: ShopifyShop, capsys: pytest.Ca
     assert "cart: count 3; 2 lines: fleece-jacket size M ×1; jacket-wax ×2" in out
     login = check(capsys, shop.url + "/account/login")
     assert "login on submit of 'form#customer_login'): 1 element on this page" in login
+
+
+def test_the_signed_customer_on_a_logged_in_page(shop: ShopifyShop, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--url`` with the customer's session: the id the theme app embed prints, and whether its signature checks
+    with the secret in this environment (never the signature itself)."""
+    with httpx.Client(base_url=shop.url) as store:
+        store.post("/account/login", data={"customer[email]": "jane@example.com", "customer[password]": "dawn-pass-1"})
+        session = f"{SESSION_COOKIE}={store.cookies[SESSION_COOKIE]}"
+    out = check(capsys, shop.url + "/account", "--cookie", session)
+    assert "customer: id '7001', signature valid (tag-only: trusted, merges the customer's devices)" in out
+    assert "customer: none named" in check(capsys, shop.url + "/account/login")  # logged out: nothing printed
+    monkeypatch.setenv(IDENTITY_ENV, "another-secret")  # the store signs with a secret Slotwise does not have
+    out = check(capsys, shop.url + "/account", "--cookie", session)
+    assert "customer: id '7001', signature WRONG for $SLOTWISE_IDENTITY_SECRET (tag-only: a claim)" in out
+    assert hmac_sha256(7001, IDENTITY_SECRET) not in out
 
 
 def test_the_products_json_feed_as_slotwise_reads_it(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:

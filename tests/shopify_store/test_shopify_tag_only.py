@@ -156,6 +156,70 @@ def test_a_shopper_gets_their_size_their_collections_and_recommendations(
     assert said[0].data["props"]["email_hash"] == hash_email("jane@example.com"), said[0].data
 
 
+# -- the theme app embed signs the logged-in customer's id: their devices become one person ----------------
+
+BEANIE, SHIRT, TEE = (PRODUCTS[h] for h in ("wool-beanie", "linen-shirt", "trail-tee"))
+JANE = "customer:7001"  # the fixture's customer id of jane@example.com
+
+
+def log_in(page: Any, site: str) -> None:
+    """Dawn's login form; the account page it leads to prints the signed customer id (``base.html``)."""
+    goto(page, site + "/account/login")
+    page.fill("#CustomerEmail", "jane@example.com")
+    page.fill("#CustomerPassword", "dawn-pass-1")
+    with page.expect_navigation():
+        page.click("form#customer_login button")
+    page.wait_for_function("window.slotwise && window.slotwise.v === 1")
+    flush(page)
+
+
+def resolve(stack: Stack, name: str) -> str:
+    return sync(stack.store.resolve(name))
+
+
+def forging(customer: str, signature: str) -> Any:
+    """A route handler that serves the store's page with ``customer`` and ``signature`` where the theme prints
+    them: what anyone can make their own browser show."""
+    def handle(route: Any) -> None:
+        served = route.fetch()
+        forged = f'<meta name="slotwise-customer" content="{customer}" data-signature="{signature}">'
+        route.fulfill(response=served, body=served.text().replace("<head>", "<head>" + forged, 1))
+    return handle
+
+
+def test_one_customer_on_two_devices_is_one_person_and_a_forged_signature_merges_nothing(
+        stack: Stack, new_context: Any) -> None:
+    site = stack.url("shop", "")
+    phone, laptop = new_context().new_page(), new_context().new_page()
+    browse(phone, site + BEANIE.url)  # before logging in: two devices, two visitors
+    browse(laptop, site + SHIRT.url)
+    on_phone, on_laptop = visitor_id(phone.context), visitor_id(laptop.context)
+    assert resolve(stack, on_phone) != resolve(stack, on_laptop)
+    log_in(phone, site)
+    log_in(laptop, site)
+    jane = wait_for(lambda: (p := resolve(stack, JANE)) == resolve(stack, on_phone) == resolve(stack, on_laptop) and p,
+                    what="both devices in the signed customer's profile")
+    merged = stack.profile(on_laptop)
+    assert merged.customer_id == "7001" and {BEANIE.handle, SHIRT.handle} <= set(merged.products)  # one history
+    assert merged.email_hash == hash_email("jane@example.com")  # the login form's claim of the address came along
+    exported = sync(stack.store.export_profile(JANE))
+    assert exported is not None and JANE in exported["aliases"]
+    assert {on_phone, on_laptop} <= {r["visitor"] for r in exported["log"]}  # one export holds both devices' events
+    said = stack.events("identify")
+    assert said and not any("signature" in e.data["props"] for e in said)  # vouches for jane forever: never stored
+
+    thief = new_context().new_page()  # jane's id on the page, with a made-up signature, and through the tag's API
+    thief.route(f"**{TEE.url}", forging("7001", "0" * 64))
+    browse(thief, site + TEE.url)
+    assert thief.get_attribute("meta[name=slotwise-customer]", "data-signature") == "0" * 64
+    thief.evaluate("slotwise.identify({customerId: 7001, signature: 'ab'.repeat(32)})")
+    flush(thief)
+    stolen = visitor_id(thief.context)
+    wait_for(lambda: stack.events("page_view", stolen), what="the thief's page view")
+    assert resolve(stack, JANE) == jane and resolve(stack, stolen) != jane
+    assert TEE.handle not in stack.profile(on_phone).products and stack.profile(stolen).customer_id is None
+
+
 def test_a_new_visitor_sees_the_store_as_it_is(stack: Stack, new_context: Any) -> None:
     page = new_context().new_page()
     goto(page, stack.url("shop"))

@@ -28,6 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client import multiprocess
 
 from slotwise.store.outage import OUTAGE
+from slotwise.rules.signed_identity import OUTCOMES as SIGNED_OUTCOMES
 
 log = logging.getLogger("slotwise.metrics")
 
@@ -111,6 +112,11 @@ WEBHOOK_OLDEST = Gauge(
 WEBHOOK_ATTEMPTS = Counter(
     "slotwise_webhook_attempts", "Webhook delivery attempts by outcome: delivered (2xx), refused (the receiver "
     "answered anything else), error (no answer: connection refused, timeout)", ["outcome"], registry=REGISTRY,
+)
+SIGNED_IDENTITY = Counter(
+    "slotwise_signed_identity", "Customer ids the tag sent (tag-only), by outcome: verified (the store's signature "
+    "matched: trusted, merges), forged (a signature that matches no secret), missing (no signature), off (a "
+    "signature, but the rules name no secret): all but verified are claims", ["outcome"], registry=REGISTRY,
 )
 FEED_PRODUCTS = Gauge(
     "slotwise_feed_products", "Products the rules' product feed (catalog.feed) listed at its last read that "
@@ -345,6 +351,14 @@ _WEBHOOK_OUTCOMES = {o: WEBHOOK_ATTEMPTS.labels(o) for o in ("delivered", "refus
 def count_webhook_attempt(outcome: str) -> None:
     """One delivery attempt of the outbox worker (``tag.outbox.OUTCOMES``)."""
     PENDING.inc(_WEBHOOK_OUTCOMES[outcome])
+
+
+_IDENTITY_OUTCOMES = {o: SIGNED_IDENTITY.labels(o) for o in SIGNED_OUTCOMES}
+
+
+def count_signed_identity(outcome: str) -> None:
+    """One customer id the tag sent, checked against the store's signature (``rules.signed_identity.OUTCOMES``)."""
+    PENDING.inc(_IDENTITY_OUTCOMES[outcome])
 
 
 def set_webhook(pending: int, failing: int, oldest_s: float) -> None:

@@ -39,10 +39,14 @@ from slotwise.proxy.personalization.pageviews import PageViewRecorder
 from slotwise.rules import RuleSet, page_facts
 from slotwise.rules.capture import (
     CaptureError, PageSource, RequestSeen, RequestSource, Response, build_event, cart_lines, customer_of, datalayer_events, page_event,
+    signature_of,
 )
 from slotwise.rules.reading import PageReading, bytes_to_read, read_extract
+from slotwise.rules.signed_identity import SignedIdentity
+from slotwise.proxy.operations.metrics import count_signed_identity
 from slotwise.store.base import Store
 from slotwise.tag.events import RequestSeenProps, parse_event
+from slotwise.tag.golden import names_another_person
 from slotwise.tag.recorder import EventRecorder, Incoming
 from slotwise.tag.scrub import scrub
 
@@ -67,7 +71,12 @@ def claim_key(visitor: str, order_id: str) -> str:
     order's real buyer from being recorded. Trusted sources use ``order:<id>``,
     which no claim can take.
     """
-    return f"claim:{_KEY_SAFE.sub('_', visitor)[:64]}:purchase:{order_id}"
+    return f"claim:{_key_part(visitor)}:purchase:{order_id}"
+
+
+def _key_part(visitor: str) -> str:
+    """A visitor id as a part of a log key: what a browser sent, made safe and bounded."""
+    return _KEY_SAFE.sub("_", visitor)[:64]
 
 
 class _Once:
@@ -226,6 +235,12 @@ class Capture:
         capture = ruleset.capture
         items: list[Incoming] = []
         customer, email = customer_of(reading.group("customer"))
+        signature = None if trusted else signature_of(reading.group("customer"))
+        if signature and customer:  # tag-only: checked before it is stored (``verify``); the key keeps it once a visitor
+            item = self._incoming({"type": "identify", "props": {"customer_id": customer, "signature": signature}},
+                                  f"page:signed:{_key_part(visitor)}:{_digest(customer)}", now, "customer")
+            items += [item] if item else []
+            customer = None
         if names_another_person(profile, *_named(customer, email)):
             customer = email = None  # a shared browser whose cookie could not change (a streamed page): no merge
         if customer and (profile is None or profile.customer_id != customer):
@@ -291,7 +306,8 @@ class Capture:
 
     # -- 3. the tag's events ---------------------------------------------------------------
     async def expand(self, visitor: str, items: Sequence[Incoming], now: float, ruleset: RuleSet | None) -> list[Incoming]:
-        """Capture events become the events they name; tag-only page views are read like pages."""
+        """Capture events become the events they name; tag-only page views are read like pages; a customer id
+        the store signed is marked ``verified`` (its signature dropped)."""
         out: list[Incoming] = []
         profile: Profile | None = None
         for item in items:
@@ -305,7 +321,39 @@ class Capture:
                 out += [page_item, *more]
             else:
                 out.append(item)
-        return out
+        identity = ruleset.capture.identity if ruleset is not None else None
+        checked = [self.verify(item, identity) for item in out]
+        if any(item.verified is False and item.key.startswith("page:signed:") for item in checked):
+            profile = profile or await self.store.get_profile(visitor)
+        return [item for item in checked if not _names_someone_else(item, profile)]
+
+    def verify(self, item: Incoming, identity: SignedIdentity | None) -> Incoming:
+        """An identify's customer id, checked against the store's signature (``rules.signed_identity``): marked
+        ``verified`` when it matches, else left a claim as before; the signature is dropped either way (it
+        vouches for the customer for as long as the secret lasts: never stored). Counted by outcome; a forged
+        one is logged without the id or the signature."""
+        event = item.event
+        if event.type != "identify" or not event.props.customer_id:
+            return item
+        signature = event.props.signature
+        if identity is None:
+            outcome = "off" if signature else None
+        elif not signature:
+            outcome = "missing"
+        else:
+            outcome = "verified" if identity.verify(event.props.customer_id, signature) else "forged"
+        if outcome is not None:
+            count_signed_identity(outcome)
+        if outcome == "forged":
+            self.warn("customer", "a customer id came with a signature that matches no secret of "
+                                  "capture.customer.secret_env (forged, or signed with another secret): kept as a claim")
+        elif outcome == "off":
+            self.warn("customer", "a customer id came with a signature, but the rules name no "
+                                  "capture.customer.secret_env: kept as a claim")
+        if signature is None:
+            return item
+        props = event.props.model_copy(update={"signature": None})
+        return Incoming(event.model_copy(update={"props": props}), item.ts, item.key, verified=outcome == "verified")
 
     def _expand_capture(self, visitor: str, item: Incoming, ruleset: RuleSet | None) -> list[Incoming]:
         props = item.event.props
@@ -422,15 +470,15 @@ def _page_key(source: PageSource, raw: Mapping[str, Any], trusted: bool, visitor
     return f"page:{source.id}:{uuid.uuid4().hex}"
 
 
-def names_another_person(profile: Profile | None, customer: str | None, email_hash: str | None) -> bool:
-    """The store names a customer, and the browser's profile is already someone else's (the same kind of
-    name, different): a shared computer where one session ended and another person logged in. Merging would
-    give each the other's history, on every device; the browser must become the new person instead."""
-    if profile is None:
-        return False
-    if customer and profile.customer_id:  # the id decides: one customer may have another address on file
-        return profile.customer_id != customer
-    return bool(email_hash and profile.email_hash and profile.email_hash != email_hash)
+def _names_someone_else(item: Incoming, profile: Profile | None) -> bool:
+    """A page's signed customer id that did not verify, naming another customer than the browser's profile is:
+    dropped, as a page naming someone else is when nothing vouches for it (``page_events``)."""
+    return (not item.verified and item.key.startswith("page:signed:")
+            and names_another_person(profile, item.event.props.customer_id, None))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _named(customer: str | None, email: str | None) -> tuple[str | None, str | None]:

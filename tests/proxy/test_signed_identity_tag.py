@@ -1,0 +1,187 @@
+"""Tag-only mode: a customer id the store signed is trusted (merges devices); any other stays a claim.
+
+The store's template prints, for the logged-in customer, an HMAC-SHA256 of the id with a secret it shares
+with Slotwise (``capture.customer.signature``, checked with ``secret_env``'s secrets). Here the server, over
+HTTP, as the tag talks to it: the page view's extract (what the tag read from the page) and the tag's
+``identify``. Headless Chromium through the real ``slotwise serve --tag-only``:
+tests/shopify_store/test_shopify_tag_only.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from contextlib import closing
+from typing import Any, Iterator
+
+import httpx
+import pytest
+from test_capture_observed_requests import client_of
+from test_capture_tag import Stack, send, vid
+
+from slotwise.proxy.app import create_app
+from slotwise.proxy.config import Settings
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from slotwise.rules.signed_identity import OUTCOMES, sign
+from slotwise.tag.testing import sync
+
+SECRET, OLD_SECRET = "the-store-s-identity-secret", "last-year-s-secret"
+RULES = r"""
+catalog:
+  product_pages: "/p/{product}/"
+capture:
+  customer:
+    id: "#me @data-id"
+    signature: "#me @data-signature"
+    secret_env: [SW_TEST_IDENTITY, SW_TEST_IDENTITY_OLD]
+slots: []
+"""
+
+
+@pytest.fixture(scope="module")
+def tag_only(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("signed")
+    (tmp / "rules.yaml").write_text(RULES, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SW_TEST_IDENTITY", SECRET)
+        env.setenv("SW_TEST_IDENTITY_OLD", OLD_SECRET)
+        config = Settings(rules=str(tmp / "rules.yaml"), data=str(tmp / "edge"), tag_only=True)
+        personalizer = SlotwisePersonalizer(config)
+        with uvicorn_runner(create_app(config, personalizer)) as server:
+            yield Stack(server, personalizer)
+
+
+@pytest.fixture
+def device(tag_only: Stack) -> Iterator[httpx.Client]:
+    with closing(client_of(tag_only)) as client:
+        yield client
+
+
+def page_view(customer: Any = None, signature: str | None = None, path: str = "/account") -> dict[str, Any]:
+    """A page view as the tag sends it on a page that prints ``<i id=me data-id data-signature>``."""
+    fields = {"id": None if customer is None else str(customer), "signature": signature}
+    values = {"customer": {"present": True, "fields": fields}} if customer is not None else {}
+    return {"type": "page_view", "event_id": uuid.uuid4().hex, "ts": time.time(),
+            "props": {"url": f"http://shop.test{path}", "extract": {"values": values}}}
+
+
+def identify(**props: Any) -> dict[str, Any]:
+    """``slotwise.identify({customerId, signature})`` as the tag sends it."""
+    return {"type": "identify", "event_id": uuid.uuid4().hex, "ts": time.time(), "props": props}
+
+
+def person(stack: Stack, customer: str) -> str | None:
+    return sync(stack.store.resolve(f"customer:{customer}"))
+
+
+def outcomes(stack: Stack) -> dict[str, float]:
+    """``slotwise_signed_identity_total`` by outcome, scraped from ``/_sw/metrics``."""
+    text = httpx.get(stack.proxy.url + "/_sw/metrics", timeout=10).text
+    found = re.findall(r'^slotwise_signed_identity_total\{outcome="(\w+)"\} (\S+)$', text, re.M)
+    return {o: 0.0 for o in OUTCOMES} | {m[0]: float(m[1]) for m in found}
+
+
+def counted(stack: Stack, before: dict[str, float], **delta: int) -> None:
+    now = outcomes(stack)
+    assert {k: now[k] - before[k] for k in now if now[k] != before[k]} == delta
+
+
+def test_two_devices_with_the_signed_id_are_one_person(tag_only: Stack) -> None:
+    customer = f"c{uuid.uuid4().hex[:8]}"
+    before = outcomes(tag_only)
+    with closing(client_of(tag_only)) as phone, closing(client_of(tag_only)) as laptop:
+        send(phone, page_view(path="/p/boots/"), page_view(customer, sign(SECRET, customer)))
+        send(laptop, page_view(path="/p/hat/"), page_view(f"  {customer} ", sign(SECRET, customer).upper()))
+        owner = person(tag_only, customer)
+        assert owner is not None and tag_only.store is not None
+        assert sync(tag_only.store.resolve(vid(phone))) == sync(tag_only.store.resolve(vid(laptop))) == owner
+        merged = tag_only.profile(vid(laptop))
+        assert merged.customer_id == customer and {vid(phone), vid(laptop)} <= {merged.id, *merged.anonymous_ids}
+        assert {"boots", "hat"} <= set(merged.products)  # both devices' history: one profile
+    counted(tag_only, before, verified=2)
+    said = tag_only.log("identify")
+    assert said and not any("signature" in r.data["props"] for r in said)  # it vouches forever: never stored
+
+
+def test_a_forged_signature_never_merges(tag_only: Stack, device: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
+    customer = f"c{uuid.uuid4().hex[:8]}"
+    with closing(client_of(tag_only)) as owner_device:
+        send(owner_device, page_view(customer, sign(SECRET, customer)))
+        owner = person(tag_only, customer)
+    before = outcomes(tag_only)
+    forged = sign("a-guess", customer)
+    with caplog.at_level(logging.WARNING, logger="slotwise.capture"):
+        send(device, page_view(path="/p/boots/"), page_view(customer, forged),
+             identify(customerId=customer, signature=sign(SECRET, customer + "x")))
+    assert person(tag_only, customer) == owner  # still the real customer's
+    mine = tag_only.profile(vid(device))
+    assert mine.id != owner and mine.customer_id is None and "boots" not in tag_only.profile(owner).products
+    counted(tag_only, before, forged=2)
+    logged = caplog.text
+    assert "matches no secret" in logged and customer not in logged and forged not in logged
+
+
+def test_an_id_nobody_holds_with_a_wrong_or_no_signature_is_a_claim_as_before(tag_only: Stack,
+                                                                             device: httpx.Client) -> None:
+    customer = f"c{uuid.uuid4().hex[:8]}"
+    before = outcomes(tag_only)
+    send(device, page_view(customer))  # no signature: attached (nobody holds it), marked claimed
+    assert person(tag_only, customer) == tag_only.profile(vid(device)).id
+    with closing(client_of(tag_only)) as real:  # the real customer, signed: takes the id back
+        send(real, page_view(customer, sign(SECRET, customer)))
+        assert person(tag_only, customer) == tag_only.profile(vid(real)).id != tag_only.profile(vid(device)).id
+    assert tag_only.profile(vid(device)).customer_id is None
+    counted(tag_only, before, missing=1, verified=1)
+
+
+def test_a_number_id_and_the_old_secret_during_a_rotation(tag_only: Stack, device: httpx.Client) -> None:
+    customer = 7000 + int(uuid.uuid4().int % 100_000)
+    before = outcomes(tag_only)
+    send(device, identify(customerId=customer, signature=sign(OLD_SECRET, str(customer))))
+    with closing(client_of(tag_only)) as other:
+        send(other, identify(customer_id=float(customer), signature=sign(SECRET, customer)))
+        assert sync(tag_only.store.resolve(vid(other))) == sync(tag_only.store.resolve(vid(device)))
+    assert tag_only.profile(vid(device)).customer_id == str(customer)
+    counted(tag_only, before, verified=2)
+
+
+def test_another_customer_signed_in_on_a_shared_browser_gets_a_fresh_visitor(tag_only: Stack,
+                                                                            device: httpx.Client) -> None:
+    first, second = (f"c{uuid.uuid4().hex[:8]}" for _ in range(2))
+    send(device, page_view(path="/p/boots/"), page_view(first, sign(SECRET, first)))
+    shared = vid(device)
+    send(device, page_view(second, sign(SECRET, second)))
+    assert vid(device) != shared  # as after a logout: the cookie names a new visitor
+    assert person(tag_only, first) == sync(tag_only.store.resolve(shared))
+    assert person(tag_only, second) == sync(tag_only.store.resolve(vid(device))) != person(tag_only, first)
+    assert "boots" not in tag_only.profile(vid(device)).products
+
+
+def test_a_signed_device_joins_the_imported_customer(tag_only: Stack, device: httpx.Client) -> None:
+    """docs/imports.md: in tag-only mode only a signed customer id joins a browser to an imported profile."""
+    customer = f"c{uuid.uuid4().hex[:8]}"
+    imported = f"imported-{customer}"
+    sync(tag_only.store.link_identity(imported, f"customer:{customer}", time.time()))  # as `slotwise import customers`
+    send(device, page_view(customer))
+    assert sync(tag_only.store.resolve(vid(device))) != person(tag_only, customer)  # a claim: not joined
+    send(device, page_view(customer, sign(SECRET, customer)))
+    assert sync(tag_only.store.resolve(vid(device))) == person(tag_only, customer) == sync(tag_only.store.resolve(imported))
+
+
+def test_a_server_started_without_the_secret_says_which_variable(tmp_path: Any, uvicorn_runner: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules are rejected at start as any invalid rules are (the store served unchanged), and health says
+    where and what: not a server whose every login is silently a claim."""
+    monkeypatch.delenv("SW_TEST_IDENTITY", raising=False)
+    monkeypatch.setenv("SW_TEST_IDENTITY_OLD", OLD_SECRET)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES, encoding="utf-8")
+    config = Settings(rules=str(rules), data=str(tmp_path / "edge"), tag_only=True)
+    with uvicorn_runner(create_app(config, SlotwisePersonalizer(config))) as server:
+        health = httpx.get(server.url + "/_sw/health", timeout=20).json()
+    assert health["reasons"] == ["rules_invalid"], health
+    assert health["details"]["rules_invalid"].startswith(
+        f"1 error in rules; first: {rules}:8:18: 'capture.customer.secret_env': the environment variable "
+        "SW_TEST_IDENTITY is not set"), health
