@@ -545,7 +545,7 @@
     try { els = only || d.querySelectorAll(x.selector); } catch (e) { return false; }
     each(x.limit ? A.slice.call(els, 0, x.limit) : els, function (el) {
       (x.got = x.got || []).push(el); // the elements it was applied to (watch: a new one in their place is a re-render)
-      if (OPS[a]) { el[OPS[a]](frag().content); done++; return; }
+      if (OPS[a]) { var f = frag().content; x.put = (x.put || []).concat(A.slice.call(f.children)); el[OPS[a]](f); done++; return; }
       if (a === 'remove') { el.remove(); done++; return; }
       if (a === 'set-attribute') {
         for (var k in attrs) if (!/^on/i.test(k)) attrs[k] == null ? el.removeAttribute(k) : el.setAttribute(k, attrs[k]);
@@ -626,7 +626,8 @@
   // -- slots whose element the store's own script renders after the page loads (a slot's `wait`): one
   //    MutationObserver applies each decision when its element appears, in its callback (before the browser
   //    paints the element: no flicker), counted applied then; an element the store's script puts in place of
-  //    a changed one (hydration, a re-render) gets it again, at most REDO times, then the store's script wins.
+  //    a changed one, or one whose inserted content it took out (hydration, a re-render) gets it again, at most
+  //    REDO times, then the store's script wins.
   //    Nothing is watched past its wait; a decision whose element never came is never applied, nor reported.
   var REDO = 3;
   function watch(xs) {
@@ -639,6 +640,7 @@
       left = left.filter(function (x) {
         var fresh;
         if (t >= x.end) return false;
+        if (x.put && x.put.length && !x.put.some(function (n) { return n.isConnected; })) x.got = x.put = 0; // what it inserted is gone: re-rendered in place
         try { fresh = A.filter.call(d.querySelectorAll(x.selector), function (el) { return (x.got || []).indexOf(el) < 0 && !mine(el, x); }); } catch (e) { return false; }
         if (!fresh.length) return true;
         if (x.on && x.redo++ >= REDO) { console.debug('slotwise: slot ' + x.slot + ' re-rendered more than ' + REDO + ' times: left to the page'); return false; }

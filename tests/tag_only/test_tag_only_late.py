@@ -67,15 +67,17 @@ def test_the_size_preset_is_selected_on_swatches_the_store_builds_after_load(sta
     assert not errors
 
 
-def test_a_rail_the_store_re_renders_gets_the_recommendations_again(stack: Stack, page: Any) -> None:
-    """Applied to the server's rail at DOM ready, then to the rail the page's script puts in its place: one
-    decision, counted applied once."""
+@pytest.mark.parametrize("how", ["replaced", "in-place"])
+def test_a_rail_the_store_re_renders_gets_the_recommendations_again(stack: Stack, page: Any, how: str) -> None:
+    """Applied to the server's rail at DOM ready, then again when the page's script puts a new rail in its
+    place, or renders the rail's content again (taking the recommendations out): one decision, applied once."""
     requests = Requests(page.context)
-    goto(page, stack.url("late", "/late/recs?settled=1"))  # replaced 200 ms after it shows them: never before
+    inplace = "&inplace=1" if how == "in-place" else ""
+    goto(page, stack.url("late", f"/late/recs?settled=1{inplace}"))  # re-rendered 200 ms after it shows them
     page.wait_for_function("window.hydrated === 1")
     assert page.evaluate("window.hadRecs") == [True]  # the server's rail had them (at DOM ready)
-    page.wait_for_selector("section.recs-rail:not([data-server]) .sw-recs")
-    assert page.locator(".sw-recs").count() == 1  # in the new rail; the old one is gone with its copy
+    page.wait_for_selector(f"section.recs-rail{'' if inplace else ':not([data-server])'} .sw-recs")
+    assert page.locator(".sw-recs").count() == 1  # once, in the rail there now
     flush(page)
     visitor = visitor_id(page.context)
     [decision] = wait_for(lambda: logged(stack, visitor, "recs"), what="the recommendations decision logged")
@@ -83,13 +85,15 @@ def test_a_rail_the_store_re_renders_gets_the_recommendations_again(stack: Stack
     assert len(applied_tokens(requests)) == 1
 
 
-def test_a_rail_re_rendered_again_and_again_is_left_to_the_page_after_three_re_applies(stack: Stack, page: Any) -> None:
+@pytest.mark.parametrize("how", ["replaced", "in-place"])
+def test_a_rail_re_rendered_again_and_again_is_left_to_the_page_after_three_re_applies(stack: Stack, page: Any,
+                                                                                       how: str) -> None:
     """No fight with the framework: the server's rail and three re-renders get the recommendations, the fourth
     and after are left as the page made them, and the tag says so in a debug log; still one decision."""
     requests = Requests(page.context)
     said: list[str] = []
     page.on("console", lambda m: said.append(m.text) if m.type == "debug" else None)
-    goto(page, stack.url("late", "/late/recs?renders=6&every=100&settled=1"))
+    goto(page, stack.url("late", "/late/recs?renders=6&every=100&settled=1" + ("&inplace=1" if how == "in-place" else "")))
     page.wait_for_function("window.hydrated === 1")
     assert page.evaluate("window.hadRecs") == [True, True, True, True, False, False]
     assert page.locator(".sw-recs").count() == 0
