@@ -358,7 +358,8 @@ def _slot_line(slot: Any, page: Any, matches: bool, count: int, *, no_sizes: boo
     """One slot on this page: whether its pages match, what its selector finds, and whom it is shown to. A
     ``when`` that reads the page alone is evaluated (``Slot.when_on_page``); one that reads the visitor is
     said, not counted as shown or not shown. A selector that finds nothing is a warning, unless the slot
-    is not shown here anyway, or it reads sizes on a product the rules read none for (``no_sizes``)."""
+    is not shown here anyway, or it reads sizes on a product the rules read none for (``no_sizes``), or it
+    waits for the page's own script to render its element (``wait``: said, as that is what it is for)."""
     from slotwise.rules.errors import RuleEvaluationError
 
     notes = [] if slot.enabled else ["disabled"]
@@ -376,9 +377,17 @@ def _slot_line(slot: Any, page: Any, matches: bool, count: int, *, no_sizes: boo
     hits = f"{count} element{'s match' if count != 1 else ' matches'} {slot.selector!r}"
     found = ""
     if matches and count == 0 and holds is not False:
-        found = " (this product has no sizes)" if no_sizes and slot.reads_sizes else " <- selector finds nothing"
+        found = (" (this product has no sizes)" if no_sizes and slot.reads_sizes else
+                 f" (not in the page's HTML: in tag-only mode the tag waits up to {_duration(slot.wait_ms)} for the page's"
+                 " scripts to render it; behind the proxy nothing is shown there)" if slot.wait_ms else
+                 " <- selector finds nothing")
     note = f" [{'; '.join(notes)}]" if notes else ""
     return f"    {slot.id}: {'page matches' if matches else 'page does not match'}; {hits}{found}{note}"
+
+
+def _duration(ms: int) -> str:
+    """``2s``, ``1.5s``, ``800ms``: a slot's ``wait`` as the rules write it."""
+    return f"{ms}ms" if ms < 1000 else f"{ms / 1000:g}s"
 
 
 def _reason(status: int) -> str:

@@ -26,6 +26,7 @@ VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TRIGGER_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 DURATION_RE = re.compile(r"^(\d+)\s*([smhd])$")
 PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+WAIT_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -105,6 +106,22 @@ def _window(check: Checker, node: Node) -> tuple[str, int | None] | None:
 # -- slots ---------------------------------------------------------------------
 
 
+def _wait(check: Checker, node: Node) -> int | None:
+    """A slot's ``wait`` in milliseconds: ``'5s'``, ``'1.5s'``, ``'800ms'`` (``5``: seconds), above 0 and at
+    most ``MAX_WAIT_MS``: the tag watches the page that long, so a typo like ``5m`` is an error, not five minutes."""
+    value = check.scalar(node)
+    ms: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        ms = value * 1000
+    elif isinstance(value, str) and (m := WAIT_RE.match(value.strip())):
+        ms = float(m.group(1)) * (1 if m.group(2) == "ms" else 1000)
+    if ms is None or not 0 < ms <= s.MAX_WAIT_MS:
+        check.error(node, f"'wait' must be a time above 0 and up to {s.MAX_WAIT_MS // 1000}s, like '3s' or '800ms', "
+                          f"got {kind_of(node)}")
+        return None
+    return max(1, round(ms))
+
+
 def _slots(check: Checker, items: list[Node]) -> list[s.SlotSpec]:
     out = []
     for item in items:
@@ -178,6 +195,11 @@ def _slot(check: Checker, node: Node) -> s.SlotSpec | None:
         elif text is not None:
             trigger = text.value
     limit = check.integer(entries["limit"].node, "'limit'", minimum=1, maximum=1000) if "limit" in entries else None
+    wait_ms = None
+    if "wait" in entries:
+        if action == "popup":
+            check.error(entries["wait"].key_node, "'wait' does not apply to action 'popup' (it has no selector to wait for)")
+        wait_ms = _wait(check, entries["wait"].node)
     description = check.scalar(entries["description"].node) if "description" in entries else ""
 
     defaults = _content(check, entries, action, what=name)
@@ -203,7 +225,7 @@ def _slot(check: Checker, node: Node) -> s.SlotSpec | None:
         id=slot_id, id_node=entries["id"].node if "id" in entries else node, node=node, source=check.source,
         action=action, pages=pages, selector=selector, when=when, variants=variants, goal=goal or "click",
         policy=policy, enabled=bool(enabled), key=key, items=choices, trigger=trigger, limit=limit,
-        description=description if isinstance(description, str) else "",
+        wait_ms=wait_ms, description=description if isinstance(description, str) else "",
     )
 
 

@@ -103,6 +103,7 @@ class Slot:
     items: str | None = None  # select-option: the choices inside the element
     trigger: str = "exit-intent"
     limit: int | None = None
+    wait_ms: int | None = None  # tag-only: the element comes from the store's script; the tag watches this long
     description: str = ""
     file: str = ""
     line: int = 0

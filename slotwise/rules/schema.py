@@ -47,8 +47,10 @@ RECOMMEND_KEYS = ("strategy", "limit")
 CONTENT_KEYS = ("html", "template", "vars", "order", "value", "attributes", "recommend", "coupon_cost")
 SLOT_KEYS = (
     "id", "pages", "selector", "action", "when", "variants", "goal", "policy", "enabled",
-    "key", "items", "trigger", "limit", "description",
+    "key", "items", "trigger", "limit", "wait", "description",
 ) + CONTENT_KEYS
+MAX_WAIT_MS = 10_000
+"""A slot's ``wait`` (its element is rendered by the store's script): at most this long, in the browser."""
 VARIANT_KEYS = ("id", "control", "description") + CONTENT_KEYS
 
 _TEMPLATE_CONTENT = ("html", "template", "vars", "recommend", "coupon_cost")
@@ -159,6 +161,7 @@ class SlotSpec:
     items: Text | None = None  # select-option: the choices inside the element (default: its options)
     trigger: str = DEFAULT_TRIGGER
     limit: int | None = None
+    wait_ms: int | None = None  # tag-only: how long the tag watches for the element the store's script renders
     description: str = ""
 
 

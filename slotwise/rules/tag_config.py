@@ -6,7 +6,8 @@ mode (the same field groups the proxy reads), which clicks and submits are
 events, whether to read GA4's ``dataLayer``, the URL patterns that turn
 a link into a category or product key, and — tag-only mode only, where no
 proxy sees them — the rules' ``request`` sources, so it observes the page's
-own requests to them (``requests``: methods, path, the body keys read).
+own requests to them (``requests``: methods, path, the body keys read), and whether a slot's element
+is rendered by the store's own script after the page loads (``wait``: the tag then watches for it).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def _tag_config(ruleset: "RuleSet", tag_only: bool) -> Mapping[str, Any]:
     for warning in ([s.unobserved for s in capture.requests] + [s.key_warning for s in ruleset.slots]) if tag_only else ():
         if warning is not None:  # once per rules object (cached): rules check says it with its place
             log.warning("%s", warning)
+    if tag_only and any(slot.wait_ms and slot.enabled for slot in ruleset.slots):
+        out["wait"] = 1  # a slot's element comes from the store's script: the tag carries its watcher (assets)
     if observed:  # the tag then carries its observer (slotwise.tag.assets): only for the stores that need it
         out["requests"] = [source.tag_json() for source in observed]
     return MappingProxyType(out)

@@ -63,11 +63,13 @@ class TagBundle:
 
 
 VARIANTS = ("full", "proxy")
-REGIONS = ("tag-only", "requests")
+REGIONS = ("tag-only", "requests", "wait")
 """Regions of tag.js between ``// @<name>`` and ``// @end`` (not nested): ``tag-only`` is left out of the tag the
 proxy injects; ``requests`` (observing the page's own requests) is in the tag only when its config has ``requests``
-(tag-only mode, rules with ``request`` sources): most stores do not pay for it."""
-_MARKER = re.compile(r"^[ \t]*// @(tag-only|requests|end)\b", re.MULTILINE)
+(tag-only mode, rules with ``request`` sources), ``wait`` (watching for elements the store's script renders late)
+only when it has ``wait`` (a slot with ``wait``): most stores pay for neither."""
+OPTIONAL = ("requests", "wait")  # in the full tag only when its config names them
+_MARKER = re.compile(r"^[ \t]*// @(tag-only|requests|wait|end)\b", re.MULTILINE)
 _REGION = {name: re.compile(rf"^[ \t]*// @{name}\b.*?^[ \t]*// @end[^\n]*\n", re.MULTILINE | re.DOTALL)
            for name in REGIONS}
 
@@ -78,7 +80,7 @@ def strip_regions(source: str, *names: str) -> str:
     for name in REGIONS:
         rest = _REGION[name].sub("", rest)
     if _MARKER.search(rest):
-        raise RuntimeError("tag.js has an unbalanced '// @tag-only' (or '// @requests') / '// @end' region")
+        raise RuntimeError("tag.js has an unbalanced '// @tag-only' (or '// @requests', '// @wait') / '// @end' region")
     for name in names:
         source = _REGION[name].sub("", source)
     return source
@@ -89,10 +91,11 @@ def strip_tag_only(source: str) -> str:
     return strip_regions(source, *REGIONS)
 
 
-@lru_cache(maxsize=4)
-def _code(variant: str, observer: bool = False) -> str:
+@lru_cache(maxsize=8)
+def _code(variant: str, kept: tuple[str, ...] = ()) -> str:
+    """The code of a variant; ``kept``: the ``OPTIONAL`` regions the full tag keeps."""
     source = files("slotwise.tag").joinpath("tag.js").read_text("utf-8")
-    stripped = strip_tag_only(source) if variant == "proxy" else strip_regions(source, *(() if observer else ("requests",)))
+    stripped = strip_tag_only(source) if variant == "proxy" else strip_regions(source, *(r for r in OPTIONAL if r not in kept))
     code = compact(stripped)
     if CONFIG_MARK not in code:
         raise RuntimeError(f"tag.js lost its config mark {CONFIG_MARK!r}")
@@ -100,8 +103,8 @@ def _code(variant: str, observer: bool = False) -> str:
 
 
 @lru_cache(maxsize=64)
-def _bundle(config_json: str, variant: str, observer: bool) -> TagBundle:
-    source = _code(variant, observer).replace(CONFIG_MARK, config_json).encode("utf-8")
+def _bundle(config_json: str, variant: str, kept: tuple[str, ...]) -> TagBundle:
+    source = _code(variant, kept).replace(CONFIG_MARK, config_json).encode("utf-8")
     return TagBundle(source, gzip.compress(source, 9, mtime=0), hashlib.sha256(source).hexdigest()[:12])
 
 
@@ -110,12 +113,14 @@ def bundle(config: Mapping[str, Any] | None = None, variant: str = "full") -> Ta
 
     ``full`` (``/_sw/tag.js``) has everything; ``proxy`` is the smaller tag the
     proxy injects into the pages it serves. The observer of the page's own
-    requests is in the ``full`` tag only when the config has ``requests``.
+    requests is in the ``full`` tag only when the config has ``requests``, the
+    watcher of late elements only when it has ``wait``.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
     config = dict(config or {"v": 1})
-    return _bundle(script_json(config), variant, bool(config.get("requests")) and variant == "full")
+    kept = tuple(r for r in OPTIONAL if config.get(r)) if variant == "full" else ()
+    return _bundle(script_json(config), variant, kept)
 
 
 def tag_source() -> bytes:

@@ -530,7 +530,7 @@
   // the fields set-value fills: a radio's, a checkbox's value is the choice it stands for (select-option chooses
   // among them), a file's cannot be set, a button's is its caption (slotwise/html/targets.py TYPED_FIELD_CSS)
   var TYPED = 'textarea, input:not([type=radio i]):not([type=checkbox i]):not([type=file i]):not([type=image i]):not([type=submit i]):not([type=reset i]):not([type=button i])';
-  function apply(x) { // true when the decision is on the page (only those are reported, and learned from)
+  function apply(x, only) { // true when the decision is on the page (only those are reported, and learned from); only: these elements
     if (!x) return false;
     var a = x.action, els, attrs = x.attributes || {}, done = 0, there = 0;
     if (a === 'none') return true; // a control with nothing to show (a popup's no-popup arm)
@@ -543,9 +543,10 @@
       d.body.appendChild(t);
       return true;
     }
-    try { els = d.querySelectorAll(x.selector); } catch (e) { return false; }
+    try { els = only || d.querySelectorAll(x.selector); } catch (e) { return false; }
     each(x.limit ? A.slice.call(els, 0, x.limit) : els, function (el) {
-      if (OPS[a]) { el[OPS[a]](frag().content); done++; return; }
+      (x.got = x.got || []).push(el); // the elements it was applied to (watch: a new one in their place is a re-render)
+      if (OPS[a]) { var f = frag().content; x.put = (x.put || []).concat(A.slice.call(f.children)); el[OPS[a]](f); done++; return; }
       if (a === 'remove') { el.remove(); done++; return; }
       if (a === 'set-attribute') {
         for (var k in attrs) if (!/^on/i.test(k)) attrs[k] == null ? el.removeAttribute(k) : el.setAttribute(k, attrs[k]);
@@ -574,6 +575,7 @@
     });
     return done > 0 || there > 0;
   }
+  function applied(ok) { while (ok.length) track('applied', { tokens: ok.splice(0, 20) }, { now: 1 }); }
   function post(path, body) {
     if (nonce()) body.n = nonce();
     return fetch(EP + path, { method: 'POST', body: JSON.stringify(body), credentials: CRED, headers: { 'content-type': JSONT } })
@@ -598,9 +600,10 @@
       clearTimeout(tm);
       extract(); // the page as the store made it, before any change
       var ok = [];
-      each(res && res.decisions, function (x) { try { if (apply(x) && x.token) ok.push(x.token); } catch (e) {} });
-      while (ok.length) track('applied', { tokens: ok.splice(0, 20) }, { now: 1 });
+      each(res && res.decisions, function (x) { try { if (apply(x) && (x.on = 1) && x.token) ok.push(x.token); } catch (e) {} });
+      applied(ok);
       reveal(); after();
+      if (typeof watch == 'function') watch(res && res.decisions); // in the tag only when a slot waits (the wait region)
     }
     function fin(res) {
       if (res && res.visitor) known(res.visitor);
@@ -617,6 +620,41 @@
         .then(heard).then(function (r) { return r.ok ? r.json() : null; });
     }
     early.then(fin, function () { fin(null); });
+  }
+  // @end
+
+  // @wait
+  // -- slots whose element the store's own script renders after the page loads (a slot's `wait`): one
+  //    MutationObserver applies each decision when its element appears, in its callback (before the browser
+  //    paints the element: no flicker), counted applied then; an element the store's script puts in place of
+  //    a changed one, or one whose inserted content it took out (hydration, a re-render) gets it again, at most
+  //    REDO times, then the store's script wins.
+  //    Nothing is watched past its wait; a decision whose element never came is never applied, nor reported.
+  var REDO = 3;
+  function watch(xs) {
+    var P = w.performance, left = [], mo, tm, most = 0;
+    each(xs, function (x) { if (x.wait && x.selector) { x.end = P.now() + x.wait; x.redo = 0; most = Math.max(most, x.wait); left.push(x); } });
+    if (!left.length || !w.MutationObserver) return;
+    function mine(el, x) { for (; el; el = el.parentElement) if (el.getAttribute('data-sw-decision') === x.decision_id) return 1; }
+    function scan() {
+      var t = P.now(), ok = [], again = 0;
+      left = left.filter(function (x) {
+        var fresh;
+        if (t >= x.end) return false;
+        if (x.put && x.put.length && !x.put.some(function (n) { return n.isConnected; })) x.got = x.put = 0; // what it inserted is gone: re-rendered in place
+        try { fresh = A.filter.call(d.querySelectorAll(x.selector), function (el) { return (x.got || []).indexOf(el) < 0 && !mine(el, x); }); } catch (e) { return false; }
+        if (!fresh.length) return true;
+        if (x.on && x.redo++ >= REDO) { console.debug('slotwise: slot ' + x.slot + ' re-rendered more than ' + REDO + ' times: left to the page'); return false; }
+        try { if (apply(x, fresh)) { again = 1; if (!x.on && (x.on = 1) && x.token) ok.push(x.token); } } catch (e) {}
+        return true;
+      });
+      applied(ok);
+      if (again) observe(); // its exposure, as for every decision
+      if (!left.length) { mo.disconnect(); clearTimeout(tm); }
+    }
+    mo = new MutationObserver(scan);
+    mo.observe(d.documentElement, { childList: true, subtree: true });
+    tm = setTimeout(function () { left = []; mo.disconnect(); }, most);
   }
   // @end
 

@@ -49,6 +49,12 @@ slots:
     value: "'XL'"
     goal: add_to_cart
     variants: [{id: prefill}, {control: true}]
+  - id: rail
+    pages: "/late"
+    selector: ".rail"
+    action: append
+    html: "<p>picks</p>"
+    wait: 2s
   - id: note
     pages: "/gift"
     selector: ".gift-note"
@@ -75,7 +81,8 @@ async def page(request: Request) -> HTMLResponse:
 def stack(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iterator[tuple[Any, SlotwisePersonalizer]]:
     data = tmp_path_factory.mktemp("absent-slots")
     (data / "rules.yaml").write_text(RULES, encoding="utf-8")
-    with uvicorn_runner(Starlette(routes=[Route("/", page), Route("/bare", page), Route("/sizes", page), Route("/gift", page)])) as shop:
+    routes = [Route(path, page) for path in ("/", "/bare", "/sizes", "/gift", "/late")]
+    with uvicorn_runner(Starlette(routes=routes)) as shop:
         settings = Settings(upstream=shop.url, rules=str(data / "rules.yaml"), data=str(data / "edge"),
                             personalize_budget_ms=5000)
         personalizer = SlotwisePersonalizer(settings)
@@ -126,6 +133,19 @@ def test_a_slot_whose_element_is_missing_logs_no_decision(stack: tuple[Any, Slot
     said = [m for m in caplog.messages if "matched nothing" in m]
     assert len(said) == 1  # once, not per page view (the typo'd slot was named on the first page already)
     assert "'cats'" in said[0] and "'ul.collection-list'" in said[0] and "/bare" in said[0]
+
+
+def test_a_slot_that_waits_for_the_page_s_scripts_shows_nothing_behind_the_proxy(
+        stack: tuple[Any, SlotwisePersonalizer], caplog: pytest.LogCaptureFixture) -> None:
+    """Its element is rendered in the browser, after the page loads (``wait``): not in the HTML the proxy
+    edits, so no decision there, as for any slot whose element is missing; the log says why."""
+    proxy, personalizer = stack
+    with caplog.at_level(logging.INFO, logger="slotwise.personalize"):
+        r, visitor = visit(proxy, "/late")
+    assert "data-sw-slot" not in r.text and decisions(personalizer, visitor) == []
+    [said] = [m for m in caplog.messages if "matched nothing" in m]
+    assert said.startswith("slot 'rail': selector '.rail' matched nothing on /late: no decision logged there; its "
+                           "`wait` is for tag-only mode"), said
 
 
 def test_a_slot_that_is_there_keeps_its_decision_when_its_variant_changes_nothing(

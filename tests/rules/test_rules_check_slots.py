@@ -31,6 +31,8 @@ slots:
   - {id: size, pages: "/p/*", selector: "select#size", action: select-option, value: "visitor.preferred_size['shoes']"}
   - {id: badge, pages: "/p/*", selector: "span.badge", action: append, html: "<b>new</b>", when: "page.product.sizes"}
   - {id: gallery, pages: "/p/*", selector: "div.gallery", action: append, html: "<b>g</b>"}
+  - {id: swatches, pages: "/p/*", selector: "div.swatches", action: append, html: "<b>s</b>", wait: 1.5s}
+  - {id: h1-late, pages: "/p/*", selector: h1, action: append, html: "<b>h</b>", wait: 800ms}
 """
 SIZED = (b'<html><body><h1>Runner</h1><select id="size"><option data-id="11">40</option><option data-id="12">41'
          b'</option></select></body></html>')
@@ -93,6 +95,16 @@ def test_a_size_slot_on_a_product_without_sizes_is_no_warning(out: Any) -> None:
     assert "gallery: page matches; 0 elements match 'div.gallery' <- selector finds nothing" in out("/p/runner")
 
 
+def test_an_element_the_page_s_scripts_render_is_said_not_warned(out: Any) -> None:
+    """A slot with ``wait`` is for an element the store's script renders in the browser: not finding it in the
+    HTML is what it expects (said, with what happens); one it finds is said as any other."""
+    lines = out("/p/runner")
+    assert ("swatches: page matches; 0 elements match 'div.swatches' (not in the page's HTML: in tag-only mode the "
+            "tag waits up to 1.5s for the page's scripts to render it; behind the proxy nothing is shown there)") in lines
+    assert "h1-late: page matches; 1 element matches 'h1'" in lines
+    assert "gallery: page matches; 0 elements match 'div.gallery' <- selector finds nothing" in lines
+
+
 def test_sizes_the_rules_do_not_read_are_not_said_to_be_none(
     tmp_path: Path, page_server: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -113,7 +125,9 @@ def test_the_docs_say_what_the_slot_lines_say() -> None:
     for said in ("`[when page.type == 'product': true on this page]`",
                  "`[not shown: when page.type == 'product' is false on this page]`",
                  "`[depends on the visitor: shown only when visitor.is_returning]`",
-                 "`<- selector finds nothing`", "`(this product has no sizes)`"):
+                 "`<- selector finds nothing`", "`(this product has no sizes)`",
+                 "`(not in the page's HTML: in tag-only mode the tag waits up to 3s for the page's scripts to "
+                 "render it; behind the proxy nothing is shown there)`"):
         assert said in text, said
     assert SIZE_FACTS == {"visitor.preferred_size", "page.product.sizes", "page.product.variants"}
     assert "(`visitor.preferred_size`, `page.product.sizes` or `variants`)" in text

@@ -41,19 +41,31 @@ def test_served_gzipped_and_small() -> None:
     assert "function decide(" in source and "function decide(" not in injected  # /decide: tag-only stores only
     assert "function extract(" in source and "function extract(" not in injected  # pages: the proxy reads them
     assert "function requests(" not in source  # the observer of the page's own requests: only when asked (below)
+    assert "function watch(" not in source  # the watcher of late elements: the same
 
 
-def test_the_request_observer_is_in_the_tag_only_when_its_config_asks() -> None:
+OBSERVED = {"v": 1, "requests": [{"id": "add", "methods": ["POST"], "path": "^(?:\\/cart\\/add[^/]*)$",
+                                  "keys": {"form": ["id", "quantity"], "json": ["items"]}}]}
+
+
+@pytest.mark.parametrize(("config", "off", "code", "budget"), [
+    # the observer of the page's fetch and XMLHttpRequest: ~1 KB
+    (OBSERVED, {"v": 1, "requests": []}, "function requests(", 11 * 1024),
+    # the watcher of late elements: ~0.4 KB, within the tag's own 10 KB
+    ({"v": 1, "wait": 1}, {"v": 1, "wait": 0}, "function watch(", 10 * 1024),
+], ids=["requests", "wait"])
+def test_an_optional_region_is_in_the_tag_only_when_its_config_asks(config: dict[str, Any], off: dict[str, Any],
+                                                                   code: str, budget: int) -> None:
     """Tag-only stores whose rules read the store's own requests (``requests`` in the config: tag_config) get
-    the observer of the page's fetch and XMLHttpRequest: about 1 KB gzipped more, within its own 11 KB
-    budget (10.2 KB now); every other tag leaves it out and keeps its budget above."""
-    config = {"v": 1, "requests": [{"id": "add", "methods": ["POST"], "path": "^(?:\\/cart\\/add[^/]*)$",
-                                    "keys": {"form": ["id", "quantity"], "json": ["items"]}}]}
-    observing = assets.bundle(config)
-    assert len(observing.compressed) < 11 * 1024, f"tag.js with the observer is {len(observing.compressed)} bytes gzipped"
-    assert "function requests(" in observing.source.decode()
-    assert "function requests(" not in assets.bundle(config, "proxy").source.decode()  # the proxy sees requests
-    assert "function requests(" not in assets.bundle({"v": 1, "requests": []}).source.decode()
+    the observer of the page's own requests (10.6 KB now); those with a slot whose element the store's script
+    renders late (``wait``) the watcher for it (9.6 KB now). Every other tag leaves them out and keeps its budget
+    above; the tag the proxy injects never has them (it sees requests; it applies no decision)."""
+    found = assets.bundle(config)
+    assert len(found.compressed) < budget, f"tag.js with {code!r} is {len(found.compressed)} bytes gzipped"
+    assert code in found.source.decode()
+    assert code not in assets.bundle(config, "proxy").source.decode()
+    assert code not in assets.bundle(off).source.decode()
+    assert code not in assets.tag_source().decode()
 
 
 def test_every_tag_only_region_is_closed() -> None:
@@ -167,3 +179,19 @@ def test_tag_config_is_kept_per_rules_object(tmp_path: Any) -> None:
     assert tag_config(implied)["consent"] == "implied" and tag_config(required)["consent"] == "required"
     again = rules_from_text(tmp_path / "c", "consent: required\nslots: []\n")  # a reload: a new rules object
     assert tag_config(again) == tag_config(required)
+
+
+def test_the_tag_only_config_asks_for_the_watcher_when_a_slot_waits(tmp_path: Any) -> None:
+    """Only an enabled slot with ``wait``, and only in tag-only mode (the injected tag applies no decision)."""
+    from slotwise.rules.tag_config import tag_config
+    from slotwise.rules.testing import rules_from_text
+
+    slot = '- {id: recs, pages: "/**", selector: ".rail", action: append, html: "<b>r</b>"%s}\n'
+    for name in "abc":
+        (tmp_path / name).mkdir()
+    waiting = rules_from_text(tmp_path / "a", "slots:\n" + slot % ", wait: 3s")
+    assert tag_config(waiting, tag_only=True)["wait"] == 1 and "wait" not in tag_config(waiting)
+    assert "wait" not in tag_config(rules_from_text(tmp_path / "b", "slots:\n" + slot % ""), tag_only=True)
+    off = rules_from_text(tmp_path / "c", "slots:\n" + slot % ", wait: 3s, enabled: false")
+    assert "wait" not in tag_config(off, tag_only=True)
+    assert waiting.slots[0].wait_ms == 3000

@@ -42,6 +42,7 @@ ROOT = HERE.parents[1]
 SITE = HERE / "site"
 RULES = HERE / "rules.yaml"
 RULES_CONSENT = HERE / "rules-consent.yaml"
+RULES_LATE = HERE / "rules-late.yaml"  # slots whose elements the store's scripts render late (``wait``)
 SECRET = "tag-only-test-secret"
 ADMIN_TOKEN = "tag-only-admin-token"
 SNIPPET_MARK = "<!--slotwise-->"
@@ -242,6 +243,7 @@ SITES: dict[Path, list[Site]] = {
         Site("late-store-nav", window_ms=1000, window_start="navigation", html_delay=SLOW_S),
     ],
     RULES_CONSENT: [Site("consent", consent="required")],
+    RULES_LATE: [Site("late"), Site("late-short", window_ms=300)],  # the swatches come after a 300 ms window
 }
 
 

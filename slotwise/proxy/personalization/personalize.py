@@ -471,9 +471,11 @@ class SlotwisePersonalizer:
             key = (choice.slot.id, choice.slot.selector)
             if key not in self._absent_said and len(self._absent_said) < 1000:
                 self._absent_said.add(key)
-                log.info("slot %r: selector %r matched nothing on %s: no decision logged there;"
-                         " `slotwise rules check RULES --url URL` shows what matches",
-                         choice.slot.id, choice.slot.selector, flow.path)
+                log.info("slot %r: selector %r matched nothing on %s: no decision logged there;%s",
+                         choice.slot.id, choice.slot.selector, flow.path,
+                         " its `wait` is for tag-only mode (the proxy edits the HTML the store sends, where an"
+                         " element the page's scripts render is not yet)" if choice.slot.wait_ms else
+                         " `slotwise rules check RULES --url URL` shows what matches")
         work.choices = kept
 
     async def _read_page(self, flow: Flow, html: bytes, digest: bytes, ruleset: RuleSet) -> PageReading:

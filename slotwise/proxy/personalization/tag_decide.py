@@ -105,6 +105,8 @@ def _choice_json(choice: SlotChoice, p: "SlotwisePersonalizer") -> dict[str, Any
     out = edit_json(choice.edit) if choice.edit is not None else {
         "slot": choice.slot.id, "action": "none", "decision_id": choice.decision_id,
     }
+    if choice.slot.wait_ms:  # its element comes from the store's script: the tag watches for it this long
+        out["wait"] = choice.slot.wait_ms
     if choice.record is not None:  # a new decision: logged when the tag says it is on the page
         out["token"] = p.tokens.sign(choice.record)
     return out
