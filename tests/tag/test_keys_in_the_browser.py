@@ -17,8 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slotwise.keys import category_key, product_key, size_key
-from slotwise.rules.size_vocabulary import label_key
+from slotwise.keys import category_key, label_key, product_key, size_key
 from slotwise.tag import assets
 
 pytestmark = pytest.mark.browser
