@@ -83,6 +83,14 @@ def size_key(label: object) -> str | None:
     return text[:MAX_KEY] or None
 
 
+def label_key(label: object) -> str | None:
+    """How labels are compared (``not_sizes``, ``size_names``, a page's choices: ``select-option``, and the
+    tag's ``same()`` alike): their size key, case folded (``Default Title``, ``default title``; ``Medium``,
+    ``MEDIUM``; ``Groß``, ``GROSS``)."""
+    key = size_key(label)
+    return key.casefold() if key else None
+
+
 def _drop_label(text: str) -> str:
     """``'Size: 42'`` → ``'42'``: a label starting with a letter (Unicode category L*, as the tag's
     ``\\p{L}``; not ``'²'``, which Python's ``\\w`` counts), then up to 20 more characters and a colon."""

@@ -217,15 +217,16 @@ class AssignRecord(msgspec.Struct, frozen=True, array_like=True, tag=1):
                                     for slot, arm, decision_id, ts, session_start in self.slots})
 
 
-def set_cart(profile: Profile, lines: Iterable[Mapping[str, Any]], count: int | None = None) -> None:
+def set_cart(profile: Profile, lines: Iterable[Mapping[str, Any]], count: int | None = None,
+             size_of: Callable[[Any], str | None] | None = None) -> None:
     """The cart as the store shows it: its lines, or only how many items it holds.
 
-    A line the cart held already keeps the time it was first added (the cart that waits
-    for a later visit is told by that time)."""
-    added = {(line["product"], line.get("size")): line.get("added") for line in profile.cart}
+    A line the cart held already (``_line_key``: its size read by ``size_of``) keeps the time it was first
+    added (the cart that waits for a later visit is told by that time)."""
+    added = {_line_key(line, size_of): line.get("added") for line in profile.cart}
     lines = [_cart_line(line) for line in lines]
     for line in lines:
-        line["added"] = added.get((line["product"], line.get("size"))) or line["added"]
+        line["added"] = added.get(_line_key(line, size_of)) or line["added"]
     if lines or count == 0 or count is None:
         profile.cart = lines
         profile.cart_hint = 0
@@ -258,10 +259,20 @@ def _cart_line(line: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def add_to_cart(profile: Profile, line: Mapping[str, Any]) -> None:
+def _line_key(line: Mapping[str, Any], size_of: Callable[[Any], str | None] | None) -> tuple[str, Any]:
+    """A cart line's product and size, its stored size read by ``size_of`` (the rules' size vocabulary: a line
+    added as ``Medium`` before ``catalog.size_names`` said so is an ``M``): lines with one key are one line."""
+    size = line.get("size")
+    return str(line["product"]), size_of(size) if size_of is not None and size else size
+
+
+def add_to_cart(profile: Profile, line: Mapping[str, Any], size_of: Callable[[Any], str | None] | None = None) -> None:
+    """Adds a line, its qty to the line of its product and size when the cart holds one (``_line_key``: the
+    stored line keeps its size as written, its qty summed)."""
     new = _cart_line(line)
+    key = _line_key(new, size_of)
     for existing in profile.cart:
-        if existing["product"] == new["product"] and existing.get("size") == new.get("size"):
+        if _line_key(existing, size_of) == key:
             existing["qty"] += new["qty"]
             break
     else:
@@ -271,13 +282,10 @@ def add_to_cart(profile: Profile, line: Mapping[str, Any]) -> None:
 
 def remove_from_cart(profile: Profile, product: str, size: str | None = None,
                      size_of: Callable[[Any], str | None] | None = None) -> None:
-    """Takes the product's lines (of ``size``) out; ``size_of`` reads a line's stored size (the rules' size
-    vocabulary: a line added as ``Medium`` before ``catalog.size_names`` said so is an ``M``)."""
+    """Takes the product's lines (of ``size``, each line's read by ``size_of``: ``_line_key``) out."""
     def kept(line: Mapping[str, Any]) -> bool:
-        stored = line.get("size")
-        if size_of is not None and stored:
-            stored = size_of(stored)
-        return not (line["product"] == str(product) and (size is None or stored == size))
+        stored, read = _line_key(line, size_of)
+        return not (stored == str(product) and (size is None or read == size))
 
     profile.cart = [line for line in profile.cart if kept(line)]
     profile.saved_cart = [line for line in profile.saved_cart if kept(line)]

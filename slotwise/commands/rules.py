@@ -145,7 +145,8 @@ def _check_feed(catalog: Any, url: str | None, out: TextIO, err: TextIO) -> int:
     print(f"catalog feed {catalog.feed}: {len(products)} product{'s' if len(products) != 1 else ''}"
           + (f" ({loader.ended})" if loader.ended else ""), file=out)
     for p in products[:FEED_SHOWN]:
-        facts = ", ".join(f"{k} {p[k]!r}" for k in ("name", "price", "currency", "category", "in_stock", "stock")
+        facts = ", ".join(f"{k} {p[k]!r}" for k in ("name", "price", "currency", "category", "in_stock", "stock",
+                                                       "stock_by_size")
                           if p.get(k) is not None)
         print(f"  {p['id']}: {facts}", file=out)
         if p.get("url") or p.get("image"):

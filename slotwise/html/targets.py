@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from selectolax.lexbor import LexborNode
 
-from slotwise.keys import size_key
+from slotwise.keys import label_key
 
 from .edits import Edit, ItemKey
 from .locate import LocateError, Locator, element_children, tag_of
@@ -210,11 +210,11 @@ def chosen_option(target: Target, value: str, names: Sequence[str] = ()) -> int 
     for i, opt in enumerate(target.options):
         if opt.value == value:
             return None if opt.disabled else i
-    wanted = {key.casefold() for key in map(size_key, (value, *names)) if key}
+    wanted = {key for key in map(label_key, (value, *names)) if key}
     if not wanted:
         return None
     for i, opt in enumerate(target.options):
-        if (size_key(opt.value) or "").casefold() in wanted:
+        if label_key(opt.value) in wanted:
             return None if opt.disabled else i
     return None
 

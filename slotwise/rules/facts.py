@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.size_vocabulary import SizeVocabulary
-from slotwise.rules.product_facts import empty_product, fill, selector_product, size_facts, variants
+from slotwise.rules.product_facts import empty_product, fill, selector_product, size_facts, variant_page_price, variants
 from slotwise.rules.reading import PageReading, read_html
 from slotwise.rules.pages import Headers, Query, header, normalize_query
 
@@ -86,6 +86,7 @@ def page_facts(
     if kind == "product" or (kind == "other" and reading.declared):
         product = fill(empty_product(), {"id": product_key(params.get("product"))}, reading.structured,
                        selector_product(reading.group("product"), catalog) if kind == "product" else None)
+        product["price"] = variant_page_price(product, reading.structured)  # a variant's page: not a selector's
         product["category"] = product.get("category") or category_key(params.get("category"))
         if not product["category"] and reading.crumbs:  # the rules' sources say nothing: the breadcrumb trail
             product["category"], crumb_name = catalog.breadcrumb_category(

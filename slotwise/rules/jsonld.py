@@ -692,9 +692,13 @@ def _variant_reading(group: dict[str, Any], viewed: dict[str, Any], how: str, id
     """A variant's page read as its group's: the group is the product (its id, name and variants; what it
     leaves out, the variant's facts), the variant the one ``viewed``, its size among the product's sizes.
     The product is sold out only when the group says so, or lists every variant and each says so: the page
-    of a sold-out size is no word on the others. Its sizes are the product's ``variants`` only when the group
-    lists every variant; else they are ``some`` of them (the catalog learns each as a size of the product,
-    and keeps the product's whole size map: a feed's). A group that names no key at all takes the variant's."""
+    of a sold-out size is no word on the others. Its price is the group's own offer's, or its lowest
+    variant's when it lists every variant (``_group_facts``, Google's "from"), else none: the variant's
+    price is its size's, and a cheap and a dear size's page would each rewrite the product's (its catalog
+    row, the price a view saw: "price dropped" on no change). Its sizes are the product's ``variants``
+    only when the group lists every variant; else they are ``some`` of them (the catalog learns each as a
+    size of the product, and keeps the product's whole size map: a feed's). A group that names no key at
+    all takes the variant's."""
     product, lines = _product_and_variants(group, ids, variant_key, product_id)
     own = product_from_node(viewed, ids)
     refs = _Refs(ids, viewed.get("url") or viewed.get("@id"))
@@ -705,7 +709,9 @@ def _variant_reading(group: dict[str, Any], viewed: dict[str, Any], how: str, id
     listed = any(_same_node(variant, viewed) for variant in full)
     every = listed and not elsewhere
     in_stock = True if True in (product["in_stock"], own["in_stock"]) else product["in_stock"] if every else said
-    product = fill(product, {k: v for k, v in own.items() if k not in ("id", "in_stock", "stock")})
+    if not every and _offer(group.get("offers"), _Refs(ids, group.get("url") or group.get("@id"))).get("price") is None:
+        product["price"] = None  # the lowest of the variants the page writes in full: this one's, no group's
+    product = fill(product, {k: v for k, v in own.items() if k not in ("id", "in_stock", "stock", "price")})
     product["id"] = product["id"] or own["id"]
     product["in_stock"] = in_stock
     if "size" in viewed and not listed:

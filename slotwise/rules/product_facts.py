@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping
 from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CatalogSettings
 from slotwise.rules.actions import safe_link
-from slotwise.rules.jsonld import PRODUCT_KEYS, Crumb, JsonLd, VariantLine, _price, fill, read_json_ld
+from slotwise.rules.jsonld import PRODUCT_KEYS, VIEWED_KEYS, Crumb, JsonLd, VariantLine, _price, fill, read_json_ld
 from slotwise.rules.microdata import microdata_breadcrumb, product_values
 
 # Tags are read up to 2,048 bytes: an unbounded ``[^>]*`` rescans the rest of the page for every unclosed tag.
@@ -157,12 +157,23 @@ def structured_reading(html: bytes, catalog: CatalogSettings) -> tuple[dict[str,
         product.update(size_facts(offered_sizes(jsonld.variants, catalog)))
     if jsonld.viewed is not None:  # a variant's own page: the variant it shows, and its size
         product["viewed_variant"], product["viewed_size"] = jsonld.viewed.id, catalog.size_of(jsonld.viewed.size)
+        product["price"] = jsonld.product["price"] if jsonld.product else None  # the group's: variant_page_price
     if jsonld.some:  # sizes of a group the page does not list whole: children to learn, not the product's size map
         product["more_sizes"] = tuple((line["id"], line["size"]) for line in offered_sizes(jsonld.some, catalog))
     for key in ("url", "image"):  # page markup is anyone's: no javascript: link reaches a template
         product[key] = safe_link(product.get(key))
     declared = jsonld.product is not None or micro is not None or declared
     return product, declared and not jsonld.listing, crumbs
+
+
+def variant_page_price(product: Mapping[str, Any], structured: Mapping[str, Any] | None) -> Any:
+    """The product's price on a variant's own page (``structured``, the page's structured reading, names the
+    variant viewed): its group's as ``structured_reading`` read it (``jsonld._variant_reading``: none when the
+    group names none), never the variant's own that the page's other markup shows (Open Graph, microdata,
+    the rules' selectors): each size's page would rewrite the product's. On any other page, ``product``'s."""
+    if structured is None or all(structured.get(key) is None for key in VIEWED_KEYS):
+        return product.get("price")
+    return structured.get("price")
 
 
 def json_ld_of(html: bytes, catalog: CatalogSettings) -> JsonLd:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable, Mapping, TypeVar
 
-from slotwise.keys import size_key
+from slotwise.keys import label_key, size_key
 from slotwise.rules.checker import Checker, Text
 from slotwise.rules.yaml_marks import MappingNode, Node, kind_of
 
@@ -26,13 +26,6 @@ OWN = "catalog.not_sizes"
 FEED = "catalog.feed.sizes.not_sizes"
 """The older spelling, under the feed mapping: read as ``catalog.not_sizes`` (every source, not the feed's alone)."""
 NAMES = "catalog.size_names"
-
-
-def label_key(label: object) -> str | None:
-    """How labels are compared (``not_sizes``, ``size_names``, a page's choices): their size key, case
-    aside (``Default Title``, ``default title``; ``Medium``, ``MEDIUM``)."""
-    key = size_key(label)
-    return key.casefold() if key else None
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,12 @@ def apply_event(profile: Profile, event: Any, ts: float, sizes: SizeVocabulary =
         return
     P.touch(profile, ts)
     if kind == "add_to_cart":
-        P.add_to_cart(profile, {**_line(props, sizes), "added": ts})
+        P.add_to_cart(profile, {**_line(props, sizes), "added": ts}, sizes.size_of)
     elif kind == "remove_from_cart":
         P.remove_from_cart(profile, product_key(props.product) or "", sizes.size_of(props.size), sizes.size_of)
     elif kind == "cart":
-        P.set_cart(profile, [{**_line(line, sizes), "added": ts} for line in props.lines], getattr(props, "count", None))
+        P.set_cart(profile, [{**_line(line, sizes), "added": ts} for line in props.lines], getattr(props, "count", None),
+                   sizes.size_of)
     elif kind == "purchase":
         P.record_purchase(profile, props.order_id, [{**_line(line, sizes), "ts": ts} for line in props.lines], ts,
                           getattr(props, "channel", None) or "online")

@@ -287,7 +287,10 @@
     if (k.mode === 'link') return linkKey(v);
     return v.trim() || null;
   }
-  function same(a, b) { return a != null && b != null && (a === b || (size(a) || '').toLowerCase() === (size(b) || '').toLowerCase()); }
+  function same(a, b) { var k; return a != null && b != null && (a === b || (k = fold(size(a))) != null && k === fold(size(b))); }
+  function fold(s) { // Python's casefold, as label_key compares: ß, ẞ and SS alike, σ and ς; ı stays ı
+    return s == null ? null : s.split('ı').map(function (p) { return p.toLowerCase().toUpperCase().toLowerCase(); }).join('ı');
+  }
   // @end
 
   // -- exposures (>= 50% in view, once per decision per page) and clicks ---------------

@@ -25,7 +25,7 @@ import httpx
 import pytest
 from agents import DESKTOP_UA
 
-from slotwise.profile import Profile, record_purchase
+from slotwise.profile import Profile, add_to_cart, record_purchase
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
@@ -237,3 +237,33 @@ def test_a_catalog_rows_size_map_is_read_by_size_names(proxy: tuple[Any, Slotwis
     with browser(edge) as (client, _):
         answer = client.get("/_sw/decide", params={"url": f"{edge.url}/p/named-tee"})
     assert {d["slot"]: d for d in answer.json()["decisions"]}["offered"]["html"] == '<p class="offered">M,L</p>'
+
+
+def cart_event(kind: str, props: dict[str, Any]) -> dict[str, Any]:
+    """A cart event as the store's own JS sends it to ``/_sw/events``."""
+    return {"type": kind, "event_id": uuid.uuid4().hex, "props": props}
+
+
+def test_a_cart_line_kept_as_another_name_is_the_line_of_its_size(proxy: tuple[Any, SlotwisePersonalizer]) -> None:
+    """A cart line added as ``Medium`` before the rule said it is ``M``: an add of ``M`` sums into it (one line, as
+    a removal of ``M`` takes it out), the store's cart of ``M`` keeps its added time; the line keeps its text."""
+    edge, personalizer = proxy
+    before = time.time() - 3600
+
+    def added_before_the_rule(profile: Profile) -> None:
+        add_to_cart(profile, {"product": "tee", "category": "t-shirts", "size": "Medium", "qty": 1, "price": 20.0,
+                              "added": before})
+
+    line = {"product": "tee", "category": "T-Shirts", "size": "M", "qty": 2, "price": 20.0}
+    with browser(edge) as (client, visitor):
+        sync(personalizer.store.update_profile(visitor, added_before_the_rule, before))
+        assert client.post("/_sw/events", json={"events": [cart_event("add_to_cart", line)]}).status_code == 200
+        cart = sync(personalizer.store.get_profile(visitor)).cart
+        assert [(x["product"], x["size"], x["qty"], x["added"]) for x in cart] == [("tee", "Medium", 3, before)]
+        assert client.post("/_sw/events", json={"events": [cart_event("cart", {"lines": [line]})]}).status_code == 200
+        cart = sync(personalizer.store.get_profile(visitor)).cart
+        assert [(x["size"], x["qty"], x["added"]) for x in cart] == [("M", 2, before)]  # the store's line, added then
+        sync(personalizer.store.update_profile(visitor, added_before_the_rule, before))
+        removed = cart_event("remove_from_cart", {"product": "tee", "size": "Med"})
+        assert client.post("/_sw/events", json={"events": [removed]}).status_code == 200
+        assert sync(personalizer.store.get_profile(visitor)).cart == []

@@ -10,8 +10,9 @@ with the page's extract alike. Each variant's page was a product of its own: vie
 
 from __future__ import annotations
 
+import re
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from page_server import Page, PageServer
 
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
+from slotwise.profile import Profile, add_to_cart, record_view
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from slotwise.tag.testing import sync
 
@@ -38,7 +40,19 @@ slots:
     when: page.product.viewed_size
     goal: add_to_cart
     variants: [{id: mark}]
+  - id: basket-waits
+    pages: "/"
+    selector: "div.promo"
+    action: replace
+    when: visitor.waiting_cart
+    goal: purchase
+    variants:
+      - id: list
+        html: >-
+          <div class="promo">{% for i in visitor.waiting_cart %}<p data-size="{{ i.size }}" data-price="{{ i.price }}"
+          data-was="{{ i.price_was }}" data-dropped="{{ i.price_dropped }}">{{ i.name }}</p>{% endfor %}</div>
 """
+HOME = b'<html><body><h1>Coats</h1><div class="promo"></div></body></html>'
 
 
 PAGES = {"/coat/green-small": inline(GREEN_S), "/coat/lightblue-large": inline(BLUE_L)}
@@ -48,12 +62,58 @@ PAGES = {"/coat/green-small": inline(GREEN_S), "/coat/lightblue-large": inline(B
 def proxy(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iterator[tuple[Any, SlotwisePersonalizer]]:
     data = tmp_path_factory.mktemp("variant-pages")
     (data / "rules.yaml").write_text(RULES, encoding="utf-8")
-    with PageServer({path: Page(html) for path, html in PAGES.items()}) as shop:
+    with PageServer({"/": Page(HOME), **{path: Page(html) for path, html in PAGES.items()}}) as shop:
         settings = Settings(upstream=shop.url, rules=str(data / "rules.yaml"), data=str(data / "edge"),
                             personalize_budget_ms=5000)
         personalizer = SlotwisePersonalizer(settings)
         with uvicorn_runner(create_app(settings, personalizer)) as running:
             yield running, personalizer
+
+
+def client(edge: Any) -> httpx.Client:
+    """A new visitor's browser."""
+    return httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, trust_env=False, timeout=10)
+
+
+def visitor_of(browser: httpx.Client) -> str:
+    return str(browser.cookies["sw_vid"]).split(".")[0]
+
+
+def soon(read: Callable[[], Any]) -> Any:
+    """``read()`` once it gives something: the views and the catalog are written by the store's writer, soon
+    after the pages."""
+    deadline = time.monotonic() + 5.0
+    while not (found := read()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def test_a_cheap_sizes_page_is_no_price_drop_of_the_product(proxy: tuple[Any, SlotwisePersonalizer]) -> None:
+    """The feed says the coat costs 49.99 (its large size's price, in a cart left yesterday); another visitor
+    views the small size's page (39.99, the group names no price): the product's price stays 49.99, the cart
+    that waits shows no drop, and the views saw no price of the product."""
+    edge, personalizer = proxy
+    sync(personalizer.store.upsert_products([{"id": "44E01", "name": "Wool winter coat", "price": 49.99,
+                                              "currency": "USD", "in_stock": True}], time.time()))
+    yesterday = time.time() - 86_400
+
+    def left_in_the_cart(profile: Profile) -> None:
+        record_view(profile, yesterday)
+        add_to_cart(profile, {"product": "44E01", "size": "large", "qty": 1, "price": 49.99, "added": yesterday})
+
+    with client(edge) as mine, client(edge) as other:
+        mine.get("/")
+        sync(personalizer.store.update_profile(visitor_of(mine), left_in_the_cart, yesterday))
+        assert mine.get("/coat/lightblue-large").status_code == 200
+        assert other.get("/coat/green-small").status_code == 200
+        row = soon(lambda: (r := sync(personalizer.store.get_products(["44E01"]))["44E01"]).get("brand") and r)
+        seen = soon(lambda: (p := sync(personalizer.store.get_profile(visitor_of(other)))) and p.products)
+        home = mine.get("/").text
+    assert (row["brand"], row["price"]) == ("Good brand", 49.99)  # the page taught the catalog, not a size's price
+    assert seen["44E01"]["seen"]["price"] is None
+    waiting = re.search(r"<p (data-size[^>]*)>", home)
+    assert waiting and waiting.group(1).split() == ['data-size="large"', 'data-price="49.99"', 'data-was="None"',
+                                                    'data-dropped="False"']
 
 
 def test_two_variants_pages_are_two_views_of_one_product(proxy: tuple[Any, SlotwisePersonalizer]) -> None:
@@ -80,6 +140,8 @@ def test_two_variants_pages_are_two_views_of_one_product(proxy: tuple[Any, Slotw
             break
         time.sleep(0.05)
     assert profile is not None and list(profile.products) == ["44E01"]  # one product, not a product per variant
+    assert profile.products["44E01"]["count"] == 2 and not {"viewed_variant", "viewed_size", "size"} & set(
+        profile.products["44E01"])  # a view of the product: its size is the page's (docs/capture.md says why)
     row = rows["44E01"]
     assert row["name"] == "Wool winter coat" and not {"viewed_variant", "viewed_size", "variants"} & set(row)
     assert {sku: (rows[sku]["parent"], rows[sku]["size"]) for sku in skus} == {

@@ -48,11 +48,45 @@ def test_each_variants_page_is_a_view_of_its_group(tmp_path: Path, shape: str) -
         assert green["name"] == blue["name"] == "Wool winter coat"
     assert (green["viewed_variant"], green["viewed_size"]) == ("44E01-M11000", "small")
     assert (blue["viewed_variant"], blue["viewed_size"]) == ("44E01-X1100000", "large")
-    assert (green["price"], green["currency"], green["in_stock"]) == (39.99, "USD", True)
-    assert (blue["price"], blue["in_stock"]) == (49.99, None)  # a sold-out size's page says nothing of the others
+    assert (green["price"], green["currency"], green["in_stock"]) == (None, "USD", True)  # a size's price is no product's
+    assert (blue["price"], blue["in_stock"]) == (None, None)  # a sold-out size's page says nothing of the others
     # the page does not list every variant: its size is a child to learn, not the product's size map
     assert green.get("variants") is None and green.get("sizes") is None
     assert tuple(green["more_sizes"]) == (("44E01-M11000", "small"),)
+
+
+PRICED = {**GROUP, "offers": {"@type": "AggregateOffer", "lowPrice": 35.0, "priceCurrency": "USD"}}
+PRICED_SHAPES = {"by-reference": lambda v: page([PRICED, {**v, "isVariantOf": {"@id": "#coat_parent"}}]),
+                 "group-listing": lambda v: page({**PRICED, "hasVariant": [v, {"url": COAT + "?size=other"}]}),
+                 "inline-group": lambda v: page({**v, "isVariantOf": PRICED})}
+
+
+@pytest.mark.parametrize(("shape", "want"), [*((shape, None) for shape in SHAPES), *((shape, 35.0) for shape in PRICED_SHAPES)])
+def test_a_variants_page_gives_the_product_its_groups_price_never_its_own(tmp_path: Path, shape: str,
+                                                                         want: float | None) -> None:
+    """The group's own offer is the product's price on every variant's page; without one, no price (the catalog
+    keeps its own): not the variant's, which its offer, the page's Open Graph and a rules selector show."""
+    rules = rules_from_text(tmp_path, 'catalog:\n  product_pages: "/coat/{slug}"\n  product_id: productGroupID\n'
+                                      '  selectors: {price: "h1 @data-price"}\nslots: []\n').catalog
+    shapes = SHAPES if want is None else PRICED_SHAPES
+
+    def shown(variant: dict[str, Any]) -> bytes:
+        price = variant["offers"]["price"]
+        return shapes[shape](variant).replace(  # type: ignore[operator]
+            b"<h1>", f'<meta property="product:price:amount" content="{price}"><h1 data-price="{price}">'.encode())
+
+    prices = [page_facts(f"/coat/{v['sku']}", None, shown(v), rules).product["price"]  # type: ignore[index]
+              for v in (GREEN_S, BLUE_L)]
+    assert prices == [want, want]
+
+
+def test_a_variants_page_that_lists_every_variant_gives_the_lowest_price(tmp_path: Path) -> None:
+    """Every variant in full on each variant's page: the product's price is the lowest (Google's "from"), the
+    same on the cheap size's page and the dear one's."""
+    prices = [page_facts("/coat/x", None, page({**GROUP, "hasVariant": [GREEN_S, BLUE_L]},
+                                                {**v, "isVariantOf": {"@id": "#coat_parent"}}),
+                         catalog(tmp_path)).product["price"] for v in (GREEN_S, BLUE_L)]  # type: ignore[index]
+    assert prices == [39.99, 39.99]
 
 
 def test_without_the_rules_key_the_group_is_keyed_as_a_group_always_was(tmp_path: Path) -> None:
@@ -130,13 +164,13 @@ def test_rules_check_url_says_the_page_is_one_variant_of_its_group(
     assert main(["rules", "check", str(rules), "--url", shop.url + "/coat/green-small"]) == 0
     out = capsys.readouterr().out
     assert "JSON-LD products keyed by (catalog.product_id): productGroupID" in out
-    assert "product '44E01': 'Wool winter coat', price 39.99 USD, in stock" in out
+    assert "product '44E01': 'Wool winter coat', price none, in stock" in out
     assert ("one variant's page (the group lists it in full, the others by url): the product is its group; "
             "viewed variant '44E01-M11000', size 'small'; the group names 2 other variants by URL alone") in out
     assert "also sizes small=44E01-M11000" in out
     assert main(["rules", "check", str(rules), "--url", shop.url + "/coat/blue"]) == 0
     out = capsys.readouterr().out
-    assert "product '44E01': 'Wool winter coat', price 49.99 USD, unknown" in out
+    assert "product '44E01': 'Wool winter coat', price none, unknown" in out
     assert ("one variant's page (its isVariantOf names the group): the product is its group; "
             "viewed variant '44E01-X1100000', size 'large'") in out
     docs = Path(__file__).resolve().parents[2] / "docs"

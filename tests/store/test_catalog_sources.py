@@ -18,6 +18,7 @@ import pytest
 from slotwise.proxy.personalization.catalog_feed import FeedLoader
 from slotwise.proxy.personalization.pageviews import PageViewRecorder
 from slotwise.rules.testing import rules_from_text
+from slotwise.rules.waiting_cart import card
 
 pytestmark = pytest.mark.anyio
 
@@ -69,6 +70,22 @@ async def test_a_feed_that_stops_listing_stock_takes_it_away(backend: Any, store
     got = await row(store)
     assert "stock" not in got and "consumable" not in got  # "only 3 left" must not be quoted any more
     assert got["brand"] == "Ridge" and got["sizes"] == ["S", "M"]  # facts the feed never had stay
+
+
+async def test_a_feeds_stock_per_size_is_the_cards_count_of_that_size(backend: Any, store: Any, tmp_path: Path) -> None:
+    """``stock_by_size`` in a feed item: each size's count (sizes as size keys, counts that are none left out),
+    what a card of a cart line in that size says ("only 1 left" of M, a ``Medium`` line's by ``size_names``);
+    a read without it takes it away, as ``stock``."""
+    feed = FeedLoader(backend.open(), "http://shop.test", lambda: NOW + 60)
+    await feed.refresh(feed_file(tmp_path, stock=12, stock_by_size={"Size: m": 1, "L": "9", "XL": -1, "S": "lots"}))
+    got = await row(store)
+    assert got["stock_by_size"] == {"M": 1, "L": 9}
+    sizes = rules_from_text(tmp_path, "catalog:\n  size_names: {M: [Medium]}\nslots: []\n").catalog.size_vocabulary
+    cards = [card("tee", {"tee": got}, 3, size, sizes=sizes) for size in ("Medium", "L", "XL", None)]
+    assert [(c["size"], c["stock"], c["scarce"]) for c in cards] == [
+        ("M", 1, True), ("L", 9, False), ("XL", 12, False), (None, 12, False)]  # a size without a count: the product's
+    await feed.refresh(feed_file(tmp_path, stock=12), force=True)
+    assert "stock_by_size" not in await row(store)
 
 
 async def test_a_page_with_other_sizes_replaces_them_whole(store: Any) -> None:

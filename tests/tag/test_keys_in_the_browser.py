@@ -2,7 +2,10 @@
 
 In tag-only mode the tag keys a reorder's items (a category link's text, a
 size link's label) itself; a key that differs by one character would leave an
-item in place. The functions are taken from tag.js as shipped.
+item in place. And a ``select-option`` chooses a choice whose label is the
+value's size (or another name of it, ``catalog.size_names``) as the server
+compares labels (``label_key``: casefolded, so ``Groß`` is ``GROSS``): the
+tag's ``same`` must say the same. The functions are taken from tag.js as shipped.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slotwise.keys import category_key, product_key, size_key
+from slotwise.keys import category_key, label_key, product_key, size_key
 from slotwise.tag import assets
 
 pytestmark = pytest.mark.browser
@@ -45,7 +48,10 @@ def twins(browser: Any) -> Any:
     page = browser.new_page()
     page.set_content("<!doctype html><title>keys</title>")
     assert PRODUCT_KEY in assets.tag_source().decode()  # linkKey's product key, as evaluated below
-    page.evaluate(f"() => {{ {_function('decoded')}; {_function('slug')}; {_function('size')}; "
+    same = re.search(r"function same\(a, b\) \{.*?\}\n", assets.tag_source().decode())
+    assert same, "tag.js has no function same(a, b)"
+    page.evaluate(f"() => {{ {_function('decoded')}; {_function('slug')}; {_function('size')}; {_function('fold')}; "
+                  f"{same.group(0)}; window.__same = same; "
                   f"window.__slug = slug; window.__size = size; window.__product = (s) => {PRODUCT_KEY.replace('g.product', 's')}; }}")
     yield page
     page.close()
@@ -76,3 +82,36 @@ def test_any_text_gives_the_same_keys(twins: Any, texts: list[str]) -> None:
     assert slugs == [category_key(t) for t in texts]
     assert sizes == [size_key(t) for t in texts]
     assert _js_products(twins, texts) == [product_key(t) for t in texts]  # no text here is over MAX_KEY
+
+
+def _server_same(a: str, b: str) -> bool:
+    """How the server matches a choice's label to a value (``targets.chosen_option``): equal, or one size key
+    with case folded (``label_key``)."""
+    return a == b or (key := label_key(a)) is not None and key == label_key(b)
+
+
+LABELS = [("Groß", "GROSS"), ("groß", "Gross"), ("GROẞ", "gross"), ("ẞ", "ss"), ("ΜΕΣΑΊΟΣ", "μεσαίοσ"),
+          ("Μεσαίος", "ΜΕΣΑΊΟΣ"), ("Größe: XL", "xl"), ("M", "m"), ("Medium", "MEDIUM"), ("ı", "I"), ("ı", "i"),
+          ("İ", "i"), ("ﬁt", "FIT"), (":", " "), ("", ""), ("Size:", "Size:"), ("S", "M")]
+
+
+def _js_same(page: Any, pairs: list[tuple[str, str]]) -> list[bool]:
+    return page.evaluate("(ps) => ps.map(p => window.__same(p[0], p[1]))", pairs)
+
+
+def test_the_tag_matches_labels_as_the_server_does(twins: Any) -> None:
+    """``ß`` is ``SS`` and ``ẞ`` is ``ss`` (``toLowerCase`` alone says not), ``σ`` is ``ς``; Turkish ``ı`` is no
+    ``i`` (Python folds it to itself); labels without a size key match nothing but themselves."""
+    assert _js_same(twins, LABELS) == [_server_same(a, b) for a, b in LABELS]
+    assert _js_same(twins, LABELS[:6]) == [True] * 6
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(alphabet=st.characters(max_codepoint=0xFFFF, blacklist_categories=("Cs", "Cn", "Co")),
+                        max_size=12), min_size=1, max_size=20))
+def test_any_label_in_any_case_matches_as_on_the_server(twins: Any, texts: list[str]) -> None:
+    """Each text against itself upper-cased, lower-cased, casefolded and case-swapped (pairs of one text in
+    another case, where the two could differ), and against the next text."""
+    pairs = [(t, other) for t in texts for other in (t.upper(), t.lower(), t.casefold(), t.swapcase())]
+    pairs += list(zip(texts, texts[1:]))
+    assert _js_same(twins, pairs) == [_server_same(a, b) for a, b in pairs]

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import httpx
 
 from slotwise import lenient_json
-from slotwise.keys import category_key, product_key
+from slotwise.keys import category_key, product_key, size_key
 from slotwise.proxy.forwarding.encoding import Decoder, streamable
 from slotwise.proxy.forwarding.errors import DecodeError
 from slotwise.proxy.personalization.feed_children import children_of, listed_before, unlisted_rows
@@ -26,7 +26,7 @@ from slotwise.proxy.personalization.feed_lease import Holder, lease_name
 from slotwise.proxy.personalization.link_header import PAGING, links
 from slotwise.rules.actions import safe_link
 from slotwise.rules.feed_mapping import FeedMapping, FeedPaging
-from slotwise.rules.jsonld import stock_count, usable_price
+from slotwise.rules.jsonld import MAX_VARIANTS, stock_count, usable_price
 from slotwise.store.base import FeedRead, Store
 from slotwise.store.outage import is_outage
 
@@ -100,6 +100,9 @@ def normalize_feed_item(item: Mapping[str, Any], upstream_netloc: str) -> dict[s
     stock = stock_count(next((item[k] for k in ("stock", "quantity", "inventory_quantity") if k in item), None))
     if stock is not None:  # the store's own count: what "only N left" may say
         extra["stock"] = stock
+    by_size = stock_by_size(item.get("stock_by_size"))
+    if by_size:  # the store's own count of each size: "only N left" of the size a cart line holds
+        extra["stock_by_size"] = by_size
     if isinstance(item.get("consumable"), bool):  # replenishment: the feed marks what runs out
         extra["consumable"] = item["consumable"]
     return localize(
@@ -118,6 +121,21 @@ def normalize_feed_item(item: Mapping[str, Any], upstream_netloc: str) -> dict[s
         },
         upstream_netloc,
     )
+
+
+def stock_by_size(value: Any) -> dict[str, int] | None:
+    """A feed item's ``stock_by_size`` (``{"M": 3, "L": 0}``): each size (as a size key: ``Size: m`` is ``M``,
+    the first of two that key alike kept) with its count when that is one (``stock_count``: a whole number,
+    not negative), of the first ``MAX_VARIANTS``; None when it gives none. The rules' size vocabulary is
+    applied where it is read (``waiting_cart.stock_of``): a rules change takes effect without a feed read."""
+    if not isinstance(value, Mapping):
+        return None
+    out: dict[str, int] = {}
+    for size, count in list(value.items())[:MAX_VARIANTS]:
+        key, units = size_key(size), stock_count(count)
+        if key is not None and units is not None:
+            out.setdefault(key, units)
+    return out or None
 
 
 def parse_feed(data: Any, upstream_netloc: str, mapping: FeedMapping | None = None) -> list[dict[str, Any]]:
@@ -151,7 +169,7 @@ def parse_feed(data: Any, upstream_netloc: str, mapping: FeedMapping | None = No
     return products
 
 
-UNLISTED_IS_GONE = ("stock", "consumable")
+UNLISTED_IS_GONE = ("stock", "stock_by_size", "consumable")
 """Facts a feed product without them no longer has: a count the store stopped publishing must not stay
 for "only N left" to quote, and ``consumable`` comes from feeds alone."""
 
