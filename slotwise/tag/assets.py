@@ -32,7 +32,7 @@ SHORT = "public, max-age=300"
 CONFIG_MARK = "/*SW_CONFIG*/{}"
 WINDOW_STARTS = ("snippet", "navigation")
 
-_TRAILING_COMMENT = re.compile(r"([;{},)]) // [^'\"/\n]*$", re.MULTILINE)
+_TRAILING_COMMENT = re.compile(r"[;{},)][ \t]+//[ \t]")
 _HEADER_COMMENT = re.compile(r"\A\s*/\*.*?\*/\s*", re.DOTALL)
 
 
@@ -41,8 +41,34 @@ def compact(source: str) -> str:
     or after code ending in ``; { } , )``): the source stays readable, the wire copy small.
     Not a minifier: tag.js is written so that this is safe (no multi-line strings)."""
     lines = (line.strip() for line in _HEADER_COMMENT.sub("", source).splitlines())
-    kept = "\n".join(line for line in lines if line and not line.startswith("//"))
-    return _TRAILING_COMMENT.sub(r"\1", kept) + "\n"
+    return "\n".join(_code_of(line) for line in lines if line and not line.startswith("//")) + "\n"
+
+
+def _code_of(line: str) -> str:
+    """``line`` without its trailing ``//`` comment: the first `` // `` after ``; { } , )`` whose code before
+    it closes every quote it opens (a ``//`` inside a string is never taken for a comment; a line whose
+    quotes cannot be told, a regex literal holding one, keeps its comment: bytes, never a broken tag)."""
+    for found in _TRAILING_COMMENT.finditer(line):
+        code = line[:found.start() + 1]
+        if _quotes_closed(code):
+            return code
+    return line
+
+
+def _quotes_closed(code: str) -> bool:
+    """Whether ``code`` ends outside any string: each ``'``, ``"`` and backtick it opens, closed (escapes seen)."""
+    inside: str | None = None
+    escaped = False
+    for char in code:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = inside is not None
+        elif inside is None and char in "'\"`":
+            inside = char
+        elif char == inside:
+            inside = None
+    return inside is None
 
 
 def script_json(value: Any) -> str:

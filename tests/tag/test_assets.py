@@ -195,3 +195,25 @@ def test_the_tag_only_config_asks_for_the_watcher_when_a_slot_waits(tmp_path: An
     off = rules_from_text(tmp_path / "c", "slots:\n" + slot % ", wait: 3s, enabled: false")
     assert "wait" not in tag_config(off, tag_only=True)
     assert waiting.slots[0].wait_ms == 3000
+
+
+@pytest.mark.parametrize(("line", "code"), [
+    ("f(a); // the page's 64 KB", "f(a);"),                                   # a comment with an apostrophe goes
+    ("if (a) {  // it's \"quoted\"", "if (a) {"),
+    ("s = 'a; // b'; // c", "s = 'a; // b';"),                                 # a // inside a string stays
+    ("s = \"it's; // x\", t = 1; // why", "s = \"it's; // x\", t = 1;"),
+    ("s = 'it\\'s; // x'; // why", "s = 'it\\'s; // x';"),                     # an escaped quote is no end
+    ("u = `a, // b`; // c", "u = `a, // b`;"),
+    ("r = /'/.test(s); // a regex holding a quote: kept whole", "r = /'/.test(s); // a regex holding a quote: kept whole"),
+    ("x = 'http://a.b/c';", "x = 'http://a.b/c';"),
+])
+def test_compact_drops_trailing_comments_never_code(line: str, code: str) -> None:
+    assert assets.compact(line) == code + "\n"
+
+
+def test_no_comment_reaches_the_served_tags() -> None:
+    """Comments are bytes every visitor downloads: none of tag.js's trailing comments ships (a regex holding a
+    quote would keep one: tag.js has none)."""
+    for config, variant in (({"v": 1}, "full"), ({"v": 1, "requests": [1], "wait": 1}, "full"), (None, "proxy")):
+        source = assets.bundle(config, variant).source.decode()
+        assert not [line for line in source.splitlines() if re.search(r"[;{},)][ \t]+//[ \t]", line)], variant
