@@ -3,7 +3,7 @@
 The store's template prints, for the logged-in customer, an HMAC-SHA256 of the id with a secret it shares
 with Slotwise (``capture.customer.signature``, checked with ``secret_env``'s secrets). Here the server, over
 HTTP, as the tag talks to it: the page view's extract (what the tag read from the page) and the tag's
-``identify``. Headless Chromium through the real ``slotwise serve --tag-only``:
+``identify``, on SQLite and on a real redis-server (the merge is each store's ``link_identity``). Headless Chromium through the real ``slotwise serve --tag-only``:
 tests/shopify_store/test_shopify_tag_only.py.
 """
 
@@ -13,11 +13,13 @@ import logging
 import re
 import time
 import uuid
-from contextlib import closing
+from contextlib import ExitStack, closing
 from typing import Any, Iterator
 
 import httpx
 import pytest
+from real_parts import missing
+from redis_server import RedisServer, redis_server_binary
 from test_capture_observed_requests import client_of
 from test_capture_tag import Stack, send, vid
 
@@ -40,17 +42,24 @@ slots: []
 """
 
 
-@pytest.fixture(scope="module")
-def tag_only(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iterator[Stack]:
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def tag_only(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+             uvicorn_runner: Any) -> Iterator[Stack]:
+    """The tag-only server on SQLite, or on a real redis-server of its own."""
     tmp = tmp_path_factory.mktemp("signed")
     (tmp / "rules.yaml").write_text(RULES, encoding="utf-8")
-    with pytest.MonkeyPatch.context() as env:
+    with ExitStack() as running, pytest.MonkeyPatch.context() as env:
+        store = ""
+        if request.param == "redis":
+            if redis_server_binary() is None:
+                missing("redis-server binary not found (apt-get install redis-server)")
+            store = running.enter_context(RedisServer()).url
         env.setenv("SW_TEST_IDENTITY", SECRET)
         env.setenv("SW_TEST_IDENTITY_OLD", OLD_SECRET)
-        config = Settings(rules=str(tmp / "rules.yaml"), data=str(tmp / "edge"), tag_only=True)
+        config = Settings(rules=str(tmp / "rules.yaml"), data=str(tmp / "edge"), tag_only=True, store=store)
         personalizer = SlotwisePersonalizer(config)
-        with uvicorn_runner(create_app(config, personalizer)) as server:
-            yield Stack(server, personalizer)
+        server = running.enter_context(uvicorn_runner(create_app(config, personalizer)))
+        yield Stack(server, personalizer)
 
 
 @pytest.fixture
