@@ -23,6 +23,7 @@ from redis_server import RedisServer, redis_server_binary
 from test_capture_observed_requests import client_of
 from test_capture_tag import Stack, send, vid
 
+from slotwise.profile import hash_email
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
@@ -112,6 +113,20 @@ def test_two_devices_with_the_signed_id_are_one_person(tag_only: Stack) -> None:
     counted(tag_only, before, verified=2)
     said = tag_only.log("identify")
     assert said and not any("signature" in r.data["props"] for r in said)  # it vouches forever: never stored
+
+
+def test_an_email_sent_with_a_signed_id_stays_a_claim(tag_only: Stack, device: httpx.Client) -> None:
+    """The signature vouches for the customer id only: an e-mail sent beside it (``identify({customerId,
+    signature, email})``) is a claim, as without one, and never merges into the person who holds the address."""
+    customer, email = f"c{uuid.uuid4().hex[:8]}", f"{uuid.uuid4().hex[:8]}@example.com"
+    holder = f"imported-{customer}"
+    sync(tag_only.store.link_identity(holder, f"email:{hash_email(email)}", time.time()))  # someone's, imported
+    send(device, page_view(path="/p/boots/"), identify(customerId=customer, signature=sign(SECRET, customer),
+                                                      email=email))
+    mine = tag_only.profile(vid(device))
+    assert person(tag_only, customer) == mine.id  # the signed id: trusted
+    assert sync(tag_only.store.resolve(f"email:{hash_email(email)}")) == sync(tag_only.store.resolve(holder)) != mine.id
+    assert mine.email_hash is None and "boots" not in tag_only.profile(holder).products
 
 
 def test_a_forged_signature_never_merges(tag_only: Stack, device: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
