@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import uuid
-from contextlib import ExitStack, closing
+from contextlib import ExitStack, closing, contextmanager
 from typing import Any, Iterator
 
 import httpx
@@ -84,6 +85,43 @@ def identify(**props: Any) -> dict[str, Any]:
 
 def person(stack: Stack, customer: str) -> str | None:
     return sync(stack.store.resolve(f"customer:{customer}"))
+
+
+@contextmanager
+def calls_naming(stack: Stack, text: str) -> Iterator[list[str]]:
+    """The store calls made while the block runs that name ``text`` (filled in when it ends): SQLite's
+    statements as run (values bound), or Redis's commands (``MONITOR``: also those its scripts run)."""
+    found: list[str] = []
+    url = stack.personalizer.settings.store
+    if not url:
+        db = stack.store.inner.db.conn  # CachedProfiles over the SQLiteStore: links go straight to it
+        statements: list[str] = []
+        db.set_trace_callback(statements.append)
+        try:
+            yield found
+        finally:
+            db.set_trace_callback(None)
+        found += [sql for sql in statements if text in sql]
+        return
+    import redis
+
+    end, commands = f"end-{uuid.uuid4().hex}", []
+    with closing(redis.Redis.from_url(url)) as client, client.monitor() as monitor:
+        def watch() -> None:
+            for command in monitor.listen():
+                if end in command["command"]:
+                    return
+                commands.append(command["command"])
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            yield found
+        finally:
+            with closing(redis.Redis.from_url(url)) as other:
+                other.echo(end)  # every command before it has been seen once it is
+            watcher.join(10)
+    found += [command for command in commands if text in command]
 
 
 def outcomes(stack: Stack) -> dict[str, float]:
@@ -192,6 +230,34 @@ def test_a_signed_device_joins_the_imported_customer(tag_only: Stack, device: ht
     assert sync(tag_only.store.resolve(vid(device))) != person(tag_only, customer)  # a claim: not joined
     send(device, page_view(customer, sign(SECRET, customer)))
     assert sync(tag_only.store.resolve(vid(device))) == person(tag_only, customer) == sync(tag_only.store.resolve(imported))
+
+
+@pytest.mark.parametrize("claim", ["unsigned", "forged"])
+def test_a_signed_in_customers_next_page_views_write_no_link(tag_only: Stack, device: httpx.Client,
+                                                             claim: str) -> None:
+    """The tag sends the signed customer with every page view. Once the browser's profile holds the customer
+    by trust (the profile the request reads says so), a page view names nothing new: no store call names
+    ``customer:ID``. A browser that only claimed the id (a page without a signature, or a wrong one: the same
+    event id as the valid one's) is linked by trust once."""
+    customer = f"c{uuid.uuid4().hex[:8]}"
+    alias, signature = f"customer:{customer}", sign(SECRET, customer)
+    before = outcomes(tag_only)
+    send(device, page_view(customer, None if claim == "unsigned" else sign("a-guess", customer)))  # a claim
+    with calls_naming(tag_only, alias) as claimed_then_signed:
+        send(device, page_view(customer, signature))
+    assert claimed_then_signed  # the claim becomes a trusted link: written once
+    for path in ("/p/boots/", "/p/hat/"):
+        with calls_naming(tag_only, alias) as calls:
+            send(device, page_view(customer, signature, path=path))
+        assert calls == [], calls
+    mine = tag_only.profile(vid(device))
+    assert person(tag_only, customer) == mine.id and {"boots", "hat"} <= set(mine.products)  # the views recorded
+    counted(tag_only, before, **{"missing" if claim == "unsigned" else "forged": 1},
+            verified=3)  # each id the tag sent still checked and counted
+    with closing(client_of(tag_only)) as laptop:  # trusted, not a claim: another device merges, takes nothing
+        send(laptop, page_view(customer, signature))
+        assert sync(tag_only.store.resolve(vid(laptop))) == mine.id
+    assert tag_only.profile(vid(device)).customer_id == customer
 
 
 def test_a_server_started_without_the_secret_says_which_variable(tmp_path: Any, uvicorn_runner: Any,
