@@ -40,7 +40,15 @@ capture:
     id: "#me @data-id"
     signature: "#me @data-signature"
     secret_env: [SW_TEST_IDENTITY, SW_TEST_IDENTITY_OLD]
-slots: []
+slots:
+  - id: welcome
+    pages: "/account"
+    selector: "h1"
+    action: replace
+    when: visitor.logged_in
+    goal: purchase
+    html: "<h1>Welcome back</h1>"
+holdout: 0
 """
 
 
@@ -165,6 +173,27 @@ def test_an_email_sent_with_a_signed_id_stays_a_claim(tag_only: Stack, device: h
     assert person(tag_only, customer) == mine.id  # the signed id: trusted
     assert sync(tag_only.store.resolve(f"email:{hash_email(email)}")) == sync(tag_only.store.resolve(holder)) != mine.id
     assert mine.email_hash is None and "boots" not in tag_only.profile(holder).products
+
+
+def test_the_page_right_after_login_is_decided_before_the_merge(tag_only: Stack, device: httpx.Client) -> None:
+    """docs/tag.md, "The page right after login": the tag's ``POST /decide`` carries the page's extract, signed
+    id and all, but it is read for the page's facts only; the page view that follows merges the browser into
+    the customer, and the next page is decided on the customer's profile."""
+    customer = f"c{uuid.uuid4().hex[:8]}"
+    signed = page_view(customer, sign(SECRET, customer))
+    with closing(client_of(tag_only)) as phone:
+        send(phone, signed)  # the customer, known from their phone
+
+    def decided() -> list[str]:
+        answer = device.post("/_sw/decide", json={"url": signed["props"]["url"], "extract": signed["props"]["extract"]})
+        assert answer.status_code == 200 and answer.json()["complete"] is True, answer.text
+        return [decision["slot"] for decision in answer.json()["decisions"]]
+
+    asked = device.get("/_sw/decide", params={"url": signed["props"]["url"]})  # the snippet's, before the page
+    assert (asked.json()["decisions"], asked.json()["complete"]) == ([], False)  # no pattern claims the page
+    assert decided() == []  # the first page after login: the browser's profile, no customer yet
+    send(device, signed)  # that page's page view: merged
+    assert decided() == ["welcome"]  # the next page: the customer's profile
 
 
 def test_a_forged_signature_never_merges(tag_only: Stack, device: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
