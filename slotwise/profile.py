@@ -38,6 +38,7 @@ class Profile:
     id: str
     anonymous_ids: list[str] = field(default_factory=list)
     customer_id: str | None = None
+    customer_trusted: bool = False  # customer_id came from a trusted link (a signed id, the store's page), not a claim
     email_hash: str | None = None
     first_seen: float = 0.0
     last_seen: float = 0.0
@@ -419,6 +420,7 @@ def merge(known: Profile, other: Profile) -> Profile:
     merged = Profile(id=known.id)
     merged.anonymous_ids = list(dict.fromkeys(known.anonymous_ids + other.anonymous_ids + [other.id]))
     merged.customer_id = known.customer_id or other.customer_id
+    merged.customer_trusted = known.customer_trusted if known.customer_id else other.customer_trusted
     merged.email_hash = known.email_hash or other.email_hash
     firsts = [t for t in (known.first_seen, other.first_seen) if t]
     merged.first_seen = min(firsts) if firsts else 0.0
@@ -473,6 +475,6 @@ def forget_alias(profile: Profile, alias: str) -> None:
     """
     kind, _, value = alias.partition(":")
     if kind == "customer" and profile.customer_id == value:
-        profile.customer_id = None
+        profile.customer_id, profile.customer_trusted = None, False
     elif kind == "email" and profile.email_hash == value:
         profile.email_hash = None

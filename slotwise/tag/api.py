@@ -29,7 +29,7 @@ from slotwise.tag.admin_session import is_https
 from slotwise.tag.coupons import CouponSigner
 from slotwise.tag.events import parse_batch
 from slotwise.tag import jsonbody
-from slotwise.tag.golden import email_is_valid, names_another_person
+from slotwise.tag.golden import email_is_valid, holds_customer, names_another_person
 from slotwise.tag.jsonbody import BadJSON
 from slotwise.rules.order_mapping import OrderMapping
 from slotwise.tag.orders import OrderWebhook
@@ -267,7 +267,9 @@ class TagAPI:
         items = [Incoming(event, ts, browser_key(visitor, event.event_id)) for event, ts in keep]
         if self.expand is not None:
             items = await self.expand(visitor, items, now)
-        signed = [item for item in items if item.verified]  # the store signed the customer id: trusted, merges
+        # the store signed the customer id: trusted, merges; the customer this browser already is, nothing to write
+        items = [item for item in items if not (item.verified and holds_customer(profile, item.event.props.customer_id))]
+        signed = [item for item in items if item.verified]
         if any(names_another_person(profile, item.event.props.customer_id, None) for item in signed):
             visitor, is_new = self.cookies.new_id(), True  # a shared browser: as after a logout (the proxy's way)
         added = await self.recorder.record(visitor, [i for i in items if not i.verified], now, trusted=False, source="tag")

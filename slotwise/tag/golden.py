@@ -56,8 +56,8 @@ def apply_event(profile: Profile, event: Any, ts: float, sizes: SizeVocabulary =
             profile.subscribed = True
         profile.email_hash = email_hash_of(props) or profile.email_hash
     elif kind == "identify":
-        if props.customer_id:
-            profile.customer_id = props.customer_id
+        if props.customer_id and props.customer_id != profile.customer_id:
+            profile.customer_id, profile.customer_trusted = props.customer_id, False  # trusted: ``apply_events``
         profile.email_hash = email_hash_of(props) or profile.email_hash
     elif kind == "store_chosen":
         profile.chosen_store = {"id": props.store, "ts": ts}
@@ -69,13 +69,17 @@ def apply_event(profile: Profile, event: Any, ts: float, sizes: SizeVocabulary =
             profile.subscribed = True
 
 
-def apply_events(events: Iterable[tuple[Any, float]], sizes: SizeVocabulary = PLAIN_SIZES) -> Callable[[Profile], None]:
+def apply_events(events: Iterable[tuple[Any, float]], sizes: SizeVocabulary = PLAIN_SIZES, *,
+                 trusted: bool = False) -> Callable[[Profile], None]:
     """The update for a batch: each profile-changing event applied once, ever (``sizes``: the rules' size
     vocabulary; the event log keeps the size as sent).
 
     The event id is remembered in the same write as its effect
     (``Profile.applied_events``), so a batch retried after a crash neither
-    loses nor doubles an update.
+    loses nor doubles an update. ``trusted``: the batch's customer ids were
+    linked by trust (``Profile.customer_trusted``), also when their event was
+    applied before as a claim (a page's signed id keeps one event id per
+    visitor, whatever its signature said).
     """
     events = [(e, ts) for e, ts in events if e.type in PROFILE_TYPES]
 
@@ -83,6 +87,9 @@ def apply_events(events: Iterable[tuple[Any, float]], sizes: SizeVocabulary = PL
         for event, ts in events:
             if P.mark_applied(profile, event.event_id):
                 apply_event(profile, event, ts, sizes)
+            customer = event.props.customer_id if event.type == "identify" else None
+            if trusted and customer and customer == profile.customer_id:
+                profile.customer_trusted = True
 
     return update
 
@@ -106,6 +113,13 @@ def email_hash_of(props: Any) -> str | None:
 def email_is_valid(email: str) -> bool:
     """A plausible address: one @, a dot in the domain, no spaces, at most 254 characters."""
     return len(email) <= 254 and EMAIL_RE.fullmatch(email) is not None
+
+
+def holds_customer(profile: Profile | None, customer: str | None) -> bool:
+    """The profile is this customer's by a trusted link already: linking them again writes nothing new. The tag
+    sends a signed-in customer with every page view; the request has read the profile, the store need not be
+    asked."""
+    return profile is not None and profile.customer_trusted and customer is not None and profile.customer_id == customer
 
 
 def names_another_person(profile: Profile | None, customer: str | None, email_hash: str | None) -> bool:

@@ -218,7 +218,7 @@ class EventRecorder:
                 event = event.model_copy(update={"props": event.props.model_copy(update={"email": None, "email_hash": None})})
             applicable.append((event, item.ts))
         if any(event.type in PROFILE_TYPES for event, _ in applicable):
-            update, before = self._noting_stages(apply_events(applicable, self._sizes()),
+            update, before = self._noting_stages(apply_events(applicable, self._sizes(), trusted=trusted),
                                                  [event for event, _ in applicable])
             profile = await self.store.update_profile(visitor, update, now)
             if before is not None:

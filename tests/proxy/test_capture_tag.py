@@ -97,7 +97,10 @@ class Stack:
 
     @property
     def store(self) -> Any:
-        return self.personalizer.store
+        """The server's store, for ``sync``; on Redis, one of the test's own per call (a Redis client belongs to
+        one event loop, and ``sync`` runs each call in a new one)."""
+        url = self.personalizer.settings.store
+        return OwnRedisStore(url) if url else self.personalizer.store
 
     def browser(self) -> httpx.Client:
         client = httpx.Client(base_url=self.proxy.url, headers=UA, timeout=10)
@@ -110,6 +113,25 @@ class Stack:
 
     def profile(self, visitor: str) -> Any:
         return sync(self.store.get_profile(visitor))
+
+
+class OwnRedisStore:
+    """A Redis store's methods, each called on a store object opened for the call (in the caller's loop)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __getattr__(self, name: str) -> Any:
+        from slotwise.store.redis import RedisStore
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            store = RedisStore(self.url)
+            try:
+                return await getattr(store, name)(*args, **kwargs)
+            finally:
+                await store.close()
+
+        return call
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 The store's template prints, for the logged-in customer, an HMAC-SHA256 of the id with a secret it shares
 with Slotwise (``capture.customer.signature``, checked with ``secret_env``'s secrets). Here the server, over
 HTTP, as the tag talks to it: the page view's extract (what the tag read from the page) and the tag's
-``identify``. Headless Chromium through the real ``slotwise serve --tag-only``:
+``identify``, on SQLite and on a real redis-server (the merge is each store's ``link_identity``). Headless Chromium through the real ``slotwise serve --tag-only``:
 tests/shopify_store/test_shopify_tag_only.py.
 """
 
@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import uuid
-from contextlib import closing
+from contextlib import ExitStack, closing, contextmanager
 from typing import Any, Iterator
 
 import httpx
 import pytest
+from real_parts import missing
+from redis_server import RedisServer, redis_server_binary
 from test_capture_observed_requests import client_of
 from test_capture_tag import Stack, send, vid
 
+from slotwise.profile import hash_email
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
@@ -36,21 +40,36 @@ capture:
     id: "#me @data-id"
     signature: "#me @data-signature"
     secret_env: [SW_TEST_IDENTITY, SW_TEST_IDENTITY_OLD]
-slots: []
+slots:
+  - id: welcome
+    pages: "/account"
+    selector: "h1"
+    action: replace
+    when: visitor.logged_in
+    goal: purchase
+    html: "<h1>Welcome back</h1>"
+holdout: 0
 """
 
 
-@pytest.fixture(scope="module")
-def tag_only(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iterator[Stack]:
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def tag_only(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+             uvicorn_runner: Any) -> Iterator[Stack]:
+    """The tag-only server on SQLite, or on a real redis-server of its own."""
     tmp = tmp_path_factory.mktemp("signed")
     (tmp / "rules.yaml").write_text(RULES, encoding="utf-8")
-    with pytest.MonkeyPatch.context() as env:
+    with ExitStack() as running, pytest.MonkeyPatch.context() as env:
+        store = ""
+        if request.param == "redis":
+            if redis_server_binary() is None:
+                missing("redis-server binary not found (apt-get install redis-server)")
+            store = running.enter_context(RedisServer()).url
         env.setenv("SW_TEST_IDENTITY", SECRET)
         env.setenv("SW_TEST_IDENTITY_OLD", OLD_SECRET)
-        config = Settings(rules=str(tmp / "rules.yaml"), data=str(tmp / "edge"), tag_only=True)
+        config = Settings(rules=str(tmp / "rules.yaml"), data=str(tmp / "edge"), tag_only=True, store=store)
         personalizer = SlotwisePersonalizer(config)
-        with uvicorn_runner(create_app(config, personalizer)) as server:
-            yield Stack(server, personalizer)
+        server = running.enter_context(uvicorn_runner(create_app(config, personalizer)))
+        yield Stack(server, personalizer)
 
 
 @pytest.fixture
@@ -74,6 +93,43 @@ def identify(**props: Any) -> dict[str, Any]:
 
 def person(stack: Stack, customer: str) -> str | None:
     return sync(stack.store.resolve(f"customer:{customer}"))
+
+
+@contextmanager
+def calls_naming(stack: Stack, text: str) -> Iterator[list[str]]:
+    """The store calls made while the block runs that name ``text`` (filled in when it ends): SQLite's
+    statements as run (values bound), or Redis's commands (``MONITOR``: also those its scripts run)."""
+    found: list[str] = []
+    url = stack.personalizer.settings.store
+    if not url:
+        db = stack.store.inner.db.conn  # CachedProfiles over the SQLiteStore: links go straight to it
+        statements: list[str] = []
+        db.set_trace_callback(statements.append)
+        try:
+            yield found
+        finally:
+            db.set_trace_callback(None)
+        found += [sql for sql in statements if text in sql]
+        return
+    import redis
+
+    end, commands = f"end-{uuid.uuid4().hex}", []
+    with closing(redis.Redis.from_url(url)) as client, client.monitor() as monitor:
+        def watch() -> None:
+            for command in monitor.listen():
+                if end in command["command"]:
+                    return
+                commands.append(command["command"])
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            yield found
+        finally:
+            with closing(redis.Redis.from_url(url)) as other:
+                other.echo(end)  # every command before it has been seen once it is
+            watcher.join(10)
+    found += [command for command in commands if text in command]
 
 
 def outcomes(stack: Stack) -> dict[str, float]:
@@ -103,6 +159,41 @@ def test_two_devices_with_the_signed_id_are_one_person(tag_only: Stack) -> None:
     counted(tag_only, before, verified=2)
     said = tag_only.log("identify")
     assert said and not any("signature" in r.data["props"] for r in said)  # it vouches forever: never stored
+
+
+def test_an_email_sent_with_a_signed_id_stays_a_claim(tag_only: Stack, device: httpx.Client) -> None:
+    """The signature vouches for the customer id only: an e-mail sent beside it (``identify({customerId,
+    signature, email})``) is a claim, as without one, and never merges into the person who holds the address."""
+    customer, email = f"c{uuid.uuid4().hex[:8]}", f"{uuid.uuid4().hex[:8]}@example.com"
+    holder = f"imported-{customer}"
+    sync(tag_only.store.link_identity(holder, f"email:{hash_email(email)}", time.time()))  # someone's, imported
+    send(device, page_view(path="/p/boots/"), identify(customerId=customer, signature=sign(SECRET, customer),
+                                                      email=email))
+    mine = tag_only.profile(vid(device))
+    assert person(tag_only, customer) == mine.id  # the signed id: trusted
+    assert sync(tag_only.store.resolve(f"email:{hash_email(email)}")) == sync(tag_only.store.resolve(holder)) != mine.id
+    assert mine.email_hash is None and "boots" not in tag_only.profile(holder).products
+
+
+def test_the_page_right_after_login_is_decided_before_the_merge(tag_only: Stack, device: httpx.Client) -> None:
+    """docs/tag.md, "The page right after login": the tag's ``POST /decide`` carries the page's extract, signed
+    id and all, but it is read for the page's facts only; the page view that follows merges the browser into
+    the customer, and the next page is decided on the customer's profile."""
+    customer = f"c{uuid.uuid4().hex[:8]}"
+    signed = page_view(customer, sign(SECRET, customer))
+    with closing(client_of(tag_only)) as phone:
+        send(phone, signed)  # the customer, known from their phone
+
+    def decided() -> list[str]:
+        answer = device.post("/_sw/decide", json={"url": signed["props"]["url"], "extract": signed["props"]["extract"]})
+        assert answer.status_code == 200 and answer.json()["complete"] is True, answer.text
+        return [decision["slot"] for decision in answer.json()["decisions"]]
+
+    asked = device.get("/_sw/decide", params={"url": signed["props"]["url"]})  # the snippet's, before the page
+    assert (asked.json()["decisions"], asked.json()["complete"]) == ([], False)  # no pattern claims the page
+    assert decided() == []  # the first page after login: the browser's profile, no customer yet
+    send(device, signed)  # that page's page view: merged
+    assert decided() == ["welcome"]  # the next page: the customer's profile
 
 
 def test_a_forged_signature_never_merges(tag_only: Stack, device: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
@@ -168,6 +259,34 @@ def test_a_signed_device_joins_the_imported_customer(tag_only: Stack, device: ht
     assert sync(tag_only.store.resolve(vid(device))) != person(tag_only, customer)  # a claim: not joined
     send(device, page_view(customer, sign(SECRET, customer)))
     assert sync(tag_only.store.resolve(vid(device))) == person(tag_only, customer) == sync(tag_only.store.resolve(imported))
+
+
+@pytest.mark.parametrize("claim", ["unsigned", "forged"])
+def test_a_signed_in_customers_next_page_views_write_no_link(tag_only: Stack, device: httpx.Client,
+                                                             claim: str) -> None:
+    """The tag sends the signed customer with every page view. Once the browser's profile holds the customer
+    by trust (the profile the request reads says so), a page view names nothing new: no store call names
+    ``customer:ID``. A browser that only claimed the id (a page without a signature, or a wrong one: the same
+    event id as the valid one's) is linked by trust once."""
+    customer = f"c{uuid.uuid4().hex[:8]}"
+    alias, signature = f"customer:{customer}", sign(SECRET, customer)
+    before = outcomes(tag_only)
+    send(device, page_view(customer, None if claim == "unsigned" else sign("a-guess", customer)))  # a claim
+    with calls_naming(tag_only, alias) as claimed_then_signed:
+        send(device, page_view(customer, signature))
+    assert claimed_then_signed  # the claim becomes a trusted link: written once
+    for path in ("/p/boots/", "/p/hat/"):
+        with calls_naming(tag_only, alias) as calls:
+            send(device, page_view(customer, signature, path=path))
+        assert calls == [], calls
+    mine = tag_only.profile(vid(device))
+    assert person(tag_only, customer) == mine.id and {"boots", "hat"} <= set(mine.products)  # the views recorded
+    counted(tag_only, before, **{"missing" if claim == "unsigned" else "forged": 1},
+            verified=3)  # each id the tag sent still checked and counted
+    with closing(client_of(tag_only)) as laptop:  # trusted, not a claim: another device merges, takes nothing
+        send(laptop, page_view(customer, signature))
+        assert sync(tag_only.store.resolve(vid(laptop))) == mine.id
+    assert tag_only.profile(vid(device)).customer_id == customer
 
 
 def test_a_server_started_without_the_secret_says_which_variable(tmp_path: Any, uvicorn_runner: Any,

@@ -8,13 +8,14 @@ from typing import Any, Callable
 import pytest
 
 from slotwise.profile import (
-    MAX_APPLIED_EVENTS, Profile, import_purchase_lines, mark_applied, merge, record_popup,
+    MAX_APPLIED_EVENTS, Profile, forget_alias, import_purchase_lines, mark_applied, merge, record_popup,
 )
 
 
 def _known() -> Profile:
     p = Profile.new("known", 100.0)
     p.customer_id, p.email_hash, p.last_seen, p.visits, p.session_start = "c1", None, 500.0, 3, 450.0
+    p.customer_trusted = True  # c1 linked by trust (a signed id, the store's page)
     p.categories = {"shoes": {"count": 2, "last": 400.0}}
     p.products = {"p1": {"count": 1, "last": 400.0, "category": None}}
     p.cart = [{"product": "p1", "category": "shoes", "size": "42", "qty": 1, "price": 10.0}]
@@ -54,6 +55,7 @@ CASES: dict[str, Callable[[Profile], Any]] = {
     "id": lambda m: m.id == "known",
     "anonymous_ids": lambda m: m.anonymous_ids == ["known", "anon"],
     "customer_id": lambda m: m.customer_id == "c1",
+    "customer_trusted": lambda m: m.customer_trusted is True,  # as the id it says of is
     "email_hash": lambda m: m.email_hash == "h" * 64,
     "first_seen": lambda m: m.first_seen == 50.0,
     "last_seen": lambda m: m.last_seen == 600.0,
@@ -85,6 +87,18 @@ def test_every_field_has_a_merge_case() -> None:
 def test_merge_field(name: str) -> None:
     merged = merge(_known(), _other())
     assert CASES[name](merged), f"{name}: {getattr(merged, name)!r}"
+
+
+def test_customer_trusted_says_of_the_customer_id_kept() -> None:
+    """Whether the merged profile's customer id is held by trust is that id's own answer; a claim released
+    (``forget_alias``) takes it with the id."""
+    known, other = Profile.new("known", 1.0), Profile.new("anon", 1.0)
+    other.customer_id, other.customer_trusted = "c2", True
+    assert merge(known, other).customer_trusted is True
+    known.customer_id = "c1"  # a claim: the id kept is c1
+    assert merge(known, other).customer_trusted is False
+    forget_alias(other, "customer:c2")
+    assert (other.customer_id, other.customer_trusted) == (None, False)
 
 
 def test_merge_does_not_mutate_its_inputs() -> None:

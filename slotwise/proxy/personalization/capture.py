@@ -322,19 +322,21 @@ class Capture:
             else:
                 out.append(item)
         identity = ruleset.capture.identity if ruleset is not None else None
-        checked = [self.verify(item, identity) for item in out]
+        checked = [checked for item in out for checked in self.verify(item, identity)]
         if any(item.verified is False and item.key.startswith("page:signed:") for item in checked):
             profile = profile or await self.store.get_profile(visitor)
         return [item for item in checked if not _names_someone_else(item, profile)]
 
-    def verify(self, item: Incoming, identity: SignedIdentity | None) -> Incoming:
+    def verify(self, item: Incoming, identity: SignedIdentity | None) -> list[Incoming]:
         """An identify's customer id, checked against the store's signature (``rules.signed_identity``): marked
         ``verified`` when it matches, else left a claim as before; the signature is dropped either way (it
-        vouches for the customer for as long as the secret lasts: never stored). Counted by outcome; a forged
+        vouches for the customer for as long as the secret lasts: never stored). It vouches for the id alone:
+        an e-mail sent beside a valid one goes on as a claim of its own (else anyone with an account could
+        sign their own id and merge into whoever holds an address they type). Counted by outcome; a forged
         one is logged without the id or the signature."""
         event = item.event
         if event.type != "identify" or not event.props.customer_id:
-            return item
+            return [item]
         signature = event.props.signature
         if identity is None:
             outcome = "off" if signature else None
@@ -351,9 +353,15 @@ class Capture:
             self.warn("customer", "a customer id came with a signature, but the rules name no "
                                   "capture.customer.secret_env: kept as a claim")
         if signature is None:
-            return item
+            return [item]
         props = event.props.model_copy(update={"signature": None})
-        return Incoming(event.model_copy(update={"props": props}), item.ts, item.key, verified=outcome == "verified")
+        if outcome != "verified" or not (props.email or props.email_hash):
+            return [Incoming(event.model_copy(update={"props": props}), item.ts, item.key, verified=outcome == "verified")]
+        signed = props.model_copy(update={"email": None, "email_hash": None})
+        claim = event.model_copy(update={"props": props.model_copy(update={"customer_id": None}),
+                                         "event_id": f"{event.event_id}-email"})
+        return [Incoming(event.model_copy(update={"props": signed}), item.ts, item.key, verified=True),
+                Incoming(claim, item.ts, f"{item.key[:160]}-email")]
 
     def _expand_capture(self, visitor: str, item: Incoming, ruleset: RuleSet | None) -> list[Incoming]:
         props = item.event.props
