@@ -134,7 +134,7 @@ async def _run_embedded(settings: Settings, holder: Any, slots: dict[str, Any] |
     try:
         await stop.wait()
     finally:
-        await learning.stop()
+        await learning.stop(within_s=settings.worker_stop_budget)  # serve kills it --stop-timeout after the stop
         await store.close()
     return 0
 

@@ -292,7 +292,9 @@ class Store(Protocol):
         """Per key, up to ``limit`` people's intervals: what a typical interval is computed from."""
 
     # -- model snapshots -------------------------------------------------------
-    async def save_snapshot(self, name: str, data: Mapping[str, Any], seq: int) -> None: ...
+    async def save_snapshot(self, name: str, data: Mapping[str, Any], seq: int, *,
+                            within_s: float | None = None) -> None:
+        """``within_s``: the write is given up (an error) past that many seconds of waiting for the store."""
 
     async def load_snapshot(self, name: str) -> tuple[dict[str, Any], int] | None: ...
 

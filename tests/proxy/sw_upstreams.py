@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from slotwise.proxy.flow import Flow
 
@@ -183,6 +183,13 @@ async def ws_echo(websocket: WebSocket) -> None:
     entry: dict[str, Any] = {"headers": [[k.decode(), v.decode()] for k, v in websocket.scope["headers"]], "close": None}
     WS_LOG.append(entry)
     await websocket.accept(subprotocol=offered[-1] if offered else None, headers=[(b"set-cookie", b"ws=1; Path=/")])
+    try:
+        await _echo(websocket, entry)
+    except WebSocketDisconnect as exc:  # the connection went while an echo was being sent: that is its end too
+        entry["close"] = [exc.code, exc.reason or ""]
+
+
+async def _echo(websocket: WebSocket, entry: dict[str, Any]) -> None:
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":

@@ -4,6 +4,8 @@ uvicorn speaks HTTP/1.1 over TLS, and refuses ``--http 2`` at start rather than 
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 import trustme
 from sw_servers import proxy_process
 from tls_files import issue_cert_files
-from websockets.sync.client import connect
+from websockets.asyncio.client import connect
 
 BIG = 300_000
 
@@ -53,14 +55,27 @@ def test_tls_with_a_certificate(origin: Any, port_factory: Any, process_runner: 
             check(client, f"https://127.0.0.1:{port}", version)
         with httpx.Client(verify=_context(ca), trust_env=False, timeout=10) as h1:  # an HTTP/1.1-only client
             check(h1, f"https://127.0.0.1:{port}", "HTTP/1.1")
-        with connect(f"wss://127.0.0.1:{port}/ws/tls", ssl=_context(ca), open_timeout=10) as ws:  # WebSockets over TLS
-            ws.send("secure")
-            assert ws.recv(timeout=5) == "secure"
+        assert _wss_echo(f"wss://127.0.0.1:{port}/ws/tls", _context(ca), "secure") == "secure"  # WebSockets over TLS
 
 
-def _context(ca: trustme.CA) -> Any:
-    import ssl
+def _wss_echo(url: str, context: ssl.SSLContext, text: str) -> str:
+    """``text`` there and back over wss, every step bounded.
 
+    Not the sync client: over TLS its reader thread blocks inside a read (after the server's session tickets
+    the ssl module's read waits for the next record) that neither ``open_timeout`` nor ``close()`` can end:
+    it closes the socket and joins the reader with no limit, so a server slow to answer held the test for as
+    long as the server stayed silent (the hang under load in a full ``-n 2`` run).
+    """
+    async def exchange() -> str:
+        async with asyncio.timeout(30):
+            async with connect(url, ssl=context, open_timeout=10, close_timeout=5) as ws:
+                await ws.send(text)
+                return str(await ws.recv())
+
+    return asyncio.run(exchange())
+
+
+def _context(ca: trustme.CA) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     ca.configure_trust(ctx)
     return ctx

@@ -6,7 +6,10 @@ passed on, idle limits per path, and nothing under /_sw/.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
 import time
 from typing import Any, Iterator
 
@@ -98,3 +101,39 @@ def test_no_websocket_under_sw(served: Any) -> None:
     with pytest.raises(InvalidStatus) as refused:
         connect(ws_url(served, "/_sw/health"), open_timeout=5)
     assert refused.value.response.status_code == 404
+
+
+def _upgraded(port: int, path: str) -> socket.socket:
+    """A raw WebSocket to the proxy that reads nothing after the 101: its receive window stays small."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window is set at the SYN
+    sock.settimeout(5)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+def test_a_visitor_that_reads_nothing_is_cut_at_the_idle_limit(served: Any) -> None:
+    """Echoes pile up toward a visitor who stopped reading (a frozen tab, a peer gone without a FIN): the relay's
+    sends to it wait, and the idle limit must still end the WebSocket and tell the origin."""
+    before = len(WS_LOG)
+    with _upgraded(served.port, "/ws/idle-stuck") as sock:
+        frame = b"\x82\xff" + (1 << 16).to_bytes(8, "big") + b"\0\0\0\0" + b"x" * (1 << 16)  # binary, zero mask
+        sock.settimeout(1)
+        try:
+            for _ in range(512):  # up to 32 MB: the relay's sends to this visitor wait long before that
+                sock.sendall(frame)
+        except TimeoutError:  # the proxy stopped reading too: everything between is full
+            pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (len(WS_LOG) > before and WS_LOG[-1]["close"]):
+            time.sleep(0.05)
+        assert len(WS_LOG) > before and WS_LOG[-1]["close"] is not None, "the origin's WebSocket was left open"
+        # told (1001), or cut when even our close frame found no room toward it (1006)
+        assert WS_LOG[-1]["close"][0] in (1001, 1006)

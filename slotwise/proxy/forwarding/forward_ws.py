@@ -23,8 +23,11 @@ a close without a code (1005) becomes 1000, a connection that just drops
 (1006) becomes 1001 for the other side, and an origin that drops becomes
 1011 for the visitor. A connection silent for the path's idle timeout (no
 message either way, no ping from the origin) is closed with 1001 on both
-sides. Pings from the origin are answered here; the server answers the
-visitor's.
+sides, the origin first. A message waiting for a visitor who reads nothing
+is no traffic, and each close frame is given ``_CLOSE_WAIT`` to find room
+(the origin's connection is dropped past it): a stuck visitor cannot hold
+the relay and the origin's WebSocket open for ever. Pings from the origin
+are answered here; the server answers the visitor's.
 """
 
 from __future__ import annotations
@@ -147,9 +150,9 @@ class Relay:
             # granian sends no close frame while a receive is pending: stop reading first
             client.cancel()
             await asyncio.gather(client, return_exceptions=True)
+            if ended is not origin:  # idle: the origin is told too, first: a visitor who reads nothing cannot hold it
+                await self._close_origin(code, reason)
             await self._close_client(code, reason)
-            if ended is not origin:  # idle: the origin is told too
-                await self.ws.close(code=code, message=reason.encode())
             try:  # the visitor's answer to our close frame ends the exchange
                 async with asyncio.timeout(_CLOSE_WAIT):
                     await self.receive()
@@ -206,8 +209,26 @@ class Relay:
                 return CLOSE_IDLE, "idle"
             await asyncio.sleep(left)
 
-    async def _close_client(self, code: int, reason: str) -> None:
+    async def _close_origin(self, code: int, reason: str) -> None:
+        """Our close frame to the origin, its answer awaited; an origin whose connection is full both ways (it
+        waits to send to us, we wait to send to a visitor who reads nothing) is cut after ``_CLOSE_WAIT``."""
+        connection = self.ws._response.connection
+        transport = connection.transport if connection is not None else None  # aiohttp lets it go on a cancel
         try:
-            await self.send({"type": "websocket.close", "code": code, "reason": reason[:123]})
+            async with asyncio.timeout(_CLOSE_WAIT):
+                await self.ws.close(code=code, message=reason.encode())
+        except TimeoutError:
+            log.debug("websocket close to an origin that takes nothing: connection dropped")
+            if transport is not None:
+                transport.abort()  # its unread bytes make the close a reset: the origin hears of it at once
+
+    async def _close_client(self, code: int, reason: str) -> None:
+        """Our close frame to the visitor; a visitor who reads nothing (the server's send waits for room that never
+        comes) is given up on after ``_CLOSE_WAIT``, so the relay still ends."""
+        try:
+            async with asyncio.timeout(_CLOSE_WAIT):
+                await self.send({"type": "websocket.close", "code": code, "reason": reason[:123]})
+        except TimeoutError:
+            log.debug("websocket close to a client that reads nothing: given up")
         except Exception:  # noqa: BLE001 — the visitor is gone already
             log.debug("websocket close to a client that left", exc_info=True)

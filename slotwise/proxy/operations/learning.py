@@ -357,11 +357,11 @@ class LearningLoop:
             if len(records) < batch:
                 return applied
 
-    async def snapshot(self) -> None:
+    async def snapshot(self, within_s: float | None = None) -> None:
         """The full state (pending decisions included): what a restart or a new leader resumes from."""
         if not self.leading:
             return
-        await self.store.save_snapshot(SNAPSHOT_NAME, self.learner.snapshot(), self.learner.seq)
+        await self.store.save_snapshot(SNAPSHOT_NAME, self.learner.snapshot(), self.learner.seq, within_s=within_s)
         self._snapshot_seq = self.learner.seq
         self._last_snapshot = self.clock()
         if self._erased:
@@ -370,12 +370,13 @@ class LearningLoop:
             if checkpoint is not None:
                 checkpoint()
 
-    async def publish(self) -> None:
+    async def publish(self, within_s: float | None = None) -> None:
         """The models alone, for the processes that only decide (small: it does not grow with the traffic)."""
         if not self.leading or self.lock is None:  # nobody else decides from this store's file
             return
         started = self.timer()
-        await self.store.save_snapshot(POLICIES_NAME, self.learner.policies_snapshot(), self.learner.seq)
+        await self.store.save_snapshot(POLICIES_NAME, self.learner.policies_snapshot(), self.learner.seq,
+                                       within_s=within_s)
         self._publish_cost = self.timer() - started
         self._published_seq = self.learner.seq
         self._last_publish = self.clock()
@@ -428,25 +429,35 @@ class LearningLoop:
         self.learner = Learner.from_snapshot(policies_only(self.learner.policies_snapshot()))
         self._configured(self.learner)  # without the pending decisions
 
-    async def _stop_leading(self) -> None:
-        """Leave nothing behind: the full state saved (a failure loses nothing: the log has it), then the lock
-        released, so another process takes over at its next step."""
+    async def _stop_leading(self, within_s: float | None = None) -> None:
+        """Leave nothing behind: the full state saved (a failure loses nothing: the log has it, but the next
+        leader replays it all), then the lock released, so another process takes over at its next step.
+
+        ``within_s`` (a worker's stop: the kill comes after ``--stop-timeout``): the full state is saved first,
+        its wait for the store bounded by that time, then the models published in what is left."""
         try:
             await self.catch_up()
-            await self.publish()
-            await self.snapshot()
+            if within_s is None:
+                await self.publish()
+                await self.snapshot()
+            else:
+                deadline = time.monotonic() + within_s
+                await self.snapshot(within_s)
+                await self.publish(max(deadline - time.monotonic(), 0.0))
         finally:
             if self.lock is not None:
                 self.lock.release()
             self.leading = False
 
-    async def stop(self) -> None:
+    async def stop(self, within_s: float | None = None) -> None:
+        """``within_s``: what the final snapshot may wait for the store (a worker's share of the stop)."""
         await cancel_and_wait(self._task)
         if self.leading:
             try:
-                await self._stop_leading()
+                await self._stop_leading(within_s)
             except Exception:
-                log.warning("final bandit snapshot failed", exc_info=True)
+                log.warning("final bandit snapshot failed; the next learner replays the log from the last one",
+                            exc_info=True)
         if self.lock is not None:
             self.lock.release()
         self.leading = False

@@ -204,8 +204,10 @@ class SlotwisePersonalizer:
         await cancel_and_wait(self._feed_task)
         if self.rules is not None:
             await self.rules.stop()
+        # the snapshot before this worker's last page views: its wait for the SQLite lock bounded by the
+        # worker's share of --stop-timeout, where SQLite's own 10 s could outlast the kill
+        await self.learning.stop(within_s=self.settings.worker_stop_budget)
         await self.tag_api.shutdown()
-        await self.learning.stop()
         await self.store.close()
 
     def routes(self) -> Sequence[BaseRoute]:

@@ -34,8 +34,9 @@ class SnapshotsMixin(RedisBase):
         return self.key("snapshots")
 
     @guarded
-    async def save_snapshot(self, name: str, data: Mapping[str, Any], seq: int) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
+    async def save_snapshot(self, name: str, data: Mapping[str, Any], seq: int, *,
+                            within_s: float | None = None) -> None:
+        async with asyncio.timeout(within_s), self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.key("snap", name), mapping={"seq": int(seq), "data": json.dumps(dict(data), separators=(",", ":"))})
             pipe.publish(self.snapshot_channel, json.dumps({"name": name, "seq": int(seq)}))
             await pipe.execute()

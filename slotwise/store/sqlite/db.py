@@ -31,6 +31,7 @@ log = logging.getLogger("slotwise.store")
 REFUSED_CODES = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY)
 """A write SQLite refuses for want of room or permission: the store refuses writes until it is fixed."""
 REFUSED_KEY = "sqlite write"
+BUSY_TIMEOUT_MS = 10_000  # what a write waits for another connection's lock (SQLite's busy handler)
 
 SCHEMAS: list[str] = []
 """SQL run at open; each mixin module appends its ``CREATE ... IF NOT EXISTS``."""
@@ -82,8 +83,9 @@ def _private_files(path: Path) -> None:
             pass
 
 
-def _while_locked(step: Callable[[], None], within_s: float = 30.0) -> None:
-    """``step``, again while SQLite answers "database is locked" (up to ``within_s``).
+def _while_locked(step: Callable[[], None], within_s: float = 30.0, max_pause: float = 0.2) -> None:
+    """``step``, again while SQLite answers "database is locked" (up to ``within_s``; pauses double up to
+    ``max_pause``).
 
     Processes that open one new file at once (``slotwise serve``'s workers and its learner on a new
     data directory) race to switch it to WAL and create its tables; SQLite answers some of those
@@ -91,7 +93,7 @@ def _while_locked(step: Callable[[], None], within_s: float = 30.0) -> None:
     and a worker died at start.
     """
     deadline = time.monotonic() + within_s
-    pause = 0.005
+    pause = min(0.005, max_pause)
     while True:
         try:
             step()
@@ -100,7 +102,7 @@ def _while_locked(step: Callable[[], None], within_s: float = 30.0) -> None:
             if "locked" not in str(exc) or time.monotonic() >= deadline:
                 raise
         time.sleep(pause)
-        pause = min(pause * 2, 0.2)
+        pause = min(pause * 2, max_pause)
 
 
 class Database:
@@ -109,7 +111,8 @@ class Database:
     def __init__(self, path: Path) -> None:
         _private_files(path)
         self.path = path
-        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
+        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                                    timeout=BUSY_TIMEOUT_MS / 1000)
         self.conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         with self._lock:
@@ -128,7 +131,7 @@ class Database:
         self.conn.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed, not left in free space
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA busy_timeout=10000")
+        self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self.conn.execute("PRAGMA foreign_keys=ON")
         for sql in SCHEMAS:  # idempotent CREATE ... IF NOT EXISTS; executescript commits itself
             self.conn.executescript(sql)
@@ -136,14 +139,19 @@ class Database:
             migrate(self.conn)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Cursor]:
+    def transaction(self, within_s: float | None = None) -> Iterator[sqlite3.Cursor]:
         """A write transaction (``BEGIN IMMEDIATE``), committed on success, rolled back on error.
+
+        ``within_s``: the write lock is taken by asking again every millisecond, for that long at most, not
+        by SQLite's busy handler (10 s, its pauses growing to 100 ms). Another process writing one group
+        after another takes the lock back within such a pause: a worker's last snapshot waited 6 s, or
+        failed after 10, while the stop's kill came sooner. For a write that must get in before a deadline.
 
         A write refused because the data directory is full or read-only is an outage of the store
         (``store/outage.py``): logged once when it starts and once when writes work again, not with a
         traceback by every caller (the learner retried and logged one four times a second)."""
         try:
-            with self._transaction() as cur:
+            with self._transaction(within_s) as cur:
                 yield cur
         except sqlite3.OperationalError as exc:
             if ((getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF) in REFUSED_CODES:  # extended codes too
@@ -152,10 +160,13 @@ class Database:
         OUTAGE.succeeded(REFUSED_KEY)
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+    def _transaction(self, within_s: float | None = None) -> Iterator[sqlite3.Cursor]:
         with self._lock:
             cur = self.conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
+            if within_s is None:
+                cur.execute("BEGIN IMMEDIATE")
+            else:
+                self._begin_within(cur, within_s)
             self._published = []
             try:
                 yield cur
@@ -179,6 +190,14 @@ class Database:
                 if self.deltas is not None:
                     for slot, version, _ in published:
                         self.deltas.done(slot, version)
+
+    def _begin_within(self, cur: sqlite3.Cursor, within_s: float) -> None:
+        """``BEGIN IMMEDIATE`` asked for every millisecond up to ``within_s`` (the busy handler off meanwhile)."""
+        self.conn.execute("PRAGMA busy_timeout=0")
+        try:
+            _while_locked(lambda: cur.execute("BEGIN IMMEDIATE"), within_s, max_pause=0.001)
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     def publish(self, slot: int, version: int, payload: bytes) -> None:
         """Inside ``transaction``: what its write of a profile did (``deltas``), shown to the other

@@ -20,12 +20,14 @@ CREATE TABLE IF NOT EXISTS snapshots (
 class SnapshotsMixin:
     db: Database
 
-    async def save_snapshot(self, name: str, data: Mapping[str, Any], seq: int) -> None:
+    async def save_snapshot(self, name: str, data: Mapping[str, Any], seq: int, *,
+                            within_s: float | None = None) -> None:
         """Encoded before the write lock is taken: the learner's full snapshot is tens of MB of JSON
         (seconds to encode on a loaded machine), and while the lock is held every worker's writer waits
-        on it, its page views queueing up)."""
+        on it, its page views queueing up). ``within_s``: the lock waited for that long at most
+        (``Database.transaction``), for the last snapshot of a stop."""
         text = json.dumps(dict(data), separators=(",", ":"))
-        with self.db.transaction() as cur:
+        with self.db.transaction(within_s) as cur:
             cur.execute("INSERT OR REPLACE INTO snapshots(name, seq, data) VALUES (?, ?, ?)", (name, seq, text))
 
     def checkpoint_after_erase(self) -> None:
