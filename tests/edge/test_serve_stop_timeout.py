@@ -50,7 +50,7 @@ HANG_ON_STOP = textwrap.dedent('''
             await started(self)
             (marks / f"started-{os.getpid()}").touch()
 
-        async def hang(self):
+        async def hang(self, *args, **kwargs):
             (marks / f"stopping-{os.getpid()}").touch()
             while True:  # the loop never runs again: a stop signal is queued, never handled
                 time.sleep(0.1)
@@ -172,7 +172,7 @@ LEARNER_HANGS_ON_STOP = textwrap.dedent('''
             await started(self, slots)
             (marks / f"learning-{os.getpid()}").touch()
 
-        async def hang(self):
+        async def hang(self, *args, **kwargs):
             (marks / f"stopping-{os.getpid()}").touch()
             while True:  # its loop never runs again: a second signal is queued, never handled
                 time.sleep(0.1)
