@@ -41,6 +41,7 @@ class PageFacts:
     product: Mapping[str, Any] | None = None  # PRODUCT_KEYS
     params: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # URL pattern params, e.g. {"product": "101"}
     query: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    currency: str | None = None  # the currency the page shows prices in: its product's, else the rules' (``rules.prices``)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ def page_facts(
         product=MappingProxyType(product) if product is not None else None,
         params=MappingProxyType(params),
         query=MappingProxyType(q),
+        currency=product["currency"] if product is not None else catalog.currency,
     )
 
 

@@ -43,7 +43,8 @@ class PageViewRecorder:
     ) -> Profile:
         """One update of the profile (batched by the store's writer); catalog writes only when something is new."""
         product_id = str(product["id"]) if product and product.get("id") else None
-        view = (ViewRecord(now, category, product_id, product.get("price"), product.get("in_stock"))
+        view = (ViewRecord(now, category, product_id, product.get("price"), product.get("in_stock"),
+                           product.get("currency"))
                 if product_id and product else ViewRecord(now, category))  # data: other workers replay it
         profile = await self.store.update_profile_soon(visitor_id, view, now)
         if product_id and product is not None:

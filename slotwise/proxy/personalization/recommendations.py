@@ -9,6 +9,10 @@ or stock change shows at once).
 The lists are kept in ``_Lists``, a dict with an expiry per entry, rather than
 a ``cachetools.TTLCache``: three lookups a recommendation slot, and the
 TTLCache's ~1.1 µs each (its timer context, its links) was most of their cost.
+
+Picks are priced in the page's currency (``rules.prices.shown_in``): a pick
+in it already (nearly all) costs a lookup and keeps its row's render key; one
+in another currency shows that currency's price, or none.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any, Awaitable, Callable, Hashable
 
 from slotwise.lru import LRUCache
 from slotwise.profile import Profile
+from slotwise.rules.prices import shown_in
 from slotwise.rules.recommend import KeyedPicks, rank
 from slotwise.rules.render_cache import Uncacheable, frozen_key
 from slotwise.store.base import Store
@@ -93,9 +98,11 @@ async def fetch_recommendations(store: Store, spec: Any, page: Any, profile: Pro
         spec.strategy, spec.limit,
         current_product=current, profile=profile, catalog=catalog, popular=popular, co_viewed=co_viewed,
     )
+    currency = page.currency
+    shown = [shown_in(p, currency) for p in picks] if currency is not None else picks
     if read is None:
-        return picks
-    return KeyedPicks(picks, [_row_key(catalog.get(p["id"]), p["id"]) for p in picks])
+        return shown
+    return KeyedPicks(shown, [_row_key(catalog.get(p["id"]), p["id"]) if s is p else None for s, p in zip(shown, picks)])
 
 
 _row_keys: LRUCache[int, tuple[dict[str, Any], Hashable]] = LRUCache(maxsize=4096)
@@ -123,6 +130,7 @@ class _NoPage:
     """What ``fetch_recommendations`` reads of a page, for picks made off any page (an e-mail)."""
 
     product = None
+    currency = None  # not known off a page: each product's own price, as its row keeps it
 
     def __init__(self, category: str | None) -> None:
         self.category = category
