@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlencode, urlsplit
 
 from slotwise.keys import category_key, product_key
-from slotwise.rules.catalog import CatalogSettings
+from slotwise.rules.catalog import CURRENCY_GROUP, CatalogSettings
 from slotwise.rules.size_vocabulary import SizeVocabulary
-from slotwise.rules.product_facts import empty_product, fill, selector_product, size_facts, variants
+from slotwise.rules.product_facts import currency_of, empty_product, fill, selector_product, size_facts, variants
 from slotwise.rules.reading import PageReading, read_html
 from slotwise.rules.pages import Headers, Query, header, normalize_query
 
@@ -79,7 +79,7 @@ def page_facts(
     q = dict(normalize_query(query))
     kind, params = catalog.patterns.classify(path)
     if reading is None:
-        reading = read_html(html, catalog, catalog.product_groups() if kind == "product" else {},
+        reading = read_html(html, catalog, catalog.page_groups(kind),
                             structured=kind in ("product", "other")) if html else PageReading()
     product = None
     # Home and category pages often list products in JSON-LD too: only product
@@ -112,8 +112,16 @@ def page_facts(
         product=MappingProxyType(product) if product is not None else None,
         params=MappingProxyType(params),
         query=MappingProxyType(q),
-        currency=product["currency"] if product is not None else catalog.currency,
+        currency=page_currency(reading, catalog) or (product["currency"] if product is not None else catalog.currency),
     )
+
+
+def page_currency(reading: PageReading, catalog: CatalogSettings) -> str | None:
+    """The currency the page says it shows prices in, by the rules' ``catalog.page_currency`` (a code, or a
+    price text's symbol: ``currency_of``), or None."""
+    if catalog.page_currency is None:
+        return None
+    return currency_of((reading.group(CURRENCY_GROUP).get("fields") or {}).get("currency"))
 
 
 def _read_sizes(product: dict[str, Any], sizes: SizeVocabulary) -> None:

@@ -5,6 +5,8 @@ A real store (``PageServer`` on 127.0.0.1) serves the same product page in EUR a
 visitor sees it in GBP. Back the next day, the first visitor's recommendation card shows the coat's EUR
 price and the waiting cart no "price dropped": a price in one currency is never shown, nor compared, as
 another's. A product the catalog knows in no price of the page's currency shows none, never a wrong one.
+A page with no price of its own (a category page) says its currency where the rules' ``catalog.page_currency``
+reads it (Shopify's localization form), behind the proxy and in tag-only ``/decide`` alike.
 """
 
 from __future__ import annotations
@@ -58,7 +60,19 @@ def product_page(sku: str, name: str, price: str, currency: str) -> bytes:
                        "availability": "https://schema.org/InStock"}}
     return (f'<!doctype html><html><head><title>{name}</title>'
             f'<script type="application/ld+json">{json.dumps(node)}</script></head>'
-            f'<body><h1>{name}</h1><div class="waits"></div><section class="related"></section></body></html>').encode()
+            f'<body><h1>{name}</h1>{selector(currency)}<div class="waits"></div>'
+            '<section class="related"></section></body></html>').encode()
+
+
+def selector(currency: str) -> str:
+    """Shopify's currency selector: the currency the page shows, in its localization form."""
+    return (f'<form action="/localization" method="post"><input type="hidden" name="currency_code" '
+            f'value="{currency}"></form>')
+
+
+def category_page(currency: str) -> bytes:
+    return (f'<!doctype html><html><head><title>All</title></head><body><h1>All</h1>{selector(currency)}'
+            '<section class="related"></section></body></html>').encode()
 
 
 PAGES = {
@@ -69,6 +83,8 @@ PAGES = {
     "/p/scarf": Page(product_page("scarf", "Scarf", "20.00", "EUR")),
     "/p/scarf?currency=GBP": Page(product_page("scarf", "Scarf", "17.00", "GBP")),
     "/p/hat?currency=GBP": Page(product_page("hat", "Hat", "12.00", "GBP")),
+    "/c/all": Page(category_page("EUR")),
+    "/c/all?currency=GBP": Page(category_page("GBP")),
 }
 DAY = 86_400.0
 
@@ -129,3 +145,49 @@ def test_a_price_seen_in_another_currency_is_neither_shown_nor_compared(
 def shown(html: str, kind: str) -> dict[str, str]:
     """Product id → the price text a slot's ``kind`` elements show."""
     return dict(re.findall(rf"<\w+ class={kind} data-id=(\w+)[^>]*>\[([^\]]*)\]", html))
+
+
+PAGE_CURRENCY_RULES = """
+holdout: 0
+catalog:
+  product_pages: "/p/{product}"
+  category_pages: "/c/{category}"
+  currency: EUR
+  page_currency: "form[action='/localization'] [name=currency_code] @value"
+slots:
+  - id: recent
+    pages: ["/c/*", "/p/*"]
+    selector: "section.related"
+    action: append
+    variants:
+      - id: recent
+        recommend: {strategy: recently_viewed, limit: 4}
+        html: "{% for p in recommendations %}<i class=card data-id={{ p.id }}>[{{ p.price | money(p.currency) }}]</i>{% endfor %}"
+"""
+
+
+def test_a_page_without_prices_says_its_currency_where_the_rules_read_it(
+    tmp_path: Path, page_server: Any, asgi_server: Any
+) -> None:
+    shop = page_server(PAGES)
+    (tmp_path / "rules.yaml").write_text(PAGE_CURRENCY_RULES, encoding="utf-8")
+    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
+                        personalize_budget_ms=5000)
+    personalizer = SlotwisePersonalizer(settings)
+    edge = asgi_server(create_app(settings, personalizer))
+    store = personalizer.store
+    with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as client:
+        client.get("/p/boot")
+        assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("price") == 60.0)
+        client.get("/p/boot?currency=GBP")
+        assert until(lambda: "GBP" in json.dumps(sync(store.get_products(["boot"]))))
+        euros, pounds = client.get("/c/all"), client.get("/c/all?currency=GBP")
+        # tag-only: the early /decide knows no currency (only the page says it), so the tag is asked for its extract
+        asked = client.get("/_sw/decide", params={"url": f"{edge.url}/c/all?currency=GBP"})
+        decided = [client.post("/_sw/decide", json={"url": f"{edge.url}/c/all?currency=GBP", "extract": {
+            "doc": "", "values": {"page_currency": {"present": True, "fields": {"currency": code}}}}})
+            for code in ("GBP", "EUR")]
+    assert shown(euros.text, "card") == {"boot": "€60.00"}
+    assert shown(pounds.text, "card") == {"boot": "£51.00"}
+    assert asked.status_code == 200 and (asked.json()["decisions"], asked.json()["complete"]) == ([], False)
+    assert [shown(d.json()["decisions"][0]["html"], "card") for d in decided] == [{"boot": "£51.00"}, {"boot": "€60.00"}]

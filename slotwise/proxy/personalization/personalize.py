@@ -480,7 +480,7 @@ class SlotwisePersonalizer:
         """The page read once per distinct page (``page_readings``): a kept reading on the loop, a new
         one in a page-work thread."""
         kind, _ = ruleset.catalog.patterns.classify(flow.path)
-        groups = dict(ruleset.catalog.product_groups()) if kind == "product" else {}
+        groups = ruleset.catalog.page_groups(kind)
         if not ruleset.capture.empty:
             groups.update(ruleset.capture.page_groups(flow.path, flow.query_string, flow.headers))
         structured = kind in ("product", "other")
