@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from agents import DESKTOP_UA
 from page_server import Page
 
+from slotwise.cli import main
 from slotwise.profile import add_to_cart
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
@@ -191,3 +193,14 @@ def test_a_page_without_prices_says_its_currency_where_the_rules_read_it(
     assert shown(pounds.text, "card") == {"boot": "£51.00"}
     assert asked.status_code == 200 and (asked.json()["decisions"], asked.json()["complete"]) == ([], False)
     assert [shown(d.json()["decisions"][0]["html"], "card") for d in decided] == [{"boot": "£51.00"}, {"boot": "€60.00"}]
+
+
+def test_rules_check_says_the_currency_a_page_shows(tmp_path: Path, page_server: Any,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    shop = page_server({**PAGES, "/c/plain": Page(b"<html><body><h1>No selector</h1></body></html>")})
+    (tmp_path / "rules.yaml").write_text(PAGE_CURRENCY_RULES, encoding="utf-8")
+    for path in ("/c/all?currency=GBP", "/c/plain"):
+        assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", shop.url + path]) == 0
+    out = capsys.readouterr().out
+    assert "  currency GBP (catalog.page_currency)" in out
+    assert "  currency EUR: catalog.page_currency reads none here, the product's or catalog.currency instead" in out
