@@ -91,6 +91,33 @@ async def test_a_feed_listing_a_size_as_a_product_keeps_it_a_size(backend: Any, 
     assert (got["parent"], got["size"], got["stock"]) == ("tee", "S", 2)  # still the tee in size S
 
 
+async def test_pages_in_two_currencies_keep_each_price_and_alternate_without_a_read_each(
+        backend: Any, store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    feed = FeedLoader(backend.open(), "http://shop.test", lambda: NOW)
+    assert await feed.refresh(feed_file(tmp_path, currency="EUR")) == 1  # the feed, in EUR: the row's own
+    pages = PageViewRecorder(store)
+    in_pounds = MappingProxyType({**PAGE, "price": 17.0, "currency": "GBP"})  # the same page in GBP
+    reads: list[list[str]] = []
+    get_products = store.get_products
+
+    async def counted(ids: Any) -> Any:
+        reads.append(list(ids))
+        return await get_products(ids)
+
+    monkeypatch.setattr(store, "get_products", counted)
+    per_round = []
+    for n in range(4):  # EUR and GBP visitors in turn
+        await pages.learn(PAGE, NOW + 10 * n)
+        await pages.learn(in_pounds, NOW + 10 * n + 5)
+        per_round.append(len(reads))
+    # each currency's page read against the row until the catalog's stamp settles (each one's write moved it
+    # under the other's): then unchanged, nothing read however the visitors alternate
+    assert per_round[-1] == per_round[1] and per_round[1] <= 4
+    tee = await get_products(["tee"])
+    assert {k: tee["tee"][k] for k in ("price", "currency", "prices")} == {
+        "price": 20.0, "currency": "EUR", "prices": {"GBP": 17.0}}
+
+
 async def test_the_catalog_stamp_moves_with_a_changed_row_only(store: Any) -> None:
     first = await store.catalog_stamp()
     await store.upsert_products([{"id": "p1", "name": "A"}], NOW)
