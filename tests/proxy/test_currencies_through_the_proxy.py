@@ -204,3 +204,46 @@ def test_rules_check_says_the_currency_a_page_shows(tmp_path: Path, page_server:
     out = capsys.readouterr().out
     assert "  currency GBP (catalog.page_currency)" in out
     assert "  currency EUR: catalog.page_currency reads none here, the product's or catalog.currency instead" in out
+
+
+MARKETS_RULES = """
+holdout: 0
+catalog:
+  product_pages: ["/{locale}/products/{product}", "/products/{product}"]
+  currency: EUR
+slots:
+  - id: recent
+    pages: "/**"
+    selector: "section.related"
+    action: append
+    variants:
+      - id: recent
+        recommend: {strategy: recently_viewed, limit: 4}
+        html: "{% for p in recommendations %}<a class=card data-id={{ p.id }} href='{{ p.url }}'>[{{ p.price | money(p.currency) }}]</a>{% endfor %}"
+"""
+
+
+def test_cards_link_within_the_visitors_locale_prefix(tmp_path: Path, page_server: Any, asgi_server: Any) -> None:
+    """Shopify Markets: the default market at ``/products/…`` in EUR, the UK's at ``/en-gb/products/…`` in GBP.
+    The catalog row keeps the link of the page that taught it last; each card links within the page's market."""
+    shop = page_server({
+        "/products/boot": Page(product_page("boot", "Boot", "60.00", "EUR")),
+        "/en-gb/products/boot": Page(product_page("boot", "Boot", "51.00", "GBP")),
+        "/products/scarf": Page(product_page("scarf", "Scarf", "20.00", "EUR")),
+        "/en-gb/products/scarf": Page(product_page("scarf", "Scarf", "17.00", "GBP")),
+    })
+    (tmp_path / "rules.yaml").write_text(MARKETS_RULES, encoding="utf-8")
+    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
+                        personalize_budget_ms=5000)
+    personalizer = SlotwisePersonalizer(settings)
+    edge = asgi_server(create_app(settings, personalizer))
+    store = personalizer.store
+    with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as client:
+        client.get("/products/boot")
+        assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("price") == 60.0)
+        client.get("/en-gb/products/boot")  # the row's link is now the UK market's
+        assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("url") == "/en-gb/products/boot")
+        home, uk = client.get("/products/scarf"), client.get("/en-gb/products/scarf")
+    assert re.findall(r"<a class=card data-id=boot href='([^']*)'[^>]*>\[([^\]]*)\]", home.text) == [("/products/boot", "€60.00")]
+    assert re.findall(r"<a class=card data-id=boot href='([^']*)'[^>]*>\[([^\]]*)\]", uk.text) == [
+        ("/en-gb/products/boot", "£51.00")]

@@ -626,7 +626,8 @@ class SlotwisePersonalizer:
             recommendations = None
             if getattr(choice.variant, "recommend", None) is not None:
                 with stage("store", slot.id):
-                    recommendations = await fetch_recommendations(self.store, choice.variant.recommend, page, profile)
+                    recommendations = await fetch_recommendations(self.store, choice.variant.recommend, page, profile,
+                                                                  ruleset.catalog.patterns)
             with stage("render", slot.id):
                 edit = slot.render(choice.variant, ctx, choice.decision_id, recommendations=recommendations)
             if edit is None and slot.action != "popup":
