@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 from slotwise.keys import category_key, product_key
 from slotwise.rules.catalog import CURRENCY_GROUP, CatalogSettings
 from slotwise.rules.size_vocabulary import SizeVocabulary
-from slotwise.rules.product_facts import currency_of, empty_product, fill, selector_product, size_facts, variants
+from slotwise.rules.product_facts import currency_code, currency_of, empty_product, fill, selector_product, size_facts, variants
 from slotwise.rules.reading import PageReading, read_html
 from slotwise.rules.pages import Headers, Query, header, normalize_query
 
@@ -97,7 +97,7 @@ def page_facts(
         _read_sizes(product, catalog.size_vocabulary)
         if product.get("other_id") == product.get("id"):
             product.pop("other_id")
-        product["currency"] = product.get("currency") or catalog.currency
+        product["currency"] = currency_code(product.get("currency")) or catalog.currency
         if not product.get("url") and kind == "product":
             product["url"] = path
         kind = "product"

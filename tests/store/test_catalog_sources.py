@@ -118,6 +118,14 @@ async def test_pages_in_two_currencies_keep_each_price_and_alternate_without_a_r
         "price": 20.0, "currency": "EUR", "prices": {"GBP": 17.0}}
 
 
+async def test_a_feeds_currency_written_in_lower_case_is_the_pages(backend: Any, store: Any, tmp_path: Path) -> None:
+    feed = FeedLoader(backend.open(), "http://shop.test", lambda: NOW)
+    assert await feed.refresh(feed_file(tmp_path, currency="eur")) == 1
+    await PageViewRecorder(store).learn(PAGE, NOW + 60)  # the page's EUR
+    tee = await row(store)
+    assert (tee["price"], tee["currency"], "prices" in tee) == (20.0, "EUR", False)  # one currency, one price
+
+
 async def test_the_catalog_stamp_moves_with_a_changed_row_only(store: Any) -> None:
     first = await store.catalog_stamp()
     await store.upsert_products([{"id": "p1", "name": "A"}], NOW)
