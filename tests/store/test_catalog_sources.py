@@ -194,3 +194,29 @@ async def test_a_line_naming_a_size_no_longer_offered_is_still_that_size(backend
     (resolved,) = await EventRecorder(store).resolve_lines([Incoming(event, NOW + 61, "event-0001")])
     (line,) = resolved.event.props.lines
     assert (line.product, line.size) == ("tee", "L")
+
+
+async def test_an_orders_lines_are_filled_and_bounded_by_the_catalogs_price_in_its_currency(
+        backend: Any, store: Any, tmp_path: Path) -> None:
+    from slotwise.tag.events import parse_event
+    from slotwise.tag.recorder import EventRecorder, Incoming
+
+    feed = FeedLoader(backend.open(), "http://shop.test", lambda: NOW)
+    assert await feed.refresh(feed_file(tmp_path, currency="EUR")) == 1  # 18.00 EUR
+    await PageViewRecorder(store).learn(MappingProxyType({**PAGE, "price": 16.0, "currency": "GBP"}), NOW + 1)
+
+    async def claimed(currency: str | None, price: float | None) -> float | None:
+        line = {"product": "tee", "qty": 1, **({"price": price} if price is not None else {})}
+        event, errors = parse_event(0, {"type": "purchase", "event_id": "event-0002", "ts": NOW + 2, "props": {
+            "order_id": "o2", "lines": [line], **({"currency": currency} if currency else {})}})
+        assert event is not None, errors
+        (resolved,) = await EventRecorder(store).resolve_lines([Incoming(event, NOW + 2, "event-0002")], bound=True)
+        return resolved.event.props.lines[0].price  # type: ignore[no-any-return]
+
+    assert await claimed("GBP", None) == 16.0  # filled in with the GBP price, not the EUR one
+    assert await claimed("GBP", 17.5) == 16.0  # bounded by the GBP price
+    assert await claimed("gbp", 17.5) == 16.0
+    assert await claimed("EUR", 17.5) == 17.5  # below the EUR price: as claimed
+    assert await claimed(None, 30.0) == 18.0  # no currency said: the row's own, as before
+    assert await claimed("JPY", None) is None  # no JPY price: none filled in
+    assert await claimed("JPY", 2400.0) == 18.0  # and naming a currency the catalog never priced lifts no bound
