@@ -41,7 +41,7 @@ class PageFacts:
     product: Mapping[str, Any] | None = None  # PRODUCT_KEYS
     params: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # URL pattern params, e.g. {"product": "101"}
     query: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
-    currency: str | None = None  # the currency the page shows prices in: its product's, else the rules' (``rules.prices``)
+    currency: str | None = None  # the currency the page shows prices in: catalog.page_currency, its product's, catalog.currency
 
 
 @dataclass(frozen=True)
