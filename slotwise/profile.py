@@ -170,8 +170,9 @@ def record_view(profile: Profile, now: float, *, category: str | None = None, pr
                 offer: Mapping[str, Any] | None = None) -> None:
     """A page view: the visit, and the category/product it showed.
 
-    ``offer`` (``price``, ``in_stock``) is what the page said then: "back in stock" and
-    "price dropped" compare the catalog's current facts with what the visitor last saw."""
+    ``offer`` (``price``, ``in_stock``, ``currency``) is what the page said then: "back in stock" and
+    "price dropped" compare the catalog's current facts with what the visitor last saw (a price only
+    with one in the same currency)."""
     touch(profile, now)
     if category:
         _bump(profile.categories, category, now, MAX_CATEGORIES)
@@ -181,6 +182,8 @@ def record_view(profile: Profile, now: float, *, category: str | None = None, pr
         entry = profile.products.get(product)
         if offer is not None and entry is not None:
             entry["seen"] = {"price": offer.get("price"), "in_stock": offer.get("in_stock")}
+            if offer.get("currency"):  # kept only when known: a profile of one currency stays as it was
+                entry["seen"]["currency"] = offer["currency"]
 
 
 class ViewRecord(msgspec.Struct, frozen=True, array_like=True, tag=0):
@@ -197,9 +200,10 @@ class ViewRecord(msgspec.Struct, frozen=True, array_like=True, tag=0):
     product: str | None = None
     price: Any = None
     in_stock: Any = None
+    currency: Any = None  # last: a view published before it had one decodes with none
 
     def __call__(self, profile: Profile) -> None:
-        offer = {"price": self.price, "in_stock": self.in_stock} if self.product else None
+        offer = {"price": self.price, "in_stock": self.in_stock, "currency": self.currency} if self.product else None
         record_view(profile, self.now, category=self.category, product=self.product, offer=offer)
 
 

@@ -248,6 +248,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     through unchanged is said to be one (``_passes_through``)."""
     from slotwise.proxy.forwarding.documents import is_document
     from slotwise.rules import page_facts
+    from slotwise.rules.facts import page_currency
     from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event, signature_of
     from slotwise.rules.html_api import count_matches
     from slotwise.rules.reading import bytes_to_read, read_html, reading_codec
@@ -257,7 +258,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     path = parts.path or "/"
     catalog, capture = ruleset.catalog, ruleset.capture
     kind, _ = catalog.patterns.classify(path)
-    groups = dict(catalog.product_groups()) if kind == "product" else {}
+    groups = catalog.page_groups(kind)
     groups.update(capture.page_groups(path, parts.query, headers))
     reading = read_html(html, catalog, groups, structured=kind in ("product", "other"))
     page = page_facts(path, parts.query, html, ruleset, url=url, reading=reading)
@@ -276,6 +277,9 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     codec = reading_codec(charset)
     if codec is not None:  # not UTF-8: say what its text is read as
         lines.append(f"  charset {charset}" + (f", read as {codec} (as browsers read it)" if codec != charset else ""))
+    if catalog.page_currency is not None:
+        lines.append(f"  currency {page.currency or 'none'}" + (" (catalog.page_currency)" if page_currency(reading, catalog)
+                     else ": catalog.page_currency reads none here, the product's or catalog.currency instead"))
     if page.product is not None:
         lines += _product_lines(page.product, reading) + _json_ld_lines(html, catalog)
     elif kind == "other":

@@ -25,6 +25,9 @@ from slotwise.rules.pages import DEFAULT_CATALOG, CatalogPatterns
 if TYPE_CHECKING:
     from slotwise.rules.feed_mapping import FeedMapping
 
+CURRENCY_GROUP = "page_currency"
+"""The group ``catalog.page_currency`` is read as (the proxy's reading, the tag's extract)."""
+
 DEFAULT_IN_STOCK = (
     "in stock*", "instock", "in_stock", "available", "limitedavailability", "onlineonly", "instoreonly",
     "preorder", "presale", "backorder",
@@ -76,6 +79,7 @@ class CatalogSettings:
     feed_mapping: "FeedMapping | None" = None  # the feed in the store's own shape (None: Slotwise's)
     selectors: Mapping[str, Field] = field(default_factory=dict)
     currency: str | None = None  # when a page names none
+    page_currency: Field | None = None  # ``catalog.page_currency``: where every page says its prices' currency
     availability: Availability = field(default_factory=Availability)
     sizes: Items | None = None  # sizes offered as child products: items with an ``id`` and a ``size``
     size_vocabulary: SizeVocabulary = PLAIN_SIZES  # ``catalog.not_sizes`` (and the feed's older spelling), ``size_names``
@@ -177,6 +181,14 @@ class CatalogSettings:
         return bool(name and step_name and _same_words(step_name, name))
 
     # -- what pages are read for -------------------------------------------------
+    def page_groups(self, kind: str) -> dict[str, Group]:
+        """The groups a page of ``kind`` is read with: a product page's (``product_groups``), and on every
+        page the rules' ``page_currency``."""
+        groups = self.product_groups() if kind == "product" else {}
+        if self.page_currency is not None:
+            groups[CURRENCY_GROUP] = Group(fields={"currency": self.page_currency})
+        return groups
+
     def product_groups(self) -> dict[str, Group]:
         """The groups a product page is read with: the selectors, and the sizes list."""
         groups: dict[str, Group] = {}

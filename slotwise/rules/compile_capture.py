@@ -100,6 +100,8 @@ def compile_catalog_extras(loader: "_Loader", spec: s.CatalogSpec) -> dict[str, 
     extras: dict[str, Any] = {"selectors": fc.fields(spec.selectors)}
     if spec.currency is not None:
         extras["currency"] = spec.currency
+    if spec.page_currency is not None:
+        extras["page_currency"] = fc.field(spec.page_currency)
     if spec.in_stock_words is not None or spec.out_of_stock_words is not None:
         extras["availability"] = Availability.of_words(spec.in_stock_words, spec.out_of_stock_words)
     if spec.sizes is not None:

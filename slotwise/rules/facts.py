@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlencode, urlsplit
 
 from slotwise.keys import category_key, product_key
-from slotwise.rules.catalog import CatalogSettings
+from slotwise.rules.catalog import CURRENCY_GROUP, CatalogSettings
 from slotwise.rules.size_vocabulary import SizeVocabulary
-from slotwise.rules.product_facts import empty_product, fill, selector_product, size_facts, variant_page_price, variants
+from slotwise.rules.product_facts import (
+    currency_code, currency_of, empty_product, fill, selector_product, size_facts, variant_page_price, variants,
+)
 from slotwise.rules.reading import PageReading, read_html
 from slotwise.rules.pages import Headers, Query, header, normalize_query
 
@@ -41,6 +43,7 @@ class PageFacts:
     product: Mapping[str, Any] | None = None  # PRODUCT_KEYS
     params: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # URL pattern params, e.g. {"product": "101"}
     query: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    currency: str | None = None  # the currency the page shows prices in: catalog.page_currency, its product's, catalog.currency
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def page_facts(
     q = dict(normalize_query(query))
     kind, params = catalog.patterns.classify(path)
     if reading is None:
-        reading = read_html(html, catalog, catalog.product_groups() if kind == "product" else {},
+        reading = read_html(html, catalog, catalog.page_groups(kind),
                             structured=kind in ("product", "other")) if html else PageReading()
     product = None
     # Home and category pages often list products in JSON-LD too: only product
@@ -97,7 +100,7 @@ def page_facts(
         _read_sizes(product, catalog.size_vocabulary)
         if product.get("other_id") == product.get("id"):
             product.pop("other_id")
-        product["currency"] = product.get("currency") or catalog.currency
+        product["currency"] = currency_code(product.get("currency")) or catalog.currency
         if not product.get("url") and kind == "product":
             product["url"] = path
         kind = "product"
@@ -112,7 +115,16 @@ def page_facts(
         product=MappingProxyType(product) if product is not None else None,
         params=MappingProxyType(params),
         query=MappingProxyType(q),
+        currency=page_currency(reading, catalog) or (product["currency"] if product is not None else catalog.currency),
     )
+
+
+def page_currency(reading: PageReading, catalog: CatalogSettings) -> str | None:
+    """The currency the page says it shows prices in, by the rules' ``catalog.page_currency`` (a code, or a
+    price text's symbol: ``currency_of``), or None."""
+    if catalog.page_currency is None:
+        return None
+    return currency_of((reading.group(CURRENCY_GROUP).get("fields") or {}).get("currency"))
 
 
 def _read_sizes(product: dict[str, Any], sizes: SizeVocabulary) -> None:

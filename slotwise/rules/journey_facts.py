@@ -34,6 +34,7 @@ class JourneyData:
     imported_names: Mapping[str, str] = field(default_factory=dict)  # store -> name the import gave
     page_product: str | None = None
     page_category: str | None = None
+    currency: str | None = None  # the page's (``page.currency``): prices are shown and compared in it
     sizes: SizeVocabulary = PLAIN_SIZES  # ``catalog.not_sizes``/``size_names``: sizes as read (the preferred size's)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # estimates, once per page
 
@@ -49,7 +50,7 @@ def _iso(ts: float) -> str:
 
 
 def _reorder_item(e: replenish.Estimate, d: JourneyData) -> dict[str, Any]:
-    item = card(e.product, d.catalog, d.settings.reminders.low_stock, e.size, sizes=d.sizes)
+    item = card(e.product, d.catalog, d.settings.reminders.low_stock, e.size, sizes=d.sizes, currency=d.currency)
     item.update(key=e.key, category=item.get("category") or e.category, qty=e.qty, last_bought=_iso(e.last_bought),
                 next_date=_iso(e.next_date), days_left=round(e.days_left(d.now)), interval_days=round(e.interval_days, 1),
                 basis=e.basis)
@@ -88,9 +89,10 @@ def size_in_store(p: Profile, d: JourneyData) -> dict[str, Any] | None:
 JOURNEY_FACTS: dict[str, Callable[[Profile, JourneyData], Any]] = {
     "due_for_reorder": due_for_reorder,
     "next_purchase": next_purchase,
-    "waiting_cart": lambda p, d: waiting_cart.waiting_cart(p, d.catalog, d.settings.reminders, d.now, d.sizes),
-    "back_in_stock": lambda p, d: waiting_cart.back_in_stock(p, d.catalog, d.settings.reminders),
-    "price_dropped": lambda p, d: waiting_cart.price_dropped(p, d.catalog, d.settings.reminders),
+    "waiting_cart": lambda p, d: waiting_cart.waiting_cart(p, d.catalog, d.settings.reminders, d.now, d.sizes,
+                                                            d.currency),
+    "back_in_stock": lambda p, d: waiting_cart.back_in_stock(p, d.catalog, d.settings.reminders, d.currency),
+    "price_dropped": lambda p, d: waiting_cart.price_dropped(p, d.catalog, d.settings.reminders, d.currency),
     "preferred_store": preferred_store,
     "size_in_store": size_in_store,
 }

@@ -9,6 +9,7 @@ segment's worth of characters, ``**`` anything, ``?`` one character and
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from dataclasses import dataclass, field
 from collections.abc import Mapping
@@ -198,6 +199,11 @@ class CatalogPatterns:
                 if found:
                     return kind, {k: v for k, v in found.groupdict().items() if v is not None}
         return "other", {}
+
+    @functools.cached_property
+    def localized(self) -> bool:
+        """Whether a product pattern names a ``{locale}`` (``rules.locale_links``): worked out once per rules."""
+        return any("locale" in pattern.groupindex for pattern in self.product)
 
 
 DEFAULT_CATALOG = CatalogPatterns(home=(re.compile("/"),), category=(), product=())

@@ -178,6 +178,8 @@ def parse_catalog(check: Checker, node: Node) -> s.CatalogSpec:
                 check.error(entries["currency"].node, f"'catalog.currency' must be a three-letter code like EUR, got {text.value!r}")
             else:
                 spec.currency = code
+    if "page_currency" in entries:
+        spec.page_currency = parse_field(check, entries["page_currency"].node, "'catalog.page_currency'")
     if "availability" in entries:
         avail = check.mapping(entries["availability"].node, s.AVAILABILITY_KEYS, "'catalog.availability'") or {}
         if "in_stock" in avail:

@@ -92,6 +92,13 @@ def currency_of(text: Any, default: str | None = None) -> str | None:
     return default
 
 
+def currency_code(written: Any) -> Any:
+    """A currency as the catalog keeps it: one spelling per currency (JSON-LD's or a feed's ``eur`` is
+    ``EUR``, as meta tags' are read), since prices are kept per currency (``rules.prices``); a text that
+    names no known currency stays as written, nothing (None, ``""``) stays nothing."""
+    return currency_of(written, written or None)
+
+
 def meta_product(meta: Mapping[str, str], catalog: CatalogSettings) -> tuple[dict[str, Any], bool]:
     """Facts from Open Graph / ``product:`` tags, and whether they declare a product."""
     price = meta.get("product:price:amount") or meta.get("og:price:amount")

@@ -33,7 +33,7 @@ TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "c
 INCLUDED_KEYS = ("include", "slots", "capture", "replenish", "reminders", "stores")
 CATALOG_KEYS = (
     "product_pages", "category_pages", "home_pages", "feed", "selectors", "customer", "currency",
-    "availability", "sizes", "not_sizes", "size_names", "variant_id", "product_id",
+    "page_currency", "availability", "sizes", "not_sizes", "size_names", "variant_id", "product_id",
 )
 FACT_SELECTOR_KEYS = ("id", "name", "price", "currency", "category", "image", "in_stock", "url", "brand", "other_id")
 AVAILABILITY_KEYS = ("in_stock", "out_of_stock")
@@ -199,6 +199,7 @@ class CatalogSpec:
     customer: FieldSpec | None = None  # where the store's pages name the logged-in customer
     selectors: dict[str, FieldSpec] = field(default_factory=dict)
     currency: str | None = None
+    page_currency: FieldSpec | None = None  # where a page says the currency it shows prices in
     in_stock_words: tuple[str, ...] | None = None
     out_of_stock_words: tuple[str, ...] | None = None
     sizes: ItemsSpec | None = None

@@ -40,7 +40,7 @@ def tag_config(ruleset: "RuleSet | None", *, tag_only: bool = False) -> Mapping[
 def _tag_config(ruleset: "RuleSet", tag_only: bool) -> Mapping[str, Any]:
     """Rules are immutable and a reload makes a new ``RuleSet``: kept per rules object (a few, bounded)."""
     catalog, capture = ruleset.catalog, ruleset.capture
-    groups = {name: g.to_json() for name, g in catalog.product_groups().items()}
+    groups = {name: g.to_json() for name, g in catalog.page_groups("product").items()}
     groups.update({name: g.to_json() for name, g in capture.page_groups(None).items()})
     patterns = {kind: list(catalog.patterns.js.get(kind, ("/",) if kind == "home" else ())) for kind in ("home", "product", "category")}
     out: dict[str, Any] = {

@@ -13,6 +13,13 @@ carries, per top-level key, new over old:
   know a fact leaves it out (``catalog_feed.written_row``, ``PageViewRecorder.learn``);
 - a fact left out keeps its stored value.
 
+A price is kept per currency (``rules.prices``): the row's ``price`` and
+``currency`` are those of the first currency it learned (what they meant
+before a store sold in several); a write in another currency (a GBP page of a
+product the feed lists in EUR) puts its price under ``prices`` for that
+currency, never over the row's own or another currency's. A write naming no
+currency is in the row's, as before.
+
 A row's kind never changes by a merge: a product (a row without ``parent``)
 stays a product whatever a write names as its parent, and a child (a size or
 an alias of ``parent``) stays a child when a product's facts are written to it
@@ -32,6 +39,8 @@ import msgspec
 KIND = ("parent", "size", "offered")
 """The keys that make a row a child, and whether its parent still offers it: only a write naming a
 ``parent`` sets them."""
+PRICED = ("price", "currency", "prices")
+"""The keys ``_merge_prices`` writes: a price under its currency."""
 
 
 def merge_product(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
@@ -43,14 +52,50 @@ def merge_product(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict
         for key in KIND:
             out.pop(key, None)  # the write's own parent, size (an alias: none) and offered
     for key, value in new.items():
-        if key in KIND and not sets_kind:
+        if key in KIND and not sets_kind or key in PRICED:
             continue  # a product stays a product; a product's facts written to a child keep it a child
         if value is None:
             out.pop(key, None)
         else:
             out[key] = value
+    if "price" in new or "currency" in new or "prices" in new:
+        _merge_prices(out, old or {}, new)
     out["id"] = str(new["id"])
     return out
+
+
+def _merge_prices(out: dict[str, Any], old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    """``new``'s price under its currency: the row's own ``price``/``currency`` when the row has no price yet
+    or it is in the row's currency (or names none), else ``prices[currency]``; ``prices`` (a writer's other
+    currencies) merged per currency, a ``None`` one gone. ``prices`` never holds the row's own currency."""
+    prices = dict(old["prices"]) if isinstance(old.get("prices"), Mapping) else {}
+    if isinstance(new.get("prices"), Mapping):
+        for code, value in new["prices"].items():
+            _put(prices, str(code), value)
+    own, currency = old.get("currency"), new.get("currency")
+    if currency is not None and own is not None and currency != own and old.get("price") is not None:
+        if "price" in new:  # another currency's price: under that currency, the row's own stays
+            _put(prices, currency, new["price"])
+    else:
+        for key in ("price", "currency"):
+            if key in new:
+                _put(out, key, new[key])
+    own = out.get("currency")
+    if own is not None and own in prices:
+        kept = prices.pop(own)  # the row's own currency's price is its ``price``
+        if out.get("price") is None:
+            out["price"] = kept
+    if prices:
+        out["prices"] = prices
+    else:
+        out.pop("prices", None)
+
+
+def _put(into: dict[str, Any], key: str, value: Any) -> None:
+    if value is None:
+        into.pop(key, None)
+    else:
+        into[key] = value
 
 
 encode_product = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode

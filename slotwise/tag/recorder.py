@@ -27,6 +27,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from slotwise.rules.prices import shown_in
+from slotwise.rules.product_facts import currency_code
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.store.base import LogRecord, Store
 from slotwise.store.outage import is_outage
@@ -74,10 +76,13 @@ def _line_products(event: Any) -> list[Any]:
     return list(getattr(props, "lines", None) or ())
 
 
-def _resolved(line: Any, products: dict[str, dict[str, Any]], bound: bool = False) -> Any:
+def _resolved(line: Any, products: dict[str, dict[str, Any]], bound: bool = False, currency: str | None = None) -> Any:
     """A line with its child product mapped to the parent and size, and gaps filled from the catalog.
 
-    ``bound`` (a browser's claim): a price above the catalog's is the catalog's.
+    ``bound`` (a browser's claim): a price above the catalog's is the catalog's. ``currency`` (an order's):
+    the catalog's price is the one in it (``rules.prices``); none there, none is filled in, and a claim is
+    bounded by the row's own price, as before (a claim naming a currency the catalog has no price in must
+    not lift the bound).
     """
     entry = products.get(str(line.product)) or {}
     update: dict[str, Any] = {}
@@ -86,10 +91,13 @@ def _resolved(line: Any, products: dict[str, dict[str, Any]], bound: bool = Fals
         if not getattr(line, "size", None) and entry.get("size"):
             update["size"] = str(entry["size"])
         entry = {**(products.get(str(entry["parent"])) or {}), **{k: v for k, v in entry.items() if v is not None}}
+    priced = shown_in(entry, currency)
     for name in ("category", "price", "name"):
-        if hasattr(line, name) and getattr(line, name, None) in (None, "") and entry.get(name) not in (None, ""):
-            update[name] = entry[name]
-    known = _price(entry.get("price"))
+        if hasattr(line, name) and getattr(line, name, None) in (None, "") and priced.get(name) not in (None, ""):
+            update[name] = priced[name]
+    known = _price(priced.get("price"))
+    if known is None:
+        known = _price(entry.get("price"))
     if bound and known is not None and getattr(line, "price", None) is not None and line.price > known:
         update["price"] = known
     return line.model_copy(update=update) if update else line
@@ -175,7 +183,8 @@ class EventRecorder:
             if event.type in ("add_to_cart", "remove_from_cart"):
                 event = event.model_copy(update={"props": _resolved(event.props, products, bound)})
             elif event.type in ("cart", "purchase"):
-                lines = [_resolved(line, products, bound) for line in event.props.lines]
+                currency = currency_code(getattr(event.props, "currency", None))  # an order's: its lines' prices
+                lines = [_resolved(line, products, bound, currency) for line in event.props.lines]
                 event = event.model_copy(update={"props": event.props.model_copy(update={"lines": lines})})
             out.append(Incoming(event, item.ts, item.key))
         return out

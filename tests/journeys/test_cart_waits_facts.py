@@ -90,6 +90,31 @@ def test_viewed_earlier_back_in_stock_or_cheaper_and_not_when_bought() -> None:
     assert price_dropped(p, catalog, SETTINGS) == []  # bought it: no news
 
 
+def test_a_price_seen_in_one_currency_is_compared_only_in_it() -> None:
+    p = Profile.new("v", T0)
+    record_view(p, T0, product="x", offer={"price": 50.0, "in_stock": True, "currency": "EUR"})
+    record_view(p, T0 + 1, product="y", offer={"price": 50.0, "in_stock": True})  # before views kept a currency
+    catalog = {pid: {"price": 50.0, "currency": "EUR", "prices": {"GBP": 43.0}, "in_stock": True} for pid in "xy"}
+    assert price_dropped(p, catalog, SETTINGS, "EUR") == []
+    assert price_dropped(p, catalog, SETTINGS, "GBP") == []  # 43 GBP is no drop from 50 EUR (y: the row's own)
+    catalog["x"]["prices"] = {"GBP": 43.0, "USD": 40.0}
+    assert price_dropped(p, catalog, SETTINGS, "USD") == []
+    catalog["x"]["price"] = 40.0
+    assert [(i["product"], i["price"], i["price_was"], i["currency"])
+            for i in price_dropped(p, catalog, SETTINGS, "EUR")] == [("x", 40.0, 50.0, "EUR")]
+
+
+def test_a_waiting_line_shows_the_pages_currency_or_no_price() -> None:
+    p = cart_left_yesterday()  # a line at 20.00, in the row's own currency
+    catalog = {"a": {"name": "A", "price": 20.0, "currency": "EUR", "prices": {"GBP": 15.0}, "in_stock": True}}
+    (eur,) = waiting_cart(p, catalog, SETTINGS, T0 + 86_401, currency="EUR")
+    (gbp,) = waiting_cart(p, catalog, SETTINGS, T0 + 86_401, currency="GBP")
+    (usd,) = waiting_cart(p, catalog, SETTINGS, T0 + 86_401, currency="USD")
+    assert (eur["price"], eur["currency"], eur["price_dropped"]) == (20.0, "EUR", False)
+    assert (gbp["price"], gbp["currency"], gbp["price_dropped"], gbp["price_was"]) == (15.0, "GBP", False, None)
+    assert (usd["price"], usd["currency"], usd["price_dropped"]) == (None, "USD", False)  # none, not 20.00 EUR
+
+
 def test_merged_devices_keep_what_the_latest_view_saw() -> None:
     phone, laptop = Profile.new("phone", T0), Profile.new("laptop", T0)
     record_view(phone, T0, product="x", offer={"price": 50.0, "in_stock": False})

@@ -4,7 +4,8 @@ Arbitrary sequences of writes shaped as the two sources write them (a product pa
 the ones it does not show, its sizes, its children; the feed: its facts, ``stock`` and ``consumable``
 gone when an item lacks them, its aliases and sizes), each a batch of rows, go to both stores; the rows
 read back must be the same on both, be what ``catalog_merge.merge_product`` makes of the writes in
-order, and keep each id the kind (product or child) its first write gave it.
+order, and keep each id the kind (product or child) its first write gave it. A price is kept per currency:
+one written in a currency never overwrites another currency's.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from hypothesis import given, settings, strategies as st
 
+from slotwise.rules.prices import price_in
 from slotwise.store.catalog_merge import merge_product
 from slotwise.store.redis import RedisStore
 from slotwise.store.sqlite import SQLiteStore
@@ -26,7 +28,8 @@ NOW = 1_700_000_000.0
 ids = st.sampled_from(IDS)
 sizes = st.sampled_from(["S", "M", "L"])
 shared = {"name": st.sampled_from(["Tee", "Cap"]), "price": st.sampled_from([10, 10.0, 12.5]),
-          "category": st.sampled_from(["shoes", "hats"]), "in_stock": st.booleans()}
+          "category": st.sampled_from(["shoes", "hats"]), "in_stock": st.booleans(),
+          "currency": st.sampled_from(["EUR", "GBP"])}
 page_product = st.fixed_dictionaries({"id": ids}, optional={
     **shared, "brand": st.sampled_from(["Ridge", "Acme"]), "image": st.just("/img/x.jpg"),
     "sizes": st.lists(sizes, max_size=3, unique=True), "stock": st.integers(0, 9)})
@@ -71,3 +74,37 @@ def test_both_stores_merge_any_writes_alike_and_keep_each_rows_kind(redis_server
         assert ("parent" in product) == child_kind[pid], (pid, product)
         assert ("size" not in product) or "parent" in product  # only a child has a size
         assert ("offered" not in product) or "parent" in product  # and is no longer offered
+
+
+CURRENCIES = ["EUR", "GBP", "USD"]
+priced = st.fixed_dictionaries({"id": ids, "price": st.sampled_from([10, 12.5, 85.0]),
+                                "currency": st.sampled_from(CURRENCIES)})
+unpriced = st.fixed_dictionaries({"id": ids, "name": st.sampled_from(["Tee", "Cap"])})  # a page showing no price
+
+
+@settings(max_examples=60, deadline=None)
+@given(writes=st.lists(st.lists(st.one_of(priced, unpriced), min_size=1, max_size=4), min_size=1, max_size=6))
+def test_a_price_in_one_currency_never_overwrites_another_currencys(redis_server: Any,
+                                                                    writes: list[list[dict[str, Any]]]) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        on_sqlite, _ = asyncio.run(apply(SQLiteStore(Path(tmp) / "slotwise.db"), writes))
+    on_redis, _ = asyncio.run(apply(RedisStore(redis_server.url), writes))
+    assert on_sqlite == on_redis
+
+    last: dict[tuple[str, str], float] = {}  # (id, currency) -> the price last written in it
+    first: dict[str, str] = {}  # id -> the currency it first learned a price in
+    for rows in writes:
+        for row in rows:
+            if "price" in row:
+                last[row["id"], row["currency"]] = row["price"]
+                first.setdefault(row["id"], row["currency"])
+    for pid, row in on_sqlite.items():
+        for currency in CURRENCIES:
+            assert price_in(row, currency) == last.get((pid, currency)), (pid, currency, row)
+        assert row.get("currency") == first.get(pid)  # the row's own price stays its first currency's
+        assert row.get("currency") not in row.get("prices", {})  # kept once: as its price

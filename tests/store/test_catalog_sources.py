@@ -108,6 +108,41 @@ async def test_a_feed_listing_a_size_as_a_product_keeps_it_a_size(backend: Any, 
     assert (got["parent"], got["size"], got["stock"]) == ("tee", "S", 2)  # still the tee in size S
 
 
+async def test_pages_in_two_currencies_keep_each_price_and_alternate_without_a_read_each(
+        backend: Any, store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    feed = FeedLoader(backend.open(), "http://shop.test", lambda: NOW)
+    assert await feed.refresh(feed_file(tmp_path, currency="EUR")) == 1  # the feed, in EUR: the row's own
+    pages = PageViewRecorder(store)
+    in_pounds = MappingProxyType({**PAGE, "price": 17.0, "currency": "GBP"})  # the same page in GBP
+    reads: list[list[str]] = []
+    get_products = store.get_products
+
+    async def counted(ids: Any) -> Any:
+        reads.append(list(ids))
+        return await get_products(ids)
+
+    monkeypatch.setattr(store, "get_products", counted)
+    per_round = []
+    for n in range(4):  # EUR and GBP visitors in turn
+        await pages.learn(PAGE, NOW + 10 * n)
+        await pages.learn(in_pounds, NOW + 10 * n + 5)
+        per_round.append(len(reads))
+    # each currency's page read against the row until the catalog's stamp settles (each one's write moved it
+    # under the other's): then unchanged, nothing read however the visitors alternate
+    assert per_round[-1] == per_round[1] and per_round[1] <= 4
+    tee = await get_products(["tee"])
+    assert {k: tee["tee"][k] for k in ("price", "currency", "prices")} == {
+        "price": 20.0, "currency": "EUR", "prices": {"GBP": 17.0}}
+
+
+async def test_a_feeds_currency_written_in_lower_case_is_the_pages(backend: Any, store: Any, tmp_path: Path) -> None:
+    feed = FeedLoader(backend.open(), "http://shop.test", lambda: NOW)
+    assert await feed.refresh(feed_file(tmp_path, currency="eur")) == 1
+    await PageViewRecorder(store).learn(PAGE, NOW + 60)  # the page's EUR
+    tee = await row(store)
+    assert (tee["price"], tee["currency"], "prices" in tee) == (20.0, "EUR", False)  # one currency, one price
+
+
 async def test_the_catalog_stamp_moves_with_a_changed_row_only(store: Any) -> None:
     first = await store.catalog_stamp()
     await store.upsert_products([{"id": "p1", "name": "A"}], NOW)
@@ -176,3 +211,29 @@ async def test_a_line_naming_a_size_no_longer_offered_is_still_that_size(backend
     (resolved,) = await EventRecorder(store).resolve_lines([Incoming(event, NOW + 61, "event-0001")])
     (line,) = resolved.event.props.lines
     assert (line.product, line.size) == ("tee", "L")
+
+
+async def test_an_orders_lines_are_filled_and_bounded_by_the_catalogs_price_in_its_currency(
+        backend: Any, store: Any, tmp_path: Path) -> None:
+    from slotwise.tag.events import parse_event
+    from slotwise.tag.recorder import EventRecorder, Incoming
+
+    feed = FeedLoader(backend.open(), "http://shop.test", lambda: NOW)
+    assert await feed.refresh(feed_file(tmp_path, currency="EUR")) == 1  # 18.00 EUR
+    await PageViewRecorder(store).learn(MappingProxyType({**PAGE, "price": 16.0, "currency": "GBP"}), NOW + 1)
+
+    async def claimed(currency: str | None, price: float | None) -> float | None:
+        line = {"product": "tee", "qty": 1, **({"price": price} if price is not None else {})}
+        event, errors = parse_event(0, {"type": "purchase", "event_id": "event-0002", "ts": NOW + 2, "props": {
+            "order_id": "o2", "lines": [line], **({"currency": currency} if currency else {})}})
+        assert event is not None, errors
+        (resolved,) = await EventRecorder(store).resolve_lines([Incoming(event, NOW + 2, "event-0002")], bound=True)
+        return resolved.event.props.lines[0].price  # type: ignore[no-any-return]
+
+    assert await claimed("GBP", None) == 16.0  # filled in with the GBP price, not the EUR one
+    assert await claimed("GBP", 17.5) == 16.0  # bounded by the GBP price
+    assert await claimed("gbp", 17.5) == 16.0
+    assert await claimed("EUR", 17.5) == 17.5  # below the EUR price: as claimed
+    assert await claimed(None, 30.0) == 18.0  # no currency said: the row's own, as before
+    assert await claimed("JPY", None) is None  # no JPY price: none filled in
+    assert await claimed("JPY", 2400.0) == 18.0  # and naming a currency the catalog never priced lifts no bound

@@ -241,6 +241,8 @@ def test_values_msgpack_would_change_are_not_published() -> None:
     assert not publishable([lambda p: None])
     assert not publishable([ViewRecord(1, "c")])  # an int time: JSON would write 1, msgpack reads 1.0 here
     assert not publishable([ViewRecord(1.0, "c", "p", {"amount": 1}, True)])  # a mapping: not a scalar
+    assert publishable([ViewRecord(1.0, "c", "p", 2.5, True, "GBP")])  # the currency its price was seen in
+    assert not publishable([ViewRecord(1.0, "c", "p", 2.5, True, 3)])  # type: ignore[arg-type]  # no text
     assert chain("v", None, 1, 1, 2, [ViewRecord(1.0, "c", "p", 2**70, True)]) is None  # beyond 64 bits
     assert chain("v", None, 1, 1, 2, [ViewRecord(1.0, "\ud800", "p")]) is None  # a lone surrogate
 

@@ -439,7 +439,7 @@ class Capture:
         except ValueError:
             parts = urlsplit("/")
         path = parts.path or "/"
-        groups = {**ruleset.catalog.product_groups(), **ruleset.capture.page_groups(path, parts.query)}
+        groups = {**ruleset.catalog.page_groups("product"), **ruleset.capture.page_groups(path, parts.query)}
         reading = read_extract(event.props.extract, ruleset.catalog, groups)
         shown = page_facts(path, parts.query, None, ruleset, url=url, reading=reading)
         product = shown.product if shown.product and shown.product.get("id") else None

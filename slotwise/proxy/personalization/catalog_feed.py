@@ -27,6 +27,7 @@ from slotwise.proxy.personalization.link_header import PAGING, links
 from slotwise.rules.actions import safe_link
 from slotwise.rules.feed_mapping import FeedMapping, FeedPaging
 from slotwise.rules.jsonld import MAX_VARIANTS, stock_count, usable_price
+from slotwise.rules.product_facts import currency_code
 from slotwise.store.base import FeedRead, Store
 from slotwise.store.outage import is_outage
 
@@ -113,7 +114,7 @@ def normalize_feed_item(item: Mapping[str, Any], upstream_netloc: str) -> dict[s
             "url": item.get("url") or item.get("link"),
             "image": item.get("image") or item.get("image_link"),
             "price": price,
-            "currency": item.get("currency") or item.get("priceCurrency"),
+            "currency": currency_code(item.get("currency") or item.get("priceCurrency")),
             "category": category,
             "category_name": category_name,
             "brand": item.get("brand"),

@@ -42,7 +42,7 @@ class JourneyLoader:
         """``record`` False (a preview): read only, the visitor's own intervals are not written."""
         product = str(page.product["id"]) if page.product and page.product.get("id") else None
         base = {"now": now, "settings": ruleset.journeys, "page_product": product, "page_category": page.category,
-                "sizes": ruleset.catalog.size_vocabulary}
+                "sizes": ruleset.catalog.size_vocabulary, "currency": page.currency}
         needed = frozenset().union(*(slot.reads for slot in slots))
         if not needed or profile is None:
             return JourneyData(**base)

@@ -7,7 +7,8 @@ product's facts changed or another source changed the catalog since (a feed's
 refresh may have written other values of them), so a busy product page costs
 one profile write; and when the facts are the very read-only object learned
 last time under the same catalog (the personalizer keeps a page's facts per
-page), not even compared again.
+page), not even compared again. A product shown in several currencies (one page in EUR, in GBP for
+another visitor) is learned per currency: its pages alternate without a read each time.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ class PageViewRecorder:
     def __init__(self, store: Store, upstream_netloc: str = "", seen_cache_size: int = 20_000) -> None:
         self.store = store
         self.upstream_netloc = upstream_netloc
-        # product id -> (catalog stamp, the page's facts object, their digest) last learned
-        self._learned: LRUCache[str, tuple[int, Mapping[str, Any], str]] = LRUCache(maxsize=seen_cache_size)
+        # (product id, currency) -> (catalog stamp, the page's facts object, their digest) last learned
+        self._learned: LRUCache[tuple[str, Any], tuple[int, Mapping[str, Any], str]] = LRUCache(maxsize=seen_cache_size)
 
     async def record(
         self,
@@ -43,7 +44,8 @@ class PageViewRecorder:
     ) -> Profile:
         """One update of the profile (batched by the store's writer); catalog writes only when something is new."""
         product_id = str(product["id"]) if product and product.get("id") else None
-        view = (ViewRecord(now, category, product_id, product.get("price"), product.get("in_stock"))
+        view = (ViewRecord(now, category, product_id, product.get("price"), product.get("in_stock"),
+                           product.get("currency"))
                 if product_id and product else ViewRecord(now, category))  # data: other workers replay it
         profile = await self.store.update_profile_soon(visitor_id, view, now)
         if product_id and product is not None:
@@ -60,8 +62,9 @@ class PageViewRecorder:
         are checked against the stored rows (a read) and written again where the rows lost them."""
         source = product
         key = str(product["id"])
+        seen = (key, product.get("currency"))  # each currency's page its own: they alternate, each unchanged
         stamp = await self.store.catalog_stamp()
-        learned = self._learned.get(key)
+        learned = self._learned.get(seen)
         if learned is not None and learned[0] == stamp and isinstance(source, MappingProxyType) and learned[1] is source:
             return  # the same read-only facts, already learned (or found unchanged) under this catalog
         product = {k: v for k, v in localize({k: _plain(v) for k, v in product.items() if k not in VIEWED_KEYS},
@@ -70,7 +73,7 @@ class PageViewRecorder:
             json.dumps(product, sort_keys=True, default=str).encode(), digest_size=12
         ).hexdigest()
         if learned is not None and learned[0] == stamp and learned[2] == digest:
-            self._learned[key] = (stamp, source, digest)
+            self._learned[seen] = (stamp, source, digest)
             return
         # the product, its ``other_id`` as an alias and its sizes as children (a size is not a product to list:
         # a line naming it takes the parent's category, name and price, ``EventRecorder.resolve_lines``), as a
@@ -82,7 +85,7 @@ class PageViewRecorder:
         rows = catalog_rows([product], stored)
         if learned is None or learned[2] != digest or changes(stored, rows):
             await self.store.upsert_products(rows, now)
-        self._learned[key] = (stamp, source, digest)  # the stamp read before the rows: never newer than them
+        self._learned[seen] = (stamp, source, digest)  # the stamp read before the rows: never newer than them
 
 
 def _this_visit(profile: Profile, product_id: str, limit: int = 20) -> list[str]:

@@ -484,7 +484,7 @@ class SlotwisePersonalizer:
         """The page read once per distinct page (``page_readings``): a kept reading on the loop, a new
         one in a page-work thread."""
         kind, _ = ruleset.catalog.patterns.classify(flow.path)
-        groups = dict(ruleset.catalog.product_groups()) if kind == "product" else {}
+        groups = ruleset.catalog.page_groups(kind)
         if not ruleset.capture.empty:
             groups.update(ruleset.capture.page_groups(flow.path, flow.query_string, flow.headers))
         structured = kind in ("product", "other")
@@ -630,7 +630,8 @@ class SlotwisePersonalizer:
             recommendations = None
             if getattr(choice.variant, "recommend", None) is not None:
                 with stage("store", slot.id):
-                    recommendations = await fetch_recommendations(self.store, choice.variant.recommend, page, profile)
+                    recommendations = await fetch_recommendations(self.store, choice.variant.recommend, page, profile,
+                                                                  ruleset.catalog.patterns)
             with stage("render", slot.id):
                 edit = slot.render(choice.variant, ctx, choice.decision_id, recommendations=recommendations)
             if edit is None and slot.action != "popup":

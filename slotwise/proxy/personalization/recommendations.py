@@ -9,6 +9,11 @@ or stock change shows at once).
 The lists are kept in ``_Lists``, a dict with an expiry per entry, rather than
 a ``cachetools.TTLCache``: three lookups a recommendation slot, and the
 TTLCache's ~1.1 µs each (its timer context, its links) was most of their cost.
+
+Picks are priced in the page's currency (``rules.prices.shown_in``): a pick
+in it already (nearly all) costs a lookup and keeps its row's render key; one
+in another currency shows that currency's price, or none. Where the rules' product URL patterns name a
+``{locale}`` prefix, each pick links within the page's (``rules.locale_links``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from typing import Any, Awaitable, Callable, Hashable
 
 from slotwise.lru import LRUCache
 from slotwise.profile import Profile
+from slotwise.rules.locale_links import in_locale
+from slotwise.rules.pages import CatalogPatterns
+from slotwise.rules.prices import shown_in
 from slotwise.rules.recommend import KeyedPicks, rank
 from slotwise.rules.render_cache import Uncacheable, frozen_key
 from slotwise.store.base import Store
@@ -78,8 +86,10 @@ async def _co_viewed(store: Store, product: str) -> list[str]:
     return await _kept(_co_viewed_cache, (id(store), product), lambda: store.co_viewed(product, CANDIDATES))
 
 
-async def fetch_recommendations(store: Store, spec: Any, page: Any, profile: Profile | None) -> list[dict[str, Any]]:
-    """Products for a recommendation variant: candidates from the store, ranked purely."""
+async def fetch_recommendations(store: Store, spec: Any, page: Any, profile: Profile | None,
+                                patterns: CatalogPatterns | None = None) -> list[dict[str, Any]]:
+    """Products for a recommendation variant: candidates from the store, ranked purely, priced in the page's
+    currency and, when ``patterns`` (the rules' URL patterns) name a ``{locale}``, linked within its locale."""
     current = str(page.product["id"]) if page.product and page.product.get("id") else None
     recent = profile.recent_products[:CANDIDATES] if profile is not None else []
     co_viewed = await _co_viewed(store, current) if current else []
@@ -93,9 +103,19 @@ async def fetch_recommendations(store: Store, spec: Any, page: Any, profile: Pro
         spec.strategy, spec.limit,
         current_product=current, profile=profile, catalog=catalog, popular=popular, co_viewed=co_viewed,
     )
+    currency = getattr(page, "currency", None)  # a page that names none (a test's, an e-mail's): as kept
+    shown = [shown_in(p, currency) for p in picks] if currency is not None else picks
+    if patterns is not None and patterns.localized:
+        shown = [_localized(p, patterns, page.params.get("locale")) for p in shown]
     if read is None:
-        return picks
-    return KeyedPicks(picks, [_row_key(catalog.get(p["id"]), p["id"]) for p in picks])
+        return shown
+    return KeyedPicks(shown, [_row_key(catalog.get(p["id"]), p["id"]) if s is p else None for s, p in zip(shown, picks)])
+
+
+def _localized(pick: Any, patterns: CatalogPatterns, locale: str | None) -> Any:
+    """The pick linking within ``locale`` (``in_locale``): itself when its link is there already."""
+    url = in_locale(patterns, pick.get("url"), locale)
+    return pick if url == pick.get("url") else {**pick, "url": url}
 
 
 _row_keys: LRUCache[int, tuple[dict[str, Any], Hashable]] = LRUCache(maxsize=4096)
@@ -123,6 +143,7 @@ class _NoPage:
     """What ``fetch_recommendations`` reads of a page, for picks made off any page (an e-mail)."""
 
     product = None
+    currency = None  # not known off a page: each product's own price, as its row keeps it
 
     def __init__(self, category: str | None) -> None:
         self.category = category

@@ -70,8 +70,10 @@ async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: st
     if not slots:
         return empty
     kind, params = ruleset.catalog.patterns.classify(path)
+    if extract is None and ruleset.catalog.page_currency is not None:
+        return {"decisions": [], "complete": False}  # only the page says its currency: the tag sends its extract
     if extract is not None:
-        groups = ruleset.catalog.product_groups() if kind == "product" else {}
+        groups = ruleset.catalog.page_groups(kind)
         reading = read_extract(extract, ruleset.catalog, groups)
     else:
         reading, complete = await _catalog_reading(p, kind, params)

@@ -83,7 +83,7 @@ def publishable(updates: Sequence[Any]) -> bool:
 
 def _view_data(view: ViewRecord) -> bool:
     return (type(view.now) is float and type(view.category) in _TEXT and type(view.product) in _TEXT
-            and type(view.price) in _PLAIN and type(view.in_stock) in _PLAIN)
+            and type(view.price) in _PLAIN and type(view.in_stock) in _PLAIN and type(view.currency) in _TEXT)
 
 
 def _assign_data(update: Any) -> bool:

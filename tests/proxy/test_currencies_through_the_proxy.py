@@ -1,0 +1,249 @@
+"""Through the proxy: a store that sells in several currencies from one catalog (Shopify Markets).
+
+A real store (``PageServer`` on 127.0.0.1) serves the same product page in EUR and, with ``?currency=GBP``
+(the store's currency selector), in GBP. A visitor sees a coat in EUR and leaves it in the cart; another
+visitor sees it in GBP. Back the next day, the first visitor's recommendation card shows the coat's EUR
+price and the waiting cart no "price dropped": a price in one currency is never shown, nor compared, as
+another's. A product the catalog knows in no price of the page's currency shows none, never a wrong one.
+A page with no price of its own (a category page) says its currency where the rules' ``catalog.page_currency``
+reads it (Shopify's localization form), behind the proxy and in tag-only ``/decide`` alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from agents import DESKTOP_UA
+from page_server import Page
+
+from slotwise.cli import main
+from slotwise.profile import add_to_cart
+from slotwise.proxy.app import create_app
+from slotwise.proxy.config import Settings
+from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from slotwise.tag.testing import sync
+
+RULES = """
+holdout: 0
+catalog:
+  product_pages: "/p/{product}"
+  currency: EUR
+slots:
+  - id: recent
+    pages: "/p/*"
+    selector: "section.related"
+    action: append
+    variants:
+      - id: recent
+        recommend: {strategy: recently_viewed, limit: 4}
+        html: "{% for p in recommendations %}<i class=card data-id={{ p.id }}>[{{ p.price | money(p.currency) }}]</i>{% endfor %}"
+  - id: waits
+    pages: "/p/*"
+    selector: "div.waits"
+    action: append
+    when: visitor.waiting_cart
+    variants:
+      - id: list
+        html: >-
+          {% for i in visitor.waiting_cart %}<b class=line data-id={{ i.product }}
+          data-dropped={{ i.price_dropped }}>[{{ i.price | money(i.currency) }}]</b>{% endfor %}
+"""
+
+
+def product_page(sku: str, name: str, price: str, currency: str) -> bytes:
+    node = {"@context": "https://schema.org", "@type": "Product", "sku": sku, "name": name,
+            "offers": {"@type": "Offer", "price": price, "priceCurrency": currency,
+                       "availability": "https://schema.org/InStock"}}
+    return (f'<!doctype html><html><head><title>{name}</title>'
+            f'<script type="application/ld+json">{json.dumps(node)}</script></head>'
+            f'<body><h1>{name}</h1>{selector(currency)}<div class="waits"></div>'
+            '<section class="related"></section></body></html>').encode()
+
+
+def selector(currency: str) -> str:
+    """Shopify's currency selector: the currency the page shows, in its localization form."""
+    return (f'<form action="/localization" method="post"><input type="hidden" name="currency_code" '
+            f'value="{currency}"></form>')
+
+
+def category_page(currency: str) -> bytes:
+    return (f'<!doctype html><html><head><title>All</title></head><body><h1>All</h1>{selector(currency)}'
+            '<section class="related"></section></body></html>').encode()
+
+
+PAGES = {
+    "/p/coat": Page(product_page("coat", "Coat", "100.00", "EUR")),
+    "/p/coat?currency=GBP": Page(product_page("coat", "Coat", "85.00", "GBP")),
+    "/p/boot": Page(product_page("boot", "Boot", "60.00", "EUR")),
+    "/p/boot?currency=GBP": Page(product_page("boot", "Boot", "51.00", "GBP")),
+    "/p/scarf": Page(product_page("scarf", "Scarf", "20.00", "EUR")),
+    "/p/scarf?currency=GBP": Page(product_page("scarf", "Scarf", "17.00", "GBP")),
+    "/p/hat?currency=GBP": Page(product_page("hat", "Hat", "12.00", "GBP")),
+    "/c/all": Page(category_page("EUR")),
+    "/c/all?currency=GBP": Page(category_page("GBP")),
+}
+DAY = 86_400.0
+
+
+def until(check: Any, timeout: float = 5.0) -> Any:
+    """``check()`` once it is truthy (the store's writer writes views and catalog rows soon after a page)."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def test_a_price_seen_in_another_currency_is_neither_shown_nor_compared(
+    tmp_path: Path, page_server: Any, asgi_server: Any
+) -> None:
+    shop = page_server(PAGES)
+    (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
+    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
+                        personalize_budget_ms=5000)
+    now = [time.time() - 2 * DAY]
+    personalizer = SlotwisePersonalizer(settings, clock=lambda: now[0])
+    edge = asgi_server(create_app(settings, personalizer))
+    store = personalizer.store
+
+    def row(pid: str) -> dict[str, Any]:
+        return sync(store.get_products([pid])).get(pid) or {}
+
+    with (httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as euro,
+          httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as pound):
+        assert euro.get("/p/boot").status_code == 200  # two days ago, in EUR
+        assert euro.get("/p/coat").status_code == 200  # in EUR: into the cart at 100.00
+        visitor = euro.cookies["sw_vid"].split(".")[0]
+        assert until(lambda: row("coat").get("price") == 100.0)
+        sync(store.update_profile(visitor, lambda p: add_to_cart(p, {"product": "coat", "qty": 1, "price": 100.0,
+                                                                      "added": now[0]}), now[0]))
+        now[0] += 60
+        assert pound.get("/p/coat?currency=GBP").status_code == 200  # another visitor, in GBP
+        assert pound.get("/p/boot?currency=GBP").status_code == 200
+        assert pound.get("/p/hat?currency=GBP").status_code == 200  # a product only ever seen in GBP
+        assert until(lambda: all("GBP" in json.dumps(row(p)) for p in ("coat", "boot", "hat")))
+        euro.get("/p/hat?currency=GBP")  # the EUR visitor glimpses the GBP page: the hat is among their views
+        until(lambda: (p := sync(store.get_profile(visitor))) is not None and "hat" in p.products)
+        now[0] += 2 * DAY
+        page = euro.get("/p/scarf")  # back in EUR, the next visit
+        gbp_page = euro.get("/p/scarf?currency=GBP")  # the same visitor switches to GBP
+
+    assert page.status_code == 200 and gbp_page.status_code == 200
+    # the boot's EUR price, not the GBP one seen since; the hat has no EUR price: none, rather than £12.00
+    assert shown(page.text, "card") == {"boot": "€60.00", "hat": ""}
+    assert shown(page.text, "line") == {"coat": "€100.00"} and "data-dropped=False" in page.text
+    # the same visitor in GBP: the GBP prices, and 85.00 GBP is no drop from 100.00 EUR
+    assert shown(gbp_page.text, "card") == {"boot": "£51.00", "hat": "£12.00"}
+    assert shown(gbp_page.text, "line") == {"coat": "£85.00"} and "data-dropped=False" in gbp_page.text
+    coat = row("coat")
+    assert (coat["price"], coat["currency"]) == (100.0, "EUR")  # the row's own price stays the default currency's
+
+
+def shown(html: str, kind: str) -> dict[str, str]:
+    """Product id → the price text a slot's ``kind`` elements show."""
+    return dict(re.findall(rf"<\w+ class={kind} data-id=(\w+)[^>]*>\[([^\]]*)\]", html))
+
+
+PAGE_CURRENCY_RULES = """
+holdout: 0
+catalog:
+  product_pages: "/p/{product}"
+  category_pages: "/c/{category}"
+  currency: EUR
+  page_currency: "form[action='/localization'] [name=currency_code] @value"
+slots:
+  - id: recent
+    pages: ["/c/*", "/p/*"]
+    selector: "section.related"
+    action: append
+    variants:
+      - id: recent
+        recommend: {strategy: recently_viewed, limit: 4}
+        html: "{% for p in recommendations %}<i class=card data-id={{ p.id }}>[{{ p.price | money(p.currency) }}]</i>{% endfor %}"
+"""
+
+
+def test_a_page_without_prices_says_its_currency_where_the_rules_read_it(
+    tmp_path: Path, page_server: Any, asgi_server: Any
+) -> None:
+    shop = page_server(PAGES)
+    (tmp_path / "rules.yaml").write_text(PAGE_CURRENCY_RULES, encoding="utf-8")
+    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
+                        personalize_budget_ms=5000)
+    personalizer = SlotwisePersonalizer(settings)
+    edge = asgi_server(create_app(settings, personalizer))
+    store = personalizer.store
+    with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as client:
+        client.get("/p/boot")
+        assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("price") == 60.0)
+        client.get("/p/boot?currency=GBP")
+        assert until(lambda: "GBP" in json.dumps(sync(store.get_products(["boot"]))))
+        euros, pounds = client.get("/c/all"), client.get("/c/all?currency=GBP")
+        # tag-only: the early /decide knows no currency (only the page says it), so the tag is asked for its extract
+        asked = client.get("/_sw/decide", params={"url": f"{edge.url}/c/all?currency=GBP"})
+        decided = [client.post("/_sw/decide", json={"url": f"{edge.url}/c/all?currency=GBP", "extract": {
+            "doc": "", "values": {"page_currency": {"present": True, "fields": {"currency": code}}}}})
+            for code in ("GBP", "EUR")]
+    assert shown(euros.text, "card") == {"boot": "€60.00"}
+    assert shown(pounds.text, "card") == {"boot": "£51.00"}
+    assert asked.status_code == 200 and (asked.json()["decisions"], asked.json()["complete"]) == ([], False)
+    assert [shown(d.json()["decisions"][0]["html"], "card") for d in decided] == [{"boot": "£51.00"}, {"boot": "€60.00"}]
+
+
+def test_rules_check_says_the_currency_a_page_shows(tmp_path: Path, page_server: Any,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    shop = page_server({**PAGES, "/c/plain": Page(b"<html><body><h1>No selector</h1></body></html>")})
+    (tmp_path / "rules.yaml").write_text(PAGE_CURRENCY_RULES, encoding="utf-8")
+    for path in ("/c/all?currency=GBP", "/c/plain"):
+        assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", shop.url + path]) == 0
+    out = capsys.readouterr().out
+    assert "  currency GBP (catalog.page_currency)" in out
+    assert "  currency EUR: catalog.page_currency reads none here, the product's or catalog.currency instead" in out
+
+
+MARKETS_RULES = """
+holdout: 0
+catalog:
+  product_pages: ["/{locale}/products/{product}", "/products/{product}"]
+  currency: EUR
+slots:
+  - id: recent
+    pages: "/**"
+    selector: "section.related"
+    action: append
+    variants:
+      - id: recent
+        recommend: {strategy: recently_viewed, limit: 4}
+        html: "{% for p in recommendations %}<a class=card data-id={{ p.id }} href='{{ p.url }}'>[{{ p.price | money(p.currency) }}]</a>{% endfor %}"
+"""
+
+
+def test_cards_link_within_the_visitors_locale_prefix(tmp_path: Path, page_server: Any, asgi_server: Any) -> None:
+    """Shopify Markets: the default market at ``/products/…`` in EUR, the UK's at ``/en-gb/products/…`` in GBP.
+    The catalog row keeps the link of the page that taught it last; each card links within the page's market."""
+    shop = page_server({
+        "/products/boot": Page(product_page("boot", "Boot", "60.00", "EUR")),
+        "/en-gb/products/boot": Page(product_page("boot", "Boot", "51.00", "GBP")),
+        "/products/scarf": Page(product_page("scarf", "Scarf", "20.00", "EUR")),
+        "/en-gb/products/scarf": Page(product_page("scarf", "Scarf", "17.00", "GBP")),
+    })
+    (tmp_path / "rules.yaml").write_text(MARKETS_RULES, encoding="utf-8")
+    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
+                        personalize_budget_ms=5000)
+    personalizer = SlotwisePersonalizer(settings)
+    edge = asgi_server(create_app(settings, personalizer))
+    store = personalizer.store
+    with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as client:
+        client.get("/products/boot")
+        assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("price") == 60.0)
+        client.get("/en-gb/products/boot")  # the row's link is now the UK market's
+        assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("url") == "/en-gb/products/boot")
+        home, uk = client.get("/products/scarf"), client.get("/en-gb/products/scarf")
+    assert re.findall(r"<a class=card data-id=boot href='([^']*)'[^>]*>\[([^\]]*)\]", home.text) == [("/products/boot", "€60.00")]
+    assert re.findall(r"<a class=card data-id=boot href='([^']*)'[^>]*>\[([^\]]*)\]", uk.text) == [
+        ("/en-gb/products/boot", "£51.00")]
