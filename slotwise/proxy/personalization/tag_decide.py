@@ -81,7 +81,7 @@ async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: st
     work = PageWork(ruleset, profile)
     now = p.clock()
     await p._decide_step(flow, work, page, req, now, None)
-    return {"decisions": [_choice_json(choice, p) for choice in work.choices], "complete": True}
+    return {"decisions": [choice_json(choice, p) for choice in work.choices], "complete": True}
 
 
 async def _catalog_reading(p: "SlotwisePersonalizer", kind: str, params: Mapping[str, str]) -> tuple[PageReading, bool]:
@@ -101,7 +101,9 @@ async def _catalog_reading(p: "SlotwisePersonalizer", kind: str, params: Mapping
     return PageReading(structured=found, declared=True), True
 
 
-def _choice_json(choice: SlotChoice, p: "SlotwisePersonalizer") -> dict[str, Any]:
+def choice_json(choice: SlotChoice, p: "SlotwisePersonalizer") -> dict[str, Any]:
+    """A decision as the tag applies it (``apply``, and ``watch`` for a slot with ``wait``), with the signed
+    token of a new one: tag-only's ``/decide`` and the proxy's waiting decisions (``late_decisions``)."""
     out = edit_json(choice.edit) if choice.edit is not None else {
         "slot": choice.slot.id, "action": "none", "decision_id": choice.decision_id,
     }
