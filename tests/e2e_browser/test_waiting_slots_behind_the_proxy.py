@@ -9,6 +9,9 @@ their decisions for the browser (the ``late`` script it adds after its tag),
 which applies them when the element appears. The page's other slot, on its
 ``h1``, is rewritten by the proxy as always. One page the store marks
 cacheable goes through the HTML cache: one fetch, personalized per visitor.
+A waiting slot whose element is in the HTML (the journal's rail) is rewritten
+by the proxy, and applied again in the browser when the page's script
+re-renders the rail (the tag-only tests' ``recs.html``).
 """
 
 from __future__ import annotations
@@ -61,7 +64,14 @@ slots:
     selector: "h1.page-title"
     action: append
     html: '<span class="sw-badge">New</span>'
+  - id: recs
+    pages: "/late/recs"
+    selector: "section.recs-rail"
+    action: append
+    html: '<ul class="sw-recs"><li>Picked for you</li></ul>'
+    wait: 2s
 """
+RECS = ("?settled=1", "?settled=1&inplace=1", "?renders=6&every=100&settled=1", "?renders=6&every=100&settled=1&inplace=1")
 PICKED = "[...document.querySelectorAll('.swatch-option[aria-checked=true]')].map(e => e.dataset.optionLabel)"
 NOT_KEPT = (("content-type", "text/html; charset=utf-8"), ("cache-control", "no-store"))
 KEPT = (("content-type", "text/html; charset=utf-8"), ("cache-control", "public, max-age=600"))
@@ -76,6 +86,7 @@ def proxied(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> It
     plain = b"<!doctype html><html><head><title>About</title></head><body><h1>About us</h1></body></html>"
     routes = {"/late/p/tee": Page(tee, headers=NOT_KEPT), "/late/p/kept": Page(tee, headers=KEPT),
               "/about": Page(plain, headers=NOT_KEPT)}
+    routes.update({"/late/recs" + query: Page((SITE / "recs.html").read_bytes(), headers=NOT_KEPT) for query in RECS})
     with PageServer(routes) as shop:
         settings = Settings(upstream=shop.url, rules=str(data / "rules.yaml"), data=str(data / "edge"),
                             personalize_budget_ms=5000)
@@ -162,3 +173,36 @@ def test_a_page_without_waiting_decisions_gets_the_tag_alone(proxied: tuple[str,
     tag = httpx.get(url + personalizer.tag_api.assets.url(), headers={"accept-encoding": "gzip"}, timeout=10)
     assert tag.headers["cache-control"] == assets.IMMUTABLE
     assert len(personalizer.tag_api.assets.current("proxy").compressed) < 6 * 1024
+
+
+@pytest.mark.parametrize("how", ["replaced", "in-place"])
+@pytest.mark.parametrize("renders", [1, 6])
+def test_a_rail_the_proxy_rewrote_gets_the_recommendations_again_when_the_store_re_renders_it(
+        proxied: tuple[str, SlotwisePersonalizer, PageServer], page: Any, how: str, renders: int) -> None:
+    """The rail is in the HTML: the proxy appends the recommendations and logs the decision with the page. The
+    page's script then replaces the rail (or renders its content again): the browser applies the decision again,
+    at most 3 times (then the page's script wins, said in a debug log), and sends no token (logged already)."""
+    url, personalizer, _ = proxied
+    said: list[str] = []
+    tokens: list[str] = []
+    page.on("console", lambda m: said.append(m.text) if m.type == "debug" else None)
+    page.on("request", lambda r: tokens.extend(t for e in json.loads(r.post_data or "{}").get("events", [])
+                                               if e["type"] == "applied" for t in e["props"]["tokens"])
+            if r.url.endswith("/_sw/events") else None)
+    query = RECS[(renders > 1) * 2 + (how == "in-place")]
+    page.goto(f"{url}/late/recs{query}")
+    page.wait_for_function("window.hydrated === 1")
+    if renders == 1:
+        assert page.evaluate("window.hadRecs") == [True]  # the proxy's rail had them
+        page.wait_for_selector(f"section.recs-rail{'' if how == 'in-place' else ':not([data-server])'} .sw-recs")
+        assert page.locator(".sw-recs").count() == 1
+    else:
+        assert page.evaluate("window.hadRecs") == [True, True, True, True, False, False]
+        assert page.locator(".sw-recs").count() == 0
+        assert said == ["slotwise: slot recs re-rendered more than 3 times: left to the page"]
+    flush(page)
+    visitor = visitor_id(page.context)
+    [decision] = wait_for(lambda: logged(personalizer, visitor), what="the rail's decision logged with the page")
+    assert decision.data["slot"] == "recs" and tokens == []
+    if renders == 1:
+        assert page.get_attribute(".sw-recs", "data-sw-decision") == decision.data["decision_id"]

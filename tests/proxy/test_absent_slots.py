@@ -167,6 +167,20 @@ def test_a_slot_that_waits_for_the_page_s_scripts_is_decided_for_the_browser_and
     assert logged["propensity"] == record["propensity"] and logged["decision_id"] == decision["decision_id"]
 
 
+def test_a_preview_shows_a_waiting_slot_as_decided_and_nothing_is_logged(stack: tuple[Any, SlotwisePersonalizer]) -> None:
+    """Under a preview link the waiting slot's forced variant goes to the browser like a visitor's (no token:
+    a preview logs nothing), and the bar says it is shown, not that its ``when`` is false."""
+    proxy, personalizer = stack
+    link = "/late?sw_preview=" + personalizer.previews.token({"rail": "default"})
+    r, visitor = visit(proxy, link)
+    [decision] = json.loads(html.unescape(re.search(r'data-decisions="([^"]*)"', r.text).group(1)))
+    assert decision["slot"] == "rail" and decision["decision_id"] == "preview" and "token" not in decision
+    bar = json.loads(re.search(r'id="sw-preview-data">(.*?)</script>', r.text).group(1))
+    [rail] = [slot for slot in bar["slots"] if slot["id"] == "rail"]
+    assert rail["reason"] == "forced" and rail["shown"] == "default"
+    assert decisions(personalizer, visitor) == []
+
+
 def test_a_slot_that_is_there_keeps_its_decision_when_its_variant_changes_nothing(
         stack: tuple[Any, SlotwisePersonalizer]) -> None:
     """Every arm counts on the same pages: a size not offered is not the slot missing. And every arm

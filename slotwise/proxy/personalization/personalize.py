@@ -181,10 +181,11 @@ class SlotwisePersonalizer:
         """Builds before the first page what the first page would otherwise build inside its time budget:
         the tags for the current rules (reading ``tag.js``, compacting it, gzip at level 9: ~4.5 of the
         first page's 8.4 ms in a new process, several times that on a loaded machine, where the default
-        50 ms budget is near)."""
+        50 ms budget is near), and the script for waiting slots (``late``)."""
         try:
             self.tag_api.assets.current("proxy")
             self.tag_api.assets.current("full")
+            self.tag_api.assets.current("late")
         except Exception:  # the page that needs it fails open with the reason; the worker still starts
             log.warning("building the tag at start failed; pages will try again", exc_info=True)
 
@@ -435,8 +436,9 @@ class SlotwisePersonalizer:
             # a preview is exempt from failing open on time: it says visitors would get the store's page
             work.page_reason, body, flow.personalized = "budget", html, False
             work.edits, work.waiting = [], []
-        if work.waiting:  # decisions on elements the store's script renders: the page carries them (per visitor)
-            late = late_script(work.waiting, self, nonce)
+        shown = [c for c in work.choices if c.slot.wait_ms and c.edit is not None]  # rewritten here: re-renders
+        if work.waiting or shown:  # decisions on elements the store's script renders: the page carries them
+            late = late_script(work.waiting, shown, self, nonce)
             flow.personalized = True
             if tailed:
                 body = inject_before_body_end(body, late.encode(), not_before=flow.html_sent, charset=flow.charset)
