@@ -383,8 +383,8 @@ def _slot_line(slot: Any, page: Any, matches: bool, count: int, *, no_sizes: boo
     found = ""
     if matches and count == 0 and holds is not False:
         found = (" (this product has no sizes)" if no_sizes and slot.reads_sizes else
-                 f" (not in the page's HTML: in tag-only mode the tag waits up to {_duration(slot.wait_ms)} for the page's"
-                 " scripts to render it; behind the proxy nothing is shown there)" if slot.wait_ms else
+                 f" (not in the page's HTML: the tag waits up to {_duration(slot.wait_ms)} for the page's scripts to"
+                 " render it, and applies the decision then)" if slot.wait_ms else
                  " <- selector finds nothing")
     note = f" [{'; '.join(notes)}]" if notes else ""
     return f"    {slot.id}: {'page matches' if matches else 'page does not match'}; {hits}{found}{note}"

@@ -88,14 +88,22 @@ class TagBundle:
     digest: str
 
 
-VARIANTS = ("full", "proxy")
-REGIONS = ("tag-only", "requests", "wait")
-"""Regions of tag.js between ``// @<name>`` and ``// @end`` (not nested): ``tag-only`` is left out of the tag the
-proxy injects; ``requests`` (observing the page's own requests) is in the tag only when its config has ``requests``
-(tag-only mode, rules with ``request`` sources), ``wait`` (watching for elements the store's script renders late)
-only when it has ``wait`` (a slot with ``wait``): most stores pay for neither."""
+VARIANTS = ("full", "proxy", "late")
+REGIONS = ("tag-only", "apply", "requests", "wait", "shared")
+"""Regions of tag.js between ``// @<name>`` and ``// @end`` (not nested): ``tag-only`` and ``apply`` (applying
+decisions in the browser) are left out of the tag the proxy injects; ``requests`` (observing the page's own
+requests) is in the tag only when its config has ``requests`` (tag-only mode, rules with ``request`` sources),
+``wait`` (watching for elements the store's script renders late) only when it has ``wait`` (a slot with
+``wait``): most stores pay for neither. ``shared`` is in every tag."""
 OPTIONAL = ("requests", "wait")  # in the full tag only when its config names them
-_MARKER = re.compile(r"^[ \t]*// @(tag-only|requests|wait|end)\b", re.MULTILINE)
+PROXY_LEAVES_OUT = ("tag-only", "apply", "requests", "wait")
+LATE_REGIONS = ("shared", "apply", "wait")
+"""The ``late`` variant: the script the proxy adds to a page whose decisions wait for an element the store's
+script renders (``late.js``), made of these regions of tag.js, in their order there: one ``apply`` and one
+watcher for both modes, never a second copy."""
+LATE_MARK = "/*SW_REGIONS*/"
+LATE_CONFIG = ("v", "patterns")  # what its code reads of the config (keys of links: the URL patterns)
+_MARKER = re.compile(r"^[ \t]*// @(tag-only|apply|requests|wait|shared|end)\b", re.MULTILINE)
 _REGION = {name: re.compile(rf"^[ \t]*// @{name}\b.*?^[ \t]*// @end[^\n]*\n", re.MULTILINE | re.DOTALL)
            for name in REGIONS}
 
@@ -106,22 +114,36 @@ def strip_regions(source: str, *names: str) -> str:
     for name in REGIONS:
         rest = _REGION[name].sub("", rest)
     if _MARKER.search(rest):
-        raise RuntimeError("tag.js has an unbalanced '// @tag-only' (or '// @requests', '// @wait') / '// @end' region")
+        raise RuntimeError(f"tag.js has an unbalanced '// @<region>' / '// @end' region (regions: {', '.join(REGIONS)})")
     for name in names:
         source = _REGION[name].sub("", source)
     return source
 
 
 def strip_tag_only(source: str) -> str:
-    """The tag the proxy injects: without the regions only tag-only stores need (reading pages, /decide)."""
-    return strip_regions(source, *REGIONS)
+    """The tag the proxy injects: without the regions only tag-only stores need (reading pages, /decide,
+    applying decisions)."""
+    return strip_regions(source, *PROXY_LEAVES_OUT)
+
+
+def regions_of(source: str, *names: str) -> str:
+    """The code of the regions named, in their order in ``source`` (checked balanced, as ``strip_regions``)."""
+    strip_regions(source)
+    found = sorted((m.start(), m.group(0)) for name in names for m in _REGION[name].finditer(source))
+    return "".join(text for _, text in found)
 
 
 @lru_cache(maxsize=8)
 def _code(variant: str, kept: tuple[str, ...] = ()) -> str:
     """The code of a variant; ``kept``: the ``OPTIONAL`` regions the full tag keeps."""
     source = files("slotwise.tag").joinpath("tag.js").read_text("utf-8")
-    stripped = strip_tag_only(source) if variant == "proxy" else strip_regions(source, *(r for r in OPTIONAL if r not in kept))
+    if variant == "late":
+        stripped = files("slotwise.tag").joinpath("late.js").read_text("utf-8").replace(
+            LATE_MARK, regions_of(source, *LATE_REGIONS).strip())
+    elif variant == "proxy":
+        stripped = strip_tag_only(source)
+    else:
+        stripped = strip_regions(source, *(r for r in OPTIONAL if r not in kept))
     code = compact(stripped)
     if CONFIG_MARK not in code:
         raise RuntimeError(f"tag.js lost its config mark {CONFIG_MARK!r}")
@@ -138,13 +160,17 @@ def bundle(config: Mapping[str, Any] | None = None, variant: str = "full") -> Ta
     """The tag with this config (``None``: the default config, nothing store-specific).
 
     ``full`` (``/_sw/tag.js``) has everything; ``proxy`` is the smaller tag the
-    proxy injects into the pages it serves. The observer of the page's own
-    requests is in the ``full`` tag only when the config has ``requests``, the
-    watcher of late elements only when it has ``wait``.
+    proxy injects into the pages it serves; ``late`` the script it adds after it
+    on a page whose decisions wait for an element the store's script renders
+    (``late.js``). The observer of the page's own requests is in the ``full``
+    tag only when the config has ``requests``, the watcher of late elements
+    only when it has ``wait``.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
     config = dict(config or {"v": 1})
+    if variant == "late":  # only what its code reads: rules that differ elsewhere share one script
+        config = {k: config[k] for k in LATE_CONFIG if k in config}
     kept = tuple(r for r in OPTIONAL if config.get(r)) if variant == "full" else ()
     return _bundle(script_json(config), variant, kept)
 
@@ -293,9 +319,10 @@ class TagAssets:
             self._recent.popitem(last=False)
         return found
 
-    def url(self, prefix: str = PREFIX) -> str:
-        """The URL of the tag the proxy injects (the ``proxy`` variant, hashed)."""
-        return tag_url(prefix, self.current("proxy").digest)
+    def url(self, prefix: str = PREFIX, variant: str = "proxy") -> str:
+        """The hashed URL of the tag the proxy injects (``proxy``), or of the script it adds for waiting
+        slots (``late``)."""
+        return tag_url(prefix, self.current(variant).digest)
 
     def _serve(self, request: Request, found: TagBundle, cache_control: str) -> Response:
         etag = f'"{found.digest}"'
@@ -317,7 +344,10 @@ class TagAssets:
 
     async def tag_js_hashed(self, request: Request) -> Response:
         current = self.current()
-        found = self._recent.get(request.path_params["digest"])
+        digest = request.path_params["digest"]
+        found = self._recent.get(digest)
+        if found is None:  # one of the current rules' other scripts, not built by this process yet (a page
+            found = next((b for b in map(self.current, VARIANTS) if b.digest == digest), None)  # another worker made)
         if found is None:
             # a page asking for a tag built with rules this process never had: the current (full) one, briefly cached
             return self._serve(request, current, SHORT)

@@ -1,6 +1,8 @@
 /* Slotwise tag (docs/tag.md). One global: window.slotwise. No dependencies.
-   Regions between "// @tag-only" and "// @end" are left out of the tag the proxy injects
-   (it reads pages and decides itself); /_sw/tag.js, for tag-only stores, has everything.
+   Regions between "// @tag-only" (or "// @apply") and "// @end" are left out of the tag the proxy
+   injects (it reads pages and decides itself); /_sw/tag.js, for tag-only stores, has everything.
+   "// @shared", "// @apply" and "// @wait" are also the whole code of the script the proxy adds to a
+   page whose decisions wait for an element the store's script renders (late.js, slotwise/tag/assets.py).
    Nothing here knows a store: what to read from its pages, which clicks and forms are
    events, and whether to read GA4's dataLayer all come from the rules (CFG, baked in
    by the server that serves this file). */
@@ -15,8 +17,7 @@
     NONCE = S.nonce || '', REQ = C.consent === 'required' || CFG.consent === 'required',
     PROXIED = C.pageview === 'off', // behind the proxy: it records page views and reads pages itself
     touch = 'ontouchstart' in w || N.maxTouchPoints > 0,
-    Q = 'sw_q', MAXQ = 200, BATCH = 20, JSONT = 'text/plain;charset=UTF-8',
-    BOOL = { disabled: 1, checked: 1, selected: 1, hidden: 1, required: 1, readonly: 1, multiple: 1, open: 1, inert: 1 };
+    Q = 'sw_q', MAXQ = 200, BATCH = 20, JSONT = 'text/plain;charset=UTF-8';
 
   // -- storage: localStorage, else sessionStorage, else memory -------------------
   function st(n) { try { var s = w[n], k = '_sw'; s.setItem(k, k); s.removeItem(k); return s; } catch (e) {} }
@@ -28,8 +29,6 @@
   function get(s, k) { try { return s.getItem(k); } catch (e) { return null; } }
   function set(s, k, v) { try { v == null ? s.removeItem(k) : s.setItem(k, v); } catch (e) {} }
   function jget(s, k, dflt) { try { return JSON.parse(get(s, k)) || dflt; } catch (e) { return dflt; } }
-  function each(list, f) { A.forEach.call(list || [], f); }
-  function ready(f) { d.readyState === 'loading' ? d.addEventListener('DOMContentLoaded', f) : f(); }
   function uid() {
     var a = new Uint8Array(16), c = w.crypto;
     if (c && c.getRandomValues) c.getRandomValues(a); else for (var i = 0; i < 16; i++) a[i] = Math.random() * 256;
@@ -133,7 +132,11 @@
   // @end
   }
 
+  // @shared: in every tag, and in the proxy's script for waiting slots (late.js)
+  function each(list, f) { A.forEach.call(list || [], f); }
+  function ready(f) { d.readyState === 'loading' ? d.addEventListener('DOMContentLoaded', f) : f(); }
   // -- reading the page with the rules' fields (the proxy reads the same with selectolax) ------
+  var BOOL = { disabled: 1, checked: 1, selected: 1, hidden: 1, required: 1, readonly: 1, multiple: 1, open: 1, inert: 1 };
   function find(scope, c) {
     if (!c) return scope;
     try { return scope.matches && scope.matches(c) ? scope : scope.querySelector(c); } catch (e) { return null; }
@@ -148,6 +151,7 @@
     var v = n.getAttribute(f.a);
     return v === '' && BOOL[f.a.toLowerCase()] ? f.a : v;
   }
+  // @end
   function fields(scope, fs) {
     var o = {};
     for (var k in fs || {}) { var v = field(scope, fs[k]); if (v != null) o[k] = ('' + v).slice(0, 2000); }
@@ -247,7 +251,7 @@
   }
   // @end
 
-  // @tag-only
+  // @apply: applying decisions in the browser (tag-only mode; behind the proxy, late.js for waiting slots)
   // -- keys of items (reorder, select-option), as slotwise/keys.py and html/edits.py compute them ---
   function decoded(s) { try { return decodeURIComponent(s); } catch (e) { return s; } }
   function slug(s) { s = decoded(s); return s.trim().normalize('NFC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '') || null; }
@@ -527,8 +531,8 @@
     }
   }
 
-  // @tag-only
-  // -- tag-only mode: decisions from /decide, applied here, page hidden at most until the window ends ----
+  // @apply
+  // -- decisions applied here (tag-only mode: from /decide, the page hidden at most until the window ends) ----
   var OPS = { replace: 'replaceWith', append: 'append', prepend: 'prepend', before: 'before', after: 'after' };
   // the fields set-value fills: a radio's, a checkbox's value is the choice it stands for (select-option chooses
   // among them), a file's cannot be set, a button's is its caption (slotwise/html/targets.py TYPED_FIELD_CSS)
@@ -579,6 +583,14 @@
     return done > 0 || there > 0;
   }
   function applied(ok) { while (ok.length) track('applied', { tokens: ok.splice(0, 20) }, { now: 1 }); }
+  function run(xs) { // applies each decision, and reports those now on the page (their tokens), once
+    var ok = [];
+    each(xs, function (x) { try { if (apply(x) && (x.on = 1) && x.token) ok.push(x.token); } catch (e) {} });
+    applied(ok);
+  }
+  // @end
+
+  // @tag-only
   function post(path, body) {
     if (nonce()) body.n = nonce();
     return fetch(EP + path, { method: 'POST', body: JSON.stringify(body), credentials: CRED, headers: { 'content-type': JSONT } })
@@ -602,9 +614,7 @@
       if (over()) return; // too late to show without flicker: not applied, so never reported or learned
       clearTimeout(tm);
       extract(); // the page as the store made it, before any change
-      var ok = [];
-      each(res && res.decisions, function (x) { try { if (apply(x) && (x.on = 1) && x.token) ok.push(x.token); } catch (e) {} });
-      applied(ok);
+      run(res && res.decisions);
       reveal(); after();
       if (typeof watch == 'function') watch(res && res.decisions); // in the tag only when a slot waits (the wait region)
     }
@@ -673,6 +683,7 @@
   // the pre-load queue's push keeps working once the tag is here (a page's inline script may run after
   // the async tag); not enumerable: it is the queue's protocol, not one more method of the API
   Object.defineProperty(api, 'push', { value: function (c) { try { api[c[0]].apply(api, c.slice(1)); } catch (e) {} } });
+  Object.defineProperty(api, 'observe', { value: observe }); // late.js: the exposures of what it applies
   if (pre && pre.length) each(pre, api.push);
   function start() {
     ready(function () {

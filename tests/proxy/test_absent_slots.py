@@ -9,7 +9,10 @@ goal would even reward them. The log names such a slot once.
 
 from __future__ import annotations
 
+import html
+import json
 import logging
+import re
 import time
 from typing import Any, Iterator
 
@@ -135,17 +138,47 @@ def test_a_slot_whose_element_is_missing_logs_no_decision(stack: tuple[Any, Slot
     assert "'cats'" in said[0] and "'ul.collection-list'" in said[0] and "/bare" in said[0]
 
 
-def test_a_slot_that_waits_for_the_page_s_scripts_shows_nothing_behind_the_proxy(
+def test_a_slot_that_waits_for_the_page_s_scripts_is_decided_for_the_browser_and_logged_when_applied(
         stack: tuple[Any, SlotwisePersonalizer], caplog: pytest.LogCaptureFixture) -> None:
     """Its element is rendered in the browser, after the page loads (``wait``): not in the HTML the proxy
-    edits, so no decision there, as for any slot whose element is missing; the log says why."""
+    edits, yet not missing. The page carries its decision to the browser (the ``late`` script element, with
+    its signed token; a private page, never one for everyone), nothing is logged with the page, and the log
+    does not call it missing; the tag's ``applied`` event with the token logs it, its propensity as drawn."""
     proxy, personalizer = stack
     with caplog.at_level(logging.INFO, logger="slotwise.personalize"):
         r, visitor = visit(proxy, "/late")
-    assert "data-sw-slot" not in r.text and decisions(personalizer, visitor) == []
-    [said] = [m for m in caplog.messages if "matched nothing" in m]
-    assert said.startswith("slot 'rail': selector '.rail' matched nothing on /late: no decision logged there; its "
-                           "`wait` is for tag-only mode"), said
+    assert not [m for m in caplog.messages if "matched nothing" in m]
+    assert "private" in r.headers["cache-control"]
+    late = [m for m in re.finditer(r'<script src="([^"]+)" defer ([^>]*)></script>', r.text)]
+    assert [m.group(1) for m in late] == [personalizer.tag_api.assets.url(), personalizer.tag_api.assets.url(variant="late")]
+    [decision] = json.loads(html.unescape(re.search(r'data-decisions="([^"]*)"', late[1].group(2)).group(1)))
+    assert decision["slot"] == "rail" and decision["selector"] == ".rail" and decision["wait"] == 2000
+    assert "data-sw-slot" not in r.text.replace(late[1].group(0), "")  # nothing of it in the page itself
+    assert decisions(personalizer, visitor) == [] and not sync(personalizer.store.get_profile(visitor)).assignments
+    record = personalizer.tokens.open(decision["token"], visitor, time.time())
+    assert record is not None and record["decision_id"] == decision["decision_id"] and 0 < record["propensity"] <= 1
+    with httpx.Client(base_url=proxy.url, headers={"user-agent": DESKTOP_UA}, cookies=r.cookies, timeout=10) as client:
+        sent = client.post("/_sw/events", json={"events": [{
+            "type": "applied", "event_id": "e-late-1", "ts": time.time(), "url": proxy.url + "/late",
+            "props": {"tokens": [decision["token"]]}}]})
+    assert sent.status_code < 300, sent.text
+    assert decisions(personalizer, visitor) == ["rail"]
+    [logged] = [r.data for r in sync(personalizer.store.read_log(0, 100_000)) if r.kind == "decision" and r.visitor == visitor]
+    assert logged["propensity"] == record["propensity"] and logged["decision_id"] == decision["decision_id"]
+
+
+def test_a_preview_shows_a_waiting_slot_as_decided_and_nothing_is_logged(stack: tuple[Any, SlotwisePersonalizer]) -> None:
+    """Under a preview link the waiting slot's forced variant goes to the browser like a visitor's (no token:
+    a preview logs nothing), and the bar says it is shown, not that its ``when`` is false."""
+    proxy, personalizer = stack
+    link = "/late?sw_preview=" + personalizer.previews.token({"rail": "default"})
+    r, visitor = visit(proxy, link)
+    [decision] = json.loads(html.unescape(re.search(r'data-decisions="([^"]*)"', r.text).group(1)))
+    assert decision["slot"] == "rail" and decision["decision_id"] == "preview" and "token" not in decision
+    bar = json.loads(re.search(r'id="sw-preview-data">(.*?)</script>', r.text).group(1))
+    [rail] = [slot for slot in bar["slots"] if slot["id"] == "rail"]
+    assert rail["reason"] == "forced" and rail["shown"] == "default"
+    assert decisions(personalizer, visitor) == []
 
 
 def test_a_slot_that_is_there_keeps_its_decision_when_its_variant_changes_nothing(

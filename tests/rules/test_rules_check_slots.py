@@ -99,8 +99,8 @@ def test_an_element_the_page_s_scripts_render_is_said_not_warned(out: Any) -> No
     """A slot with ``wait`` is for an element the store's script renders in the browser: not finding it in the
     HTML is what it expects (said, with what happens); one it finds is said as any other."""
     lines = out("/p/runner")
-    assert ("swatches: page matches; 0 elements match 'div.swatches' (not in the page's HTML: in tag-only mode the "
-            "tag waits up to 1.5s for the page's scripts to render it; behind the proxy nothing is shown there)") in lines
+    assert ("swatches: page matches; 0 elements match 'div.swatches' (not in the page's HTML: the tag waits up to "
+            "1.5s for the page's scripts to render it, and applies the decision then)") in lines
     assert "h1-late: page matches; 1 element matches 'h1'" in lines
     assert "gallery: page matches; 0 elements match 'div.gallery' <- selector finds nothing" in lines
 
@@ -126,8 +126,8 @@ def test_the_docs_say_what_the_slot_lines_say() -> None:
                  "`[not shown: when page.type == 'product' is false on this page]`",
                  "`[depends on the visitor: shown only when visitor.is_returning]`",
                  "`<- selector finds nothing`", "`(this product has no sizes)`",
-                 "`(not in the page's HTML: in tag-only mode the tag waits up to 3s for the page's scripts to "
-                 "render it; behind the proxy nothing is shown there)`"):
+                 "`(not in the page's HTML: the tag waits up to 3s for the page's scripts to render it, and "
+                 "applies the decision then)`"):
         assert said in text, said
     assert SIZE_FACTS == {"visitor.preferred_size", "page.product.sizes", "page.product.variants"}
     assert "(`visitor.preferred_size`, `page.product.sizes` or `variants`)" in text

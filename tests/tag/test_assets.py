@@ -59,13 +59,40 @@ def test_an_optional_region_is_in_the_tag_only_when_its_config_asks(config: dict
     """Tag-only stores whose rules read the store's own requests (``requests`` in the config: tag_config) get
     the observer of the page's own requests (10.6 KB now); those with a slot whose element the store's script
     renders late (``wait``) the watcher for it (9.6 KB now). Every other tag leaves them out and keeps its budget
-    above; the tag the proxy injects never has them (it sees requests; it applies no decision)."""
+    above; the tag the proxy injects never has them (it sees requests; the watcher comes with the ``late`` script
+    the proxy adds to a page whose decisions wait, below)."""
     found = assets.bundle(config)
     assert len(found.compressed) < budget, f"tag.js with {code!r} is {len(found.compressed)} bytes gzipped"
     assert code in found.source.decode()
     assert code not in assets.bundle(config, "proxy").source.decode()
     assert code not in assets.bundle(off).source.decode()
     assert code not in assets.tag_source().decode()
+
+
+def test_the_late_script_is_tag_js_s_own_apply_and_watcher(client: Any) -> None:
+    """The script the proxy adds to a page whose decisions wait for an element the store's script renders
+    (``late``) is tag.js's regions ``shared``, ``apply`` and ``wait`` in ``late.js``'s frame: every line of its
+    code is a line of the tag-only tag's (one ``apply``, one watcher for both modes), and the injected tag has
+    none of them. It bakes in only the URL patterns it reads (3.2 KB gzipped now), and is served hashed and
+    immutable like the tag, by a process that has not built it yet too (a page another worker made)."""
+    from importlib.resources import files
+
+    config = {"v": 1, "patterns": {"home": ["/"], "product": ["/p/(?<product>[^/]+)"], "category": []},
+              "groups": {"product": {"fields": {}}}, "consent": "implied"}
+    late = assets.bundle(config, "late")
+    code, frame = late.source.decode(), assets.compact(files("slotwise.tag").joinpath("late.js").read_text("utf-8"))
+    full, proxy = assets.bundle({**config, "wait": 1}).source.decode(), assets.bundle(config, "proxy").source.decode()
+    own = set(code.splitlines()) - set(frame.replace(assets.CONFIG_MARK, assets.script_json(
+        {"v": 1, "patterns": config["patterns"]})).splitlines())
+    assert own and own <= set(full.splitlines()), own - set(full.splitlines())
+    for name in ("function apply(", "function watch(", "function keyOf(", "function run("):
+        assert code.count(name) == 1 and name in full and name not in proxy
+    assert '"patterns"' in code and '"groups"' not in code and '"consent"' not in code
+    assert late.digest == assets.bundle({"v": 1, "patterns": config["patterns"]}, "late").digest
+    assert len(late.compressed) < 3.5 * 1024, f"the late script is {len(late.compressed)} bytes gzipped"
+    r = client.get(assets.tag_url(digest=assets.bundle(None, "late").digest), headers={"accept-encoding": "identity"})
+    assert r.status_code == 200 and r.headers["cache-control"] == assets.IMMUTABLE
+    assert r.content == assets.bundle(None, "late").source
 
 
 def test_every_tag_only_region_is_closed() -> None:
@@ -76,6 +103,9 @@ def test_every_tag_only_region_is_closed() -> None:
     assert assets.strip_regions("a;\n// @requests x\nb;\n// @end\n// @tag-only\nc;\n// @end\n", "requests") == \
         "a;\n// @tag-only\nc;\n// @end\n"
     assert assets.strip_tag_only("var a;\n  // @tag-only why\nvar b;\n  // @end\nvar c;\n") == "var a;\nvar c;\n"
+    assert assets.strip_tag_only("a;\n// @shared\nb;\n// @end\n// @apply\nc;\n// @end\n") == "a;\n// @shared\nb;\n// @end\n"
+    assert assets.regions_of("a;\n// @wait\nw;\n// @end\n// @shared\nb;\n// @end\nz;\n", "shared", "wait") == \
+        "// @wait\nw;\n// @end\n// @shared\nb;\n// @end\n"
 
 
 def test_script_tag() -> None:
@@ -182,7 +212,8 @@ def test_tag_config_is_kept_per_rules_object(tmp_path: Any) -> None:
 
 
 def test_the_tag_only_config_asks_for_the_watcher_when_a_slot_waits(tmp_path: Any) -> None:
-    """Only an enabled slot with ``wait``, and only in tag-only mode (the injected tag applies no decision)."""
+    """Only an enabled slot with ``wait``, and only in tag-only mode (behind the proxy the watcher comes with the
+    ``late`` script, on the pages that need it)."""
     from slotwise.rules.tag_config import tag_config
     from slotwise.rules.testing import rules_from_text
 

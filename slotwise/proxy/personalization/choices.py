@@ -40,6 +40,7 @@ class PageWork:
     profile: Profile | None = None
     choices: list[SlotChoice] = field(default_factory=list)
     edits: list[Edit] = field(default_factory=list)
+    waiting: list[SlotChoice] = field(default_factory=list)  # absent from the HTML, applied by the browser (``wait``)
     skipped: dict[str, str] = field(default_factory=dict)  # slot id -> why it shows nothing here (when, killed)
     page_reason: str | None = None  # why nothing on the page is personalized (gpc, consent, off, all-off)
 

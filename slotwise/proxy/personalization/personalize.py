@@ -42,6 +42,7 @@ from slotwise.proxy.forwarding.forward_safe import BUDGET_EXEMPT
 from slotwise.proxy.personalization.identity import VisitorCookies, cookie_value
 from slotwise.proxy.personalization.inject import inject_before_body_end
 from slotwise.proxy.personalization.journeys import JourneyLoader
+from slotwise.proxy.personalization.late_decisions import late_script
 from slotwise.proxy.operations.kill_switch import KillSwitches
 from slotwise.proxy.operations.health import HealthReport, check_store
 from slotwise.proxy.operations.feed_health import check_feed, rules_lease, unknown as feed_unknown
@@ -180,10 +181,11 @@ class SlotwisePersonalizer:
         """Builds before the first page what the first page would otherwise build inside its time budget:
         the tags for the current rules (reading ``tag.js``, compacting it, gzip at level 9: ~4.5 of the
         first page's 8.4 ms in a new process, several times that on a loaded machine, where the default
-        50 ms budget is near)."""
+        50 ms budget is near), and the script for waiting slots (``late``)."""
         try:
             self.tag_api.assets.current("proxy")
             self.tag_api.assets.current("full")
+            self.tag_api.assets.current("late")
         except Exception:  # the page that needs it fails open with the reason; the worker still starts
             log.warning("building the tag at start failed; pages will try again", exc_info=True)
 
@@ -435,7 +437,15 @@ class SlotwisePersonalizer:
         if work.choices and forced is not None and self._out_of_budget(flow, started):
             # a preview is exempt from failing open on time: it says visitors would get the store's page
             work.page_reason, body, flow.personalized = "budget", html, False
-            work.edits = []
+            work.edits, work.waiting = [], []
+        shown = [c for c in work.choices if c.slot.wait_ms and c.edit is not None]  # rewritten here: re-renders
+        if work.waiting or shown:  # decisions on elements the store's script renders: the page carries them
+            late = late_script(work.waiting, shown, self, nonce)
+            flow.personalized = True
+            if tailed:
+                body = inject_before_body_end(body, late.encode(), not_before=flow.html_sent, charset=flow.charset)
+            else:
+                script += late
         # logged by ``commit`` once the page is certain to go out (``forward_safe``), not here
         flow.state[_UNLOGGED] = (work, now)
         flow.state["same_for_everyone"] = not flow.personalized and not flow.visitor.set_cookie
@@ -456,7 +466,10 @@ class SlotwisePersonalizer:
     def _drop_absent(self, flow: Flow, work: PageWork, result: RewriteResult) -> None:
         """Choices whose slot is not on the page (its selector matched no element, or the element had
         already been sent) were never shown: not logged, learned nor kept sticky. A purchase goal would
-        otherwise reward a typo'd selector's decisions; the log names each such slot once. A slot that
+        otherwise reward a typo'd selector's decisions; the log names each such slot once. A slot with
+        ``wait``, whose element the store's script renders in the browser, is not in the HTML by design:
+        its choice waits (``work.waiting``: applied by the browser, logged when it says so, never here:
+        ``late_decisions``). A slot that
         is there keeps its decision even when the variant could not act on it (a size not offered):
         the rewriter still marks the element with the decision (``rewriter._decide``), so it counts,
         and the tag reports its exposure and clicks. Whether a decision counts must not depend on the
@@ -469,15 +482,16 @@ class SlotwisePersonalizer:
             if choice.edit is None or id(choice.edit) not in absent:
                 kept.append(choice)
                 continue
+            if choice.slot.wait_ms:
+                work.waiting.append(choice)
+                continue
             work.skipped[choice.slot.id] = "absent"
             key = (choice.slot.id, choice.slot.selector)
             if key not in self._absent_said and len(self._absent_said) < 1000:
                 self._absent_said.add(key)
-                log.info("slot %r: selector %r matched nothing on %s: no decision logged there;%s",
-                         choice.slot.id, choice.slot.selector, flow.path,
-                         " its `wait` is for tag-only mode (the proxy edits the HTML the store sends, where an"
-                         " element the page's scripts render is not yet)" if choice.slot.wait_ms else
-                         " `slotwise rules check RULES --url URL` shows what matches")
+                log.info("slot %r: selector %r matched nothing on %s: no decision logged there;"
+                         " `slotwise rules check RULES --url URL` shows what matches",
+                         choice.slot.id, choice.slot.selector, flow.path)
         work.choices = kept
 
     async def _read_page(self, flow: Flow, html: bytes, digest: bytes, ruleset: RuleSet) -> PageReading:

@@ -75,7 +75,7 @@ class PreviewBar:
 
         ruleset = work.ruleset
         on_page = [s for s in ruleset.slots if s.pages.matches(flow.path, query, flow.headers)]
-        choices = {c.slot.id: c for c in work.choices}
+        choices = {c.slot.id: c for c in [*work.choices, *work.waiting]}  # waiting: applied by the browser
         slots = []
         for slot in on_page:
             choice = choices.get(slot.id)

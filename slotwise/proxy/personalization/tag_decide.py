@@ -83,7 +83,7 @@ async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: st
     work = PageWork(ruleset, profile)
     now = p.clock()
     await p._decide_step(flow, work, page, req, now, None)
-    return {"decisions": [_choice_json(choice, p) for choice in work.choices], "complete": True}
+    return {"decisions": [choice_json(choice, p) for choice in work.choices], "complete": True}
 
 
 async def _catalog_reading(p: "SlotwisePersonalizer", kind: str, params: Mapping[str, str]) -> tuple[PageReading, bool]:
@@ -103,13 +103,16 @@ async def _catalog_reading(p: "SlotwisePersonalizer", kind: str, params: Mapping
     return PageReading(structured=found, declared=True), True
 
 
-def _choice_json(choice: SlotChoice, p: "SlotwisePersonalizer") -> dict[str, Any]:
+def choice_json(choice: SlotChoice, p: "SlotwisePersonalizer", *, signed: bool = True) -> dict[str, Any]:
+    """A decision as the tag applies it (``apply``, and ``watch`` for a slot with ``wait``), with the signed
+    token of a new one (unless not ``signed``: logged already): tag-only's ``/decide`` and the proxy's
+    waiting decisions (``late_decisions``)."""
     out = edit_json(choice.edit) if choice.edit is not None else {
         "slot": choice.slot.id, "action": "none", "decision_id": choice.decision_id,
     }
     if choice.slot.wait_ms:  # its element comes from the store's script: the tag watches for it this long
         out["wait"] = choice.slot.wait_ms
-    if choice.record is not None:  # a new decision: logged when the tag says it is on the page
+    if signed and choice.record is not None:  # a new decision: logged when the tag says it is on the page
         out["token"] = p.tokens.sign(choice.record)
     return out
 
