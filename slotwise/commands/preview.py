@@ -104,7 +104,7 @@ def _check_names(forced: dict[str, str], rules: str) -> None:
     from slotwise.rules.errors import RulesError
 
     try:
-        ruleset = load_rules(Path(rules))
+        ruleset = load_rules(Path(rules), secrets=False)
     except (RulesError, OSError) as exc:
         raise PreviewFailed(str(exc)) from exc
     try:
