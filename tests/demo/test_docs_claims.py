@@ -139,3 +139,22 @@ def test_every_flag_the_readme_demo_section_names_exists() -> None:
     named = set(re.findall(r"(--[a-z][a-z-]*)", section))
     assert {"--port", "--store-port", "--data", "--access-log", "--force"} <= named
     assert named <= flags, named - flags
+
+
+def test_the_import_synopsis_names_each_kinds_own_flags() -> None:
+    """imports.md's synopsis once said ``customers FILE.csv [...]``, as if it took purchases' --rules too."""
+    from slotwise.cli import build_parser
+
+    text = doc("docs/imports.md")
+    block = text[text.index("```\n") + 4:]
+    block = block[:block.index("```")]
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    kinds = next(a for a in sub.choices["import"]._actions if isinstance(a, argparse._SubParsersAction))
+    shown = {}
+    for line in block.strip().splitlines():
+        kind = line.split()[2]
+        shown[kind] = set(re.findall(r"--[a-z-]+", line))
+    assert set(shown) == set(kinds.choices)
+    for kind, parser in kinds.choices.items():
+        flags = {o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+        assert shown[kind] == flags, kind
