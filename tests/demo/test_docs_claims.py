@@ -158,3 +158,28 @@ def test_the_import_synopsis_names_each_kinds_own_flags() -> None:
     for kind, parser in kinds.choices.items():
         flags = {o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
         assert shown[kind] == flags, kind
+
+
+def test_every_flag_the_walkthrough_docs_name_exists() -> None:
+    """A store engineer follows README, your-store.md, tag.md, imports.md and admin.md: each ``--flag`` they
+    name is a flag of a ``slotwise`` command or of ``scripts/try-oscar`` (its own)."""
+    from slotwise.cli import build_parser
+
+    flags: set[str] = set()
+
+    def walk(parser: argparse.ArgumentParser) -> None:
+        for action in parser._actions:
+            flags.update(action.option_strings)
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    walk(child)
+
+    walk(build_parser())
+    try_oscar = set(re.findall(r"(--[a-z][a-z-]*)\)", doc("scripts/try-oscar")))  # its case arms: --check) ...
+    missing = {}
+    for name in ("README.md", "docs/your-store.md", "docs/tag.md", "docs/imports.md", "docs/admin.md"):
+        named = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", doc(name)))
+        if named - flags - try_oscar:
+            missing[name] = sorted(named - flags - try_oscar)
+    assert not missing, missing
+    assert {"--check", "--keep", "--setup-only", "--public-url"} <= try_oscar
