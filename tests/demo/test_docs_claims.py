@@ -183,3 +183,19 @@ def test_every_flag_the_walkthrough_docs_name_exists() -> None:
             missing[name] = sorted(named - flags - try_oscar)
     assert not missing, missing
     assert {"--check", "--keep", "--setup-only", "--public-url"} <= try_oscar
+
+
+def test_every_metric_the_walkthrough_docs_name_is_exported() -> None:
+    """README's /_sw/metrics row, admin.md's feed and tag.md's signed identity name metrics by name: each is
+    one ``/_sw/metrics`` exports (a counter's ``_total`` included)."""
+    from slotwise.proxy.operations.metrics import REGISTRY
+
+    exported = set()
+    for metric in REGISTRY.collect():
+        exported.add(metric.name)
+        exported.update(sample.name for sample in metric.samples)
+        if metric.type == "counter":
+            exported.add(metric.name + "_total")
+    for name in ("README.md", "docs/admin.md", "docs/tag.md", "docs/imports.md", "docs/your-store.md"):
+        named = {m for m in re.findall(r"(?<![.\w])(slotwise_[a-z_]+)", doc(name)) if not m.endswith("_")}
+        assert named <= exported, (name, sorted(named - exported))
