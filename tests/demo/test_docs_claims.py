@@ -199,3 +199,13 @@ def test_every_metric_the_walkthrough_docs_name_is_exported() -> None:
     for name in ("README.md", "docs/admin.md", "docs/tag.md", "docs/imports.md", "docs/your-store.md"):
         named = {m for m in re.findall(r"(?<![.\w])(slotwise_[a-z_]+)", doc(name)) if not m.endswith("_")}
         assert named <= exported, (name, sorted(named - exported))
+
+
+def test_every_script_the_walkthrough_docs_name_is_there_to_run() -> None:
+    import os
+
+    for name in ("README.md", "docs/your-store.md", "docs/tag.md", "docs/imports.md", "docs/admin.md"):
+        for script in set(re.findall(r"(?<![\w/.-])(scripts/[\w.-]+)", doc(name))):
+            path = ROOT / script
+            assert path.is_file() and (os.access(path, os.X_OK) or path.suffix == ".py"), (name, script)
+    assert "scripts/setup" in doc("README.md")[:400]  # before the first .venv/bin/slotwise it runs
