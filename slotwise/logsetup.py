@@ -19,8 +19,9 @@ import re
 import sys
 from typing import IO, Any
 
-QUERY = re.compile(r"((?:https?://|/)[^\s?#\"'<>]*)\?[^\s#\"'<>]*")
-"""A URL or a path followed by its query; the query (up to a space or a quote) is cut."""
+QUERY = re.compile(r"((?:https?://|/)[^\s?#\"'<>]*)\?[^\s#\"'<>]*?(?=[)\],.;:]*(?:[\s#\"'<>]|$))")
+"""A URL or a path followed by its query; the query (up to a space or a quote, less the punctuation of the
+sentence around it: ``(/feed?page=1): ...`` keeps its ``):``) is cut."""
 
 CHATTY = ("httpx", "httpcore")
 SERVERS = ("_granian", "uvicorn", "uvicorn.error")

@@ -82,7 +82,7 @@ def _sizes(args: argparse.Namespace) -> "SizeVocabulary | None":
     from slotwise.rules.errors import RulesError
 
     try:
-        return load_rules(rules).catalog.size_vocabulary
+        return load_rules(rules, secrets=False).catalog.size_vocabulary
     except (RulesError, OSError) as exc:
         print(f"slotwise import {args.kind}: --rules: {exc}", file=sys.stderr)
         return None

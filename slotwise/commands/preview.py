@@ -88,23 +88,29 @@ def sign_here(url: str, forced: dict[str, str], settings: Settings) -> str:
             f"no signing key: {settings.data_dir / 'secret'} does not exist (the server creates it under its "
             "--data directory). Run this where `slotwise serve` runs, give its --data DIR (or SLOTWISE_DATA, "
             "or --secret), or give --admin-token to have the running server sign the link")
-    if not settings.rules:
+    if any(slot != "*" for slot in forced):  # --off and the page as the rules decide name no slot to check
+        _check_names(forced, settings.rules)
+    token = PreviewLinks(settings.signing_key(), settings.preview_ttl).token(forced)
+    sep = "&" if urlsplit(url).query else "?"
+    return f"{url}{sep}{PREVIEW_PARAM}={quote(token)}"
+
+
+def _check_names(forced: dict[str, str], rules: str) -> None:
+    """The forced slots and variants are the rules' (``PreviewFailed`` naming the ones they have)."""
+    if not rules:
         raise PreviewFailed("cannot check the slots and variants: give --rules FILE (the rules `slotwise serve` "
                             "runs with; env SLOTWISE_RULES), or --admin-token to ask the running server")
     from slotwise.rules import load_rules
     from slotwise.rules.errors import RulesError
 
     try:
-        ruleset = load_rules(Path(settings.rules))
+        ruleset = load_rules(Path(rules), secrets=False)
     except (RulesError, OSError) as exc:
         raise PreviewFailed(str(exc)) from exc
     try:
         check_forced(forced, {s.id: s.arms for s in ruleset.slots})
     except PreviewError as exc:
-        raise PreviewFailed(f"{exc} (in {settings.rules})") from exc
-    token = PreviewLinks(settings.signing_key(), settings.preview_ttl).token(forced)
-    sep = "&" if urlsplit(url).query else "?"
-    return f"{url}{sep}{PREVIEW_PARAM}={quote(token)}"
+        raise PreviewFailed(f"{exc} (in {rules})") from exc
 
 
 def try_link(link: str, timeout: float = 5.0) -> str | None:

@@ -79,7 +79,7 @@ async def _report(args: argparse.Namespace) -> int:
         from slotwise.rules.errors import RulesError
 
         try:
-            configs = slot_configs(load_rules(rules))
+            configs = slot_configs(load_rules(rules, secrets=False))
         except (RulesError, OSError) as exc:
             print(f"slotwise report: {exc}", file=sys.stderr)
             return 2

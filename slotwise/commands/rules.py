@@ -89,8 +89,9 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     for said in (*catalog.size_vocabulary.describe(), catalog.describe_variant_id(), catalog.describe_product_id()):
         if said:
             print(f"  {said}", file=out)
+    categories: dict[str, tuple[str, str | None]] = {}
     if getattr(args, "feed", False):
-        status = _check_feed(catalog, args.url, out, err)
+        status = _check_feed(catalog, args.url, out, err, categories)
         if status or not args.url:
             return status
     if args.url:
@@ -104,7 +105,8 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         except (ValueError, ConfigError) as exc:
             print(f"slotwise rules check: {exc}", file=err)
             return 2
-        return _check_url(ruleset, args.url, out, err, cookies=cookies, headers=headers, max_html_bytes=limit)
+        return _check_url(ruleset, args.url, out, err, cookies=cookies, headers=headers, max_html_bytes=limit,
+                          categories=categories)
     return 0
 
 
@@ -122,9 +124,14 @@ def _signed(identity: Any, customer: str | None, signature: str | None) -> str |
     return f"signature WRONG for {' or '.join('$' + n for n in identity.names)} (tag-only: a claim)"
 
 
-def _check_feed(catalog: Any, url: str | None, out: TextIO, err: TextIO) -> int:
-    """``--feed``: the products the proxy would learn from ``catalog.feed`` (read as the proxy reads it)."""
+def _check_feed(catalog: Any, url: str | None, out: TextIO, err: TextIO,
+                categories: dict[str, tuple[str, str | None]]) -> int:
+    """``--feed``: the products the proxy would learn from ``catalog.feed`` (read as the proxy reads it).
+    ``categories`` gets each product's category by every id a page may name it by (its id, other id and
+    sizes' ids), as the catalog holds it: ``--url``'s page takes it when it names none, as behind the proxy."""
     import asyncio
+
+    from slotwise.keys import category_key
 
     from slotwise.proxy.personalization.catalog_feed import FeedLoader
 
@@ -142,6 +149,13 @@ def _check_feed(catalog: Any, url: str | None, out: TextIO, err: TextIO) -> int:
     except Exception as exc:  # what the proxy would log, and it would keep the catalog it has
         print(f"catalog feed {catalog.feed}: not loaded: {exc or type(exc).__name__}", file=out)
         return 1
+    for p in products:
+        category = category_key(p.get("category"))
+        if category is not None:
+            name = p.get("category_name") if isinstance(p.get("category_name"), str) else None
+            for known in (p["id"], p.get("other_id"), *(p.get("variants") or {}).values()):
+                if known:
+                    categories.setdefault(str(known), (category, name))
     print(f"catalog feed {catalog.feed}: {len(products)} product{'s' if len(products) != 1 else ''}"
           + (f" ({loader.ended})" if loader.ended else ""), file=out)
     for p in products[:FEED_SHOWN]:
@@ -208,7 +222,8 @@ def _max_html_bytes(flag: int | None) -> int:
 
 
 def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dict[str, str] | None = None,
-               headers: dict[str, str] | None = None, max_html_bytes: int | None = None) -> int:
+               headers: dict[str, str] | None = None, max_html_bytes: int | None = None,
+               categories: dict[str, tuple[str, str | None]] | None = None) -> int:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         print(f"slotwise rules check: --url {url!r} is not an http(s) URL", file=err)
@@ -233,20 +248,23 @@ def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dic
 
     charset = sniff_charset(page.html, page.content_type)  # the proxy's: BOM, Content-Type, <meta charset>, UTF-8
     for line in describe_page(ruleset, page.url, page.status, page.html, headers or {}, cut=page.cut, charset=charset,
-                              sent_size=page.sent_size, max_html_bytes=max_html_bytes):
+                              sent_size=page.sent_size, max_html_bytes=max_html_bytes, categories=categories):
         print(line, file=out)
     return 0
 
 
 def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dict[str, str] | None = None, *,
                   cut: bool = False, charset: str = "utf-8", sent_size: int | None = None,
-                  max_html_bytes: int | None = None) -> list[str]:
-    """Everything the rules read from one page, as lines for a person (pure: no I/O). ``cut``: ``html`` is
+                  max_html_bytes: int | None = None,
+                  categories: dict[str, tuple[str, str | None]] | None = None) -> list[str]:
+    """Everything the rules read from one page, as lines for a person (pure: no I/O). ``categories``:
+    product id -> (category, name) from the feed ``--feed`` read, for a product page that names none. ``cut``: ``html`` is
     only the start of a longer page, so a selector that finds nothing may find it further down. ``charset``:
     the page's (``sniff_charset``); it is read in it as the proxy reads it (``bytes_to_read``). ``sent_size``
     (its bytes as sent) and ``max_html_bytes`` (serve's bound): with them, a page the proxy would pass
     through unchanged is said to be one (``_passes_through``)."""
     from slotwise.proxy.forwarding.documents import is_document
+    from slotwise.proxy.personalization.catalog_category import with_category
     from slotwise.rules import page_facts
     from slotwise.rules.facts import page_currency
     from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event, signature_of
@@ -262,6 +280,10 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     groups.update(capture.page_groups(path, parts.query, headers))
     reading = read_html(html, catalog, groups, structured=kind in ("product", "other"))
     page = page_facts(path, parts.query, html, ruleset, url=url, reading=reading)
+    from_feed = None
+    if page.category is None and page.product is not None and categories:
+        from_feed = categories.get(str(page.product.get("id")))
+        page = with_category(page, *from_feed) if from_feed else page
     lines = ["", f"{url}: HTTP {status}, {size} bytes; page type {page.type}"
              + (f", category {page.category!r}" if page.category else "")]
     if status >= 400:
@@ -282,6 +304,9 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
                      else ": catalog.page_currency reads none here, the product's or catalog.currency instead"))
     if page.product is not None:
         lines += _product_lines(page.product, reading) + _json_ld_lines(html, catalog)
+        if from_feed:
+            lines.append(f"    category {from_feed[0]!r} from the catalog feed: the page names none (as behind the "
+                         "proxy and in tag-only mode)")
     elif kind == "other":
         lines.append("  no product (no URL pattern claims this page and its markup declares none)")
     if capture.customer is not None:

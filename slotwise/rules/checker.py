@@ -42,9 +42,10 @@ class Entry:
 class Checker:
     """Reads nodes of one source file, collecting issues."""
 
-    def __init__(self, source: Source, issues: list[Issue]) -> None:
+    def __init__(self, source: Source, issues: list[Issue], *, secrets: bool = True) -> None:
         self.source = source
         self.issues = issues
+        self.secrets = secrets  # False: a command that never checks a signature (report, import, preview)
 
     def error(self, node: Node, message: str) -> None:
         self.issues.append(self.source.loc(node).issue(message))

@@ -61,9 +61,11 @@ LIMITS = RulesLimits()
 
 
 def load_rules(path: str | os.PathLike[str], *, policy_validator: PolicyValidator | None = None,
-               limits: RulesLimits = LIMITS) -> RuleSet:
-    """A compiled RuleSet, or ``RulesError`` listing every issue in the file and its includes."""
-    loader = _Loader(policy_validator or default_validator(), limits)
+               limits: RulesLimits = LIMITS, secrets: bool = True) -> RuleSet:
+    """A compiled RuleSet, or ``RulesError`` listing every issue in the file and its includes. ``secrets``
+    false: the secrets the rules name (``capture.customer.secret_env``) need not be in the environment, for
+    a command that reads the slots or the catalog but never checks a signature (report, import, preview)."""
+    loader = _Loader(policy_validator or default_validator(), limits, secrets=secrets)
     ruleset = loader.load(Path(path), str(path))
     if loader.issues or ruleset is None:
         # the files it tried to read, a missing one too: fixing or creating any of them is worth a reload
@@ -83,8 +85,9 @@ def check_rules(
 
 
 class _Loader:
-    def __init__(self, policy_validator: PolicyValidator, limits: RulesLimits = LIMITS) -> None:
+    def __init__(self, policy_validator: PolicyValidator, limits: RulesLimits = LIMITS, *, secrets: bool = True) -> None:
         self.issues: list[Issue] = []
+        self.secrets = secrets
         self.validate_policy = policy_validator
         self.limits = limits
         self.bytes_read = 0  # of the main file and its includes, against ``limits.max_bytes``
@@ -142,7 +145,7 @@ class _Loader:
         self.issues += issues
         if issues:
             return None
-        return parse_document(Checker(source, self.issues), root, main=main)
+        return parse_document(Checker(source, self.issues, secrets=self.secrets), root, main=main)
 
     def _collect(self, doc: DocumentSpec, path: Path, chain: tuple[Path, ...]) -> list[SlotSpec]:
         """A file's slots followed by those of its includes, depth first, in file order.

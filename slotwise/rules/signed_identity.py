@@ -79,7 +79,8 @@ def parse_secret_env(check: Checker, node: Node, environ: Mapping[str, str] | No
 
     An unset variable is an error of the rules, like a broken selector: ``rules check`` fails, and
     ``slotwise serve`` rejects the rules at start (serving the store unchanged, health ``rules_invalid``)
-    rather than run with every signed login silently a claim."""
+    rather than run with every signed login silently a claim. A command that never checks a signature
+    (``check.secrets`` false: report, import, preview) needs none set: its identity verifies nothing."""
     environ = os.environ if environ is None else environ
     what = "'capture.customer.secret_env'"
     nodes = node.value if isinstance(node, SequenceNode) else [node]
@@ -101,8 +102,8 @@ def parse_secret_env(check: Checker, node: Node, environ: Mapping[str, str] | No
         names.append(name)
         if environ.get(name):
             secrets.append(environ[name])
-        else:
+        elif check.secrets:
             check.error(item, f"{what}: the environment variable {name} is not set: the secret the store's "
                               "template signs customer ids with (capture.customer.signature) must be in it "
                               "where Slotwise runs")
-    return SignedIdentity(tuple(names), tuple(secrets)) if len(secrets) == len(names) else None
+    return SignedIdentity(tuple(names), tuple(secrets)) if len(secrets) == len(names) or not check.secrets else None

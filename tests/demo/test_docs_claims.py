@@ -139,3 +139,73 @@ def test_every_flag_the_readme_demo_section_names_exists() -> None:
     named = set(re.findall(r"(--[a-z][a-z-]*)", section))
     assert {"--port", "--store-port", "--data", "--access-log", "--force"} <= named
     assert named <= flags, named - flags
+
+
+def test_the_import_synopsis_names_each_kinds_own_flags() -> None:
+    """imports.md's synopsis once said ``customers FILE.csv [...]``, as if it took purchases' --rules too."""
+    from slotwise.cli import build_parser
+
+    text = doc("docs/imports.md")
+    block = text[text.index("```\n") + 4:]
+    block = block[:block.index("```")]
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    kinds = next(a for a in sub.choices["import"]._actions if isinstance(a, argparse._SubParsersAction))
+    shown = {}
+    for line in block.strip().splitlines():
+        kind = line.split()[2]
+        shown[kind] = set(re.findall(r"--[a-z-]+", line))
+    assert set(shown) == set(kinds.choices)
+    for kind, parser in kinds.choices.items():
+        flags = {o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+        assert shown[kind] == flags, kind
+
+
+def test_every_flag_the_walkthrough_docs_name_exists() -> None:
+    """A store engineer follows README, your-store.md, tag.md, imports.md and admin.md: each ``--flag`` they
+    name is a flag of a ``slotwise`` command or of ``scripts/try-oscar`` (its own)."""
+    from slotwise.cli import build_parser
+
+    flags: set[str] = set()
+
+    def walk(parser: argparse.ArgumentParser) -> None:
+        for action in parser._actions:
+            flags.update(action.option_strings)
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    walk(child)
+
+    walk(build_parser())
+    try_oscar = set(re.findall(r"(--[a-z][a-z-]*)\)", doc("scripts/try-oscar")))  # its case arms: --check) ...
+    missing = {}
+    for name in ("README.md", "docs/your-store.md", "docs/tag.md", "docs/imports.md", "docs/admin.md"):
+        named = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", doc(name)))
+        if named - flags - try_oscar:
+            missing[name] = sorted(named - flags - try_oscar)
+    assert not missing, missing
+    assert {"--check", "--keep", "--setup-only", "--public-url"} <= try_oscar
+
+
+def test_every_metric_the_walkthrough_docs_name_is_exported() -> None:
+    """README's /_sw/metrics row, admin.md's feed and tag.md's signed identity name metrics by name: each is
+    one ``/_sw/metrics`` exports (a counter's ``_total`` included)."""
+    from slotwise.proxy.operations.metrics import REGISTRY
+
+    exported = set()
+    for metric in REGISTRY.collect():
+        exported.add(metric.name)
+        exported.update(sample.name for sample in metric.samples)
+        if metric.type == "counter":
+            exported.add(metric.name + "_total")
+    for name in ("README.md", "docs/admin.md", "docs/tag.md", "docs/imports.md", "docs/your-store.md"):
+        named = {m for m in re.findall(r"(?<![.\w])(slotwise_[a-z_]+)", doc(name)) if not m.endswith("_")}
+        assert named <= exported, (name, sorted(named - exported))
+
+
+def test_every_script_the_walkthrough_docs_name_is_there_to_run() -> None:
+    import os
+
+    for name in ("README.md", "docs/your-store.md", "docs/tag.md", "docs/imports.md", "docs/admin.md"):
+        for script in set(re.findall(r"(?<![\w/.-])(scripts/[\w.-]+)", doc(name))):
+            path = ROOT / script
+            assert path.is_file() and (os.access(path, os.X_OK) or path.suffix == ".py"), (name, script)
+    assert "scripts/setup" in doc("README.md")[:400]  # before the first .venv/bin/slotwise it runs

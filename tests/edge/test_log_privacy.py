@@ -72,6 +72,19 @@ def test_urls_in_slotwise_log_lines_lose_their_query(output: io.StringIO) -> Non
     assert "https://shop.test/account/reset?…" in text and "/checkout/confirm?… answered 502" in text
 
 
+def test_a_cut_query_leaves_the_sentence_around_it(output: io.StringIO) -> None:
+    """A feed's error named its page as ``page 1 (/products.json?page=1&limit=250): ...``: the cut took the
+    ``):`` with the query, and the log read ``page 1 (/products.json?… /products.json?… is a path``."""
+    logging.getLogger("slotwise.catalog").warning(
+        "product feed %s not loaded: %s", "/products.json",
+        "page 1 (/products.json?page=1&limit=250): /products.json?page=1&limit=250 is a path on the storefront; "
+        "see https://shop.test/a?key=s3cret-key, or /b?x=s3cret.")
+    text = output.getvalue()
+    assert "s3cret" not in text and "limit=250" not in text
+    assert ("product feed /products.json not loaded: page 1 (/products.json?…): /products.json?… is a path on the "
+            "storefront; see https://shop.test/a?…, or /b?….") in text
+
+
 def test_debug_keeps_the_http_client_lines(server: str) -> None:
     root = logging.getLogger()
     saved = (root.handlers[:], root.level, logging.getLogger("httpx").level)

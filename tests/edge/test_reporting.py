@@ -465,3 +465,26 @@ def test_an_empty_log_with_the_rules_says_no_decisions_before_its_tables_of_zero
     asyncio.run(make_store([decision(0, now, "visitor000000xxxxxxxx", "hero", "a", 0.3, "click")]))
     text = cli(capsys, "report", "--data", str(tmp_path), "--rules", str(rules), *more)
     assert text.startswith("No decisions for slot 'banner' logged yet.\n\n" if slot else "Slot banner - goal: ")
+
+
+@pytest.mark.parametrize("command", [["report", "--data", "DATA"], ["report", "--data", "DATA", "--format", "json"],
+                                     ["rules", "check", "EXAMPLE"]], ids=["text", "json", "rules-check"])
+def test_a_reader_that_stops_early_gets_no_traceback(command: list[str], data: Path, tmp_path: Path) -> None:
+    """``slotwise report | head``: the reader closes the pipe, and the command stops quietly with the status a
+    shell tool killed by SIGPIPE has (141), not a BrokenPipeError traceback and status 1 (rules check's "the
+    rules have errors")."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    example = root / "slotwise" / "rules" / "examples" / "demo.yaml"
+    args = [str(data) if a == "DATA" else str(example) if a == "EXAMPLE" else a for a in command]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    child = subprocess.Popen([sys.executable, "-m", "slotwise", *args], cwd=tmp_path, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # the reader is gone before the command writes a line
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 141, err
+    assert err == ""

@@ -135,3 +135,16 @@ def test_the_running_server_checks_and_signs_with_the_admin_token(server: Any, e
     assert status == 2 and "refused the admin token" in err
     status, _, err = run(capsys, "http://127.0.0.1:9/", "--admin-token", TOKEN, "--off")
     assert status == 2 and "cannot reach the server at http://127.0.0.1:9" in err
+
+
+@pytest.mark.parametrize("ask", [["--off"], []], ids=["off", "as-the-rules-decide"])
+def test_a_link_that_forces_nothing_needs_no_rules(server: Any, elsewhere: Path, capsys: pytest.CaptureFixture[str],
+                                                    ask: list[str]) -> None:
+    """admin.md: only slot and variant names are checked against --rules; --off and the page as the rules
+    decide name none, so the server's --data is enough (it once asked for --rules all the same)."""
+    status, link, err = run(capsys, server.url + "/", "--data", str(server.data), *ask)
+    assert status == 0 and err == "", err
+    page = httpx.get(link, headers=UA, timeout=20)
+    assert page.headers["x-slotwise-preview"] == "on"
+    if ask == ["--off"]:
+        assert "RECENT" not in page.text and "ALPHA" not in page.text

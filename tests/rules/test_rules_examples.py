@@ -51,6 +51,28 @@ def test_an_example_whose_secret_is_not_in_the_environment_is_refused_naming_it(
             "SLOTWISE_IDENTITY_SECRET is not set") in err
 
 
+def test_commands_that_check_no_signature_read_the_example_without_its_secret(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The identity secret is serve's (it checks the tag's signatures): a report, an import or a preview link
+    with the Shopify example's --rules reads slot names and the catalog's sizes, and once refused the rules
+    for want of the store's secret — which a marketer's machine or a POS cron job should not hold."""
+    monkeypatch.delenv("SLOTWISE_IDENTITY_SECRET", raising=False)
+    rules, data = str(EXAMPLES / "shopify.yaml"), str(tmp_path / "data")
+    pos = tmp_path / "pos.csv"
+    pos.write_text("order_id,email,ts,product,size,qty,price\nPOS-1,ann@example.com,2026-11-20,rain-jacket,Default Title,1,89.90\n")
+    assert main(["import", "purchases", str(pos), "--data", data, "--rules", rules, "--quiet"]) == 0, capsys.readouterr().err
+    assert '"loaded": 1' in capsys.readouterr().out
+    assert main(["report", "--data", data, "--rules", rules]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("No decisions logged yet.") and "Slot home-collections" in out and err == ""
+    (tmp_path / "data" / "secret").write_text("the-servers-signing-key")
+    assert main(["preview", "http://127.0.0.1:9/", "--force", "size-preset=preset", "--rules", rules,
+                 "--data", data, "--no-check"]) == 0
+    assert "sw_preview=" in capsys.readouterr().out
+    assert main(["rules", "check", rules]) == 1  # serve's own check still wants it
+    assert "SLOTWISE_IDENTITY_SECRET is not set" in capsys.readouterr().err
+
+
 def test_check_valid_file_exits_zero_with_one_line_per_slot(capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["rules", "check", str(EXAMPLES / "demo.yaml")])
     out = capsys.readouterr().out

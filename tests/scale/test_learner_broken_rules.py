@@ -113,3 +113,26 @@ def test_the_stream_learner_on_broken_rules_says_what_it_learns_meanwhile(tmp_pa
     assert f"rules {rules} rejected, until it is fixed the learner learns every slot its decisions name, as " \
            "without --rules" in said, said
     assert "pages pass through" not in said, said
+
+
+async def test_the_learner_learns_the_shopify_examples_slots_without_the_identity_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The identity secret is the workers' (they check the tag's signatures): a separate learner host given
+    the Shopify example's --rules without it rejected them ("SLOTWISE_IDENTITY_SECRET is not set") and
+    learned only the slots its decisions named, as without --rules."""
+    monkeypatch.delenv("SLOTWISE_IDENTITY_SECRET", raising=False)  # Proc.spawn starts from os.environ
+    rules = Path(__file__).resolve().parents[2] / "slotwise" / "rules" / "examples" / "shopify.yaml"
+    data = tmp_path / "data"
+    learner = Proc("learner", [PYTHON, "-m", "slotwise.cli", "learner", "--data", str(data), "--rules", str(rules)],
+                   tmp_path).spawn()
+    try:
+        deadline = time.monotonic() + 60
+        while "slotwise learner: learning from" not in learner.tail(10**6):
+            assert learner.alive() and time.monotonic() < deadline, learner.tail()
+            time.sleep(0.1)
+    finally:
+        learner.stop(timeout=30)
+    said = learner.tail(10**6)
+    assert "rejected" not in said and "IDENTITY_SECRET" not in said, said
+    after = await saved_learner(data)
+    assert {"home-collections", "size-preset", "product-recommendations", "exit-coupon"} <= set(after.policies)

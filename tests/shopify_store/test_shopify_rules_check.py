@@ -144,6 +144,20 @@ def test_the_products_json_feed_as_slotwise_reads_it(shop: ShopifyShop, capsys: 
     assert shop.state.feed_requests[-1] == "page=1&limit=250"
 
 
+def test_with_the_feed_a_product_page_takes_the_feeds_category(shop: ShopifyShop,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """your-store.md's command (``--url`` a product page ``--feed``): Dawn's pages name no category, and
+    the proxy and ``/decide`` take the catalog's (the feed's ``product_type``), so the check says the size
+    slot's ``when: page.category`` holds; without the feed it cannot know, and says the page names none."""
+    out = check(capsys, shop.url + "/products/rain-jacket", "--feed")
+    assert "/products/rain-jacket: HTTP 200, " in out and "; page type product, category 'jackets'" in out
+    assert ("    category 'jackets' from the catalog feed: the page names none (as behind the proxy and in "
+            "tag-only mode)") in out
+    assert "not shown: when page.category is false" not in out and "size-preset: page matches;" in out
+    alone = check(capsys, shop.url + "/products/rain-jacket")
+    assert "category None" in alone and "[not shown: when page.category is false on this page]" in alone
+
+
 def test_a_product_with_two_options(shop: ShopifyShop, capsys: pytest.CaptureFixture[str]) -> None:
     """Color first, Size second: the size slot presets the Size radios, not the colours."""
     out = check(capsys, shop.url + "/products/trail-tee")

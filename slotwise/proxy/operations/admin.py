@@ -344,7 +344,7 @@ class AdminPages:
                                 400, headers={"cache-control": "no-store"})
         said = str(form.get("off", "1")).strip().lower()  # the page's buttons send 1 or 0
         if said not in SWITCH_WORDS:
-            return JSONResponse({"error": f"'off' must be 1 (switch off) or 0 (switch back on), got {said!r}"},
+            return JSONResponse({"error": f"'off' must be 1, true or yes (switch off) or 0, false or no (switch back on), got {said!r}"},
                                 400, headers={"cache-control": "no-store"})
         off = SWITCH_WORDS[said]
         await self.p.switches.flip(name, off, self.p.clock(), self._who(request))

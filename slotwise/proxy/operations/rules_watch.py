@@ -161,11 +161,16 @@ class RulesHolder(Generic[T]):
         await cancel_and_wait(self._task)
 
 
-def ruleset_holder(path: str, announce: bool = True, meaning: tuple[str, str] = SERVING) -> "RulesHolder[Any]":
+def ruleset_holder(path: str, announce: bool = True, meaning: tuple[str, str] = SERVING, *,
+                   secrets: bool = True) -> "RulesHolder[Any]":
     """A holder of a rules file as ``load_rules`` reads it, watching the file and every file it includes;
-    ``meaning``: what a rejected file means for its process (``SERVING``: the proxy's)."""
+    ``meaning``: what a rejected file means for its process (``SERVING``: the proxy's); ``secrets`` false:
+    a process that checks no signature (the learner) needs none of the rules' secrets in its environment."""
     from slotwise.rules import load_rules
     from slotwise.rules.reload_notes import reload_notes
 
-    return RulesHolder(path, load_rules, files_of=lambda rs: [str(f) for f in rs.files], announce=announce,
+    def load(rules: str) -> Any:
+        return load_rules(rules, secrets=secrets)
+
+    return RulesHolder(path, load, files_of=lambda rs: [str(f) for f in rs.files], announce=announce,
                        notes_of=reload_notes, meaning=meaning)

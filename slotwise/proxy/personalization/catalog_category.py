@@ -33,6 +33,17 @@ PAGES = 1024
 """Page facts whose answer a worker keeps (as many as ``page_readings`` keeps page facts)."""
 
 
+def with_category(page: PageFacts, category: str | None, name: str | None) -> PageFacts:
+    """``page`` (a product page that names no category) with the catalog's ``category`` and, unless the
+    page names one, its ``name``; ``page`` itself when the catalog has none. ``rules check --feed`` says
+    the same of a live page from the feed it read."""
+    if category is None or page.product is None:
+        return page
+    product = page.product
+    named = {**product, "category": category, "category_name": product.get("category_name") or name}
+    return replace(page, category=category, product=MappingProxyType(named))
+
+
 class CatalogCategories:
     """``of(page)``: the page's facts, with the catalog's category when the page names none."""
 
@@ -55,11 +66,7 @@ class CatalogCategories:
         kept = self._pages.get(id(page))
         if kept is not None and kept[0] is page and kept[1] == stamp:
             return kept[2]
-        category, name = await self._row_category(str(product["id"]), stamp)
-        answer = page
-        if category is not None:
-            named = {**product, "category": category, "category_name": product.get("category_name") or name}
-            answer = replace(page, category=category, product=MappingProxyType(named))
+        answer = with_category(page, *await self._row_category(str(product["id"]), stamp))
         self._pages[id(page)] = (page, stamp, answer)  # the entry holds the page: its id is not reused meanwhile
         return answer
 
