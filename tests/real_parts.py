@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import ExitStack
 from pathlib import Path
 from typing import NoReturn
 
@@ -46,6 +47,18 @@ def missing(what: str) -> NoReturn:
     if on_ci():
         pytest.fail(f"CI is set and {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def state_store(kind: str, running: ExitStack) -> str:
+    """The ``--store`` for a test parametrized over the state stores: ``""`` (SQLite in the data directory)
+    for ``sqlite``, else the URL of a real redis-server of the test's own, stopped when ``running`` closes."""
+    if kind != "redis":
+        return ""
+    from redis_server import RedisServer, redis_server_binary
+
+    if redis_server_binary() is None:
+        missing("redis-server binary not found (apt-get install redis-server)")
+    return running.enter_context(RedisServer()).url
 
 
 def _binary(name: str, *fallbacks: str) -> str | None:

@@ -29,6 +29,7 @@ from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 from slotwise.store.base import LogRecord
 from slotwise.tag.testing import sync
 from agents import DESKTOP_UA  # noqa: E402
+from test_capture_tag import Stack as TagStack
 
 UA = {"user-agent": DESKTOP_UA}
 
@@ -40,6 +41,7 @@ catalog:
 capture:
   customer:
     pages: "/account/"
+    id: ".profile @data-id"
     email: ".profile .email"
   cart:
     within: "#minicart"
@@ -172,8 +174,9 @@ async def thanks(request: Request) -> Response:
 
 
 async def account(request: Request) -> Response:
-    email = request.query_params.get("email", "")
-    return html(request, f'<h1>My account</h1><dl class="profile"><dd class="email">{email}</dd></dl>')
+    """``?email=``, ``?id=``: who the store says is logged in (its customer id only, as a platform's template may)."""
+    email, customer = request.query_params.get("email", ""), request.query_params.get("id", "")
+    return html(request, f'<h1>My account</h1><dl class="profile" data-id="{customer}"><dd class="email">{email}</dd></dl>')
 
 
 async def cart_add(request: Request) -> Response:
@@ -245,21 +248,17 @@ class Clock:
         return time.time() + self.offset
 
 
-class Stack:
+class Stack(TagStack):
+    """The proxy in front of the store, the clock it runs on; what the store holds read as ``TagStack``
+    reads it (on Redis too)."""
+
     def __init__(self, proxy: Any, personalizer: SlotwisePersonalizer, clock: Clock) -> None:
-        self.proxy, self.personalizer, self.clock = proxy, personalizer, clock
+        super().__init__(proxy, personalizer)
+        self.clock = clock
 
     def client(self) -> httpx.Client:
         """A fresh browser: its own cookie jar; redirects are followed by hand, like the tests say."""
         return httpx.Client(base_url=self.proxy.url, headers=UA, follow_redirects=False, timeout=10)
-
-    def log(self, type_: str | None = None, visitor: str | None = None) -> list[LogRecord]:
-        records = sync(self.personalizer.store.read_log(0, 100_000))
-        return [r for r in records if r.kind == "event" and (type_ is None or r.data.get("type") == type_)
-                and (visitor is None or r.visitor == visitor)]
-
-    def profile(self, visitor: str) -> Any:
-        return sync(self.personalizer.store.get_profile(visitor))
 
 
 def vid(client: httpx.Client) -> str:

@@ -21,6 +21,7 @@ import pytest
 from agents import DESKTOP_UA
 from page_server import Page, PageServer
 from polling import wait_for
+from real_parts import state_store
 
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
@@ -116,14 +117,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     data = tmp_path_factory.mktemp("catalog-category")
     (data / "rules.yaml").write_text(RULES, encoding="utf-8")
     with ExitStack() as running:
-        store = ""
-        if request.param == "redis":
-            from real_parts import missing
-            from redis_server import RedisServer, redis_server_binary
-
-            if redis_server_binary() is None:
-                missing("redis-server binary not found (apt-get install redis-server)")
-            store = running.enter_context(RedisServer()).url
+        store = state_store(request.param, running)
         shop = running.enter_context(PageServer(ROUTES))
         settings = Settings(upstream=shop.url, rules=str(data / "rules.yaml"), data=str(data / "edge"), store=store,
                             personalize_budget_ms=5000)

@@ -19,8 +19,7 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-from real_parts import missing
-from redis_server import RedisServer, redis_server_binary
+from real_parts import state_store
 from test_capture_observed_requests import client_of
 from test_capture_tag import Stack, send, vid
 
@@ -59,11 +58,7 @@ def tag_only(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     tmp = tmp_path_factory.mktemp("signed")
     (tmp / "rules.yaml").write_text(RULES, encoding="utf-8")
     with ExitStack() as running, pytest.MonkeyPatch.context() as env:
-        store = ""
-        if request.param == "redis":
-            if redis_server_binary() is None:
-                missing("redis-server binary not found (apt-get install redis-server)")
-            store = running.enter_context(RedisServer()).url
+        store = state_store(request.param, running)
         env.setenv("SW_TEST_IDENTITY", SECRET)
         env.setenv("SW_TEST_IDENTITY_OLD", OLD_SECRET)
         config = Settings(rules=str(tmp / "rules.yaml"), data=str(tmp / "edge"), tag_only=True, store=store)

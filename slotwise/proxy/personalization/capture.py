@@ -46,7 +46,7 @@ from slotwise.rules.signed_identity import SignedIdentity
 from slotwise.proxy.operations.metrics import count_signed_identity
 from slotwise.store.base import Store
 from slotwise.tag.events import RequestSeenProps, parse_event
-from slotwise.tag.golden import names_another_person
+from slotwise.tag.golden import holds_customer, names_another_person
 from slotwise.tag.recorder import EventRecorder, Incoming
 from slotwise.tag.scrub import scrub
 
@@ -243,7 +243,7 @@ class Capture:
             customer = None
         if names_another_person(profile, *_named(customer, email)):
             customer = email = None  # a shared browser whose cookie could not change (a streamed page): no merge
-        if customer and (profile is None or profile.customer_id != customer):
+        if customer and not _holds(profile, customer, trusted):
             item = self._incoming({"type": "identify", "props": {"customer_id": customer}},
                                   f"page:identify:{uuid.uuid4().hex}", now, "customer")
             items += [item] if item else []
@@ -483,6 +483,17 @@ def _names_someone_else(item: Incoming, profile: Profile | None) -> bool:
     dropped, as a page naming someone else is when nothing vouches for it (``page_events``)."""
     return (not item.verified and item.key.startswith("page:signed:")
             and names_another_person(profile, item.event.props.customer_id, None))
+
+
+def _holds(profile: Profile | None, customer: str, trusted: bool) -> bool:
+    """The page names the customer the profile already holds, as far as this page can say: naming it again
+    writes nothing new. A trusted page (the store's, behind the proxy) confirms a customer the browser only
+    claimed (the tag's unsigned ``identify``): until the profile holds them by trust (``holds_customer``), it
+    links them once, so the claim mark goes and the person's other devices merge with this one instead of
+    taking the id from it. A claim (tag-only, unsigned) adds nothing to the same claim."""
+    if trusted:
+        return holds_customer(profile, customer)
+    return profile is not None and profile.customer_id == customer
 
 
 def _digest(text: str) -> str:
