@@ -174,6 +174,8 @@ class Splicer:
         self._seq = 0
 
     def _add(self, pos: int, end: int, side: int, anchor: int, rank: int, data: bytes) -> None:
+        if pos == end and not data:  # nothing inserted (a popup's no-popup arm, ``choices.mark_only``): the page as is
+            return
         self._seq += 1
         self._ops.append(((pos, side, anchor, rank, self._seq), pos, end, data))
 

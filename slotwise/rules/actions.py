@@ -36,7 +36,12 @@ def popup_edit(slot: str, selector: str, trigger: str, fragment: str, *, decisio
     fragment = fragment.strip()
     if not fragment:
         return None
-    html = f"{_popup_open(slot, trigger)}{fragment}</template>"
+    return popup_place(slot, selector, f"{_popup_open(slot, trigger)}{fragment}</template>", decision_id=decision_id)
+
+
+def popup_place(slot: str, selector: str, html: str, *, decision_id: str | None) -> Edit:
+    """``html`` appended where a popup goes: in the first element ``selector`` finds (``body`` by default).
+    Its no-popup arm goes there too, with nothing (``choices.mark_only``): on the same pages, no other."""
     return Edit(slot=slot, selector=selector, action="append", html=html, decision_id=decision_id, limit=1)
 
 

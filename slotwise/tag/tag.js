@@ -540,7 +540,6 @@
   function apply(x, only) { // true when the decision is on the page (only those are reported, and learned from); only: these elements
     if (!x) return false;
     var a = x.action, els, attrs = x.attributes || {}, done = 0, there = 0;
-    if (a === 'none') return true; // a control with nothing to show (a popup's no-popup arm)
     function mark(el) { if (el.nodeType === 1) { el.setAttribute('data-sw-decision', x.decision_id); if (x.slot) el.setAttribute('data-sw-slot', x.slot); } }
     function frag() { var t = d.createElement('template'); t.innerHTML = x.html || ''; each(t.content.children, mark); return t; }
     if (a === 'popup') {

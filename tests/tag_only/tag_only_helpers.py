@@ -43,6 +43,7 @@ SITE = HERE / "site"
 RULES = HERE / "rules.yaml"
 RULES_CONSENT = HERE / "rules-consent.yaml"
 RULES_LATE = HERE / "rules-late.yaml"  # slots whose elements the store's scripts render late (``wait``)
+RULES_ARMS = HERE / "rules-arms.yaml"  # a holdout, and arms that show nothing, on pages with and without their slots
 SECRET = "tag-only-test-secret"
 ADMIN_TOKEN = "tag-only-admin-token"
 SNIPPET_MARK = "<!--slotwise-->"
@@ -244,6 +245,7 @@ SITES: dict[Path, list[Site]] = {
     ],
     RULES_CONSENT: [Site("consent", consent="required")],
     RULES_LATE: [Site("late"), Site("late-short", window_ms=300)],  # the swatches come after a 300 ms window
+    RULES_ARMS: [Site("arms")],
 }
 
 

@@ -14,6 +14,7 @@ from slotwise.bandits.learner import SlotConfig
 from slotwise.html import Edit
 from slotwise.profile import Profile
 from slotwise.rules import RuleSet
+from slotwise.rules.actions import popup_place
 from slotwise.rules.ruleset import Slot, Variant
 
 HOLDOUT_ARM = "__holdout__"
@@ -27,7 +28,7 @@ class SlotChoice:
     variant: Variant | None  # None: the visitor is in the holdout
     decision_id: str
     record: dict[str, Any] | None = None  # a new decision to log (None when sticky or preview)
-    edit: Edit | None = None  # what it changes on the page (None: nothing, e.g. a popup's control)
+    edit: Edit | None = None  # what it does on the page (``mark_only`` when it shows nothing); None until decided
     propensity: float | None = None  # a policy's draw: the chance it had of showing this variant
     reason: str = "decision"  # why this variant (a code of ``preview_bar.REASONS``): forced, sticky, holdout...
 
@@ -62,9 +63,17 @@ def slot_configs(ruleset: RuleSet) -> dict[str, SlotConfig]:
 
 
 def mark_only(slot: Slot, decision_id: str) -> Edit:
-    """A control variant (or one with nothing to change for this visitor) still marks the
-    slot's element with its decision id, so the tag can report that it was seen and
-    clicked: otherwise a click goal could never reward the store's own version."""
+    """The edit of a decision with nothing to show (the holdout, a control, a variant with nothing to change
+    for this visitor). It still goes where the slot's variants go, so that it counts on exactly the pages a
+    variant would: where the slot's element is not, the rewriter (or the tag) finds nothing and the decision
+    is dropped as absent, whatever the arm, or the baseline would be measured on pages the variants never
+    reach. It marks the element with its decision id, so the tag can report that it was seen and clicked:
+    otherwise a click goal could never reward the store's own version. A popup's (its no-popup arm) marks
+    nothing, since a popup's decision is its ``<template>``'s and a marked ``<body>`` would take every click
+    on the page: an empty append where its popup would be appended (its ``selector``, ``body`` by default),
+    found on the pages the popup is, no other."""
+    if slot.action == "popup":
+        return popup_place(slot.id, slot.selector, "", decision_id=decision_id)
     return Edit(slot=slot.id, selector=slot.selector, action="set-attribute", attributes={},
                 decision_id=decision_id, limit=slot.limit)
 

@@ -473,7 +473,9 @@ class SlotwisePersonalizer:
         is there keeps its decision even when the variant could not act on it (a size not offered):
         the rewriter still marks the element with the decision (``rewriter._decide``), so it counts,
         and the tag reports its exposure and clicks. Whether a decision counts must not depend on the
-        variant drawn, or the control would be measured on pages the variant is not."""
+        variant drawn, or the control would be measured on pages the variant is not: the holdout, a control
+        and a popup's no-popup arm are dropped here too, their edit (``choices.mark_only``) placed where a
+        variant's would be."""
         absent = {id(work.edits[i]) for i, n in result.matches.items() if n == 0}
         if not absent:
             return
@@ -636,10 +638,9 @@ class SlotwisePersonalizer:
             with stage("decide", slot.id):
                 choice = self._choose(slot, profile, visitor_id, now, holdout, forced, features, ruleset)
             work.choices.append(choice)
-            if choice.variant is None:
-                if slot.action != "popup":  # the holdout's element is marked like a control's: its views and clicks count
-                    choice.edit = mark_only(slot, choice.decision_id)
-                    work.edits.append(choice.edit)
+            if choice.variant is None:  # the holdout: on the slot's element like a control (``mark_only``)
+                choice.edit = mark_only(slot, choice.decision_id)
+                work.edits.append(choice.edit)
                 continue
             recommendations = None
             if getattr(choice.variant, "recommend", None) is not None:
@@ -648,11 +649,8 @@ class SlotwisePersonalizer:
                                                                   ruleset.catalog.patterns)
             with stage("render", slot.id):
                 edit = slot.render(choice.variant, ctx, choice.decision_id, recommendations=recommendations)
-            if edit is None and slot.action != "popup":
-                edit = mark_only(slot, choice.decision_id)
-            if edit is not None:
-                choice.edit = edit
-                work.edits.append(edit)
+            choice.edit = edit if edit is not None else mark_only(slot, choice.decision_id)
+            work.edits.append(choice.edit)
 
     def _choose(self, slot: Slot, profile: Profile | None, visitor_id: str, now: float, holdout: bool,
                 forced: dict[str, str] | None, features: _Features, ruleset: RuleSet) -> SlotChoice:

@@ -107,9 +107,8 @@ def choice_json(choice: SlotChoice, p: "SlotwisePersonalizer", *, signed: bool =
     """A decision as the tag applies it (``apply``, and ``watch`` for a slot with ``wait``), with the signed
     token of a new one (unless not ``signed``: logged already): tag-only's ``/decide`` and the proxy's
     waiting decisions (``late_decisions``)."""
-    out = edit_json(choice.edit) if choice.edit is not None else {
-        "slot": choice.slot.id, "action": "none", "decision_id": choice.decision_id,
-    }
+    assert choice.edit is not None, "a decided choice has its edit (``mark_only`` when it shows nothing)"
+    out = edit_json(choice.edit)  # the holdout's and a control's too: applied, so counted, only where the slot is
     if choice.slot.wait_ms:  # its element comes from the store's script: the tag watches for it this long
         out["wait"] = choice.slot.wait_ms
     if signed and choice.record is not None:  # a new decision: logged when the tag says it is on the page
