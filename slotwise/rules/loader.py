@@ -92,6 +92,7 @@ class _Loader:
         self.tried: list[Path] = []  # every file it tried to read, read or not (what a rejected set names)
         self.loaded: set[Path] = set()
         self.captures: list[CaptureSpec] = []
+        self.cookie_warnings: list[Issue] = []  # each cookie field's: the tag cannot see an HttpOnly cookie
         self.journeys: list[dict[str, Section]] = []
         self._texts: list[str] = []  # the current slot's expressions and templates (which facts it reads)
         self._vars: frozenset[str] = frozenset()  # the current slot's `vars` keys, over all its variants
@@ -225,6 +226,7 @@ class _Loader:
             signals=replace(doc.signals or Signals(), size_vocabulary=catalog.size_vocabulary),
             cache=doc.cache,
             files=tuple(dict.fromkeys(self.files)),
+            cookie_warnings=tuple(dict.fromkeys(self.cookie_warnings)),
         )
 
     def _merged_capture(self, doc: DocumentSpec) -> CaptureSpec:
