@@ -420,6 +420,10 @@ class _Loader:
         if spec.key.const is not None:
             self.issues.append(spec.source.loc(spec.key.node).issue("'key' reads a field of each item: a constant 'value' is not allowed here"))
             return None
+        if spec.key.cookie is not None:
+            self.issues.append(spec.source.loc(spec.key.node).issue(
+                "'key' reads a field of each item: a 'cookie' (the page's, one value) is not allowed here"))
+            return None
         field = FieldCompiler(self).field(spec.key)
         if field is None:
             return None
