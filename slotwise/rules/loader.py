@@ -226,7 +226,7 @@ class _Loader:
             signals=replace(doc.signals or Signals(), size_vocabulary=catalog.size_vocabulary),
             cache=doc.cache,
             files=tuple(dict.fromkeys(self.files)),
-            cookie_warnings=tuple(dict.fromkeys(self.cookie_warnings)),
+            cookie_warnings=tuple(sorted(set(self.cookie_warnings))),  # in file order, each once
         )
 
     def _merged_capture(self, doc: DocumentSpec) -> CaptureSpec:

@@ -97,6 +97,20 @@ def _cookie_field(check: Checker, node: Node, entries: dict[str, Entry], spec: s
     return spec
 
 
+PERSON_FIELDS = frozenset({"id", "email", "customer_id", "signature"})
+"""Fields that name a person (``capture.customer``'s, a login's, a sign-up's): never a cookie's."""
+
+
+def refuse_person_cookies(check: Checker, fields: dict[str, s.FieldSpec], what: str) -> None:
+    """Drops (with an error) each field naming a person that reads a cookie: what the proxy reads of the store's
+    page is trusted to say who is logged in, and a cookie is whatever the browser sends — a forged login cookie
+    would take over another customer's profile."""
+    for name in [n for n, spec in fields.items() if n in PERSON_FIELDS and spec.cookie is not None]:
+        check.error(fields.pop(name).node, f"{what} field {name!r}: a cookie cannot say who someone is (the browser "
+                                           "sends any value it likes: a forged login cookie would name another "
+                                           "customer); read it from the page the store renders for them")
+
+
 def parse_fields(check: Checker, node: Node, allowed: Collection[str], what: str, *, form_ok: bool = False,
                  skip: Collection[str] = ()) -> dict[str, s.FieldSpec] | None:
     entries = check.mapping(node, allowed, what)
@@ -205,6 +219,9 @@ def parse_catalog(check: Checker, node: Node) -> s.CatalogSpec:
         spec.feed = check.text(entries["feed"].node, "'catalog.feed'")
     if "customer" in entries:
         spec.customer = parse_field(check, entries["customer"].node, "'catalog.customer'")
+        if spec.customer is not None and spec.customer.cookie is not None:
+            refuse_person_cookies(check, {"id": spec.customer}, "'catalog.customer'")
+            spec.customer = None
     if "selectors" in entries:
         spec.selectors = parse_fields(check, entries["selectors"].node, s.FACT_SELECTOR_KEYS, "'catalog.selectors'") or {}
     if "currency" in entries:

@@ -23,13 +23,14 @@ RULES = """
     catalog:
       product_pages: "/p/{product}"
       page_currency: {cookie: cart_currency}
-      customer: {cookie: "wordpress_logged_in_*", match: "^([^|]+)"}
+      selectors:
+        currency: {cookie: "wmc_current_currency*"}
     capture:
       events:
-        - event: login
+        - event: store_chosen
           page: "/**"
           fields:
-            customer_id: {cookie: OptanonConsent, match: "C0002:(\\\\d)"}
+            store: {cookie: store_pref, match: "id=(\\\\w+)"}
     slots: []
 """
 
@@ -38,8 +39,8 @@ def test_cookie_fields_compile_with_their_match(tmp_path: Path) -> None:
     rules = rules_from_text(tmp_path, RULES)
     assert rules.catalog.page_currency == Field(cookie="cart_currency")
     assert [re.search(r"WARNING: cookie field '([^']+)'", str(w)).group(1) for w in rules.cookie_warnings] == [  # type: ignore[union-attr]
-        "cart_currency", "wordpress_logged_in_*", "OptanonConsent"]
-    assert [(w.line, w.column) for w in rules.cookie_warnings] == [(4, 18), (5, 13), (11, 22)]
+        "cart_currency", "wmc_current_currency*", "store_pref"]  # in file order
+    assert [(w.line, w.column) for w in rules.cookie_warnings] == [(4, 18), (6, 15), (12, 16)]
     assert Field(cookie="cart_currency").to_json() == {"k": "cart_currency"}
 
 
@@ -67,15 +68,15 @@ def test_values_are_url_decoded_and_a_last_star_is_a_name_prefix() -> None:
 
 def test_a_reading_takes_its_cookie_fields_from_the_page_s_cookies_never_from_the_html(tmp_path: Path) -> None:
     rules = rules_from_text(tmp_path, RULES)
-    groups = {**rules.catalog.page_groups("product"), **rules.capture.page_groups("/p/coat")}
+    groups = {**rules.catalog.page_groups("product"), **rules.capture.page_groups("/p/coat")}  # product, events
     html = b'<html><body><p cookie="cart_currency">USD</p></body></html>'
     reading = read_html(html, rules.catalog, groups)
     assert reading.group("page_currency")["fields"] == {"currency": None}
-    jar = page_cookies([("cookie", "cart_currency=GBP; wordpress_logged_in_x=ana%7C1; OptanonConsent=groups%3DC0002%3A1")])
+    jar = page_cookies([("cookie", "cart_currency=GBP; wmc_current_currency_x=USD; store_pref=id%3Dparis%26v%3D2")])
     filled = with_cookies(reading, groups, cookie_values(groups, jar))
     assert filled.group("page_currency")["fields"] == {"currency": "GBP"}
-    assert filled.group("customer")["fields"]["id"] == "ana"
-    assert [g["fields"] for n, g in filled.groups.items() if n.startswith("ev:")] == [{"customer_id": "1"}]
+    assert filled.group("product")["fields"]["currency"] == "USD"
+    assert [g["fields"] for n, g in filled.groups.items() if n.startswith("ev:")] == [{"store": "paris"}]
     assert reading.group("page_currency")["fields"] == {"currency": None}  # the kept reading is not changed
     absent = Group(within="#minicart", fields={"currency": Field(cookie="cart_currency")})
     empty = read_html(html, rules.catalog, {"mini": absent})
