@@ -3,6 +3,7 @@
    injects (it reads pages and decides itself); /_sw/tag.js, for tag-only stores, has everything.
    "// @shared", "// @apply" and "// @wait" are also the whole code of the script the proxy adds to a
    page whose decisions wait for an element the store's script renders (late.js, slotwise/tag/assets.py).
+   "// @requests", "// @wait" and "// @cookies" are in a tag only when its config asks for them.
    Nothing here knows a store: what to read from its pages, which clicks and forms are
    events, and whether to read GA4's dataLayer all come from the rules (CFG, baked in
    by the server that serves this file). */
