@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, TextIO
+from typing import Any, Mapping, TextIO
 from urllib.parse import urljoin, urlsplit
 
 from slotwise.commands.page_fetch import FetchError, fetch
@@ -77,6 +77,8 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     for source in capture.requests:
         if source.unobserved is not None:  # tag-only mode is serve's, not the rules': said of every such source
             print(source.unobserved, file=out)
+    for warning in ruleset.cookie_warnings:  # the same: said of every cookie field
+        print(warning, file=out)
     if capture.orders is not None:
         print("  order webhook (/_sw/orders), in the store's own shape (capture.orders):", file=out)
         for line in capture.orders.describe():
@@ -248,17 +250,19 @@ def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dic
 
     charset = sniff_charset(page.html, page.content_type)  # the proxy's: BOM, Content-Type, <meta charset>, UTF-8
     for line in describe_page(ruleset, page.url, page.status, page.html, headers or {}, cut=page.cut, charset=charset,
-                              sent_size=page.sent_size, max_html_bytes=max_html_bytes, categories=categories):
+                              sent_size=page.sent_size, max_html_bytes=max_html_bytes, categories=categories,
+                              cookies=cookies):
         print(line, file=out)
     return 0
 
 
 def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dict[str, str] | None = None, *,
                   cut: bool = False, charset: str = "utf-8", sent_size: int | None = None,
-                  max_html_bytes: int | None = None,
-                  categories: dict[str, tuple[str, str | None]] | None = None) -> list[str]:
+                  max_html_bytes: int | None = None, categories: dict[str, tuple[str, str | None]] | None = None,
+                  cookies: Mapping[str, str] | None = None) -> list[str]:
     """Everything the rules read from one page, as lines for a person (pure: no I/O). ``categories``:
-    product id -> (category, name) from the feed ``--feed`` read, for a product page that names none. ``cut``: ``html`` is
+    product id -> (category, name) from the feed ``--feed`` read, for a product page that names none.
+    ``cookies``: the request's (``--cookie``), what the rules' cookie fields read, as behind the proxy. ``cut``: ``html`` is
     only the start of a longer page, so a selector that finds nothing may find it further down. ``charset``:
     the page's (``sniff_charset``); it is read in it as the proxy reads it (``bytes_to_read``). ``sent_size``
     (its bytes as sent) and ``max_html_bytes`` (serve's bound): with them, a page the proxy would pass
@@ -269,7 +273,8 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     from slotwise.rules.facts import page_currency
     from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event, signature_of
     from slotwise.rules.html_api import count_matches
-    from slotwise.rules.reading import bytes_to_read, read_html, reading_codec
+    from slotwise.rules.cookies import page_cookies
+    from slotwise.rules.reading import bytes_to_read, cookie_values, read_html, reading_codec, reads_cookies, with_cookies
 
     size, document, html = len(html), is_document(html, charset), bytes_to_read(html, charset)
     parts = urlsplit(url)
@@ -279,6 +284,9 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     groups = catalog.page_groups(kind)
     groups.update(capture.page_groups(path, parts.query, headers))
     reading = read_html(html, catalog, groups, structured=kind in ("product", "other"))
+    if reads_cookies(groups):
+        jar = page_cookies([("cookie", f"{k}={v}") for k, v in (cookies or {}).items()])
+        reading = with_cookies(reading, groups, cookie_values(groups, jar))
     page = page_facts(path, parts.query, html, ruleset, url=url, reading=reading)
     from_feed = None
     if page.category is None and page.product is not None and categories:

@@ -51,6 +51,11 @@ class FieldCompiler:
                     ok = False
         if spec.form is not None:
             return Field(form=spec.form)
+        if spec.cookie is not None:
+            self.loader.cookie_warnings.append(spec.source.loc(spec.node).issue(
+                f"WARNING: cookie field {spec.cookie!r}: in tag-only mode the tag reads document.cookie, which never "
+                "shows an HttpOnly cookie: if the store sets it HttpOnly, the field reads nothing there. Behind the "
+                "proxy it is read from the request as ever"))
         key = None
         if spec.key is not None:
             key = key_path(spec.key.value)
@@ -60,7 +65,7 @@ class FieldCompiler:
         if not ok:
             return None
         return Field(css=spec.css.value.strip() if spec.css else None, attr=spec.attr, match=match, const=spec.const,
-                     key=key)
+                     key=key, cookie=spec.cookie)
 
     def fields(self, specs: dict[str, s.FieldSpec]) -> dict[str, Field]:
         out = {}

@@ -4,7 +4,9 @@ Rules name what a store's pages say with *fields*: ``"h1"`` (the text of
 the first match), ``"a @href"`` (an attribute), ``"@value"`` (an attribute
 of the element in scope), ``"text"`` (the scope's own text), or a mapping
 ``{css, attr, match, value}`` where ``match`` is a regex whose first group
-(or whole match) is kept and ``value`` a constant. *Items* repeat fields over
+(or whole match) is kept and ``value`` a constant; ``{cookie: NAME, match}``
+reads a cookie of the page instead (``rules.cookies``: the proxy's request,
+the tag's ``document.cookie``). *Items* repeat fields over
 every element a selector matches (order lines, basket lines, sizes) — or over
 the elements of a JSON list a field reads (``{json: FIELD}``: a store's
 ``data-product_variations`` attribute, a ``<script type="application/json">``),
@@ -67,6 +69,7 @@ class Field:
     const: str | None = None
     form: str | None = None  # a submit trigger's form field (read by the tag only)
     key: tuple[str, ...] | None = None  # in a JSON item: the path of keys (a digit indexes a list)
+    cookie: str | None = None  # the page's cookie of that name (a last ``*``: a prefix), not the HTML's (``cookies``)
 
     @classmethod
     def parse(cls, text: str) -> "Field":
@@ -97,6 +100,8 @@ class Field:
             return None
         if self.form is not None:
             return {"f": self.form}
+        if self.cookie is not None:
+            return {"k": self.cookie}
         return {"c": self.css, "a": self.attr}
 
     @property
@@ -252,7 +257,7 @@ def node_text(node: Any) -> str:
 def read_field(scope: Any, f: Field) -> str | None:
     if f.const is not None:
         return f.const
-    if f.form is not None:
+    if f.form is not None or f.cookie is not None:  # a cookie is the request's: ``reading.with_cookies``
         return None
     # the scope itself when it matches (a link item read with "a @href"), else its first match inside
     node = scope if not f.css or matches_self(scope, f.css) else scope.css_first(f.css)

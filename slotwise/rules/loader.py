@@ -95,6 +95,7 @@ class _Loader:
         self.tried: list[Path] = []  # every file it tried to read, read or not (what a rejected set names)
         self.loaded: set[Path] = set()
         self.captures: list[CaptureSpec] = []
+        self.cookie_warnings: list[Issue] = []  # each cookie field's: the tag cannot see an HttpOnly cookie
         self.journeys: list[dict[str, Section]] = []
         self._texts: list[str] = []  # the current slot's expressions and templates (which facts it reads)
         self._vars: frozenset[str] = frozenset()  # the current slot's `vars` keys, over all its variants
@@ -228,6 +229,7 @@ class _Loader:
             signals=replace(doc.signals or Signals(), size_vocabulary=catalog.size_vocabulary),
             cache=doc.cache,
             files=tuple(dict.fromkeys(self.files)),
+            cookie_warnings=tuple(sorted(set(self.cookie_warnings))),  # in file order, each once
         )
 
     def _merged_capture(self, doc: DocumentSpec) -> CaptureSpec:
@@ -420,6 +422,10 @@ class _Loader:
             return spec.key
         if spec.key.const is not None:
             self.issues.append(spec.source.loc(spec.key.node).issue("'key' reads a field of each item: a constant 'value' is not allowed here"))
+            return None
+        if spec.key.cookie is not None:
+            self.issues.append(spec.source.loc(spec.key.node).issue(
+                "'key' reads a field of each item: a 'cookie' (the page's, one value) is not allowed here"))
             return None
         field = FieldCompiler(self).field(spec.key)
         if field is None:

@@ -14,7 +14,7 @@ from typing import Callable
 
 from slotwise.rules.checker import Checker, Entry
 from slotwise.rules.order_mapping import parse_order_mapping
-from slotwise.rules.parse_fields import PagesParser, parse_fields, parse_group, parse_items
+from slotwise.rules.parse_fields import PagesParser, parse_fields, parse_group, parse_items, refuse_person_cookies
 from slotwise.rules.signed_identity import SignedIdentity, parse_secret_env
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, construct
 
@@ -95,6 +95,7 @@ def _customer(check: Checker, node: Node, pages: PagesParser) -> tuple[s.GroupSp
         return None, None
     if not ({"id", "email"} & set(group.fields)):
         check.error(node, "'capture.customer' needs 'id' or 'email' (where the page names the customer)")
+    refuse_person_cookies(check, group.fields, "'capture.customer'")
     entries = node.value if isinstance(node, MappingNode) else []
     secret = next((value for key, value in entries if isinstance(key, ScalarNode) and key.value == "secret_env"), None)
     identity = parse_secret_env(check, secret) if secret is not None else None
@@ -192,6 +193,8 @@ def _event(check: Checker, node: Node, pages: PagesParser, page_mapping: PageMap
         check.error(node, f"{_a(event)} event needs field 'email' or 'customer_id'")
     if event == "newsletter" and "email" not in have:
         check.error(node, "a newsletter event needs field 'email'")
+    if spec.group is not None:  # after the checks above: a refused field is said once, not as missing too
+        refuse_person_cookies(check, spec.group.fields, f"'fields' of {_a(event)} event")
     return spec
 
 

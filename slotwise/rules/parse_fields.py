@@ -6,20 +6,25 @@ and regexes are checked when the loader compiles them (``compile_fields``).
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Collection
 
 from slotwise.rules import schema as s
 from slotwise.rules.checker import Checker, Entry, Text
+from slotwise.rules.cookies import cookie_name_problem
 from slotwise.rules.extract import split_attribute
 from slotwise.rules.feed_mapping import parse_feed_mapping
 from slotwise.rules.size_vocabulary import OWN, parse_not_sizes, parse_size_names
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, kind_of
 
+_COOKIE_TEXT = re.compile(r"^cookie\s*[:.]\s*(?=\S)")  # "cookie:cart_currency": meant as {cookie: cart_currency}
+
 PagesParser = Callable[[Checker, Node], "list[s.PageRuleSpec] | None"]
 
 
 def parse_field(check: Checker, node: Node, what: str, *, form_ok: bool = False) -> s.FieldSpec | None:
-    """``"css"``, ``"css @attr"``, ``"@attr"``, ``"text"``, ``form.NAME`` (submit triggers) or a mapping."""
+    """``"css"``, ``"css @attr"``, ``"@attr"``, ``"text"``, ``form.NAME`` (submit triggers) or a mapping
+    (``{css, attr, match}``, ``{value}``, ``{cookie, match}``)."""
     if isinstance(node, MappingNode):
         entries = check.mapping(node, s.FIELD_KEYS, what)
         if entries is None:
@@ -31,10 +36,12 @@ def parse_field(check: Checker, node: Node, what: str, *, form_ok: bool = False)
                 check.error(entries["value"].node, f"{what}: 'value' must be text or a number, got {kind_of(entries['value'].node)}")
                 return None
             if len(entries) > 1:
-                check.error(node, f"{what}: a constant 'value' takes no 'css', 'attr' or 'match'")
+                check.error(node, f"{what}: a constant 'value' takes no 'css', 'attr', 'match' or 'cookie'")
                 return None
             spec.const = str(value)
             return spec
+        if "cookie" in entries:
+            return _cookie_field(check, node, entries, spec, what)
         if "css" in entries:
             spec.css = check.text(entries["css"].node, f"{what}: 'css'")
             if spec.css is None:
@@ -55,12 +62,53 @@ def parse_field(check: Checker, node: Node, what: str, *, form_ok: bool = False)
     value = text.value.strip()
     if value.startswith("form.") and form_ok:
         return s.FieldSpec(node, check.source, form=value[len("form."):])
+    if _COOKIE_TEXT.match(value):
+        check.error(node, f"{what}: {value!r} is read as a CSS selector; a cookie is read with "
+                          f"{{cookie: {_COOKIE_TEXT.sub('', value)}}}")
+        return None
     if value == "text":
         return s.FieldSpec(node, check.source)
     css, attr = split_attribute(value)
     if attr is not None:
         return s.FieldSpec(node, check.source, css=Text(css, node, check.source) if css else None, attr=attr)
     return s.FieldSpec(node, check.source, css=text)
+
+
+def _cookie_field(check: Checker, node: Node, entries: dict[str, Entry], spec: s.FieldSpec,
+                  what: str) -> s.FieldSpec | None:
+    """``{cookie: NAME, match: REGEX}``: the page's cookie NAME (a last ``*``: a name prefix), URL-decoded."""
+    others = [key for key in entries if key not in ("cookie", "match")]
+    if others:
+        check.error(node, f"{what}: a 'cookie' field reads the page's cookie, not an element: no "
+                          f"{', '.join(repr(k) for k in others)} (a 'match' may pick part of its value)")
+        return None
+    name = check.text(entries["cookie"].node, f"{what}: 'cookie'")
+    if name is None:
+        return None
+    problem = cookie_name_problem(name.value.strip())
+    if problem is not None:
+        check.error(entries["cookie"].node, f"{what}: 'cookie': {problem}")
+        return None
+    spec.cookie = name.value.strip()
+    if "match" in entries:
+        spec.match = check.text(entries["match"].node, f"{what}: 'match'")
+        if spec.match is None:
+            return None
+    return spec
+
+
+PERSON_FIELDS = frozenset({"id", "email", "customer_id", "signature"})
+"""Fields that name a person (``capture.customer``'s, a login's, a sign-up's): never a cookie's."""
+
+
+def refuse_person_cookies(check: Checker, fields: dict[str, s.FieldSpec], what: str) -> None:
+    """Drops (with an error) each field naming a person that reads a cookie: what the proxy reads of the store's
+    page is trusted to say who is logged in, and a cookie is whatever the browser sends — a forged login cookie
+    would take over another customer's profile."""
+    for name in [n for n, spec in fields.items() if n in PERSON_FIELDS and spec.cookie is not None]:
+        check.error(fields.pop(name).node, f"{what} field {name!r}: a cookie cannot say who someone is (the browser "
+                                           "sends any value it likes: a forged login cookie would name another "
+                                           "customer); read it from the page the store renders for them")
 
 
 def parse_fields(check: Checker, node: Node, allowed: Collection[str], what: str, *, form_ok: bool = False,
@@ -102,7 +150,9 @@ def parse_items(check: Checker, node: Node, allowed: Collection[str], what: str,
             continue
         label = f"{what} field {name!r}"
         spec = _json_field(check, entry.node, label) if source is not None else parse_field(check, entry.node, label)
-        if spec is not None:
+        if spec is not None and spec.cookie is not None:
+            check.error(entry.node, f"{label}: a 'cookie' is the page's, one value: no field of an item reads one")
+        elif spec is not None:
             fields[name] = spec
     for name in required:
         if name not in entries:
@@ -122,8 +172,9 @@ def _json_items(check: Checker, node: MappingNode, what: str) -> tuple[s.FieldSp
     if entries is None or "json" not in entries:
         return None, None, False
     source = parse_field(check, entries["json"].node, f"{what}: 'items' json")
-    if source is not None and (source.match is not None or source.const is not None):
-        check.error(entries["json"].node, f"{what}: 'items' json reads a JSON text as it is: no 'match' or 'value'")
+    if source is not None and (source.match is not None or source.const is not None or source.cookie is not None):
+        check.error(entries["json"].node, f"{what}: 'items' json reads a JSON text of the page as it is: no 'match', "
+                                          "'value' or 'cookie'")
         return None, None, False
     key = check.text(entries["key"].node, f"{what}: 'items' key") if "key" in entries else None
     return source, key, source is not None and ("key" not in entries or key is not None)
@@ -168,6 +219,9 @@ def parse_catalog(check: Checker, node: Node) -> s.CatalogSpec:
         spec.feed = check.text(entries["feed"].node, "'catalog.feed'")
     if "customer" in entries:
         spec.customer = parse_field(check, entries["customer"].node, "'catalog.customer'")
+        if spec.customer is not None and spec.customer.cookie is not None:
+            refuse_person_cookies(check, {"id": spec.customer}, "'catalog.customer'")
+            spec.customer = None
     if "selectors" in entries:
         spec.selectors = parse_fields(check, entries["selectors"].node, s.FACT_SELECTOR_KEYS, "'catalog.selectors'") or {}
     if "currency" in entries:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import codecs
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from slotwise.rules.catalog import CatalogSettings
+from slotwise.rules.cookies import cookie_value
 from slotwise.rules.extract import Group, Values, read_groups
 from slotwise.rules.jsonld import Crumb
 from slotwise.rules.product_facts import structured_reading
@@ -85,3 +86,28 @@ def read_extract(extract: Any, catalog: CatalogSettings, groups: Mapping[str, Gr
         product, declared, crumbs = structured_reading(doc.encode("utf-8", "replace")[:MAX_DOC_BYTES], catalog)
     raw = extract.get("values") if isinstance(extract.get("values"), Mapping) else {}
     return PageReading(product, declared, {name: g.clean(raw.get(name)) for name, g in groups.items()}, crumbs)
+
+
+CookieValues = tuple[tuple[str, str, "str | None"], ...]
+"""What a page's cookie fields read: ``(group, field, raw value)`` in the groups' order."""
+
+
+def reads_cookies(groups: Mapping[str, Group]) -> bool:
+    """Whether any of ``groups`` has a cookie field (most rules have none: no cookie is looked at)."""
+    return any(f.cookie is not None for g in groups.values() for f in g.fields.values())
+
+
+def cookie_values(groups: Mapping[str, Group], jar: Mapping[str, str]) -> CookieValues:
+    """The raw value of each cookie field of ``groups`` in the page's cookies (``cookies.page_cookies``)."""
+    return tuple((name, key, cookie_value(f.cookie, jar)) for name, g in groups.items()
+                 for key, f in g.fields.items() if f.cookie is not None)
+
+
+def with_cookies(reading: PageReading, groups: Mapping[str, Group], values: CookieValues) -> PageReading:
+    """The proxy's reading of a page with its cookie fields filled (the HTML reads none: a page's bytes are
+    the same for every visitor, its cookies are not); a group the page does not have stays absent."""
+    out = {name: dict(v, fields=dict(v.get("fields") or {})) for name, v in reading.groups.items()}
+    for name, key, raw in values:
+        if name in out and out[name].get("present"):
+            out[name]["fields"][key] = groups[name].fields[key].clean(raw)
+    return replace(reading, groups=out)

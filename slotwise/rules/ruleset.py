@@ -273,6 +273,7 @@ class RuleSet:
     signals: Signals = field(default_factory=Signals)  # stage thresholds, interest weights, mail picks
     cache: CacheSettings = field(default_factory=CacheSettings)  # who is logged in, for the proxy's HTML cache
     files: tuple[Path, ...] = ()  # the rules file, its includes and templates (for reload watching)
+    cookie_warnings: tuple[Issue, ...] = ()  # each cookie field's: in tag-only mode it cannot see an HttpOnly cookie
     _by_id: Mapping[str, Slot] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -52,9 +52,14 @@ def _tag_config(ruleset: "RuleSet", tag_only: bool) -> Mapping[str, Any]:
         "patterns": patterns,
     }
     observed = capture.observed_requests() if tag_only else []
-    for warning in ([s.unobserved for s in capture.requests] + [s.key_warning for s in ruleset.slots]) if tag_only else ():
+    for warning in ([s.unobserved for s in capture.requests] + [s.key_warning for s in ruleset.slots]
+                    + list(ruleset.cookie_warnings)) if tag_only else ():
         if warning is not None:  # once per rules object (cached): rules check says it with its place
             log.warning("%s", warning)
+    read = [*(catalog.page_groups("product").values() if tag_only else ()),
+            *(capture.page_groups(None).values() if tag_only else ()), *(t.group for t in capture.triggers)]
+    if any(f.cookie is not None for group in read for f in group.fields.values()):
+        out["cookies"] = 1  # the tag reads a cookie (behind the proxy: a trigger's only): it carries the reader (assets)
     if tag_only and any(slot.wait_ms and slot.enabled for slot in ruleset.slots):
         out["wait"] = 1  # a slot's element comes from the store's script: the tag carries its watcher (assets)
     if observed:  # the tag then carries its observer (slotwise.tag.assets): only for the stores that need it

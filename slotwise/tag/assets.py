@@ -89,13 +89,16 @@ class TagBundle:
 
 
 VARIANTS = ("full", "proxy", "late")
-REGIONS = ("tag-only", "apply", "requests", "wait", "shared")
+REGIONS = ("tag-only", "apply", "requests", "wait", "cookies", "shared")
 """Regions of tag.js between ``// @<name>`` and ``// @end`` (not nested): ``tag-only`` and ``apply`` (applying
 decisions in the browser) are left out of the tag the proxy injects; ``requests`` (observing the page's own
 requests) is in the tag only when its config has ``requests`` (tag-only mode, rules with ``request`` sources),
 ``wait`` (watching for elements the store's script renders late) only when it has ``wait`` (a slot with
-``wait``): most stores pay for neither. ``shared`` is in every tag."""
-OPTIONAL = ("requests", "wait")  # in the full tag only when its config names them
+``wait``), ``cookies`` (reading ``document.cookie``) only when it has ``cookies`` (a field the tag reads is a
+cookie: in the tag the proxy injects, a click or submit trigger's): most stores pay for none. ``shared`` is in
+every tag."""
+OPTIONAL = ("requests", "wait", "cookies")  # in the full tag only when its config names them
+PROXY_OPTIONAL = ("cookies",)  # in the tag the proxy injects only when its config names them
 PROXY_LEAVES_OUT = ("tag-only", "apply", "requests", "wait")
 LATE_REGIONS = ("shared", "apply", "wait")
 """The ``late`` variant: the script the proxy adds to a page whose decisions wait for an element the store's
@@ -103,7 +106,7 @@ script renders (``late.js``), made of these regions of tag.js, in their order th
 watcher for both modes, never a second copy."""
 LATE_MARK = "/*SW_REGIONS*/"
 LATE_CONFIG = ("v", "patterns")  # what its code reads of the config (keys of links: the URL patterns)
-_MARKER = re.compile(r"^[ \t]*// @(tag-only|apply|requests|wait|shared|end)\b", re.MULTILINE)
+_MARKER = re.compile(r"^[ \t]*// @(tag-only|apply|requests|wait|cookies|shared|end)\b", re.MULTILINE)
 _REGION = {name: re.compile(rf"^[ \t]*// @{name}\b.*?^[ \t]*// @end[^\n]*\n", re.MULTILINE | re.DOTALL)
            for name in REGIONS}
 
@@ -135,13 +138,13 @@ def regions_of(source: str, *names: str) -> str:
 
 @lru_cache(maxsize=8)
 def _code(variant: str, kept: tuple[str, ...] = ()) -> str:
-    """The code of a variant; ``kept``: the ``OPTIONAL`` regions the full tag keeps."""
+    """The code of a variant; ``kept``: the optional regions it keeps (``OPTIONAL``, the proxy's ``PROXY_OPTIONAL``)."""
     source = files("slotwise.tag").joinpath("tag.js").read_text("utf-8")
     if variant == "late":
         stripped = files("slotwise.tag").joinpath("late.js").read_text("utf-8").replace(
             LATE_MARK, regions_of(source, *LATE_REGIONS).strip())
     elif variant == "proxy":
-        stripped = strip_tag_only(source)
+        stripped = strip_regions(strip_tag_only(source), *(r for r in PROXY_OPTIONAL if r not in kept))
     else:
         stripped = strip_regions(source, *(r for r in OPTIONAL if r not in kept))
     code = compact(stripped)
@@ -164,14 +167,16 @@ def bundle(config: Mapping[str, Any] | None = None, variant: str = "full") -> Ta
     on a page whose decisions wait for an element the store's script renders
     (``late.js``). The observer of the page's own requests is in the ``full``
     tag only when the config has ``requests``, the watcher of late elements
-    only when it has ``wait``.
+    only when it has ``wait``, the cookie reader (in ``full`` and ``proxy``)
+    only when it has ``cookies``.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
     config = dict(config or {"v": 1})
     if variant == "late":  # only what its code reads: rules that differ elsewhere share one script
         config = {k: config[k] for k in LATE_CONFIG if k in config}
-    kept = tuple(r for r in OPTIONAL if config.get(r)) if variant == "full" else ()
+    optional = {"full": OPTIONAL, "proxy": PROXY_OPTIONAL}.get(variant, ())
+    kept = tuple(r for r in optional if config.get(r))
     return _bundle(script_json(config), variant, kept)
 
 

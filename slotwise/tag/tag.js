@@ -3,6 +3,7 @@
    injects (it reads pages and decides itself); /_sw/tag.js, for tag-only stores, has everything.
    "// @shared", "// @apply" and "// @wait" are also the whole code of the script the proxy adds to a
    page whose decisions wait for an element the store's script renders (late.js, slotwise/tag/assets.py).
+   "// @requests", "// @wait" and "// @cookies" are in a tag only when its config asks for them.
    Nothing here knows a store: what to read from its pages, which clicks and forms are
    events, and whether to read GA4's dataLayer all come from the rules (CFG, baked in
    by the server that serves this file). */
@@ -144,12 +145,25 @@
   function field(scope, f) {
     if (!f) return null;
     if (f.f != null) { var el = scope.elements && scope.elements.namedItem(f.f); return el ? el.value : null; }
+    if (f.k != null) return typeof cookie == 'function' ? cookie(f.k) : null; // in the tag only when a field reads one
     var n = find(scope, f.c);
     if (!n) return null;
     if (f.a == null) return n.textContent;
     if (!n.hasAttribute(f.a)) return null;
     var v = n.getAttribute(f.a);
     return v === '' && BOOL[f.a.toLowerCase()] ? f.a : v;
+  }
+  // @end
+  // @cookies: only in a tag whose rules read a cookie: document.cookie (no HttpOnly one), never our sw_*
+  function cookie(k) {
+    var all = d.cookie.split(';'), pre = k.slice(-1) == '*', name = pre ? k.slice(0, -1) : k;
+    for (var i = 0; i < all.length; i++) {
+      var e = all[i].indexOf('='), n = all[i].slice(0, e).trim(), v = all[i].slice(e + 1).trim().replace(/^"+|"+$/g, '');
+      if (e > 0 && n.indexOf('sw_') && (pre ? !n.indexOf(name) : n == name)) {
+        try { return decodeURIComponent(v); } catch (x) { return v; }
+      }
+    }
+    return null;
   }
   // @end
   function fields(scope, fs) {

@@ -247,3 +247,45 @@ def test_cards_link_within_the_visitors_locale_prefix(tmp_path: Path, page_serve
     assert re.findall(r"<a class=card data-id=boot href='([^']*)'[^>]*>\[([^\]]*)\]", home.text) == [("/products/boot", "€60.00")]
     assert re.findall(r"<a class=card data-id=boot href='([^']*)'[^>]*>\[([^\]]*)\]", uk.text) == [
         ("/en-gb/products/boot", "£51.00")]
+
+
+COOKIE_CURRENCY_RULES = PAGE_CURRENCY_RULES.replace(
+    """page_currency: "form[action='/localization'] [name=currency_code] @value\"""",
+    "page_currency: {cookie: cart_currency}")
+ALL = b"<!doctype html><html><body><h1>All</h1><section class=related></section></body></html>"
+
+
+def test_a_page_in_the_currency_its_cookie_names(tmp_path: Path, page_server: Any, asgi_server: Any) -> None:
+    """Shopify keeps the visitor's currency in the ``cart_currency`` cookie alone: the same category page's bytes
+    (no selector, no price of its own) show the cookie's currency's prices. A response that sets the cookie (the
+    store's currency switch) is already in its new value, one that expires it in the catalog's currency."""
+    shop = page_server({
+        **PAGES, "/c/all": Page(ALL),
+        "/c/switch": Page(ALL, headers=(("content-type", "text/html"), ("set-cookie", "cart_currency=GBP; Path=/"))),
+        "/c/reset": Page(ALL, headers=(("content-type", "text/html"),
+                                       ("set-cookie", "cart_currency=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT"))),
+    })
+    (tmp_path / "rules.yaml").write_text(COOKIE_CURRENCY_RULES, encoding="utf-8")
+    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
+                        personalize_budget_ms=5000)
+    personalizer = SlotwisePersonalizer(settings)
+    edge = asgi_server(create_app(settings, personalizer))
+    store = personalizer.store
+    with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as client:
+        client.get("/p/boot")
+        assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("price") == 60.0)
+        client.get("/p/boot?currency=GBP")
+        assert until(lambda: "GBP" in json.dumps(sync(store.get_products(["boot"]))))
+        shown_in = {}
+        for cookie in (None, "GBP", "EUR", "GBP"):  # the same page, read once: each view in its own cookie's
+            client.cookies.delete("cart_currency")
+            if cookie is not None:
+                client.cookies.set("cart_currency", cookie)
+            shown_in.setdefault(cookie, []).append(shown(client.get("/c/all").text, "card"))
+        client.cookies.set("cart_currency", "EUR")
+        switched = client.get("/c/switch")  # the store switches to GBP on this very response
+        client.cookies.set("cart_currency", "GBP")
+        reset = client.get("/c/reset")
+    assert shown_in == {None: [{"boot": "€60.00"}], "GBP": [{"boot": "£51.00"}] * 2, "EUR": [{"boot": "€60.00"}]}
+    assert shown(switched.text, "card") == {"boot": "£51.00"}
+    assert shown(reset.text, "card") == {"boot": "€60.00"}

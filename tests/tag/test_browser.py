@@ -260,3 +260,42 @@ def test_a_browser_that_cannot_compile_a_sources_regexp_skips_that_source_only(l
     assert page.evaluate("() => { try { new RegExp('(?<=/cart)/add'); } catch (e) { return e.name; } }") == "SyntaxError"
     assert [e.data["props"]["source"] for e in events_of(store, "capture")] == ["plain"] == [
         e.data["props"]["source"] for e in captured]
+
+
+@pytest.mark.parametrize("http_only", [False, True], ids=["readable", "httponly"])
+def test_tag_only_decide_gets_the_currency_the_cookie_names(live_tag_server: Any, browser: Any, tmp_path: Any,
+                                                            http_only: bool) -> None:
+    """Tag-only, ``catalog.page_currency: {cookie: cart_currency}``: the tag (its config made from the rules) reads
+    the cookie into the page extract ``/decide`` asks for, and the server's page facts are in its currency. An
+    HttpOnly cookie is invisible to ``document.cookie``: the page is then in ``catalog.currency`` (rules check
+    warns of it: tests/rules/test_cookie_fields.py)."""
+    from slotwise.rules import page_facts
+    from slotwise.rules.reading import read_extract
+    from slotwise.rules.tag_config import tag_config
+    from slotwise.rules.testing import rules_from_text
+
+    rules = rules_from_text(tmp_path, """
+        catalog: {product_pages: "/p/{product}", currency: EUR, page_currency: {cookie: cart_currency}}
+        slots: []
+    """)
+
+    async def decide(request: Any, visitor_id: str, url: str, extract: Any = None) -> dict[str, Any]:
+        if extract is None:  # as the real /decide: only the page knows its currency
+            return {"complete": False, "decisions": []}
+        reading = read_extract(extract, rules.catalog, rules.catalog.page_groups("product"))
+        currency = page_facts("/p/p1", "", None, rules, reading=reading).currency
+        return {"complete": True, "decisions": [{"slot": "recs", "selector": ".related", "action": "replace",
+                                                 "html": f'<p class="in">{currency}</p>', "decision_id": "d-cur"}]}
+
+    server, _ = live_tag_server(page=tag_only_page(5000), tag="", decide=decide,
+                                tag_config=lambda: tag_config(rules, tag_only=True))
+    context = browser.new_context()
+    try:
+        context.add_cookies([{"name": "cart_currency", "value": "GBP", "url": server.url, "httpOnly": http_only}])
+        page = context.new_page()
+        page.goto(f"{server.url}/p/p1")
+        page.wait_for_selector("p.in", timeout=6000)
+        shown = page.text_content("p.in")
+    finally:
+        context.close()
+    assert shown == ("EUR" if http_only else "GBP")

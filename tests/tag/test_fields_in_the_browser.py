@@ -72,3 +72,57 @@ def test_the_tag_reads_each_group_as_the_proxy_does(browser: Any, tmp_path: Any)
     assert [line["size"] for line in from_tag["sizes"]["lines"]] == ["s", "m & <l>"]
     (order,) = [v for name, v in from_tag.items() if name.startswith("ev:")]
     assert [(line["product"], line["qty"]) for line in order["lines"]] == [("21", "2"), ("26", "1")]
+
+
+COOKIE_RULES = """
+catalog:
+  currency: EUR
+  page_currency: {cookie: cart_currency}
+slots: []
+"""
+SET_COOKIES = (
+    "cart_currency=GBP; Path=/",
+    "OptanonConsent=isGpcEnabled=0&groups=C0001%3A1%2CC0002%3A0; Path=/",
+    "wordpress_logged_in_5f3a=ana%7C1767225600%7Ctoken; Path=/; HttpOnly",  # the tag never sees it
+    "sw_probe=not-the-rules; Path=/",  # Slotwise's own: no rule reads it
+)
+
+
+def test_the_tag_reads_cookie_fields_from_document_cookie(browser: Any, tmp_path: Any, page_server: Any) -> None:
+    """Tag-only: the tag (with its cookie reader) reads ``document.cookie`` of a real page whose response set the
+    cookies, URL-decoded, a last ``*`` as a prefix; an HttpOnly cookie is invisible to it (``rules check`` warns),
+    ``sw_*`` never read. The proxy reads the same fields from the same response's cookies, the HttpOnly one too."""
+    from page_server import Page
+
+    from slotwise.rules import page_facts
+    from slotwise.rules.cookies import page_cookies
+    from slotwise.rules.extract import Field, Group
+    from slotwise.rules.reading import PageReading, cookie_values, with_cookies
+
+    rules = rules_from_text(tmp_path, COOKIE_RULES)
+    groups = {**rules.catalog.page_groups("other"), "cookies": Group(fields={
+        "consent": Field(cookie="OptanonConsent", match=re.compile(r"C0002:(\d)")),
+        "login": Field(cookie="wordpress_logged_in_*", match=re.compile(r"^([^|]+)")),
+        "ours": Field(cookie="s*"),  # a prefix that covers ours too: only the store's
+        "title": Field("h1")})}
+    html = b"<!doctype html><title>All</title><body><h1>All</h1></body>"
+    shop = page_server({"/c/all": Page(html, headers=(("content-type", "text/html"),
+                                                        *(("set-cookie", c) for c in SET_COOKIES)))})
+    code = assets.bundle({"v": 1, "cookies": 1}).source.decode()
+    found = re.search(r"function find\(scope, c\) \{.*?\nfunction group\(g\) \{.*?\n\}\n", code, re.DOTALL)
+    assert found and "function cookie(" in found.group(0)
+    page = browser.new_page()
+    try:
+        page.goto(shop.url + "/c/all")
+        raw = page.evaluate(f"(gs) => {{ var d = document, A = Array.prototype, BOOL = {{}}; {found.group(0)}"
+                            "var o = {}; for (var k in gs) o[k] = group(gs[k]); return o; }",
+                            {name: g.to_json() for name, g in groups.items()})
+    finally:
+        page.close()
+    from_tag = read_extract({"values": raw}, rules.catalog, groups)
+    assert from_tag.group("cookies")["fields"] == {"consent": "0", "login": None, "ours": None, "title": "All"}
+    assert page_facts("/c/all", "", None, rules, reading=from_tag).currency == "GBP"
+    from_proxy = with_cookies(PageReading(groups=read_groups(html, groups)), groups,
+                              cookie_values(groups, page_cookies([], [("set-cookie", c) for c in SET_COOKIES])))
+    assert from_proxy.group("page_currency") == from_tag.group("page_currency")
+    assert from_proxy.group("cookies")["fields"] == {"consent": "0", "login": "ana", "ours": None, "title": "All"}

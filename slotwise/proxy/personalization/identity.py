@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from slotwise.lru import LRUCache
+from slotwise.rules.cookies import cookie_pairs
 
 MAX_COOKIE_LEN = 128
 VERIFIED_KEPT = 8192
@@ -111,13 +112,9 @@ class VisitorCookies:
 
 def cookie_value(header: str, name: str) -> str | None:
     """One cookie's value from a Cookie header, tolerating junk around it."""
-    if len(header) > 16384 or name not in header:  # most requests carry no preview cookie: no split for it
+    if name not in header:  # most requests carry no preview cookie: no split for it
         return None
-    for part in header.split(";"):
-        key, sep, value = part.strip().partition("=")
-        if sep and key == name:
-            return value.strip().strip('"')
-    return None
+    return next((value for key, value in cookie_pairs(header) if key == name), None)
 
 
 __all__ = ["VisitorCookies", "cookie_value"]

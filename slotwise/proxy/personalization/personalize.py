@@ -62,7 +62,8 @@ from slotwise.rules.context import Context
 from slotwise.rules.errors import RuleEvaluationError
 from slotwise.rules.ruleset import Slot, Variant
 from slotwise.rules.interests import InterestRules, interests
-from slotwise.rules.reading import PageReading, bytes_to_read, read_html
+from slotwise.rules.cookies import page_cookies
+from slotwise.rules.reading import PageReading, bytes_to_read, cookie_values, read_html, reads_cookies, with_cookies
 from slotwise.rules.tag_config import tag_config
 from slotwise.store import Store, open_store
 from slotwise.store.base import LogRecord
@@ -498,18 +499,22 @@ class SlotwisePersonalizer:
 
     async def _read_page(self, flow: Flow, html: bytes, digest: bytes, ruleset: RuleSet) -> PageReading:
         """The page read once per distinct page (``page_readings``): a kept reading on the loop, a new
-        one in a page-work thread."""
+        one in a page-work thread; with the rules' cookie fields filled from the page's cookies
+        (``rules.cookies``), kept per distinct page and cookie values."""
         kind, _ = ruleset.catalog.patterns.classify(flow.path)
         groups = ruleset.catalog.page_groups(kind)
         if not ruleset.capture.empty:
             groups.update(ruleset.capture.page_groups(flow.path, flow.query_string, flow.headers))
         structured = kind in ("product", "other")
         key = self.readings.key(digest, ruleset, tuple(sorted(groups)), structured, flow.charset)
-        kept = self.readings.get(key, ruleset)
-        if kept is not None:
-            return kept
-        read = functools.partial(self._bounded_read, html, ruleset, groups, structured, flow.charset)
-        return await page_work(len(html), self.readings.read, key, ruleset, read)
+        reading = self.readings.get(key, ruleset)
+        if reading is None:
+            read = functools.partial(self._bounded_read, html, ruleset, groups, structured, flow.charset)
+            reading = await page_work(len(html), self.readings.read, key, ruleset, read)
+        if not reads_cookies(groups):
+            return reading
+        values = cookie_values(groups, page_cookies(flow.headers, flow.response_headers, own=self.cookies.name))
+        return self.readings.read((key, values), ruleset, functools.partial(with_cookies, reading, groups, values))
 
     @staticmethod
     def _bounded_read(html: bytes, ruleset: RuleSet, groups: dict[str, Any], structured: bool,
