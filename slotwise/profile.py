@@ -473,6 +473,35 @@ def _merge_popups(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) ->
     return out
 
 
+def holds(profile: Profile | None, alias: str, *, by_trust: bool = True) -> bool:
+    """The profile holds the customer id or address ``alias`` names (``customer:ID``, ``email:HASH``), by a
+    trusted link already (``by_trust``; else a claim will do): linking it again writes nothing new. The tag
+    sends a signed-in customer with every page view, the store's pages name the logged-in one on every page;
+    the request has read the profile, the store need not be asked."""
+    if profile is None:
+        return False
+    kind, _, value = alias.partition(":")
+    if kind == "customer":
+        held, trusted = profile.customer_id, profile.customer_trusted
+    elif kind == "email":
+        held, trusted = profile.email_hash, profile.email_trusted
+    else:
+        return False
+    return bool(value) and held == value and (trusted or not by_trust)
+
+
+def trust(profile: Profile, aliases: Iterable[str]) -> None:
+    """A trusted source (the store's page, an accepted login, an import) linked these aliases to the person:
+    the customer id and address among them that the profile holds are held by trust from now on, so naming
+    them again need write nothing (``holds``)."""
+    for alias in aliases:
+        if holds(profile, alias, by_trust=False):
+            if alias.startswith("customer:"):
+                profile.customer_trusted = True
+            else:
+                profile.email_trusted = True
+
+
 def forget_alias(profile: Profile, alias: str) -> None:
     """Drops the fact a lost alias stood for (``customer:ID``, ``email:HASH``).
 

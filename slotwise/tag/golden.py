@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 
 from slotwise import profile as P
 from slotwise.keys import category_key, product_key
-from slotwise.profile import Profile, hash_email
+from slotwise.profile import Profile, hash_email, trust
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 
 PROFILE_TYPES = frozenset(
@@ -96,9 +96,7 @@ def apply_events(events: Iterable[tuple[Any, float]], sizes: SizeVocabulary = PL
             if P.mark_applied(profile, event.event_id):
                 apply_event(profile, event, ts, sizes)
             if trusted:
-                for alias in identity_aliases(event):
-                    if holds(profile, alias, by_trust=False):
-                        _trust(profile, alias)
+                trust(profile, identity_aliases(event))
 
     return update
 
@@ -122,31 +120,6 @@ def email_hash_of(props: Any) -> str | None:
 def email_is_valid(email: str) -> bool:
     """A plausible address: one @, a dot in the domain, no spaces, at most 254 characters."""
     return len(email) <= 254 and EMAIL_RE.fullmatch(email) is not None
-
-
-def holds(profile: Profile | None, alias: str, *, by_trust: bool = True) -> bool:
-    """The profile holds the customer id or address ``alias`` names (``customer:ID``, ``email:HASH``), by a
-    trusted link already (``by_trust``; else a claim will do): linking it again writes nothing new. The tag
-    sends a signed-in customer with every page view, the store's pages name the logged-in one on every page;
-    the request has read the profile, the store need not be asked."""
-    if profile is None:
-        return False
-    kind, _, value = alias.partition(":")
-    if kind == "customer":
-        held, trusted = profile.customer_id, profile.customer_trusted
-    elif kind == "email":
-        held, trusted = profile.email_hash, profile.email_trusted
-    else:
-        return False
-    return bool(value) and held == value and (trusted or not by_trust)
-
-
-def _trust(profile: Profile, alias: str) -> None:
-    """Marks the customer id or address ``alias`` names as the profile's by a trusted link."""
-    if alias.startswith("customer:"):
-        profile.customer_trusted = True
-    else:
-        profile.email_trusted = True
 
 
 def names_another_person(profile: Profile | None, customer: str | None, email_hash: str | None) -> bool:

@@ -15,6 +15,7 @@ import time
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
@@ -26,6 +27,7 @@ from slotwise.profile import Profile, hash_email
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from slotwise.tag.imports import import_people_file
 from slotwise.tag.testing import sync
 
 
@@ -174,3 +176,27 @@ def test_a_profile_stored_before_its_trusted_mark_existed_is_confirmed_once(stac
             phone.get(name.page(n))
         assert linked_by_the_store(stack, vid(phone)) == 2  # one confirming write, not one per page
         assert getattr(stack.profile(vid(phone)), name.trusted_field) is True and owner(stack, name) == profile.id
+
+
+def import_customers(stack: Stack, path: Path) -> None:
+    """``slotwise import customers`` into the proxy's store (on Redis, a client of the test's own per call)."""
+    report = sync(import_people_file(stack.store, path, "customers", time.time()))
+    assert report.loaded == 1 and report.rejected_count == 0
+
+
+def test_an_imported_customer_is_held_by_trust_and_the_stores_pages_write_no_link(stack: Stack, tmp_path: Path) -> None:
+    """An import is the store's own data: a browser that joins the imported customer (a login with their
+    address) holds their customer id by trust too, so the account page naming it writes nothing."""
+    customer, email = Name.fresh("customer"), Name.fresh("email")
+    (tmp_path / "customers.csv").write_text(f"customer_id,email\n{customer.value},{email.value}\n", encoding="utf-8")
+    import_customers(stack, tmp_path / "customers.csv")
+    with stack.client() as phone:
+        phone.get("/page?none=1")
+        assert phone.post("/login", data={"email": email.value, "password": "right"}).status_code == 303
+        joined = stack.profile(vid(phone))
+        assert joined.id == owner(stack, customer) == owner(stack, email) and customer.held(joined)
+        for n in range(2):
+            phone.get(customer.page(n))
+        named = [r for r in stack.log("identify", vid(phone)) if r.data["props"].get("customer_id")]
+        assert named == []  # held by trust since the import: no confirming write
+        assert stack.profile(vid(phone)).customer_trusted is True

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl
 
 from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
-from slotwise.profile import Profile
+from slotwise.profile import Profile, holds
 from slotwise.proxy.flow import Flow
 from slotwise.proxy.personalization.catalog_category import CatalogCategories
 from slotwise.proxy.personalization.pageviews import PageViewRecorder
@@ -46,7 +46,7 @@ from slotwise.rules.signed_identity import SignedIdentity
 from slotwise.proxy.operations.metrics import count_signed_identity
 from slotwise.store.base import Store
 from slotwise.tag.events import RequestSeenProps, parse_event
-from slotwise.tag.golden import holds, names_another_person
+from slotwise.tag.golden import names_another_person
 from slotwise.tag.recorder import EventRecorder, Incoming
 from slotwise.tag.scrub import scrub
 
