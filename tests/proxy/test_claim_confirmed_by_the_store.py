@@ -23,7 +23,7 @@ import pytest
 from real_parts import state_store
 from test_capture_proxy import RULES, Clock, Stack, shop_app, vid
 
-from slotwise.profile import Profile, hash_email
+from slotwise.profile import Profile, hash_email, holds
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
@@ -72,7 +72,8 @@ class Name:
         return f"/account/?{'id' if self.kind == 'customer' else 'email'}={self.value}&none=1&n={n}"
 
     def held(self, profile: Profile) -> bool:
-        return (profile.customer_id if self.kind == "customer" else profile.email_hash) == self.alias.split(":")[1]
+        """The profile names them, by a claim or by trust."""
+        return holds(profile, self.alias, by_trust=False)
 
 
 def by_the_tag(device: httpx.Client, name: Name) -> None:
