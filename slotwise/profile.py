@@ -40,6 +40,7 @@ class Profile:
     customer_id: str | None = None
     customer_trusted: bool = False  # customer_id came from a trusted link (a signed id, the store's page), not a claim
     email_hash: str | None = None
+    email_trusted: bool = False  # email_hash came from a trusted link (the store's page, an accepted login), not a claim
     first_seen: float = 0.0
     last_seen: float = 0.0
     visits: int = 0
@@ -68,7 +69,7 @@ class Profile:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Profile":
         if cls is Profile and data.keys() == _KNOWN:  # every field, nothing else: what a store wrote
-            # what ``__init__`` does (it only assigns), without its 23 arguments: a read-back's hot path
+            # what ``__init__`` does (it only assigns), without its 24 arguments: a read-back's hot path
             profile = object.__new__(Profile)
             profile.__dict__.update(data)
             return profile
@@ -426,6 +427,7 @@ def merge(known: Profile, other: Profile) -> Profile:
     merged.customer_id = known.customer_id or other.customer_id
     merged.customer_trusted = known.customer_trusted if known.customer_id else other.customer_trusted
     merged.email_hash = known.email_hash or other.email_hash
+    merged.email_trusted = known.email_trusted if known.email_hash else other.email_trusted
     firsts = [t for t in (known.first_seen, other.first_seen) if t]
     merged.first_seen = min(firsts) if firsts else 0.0
     merged.last_seen = max(known.last_seen, other.last_seen)
@@ -471,6 +473,35 @@ def _merge_popups(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) ->
     return out
 
 
+def holds(profile: Profile | None, alias: str, *, by_trust: bool = True) -> bool:
+    """The profile holds the customer id or address ``alias`` names (``customer:ID``, ``email:HASH``), by a
+    trusted link already (``by_trust``; else a claim will do): linking it again writes nothing new. The tag
+    sends a signed-in customer with every page view, the store's pages name the logged-in one on every page;
+    the request has read the profile, the store need not be asked."""
+    if profile is None:
+        return False
+    kind, _, value = alias.partition(":")
+    if kind == "customer":
+        held, trusted = profile.customer_id, profile.customer_trusted
+    elif kind == "email":
+        held, trusted = profile.email_hash, profile.email_trusted
+    else:
+        return False
+    return bool(value) and held == value and (trusted or not by_trust)
+
+
+def trust(profile: Profile, aliases: Iterable[str]) -> None:
+    """A trusted source (the store's page, an accepted login, an import) linked these aliases to the person:
+    the customer id and address among them that the profile holds are held by trust from now on, so naming
+    them again need write nothing (``holds``)."""
+    for alias in aliases:
+        if holds(profile, alias, by_trust=False):
+            if alias.startswith("customer:"):
+                profile.customer_trusted = True
+            else:
+                profile.email_trusted = True
+
+
 def forget_alias(profile: Profile, alias: str) -> None:
     """Drops the fact a lost alias stood for (``customer:ID``, ``email:HASH``).
 
@@ -481,4 +512,4 @@ def forget_alias(profile: Profile, alias: str) -> None:
     if kind == "customer" and profile.customer_id == value:
         profile.customer_id, profile.customer_trusted = None, False
     elif kind == "email" and profile.email_hash == value:
-        profile.email_hash = None
+        profile.email_hash, profile.email_trusted = None, False

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from slotwise.profile import hash_email
+from slotwise.profile import hash_email, holds
 from slotwise.store.base import LogRecord, Store
 from slotwise.tag.assets import TagAssets
 from slotwise.tag.admin import admin_routes
@@ -29,7 +29,7 @@ from slotwise.tag.admin_session import is_https
 from slotwise.tag.coupons import CouponSigner
 from slotwise.tag.events import parse_batch
 from slotwise.tag import jsonbody
-from slotwise.tag.golden import email_is_valid, holds_customer, names_another_person
+from slotwise.tag.golden import email_is_valid, names_another_person
 from slotwise.tag.jsonbody import BadJSON
 from slotwise.rules.order_mapping import OrderMapping
 from slotwise.tag.orders import OrderWebhook
@@ -268,7 +268,7 @@ class TagAPI:
         if self.expand is not None:
             items = await self.expand(visitor, items, now)
         # the store signed the customer id: trusted, merges; the customer this browser already is, nothing to write
-        items = [item for item in items if not (item.verified and holds_customer(profile, item.event.props.customer_id))]
+        items = [item for item in items if not (item.verified and holds(profile, f"customer:{item.event.props.customer_id}"))]
         signed = [item for item in items if item.verified]
         if any(names_another_person(profile, item.event.props.customer_id, None) for item in signed):
             visitor, is_new = self.cookies.new_id(), True  # a shared browser: as after a logout (the proxy's way)

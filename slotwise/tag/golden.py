@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 
 from slotwise import profile as P
 from slotwise.keys import category_key, product_key
-from slotwise.profile import Profile, hash_email
+from slotwise.profile import Profile, hash_email, trust
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 
 PROFILE_TYPES = frozenset(
@@ -54,11 +54,11 @@ def apply_event(profile: Profile, event: Any, ts: float, sizes: SizeVocabulary =
     elif kind == "signup":
         if props.source != "signup":  # a newsletter or the popup; an account sign-up subscribes to nothing
             profile.subscribed = True
-        profile.email_hash = email_hash_of(props) or profile.email_hash
+        _set_email(profile, email_hash_of(props))
     elif kind == "identify":
         if props.customer_id and props.customer_id != profile.customer_id:
             profile.customer_id, profile.customer_trusted = props.customer_id, False  # trusted: ``apply_events``
-        profile.email_hash = email_hash_of(props) or profile.email_hash
+        _set_email(profile, email_hash_of(props))
     elif kind == "store_chosen":
         profile.chosen_store = {"id": props.store, "ts": ts}
     elif kind == "consent":
@@ -69,6 +69,13 @@ def apply_event(profile: Profile, event: Any, ts: float, sizes: SizeVocabulary =
             profile.subscribed = True
 
 
+def _set_email(profile: Profile, email_hash: str | None) -> None:
+    """An event's address becomes the profile's; a new one as a claim until ``apply_events`` says it was
+    linked by trust."""
+    if email_hash and email_hash != profile.email_hash:
+        profile.email_hash, profile.email_trusted = email_hash, False
+
+
 def apply_events(events: Iterable[tuple[Any, float]], sizes: SizeVocabulary = PLAIN_SIZES, *,
                  trusted: bool = False) -> Callable[[Profile], None]:
     """The update for a batch: each profile-changing event applied once, ever (``sizes``: the rules' size
@@ -76,10 +83,11 @@ def apply_events(events: Iterable[tuple[Any, float]], sizes: SizeVocabulary = PL
 
     The event id is remembered in the same write as its effect
     (``Profile.applied_events``), so a batch retried after a crash neither
-    loses nor doubles an update. ``trusted``: the batch's customer ids were
-    linked by trust (``Profile.customer_trusted``), also when their event was
-    applied before as a claim (a page's signed id keeps one event id per
-    visitor, whatever its signature said).
+    loses nor doubles an update. ``trusted``: the batch's customer ids and
+    addresses were linked by trust (``Profile.customer_trusted``,
+    ``Profile.email_trusted``), also when their event was applied before as a
+    claim (a page's signed id keeps one event id per visitor, whatever its
+    signature said).
     """
     events = [(e, ts) for e, ts in events if e.type in PROFILE_TYPES]
 
@@ -87,9 +95,8 @@ def apply_events(events: Iterable[tuple[Any, float]], sizes: SizeVocabulary = PL
         for event, ts in events:
             if P.mark_applied(profile, event.event_id):
                 apply_event(profile, event, ts, sizes)
-            customer = event.props.customer_id if event.type == "identify" else None
-            if trusted and customer and customer == profile.customer_id:
-                profile.customer_trusted = True
+            if trusted:
+                trust(profile, identity_aliases(event))
 
     return update
 
@@ -113,13 +120,6 @@ def email_hash_of(props: Any) -> str | None:
 def email_is_valid(email: str) -> bool:
     """A plausible address: one @, a dot in the domain, no spaces, at most 254 characters."""
     return len(email) <= 254 and EMAIL_RE.fullmatch(email) is not None
-
-
-def holds_customer(profile: Profile | None, customer: str | None) -> bool:
-    """The profile is this customer's by a trusted link already: linking them again writes nothing new. The tag
-    sends a signed-in customer with every page view; the request has read the profile, the store need not be
-    asked."""
-    return profile is not None and profile.customer_trusted and customer is not None and profile.customer_id == customer
 
 
 def names_another_person(profile: Profile | None, customer: str | None, email_hash: str | None) -> bool:

@@ -140,3 +140,27 @@ async def test_an_import_leaves_a_persons_own_claim_with_them(store: Any, tmp_pa
     profile = await store.get_profile("phone")
     assert await store.resolve(EMAIL_ALIAS) == profile.id == await store.resolve("customer:C9")
     assert profile.email_hash == hash_email(EMAIL) and [p["order_id"] for p in profile.purchases] == ["o-9"]
+
+
+@pytest.mark.parametrize("kind", ["customers", "purchases"])
+async def test_an_import_confirms_a_persons_own_claim(store: Any, tmp_path: Path, kind: str) -> None:
+    """The customer's own profile claimed its address (the popup); an import naming the customer and the
+    address is the store's word: the address is theirs by trust, so their other device that logs in with it
+    merges with them instead of taking it from them."""
+    await store.update_profile("phone", lambda p: record_view(p, NOW, category="socks"), NOW)
+    recorder = EventRecorder(store)
+    await recorder.record("phone", [identify("login0009", customer_id="C9")], NOW, trusted=True)  # a login
+    await recorder.record("phone", [identify("claim0010", email=EMAIL)], NOW, trusted=False)
+
+    csv = tmp_path / f"{kind}.csv"
+    csv.write_text("customer_id,email\nC9,victim@example.com\n" if kind == "customers" else
+                   f"order_id,ts,product,qty,price,customer_id,email\no-10,2023-11-01,d1,1,80,C9,{EMAIL}\n")
+    assert (await import_people_file(store, csv, kind, NOW + 1)).loaded == 1
+    profile = await store.get_profile("phone")
+
+    await store.update_profile("laptop", victim_history, NOW + 2)
+    await recorder.record("laptop", [identify("login0010", email=EMAIL)], NOW + 2, trusted=True)
+    merged = await store.get_profile("laptop")
+    assert merged.id == profile.id == await store.resolve(EMAIL_ALIAS) == await store.resolve("customer:C9")
+    assert merged.email_hash == hash_email(EMAIL) and {"socks", "dresses"} <= set(merged.categories)
+    assert merged.email_trusted and merged.customer_trusted  # held by trust: their pages write no link again

@@ -34,6 +34,7 @@ def _known() -> Profile:
 def _other() -> Profile:
     p = Profile.new("anon", 50.0)
     p.email_hash, p.last_seen, p.visits, p.session_start = "h" * 64, 600.0, 2, 590.0
+    p.email_trusted = True  # the address linked by trust (the store's page, an accepted login)
     p.categories = {"shoes": {"count": 1, "last": 600.0}, "hats": {"count": 1, "last": 550.0}}
     p.products = {"p1": {"count": 2, "last": 600.0, "category": "shoes"}}
     p.cart = [{"product": "p2", "category": "hats", "size": None, "qty": 2, "price": 5.0}]
@@ -57,6 +58,7 @@ CASES: dict[str, Callable[[Profile], Any]] = {
     "customer_id": lambda m: m.customer_id == "c1",
     "customer_trusted": lambda m: m.customer_trusted is True,  # as the id it says of is
     "email_hash": lambda m: m.email_hash == "h" * 64,
+    "email_trusted": lambda m: m.email_trusted is True,  # as the address it says of is
     "first_seen": lambda m: m.first_seen == 50.0,
     "last_seen": lambda m: m.last_seen == 600.0,
     "visits": lambda m: m.visits == 5,
@@ -89,16 +91,19 @@ def test_merge_field(name: str) -> None:
     assert CASES[name](merged), f"{name}: {getattr(merged, name)!r}"
 
 
-def test_customer_trusted_says_of_the_customer_id_kept() -> None:
-    """Whether the merged profile's customer id is held by trust is that id's own answer; a claim released
-    (``forget_alias``) takes it with the id."""
+@pytest.mark.parametrize("held, trusted", [("customer_id", "customer_trusted"), ("email_hash", "email_trusted")])
+def test_the_trusted_mark_says_of_the_id_kept(held: str, trusted: str) -> None:
+    """Whether the merged profile's customer id (address) is held by trust is that id's own answer; a claim
+    released (``forget_alias``) takes the mark with the id."""
+    kind = held.split("_")[0]
     known, other = Profile.new("known", 1.0), Profile.new("anon", 1.0)
-    other.customer_id, other.customer_trusted = "c2", True
-    assert merge(known, other).customer_trusted is True
-    known.customer_id = "c1"  # a claim: the id kept is c1
-    assert merge(known, other).customer_trusted is False
-    forget_alias(other, "customer:c2")
-    assert (other.customer_id, other.customer_trusted) == (None, False)
+    setattr(other, held, "v2")
+    setattr(other, trusted, True)
+    assert getattr(merge(known, other), trusted) is True
+    setattr(known, held, "v1")  # a claim: the id kept is v1
+    assert getattr(merge(known, other), trusted) is False
+    forget_alias(other, f"{kind}:v2")
+    assert (getattr(other, held), getattr(other, trusted)) == (None, False)
 
 
 def test_merge_does_not_mutate_its_inputs() -> None:

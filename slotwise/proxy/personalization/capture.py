@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl
 
 from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
-from slotwise.profile import Profile
+from slotwise.profile import Profile, holds
 from slotwise.proxy.flow import Flow
 from slotwise.proxy.personalization.catalog_category import CatalogCategories
 from slotwise.proxy.personalization.pageviews import PageViewRecorder
@@ -46,7 +46,7 @@ from slotwise.rules.signed_identity import SignedIdentity
 from slotwise.proxy.operations.metrics import count_signed_identity
 from slotwise.store.base import Store
 from slotwise.tag.events import RequestSeenProps, parse_event
-from slotwise.tag.golden import holds_customer, names_another_person
+from slotwise.tag.golden import names_another_person
 from slotwise.tag.recorder import EventRecorder, Incoming
 from slotwise.tag.scrub import scrub
 
@@ -241,19 +241,22 @@ class Capture:
                                   f"page:signed:{_key_part(visitor)}:{_digest(customer)}", now, "customer")
             items += [item] if item else []
             customer = None
-        if names_another_person(profile, *_named(customer, email)):
+        email_hash = _named(customer, email)[1]
+        if names_another_person(profile, customer, email_hash):
             customer = email = None  # a shared browser whose cookie could not change (a streamed page): no merge
-        if customer and not _holds(profile, customer, trusted):
+        # Naming what the profile holds again writes nothing new. A trusted page (the store's, behind the proxy)
+        # confirms a customer id or address the browser only claimed (the tag's unsigned ``identify``, a
+        # newsletter form): until the profile holds it by trust, it links it once, so the claim mark goes and
+        # the person's other devices merge with this one instead of taking it from it. A claim (tag-only,
+        # unsigned) adds nothing to the same claim.
+        if customer and not holds(profile, f"customer:{customer}", by_trust=trusted):
             item = self._incoming({"type": "identify", "props": {"customer_id": customer}},
                                   f"page:identify:{uuid.uuid4().hex}", now, "customer")
             items += [item] if item else []
-        if email:
-            from slotwise.profile import hash_email
-
-            if profile is None or profile.email_hash != hash_email(email):
-                item = self._incoming({"type": "identify", "props": {"email": email}},
-                                      f"page:identify:{uuid.uuid4().hex}", now, "customer")
-                items += [item] if item else []
+        if email and not holds(profile, f"email:{email_hash}", by_trust=trusted):
+            item = self._incoming({"type": "identify", "props": {"email": email}},
+                                  f"page:identify:{uuid.uuid4().hex}", now, "customer")
+            items += [item] if item else []
         if capture.cart is not None:
             lines, count = cart_lines(reading.group("cart"), ruleset.catalog, reads_lines=capture.cart.group.lines is not None)
             if lines is not None or count is not None:
@@ -483,17 +486,6 @@ def _names_someone_else(item: Incoming, profile: Profile | None) -> bool:
     dropped, as a page naming someone else is when nothing vouches for it (``page_events``)."""
     return (not item.verified and item.key.startswith("page:signed:")
             and names_another_person(profile, item.event.props.customer_id, None))
-
-
-def _holds(profile: Profile | None, customer: str, trusted: bool) -> bool:
-    """The page names the customer the profile already holds, as far as this page can say: naming it again
-    writes nothing new. A trusted page (the store's, behind the proxy) confirms a customer the browser only
-    claimed (the tag's unsigned ``identify``): until the profile holds them by trust (``holds_customer``), it
-    links them once, so the claim mark goes and the person's other devices merge with this one instead of
-    taking the id from it. A claim (tag-only, unsigned) adds nothing to the same claim."""
-    if trusted:
-        return holds_customer(profile, customer)
-    return profile is not None and profile.customer_id == customer
 
 
 def _digest(text: str) -> str:

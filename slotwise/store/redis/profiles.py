@@ -87,7 +87,8 @@ if owner then owner_json = redis.call('GET', P..'p:'..owner) end
 return {mine, redis.call('GET', P..'p:'..mine), owner, owner_json}
 """
 
-# ARGV: P, mode, names... Trusted sources name them: a browser's claim on them is void, except the person's own.
+# ARGV: P, mode, names... Trusted sources name them: a browser's claim on them is void, except the person's own,
+# which is confirmed (its mark goes, the alias stays theirs).
 # mode 'link': names are {visitor, alias}; the visitor's claim is void, the alias's unless it is the visitor's.
 # mode 'person': the person holds the first name held by trust; claims pointing elsewhere are void.
 # Returns {name, claimant, ...}.
@@ -128,7 +129,10 @@ else
   end
 end
 for i = first, #ARGV do
-  if claimed(ARGV[i]) and (not anchor or redis.call('GET', P..'a:'..ARGV[i]) ~= anchor) then release(ARGV[i]) end
+  if claimed(ARGV[i]) then
+    if anchor and redis.call('GET', P..'a:'..ARGV[i]) == anchor then redis.call('DEL', P..'c:'..ARGV[i])
+    else release(ARGV[i]) end
+  end
 end
 return out
 """
@@ -295,10 +299,12 @@ class ProfilesMixin(RedisBase):
         """Takes claimed aliases from their claimants, and the facts they stood for from the claimants' profiles.
 
         One round trip when nothing is claimed (the usual case). ``linking``:
-        ``names`` is ``[visitor, alias]`` and the alias is left alone if it is
-        the visitor's own already (a trusted link then just confirms it); else
-        the names are one person's, who holds the first of them held by trust,
-        and a claim pointing at that person stays.
+        ``names`` is ``[visitor, alias]`` and the alias stays if it is the
+        visitor's own already; else the names are one person's, who holds the
+        first of them held by trust, and a claim pointing at that person stays.
+        A claim that stays is confirmed (its mark goes): the trusted source
+        named it for its holder, so their other device merges with them
+        instead of taking it.
         """
         found = await self.run_script(_RELEASE, "link" if linking else "person", *names)
         for name, claimant in zip(found[::2], found[1::2]):

@@ -324,8 +324,10 @@ def release_claims_against(cur: sqlite3.Cursor, aliases: list[str] | tuple[str, 
     """A trusted source names a person by ``aliases``: claims on them are void, except the person's own.
 
     The person is whoever holds the first of them by trust; a claimed alias
-    that already points at that same profile stays (the customer's own
-    device claimed their own address), any other claim is released.
+    that already points at that same profile stays theirs, confirmed (the
+    customer's own device claimed their own address: the claim mark goes, so
+    their other device that logs in merges with them instead of taking it);
+    any other claim is released.
     """
     anchor = None
     for alias in aliases:
@@ -334,7 +336,11 @@ def release_claims_against(cur: sqlite3.Cursor, aliases: list[str] | tuple[str, 
             anchor = row[0]
             break
     for alias in aliases:
-        if _claimed(cur, alias) and (anchor is None or _resolve(cur, alias) != anchor):
+        if not _claimed(cur, alias):
+            continue
+        if anchor is not None and _resolve(cur, alias) == anchor:
+            cur.execute("DELETE FROM claims WHERE alias = ?", (alias,))
+        else:
             release_claim(cur, alias, now, cache)
 
 
