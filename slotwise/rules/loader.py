@@ -227,6 +227,7 @@ class _Loader:
             journeys=replace(journeys, cart_form=cart_form_of(merged_capture.events)),
             signals=replace(doc.signals or Signals(), size_vocabulary=catalog.size_vocabulary),
             cache=doc.cache,
+            revenue=doc.revenue,
             files=tuple(dict.fromkeys(self.files)),
         )
 

@@ -29,6 +29,7 @@ from typing import Any, Callable, Sequence
 
 from slotwise.rules.prices import shown_in
 from slotwise.rules.product_facts import currency_code
+from slotwise.rules.revenue import Revenue, valued
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.store.base import LogRecord, Store
 from slotwise.store.outage import is_outage
@@ -46,6 +47,8 @@ LINES_SLACK = 1.5
 LINE_EVENTS = ("add_to_cart", "remove_from_cart", "cart", "purchase")
 
 OnEvents = Callable[[str, Sequence[Any]], Any]
+MAX_UNCONVERTED_SAID = 100
+"""Currencies without a rate named in the log (once each): a browser may name any, the log stays bounded."""
 
 
 @dataclass
@@ -158,9 +161,14 @@ class EventRecorder:
     """Appends, resolves, links and applies a batch of events for one visitor."""
 
     def __init__(self, store: Store, *, on_events: OnEvents | None = None,
-                 claim_cap: float = DEFAULT_CLAIM_CAP, sizes: Callable[[], SizeVocabulary | None] | None = None) -> None:
+                 claim_cap: float = DEFAULT_CLAIM_CAP, sizes: Callable[[], SizeVocabulary | None] | None = None,
+                 revenue: Callable[[], Revenue | None] | None = None,
+                 on_unconverted: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.sizes: Callable[[], SizeVocabulary | None] = sizes or (lambda: PLAIN_SIZES)  # the current rules' (a reload changes them)
+        self.revenue = revenue or (lambda: None)  # the rules' reporting currency and rates (None: none)
+        self.on_unconverted = on_unconverted  # an order in a currency with no rate (the metric)
+        self._unconverted_said: set[str] = set()
         self.on_events = on_events
         self.claim_cap = claim_cap if claim_cap > 0 else DEFAULT_CLAIM_CAP
         self.followups: Any = None  # tag.mail.MailFollowups when a webhook URL is set (purchase, stage change)
@@ -207,14 +215,15 @@ class EventRecorder:
         else:
             items = [_with_channel(item, channel) for item in items]
         extra = {"visitors": list(visitors)} if visitors else {}
-        records = [
-            LogRecord(
-                kind="event", key=item.key, visitor=visitor, ts=item.ts,
-                data={"type": item.event.type, "url": scrub(getattr(item.event, "url", None)), "props": _log_props(item.event),
-                      "client_ts": getattr(item.event, "ts", None), "received": now, "source": source, **extra},
-            )
-            for item in items
-        ]
+        revenue = self._revenue() if any(item.event.type == "purchase" for item in items) else None
+        records = []
+        for item in items:
+            props = _log_props(item.event)
+            data = {"type": item.event.type, "url": scrub(getattr(item.event, "url", None)), "props": props,
+                    "client_ts": getattr(item.event, "ts", None), "received": now, "source": source, **extra}
+            if revenue is not None and item.event.type == "purchase":
+                data["revenue"] = self._valued(props, revenue)
+            records.append(LogRecord(kind="event", key=item.key, visitor=visitor, ts=item.ts, data=data))
         added = await self.store.append(records)  # durable (committed) before anything else
         fresh = [item for item, new in zip(items, added) if new]
         applicable = []
@@ -244,6 +253,28 @@ class EventRecorder:
             except Exception:  # the learner is optional: the events are stored already
                 log.exception("on_events callback failed")
         return list(added)
+
+    def _revenue(self) -> Revenue | None:
+        """The rules' reporting currency; none when the rules cannot say (fail open: orders as they come)."""
+        try:
+            return self.revenue()
+        except Exception:
+            log.exception("revenue currency unavailable: orders recorded as they come")
+            return None
+
+    def _valued(self, props: dict[str, Any], revenue: Revenue) -> dict[str, Any]:
+        """The order's value in the reporting currency (``rules.revenue.valued``); one in a currency with no
+        rate is counted (``on_unconverted``) and named in the log once per currency."""
+        value = valued(props, revenue)
+        missing = value.get("unconverted")
+        if missing is not None:
+            if self.on_unconverted is not None:
+                self.on_unconverted(missing)
+            if missing not in self._unconverted_said and len(self._unconverted_said) < MAX_UNCONVERTED_SAID:
+                self._unconverted_said.add(missing)
+                log.warning("orders in %s count as orders but add no revenue: the rules' revenue.rates give no rate "
+                            "from %s to %s (said once)", missing, missing, revenue.currency)
+        return value
 
     def _sizes(self) -> SizeVocabulary:
         """The rules' size vocabulary; none when the rules cannot say (fail open: sizes as sent)."""
