@@ -97,3 +97,19 @@ def test_conversion_never_mixes_an_amount_of_unknown_currency_into_a_sum(
     assert n == sum(1 for _, c in orders if c in known)
     assert total_reward == pytest.approx(expected)
     assert order_value({"total": 1.0}) == 1.0
+
+
+def test_a_report_says_the_currency_and_warns_when_it_changed_under_the_slot() -> None:
+    from slotwise.proxy.operations.reporting import build_decision_log, notices, slot_reports
+
+    decision = {"decision_id": "d1", "visitor_id": "v", "slot": "rev", "arm": "a", "ts": 1.0, "goal": "revenue",
+                "arms": ["a"], "window": 100.0}
+    records = [LogRecord(kind="decision", key="d1", visitor="v", ts=1.0, data=decision, seq=1),
+               order_record({"total": 10.0, "currency": "GBP"}, EUR, seq=2, ts=2.0)]
+    [report] = slot_reports(build_decision_log(records, now=3.0))
+    assert report.currencies == ["EUR"] and not [n for n in notices(report) if "counted in" in n[1]]
+    records.append(order_record({"total": 10.0}, Revenue("GBP"), seq=3, ts=2.5))  # the rules' currency changed
+    [report] = slot_reports(build_decision_log(records, now=3.0))
+    assert report.currencies == ["EUR", "GBP"]
+    assert ("warning", "Order values are counted in EUR and GBP: the rules' revenue.currency changed, so these "
+            "amounts add different currencies. Restart the slot's learning, or report --since the change.") in notices(report)

@@ -91,10 +91,13 @@ def test_orders_in_two_currencies_are_rewarded_and_reported_in_the_revenue_curre
     assert rows[euros]["reward"] == pytest.approx(100.0)
     assert [rows[d]["reward"] for d in yen] == [None, None]  # never a wrong amount (not 5000, not 0)
     [hero] = report
-    assert hero["goal"] == "revenue"
+    assert hero["goal"] == "revenue" and hero["currencies"] == ["EUR"]
     arms = hero["arms"]
     assert sum(a["closed"] for a in arms) == 2  # the yen orders' decisions are not measured
     assert sum((a["mean"] or 0.0) * a["closed"] for a in arms) == pytest.approx(202.0)
+
+    assert main(["report", "--data", str(server.data)]) == 0
+    assert "Slot hero - goal: revenue, in EUR (order value per decision)" in capsys.readouterr().out
 
     assert metric(server, "slotwise_orders_unconverted_total") == before + 2
     said = [r.getMessage() for r in caplog.records if "JPY" in r.getMessage()]
