@@ -222,10 +222,12 @@ class EventRecorder:
             data = {"type": item.event.type, "url": scrub(getattr(item.event, "url", None)), "props": props,
                     "client_ts": getattr(item.event, "ts", None), "received": now, "source": source, **extra}
             if revenue is not None and item.event.type == "purchase":
-                data["revenue"] = self._valued(props, revenue)
+                data["revenue"] = valued(props, revenue)
             records.append(LogRecord(kind="event", key=item.key, visitor=visitor, ts=item.ts, data=data))
         added = await self.store.append(records)  # durable (committed) before anything else
         fresh = [item for item, new in zip(items, added) if new]
+        if revenue is not None:  # a retried batch's duplicates were counted the first time
+            self._unconverted([rec for rec, new in zip(records, added) if new], revenue)
         applicable = []
         for item in items:
             event = item.event
@@ -262,19 +264,19 @@ class EventRecorder:
             log.exception("revenue currency unavailable: orders recorded as they come")
             return None
 
-    def _valued(self, props: dict[str, Any], revenue: Revenue) -> dict[str, Any]:
-        """The order's value in the reporting currency (``rules.revenue.valued``); one in a currency with no
-        rate is counted (``on_unconverted``) and named in the log once per currency."""
-        value = valued(props, revenue)
-        missing = value.get("unconverted")
-        if missing is not None:
+    def _unconverted(self, records: Sequence[LogRecord], revenue: Revenue) -> None:
+        """The new orders in a currency with no rate (``rules.revenue.valued``): each counted
+        (``on_unconverted``), each such currency named in the log once."""
+        for rec in records:
+            missing = (rec.data.get("revenue") or {}).get("unconverted")
+            if missing is None:
+                continue
             if self.on_unconverted is not None:
                 self.on_unconverted(missing)
             if missing not in self._unconverted_said and len(self._unconverted_said) < MAX_UNCONVERTED_SAID:
                 self._unconverted_said.add(missing)
                 log.warning("orders in %s count as orders but add no revenue: the rules' revenue.rates give no rate "
                             "from %s to %s (said once)", missing, missing, revenue.currency)
-        return value
 
     def _sizes(self) -> SizeVocabulary:
         """The rules' size vocabulary; none when the rules cannot say (fail open: sizes as sent)."""

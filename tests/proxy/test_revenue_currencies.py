@@ -56,17 +56,20 @@ def server(asgi_server: Any, tmp_path: Path) -> Any:
     return proxy
 
 
-def buys(server: Any, total: float, currency: str) -> str:
-    """A new visitor sees the slot, then orders ``total`` in ``currency`` (as the tag posts it); their decision."""
+def buys(server: Any, total: float, currency: str, *, retried: bool = False) -> str:
+    """A new visitor sees the slot, then orders ``total`` in ``currency`` (as the tag posts it; ``retried``: the
+    tag sends the batch again, a duplicate); their decision."""
     with closing(httpx.Client(base_url=server.url, headers=BROWSER, timeout=20)) as client:
         page = client.get("/").text
         decision = re.search(r'data-sw-decision="([0-9a-f]+)"', page)
         assert decision, page
         order = {"order_id": uuid.uuid4().hex, "total": total, "currency": currency,
                  "lines": [{"product": "p1", "qty": 1, "price": total}]}
-        answer = client.post("/_sw/events", json={"events": [{"event_id": uuid.uuid4().hex, "type": "purchase",
-                                                                 "props": order}]})
+        batch = {"events": [{"event_id": uuid.uuid4().hex, "type": "purchase", "props": order}]}
+        answer = client.post("/_sw/events", json=batch)
         assert answer.status_code == 200 and answer.json()["stored"] == 1, answer.text
+        if retried:
+            assert client.post("/_sw/events", json=batch).json()["duplicates"] == 1
         return decision.group(1)
 
 
@@ -81,7 +84,7 @@ def test_orders_in_two_currencies_are_rewarded_and_reported_in_the_revenue_curre
     caplog.set_level(logging.WARNING, logger="slotwise.tag")
     pounds = buys(server, 85.0, "GBP")
     euros = buys(server, 100.0, "EUR")
-    yen = [buys(server, 5000.0, "JPY"), buys(server, 7000.0, "JPY")]  # no rate: orders, but no amount
+    yen = [buys(server, 5000.0, "JPY", retried=True), buys(server, 7000.0, "JPY")]  # no rate: orders, no amount
 
     export = tmp_path / "decisions.jsonl"
     assert main(["report", "--data", str(server.data), "--format", "json", "--export", str(export)]) == 0
@@ -99,6 +102,6 @@ def test_orders_in_two_currencies_are_rewarded_and_reported_in_the_revenue_curre
     assert main(["report", "--data", str(server.data)]) == 0
     assert "Slot hero - goal: revenue, in EUR (order value per decision)" in capsys.readouterr().out
 
-    assert metric(server, "slotwise_orders_unconverted_total") == before + 2
+    assert metric(server, "slotwise_orders_unconverted_total") == before + 2  # the retried one counted once
     said = [r.getMessage() for r in caplog.records if "JPY" in r.getMessage()]
     assert len(said) == 1 and "add no revenue" in said[0] and "EUR" in said[0]  # once, not per order
