@@ -1,4 +1,4 @@
-"""``revenue``: the one currency every order's value is counted in, and the marketer's rates to it.
+"""``revenue``: the one currency every order's (and cart's) value is counted in, and the marketer's rates to it.
 
 A store selling in EUR and GBP gets a £85 order and a €100 order; a revenue
 goal that learns 85 and 100 from them, and a report that adds them up, are
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from slotwise.rules.checker import AnyKey, Checker
 from slotwise.rules.parse_fields import parse_currency_code
@@ -78,6 +78,17 @@ def valued(props: Mapping[str, Any], revenue: Revenue) -> dict[str, Any]:
     except (TypeError, ValueError):
         pass
     return out
+
+
+def cart_value(lines: Iterable[Mapping[str, Any]], revenue: Revenue) -> float:
+    """The cart's value in the reporting currency: each line at its price's currency's rate (a line naming
+    none: the reporting one, as before); a line in a currency with no rate adds nothing (never a wrong amount)."""
+    total = 0.0
+    for line in lines:
+        rate = revenue.rate(line.get("currency"))
+        if rate is not None:
+            total += float(line.get("price") or 0) * int(line.get("qty") or 1) * rate
+    return total
 
 
 def parse_revenue(check: Checker, node: Node) -> Revenue | None:

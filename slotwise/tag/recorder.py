@@ -79,13 +79,16 @@ def _line_products(event: Any) -> list[Any]:
     return list(getattr(props, "lines", None) or ())
 
 
-def _resolved(line: Any, products: dict[str, dict[str, Any]], bound: bool = False, currency: str | None = None) -> Any:
+def _resolved(line: Any, products: dict[str, dict[str, Any]], bound: bool = False, currency: str | None = None,
+              *, say_currency: bool = False) -> Any:
     """A line with its child product mapped to the parent and size, and gaps filled from the catalog.
 
     ``bound`` (a browser's claim): a price above the catalog's is the catalog's. ``currency`` (an order's):
     the catalog's price is the one in it (``rules.prices``); none there, none is filled in, and a claim is
     bounded by the row's own price, as before (a claim naming a currency the catalog has no price in must
-    not lift the bound).
+    not lift the bound). ``say_currency`` (the rules' ``revenue``: ``visitor.cart_value`` converts each
+    line): the line names its price's currency where it is known — the catalog's for a price from it, else
+    the line's or event's own.
     """
     entry = products.get(str(line.product)) or {}
     update: dict[str, Any] = {}
@@ -95,14 +98,18 @@ def _resolved(line: Any, products: dict[str, dict[str, Any]], bound: bool = Fals
             update["size"] = str(entry["size"])
         entry = {**(products.get(str(entry["parent"])) or {}), **{k: v for k, v in entry.items() if v is not None}}
     priced = shown_in(entry, currency)
+    price_currency = currency  # the currency of the price the line ends with
     for name in ("category", "price", "name"):
         if hasattr(line, name) and getattr(line, name, None) in (None, "") and priced.get(name) not in (None, ""):
             update[name] = priced[name]
-    known = _price(priced.get("price"))
+            price_currency = priced.get("currency") if name == "price" else price_currency
+    known, known_in = _price(priced.get("price")), priced.get("currency")
     if known is None:
-        known = _price(entry.get("price"))
+        known, known_in = _price(entry.get("price")), entry.get("currency")
     if bound and known is not None and getattr(line, "price", None) is not None and line.price > known:
-        update["price"] = known
+        update["price"], price_currency = known, known_in
+    if say_currency and price_currency and hasattr(line, "currency") and ("price" in update or not line.currency):
+        update["currency"] = currency_code(price_currency)
     return line.model_copy(update=update) if update else line
 
 
@@ -173,10 +180,12 @@ class EventRecorder:
         self.claim_cap = claim_cap if claim_cap > 0 else DEFAULT_CLAIM_CAP
         self.followups: Any = None  # tag.mail.MailFollowups when a webhook URL is set (purchase, stage change)
 
-    async def resolve_lines(self, items: Sequence[Incoming], bound: bool = False) -> list[Incoming]:
+    async def resolve_lines(self, items: Sequence[Incoming], bound: bool = False,
+                            say_currency: bool = False) -> list[Incoming]:
         """Each line's child product → parent + size; category, price, name from the catalog.
 
         ``bound``: the lines are a browser's claim, a price above the catalog's is lowered to it.
+        ``say_currency``: each line names its price's currency where known (``_resolved``).
         """
         wanted = {str(line.product) for item in items if item.event.type in LINE_EVENTS for line in _line_products(item.event)}
         if not wanted:
@@ -189,10 +198,13 @@ class EventRecorder:
         for item in items:
             event = item.event
             if event.type in ("add_to_cart", "remove_from_cart"):
-                event = event.model_copy(update={"props": _resolved(event.props, products, bound)})
+                currency = currency_code(getattr(event.props, "currency", None))
+                event = event.model_copy(update={"props": _resolved(event.props, products, bound, currency,
+                                                                    say_currency=say_currency)})
             elif event.type in ("cart", "purchase"):
                 currency = currency_code(getattr(event.props, "currency", None))  # an order's: its lines' prices
-                lines = [_resolved(line, products, bound, currency) for line in event.props.lines]
+                lines = [_resolved(line, products, bound, currency or currency_code(line.currency),
+                                   say_currency=say_currency) for line in event.props.lines]
                 event = event.model_copy(update={"props": event.props.model_copy(update={"lines": lines})})
             out.append(Incoming(event, item.ts, item.key))
         return out
@@ -207,7 +219,8 @@ class EventRecorder:
         """
         if not items:
             return []
-        items = await self.resolve_lines(items, bound=not trusted)
+        revenue = self._revenue() if any(item.event.type in LINE_EVENTS for item in items) else None
+        items = await self.resolve_lines(items, bound=not trusted, say_currency=revenue is not None)
         if not trusted:  # a browser's claim: its order value is bounded (revenue goals learn from it)
             items = [bounded_purchase(item, self.claim_cap) for item in items]
         if not trusted or channel is None:
@@ -215,7 +228,6 @@ class EventRecorder:
         else:
             items = [_with_channel(item, channel) for item in items]
         extra = {"visitors": list(visitors)} if visitors else {}
-        revenue = self._revenue() if any(item.event.type == "purchase" for item in items) else None
         records = []
         for item in items:
             props = _log_props(item.event)

@@ -113,3 +113,27 @@ def test_a_report_says_the_currency_and_warns_when_it_changed_under_the_slot() -
     assert report.currencies == ["EUR", "GBP"]
     assert ("warning", "Order values are counted in EUR and GBP: the rules' revenue.currency changed, so these "
             "amounts add different currencies. Restart the slot's learning, or report --since the change.") in notices(report)
+
+
+def test_the_cart_value_converts_each_line_and_leaves_out_a_currency_without_rate() -> None:
+    from slotwise.profile import Profile
+    from slotwise.rules.signals import Signals
+    from slotwise.rules.visitor import VisitorView
+
+    cart = [{"product": "a", "price": 10.0, "qty": 2, "currency": "GBP"}, {"product": "b", "price": 5.0},
+            {"product": "c", "price": 1000.0, "currency": "JPY"}]
+    profile = Profile(id="v", cart=cart)
+    assert VisitorView(profile, signals=Signals(revenue=EUR))["cart_value"] == 28.4  # 2 × 10 × 1.17 + 5
+    assert VisitorView(profile)["cart_value"] == 1025.0  # without revenue: the lines' prices added, as before
+
+
+def test_a_cart_line_names_the_currency_of_its_price_under_revenue() -> None:
+    from slotwise.tag.events import Line
+    from slotwise.tag.recorder import _resolved
+
+    products = {"scarf": {"price": 100.0, "currency": "EUR", "prices": {"GBP": 85.0}}}
+    assert _resolved(Line(product="scarf"), products, say_currency=True).currency == "EUR"  # the catalog's price
+    filled = _resolved(Line(product="scarf"), products, currency="GBP", say_currency=True)
+    assert (filled.price, filled.currency) == (85.0, "GBP")
+    assert _resolved(Line(product="scarf", price=99.0), products, say_currency=True).currency is None  # not known
+    assert _resolved(Line(product="scarf"), products).currency is None  # without revenue: as before

@@ -41,12 +41,18 @@ slots:
     variants:
       - {id: calm, html: "<h1>Calm</h1>"}
       - {id: loud, html: "<h1>Loud</h1>"}
+  - id: basket
+    pages: "/cart"
+    selector: h1
+    action: replace
+    html: "<h1 id=value>{{ visitor.cart_value }}</h1>"
 """
 
 
 @pytest.fixture
 def server(asgi_server: Any, tmp_path: Path) -> Any:
-    origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse("<html><body><h1>Shop</h1></body></html>"))]))
+    page = HTMLResponse("<html><body><h1>Shop</h1></body></html>")
+    origin = asgi_server(Starlette(routes=[Route("/", lambda r: page), Route("/cart", lambda r: page)]))
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path / "data"),
@@ -105,3 +111,14 @@ def test_orders_in_two_currencies_are_rewarded_and_reported_in_the_revenue_curre
     assert metric(server, "slotwise_orders_unconverted_total") == before + 2  # the retried one counted once
     said = [r.getMessage() for r in caplog.records if "JPY" in r.getMessage()]
     assert len(said) == 1 and "add no revenue" in said[0] and "EUR" in said[0]  # once, not per order
+
+
+def test_the_cart_value_adds_its_lines_in_the_revenue_currency(server: Any) -> None:
+    with closing(httpx.Client(base_url=server.url, headers=BROWSER, timeout=20)) as client:
+        client.get("/")
+        lines = [{"product": "scarf", "price": 85.0, "currency": "GBP"}, {"product": "hat", "price": 20.0, "qty": 2},
+                 {"product": "kimono", "price": 9000.0, "currency": "JPY"}]  # no rate: adds nothing
+        answer = client.post("/_sw/events", json={"events": [
+            {"event_id": uuid.uuid4().hex, "type": "add_to_cart", "props": line} for line in lines]})
+        assert answer.status_code == 200 and answer.json()["stored"] == 3, answer.text
+        assert re.search(r'<h1 id=value[^>]*>142.0</h1>', client.get("/cart").text)  # 85 × 1.2 + 2 × 20 (EUR)
