@@ -137,3 +137,16 @@ def test_a_cart_line_names_the_currency_of_its_price_under_revenue() -> None:
     assert (filled.price, filled.currency) == (85.0, "GBP")
     assert _resolved(Line(product="scarf", price=99.0), products, say_currency=True).currency is None  # not known
     assert _resolved(Line(product="scarf"), products).currency is None  # without revenue: as before
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(st.tuples(AMOUNTS, st.integers(min_value=1, max_value=5), CURRENCIES), max_size=20), rates=RATES)
+def test_a_cart_value_never_adds_a_line_of_unknown_currency(
+        lines: list[tuple[float, int, str | None]], rates: dict[str, float]) -> None:
+    from slotwise.rules.revenue import cart_value
+
+    known = {"EUR": 1.0, None: 1.0, **rates}
+    cart = [{"product": str(i), "price": price, "qty": qty, **({"currency": c} if c else {})}
+            for i, (price, qty, c) in enumerate(lines)]
+    expected = sum(price * qty * known[c] for price, qty, c in lines if c in known)
+    assert cart_value(cart, Revenue("EUR", rates)) == pytest.approx(expected)
