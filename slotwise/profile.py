@@ -262,6 +262,7 @@ def _cart_line(line: Mapping[str, Any]) -> dict[str, Any]:
         "qty": int(line.get("qty") or 1),
         "price": float(line.get("price") or 0.0),
         "added": float(line.get("added") or 0.0),  # when it went into the cart (0: not known)
+        **({"currency": line["currency"]} if line.get("currency") else {}),  # its price's, where known
     }
 
 

@@ -14,7 +14,8 @@ Records (``apply`` takes them as dicts, e.g. from a Redis stream)::
     {"type": "exposure", "decision_id", "ts"}
     {"type": "event", "visitor_id", "event_type", "value", "ts",
                       "decision_ids": [..] | null, "cost": 0.0,
-                      "redeemed": bool (optional), "discount": 0.0 (optional)}
+                      "redeemed": bool (optional), "discount": 0.0 (optional),
+                      "priced": false (optional: an order of no known amount)}
     {"type": "tick", "now"}
     {"type": "restart", "slot", "ts", "by" (optional: who asked),
                         "arm" (optional: that variant alone)}
@@ -42,7 +43,11 @@ Attribution rules:
   order's ``discount`` when it redeemed a coupon and says what it took off, the
   decision's declared cost (``cost``, ``cost_rate``) when it redeemed one and
   does not say, nothing when the store says it redeemed none (``redeemed``
-  false); an order that says nothing of coupons pays the declared cost.
+  false); an order that says nothing of coupons pays the declared cost;
+* an order of no known amount (``priced`` false: its currency has no rate to
+  the rules' revenue currency) is an order to 0/1 goals, and to ``revenue``
+  and ``margin`` closes the decision unlearned (``UNPRICED``): no reward is
+  better than a wrong one.
 
 Settling: change detection and the settled models (``Policy.reads_settled``) read
 each decision's value once it has *settled*, in decision order. The window
@@ -81,11 +86,11 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .decide import Decision, decide
 from .delays import DelayHistogram
-from .goals import EXPOSURE_REQUIRED_BY_DEFAULT, check_goal, reward_of, rewarding_event
+from .goals import EXPOSURE_REQUIRED_BY_DEFAULT, check_goal, is_binary, reward_of, rewarding_event
 from .policies import KEEP_CHANGES, Policy, convert_policy, policy_from_state
 from .policies.river_model import IncompatibleState
 from .records import (
-    ARM_REMOVED, ERASED, EXPIRED, NOT_HELD, REWARDED, SLOT_REMOVED, UNEXPOSED, UNKNOWN_SLOT, DecisionRecord, Outcome,
+    ARM_REMOVED, ERASED, EXPIRED, NOT_HELD, REWARDED, SLOT_REMOVED, UNEXPOSED, UNKNOWN_SLOT, UNPRICED, DecisionRecord, Outcome,
     Restart,
 )
 from .spec import parse_policy_spec
@@ -318,12 +323,15 @@ class Learner:
     def on_event(self, visitor_id: str, event_type: str, value: float | None, ts: float,
                  decision_ids: Sequence[str] | None = None, *, cost: float = 0.0,
                  seq: int | None = None, also: Sequence[str] = (),
-                 redeemed: bool | None = None, discount: float | None = None) -> list[Outcome]:
+                 redeemed: bool | None = None, discount: float | None = None,
+                 priced: bool = True) -> list[Outcome]:
         """A visitor event (click, add_to_cart, purchase, signup...): reward what it follows.
 
         ``also``: more visitor ids of the same person (an order the store reports
         for a customer rewards what they saw on any of their devices).
         ``redeemed``/``discount``: what the order says of its coupon (the margin goal's cost).
+        ``priced`` False: the order's amount is not known (a currency with no rate): real-valued goals
+        learn nothing from the decisions it closes.
         """
         if not self._accept(seq):
             return []
@@ -347,6 +355,9 @@ class Learner:
             if not rec.ts <= ts <= self._deadline(pending):
                 continue
             if cfg.needs_exposure and not pending.exposed:
+                continue
+            if not priced and not is_binary(cfg.goal):
+                out.append(self._close(pending, None, UNPRICED, ts))
                 continue
             decision_cost = coupon_cost(rec, value, redeemed, discount)
             self._delays.setdefault(rec.slot, DelayHistogram()).add(ts - rec.ts)
@@ -382,7 +393,8 @@ class Learner:
             return self.on_event(record["visitor_id"], record["event_type"], record.get("value"),
                                  float(record["ts"]), record.get("decision_ids"),
                                  cost=float(record.get("cost") or 0.0), seq=seq, also=record.get("also") or (),
-                                 redeemed=record.get("redeemed"), discount=record.get("discount"))
+                                 redeemed=record.get("redeemed"), discount=record.get("discount"),
+                                 priced=record.get("priced", True) is not False)
         if kind == "tick":
             return self.tick(float(record["now"]), seq=seq)
         if kind == "configure":

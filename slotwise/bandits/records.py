@@ -64,6 +64,7 @@ ARM_REMOVED = "arm_removed"  # the slot's arms changed: dropped, not learned
 ERASED = "erased"  # the person was erased: dropped, not learned
 SLOT_REMOVED = "slot_removed"
 UNKNOWN_SLOT = "unknown_slot"  # a decision for a slot/arm the learner is not configured with
+UNPRICED = "unpriced"  # a revenue/margin decision followed by an order of no known amount: not learned
 NOT_HELD = "not_held"  # ``max_pending`` decisions were already waiting: not held, not learned (never a wrong reward)
 
 

@@ -88,6 +88,9 @@ class SlotReport:
     restarts: list[Restart] = field(default_factory=list)  # when change detection restarted learning
     # contextual slots: the variants per segment of each context feature (``segments.py``)
     segments: list[Any] = field(default_factory=list)
+    # revenue and margin goals: the currencies the log's orders are counted in (the rules' ``revenue.currency``;
+    # none: as they came), the latest last
+    currencies: list[str] = field(default_factory=list)
 
 
 # -- intervals ------------------------------------------------------------------

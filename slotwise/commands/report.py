@@ -33,7 +33,8 @@ def render_text(reports: list[SlotReport]) -> str:
     """The report for a person: one table per slot (every variant of the rules, the holdout as the
     baseline), in the admin page's words (``reporting.report_rows``, ``lift_text``, ``notices``)."""
     from slotwise.bandits.goals import is_binary
-    from slotwise.proxy.operations.reporting import LEGEND, lift_text, measure_name, notices, report_rows, segment_lines
+    from slotwise.proxy.operations.reporting import (LEGEND, goal_text, lift_text, measure_name, notices, report_rows,
+                                                     segment_lines)
 
     if not reports:
         return "No decisions logged yet.\n"
@@ -43,7 +44,7 @@ def render_text(reports: list[SlotReport]) -> str:
         rows = report_rows(rep)
         width = max([len("variant")] + [len(r.name) for r in rows]) + 2
         col = 9 if binary else 14
-        out.append(f"Slot {rep.slot} - goal: {rep.goal} ({GOAL_MEANING.get(rep.goal, rep.goal)})")
+        out.append(f"Slot {rep.slot} - goal: {goal_text(rep)} ({GOAL_MEANING.get(rep.goal, rep.goal)})")
         out.append(f"  {'variant':<{width}}{'shown':>8}{'seen':>8}{'measured':>10}{measure_name(rep.goal):>{col}}   "
                    f"{'95% interval':<22}{'chance best':>11}")
         for r in rows:

@@ -39,6 +39,13 @@ class Entry:
     node: Node
 
 
+class AnyKey(tuple):  # type: ignore[type-arg]
+    """An 'allowed keys' collection that allows every key (free-form mappings)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
 class Checker:
     """Reads nodes of one source file, collecting issues."""
 

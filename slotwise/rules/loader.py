@@ -226,8 +226,9 @@ class _Loader:
             catalog=catalog,
             capture=capture,
             journeys=replace(journeys, cart_form=cart_form_of(merged_capture.events)),
-            signals=replace(doc.signals or Signals(), size_vocabulary=catalog.size_vocabulary),
+            signals=replace(doc.signals or Signals(), size_vocabulary=catalog.size_vocabulary, revenue=doc.revenue),
             cache=doc.cache,
+            revenue=doc.revenue,
             files=tuple(dict.fromkeys(self.files)),
             cookie_warnings=tuple(sorted(set(self.cookie_warnings))),  # in file order, each once
         )

@@ -12,12 +12,13 @@ from typing import Any
 
 from slotwise.rules import schema as s
 from slotwise.rules.cache import parse_cache
-from slotwise.rules.checker import Checker, Entry, Text
+from slotwise.rules.checker import AnyKey, Checker, Entry, Text
 from slotwise.rules.errors import Issue
 from slotwise.rules.journey_settings import JOURNEY_KEYS, parse_journeys
 from slotwise.rules.parse_capture import parse_capture
 from slotwise.rules.parse_fields import parse_catalog, parse_field
 from slotwise.rules.parse_signals import parse_signals
+from slotwise.rules.revenue import parse_revenue
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, construct, kind_of
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -61,6 +62,8 @@ def parse_document(check: Checker, root: Node | None, *, main: bool) -> s.Docume
         window = _window(check, entries["attribution_window"].node)
         if window is not None:
             doc.attribution_window, doc.attribution_seconds = window
+    if "revenue" in entries:
+        doc.revenue = parse_revenue(check, entries["revenue"].node)
     if "catalog" in entries:
         doc.catalog = parse_catalog(check, entries["catalog"].node)
     if "capture" in entries:
@@ -266,7 +269,7 @@ def _content_value(check: Checker, name: str, entry: Entry) -> Any:
     if name in ("html", "template", "order", "value"):
         return check.text(node, f"{name!r}")
     if name == "vars":
-        fields = check.mapping(node, _AnyKey(), "'vars'")
+        fields = check.mapping(node, AnyKey(), "'vars'")
         if fields is None:
             return None
         bad = [k for k in fields if not VAR_RE.match(k)]
@@ -274,7 +277,7 @@ def _content_value(check: Checker, name: str, entry: Entry) -> Any:
             check.error(fields[k].key_node, f"'vars' names must be identifiers, got {k!r}")
         return None if bad else {k: construct(e.node) for k, e in fields.items()}
     if name == "attributes":
-        fields = check.mapping(node, _AnyKey(), "'attributes'")
+        fields = check.mapping(node, AnyKey(), "'attributes'")
         if fields is None:
             return None
         attrs: dict[str, tuple[Text | None, Node]] = {}
@@ -325,13 +328,6 @@ class _TopKeys(tuple):  # type: ignore[type-arg]
 
     def __contains__(self, key: object) -> bool:
         return tuple.__contains__(self, key) or (isinstance(key, str) and key.startswith("x-"))
-
-
-class _AnyKey(tuple):  # type: ignore[type-arg]
-    """An 'allowed keys' collection that allows every key (free-form mappings)."""
-
-    def __contains__(self, key: object) -> bool:
-        return True
 
 
 def _variant(check: Checker, node: Node, index: int, action: str | None, defaults: dict[str, Any], *, slot_name: str) -> s.VariantSpec | None:
@@ -423,7 +419,7 @@ def _page_mapping(check: Checker, node: Node) -> s.PageRuleSpec | None:
 
 def _conditions(check: Checker, node: Node, what: str, *, lower: bool = False) -> tuple[s.Condition, ...] | None:
     """``name: glob``, ``name: [glob, ...]``, ``name: true`` (present) or ``false`` (absent)."""
-    fields = check.mapping(node, _AnyKey(), what)
+    fields = check.mapping(node, AnyKey(), what)
     if fields is None:
         return None
     out: list[s.Condition] = []
@@ -450,7 +446,7 @@ def _policy(check: Checker, node: Node) -> s.PolicySpec:
     if isinstance(node, ScalarNode):
         text = check.text(node, "'policy'")
         return s.PolicySpec(name=text.value if text else s.DEFAULT_POLICY, param_nodes={"name": node}, node=node)
-    fields = check.mapping(node, _AnyKey(), "'policy'")
+    fields = check.mapping(node, AnyKey(), "'policy'")
     if fields is None:
         return s.PolicySpec(node=node)
     name = s.DEFAULT_POLICY
@@ -462,7 +458,7 @@ def _policy(check: Checker, node: Node) -> s.PolicySpec:
     params = {k: construct(e.node) for k, e in fields.items() if k not in ("name", "sticky", "params")}
     nodes = {k: e.key_node for k, e in fields.items() if k not in ("name", "sticky", "params")}
     if "params" in fields:
-        nested = check.mapping(fields["params"].node, _AnyKey(), "'policy.params'") or {}
+        nested = check.mapping(fields["params"].node, AnyKey(), "'policy.params'") or {}
         for k, e in nested.items():
             if k in params:
                 check.error(e.key_node, f"policy parameter {k!r} is given twice (flat and under 'params')")

@@ -225,13 +225,7 @@ def parse_catalog(check: Checker, node: Node) -> s.CatalogSpec:
     if "selectors" in entries:
         spec.selectors = parse_fields(check, entries["selectors"].node, s.FACT_SELECTOR_KEYS, "'catalog.selectors'") or {}
     if "currency" in entries:
-        text = check.text(entries["currency"].node, "'catalog.currency'")
-        if text is not None:
-            code = text.value.strip().upper()
-            if len(code) != 3 or not code.isalpha():
-                check.error(entries["currency"].node, f"'catalog.currency' must be a three-letter code like EUR, got {text.value!r}")
-            else:
-                spec.currency = code
+        spec.currency = parse_currency_code(check, entries["currency"].node, "'catalog.currency'")
     if "page_currency" in entries:
         spec.page_currency = parse_field(check, entries["page_currency"].node, "'catalog.page_currency'")
     if "availability" in entries:
@@ -289,3 +283,15 @@ def parse_group(check: Checker, node: Node, allowed: Collection[str], what: str,
 
 def is_scalar(node: Node) -> bool:
     return isinstance(node, ScalarNode)
+
+
+def parse_currency_code(check: Checker, node: Node, what: str) -> str | None:
+    """A three-letter currency code (``eur`` is ``EUR``): how the rules name a currency wherever they do."""
+    text = check.text(node, what)
+    if text is None:
+        return None
+    code = text.value.strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        check.error(node, f"{what} must be a three-letter code like EUR, got {text.value!r}")
+        return None
+    return code

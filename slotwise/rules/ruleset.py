@@ -26,6 +26,7 @@ from slotwise.rules.journey_settings import JourneySettings
 from slotwise.rules.pages import Headers, PageMatcher, Query, normalize_query
 from slotwise.rules.recommend import KeyedPicks
 from slotwise.rules.render_cache import CachedTemplate, frozen_key
+from slotwise.rules.revenue import Revenue
 from slotwise.rules.signals import Signals
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.rules.schema import INSERT_ACTIONS, CouponCost, RecommendSpec
@@ -272,6 +273,7 @@ class RuleSet:
     journeys: JourneySettings = field(default_factory=JourneySettings)  # replenish, reminders, stores
     signals: Signals = field(default_factory=Signals)  # stage thresholds, interest weights, mail picks
     cache: CacheSettings = field(default_factory=CacheSettings)  # who is logged in, for the proxy's HTML cache
+    revenue: Revenue | None = None  # the currency orders are counted in, and the rates to it (None: as they come)
     files: tuple[Path, ...] = ()  # the rules file, its includes and templates (for reload watching)
     cookie_warnings: tuple[Issue, ...] = ()  # each cookie field's: in tag-only mode it cannot see an HttpOnly cookie
     _by_id: Mapping[str, Slot] = field(default_factory=dict, init=False, repr=False)

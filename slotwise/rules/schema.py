@@ -27,7 +27,7 @@ STRATEGIES = ("viewed_together", "recently_viewed", "popular_in_category", "mixe
 INSERT_ACTIONS = ("replace", "append", "prepend", "before", "after")
 ACTIONS = INSERT_ACTIONS + ("set-attribute", "remove", "reorder", "select-option", "set-value", "popup")
 
-TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "catalog", "capture", "cache", "slots",
+TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "revenue", "catalog", "capture", "cache", "slots",
             "stages", "interests", "mail",  # rules/parse_signals.py
             "replenish", "reminders", "stores")  # rules/journey_settings.py
 INCLUDED_KEYS = ("include", "slots", "capture", "replenish", "reminders", "stores")
@@ -325,3 +325,4 @@ class DocumentSpec:
     journeys: dict[str, Any] = field(default_factory=dict)  # rules.journey_settings.parse_journeys
     signals: Any = None  # rules.signals.Signals from ``stages``/``interests``/``mail`` (None: the defaults)
     cache: CacheSettings = field(default_factory=CacheSettings)  # compiled as parsed: it names nothing else
+    revenue: Any = None  # rules.revenue.Revenue (None: orders counted as they come, as before)

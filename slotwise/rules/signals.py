@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from slotwise.rules.interests import InterestRules
+from slotwise.rules.revenue import Revenue
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.rules.schema import RecommendSpec
 from slotwise.rules.stage import StageRules
@@ -28,3 +29,4 @@ class Signals:
     interests: InterestRules = field(default_factory=InterestRules)
     mail_picks: RecommendSpec = DEFAULT_PICKS
     size_vocabulary: SizeVocabulary = PLAIN_SIZES  # the loader's copy of ``CatalogSettings.size_vocabulary``
+    revenue: Revenue | None = None  # the loader's copy of ``RuleSet.revenue``: ``visitor.cart_value``'s currency

@@ -14,6 +14,7 @@ from typing import Any
 from slotwise.profile import Profile
 from slotwise.rules.interests import Affinities, interests
 from slotwise.rules.journey_facts import JOURNEY_FACTS, JourneyData
+from slotwise.rules.revenue import cart_value
 from slotwise.rules.signals import Signals
 from slotwise.rules.stage import NO_STAGE, stages
 
@@ -66,7 +67,6 @@ _FACTS: dict[str, Callable[[Profile], Any]] = {
     "viewed_products": lambda p: p.recent_products,
     "cart": lambda p: p.cart,
     "cart_count": _cart_count,
-    "cart_value": lambda p: round(p.cart_value, 2),
     "has_cart": lambda p: bool(p.cart) or p.cart_hint > 0,
     "cart_products": lambda p: list(dict.fromkeys(str(line["product"]) for line in p.cart)),
     "cart_categories": lambda p: list(dict.fromkeys(line["category"] for line in p.cart if line.get("category"))),
@@ -86,6 +86,7 @@ _TUNED: dict[str, Callable[[Profile, Signals], Any]] = {
     "interest": lambda p, s: Affinities(interests(p, s.interests), 0.0),
     "interests": lambda p, s: list(interests(p, s.interests)),
     "preferred_size": lambda p, s: p.preferred_sizes_read(s.size_vocabulary.size_of),  # not_sizes, size_names
+    "cart_value": lambda p, s: round(p.cart_value if s.revenue is None else cart_value(p.cart, s.revenue), 2),
 }
 
 VISITOR_FIELDS = tuple(_FACTS) + tuple(_TUNED) + tuple(JOURNEY_FACTS)

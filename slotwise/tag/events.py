@@ -46,6 +46,7 @@ class Line(_Props):
     qty: Qty = Field(default=1, validation_alias=AliasChoices("qty", "quantity"))
     price: Price | None = None
     name: Text | None = None
+    currency: Annotated[str, Field(max_length=8)] | None = None  # its price's (an order's or cart's lines: theirs)
 
 
 class PageViewProps(_Props):
@@ -79,6 +80,7 @@ class PurchaseProps(_Props):
 
 class CartProps(_Props):
     lines: Annotated[list[Line], Field(max_length=200)]
+    currency: Annotated[str, Field(max_length=8)] | None = None  # the lines' prices'
     count: Annotated[int, Field(ge=0, le=100_000)] | None = None  # items the store's mini basket shows
 
 

@@ -30,8 +30,10 @@ _POPUP_OUTCOME = {"popup_shown": "shown", "popup_closed": "closed", "popup_conve
 def _line(line: Any, sizes: SizeVocabulary) -> dict[str, Any]:
     """A line as the profile keeps it: every key normalised the one way (``slotwise.keys``), its size as the
     rules' size vocabulary says (``sizes``: none for a ``catalog.not_sizes`` value, the key for a size name)."""
-    return {"product": product_key(line.product), "category": category_key(line.category),
-            "size": sizes.size_of(line.size), "qty": line.qty, "price": line.price or 0.0}
+    out = {"product": product_key(line.product), "category": category_key(line.category),
+           "size": sizes.size_of(line.size), "qty": line.qty, "price": line.price or 0.0}
+    currency = getattr(line, "currency", None)  # set under the rules' ``revenue`` (``recorder.resolve_lines``)
+    return {**out, "currency": currency} if currency else out
 
 
 def apply_event(profile: Profile, event: Any, ts: float, sizes: SizeVocabulary = PLAIN_SIZES) -> None:

@@ -29,6 +29,7 @@ from typing import Any, Callable, Sequence
 
 from slotwise.rules.prices import shown_in
 from slotwise.rules.product_facts import currency_code
+from slotwise.rules.revenue import Revenue, valued
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.store.base import LogRecord, Store
 from slotwise.store.outage import is_outage
@@ -46,6 +47,8 @@ LINES_SLACK = 1.5
 LINE_EVENTS = ("add_to_cart", "remove_from_cart", "cart", "purchase")
 
 OnEvents = Callable[[str, Sequence[Any]], Any]
+MAX_UNCONVERTED_SAID = 100
+"""Currencies without a rate named in the log (once each): a browser may name any, the log stays bounded."""
 
 
 @dataclass
@@ -76,13 +79,16 @@ def _line_products(event: Any) -> list[Any]:
     return list(getattr(props, "lines", None) or ())
 
 
-def _resolved(line: Any, products: dict[str, dict[str, Any]], bound: bool = False, currency: str | None = None) -> Any:
+def _resolved(line: Any, products: dict[str, dict[str, Any]], bound: bool = False, currency: str | None = None,
+              *, say_currency: bool = False) -> Any:
     """A line with its child product mapped to the parent and size, and gaps filled from the catalog.
 
     ``bound`` (a browser's claim): a price above the catalog's is the catalog's. ``currency`` (an order's):
     the catalog's price is the one in it (``rules.prices``); none there, none is filled in, and a claim is
     bounded by the row's own price, as before (a claim naming a currency the catalog has no price in must
-    not lift the bound).
+    not lift the bound). ``say_currency`` (the rules' ``revenue``: ``visitor.cart_value`` converts each
+    line): the line names its price's currency where it is known — the catalog's for a price from it, else
+    the line's or event's own.
     """
     entry = products.get(str(line.product)) or {}
     update: dict[str, Any] = {}
@@ -92,14 +98,18 @@ def _resolved(line: Any, products: dict[str, dict[str, Any]], bound: bool = Fals
             update["size"] = str(entry["size"])
         entry = {**(products.get(str(entry["parent"])) or {}), **{k: v for k, v in entry.items() if v is not None}}
     priced = shown_in(entry, currency)
+    price_currency = currency  # the currency of the price the line ends with
     for name in ("category", "price", "name"):
         if hasattr(line, name) and getattr(line, name, None) in (None, "") and priced.get(name) not in (None, ""):
             update[name] = priced[name]
-    known = _price(priced.get("price"))
+            price_currency = priced.get("currency") if name == "price" else price_currency
+    known, known_in = _price(priced.get("price")), priced.get("currency")
     if known is None:
-        known = _price(entry.get("price"))
+        known, known_in = _price(entry.get("price")), entry.get("currency")
     if bound and known is not None and getattr(line, "price", None) is not None and line.price > known:
-        update["price"] = known
+        update["price"], price_currency = known, known_in
+    if say_currency and price_currency and hasattr(line, "currency") and ("price" in update or not line.currency):
+        update["currency"] = currency_code(price_currency)
     return line.model_copy(update=update) if update else line
 
 
@@ -158,17 +168,24 @@ class EventRecorder:
     """Appends, resolves, links and applies a batch of events for one visitor."""
 
     def __init__(self, store: Store, *, on_events: OnEvents | None = None,
-                 claim_cap: float = DEFAULT_CLAIM_CAP, sizes: Callable[[], SizeVocabulary | None] | None = None) -> None:
+                 claim_cap: float = DEFAULT_CLAIM_CAP, sizes: Callable[[], SizeVocabulary | None] | None = None,
+                 revenue: Callable[[], Revenue | None] | None = None,
+                 on_unconverted: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.sizes: Callable[[], SizeVocabulary | None] = sizes or (lambda: PLAIN_SIZES)  # the current rules' (a reload changes them)
+        self.revenue = revenue or (lambda: None)  # the rules' reporting currency and rates (None: none)
+        self.on_unconverted = on_unconverted  # an order in a currency with no rate (the metric)
+        self._unconverted_said: set[str] = set()
         self.on_events = on_events
         self.claim_cap = claim_cap if claim_cap > 0 else DEFAULT_CLAIM_CAP
         self.followups: Any = None  # tag.mail.MailFollowups when a webhook URL is set (purchase, stage change)
 
-    async def resolve_lines(self, items: Sequence[Incoming], bound: bool = False) -> list[Incoming]:
+    async def resolve_lines(self, items: Sequence[Incoming], bound: bool = False,
+                            say_currency: bool = False) -> list[Incoming]:
         """Each line's child product → parent + size; category, price, name from the catalog.
 
         ``bound``: the lines are a browser's claim, a price above the catalog's is lowered to it.
+        ``say_currency``: each line names its price's currency where known (``_resolved``).
         """
         wanted = {str(line.product) for item in items if item.event.type in LINE_EVENTS for line in _line_products(item.event)}
         if not wanted:
@@ -181,10 +198,13 @@ class EventRecorder:
         for item in items:
             event = item.event
             if event.type in ("add_to_cart", "remove_from_cart"):
-                event = event.model_copy(update={"props": _resolved(event.props, products, bound)})
+                currency = currency_code(getattr(event.props, "currency", None))
+                event = event.model_copy(update={"props": _resolved(event.props, products, bound, currency,
+                                                                    say_currency=say_currency)})
             elif event.type in ("cart", "purchase"):
                 currency = currency_code(getattr(event.props, "currency", None))  # an order's: its lines' prices
-                lines = [_resolved(line, products, bound, currency) for line in event.props.lines]
+                lines = [_resolved(line, products, bound, currency or currency_code(line.currency),
+                                   say_currency=say_currency) for line in event.props.lines]
                 event = event.model_copy(update={"props": event.props.model_copy(update={"lines": lines})})
             out.append(Incoming(event, item.ts, item.key))
         return out
@@ -199,7 +219,8 @@ class EventRecorder:
         """
         if not items:
             return []
-        items = await self.resolve_lines(items, bound=not trusted)
+        revenue = self._revenue() if any(item.event.type in LINE_EVENTS for item in items) else None
+        items = await self.resolve_lines(items, bound=not trusted, say_currency=revenue is not None)
         if not trusted:  # a browser's claim: its order value is bounded (revenue goals learn from it)
             items = [bounded_purchase(item, self.claim_cap) for item in items]
         if not trusted or channel is None:
@@ -207,16 +228,18 @@ class EventRecorder:
         else:
             items = [_with_channel(item, channel) for item in items]
         extra = {"visitors": list(visitors)} if visitors else {}
-        records = [
-            LogRecord(
-                kind="event", key=item.key, visitor=visitor, ts=item.ts,
-                data={"type": item.event.type, "url": scrub(getattr(item.event, "url", None)), "props": _log_props(item.event),
-                      "client_ts": getattr(item.event, "ts", None), "received": now, "source": source, **extra},
-            )
-            for item in items
-        ]
+        records = []
+        for item in items:
+            props = _log_props(item.event)
+            data = {"type": item.event.type, "url": scrub(getattr(item.event, "url", None)), "props": props,
+                    "client_ts": getattr(item.event, "ts", None), "received": now, "source": source, **extra}
+            if revenue is not None and item.event.type == "purchase":
+                data["revenue"] = valued(props, revenue)
+            records.append(LogRecord(kind="event", key=item.key, visitor=visitor, ts=item.ts, data=data))
         added = await self.store.append(records)  # durable (committed) before anything else
         fresh = [item for item, new in zip(items, added) if new]
+        if revenue is not None:  # a retried batch's duplicates were counted the first time
+            self._unconverted([rec for rec, new in zip(records, added) if new], revenue)
         applicable = []
         for item in items:
             event = item.event
@@ -244,6 +267,28 @@ class EventRecorder:
             except Exception:  # the learner is optional: the events are stored already
                 log.exception("on_events callback failed")
         return list(added)
+
+    def _revenue(self) -> Revenue | None:
+        """The rules' reporting currency; none when the rules cannot say (fail open: orders as they come)."""
+        try:
+            return self.revenue()
+        except Exception:
+            log.exception("revenue currency unavailable: orders recorded as they come")
+            return None
+
+    def _unconverted(self, records: Sequence[LogRecord], revenue: Revenue) -> None:
+        """The new orders in a currency with no rate (``rules.revenue.valued``): each counted
+        (``on_unconverted``), each such currency named in the log once."""
+        for rec in records:
+            missing = (rec.data.get("revenue") or {}).get("unconverted")
+            if missing is None:
+                continue
+            if self.on_unconverted is not None:
+                self.on_unconverted(missing)
+            if missing not in self._unconverted_said and len(self._unconverted_said) < MAX_UNCONVERTED_SAID:
+                self._unconverted_said.add(missing)
+                log.warning("orders in %s count as orders but add no revenue: the rules' revenue.rates give no rate "
+                            "from %s to %s (said once)", missing, missing, revenue.currency)
 
     def _sizes(self) -> SizeVocabulary:
         """The rules' size vocabulary; none when the rules cannot say (fail open: sizes as sent)."""

@@ -67,7 +67,8 @@ def rules() -> dict[str, Any]:
     orders = yaml.safe_load(doc_block("capture.md", "#### In the store's own shape: `capture.orders`"))
     catalog["catalog"]["feed"]["url"] = FEED.name  # the sample, as a file beside the rules
     assert orders["catalog"]["not_sizes"] == catalog["catalog"]["not_sizes"]
-    return {**catalog, "capture": {"customer": {"pages": "/account/", "email": ".email"}, **orders["capture"]},
+    return {**catalog, "revenue": {"currency": "EUR", "rates": {"GBP": 1.17}},
+            "capture": {"customer": {"pages": "/account/", "email": ".email"}, **orders["capture"]},
             "slots": [{"id": "hero", "pages": "/", "selector": "h1", "action": "set-attribute",
                        "attributes": {"class": "sw"}, "goal": "purchase"}]}
 
@@ -211,6 +212,18 @@ def test_an_order_not_signed_the_platforms_way_is_401(stack: ShopStack) -> None:
 def purchase(stack: ShopStack, order: dict[str, Any]) -> Any:
     (record,) = [e for e in stack.events("purchase") if e.key == f"order:{order['id']}"]
     return record
+
+
+def test_a_shopify_order_paid_in_another_currency_counts_its_shop_currency_total(stack: ShopStack) -> None:
+    """capture.md's mapping reads the shop's currency and total (what the store books), not the customer's
+    presentment ones: with the rules' revenue.currency the shop's, the order needs no rate."""
+    order = shopify_order(presentment_currency="GBP", total_price_set={
+        "shop_money": {"amount": "33.70", "currency_code": "EUR"},
+        "presentment_money": {"amount": "28.80", "currency_code": "GBP"}})
+    assert post(stack, order).status_code == 200
+    record = purchase(stack, order)
+    assert (record.data["props"]["total"], record.data["props"]["currency"]) == (33.7, "EUR")
+    assert record.data["revenue"] == {"currency": "EUR", "amount": 33.7, "discount": 3.3}
 
 
 def test_a_line_of_a_product_with_two_options_is_bought_in_its_size(stack: ShopStack) -> None:

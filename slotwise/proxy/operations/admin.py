@@ -49,6 +49,7 @@ from slotwise.proxy.operations.reporting import (
     amount_text,
     build_decision_log,
     chance_text,
+    goal_text,
     json_safe,
     lift_text,
     measure_name,
@@ -543,7 +544,7 @@ def render_slot(rep: Any, log: DecisionLog, restart: str = "") -> str:
         f"<td>{escape(r.value)}</td><td>{escape(r.interval)}</td><td>{escape(r.chance)}</td></tr>"
         for r in report_rows(rep))
     out = [
-        f"<section id=\"slot-{escape(rep.slot)}\"><h2>{escape(rep.slot)} <small>goal: {escape(rep.goal)}</small></h2>",
+        f"<section id=\"slot-{escape(rep.slot)}\"><h2>{escape(rep.slot)} <small>goal: {escape(goal_text(rep))}</small></h2>",
         "<table class=report><tr><th>variant</th><th>shown</th><th>seen</th><th>measured</th>"
         f"<th>{measure_name(rep.goal)}</th><th>95% interval</th><th>chance best</th></tr>{rows}</table>",
         f"<p>{escape(lift_text(rep))}</p>",

@@ -47,6 +47,7 @@ from slotwise.bandits.learner import Learner, SlotConfig, SnapshotFormatError
 from slotwise.bandits.records import Outcome
 from slotwise.proxy.operations.learner_lock import LearnerLock, lock_for
 from slotwise.proxy.operations.metrics import LEARNER_NOT_HELD
+from slotwise.rules.revenue import order_value
 from slotwise.store.base import LogRecord, Store
 from slotwise.store.outage import is_outage
 from slotwise.tasks import cancel_and_wait
@@ -97,11 +98,10 @@ def learner_record(rec: LogRecord) -> dict[str, Any] | None:
             "visitor_id": rec.visitor,
             **({"also": [str(v) for v in visitors if v != rec.visitor]} if isinstance(visitors, list) else {}),
             "event_type": event_type,
-            "value": event_value(props),
             "ts": ts,
             "decision_ids": [decision_id] if decision_id else None,
             "cost": float(props.get("coupon_cost") or 0.0),
-            **redemption(props),
+            **event_money(data, props),
             "seq": rec.seq,
         }
     return None
@@ -142,18 +142,20 @@ def arrival_time(rec: LogRecord) -> float:
         return rec.ts
 
 
-def event_value(props: Mapping[str, Any]) -> float | None:
-    """An order's value: its total, else the sum of its lines."""
-    if props.get("total") is not None:
-        try:
-            return float(props["total"])
-        except (TypeError, ValueError):
-            return None
-    lines = props.get("lines") or ()
-    try:
-        return sum(float(line.get("price") or 0) * int(line.get("qty") or 1) for line in lines) or None
-    except (TypeError, ValueError, AttributeError):
-        return None
+def event_money(data: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
+    """What an event is worth to the learner: ``value`` and what its coupon took off (``redemption``).
+
+    An order recorded under the rules' ``revenue`` carries its value in the reporting currency
+    (``rules.revenue.valued``): that is the value, and an order in a currency with no rate is ``priced:
+    False`` (a conversion worth no known amount). Else the order's own total or lines, as before."""
+    stamp = data.get("revenue")
+    if not isinstance(stamp, Mapping):
+        return {"value": order_value(props), **redemption(props)}
+    if stamp.get("unconverted") is not None:
+        return {"value": None, "priced": False, **redemption({k: v for k, v in props.items() if k != "discount"})}
+    amount = stamp.get("amount")
+    converted = {**{k: v for k, v in props.items() if k != "discount"}, "discount": stamp.get("discount")}
+    return {"value": float(amount) if isinstance(amount, (int, float)) else None, **redemption(converted)}
 
 
 class LearningLoop:

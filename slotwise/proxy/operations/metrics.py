@@ -135,6 +135,11 @@ STORE_ERRORS = Counter(
     "slotwise_store_errors", "Store calls that failed, by kind (unavailable: unreachable or slow; refused: e.g. maxmemory)",
     ["kind"], registry=REGISTRY,
 )
+ORDERS_UNCONVERTED = Counter(
+    "slotwise_orders_unconverted", "Orders in a currency the rules' revenue.rates give no rate for: counted as "
+    "orders (purchase goals), adding no revenue (revenue and margin goals learn nothing from them, reports add "
+    "nothing); the log names each such currency once", registry=REGISTRY,
+)
 
 FLUSH_S = 0.5
 """How often a process adds what it counted to the values a scrape reads."""
@@ -359,6 +364,11 @@ _IDENTITY_OUTCOMES = {o: SIGNED_IDENTITY.labels(o) for o in SIGNED_OUTCOMES}
 def count_signed_identity(outcome: str) -> None:
     """One customer id the tag sent, checked against the store's signature (``rules.signed_identity.OUTCOMES``)."""
     PENDING.inc(_IDENTITY_OUTCOMES[outcome])
+
+
+def count_unconverted_order(currency: str) -> None:
+    """One order recorded without an amount: its currency has no rate to the rules' ``revenue.currency``."""
+    PENDING.inc(ORDERS_UNCONVERTED)
 
 
 def set_webhook(pending: int, failing: int, oldest_s: float) -> None:

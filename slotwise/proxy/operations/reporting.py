@@ -32,6 +32,7 @@ class DecisionLog:
     slots: dict[str, SlotConfig]
     holdout_share: float | None
     restarts: dict[str, list[Restart]] = field(default_factory=dict)  # per slot, from change detection
+    currencies: list[str] = field(default_factory=list)  # what the orders' values are counted in (``valued_in``)
 
 
 async def read_all(store: Store, batch: int = 5000) -> list[LogRecord]:
@@ -82,6 +83,17 @@ def slot_configs_from_log(records: Iterable[LogRecord]) -> dict[str, SlotConfig]
     return configs
 
 
+def valued_in(records: Iterable[LogRecord]) -> list[str]:
+    """The currencies the log's orders are counted in (``rules.revenue.valued``), by their latest order: one,
+    unless the rules' ``revenue.currency`` changed; none for orders recorded without ``revenue``."""
+    latest: dict[str, int] = {}
+    for rec in records:
+        stamp = rec.data.get("revenue") if rec.kind == "event" else None
+        if isinstance(stamp, Mapping) and isinstance(stamp.get("currency"), str):
+            latest[stamp["currency"]] = rec.seq
+    return sorted(latest, key=latest.__getitem__)
+
+
 def build_decision_log(
     records: list[LogRecord],
     slots: Mapping[str, SlotConfig] | None = None,
@@ -129,7 +141,7 @@ def build_decision_log(
     selected = [r for r in rows.values() if since is None or r["ts"] >= since]
     restarts = {slot: [r for r in found if since is None or r.ts >= since]
                 for slot, found in learner.restarts.items()}
-    return DecisionLog([LoggedDecision(**r) for r in selected], configs, holdout_share, restarts)
+    return DecisionLog([LoggedDecision(**r) for r in selected], configs, holdout_share, restarts, valued_in(records))
 
 
 def slot_reports(log: DecisionLog, slot: str | None = None, bucket_seconds: float = 3600.0) -> list[SlotReport]:
@@ -147,7 +159,8 @@ def slot_reports(log: DecisionLog, slot: str | None = None, bucket_seconds: floa
         if is_contextual(config):  # pooled figures hide a variant that wins for some visitors
             segments = segment_tables([r for r in rows if r.get("slot") == name], list(config.arms),
                                       is_binary(config.goal))
-        reports.append(replace(report, restarts=list(log.restarts.get(name, [])), segments=segments))
+        reports.append(replace(report, restarts=list(log.restarts.get(name, [])), segments=segments,
+                               currencies=[] if is_binary(config.goal) else list(log.currencies)))
     return reports
 
 
@@ -179,6 +192,11 @@ class ReportRow:
 
 def measure_name(goal: str) -> str:
     return "rate" if is_binary(goal) else "per decision"
+
+
+def goal_text(report: SlotReport) -> str:
+    """The goal, with the currency its amounts are in when the rules name one (``revenue.currency``)."""
+    return f"{report.goal}, in {report.currencies[-1]}" if report.currencies else report.goal
 
 
 def amount_text(x: float | None, binary: bool) -> str:
@@ -301,6 +319,10 @@ def notices(report: SlotReport) -> list[tuple[str, str]]:
     out = [("warning", srm_message(check)) for check in report.srm if check.warning]
     early = chance_note(report)
     out += [("note", early)] if early else []
+    if len(report.currencies) > 1:  # amounts of two currencies in one mean: the rules' revenue.currency changed
+        out.append(("warning", f"Order values are counted in {' and '.join(report.currencies)}: the rules' "
+                               "revenue.currency changed, so these amounts add different currencies. Restart "
+                               "the slot's learning, or report --since the change."))
     return out + [("note", restart_message(restart, report.goal)) for restart in report.restarts]
 
 

@@ -47,7 +47,7 @@ from slotwise.proxy.operations.kill_switch import KillSwitches
 from slotwise.proxy.operations.health import HealthReport, check_store
 from slotwise.proxy.operations.feed_health import check_feed, rules_lease, unknown as feed_unknown
 from slotwise.proxy.operations.webhook_health import check_webhook, unknown as webhook_unknown
-from slotwise.proxy.operations.metrics import count_webhook_attempt
+from slotwise.proxy.operations.metrics import count_unconverted_order, count_webhook_attempt
 from slotwise.proxy.operations.learning import SNAPSHOT_NAME, LearningLoop
 from slotwise.proxy.personalization.page_readings import PageReadings, page_nonce
 from slotwise.proxy.personalization.page_slots import PageSlots
@@ -143,7 +143,8 @@ class SlotwisePersonalizer:
         self.page_slots = PageSlots()
         self.digests = PageDigests()
         self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order,
-                                      sizes=self._of_rules(lambda rs: rs.catalog.size_vocabulary))
+                                      sizes=self._of_rules(lambda rs: rs.catalog.size_vocabulary),
+                                      revenue=self._of_rules(lambda rs: rs.revenue), on_unconverted=count_unconverted_order)
         self.capture = Capture(self.store, self.recorder, self.pageviews, self.categories, clock,
                                tag_only=settings.tag_only)
         self.feeds = FeedLoader(self.store, settings.storefront, clock)
