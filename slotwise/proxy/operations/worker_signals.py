@@ -24,15 +24,55 @@ worker's main thread in ``signal_handler`` → ``WorkerSignal.set``), so
 granian killed the worker after ``--stop-timeout`` (about 1 stop in 10).
 ``once_per_worker`` makes granian's worker handler set it once: the first
 signal stops the worker, the others are moot.
+
+granian stops its workers all at once but waits for them one after another,
+and a worker goes on running its app between its stop signal and its lifespan
+shutdown (the server drains its connections first). What must not start in a
+stopping worker — taking the learning over from a worker that stopped first,
+only to save and release it again, and outlast ``--stop-timeout`` doing so —
+hears the signal through ``when_told_to_stop``: the first stop signal calls
+the listeners before it sets granian's worker signal.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import signal
-from typing import Any
+from typing import Any, Callable
+
+log = logging.getLogger("slotwise.proxy")
 
 _registered = False
+_listeners: list[Callable[[], None]] = []
+_told = False  # this process got its stop signal (a listener registered later hears it at once)
+
+
+def when_told_to_stop(listener: Callable[[], None]) -> Callable[[], None]:
+    """``listener`` is called (on the event loop) when this worker gets its first stop signal, at once if it
+    got it already (granian installs the handler before the app starts); returns the call that forgets it (an
+    app's shutdown: a process that builds several apps, the tests', keeps none behind)."""
+    _listeners.append(listener)
+    if _told:
+        listener()
+
+    def forget() -> None:
+        with contextlib.suppress(ValueError):
+            _listeners.remove(listener)
+
+    return forget
+
+
+def told_to_stop() -> None:
+    """Tells every listener this worker is stopping; one that fails is logged and the stop goes on."""
+    global _told
+    _told = True
+    for listener in list(_listeners):
+        try:
+            listener()
+        except Exception:
+            log.warning("a stop listener failed; stopping anyway", exc_info=True)
 
 
 def default_stop_signals() -> None:
@@ -54,7 +94,7 @@ def reset_in_forked_workers() -> None:
 
 def _set_loop_signals_once(loop: Any) -> Any:
     """granian's ``set_loop_signals`` (granian/_signals.py, the pinned version's), but the worker signal
-    is set by the first stop signal only."""
+    is set by the first stop signal only, after the listeners of ``when_told_to_stop`` heard it."""
     from granian._granian import WorkerSignal
     from granian._signals import _get_signals
 
@@ -65,6 +105,7 @@ def _set_loop_signals_once(loop: Any) -> Any:
         nonlocal fired
         if not fired:
             fired = True
+            told_to_stop()
             signal_event.set()
 
     signals = _get_signals()
