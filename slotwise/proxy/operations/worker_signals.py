@@ -25,6 +25,18 @@ granian killed the worker after ``--stop-timeout`` (about 1 stop in 10).
 ``once_per_worker`` makes granian's worker handler set it once: the first
 signal stops the worker, the others are moot.
 
+A worker stopped just as it finished starting ran on until granian killed it
+at ``--stop-timeout`` (about 1 stop in 40 on a loaded 2-core box: its log
+had "Started worker-1" and never "Stopping worker-1"; py-spy showed it idle
+in ``run_until_complete(_main())``, the signal handled by nobody). granian
+set its handler with ``loop.add_signal_handler``, and uvloop watches its
+signal pipe only while the loop runs: a signal between two of granian's
+``run_until_complete`` (the app's start-up, then serving; ``serve`` runs in
+between) is noted and never acted on. The worker's handler is the process's
+(``signal.signal``, what granian does where the loop has none): Python runs
+it as soon as the main thread runs Python again, and uvloop's wake-up pipe
+still makes a running loop do so at once.
+
 granian stops its workers all at once but waits for them one after another,
 and a worker goes on running its app between its stop signal and its lifespan
 shutdown (the server drains its connections first). What must not start in a
@@ -50,9 +62,9 @@ _told = False  # this process got its stop signal (a listener registered later h
 
 
 def when_told_to_stop(listener: Callable[[], None]) -> Callable[[], None]:
-    """``listener`` is called (on the event loop) when this worker gets its first stop signal, at once if it
-    got it already (granian installs the handler before the app starts); returns the call that forgets it (an
-    app's shutdown: a process that builds several apps, the tests', keeps none behind)."""
+    """``listener`` is called (by the signal handler, in the main thread) when this worker gets its first stop
+    signal, at once if it got it already (granian installs the handler before the app starts); returns the
+    call that forgets it (an app's shutdown: a process that builds several apps, the tests', keeps none behind)."""
     _listeners.append(listener)
     if _told:
         listener()
@@ -93,8 +105,10 @@ def reset_in_forked_workers() -> None:
 
 
 def _set_loop_signals_once(loop: Any) -> Any:
-    """granian's ``set_loop_signals`` (granian/_signals.py, the pinned version's), but the worker signal
-    is set by the first stop signal only, after the listeners of ``when_told_to_stop`` heard it."""
+    """granian's ``set_loop_signals`` (granian/_signals.py, the pinned version's), but the worker signal is set
+    by the first stop signal only, after the listeners of ``when_told_to_stop`` heard it, and the handler is the
+    process's (``signal.signal``, granian's own fallback), not the event loop's: uvloop's loses a signal that
+    comes while the loop is not running (``loop`` is granian's argument, unused)."""
     from granian._granian import WorkerSignal
     from granian._signals import _get_signals
 
@@ -108,19 +122,15 @@ def _set_loop_signals_once(loop: Any) -> Any:
             told_to_stop()
             signal_event.set()
 
-    signals = _get_signals()
-    try:
-        for sigval in signals:
-            loop.add_signal_handler(sigval, signal_handler, sigval, None)
-    except NotImplementedError:
-        for sigval in signals:
-            signal.signal(sigval, signal_handler)
+    for sigval in _get_signals():
+        signal.signal(sigval, signal_handler)
     return signal_event
 
 
 def once_per_worker() -> None:
-    """In the master, before granian forks its workers: their stop handler acts on the first signal only.
-    granian's workers import ``set_loop_signals`` from its module when they start, so they take this one."""
+    """In the master, before granian forks its workers: their stop handler acts on the first signal only, and
+    on one that comes while their event loop is not running. granian's workers import ``set_loop_signals``
+    from its module when they start, so they take this one."""
     import granian._signals
 
     granian._signals.set_loop_signals = _set_loop_signals_once  # type: ignore[assignment]
