@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from conftest_paths import PYTHON
 from test_restart import AUTH, TOKEN, log_records, serve_setup, straight_run, traffic
@@ -288,3 +289,106 @@ def test_a_learner_that_cannot_start_is_restarted_with_growing_pauses(tmp_path: 
     finally:
         supervisor.stop()
     assert 2 <= count <= 3, count  # starts at ~0, ~0.2 and ~0.6 s (the next at ~1.4 s)
+
+
+WORKER = """
+import asyncio, sys
+from slotwise.proxy.config import Settings
+from slotwise.proxy.operations.worker_signals import _set_loop_signals_once, when_told_to_stop
+from slotwise.proxy.personalization.personalize import build_personalizer
+
+async def main():
+    # a granian worker: its stop handler (ours) installed before its app starts; a stop signal only sets it
+    _set_loop_signals_once(asyncio.get_running_loop())
+    when_told_to_stop(lambda: print("told to stop", flush=True))
+    personalizer = build_personalizer(Settings.from_mapping({"upstream": "http://127.0.0.1:9", "data": sys.argv[1]}))
+    personalizer.learning.poll_s = 0.05
+    await personalizer.startup()
+    print("leading" if personalizer.learning.leading else "following", flush=True)
+    await asyncio.to_thread(sys.stdin.readline)  # its lifespan shutdown, when the test says
+    await personalizer.shutdown()
+    print("stopped", flush=True)
+
+asyncio.run(main())
+"""
+
+
+def _worker(data: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen([PYTHON, "-c", WORKER, str(data)], env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+
+def _said(worker: subprocess.Popen[str]) -> str:
+    assert worker.stdout is not None
+    return worker.stdout.readline().strip()
+
+
+def _shut_down(worker: subprocess.Popen[str]) -> None:
+    assert worker.stdin is not None
+    worker.stdin.write("stop\n")
+    worker.stdin.flush()
+    assert _said(worker) == "stopped"
+    assert worker.wait(10) == 0
+
+
+@pytest.mark.parametrize("told_to_stop", [False, True], ids=["running", "told-to-stop"])
+def test_a_worker_told_to_stop_does_not_take_over_the_learning_another_releases(
+    tmp_path: Path, told_to_stop: bool
+) -> None:
+    """granian signals its workers at once and waits for them in turn: the first to shut down released the
+    lock, and the other, stopping too but still running its app, took the learning over only to replay, save
+    and release it again within its own stop, once past --stop-timeout. Two real processes with the workers'
+    stop handler: one told to stop never takes the lock; one that goes on serving takes over, as before."""
+    data = tmp_path / "data"
+    data.mkdir()
+    leader = _worker(data)
+    other: subprocess.Popen[str] | None = None
+    try:
+        assert _said(leader) == "leading"
+        other = _worker(data)
+        assert _said(other) == "following"
+        if told_to_stop:
+            other.send_signal(signal.SIGTERM)  # it goes on running, as a granian worker draining its connections
+            assert _said(other) == "told to stop"
+        _shut_down(leader)  # saves, then releases the lock
+        if told_to_stop:
+            time.sleep(1.0)  # twenty of its polls
+            assert holder(data) is None
+        else:
+            wait_for("the running worker takes the learning over", lambda: holder(data) == other.pid, 10)
+        _shut_down(other)
+        assert holder(data) is None
+    finally:
+        for worker in (leader, other):
+            if worker is not None and worker.poll() is None:
+                worker.kill()
+                worker.wait()
+
+
+def test_a_worker_whose_shutdown_began_does_not_take_over_the_learning(tmp_path: Path) -> None:
+    """Without a stop signal (uvicorn's workers, whose own handler has no listener): from the first moment of its
+    lifespan shutdown, before the waits that precede the learning's stop, the lock another releases stays free."""
+    from slotwise.proxy.config import Settings
+    from slotwise.proxy.personalization.personalize import build_personalizer
+
+    (tmp_path / "data").mkdir()
+    learner = lock_of(tmp_path / "data")
+    assert learner.try_acquire()  # another process learns
+    personalizer = build_personalizer(Settings.from_mapping({"upstream": "http://127.0.0.1:9",
+                                                             "data": str(tmp_path / "data")}))
+
+    async def scenario() -> None:
+        await personalizer.startup()
+        assert not personalizer.learning.leading
+        shutdown = asyncio.get_running_loop().create_task(personalizer.shutdown())
+        await asyncio.sleep(0)  # it began
+        learner.release()
+        await personalizer.learning.step()
+        assert not personalizer.learning.leading and holder(tmp_path / "data") is None
+        await shutdown
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        learner.release()

@@ -1,13 +1,18 @@
-"""A SIGTERM while granian's workers are still starting stops ``slotwise serve``.
+"""A SIGTERM while granian's workers are still starting, or just as they finish, stops ``slotwise serve``.
 
 granian forks its workers with the master's signal handler, which only sets a
 flag in the worker's copy of the master; a SIGTERM that arrived before the
 worker installed its own handler was lost, the worker served on for ever and
 the master hung waiting for it (about one stop in five right after a start).
+One that arrived after the app's start-up, while granian set its server up
+(its event loop not running), was lost too: the worker was killed at
+``--stop-timeout`` (``worker_signals``).
 
 Real processes: ``slotwise.proxy.server.run`` with granian and two workers;
 only the app factory is slowed (it marks its start, then sleeps before
-building the real app) so the signal lands inside that window every time.
+building the real app) so the signal lands inside that window every time;
+or it holds each worker between its app's start-up and its serving until the
+test has sent the signal.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.edge.processes import alive, children
 
 ROOT = Path(__file__).resolve().parents[2]
+STOP_TIMEOUT = 10  # a worker that lost the signal is killed then: the test would wait that long
 
 SLOW_FACTORY = textwrap.dedent("""
     import os, pathlib, time
@@ -32,6 +40,23 @@ SLOW_FACTORY = textwrap.dedent("""
         time.sleep(float(os.environ["SLOW_START_S"]))
         from slotwise.proxy.app import create_app_from_env
         return create_app_from_env()
+
+    def create_then_hold_before_serving():
+        # the real app; granian's worker, once the app started, waits for the go file before it serves
+        import granian.server.mp as mp
+        from slotwise.proxy.app import create_app_from_env
+
+        scheduler, marks = mp._new_cbscheduler, pathlib.Path(os.environ["STARTED_DIR"])
+
+        def held(*args, **kwargs):  # called between the app's start-up and the server's start
+            (marks / str(os.getpid())).touch()
+            deadline = time.monotonic() + 30
+            while not (marks.parent / "go").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            return scheduler(*args, **kwargs)
+
+        mp._new_cbscheduler = held
+        return create_app_from_env()
 """)
 
 RUN = textwrap.dedent("""
@@ -39,7 +64,8 @@ RUN = textwrap.dedent("""
     from slotwise.proxy.config import Settings
     from slotwise.proxy.server import run
     run(Settings.from_env(upstream="http://127.0.0.1:9", port=int(sys.argv[1]), workers=2, server="granian",
-                          data=sys.argv[2], log_level="warning"), factory="slow_factory:create")
+                          data=sys.argv[2], log_level="warning", stop_timeout=float(sys.argv[4])),
+        factory="slow_factory:" + sys.argv[3])
 """)
 
 
@@ -53,7 +79,9 @@ def _wait(check, timeout: float, what: str):
     raise AssertionError(f"{what}: not true after {timeout} s")
 
 
-def test_sigterm_while_workers_start_stops_the_server(tmp_path: Path) -> None:
+@pytest.mark.parametrize("factory", ["create", "create_then_hold_before_serving"],
+                         ids=["in-the-app-factory", "between-start-up-and-serving"])
+def test_sigterm_while_workers_start_stops_the_server(tmp_path: Path, factory: str) -> None:
     from tests.scale.scale_helpers import free_port
 
     (tmp_path / "slow_factory.py").write_text(SLOW_FACTORY)
@@ -61,19 +89,23 @@ def test_sigterm_while_workers_start_stops_the_server(tmp_path: Path) -> None:
     started.mkdir()
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{ROOT}", "STARTED_DIR": str(started), "SLOW_START_S": "30"}
     log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-c", RUN, str(free_port()), str(tmp_path / "data")], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-c", RUN, str(free_port()), str(tmp_path / "data"), factory,
+                             str(STOP_TIMEOUT)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     workers: list[int] = []
     try:
-        workers = _wait(lambda: len(list(started.iterdir())) == 2 and [int(p.name) for p in started.iterdir()], 30,
-                        "both workers inside the app factory")
+        workers = _wait(lambda: len(list(started.iterdir())) == 2 and [int(p.name) for p in started.iterdir()], 60,
+                        "both workers inside the app factory, or held before serving")
         assert sorted(workers) == sorted(children(proc.pid)), "the marks come from the master's workers"
         proc.send_signal(signal.SIGTERM)
+        time.sleep(1.0)  # the master's SIGTERM reached the held workers (it sends it at once)
+        (tmp_path / "go").touch()
         try:
-            proc.wait(10)
+            proc.wait(STOP_TIMEOUT - 3)
         except subprocess.TimeoutExpired:
-            raise AssertionError("slotwise serve still running 10 s after SIGTERM (a starting worker "
-                                 "swallowed it): " + (tmp_path / "serve.log").read_text()) from None
+            raise AssertionError(f"slotwise serve still running {STOP_TIMEOUT - 3} s after SIGTERM (a starting "
+                                 "worker swallowed it): " + (tmp_path / "serve.log").read_text()) from None
+        assert "refused to gracefully stop" not in (tmp_path / "serve.log").read_text()
         _wait(lambda: not any(alive(w) for w in workers), 5, f"workers {workers} gone")
     finally:
         if proc.poll() is None:

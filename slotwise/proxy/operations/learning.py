@@ -23,7 +23,10 @@ the others follow and try to take it at each step, so when the learner
 stops or is killed (kill -9 too: the kernel drops its lock) another takes
 over within a poll. Taking over, or restarting, starts from the newest full
 snapshot and replays only the records logged after its ``seq``: no learning
-is lost. Over Redis (``follower``) a separate ``slotwise learner`` learns.
+is lost. A process told to stop (``stopping_soon``: its stop signal, or its
+shutdown begun) never takes over: it would only replay, save and release
+again within its stop's time, while one that goes on serving takes over at
+its next poll. Over Redis (``follower``) a separate ``slotwise learner`` learns.
 
 The learner's own memory is bounded: at most ``MAX_PENDING`` decisions wait
 for their reward; one arriving beyond that is not held and never learned
@@ -197,6 +200,7 @@ class LearningLoop:
         # embedded (SQLite): of the processes sharing the file, the one holding this lock learns
         self.lock: LearnerLock | None = None if follower else lock_for(store)
         self.leading = False
+        self.stopping = False  # told to stop: never takes the lock (``stopping_soon``)
         self._task: asyncio.Task[None] | None = None
         self._last_snapshot = 0.0
         self._snapshot_seq = -1
@@ -211,8 +215,15 @@ class LearningLoop:
         self._erased = False  # a ``forget`` record was applied since the last snapshot
 
     def may_lead(self) -> bool:
-        """Embedded, and no dedicated learner process is waiting for the lock (it has precedence)."""
-        return not self.follower and (self.dedicated or self.lock is None or self.lock.wanted_by() is None)
+        """Embedded, not stopping, and no dedicated learner process is waiting for the lock (it has precedence)."""
+        return not self.follower and not self.stopping and (
+            self.dedicated or self.lock is None or self.lock.wanted_by() is None)
+
+    def stopping_soon(self) -> None:
+        """This process was told to stop: from now on it never takes the learning over. Taking over costs a
+        full snapshot's load, the log after it and a save before the lock goes again: time of the stop's
+        budget (``--stop-timeout``), spent for a process that goes on serving to take over anyway."""
+        self.stopping = True
 
     async def start(self, slots: Mapping[str, SlotConfig] | None) -> None:
         """``slots`` of the rules; ``None`` when a rules file was given but rejected: the models keep the slots
@@ -453,6 +464,7 @@ class LearningLoop:
 
     async def stop(self, within_s: float | None = None) -> None:
         """``within_s``: what the final snapshot may wait for the store (a worker's share of the stop)."""
+        self.stopping_soon()
         await cancel_and_wait(self._task)
         if self.leading:
             try:

@@ -24,15 +24,67 @@ worker's main thread in ``signal_handler`` → ``WorkerSignal.set``), so
 granian killed the worker after ``--stop-timeout`` (about 1 stop in 10).
 ``once_per_worker`` makes granian's worker handler set it once: the first
 signal stops the worker, the others are moot.
+
+A worker stopped just as it finished starting ran on until granian killed it
+at ``--stop-timeout`` (about 1 stop in 40 on a loaded 2-core box: its log
+had "Started worker-1" and never "Stopping worker-1"; py-spy showed it idle
+in ``run_until_complete(_main())``, the signal handled by nobody). granian
+set its handler with ``loop.add_signal_handler``, and uvloop watches its
+signal pipe only while the loop runs: a signal between two of granian's
+``run_until_complete`` (the app's start-up, then serving; ``serve`` runs in
+between) is noted and never acted on. The worker's handler is the process's
+(``signal.signal``, what granian does where the loop has none): Python runs
+it as soon as the main thread runs Python again, and uvloop's wake-up pipe
+still makes a running loop do so at once.
+
+granian stops its workers all at once but waits for them one after another,
+and a worker goes on running its app between its stop signal and its lifespan
+shutdown (the server drains its connections first). What must not start in a
+stopping worker — taking the learning over from a worker that stopped first,
+only to save and release it again, and outlast ``--stop-timeout`` doing so —
+hears the signal through ``when_told_to_stop``: the first stop signal calls
+the listeners before it sets granian's worker signal.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import signal
-from typing import Any
+from typing import Any, Callable
+
+log = logging.getLogger("slotwise.proxy")
 
 _registered = False
+_listeners: list[Callable[[], None]] = []
+_told = False  # this process got its stop signal (a listener registered later hears it at once)
+
+
+def when_told_to_stop(listener: Callable[[], None]) -> Callable[[], None]:
+    """``listener`` is called (by the signal handler, in the main thread) when this worker gets its first stop
+    signal, at once if it got it already (granian installs the handler before the app starts); returns the
+    call that forgets it (an app's shutdown: a process that builds several apps, the tests', keeps none behind)."""
+    _listeners.append(listener)
+    if _told:
+        listener()
+
+    def forget() -> None:
+        with contextlib.suppress(ValueError):
+            _listeners.remove(listener)
+
+    return forget
+
+
+def told_to_stop() -> None:
+    """Tells every listener this worker is stopping; one that fails is logged and the stop goes on."""
+    global _told
+    _told = True
+    for listener in list(_listeners):
+        try:
+            listener()
+        except Exception:
+            log.warning("a stop listener failed; stopping anyway", exc_info=True)
 
 
 def default_stop_signals() -> None:
@@ -53,8 +105,10 @@ def reset_in_forked_workers() -> None:
 
 
 def _set_loop_signals_once(loop: Any) -> Any:
-    """granian's ``set_loop_signals`` (granian/_signals.py, the pinned version's), but the worker signal
-    is set by the first stop signal only."""
+    """granian's ``set_loop_signals`` (granian/_signals.py, the pinned version's), but the worker signal is set
+    by the first stop signal only, after the listeners of ``when_told_to_stop`` heard it, and the handler is the
+    process's (``signal.signal``, granian's own fallback), not the event loop's: uvloop's loses a signal that
+    comes while the loop is not running (``loop`` is granian's argument, unused)."""
     from granian._granian import WorkerSignal
     from granian._signals import _get_signals
 
@@ -65,21 +119,18 @@ def _set_loop_signals_once(loop: Any) -> Any:
         nonlocal fired
         if not fired:
             fired = True
+            told_to_stop()
             signal_event.set()
 
-    signals = _get_signals()
-    try:
-        for sigval in signals:
-            loop.add_signal_handler(sigval, signal_handler, sigval, None)
-    except NotImplementedError:
-        for sigval in signals:
-            signal.signal(sigval, signal_handler)
+    for sigval in _get_signals():
+        signal.signal(sigval, signal_handler)
     return signal_event
 
 
 def once_per_worker() -> None:
-    """In the master, before granian forks its workers: their stop handler acts on the first signal only.
-    granian's workers import ``set_loop_signals`` from its module when they start, so they take this one."""
+    """In the master, before granian forks its workers: their stop handler acts on the first signal only, and
+    on one that comes while their event loop is not running. granian's workers import ``set_loop_signals``
+    from its module when they start, so they take this one."""
     import granian._signals
 
     granian._signals.set_loop_signals = _set_loop_signals_once  # type: ignore[assignment]

@@ -49,6 +49,7 @@ from slotwise.proxy.operations.feed_health import check_feed, rules_lease, unkno
 from slotwise.proxy.operations.webhook_health import check_webhook, unknown as webhook_unknown
 from slotwise.proxy.operations.metrics import count_unconverted_order, count_webhook_attempt
 from slotwise.proxy.operations.learning import SNAPSHOT_NAME, LearningLoop
+from slotwise.proxy.operations.worker_signals import when_told_to_stop
 from slotwise.proxy.personalization.page_readings import PageReadings, page_nonce
 from slotwise.proxy.personalization.page_slots import PageSlots
 from slotwise.proxy.personalization.page_work import digest_of, page_work
@@ -153,6 +154,7 @@ class SlotwisePersonalizer:
         self.learning = LearningLoop(self.store, follower=settings.store.startswith(("redis", "rediss", "unix")),
                                      max_pending=settings.learner_max_pending, clock=clock)
         self._configured_version = -1
+        self._forget_stop_listener: Callable[[], None] = lambda: None
         self.tag_api = TagAPI(
             settings, self.store, self.cookies,
             decide=self.decide_for_tag, recorder=self.recorder, consent_mode=self.consent_mode,
@@ -165,6 +167,8 @@ class SlotwisePersonalizer:
 
     # -- lifecycle ---------------------------------------------------------
     async def startup(self) -> None:
+        # a worker told to stop (even while it starts) takes no learning over: the one that goes on serving does
+        self._forget_stop_listener = when_told_to_stop(self.learning.stopping_soon)
         slots: dict[str, SlotConfig] | None = {}
         if self.rules is not None:
             self.rules.reload()
@@ -205,6 +209,8 @@ class SlotwisePersonalizer:
             await asyncio.sleep(every_s)
 
     async def shutdown(self) -> None:
+        self.learning.stopping_soon()  # before the waits below, during which its steps still run
+        self._forget_stop_listener()
         await cancel_and_wait(self._feed_task)
         if self.rules is not None:
             await self.rules.stop()
