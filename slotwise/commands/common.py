@@ -26,13 +26,28 @@ def missing_store(args: argparse.Namespace) -> str | None:
     does not exist (a mistyped ``--data``, or run from another directory) — opening it would create
     an empty one and report "no decisions" instead of the mistake."""
     settings = Settings.from_env(data=getattr(args, "data", None), store=getattr(args, "store", None))
-    if settings.store.startswith(("redis://", "rediss://", "unix://")):
-        return None
-    path = Path(settings.store[len("sqlite:"):]) if settings.store.startswith("sqlite:") else settings.data_dir / "slotwise.db"
-    if path.exists():
+    path = embedded_store_path(settings)
+    if path is None or path.exists():
         return None
     return (f"no Slotwise data at {path} (--data / SLOTWISE_DATA, or --store; the directory "
             "`slotwise serve` or `slotwise demo` runs with, .slotwise by default)")
+
+
+def new_store(args: argparse.Namespace) -> str | None:
+    """Where a command that writes would make a new, empty embedded store (a mistyped ``--data``, or a
+    first import on a fresh machine), for it to say so: the server keeps reading the store it was given."""
+    settings = Settings.from_env(data=getattr(args, "data", None), store=getattr(args, "store", None))
+    path = embedded_store_path(settings)
+    if path is None or path.exists():
+        return None
+    return f"--store {settings.store}" if settings.store.startswith("sqlite:") else f"--data {settings.data}"
+
+
+def embedded_store_path(settings: Settings) -> Path | None:
+    """The SQLite file the settings name (``--store sqlite:PATH`` or ``--data``), None for Redis."""
+    if settings.store.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    return Path(settings.store[len("sqlite:"):]) if settings.store.startswith("sqlite:") else settings.data_dir / "slotwise.db"
 
 
 def store_from_args(args: argparse.Namespace) -> tuple[Settings, Store]:

@@ -17,7 +17,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from slotwise.commands.common import add_store_arguments, positive_int, run_on_store, store_from_args
+from slotwise.commands.common import add_store_arguments, new_store, positive_int, run_on_store, store_from_args
 
 if TYPE_CHECKING:
     from slotwise.rules.size_vocabulary import SizeVocabulary
@@ -29,6 +29,10 @@ async def _run(args: argparse.Namespace) -> int:
     sizes = _sizes(args)
     if sizes is None:
         return 2
+    where = new_store(args)
+    if where is not None:
+        print(f"slotwise import {args.kind}: {where} holds no store yet: a new one is made there (the server "
+              "reads the one its --data names)", file=sys.stderr)
     _, store = store_from_args(args)
     try:
         if args.kind == "inventory":

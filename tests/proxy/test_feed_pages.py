@@ -7,6 +7,7 @@ it was, logged once with the page."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from pathlib import Path
@@ -110,7 +111,7 @@ def test_a_failing_page_keeps_the_catalog_and_says_which(tmp_path: Path, store: 
     with caplog.at_level(logging.WARNING, "slotwise.catalog"):
         assert sync(loader.refresh("/api/products?lang=en", feed, force=True)) == 0
     assert sync(store.get_products(["p1"]))["p1"]["name"] == "Tee 1"  # page 1's news not half-written
-    assert loader.error == f"/api/products?lang=en: page 2 ({path(2)}): HTTP 500"
+    assert loader.error == f"/api/products?lang=en: page 2 ({path(2)}): HTTP 500 (on the storefront {server.url})"
     (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert "page 2" in record.getMessage()
 
@@ -138,7 +139,8 @@ def test_a_slow_feed_is_given_up(tmp_path: Path, store: Any, page_server: Any,
     server = page_server({path(1): Page(body, 200, JSON, trickle=0.01)})
     monkeypatch.setattr(catalog_feed, "MAX_FEED_S", 0.2)
     loader, count = load(store, server, mapping(tmp_path))
-    assert count == 0 and loader.error is not None and loader.error.endswith("all its pages not read within 0.2 s")
+    assert count == 0 and loader.error is not None and loader.error.endswith(
+        f"all its pages not read within 0.2 s (on the storefront {server.url})")
 
 
 def test_a_slow_feed_of_one_document_is_given_up_too(store: Any, page_server: Any,
@@ -149,7 +151,7 @@ def test_a_slow_feed_of_one_document_is_given_up_too(store: Any, page_server: An
     monkeypatch.setattr(catalog_feed, "MAX_FEED_S", 0.2)
     loader = FeedLoader(store, server.url, lambda: 0.0)
     assert sync(loader.refresh("/feed.json", force=True)) == 0
-    assert loader.error == "/feed.json: not read within 0.2 s"
+    assert loader.error == f"/feed.json: not read within 0.2 s (on the storefront {server.url})"
 
 
 def test_rules_check_feed_says_why_a_feed_is_not_read(tmp_path: Path, page_server: Any,
@@ -208,7 +210,7 @@ def test_a_page_past_the_end_the_rules_do_not_name_fails_and_says_what_to_set(
     assert sync(store.get_products(["p1"]))["p1"]["name"] == "Tee 1"  # the last catalog kept, not truncated
     assert loader.error == (f"/api/products?lang=en: page 3 ({path(3)}): HTTP 400 (rest_post_invalid_page_number) "
                             "past 2 full pages: if that is how this store answers a page past its last, say so with "
-                            "catalog.feed.page.end_status: [400] (or total_pages_header)")
+                            f"catalog.feed.page.end_status: [400] (or total_pages_header) (on the storefront {server.url})")
     assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
 
 
@@ -228,7 +230,8 @@ def test_an_end_status_on_the_first_page_is_no_end(tmp_path: Path, store: Any, p
     """Not past a full page: an empty catalog must not replace the last one."""
     server = page_server({path(2): page(products(3, 1))})  # page 1: 404
     loader, count = load(store, server, mapping(tmp_path, page=", end_status: 404"))
-    assert count == 0 and loader.error == f"/api/products?lang=en: page 1 ({path(1)}): HTTP 404"
+    assert count == 0 and loader.error == (f"/api/products?lang=en: page 1 ({path(1)}): HTTP 404 "
+                                         f"(on the storefront {server.url})")
 
 
 def test_a_link_header_that_does_not_page_says_nothing_of_the_end(tmp_path: Path, store: Any,
@@ -416,3 +419,34 @@ def test_tag_only_reads_a_storefront_path_on_the_public_url(tmp_path: Path, stor
     assert lost.error is not None and lost.error.endswith(
         "is a path on the storefront, and no storefront is known: with --tag-only, give --public-url (the store's "
         "origin)"), lost.error
+
+
+def test_a_feed_path_not_loaded_names_the_storefront_it_was_read_on(tmp_path: Path, store: Any, page_server: Any,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Tag-only, a feed's path not loaded was said with the path alone: a wrong ``--public-url`` read like a wrong
+    path. The log line, ``/_sw/health``'s ``feed.error`` and ``rules check --feed`` name the storefront's origin
+    too; the path's query (a token) stays out of the log and the health answer."""
+    from slotwise.cli import main
+    from slotwise.logsetup import make_handler
+    from slotwise.proxy.operations.feed_health import check_feed
+    from slotwise.proxy.personalization.feed_lease import lease_name
+
+    wrong = page_server({})  # a --public-url that is not the store: every path a 404
+    feed = "/products.json?key=s3cret-key"
+    loader = FeedLoader(store, Settings(tag_only=True, public_url=wrong.url).storefront, lambda: 0.0)
+    output = io.StringIO()
+    handler = make_handler(output)  # the service's handler: queries cut
+    logging.getLogger("slotwise.catalog").addHandler(handler)
+    try:
+        assert sync(loader.refresh(feed, force=True)) == 0
+    finally:
+        logging.getLogger("slotwise.catalog").removeHandler(handler)
+    said = f"HTTP 404 (on the storefront {wrong.url})"
+    assert loader.error == f"{feed}: {said}"
+    assert f"product feed /products.json?… not loaded: {said}" in output.getvalue()
+    assert sync(check_feed(store, lease_name(feed, None), 0.0))["error"] == said
+    assert "s3cret" not in output.getvalue() + said
+
+    (tmp_path / "rules.yaml").write_text(f"catalog:\n  feed: {feed!r}\nslots: []\n", encoding="utf-8")
+    assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--feed", "--url", wrong.url + "/shoes?ref=x"]) == 1
+    assert f"catalog feed {feed}: not loaded: {said}" in capsys.readouterr().out

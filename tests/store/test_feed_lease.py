@@ -266,10 +266,10 @@ async def test_a_failed_read_is_tried_and_logged_once_then_again_soon_with_a_bac
     server.routes["/feed.json"] = Page(b"down", 503, JSON)
     with caplog.at_level(logging.WARNING, "slotwise.catalog"):
         assert (await a.refresh("/feed.json"), await b.refresh("/feed.json")) == (0, 0)
-    assert a.error == "/feed.json: HTTP 503" and len(server.requests) == 2
+    assert a.error == f"/feed.json: HTTP 503 (on the storefront {server.url})" and len(server.requests) == 2
     assert len([r for r in caplog.records if "not loaded" in r.getMessage()]) == 1
     read = await b.store.feed_read(lease)
-    assert (read.error, read.failures, read.products, read.loaded_at) == ("HTTP 503", 1, 1, loaded_at)
+    assert (read.error, read.failures, read.products, read.loaded_at) == (f"HTTP 503 (on the storefront {server.url})", 1, 1, loaded_at)
     await clock.advance(RETRY_S + 0.2)  # the first retry: after RETRY_S
     assert await b.refresh("/feed.json") + await a.refresh("/feed.json") == 0 and len(server.requests) == 3
     assert (await a.store.feed_read(lease)).failures == 2
@@ -297,17 +297,17 @@ async def test_another_workers_health_and_metrics_show_the_readers_failure(
     health = await check_feed(b.store, lease, clock())
     assert {k: health[k] for k in ("configured", "status", "failures", "products")} == {
         "configured": True, "status": "failing", "failures": 1, "products": 0}
-    assert health["error"] == "page 1 (/…): HTTP 404" and "loaded" not in health
+    assert health["error"] == f"page 1 (/…): HTTP 404 (on the storefront {server.url})" and "loaded" not in health
     assert feed_health.public(f"page 2 ({server.url}/api?key=k): HTTP 503") == f"page 2 ({server.url}): HTTP 503"
     metrics.flush()
     assert (metrics.REGISTRY.get_sample_value("slotwise_feed_failures"),
             metrics.REGISTRY.get_sample_value("slotwise_feed_last_success_timestamp_seconds")) == (1, 0)
     private = feed_health.body(await b.store.feed_read(lease), lease, clock(), private=True)
-    assert private["error"] == "page 1 (/api/products?page=1&per_page=2): HTTP 404"
+    assert private["error"] == f"page 1 (/api/products?page=1&per_page=2): HTTP 404 (on the storefront {server.url})"
     assert private["feed"] == "/api/products" and private["reader"] == str(a.holder)
     line, warn = feed_health.feed_line(await b.store.feed_read(lease), clock())
     assert warn and line.startswith("Product feed: the last read failed (page 1 (/api/products?page=1&per_page=2): "
-                                    "HTTP 404), once, last at ")
+                                    f"HTTP 404 (on the storefront {server.url})), once, last at ")
     assert line.endswith("; retried soon, the catalog keeps what it has: never loaded.")
     assert (await check_feed(b.store, lease_name("/never.json", None), clock()))["status"] == "pending"
 

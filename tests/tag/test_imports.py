@@ -49,6 +49,12 @@ def run(capsys: Any, *argv: str) -> tuple[int, dict[str, Any] | None, list[str]]
     return status, (json.loads(out) if out.strip() else None), [line for line in err.splitlines() if ":" in line]
 
 
+def new_store(kind: str, data: Path) -> str:
+    """What an import into a directory holding no store yet says first (a mistyped --data imported silently)."""
+    return (f"slotwise import {kind}: --data {data} holds no store yet: a new one is made there (the server reads "
+            "the one its --data names)")
+
+
 def test_broken_purchases_file(tmp_path: Path, capsys: Any) -> None:
     path = tmp_path / "pos.csv"
     path.write_bytes(PURCHASES)
@@ -80,7 +86,8 @@ def test_missing_columns_is_one_clear_error(tmp_path: Path, capsys: Any) -> None
     path.write_text("order,when,product\n1,2024-01-01,p\n")
     status, summary, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
     assert status == 2 and summary is None
-    assert len(errors) == 1 and "missing column(s): order_id, ts, qty, price, customer_id or email" in errors[0]
+    assert len(errors) == 2 and errors[0] == new_store("purchases", tmp_path)
+    assert "missing column(s): order_id, ts, qty, price, customer_id or email" in errors[1]
 
 
 def test_an_excel_export_with_semicolons_and_decimal_commas_loads(tmp_path: Path, capsys: Any) -> None:
@@ -92,7 +99,8 @@ def test_an_excel_export_with_semicolons_and_decimal_commas_loads(tmp_path: Path
                      "S2;c1;2024-03-02;p3;Shoes;42;1;1,000;\r\n".encode())
     status, summary, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
     assert status == 1 and summary is not None and summary["loaded"] == 2
-    assert errors == [f"{path}:5: price: '1,000' is not a number; write 1000 or 1000.00, without a thousands separator"]
+    assert errors == [new_store("purchases", tmp_path),
+                      f"{path}:5: price: '1,000' is not a number; write 1000 or 1000.00, without a thousands separator"]
     store = SQLiteStore(tmp_path / "slotwise.db")
     c1 = sync(store.get_profile("customer:c1"))
     assert [(p["product"], p["size"], p["price"]) for p in c1.purchases] == [("p1", "M", 19.9), ("p2", "42", 89.5)]
@@ -138,7 +146,8 @@ def test_a_quote_left_open_names_the_lines_it_swallowed(tmp_path: Path, capsys: 
     path.write_text("order_id,customer_id,ts,product,category,qty,price\n" + "".join(rows))
     status, summary, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
     assert status == 1 and summary is not None and summary["loaded"] == 1
-    assert errors == [f"{path}:3: expected 7 fields, found 5 (the row runs from line 3 to line 6: a quote left "
+    assert errors == [new_store("purchases", tmp_path),
+                      f"{path}:3: expected 7 fields, found 5 (the row runs from line 3 to line 6: a quote left "
                       "open? none of these lines is imported)"]
 
 
@@ -146,14 +155,15 @@ def test_numbers_that_are_not_finite_say_so(tmp_path: Path, capsys: Any) -> None
     path = tmp_path / "pos.csv"
     path.write_text("order_id,customer_id,ts,product,qty,price\no1,c1,2024-03-01,p1,1,1e999\n")
     _, _, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
-    assert errors == [f"{path}:2: price: '1e999' is not a finite number"]
+    assert errors == [new_store("purchases", tmp_path), f"{path}:2: price: '1e999' is not a finite number"]
 
 
 def test_a_visitor_who_logs_in_merges_into_the_imported_customer(tmp_path: Path, capsys: Any) -> None:
     customers = tmp_path / "crm.csv"
     customers.write_text("customer_id,email,name,subscribed,consent\nc9,Zoe@Example.com,Zoe,yes,granted\nc10,,Bob,maybe,\n")
     status, summary, errors = run(capsys, "import", "customers", str(customers), "--data", str(tmp_path), "--quiet")
-    assert status == 1 and summary is not None and summary["loaded"] == 1 and "subscribed" in errors[0]
+    assert status == 1 and summary is not None and summary["loaded"] == 1
+    assert errors[0] == new_store("customers", tmp_path) and "subscribed" in errors[1]
     pos = tmp_path / "pos.csv"
     pos.write_text("order_id,email,ts,product,category,size,qty,price\nS1,zoe@example.com,2024-01-01,p1,Shoes,38,1,50\n")
     assert run(capsys, "import", "purchases", str(pos), "--data", str(tmp_path), "--quiet")[0] == 0
@@ -168,7 +178,8 @@ def test_coupon_pool_import(tmp_path: Path, capsys: Any) -> None:
     plain = tmp_path / "codes.txt"
     plain.write_text("SAVE-10-AAA\nSAVE-10-BBB\n\nbad code!\nSAVE-10-AAA\n")
     status, summary, errors = run(capsys, "import", "coupons", str(plain), "--data", str(tmp_path))
-    assert status == 1 and summary is not None and summary["new"] == 2 and ":4:" in errors[0]
+    assert status == 1 and summary is not None and summary["new"] == 2
+    assert errors[0] == new_store("coupons", tmp_path) and ":4:" in errors[1]
     table = tmp_path / "codes.csv"
     table.write_text("campaign,code\nspring,SAVE-10-CCC\nspring,SAVE-10-BBB\n")
     status, summary, _ = run(capsys, "import", "coupons", str(table), "--data", str(tmp_path))
@@ -331,7 +342,8 @@ def test_a_csv_without_a_code_column_is_not_imported_as_coupon_codes(tmp_path: P
     catalog.write_text("sku,product_id,size,store,stock\n101-38-01,101,38,Amsterdam Centraal,0\n")
     status, summary, errors = run(capsys, "import", "coupons", str(catalog), "--data", str(tmp_path))
     assert status == 2 and summary is None
-    assert errors == [f"slotwise import coupons: {catalog}: line 1 is a CSV header without a 'code' column "
+    assert errors == [new_store("coupons", tmp_path),
+                      f"slotwise import coupons: {catalog}: line 1 is a CSV header without a 'code' column "
                       "(found: sku, product_id, size, store, stock); give one code per line, or a CSV whose "
                       "header names the 'code' column"]
     trailing = tmp_path / "codes.csv"
@@ -352,13 +364,45 @@ def test_a_batch_of_no_rows_is_refused(tmp_path: Path, capsys: Any) -> None:
     assert not (tmp_path / "slotwise.db").exists()
 
 
-def _import_process(tmp_path: Path, kind: str, text: str, stderr: Any) -> subprocess.CompletedProcess[str]:
-    """``slotwise import KIND`` in its own process, stderr as given (a pipe, a terminal); no --quiet."""
+def _import_process(tmp_path: Path, kind: str, text: str, stderr: Any,
+                    data: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``slotwise import KIND`` in its own process, stderr as given (a pipe, a terminal); no --quiet. The file
+    is written in ``tmp_path``, the data directory is ``data`` (default ``tmp_path`` too)."""
     path = tmp_path / f"{kind}.csv"
     path.write_text(text, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "slotwise", "import", kind, str(path), "--data", str(tmp_path)],
+    return subprocess.run([sys.executable, "-m", "slotwise", "import", kind, str(path), "--data",
+                           str(data or tmp_path)],
                           stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, timeout=120)
+
+
+def test_an_import_into_a_directory_without_a_store_says_it_makes_one(tmp_path: Path) -> None:
+    """A mistyped --data imported into a new, empty store without a word: the engineer believed the running
+    server had the rows. It still imports (a first import on a fresh machine is one), and says so."""
+    served = tmp_path / "served"
+    assert _import_process(tmp_path, "customers", "customer_id\nc0\n", subprocess.PIPE, served).returncode == 0
+    typo = tmp_path / "srevde"
+    first = _import_process(tmp_path, "customers", "customer_id,name\nc1,Ann\n", subprocess.PIPE, typo)
+    assert first.returncode == 0 and json.loads(first.stdout)["loaded"] == 1
+    assert first.stderr == new_store("customers", typo) + "\n"
+    store = SQLiteStore(typo / "slotwise.db")
+    assert sync(store.get_profile("customer:c1")) is not None  # imported all the same, where it said
+    sync(store.close())
+    for data in (typo, served):  # a directory holding a store: nothing to say
+        again = _import_process(tmp_path, "customers", "customer_id,name\nc1,Ann\n", subprocess.PIPE, data)
+        assert again.returncode == 0 and again.stderr == ""
+
+
+def test_an_import_into_a_data_path_that_is_a_file_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    """--data naming a file: one clear line, status 2, the file untouched and nothing written beside it."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a directory")
+    done = _import_process(tmp_path, "customers", "customer_id\nc1\n", subprocess.PIPE, notes)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (f"slotwise import: SLOTWISE_DATA / --data: {str(notes)!r} is not a directory: give the "
+                           "directory that holds (or will hold) the embedded store and the signing key\n")
+    assert notes.read_text() == "not a directory"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["customers.csv", "notes.txt"]
 
 
 IMPORTS = {"purchases": "order_id,customer_id,ts,product,category,size,qty,price\n"
@@ -373,7 +417,7 @@ def test_the_progress_bar_is_drawn_on_a_terminal_only(tmp_path: Path, kind: str)
     for place in ("piped", "tty"):
         (tmp_path / place).mkdir()
     piped = _import_process(tmp_path / "piped", kind, IMPORTS[kind], subprocess.PIPE)
-    assert piped.returncode == 0 and piped.stderr == ""
+    assert piped.returncode == 0 and piped.stderr == new_store(kind, tmp_path / "piped") + "\n"
     assert json.loads(piped.stdout)["rows"] == 200  # the summary line stays
 
     main_fd, terminal = pty.openpty()

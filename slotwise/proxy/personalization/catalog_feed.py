@@ -21,6 +21,7 @@ from slotwise import lenient_json
 from slotwise.keys import category_key, product_key, size_key
 from slotwise.proxy.forwarding.encoding import Decoder, streamable
 from slotwise.proxy.forwarding.errors import DecodeError
+from slotwise.proxy.operations.webhook_health import receiver
 from slotwise.proxy.personalization.feed_children import children_of, listed_before, unlisted_rows
 from slotwise.proxy.personalization.feed_lease import Holder, lease_name
 from slotwise.proxy.personalization.link_header import PAGING, links
@@ -321,7 +322,17 @@ class FeedLoader:
                 return await _bounded_body(response, limit), response.headers
 
     async def products(self, feed: Path | str, mapping: FeedMapping | None = None) -> list[dict[str, Any]]:
-        """Every product the feed lists, all its pages read (``ValueError`` naming the page that failed)."""
+        """Every product the feed lists, all its pages read (``ValueError`` naming the page that failed). A feed
+        that is a path says on which storefront it failed (its origin only: a query or user part may hold a
+        token): a wrong ``--public-url`` and a wrong path read alike otherwise."""
+        try:
+            return await self._products(feed, mapping)
+        except Exception as exc:
+            if isinstance(feed, str) and feed.startswith("/") and self.upstream:
+                raise ValueError(f"{exc or type(exc).__name__} (on the storefront {receiver(self.upstream)})") from exc
+            raise
+
+    async def _products(self, feed: Path | str, mapping: FeedMapping | None) -> list[dict[str, Any]]:
         paging = mapping.page if mapping is not None else None
         self.ended = None
         try:
