@@ -99,6 +99,23 @@ def until(check: Any, timeout: float = 5.0) -> Any:
     return found
 
 
+def _edge(tmp_path: Path, shop: Any, rules: str, asgi_server: Any) -> tuple[Any, Any]:
+    """Slotwise in front of ``shop`` with ``rules``, served on 127.0.0.1: (the server, its store)."""
+    (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
+    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
+                        personalize_budget_ms=5000)
+    personalizer = SlotwisePersonalizer(settings)
+    return asgi_server(create_app(settings, personalizer)), personalizer.store
+
+
+def _boot_seen_in_both(client: httpx.Client, store: Any) -> None:
+    """The boot's page seen in EUR, then in GBP: its row holds both prices."""
+    client.get("/p/boot")
+    assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("price") == 60.0)
+    client.get("/p/boot?currency=GBP")
+    assert until(lambda: "GBP" in json.dumps(sync(store.get_products(["boot"]))))
+
+
 def test_a_price_seen_in_another_currency_is_neither_shown_nor_compared(
     tmp_path: Path, page_server: Any, asgi_server: Any
 ) -> None:
@@ -172,17 +189,9 @@ def test_a_page_without_prices_says_its_currency_where_the_rules_read_it(
     tmp_path: Path, page_server: Any, asgi_server: Any
 ) -> None:
     shop = page_server(PAGES)
-    (tmp_path / "rules.yaml").write_text(PAGE_CURRENCY_RULES, encoding="utf-8")
-    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
-                        personalize_budget_ms=5000)
-    personalizer = SlotwisePersonalizer(settings)
-    edge = asgi_server(create_app(settings, personalizer))
-    store = personalizer.store
+    edge, store = _edge(tmp_path, shop, PAGE_CURRENCY_RULES, asgi_server)
     with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as client:
-        client.get("/p/boot")
-        assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("price") == 60.0)
-        client.get("/p/boot?currency=GBP")
-        assert until(lambda: "GBP" in json.dumps(sync(store.get_products(["boot"]))))
+        _boot_seen_in_both(client, store)
         euros, pounds = client.get("/c/all"), client.get("/c/all?currency=GBP")
         # tag-only: the early /decide knows no currency (only the page says it), so the tag is asked for its extract
         asked = client.get("/_sw/decide", params={"url": f"{edge.url}/c/all?currency=GBP"})
@@ -232,12 +241,7 @@ def test_cards_link_within_the_visitors_locale_prefix(tmp_path: Path, page_serve
         "/products/scarf": Page(product_page("scarf", "Scarf", "20.00", "EUR")),
         "/en-gb/products/scarf": Page(product_page("scarf", "Scarf", "17.00", "GBP")),
     })
-    (tmp_path / "rules.yaml").write_text(MARKETS_RULES, encoding="utf-8")
-    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
-                        personalize_budget_ms=5000)
-    personalizer = SlotwisePersonalizer(settings)
-    edge = asgi_server(create_app(settings, personalizer))
-    store = personalizer.store
+    edge, store = _edge(tmp_path, shop, MARKETS_RULES, asgi_server)
     with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as client:
         client.get("/products/boot")
         assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("price") == 60.0)
@@ -265,17 +269,9 @@ def test_a_page_in_the_currency_its_cookie_names(tmp_path: Path, page_server: An
         "/c/reset": Page(ALL, headers=(("content-type", "text/html"),
                                        ("set-cookie", "cart_currency=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT"))),
     })
-    (tmp_path / "rules.yaml").write_text(COOKIE_CURRENCY_RULES, encoding="utf-8")
-    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
-                        personalize_budget_ms=5000)
-    personalizer = SlotwisePersonalizer(settings)
-    edge = asgi_server(create_app(settings, personalizer))
-    store = personalizer.store
+    edge, store = _edge(tmp_path, shop, COOKIE_CURRENCY_RULES, asgi_server)
     with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as client:
-        client.get("/p/boot")
-        assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("price") == 60.0)
-        client.get("/p/boot?currency=GBP")
-        assert until(lambda: "GBP" in json.dumps(sync(store.get_products(["boot"]))))
+        _boot_seen_in_both(client, store)
         shown_in = {}
         for cookie in (None, "GBP", "EUR", "GBP"):  # the same page, read once: each view in its own cookie's
             client.cookies.delete("cart_currency")
