@@ -22,6 +22,7 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
+from late_swatches import size_chosen_before_paint
 from e2e_browser_helpers import DESKTOP_UA, flush, visitor_id, wait_for
 from page_server import Page, PageServer
 
@@ -72,7 +73,6 @@ slots:
     wait: 2s
 """
 RECS = ("?settled=1", "?settled=1&inplace=1", "?renders=6&every=100&settled=1", "?renders=6&every=100&settled=1&inplace=1")
-PICKED = "[...document.querySelectorAll('.swatch-option[aria-checked=true]')].map(e => e.dataset.optionLabel)"
 NOT_KEPT = (("content-type", "text/html; charset=utf-8"), ("cache-control", "no-store"))
 KEPT = (("content-type", "text/html; charset=utf-8"), ("cache-control", "public, max-age=600"))
 
@@ -115,11 +115,7 @@ def visit_tee(page: Any, url: str, personalizer: SlotwisePersonalizer) -> tuple[
             if r.url.endswith("/_sw/events") else None)
     response = page.goto(url)
     page.wait_for_function("window.slotwise && window.slotwise.v === 1")  # the tag the proxy injects (deferred)
-    page.wait_for_selector(".swatch-attribute.size .swatch-attribute-options[data-sw-decision]")
-    assert page.evaluate(PICKED) == ["M"]
-    page.wait_for_function("window.firstFrame !== undefined")
-    assert page.evaluate("window.firstFrame") == "M", "the swatches were painted before the size was chosen"
-    page.wait_for_timeout(800)  # the reviews widget's wait (600 ms) is over
+    size_chosen_before_paint(page, "M")
     flush(page)
     visitor = visitor_id(page.context)
     found = wait_for(lambda: {r.data["slot"]: r.data for r in logged(personalizer, visitor)}

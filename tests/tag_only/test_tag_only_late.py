@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from late_swatches import PICKED, size_chosen_before_paint
 from tag_only_helpers import (
     OPACITY_PROBE,
     RULES_LATE,
@@ -30,7 +31,6 @@ pytestmark = pytest.mark.browser
 
 RULES = RULES_LATE  # the stack (conftest) for these rules
 SLACK_MS = 400  # timers on a loaded 2-core machine, as in test_tag_only_timing
-PICKED = "[...document.querySelectorAll('.swatch-option[aria-checked=true]')].map(e => e.dataset.optionLabel)"
 
 
 def applied_tokens(requests: Requests) -> list[str]:
@@ -48,11 +48,7 @@ def test_the_size_preset_is_selected_on_swatches_the_store_builds_after_load(sta
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     goto(page, stack.url("late", "/late/p/tee"))
-    page.wait_for_selector(".swatch-attribute.size .swatch-attribute-options[data-sw-decision]")
-    assert page.evaluate(PICKED) == ["M"]
-    page.wait_for_function("window.firstFrame !== undefined")
-    assert page.evaluate("window.firstFrame") == "M", "the swatches were painted before the size was chosen"
-    page.wait_for_timeout(800)  # the reviews widget's wait (600 ms) is over
+    size_chosen_before_paint(page, "M")
     flush(page)
     visitor = visitor_id(page.context)
     [decision] = wait_for(lambda: logged(stack, visitor, "size-preset"), what="the size decision logged")
