@@ -51,11 +51,7 @@ def parse_field(check: Checker, node: Node, what: str, *, form_ok: bool = False)
             if attr is None:
                 return None
             spec.attr = attr.value.strip()
-        if "match" in entries:
-            spec.match = check.text(entries["match"].node, f"{what}: 'match'")
-            if spec.match is None:
-                return None
-        return spec
+        return _with_match(check, entries, spec, what)
     text = check.text(node, what)
     if text is None:
         return None
@@ -90,6 +86,12 @@ def _cookie_field(check: Checker, node: Node, entries: dict[str, Entry], spec: s
         check.error(entries["cookie"].node, f"{what}: 'cookie': {problem}")
         return None
     spec.cookie = name.value.strip()
+    return _with_match(check, entries, spec, what)
+
+
+def _with_match(check: Checker, entries: dict[str, Entry], spec: s.FieldSpec, what: str) -> s.FieldSpec | None:
+    """``spec`` with its ``match`` (a regex picking part of the value) when the field gives one; None when
+    that is no text (the error said where)."""
     if "match" in entries:
         spec.match = check.text(entries["match"].node, f"{what}: 'match'")
         if spec.match is None:
