@@ -160,6 +160,17 @@ def test_a_page_from_the_html_cache_gets_each_visitor_s_own_waiting_decisions(
     assert seen[0][1] != seen[1][1] and seen[0][2] != seen[1][2]
 
 
+def test_the_server_timing_header_names_the_waiting_decisions_too(
+        proxied: tuple[str, SlotwisePersonalizer, PageServer]) -> None:
+    """A tester reads a page's decisions in ``Server-Timing``: the swatches' decision, sent for the browser to
+    apply, is named beside the badge the proxy applied, marked as waiting."""
+    url, _, _ = proxied
+    r = httpx.get(f"{url}/late/p/tee", headers={"user-agent": DESKTOP_UA}, timeout=10)
+    desc = r.headers["server-timing"].split('desc="', 1)[1]
+    assert "badge=" in desc and "size-preset=" in desc and "(waits)" in desc.split("size-preset=", 1)[1], desc
+    assert "(waits)" not in desc.split("badge=", 1)[1].split(",")[0], desc
+
+
 def test_a_page_without_waiting_decisions_gets_the_tag_alone(proxied: tuple[str, SlotwisePersonalizer, PageServer]) -> None:
     """No waiting slot on the page: the one script element, the injected tag as before (within its 6 KB)."""
     url, personalizer, _ = proxied

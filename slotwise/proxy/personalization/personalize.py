@@ -466,8 +466,9 @@ class SlotwisePersonalizer:
         elapsed = (time.perf_counter() - started) * 1000
         flow.timings["sw"] = elapsed  # slotwise_rewrite_seconds is observed once, around this call (forward_safe)
         applied = ",".join(
-            f"{c.slot.id}={c.variant.id if c.variant is not None else 'holdout'}" for c in work.choices
-        )
+            [f"{c.slot.id}={c.variant.id if c.variant is not None else 'holdout'}" for c in work.choices]
+            + [f"{c.slot.id}={c.variant.id if c.variant is not None else 'holdout'} (waits)" for c in work.waiting]
+        )  # a waiting slot's decision is in the page's ``late`` script: the browser applies it
         flow.extra_headers.append(("server-timing", f'sw;dur={elapsed:.2f};desc="{applied or "none"}"'))
         return body
 
