@@ -166,14 +166,20 @@ slots: []
 """
 
 
-async def read_sizes(backend: Any, tmp_path: Path, at: float, **sizes: str) -> None:
-    """A mapped feed read (forced: another instance's loader) listing the tee with these sizes (size=child id)."""
+async def read_variants(backend: Any, tmp_path: Path, at: float, *variants: tuple[str, str]) -> None:
+    """A mapped feed read (forced: another instance's loader) listing the tee with these variants, (child id,
+    size) each: two of a size are two colours of it (Red / M, Blue / M)."""
     (tmp_path / "sized.json").write_text(json.dumps([{"handle": "tee", "title": "Ridge Tee", "variants": [
-        {"id": child, "size": size} for size, child in sizes.items()]}]))
+        {"id": child, "size": size} for child, size in variants]}]))
     catalog = rules_from_text(tmp_path, SIZED).catalog
     assert catalog.feed_mapping is not None and isinstance(catalog.feed, Path)
     assert await FeedLoader(backend.open(), "http://shop.test", lambda: at).refresh(
         catalog.feed, catalog.feed_mapping, force=True) == 1
+
+
+async def read_sizes(backend: Any, tmp_path: Path, at: float, **sizes: str) -> None:
+    """``read_variants`` of one child a size (size=child id)."""
+    await read_variants(backend, tmp_path, at, *((child, size) for size, child in sizes.items()))
 
 
 async def test_sizes_a_feed_no_longer_lists_stay_a_size_no_longer_offered(backend: Any, store: Any,
@@ -196,6 +202,50 @@ async def test_sizes_a_feed_no_longer_lists_stay_a_size_no_longer_offered(backen
     await read_sizes(backend, tmp_path, NOW + 240, S="tee-s", M="tee-m2", L="tee-l")  # L is back
     assert await row(store, "tee-l") == {"id": "tee-l", "parent": "tee", "size": "L"}
     assert (await row(store))["variants"] == {"S": "tee-s", "M": "tee-m2", "L": "tee-l"}
+
+
+async def test_a_product_the_feed_lists_without_any_size_offers_none(backend: Any, store: Any,
+                                                                    tmp_path: Path) -> None:
+    """Every size sold out for good or discontinued: the read lists the tee without a size. Its children stay (a
+    line naming one is still the tee in that size), no longer offered, and the tee maps no size to a child and
+    has none in stock (a page's): no size preset, no card offers one. A size listed again is offered again."""
+    await PageViewRecorder(store).learn(MappingProxyType({**PAGE, "sizes": ("S", "M"), "variants": None}), NOW)
+    await read_sizes(backend, tmp_path, NOW + 60, S="tee-s", M="tee-m")
+    await read_sizes(backend, tmp_path, NOW + 120)
+    tee = await row(store)
+    assert ("variants" in tee, tee["sizes"]) == (False, [])
+    assert await row(store, "tee-s") == {"id": "tee-s", "parent": "tee", "size": "S", "offered": False}
+    assert await row(store, "tee-m") == {"id": "tee-m", "parent": "tee", "size": "M", "offered": False}
+    stamp = await store.catalog_stamp()
+    await read_sizes(backend, tmp_path, NOW + 180)  # the same read again: nothing changes
+    assert await store.catalog_stamp() == stamp
+    await read_sizes(backend, tmp_path, NOW + 240, S="tee-s")
+    assert await row(store, "tee-s") == {"id": "tee-s", "parent": "tee", "size": "S"}
+    assert (await row(store))["variants"] == {"S": "tee-s"}
+
+
+async def test_a_colour_the_feed_no_longer_lists_is_no_longer_offered(backend: Any, store: Any,
+                                                                     tmp_path: Path) -> None:
+    """A variant is its child id (``feed_children``): Blue / M is a variant of its own beside Red / M, though the
+    tee's size map names the first of a size only. Discontinued, it is kept and no longer offered as a size is;
+    M stays in stock (Red / M). Then Red / M goes and Blue / M is back: the size map names Blue / M."""
+    await PageViewRecorder(store).learn(MappingProxyType({**PAGE, "sizes": ("M", "L"), "variants": None}), NOW)
+    await read_variants(backend, tmp_path, NOW + 60, ("tee-red-m", "M"), ("tee-blue-m", "M"), ("tee-red-l", "L"))
+    await read_variants(backend, tmp_path, NOW + 120, ("tee-red-m", "M"), ("tee-red-l", "L"))
+    assert await row(store, "tee-blue-m") == {"id": "tee-blue-m", "parent": "tee", "size": "M", "offered": False}
+    assert await row(store, "tee-red-m") == {"id": "tee-red-m", "parent": "tee", "size": "M"}
+    tee = await row(store)
+    assert (tee["variants"], tee["sizes"]) == ({"M": "tee-red-m", "L": "tee-red-l"}, ["M", "L"])
+    stamp = await store.catalog_stamp()
+    await read_variants(backend, tmp_path, NOW + 180, ("tee-red-m", "M"), ("tee-red-l", "L"))
+    assert await store.catalog_stamp() == stamp  # the same read again: nothing changes
+    await read_variants(backend, tmp_path, NOW + 240, ("tee-blue-m", "M"), ("tee-red-l", "L"))
+    assert await row(store, "tee-blue-m") == {"id": "tee-blue-m", "parent": "tee", "size": "M"}
+    assert await row(store, "tee-red-m") == {"id": "tee-red-m", "parent": "tee", "size": "M", "offered": False}
+    assert (await row(store))["variants"] == {"M": "tee-blue-m", "L": "tee-red-l"}
+    await read_variants(backend, tmp_path, NOW + 300, ("tee-blue-m", "M"), ("tee-green-m", "M"), ("tee-red-l", "L"))
+    await read_variants(backend, tmp_path, NOW + 360, ("tee-blue-m", "M"), ("tee-red-l", "L"))  # a new colour, gone
+    assert (await row(store, "tee-green-m")).get("offered") is False
 
 
 async def test_a_line_naming_a_size_no_longer_offered_is_still_that_size(backend: Any, store: Any,

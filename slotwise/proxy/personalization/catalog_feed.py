@@ -502,13 +502,15 @@ class FeedLoader:
 
     async def _write(self, products: list[dict[str, Any]], mapping: FeedMapping | None) -> None:
         """The products as catalog rows (a mapping's aliases and sizes as children; the children it no longer
-        lists as sizes kept, no longer offered: ``feed_children``)."""
+        lists kept, no longer offered: ``feed_children``)."""
         rows = [written_row(p) for p in products]
         if mapping is not None:
+            sized = mapping.sizes is not None  # it says each product's sizes (maybe none), else nothing of them
             stored = await self._stored([child for p in products for child in children_of(p)]
-                                        + [p["id"] for p in products if p.get("variants")])
-            stored.update(await self._stored([c for c in listed_before(products, stored) if c not in stored]))
-            rows = catalog_rows(rows, stored) + unlisted_rows(products, stored)
+                                        + [p["id"] for p in products if sized])
+            if sized:
+                stored.update(await self._stored([c for c in listed_before(products, stored) if c not in stored]))
+            rows = catalog_rows(rows, stored) + (unlisted_rows(products, stored) if sized else [])
         await self.store.upsert_products(rows, self.clock())
 
     async def _stored(self, ids: list[str]) -> dict[str, dict[str, Any]]:
