@@ -9,6 +9,7 @@ instance's loader would be.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -287,3 +288,47 @@ async def test_an_orders_lines_are_filled_and_bounded_by_the_catalogs_price_in_i
     assert await claimed(None, 30.0) == 18.0  # no currency said: the row's own, as before
     assert await claimed("JPY", None) is None  # no JPY price: none filled in
     assert await claimed("JPY", 2400.0) == 18.0  # and naming a currency the catalog never priced lifts no bound
+
+
+@pytest.mark.parametrize("told_by", ["feed", "page"])
+async def test_old_rows_of_variants_fold_into_their_group(backend: Any, store: Any, tmp_path: Path, told_by: str,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """A store's feed listed each variant as a product of its own (before a mapping's ``sizes``, before a
+    variant's page was a view of its group): each had its row, views and orders. Once the feed or a page says
+    they are the tee's sizes, each old row is folded into the tee (its parent and size, its own facts kept for
+    the views and orders that name it): recommendations show the tee once, not each variant as a product."""
+    from types import SimpleNamespace
+
+    from slotwise.proxy.personalization.recommendations import fetch_recommendations
+    from slotwise.tag.events import parse_event
+    from slotwise.tag.recorder import EventRecorder, Incoming
+
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps([{"id": pid, "name": f"Ridge Tee {size}", "price": 18.0, "category": "T-Shirts"}
+                               for pid, size in (("tee-s", "S"), ("tee-m", "M"))]))
+    assert await FeedLoader(backend.open(), "http://shop.test", lambda: NOW).refresh(old) == 2
+    for pid in ("tee-s", "tee-m", "tee-m"):
+        await store.record_product_view(pid, [])
+    with caplog.at_level(logging.INFO, "slotwise.catalog"):
+        if told_by == "feed":
+            await read_sizes(backend, tmp_path, NOW + 60, S="tee-s", M="tee-m")
+        else:
+            await PageViewRecorder(store).learn(PAGE, NOW + 60)
+    assert await row(store, "tee-m") == {"id": "tee-m", "parent": "tee", "size": "M", "name": "Ridge Tee M",
+                                         "price": 18.0, "category": "t-shirts", "category_name": "T-Shirts"}
+    assert (await row(store, "tee-s"))["parent"] == "tee"
+    spec, page = SimpleNamespace(strategy="mixed", limit=4), SimpleNamespace(product=None, category=None, currency=None)
+    assert [p["id"] for p in await fetch_recommendations(store, spec, page, None)] == ["tee"]
+    event, errors = parse_event(0, {"type": "purchase", "event_id": "event-0003", "ts": NOW + 61, "props": {
+        "order_id": "o3", "lines": [{"product": "tee-m", "qty": 1, "price": 18.0}]}})
+    assert event is not None, errors
+    (resolved,) = await EventRecorder(store).resolve_lines([Incoming(event, NOW + 61, "event-0003")])
+    (line,) = resolved.event.props.lines
+    assert (line.product, line.size) == ("tee", "M")  # an order naming the old row is the tee in size M
+    stamp = await store.catalog_stamp()
+    with caplog.at_level(logging.INFO, "slotwise.catalog"):
+        await read_sizes(backend, tmp_path, NOW + 120, S="tee-s", M="tee-m")  # folded once: nothing changes again
+    assert await store.catalog_stamp() == stamp
+    # as docs/capture.md quotes it, once
+    assert caplog.text.count("catalog: 'tee-m', a product of its own before, is a variant of 'tee': folded into it "
+                             "as its size M") == 1, caplog.text

@@ -30,6 +30,7 @@ from slotwise.rules.feed_mapping import FeedMapping, FeedPaging
 from slotwise.rules.jsonld import MAX_VARIANTS, stock_count, usable_price
 from slotwise.rules.product_facts import currency_code
 from slotwise.store.base import FeedRead, Store
+from slotwise.store.catalog_merge import FOLD
 from slotwise.store.outage import is_outage
 
 log = logging.getLogger("slotwise.catalog")
@@ -188,8 +189,14 @@ def written_row(product: Mapping[str, Any]) -> dict[str, Any]:
 def catalog_rows(products: list[dict[str, Any]], stored: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The rows products write, a feed's or a product page's (``PageViewRecorder.learn``): each product, its
     ``other_id`` and ``aliases`` (variants that are no size) as aliases (children without a size) and each
-    size (``variants``, and ``more_sizes``: Red / M after Blue / M) as a child. An alias or a size that is a
-    product of its own (among ``products``, or ``stored`` without a parent) stays that product, and the log
+    size (``variants``, and ``more_sizes``: Red / M after Blue / M) as a child.
+
+    A variant that is a product of its own in the catalog (``stored`` without a parent: its row from when the
+    store's feed listed each variant, or its page was read as its own product) is folded into its product
+    (``catalog_merge.FOLD``: its facts kept, so the views and orders naming it still read), and the log says
+    so once: a row of its own would be recommended beside its group. An alias a product page's selector read
+    (``other_id``) never folds a product (a selector can read another product's id), nor does anything fold a
+    product among ``products`` (the read lists it as a product too): each stays that product, and the log
     says so (the store's merge would keep it one too)."""
     own = {p["id"] for p in products}
     rows: list[dict[str, Any]] = []
@@ -197,21 +204,29 @@ def catalog_rows(products: list[dict[str, Any]], stored: Mapping[str, Mapping[st
     for product in products:
         product = dict(product)
         other = product.pop("other_id", None)
-        aliases = [a for a in (other, *product.pop("aliases", ())) if a and a != product["id"]]
+        aliases = dict.fromkeys(a for a in product.pop("aliases", ()) if a and a != product["id"])
         variants = product.get("variants") or {}
         if not variants:
             product.pop("variants", None)
         rows.append(product)
-        wanted: list[tuple[str, str | None]] = [(alias, None) for alias in dict.fromkeys(aliases)]
-        wanted += [(child, size) for size, child in variants.items()]
-        wanted += [(child, size) for child, size in product.pop("more_sizes", ())]
-        for child, size in wanted:
-            if child in own or (stored.get(child) and not stored[child].get("parent")):
+        # (child, its size or None for an alias, whether the product lists it as its variant: one that may fold)
+        wanted: list[tuple[str, str | None, bool]] = []
+        wanted += [(other, None, other in aliases)] if other and other != product["id"] else []
+        wanted += [(alias, None, True) for alias in aliases if alias != other]
+        wanted += [(child, size, True) for size, child in variants.items()]
+        wanted += [(child, size, True) for child, size in product.pop("more_sizes", ())]
+        for child, size, variant in wanted:
+            folds = bool(stored.get(child)) and not stored[child].get("parent")
+            if child in own or folds and not variant:
                 log.warning("catalog: %r of product %r is a product of its own: not made its %s",
                             child, product["id"], "size" if size else "alias (catalog.selectors.other_id?)")
                 continue
-            row = {"id": child, "parent": product["id"]}
-            children.setdefault(child, {**row, **({"size": size} if size else {})})
+            row = {"id": child, "parent": product["id"], **({"size": size} if size else {})}
+            if folds and child not in children:
+                log.info("catalog: %r, a product of its own before, is a variant of %r: folded into it as its %s",
+                         child, product["id"], f"size {size}" if size else "alias")
+                row[FOLD] = True
+            children.setdefault(child, row)
     return rows + list(children.values())
 
 
