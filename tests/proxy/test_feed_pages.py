@@ -7,6 +7,7 @@ it was, logged once with the page."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -496,5 +497,14 @@ def test_a_feeds_credentials_are_never_in_its_error_nor_its_log(tmp_path: Path, 
     assert loader.error is not None and loader.error.startswith(f"{server.url}{CURSOR}: page 1 ({server.url}{CURSOR})")
     assert {"other-origin": f"is not on the feed's origin {server.url}: not followed", "status": "HTTP 500",
             "loop": "was read already"}[answer] in loader.error
-    for said in (loader.error, saved.error, caplog.text):
+    from slotwise.cli import main
+
+    rules = paged(50, ", next: link").replace("param: page, ", "").replace(
+        "url: /api/products?lang=en", f"url: {feed.removesuffix('&per_page=2')}")
+    (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--feed"]) == 1
+    assert f"catalog feed {server.url}/api/products?lang=en: not loaded: page 1" in out.getvalue()
+    for said in (loader.error, saved.error, caplog.text, out.getvalue()):
         assert "s3cret" not in said and "shop:" not in said, said
