@@ -85,7 +85,9 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
             print(f"    {line}", file=out)
     catalog = ruleset.catalog
     if catalog.feed_mapping is not None:
-        print(f"  catalog feed: {catalog.feed}, in the store's own shape", file=out)
+        from slotwise.proxy.personalization.catalog_feed import shown
+
+        print(f"  catalog feed: {shown(catalog.feed)}, in the store's own shape", file=out)
         for line in catalog.feed_mapping.describe():
             print(f"    {line}", file=out)
     for said in (*catalog.size_vocabulary.describe(), catalog.describe_variant_id(), catalog.describe_product_id()):
@@ -135,7 +137,7 @@ def _check_feed(catalog: Any, url: str | None, out: TextIO, err: TextIO,
 
     from slotwise.keys import category_key
 
-    from slotwise.proxy.personalization.catalog_feed import FeedLoader
+    from slotwise.proxy.personalization.catalog_feed import FeedLoader, shown
 
     if catalog.feed is None:
         print("slotwise rules check: --feed: the rules have no catalog.feed", file=err)
@@ -149,7 +151,7 @@ def _check_feed(catalog: Any, url: str | None, out: TextIO, err: TextIO,
     try:
         products = asyncio.run(loader.products(catalog.feed, catalog.feed_mapping))
     except Exception as exc:  # what the proxy would log, and it would keep the catalog it has
-        print(f"catalog feed {catalog.feed}: not loaded: {exc or type(exc).__name__}", file=out)
+        print(f"catalog feed {shown(catalog.feed)}: not loaded: {exc or type(exc).__name__}", file=out)
         return 1
     for p in products:
         category = category_key(p.get("category"))
@@ -158,7 +160,7 @@ def _check_feed(catalog: Any, url: str | None, out: TextIO, err: TextIO,
             for known in (p["id"], p.get("other_id"), *(p.get("variants") or {}).values()):
                 if known:
                     categories.setdefault(str(known), (category, name))
-    print(f"catalog feed {catalog.feed}: {len(products)} product{'s' if len(products) != 1 else ''}"
+    print(f"catalog feed {shown(catalog.feed)}: {len(products)} product{'s' if len(products) != 1 else ''}"
           + (f" ({loader.ended})" if loader.ended else ""), file=out)
     for p in products[:FEED_SHOWN]:
         facts = ", ".join(f"{k} {p[k]!r}" for k in ("name", "price", "currency", "category", "in_stock", "stock",

@@ -20,10 +20,14 @@ product the feed lists in EUR) puts its price under ``prices`` for that
 currency, never over the row's own or another currency's. A write naming no
 currency is in the row's, as before.
 
-A row's kind never changes by a merge: a product (a row without ``parent``)
-stays a product whatever a write names as its parent, and a child (a size or
-an alias of ``parent``) stays a child when a product's facts are written to it
-(a size's own page, a feed listing a size). A child written as a child again
+A row's kind never changes by a merge but one way: a product (a row without
+``parent``) stays a product whatever a write names as its parent — unless the
+write says ``fold: true``, a product's variant listed as a product of its own
+before (a feed that listed each variant, a variant's page read as its own
+product) that the feed or a page now lists as its group's variant: it becomes
+that child, its facts kept (``catalog_feed.catalog_rows``; ``fold`` is never
+stored). A child (a size or an alias of ``parent``) stays a child when a
+product's facts are written to it (a size's own page, a feed listing a size). A child written as a child again
 takes the write's parent, size (an alias has none) and ``offered``: a child a
 feed read no longer lists is written with ``offered: false``
 (``catalog_feed``'s ``feed_children``), one listed again without it.
@@ -39,6 +43,8 @@ import msgspec
 KIND = ("parent", "size", "offered")
 """The keys that make a row a child, and whether its parent still offers it: only a write naming a
 ``parent`` sets them."""
+FOLD = "fold"
+"""A write's key (never stored): with a ``parent``, a product row becomes that child (a variant's old row)."""
 PRICED = ("price", "currency", "prices")
 """The keys ``_merge_prices`` writes: a price under its currency."""
 
@@ -46,13 +52,14 @@ PRICED = ("price", "currency", "prices")
 def merge_product(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
     """The row ``new`` makes of the stored ``old`` (None: no row yet), by the module's rule."""
     out = dict(old) if old is not None else {}
-    # a write naming a parent sets the row's kind, unless the row is a product already
-    sets_kind = new.get("parent") is not None and (old is None or old.get("parent") is not None)
+    # a write naming a parent sets the row's kind, unless the row is a product already (and not folded)
+    sets_kind = new.get("parent") is not None and (old is None or old.get("parent") is not None
+                                                   or new.get(FOLD) is True)
     if sets_kind:
         for key in KIND:
             out.pop(key, None)  # the write's own parent, size (an alias: none) and offered
     for key, value in new.items():
-        if key in KIND and not sets_kind or key in PRICED:
+        if key in KIND and not sets_kind or key in PRICED or key == FOLD:
             continue  # a product stays a product; a product's facts written to a child keep it a child
         if value is None:
             out.pop(key, None)

@@ -7,6 +7,7 @@ it was, logged once with the page."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -450,3 +451,60 @@ def test_a_feed_path_not_loaded_names_the_storefront_it_was_read_on(tmp_path: Pa
     (tmp_path / "rules.yaml").write_text(f"catalog:\n  feed: {feed!r}\nslots: []\n", encoding="utf-8")
     assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--feed", "--url", wrong.url + "/shoes?ref=x"]) == 1
     assert f"catalog feed {feed}: not loaded: {said}" in capsys.readouterr().out
+
+
+# -- a feed URL with credentials (user:password@, a store API's basic auth) ---------------------------------
+
+AUTH = "Basic " + __import__("base64").b64encode(b"shop:s3cret").decode()
+
+
+def credited(server: Any) -> str:
+    """The cursor feed's URL on ``server`` with the store API's credentials in it."""
+    return server.url.replace("http://", "http://shop:s3cret@") + CURSOR
+
+
+def test_cursor_paging_follows_a_next_page_that_differs_only_in_credentials(tmp_path: Path, store: Any,
+                                                                            page_server: Any) -> None:
+    """A ``Link rel="next"`` names the page without the feed's ``user:password@`` (a store's API never echoes
+    them): the same origin, followed, and read with the feed's credentials as every page is."""
+    server = page_server({})
+    server.routes.update({
+        CURSOR: page(products(1, 2), headers=(("link", f'<{server.url}{cursor("b")}>; rel="next"'),)),
+        cursor("b"): page(products(3, 1)),
+    })
+    loader = FeedLoader(store, "", lambda: 0.0)
+    assert (sync(loader.refresh(credited(server), cursor_mapping(tmp_path), force=True)), loader.error) == (3, None)
+    assert [(r.path, r.headers.get("authorization")) for r in server.requests] == [(CURSOR, AUTH), (cursor("b"), AUTH)]
+
+
+@pytest.mark.parametrize("answer", ["other-origin", "status", "loop"])
+def test_a_feeds_credentials_are_never_in_its_error_nor_its_log(tmp_path: Path, store: Any, page_server: Any,
+                                                                 caplog: pytest.LogCaptureFixture, answer: str) -> None:
+    from slotwise.proxy.personalization.feed_lease import lease_name
+
+    server = page_server({})
+    port = server.url.rsplit(":", 1)[1]
+    server.routes[CURSOR] = {
+        "other-origin": page(products(1, 2), headers=(("link", f'<http://localhost:{port}{cursor("b")}>; rel="next"'),)),
+        "status": page([], status=500),
+        "loop": page(products(1, 2), headers=(("link", f"<{credited(server)}>; rel=\"next\""),)),
+    }[answer]
+    feed, mapped = credited(server), cursor_mapping(tmp_path)
+    loader = FeedLoader(store, "", lambda: 0.0)
+    with caplog.at_level(logging.INFO, "slotwise.catalog"):
+        assert sync(loader.refresh(feed, mapped, force=True)) == 0
+    saved = sync(store.feed_read(lease_name(feed, mapped)))  # what the admin API shows whole
+    assert loader.error is not None and loader.error.startswith(f"{server.url}{CURSOR}: page 1 ({server.url}{CURSOR})")
+    assert {"other-origin": f"is not on the feed's origin {server.url}: not followed", "status": "HTTP 500",
+            "loop": "was read already"}[answer] in loader.error
+    from slotwise.cli import main
+
+    rules = paged(50, ", next: link").replace("param: page, ", "").replace(
+        "url: /api/products?lang=en", f"url: {feed.removesuffix('&per_page=2')}")
+    (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--feed"]) == 1
+    assert f"catalog feed {server.url}/api/products?lang=en: not loaded: page 1" in out.getvalue()
+    for said in (loader.error, saved.error, caplog.text, out.getvalue()):
+        assert "s3cret" not in said and "shop:" not in said, said

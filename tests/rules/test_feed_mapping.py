@@ -123,7 +123,10 @@ def test_ids_a_feed_names_become_children_of_their_product(tmp_path: Path) -> No
     by_id = {r["id"]: r for r in rows}
     assert by_id["26"] == {"id": "26", "parent": "beanie"}  # the post id: an alias, no size
     assert by_id["31"] == {"id": "31", "parent": "hoodie-with-logo", "size": "S"}
-    assert "32" not in by_id  # stored without a parent: it stays that product
+    # stored without a parent (each variant its own product before): folded into the product it is a size of
+    assert by_id["32"] == {"id": "32", "parent": "hoodie-with-logo", "size": "M", "fold": True}
+    # an other_id is no variant the feed lists: a product of its own it names stays that product
+    assert "26" not in {r["id"] for r in catalog_rows(products, stored={"26": {"id": "26", "name": "Another"}})}
     assert "other_id" not in by_id["beanie"] and "variants" not in by_id["beanie"]
     assert by_id["hoodie-with-logo"]["variants"] == {"S": "31", "M": "32"}
 

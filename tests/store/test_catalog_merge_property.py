@@ -4,7 +4,9 @@ Arbitrary sequences of writes shaped as the two sources write them (a product pa
 the ones it does not show, its sizes, its children; the feed: its facts, ``stock`` and ``consumable``
 gone when an item lacks them, its aliases and sizes), each a batch of rows, go to both stores; the rows
 read back must be the same on both, be what ``catalog_merge.merge_product`` makes of the writes in
-order, and keep each id the kind (product or child) its first write gave it. A price is kept per currency:
+order, and keep each id the kind (product or child) its first write gave it — but for a ``fold`` (an old
+per-variant product row the feed or a page now lists as a variant), which makes it a child, and is never
+stored. A price is kept per currency:
 one written in a currency never overwrites another currency's.
 """
 
@@ -35,7 +37,8 @@ page_product = st.fixed_dictionaries({"id": ids}, optional={
     "sizes": st.lists(sizes, max_size=3, unique=True), "stock": st.integers(0, 9)})
 feed_product = st.fixed_dictionaries({"id": ids, "stock": st.none() | st.integers(0, 9),
                                       "consumable": st.none() | st.booleans()}, optional=shared)
-child = st.fixed_dictionaries({"id": ids, "parent": ids}, optional={"size": sizes, "offered": st.just(False)}).filter(
+child = st.fixed_dictionaries({"id": ids, "parent": ids}, optional={
+    "size": sizes, "offered": st.just(False), "fold": st.just(True)}).filter(
     lambda r: r["parent"] != r["id"])  # a size, or an alias (no size), of another product; one no longer offered
 batch = st.lists(st.one_of(page_product, feed_product, child), min_size=1, max_size=4)
 
@@ -68,12 +71,15 @@ def test_both_stores_merge_any_writes_alike_and_keep_each_rows_kind(redis_server
     for rows in writes:
         for row in rows:
             expected[row["id"]] = merge_product(expected.get(row["id"]), row)
-            child_kind.setdefault(row["id"], "parent" in row)  # the first write decides
+            if row.get("fold") and "parent" in row:  # a product folded into another: a child from now on
+                child_kind[row["id"]] = True
+            child_kind.setdefault(row["id"], "parent" in row)  # else the first write decides
     assert on_sqlite[0] == expected
     for pid, product in on_sqlite[0].items():
         assert ("parent" in product) == child_kind[pid], (pid, product)
         assert ("size" not in product) or "parent" in product  # only a child has a size
         assert ("offered" not in product) or "parent" in product  # and is no longer offered
+        assert "fold" not in product  # a write's word, not a fact
 
 
 CURRENCIES = ["EUR", "GBP", "USD"]

@@ -9,6 +9,7 @@ instance's loader would be.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -166,14 +167,20 @@ slots: []
 """
 
 
-async def read_sizes(backend: Any, tmp_path: Path, at: float, **sizes: str) -> None:
-    """A mapped feed read (forced: another instance's loader) listing the tee with these sizes (size=child id)."""
+async def read_variants(backend: Any, tmp_path: Path, at: float, *variants: tuple[str, str]) -> None:
+    """A mapped feed read (forced: another instance's loader) listing the tee with these variants, (child id,
+    size) each: two of a size are two colours of it (Red / M, Blue / M)."""
     (tmp_path / "sized.json").write_text(json.dumps([{"handle": "tee", "title": "Ridge Tee", "variants": [
-        {"id": child, "size": size} for size, child in sizes.items()]}]))
+        {"id": child, "size": size} for child, size in variants]}]))
     catalog = rules_from_text(tmp_path, SIZED).catalog
     assert catalog.feed_mapping is not None and isinstance(catalog.feed, Path)
     assert await FeedLoader(backend.open(), "http://shop.test", lambda: at).refresh(
         catalog.feed, catalog.feed_mapping, force=True) == 1
+
+
+async def read_sizes(backend: Any, tmp_path: Path, at: float, **sizes: str) -> None:
+    """``read_variants`` of one child a size (size=child id)."""
+    await read_variants(backend, tmp_path, at, *((child, size) for size, child in sizes.items()))
 
 
 async def test_sizes_a_feed_no_longer_lists_stay_a_size_no_longer_offered(backend: Any, store: Any,
@@ -196,6 +203,50 @@ async def test_sizes_a_feed_no_longer_lists_stay_a_size_no_longer_offered(backen
     await read_sizes(backend, tmp_path, NOW + 240, S="tee-s", M="tee-m2", L="tee-l")  # L is back
     assert await row(store, "tee-l") == {"id": "tee-l", "parent": "tee", "size": "L"}
     assert (await row(store))["variants"] == {"S": "tee-s", "M": "tee-m2", "L": "tee-l"}
+
+
+async def test_a_product_the_feed_lists_without_any_size_offers_none(backend: Any, store: Any,
+                                                                    tmp_path: Path) -> None:
+    """Every size sold out for good or discontinued: the read lists the tee without a size. Its children stay (a
+    line naming one is still the tee in that size), no longer offered, and the tee maps no size to a child and
+    has none in stock (a page's): no size preset, no card offers one. A size listed again is offered again."""
+    await PageViewRecorder(store).learn(MappingProxyType({**PAGE, "sizes": ("S", "M"), "variants": None}), NOW)
+    await read_sizes(backend, tmp_path, NOW + 60, S="tee-s", M="tee-m")
+    await read_sizes(backend, tmp_path, NOW + 120)
+    tee = await row(store)
+    assert ("variants" in tee, tee["sizes"]) == (False, [])
+    assert await row(store, "tee-s") == {"id": "tee-s", "parent": "tee", "size": "S", "offered": False}
+    assert await row(store, "tee-m") == {"id": "tee-m", "parent": "tee", "size": "M", "offered": False}
+    stamp = await store.catalog_stamp()
+    await read_sizes(backend, tmp_path, NOW + 180)  # the same read again: nothing changes
+    assert await store.catalog_stamp() == stamp
+    await read_sizes(backend, tmp_path, NOW + 240, S="tee-s")
+    assert await row(store, "tee-s") == {"id": "tee-s", "parent": "tee", "size": "S"}
+    assert (await row(store))["variants"] == {"S": "tee-s"}
+
+
+async def test_a_colour_the_feed_no_longer_lists_is_no_longer_offered(backend: Any, store: Any,
+                                                                     tmp_path: Path) -> None:
+    """A variant is its child id (``feed_children``): Blue / M is a variant of its own beside Red / M, though the
+    tee's size map names the first of a size only. Discontinued, it is kept and no longer offered as a size is;
+    M stays in stock (Red / M). Then Red / M goes and Blue / M is back: the size map names Blue / M."""
+    await PageViewRecorder(store).learn(MappingProxyType({**PAGE, "sizes": ("M", "L"), "variants": None}), NOW)
+    await read_variants(backend, tmp_path, NOW + 60, ("tee-red-m", "M"), ("tee-blue-m", "M"), ("tee-red-l", "L"))
+    await read_variants(backend, tmp_path, NOW + 120, ("tee-red-m", "M"), ("tee-red-l", "L"))
+    assert await row(store, "tee-blue-m") == {"id": "tee-blue-m", "parent": "tee", "size": "M", "offered": False}
+    assert await row(store, "tee-red-m") == {"id": "tee-red-m", "parent": "tee", "size": "M"}
+    tee = await row(store)
+    assert (tee["variants"], tee["sizes"]) == ({"M": "tee-red-m", "L": "tee-red-l"}, ["M", "L"])
+    stamp = await store.catalog_stamp()
+    await read_variants(backend, tmp_path, NOW + 180, ("tee-red-m", "M"), ("tee-red-l", "L"))
+    assert await store.catalog_stamp() == stamp  # the same read again: nothing changes
+    await read_variants(backend, tmp_path, NOW + 240, ("tee-blue-m", "M"), ("tee-red-l", "L"))
+    assert await row(store, "tee-blue-m") == {"id": "tee-blue-m", "parent": "tee", "size": "M"}
+    assert await row(store, "tee-red-m") == {"id": "tee-red-m", "parent": "tee", "size": "M", "offered": False}
+    assert (await row(store))["variants"] == {"M": "tee-blue-m", "L": "tee-red-l"}
+    await read_variants(backend, tmp_path, NOW + 300, ("tee-blue-m", "M"), ("tee-green-m", "M"), ("tee-red-l", "L"))
+    await read_variants(backend, tmp_path, NOW + 360, ("tee-blue-m", "M"), ("tee-red-l", "L"))  # a new colour, gone
+    assert (await row(store, "tee-green-m")).get("offered") is False
 
 
 async def test_a_line_naming_a_size_no_longer_offered_is_still_that_size(backend: Any, store: Any,
@@ -237,3 +288,47 @@ async def test_an_orders_lines_are_filled_and_bounded_by_the_catalogs_price_in_i
     assert await claimed(None, 30.0) == 18.0  # no currency said: the row's own, as before
     assert await claimed("JPY", None) is None  # no JPY price: none filled in
     assert await claimed("JPY", 2400.0) == 18.0  # and naming a currency the catalog never priced lifts no bound
+
+
+@pytest.mark.parametrize("told_by", ["feed", "page"])
+async def test_old_rows_of_variants_fold_into_their_group(backend: Any, store: Any, tmp_path: Path, told_by: str,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """A store's feed listed each variant as a product of its own (before a mapping's ``sizes``, before a
+    variant's page was a view of its group): each had its row, views and orders. Once the feed or a page says
+    they are the tee's sizes, each old row is folded into the tee (its parent and size, its own facts kept for
+    the views and orders that name it): recommendations show the tee once, not each variant as a product."""
+    from types import SimpleNamespace
+
+    from slotwise.proxy.personalization.recommendations import fetch_recommendations
+    from slotwise.tag.events import parse_event
+    from slotwise.tag.recorder import EventRecorder, Incoming
+
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps([{"id": pid, "name": f"Ridge Tee {size}", "price": 18.0, "category": "T-Shirts"}
+                               for pid, size in (("tee-s", "S"), ("tee-m", "M"))]))
+    assert await FeedLoader(backend.open(), "http://shop.test", lambda: NOW).refresh(old) == 2
+    for pid in ("tee-s", "tee-m", "tee-m"):
+        await store.record_product_view(pid, [])
+    with caplog.at_level(logging.INFO, "slotwise.catalog"):
+        if told_by == "feed":
+            await read_sizes(backend, tmp_path, NOW + 60, S="tee-s", M="tee-m")
+        else:
+            await PageViewRecorder(store).learn(PAGE, NOW + 60)
+    assert await row(store, "tee-m") == {"id": "tee-m", "parent": "tee", "size": "M", "name": "Ridge Tee M",
+                                         "price": 18.0, "category": "t-shirts", "category_name": "T-Shirts"}
+    assert (await row(store, "tee-s"))["parent"] == "tee"
+    spec, page = SimpleNamespace(strategy="mixed", limit=4), SimpleNamespace(product=None, category=None, currency=None)
+    assert [p["id"] for p in await fetch_recommendations(store, spec, page, None)] == ["tee"]
+    event, errors = parse_event(0, {"type": "purchase", "event_id": "event-0003", "ts": NOW + 61, "props": {
+        "order_id": "o3", "lines": [{"product": "tee-m", "qty": 1, "price": 18.0}]}})
+    assert event is not None, errors
+    (resolved,) = await EventRecorder(store).resolve_lines([Incoming(event, NOW + 61, "event-0003")])
+    (line,) = resolved.event.props.lines
+    assert (line.product, line.size) == ("tee", "M")  # an order naming the old row is the tee in size M
+    stamp = await store.catalog_stamp()
+    with caplog.at_level(logging.INFO, "slotwise.catalog"):
+        await read_sizes(backend, tmp_path, NOW + 120, S="tee-s", M="tee-m")  # folded once: nothing changes again
+    assert await store.catalog_stamp() == stamp
+    # as docs/capture.md quotes it, once
+    assert caplog.text.count("catalog: 'tee-m', a product of its own before, is a variant of 'tee': folded into it "
+                             "as its size M") == 1, caplog.text

@@ -30,6 +30,7 @@ from slotwise.rules.feed_mapping import FeedMapping, FeedPaging
 from slotwise.rules.jsonld import MAX_VARIANTS, stock_count, usable_price
 from slotwise.rules.product_facts import currency_code
 from slotwise.store.base import FeedRead, Store
+from slotwise.store.catalog_merge import FOLD
 from slotwise.store.outage import is_outage
 
 log = logging.getLogger("slotwise.catalog")
@@ -188,8 +189,14 @@ def written_row(product: Mapping[str, Any]) -> dict[str, Any]:
 def catalog_rows(products: list[dict[str, Any]], stored: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The rows products write, a feed's or a product page's (``PageViewRecorder.learn``): each product, its
     ``other_id`` and ``aliases`` (variants that are no size) as aliases (children without a size) and each
-    size (``variants``, and ``more_sizes``: Red / M after Blue / M) as a child. An alias or a size that is a
-    product of its own (among ``products``, or ``stored`` without a parent) stays that product, and the log
+    size (``variants``, and ``more_sizes``: Red / M after Blue / M) as a child.
+
+    A variant that is a product of its own in the catalog (``stored`` without a parent: its row from when the
+    store's feed listed each variant, or its page was read as its own product) is folded into its product
+    (``catalog_merge.FOLD``: its facts kept, so the views and orders naming it still read), and the log says
+    so once: a row of its own would be recommended beside its group. An alias a product page's selector read
+    (``other_id``) never folds a product (a selector can read another product's id), nor does anything fold a
+    product among ``products`` (the read lists it as a product too): each stays that product, and the log
     says so (the store's merge would keep it one too)."""
     own = {p["id"] for p in products}
     rows: list[dict[str, Any]] = []
@@ -197,21 +204,29 @@ def catalog_rows(products: list[dict[str, Any]], stored: Mapping[str, Mapping[st
     for product in products:
         product = dict(product)
         other = product.pop("other_id", None)
-        aliases = [a for a in (other, *product.pop("aliases", ())) if a and a != product["id"]]
+        aliases = dict.fromkeys(a for a in product.pop("aliases", ()) if a and a != product["id"])
         variants = product.get("variants") or {}
         if not variants:
             product.pop("variants", None)
         rows.append(product)
-        wanted: list[tuple[str, str | None]] = [(alias, None) for alias in dict.fromkeys(aliases)]
-        wanted += [(child, size) for size, child in variants.items()]
-        wanted += [(child, size) for child, size in product.pop("more_sizes", ())]
-        for child, size in wanted:
-            if child in own or (stored.get(child) and not stored[child].get("parent")):
+        # (child, its size or None for an alias, whether the product lists it as its variant: one that may fold)
+        wanted: list[tuple[str, str | None, bool]] = []
+        wanted += [(other, None, other in aliases)] if other and other != product["id"] else []
+        wanted += [(alias, None, True) for alias in aliases if alias != other]
+        wanted += [(child, size, True) for size, child in variants.items()]
+        wanted += [(child, size, True) for child, size in product.pop("more_sizes", ())]
+        for child, size, variant in wanted:
+            folds = bool(stored.get(child)) and not stored[child].get("parent")
+            if child in own or folds and not variant:
                 log.warning("catalog: %r of product %r is a product of its own: not made its %s",
                             child, product["id"], "size" if size else "alias (catalog.selectors.other_id?)")
                 continue
-            row = {"id": child, "parent": product["id"]}
-            children.setdefault(child, {**row, **({"size": size} if size else {})})
+            row = {"id": child, "parent": product["id"], **({"size": size} if size else {})}
+            if folds and child not in children:
+                log.info("catalog: %r, a product of its own before, is a variant of %r: folded into it as its %s",
+                         child, product["id"], f"size {size}" if size else "alias")
+                row[FOLD] = True
+            children.setdefault(child, row)
     return rows + list(children.values())
 
 
@@ -252,14 +267,35 @@ async def _error_code(response: httpx.Response) -> str:
 
 
 def _origin(url: str) -> tuple[str, str | None, int | None]:
-    """Scheme, host and port (the scheme's default when none is written)."""
+    """Scheme, host and port (the scheme's default when none is written): never the ``user:password@``, so
+    two URLs that differ only in credentials are one origin."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     try:
         port = parts.port or {"http": 80, "https": 443}.get(scheme)
     except ValueError:  # a port that is no number: an origin nothing else has
-        return scheme, parts.netloc, -1
+        return scheme, parts.netloc.rpartition("@")[2].lower(), -1
     return scheme, parts.hostname, port
+
+
+def shown(url: Path | str) -> str:
+    """A feed's (or page's, or a link's) URL as a message or a log line says it: without its
+    ``user:password@`` (a store API's credentials), the rest as written."""
+    text = str(url)
+    parts = urlsplit(text)
+    if "@" not in parts.netloc:
+        return text
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _credited(url: str, like: str) -> str:
+    """``url`` with ``like``'s ``user:password@`` when it names none: a next page on the feed's origin is read
+    as the feed is (a store's API does not echo the credentials in its links)."""
+    userinfo, at, _ = urlsplit(like).netloc.rpartition("@")
+    parts = urlsplit(url)
+    if not at or "@" in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
 
 
 def page_url(url: str, paging: FeedPaging, number: int) -> str:
@@ -316,7 +352,7 @@ class FeedLoader:
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=10.0) as client:
             async with client.stream("GET", self._absolute(feed), headers={"accept": "application/json"}) as response:
                 if not response.is_success:  # one short line for the log, not httpx's paragraph
-                    where = f" to {response.headers.get('location')}" if response.is_redirect else ""
+                    where = f" to {shown(response.headers.get('location') or '')}" if response.is_redirect else ""
                     raise FeedStatus(response.status_code,
                                      f"HTTP {response.status_code}{where}{await _error_code(response)}")
                 return await _bounded_body(response, limit), response.headers
@@ -361,13 +397,13 @@ class FeedLoader:
                 if count > 1 and exc.status in paging.end_status:  # past a full page: the rules say it is the end
                     self.ended = f"{_pages(count - 1)}, then HTTP {exc.status} (end_status)"
                     return products
-                raise ValueError(f"page {number} ({url}): {exc}{_end_hint(exc.status, count)}") from exc
+                raise ValueError(f"page {number} ({shown(url)}): {exc}{_end_hint(exc.status, count)}") from exc
             except Exception as exc:
-                raise ValueError(f"page {number} ({url}): {exc or type(exc).__name__}") from exc
+                raise ValueError(f"page {number} ({shown(url)}): {exc or type(exc).__name__}") from exc
             left -= len(body)
             products += parse_feed(items, self.upstream_netloc, _listed(mapping))
             related = links(headers.get_list("link"))
-            total, warned = _total_pages(headers, paging, number, warned, feed) if items else (None, warned)
+            total, warned = _total_pages(headers, paging, number, warned, shown(feed)) if items else (None, warned)
             if total is not None and total > paging.max_pages:
                 said = _shown(headers.get(paging.total_pages_header) or "")
             if not items:
@@ -386,11 +422,12 @@ class FeedLoader:
                 continue
             return products
         if said is None:
-            log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages)", feed, paging.max_pages)
+            log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages)", shown(feed),
+                        paging.max_pages)
             self.ended = f"{_pages(paging.max_pages)}, stopped there (max_pages)"
         else:  # the store says there are more: a catalog cut short, and why
             log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages), its %s header says %s",
-                        feed, paging.max_pages, paging.total_pages_header, said)
+                        shown(feed), paging.max_pages, paging.total_pages_header, said)
             self.ended = f"{_pages(paging.max_pages)}, stopped there (max_pages; {paging.total_pages_header} says {said})"
         return products
 
@@ -398,12 +435,13 @@ class FeedLoader:
         """The page ``Link rel="next"`` names (resolved against the page's URL): on the feed's own origin only
         (the feed's URL is the rules', a header is the answer's), and not one read already (a loop)."""
         absolute = urljoin(self._absolute(url), target)
+        said = f"page {number} ({shown(url)}): its Link rel=\"next\" {shown(target)[:200]!r}"
         if _origin(absolute) != _origin(self._absolute(feed)):
-            raise ValueError(f"page {number} ({url}): its Link rel=\"next\" {target[:200]!r} is not on the feed's "
-                             f"origin {urlunsplit(urlsplit(self._absolute(feed))[:2] + ('', '', ''))}: not followed")
+            raise ValueError(f"{said} is not on the feed's origin {receiver(self._absolute(feed))}: not followed")
+        absolute = _credited(absolute, self._absolute(feed))
         nxt = relative_to_upstream(absolute, self.upstream_netloc) if feed.startswith("/") else absolute
         if nxt in seen:
-            raise ValueError(f"page {number} ({url}): its Link rel=\"next\" {target[:200]!r} was read already")
+            raise ValueError(f"{said} was read already")
         seen.add(nxt)
         return nxt
 
@@ -457,7 +495,7 @@ class FeedLoader:
             await self._failed(lease, feed, f"catalog not written: {exc or type(exc).__name__}")
             return 0
         self.error, self.count = None, len(products)
-        log.info("product feed %s: %d products", feed, self.count)
+        log.info("product feed %s: %d products", shown(feed), self.count)
         now, holder = self.clock(), str(self.holder)
         await self.store.save_feed_read(lease, FeedRead(feed=str(feed), at=now, products=self.count, loaded_at=now,
                                                         reader=holder))
@@ -479,13 +517,15 @@ class FeedLoader:
 
     async def _write(self, products: list[dict[str, Any]], mapping: FeedMapping | None) -> None:
         """The products as catalog rows (a mapping's aliases and sizes as children; the children it no longer
-        lists as sizes kept, no longer offered: ``feed_children``)."""
+        lists kept, no longer offered: ``feed_children``)."""
         rows = [written_row(p) for p in products]
         if mapping is not None:
+            sized = mapping.sizes is not None  # it says each product's sizes (maybe none), else nothing of them
             stored = await self._stored([child for p in products for child in children_of(p)]
-                                        + [p["id"] for p in products if p.get("variants")])
-            stored.update(await self._stored([c for c in listed_before(products, stored) if c not in stored]))
-            rows = catalog_rows(rows, stored) + unlisted_rows(products, stored)
+                                        + [p["id"] for p in products if sized])
+            if sized:
+                stored.update(await self._stored([c for c in listed_before(products, stored) if c not in stored]))
+            rows = catalog_rows(rows, stored) + (unlisted_rows(products, stored) if sized else [])
         await self.store.upsert_products(rows, self.clock())
 
     async def _stored(self, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -498,8 +538,8 @@ class FeedLoader:
     async def _failed(self, lease: str, feed: Path | str, reason: str) -> None:
         """Says why, saves it (the last load's products and time kept) and gives the lease back for
         ``retry_s`` of the failures in a row; a store that cannot say leaves the lease to expire."""
-        self.error = f"{feed}: {reason}"
-        log.warning("product feed %s not loaded: %s", feed, reason)
+        self.error = f"{shown(feed)}: {reason}"
+        log.warning("product feed %s not loaded: %s", shown(feed), reason)
         holder, now = str(self.holder), self.clock()
         try:
             before = await self.store.feed_read(lease) or FeedRead(feed=str(feed), at=now)
@@ -509,7 +549,7 @@ class FeedLoader:
             await self.store.release_lease(lease, holder, now, retry_s(failures))
         except Exception as exc:
             if not is_outage(exc):
-                log.warning("product feed %s: its failed read not saved", feed, exc_info=True)
+                log.warning("product feed %s: its failed read not saved", shown(feed), exc_info=True)
 
     async def _give_back(self, lease: str) -> None:
         """The lease free at once for the next process (a stopping worker's), if the store answers soon."""
