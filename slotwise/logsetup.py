@@ -9,7 +9,9 @@ GET <url>") only at debug.
 
 Query strings carry reset tokens, e-mail addresses and order keys; the
 default log must not. A filter on the handler cuts ``?query`` off every URL
-in every record (Slotwise's, httpx's, the server's).
+in every record (Slotwise's, httpx's, the server's), and the
+``user:password@`` off every URL that names one (a feed's API key, a
+``redis://:password@host`` state store), whoever wrote the line.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ QUERY = re.compile(r"((?:https?://|/)[^\s?#\"'<>]*)\?[^\s#\"'<>]*?(?=[)\],.;:]*(
 """A URL or a path followed by its query; the query (up to a space or a quote, less the punctuation of the
 sentence around it: ``(/feed?page=1): ...`` keeps its ``):``) is cut."""
 
+CREDENTIALS = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^\s/?#@\"'<>]*@")
+"""A URL's scheme and its ``user:password@`` (up to the first ``/``, ``?``, ``#`` or space): the credentials
+are cut, the scheme and host kept."""
+
 CHATTY = ("httpx", "httpcore")
 SERVERS = ("_granian", "uvicorn", "uvicorn.error")
 ACCESS = ("granian.access", "uvicorn.access")
@@ -32,18 +38,21 @@ _SHORT_NAMES = {"_granian": "granian", "uvicorn.error": "uvicorn"}
 
 
 def strip_queries(text: str) -> str:
+    """``text`` with every URL's query and credentials cut (what the log may hold of a URL)."""
+    if "@" in text and "://" in text:
+        text = CREDENTIALS.sub(r"\1", text)
     return QUERY.sub(r"\1?…", text) if "?" in text else text
 
 
 class NoQueries(logging.Filter):
-    """Rewrites each record's message with the query strings cut off."""
+    """Rewrites each record's message with the query strings and URLs' credentials cut off."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a broken format: leave it to the handler to report
             return True
-        if "?" in message:
+        if "?" in message or "@" in message:
             record.msg, record.args = strip_queries(message), None
         return True
 

@@ -16,7 +16,10 @@ from typing import Iterator
 import httpx
 import pytest
 
-from slotwise.logsetup import configure_logging
+from hypothesis import given
+from hypothesis import strategies as st
+
+from slotwise.logsetup import configure_logging, strip_queries
 
 
 class _Ok(BaseHTTPRequestHandler):
@@ -120,3 +123,27 @@ def test_the_service_workers_set_it_up(tmp_path: object, monkeypatch: pytest.Mon
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
         logging.getLogger("httpx").setLevel(saved[2])
+
+
+def test_urls_in_log_lines_lose_their_credentials(output: io.StringIO) -> None:
+    """A feed behind an API key (``https://key:secret@shop.test/feed``) or a password-protected Redis
+    (``redis://:pw@host``) named in any line: the scheme and host stay, the credentials do not; an e-mail
+    address in a sentence (no ``://`` before it) is not a URL's and stays as it was written."""
+    logging.getLogger("slotwise.catalog").warning(
+        "product feed %s not loaded: %s", "https://ck_live:s3cret-key@shop.test/wp-json/wc/v3/products?page=2",
+        "HTTP 401")
+    logging.getLogger("slotwise.store").error("state store redis://:s3cret-pw@10.0.0.5:6379/0 unreachable")
+    logging.getLogger("slotwise").info("mail to ops@shop.test bounced")
+    text = output.getvalue()
+    assert "s3cret" not in text and "ck_live" not in text
+    assert "product feed https://shop.test/wp-json/wc/v3/products?… not loaded: HTTP 401" in text
+    assert "state store redis://10.0.0.5:6379/0 unreachable" in text and "mail to ops@shop.test bounced" in text
+
+
+@given(user=st.text(st.characters(blacklist_characters="/?#@\"'<>", blacklist_categories=("Zs", "Zl", "Zp", "Cc")), min_size=1),
+       scheme=st.sampled_from(["http", "https", "redis", "rediss", "postgres+psycopg"]),
+       tail=st.sampled_from(["", "/feed", "/feed?page=2", ":6379/0", "#x"]))
+def test_no_credentials_survive_the_cut(user: str, scheme: str, tail: str) -> None:
+    """Whatever a URL's ``user:password@`` holds, the line keeps its scheme and host and none of it."""
+    line = strip_queries(f"read {scheme}://{user}@host.test{tail} failed")
+    assert line == f"read {scheme}://host.test{tail.replace('?page=2', '?…')} failed"
