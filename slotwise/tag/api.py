@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from slotwise.profile import hash_email, holds
+from slotwise.profile import hash_email
 from slotwise.store.base import LogRecord, Store
 from slotwise.tag.assets import TagAssets
 from slotwise.tag.admin import admin_routes
@@ -29,7 +29,7 @@ from slotwise.tag.admin_session import is_https
 from slotwise.tag.coupons import CouponSigner
 from slotwise.tag.events import parse_batch
 from slotwise.tag import jsonbody
-from slotwise.tag.golden import email_is_valid, names_another_person
+from slotwise.tag.golden import email_is_valid, names_another_person, names_nothing_new
 from slotwise.tag.jsonbody import BadJSON
 from slotwise.rules.order_mapping import OrderMapping
 from slotwise.tag.orders import OrderWebhook
@@ -267,16 +267,24 @@ class TagAPI:
         items = [Incoming(event, ts, browser_key(visitor, event.event_id)) for event, ts in keep]
         if self.expand is not None:
             items = await self.expand(visitor, items, now)
-        # the store signed the customer id: trusted, merges; the customer this browser already is, nothing to write
-        items = [item for item in items if not (item.verified and holds(profile, f"customer:{item.event.props.customer_id}"))]
+        added, visitor, is_new = await self._record(visitor, is_new, profile, items, now)
+        result["stored"] = sum(added)
+        result["duplicates"] = len(added) - sum(added)
+        return bool(items), visitor, is_new
+
+    async def _record(self, visitor: str, is_new: bool, profile: Any, items: list[Incoming],
+                      now: float) -> tuple[list[bool], str, bool]:
+        """Records the tag's items for the visitor whose ``profile`` the request read: a claim as a claim, a
+        customer id the store signed (``verified``) as a trusted link that merges. (Per item whether it was new,
+        the visitor they were recorded for, whether that visitor needs its cookie set.)"""
+        # naming only the identity the profile holds already (a signed id by trust): nothing to write
+        items = [item for item in items if not names_nothing_new(profile, item.event, trusted=item.verified)]
         signed = [item for item in items if item.verified]
         if any(names_another_person(profile, item.event.props.customer_id, None) for item in signed):
             visitor, is_new = self.cookies.new_id(), True  # a shared browser: as after a logout (the proxy's way)
         added = await self.recorder.record(visitor, [i for i in items if not i.verified], now, trusted=False, source="tag")
         added += await self.recorder.record(visitor, signed, now, trusted=True, source="tag")
-        result["stored"] = sum(added)
-        result["duplicates"] = len(added) - sum(added)
-        return bool(items), visitor, is_new
+        return added, visitor, is_new
 
     # -- POST /signup ------------------------------------------------------------
     async def signup(self, request: Request) -> Response:

@@ -91,10 +91,11 @@ def person(stack: Stack, customer: str) -> str | None:
 
 
 @contextmanager
-def calls_naming(stack: Stack, text: str) -> Iterator[list[str]]:
-    """The store calls made while the block runs that name ``text`` (filled in when it ends): SQLite's
-    statements as run (values bound), or Redis's commands (``MONITOR``: also those its scripts run)."""
-    found: list[str] = []
+def store_calls(stack: Stack) -> Iterator[list[tuple[str, bool]]]:
+    """The store calls made while the block runs, each with whether it writes (filled in when it ends):
+    SQLite's statements as run (values bound; any but a SELECT writes), or Redis's commands (``MONITOR``: also
+    those its scripts run; a command Redis flags ``write``)."""
+    found: list[tuple[str, bool]] = []
     url = stack.personalizer.settings.store
     if not url:
         db = stack.store.inner.db.conn  # CachedProfiles over the SQLiteStore: links go straight to it
@@ -104,7 +105,8 @@ def calls_naming(stack: Stack, text: str) -> Iterator[list[str]]:
             yield found
         finally:
             db.set_trace_callback(None)
-        found += [sql for sql in statements if text in sql]
+        found += [(sql, not sql.lstrip().upper().startswith(("SELECT", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
+                                                                 "RELEASE", "PRAGMA"))) for sql in statements]
         return
     import redis
 
@@ -123,8 +125,18 @@ def calls_naming(stack: Stack, text: str) -> Iterator[list[str]]:
         finally:
             with closing(redis.Redis.from_url(url)) as other:
                 other.echo(end)  # every command before it has been seen once it is
-            watcher.join(10)
-    found += [command for command in commands if text in command]
+                watcher.join(10)
+                writes = {name.lower() for name, info in other.command().items() if "write" in info["flags"]}
+    found += [(command, command.split(" ", 1)[0].lower() in writes) for command in commands]
+
+
+@contextmanager
+def calls_naming(stack: Stack, text: str) -> Iterator[list[str]]:
+    """The store calls made while the block runs that name ``text`` (filled in when it ends)."""
+    found: list[str] = []
+    with store_calls(stack) as calls:
+        yield found
+    found += [call for call, _ in calls if text in call]
 
 
 def outcomes(stack: Stack) -> dict[str, float]:
@@ -282,6 +294,35 @@ def test_a_signed_in_customers_next_page_views_write_no_link(tag_only: Stack, de
         send(laptop, page_view(customer, signature))
         assert sync(tag_only.store.resolve(vid(laptop))) == mine.id
     assert tag_only.profile(vid(device)).customer_id == customer
+
+
+@pytest.mark.parametrize("claimed", ["customer", "email", "customer+email", "forged"])
+def test_a_repeated_claim_writes_nothing(tag_only: Stack, device: httpx.Client, claimed: str) -> None:
+    """docs/tag.md, "Identity trust": a page's script that calls ``slotwise.identify`` on every page without a
+    signature (a claim) links what nobody holds the first time; the same claim again, held by the browser's
+    profile already (the profile the request reads says so), costs no store write: not the event, not a link,
+    not the profile. Another browser's same claim still takes nothing from it."""
+    customer, email = f"c{uuid.uuid4().hex[:8]}", f"{uuid.uuid4().hex[:8]}@example.com"
+    props: dict[str, Any] = {
+        "customer": {"customerId": customer}, "email": {"email": email},
+        "customer+email": {"customerId": customer, "email": email},
+        "forged": {"customerId": customer, "signature": sign("a-guess", customer)},
+    }[claimed]
+    aliases = [f"customer:{customer}"] * ("customerId" in props) + [f"email:{hash_email(email)}"] * ("email" in props)
+    send(device, identify(**props))
+    mine = tag_only.profile(vid(device))
+    assert all(sync(tag_only.store.resolve(alias)) == mine.id for alias in aliases)  # attached: nobody held them
+    for _ in range(2):  # the next pages' calls
+        with store_calls(tag_only) as calls:
+            send(device, identify(**props))
+        named = [call for call, writes in calls if writes and any(n in call for n in (mine.id, vid(device), *aliases))]
+        assert named == [], named
+    with closing(client_of(tag_only)) as other:  # the same claim from another browser: still not theirs
+        send(other, page_view(path="/p/boots/"), identify(**props))
+        theirs = tag_only.profile(vid(other))
+        assert theirs.id != mine.id and theirs.customer_id is None and theirs.email_hash is None
+    assert all(sync(tag_only.store.resolve(alias)) == mine.id for alias in aliases)
+    assert tag_only.profile(vid(device)).customer_id == (customer if "customerId" in props else None)
 
 
 def test_a_server_started_without_the_secret_says_which_variable(tmp_path: Any, uvicorn_runner: Any,
