@@ -503,6 +503,22 @@ def trust(profile: Profile, aliases: Iterable[str]) -> None:
                 profile.email_trusted = True
 
 
+def hold(profile: Profile, aliases: Iterable[str]) -> None:
+    """A trusted source that names the person by these aliases (an import row: ``customer:ID``, ``email:HASH``)
+    says who they are: the customer id and the address become the profile's where it holds none, or only a
+    claim (the store's word beats a browser's), and are held by trust (``trust``). One held by trust already
+    stays: a person may have two addresses. What reads them: the rules' ``visitor.known`` and
+    ``visitor.customer_id``, the mail payload's ``person`` (and whether a person is mailed at all), the shared
+    browser's check (``names_another_person``)."""
+    for alias in aliases:
+        kind, _, value = alias.partition(":")
+        if kind == "customer" and value and not (profile.customer_id and profile.customer_trusted):
+            profile.customer_id = value
+        elif kind == "email" and value and not (profile.email_hash and profile.email_trusted):
+            profile.email_hash = value
+    trust(profile, aliases)
+
+
 def forget_alias(profile: Profile, alias: str) -> None:
     """Drops the fact a lost alias stood for (``customer:ID``, ``email:HASH``).
 

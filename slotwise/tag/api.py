@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from slotwise.profile import hash_email, holds
+from slotwise.profile import hash_email
 from slotwise.store.base import LogRecord, Store
 from slotwise.tag.assets import TagAssets
 from slotwise.tag.admin import admin_routes
@@ -29,7 +29,7 @@ from slotwise.tag.admin_session import is_https
 from slotwise.tag.coupons import CouponSigner
 from slotwise.tag.events import parse_batch
 from slotwise.tag import jsonbody
-from slotwise.tag.golden import email_is_valid, names_another_person
+from slotwise.tag.golden import email_is_valid, names_another_person, names_nothing_new
 from slotwise.tag.jsonbody import BadJSON
 from slotwise.rules.order_mapping import OrderMapping
 from slotwise.tag.orders import OrderWebhook
@@ -56,6 +56,10 @@ OnEvents = Callable[[str, Sequence[Any]], Any]
 Expand = Callable[[str, Sequence[Incoming], float], Awaitable[list[Incoming]]]
 """``expand(visitor_id, events, now)``: capture events → the events they name (the rules' ``capture``)."""
 
+SignedLogin = Callable[[str, str, Any, float], Sequence[Incoming]]
+"""``signed_login(visitor_id, url, extract, now)``: the customer id the store signed in a ``/decide`` extract,
+as a ``verified`` identify when its signature checks; else nothing (the page view makes it a claim)."""
+
 MAX_BODY = 64 * 1024
 MAX_SIGNUP_BODY = 4 * 1024
 MAX_CLOCK_SKEW_S = 7 * 24 * 3600  # events queued offline for up to a week keep their own time
@@ -79,6 +83,7 @@ class TagAPI:
         on_events: OnEvents | None = None,
         recorder: EventRecorder | None = None,
         expand: Expand | None = None,
+        signed_login: SignedLogin | None = None,
         tag_config: Callable[[], Mapping[str, Any]] | None = None,
         is_bot: Callable[[str | None], bool] | None = None,
         now: Callable[[], float] = time.time,
@@ -100,6 +105,7 @@ class TagAPI:
         self.recorder = recorder or EventRecorder(store, on_events=on_events, claim_cap=settings.max_claimed_order)
         self.on_events = self.recorder.on_events
         self.expand = expand
+        self.signed_login = signed_login
         self.assets = TagAssets(tag_config)
         # the order webhook: the rules' capture.orders (the store's own shape), else the fixed one
         self.orders = OrderWebhook(store, self.recorder, lambda: settings.order_secret, now,
@@ -267,16 +273,42 @@ class TagAPI:
         items = [Incoming(event, ts, browser_key(visitor, event.event_id)) for event, ts in keep]
         if self.expand is not None:
             items = await self.expand(visitor, items, now)
-        # the store signed the customer id: trusted, merges; the customer this browser already is, nothing to write
-        items = [item for item in items if not (item.verified and holds(profile, f"customer:{item.event.props.customer_id}"))]
+        added, visitor, is_new = await self._record(visitor, is_new, profile, items, now)
+        result["stored"] = sum(added)
+        result["duplicates"] = len(added) - sum(added)
+        return bool(items), visitor, is_new
+
+    async def _record(self, visitor: str, is_new: bool, profile: Any, items: list[Incoming],
+                      now: float) -> tuple[list[bool], str, bool]:
+        """Records the tag's items for the visitor whose ``profile`` the request read: a claim as a claim, a
+        customer id the store signed (``verified``) as a trusted link that merges. (Per item whether it was new,
+        the visitor they were recorded for, whether that visitor needs its cookie set.)"""
+        # naming only the identity the profile holds already (a signed id by trust): nothing to write
+        items = [item for item in items if not names_nothing_new(profile, item.event, trusted=item.verified)]
         signed = [item for item in items if item.verified]
         if any(names_another_person(profile, item.event.props.customer_id, None) for item in signed):
             visitor, is_new = self.cookies.new_id(), True  # a shared browser: as after a logout (the proxy's way)
         added = await self.recorder.record(visitor, [i for i in items if not i.verified], now, trusted=False, source="tag")
         added += await self.recorder.record(visitor, signed, now, trusted=True, source="tag")
-        result["stored"] = sum(added)
-        result["duplicates"] = len(added) - sum(added)
-        return bool(items), visitor, is_new
+        return added, visitor, is_new
+
+    async def _login(self, request: Request, visitor: str, is_new: bool, profile: Any, url: str,
+                     extract: Any) -> tuple[str, bool]:
+        """The page's customer id, when the store signed it, linked before the page is decided (docs/tag.md,
+        "The page right after login"): the first page after a login is the customer's, merged with their other
+        devices, as the events path links it (on a shared browser, a fresh visitor id). Once the profile holds
+        them by trust, nothing is written. Fail open: the page is decided as the browser's, its view links them."""
+        if self.signed_login is None or (self.is_bot is not None and self.is_bot(request.headers.get("user-agent"))):
+            return visitor, is_new
+        try:
+            now = self.now()
+            items = list(self.signed_login(visitor, url, extract, now))
+            if items:
+                _, visitor, is_new = await self._record(visitor, is_new, profile, items, now)
+        except Exception as exc:
+            if not is_outage(exc):
+                log.exception("linking the signed customer of %s failed", url)
+        return visitor, is_new
 
     # -- POST /signup ------------------------------------------------------------
     async def signup(self, request: Request) -> Response:
@@ -415,13 +447,15 @@ class TagAPI:
             limited = self._limited(self._rate_key(request, visitor, is_new), 1)
             if limited is not None:
                 return limited
+            if extract:
+                visitor, is_new = await self._login(request, visitor, is_new, profile, url, extract)
             try:
                 answer = dict(await self.decide(request, visitor, url, extract))  # type: ignore[misc]
             except Exception as exc:  # fail open: the page as the store made it
                 if not is_outage(exc):
                     log.exception("decide failed for %s", url)
                 answer = {"decisions": [], "complete": True}
-        answer["cookie"] = not is_new
+        answer["cookie"] = getattr(request.state, "sw_visitor", "new") == "cookie"  # came (a login may change it)
         answer["visitor"] = getattr(request.state, "sw_visitor", "new")
         response = JSONResponse(answer, headers={"cache-control": "private, no-store", "vary": "Cookie"})
         if is_new and allowed:

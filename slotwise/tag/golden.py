@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 
 from slotwise import profile as P
 from slotwise.keys import category_key, product_key
-from slotwise.profile import Profile, hash_email, trust
+from slotwise.profile import Profile, hash_email, holds, trust
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 
 PROFILE_TYPES = frozenset(
@@ -111,6 +111,17 @@ def identity_aliases(event: Any) -> list[str]:
     if event.type in ("identify", "signup") and email_hash_of(event.props):
         aliases.append(f"email:{email_hash_of(event.props)}")
     return aliases
+
+
+def names_nothing_new(profile: Profile | None, event: Any, *, trusted: bool) -> bool:
+    """An identify naming only the customer id and address the browser's profile holds already: by trust for a
+    trusted one (a signed id), either way for a claim (a claim adds nothing to what the profile holds). Linking
+    it again would change nothing, so it is not stored at all: the tag sends a signed-in customer with every
+    page view, and a store's script may call ``identify`` on every page."""
+    if event.type != "identify":
+        return False
+    aliases = identity_aliases(event)
+    return bool(aliases) and all(holds(profile, alias, by_trust=trusted) for alias in aliases)
 
 
 def email_hash_of(props: Any) -> str | None:

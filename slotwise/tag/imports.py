@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
 from slotwise.keys import category_key, product_key, store_key
-from slotwise.profile import CHANNELS, Profile, hash_email, import_purchase_lines, trust
+from slotwise.profile import CHANNELS, Profile, hash_email, hold, import_purchase_lines
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.rules.replenish import own_intervals
 from slotwise.store.base import Store
@@ -391,7 +391,8 @@ class _Counted:
     (Redis) runs an update again on the re-read profile: counting in the update counted those twice.
 
     The group's aliases are the store's own word (docs/security.md): the customer id and address among them
-    that the profile holds are held by trust, so the store's pages naming them write no confirming link."""
+    are the profile's (a purchases row names the buyer as a customers row does), held by trust, so the store's
+    pages naming them write no confirming link (``profile.hold``)."""
 
     def __init__(self, apply: Callable[[Profile], int], aliases: Sequence[str] = ()) -> None:
         self.apply = apply
@@ -401,7 +402,7 @@ class _Counted:
 
     def __call__(self, profile: Profile) -> None:
         self.added = self.apply(profile)
-        trust(profile, self.aliases)
+        hold(profile, self.aliases)
         self.profile_id = profile.id
 
 

@@ -609,6 +609,14 @@
     return fetch(EP + path, { method: 'POST', body: JSON.stringify(body), credentials: CRED, headers: { 'content-type': JSONT } })
       .then(heard).then(function (r) { return r.ok ? r.json() : null; });
   }
+  // the page's signed customer (capture.customer's id and signature) when /decide has not had it from this
+  // browser yet: a digest of both, kept until a page names none (a logout), never the signature itself
+  function login() {
+    var f = (extract().values.customer || {}).fields || {}, s = f.id && f.signature ? f.id + ' ' + f.signature : '', h = 2166136261, i;
+    if (!s) return set(LS, 'sw_c', null);
+    for (i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+    return (h >>>= 0).toString(36) !== get(LS, 'sw_c') && h.toString(36);
+  }
   function decide(after) {
     // the window's end, in performance.now() time: set by the snippet (from itself or from navigation start)
     var P = w.performance, deadline = w.slotwise_w != null ? +w.slotwise_w : AF, late = P.now() >= deadline,
@@ -635,8 +643,12 @@
       if (res && res.visitor) known(res.visitor);
       ready(function () {
         if (over()) return;
-        if (res && res.complete === false) // the server needs what the page says (a product it has not seen yet)
-          post('/decide', { url: loc(true), r: d.referrer, extract: extract() }).then(finish, function () { finish(null); });
+        // the server needs what the page says (a product it has not seen yet), or the page names a signed-in
+        // customer this browser has not sent /decide yet (the page right after a login: decided as theirs)
+        var c = login(), alt = c && res && res.complete !== false ? res : null;
+        if (res && res.complete === false || c)
+          post('/decide', { url: loc(true), r: d.referrer, extract: extract() })
+            .then(function (r) { if (r && c) set(LS, 'sw_c', c); finish(r || alt); }, function () { finish(alt); });
         else finish(res);
       });
     }

@@ -179,18 +179,31 @@ def test_a_profile_stored_before_its_trusted_mark_existed_is_confirmed_once(stac
         assert getattr(stack.profile(vid(phone)), name.trusted_field) is True and owner(stack, name) == profile.id
 
 
-def import_customers(stack: Stack, path: Path) -> None:
-    """``slotwise import customers`` into the proxy's store (on Redis, a client of the test's own per call)."""
-    report = sync(import_people_file(stack.store, path, "customers", time.time()))
+def import_people(stack: Stack, path: Path, kind: str) -> None:
+    """``slotwise import customers|purchases`` into the proxy's store (on Redis, a client of the test's own per
+    call)."""
+    report = sync(import_people_file(stack.store, path, kind, time.time()))
     assert report.loaded == 1 and report.rejected_count == 0
 
 
-def test_an_imported_customer_is_held_by_trust_and_the_stores_pages_write_no_link(stack: Stack, tmp_path: Path) -> None:
-    """An import is the store's own data: a browser that joins the imported customer (a login with their
-    address) holds their customer id by trust too, so the account page naming it writes nothing."""
+def imported(stack: Stack, tmp_path: Path, kind: str) -> tuple[Name, Name]:
+    """A customer id and address, in a ``customers`` row or a ``purchases`` row, imported."""
     customer, email = Name.fresh("customer"), Name.fresh("email")
-    (tmp_path / "customers.csv").write_text(f"customer_id,email\n{customer.value},{email.value}\n", encoding="utf-8")
-    import_customers(stack, tmp_path / "customers.csv")
+    (tmp_path / f"{kind}.csv").write_text(
+        f"customer_id,email\n{customer.value},{email.value}\n" if kind == "customers" else
+        f"order_id,ts,product,qty,price,customer_id,email\no-1,2024-01-01,p1,1,20,{customer.value},{email.value}\n",
+        encoding="utf-8")
+    import_people(stack, tmp_path / f"{kind}.csv", kind)
+    return customer, email
+
+
+@pytest.mark.parametrize("kind", ["customers", "purchases"])
+def test_an_imported_customer_is_held_by_trust_and_the_stores_pages_write_no_link(stack: Stack, tmp_path: Path,
+                                                                                  kind: str) -> None:
+    """An import is the store's own data, a purchases row naming its buyer as a customers row does: a browser
+    that joins the imported customer (a login with their address) holds their customer id by trust too, so the
+    account page naming it writes nothing."""
+    customer, email = imported(stack, tmp_path, kind)
     with stack.client() as phone:
         phone.get("/page?none=1")
         assert phone.post("/login", data={"email": email.value, "password": "right"}).status_code == 303
@@ -201,3 +214,23 @@ def test_an_imported_customer_is_held_by_trust_and_the_stores_pages_write_no_lin
         named = [r for r in stack.log("identify", vid(phone)) if r.data["props"].get("customer_id")]
         assert named == []  # held by trust since the import: no confirming write
         assert stack.profile(vid(phone)).customer_trusted is True
+
+
+@pytest.mark.parametrize("kind", ["customers", "purchases"])
+def test_another_customer_on_an_imported_customers_browser_is_told_from_them(stack: Stack, tmp_path: Path,
+                                                                             kind: str) -> None:
+    """A shared computer: the browser joined the imported customer by a login with their address; the store's
+    page then names another customer id. The profile holds the imported id (a purchases row's too), so that is
+    another person: the browser becomes theirs, and neither customer gets the other's history."""
+    customer, email = imported(stack, tmp_path, kind)
+    other = Name.fresh("customer")
+    with stack.client() as shared:
+        shared.get("/c/jackets-1/?none=1")
+        assert shared.post("/login", data={"email": email.value, "password": "right"}).status_code == 303
+        first = vid(shared)
+        assert stack.profile(first).id == owner(stack, customer)
+        shared.get(other.page())
+        shared.get("/c/hats-3/?none=1")
+        assert vid(shared) != first and owner(stack, other) == stack.profile(vid(shared)).id != owner(stack, customer)
+        assert "jackets" not in stack.profile(vid(shared)).categories
+        assert "hats" not in sync(stack.store.get_profile(customer.alias)).categories

@@ -91,10 +91,11 @@ def person(stack: Stack, customer: str) -> str | None:
 
 
 @contextmanager
-def calls_naming(stack: Stack, text: str) -> Iterator[list[str]]:
-    """The store calls made while the block runs that name ``text`` (filled in when it ends): SQLite's
-    statements as run (values bound), or Redis's commands (``MONITOR``: also those its scripts run)."""
-    found: list[str] = []
+def store_calls(stack: Stack) -> Iterator[list[tuple[str, bool]]]:
+    """The store calls made while the block runs, each with whether it writes (filled in when it ends):
+    SQLite's statements as run (values bound; any but a SELECT writes), or Redis's commands (``MONITOR``: also
+    those its scripts run; a command Redis flags ``write``)."""
+    found: list[tuple[str, bool]] = []
     url = stack.personalizer.settings.store
     if not url:
         db = stack.store.inner.db.conn  # CachedProfiles over the SQLiteStore: links go straight to it
@@ -104,7 +105,8 @@ def calls_naming(stack: Stack, text: str) -> Iterator[list[str]]:
             yield found
         finally:
             db.set_trace_callback(None)
-        found += [sql for sql in statements if text in sql]
+        found += [(sql, not sql.lstrip().upper().startswith(("SELECT", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
+                                                                 "RELEASE", "PRAGMA"))) for sql in statements]
         return
     import redis
 
@@ -123,8 +125,18 @@ def calls_naming(stack: Stack, text: str) -> Iterator[list[str]]:
         finally:
             with closing(redis.Redis.from_url(url)) as other:
                 other.echo(end)  # every command before it has been seen once it is
-            watcher.join(10)
-    found += [command for command in commands if text in command]
+                watcher.join(10)
+                writes = {name.lower() for name, info in other.command().items() if "write" in info["flags"]}
+    found += [(command, command.split(" ", 1)[0].lower() in writes) for command in commands]
+
+
+@contextmanager
+def calls_naming(stack: Stack, text: str) -> Iterator[list[str]]:
+    """The store calls made while the block runs that name ``text`` (filled in when it ends)."""
+    found: list[str] = []
+    with store_calls(stack) as calls:
+        yield found
+    found += [call for call, _ in calls if text in call]
 
 
 def outcomes(stack: Stack) -> dict[str, float]:
@@ -170,25 +182,45 @@ def test_an_email_sent_with_a_signed_id_stays_a_claim(tag_only: Stack, device: h
     assert mine.email_hash is None and "boots" not in tag_only.profile(holder).products
 
 
-def test_the_page_right_after_login_is_decided_before_the_merge(tag_only: Stack, device: httpx.Client) -> None:
+def decided(device: httpx.Client, view: dict[str, Any]) -> list[str]:
+    """The slots the tag's ``POST /decide`` gets for the page ``view`` is of, with its extract."""
+    answer = device.post("/_sw/decide", json={"url": view["props"]["url"], "extract": view["props"]["extract"]})
+    assert answer.status_code == 200 and answer.json()["complete"] is True, answer.text
+    return [decision["slot"] for decision in answer.json()["decisions"]]
+
+
+def test_the_page_right_after_login_is_decided_on_the_customer(tag_only: Stack, device: httpx.Client) -> None:
     """docs/tag.md, "The page right after login": the tag's ``POST /decide`` carries the page's extract, signed
-    id and all, but it is read for the page's facts only; the page view that follows merges the browser into
-    the customer, and the next page is decided on the customer's profile."""
+    id and all; a valid signature links the browser to the customer before the page is decided (as the page
+    view would), so that first page is already the customer's one profile, their phone's history with it. The
+    page view that follows names nothing new: no store call names the customer."""
     customer = f"c{uuid.uuid4().hex[:8]}"
     signed = page_view(customer, sign(SECRET, customer))
     with closing(client_of(tag_only)) as phone:
-        send(phone, signed)  # the customer, known from their phone
-
-    def decided() -> list[str]:
-        answer = device.post("/_sw/decide", json={"url": signed["props"]["url"], "extract": signed["props"]["extract"]})
-        assert answer.status_code == 200 and answer.json()["complete"] is True, answer.text
-        return [decision["slot"] for decision in answer.json()["decisions"]]
-
+        send(phone, page_view(path="/p/boots/"), signed)  # the customer, known from their phone
     asked = device.get("/_sw/decide", params={"url": signed["props"]["url"]})  # the snippet's, before the page
     assert (asked.json()["decisions"], asked.json()["complete"]) == ([], False)  # no pattern claims the page
-    assert decided() == []  # the first page after login: the browser's profile, no customer yet
-    send(device, signed)  # that page's page view: merged
-    assert decided() == ["welcome"]  # the next page: the customer's profile
+    before = outcomes(tag_only)
+    assert decided(device, signed) == ["welcome"]  # the first page after login: the customer's profile
+    mine = tag_only.profile(vid(device))
+    assert person(tag_only, customer) == mine.id and "boots" in mine.products and mine.customer_trusted
+    with calls_naming(tag_only, f"customer:{customer}") as calls:
+        send(device, signed)  # that page's page view
+    assert calls == [], calls
+    counted(tag_only, before, verified=1)  # the page's id, counted once: by its page view
+
+
+def test_another_customer_signing_in_on_decide_gets_a_fresh_visitor(tag_only: Stack, device: httpx.Client) -> None:
+    """A shared browser: the page after the second customer's login is decided, and the cookie set, for a fresh
+    visitor linked to that customer, as the page view would do it; the first customer keeps the old one."""
+    first, second = (f"c{uuid.uuid4().hex[:8]}" for _ in range(2))
+    send(device, page_view(path="/p/boots/"), page_view(first, sign(SECRET, first)))
+    shared = vid(device)
+    assert decided(device, page_view(second, sign(SECRET, second))) == ["welcome"]
+    assert vid(device) != shared  # the answer's cookie: as after a logout
+    assert person(tag_only, second) == sync(tag_only.store.resolve(vid(device))) != person(tag_only, first)
+    assert person(tag_only, first) == sync(tag_only.store.resolve(shared))
+    assert "boots" not in tag_only.profile(vid(device)).products
 
 
 def test_a_forged_signature_never_merges(tag_only: Stack, device: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
@@ -207,6 +239,23 @@ def test_a_forged_signature_never_merges(tag_only: Stack, device: httpx.Client, 
     counted(tag_only, before, forged=2)
     logged = caplog.text
     assert "matches no secret" in logged and customer not in logged and forged not in logged
+
+
+@pytest.mark.parametrize("signature", ["none", "forged"])
+def test_an_unsigned_id_on_decide_is_no_login(tag_only: Stack, device: httpx.Client, signature: str) -> None:
+    """``/decide`` trusts nothing less than a valid signature, and claims nothing either: a page whose id is
+    unsigned (or wrongly signed) is decided on the browser's profile, no store call names the customer, and its
+    page view makes the claim it always was (attached only if nobody holds the id)."""
+    customer = f"c{uuid.uuid4().hex[:8]}"
+    with closing(client_of(tag_only)) as phone:
+        send(phone, page_view(customer, sign(SECRET, customer)))
+    owner = person(tag_only, customer)
+    claimed = page_view(customer, None if signature == "none" else sign("a-guess", customer))
+    with calls_naming(tag_only, f"customer:{customer}") as calls:
+        assert decided(device, claimed) == []
+    assert calls == [], calls
+    send(device, claimed)
+    assert person(tag_only, customer) == owner != tag_only.profile(vid(device)).id
 
 
 def test_an_id_nobody_holds_with_a_wrong_or_no_signature_is_a_claim_as_before(tag_only: Stack,
@@ -282,6 +331,35 @@ def test_a_signed_in_customers_next_page_views_write_no_link(tag_only: Stack, de
         send(laptop, page_view(customer, signature))
         assert sync(tag_only.store.resolve(vid(laptop))) == mine.id
     assert tag_only.profile(vid(device)).customer_id == customer
+
+
+@pytest.mark.parametrize("claimed", ["customer", "email", "customer+email", "forged"])
+def test_a_repeated_claim_writes_nothing(tag_only: Stack, device: httpx.Client, claimed: str) -> None:
+    """docs/tag.md, "Identity trust": a page's script that calls ``slotwise.identify`` on every page without a
+    signature (a claim) links what nobody holds the first time; the same claim again, held by the browser's
+    profile already (the profile the request reads says so), costs no store write: not the event, not a link,
+    not the profile. Another browser's same claim still takes nothing from it."""
+    customer, email = f"c{uuid.uuid4().hex[:8]}", f"{uuid.uuid4().hex[:8]}@example.com"
+    props: dict[str, Any] = {
+        "customer": {"customerId": customer}, "email": {"email": email},
+        "customer+email": {"customerId": customer, "email": email},
+        "forged": {"customerId": customer, "signature": sign("a-guess", customer)},
+    }[claimed]
+    aliases = [f"customer:{customer}"] * ("customerId" in props) + [f"email:{hash_email(email)}"] * ("email" in props)
+    send(device, identify(**props))
+    mine = tag_only.profile(vid(device))
+    assert all(sync(tag_only.store.resolve(alias)) == mine.id for alias in aliases)  # attached: nobody held them
+    for _ in range(2):  # the next pages' calls
+        with store_calls(tag_only) as calls:
+            send(device, identify(**props))
+        named = [call for call, writes in calls if writes and any(n in call for n in (mine.id, vid(device), *aliases))]
+        assert named == [], named
+    with closing(client_of(tag_only)) as other:  # the same claim from another browser: still not theirs
+        send(other, page_view(path="/p/boots/"), identify(**props))
+        theirs = tag_only.profile(vid(other))
+        assert theirs.id != mine.id and theirs.customer_id is None and theirs.email_hash is None
+    assert all(sync(tag_only.store.resolve(alias)) == mine.id for alias in aliases)
+    assert tag_only.profile(vid(device)).customer_id == (customer if "customerId" in props else None)
 
 
 def test_a_server_started_without_the_secret_says_which_variable(tmp_path: Any, uvicorn_runner: Any,

@@ -464,7 +464,9 @@ async def products_json(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    """``/account/login``: Dawn's ``main-login`` form; a right e-mail and password: ``302 /account``."""
+    """``/account/login``: Dawn's ``main-login`` form; a right e-mail and password: ``302 /account``, or to the
+    form's ``return_url`` (``/account/login?return_url=/products/x``: Shopify's form carries it on) when a path."""
+    back = request.query_params.get("return_url")
     if request.method == "POST":
         form = await request.form()
         email = str(form.get("customer[email]", "")).strip().lower()
@@ -472,11 +474,12 @@ async def login(request: Request) -> Response:
         if known and str(form.get("customer[password]", "")) == known[1]:
             sid = secrets.token_hex(16)
             shop_of(request).sessions[sid] = email
-            response = RedirectResponse("/account", 302)
+            back = str(form.get("return_url") or "")
+            response = RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/account", 302)
             response.set_cookie(SESSION_COOKIE, sid, path="/", httponly=True, samesite="lax")
             return response
-        return render(request, "login.html", title="Account", page_type="customers/login", error=True)
-    return render(request, "login.html", title="Account", page_type="customers/login", error=False)
+        return render(request, "login.html", title="Account", page_type="customers/login", error=True, return_url=back)
+    return render(request, "login.html", title="Account", page_type="customers/login", error=False, return_url=back)
 
 
 async def account(request: Request) -> Response:

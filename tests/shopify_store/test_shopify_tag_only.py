@@ -151,9 +151,11 @@ def test_a_shopper_gets_their_size_their_collections_and_recommendations(
         page.click("form#customer_login button")
     page.wait_for_function("window.slotwise && window.slotwise.v === 1")
     flush(page)
-    # the tag's login is the browser's claim: it names the person (identify), it never merges identities
-    said = wait_for(lambda: stack.events("identify", vid), what="the login in the log")
-    assert said[0].data["props"]["email_hash"] == hash_email("jane@example.com"), said[0].data
+    # the login form's address is the browser's claim: it names the person (identify), hashed; the account page
+    # it leads to names the customer, signed (the first identify in the log, since the tag's /decide sent it)
+    said = wait_for(lambda: [e.data["props"] for e in stack.events("identify", vid)
+                             if "email_hash" in e.data["props"]], what="the login in the log")
+    assert said[0]["email_hash"] == hash_email("jane@example.com"), said
 
 
 # -- the theme app embed signs the logged-in customer's id: their devices become one person ----------------
@@ -162,9 +164,10 @@ BEANIE, SHIRT, TEE = (PRODUCTS[h] for h in ("wool-beanie", "linen-shirt", "trail
 JANE = "customer:7001"  # the fixture's customer id of jane@example.com
 
 
-def log_in(page: Any, site: str) -> None:
-    """Dawn's login form; the account page it leads to prints the signed customer id (``base.html``)."""
-    goto(page, site + "/account/login")
+def log_in(page: Any, site: str, then: str | None = None) -> None:
+    """Dawn's login form; the account page it leads to (or the form's ``return_url``, ``then``) prints the signed
+    customer id (``base.html``)."""
+    goto(page, site + "/account/login" + (f"?return_url={then}" if then else ""))
     page.fill("#CustomerEmail", "jane@example.com")
     page.fill("#CustomerPassword", "dawn-pass-1")
     with page.expect_navigation():
@@ -218,6 +221,33 @@ def test_one_customer_on_two_devices_is_one_person_and_a_forged_signature_merges
     wait_for(lambda: stack.events("page_view", stolen), what="the thief's page view")
     assert resolve(stack, JANE) == jane and resolve(stack, stolen) != jane
     assert TEE.handle not in stack.profile(on_phone).products and stack.profile(stolen).customer_id is None
+
+
+def test_the_first_page_after_login_is_decided_on_the_customer(stack: Stack, new_context: Any) -> None:
+    """docs/tag.md, "The page right after login": Jane leaves a fleece in L in her cart on her phone; on her
+    laptop she logs in from a form that returns her to a jacket's page. The snippet's ``GET /decide`` decides
+    that page in full before the page is read, on the laptop's own profile; the tag, finding a signed customer it
+    has not sent ``/decide`` yet, asks again with the page's extract, which links the laptop to Jane first: her
+    size is preset on that very page. The next page names no one new: the snippet's answer is applied."""
+    site = stack.url("shop", "")
+    phone, laptop = new_context().new_page(), new_context().new_page()
+    log_in(phone, site)
+    goto(phone, site + FLEECE.url)
+    add_through_dawn(phone, "L")
+    wait_for(lambda: ("fleece-jacket", "L") in {(x["product"], x["size"]) for x in stack.profile(JANE).cart},
+             what="the phone's L in Jane's cart")
+    asked: list[str] = []
+    laptop.on("request", lambda r: asked.append(r.method) if "/_sw/decide" in r.url else None)
+    log_in(laptop, site, then=RAIN.url)
+    assert laptop.url.startswith(site + RAIN.url)  # Dawn adds the chosen ?variant= to it
+    applied(laptop)
+    assert laptop.eval_on_selector("variant-selects input[type=radio]:checked", "e => e.value") == "L"
+    assert resolve(stack, visitor_id(laptop.context)) == resolve(stack, JANE)
+    assert asked[-2:] == ["GET", "POST"]  # the snippet's, then the tag's with the signed customer
+    asked.clear()
+    browse(laptop, f"{site}/collections/jackets{DOWN.url}")
+    applied(laptop)
+    assert asked == ["GET"]
 
 
 def test_a_new_visitor_sees_the_store_as_it_is(stack: Stack, new_context: Any) -> None:

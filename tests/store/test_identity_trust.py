@@ -164,3 +164,36 @@ async def test_an_import_confirms_a_persons_own_claim(store: Any, tmp_path: Path
     assert merged.id == profile.id == await store.resolve(EMAIL_ALIAS) == await store.resolve("customer:C9")
     assert merged.email_hash == hash_email(EMAIL) and {"socks", "dresses"} <= set(merged.categories)
     assert merged.email_trusted and merged.customer_trusted  # held by trust: their pages write no link again
+
+
+async def test_a_purchases_import_names_the_buyer_and_an_erase_by_address_finds_them(store: Any,
+                                                                                     tmp_path: Path) -> None:
+    """A purchases row names its buyer as a customers row does: the profile holds the customer id and address,
+    by trust, where it held none or only a claim; an address held by trust stays (a person may have two). A
+    person known only from the import is found by their address and erased whole."""
+    from slotwise.tag.admin import erase_person, export_person
+
+    recorder = EventRecorder(store)
+    await recorder.record("phone", [identify("login0011", customer_id="C11")], NOW, trusted=True)
+    await recorder.record("phone", [identify("claim0011", email="old@example.com")], NOW, trusted=False)
+    await recorder.record("laptop", [identify("login0012", customer_id="C12", email="first@example.com")], NOW,
+                          trusted=True)
+    csv = tmp_path / "purchases.csv"
+    csv.write_text("order_id,ts,product,qty,price,customer_id,email\n"
+                   f"o-1,2023-11-01,d1,1,80,,{EMAIL}\n"  # known from this file alone
+                   "o-2,2023-11-01,d1,1,80,C11,new@example.com\n"  # the phone's claimed address gives way
+                   "o-3,2023-11-01,d1,1,80,C12,second@example.com\n")  # the laptop's trusted one stays
+    assert (await import_people_file(store, csv, "purchases", NOW + 1)).loaded == 3
+
+    buyer = await store.get_profile(EMAIL_ALIAS)
+    assert (buyer.customer_id, buyer.email_hash, buyer.email_trusted) == (None, hash_email(EMAIL), True)
+    phone = await store.get_profile("phone")
+    assert (phone.customer_id, phone.email_hash) == ("C11", hash_email("new@example.com"))
+    assert phone.customer_trusted and phone.email_trusted
+    laptop = await store.get_profile("laptop")
+    assert laptop.email_hash == hash_email("first@example.com") and laptop.email_trusted
+    assert await store.resolve(f"email:{hash_email('second@example.com')}") == laptop.id  # linked all the same
+
+    assert (await export_person(store, EMAIL))["profile"]["email_hash"] == hash_email(EMAIL)
+    assert await erase_person(store, EMAIL) is True
+    assert await export_person(store, EMAIL) is None and await store.get_profile(EMAIL_ALIAS) is None

@@ -91,3 +91,38 @@ def test_a_strangers_huge_unsigned_body_is_refused_without_being_read_whole(make
     pulled, sent[:] = 0, []
     sync(app(scope((b"content-length", str(chunks * len(chunk)).encode())), receive, send))
     assert sent[0]["status"] == 413 and pulled == 0
+
+
+def test_a_person_known_from_a_purchases_import_is_mailed_and_erased_by_their_address(
+        make_client: Callable[..., Any], store: Any, tmp_path: Path) -> None:
+    """A purchases import names the buyer (customer id, address): the store's word, as a customers import is.
+    Their profile holds both, by trust, so an order the webhook names by customer id alone goes to the mail
+    service with their address (``person.email_hash``), and an erase by e-mail finds them and takes all of it
+    (the profile, its aliases, the log, the queued message)."""
+    import asyncio
+
+    from slotwise.tag.admin import erase_person, export_person
+    from slotwise.tag.imports import import_people_file
+
+    pos = tmp_path / "pos.csv"
+    pos.write_text("order_id,customer_id,email,ts,product,category,size,qty,price\n"
+                   "S-1,cust-5,Ann@Example.com,2024-01-01,coat-1,coats,38,1,180\n")
+    assert asyncio.run(import_people_file(store, pos, "purchases", 1_700_000_000.0)).loaded == 1
+    ann = sync(store.get_profile("customer:cust-5"))
+    assert (ann.customer_id, ann.email_hash) == ("cust-5", hash_email("ann@example.com"))
+    assert ann.customer_trusted and ann.email_trusted
+
+    client = make_client(webhook="http://127.0.0.1:9/unreachable", outbox_options={"base_delay": 30})
+    body = json.dumps({"order_id": "W-5", "customer_id": "cust-5",
+                       "lines": [{"product": "coat-2", "qty": 1, "price": 210}]}).encode()
+    r = client.post("/_sw/orders", content=body, headers={"x-slotwise-signature": signature(ORDER_SECRET, body)})
+    assert r.status_code == 200 and r.json()["stored"] is True
+    held = sync(export_person(store, "ann@example.com"))
+    assert held is not None and {p["order_id"] for p in held["profile"]["purchases"]} == {"S-1", "W-5"}
+    (mail,) = [m["payload"] for m in held["outbox"] if m["payload"]["type"] == "purchase"]
+    assert mail["person"]["email_hash"] == hash_email("ann@example.com") and mail["person"]["customer_id"] == "cust-5"
+
+    assert sync(erase_person(store, "ann@example.com")) is True
+    assert sync(export_person(store, "customer:cust-5")) is None and sync(export_person(store, "ann@example.com")) is None
+    assert store.db.query("SELECT COUNT(*) FROM outbox")[0][0] == 0
+    assert not [r for r in sync(store.read_log(0)) if r.kind == "event"]

@@ -235,11 +235,9 @@ class Capture:
         capture = ruleset.capture
         items: list[Incoming] = []
         customer, email = customer_of(reading.group("customer"))
-        signature = None if trusted else signature_of(reading.group("customer"))
-        if signature and customer:  # tag-only: checked before it is stored (``verify``); the key keeps it once a visitor
-            item = self._incoming({"type": "identify", "props": {"customer_id": customer, "signature": signature}},
-                                  f"page:signed:{_key_part(visitor)}:{_digest(customer)}", now, "customer")
-            items += [item] if item else []
+        signed = None if trusted else self._signed(reading, visitor, now)
+        if signed is not None:  # tag-only: checked before it is stored (``verify``)
+            items.append(signed)
             customer = None
         email_hash = _named(customer, email)[1]
         if names_another_person(profile, customer, email_hash):
@@ -279,6 +277,35 @@ class Capture:
                 continue
             items += [i for i in [self._incoming(raw, _page_key(source, raw, trusted, visitor), now, source.id)] if i]
         return items
+
+    def _signed(self, reading: PageReading, visitor: str, now: float) -> Incoming | None:
+        """The identify a tag-only page's signed customer id makes (``capture.customer.signature``), unchecked;
+        its key keeps it once a visitor and customer, whether the page view or ``/decide`` sent it first."""
+        customer, _ = customer_of(reading.group("customer"))
+        signature = signature_of(reading.group("customer"))
+        if not (customer and signature):
+            return None
+        return self._incoming({"type": "identify", "props": {"customer_id": customer, "signature": signature}},
+                              f"page:signed:{_key_part(visitor)}:{_digest(customer)}", now, "customer")
+
+    def signed_login(self, visitor: str, url: str, extract: Any, now: float, ruleset: RuleSet | None) -> list[Incoming]:
+        """The customer id the store signed on a page the tag asks decisions for (``POST /_sw/decide``'s
+        extract), when its signature checks: a trusted link, so the page right after a login is decided on the
+        customer's profile. Anything less (no signature, a wrong one, no ``secret_env``) is nothing here: the
+        page's view makes it the claim it always was (and counts and logs it, once)."""
+        source = ruleset.capture.customer if ruleset is not None else None
+        identity = ruleset.capture.identity if ruleset is not None else None
+        if source is None or identity is None or not isinstance(extract, Mapping):
+            return []
+        path, query = _path_query(url)
+        if not source.applies(path, query):
+            return []
+        reading = read_extract({"values": extract.get("values")}, ruleset.catalog, {"customer": source.group})  # type: ignore[union-attr]
+        item = self._signed(reading, visitor, now)
+        if item is None or not identity.verify(item.event.props.customer_id, item.event.props.signature):
+            return []
+        props = item.event.props.model_copy(update={"signature": None})  # never stored: it vouches forever
+        return [Incoming(item.event.model_copy(update={"props": props}), item.ts, item.key, verified=True)]
 
     async def page_names_another_person(self, reading: PageReading, visitor: str) -> bool:
         """The store's page names a customer other than the one this browser's profile is (the profile is
@@ -433,18 +460,12 @@ class Capture:
     async def _tag_page(self, visitor: str, item: Incoming, ruleset: RuleSet, profile: Profile | None,
                         now: float) -> tuple[Incoming, list[Incoming]]:
         """A tag-only page view: facts from its extract (like the proxy's), the catalog learns, page events."""
-        from urllib.parse import urlsplit
-
         event = item.event
         url = event.props.url or event.url or ""
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            parts = urlsplit("/")
-        path = parts.path or "/"
-        groups = {**ruleset.catalog.page_groups("product"), **ruleset.capture.page_groups(path, parts.query)}
+        path, query = _path_query(url)
+        groups = {**ruleset.catalog.page_groups("product"), **ruleset.capture.page_groups(path, query)}
         reading = read_extract(event.props.extract, ruleset.catalog, groups)
-        shown = page_facts(path, parts.query, None, ruleset, url=url, reading=reading)
+        shown = page_facts(path, query, None, ruleset, url=url, reading=reading)
         product = shown.product if shown.product and shown.product.get("id") else None
         if product is not None:
             await self.pageviews.learn(product, now)  # what the page shows, as behind the proxy
@@ -456,6 +477,17 @@ class Capture:
         })
         page_item = Incoming(event.model_copy(update={"props": props}), item.ts, item.key)
         return page_item, self.page_events(reading, ruleset, profile, now, trusted=False, visitor=visitor)
+
+
+def _path_query(url: str) -> tuple[str, str]:
+    """A page URL the tag sent: its path (``/`` when it has none, or is no URL) and query."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "/", ""
+    return parts.path or "/", parts.query
 
 
 def _only(values: Mapping[str, Any] | None, keys: Sequence[str] | None) -> dict[str, Any]:

@@ -158,7 +158,7 @@ class SlotwisePersonalizer:
         self.tag_api = TagAPI(
             settings, self.store, self.cookies,
             decide=self.decide_for_tag, recorder=self.recorder, consent_mode=self.consent_mode,
-            expand=self._expand, tag_config=lambda: tag_config(self.ruleset(), tag_only=settings.tag_only), is_bot=is_bot,
+            expand=self._expand, signed_login=self._signed_login, tag_config=lambda: tag_config(self.ruleset(), tag_only=settings.tag_only), is_bot=is_bot,
             now=clock, webhook=settings.webhook_url or None,
             outbox_options={"on_attempt": count_webhook_attempt},
             signals=self._of_rules(lambda rs: rs.signals), picks=self._mail_picks,
@@ -720,6 +720,10 @@ class SlotwisePersonalizer:
         from slotwise.proxy.personalization.tag_decide import decide_for_url
 
         return await decide_for_url(self, request, visitor_id, url, extract)
+
+    def _signed_login(self, visitor_id: str, url: str, extract: Any, now: float) -> list[Any]:
+        """Tag-only ``POST /decide``: the page's customer id, when the store signed it (``Capture.signed_login``)."""
+        return self.capture.signed_login(visitor_id, url, extract, now, self.ruleset())
 
     async def _expand(self, visitor_id: str, items: Any, now: float) -> list[Any]:
         """The tag's events before they are stored: applied decisions are logged, captures expanded."""
