@@ -541,4 +541,4 @@ class MagentoShop(ServedApp):
 if __name__ == "__main__":  # browse it by hand: PYTHONPATH=tests python tests/magento_store/magento_shop.py
     import uvicorn
 
-    uvicorn.run(create_app(), host="127.0.0.1", port=8004)
+    uvicorn.run(create_app(), host="127.0.0.1", port=8005)
