@@ -151,6 +151,9 @@ def test_recommendations_replace_the_related_block_with_the_stores_products(
         stack: ShopStack, client: httpx.Client) -> None:
     for product in (HERO, MARS, DUFFLE, HERA):
         page(client, product.url)
+    viewed = stack.profile(vid(client))  # the views, keyed by URL key, each with the feed's category
+    assert {HERO.url_key, MARS.url_key, DUFFLE.url_key, HERA.url_key} <= set(viewed.products)
+    assert {"tops-men", "tops-women", "bags"} <= set(viewed.categories)
     tree = page(client, PRODUCTS[4].url)
     block = tree.css_first("div.block.related.sw-recommendations")
     assert block is not None and block.attributes.get("data-sw-decision")

@@ -115,3 +115,33 @@ def test_the_example_rules_check_names_response_json(tmp_path: Path) -> None:
                                         encoding="utf-8")
     assert main(["rules", "check", str(tmp_path / "ok.yaml")]) == 0
     assert main(["rules", "check", str(tmp_path / "typo.yaml")]) != 0
+
+
+def test_in_tag_only_mode_the_answer_is_not_sent_so_such_a_source_counts_nothing(
+        tmp_path: Path, uvicorn_runner: Any) -> None:
+    """The tag sends a request's status and the headers the rules read, never its body: ``response.json`` is
+    none there, and a ``success`` that needs it is false (the add is not counted, rather than every one);
+    the same observation of a source that reads only the status counts."""
+    from contextlib import closing
+
+    from test_capture_observed_requests import client_of, observed
+    from test_capture_tag import Stack, send
+
+    from slotwise.proxy.app import create_app
+    from slotwise.proxy.config import Settings
+    from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+
+    plain = """    - id: plain
+      event: add_to_cart
+      request: {path: "/cart/plain"}
+      fields: {product: form.product, qty: form.qty}
+      success: response.ok
+"""
+    (tmp_path / "rules.yaml").write_text(RULES.replace("slots:", plain + "slots:"), encoding="utf-8")
+    config = Settings(rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"), tag_only=True)
+    personalizer = SlotwisePersonalizer(config)
+    with uvicorn_runner(create_app(config, personalizer)) as server, closing(client_of(Stack(server, personalizer))) as browser:
+        answer_source = personalizer.ruleset().capture.request_sources("POST", "/cart/add", "", [])[0][0].id
+        said = {"product": "tee", "qty": "1"}
+        assert send(browser, observed(answer_source, form=said))["stored"] == 0
+        assert send(browser, observed("plain", path="/cart/plain", form=said))["stored"] == 1
