@@ -314,11 +314,16 @@ def ensure(request: Request) -> Session:
 
 
 def finish(request: Request, response: Response) -> Response:
-    """The session cookie, and ``private_content_version``, which tells customer-data.js to reload sections."""
+    """The session cookie, ``private_content_version`` (which tells customer-data.js to reload sections) and, for a
+    logged-in customer, ``X-Magento-Vary`` (the page cache's key for pages that differ by customer group)."""
     session: Session | None = getattr(request.state, "session", None)
     if session is not None:
         response.set_cookie(SESSION, session.sid, httponly=True, samesite="lax", path="/")
         response.set_cookie("private_content_version", secrets.token_hex(16), path="/", samesite="lax")
+        if session.customer:  # Http\Context's vary string: a logged-in customer's group (Magento's page cache)
+            response.set_cookie("X-Magento-Vary", "9bf9a599123e6402b85cde67144717a08b817412", path="/", httponly=True)
+        else:
+            response.delete_cookie("X-Magento-Vary", path="/")
     return response
 
 

@@ -121,7 +121,7 @@ def test_a_size_bought_is_the_size_preset_next_time_and_the_order_is_read_from_t
     number = place_order(client)
     (bought,) = stack.events("purchase", vid(client))
     props = bought.data["props"]
-    assert props["order_id"] == number == "000000001"
+    assert props["order_id"] == number and len(number) == 9  # the increment id, "000000001"
     assert [(line["product"], line["size"], line["qty"], line["category"]) for line in props["lines"]] == [
         (HERO.url_key, "M", 1, "tops-men")]
     assert client.get("/checkout/onepage/success/").status_code == 302  # Magento shows it once
@@ -173,3 +173,21 @@ def test_a_login_links_the_customer_only_when_magento_accepted_it(stack: ShopSta
     assert stack.profile(vid(client)).email_hash == hash_email("jane@example.com")
     page(client, "/customer/account/edit/")  # names the same customer: nothing new
     assert len(stack.events("identify", vid(client))) == 1
+
+
+def test_the_feed_read_again_after_the_pages_keeps_both_ids_of_a_size(stack: ShopStack, client: httpx.Client) -> None:
+    """A size has two ids: the page's jsonConfig names the child's entity id (what the add posts), the feed its
+    SKU (what an order line names). A product page read since the feed, then the feed read again (every 10
+    minutes), each write the product's sizes by their own ids: neither takes the other's away."""
+    from slotwise.tag.testing import sync
+
+    page(client, HERA.url)  # the page's ids (109..112), after the feed's SKUs
+    feeds = stack.personalizer.feeds
+    assert sync(feeds.refresh(feeds.feed, feeds.mapping, force=True)) == len(PRODUCTS)  # the SKUs again
+    s = next(c for c in HERA.children if c.size == "S")
+    assert ajax_add(stack, client, HERA.id, "S", s.id).json() == []
+    (event,) = stack.events("add_to_cart", vid(client))
+    assert (event.data["props"]["product"], event.data["props"]["size"]) == (HERA.url_key, "S")
+    place_order(client)
+    (bought,) = stack.events("purchase", vid(client))
+    assert [(line["product"], line["size"]) for line in bought.data["props"]["lines"]] == [(HERA.url_key, "S")]
