@@ -44,6 +44,8 @@ class Flow:
     # request body kept while it streams upstream (the personalizer asks with keep_request_body = limit)
     keep_request_body: int = 0
     wants_response: bool = False  # call Personalizer.on_response once the upstream answered
+    wants_answer_body: bool = False  # ...with the answer's body read first, when it is small JSON (answer_body)
+    answer_body: bytes | None = None
     request_body: bytearray = field(default_factory=bytearray)
     request_body_truncated: bool = False
 

@@ -62,13 +62,15 @@ class Confirm:
 class Response:
     """``response`` in a request source's expressions."""
 
-    __slots__ = ("status", "location", "headers")
+    __slots__ = ("status", "location", "headers", "json")
 
-    def __init__(self, status: int, headers: Mapping[str, str], path: str = "/") -> None:
-        """``path``: the request's, against which a relative ``Location`` (``basket/``) resolves, as browsers do."""
+    def __init__(self, status: int, headers: Mapping[str, str], path: str = "/", json: Any = None) -> None:
+        """``path``: the request's, against which a relative ``Location`` (``basket/``) resolves, as browsers do;
+        ``json``: the answer's JSON body, when the proxy read it (a small JSON answer to a source that reads it)."""
         from urllib.parse import urljoin, urlsplit
 
         self.status = status
+        self.json = _frozen(json) if isinstance(json, (dict, list)) else json  # None: not read
         self.headers = MappingProxyType({k.lower(): v for k, v in headers.items()})
         location = (self.headers.get("location") or "").strip()
         try:
@@ -140,6 +142,12 @@ class RequestSource:
         out["query"].update(c.name for c in self.rule.query)
         out["headers"].update(c.name.lower() for c in self.rule.headers)
         return {name: sorted(keys) for name, keys in out.items() if keys}
+
+    @property
+    def reads_answer(self) -> bool:
+        """Whether an expression reads the answer's body (``response.json``): the proxy then reads it first."""
+        return any(tuple(parts[:2]) == ("response", "json")
+                   for expression in (*self.fields.values(), self.success) for parts in getattr(expression, "parts", ()))
 
     def tag_json(self) -> dict[str, Any]:
         """What the tag needs to observe the page's own requests for this source (tag-only mode)."""

@@ -475,7 +475,7 @@ class _Loader:
             id=spec.id, action=spec.action, selector=selector, pages=pages, variants=variants,
             when=when, when_source=spec.when.value.strip() if spec.when else None, goal=spec.goal,
             policy=policy, enabled=spec.enabled, key=key, items=items, trigger=spec.trigger, limit=spec.limit,
-            wait_ms=spec.wait_ms, description=spec.description, file=loc.file, line=loc.line, reads=reads,
+            wait_ms=spec.wait_ms, click=spec.click, description=spec.description, file=loc.file, line=loc.line, reads=reads,
             key_warning=self._key_warning, sizes=(catalog or CatalogSettings()).size_vocabulary,
         )
 

@@ -203,6 +203,11 @@ def _slot(check: Checker, node: Node) -> s.SlotSpec | None:
         if action == "popup":
             check.error(entries["wait"].key_node, "'wait' does not apply to action 'popup' (it has no selector to wait for)")
         wait_ms = _wait(check, entries["wait"].node)
+    click = False
+    if "click" in entries:
+        if action not in (None, "select-option"):
+            check.error(entries["click"].key_node, f"'click' only applies to action 'select-option', not {action!r}")
+        click = bool(check.boolean(entries["click"].node, "'click'"))
     description = check.scalar(entries["description"].node) if "description" in entries else ""
 
     defaults = _content(check, entries, action, what=name)
@@ -228,7 +233,7 @@ def _slot(check: Checker, node: Node) -> s.SlotSpec | None:
         id=slot_id, id_node=entries["id"].node if "id" in entries else node, node=node, source=check.source,
         action=action, pages=pages, selector=selector, when=when, variants=variants, goal=goal or "click",
         policy=policy, enabled=bool(enabled), key=key, items=choices, trigger=trigger, limit=limit,
-        wait_ms=wait_ms, description=description if isinstance(description, str) else "",
+        wait_ms=wait_ms, click=click, description=description if isinstance(description, str) else "",
     )
 
 

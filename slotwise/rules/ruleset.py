@@ -105,6 +105,7 @@ class Slot:
     trigger: str = "exit-intent"
     limit: int | None = None
     wait_ms: int | None = None  # tag-only: the element comes from the store's script; the tag watches this long
+    click: bool = False  # select-option: where the tag applies it, it clicks the chosen item (Magento's swatches)
     description: str = ""
     file: str = ""
     line: int = 0

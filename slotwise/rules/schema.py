@@ -47,7 +47,7 @@ RECOMMEND_KEYS = ("strategy", "limit")
 CONTENT_KEYS = ("html", "template", "vars", "order", "value", "attributes", "recommend", "coupon_cost")
 SLOT_KEYS = (
     "id", "pages", "selector", "action", "when", "variants", "goal", "policy", "enabled",
-    "key", "items", "trigger", "limit", "wait", "description",
+    "key", "items", "click", "trigger", "limit", "wait", "description",
 ) + CONTENT_KEYS
 MAX_WAIT_MS = 10_000
 """A slot's ``wait`` (its element is rendered by the store's script): at most this long, in the browser."""
@@ -162,6 +162,7 @@ class SlotSpec:
     trigger: str = DEFAULT_TRIGGER
     limit: int | None = None
     wait_ms: int | None = None  # tag-only: how long the tag watches for the element the store's script renders
+    click: bool = False  # select-option: the tag clicks the chosen item (the store's script then picks it)
     description: str = ""
 
 

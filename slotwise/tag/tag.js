@@ -586,6 +586,7 @@
           else if (pick.tagName === 'INPUT') pick.checked = true;
           else { var marks = x.attributes && Object.keys(x.attributes).length ? x.attributes : { 'aria-current': 'true' }; for (var m in marks) pick.setAttribute(m, marks[m]); }
           (sel || pick).dispatchEvent(new Event('change', { bubbles: true }));
+          if (x.click && pick.tagName !== 'OPTION') pick.click(); // the store's own script picks it (slot's click: true)
         } else if (a === 'set-value' && el.matches(TYPED)) { // the element is a field a visitor types in, as in the proxy
           el.value = x.value;
           el.dispatchEvent(new Event('change', { bubbles: true }));

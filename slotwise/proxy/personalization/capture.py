@@ -34,6 +34,7 @@ from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
 from slotwise.profile import Profile, holds
 from slotwise.proxy.flow import Flow
+from slotwise.proxy.forwarding.answer_body import parse_answer
 from slotwise.proxy.personalization.catalog_category import CatalogCategories
 from slotwise.proxy.personalization.pageviews import PageViewRecorder
 from slotwise.rules import RuleSet, page_facts
@@ -138,6 +139,7 @@ class Capture:
         if not sources:
             return False
         flow.state[_CAPTURES] = sources
+        flow.wants_answer_body = any(source.reads_answer for source, _ in sources)
         return True
 
     async def on_response(self, flow: Flow, ruleset: RuleSet, new_visitor: Callable[[], tuple[str, str]]) -> None:
@@ -154,7 +156,8 @@ class Capture:
         for name, value in parse_qsl(flow.query_string, keep_blank_values=True):
             query.setdefault(name, value)  # the first value of a repeated name, as for form fields
         headers = {k: v for k, v in reversed(flow.headers)}
-        response = Response(flow.status, dict(flow.response_headers), flow.path)
+        response = Response(flow.status, dict(flow.response_headers), flow.path,
+                            parse_answer(flow.answer_body, flow.response_header("content-encoding")))
         now = self.clock()
         recorded: list[Incoming] = []
         claims: list[Incoming] = []  # accepted by the store, yet proving nothing about who sent them

@@ -111,6 +111,8 @@ def choice_json(choice: SlotChoice, p: "SlotwisePersonalizer", *, signed: bool =
     out = edit_json(choice.edit)  # the holdout's and a control's too: applied, so counted, only where the slot is
     if choice.slot.wait_ms:  # its element comes from the store's script: the tag watches for it this long
         out["wait"] = choice.slot.wait_ms
+    if choice.slot.click:  # select-option: the chosen item is clicked, as a shopper would (Magento's swatches)
+        out["click"] = True
     if signed and choice.record is not None:  # a new decision: logged when the tag says it is on the page
         out["token"] = p.tokens.sign(choice.record)
     return out
