@@ -349,7 +349,7 @@
     });
   }
   d.addEventListener('click', function (e) {
-    var t = e.target, el = t.closest && t.closest('[data-sw-decision]'), a = t.closest && t.closest('a');
+    var t = e.target, el = e.isTrusted && t.closest && t.closest('[data-sw-decision]'), a = t.closest && t.closest('a');
     if (el) track('click', { decision_id: el.dataset.swDecision, slot: el.dataset.swSlot, href: a ? a.href : undefined }, { now: 1 });
     triggered('click', e);
   }, true);
@@ -586,7 +586,7 @@
           else if (pick.tagName === 'INPUT') pick.checked = true;
           else { var marks = x.attributes && Object.keys(x.attributes).length ? x.attributes : { 'aria-current': 'true' }; for (var m in marks) pick.setAttribute(m, marks[m]); }
           (sel || pick).dispatchEvent(new Event('change', { bubbles: true }));
-          if (x.click && pick.tagName !== 'OPTION') pick.click(); // the store's own script picks it (slot's click: true)
+          if (x.click && pick.tagName !== 'OPTION' && !pick.href) pick.click(); // the store's script picks it (click: true); a link would leave the page
         } else if (a === 'set-value' && el.matches(TYPED)) { // the element is a field a visitor types in, as in the proxy
           el.value = x.value;
           el.dispatchEvent(new Event('change', { bubbles: true }));

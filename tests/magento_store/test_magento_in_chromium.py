@@ -77,12 +77,15 @@ def test_a_shopper_gets_their_size_clicked_their_categories_and_the_coupon(
     bought = wait_for(lambda: stack.events("purchase", vid), what="the purchase")
     assert [(line["product"], line["size"]) for line in bought[0].data["props"]["lines"]] == [(HERO.url_key, "M")]
 
+    flush(page)
+    clicks = len(stack.events("click", vid))
     goto(page, stack.url + MARS.url)  # another top: the tag clicks M on the swatches the script builds
     size_chosen_before_paint(page, "M")
     m = next(c for c in MARS.children if c.size == "M")
     assert page.input_value(SIZE_INPUT) == str(SIZE_OPTIONS["M"])  # Magento's own script took the click
     assert page.input_value("#product_addtocart_form input[name=selected_configurable_option]") == str(m.id)
     flush(page)
+    assert len(stack.events("click", vid)) == clicks  # the tag's own click is no shopper's: no reward for it
     add_to_cart(page)  # the shopper adds at once: the preset size is what Magento gets
     assert added(stack, vid, 2)[1] == (MARS.url_key, "M", "tops-men")
     cards = page.eval_on_selector_all(".sw-recommendations a.product-item-link", "es => es.map(e => e.getAttribute('href'))")
