@@ -336,6 +336,8 @@
     });
   }
   function capture(p, c) { // c: the rules' confirm: counted only if the next page says it worked
+    var pc = typeof X == 'object' && X && X.values.page_currency; // tag-only: the page's currency, for a price naming none
+    if (pc && pc.fields && pc.fields.currency) p.currency = pc.fields.currency;
     if (c) set(SS, 'sw_conf', JSON.stringify(jget(SS, 'sw_conf', []).concat([{ p: p, c: c, t: now() }]).slice(-10)));
     else track('capture', p, { now: 1 });
   }
