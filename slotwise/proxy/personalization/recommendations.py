@@ -25,7 +25,7 @@ from slotwise.lru import LRUCache
 from slotwise.profile import Profile
 from slotwise.rules.locale_links import in_locale
 from slotwise.rules.pages import CatalogPatterns
-from slotwise.rules.prices import shown_in
+from slotwise.rules.prices import shown_in, visitor_currency
 from slotwise.rules.recommend import KeyedPicks, rank
 from slotwise.rules.render_cache import Uncacheable, frozen_key
 from slotwise.store.base import Store
@@ -143,13 +143,14 @@ class _NoPage:
     """What ``fetch_recommendations`` reads of a page, for picks made off any page (an e-mail)."""
 
     product = None
-    currency = None  # not known off a page: each product's own price, as its row keeps it
 
-    def __init__(self, category: str | None) -> None:
+    def __init__(self, category: str | None, currency: str | None) -> None:
         self.category = category
+        self.currency = currency  # None: each product's own price, as its row keeps it
 
 
 async def picks_for(store: Store, spec: Any, profile: Profile, category: str | None) -> list[dict[str, Any]]:
     """The recommendation slot's own ranking for a person, away from any page (the follow-up e-mail's
-    picks): ``category`` (their strongest interest) stands for the page's."""
-    return await fetch_recommendations(store, spec, _NoPage(category), profile)
+    picks): ``category`` (their strongest interest) stands for the page's, the currency they last shopped
+    in (``visitor_currency``) for the page's currency: a pick with no price in it has none."""
+    return await fetch_recommendations(store, spec, _NoPage(category, visitor_currency(profile)), profile)
