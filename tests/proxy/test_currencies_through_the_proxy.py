@@ -350,3 +350,51 @@ def test_a_cart_line_keeps_the_currency_its_page_or_push_named(tmp_path: Path, p
     assert shown(euros.text, "line") == {"coat": "€100.00", "scarf": "€20.00"} and "data-dropped=True" not in euros.text
     assert shown(pounds.text, "line") == {"coat": "£85.00", "scarf": "£17.00"} and "data-dropped=True" not in pounds.text
     assert re.search(r"<u id=value[^>]*>114.0</u>", euros.text)  # (80 + 15) × 1.2, not 95 "EUR"
+
+
+MARKETS_JOURNEY_RULES = """
+holdout: 0
+catalog:
+  product_pages: ["/{locale}/products/{product}", "/products/{product}"]
+  currency: EUR
+slots:
+  - id: waits
+    pages: "/**"
+    selector: "section.related"
+    action: append
+    when: visitor.waiting_cart
+    variants:
+      - id: list
+        html: "{% for i in visitor.waiting_cart %}<a class=line data-id={{ i.product }} href='{{ i.url }}'>[{{ i.price | money(i.currency) }}]</a>{% endfor %}"
+"""
+
+
+def test_journey_cards_link_within_the_visitors_locale_as_recommendation_cards_do(
+        tmp_path: Path, page_server: Any, asgi_server: Any) -> None:
+    """Shopify Markets, as above: a waiting cart's card is built as a recommendation card is, so it links within
+    the page's market and shows its currency's price, whichever market's page taught the row its link last."""
+    shop = page_server({
+        "/products/boot": Page(product_page("boot", "Boot", "60.00", "EUR")),
+        "/en-gb/products/boot": Page(product_page("boot", "Boot", "51.00", "GBP")),
+        "/products/scarf": Page(product_page("scarf", "Scarf", "20.00", "EUR")),
+        "/en-gb/products/scarf": Page(product_page("scarf", "Scarf", "17.00", "GBP")),
+    })
+    (tmp_path / "rules.yaml").write_text(MARKETS_JOURNEY_RULES, encoding="utf-8")
+    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
+                        personalize_budget_ms=5000)
+    now = [time.time() - 2 * DAY]
+    personalizer = SlotwisePersonalizer(settings, clock=lambda: now[0])
+    edge = asgi_server(create_app(settings, personalizer))
+    store = personalizer.store
+    with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as client:
+        client.get("/products/boot")
+        assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("price") == 60.0)
+        client.get("/en-gb/products/boot")  # the row's link is now the UK market's
+        assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("url") == "/en-gb/products/boot")
+        added = client.post("/_sw/events", json={"events": [_event("add_to_cart", {"product": "boot", "currency": "GBP"})]})
+        assert added.status_code == 200, added.text
+        now[0] += 2 * DAY
+        home, uk = client.get("/products/scarf"), client.get("/en-gb/products/scarf")
+    line = r"<a class=line data-id=boot href='([^']*)'[^>]*>\[([^\]]*)\]"
+    assert re.findall(line, home.text) == [("/products/boot", "€60.00")]
+    assert re.findall(line, uk.text) == [("/en-gb/products/boot", "£51.00")]
