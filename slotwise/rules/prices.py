@@ -3,9 +3,10 @@
 A store that sells in several currencies from one catalog (Shopify Markets, a
 WooCommerce multi-currency plugin, Magento store views) shows the same product
 in EUR to one visitor and in GBP to another. A catalog row keeps its own
-``price``/``currency`` (the first currency it learned: what the row meant
-before, so nothing stored changes meaning) and every other currency's price
-under ``prices`` (``{"GBP": 85.0}``, ``catalog_merge``). Whatever shows or
+``price``/``currency`` (the store's currency, the rules' ``catalog.currency``,
+once it has a price in it, else the first it learned: a store of one currency
+keeps what its rows meant) and every other currency's price under ``prices``
+(``{"GBP": 85.0}``, ``catalog_merge``). Whatever shows or
 compares a price asks for it in the page's currency, and gets None when the
 catalog has none in that currency: no price is better than a wrong one.
 """

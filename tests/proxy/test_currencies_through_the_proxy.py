@@ -398,3 +398,21 @@ def test_journey_cards_link_within_the_visitors_locale_as_recommendation_cards_d
     line = r"<a class=line data-id=boot href='([^']*)'[^>]*>\[([^\]]*)\]"
     assert re.findall(line, home.text) == [("/products/boot", "€60.00")]
     assert re.findall(line, uk.text) == [("/en-gb/products/boot", "£51.00")]
+
+
+def test_a_product_first_seen_in_another_market_takes_the_stores_currency(
+        tmp_path: Path, page_server: Any, asgi_server: Any) -> None:
+    """The first crawl of the hat happened on the GBP market's page; once a page shows it in the rules'
+    ``catalog.currency`` (EUR), the row's own price is the EUR one and the GBP one is kept under its currency."""
+    shop = page_server({**PAGES, "/p/hat": Page(product_page("hat", "Hat", "14.00", "EUR"))})
+    edge, store = _edge(tmp_path, shop, RULES, asgi_server)
+
+    def hat() -> dict[str, Any]:
+        return sync(store.get_products(["hat"])).get("hat") or {}
+
+    with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as client:
+        client.get("/p/hat?currency=GBP")
+        assert until(lambda: hat().get("price") == 12.0)
+        client.get("/p/hat")
+        assert until(lambda: "prices" in hat())
+    assert (hat()["price"], hat()["currency"], hat()["prices"]) == (14.0, "EUR", {"GBP": 12.0})
