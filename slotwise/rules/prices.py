@@ -42,14 +42,14 @@ def same_currency(was: str | None, now: str | None) -> bool:
 
 def visitor_currency(profile: Any) -> str | None:
     """The currency a visitor last shopped in, for what is priced away from any page (an e-mail's picks):
-    that of the newest of their product views, cart lines and bought lines that names one (a view keeps
-    its page's, a line its price's); None when none does (each row's own price, as before)."""
+    that of the newest of their product views and cart lines that names one (a view keeps its page's, a
+    line its price's); None when none does (each row's own price, as before)."""
     newest: tuple[float, str | None] = (float("-inf"), None)
     for entry in profile.products.values():
         seen = entry.get("seen") or {}
         if seen.get("currency") and entry.get("last", 0) > newest[0]:
             newest = (entry["last"], seen["currency"])
-    for line, when in [*((line, "added") for line in profile.cart), *((line, "ts") for line in profile.purchases)]:
-        if line.get("currency") and float(line.get(when) or 0) >= newest[0]:
-            newest = (float(line.get(when) or 0), line["currency"])
+    for line in profile.cart:
+        if line.get("currency") and float(line.get("added") or 0) >= newest[0]:
+            newest = (float(line.get("added") or 0), line["currency"])
     return newest[1]

@@ -202,6 +202,9 @@ class EventRecorder:
                 currency = currency_code(getattr(event.props, "currency", None))  # an order's: its lines' prices
                 lines = [_resolved(line, products, bound, currency or currency_code(line.currency))
                          for line in event.props.lines]
+                if event.type == "purchase" and currency:  # the order's currency is its lines': none says it again
+                    lines = [line.model_copy(update={"currency": None}) if line.currency == currency else line
+                             for line in lines]
                 event = event.model_copy(update={"props": event.props.model_copy(update={"lines": lines})})
             out.append(Incoming(event, item.ts, item.key))
         return out

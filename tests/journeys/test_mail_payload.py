@@ -267,3 +267,16 @@ def test_picks_are_priced_in_the_visitor_s_currency(make_client: Any, inbox: Run
     shown = {p["id"]: (p.get("price"), p.get("currency")) for p in signup["picks"]}
     assert shown["coat"] == (85.0, "GBP") and shown["hat"] == (None, "GBP")
     assert "85.00 GBP" in html and "20.00" not in html
+
+
+def test_the_visitor_s_currency_is_that_of_their_newest_view_or_cart_line_naming_one() -> None:
+    from slotwise.rules.prices import visitor_currency
+
+    p = Profile.new("v", T0)
+    record_view(p, T0 + 1, product="plain", offer={"price": 5.0, "in_stock": True})  # names none
+    assert visitor_currency(p) is None  # each product's own price, as before
+    record_view(p, T0 + 2, product="a", offer={"price": 5.0, "in_stock": True, "currency": "EUR"})
+    add_to_cart(p, {"product": "b", "price": 4.0, "currency": "GBP", "added": T0 + 3})
+    assert visitor_currency(p) == "GBP"
+    record_view(p, T0 + 4, product="c", offer={"price": 5.0, "in_stock": True, "currency": "USD"})
+    assert visitor_currency(p) == "USD"
