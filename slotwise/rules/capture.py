@@ -26,7 +26,7 @@ from slotwise.rules.jsonld import _price
 from slotwise.rules.order_mapping import OrderMapping
 from slotwise.rules.pages import Headers, PageMatcher, PageRule, Query, normalize_query
 from slotwise.rules.signed_identity import MAX_SIGNATURE, SignedIdentity
-from slotwise.rules.product_facts import currency_of
+from slotwise.rules.product_facts import CURRENCY_CODES, currency_of
 
 Expression = Callable[..., Any]
 
@@ -352,8 +352,16 @@ def _text(value: Any, limit: int = 256) -> str | None:
     return text or None
 
 
-def make_line(raw: Mapping[str, Any], catalog: CatalogSettings) -> dict[str, Any] | None:
-    """An order or basket line from raw values: product (an id or a link), size, qty, prices."""
+def _price_currency(value: Any) -> str | None:
+    """The currency a price text names (``£85.00``, ``12,00 CHF``): a known code or symbol, never a word."""
+    code = currency_of(value) if isinstance(value, str) else None
+    return code if code in CURRENCY_CODES else None
+
+
+def make_line(raw: Mapping[str, Any], catalog: CatalogSettings, currency: str | None = None) -> dict[str, Any] | None:
+    """An order or basket line from raw values: product (an id or a link), size, qty, prices, and the prices'
+    currency: the line's ``currency`` field, else its price text's (``£85.00``), else ``currency`` (the page's
+    or the event's), else none (the catalog's, as before)."""
     product = catalog.product_of(raw.get("product")) if raw.get("product") not in (None, "") else None
     if product is None:
         return None
@@ -370,14 +378,17 @@ def make_line(raw: Mapping[str, Any], catalog: CatalogSettings) -> dict[str, Any
         "price": price,
         "category": catalog.category_of(category) if category else None,
         "name": _text(raw.get("name")),
+        "currency": currency_of(_text(raw.get("currency"), 16)) or _price_currency(raw.get("price"))
+        or _price_currency(raw.get("total")) or currency,
     }
     return {k: v for k, v in line.items() if v is not None}
 
 
 def build_event(event: str, fields: Mapping[str, Any], lines: Sequence[Mapping[str, Any]],
-                catalog: CatalogSettings) -> dict[str, Any] | None:
+                catalog: CatalogSettings, currency: str | None = None) -> dict[str, Any] | None:
     """``{"type", "props"}`` for one captured event, or None for ``logout`` (an action, not an event).
 
+    ``currency``: the page's (or the push's), the currency of a price that names none.
     Raises ``CaptureError`` when a required value is missing.
     """
     if event == "logout":
@@ -388,7 +399,7 @@ def build_event(event: str, fields: Mapping[str, Any], lines: Sequence[Mapping[s
             raise CaptureError("store_chosen: no store")
         return {"type": "store_chosen", "props": {"store": store}}
     if event in ("add_to_cart", "remove_from_cart"):
-        line = make_line(fields, catalog)
+        line = make_line(fields, catalog, currency)
         if line is None:
             raise CaptureError(f"{event}: no product (read {fields.get('product')!r})")
         if event == "remove_from_cart":
@@ -398,14 +409,17 @@ def build_event(event: str, fields: Mapping[str, Any], lines: Sequence[Mapping[s
         order_id = _text(fields.get("order_id"), 128)
         if not order_id:
             raise CaptureError("purchase: no order id")
-        out_lines = [line for line in (make_line(raw, catalog) for raw in lines[:MAX_LINES]) if line is not None]
+        # the order's currency is its lines' (``PurchaseProps``): a line says none of its own
+        out_lines = [{k: v for k, v in line.items() if k != "currency"}
+                     for line in (make_line(raw, catalog) for raw in lines[:MAX_LINES]) if line is not None]
         if not out_lines:
             raise CaptureError(f"purchase {order_id}: no order line names a product")
         props: dict[str, Any] = {"order_id": order_id, "lines": out_lines}
         total = _money(fields.get("total"))
         if total is not None:
             props["total"] = total
-        currency = currency_of(_text(fields.get("currency"), 16)) or currency_of(_text(fields.get("total"), 64)) or catalog.currency
+        currency = (currency_of(_text(fields.get("currency"), 16)) or currency_of(_text(fields.get("total"), 64))
+                    or currency or catalog.currency)
         if currency:
             props["currency"] = currency
         props.update(coupon_props(fields))
@@ -439,18 +453,22 @@ def coupon_props(fields: Mapping[str, Any]) -> dict[str, Any]:
     return props
 
 
-def page_event(source: PageSource, values: Values, catalog: CatalogSettings) -> dict[str, Any] | None:
-    """The event a page source reads from its group's reading (None when the group was not there)."""
+def page_event(source: PageSource, values: Values, catalog: CatalogSettings,
+               currency: str | None = None) -> dict[str, Any] | None:
+    """The event a page source reads from its group's reading (None when the group was not there);
+    ``currency``: the page's (``facts.page_currency``)."""
     if not values.get("present"):
         return None
     fields = values.get("fields") or {}
     if source.group.fields and not any(v for v in fields.values()) and not values.get("lines"):
         return None  # the page has the scope but none of the fields: nothing to record
-    return build_event(source.event, fields, values.get("lines") or (), catalog)
+    return build_event(source.event, fields, values.get("lines") or (), catalog, currency)
 
 
-def cart_lines(values: Values, catalog: CatalogSettings, *, reads_lines: bool) -> tuple[list[dict[str, Any]] | None, int | None]:
-    """The mini basket's lines (None: it shows no lines) and item count (None: it shows none).
+def cart_lines(values: Values, catalog: CatalogSettings, *, reads_lines: bool,
+               currency: str | None = None) -> tuple[list[dict[str, Any]] | None, int | None]:
+    """The mini basket's lines (None: it shows no lines) and item count (None: it shows none); a line's
+    price in ``currency`` (the page's) when it names none of its own (``make_line``).
 
     ``reads_lines``: the rules read its lines (``capture.cart.lines``). Without them a reading's
     empty list of lines means nothing: a basket whose count is not found says nothing, and must
@@ -465,7 +483,7 @@ def cart_lines(values: Values, catalog: CatalogSettings, *, reads_lines: bool) -
     raw_lines = values.get("lines") if reads_lines else None
     if raw_lines is None:
         return None, count
-    lines = [line for line in (make_line(raw, catalog) for raw in raw_lines) if line is not None]
+    lines = [line for line in (make_line(raw, catalog, currency) for raw in raw_lines) if line is not None]
     if not lines and count:
         return None, count  # lines that name no product we can key: trust the count only
     return lines, count
@@ -513,11 +531,13 @@ def ga4_value_and_coupon(ecommerce: Mapping[str, Any], items: Sequence[Mapping[s
 
 
 def datalayer_events(push: Any, settings: DataLayer, catalog: CatalogSettings,
-                     problems: list[str] | None = None) -> list[dict[str, Any]]:
+                     problems: list[str] | None = None, currency: str | None = None) -> list[dict[str, Any]]:
     """Slotwise events for one ``dataLayer.push({...})`` object (GA4, or UA enhanced ecommerce).
 
     An item that makes no event (no product id) is skipped, not the whole
     push; what was wrong is appended to ``problems`` for the caller to log.
+    Prices are in the push's currency (GA4's ``currency``, UA's ``currencyCode``), else ``currency`` (the
+    page's, as the tag read it).
     """
     problems = problems if problems is not None else []
     if not isinstance(push, Mapping):
@@ -525,6 +545,7 @@ def datalayer_events(push: Any, settings: DataLayer, catalog: CatalogSettings,
         return []
     ecommerce = push.get("ecommerce") if isinstance(push.get("ecommerce"), Mapping) else {}
     name = push.get("event") if isinstance(push.get("event"), str) else None
+    currency = currency_of(_text(ecommerce.get("currency") or ecommerce.get("currencyCode"), 16)) or currency
 
     def line(item: Mapping[str, Any], ua: bool = False) -> dict[str, Any]:
         return {
@@ -540,7 +561,7 @@ def datalayer_events(push: Any, settings: DataLayer, catalog: CatalogSettings,
 
     def add(event: str, fields: Mapping[str, Any], lines: Sequence[Mapping[str, Any]] = ()) -> None:
         try:
-            built = build_event(event, fields, lines, catalog)
+            built = build_event(event, fields, lines, catalog, currency)
         except CaptureError as exc:
             problems.append(f"dataLayer {name or 'push'}: {exc}")
             return

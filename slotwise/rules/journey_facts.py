@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from slotwise.profile import Profile
 from slotwise.rules import inventory, replenish, waiting_cart
 from slotwise.rules.journey_settings import JourneySettings
+from slotwise.rules.shown_on import ShownOn
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.rules.waiting_cart import card
 
@@ -34,7 +35,7 @@ class JourneyData:
     imported_names: Mapping[str, str] = field(default_factory=dict)  # store -> name the import gave
     page_product: str | None = None
     page_category: str | None = None
-    currency: str | None = None  # the page's (``page.currency``): prices are shown and compared in it
+    shown: ShownOn = ShownOn()  # the page's currency and locale: cards are shown in them, prices compared in it
     sizes: SizeVocabulary = PLAIN_SIZES  # ``catalog.not_sizes``/``size_names``: sizes as read (the preferred size's)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # estimates, once per page
 
@@ -50,7 +51,7 @@ def _iso(ts: float) -> str:
 
 
 def _reorder_item(e: replenish.Estimate, d: JourneyData) -> dict[str, Any]:
-    item = card(e.product, d.catalog, d.settings.reminders.low_stock, e.size, sizes=d.sizes, currency=d.currency)
+    item = card(e.product, d.catalog, d.settings.reminders.low_stock, e.size, sizes=d.sizes, shown=d.shown)
     item.update(key=e.key, category=item.get("category") or e.category, qty=e.qty, last_bought=_iso(e.last_bought),
                 next_date=_iso(e.next_date), days_left=round(e.days_left(d.now)), interval_days=round(e.interval_days, 1),
                 basis=e.basis)
@@ -90,9 +91,9 @@ JOURNEY_FACTS: dict[str, Callable[[Profile, JourneyData], Any]] = {
     "due_for_reorder": due_for_reorder,
     "next_purchase": next_purchase,
     "waiting_cart": lambda p, d: waiting_cart.waiting_cart(p, d.catalog, d.settings.reminders, d.now, d.sizes,
-                                                            d.currency),
-    "back_in_stock": lambda p, d: waiting_cart.back_in_stock(p, d.catalog, d.settings.reminders, d.currency),
-    "price_dropped": lambda p, d: waiting_cart.price_dropped(p, d.catalog, d.settings.reminders, d.currency),
+                                                            d.shown),
+    "back_in_stock": lambda p, d: waiting_cart.back_in_stock(p, d.catalog, d.settings.reminders, d.shown),
+    "price_dropped": lambda p, d: waiting_cart.price_dropped(p, d.catalog, d.settings.reminders, d.shown),
     "preferred_store": preferred_store,
     "size_in_store": size_in_store,
 }

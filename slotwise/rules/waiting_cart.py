@@ -6,8 +6,10 @@ keeps it when another device's basket is empty): the reminder shows it
 with the store's *current* price and stock, from the catalog the feed and
 the product pages keep up to date. Scarcity is only ever the store's own
 count: a product whose stock nobody published is never "only N left".
-Prices are the page's currency's (``rules.prices``): none when the catalog has
-none in it, and a price is only "dropped" from one seen in that same currency.
+Cards are shown as the page shows every card (``rules.shown_on``, as
+recommendation cards are): prices in the page's currency (none when the
+catalog has none in it), links within the page's locale; a price is only
+"dropped" from one seen in that same currency.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from slotwise.profile import Profile
-from slotwise.rules.prices import same_currency, shown_in
+from slotwise.rules.prices import same_currency
+from slotwise.rules.shown_on import ShownOn
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 
 DAY = 86_400.0
@@ -49,17 +52,18 @@ def _dropped(was: float | None, now: float | None, min_drop: float) -> bool:
 
 def card(product: str, catalog: Mapping[str, Mapping[str, Any]], low_stock: int, size: str | None = None,
          price_was: float | None = None, min_drop: float = 0.01, sizes: SizeVocabulary = PLAIN_SIZES,
-         currency: str | None = None, was_currency: str | None = None) -> dict[str, Any]:
+         shown: ShownOn = ShownOn(), was_currency: str | None = None) -> dict[str, Any]:
     """A product as a reminder shows it: the catalog's facts now, and what changed since; ``size`` as recorded,
     read by ``sizes`` (the rules' vocabulary: none for a ``not_sizes`` value, ``M`` for ``Medium``).
 
-    ``currency``: the page's, the price shown is the catalog's in it (None when it has none); ``price_was``
-    (in ``was_currency``; not known: the row's own, what a price recorded before meant) is compared, and
-    shown for a price the catalog lacks, only in that same currency."""
+    ``shown``: the page's currency and locale: the price shown is the catalog's in that currency (None when it
+    has none), the link within that locale; ``price_was`` (in ``was_currency``; not known: the row's own, what
+    a price recorded before meant) is compared, and shown for a price the catalog lacks, only in that same
+    currency."""
     entry = _current(product, catalog)
-    if not same_currency(was_currency or entry.get("currency"), currency):
+    if not same_currency(was_currency or entry.get("currency"), shown.currency):
         price_was = None  # seen in another currency: neither a drop nor a price to show
-    entry = shown_in(entry, currency)
+    entry = shown.row(entry)
     price = _price(entry.get("price"))
     size = sizes.size_of(size)
     stock = stock_of(entry, size, sizes)
@@ -76,10 +80,10 @@ def card(product: str, catalog: Mapping[str, Mapping[str, Any]], low_stock: int,
 
 
 def waiting_cart(profile: Profile, catalog: Mapping[str, Mapping[str, Any]], settings: Any,
-                 now: float, sizes: SizeVocabulary = PLAIN_SIZES, currency: str | None = None) -> list[dict[str, Any]]:
+                 now: float, sizes: SizeVocabulary = PLAIN_SIZES, shown: ShownOn = ShownOn()) -> list[dict[str, Any]]:
     """The cart lines left in an earlier visit (not older than ``max_age``), as reminder cards (a line's size
     as ``sizes`` reads it, kept from before the rules said so: none for a ``not_sizes`` value, ``M`` for
-    ``Medium`` by ``size_names``), priced in ``currency`` (the page's: ``card``)."""
+    ``Medium`` by ``size_names``), shown as the page shows cards (``shown``: ``card``)."""
     out = []
     for line in profile.saved_cart or profile.cart:
         added = float(line.get("added") or 0.0)
@@ -88,7 +92,7 @@ def waiting_cart(profile: Profile, catalog: Mapping[str, Mapping[str, Any]], set
         if added and now - added > settings.max_age_days * DAY:
             continue
         item = card(str(line["product"]), catalog, settings.low_stock, line.get("size"),
-                    _price(line.get("price")) or None, settings.min_price_drop, sizes, currency, line.get("currency"))
+                    _price(line.get("price")) or None, settings.min_price_drop, sizes, shown, line.get("currency"))
         item.update(qty=int(line.get("qty") or 1), category=item.get("category") or line.get("category"))
         out.append(item)
     return out
@@ -101,28 +105,28 @@ def _recent(profile: Profile, settings: Any) -> list[tuple[str, Mapping[str, Any
 
 
 def back_in_stock(profile: Profile, catalog: Mapping[str, Mapping[str, Any]], settings: Any,
-                  currency: str | None = None) -> list[dict[str, Any]]:
-    """Recently viewed products that were out of stock when last seen and are in stock now (priced in
-    ``currency``, the page's)."""
+                  shown: ShownOn = ShownOn()) -> list[dict[str, Any]]:
+    """Recently viewed products that were out of stock when last seen and are in stock now (shown as the
+    page shows cards: ``card``)."""
     out = []
     for pid, entry in _recent(profile, settings):
         if entry["seen"].get("in_stock") is not False:
             continue
         item = card(pid, catalog, settings.low_stock, None, _price(entry["seen"].get("price")), settings.min_price_drop,
-                    currency=currency, was_currency=entry["seen"].get("currency"))
+                    shown=shown, was_currency=entry["seen"].get("currency"))
         if item["in_stock"]:
             out.append(item)
     return out
 
 
 def price_dropped(profile: Profile, catalog: Mapping[str, Mapping[str, Any]], settings: Any,
-                  currency: str | None = None) -> list[dict[str, Any]]:
-    """Recently viewed products whose price in ``currency`` (the page's) is lower now than when last seen in
-    it (and can be bought)."""
+                  shown: ShownOn = ShownOn()) -> list[dict[str, Any]]:
+    """Recently viewed products whose price in the page's currency (``shown``) is lower now than when last
+    seen in it (and can be bought)."""
     out = []
     for pid, entry in _recent(profile, settings):
         item = card(pid, catalog, settings.low_stock, None, _price(entry["seen"].get("price")), settings.min_price_drop,
-                    currency=currency, was_currency=entry["seen"].get("currency"))
+                    shown=shown, was_currency=entry["seen"].get("currency"))
         if item["price_dropped"] and item["in_stock"] is not False:
             out.append(item)
     return out

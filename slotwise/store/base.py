@@ -226,9 +226,11 @@ class Store(Protocol):
     async def read_log(self, after_seq: int, limit: int = 1000) -> list[LogRecord]: ...
 
     # -- catalog learned from pages and feeds -------------------------------
-    async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float) -> int:
+    async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float,
+                              own_currency: str | None = None) -> int:
         """Merges each row into the stored one: the facts it carries (``None``: gone), the others kept, a
-        row's kind (product or child) never changed (``slotwise.store.catalog_merge``); returns the rows given."""
+        row's kind (product or child) never changed, a price in ``own_currency`` (the rules'
+        ``catalog.currency``) the row's own (``slotwise.store.catalog_merge``); returns the rows given."""
 
     async def catalog_stamp(self) -> int:
         """A number that changes whenever a product row changes (seen by another instance within a second):

@@ -14,11 +14,16 @@ carries, per top-level key, new over old:
 - a fact left out keeps its stored value.
 
 A price is kept per currency (``rules.prices``): the row's ``price`` and
-``currency`` are those of the first currency it learned (what they meant
-before a store sold in several); a write in another currency (a GBP page of a
-product the feed lists in EUR) puts its price under ``prices`` for that
-currency, never over the row's own or another currency's. A write naming no
-currency is in the row's, as before.
+``currency`` are its own currency's, and a write in another currency (a GBP
+page of a product the feed lists in EUR) puts its price under ``prices`` for
+that currency, never over the row's own or another currency's. A write naming
+no currency is in the row's, as before. The row's own currency is the store's
+(``own_currency``: the rules' ``catalog.currency``) once the row has a price in
+it: a row first learned in a secondary market (a GBP page before any EUR
+one), or before the store's currency changed, takes the store's as soon as a
+price in it is written, its former own price moving under ``prices``; until
+then, and in a store that names none, the first currency it learned. A store
+selling in one currency never has ``prices``: its rows are as they were.
 
 A row's kind never changes by a merge but one way: a product (a row without
 ``parent``) stays a product whatever a write names as its parent — unless the
@@ -49,8 +54,9 @@ PRICED = ("price", "currency", "prices")
 """The keys ``_merge_prices`` writes: a price under its currency."""
 
 
-def merge_product(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
-    """The row ``new`` makes of the stored ``old`` (None: no row yet), by the module's rule."""
+def merge_product(old: Mapping[str, Any] | None, new: Mapping[str, Any], own_currency: str | None = None) -> dict[str, Any]:
+    """The row ``new`` makes of the stored ``old`` (None: no row yet), by the module's rule (``own_currency``:
+    the store's, which a row's own price is in once it has one in it)."""
     out = dict(old) if old is not None else {}
     # a write naming a parent sets the row's kind, unless the row is a product already (and not folded)
     sets_kind = new.get("parent") is not None and (old is None or old.get("parent") is not None
@@ -66,15 +72,16 @@ def merge_product(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict
         else:
             out[key] = value
     if "price" in new or "currency" in new or "prices" in new:
-        _merge_prices(out, old or {}, new)
+        _merge_prices(out, old or {}, new, own_currency)
     out["id"] = str(new["id"])
     return out
 
 
-def _merge_prices(out: dict[str, Any], old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+def _merge_prices(out: dict[str, Any], old: Mapping[str, Any], new: Mapping[str, Any], own_currency: str | None) -> None:
     """``new``'s price under its currency: the row's own ``price``/``currency`` when the row has no price yet
     or it is in the row's currency (or names none), else ``prices[currency]``; ``prices`` (a writer's other
-    currencies) merged per currency, a ``None`` one gone. ``prices`` never holds the row's own currency."""
+    currencies) merged per currency, a ``None`` one gone. ``prices`` never holds the row's own currency, and
+    a price in ``own_currency`` is the row's own (the one it had moving under ``prices``)."""
     prices = dict(old["prices"]) if isinstance(old.get("prices"), Mapping) else {}
     if isinstance(new.get("prices"), Mapping):
         for code, value in new["prices"].items():
@@ -88,6 +95,11 @@ def _merge_prices(out: dict[str, Any], old: Mapping[str, Any], new: Mapping[str,
             if key in new:
                 _put(out, key, new[key])
     own = out.get("currency")
+    if own_currency is not None and own is not None and own != own_currency and own_currency in prices:
+        if out.get("price") is not None:
+            prices[own] = out["price"]  # the store's currency takes the row's own: the former own is another's
+        out["price"], out["currency"] = prices.pop(own_currency), own_currency
+        own = own_currency
     if own is not None and own in prices:
         kept = prices.pop(own)  # the row's own currency's price is its ``price``
         if out.get("price") is None:
@@ -120,8 +132,8 @@ def decode_product(raw: str) -> Any:
         return json.loads(raw)
 
 
-def merge_rows(stored: Mapping[str, str | None],
-               rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[dict[str, Any], str]]:
+def merge_rows(stored: Mapping[str, str | None], rows: Iterable[Mapping[str, Any]],
+               own_currency: str | None = None) -> dict[str, tuple[dict[str, Any], str]]:
     """(row, its JSON) after ``rows`` (in order: an id written twice takes both) over the ``stored`` JSON,
     for each id whose JSON changed: what a store writes. JSON, not dicts, is compared: ``10 == 10.0`` and
     ``1 == True``, yet a row that changed either way renders differently."""
@@ -131,7 +143,7 @@ def merge_rows(stored: Mapping[str, str | None],
         if pid not in merged:
             raw = stored.get(pid)
             merged[pid] = decode_product(raw) if raw else None
-        merged[pid] = merge_product(merged[pid], row)
+        merged[pid] = merge_product(merged[pid], row, own_currency)
     out: dict[str, tuple[dict[str, Any], str]] = {}
     for pid, product in merged.items():
         assert product is not None  # every id was merged at least once
@@ -141,7 +153,8 @@ def merge_rows(stored: Mapping[str, str | None],
     return out
 
 
-def changes(stored: Mapping[str, Mapping[str, Any]], rows: Iterable[Mapping[str, Any]]) -> bool:
+def changes(stored: Mapping[str, Mapping[str, Any]], rows: Iterable[Mapping[str, Any]],
+            own_currency: str | None = None) -> bool:
     """Whether ``rows`` would change the ``stored`` rows (parsed, as ``Store.get_products`` gives them): a
     writer that checks first reads instead of taking a write transaction for nothing."""
-    return bool(merge_rows({pid: encode_product(row) for pid, row in stored.items()}, rows))
+    return bool(merge_rows({pid: encode_product(row) for pid, row in stored.items()}, rows, own_currency))

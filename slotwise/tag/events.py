@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, AliasChoices, BeforeValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from slotwise.rules.product_facts import currency_of
 from slotwise.rules.signed_identity import MAX_SIGNATURE, canonical_id
 from slotwise.tag.golden import email_is_valid
 
@@ -29,6 +30,27 @@ def _email(value: str) -> str:
     return value
 
 
+def _currency(value: str) -> str | None:
+    """A price's currency as the catalog keys prices (``rules.prices``): ``gbp`` and ``£`` are ``GBP``."""
+    if not value:
+        return None
+    code = currency_of(value)
+    if code is None:
+        raise ValueError(f"not a currency: {value[:16]!r} (a three-letter code like EUR, or its symbol)")
+    return code
+
+
+def _page_currency(value: Any) -> str | None:
+    """The currency a page's ``catalog.page_currency`` field read (the tag sends it as read): none when it
+    names none, never a reason to lose the event it came with."""
+    return currency_of(value) if isinstance(value, str) else None
+
+
+Currency = Annotated[str, Field(max_length=16), AfterValidator(_currency)]
+"""A line's or a cart's prices' currency, as a code: a line in a currency nobody can read is refused (its
+price must not be counted or compared as another currency's)."""
+PageCurrency = Annotated[str | None, BeforeValidator(_page_currency)]
+
 Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
 EmailHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 """An address already hashed on arrival (``tag.scrub``): a held capture keeps no address in clear."""
@@ -46,7 +68,7 @@ class Line(_Props):
     qty: Qty = Field(default=1, validation_alias=AliasChoices("qty", "quantity"))
     price: Price | None = None
     name: Text | None = None
-    currency: Annotated[str, Field(max_length=8)] | None = None  # its price's (an order's or cart's lines: theirs)
+    currency: Currency | None = None  # its price's (an order's or cart's lines: theirs)
 
 
 class PageViewProps(_Props):
@@ -80,7 +102,7 @@ class PurchaseProps(_Props):
 
 class CartProps(_Props):
     lines: Annotated[list[Line], Field(max_length=200)]
-    currency: Annotated[str, Field(max_length=8)] | None = None  # the lines' prices'
+    currency: Currency | None = None  # the lines' prices'
     count: Annotated[int, Field(ge=0, le=100_000)] | None = None  # items the store's mini basket shows
 
 
@@ -157,6 +179,7 @@ class CaptureProps(_Props):
     values: dict[str, Any] | None = None  # the trigger's fields, as read (raw strings)
     push: dict[str, Any] | None = None  # a dataLayer push
     request: RequestSeenProps | None = None  # a request source, observed (tag-only mode)
+    currency: PageCurrency = None  # the page's (tag-only: its ``catalog.page_currency``): a line's naming none
 
 
 class AppliedProps(_Props):

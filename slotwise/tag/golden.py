@@ -32,7 +32,7 @@ def _line(line: Any, sizes: SizeVocabulary) -> dict[str, Any]:
     rules' size vocabulary says (``sizes``: none for a ``catalog.not_sizes`` value, the key for a size name)."""
     out = {"product": product_key(line.product), "category": category_key(line.category),
            "size": sizes.size_of(line.size), "qty": line.qty, "price": line.price or 0.0}
-    currency = getattr(line, "currency", None)  # set under the rules' ``revenue`` (``recorder.resolve_lines``)
+    currency = getattr(line, "currency", None)  # its price's, where known (``recorder.resolve_lines``)
     return {**out, "currency": currency} if currency else out
 
 

@@ -79,16 +79,15 @@ def _line_products(event: Any) -> list[Any]:
     return list(getattr(props, "lines", None) or ())
 
 
-def _resolved(line: Any, products: dict[str, dict[str, Any]], bound: bool = False, currency: str | None = None,
-              *, say_currency: bool = False) -> Any:
+def _resolved(line: Any, products: dict[str, dict[str, Any]], bound: bool = False, currency: str | None = None) -> Any:
     """A line with its child product mapped to the parent and size, and gaps filled from the catalog.
 
     ``bound`` (a browser's claim): a price above the catalog's is the catalog's. ``currency`` (an order's):
     the catalog's price is the one in it (``rules.prices``); none there, none is filled in, and a claim is
     bounded by the row's own price, as before (a claim naming a currency the catalog has no price in must
-    not lift the bound). ``say_currency`` (the rules' ``revenue``: ``visitor.cart_value`` converts each
-    line): the line names its price's currency where it is known — the catalog's for a price from it, else
-    the line's or event's own.
+    not lift the bound). The line names its price's currency where it is known — the catalog's for a price
+    from it, else the line's or event's own — so a waiting cart compares it, and ``visitor.cart_value``
+    converts it, as that currency's (a store selling in one currency: its lines name that one).
     """
     entry = products.get(str(line.product)) or {}
     update: dict[str, Any] = {}
@@ -108,7 +107,7 @@ def _resolved(line: Any, products: dict[str, dict[str, Any]], bound: bool = Fals
         known, known_in = _price(entry.get("price")), entry.get("currency")
     if bound and known is not None and getattr(line, "price", None) is not None and line.price > known:
         update["price"], price_currency = known, known_in
-    if say_currency and price_currency and hasattr(line, "currency") and ("price" in update or not line.currency):
+    if price_currency and hasattr(line, "currency") and ("price" in update or not line.currency):
         update["currency"] = currency_code(price_currency)
     return line.model_copy(update=update) if update else line
 
@@ -180,12 +179,11 @@ class EventRecorder:
         self.claim_cap = claim_cap if claim_cap > 0 else DEFAULT_CLAIM_CAP
         self.followups: Any = None  # tag.mail.MailFollowups when a webhook URL is set (purchase, stage change)
 
-    async def resolve_lines(self, items: Sequence[Incoming], bound: bool = False,
-                            say_currency: bool = False) -> list[Incoming]:
+    async def resolve_lines(self, items: Sequence[Incoming], bound: bool = False) -> list[Incoming]:
         """Each line's child product → parent + size; category, price, name from the catalog.
 
         ``bound``: the lines are a browser's claim, a price above the catalog's is lowered to it.
-        ``say_currency``: each line names its price's currency where known (``_resolved``).
+        Each line names its price's currency where known (``_resolved``).
         """
         wanted = {str(line.product) for item in items if item.event.type in LINE_EVENTS for line in _line_products(item.event)}
         if not wanted:
@@ -199,12 +197,14 @@ class EventRecorder:
             event = item.event
             if event.type in ("add_to_cart", "remove_from_cart"):
                 currency = currency_code(getattr(event.props, "currency", None))
-                event = event.model_copy(update={"props": _resolved(event.props, products, bound, currency,
-                                                                    say_currency=say_currency)})
+                event = event.model_copy(update={"props": _resolved(event.props, products, bound, currency)})
             elif event.type in ("cart", "purchase"):
                 currency = currency_code(getattr(event.props, "currency", None))  # an order's: its lines' prices
-                lines = [_resolved(line, products, bound, currency or currency_code(line.currency),
-                                   say_currency=say_currency) for line in event.props.lines]
+                lines = [_resolved(line, products, bound, currency or currency_code(line.currency))
+                         for line in event.props.lines]
+                if event.type == "purchase" and currency:  # the order's currency is its lines': none says it again
+                    lines = [line.model_copy(update={"currency": None}) if line.currency == currency else line
+                             for line in lines]
                 event = event.model_copy(update={"props": event.props.model_copy(update={"lines": lines})})
             out.append(Incoming(event, item.ts, item.key))
         return out
@@ -220,7 +220,7 @@ class EventRecorder:
         if not items:
             return []
         revenue = self._revenue() if any(item.event.type in LINE_EVENTS for item in items) else None
-        items = await self.resolve_lines(items, bound=not trusted, say_currency=revenue is not None)
+        items = await self.resolve_lines(items, bound=not trusted)
         if not trusted:  # a browser's claim: its order value is bounded (revenue goals learn from it)
             items = [bounded_purchase(item, self.claim_cap) for item in items]
         if not trusted or channel is None:

@@ -336,6 +336,9 @@
     });
   }
   function capture(p, c) { // c: the rules' confirm: counted only if the next page says it worked
+    // @tag-only: the currency the page's extract read (catalog.page_currency), for a price naming none
+    var pc = extract().values.page_currency; if (pc && pc.fields) p.currency = pc.fields.currency;
+    // @end
     if (c) set(SS, 'sw_conf', JSON.stringify(jget(SS, 'sw_conf', []).concat([{ p: p, c: c, t: now() }]).slice(-10)));
     else track('capture', p, { now: 1 });
   }
@@ -364,7 +367,7 @@
     if (!/^(add_to_cart|remove_from_cart|purchase)$/.test(o.event) && !ec.add && !ec.remove && !ec.purchase) return;
     var copy;
     try { copy = JSON.parse(JSON.stringify({ event: o.event, ecommerce: ec })); } catch (e) { return; }
-    if (JSON.stringify(copy).length < 30000) track('capture', { source: 'datalayer', push: copy }, { now: 1 });
+    if (JSON.stringify(copy).length < 30000) capture({ source: 'datalayer', push: copy });
   }
   function dataLayer() {
     if (!CFG.datalayer) return;

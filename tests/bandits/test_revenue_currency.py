@@ -127,16 +127,15 @@ def test_the_cart_value_converts_each_line_and_leaves_out_a_currency_without_rat
     assert VisitorView(profile)["cart_value"] == 1025.0  # without revenue: the lines' prices added, as before
 
 
-def test_a_cart_line_names_the_currency_of_its_price_under_revenue() -> None:
+def test_a_cart_line_names_the_currency_of_its_price() -> None:
     from slotwise.tag.events import Line
     from slotwise.tag.recorder import _resolved
 
     products = {"scarf": {"price": 100.0, "currency": "EUR", "prices": {"GBP": 85.0}}}
-    assert _resolved(Line(product="scarf"), products, say_currency=True).currency == "EUR"  # the catalog's price
-    filled = _resolved(Line(product="scarf"), products, currency="GBP", say_currency=True)
+    assert _resolved(Line(product="scarf"), products).currency == "EUR"  # the catalog's price
+    filled = _resolved(Line(product="scarf"), products, currency="GBP")
     assert (filled.price, filled.currency) == (85.0, "GBP")
-    assert _resolved(Line(product="scarf", price=99.0), products, say_currency=True).currency is None  # not known
-    assert _resolved(Line(product="scarf"), products).currency is None  # without revenue: as before
+    assert _resolved(Line(product="scarf", price=99.0), products).currency is None  # not known
 
 
 @settings(max_examples=200, deadline=None)

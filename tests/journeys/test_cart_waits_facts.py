@@ -14,6 +14,7 @@ from slotwise.rules.journey_settings import ReminderSettings
 from slotwise.rules.replenish import ReplenishSettings
 from slotwise.rules.testing import rules_from_text
 from slotwise.rules.visitor import VisitorView
+from slotwise.rules.shown_on import ShownOn
 from slotwise.rules.waiting_cart import back_in_stock, card, price_dropped, waiting_cart
 
 T0 = 1_800_000_000.0
@@ -95,21 +96,21 @@ def test_a_price_seen_in_one_currency_is_compared_only_in_it() -> None:
     record_view(p, T0, product="x", offer={"price": 50.0, "in_stock": True, "currency": "EUR"})
     record_view(p, T0 + 1, product="y", offer={"price": 50.0, "in_stock": True})  # before views kept a currency
     catalog = {pid: {"price": 50.0, "currency": "EUR", "prices": {"GBP": 43.0}, "in_stock": True} for pid in "xy"}
-    assert price_dropped(p, catalog, SETTINGS, "EUR") == []
-    assert price_dropped(p, catalog, SETTINGS, "GBP") == []  # 43 GBP is no drop from 50 EUR (y: the row's own)
+    assert price_dropped(p, catalog, SETTINGS, ShownOn("EUR")) == []
+    assert price_dropped(p, catalog, SETTINGS, ShownOn("GBP")) == []  # 43 GBP is no drop from 50 EUR (y: the row's own)
     catalog["x"]["prices"] = {"GBP": 43.0, "USD": 40.0}
-    assert price_dropped(p, catalog, SETTINGS, "USD") == []
+    assert price_dropped(p, catalog, SETTINGS, ShownOn("USD")) == []
     catalog["x"]["price"] = 40.0
     assert [(i["product"], i["price"], i["price_was"], i["currency"])
-            for i in price_dropped(p, catalog, SETTINGS, "EUR")] == [("x", 40.0, 50.0, "EUR")]
+            for i in price_dropped(p, catalog, SETTINGS, ShownOn("EUR"))] == [("x", 40.0, 50.0, "EUR")]
 
 
 def test_a_waiting_line_shows_the_pages_currency_or_no_price() -> None:
     p = cart_left_yesterday()  # a line at 20.00, in the row's own currency
     catalog = {"a": {"name": "A", "price": 20.0, "currency": "EUR", "prices": {"GBP": 15.0}, "in_stock": True}}
-    (eur,) = waiting_cart(p, catalog, SETTINGS, T0 + 86_401, currency="EUR")
-    (gbp,) = waiting_cart(p, catalog, SETTINGS, T0 + 86_401, currency="GBP")
-    (usd,) = waiting_cart(p, catalog, SETTINGS, T0 + 86_401, currency="USD")
+    (eur,) = waiting_cart(p, catalog, SETTINGS, T0 + 86_401, shown=ShownOn("EUR"))
+    (gbp,) = waiting_cart(p, catalog, SETTINGS, T0 + 86_401, shown=ShownOn("GBP"))
+    (usd,) = waiting_cart(p, catalog, SETTINGS, T0 + 86_401, shown=ShownOn("USD"))
     assert (eur["price"], eur["currency"], eur["price_dropped"]) == (20.0, "EUR", False)
     assert (gbp["price"], gbp["currency"], gbp["price_dropped"], gbp["price_was"]) == (15.0, "GBP", False, None)
     assert (usd["price"], usd["currency"], usd["price_dropped"]) == (None, "USD", False)  # none, not 20.00 EUR

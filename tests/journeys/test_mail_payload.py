@@ -239,3 +239,44 @@ def test_undelivered_followups_are_erased_with_the_person(make_client: Any, stor
     visitor = client.cookies["sw_vid"].split(".")[0]
     assert sync(store.delete_profile(visitor))
     assert store.db.query("SELECT COUNT(*) FROM outbox")[0][0] == 0
+
+
+def test_picks_are_priced_in_the_visitor_s_currency(make_client: Any, inbox: RunningReceiver, store: Any) -> None:
+    """A store selling in EUR and GBP: a visitor whose cart is in GBP gets picks at their GBP prices, the
+    recommendation slot's own ranking priced as their page would be; a product the catalog knows in no GBP
+    price has none (the template prints none) rather than its EUR one."""
+    from slotwise.proxy.personalization.recommendations import picks_for
+
+    sync(store.upsert_products([
+        {"id": "coat", "name": "Coat", "url": "/p/coat", "price": 100.0, "currency": "EUR", "prices": {"GBP": 85.0}},
+        {"id": "hat", "name": "Hat", "url": "/p/hat", "price": 20.0, "currency": "EUR"},
+        {"id": "scarf", "name": "Scarf", "url": "/p/scarf", "price": 20.0, "currency": "EUR", "prices": {"GBP": 17.0}},
+    ], T0))
+
+    async def picks(profile: Profile, spec: RecommendSpec) -> list[dict[str, Any]]:
+        return await picks_for(store, spec, profile, None)
+
+    client = make_client(webhook=inbox.url, picks=picks, outbox_options={"base_delay": 0.05, "poll_s": 0.1})
+    for product in ("coat", "hat"):
+        post_events(client, {"type": "page_view", "props": {"category": "wear", "product": product}})
+    post_events(client, {"type": "add_to_cart", "props": {"product": "scarf", "category": "wear", "currency": "GBP"}})
+    assert client.post("/_sw/signup", json={"email": "gb@example.com"}).status_code == 200
+    wait_for(lambda: inbox.of_type("signup"), timeout=10)
+    _, html, signup = inbox.of_type("signup")[0]
+    validate(signup)
+    shown = {p["id"]: (p.get("price"), p.get("currency")) for p in signup["picks"]}
+    assert shown["coat"] == (85.0, "GBP") and shown["hat"] == (None, "GBP")
+    assert "85.00 GBP" in html and "20.00" not in html
+
+
+def test_the_visitor_s_currency_is_that_of_their_newest_view_or_cart_line_naming_one() -> None:
+    from slotwise.rules.prices import visitor_currency
+
+    p = Profile.new("v", T0)
+    record_view(p, T0 + 1, product="plain", offer={"price": 5.0, "in_stock": True})  # names none
+    assert visitor_currency(p) is None  # each product's own price, as before
+    record_view(p, T0 + 2, product="a", offer={"price": 5.0, "in_stock": True, "currency": "EUR"})
+    add_to_cart(p, {"product": "b", "price": 4.0, "currency": "GBP", "added": T0 + 3})
+    assert visitor_currency(p) == "GBP"
+    record_view(p, T0 + 4, product="c", offer={"price": 5.0, "in_stock": True, "currency": "USD"})
+    assert visitor_currency(p) == "USD"

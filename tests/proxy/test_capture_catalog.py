@@ -54,7 +54,8 @@ def test_a_child_product_is_recorded_as_its_parent_in_that_size(store: Any) -> N
                          time.time(), trusted=True, source="proxy"))
     (line,) = sync(store.get_profile("v1")).cart
     assert line.pop("added") > 0  # when it went into the cart (the cart that waits reads it)
-    assert line == {"product": "1005", "category": "trail-shoes", "size": "42", "qty": 1, "price": 119.0}
+    assert line == {"product": "1005", "category": "trail-shoes", "size": "42", "qty": 1, "price": 119.0,
+                    "currency": "EUR"}  # the catalog's price, in its currency
     sync(recorder.record("v1", [incoming({"type": "purchase", "props": {"order_id": "o1", "lines": [
         {"product": "2010", "qty": 1}, {"product": "2011", "size": "44", "qty": 1, "price": 100.0}]}})],
         time.time(), trusted=True, source="proxy"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +286,133 @@ def test_a_page_in_the_currency_its_cookie_names(tmp_path: Path, page_server: An
     assert shown_in == {None: [{"boot": "€60.00"}], "GBP": [{"boot": "£51.00"}] * 2, "EUR": [{"boot": "€60.00"}]}
     assert shown(switched.text, "card") == {"boot": "£51.00"}
     assert shown(reset.text, "card") == {"boot": "€60.00"}
+
+
+CART_RULES = """
+holdout: 0
+catalog:
+  product_pages: "/p/{product}"
+  currency: EUR
+revenue: {currency: EUR, rates: {GBP: 1.2}}
+capture:
+  datalayer: true
+slots:
+  - id: waits
+    pages: "/p/*"
+    selector: "div.waits"
+    action: append
+    when: visitor.waiting_cart
+    variants:
+      - id: list
+        html: >-
+          <u id=value>{{ visitor.cart_value }}</u>{% for i in visitor.waiting_cart %}<b class=line data-id={{ i.product }}
+          data-dropped={{ i.price_dropped }}>[{{ i.price | money(i.currency) }}]</b>{% endfor %}
+"""
+
+
+def _event(kind: str, props: dict[str, Any]) -> dict[str, Any]:
+    return {"event_id": uuid.uuid4().hex, "type": kind, "props": props}
+
+
+def test_a_cart_line_keeps_the_currency_its_page_or_push_named(tmp_path: Path, page_server: Any, asgi_server: Any) -> None:
+    """A GA4 ``add_to_cart`` in GBP (the push's ``currency``, or the page's the tag read): the line is a GBP
+    price, kept as one. The next visit's waiting cart shows each page's currency's price, and ``cart_value``
+    adds £80 + £15 at the rules' rate (not as 95 EUR). A line naming a currency nobody can read is refused
+    with the reason, its neighbours kept."""
+    shop = page_server(PAGES)
+    (tmp_path / "rules.yaml").write_text(CART_RULES, encoding="utf-8")
+    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
+                        personalize_budget_ms=5000)
+    now = [time.time() - 2 * DAY]
+    personalizer = SlotwisePersonalizer(settings, clock=lambda: now[0])
+    edge = asgi_server(create_app(settings, personalizer))
+    store = personalizer.store
+    with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as client:
+        for path in ("/p/coat", "/p/coat?currency=GBP", "/p/scarf", "/p/scarf?currency=GBP"):
+            client.get(path)
+        assert until(lambda: json.dumps(sync(store.get_products(["coat", "scarf"]))).count("GBP") == 2)
+        ga4 = {"event": "add_to_cart", "ecommerce": {"currency": "GBP", "items": [{"item_id": "coat", "price": 80}]}}
+        bare = {"event": "add_to_cart", "ecommerce": {"items": [{"item_id": "scarf", "price": 15}]}}
+        answer = client.post("/_sw/events", json={"events": [
+            _event("capture", {"source": "datalayer", "push": ga4}),
+            _event("capture", {"source": "datalayer", "push": bare, "currency": "£ GBP"}),  # the page's, as read
+            _event("add_to_cart", {"product": "boot", "price": 50, "currency": "pounds"}),
+        ]})
+        assert answer.status_code == 207, answer.text  # some stored, one refused
+        body = answer.json()
+        assert body["stored"] == 2 and [(r["index"], r["field"]) for r in body["rejected"]] == [(2, "props.currency")]
+        assert "not a currency: 'pounds'" in body["rejected"][0]["reason"]
+        now[0] += 2 * DAY
+        euros, pounds = client.get("/p/boot"), client.get("/p/boot?currency=GBP")
+    visitor = client.cookies["sw_vid"].split(".")[0]
+    cart = {line["product"]: (line["price"], line.get("currency")) for line in sync(store.get_profile(visitor)).cart}
+    assert cart == {"coat": (80.0, "GBP"), "scarf": (15.0, "GBP")}
+    assert shown(euros.text, "line") == {"coat": "€100.00", "scarf": "€20.00"} and "data-dropped=True" not in euros.text
+    assert shown(pounds.text, "line") == {"coat": "£85.00", "scarf": "£17.00"} and "data-dropped=True" not in pounds.text
+    assert re.search(r"<u id=value[^>]*>114.0</u>", euros.text)  # (80 + 15) × 1.2, not 95 "EUR"
+
+
+MARKETS_JOURNEY_RULES = """
+holdout: 0
+catalog:
+  product_pages: ["/{locale}/products/{product}", "/products/{product}"]
+  currency: EUR
+slots:
+  - id: waits
+    pages: "/**"
+    selector: "section.related"
+    action: append
+    when: visitor.waiting_cart
+    variants:
+      - id: list
+        html: "{% for i in visitor.waiting_cart %}<a class=line data-id={{ i.product }} href='{{ i.url }}'>[{{ i.price | money(i.currency) }}]</a>{% endfor %}"
+"""
+
+
+def test_journey_cards_link_within_the_visitors_locale_as_recommendation_cards_do(
+        tmp_path: Path, page_server: Any, asgi_server: Any) -> None:
+    """Shopify Markets, as above: a waiting cart's card is built as a recommendation card is, so it links within
+    the page's market and shows its currency's price, whichever market's page taught the row its link last."""
+    shop = page_server({
+        "/products/boot": Page(product_page("boot", "Boot", "60.00", "EUR")),
+        "/en-gb/products/boot": Page(product_page("boot", "Boot", "51.00", "GBP")),
+        "/products/scarf": Page(product_page("scarf", "Scarf", "20.00", "EUR")),
+        "/en-gb/products/scarf": Page(product_page("scarf", "Scarf", "17.00", "GBP")),
+    })
+    (tmp_path / "rules.yaml").write_text(MARKETS_JOURNEY_RULES, encoding="utf-8")
+    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
+                        personalize_budget_ms=5000)
+    now = [time.time() - 2 * DAY]
+    personalizer = SlotwisePersonalizer(settings, clock=lambda: now[0])
+    edge = asgi_server(create_app(settings, personalizer))
+    store = personalizer.store
+    with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as client:
+        client.get("/products/boot")
+        assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("price") == 60.0)
+        client.get("/en-gb/products/boot")  # the row's link is now the UK market's
+        assert until(lambda: (sync(store.get_products(["boot"])).get("boot") or {}).get("url") == "/en-gb/products/boot")
+        added = client.post("/_sw/events", json={"events": [_event("add_to_cart", {"product": "boot", "currency": "GBP"})]})
+        assert added.status_code == 200, added.text
+        now[0] += 2 * DAY
+        home, uk = client.get("/products/scarf"), client.get("/en-gb/products/scarf")
+    line = r"<a class=line data-id=boot href='([^']*)'[^>]*>\[([^\]]*)\]"
+    assert re.findall(line, home.text) == [("/products/boot", "€60.00")]
+    assert re.findall(line, uk.text) == [("/en-gb/products/boot", "£51.00")]
+
+
+def test_a_product_first_seen_in_another_market_takes_the_stores_currency(
+        tmp_path: Path, page_server: Any, asgi_server: Any) -> None:
+    """The first crawl of the hat happened on the GBP market's page; once a page shows it in the rules'
+    ``catalog.currency`` (EUR), the row's own price is the EUR one and the GBP one is kept under its currency."""
+    shop = page_server({**PAGES, "/p/hat": Page(product_page("hat", "Hat", "14.00", "EUR"))})
+    edge, store = _edge(tmp_path, shop, RULES, asgi_server)
+
+    def hat() -> dict[str, Any]:
+        return sync(store.get_products(["hat"])).get("hat") or {}
+
+    with httpx.Client(base_url=edge.url, headers={"user-agent": DESKTOP_UA}, timeout=10, trust_env=False) as client:
+        client.get("/p/hat?currency=GBP")
+        assert until(lambda: hat().get("price") == 12.0)
+        client.get("/p/hat")
+        assert until(lambda: "prices" in hat())
+    assert (hat()["price"], hat()["currency"], hat()["prices"]) == (14.0, "EUR", {"GBP": 12.0})

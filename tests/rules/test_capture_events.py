@@ -39,7 +39,7 @@ def test_an_add_to_cart_names_a_product_by_id_or_link(rules: RuleSet) -> None:
     link = build_event("add_to_cart", {"product": "/shop/product/1005-ridge-runner/?variant=2011", "size": "Size: 42",
                                        "price": "119,00 €", "category": "Trail Shoes", "name": " Ridge  Runner "}, (), catalog)
     assert link == {"type": "add_to_cart", "props": {"product": "1005", "size": "42", "qty": 1, "price": 119.0,
-                                                      "category": "trail-shoes", "name": "Ridge Runner"}}
+                                                      "category": "trail-shoes", "name": "Ridge Runner", "currency": "EUR"}}
 
 
 @pytest.mark.parametrize("fields", [{}, {"product": ""}, {"product": None}, {"product": "/about-us/"},
@@ -57,10 +57,10 @@ def test_quantities(rules: RuleSet, qty: Any, expected: int) -> None:
 
 def test_a_line_total_becomes_a_unit_price(rules: RuleSet) -> None:
     line = make_line({"product": "1005", "qty": "Qty: 2", "total": "238,00 €"}, rules.catalog)
-    assert line == {"product": "1005", "qty": 2, "price": 119.0}
+    assert line == {"product": "1005", "qty": 2, "price": 119.0, "currency": "EUR"}
     assert make_line({"product": "1", "qty": 2, "price": "1.249,00 €", "total": "9,00 €"}, rules.catalog)["price"] == 1249.0
     for discount in ("-5", "-5,00 €", "€ -5.00", "\u22125.00", -5):  # a discount line's amount is not a unit price
-        assert make_line({"product": "1", "price": discount}, rules.catalog) == {"product": "1", "qty": 1}
+        assert make_line({"product": "1", "price": discount}, rules.catalog, "EUR") == {"product": "1", "qty": 1, "currency": "EUR"}
     assert make_line({"product": "1", "qty": 2, "total": "-10.00"}, rules.catalog) == {"product": "1", "qty": 2}
     assert make_line({"product": "1", "price": float("inf")}, rules.catalog) == {"product": "1", "qty": 1}
 
@@ -119,7 +119,7 @@ def test_the_mini_basket_lines_count_only_empty_or_absent(rules: RuleSet) -> Non
     lines = [{"product": "/shop/product/1005-ridge-runner/?variant=2011", "size": "Size: 42", "qty": "Qty: 2",
               "total": "238,00 €"}]
     assert cart_lines(reading(fields={"count": "2"}, lines=lines), catalog, reads_lines=True) == (
-        [{"product": "1005", "size": "42", "qty": 2, "price": 119.0}], 2)
+        [{"product": "1005", "size": "42", "qty": 2, "price": 119.0, "currency": "EUR"}], 2)
     assert cart_lines(reading(fields={"count": "0"}), catalog, reads_lines=True) == ([], 0)  # empty: the cart is empty
     assert cart_lines(reading(present=False), catalog, reads_lines=True) == (None, None)  # no basket on this page: says nothing
     # lines that name no product we can key: only the count is the truth
@@ -223,9 +223,9 @@ def test_ga4_add_and_remove_one_event_per_item(rules: RuleSet) -> None:
     events = datalayer_events(push, DataLayer(), rules.catalog)
     assert events == [
         {"type": "add_to_cart", "props": {"product": "1005", "size": "42", "qty": 2, "price": 119.0,
-                                          "category": "trail-shoes", "name": "Ridge Runner"}},
+                                          "category": "trail-shoes", "name": "Ridge Runner", "currency": "EUR"}},
         {"type": "add_to_cart", "props": {"product": "1013", "qty": 2, "price": 119.0, "category": "trail-shoes",
-                                          "name": "Ridge Runner"}},
+                                          "name": "Ridge Runner", "currency": "EUR"}},
     ]
     removed = datalayer_events({"event": "remove_from_cart", "ecommerce": {"items": [ITEM]}}, DataLayer(), rules.catalog)
     assert removed == [{"type": "remove_from_cart", "props": {"product": "1005", "size": "42"}}]
@@ -253,13 +253,32 @@ def test_universal_analytics_shapes(rules: RuleSet) -> None:
     add = datalayer_events({"event": "addToCart", "ecommerce": {"currencyCode": "EUR", "add": {"products": [product]}}},
                            DataLayer(), rules.catalog)
     assert add == [{"type": "add_to_cart", "props": {"product": "1005", "size": "42", "qty": 1, "price": 119.0,
-                                                     "category": "trail-shoes", "name": "Ridge Runner"}}]
+                                                     "category": "trail-shoes", "name": "Ridge Runner", "currency": "EUR"}}]
     remove = datalayer_events({"event": "removeFromCart", "ecommerce": {"remove": {"products": [product]}}},
                               DataLayer(), rules.catalog)
     assert remove == [{"type": "remove_from_cart", "props": {"product": "1005", "size": "42"}}]
     (purchase,) = datalayer_events({"ecommerce": {"currencyCode": "EUR", "purchase": {
         "actionField": {"id": "T-1", "revenue": "123.90"}, "products": [product]}}}, DataLayer(), rules.catalog)
     assert (purchase["props"]["order_id"], purchase["props"]["total"], purchase["props"]["currency"]) == ("T-1", 123.9, "EUR")
+
+
+def test_a_cart_line_says_the_currency_its_price_is_in(rules: RuleSet) -> None:
+    """A store selling in several currencies: an added line's price is the push's currency's (GA4's ``currency``,
+    UA's ``currencyCode``), the line's own field's or price text's, else the page's (``currency``); never guessed."""
+    catalog = rules.catalog
+    ga4 = {"event": "add_to_cart", "ecommerce": {"currency": "gbp", "items": [ITEM]}}
+    assert [e["props"]["currency"] for e in datalayer_events(ga4, DataLayer(), catalog, currency="EUR")] == ["GBP"]
+    ua = {"event": "addToCart", "ecommerce": {"currencyCode": "GBP", "add": {"products": [{"id": "1005", "price": "85"}]}}}
+    assert [e["props"]["currency"] for e in datalayer_events(ua, DataLayer(), catalog)] == ["GBP"]
+    bare = {"event": "add_to_cart", "ecommerce": {"items": [ITEM]}}  # the push names none: the page's, else none
+    assert [e["props"].get("currency") for e in datalayer_events(bare, DataLayer(), catalog, currency="GBP")] == ["GBP"]
+    assert [e["props"].get("currency") for e in datalayer_events(bare, DataLayer(), catalog)] == [None]
+    assert build_event("add_to_cart", {"product": "1005", "price": "£85.00"}, (), catalog, "EUR")["props"]["currency"] == "GBP"
+    assert build_event("add_to_cart", {"product": "1005", "currency": "gbp", "price": "85"}, (), catalog)["props"]["currency"] == "GBP"
+    assert build_event("add_to_cart", {"product": "1005", "price": "85"}, (), catalog, "GBP")["props"]["currency"] == "GBP"
+    basket = reading(fields={"count": "1"}, lines=[{"product": "1005", "total": "85.00"}])
+    assert cart_lines(basket, catalog, reads_lines=True, currency="GBP")[0] == [
+        {"product": "1005", "qty": 1, "price": 85.0, "currency": "GBP"}]
 
 
 def test_the_rules_choose_events_and_item_fields(rules: RuleSet) -> None:

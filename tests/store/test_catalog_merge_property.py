@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from slotwise.rules.prices import price_in
@@ -43,9 +44,10 @@ child = st.fixed_dictionaries({"id": ids, "parent": ids}, optional={
 batch = st.lists(st.one_of(page_product, feed_product, child), min_size=1, max_size=4)
 
 
-async def apply(store: Any, writes: list[list[dict[str, Any]]]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+async def apply(store: Any, writes: list[list[dict[str, Any]]],
+                own_currency: str | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
     for n, rows in enumerate(writes):
-        await store.upsert_products(rows, NOW + n)
+        await store.upsert_products(rows, NOW + n, own_currency)
     listed = {cat: [p["id"] for p in await store.list_products(cat)] for cat in ("shoes", "hats")}
     got = await store.get_products(IDS)
     await store.close()
@@ -88,18 +90,21 @@ priced = st.fixed_dictionaries({"id": ids, "price": st.sampled_from([10, 12.5, 8
 unpriced = st.fixed_dictionaries({"id": ids, "name": st.sampled_from(["Tee", "Cap"])})  # a page showing no price
 
 
+@pytest.mark.parametrize("own_currency", [None, "GBP"], ids=["no-store-currency", "store-currency-GBP"])
 @settings(max_examples=60, deadline=None)
 @given(writes=st.lists(st.lists(st.one_of(priced, unpriced), min_size=1, max_size=4), min_size=1, max_size=6))
-def test_a_price_in_one_currency_never_overwrites_another_currencys(redis_server: Any,
+def test_a_price_in_one_currency_never_overwrites_another_currencys(redis_server: Any, own_currency: str | None,
                                                                     writes: list[list[dict[str, Any]]]) -> None:
+    """Each currency's price is the one last written in it; the row's own currency is the store's
+    (``own_currency``, the rules' ``catalog.currency``) once it has a price in it, else the first it learned."""
     import redis
 
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
     client.close()
     with tempfile.TemporaryDirectory() as tmp:
-        on_sqlite, _ = asyncio.run(apply(SQLiteStore(Path(tmp) / "slotwise.db"), writes))
-    on_redis, _ = asyncio.run(apply(RedisStore(redis_server.url), writes))
+        on_sqlite, _ = asyncio.run(apply(SQLiteStore(Path(tmp) / "slotwise.db"), writes, own_currency))
+    on_redis, _ = asyncio.run(apply(RedisStore(redis_server.url), writes, own_currency))
     assert on_sqlite == on_redis
 
     last: dict[tuple[str, str], float] = {}  # (id, currency) -> the price last written in it
@@ -112,5 +117,6 @@ def test_a_price_in_one_currency_never_overwrites_another_currencys(redis_server
     for pid, row in on_sqlite.items():
         for currency in CURRENCIES:
             assert price_in(row, currency) == last.get((pid, currency)), (pid, currency, row)
-        assert row.get("currency") == first.get(pid)  # the row's own price stays its first currency's
+        own = own_currency if (pid, own_currency) in last else first.get(pid)
+        assert row.get("currency") == own  # the store's currency once priced in it, else the first one learned
         assert row.get("currency") not in row.get("prices", {})  # kept once: as its price

@@ -332,3 +332,32 @@ async def test_old_rows_of_variants_fold_into_their_group(backend: Any, store: A
     # as docs/capture.md quotes it, once
     assert caplog.text.count("catalog: 'tee-m', a product of its own before, is a variant of 'tee': folded into it "
                              "as its size M") == 1, caplog.text
+
+
+async def test_a_rows_own_currency_is_the_stores_once_it_has_a_price_in_it(
+        backend: Any, store: Any, tmp_path: Path) -> None:
+    """A product first seen on a secondary market's page (GBP), then the store's own (the rules'
+    ``catalog.currency``, EUR): the row's own price becomes the EUR one, the GBP one kept under its currency.
+    When the store's currency changes (to GBP), the next write in it makes GBP the row's own; the feed writes
+    by the same rule. A store that names no currency keeps the first one learned."""
+    own = ["EUR"]
+    pages = PageViewRecorder(store, own_currency=lambda: own[0])
+    in_pounds = MappingProxyType({**PAGE, "price": 17.0, "currency": "GBP"})
+
+    def priced(tee: dict[str, Any]) -> tuple[Any, Any, Any]:
+        return tee["price"], tee["currency"], tee.get("prices")
+
+    await pages.learn(in_pounds, NOW)
+    assert priced(await row(store)) == (17.0, "GBP", None)  # the only currency it knows yet
+    await pages.learn(PAGE, NOW + 10)
+    assert priced(await row(store)) == (20.0, "EUR", {"GBP": 17.0})
+    own[0] = "GBP"  # the store's currency changed
+    await pages.learn(in_pounds, NOW + 20)
+    assert priced(await row(store)) == (17.0, "GBP", {"EUR": 20.0})
+    feed = FeedLoader(backend.open(), "http://shop.test", lambda: NOW + 30, own_currency=lambda: "EUR")
+    assert await feed.refresh(feed_file(tmp_path, currency="EUR")) == 1
+    assert priced(await row(store)) == (18.0, "EUR", {"GBP": 17.0})
+    plain = PageViewRecorder(store)  # no catalog.currency: the first currency learned stays the row's own
+    await plain.learn(MappingProxyType({**PAGE, "id": "cap", "price": 9.0, "currency": "GBP"}), NOW)
+    await plain.learn(MappingProxyType({**PAGE, "id": "cap", "price": 11.0, "currency": "EUR"}), NOW + 10)
+    assert priced(await row(store, "cap")) == (9.0, "GBP", {"EUR": 11.0})

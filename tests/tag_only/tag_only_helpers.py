@@ -44,6 +44,7 @@ RULES = HERE / "rules.yaml"
 RULES_CONSENT = HERE / "rules-consent.yaml"
 RULES_LATE = HERE / "rules-late.yaml"  # slots whose elements the store's scripts render late (``wait``)
 RULES_ARMS = HERE / "rules-arms.yaml"  # a holdout, and arms that show nothing, on pages with and without their slots
+RULES_CURRENCY = HERE / "rules-currency.yaml"  # a store selling in two currencies: the page says which
 SECRET = "tag-only-test-secret"
 ADMIN_TOKEN = "tag-only-admin-token"
 SNIPPET_MARK = "<!--slotwise-->"
@@ -246,6 +247,7 @@ SITES: dict[Path, list[Site]] = {
     RULES_CONSENT: [Site("consent", consent="required")],
     RULES_LATE: [Site("late"), Site("late-short", window_ms=300)],  # the swatches come after a 300 ms window
     RULES_ARMS: [Site("arms")],
+    RULES_CURRENCY: [Site("currency")],
 }
 
 

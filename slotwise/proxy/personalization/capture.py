@@ -42,6 +42,7 @@ from slotwise.rules.capture import (
     CaptureError, PageSource, RequestSeen, RequestSource, Response, build_event, cart_lines, customer_of, datalayer_events, page_event,
     signature_of,
 )
+from slotwise.rules.facts import page_currency
 from slotwise.rules.reading import PageReading, bytes_to_read, read_extract
 from slotwise.rules.signed_identity import SignedIdentity
 from slotwise.proxy.operations.metrics import count_signed_identity
@@ -258,8 +259,10 @@ class Capture:
             item = self._incoming({"type": "identify", "props": {"email": email}},
                                   f"page:identify:{uuid.uuid4().hex}", now, "customer")
             items += [item] if item else []
+        currency = page_currency(reading, ruleset.catalog)  # a price the page shows naming no currency: in it
         if capture.cart is not None:
-            lines, count = cart_lines(reading.group("cart"), ruleset.catalog, reads_lines=capture.cart.group.lines is not None)
+            lines, count = cart_lines(reading.group("cart"), ruleset.catalog, reads_lines=capture.cart.group.lines is not None,
+                                      currency=currency)
             if lines is not None or count is not None:
                 if _cart_changed(profile, lines, count):
                     props: dict[str, Any] = {"lines": lines or []}
@@ -272,7 +275,7 @@ class Capture:
             if source is None:
                 continue
             try:
-                raw = page_event(source, values, ruleset.catalog)
+                raw = page_event(source, values, ruleset.catalog, currency)
             except CaptureError as exc:
                 self.warn(source.id, str(exc))
                 continue
@@ -407,7 +410,7 @@ class Capture:
                     self.warn("datalayer", "the tag sent a dataLayer push but the rules read none (rules changed?)")
                     return []
                 problems: list[str] = []
-                raws = datalayer_events(props.push, ruleset.capture.datalayer, ruleset.catalog, problems)
+                raws = datalayer_events(props.push, ruleset.capture.datalayer, ruleset.catalog, problems, props.currency)
                 for problem in problems:
                     self.warn("datalayer", problem)
             elif props.request is not None:
@@ -418,7 +421,7 @@ class Capture:
                     self.warn(props.source, "the tag sent a capture the rules do not have (rules changed?)")
                     return []
                 values = trigger.group.clean({"present": True, "fields": props.values or {}})
-                raw = build_event(trigger.event, values["fields"], (), ruleset.catalog)
+                raw = build_event(trigger.event, values["fields"], (), ruleset.catalog, props.currency)
                 raws = [raw] if raw else []
         except ValueError as exc:  # CaptureError, or a request source's expression failed
             self.warn(props.source, str(exc))

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -317,9 +317,12 @@ class FeedLoader:
     """Loads the rules' ``catalog.feed`` now and every ``REFRESH_S`` seconds: one loader of all the
     workers and instances sharing the store, the holder of the feed's lease (``feed_lease``)."""
 
-    def __init__(self, store: Store, upstream: str, clock: Any) -> None:
-        """``upstream``: the storefront's base URL (``Settings.storefront``), where a feed's path is read."""
+    def __init__(self, store: Store, upstream: str, clock: Any,
+                 own_currency: Callable[[], str | None] = lambda: None) -> None:
+        """``upstream``: the storefront's base URL (``Settings.storefront``), where a feed's path is read;
+        ``own_currency``: the rules' ``catalog.currency``, a row's own price is in it (``catalog_merge``)."""
         self.store = store
+        self.own_currency = own_currency
         self.upstream = upstream
         self.upstream_netloc = urlsplit(upstream).netloc
         self.clock = clock
@@ -526,7 +529,7 @@ class FeedLoader:
             if sized:
                 stored.update(await self._stored([c for c in listed_before(products, stored) if c not in stored]))
             rows = catalog_rows(rows, stored) + (unlisted_rows(products, stored) if sized else [])
-        await self.store.upsert_products(rows, self.clock())
+        await self.store.upsert_products(rows, self.clock(), self.own_currency())
 
     async def _stored(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """The stored rows of ``ids``, a thousand a query (SQLite bounds a query's parameters)."""

@@ -21,6 +21,7 @@ from slotwise.profile import Profile
 from slotwise.rules.journey_facts import JourneyData
 from slotwise.rules.replenish import estimates, own_intervals, typical_interval
 from slotwise.rules.ruleset import RuleSet
+from slotwise.rules.shown_on import ShownOn
 from slotwise.store.base import Store
 
 REORDER_FACTS = frozenset({"due_for_reorder", "next_purchase"})
@@ -42,7 +43,7 @@ class JourneyLoader:
         """``record`` False (a preview): read only, the visitor's own intervals are not written."""
         product = str(page.product["id"]) if page.product and page.product.get("id") else None
         base = {"now": now, "settings": ruleset.journeys, "page_product": product, "page_category": page.category,
-                "sizes": ruleset.catalog.size_vocabulary, "currency": page.currency}
+                "sizes": ruleset.catalog.size_vocabulary, "shown": ShownOn.page(page, ruleset.catalog.patterns)}
         needed = frozenset().union(*(slot.reads for slot in slots))
         if not needed or profile is None:
             return JourneyData(**base)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from types import MappingProxyType
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from slotwise.lru import LRUCache
@@ -28,9 +28,11 @@ from slotwise.store.catalog_merge import changes
 
 
 class PageViewRecorder:
-    def __init__(self, store: Store, upstream_netloc: str = "", seen_cache_size: int = 20_000) -> None:
+    def __init__(self, store: Store, upstream_netloc: str = "", seen_cache_size: int = 20_000,
+                 own_currency: Callable[[], str | None] = lambda: None) -> None:
         self.store = store
         self.upstream_netloc = upstream_netloc
+        self.own_currency = own_currency  # the rules' ``catalog.currency``: a row's own price is in it (``catalog_merge``)
         # (product id, currency) -> (catalog stamp, the page's facts object, their digest) last learned
         self._learned: LRUCache[tuple[str, Any], tuple[int, Mapping[str, Any], str]] = LRUCache(maxsize=seen_cache_size)
 
@@ -83,8 +85,9 @@ class PageViewRecorder:
                                      *(child for child, _ in product.get("more_sizes") or ())) if c]
         stored = await self.store.get_products([key, *children])
         rows = catalog_rows([product], stored)
-        if learned is None or learned[2] != digest or changes(stored, rows):
-            await self.store.upsert_products(rows, now)
+        own = self.own_currency()
+        if learned is None or learned[2] != digest or changes(stored, rows, own):
+            await self.store.upsert_products(rows, now, own)
         self._learned[seen] = (stamp, source, digest)  # the stamp read before the rows: never newer than them
 
 

@@ -138,7 +138,9 @@ class SlotwisePersonalizer:
         self.switches = KillSwitches(self.store)
         self.bar = PreviewBar(self.previews)
         self.rules: RulesHolder[RuleSet] | None = ruleset_holder(settings.rules) if settings.rules else None
-        self.pageviews = PageViewRecorder(self.store, urlsplit(settings.storefront).netloc)  # tag-only: --public-url's
+        own_currency = self._of_rules(lambda rs: rs.catalog.currency)  # a catalog row's own price is in it
+        self.pageviews = PageViewRecorder(self.store, urlsplit(settings.storefront).netloc,  # tag-only: --public-url's
+                                          own_currency=own_currency)
         self.categories = CatalogCategories(self.store)
         self.readings = PageReadings()
         self.page_slots = PageSlots()
@@ -148,7 +150,7 @@ class SlotwisePersonalizer:
                                       revenue=self._of_rules(lambda rs: rs.revenue), on_unconverted=count_unconverted_order)
         self.capture = Capture(self.store, self.recorder, self.pageviews, self.categories, clock,
                                tag_only=settings.tag_only)
-        self.feeds = FeedLoader(self.store, settings.storefront, clock)
+        self.feeds = FeedLoader(self.store, settings.storefront, clock, own_currency)
         self.journeys = JourneyLoader(self.store)
         self._feed_task: asyncio.Task[None] | None = None
         self.learning = LearningLoop(self.store, follower=settings.store.startswith(("redis", "rediss", "unix")),

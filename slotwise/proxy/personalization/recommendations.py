@@ -10,10 +10,10 @@ The lists are kept in ``_Lists``, a dict with an expiry per entry, rather than
 a ``cachetools.TTLCache``: three lookups a recommendation slot, and the
 TTLCache's ~1.1 µs each (its timer context, its links) was most of their cost.
 
-Picks are priced in the page's currency (``rules.prices.shown_in``): a pick
-in it already (nearly all) costs a lookup and keeps its row's render key; one
-in another currency shows that currency's price, or none. Where the rules' product URL patterns name a
-``{locale}`` prefix, each pick links within the page's (``rules.locale_links``).
+Picks are shown as the page shows every card (``rules.shown_on``, as journey cards are): priced in
+the page's currency — a pick in it already (nearly all) costs a lookup and keeps its row's render key;
+one in another currency shows that currency's price, or none — and, where the rules' product URL
+patterns name a ``{locale}`` prefix, linked within the page's.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from typing import Any, Awaitable, Callable, Hashable
 
 from slotwise.lru import LRUCache
 from slotwise.profile import Profile
-from slotwise.rules.locale_links import in_locale
 from slotwise.rules.pages import CatalogPatterns
-from slotwise.rules.prices import shown_in
+from slotwise.rules.prices import visitor_currency
 from slotwise.rules.recommend import KeyedPicks, rank
 from slotwise.rules.render_cache import Uncacheable, frozen_key
+from slotwise.rules.shown_on import ShownOn
 from slotwise.store.base import Store
 
 CANDIDATES = 24
@@ -103,19 +103,11 @@ async def fetch_recommendations(store: Store, spec: Any, page: Any, profile: Pro
         spec.strategy, spec.limit,
         current_product=current, profile=profile, catalog=catalog, popular=popular, co_viewed=co_viewed,
     )
-    currency = getattr(page, "currency", None)  # a page that names none (a test's, an e-mail's): as kept
-    shown = [shown_in(p, currency) for p in picks] if currency is not None else picks
-    if patterns is not None and patterns.localized:
-        shown = [_localized(p, patterns, page.params.get("locale")) for p in shown]
+    on = ShownOn.page(page, patterns)  # a page that names no currency (a test's): each row's own price
+    shown = [on.row(p) for p in picks] if on.currency is not None or on.patterns is not None else picks
     if read is None:
         return shown
     return KeyedPicks(shown, [_row_key(catalog.get(p["id"]), p["id"]) if s is p else None for s, p in zip(shown, picks)])
-
-
-def _localized(pick: Any, patterns: CatalogPatterns, locale: str | None) -> Any:
-    """The pick linking within ``locale`` (``in_locale``): itself when its link is there already."""
-    url = in_locale(patterns, pick.get("url"), locale)
-    return pick if url == pick.get("url") else {**pick, "url": url}
 
 
 _row_keys: LRUCache[int, tuple[dict[str, Any], Hashable]] = LRUCache(maxsize=4096)
@@ -143,13 +135,14 @@ class _NoPage:
     """What ``fetch_recommendations`` reads of a page, for picks made off any page (an e-mail)."""
 
     product = None
-    currency = None  # not known off a page: each product's own price, as its row keeps it
 
-    def __init__(self, category: str | None) -> None:
+    def __init__(self, category: str | None, currency: str | None) -> None:
         self.category = category
+        self.currency = currency  # None: each product's own price, as its row keeps it
 
 
 async def picks_for(store: Store, spec: Any, profile: Profile, category: str | None) -> list[dict[str, Any]]:
     """The recommendation slot's own ranking for a person, away from any page (the follow-up e-mail's
-    picks): ``category`` (their strongest interest) stands for the page's."""
-    return await fetch_recommendations(store, spec, _NoPage(category), profile)
+    picks): ``category`` (their strongest interest) stands for the page's, the currency they last shopped
+    in (``visitor_currency``) for the page's currency: a pick with no price in it has none."""
+    return await fetch_recommendations(store, spec, _NoPage(category, visitor_currency(profile)), profile)

@@ -90,18 +90,19 @@ class CatalogMixin(RedisBase):
     _stamp: tuple[int, float] | None = None  # (catalog stamp, monotonic time read)
 
     @guarded
-    async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float) -> int:
+    async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float,
+                              own_currency: str | None = None) -> int:
         """Merges each row into the stored one (``catalog_merge``), a chunk of rows at a time."""
         rows = list(products)
         for start in range(0, len(rows), UPSERT_CHUNK):
-            await self._upsert_chunk(rows[start:start + UPSERT_CHUNK])
+            await self._upsert_chunk(rows[start:start + UPSERT_CHUNK], own_currency)
         return len(rows)
 
-    async def _upsert_chunk(self, rows: list[Mapping[str, Any]]) -> None:
+    async def _upsert_chunk(self, rows: list[Mapping[str, Any]], own_currency: str | None) -> None:
         ids = list(dict.fromkeys(str(p["id"]) for p in rows))
         for attempt in range(MAX_ATTEMPTS):
             raw = dict(zip(ids, await self.redis.hmget(self.key("prod"), ids)))
-            changed = merge_rows(raw, rows)
+            changed = merge_rows(raw, rows, own_currency)
             if not changed:
                 return
             args: list[str] = []

@@ -138,7 +138,8 @@ class CatalogMixin:
     _catalog_seen: tuple[int, float] | None = None  # (version, monotonic time) read with a profile head
     _catalog_known: int | None = None  # a version read while the change board held it
 
-    async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float) -> int:
+    async def upsert_products(self, products: Iterable[Mapping[str, Any]], now: float,
+                              own_currency: str | None = None) -> int:
         """Merges each row into the stored one (``catalog_merge``: the facts it carries, the others kept),
         read and written in one transaction; the version changes only when a row did."""
         rows = list(products)
@@ -149,7 +150,7 @@ class CatalogMixin:
                 chunk = ids[start:start + READ_CHUNK]
                 stored.update(cur.execute(
                     f"SELECT id, data FROM products WHERE id IN ({','.join('?' * len(chunk))})", chunk))
-            changed = merge_rows(stored, rows)
+            changed = merge_rows(stored, rows, own_currency)
             cur.executemany(
                 "INSERT INTO products(id, category, data, updated) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET category = excluded.category, data = excluded.data, "
