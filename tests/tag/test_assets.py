@@ -248,3 +248,25 @@ def test_no_comment_reaches_the_served_tags() -> None:
     for config, variant in (({"v": 1}, "full"), ({"v": 1, "requests": [1], "wait": 1}, "full"), (None, "proxy")):
         source = assets.bundle(config, variant).source.decode()
         assert not [line for line in source.splitlines() if re.search(r"[;{},)][ \t]+//[ \t]", line)], variant
+
+
+NAV = {"v": 1, "nav": {"query": []}, "patterns": {"home": ["/"], "product": [], "category": []}}
+
+
+def test_soft_navigations_are_followed_only_by_tags_whose_config_asks(client: Any) -> None:
+    """``nav`` (the rules' ``capture.soft_navigations``, on by default): the full tag notices a single-page
+    storefront's history navigations and reads, decides and applies each page (10.5 KB gzipped now: 11 KB with
+    them, the watcher included); the injected tag only notices them (6.3 KB now, 6.5 with them) and names the
+    ``spa`` tag it loads at the first one: the full tag without noticing (a proxied page's tag does) nor the
+    observer of requests, served hashed and immutable like the others. Without ``nav`` neither has any of it."""
+    full, proxy = assets.bundle(NAV).source.decode(), assets.bundle(NAV, "proxy")
+    spa = assets.bundle(NAV, "spa")
+    assert len(assets.bundle(NAV).compressed) < 11 * 1024 and len(proxy.compressed) < 6.5 * 1024
+    for code in ("function moved(", "function soft(", "function watch("):
+        assert code in full and code not in assets.tag_source().decode()
+    assert "function moved(" in proxy.source.decode() and "function soft(" not in proxy.source.decode()
+    assert f'"spa":"{spa.digest}"' in proxy.source.decode()
+    assert "function soft(" in spa.source.decode() and "function moved(" not in spa.source.decode()
+    assert "function moved(" not in assets.bundle(None, "proxy").source.decode()
+    r = client.get(assets.tag_url(digest=assets.bundle(None, "spa").digest), headers={"accept-encoding": "identity"})
+    assert r.status_code == 200 and r.headers["cache-control"] == assets.IMMUTABLE
