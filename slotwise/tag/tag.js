@@ -11,9 +11,8 @@
    by the server that serves this file). */
 (function (w, d, CFG) {
   'use strict';
-  var pre = w.slotwise, S = d.currentScript || {}, C = S.dataset || {},
-    HELP = pre && pre.v && C.nav; // loaded by a proxied page's tag for its soft navigations (docs/tag.md)
-  if (pre && pre.v && !HELP) return; // loaded twice
+  var pre = w.slotwise, S = d.currentScript || {}, C = S.dataset || {};
+  if (pre && pre.v && !C.nav) return; // loaded twice (data-nav: the spa tag, loaded by a proxied page's tag for its soft navigations)
   CFG = CFG || {};
   var N = navigator, now = Date.now, A = Array.prototype,
     EP = (C.endpoint || '/_sw').replace(/\/+$/, ''), CRED = /^https?:/.test(EP) ? 'include' : 'same-origin', // an endpoint on a subdomain of the store gets the cookie too
@@ -116,7 +115,6 @@
     set(LS, 'sw_try', n); set(LS, 'sw_next', now() + ms);
     sched(ms);
   }
-  if (!HELP) w.addEventListener('pagehide', function () { flush(true); });
 
   // -- identity and consent --------------------------------------------------------------
   function identify(o) {
@@ -351,12 +349,15 @@
       if (now() - h.t < 3e5 && !!found === (h.c.present !== false)) track('capture', h.p || { source: h.s, values: h.v }); // h.s: held by an older tag
     });
   }
-  if (!HELP) d.addEventListener('click', function (e) {
-    var t = e.target, el = t.closest && t.closest('[data-sw-decision]'), a = t.closest && t.closest('a');
-    if (el) track('click', { decision_id: el.dataset.swDecision, slot: el.dataset.swSlot, href: a ? a.href : undefined }, { now: 1 });
-    triggered('click', e);
-  }, true);
-  if (!HELP) d.addEventListener('submit', function (e) { triggered('submit', e); }, true);
+  function listen() { // the page's clicks and submits, and its going away (pagehide: the queue in a beacon)
+    d.addEventListener('click', function (e) {
+      var t = e.target, el = t.closest && t.closest('[data-sw-decision]'), a = t.closest && t.closest('a');
+      if (el) track('click', { decision_id: el.dataset.swDecision, slot: el.dataset.swSlot, href: a ? a.href : undefined }, { now: 1 });
+      triggered('click', e);
+    }, true);
+    d.addEventListener('submit', function (e) { triggered('submit', e); }, true);
+    w.addEventListener('pagehide', function () { flush(true); });
+  }
 
   // -- GA4 (and Universal Analytics) ecommerce events on window.dataLayer -----------------------
   function pushed(o) {
@@ -546,12 +547,12 @@
     if (can() && history.pushState) { // a back press shows the offer once; the next one leaves
       // an entry of the same URL, with a copy of the router's state (a single-page storefront's router renders
       // it as the page it is); only a back press to the entry below it is one, not a soft navigation's popstate
-      var h = history.state, below = JSON.stringify(h) + loc(true);
-      history.pushState(h && typeof h == 'object' ? Object.assign({}, h, { sw: 1 }) : { sw: 1 }, '');
+      var h = history.state, below = JSON.stringify([h, location.href]);
+      history.pushState(Object.assign({}, h, { sw: 1 }), '');
       w.addEventListener('popstate', function back(e) {
-        if (JSON.stringify(e.state) + loc(true) !== below) return;
+        if (JSON.stringify([e.state, location.href]) != below) return;
         w.removeEventListener('popstate', back);
-        if (can()) exit('back'); else history.back();
+        can() ? exit('back') : history.back();
       });
     }
   }
@@ -778,7 +779,7 @@
   // @end
 
   // -- public API --------------------------------------------------------------------------
-  var api = HELP ? pre : w.slotwise = {
+  var api = w.slotwise = {
     v: 1,
     track: function (type, props) { return track(type, props); },
     identify: identify,
@@ -787,9 +788,9 @@
     showPopup: function () { show('api'); }
   };
   // @soft: soft navigations followed here (the spa tag: loaded by a proxied page's tag, it reports through it)
-  if (HELP) { track = function (t, p) { return api.track(t, p); }; observe = api.observe; }
+  if (C.nav) { w.slotwise = api = pre; track = function (t, p) { return api.track(t, p); }; observe = api.observe; }
   Object.defineProperty(api, 'nav', { value: soft });
-  if (HELP) return soft(C.from, 1);
+  if (C.nav) return soft(C.from, 1);
   // @end
   // the pre-load queue's push keeps working once the tag is here (a page's inline script may run after
   // the async tag); not enumerable: it is the queue's protocol, not one more method of the API
@@ -797,6 +798,7 @@
   Object.defineProperty(api, 'observe', { value: observe }); // late.js: the exposures of what it applies
   if (pre && pre.length) each(pre, api.push);
   function start() {
+    listen();
     ready(function () {
   // @tag-only
       if (!PROXIED && !viewed) view();

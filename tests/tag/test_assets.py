@@ -30,11 +30,13 @@ def test_served_gzipped_and_small() -> None:
     # The budget grew with what the tag does for any store from the rules alone (field groups and
     # page extracts, click/submit captures, dataLayer, item keys, decide/apply/applied; the extract's
     # whole-part choice and the endpoint on a subdomain took it past 9 KB): 10 KB gzipped for tag-only
-    # stores; the tag the proxy injects leaves the tag-only parts out (6 KB). docs/tag.md says so.
+    # stores; the tag the proxy injects leaves the tag-only parts out (6 KB; 6.25 KB since the popup's back
+    # press keeps a single-page storefront's router state and tells its own entry from the router's: the
+    # injected tag shows the popup too). docs/tag.md says so.
     full = gzip.compress(assets.tag_source(), 9)
     assert len(full) < 10 * 1024, f"tag.js is {len(full)} bytes gzipped"
     proxied = assets.bundle(None, "proxy")
-    assert len(proxied.compressed) < 6 * 1024, f"the injected tag is {len(proxied.compressed)} bytes gzipped"
+    assert len(proxied.compressed) < 6.25 * 1024, f"the injected tag is {len(proxied.compressed)} bytes gzipped"
     source = assets.tag_source().decode()
     assert "w.slotwise" in source and not source.startswith("/*")  # the header comment stays in the repo
     injected = proxied.source.decode()
