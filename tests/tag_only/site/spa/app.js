@@ -1,7 +1,8 @@
 /* The test storefront's router: links with data-route are followed with history.pushState; a route's content
    is fetched as JSON and rendered RENDER_MS later (a slow API), replacing the previous route's; the back and
-   forward buttons render the route again. ?variant= is picked with history.replaceState, as Shopify's themes
-   do: the same page. window.spa lets a test drive it. */
+   forward buttons render the route again. Once a route is shown the router replaces its entry with the same
+   URL (its state updated, as routers that keep scroll positions do): no new page. ?variant= is picked with
+   history.replaceState, as Shopify's themes do: the same page. window.spa lets a test drive it. */
 (function () {
   'use strict';
   var RENDER_MS = 200, app = document.getElementById('app'), shown = 0;
@@ -27,6 +28,7 @@
         app.innerHTML = data.html;
         app.removeAttribute('aria-busy');
         if (data.ld) window.dataLayer.push({ event: 'view_item', ecommerce: { items: [{ item_id: data.ld.sku }] } });
+        history.replaceState(Object.assign({}, history.state, { shown: n }), '', location.href); // the same URL again
         window.rendered = path;
       }, RENDER_MS);
     });
