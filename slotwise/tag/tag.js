@@ -672,13 +672,19 @@
   var QUIET = 250, SETTLE = 3000, WATCH = 5000, prev = Object;
   function soft(from, late) {
     prev();
-    var g = ++gen, url = loc(), rendered = 0, again = 0;
+    var g = ++gen, url = loc(), rendered = 0, again = 0, now = [];
     function cur() { return g === gen; }
+    function tidy(xs) { // what an earlier page's decision of a slot decided again inserted in an element the route kept (a header's)
+      each(xs, function (x) {
+        if (OPS[x.action]) each(d.querySelectorAll('[data-sw-slot="' + x.slot + '"]'), function (n) { if ((x.put || []).indexOf(n) < 0) n.remove(); });
+      });
+    }
     watch([]); OLD = new WeakSet(d.querySelectorAll('*')); X = 0;
     each(d.querySelectorAll('template[data-sw-popup]'), function (t) { if (!open) t.remove(); }); // the previous page's offer
     function put(xs) {
       each(xs, function (x) { if (x.action === 'popup') run([x]); else x.wait = Math.max(x.wait || 0, WATCH); });
-      watch(xs); scan();
+      if (rendered) tidy(xs);
+      watch(now = xs); scan();
     }
     function post2() { post('/decide', { url: loc(true), r: from, extract: extract() }).then(function (res) { if (cur() && res) put(res.decisions); }, Object); }
     if (allowed()) ask(from).then(function (res) {
@@ -691,7 +697,7 @@
       prev = Object; rendered = 1; OLD = 0; X = 0;
       view(from, url);
       if (left) return;
-      confirmations(); scan();
+      confirmations(); tidy(now); scan();
       if (again) post2();
     }, late);
   }

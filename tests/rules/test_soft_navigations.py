@@ -69,12 +69,12 @@ def test_the_query_parameters_the_rules_pages_read_make_a_page(tmp_path: Path) -
             email: "dl.profile dd"
         slots:
           - id: search-banner
-            pages: [{path: "/search", query: {q: present}}, {path: "/search", query: {page: absent}}]
+            pages: [{path: "/search", query: {q: true}}, {path: "/search", query: {page: false}}]
             selector: h1
             action: append
             html: "<b>found</b>"
           - id: badge
-            pages: {path: "/p/*", query: {q: present}}
+            pages: {path: "/p/*", query: {q: true}}
             selector: h1
             action: append
             html: "<b>new</b>"
@@ -87,7 +87,7 @@ def test_the_query_parameters_the_rules_pages_read_make_a_page(tmp_path: Path) -
 @given(st.lists(st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True), min_size=1, max_size=4, unique=True))
 def test_every_name_of_a_query_condition_is_one_the_tag_compares(tmp_path_factory: pytest.TempPathFactory,
                                                                   names: list[str]) -> None:
-    entries = ", ".join(f'{{path: "/s{i}", query: {{{name}: present}}}}' for i, name in enumerate(names))
+    entries = ", ".join(f'{{path: "/s{i}", query: {{{name}: true}}}}' for i, name in enumerate(names))
     rules = rules_from_text(tmp_path_factory.mktemp("q"), f"""
         slots:
           - id: s

@@ -44,7 +44,7 @@ def test_soft_navigations_are_page_views_with_what_each_page_says(stack: Stack, 
     """home → jacket → beanie by the router's links, back to the jacket: a page view each, its referrer the
     page left, each product's facts read from the JSON-LD its route rendered, the route's dataLayer push read;
     the router's replaceState of the same URL and the variant picker's (a query the rules' pages do not read)
-    are no page."""
+    are no page; a query the rules' pages read is."""
     base = stack.url("spa", "")
     goto(page, base + "/spa/")
     page.wait_for_function("window.rendered === '/spa/'")
@@ -72,6 +72,12 @@ def test_soft_navigations_are_page_views_with_what_each_page_says(stack: Stack, 
     page.wait_for_timeout(300)
     flush(page)
     assert views(stack, visitor)[3:] == [(base + "/spa/p/fell-jacket", base + "/spa/p/moss-beanie")]
+    # a query the rules' pages read (the spa-mail slot's ?ref=) makes another page, decided for it
+    page.evaluate("history.pushState(history.state, '', location.pathname + '?variant=navy&ref=mail')")
+    page.wait_for_selector(".sw-mail")
+    settled(page)
+    jacket = base + "/spa/p/fell-jacket"
+    assert wait_for(lambda: v[4:] if len(v := views(stack, visitor)) >= 5 else None, what="the ?ref= page") == [(jacket, jacket)]
 
 
 def answered(responses: list[Any], path: str) -> str:
