@@ -116,14 +116,13 @@ def test_soft_navigations_behind_the_proxy(proxied: tuple[str, SlotwisePersonali
     assert not errors
 
 
+@pytest.mark.parametrize("proxied", ["rules-spa.yaml"], ids=["on"], indirect=True)
 def test_the_popup_s_back_press_is_not_a_router_s_popstate(proxied: tuple[str, SlotwisePersonalizer, str],
                                                            new_context: Any) -> None:
     """On a touch device the popup's back press pushes an entry with a copy of the router's state: back from a
     product to that entry is the router's (home rendered, a page view, no offer); the next back press, to the entry
     below it, shows the offer. Before, the first popstate of any kind showed it (and a router saw a foreign state)."""
-    url, personalizer, rules = proxied
-    if rules != "rules-spa.yaml":
-        pytest.skip("the back press with soft navigations followed")
+    url, personalizer, _ = proxied
     page = new_context(has_touch=True).new_page()
     page.goto(url + "/spa/")
     page.wait_for_function("window.slotwise && history.state && history.state.sw === 1 && history.state.route === '/spa/'")
