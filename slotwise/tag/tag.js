@@ -349,7 +349,7 @@
       if (now() - h.t < 3e5 && !!found === (h.c.present !== false)) track('capture', h.p || { source: h.s, values: h.v }); // h.s: held by an older tag
     });
   }
-  function listen() { // the page's clicks and submits, and its going away (pagehide: the queue in a beacon)
+  function listen() { // the page's clicks and submits, and its going away (pagehide: the queue in a beacon); never the spa tag's
     d.addEventListener('click', function (e) {
       var t = e.target, el = t.closest && t.closest('[data-sw-decision]'), a = t.closest && t.closest('a');
       if (el) track('click', { decision_id: el.dataset.swDecision, slot: el.dataset.swSlot, href: a ? a.href : undefined }, { now: 1 });
@@ -672,11 +672,11 @@
   var QUIET = 250, SETTLE = 3000, WATCH = 5000, prev = Object;
   function soft(from, late) {
     prev();
-    var g = ++gen, url = loc(), rendered = 0, again = 0, now = [];
+    var g = ++gen, url = loc(), rendered = 0, again = 0, xs0 = [];
     function cur() { return g === gen; }
     function tidy(xs) { // what an earlier page's decision of a slot decided again inserted in an element the route kept (a header's)
       each(xs, function (x) {
-        if (OPS[x.action]) each(d.querySelectorAll('[data-sw-slot="' + x.slot + '"]'), function (n) { if ((x.put || []).indexOf(n) < 0) n.remove(); });
+        if (OPS[x.action]) try { each(d.querySelectorAll('[data-sw-slot="' + x.slot + '"]'), function (n) { if ((x.put || []).indexOf(n) < 0) n.remove(); }); } catch (e) {}
       });
     }
     watch([]); OLD = new WeakSet(d.querySelectorAll('*')); X = 0;
@@ -684,7 +684,7 @@
     function put(xs) {
       each(xs, function (x) { if (x.action === 'popup') run([x]); else x.wait = Math.max(x.wait || 0, WATCH); });
       if (rendered) tidy(xs);
-      watch(now = xs); scan();
+      watch(xs0 = xs); scan();
     }
     function post2() { post('/decide', { url: loc(true), r: from, extract: extract() }).then(function (res) { if (cur() && res) put(res.decisions); }, Object); }
     if (allowed()) ask(from).then(function (res) {
@@ -697,7 +697,7 @@
       prev = Object; rendered = 1; OLD = 0; X = 0;
       view(from, url);
       if (left) return;
-      confirmations(); tidy(now); scan();
+      confirmations(); tidy(xs0); scan();
       if (again) post2();
     }, late);
   }
