@@ -277,6 +277,7 @@ class CaptureSettings:
     datalayer: DataLayer | None = None
     orders: OrderMapping | None = None  # the order webhook in the store's own shape (None: the fixed one)
     identity: SignedIdentity | None = None  # the secrets a tag's signed customer id is checked with (tag-only)
+    soft_navigations: bool = True  # the tag follows a single-page storefront's history navigations (docs/tag.md)
 
     @property
     def empty(self) -> bool:

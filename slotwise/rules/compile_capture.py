@@ -151,7 +151,7 @@ def compile_capture(loader: "_Loader", spec: s.CaptureSpec) -> CaptureSettings:
         datalayer = DataLayer(dl.events, dl.product, dl.size, dl.category)
     orders = spec.orders.mapping if spec.orders is not None else None
     return CaptureSettings(customer, cart, tuple(requests), tuple(pages), tuple(triggers), datalayer, orders,
-                           spec.identity)
+                           spec.identity, spec.soft_navigations)
 
 
 def _auto_id(event: s.EventSpec, used: set[str]) -> str:

@@ -234,10 +234,12 @@ class _Loader:
         )
 
     def _merged_capture(self, doc: DocumentSpec) -> CaptureSpec:
-        """Every file's ``capture``: events add up; customer, cart, dataLayer and orders may be said once."""
+        """Every file's ``capture``: events add up; customer, cart, dataLayer and orders may be said once;
+        ``soft_navigations: false`` in any file turns them off."""
         merged = CaptureSpec()
         for part in self.captures:
             merged.events += part.events
+            merged.soft_navigations = merged.soft_navigations and part.soft_navigations  # a file that turns it off
             for name in ("customer", "cart", "datalayer", "orders"):
                 value = getattr(part, name)
                 if value is None:

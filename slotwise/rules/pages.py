@@ -181,6 +181,11 @@ class PageMatcher:
         q = normalize_query(query)
         return any(rule.matches(path, q, headers) for rule in self.rules)
 
+    @property
+    def query_names(self) -> tuple[str, ...]:
+        """The query parameters its entries read, each once: a change of one may make another page."""
+        return tuple(dict.fromkeys(c.name for rule in self.rules for c in rule.query))
+
 
 @dataclass(frozen=True)
 class CatalogPatterns:

@@ -54,6 +54,9 @@ def parse_capture(check: Checker, node: Node, pages: PagesParser, page_mapping: 
                 seen[event.id] = event
     if "datalayer" in entries:
         spec.datalayer = _datalayer(check, entries["datalayer"].node)
+    if "soft_navigations" in entries:
+        on = check.boolean(entries["soft_navigations"].node, "'capture.soft_navigations'")
+        spec.soft_navigations = spec.soft_navigations if on is None else on
     if "orders" in entries:
         mapping = parse_order_mapping(check, entries["orders"].node)
         spec.orders = s.OrdersSpec(entries["orders"].node, check.source, mapping) if mapping is not None else None

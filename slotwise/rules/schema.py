@@ -211,7 +211,7 @@ class CatalogSpec:
     product_id: FieldSpec | None = None  # a JSON-LD product's (a group's) key as the catalog names it: the same shape
 
 
-CAPTURE_KEYS = ("customer", "cart", "events", "datalayer", "orders")
+CAPTURE_KEYS = ("customer", "cart", "events", "datalayer", "orders", "soft_navigations")
 CUSTOMER_KEYS = ("pages", "within", "id", "email", "signature", "secret_env")
 CART_KEYS = ("pages", "within", "count", "lines")
 LINE_FIELDS = ("product", "size", "qty", "price", "total", "category", "name")
@@ -308,6 +308,7 @@ class CaptureSpec:
     events: list[EventSpec] = field(default_factory=list)
     datalayer: DataLayerSpec | None = None
     orders: OrdersSpec | None = None
+    soft_navigations: bool = True  # a single-page storefront's history navigations are pages (the tag: docs/tag.md)
 
 
 @dataclass

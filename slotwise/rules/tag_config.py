@@ -7,7 +7,9 @@ events, whether to read GA4's ``dataLayer``, the URL patterns that turn
 a link into a category or product key, and — tag-only mode only, where no
 proxy sees them — the rules' ``request`` sources, so it observes the page's
 own requests to them (``requests``: methods, path, the body keys read), and whether a slot's element
-is rendered by the store's own script after the page loads (``wait``: the tag then watches for it).
+is rendered by the store's own script after the page loads (``wait``: the tag then watches for it), and
+whether it follows a single-page storefront's soft navigations (``nav``: ``capture.soft_navigations``, on
+unless the rules turn it off), with the query parameters that make a URL another page (``soft_query``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ def _tag_config(ruleset: "RuleSet", tag_only: bool) -> Mapping[str, Any]:
         "datalayer": capture.datalayer is not None,
         "patterns": patterns,
     }
+    if capture.soft_navigations:
+        out["nav"] = {"query": list(soft_query(ruleset))}
     observed = capture.observed_requests() if tag_only else []
     for warning in ([s.unobserved for s in capture.requests] + [s.key_warning for s in ruleset.slots]
                     + list(ruleset.cookie_warnings)) if tag_only else ():
@@ -65,3 +69,13 @@ def _tag_config(ruleset: "RuleSet", tag_only: bool) -> Mapping[str, Any]:
     if observed:  # the tag then carries its observer (slotwise.tag.assets): only for the stores that need it
         out["requests"] = [source.tag_json() for source in observed]
     return MappingProxyType(out)
+
+
+def soft_query(ruleset: "RuleSet") -> tuple[str, ...]:
+    """The query parameters some ``pages`` of the rules read (a slot's, a capture source's): a soft navigation that
+    changes one of them is a new page, as a new path is; any other query change (a variant picker's ``?variant=``)
+    or a hash is the same page. Catalog URL patterns match paths only: they never make a query part of a page."""
+    matchers = [slot.pages for slot in ruleset.slots]
+    capture = ruleset.capture
+    matchers += [source.pages for source in (capture.customer, capture.cart, *capture.pages) if source is not None]
+    return tuple(sorted({name for m in matchers if m is not None for name in m.query_names}))

@@ -88,25 +88,34 @@ class TagBundle:
     digest: str
 
 
-VARIANTS = ("full", "proxy", "late")
-REGIONS = ("tag-only", "apply", "requests", "wait", "cookies", "shared")
+VARIANTS = ("full", "proxy", "late", "spa")
+REGIONS = ("tag-only", "apply", "requests", "wait", "cookies", "shared", "nav", "soft")
 """Regions of tag.js between ``// @<name>`` and ``// @end`` (not nested): ``tag-only`` and ``apply`` (applying
 decisions in the browser) are left out of the tag the proxy injects; ``requests`` (observing the page's own
 requests) is in the tag only when its config has ``requests`` (tag-only mode, rules with ``request`` sources),
 ``wait`` (watching for elements the store's script renders late) only when it has ``wait`` (a slot with
 ``wait``), ``cookies`` (reading ``document.cookie``) only when it has ``cookies`` (a field the tag reads is a
-cookie: in the tag the proxy injects, a click or submit trigger's): most stores pay for none. ``shared`` is in
-every tag."""
-OPTIONAL = ("requests", "wait", "cookies")  # in the full tag only when its config names them
-PROXY_OPTIONAL = ("cookies",)  # in the tag the proxy injects only when its config names them
-PROXY_LEAVES_OUT = ("tag-only", "apply", "requests", "wait")
+cookie: in the tag the proxy injects, a click or submit trigger's): most stores pay for none. ``nav`` (noticing
+a single-page storefront's soft navigations) is in the full tag and the one the proxy injects when the config has
+``nav`` (the rules' ``capture.soft_navigations``, on by default); the full tag then has ``soft`` (reading,
+deciding and applying the page a soft navigation shows) and ``wait`` too (its decisions are applied as their
+elements render). ``shared`` is in every tag."""
+OPTIONAL = ("requests", "wait", "cookies", "nav", "soft")  # in the full tag only when its config names them
+PROXY_OPTIONAL = ("cookies", "nav")  # in the tag the proxy injects only when its config names them
+WITH_NAV = ("wait", "soft")  # in a full tag with ``nav``, and in every spa tag
+SPA_LEAVES_OUT = ("requests", "nav")
+"""The ``spa`` variant: the full tag a proxied page's tag loads at its first soft navigation (``data-nav``), which
+then reads, decides and applies each page the router shows (the proxy never sees them): never the observer of
+requests (the proxy sees them) nor the noticing of navigations (the page's tag does it)."""
+PROXY_LEAVES_OUT = ("tag-only", "apply", "requests", "wait", "soft")
 LATE_REGIONS = ("shared", "apply", "wait")
 """The ``late`` variant: the script the proxy adds to a page whose decisions wait for an element the store's
 script renders (``late.js``), made of these regions of tag.js, in their order there: one ``apply`` and one
 watcher for both modes, never a second copy."""
 LATE_MARK = "/*SW_REGIONS*/"
+SPA_CONFIG_KEY = "spa"  # in the proxied tag's ``nav``: the digest of the spa tag it loads
 LATE_CONFIG = ("v", "patterns")  # what its code reads of the config (keys of links: the URL patterns)
-_MARKER = re.compile(r"^[ \t]*// @(tag-only|apply|requests|wait|cookies|shared|end)\b", re.MULTILINE)
+_MARKER = re.compile(r"^[ \t]*// @(tag-only|apply|requests|wait|cookies|shared|nav|soft|end)\b", re.MULTILINE)
 _REGION = {name: re.compile(rf"^[ \t]*// @{name}\b.*?^[ \t]*// @end[^\n]*\n", re.MULTILINE | re.DOTALL)
            for name in REGIONS}
 
@@ -145,6 +154,8 @@ def _code(variant: str, kept: tuple[str, ...] = ()) -> str:
             LATE_MARK, regions_of(source, *LATE_REGIONS).strip())
     elif variant == "proxy":
         stripped = strip_regions(strip_tag_only(source), *(r for r in PROXY_OPTIONAL if r not in kept))
+    elif variant == "spa":
+        stripped = strip_regions(source, *SPA_LEAVES_OUT, *(r for r in OPTIONAL if r not in kept and r not in WITH_NAV))
     else:
         stripped = strip_regions(source, *(r for r in OPTIONAL if r not in kept))
     code = compact(stripped)
@@ -165,18 +176,25 @@ def bundle(config: Mapping[str, Any] | None = None, variant: str = "full") -> Ta
     ``full`` (``/_sw/tag.js``) has everything; ``proxy`` is the smaller tag the
     proxy injects into the pages it serves; ``late`` the script it adds after it
     on a page whose decisions wait for an element the store's script renders
-    (``late.js``). The observer of the page's own requests is in the ``full``
+    (``late.js``); ``spa`` the full tag the injected one loads at a single-page
+    storefront's first soft navigation (its digest is in the injected tag's
+    config). The observer of the page's own requests is in the ``full``
     tag only when the config has ``requests``, the watcher of late elements
-    only when it has ``wait``, the cookie reader (in ``full`` and ``proxy``)
-    only when it has ``cookies``.
+    only when it has ``wait`` or ``nav``, the cookie reader (in ``full``,
+    ``proxy`` and ``spa``) only when it has ``cookies``, the noticing of soft
+    navigations (``full``, ``proxy``) only when it has ``nav``.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
     config = dict(config or {"v": 1})
     if variant == "late":  # only what its code reads: rules that differ elsewhere share one script
         config = {k: config[k] for k in LATE_CONFIG if k in config}
-    optional = {"full": OPTIONAL, "proxy": PROXY_OPTIONAL}.get(variant, ())
-    kept = tuple(r for r in optional if config.get(r))
+    elif variant == "spa":  # never noticing navigations itself: nav is the injected tag's
+        config.pop("nav", None)
+    elif variant == "proxy" and config.get("nav"):  # the spa tag it loads at the first soft navigation
+        config["nav"] = {**config["nav"], SPA_CONFIG_KEY: bundle(config, "spa").digest}
+    optional = {"full": OPTIONAL, "proxy": PROXY_OPTIONAL, "spa": OPTIONAL}.get(variant, ())
+    kept = tuple(r for r in optional if config.get(r) or (r in WITH_NAV and (config.get("nav") or variant == "spa")))
     return _bundle(script_json(config), variant, kept)
 
 

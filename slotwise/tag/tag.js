@@ -3,16 +3,18 @@
    injects (it reads pages and decides itself); /_sw/tag.js, for tag-only stores, has everything.
    "// @shared", "// @apply" and "// @wait" are also the whole code of the script the proxy adds to a
    page whose decisions wait for an element the store's script renders (late.js, slotwise/tag/assets.py).
-   "// @requests", "// @wait" and "// @cookies" are in a tag only when its config asks for them.
+   "// @requests", "// @wait", "// @cookies", "// @nav" and "// @soft" are in a tag only when its config asks for them.
+   A proxied page's tag with "// @nav" loads this whole tag (the `spa` variant, data-nav) at the first soft
+   navigation of a single-page storefront: it then reads, decides and applies that page and the next ones.
    Nothing here knows a store: what to read from its pages, which clicks and forms are
    events, and whether to read GA4's dataLayer all come from the rules (CFG, baked in
    by the server that serves this file). */
 (function (w, d, CFG) {
   'use strict';
-  var pre = w.slotwise;
-  if (pre && pre.v) return; // loaded twice
+  var pre = w.slotwise, S = d.currentScript || {}, C = S.dataset || {};
+  if (pre && pre.v && !C.nav) return; // loaded twice (data-nav: the spa tag, loaded by a proxied page's tag for its soft navigations)
   CFG = CFG || {};
-  var S = d.currentScript || {}, C = S.dataset || {}, N = navigator, now = Date.now, A = Array.prototype,
+  var N = navigator, now = Date.now, A = Array.prototype,
     EP = (C.endpoint || '/_sw').replace(/\/+$/, ''), CRED = /^https?:/.test(EP) ? 'include' : 'same-origin', // an endpoint on a subdomain of the store gets the cookie too
     AF = C.antiflickerMs != null ? +C.antiflickerMs : 300,
     NONCE = S.nonce || '', REQ = C.consent === 'required' || CFG.consent === 'required',
@@ -113,7 +115,6 @@
     set(LS, 'sw_try', n); set(LS, 'sw_next', now() + ms);
     sched(ms);
   }
-  w.addEventListener('pagehide', function () { flush(true); });
 
   // -- identity and consent --------------------------------------------------------------
   function identify(o) {
@@ -351,12 +352,15 @@
       if (now() - h.t < 3e5 && !!found === (h.c.present !== false)) track('capture', h.p || { source: h.s, values: h.v }); // h.s: held by an older tag
     });
   }
-  d.addEventListener('click', function (e) {
-    var t = e.target, el = e.isTrusted && t.closest && t.closest('[data-sw-decision]'), a = t.closest && t.closest('a');
-    if (el) track('click', { decision_id: el.dataset.swDecision, slot: el.dataset.swSlot, href: a ? a.href : undefined }, { now: 1 });
-    triggered('click', e);
-  }, true);
-  d.addEventListener('submit', function (e) { triggered('submit', e); }, true);
+  function listen() { // the page's clicks and submits, and its going away (pagehide: the queue in a beacon); never the spa tag's
+    d.addEventListener('click', function (e) {
+      var t = e.target, el = e.isTrusted && t.closest && t.closest('[data-sw-decision]'), a = t.closest && t.closest('a');
+      if (el) track('click', { decision_id: el.dataset.swDecision, slot: el.dataset.swSlot, href: a ? a.href : undefined }, { now: 1 });
+      triggered('click', e);
+    }, true);
+    d.addEventListener('submit', function (e) { triggered('submit', e); }, true);
+    w.addEventListener('pagehide', function () { flush(true); });
+  }
 
   // -- GA4 (and Universal Analytics) ecommerce events on window.dataLayer -----------------------
   function pushed(o) {
@@ -434,10 +438,11 @@
   // @tag-only
   // -- page views (tag-only mode): what the page says goes along, so the server reads it as the proxy would
   var viewed = 0;
-  function view() {
+  function view(from, url) { // a soft navigation's: the page it left (its referrer), and its own
+    var r = from || d.referrer;
     if (!allowed()) return;
     viewed = 1;
-    track('page_view', { url: loc(), referrer: d.referrer ? d.referrer.split(/[?#]/)[0] : undefined,
+    track('page_view', { url: url || loc(), referrer: r ? r.split(/[?#]/)[0] : undefined,
       title: d.title.slice(0, 200), extract: extract() });
   }
   // @end
@@ -543,8 +548,15 @@
       if (d.visibilityState === 'hidden') hid = 1; else if (hid) { hid = 0; exit('tab-switch'); }
     });
     if (can() && history.pushState) { // a back press shows the offer once; the next one leaves
-      history.pushState({ sw: 1 }, '');
-      w.addEventListener('popstate', function () { if (can()) exit('back'); else history.back(); }, { once: true });
+      // an entry of the same URL, with a copy of the router's state (a single-page storefront's router renders
+      // it as the page it is); only a back press to the entry below it is one, not a soft navigation's popstate
+      var h = history.state, below = JSON.stringify([h, location.href]);
+      history.pushState(Object.assign({}, h, { sw: 1 }), '');
+      w.addEventListener('popstate', function back(e) {
+        if (JSON.stringify([e.state, location.href]) != below) return;
+        w.removeEventListener('popstate', back);
+        can() ? exit('back') : history.back();
+      });
     }
   }
 
@@ -634,7 +646,7 @@
       (d.head || d.documentElement).appendChild(hider);
     }
     tm = setTimeout(function () { late = 1; reveal(); after(); }, deadline - P.now());
-    function over() { return late || P.now() >= deadline; } // the clock, not only the timer: it may not have run yet
+    function over() { return late || P.now() >= deadline || gen; } // the clock, not only the timer: it may not have run yet; gen: a soft navigation left the page
     function finish(res) {
       if (over()) return; // too late to show without flicker: not applied, so never reported or learned
       clearTimeout(tm);
@@ -656,12 +668,63 @@
         else finish(res);
       });
     }
-    if (!early) {
-      var n = nonce(), u = encodeURIComponent; // the nonce in a header: a URL lands in access logs, and it stands for the visitor
-      early = fetch(EP + '/decide?url=' + u(loc(true)) + '&r=' + u(d.referrer), { credentials: CRED, headers: n ? { 'X-Slotwise-Nonce': n } : {} })
-        .then(heard).then(function (r) { return r.ok ? r.json() : null; });
+    (early || ask(d.referrer)).then(fin, function () { fin(null); });
+  }
+  function ask(r) { // GET /decide for this page; the nonce in a header: a URL lands in access logs, and it stands for the visitor
+    var n = nonce(), u = encodeURIComponent;
+    return fetch(EP + '/decide?url=' + u(loc(true)) + '&r=' + u(r), { credentials: CRED, headers: n ? { 'X-Slotwise-Nonce': n } : {} })
+      .then(heard).then(function (r) { return r.ok ? r.json() : null; });
+  }
+  var gen = 0; // soft navigations so far
+  // @end
+
+  // @soft: in a tag that follows soft navigations (the full one with "nav"; the spa one)
+  // -- a single-page storefront's soft navigation (the "nav" region notices it; behind the proxy, the spa tag the
+  //    page's tag loads follows it): /decide asked at once, in parallel with the router's render, its decisions
+  //    applied as their elements render (the watcher: never to an element the previous page had, before the route
+  //    has rendered), the page read and its view sent once the route has rendered: the DOM quiet QUIET ms after
+  //    its first change, at most SETTLE ms after the navigation, or when the next navigation leaves it (a page
+  //    seen briefly is a page). Decisions of an older navigation are dropped (gen)
+  var QUIET = 250, SETTLE = 3000, WATCH = 5000, prev = Object;
+  function soft(from, late) {
+    prev();
+    var g = ++gen, url = loc(), rendered = 0, again = 0, xs0 = [];
+    function cur() { return g === gen; }
+    function tidy(xs) { // what an earlier page's decision of a slot decided again inserted in an element the route kept (a header's)
+      each(xs, function (x) {
+        if (OPS[x.action]) try { each(d.querySelectorAll('[data-sw-slot="' + x.slot + '"]'), function (n) { if ((x.put || []).indexOf(n) < 0) n.remove(); }); } catch (e) {}
+      });
     }
-    early.then(fin, function () { fin(null); });
+    watch([]); OLD = new WeakSet(d.querySelectorAll('*')); X = 0;
+    each(d.querySelectorAll('template[data-sw-popup]'), function (t) { if (!open) t.remove(); }); // the previous page's offer
+    function put(xs) {
+      each(xs, function (x) { if (x.action === 'popup') run([x]); else x.wait = Math.max(x.wait || 0, WATCH); });
+      if (rendered) tidy(xs);
+      watch(xs0 = xs); scan();
+    }
+    function post2() { post('/decide', { url: loc(true), r: from, extract: extract() }).then(function (res) { if (cur() && res) put(res.decisions); }, Object); }
+    if (allowed()) ask(from).then(function (res) {
+      if (!cur() || !res) return;
+      known(res.visitor);
+      if (res.complete !== false) put(res.decisions); // complete: false: the server needs what the page says
+      else if (rendered) post2(); else again = 1;
+    }, Object);
+    prev = settle(function (left) {
+      prev = Object; rendered = 1; OLD = 0; X = 0;
+      view(from, url);
+      if (left) return;
+      confirmations(); tidy(xs0); scan();
+      if (again) post2();
+    }, late);
+  }
+  function settle(f, late) { // late: the route may be rendering already (the spa tag, loaded after the navigation)
+    var tq, tb, mo = w.MutationObserver && new MutationObserver(quiet);
+    function quiet() { clearTimeout(tq); tq = setTimeout(fin, QUIET); }
+    function fin(left) { clearTimeout(tq); clearTimeout(tb); if (mo) mo.disconnect(); f(left); }
+    if (mo) mo.observe(d.documentElement, { childList: true, subtree: true, characterData: true });
+    tb = setTimeout(fin, mo ? SETTLE : 0);
+    if (late) quiet();
+    return function () { fin(1); };
   }
   // @end
 
@@ -672,19 +735,24 @@
   //    a changed one, or one whose inserted content it took out (hydration, a re-render) gets it again, at most
   //    REDO times, then the store's script wins.
   //    Nothing is watched past its wait; a decision whose element never came is never applied, nor reported.
-  var REDO = 3;
+  //    One page's decisions are watched at a time, and only on their page: a soft navigation to another path
+  //    ends them. OLD: the elements the page had when a soft navigation began, left alone until its route has
+  //    rendered (the previous page's, until the router takes them out); scan: looks again now
+  var REDO = 3, OLD, stop = Object, scan = Object;
   function watch(xs) {
-    var P = w.performance, left = [], mo, tm, most = 0;
+    var P = w.performance, left = [], mo, tm, most = 0, at = location.pathname;
+    stop();
     each(xs, function (x) { if (x.wait && x.selector) { x.end = P.now() + x.wait; x.redo = 0; most = Math.max(most, x.wait); left.push(x); } });
     if (!left.length || !w.MutationObserver) return;
     function mine(el, x) { for (; el; el = el.parentElement) if (el.getAttribute('data-sw-decision') === x.decision_id) return 1; }
-    function scan() {
+    scan = function () {
       var t = P.now(), ok = [], again = 0;
+      if (location.pathname !== at) left = [];
       left = left.filter(function (x) {
         var fresh;
         if (t >= x.end) return false;
         if (x.put && x.put.length && !x.put.some(function (n) { return n.isConnected; })) x.got = x.put = 0; // what it inserted is gone: re-rendered in place
-        try { fresh = A.filter.call(d.querySelectorAll(x.selector), function (el) { return (x.got || []).indexOf(el) < 0 && !mine(el, x); }); } catch (e) { return false; }
+        try { fresh = A.filter.call(d.querySelectorAll(x.selector), function (el) { return (x.got || []).indexOf(el) < 0 && !mine(el, x) && !(OLD && OLD.has(el)); }); } catch (e) { return false; }
         if (!fresh.length) return true;
         if (x.on && x.redo++ >= REDO) { console.debug('slotwise: slot ' + x.slot + ' re-rendered more than ' + REDO + ' times: left to the page'); return false; }
         try { if (apply(x, fresh)) { again = 1; if (!x.on && (x.on = 1) && x.token) ok.push(x.token); } } catch (e) {}
@@ -692,12 +760,44 @@
       });
       applied(ok);
       if (again) observe(); // its exposure, as for every decision
-      if (!left.length) { mo.disconnect(); clearTimeout(tm); }
-    }
+      if (!left.length) end();
+    };
+    function end() { left = []; mo.disconnect(); clearTimeout(tm); }
+    stop = end;
     mo = new MutationObserver(scan);
     mo.observe(d.documentElement, { childList: true, subtree: true });
-    tm = setTimeout(function () { left = []; mo.disconnect(); }, most);
+    tm = setTimeout(end, most);
   }
+  // @end
+
+  // @nav: a single-page storefront's soft navigations (docs/tag.md, "Single-page storefronts"): the router's
+  //    history.pushState and replaceState (called as it calls them: its this, arguments and result) and the back
+  //    and forward buttons (popstate). A new page is a new path, or a new value of a query parameter the rules'
+  //    pages read (CFG.nav.query); a hash, another parameter (Shopify's ?variant=) is the same page. Behind the
+  //    proxy this tag has no reading nor deciding: the first soft navigation loads the tag that has (CFG.nav.spa)
+  function here() {
+    var q = new URLSearchParams(location.search);
+    return JSON.stringify([location.pathname].concat(CFG.nav.query.map(function (k) { return q.getAll(k); })));
+  }
+  var page = here(), from = loc(true), helper;
+  function moved() {
+    var k = here(), r = from;
+    if (k === page) return;
+    page = k; from = loc(true);
+    if (api.nav) return api.nav(r);
+    if (!CFG.nav.spa) return;
+    if (!helper) {
+      helper = d.createElement('script'); helper.src = EP + '/tag.' + CFG.nav.spa + '.js';
+      helper.dataset.nav = 1; helper.dataset.endpoint = EP; if (NONCE) helper.nonce = NONCE;
+      d.head.appendChild(helper);
+    }
+    helper.dataset.from = r; // the page the latest navigation left, read when it runs
+  }
+  each(['pushState', 'replaceState'], function (m) {
+    var f = history[m];
+    if (typeof f == 'function') history[m] = function () { var r = f.apply(this, arguments); try { moved(); } catch (e) {} return r; };
+  });
+  w.addEventListener('popstate', function () { try { moved(); } catch (e) {} });
   // @end
 
   // -- public API --------------------------------------------------------------------------
@@ -709,12 +809,18 @@
     flush: function () { flush(); },
     showPopup: function () { show('api'); }
   };
+  // @soft: soft navigations followed here (the spa tag: loaded by a proxied page's tag, it reports through it)
+  if (C.nav) { w.slotwise = api = pre; track = function (t, p) { return api.track(t, p); }; observe = api.observe; }
+  Object.defineProperty(api, 'nav', { value: soft });
+  if (C.nav) return soft(C.from, 1);
+  // @end
   // the pre-load queue's push keeps working once the tag is here (a page's inline script may run after
   // the async tag); not enumerable: it is the queue's protocol, not one more method of the API
   Object.defineProperty(api, 'push', { value: function (c) { try { api[c[0]].apply(api, c.slice(1)); } catch (e) {} } });
   Object.defineProperty(api, 'observe', { value: observe }); // late.js: the exposures of what it applies
   if (pre && pre.length) each(pre, api.push);
   function start() {
+    listen();
     ready(function () {
   // @tag-only
       if (!PROXIED && !viewed) view();

@@ -172,14 +172,15 @@ def test_the_server_timing_header_names_the_waiting_decisions_too(
 
 
 def test_a_page_without_waiting_decisions_gets_the_tag_alone(proxied: tuple[str, SlotwisePersonalizer, PageServer]) -> None:
-    """No waiting slot on the page: the one script element, the injected tag as before (within its 6 KB)."""
+    """No waiting slot on the page: the one script element, the injected tag as before (within its 6.5 KB with the
+    noticing of soft navigations, on by default: tests/tag/test_assets.py)."""
     url, personalizer, _ = proxied
     r = httpx.get(f"{url}/about", headers={"user-agent": DESKTOP_UA}, timeout=10)
     assert r.text.count("<script") == 1 and personalizer.tag_api.assets.url() in r.text
     assert "data-decisions" not in r.text
     tag = httpx.get(url + personalizer.tag_api.assets.url(), headers={"accept-encoding": "gzip"}, timeout=10)
     assert tag.headers["cache-control"] == assets.IMMUTABLE
-    assert len(personalizer.tag_api.assets.current("proxy").compressed) < 6 * 1024
+    assert len(personalizer.tag_api.assets.current("proxy").compressed) < 6.5 * 1024
 
 
 @pytest.mark.parametrize("how", ["replaced", "in-place"])

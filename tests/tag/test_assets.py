@@ -30,11 +30,13 @@ def test_served_gzipped_and_small() -> None:
     # The budget grew with what the tag does for any store from the rules alone (field groups and
     # page extracts, click/submit captures, dataLayer, item keys, decide/apply/applied; the extract's
     # whole-part choice and the endpoint on a subdomain took it past 9 KB): 10 KB gzipped for tag-only
-    # stores; the tag the proxy injects leaves the tag-only parts out (6 KB). docs/tag.md says so.
+    # stores; the tag the proxy injects leaves the tag-only parts out (6 KB; 6.25 KB since the popup's back
+    # press keeps a single-page storefront's router state and tells its own entry from the router's: the
+    # injected tag shows the popup too). docs/tag.md says so.
     full = gzip.compress(assets.tag_source(), 9)
     assert len(full) < 10 * 1024, f"tag.js is {len(full)} bytes gzipped"
     proxied = assets.bundle(None, "proxy")
-    assert len(proxied.compressed) < 6 * 1024, f"the injected tag is {len(proxied.compressed)} bytes gzipped"
+    assert len(proxied.compressed) < 6.25 * 1024, f"the injected tag is {len(proxied.compressed)} bytes gzipped"
     source = assets.tag_source().decode()
     assert "w.slotwise" in source and not source.startswith("/*")  # the header comment stays in the repo
     injected = proxied.source.decode()
@@ -248,3 +250,25 @@ def test_no_comment_reaches_the_served_tags() -> None:
     for config, variant in (({"v": 1}, "full"), ({"v": 1, "requests": [1], "wait": 1}, "full"), (None, "proxy")):
         source = assets.bundle(config, variant).source.decode()
         assert not [line for line in source.splitlines() if re.search(r"[;{},)][ \t]+//[ \t]", line)], variant
+
+
+NAV = {"v": 1, "nav": {"query": []}, "patterns": {"home": ["/"], "product": [], "category": []}}
+
+
+def test_soft_navigations_are_followed_only_by_tags_whose_config_asks(client: Any) -> None:
+    """``nav`` (the rules' ``capture.soft_navigations``, on by default): the full tag notices a single-page
+    storefront's history navigations and reads, decides and applies each page (10.5 KB gzipped now: 11 KB with
+    them, the watcher included); the injected tag only notices them (6.3 KB now, 6.5 with them) and names the
+    ``spa`` tag it loads at the first one: the full tag without noticing (a proxied page's tag does) nor the
+    observer of requests, served hashed and immutable like the others. Without ``nav`` neither has any of it."""
+    full, proxy = assets.bundle(NAV).source.decode(), assets.bundle(NAV, "proxy")
+    spa = assets.bundle(NAV, "spa")
+    assert len(assets.bundle(NAV).compressed) < 11 * 1024 and len(proxy.compressed) < 6.5 * 1024
+    for code in ("function moved(", "function soft(", "function watch("):
+        assert code in full and code not in assets.tag_source().decode()
+    assert "function moved(" in proxy.source.decode() and "function soft(" not in proxy.source.decode()
+    assert f'"spa":"{spa.digest}"' in proxy.source.decode()
+    assert "function soft(" in spa.source.decode() and "function moved(" not in spa.source.decode()
+    assert "function moved(" not in assets.bundle(None, "proxy").source.decode()
+    r = client.get(assets.tag_url(digest=assets.bundle(None, "spa").digest), headers={"accept-encoding": "identity"})
+    assert r.status_code == 200 and r.headers["cache-control"] == assets.IMMUTABLE

@@ -45,6 +45,8 @@ RULES_CONSENT = HERE / "rules-consent.yaml"
 RULES_LATE = HERE / "rules-late.yaml"  # slots whose elements the store's scripts render late (``wait``)
 RULES_ARMS = HERE / "rules-arms.yaml"  # a holdout, and arms that show nothing, on pages with and without their slots
 RULES_CURRENCY = HERE / "rules-currency.yaml"  # a store selling in two currencies: the page says which
+RULES_SPA = HERE / "rules-spa.yaml"  # a single-page storefront (site/spa/): soft navigations followed
+RULES_SPA_OFF = HERE / "rules-spa-off.yaml"  # the same with capture.soft_navigations: false
 SECRET = "tag-only-test-secret"
 ADMIN_TOKEN = "tag-only-admin-token"
 SNIPPET_MARK = "<!--slotwise-->"
@@ -248,6 +250,8 @@ SITES: dict[Path, list[Site]] = {
     RULES_LATE: [Site("late"), Site("late-short", window_ms=300)],  # the swatches come after a 300 ms window
     RULES_ARMS: [Site("arms")],
     RULES_CURRENCY: [Site("currency")],
+    RULES_SPA: [Site("spa")],
+    RULES_SPA_OFF: [Site("spa-off")],
 }
 
 

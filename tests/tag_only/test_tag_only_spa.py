@@ -1,0 +1,147 @@
+"""A single-page storefront in tag-only mode, in Chromium: its pages after the first are soft navigations.
+
+The store (``site/spa/``) is one HTML shell whose router follows links with
+``history.pushState``, fetches each route's content as JSON and renders it
+200 ms later with the route's JSON-LD and a dataLayer push; the back button
+renders the previous route; a variant picker changes only ``?variant=`` with
+``replaceState``. nginx serves it, ``/_sw/`` is the real ``slotwise serve
+--tag-only`` with ``rules-spa.yaml`` (soft navigations followed, the default)
+or ``rules-spa-off.yaml`` (``capture.soft_navigations: false``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tag_only_helpers import RULES_SPA, RULES_SPA_OFF, Requests, Stack, flush, goto, visitor_id, wait_for
+
+pytestmark = pytest.mark.browser
+
+RULES = RULES_SPA  # the stack (conftest) for these rules
+BARE = """(() => { window.__bare = 0; const f = () => { const h = document.querySelector('.product h1');
+  if (h && !h.querySelector('.sw-badge')) window.__bare++; requestAnimationFrame(f); }; requestAnimationFrame(f); })()"""
+"""Counts the frames in which a product's heading is on screen without the slot's badge."""
+
+
+def click(page: Any, name: str, path: str) -> None:
+    """A visitor's click on a link the router follows, until the route has rendered."""
+    page.click(f"a[data-route]:text-is('{name}')")
+    page.wait_for_function(f"window.rendered === '{path}'")
+
+
+def views(stack: Stack, visitor: str) -> list[tuple[str, str | None]]:
+    return [(e.data["props"]["url"], e.data["props"].get("referrer")) for e in stack.events("page_view", visitor)]
+
+
+def settled(page: Any) -> None:
+    """The tag has read the route (it waits for the DOM to be quiet 250 ms) and sent what it queued."""
+    page.wait_for_timeout(600)
+    flush(page)
+
+
+def test_soft_navigations_are_page_views_with_what_each_page_says(stack: Stack, page: Any) -> None:
+    """home → jacket → beanie by the router's links, back to the jacket: a page view each, its referrer the
+    page left, each product's facts read from the JSON-LD its route rendered, the route's dataLayer push read;
+    the router's replaceState of the same URL and the variant picker's (a query the rules' pages do not read)
+    are no page; a query the rules' pages read is."""
+    base = stack.url("spa", "")
+    goto(page, base + "/spa/")
+    page.wait_for_function("window.rendered === '/spa/'")
+    click(page, "Fell jacket", "/spa/p/fell-jacket")
+    click(page, "Moss beanie", "/spa/p/moss-beanie")
+    settled(page)
+    visitor = visitor_id(page.context)
+    expected = [(base + "/spa/", None), (base + "/spa/p/fell-jacket", base + "/spa/"),
+                (base + "/spa/p/moss-beanie", base + "/spa/p/fell-jacket")]
+    assert wait_for(lambda: views(stack, visitor) if len(views(stack, visitor)) >= 3 else None,
+                    what="three page views") == expected
+    beanie = wait_for(lambda: stack.product("moss-beanie"), what="the beanie in the catalog")
+    assert beanie["name"] == "Moss beanie" and beanie["price"] == 29.0, beanie
+    assert wait_for(lambda: stack.product("fell-jacket"), what="the jacket")["name"] == "Fell jacket"
+    assert set(wait_for(lambda: stack.profile(visitor).products if len(stack.profile(visitor).products) == 2 else None,
+                        what="both products viewed")) == {"fell-jacket", "moss-beanie"}
+    page.evaluate("spa.addToCart('moss-beanie')")  # the route's GA4 push, as any page's
+    wait_for(lambda: [line for line in stack.profile(visitor).cart if line["product"] == "moss-beanie"] or None,
+             what="the beanie in the cart")
+    page.go_back()  # popstate: the router renders the jacket again
+    page.wait_for_function("window.rendered === '/spa/p/fell-jacket'")
+    page.evaluate("spa.variant('navy')")  # replaceState, ?variant= only: the same page
+    settled(page)
+    wait_for(lambda: len(views(stack, visitor)) >= 4 or None, what="the back button's page view")
+    page.wait_for_timeout(300)
+    flush(page)
+    assert views(stack, visitor)[3:] == [(base + "/spa/p/fell-jacket", base + "/spa/p/moss-beanie")]
+    # a query the rules' pages read (the spa-mail slot's ?ref=) makes another page, decided for it
+    page.evaluate("history.pushState(history.state, '', location.pathname + '?variant=navy&ref=mail')")
+    page.wait_for_selector(".sw-mail")
+    settled(page)
+    jacket = base + "/spa/p/fell-jacket"
+    assert wait_for(lambda: v[4:] if len(v := views(stack, visitor)) >= 5 else None, what="the ?ref= page") == [(jacket, jacket)]
+
+
+def answered(responses: list[Any], path: str) -> str:
+    """The decision id of the badge in the last /decide answer for ``path``."""
+    found = [x["decision_id"] for r in responses if "/_sw/decide" in r.url and path in (r.request.post_data or r.url)
+             for x in r.json()["decisions"] if x["slot"] == "spa-badge"]
+    assert found, f"no decision for {path}"
+    return found[-1]
+
+
+def test_a_slot_on_the_product_route_gets_its_decision_after_a_soft_navigation(stack: Stack, new_context: Any) -> None:
+    """The badge slot on a product's heading: decided at each soft navigation (/decide asked at once) and applied
+    when the route renders the heading, before it is painted once the catalog knows the product; the decision
+    for the beanie's page is on the beanie's heading (never the jacket's); each decision logged once, when applied."""
+    context = new_context()
+    context.add_init_script(BARE)
+    page = context.new_page()
+    requests = Requests(context)
+    responses: list[Any] = []
+    page.on("response", lambda r: responses.append(r) if "/_sw/decide" in r.url else None)
+    base = stack.url("spa", "")
+    goto(page, base + "/spa/")
+    page.wait_for_function("window.rendered === '/spa/'")
+    click(page, "Fell jacket", "/spa/p/fell-jacket")  # the first view of a product: the tag sends what it says
+    page.wait_for_selector(".product h1 .sw-badge")
+    settled(page)
+    click(page, "Nordlys", "/spa/")
+    click(page, "Moss beanie", "/spa/p/moss-beanie")
+    page.wait_for_selector(".product h1 .sw-badge")
+    settled(page)
+    page.evaluate("window.__bare = 0")
+    click(page, "Fell jacket", "/spa/p/fell-jacket")  # known now: applied as the heading renders
+    page.wait_for_selector(".product h1 .sw-badge")
+    assert page.evaluate("window.__bare") == 0, "the jacket's heading was painted without its badge"
+    assert page.get_attribute(".sw-badge", "data-sw-decision") == answered(responses, "fell-jacket")
+    click(page, "Moss beanie", "/spa/p/moss-beanie")  # from product to product
+    page.wait_for_selector(".product h1 .sw-badge")
+    assert page.evaluate("window.__bare") == 0, "the beanie's heading was painted without its badge"
+    assert page.locator(".sw-badge").count() == 1
+    assert page.get_attribute(".sw-badge", "data-sw-decision") == answered(responses, "moss-beanie")
+    settled(page)
+    visitor = visitor_id(page.context)
+    tokens = [t for e in requests.events() if e["type"] == "applied" for t in e["props"]["tokens"]]
+    logged = wait_for(lambda: d if len(d := stack.decisions(visitor)) >= len(tokens) else None,
+                      what="the applied decisions logged")  # the badges, and the offer's popup
+    assert tokens and len(set(tokens)) == len(tokens) == len(logged)  # one token per new decision, each logged once
+    shown = page.get_attribute(".sw-badge", "data-sw-decision")
+    assert shown in {r.data["decision_id"] for r in logged}
+    wait_for(lambda: shown in {e.data["props"]["decision_id"] for e in stack.events("exposure", visitor)} or None,
+             what="the badge's exposure")
+
+
+@pytest.mark.parametrize("rules", [RULES_SPA_OFF], ids=["off"])
+def test_the_rules_switch_turns_it_all_off(stacks: Any, page: Any, rules: Any) -> None:
+    """capture.soft_navigations: false: the router's history is left as it is, the first page alone is a page."""
+    stack = stacks(rules)
+    requests = Requests(page.context)
+    base = stack.url("spa-off", "")
+    goto(page, base + "/spa/")
+    assert "[native code]" in page.evaluate("history.pushState.toString()")
+    page.wait_for_function("window.rendered === '/spa/'")
+    click(page, "Fell jacket", "/spa/p/fell-jacket")
+    settled(page)
+    visitor = visitor_id(page.context)
+    assert wait_for(lambda: views(stack, visitor) or None, what="the first page view") == [(base + "/spa/", None)]
+    assert len(requests.to("decide")) == 1  # the snippet's, for the first page
+    assert page.locator(".sw-badge").count() == 0
