@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import Any, Mapping, TextIO
 from urllib.parse import urljoin, urlsplit
 
 from slotwise.commands.page_fetch import FetchError, fetch
+from slotwise.rules.schedule import DEFAULT_TIMEZONE
 
 
 
@@ -49,9 +51,12 @@ def register(subparsers: Any) -> None:
     check.set_defaults(func=run_check)
 
 
-def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None,
+              now: float | None = None) -> int:
+    """``now``: the moment the slots' ``active`` windows are said of (default: the clock's)."""
     from slotwise.rules import check_rules
 
+    now = time.time() if now is None else now
     out = out or sys.stdout
     err = err or sys.stderr
     ruleset, issues = check_rules(args.file)
@@ -61,11 +66,15 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         print(f"{args.file}: {len(issues)} error{'s' if len(issues) != 1 else ''}; rules rejected", file=err)
         return 1
     settings = f"holdout {ruleset.holdout:.0%}, consent {ruleset.consent}, attribution window {ruleset.attribution_window_text}"
+    if ruleset.timezone != DEFAULT_TIMEZONE:
+        settings += f", timezone {ruleset.timezone}"
     print(f"{args.file}: OK, {len(ruleset.slots)} slot{'s' if len(ruleset.slots) != 1 else ''} ({settings})", file=out)
     for slot in ruleset.slots:
         print(f"  {slot.summary()}", file=out)
         if slot.key_warning is not None:  # tag-only mode is serve's, not the rules': said as of request sources
             print(slot.key_warning, file=out)
+        for line in schedule_lines(slot, now):
+            print(line, file=out)
     capture = ruleset.capture
     sources = len(capture.requests) + len(capture.pages) + len(capture.triggers)
     if not capture.empty:
@@ -115,6 +124,22 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
 
 
 FEED_SHOWN = 5
+
+
+def schedule_lines(slot: Any, now: float) -> list[str]:
+    """A slot's and its variants' ``active`` windows in words, and a warning for each one that has ended: a
+    stale campaign is never applied again (a variant: never offered again), and still costs every page a look."""
+    lines = []
+    owners = [(f"slot {slot.id!r}", "", slot.window)] + [
+        (f"variant {v.id!r} of slot {slot.id!r}", f"variant {v.id!r} ", v.window) for v in slot.variants]
+    for name, prefix, window in owners:
+        if window is None:
+            continue
+        lines.append(f"    {prefix}{window.describe(now)}")
+        if window.ended(now):
+            lines.append(f"WARNING: {name}: its 'active' window ended {window.closes()}: a stale "
+                         f"campaign, never {'applied' if not prefix else 'offered'} again; remove it or give it new dates")
+    return lines
 
 
 def _signed(identity: Any, customer: str | None, signature: str | None) -> str | None:
