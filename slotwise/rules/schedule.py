@@ -113,7 +113,8 @@ def parse_active(check: Checker, node: Node, what: str) -> ActiveSpec | None:
     if entries is None:
         return None
     if not entries:
-        check.error(node, f"'active' of {what} needs 'from', 'until' or both")
+        if not node.value:  # an unknown key is said as such (with the closest one), not again here
+            check.error(node, f"'active' of {what} needs 'from', 'until' or both")
         return None
     moments: dict[str, Moment | None] = dict.fromkeys(ACTIVE_KEYS)
     for key in ACTIVE_KEYS:
@@ -145,9 +146,14 @@ def _shown(at: dt.datetime) -> str:
 
 
 def _instant(local: dt.datetime, tz: ZoneInfo) -> float:
-    """A wall-clock time's instant (a time the clocks skip reads as after the jump; one they repeat,
-    its first occurrence: ``fold=0``)."""
-    return local.replace(tzinfo=tz).timestamp()
+    """A wall-clock time's instant: one the clocks repeat (autumn), its first occurrence; one they skip
+    (spring: 02:30 in Berlin), the moment they jump, the first instant whose wall clock is past it."""
+    at = local.replace(tzinfo=tz).timestamp()  # fold=0: a skipped time reads as that long after the jump
+    if dt.datetime.fromtimestamp(at, tz).replace(tzinfo=None) == local:
+        return at
+    while dt.datetime.fromtimestamp(at - 60, tz).replace(tzinfo=None) > local:  # back to the jump (an hour at most)
+        at -= 60
+    return at
 
 
 @dataclass(frozen=True)
