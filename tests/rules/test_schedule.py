@@ -173,3 +173,25 @@ slots:
     assert ("WARNING: variant 'old-offer' of slot 'spring-sale': its 'active' window ended 2026-03-31 23:59 "
             "America/New_York: a stale campaign, never offered again") in said
     assert "WARNING" not in check(path, at("2026-03-31T23:59:00", ZoneInfo("America/New_York")))
+
+
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text()
+
+
+def test_the_docs_example_loads_and_rules_check_says_what_the_docs_say(tmp_path: Path) -> None:
+    section = DOC.split("### When a slot runs: `active`\n")[1].split("\n### ")[0]
+    example = section.split("```yaml\n")[1].split("```")[0]
+    output = section.split("```\n  black-friday")[1].split("```")[0]
+    output = "  black-friday" + output
+    path = tmp_path / "rules.yaml"
+    path.write_text(example)
+    said = check(path, at("2026-11-27T12:00:00"))
+    for line in output.strip("\n").splitlines():
+        assert line in said.splitlines(), line
+    text = " ".join(section.split())
+    ended = check(path, at("2026-12-01T00:00:00"))
+    warning = text.split("naming the slot (a stale campaign costs every page view a look, and is easily forgotten): `")[1]
+    assert warning.split("`")[0] in " ".join(ended.split())
+    lunch = section.split("```yaml\n")[2].split("```")[0].strip()
+    path.write_text(RULES.format(tz="Europe/Berlin", start="2026-01-01", until="2026-12-31") + f"    {lunch}\n")
+    assert load_rules(path).slots[0].when_source == lunch.removeprefix("when: ")
