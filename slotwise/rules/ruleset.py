@@ -142,20 +142,25 @@ class Slot:
                 return variant
         raise RuleEvaluationError(self.id, f"no variant {variant_id!r} (has {', '.join(self.arms)})")
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scheduled", self.window is not None or any(v.window is not None for v in self.variants))
+
+    scheduled: bool = field(default=False, init=False)
+    """Whether it or a variant has an ``active`` window (without one, ``runs`` and ``offered`` cost nothing)."""
+
     def runs(self, now: float) -> bool:
         """Whether its ``active`` window is open at ``now`` and one of its variants' too: outside, the slot
         is not applied at all (the store's page as is, no decision), as when its ``when`` is false."""
+        if not self.scheduled:
+            return True
         return open_now(self.window, now) and any(open_now(v.window, now) for v in self.variants)
 
     def offered(self, now: float) -> tuple[Variant, ...]:
         """The variants whose ``active`` window is open at ``now``: the only arms the policy chooses
         among, so a logged propensity is the chance the decision really had."""
+        if not self.scheduled:
+            return self.variants
         return tuple(v for v in self.variants if open_now(v.window, now))
-
-    @property
-    def scheduled(self) -> bool:
-        """Whether it or a variant has an ``active`` window."""
-        return self.window is not None or any(v.window is not None for v in self.variants)
 
     def matches_page(self, path: str, query: Query = None, headers: Headers = None) -> bool:
         return self.enabled and self.pages.matches(path, query, headers)
