@@ -24,7 +24,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIME_FACTS = ("hour", "minute", "weekday", "date")
 ACTIVE_KEYS = ("from", "until")
 
-_MOMENT_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2}))?$")
+_MOMENT_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2}))?$", re.ASCII)
 _FORMS = "a date '2026-11-27' (the whole day) or a date and time '2026-11-27 18:00'"
 
 
