@@ -222,11 +222,17 @@ class Learner:
     # -- decide ------------------------------------------------------------
     def decide(self, slot: str, context: Mapping[str, Any] | None = None,
                rng: random.Random | None = None, *, features: Mapping[str, float] | None = None,
-               decision_id: str | None = None) -> Decision:
+               decision_id: str | None = None, arms: Sequence[str] | None = None) -> Decision:
         """One decision for ``slot`` with its current policy and arms (see ``decide.decide``:
-        the proxy passes the decision id, so the draw is that decision's own)."""
-        return decide(self.policies[slot], self.slots[slot].arms, context, rng, features=features,
-                      decision_id=decision_id)
+        the proxy passes the decision id, so the draw is that decision's own). ``arms``: only these of
+        the slot's arms are offered now (the others' windows are closed): the policy's probabilities are
+        over them, so the propensity is exact, and what it learned of the others is kept for when they return."""
+        configured = self.slots[slot].arms
+        if arms is None:
+            arms = configured
+        elif any(arm not in configured for arm in arms):
+            raise ValueError(f"arms {list(arms)!r} are not all arms of slot {slot!r} ({list(configured)!r})")
+        return decide(self.policies[slot], arms, context, rng, features=features, decision_id=decision_id)
 
     # -- records -----------------------------------------------------------
     def _accept(self, seq: int | None) -> bool:

@@ -231,8 +231,11 @@ def split_counts(rows: Sequence[Mapping[str, Any]], intended: Mapping[str, float
 
     A variant added to a running even split has been live only since its first
     decision; counting the whole history against today's shares would call a
-    healthy split broken.
+    healthy split broken. So would a decision drawn among fewer arms, while a
+    variant was outside its ``active`` window: its logged propensity is not its
+    arm's share of the split (1/2 of the two offered, not 1/3), and it is left out.
     """
+    rows = [r for r in rows if _drawn_among_all(r, intended)]
     first: dict[str, float] = {}
     for r in rows:
         key = _arm_key(r)
@@ -241,6 +244,13 @@ def split_counts(rows: Sequence[Mapping[str, Any]], intended: Mapping[str, float
     since = max(first.values(), default=-math.inf)
     counts: Counter = Counter(_arm_key(r) for r in rows if float(r.get("ts") or 0.0) >= since)
     return {a: counts[a] for a in intended}
+
+
+def _drawn_among_all(row: Mapping[str, Any], intended: Mapping[str, float]) -> bool:
+    """Whether a decision was drawn among every arm of the split: its logged propensity is its arm's
+    share (a row without one, or not of the split's arms, e.g. the holdout, is taken as it is)."""
+    propensity, share = row.get("propensity"), intended.get(_arm_key(row))
+    return propensity is None or share is None or abs(float(propensity) - share) <= 1e-9
 
 
 def summarize_arms(arm_names: Sequence[str], rewards: Mapping[str, Sequence[float]], decisions: Mapping[str, int],

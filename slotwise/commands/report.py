@@ -9,7 +9,7 @@ import sys
 import textwrap
 import time
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from slotwise.commands.common import add_store_arguments, missing_store, parse_since, run_on_store, store_from_args
 
@@ -29,9 +29,10 @@ GOAL_MEANING = {
 }
 
 
-def render_text(reports: list[SlotReport]) -> str:
+def render_text(reports: list[SlotReport], windows: Mapping[str, str] | None = None) -> str:
     """The report for a person: one table per slot (every variant of the rules, the holdout as the
-    baseline), in the admin page's words (``reporting.report_rows``, ``lift_text``, ``notices``)."""
+    baseline), in the admin page's words (``reporting.report_rows``, ``lift_text``, ``notices``);
+    ``windows``: slot id -> its ``active`` window in words, from the rules (``--rules``)."""
     from slotwise.bandits.goals import is_binary
     from slotwise.proxy.operations.reporting import (LEGEND, goal_text, lift_text, measure_name, notices, report_rows,
                                                      segment_lines)
@@ -45,6 +46,8 @@ def render_text(reports: list[SlotReport]) -> str:
         width = max([len("variant")] + [len(r.name) for r in rows]) + 2
         col = 9 if binary else 14
         out.append(f"Slot {rep.slot} - goal: {goal_text(rep)} ({GOAL_MEANING.get(rep.goal, rep.goal)})")
+        if windows and rep.slot in windows:
+            out.append(f"  {windows[rep.slot]}")
         out.append(f"  {'variant':<{width}}{'shown':>8}{'seen':>8}{'measured':>10}{measure_name(rep.goal):>{col}}   "
                    f"{'95% interval':<22}{'chance best':>11}")
         for r in rows:
@@ -73,6 +76,7 @@ async def _report(args: argparse.Namespace) -> int:
         await store.close()
     since = args.since  # a timestamp (parse_since), or None
     configs = None
+    windows: dict[str, str] = {}
     rules = args.rules or os.environ.get("SLOTWISE_RULES")
     if rules:  # the variants as the server has them (also for a log from before decisions named them all)
         from slotwise.proxy.personalization.choices import slot_configs
@@ -80,7 +84,9 @@ async def _report(args: argparse.Namespace) -> int:
         from slotwise.rules.errors import RulesError
 
         try:
-            configs = slot_configs(load_rules(rules, secrets=False))
+            ruleset = load_rules(rules, secrets=False)
+            configs = slot_configs(ruleset)
+            windows = {slot.id: f"runs {slot.window.span()}" for slot in ruleset.slots if slot.window is not None}
         except (RulesError, OSError) as exc:
             print(f"slotwise report: {exc}", file=sys.stderr)
             return 2
@@ -111,7 +117,7 @@ async def _report(args: argparse.Namespace) -> int:
     elif empty:
         print(empty)
     else:  # the rules' variants are still listed (what will be measured), after the line that says why all is 0
-        print(f"{none_yet}\n\n" if none_yet and reports else "", render_text(reports), sep="", end="")
+        print(f"{none_yet}\n\n" if none_yet and reports else "", render_text(reports, windows), sep="", end="")
     return 0
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import Any, Mapping, TextIO
 from urllib.parse import urljoin, urlsplit
 
 from slotwise.commands.page_fetch import FetchError, fetch
+from slotwise.rules.schedule import DEFAULT_TIMEZONE
 
 
 
@@ -49,9 +51,12 @@ def register(subparsers: Any) -> None:
     check.set_defaults(func=run_check)
 
 
-def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None,
+              now: float | None = None) -> int:
+    """``now``: the moment the slots' ``active`` windows are said of (default: the clock's)."""
     from slotwise.rules import check_rules
 
+    now = time.time() if now is None else now
     out = out or sys.stdout
     err = err or sys.stderr
     ruleset, issues = check_rules(args.file)
@@ -61,11 +66,15 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         print(f"{args.file}: {len(issues)} error{'s' if len(issues) != 1 else ''}; rules rejected", file=err)
         return 1
     settings = f"holdout {ruleset.holdout:.0%}, consent {ruleset.consent}, attribution window {ruleset.attribution_window_text}"
+    if ruleset.timezone != DEFAULT_TIMEZONE:
+        settings += f", timezone {ruleset.timezone}"
     print(f"{args.file}: OK, {len(ruleset.slots)} slot{'s' if len(ruleset.slots) != 1 else ''} ({settings})", file=out)
     for slot in ruleset.slots:
         print(f"  {slot.summary()}", file=out)
         if slot.key_warning is not None:  # tag-only mode is serve's, not the rules': said as of request sources
             print(slot.key_warning, file=out)
+        for line in schedule_lines(slot, now):
+            print(line, file=out)
     capture = ruleset.capture
     sources = len(capture.requests) + len(capture.pages) + len(capture.triggers)
     if not capture.empty:
@@ -110,11 +119,27 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
             print(f"slotwise rules check: {exc}", file=err)
             return 2
         return _check_url(ruleset, args.url, out, err, cookies=cookies, headers=headers, max_html_bytes=limit,
-                          categories=categories)
+                          categories=categories, now=now)
     return 0
 
 
 FEED_SHOWN = 5
+
+
+def schedule_lines(slot: Any, now: float) -> list[str]:
+    """A slot's and its variants' ``active`` windows in words, and a warning for each one that has ended: a
+    stale campaign is never applied again (a variant: never offered again), and still costs every page a look."""
+    lines = []
+    owners = [(f"slot {slot.id!r}", "", slot.window)] + [
+        (f"variant {v.id!r} of slot {slot.id!r}", f"variant {v.id!r} ", v.window) for v in slot.variants]
+    for name, prefix, window in owners:
+        if window is None:
+            continue
+        lines.append(f"    {prefix}{window.describe(now)}")
+        if window.ended(now):
+            lines.append(f"WARNING: {name}: its 'active' window ended {window.closes()}: a stale "
+                         f"campaign, never {'applied' if not prefix else 'offered'} again; remove it or give it new dates")
+    return lines
 
 
 def _signed(identity: Any, customer: str | None, signature: str | None) -> str | None:
@@ -227,7 +252,7 @@ def _max_html_bytes(flag: int | None) -> int:
 
 def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dict[str, str] | None = None,
                headers: dict[str, str] | None = None, max_html_bytes: int | None = None,
-               categories: dict[str, tuple[str, str | None]] | None = None) -> int:
+               categories: dict[str, tuple[str, str | None]] | None = None, now: float | None = None) -> int:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         print(f"slotwise rules check: --url {url!r} is not an http(s) URL", file=err)
@@ -253,7 +278,7 @@ def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dic
     charset = sniff_charset(page.html, page.content_type)  # the proxy's: BOM, Content-Type, <meta charset>, UTF-8
     for line in describe_page(ruleset, page.url, page.status, page.html, headers or {}, cut=page.cut, charset=charset,
                               sent_size=page.sent_size, max_html_bytes=max_html_bytes, categories=categories,
-                              cookies=cookies):
+                              cookies=cookies, now=now):
         print(line, file=out)
     return 0
 
@@ -261,14 +286,15 @@ def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dic
 def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dict[str, str] | None = None, *,
                   cut: bool = False, charset: str = "utf-8", sent_size: int | None = None,
                   max_html_bytes: int | None = None, categories: dict[str, tuple[str, str | None]] | None = None,
-                  cookies: Mapping[str, str] | None = None) -> list[str]:
+                  cookies: Mapping[str, str] | None = None, now: float | None = None) -> list[str]:
     """Everything the rules read from one page, as lines for a person (pure: no I/O). ``categories``:
     product id -> (category, name) from the feed ``--feed`` read, for a product page that names none.
     ``cookies``: the request's (``--cookie``), what the rules' cookie fields read, as behind the proxy. ``cut``: ``html`` is
     only the start of a longer page, so a selector that finds nothing may find it further down. ``charset``:
     the page's (``sniff_charset``); it is read in it as the proxy reads it (``bytes_to_read``). ``sent_size``
     (its bytes as sent) and ``max_html_bytes`` (serve's bound): with them, a page the proxy would pass
-    through unchanged is said to be one (``_passes_through``)."""
+    through unchanged is said to be one (``_passes_through``). ``now``: the moment a slot's ``active`` window
+    and a ``when`` on the ``time`` facts are said of (default: the clock's)."""
     from slotwise.proxy.forwarding.documents import is_document
     from slotwise.proxy.personalization.catalog_category import with_category
     from slotwise.rules import page_facts
@@ -348,9 +374,11 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     if ruleset.slots:
         lines.append("  slots:")
         no_sizes = catalog.sizes is not None and page.product is not None and not page.product.get("variants")
+        moment = time.time() if now is None else now
         for slot, count in zip(ruleset.slots, counts):
             matches = slot.pages.matches(path, parts.query, headers)
-            lines.append(_slot_line(slot, page, matches, count, no_sizes=no_sizes))
+            lines.append(_slot_line(slot, page, matches, count, no_sizes=no_sizes, now=moment,
+                                    timezone=ruleset.timezone))
             if matches and count and slot.action in ("reorder", "select-option", "set-value"):
                 lines += [f"      {line}" for line in _slot_targets(html, slot)]
     if capture.pages or capture.requests or capture.triggers:
@@ -394,26 +422,37 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     return lines
 
 
-def _slot_line(slot: Any, page: Any, matches: bool, count: int, *, no_sizes: bool) -> str:
+def _slot_line(slot: Any, page: Any, matches: bool, count: int, *, no_sizes: bool, now: float,
+               timezone: str = DEFAULT_TIMEZONE) -> str:
     """One slot on this page: whether its pages match, what its selector finds, and whom it is shown to. A
     ``when`` that reads the page alone is evaluated (``Slot.when_on_page``); one that reads the visitor is
     said, not counted as shown or not shown. A selector that finds nothing is a warning, unless the slot
     is not shown here anyway, or it reads sizes on a product the rules read none for (``no_sizes``), or it
-    waits for the page's own script to render its element (``wait``: said, as that is what it is for)."""
+    waits for the page's own script to render its element (``wait``: said, as that is what it is for). A slot
+    outside its ``active`` window at ``now`` is not shown; a ``when`` on the ``time`` facts is said of ``now``."""
     from slotwise.rules.errors import RuleEvaluationError
+    from slotwise.rules.schedule import time_facts
+    from slotwise.rules.vocabulary import TIME_NAMES
 
     notes = [] if slot.enabled else ["disabled"]
     holds: bool | None = True
-    if matches and slot.when is not None:
+    if matches and not slot.runs(now):
+        holds = False
+        window = slot.window if slot.window is not None and not slot.window.active(now) else None
+        notes.append(f"not shown now: outside its active window ({window.describe(now)})" if window is not None
+                     else "not shown now: none of its variants' active windows is open")
+    elif matches and slot.when is not None:
+        at_time = bool(slot.when.facts & TIME_NAMES)
         try:
-            holds = slot.when_on_page(page)
+            holds = slot.when_on_page(page, time_facts(now, timezone))
         except RuleEvaluationError as exc:
             holds = False  # the proxy fails open: the whole page as the store sent it
             notes.append(f"WARNING: {exc.reason}: the proxy would serve this page unchanged")
         else:
+            where = "on this page now" if at_time else "on this page"
             notes.append(f"depends on the visitor: shown only when {slot.when_source}" if holds is None else
-                         f"when {slot.when_source}: true on this page" if holds else
-                         f"not shown: when {slot.when_source} is false on this page")
+                         f"when {slot.when_source}: true {where}" if holds else
+                         f"not shown: when {slot.when_source} is false {where}")
     hits = f"{count} element{'s match' if count != 1 else ' matches'} {slot.selector!r}"
     found = ""
     if matches and count == 0 and holds is not False:

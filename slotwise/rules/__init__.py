@@ -6,9 +6,9 @@ Pure: no network, no store, no proxy. The proxy's path through it::
     slots = ruleset.slots_for(path, query, headers)    # precompiled page matchers
     page = page_facts(path, query, html, ruleset)      # URL patterns + JSON-LD
     request = request_facts(headers, query)
-    ctx = build_context(profile, page, request, visitor_id)
+    ctx = build_context(profile, page, request, visitor_id, time=time_facts(now, ruleset.timezone))
     for slot in slots:
-        if slot.applies(ctx):                          # the slot's `when`
+        if slot.runs(now) and slot.applies(ctx):       # its `active` window, its `when` (now: the caller's clock)
             edit = slot.render(variant_id, ctx, decision_id, recommendations)
 
 See docs/rules.md for the file format.

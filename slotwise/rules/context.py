@@ -9,6 +9,7 @@ bench and replay all read features built from it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Mapping
 
 from slotwise.bandits.features import VisitorContext
@@ -75,6 +76,9 @@ class Context:
         return one_hot(vars(self.visitor_context(own_host)))
 
 
+_NO_TIME: Mapping[str, Any] = MappingProxyType({})  # no clock given: every ``time`` fact is undefined
+
+
 def build_context(
     profile: Profile | None,
     page: PageFacts,
@@ -82,11 +86,14 @@ def build_context(
     visitor_id: str | None = None,
     signals: Signals | None = None,
     journeys: JourneyData | None = None,
+    time: Mapping[str, Any] | None = None,
 ) -> Context:
     """The context of one page view; ``profile`` None means a first-time (or unconsented) visitor;
     ``signals``: the rules' stage and interest settings (``RuleSet.signals``); ``journeys``: what
-    journey facts read besides the profile (``rules.journey_facts``)."""
+    journey facts read besides the profile (``rules.journey_facts``); ``time``: the ``time`` facts
+    of the page view's moment (``rules.schedule.time_facts``: the caller's clock, never read here)."""
     visitor = VisitorView(profile, visitor_id, signals, journeys)
     form = journeys.settings.cart_form if journeys is not None else None
-    names = {"visitor": visitor, "page": page, "request": request, "cart_form": freeze(form.as_dict()) if form else None}
+    names = {"visitor": visitor, "page": page, "request": request, "cart_form": freeze(form.as_dict()) if form else None,
+             "time": time if time is not None else _NO_TIME}
     return Context(visitor=visitor, page=page, request=request, visitor_id=visitor_id, names=names)

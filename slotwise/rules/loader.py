@@ -30,6 +30,7 @@ from slotwise.rules.parse import parse_document
 from slotwise.rules.policy import PolicyValidator, default_validator
 from slotwise.profile import SESSION_TIMEOUT_S
 from slotwise.rules.ruleset import AttributionWindow, Policy, RuleSet, Slot, Variant
+from slotwise.rules.schedule import DEFAULT_TIMEZONE, Window
 from slotwise.rules.signals import Signals
 from slotwise.rules.html_api import ItemKey
 from slotwise.rules.schema import (
@@ -99,6 +100,7 @@ class _Loader:
         self.journeys: list[dict[str, Section]] = []
         self._texts: list[str] = []  # the current slot's expressions and templates (which facts it reads)
         self._vars: frozenset[str] = frozenset()  # the current slot's `vars` keys, over all its variants
+        self.timezone = DEFAULT_TIMEZONE  # the main file's: its slots' windows are read in it
 
     # -- reading files ------------------------------------------------------------
     def _read(self, path: Path, display: str, where: tuple[Source, Node] | None, what: str,
@@ -190,6 +192,7 @@ class _Loader:
                                      f"{self.limits.max_slots:,} are loaded; a set this large is refused, not "
                                      "loaded (docs/rules.md, Limits)"))
             return None
+        self.timezone = doc.timezone
         catalog = self._catalog(doc.catalog, main.parent)
         merged_capture = self._merged_capture(doc)
         capture = compile_capture(self, merged_capture)
@@ -229,6 +232,7 @@ class _Loader:
             signals=replace(doc.signals or Signals(), size_vocabulary=catalog.size_vocabulary, revenue=doc.revenue),
             cache=doc.cache,
             revenue=doc.revenue,
+            timezone=doc.timezone,
             files=tuple(dict.fromkeys(self.files)),
             cookie_warnings=tuple(sorted(set(self.cookie_warnings))),  # in file order, each once
         )
@@ -390,7 +394,12 @@ class _Loader:
             recommend=v.recommend,
             coupon_cost=v.coupon_cost,
             description=v.description,
+            window=self._window(v.active),
         )
+
+    def _window(self, spec: Any) -> Window | None:
+        """An ``active`` window as instants, read in the rules' ``timezone``."""
+        return Window.of(spec, self.timezone) if spec is not None else None
 
     def _unknown_vars(self, template: Any, source: str) -> list[Problem]:
         """``vars.X`` that no variant of the slot sets: a typo (``vars.nme``) would render as nothing
@@ -479,6 +488,7 @@ class _Loader:
             policy=policy, enabled=spec.enabled, key=key, items=items, trigger=spec.trigger, limit=spec.limit,
             wait_ms=spec.wait_ms, click=spec.click, description=spec.description, file=loc.file, line=loc.line, reads=reads,
             key_warning=self._key_warning, sizes=(catalog or CatalogSettings()).size_vocabulary,
+            window=self._window(spec.active),
         )
 
 

@@ -19,6 +19,7 @@ from slotwise.rules.parse_capture import parse_capture
 from slotwise.rules.parse_fields import parse_catalog, parse_field
 from slotwise.rules.parse_signals import parse_signals
 from slotwise.rules.revenue import parse_revenue
+from slotwise.rules.schedule import parse_active, parse_timezone
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, construct, kind_of
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -62,6 +63,8 @@ def parse_document(check: Checker, root: Node | None, *, main: bool) -> s.Docume
         window = _window(check, entries["attribution_window"].node)
         if window is not None:
             doc.attribution_window, doc.attribution_seconds = window
+    if "timezone" in entries:
+        doc.timezone = parse_timezone(check, entries["timezone"].node) or doc.timezone
     if "revenue" in entries:
         doc.revenue = parse_revenue(check, entries["revenue"].node)
     if "catalog" in entries:
@@ -209,6 +212,7 @@ def _slot(check: Checker, node: Node) -> s.SlotSpec | None:
             check.error(entries["click"].key_node, f"'click' only applies to action 'select-option', not {action!r}")
         click = bool(check.boolean(entries["click"].node, "'click'"))
     description = check.scalar(entries["description"].node) if "description" in entries else ""
+    active = parse_active(check, entries["active"].node, name) if "active" in entries else None
 
     defaults = _content(check, entries, action, what=name)
     variants: list[s.VariantSpec] = []
@@ -234,6 +238,7 @@ def _slot(check: Checker, node: Node) -> s.SlotSpec | None:
         action=action, pages=pages, selector=selector, when=when, variants=variants, goal=goal or "click",
         policy=policy, enabled=bool(enabled), key=key, items=choices, trigger=trigger, limit=limit,
         wait_ms=wait_ms, click=click, description=description if isinstance(description, str) else "",
+        active=active,
     )
 
 
@@ -345,6 +350,8 @@ def _variant(check: Checker, node: Node, index: int, action: str | None, default
     else:
         variant_id = "control" if control else f"v{index + 1}"
     variant = s.VariantSpec(id=variant_id, node=node, source=check.source, control=bool(control))
+    if "active" in entries:
+        variant.active = parse_active(check, entries["active"].node, f"variant {variant_id!r} of {slot_name}")
     own = _content(check, entries, action, what=f"variant {variant_id!r}")
     if control:
         for name in own:

@@ -27,11 +27,12 @@ from slotwise.rules.pages import Headers, PageMatcher, Query, normalize_query
 from slotwise.rules.recommend import KeyedPicks
 from slotwise.rules.render_cache import CachedTemplate, frozen_key
 from slotwise.rules.revenue import Revenue
+from slotwise.rules.schedule import DEFAULT_TIMEZONE, Window, open_now
 from slotwise.rules.signals import Signals
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.rules.schema import INSERT_ACTIONS, CouponCost, RecommendSpec
 from slotwise.rules.visitor import freeze
-from slotwise.rules.vocabulary import SIZE_FACTS, VISITOR_NAMES
+from slotwise.rules.vocabulary import SIZE_FACTS, TIME_NAMES, VISITOR_NAMES
 
 Expression = CompiledExpression
 Template = CachedTemplate
@@ -75,6 +76,7 @@ class Variant:
     recommend: RecommendSpec | None = None
     coupon_cost: CouponCost | None = None
     description: str = ""
+    window: Window | None = None  # ``active``: offered only within it (None: always)
 
     def content(self) -> tuple[Any, ...]:
         """What this variant shows, comparable between two loads of the rules (its description aside):
@@ -112,6 +114,7 @@ class Slot:
     reads: frozenset[str] = frozenset()  # the journey facts it reads (the proxy loads only those)
     key_warning: Issue | None = None  # its key's match has no RegExp the tag can run (rules check says it)
     sizes: SizeVocabulary = PLAIN_SIZES  # select-option: a size's other names match as it (``catalog.size_names``)
+    window: Window | None = None  # ``active``: applied only within it (None: always)
 
     @property
     def policy_spec(self) -> dict[str, Any]:
@@ -140,6 +143,26 @@ class Slot:
                 return variant
         raise RuleEvaluationError(self.id, f"no variant {variant_id!r} (has {', '.join(self.arms)})")
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scheduled", self.window is not None or any(v.window is not None for v in self.variants))
+
+    scheduled: bool = field(default=False, init=False)
+    """Whether it or a variant has an ``active`` window (without one, ``runs`` and ``offered`` cost nothing)."""
+
+    def runs(self, now: float) -> bool:
+        """Whether its ``active`` window is open at ``now`` and one of its variants' too: outside, the slot
+        is not applied at all (the store's page as is, no decision), as when its ``when`` is false."""
+        if not self.scheduled:
+            return True
+        return open_now(self.window, now) and any(open_now(v.window, now) for v in self.variants)
+
+    def offered(self, now: float) -> tuple[Variant, ...]:
+        """The variants whose ``active`` window is open at ``now``: the only arms the policy chooses
+        among, so a logged propensity is the chance the decision really had."""
+        if not self.scheduled:
+            return self.variants
+        return tuple(v for v in self.variants if open_now(v.window, now))
+
     def matches_page(self, path: str, query: Query = None, headers: Headers = None) -> bool:
         return self.enabled and self.pages.matches(path, query, headers)
 
@@ -158,15 +181,16 @@ class Slot:
         except Exception as exc:
             raise RuleEvaluationError(self.id, f"'when' {self.when_source!r} failed: {type(exc).__name__}: {exc}") from exc
 
-    def when_on_page(self, page: PageFacts) -> bool | None:
+    def when_on_page(self, page: PageFacts, time: Mapping[str, Any] | None = None) -> bool | None:
         """Whether its ``when`` holds on this page for every visitor (True without one), or None when it
         reads the visitor or the request (``VISITOR_NAMES``): only a visit tells. ``rules check --url``
-        asks, so that a slot shown to returning visitors only is not counted as shown (nor as not shown)."""
+        asks, so that a slot shown to returning visitors only is not counted as shown (nor as not shown).
+        One that reads the ``time`` facts holds at the moment ``time`` says (None: unknown, so None)."""
         if self.when is None:
             return True
-        if self.when.facts & VISITOR_NAMES:
+        if self.when.facts & VISITOR_NAMES or (self.when.facts & TIME_NAMES and time is None):
             return None
-        return self._holds({"page": page})
+        return self._holds({"page": page, "time": time})
 
     @property
     def reads_sizes(self) -> bool:
@@ -275,6 +299,7 @@ class RuleSet:
     signals: Signals = field(default_factory=Signals)  # stage thresholds, interest weights, mail picks
     cache: CacheSettings = field(default_factory=CacheSettings)  # who is logged in, for the proxy's HTML cache
     revenue: Revenue | None = None  # the currency orders are counted in, and the rates to it (None: as they come)
+    timezone: str = DEFAULT_TIMEZONE  # IANA name: the zone of ``active`` windows and the ``time`` facts
     files: tuple[Path, ...] = ()  # the rules file, its includes and templates (for reload watching)
     cookie_warnings: tuple[Issue, ...] = ()  # each cookie field's: in tag-only mode it cannot see an HttpOnly cookie
     _by_id: Mapping[str, Slot] = field(default_factory=dict, init=False, repr=False)

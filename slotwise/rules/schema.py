@@ -27,7 +27,8 @@ STRATEGIES = ("viewed_together", "recently_viewed", "popular_in_category", "mixe
 INSERT_ACTIONS = ("replace", "append", "prepend", "before", "after")
 ACTIONS = INSERT_ACTIONS + ("set-attribute", "remove", "reorder", "select-option", "set-value", "popup")
 
-TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "revenue", "catalog", "capture", "cache", "slots",
+TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "timezone", "revenue", "catalog", "capture", "cache",
+            "slots",
             "stages", "interests", "mail",  # rules/parse_signals.py
             "replenish", "reminders", "stores")  # rules/journey_settings.py
 INCLUDED_KEYS = ("include", "slots", "capture", "replenish", "reminders", "stores")
@@ -47,11 +48,11 @@ RECOMMEND_KEYS = ("strategy", "limit")
 CONTENT_KEYS = ("html", "template", "vars", "order", "value", "attributes", "recommend", "coupon_cost")
 SLOT_KEYS = (
     "id", "pages", "selector", "action", "when", "variants", "goal", "policy", "enabled",
-    "key", "items", "click", "trigger", "limit", "wait", "description",
+    "key", "items", "click", "trigger", "limit", "wait", "description", "active",
 ) + CONTENT_KEYS
 MAX_WAIT_MS = 10_000
 """A slot's ``wait`` (its element is rendered by the store's script): at most this long, in the browser."""
-VARIANT_KEYS = ("id", "control", "description") + CONTENT_KEYS
+VARIANT_KEYS = ("id", "control", "description", "active") + CONTENT_KEYS
 
 _TEMPLATE_CONTENT = ("html", "template", "vars", "recommend", "coupon_cost")
 ACTION_CONTENT: dict[str, tuple[str, ...]] = {
@@ -130,6 +131,7 @@ class VariantSpec:
     recommend: RecommendSpec | None = None
     coupon_cost: CouponCost | None = None
     description: str = ""
+    active: Any = None  # rules.schedule.ActiveSpec: when it is offered (None: always)
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ class SlotSpec:
     wait_ms: int | None = None  # tag-only: how long the tag watches for the element the store's script renders
     click: bool = False  # select-option: the tag clicks the chosen item (the store's script then picks it)
     description: str = ""
+    active: Any = None  # rules.schedule.ActiveSpec: when it runs (None: always)
 
 
 @dataclass
@@ -322,6 +325,7 @@ class DocumentSpec:
     consent: str = "implied"
     attribution_window: str = "session"
     attribution_seconds: int | None = None
+    timezone: str = "UTC"  # the IANA zone the rules' dates and ``time`` facts are in
     catalog: CatalogSpec = field(default_factory=CatalogSpec)
     capture: CaptureSpec = field(default_factory=CaptureSpec)
     journeys: dict[str, Any] = field(default_factory=dict)  # rules.journey_settings.parse_journeys

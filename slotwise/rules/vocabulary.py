@@ -11,6 +11,7 @@ from typing import Any
 from slotwise.rules.capture import RESPONSE_FIELDS
 from slotwise.rules.facts import PAGE_FIELDS, PAGE_TYPES, REQUEST_FIELDS, UTM_KEYS
 from slotwise.rules.jsonld import PRODUCT_KEYS
+from slotwise.rules.schedule import TIME_FACTS, WEEKDAYS
 from slotwise.rules.stage import NO_STAGE, STAGES
 from slotwise.rules.visitor import VISITOR_FIELDS
 
@@ -23,6 +24,7 @@ FACTS: Tree = {
     "page": {**{name: None for name in PAGE_FIELDS}, "product": _PRODUCT},
     "request": {**{name: None for name in REQUEST_FIELDS}, "utm": {k: None for k in UTM_KEYS}},
     "response": {name: None for name in RESPONSE_FIELDS},  # a capture request source's answer
+    "time": {name: None for name in TIME_FACTS},  # now, in the rules' timezone (``rules.schedule``)
 }
 
 VALUES: dict[str, tuple[str, ...]] = {
@@ -30,18 +32,23 @@ VALUES: dict[str, tuple[str, ...]] = {
     "page.type": PAGE_TYPES,
     "visitor.consent": ("granted", "denied", "unknown"),
     "visitor.stage[]": (*STAGES, NO_STAGE),
+    "time.weekday": WEEKDAYS,
 }
 """Facts that only ever hold one of a few words: comparing one with another word is a typo."""
 
 JINJA_GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "true", "false", "none"})
 MAPPING_METHODS = frozenset({"get", "items", "keys", "values"})
 
-CONDITION_NAMES = frozenset({"visitor", "page", "request"})
+CONDITION_NAMES = frozenset({"visitor", "page", "request", "time"})
 """Names a ``when`` condition sees."""
 
 VISITOR_NAMES = frozenset({"visitor", "request"})
 """Names whose facts differ from one visit to the next (the visitor's history, their device, referrer,
 UTM): a ``when`` that reads neither is the page's alone, the same for every visitor."""
+
+TIME_NAMES = frozenset({"time"})
+"""Names whose facts change with the clock (``time.hour``): a ``when`` that reads them holds on a page
+only at some times."""
 
 SIZE_FACTS = frozenset({"visitor.preferred_size", "page.product.sizes", "page.product.variants"})
 """Facts that are sizes: a slot whose expressions read one has nothing to do on a product without sizes."""

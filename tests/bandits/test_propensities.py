@@ -66,16 +66,45 @@ def test_arm_frequencies_match_logged_propensities_across_workers_and_reloads(na
         repeats += decision.arm == previous
         previous = decision.arm
     probs = workers[0].decide("s", VISITOR, decision_id="x").probabilities
+    assert_frequencies(counts, probs, n)
+    # consecutive decisions (alternating workers) are independent: repeats ~ n * sum(p^2)
+    same = n * sum(p * p for p in probs.values())
+    assert abs(repeats - same) < 5 * (same * (1 - same / n)) ** 0.5
+
+
+def assert_frequencies(counts: Counter[str], probs: dict[str, float], n: int) -> None:
+    """A chi-square test that ``n`` draws fell on the arms as ``probs`` says."""
     assert sorted(probs.values())[-2] > 0.05, probs  # a test with power: two arms with a real chance
-    big = [a for a in ARMS if n * probs[a] >= 5]  # arms with few expected picks are pooled
+    big = [a for a in probs if n * probs[a] >= 5]  # arms with few expected picks are pooled
     observed = [counts[a] for a in big] + [n - sum(counts[a] for a in big)]
     expected = [n * probs[a] for a in big] + [n * (1 - sum(probs[a] for a in big))]
     if expected[-1] < 1e-9:
         observed, expected = observed[:-1], expected[:-1]
     assert stats.chisquare(observed, expected).pvalue > 1e-3, (observed, expected)
-    # consecutive decisions (alternating workers) are independent: repeats ~ n * sum(p^2)
-    same = n * sum(p * p for p in probs.values())
-    assert abs(repeats - same) < 5 * (same * (1 - same / n)) ** 0.5
+
+
+@pytest.mark.parametrize("name", POLICY_NAMES)
+def test_a_variant_out_of_its_window_drops_out_and_propensities_stay_exact(name):
+    """Variant c's ``active`` window closes: the policy draws among the others alone (their
+    probabilities sum to 1), each logged propensity is the chance it had, and what was learned of the
+    variant that left is kept for when it comes back."""
+    snapshot = trained_snapshot(name)
+    learner = Learner.from_snapshot(snapshot)
+    before = learner.decide("s", VISITOR, decision_id="x").probabilities
+    ids = random.Random(11)
+    counts: Counter[str] = Counter()
+    n = 1200
+    for _ in range(n):
+        decision = learner.decide("s", VISITOR, decision_id=uuid.UUID(int=ids.getrandbits(128)).hex, arms=("a", "b"))
+        assert decision.arm in ("a", "b")
+        assert decision.propensity == decision.probabilities[decision.arm]
+        counts[decision.arm] += 1
+    probs = learner.decide("s", VISITOR, decision_id="x", arms=("a", "b")).probabilities
+    assert set(probs) == {"a", "b"} and abs(sum(probs.values()) - 1.0) < 1e-9
+    assert_frequencies(counts, probs, n)
+    assert learner.decide("s", VISITOR, decision_id="x").probabilities == before  # back: as it was
+    with pytest.raises(ValueError, match="not all arms"):
+        learner.decide("s", VISITOR, arms=("b", "z"))
 
 
 def test_a_generator_rebuilt_at_every_reload_repeats_itself():

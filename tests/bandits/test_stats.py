@@ -105,3 +105,16 @@ def test_a_variant_added_to_an_even_split_does_not_trip_the_split_check():
     skewed = recs[:3000] + [{"slot": "home", "arm": rng.choice(["a", "a", "b", "c"]), "ts": float(3000 + i)}
                             for i in range(3000)]
     assert slot_report(skewed, "home", "purchase", intended_split=third).srm[0].warning
+
+
+def test_decisions_drawn_while_a_variant_was_out_of_its_window_do_not_trip_the_split_check():
+    """An even split of three, then c's ``active`` window closes: a and b get half each (propensity 0.5)."""
+    rng = random.Random(7)
+    recs = [{"slot": "home", "arm": rng.choice("abc"), "propensity": 1 / 3, "ts": float(i)} for i in range(3000)]
+    recs += [{"slot": "home", "arm": rng.choice("ab"), "propensity": 0.5, "ts": float(3000 + i)} for i in range(3000)]
+    third = {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3}
+    (check,) = slot_report(recs, "home", "purchase", intended_split=third).srm
+    assert not check.warning and sum(check.observed.values()) == pytest.approx(3000, abs=10)
+    assert srm_check(Counter(r["arm"] for r in recs), third).warning  # all of them together would be flagged
+    skewed = [{**r, "arm": "a" if rng.random() < 0.2 else r["arm"]} for r in recs[:3000]] + recs[3000:]
+    assert slot_report(skewed, "home", "purchase", intended_split=third).srm[0].warning  # still caught

@@ -488,3 +488,21 @@ def test_a_reader_that_stops_early_gets_no_traceback(command: list[str], data: P
     err = child.stderr.read().decode()
     assert child.wait(timeout=60) == 141, err
     assert err == ""
+
+
+def test_with_the_rules_a_slot_with_an_active_window_is_named_with_it(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """``--rules`` names each slot's campaign window under its heading (docs/rules.md, "When a slot runs")."""
+    async def make_store() -> None:
+        store = open_store("", str(tmp_path))
+        await store.append([])
+        await store.close()
+
+    asyncio.run(make_store())
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("timezone: Europe/Berlin\n" + RULES.replace(
+        "  - id: banner\n", '  - id: banner\n    active: {from: "2026-11-27", until: "2026-11-30 23:59"}\n', 1))
+    text = cli(capsys, "report", "--data", str(tmp_path), "--rules", str(rules))
+    heading = text.split("Slot banner - goal: ")[1].splitlines()
+    assert heading[1] == "  runs 2026-11-27 00:00 – 2026-11-30 23:59 Europe/Berlin"
+    assert "runs " not in text.split("Slot hero - goal: ")[1].split("\n\n")[0]  # no window: nothing said

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Callable, Iterator
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -59,8 +60,9 @@ def proxy(asgi_server: Any, tmp_path: Path) -> Callable[..., Any]:
         rules = tmp_path / "rules.yaml"
         rules.write_text(rules_text)
         options.setdefault("personalize_budget_ms", 5000.0)
+        clock = options.pop("clock", None)  # the proxy's clock (``time.time`` when not given)
         settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path), admin_token=TOKEN, **options)
-        personalizer = SlotwisePersonalizer(settings)
+        personalizer = SlotwisePersonalizer(settings, **({"clock": clock} if clock is not None else {}))
         server = asgi_server(create_app(settings, personalizer))
         server.personalizer = personalizer
         return server
@@ -108,6 +110,41 @@ def test_the_admin_url_opens_a_sign_in_form_then_a_session_cookie(proxy: Callabl
         out = http.post("/_sw/admin/logout", data={"csrf": csrf_of(page.text)})
         assert out.status_code == 303 and "Max-Age=0" in out.headers["set-cookie"]
         assert "Sign in" in http.get("/_sw/admin").text
+
+
+SCHEDULED = """
+timezone: Europe/Berlin
+slots:
+  - id: hero
+    pages: "/"
+    selector: ".hero"
+    action: replace
+    active: {from: "2026-11-27", until: "2026-11-30 23:59"}
+    variants:
+      - {id: a, html: "<div class=hero>HERO-A</div>"}
+      - {id: b, html: "<div class=hero>HERO-B</div>", active: {until: "2026-11-28"}}
+  - id: promo
+    pages: "/"
+    selector: ".promo"
+    action: remove
+"""
+
+
+@pytest.mark.parametrize("moment, hero, variant_b", [
+    ("2026-11-26T23:59:00", "not yet started", "running"),
+    ("2026-11-29T10:00:00", "running", "ended"),
+    ("2026-12-01T00:00:00", "ended", "ended"),
+], ids=["before", "during", "after"])
+def test_the_admin_page_shows_each_window_and_whether_it_runs_now(proxy: Callable[..., Any], moment: str,
+                                                                   hero: str, variant_b: str) -> None:
+    now = datetime.fromisoformat(moment).replace(tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
+    server = proxy(SCHEDULED, clock=lambda: now)
+    with closing(signed_in(server)) as http:
+        page = http.get("/_sw/admin").text
+    rows = dict(re.findall(r'<tr data-window="([^"]+)">(.*?)</tr>', page))
+    assert set(rows) == {"hero", "hero/b"}  # the promo runs always: no row
+    assert "2026-11-27 00:00 – 2026-11-30 23:59 Europe/Berlin" in rows["hero"] and f">{hero}</span>" in rows["hero"]
+    assert "until 2026-11-28 23:59 Europe/Berlin" in rows["hero/b"] and f">{variant_b}</span>" in rows["hero/b"]
 
 
 @pytest.fixture

@@ -132,3 +132,25 @@ def test_the_docs_say_what_the_slot_lines_say() -> None:
     assert SIZE_FACTS == {"visitor.preferred_size", "page.product.sizes", "page.product.variants"}
     assert "(`visitor.preferred_size`, `page.product.sizes` or `variants`)" in text
     assert VISITOR_NAMES == {"visitor", "request"} and "one that reads `visitor` or `request`" in text
+
+
+def test_a_slot_outside_its_window_and_a_when_on_the_time_are_said_of_now(
+        tmp_path: Path, page_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """A campaign that has not started is not shown on the page (however its selector fares), and a ``when``
+    that reads ``time`` is evaluated at the moment of the check, not taken for the visitor's."""
+    (tmp_path / "rules.yaml").write_text("""
+timezone: Europe/Berlin
+slots:
+  - {id: later, pages: "/**", selector: h1, action: append, html: "<b>x</b>", active: {from: "2999-01-01"}}
+  - {id: later-box, pages: "/**", selector: div.box, action: append, html: "<b>x</b>", active: {from: "2999-01-01"}}
+  - {id: always, pages: "/**", selector: h1, action: append, html: "<b>x</b>", when: "time.hour >= 0"}
+  - {id: never, pages: "/**", selector: h1, action: append, html: "<b>x</b>", when: "time.minute > 59"}
+""")
+    shop = page_server({"/": HOME})
+    assert main(["rules", "check", str(tmp_path / "rules.yaml"), "--url", shop.url + "/"]) == 0
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert ("later: page matches; 1 element matches 'h1' [not shown now: outside its active window (runs from "
+            "2999-01-01 00:00 Europe/Berlin; now: not yet started)]") in lines
+    assert any(line.startswith("later-box: page matches; 0 elements match 'div.box' [not shown now") for line in lines)
+    assert "always: page matches; 1 element matches 'h1' [when time.hour >= 0: true on this page now]" in lines
+    assert "never: page matches; 1 element matches 'h1' [not shown: when time.minute > 59 is false on this page now]" in lines

@@ -456,6 +456,7 @@ class AdminPages:
         ruleset = self.p.ruleset()
         slots = list(ruleset.slots) if ruleset is not None else []
         parts.append(render_switches(slots, switches, hidden))
+        parts.append(render_schedules(slots, self.p.clock()))
         parts.append(render_previews(slots, self.p.page_slots.recent_page))
         parts.append(
             "<section id=visitors><h2>Visitor lookup</h2><form method=get action=/_sw/admin/visitor>"
@@ -501,6 +502,27 @@ def render_switches(slots: list[Any], switches: Any, hidden: str) -> str:
     return ("<section id=switches><h2>Kill switches</h2><p class=note>Takes effect within a second on every "
             "instance; visitors then get the store's own page for that slot. Each flip is written to the log.</p>"
             "<table class=left><tr><th>slot</th><th>rules file</th><th>switch</th><th></th></tr>" + "".join(rows) + "</table></section>")
+
+
+def render_schedules(slots: list[Any], now: float) -> str:
+    """Each slot's and variant's ``active`` window and whether it runs ``now`` (the proxy's clock): a campaign
+    that has not started, or has ended, is said here, not only found missing from the store's pages."""
+    rows = []
+    for slot in slots:
+        owners = [("", slot.window)] + [(f"variant {v.id}", v.window) for v in slot.variants]
+        for what, window in owners:
+            if window is None:
+                continue
+            state = window.state(now)
+            css = "ok" if state == "running" else "off" if state == "ended" else "note"
+            rows.append(f"<tr data-window=\"{escape(slot.id)}{'/' + escape(what[8:]) if what else ''}\">"
+                        f"<td><code>{escape(slot.id)}</code> {escape(what)}</td><td>{escape(window.span())}</td>"
+                        f"<td><span class={css}>{escape(state)}</span></td></tr>")
+    if not rows:
+        return ""
+    return ("<section id=schedules><h2>Campaign windows</h2><p class=note>From the rules' <code>active</code> "
+            "windows: outside its window a slot leaves the store's page as it is, and a variant is not offered.</p>"
+            "<table class=left><tr><th>slot</th><th>window</th><th>now</th></tr>" + "".join(rows) + "</table></section>")
 
 
 def render_previews(slots: list[Any], page_of: Callable[[str], str | None] = lambda _slot: None) -> str:

@@ -62,6 +62,7 @@ from slotwise.rules import RuleSet, build_context, page_facts, request_facts
 from slotwise.rules.context import Context
 from slotwise.rules.errors import RuleEvaluationError
 from slotwise.rules.ruleset import Slot, Variant
+from slotwise.rules.schedule import time_facts
 from slotwise.rules.interests import InterestRules, interests
 from slotwise.rules.cookies import page_cookies
 from slotwise.rules.reading import PageReading, bytes_to_read, cookie_values, read_html, reads_cookies, with_cookies
@@ -637,7 +638,8 @@ class SlotwisePersonalizer:
             return
         with stage("store"):
             journeys = await self.journeys.load(ruleset, profile, page, slots, now, record=forced is None)
-        ctx = build_context(profile, page, request, visitor_id, ruleset.signals, journeys)
+        ctx = build_context(profile, page, request, visitor_id, ruleset.signals, journeys,
+                            time_facts(now, ruleset.timezone))
         holdout = in_holdout(visitor_id, ruleset.holdout)
         # the one context definition (rules.context); own referrers told by the request's own Host.
         # Built only for a new decision: a returning visitor's sticky choices never read it
@@ -645,6 +647,9 @@ class SlotwisePersonalizer:
         for slot in slots:
             if switches.slot_off(slot.id):
                 work.skipped[slot.id] = "killed"
+                continue
+            if not slot.runs(now) and not (forced is not None and slot.id in forced):  # a preview may look ahead
+                work.skipped[slot.id] = "window"  # outside its ``active`` window: as if its ``when`` were false
                 continue
             with stage("rules", slot.id):
                 if not slot.applies(ctx):
@@ -671,9 +676,9 @@ class SlotwisePersonalizer:
                 forced: dict[str, str] | None, features: _Features, ruleset: RuleSet) -> SlotChoice:
         """The slot's variant for this visitor (None: the holdout), with the reason. A preview
         forces the variants it names; its other slots decide as for a visitor, logging nothing."""
-        variants = {v.id: v for v in slot.variants}
-        if forced is not None and forced.get(slot.id) in variants:
-            return SlotChoice(slot, variants[forced[slot.id]], "preview", reason="forced")
+        if forced is not None and forced.get(slot.id) in slot.arms:  # any variant, its window open or not
+            return SlotChoice(slot, slot.variant(forced[slot.id]), "preview", reason="forced")
+        variants = {v.id: v for v in slot.offered(now)}  # the variants whose ``active`` window is open
         choice = self._visitor_choice(slot, variants, profile, visitor_id, now, holdout, features, ruleset)
         if forced is not None:  # shown to the marketer, never logged nor kept sticky
             choice.record, choice.decision_id = None, "preview"
@@ -700,10 +705,14 @@ class SlotwisePersonalizer:
             }
             return SlotChoice(slot, None, decision_id, record, reason="holdout")
         # the draw comes from the decision id: independent across workers, instances and reloads
-        decision = self.learning.learner.decide(slot.id, features=features.get(), decision_id=decision_id)
+        offered = tuple(variants) if len(variants) < len(slot.variants) else None  # None: every arm
+        decision = self.learning.learner.decide(slot.id, features=features.get(), decision_id=decision_id,
+                                                arms=offered)
         record = decision.record(decision_id, now, visitor_id, slot.id).to_dict()
         variant = variants[decision.arm]
         record.update(extras)
+        if offered is not None:  # the arms this decision was drawn among (``arms``: all the rules have)
+            record["offered"] = list(offered)
         record["cost"], record["cost_rate"] = variant_costs(variant)
         return SlotChoice(slot, variant, decision_id, record, propensity=decision.propensity)
 

@@ -37,6 +37,7 @@ REASONS: dict[str, str] = {
     "holdout": "you are in the holdout: the store's own page, the baseline for lift",
     "when": "its 'when' is false for you on this page",
     "killed": "switched off in the admin page (kill switch)",
+    "window": "outside its 'active' window (not started yet, or ended): the store's page as is",
     "disabled": "'enabled: false' in the rules",
     "all-off": "all personalization is switched off in the admin page",
     "off": "this preview link switches personalization off",
