@@ -275,6 +275,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     from slotwise.rules.facts import page_currency
     from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event, signature_of
     from slotwise.rules.html_api import count_matches
+    from slotwise.rules.page_types import describe as describe_type
     from slotwise.rules.cookies import page_cookies
     from slotwise.rules.reading import bytes_to_read, cookie_values, read_html, reading_codec, reads_cookies, with_cookies
 
@@ -282,10 +283,10 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     parts = urlsplit(url)
     path = parts.path or "/"
     catalog, capture = ruleset.catalog, ruleset.capture
-    kind, _ = catalog.patterns.classify(path)
-    groups = catalog.page_groups(kind)
+    url_type = catalog.url_type(path)
+    groups = catalog.page_groups(url_type)
     groups.update(capture.page_groups(path, parts.query, headers))
-    reading = read_html(html, catalog, groups, structured=kind in ("product", "other"))
+    reading = read_html(html, catalog, groups, structured=url_type.reads_product)
     if reads_cookies(groups):
         jar = page_cookies([("cookie", f"{k}={v}") for k, v in (cookies or {}).items()])
         reading = with_cookies(reading, groups, cookie_values(groups, jar))
@@ -294,8 +295,11 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     if page.category is None and page.product is not None and categories:
         from_feed = categories.get(str(page.product.get("id")))
         page = with_category(page, *from_feed) if from_feed else page
+    kind, _, why = catalog.page_type(url_type, reading)
     lines = ["", f"{url}: HTTP {status}, {size} bytes; page type {page.type}"
-             + (f", category {page.category!r}" if page.category else "")]
+             + (f", category {page.category!r}" if page.category else ""),
+             f"  type {kind}: {describe_type(url_type, why)}" + (
+                 " (its markup declares a product)" if page.type != kind else "")]
     if status >= 400:
         lines.append(f"  WARNING: HTTP {status} {_reason(status)}: the store's error page, not the page itself "
                      "(what follows is read from it)")
