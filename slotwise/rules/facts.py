@@ -101,7 +101,7 @@ def page_facts(
         product.update(size_facts(variants(reading.group("sizes"), catalog)))
         _read_sizes(product, catalog.size_vocabulary)
         if product.get("other_id") == product.get("id"):
-            product.pop("other_id")
+            product.pop("other_id", None)  # neither: a product page naming no product (a markup-typed page)
         product["currency"] = currency_code(product.get("currency")) or catalog.currency
         if not product.get("url") and kind == "product":
             product["url"] = path
