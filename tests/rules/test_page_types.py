@@ -131,3 +131,19 @@ def test_a_bad_page_types_entry_is_located(tmp_path: Path, written: str, message
               page_types: {written}
         """)
     assert re.search(message, str(info.value)), str(info.value)
+
+
+def test_the_example_in_capture_md_does_what_it_says(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "capture.md").read_text(encoding="utf-8")
+    block = doc.split("**When the URL cannot tell: `catalog.page_types`.**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    ruleset = rules_from_text(tmp_path, "catalog:\n" + "".join(f"  {line}\n" for line in block.splitlines()))
+    luma = '<body class="page-products catalog-{}-view"></body>'
+
+    def seen(path: str, kind: str) -> tuple[str, str | None, str | None]:
+        page = page_facts(path, "", luma.format(kind).encode(), ruleset)
+        return page.type, page.category, (page.product or {}).get("id")
+
+    assert seen("/men.html", "category") == ("category", "men", None)
+    assert seen("/hero-hoodie.html", "product") == ("product", None, "hero-hoodie")
+    assert seen("/men/tops-men.html", "product") == ("category", "tops-men", None)  # one type's pattern: the URL's
+    assert seen("/about-us.html", "cms")[0] == "other"
