@@ -209,9 +209,9 @@ class CatalogSettings:
         """The groups a page of ``kind`` is read with: a product page's (``product_groups``), and on every
         page the rules' ``page_currency``; a page whose markup says its type (``url_type``: open) is read
         as the product page it may be, with its types' selectors."""
-        url = kind if isinstance(kind, UrlType) else UrlType(kind)
-        groups = self.product_groups() if url.kind == "product" or url.open else {}
-        if url.open and self.page_types is not None:
+        url = kind if isinstance(kind, UrlType) else None
+        groups = self.product_groups() if (url.kind if url else kind) == "product" or (url and url.open) else {}
+        if url is not None and url.open and self.page_types is not None:
             groups.update(self.page_types.groups(url))
         if self.page_currency is not None:
             groups[CURRENCY_GROUP] = Group(fields={"currency": self.page_currency})
