@@ -90,7 +90,8 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         print(f"  catalog feed: {shown(catalog.feed)}, in the store's own shape", file=out)
         for line in catalog.feed_mapping.describe():
             print(f"    {line}", file=out)
-    for said in (*catalog.size_vocabulary.describe(), catalog.describe_variant_id(), catalog.describe_product_id()):
+    for said in (*catalog.size_vocabulary.describe(), catalog.describe_variant_id(), catalog.describe_product_id(),
+                 catalog.page_types.describe() if catalog.page_types is not None else None):
         if said:
             print(f"  {said}", file=out)
     categories: dict[str, tuple[str, str | None]] = {}
@@ -297,14 +298,14 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
         page = with_category(page, *from_feed) if from_feed else page
     kind, _, why = catalog.page_type(url_type, reading)
     lines = ["", f"{url}: HTTP {status}, {size} bytes; page type {page.type}"
-             + (f", category {page.category!r}" if page.category else ""),
-             f"  type {kind}: {describe_type(url_type, why)}" + (
-                 " (its markup declares a product)" if page.type != kind else "")]
+             + (f", category {page.category!r}" if page.category else "")]
     if status >= 400:
         lines.append(f"  WARNING: HTTP {status} {_reason(status)}: the store's error page, not the page itself "
                      "(what follows is read from it)")
     if cut:
         lines.append(f"  only the first {size} bytes read: the page is longer (what comes after is not shown)")
+    lines.append(f"  type {kind}: {describe_type(url_type, why)}"
+                 + (" (its markup declares a product)" if page.type != kind else ""))
     counts = count_matches(html, [s.selector for s in ruleset.slots]) if ruleset.slots else []
     why = _passes_through(ruleset, html, path, parts.query, headers, counts, size=size, cut=cut, sent_size=sent_size,
                           limit=max_html_bytes, document=document)

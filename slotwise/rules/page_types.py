@@ -87,6 +87,11 @@ class PageTypes:
         """Every type's group: what the tag reads for any page (tag-only ``POST /decide``'s extract)."""
         return {GROUP_PREFIX + kind: Group(within=css) for kind, css in self.selectors.items()}
 
+    def describe(self) -> str:
+        """What ``rules check`` prints of the setting."""
+        said = ", ".join(f"{kind} {css!r}" for kind, css in self.selectors.items())
+        return f"page types by markup where the URL patterns cannot tell (catalog.page_types): {said}"
+
     def decide(self, url: UrlType, reading: Any) -> tuple[str, Mapping[str, str], str]:
         """(type, params, why) of a page from its URL type and its reading (``PageReading``: the groups'
         ``present``); ``why`` says it for ``rules check`` (``describe``)."""

@@ -40,6 +40,8 @@ def test_home_and_category_pages(shop: MagentoShop, capsys: pytest.CaptureFixtur
 def test_a_top_level_category_and_a_product_told_apart_by_their_markup(
         shop: MagentoShop, capsys: pytest.CaptureFixture[str]) -> None:
     men = check(capsys, shop.url + "/men.html")
+    assert ("page types by markup where the URL patterns cannot tell (catalog.page_types): product "
+            "'body.catalog-product-view', category 'body.catalog-category-view'") in men
     assert "page type category, category 'men'" in men
     assert ("type category: its URL matches catalog.product_pages and catalog.category_pages; its markup decides "
             "(product or category: catalog.page_types): 'body.catalog-category-view' matches") in men
