@@ -296,7 +296,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     if page.category is None and page.product is not None and categories:
         from_feed = categories.get(str(page.product.get("id")))
         page = with_category(page, *from_feed) if from_feed else page
-    kind, _, why = catalog.page_type(url_type, reading)
+    kind, _, told = catalog.page_type(url_type, reading)
     lines = ["", f"{url}: HTTP {status}, {size} bytes; page type {page.type}"
              + (f", category {page.category!r}" if page.category else "")]
     if status >= 400:
@@ -304,7 +304,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
                      "(what follows is read from it)")
     if cut:
         lines.append(f"  only the first {size} bytes read: the page is longer (what comes after is not shown)")
-    lines.append(f"  type {kind}: {describe_type(url_type, why)}"
+    lines.append(f"  type {kind}: {describe_type(url_type, told)}"
                  + (" (its markup declares a product)" if page.type != kind else ""))
     counts = count_matches(html, [s.selector for s in ruleset.slots]) if ruleset.slots else []
     why = _passes_through(ruleset, html, path, parts.query, headers, counts, size=size, cut=cut, sent_size=sent_size,
@@ -323,7 +323,8 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
             lines.append(f"    category {from_feed[0]!r} from the catalog feed: the page names none (as behind the "
                          "proxy and in tag-only mode)")
     elif kind == "other":
-        lines.append("  no product (no URL pattern claims this page and its markup declares none)")
+        lines.append("  no product (" + ("no catalog.page_types selector matches" if url_type.open else
+                                         "no URL pattern claims this page") + " and its markup declares none)")
     if capture.customer is not None:
         if "customer" not in groups:
             lines.append("  customer: not read on this page (capture.customer.pages)")

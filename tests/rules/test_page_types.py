@@ -147,3 +147,26 @@ def test_the_example_in_capture_md_does_what_it_says(tmp_path: Path) -> None:
     assert seen("/hero-hoodie.html", "product") == ("product", None, "hero-hoodie")
     assert seen("/men/tops-men.html", "product") == ("category", "tops-men", None)  # one type's pattern: the URL's
     assert seen("/about-us.html", "cms")[0] == "other"
+
+
+def test_rules_check_says_how_a_pages_type_was_told(tmp_path: Path) -> None:
+    from slotwise.commands.rules import describe_page
+
+    ruleset = rules_from_text(tmp_path, """
+        catalog:
+          product_pages: "/{product}.html"
+          category_pages: "/{category}.html"
+          page_types: {product: "body.product-view", category: "body.category-view"}
+    """)
+
+    def lines(path: str, body_class: str) -> list[str]:
+        return describe_page(ruleset, f"https://shop.example{path}", 200, html(set()).replace(b"page ", body_class.encode()))
+
+    about = lines("/about-us.html", "cms-page ")
+    assert about[2] == ("  type other: its URL matches catalog.product_pages and catalog.category_pages; its markup decides "
+                        "(product or category: catalog.page_types): neither 'body.product-view' nor 'body.category-view' matches")
+    assert "  no product (no catalog.page_types selector matches and its markup declares none)" in about
+    assert lines("/men.html", "category-view ")[2].endswith(": 'body.category-view' matches")
+    assert lines("/", "category-view ")[2] == "  type home: its URL matches catalog.home_pages"
+    assert lines("/a/b", "")[2] == ("  type other: no URL pattern claims it; its markup decides (product or category: "
+                                    "catalog.page_types): neither 'body.product-view' nor 'body.category-view' matches")
