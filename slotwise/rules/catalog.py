@@ -99,7 +99,7 @@ class CatalogSettings:
     def page_type(self, url: UrlType, reading: Any) -> tuple[str, Mapping[str, str], str]:
         """(type, URL params, why) of a page read as ``page_groups(url)`` asked (the URL's own unless open)."""
         if self.page_types is None or not url.open:
-            return url.kind, url.params, "URL pattern"
+            return url.kind, url.params, "its URL"
         return self.page_types.decide(url, reading)
 
     # -- keys from links -------------------------------------------------------
