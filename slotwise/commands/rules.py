@@ -99,7 +99,8 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         print(f"  catalog feed: {shown(catalog.feed)}, in the store's own shape", file=out)
         for line in catalog.feed_mapping.describe():
             print(f"    {line}", file=out)
-    for said in (*catalog.size_vocabulary.describe(), catalog.describe_variant_id(), catalog.describe_product_id()):
+    for said in (*catalog.size_vocabulary.describe(), catalog.describe_variant_id(), catalog.describe_product_id(),
+                 catalog.page_types.describe() if catalog.page_types is not None else None):
         if said:
             print(f"  {said}", file=out)
     categories: dict[str, tuple[str, str | None]] = {}
@@ -301,6 +302,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     from slotwise.rules.facts import page_currency
     from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event, signature_of
     from slotwise.rules.html_api import count_matches
+    from slotwise.rules.page_types import describe as describe_type
     from slotwise.rules.cookies import page_cookies
     from slotwise.rules.reading import bytes_to_read, cookie_values, read_html, reading_codec, reads_cookies, with_cookies
 
@@ -308,10 +310,10 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     parts = urlsplit(url)
     path = parts.path or "/"
     catalog, capture = ruleset.catalog, ruleset.capture
-    kind, _ = catalog.patterns.classify(path)
-    groups = catalog.page_groups(kind)
+    url_type = catalog.url_type(path)
+    groups = catalog.page_groups(url_type)
     groups.update(capture.page_groups(path, parts.query, headers))
-    reading = read_html(html, catalog, groups, structured=kind in ("product", "other"))
+    reading = read_html(html, catalog, groups, structured=url_type.reads_product)
     if reads_cookies(groups):
         jar = page_cookies([("cookie", f"{k}={v}") for k, v in (cookies or {}).items()])
         reading = with_cookies(reading, groups, cookie_values(groups, jar))
@@ -320,6 +322,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     if page.category is None and page.product is not None and categories:
         from_feed = categories.get(str(page.product.get("id")))
         page = with_category(page, *from_feed) if from_feed else page
+    kind, _, told = catalog.page_type(url_type, reading)
     lines = ["", f"{url}: HTTP {status}, {size} bytes; page type {page.type}"
              + (f", category {page.category!r}" if page.category else "")]
     if status >= 400:
@@ -327,6 +330,8 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
                      "(what follows is read from it)")
     if cut:
         lines.append(f"  only the first {size} bytes read: the page is longer (what comes after is not shown)")
+    lines.append(f"  type {kind}: {describe_type(url_type, told)}"
+                 + (" (its markup declares a product)" if page.type != kind else ""))
     counts = count_matches(html, [s.selector for s in ruleset.slots]) if ruleset.slots else []
     why = _passes_through(ruleset, html, path, parts.query, headers, counts, size=size, cut=cut, sent_size=sent_size,
                           limit=max_html_bytes, document=document)
@@ -344,7 +349,8 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
             lines.append(f"    category {from_feed[0]!r} from the catalog feed: the page names none (as behind the "
                          "proxy and in tag-only mode)")
     elif kind == "other":
-        lines.append("  no product (no URL pattern claims this page and its markup declares none)")
+        lines.append("  no product (" + ("no catalog.page_types selector matches" if url_type.open else
+                                         "no URL pattern claims this page") + " and its markup declares none)")
     if capture.customer is not None:
         if "customer" not in groups:
             lines.append("  customer: not read on this page (capture.customer.pages)")

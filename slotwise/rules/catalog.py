@@ -21,6 +21,7 @@ from slotwise.rules.extract import Field, Group, Items
 from slotwise.rules.jsonld import Crumb
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.rules.pages import DEFAULT_CATALOG, CatalogPatterns
+from slotwise.rules.page_types import PageTypes, UrlType
 
 if TYPE_CHECKING:
     from slotwise.rules.feed_mapping import FeedMapping
@@ -85,6 +86,21 @@ class CatalogSettings:
     size_vocabulary: SizeVocabulary = PLAIN_SIZES  # ``catalog.not_sizes`` (and the feed's older spelling), ``size_names``
     variant_id: Field | None = None  # ``catalog.variant_id``: a JSON-LD variant's key (None: its sku, productID, ...)
     product_id: Field | None = None  # ``catalog.product_id``: a JSON-LD product's (a group's) key (None: the same)
+    page_types: PageTypes | None = None  # ``catalog.page_types``: a page's type by its markup where its URL cannot tell
+
+    # -- a page's type ---------------------------------------------------------
+    def url_type(self, path: str) -> UrlType:
+        """What the URL patterns say of a page's path, and whether its markup decides (``rules.page_types``)."""
+        if self.page_types is None:
+            kind, params = self.patterns.classify(path)
+            return UrlType(kind, params)
+        return self.page_types.url_type(self.patterns, path)
+
+    def page_type(self, url: UrlType, reading: Any) -> tuple[str, Mapping[str, str], str]:
+        """(type, URL params, why) of a page read as ``page_groups(url)`` asked (the URL's own unless open)."""
+        if self.page_types is None or not url.open:
+            return url.kind, url.params, "its URL"
+        return self.page_types.decide(url, reading)
 
     # -- keys from links -------------------------------------------------------
     def link_key(self, value: Any, kind: str) -> str | None:
@@ -92,12 +108,19 @@ class CatalogSettings:
         path = _path(value) if isinstance(value, str) else None
         if path is None:
             return None
-        page_kind, params = self.patterns.classify(path)
+        params = self._link_params(path, kind)
         if kind == "category":
-            raw = params.get("category") if page_kind == "category" else None
-            return category_key(raw)
-        raw = params.get("product") if page_kind == "product" else None
-        return product_key(raw)
+            return category_key(params.get("category") if params is not None else None)
+        return product_key(params.get("product") if params is not None else None)
+
+    def _link_params(self, path: str, kind: str) -> Mapping[str, str] | None:
+        """The params a link's path has as a page of ``kind``, None when it is none: by the first type whose
+        patterns match it; with ``page_types`` (a path both a category and a product pattern match is either,
+        as its page's markup says), by ``kind``'s own matching pattern, the one the tag tries first too."""
+        if self.page_types is not None:
+            return self.patterns.matching(path).get(kind)
+        page_kind, params = self.patterns.classify(path)
+        return params if page_kind == kind else None
 
     def category_of(self, value: Any) -> str | None:
         """A category key from a link (through the category pattern) or a name."""
@@ -165,28 +188,41 @@ class CatalogSettings:
         step_name, url = trail[-1]
         path = _path(url)
         if path is not None:
-            kind, params = self.patterns.classify(path)
-            if kind == "home" or path == "/":
+            if path == "/" or self.patterns.classify(path)[0] == "home":
                 return None, None
-            if kind == "category" and category_key(params.get("category")):
-                return category_key(params.get("category")), step_name
+            category = self._link_params(path, "category")
+            if category is not None and category_key(category.get("category")):
+                return category_key(category.get("category")), step_name
         return category_key(step_name), step_name
 
     def _products_own(self, step: Crumb, own: set[str | None], name: str | None) -> bool:
         """The trail's step is the product itself: it links to this page or a product page, or bears its name."""
         step_name, url = step
         path = _path(url)
-        if path is not None and (path in own or self.patterns.classify(path)[0] == "product"):
+        if path is not None and (path in own or (self._link_params(path, "product") is not None
+                                                 and self._link_params(path, "category") is None)):
             return True
         return bool(name and step_name and _same_words(step_name, name))
 
     # -- what pages are read for -------------------------------------------------
-    def page_groups(self, kind: str) -> dict[str, Group]:
+    def page_groups(self, kind: str | UrlType) -> dict[str, Group]:
         """The groups a page of ``kind`` is read with: a product page's (``product_groups``), and on every
-        page the rules' ``page_currency``."""
-        groups = self.product_groups() if kind == "product" else {}
+        page the rules' ``page_currency``; a page whose markup says its type (``url_type``: open) is read
+        as the product page it may be, with its types' selectors."""
+        url = kind if isinstance(kind, UrlType) else None
+        groups = self.product_groups() if (url.kind if url else kind) == "product" or (url and url.open) else {}
+        if url is not None and url.open and self.page_types is not None:
+            groups.update(self.page_types.groups(url))
         if self.page_currency is not None:
             groups[CURRENCY_GROUP] = Group(fields={"currency": self.page_currency})
+        return groups
+
+    def extract_groups(self) -> dict[str, Group]:
+        """The groups the tag reads of every page (its extract, tag-only): a product page's, and every
+        ``page_types`` selector (which the server asks when the URL cannot tell)."""
+        groups = self.page_groups("product")
+        if self.page_types is not None:
+            groups.update(self.page_types.all_groups())
         return groups
 
     def product_groups(self) -> dict[str, Group]:

@@ -18,6 +18,7 @@ from slotwise.rules.checker import Text
 from slotwise.rules.errors import Issue
 from slotwise.rules.extract import Field, Group, Items, bad_key_path, key_path
 from slotwise.rules.js_regex import JsRegex, js_regex
+from slotwise.rules.page_types import KINDS as PAGE_TYPE_KINDS, PageTypes
 from slotwise.rules.pages import PageRule, compile_condition, compile_path_pattern, translate_path_pattern
 
 if TYPE_CHECKING:
@@ -115,6 +116,10 @@ def compile_catalog_extras(loader: "_Loader", spec: s.CatalogSpec) -> dict[str, 
         extras["variant_id"] = fc.field(spec.variant_id)
     if spec.product_id is not None:
         extras["product_id"] = fc.field(spec.product_id)
+    selectors = {kind: spec.page_types[kind].value.strip() for kind in PAGE_TYPE_KINDS
+                 if kind in spec.page_types and loader._selector(spec.page_types[kind])}
+    if selectors:
+        extras["page_types"] = PageTypes(selectors)
     return extras
 
 

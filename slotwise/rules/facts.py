@@ -72,17 +72,19 @@ def page_facts(
     url: str | None = None,
     reading: PageReading | None = None,
 ) -> PageFacts:
-    """Facts of one page: type and params from the URL patterns, the product from what the page carries.
+    """Facts of one page: type and params from the URL patterns (and the markup where they cannot tell:
+    ``catalog.page_types``), the product from what the page carries.
 
     ``reading`` is the page already read (the proxy reads once for facts and
     captures; the tag sends one); without it ``html`` is read here.
     """
     catalog = ruleset if isinstance(ruleset, CatalogSettings) else getattr(ruleset, "catalog", None) or CatalogSettings()
     q = dict(normalize_query(query))
-    kind, params = catalog.patterns.classify(path)
+    url_type = catalog.url_type(path)
     if reading is None:
-        reading = read_html(html, catalog, catalog.page_groups(kind),
-                            structured=kind in ("product", "other")) if html else PageReading()
+        reading = read_html(html, catalog, catalog.page_groups(url_type),
+                            structured=url_type.reads_product) if html else PageReading()
+    kind, params, _ = catalog.page_type(url_type, reading)  # the markup's, where the URL cannot tell
     product = None
     # Home and category pages often list products in JSON-LD too: only product
     # pages, and pages no pattern claims that declare one, take a Product.
@@ -99,7 +101,7 @@ def page_facts(
         product.update(size_facts(variants(reading.group("sizes"), catalog)))
         _read_sizes(product, catalog.size_vocabulary)
         if product.get("other_id") == product.get("id"):
-            product.pop("other_id")
+            product.pop("other_id", None)  # neither: a product page naming no product (a markup-typed page)
         product["currency"] = currency_code(product.get("currency")) or catalog.currency
         if not product.get("url") and kind == "product":
             product["url"] = path

@@ -205,6 +205,18 @@ class CatalogPatterns:
                     return kind, {k: v for k, v in found.groupdict().items() if v is not None}
         return "other", {}
 
+    def matching(self, path: str) -> dict[str, dict[str, str]]:
+        """Every type whose patterns match the path (home, product, category), each with its first matching
+        pattern's params: where ``catalog.page_types`` lets the markup choose (``rules.page_types``)."""
+        out: dict[str, dict[str, str]] = {}
+        for kind, patterns in (("home", self.home), ("product", self.product), ("category", self.category)):
+            for pattern in patterns:
+                found = pattern.fullmatch(path)
+                if found:
+                    out[kind] = {k: v for k, v in found.groupdict().items() if v is not None}
+                    break
+        return out
+
     @functools.cached_property
     def localized(self) -> bool:
         """Whether a product pattern names a ``{locale}`` (``rules.locale_links``): worked out once per rules."""

@@ -14,6 +14,7 @@ from slotwise.rules.checker import Checker, Entry, Text
 from slotwise.rules.cookies import cookie_name_problem
 from slotwise.rules.extract import split_attribute
 from slotwise.rules.feed_mapping import parse_feed_mapping
+from slotwise.rules.page_types import KINDS as PAGE_TYPE_KINDS
 from slotwise.rules.size_vocabulary import OWN, parse_not_sizes, parse_size_names
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, kind_of
 
@@ -246,7 +247,25 @@ def parse_catalog(check: Checker, node: Node) -> s.CatalogSpec:
         spec.variant_id = _node_key(check, entries["variant_id"].node, "variant_id", "each variant")
     if "product_id" in entries:
         spec.product_id = _node_key(check, entries["product_id"].node, "product_id", "the page's product")
+    if "page_types" in entries:
+        spec.page_types = parse_page_types(check, entries["page_types"].node)
     return spec
+
+
+def parse_page_types(check: Checker, node: Node) -> dict[str, Text]:
+    """``catalog.page_types``: ``{product: "body.catalog-product-view", category: ...}``, a CSS selector per
+    page type (home, category, product) that says a page is one where its URL cannot tell (``rules.page_types``)."""
+    entries = check.mapping(node, PAGE_TYPE_KINDS, "'catalog.page_types'")
+    if entries is None:
+        return {}
+    if not entries:
+        check.error(node, "'catalog.page_types' names no page type: a CSS selector for home, category or product")
+    out = {}
+    for kind, entry in entries.items():
+        text = check.text(entry.node, f"'catalog.page_types.{kind}' (a CSS selector)")
+        if text is not None:
+            out[kind] = text
+    return out
 
 
 def _node_key(check: Checker, node: Node, name: str, read_from: str) -> s.FieldSpec | None:

@@ -34,7 +34,7 @@ TOP_KEYS = ("include", "holdout", "consent", "attribution_window", "timezone", "
 INCLUDED_KEYS = ("include", "slots", "capture", "replenish", "reminders", "stores")
 CATALOG_KEYS = (
     "product_pages", "category_pages", "home_pages", "feed", "selectors", "customer", "currency",
-    "page_currency", "availability", "sizes", "not_sizes", "size_names", "variant_id", "product_id",
+    "page_currency", "availability", "sizes", "not_sizes", "size_names", "variant_id", "product_id", "page_types",
 )
 FACT_SELECTOR_KEYS = ("id", "name", "price", "currency", "category", "image", "in_stock", "url", "brand", "other_id")
 AVAILABILITY_KEYS = ("in_stock", "out_of_stock")
@@ -212,6 +212,7 @@ class CatalogSpec:
     size_names: Any = None  # ``size_vocabulary.SizeNames``: the other labels of a size (``M: [Medium, Med]``)
     variant_id: FieldSpec | None = None  # a JSON-LD variant's key as the catalog names it: a key path, {key, match}
     product_id: FieldSpec | None = None  # a JSON-LD product's (a group's) key as the catalog names it: the same shape
+    page_types: dict[str, Text] = field(default_factory=dict)  # type -> the CSS selector that says a page is one
 
 
 CAPTURE_KEYS = ("customer", "cart", "events", "datalayer", "orders", "soft_navigations")

@@ -42,7 +42,7 @@ def tag_config(ruleset: "RuleSet | None", *, tag_only: bool = False) -> Mapping[
 def _tag_config(ruleset: "RuleSet", tag_only: bool) -> Mapping[str, Any]:
     """Rules are immutable and a reload makes a new ``RuleSet``: kept per rules object (a few, bounded)."""
     catalog, capture = ruleset.catalog, ruleset.capture
-    groups = {name: g.to_json() for name, g in catalog.page_groups("product").items()}
+    groups = {name: g.to_json() for name, g in catalog.extract_groups().items()}
     groups.update({name: g.to_json() for name, g in capture.page_groups(None).items()})
     patterns = {kind: list(catalog.patterns.js.get(kind, ("/",) if kind == "home" else ())) for kind in ("home", "product", "category")}
     out: dict[str, Any] = {
@@ -55,12 +55,14 @@ def _tag_config(ruleset: "RuleSet", tag_only: bool) -> Mapping[str, Any]:
     }
     if capture.soft_navigations:
         out["nav"] = {"query": list(soft_query(ruleset))}
+    if catalog.page_types is not None:  # a link's path both a category and a product pattern match: a category
+        out["types"] = 1
     observed = capture.observed_requests() if tag_only else []
     for warning in ([s.unobserved for s in capture.requests] + [s.key_warning for s in ruleset.slots]
                     + list(ruleset.cookie_warnings)) if tag_only else ():
         if warning is not None:  # once per rules object (cached): rules check says it with its place
             log.warning("%s", warning)
-    read = [*(catalog.page_groups("product").values() if tag_only else ()),
+    read = [*(catalog.extract_groups().values() if tag_only else ()),
             *(capture.page_groups(None).values() if tag_only else ()), *(t.group for t in capture.triggers)]
     if any(f.cookie is not None for group in read for f in group.fields.values()):
         out["cookies"] = 1  # the tag reads a cookie (behind the proxy: a trigger's only): it carries the reader (assets)

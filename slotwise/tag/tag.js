@@ -276,7 +276,9 @@
     return (/^[0-9]?[a-zA-Z]{1,4}$/.test(s) ? s.toUpperCase() : s) || null;
   }
   function linkKey(u) {
-    var path, P = CFG.patterns || {}, kinds = ['home', 'product', 'category'], i, j, m;
+    // with catalog.page_types a path both a product and a category pattern match names, as a link, either:
+    // a category first (CatalogSettings.link_key, asked for a category before a product)
+    var path, P = CFG.patterns || {}, kinds = CFG.types ? ['home', 'category', 'product'] : ['home', 'product', 'category'], i, j, m;
     try { path = new URL(u, location.href).pathname; } catch (e) { return null; }
     for (i = 0; i < 3; i++) for (j = 0; j < (P[kinds[i]] || []).length; j++) {
       try { m = new RegExp('^(?:' + P[kinds[i]][j] + ')$').exec(path); } catch (e) { m = null; }

@@ -99,7 +99,25 @@ def _sizes(first_id: int, sku: str, stocks: tuple[int, ...]) -> tuple[Child, ...
 
 MEN, WOMEN, BAGS = (Category(14, "Tops", "tops-men", ("men", "Men")), Category(21, "Tops", "tops-women", ("women", "Women")),
                     Category(4, "Bags", "bags", ("gear", "Gear")))
-CATEGORIES = (WOMEN, MEN, BAGS)  # the home page's promo tiles, in the order the CMS page has them
+CATEGORIES = (WOMEN, MEN, BAGS)  # the home page's first promo tiles, in the order the CMS page has them
+
+
+@dataclass(frozen=True)
+class TopCategory:
+    """A level-2 category (Women, Men, Gear): an anchor listing its children's products, at ``/<url_key>.html``,
+    the URL shape of a product page (only its body class, ``catalog-category-view``, says it is a category)."""
+
+    id: int
+    name: str
+    url_key: str
+    parent: None = None
+
+    @property
+    def url(self) -> str:
+        return f"/{self.url_key}.html"
+
+
+TOPS = tuple(TopCategory(c.id - 1, c.parent[1], c.parent[0]) for c in CATEGORIES)  # the nav's, and the last tiles
 PRODUCTS = {p.id: p for p in (
     Product(1, "MH07", "hero-hoodie", "Hero Hoodie", MEN, 5400, children=_sizes(101, "MH07", (3, 5, 4, 0))),
     Product(2, "MJ10", "mars-heattech-pullover", "Mars HeatTech&trade; Pullover", MEN, 6600,
@@ -293,7 +311,7 @@ def ga4_data(order: Order | None) -> str:
 
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                          undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-ENV.globals.update(price_html=price_html, amount=amount, categories=CATEGORIES, SIZE_ATTRIBUTE=SIZE_ATTRIBUTE)
+ENV.globals.update(price_html=price_html, amount=amount, categories=CATEGORIES, tops=TOPS, SIZE_ATTRIBUTE=SIZE_ATTRIBUTE)
 
 
 def shop_of(request: Request) -> Shop:
@@ -356,8 +374,16 @@ async def category(request: Request) -> Response:
 
 
 async def page_or_product(request: Request) -> Response:
-    """``/<url_key>.html``: a product page (``catalog/product/view``), else Magento's 404 CMS page."""
-    product = BY_KEY.get(request.path_params.get("key", ""))
+    """``/<url_key>.html``: a top-level category (``catalog/category/view``), a product page
+    (``catalog/product/view``), else Magento's 404 CMS page."""
+    key = request.path_params.get("key", "")
+    top = next((t for t in TOPS if t.url_key == key), None)
+    if top is not None:  # an anchor category: its children's products
+        return render(request, "category.html", category=top,
+                      products=[p for p in PRODUCTS.values() if p.category.parent[0] == top.url_key],
+                      body_class=f"page-products categorypath-{top.url_key} category-{top.url_key} "
+                                 "catalog-category-view page-layout-2columns-left")
+    product = BY_KEY.get(key)
     if product is None:
         return render(request, "404.html", 404, body_class="cms-no-route cms-noroute-index page-layout-2columns-right")
     return render(request, "product.html", product=product, related=related(product), json_config=Markup(json_config(product)),

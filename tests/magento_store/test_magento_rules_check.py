@@ -37,6 +37,20 @@ def test_home_and_category_pages(shop: MagentoShop, capsys: pytest.CaptureFixtur
     assert "page type category, category 'tops-men'" in check(capsys, shop.url + "/men/tops-men.html")
 
 
+def test_a_top_level_category_and_a_product_told_apart_by_their_markup(
+        shop: MagentoShop, capsys: pytest.CaptureFixture[str]) -> None:
+    men = check(capsys, shop.url + "/men.html")
+    assert ("page types by markup where the URL patterns cannot tell (catalog.page_types): product "
+            "'body.catalog-product-view', category 'body.catalog-category-view'") in men
+    assert "page type category, category 'men'" in men
+    assert ("type category: its URL matches catalog.product_pages and catalog.category_pages; its markup decides "
+            "(product or category: catalog.page_types): 'body.catalog-category-view' matches") in men
+    hoodie = check(capsys, shop.url + "/hero-hoodie.html")
+    assert "page type product" in hoodie and "'body.catalog-product-view' matches" in hoodie
+    tops = check(capsys, shop.url + "/men/tops-men.html")
+    assert "type category: its URL matches catalog.category_pages" in tops and "its markup decides" not in tops
+
+
 def test_a_configurable_product_page_with_the_feed(shop: MagentoShop, capsys: pytest.CaptureFixture[str]) -> None:
     out = check(capsys, shop.url + "/hero-hoodie.html", "--feed")
     assert "catalog feed /graphql?query={products(" in out and ": 7 products" in out

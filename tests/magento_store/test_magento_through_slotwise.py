@@ -86,16 +86,35 @@ def place_order(client: httpx.Client, email: str = "kari@example.com") -> str:
     return page(client, "/checkout/onepage/success/").css_first(".checkout-success p > span").text()
 
 
+TILES = "div.blocks-promo > a.block-promo"
+TOPS = ["/women.html", "/men.html", "/gear.html"]  # level 2: a product page's URL shape
+
+
 def test_the_home_tiles_put_the_last_browsed_category_first(stack: ShopStack, client: httpx.Client) -> None:
-    tiles = "div.blocks-promo > a.block-promo"
-    assert [a.attributes["href"] for a in page(client, "/").css(tiles)] == [
-        "/women/tops-women.html", "/men/tops-men.html", "/gear/bags.html"]
+    assert [a.attributes["href"] for a in page(client, "/").css(TILES)] == [
+        "/women/tops-women.html", "/men/tops-men.html", "/gear/bags.html", *TOPS]
     page(client, "/gear/bags.html")
     page(client, "/men/tops-men.html")
     home = page(client, "/")
-    assert [a.attributes["href"] for a in home.css(tiles)] == [
-        "/men/tops-men.html", "/gear/bags.html", "/women/tops-women.html"]
+    assert [a.attributes["href"] for a in home.css(TILES)] == [
+        "/men/tops-men.html", "/gear/bags.html", "/women/tops-women.html", *TOPS]
     assert home.css_first("div.blocks-promo").attributes.get("data-sw-decision")
+
+
+def test_a_top_level_category_is_a_category_by_its_markup_and_a_product_still_a_product(
+        stack: ShopStack, client: httpx.Client) -> None:
+    """/men.html and /hero-hoodie.html match both the category and the product pattern: Luma's body class
+    (catalog.page_types) makes the first a category, viewed as one (and its tile first on the home page), with
+    no size preset waiting on it; the second a product, viewed with its feed category."""
+    page(client, HERO.url)
+    men = page(client, "/men.html")
+    assert men.css_first("body").attributes["class"].split()[3] == "catalog-category-view"
+    assert men.css("script[data-decisions]") == []  # size-preset: when page.type == "product"
+    viewed = stack.profile(vid(client))
+    assert set(viewed.categories) == {"tops-men", "men"} and set(viewed.products) == {HERO.url_key}
+    home = page(client, "/")
+    assert [a.attributes["href"] for a in home.css(TILES)][:2] == ["/men.html", "/men/tops-men.html"]
+    assert page(client, MARS.url).css_first("script[data-decisions]") is not None  # a product: the preset waits
 
 
 def test_a_size_bought_is_the_size_preset_next_time_and_the_order_is_read_from_the_ga4_block(

@@ -229,6 +229,33 @@ def test_logged_in_visitors_never_use_it_unless_the_page_is_the_same_for_everyon
     assert origin.hits[home] == 1
 
 
+TYPED = """
+catalog:
+  product_pages: "/{product}.html"
+  category_pages: "/{category}.html"
+  page_types: {product: "body.product-view", category: "body.category-view"}
+cache:
+  login_cookies: [sessionid]
+  same_for_everyone: [%s]
+slots: []
+"""
+
+
+@pytest.mark.parametrize("shared, fetches", [("product", 2), ("category", 2), ("product, category, other", 1)],
+                         ids=["product-only", "category-only", "every-type-it-may-be"])
+def test_a_page_whose_markup_says_its_type_is_shared_when_logged_in_only_if_every_type_it_may_be_is(
+    origin: CountingOrigin, edge: Callable[..., Any], shared: str, fetches: int
+) -> None:
+    """The cache is asked before the page is read: ``/x.html`` may be a product (or neither), whatever its
+    markup turns out to say, so ``same_for_everyone: [category]`` alone does not share it."""
+    body = page("Men").replace(b"<body>", b'<body class="category-view">')
+    path = origin.add(f"/typed-{shared.replace(', ', '-')}.html", PUBLIC, body)
+    server = edge(rules=TYPED % shared)
+    for cookie in ("sessionid=abc", "sessionid=def"):
+        assert visit(server, path, cookie=cookie).status_code == 200
+    assert origin.hits[path] == fetches
+
+
 def test_rules_without_slots_still_use_it_and_zero_mb_turns_it_off(origin: CountingOrigin, edge: Callable[..., Any]) -> None:
     path = origin.add("/p/norules", PUBLIC)
     server = edge(rules="slots: []\n")

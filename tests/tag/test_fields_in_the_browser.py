@@ -74,6 +74,41 @@ def test_the_tag_reads_each_group_as_the_proxy_does(browser: Any, tmp_path: Any)
     assert [(line["product"], line["qty"]) for line in order["lines"]] == [("21", "2"), ("26", "1")]
 
 
+TYPED = """
+catalog:
+  product_pages: "/{product}.html"
+  category_pages: "/{category}.html"
+  page_types: {product: "body.catalog-product-view", category: "body.catalog-category-view"}
+slots: []
+"""
+
+
+@pytest.mark.parametrize("body_class, kind", [("page-products catalog-category-view", "category"),
+                                              ("catalog-product-view product-hero", "product"), ("cms-page", "other")],
+                         ids=["category", "product", "neither"])
+def test_the_tag_says_which_page_type_selector_matched_as_the_proxy_reads_it(
+        browser: Any, tmp_path: Any, body_class: str, kind: str) -> None:
+    """``catalog.page_types``: the tag reads each type's selector as a group (``extract`` sends the ones present);
+    the server's facts from it are the proxy's from the HTML."""
+    from slotwise.rules import page_facts
+
+    rules = rules_from_text(tmp_path, TYPED)
+    groups = rules.catalog.extract_groups()
+    html = f'<!doctype html><title>Men</title><body class="{body_class}"><h1>Men</h1></body>'
+    page = browser.new_page()
+    try:
+        page.set_content(html)
+        raw = page.evaluate(f"(gs) => {{ var d = document, A = Array.prototype, BOOL = {{}}; {_functions()}"
+                            "var o = {}; for (var k in gs) { var r = group(gs[k]); if (r) o[k] = r; } return o; }",
+                            {name: g.to_json() for name, g in groups.items()})
+    finally:
+        page.close()
+    from_tag = page_facts("/men.html", "", None, rules, reading=read_extract({"values": raw}, rules.catalog, groups))
+    from_proxy = page_facts("/men.html", "", html.encode(), rules)
+    assert (from_tag.type, dict(from_tag.params)) == (from_proxy.type, dict(from_proxy.params))
+    assert from_tag.type == kind
+
+
 COOKIE_RULES = """
 catalog:
   currency: EUR

@@ -10,6 +10,7 @@ tag's ``same`` must say the same. The functions are taken from tag.js as shipped
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -115,3 +116,25 @@ def test_any_label_in_any_case_matches_as_on_the_server(twins: Any, texts: list[
     pairs = [(t, other) for t in texts for other in (t.upper(), t.lower(), t.casefold(), t.swapcase())]
     pairs += list(zip(texts, texts[1:]))
     assert _js_same(twins, pairs) == [_server_same(a, b) for a, b in pairs]
+
+
+@pytest.mark.parametrize("page_types", [True, False], ids=["page-types", "url-only"])
+def test_a_links_key_is_the_one_python_reads(twins: Any, tmp_path: Any, page_types: bool) -> None:
+    """``linkKey`` as shipped, with the tag config of rules whose category and product patterns share a shape:
+    with ``catalog.page_types`` a link both match names a category first, as the proxy's reorder key reads it
+    (``link_key`` for a category, else for a product); without, a product, as before."""
+    from slotwise.rules.tag_config import tag_config
+    from slotwise.rules.testing import rules_from_text
+
+    types = '\n  page_types: {product: "body.pv", category: "body.cv"}' if page_types else ""
+    ruleset = rules_from_text(tmp_path, f'catalog:\n  product_pages: "/{{product}}.html"\n'
+                                        f'  category_pages: ["/{{category}}.html", "/*/{{category}}.html"]{types}\n')
+    found = re.search(r"function linkKey\(u\) \{.*?(?=function keyOf\()", assets.tag_source().decode(), re.DOTALL)
+    assert found, "tag.js has no function linkKey(u)"
+    config = {k: v for k, v in tag_config(ruleset).items() if k in ("patterns", "types")}
+    urls = [f"https://shop.example{path}" for path in  # absolute: the page here is about:blank
+            ("/Men.html", "/men/Tops-Men.html", "/hero-hoodie.html", "/gear.html?x=1", "/", "/c/x")]
+    keys = twins.evaluate(f"(us) => {{ var CFG = {json.dumps(config)}; {_function('decoded')}; {_function('slug')}; "
+                          f"{found.group(0)}; return us.map(linkKey); }}", urls)
+    catalog = ruleset.catalog
+    assert keys == [catalog.link_key(u, "category") or catalog.link_key(u, "product") for u in urls]

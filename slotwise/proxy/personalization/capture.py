@@ -469,7 +469,7 @@ class Capture:
         event = item.event
         url = event.props.url or event.url or ""
         path, query = _path_query(url)
-        groups = {**ruleset.catalog.page_groups("product"), **ruleset.capture.page_groups(path, query)}
+        groups = {**ruleset.catalog.extract_groups(), **ruleset.capture.page_groups(path, query)}
         reading = read_extract(event.props.extract, ruleset.catalog, groups)
         shown = page_facts(path, query, None, ruleset, url=url, reading=reading)
         product = shown.product if shown.product and shown.product.get("id") else None

@@ -366,14 +366,16 @@ class SlotwisePersonalizer:
 
     def html_cache_allowed(self, flow: Flow) -> bool:
         """May this request use the upstream HTML cache: rules to personalize with, and not logged in
-        (``Authorization``, the rules' ``cache.login_cookies``) unless its page type is ``same_for_everyone``."""
+        (``Authorization``, the rules' ``cache.login_cookies``) unless its page type is ``same_for_everyone``:
+        asked before the page is read, so a page whose markup says its type (``catalog.page_types``) is one
+        only when every type it may be is."""
         ruleset = self.ruleset()
         if ruleset is None:
             return False  # nothing to personalize: the store's own caching applies, untouched
         cache = ruleset.cache
         if flow.header("authorization") is None and not cache.logged_in([v for k, v in flow.headers if k == "cookie"]):
             return True
-        return bool(cache.same_for_everyone) and cache.shared(ruleset.catalog.patterns.classify(flow.path)[0])
+        return bool(cache.same_for_everyone) and all(map(cache.shared, ruleset.catalog.url_type(flow.path).possible))
 
     def edit_selectors(self, flow: Flow) -> list[str] | None:
         """Every element ``on_html`` may edit on this page is matched by one of these (streaming)."""
@@ -512,11 +514,11 @@ class SlotwisePersonalizer:
         """The page read once per distinct page (``page_readings``): a kept reading on the loop, a new
         one in a page-work thread; with the rules' cookie fields filled from the page's cookies
         (``rules.cookies``), kept per distinct page and cookie values."""
-        kind, _ = ruleset.catalog.patterns.classify(flow.path)
-        groups = ruleset.catalog.page_groups(kind)
+        url_type = ruleset.catalog.url_type(flow.path)  # open: the page's markup says its type (read here too)
+        groups = ruleset.catalog.page_groups(url_type)
         if not ruleset.capture.empty:
             groups.update(ruleset.capture.page_groups(flow.path, flow.query_string, flow.headers))
-        structured = kind in ("product", "other")
+        structured = url_type.reads_product
         key = self.readings.key(digest, ruleset, tuple(sorted(groups)), structured, flow.charset)
         reading = self.readings.get(key, ruleset)
         if reading is None:

@@ -3,7 +3,8 @@
 The same steps as a proxied page. Page facts come from the URL patterns and
 what the catalog already knows about the page's product; when that is not
 enough (a product nobody has viewed yet, a product page whose URL names no
-product, a page no pattern claims) the answer
+product, a page no pattern claims, a page whose type only its markup says:
+``catalog.page_types``) the answer
 is ``complete: false`` with no decisions, and the tag asks again with the
 page's extract — the very fields the proxy would read from the HTML, so the
 facts are the proxy's (``tests/tag_only`` compares them); a product page that
@@ -69,14 +70,15 @@ async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: st
     slots = ruleset.slots_for(path, query, headers)
     if not slots:
         return empty
-    kind, params = ruleset.catalog.patterns.classify(path)
-    if extract is None and ruleset.catalog.page_currency is not None:
-        return {"decisions": [], "complete": False}  # only the page says its currency: the tag sends its extract
+    url_type = ruleset.catalog.url_type(path)
+    if extract is None and (ruleset.catalog.page_currency is not None or url_type.open):
+        # only the page says its currency, or its type (catalog.page_types): the tag sends its extract
+        return {"decisions": [], "complete": False}
     if extract is not None:
-        groups = ruleset.catalog.page_groups(kind)
+        groups = ruleset.catalog.page_groups(url_type)
         reading = read_extract(extract, ruleset.catalog, groups)
     else:
-        reading, complete = await _catalog_reading(p, kind, params)
+        reading, complete = await _catalog_reading(p, url_type.kind, url_type.params)
         if not complete:  # decisions on facts known to be partial could contradict the page: ask for it
             return {"decisions": [], "complete": False}
     page = await p.categories.of(page_facts(path, query, None, ruleset, url=url, reading=reading))
