@@ -221,7 +221,7 @@ def test_kill_switch_needs_csrf_from_this_origin_and_leaves_the_store_page_uncha
         page = visitor.get("/")
         assert "store's hero" in page.text and "HERO-" not in page.text
         admin = http.get("/_sw/admin").text
-        assert 'data-switch="hero">Switch back on' in admin and "admin at 127.0.0.1" in admin
+        assert 'data-switch="hero" aria-label="Switch back on hero">Switch back on' in admin and "admin at 127.0.0.1" in admin
         # scripts: bearer, no CSRF (no ambient credential); all personalization off, then back on
         bearer = {"authorization": f"Bearer {TOKEN}"}
         assert httpx.post(server.url + "/_sw/admin/switch", data={"name": "hero", "off": "0"},
