@@ -84,7 +84,8 @@ def test_the_marketers_path(stack: Any, new_page: Callable[[], Any], tmp_path: P
     assert hero.locator(".shown").inner_text() == "summer"
     assert hero.locator(".why").inner_text() == "forced by this preview link"
     banner = bar.locator("tr[data-slot=returning-banner]")
-    assert banner.get_attribute("data-reason") == "when" and "'when' is false" in banner.locator(".why").inner_text()
+    assert banner.get_attribute("data-reason") == "when"
+    assert banner.locator(".why").inner_text() == "its 'when' (visitor.visits > 100) is false for you on this page"
 
     # 3. the selector picker: click an element of the page, get the YAML for a new slot
     bar.locator("[data-sw=pick]").click()
@@ -105,6 +106,20 @@ def test_the_marketers_path(stack: Any, new_page: Callable[[], Any], tmp_path: P
     bar.locator('a[data-slot=hero-headline][data-variant=free-returns]').click()
     page.wait_for_function("document.querySelector('section.hero h1').textContent.includes('Free returns')")
     assert bar.locator("tr[data-slot=hero-headline] .shown").inner_text() == "free-returns"
+
+    # 4b. a variant of a slot for other visitors (returning ones), forced from the admin page: the store's
+    # element stays, and the bar says that forcing does not lift the slot's `when`, and what would show it
+    page.goto(stack.url + "/_sw/admin")
+    page.click('a[data-preview="returning-banner=welcome-back"]')
+    page.wait_for_url("**sw_preview=**")
+    assert page.locator("section.hero p").inner_text() != "Welcome back!"
+    banner = page.locator("#sw-preview-bar tr[data-slot=returning-banner]")
+    banner.wait_for()
+    assert banner.get_attribute("data-reason") == "when"
+    assert banner.locator(".why").inner_text() == (
+        "forced to welcome-back by this preview link, but its 'when' (visitor.visits > 100) is false for you on "
+        "this page: a forced variant still shows only where its 'when' holds, so open this link as such a visitor "
+        "would (on their device, after their visits)")
 
     # 5. the kill switch: the store's own headline for every visitor, and the bar says why
     page.goto(stack.url + "/_sw/admin")

@@ -47,6 +47,20 @@ REASONS: dict[str, str] = {
     "absent": "its selector matches no element on this page: no decision is made here",
 }
 DATA_ID = "sw-preview-data"
+
+
+def why(reason: str, slot: Any, forced: str | None) -> str:
+    """The bar's words for a slot: ``REASONS``, and for a slot whose ``when`` is false, that condition — and,
+    when the link forces one of its variants, that forcing does not lift it (a banner for returning mobile
+    visitors previewed from a desktop shows nothing, and the marketer must know why and what would show it)."""
+    text = REASONS.get(reason, reason)
+    if reason != "when" or not getattr(slot, "when_source", None):
+        return text
+    text = f"its 'when' ({slot.when_source}) is false for you on this page"
+    if forced is None:
+        return text
+    return (f"forced to {forced} by this preview link, but {text}: a forced variant still shows only where its "
+            "'when' holds, so open this link as such a visitor would (on their device, after their visits)")
 ASSET_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
 
 
@@ -92,7 +106,7 @@ class PreviewBar:
                 "id": slot.id, "action": slot.action, "selector": slot.selector,
                 "shown": shown.id if shown is not None else None,
                 "control": bool(shown is not None and shown.control) or reason == "holdout",
-                "reason": reason, "why": REASONS.get(reason, reason),
+                "reason": reason, "why": why(reason, slot, kept.get(slot.id)),
                 "propensity": choice.propensity if choice is not None and work.page_reason is None else None,
                 "variants": [{"id": v.id, "control": v.control, "url": link({**kept, slot.id: v.id})}
                              for v in slot.variants],
