@@ -245,7 +245,11 @@ def lift_text(report: SlotReport) -> str:
     if lift.relative is not None and lift.relative_interval is not None:
         text += (f", {lift.relative:+.0%} relative ({lift.relative_interval.low:+.0%} to "
                  f"{lift.relative_interval.high:+.0%})")
-    return text + f"; personalized n={lift.n_personalized}, holdout n={lift.n_holdout}."
+    text += f"; personalized n={lift.n_personalized}, holdout n={lift.n_holdout}."
+    low, high = lift.difference_interval.low, lift.difference_interval.high
+    if low <= 0 <= high:  # a +78% with an interval across 0 reads as a win to anyone who skips the brackets
+        text += " Not clear yet: the interval still includes no difference; it narrows as decisions are measured."
+    return text
 
 
 def chance_note(report: SlotReport) -> str | None:
