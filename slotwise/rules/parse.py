@@ -236,7 +236,10 @@ def _unique_variant_ids(check: Checker, variants: list[s.VariantSpec], slot_name
     seen: dict[str, s.VariantSpec] = {}
     for variant in variants:
         if variant.id in seen:
-            check.error(variant.node, f"duplicate variant id {variant.id!r} in {slot_name}")
+            first = check.source.loc(seen[variant.id].node)
+            check.error(variant.node, f"duplicate variant id {variant.id!r} in {slot_name} (first defined at "
+                                      f"{first.file}:{first.line}:{first.column}): give each variant its own id, "
+                                      "what the policy learns belongs to it")
         seen.setdefault(variant.id, variant)
 
 
