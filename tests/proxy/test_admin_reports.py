@@ -144,13 +144,24 @@ slots:
     policy: uniform
     variants:
       - {id: loud, html: "<h1>SHOP NOW</h1>"}
+  - id: typo
+    pages: "/"
+    selector: "h2.sale"
+    action: replace
+    variants:
+      - {id: red, html: "<h2>SALE</h2>"}
+      - {id: plain, control: true}
 """
+NOT_SHOWN = ("Not shown to anyone yet: no page it applies to has been visited, its 'when' held for no visitor, or its "
+             "selector matched nothing on its pages (`slotwise rules check RULES --url URL` shows which; the log "
+             "names such a selector).")
 
 
-def test_a_lift_whose_interval_includes_no_difference_says_it_is_not_clear_yet_in_both(
+def test_a_lift_not_clear_yet_and_a_slot_not_shown_yet_say_so_in_both(
         asgi_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A marketer reads '+50% relative' as a win unless told: with a dozen visitors the interval spans 0,
-    and the admin page and ``slotwise report`` say so in the same words."""
+    and the admin page and ``slotwise report`` say so in the same words; a slot nobody was shown (its
+    selector has a typo) says why that can be, not "measured so far: 0"."""
     origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse("<html><body><h1>Shop</h1></body></html>"))]))
     (tmp_path / "rules.yaml").write_text(LIFT_RULES)
     settings = Settings(upstream=origin.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "data"),
@@ -168,7 +179,7 @@ def test_a_lift_whose_interval_includes_no_difference_says_it_is_not_clear_yet_i
             sent = visitor.post("/_sw/events", json={"events": [{"event_id": uuid.uuid4().hex, **e} for e in events]})
             assert sent.status_code == 200
     time.sleep(1.5)  # every attribution window closed: all measured
-    assert main(["report", "--data", str(tmp_path / "data")]) == 0
+    assert main(["report", "--data", str(tmp_path / "data"), "--rules", str(tmp_path / "rules.yaml")]) == 0
     text = capsys.readouterr().out
     cli = next(line.strip() for line in text.splitlines() if line.strip().startswith("Personalized "))
     with httpx.Client(base_url=proxy.url, timeout=20) as admin:
@@ -177,3 +188,9 @@ def test_a_lift_whose_interval_includes_no_difference_says_it_is_not_clear_yet_i
     assert web == cli
     assert cli.endswith(" Not clear yet: the interval still includes no difference; it narrows as decisions "
                         "are measured."), cli
+    # a slot whose selector finds nothing on its page: no decision, and both say why there could be none
+    typo_cli = " ".join(text.split("Slot typo - ")[1].split("\n\n")[0].split())
+    typo_web = html.unescape(page.split('id="slot-typo"')[1].split("</section>")[0])
+    assert NOT_SHOWN in typo_cli and NOT_SHOWN in typo_web
+    assert "Chance best appears" not in typo_cli + typo_web  # not "measured so far: red 0, plain 0"
+    assert NOT_SHOWN not in text.split("Slot typo - ")[0]  # the slot that was shown has its own notes

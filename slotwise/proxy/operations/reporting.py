@@ -318,10 +318,20 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+NOT_SHOWN_YET = ("Not shown to anyone yet: no page it applies to has been visited, its 'when' held for no "
+                 "visitor, or its selector matched nothing on its pages (`slotwise rules check RULES --url URL` "
+                 "shows which; the log names such a selector).")
+
+
+def not_shown_yet(report: SlotReport) -> bool:
+    """No decision at all, the holdout's included: a new slot, or one that never finds its visitors or element."""
+    return not any(a.decisions for a in report.arms) and not (report.holdout and report.holdout.decisions)
+
+
 def notices(report: SlotReport) -> list[tuple[str, str]]:
     """What a slot's report must point out, in words: ``("warning", text)`` and ``("note", text)``."""
     out = [("warning", srm_message(check)) for check in report.srm if check.warning]
-    early = chance_note(report)
+    early = NOT_SHOWN_YET if not_shown_yet(report) else chance_note(report)
     out += [("note", early)] if early else []
     if len(report.currencies) > 1:  # amounts of two currencies in one mean: the rules' revenue.currency changed
         out.append(("warning", f"Order values are counted in {' and '.join(report.currencies)}: the rules' "
