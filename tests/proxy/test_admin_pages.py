@@ -723,3 +723,36 @@ def test_without_a_feed_health_says_none_is_configured(proxy: Callable[..., Any]
     with closing(signed_in(server)) as http:
         assert "id=feed" not in http.get("/_sw/admin").text
         assert http.get("/_sw/admin/api/status").json()["feed"] == {"configured": False}
+
+
+@pytest.fixture
+def far_time_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process's local time is Auckland's (12 or 13 hours off UTC) for the test."""
+    monkeypatch.setenv("TZ", "Pacific/Auckland")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_every_time_on_the_admin_page_is_utc_and_says_so(proxy: Callable[..., Any], page_server: Any,
+                                                         tmp_path: Path, far_time_zone: None) -> None:
+    """Found on the demo: the rules' and the feed's load times were the server's local time, unlabelled, beside
+    kill switches, restarts and charts in UTC; on a server in another zone a marketer saw two clocks."""
+    from page_server import Page
+
+    feed = page_server({"/feed.json": Page(json.dumps([{"id": "p1", "name": "One"}]).encode(), 200,
+                                           (("content-type", "application/json"),))})
+    server = proxy(FEED_RULES % f"{feed.url}/feed.json")
+    wait_for(lambda: server.personalizer.feeds.count == 1)
+    (tmp_path / "rules.yaml").write_text(RULES.replace("action: replace", "action: replase", 1))
+    assert not server.personalizer.rules.reload()
+    with closing(signed_in(server)) as http:
+        http.post("/_sw/admin/switch", data={"name": "hero", "off": "1", "csrf": csrf_of(http.get("/_sw/admin").text)})
+        page = http.get("/_sw/admin").text
+    status = server.personalizer.rules.status
+    assert f"loaded {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(status.loaded_at))} UTC." in page
+    assert f"rejected ({time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(status.error_at))} UTC)" in page
+    assert re.search(r"Product feed: 1 products, loaded [\d-]+ [\d:]+ UTC \(", page), page
+    times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?(?: UTC)?", page.split("<section id=reports>")[0])
+    assert len(times) >= 4 and all(t.endswith(" UTC") for t in times), times

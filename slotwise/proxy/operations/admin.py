@@ -35,7 +35,7 @@ from starlette.routing import BaseRoute, Route
 
 from slotwise.bandits.goals import is_binary
 from slotwise.client_origin import origin_of
-from slotwise.proxy.operations.admin_html import scrolled
+from slotwise.proxy.operations.admin_html import scrolled, utc_text
 from slotwise.proxy.operations.admin_stages import funnel, render_funnel
 from slotwise.proxy.operations.charts import line_chart
 from slotwise.proxy.operations.kill_switch import ALL
@@ -443,11 +443,12 @@ class AdminPages:
         else:
             parts.append(
                 f"<p>Rules <code>{escape(rules['path'])}</code>, version {rules['version']}, loaded "
-                f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(rules['loaded_at'])) if rules['loaded_at'] else 'never'}.</p>"
+                f"{utc_text(rules['loaded_at']) if rules['loaded_at'] else 'never'}.</p>"
             )
             if rules["error"]:
-                parts.append("<p class=warn>The last change to the rules was rejected; the last good rules keep serving:</p>"
-                             if rules["version"] else
+                at = f" ({utc_text(rules['error_at'])})" if rules.get("error_at") else ""
+                parts.append(f"<p class=warn>The last change to the rules was rejected{at}; the last good rules keep "
+                             "serving:</p>" if rules["version"] else
                              "<p class=warn>The rules were rejected and none have loaded since the start: no page "
                              "is personalized until the file is fixed (it is reloaded when saved):</p>")
                 parts.append(f"<div class=err>{escape(rules['error'])}</div>")
@@ -488,7 +489,7 @@ def render_switches(slots: list[Any], switches: Any, hidden: str) -> str:
     def state(name: str) -> str:
         entry = switches.entries.get(name)
         if entry and entry.get("off"):
-            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(entry["at"]))
+            when = utc_text(entry["at"])
             return f"<span class=off>off</span> <small>({escape(str(entry.get('who', '')))}, {when})</small>"
         return "<span class=ok>on</span>"
 
