@@ -544,6 +544,10 @@ def test_restart_learning_starts_a_slot_over_on_every_instance_and_the_report_ma
     with closing(signed_in(one)) as http:
         page = http.get("/_sw/admin").text
     assert "Learning of variant loud restarted" in page and "asked for by admin at 127.0.0.1" in page
+    section = page[page.index('id="slot-promo"'):].split("</section>")[0]
+    # its dashed line on the charts names the variant, beside the slot's two restarts
+    assert ">learning of loud restarted</text>" in section and ">learning restarted</text>" in section
+    assert "&#9482; learning restarted</span>" in section and "&#9482; learning of loud restarted</span>" in section
     assert '<option value="loud">variant loud alone</option>' in page
 
 

@@ -574,7 +574,8 @@ def render_slot(rep: Any, log: DecisionLog, restart: str = "") -> str:
     order = [a.arm for a in rep.arms] + ["holdout"]
     order += sorted((set(share) | set(reward)) - set(order))
     out.append('<div class="charts">')
-    marks = [(r.ts, "learning restarted") for r in rep.restarts]
+    # a variant's restart names it: the dashed line of "loud" alone is not the whole slot starting over
+    marks = [(r.ts, f"learning of {r.arm} restarted" if r.arm else "learning restarted") for r in rep.restarts]
     out.append(line_chart({arm: share.get(arm, []) for arm in order}, title="Share of traffic over time", y_max=1.0,
                           marks=marks, bucket_s=3600.0))
     out.append(line_chart({arm: reward.get(arm, []) for arm in order}, title="Reward over time",

@@ -95,10 +95,10 @@ def line_chart(
         parts.append(f'<text class="time" x="{sx(tick):.1f}" y="{pad_t + h + 15}" font-size="10" text-anchor="middle">'
                      f'{escape(time_label(tick, span, i == 0))}</text>')
     parts.append(f'<text x="{pad_l + w}" y="{height - 2}" font-size="9" text-anchor="end" fill="#666">UTC</text>')
-    drawn_marks = 0
+    drawn_marks: list[str] = []  # each label once, in the legend
     for x, label in marks:
         if x0 <= x <= x1:
-            drawn_marks += 1
+            drawn_marks += [label] if label not in drawn_marks else []
             parts.append(f'<line class="mark" x1="{sx(x):.1f}" y1="{pad_t}" x2="{sx(x):.1f}" y2="{pad_t + h}" '
                          f'stroke="{MARK_COLOR}" stroke-dasharray="4 3"><title>{escape(label)}</title></line>')
             parts.append(f'<text class="mark-label" x="{sx(x) + 3:.1f}" y="{pad_t - 5}" font-size="10" '
@@ -119,8 +119,7 @@ def line_chart(
             parts.append(f'<circle cx="{sx(x + bucket_s / 2):.1f}" cy="{sy(y):.1f}" r="3" fill="{color(i)}">'
                          f'<title>{escape(name)}, from {when}: {escape(y_format.format(y))}</title></circle>')
         legend.append(f'<span style="color:{color(i)}">&#9632; {escape(name)}</span>')
-    if drawn_marks:
-        legend.append(f'<span style="color:{MARK_COLOR}">&#9482; {escape(marks[0][1])}</span>')
+    legend += [f'<span style="color:{MARK_COLOR}">&#9482; {escape(label)}</span>' for label in drawn_marks]
     parts.append("</svg>")
     return (
         f'<figure class="chart"><figcaption>{escape(title)}</figcaption>{"".join(parts)}'
