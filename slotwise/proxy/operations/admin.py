@@ -41,7 +41,7 @@ from slotwise.proxy.operations.charts import line_chart
 from slotwise.proxy.operations.kill_switch import ALL
 from slotwise.proxy.operations.learning import RESTART_KIND
 from slotwise.rules.checker import did_you_mean
-from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces
+from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces, when_notes
 from slotwise.proxy.operations import feed_health
 from slotwise.proxy.operations.webhook_health import backlog_line, body, read_state, unknown
 from slotwise.proxy.operations.reporting import (
@@ -321,10 +321,14 @@ class AdminPages:
         if not await self.sessions.authorized(request):
             return self._denied(request)
         try:
-            url = self._preview_url(request, self._forced(request))
+            forced = self._forced(request)
+            url = self._preview_url(request, forced)
         except PreviewError as exc:
             return JSONResponse({"error": str(exc)}, 400, headers={"cache-control": "no-store"})
-        return JSONResponse({"url": url, "expires_in": self.p.previews.ttl_s}, headers={"cache-control": "no-store"})
+        ruleset = self.p.ruleset()
+        notes = when_notes(forced, ruleset.slots if ruleset is not None else ())
+        return JSONResponse({"url": url, "expires_in": self.p.previews.ttl_s, "notes": notes},
+                            headers={"cache-control": "no-store"})
 
     async def open_preview(self, request: Request) -> Response:
         """The admin page's preview buttons: straight to the signed link (with the bar)."""

@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from slotwise.proxy.personalization.identity import cookie_value
-from slotwise.proxy.personalization.preview import OFF, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
+from slotwise.proxy.personalization.preview import OFF, PREVIEW_COOKIE, PREVIEW_PARAM, WHEN_STILL_HOLDS, PreviewLinks
 
 if TYPE_CHECKING:
     from slotwise.proxy.flow import Flow
@@ -59,8 +59,7 @@ def why(reason: str, slot: Any, forced: str | None) -> str:
     text = f"its 'when' ({slot.when_source}) is false for you on this page"
     if forced is None:
         return text
-    return (f"forced to {forced} by this preview link, but {text}: a forced variant still shows only where its "
-            "'when' holds, so open this link as such a visitor would (on their device, after their visits)")
+    return f"forced to {forced} by this preview link, but {text}: {WHEN_STILL_HOLDS}"
 ASSET_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
 
 
