@@ -145,7 +145,7 @@ def _ident(check: Checker, node: Node, what: str) -> str | None:
 
 
 def _slot(check: Checker, node: Node) -> s.SlotSpec | None:
-    entries = check.mapping(node, s.SLOT_KEYS, "a slot")
+    entries = check.mapping(node, s.SLOT_KEYS, "a slot", s.NOT_SLOT_KEYS)
     if entries is None:
         return None
     slot_id = _ident(check, entries["id"].node, "slot 'id'") if "id" in entries else None
