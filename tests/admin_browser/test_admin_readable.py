@@ -135,3 +135,20 @@ def test_a_screen_reader_hears_which_slot_each_control_is_for_and_reads_the_char
                        headers={"authorization": f"Bearer {TOKEN}"}).json()[0]
     shares = report["traffic"][0]["shares"]  # the first hour's, as the chart's first row
     assert {arm: cell for arm, cell in zip(head[1:], cells[1:])} == {arm: f"{v:.0%}" for arm, v in shares.items()}
+
+
+def test_from_the_keyboard_a_slots_report_is_a_few_tabs_away(stack: Any, new_context: Callable[..., Any]) -> None:
+    """Thirteen slots put a hundred controls before the reports; the page's contents link to each one."""
+    page = signed_in(new_context, stack.url)
+    for tabs in range(1, 9):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "hero-line":
+            break
+    else:
+        raise AssertionError("no link to the slot's report within 8 Tabs")
+    assert page.evaluate("document.activeElement.closest('nav').getAttribute('aria-label')") == "On this page"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**#slot-hero-line")
+    page.keyboard.press("Tab")  # the next stop is in that report: its first chart's figures
+    assert page.evaluate("document.activeElement.closest('section').id") == "slot-hero-line"
+    assert page.evaluate("document.activeElement.textContent") == "The figures as a table"

@@ -92,6 +92,8 @@ STYLE = (
     "pre{background:#f3f4f6;padding:1rem;overflow:auto;max-height:30rem}.note{color:#555}"
     "table.left td,table.left th{text-align:left}.scroll{overflow-x:auto;max-width:100%}"
     ".chart{margin:0;max-width:100%}.chart svg{max-width:100%;height:auto}"
+    ".contents ul{margin:.3rem 0;padding-left:1.2rem}.contents>ul>li{display:inline;margin-right:1rem}"
+    ".contents>ul>li>ul{display:inline;padding:0}.contents>ul>li>ul>li{display:inline;margin-left:.6rem}"
     "@media (max-width:640px){body{margin:1rem}header{flex-wrap:wrap}}</style>"
 )
 
@@ -465,6 +467,8 @@ class AdminPages:
             parts.append(f"<p class={'warn' if feed[1] else 'note'} id=feed>{escape(feed[0])}</p>")
         ruleset = self.p.ruleset()
         slots = list(ruleset.slots) if ruleset is not None else []
+        reports = slot_reports(log)
+        parts.append(render_contents([rep.slot for rep in reports]))
         parts.append(render_switches(slots, switches, hidden))
         parts.append(render_previews(slots, self.p.page_slots.recent_page))
         parts.append(
@@ -473,7 +477,6 @@ class AdminPages:
             "<button type=submit>Look up</button></form><p class=note>Shows everything held about the person "
             "(export), with a button to erase it; the same as <code>slotwise visitor export|erase</code>.</p></section>"
         )
-        reports = slot_reports(log)
         parts.append("<section id=reports><h2>Reports</h2>")  # each slot's report a subsection (h3) of it
         if not reports:
             parts.append("<p>No decisions logged yet.</p>")
@@ -485,6 +488,16 @@ class AdminPages:
             parts.append(f"<p class=note>{escape(LEGEND)}</p>")
         parts.append("</section>")
         return "".join(parts)
+
+
+def render_contents(report_slots: list[str]) -> str:
+    """Links to the page's sections and to each slot's report: from the keyboard, the report of the
+    twelfth slot is a few Tabs away rather than past every kill switch and preview link."""
+    links = [("switches", "Kill switches"), ("preview", "Preview"), ("visitors", "Visitor lookup")]
+    items = "".join(f"<li><a href=\"#{key}\">{label}</a></li>" for key, label in links)
+    slots = "".join(f"<li><a href=\"#slot-{quote(slot)}\">{escape(slot)}</a></li>" for slot in report_slots)
+    items += f"<li><a href=\"#reports\">Reports</a>{f'<ul>{slots}</ul>' if slots else ''}</li>"
+    return f"<nav aria-label=\"On this page\" class=contents><ul>{items}</ul></nav>"
 
 
 def render_switches(slots: list[Any], switches: Any, hidden: str) -> str:
