@@ -45,6 +45,8 @@ REASONS: dict[str, str] = {
     "bot": "your user agent looks like a bot: bots are never personalized (headless browsers say 'Headless')",
     "budget": "personalizing this page ran past its time budget: visitors get the store's page",
     "absent": "its selector matches no element on this page: no decision is made here",
+    "pages": "its pages do not include this one: go to a page it applies to, the variant stays forced while you "
+             "click through",
 }
 DATA_ID = "sw-preview-data"
 
@@ -86,6 +88,9 @@ class PreviewBar:
         def link(new: Mapping[str, str]) -> str:
             return f"{page}{'&' if query else '?'}{PREVIEW_PARAM}={quote(self.previews.token(new))}"
 
+        def variants(slot: Any) -> list[dict[str, Any]]:  # the links that force each variant of the slot here
+            return [{"id": v.id, "control": v.control, "url": link({**kept, slot.id: v.id})} for v in slot.variants]
+
         ruleset = work.ruleset
         on_page = [s for s in ruleset.slots if s.pages.matches(flow.path, query, flow.headers)]
         choices = {c.slot.id: c for c in [*work.choices, *work.waiting]}  # waiting: applied by the browser
@@ -107,9 +112,18 @@ class PreviewBar:
                 "control": bool(shown is not None and shown.control) or reason == "holdout",
                 "reason": reason, "why": why(reason, slot, kept.get(slot.id)),
                 "propensity": choice.propensity if choice is not None and work.page_reason is None else None,
-                "variants": [{"id": v.id, "control": v.control, "url": link({**kept, slot.id: v.id})}
-                             for v in slot.variants],
+                "variants": variants(slot),
             })
+        # a slot the link forces that does not apply here (the admin page's link opens the home page when no
+        # page of the slot was served lately): listed all the same, or the marketer sees no word of it
+        listed = {slot["id"] for slot in slots}
+        for slot in ruleset.slots:
+            if slot.id in kept and slot.id not in listed:
+                slots.append({
+                    "id": slot.id, "action": slot.action, "selector": slot.selector, "shown": None, "control": False,
+                    "reason": "pages", "why": f"forced to {kept[slot.id]} by this preview link, but {REASONS['pages']}",
+                    "propensity": None, "variants": variants(slot),
+                })
         return {
             "page": page,
             "mode": "off" if PreviewLinks.is_off(forced) else ("forced" if kept else "visitor"),
