@@ -23,10 +23,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from slotwise.proxy.config import ConfigError, Settings
-from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, PreviewLinks, check_forced, parse_forces
+from slotwise.proxy.personalization.preview import (PREVIEW_PARAM, PreviewError, PreviewLinks, check_forced, parse_forces,
+                                                     when_notes)
 
 CHECK_UA = "Mozilla/5.0 (compatible; slotwise-preview-check)"
 
@@ -53,8 +55,8 @@ def _origin(url: str) -> tuple[str, str]:
     return urlunsplit((parts.scheme, parts.netloc, "", "", "")), urlunsplit(("", "", parts.path or "/", parts.query, ""))
 
 
-def ask_server(url: str, forced: dict[str, str], token: str, timeout: float = 10.0) -> str:
-    """The running server's own signed link for ``forced`` (checked against its rules)."""
+def ask_server(url: str, forced: dict[str, str], token: str, timeout: float = 10.0) -> tuple[str, list[str]]:
+    """The running server's own signed link for ``forced`` (checked against its rules), and its notes."""
     origin, path = _origin(url)
     params: list[tuple[str, str]] = [("path", path)]
     params += [("off", "1")] if forced.get("*") else [("force", f"{k}={v}") for k, v in forced.items()]
@@ -71,7 +73,7 @@ def ask_server(url: str, forced: dict[str, str], token: str, timeout: float = 10
     except ValueError:
         body = {}
     if answer.status_code == 200 and "url" in body:
-        return origin + body["url"]
+        return origin + body["url"], [str(note) for note in body.get("notes") or ()]
     if answer.status_code in (401, 403):
         raise PreviewFailed(f"the server at {origin} refused the admin token: {body.get('error', answer.status_code)}")
     if answer.status_code == 429:
@@ -80,23 +82,24 @@ def ask_server(url: str, forced: dict[str, str], token: str, timeout: float = 10
     raise PreviewFailed(body.get("error") or f"the server at {origin} answered HTTP {answer.status_code}")
 
 
-def sign_here(url: str, forced: dict[str, str], settings: Settings) -> str:
-    """A link signed with the server's key as ``serve`` reads it, after checking the rules."""
+def sign_here(url: str, forced: dict[str, str], settings: Settings) -> tuple[str, list[str]]:
+    """A link signed with the server's key as ``serve`` reads it, after checking the rules, and its notes."""
     _origin(url)
     if not settings.secret and not (settings.data_dir / "secret").is_file():
         raise PreviewFailed(
             f"no signing key: {settings.data_dir / 'secret'} does not exist (the server creates it under its "
             "--data directory). Run this where `slotwise serve` runs, give its --data DIR (or SLOTWISE_DATA, "
             "or --secret), or give --admin-token to have the running server sign the link")
+    notes = []
     if any(slot != "*" for slot in forced):  # --off and the page as the rules decide name no slot to check
-        _check_names(forced, settings.rules)
+        notes = when_notes(forced, _check_names(forced, settings.rules))
     token = PreviewLinks(settings.signing_key(), settings.preview_ttl).token(forced)
     sep = "&" if urlsplit(url).query else "?"
-    return f"{url}{sep}{PREVIEW_PARAM}={quote(token)}"
+    return f"{url}{sep}{PREVIEW_PARAM}={quote(token)}", notes
 
 
-def _check_names(forced: dict[str, str], rules: str) -> None:
-    """The forced slots and variants are the rules' (``PreviewFailed`` naming the ones they have)."""
+def _check_names(forced: dict[str, str], rules: str) -> list[Any]:
+    """The forced slots and variants are the rules' (``PreviewFailed`` naming the ones they have); the slots."""
     if not rules:
         raise PreviewFailed("cannot check the slots and variants: give --rules FILE (the rules `slotwise serve` "
                             "runs with; env SLOTWISE_RULES), or --admin-token to ask the running server")
@@ -111,6 +114,7 @@ def _check_names(forced: dict[str, str], rules: str) -> None:
         check_forced(forced, {s.id: s.arms for s in ruleset.slots})
     except PreviewError as exc:
         raise PreviewFailed(f"{exc} (in {rules})") from exc
+    return list(ruleset.slots)
 
 
 def try_link(link: str, timeout: float = 5.0) -> str | None:
@@ -143,10 +147,10 @@ def run_preview(args: argparse.Namespace) -> int:
             if not settings.rules and kept.is_file():
                 token = kept.read_text().strip()
         if token:
-            link = ask_server(args.url, forced, token)
+            link, notes = ask_server(args.url, forced, token)
         else:
             assert settings is not None
-            link = sign_here(args.url, forced, settings)
+            link, notes = sign_here(args.url, forced, settings)
             if not args.no_check:
                 problem = try_link(link)
                 if problem:
@@ -154,6 +158,8 @@ def run_preview(args: argparse.Namespace) -> int:
     except PreviewFailed as exc:
         print(f"slotwise preview: {exc}", file=sys.stderr)
         return 2
+    for note in notes:  # on stderr: the link alone on stdout, for scripts
+        print(f"slotwise preview: note: {note}", file=sys.stderr)
     print(link)
     return 0
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
+from jinja2 import Undefined
+
 from slotwise.rules.html_api import Edit, ItemKey
 from slotwise.rules.size_vocabulary import SizeVocabulary
 
@@ -61,7 +63,9 @@ def order_keys(value: Any) -> tuple[str, ...]:
     out: dict[str, None] = {}
     for item in value:
         if item.__class__ is not str:  # most keys are (category slugs): no isinstance against the ABCs
-            if item is None or isinstance(item, (list, tuple, dict)) or isinstance(item, Mapping):
+            if item is None or isinstance(item, Undefined):
+                continue  # a fact a first visit does not have yet (`[visitor.last_category]`) is nothing, not an error
+            if isinstance(item, (list, tuple, dict)) or isinstance(item, Mapping):
                 raise ValueError(f"'order' items must be strings or numbers, got {item!r}"[:120])
             item = str(item)
         out.setdefault(item, None)

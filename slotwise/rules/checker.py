@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Collection, Iterable
+from typing import Collection, Iterable, Mapping
 
 from slotwise.rules.errors import Issue
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, SequenceNode, Source, construct, flatten_merges, kind_of
@@ -58,8 +58,10 @@ class Checker:
         self.issues.append(self.source.loc(node).issue(message))
 
     # -- containers ------------------------------------------------------
-    def mapping(self, node: Node, allowed: Collection[str], what: str) -> dict[str, Entry] | None:
-        """Keys of a mapping; unknown keys are reported with a suggestion, duplicates too."""
+    def mapping(self, node: Node, allowed: Collection[str], what: str,
+                elsewhere: Mapping[str, str] | None = None) -> dict[str, Entry] | None:
+        """Keys of a mapping; unknown keys are reported with a suggestion, duplicates too; a key that belongs
+        at another level (``elsewhere``: key -> where it goes, an example) says where."""
         if not isinstance(node, MappingNode):
             self.error(node, f"{what} must be a mapping, got {kind_of(node)}")
             return None
@@ -83,7 +85,9 @@ class Checker:
                 self.error(key_node, f"duplicate key {key!r} in {what} (first at line {first.line})")
                 continue
             if key not in allowed:
-                self.error(key_node, f"unknown key {key!r} in {what}{did_you_mean(key, allowed)}")
+                there = (elsewhere or {}).get(key)
+                self.error(key_node, f"unknown key {key!r} in {what}: {there}" if there else
+                           f"unknown key {key!r} in {what}{did_you_mean(key, allowed)}")
                 continue
             out[key] = Entry(key, key_node, value_node)
         return out

@@ -101,6 +101,26 @@ def syntax_problem(env: ImmutableSandboxedEnvironment, source: str, exc: Templat
 
 _CHAR_OFFSET = re.compile(r"(unexpected char '.*?') at \d+")
 
+# What to do about Jinja's commonest syntax errors in a marketer's template, in the rules' words
+_SYNTAX_HINTS = (
+    (re.compile(r"^unexpected '\}'$"), "a '{{' closes with '}}', a '{%' with '%}'"),
+    (re.compile(r"^unexpected end of template, expected 'end of print statement'"), "a '{{' is not closed with '}}'"),
+    (re.compile(r"^expected token 'end of print statement'"),
+     "two values side by side: join them ({{ a ~ ' ' ~ b }}), or close the '{{' with '}}' before the text"),
+    (re.compile(r"^Encountered unknown tag 'end(\w+)'"),
+     "nothing before it opens a '{%% %s %%}' block: remove it, or open the block it closes"),
+    (re.compile(r"^unexpected '[^']+'$"), "is a '}}' (or '%}') missing before it?"),
+)
+
+
+def with_hint(message: str) -> str:
+    """Jinja's message, then '; what to do' for a syntax error the rules' authors often make."""
+    for pattern, hint in _SYNTAX_HINTS:
+        found = pattern.search(message)
+        if found:
+            return f"{message.rstrip('.')}; {hint % found.group(1) if found.groups() else hint}"
+    return message
+
 
 def _whole_expression(parser: Parser) -> nodes.Expr:
     expr = parser.parse_expression()
@@ -408,7 +428,7 @@ def template_problems(env: ImmutableSandboxedEnvironment, source: str, allowed: 
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
-        return None, [syntax_problem(env, source, exc, f"template syntax error: {exc.message}")]
+        return None, [syntax_problem(env, source, exc, f"template syntax error: {with_hint(exc.message or '')}")]
 
     def check(tree: nodes.Node) -> list[Problem]:
         problems = [Problem(node.lineno, "templates cannot include, extend or import other templates")

@@ -148,7 +148,7 @@ def _ident(check: Checker, node: Node, what: str) -> str | None:
 
 
 def _slot(check: Checker, node: Node) -> s.SlotSpec | None:
-    entries = check.mapping(node, s.SLOT_KEYS, "a slot")
+    entries = check.mapping(node, s.SLOT_KEYS, "a slot", s.NOT_SLOT_KEYS)
     if entries is None:
         return None
     slot_id = _ident(check, entries["id"].node, "slot 'id'") if "id" in entries else None
@@ -246,7 +246,10 @@ def _unique_variant_ids(check: Checker, variants: list[s.VariantSpec], slot_name
     seen: dict[str, s.VariantSpec] = {}
     for variant in variants:
         if variant.id in seen:
-            check.error(variant.node, f"duplicate variant id {variant.id!r} in {slot_name}")
+            first = check.source.loc(seen[variant.id].node)
+            check.error(variant.node, f"duplicate variant id {variant.id!r} in {slot_name} (first defined at "
+                                      f"{first.file}:{first.line}:{first.column}): give each variant its own id, "
+                                      "what the policy learns belongs to it")
         seen.setdefault(variant.id, variant)
 
 

@@ -53,6 +53,13 @@ SLOT_KEYS = (
 MAX_WAIT_MS = 10_000
 """A slot's ``wait`` (its element is rendered by the store's script): at most this long, in the browser."""
 VARIANT_KEYS = ("id", "control", "description", "active") + CONTENT_KEYS
+# keys written in a slot that belong elsewhere: where they go, in the words of a rules check message
+NOT_SLOT_KEYS = {
+    "sticky": "it goes in the slot's policy (policy: {name: thompson, sticky: visitor})",
+    "control": "it goes in a variant (variants: [{id: store, control: true}, ...])",
+    **{key: "a setting of the whole rules file: at the top of the main file, not in a slot"
+       for key in ("holdout", "attribution_window", "consent", "timezone")},
+}
 
 _TEMPLATE_CONTENT = ("html", "template", "vars", "recommend", "coupon_cost")
 ACTION_CONTENT: dict[str, tuple[str, ...]] = {

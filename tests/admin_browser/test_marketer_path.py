@@ -45,6 +45,13 @@ slots:
     variants:
       - {id: plain, control: true}
       - {id: welcome-back, html: "<p>Welcome back!</p>"}
+  - id: category-note
+    pages: "/c/*"
+    selector: "main.category h1"
+    action: after
+    variants:
+      - {id: plain, control: true}
+      - {id: returns, html: "<p class=sw-note>Free returns, always.</p>"}
 """
 
 
@@ -84,7 +91,8 @@ def test_the_marketers_path(stack: Any, new_page: Callable[[], Any], tmp_path: P
     assert hero.locator(".shown").inner_text() == "summer"
     assert hero.locator(".why").inner_text() == "forced by this preview link"
     banner = bar.locator("tr[data-slot=returning-banner]")
-    assert banner.get_attribute("data-reason") == "when" and "'when' is false" in banner.locator(".why").inner_text()
+    assert banner.get_attribute("data-reason") == "when"
+    assert banner.locator(".why").inner_text() == "its 'when' (visitor.visits > 100) is false for you on this page"
 
     # 3. the selector picker: click an element of the page, get the YAML for a new slot
     bar.locator("[data-sw=pick]").click()
@@ -105,6 +113,36 @@ def test_the_marketers_path(stack: Any, new_page: Callable[[], Any], tmp_path: P
     bar.locator('a[data-slot=hero-headline][data-variant=free-returns]').click()
     page.wait_for_function("document.querySelector('section.hero h1').textContent.includes('Free returns')")
     assert bar.locator("tr[data-slot=hero-headline] .shown").inner_text() == "free-returns"
+
+    # 4b. a variant of a slot for other visitors (returning ones), forced from the admin page: the store's
+    # element stays, and the bar says that forcing does not lift the slot's `when`, and what would show it
+    page.goto(stack.url + "/_sw/admin")
+    page.click('a[data-preview="returning-banner=welcome-back"]')
+    page.wait_for_url("**sw_preview=**")
+    assert page.locator("section.hero p").inner_text() != "Welcome back!"
+    banner = page.locator("#sw-preview-bar tr[data-slot=returning-banner]")
+    banner.wait_for()
+    assert banner.get_attribute("data-reason") == "when"
+    assert banner.locator(".why").inner_text() == (
+        "forced to welcome-back by this preview link, but its 'when' (visitor.visits > 100) is false for you on "
+        "this page: a forced variant still shows only where its 'when' holds, so open this link as such a visitor "
+        "would (on their device, after their visits)")
+
+    # 4c. a variant of a slot for category pages, forced from the admin page before any was served: the link
+    # opens the home page, where the bar says the slot does not apply, and a click to a category shows it
+    page.goto(stack.url + "/_sw/admin")
+    page.click('a[data-preview="category-note=returns"]')
+    page.wait_for_url("**sw_preview=**")
+    note = page.locator("#sw-preview-bar tr[data-slot=category-note]")
+    note.wait_for()
+    assert note.get_attribute("data-reason") == "pages"
+    assert note.locator(".why").inner_text() == (
+        "forced to returns by this preview link, but its pages do not include this one: go to a page it applies "
+        "to, the variant stays forced while you click through")
+    page.click(".category-tiles a.tile[data-category=jackets]")
+    page.wait_for_url("**/c/jackets")
+    assert page.locator("p.sw-note").inner_text() == "Free returns, always."
+    assert page.locator("#sw-preview-bar tr[data-slot=category-note]").get_attribute("data-reason") == "forced"
 
     # 5. the kill switch: the store's own headline for every visitor, and the bar says why
     page.goto(stack.url + "/_sw/admin")

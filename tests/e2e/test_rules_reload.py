@@ -61,6 +61,17 @@ def test_reload_under_traffic_keeps_serving_and_rejects_broken_files(edge: Any, 
             write(rules, original, 15)
             assert wait_until(lambda: "home-categories=recent" in client.get("/").headers["server-timing"])
             assert e.p.rules.status.error is None
+            # 4. a template file of the set is watched too (docs/rules.md): broken, rejected naming it; fixed, loaded
+            popup = tmp_path / "popup.html"
+            popup.write_text((ROOT / "slotwise/rules/examples/coupon-popup.html").read_text())
+            write(rules, original.replace("../../slotwise/rules/examples/coupon-popup.html", str(popup)), 20)
+            assert wait_until(lambda: e.p.rules.status.version == 4)
+            write(popup, popup.read_text().replace("{{", "{{{", 1), 25)
+            assert wait_until(lambda: e.p.rules.status.error is not None)
+            assert e.p.rules.status.error.startswith("1 error in rules:") and f"{popup}:" in e.p.rules.status.error
+            assert e.p.rules.status.version == 4  # the last good rules keep serving
+            write(popup, (ROOT / "slotwise/rules/examples/coupon-popup.html").read_text(), 30)
+            assert wait_until(lambda: e.p.rules.status.version == 5 and e.p.rules.status.error is None)
     finally:
         stop.set()
         worker.join(10)

@@ -56,6 +56,11 @@ def test_a_restart_is_a_labelled_dashed_line_and_in_the_legend() -> None:
     assert len(marks) == 1 and marks[0].get("stroke-dasharray")
     assert [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "mark-label"] == ["learning restarted"]
     assert "learning restarted</span>" in chart.split("</svg>")[1]
+    two = line_chart({"a": [(T0, 0.2), (T0 + 7200, 0.6)]}, title="Reward",
+                     marks=[(T0 + 600, "learning restarted"), (T0 + 3600, "learning of b restarted"),
+                            (T0 + 4000, "learning restarted")])
+    assert two.split("</svg>")[1].count("&#9482;") == 2  # each label once in the legend
+    assert "learning of b restarted</span>" in two and "learning restarted</span>" in two
     outside = line_chart({"a": [(T0, 0.2)]}, title="Reward", marks=[(T0 - 86400, "learning restarted")])
     assert 'class="mark"' not in outside and "learning restarted" not in outside
 

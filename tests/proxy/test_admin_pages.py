@@ -258,7 +258,7 @@ def test_kill_switch_needs_csrf_from_this_origin_and_leaves_the_store_page_uncha
         page = visitor.get("/")
         assert "store's hero" in page.text and "HERO-" not in page.text
         admin = http.get("/_sw/admin").text
-        assert 'data-switch="hero">Switch back on' in admin and "admin at 127.0.0.1" in admin
+        assert 'data-switch="hero" aria-label="Switch back on hero">Switch back on' in admin and "admin at 127.0.0.1" in admin
         # scripts: bearer, no CSRF (no ambient credential); all personalization off, then back on
         bearer = {"authorization": f"Bearer {TOKEN}"}
         assert httpx.post(server.url + "/_sw/admin/switch", data={"name": "hero", "off": "0"},
@@ -581,6 +581,10 @@ def test_restart_learning_starts_a_slot_over_on_every_instance_and_the_report_ma
     with closing(signed_in(one)) as http:
         page = http.get("/_sw/admin").text
     assert "Learning of variant loud restarted" in page and "asked for by admin at 127.0.0.1" in page
+    section = page[page.index('id="slot-promo"'):].split("</section>")[0]
+    # its dashed line on the charts names the variant, beside the slot's two restarts
+    assert ">learning of loud restarted</text>" in section and ">learning restarted</text>" in section
+    assert "&#9482; learning restarted</span>" in section and "&#9482; learning of loud restarted</span>" in section
     assert '<option value="loud">variant loud alone</option>' in page
 
 
@@ -760,3 +764,36 @@ def test_without_a_feed_health_says_none_is_configured(proxy: Callable[..., Any]
     with closing(signed_in(server)) as http:
         assert "id=feed" not in http.get("/_sw/admin").text
         assert http.get("/_sw/admin/api/status").json()["feed"] == {"configured": False}
+
+
+@pytest.fixture
+def far_time_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process's local time is Auckland's (12 or 13 hours off UTC) for the test."""
+    monkeypatch.setenv("TZ", "Pacific/Auckland")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_every_time_on_the_admin_page_is_utc_and_says_so(proxy: Callable[..., Any], page_server: Any,
+                                                         tmp_path: Path, far_time_zone: None) -> None:
+    """Found on the demo: the rules' and the feed's load times were the server's local time, unlabelled, beside
+    kill switches, restarts and charts in UTC; on a server in another zone a marketer saw two clocks."""
+    from page_server import Page
+
+    feed = page_server({"/feed.json": Page(json.dumps([{"id": "p1", "name": "One"}]).encode(), 200,
+                                           (("content-type", "application/json"),))})
+    server = proxy(FEED_RULES % f"{feed.url}/feed.json")
+    wait_for(lambda: server.personalizer.feeds.count == 1)
+    (tmp_path / "rules.yaml").write_text(RULES.replace("action: replace", "action: replase", 1))
+    assert not server.personalizer.rules.reload()
+    with closing(signed_in(server)) as http:
+        http.post("/_sw/admin/switch", data={"name": "hero", "off": "1", "csrf": csrf_of(http.get("/_sw/admin").text)})
+        page = http.get("/_sw/admin").text
+    status = server.personalizer.rules.status
+    assert f"loaded {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(status.loaded_at))} UTC." in page
+    assert f"rejected ({time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(status.error_at))} UTC)" in page
+    assert re.search(r"Product feed: 1 products, loaded [\d-]+ [\d:]+ UTC \(", page), page
+    times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?(?: UTC)?", page.split("<section id=reports>")[0])
+    assert len(times) >= 4 and all(t.endswith(" UTC") for t in times), times

@@ -148,3 +148,40 @@ def test_a_link_that_forces_nothing_needs_no_rules(server: Any, elsewhere: Path,
     assert page.headers["x-slotwise-preview"] == "on"
     if ask == ["--off"]:
         assert "RECENT" not in page.text and "ALPHA" not in page.text
+
+
+TARGETED = """
+slots:
+  - id: mobile-welcome
+    pages: "/"
+    selector: ".cats"
+    action: replace
+    when: visitor.is_returning and request.device == 'mobile'
+    variants:
+      - {id: welcome-back, html: "<ul class=cats>WELCOME BACK</ul>"}
+      - {id: plain, control: true}
+"""
+NOTE = ("slotwise preview: note: slot 'mobile-welcome' has when: visitor.is_returning and request.device == 'mobile'; "
+        "a forced variant still shows only where its 'when' holds, so open this link as such a visitor would "
+        "(on their device, after their visits)")
+
+
+def test_a_forced_slot_with_a_when_is_noted_both_ways(asgi_server: Any, tmp_path: Path, elsewhere: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Found on the demo: a banner for returning mobile visitors, forced from a desktop, showed nothing and the
+    link's maker had no word of why. The note goes to stderr; the link alone to stdout, for scripts."""
+    origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse("<body><ul class=cats>x</ul></body>"))]))
+    rules = tmp_path / "targeted.yaml"
+    rules.write_text(TARGETED)
+    settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path / "targeted-data"),
+                        admin_token=TOKEN, personalize_budget_ms=5000.0)
+    proxy = asgi_server(create_app(settings, SlotwisePersonalizer(settings)))
+    httpx.get(proxy.url + "/", headers=UA, timeout=20)  # the server has made its key
+    for how in (["--admin-token", TOKEN], ["--rules", str(rules), "--data", str(tmp_path / "targeted-data")]):
+        status, link, err = run(capsys, proxy.url + "/", *how, "--force", "mobile-welcome=welcome-back")
+        assert status == 0 and link.startswith(proxy.url + "/?sw_preview="), (how, err)
+        assert err == NOTE, how
+        page = httpx.get(link, headers=UA, timeout=20).text
+        assert "WELCOME BACK" not in page  # a first visit on a desktop: as the note says
+    status, link, err = run(capsys, proxy.url + "/", "--admin-token", TOKEN, "--off")
+    assert status == 0 and err == ""  # nothing forced: nothing to note

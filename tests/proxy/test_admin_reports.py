@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from contextlib import closing
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -130,3 +131,66 @@ def test_a_shown_and_converted_popup_reads_the_same_in_the_cli_and_the_admin_pag
     # with the server's rules file the CLI reads the same variants from it (logs that predate ``arms``)
     assert main(["report", "--data", str(server.data), "--rules", str(server.rules)]) == 0
     assert cli_rows(capsys.readouterr().out) == cli
+
+
+LIFT_RULES = """
+holdout: 50%
+attribution_window: 1s
+slots:
+  - id: hero
+    pages: "/"
+    selector: "h1"
+    action: replace
+    policy: uniform
+    variants:
+      - {id: loud, html: "<h1>SHOP NOW</h1>"}
+  - id: typo
+    pages: "/"
+    selector: "h2.sale"
+    action: replace
+    variants:
+      - {id: red, html: "<h2>SALE</h2>"}
+      - {id: plain, control: true}
+"""
+NOT_SHOWN = ("Not shown to anyone yet: no page it applies to has been visited, its 'when' held for no visitor, or its "
+             "selector matched nothing on its pages (`slotwise rules check RULES --url URL` shows which; the log "
+             "names such a selector).")
+
+
+def test_a_lift_not_clear_yet_and_a_slot_not_shown_yet_say_so_in_both(
+        asgi_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A marketer reads '+50% relative' as a win unless told: with a dozen visitors the interval spans 0,
+    and the admin page and ``slotwise report`` say so in the same words; a slot nobody was shown (its
+    selector has a typo) says why that can be, not "measured so far: 0"."""
+    origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse("<html><body><h1>Shop</h1></body></html>"))]))
+    (tmp_path / "rules.yaml").write_text(LIFT_RULES)
+    settings = Settings(upstream=origin.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "data"),
+                        admin_token=TOKEN, personalize_budget_ms=5000.0)
+    proxy = asgi_server(create_app(settings, SlotwisePersonalizer(settings)))
+    seen = {True: 0, False: 0}  # per group: every other one clicks, so both rates are about half
+    for _ in range(16):
+        with httpx.Client(base_url=proxy.url, headers=UA, timeout=20) as visitor:
+            page = visitor.get("/").text
+            decision = re.search(r'data-sw-decision="([0-9a-f]+)"', page).group(1)
+            events = [{"type": "exposure", "props": {"decision_id": decision, "slot": "hero"}}]
+            seen["SHOP NOW" in page] += 1
+            if seen["SHOP NOW" in page] % 2:
+                events.append({"type": "click", "props": {"decision_id": decision, "slot": "hero", "href": "/"}})
+            sent = visitor.post("/_sw/events", json={"events": [{"event_id": uuid.uuid4().hex, **e} for e in events]})
+            assert sent.status_code == 200
+    time.sleep(1.5)  # every attribution window closed: all measured
+    assert main(["report", "--data", str(tmp_path / "data"), "--rules", str(tmp_path / "rules.yaml")]) == 0
+    text = capsys.readouterr().out
+    cli = next(line.strip() for line in text.splitlines() if line.strip().startswith("Personalized "))
+    with httpx.Client(base_url=proxy.url, timeout=20) as admin:
+        page = admin.get("/_sw/admin", params={"token": TOKEN}, follow_redirects=True).text
+    web = html.unescape(re.search(r"<p>(Personalized [^<]*)</p>", page).group(1))
+    assert web == cli
+    assert cli.endswith(" Not clear yet: the interval still includes no difference; it narrows as decisions "
+                        "are measured."), cli
+    # a slot whose selector finds nothing on its page: no decision, and both say why there could be none
+    typo_cli = " ".join(text.split("Slot typo - ")[1].split("\n\n")[0].split())
+    typo_web = html.unescape(page.split('id="slot-typo"')[1].split("</section>")[0])
+    assert NOT_SHOWN in typo_cli and NOT_SHOWN in typo_web
+    assert "Chance best appears" not in typo_cli + typo_web  # not "measured so far: red 0, plain 0"
+    assert NOT_SHOWN not in text.split("Slot typo - ")[0]  # the slot that was shown has its own notes

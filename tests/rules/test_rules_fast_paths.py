@@ -470,7 +470,9 @@ def reference_order_keys(value: Any) -> Any:
         raise ValueError(value)
     out: dict[str, None] = {}
     for item in value:
-        if item is None or isinstance(item, (list, tuple, dict)) or isinstance(item, Mapping):
+        if item is None:
+            continue  # nothing (a first visit's `visitor.last_category`): skipped since the marketer's walkthrough
+        if isinstance(item, (list, tuple, dict)) or isinstance(item, Mapping):
             raise ValueError(item)
         out.setdefault(str(item), None)
         if len(out) >= actions.MAX_ORDER:

@@ -35,12 +35,13 @@ from starlette.routing import BaseRoute, Route
 
 from slotwise.bandits.goals import is_binary
 from slotwise.client_origin import origin_of
+from slotwise.proxy.operations.admin_html import scrolled, utc_text
 from slotwise.proxy.operations.admin_stages import funnel, render_funnel
 from slotwise.proxy.operations.charts import line_chart
 from slotwise.proxy.operations.kill_switch import ALL
 from slotwise.proxy.operations.learning import RESTART_KIND
 from slotwise.rules.checker import did_you_mean
-from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces
+from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces, when_notes
 from slotwise.proxy.operations import feed_health
 from slotwise.proxy.operations.webhook_health import backlog_line, body, read_state, unknown
 from slotwise.proxy.operations.reporting import (
@@ -89,12 +90,18 @@ STYLE = (
     "{font-weight:600}.legend span{margin-right:.8rem}section{border-top:2px solid #eee;margin-top:1.5rem}"
     "form.inline{display:inline}header{display:flex;justify-content:space-between;align-items:center}"
     "pre{background:#f3f4f6;padding:1rem;overflow:auto;max-height:30rem}.note{color:#555}"
-    "table.left td,table.left th{text-align:left}</style>"
+    "table.left td,table.left th{text-align:left}.scroll{overflow-x:auto;max-width:100%}"
+    ".chart{margin:0;max-width:100%}.chart svg{max-width:100%;height:auto}"
+    ".contents ul{margin:.3rem 0;padding-left:1.2rem}.contents>ul>li{display:inline;margin-right:1rem}"
+    ".contents>ul>li>ul{display:inline;padding:0}.contents>ul>li>ul>li{display:inline;margin-left:.6rem}"
+    "@media (max-width:640px){body{margin:1rem}header{flex-wrap:wrap}}</style>"
 )
 
 
 def _html(body: str, status: int = 200, title: str = "Slotwise admin") -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><html><head><meta charset=utf-8><title>{escape(title)}</title>{STYLE}"
+    # lang: screen readers pick the voice; viewport: a phone lays the page out at its own width, not 980 px
+    return HTMLResponse(f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+                        f"<meta name=viewport content=\"width=device-width, initial-scale=1\"><title>{escape(title)}</title>{STYLE}"
                         f"</head><body>{body}</body></html>", status, headers=PAGE_HEADERS)
 
 
@@ -316,10 +323,14 @@ class AdminPages:
         if not await self.sessions.authorized(request):
             return self._denied(request)
         try:
-            url = self._preview_url(request, self._forced(request))
+            forced = self._forced(request)
+            url = self._preview_url(request, forced)
         except PreviewError as exc:
             return JSONResponse({"error": str(exc)}, 400, headers={"cache-control": "no-store"})
-        return JSONResponse({"url": url, "expires_in": self.p.previews.ttl_s}, headers={"cache-control": "no-store"})
+        ruleset = self.p.ruleset()
+        notes = when_notes(forced, ruleset.slots if ruleset is not None else ())
+        return JSONResponse({"url": url, "expires_in": self.p.previews.ttl_s, "notes": notes},
+                            headers={"cache-control": "no-store"})
 
     async def open_preview(self, request: Request) -> Response:
         """The admin page's preview buttons: straight to the signed link (with the bar)."""
@@ -438,11 +449,12 @@ class AdminPages:
         else:
             parts.append(
                 f"<p>Rules <code>{escape(rules['path'])}</code>, version {rules['version']}, loaded "
-                f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(rules['loaded_at'])) if rules['loaded_at'] else 'never'}.</p>"
+                f"{utc_text(rules['loaded_at']) if rules['loaded_at'] else 'never'}.</p>"
             )
             if rules["error"]:
-                parts.append("<p class=warn>The last change to the rules was rejected; the last good rules keep serving:</p>"
-                             if rules["version"] else
+                at = f" ({utc_text(rules['error_at'])})" if rules.get("error_at") else ""
+                parts.append(f"<p class=warn>The last change to the rules was rejected{at}; the last good rules keep "
+                             "serving:</p>" if rules["version"] else
                              "<p class=warn>The rules were rejected and none have loaded since the start: no page "
                              "is personalized until the file is fixed (it is reloaded when saved):</p>")
                 parts.append(f"<div class=err>{escape(rules['error'])}</div>")
@@ -455,6 +467,8 @@ class AdminPages:
             parts.append(f"<p class={'warn' if feed[1] else 'note'} id=feed>{escape(feed[0])}</p>")
         ruleset = self.p.ruleset()
         slots = list(ruleset.slots) if ruleset is not None else []
+        reports = slot_reports(log)
+        parts.append(render_contents([rep.slot for rep in reports]))
         parts.append(render_switches(slots, switches, hidden))
         parts.append(render_schedules(slots, self.p.clock()))
         parts.append(render_previews(slots, self.p.page_slots.recent_page))
@@ -464,18 +478,27 @@ class AdminPages:
             "<button type=submit>Look up</button></form><p class=note>Shows everything held about the person "
             "(export), with a button to erase it; the same as <code>slotwise visitor export|erase</code>.</p></section>"
         )
-        reports = slot_reports(log)
-        parts.append("<section id=reports><h2>Reports</h2>")
+        parts.append("<section id=reports><h2>Reports</h2>")  # each slot's report a subsection (h3) of it
         if not reports:
             parts.append("<p>No decisions logged yet.</p>")
-        parts.append("</section>")
         learning = {s.id: s for s in slots if s.learns}
         for rep in reports:
             restart = restart_form(learning[rep.slot], hidden) if rep.slot in learning else ""
             parts.append(render_slot(rep, log, restart))
         if reports:
             parts.append(f"<p class=note>{escape(LEGEND)}</p>")
+        parts.append("</section>")
         return "".join(parts)
+
+
+def render_contents(report_slots: list[str]) -> str:
+    """Links to the page's sections and to each slot's report: from the keyboard, the report of the
+    twelfth slot is a few Tabs away rather than past every kill switch and preview link."""
+    links = [("switches", "Kill switches"), ("preview", "Preview"), ("visitors", "Visitor lookup")]
+    items = "".join(f"<li><a href=\"#{key}\">{label}</a></li>" for key, label in links)
+    slots = "".join(f"<li><a href=\"#slot-{quote(slot)}\">{escape(slot)}</a></li>" for slot in report_slots)
+    items += f"<li><a href=\"#reports\">Reports</a>{f'<ul>{slots}</ul>' if slots else ''}</li>"
+    return f"<nav aria-label=\"On this page\" class=contents><ul>{items}</ul></nav>"
 
 
 def render_switches(slots: list[Any], switches: Any, hidden: str) -> str:
@@ -484,15 +507,17 @@ def render_switches(slots: list[Any], switches: Any, hidden: str) -> str:
     def state(name: str) -> str:
         entry = switches.entries.get(name)
         if entry and entry.get("off"):
-            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(entry["at"]))
+            when = utc_text(entry["at"])
             return f"<span class=off>off</span> <small>({escape(str(entry.get('who', '')))}, {when})</small>"
         return "<span class=ok>on</span>"
 
     def button(name: str) -> str:
         off = bool(switches.entries.get(name, {}).get("off"))
+        text = "Switch back on" if off else "Switch off"
+        what = "all personalization" if name == ALL else name  # a screen reader's list of buttons names each one
         return (f"<form class=inline method=post action=/_sw/admin/switch>{hidden}"
                 f"<input type=hidden name=name value=\"{escape(name)}\"><input type=hidden name=off value={0 if off else 1}>"
-                f"<button type=submit data-switch=\"{escape(name)}\">{'Switch back on' if off else 'Switch off'}</button></form>")
+                f"<button type=submit data-switch=\"{escape(name)}\" aria-label=\"{text} {escape(what)}\">{text}</button></form>")
 
     rows = [f"<tr><td><b>All personalization</b></td><td>-</td><td>{state(ALL)}</td><td>{button(ALL)}</td></tr>"]
     for slot in slots:
@@ -501,7 +526,8 @@ def render_switches(slots: list[Any], switches: Any, hidden: str) -> str:
                     f"<td>{rules}</td><td>{state(slot.id)}</td><td>{button(slot.id)}</td></tr>")
     return ("<section id=switches><h2>Kill switches</h2><p class=note>Takes effect within a second on every "
             "instance; visitors then get the store's own page for that slot. Each flip is written to the log.</p>"
-            "<table class=left><tr><th>slot</th><th>rules file</th><th>switch</th><th></th></tr>" + "".join(rows) + "</table></section>")
+            + scrolled("<table class=left><tr><th>slot</th><th>rules file</th><th>switch</th><th>action</th></tr>"
+                       + "".join(rows) + "</table>") + "</section>")
 
 
 def render_schedules(slots: list[Any], now: float) -> str:
@@ -532,7 +558,8 @@ def render_previews(slots: list[Any], page_of: Callable[[str], str | None] = lam
     for slot in slots:
         path = quote(page_of(slot.id) or "/", safe="/")
         links = " ".join(
-            f"<a href=\"/_sw/admin/preview?force={quote(f'{slot.id}={v.id}')}&amp;path={escape(path)}\" data-preview=\"{escape(slot.id)}={escape(v.id)}\">{escape(v.id)}</a>"
+            f"<a href=\"/_sw/admin/preview?force={quote(f'{slot.id}={v.id}')}&amp;path={escape(path)}\" "
+            f"data-preview=\"{escape(slot.id)}={escape(v.id)}\" aria-label=\"{escape(v.id)} of {escape(slot.id)}\">{escape(v.id)}</a>"
             for v in slot.variants)
         rows.append(f"<tr><td><code>{escape(slot.id)}</code></td><td>{links}</td></tr>")
     return ("<section id=preview><h2>Preview</h2><p>Open the store with the preview bar: "
@@ -541,7 +568,8 @@ def render_previews(slots: list[Any], page_of: Callable[[str], str | None] = lam
             "Or force one variant (nothing is recorded while previewing):</p>"
             "<form method=get action=/_sw/admin/preview><label>Start at path <input name=path value=/ size=30></label> "
             "<button type=submit>Open with the bar</button></form>"
-            "<table class=left><tr><th>slot</th><th>variants</th></tr>" + "".join(rows) + "</table></section>")
+            + scrolled("<table class=left><tr><th>slot</th><th>variants</th></tr>" + "".join(rows) + "</table>")
+            + "</section>")
 
 
 def restart_form(slot: Any, hidden: str) -> str:
@@ -550,10 +578,12 @@ def restart_form(slot: Any, hidden: str) -> str:
     options = "".join(f"<option value=\"{escape(v)}\">variant {escape(v)} alone</option>" for v in slot.arms)
     return (f"<form class=restart method=post action=/_sw/admin/restart>{hidden}"
             f"<input type=hidden name=name value=\"{escape(slot.id)}\"><label><input type=checkbox required> "
-            "Forget what the policy learned, on every instance: for a variant whose offer changed, or a store "
-            "that changed. The figures above stay.</label> <select name=variant aria-label=\"what to start over\">"
+            f"Forget what the policy learned about {escape(slot.id)}, on every instance: for a variant whose offer "
+            "changed, or a store that changed. The figures above stay.</label> "
+            f"<select name=variant aria-label=\"what to start over in {escape(slot.id)}\">"
             f"<option value=\"\">every variant</option>{options}</select> "
-            f"<button type=submit data-restart=\"{escape(slot.id)}\">Restart learning</button></form>")
+            f"<button type=submit data-restart=\"{escape(slot.id)}\" aria-label=\"Restart learning of {escape(slot.id)}\">"
+            "Restart learning</button></form>")
 
 
 def render_slot(rep: Any, log: DecisionLog, restart: str = "") -> str:
@@ -566,9 +596,9 @@ def render_slot(rep: Any, log: DecisionLog, restart: str = "") -> str:
         f"<td>{escape(r.value)}</td><td>{escape(r.interval)}</td><td>{escape(r.chance)}</td></tr>"
         for r in report_rows(rep))
     out = [
-        f"<section id=\"slot-{escape(rep.slot)}\"><h2>{escape(rep.slot)} <small>goal: {escape(goal_text(rep))}</small></h2>",
-        "<table class=report><tr><th>variant</th><th>shown</th><th>seen</th><th>measured</th>"
-        f"<th>{measure_name(rep.goal)}</th><th>95% interval</th><th>chance best</th></tr>{rows}</table>",
+        f"<section id=\"slot-{escape(rep.slot)}\"><h3>{escape(rep.slot)} <small>goal: {escape(goal_text(rep))}</small></h3>",
+        scrolled("<table class=report><tr><th>variant</th><th>shown</th><th>seen</th><th>measured</th>"
+                 f"<th>{measure_name(rep.goal)}</th><th>95% interval</th><th>chance best</th></tr>{rows}</table>"),
         f"<p>{escape(lift_text(rep))}</p>",
         render_segments(rep, lambda x: amount_text(x, binary)),
     ]
@@ -583,7 +613,8 @@ def render_slot(rep: Any, log: DecisionLog, restart: str = "") -> str:
     order = [a.arm for a in rep.arms] + ["holdout"]
     order += sorted((set(share) | set(reward)) - set(order))
     out.append('<div class="charts">')
-    marks = [(r.ts, "learning restarted") for r in rep.restarts]
+    # a variant's restart names it: the dashed line of "loud" alone is not the whole slot starting over
+    marks = [(r.ts, f"learning of {r.arm} restarted" if r.arm else "learning restarted") for r in rep.restarts]
     out.append(line_chart({arm: share.get(arm, []) for arm in order}, title="Share of traffic over time", y_max=1.0,
                           marks=marks, bucket_s=3600.0))
     out.append(line_chart({arm: reward.get(arm, []) for arm in order}, title="Reward over time",
@@ -600,7 +631,7 @@ def render_segments(rep: Any, fmt: Any) -> str:
     if not rep.segments:
         return ""
     arms = [a.arm for a in rep.segments[0].rows[0].arms]
-    out = ["<h3>By segment</h3><p>This slot decides per visitor; the chances above pool all visitors.</p>"]
+    out = ["<h4>By segment</h4><p>This slot decides per visitor; the chances above pool all visitors.</p>"]
     same = []
     for table in rep.segments:
         if not table.leaders_differ:
@@ -613,8 +644,8 @@ def render_segments(rep: Any, fmt: Any) -> str:
             lead = escape(f"{leader.arm} ({chance_text(leader.p_best)} chance best)") if leader else "unclear yet"
             cells = "".join(f"<td>{fmt(a.mean) if a.closed else '-'}</td>" for a in row.arms)
             rows.append(f"<tr><td>{escape(row.level)}</td><td>{row.measured}</td>{cells}<td>{lead}</td></tr>")
-        out.append(f"<table><tr><th>{escape(table.group)}</th><th>measured</th>{head}<th>leader</th></tr>"
-                   + "".join(rows) + "</table>")
+        out.append(scrolled(f"<table><tr><th>{escape(table.group)}</th><th>measured</th>{head}<th>leader</th></tr>"
+                            + "".join(rows) + "</table>"))
     if same:
         out.append(f"<p>Same leader (or none yet) in every segment of: {escape(', '.join(same))}.</p>")
     return "".join(out)

@@ -12,6 +12,7 @@ from html import escape
 from typing import Any, Iterable, Sequence
 
 from slotwise.profile import Profile
+from slotwise.proxy.operations.admin_html import scrolled
 from slotwise.rules.signals import Signals
 from slotwise.rules.stage import STAGES, stage_counts
 from slotwise.store.base import LogRecord, Store
@@ -56,7 +57,9 @@ def render_funnel(data: dict[str, Any]) -> str:
         f"<tr><td>{escape(slug)}</td>" + "".join(f"<td>{row.get(s, 0)}</td>" for s in data["stages"]) + "</tr>"
         for slug, row in data["categories"].items()
     )
-    body = (f"<table class=funnel><tr><th>category</th>{head}</tr>{rows}</table>" if rows
+    body = (scrolled(f"<table class=funnel><tr><th>category</th>{head}</tr>{rows}</table>") if rows
             else "<p>No stages yet: nobody has browsed a category.</p>")
-    return (f"<section id=funnel><h2>Funnel stages</h2><p>The {data['people']} most recent people in the log, "
-            f"by their stage in each category (thresholds: <code>stages:</code> in the rules).</p>{body}</section>")
+    who = (f"The {data['people']} most recent people in the log, by their stage in each category"
+           if data["people"] else "People by their stage in each category")  # never "the 0 most recent people"
+    return (f"<section id=funnel><h2>Funnel stages</h2><p>{who} (thresholds: <code>stages:</code> in the rules).</p>"
+            f"{body}</section>")

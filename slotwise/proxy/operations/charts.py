@@ -4,6 +4,9 @@ Values are per time bucket (an hour by default): each is drawn as a step across
 its bucket, with a dot at its middle, so one bucket of data is a readable line
 across the chart rather than a lone dot. The time axis is labelled in UTC;
 events (a learning restart) are dashed vertical lines, labelled and in the legend.
+Every chart carries its figures as a table too (``figures_table``), for whoever does
+not see the lines: a screen reader, a colour-blind reader, a copy into a spreadsheet.
+The SVG scales down to a narrow screen (``viewBox``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import time
 from html import escape
 from typing import Mapping, Sequence
+
+from slotwise.proxy.operations.admin_html import scrolled
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#6b7280")
 MARK_COLOR = "#b91c1c"
@@ -73,7 +78,8 @@ def line_chart(
         return pad_t + h - h * (y / top if top else 0)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="{escape(title)}">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title)}: the figures are in the table below">',
         f'<line x1="{pad_l}" y1="{pad_t + h}" x2="{pad_l + w}" y2="{pad_t + h}" stroke="#999"/>',
         f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{pad_t + h}" stroke="#999"/>',
     ]
@@ -89,10 +95,10 @@ def line_chart(
         parts.append(f'<text class="time" x="{sx(tick):.1f}" y="{pad_t + h + 15}" font-size="10" text-anchor="middle">'
                      f'{escape(time_label(tick, span, i == 0))}</text>')
     parts.append(f'<text x="{pad_l + w}" y="{height - 2}" font-size="9" text-anchor="end" fill="#666">UTC</text>')
-    drawn_marks = 0
+    drawn_marks: list[str] = []  # each label once, in the legend
     for x, label in marks:
         if x0 <= x <= x1:
-            drawn_marks += 1
+            drawn_marks += [label] if label not in drawn_marks else []
             parts.append(f'<line class="mark" x1="{sx(x):.1f}" y1="{pad_t}" x2="{sx(x):.1f}" y2="{pad_t + h}" '
                          f'stroke="{MARK_COLOR}" stroke-dasharray="4 3"><title>{escape(label)}</title></line>')
             parts.append(f'<text class="mark-label" x="{sx(x) + 3:.1f}" y="{pad_t - 5}" font-size="10" '
@@ -113,10 +119,30 @@ def line_chart(
             parts.append(f'<circle cx="{sx(x + bucket_s / 2):.1f}" cy="{sy(y):.1f}" r="3" fill="{color(i)}">'
                          f'<title>{escape(name)}, from {when}: {escape(y_format.format(y))}</title></circle>')
         legend.append(f'<span style="color:{color(i)}">&#9632; {escape(name)}</span>')
-    if drawn_marks:
-        legend.append(f'<span style="color:{MARK_COLOR}">&#9482; {escape(marks[0][1])}</span>')
+    legend += [f'<span style="color:{MARK_COLOR}">&#9482; {escape(label)}</span>' for label in drawn_marks]
     parts.append("</svg>")
     return (
         f'<figure class="chart"><figcaption>{escape(title)}</figcaption>{"".join(parts)}'
-        f'<div class="legend">{" ".join(legend)}</div></figure>'
+        f'<div class="legend">{" ".join(legend)}</div>{figures_table(series, y_format, [m for m in marks if x0 <= m[0] <= x1])}</figure>'
     )
+
+
+def figures_table(series: Mapping[str, Sequence[tuple[float, float]]], y_format: str,
+                  marks: Sequence[tuple[float, str]] = ()) -> str:
+    """The chart's figures as a table (a row per time bucket, a column per series; '-' where a series
+    has none), behind a summary to open, with the marks (a learning restart) listed under it."""
+    names = [name for name, values in series.items() if values]
+    by_time: dict[float, dict[str, float]] = {}
+    for name in names:
+        for x, y in series[name]:
+            by_time.setdefault(x, {})[name] = y
+    head = "".join(f"<th>{escape(name)}</th>" for name in names)
+    rows = "".join(
+        f"<tr><td>{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(x))}</td>"
+        + "".join(f"<td>{escape(y_format.format(row[n])) if n in row else '-'}</td>" for n in names) + "</tr>"
+        for x, row in sorted(by_time.items()))
+    events = "".join(f"<li>{escape(label)}: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(x))}</li>"
+                     for x, label in marks)
+    return ("<details><summary>The figures as a table</summary>"
+            + scrolled(f"<table><tr><th>from</th>{head}</tr>{rows}</table>")
+            + (f"<ul>{events}</ul>" if events else "") + "</details>")

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from typing import Any
 
 from slotwise.proxy.forwarding.upstream_health import iso
 from slotwise.proxy.operations import metrics
+from slotwise.proxy.operations.admin_html import utc_text
 from slotwise.proxy.operations.webhook_health import ago, receiver
 from slotwise.proxy.personalization.feed_lease import lease_name
 from slotwise.store.base import FeedRead, Store, StoreError
@@ -100,7 +100,7 @@ def feed_line(read: FeedRead | None, now: float) -> tuple[str, bool]:
     if read is None:
         return "Product feed: not read yet (the first read is under way, or the store's API has not answered).", False
     if read.loaded_at is not None:
-        loaded = (f"{read.products} products, loaded {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(read.loaded_at))}"
+        loaded = (f"{read.products} products, loaded {utc_text(read.loaded_at)}"
                   f" ({ago(now - read.loaded_at)} ago)")
     else:
         loaded = "never loaded"
@@ -108,5 +108,5 @@ def feed_line(read: FeedRead | None, now: float) -> tuple[str, bool]:
         return f"Product feed: {loaded}.", False
     times = "once" if read.failures == 1 else f"{read.failures} times in a row"
     return (f"Product feed: the last read failed ({read.error}), {times}, last at "
-            f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(read.at))}; retried soon, the catalog keeps "
+            f"{utc_text(read.at)}; retried soon, the catalog keeps "
             f"what it has: {loaded}.", True)

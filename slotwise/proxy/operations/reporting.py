@@ -245,7 +245,11 @@ def lift_text(report: SlotReport) -> str:
     if lift.relative is not None and lift.relative_interval is not None:
         text += (f", {lift.relative:+.0%} relative ({lift.relative_interval.low:+.0%} to "
                  f"{lift.relative_interval.high:+.0%})")
-    return text + f"; personalized n={lift.n_personalized}, holdout n={lift.n_holdout}."
+    text += f"; personalized n={lift.n_personalized}, holdout n={lift.n_holdout}."
+    low, high = lift.difference_interval.low, lift.difference_interval.high
+    if low <= 0 <= high:  # a +78% with an interval across 0 reads as a win to anyone who skips the brackets
+        text += " Not clear yet: the interval still includes no difference; it narrows as decisions are measured."
+    return text
 
 
 def chance_note(report: SlotReport) -> str | None:
@@ -314,10 +318,20 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+NOT_SHOWN_YET = ("Not shown to anyone yet: no page it applies to has been visited, its 'when' held for no "
+                 "visitor, or its selector matched nothing on its pages (`slotwise rules check RULES --url URL` "
+                 "shows which; the log names such a selector).")
+
+
+def not_shown_yet(report: SlotReport) -> bool:
+    """No decision at all, the holdout's included: a new slot, or one that never finds its visitors or element."""
+    return not any(a.decisions for a in report.arms) and not (report.holdout and report.holdout.decisions)
+
+
 def notices(report: SlotReport) -> list[tuple[str, str]]:
     """What a slot's report must point out, in words: ``("warning", text)`` and ``("note", text)``."""
     out = [("warning", srm_message(check)) for check in report.srm if check.warning]
-    early = chance_note(report)
+    early = NOT_SHOWN_YET if not_shown_yet(report) else chance_note(report)
     out += [("note", early)] if early else []
     if len(report.currencies) > 1:  # amounts of two currencies in one mean: the rules' revenue.currency changed
         out.append(("warning", f"Order values are counted in {' and '.join(report.currencies)}: the rules' "

@@ -16,12 +16,12 @@ pages and deliver nothing more. Alert on ``slotwise_webhook_oldest_seconds``.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from slotwise.proxy.forwarding.upstream_health import iso
 from slotwise.proxy.operations import metrics
+from slotwise.proxy.operations.admin_html import utc_text
 from slotwise.store.base import OutboxState, Store, StoreError
 
 log = logging.getLogger("slotwise.proxy")
@@ -100,7 +100,7 @@ def backlog_line(state: OutboxState, now: float) -> str | None:
     """The admin page's one line while messages wait (plain text; the page escapes it); None when none does."""
     if not state.pending:
         return None
-    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.oldest)) if state.oldest is not None else "?"
+    since = utc_text(state.oldest) if state.oldest is not None else "?"
     waited = f" ({ago(now - state.oldest)})" if state.oldest is not None else ""
     many = "message waits" if state.pending == 1 else "messages wait"
     line = f"Webhook: {state.pending} {many} for delivery since {since}{waited}"

@@ -13,7 +13,7 @@ as visitors see it and ``X-Slotwise-Preview: expired ...``.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -67,6 +67,18 @@ class PreviewLinks:
 
 class PreviewError(ValueError):
     """A preview that names a slot or variant the rules do not have."""
+
+
+WHEN_STILL_HOLDS = ("a forced variant still shows only where its 'when' holds, so open this link as such a visitor "
+                    "would (on their device, after their visits)")
+
+
+def when_notes(forced: Mapping[str, str], slots: Iterable[Any]) -> list[str]:
+    """For each forced slot with a ``when``: that forcing does not lift it (the preview bar says the same
+    on a page where it is false), so a link made for a banner aimed at returning mobile visitors is not
+    opened on a desktop in the belief that it will show."""
+    return [f"slot {slot.id!r} has when: {slot.when_source}; {WHEN_STILL_HOLDS}"
+            for slot in slots if slot.id in forced and getattr(slot, "when_source", None)]
 
 
 def check_forced(forced: Mapping[str, str], slots: Mapping[str, Any]) -> None:

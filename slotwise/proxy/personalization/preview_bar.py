@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from slotwise.proxy.personalization.identity import cookie_value
-from slotwise.proxy.personalization.preview import OFF, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
+from slotwise.proxy.personalization.preview import OFF, PREVIEW_COOKIE, PREVIEW_PARAM, WHEN_STILL_HOLDS, PreviewLinks
 
 if TYPE_CHECKING:
     from slotwise.proxy.flow import Flow
@@ -46,8 +46,23 @@ REASONS: dict[str, str] = {
     "bot": "your user agent looks like a bot: bots are never personalized (headless browsers say 'Headless')",
     "budget": "personalizing this page ran past its time budget: visitors get the store's page",
     "absent": "its selector matches no element on this page: no decision is made here",
+    "pages": "its pages do not include this one: go to a page it applies to, the variant stays forced while you "
+             "click through",
 }
 DATA_ID = "sw-preview-data"
+
+
+def why(reason: str, slot: Any, forced: str | None) -> str:
+    """The bar's words for a slot: ``REASONS``, and for a slot whose ``when`` is false, that condition — and,
+    when the link forces one of its variants, that forcing does not lift it (a banner for returning mobile
+    visitors previewed from a desktop shows nothing, and the marketer must know why and what would show it)."""
+    text = REASONS.get(reason, reason)
+    if reason != "when" or not getattr(slot, "when_source", None):
+        return text
+    text = f"its 'when' ({slot.when_source}) is false for you on this page"
+    if forced is None:
+        return text
+    return f"forced to {forced} by this preview link, but {text}: {WHEN_STILL_HOLDS}"
 ASSET_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
 
 
@@ -74,6 +89,9 @@ class PreviewBar:
         def link(new: Mapping[str, str]) -> str:
             return f"{page}{'&' if query else '?'}{PREVIEW_PARAM}={quote(self.previews.token(new))}"
 
+        def variants(slot: Any) -> list[dict[str, Any]]:  # the links that force each variant of the slot here
+            return [{"id": v.id, "control": v.control, "url": link({**kept, slot.id: v.id})} for v in slot.variants]
+
         ruleset = work.ruleset
         on_page = [s for s in ruleset.slots if s.pages.matches(flow.path, query, flow.headers)]
         choices = {c.slot.id: c for c in [*work.choices, *work.waiting]}  # waiting: applied by the browser
@@ -93,11 +111,20 @@ class PreviewBar:
                 "id": slot.id, "action": slot.action, "selector": slot.selector,
                 "shown": shown.id if shown is not None else None,
                 "control": bool(shown is not None and shown.control) or reason == "holdout",
-                "reason": reason, "why": REASONS.get(reason, reason),
+                "reason": reason, "why": why(reason, slot, kept.get(slot.id)),
                 "propensity": choice.propensity if choice is not None and work.page_reason is None else None,
-                "variants": [{"id": v.id, "control": v.control, "url": link({**kept, slot.id: v.id})}
-                             for v in slot.variants],
+                "variants": variants(slot),
             })
+        # a slot the link forces that does not apply here (the admin page's link opens the home page when no
+        # page of the slot was served lately): listed all the same, or the marketer sees no word of it
+        listed = {slot["id"] for slot in slots}
+        for slot in ruleset.slots:
+            if slot.id in kept and slot.id not in listed:
+                slots.append({
+                    "id": slot.id, "action": slot.action, "selector": slot.selector, "shown": None, "control": False,
+                    "reason": "pages", "why": f"forced to {kept[slot.id]} by this preview link, but {REASONS['pages']}",
+                    "propensity": None, "variants": variants(slot),
+                })
         return {
             "page": page,
             "mode": "off" if PreviewLinks.is_off(forced) else ("forced" if kept else "visitor"),
