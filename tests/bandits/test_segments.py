@@ -71,7 +71,7 @@ def test_the_admin_page_shows_the_segments_of_a_contextual_slot():
     log = DecisionLog(rows(), {"hero": SlotConfig(arms=ARMS, goal="click", policy="linucb")}, None)
     (report,) = slot_reports(log)
     html = render_slot(report, log)
-    assert "<h3>By segment</h3>" in html and "<th>device</th>" in html
+    assert "<h4>By segment</h4>" in html and "<th>device</th>" in html
     assert "<td>desktop</td>" in html and "a (&gt;99.9% chance best)" in html
 
 
