@@ -375,6 +375,17 @@ class SlotwisePersonalizer:
             return True
         return bool(cache.same_for_everyone) and cache.shared(ruleset.catalog.patterns.classify(flow.path)[0])
 
+    def fresh_for(self, flow: Flow) -> float | None:
+        """Seconds until a slot or variant that could apply on this page opens or closes its ``active``
+        window (None: none will): a page keeping the store's caching may be kept no longer
+        (``freshness_cap``), or a CDN would serve the store's page after a campaign started."""
+        ruleset = self.ruleset()
+        if ruleset is None:
+            return None
+        now = self.clock()
+        edges = [e for slot in self._slots(flow, ruleset) if slot.scheduled and (e := slot.next_change(now)) is not None]
+        return min(edges) - now if edges else None
+
     def edit_selectors(self, flow: Flow) -> list[str] | None:
         """Every element ``on_html`` may edit on this page is matched by one of these (streaming)."""
         ruleset = self.ruleset()
