@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from scipy import stats
 
 from bandit_helpers import Edge, Visitor
+from slotwise.bandits.decision_log import format_decision_log, parse_decision_log
 
 RULES = """
 timezone: Europe/Berlin
@@ -97,6 +98,11 @@ def test_a_variant_out_of_its_window_is_not_offered_and_propensities_stay_exact(
     again = e.decisions(stuck.id, "banner")
     assert len(again) == 2 and again[1]["offered"] == ["spring", "autumn"] and again[1]["propensity"] == 0.5
     assert again[1]["arms"] == ["spring", "summer", "autumn"]  # the rules' variants, for the report
+    for fmt in ("csv", "jsonl"):  # ``slotwise report --export``: offline evaluation knows what was offered
+        exported = {r.decision_id: r for r in parse_decision_log(list(format_decision_log(e.decision_log().rows, fmt)),
+                                                                 fmt)}
+        assert exported[again[1]["decision_id"]].offered == ("spring", "autumn")
+        assert exported[first["decision_id"]].offered is None  # drawn among every variant
 
     n = 120
     for _ in range(n):
