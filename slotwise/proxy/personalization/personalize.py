@@ -647,8 +647,10 @@ class SlotwisePersonalizer:
         if switches.all_off:
             work.page_reason = "all-off"
             return
-        with stage("store"):
-            journeys = await self.journeys.load(ruleset, profile, page, slots, now, record=forced is None)
+        running = [s for s in slots if (s.runs(now) or (forced is not None and s.id in forced))
+                   and not switches.slot_off(s.id)]
+        with stage("store"):  # the journey facts of the slots that can apply now (closed or killed: none)
+            journeys = await self.journeys.load(ruleset, profile, page, running, now, record=forced is None)
         ctx = build_context(profile, page, request, visitor_id, ruleset.signals, journeys,
                             time_facts(now, ruleset.timezone))
         holdout = in_holdout(visitor_id, ruleset.holdout)
