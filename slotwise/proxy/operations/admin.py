@@ -35,6 +35,7 @@ from starlette.routing import BaseRoute, Route
 
 from slotwise.bandits.goals import is_binary
 from slotwise.client_origin import origin_of
+from slotwise.proxy.operations.admin_schedules import render_schedules
 from slotwise.proxy.operations.admin_stages import funnel, render_funnel
 from slotwise.proxy.operations.charts import line_chart
 from slotwise.proxy.operations.kill_switch import ALL
@@ -89,12 +90,13 @@ STYLE = (
     "{font-weight:600}.legend span{margin-right:.8rem}section{border-top:2px solid #eee;margin-top:1.5rem}"
     "form.inline{display:inline}header{display:flex;justify-content:space-between;align-items:center}"
     "pre{background:#f3f4f6;padding:1rem;overflow:auto;max-height:30rem}.note{color:#555}"
-    "table.left td,table.left th{text-align:left}</style>"
+    "table.left td,table.left th{text-align:left}.nw{white-space:nowrap}"
+    "@media (max-width:600px){body{margin:1rem}table{display:block;overflow-x:auto;max-width:100%}}</style>"
 )
 
 
 def _html(body: str, status: int = 200, title: str = "Slotwise admin") -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><html><head><meta charset=utf-8><title>{escape(title)}</title>{STYLE}"
+    return HTMLResponse(f"<!doctype html><html><head><meta charset=utf-8><meta name=viewport content=\"width=device-width, initial-scale=1\"><title>{escape(title)}</title>{STYLE}"
                         f"</head><body>{body}</body></html>", status, headers=PAGE_HEADERS)
 
 
@@ -502,27 +504,6 @@ def render_switches(slots: list[Any], switches: Any, hidden: str) -> str:
     return ("<section id=switches><h2>Kill switches</h2><p class=note>Takes effect within a second on every "
             "instance; visitors then get the store's own page for that slot. Each flip is written to the log.</p>"
             "<table class=left><tr><th>slot</th><th>rules file</th><th>switch</th><th></th></tr>" + "".join(rows) + "</table></section>")
-
-
-def render_schedules(slots: list[Any], now: float) -> str:
-    """Each slot's and variant's ``active`` window and whether it runs ``now`` (the proxy's clock): a campaign
-    that has not started, or has ended, is said here, not only found missing from the store's pages."""
-    rows = []
-    for slot in slots:
-        owners = [("", slot.window)] + [(f"variant {v.id}", v.window) for v in slot.variants]
-        for what, window in owners:
-            if window is None:
-                continue
-            state = window.state(now)
-            css = "ok" if state == "running" else "off" if state == "ended" else "note"
-            rows.append(f"<tr data-window=\"{escape(slot.id)}{'/' + escape(what[8:]) if what else ''}\">"
-                        f"<td><code>{escape(slot.id)}</code> {escape(what)}</td><td>{escape(window.span())}</td>"
-                        f"<td><span class={css}>{escape(state)}</span></td></tr>")
-    if not rows:
-        return ""
-    return ("<section id=schedules><h2>Campaign windows</h2><p class=note>From the rules' <code>active</code> "
-            "windows: outside its window a slot leaves the store's page as it is, and a variant is not offered.</p>"
-            "<table class=left><tr><th>slot</th><th>window</th><th>now</th></tr>" + "".join(rows) + "</table></section>")
 
 
 def render_previews(slots: list[Any], page_of: Callable[[str], str | None] = lambda _slot: None) -> str:
