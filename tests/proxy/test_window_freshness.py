@@ -3,7 +3,7 @@
 A CDN in front of Slotwise keeps what the store lets it keep. A page no slot changed (its slot's
 ``active`` window not open yet, or its ``when`` false) goes out with the store's ``Cache-Control``:
 without a cap the CDN would serve the store's page for an hour after the campaign started. Through the
-real proxy (its HTML cache off and on) in front of a real store, with the personalizer's clock set
+real proxy (its HTML cache off and on) in front of a real store, with the personalizer's clock set to
 T0: the freshness every field advertises ends at the window's start, and nothing changes for pages
 whose slots have no window or one too far away to matter. A personalized page is ``private, no-cache``
 whatever its variant's window, so no cache keeps it past a variant's end.
@@ -88,9 +88,10 @@ def edge(request: pytest.FixtureRequest, tmp_path: Path, asgi_server: Any,
     personalizer = SlotwisePersonalizer(settings, clock=clock)
     proxy = asgi_server(create_app(settings, personalizer))
     with httpx.Client(base_url=proxy.url, timeout=10) as client:
+        client.cookies.set("sw_vid", personalizer.cookies.sign("window-freshness-visitor"))  # a known visitor
+
         def get(path: str, agent: str = DESKTOP_UA) -> httpx.Response:
-            response = client.get(path, headers={"user-agent": agent},
-                                  cookies={"sw_vid": personalizer.cookies.sign("window-freshness-visitor")})
+            response = client.get(path, headers={"user-agent": agent})
             assert response.status_code == 200
             return response
         yield get, clock
