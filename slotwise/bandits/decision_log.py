@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 REQUIRED = ("decision_id", "ts", "visitor", "slot", "arm", "propensity", "policy",
             "model_version", "context", "reward", "rewarded_at")
-OPTIONAL = ("holdout", "exposed_at")
+OPTIONAL = ("holdout", "exposed_at", "offered")
 FIELDS = REQUIRED + OPTIONAL
 MAX_ERRORS = 50
 
@@ -48,6 +48,7 @@ class LoggedDecision:
     rewarded_at: float | None = None
     holdout: bool = False
     exposed_at: float | None = None
+    offered: tuple[str, ...] | None = None  # the arms it was drawn among, when fewer than the slot's (``active``)
 
     def to_dict(self) -> dict[str, Any]:
         """The dict shape ``stats.slot_report`` reads."""
@@ -137,13 +138,37 @@ def _row(d: Mapping[str, Any]) -> LoggedDecision:
             stamps[name] = None if raw is None else parse_ts(raw)
         except (TypeError, ValueError):
             raise fail(name, "must be ISO 8601, epoch seconds or empty") from None
+    offered = _offered(d.get("offered"), arm)
     return LoggedDecision(
         decision_id=str(d["decision_id"]), ts=ts, visitor=str(d["visitor"]), slot=str(d["slot"]),
         arm=None if arm is None else str(arm), propensity=propensity,
         policy=str(_optional(d.get("policy")) or ""), model_version=str(_optional(d.get("model_version")) or ""),
         context={str(k): float(v) for k, v in context.items()}, reward=reward,
-        rewarded_at=stamps["rewarded_at"], holdout=holdout, exposed_at=stamps["exposed_at"],
+        rewarded_at=stamps["rewarded_at"], holdout=holdout, exposed_at=stamps["exposed_at"], offered=offered,
     )
+
+
+def _offered(raw: Any, arm: Any) -> tuple[str, ...] | None:
+    """``offered``: the arms a decision was drawn among, a JSON array of names (in CSV a JSON string in
+    one cell); empty or absent: every arm of the slot. It holds the row's ``arm``, each name once."""
+    def fail(why: str) -> ValueError:
+        return ValueError(f"field 'offered': {why}, got {raw!r}")
+
+    value = _optional(raw)
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise fail(f"invalid JSON ({exc.msg})") from None
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(a, str) and a for a in value):
+        raise fail("must be a non-empty JSON array of arm names, or empty for every arm")
+    if len(set(value)) < len(value):
+        raise fail("names an arm twice")
+    if arm is not None and str(arm) not in value:
+        raise fail(f"must include the row's arm {str(arm)!r}")
+    return tuple(value)
 
 
 def parse_decision_log(lines: Iterable[str], fmt: str) -> list[LoggedDecision]:
@@ -212,6 +237,7 @@ def format_decision_log(rows: Iterable[LoggedDecision], fmt: str) -> Iterator[st
             d = r.to_dict()
             for name in ("ts", "rewarded_at", "exposed_at"):
                 d[name] = format_ts(d[name]) or None
+            d["offered"] = None if r.offered is None else list(r.offered)
             yield json.dumps(d, separators=(",", ":"), sort_keys=False) + "\n"
         return
     if fmt != "csv":
@@ -225,6 +251,7 @@ def format_decision_log(rows: Iterable[LoggedDecision], fmt: str) -> Iterator[st
             r.model_version, json.dumps(r.context, separators=(",", ":")),
             "" if r.reward is None else repr(r.reward), format_ts(r.rewarded_at),
             "true" if r.holdout else "false", format_ts(r.exposed_at),
+            "" if r.offered is None else json.dumps(list(r.offered), separators=(",", ":")),
         ])
     buf.seek(0)
     yield from buf

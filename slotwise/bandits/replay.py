@@ -10,6 +10,14 @@ What each estimates, given logged ``(context, arm, propensity, reward)``:
   candidate, keep the rows where it picks the logged arm. Unbiased only for a
   *uniformly random* logging policy; it uses about 1/K of the rows.
 
+A row drawn among fewer arms (``offered``: a variant outside its ``active``
+window) is evaluated as the candidate would have run then: its probabilities
+over the offered arms, summing to 1 over them (``pi(a|x, offered)``). A row
+where it gives every offered arm 0 (``always`` a variant that was not
+running) is left out of IPS, SNIPS and replay (``n`` says how many were
+used): its choice there is undefined, and a miss would count the window
+against it.
+
 A candidate that learns (any spec) is run through the log in time order:
 for IPS/SNIPS it computes ``pi(.|x)`` before seeing the row and then learns
 from every row ("trained on the log"); for replay it learns only from the
@@ -135,6 +143,21 @@ def _probs(target, arms: Sequence[str], ctx: Mapping[str, float]) -> Mapping[str
     return target(arms, ctx)
 
 
+def _row_probs(target, arms: Sequence[str], row: LoggedDecision) -> Mapping[str, float] | None:
+    """The candidate's probabilities on ``row``, among the arms the row was drawn among (``offered``, a
+    variant's ``active`` window closed: the others could not be shown then), summing to 1 over them;
+    None when it gives none of them a chance (``always`` a variant that was not running): its choice
+    there is undefined, and the row is left out rather than counted as a miss."""
+    offered = [a for a in arms if a in row.offered] if row.offered is not None else arms
+    probs = _probs(target, offered, row.context)
+    if row.offered is None:
+        return probs
+    total = sum(probs.get(a, 0.0) for a in offered)
+    if total <= 0.0:
+        return None
+    return {a: probs.get(a, 0.0) / total for a in offered}
+
+
 def _learn(target, row: LoggedDecision, propensity: float) -> None:
     if isinstance(target, Policy):
         target.update(row.arm, row.reward, row.context if target.contextual else None, propensity)
@@ -149,11 +172,12 @@ def ips(logs: Iterable[LoggedDecision], candidate, goal: str, arms: Sequence[str
     ws: list[float] = []
     rs: list[float] = []
     for row in rows:
-        pi = _probs(target, arm_list, row.context).get(row.arm, 0.0)  # type: ignore[arg-type]
-        ws.append(pi / row.propensity)
-        rs.append(float(row.reward))  # type: ignore[arg-type]
+        probs = _row_probs(target, arm_list, row)
+        if probs is not None:
+            ws.append(probs.get(row.arm, 0.0) / row.propensity)  # type: ignore[arg-type]
+            rs.append(float(row.reward))  # type: ignore[arg-type]
         _learn(target, row, row.propensity)
-    n = len(rows)
+    n = len(ws)
     if n == 0:
         return _empty("ips"), _empty("snips")
     terms = [w * r for w, r in zip(ws, rs)]
@@ -178,8 +202,8 @@ def replay(logs: Iterable[LoggedDecision], candidate, goal: str, arms: Sequence[
     rng = random.Random(seed)
     matched: list[float] = []
     for row in rows:
-        probs = _probs(target, arm_list, row.context)
-        if sample(probs, rng) != row.arm:
+        probs = _row_probs(target, arm_list, row)
+        if probs is None or sample(probs, rng) != row.arm:
             continue
         matched.append(float(row.reward))  # type: ignore[arg-type]
         _learn(target, row, probs[row.arm])  # type: ignore[index]

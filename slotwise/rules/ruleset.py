@@ -163,6 +163,15 @@ class Slot:
             return self.variants
         return tuple(v for v in self.variants if open_now(v.window, now))
 
+    def next_change(self, now: float) -> float | None:
+        """The first instant after ``now`` when its window or a variant's opens or closes (None: none
+        will): a page made at ``now`` may show the wrong thing from then on, so no cache keeps it longer."""
+        if not self.scheduled:
+            return None
+        edges = [e for w in (self.window, *(v.window for v in self.variants)) if w is not None
+                 and (e := w.next_edge(now)) is not None]
+        return min(edges) if edges else None
+
     def matches_page(self, path: str, query: Query = None, headers: Headers = None) -> bool:
         return self.enabled and self.pages.matches(path, query, headers)
 

@@ -190,6 +190,14 @@ class Window:
             return "ended"
         return "running"
 
+    def next_edge(self, now: float) -> float | None:
+        """Its next start or end after ``now`` (None: it never changes again): a page made without or with
+        it may be kept only until then (``Slot.next_change``)."""
+        for edge in (self.start, self.end):
+            if edge is not None and edge > now:
+                return edge
+        return None
+
     def ended(self, now: float) -> bool:
         return self.end is not None and now >= self.end
 

@@ -81,16 +81,70 @@ def test_export_parse_round_trip(fmt):
     assert parse_decision_log(lines, fmt) == rows
 
 
+# -- decisions drawn among fewer arms (a variant outside its ``active`` window) ---------------------
+def windowed_log() -> list[LoggedDecision]:
+    """Six decisions of a uniform slot of a, b, c; c was out of its window for rows 3 and 4 (drawn
+    among a and b, 1/2 each), b for row 5 (a and c)."""
+    rows = [("a", None, 1.0), ("b", None, 0.0), ("a", ("a", "b"), 0.0), ("b", ("a", "b"), 1.0),
+            ("c", ("a", "c"), 1.0), ("c", None, 0.0)]
+    return [LoggedDecision(f"w{i}", float(i), f"v{i}", "home", arm, 1 / len(offered or ARMS), "uniform", "0.0",
+                           {"bias": 1.0}, reward, float(i) + 5, offered=offered)
+            for i, (arm, offered, reward) in enumerate(rows, start=1)]
+
+
+def uniform_among(arms, ctx):
+    return {a: 1 / len(arms) for a in arms}
+
+
+def test_a_candidate_chooses_among_the_arms_each_decision_was_drawn_among():
+    """By hand. The logging policy itself (uniform among what was offered): every weight pi/p is 1, so
+    IPS = SNIPS = the logged mean 3/6 (among all three arms rows 3-5 weighed 2/3: IPS 7/18). Always c:
+    rows 3 and 4 could not show c and are left out; weights 0, 0, 2, 3 on rows 1, 2, 5, 6 give
+    IPS (2·1)/4 = 0.5 and SNIPS 2/(2+3) = 0.4 (as misses, IPS was 2/6). Always a: a ran throughout,
+    weights 3, 0, 2, 0, 0, 0: IPS 3/6, SNIPS 3/5."""
+    logs = windowed_log()
+    for candidate in (uniform_among, "uniform"):
+        rep = evaluate(logs, candidate, "purchase", ARMS)
+        assert (rep.ips.value, rep.snips.value, rep.ips.n, rep.logged.value) == pytest.approx((0.5, 0.5, 6, 0.5))
+        assert rep.ips.effective_n == pytest.approx(6.0)
+    est_ips, est_snips = ips(logs, always("c"), "purchase", ARMS)
+    assert (est_ips.value, est_snips.value, est_ips.n) == pytest.approx((0.5, 0.4, 4))
+    est_ips, est_snips = ips(logs, always("a"), "purchase", ARMS)
+    assert (est_ips.value, est_snips.value, est_ips.n) == pytest.approx((0.5, 0.6, 6))
+    matched = replay(logs, always("c"), "purchase", ARMS)  # rows 5 and 6: rewards 1 and 0
+    assert (matched.value, matched.n) == (0.5, 2)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_the_export_carries_the_arms_a_decision_was_drawn_among(fmt):
+    rows = windowed_log()
+    lines = list(format_decision_log(rows, fmt))
+    assert parse_decision_log(lines, fmt) == rows
+    assert ('"offered":["a","b"]' if fmt == "jsonl" else '"[""a"",""b""]"') in lines[3 if fmt == "csv" else 2]
+
+
+@pytest.mark.parametrize("offered, why", [
+    ('["a", "a"]', "names an arm twice"), ('["b"]', "must include the row's arm 'a'"),
+    ("[]", "must be a non-empty JSON array"), ('"a"', "must be a non-empty JSON array"),
+    ("[a", "invalid JSON"),
+], ids=["twice", "without-its-arm", "empty-list", "a-string", "bad-json"])
+def test_a_bad_offered_is_named(offered, why):
+    good = {"decision_id": "a", "ts": 1, "visitor": "v", "slot": "s", "arm": "a", "propensity": 0.5,
+            "policy": "uniform", "model_version": "", "context": {}, "reward": 0, "rewarded_at": None}
+    with pytest.raises(DecisionLogError, match=f"line 1: field 'offered': {why}"):
+        parse_decision_log([json.dumps({**good, "offered": offered})], "jsonl")
+
+
 def test_csv_errors_have_line_numbers():
     lines = list(format_decision_log(uniform_log(3), "csv"))
     lines[2] = lines[2].replace(",0.3333333333333333,", ",1.5,")
     lines.append("x,notatime,v,home,a,0.5,p,1,{},,\n")
-    lines.append('y,2024-01-01T00:00:00Z,v,home,a,0.5,p,1,"{bad",,,false,\n')
+    lines.append('y,2024-01-01T00:00:00Z,v,home,a,0.5,p,1,"{bad",,,false,,\n')
     with pytest.raises(DecisionLogError) as exc:
         parse_decision_log(lines, "csv")
     errors = exc.value.errors
     assert errors[0].startswith("line 3: field 'propensity': must be a number in (0, 1]")
-    assert errors[1].startswith("line 5: expected 13 columns, got 11")
+    assert errors[1].startswith("line 5: expected 14 columns, got 11")
     assert errors[2].startswith("line 6: field 'context': invalid JSON")
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from scipy import stats
 
 from bandit_helpers import Edge, Visitor
+from slotwise.bandits.decision_log import format_decision_log, parse_decision_log
 
 RULES = """
 timezone: Europe/Berlin
@@ -97,6 +98,11 @@ def test_a_variant_out_of_its_window_is_not_offered_and_propensities_stay_exact(
     again = e.decisions(stuck.id, "banner")
     assert len(again) == 2 and again[1]["offered"] == ["spring", "autumn"] and again[1]["propensity"] == 0.5
     assert again[1]["arms"] == ["spring", "summer", "autumn"]  # the rules' variants, for the report
+    for fmt in ("csv", "jsonl"):  # ``slotwise report --export``: offline evaluation knows what was offered
+        exported = {r.decision_id: r for r in parse_decision_log(list(format_decision_log(e.decision_log().rows, fmt)),
+                                                                 fmt)}
+        assert exported[again[1]["decision_id"]].offered == ("spring", "autumn")
+        assert exported[first["decision_id"]].offered is None  # drawn among every variant
 
     n = 120
     for _ in range(n):
@@ -127,3 +133,36 @@ def test_when_and_templates_read_the_time_of_the_page_view(edge: Callable[..., E
     e.clock.now = berlin("2025-06-17T14:00:00")
     assert "offer" not in v.view() and "No offer" in v.last_page
     assert "offer" not in decide(v)
+
+
+STORE_RULES = """
+timezone: Europe/Berlin
+slots:
+  - id: nearby
+    pages: "/"
+    selector: ".offer"
+    action: replace
+    active: {from: "2025-06-20"}
+    when: visitor.preferred_store
+    html: "<p>In your store</p>"
+"""
+
+
+def test_a_slot_outside_its_window_loads_no_journey_facts(edge: Callable[..., Edge]) -> None:
+    """The journey facts a slot reads are loaded from the store on each page view: a slot whose window
+    is closed applies to nothing, so they are not (here the store's list of shops, once a minute)."""
+    e = edge(STORE_RULES)
+    calls: list[float] = []
+    read = e.p.store.inventory_stores
+
+    async def counted() -> Any:
+        calls.append(e.clock())
+        return await read()
+
+    e.p.store.inventory_stores = counted  # the real store, each read counted
+    v = e.visitor(holdout=None)
+    v.view()
+    assert "No offer" in v.last_page and calls == []  # not yet started: nothing read for it
+    e.clock.now = berlin("2025-06-20T09:00:00")
+    v.view()
+    assert calls == [e.clock.now]  # open: read (the visitor has no store yet, so the store's page stays)

@@ -13,6 +13,7 @@ import re
 import time
 from datetime import datetime, timezone
 from contextlib import closing
+from html import escape
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
@@ -131,9 +132,9 @@ slots:
 
 
 @pytest.mark.parametrize("moment, hero, variant_b", [
-    ("2026-11-26T23:59:00", "not yet started", "running"),
-    ("2026-11-29T10:00:00", "running", "ended"),
-    ("2026-12-01T00:00:00", "ended", "ended"),
+    ("2026-11-26T23:59:00", "not yet started | starts in 60 s", "running | ends in 2.0 days"),
+    ("2026-11-29T10:00:00", "running | ends in 1.6 days", "ended | ended 10.0 h ago"),
+    ("2026-12-01T00:00:00", "ended | ended 0 s ago", "ended | ended 2.0 days ago"),
 ], ids=["before", "during", "after"])
 def test_the_admin_page_shows_each_window_and_whether_it_runs_now(proxy: Callable[..., Any], moment: str,
                                                                    hero: str, variant_b: str) -> None:
@@ -141,10 +142,24 @@ def test_the_admin_page_shows_each_window_and_whether_it_runs_now(proxy: Callabl
     server = proxy(SCHEDULED, clock=lambda: now)
     with closing(signed_in(server)) as http:
         page = http.get("/_sw/admin").text
-    rows = dict(re.findall(r'<tr data-window="([^"]+)">(.*?)</tr>', page))
-    assert set(rows) == {"hero", "hero/b"}  # the promo runs always: no row
-    assert "2026-11-27 00:00 – 2026-11-30 23:59 Europe/Berlin" in rows["hero"] and f">{hero}</span>" in rows["hero"]
-    assert "until 2026-11-28 23:59 Europe/Berlin" in rows["hero/b"] and f">{variant_b}</span>" in rows["hero/b"]
+    rows = {key: [re.sub(r"<br>", " | ", re.sub(r"<(?!br>)[^>]+>", "", cell)) for cell in re.findall(r"<td>(.*?)</td>", row)]
+            for key, row in re.findall(r'<tr data-window="([^"]+)">(.*?)</tr>', page)}
+    assert rows == {  # the promo runs always: no row
+        "hero": ["hero", "2026-11-27 00:00 – 2026-11-30 23:59 Europe/Berlin", hero],
+        "hero/b": ["hero | variant b", "until 2026-11-28 23:59 Europe/Berlin", variant_b],
+    }
+    assert f"Now, by this proxy's clock: <span class=nw>{moment[:16].replace('T', ' ')}</span> Europe/Berlin." in page
+
+
+def test_a_slot_whose_window_is_open_while_no_variant_runs_says_it_shows_nothing(proxy: Callable[..., Any]) -> None:
+    rules = SCHEDULED.replace('{id: a, html: "<div class=hero>HERO-A</div>"}',
+                              '{id: a, html: "<div class=hero>HERO-A</div>", active: {until: "2026-11-28"}}')
+    now = datetime(2026, 11, 29, 10, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
+    with closing(signed_in(proxy(rules, clock=lambda: now))) as http:
+        page = http.get("/_sw/admin").text
+    (hero,) = re.findall(r'<tr data-window="hero">(.*?)</tr>', page)
+    assert ("<span class=warn>running, no variant is</span><br><small>"
+            + escape("the store's page until a variant's window opens; ends in 1.6 days") + "</small>") in hero
 
 
 @pytest.fixture

@@ -76,7 +76,8 @@ class HtmlRewriter:
         try:
             declared = first(headers, b"content-length")
             if declared and declared.isdigit() and (int(declared) > self.limit or int(declared) == 0):
-                await stream(out, None, flow.status, with_ours(headers, extra), chunks)  # too big, or empty: untouched
+                headers = self.safe.capped(flow, headers)  # too big, or empty: untouched
+                await stream(out, None, flow.status, with_ours(headers, extra), chunks)
                 return
             await _Page(self, out, flow, headers, extra).run(chunks)
         finally:
@@ -108,10 +109,10 @@ class HtmlRewriter:
             return raw, headers  # empty, or a fragment: not ours to tag or personalize
         new = await self.safe.on_html(flow, html)
         if new is None or new == html:
-            return raw, headers
+            return raw, self.safe.capped(flow, headers)
         body = encode(new, coding)
-        if flow.state.get("same_for_everyone"):
-            return body, rewritten(headers, len(body))
+        if flow.state.get("same_for_everyone"):  # the store's caching, until the rules' next window edge
+            return body, self.safe.capped(flow, rewritten(headers, len(body)))
         flow.personalized = True
         if kept is not None:
             return body, personalized_kept(headers, len(body), kept)

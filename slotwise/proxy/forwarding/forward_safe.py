@@ -24,6 +24,8 @@ import time
 from typing import Awaitable, Callable, TypeVar
 
 from slotwise.proxy.forwarding.deadline import deadline
+from slotwise.proxy.forwarding.freshness_cap import capped
+from slotwise.proxy.forwarding.headers import Headers
 from slotwise.proxy.flow import Flow, NullPersonalizer, PersonalizationError, Personalizer
 from slotwise.proxy.operations.metrics import count_fail_open, observe_rewrite
 
@@ -156,6 +158,19 @@ class SafePersonalizer:
         except Exception as exc:  # noqa: BLE001 — fail-open boundary
             self.fail(flow, "html_cache", exc)
             return False
+
+    def capped(self, flow: Flow, headers: Headers) -> Headers:
+        """``headers`` of a page that keeps the store's caching, its freshness ending at the rules' next
+        window edge on this page (the personalizer's optional ``fresh_for``); unchanged if that fails."""
+        ask = getattr(self.inner, "fresh_for", None)
+        if ask is None:
+            return headers
+        try:
+            seconds = ask(flow)
+            return headers if seconds is None else capped(headers, seconds)
+        except Exception as exc:  # noqa: BLE001 — fail-open boundary
+            self.fail(flow, "fresh_for", exc)
+            return headers
 
     def on_stream(self, flow: Flow) -> None:
         """The head of a streamed page leaves now: the personalizer adds what it already knows (a cookie)."""

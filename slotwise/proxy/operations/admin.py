@@ -36,6 +36,7 @@ from starlette.routing import BaseRoute, Route
 from slotwise.bandits.goals import is_binary
 from slotwise.client_origin import origin_of
 from slotwise.proxy.operations.admin_html import scrolled, utc_text
+from slotwise.proxy.operations.admin_schedules import render_schedules
 from slotwise.proxy.operations.admin_stages import funnel, render_funnel
 from slotwise.proxy.operations.charts import line_chart
 from slotwise.proxy.operations.kill_switch import ALL
@@ -90,7 +91,7 @@ STYLE = (
     "{font-weight:600}.legend span{margin-right:.8rem}section{border-top:2px solid #eee;margin-top:1.5rem}"
     "form.inline{display:inline}header{display:flex;justify-content:space-between;align-items:center}"
     "pre{background:#f3f4f6;padding:1rem;overflow:auto;max-height:30rem}.note{color:#555}"
-    "table.left td,table.left th{text-align:left}.scroll{overflow-x:auto;max-width:100%}"
+    "table.left td,table.left th{text-align:left}.scroll{overflow-x:auto;max-width:100%}.nw{white-space:nowrap}"
     ".chart{margin:0;max-width:100%}.chart svg{max-width:100%;height:auto}"
     ".contents ul{margin:.3rem 0;padding-left:1.2rem}.contents>ul>li{display:inline;margin-right:1rem}"
     ".contents>ul>li>ul{display:inline;padding:0}.contents>ul>li>ul>li{display:inline;margin-left:.6rem}"
@@ -528,27 +529,6 @@ def render_switches(slots: list[Any], switches: Any, hidden: str) -> str:
             "instance; visitors then get the store's own page for that slot. Each flip is written to the log.</p>"
             + scrolled("<table class=left><tr><th>slot</th><th>rules file</th><th>switch</th><th>action</th></tr>"
                        + "".join(rows) + "</table>") + "</section>")
-
-
-def render_schedules(slots: list[Any], now: float) -> str:
-    """Each slot's and variant's ``active`` window and whether it runs ``now`` (the proxy's clock): a campaign
-    that has not started, or has ended, is said here, not only found missing from the store's pages."""
-    rows = []
-    for slot in slots:
-        owners = [("", slot.window)] + [(f"variant {v.id}", v.window) for v in slot.variants]
-        for what, window in owners:
-            if window is None:
-                continue
-            state = window.state(now)
-            css = "ok" if state == "running" else "off" if state == "ended" else "note"
-            rows.append(f"<tr data-window=\"{escape(slot.id)}{'/' + escape(what[8:]) if what else ''}\">"
-                        f"<td><code>{escape(slot.id)}</code> {escape(what)}</td><td>{escape(window.span())}</td>"
-                        f"<td><span class={css}>{escape(state)}</span></td></tr>")
-    if not rows:
-        return ""
-    return ("<section id=schedules><h2>Campaign windows</h2><p class=note>From the rules' <code>active</code> "
-            "windows: outside its window a slot leaves the store's page as it is, and a variant is not offered.</p>"
-            "<table class=left><tr><th>slot</th><th>window</th><th>now</th></tr>" + "".join(rows) + "</table></section>")
 
 
 def render_previews(slots: list[Any], page_of: Callable[[str], str | None] = lambda _slot: None) -> str:

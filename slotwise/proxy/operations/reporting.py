@@ -126,6 +126,7 @@ def build_decision_log(
                 "policy": d.get("policy", ""), "model_version": d.get("model_version", ""),
                 "context": dict(d.get("context") or {}), "holdout": bool(d.get("holdout")),
                 "reward": None, "rewarded_at": None, "exposed_at": None,
+                "offered": tuple(d["offered"]) if d.get("offered") else None,  # drawn among fewer arms (``active``)
             }
         converted = learner_record(rec)
         if converted is not None and converted["type"] == "exposure":  # in view, or a popup shown

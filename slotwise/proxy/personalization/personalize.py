@@ -377,6 +377,17 @@ class SlotwisePersonalizer:
             return True
         return bool(cache.same_for_everyone) and all(map(cache.shared, ruleset.catalog.url_type(flow.path).possible))
 
+    def fresh_for(self, flow: Flow) -> float | None:
+        """Seconds until a slot or variant that could apply on this page opens or closes its ``active``
+        window (None: none will): a page keeping the store's caching may be kept no longer
+        (``freshness_cap``), or a CDN would serve the store's page after a campaign started."""
+        ruleset = self.ruleset()
+        if ruleset is None:
+            return None
+        now = self.clock()
+        edges = [e for slot in self._slots(flow, ruleset) if slot.scheduled and (e := slot.next_change(now)) is not None]
+        return min(edges) - now if edges else None
+
     def edit_selectors(self, flow: Flow) -> list[str] | None:
         """Every element ``on_html`` may edit on this page is matched by one of these (streaming)."""
         ruleset = self.ruleset()
@@ -638,8 +649,10 @@ class SlotwisePersonalizer:
         if switches.all_off:
             work.page_reason = "all-off"
             return
-        with stage("store"):
-            journeys = await self.journeys.load(ruleset, profile, page, slots, now, record=forced is None)
+        running = [s for s in slots if (s.runs(now) or (forced is not None and s.id in forced))
+                   and not switches.slot_off(s.id)]
+        with stage("store"):  # the journey facts of the slots that can apply now (closed or killed: none)
+            journeys = await self.journeys.load(ruleset, profile, page, running, now, record=forced is None)
         ctx = build_context(profile, page, request, visitor_id, ruleset.signals, journeys,
                             time_facts(now, ruleset.timezone))
         holdout = in_holdout(visitor_id, ruleset.holdout)
