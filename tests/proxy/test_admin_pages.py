@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
+from polling import wait_for
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -478,13 +479,6 @@ def test_a_page_past_its_time_budget_is_explained_in_the_bar(proxy: Callable[...
 
 
 LEARNING_RULES = RULES.replace('    when: "visitor.visits > 1000"\n', "")  # the promo slot decides on every page
-
-
-def wait_for(check: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "not within %.0f s" % seconds
-        time.sleep(0.05)
 
 
 def test_restart_learning_starts_a_slot_over_on_every_instance_and_the_report_marks_it(
