@@ -1,4 +1,4 @@
-"""Shared, generic fixtures: free ports and running real servers on 127.0.0.1."""
+"""Shared, generic fixtures: free ports and running real servers on 127.0.0.1 (redis-server: ``redis_fixtures``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import ports  # noqa: E402 (tests/ports.py)
 import pytest
 from polling import wait_for_port
+from redis_fixtures import own_redis_fixture, redis_server_fixture, redis_url_fixture  # noqa: F401 (the fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 
