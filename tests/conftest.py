@@ -1,10 +1,9 @@
-"""Shared, generic fixtures: free ports and running real servers on 127.0.0.1."""
+"""Shared, generic fixtures: free ports and running real servers on 127.0.0.1 (redis-server: ``redis_fixtures``)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -13,25 +12,10 @@ from typing import Any, Iterator
 
 import ports  # noqa: E402 (tests/ports.py)
 import pytest
+from polling import wait_for_port
+from redis_fixtures import own_redis_fixture, redis_server_fixture, redis_url_fixture  # noqa: F401 (the fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def get_free_port() -> int:
-    return ports.free_port()  # outside the ephemeral range: see tests/ports.py
-
-
-def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -43,7 +27,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture
 def free_port() -> int:
-    return get_free_port()
+    return ports.free_port()  # outside the ephemeral range: see tests/ports.py
 
 
 class ThreadedUvicorn:
@@ -52,7 +36,7 @@ class ThreadedUvicorn:
     def __init__(self, app: Any, **config: Any) -> None:
         import uvicorn
 
-        self.port = get_free_port()
+        self.port = ports.free_port()
         options = dict(host="127.0.0.1", port=self.port, log_level="warning", lifespan="auto",
                        server_header=False, date_header=False, access_log=False, proxy_headers=False)
         options.update(config)
@@ -202,7 +186,7 @@ def uvicorn_runner() -> type[ThreadedUvicorn]:
 @pytest.fixture(scope="session")
 def port_factory() -> Any:
     """``port_factory()`` → a free port; session-scoped, for module-scoped servers."""
-    return get_free_port
+    return ports.free_port
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from redis_server import RedisServer, redis_server_binary
 
 INSTALL = "scripts/setup --test installs all of them (apt-get install redis-server chromium nginx-light)"
 CHROMIUM = "/usr/bin/chromium"
@@ -49,16 +50,22 @@ def missing(what: str) -> NoReturn:
     pytest.skip(reason)
 
 
+def start_redis(running: ExitStack, *, appendonly: bool = False, start: bool = True) -> RedisServer:
+    """The one way a test starts a redis-server (the fixtures in ``tests/redis_fixtures.py`` use it): a
+    server of the caller's own, started unless ``start=False`` (a test that starts it later); stopped, and
+    its directory removed, when ``running`` closes, whatever the test did to it or however it ended. No
+    redis-server on this machine: the test is skipped, or failed on CI (``missing``)."""
+    if redis_server_binary() is None:
+        missing("redis-server binary not found")
+    server = RedisServer(appendonly=appendonly)
+    running.push(server)  # its ``__exit__``: stopped (SIGTERM, SIGKILL after 10 s), its own directory removed
+    return server.start() if start else server
+
+
 def state_store(kind: str, running: ExitStack) -> str:
     """The ``--store`` for a test parametrized over the state stores: ``""`` (SQLite in the data directory)
     for ``sqlite``, else the URL of a real redis-server of the test's own, stopped when ``running`` closes."""
-    if kind != "redis":
-        return ""
-    from redis_server import RedisServer, redis_server_binary
-
-    if redis_server_binary() is None:
-        missing("redis-server binary not found (apt-get install redis-server)")
-    return running.enter_context(RedisServer()).url
+    return start_redis(running).url if kind == "redis" else ""
 
 
 def _binary(name: str, *fallbacks: str) -> str | None:
@@ -71,7 +78,7 @@ def _binary(name: str, *fallbacks: str) -> str | None:
 def absent() -> list[str]:
     """The real parts this machine lacks, each with what it is for."""
     out = []
-    if _binary("redis-server", "/usr/bin/redis-server") is None:
+    if redis_server_binary() is None:
         out.append(f"redis-server is not installed (the Redis store and scale-out tests): {HINTS['redis']}")
     if not Path(CHROMIUM).exists():
         out.append(f"Debian chromium is not installed at {CHROMIUM} (the browser tests): {HINTS['chromium']}")

@@ -1,8 +1,10 @@
 """A throwaway ``redis-server`` on 127.0.0.1 for tests and benchmarks.
 
-Usable without pytest (``bench/scale`` imports it). Each server gets its own
-temp directory; ``stop()`` then ``start()`` comes back on the same port and
-directory, so with ``appendonly=True`` the data survives (AOF, fsync always).
+Usable without pytest (``bench/scale`` imports it); tests start one through ``tests/redis_fixtures.py``
+(``redis_url``, ``own_redis``) or ``real_parts.start_redis``, which skip or fail a test without the
+binary and stop the server after it. Each server gets its own temp directory; ``stop()`` then
+``start()`` comes back on the same port and directory, so with ``appendonly=True`` the data survives
+(AOF, fsync always).
 """
 
 from __future__ import annotations
@@ -20,14 +22,11 @@ import ports  # tests/ports.py (tests/ is on the path, also for bench/scale)
 
 
 def redis_server_binary() -> str | None:
+    """Where redis-server is: on PATH, else Debian's path (a PATH without /usr/bin still finds it)."""
     found = shutil.which("redis-server")
     if found:
         return found
     return "/usr/bin/redis-server" if os.access("/usr/bin/redis-server", os.X_OK) else None
-
-
-def free_port() -> int:
-    return ports.free_port()  # outside the ephemeral range: see tests/ports.py
 
 
 class RedisServer:
@@ -38,7 +37,7 @@ class RedisServer:
         if binary is None:
             raise FileNotFoundError("redis-server is not installed (apt-get install redis-server)")
         self.binary = binary
-        self.port = port or free_port()
+        self.port = port or ports.free_port()  # outside the ephemeral range: see tests/ports.py
         self.appendonly = appendonly
         self._own_dir = directory is None
         self.dir = Path(directory or tempfile.mkdtemp(prefix="sw-redis-"))

@@ -10,13 +10,14 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 
 
-def run(tmp: Path, ci: str | None) -> subprocess.CompletedProcess[str]:
+def run(tmp: Path, ci: str | None, *options: str) -> subprocess.CompletedProcess[str]:
+    """pytest on the tests in ``tmp`` (tests/ on the path), with ``CI`` set to ``ci`` or unset."""
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env["PYTHONPATH"] = str(TESTS)
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # plain pytest starts in a fraction of the time
     if ci is not None:
         env["CI"] = ci
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp)],
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, str(tmp)],
                           cwd=tmp, env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from polling import wait_for
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -162,25 +163,13 @@ def test_a_slot_whose_window_is_open_while_no_variant_runs_says_it_shows_nothing
             + escape("the store's page until a variant's window opens; ends in 1.6 days") + "</small>") in hero
 
 
-@pytest.fixture
-def redis() -> Iterator[Any]:
-    """A real redis-server of the test's own (stopped and started by the test when it says so)."""
-    from real_parts import missing
-    from redis_server import RedisServer, redis_server_binary
-
-    if redis_server_binary() is None:
-        missing("redis-server binary not found (apt-get install redis-server)")
-    with RedisServer() as server:
-        yield server
-
-
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 def test_signing_out_revokes_a_copied_cookie_on_every_worker(proxy: Callable[..., Any], kind: str,
                                                             request: pytest.FixtureRequest) -> None:
     """Signing out used to drop the cookie in that browser only: a copy of it (another browser, a HAR file,
     a backup) stayed a signed-in session for 12 hours. The sign-out is now kept in the state store, which
     every worker reads: two apps here, each with its own connection to one SQLite file or one Redis."""
-    options = {"store": request.getfixturevalue("redis").url} if kind == "redis" else {}
+    options = {"store": request.getfixturevalue("redis_url")} if kind == "redis" else {}
     worker_a, worker_b = proxy(**options), proxy(**options)
     with closing(signed_in(worker_a)) as http:
         copied = http.cookies["sw_admin"]
@@ -229,10 +218,11 @@ def test_a_cookie_of_another_deployment_with_the_same_token_is_refused(proxy: Ca
     assert httpx.get(twin.url + "/_sw/admin/api/status", headers=cookie).status_code == 200
 
 
-def test_a_session_the_store_cannot_check_is_refused_not_trusted(proxy: Callable[..., Any], redis: Any) -> None:
+def test_a_session_the_store_cannot_check_is_refused_not_trusted(proxy: Callable[..., Any], own_redis: Any) -> None:
     """Redis stopped: whether the session was signed out cannot be known, so the cookie is not taken on
     trust (503, not the sign-in form or a 401 the throttle would count); the bearer token needs no session.
     Signing out then fails the same way and leaves the cookie, to be tried again."""
+    redis = own_redis()  # its own: stopped and started again
     server = proxy(store=redis.url + "?timeout=1&connect_timeout=1")
     with closing(signed_in(server)) as http:
         csrf = csrf_of(http.get("/_sw/admin").text)
@@ -532,13 +522,6 @@ def test_a_page_past_its_time_budget_is_explained_in_the_bar(proxy: Callable[...
 LEARNING_RULES = RULES.replace('    when: "visitor.visits > 1000"\n', "")  # the promo slot decides on every page
 
 
-def wait_for(check: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "not within %.0f s" % seconds
-        time.sleep(0.05)
-
-
 def test_restart_learning_starts_a_slot_over_on_every_instance_and_the_report_marks_it(
         proxy: Callable[..., Any], tmp_path: Path) -> None:
     one = proxy()
@@ -678,7 +661,7 @@ def test_a_refusing_webhook_receiver_shows_in_health_metrics_and_the_admin_page(
         return HTMLResponse("", status_code=answers[-1])
 
     receiver = asgi_server(Starlette(routes=[Route("/hook", hook, methods=["POST"])]))
-    redis = request.getfixturevalue("redis") if kind == "redis" else None
+    redis = request.getfixturevalue("own_redis")() if kind == "redis" else None  # its own: stopped below
     options = {"store": redis.url + "?timeout=1&connect_timeout=1"} if redis is not None else {}
     server = proxy(webhook_url=f"{receiver.url}/hook?token=receivers-secret", **options)
     attempts = {o: f'slotwise_webhook_attempts_total{{outcome="{o}"}}' for o in ("delivered", "refused")}
@@ -749,8 +732,7 @@ def test_every_worker_shows_the_feed_read_its_reader_saw(
 
     products = json.dumps([{"id": "p1", "name": "One"}, {"id": "p2", "name": "Two"}]).encode()
     feed = page_server({"/feed.json?key=feeds-secret": Page(products, 200, (("content-type", "application/json"),))})
-    redis = request.getfixturevalue("redis") if kind == "redis" else None
-    options = {"store": redis.url} if redis is not None else {}
+    options = {"store": request.getfixturevalue("redis_url")} if kind == "redis" else {}
     reader = proxy(FEED_RULES % f"{feed.url}/feed.json?key=feeds-secret", **options)
     wait_for(lambda: reader.personalizer.feeds.count == 2)
     other = proxy(FEED_RULES % f"{feed.url}/feed.json?key=feeds-secret", **options)  # same data dir, same Redis

@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,8 @@ from typing import Any, Callable, TypeVar
 import httpx
 from selectolax.lexbor import LexborHTMLParser
 from agents import DESKTOP_UA  # noqa: E402
-import ports  # noqa: E402
+from polling import wait_for_port
+from ports import free_port  # noqa: F401 (outside the ephemeral range: see tests/ports.py; re-exported)
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
@@ -29,10 +29,6 @@ ADMIN_TOKEN = "scale-admin-token-0123"
 SECRET = "scale-test-shared-secret"
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    return ports.free_port()  # outside the ephemeral range: see tests/ports.py
 
 
 def wait_until(check: Callable[[], T], timeout: float, interval: float = 0.05, what: str = "condition") -> T:
@@ -78,19 +74,10 @@ class Proc:
     def ready(self, wait: float = 60.0) -> "Proc":
         """Waits until the port accepts connections (no port: nothing to wait for)."""
         if self.port is not None:
-            def listening() -> bool:
-                if self.proc is not None and self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                    return True
-                except OSError:
-                    return False
-            deadline = time.monotonic() + wait
-            while not listening():
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{self.name} not listening after {wait}s:\n{self.tail()}")
-                time.sleep(0.05)
+            try:
+                wait_for_port(self.port, wait, self.proc)
+            except (RuntimeError, TimeoutError) as exc:  # exited, or not listening in time: with its log
+                raise type(exc)(f"{self.name}: {exc}:\n{self.tail()}") from None
         return self
 
     def alive(self) -> bool:

@@ -7,18 +7,14 @@ a ``slotwise serve`` and a ``slotwise learner`` as subprocesses.
 from __future__ import annotations
 
 import shutil
-import sys
 import time
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import httpx
 import redis as redis_py
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: redis_server
-
-from real_parts import missing  # noqa: E402
-from redis_server import RedisServer, redis_server_binary  # noqa: E402
-from scale_helpers import PYTHON, SECRET, Proc, browser, event, free_port, learner, post_events, wait_until  # noqa: E402
+from scale_helpers import PYTHON, SECRET, Proc, browser, event, free_port, learner, post_events, wait_until
 
 RULES = Path(__file__).with_name("rules.yaml")
 
@@ -45,13 +41,11 @@ def _gauge(base: str, reason: str) -> float:
     raise AssertionError(f"no slotwise_degraded gauge for {reason}:\n{text[-2000:]}")
 
 
-def test_health_degrades_on_maxmemory_learner_lag_and_bad_rules_and_recovers(tmp_path: Path) -> None:
-    if redis_server_binary() is None:
-        missing("redis-server binary not found (apt-get install redis-server)")
+def test_health_degrades_on_maxmemory_learner_lag_and_bad_rules_and_recovers(tmp_path: Path, own_redis: Any) -> None:
     rules = tmp_path / "rules.yaml"
     shutil.copy(RULES, rules)
-    with RedisServer() as server:
-        admin = redis_py.Redis.from_url(server.url)
+    server = own_redis()  # its own: the test fills it up (maxmemory)
+    with closing(redis_py.Redis.from_url(server.url)) as admin:
         proxy = _serve(server.url, rules, tmp_path).start(wait=60)
         learn: Proc | None = None
         visitor = browser()
@@ -95,6 +89,5 @@ def test_health_degrades_on_maxmemory_learner_lag_and_bad_rules_and_recovers(tmp
             if learn is not None:
                 learn.stop()
             proxy.stop()
-            admin.close()
             visitor.close()
 

@@ -15,7 +15,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from redis_server import RedisServer, redis_server_binary
 from scale_helpers import PYTHON, Proc
 
 from slotwise.bandits.learner import Learner, SlotConfig
@@ -104,12 +103,10 @@ async def test_a_proxy_that_learns_itself_keeps_its_models_over_a_start_on_broke
     assert "hero" in after.policies and after.pending_count == 2, after.snapshot()
 
 
-@pytest.mark.skipif(redis_server_binary() is None, reason="redis-server binary not found")
-def test_the_stream_learner_on_broken_rules_says_what_it_learns_meanwhile(tmp_path: Path) -> None:
-    with RedisServer(directory=tmp_path) as server:
-        rules = tmp_path / "rules.yaml"
-        said = run_learner_until(tmp_path, "slotwise learner: consuming", "--store", server.url, "--rules", str(rules),
-                                 "--consumer", "t")
+def test_the_stream_learner_on_broken_rules_says_what_it_learns_meanwhile(tmp_path: Path, redis_url: str) -> None:
+    rules = tmp_path / "rules.yaml"
+    said = run_learner_until(tmp_path, "slotwise learner: consuming", "--store", redis_url, "--rules", str(rules),
+                             "--consumer", "t")
     assert f"rules {rules} rejected, until it is fixed the learner learns every slot its decisions name, as " \
            "without --rules" in said, said
     assert "pages pass through" not in said, said

@@ -16,7 +16,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from redis_server import RedisServer, redis_server_binary
 from scale_helpers import PYTHON, Proc
 
 from slotwise.proxy.operations.learner_process import StreamLearner
@@ -29,7 +28,6 @@ pytestmark = [
     pytest.mark.anyio,
     pytest.mark.redis,
     pytest.mark.timeout(60),
-    pytest.mark.skipif(redis_server_binary() is None, reason="redis-server binary not found"),
 ]
 
 RULES = Path(__file__).with_name("rules.yaml")  # hero: moving, sale
@@ -43,45 +41,43 @@ def decision(slot: str, arm: str) -> LogRecord:
 
 
 async def test_decisions_for_variants_and_slots_the_learner_lacks_are_named_once(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with RedisServer(directory=tmp_path) as server:
-        store = RedisStore(server.url)
-        learner = StreamLearner(store, consumer="t", slots=slot_configs(load_rules(RULES)),
-                                snapshot_every_s=0.0, block_ms=100)
-        try:
-            await learner.start()
-            await store.append([decision("hero", "moving"), decision("hero", "new-one"), decision("hero", "new-one"),
-                                decision("banner", "big"), decision("banner", "big")])
-            with caplog.at_level(logging.WARNING, logger="slotwise.learner"):
-                for _ in range(3):
-                    await learner.step()
-            said = [r.getMessage() for r in caplog.records if "are not learned" in r.getMessage()]
-            assert len(said) == 2, said
-            assert "slot 'hero' variant 'new-one'" in said[0] and "no such variant" in said[0]
-            assert "slot 'banner' variant 'big'" in said[1] and "no such slot" in said[1]
-            assert learner.learner.slots["hero"].arms  # the known decision was learned as before
-        finally:
-            await store.close()
+        redis_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    store = RedisStore(redis_url)
+    learner = StreamLearner(store, consumer="t", slots=slot_configs(load_rules(RULES)),
+                            snapshot_every_s=0.0, block_ms=100)
+    try:
+        await learner.start()
+        await store.append([decision("hero", "moving"), decision("hero", "new-one"), decision("hero", "new-one"),
+                            decision("banner", "big"), decision("banner", "big")])
+        with caplog.at_level(logging.WARNING, logger="slotwise.learner"):
+            for _ in range(3):
+                await learner.step()
+        said = [r.getMessage() for r in caplog.records if "are not learned" in r.getMessage()]
+        assert len(said) == 2, said
+        assert "slot 'hero' variant 'new-one'" in said[0] and "no such variant" in said[0]
+        assert "slot 'banner' variant 'big'" in said[1] and "no such slot" in said[1]
+        assert learner.learner.slots["hero"].arms  # the known decision was learned as before
+    finally:
+        await store.close()
 
 
-async def test_the_learner_command_takes_learner_max_pending(tmp_path: Path) -> None:
+async def test_the_learner_command_takes_learner_max_pending(tmp_path: Path, redis_url: str) -> None:
     """The docs bound the separate learner with ``--learner-max-pending``; the command refused the flag."""
-    with RedisServer(directory=tmp_path) as server:
-        store = RedisStore(server.url)
-        learner = Proc("learner", [PYTHON, "-m", "slotwise.cli", "learner", "--store", server.url, "--rules", str(RULES),
-                                   "--consumer", "t", "--snapshot-every", "0.1", "--learner-max-pending", "2"],
-                       tmp_path).spawn()
-        try:
-            await store.append([decision("hero", "moving") for _ in range(3)])
+    store = RedisStore(redis_url)
+    learner = Proc("learner", [PYTHON, "-m", "slotwise.cli", "learner", "--store", redis_url, "--rules", str(RULES),
+                               "--consumer", "t", "--snapshot-every", "0.1", "--learner-max-pending", "2"],
+                   tmp_path).spawn()
+    try:
+        await store.append([decision("hero", "moving") for _ in range(3)])
 
-            async def not_held() -> int:
-                found = await store.load_snapshot("bandits")
-                return int(found[0].get("not_held") or 0) if found else 0
-            deadline = time.monotonic() + 30
-            while await not_held() != 1:
-                assert learner.alive(), learner.tail()
-                assert time.monotonic() < deadline, learner.tail()
-                await asyncio.sleep(0.1)
-        finally:
-            learner.stop()
-            await store.close()
+        async def not_held() -> int:
+            found = await store.load_snapshot("bandits")
+            return int(found[0].get("not_held") or 0) if found else 0
+        deadline = time.monotonic() + 30
+        while await not_held() != 1:
+            assert learner.alive(), learner.tail()
+            assert time.monotonic() < deadline, learner.tail()
+            await asyncio.sleep(0.1)
+    finally:
+        learner.stop()
+        await store.close()

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from redis_server import RedisServer, redis_server_binary
 
 from slotwise.proxy.operations.learner_process import StreamLearner
 from slotwise.proxy.operations.learning import SNAPSHOT_NAME
@@ -23,7 +22,6 @@ pytestmark = [
     pytest.mark.anyio,
     pytest.mark.redis,
     pytest.mark.timeout(60),
-    pytest.mark.skipif(redis_server_binary() is None, reason="redis-server binary not found"),
 ]
 
 RULES = Path(__file__).with_name("rules.yaml")
@@ -59,9 +57,8 @@ def clicks_learned(snapshot: tuple[dict[str, Any], int] | None) -> float:
     return sum(st[0] for st in snapshot[0]["policies"]["home-categories"]["arms"].values())
 
 
-async def test_learner_recreates_its_group_when_redis_comes_back_empty(tmp_path: Path) -> None:
-    server = RedisServer(directory=tmp_path)  # no AOF: a restart loses everything
-    server.start()
+async def test_learner_recreates_its_group_when_redis_comes_back_empty(own_redis: Any) -> None:
+    server = own_redis()  # no AOF: a restart loses everything
     store = RedisStore(server.url)
     learner = StreamLearner(store, consumer="t", slots=slot_configs(load_rules(RULES)),
                             snapshot_every_s=0.0, block_ms=100)
@@ -88,13 +85,12 @@ async def test_learner_recreates_its_group_when_redis_comes_back_empty(tmp_path:
         stop.set()
         await asyncio.wait_for(task, 10)
         await store.close()
-        server.stop()
 
 
 async def test_learner_waits_for_redis_at_start_and_stops_cleanly_without_it(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        own_redis: Any, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    server = RedisServer(directory=tmp_path)
+    server = own_redis(start=False)
     store = RedisStore(server.url)  # nothing listening yet
     learner = StreamLearner(store, consumer="t", slots=slot_configs(load_rules(RULES)),
                             snapshot_every_s=0.0, block_ms=100)
@@ -117,7 +113,6 @@ async def test_learner_waits_for_redis_at_start_and_stops_cleanly_without_it(
     finally:
         stop.set()
         await store.close()
-        server.stop()
 
 
 async def _loaded(store: RedisStore, ok: Any) -> tuple[dict[str, Any], int] | None:

@@ -7,20 +7,15 @@ demo store, ``slotwise serve`` as a subprocess, pages and events sent all along.
 from __future__ import annotations
 
 import re
-import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from scale_helpers import PYTHON, SECRET, Proc, browser, event, free_port, post_events
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: redis_server
-
-from real_parts import missing  # noqa: E402
-from redis_server import RedisServer, redis_server_binary  # noqa: E402
-from scale_helpers import PYTHON, SECRET, Proc, browser, event, free_port, post_events  # noqa: E402
-
-from slotwise.demo.server import DemoServer  # noqa: E402
+from slotwise.demo.server import DemoServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(120)]
 
@@ -40,10 +35,9 @@ def _traffic(base: str, stop: threading.Event, counts: dict[str, int]) -> None:
             time.sleep(0.01)
 
 
-def test_a_redis_outage_is_logged_once_at_start_and_once_at_end(tmp_path: Path) -> None:
-    if redis_server_binary() is None:
-        missing("redis-server binary not found (apt-get install redis-server)")
-    with RedisServer() as server, DemoServer(tmp_path / "demo") as demo:
+def test_a_redis_outage_is_logged_once_at_start_and_once_at_end(tmp_path: Path, own_redis: Any) -> None:
+    server = own_redis()  # its own: stopped and started again on the same port
+    with DemoServer(tmp_path / "demo") as demo:
         port = free_port()
         proxy = Proc("proxy", [
             PYTHON, "-m", "slotwise.cli", "serve", "--upstream", demo.url, "--rules", str(RULES),

@@ -7,30 +7,22 @@ started only after ``slotwise serve``, the demo store, ``slotwise serve`` as a s
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from scale_helpers import PYTHON, SECRET, Proc, browser, free_port, wait_until
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: redis_server
-
-from real_parts import missing  # noqa: E402
-from redis_server import RedisServer, redis_server_binary  # noqa: E402
-from scale_helpers import PYTHON, SECRET, Proc, browser, free_port, wait_until  # noqa: E402
-
-from slotwise.demo.server import DemoServer  # noqa: E402
+from slotwise.demo.server import DemoServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(120)]
 
 RULES = Path(__file__).with_name("rules.yaml")
 
 
-def test_an_instance_started_before_redis_personalizes_once_redis_is_up(tmp_path: Path) -> None:
-    if redis_server_binary() is None:
-        missing("redis-server binary not found (apt-get install redis-server)")
-    server = RedisServer()
+def test_an_instance_started_before_redis_personalizes_once_redis_is_up(tmp_path: Path, own_redis: Any) -> None:
+    server = own_redis(start=False)  # its port known, nothing listening there yet
     with DemoServer(tmp_path / "demo") as demo:
         port = free_port()
         proxy = Proc("proxy", [
@@ -57,5 +49,3 @@ def test_an_instance_started_before_redis_personalizes_once_redis_is_up(tmp_path
             assert "failed to start" not in proxy.tail(10**6)
         finally:
             proxy.stop()
-            server.stop()
-            shutil.rmtree(server.dir, ignore_errors=True)

@@ -30,7 +30,7 @@ from typing import Any, Iterator
 
 import pytest
 import redis
-from redis_server import RedisServer, redis_server_binary
+from redis_server import RedisServer
 from scale_helpers import (
     ADMIN_TOKEN, Proc, browser, decisions, dumps, event, hero_text, learner, nav_categories, post_events, proxy,
     run, wait_until,
@@ -49,7 +49,6 @@ pytestmark = [
     pytest.mark.redis,
     pytest.mark.slow,
     pytest.mark.timeout(120),
-    pytest.mark.skipif(redis_server_binary() is None, reason="redis-server binary not found"),
 ]
 
 RULES = Path(__file__).with_name("rules.yaml")
@@ -119,10 +118,8 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    server = RedisServer(appendonly=True, directory=tmp_path / "redis")
-    (tmp_path / "redis").mkdir()
-    server.start()
+def cluster(tmp_path: Path, own_redis: Any) -> Iterator[Cluster]:
+    server = own_redis(appendonly=True)  # its own: stopped and started again in the test
     demo = DemoServer(tmp_path / "demo")
     demo.__enter__()
     c = Cluster(tmp_path, server, demo)
@@ -136,7 +133,6 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         for p in c.procs:
             p.stop(5)
         demo.__exit__(None, None, None)
-        server.stop()
         c.r.close()
 
 

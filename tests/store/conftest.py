@@ -1,4 +1,5 @@
-"""The ``store`` fixture: every contract test runs on SQLite and on a real Redis.
+"""The ``store`` fixture: every contract test runs on SQLite and on a real Redis (``redis_url``, from
+``tests/redis_fixtures.py``).
 
 ``backend.open()`` gives another store object on the same state (a second
 SQLite connection to the file, a second Redis client), as a second proxy
@@ -7,44 +8,17 @@ instance would have.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any, AsyncIterator, Callable
 
 import pytest
-from real_parts import missing
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: redis_server
-
-from redis_server import RedisServer, redis_server_binary  # noqa: E402
-
-from slotwise.store.base import Store  # noqa: E402
-
-NO_REDIS = "redis-server binary not found (apt-get install redis-server; .ci/run installs it)"
+from slotwise.store.base import Store
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    """One redis-server for the session (no persistence); tests flush it."""
-    if redis_server_binary() is None:
-        missing(NO_REDIS)
-    with RedisServer() as server:
-        yield server
-
-
-@pytest.fixture
-def redis_url(redis_server: RedisServer) -> str:
-    import redis
-
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushall()
-    client.close()
-    return redis_server.url
 
 
 class Backend:

@@ -23,8 +23,6 @@ from typing import Any
 
 import pytest
 from page_server import Page
-from real_parts import missing
-from redis_server import RedisServer, redis_server_binary
 
 from slotwise.proxy.operations import feed_health, metrics
 from slotwise.proxy.operations.feed_health import check_feed
@@ -313,27 +311,25 @@ async def test_another_workers_health_and_metrics_show_the_readers_failure(
 
 
 async def test_a_store_that_cannot_say_skips_the_round_and_the_next_one_reads(
-        tmp_path: Path, page_server: Any) -> None:
+        own_redis: Any, page_server: Any) -> None:
     """Fail open: the lease unreadable (Redis stopped), the round raises for the loop to log as an outage and
     reads nothing (its rows would go to that same store); Redis back, the next round reads the feed."""
-    if redis_server_binary() is None:
-        missing("redis-server binary not found (apt-get install redis-server)")
     from slotwise.store.redis import RedisStore
 
     server = page_server({"/feed.json": feed_page("p1")})
-    with RedisServer() as redis:
-        store = RedisStore(redis.url)
-        loader = FeedLoader(store, server.url, lambda: NOW)
-        try:
-            redis.stop()
-            with pytest.raises(StoreUnavailable):
-                await loader.refresh("/feed.json")
-            assert server.requests == [] and loader.feed is None
-            redis.start()
-            assert await loader.refresh("/feed.json") == 1
-            assert len(server.requests) == 1
-        finally:
-            await store.close()
+    redis = own_redis()  # its own: stopped and started again
+    store = RedisStore(redis.url)
+    loader = FeedLoader(store, server.url, lambda: NOW)
+    try:
+        redis.stop()
+        with pytest.raises(StoreUnavailable):
+            await loader.refresh("/feed.json")
+        assert server.requests == [] and loader.feed is None
+        redis.start()
+        assert await loader.refresh("/feed.json") == 1
+        assert len(server.requests) == 1
+    finally:
+        await store.close()
 
 
 def test_a_feed_and_mapping_name_one_lease_in_every_process(tmp_path: Path) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import pytest
-from redis_server import RedisServer, free_port, redis_server_binary
+from ports import free_port
 
 from slotwise.profile import record_view
 from slotwise.store import open_store
@@ -166,9 +165,8 @@ async def test_a_redis_that_never_answers_does_not_hang() -> None:
         silent.close()
 
 
-@pytest.mark.skipif(redis_server_binary() is None, reason="redis-server binary not found")
-async def test_survives_a_crash_and_recovers_when_redis_returns(tmp_path: Path) -> None:
-    server = RedisServer(appendonly=True, directory=tmp_path).start()
+async def test_survives_a_crash_and_recovers_when_redis_returns(own_redis: Any) -> None:
+    server = own_redis(appendonly=True)  # its own: killed and started again
     store = RedisStore(server.url)
     try:
         await store.update_profile("v", view, NOW)
@@ -184,7 +182,6 @@ async def test_survives_a_crash_and_recovers_when_redis_returns(tmp_path: Path) 
         assert updated.categories["shoes"]["count"] == 2
     finally:
         await store.close()
-        server.stop()
 
 
 # -- the learner's stream API ---------------------------------------------------

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -131,13 +132,13 @@ def orders_of(profiles: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
 
 
 def test_a_store_failing_mid_import_exits_3_with_one_line_and_keeps_what_it_committed(
-        redis_server: RedisServer, tmp_path: Path) -> None:
+        own_redis: Any, tmp_path: Path) -> None:
     """Redis refuses writes (maxmemory) after some batches: the command says so in one line and exits 3;
     every person written before is whole (their batch's lines, their alias), and importing the file
     again once Redis has room gives what one clean import gives."""
     pos = pos_export(tmp_path / "pos.csv", customers=2000, orders=10000)  # 20,000 rows, 10 per customer
-    with RedisServer() as server:
-        client = redis.Redis.from_url(server.url)
+    server = own_redis()  # its own: the test fills it up (maxmemory)
+    with closing(redis.Redis.from_url(server.url)) as client:
         assert import_cli(pos, f"{server.url}?prefix=ref:").returncode == 0
         reference = orders_of(people(client, "ref:"))
         assert len(reference) == 2000
@@ -161,7 +162,6 @@ def test_a_store_failing_mid_import_exits_3_with_one_line_and_keeps_what_it_comm
         again = import_cli(pos, f"{server.url}?prefix=sw:")
         assert again.returncode == 0, again.stderr
         assert orders_of(people(client, "sw:")) == reference
-        client.close()
 
 
 def test_profiles_written_counts_each_person_once_on_both_stores(redis_server: RedisServer, tmp_path: Path) -> None:

@@ -318,10 +318,7 @@ def test_an_update_a_store_runs_again_after_a_conflict_is_counted_once(tmp_path:
 def test_an_unreachable_store_is_a_failure_not_a_partial_import(tmp_path: Path, capsys: Any) -> None:
     """Exit 1 means "some rows rejected, the rest loaded", 1 for export "nothing held": neither may stand
     for a store that could not be reached. The nightly job and the erase request must see a failure."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from redis_server import free_port
+    from ports import free_port
 
     store = f"redis://127.0.0.1:{free_port()}/0?timeout=1&connect_timeout=1"  # nothing listens there
     path = tmp_path / "pos.csv"

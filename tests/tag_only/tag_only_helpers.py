@@ -19,17 +19,15 @@ import pwd
 import shutil
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
-import ports  # noqa: E402 (tests/ports.py)
-from polling import wait_for  # noqa: F401 (tests/polling.py; re-exported for the tests)
+from polling import wait_for, wait_for_port  # noqa: F401 (tests/polling.py; wait_for re-exported for the tests)
+from ports import free_port  # outside the ephemeral range: see tests/ports.py
 from browser_fixtures import DESKTOP_UA  # noqa: F401 (re-exported for the tests)
 from opacity_probe import OPACITY_PROBE, brief, hidden_past  # noqa: F401 (re-exported for the tests)
 
@@ -67,23 +65,6 @@ def _documented_location() -> str:
 
 SW_LOCATION = _documented_location()
 
-
-
-def free_port() -> int:
-    return ports.free_port()  # outside the ephemeral range: see tests/ports.py
-
-
-def wait_for_port(port: int, timeout: float = 15.0, alive: Callable[[], bool] = lambda: True) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive():
-            raise RuntimeError(f"the server for port {port} exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
 # -- the pieces ---------------------------------------------------------------------------------
@@ -170,7 +151,7 @@ class Process:
         if self.ready:
             return
         try:
-            wait_for_port(self.port, alive=lambda: self.proc is not None and self.proc.poll() is None)
+            wait_for_port(self.port, 15.0, self.proc)
         except Exception as exc:
             self.__exit__()
             raise RuntimeError(f"{self.args[0]} did not start: {self.log()[-3000:]}") from exc
@@ -322,7 +303,7 @@ class Nginx:
         self.process = Process([binary, "-p", str(self.tmp), "-c", str(conf), "-e", str(self.tmp / "nginx-error.log")],
                                ports[0], self.tmp / "nginx.out").__enter__()
         for port in ports[1:]:
-            wait_for_port(port)
+            wait_for_port(port, 15.0)
         return self
 
     def __exit__(self, *exc: object) -> None:
