@@ -53,7 +53,9 @@ def test_a_top_level_category_and_a_product_told_apart_by_their_markup(
 
 def test_a_configurable_product_page_with_the_feed(shop: MagentoShop, capsys: pytest.CaptureFixture[str]) -> None:
     out = check(capsys, shop.url + "/hero-hoodie.html", "--feed")
-    assert "catalog feed /graphql?query={products(" in out and ": 7 products" in out
+    assert "catalog feed /graphql?query={products(" in out and ": 7 products (1 page, the last short (7 of 100))" in out
+    assert ("pages: {page}=1, 2, ... in query's value, {size}=100 (at most 50); the last: an empty page, a short "
+            'one, a Link without rel="next", data.products.page_info.total_pages pages') in out
     assert "other id 'MH07': a line naming it is this product" in out
     assert "sizes S=MH07-S, M=MH07-M, L=MH07-L, XL=MH07-XL" in out
     assert "page type product, category 'tops-men'" in out
