@@ -31,7 +31,7 @@ FACTS = ("id", "other_id", "name", "url", "image", "price", "currency", "categor
          "in_stock", "stock")
 VALUE_KEYS = ("key", "divide", "minor_units", "format", "any", "where", "value", "none", "empty", "fill")
 TRANSFORMS = ("divide", "minor_units", "format", "any", "where")  # ``value`` goes with ``where``
-FILL_PLACES = ("'catalog.feed.sizes", "'capture.orders.lines")
+FILL_PLACES = ("'catalog.feed.sizes", "'capture.orders.lines", "'capture.cart.lines")
 """Values read inside an element of a list, where ``fill`` reads the item the list is in."""
 MAX_NONE = 20
 PAGE_KEYS = ("param", "size_param", "size", "first", "max_pages", "next", "total_pages_header", "total_pages",
@@ -433,7 +433,7 @@ def parse_value(check: Checker, node: Node, what: str) -> FeedValue | None:
     if "fill" in entries:
         if not what.startswith(FILL_PLACES):
             check.error(entries["fill"].key_node, f"{what}: 'fill' reads the item around a list: only in "
-                                                  "catalog.feed.sizes and capture.orders.lines")
+                                                  "catalog.feed.sizes, capture.orders.lines and capture.cart.lines")
             return None
         if sum(step.count("{}") for step in value.key.key or ()) != 1:
             check.error(entries["key"].node, f"{what}: with 'fill', 'key' must hold one {{}} (where the value "

@@ -269,7 +269,10 @@ def uenc(url: str) -> str:
 
 
 def cart_section(request: Request, session: Session | None) -> dict[str, Any]:
-    """``Checkout\\CustomerData\\Cart::getSectionData`` (trimmed): what Luma's mini cart renders."""
+    """``Checkout\\CustomerData\\Cart::getSectionData`` (trimmed): what Luma's mini cart renders. Its items are
+    ``getRecentItems``' (newest first: ``array_reverse``), each ``DefaultItem::doGetItemData``'s: ``product_id``
+    the parent's entity id, ``product_sku`` the child's SKU (``Configurable::getSku``), ``product_url`` the
+    parent's page, ``qty`` a number, ``product_price_value`` the unit price (``getCalculationPrice``)."""
     base = f"{request.url.scheme}://{request.url.netloc}"
     items = items_of(session)
     return {
@@ -285,7 +288,7 @@ def cart_section(request: Request, session: Session | None) -> dict[str, Any]:
             "product_price": f'<span class="price-excluding-tax" data-label="Excl. Tax">\n'
                              f'<span class="minicart-price">\n{price_html(i.product.price)}</span>\n</span>',
             "product_price_value": i.product.price / 100,
-        } for n, i in enumerate(items)],
+        } for n, i in reversed(list(enumerate(items)))],
         "extra_actions": "", "isGuestCheckoutAllowed": True, "website_id": "1", "storeId": "1",
     }
 
