@@ -78,7 +78,8 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     capture = ruleset.capture
     sources = len(capture.requests) + len(capture.pages) + len(capture.triggers)
     if not capture.empty:
-        extras = [n for n, v in (("customer", capture.customer), ("cart", capture.cart), ("dataLayer", capture.datalayer)) if v]
+        extras = [n for n, v in (("customer", capture.customer), ("cart", capture.cart or capture.answer_cart),
+                                 ("dataLayer", capture.datalayer)) if v]
         print(f"  capture: {sources} event source{'s' if sources != 1 else ''}"
               + (f"; {', '.join(extras)}" if extras else ""), file=out)
     if capture.identity is not None:  # its variables are set (else the rules were refused, naming them)
@@ -88,6 +89,9 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
             print(source.unobserved, file=out)
     for warning in ruleset.cookie_warnings:  # the same: said of every cookie field
         print(warning, file=out)
+    if capture.answer_cart is not None:
+        print(f"  cart (capture.cart): {capture.answer_cart.describe()}; behind the proxy only (in tag-only mode "
+              "the tag reads no answer's body)", file=out)
     if capture.orders is not None:
         print("  order webhook (/_sw/orders), in the store's own shape (capture.orders):", file=out)
         for line in capture.orders.describe():

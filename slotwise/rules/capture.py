@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from slotwise.keys import store_key
 from slotwise.rules.catalog import CatalogSettings
@@ -27,6 +27,9 @@ from slotwise.rules.order_mapping import OrderMapping
 from slotwise.rules.pages import Headers, PageMatcher, PageRule, Query, normalize_query
 from slotwise.rules.signed_identity import MAX_SIGNATURE, SignedIdentity
 from slotwise.rules.product_facts import CURRENCY_CODES, currency_of
+
+if TYPE_CHECKING:
+    from slotwise.rules.answer_cart import AnswerCart
 
 Expression = Callable[..., Any]
 
@@ -278,11 +281,13 @@ class CaptureSettings:
     orders: OrderMapping | None = None  # the order webhook in the store's own shape (None: the fixed one)
     identity: SignedIdentity | None = None  # the secrets a tag's signed customer id is checked with (tag-only)
     soft_navigations: bool = True  # the tag follows a single-page storefront's history navigations (docs/tag.md)
+    answer_cart: "AnswerCart | None" = None  # capture.cart with ``request``: the cart from a JSON answer (proxy)
 
     @property
     def empty(self) -> bool:
         """Nothing to read from requests and pages (the order webhook reads neither)."""
-        return not (self.customer or self.cart or self.requests or self.pages or self.triggers or self.datalayer)
+        return not (self.customer or self.cart or self.requests or self.pages or self.triggers or self.datalayer
+                    or self.answer_cart)
 
     def request_sources(self, method: str, path: str, query: Query = None,
                         headers: Headers = None) -> list[tuple[RequestSource, dict[str, str]]]:

@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from slotwise.rules import schema as s
+from slotwise.rules.answer_cart import AnswerCart
 from slotwise.rules.capture import (
     REQUEST_NAMES, CaptureSettings, Confirm, DataLayer, PageSource, RequestSource, TagTrigger, stable_id,
 )
@@ -155,8 +156,9 @@ def compile_capture(loader: "_Loader", spec: s.CaptureSpec) -> CaptureSettings:
         dl = spec.datalayer
         datalayer = DataLayer(dl.events, dl.product, dl.size, dl.category)
     orders = spec.orders.mapping if spec.orders is not None else None
+    answer_cart = _answer_cart(loader, spec.cart_answer) if spec.cart_answer is not None else None
     return CaptureSettings(customer, cart, tuple(requests), tuple(pages), tuple(triggers), datalayer, orders,
-                           spec.identity, spec.soft_navigations)
+                           spec.identity, spec.soft_navigations, answer_cart)
 
 
 def _auto_id(event: s.EventSpec, used: set[str]) -> str:
@@ -177,10 +179,46 @@ def _confirm(loader: "_Loader", spec: s.ConfirmSpec | None) -> Confirm | None:
     return Confirm(spec.css.value.strip(), spec.present)
 
 
+def _answer_cart(loader: "_Loader", spec: s.AnswerCartSpec) -> AnswerCart | None:
+    """``capture.cart`` with ``request``: its request compiled as a request source's (no fields)."""
+    loc = spec.source.loc(spec.node)
+    found = _request_rule(loader, spec.request, "cart")
+    if found is None:
+        return None
+    rule, path_js, flags, unobserved = found
+    source = RequestSource(id="cart", event="cart", methods=frozenset(spec.methods), rule=rule, fields={},
+                           file=loc.file, line=loc.line, path_js=path_js, path_flags=flags, unobserved=unobserved)
+    said = spec.request.path or spec.request.regex
+    return AnswerCart(source, spec.values.items, spec.values.lines, spec.values.count, said.value if said else "")
+
+
 def _request(loader: "_Loader", event: s.EventSpec, source_id: str, file: str, line: int) -> RequestSource | None:
-    rule_spec = event.request
-    assert rule_spec is not None
-    path, search, path_js, flags, unobserved = None, False, "", "", None
+    assert event.request is not None
+    found = _request_rule(loader, event.request, source_id)
+    if found is None:
+        return None
+    rule, path_js, flags, unobserved = found
+    fields = {}
+    for name, text in event.expressions.items():
+        compiled = loader._expression(text, REQUEST_NAMES)
+        if compiled is not None:
+            fields[name] = compiled
+    success = loader._expression(event.success, REQUEST_NAMES) if event.success is not None else None
+    return RequestSource(
+        id=source_id, event=event.event, methods=frozenset(event.methods), rule=rule, fields=fields,
+        field_text={k: t.value for k, t in event.expressions.items()},
+        success=success, success_text=event.success.value.strip() if event.success else "response.status < 400",
+        confirm=_confirm(loader, event.confirm), file=file, line=line, path_js=path_js, path_flags=flags,
+        unobserved=unobserved,
+    )
+
+
+def _request_rule(loader: "_Loader", rule_spec: s.PageRuleSpec,
+                  source_id: str) -> tuple[PageRule, str | None, str, Issue | None] | None:
+    """A request's path rule, and the tag's view of it: the path's RegExp (None: it cannot have one), its
+    flags, and why the tag cannot observe it (``tag_regex``)."""
+    path, search, flags, unobserved = None, False, "", None
+    path_js: str | None = ""
     if rule_spec.path is not None:
         try:
             path = compile_path_pattern(rule_spec.path.value)
@@ -201,19 +239,7 @@ def _request(loader: "_Loader", event: s.EventSpec, source_id: str, file: str, l
     rule = PageRule(path=path, search=search,
                     query=tuple(compile_condition(c) for c in rule_spec.query),
                     headers=tuple(compile_condition(c, ignore_case=True) for c in rule_spec.headers))
-    fields = {}
-    for name, text in event.expressions.items():
-        compiled = loader._expression(text, REQUEST_NAMES)
-        if compiled is not None:
-            fields[name] = compiled
-    success = loader._expression(event.success, REQUEST_NAMES) if event.success is not None else None
-    return RequestSource(
-        id=source_id, event=event.event, methods=frozenset(event.methods), rule=rule, fields=fields,
-        field_text={k: t.value for k, t in event.expressions.items()},
-        success=success, success_text=event.success.value.strip() if event.success else "response.status < 400",
-        confirm=_confirm(loader, event.confirm), file=file, line=line, path_js=path_js, path_flags=flags,
-        unobserved=unobserved,
-    )
+    return rule, path_js, flags, unobserved
 
 
 def tag_regex(regex: Text, who: str, loses: str, named: str = "its regex") -> tuple[JsRegex | None, Issue | None]:

@@ -18,6 +18,7 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
+from urllib.parse import parse_qsl
 
 from slotwise.keys import product_key
 from slotwise.rules.checker import Checker, Entry, Text
@@ -30,10 +31,12 @@ FACTS = ("id", "other_id", "name", "url", "image", "price", "currency", "categor
          "in_stock", "stock")
 VALUE_KEYS = ("key", "divide", "minor_units", "format", "any", "where", "value", "none", "empty", "fill")
 TRANSFORMS = ("divide", "minor_units", "format", "any", "where")  # ``value`` goes with ``where``
-FILL_PLACES = ("'catalog.feed.sizes", "'capture.orders.lines")
+FILL_PLACES = ("'catalog.feed.sizes", "'capture.orders.lines", "'capture.cart.lines")
 """Values read inside an element of a list, where ``fill`` reads the item the list is in."""
 MAX_NONE = 20
-PAGE_KEYS = ("param", "size_param", "size", "first", "max_pages", "next", "total_pages_header", "end_status")
+PAGE_KEYS = ("param", "size_param", "size", "first", "max_pages", "next", "total_pages_header", "total_pages",
+             "end_status")
+PAGE_MARK, SIZE_MARK = "{page}", "{size}"  # in the value of ``param`` in the feed's URL: the number goes there
 NEXT = ("count", "link")  # page numbers counted up, or each answer's Link rel="next" followed
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP field name (RFC 9110 token)
 SIZES_KEYS = ("items", "id", "size", "not_sizes")
@@ -225,9 +228,13 @@ class FeedPaging:
     """``page``: each page a request with ``param=N`` (and ``size_param=size``) — or, ``next: link``, the
     URL the last answer's ``Link rel="next"`` names (cursor paging) — until the list says it ended.
 
+    ``template``: the value ``param`` has in the feed's URL holds ``{page}`` (and maybe ``{size}``), where the
+    numbers go, as for a GraphQL query that pages inside its text (Magento's ``products(currentPage: {page})``).
+
     It ends at an empty or short page, an answer whose ``Link`` pages the list and has no ``next``, the
-    count of pages ``total_pages_header`` gives, or (past a full page) a status in ``end_status``: opt-in,
-    since a 404 in the middle of a catalog must fail the read, not truncate the catalog."""
+    count of pages ``total_pages_header`` (or the answer's ``total_pages`` key path) gives, or (past a full
+    page) a status in ``end_status``: opt-in, since a 404 in the middle of a catalog must fail the read, not
+    truncate the catalog."""
 
     param: str | None
     size_param: str | None = None
@@ -237,6 +244,8 @@ class FeedPaging:
     next: str = "count"
     total_pages_header: str | None = None
     end_status: tuple[int, ...] = ()
+    template: bool = False
+    total_pages: Field | None = None
 
     def describe(self) -> str:
         """One line: the requests and what ends them."""
@@ -244,10 +253,14 @@ class FeedPaging:
         if self.next == "link":
             first = f" ({self.param}={self.first}{size})" if self.param else (f" ({size[2:]})" if size else "")
             how = f"the feed's URL{first}, then each answer's Link rel=\"next\""
+        elif self.template:
+            size += f", {SIZE_MARK}={self.size}" if self.size and not self.size_param else ""
+            how = f"{PAGE_MARK}={self.first}, {self.first + 1}, ... in {self.param}'s value{size}"
         else:
             how = f"{self.param}={self.first}, {self.first + 1}, ...{size}"
         ends = ["an empty page"] + (["a short one"] if self.size else []) + ["a Link without rel=\"next\""]
         ends += [f"{self.total_pages_header} pages"] if self.total_pages_header else []
+        ends += [f"{'.'.join(self.total_pages.key or ())} pages"] if self.total_pages is not None else []
         ends += [f"HTTP {'/'.join(map(str, self.end_status))} past a full page"] if self.end_status else []
         return f"pages: {how} (at most {self.max_pages}); the last: {', '.join(ends)}"
 
@@ -331,6 +344,12 @@ def parse_feed_mapping(check: Checker, node: MappingNode) -> tuple[Text | None, 
     items = parse_path(check, entries["items"].node, "'catalog.feed.items'") if "items" in entries else None
     ok = ok and url is not None and ("items" not in entries or items is not None)
     page = _page(check, entries["page"].node) if "page" in entries else None
+    if page is not None:
+        page = _in_value(check, entries["page"].node, url.value if url is not None else "", page)
+    elif url is not None and PAGE_MARK in url.value and "page" not in entries:
+        check.error(url.node, f"'catalog.feed.url' holds {PAGE_MARK}: say which parameter's value it is in with "
+                              "'catalog.feed.page.param' (page: {param: query, size: 100})")
+        ok = False
     ok = ok and ("page" not in entries or page is not None)
     facts = _facts(check, entries["fields"].node) if "fields" in entries else None
     sizes = _sizes(check, entries["sizes"].node) if "sizes" in entries else None
@@ -414,7 +433,7 @@ def parse_value(check: Checker, node: Node, what: str) -> FeedValue | None:
     if "fill" in entries:
         if not what.startswith(FILL_PLACES):
             check.error(entries["fill"].key_node, f"{what}: 'fill' reads the item around a list: only in "
-                                                  "catalog.feed.sizes and capture.orders.lines")
+                                                  "catalog.feed.sizes, capture.orders.lines and capture.cart.lines")
             return None
         if sum(step.count("{}") for step in value.key.key or ()) != 1:
             check.error(entries["key"].node, f"{what}: with 'fill', 'key' must hold one {{}} (where the value "
@@ -516,16 +535,51 @@ def _page(check: Checker, node: Node) -> FeedPaging | None:
     most = check.integer(entries["max_pages"].node, "'catalog.feed.page.max_pages'", minimum=1, maximum=MAX_PAGES) \
         if "max_pages" in entries else 50
     total = _header_name(check, entries["total_pages_header"].node) if "total_pages_header" in entries else None
+    pages = parse_path(check, entries["total_pages"].node, "'catalog.feed.page.total_pages'") \
+        if "total_pages" in entries else None
     ends = _end_status(check, entries["end_status"].node) if "end_status" in entries else ()
-    if ("size_param" in entries) != ("size" in entries):
+    if "size_param" in entries and "size" not in entries:
         check.error(node, "'catalog.feed.page': 'size_param' and 'size' go together (per_page: 100)")
         return None
     if (follow is None or ("param" in entries and param is None) or first is None or most is None
-            or ("size" in entries and (size is None or size_param is None))
-            or ("total_pages_header" in entries and total is None) or ends is None):
+            or ("size" in entries and size is None) or ("size_param" in entries and size_param is None)
+            or ("total_pages_header" in entries and total is None) or ("total_pages" in entries and pages is None)
+            or ends is None):
         return None
     return FeedPaging(param.value.strip() if param else None, size_param.value.strip() if size_param else None,
-                      size, first, most, follow, total, ends)
+                      size, first, most, follow, total, ends, total_pages=pages)
+
+
+def _in_value(check: Checker, node: Node, url: str, paging: FeedPaging) -> FeedPaging | None:
+    """``paging`` with ``template`` when the value ``param`` has in the feed's URL holds ``{page}``; an error
+    for a ``{page}`` elsewhere or twice, beside ``next: link``, or a ``size`` that goes nowhere."""
+    _, _, written = url.partition("#")[0].partition("?")
+    values = [v for k, v in parse_qsl(written, keep_blank_values=True) if k == paging.param]
+    held, everywhere = sum(v.count(PAGE_MARK) for v in values), url.count(PAGE_MARK)
+    value = f"the value of {paging.param!r} in 'catalog.feed.url'" if paging.param else "no parameter"
+    if everywhere and (held != 1 or everywhere != 1):
+        check.error(node, f"'catalog.feed.page': the feed's URL holds {PAGE_MARK} {everywhere} time(s), {value} "
+                          f"{held}: write it once, in the value of the parameter 'param' names "
+                          "(param: query, url: /graphql?query={products(currentPage: {page}) {...}})")
+        return None
+    sized = held and SIZE_MARK in values[0]
+    if not held:
+        if paging.size is not None and paging.size_param is None:
+            check.error(node, "'catalog.feed.page': 'size_param' and 'size' go together (per_page: 100)")
+            return None
+        return paging
+    if paging.next == "link":
+        check.error(node, f"'catalog.feed.page': {PAGE_MARK} numbers pages and 'next: link' follows the answers' "
+                          "links: one or the other")
+        return None
+    if sized and paging.size is None:
+        check.error(node, f"'catalog.feed.page': {value} holds {SIZE_MARK}: 'size' says what goes there (size: 100)")
+        return None
+    if paging.size is not None and paging.size_param is None and not sized:
+        check.error(node, f"'catalog.feed.page': 'size' goes in 'size_param', or in {SIZE_MARK} in {value} "
+                          "(pageSize: {size})")
+        return None
+    return dataclasses.replace(paging, template=True)
 
 
 def _header_name(check: Checker, node: Node) -> str | None:

@@ -244,12 +244,13 @@ class _Loader:
         for part in self.captures:
             merged.events += part.events
             merged.soft_navigations = merged.soft_navigations and part.soft_navigations  # a file that turns it off
-            for name in ("customer", "cart", "datalayer", "orders"):
+            for name in ("customer", "cart", "cart_answer", "datalayer", "orders"):
                 value = getattr(part, name)
                 if value is None:
                     continue
-                if getattr(merged, name) is not None:
-                    self.issues.append(value.source.loc(value.node).issue(f"'capture.{name}' is set in more than one file"))
+                said = "cart" if name == "cart_answer" else name  # a basket's or an answer's: one cart
+                if getattr(merged, name) is not None or (said == "cart" and (merged.cart or merged.cart_answer)):
+                    self.issues.append(value.source.loc(value.node).issue(f"'capture.{said}' is set in more than one file"))
                     continue
                 setattr(merged, name, value)
                 if name == "customer":  # its secret_env comes with it

@@ -31,7 +31,9 @@ def parse_capture(check: Checker, node: Node, pages: PagesParser, page_mapping: 
         return spec
     if "customer" in entries:
         spec.customer, spec.identity = _customer(check, entries["customer"].node, pages)
-    if "cart" in entries:
+    if "cart" in entries and _names_request(entries["cart"].node):
+        spec.cart_answer = _answer_cart(check, entries["cart"].node, page_mapping)
+    elif "cart" in entries:
         group = parse_group(check, entries["cart"].node, s.CART_KEYS, "'capture.cart'", pages)
         if group is not None:
             if "count" not in group.fields and group.lines is None:
@@ -201,35 +203,60 @@ def _event(check: Checker, node: Node, pages: PagesParser, page_mapping: PageMap
     return spec
 
 
+def _names_request(node: Node) -> bool:
+    """Whether ``capture.cart`` reads a JSON answer (it has ``request``) rather than the page's basket."""
+    return isinstance(node, MappingNode) and any(construct(k) == "request" for k, _ in node.value)
+
+
+def _answer_cart(check: Checker, node: Node, page_mapping: PageMappingParser) -> s.AnswerCartSpec | None:
+    """``capture.cart: {request, lines, count}``: the cart from the JSON answer to a request (GET by default)."""
+    from slotwise.rules.answer_cart import KEYS, parse_answer_values
+
+    entries = check.mapping(node, KEYS, "'capture.cart' with 'request'")
+    if entries is None:
+        return None
+    request = _request_rule(check, entries["request"].node, page_mapping, ("GET",), "'capture.cart.request'")
+    values = parse_answer_values(check, entries, node)
+    if request is None or values is None:
+        return None
+    return s.AnswerCartSpec(node, check.source, request[1], request[0], values)
+
+
+def _request_rule(check: Checker, node: Node, page_mapping: PageMappingParser, methods: tuple[str, ...],
+                  what: str = "'request'") -> tuple[tuple[str, ...], s.PageRuleSpec] | None:
+    """A request source's ``request``: its methods (``methods`` when it names none) and path rule."""
+    if isinstance(node, ScalarNode):  # request: "/basket/add/"
+        text = check.text(node, what)
+        return (methods, s.PageRuleSpec(node, check.source, path=text)) if text is not None else None
+    fields = check.mapping(node, s.REQUEST_KEYS, what)
+    if fields is None:
+        return None
+    if "method" in fields:
+        items = check.texts(fields["method"].node, f"{what[:-1]}.method'") or []
+        said = []
+        for item in items:
+            method = item.value.strip().upper()
+            if method not in METHODS:
+                check.error(item.node, f"{what[:-1]}.method' must be one of {', '.join(METHODS)}, got {item.value!r}")
+            said.append(method)
+        methods = tuple(said) or methods
+    rest = MappingNode(node.tag, [(k, v) for k, v in node.value if construct(k) != "method"],
+                       node.start_mark, node.end_mark)
+    if not rest.value:
+        check.error(node, f"{what} needs 'path' or 'regex'")
+        return None
+    parsed = page_mapping(check, rest)
+    if parsed is None:
+        return None
+    if parsed.path is None and parsed.regex is None:
+        check.error(node, f"{what} needs 'path' or 'regex'")
+    return methods, parsed
+
+
 def _request(check: Checker, entries: dict[str, Entry], spec: s.EventSpec, page_mapping: PageMappingParser) -> None:
-    node = entries["request"].node
-    if isinstance(node, ScalarNode):  # request: "/basket/add/" (POST)
-        text = check.text(node, "'request'")
-        if text is not None:
-            spec.request = s.PageRuleSpec(node, check.source, path=text)
-    else:
-        fields = check.mapping(node, s.REQUEST_KEYS, "'request'")
-        if fields is None:
-            return
-        if "method" in fields:
-            items = check.texts(fields["method"].node, "'request.method'") or []
-            methods = []
-            for item in items:
-                method = item.value.strip().upper()
-                if method not in METHODS:
-                    check.error(item.node, f"'request.method' must be one of {', '.join(METHODS)}, got {item.value!r}")
-                methods.append(method)
-            spec.methods = tuple(methods) or spec.methods
-        rest = MappingNode(node.tag, [(k, v) for k, v in node.value if construct(k) != "method"],
-                           node.start_mark, node.end_mark)
-        if not rest.value:
-            check.error(node, "'request' needs 'path' or 'regex'")
-            return
-        parsed = page_mapping(check, rest)
-        if parsed is not None:
-            spec.request = parsed
-            if parsed.path is None and parsed.regex is None:
-                check.error(node, "'request' needs 'path' or 'regex'")
+    found = _request_rule(check, entries["request"].node, page_mapping, spec.methods)
+    if found is not None:
+        spec.methods, spec.request = found
     if "success" in entries:
         raw = check.scalar(entries["success"].node)
         if isinstance(raw, bool):

@@ -312,10 +312,22 @@ class OrdersSpec:
 
 
 @dataclass
+class AnswerCartSpec:
+    """``capture.cart`` with ``request``: the request whose JSON answer holds the cart, and where in it."""
+
+    node: Node
+    source: Source
+    request: "PageRuleSpec"
+    methods: tuple[str, ...]
+    values: Any  # ``answer_cart.AnswerCartValues``: lines and count, parsed in one pass
+
+
+@dataclass
 class CaptureSpec:
     customer: GroupSpec | None = None
     identity: "SignedIdentity | None" = None  # capture.customer.secret_env: the secrets a signed customer id is checked with
     cart: GroupSpec | None = None
+    cart_answer: "AnswerCartSpec | None" = None  # capture.cart with ``request``: the cart from a JSON answer
     events: list[EventSpec] = field(default_factory=list)
     datalayer: DataLayerSpec | None = None
     orders: OrdersSpec | None = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -268,7 +269,10 @@ def uenc(url: str) -> str:
 
 
 def cart_section(request: Request, session: Session | None) -> dict[str, Any]:
-    """``Checkout\\CustomerData\\Cart::getSectionData`` (trimmed): what Luma's mini cart renders."""
+    """``Checkout\\CustomerData\\Cart::getSectionData`` (trimmed): what Luma's mini cart renders. Its items are
+    ``getRecentItems``' (newest first: ``array_reverse``), each ``DefaultItem::doGetItemData``'s: ``product_id``
+    the parent's entity id, ``product_sku`` the child's SKU (``Configurable::getSku``), ``product_url`` the
+    parent's page, ``qty`` a number, ``product_price_value`` the unit price (``getCalculationPrice``)."""
     base = f"{request.url.scheme}://{request.url.netloc}"
     items = items_of(session)
     return {
@@ -284,7 +288,7 @@ def cart_section(request: Request, session: Session | None) -> dict[str, Any]:
             "product_price": f'<span class="price-excluding-tax" data-label="Excl. Tax">\n'
                              f'<span class="minicart-price">\n{price_html(i.product.price)}</span>\n</span>',
             "product_price_value": i.product.price / 100,
-        } for n, i in enumerate(items)],
+        } for n, i in reversed(list(enumerate(items)))],
         "extra_actions": "", "isGuestCheckoutAllowed": True, "website_id": "1", "storeId": "1",
     }
 
@@ -519,17 +523,36 @@ def graphql_product(base: str, product: Product) -> dict[str, Any]:
     return out
 
 
+PAGE_ARGUMENT = re.compile(r"\b(pageSize|currentPage)\s*:\s*(\d+)")
+
+
 async def graphql(request: Request) -> Response:
     """``GET /graphql?query=...``: Magento answers queries by GET too (cacheable). This fixture knows one: the
-    ``products`` listing (``filter`` any, ``pageSize`` at most 300), its items in entity order."""
+    ``products`` listing in entity order (``filter`` any), paged by the query's ``pageSize`` (default 20, at
+    most 300) and ``currentPage`` (default 1), with ``page_info``; a page past the last is the resolver's
+    ``GraphQlInputException``: HTTP 200, ``errors`` and ``data.products`` null."""
     query = request.query_params.get("query", "")
     shop_of(request).graphql.append(query)
     if "products(" not in query:
         return JSONResponse({"errors": [{"message": "Syntax Error: Unexpected <EOF>", "extensions": {"category": "graphql"}}]})
+    args = {name: int(value) for name, value in PAGE_ARGUMENT.findall(query)}
+    size, current = min(args.get("pageSize", 20), 300), args.get("currentPage", 1)
+    if size < 1 or current < 1:
+        which = "pageSize" if size < 1 else "currentPage"
+        return JSONResponse({"errors": [{"message": f"{which} value must be greater than 0.",
+                                         "extensions": {"category": "graphql-input"}}], "data": {"products": None}})
     base = f"{request.url.scheme}://{request.url.netloc}"
-    items = [graphql_product(base, p) for p in sorted(PRODUCTS.values(), key=lambda p: p.id)]
-    return JSONResponse({"data": {"products": {"total_count": len(items), "items": items,
-                                               "page_info": {"current_page": 1, "page_size": 300, "total_pages": 1}}}})
+    every = sorted(PRODUCTS.values(), key=lambda p: p.id)
+    pages = -(-len(every) // size)
+    if current > pages:
+        message = f"currentPage value {current} specified is greater than the {pages} page(s) available."
+        return JSONResponse({"errors": [{"message": message, "extensions": {"category": "graphql-input"},
+                                         "locations": [{"line": 1, "column": 2}], "path": ["products"]}],
+                             "data": {"products": None}})
+    items = [graphql_product(base, p) for p in every[(current - 1) * size:current * size]]
+    return JSONResponse({"data": {"products": {"total_count": len(every), "items": items,
+                                               "page_info": {"current_page": current, "page_size": size,
+                                                             "total_pages": pages}}}})
 
 
 async def image(request: Request) -> Response:

@@ -68,6 +68,9 @@ def test_a_shopper_gets_their_size_clicked_their_categories_and_the_coupon(
     add_to_cart(page)
     vid = visitor_id(page.context)
     assert added(stack, vid, 1) == [(HERO.url_key, "M", "tops-men")]
+    # the cart section the script loaded after the add, read by the proxy as it passed: the cart with its price
+    cart = wait_for(lambda: [line for line in (stack.profile(vid).cart) if line.get("price")], what="the cart section")
+    assert [(line["product"], line["size"], line["qty"], line["price"]) for line in cart] == [(HERO.url_key, "M", 1, 54.0)]
 
     goto(page, stack.url + "/checkout/")  # the guest checkout places the order; the success page follows
     page.fill("#customer-email", "kari@example.com")

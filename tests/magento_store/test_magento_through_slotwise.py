@@ -133,10 +133,9 @@ def test_a_size_bought_is_the_size_preset_next_time_and_the_order_is_read_from_t
     (event,) = stack.events("add_to_cart", vid(client))
     assert (event.data["props"]["product"], event.data["props"]["size"], event.data["props"]["category"]) == (
         HERO.url_key, "M", "tops-men")
-    cart = page(client, "/checkout/cart/")  # the cart page: the cart's truth
-    assert cart.css_first("#shopping-cart-table dl.item-options dd").text() == "M"
-    assert [(line["product"], line["size"], line["qty"]) for line in stack.profile(vid(client)).cart] == [
-        (HERO.url_key, "M", 1)]
+    sections(client, "cart,messages")  # what catalog-add-to-cart.js loads after an add: the cart's truth
+    assert [(line["product"], line["size"], line["qty"], line["price"]) for line in stack.profile(vid(client)).cart] == [
+        (HERO.url_key, "M", 1, 54.0)]
     number = place_order(client)
     (bought,) = stack.events("purchase", vid(client))
     props = bought.data["props"]
@@ -149,6 +148,40 @@ def test_a_size_bought_is_the_size_preset_next_time_and_the_order_is_read_from_t
     mars = page(client, MARS.url).css_first("script[data-decisions]")
     (waiting,) = json.loads(mars.attributes["data-decisions"] or "[]")
     assert (waiting["slot"], waiting["value"], waiting["click"], waiting["wait"]) == ("size-preset", "M", True, 3000)
+
+
+def sections(client: httpx.Client, names: str) -> dict[str, Any]:
+    """customer-data.js's GET of the sections a page shows (``cart,customer,messages``)."""
+    r = client.get("/customer/section/load/", params={"sections": names, "force_new_section_timestamp": "false"},
+                   headers={"x-requested-with": "XMLHttpRequest"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_the_cart_is_the_cart_sections_json_whatever_changed_it(stack: ShopStack, client: httpx.Client) -> None:
+    """The mini cart is knockout's view of the ``cart`` section: the proxy reads the section's JSON as it passes
+    (``capture.cart`` with ``request``), so a cart changed where no add was seen (another device, the cart
+    page's update, an admin) is the profile's cart at the next section load; a load of other sections only
+    says nothing of the cart."""
+    page(client, HERO.url)
+    page(client, DUFFLE.url)
+    m = next(c for c in HERO.children if c.size == "M")
+    assert ajax_add(stack, client, HERO.id, "M", m.id).json() == []
+    assert ajax_add(stack, client, DUFFLE.id, qty="2").json() == []
+    cart = sections(client, "cart,messages")["cart"]
+    assert [(i["product_sku"], i["qty"]) for i in cart["items"]] == [("24-MB01", 2), ("MH07-M", 1)]  # newest first
+    assert sorted((line["product"], line.get("size"), line["qty"], line["price"])
+                  for line in stack.profile(vid(client)).cart) == [(HERO.url_key, "M", 1, 54.0),
+                                                                    (DUFFLE.url_key, None, 2, 34.0)]
+    session = stack.shop.state.sessions[client.cookies[SESSION]]
+    del session.cart[(HERO.id, m.id)]  # removed where the proxy saw no request of this browser
+    sections(client, "customer,messages")  # no cart in the answer: nothing said
+    assert len(stack.profile(vid(client)).cart) == 2
+    sections(client, "cart,customer,messages")  # the next page's load
+    assert [(line["product"], line["qty"]) for line in stack.profile(vid(client)).cart] == [(DUFFLE.url_key, 2)]
+    session.cart.clear()
+    assert sections(client, "cart")["cart"]["items"] == []
+    assert stack.profile(vid(client)).cart == [] and not stack.profile(vid(client)).cart_hint
 
 
 def test_a_simple_product_from_a_category_page_and_the_popup_for_a_full_cart(

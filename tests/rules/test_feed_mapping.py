@@ -24,8 +24,11 @@ FEEDS = Path(__file__).parent / "feeds"
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8") \
     .split("#### `catalog.feed` in the store's own shape", 1)[1]
 WOO = DOC.split("```yaml\n", 1)[1].split("```", 1)[0] + "slots: []\n"  # the mappings docs/rules.md shows
+BLOCKS = [block.split("```", 1)[0] for block in DOC.split("```yaml\n")[1:]]
 SHOPIFY = ('catalog:\n  product_pages: "/products/{product}"\n'
-           + DOC.split("```yaml\n", 2)[2].split("```", 1)[0] + "slots: []\n")
+           + next(b for b in BLOCKS if "url: /products.json" in b) + "slots: []\n")
+GRAPHQL = ('catalog:\n  product_pages: "/{product}.html"\n'
+           + next(b for b in BLOCKS if "url: \"/graphql" in b) + "slots: []\n")  # a page number inside a parameter
 
 
 def mapping(tmp_path: Path, text: str) -> FeedMapping:
@@ -291,3 +294,40 @@ def test_a_value_is_picked_from_a_list_by_what_its_element_holds(tmp_path: Path)
         variation["attributes"].insert(0, {"name": "Colour", "value": "blue"})
     assert parse_feed([item], "shop.example", mapping(tmp_path, rules))[0]["variants"] == {"S": "31", "M": "32"}
     assert parse_feed([item], "shop.example", mapping(tmp_path, WOO))[0].get("variants") != {"S": "31", "M": "32"}
+
+
+@pytest.mark.parametrize(("url", "page", "message"), [
+    ("/graphql?query={p(currentPage:{page})}", "{param: q}",
+     "5:11: 'catalog.feed.page': the feed's URL holds {page} 1 time(s), the value of 'q' in 'catalog.feed.url' 0: "
+     "write it once, in the value of the parameter 'param' names"),
+    ("/graphql?query={p(a:{page},b:{page})}", "{param: query}",
+     "5:11: 'catalog.feed.page': the feed's URL holds {page} 2 time(s)"),
+    ("/graphql?query={p(currentPage:{page})}", None,
+     "4:10: 'catalog.feed.url' holds {page}: say which parameter's value it is in with 'catalog.feed.page.param'"),
+    ("/graphql?query={p(pageSize:{size},currentPage:{page})}", "{param: query}",
+     "5:11: 'catalog.feed.page': the value of 'query' in 'catalog.feed.url' holds {size}: 'size' says what goes "
+     "there (size: 100)"),
+    ("/graphql?query={p(pageSize:100,currentPage:{page})}", "{param: query, size: 100}",
+     "5:11: 'catalog.feed.page': 'size' goes in 'size_param', or in {size} in the value of 'query'"),
+    ("/graphql?query={p(currentPage:{page})}", "{param: query, next: link}",
+     "5:11: 'catalog.feed.page': {page} numbers pages and 'next: link' follows the answers' links: one or the other"),
+    ("/graphql?query={p(currentPage:{page})}", "{param: query, total_pages: a..b}",
+     "5:39: 'catalog.feed.page.total_pages': bad key path 'a..b'"),
+], ids=["page-in-another-parameter", "page-twice", "page-without-paging", "size-mark-without-size",
+        "size-going-nowhere", "page-and-next-link", "total-pages-bad-path"])
+def test_a_page_number_inside_a_parameter_is_refused_where_it_is_malformed(
+        tmp_path: Path, url: str, page: str | None, message: str) -> None:
+    path = tmp_path / "rules.yaml"
+    paging = f"    page: {page}\n" if page is not None else ""
+    path.write_text(f"catalog:\n  product_pages: /p/{{product}}\n  feed:\n    url: \"{url}\"\n{paging}"
+                    "    fields: {id: id}\nslots: []\n", encoding="utf-8")
+    ruleset, issues = check_rules(path)
+    assert ruleset is None and len(issues) == 1 and str(issues[0]).startswith(f"{path}:{message}"), issues
+
+
+def test_a_page_number_inside_a_parameter_says_where_it_goes(tmp_path: Path) -> None:
+    """docs/rules.md's GraphQL feed: ``{page}`` and ``{size}`` in the ``query`` parameter's value."""
+    feed = mapping(tmp_path, GRAPHQL)
+    assert feed.page is not None and feed.page.template
+    assert ("pages: {page}=1, 2, ... in query's value, {size}=100 (at most 50); the last: an empty page, a short one, "
+            'a Link without rel="next", data.products.page_info.total_pages pages') in feed.describe()

@@ -63,6 +63,7 @@ A login proves the password, and the account page names who the store says is lo
 PENDING_S = 300.0  # a confirmation must come within this many seconds
 _KEY_SAFE = re.compile(r"[^A-Za-z0-9_-]")
 _CAPTURES = "sw_captures"
+_CART = "sw_answer_cart"  # the store's answer to this request holds the cart (capture.cart with request)
 
 
 def claim_key(visitor: str, order_id: str) -> str:
@@ -137,15 +138,21 @@ class Capture:
     def on_request(self, flow: Flow, ruleset: RuleSet) -> bool:
         """Marks the flow when a request source wants it; True when its body must be kept."""
         sources = ruleset.capture.request_sources(flow.method, flow.path, flow.query_string, flow.headers)
-        if not sources:
+        cart = ruleset.capture.answer_cart
+        holds_cart = cart is not None and cart.source.match(flow.method, flow.path, flow.query_string,
+                                                            flow.headers) is not None
+        if not sources and not holds_cart:
             return False
         flow.state[_CAPTURES] = sources
-        flow.wants_answer_body = any(source.reads_answer for source, _ in sources)
+        flow.state[_CART] = holds_cart
+        flow.wants_answer_body = holds_cart or any(source.reads_answer for source, _ in sources)
         return True
 
     async def on_response(self, flow: Flow, ruleset: RuleSet, new_visitor: Callable[[], tuple[str, str]]) -> None:
         """The store answered a marked request: record what its sources read (or hold it for confirmation)."""
         sources: list[tuple[RequestSource, dict[str, str]]] = flow.state.get(_CAPTURES) or []
+        if flow.visitor is not None and flow.state.get(_CART):
+            await self._answer_cart(flow, ruleset)
         if not sources or flow.visitor is None:
             return
         body = bytes(flow.request_body)
@@ -198,6 +205,30 @@ class Capture:
             await self.recorder.record(visitor, recorded, now, trusted=True, source="proxy")
         if claims:
             await self.recorder.record(visitor, claims, now, trusted=False, source="proxy")
+
+    async def _answer_cart(self, flow: Flow, ruleset: RuleSet) -> None:
+        """The cart the store's JSON answer holds (``capture.cart`` with ``request``), as the mini basket's."""
+        cart = ruleset.capture.answer_cart
+        if cart is None or flow.visitor is None or flow.status >= 400:
+            return
+        answer = parse_answer(flow.answer_body, flow.response_header("content-encoding"))
+        lines, count = cart.read(answer, ruleset.catalog)
+        if lines is None and count is None:
+            return  # not JSON, too long, or without the cart (another section): says nothing
+        now, visitor = self.clock(), flow.visitor.id
+        item = self._cart_item(await self.store.get_profile(visitor), lines, count, now)
+        if item is not None:
+            await self.recorder.record(visitor, [item], now, trusted=True, source="proxy")
+
+    def _cart_item(self, profile: Profile | None, lines: list[dict[str, Any]] | None, count: int | None,
+                   now: float) -> Incoming | None:
+        """The cart event a basket's (or an answer's) lines and count make, when they change the profile's."""
+        if (lines is None and count is None) or not _cart_changed(profile, lines, count):
+            return None
+        props: dict[str, Any] = {"lines": lines or []}
+        if count is not None:
+            props["count"] = count
+        return self._incoming({"type": "cart", "props": props}, f"page:cart:{uuid.uuid4().hex}", now, "cart")
 
     async def _logs_in_someone_else(self, visitor: str, recorded: Sequence[Incoming]) -> bool:
         """A login the store accepted names a customer other than the one this browser's profile is."""
@@ -263,13 +294,8 @@ class Capture:
         if capture.cart is not None:
             lines, count = cart_lines(reading.group("cart"), ruleset.catalog, reads_lines=capture.cart.group.lines is not None,
                                       currency=currency)
-            if lines is not None or count is not None:
-                if _cart_changed(profile, lines, count):
-                    props: dict[str, Any] = {"lines": lines or []}
-                    if count is not None:
-                        props["count"] = count
-                    item = self._incoming({"type": "cart", "props": props}, f"page:cart:{uuid.uuid4().hex}", now, "cart")
-                    items += [item] if item else []
+            item = self._cart_item(profile, lines, count, now)
+            items += [item] if item else []
         for name, values in reading.groups.items():
             source = capture.page_source(name)
             if source is None:

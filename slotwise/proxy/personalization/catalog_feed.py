@@ -26,7 +26,7 @@ from slotwise.proxy.personalization.feed_children import children_of, listed_bef
 from slotwise.proxy.personalization.feed_lease import Holder, lease_name
 from slotwise.proxy.personalization.link_header import PAGING, links
 from slotwise.rules.actions import safe_link
-from slotwise.rules.feed_mapping import FeedMapping, FeedPaging
+from slotwise.rules.feed_mapping import PAGE_MARK, SIZE_MARK, FeedMapping, FeedPaging
 from slotwise.rules.jsonld import MAX_VARIANTS, stock_count, usable_price
 from slotwise.rules.product_facts import currency_code
 from slotwise.store.base import FeedRead, Store
@@ -301,16 +301,26 @@ def _credited(url: str, like: str) -> str:
 def page_url(url: str, paging: FeedPaging, number: int) -> str:
     """``url`` asking for page ``number`` (and the page size), its own query kept: only the query changes, the
     text before it is ``url``'s as written, so the page is where the feed is (``urlunsplit`` would make the
-    storefront path ``////host/feed`` the URL ``//host/feed``, another host)."""
+    storefront path ``////host/feed`` the URL ``//host/feed``, another host). With ``template``, the number
+    (and the size) go in place of ``{page}`` (``{size}``) in ``param``'s own value."""
     head, hash_, fragment = url.partition("#")
     before, _, written = head.partition("?")
-    query = [(k, v) for k, v in parse_qsl(written, keep_blank_values=True)
-             if k not in (paging.param, paging.size_param)]
-    if paging.param:  # none: cursor paging's first page is the feed's URL
-        query.append((paging.param, str(number)))
+    if paging.template:
+        query = [(k, _filled(v, paging, number) if k == paging.param else v)
+                 for k, v in parse_qsl(written, keep_blank_values=True) if k != paging.size_param]
+    else:
+        query = [(k, v) for k, v in parse_qsl(written, keep_blank_values=True)
+                 if k not in (paging.param, paging.size_param)]
+        if paging.param:  # none: cursor paging's first page is the feed's URL
+            query.append((paging.param, str(number)))
     if paging.size_param and paging.size:
         query.append((paging.size_param, str(paging.size)))
     return before + (f"?{urlencode(query)}" if query else "") + hash_ + fragment
+
+
+def _filled(value: str, paging: FeedPaging, number: int) -> str:
+    """A templated parameter's value with the page's number (and the page size) in place."""
+    return value.replace(PAGE_MARK, str(number)).replace(SIZE_MARK, str(paging.size or ""))
 
 
 class FeedLoader:
@@ -395,7 +405,8 @@ class FeedLoader:
             number = paging.first + count - 1
             try:
                 body, headers = await self._fetch(url, left)
-                items = mapping.items_of(lenient_json.loads(body))
+                document = lenient_json.loads(body)
+                items = mapping.items_of(document)
             except FeedStatus as exc:
                 if count > 1 and exc.status in paging.end_status:  # past a full page: the rules say it is the end
                     self.ended = f"{_pages(count - 1)}, then HTTP {exc.status} (end_status)"
@@ -406,15 +417,16 @@ class FeedLoader:
             left -= len(body)
             products += parse_feed(items, self.upstream_netloc, _listed(mapping))
             related = links(headers.get_list("link"))
-            total, warned = _total_pages(headers, paging, number, warned, shown(feed)) if items else (None, warned)
+            count_of = _pages_said(headers, document, paging) or ("", None)
+            total, warned = _total_pages(count_of, number, warned, shown(feed)) if items else (None, warned)
             if total is not None and total > paging.max_pages:
-                said = _shown(headers.get(paging.total_pages_header) or "")
+                said = _shown(count_of[1] or "")
             if not items:
                 self.ended = f"{_pages(count)}, the last empty"
             elif paging.size is not None and len(items) < paging.size:
                 self.ended = f"{_pages(count)}, the last short ({len(items)} of {paging.size})"
             elif total is not None and count >= total:
-                self.ended = f"{_pages(count)}, as {paging.total_pages_header} says ({total})"
+                self.ended = f"{_pages(count)}, as {count_of[0].removesuffix(' header')} says ({total})"
             elif "next" not in related and (paging.next == "link" or PAGING & related.keys()):
                 self.ended = f"{_pages(count)}, the last one's Link without rel=\"next\""
             elif paging.next == "link":
@@ -429,9 +441,11 @@ class FeedLoader:
                         paging.max_pages)
             self.ended = f"{_pages(paging.max_pages)}, stopped there (max_pages)"
         else:  # the store says there are more: a catalog cut short, and why
-            log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages), its %s header says %s",
-                        shown(feed), paging.max_pages, paging.total_pages_header, said)
-            self.ended = f"{_pages(paging.max_pages)}, stopped there (max_pages; {paging.total_pages_header} says {said})"
+            name = _pages_named(paging)
+            log.warning("product feed %s: stopped at %d pages (catalog.feed.page.max_pages), its %s says %s",
+                        shown(feed), paging.max_pages, name, said)
+            self.ended = (f"{_pages(paging.max_pages)}, stopped there "
+                          f"(max_pages; {name.removesuffix(' header')} says {said})")
         return products
 
     def _next(self, feed: str, url: str, target: str, number: int, seen: set[str]) -> str:
@@ -588,22 +602,40 @@ def _shown(value: str) -> str:
     return value if len(value) <= 20 else value[:20] + "…"
 
 
-def _total_pages(headers: httpx.Headers, paging: FeedPaging, number: int, warned: bool,
-                 feed: str) -> tuple[int | None, bool]:
-    """The count of pages ``total_pages_header`` gives (a count past ``max_pages`` only ends the read there),
-    and whether a warning was given (one a read: a header that is missing, no number, or 0 beside products,
-    is ignored, not a failure)."""
-    if paging.total_pages_header is None:
+def _pages_named(paging: FeedPaging) -> str:
+    """Where the count of pages is: ``X-WP-TotalPages header``, ``data.products.page_info.total_pages``."""
+    if paging.total_pages is not None:
+        return ".".join(paging.total_pages.key or ())
+    return f"{paging.total_pages_header} header"
+
+
+def _pages_said(headers: httpx.Headers, document: Any, paging: FeedPaging) -> tuple[str, str | None] | None:
+    """(where, the count of pages as the answer writes it: None when missing) when the rules read one."""
+    if paging.total_pages is not None:
+        value = paging.total_pages.pick_raw(document)
+        text = None if value is None or isinstance(value, bool) else str(value)
+        return _pages_named(paging), text
+    if paging.total_pages_header is not None:
+        return _pages_named(paging), headers.get(paging.total_pages_header)
+    return None
+
+
+def _total_pages(said: tuple[str, str | None], number: int, warned: bool, feed: str) -> tuple[int | None, bool]:
+    """The count of pages the answer gives (``total_pages_header`` or ``total_pages``: a count past
+    ``max_pages`` only ends the read there), and whether a warning was given (one a read: a count that is
+    missing, no number, or 0 beside products, is ignored, not a failure)."""
+    name, value = said
+    if not name:  # the rules read no count of pages
         return None, warned
-    value = headers.get(paging.total_pages_header)
     digits = value.strip() if value is not None else ""
     if digits.isascii() and digits.isdigit() and digits.strip("0"):
         return (int(digits) if len(digits) <= 12 else PAST_ANY_COUNT), warned
     if not warned:
-        said = ("missing" if value is None else "0 beside products" if digits.isascii() and digits.isdigit()
-                else f"not a number ({value[:50]!r})")
-        log.warning("product feed %s: page %d: its %s header %s: ignored (catalog.feed.page.total_pages_header)",
-                    feed, number, paging.total_pages_header, said)
+        said_of = ("missing" if value is None else "0 beside products" if digits.isascii() and digits.isdigit()
+                   else f"not a number ({value[:50]!r})")
+        option = "total_pages" if not name.endswith(" header") else "total_pages_header"
+        log.warning("product feed %s: page %d: its %s %s: ignored (catalog.feed.page.%s)",
+                    feed, number, name, said_of, option)
     return None, True
 
 

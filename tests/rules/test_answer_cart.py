@@ -1,0 +1,90 @@
+"""``capture.cart`` with ``request``: the cart from the JSON answer to a request the page makes (Magento's
+customer-data ``cart`` section, Shopify's ``/cart.js``), its lines at key paths as ``capture.orders.lines``
+reads them; refused where it is malformed, with its ``file:line:column``. Through the real proxy:
+``magento_store/test_magento_through_slotwise.py``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slotwise.rules import check_rules
+from slotwise.rules.testing import rules_from_text
+
+RULES = """
+catalog:
+  product_pages: "/{product}.html"
+capture:
+  cart:
+    request: {path: "/customer/section/load/"}
+    lines:
+      items: cart.items
+      product: product_url
+      size: {key: options, where: {label: Size}, value: value}
+      qty: qty
+      price: product_price_value
+    count: cart.summary_count
+slots: []
+"""
+HOODIE = {"product_url": "https://shop.example/hero-hoodie.html", "qty": 2, "product_price_value": 54,
+          "options": [{"label": "Colour", "value": "Black"}, {"label": "Size", "value": "M"}]}
+BAG = {"product_url": "https://shop.example/joust-duffle-bag.html", "qty": 1, "product_price_value": "34.00",
+       "options": []}
+
+
+def test_the_lines_and_count_of_the_answer_are_the_cart(tmp_path: Path) -> None:
+    rules = rules_from_text(tmp_path, RULES)
+    cart = rules.capture.answer_cart
+    assert cart is not None and cart.source.methods == frozenset({"GET"})  # a read, unless the rules say
+    assert cart.source.match("GET", "/customer/section/load/", "sections=cart") == {}
+    assert cart.source.match("POST", "/customer/section/load/") is None
+    lines, count = cart.read({"cart": {"summary_count": 3, "items": [HOODIE, BAG]}}, rules.catalog)
+    assert count == 3 and [(line["product"], line.get("size"), line["qty"], line["price"]) for line in lines or []] == [
+        ("hero-hoodie", "M", 2, 54.0), ("joust-duffle-bag", None, 1, 34.0)]
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    ({"customer": {}, "messages": {}}, (None, None)),      # other sections only: says nothing
+    ({"cart": {"summary_count": 0, "items": []}}, ([], 0)),  # an empty cart
+    ([], (None, None)),                                     # Magento's add answer, not a cart
+    (None, (None, None)),                                   # not JSON, or too long
+    ({"cart": {"summary_count": 2, "items": [{"qty": 2}]}}, (None, 2)),  # lines naming nothing: the count only
+], ids=["other-sections", "empty", "a-list", "no-json", "unnamed-lines"])
+def test_an_answer_without_the_list_says_nothing_and_an_empty_list_is_an_empty_cart(
+        tmp_path: Path, answer: Any, expected: tuple[Any, Any]) -> None:
+    rules = rules_from_text(tmp_path, RULES)
+    assert rules.capture.answer_cart is not None and rules.capture.answer_cart.read(answer, rules.catalog) == expected
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("    lines:\n      items: cart.items\n      product: product_url\n      size: {key: options, where: {label: Size}, "
+      "value: value}\n      qty: qty\n      price: product_price_value\n", ""),
+     "6:5: 'capture.cart' with 'request' needs 'lines': where the cart's lines are in the answer"),
+    (("      product: product_url\n", ""), "8:7: 'capture.cart.lines' needs 'items' and 'product'"),
+    (("    count: cart.summary_count\n", "    count: cart.summary_count\n    within: '#minicart'\n"),
+     "14:5: unknown key 'within' in 'capture.cart' with 'request'"),
+    (("request: {path", "request: {method: FETCH, path"), "6:23: 'capture.cart.request.method' must be one of GET"),
+    (("request: {path: \"/customer/section/load/\"}", "request: {method: GET}"),
+     "6:14: 'capture.cart.request' needs 'path' or 'regex'"),
+    (("      qty: qty\n", "      qty: {key: qty, divide: 0}\n"), "11:31: 'capture.cart.lines.qty': 'divide' must be"),
+    (("      qty: qty\n", "      qty: q..ty\n"), "11:12: 'capture.cart.lines.qty': bad key path 'q..ty'"),
+], ids=["no-lines", "no-product", "basket-key-beside-request", "bad-method", "no-path", "bad-transform",
+        "bad-key-path"])
+def test_a_malformed_answer_cart_is_refused_where_it_is(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    text = (RULES).replace(*change)
+    assert text != RULES
+    path = tmp_path / "rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    ruleset, issues = check_rules(path)
+    assert ruleset is None and len(issues) == 1 and str(issues[0]).startswith(f"{path}:{message}"), issues
+
+
+def test_one_cart_whether_a_basket_or_an_answer(tmp_path: Path) -> None:
+    (tmp_path / "basket.yaml").write_text("capture:\n  cart: {within: '#minicart', count: '.count'}\n",
+                                          encoding="utf-8")
+    path = tmp_path / "rules.yaml"
+    path.write_text((RULES).replace("slots: []\n", "include: [basket.yaml]\nslots: []\n"), encoding="utf-8")
+    _, issues = check_rules(path)
+    assert any("'capture.cart' is set in more than one file" in str(i) for i in issues), issues
