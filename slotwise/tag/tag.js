@@ -194,7 +194,7 @@
     each(d.querySelectorAll('script[type="application/ld+json"],meta[property],meta[name],meta[itemprop],link[rel=canonical]'),
       function (el) {
         var r = /^(og|product):/i.test(el.getAttribute('property') || el.getAttribute('name')) || el.tagName === 'LINK';
-        if (el.tagName === 'SCRIPT') try { r = ld(JSON.parse(el.textContent.replace(/<!--|-->|<!\[CDATA\[|]]>/g, '')), 0); } catch (e) {}
+        if (el.tagName === 'SCRIPT') r = rank(el);
         parts.push([el.outerHTML, r]);
       });
     each(d.querySelectorAll('[itemscope][itemref]'), function (el) { each(itemrefs(el), function (n) { R[n] = 1; }); });
@@ -237,6 +237,7 @@
   }
   // a JSON-LD block's rank: 2 a node is a product, 1 a breadcrumb or a page (a listing's: no product of its own);
   // the nodes slotwise/rules/jsonld.py's _items walks (lists, @graph)
+  function rank(el) { try { return ld(JSON.parse(el.textContent.replace(/<!--|-->|<!\[CDATA\[|]]>/g, '')), 0); } catch (e) { return 0; } }
   function ld(x, k) {
     var r = 0, a = Array.isArray(x);
     if (k > 5 || !x) return 0; // a string, a number: no @type, no @graph
@@ -275,18 +276,19 @@
     for (var r; s.indexOf(':') >= 0 && (r = s.replace(/^\p{L}[^:]{0,20}:\s*/u, '')) !== s;) s = r; // every leading label (keys.py)
     return (/^[0-9]?[a-zA-Z]{1,4}$/.test(s) ? s.toUpperCase() : s) || null;
   }
-  function linkKey(u) {
-    var path, P = CFG.patterns || {}, kinds = ['home', 'product', 'category'], i, j, m;
-    try { path = new URL(u, location.href).pathname; } catch (e) { return null; }
+  function kind(path) { // the rules' kind of page at a path (home, product, category; the first pattern matching) and its groups
+    var P = CFG.patterns || {}, kinds = ['home', 'product', 'category'], i, j, m;
     for (i = 0; i < 3; i++) for (j = 0; j < (P[kinds[i]] || []).length; j++) {
       try { m = new RegExp('^(?:' + P[kinds[i]][j] + ')$').exec(path); } catch (e) { m = null; }
-      if (m) {
-        var g = m.groups || {};
-        if (kinds[i] === 'category' && g.category) return slug(g.category);
-        if (kinds[i] === 'product' && g.product) return decoded(g.product).trim() || null;
-        return null;
-      }
+      if (m) return [kinds[i], m.groups || {}];
     }
+    return [];
+  }
+  function linkKey(u) {
+    var k;
+    try { k = kind(new URL(u, location.href).pathname); } catch (e) { return null; }
+    if (k[0] === 'category' && k[1].category) return slug(k[1].category);
+    if (k[0] === 'product' && k[1].product) return decoded(k[1].product).trim() || null;
     return null;
   }
   function keyOf(item, k) {
@@ -547,17 +549,23 @@
     d.addEventListener('visibilitychange', function () {
       if (d.visibilityState === 'hidden') hid = 1; else if (hid) { hid = 0; exit('tab-switch'); }
     });
-    if (can() && history.pushState) { // a back press shows the offer once; the next one leaves
-      // an entry of the same URL, with a copy of the router's state (a single-page storefront's router renders
-      // it as the page it is); only a back press to the entry below it is one, not a soft navigation's popstate
-      var h = history.state, below = JSON.stringify([h, location.href]);
-      history.pushState(Object.assign({}, h, { sw: 1 }), '');
-      w.addEventListener('popstate', function back(e) {
-        if (JSON.stringify([e.state, location.href]) != below) return;
-        w.removeEventListener('popstate', back);
-        can() ? exit('back') : history.back();
-      });
-    }
+    trap();
+  }
+  // a back press shows the offer once; the next one leaves. Set when an offer is on the page (tag-only: when
+  // /decide brings one, for the first page or a soft navigation's), once a page load, whichever tag sets it
+  // (the spa tag's too: slotwise_b). An entry of the same URL, with a copy of the router's state (a single-page
+  // storefront's router renders it as the page it is); only a back press to the entry below it is one, not a
+  // soft navigation's popstate
+  function trap() {
+    if (!touch || w.slotwise_b || !can()) return;
+    var h = history.state, below = JSON.stringify([h, location.href]);
+    w.slotwise_b = 1;
+    history.pushState(Object.assign({}, h, { sw: 1 }), '');
+    w.addEventListener('popstate', function back(e) {
+      if (JSON.stringify([e.state, location.href]) != below) return;
+      w.removeEventListener('popstate', back);
+      can() ? exit('back') : history.back();
+    });
   }
 
   // @apply
@@ -571,13 +579,6 @@
     var a = x.action, els, attrs = x.attributes || {}, done = 0, there = 0;
     function mark(el) { if (el.nodeType === 1) { el.setAttribute('data-sw-decision', x.decision_id); if (x.slot) el.setAttribute('data-sw-slot', x.slot); } }
     function frag() { var t = d.createElement('template'); t.innerHTML = x.html || ''; each(t.content.children, mark); return t; }
-    if (a === 'popup') {
-      var t = frag();
-      t.setAttribute('data-sw-popup', x.slot || 'popup'); t.setAttribute('data-sw-trigger', attrs.trigger || 'exit-intent');
-      t.setAttribute('data-sw-decision', x.decision_id);
-      d.body.appendChild(t);
-      return true;
-    }
     try { els = only || d.querySelectorAll(x.selector); } catch (e) { return false; }
     each(x.limit ? A.slice.call(els, 0, x.limit) : els, function (el) {
       (x.got = x.got || []).push(el); // the elements it was applied to (watch: a new one in their place is a re-render)
@@ -637,7 +638,6 @@
     // the window's end, in performance.now() time: set by the snippet (from itself or from navigation start)
     var P = w.performance, deadline = w.slotwise_w != null ? +w.slotwise_w : AF, late = P.now() >= deadline,
       early = w.slotwise_d, tm; // the snippet asked /decide already (in parallel with loading this file)
-    function reveal() { var s = d.getElementById('sw-af'); if (s) s.remove(); }
     // nothing may be asked, or nothing could be shown in time: no request, the page as the store made it
     if (!allowed() || late) { reveal(); return after(); }
     if (!d.getElementById('sw-af')) {
@@ -651,7 +651,7 @@
       if (over()) return; // too late to show without flicker: not applied, so never reported or learned
       clearTimeout(tm);
       extract(); // the page as the store made it, before any change
-      run(res && res.decisions);
+      run(res && res.decisions); trap();
       reveal(); after();
       if (typeof watch == 'function') watch(res && res.decisions); // in the tag only when a slot waits (the wait region)
     }
@@ -676,6 +676,7 @@
       .then(heard).then(function (r) { return r.ok ? r.json() : null; });
   }
   var gen = 0; // soft navigations so far
+  function reveal() { var s = d.getElementById('sw-af'); if (s) s.remove(); } // the anti-flicker window's end
   // @end
 
   // @soft: in a tag that follows soft navigations (the full one with "nav"; the spa one)
@@ -687,9 +688,8 @@
   //    seen briefly is a page). Decisions of an older navigation are dropped (gen)
   var QUIET = 250, SETTLE = 3000, WATCH = 5000, prev = Object;
   function soft(from, late) {
-    prev();
+    prev(); reveal(); // the page a navigation left in its anti-flicker window: its decisions dropped (gen), shown now
     var g = ++gen, url = loc(), rendered = 0, again = 0, xs0 = [];
-    function cur() { return g === gen; }
     function tidy(xs) { // what an earlier page's decision of a slot decided again inserted in an element the route kept (a header's)
       each(xs, function (x) {
         if (OPS[x.action]) try { each(d.querySelectorAll('[data-sw-slot="' + x.slot + '"]'), function (n) { if ((x.put || []).indexOf(n) < 0) n.remove(); }); } catch (e) {}
@@ -698,13 +698,13 @@
     watch([]); OLD = new WeakSet(d.querySelectorAll('*')); X = 0;
     each(d.querySelectorAll('template[data-sw-popup]'), function (t) { if (!open) t.remove(); }); // the previous page's offer
     function put(xs) {
-      each(xs, function (x) { if (x.action === 'popup') run([x]); else x.wait = Math.max(x.wait || 0, WATCH); });
+      each(xs, function (x) { x.wait = Math.max(x.wait || 0, WATCH); }); // an offer's too: its template appended to body
       if (rendered) tidy(xs);
-      watch(xs0 = xs); scan();
+      watch(xs0 = xs); scan(); trap();
     }
-    function post2() { post('/decide', { url: loc(true), r: from, extract: extract() }).then(function (res) { if (cur() && res) put(res.decisions); }, Object); }
+    function post2() { post('/decide', { url: loc(true), r: from, extract: extract() }).then(function (res) { if (g === gen && res) put(res.decisions); }, Object); }
     if (allowed()) ask(from).then(function (res) {
-      if (!cur() || !res) return;
+      if (g !== gen || !res) return;
       known(res.visitor);
       if (res.complete !== false) put(res.decisions); // complete: false: the server needs what the page says
       else if (rendered) post2(); else again = 1;
@@ -713,13 +713,22 @@
       prev = Object; rendered = 1; OLD = 0; X = 0;
       view(from, url);
       if (left) return;
-      confirmations(); tidy(xs0); scan();
+      confirmations(); tidy(xs0); scan(); trap();
       if (again) post2();
     }, late);
   }
+  // whether the route shows what the extract reads of its kind of page: a product page (the rules' product patterns)
+  // its product, in the markup (JSON-LD, microdata) or a value at one of the rules' product selectors, in an element
+  // the route rendered (late: any; a loading skeleton's quiet is no render); any other page, at once
+  function shows(late) {
+    var fs = (CFG.groups.product || {}).fields, k, els = A.filter.call(d.querySelectorAll('script[type="application/ld+json"],[itemscope][itemtype*="schema.org/Product" i]'),
+      function (el) { return el.tagName != 'SCRIPT' || rank(el) > 1; });
+    for (k in fs) if (fs[k].c && field(d, fs[k])) els.push(find(d, fs[k].c));
+    return kind(location.pathname)[0] != 'product' || els.some(function (el) { return late || !OLD || !OLD.has(el); });
+  }
   function settle(f, late) { // late: the route may be rendering already (the spa tag, loaded after the navigation)
     var tq, tb, mo = w.MutationObserver && new MutationObserver(quiet);
-    function quiet() { clearTimeout(tq); tq = setTimeout(fin, QUIET); }
+    function quiet() { clearTimeout(tq); tq = setTimeout(function () { if (shows(late)) fin(); }, QUIET); }
     function fin(left) { clearTimeout(tq); clearTimeout(tb); if (mo) mo.disconnect(); f(left); }
     if (mo) mo.observe(d.documentElement, { childList: true, subtree: true, characterData: true });
     tb = setTimeout(fin, mo ? SETTLE : 0);
