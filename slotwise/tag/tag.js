@@ -660,8 +660,11 @@
       ready(function () {
         if (over()) return;
         // the server needs what the page says (a product it has not seen yet), or the page names a signed-in
-        // customer this browser has not sent /decide yet (the page right after a login: decided as theirs)
-        var c = login(), alt = c && res && res.complete !== false ? res : null;
+        // customer this browser has not sent /decide yet (the page right after a login: decided as theirs), unless
+        // the answer says that would change nothing (login: false: no slot here, no customer read here)
+        var c = login(), alt;
+        if (res && res.login === false) c = 0;
+        alt = c && res && res.complete !== false ? res : null;
         if (res && res.complete === false || c)
           post('/decide', { url: loc(true), r: d.referrer, extract: extract() })
             .then(function (r) { if (r && c) set(LS, 'sw_c', c); finish(r || alt); }, function () { finish(alt); });
