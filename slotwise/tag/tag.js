@@ -577,12 +577,11 @@
   function apply(x, only) { // true when the decision is on the page (only those are reported, and learned from); only: these elements
     if (!x) return false;
     var a = x.action, els, attrs = x.attributes || {}, done = 0, there = 0;
-    function mark(el) { if (el.nodeType === 1) { el.setAttribute('data-sw-decision', x.decision_id); if (x.slot) el.setAttribute('data-sw-slot', x.slot); } }
-    function frag() { var t = d.createElement('template'); t.innerHTML = x.html || ''; each(t.content.children, mark); return t; }
+    function mark(el) { el.setAttribute('data-sw-decision', x.decision_id); if (x.slot) el.setAttribute('data-sw-slot', x.slot); } // elements only (children, matches)
     try { els = only || d.querySelectorAll(x.selector); } catch (e) { return false; }
     each(x.limit ? A.slice.call(els, 0, x.limit) : els, function (el) {
       (x.got = x.got || []).push(el); // the elements it was applied to (watch: a new one in their place is a re-render)
-      if (OPS[a]) { var f = frag().content; x.put = (x.put || []).concat(A.slice.call(f.children)); el[OPS[a]](f); done++; return; }
+      if (OPS[a]) { var t = d.createElement('template'), f = t.content; t.innerHTML = x.html || ''; each(f.children, mark); x.put = (x.put || []).concat(A.slice.call(f.children)); el[OPS[a]](f); done++; return; }
       if (a === 'remove') { el.remove(); done++; return; }
       if (a === 'set-attribute') {
         for (var k in attrs) if (!/^on/i.test(k)) attrs[k] == null ? el.removeAttribute(k) : el.setAttribute(k, attrs[k]);
