@@ -285,10 +285,10 @@
     return [];
   }
   function linkKey(u) {
-    var k;
-    try { k = kind(new URL(u, location.href).pathname); } catch (e) { return null; }
-    if (k[0] === 'category' && k[1].category) return slug(k[1].category);
-    if (k[0] === 'product' && k[1].product) return decoded(k[1].product).trim() || null;
+    var k, g;
+    try { k = kind(new URL(u, location.href).pathname); g = k[1]; } catch (e) { return null; }
+    if (k[0] === 'category' && g.category) return slug(g.category);
+    if (k[0] === 'product' && g.product) return decoded(g.product).trim() || null;
     return null;
   }
   function keyOf(item, k) {
