@@ -84,6 +84,7 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
               + (f"; {', '.join(extras)}" if extras else ""), file=out)
     if capture.identity is not None:  # its variables are set (else the rules were refused, naming them)
         print(f"  {capture.identity.describe()}", file=out)
+    print(f"  {soft_navigations_line(ruleset)}", file=out)
     for source in capture.requests:
         if source.unobserved is not None:  # tag-only mode is serve's, not the rules': said of every such source
             print(source.unobserved, file=out)
@@ -430,6 +431,19 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
         pushes = html.count(b"dataLayer.push") + html.count(b"gtag(")
         lines.append(f"    dataLayer: {pushes} push{'es' if pushes != 1 else ''} in the page's HTML (more may come from scripts)")
     return lines
+
+
+def soft_navigations_line(ruleset: Any) -> str:
+    """What the tag does on a single-page storefront (``capture.soft_navigations``, docs/tag.md): which URL
+    changes are a new page (a path, a query parameter some ``pages`` of the rules read), or that it does nothing."""
+    if not ruleset.capture.soft_navigations:
+        return "soft navigations: not followed (capture.soft_navigations: false): only pages the browser loads are pages"
+    from slotwise.rules.tag_config import soft_query
+
+    query = soft_query(ruleset)
+    new = "a new path" + (f" or a new {' or '.join('?' + name for name in query)}" if query else "")
+    return (f"soft navigations: followed (a single-page storefront's history.pushState or back button to {new} "
+            "is a page: read, decided and applied in the browser)")
 
 
 def _slot_line(slot: Any, page: Any, matches: bool, count: int, *, no_sizes: bool, now: float,

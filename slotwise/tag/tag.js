@@ -194,7 +194,7 @@
     each(d.querySelectorAll('script[type="application/ld+json"],meta[property],meta[name],meta[itemprop],link[rel=canonical]'),
       function (el) {
         var r = /^(og|product):/i.test(el.getAttribute('property') || el.getAttribute('name')) || el.tagName === 'LINK';
-        if (el.tagName === 'SCRIPT') try { r = ld(JSON.parse(el.textContent.replace(/<!--|-->|<!\[CDATA\[|]]>/g, '')), 0); } catch (e) {}
+        if (el.tagName === 'SCRIPT') r = rank(el);
         parts.push([el.outerHTML, r]);
       });
     each(d.querySelectorAll('[itemscope][itemref]'), function (el) { each(itemrefs(el), function (n) { R[n] = 1; }); });
@@ -237,6 +237,7 @@
   }
   // a JSON-LD block's rank: 2 a node is a product, 1 a breadcrumb or a page (a listing's: no product of its own);
   // the nodes slotwise/rules/jsonld.py's _items walks (lists, @graph)
+  function rank(el) { try { return ld(JSON.parse(el.textContent.replace(/<!--|-->|<!\[CDATA\[|]]>/g, '')), 0); } catch (e) { return 0; } }
   function ld(x, k) {
     var r = 0, a = Array.isArray(x);
     if (k > 5 || !x) return 0; // a string, a number: no @type, no @graph
@@ -275,20 +276,21 @@
     for (var r; s.indexOf(':') >= 0 && (r = s.replace(/^\p{L}[^:]{0,20}:\s*/u, '')) !== s;) s = r; // every leading label (keys.py)
     return (/^[0-9]?[a-zA-Z]{1,4}$/.test(s) ? s.toUpperCase() : s) || null;
   }
-  function linkKey(u) {
-    // with catalog.page_types a path both a product and a category pattern match names, as a link, either:
-    // a category first (CatalogSettings.link_key, asked for a category before a product)
-    var path, P = CFG.patterns || {}, kinds = CFG.types ? ['home', 'category', 'product'] : ['home', 'product', 'category'], i, j, m;
-    try { path = new URL(u, location.href).pathname; } catch (e) { return null; }
+  function kind(path, types) { // the rules' kind of page at a path (the first pattern matching) and its groups; types:
+    // with catalog.page_types a path both a product and a category pattern match is, as a link, a category first
+    // (CatalogSettings.link_key, asked for a category before a product)
+    var P = CFG.patterns || {}, kinds = types ? ['home', 'category', 'product'] : ['home', 'product', 'category'], i, j, m;
     for (i = 0; i < 3; i++) for (j = 0; j < (P[kinds[i]] || []).length; j++) {
       try { m = new RegExp('^(?:' + P[kinds[i]][j] + ')$').exec(path); } catch (e) { m = null; }
-      if (m) {
-        var g = m.groups || {};
-        if (kinds[i] === 'category' && g.category) return slug(g.category);
-        if (kinds[i] === 'product' && g.product) return decoded(g.product).trim() || null;
-        return null;
-      }
+      if (m) return [kinds[i], m.groups || {}];
     }
+    return [];
+  }
+  function linkKey(u) {
+    var k, g;
+    try { k = kind(new URL(u, location.href).pathname, CFG.types); g = k[1]; } catch (e) { return null; }
+    if (k[0] === 'category' && g.category) return slug(g.category);
+    if (k[0] === 'product' && g.product) return decoded(g.product).trim() || null;
     return null;
   }
   function keyOf(item, k) {
@@ -549,17 +551,23 @@
     d.addEventListener('visibilitychange', function () {
       if (d.visibilityState === 'hidden') hid = 1; else if (hid) { hid = 0; exit('tab-switch'); }
     });
-    if (can() && history.pushState) { // a back press shows the offer once; the next one leaves
-      // an entry of the same URL, with a copy of the router's state (a single-page storefront's router renders
-      // it as the page it is); only a back press to the entry below it is one, not a soft navigation's popstate
-      var h = history.state, below = JSON.stringify([h, location.href]);
-      history.pushState(Object.assign({}, h, { sw: 1 }), '');
-      w.addEventListener('popstate', function back(e) {
-        if (JSON.stringify([e.state, location.href]) != below) return;
-        w.removeEventListener('popstate', back);
-        can() ? exit('back') : history.back();
-      });
-    }
+    trap();
+  }
+  // a back press shows the offer once; the next one leaves. Set when an offer is on the page (tag-only: when
+  // /decide brings one, for the first page or a soft navigation's), once a page load, whichever tag sets it
+  // (the spa tag's too: slotwise_b). An entry of the same URL, with a copy of the router's state (a single-page
+  // storefront's router renders it as the page it is); only a back press to the entry below it is one, not a
+  // soft navigation's popstate
+  function trap() {
+    if (!touch || w.slotwise_b || !can()) return;
+    var h = history.state, below = JSON.stringify([h, location.href]);
+    w.slotwise_b = 1;
+    history.pushState(Object.assign({}, h, { sw: 1 }), '');
+    w.addEventListener('popstate', function back(e) {
+      if (JSON.stringify([e.state, location.href]) != below) return;
+      w.removeEventListener('popstate', back);
+      can() ? exit('back') : history.back();
+    });
   }
 
   // @apply
@@ -571,19 +579,11 @@
   function apply(x, only) { // true when the decision is on the page (only those are reported, and learned from); only: these elements
     if (!x) return false;
     var a = x.action, els, attrs = x.attributes || {}, done = 0, there = 0;
-    function mark(el) { if (el.nodeType === 1) { el.setAttribute('data-sw-decision', x.decision_id); if (x.slot) el.setAttribute('data-sw-slot', x.slot); } }
-    function frag() { var t = d.createElement('template'); t.innerHTML = x.html || ''; each(t.content.children, mark); return t; }
-    if (a === 'popup') {
-      var t = frag();
-      t.setAttribute('data-sw-popup', x.slot || 'popup'); t.setAttribute('data-sw-trigger', attrs.trigger || 'exit-intent');
-      t.setAttribute('data-sw-decision', x.decision_id);
-      d.body.appendChild(t);
-      return true;
-    }
+    function mark(el) { el.setAttribute('data-sw-decision', x.decision_id); if (x.slot) el.setAttribute('data-sw-slot', x.slot); } // elements only (children, matches)
     try { els = only || d.querySelectorAll(x.selector); } catch (e) { return false; }
     each(x.limit ? A.slice.call(els, 0, x.limit) : els, function (el) {
       (x.got = x.got || []).push(el); // the elements it was applied to (watch: a new one in their place is a re-render)
-      if (OPS[a]) { var f = frag().content; x.put = (x.put || []).concat(A.slice.call(f.children)); el[OPS[a]](f); done++; return; }
+      if (OPS[a]) { var t = d.createElement('template'), f = t.content; t.innerHTML = x.html || ''; each(f.children, mark); x.put = (x.put || []).concat(A.slice.call(f.children)); el[OPS[a]](f); done++; return; }
       if (a === 'remove') { el.remove(); done++; return; }
       if (a === 'set-attribute') {
         for (var k in attrs) if (!/^on/i.test(k)) attrs[k] == null ? el.removeAttribute(k) : el.setAttribute(k, attrs[k]);
@@ -639,7 +639,6 @@
     // the window's end, in performance.now() time: set by the snippet (from itself or from navigation start)
     var P = w.performance, deadline = w.slotwise_w != null ? +w.slotwise_w : AF, late = P.now() >= deadline,
       early = w.slotwise_d, tm; // the snippet asked /decide already (in parallel with loading this file)
-    function reveal() { var s = d.getElementById('sw-af'); if (s) s.remove(); }
     // nothing may be asked, or nothing could be shown in time: no request, the page as the store made it
     if (!allowed() || late) { reveal(); return after(); }
     if (!d.getElementById('sw-af')) {
@@ -653,7 +652,7 @@
       if (over()) return; // too late to show without flicker: not applied, so never reported or learned
       clearTimeout(tm);
       extract(); // the page as the store made it, before any change
-      run(res && res.decisions);
+      run(res && res.decisions); trap();
       reveal(); after();
       if (typeof watch == 'function') watch(res && res.decisions); // in the tag only when a slot waits (the wait region)
     }
@@ -662,8 +661,11 @@
       ready(function () {
         if (over()) return;
         // the server needs what the page says (a product it has not seen yet), or the page names a signed-in
-        // customer this browser has not sent /decide yet (the page right after a login: decided as theirs)
-        var c = login(), alt = c && res && res.complete !== false ? res : null;
+        // customer this browser has not sent /decide yet (the page right after a login: decided as theirs), unless
+        // the answer says that would change nothing (login: false: no slot here, no customer read here)
+        var c = login(), alt;
+        if (res && res.login === false) c = 0;
+        alt = c && res && res.complete !== false ? res : null;
         if (res && res.complete === false || c)
           post('/decide', { url: loc(true), r: d.referrer, extract: extract() })
             .then(function (r) { if (r && c) set(LS, 'sw_c', c); finish(r || alt); }, function () { finish(alt); });
@@ -678,6 +680,7 @@
       .then(heard).then(function (r) { return r.ok ? r.json() : null; });
   }
   var gen = 0; // soft navigations so far
+  function reveal() { var s = d.getElementById('sw-af'); if (s) s.remove(); } // the anti-flicker window's end
   // @end
 
   // @soft: in a tag that follows soft navigations (the full one with "nav"; the spa one)
@@ -689,9 +692,8 @@
   //    seen briefly is a page). Decisions of an older navigation are dropped (gen)
   var QUIET = 250, SETTLE = 3000, WATCH = 5000, prev = Object;
   function soft(from, late) {
-    prev();
+    prev(); reveal(); // the page a navigation left in its anti-flicker window: its decisions dropped (gen), shown now
     var g = ++gen, url = loc(), rendered = 0, again = 0, xs0 = [];
-    function cur() { return g === gen; }
     function tidy(xs) { // what an earlier page's decision of a slot decided again inserted in an element the route kept (a header's)
       each(xs, function (x) {
         if (OPS[x.action]) try { each(d.querySelectorAll('[data-sw-slot="' + x.slot + '"]'), function (n) { if ((x.put || []).indexOf(n) < 0) n.remove(); }); } catch (e) {}
@@ -700,13 +702,13 @@
     watch([]); OLD = new WeakSet(d.querySelectorAll('*')); X = 0;
     each(d.querySelectorAll('template[data-sw-popup]'), function (t) { if (!open) t.remove(); }); // the previous page's offer
     function put(xs) {
-      each(xs, function (x) { if (x.action === 'popup') run([x]); else x.wait = Math.max(x.wait || 0, WATCH); });
+      each(xs, function (x) { x.wait = Math.max(x.wait || 0, WATCH); }); // an offer's too: its template appended to body
       if (rendered) tidy(xs);
-      watch(xs0 = xs); scan();
+      watch(xs0 = xs); scan(); trap();
     }
-    function post2() { post('/decide', { url: loc(true), r: from, extract: extract() }).then(function (res) { if (cur() && res) put(res.decisions); }, Object); }
+    function post2() { post('/decide', { url: loc(true), r: from, extract: extract() }).then(function (res) { if (g === gen && res) put(res.decisions); }, Object); }
     if (allowed()) ask(from).then(function (res) {
-      if (!cur() || !res) return;
+      if (g !== gen || !res) return;
       known(res.visitor);
       if (res.complete !== false) put(res.decisions); // complete: false: the server needs what the page says
       else if (rendered) post2(); else again = 1;
@@ -715,13 +717,22 @@
       prev = Object; rendered = 1; OLD = 0; X = 0;
       view(from, url);
       if (left) return;
-      confirmations(); tidy(xs0); scan();
+      confirmations(); tidy(xs0); scan(); trap();
       if (again) post2();
     }, late);
   }
+  // whether the route shows what the extract reads of its kind of page: a product page (the rules' product patterns)
+  // its product, in the markup (JSON-LD, microdata) or a value at one of the rules' product selectors, in an element
+  // the route rendered (late: any; a loading skeleton's quiet is no render); any other page, at once
+  function shows(late) {
+    var fs = (CFG.groups.product || {}).fields, k, els = A.filter.call(d.querySelectorAll('script[type="application/ld+json"],[itemscope][itemtype*="schema.org/Product" i]'),
+      function (el) { return el.tagName != 'SCRIPT' || rank(el) > 1; });
+    for (k in fs) if (fs[k].c && field(d, fs[k])) els.push(find(d, fs[k].c));
+    return kind(location.pathname)[0] != 'product' || els.some(function (el) { return late || !OLD || !OLD.has(el); });
+  }
   function settle(f, late) { // late: the route may be rendering already (the spa tag, loaded after the navigation)
     var tq, tb, mo = w.MutationObserver && new MutationObserver(quiet);
-    function quiet() { clearTimeout(tq); tq = setTimeout(fin, QUIET); }
+    function quiet() { clearTimeout(tq); tq = setTimeout(function () { if (shows(late)) fin(); }, QUIET); }
     function fin(left) { clearTimeout(tq); clearTimeout(tb); if (mo) mo.disconnect(); f(left); }
     if (mo) mo.observe(d.documentElement, { childList: true, subtree: true, characterData: true });
     tb = setTimeout(fin, mo ? SETTLE : 0);

@@ -71,6 +71,12 @@ slots:
     action: append
     html: '<ul class="sw-recs"><li>Picked for you</li></ul>'
     wait: 2s
+  - id: later
+    pages: "/late/lookbook"
+    selector: ".later-widget"
+    action: append
+    html: '<p class="sw-later">Picked for you</p>'
+    wait: 5s
 """
 RECS = ("?settled=1", "?settled=1&inplace=1", "?renders=6&every=100&settled=1", "?renders=6&every=100&settled=1&inplace=1")
 NOT_KEPT = (("content-type", "text/html; charset=utf-8"), ("cache-control", "no-store"))
@@ -84,8 +90,9 @@ def proxied(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> It
     (data / "rules.yaml").write_text(RULES, encoding="utf-8")
     tee = (SITE / "p" / "tee.html").read_bytes()
     plain = b"<!doctype html><html><head><title>About</title></head><body><h1>About us</h1></body></html>"
+    lookbook = b"<!doctype html><html><head><title>Lookbook</title></head><body><main id=route></main></body></html>"
     routes = {"/late/p/tee": Page(tee, headers=NOT_KEPT), "/late/p/kept": Page(tee, headers=KEPT),
-              "/about": Page(plain, headers=NOT_KEPT)}
+              "/about": Page(plain, headers=NOT_KEPT), "/late/lookbook": Page(lookbook, headers=NOT_KEPT)}
     routes.update({"/late/recs" + query: Page((SITE / "recs.html").read_bytes(), headers=NOT_KEPT) for query in RECS})
     with PageServer(routes) as shop:
         settings = Settings(upstream=shop.url, rules=str(data / "rules.yaml"), data=str(data / "edge"),
@@ -214,3 +221,26 @@ def test_a_rail_the_proxy_rewrote_gets_the_recommendations_again_when_the_store_
     assert decision.data["slot"] == "recs" and tokens == []
     if renders == 1:
         assert page.get_attribute(".sw-recs", "data-sw-decision") == decision.data["decision_id"]
+
+
+@pytest.mark.parametrize("leaves", [False, True], ids=["stays", "leaves"])
+def test_the_late_script_s_watcher_stops_when_the_path_changes(
+        proxied: tuple[str, SlotwisePersonalizer, PageServer], page: Any, leaves: bool) -> None:
+    """A waiting decision (5 s) is for its page only: its element appearing on the same page gets it; after a
+    soft navigation to another path (a single-page storefront's router), an element matching its selector that
+    the next route renders is left alone (the ``late`` script's watcher stops at the path change) and no token
+    is sent for it."""
+    url, _, _ = proxied
+    tokens: list[str] = []
+    page.on("request", lambda r: tokens.extend(t for e in json.loads(r.post_data or "{}").get("events", [])
+                                               if e["type"] == "applied" for t in e["props"]["tokens"])
+            if r.url.endswith("/_sw/events") else None)
+    page.goto(f"{url}/late/lookbook")
+    page.wait_for_function("window.slotwise && window.slotwise.v === 1 && document.querySelector('script[data-decisions]')")
+    if leaves:
+        page.evaluate("history.pushState(null, '', '/about')")
+    page.evaluate("document.getElementById('route').innerHTML = '<section class=\"later-widget\">New in</section>'")
+    page.wait_for_timeout(400)
+    flush(page)
+    assert page.locator(".later-widget .sw-later").count() == (0 if leaves else 1)
+    assert len(tokens) == (0 if leaves else 1), tokens

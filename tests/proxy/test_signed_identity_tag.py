@@ -377,3 +377,38 @@ def test_a_server_started_without_the_secret_says_which_variable(tmp_path: Any, 
     assert health["details"]["rules_invalid"].startswith(
         f"1 error in rules; first: {rules}:8:18: 'capture.customer.secret_env': the environment variable "
         "SW_TEST_IDENTITY is not set"), health
+
+
+def test_decide_says_where_a_signed_customer_could_change_nothing(tag_only: Stack, device: httpx.Client) -> None:
+    """The snippet's ``GET /decide`` answers ``login: false`` where the tag's ``POST`` for the page right after a
+    login would answer the same: no slot applies to the page (nothing to decide); the tag then skips it (Chromium:
+    tests/shopify_store/test_shopify_tag_only.py). A page with a slot says nothing of it."""
+    nothing = device.get("/_sw/decide", params={"url": "http://shop.test/p/boots/"}).json()
+    assert (nothing["decisions"], nothing["complete"], nothing["login"]) == ([], True, False)
+    assert "login" not in device.get("/_sw/decide", params={"url": "http://shop.test/account"}).json()
+
+
+@pytest.mark.parametrize(("pages", "url", "signs"), [
+    (None, "/account", True), ("/account", "/account", True), ("/account", "/p/boots/", False),
+    ({"path": "/account", "query": {"from": "login"}}, "/account", False),
+], ids=["every-page", "its-page", "not-its-page", "not-its-query"])
+def test_a_signed_customer_is_linked_only_where_the_customer_source_reads_the_page(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, pages: Any, url: str, signs: bool) -> None:
+    """``signs_in``: where ``capture.customer.pages`` leaves the page out, ``POST /decide`` could link no one
+    (``Capture.signed_login`` reads the same source), so the answer says ``login: false`` there too; and
+    nowhere when the rules check no signature."""
+    import yaml
+
+    from slotwise.proxy.personalization.tag_decide import signs_in
+    from slotwise.rules import load_rules
+
+    monkeypatch.setenv("SW_TEST_IDENTITY", SECRET)
+    monkeypatch.setenv("SW_TEST_IDENTITY_OLD", OLD_SECRET)
+    rules = yaml.safe_load(RULES)
+    if pages is not None:
+        rules["capture"]["customer"]["pages"] = pages
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules), encoding="utf-8")
+    assert signs_in(load_rules(tmp_path / "rules.yaml"), url, []) is signs
+    del rules["capture"]["customer"]["signature"], rules["capture"]["customer"]["secret_env"]
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules), encoding="utf-8")
+    assert signs_in(load_rules(tmp_path / "rules.yaml"), url, []) is False

@@ -412,7 +412,7 @@ def test_a_fragment_is_said_to_pass_through(
 
 def _one_line_of(capsys: pytest.CaptureFixture[str]) -> str:
     captured = capsys.readouterr()
-    assert captured.out.strip().splitlines()[-1].startswith("  note: set-value")  # nothing of a page
+    assert captured.out.strip().splitlines()[-1].startswith("  soft navigations: ")  # the rules' part: nothing of a page
     lines = captured.err.splitlines()
     assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
     return lines[0]

@@ -79,9 +79,27 @@ def test_check_valid_file_exits_zero_with_one_line_per_slot(capsys: pytest.Captu
     assert status == 0
     lines = out.strip().splitlines()
     assert "OK, 12 slots" in lines[0]
-    assert len(lines) == 14  # a line per slot, then the capture's summary
+    assert len(lines) == 15  # a line per slot, then the capture's summary and what the tag does on a single-page store
     assert lines[1].strip().startswith("home-categories: reorder")
     assert lines[13].strip() == "capture: 8 event sources; customer, cart"
+    assert lines[14].strip().startswith("soft navigations: followed")
+
+
+TAG_ONLY = Path(__file__).resolve().parents[1] / "tag_only"
+
+
+@pytest.mark.parametrize(("rules", "said"), [
+    ("rules-spa.yaml", "soft navigations: followed (a single-page storefront's history.pushState or back button to a "
+                       "new path or a new ?ref is a page: read, decided and applied in the browser)"),
+    ("rules-spa-off.yaml", "soft navigations: not followed (capture.soft_navigations: false): only pages the browser "
+                           "loads are pages"),
+], ids=["on", "off"])
+def test_check_says_what_the_tag_does_on_a_single_page_store(capsys: pytest.CaptureFixture[str], rules: str,
+                                                              said: str) -> None:
+    """``capture.soft_navigations`` (on by default): rules check says it as it says the other capture settings,
+    with what makes a new page (a path, or a query parameter some ``pages`` of the rules read: spa-mail's ?ref=)."""
+    assert main(["rules", "check", str(TAG_ONLY / rules)]) == 0
+    assert f"  {said}" in capsys.readouterr().out.splitlines()
 
 
 def test_check_broken_file_prints_all_errors_and_fails(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -250,6 +250,24 @@ def test_the_first_page_after_login_is_decided_on_the_customer(stack: Stack, new
     assert asked == ["GET"]
 
 
+def test_a_login_to_a_page_no_slot_applies_to_sends_the_customer_with_the_next_decided_page(
+        stack: Stack, new_context: Any) -> None:
+    """The login form leads to the account page, where no slot applies: the snippet's ``GET /decide`` says so
+    (``login: false``) and the tag sends no ``POST`` with the signed customer there (it would be decided the same:
+    on nothing). The next page a slot applies to is the first it sends the customer with."""
+    site = stack.url("shop", "")
+    laptop = new_context().new_page()
+    asked: list[str] = []
+    laptop.on("request", lambda r: asked.append(r.method) if "/_sw/decide" in r.url else None)
+    log_in(laptop, site)
+    assert laptop.url == site + "/account" and laptop.locator("meta[name=slotwise-customer]").count() == 1
+    laptop.wait_for_function("!document.getElementById('sw-af')")  # the account page's decisions are done
+    assert "POST" not in asked, asked
+    browse(laptop, site + FLEECE.url)
+    applied(laptop)
+    assert asked[-2:] == ["GET", "POST"]
+
+
 def test_a_new_visitor_sees_the_store_as_it_is(stack: Stack, new_context: Any) -> None:
     page = new_context().new_page()
     goto(page, stack.url("shop"))

@@ -258,7 +258,7 @@ NAV = {"v": 1, "nav": {"query": []}, "patterns": {"home": ["/"], "product": [], 
 
 def test_soft_navigations_are_followed_only_by_tags_whose_config_asks(client: Any) -> None:
     """``nav`` (the rules' ``capture.soft_navigations``, on by default): the full tag notices a single-page
-    storefront's history navigations and reads, decides and applies each page (10.5 KB gzipped now: 11 KB with
+    storefront's history navigations and reads, decides and applies each page (10.9 KB gzipped now: 11 KB with
     them, the watcher included); the injected tag only notices them (6.3 KB now, 6.5 with them) and names the
     ``spa`` tag it loads at the first one: the full tag without noticing (a proxied page's tag does) nor the
     observer of requests, served hashed and immutable like the others. Without ``nav`` neither has any of it."""

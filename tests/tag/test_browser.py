@@ -14,7 +14,7 @@ import pytest
 from opacity_probe import OPACITY_PROBE, brief, hidden_past
 
 from slotwise.proxy.personalization.tag_decide import edit_json
-from slotwise.rules.actions import value_edit
+from slotwise.rules.actions import popup_edit, value_edit
 from slotwise.rules.size_vocabulary import SizeVocabulary
 from slotwise.tag.assets import embed_snippet
 from slotwise.tag.testing import PRODUCT_PAGE, sync, wait_for
@@ -142,7 +142,7 @@ def test_tag_only_mode_applies_decisions(live_tag_server: Any, page: Any, store:
              "html": '<section class="recs-new"><a href="/p/p9">For you</a></section>',
              "decision_id": "d-recs"},
             {"slot": "size", "selector": "#size", "action": "select-option", "value": "43", "decision_id": "d-size"},
-            {"slot": "exit", "selector": "body", "action": "popup", "html": "<h2>Bye</h2>", "decision_id": "d-pop"},
+            edit_json(popup_edit("exit", "body", "exit-intent", "<h2>Bye</h2>", decision_id="d-pop")),  # /decide's shape
         ]}
 
     server, _ = live_tag_server(page=tag_only_page(5000), tag="", decide=decide)  # generous: a cold browser

@@ -231,7 +231,7 @@ SITES: dict[Path, list[Site]] = {
     RULES_LATE: [Site("late"), Site("late-short", window_ms=300)],  # the swatches come after a 300 ms window
     RULES_ARMS: [Site("arms")],
     RULES_CURRENCY: [Site("currency")],
-    RULES_SPA: [Site("spa")],
+    RULES_SPA: [Site("spa"), Site("spa-slow", slotwise="slow-decide")],  # spa-slow: /decide answers after the 1st navigation
     RULES_SPA_OFF: [Site("spa-off")],
 }
 

@@ -145,3 +145,61 @@ def test_the_rules_switch_turns_it_all_off(stacks: Any, page: Any, rules: Any) -
     assert wait_for(lambda: views(stack, visitor) or None, what="the first page view") == [(base + "/spa/", None)]
     assert len(requests.to("decide")) == 1  # the snippet's, for the first page
     assert page.locator(".sw-badge").count() == 0
+
+
+def test_a_route_that_shows_a_skeleton_first_is_read_once_its_product_is_there(stack: Stack, page: Any) -> None:
+    """A product route that shows a loading skeleton at once, quiet 900 ms (well past the 250 ms quiet period), then
+    its product: a product page by the rules' patterns is read once the route shows what the extract reads of one
+    (here its JSON-LD Product; the rules' product selectors alike), not when the skeleton goes quiet."""
+    base = stack.url("spa", "")
+    goto(page, base + "/spa/")
+    page.wait_for_function("window.rendered === '/spa/'")
+    page.evaluate("spa.skeleton(900)")
+    click(page, "Fell jacket", "/spa/p/fell-jacket")
+    settled(page)
+    visitor = visitor_id(page.context)
+    jacket = wait_for(lambda: [e for e in stack.events("page_view", visitor) if e.data["props"]["url"].endswith("/fell-jacket")],
+                      what="the jacket's page view")
+    said = jacket[0].data["props"]  # read with the route's content: its title and its JSON-LD's category
+    assert len(jacket) == 1 and said["title"] == "Fell jacket | Nordlys" and said.get("category") == "jackets", said
+
+
+def test_a_navigation_in_the_first_page_s_window_shows_the_page_and_arms_the_offer_s_back_press(
+        stack: Stack, new_context: Any) -> None:
+    """The first page's /decide answers late (1.2 s, in a 2 s window); the visitor follows a link before: that
+    page's decisions are dropped, so the page is shown at once, not hidden until its window ends. On a touch device
+    the offer the navigation's /decide brings arms the back press (the first page's never came): an entry with a
+    copy of the router's state; back to the entry below it shows the offer."""
+    page = new_context(has_touch=True).new_page()
+    goto(page, stack.url("spa-slow", "/spa/"))
+    assert page.evaluate("!!document.getElementById('sw-af')"), "the first page is not in its window"
+    page.evaluate("spa.go('/spa/p/fell-jacket')")
+    page.wait_for_function("!document.getElementById('sw-af')", timeout=400)  # not the window's 2 s
+    page.wait_for_function("history.state && history.state.sw === 1 && history.state.route === '/spa/p/fell-jacket'",
+                           timeout=5000)
+    page.wait_for_function("window.rendered === '/spa/p/fell-jacket'")
+    page.go_back()  # to the entry below the offer's: the router's own
+    page.wait_for_selector(".sw-ov .sw-offer")
+    flush(page)
+    visitor = visitor_id(page.context)
+    wait_for(lambda: [e for e in stack.events("exit_intent", visitor) if e.data["props"]["trigger"] == "back"] or None,
+             what="the exit intent of the back press")
+
+
+def test_the_offer_s_back_press_is_armed_when_decide_brings_it(stack: Stack, new_context: Any) -> None:
+    """Tag-only, on a touch device: the offer comes with the first page's /decide answer, after the tag set up its
+    exit intents; the back press is armed then, once (an entry with a copy of the router's state). A back press
+    from a product to that entry is the router's (home rendered, no offer); the next one, below it, shows it."""
+    page = new_context(has_touch=True).new_page()
+    goto(page, stack.url("spa", "/spa/"))
+    page.wait_for_function("history.state && history.state.sw === 1 && history.state.route === '/spa/'", timeout=5000)
+    entries = page.evaluate("history.length")
+    click(page, "Fell jacket", "/spa/p/fell-jacket")
+    settled(page)  # the jacket's page read and decided (the offer again: armed already, not twice)
+    assert page.evaluate("history.length") == entries + 1  # the jacket's entry, no second copy
+    page.go_back()  # to the offer's entry: the router renders home
+    page.wait_for_function("window.rendered === '/spa/'")
+    page.wait_for_timeout(600)
+    assert page.locator(".sw-ov").count() == 0, "a router's popstate was taken for a back press"
+    page.go_back()  # to the entry below it: the visitor is leaving
+    page.wait_for_selector(".sw-ov .sw-offer")

@@ -30,6 +30,8 @@ from slotwise.proxy.personalization.choices import PageWork, SlotChoice
 
 if TYPE_CHECKING:  # the personalizer calls in; a type, not an import at run time
     from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+    from slotwise.rules.pages import Query
+    from slotwise.rules.ruleset import RuleSet
 
 
 def page_headers(request: Any) -> list[tuple[str, str]]:
@@ -46,7 +48,8 @@ def page_headers(request: Any) -> list[tuple[str, str]]:
 
 async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: str, url: str,
                          extract: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """``{"decisions": [edit + token...], "complete": bool}`` for the page at ``url``."""
+    """``{"decisions": [edit + token...], "complete": bool}`` for the page at ``url`` (and ``login: false`` where
+    a signed customer's POST could change nothing: ``signs_in``)."""
     empty: dict[str, Any] = {"decisions": [], "complete": True}
     ruleset = p.ruleset()
     if ruleset is None or is_bot(request.headers.get("user-agent")):  # crawlers run the tag too: left alone
@@ -69,7 +72,7 @@ async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: st
         return empty
     slots = ruleset.slots_for(path, query, headers)
     if not slots:
-        return empty
+        return {**empty, "login": False}
     url_type = ruleset.catalog.url_type(path)
     if extract is None and (ruleset.catalog.page_currency is not None or url_type.open):
         # only the page says its currency, or its type (catalog.page_types): the tag sends its extract
@@ -85,7 +88,19 @@ async def decide_for_url(p: "SlotwisePersonalizer", request: Any, visitor_id: st
     work = PageWork(ruleset, profile)
     now = p.clock()
     await p._decide_step(flow, work, page, req, now, None)
-    return {"decisions": [choice_json(choice, p) for choice in work.choices], "complete": True}
+    answer: dict[str, Any] = {"decisions": [choice_json(choice, p) for choice in work.choices], "complete": True}
+    if not signs_in(ruleset, path, query):
+        answer["login"] = False
+    return answer
+
+
+def signs_in(ruleset: "RuleSet", path: str, query: "Query") -> bool:
+    """Whether a signed customer this page names could be linked here before deciding (``TagAPI._login``): the
+    rules check signatures (``capture.identity``) and their customer source reads this page. Where it could not,
+    or where no slot applies (nothing to decide), the answer says ``login: false``: the tag then skips the POST it
+    would send for the page right after a login, which would answer the same."""
+    source = ruleset.capture.customer
+    return source is not None and ruleset.capture.identity is not None and source.applies(path, query)
 
 
 async def _catalog_reading(p: "SlotwisePersonalizer", kind: str, params: Mapping[str, str]) -> tuple[PageReading, bool]:
