@@ -129,8 +129,9 @@ def test_a_links_key_is_the_one_python_reads(twins: Any, tmp_path: Any, page_typ
     types = '\n  page_types: {product: "body.pv", category: "body.cv"}' if page_types else ""
     ruleset = rules_from_text(tmp_path, f'catalog:\n  product_pages: "/{{product}}.html"\n'
                                         f'  category_pages: ["/{{category}}.html", "/*/{{category}}.html"]{types}\n')
-    found = re.search(r"function linkKey\(u\) \{.*?(?=function keyOf\()", assets.tag_source().decode(), re.DOTALL)
-    assert found, "tag.js has no function linkKey(u)"
+    # linkKey and the kind(path, types) it asks (the tag's one matcher of the rules' URL patterns)
+    found = re.search(r"function kind\(path, types\) \{.*?(?=function keyOf\()", assets.tag_source().decode(), re.DOTALL)
+    assert found, "tag.js has no function kind(path, types) followed by linkKey(u)"
     config = {k: v for k, v in tag_config(ruleset).items() if k in ("patterns", "types")}
     urls = [f"https://shop.example{path}" for path in  # absolute: the page here is about:blank
             ("/Men.html", "/men/Tops-Men.html", "/hero-hoodie.html", "/gear.html?x=1", "/", "/c/x")]
