@@ -56,6 +56,7 @@ from slotwise.proxy.personalization.page_work import digest_of, page_work
 from slotwise.proxy.personalization.pageviews import PageViewRecorder
 from slotwise.proxy.personalization.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
 from slotwise.proxy.personalization.preview_bar import PreviewBar
+from slotwise.proxy.personalization.slot_absence import SlotAbsence
 from slotwise.proxy.personalization.recommendations import fetch_recommendations, picks_for
 from slotwise.proxy.operations.rules_watch import RulesHolder, ruleset_holder
 from slotwise.rules import RuleSet, build_context, page_facts, request_facts
@@ -153,7 +154,9 @@ class SlotwisePersonalizer:
                                tag_only=settings.tag_only)
         self.feeds = FeedLoader(self.store, settings.storefront, clock, own_currency)
         self.journeys = JourneyLoader(self.store)
+        self.absence = SlotAbsence(self.store)
         self._feed_task: asyncio.Task[None] | None = None
+        self._absence_task: asyncio.Task[None] | None = None
         self.learning = LearningLoop(self.store, follower=settings.store.startswith(("redis", "rediss", "unix")),
                                      max_pending=settings.learner_max_pending, clock=clock)
         self._configured_version = -1
@@ -185,6 +188,7 @@ class SlotwisePersonalizer:
         await self.tag_api.startup()
         self._warm()
         self._feed_task = asyncio.get_running_loop().create_task(self._keep_feed_fresh())
+        self._absence_task = asyncio.get_running_loop().create_task(self.absence.run())
 
     def _warm(self) -> None:
         """Builds before the first page what the first page would otherwise build inside its time budget:
@@ -215,6 +219,8 @@ class SlotwisePersonalizer:
         self.learning.stopping_soon()  # before the waits below, during which its steps still run
         self._forget_stop_listener()
         await cancel_and_wait(self._feed_task)
+        await cancel_and_wait(self._absence_task)
+        await self.absence.flush()  # this worker's last counts
         if self.rules is not None:
             await self.rules.stop()
         # the snapshot before this worker's last page views: its wait for the SQLite lock bounded by the
@@ -457,6 +463,8 @@ class SlotwisePersonalizer:
                                          cached=has_targets(digest, work.edits, flow.charset))
             body, tailed = result.body, result.tailed
             flow.personalized = result.changed
+            if forced is None:  # a preview records nothing
+                self._note_presence(flow, work, result, now)
             self._drop_absent(flow, work, result)
         if work.choices and forced is not None and self._out_of_budget(flow, started):
             # a preview is exempt from failing open on time: it says visitors would get the store's page
@@ -487,6 +495,16 @@ class SlotwisePersonalizer:
         )  # a waiting slot's decision is in the page's ``late`` script: the browser applies it
         flow.extra_headers.append(("server-timing", f'sw;dur={elapsed:.2f};desc="{applied or "none"}"'))
         return body
+
+    def _note_presence(self, flow: Flow, work: PageWork, result: RewriteResult, now: float) -> None:
+        """Counts each decided slot's element found or not on this page (``slot_absence``: the admin page's
+        health line); a slot that waits for the store's script is counted by the tag, after its wait."""
+        matches = result.matches
+        index = {id(edit): i for i, edit in enumerate(work.edits)}
+        for choice in work.choices:
+            if choice.edit is None or choice.slot.wait_ms or (i := index.get(id(choice.edit))) is None:
+                continue
+            self.absence.note(choice.slot.id, choice.slot.selector, flow.path, matches.get(i, 1) > 0, now)
 
     def _drop_absent(self, flow: Flow, work: PageWork, result: RewriteResult) -> None:
         """Choices whose slot is not on the page (its selector matched no element, or the element had
