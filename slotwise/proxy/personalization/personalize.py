@@ -605,11 +605,24 @@ class SlotwisePersonalizer:
                                     for slot, arm, decision_id in slots.values()))
         await self.store.update_profile_soon(visitor_id, sticky, now)  # data: other workers replay it
 
-    async def confirm_applied(self, visitor_id: str, tokens: Sequence[str], now: float) -> int:
-        """The tag applied these decisions (tag-only mode): now they are logged, and sticky."""
+    def _opened(self, visitor_id: str, tokens: Sequence[str], now: float) -> list[dict[str, Any]]:
         records = [r for r in (self.tokens.open(t, visitor_id, now) for t in tokens) if r is not None]
         if len(records) < len(tokens):
             log.info("ignored %d decision token(s) not issued to this visitor", len(tokens) - len(records))
+        return records
+
+    def _selector_of(self, slot_id: str) -> str | None:
+        ruleset = self.ruleset()
+        try:
+            return ruleset.slot(slot_id).selector if ruleset is not None else None
+        except KeyError:  # a slot the rules no longer have
+            return None
+
+    async def confirm_applied(self, visitor_id: str, tokens: Sequence[str], now: float, url: str | None = None) -> int:
+        """The tag applied these decisions (tag-only mode, and a slot that waits): now they are logged, and
+        sticky; and their slots' elements were found (``slot_absence``)."""
+        records = self._opened(visitor_id, tokens, now)
+        self.absence.note_decisions(records, url, True, now, self._selector_of)
         profile = await self.store.get_profile(visitor_id)
         await self.persist_decisions(visitor_id, records, profile.session_start if profile else now, now)
         return len(records)
@@ -770,12 +783,16 @@ class SlotwisePersonalizer:
         return self.capture.signed_login(visitor_id, url, extract, now, self.ruleset())
 
     async def _expand(self, visitor_id: str, items: Any, now: float) -> list[Any]:
-        """The tag's events before they are stored: applied decisions are logged, captures expanded."""
+        """The tag's events before they are stored: applied decisions are logged, absent ones counted
+        (neither stored as an event), captures expanded."""
         rest = []
         for item in items:
             if item.event.type == "applied":
-                await self.confirm_applied(visitor_id, item.event.props.tokens, now)
+                await self.confirm_applied(visitor_id, item.event.props.tokens, now, item.event.url)
                 self.learning.poke()
+            elif item.event.type == "absent":  # their element never came: nothing logged, the slot's health told
+                records = self._opened(visitor_id, item.event.props.tokens, now)
+                self.absence.note_decisions(records, item.event.url, False, now, self._selector_of)
             else:
                 rest.append(item)
         return await self.capture.expand(visitor_id, rest, now, self.ruleset())

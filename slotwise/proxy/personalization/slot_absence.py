@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any, Callable, Iterable
+from urllib.parse import urlsplit
+
+from slotwise.lru import LRUCache
 
 from slotwise.proxy.operations.metrics import count_slot_absent
 from slotwise.store.base import Store
@@ -45,6 +49,7 @@ class SlotAbsence:
         self.flush_s = flush_s
         self._tallies: dict[str, _Tally] = {}
         self._unsent: dict[str, SlotPresence] = {}
+        self._told: LRUCache[str, bool] = LRUCache(maxsize=20_000)  # decisions the tag told of: a page each, once
 
     def note(self, slot: str, selector: str, path: str, found: bool, now: float) -> None:
         """One page the slot applied to: its element was ``found`` there, or not (on the hot path: no I/O)."""
@@ -63,6 +68,20 @@ class SlotAbsence:
         if len(tally.paths) > 4 * PATHS_KEPT:
             del tally.paths[:-PATHS_KEPT]
         count_slot_absent(slot)
+
+    def note_decisions(self, records: Iterable[dict[str, Any]], url: str | None, found: bool, now: float,
+                       selector_of: Callable[[str], str | None]) -> None:
+        """The tag's word on decisions it was given (their opened tokens): applied (``found``), or their element
+        not found within the slot's ``wait`` (``absent``); on the page ``url`` (its path only). A decision
+        counts once, however often its token comes back; a slot the rules no longer have, not at all."""
+        path = (urlsplit(url).path or "/") if url else "/"
+        for record in records:
+            decision, slot = str(record.get("decision_id") or ""), str(record.get("slot") or "")
+            selector = selector_of(slot)
+            if not decision or selector is None or decision in self._told:
+                continue
+            self._told[decision] = True
+            self.note(slot, selector, path, found, now)
 
     async def flush(self) -> None:
         tallies, self._tallies = self._tallies, {}
