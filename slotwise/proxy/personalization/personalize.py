@@ -23,6 +23,7 @@ from slotwise.bandits.assignment import in_holdout
 from slotwise.bandits.learner import SlotConfig
 from slotwise.html import PageDigests, has_targets, rewrite
 from slotwise.html.edits import RewriteResult
+from slotwise.html.rewriter import frozen_errors
 from slotwise.html.bounds import check_page
 from slotwise.profile import AssignRecord, Profile
 from slotwise.proxy.operations.admin import admin_routes
@@ -220,7 +221,10 @@ class SlotwisePersonalizer:
         self._forget_stop_listener()
         await cancel_and_wait(self._feed_task)
         await cancel_and_wait(self._absence_task)
-        await self.absence.flush()  # this worker's last counts
+        try:  # this worker's last counts, if the store takes them at once: never a stop held up by them
+            await asyncio.wait_for(self.absence.flush(), timeout=min(1.0, self.settings.worker_stop_budget))
+        except asyncio.TimeoutError:
+            log.info("slot presence: this worker's last counts not saved (the store was slow)")
         if self.rules is not None:
             await self.rules.stop()
         # the snapshot before this worker's last page views: its wait for the SQLite lock bounded by the
@@ -501,10 +505,14 @@ class SlotwisePersonalizer:
         health line); a slot that waits for the store's script is counted by the tag, after its wait."""
         matches = result.matches
         index = {id(edit): i for i, edit in enumerate(work.edits)}
+        sent = frozen_errors(result.errors) if flow.html_sent else ()  # found, in the part already streamed
         for choice in work.choices:
             if choice.edit is None or choice.slot.wait_ms or (i := index.get(id(choice.edit))) is None:
                 continue
-            self.absence.note(choice.slot.id, choice.slot.selector, flow.path, matches.get(i, 1) > 0, now)
+            found = matches.get(i, 1) > 0 or i in sent
+            if not found and flow.html_sent and result.fallback_reason:  # not looked for (transcoded): not known
+                continue
+            self.absence.note(choice.slot.id, choice.slot.selector, flow.path, found, now)
 
     def _drop_absent(self, flow: Flow, work: PageWork, result: RewriteResult) -> None:
         """Choices whose slot is not on the page (its selector matched no element, or the element had
