@@ -1,4 +1,4 @@
-"""``slotwise rules check FILE [--url URL [--cookie N=V] [--header 'N: V']] [--feed]``: validate slot rules.
+"""``slotwise rules check FILE [--url URL [--cookie N=V] [--header 'N: V'] [--strict]] [--feed]``: validate slot rules.
 
 Errors print as ``file:line:column: message`` (all of them, exit status 1).
 A valid file prints one line per slot; with ``--url`` the live page is
@@ -9,6 +9,8 @@ each slot's selector hits, each capture source, and the forms on the page
 with the request source that would read them. Cookies and headers let a
 rules author look at pages that need a basket or a login. ``--feed`` reads
 the catalog feed as the proxy would (every page) and shows its first products.
+A selector that finds nothing on the page is a warning, with its near misses (``rules.near_miss``); the
+exit status stays 0 unless ``--strict`` (then ``STRICT_EXIT``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ def register(subparsers: Any) -> None:
     check.add_argument(bound.flag, dest=bound.name, type=int, default=None, metavar="N",
                        help=f"with --url: the bound `slotwise serve {bound.flag}` runs with; a page over it is said to "
                             f"pass through the proxy unchanged (env {bound.env}, default {bound.default})")
+    check.add_argument("--strict", action="store_true",
+                       help=f"with --url: exit {STRICT_EXIT} when the page shows a warning (a slot's selector finds "
+                            "nothing on a page it applies to, a variant with nothing to set): for a deploy's check")
     check.set_defaults(func=run_check)
 
 
@@ -125,11 +130,15 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
             print(f"slotwise rules check: {exc}", file=err)
             return 2
         return _check_url(ruleset, args.url, out, err, cookies=cookies, headers=headers, max_html_bytes=limit,
-                          categories=categories, now=now)
+                          categories=categories, now=now, strict=getattr(args, "strict", False))
     return 0
 
 
 FEED_SHOWN = 5
+FINDS_NOTHING = " <- selector finds nothing"
+STRICT_EXIT = 3
+"""``--strict``'s exit status when the page shows a warning: not 1 (the rules are valid) nor 2 (the page
+could not be checked), so a deploy script tells the three apart."""
 
 
 def schedule_lines(slot: Any, now: float) -> list[str]:
@@ -258,7 +267,8 @@ def _max_html_bytes(flag: int | None) -> int:
 
 def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dict[str, str] | None = None,
                headers: dict[str, str] | None = None, max_html_bytes: int | None = None,
-               categories: dict[str, tuple[str, str | None]] | None = None, now: float | None = None) -> int:
+               categories: dict[str, tuple[str, str | None]] | None = None, now: float | None = None,
+               strict: bool = False) -> int:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         print(f"slotwise rules check: --url {url!r} is not an http(s) URL", file=err)
@@ -282,10 +292,15 @@ def _check_url(ruleset: Any, url: str, out: TextIO, err: TextIO, *, cookies: dic
     from slotwise.proxy.forwarding.encoding import sniff_charset
 
     charset = sniff_charset(page.html, page.content_type)  # the proxy's: BOM, Content-Type, <meta charset>, UTF-8
-    for line in describe_page(ruleset, page.url, page.status, page.html, headers or {}, cut=page.cut, charset=charset,
-                              sent_size=page.sent_size, max_html_bytes=max_html_bytes, categories=categories,
-                              cookies=cookies, now=now):
+    lines = describe_page(ruleset, page.url, page.status, page.html, headers or {}, cut=page.cut, charset=charset,
+                          sent_size=page.sent_size, max_html_bytes=max_html_bytes, categories=categories,
+                          cookies=cookies, now=now)
+    for line in lines:
         print(line, file=out)
+    warned = sum(FINDS_NOTHING in line or "WARNING:" in line for line in lines)
+    if strict and warned:
+        print(f"slotwise rules check: --strict: {warned} warning{'s' if warned != 1 else ''} on {page.url}", file=err)
+        return STRICT_EXIT
     return 0
 
 
@@ -307,6 +322,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
     from slotwise.rules.facts import page_currency
     from slotwise.rules.capture import CaptureError, cart_lines, customer_of, page_event, signature_of
     from slotwise.rules.html_api import count_matches
+    from slotwise.rules.near_miss import near_miss_text
     from slotwise.rules.page_types import describe as describe_type
     from slotwise.rules.cookies import page_cookies
     from slotwise.rules.reading import bytes_to_read, cookie_values, read_html, reading_codec, reads_cookies, with_cookies
@@ -388,8 +404,10 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
         moment = time.time() if now is None else now
         for slot, count in zip(ruleset.slots, counts):
             matches = slot.pages.matches(path, parts.query, headers)
-            lines.append(_slot_line(slot, page, matches, count, no_sizes=no_sizes, now=moment,
-                                    timezone=ruleset.timezone))
+            line = _slot_line(slot, page, matches, count, no_sizes=no_sizes, now=moment, timezone=ruleset.timezone)
+            if FINDS_NOTHING in line:  # what the page has instead: a typo, a theme's renamed class
+                line = line.replace(FINDS_NOTHING, FINDS_NOTHING + near_miss_text(html, slot.selector), 1)
+            lines.append(line)
             if matches and count and slot.action in ("reorder", "select-option", "set-value"):
                 lines += [f"      {line}" for line in _slot_targets(html, slot)]
     if capture.pages or capture.requests or capture.triggers:
@@ -483,7 +501,7 @@ def _slot_line(slot: Any, page: Any, matches: bool, count: int, *, no_sizes: boo
         found = (" (this product has no sizes)" if no_sizes and slot.reads_sizes else
                  f" (not in the page's HTML: the tag waits up to {_duration(slot.wait_ms)} for the page's scripts to"
                  " render it, and applies the decision then)" if slot.wait_ms else
-                 " <- selector finds nothing")
+                 FINDS_NOTHING)
     note = f" [{'; '.join(notes)}]" if notes else ""
     return f"    {slot.id}: {'page matches' if matches else 'page does not match'}; {hits}{found}{note}"
 

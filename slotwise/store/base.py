@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from slotwise.profile import Profile
+from slotwise.store.slot_presence import SlotPresence
 
 
 class StoreError(Exception):
@@ -314,6 +315,14 @@ class Store(Protocol):
 
     async def admin_session_revoked(self, session: str, now: float) -> bool:
         """Whether ``revoke_admin_session`` named this session less than its ``ttl_s`` ago."""
+
+    # -- slots' presence on their pages (``slot_presence``: the admin page's health lines) -----
+    async def add_slot_presence(self, counts: Mapping[str, SlotPresence]) -> None:
+        """Adds one worker's counts since its last flush to each slot's record (``slot_presence.merge``),
+        atomically against other workers and instances doing the same."""
+
+    async def slot_presence(self) -> dict[str, SlotPresence]:
+        """Every slot's record: slot id -> ``SlotPresence``."""
 
     # -- leases (one process of all workers and instances does a job) --------------
     async def take_lease(self, name: str, holder: str, now: float, ttl_s: float) -> bool:

@@ -183,7 +183,8 @@ class CaptureProps(_Props):
 
 
 class AppliedProps(_Props):
-    """Tag-only mode: the decisions (their signed tokens from /decide) the tag put on the page."""
+    """The decisions (their signed tokens from /decide, or a page's late script) the tag put on the page
+    (``applied``), or whose element it did not find, after the slot's ``wait`` if it has one (``absent``)."""
 
     tokens: Annotated[list[Annotated[str, Field(max_length=8192)]], Field(min_length=1, max_length=20)]
 
@@ -226,11 +227,12 @@ Consent = _event("consent", ConsentProps)
 StoreChosen = _event("store_chosen", StoreChosenProps)
 Capture = _event("capture", CaptureProps)
 Applied = _event("applied", AppliedProps)
+Absent = _event("absent", AppliedProps)
 Custom = _event("custom", CustomProps)
 
 EVENT_MODELS: tuple[type[_Event], ...] = (
     PageView, Exposure, Click, AddToCart, RemoveFromCart, Cart, Purchase, Signup, Identify,
-    ExitIntent, PopupShown, PopupClosed, PopupConverted, Consent, Capture, Applied, Custom, StoreChosen,
+    ExitIntent, PopupShown, PopupClosed, PopupConverted, Consent, Capture, Applied, Absent, Custom, StoreChosen,
 )
 EVENT_TYPES: tuple[str, ...] = tuple(m.model_fields["type"].annotation.__args__[0] for m in EVENT_MODELS)  # type: ignore[union-attr]
 

@@ -613,11 +613,11 @@
     });
     return done > 0 || there > 0;
   }
-  function applied(ok) { while (ok.length) track('applied', { tokens: ok.splice(0, 20) }, { now: 1 }); }
-  function run(xs) { // applies each decision, and reports those now on the page (their tokens), once
-    var ok = [];
-    each(xs, function (x) { try { if (apply(x) && (x.on = 1) && x.token) ok.push(x.token); } catch (e) {} });
-    applied(ok);
+  function applied(ok, type) { while (ok.length) track(type || 'applied', { tokens: ok.splice(0, 20) }, { now: 1 }); }
+  function run(xs) { // applies each decision, and reports those now on the page (their tokens), once; absent: no element (a slot that waits: its watcher says)
+    var ok = [], no = [];
+    each(xs, function (x) { try { if (apply(x) && (x.on = 1) && x.token) ok.push(x.token); else if (!x.wait && x.token) no.push(x.token); } catch (e) {} });
+    applied(ok); applied(no, 'absent');
   }
   // @end
 
@@ -747,7 +747,7 @@
   //    paints the element: no flicker), counted applied then; an element the store's script puts in place of
   //    a changed one, or one whose inserted content it took out (hydration, a re-render) gets it again, at most
   //    REDO times, then the store's script wins.
-  //    Nothing is watched past its wait; a decision whose element never came is never applied, nor reported.
+  //    Nothing is watched past its wait; a decision whose element never came is never applied: reported absent.
   //    One page's decisions are watched at a time, and only on their page: a soft navigation to another path
   //    ends them. OLD: the elements the page had when a soft navigation began, left alone until its route has
   //    rendered (the previous page's, until the router takes them out); scan: looks again now
@@ -759,11 +759,11 @@
     if (!left.length || !w.MutationObserver) return;
     function mine(el, x) { for (; el; el = el.parentElement) if (el.getAttribute('data-sw-decision') === x.decision_id) return 1; }
     scan = function () {
-      var t = P.now(), ok = [], again = 0;
+      var t = P.now(), ok = [], no = [], again = 0;
       if (location.pathname !== at) left = [];
       left = left.filter(function (x) {
         var fresh;
-        if (t >= x.end) return false;
+        if (t >= x.end) return x.on || !x.token || no.push(x.token), false; // its wait is over: absent, unless applied
         if (x.put && x.put.length && !x.put.some(function (n) { return n.isConnected; })) x.got = x.put = 0; // what it inserted is gone: re-rendered in place
         try { fresh = A.filter.call(d.querySelectorAll(x.selector), function (el) { return (x.got || []).indexOf(el) < 0 && !mine(el, x) && !(OLD && OLD.has(el)); }); } catch (e) { return false; }
         if (!fresh.length) return true;
@@ -771,7 +771,7 @@
         try { if (apply(x, fresh)) { again = 1; if (!x.on && (x.on = 1) && x.token) ok.push(x.token); } } catch (e) {}
         return true;
       });
-      applied(ok);
+      applied(ok); applied(no, 'absent');
       if (again) observe(); // its exposure, as for every decision
       if (!left.length) end();
     };
@@ -779,7 +779,7 @@
     stop = end;
     mo = new MutationObserver(scan);
     mo.observe(d.documentElement, { childList: true, subtree: true });
-    tm = setTimeout(end, most);
+    tm = setTimeout(function () { scan(); end(); }, most + 1);
   }
   // @end
 

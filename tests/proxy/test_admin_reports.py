@@ -153,8 +153,8 @@ slots:
       - {id: plain, control: true}
 """
 NOT_SHOWN = ("Not shown to anyone yet: no page it applies to has been visited, its 'when' held for no visitor, or its "
-             "selector matched nothing on its pages (`slotwise rules check RULES --url URL` shows which; the log "
-             "names such a selector).")
+             "selector matched nothing on its pages (`slotwise rules check RULES --url URL` shows which; on the admin "
+             "page, the slot's element line says on how many of its pages it was not found).")
 
 
 def test_a_lift_not_clear_yet_and_a_slot_not_shown_yet_say_so_in_both(

@@ -154,3 +154,54 @@ slots:
     assert any(line.startswith("later-box: page matches; 0 elements match 'div.box' [not shown now") for line in lines)
     assert "always: page matches; 1 element matches 'h1' [when time.hour >= 0: true on this page now]" in lines
     assert "never: page matches; 1 element matches 'h1' [not shown: when time.minute > 59 is false on this page now]" in lines
+
+
+THEMED = """
+slots:
+  - {id: buy, pages: "/p/*", selector: "main .product-info .buy-bx", action: append, html: "<b>b</b>"}
+  - {id: badge, pages: "/p/*", selector: "#gallery-main img.badge", action: append, html: "<b>n</b>"}
+  - {id: tabs, pages: "/p/*", selector: "#prodcut-tabs", action: append, html: "<b>t</b>"}
+  - {id: title, pages: "/p/*", selector: "h1", action: append, html: "<b>h</b>"}
+"""
+THEME = (b'<html><body><main><div class="product-info"><div class="buy-box">Buy</div></div>'
+         b'<div id="gallery-main"><img src=a.jpg></div><div id="product-tabs"></div></main><h1>Coat</h1></body></html>')
+
+
+@pytest.fixture
+def themed(tmp_path: Path, page_server: Any) -> tuple[Path, str]:
+    (tmp_path / "rules.yaml").write_text(THEMED)
+    return tmp_path / "rules.yaml", page_server({"/p/coat": THEME, "/p/fine": b"<html><body><h1>x</h1>"
+                                                 b"<main><div class=product-info><div class=buy-bx></div></div>"
+                                                 b"<div id=gallery-main><img class=badge></div>"
+                                                 b"<div id=prodcut-tabs></div></main></body></html>"}).url
+
+
+def test_a_selector_that_finds_nothing_names_its_near_misses(themed: tuple[Path, str],
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A typo'd class or id, or a theme that renamed the element: the warning says what the page has instead, a
+    class or id a small edit away and the selector without its last part, each with what it matches."""
+    rules, url = themed
+    assert main(["rules", "check", str(rules), "--url", url + "/p/coat"]) == 0  # a warning, not an error
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert ("buy: page matches; 0 elements match 'main .product-info .buy-bx' <- selector finds nothing; near misses: "
+            "'main .product-info .buy-box' (class 'buy-box' is on the page) matches 1 element; "
+            "'main .product-info' (without its last part) matches 1 element") in lines
+    assert ("badge: page matches; 0 elements match '#gallery-main img.badge' <- selector finds nothing; near misses: "
+            "'#gallery-main img' (without '.badge') matches 1 element; '#gallery-main' (without its last part) matches 1 element") in lines
+    assert ("tabs: page matches; 0 elements match '#prodcut-tabs' <- selector finds nothing; near misses: "
+            "'#product-tabs' (id 'product-tabs' is on the page) matches 1 element") in lines
+    assert "title: page matches; 1 element matches 'h1'" in lines
+
+
+def test_strict_exits_non_zero_on_a_page_with_a_warning(themed: tuple[Path, str],
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """For a deploy's check: ``--strict`` exits 3 (not 1, the rules are valid; not 2, the page was read) when a
+    selector finds nothing; a page where every slot finds its element passes."""
+    from slotwise.commands.rules import STRICT_EXIT
+
+    rules, url = themed
+    assert STRICT_EXIT == 3
+    assert main(["rules", "check", str(rules), "--url", url + "/p/coat", "--strict"]) == 3
+    assert "slotwise rules check: --strict: 3 warnings on " in capsys.readouterr().err
+    assert main(["rules", "check", str(rules), "--url", url + "/p/fine", "--strict"]) == 0
+    assert "near misses" not in capsys.readouterr().out

@@ -23,6 +23,7 @@ from tag_only_helpers import (
     flush,
     goto,
     hidden_past,
+    sync,
     visitor_id,
     wait_for,
 )
@@ -116,3 +117,20 @@ def test_the_window_ends_on_time_while_a_slot_waits(stack: Stack, new_context: A
     assert seen["firstHidden"] is not None, "the snippet hid the page while it waited"
     past = hidden_past(seen, seen["deadline"])
     assert past <= SLACK_MS, f"hidden {past:.0f} ms past the window (stalls apart): {brief(seen)}"
+
+
+def test_a_widget_that_never_comes_shows_as_absent_in_the_slot_health(stack: Stack, page: Any) -> None:
+    """The tag reports a decision whose element did not come within its ``wait`` (``absent``): nothing is
+    logged, and the slot's health (the admin page's line, from the store) counts the page, by its path; the
+    size preset, applied, counts as found."""
+    goto(page, stack.url("late", "/late/p/tee?utm_source=mail"))
+    size_chosen_before_paint(page, "M")
+    page.wait_for_timeout(600 + SLACK_MS)  # the reviews widget's wait
+    flush(page)
+    visitor = visitor_id(page.context)
+    health = wait_for(lambda: (h := sync(stack.store.slot_presence())).get("reviews") and h.get("size-preset") and h,
+                      what="the tag's word in the store", timeout=20)
+    reviews, size = health["reviews"], health["size-preset"]
+    assert reviews.absent >= 1 and reviews.paths[-1] == "/late/p/tee" and reviews.selector == ".reviews-widget"
+    assert size.last_found_at is not None and size.pages > size.absent
+    assert logged(stack, visitor, "reviews") == []

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tag_only_helpers import RULES_ARMS, SECRET, Requests, Stack, flush, goto, visitor_id, wait_for
+from tag_only_helpers import RULES_ARMS, SECRET, Requests, Stack, flush, goto, sync, visitor_id, wait_for
 
 from slotwise.bandits.assignment import in_holdout
 from slotwise.proxy.personalization.identity import VisitorCookies
@@ -57,6 +57,11 @@ def test_every_arm_counts_where_its_slot_is_and_none_where_it_is_not(stack: Stac
     requests = visit(stack, new_context, visitor, "/arms/without")
     assert applied_tokens(requests) == []  # no slot there: nothing applied, whatever the arm
     assert stack.decisions(visitor) == []
+    # ...but the tag says so (``absent``: at once, or after the slot's wait): each slot's health counts the page
+    assert len({t for e in requests.events() if e["type"] == "absent" for t in e["props"]["tokens"]}) == len(SLOTS)
+    health = wait_for(lambda: h if SLOTS <= set(h := sync(stack.store.slot_presence())) else None,
+                      what="the absent pages in the slots' health", timeout=20)
+    assert all(health[slot].absent >= 1 and "/arms/without" in health[slot].paths for slot in SLOTS), health
 
     requests = visit(stack, new_context, visitor, "/arms/with")
     logged = wait_for(lambda: d if len(d := stack.decisions(visitor)) == len(SLOTS) else None,

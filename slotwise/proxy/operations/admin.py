@@ -26,7 +26,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import asdict
 from html import escape
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import parse_qsl, quote
 
 from starlette.requests import Request
@@ -40,6 +40,7 @@ from slotwise.proxy.operations.admin_schedules import render_schedules
 from slotwise.proxy.operations.admin_stages import funnel, render_funnel
 from slotwise.proxy.operations.charts import line_chart
 from slotwise.proxy.operations.kill_switch import ALL
+from slotwise.proxy.operations.slot_health import health_status, render_line, render_warning
 from slotwise.proxy.operations.learning import RESTART_KIND
 from slotwise.rules.checker import did_you_mean
 from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces, when_notes
@@ -61,6 +62,7 @@ from slotwise.proxy.operations.reporting import (
     slot_reports,
 )
 from slotwise.store.base import LogRecord, StoreError
+from slotwise.store.slot_presence import SlotPresence
 from slotwise.tag.admin import erase_person, export_person
 from slotwise.tag.admin_session import CSRF_FIELD, CSRF_HEADER, AdminSessions, SessionUnchecked, is_https
 from slotwise.tag.admin_throttle import NOT_A_GUESS, not_a_guess
@@ -95,6 +97,7 @@ STYLE = (
     ".chart{margin:0;max-width:100%}.chart svg{max-width:100%;height:auto}"
     ".contents ul{margin:.3rem 0;padding-left:1.2rem}.contents>ul>li{display:inline;margin-right:1rem}"
     ".contents>ul>li>ul{display:inline;padding:0}.contents>ul>li>ul>li{display:inline;margin-left:.6rem}"
+    ".alert{background:#fef3c7;border-left:4px solid #b45309;padding:.6rem 1rem;margin:1rem 0}"
     "@media (max-width:640px){body{margin:1rem}header{flex-wrap:wrap}}</style>"
 )
 
@@ -231,8 +234,17 @@ class AdminPages:
         switches = await self.p.switches.current()
         session = await self.sessions.session(request)
         csrf = self.sessions.csrf_token(session) if session else ""
-        return _html(self.render(log, switches, csrf, await self.webhook_line(), await self.feed_line())
+        return _html(self.render(log, switches, csrf, await self.webhook_line(), await self.feed_line(),
+                                 presence=await self.slot_presence())
                      + render_funnel(await self.funnel()))
+
+    async def slot_presence(self) -> dict[str, SlotPresence]:
+        """Each slot's element found or not on its pages (``slot_health``); nothing when the store cannot say."""
+        try:
+            return await self.p.store.slot_presence()
+        except Exception as exc:  # fail open: the page without the lines
+            log.debug("slot presence not read (%s)", exc)
+            return {}
 
     async def webhook_line(self) -> str | None:
         """One line while webhook messages wait (``webhook_health``: the health check's own store read)."""
@@ -285,6 +297,8 @@ class AdminPages:
         status["switches"] = dict((await self.p.switches.current()).entries)
         status["webhook"] = await self.webhook_status()
         status["feed"] = await self.feed_status()
+        ruleset = self.p.ruleset()
+        status["slot_health"] = health_status(await self.slot_presence(), [s.id for s in ruleset.slots] if ruleset else [])
         return JSONResponse(json_safe(status), headers={"cache-control": "no-store"})
 
     async def api_report(self, request: Request) -> Response:
@@ -437,7 +451,7 @@ class AdminPages:
 
     # -- rendering ---------------------------------------------------------
     def render(self, log: DecisionLog, switches: Any, csrf: str, webhook: str | None = None,
-               feed: tuple[str, bool] | None = None) -> str:
+               feed: tuple[str, bool] | None = None, presence: Mapping[str, SlotPresence] | None = None) -> str:
         status = self.status()
         rules = status["rules"]
         hidden = f'<input type=hidden name=csrf value="{escape(csrf)}">'
@@ -468,6 +482,8 @@ class AdminPages:
             parts.append(f"<p class={'warn' if feed[1] else 'note'} id=feed>{escape(feed[0])}</p>")
         ruleset = self.p.ruleset()
         slots = list(ruleset.slots) if ruleset is not None else []
+        presence = presence or {}
+        parts.append(render_warning(presence, [s.id for s in slots]))
         reports = slot_reports(log)
         parts.append(render_contents([rep.slot for rep in reports]))
         parts.append(render_switches(slots, switches, hidden))
@@ -485,7 +501,7 @@ class AdminPages:
         learning = {s.id: s for s in slots if s.learns}
         for rep in reports:
             restart = restart_form(learning[rep.slot], hidden) if rep.slot in learning else ""
-            parts.append(render_slot(rep, log, restart))
+            parts.append(render_slot(rep, log, restart, render_line(presence, rep.slot)))
         if reports:
             parts.append(f"<p class=note>{escape(LEGEND)}</p>")
         parts.append("</section>")
@@ -566,10 +582,11 @@ def restart_form(slot: Any, hidden: str) -> str:
             "Restart learning</button></form>")
 
 
-def render_slot(rep: Any, log: DecisionLog, restart: str = "") -> str:
+def render_slot(rep: Any, log: DecisionLog, restart: str = "", health: str = "") -> str:
     """One slot's section of the admin page: the table, lift, warnings, notes and charts, in the
-    text report's words (``reporting.report_rows``, ``lift_text``, ``notices``), and ``restart``
-    (``restart_form``) for a slot that learns."""
+    text report's words (``reporting.report_rows``, ``lift_text``, ``notices``), ``health`` (its element
+    found or not on its pages: ``slot_health.render_line``) and ``restart`` (``restart_form``) for a slot
+    that learns."""
     binary = is_binary(rep.goal)
     rows = "".join(
         f"<tr><td>{escape(r.name)}</td><td>{r.shown}</td><td>{r.seen}</td><td>{r.measured}</td>"
@@ -577,6 +594,7 @@ def render_slot(rep: Any, log: DecisionLog, restart: str = "") -> str:
         for r in report_rows(rep))
     out = [
         f"<section id=\"slot-{escape(rep.slot)}\"><h3>{escape(rep.slot)} <small>goal: {escape(goal_text(rep))}</small></h3>",
+        health,
         scrolled("<table class=report><tr><th>variant</th><th>shown</th><th>seen</th><th>measured</th>"
                  f"<th>{measure_name(rep.goal)}</th><th>95% interval</th><th>chance best</th></tr>{rows}</table>"),
         f"<p>{escape(lift_text(rep))}</p>",

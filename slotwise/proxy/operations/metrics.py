@@ -140,6 +140,10 @@ ORDERS_UNCONVERTED = Counter(
     "orders (purchase goals), adding no revenue (revenue and margin goals learn nothing from them, reports add "
     "nothing); the log names each such currency once", registry=REGISTRY,
 )
+SLOT_ABSENT = Counter(
+    "slotwise_slot_absent", "Pages a slot applied to where its selector found no element (behind the proxy: the "
+    "page's HTML; tag-only: the page after the slot's wait), by slot", ["slot"], registry=REGISTRY,
+)
 
 FLUSH_S = 0.5
 """How often a process adds what it counted to the values a scrape reads."""
@@ -233,6 +237,19 @@ class Pending:
 PENDING = Pending()
 
 _STATUS_CLASS = {i: REQUESTS.labels(f"{i}xx") for i in range(1, 6)}
+
+
+_SLOT_ABSENT: dict[str, Any] = {}
+
+
+def count_slot_absent(slot: str) -> None:
+    """A page where ``slot``'s element was not found (``slotwise_slot_absent_total``)."""
+    child = _SLOT_ABSENT.get(slot)
+    if child is None:
+        if len(_SLOT_ABSENT) >= 1000:  # slot ids come from the rules; a bound all the same
+            return
+        child = _SLOT_ABSENT[slot] = SLOT_ABSENT.labels(slot)
+    PENDING.inc(child)
 
 
 def count_response(status: int) -> None:

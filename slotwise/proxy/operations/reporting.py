@@ -321,7 +321,7 @@ def json_safe(value: Any) -> Any:
 
 NOT_SHOWN_YET = ("Not shown to anyone yet: no page it applies to has been visited, its 'when' held for no "
                  "visitor, or its selector matched nothing on its pages (`slotwise rules check RULES --url URL` "
-                 "shows which; the log names such a selector).")
+                 "shows which; on the admin page, the slot's element line says on how many of its pages it was not found).")
 
 
 def not_shown_yet(report: SlotReport) -> bool:

@@ -23,6 +23,7 @@ from slotwise.bandits.assignment import in_holdout
 from slotwise.bandits.learner import SlotConfig
 from slotwise.html import PageDigests, has_targets, rewrite
 from slotwise.html.edits import RewriteResult
+from slotwise.html.rewriter import frozen_errors
 from slotwise.html.bounds import check_page
 from slotwise.profile import AssignRecord, Profile
 from slotwise.proxy.operations.admin import admin_routes
@@ -56,6 +57,7 @@ from slotwise.proxy.personalization.page_work import digest_of, page_work
 from slotwise.proxy.personalization.pageviews import PageViewRecorder
 from slotwise.proxy.personalization.preview import EXPIRED_HEADER, PREVIEW_COOKIE, PREVIEW_PARAM, PreviewLinks
 from slotwise.proxy.personalization.preview_bar import PreviewBar
+from slotwise.proxy.personalization.slot_absence import SlotAbsence
 from slotwise.proxy.personalization.recommendations import fetch_recommendations, picks_for
 from slotwise.proxy.operations.rules_watch import RulesHolder, ruleset_holder
 from slotwise.rules import RuleSet, build_context, page_facts, request_facts
@@ -153,7 +155,9 @@ class SlotwisePersonalizer:
                                tag_only=settings.tag_only)
         self.feeds = FeedLoader(self.store, settings.storefront, clock, own_currency)
         self.journeys = JourneyLoader(self.store)
+        self.absence = SlotAbsence(self.store)
         self._feed_task: asyncio.Task[None] | None = None
+        self._absence_task: asyncio.Task[None] | None = None
         self.learning = LearningLoop(self.store, follower=settings.store.startswith(("redis", "rediss", "unix")),
                                      max_pending=settings.learner_max_pending, clock=clock)
         self._configured_version = -1
@@ -185,6 +189,7 @@ class SlotwisePersonalizer:
         await self.tag_api.startup()
         self._warm()
         self._feed_task = asyncio.get_running_loop().create_task(self._keep_feed_fresh())
+        self._absence_task = asyncio.get_running_loop().create_task(self.absence.run())
 
     def _warm(self) -> None:
         """Builds before the first page what the first page would otherwise build inside its time budget:
@@ -215,6 +220,11 @@ class SlotwisePersonalizer:
         self.learning.stopping_soon()  # before the waits below, during which its steps still run
         self._forget_stop_listener()
         await cancel_and_wait(self._feed_task)
+        await cancel_and_wait(self._absence_task)
+        try:  # this worker's last counts, if the store takes them at once: never a stop held up by them
+            await asyncio.wait_for(self.absence.flush(), timeout=min(1.0, self.settings.worker_stop_budget))
+        except asyncio.TimeoutError:
+            log.info("slot presence: this worker's last counts not saved (the store was slow)")
         if self.rules is not None:
             await self.rules.stop()
         # the snapshot before this worker's last page views: its wait for the SQLite lock bounded by the
@@ -457,6 +467,8 @@ class SlotwisePersonalizer:
                                          cached=has_targets(digest, work.edits, flow.charset))
             body, tailed = result.body, result.tailed
             flow.personalized = result.changed
+            if forced is None:  # a preview records nothing
+                self._note_presence(flow, work, result, now)
             self._drop_absent(flow, work, result)
         if work.choices and forced is not None and self._out_of_budget(flow, started):
             # a preview is exempt from failing open on time: it says visitors would get the store's page
@@ -487,6 +499,20 @@ class SlotwisePersonalizer:
         )  # a waiting slot's decision is in the page's ``late`` script: the browser applies it
         flow.extra_headers.append(("server-timing", f'sw;dur={elapsed:.2f};desc="{applied or "none"}"'))
         return body
+
+    def _note_presence(self, flow: Flow, work: PageWork, result: RewriteResult, now: float) -> None:
+        """Counts each decided slot's element found or not on this page (``slot_absence``: the admin page's
+        health line); a slot that waits for the store's script is counted by the tag, after its wait."""
+        matches = result.matches
+        index = {id(edit): i for i, edit in enumerate(work.edits)}
+        sent = frozen_errors(result.errors) if flow.html_sent else ()  # found, in the part already streamed
+        for choice in work.choices:
+            if choice.edit is None or choice.slot.wait_ms or (i := index.get(id(choice.edit))) is None:
+                continue
+            found = matches.get(i, 1) > 0 or i in sent
+            if not found and flow.html_sent and result.fallback_reason:  # not looked for (transcoded): not known
+                continue
+            self.absence.note(choice.slot.id, choice.slot.selector, flow.path, found, now)
 
     def _drop_absent(self, flow: Flow, work: PageWork, result: RewriteResult) -> None:
         """Choices whose slot is not on the page (its selector matched no element, or the element had
@@ -587,11 +613,24 @@ class SlotwisePersonalizer:
                                     for slot, arm, decision_id in slots.values()))
         await self.store.update_profile_soon(visitor_id, sticky, now)  # data: other workers replay it
 
-    async def confirm_applied(self, visitor_id: str, tokens: Sequence[str], now: float) -> int:
-        """The tag applied these decisions (tag-only mode): now they are logged, and sticky."""
+    def _opened(self, visitor_id: str, tokens: Sequence[str], now: float) -> list[dict[str, Any]]:
         records = [r for r in (self.tokens.open(t, visitor_id, now) for t in tokens) if r is not None]
         if len(records) < len(tokens):
             log.info("ignored %d decision token(s) not issued to this visitor", len(tokens) - len(records))
+        return records
+
+    def _selector_of(self, slot_id: str) -> str | None:
+        ruleset = self.ruleset()
+        try:
+            return ruleset.slot(slot_id).selector if ruleset is not None else None
+        except KeyError:  # a slot the rules no longer have
+            return None
+
+    async def confirm_applied(self, visitor_id: str, tokens: Sequence[str], now: float, url: str | None = None) -> int:
+        """The tag applied these decisions (tag-only mode, and a slot that waits): now they are logged, and
+        sticky; and their slots' elements were found (``slot_absence``)."""
+        records = self._opened(visitor_id, tokens, now)
+        self.absence.note_decisions(records, url, True, now, self._selector_of)
         profile = await self.store.get_profile(visitor_id)
         await self.persist_decisions(visitor_id, records, profile.session_start if profile else now, now)
         return len(records)
@@ -752,12 +791,16 @@ class SlotwisePersonalizer:
         return self.capture.signed_login(visitor_id, url, extract, now, self.ruleset())
 
     async def _expand(self, visitor_id: str, items: Any, now: float) -> list[Any]:
-        """The tag's events before they are stored: applied decisions are logged, captures expanded."""
+        """The tag's events before they are stored: applied decisions are logged, absent ones counted
+        (neither stored as an event), captures expanded."""
         rest = []
         for item in items:
             if item.event.type == "applied":
-                await self.confirm_applied(visitor_id, item.event.props.tokens, now)
+                await self.confirm_applied(visitor_id, item.event.props.tokens, now, item.event.url)
                 self.learning.poke()
+            elif item.event.type == "absent":  # their element never came: nothing logged, the slot's health told
+                records = self._opened(visitor_id, item.event.props.tokens, now)
+                self.absence.note_decisions(records, item.event.url, False, now, self._selector_of)
             else:
                 rest.append(item)
         return await self.capture.expand(visitor_id, rest, now, self.ruleset())

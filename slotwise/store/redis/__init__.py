@@ -31,6 +31,7 @@ from slotwise.store.redis.options import RedisOptions, parse_duration, split_url
 from slotwise.store.redis.profiles import ProfilesMixin
 from slotwise.store.redis.reorder import ReorderMixin, erase_reorder, export_reorder
 from slotwise.store.redis.retention import RetentionMixin
+from slotwise.store.redis.presence import PresenceMixin
 from slotwise.store.redis.signouts import SignoutsMixin
 from slotwise.store.redis.snapshots import SnapshotsMixin
 from slotwise.store.redis.switches import SwitchesMixin
@@ -39,7 +40,7 @@ DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 
 class RedisStore(ProfilesMixin, LogMixin, CatalogMixin, SnapshotsMixin, CouponsMixin, OutboxMixin, BulkMixin,
-                 HealthMixin, RetentionMixin, SwitchesMixin, SignoutsMixin, InventoryMixin, ReorderMixin, LeasesMixin,
+                 HealthMixin, RetentionMixin, SwitchesMixin, SignoutsMixin, PresenceMixin, InventoryMixin, ReorderMixin, LeasesMixin,
                  FeedReadsMixin):
     """The Store contract over Redis; constructing it does no I/O (connections are lazy)."""
 

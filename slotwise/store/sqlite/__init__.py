@@ -16,13 +16,14 @@ from slotwise.store.sqlite.log import LogMixin
 from slotwise.store.sqlite.outbox import OutboxMixin, erase_outbox, export_outbox
 from slotwise.store.sqlite.profiles import ProfilesMixin
 from slotwise.store.sqlite.reorder import ReorderMixin, erase_reorder, export_reorder
+from slotwise.store.sqlite.presence import PresenceMixin
 from slotwise.store.sqlite.signouts import SignoutsMixin
 from slotwise.store.sqlite.snapshots import SnapshotsMixin
 from slotwise.store.sqlite.switches import SwitchesMixin
 
 
 class SQLiteStore(ProfilesMixin, LogMixin, CatalogMixin, SnapshotsMixin, CouponsMixin, OutboxMixin, BulkMixin,
-                  SwitchesMixin, SignoutsMixin, InventoryMixin, ReorderMixin, LeasesMixin, FeedReadsMixin, HealthMixin):
+                  SwitchesMixin, SignoutsMixin, PresenceMixin, InventoryMixin, ReorderMixin, LeasesMixin, FeedReadsMixin, HealthMixin):
     """The default store: every concern is a mixin over one ``Database``."""
 
     # what else delete_profile / export_profile cover: functions of (cursor, ids)
