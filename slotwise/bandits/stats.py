@@ -232,8 +232,10 @@ def split_counts(rows: Sequence[Mapping[str, Any]], intended: Mapping[str, float
     A variant added to a running even split has been live only since its first
     decision; counting the whole history against today's shares would call a
     healthy split broken. So would a decision drawn among fewer arms, while a
-    variant was outside its ``active`` window: its logged propensity is not its
-    arm's share of the split (1/2 of the two offered, not 1/3), and it is left out.
+    variant was outside its ``active`` window, and it is left out: the record says
+    so (``offered``, the arms it was drawn among); a record without ``offered`` (one
+    logged before it was, or drawn among every arm) is told by its propensity, which
+    is then not its arm's share of the split (1/2 of the two offered, not 1/3).
     """
     rows = [r for r in rows if _drawn_among_all(r, intended)]
     first: dict[str, float] = {}
@@ -247,8 +249,12 @@ def split_counts(rows: Sequence[Mapping[str, Any]], intended: Mapping[str, float
 
 
 def _drawn_among_all(row: Mapping[str, Any], intended: Mapping[str, float]) -> bool:
-    """Whether a decision was drawn among every arm of the split: its logged propensity is its arm's
-    share (a row without one, or not of the split's arms, e.g. the holdout, is taken as it is)."""
+    """Whether a decision was drawn among every arm of the split: each of them in its ``offered``, where it
+    names the arms; else its logged propensity is its arm's share (a row without one, or not of the split's
+    arms, e.g. the holdout, is taken as it is)."""
+    offered = row.get("offered")
+    if offered:
+        return all(arm in offered for arm in intended)
     propensity, share = row.get("propensity"), intended.get(_arm_key(row))
     return propensity is None or share is None or abs(float(propensity) - share) <= 1e-9
 

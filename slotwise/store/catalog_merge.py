@@ -31,7 +31,8 @@ write says ``fold: true``, a product's variant listed as a product of its own
 before (a feed that listed each variant, a variant's page read as its own
 product) that the feed or a page now lists as its group's variant: it becomes
 that child, its facts kept (``catalog_feed.catalog_rows``; ``fold`` is never
-stored). A child (a size or an alias of ``parent``) stays a child when a
+stored), and the store moves its view and co-view counts to the group in the
+same write (``folded``). A child (a size or an alias of ``parent``) stays a child when a
 product's facts are written to it (a size's own page, a feed listing a size). A child written as a child again
 takes the write's parent, size (an alias has none) and ``offered``: a child a
 feed read no longer lists is written with ``offered: false``
@@ -158,3 +159,16 @@ def changes(stored: Mapping[str, Mapping[str, Any]], rows: Iterable[Mapping[str,
     """Whether ``rows`` would change the ``stored`` rows (parsed, as ``Store.get_products`` gives them): a
     writer that checks first reads instead of taking a write transaction for nothing."""
     return bool(merge_rows({pid: encode_product(row) for pid, row in stored.items()}, rows, own_currency))
+
+
+def folded(stored: Mapping[str, str | None], changed: Mapping[str, tuple[dict[str, Any], str]]) -> list[tuple[str, str]]:
+    """(child, its parent) for each product row ``changed`` (``merge_rows``) makes a child of its group (``FOLD``):
+    the store moves the row's view and co-view counts to the group in the same write. Why there: "popular" and
+    "viewed together" read the group's counts, and a row that is a child already (a fold read again, another
+    worker's) is no fold, so nothing is counted twice."""
+    out = []
+    for pid, (row, _) in changed.items():
+        raw, parent = stored.get(pid), row.get("parent")
+        if raw and parent is not None and ('"parent"' not in raw or decode_product(raw).get("parent") is None):
+            out.append((pid, str(parent)))
+    return out

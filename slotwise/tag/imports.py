@@ -418,13 +418,21 @@ def _purchases_update(rows: list[Any], sizes: SizeVocabulary = PLAIN_SIZES) -> C
     return update
 
 
+IDENTITY = {"customer_id": "customer", "email_hash": "email"}
+"""A customers row's facts that name the person: held as a purchases row's are (``profile.hold``), not set."""
+
+
 def _customer_update(rows: list[Any]) -> Callable[[Profile], int]:
     def update(profile: Profile) -> int:
-        """The customer facts, set; 1 when they changed the profile."""
+        """The customer facts, set; 1 when they changed the profile. The customer id and address go through
+        ``hold``, as a purchases row's buyer does: they become the profile's where it holds none or only a
+        browser's claim, and one it holds by trust (the store's page, a signed id) stays."""
         before = (profile.customer_id, profile.email_hash, profile.subscribed, profile.consent)
         for (facts,) in rows:
+            hold(profile, [f"{IDENTITY[name]}:{value}" for name, value in facts.items() if name in IDENTITY])
             for name, value in facts.items():
-                setattr(profile, name, value)
+                if name not in IDENTITY:
+                    setattr(profile, name, value)
         return int((profile.customer_id, profile.email_hash, profile.subscribed, profile.consent) != before)
 
     return update

@@ -118,3 +118,20 @@ def test_decisions_drawn_while_a_variant_was_out_of_its_window_do_not_trip_the_s
     assert srm_check(Counter(r["arm"] for r in recs), third).warning  # all of them together would be flagged
     skewed = [{**r, "arm": "a" if rng.random() < 0.2 else r["arm"]} for r in recs[:3000]] + recs[3000:]
     assert slot_report(skewed, "home", "purchase", intended_split=third).srm[0].warning  # still caught
+
+
+def test_the_split_check_reads_the_arms_a_decision_was_drawn_among_where_the_record_names_them():
+    """A log whose records name the arms each decision was drawn among (``offered``) and round propensities
+    (0.3333, as a hand-written or another tool's log does): ``offered`` says which decisions were drawn among
+    every variant, not the propensity, which no longer equals its share to the last digit."""
+    rng = random.Random(8)
+    every, two = ["a", "b", "c"], ["a", "b"]
+    recs = [{"slot": "home", "arm": rng.choice(every), "propensity": 0.3333, "offered": every, "ts": float(i)}
+            for i in range(3000)]
+    recs += [{"slot": "home", "arm": rng.choice(two), "propensity": 0.5, "offered": two, "ts": float(3000 + i)}
+             for i in range(3000)]
+    third = {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3}
+    (check,) = slot_report(recs, "home", "purchase", intended_split=third).srm
+    assert not check.warning and sum(check.observed.values()) == pytest.approx(3000, abs=10)
+    skewed = [{**r, "arm": "a" if rng.random() < 0.2 else r["arm"]} for r in recs[:3000]] + recs[3000:]
+    assert slot_report(skewed, "home", "purchase", intended_split=third).srm[0].warning  # still caught

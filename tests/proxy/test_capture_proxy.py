@@ -118,7 +118,8 @@ slots:
 
 
 def minicart(query: Any) -> str:
-    """``?lines=1005:42:2,1013::1`` (product:size:qty), ``?count=3`` (count only), ``?empty=1``; ``?none=1``: no basket."""
+    """``?lines=1005:42:2,1013::1`` (product:size:qty), ``?count=3`` (count only), ``?empty=1``; ``?none=1``: no basket;
+    ``&pounds=1``: the lines priced in GBP (8.50 a unit, the store's currency selector), else in EUR (10,00)."""
     if "none" in query:
         return ""
     if "empty" in query:
@@ -129,8 +130,9 @@ def minicart(query: Any) -> str:
     for part in filter(None, query.get("lines", "").split(",")):
         product, size, qty = part.split(":")
         size_html = f'<span class="size">Size: {size}</span>' if size else ""
+        price = f"£{int(qty) * 8.5:.2f}" if "pounds" in query else f"{int(qty) * 10},00 €"
         items.append(f'<li><a href="/p/{product}/?v=1">P{product}</a>{size_html}<span class="qty">Qty: {qty}</span>'
-                     f'<span class="price">{int(qty) * 10},00 €</span></li>')
+                     f'<span class="price">{price}</span></li>')
     count = sum(int(p.split(":")[2]) for p in filter(None, query.get("lines", "").split(",")))
     return f'<div id="minicart"><span class="count">{count}</span><ul>{"".join(items)}</ul></div>'
 
@@ -462,6 +464,19 @@ def test_the_mini_basket_is_the_carts_truth(stack: Stack, browser: httpx.Client)
     browser.get("/page?empty=1")
     profile = stack.profile(v)
     assert profile.cart == [] and profile.cart_hint == 0
+
+
+def test_the_same_basket_in_another_currency_is_written_again_once(stack: Stack, browser: httpx.Client) -> None:
+    """The visitor switches the store's currency: the mini basket shows the same lines, each in pounds. The
+    cart takes their prices and currency (the waiting cart and ``cart_value`` read them), once."""
+    v = vid(browser)
+    browser.get("/page?lines=1005:42:2")
+    assert [(line["price"], line.get("currency")) for line in stack.profile(v).cart] == [(10.0, "EUR")]
+    browser.get("/page?lines=1005:42:2&pounds=1")
+    assert [(line["price"], line.get("currency")) for line in stack.profile(v).cart] == [(8.5, "GBP")]
+    cart_events = len(stack.log("cart", v))
+    browser.get("/page?lines=1005:42:2&pounds=1")
+    assert len(stack.log("cart", v)) == cart_events  # unchanged: nothing written
 
 
 def test_an_add_then_the_basket_page_is_one_line(stack: Stack, browser: httpx.Client) -> None:

@@ -361,3 +361,34 @@ async def test_a_rows_own_currency_is_the_stores_once_it_has_a_price_in_it(
     await plain.learn(MappingProxyType({**PAGE, "id": "cap", "price": 9.0, "currency": "GBP"}), NOW)
     await plain.learn(MappingProxyType({**PAGE, "id": "cap", "price": 11.0, "currency": "EUR"}), NOW + 10)
     assert priced(await row(store, "cap")) == (9.0, "GBP", {"EUR": 11.0})
+
+
+@pytest.mark.parametrize("told_by", ["feed", "page"])
+async def test_a_folded_rows_views_and_co_views_count_for_its_group_once(backend: Any, store: Any, tmp_path: Path,
+                                                                         told_by: str) -> None:
+    """The old rows of the tee's sizes were viewed (and viewed with the sock) as products of their own: once
+    folded, "popular" and "viewed together" count those views as the tee's, and a fold read again (another
+    worker's, the next refresh) counts nothing twice."""
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps([{"id": pid, "name": pid, "price": 18.0, "category": "T-Shirts"}
+                               for pid in ("tee-s", "tee-m", "hat", "sock")]))
+    assert await FeedLoader(backend.open(), "http://shop.test", lambda: NOW).refresh(old) == 4
+    for pid, co_viewed in (("tee-s", []), ("tee-m", ["sock"]), ("tee-m", ["sock", "tee-s"]), ("tee-m", []),
+                           *[("hat", ["sock"])] * 3, ("hat", []), ("hat", [])):
+        await store.record_product_view(pid, co_viewed)
+    assert (await store.popular(None, 2), await store.co_viewed("sock", 2)) == (["hat", "tee-m"], ["hat", "tee-m"])
+
+    async def fold(at: float) -> None:
+        if told_by == "feed":
+            await read_sizes(backend, tmp_path, at, S="tee-s", M="tee-m")
+        else:
+            await PageViewRecorder(store).learn(PAGE, at)
+
+    for at in (NOW + 60, NOW + 120):  # folded, then read again: the same counts
+        await fold(at)
+        assert await store.popular(None, 2) == ["hat", "tee"]  # hat 5, tee 4 (8 if counted twice)
+        assert await store.co_viewed("sock", 2) == ["hat", "tee"]  # hat 3, tee 2 (4 if counted twice)
+        assert await store.co_viewed("tee", 5) == ["sock"]  # not "viewed together" with its own variant
+        assert await store.co_viewed("tee-m", 5) == [] == await store.co_viewed("tee-s", 5)
+        if told_by == "page":  # the page names the tee's category: the category's list counts them too
+            assert await store.popular("t-shirts", 2) == ["hat", "tee"]

@@ -166,11 +166,13 @@ async def test_an_import_confirms_a_persons_own_claim(store: Any, tmp_path: Path
     assert merged.email_trusted and merged.customer_trusted  # held by trust: their pages write no link again
 
 
-async def test_a_purchases_import_names_the_buyer_and_an_erase_by_address_finds_them(store: Any,
-                                                                                     tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["purchases", "customers"])
+async def test_an_import_names_the_person_and_an_erase_by_address_finds_them(store: Any, tmp_path: Path,
+                                                                            kind: str) -> None:
     """A purchases row names its buyer as a customers row does: the profile holds the customer id and address,
-    by trust, where it held none or only a claim; an address held by trust stays (a person may have two). A
-    person known only from the import is found by their address and erased whole."""
+    by trust, where it held none or only a claim; an address held by trust stays (a person may have two: the
+    CRM's does not overwrite the one the store's page named). A person known only from the import is found by
+    their address and erased whole."""
     from slotwise.tag.admin import erase_person, export_person
 
     recorder = EventRecorder(store)
@@ -178,12 +180,14 @@ async def test_a_purchases_import_names_the_buyer_and_an_erase_by_address_finds_
     await recorder.record("phone", [identify("claim0011", email="old@example.com")], NOW, trusted=False)
     await recorder.record("laptop", [identify("login0012", customer_id="C12", email="first@example.com")], NOW,
                           trusted=True)
-    csv = tmp_path / "purchases.csv"
-    csv.write_text("order_id,ts,product,qty,price,customer_id,email\n"
-                   f"o-1,2023-11-01,d1,1,80,,{EMAIL}\n"  # known from this file alone
-                   "o-2,2023-11-01,d1,1,80,C11,new@example.com\n"  # the phone's claimed address gives way
-                   "o-3,2023-11-01,d1,1,80,C12,second@example.com\n")  # the laptop's trusted one stays
-    assert (await import_people_file(store, csv, "purchases", NOW + 1)).loaded == 3
+    order = "order_id,ts,product,qty,price," if kind == "purchases" else ""
+    line = "o-{},2023-11-01,d1,1,80,".format if kind == "purchases" else "".format
+    csv = tmp_path / f"{kind}.csv"
+    csv.write_text(f"{order}customer_id,email\n"
+                   f"{line(1)},{EMAIL}\n"  # known from this file alone
+                   f"{line(2)}C11,new@example.com\n"  # the phone's claimed address gives way
+                   f"{line(3)}C12,second@example.com\n")  # the laptop's trusted one stays
+    assert (await import_people_file(store, csv, kind, NOW + 1)).loaded == 3
 
     buyer = await store.get_profile(EMAIL_ALIAS)
     assert (buyer.customer_id, buyer.email_hash, buyer.email_trusted) == (None, hash_email(EMAIL), True)

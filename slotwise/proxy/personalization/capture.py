@@ -574,9 +574,11 @@ def _cart_changed(profile: Profile | None, lines: list[dict[str, Any]] | None, c
     if profile is None:
         return bool(lines) or bool(count)
     if lines is not None:
-        have = sorted(_line_key(line) for line in profile.cart)
-        new = sorted(_line_key(line) for line in lines)
-        if have != new:
+        have = sorted(profile.cart, key=_line_key)
+        new = sorted(lines, key=_line_key)
+        if [_line_key(line) for line in have] != [_line_key(line) for line in new]:
+            return True
+        if any(_repriced(old, line) for old, line in zip(have, new)):
             return True
         return count is not None and not lines and count != profile.cart_hint
     if count == 0:
@@ -584,6 +586,18 @@ def _cart_changed(profile: Profile | None, lines: list[dict[str, Any]] | None, c
     if profile.cart_hint:
         return count != profile.cart_hint
     return count != sum(int(line.get("qty") or 1) for line in profile.cart)
+
+
+def _repriced(held: Mapping[str, Any], read: Mapping[str, Any]) -> bool:
+    """Whether a line read again is priced otherwise than the profile's priced line: another currency (the
+    visitor switched the store's), or another price. A price or currency the reading does not name (a basket
+    that shows no prices) is no change, else every page would write a cart event; nor is a price the profile's
+    line never had (an add to cart that named none), as before: the basket said the same line."""
+    if not held.get("price"):
+        return False
+    if read.get("currency") and held.get("currency") and read["currency"] != held["currency"]:
+        return True
+    return read.get("price") is not None and float(read["price"]) != float(held["price"])
 
 
 def _line_key(line: Mapping[str, Any]) -> tuple[str, str, int]:

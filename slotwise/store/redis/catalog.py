@@ -27,20 +27,21 @@ import time
 from typing import Any, Iterable, Mapping
 
 from slotwise.store.base import StoreError
-from slotwise.store.catalog_merge import merge_rows
+from slotwise.store.catalog_merge import folded, merge_rows
 from slotwise.store.redis.client import RedisBase, guarded
 from slotwise.store.redis.profiles import MAX_ATTEMPTS, _backoff
 
-# ARGV: P, then (id, category or '', json, SHA-1 of the JSON it was merged from or '') per changed product.
-# Writes nothing (returns -1) unless every row is still what it was read as. A category change moves the
-# product and its views.
+# ARGV: P, then (id, category or '', json, SHA-1 of the JSON it was merged from or '', the parent it is folded
+# into or '') per changed product. Writes nothing (returns -1) unless every row is still what it was read as.
+# A category change moves the product and its views; a fold moves the row's views and co-views to its parent
+# (``catalog_merge.folded``), as SQLite's ``move_counts`` does.
 _UPSERT = """
 local P = ARGV[1]
-for i = 2, #ARGV, 4 do
+for i = 2, #ARGV, 5 do
   local stored = redis.call('HGET', P..'prod', ARGV[i])
   if (stored and redis.sha1hex(stored) or '') ~= ARGV[i + 3] then return -1 end
 end
-for i = 2, #ARGV, 4 do
+for i = 2, #ARGV, 5 do
   local id, cat, data = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local old = redis.call('HGET', P..'pcat', id)
   local views = redis.call('ZSCORE', P..'pv', id) or 0
@@ -57,8 +58,31 @@ for i = 2, #ARGV, 4 do
     redis.call('ZADD', P..'pv:'..cat, views, id)
   end
 end
+for i = 2, #ARGV, 5 do
+  local id, parent = ARGV[i], ARGV[i + 4]
+  if parent ~= '' then
+    local views = tonumber(redis.call('ZSCORE', P..'pv', id) or 0)
+    local pcat = redis.call('HGET', P..'pcat', parent)
+    if views > 0 and pcat then
+      redis.call('ZINCRBY', P..'pv', views, parent)
+      if pcat ~= '' then redis.call('ZINCRBY', P..'pv:'..pcat, views, parent) end
+      redis.call('ZADD', P..'pv', 0, id)
+      if ARGV[i + 1] ~= '' then redis.call('ZADD', P..'pv:'..ARGV[i + 1], 0, id) end
+    end
+    local pairs = redis.call('ZRANGE', P..'cv:'..id, 0, -1, 'WITHSCORES')
+    for j = 1, #pairs, 2 do
+      local other, n = pairs[j], pairs[j + 1]
+      redis.call('ZREM', P..'cv:'..other, id)
+      if other ~= parent then
+        redis.call('ZINCRBY', P..'cv:'..parent, n, other)
+        redis.call('ZINCRBY', P..'cv:'..other, n, parent)
+      end
+    end
+    redis.call('DEL', P..'cv:'..id)
+  end
+end
 if #ARGV > 1 then redis.call('INCR', P..'catv') end
-return (#ARGV - 1) / 4
+return (#ARGV - 1) / 5
 """
 
 # ARGV: P, product, co-viewed... Views count only for known products; co-views for any pair.
@@ -105,10 +129,12 @@ class CatalogMixin(RedisBase):
             changed = merge_rows(raw, rows, own_currency)
             if not changed:
                 return
+            folds = dict(folded(raw, changed))
             args: list[str] = []
             for pid, (p, data) in changed.items():
                 read = raw[pid]
-                args += [pid, str(p.get("category") or ""), data, hashlib.sha1(read.encode()).hexdigest() if read else ""]
+                args += [pid, str(p.get("category") or ""), data, hashlib.sha1(read.encode()).hexdigest() if read else "",
+                         folds.get(pid, "")]
             if int(await self.run_script(_UPSERT, *args)) >= 0:
                 self._stamp = None  # this store's own write: seen at once
                 return

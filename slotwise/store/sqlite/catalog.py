@@ -35,7 +35,7 @@ from typing import Any, Iterable, Mapping
 
 from slotwise.lru import LRUCache
 
-from slotwise.store.catalog_merge import merge_rows
+from slotwise.store.catalog_merge import folded, merge_rows
 from slotwise.store.sqlite.db import Database, new_version, schema
 
 schema("""
@@ -132,6 +132,21 @@ def count_product_views(cur: sqlite3.Cursor, views: Iterable[tuple[str, Iterable
         )
 
 
+def move_counts(cur: sqlite3.Cursor, child: str, parent: str) -> None:
+    """A folded row's views and co-views, added to its parent's (``catalog_merge.folded``), in the write that
+    folds it. Its co-views with the parent itself are dropped: a product is not "viewed together" with its
+    own variant. The views stay the child's when the catalog has no row of the parent to count them on."""
+    (views,) = cur.execute("SELECT views FROM products WHERE id = ?", (child,)).fetchone()
+    if views and cur.execute("UPDATE products SET views = views + ? WHERE id = ?", (views, parent)).rowcount:
+        cur.execute("UPDATE products SET views = 0 WHERE id = ?", (child,))
+    pairs = cur.execute("SELECT b, n FROM coviews WHERE a = ? AND b != ?", (child, parent)).fetchall()
+    cur.executemany(
+        "INSERT INTO coviews(a, b, n) VALUES (?, ?, ?) ON CONFLICT(a, b) DO UPDATE SET n = n + excluded.n",
+        [(parent, b, n) for b, n in pairs] + [(b, parent, n) for b, n in pairs],
+    )
+    cur.execute("DELETE FROM coviews WHERE a = ? OR b = ?", (child, child))
+
+
 class CatalogMixin:
     db: Database
     _kept_products: KeptProducts | None = None
@@ -157,6 +172,8 @@ class CatalogMixin:
                 "updated = excluded.updated",
                 [(pid, p.get("category"), data, now) for pid, (p, data) in changed.items()],
             )
+            for child, parent in folded(stored, changed):
+                move_counts(cur, child, parent)
             if changed:
                 cur.execute("UPDATE catalog_version SET version = ? WHERE id = 0", (new_version(),))
         if changed:
