@@ -27,8 +27,9 @@ from slotwise.tag.testing import sync
 
 ROOT = Path(__file__).resolve().parents[2]
 FEED = json.loads((ROOT / "tests" / "rules" / "feeds" / "shopify_products.json").read_text(encoding="utf-8"))
-SHOPIFY = ((ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
-           .split("#### `catalog.feed` in the store's own shape", 1)[1].split("```yaml\n", 2)[2].split("```", 1)[0])
+SHOPIFY = next(block.split("```", 1)[0] for block in (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+               .split("#### `catalog.feed` in the store's own shape", 1)[1].split("```yaml\n")[1:]
+               if "url: /products.json" in block)  # the section's Shopify mapping, wherever it stands
 RULES = f"""catalog:
   product_pages: "/products/{{product}}"
 {SHOPIFY}capture:

@@ -54,16 +54,18 @@ def _trail_tee() -> dict[str, Any]:
 TRAIL = _trail_tee()
 
 
-def doc_block(name: str, after: str, index: int = 0) -> str:
-    """The ``index``-th YAML block after the heading ``after`` in docs/``name``."""
+def doc_block(name: str, after: str, containing: str = "") -> str:
+    """The first YAML block after the heading ``after`` in docs/``name`` that holds ``containing`` (a section
+    may show several stores' blocks, in an order the docs are free to change)."""
     text = (ROOT / "docs" / name).read_text(encoding="utf-8").split(after, 1)[1]
-    return text.split("```yaml\n")[index + 1].split("```", 1)[0]
+    return next(block.split("```", 1)[0] for block in text.split("```yaml\n")[1:] if containing in block)
 
 
 def rules() -> dict[str, Any]:
     """docs/rules.md's Shopify feed mapping and docs/capture.md's Shopify capture.orders, one rules file."""
     catalog = yaml.safe_load('catalog:\n  product_pages: "/products/{product}"\n'
-                             + doc_block("rules.md", "#### `catalog.feed` in the store's own shape", 1))
+                             + doc_block("rules.md", "#### `catalog.feed` in the store's own shape",
+                                       "url: /products.json"))
     orders = yaml.safe_load(doc_block("capture.md", "#### In the store's own shape: `capture.orders`"))
     catalog["catalog"]["feed"]["url"] = FEED.name  # the sample, as a file beside the rules
     assert orders["catalog"]["not_sizes"] == catalog["catalog"]["not_sizes"]
