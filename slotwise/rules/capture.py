@@ -10,6 +10,8 @@ response, writing the store — lives in ``slotwise.proxy.personalization.captur
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import json
 import math
@@ -146,9 +148,10 @@ class RequestSource:
         out["headers"].update(c.name.lower() for c in self.rule.headers)
         return {name: sorted(keys) for name, keys in out.items() if keys}
 
-    @property
+    @functools.cached_property
     def reads_answer(self) -> bool:
-        """Whether an expression reads the answer's body (``response.json``): the proxy then reads it first."""
+        """Whether an expression reads the answer's body (``response.json``): the proxy then reads it first
+        (worked out once per rules load, not per captured request)."""
         return any(tuple(parts[:2]) == ("response", "json")
                    for expression in (*self.fields.values(), self.success) for parts in getattr(expression, "parts", ()))
 

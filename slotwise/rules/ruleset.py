@@ -312,9 +312,12 @@ class RuleSet:
     files: tuple[Path, ...] = ()  # the rules file, its includes and templates (for reload watching)
     cookie_warnings: tuple[Issue, ...] = ()  # each cookie field's: in tag-only mode it cannot see an HttpOnly cookie
     _by_id: Mapping[str, Slot] = field(default_factory=dict, init=False, repr=False)
+    scheduled: bool = field(default=False, init=False)
+    """Whether any slot or variant has an ``active`` window (without one, no page's freshness is capped)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", MappingProxyType({s.id: s for s in self.slots}))
+        object.__setattr__(self, "scheduled", any(s.scheduled for s in self.slots))
 
     def slot(self, slot_id: str) -> Slot:
         return self._by_id[slot_id]

@@ -392,7 +392,7 @@ class SlotwisePersonalizer:
         window (None: none will): a page keeping the store's caching may be kept no longer
         (``freshness_cap``), or a CDN would serve the store's page after a campaign started."""
         ruleset = self.ruleset()
-        if ruleset is None:
+        if ruleset is None or not ruleset.scheduled:  # no window in the rules: nothing to cap (once per load)
             return None
         now = self.clock()
         edges = [e for slot in self._slots(flow, ruleset) if slot.scheduled and (e := slot.next_change(now)) is not None]

@@ -45,4 +45,4 @@ class PresenceMixin(RedisBase):
     @guarded
     async def slot_presence(self) -> dict[str, SlotPresence]:
         raw = await self.redis.hgetall(self.key("slot-presence"))
-        return {(k.decode() if isinstance(k, bytes) else k): SlotPresence.of(json.loads(v)) for k, v in raw.items()}
+        return {slot: SlotPresence.of(json.loads(v)) for slot, v in raw.items()}  # the client decodes: str
