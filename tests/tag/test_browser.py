@@ -118,9 +118,11 @@ def test_exposures_once_visible_and_clicks(live_tag_server: Any, page: Any, stor
     page.evaluate("document.querySelector('.below').scrollIntoView()")  # once per decision per page
     page.wait_for_timeout(300)
     page.evaluate("window.scrollTo(0, 0)")
+    page.evaluate("document.querySelector('.below').click()")  # a script's click (a store's, click: true's): no visitor's
     page.click("a.rec")
     click = wait_for(lambda: events_of(store, "click"))
     assert click[0].data["props"]["decision_id"] == "d-rec-1" and click[0].data["props"]["href"].endswith("/p/p2")
+    assert [e.data["props"]["decision_id"] for e in events_of(store, "click")] == ["d-rec-1"]
     assert len(events_of(store, "exposure")) == 2
 
 
