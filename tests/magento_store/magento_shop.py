@@ -33,6 +33,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from served_app import ServedApp  # tests/served_app.py
+from shop_sessions import as_int, ensure_session, session_of, shop_of  # tests/shop_sessions.py
 
 HERE = Path(__file__).parent
 SITE = "Luma Fixture"
@@ -318,21 +319,12 @@ ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), aut
 ENV.globals.update(price_html=price_html, amount=amount, categories=CATEGORIES, tops=TOPS, SIZE_ATTRIBUTE=SIZE_ATTRIBUTE)
 
 
-def shop_of(request: Request) -> Shop:
-    return request.app.state.shop  # type: ignore[no-any-return]
-
-
 def current(request: Request) -> Session | None:
-    return shop_of(request).sessions.get(request.cookies.get(SESSION, ""))
+    return session_of(request, SESSION)  # type: ignore[no-any-return]
 
 
 def ensure(request: Request) -> Session:
-    session = current(request)
-    if session is None:
-        session = Session(secrets.token_hex(13))
-        shop_of(request).sessions[session.sid] = session
-    request.state.session = session
-    return session
+    return ensure_session(request, SESSION, Session, 13)  # type: ignore[no-any-return]
 
 
 def finish(request: Request, response: Response) -> Response:
@@ -355,13 +347,6 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     html = ENV.get_template(template).render(request=request, path=request.url.path, form_key=session.form_key,
                                              customer=customer, here=uenc(str(request.url)), **context)
     return finish(request, HTMLResponse(html, status, headers={"cache-control": "no-store, no-cache, must-revalidate"}))
-
-
-def as_int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 async def home(request: Request) -> Response:

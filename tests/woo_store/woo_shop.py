@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from served_app import ServedApp  # tests/served_app.py
+from shop_sessions import as_int, ensure_session, session_of, shop_of  # tests/shop_sessions.py
 
 HERE = Path(__file__).parent
 SITE = "Woo Fixture"
@@ -288,21 +289,12 @@ ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), aut
 ENV.globals.update(price_html=price_html, categories=CATEGORIES, PRODUCTS=PRODUCTS)
 
 
-def shop_of(request: Request) -> Shop:
-    return request.app.state.shop  # type: ignore[no-any-return]
-
-
 def current(request: Request) -> Session | None:
-    return shop_of(request).sessions.get(request.cookies.get(SESSION, ""))
+    return session_of(request, SESSION)  # type: ignore[no-any-return]
 
 
 def ensure(request: Request) -> Session:
-    session = current(request)
-    if session is None:
-        session = Session(secrets.token_hex(16))
-        shop_of(request).sessions[session.sid] = session
-    request.state.session = session
-    return session
+    return ensure_session(request, SESSION, Session, 16)  # type: ignore[no-any-return]
 
 
 def cart_hash(session: Session | None) -> str:
@@ -356,13 +348,6 @@ def fragments(session: Session) -> dict[str, Any]:
         },
         "cart_hash": cart_hash(session),
     }
-
-
-def as_int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 async def home(request: Request) -> Response:
