@@ -6,7 +6,9 @@ without a cap the CDN would serve the store's page for an hour after the campaig
 real proxy (its HTML cache off and on) in front of a real store, with the personalizer's clock set to
 T0: the freshness every field advertises ends at the window's start, and nothing changes for pages
 whose slots have no window or one too far away to matter. A personalized page is ``private, no-cache``
-whatever its variant's window, so no cache keeps it past a variant's end.
+whatever its variant's window, so no cache keeps it past a variant's end. A ``when`` on the ``time`` facts
+caps the same way, at the next turn of the finest unit it reads in the rules' zone (Kolkata's hours turn
+at half past UTC's), and a capped page loses the ``Last-Modified`` a cache would guess a lifetime from.
 """
 
 from __future__ import annotations
@@ -243,3 +245,15 @@ def test_a_capped_page_loses_the_last_modified_a_cache_would_guess_a_lifetime_fr
     assert r.headers["last-modified"] == MODIFIED[1]
     r = get("/plain", agent=BOT)  # nothing on the page changes with the clock: not capped, nothing dropped
     assert r.headers["cache-control"] == "public, s-maxage=7200" and r.headers["last-modified"] == MODIFIED[1]
+
+
+def test_the_html_cache_keeps_the_stores_page_and_personalizes_it_at_each_requests_time(
+        clocked: Any, request: pytest.FixtureRequest) -> None:
+    """Slotwise's own cache keeps the page before personalization: at 17:00 the kept page gets the slot."""
+    get, clock = clocked
+    assert "Welcome" in get("/drinks").text
+    clock.now = dt.datetime(2026, 11, 27, 11, 30, tzinfo=dt.timezone.utc).timestamp()  # 17:00 in Kolkata
+    r = get("/drinks")
+    assert "Happy hour" in r.text and r.headers["cache-control"] == "private, no-cache"
+    cached = request.node.callspec.params["serve"] > 0
+    assert ("cache;desc=hit" in r.headers.get("server-timing", "")) is cached  # the kept copy, not a new fetch
