@@ -22,7 +22,7 @@ from typing import Any, Mapping, TextIO
 from urllib.parse import urljoin, urlsplit
 
 from slotwise.commands.page_fetch import FetchError, fetch
-from slotwise.rules.schedule import DEFAULT_TIMEZONE
+from slotwise.rules.schedule import DEFAULT_TIMEZONE, TURN_WORDS
 
 
 
@@ -78,7 +78,7 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         print(f"  {slot.summary()}", file=out)
         if slot.key_warning is not None:  # tag-only mode is serve's, not the rules': said as of request sources
             print(slot.key_warning, file=out)
-        for line in schedule_lines(slot, now):
+        for line in schedule_lines(slot, now, ruleset.timezone):
             print(line, file=out)
     capture = ruleset.capture
     sources = len(capture.requests) + len(capture.pages) + len(capture.triggers)
@@ -141,10 +141,11 @@ STRICT_EXIT = 3
 could not be checked), so a deploy script tells the three apart."""
 
 
-def schedule_lines(slot: Any, now: float) -> list[str]:
+def schedule_lines(slot: Any, now: float, timezone: str = DEFAULT_TIMEZONE) -> list[str]:
     """A slot's and its variants' ``active`` windows in words, and a warning for each one that has ended: a
-    stale campaign is never applied again (a variant: never offered again), and still costs every page a look."""
-    lines = []
+    stale campaign is never applied again (a variant: never offered again), and still costs every page a look.
+    A ``when`` that reads the clock: until when a page it leaves as the store's may be cached (``fresh_for``)."""
+    lines, warnings = [], []
     owners = [(f"slot {slot.id!r}", "", slot.window)] + [
         (f"variant {v.id!r} of slot {slot.id!r}", f"variant {v.id!r} ", v.window) for v in slot.variants]
     for name, prefix, window in owners:
@@ -152,9 +153,13 @@ def schedule_lines(slot: Any, now: float) -> list[str]:
             continue
         lines.append(f"    {prefix}{window.describe(now)}")
         if window.ended(now):
-            lines.append(f"WARNING: {name}: its 'active' window ended {window.closes()}: a stale "
-                         f"campaign, never {'applied' if not prefix else 'offered'} again; remove it or give it new dates")
-    return lines
+            warnings.append(f"WARNING: {name}: its 'active' window ended {window.closes()}: a stale "
+                            f"campaign, never {'applied' if not prefix else 'offered'} again; remove it or give it new dates")
+    if slot.clock is not None:
+        read = sorted(f for f in slot.when.facts if f.startswith("time.")) or ["time"]
+        lines.append(f"    'when' reads the clock ({', '.join(read)}): a page it leaves as the store's is cached only "
+                     f"until {TURN_WORDS[slot.clock]} ({timezone}){' while it runs' if slot.scheduled else ''}")
+    return lines + warnings
 
 
 def _signed(identity: Any, customer: str | None, signature: str | None) -> str | None:

@@ -137,8 +137,9 @@ class Personalizer(Protocol):
     #   passes_through() -> bool: True when no forwarded request will ever be touched (asked once, when
     #       the forwarding layer is built): it then forwards without calling the personalizer at all.
     #   fresh_for(flow) -> float | None: seconds until something the rules show on this page changes on
-    #       its own (an ``active`` window's edge); a page keeping the store's caching is fresh no longer
-    #       (``freshness_cap``). Without it, or None: the store's caching as it is.
+    #       its own (an ``active`` window's edge, the next full hour for a ``when`` on ``time.hour``); a page
+    #       keeping the store's caching is fresh no longer (``freshness_cap``). Without it, or None: the
+    #       store's caching as it is.
 
     async def on_response(self, flow: Flow) -> None:
         """The upstream's status and headers are in (any content type): e.g. capture a form post."""

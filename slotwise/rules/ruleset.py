@@ -27,7 +27,7 @@ from slotwise.rules.pages import Headers, PageMatcher, Query, normalize_query
 from slotwise.rules.recommend import KeyedPicks
 from slotwise.rules.render_cache import CachedTemplate, frozen_key
 from slotwise.rules.revenue import Revenue
-from slotwise.rules.schedule import DEFAULT_TIMEZONE, Window, open_now
+from slotwise.rules.schedule import DEFAULT_TIMEZONE, Window, clock_unit, next_turn, open_now
 from slotwise.rules.signals import Signals
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.rules.schema import INSERT_ACTIONS, CouponCost, RecommendSpec
@@ -145,9 +145,16 @@ class Slot:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scheduled", self.window is not None or any(v.window is not None for v in self.variants))
+        object.__setattr__(self, "clock", clock_unit(self.when.facts) if self.when is not None else None)
+        object.__setattr__(self, "timed", self.scheduled or self.clock is not None)
 
     scheduled: bool = field(default=False, init=False)
     """Whether it or a variant has an ``active`` window (without one, ``runs`` and ``offered`` cost nothing)."""
+    clock: str | None = field(default=None, init=False)
+    """The finest unit of the clock its ``when`` reads (``minute``, ``hour``, ``day``: ``schedule.clock_unit``),
+    None when it reads no ``time`` fact: whether it holds may change at the next such turn, by itself."""
+    timed: bool = field(default=False, init=False)
+    """Whether a page it could apply on may change with the clock alone (``scheduled``, or a ``clock``)."""
 
     def runs(self, now: float) -> bool:
         """Whether its ``active`` window is open at ``now`` and one of its variants' too: outside, the slot
@@ -163,13 +170,16 @@ class Slot:
             return self.variants
         return tuple(v for v in self.variants if open_now(v.window, now))
 
-    def next_change(self, now: float) -> float | None:
-        """The first instant after ``now`` when its window or a variant's opens or closes (None: none
-        will): a page made at ``now`` may show the wrong thing from then on, so no cache keeps it longer."""
-        if not self.scheduled:
+    def next_change(self, now: float, timezone: str = DEFAULT_TIMEZONE) -> float | None:
+        """The first instant after ``now`` when its window or a variant's opens or closes, or, while it runs,
+        when the clock unit its ``when`` reads turns in ``timezone`` (the rules'): None when neither will.
+        A page made at ``now`` may show the wrong thing from then on, so no cache keeps it longer."""
+        if not self.timed:
             return None
         edges = [e for w in (self.window, *(v.window for v in self.variants)) if w is not None
-                 and (e := w.next_edge(now)) is not None]
+                 and (e := w.next_edge(now)) is not None] if self.scheduled else []
+        if self.clock is not None and self.runs(now):  # outside its window its `when` is not asked
+            edges.append(next_turn(now, timezone, self.clock))
         return min(edges) if edges else None
 
     def matches_page(self, path: str, query: Query = None, headers: Headers = None) -> bool:
@@ -312,12 +322,13 @@ class RuleSet:
     files: tuple[Path, ...] = ()  # the rules file, its includes and templates (for reload watching)
     cookie_warnings: tuple[Issue, ...] = ()  # each cookie field's: in tag-only mode it cannot see an HttpOnly cookie
     _by_id: Mapping[str, Slot] = field(default_factory=dict, init=False, repr=False)
-    scheduled: bool = field(default=False, init=False)
-    """Whether any slot or variant has an ``active`` window (without one, no page's freshness is capped)."""
+    timed: bool = field(default=False, init=False)
+    """Whether any slot or variant has an ``active`` window or a ``when`` reads the ``time`` facts (without,
+    no page changes with the clock alone, and none's freshness is capped: found once per load)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", MappingProxyType({s.id: s for s in self.slots}))
-        object.__setattr__(self, "scheduled", any(s.scheduled for s in self.slots))
+        object.__setattr__(self, "timed", any(s.timed for s in self.slots))
 
     def slot(self, slot_id: str) -> Slot:
         return self._by_id[slot_id]

@@ -30,8 +30,10 @@ def _email(value: str) -> str:
     return value
 
 
-def _currency(value: str) -> str | None:
-    """A price's currency as the catalog keys prices (``rules.prices``): ``gbp`` and ``£`` are ``GBP``."""
+def read_currency(value: str) -> str | None:
+    """A price's currency as the catalog keys prices (``rules.prices``): ``gbp`` and ``£`` are ``GBP``; none
+    for nothing; ValueError saying what it takes for a text naming no currency. The one reading of a
+    currency the store or the tag sends: a cart's and its lines', an order's (events, webhook, import)."""
     if not value:
         return None
     code = currency_of(value)
@@ -46,9 +48,9 @@ def _page_currency(value: Any) -> str | None:
     return currency_of(value) if isinstance(value, str) else None
 
 
-Currency = Annotated[str, Field(max_length=16), AfterValidator(_currency)]
-"""A line's or a cart's prices' currency, as a code: a line in a currency nobody can read is refused (its
-price must not be counted or compared as another currency's)."""
+Currency = Annotated[str, Field(max_length=16), AfterValidator(read_currency)]
+"""A line's, a cart's or an order's prices' currency, as a code: one in a currency nobody can read is refused
+(its price must not be counted or compared as another currency's, nor an order's value converted as one)."""
 PageCurrency = Annotated[str | None, BeforeValidator(_page_currency)]
 
 Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
@@ -94,7 +96,7 @@ class PurchaseProps(_Props):
     order_id: Text
     lines: Annotated[list[Line], Field(min_length=1, max_length=500)]
     total: Price | None = None
-    currency: Annotated[str, Field(max_length=8)] | None = None
+    currency: Currency | None = None  # its total's and its lines' prices'
     channel: Literal["online", "store"] | None = None  # trusted sources only (an order webhook); else online
     coupon: Annotated[str, Field(max_length=64)] | None = None  # the code redeemed; "": none (None: not said)
     discount: Price | None = None  # what the coupon took off the order

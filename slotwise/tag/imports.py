@@ -25,13 +25,14 @@ from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.rules.replenish import own_intervals
 from slotwise.store.base import Store
 from slotwise.tag.coupons import valid_pool_code
+from slotwise.tag.events import read_currency
 from slotwise.tag.golden import email_is_valid
 
 BATCH_ROWS = 20_000
 MAX_LISTED = 1000  # rejected rows listed in the report; all are counted
 
 PURCHASE_COLUMNS = ("order_id", "ts", "product", "qty", "price")
-PURCHASE_OPTIONAL = ("category", "size", "channel", "store")
+PURCHASE_OPTIONAL = ("category", "size", "channel", "store", "currency")
 CUSTOMER_OPTIONAL = ("name", "subscribed", "consent")
 PERSON_COLUMNS = ("customer_id", "email")  # at least one of them
 
@@ -235,6 +236,10 @@ def parse_purchase(row: dict[str, str], sizes: SizeVocabulary = PLAIN_SIZES) -> 
     channel = (row.get("channel") or "").strip().lower() or "store"
     if channel not in CHANNELS:
         raise RowError(f"channel: {channel!r} is not one of {', '.join(CHANNELS)}")
+    try:  # read as an order's from the tag or the webhook; the profile keeps no currency for a purchase line
+        read_currency((row.get("currency") or "").strip())
+    except ValueError as exc:
+        raise RowError(f"currency: {exc}") from None
     line = {
         "product": product_key(product),
         "category": category_key(row.get("category")),

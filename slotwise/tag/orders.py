@@ -34,7 +34,7 @@ from slotwise.rules.order_mapping import SLOTWISE_SIGNATURE, MappedOrder, OrderM
 from slotwise.store.base import Store
 from slotwise.store.outage import is_outage
 from slotwise.tag import jsonbody
-from slotwise.tag.events import Email, Line, Price, Text, parse_event
+from slotwise.tag.events import Currency, Email, Line, Price, Text, parse_event
 from slotwise.tag.jsonbody import BadJSON
 from slotwise.tag.recorder import EventRecorder, Incoming
 
@@ -54,7 +54,7 @@ class Order(BaseModel):
     email: Email | None = None
     lines: Annotated[list[Line], Field(min_length=1, max_length=500)]
     total: Price | None = None
-    currency: Annotated[str, Field(max_length=8)] | None = None
+    currency: Currency | None = None  # read as an event's (``events.read_currency``): ``£`` is GBP
     coupon: Annotated[str, Field(max_length=64)] | None = None  # the code redeemed ("": none; absent: not said)
     discount: Price | None = None  # what it took off (the margin goal's cost)
     ts: float | str | None = None

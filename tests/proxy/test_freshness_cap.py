@@ -35,3 +35,22 @@ def test_each_lifetime_ends_at_the_edge(name: bytes, given: bytes, expected: byt
 def test_the_age_of_a_kept_copy_counts_from_its_birth() -> None:
     headers = [(b"date", DATE), (b"age", b"120"), (b"cache-control", b"max-age=3600")]
     assert capped(headers, 600)[2] == (b"cache-control", b"max-age=720")
+
+
+MODIFIED = (b"last-modified", b"Mon, 02 Nov 2026 10:00:00 GMT")
+
+
+@pytest.mark.parametrize("caching, kept", [
+    ([(b"cache-control", b"public, s-maxage=7200")], False),  # a browser has no lifetime: it would guess one
+    ([], False),
+    ([(b"cache-control", b"public, max-age=3600")], True),  # every cache has one, capped
+    ([(b"expires", b"Fri, 27 Nov 2026 00:50:00 GMT")], True),
+    ([(b"expires", b"0")], True),  # already stale, explicitly
+    ([(b"cache-control", b"no-cache")], True),  # reused only once asked: nothing to guess
+    ([(b"cache-control", b"no-store")], True),
+], ids=["s-maxage-only", "no-caching", "max-age", "expires", "expires-invalid", "no-cache", "no-store"])
+def test_last_modified_goes_where_a_cache_would_guess_a_lifetime_from_it(caching: list[tuple[bytes, bytes]],
+                                                                         kept: bool) -> None:
+    headers = [(b"date", DATE), MODIFIED, *caching]
+    assert (MODIFIED in capped(headers, 600)) is kept
+    assert MODIFIED in capped(headers, 2.0**31)  # no edge ahead: nothing capped, nothing dropped

@@ -172,6 +172,10 @@ def _bad_email(order: dict[str, Any]) -> None:
     order["email"] = "kari at example.com"
 
 
+def _bad_currency(order: dict[str, Any]) -> None:
+    order["currency"] = "Euros"  # read as an event's currency: a code or its symbol
+
+
 @pytest.mark.parametrize(("change", "field", "path"), [
     (_without_buyer, "customer_id or email", "customer.id or email"),
     (_no_quantity, "lines.1.qty", "line_items.1.quantity"),
@@ -179,7 +183,8 @@ def _bad_email(order: dict[str, Any]) -> None:
     (_no_products, "lines", "line_items[].variant_id"),
     (_bad_time, "ts", "created_at"),
     (_bad_email, "email", "email"),
-], ids=["no-buyer", "zero-quantity", "no-line-items", "no-product", "bad-created-at", "bad-email"])
+    (_bad_currency, "currency", "currency"),
+], ids=["no-buyer", "zero-quantity", "no-line-items", "no-product", "bad-created-at", "bad-email", "bad-currency"])
 def test_an_order_the_mapping_cannot_read_is_422_naming_the_field_and_its_key_path(
         stack: ShopStack, change: Callable[[dict[str, Any]], None], field: str, path: str) -> None:
     order = shopify_order()

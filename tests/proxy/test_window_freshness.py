@@ -6,13 +6,16 @@ without a cap the CDN would serve the store's page for an hour after the campaig
 real proxy (its HTML cache off and on) in front of a real store, with the personalizer's clock set to
 T0: the freshness every field advertises ends at the window's start, and nothing changes for pages
 whose slots have no window or one too far away to matter. A personalized page is ``private, no-cache``
-whatever its variant's window, so no cache keeps it past a variant's end.
+whatever its variant's window, so no cache keeps it past a variant's end. A ``when`` on the ``time`` facts
+caps the same way, at the next turn of the finest unit it reads in the rules' zone (Kolkata's hours turn
+at half past UTC's), and a capped page loses the ``Last-Modified`` a cache would guess a lifetime from.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import ExitStack
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -74,27 +77,39 @@ class Clock:
         return self.now
 
 
+Get = Callable[..., httpx.Response]
+
+
 @pytest.fixture(params=[0.0, 64.0], ids=["uncached", "html-cache"])
-def edge(request: pytest.FixtureRequest, tmp_path: Path, asgi_server: Any,
-         page_server: Any) -> Iterator[tuple[Callable[..., httpx.Response], Clock]]:
+def serve(request: pytest.FixtureRequest, tmp_path: Path, asgi_server: Any,
+          page_server: Any) -> Iterator[Callable[[str, dict[str, tuple[tuple[str, str], ...]]], tuple[Get, Clock]]]:
+    """Factory: the real proxy (its HTML cache off, then on) with ``rules`` and a clock set to T0, in front
+    of a store serving PAGE at each path with its headers; ``get(path, agent)`` as a known visitor."""
     from page_server import Page
 
-    shop = page_server({path: Page(PAGE, headers=caching()) for path in
-                        ("/", "/?member=yes", "/plain", "/later", "/flash")})
-    (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
-    settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
-                        personalize_budget_ms=5000.0, html_cache_mb=request.param)
-    clock = Clock()
-    personalizer = SlotwisePersonalizer(settings, clock=clock)
-    proxy = asgi_server(create_app(settings, personalizer))
-    with httpx.Client(base_url=proxy.url, timeout=10) as client:
-        client.cookies.set("sw_vid", personalizer.cookies.sign("window-freshness-visitor"))  # a known visitor
+    with ExitStack() as stack:
+        def start(rules: str, pages: dict[str, tuple[tuple[str, str], ...]]) -> tuple[Get, Clock]:
+            shop = page_server({path: Page(PAGE, headers=headers) for path, headers in pages.items()})
+            (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
+            settings = Settings(upstream=shop.url, rules=str(tmp_path / "rules.yaml"), data=str(tmp_path / "edge"),
+                                personalize_budget_ms=5000.0, html_cache_mb=request.param)
+            clock = Clock()
+            personalizer = SlotwisePersonalizer(settings, clock=clock)
+            proxy = asgi_server(create_app(settings, personalizer))
+            client = stack.enter_context(httpx.Client(base_url=proxy.url, timeout=10))
+            client.cookies.set("sw_vid", personalizer.cookies.sign("window-freshness-visitor"))  # a known visitor
 
-        def get(path: str, agent: str = DESKTOP_UA) -> httpx.Response:
-            response = client.get(path, headers={"user-agent": agent})
-            assert response.status_code == 200
-            return response
-        yield get, clock
+            def get(path: str, agent: str = DESKTOP_UA) -> httpx.Response:
+                response = client.get(path, headers={"user-agent": agent})
+                assert response.status_code == 200
+                return response
+            return get, clock
+        yield start
+
+
+@pytest.fixture
+def edge(serve: Any) -> tuple[Get, Clock]:
+    return serve(RULES, dict.fromkeys(("/", "/?member=yes", "/plain", "/later", "/flash"), caching()))
 
 
 def lifetimes(r: httpx.Response) -> dict[str, Any]:
@@ -145,3 +160,100 @@ def test_once_the_window_is_open_the_page_is_personal_and_kept_by_no_shared_cach
     assert "cdn-cache-control" not in r.headers and "expires" not in r.headers
     r = get("/flash")  # a variant whose window ends in five minutes: no shared cache keeps the page at all
     assert ("Short" in r.text or "Long" in r.text) and r.headers["cache-control"] == "private, no-cache"
+
+
+T1 = dt.datetime(2026, 11, 26, 20, 10, 15, tzinfo=dt.timezone.utc).timestamp()  # Fri 27th, 01:40:15 in Kolkata
+CLOCK_RULES = """
+timezone: Asia/Kolkata                    # UTC+05:30: its hours turn at half past, UTC's
+slots:
+  - id: happy-hour                        # reads the hour: the next turn is 02:00 local, 20:30 UTC
+    pages: ["/drinks", "/wine"]
+    selector: ".hero"
+    action: replace
+    when: time.hour == 17
+    html: "<b>Happy hour</b>"
+  - id: flash                             # the minute is the finest it reads
+    pages: "/flash"
+    selector: ".hero"
+    action: replace
+    when: time.weekday == 'fri' and time.minute < 5 and time.hour == 12
+    html: "<b>Flash</b>"
+  - id: christmas                         # the date: the next local midnight
+    pages: "/gifts"
+    selector: ".hero"
+    action: replace
+    when: time.date == '2026-12-24'
+    html: "<b>Christmas</b>"
+  - id: winter-evenings                   # reads the hour, but its window opens in a month: until then only that counts
+    pages: "/later"
+    selector: ".hero"
+    action: replace
+    active: {from: "2026-12-27"}
+    when: time.hour >= 18
+    html: "<b>Winter</b>"
+"""
+MODIFIED = ("last-modified", "Mon, 02 Nov 2026 10:00:00 GMT")
+SHARED_ONLY = (("content-type", "text/html; charset=utf-8"), ("cache-control", "public, s-maxage=7200"), MODIFIED)
+
+
+@pytest.fixture
+def clocked(serve: Any) -> tuple[Get, Clock]:
+    get, clock = serve(CLOCK_RULES, {**dict.fromkeys(("/drinks", "/flash", "/gifts", "/later"), (*caching(), MODIFIED)),
+                                     "/wine": SHARED_ONLY, "/plain": SHARED_ONLY})
+    clock.now = T1
+    return get, clock
+
+
+@pytest.mark.parametrize("path, left", [("/drinks", 1185), ("/flash", 45)], ids=["hour", "minute"])
+def test_a_page_whose_when_reads_the_clock_is_kept_until_its_finest_unit_turns(clocked: Any, path: str,
+                                                                               left: int) -> None:
+    get, _ = clocked
+    r = get(path)
+    assert "Welcome" in r.text and "private" not in r.headers["cache-control"]  # the when is false: the store's caching
+    cap = int(r.headers.get("age", "0")) + left
+    assert lifetimes(r) == {
+        "cache-control": f"public, max-age={cap}, s-maxage={cap}, stale-while-revalidate=0",
+        "cdn-cache-control": f"max-age={cap}", "surrogate-control": f"max-age={cap}",
+        "x-accel-expires": str(left), "expires": pytest.approx(cap, abs=2)}
+
+
+def test_a_when_on_the_date_keeps_the_page_until_local_midnight(clocked: Any) -> None:
+    get, _ = clocked
+    r = get("/gifts")  # midnight in Kolkata is 18:30 UTC on the 27th: 22 h 19 min 45 s on
+    assert r.headers["cache-control"] == "public, max-age=3600, s-maxage=7200, stale-while-revalidate=600"  # shorter
+    assert r.headers["cdn-cache-control"] == f"max-age={int(r.headers.get('age', '0')) + 80385}"
+
+
+def test_a_slot_outside_its_window_does_not_cap_by_its_clock(clocked: Any) -> None:
+    get, _ = clocked
+    r = get("/later")
+    assert r.headers["cache-control"] == "public, max-age=3600, s-maxage=7200, stale-while-revalidate=600"
+    assert r.headers["cdn-cache-control"] == "max-age=86400"
+
+
+BOT = "Googlebot/2.1 (+http://www.google.com/bot.html)"
+
+
+def test_a_capped_page_loses_the_last_modified_a_cache_would_guess_a_lifetime_from(clocked: Any) -> None:
+    """``s-maxage`` alone binds shared caches only: a browser given the page would guess its lifetime
+    from ``Last-Modified`` (a tenth of 24 days: over two days), far past the turn of the hour."""
+    get, _ = clocked
+    r = get("/wine", agent=BOT)  # a bot's page: the store's, its caching capped too
+    assert r.headers["cache-control"] == f"public, s-maxage={int(r.headers.get('age', '0')) + 1185}"
+    assert "last-modified" not in r.headers
+    r = get("/drinks", agent=BOT)  # max-age gives every cache a lifetime, capped: nothing to guess
+    assert r.headers["last-modified"] == MODIFIED[1]
+    r = get("/plain", agent=BOT)  # nothing on the page changes with the clock: not capped, nothing dropped
+    assert r.headers["cache-control"] == "public, s-maxage=7200" and r.headers["last-modified"] == MODIFIED[1]
+
+
+def test_the_html_cache_keeps_the_stores_page_and_personalizes_it_at_each_requests_time(
+        clocked: Any, request: pytest.FixtureRequest) -> None:
+    """Slotwise's own cache keeps the page before personalization: at 17:00 the kept page gets the slot."""
+    get, clock = clocked
+    assert "Welcome" in get("/drinks").text
+    clock.now = dt.datetime(2026, 11, 27, 11, 30, tzinfo=dt.timezone.utc).timestamp()  # 17:00 in Kolkata
+    r = get("/drinks")
+    assert "Happy hour" in r.text and r.headers["cache-control"] == "private, no-cache"
+    cached = request.node.callspec.params["serve"] > 0
+    assert ("cache;desc=hit" in r.headers.get("server-timing", "")) is cached  # the kept copy, not a new fetch

@@ -13,7 +13,7 @@ from hypothesis import example, given, settings, strategies as st
 
 from slotwise.commands.rules import run_check
 from slotwise.rules import build_context, load_rules, page_facts, request_facts
-from slotwise.rules.schedule import WEEKDAYS, parse_moment, time_facts
+from slotwise.rules.schedule import WEEKDAYS, clock_unit, next_turn, parse_moment, time_facts
 
 ZONES = ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -113,6 +113,52 @@ def test_time_facts_around_a_clock_change(case: tuple[str, str, int, int], secon
     assert facts["date"] == local.date().isoformat()
 
 
+UNIT_FACTS = {"minute": ("date", "hour", "minute"), "hour": ("date", "hour"), "day": ("date",)}
+
+
+@settings(max_examples=300)
+@given(st.integers(min_value=int(at("1995-01-01T00:00:00")) * 10**6, max_value=int(at("2060-01-01T00:00:00")) * 10**6),
+       st.sampled_from(ZONES), st.sampled_from(sorted(UNIT_FACTS)), st.floats(min_value=0.0, max_value=1.0))
+@example(int(at("2026-10-25T02:30:00", fold=0)) * 10**6, "Europe/Berlin", "hour", 0.5)  # the first 02:30
+@example(int(at("2026-03-29T01:30:00")) * 10**6, "Europe/Berlin", "hour", 0.5)  # 02:00 is skipped
+@example(int(at("2026-04-05T01:45:00", ZoneInfo("Australia/Lord_Howe"))) * 10**6, "Australia/Lord_Howe", "hour", 0.9)
+def test_the_next_turn_is_the_first_moment_the_units_facts_change(microseconds: int, tz: str, unit: str,
+                                                                    between: float) -> None:
+    """What ``when`` reads of the clock is the same from ``now`` until the turn, and differs at it: the
+    wall clock of the zone across its changes (a full hour the clocks skip turns at the jump; an hour
+    they repeat turns once the second one ends), a 30-minute shift (Lord Howe) and a half-hour zone."""
+    now = microseconds / 10**6
+
+    def read(moment: float) -> tuple[object, ...]:
+        facts = time_facts(moment, tz)
+        return tuple(facts[name] for name in UNIT_FACTS[unit])
+
+    turn = next_turn(now, tz, unit)
+    assert turn > now and read(turn) != read(now)
+    later = max(now, min(now + (turn - now) * between, turn - 0.001))  # a millisecond before the turn at most
+    assert read(later) == read(max(now, turn - 0.001)) == read(now)
+    assert next_turn(later, tz, unit) == turn  # kept until it passes
+
+
+def test_the_clock_a_when_reads_is_its_finest_unit(tmp_path: Path) -> None:
+    path = tmp_path / "clock.yaml"
+    whens = ["time.hour >= 18", "time.weekday == 'fri' and time.minute < 5", "time.date >= '2026-12-24'",
+             "time.weekday in ['sat', 'sun']", "time['hour'] > 3", "page.type == 'product'"]
+    path.write_text("slots:\n" + "".join(f"""
+  - id: s{i}
+    pages: "/"
+    selector: ".hero"
+    action: remove
+    when: "{when}"
+""" for i, when in enumerate(whens)))
+    ruleset = load_rules(path)
+    assert [s.clock for s in ruleset.slots] == ["hour", "minute", "day", "day", "hour", None]
+    assert ruleset.timed and not ruleset.slots[-1].timed
+    assert clock_unit({"time"}) == "minute"  # read whole (a computed key): any unit
+    path.write_text("slots:\n  - {id: s, pages: '/', selector: '.hero', action: remove, when: \"page.type == 'product'\"}\n")
+    assert not load_rules(path).timed  # nothing changes with the clock: no page's freshness is capped
+
+
 def test_when_and_templates_read_the_time_of_the_page_view(tmp_path: Path) -> None:
     path = tmp_path / "lunch.yaml"
     path.write_text("""
@@ -200,3 +246,31 @@ def test_the_docs_example_loads_and_rules_check_says_what_the_docs_say(tmp_path:
     lunch = section.split("```yaml\n")[2].split("```")[0].strip()
     path.write_text(RULES.format(tz="Europe/Berlin", start="2026-01-01", until="2026-12-31") + f"    {lunch}\n")
     assert load_rules(path).slots[0].when_source == lunch.removeprefix("when: ")
+
+
+def test_rules_check_says_until_when_a_page_of_a_when_on_the_clock_is_cached(tmp_path: Path) -> None:
+    """The docs' lunch deal, and the same in a window and on the minute."""
+    section = DOC.split("### When a slot runs: `active`\n")[1].split("\n### ")[0]
+    lunch = section.split("```yaml\n")[2].split("```")[0].strip()
+    said_in_docs = section.split("`while it runs` for a slot with a window):\n\n```\n")[1].split("```")[0].strip("\n")
+    path = tmp_path / "lunch.yaml"
+    path.write_text(f"""
+timezone: Europe/Berlin
+slots:
+  - id: lunch
+    pages: "/"
+    selector: ".hero"
+    action: replace
+    {lunch}
+    html: "<p>Lunch deal</p>"
+  - id: plain
+    pages: "/"
+    selector: ".hero"
+    action: remove
+""")
+    said = check(path, at("2026-11-20T12:00:00")).splitlines()
+    assert said[2] == said_in_docs
+    assert not any("reads the clock" in line for line in said[3:])  # the slot without: nothing said
+    path.write_text(RULES.format(tz="Europe/Berlin", start="2026-11-27", until="2026-11-30") + "    when: time.minute < 5\n")
+    assert ("    'when' reads the clock (time.minute): a page it leaves as the store's is cached only until the next "
+            "minute (Europe/Berlin) while it runs") in check(path, at("2026-11-20T12:00:00")).splitlines()

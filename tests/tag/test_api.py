@@ -47,6 +47,25 @@ def test_wrong_types_are_rejected_per_event_and_neighbours_kept(client: Any, sto
     assert [line["product"] for line in profile.cart] == ["p1"]
 
 
+def test_a_purchases_currency_is_read_as_a_carts(make_client: Any) -> None:
+    """``£`` is GBP (what revenue converts by, what the mail payload names); a currency nobody can read is
+    refused with the field, the value and what is taken, the batch's other events kept."""
+    seen: list[Any] = []
+
+    async def on_events(visitor: str, events: Any) -> None:
+        seen.extend(events)
+
+    client = make_client(on_events=on_events)
+    r = post(client, [event("purchase", {"order_id": "o1", "lines": [{"product": "p1", "price": 85}], "currency": "£"}),
+                      event("purchase", {"order_id": "o2", "lines": [{"product": "p2"}], "currency": "Pounds"}),
+                      event("purchase", {"order_id": "o3", "lines": [{"product": "p3"}], "currency": "eur"})])
+    assert r.status_code == 207
+    (rejected,) = r.json()["rejected"]
+    assert (rejected["index"], rejected["field"]) == (1, "props.currency")
+    assert "not a currency: 'Pounds' (a three-letter code like EUR, or its symbol)" in rejected["reason"]
+    assert [(e.props.order_id, e.props.currency) for e in seen] == [("o1", "GBP"), ("o3", "EUR")]
+
+
 def test_all_bad_is_422(client: Any) -> None:
     r = post(client, [event("page_view", {"url": 5}), {"type": "click", "event_id": "short"}])
     assert r.status_code == 422

@@ -81,6 +81,24 @@ def test_broken_purchases_file(tmp_path: Path, capsys: Any) -> None:
     assert summary is not None and summary["new"] == 0 and summary["loaded"] == 4
 
 
+def test_a_purchases_currency_is_read_as_an_orders_and_a_row_naming_none_is_rejected(tmp_path: Path,
+                                                                                      capsys: Any) -> None:
+    """The same reading as the tag's and the webhook's orders (a code or its symbol); a row whose currency
+    names none is rejected whole, with its line, field, value and what is taken; the others load."""
+    path = tmp_path / "pos.csv"
+    path.write_text("order_id,customer_id,ts,product,qty,price,currency\n"
+                    "o1,c1,2024-03-01,p1,1,85,GBP\n"
+                    "o1,c1,2024-03-01,p2,1,5,£\n"
+                    "o2,c1,2024-03-02,p3,1,20,Pounds\n"
+                    "o3,c1,2024-03-03,p4,1,20,\n", encoding="utf-8")
+    status, summary, errors = run(capsys, "import", "purchases", str(path), "--data", str(tmp_path), "--quiet")
+    assert status == 1 and summary is not None and (summary["loaded"], summary["rejected_count"]) == (3, 1)
+    assert errors[1:] == [f"{path}:4: currency: not a currency: 'Pounds' (a three-letter code like EUR, or its symbol)"]
+    store = SQLiteStore(tmp_path / "slotwise.db")
+    assert [p["product"] for p in sync(store.get_profile("customer:c1")).purchases] == ["p1", "p2", "p4"]
+    sync(store.close())
+
+
 def test_missing_columns_is_one_clear_error(tmp_path: Path, capsys: Any) -> None:
     path = tmp_path / "pos.csv"
     path.write_text("order,when,product\n1,2024-01-01,p\n")

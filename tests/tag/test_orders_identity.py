@@ -58,6 +58,28 @@ def test_an_orders_coupon_reaches_the_learners_record(make_client: Callable[...,
     assert "redeemed" not in records["W-4"]  # the store did not say: the offer's declared cost applies
 
 
+def test_an_orders_currency_is_read_as_a_carts_and_one_naming_none_is_422(make_client: Callable[..., Any],
+                                                                         store: Any) -> None:
+    """``£`` is GBP in the log (what revenue converts by), as a cart line's; ``Pounds`` is refused with the
+    field, the value and what is taken, and nothing is stored (a retry with a code stores it)."""
+    client = make_client()
+
+    def send(order_id: str, currency: str) -> Any:
+        body = json.dumps({"order_id": order_id, "customer_id": "cust-5", "total": 85.0, "currency": currency,
+                           "lines": [{"product": "coat-1", "qty": 1, "price": 85}]}).encode()
+        return client.post("/_sw/orders", content=body, headers={"x-slotwise-signature": signature(ORDER_SECRET, body)})
+
+    assert send("W-5", "£").status_code == 200
+    r = send("W-6", "Pounds")
+    assert r.status_code == 422
+    assert r.json()["detail"] == [{"field": "currency", "reason": "Value error, not a currency: 'Pounds' "
+                                                                "(a three-letter code like EUR, or its symbol)"}]  # capture.md
+    currencies = {r.data["props"]["order_id"]: r.data["props"].get("currency") for r in sync(store.read_log(0))
+                  if r.kind == "event" and r.data.get("type") == "purchase"}
+    assert currencies == {"W-5": "GBP"}
+    assert [p["order_id"] for p in sync(store.get_profile("customer:cust-5")).purchases] == ["W-5"]
+
+
 def test_a_strangers_huge_unsigned_body_is_refused_without_being_read_whole(make_api: Callable[..., Any]) -> None:
     """Anyone may POST to the webhook: its body is read up to the limit, not held whole before the 413."""
     from starlette.applications import Starlette

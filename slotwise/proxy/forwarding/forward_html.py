@@ -111,7 +111,7 @@ class HtmlRewriter:
         if new is None or new == html:
             return raw, self.safe.capped(flow, headers)
         body = encode(new, coding)
-        if flow.state.get("same_for_everyone"):  # the store's caching, until the rules' next window edge
+        if flow.state.get("same_for_everyone"):  # the store's caching, until the rules' next edge (window, clock)
             return body, self.safe.capped(flow, rewritten(headers, len(body)))
         flow.personalized = True
         if kept is not None:

@@ -232,7 +232,7 @@ class Forwarder:
             if self.safe.wants_body(flow):
                 await self.html.respond(out, flow, headers, body, self.extra(flow), receive)
                 return
-            headers = self.safe.capped(flow, headers)  # a bot's page: the store's caching, to the next window edge
+            headers = self.safe.capped(flow, headers)  # a bot's page: the store's caching, to the next edge (window, clock)
         await stream(out, receive, status, with_ours(headers, self.extra(flow)), body, finished=response.finished)
 
     @staticmethod

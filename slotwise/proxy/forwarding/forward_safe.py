@@ -161,7 +161,7 @@ class SafePersonalizer:
 
     def capped(self, flow: Flow, headers: Headers) -> Headers:
         """``headers`` of a page that keeps the store's caching, its freshness ending at the rules' next
-        window edge on this page (the personalizer's optional ``fresh_for``); unchanged if that fails."""
+        edge on this page (a window's, a turn of the clock a ``when`` reads) (the personalizer's optional ``fresh_for``); unchanged if that fails."""
         ask = getattr(self.inner, "fresh_for", None)
         if ask is None:
             return headers

@@ -1,13 +1,21 @@
-"""A page that keeps the store's caching must turn stale when the rules' next campaign window opens or closes.
+"""A page that keeps the store's caching must turn stale when the rules' next campaign window opens or
+closes, or when the clock a ``when`` reads turns (``time.hour``: the next full hour).
 
 A page no slot changed (a slot outside its ``active`` window, a ``when`` false), or one a bot got, goes
 out with the store's ``Cache-Control``. A shared cache in front of Slotwise (a CDN) would then serve it
-past a window's start: the store's page while the campaign runs. ``capped`` lowers what the response
-advertises so that it is stale from the next window edge on: ``max-age``/``s-maxage`` (and Akamai's
+past a window's start, or past 18:00 for a ``when: time.hour >= 18``: the store's page while the
+campaign runs. ``capped`` lowers what the response advertises so that it is stale from that edge on
+(the personalizer's ``fresh_for``): ``max-age``/``s-maxage`` (and Akamai's
 ``cache-maxage``) in ``Cache-Control`` and the CDN fields written the same way, ``Expires``,
 ``X-Accel-Expires``; ``stale-while-revalidate`` ends by then too (it would serve the stale page once more).
 A lifetime shorter than the cap is left as it is, and a response with none gets none: the cap never
-makes a page cacheable. Personalized pages need none of this: they go out ``private, no-cache``.
+makes a page cacheable. Nor does it leave one cacheable past the edge by heuristics: a ``Last-Modified``
+lets a cache without an explicit lifetime for the page choose its own (RFC 9111 §4.2.2, commonly a tenth
+of the time since then: days, for a page last changed a month ago), so it goes unless ``max-age`` or
+``Expires`` gives every cache one (``s-maxage`` binds shared caches only, a browser would still guess) or
+``no-cache``/``no-store`` forbid reuse without asking. Adding a ``max-age`` instead would give a lifetime
+to a page that had none, longer than a cache's guess might have been. Personalized pages need none of
+this: they go out ``private, no-cache``, without validators.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import math
 import re
 from email.utils import formatdate
 
-from slotwise.proxy.forwarding.cache_control import MAX_DELTA, http_time, values
+from slotwise.proxy.forwarding.cache_control import MAX_DELTA, http_time, parse_cache_control, values
 from slotwise.proxy.forwarding.headers import SHARED_CACHE, Headers
 
 _DIRECTIVE_FIELDS = frozenset({b"cache-control", *SHARED_CACHE} - {b"x-accel-expires"})
@@ -26,7 +34,7 @@ _UNIT = {b"": 1, b"s": 1, b"m": 60, b"h": 3600, b"d": 86400}
 
 
 def capped(headers: Headers, seconds: float) -> Headers:
-    """``headers`` whose advertised freshness ends within ``seconds`` from now (the next window edge).
+    """``headers`` whose advertised freshness ends within ``seconds`` from now (the next edge).
 
     A shared cache counts a lifetime from the response's birth (``Age`` says how long ago that was:
     a page from Slotwise's own HTML cache), so the cap on a lifetime is ``Age`` plus ``seconds``;
@@ -37,8 +45,11 @@ def capped(headers: Headers, seconds: float) -> Headers:
     age_raw = values(headers, b"age")
     age = int(age_raw[0]) if age_raw and age_raw[0].strip().isdigit() else 0
     limit = age + remaining
+    guessable = _guessable(headers)
     out: Headers = []
     for name, value in headers:
+        if name == b"last-modified" and guessable:
+            continue
         if name in _DIRECTIVE_FIELDS:
             value = _directives(value, limit)
         elif name == b"x-accel-expires":
@@ -47,6 +58,15 @@ def capped(headers: Headers, seconds: float) -> Headers:
             value = _expires(value, headers, limit)
         out.append((name, value))
     return out
+
+
+def _guessable(headers: Headers) -> bool:
+    """Whether some cache may give the page a heuristic lifetime from its ``Last-Modified``: one that has
+    no explicit lifetime for it (neither ``max-age`` nor ``Expires``) and may reuse it unasked."""
+    if not values(headers, b"last-modified") or values(headers, b"expires"):
+        return False  # an Expires, even an unparsable one (already stale), is explicit
+    cc = parse_cache_control(values(headers, b"cache-control"))
+    return cc.max_age is None and not cc.no_cache and not cc.no_store
 
 
 def _directives(value: bytes, limit: int) -> bytes:

@@ -389,13 +389,15 @@ class SlotwisePersonalizer:
 
     def fresh_for(self, flow: Flow) -> float | None:
         """Seconds until a slot or variant that could apply on this page opens or closes its ``active``
-        window (None: none will): a page keeping the store's caching may be kept no longer
+        window, or until the clock unit a running slot's ``when`` reads turns (``time.hour``: the next
+        full hour), None when nothing will: a page keeping the store's caching may be kept no longer
         (``freshness_cap``), or a CDN would serve the store's page after a campaign started."""
         ruleset = self.ruleset()
-        if ruleset is None or not ruleset.scheduled:  # no window in the rules: nothing to cap (once per load)
+        if ruleset is None or not ruleset.timed:  # nothing changes by the clock: nothing to cap (once per load)
             return None
         now = self.clock()
-        edges = [e for slot in self._slots(flow, ruleset) if slot.scheduled and (e := slot.next_change(now)) is not None]
+        edges = [e for slot in self._slots(flow, ruleset)
+                 if slot.timed and (e := slot.next_change(now, ruleset.timezone)) is not None]
         return min(edges) - now if edges else None
 
     def edit_selectors(self, flow: Flow) -> list[str] | None:
