@@ -27,9 +27,10 @@ EMAIL_RE = re.compile(r"[^@\s<>\"'(),;:]+@[^@\s<>\"'(),;:]+\.[^@\s<>\"'(),;:.]{2
 _POPUP_OUTCOME = {"popup_shown": "shown", "popup_closed": "closed", "popup_converted": "converted"}
 
 
-def _line(line: Any, sizes: SizeVocabulary) -> dict[str, Any]:
-    """A line as the profile keeps it: every key normalised the one way (``slotwise.keys``), its size as the
-    rules' size vocabulary says (``sizes``: none for a ``catalog.not_sizes`` value, the key for a size name)."""
+def held_line(line: Any, sizes: SizeVocabulary) -> dict[str, Any]:
+    """A line as the profile keeps it (and a mini basket is compared with it as one: ``recorder.held_lines``):
+    every key normalised the one way (``slotwise.keys``), its size as the rules' size vocabulary says
+    (``sizes``: none for a ``catalog.not_sizes`` value, the key for a size name)."""
     out = {"product": product_key(line.product), "category": category_key(line.category),
            "size": sizes.size_of(line.size), "qty": line.qty, "price": line.price or 0.0}
     currency = getattr(line, "currency", None)  # its price's, where known (``recorder.resolve_lines``)
@@ -44,14 +45,14 @@ def apply_event(profile: Profile, event: Any, ts: float, sizes: SizeVocabulary =
         return
     P.touch(profile, ts)
     if kind == "add_to_cart":
-        P.add_to_cart(profile, {**_line(props, sizes), "added": ts}, sizes.size_of)
+        P.add_to_cart(profile, {**held_line(props, sizes), "added": ts}, sizes.size_of)
     elif kind == "remove_from_cart":
         P.remove_from_cart(profile, product_key(props.product) or "", sizes.size_of(props.size), sizes.size_of)
     elif kind == "cart":
-        P.set_cart(profile, [{**_line(line, sizes), "added": ts} for line in props.lines], getattr(props, "count", None),
+        P.set_cart(profile, [{**held_line(line, sizes), "added": ts} for line in props.lines], getattr(props, "count", None),
                    sizes.size_of)
     elif kind == "purchase":
-        P.record_purchase(profile, props.order_id, [{**_line(line, sizes), "ts": ts} for line in props.lines], ts,
+        P.record_purchase(profile, props.order_id, [{**held_line(line, sizes), "ts": ts} for line in props.lines], ts,
                           getattr(props, "channel", None) or "online")
     elif kind == "signup":
         if props.source != "signup":  # a newsletter or the popup; an account sign-up subscribes to nothing

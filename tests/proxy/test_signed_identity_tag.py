@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import uuid
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, closing
 from typing import Any, Iterator
 
 import httpx
 import pytest
 from real_parts import state_store
+from store_calls import calls_naming, store_calls
 from test_capture_observed_requests import client_of
 from test_capture_tag import Stack, send, vid
 
@@ -88,55 +88,6 @@ def identify(**props: Any) -> dict[str, Any]:
 
 def person(stack: Stack, customer: str) -> str | None:
     return sync(stack.store.resolve(f"customer:{customer}"))
-
-
-@contextmanager
-def store_calls(stack: Stack) -> Iterator[list[tuple[str, bool]]]:
-    """The store calls made while the block runs, each with whether it writes (filled in when it ends):
-    SQLite's statements as run (values bound; any but a SELECT writes), or Redis's commands (``MONITOR``: also
-    those its scripts run; a command Redis flags ``write``)."""
-    found: list[tuple[str, bool]] = []
-    url = stack.personalizer.settings.store
-    if not url:
-        db = stack.store.inner.db.conn  # CachedProfiles over the SQLiteStore: links go straight to it
-        statements: list[str] = []
-        db.set_trace_callback(statements.append)
-        try:
-            yield found
-        finally:
-            db.set_trace_callback(None)
-        found += [(sql, not sql.lstrip().upper().startswith(("SELECT", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
-                                                                 "RELEASE", "PRAGMA"))) for sql in statements]
-        return
-    import redis
-
-    end, commands = f"end-{uuid.uuid4().hex}", []
-    with closing(redis.Redis.from_url(url)) as client, client.monitor() as monitor:
-        def watch() -> None:
-            for command in monitor.listen():
-                if end in command["command"]:
-                    return
-                commands.append(command["command"])
-
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
-        try:
-            yield found
-        finally:
-            with closing(redis.Redis.from_url(url)) as other:
-                other.echo(end)  # every command before it has been seen once it is
-                watcher.join(10)
-                writes = {name.lower() for name, info in other.command().items() if "write" in info["flags"]}
-    found += [(command, command.split(" ", 1)[0].lower() in writes) for command in commands]
-
-
-@contextmanager
-def calls_naming(stack: Stack, text: str) -> Iterator[list[str]]:
-    """The store calls made while the block runs that name ``text`` (filled in when it ends)."""
-    found: list[str] = []
-    with store_calls(stack) as calls:
-        yield found
-    found += [call for call, _ in calls if text in call]
 
 
 def outcomes(stack: Stack) -> dict[str, float]:

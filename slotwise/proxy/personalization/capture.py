@@ -216,19 +216,30 @@ class Capture:
         if lines is None and count is None:
             return  # not JSON, too long, or without the cart (another section): says nothing
         now, visitor = self.clock(), flow.visitor.id
-        item = self._cart_item(await self.store.get_profile(visitor), lines, count, now)
+        item = await self._cart_item(await self.store.get_profile(visitor), lines, count, now, trusted=True)
         if item is not None:
             await self.recorder.record(visitor, [item], now, trusted=True, source="proxy")
 
-    def _cart_item(self, profile: Profile | None, lines: list[dict[str, Any]] | None, count: int | None,
-                   now: float) -> Incoming | None:
-        """The cart event a basket's (or an answer's) lines and count make, when they change the profile's."""
+    async def _cart_item(self, profile: Profile | None, lines: list[dict[str, Any]] | None, count: int | None,
+                         now: float, *, trusted: bool) -> Incoming | None:
+        """The cart event a basket's (or an answer's) lines and count make, when they change the profile's.
+
+        The profile holds its lines as recording left them, resolved through the catalog (a variant id is its
+        parent in a size): lines that differ as read are compared again as they would be written
+        (``EventRecorder.held_lines``, the one resolution: rows kept per catalog stamp, no store round trip
+        a page), else a basket naming variants would write a cart event on every page. A line's price counts
+        only where the basket shows one (``_repriced``): the catalog's is no news of the basket."""
         if (lines is None and count is None) or not _cart_changed(profile, lines, count):
             return None
         props: dict[str, Any] = {"lines": lines or []}
         if count is not None:
             props["count"] = count
-        return self._incoming({"type": "cart", "props": props}, f"page:cart:{uuid.uuid4().hex}", now, "cart")
+        item = self._incoming({"type": "cart", "props": props}, f"page:cart:{uuid.uuid4().hex}", now, "cart")
+        if item is None or profile is None or not lines:
+            return item
+        held = await self.recorder.held_lines(item, trusted=trusted)
+        shown = [line if read.get("price") is not None else {**line, "price": None} for line, read in zip(held, lines)]
+        return item if _cart_changed(profile, shown, count) else None
 
     async def _logs_in_someone_else(self, visitor: str, recorded: Sequence[Incoming]) -> bool:
         """A login the store accepted names a customer other than the one this browser's profile is."""
@@ -254,7 +265,7 @@ class Capture:
             confirmed = await self._confirmations(visitor, bytes_to_read(html, charset), profile, now)
             items += [item for item, proven in confirmed if proven and trusted]
             claims += [item for item, proven in confirmed if not (proven and trusted)]
-        items += self.page_events(reading, ruleset, profile, now, trusted=trusted, visitor=visitor)
+        items += await self.page_events(reading, ruleset, profile, now, trusted=trusted, visitor=visitor)
         if not items and not claims:
             return profile
         source = "proxy" if trusted else "tag"
@@ -264,9 +275,10 @@ class Capture:
             await self.recorder.record(visitor, claims, now, trusted=False, source=source)
         return await self.store.get_profile(visitor) or profile
 
-    def page_events(self, reading: PageReading, ruleset: RuleSet, profile: Profile | None, now: float, *,
-                    trusted: bool, visitor: str = "") -> list[Incoming]:
-        """The events a page reading holds, pure apart from logging: identity, cart truth, page sources."""
+    async def page_events(self, reading: PageReading, ruleset: RuleSet, profile: Profile | None, now: float, *,
+                          trusted: bool, visitor: str = "") -> list[Incoming]:
+        """The events a page reading holds: identity, cart truth, page sources (nothing is written; the cart's
+        lines are resolved through the catalog's kept rows to compare them)."""
         capture = ruleset.capture
         items: list[Incoming] = []
         customer, email = customer_of(reading.group("customer"))
@@ -294,7 +306,7 @@ class Capture:
         if capture.cart is not None:
             lines, count = cart_lines(reading.group("cart"), ruleset.catalog, reads_lines=capture.cart.group.lines is not None,
                                       currency=currency)
-            item = self._cart_item(profile, lines, count, now)
+            item = await self._cart_item(profile, lines, count, now, trusted=trusted)
             items += [item] if item else []
         for name, values in reading.groups.items():
             source = capture.page_source(name)
@@ -508,7 +520,7 @@ class Capture:
             "extract": None,
         })
         page_item = Incoming(event.model_copy(update={"props": props}), item.ts, item.key)
-        return page_item, self.page_events(reading, ruleset, profile, now, trusted=False, visitor=visitor)
+        return page_item, await self.page_events(reading, ruleset, profile, now, trusted=False, visitor=visitor)
 
 
 def _path_query(url: str) -> tuple[str, str]:
