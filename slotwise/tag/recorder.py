@@ -253,16 +253,19 @@ class EventRecorder:
         if revenue is not None:  # a retried batch's duplicates were counted the first time
             self._unconverted([rec for rec, new in zip(records, added) if new], revenue)
         applicable = []
+        refused: list[str] = []  # a claim's aliases another profile holds: the same claim again writes nothing
         for item in items:
             event = item.event
             if event.type == "identify" and not await self._link(visitor, event, now, trusted):
+                refused += identity_aliases(event)
                 continue  # a claim on someone else's identity: nothing of it reaches this profile
             if event.type == "signup" and not await self._link(visitor, event, now, trusted):
                 # subscribed, but with an address the visitor could not claim: not theirs to hold
                 event = event.model_copy(update={"props": event.props.model_copy(update={"email": None, "email_hash": None})})
             applicable.append((event, item.ts))
-        if any(event.type in PROFILE_TYPES for event, _ in applicable):
-            update, before = self._noting_stages(apply_events(applicable, self._sizes(), trusted=trusted),
+        if refused or any(event.type in PROFILE_TYPES for event, _ in applicable):
+            update, before = self._noting_stages(apply_events(applicable, self._sizes(), trusted=trusted,
+                                                              refused_aliases=refused),
                                                  [event for event, _ in applicable])
             profile = await self.store.update_profile(visitor, update, now)
             if before is not None:

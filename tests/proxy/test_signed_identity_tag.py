@@ -313,6 +313,42 @@ def test_a_repeated_claim_writes_nothing(tag_only: Stack, device: httpx.Client, 
     assert tag_only.profile(vid(device)).customer_id == (customer if "customerId" in props else None)
 
 
+@pytest.mark.parametrize("claimed", ["customer", "email", "customer+email", "forged", "page"])
+def test_a_repeated_claim_of_another_profiles_alias_writes_nothing(tag_only: Stack, device: httpx.Client,
+                                                                  claimed: str) -> None:
+    """docs/tag.md, "Identity trust": a claim of a customer id or address another profile holds attaches nothing;
+    the first is logged (its ``identify``) and noted refused in the browser's profile, so the same claim on the
+    next pages (a script's ``identify`` on every page, an unsigned id in every page view's extract) costs no
+    store call naming the alias, and no event. The trust rules stand: the holder keeps the alias, and the
+    customer's valid signature still merges the browser into them."""
+    customer, email = f"c{uuid.uuid4().hex[:8]}", f"{uuid.uuid4().hex[:8]}@example.com"
+    holder = f"imported-{customer}"
+    for alias in (f"customer:{customer}", f"email:{hash_email(email)}"):
+        sync(tag_only.store.link_identity(holder, alias, time.time()))  # someone's, imported
+    props: dict[str, Any] = {
+        "customer": {"customerId": customer}, "email": {"email": email},
+        "customer+email": {"customerId": customer, "email": email},
+        "forged": {"customerId": customer, "signature": sign("a-guess", customer)}, "page": {"customerId": customer},
+    }[claimed]
+    aliases = [f"customer:{customer}"] * ("customerId" in props) + [f"email:{hash_email(email)}"] * ("email" in props)
+    claim = (lambda: page_view(customer, path="/p/boots/")) if claimed == "page" else (lambda: identify(**props))
+    send(device, page_view(path="/p/hat/"), claim())
+    assert len(tag_only.log("identify", vid(device))) == 1  # the first claim: logged, as before
+    for _ in range(2):  # the next pages' claims
+        with store_calls(tag_only) as calls:
+            send(device, claim())
+        named = [call for call, writes in calls if any(alias in call for alias in aliases)
+                 or (writes and claimed != "page" and vid(device) in call)]
+        assert named == [], named
+    assert len(tag_only.log("identify", vid(device))) == 1
+    mine = tag_only.profile(vid(device))
+    assert mine.id != holder and mine.customer_id is None and mine.email_hash is None
+    assert all(sync(tag_only.store.resolve(alias)) == holder for alias in aliases)
+    send(device, page_view(customer, sign(SECRET, customer)))  # the store's signature: trusted, merges as before
+    assert sync(tag_only.store.resolve(vid(device))) == holder
+    assert {"hat", "boots"} & set(tag_only.profile(holder).products)
+
+
 def test_a_server_started_without_the_secret_says_which_variable(tmp_path: Any, uvicorn_runner: Any,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The rules are rejected at start as any invalid rules are (the store served unchanged), and health says

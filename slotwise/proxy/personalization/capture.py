@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl
 
 from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
-from slotwise.profile import Profile, holds
+from slotwise.profile import Profile
 from slotwise.proxy.flow import Flow
 from slotwise.proxy.forwarding.answer_body import parse_answer
 from slotwise.proxy.personalization.catalog_category import CatalogCategories
@@ -48,7 +48,7 @@ from slotwise.rules.signed_identity import SignedIdentity
 from slotwise.proxy.operations.metrics import count_signed_identity
 from slotwise.store.base import Store
 from slotwise.tag.events import RequestSeenProps, parse_event
-from slotwise.tag.golden import names_another_person
+from slotwise.tag.golden import names_another_person, settled
 from slotwise.tag.recorder import EventRecorder, Incoming
 from slotwise.tag.scrub import scrub
 
@@ -293,12 +293,12 @@ class Capture:
         # confirms a customer id or address the browser only claimed (the tag's unsigned ``identify``, a
         # newsletter form): until the profile holds it by trust, it links it once, so the claim mark goes and
         # the person's other devices merge with this one instead of taking it from it. A claim (tag-only,
-        # unsigned) adds nothing to the same claim.
-        if customer and not holds(profile, f"customer:{customer}", by_trust=trusted):
+        # unsigned) adds nothing to the same claim, nor to one refused before (another profile holds it).
+        if customer and not settled(profile, f"customer:{customer}", trusted=trusted):
             item = self._incoming({"type": "identify", "props": {"customer_id": customer}},
                                   f"page:identify:{uuid.uuid4().hex}", now, "customer")
             items += [item] if item else []
-        if email and not holds(profile, f"email:{email_hash}", by_trust=trusted):
+        if email and not settled(profile, f"email:{email_hash}", trusted=trusted):
             item = self._incoming({"type": "identify", "props": {"email": email}},
                                   f"page:identify:{uuid.uuid4().hex}", now, "customer")
             items += [item] if item else []
