@@ -155,10 +155,11 @@ def test_the_page_right_after_login_is_decided_on_the_customer(tag_only: Stack, 
     assert decided(device, signed) == ["welcome"]  # the first page after login: the customer's profile
     mine = tag_only.profile(vid(device))
     assert person(tag_only, customer) == mine.id and "boots" in mine.products and mine.customer_trusted
+    counted(tag_only, before, verified=1)  # the id ``/decide`` checked: counted as a page view's is
     with calls_naming(tag_only, f"customer:{customer}") as calls:
         send(device, signed)  # that page's page view
     assert calls == [], calls
-    counted(tag_only, before, verified=1)  # the page's id, counted once: by its page view
+    counted(tag_only, before, verified=2)  # each id the tag sent: with ``/decide``, then with the page view
 
 
 def test_another_customer_signing_in_on_decide_gets_a_fresh_visitor(tag_only: Stack, device: httpx.Client) -> None:
@@ -202,9 +203,11 @@ def test_an_unsigned_id_on_decide_is_no_login(tag_only: Stack, device: httpx.Cli
         send(phone, page_view(customer, sign(SECRET, customer)))
     owner = person(tag_only, customer)
     claimed = page_view(customer, None if signature == "none" else sign("a-guess", customer))
+    before = outcomes(tag_only)
     with calls_naming(tag_only, f"customer:{customer}") as calls:
         assert decided(device, claimed) == []
     assert calls == [], calls
+    counted(tag_only, before, **{"missing" if signature == "none" else "forged": 1})  # counted as a page view's
     send(device, claimed)
     assert person(tag_only, customer) == owner != tag_only.profile(vid(device)).id
 

@@ -335,18 +335,22 @@ class Capture:
     def signed_login(self, visitor: str, url: str, extract: Any, now: float, ruleset: RuleSet | None) -> list[Incoming]:
         """The customer id the store signed on a page the tag asks decisions for (``POST /_sw/decide``'s
         extract), when its signature checks: a trusted link, so the page right after a login is decided on the
-        customer's profile. Anything less (no signature, a wrong one, no ``secret_env``) is nothing here: the
-        page's view makes it the claim it always was (and counts and logs it, once)."""
+        customer's profile. The id is checked, counted and logged as a page view's (``checked``). Anything
+        less (no signature, a wrong one, no ``secret_env``) is nothing more here: the page's view makes it the
+        claim it always was."""
         source = ruleset.capture.customer if ruleset is not None else None
-        identity = ruleset.capture.identity if ruleset is not None else None
-        if source is None or identity is None or not isinstance(extract, Mapping):
+        if ruleset is None or source is None or not isinstance(extract, Mapping):
             return []
         path, query = _path_query(url)
         if not source.applies(path, query):
             return []
-        reading = read_extract({"values": extract.get("values")}, ruleset.catalog, {"customer": source.group})  # type: ignore[union-attr]
+        reading = read_extract({"values": extract.get("values")}, ruleset.catalog, {"customer": source.group})
+        customer, _ = customer_of(reading.group("customer"))
+        signature = signature_of(reading.group("customer"))
+        if not customer or self.checked(customer, signature, ruleset.capture.identity) != "verified":
+            return []
         item = self._signed(reading, visitor, now)
-        if item is None or not identity.verify(item.event.props.customer_id, item.event.props.signature):
+        if item is None:
             return []
         props = item.event.props.model_copy(update={"signature": None})  # never stored: it vouches forever
         return [Incoming(item.event.model_copy(update={"props": props}), item.ts, item.key, verified=True)]
@@ -401,23 +405,17 @@ class Capture:
             profile = profile or await self.store.get_profile(visitor)
         return [item for item in checked if not _names_someone_else(item, profile)]
 
-    def verify(self, item: Incoming, identity: SignedIdentity | None) -> list[Incoming]:
-        """An identify's customer id, checked against the store's signature (``rules.signed_identity``): marked
-        ``verified`` when it matches, else left a claim as before; the signature is dropped either way (it
-        vouches for the customer for as long as the secret lasts: never stored). It vouches for the id alone:
-        an e-mail sent beside a valid one goes on as a claim of its own (else anyone with an account could
-        sign their own id and merge into whoever holds an address they type). Counted by outcome; a forged
-        one is logged without the id or the signature."""
-        event = item.event
-        if event.type != "identify" or not event.props.customer_id:
-            return [item]
-        signature = event.props.signature
+    def checked(self, customer_id: Any, signature: str | None, identity: SignedIdentity | None) -> str | None:
+        """How a customer id the tag sent fared against the store's signature (``rules.signed_identity.OUTCOMES``;
+        None: no signature where the rules check none), counted in ``slotwise_signed_identity_total`` and, when
+        it is a problem, logged once (without the id or the signature). The one check of the page views, the
+        tag's ``identify`` and ``POST /_sw/decide``: each id the tag sends is counted the same way."""
         if identity is None:
             outcome = "off" if signature else None
         elif not signature:
             outcome = "missing"
         else:
-            outcome = "verified" if identity.verify(event.props.customer_id, signature) else "forged"
+            outcome = "verified" if identity.verify(customer_id, signature) else "forged"
         if outcome is not None:
             count_signed_identity(outcome)
         if outcome == "forged":
@@ -426,6 +424,19 @@ class Capture:
         elif outcome == "off":
             self.warn("customer", "a customer id came with a signature, but the rules name no "
                                   "capture.customer.secret_env: kept as a claim")
+        return outcome
+
+    def verify(self, item: Incoming, identity: SignedIdentity | None) -> list[Incoming]:
+        """An identify's customer id, checked against the store's signature (``rules.signed_identity``): marked
+        ``verified`` when it matches, else left a claim as before; the signature is dropped either way (it
+        vouches for the customer for as long as the secret lasts: never stored). It vouches for the id alone:
+        an e-mail sent beside a valid one goes on as a claim of its own (else anyone with an account could
+        sign their own id and merge into whoever holds an address they type). Counted and logged by ``checked``."""
+        event = item.event
+        if event.type != "identify" or not event.props.customer_id:
+            return [item]
+        signature = event.props.signature
+        outcome = self.checked(event.props.customer_id, signature, identity)
         if signature is None:
             return [item]
         props = event.props.model_copy(update={"signature": None})
