@@ -23,6 +23,8 @@ MAX_CATEGORIES = 100
 MAX_PURCHASES = 500
 MAX_APPLIED_EVENTS = 200
 MAX_PENDING = 10
+MAX_REFUSED = 20
+"""Claims a profile remembers were refused (``refused_claims``): one cycling through addresses writes each, bounded."""
 
 CHANNELS = ("online", "store")
 
@@ -59,6 +61,7 @@ class Profile:
     pending: list[dict[str, Any]] = field(default_factory=list)  # captured events waiting for the next page to confirm them
     chosen_store: dict[str, Any] | None = None  # {id, ts}: the physical store the visitor picked on the site
     saved_cart: list[dict[str, Any]] = field(default_factory=list)  # the last cart with lines (see save_cart)
+    refused_claims: list[str] = field(default_factory=list)  # digests of aliases claimed here that another held (see refuse)
 
     # -- serialisation -------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -459,6 +462,7 @@ def merge(known: Profile, other: Profile) -> Profile:
     merged.popups = _merge_popups(known.popups, other.popups)
     merged.applied_events = list(dict.fromkeys(known.applied_events + other.applied_events))[-MAX_APPLIED_EVENTS:]
     merged.pending = (known.pending + other.pending)[-MAX_PENDING:]
+    merged.refused_claims = list(dict.fromkeys(known.refused_claims + other.refused_claims))[-MAX_REFUSED:]
     choices = [c for c in (known.chosen_store, other.chosen_store) if c]
     merged.chosen_store = dict(max(choices, key=lambda c: c.get("ts") or 0.0)) if choices else None
     return merged
@@ -501,6 +505,28 @@ def trust(profile: Profile, aliases: Iterable[str]) -> None:
                 profile.customer_trusted = True
             else:
                 profile.email_trusted = True
+
+
+def refused_digest(alias: str) -> str:
+    """How a refused claim's alias is kept: a digest, so the claimant's profile holds no one else's customer id."""
+    return hashlib.sha256(alias.encode("utf-8")).hexdigest()[:24]
+
+
+def refuse(profile: Profile, aliases: Iterable[str]) -> None:
+    """The browser claimed these aliases (``customer:ID``, ``email:HASH``) and another profile held them: the claim
+    attached nothing (docs/tag.md, "Identity trust"). Remembered (the latest ``MAX_REFUSED``), so the same claim
+    again, on every page, is known to change nothing before anything is written (``refused``)."""
+    for alias in aliases:
+        digest = refused_digest(alias)
+        if digest in profile.refused_claims:
+            profile.refused_claims.remove(digest)
+        profile.refused_claims.append(digest)
+    del profile.refused_claims[:-MAX_REFUSED]
+
+
+def refused(profile: Profile | None, alias: str) -> bool:
+    """A claim of ``alias`` from this profile's browser was refused before (``refuse``)."""
+    return profile is not None and bool(profile.refused_claims) and refused_digest(alias) in profile.refused_claims
 
 
 def hold(profile: Profile, aliases: Iterable[str]) -> None:

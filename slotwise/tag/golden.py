@@ -9,11 +9,11 @@ store merges the anonymous profile into the known one).
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from slotwise import profile as P
 from slotwise.keys import category_key, product_key
-from slotwise.profile import Profile, hash_email, holds, trust
+from slotwise.profile import Profile, hash_email, holds, refuse, refused, trust
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 
 PROFILE_TYPES = frozenset(
@@ -27,9 +27,10 @@ EMAIL_RE = re.compile(r"[^@\s<>\"'(),;:]+@[^@\s<>\"'(),;:]+\.[^@\s<>\"'(),;:.]{2
 _POPUP_OUTCOME = {"popup_shown": "shown", "popup_closed": "closed", "popup_converted": "converted"}
 
 
-def _line(line: Any, sizes: SizeVocabulary) -> dict[str, Any]:
-    """A line as the profile keeps it: every key normalised the one way (``slotwise.keys``), its size as the
-    rules' size vocabulary says (``sizes``: none for a ``catalog.not_sizes`` value, the key for a size name)."""
+def held_line(line: Any, sizes: SizeVocabulary) -> dict[str, Any]:
+    """A line as the profile keeps it (and a mini basket is compared with it as one: ``recorder.held_lines``):
+    every key normalised the one way (``slotwise.keys``), its size as the rules' size vocabulary says
+    (``sizes``: none for a ``catalog.not_sizes`` value, the key for a size name)."""
     out = {"product": product_key(line.product), "category": category_key(line.category),
            "size": sizes.size_of(line.size), "qty": line.qty, "price": line.price or 0.0}
     currency = getattr(line, "currency", None)  # its price's, where known (``recorder.resolve_lines``)
@@ -44,14 +45,14 @@ def apply_event(profile: Profile, event: Any, ts: float, sizes: SizeVocabulary =
         return
     P.touch(profile, ts)
     if kind == "add_to_cart":
-        P.add_to_cart(profile, {**_line(props, sizes), "added": ts}, sizes.size_of)
+        P.add_to_cart(profile, {**held_line(props, sizes), "added": ts}, sizes.size_of)
     elif kind == "remove_from_cart":
         P.remove_from_cart(profile, product_key(props.product) or "", sizes.size_of(props.size), sizes.size_of)
     elif kind == "cart":
-        P.set_cart(profile, [{**_line(line, sizes), "added": ts} for line in props.lines], getattr(props, "count", None),
+        P.set_cart(profile, [{**held_line(line, sizes), "added": ts} for line in props.lines], getattr(props, "count", None),
                    sizes.size_of)
     elif kind == "purchase":
-        P.record_purchase(profile, props.order_id, [{**_line(line, sizes), "ts": ts} for line in props.lines], ts,
+        P.record_purchase(profile, props.order_id, [{**held_line(line, sizes), "ts": ts} for line in props.lines], ts,
                           getattr(props, "channel", None) or "online")
     elif kind == "signup":
         if props.source != "signup":  # a newsletter or the popup; an account sign-up subscribes to nothing
@@ -79,7 +80,7 @@ def _set_email(profile: Profile, email_hash: str | None) -> None:
 
 
 def apply_events(events: Iterable[tuple[Any, float]], sizes: SizeVocabulary = PLAIN_SIZES, *,
-                 trusted: bool = False) -> Callable[[Profile], None]:
+                 trusted: bool = False, refused_aliases: Sequence[str] = ()) -> Callable[[Profile], None]:
     """The update for a batch: each profile-changing event applied once, ever (``sizes``: the rules' size
     vocabulary; the event log keeps the size as sent).
 
@@ -89,7 +90,8 @@ def apply_events(events: Iterable[tuple[Any, float]], sizes: SizeVocabulary = PL
     addresses were linked by trust (``Profile.customer_trusted``,
     ``Profile.email_trusted``), also when their event was applied before as a
     claim (a page's signed id keeps one event id per visitor, whatever its
-    signature said).
+    signature said). ``refused_aliases``: the batch's claims that another
+    profile held (``profile.refuse``: the same claim again writes nothing).
     """
     events = [(e, ts) for e, ts in events if e.type in PROFILE_TYPES]
 
@@ -99,6 +101,8 @@ def apply_events(events: Iterable[tuple[Any, float]], sizes: SizeVocabulary = PL
                 apply_event(profile, event, ts, sizes)
             if trusted:
                 trust(profile, identity_aliases(event))
+        if refused_aliases:
+            refuse(profile, refused_aliases)
 
     return update
 
@@ -114,14 +118,22 @@ def identity_aliases(event: Any) -> list[str]:
 
 
 def names_nothing_new(profile: Profile | None, event: Any, *, trusted: bool) -> bool:
-    """An identify naming only the customer id and address the browser's profile holds already: by trust for a
-    trusted one (a signed id), either way for a claim (a claim adds nothing to what the profile holds). Linking
-    it again would change nothing, so it is not stored at all: the tag sends a signed-in customer with every
-    page view, and a store's script may call ``identify`` on every page."""
+    """An identify naming only what ``settled`` says the browser's profile knows already. Linking it again
+    would change nothing, so it is not stored at all: the tag sends a signed-in customer with every page
+    view, and a store's script may call ``identify`` on every page."""
     if event.type != "identify":
         return False
     aliases = identity_aliases(event)
-    return bool(aliases) and all(holds(profile, alias, by_trust=trusted) for alias in aliases)
+    return bool(aliases) and all(settled(profile, alias, trusted=trusted) for alias in aliases)
+
+
+def settled(profile: Profile | None, alias: str, *, trusted: bool) -> bool:
+    """Naming ``alias`` (``customer:ID``, ``email:HASH``) again changes nothing for the browser's profile: it
+    holds it by trust, for a trusted source (a signed id, the store's page), which links what it does not;
+    for a claim, it holds it either way (a claim adds nothing to the same claim), or a claim of it was refused
+    before (``profile.refused``: another profile holds it, and a claim never takes it from them). A trusted
+    source is never stopped by a refused claim: it merges as it always did."""
+    return holds(profile, alias, by_trust=trusted) or (not trusted and refused(profile, alias))
 
 
 def email_hash_of(props: Any) -> str | None:

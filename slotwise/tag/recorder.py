@@ -6,7 +6,8 @@ bandits the same way:
 
 1. lines are resolved through the catalog: a child product (a size that is
    its own product) becomes its parent plus that size; category, price and
-   name are filled in where the source did not say;
+   name are filled in where the source did not say (rows kept per catalog
+   stamp, ``catalog_rows``: the mini basket is compared this way on every page);
 2. the events are appended to the log (durable before anything else;
    e-mails only as hashes);
 3. identity: the aliases an event names are linked — merged into an
@@ -33,7 +34,8 @@ from slotwise.rules.revenue import Revenue, valued
 from slotwise.rules.size_vocabulary import PLAIN_SIZES, SizeVocabulary
 from slotwise.store.base import LogRecord, Store
 from slotwise.store.outage import is_outage
-from slotwise.tag.golden import PROFILE_TYPES, apply_events, identity_aliases
+from slotwise.tag.catalog_rows import CatalogRows
+from slotwise.tag.golden import PROFILE_TYPES, apply_events, held_line, identity_aliases
 from slotwise.tag.scrub import scrub
 
 log = logging.getLogger("slotwise.tag")
@@ -171,6 +173,7 @@ class EventRecorder:
                  revenue: Callable[[], Revenue | None] | None = None,
                  on_unconverted: Callable[[str], None] | None = None) -> None:
         self.store = store
+        self.rows = CatalogRows(store)  # the lines' products, read once per catalog stamp
         self.sizes: Callable[[], SizeVocabulary | None] = sizes or (lambda: PLAIN_SIZES)  # the current rules' (a reload changes them)
         self.revenue = revenue or (lambda: None)  # the rules' reporting currency and rates (None: none)
         self.on_unconverted = on_unconverted  # an order in a currency with no rate (the metric)
@@ -188,10 +191,10 @@ class EventRecorder:
         wanted = {str(line.product) for item in items if item.event.type in LINE_EVENTS for line in _line_products(item.event)}
         if not wanted:
             return list(items)
-        products = await self.store.get_products(wanted)
+        products = await self.rows.get(wanted)
         parents = {str(p["parent"]) for p in products.values() if p.get("parent")} - set(products)
         if parents:
-            products.update(await self.store.get_products(parents))
+            products.update(await self.rows.get(parents))
         out = []
         for item in items:
             event = item.event
@@ -208,6 +211,15 @@ class EventRecorder:
                 event = event.model_copy(update={"props": event.props.model_copy(update={"lines": lines})})
             out.append(Incoming(event, item.ts, item.key))
         return out
+
+    async def held_lines(self, item: Incoming, *, trusted: bool) -> list[dict[str, Any]]:
+        """A cart event's lines as recording it would leave them in the profile: resolved as ``record`` resolves
+        them (a child is its parent in a size; a claim's prices bounded) and kept as ``golden.held_line`` keeps a
+        line (the rules' sizes). Why: a mini basket that names variants is compared with the profile's cart on
+        every page, and must be compared as what it would be written as."""
+        (resolved,) = await self.resolve_lines([item], bound=not trusted)
+        sizes = self._sizes()
+        return [held_line(line, sizes) for line in resolved.event.props.lines]
 
     async def record(self, visitor: str, items: Sequence[Incoming], now: float, *, trusted: bool,
                      source: str = "tag", visitors: Sequence[str] = (), channel: str | None = None) -> list[bool]:
@@ -241,16 +253,19 @@ class EventRecorder:
         if revenue is not None:  # a retried batch's duplicates were counted the first time
             self._unconverted([rec for rec, new in zip(records, added) if new], revenue)
         applicable = []
+        refused: list[str] = []  # a claim's aliases another profile holds: the same claim again writes nothing
         for item in items:
             event = item.event
             if event.type == "identify" and not await self._link(visitor, event, now, trusted):
+                refused += identity_aliases(event)
                 continue  # a claim on someone else's identity: nothing of it reaches this profile
             if event.type == "signup" and not await self._link(visitor, event, now, trusted):
                 # subscribed, but with an address the visitor could not claim: not theirs to hold
                 event = event.model_copy(update={"props": event.props.model_copy(update={"email": None, "email_hash": None})})
             applicable.append((event, item.ts))
-        if any(event.type in PROFILE_TYPES for event, _ in applicable):
-            update, before = self._noting_stages(apply_events(applicable, self._sizes(), trusted=trusted),
+        if refused or any(event.type in PROFILE_TYPES for event, _ in applicable):
+            update, before = self._noting_stages(apply_events(applicable, self._sizes(), trusted=trusted,
+                                                              refused_aliases=refused),
                                                  [event for event, _ in applicable])
             profile = await self.store.update_profile(visitor, update, now)
             if before is not None:

@@ -230,6 +230,35 @@ def test_a_browser_claim_never_merges_into_someone_else(stack: Stack, browser: h
     assert sync(stack.store.resolve(f"email:{hash_email('owner@example.com')}")) == owner
 
 
+@pytest.mark.parametrize("claim", ["login", "identify"])
+def test_a_repeated_claim_of_someone_elses_address_is_logged_once(stack: Stack, browser: httpx.Client,
+                                                                  claim: str) -> None:
+    """docs/tag.md, "Identity trust": behind the proxy, the tag's login capture (or a script's ``identify``) that
+    names an address another profile holds attaches nothing; the first is logged, the same claim on the next
+    pages costs no store call naming the address. The store's own page naming it still merges, as before."""
+    from store_calls import calls_naming
+
+    email = f"owner-{uuid.uuid4().hex[:6]}@example.com"
+    alias, owner = f"email:{hash_email(email)}", "known-person-" + uuid.uuid4().hex[:8]
+    sync(stack.store.link_identity(owner, alias, time.time()))
+
+    def sent() -> dict[str, Any]:
+        if claim == "login":
+            return capture("login-form", values={"email": email})
+        return {"type": "identify", "event_id": uuid.uuid4().hex, "props": {"email": email}}
+
+    send(browser, sent())
+    assert len(stack.log("identify", vid(browser))) == 1
+    for _ in range(2):
+        with calls_naming(stack, alias) as calls:
+            send(browser, sent())
+        assert calls == [], calls
+    assert len(stack.log("identify", vid(browser))) == 1 and stack.profile(vid(browser)).email_hash is None
+    assert sync(stack.store.resolve(alias)) == owner
+    browser.get("/account/", params={"email": email})  # the store's own page: trusted, merges
+    assert sync(stack.store.resolve(vid(browser))) == owner
+
+
 def test_a_browser_claim_attaches_an_alias_nobody_holds(stack: Stack, browser: httpx.Client) -> None:
     email = f"fresh-{uuid.uuid4().hex[:6]}@example.com"
     send(browser, capture("login-form", values={"email": email}))

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import uuid
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, closing
 from typing import Any, Iterator
 
 import httpx
 import pytest
 from real_parts import state_store
+from store_calls import calls_naming, store_calls
 from test_capture_observed_requests import client_of
 from test_capture_tag import Stack, send, vid
 
@@ -90,55 +90,6 @@ def person(stack: Stack, customer: str) -> str | None:
     return sync(stack.store.resolve(f"customer:{customer}"))
 
 
-@contextmanager
-def store_calls(stack: Stack) -> Iterator[list[tuple[str, bool]]]:
-    """The store calls made while the block runs, each with whether it writes (filled in when it ends):
-    SQLite's statements as run (values bound; any but a SELECT writes), or Redis's commands (``MONITOR``: also
-    those its scripts run; a command Redis flags ``write``)."""
-    found: list[tuple[str, bool]] = []
-    url = stack.personalizer.settings.store
-    if not url:
-        db = stack.store.inner.db.conn  # CachedProfiles over the SQLiteStore: links go straight to it
-        statements: list[str] = []
-        db.set_trace_callback(statements.append)
-        try:
-            yield found
-        finally:
-            db.set_trace_callback(None)
-        found += [(sql, not sql.lstrip().upper().startswith(("SELECT", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
-                                                                 "RELEASE", "PRAGMA"))) for sql in statements]
-        return
-    import redis
-
-    end, commands = f"end-{uuid.uuid4().hex}", []
-    with closing(redis.Redis.from_url(url)) as client, client.monitor() as monitor:
-        def watch() -> None:
-            for command in monitor.listen():
-                if end in command["command"]:
-                    return
-                commands.append(command["command"])
-
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
-        try:
-            yield found
-        finally:
-            with closing(redis.Redis.from_url(url)) as other:
-                other.echo(end)  # every command before it has been seen once it is
-                watcher.join(10)
-                writes = {name.lower() for name, info in other.command().items() if "write" in info["flags"]}
-    found += [(command, command.split(" ", 1)[0].lower() in writes) for command in commands]
-
-
-@contextmanager
-def calls_naming(stack: Stack, text: str) -> Iterator[list[str]]:
-    """The store calls made while the block runs that name ``text`` (filled in when it ends)."""
-    found: list[str] = []
-    with store_calls(stack) as calls:
-        yield found
-    found += [call for call, _ in calls if text in call]
-
-
 def outcomes(stack: Stack) -> dict[str, float]:
     """``slotwise_signed_identity_total`` by outcome, scraped from ``/_sw/metrics``."""
     text = httpx.get(stack.proxy.url + "/_sw/metrics", timeout=10).text
@@ -204,10 +155,11 @@ def test_the_page_right_after_login_is_decided_on_the_customer(tag_only: Stack, 
     assert decided(device, signed) == ["welcome"]  # the first page after login: the customer's profile
     mine = tag_only.profile(vid(device))
     assert person(tag_only, customer) == mine.id and "boots" in mine.products and mine.customer_trusted
+    counted(tag_only, before, verified=1)  # the id ``/decide`` checked: counted as a page view's is
     with calls_naming(tag_only, f"customer:{customer}") as calls:
         send(device, signed)  # that page's page view
     assert calls == [], calls
-    counted(tag_only, before, verified=1)  # the page's id, counted once: by its page view
+    counted(tag_only, before, verified=2)  # each id the tag sent: with ``/decide``, then with the page view
 
 
 def test_another_customer_signing_in_on_decide_gets_a_fresh_visitor(tag_only: Stack, device: httpx.Client) -> None:
@@ -251,9 +203,11 @@ def test_an_unsigned_id_on_decide_is_no_login(tag_only: Stack, device: httpx.Cli
         send(phone, page_view(customer, sign(SECRET, customer)))
     owner = person(tag_only, customer)
     claimed = page_view(customer, None if signature == "none" else sign("a-guess", customer))
+    before = outcomes(tag_only)
     with calls_naming(tag_only, f"customer:{customer}") as calls:
         assert decided(device, claimed) == []
     assert calls == [], calls
+    counted(tag_only, before, **{"missing" if signature == "none" else "forged": 1})  # counted as a page view's
     send(device, claimed)
     assert person(tag_only, customer) == owner != tag_only.profile(vid(device)).id
 
@@ -360,6 +314,42 @@ def test_a_repeated_claim_writes_nothing(tag_only: Stack, device: httpx.Client, 
         assert theirs.id != mine.id and theirs.customer_id is None and theirs.email_hash is None
     assert all(sync(tag_only.store.resolve(alias)) == mine.id for alias in aliases)
     assert tag_only.profile(vid(device)).customer_id == (customer if "customerId" in props else None)
+
+
+@pytest.mark.parametrize("claimed", ["customer", "email", "customer+email", "forged", "page"])
+def test_a_repeated_claim_of_another_profiles_alias_writes_nothing(tag_only: Stack, device: httpx.Client,
+                                                                  claimed: str) -> None:
+    """docs/tag.md, "Identity trust": a claim of a customer id or address another profile holds attaches nothing;
+    the first is logged (its ``identify``) and noted refused in the browser's profile, so the same claim on the
+    next pages (a script's ``identify`` on every page, an unsigned id in every page view's extract) costs no
+    store call naming the alias, and no event. The trust rules stand: the holder keeps the alias, and the
+    customer's valid signature still merges the browser into them."""
+    customer, email = f"c{uuid.uuid4().hex[:8]}", f"{uuid.uuid4().hex[:8]}@example.com"
+    holder = f"imported-{customer}"
+    for alias in (f"customer:{customer}", f"email:{hash_email(email)}"):
+        sync(tag_only.store.link_identity(holder, alias, time.time()))  # someone's, imported
+    props: dict[str, Any] = {
+        "customer": {"customerId": customer}, "email": {"email": email},
+        "customer+email": {"customerId": customer, "email": email},
+        "forged": {"customerId": customer, "signature": sign("a-guess", customer)}, "page": {"customerId": customer},
+    }[claimed]
+    aliases = [f"customer:{customer}"] * ("customerId" in props) + [f"email:{hash_email(email)}"] * ("email" in props)
+    claim = (lambda: page_view(customer, path="/p/boots/")) if claimed == "page" else (lambda: identify(**props))
+    send(device, page_view(path="/p/hat/"), claim())
+    assert len(tag_only.log("identify", vid(device))) == 1  # the first claim: logged, as before
+    for _ in range(2):  # the next pages' claims
+        with store_calls(tag_only) as calls:
+            send(device, claim())
+        named = [call for call, writes in calls if any(alias in call for alias in aliases)
+                 or (writes and claimed != "page" and vid(device) in call)]
+        assert named == [], named
+    assert len(tag_only.log("identify", vid(device))) == 1
+    mine = tag_only.profile(vid(device))
+    assert mine.id != holder and mine.customer_id is None and mine.email_hash is None
+    assert all(sync(tag_only.store.resolve(alias)) == holder for alias in aliases)
+    send(device, page_view(customer, sign(SECRET, customer)))  # the store's signature: trusted, merges as before
+    assert sync(tag_only.store.resolve(vid(device))) == holder
+    assert {"hat", "boots"} & set(tag_only.profile(holder).products)
 
 
 def test_a_server_started_without_the_secret_says_which_variable(tmp_path: Any, uvicorn_runner: Any,

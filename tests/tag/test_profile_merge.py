@@ -28,6 +28,7 @@ def _known() -> Profile:
     p.applied_events = ["e1", "e2"]
     p.saved_cart = [{"product": "p9", "qty": 1, "added": 420.0}]  # left in the cart at 420 (another device)
     p.chosen_store = {"id": "ams", "ts": 450.0}
+    p.refused_claims = ["r1", "r2"]
     return p
 
 
@@ -49,6 +50,7 @@ def _other() -> Profile:
     p.applied_events = ["e2", "e3"]
     p.saved_cart = [{"product": "p8", "qty": 1, "added": 100.0}]
     p.chosen_store = {"id": "ber", "ts": 595.0}
+    p.refused_claims = ["r2", "r3"]
     return p
 
 
@@ -78,6 +80,7 @@ CASES: dict[str, Callable[[Profile], Any]] = {
     "applied_events": lambda m: m.applied_events == ["e1", "e2", "e3"],
     "saved_cart": lambda m: [line["product"] for line in m.saved_cart] == ["p9"],  # the cart filled last
     "chosen_store": lambda m: m.chosen_store == {"id": "ber", "ts": 595.0},  # the latest choice
+    "refused_claims": lambda m: m.refused_claims == ["r1", "r2", "r3"],  # either browser's claim, refused
 }
 
 

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl
 
 from slotwise import lenient_json
 from slotwise.keys import category_key, product_key
-from slotwise.profile import Profile, holds
+from slotwise.profile import Profile
 from slotwise.proxy.flow import Flow
 from slotwise.proxy.forwarding.answer_body import parse_answer
 from slotwise.proxy.personalization.catalog_category import CatalogCategories
@@ -48,7 +48,7 @@ from slotwise.rules.signed_identity import SignedIdentity
 from slotwise.proxy.operations.metrics import count_signed_identity
 from slotwise.store.base import Store
 from slotwise.tag.events import RequestSeenProps, parse_event
-from slotwise.tag.golden import names_another_person
+from slotwise.tag.golden import names_another_person, settled
 from slotwise.tag.recorder import EventRecorder, Incoming
 from slotwise.tag.scrub import scrub
 
@@ -216,19 +216,30 @@ class Capture:
         if lines is None and count is None:
             return  # not JSON, too long, or without the cart (another section): says nothing
         now, visitor = self.clock(), flow.visitor.id
-        item = self._cart_item(await self.store.get_profile(visitor), lines, count, now)
+        item = await self._cart_item(await self.store.get_profile(visitor), lines, count, now, trusted=True)
         if item is not None:
             await self.recorder.record(visitor, [item], now, trusted=True, source="proxy")
 
-    def _cart_item(self, profile: Profile | None, lines: list[dict[str, Any]] | None, count: int | None,
-                   now: float) -> Incoming | None:
-        """The cart event a basket's (or an answer's) lines and count make, when they change the profile's."""
+    async def _cart_item(self, profile: Profile | None, lines: list[dict[str, Any]] | None, count: int | None,
+                         now: float, *, trusted: bool) -> Incoming | None:
+        """The cart event a basket's (or an answer's) lines and count make, when they change the profile's.
+
+        The profile holds its lines as recording left them, resolved through the catalog (a variant id is its
+        parent in a size): lines that differ as read are compared again as they would be written
+        (``EventRecorder.held_lines``, the one resolution: rows kept per catalog stamp, no store round trip
+        a page), else a basket naming variants would write a cart event on every page. A line's price counts
+        only where the basket shows one (``_repriced``): the catalog's is no news of the basket."""
         if (lines is None and count is None) or not _cart_changed(profile, lines, count):
             return None
         props: dict[str, Any] = {"lines": lines or []}
         if count is not None:
             props["count"] = count
-        return self._incoming({"type": "cart", "props": props}, f"page:cart:{uuid.uuid4().hex}", now, "cart")
+        item = self._incoming({"type": "cart", "props": props}, f"page:cart:{uuid.uuid4().hex}", now, "cart")
+        if item is None or profile is None or not lines:
+            return item
+        held = await self.recorder.held_lines(item, trusted=trusted)
+        shown = [line if read.get("price") is not None else {**line, "price": None} for line, read in zip(held, lines)]
+        return item if _cart_changed(profile, shown, count) else None
 
     async def _logs_in_someone_else(self, visitor: str, recorded: Sequence[Incoming]) -> bool:
         """A login the store accepted names a customer other than the one this browser's profile is."""
@@ -254,7 +265,7 @@ class Capture:
             confirmed = await self._confirmations(visitor, bytes_to_read(html, charset), profile, now)
             items += [item for item, proven in confirmed if proven and trusted]
             claims += [item for item, proven in confirmed if not (proven and trusted)]
-        items += self.page_events(reading, ruleset, profile, now, trusted=trusted, visitor=visitor)
+        items += await self.page_events(reading, ruleset, profile, now, trusted=trusted, visitor=visitor)
         if not items and not claims:
             return profile
         source = "proxy" if trusted else "tag"
@@ -264,9 +275,10 @@ class Capture:
             await self.recorder.record(visitor, claims, now, trusted=False, source=source)
         return await self.store.get_profile(visitor) or profile
 
-    def page_events(self, reading: PageReading, ruleset: RuleSet, profile: Profile | None, now: float, *,
-                    trusted: bool, visitor: str = "") -> list[Incoming]:
-        """The events a page reading holds, pure apart from logging: identity, cart truth, page sources."""
+    async def page_events(self, reading: PageReading, ruleset: RuleSet, profile: Profile | None, now: float, *,
+                          trusted: bool, visitor: str = "") -> list[Incoming]:
+        """The events a page reading holds: identity, cart truth, page sources (nothing is written; the cart's
+        lines are resolved through the catalog's kept rows to compare them)."""
         capture = ruleset.capture
         items: list[Incoming] = []
         customer, email = customer_of(reading.group("customer"))
@@ -281,12 +293,12 @@ class Capture:
         # confirms a customer id or address the browser only claimed (the tag's unsigned ``identify``, a
         # newsletter form): until the profile holds it by trust, it links it once, so the claim mark goes and
         # the person's other devices merge with this one instead of taking it from it. A claim (tag-only,
-        # unsigned) adds nothing to the same claim.
-        if customer and not holds(profile, f"customer:{customer}", by_trust=trusted):
+        # unsigned) adds nothing to the same claim, nor to one refused before (another profile holds it).
+        if customer and not settled(profile, f"customer:{customer}", trusted=trusted):
             item = self._incoming({"type": "identify", "props": {"customer_id": customer}},
                                   f"page:identify:{uuid.uuid4().hex}", now, "customer")
             items += [item] if item else []
-        if email and not holds(profile, f"email:{email_hash}", by_trust=trusted):
+        if email and not settled(profile, f"email:{email_hash}", trusted=trusted):
             item = self._incoming({"type": "identify", "props": {"email": email}},
                                   f"page:identify:{uuid.uuid4().hex}", now, "customer")
             items += [item] if item else []
@@ -294,7 +306,7 @@ class Capture:
         if capture.cart is not None:
             lines, count = cart_lines(reading.group("cart"), ruleset.catalog, reads_lines=capture.cart.group.lines is not None,
                                       currency=currency)
-            item = self._cart_item(profile, lines, count, now)
+            item = await self._cart_item(profile, lines, count, now, trusted=trusted)
             items += [item] if item else []
         for name, values in reading.groups.items():
             source = capture.page_source(name)
@@ -323,18 +335,22 @@ class Capture:
     def signed_login(self, visitor: str, url: str, extract: Any, now: float, ruleset: RuleSet | None) -> list[Incoming]:
         """The customer id the store signed on a page the tag asks decisions for (``POST /_sw/decide``'s
         extract), when its signature checks: a trusted link, so the page right after a login is decided on the
-        customer's profile. Anything less (no signature, a wrong one, no ``secret_env``) is nothing here: the
-        page's view makes it the claim it always was (and counts and logs it, once)."""
+        customer's profile. The id is checked, counted and logged as a page view's (``checked``). Anything
+        less (no signature, a wrong one, no ``secret_env``) is nothing more here: the page's view makes it the
+        claim it always was."""
         source = ruleset.capture.customer if ruleset is not None else None
-        identity = ruleset.capture.identity if ruleset is not None else None
-        if source is None or identity is None or not isinstance(extract, Mapping):
+        if ruleset is None or source is None or not isinstance(extract, Mapping):
             return []
         path, query = _path_query(url)
         if not source.applies(path, query):
             return []
-        reading = read_extract({"values": extract.get("values")}, ruleset.catalog, {"customer": source.group})  # type: ignore[union-attr]
+        reading = read_extract({"values": extract.get("values")}, ruleset.catalog, {"customer": source.group})
+        customer, _ = customer_of(reading.group("customer"))
+        signature = signature_of(reading.group("customer"))
+        if not customer or self.checked(customer, signature, ruleset.capture.identity) != "verified":
+            return []
         item = self._signed(reading, visitor, now)
-        if item is None or not identity.verify(item.event.props.customer_id, item.event.props.signature):
+        if item is None:
             return []
         props = item.event.props.model_copy(update={"signature": None})  # never stored: it vouches forever
         return [Incoming(item.event.model_copy(update={"props": props}), item.ts, item.key, verified=True)]
@@ -389,23 +405,17 @@ class Capture:
             profile = profile or await self.store.get_profile(visitor)
         return [item for item in checked if not _names_someone_else(item, profile)]
 
-    def verify(self, item: Incoming, identity: SignedIdentity | None) -> list[Incoming]:
-        """An identify's customer id, checked against the store's signature (``rules.signed_identity``): marked
-        ``verified`` when it matches, else left a claim as before; the signature is dropped either way (it
-        vouches for the customer for as long as the secret lasts: never stored). It vouches for the id alone:
-        an e-mail sent beside a valid one goes on as a claim of its own (else anyone with an account could
-        sign their own id and merge into whoever holds an address they type). Counted by outcome; a forged
-        one is logged without the id or the signature."""
-        event = item.event
-        if event.type != "identify" or not event.props.customer_id:
-            return [item]
-        signature = event.props.signature
+    def checked(self, customer_id: Any, signature: str | None, identity: SignedIdentity | None) -> str | None:
+        """How a customer id the tag sent fared against the store's signature (``rules.signed_identity.OUTCOMES``;
+        None: no signature where the rules check none), counted in ``slotwise_signed_identity_total`` and, when
+        it is a problem, logged once (without the id or the signature). The one check of the page views, the
+        tag's ``identify`` and ``POST /_sw/decide``: each id the tag sends is counted the same way."""
         if identity is None:
             outcome = "off" if signature else None
         elif not signature:
             outcome = "missing"
         else:
-            outcome = "verified" if identity.verify(event.props.customer_id, signature) else "forged"
+            outcome = "verified" if identity.verify(customer_id, signature) else "forged"
         if outcome is not None:
             count_signed_identity(outcome)
         if outcome == "forged":
@@ -414,6 +424,19 @@ class Capture:
         elif outcome == "off":
             self.warn("customer", "a customer id came with a signature, but the rules name no "
                                   "capture.customer.secret_env: kept as a claim")
+        return outcome
+
+    def verify(self, item: Incoming, identity: SignedIdentity | None) -> list[Incoming]:
+        """An identify's customer id, checked against the store's signature (``rules.signed_identity``): marked
+        ``verified`` when it matches, else left a claim as before; the signature is dropped either way (it
+        vouches for the customer for as long as the secret lasts: never stored). It vouches for the id alone:
+        an e-mail sent beside a valid one goes on as a claim of its own (else anyone with an account could
+        sign their own id and merge into whoever holds an address they type). Counted and logged by ``checked``."""
+        event = item.event
+        if event.type != "identify" or not event.props.customer_id:
+            return [item]
+        signature = event.props.signature
+        outcome = self.checked(event.props.customer_id, signature, identity)
         if signature is None:
             return [item]
         props = event.props.model_copy(update={"signature": None})
@@ -508,7 +531,7 @@ class Capture:
             "extract": None,
         })
         page_item = Incoming(event.model_copy(update={"props": props}), item.ts, item.key)
-        return page_item, self.page_events(reading, ruleset, profile, now, trusted=False, visitor=visitor)
+        return page_item, await self.page_events(reading, ruleset, profile, now, trusted=False, visitor=visitor)
 
 
 def _path_query(url: str) -> tuple[str, str]:
