@@ -40,7 +40,8 @@ from slotwise.proxy.operations.admin_schedules import render_schedules
 from slotwise.proxy.operations.admin_stages import funnel, render_funnel
 from slotwise.proxy.operations.charts import line_chart
 from slotwise.proxy.operations.kill_switch import ALL
-from slotwise.proxy.operations.slot_health import health_status, render_line, render_warning
+from slotwise.proxy.operations.slot_health import (HealthRow, health_rows, health_status, read_presence, render_line,
+                                                   render_warning)
 from slotwise.proxy.operations.learning import RESTART_KIND
 from slotwise.rules.checker import did_you_mean
 from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces, when_notes
@@ -62,7 +63,6 @@ from slotwise.proxy.operations.reporting import (
     slot_reports,
 )
 from slotwise.store.base import LogRecord, StoreError
-from slotwise.store.slot_presence import SlotPresence
 from slotwise.tag.admin import erase_person, export_person
 from slotwise.tag.admin_session import CSRF_FIELD, CSRF_HEADER, AdminSessions, SessionUnchecked, is_https
 from slotwise.tag.admin_throttle import NOT_A_GUESS, not_a_guess
@@ -235,16 +235,14 @@ class AdminPages:
         session = await self.sessions.session(request)
         csrf = self.sessions.csrf_token(session) if session else ""
         return _html(self.render(log, switches, csrf, await self.webhook_line(), await self.feed_line(),
-                                 presence=await self.slot_presence())
+                                 health=await self.slot_health())
                      + render_funnel(await self.funnel()))
 
-    async def slot_presence(self) -> dict[str, SlotPresence]:
-        """Each slot's element found or not on its pages (``slot_health``); nothing when the store cannot say."""
-        try:
-            return await self.p.store.slot_presence()
-        except Exception as exc:  # fail open: the page without the lines
-            log.debug("slot presence not read (%s)", exc)
-            return {}
+    async def slot_health(self) -> dict[str, HealthRow]:
+        """The health of each slot of the rules (its element found or not on its pages: ``slot_health``); a
+        slot no longer in the rules has none, and nothing shows when the store cannot say."""
+        ruleset = self.p.ruleset()
+        return health_rows(await read_presence(self.p.store), [s.id for s in ruleset.slots] if ruleset else [])
 
     async def webhook_line(self) -> str | None:
         """One line while webhook messages wait (``webhook_health``: the health check's own store read)."""
@@ -297,8 +295,7 @@ class AdminPages:
         status["switches"] = dict((await self.p.switches.current()).entries)
         status["webhook"] = await self.webhook_status()
         status["feed"] = await self.feed_status()
-        ruleset = self.p.ruleset()
-        status["slot_health"] = health_status(await self.slot_presence(), [s.id for s in ruleset.slots] if ruleset else [])
+        status["slot_health"] = health_status(await self.slot_health())
         return JSONResponse(json_safe(status), headers={"cache-control": "no-store"})
 
     async def api_report(self, request: Request) -> Response:
@@ -451,7 +448,7 @@ class AdminPages:
 
     # -- rendering ---------------------------------------------------------
     def render(self, log: DecisionLog, switches: Any, csrf: str, webhook: str | None = None,
-               feed: tuple[str, bool] | None = None, presence: Mapping[str, SlotPresence] | None = None) -> str:
+               feed: tuple[str, bool] | None = None, health: Mapping[str, HealthRow] | None = None) -> str:
         status = self.status()
         rules = status["rules"]
         hidden = f'<input type=hidden name=csrf value="{escape(csrf)}">'
@@ -482,8 +479,8 @@ class AdminPages:
             parts.append(f"<p class={'warn' if feed[1] else 'note'} id=feed>{escape(feed[0])}</p>")
         ruleset = self.p.ruleset()
         slots = list(ruleset.slots) if ruleset is not None else []
-        presence = presence or {}
-        parts.append(render_warning(presence, [s.id for s in slots]))
+        health = health or {}
+        parts.append(render_warning(health))
         reports = slot_reports(log)
         parts.append(render_contents([rep.slot for rep in reports]))
         parts.append(render_switches(slots, switches, hidden))
@@ -501,7 +498,7 @@ class AdminPages:
         learning = {s.id: s for s in slots if s.learns}
         for rep in reports:
             restart = restart_form(learning[rep.slot], hidden) if rep.slot in learning else ""
-            parts.append(render_slot(rep, log, restart, render_line(presence, rep.slot)))
+            parts.append(render_slot(rep, log, restart, render_line(health, rep.slot)))
         if reports:
             parts.append(f"<p class=note>{escape(LEGEND)}</p>")
         parts.append("</section>")
