@@ -379,6 +379,11 @@ slots:
     selector: "h1"
     action: append
     html: "<b>SEARCH</b>"
+  - id: campaign
+    pages: [{query: {utm_campaign: "spring*"}}]
+    selector: "h1"
+    action: append
+    html: "<b>SPRING</b>"
   - id: lookbook
     pages: [{regex: "^/lookbook/\\\\d+$"}]
     selector: "h1"
@@ -408,7 +413,7 @@ def test_a_slots_preview_links_open_a_page_it_applies_to_from_the_first_minute(a
         admin = http.get("/_sw/admin").text
         links = dict(re.findall(r'href="/_sw/admin/preview\?force=([a-z]+)%3D[a-z]+&amp;path=([^"]*)"', admin))
         assert links == {"recs": "/p/fell-jacket%3Fcolour%3Dred", "shelf": "/c/jackets", "basket": "/cart",
-                         "search": "/search%3Fq%3Dx"}, links
+                         "search": "/search%3Fq%3Dx", "campaign": "/%3Futm_campaign%3Dspringx"}, links
         none = re.search(r'<span class=note data-preview-none="lookbook">(.*?)</span>', admin)
         assert none is not None and "No page it applies to is known yet" in none.group(1)
         assert "regex ^/lookbook/" in unescape(none.group(1))

@@ -65,7 +65,9 @@ def _product_values(products: Sequence[Mapping[str, Any]]) -> Iterator[dict[str,
 def _candidates(slot: Any, patterns: Mapping[str, Sequence[str]], products: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     yield "/"
     for rule in slot.pages.rules:
-        if rule.pattern is not None and (path := fill(rule.pattern, {})) is not None:
+        if rule.path is None:  # query or header conditions alone: any path, the home page's
+            yield "/" + _query(rule)
+        elif rule.pattern is not None and (path := fill(rule.pattern, {})) is not None:
             yield path + _query(rule)
     for product in products:
         url = product.get("url")
