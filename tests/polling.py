@@ -10,17 +10,22 @@ from typing import Callable, TypeVar
 T = TypeVar("T")
 
 
-def wait_for(probe: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
-    """Polls ``probe`` until it returns something truthy; fails naming ``what`` (and the last value) after
-    ``timeout`` s."""
+def wait_for(probe: Callable[[], T], timeout: float = 10.0, what: str = "condition", interval: float = 0.05) -> T:
+    """Polls ``probe`` every ``interval`` s until it returns something truthy; fails (``AssertionError``) naming
+    ``what`` and the last value after ``timeout`` s. A probe that raises counts as not yet (a server still
+    starting, Redis away for a moment): the last exception is in the failure, as its cause."""
     deadline = time.monotonic() + timeout
     while True:
-        last = probe()
-        if last:
-            return last
+        error: Exception | None = None
+        try:
+            last: object = probe()
+        except Exception as exc:  # noqa: BLE001 (reported below if it is the last)
+            last, error = exc, exc
+        if last and error is None:
+            return last  # type: ignore[return-value]
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-        time.sleep(0.05)
+            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})") from error
+        time.sleep(interval)
 
 
 def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None) -> None:

@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "scale")]
 
 import redis  # noqa: E402
+from polling import wait_for  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
-from scale_helpers import Proc, browser, event, learner, post_events, proxy, wait_until  # noqa: E402
+from scale_helpers import Proc, browser, event, learner, post_events, proxy  # noqa: E402
 
 from slotwise.demo.server import DemoServer  # noqa: E402
 
@@ -104,7 +105,7 @@ def main() -> None:
             learn = learner(server.url, RULES, tmp)
             learn.args += ["--log-retention", "0", "--trim-every", "0"]
             learn.spawn()
-            wait_until(lambda: client.xlen("sw:log") == 0, 120, what=f"the learner trims the log\n{learn.tail()}")
+            wait_for(lambda: client.xlen("sw:log") == 0, 120, what=f"the learner trims the log\n{learn.tail()}")
             after = families(client)
             kept = int(client.info("memory")["used_memory"]) - base_memory
             print(f"\nused_memory +{kept:,} bytes over the start once trimmed = {kept / visitors:,.0f} per visitor\n")

@@ -1,4 +1,5 @@
-"""``slotwise report``: which variant wins, and what personalization adds over the holdout."""
+"""``slotwise report``: which variant wins, and what personalization adds over the holdout; and each slot's
+health (its element found or not on its pages), in the admin page's words (``slot_health.health_rows``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from slotwise.commands.common import add_store_arguments, missing_store, parse_s
 if TYPE_CHECKING:  # the statistics (numpy) load when a report runs, not for ``--help``
     from slotwise.bandits.stats import SlotReport
     from slotwise.proxy.operations.reporting import DecisionLog
+    from slotwise.proxy.operations.slot_health import HealthRow
     from slotwise.store.base import LogRecord
 
 
@@ -29,10 +31,12 @@ GOAL_MEANING = {
 }
 
 
-def render_text(reports: list[SlotReport], windows: Mapping[str, str] | None = None) -> str:
+def render_text(reports: list[SlotReport], windows: Mapping[str, str] | None = None,
+                health: Mapping[str, HealthRow] | None = None) -> str:
     """The report for a person: one table per slot (every variant of the rules, the holdout as the
     baseline), in the admin page's words (``reporting.report_rows``, ``lift_text``, ``notices``);
-    ``windows``: slot id -> its ``active`` window in words, from the rules (``--rules``)."""
+    ``windows``: slot id -> its ``active`` window in words, from the rules (``--rules``); ``health``: each
+    slot's health row, its line under the slot's heading (``slot_health``)."""
     from slotwise.bandits.goals import is_binary
     from slotwise.proxy.operations.reporting import (LEGEND, goal_text, lift_text, measure_name, notices, report_rows,
                                                      segment_lines)
@@ -48,6 +52,8 @@ def render_text(reports: list[SlotReport], windows: Mapping[str, str] | None = N
         out.append(f"Slot {rep.slot} - goal: {goal_text(rep)} ({GOAL_MEANING.get(rep.goal, rep.goal)})")
         if windows and rep.slot in windows:
             out.append(f"  {windows[rep.slot]}")
+        if health and rep.slot in health:
+            out.append(f"  {'WARNING: ' if health[rep.slot].mostly_absent else ''}Health: {health[rep.slot].line}")
         out.append(f"  {'variant':<{width}}{'shown':>8}{'seen':>8}{'measured':>10}{measure_name(rep.goal):>{col}}   "
                    f"{'95% interval':<22}{'chance best':>11}")
         for r in rows:
@@ -64,6 +70,7 @@ def render_text(reports: list[SlotReport], windows: Mapping[str, str] | None = N
 async def _report(args: argparse.Namespace) -> int:
     from slotwise.bandits.decision_log import format_decision_log
     from slotwise.proxy.operations.reporting import build_decision_log, json_safe, read_all, slot_reports
+    from slotwise.proxy.operations.slot_health import health_rows, read_presence, warning_lines
 
     missing = missing_store(args)
     if missing:
@@ -72,11 +79,13 @@ async def _report(args: argparse.Namespace) -> int:
     _, store = store_from_args(args)
     try:
         records = await read_all(store)
+        presence = await read_presence(store)  # fail open: the report without the health lines
     finally:
         await store.close()
     since = args.since  # a timestamp (parse_since), or None
     configs = None
     windows: dict[str, str] = {}
+    slot_ids: list[str] | None = None  # without --rules: every slot the store counted (removed ones are dropped)
     rules = args.rules or os.environ.get("SLOTWISE_RULES")
     if rules:  # the variants as the server has them (also for a log from before decisions named them all)
         from slotwise.proxy.personalization.choices import slot_configs
@@ -87,13 +96,17 @@ async def _report(args: argparse.Namespace) -> int:
             ruleset = load_rules(rules, secrets=False)
             configs = slot_configs(ruleset)
             windows = {slot.id: f"runs {slot.window.span()}" for slot in ruleset.slots if slot.window is not None}
+            slot_ids = [slot.id for slot in ruleset.slots]
         except (RulesError, OSError) as exc:
             print(f"slotwise report: {exc}", file=sys.stderr)
             return 2
     log = build_decision_log(records, configs, since=since)
+    health = {slot: row for slot, row in health_rows(presence, slot_ids).items() if args.slot in (None, slot)}
     if args.slot and args.slot not in log.slots:
-        print(f"slotwise report: no decisions for slot {args.slot!r} (slots: {', '.join(sorted(log.slots)) or 'none'})",
-              file=sys.stderr)
+        # a slot whose element is never found has no decisions: its health says why
+        why = f"; {health[args.slot].line}" if args.slot in health else ""
+        print(f"slotwise report: no decisions for slot {args.slot!r}{why} (slots: "
+              f"{', '.join(sorted(log.slots)) or 'none'})", file=sys.stderr)
         return 1
     if args.export:
         fmt = "jsonl" if args.export.endswith((".jsonl", ".json")) else "csv"
@@ -109,15 +122,18 @@ async def _report(args: argparse.Namespace) -> int:
     reports = slot_reports(log, args.slot)
     empty = nothing_since(records, log, since, args.slot)
     none_yet = none_logged(records, args.slot)
+    warning = "".join(f"{line}\n" for line in warning_lines(health))  # slots shown to almost nobody: first
     if args.format == "json":
         for line in (empty, none_yet):  # the JSON stays what a script reads; the person running it is told
             if line:
                 print(f"slotwise report: {line}", file=sys.stderr)
+        print(warning, end="", file=sys.stderr)
         print(json.dumps(json_safe([asdict(r) for r in reports]), indent=2))
     elif empty:
-        print(empty)
+        print(f"{warning}\n" if warning else "", empty, sep="")
     else:  # the rules' variants are still listed (what will be measured), after the line that says why all is 0
-        print(f"{none_yet}\n\n" if none_yet and reports else "", render_text(reports, windows), sep="", end="")
+        print(f"{warning}\n" if warning else "", f"{none_yet}\n\n" if none_yet and reports else "",
+              render_text(reports, windows, health), sep="", end="")
     return 0
 
 

@@ -81,6 +81,7 @@ class DemoServer:
         deadline = time.monotonic() + 10
         while not self.server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.__exit__(None, None, None)  # a ``with`` runs no __exit__ when __enter__ fails: its thread and port go
                 raise RuntimeError("demo server did not start")
             time.sleep(0.01)
         return self

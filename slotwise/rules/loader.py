@@ -298,6 +298,8 @@ class _Loader:
             home=home, category=self._patterns(spec.category_pages), product=self._patterns(spec.product_pages),
             js={"home": self._js_patterns(spec.home_pages) if spec.home_pages else ("/",),
                 "category": self._js_patterns(spec.category_pages), "product": self._js_patterns(spec.product_pages)},
+            written={kind: tuple(text.value for text in texts) for kind, texts in (
+                ("home", spec.home_pages), ("product", spec.product_pages), ("category", spec.category_pages))},
         )
         feed: Path | str | None = None
         if spec.feed is not None and spec.feed.value.startswith(("/", "http://", "https://")):
@@ -335,6 +337,7 @@ class _Loader:
                 search=search,
                 query=tuple(compile_condition(c) for c in rule.query),
                 headers=tuple(compile_condition(c, ignore_case=True) for c in rule.headers),
+                pattern=rule.path.value if rule.path is not None else None,
             ))
         return PageMatcher(tuple(compiled))
 

@@ -134,6 +134,7 @@ class CompiledCondition:
     name: str
     present: bool
     patterns: tuple[re.Pattern[str], ...]
+    globs: tuple[str, ...] = ()  # as written: what an example page's query says (``preview_pages``)
 
     def holds(self, value: str | None) -> bool:
         if not self.present:
@@ -145,7 +146,8 @@ class CompiledCondition:
 
 def compile_condition(cond: Condition, *, ignore_case: bool = False) -> CompiledCondition:
     flags = re.IGNORECASE if ignore_case else 0
-    return CompiledCondition(cond.name, cond.present, tuple(re.compile(fnmatch.translate(g), flags) for g in cond.globs))
+    return CompiledCondition(cond.name, cond.present, tuple(re.compile(fnmatch.translate(g), flags) for g in cond.globs),
+                             tuple(cond.globs))
 
 
 @dataclass(frozen=True)
@@ -156,15 +158,25 @@ class PageRule:
     search: bool
     query: tuple[CompiledCondition, ...] = ()
     headers: tuple[CompiledCondition, ...] = ()
+    pattern: str | None = None  # the path pattern as written (None: a regex, or none)
 
     def matches(self, path: str, query: Mapping[str, Any], headers: Headers) -> bool:
+        return self.matches_url(path, query) and all(c.holds(header(headers, c.name)) for c in self.headers)
+
+    def matches_url(self, path: str, query: Mapping[str, Any]) -> bool:
+        """Its path and query conditions alone: what a link can say (``preview_pages``: the headers are the
+        browser's that opens it)."""
         if self.path is not None:
             found = self.path.search(path) if self.search else self.path.fullmatch(path)
             if not found:
                 return False
-        if any(not c.holds(_str(query.get(c.name))) for c in self.query):
-            return False
-        return all(c.holds(header(headers, c.name)) for c in self.headers)
+        return all(c.holds(_str(query.get(c.name))) for c in self.query)
+
+    def describe(self) -> str:
+        """The entry as a person wrote it, near enough: its path pattern or regex (``preview_pages``)."""
+        if self.pattern is not None:
+            return self.pattern
+        return f"regex {self.path.pattern}" if self.path is not None else "any path"
 
 
 def _str(value: Any) -> str | None:
@@ -195,6 +207,7 @@ class CatalogPatterns:
     category: tuple[re.Pattern[str], ...]
     product: tuple[re.Pattern[str], ...]
     js: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # category/product patterns for the tag
+    written: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # each type's patterns as written
 
     def classify(self, path: str) -> tuple[str, dict[str, str]]:
         """(page type, URL params) of a path: the first pattern that matches wins."""

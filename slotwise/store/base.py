@@ -15,7 +15,7 @@ was merged into.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Collection, Iterable, Mapping, Protocol, Sequence
 
 from slotwise.profile import Profile
 from slotwise.store.slot_presence import SlotPresence
@@ -323,6 +323,10 @@ class Store(Protocol):
 
     async def slot_presence(self) -> dict[str, SlotPresence]:
         """Every slot's record: slot id -> ``SlotPresence``."""
+
+    async def forget_slot_presence(self, keep: Collection[str]) -> None:
+        """Drops the record of every slot not in ``keep`` (the rules' slots, once per rules load): a slot
+        taken out of the rules does not keep its counts, nor its warning, for ever."""
 
     # -- leases (one process of all workers and instances does a job) --------------
     async def take_lease(self, name: str, holder: str, now: float, ttl_s: float) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e_helpers import SLOTS
+from polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,15 +17,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def write(path: Path, text: str, bump: float) -> None:
     path.write_text(text.replace("../../slotwise", str(ROOT / "slotwise")))
     os.utime(path, (time.time() + bump, time.time() + bump))
-
-
-def wait_until(check: Any, timeout: float = 8.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_reload_under_traffic_keeps_serving_and_rejects_broken_files(edge: Any, tmp_path: Path) -> None:
@@ -47,10 +39,10 @@ def test_reload_under_traffic_keeps_serving_and_rejects_broken_files(edge: Any, 
             assert "home-categories=recent" in client.get("/").headers["server-timing"]
             # 1. a valid change is picked up (the slot gets a kill switch)
             write(rules, original.replace("  - id: home-categories\n", "  - id: home-categories\n    enabled: false\n"), 5)
-            assert wait_until(lambda: "home-categories" not in client.get("/").headers["server-timing"])
+            wait_for(lambda: "home-categories" not in client.get("/").headers["server-timing"], 8.0)
             # 2. a broken file: rejected whole, the last good rules keep serving, the admin page says why
             write(rules, original.replace("    selector: \"select#size\"\n", "    selectr: \"select#size\"\n"), 10)
-            assert wait_until(lambda: e.p.rules is not None and e.p.rules.status.error is not None)
+            wait_for(lambda: e.p.rules is not None and e.p.rules.status.error is not None, 8.0)
             assert "home-categories" not in client.get("/").headers["server-timing"]
             status = client.get("/_sw/admin/api/status", headers={"authorization": "Bearer admin-token-for-tests"}).json()
             assert "selectr" in status["rules"]["error"] and "did you mean 'selector'" in status["rules"]["error"]
@@ -59,19 +51,19 @@ def test_reload_under_traffic_keeps_serving_and_rejects_broken_files(edge: Any, 
             assert page.status_code == 200 and "selectr" in page.text and "last good rules" in page.text
             # 3. fixed again: serving the new rules, the error is gone
             write(rules, original, 15)
-            assert wait_until(lambda: "home-categories=recent" in client.get("/").headers["server-timing"])
+            wait_for(lambda: "home-categories=recent" in client.get("/").headers["server-timing"], 8.0)
             assert e.p.rules.status.error is None
             # 4. a template file of the set is watched too (docs/rules.md): broken, rejected naming it; fixed, loaded
             popup = tmp_path / "popup.html"
             popup.write_text((ROOT / "slotwise/rules/examples/coupon-popup.html").read_text())
             write(rules, original.replace("../../slotwise/rules/examples/coupon-popup.html", str(popup)), 20)
-            assert wait_until(lambda: e.p.rules.status.version == 4)
+            wait_for(lambda: e.p.rules.status.version == 4, 8.0)
             write(popup, popup.read_text().replace("{{", "{{{", 1), 25)
-            assert wait_until(lambda: e.p.rules.status.error is not None)
+            wait_for(lambda: e.p.rules.status.error is not None, 8.0)
             assert e.p.rules.status.error.startswith("1 error in rules:") and f"{popup}:" in e.p.rules.status.error
             assert e.p.rules.status.version == 4  # the last good rules keep serving
             write(popup, (ROOT / "slotwise/rules/examples/coupon-popup.html").read_text(), 30)
-            assert wait_until(lambda: e.p.rules.status.version == 5 and e.p.rules.status.error is None)
+            wait_for(lambda: e.p.rules.status.version == 5 and e.p.rules.status.error is None, 8.0)
     finally:
         stop.set()
         worker.join(10)

@@ -10,16 +10,10 @@ visitors at the same times, whatever each showed them.
 
 from __future__ import annotations
 
-import sys
 
-from conftest_paths import ROOT
-
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.bandits_http import T0, Harness, drive, runs  # noqa: E402
-from bench.bandits_shoppers import seeded_decision_ids  # noqa: E402
-from bench.bandits_twin import twin  # noqa: E402
+from bench.bandits_http import T0, Harness, drive, runs
+from bench.bandits_shoppers import seeded_decision_ids
+from bench.bandits_twin import twin
 
 VISITS = 160
 

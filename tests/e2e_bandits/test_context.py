@@ -10,18 +10,12 @@ the bench expects for them.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from conftest_paths import ROOT
-
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.bandits_http import Edge as BenchEdge  # noqa: E402
-from bench.bandits_shoppers import REFERRERS, Shopper  # noqa: E402
+from bench.bandits_http import Edge as BenchEdge
+from bench.bandits_shoppers import REFERRERS, Shopper
 
 RULES = """
 holdout: 0%

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from conftest_paths import PYTHON
+from polling import wait_for
 from test_restart import AUTH, TOKEN, log_records, serve_setup, straight_run, traffic
 from slotwise.proxy.operations.learner_lock import LearnerLock
 from slotwise.proxy.operations.learning import POLICIES_NAME, SNAPSHOT_NAME, LearningLoop
@@ -54,16 +55,6 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
-
-
-def wait_for(what: str, check: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def statuses(url: str, n: int = 40) -> dict[int, dict[str, Any]]:
@@ -101,11 +92,12 @@ def test_two_workers_decide_with_the_one_learners_models_and_a_kill_9_of_it_lose
     rules, data, args = serve_setup(upstream, tmp_path, port, "--workers", "2", "--admin-token", TOKEN)
     sent: list[dict[str, Any]] = []
     with process_runner(args, port) as serve:
-        learner = wait_for("the learner process holds the lock", lambda: holder(data), 30)
+        learner = wait_for(lambda: holder(data), 30,
+                           what="the learner process holds the lock")
         assert " learner " in cmdline(learner), cmdline(learner)
         traffic(serve.url, 6, sent, "a")
-        seen = wait_for("both workers have the learner's models of the whole log",
-                        lambda: all_caught_up(serve.url, data), 30)
+        seen = wait_for(lambda: all_caught_up(serve.url, data), 30,
+                        what="both workers have the learner's models of the whole log")
         assert not any(st["learns"] for st in seen.values())  # neither worker learns
         assert learner not in seen
         assert_models_are_a_straight_run(seen, rules, data)
@@ -113,10 +105,10 @@ def test_two_workers_decide_with_the_one_learners_models_and_a_kill_9_of_it_lose
 
         os.kill(learner, signal.SIGKILL)
         traffic(serve.url, 4, sent, "b")  # meanwhile a worker takes over, or the restarted learner
-        again = wait_for("a restarted learner holds the lock",
-                         lambda: (pid := holder(data)) not in (None, learner) and " learner " in cmdline(pid) and pid,
-                         30)
-        seen = wait_for("both workers caught up again", lambda: all_caught_up(serve.url, data), 30)
+        again = wait_for(lambda: (pid := holder(data)) not in (None, learner) and " learner " in cmdline(pid) and pid, 30,
+                         what="a restarted learner holds the lock")
+        seen = wait_for(lambda: all_caught_up(serve.url, data), 30,
+                        what="both workers caught up again")
         assert not any(st["learns"] for st in seen.values())
         assert_models_are_a_straight_run(seen, rules, data)  # nothing lost, nothing counted twice
         assert holder(data) == again
@@ -163,8 +155,8 @@ def test_a_process_sharing_the_file_takes_over_a_learner_killed_with_9(
         with process_runner(args, port) as serve:  # a worker that follows: learned by the subprocess
             traffic(serve.url, 3, sent, "b")
         last = max(r.seq for r in log_records(data))
-        wait_for("the learner published models of the whole log",
-                 lambda: (run(store.snapshot_seq(POLICIES_NAME)) or 0) >= last, 20)
+        wait_for(lambda: (run(store.snapshot_seq(POLICIES_NAME)) or 0) >= last, 20,
+                 what="the learner published models of the whole log")
         full = run(store.snapshot_seq(SNAPSHOT_NAME))
         assert full is not None and full < last  # the newest records are only in the log
         learner.send_signal(signal.SIGKILL)
@@ -356,7 +348,8 @@ def test_a_worker_told_to_stop_does_not_take_over_the_learning_another_releases(
             time.sleep(1.0)  # twenty of its polls
             assert holder(data) is None
         else:
-            wait_for("the running worker takes the learning over", lambda: holder(data) == other.pid, 10)
+            wait_for(lambda: holder(data) == other.pid, 10,
+                     what="the running worker takes the learning over")
         _shut_down(other)
         assert holder(data) is None
     finally:

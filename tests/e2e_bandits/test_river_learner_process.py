@@ -7,19 +7,17 @@ Real processes: ``slotwise serve --workers 1`` (granian) with rules naming ``riv
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scale helpers
+from polling import wait_for
+from scale.scale_helpers import PYTHON, Proc, free_port
 
-from scale.scale_helpers import PYTHON, Proc, free_port, wait_until  # noqa: E402
-
-from slotwise.proxy.config import Settings  # noqa: E402
-from slotwise.proxy.operations.learner_supervisor import (may_want_learner_process,  # noqa: E402
+from slotwise.proxy.config import Settings
+from slotwise.proxy.operations.learner_supervisor import (may_want_learner_process,
                                                           wants_learner_process)
-from tests.edge.processes import children  # noqa: E402
+from tests.edge.processes import children
 
 RULES = """\
 slots:
@@ -92,7 +90,7 @@ def learner_of(serve: Proc) -> int | None:
 def test_one_worker_with_a_river_model_decides_from_a_learner_process(tmp_path: Path) -> None:
     serve = serve_one_worker(tmp_path, rules(tmp_path, RIVER_TREE))
     try:
-        wait_until(lambda: learner_of(serve), 30, what="the learner process beside the one worker")
+        wait_for(lambda: learner_of(serve), 30, what="the learner process beside the one worker")
         health = httpx.get(f"{serve.url}/_sw/health", timeout=5).json()
         assert health["pid"] != learner_of(serve)  # the worker serves; the learner is another process
     finally:
@@ -111,14 +109,14 @@ def test_a_river_model_that_comes_with_a_reload_moves_learning_out_of_the_worker
         return response.json()
 
     try:
-        wait_until(lambda: status()["learns"], 30, what="the one worker learning its linear models itself")
+        wait_for(lambda: status()["learns"], 30, what="the one worker learning its linear models itself")
         assert learner_of(serve) is None  # small models: no extra process
         version = status()["rules"]["version"]
         Path(path).write_text(RULES.replace("{POLICY}", RIVER_TREE) + "\n")  # a marketer's edit, picked up live
-        wait_until(lambda: status()["rules"]["version"] > version, 30, what="the worker serving the new rules")
-        wait_until(lambda: learner_of(serve), 30, what="the learner process started for the river model")
+        wait_for(lambda: status()["rules"]["version"] > version, 30, what="the worker serving the new rules")
+        wait_for(lambda: learner_of(serve), 30, what="the learner process started for the river model")
         # the worker hands learning over (it asks the lock's holder to let go) and goes on deciding
-        wait_until(lambda: not status()["learns"], 30, what="the worker handing learning over")
+        wait_for(lambda: not status()["learns"], 30, what="the worker handing learning over")
         assert "policy river-model" in status()["slots"][0]
         assert httpx.get(f"{serve.url}/_sw/health", timeout=5).json()["pid"] != learner_of(serve)
     finally:

@@ -506,3 +506,55 @@ def test_with_the_rules_a_slot_with_an_active_window_is_named_with_it(tmp_path: 
     heading = text.split("Slot banner - goal: ")[1].splitlines()
     assert heading[1] == "  runs 2026-11-27 00:00 – 2026-11-30 23:59 Europe/Berlin"
     assert "runs " not in text.split("Slot hero - goal: ")[1].split("\n\n")[0]  # no window: nothing said
+
+
+def test_the_cli_report_shows_each_slots_health_as_the_admin_page_does(tmp_path: Path) -> None:
+    """``slotwise report`` said nothing of a slot whose element is missing on its pages (the admin page and the
+    status API did): the real CLI on a data directory with counts shows the same warning and lines."""
+    import os
+    import subprocess
+    import sys
+
+    from slotwise.proxy.operations.slot_health import health_line
+    from slotwise.store.slot_presence import SlotPresence
+
+    now = time.time() - 3600
+    counts = {"hero": SlotPresence(".hero", now, 40, 0, (), None, now + 60),
+              "banner": SlotPresence(".banner", now, 40, 37, ("/p/a", "/p/b"), now + 50, now + 10),
+              "old-slot": SlotPresence(".gone", now, 5, 5, ("/x",), now + 5, None)}  # not in the rules any more
+
+    async def write() -> None:
+        await write_log(str(tmp_path), n=300)
+        store = open_store("", tmp_path)
+        try:
+            await store.add_slot_presence(counts)
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+
+    def report(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "slotwise", "report", "--data", str(tmp_path), *args],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    text = report("--rules", str(rules)).stdout
+    banner = health_line(counts["banner"])
+    assert text.startswith("WARNING: not on their pages: these slots' selectors find no element on most pages they "
+                           "apply to, so they are shown to almost nobody. Fix the selector in the rules (slotwise "
+                           "rules check RULES --url URL suggests one):\n"
+                           f"  banner: {banner} (selector .banner)\n\n"), text[:600]
+    assert "old-slot" not in text  # the rules no longer have it
+    hero = text.split("Slot hero - ")[1].split("\n\n")[0]
+    assert f"\n  Health: {health_line(counts['hero'])}\n" in hero
+    assert f"\n  WARNING: Health: {banner}\n" in text.split("Slot banner - ")[1].split("\n\n")[0]
+    assert "  old-slot: " in report().stdout  # without --rules: every slot the store holds
+    only = report("--slot", "hero", "--rules", str(rules)).stdout  # one slot: its own line, no one else's
+    assert "banner" not in only and "Health: element found on all 40 pages" in only
+    done = report("--rules", str(rules), "--format", "json")
+    assert sorted(r["slot"] for r in json.loads(done.stdout)) == ["banner", "hero"]  # what a script reads, unchanged
+    assert f"  banner: {banner}" in done.stderr  # the person running it is told

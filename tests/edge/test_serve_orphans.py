@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scale helpers
+from polling import wait_for
+from scale.scale_helpers import PYTHON, Proc, free_port
 
-from scale.scale_helpers import PYTHON, Proc, free_port, wait_until  # noqa: E402
-
-from tests.edge.processes import alive, children  # noqa: E402
+from tests.edge.processes import alive, children
 
 
 def _serve(name: str, port: int, tmp_path: Path) -> Proc:
@@ -40,18 +38,18 @@ def test_kill_9_of_the_master_takes_its_workers_and_a_new_serve_answers(tmp_path
     try:
         assert first.proc is not None
         master = first.proc.pid
-        workers = wait_until(lambda: len(children(master)) >= 2 and children(master), 30, what="two workers")
-        wait_until(lambda: _health(port)["pid"] in workers, 30, what="a worker answers")
+        workers = wait_for(lambda: len(children(master)) >= 2 and children(master), 30, what="two workers")
+        wait_for(lambda: _health(port)["pid"] in workers, 30, what="a worker answers")
 
         first.kill()  # kill -9 of the master
-        wait_until(lambda: not any(alive(w) for w in workers), 3, what=f"workers {workers} gone after kill -9")
+        wait_for(lambda: not any(alive(w) for w in workers), 3, what=f"workers {workers} gone after kill -9")
 
         second = _serve("serve-2", port, tmp_path).start(wait=60)
         assert second.proc is not None
         new_master = second.proc.pid
         # both workers: the first one up may not be the one that answers
-        new_workers = wait_until(lambda: len(children(new_master)) >= 2 and children(new_master), 30, what="new workers")
-        pid = wait_until(lambda: _health(port)["pid"], 30, what="the new serve answers")
+        new_workers = wait_for(lambda: len(children(new_master)) >= 2 and children(new_master), 30, what="new workers")
+        pid = wait_for(lambda: _health(port)["pid"], 30, what="the new serve answers")
         assert pid in new_workers, (pid, new_workers, second.tail())
 
         second.stop(timeout=10)  # and it still obeys SIGTERM

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -23,13 +22,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scale helpers
+from polling import wait_for
+from scale.scale_helpers import PYTHON, ROOT, Proc, free_port
 
-from scale.scale_helpers import PYTHON, ROOT, Proc, free_port, wait_until  # noqa: E402
+from slotwise.proxy.config import ConfigError, Settings
 
-from slotwise.proxy.config import ConfigError, Settings  # noqa: E402
-
-from tests.edge.processes import alive, children  # noqa: E402
+from tests.edge.processes import alive, children
 
 STOP_TIMEOUT = 2
 MARGIN = 4.0  # the master's own exit after the kill, on a busy 2-core box
@@ -89,7 +87,7 @@ def test_ctrl_c_with_workers_stuck_in_their_shutdown_ends_serve_after_the_stop_t
     try:
         assert serve.proc is not None
         master = serve.proc.pid
-        started = wait_until(lambda: len(ready := marked("started")) == workers and ready, 30,
+        started = wait_for(lambda: len(ready := marked("started")) == workers and ready, 30,
                              what=f"{workers} worker(s) started")
         assert started <= {master, *children(master)}, (started, children(master))
         assert httpx.get(f"{serve.url}/_sw/live", timeout=2).status_code == 200
@@ -98,7 +96,7 @@ def test_ctrl_c_with_workers_stuck_in_their_shutdown_ends_serve_after_the_stop_t
         for pid in processes:  # Ctrl-C in a terminal: every process of the group gets SIGINT
             os.kill(pid, signal.SIGINT)
         stopped = time.monotonic()
-        wait_until(lambda: marked("stopping") == started, 10,
+        wait_for(lambda: marked("stopping") == started, 10,
                    what=f"workers {started} hanging in their shutdown:\n{serve.tail()}")
         try:
             serve.proc.wait(STOP_TIMEOUT + MARGIN)
@@ -107,7 +105,7 @@ def test_ctrl_c_with_workers_stuck_in_their_shutdown_ends_serve_after_the_stop_t
                                  f"on its stuck workers:\n{serve.tail()}") from None
         took = time.monotonic() - stopped
         assert took >= STOP_TIMEOUT - 0.5, f"killed before the stop timeout ({took:.1f} s):\n{serve.tail()}"
-        wait_until(lambda: not any(alive(p) for p in processes), 3, what=f"every process of serve {processes} gone")
+        wait_for(lambda: not any(alive(p) for p in processes), 3, what=f"every process of serve {processes} gone")
         log = serve.tail(10**6)  # each worker killed, with a warning that says so (as the README quotes it)
         said = ("after it refused to gracefully stop" if server == "granian"
                 else f"still running {STOP_TIMEOUT} s after the stop signal (--stop-timeout)")
@@ -197,7 +195,7 @@ def test_a_learner_process_stuck_in_its_stop_is_killed_after_the_stop_timeout_to
     processes: list[int] = []
     try:
         assert serve.proc is not None
-        learner = wait_until(lambda: [int(p.name.split("-")[1]) for p in marks.glob("learning-*")], 30,
+        learner = wait_for(lambda: [int(p.name.split("-")[1]) for p in marks.glob("learning-*")], 30,
                              what=f"the learner process learning:\n{serve.tail()}")[0]
         processes = [serve.proc.pid, *_descendants(serve.proc.pid)]
         assert learner in processes
@@ -211,7 +209,7 @@ def test_a_learner_process_stuck_in_its_stop_is_killed_after_the_stop_timeout_to
         assert (marks / f"stopping-{learner}").exists(), "the learner was never asked to stop"
         took = time.monotonic() - stopped
         assert took >= STOP_TIMEOUT - 0.5, f"the learner killed before the stop timeout ({took:.1f} s)"
-        wait_until(lambda: not any(alive(p) for p in processes), 3, what=f"every process of serve {processes} gone")
+        wait_for(lambda: not any(alive(p) for p in processes), 3, what=f"every process of serve {processes} gone")
         assert "the learner process did not stop" in serve.tail(10**6)
     finally:
         serve.stop(timeout=5)

@@ -9,17 +9,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scale helpers
+from polling import wait_for
+from scale.scale_helpers import PYTHON, Proc, free_port
 
-from scale.scale_helpers import PYTHON, Proc, free_port, wait_until  # noqa: E402
-
-from tests.edge.processes import alive, children  # noqa: E402
+from tests.edge.processes import alive, children
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,17 +38,17 @@ def test_a_killed_worker_is_replaced_and_the_server_keeps_serving(tmp_path: Path
     try:
         assert serve.proc is not None
         master = serve.proc.pid
-        workers = wait_until(lambda: len(children(master)) >= 2 and children(master), 30, what="two workers")
+        workers = wait_for(lambda: len(children(master)) >= 2 and children(master), 30, what="two workers")
         seen.update(workers)
-        wait_until(lambda: _live_pid(port) in workers, 30, what="a worker answers")
+        wait_for(lambda: _live_pid(port) in workers, 30, what="a worker answers")
 
         os.kill(workers[0], signal.SIGKILL)
-        replaced = wait_until(
+        replaced = wait_for(
             lambda: len(now := children(master)) == 2 and workers[0] not in now and now, 30,
             what=f"worker {workers[0]} replaced:\n{serve.tail()}")
         seen.update(replaced)
         assert serve.alive(), serve.tail()
-        answered = {wait_until(lambda: _live_pid(port), 10, what="the server answers") for _ in range(20)}
+        answered = {wait_for(lambda: _live_pid(port), 10, what="the server answers") for _ in range(20)}
         assert answered <= set(replaced), (answered, replaced)
 
         serve.stop(timeout=15)  # and it still stops on SIGTERM
@@ -118,7 +116,7 @@ def test_serve_leaves_no_metrics_directory_behind(tmp_path: Path) -> None:
         else:
             os.environ["TMPDIR"] = before
     try:
-        wait_until(lambda: _live_pid(port), 30, what="a worker answers")
+        wait_for(lambda: _live_pid(port), 30, what="a worker answers")
         assert [p.name for p in tmp.glob("slotwise-metrics-*")], "the metrics directory is where TMPDIR says"
         serve.stop(timeout=15)
         assert serve.proc is not None and serve.proc.returncode == 0, serve.tail()

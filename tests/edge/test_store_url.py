@@ -83,7 +83,6 @@ def test_an_sqlite_store_in_a_directory_still_to_be_made_passes(tmp_path: Path) 
 def test_serve_on_a_shared_store_without_secret_warns_that_cookies_are_this_machines(tmp_path: Path) -> None:
     """Instances on one Redis need one --secret (docs/scale-out.md); without it each signs with its own and a
     visitor the balancer moves is a new visitor, silently. Nothing listens on the Redis port: not needed."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from scale.scale_helpers import PYTHON, Proc, free_port
 
     logs = {}

@@ -12,12 +12,13 @@ import pytest
 from browser_fixtures import DESKTOP_UA, browser_fixture, new_context_fixture  # noqa: F401 (fixtures)
 from journey_helpers import JOURNEYS
 from mail_helpers import RunningReceiver, validate
+from polling import wait_for
 
 from slotwise.demo.server import DemoServer
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
-from slotwise.tag.testing import SECRET, sync, wait_for
+from slotwise.tag.testing import SECRET, sync
 
 pytestmark = pytest.mark.browser
 DIALOG = "[role=dialog][aria-modal=true]"

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2 import UndefinedError
 from mail_helpers import RunningReceiver, mail_receiver, running_receiver, validate
+from polling import wait_for
 
 from slotwise.profile import Profile, add_to_cart, hash_email, record_purchase, record_view
 from slotwise.rules.schema import RecommendSpec
@@ -24,7 +25,7 @@ from slotwise.rules.testing import rules_from_text
 from slotwise.rules.signals import Signals
 from slotwise.rules.stage import StageRules
 from slotwise.tag.mail import SCHEMA, build_message, stage_changes
-from slotwise.tag.testing import SECRET, sync, wait_for
+from slotwise.tag.testing import SECRET, sync
 
 T0 = 1_700_000_000.0
 PICKS = [

@@ -9,11 +9,12 @@ from typing import Any, Iterator
 import pytest
 from journey_helpers import JOURNEYS, arm, checkout, tree, until_treated
 from mail_helpers import RunningReceiver, running_receiver, validate
+from polling import wait_for
 
 from slotwise.proxy.personalization.recommendations import picks_for
 from slotwise.rules.interests import interests
 from slotwise.rules.schema import RecommendSpec
-from slotwise.tag.testing import SECRET, wait_for
+from slotwise.tag.testing import SECRET
 
 
 @pytest.fixture

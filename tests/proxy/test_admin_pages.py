@@ -13,7 +13,7 @@ import re
 import time
 from datetime import datetime, timezone
 from contextlib import closing
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
@@ -338,7 +338,8 @@ def test_a_slots_preview_links_open_a_page_it_applies_to(asgi_server: Any, tmp_p
                         personalize_budget_ms=5000.0)
     server = asgi_server(create_app(settings, SlotwisePersonalizer(settings)))
     with closing(signed_in(server)) as http, httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
-        assert 'force=recs%3Dtogether&amp;path=/"' in http.get("/_sw/admin").text  # no product page seen yet
+        first = http.get("/_sw/admin").text  # no product page seen yet, no catalog: no link to the home page
+        assert 'data-preview-none="recs"' in first and "force=recs%3Dtogether&amp;" not in first
         visitor.get("/p/42?colour=red")
         admin = http.get("/_sw/admin").text
         link = re.search(r'href="(/_sw/admin/preview\?force=recs%3Dtogether[^"]*)"', admin).group(1)
@@ -348,6 +349,82 @@ def test_a_slots_preview_links_open_a_page_it_applies_to(asgi_server: Any, tmp_p
         assert preview.status_code == 303 and preview.headers["location"].startswith("/p/42?colour=red&sw_preview=")
         page = visitor.get(preview.headers["location"]).text
         assert "TOGETHER" in page
+
+
+PREVIEW_RULES = """
+catalog:
+  product_pages: "/p/{product}"
+  category_pages: "/c/{category}"
+  feed: products.json
+slots:
+  - id: recs
+    pages: "/p/*"
+    selector: "section.related"
+    action: replace
+    variants:
+      - {id: together, html: "<section class=related>TOGETHER</section>"}
+      - {id: plain, control: true}
+  - id: shelf
+    pages: "/c/*"
+    selector: "h1"
+    action: append
+    html: "<b>SHELF</b>"
+  - id: basket
+    pages: ["/cart", "/checkout/**"]
+    selector: "h1"
+    action: append
+    html: "<b>BASKET</b>"
+  - id: search
+    pages: [{path: "/search", query: {q: "*"}}]
+    selector: "h1"
+    action: append
+    html: "<b>SEARCH</b>"
+  - id: campaign
+    pages: [{query: {utm_campaign: "spring*"}}]
+    selector: "h1"
+    action: append
+    html: "<b>SPRING</b>"
+  - id: lookbook
+    pages: [{regex: "^/lookbook/\\\\d+$"}]
+    selector: "h1"
+    action: append
+    html: "<b>LOOK</b>"
+"""
+
+
+def test_a_slots_preview_links_open_a_page_it_applies_to_from_the_first_minute(asgi_server: Any, tmp_path: Path) -> None:
+    """Before any page of a product-page slot was served, its preview links opened the home page, where it
+    does not run. Now they open a page it applies to from the start: a path its pages name, a product URL
+    from the feed, the catalog's category pattern filled from a product; where none can be found, the page
+    says so in words (with a form to give one), never a link to the home page."""
+    product = "<html><body><h1>Fell jacket</h1><section class=related>store's related</section></body></html>"
+    origin = asgi_server(Starlette(routes=[Route("/", lambda r: HTMLResponse(PAGE)),
+                                           Route("/p/{id}", lambda r: HTMLResponse(product))]))
+    (tmp_path / "products.json").write_text(json.dumps([
+        {"id": "P-42", "name": "Fell jacket", "url": "/p/fell-jacket?colour=red", "category": "Jackets"}]))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(PREVIEW_RULES)
+    settings = Settings(upstream=origin.url, rules=str(rules), data=str(tmp_path), admin_token=TOKEN,
+                        personalize_budget_ms=5000.0)
+    personalizer = SlotwisePersonalizer(settings)
+    server = asgi_server(create_app(settings, personalizer))
+    wait_for(lambda: personalizer.feeds.count == 1, what="the feed read")
+    with closing(signed_in(server)) as http, httpx.Client(base_url=server.url, timeout=20, headers=UA) as visitor:
+        admin = http.get("/_sw/admin").text
+        links = dict(re.findall(r'href="/_sw/admin/preview\?force=([a-z]+)%3D[a-z]+&amp;path=([^"]*)"', admin))
+        assert links == {"recs": "/p/fell-jacket%3Fcolour%3Dred", "shelf": "/c/jackets", "basket": "/cart",
+                         "search": "/search%3Fq%3Dx", "campaign": "/%3Futm_campaign%3Dspringx"}, links
+        none = re.search(r'<span class=note data-preview-none="lookbook">(.*?)</span>', admin)
+        assert none is not None and "No page it applies to is known yet" in none.group(1)
+        assert "regex ^/lookbook/" in unescape(none.group(1))
+        link = re.search(r'href="(/_sw/admin/preview\?force=recs%3Dtogether[^"]*)"', admin).group(1)
+        preview = http.get(unescape(link))
+        assert preview.status_code == 303 and preview.headers["location"].startswith("/p/fell-jacket?colour=red&sw_preview=")
+        assert "TOGETHER" in visitor.get(preview.headers["location"]).text
+        form = re.search(r'<select name=force[^>]*><option value="([^"]+)">', admin)  # the form: a path of one's own
+        assert form is not None and form.group(1).startswith("lookbook=")
+        opened = http.get("/_sw/admin/preview", params={"force": unescape(form.group(1)), "path": "/lookbook/7"})
+        assert opened.status_code == 303 and opened.headers["location"].startswith("/lookbook/7?sw_preview=")
 
 
 def test_visitor_lookup_exports_and_erases_from_the_admin_page(proxy: Callable[..., Any]) -> None:

@@ -4,16 +4,14 @@ counts the keep-alive connections each worker holds (``connections_per_worker``)
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scale helpers
+from polling import wait_for
+from scale.scale_helpers import PYTHON, Proc, free_port
 
-from scale.scale_helpers import PYTHON, Proc, free_port, wait_until  # noqa: E402
-
-from bench.proxy.run import connections_per_worker, process_role, split_of, ticks_by_role, tree_ticks  # noqa: E402
+from bench.proxy.run import connections_per_worker, process_role, split_of, ticks_by_role, tree_ticks
 
 RULES = Path(__file__).resolve().parents[2] / "bench" / "proxy" / "rules-4-slots.yaml"
 
@@ -34,7 +32,7 @@ def test_the_master_its_workers_and_the_learner_are_told_apart(tmp_path: Path) -
             kinds = sorted(found.values())
             return found if kinds.count("worker") >= 2 and "learner" in kinds else None
 
-        found = wait_until(roles, 30, what="two workers and the learner")
+        found = wait_for(roles, 30, what="two workers and the learner")
         assert list(found.values()).count("master") == 1 and found[master] == "master"
         assert list(found.values()).count("learner") == 1, found
         answering = httpx.get(f"http://127.0.0.1:{port}/_sw/health", timeout=5).json()["pid"]

@@ -7,6 +7,7 @@ real redis-server between them; the admin page and API over HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from contextlib import closing
 from html import unescape
@@ -21,6 +22,7 @@ from sw_servers import BROWSER
 from slotwise.proxy.app import create_app
 from slotwise.proxy.config import Settings
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
+from slotwise.store import open_store
 
 TOKEN = "tok-admin-absent-slots"
 RULES = """
@@ -102,3 +104,36 @@ def test_a_slot_missing_on_its_pages_shows_on_every_workers_admin_page(
         line = re.search(r'<p class=warn data-slot-health="jacket">([^<]*)</p>', report)
         assert line is not None and unescape(line.group(1)) == jacket["line"]
         assert 'data-slot-health="hero"' in page and "class=note data-slot-health=\"hero\"" in page
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_slot_taken_out_of_the_rules_is_no_longer_shown_nor_kept(
+        proxy: Callable[..., Any], kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """A slot removed from the rules kept its record in the store for ever, and its line beside its report
+    (its decisions still have one) on the admin page: the rules' load drops both."""
+    options = {"store": request.getfixturevalue("redis_url")} if kind == "redis" else {}
+    worker = proxy(**options)
+
+    async def stored() -> set[str]:  # as another instance, or ``slotwise report``, reads the store
+        store = open_store(options.get("store", ""), tmp_path)
+        try:
+            return set(await store.slot_presence())
+        finally:
+            await store.close()
+
+    with httpx.Client(headers=BROWSER, timeout=20) as browser:
+        browser.get(worker.url + "/p/rain-hat")
+        browser.get(worker.url + "/")
+    with closing(httpx.Client(base_url=worker.url, headers=BROWSER, timeout=20)) as http:
+        assert http.post("/_sw/admin/login", data={"token": TOKEN}).status_code == 303
+        wait_for(lambda: {"jacket", "hero"} <= set(http.get("/_sw/admin/api/status").json()["slot_health"]),
+                 what="both slots counted")
+        (tmp_path / "rules.yaml").write_text(RULES.split("  - id: hero")[0])  # the jacket alone
+        assert worker.personalizer.rules.reload()
+        status = http.get("/_sw/admin/api/status").json()
+        assert set(status["slot_health"]) == {"jacket"}
+        page = http.get("/_sw/admin").text
+        assert '<section id="slot-hero">' in page  # its decisions are still reported
+        assert 'data-slot-health="hero"' not in page and 'data-slot-health="jacket"' in page
+        # the store drops it at the next flush, for ``slotwise report`` and every instance
+        wait_for(lambda: asyncio.run(stored()) == {"jacket"}, what="the hero's record dropped")

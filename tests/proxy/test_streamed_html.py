@@ -14,7 +14,6 @@ import asyncio
 import gzip
 import re
 import socket
-import sys
 import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -28,14 +27,11 @@ from slotwise.proxy.config import Settings
 from slotwise.proxy.flow import Flow
 from slotwise.proxy.personalization.personalize import SlotwisePersonalizer
 
+from bench.proxy.page import storefront
+from bench.proxy.ttfb import TrickleOrigin, timed_get
+from agents import DESKTOP_UA
+
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.proxy.page import storefront  # noqa: E402
-from bench.proxy.ttfb import TrickleOrigin, timed_get  # noqa: E402
-from agents import DESKTOP_UA  # noqa: E402
-
 RULES = ROOT / "bench" / "proxy" / "rules-3-slots.yaml"
 PAGE = storefront(300)
 NAV_UL = PAGE.index(b'<nav class="category-nav"><ul>') + len(b'<nav class="category-nav">')

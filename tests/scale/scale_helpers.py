@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 import httpx
 from selectolax.lexbor import LexborHTMLParser
@@ -27,25 +27,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 ADMIN_TOKEN = "scale-admin-token-0123"
 SECRET = "scale-test-shared-secret"
-
-T = TypeVar("T")
-
-
-def wait_until(check: Callable[[], T], timeout: float, interval: float = 0.05, what: str = "condition") -> T:
-    """Polls ``check`` until it returns something truthy; bounded by ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = check()
-        except Exception as exc:  # a server still starting, Redis away: try again
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not true after {timeout}s (last: {last!r})")
-        time.sleep(interval)
-
 
 class Proc:
     """One subprocess with its log file; ``kill()`` is a kill -9, ``stop()`` a SIGTERM."""
@@ -72,11 +53,13 @@ class Proc:
         return self
 
     def ready(self, wait: float = 60.0) -> "Proc":
-        """Waits until the port accepts connections (no port: nothing to wait for)."""
+        """Waits until the port accepts connections (no port: nothing to wait for). One that does not start is
+        stopped before the error: a failed start leaves no process behind, whatever the caller's cleanup."""
         if self.port is not None:
             try:
                 wait_for_port(self.port, wait, self.proc)
             except (RuntimeError, TimeoutError) as exc:  # exited, or not listening in time: with its log
+                self.stop(5)
                 raise type(exc)(f"{self.name}: {exc}:\n{self.tail()}") from None
         return self
 

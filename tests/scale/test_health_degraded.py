@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 import redis as redis_py
-from scale_helpers import PYTHON, SECRET, Proc, browser, event, free_port, learner, post_events, wait_until
+from polling import wait_for
+from scale_helpers import PYTHON, SECRET, Proc, browser, event, free_port, learner, post_events
 
 RULES = Path(__file__).with_name("rules.yaml")
 
@@ -58,7 +59,7 @@ def test_health_degrades_on_maxmemory_learner_lag_and_bad_rules_and_recovers(tmp
             admin.config_set("maxmemory", 1)
             r = post_events(visitor, base, event("page_view", {"url": "/"}))
             assert r.status_code == 503, r.text
-            body = wait_until(lambda: (h := _health(base))[0] == 503 and h[1], 5, what="degraded")  # 1 s cache
+            body = wait_for(lambda: (h := _health(base))[0] == 503 and h[1], 5, what="degraded")  # 1 s cache
             assert body["status"] == "degraded", body
             assert "store_unwritable" in body["reasons"] and "maxmemory" in body["details"]["store_unwritable"], body
             assert httpx.get(f"{base}/_sw/live", timeout=5).status_code == 200
@@ -66,24 +67,24 @@ def test_health_degrades_on_maxmemory_learner_lag_and_bad_rules_and_recovers(tmp
             assert "slotwise_store_errors_total{kind=\"refused\"}" in httpx.get(f"{base}/_sw/metrics", timeout=5).text
 
             admin.config_set("maxmemory", 0)
-            wait_until(lambda: _health(base)[0] == 200, 5, what="ok again")
+            wait_for(lambda: _health(base)[0] == 200, 5, what="ok again")
             assert _gauge(base, "store_unwritable") == 0
 
             # events nobody learns from: after --health-max-lag (1 s) the learner is behind
             r = post_events(visitor, base, event("page_view", {"url": "/"}))
             assert r.status_code < 300, r.text
             time.sleep(1.2)
-            body = wait_until(lambda: (h := _health(base))[0] == 503 and h[1], 5, what="learner_behind")
+            body = wait_for(lambda: (h := _health(base))[0] == 503 and h[1], 5, what="learner_behind")
             assert body["reasons"] == ["learner_behind"], body
             assert body["learner_lag_records"] >= 1 and body["learner_lag_seconds"] > 1, body
             assert "slotwise_learner_lag_seconds" in httpx.get(f"{base}/_sw/metrics", timeout=5).text
 
             learn = learner(server.url, rules, tmp_path).spawn()  # it snapshots: the lag goes away
-            wait_until(lambda: _health(base)[0] == 200, 60, what=f"health ok once the learner runs\n{learn.tail()}")
+            wait_for(lambda: _health(base)[0] == 200, 60, what=f"health ok once the learner runs\n{learn.tail()}")
 
             # a broken rules file: the last good rules serve, health says the file is invalid
             rules.write_text(rules.read_text() + "\nslots: [this is not a slot\n")
-            body = wait_until(lambda: (b := _health(base)[1])["status"] == "degraded" and b, 10, what="rules_invalid")
+            body = wait_for(lambda: (b := _health(base)[1])["status"] == "degraded" and b, 10, what="rules_invalid")
             assert body["reasons"] == ["rules_invalid"], body
         finally:
             if learn is not None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from scale_helpers import PYTHON, SECRET, Proc, browser, free_port, wait_until
+from polling import wait_for
+from scale_helpers import PYTHON, SECRET, Proc, browser, free_port
 
 from slotwise.demo.server import DemoServer
 
@@ -42,7 +43,7 @@ def test_an_instance_started_before_redis_personalizes_once_redis_is_up(tmp_path
                 def personalized() -> bool:
                     timing = client.get(f"{proxy.url}/").headers.get("server-timing", "")
                     return "hero=" in timing
-                wait_until(personalized, 20, what=f"a personalized page once Redis is up:\n{proxy.tail()}")
+                wait_for(personalized, 20, what=f"a personalized page once Redis is up:\n{proxy.tail()}")
                 health = httpx.get(f"{proxy.url}/_sw/health", timeout=5).json()
                 assert health["personalizer"] == "SlotwisePersonalizer", health
                 assert "personalizer_failed" not in health.get("reasons", []), health

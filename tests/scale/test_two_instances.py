@@ -30,10 +30,11 @@ from typing import Any, Iterator
 
 import pytest
 import redis
+from polling import wait_for
 from redis_server import RedisServer
 from scale_helpers import (
     ADMIN_TOKEN, Proc, browser, decisions, dumps, event, hero_text, learner, nav_categories, post_events, proxy,
-    run, wait_until,
+    run,
 )
 
 from slotwise.bandits.learner import Learner
@@ -120,20 +121,18 @@ class Cluster:
 @pytest.fixture
 def cluster(tmp_path: Path, own_redis: Any) -> Iterator[Cluster]:
     server = own_redis(appendonly=True)  # its own: stopped and started again in the test
-    demo = DemoServer(tmp_path / "demo")
-    demo.__enter__()
-    c = Cluster(tmp_path, server, demo)
-    try:
-        for p in c.procs:  # start all three at once, then wait for the two listeners
-            p.spawn()
-        for p in c.procs:
-            p.ready()
-        yield c
-    finally:
-        for p in c.procs:
-            p.stop(5)
-        demo.__exit__(None, None, None)
-        c.r.close()
+    with DemoServer(tmp_path / "demo") as demo:  # stopped however the rest fails to start
+        c = Cluster(tmp_path, server, demo)
+        try:
+            for p in c.procs:  # start all three at once, then wait for the two listeners
+                p.spawn()
+            for p in c.procs:
+                p.ready()
+            yield c
+        finally:
+            for p in c.procs:
+                p.stop(5)
+            c.r.close()
 
 
 # -- the replay everything is compared with --------------------------------------------------
@@ -172,7 +171,7 @@ def arm_totals(snapshot: dict[str, Any], slot: str) -> tuple[float, float]:
 
 def assert_learned_exactly_once(c: Cluster, clicks: int, purchases: int) -> None:
     """The learner has caught up; its snapshot is the straight replay; rewards match what was sent."""
-    wait_until(lambda: c.snapshot_seq() == c.stream_seq() and c.pending() == 0, 15, what="learner caught up")
+    wait_for(lambda: c.snapshot_seq() == c.stream_seq() and c.pending() == 0, 15, what="learner caught up")
     records = c.records()
     assert [r.seq for r in records] == list(range(1, c.stream_seq() + 1))  # dense, nothing erased
     found = c.snapshot()
@@ -276,7 +275,7 @@ def scenario(c: Cluster) -> None:
         one_visitor(i)
         i += 1
         return False
-    wait_until(learner_holds_unacked, 15, interval=0.005, what="learner holding unacked entries")
+    wait_for(learner_holds_unacked, 15, interval=0.005, what="learner holding unacked entries")
     c.learner.kill()
     assert killed_at["pending"] > 0 and killed_at["snapshot_seq"] < killed_at["stream_seq"]
     for _ in range(8):  # the learner is dead: serving and events go on
@@ -313,8 +312,8 @@ def scenario(c: Cluster) -> None:
         return versions if set(versions.values()) == {seen[-1]["learner"]} else None
 
     try:
-        before = wait_until(on_learners_model, 3, interval=0.1, what="both instances on the learner's model")
-    except TimeoutError:
+        before = wait_for(on_learners_model, 3, interval=0.1, what="both instances on the learner's model")
+    except AssertionError:
         raise AssertionError(f"the instances are not on the learner's model: {seen[-5:]}") from None
     click_id = uuid.uuid4().hex
     with browser() as v:
@@ -324,7 +323,7 @@ def scenario(c: Cluster) -> None:
         assert clicked.status_code == 200
         clicks += 1
     click_seq = next(r.seq for r in c.records()[::-1] if r.key.endswith(f":{click_id}"))  # keys are per visitor
-    wait_until(lambda: c.snapshot_seq() >= click_seq, 5, interval=0.005, what="learner snapshot with the click")
+    wait_for(lambda: c.snapshot_seq() >= click_seq, 5, interval=0.005, what="learner snapshot with the click")
     saved = time.monotonic()
     waiting = {inst.name: inst for inst in c.instances}
     deadline = saved + 3
@@ -364,7 +363,7 @@ def scenario(c: Cluster) -> None:
         def personalized(inst: Proc = inst) -> bool:
             page = visitor.get(f"{inst.url}/")
             return page.status_code == 200 and decisions(page.text) == v_decisions
-        wait_until(personalized, 15, interval=0.1, what=f"{inst.name} personalizing again")
+        wait_for(personalized, 15, interval=0.1, what=f"{inst.name} personalizing again")
         timings[f"personalized again {inst.name}"] = time.monotonic() - restarted
     assert nav_categories(visitor.get(f"{b.url}/").text)[0] == "socks"
     ok = post_events(visitor, a.url, event("click", {"decision_id": v_decisions["home-categories"]}))
@@ -389,8 +388,8 @@ def scenario(c: Cluster) -> None:
             seen.append(status.json()["learner"]["slots"]["hero"]["restarts"])
         return seen
 
-    wait_until(lambda: restarts_seen() == [1, 1, 1], 10, interval=0.1, what="the learner and both instances restarted")
-    wait_until(lambda: c.snapshot_seq() == c.stream_seq(), 15, what="learner caught up")
+    wait_for(lambda: restarts_seen() == [1, 1, 1], 10, interval=0.1, what="the learner and both instances restarted")
+    wait_for(lambda: c.snapshot_seq() == c.stream_seq(), 15, what="learner caught up")
     records = c.records()
     snap, _ = c.snapshot()
     assert dumps(learned_state(snap)) == dumps(learned_state(straight_replay(records).snapshot()))

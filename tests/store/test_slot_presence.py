@@ -37,3 +37,18 @@ async def test_workers_counts_add_up_and_every_instance_reads_them(backend: Any)
     assert (day.pages, day.absent, day.since, day.last_found_at) == (4, 4, now + WINDOW_S + 20, now + 10)
     for opened in backend.opened:
         await opened.close()
+
+
+async def test_the_slots_the_rules_no_longer_have_are_forgotten(backend: Any) -> None:
+    """A slot taken out of the rules kept its record (and its warning) for ever: the rules' load drops it."""
+    here, there = backend.open(), backend.open()
+    now = 1_000_000.0
+    await here.add_slot_presence({slot: counted(f".{slot}", now, 4, 3) for slot in ("buy", "gone", "hero")})
+    await there.forget_slot_presence({"buy", "hero", "new-one"})  # the rules' slots, one never counted
+    assert sorted(await here.slot_presence()) == ["buy", "hero"]
+    assert (await here.slot_presence())["buy"].pages == 4  # the others keep their counts
+    await there.forget_slot_presence({"buy", "hero"})  # nothing to drop: nothing changes
+    await here.forget_slot_presence(())  # rules without slots
+    assert await there.slot_presence() == {}
+    for opened in backend.opened:
+        await opened.close()

@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 from opacity_probe import OPACITY_PROBE, brief, hidden_past
+from polling import wait_for
 
 from slotwise.proxy.personalization.tag_decide import edit_json
 from slotwise.rules.actions import popup_edit, value_edit
 from slotwise.rules.size_vocabulary import SizeVocabulary
 from slotwise.tag.assets import embed_snippet
-from slotwise.tag.testing import PRODUCT_PAGE, sync, wait_for
+from slotwise.tag.testing import PRODUCT_PAGE, sync
 
 pytestmark = pytest.mark.browser
 

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import wait_for
 
 from slotwise.rules.capture import cart_lines
 from slotwise.rules.reading import read_extract
 from slotwise.rules.tag_config import tag_config
 from slotwise.rules.testing import rules_from_text
 from slotwise.tag.assets import embed_snippet
-from slotwise.tag.testing import PRODUCT_PAGE, sync, wait_for
+from slotwise.tag.testing import PRODUCT_PAGE, sync
 
 pytestmark = pytest.mark.browser
 

@@ -10,10 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 import pytest
+from polling import wait_for
 
 from slotwise.tag.outbox import backoff
 from slotwise.proxy.config import Settings
-from slotwise.tag.testing import SECRET, wait_for
+from slotwise.tag.testing import SECRET
 
 
 class Receiver:

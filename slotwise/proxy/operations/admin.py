@@ -40,7 +40,9 @@ from slotwise.proxy.operations.admin_schedules import render_schedules
 from slotwise.proxy.operations.admin_stages import funnel, render_funnel
 from slotwise.proxy.operations.charts import line_chart
 from slotwise.proxy.operations.kill_switch import ALL
-from slotwise.proxy.operations.slot_health import health_status, render_line, render_warning
+from slotwise.proxy.operations.preview_pages import MAX_PRODUCTS, example_pages, pages_text
+from slotwise.proxy.operations.slot_health import (HealthRow, health_rows, health_status, read_presence, render_line,
+                                                   render_warning)
 from slotwise.proxy.operations.learning import RESTART_KIND
 from slotwise.rules.checker import did_you_mean
 from slotwise.proxy.personalization.preview import PREVIEW_PARAM, PreviewError, check_forced, parse_forces, when_notes
@@ -62,7 +64,6 @@ from slotwise.proxy.operations.reporting import (
     slot_reports,
 )
 from slotwise.store.base import LogRecord, StoreError
-from slotwise.store.slot_presence import SlotPresence
 from slotwise.tag.admin import erase_person, export_person
 from slotwise.tag.admin_session import CSRF_FIELD, CSRF_HEADER, AdminSessions, SessionUnchecked, is_https
 from slotwise.tag.admin_throttle import NOT_A_GUESS, not_a_guess
@@ -235,16 +236,22 @@ class AdminPages:
         session = await self.sessions.session(request)
         csrf = self.sessions.csrf_token(session) if session else ""
         return _html(self.render(log, switches, csrf, await self.webhook_line(), await self.feed_line(),
-                                 presence=await self.slot_presence())
+                                 health=await self.slot_health(), examples=await self.example_pages())
                      + render_funnel(await self.funnel()))
 
-    async def slot_presence(self) -> dict[str, SlotPresence]:
-        """Each slot's element found or not on its pages (``slot_health``); nothing when the store cannot say."""
-        try:
-            return await self.p.store.slot_presence()
-        except Exception as exc:  # fail open: the page without the lines
-            log.debug("slot presence not read (%s)", exc)
+    async def slot_health(self) -> dict[str, HealthRow]:
+        """The health of each slot of the rules (its element found or not on its pages: ``slot_health``); a
+        slot no longer in the rules has none, and nothing shows when the store cannot say."""
+        ruleset = self.p.ruleset()
+        return health_rows(await read_presence(self.p.store), [s.id for s in ruleset.slots] if ruleset else [])
+
+    async def example_pages(self) -> dict[str, str | None]:
+        """Where each slot's preview links open: a page it applies to (``preview_pages``), None when none is known."""
+        ruleset = self.p.ruleset()
+        if ruleset is None:
             return {}
+        return await example_pages(ruleset.slots, ruleset.catalog.patterns.written, self.p.page_slots.recent_page,
+                                   lambda: self.p.store.list_products(limit=MAX_PRODUCTS))
 
     async def webhook_line(self) -> str | None:
         """One line while webhook messages wait (``webhook_health``: the health check's own store read)."""
@@ -297,8 +304,7 @@ class AdminPages:
         status["switches"] = dict((await self.p.switches.current()).entries)
         status["webhook"] = await self.webhook_status()
         status["feed"] = await self.feed_status()
-        ruleset = self.p.ruleset()
-        status["slot_health"] = health_status(await self.slot_presence(), [s.id for s in ruleset.slots] if ruleset else [])
+        status["slot_health"] = health_status(await self.slot_health())
         return JSONResponse(json_safe(status), headers={"cache-control": "no-store"})
 
     async def api_report(self, request: Request) -> Response:
@@ -451,7 +457,8 @@ class AdminPages:
 
     # -- rendering ---------------------------------------------------------
     def render(self, log: DecisionLog, switches: Any, csrf: str, webhook: str | None = None,
-               feed: tuple[str, bool] | None = None, presence: Mapping[str, SlotPresence] | None = None) -> str:
+               feed: tuple[str, bool] | None = None, health: Mapping[str, HealthRow] | None = None,
+               examples: Mapping[str, str | None] | None = None) -> str:
         status = self.status()
         rules = status["rules"]
         hidden = f'<input type=hidden name=csrf value="{escape(csrf)}">'
@@ -482,13 +489,13 @@ class AdminPages:
             parts.append(f"<p class={'warn' if feed[1] else 'note'} id=feed>{escape(feed[0])}</p>")
         ruleset = self.p.ruleset()
         slots = list(ruleset.slots) if ruleset is not None else []
-        presence = presence or {}
-        parts.append(render_warning(presence, [s.id for s in slots]))
+        health = health or {}
+        parts.append(render_warning(health))
         reports = slot_reports(log)
         parts.append(render_contents([rep.slot for rep in reports]))
         parts.append(render_switches(slots, switches, hidden))
         parts.append(render_schedules(slots, self.p.clock()))
-        parts.append(render_previews(slots, self.p.page_slots.recent_page))
+        parts.append(render_previews(slots, examples or {}))
         parts.append(
             "<section id=visitors><h2>Visitor lookup</h2><form method=get action=/_sw/admin/visitor>"
             "<label>Visitor id, <code>customer:ID</code> or e-mail <input name=id required size=40></label> "
@@ -501,7 +508,7 @@ class AdminPages:
         learning = {s.id: s for s in slots if s.learns}
         for rep in reports:
             restart = restart_form(learning[rep.slot], hidden) if rep.slot in learning else ""
-            parts.append(render_slot(rep, log, restart, render_line(presence, rep.slot)))
+            parts.append(render_slot(rep, log, restart, render_line(health, rep.slot)))
         if reports:
             parts.append(f"<p class=note>{escape(LEGEND)}</p>")
         parts.append("</section>")
@@ -547,17 +554,23 @@ def render_switches(slots: list[Any], switches: Any, hidden: str) -> str:
                        + "".join(rows) + "</table>") + "</section>")
 
 
-def render_previews(slots: list[Any], page_of: Callable[[str], str | None] = lambda _slot: None) -> str:
+def render_previews(slots: list[Any], examples: Mapping[str, str | None]) -> str:
     """Preview links: each variant of each slot, personalization off, or the page as decided, with the bar.
-    A slot's links open a page it applies to when one was served lately (``page_of``), else the home page."""
+    A slot's links open a page it applies to (``examples``: ``preview_pages``); a slot without one says so,
+    with a form to give one, rather than link to a page where it does not run."""
     rows = []
     for slot in slots:
-        path = quote(page_of(slot.id) or "/", safe="/")
+        example = examples.get(slot.id)
+        if example is None:
+            rows.append(f"<tr><td><code>{escape(slot.id)}</code></td><td>{preview_form(slot)}</td></tr>")
+            continue
+        path = quote(example, safe="/")
         links = " ".join(
             f"<a href=\"/_sw/admin/preview?force={quote(f'{slot.id}={v.id}')}&amp;path={escape(path)}\" "
             f"data-preview=\"{escape(slot.id)}={escape(v.id)}\" aria-label=\"{escape(v.id)} of {escape(slot.id)}\">{escape(v.id)}</a>"
             for v in slot.variants)
-        rows.append(f"<tr><td><code>{escape(slot.id)}</code></td><td>{links}</td></tr>")
+        rows.append(f"<tr><td><code>{escape(slot.id)}</code></td><td>{links} <small>on <code>{escape(example)}</code>"
+                    "</small></td></tr>")
     return ("<section id=preview><h2>Preview</h2><p>Open the store with the preview bar: "
             "<a href=\"/_sw/admin/preview?path=/\" data-preview=visitor>as the rules decide for you</a> · "
             "<a href=\"/_sw/admin/preview?off=1&amp;path=/\" data-preview=off>personalization off</a>. "
@@ -566,6 +579,17 @@ def render_previews(slots: list[Any], page_of: Callable[[str], str | None] = lam
             "<button type=submit>Open with the bar</button></form>"
             + scrolled("<table class=left><tr><th>slot</th><th>variants</th></tr>" + "".join(rows) + "</table>")
             + "</section>")
+
+
+def preview_form(slot: Any) -> str:
+    """A slot with no page known to apply to: the words, and a form to open a variant on a page of one's own."""
+    options = "".join(f"<option value=\"{escape(f'{slot.id}={v.id}')}\">{escape(v.id)}</option>" for v in slot.variants)
+    return (f"<span class=note data-preview-none=\"{escape(slot.id)}\">No page it applies to is known yet (its pages: "
+            f"<code>{escape(pages_text(slot))}</code>; none served lately, none from the catalog): give one.</span> "
+            "<form class=inline method=get action=/_sw/admin/preview>"
+            f"<select name=force aria-label=\"variant of {escape(slot.id)}\">{options}</select> "
+            f"<input name=path required size=24 placeholder=/… aria-label=\"a path {escape(slot.id)} applies to\"> "
+            f"<button type=submit aria-label=\"Open {escape(slot.id)} with the bar\">Open</button></form>")
 
 
 def restart_form(slot: Any, hidden: str) -> str:

@@ -115,8 +115,8 @@ class PreviewBar:
                 "propensity": choice.propensity if choice is not None and work.page_reason is None else None,
                 "variants": variants(slot),
             })
-        # a slot the link forces that does not apply here (the admin page's link opens the home page when no
-        # page of the slot was served lately): listed all the same, or the marketer sees no word of it
+        # a slot the link forces that does not apply here (a link made elsewhere, or the marketer clicked on
+        # from the page it opened): listed all the same, or the marketer sees no word of it
         listed = {slot["id"] for slot in slots}
         for slot in ruleset.slots:
             if slot.id in kept and slot.id not in listed:

@@ -1,13 +1,14 @@
 """Counts, per worker, the pages where a slot applied and whether its element was there, and adds them
 to the store every ``FLUSH_S`` (``store.slot_presence``): the admin page's health line of each slot, shared
 by every worker and instance, at the cost of a dict update per page (no write per page, as the profile
-writer's group commit)."""
+writer's group commit). When the rules' slots change, the flush drops the counts of the slots they no longer
+have, here and in the store: once per rules load, never per page."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Collection, Iterable
 from urllib.parse import urlsplit
 
 from slotwise.lru import LRUCache
@@ -44,9 +45,12 @@ class SlotAbsence:
     """This worker's counts since its last flush; ``run`` flushes them until cancelled, ``flush`` once more
     at the end. A store away keeps them (merged) for the next flush: fail open, nothing lost but time."""
 
-    def __init__(self, store: Store, flush_s: float = FLUSH_S) -> None:
+    def __init__(self, store: Store, flush_s: float = FLUSH_S,
+                 slots: Callable[[], Collection[str] | None] = lambda: None) -> None:
         self.store = store
         self.flush_s = flush_s
+        self.slots = slots  # the rules' slot ids (None: no rules loaded, nothing is dropped)
+        self._kept: frozenset[str] | None = None  # the slots the store was last cleaned for
         self._tallies: dict[str, _Tally] = {}
         self._unsent: dict[str, SlotPresence] = {}
         self._told: LRUCache[str, bool] = LRUCache(maxsize=20_000)  # decisions the tag told of: a page each, once
@@ -83,7 +87,27 @@ class SlotAbsence:
             self._told[decision] = True
             self.note(slot, selector, path, found, now)
 
+    async def forget_removed(self) -> None:
+        """Drops the counts of the slots the rules no longer have (a slot taken out, or renamed), here and in
+        the store, when the rules' slots changed since the last time: the admin page and ``slotwise report``
+        no longer show them. A store away: tried again at the next flush."""
+        current = self.slots()
+        if current is None or (keep := frozenset(current)) == self._kept:
+            return
+        for held in (self._tallies, self._unsent):
+            for slot in [s for s in held if s not in keep]:
+                del held[slot]
+        try:
+            await self.store.forget_slot_presence(keep)
+        except Exception as exc:
+            if not is_outage(exc):
+                log.warning("slot presence of removed slots not dropped; trying again in %.0f s", self.flush_s,
+                            exc_info=True)
+            return
+        self._kept = keep
+
     async def flush(self) -> None:
+        await self.forget_removed()
         tallies, self._tallies = self._tallies, {}
         counts = self._unsent
         for slot, tally in tallies.items():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Mapping
+from typing import Collection, Mapping
 
 from slotwise.store.base import StoreError
 from slotwise.store.redis.client import RedisBase, guarded
@@ -46,3 +46,9 @@ class PresenceMixin(RedisBase):
     async def slot_presence(self) -> dict[str, SlotPresence]:
         raw = await self.redis.hgetall(self.key("slot-presence"))
         return {slot: SlotPresence.of(json.loads(v)) for slot, v in raw.items()}  # the client decodes: str
+
+    @guarded
+    async def forget_slot_presence(self, keep: Collection[str]) -> None:
+        gone = [slot for slot in await self.redis.hkeys(self.key("slot-presence")) if slot not in keep]
+        if gone:  # a worker still on the old rules may add one back: its next rules load drops it again
+            await self.redis.hdel(self.key("slot-presence"), *gone)

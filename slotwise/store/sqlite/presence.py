@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from typing import Collection, Mapping
 
 from slotwise.store.slot_presence import SlotPresence, merge
 from slotwise.store.sqlite.db import Database, schema
@@ -30,3 +30,9 @@ class PresenceMixin:
     async def slot_presence(self) -> dict[str, SlotPresence]:
         rows = self.db.query("SELECT slot, data FROM slot_presence")
         return {r["slot"]: SlotPresence.of(json.loads(r["data"])) for r in rows}
+
+    async def forget_slot_presence(self, keep: Collection[str]) -> None:
+        gone = [(r["slot"],) for r in self.db.query("SELECT slot FROM slot_presence") if r["slot"] not in keep]
+        if gone:  # no write lock taken for nothing
+            with self.db.transaction() as cur:
+                cur.executemany("DELETE FROM slot_presence WHERE slot = ?", gone)
