@@ -96,8 +96,8 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     for warning in ruleset.cookie_warnings:  # the same: said of every cookie field
         print(warning, file=out)
     if capture.answer_cart is not None:
-        print(f"  cart (capture.cart): {capture.answer_cart.describe()}; behind the proxy only (in tag-only mode "
-              "the tag reads no answer's body)", file=out)
+        print(f"  cart (capture.cart): {capture.answer_cart.describe()}; read by the proxy as it passes, or in "
+              "tag-only mode by the tag (its answer script, loaded for these rules only)", file=out)
     if capture.orders is not None:
         print("  order webhook (/_sw/orders), in the store's own shape (capture.orders):", file=out)
         for line in capture.orders.describe():
