@@ -12,6 +12,6 @@
   if (!api || !api.track) return; // no tag on the page: nothing would send what is read
   try { SS = w.sessionStorage; } catch (e) {}
   CFG = CFG || {};
-  function capture(p) { api.track('capture', p); }
+  function capture(p) { return api.track('capture', p); } // its id; none when nothing may be sent
   /*SW_REGIONS*/
 })(window, document, /*SW_CONFIG*/{});

@@ -447,8 +447,8 @@
   // with the rule (AnswerCart.read: one definition for both modes); sent when it differs from the last one sent
   var CAP = 65536;
   function answer(r, got) {
-    var t = got.clone ? upto(got.clone().body) : Promise.resolve(got.responseType == 'json' ? JSON.stringify(got.response)
-      : got.responseType ? null : got.responseText);
+    var y = got.responseType, t = got.clone ? upto(got.clone().body)
+      : Promise.resolve(y == 'json' ? JSON.stringify(got.response) : !y || y == 'text' ? got.responseText : null);
     t.then(function (s) {
       var a = r.answer, j, o;
       if (s == null || new Blob([s]).size > CAP) return;
@@ -458,7 +458,7 @@
       keep(j, [a.items], o, function (xs) { return Array.isArray(xs) ? xs.slice(0, 200).map(function (x) { return keep(x, a.item); }) : xs; });
       s = JSON.stringify(o);
       if (s === get(SS, 'sw_a') || s.length > 3e4) return; // unchanged, or more than an event holds
-      set(SS, 'sw_a', s); capture({ source: r.id, answer: o });
+      if (capture({ source: r.id, answer: o })) set(SS, 'sw_a', s); // queued (consent given): sent
     }).catch(Object);
   }
   function upto(b) { // a body's text; null past CAP bytes (the rest never read)
