@@ -90,7 +90,7 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     if capture.identity is not None:  # its variables are set (else the rules were refused, naming them)
         print(f"  {capture.identity.describe()}", file=out)
     print(f"  {soft_navigations_line(ruleset)}", file=out)
-    for source in capture.requests:
+    for source in (*capture.requests, *((capture.answer_cart.source,) if capture.answer_cart is not None else ())):
         if source.unobserved is not None:  # tag-only mode is serve's, not the rules': said of every such source
             print(source.unobserved, file=out)
     for warning in ruleset.cookie_warnings:  # the same: said of every cookie field

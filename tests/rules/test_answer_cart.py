@@ -109,3 +109,21 @@ def test_the_tag_only_config_names_the_request_and_the_key_paths_the_reading_fol
     assert filled.capture.answer_cart is not None and filled.capture.answer_cart.reach() == {
         "items": ["cart", "items"], "item": [[], ["price", "amount"], ["price", "exp"], ["product_url"], ["qty"]],
         "root": [["cart", "size_option"], ["cart", "summary_count"]]}
+
+
+def test_an_answer_whose_regex_the_tag_cannot_run_is_said_and_left_out_of_the_tag(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As for a request source (rules/test_js_regex.py): ``rules check`` warns at the construct, and the tag-only
+    config names no answer the tag could not match (behind the proxy it is read as ever)."""
+    from slotwise.cli import main
+    from slotwise.rules.tag_config import tag_config
+
+    text = RULES.replace('request: {path: "/customer/section/load/"}', 'request: {regex: "^/customer/section/(?>load)/"}')
+    (tmp_path / "rules.yaml").write_text(text, encoding="utf-8")
+    assert main(["rules", "check", str(tmp_path / "rules.yaml")]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and "WARNING: capture.cart: in tag-only mode the tag cannot read its answer (the cart " \
+        "stays unknown): its regex has an atomic group, (?>" in warnings[0], warnings
+    rules = rules_from_text(tmp_path, text)
+    assert rules.capture.answer_cart is not None and "answer" not in tag_config(rules, tag_only=True)
+    assert rules.capture.answer_cart.source.match("GET", "/customer/section/load/") == {}
