@@ -90,14 +90,14 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     if capture.identity is not None:  # its variables are set (else the rules were refused, naming them)
         print(f"  {capture.identity.describe()}", file=out)
     print(f"  {soft_navigations_line(ruleset)}", file=out)
-    for source in capture.requests:
+    for source in (*capture.requests, *((capture.answer_cart.source,) if capture.answer_cart is not None else ())):
         if source.unobserved is not None:  # tag-only mode is serve's, not the rules': said of every such source
             print(source.unobserved, file=out)
     for warning in ruleset.cookie_warnings:  # the same: said of every cookie field
         print(warning, file=out)
     if capture.answer_cart is not None:
-        print(f"  cart (capture.cart): {capture.answer_cart.describe()}; behind the proxy only (in tag-only mode "
-              "the tag reads no answer's body)", file=out)
+        print(f"  cart (capture.cart): {capture.answer_cart.describe()}; read by the proxy as it passes, or in "
+              "tag-only mode by the tag (its answer script, loaded for these rules only)", file=out)
     if capture.orders is not None:
         print("  order webhook (/_sw/orders), in the store's own shape (capture.orders):", file=out)
         for line in capture.orders.describe():

@@ -3,8 +3,9 @@
 Some storefronts render the mini basket in the browser from JSON (Magento's
 customer-data ``cart`` section from ``/customer/section/load/``, Shopify's
 ``/cart.js``): the page's HTML has no basket to read, the answer has it all.
-Here the cart's truth is that answer, read as the proxy streams it on (only
-behind the proxy: the tag reads no answer's body): ``request`` says which
+Here the cart's truth is that answer, read as the proxy streams it on, or, in
+tag-only mode, as the tag reads it (the ``answer`` script: the tag sends only
+what ``reach`` names of it, and it is read here all the same): ``request`` says which
 request (``capture.events``' ``request``), ``lines`` where the lines are in its
 JSON and each line's values (``capture.orders.lines``' key paths and
 transforms: one definition), ``count`` its item count. An answer without the
@@ -58,12 +59,40 @@ class AnswerCart:
             out[name] = scalar_text(got) if name in TEXTS else got
         return out
 
+    def reach(self) -> dict[str, list[list[str]]]:
+        """The key paths ``read`` follows: ``items`` (the list), ``item`` (in each element of it), ``root`` (in the
+        answer: the count, a ``fill``'s value). The tag keeps only what they reach of an answer, so that it reads here
+        as the whole would. A step with ``{}`` (``fill``) is any key: what holds it is kept whole ([]: all of it)."""
+        item = [path for value in self.lines.values() for path in _paths(value)]
+        root = [path for value in (self.count, *(v.fill for v in self.lines.values())) if value is not None
+                for path in _paths(value)]
+        return {"items": list(self.items.key or ()), "item": _unique(item), "root": _unique(root)}
+
+    def tag_json(self) -> dict[str, Any]:
+        """What the tag needs to read the answer (tag-only mode): its request, as a request source's (the page's
+        requests are observed for both alike), and what of the answer the rule reaches (``reach``)."""
+        return {**self.source.tag_json(), "answer": self.reach()}
+
     def describe(self) -> str:
         """What ``rules check`` prints."""
         return (f"the JSON answer to {'/'.join(sorted(self.source.methods))} {self.path}: "
                 f"lines {'.'.join(self.items.key or ())}[]: "
                 + ", ".join(f"{name} {value.describe()}" for name, value in self.lines.items())
                 + (f"; count {self.count.describe()}" if self.count is not None else ""))
+
+
+def _paths(value: FeedValue) -> list[list[str]]:
+    """The key paths ``value`` reads in what it reads (its ``fill``'s are read in the item around: the answer)."""
+    out = []
+    for key in (value.key, value.minor_units):
+        if key is not None:
+            steps = list(key.key or ())
+            out.append(steps[:next((n for n, step in enumerate(steps) if "{}" in step), len(steps))])
+    return out
+
+
+def _unique(paths: list[list[str]]) -> list[list[str]]:
+    return [list(p) for p in sorted({tuple(p) for p in paths})]
 
 
 @dataclass

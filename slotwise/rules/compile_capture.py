@@ -182,7 +182,8 @@ def _confirm(loader: "_Loader", spec: s.ConfirmSpec | None) -> Confirm | None:
 def _answer_cart(loader: "_Loader", spec: s.AnswerCartSpec) -> AnswerCart | None:
     """``capture.cart`` with ``request``: its request compiled as a request source's (no fields)."""
     loc = spec.source.loc(spec.node)
-    found = _request_rule(loader, spec.request, "cart")
+    found = _request_rule(loader, spec.request, "cart", "capture.cart", "the tag cannot read its answer (the cart "
+                          "stays unknown)")
     if found is None:
         return None
     rule, path_js, flags, unobserved = found
@@ -213,8 +214,8 @@ def _request(loader: "_Loader", event: s.EventSpec, source_id: str, file: str, l
     )
 
 
-def _request_rule(loader: "_Loader", rule_spec: s.PageRuleSpec,
-                  source_id: str) -> tuple[PageRule, str | None, str, Issue | None] | None:
+def _request_rule(loader: "_Loader", rule_spec: s.PageRuleSpec, source_id: str, who: str | None = None,
+                  loses: str = "the tag cannot observe its requests") -> tuple[PageRule, str | None, str, Issue | None] | None:
     """A request's path rule, and the tag's view of it: the path's RegExp (None: it cannot have one), its
     flags, and why the tag cannot observe it (``tag_regex``)."""
     path, search, flags, unobserved = None, False, "", None
@@ -233,8 +234,8 @@ def _request_rule(loader: "_Loader", rule_spec: s.PageRuleSpec,
         except re.error as exc:
             loader.issues.append(rule_spec.regex.source.loc(rule_spec.regex.node).issue(f"bad regex {rule_spec.regex.value!r}: {exc.msg}"))
             return None
-        js, unobserved = tag_regex(rule_spec.regex, f"request source {source_id!r}",
-                                   "the tag cannot observe its requests")  # searched, as here; the server matches again
+        js, unobserved = tag_regex(rule_spec.regex, who or f"request source {source_id!r}",
+                                   loses)  # searched, as here; the server matches again
         path_js, flags = (js.source, js.flags) if js is not None else (None, "")
     rule = PageRule(path=path, search=search,
                     query=tuple(compile_condition(c) for c in rule_spec.query),

@@ -6,7 +6,9 @@ mode (the same field groups the proxy reads), which clicks and submits are
 events, whether to read GA4's ``dataLayer``, the URL patterns that turn
 a link into a category or product key, and — tag-only mode only, where no
 proxy sees them — the rules' ``request`` sources, so it observes the page's
-own requests to them (``requests``: methods, path, the body keys read), and whether a slot's element
+own requests to them (``requests``: methods, path, the body keys read) and ``capture.cart``'s JSON answer
+(``answer``: its request and the key paths its reading reaches; the tag then loads the script that reads it,
+``slotwise.tag.assets``), and whether a slot's element
 is rendered by the store's own script after the page loads (``wait``: the tag then watches for it), and
 whether it follows a single-page storefront's soft navigations (``nav``: ``capture.soft_navigations``, on
 unless the rules turn it off), with the query parameters that make a URL another page (``soft_query``).
@@ -58,7 +60,9 @@ def _tag_config(ruleset: "RuleSet", tag_only: bool) -> Mapping[str, Any]:
     if catalog.page_types is not None:  # a link's path both a category and a product pattern match: a category
         out["types"] = 1
     observed = capture.observed_requests() if tag_only else []
+    answer = capture.answer_cart if tag_only else None
     for warning in ([s.unobserved for s in capture.requests] + [s.key_warning for s in ruleset.slots]
+                    + [answer.source.unobserved if answer is not None else None]
                     + list(ruleset.cookie_warnings)) if tag_only else ():
         if warning is not None:  # once per rules object (cached): rules check says it with its place
             log.warning("%s", warning)
@@ -70,6 +74,8 @@ def _tag_config(ruleset: "RuleSet", tag_only: bool) -> Mapping[str, Any]:
         out["wait"] = 1  # a slot's element comes from the store's script: the tag carries its watcher (assets)
     if observed:  # the tag then carries its observer (slotwise.tag.assets): only for the stores that need it
         out["requests"] = [source.tag_json() for source in observed]
+    if answer is not None and answer.source.path_js is not None:  # the tag loads the script that reads it (assets)
+        out["answer"] = answer.tag_json()
     return MappingProxyType(out)
 
 

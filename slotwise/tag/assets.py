@@ -88,8 +88,8 @@ class TagBundle:
     digest: str
 
 
-VARIANTS = ("full", "proxy", "late", "spa")
-REGIONS = ("tag-only", "apply", "requests", "wait", "cookies", "shared", "nav", "soft")
+VARIANTS = ("full", "proxy", "late", "spa", "answer")
+REGIONS = ("tag-only", "apply", "requests", "wait", "cookies", "shared", "nav", "soft", "answer", "body", "load")
 """Regions of tag.js between ``// @<name>`` and ``// @end`` (not nested): ``tag-only`` and ``apply`` (applying
 decisions in the browser) are left out of the tag the proxy injects; ``requests`` (observing the page's own
 requests) is in the tag only when its config has ``requests`` (tag-only mode, rules with ``request`` sources),
@@ -99,23 +99,32 @@ cookie: in the tag the proxy injects, a click or submit trigger's): most stores 
 a single-page storefront's soft navigations) is in the full tag and the one the proxy injects when the config has
 ``nav`` (the rules' ``capture.soft_navigations``, on by default); the full tag then has ``soft`` (reading,
 deciding and applying the page a soft navigation shows) and ``wait`` too (its decisions are applied as their
-elements render). ``shared`` is in every tag."""
-OPTIONAL = ("requests", "wait", "cookies", "nav", "soft")  # in the full tag only when its config names them
-PROXY_OPTIONAL = ("cookies", "nav")  # in the tag the proxy injects only when its config names them
+elements render). ``answer`` (loading the ``answer`` script) is in the full tag only when the config has ``answer``
+(tag-only mode, ``capture.cart`` read from a JSON answer); ``body`` (reading that answer) only in that script.
+``load`` (adding one of the tag's own scripts to the page) is in a tag that loads one (``LOADS``). ``shared`` is in
+every tag."""
+OPTIONAL = ("requests", "wait", "cookies", "nav", "soft", "answer", "load")  # in the full tag only when its config names them
+PROXY_OPTIONAL = ("cookies", "nav", "load")  # in the tag the proxy injects only when its config names them
+LOADS = {"full": "answer", "proxy": "nav"}  # the config key for which a variant loads a script (``load``)
 WITH_NAV = ("wait", "soft")  # in a full tag with ``nav``, and in every spa tag
-SPA_LEAVES_OUT = ("requests", "nav")
+SPA_LEAVES_OUT = ("requests", "nav", "answer", "body")
 """The ``spa`` variant: the full tag a proxied page's tag loads at its first soft navigation (``data-nav``), which
 then reads, decides and applies each page the router shows (the proxy never sees them): never the observer of
 requests (the proxy sees them) nor the noticing of navigations (the page's tag does it)."""
-PROXY_LEAVES_OUT = ("tag-only", "apply", "requests", "wait", "soft")
+PROXY_LEAVES_OUT = ("tag-only", "apply", "requests", "wait", "soft", "answer", "body")
 LATE_REGIONS = ("shared", "apply", "wait")
 """The ``late`` variant: the script the proxy adds to a page whose decisions wait for an element the store's
 script renders (``late.js``), made of these regions of tag.js, in their order there: one ``apply`` and one
 watcher for both modes, never a second copy."""
+ANSWER_REGIONS = ("shared", "requests", "body")
+"""The ``answer`` variant: the script the tag-only tag loads when its rules read ``capture.cart`` from the JSON
+answer to a request (``answer.js``), made of these regions: the same observer of the page's requests as the full
+tag's, and the reading of that answer, which no other tag carries (the tag's budgets: docs/tag.md)."""
+FRAMES = {"late": ("late.js", LATE_REGIONS), "answer": ("answer.js", ANSWER_REGIONS)}
 LATE_MARK = "/*SW_REGIONS*/"
 SPA_CONFIG_KEY = "spa"  # in the proxied tag's ``nav``: the digest of the spa tag it loads
 LATE_CONFIG = ("v", "patterns")  # what its code reads of the config (keys of links: the URL patterns)
-_MARKER = re.compile(r"^[ \t]*// @(tag-only|apply|requests|wait|cookies|shared|nav|soft|end)\b", re.MULTILINE)
+_MARKER = re.compile(rf"^[ \t]*// @({'|'.join(REGIONS)}|end)\b", re.MULTILINE)
 _REGION = {name: re.compile(rf"^[ \t]*// @{name}\b.*?^[ \t]*// @end[^\n]*\n", re.MULTILINE | re.DOTALL)
            for name in REGIONS}
 
@@ -145,19 +154,20 @@ def regions_of(source: str, *names: str) -> str:
     return "".join(text for _, text in found)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _code(variant: str, kept: tuple[str, ...] = ()) -> str:
     """The code of a variant; ``kept``: the optional regions it keeps (``OPTIONAL``, the proxy's ``PROXY_OPTIONAL``)."""
     source = files("slotwise.tag").joinpath("tag.js").read_text("utf-8")
-    if variant == "late":
-        stripped = files("slotwise.tag").joinpath("late.js").read_text("utf-8").replace(
-            LATE_MARK, regions_of(source, *LATE_REGIONS).strip())
+    if variant in FRAMES:
+        frame, regions = FRAMES[variant]
+        stripped = files("slotwise.tag").joinpath(frame).read_text("utf-8").replace(
+            LATE_MARK, regions_of(source, *regions).strip())
     elif variant == "proxy":
         stripped = strip_regions(strip_tag_only(source), *(r for r in PROXY_OPTIONAL if r not in kept))
     elif variant == "spa":
         stripped = strip_regions(source, *SPA_LEAVES_OUT, *(r for r in OPTIONAL if r not in kept and r not in WITH_NAV))
     else:
-        stripped = strip_regions(source, *(r for r in OPTIONAL if r not in kept))
+        stripped = strip_regions(source, "body", *(r for r in OPTIONAL if r not in kept))
     code = compact(stripped)
     if CONFIG_MARK not in code:
         raise RuntimeError(f"tag.js lost its config mark {CONFIG_MARK!r}")
@@ -178,7 +188,9 @@ def bundle(config: Mapping[str, Any] | None = None, variant: str = "full") -> Ta
     on a page whose decisions wait for an element the store's script renders
     (``late.js``); ``spa`` the full tag the injected one loads at a single-page
     storefront's first soft navigation (its digest is in the injected tag's
-    config). The observer of the page's own requests is in the ``full``
+    config); ``answer`` the script the full tag loads when the config has
+    ``answer`` (``capture.cart``'s JSON answer, tag-only: the config then names
+    its digest). The observer of the page's own requests is in the ``full``
     tag only when the config has ``requests``, the watcher of late elements
     only when it has ``wait`` or ``nav``, the cookie reader (in ``full``,
     ``proxy`` and ``spa``) only when it has ``cookies``, the noticing of soft
@@ -191,10 +203,17 @@ def bundle(config: Mapping[str, Any] | None = None, variant: str = "full") -> Ta
         config = {k: config[k] for k in LATE_CONFIG if k in config}
     elif variant == "spa":  # never noticing navigations itself: nav is the injected tag's
         config.pop("nav", None)
+        config.pop("answer", None)
+    elif variant == "answer":  # the rule's request and key paths, as its one request source
+        config = {"v": config.get("v", 1), "requests": [config["answer"]]} if isinstance(config.get("answer"), Mapping) \
+            else {"v": config.get("v", 1)}
+    elif variant == "full" and isinstance(config.get("answer"), Mapping):  # the script that reads the answer
+        config["answer"] = bundle(config, "answer").digest
     elif variant == "proxy" and config.get("nav"):  # the spa tag it loads at the first soft navigation
         config["nav"] = {**config["nav"], SPA_CONFIG_KEY: bundle(config, "spa").digest}
     optional = {"full": OPTIONAL, "proxy": PROXY_OPTIONAL, "spa": OPTIONAL}.get(variant, ())
-    kept = tuple(r for r in optional if config.get(r) or (r in WITH_NAV and (config.get("nav") or variant == "spa")))
+    kept = tuple(r for r in optional if config.get(r) or (r in WITH_NAV and (config.get("nav") or variant == "spa"))
+                 or (r == "load" and variant in LOADS and config.get(LOADS[variant])))
     return _bundle(script_json(config), variant, kept)
 
 

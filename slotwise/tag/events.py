@@ -181,6 +181,7 @@ class CaptureProps(_Props):
     values: dict[str, Any] | None = None  # the trigger's fields, as read (raw strings)
     push: dict[str, Any] | None = None  # a dataLayer push
     request: RequestSeenProps | None = None  # a request source, observed (tag-only mode)
+    answer: dict[str, Any] | list[Any] | None = None  # capture.cart's JSON answer, what its key paths reach (tag-only)
     currency: PageCurrency = None  # the page's (tag-only: its ``catalog.page_currency``): a line's naming none
 
 

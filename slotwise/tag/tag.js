@@ -29,8 +29,6 @@
     setItem: function (k, v) { mem[k] = '' + v; }, removeItem: function (k) { delete mem[k]; }
   };
   var LS = st('localStorage') || st('sessionStorage') || MS, SS = st('sessionStorage') || MS;
-  function get(s, k) { try { return s.getItem(k); } catch (e) { return null; } }
-  function set(s, k, v) { try { v == null ? s.removeItem(k) : s.setItem(k, v); } catch (e) {} }
   function jget(s, k, dflt) { try { return JSON.parse(get(s, k)) || dflt; } catch (e) { return dflt; } }
   function uid() {
     var a = new Uint8Array(16), c = w.crypto;
@@ -137,6 +135,8 @@
   // @shared: in every tag, and in the proxy's script for waiting slots (late.js)
   function each(list, f) { A.forEach.call(list || [], f); }
   function ready(f) { d.readyState === 'loading' ? d.addEventListener('DOMContentLoaded', f) : f(); }
+  function get(s, k) { try { return s.getItem(k); } catch (e) { return null; } }
+  function set(s, k, v) { try { v == null ? s.removeItem(k) : s.setItem(k, v); } catch (e) {} }
   // -- reading the page with the rules' fields (the proxy reads the same with selectolax) ------
   var BOOL = { disabled: 1, checked: 1, selected: 1, hidden: 1, required: 1, readonly: 1, multiple: 1, open: 1, inert: 1 };
   function find(scope, c) {
@@ -388,7 +388,8 @@
   // -- the page's own same-origin fetch and XMLHttpRequest to a rules' `request` source: the body keys the
   //    rules read, and how the store answered, go to the server, which reads them as the proxy reads a request.
   //    The page's calls are made first and as they were (same arguments, this, result, errors, timing);
-  //    nothing here reads a response's body, and whatever fails here is dropped
+  //    nothing here reads a response's body (the "body" region, in the "answer" script only, reads the JSON
+  //    answer capture.cart names), and whatever fails here is dropped
   function first(x) { var o = {}; if (x && x.forEach) x.forEach(function (v, k) { if (!(k in o) && typeof v == 'string') o[k] = v; }); return o; }
   function pick(o, ks) { var r = {}; each(ks, function (k) { if (o && o[k] !== undefined) r[k] = o[k]; }); return r; }
   function sent(m, u, body, hd) { // the rules' sources this request goes to, each with what is kept of it
@@ -404,8 +405,9 @@
     });
     return out;
   }
-  function answered(hits, status, final, rh) { // rh(name): a header of the answer
+  function answered(hits, status, final, rh, got) { // rh(name): a header of the answer; got: the Response or the XHR
     each(hits, function (h) {
+      if (h[0].answer) return status < 400 && answer(h[0], got); // capture.cart's JSON answer: only in the "answer" script (its body region)
       var o = h[1], to = new URL(final || h[2], location.href), where = to.pathname + to.search;
       o.status = status; o.redirected = where !== h[2]; o.location = o.redirected ? where : undefined;
       o.response_headers = {};
@@ -420,7 +422,7 @@
       try {
         var R = w.Request && input instanceof Request ? input : null, o = init || {};
         hits = sent(('' + (o.method || (R ? R.method : 'GET'))).toUpperCase(), R ? R.url : '' + input, o.body, new Headers(o.headers || (R ? R.headers : {})));
-        if (hits.length) p.then(function (r) { try { answered(hits, r.status, r.url, function (n) { return r.headers.get(n); }); } catch (e) {} }, function () {});
+        if (hits.length) p.then(function (r) { try { answered(hits, r.status, r.url, function (n) { return r.headers.get(n); }, r); } catch (e) {} }, function () {});
       } catch (e) {}
       return p;
     };
@@ -431,12 +433,57 @@
     X.send = function (body) {
       try {
         var x = this, o = xs.get(x), hits = o ? sent(o.m, o.u, body, o.h) : [];
-        if (hits.length) x.addEventListener('loadend', function () { try { if (x.status) answered(hits, x.status, x.responseURL, function (n) { return x.getResponseHeader(n); }); } catch (e) {} });
+        if (hits.length) x.addEventListener('loadend', function () { try { if (x.status) answered(hits, x.status, x.responseURL, function (n) { return x.getResponseHeader(n); }, x); } catch (e) {} });
       } catch (e) {}
       return send.apply(this, arguments);
     };
   }
   if (CFG.requests) requests();
+  // @end
+  // @body: only in the "answer" script (slotwise/tag/answer.js), which the tag loads for a store whose rules read
+  // capture.cart from a JSON answer (tag-only mode): that answer, read as the proxy reads it (at most CAP bytes,
+  // a copy: response.clone(), the XHR's text; the page reads its own as ever), goes to the server with only what
+  // the rule's key paths reach (CFG.requests[0].answer: the list, each line's, the answer's own), which reads it
+  // with the rule (AnswerCart.read: one definition for both modes); sent when it differs from the last one sent
+  var CAP = 65536;
+  function answer(r, got) {
+    var y = got.responseType, t = got.clone ? upto(got.clone().body)
+      : Promise.resolve(y == 'json' ? JSON.stringify(got.response) : !y || y == 'text' ? got.responseText : null);
+    t.then(function (s) {
+      var a = r.answer, j, o;
+      if (s == null || new Blob([s]).size > CAP) return;
+      j = JSON.parse(s);
+      if (!j || typeof j != 'object') return;
+      o = keep(j, a.root);
+      keep(j, [a.items], o, function (xs) { return Array.isArray(xs) ? xs.slice(0, 200).map(function (x) { return keep(x, a.item); }) : xs; });
+      s = JSON.stringify(o);
+      if (s === get(SS, 'sw_a') || s.length > 3e4) return; // unchanged, or more than an event holds
+      if (capture({ source: r.id, answer: o })) set(SS, 'sw_a', s); // queued (consent given): sent
+    }).catch(Object);
+  }
+  function upto(b) { // a body's text; null past CAP bytes (the rest never read)
+    var rd = b.getReader(), n = 0, ps = [];
+    return rd.read().then(function go(c) {
+      if (c.done) return new Blob(ps).text();
+      if ((n += c.value.length) > CAP) return rd.cancel(), null;
+      ps.push(c.value); return rd.read().then(go);
+    });
+  }
+  // x with only what the key paths ps reach (Field.pick_raw's steps: a key, or a list's index), in o; f: what to
+  // put for the last step's value (else it whole); an empty path: x whole
+  function keep(x, ps, o, f) {
+    if (!x || typeof x != 'object' || ps.some(function (p) { return !p.length; })) return x;
+    o = o || (Array.isArray(x) ? [] : {});
+    each(ps, function (p) {
+      for (var s = x, t = o, i = 0, k; i < p.length; i++) {
+        k = p[i];
+        if (!s || typeof s != 'object' || (Array.isArray(s) ? !/^\d+$/.test(k) : !{}.hasOwnProperty.call(s, k))) return;
+        if (i == p.length - 1) t[k] = f ? f(s[k]) : s[k];
+        else { s = s[k]; t = t[k] = t[k] || (Array.isArray(s) ? [] : {}); }
+      }
+    });
+    return o;
+  }
   // @end
 
   // @tag-only
@@ -792,25 +839,31 @@
     var q = new URLSearchParams(location.search);
     return JSON.stringify([location.pathname].concat(CFG.nav.query.map(function (k) { return q.getAll(k); })));
   }
-  var page = here(), from = loc(true), helper;
+  var page = here(), from = loc(true);
   function moved() {
     var k = here(), r = from;
     if (k === page) return;
     page = k; from = loc(true);
-    if (api.nav) return api.nav(r);
-    if (!CFG.nav.spa) return;
-    if (!helper) {
-      helper = d.createElement('script'); helper.src = EP + '/tag.' + CFG.nav.spa + '.js';
-      helper.dataset.nav = 1; helper.dataset.endpoint = EP; if (NONCE) helper.nonce = NONCE;
-      d.head.appendChild(helper);
-    }
-    helper.dataset.from = r; // the page the latest navigation left, read when it runs
+    if (api.nav) api.nav(r); else if (CFG.nav.spa) spa(r); // spa: the injected tag's (the load region)
   }
   each(['pushState', 'replaceState'], function (m) {
     var f = history[m];
     if (typeof f == 'function') history[m] = function () { var r = f.apply(this, arguments); try { moved(); } catch (e) {} return r; };
   });
   w.addEventListener('popstate', function () { try { moved(); } catch (e) {} });
+  // @end
+
+  // @load: in a tag that loads one of its scripts: the injected one its spa tag (nav), the tag-only one its answer script
+  function load(h, o) { // h: the script's digest, as the server names it; o: its data-*; the page's CSP nonce
+    var s = d.createElement('script'), k;
+    s.src = EP + '/tag.' + h + '.js'; s.dataset.endpoint = EP; if (NONCE) s.nonce = NONCE;
+    for (k in o) s.dataset[k] = o[k];
+    return d.head.appendChild(s);
+  }
+  var helper;
+  function spa(r) { // the injected tag's first soft navigation loads the spa tag, once; r: the page the latest left, read when it runs
+    (helper = helper || load(CFG.nav.spa, { nav: 1 })).dataset.from = r;
+  }
   // @end
 
   // -- public API --------------------------------------------------------------------------
@@ -832,6 +885,10 @@
   Object.defineProperty(api, 'push', { value: function (c) { try { api[c[0]].apply(api, c.slice(1)); } catch (e) {} } });
   Object.defineProperty(api, 'observe', { value: observe }); // late.js: the exposures of what it applies
   if (pre && pre.length) each(pre, api.push);
+  // @answer: only in a tag whose rules read capture.cart from a JSON answer (tag-only mode): the script that reads it
+  //    (CFG.answer: its digest; slotwise/tag/answer.js), loaded at once, before the page's own scripts ask for the cart
+  load(CFG.answer);
+  // @end
   function start() {
     listen();
     ready(function () {

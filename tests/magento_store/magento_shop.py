@@ -345,6 +345,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     session = ensure(request)
     customer = shop_of(request).customers.get(session.customer or "")
     html = ENV.get_template(template).render(request=request, path=request.url.path, form_key=session.form_key,
+                                             snippet=Markup(request.app.state.snippet),
                                              customer=customer, here=uenc(str(request.url)), **context)
     return finish(request, HTMLResponse(html, status, headers={"cache-control": "no-store, no-cache, must-revalidate"}))
 
@@ -547,7 +548,8 @@ async def image(request: Request) -> Response:
     return Response(svg, media_type="image/svg+xml", headers={"cache-control": "max-age=31536000"})
 
 
-def create_app() -> Starlette:
+def create_app(snippet: str = "") -> Starlette:
+    """The store; ``snippet`` goes first in every page's ``<head>`` (a tag-only store's: docs/tag.md)."""
     app = Starlette(routes=[
         Route("/", home),
         Route("/checkout/cart/", cart_page),
@@ -566,14 +568,15 @@ def create_app() -> Starlette:
         Route("/{parent}/{key}.html", category),
     ])
     app.state.shop = Shop()
+    app.state.snippet = snippet
     return app
 
 
 class MagentoShop(ServedApp):
     """``with MagentoShop() as shop: shop.url`` — a fresh store on a free 127.0.0.1 port; ``shop.state`` its state."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        super().__init__(create_app(), "the Magento fixture", host)
+    def __init__(self, host: str = "127.0.0.1", snippet: str = "") -> None:
+        super().__init__(create_app(snippet), "the Magento fixture", host)
         self.state: Shop = self.app.state.shop
 
 

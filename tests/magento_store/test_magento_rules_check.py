@@ -84,7 +84,7 @@ def test_the_cart_page_and_the_success_page(shop: MagentoShop, capsys: pytest.Ca
         # the cart is the customer-data section's JSON, read behind the proxy (test_magento_through_slotwise.py)
         assert ("cart (capture.cart): the JSON answer to GET /customer/section/load/: lines cart.items[]: product "
                 "product_url, size options[label=Size].value, name product_name, qty qty, price product_price_value; "
-                "count cart.summary_count; behind the proxy only") in cart
+                "count cart.summary_count; read by the proxy as it passes, or in tag-only mode by the tag") in cart
         assert store.post("/rest/default/V1/guest-carts/x/payment-information", json={"email": "k@example.com"}).json() == "1"
         success = check(capsys, shop.url + "/checkout/onepage/success/", "--cookie", session, "--feed")
     # the lines as the GA4 block names them (SKUs; the catalog knows MH07-M as hero-hoodie in M); the order's

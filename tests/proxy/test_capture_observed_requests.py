@@ -61,8 +61,8 @@ def observed(source: str, **request: Any) -> dict[str, Any]:
             "props": {"source": source, "request": seen}}
 
 
-def serve(tmp: Any, uvicorn_runner: Any, **settings: Any) -> Iterator[Stack]:
-    (tmp / "rules.yaml").write_text(RULES, encoding="utf-8")
+def serve(tmp: Any, uvicorn_runner: Any, rules: str = RULES, **settings: Any) -> Iterator[Stack]:
+    (tmp / "rules.yaml").write_text(rules, encoding="utf-8")
     config = Settings(rules=str(tmp / "rules.yaml"), data=str(tmp / "edge"), **settings)
     personalizer = SlotwisePersonalizer(config)
     with uvicorn_runner(create_app(config, personalizer)) as server:

@@ -88,3 +88,42 @@ def test_one_cart_whether_a_basket_or_an_answer(tmp_path: Path) -> None:
     path.write_text((RULES).replace("slots: []\n", "include: [basket.yaml]\nslots: []\n"), encoding="utf-8")
     _, issues = check_rules(path)
     assert any("'capture.cart' is set in more than one file" in str(i) for i in issues), issues
+
+
+def test_the_tag_only_config_names_the_request_and_the_key_paths_the_reading_follows(tmp_path: Path) -> None:
+    """In tag-only mode the tag reads the answer (its ``answer`` script) and sends only what these paths reach:
+    read here as the whole answer is. A ``fill`` is read in the answer (root); a step with ``{}`` is any key, so
+    what holds it goes whole (``[]``: the element). Behind the proxy the tag is told nothing of it."""
+    from slotwise.rules.tag_config import tag_config
+
+    rules = rules_from_text(tmp_path, RULES)
+    assert "answer" not in tag_config(rules)
+    assert tag_config(rules, tag_only=True)["answer"] == {
+        "id": "cart", "methods": ["GET"], "path": "^(?:\\/customer\\/section\\/load\\/)$", "keys": {},
+        "answer": {"items": ["cart", "items"], "item": [["options"], ["product_price_value"], ["product_url"], ["qty"]],
+                   "root": [["cart", "summary_count"]]}}
+    filled = rules_from_text(tmp_path, RULES.replace(
+        "      size: {key: options, where: {label: Size}, value: value}\n",
+        "      size: {key: \"option{}\", fill: {key: cart.size_option}}\n").replace(
+        "      price: product_price_value\n", "      price: {key: price.amount, minor_units: price.exp}\n"))
+    assert filled.capture.answer_cart is not None and filled.capture.answer_cart.reach() == {
+        "items": ["cart", "items"], "item": [[], ["price", "amount"], ["price", "exp"], ["product_url"], ["qty"]],
+        "root": [["cart", "size_option"], ["cart", "summary_count"]]}
+
+
+def test_an_answer_whose_regex_the_tag_cannot_run_is_said_and_left_out_of_the_tag(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As for a request source (rules/test_js_regex.py): ``rules check`` warns at the construct, and the tag-only
+    config names no answer the tag could not match (behind the proxy it is read as ever)."""
+    from slotwise.cli import main
+    from slotwise.rules.tag_config import tag_config
+
+    text = RULES.replace('request: {path: "/customer/section/load/"}', 'request: {regex: "^/customer/section/(?>load)/"}')
+    (tmp_path / "rules.yaml").write_text(text, encoding="utf-8")
+    assert main(["rules", "check", str(tmp_path / "rules.yaml")]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and "WARNING: capture.cart: in tag-only mode the tag cannot read its answer (the cart " \
+        "stays unknown): its regex has an atomic group, (?>" in warnings[0], warnings
+    rules = rules_from_text(tmp_path, text)
+    assert rules.capture.answer_cart is not None and "answer" not in tag_config(rules, tag_only=True)
+    assert rules.capture.answer_cart.source.match("GET", "/customer/section/load/") == {}

@@ -273,3 +273,33 @@ def test_soft_navigations_are_followed_only_by_tags_whose_config_asks(client: An
     assert "function moved(" not in assets.bundle(None, "proxy").source.decode()
     r = client.get(assets.tag_url(digest=assets.bundle(None, "spa").digest), headers={"accept-encoding": "identity"})
     assert r.status_code == 200 and r.headers["cache-control"] == assets.IMMUTABLE
+
+
+ANSWER = {"id": "cart", "methods": ["GET"], "path": "^(?:\\/customer\\/section\\/load\\/)$", "keys": {},
+          "answer": {"items": ["cart", "items"], "item": [["qty"]], "root": [["cart", "summary_count"]]}}
+
+
+def test_the_answer_script_is_loaded_only_by_a_tag_whose_rules_read_a_json_cart(make_client: Any) -> None:
+    """``answer`` (tag-only, ``capture.cart`` read from a JSON answer: tag_config): the reading of that answer
+    (2.5 KB gzipped now) is a script of its own, tag.js's ``shared``, ``requests`` and ``body`` regions in
+    ``answer.js``, which the tag loads (``load``: hashed, immutable, the page's CSP nonce) only for such rules: it
+    carries the loader alone (~0.1 KB; the budgets above hold for every other store), and no other tag has any
+    of it. The reader's config is the rule's request alone: it observes no other request, reads no other answer.
+    Served hashed and immutable like the others."""
+    config = {**NAV, "answer": ANSWER}
+    full, reader = assets.bundle(config), assets.bundle(config, "answer")
+    code, read = full.source.decode(), reader.source.decode()
+    assert f'"answer":"{reader.digest}"' in code and "load(CFG.answer)" in code and "function load(" in code
+    assert len(full.compressed) - len(assets.bundle(NAV).compressed) < 150, "the loader grew"
+    assert len(reader.compressed) < 3 * 1024, f"the answer script is {len(reader.compressed)} bytes gzipped"
+    assert reader.digest == assets.bundle({"v": 1, "answer": ANSWER}, "answer").digest  # the rule alone makes it
+    assert f'{{"requests":[{assets.script_json(ANSWER)}],"v":1}}' in read
+    for name in ("function answer(", "function upto(", "function keep(", "function requests(", "function sent("):
+        assert read.count(name) == 1
+    assert "function decide(" not in read and "function load(" not in read
+    for other, variant in ((NAV, "full"), (None, "full"), (OBSERVED, "full"), (config, "proxy"), (NAV, "spa")):
+        source = assets.bundle(other, variant).source.decode()
+        assert "function answer(" not in source and "load(CFG.answer)" not in source, (other, variant)
+    assert "function load(" not in assets.bundle(NAV).source.decode()  # a tag-only tag with nav loads nothing
+    r = make_client(tag_config=lambda: config).get(assets.tag_url(digest=reader.digest), headers={"accept-encoding": "identity"})
+    assert r.status_code == 200 and r.headers["cache-control"] == assets.IMMUTABLE and r.content == reader.source

@@ -15,8 +15,10 @@ visitor gets from the store):
   the cart's truth, and page events (the order confirmation), trusted.
 - **the tag's events** (``expand``): click/submit captures and GA4
   ``dataLayer`` pushes become concrete events, and in tag-only mode a page
-  view's extract is read like the proxy reads a page, and a request the
-  tag observed like the proxy reads a request (``RequestSeen``) — as claims.
+  view's extract is read like the proxy reads a page, a request the
+  tag observed like the proxy reads a request (``RequestSeen``), and the JSON
+  answer ``capture.cart`` names, as the tag read it, like the proxy reads that
+  answer — as claims.
 
 Every event then goes through one ``EventRecorder``.
 """
@@ -390,7 +392,11 @@ class Capture:
         profile: Profile | None = None
         for item in items:
             event = item.event
-            if event.type == "capture":
+            if event.type == "capture" and event.props.answer is not None and ruleset is not None:
+                if profile is None:
+                    profile = await self.store.get_profile(visitor)
+                out += self._tag_answer(item, ruleset, profile)
+            elif event.type == "capture":
                 out += self._expand_capture(visitor, item, ruleset)
             elif event.type == "page_view" and event.props.extract is not None and ruleset is not None:
                 if profile is None:
@@ -511,6 +517,23 @@ class Capture:
             headers=_only({k.lower(): v for k, v in seen.headers.items()}, keys.get("headers")), response=response)
         ok, raw = source.event_of(request, ruleset.catalog)
         return [raw] if ok and raw else []
+
+    def _tag_answer(self, item: Incoming, ruleset: RuleSet, profile: Profile | None) -> list[Incoming]:
+        """The cart in the JSON answer ``capture.cart`` names, as the tag read it (tag-only mode: what the rule's key
+        paths reach of it), read by the rule as the proxy reads the whole answer (``_answer_cart``): a cart event
+        only when it changes the profile's (``_cart_item``). The browser's word: a claim, as a tag-only basket."""
+        props = item.event.props
+        cart = ruleset.capture.answer_cart
+        if not self.tag_only:  # the proxy reads the answer itself: a browser's word would count it twice
+            self.warn(props.source, "the tag sent an answer it read, but answers go through the proxy here")
+            return []
+        if cart is None or props.source != cart.source.id:
+            self.warn(props.source, "the tag sent an answer the rules do not read (rules changed?)")
+            return []
+        lines, count = cart.read(props.answer, ruleset.catalog)
+        built = self._cart_item(profile, lines, count, item.ts)
+        return [] if built is None else [Incoming(built.event.model_copy(update={"url": item.event.url}), built.ts,
+                                                  built.key)]
 
     async def _tag_page(self, visitor: str, item: Incoming, ruleset: RuleSet, profile: Profile | None,
                         now: float) -> tuple[Incoming, list[Incoming]]:
