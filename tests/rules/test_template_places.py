@@ -133,10 +133,15 @@ def _only_issue(rules: Path, text: str) -> Issue:
 
 def _pointed_at(issue: Issue, text: str) -> str:
     """What the issue points at: the rest of the line from its column on, and the lines after it as a folded
-    scalar reads them (a tag the emitter folded, ``{%`` at a line's end and ``if`` on the next, is one tag)."""
+    scalar reads them (a tag the emitter folded, ``{%`` at a line's end and ``if`` on the next, is one tag);
+    in a double-quoted scalar a ``\\`` at a line's end joins the next line without a space, and ``\\ `` is a
+    space (the emitter folds ``{%\\`` / ``\\ if``: the templates here have no backslash of their own)."""
     lines = text.splitlines()
     rest = [lines[issue.line - 1][issue.column - 1:], *(line.strip() for line in lines[issue.line:])]
-    return re.sub(r"\s+", " ", " ".join(rest))
+    joined = rest[0]
+    for line in rest[1:]:
+        joined = joined[:-1] + line if joined.endswith("\\") else f"{joined} {line}"
+    return re.sub(r"\s+", " ", joined.replace("\\ ", " "))
 
 
 @RULES_FILES
@@ -144,6 +149,8 @@ def _pointed_at(issue: Issue, text: str) -> str:
 @example(broken=("{% if visitor.has_cart %}", "{% if", False),  # the emitter folds the tag after its "{%"
          before=["{{ visitor.visits }}", "{% if visitor.has_cart %}<b>cart</b>{% endif %}"], after=[],
          breaks=[True] + [False] * 9, style=">", width=51)
+@example(broken=("{% if visitor.has_cart %}", "{% if", False),  # double-quoted: folded as "{%\\" and "\\ if"
+         before=["{{ visitor.visits }}"], after=[], breaks=[False] * 10, style='"', width=31)
 def test_a_broken_tag_is_reported_where_it_is_in_the_rules_file(
         tmp_path: Path, before: list[str], after: list[str], broken: tuple[str, str, bool], breaks: list[bool],
         style: str | None, width: int) -> None:
