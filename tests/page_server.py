@@ -6,7 +6,10 @@ compressed itself, a 500, a body or its headers trickled a byte at a time),
 so the fetching code runs its real HTTP client against a real socket. A
 path with no route answers 404. ``Silent`` is the other kind of upstream a
 fetch must survive: one that takes the connection and never answers.
-Usable without pytest (``with PageServer(routes) as s``).
+A page with an ``etag`` or ``last_modified`` revalidates like a store: a request whose
+``If-None-Match`` names the tag (weak comparison, a list, ``*``) or, without one, whose
+``If-Modified-Since`` is not before it gets a ``304``; ``Page(status=304)`` is a broken store's answer to
+every request. Usable without pytest (``with PageServer(routes) as s``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Mapping
@@ -33,6 +37,25 @@ class Page:
     headers: tuple[tuple[str, str], ...] = (("content-type", "text/html; charset=utf-8"),)
     trickle: float = 0.0
     trickle_head: float = 0.0
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def validators(self) -> list[tuple[str, str]]:
+        return [(n, v) for n, v in (("etag", self.etag), ("last-modified", self.last_modified)) if v is not None]
+
+    def not_modified(self, headers: Mapping[str, str]) -> bool:
+        """Whether a store would answer this request 304 (RFC 9110 §13.2.2: If-None-Match first)."""
+        asked = headers.get("if-none-match")
+        if asked is not None:
+            tags = {t.strip().removeprefix("W/") for t in asked.split(",")}
+            return self.etag is not None and ("*" in tags or self.etag.removeprefix("W/") in tags)
+        since = headers.get("if-modified-since")
+        if since is None or self.last_modified is None:
+            return False
+        try:
+            return parsedate_to_datetime(self.last_modified) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
 
 
 @dataclass(frozen=True)
@@ -62,14 +85,19 @@ class PageServer:
                 owner.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()},
                                            {name: morsel.value for name, morsel in cookies.items()}))
                 page = owner.routes.get(self.path, NOT_FOUND)
-                headers = [("Server", self.version_string()), ("Date", self.date_time_string()), *page.headers]
-                if not any(name.lower() == "content-length" for name, _ in page.headers):
+                headers = [("Server", self.version_string()), ("Date", self.date_time_string()), *page.headers,
+                           *page.validators()]
+                status, body = page.status, page.body
+                if page.not_modified(self.headers):
+                    status, body = 304, b""
+                    headers = [(n, v) for n, v in headers if n.lower() not in ("content-type", "content-length")]
+                elif not any(name.lower() == "content-length" for name, _ in page.headers):
                     headers.append(("content-length", str(len(page.body))))
-                head = (f"{self.protocol_version} {page.status} {self.responses.get(page.status, ('',))[0]}\r\n"
+                head = (f"{self.protocol_version} {status} {self.responses.get(status, ('',))[0]}\r\n"
                         + "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n").encode("latin-1")
                 try:
                     self._send(head, page.trickle_head)
-                    self._send(page.body, page.trickle)
+                    self._send(body, page.trickle)
                 except (BrokenPipeError, ConnectionResetError):  # a client that stops reading (a size cap)
                     pass
 

@@ -122,7 +122,8 @@ class Personalizer(Protocol):
         ...
 
     def wants_body(self, flow: Flow) -> bool:
-        """After the upstream headers: is this HTML response worth buffering?"""
+        """After the upstream headers: is this HTML response worth buffering? (Also asked before a request
+        with the visitor's validators leaves, ``flow.status`` set to 200: could its page be changed?)"""
         ...
 
     # Optional (looked up with getattr): streaming a page while it arrives.

@@ -13,7 +13,8 @@ For a request that may use the cache (a GET navigation without body or
   own.
 
 A request with its own conditional or range headers goes uncached (the
-store answers it about the visitor's copy). A personalized page goes out ``private, no-cache`` as
+store answers it about the visitor's copy); one for a page the personalizer
+could change comes here without its validators (``conditional``). A personalized page goes out ``private, no-cache`` as
 always (``headers.personalized``); one only tagged keeps the store's caching
 with the ``Age`` of the copy. ``Server-Timing`` says ``cache;desc=hit``,
 ``revalidated`` or ``miss`` on a page served from the cache; an uncacheable

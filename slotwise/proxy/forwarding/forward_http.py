@@ -5,7 +5,8 @@ Steps, in order (one ``Flow`` per request, like a mitmproxy flow):
 1. refuse what a reverse proxy never does (CONNECT, absolute-form targets for other hosts);
 2. ``personalizer.on_request`` (fail-open);
 3. send upstream with the visitor's end-to-end headers, the origin's Host, X-Forwarded-* and Forwarded;
-   the request body is streamed;
+   the request body is streamed; a GET the personalizer could change goes without the visitor's
+   ``If-None-Match``/``If-Modified-Since`` (``conditional``: the store's 304 would stand for its page);
 4. rewrite response headers (hop-by-hop, Location, cookie Domain), add Date if missing, and
    the ``Link`` headers of ``103 Early Hints``;
 5. HTML the personalizer wants → ``forward_html``; everything else streams through untouched.
@@ -31,6 +32,7 @@ from slotwise.proxy.config import Settings
 from slotwise.proxy.forwarding.errors import ClientDisconnected, ConnectNotAllowed, ForeignTarget, ProxyError, UpstreamError, error_page
 from slotwise.proxy.flow import Flow
 from slotwise.proxy.forwarding.answer_body import is_json, read_answer
+from slotwise.proxy.forwarding.conditional import Revalidated, asked_validators, without_validators
 from slotwise.proxy.forwarding.forward_cached import CachedPages
 from slotwise.proxy.forwarding.documents import is_html
 from slotwise.proxy.forwarding.forward_html import HtmlRewriter
@@ -167,6 +169,10 @@ class Forwarder:
             public_host=flow.public_host,
             scheme=flow.scheme,
         )
+        asked = asked_validators(scope["headers"]) if flow.method == "GET" and not self.passthrough else None
+        if asked is not None and self.safe.may_change(flow):  # the store's 304 would answer for its own page
+            upstream_headers = without_validators(upstream_headers)
+            out = Revalidated(out, asked)
         has_body = any(
             (n == b"content-length" and v.strip() not in (b"", b"0")) or n == b"transfer-encoding"
             for n, v in scope["headers"]

@@ -127,6 +127,20 @@ class SafePersonalizer:
             self.fail(flow, "wants_body", exc)
             return False
 
+    def may_change(self, flow: Flow) -> bool:
+        """Could this request's page go out changed, were the store to answer it with one (a 200)? Asked
+        before the request leaves, only for one with the visitor's validators (``conditional``): if not,
+        the store's 304 may answer it. ``wants_body`` as for that 200, and some slot's pages match it
+        (``edit_selectors``: none, no slot could touch it; unknown counts as yes)."""
+        status, flow.status = flow.status, 200
+        try:
+            if not self.wants_body(flow):
+                return False
+        finally:
+            flow.status = status
+        selectors = self.edit_selectors(flow)
+        return selectors is None or len(selectors) > 0
+
     def edit_selectors(self, flow: Flow) -> list[str] | None:
         """The selectors whose elements ``on_html`` may edit on this page; None: unknown (do not stream).
 
