@@ -59,6 +59,26 @@ def test_our_cookie_never_goes_out_with_the_stores_shared_caching(make_proxy: An
     assert set(SHARED) <= set(no_cookie.headers)
 
 
+def test_a_page_that_grows_past_the_limit_while_it_arrives_keeps_our_cookie_private(make_proxy: Any, client: Any) -> None:
+    """A page without a length that turns out too big to rewrite goes out as the store's, streamed: with our
+    visitor cookie on it, it is private all the same (as a page whose declared length is too big)."""
+    big = b"<!doctype html><html><body>" + b"<p>shop</p>" * 400 + b"</body></html>"
+
+    async def handler(reader: Any, writer: Any, head: bytes) -> None:
+        writer.write(respond(b"HTTP/1.1 200 OK", [("Content-Type", "text/html"), *CDN, ("Connection", "close")]))
+        for start in range(0, len(big), 1000):  # in pieces, no length: the limit is found on the way
+            writer.write(big[start:start + 1000])
+            await writer.drain()
+        writer.close()
+
+    cookie = [("Set-Cookie", "sw_vid=abc; Path=/; HttpOnly")]
+    with RawUpstream(handler) as up:
+        r = client(make_proxy(Rewriter(extra=cookie), upstream=up.url, max_html_bytes=len(big) // 2)).get("/")
+    assert r.content == big and r.headers["set-cookie"].startswith("sw_vid=abc")
+    assert r.headers["cache-control"] == "private, no-cache"
+    assert not set(SHARED) & set(r.headers), r.headers
+
+
 IP_HEADERS = {"X-Real-IP": "6.6.6.6", "True-Client-IP": "6.6.6.6", "CF-Connecting-IP": "6.6.6.6", "X-Client-IP": "6.6.6.6"}
 
 

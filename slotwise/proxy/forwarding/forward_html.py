@@ -253,7 +253,9 @@ class _Page:
             self.whole = True
         if self.guard is None or self.decoder is None or last:
             if self.raw_size > self.limit:  # too big to rewrite: send what we have, stream the rest
-                await stream(self.out, None, self.flow.status, self.headers + self.extra, rest, head=b"".join(self.raw))
+                headers = self.safe.capped(self.flow, self.headers)  # the store's page: as one too big by its length
+                await stream(self.out, None, self.flow.status, with_ours(headers, extra_headers(self.flow, self.extra)),
+                             rest, head=b"".join(self.raw))
                 return True
             return False
         try:
