@@ -602,3 +602,19 @@ def test_a_passed_by_url_is_re_armed_only_past_half_its_pass_time() -> None:
     assert seen.passed and not seen.led
     now[0] += 1.5  # the second pass is over: the URL is looked up again (leads a fetch)
     assert asyncio.run(look()).led
+
+
+@pytest.mark.parametrize(("stored", "decoded"), [(b'"v1"', b'W/"v1"'), (b'W/"v1"', b'W/"v1"'), (b' "v1"', b'W/"v1"')])
+def test_a_decoded_copy_s_etag_is_weak(stored: bytes, decoded: bytes) -> None:
+    """The store's ETag names its gzip bytes; the copy decoded for a visitor who does not accept gzip is other
+    bytes, which a strong ETag may not name (RFC 9110 §8.8.1): weak there, the stored coding's copy unchanged."""
+    from slotwise.proxy.forwarding.cache_control import parse_cache_control
+    from slotwise.proxy.forwarding.html_cache import new_page
+
+    body = page("Zipped")
+    headers = [(b"content-type", b"text/html"), (b"content-encoding", b"gzip"), (b"etag", stored),
+               (b"cache-control", b"public, max-age=60")]
+    cached = new_page(headers, body, gzip.compress(body), parse_cache_control([b"public, max-age=60"]), (), 0.0, 0.0)
+    assert dict(cached.copy_for([b"gzip"]).headers)[b"etag"] == stored
+    plain = cached.copy_for([b"identity"])
+    assert dict(plain.headers)[b"etag"] == decoded and b"content-encoding" not in dict(plain.headers)

@@ -104,7 +104,8 @@ class CachedPage:
         keep = not self.coding or all(accepts(accept_encoding, c.strip()) for c in self.coding.split(","))
         copy = self.copies.get(keep)
         if copy is None:
-            headers = self.headers if keep else [(n, v) for n, v in self.headers if n != b"content-encoding"]
+            headers = self.headers if keep else [(n, _weak(v) if n == b"etag" else v) for n, v in self.headers
+                                                 if n != b"content-encoding"]
             body = self.raw if keep else self.html
             headers = [*headers, (b"content-length", str(len(body)).encode())]
             copy = self.copies[keep] = VisitorCopy(
@@ -113,6 +114,12 @@ class CachedPage:
 
     def age_header(self, now: float) -> tuple[bytes, bytes]:
         return (b"age", str(int(self.age(now))).encode())
+
+
+def _weak(etag: bytes) -> bytes:
+    """A decoded copy's ETag: the store's names its encoded bytes, and a strong one must name exact bytes
+    (RFC 9110 §8.8.1); weak, it still revalidates (``If-None-Match`` compares weakly), as nginx's gunzip does."""
+    return etag if etag.lstrip()[:2].upper() == b"W/" else b"W/" + etag.strip()
 
 
 def new_page(
