@@ -135,11 +135,17 @@ def test_a_page_before_its_slots_window_is_kept_until_the_window_opens(edge: Any
     assert f"max-age={int(r.headers.get('age', '0')) + 60}," in r.headers["cache-control"]
 
 
-def test_a_bots_page_is_capped_the_same_way(edge: Any) -> None:
+def test_a_bots_page_is_kept_by_no_shared_cache(edge: Any) -> None:
+    """A bot gets the store's page untagged; a person the same page tagged (here with the store's caching, capped:
+    above). Were the bot's copy public, a CDN in front would hand it to the people after the bot: untagged, never
+    personalized, while it is fresh. So no shared cache may keep it (a person's copy may go to bots)."""
     get, _ = edge
     r = get("/", agent="Googlebot/2.1 (+http://www.google.com/bot.html)")
-    age = int(r.headers.get("age", "0"))
-    assert r.headers["cache-control"] == f"public, max-age={age + 600}, s-maxage={age + 600}, stale-while-revalidate=0"
+    assert "Welcome" in r.text and "/_sw/" not in r.text  # the store's page, untouched
+    assert r.headers["cache-control"] == "private, no-cache"
+    assert not {"cdn-cache-control", "surrogate-control", "expires"} & set(r.headers), r.headers
+    person = get("/")  # the same page for a person: tagged, the store's caching to the window's edge
+    assert "/_sw/" in person.text and person.headers["cache-control"].startswith("public, max-age=")
 
 
 @pytest.mark.parametrize("path", ["/plain", "/later"])
@@ -234,17 +240,19 @@ def test_a_slot_outside_its_window_does_not_cap_by_its_clock(clocked: Any) -> No
 BOT = "Googlebot/2.1 (+http://www.google.com/bot.html)"
 
 
-def test_a_capped_page_loses_the_last_modified_a_cache_would_guess_a_lifetime_from(clocked: Any) -> None:
+def test_no_page_the_clock_changes_keeps_a_last_modified_a_cache_would_guess_a_lifetime_from(clocked: Any) -> None:
     """``s-maxage`` alone binds shared caches only: a browser given the page would guess its lifetime
-    from ``Last-Modified`` (a tenth of 24 days: over two days), far past the turn of the hour."""
+    from ``Last-Modified`` (a tenth of 24 days: over two days), far past the turn of the hour. A person's
+    page is tagged (the store's validators go with its bytes), a bot's is kept by no shared cache; the
+    rule ``capped`` follows for a page that goes out as the store's is in test_freshness_cap."""
     get, _ = clocked
-    r = get("/wine", agent=BOT)  # a bot's page: the store's, its caching capped too
+    r = get("/wine")  # its slot's `when` is false: the store's caching, capped
     assert r.headers["cache-control"] == f"public, s-maxage={int(r.headers.get('age', '0')) + 1185}"
     assert "last-modified" not in r.headers
-    r = get("/drinks", agent=BOT)  # max-age gives every cache a lifetime, capped: nothing to guess
-    assert r.headers["last-modified"] == MODIFIED[1]
-    r = get("/plain", agent=BOT)  # nothing on the page changes with the clock: not capped, nothing dropped
-    assert r.headers["cache-control"] == "public, s-maxage=7200" and r.headers["last-modified"] == MODIFIED[1]
+    bot = get("/wine", agent=BOT)
+    assert bot.headers["cache-control"] == "private, no-cache" and "s-maxage" not in bot.headers["cache-control"]
+    r = get("/plain")  # nothing on the page changes with the clock: not capped
+    assert r.headers["cache-control"] == "public, s-maxage=7200"
 
 
 def test_the_html_cache_keeps_the_stores_page_and_personalizes_it_at_each_requests_time(

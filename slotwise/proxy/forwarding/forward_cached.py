@@ -222,8 +222,8 @@ class CachedPages:
                 page.facts = document_facts(page.html, first(page.headers, b"content-type"))
             body, headers = await self.fwd.html.personalize(flow, body, headers, page.html, page.facts,
                                                             copy.derived)  # ``headers``: the copy's, and Age
-        else:  # a bot's page: the store's caching, to the rules' next edge (window, clock)
-            headers = self.fwd.safe.capped(flow, headers)
+        else:  # a bot's page: the store's caching, to the rules' next edge (window, clock); no CDN's
+            headers = self.fwd.safe.bot_page(flow, headers)
         await out.start(200, with_ours(headers, self.fwd.extra(flow)))
         await out.body(body)
 

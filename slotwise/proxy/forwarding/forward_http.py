@@ -238,7 +238,7 @@ class Forwarder:
             if self.safe.wants_body(flow):
                 await self.html.respond(out, flow, headers, body, self.extra(flow), receive)
                 return
-            headers = self.safe.capped(flow, headers)  # a bot's page: the store's caching, to the next edge (window, clock)
+            headers = self.safe.bot_page(flow, headers)  # a bot's page: the store's caching, capped; no CDN's
         await stream(out, receive, status, with_ours(headers, self.extra(flow)), body, finished=response.finished)
 
     @staticmethod

@@ -24,8 +24,9 @@ import time
 from typing import Awaitable, Callable, TypeVar
 
 from slotwise.proxy.forwarding.deadline import deadline
+from slotwise.proxy.forwarding.documents import fragment_request
 from slotwise.proxy.forwarding.freshness_cap import capped
-from slotwise.proxy.forwarding.headers import Headers
+from slotwise.proxy.forwarding.headers import Headers, unshared
 from slotwise.proxy.flow import Flow, NullPersonalizer, PersonalizationError, Personalizer
 from slotwise.proxy.operations.metrics import count_fail_open, observe_rewrite
 
@@ -185,6 +186,17 @@ class SafePersonalizer:
         except Exception as exc:  # noqa: BLE001 — fail-open boundary
             self.fail(flow, "fresh_for", exc)
             return headers
+
+    def bot_page(self, flow: Flow, headers: Headers) -> Headers:
+        """``headers`` of a bot's page, which goes out as the store's (no tag, no decision): its caching capped
+        (``capped``), and, where a person's request gets the page tagged or personalized (a GET document
+        answered 200), kept by no shared cache: a CDN in front would hand the bot's copy,
+        untagged, to the people after it. A person's page the same for everyone keeps the store's caching:
+        a CDN may give that copy to bots, which is harmless."""
+        headers = self.capped(flow, headers)
+        if flow.is_bot and flow.method == "GET" and flow.status == 200 and fragment_request(flow) is None:
+            return unshared(headers)  # (``is_bot`` is the personalizer's word: never set when it passes through)
+        return headers
 
     def on_stream(self, flow: Flow) -> None:
         """The head of a streamed page leaves now: the personalizer adds what it already knows (a cookie)."""

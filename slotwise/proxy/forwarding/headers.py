@@ -241,9 +241,15 @@ def with_ours(headers: Headers, ours: Headers) -> Headers:
     """
     if not any(n == b"set-cookie" for n, _ in ours):
         return headers + ours
+    return unshared(headers) + ours
+
+
+def unshared(headers: Headers) -> Headers:
+    """``headers`` that let no shared cache keep the response: ``private, no-cache`` without shared-cache
+    directives, unless they already say ``private`` or ``no-store`` and name no shared-cache field."""
     kept = [v for n, v in headers if n == b"cache-control"]
     if any(b"private" in v.lower() or b"no-store" in v.lower() for v in kept) and not any(
             n in SHARED_CACHE for n, _ in headers):
-        return headers + ours
+        return headers
     out = [(n, v) for n, v in headers if n not in SHARED_CACHE and n not in (b"cache-control", b"expires")]
-    return out + [(b"cache-control", b"private, no-cache")] + ours
+    return out + [(b"cache-control", b"private, no-cache")]
