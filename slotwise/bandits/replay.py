@@ -119,14 +119,17 @@ def _normal_ci(values: Sequence[float], method: str) -> Estimate:
     return Estimate(method, mean, Interval(mean - half, mean + half), n, float(n))
 
 
-def _mean_ci(values: Sequence[float], method: str) -> Estimate:
+def _mean_ci(values: Sequence[float], method: str, rewards: Sequence[float] | None = None) -> Estimate:
     """The mean of rewards themselves (``logged``, ``replay``): for 0/1 rewards a rate with its Wilson
-    score interval, else the normal interval within the rewards' range."""
+    score interval, else the normal interval within the rewards' range. ``rewards``: the whole log's, of
+    which ``values`` are some (``replay``'s matched rows): they say which kind and range the rewards have —
+    a few revenue amounts that happen to be 1.0 are no rate."""
     n = len(values)
-    if n and _binary(values):
+    kind = values if rewards is None else rewards
+    if n and _binary(kind):
         rate = sum(values) / n
         return _within(Estimate(method, rate, wilson_interval(sum(values), n), n, float(n)), (0.0, 1.0))
-    return _within(_normal_ci(values, method), reward_range(values))
+    return _within(_normal_ci(values, method), reward_range(kind))
 
 
 def _as_target(candidate: Policy | TargetFn | Mapping[str, Any] | str, goal: str, seed: int):
@@ -207,7 +210,7 @@ def replay(logs: Iterable[LoggedDecision], candidate, goal: str, arms: Sequence[
             continue
         matched.append(float(row.reward))  # type: ignore[arg-type]
         _learn(target, row, probs[row.arm])  # type: ignore[index]
-    return _mean_ci(matched, "replay")
+    return _mean_ci(matched, "replay", [float(r.reward) for r in rows])  # type: ignore[arg-type]
 
 
 def evaluate(logs: Iterable[LoggedDecision], candidate, goal: str, arms: Sequence[str] | None = None,

@@ -2,7 +2,7 @@ import json
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from slotwise.bandits import DecisionLogError, LoggedDecision, features, format_decision_log, parse_decision_log
@@ -359,6 +359,8 @@ def test_a_rate_on_three_rows_gets_a_wilson_interval_not_one_below_zero():
                                st.floats(0, 500, allow_nan=False)), min_size=1, max_size=12),
        amounts=st.booleans(),
        candidate=st.sampled_from(["always", "best-per", "thompson", "uniform"]))
+@example(rows=[("a", 0.05, "mobile", 0, 1.0), ("a", 0.05, "mobile", 0, 2.0), ("b", 0.05, "mobile", 0, 1.0)],
+         amounts=True, candidate="always")  # revenue amounts: the rows replay keeps may all be 1.0, still no rate
 def test_every_interval_holds_its_estimate_and_stays_within_the_rewards_range(rows, amounts, candidate):
     """0/1 rewards: within [0, 1]; amounts: within the rewards' [min, max]; whatever the rows, the
     propensities (an IPS value past the range included) and the candidate."""
