@@ -318,7 +318,7 @@ class Capture:
             if source is None:
                 continue
             try:
-                raw = page_event(source, values, ruleset.catalog, currency)
+                raw = page_event(source, values, ruleset.catalog, currency, profile.cart if profile else ())
             except CaptureError as exc:
                 self.warn(source.id, str(exc))
                 continue
