@@ -426,6 +426,7 @@ def create_app() -> Starlette:
         Route("/index.php", product_controller, methods=["GET", "POST"]),
         Route("/cart", cart, methods=["GET", "POST"]),
         Route("/order", checkout),
+        Route("/order-confirmation", confirmation),  # the friendly URL (canonical redirection on)
         Route("/module/ps_shoppingcart/ajax", shoppingcart_ajax, methods=["POST"]),
         Route("/module/ps_wirepayment/validation", wire_validation, methods=["POST"]),
         Route("/{image:int}-home_default/{name}.jpg", image),

@@ -72,7 +72,11 @@ def test_the_order_confirmation_names_the_order_and_takes_its_lines_from_the_car
         assert r.json()["success"] is True
         confirmation = store.post("/module/ps_wirepayment/validation").headers["location"]
         out = check(capsys, shop.url + confirmation, "--cookie", f"{SESSION}={store.cookies[SESSION]}")
+        friendly = check(capsys, shop.url + confirmation.replace("/index.php?controller=order-confirmation&",
+                                                                  "/order-confirmation?"),
+                         "--cookie", f"{SESSION}={store.cookies[SESSION]}")
     reference = shop.state.orders[1].reference
-    assert "page type other" in out
-    assert (f"order-confirmation (purchase from a page): order {reference!r}; its lines: the visitor's cart as "
-            "capture.cart last read it (lines: cart)") in out
+    for page in (out, friendly):
+        assert "page type other" in page
+        assert (f"order-confirmation (purchase from a page): order {reference!r}; its lines: the visitor's cart as "
+                "capture.cart last read it (lines: cart)") in page
