@@ -131,6 +131,15 @@ class Session:
     token: str = field(default_factory=lambda: secrets.token_hex(16))  # static_token (Tools::getToken(false))
     cart: dict[tuple[int, int], int] = field(default_factory=dict)  # (id_product, id_product_attribute) -> qty
     id_cart: int = 0
+    customer: str | None = None  # the logged-in customer's e-mail
+
+
+@dataclass(frozen=True)
+class Customer:
+    email: str
+    firstname: str
+    lastname: str
+    password: str
 
 
 @dataclass
@@ -149,6 +158,7 @@ class Shop:
         self.sessions: dict[str, Session] = {}
         self.orders: dict[int, Order] = {}
         self.carts = 0
+        self.customers = {"pub@prestashop.com": Customer("pub@prestashop.com", "John", "DOE", "123456789")}  # the demo's
         self.refreshes: list[dict[str, str]] = []  # each product refresh's query (the form, serialized)
 
 
@@ -223,11 +233,14 @@ def js_object(request: Request, session: Session, page_name: str) -> Markup:
     """``var prestashop = {...};``: ``FrontController::buildFrontEndObject`` (a part of it), printed by
     ``_partials/javascript.tpl`` as ``var {$var_name} = {$var_value|json_encode nofilter};``."""
     base = base_of(request)
+    customer = shop_of(request).customers.get(session.customer or "")
     obj = {
         "cart": presented_cart(request, session),
         "currency": {"id": 1, "name": "Euro", "iso_code": "EUR", "sign": "€"},
-        "customer": {"lastname": None, "firstname": None, "email": None, "birthday": "0000-00-00", "newsletter": False,
-                     "is_logged": False, "gender": {"type": None, "name": None}, "addresses": []},
+        "customer": {"lastname": customer.lastname if customer else None,
+                     "firstname": customer.firstname if customer else None,
+                     "email": customer.email if customer else None, "birthday": "0000-00-00", "newsletter": False,
+                     "is_logged": customer is not None, "gender": {"type": None, "name": None}, "addresses": []},
         "page": {"page_name": page_name},
         "shop": {"name": SITE},
         "urls": {"base_url": base + "/", "pages": {"cart": base + "/cart", "order": base + "/order",
@@ -242,6 +255,7 @@ def render(request: Request, template: str, page_name: str, status: int = 200, *
     session = ensure(request)
     html = ENV.get_template(template).render(request=request, base=base_of(request), page_name=page_name, token=session.token,
                                              cart=presented_cart(request, session),
+                                             customer=shop_of(request).customers.get(session.customer or ""),
                                              prestashop=js_object(request, session, page_name), **context)
     return finish(request, HTMLResponse(html, status))
 
@@ -413,6 +427,30 @@ async def confirmation(request: Request) -> Response:
     return render(request, "order-confirmation.html", "order-confirmation", order=order)
 
 
+async def login(request: Request) -> Response:
+    """``AuthController`` (``/login``): GET the form; a POST with ``submitLogin`` 302s to ``back`` (default
+    ``my-account``) when the e-mail and password match, else shows the form again, 200, with the error."""
+    session = ensure(request)
+    if request.method == "GET":
+        return render(request, "login.html", "authentication", error=None)
+    form = await request.form()
+    customer = shop_of(request).customers.get(str(form.get("email", "")).strip().lower())
+    if customer is None or not secrets.compare_digest(customer.password, str(form.get("password", ""))):
+        return render(request, "login.html", "authentication", error="Authentication failed.")
+    session.customer = customer.email
+    return finish(request, RedirectResponse("/" + (request.query_params.get("back") or "my-account"), 302))
+
+
+async def account(request: Request) -> Response:
+    """``/my-account`` and ``/identity`` (the personal information form, its e-mail field filled): a guest is sent
+    to the login page."""
+    session = ensure(request)
+    if session.customer is None:
+        return finish(request, RedirectResponse(f"/login?back={request.url.path.strip('/')}", 302))
+    identity = request.url.path == "/identity"
+    return render(request, "identity.html" if identity else "my-account.html", "identity" if identity else "my-account")
+
+
 async def image(request: Request) -> Response:
     name = request.path_params["name"]
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="250" height="250"><rect width="250" height="250" '
@@ -426,6 +464,9 @@ def create_app() -> Starlette:
         Route("/index.php", product_controller, methods=["GET", "POST"]),
         Route("/cart", cart, methods=["GET", "POST"]),
         Route("/order", checkout),
+        Route("/login", login, methods=["GET", "POST"]),
+        Route("/my-account", account),
+        Route("/identity", account),
         Route("/order-confirmation", confirmation),  # the friendly URL (canonical redirection on)
         Route("/module/ps_shoppingcart/ajax", shoppingcart_ajax, methods=["POST"]),
         Route("/module/ps_wirepayment/validation", wire_validation, methods=["POST"]),

@@ -80,3 +80,13 @@ def test_the_order_confirmation_names_the_order_and_takes_its_lines_from_the_car
         assert "page type other" in page
         assert (f"order-confirmation (purchase from a page): order {reference!r}; its lines: the visitor's cart as "
                 "capture.cart last read it (lines: cart)") in page
+
+
+def test_the_login_form_and_the_identity_page(shop: PrestaShopShop, capsys: pytest.CaptureFixture[str]) -> None:
+    login = check(capsys, shop.url + "/login?back=my-account")
+    assert ("login (login from a request): 1 form on this page posts to it (fields: back, email, password, "
+            "submitLogin); recorded when response.status == 302") in login
+    with httpx.Client(base_url=shop.url) as store:
+        store.post("/login", data={"email": "pub@prestashop.com", "password": "123456789", "submitLogin": "1"})
+        identity = check(capsys, shop.url + "/identity", "--cookie", f"{SESSION}={store.cookies[SESSION]}")
+    assert "customer: e-mail p***@prestashop.com" in identity  # masked, as every address rules check shows

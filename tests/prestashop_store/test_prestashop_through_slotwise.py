@@ -18,6 +18,8 @@ from pinned_rules import pinned_example
 from prestashop_shop import PRODUCTS, SESSION, SIZE_GROUP, SIZES, PrestaShopShop
 from shop_stack import ShopStack, open_stack, page, shopper, vid
 
+from slotwise.profile import hash_email
+
 PINNED = {"home-categories": "recent", "size-preset": "preset", "product-recommendations": "mixed",
           "exit-coupon": "pct10"}
 COMPANIONS = ("prestashop-capture.yaml", "prestashop-recommendations.html", "prestashop-popup.html")
@@ -144,3 +146,18 @@ def test_the_coupon_popup_waits_for_a_full_cart(stack: ShopStack, client: httpx.
     popup = page(client, "/4-men").css_first('template[data-sw-popup="exit-coupon"]')
     assert popup is not None and popup.attributes["data-sw-trigger"] == "exit-intent"
     assert page(client, "/order").css_first('template[data-sw-popup="exit-coupon"]') is None  # the checkout
+
+
+def test_a_login_links_the_customer_only_when_prestashop_accepted_it(stack: ShopStack, client: httpx.Client) -> None:
+    page(client, "/login?back=my-account")
+    wrong = client.post("/login?back=my-account", data={"back": "my-account", "email": "pub@prestashop.com",
+                                                          "password": "x", "submitLogin": "1"})
+    assert wrong.status_code == 200 and "Authentication failed." in wrong.text  # the form again
+    assert stack.events("identify", vid(client)) == []
+    right = client.post("/login?back=my-account", data={"back": "my-account", "email": "pub@prestashop.com",
+                                                          "password": "123456789", "submitLogin": "1"})
+    assert right.status_code == 302 and right.headers["location"].endswith("/my-account")
+    assert stack.profile(vid(client)).email_hash == hash_email("pub@prestashop.com")
+    identity = page(client, "/identity")  # names the same customer: nothing new
+    assert identity.css_first("#customer-form input[name=email]").attributes["value"] == "pub@prestashop.com"
+    assert len(stack.events("identify", vid(client))) == 1
