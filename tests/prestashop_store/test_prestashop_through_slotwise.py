@@ -129,7 +129,9 @@ def test_the_order_is_the_cart_and_the_size_bought_is_preset_and_told_to_the_sto
 
 def test_recommendations_replace_the_same_category_block(stack: ShopStack, client: httpx.Client) -> None:
     for product in (TEE, BEAR, POSTER, MUG):
-        page(client, product.url())
+        page(client, product.url(product.default()))  # the listings' links: the default combination's URL
+    viewed = stack.profile(vid(client))  # each a view of its product (its id), in its URL's category
+    assert {"1", "3", "4", "5"} <= set(viewed.products) and {"men", "women", "art", "accessories"} <= set(viewed.categories)
     tree = page(client, SWEATER.url())  # ps_categoryproducts lists the t-shirt, the other men's product
     block = tree.css_first("#main > section.featured-products.sw-recommendations")
     assert block is not None and block.attributes.get("data-sw-decision")
