@@ -4,7 +4,8 @@
 app ``slotwise serve`` runs) in front of a fixture store already serving on
 127.0.0.1 (``tests/fixture_store``, ``tests/woo_store``) and yields a
 ``ShopStack`` that reads back the log, profiles, the ``slotwise report`` JSON
-and runs ``slotwise import`` from a worker thread. Usable without pytest.
+and runs ``slotwise import`` from a worker thread; ``shopper(stack)`` is a visitor's HTTP client in
+front of it (``page``, ``vid``). Usable without pytest.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
+import httpx
+from agents import DESKTOP_UA  # tests/agents.py
 from polling import wait_for  # noqa: F401 (tests/polling.py; re-exported for the tests)
+from selectolax.lexbor import LexborHTMLParser
 
 from slotwise.cli import main
 from slotwise.proxy.app import create_app
@@ -111,3 +115,23 @@ def open_stack(shop: Any, data: Path, rules: Path, runner: Any, **options: Any) 
         yield ShopStack(shop, proxy, personalizer, data)
 
 
+
+
+@contextlib.contextmanager
+def shopper(stack: ShopStack) -> Iterator[httpx.Client]:
+    """A visitor as the stores' HTTP tests play one: a desktop browser's user agent (bots are not personalized),
+    its cookies kept, redirects not followed (what the store answered is asserted)."""
+    with httpx.Client(base_url=stack.url, headers={"user-agent": DESKTOP_UA}, follow_redirects=False, timeout=10) as c:
+        yield c
+
+
+def vid(client: httpx.Client) -> str:
+    """The visitor id the proxy gave ``client`` (its signed cookie's id part)."""
+    return str(client.cookies["sw_vid"]).split(".")[0]
+
+
+def page(client: httpx.Client, path: str) -> LexborHTMLParser:
+    """``path`` as ``client`` gets it through the proxy: it must answer 200; parsed."""
+    r = client.get(path)
+    assert r.status_code == 200, (path, r.status_code)
+    return LexborHTMLParser(r.text)

@@ -422,6 +422,12 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
         if name not in groups:
             lines.append(f"    {source.id} ({source.event} from a page): page does not match")
             continue
+        if source.cart_lines:  # the page's order id; its lines are the visitor's cart, which only serve holds
+            order = (reading.group(name).get("fields") or {}).get("order_id")
+            lines.append(f"    {source.id} ({source.event} from a page): "
+                         + (f"order {order!r}; its lines: the visitor's cart as capture.cart last read it (lines: cart)"
+                            if order else "page matches, but its fields find nothing"))
+            continue
         try:
             event = page_event(source, reading.group(name), catalog)
         except CaptureError as exc:

@@ -238,6 +238,7 @@ class PageSource:
     group: Group
     file: str = ""
     line: int = 0
+    cart_lines: bool = False  # ``lines: cart``: the order's lines are the visitor's cart (the page names none)
 
     def applies(self, path: str, query: Query = None, headers: Headers = None) -> bool:
         return self.pages is None or self.pages.matches(path, query, headers)
@@ -463,15 +464,17 @@ def coupon_props(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def page_event(source: PageSource, values: Values, catalog: CatalogSettings,
-               currency: str | None = None) -> dict[str, Any] | None:
+               currency: str | None = None, cart: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any] | None:
     """The event a page source reads from its group's reading (None when the group was not there);
-    ``currency``: the page's (``facts.page_currency``)."""
+    ``currency``: the page's (``facts.page_currency``); ``cart``: the visitor's cart lines, the order's
+    lines of a source with ``lines: cart`` (an order confirmation that names its products by name alone)."""
     if not values.get("present"):
         return None
     fields = values.get("fields") or {}
-    if source.group.fields and not any(v for v in fields.values()) and not values.get("lines"):
+    read = () if source.cart_lines else values.get("lines") or ()
+    if source.group.fields and not any(v for v in fields.values()) and not read:
         return None  # the page has the scope but none of the fields: nothing to record
-    return build_event(source.event, fields, values.get("lines") or (), catalog, currency)
+    return build_event(source.event, fields, cart if source.cart_lines else read, catalog, currency)
 
 
 def cart_lines(values: Values, catalog: CatalogSettings, *, reads_lines: bool,

@@ -146,7 +146,8 @@ def compile_capture(loader: "_Loader", spec: s.CaptureSpec) -> CaptureSettings:
                 requests.append(compiled)
         elif event.kind == "page" and event.group is not None:
             matcher = loader._pages(event.group.pages) if event.group.pages else None
-            pages.append(PageSource(source_id, event.event, matcher, fc.group(event.group), loc.file, loc.line))
+            pages.append(PageSource(source_id, event.event, matcher, fc.group(event.group), loc.file, loc.line,
+                                    event.cart_lines))
         elif event.kind in ("click", "submit") and event.selector is not None and event.group is not None:
             if loader._selector(event.selector):
                 triggers.append(TagTrigger(source_id, event.event, event.kind, event.selector.value.strip(),

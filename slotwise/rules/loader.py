@@ -255,6 +255,11 @@ class _Loader:
                 setattr(merged, name, value)
                 if name == "customer":  # its secret_env comes with it
                     merged.identity = part.identity
+        for event in merged.events:  # the order is the cart: only a cart the rules read can be it
+            if event.cart_lines and merged.cart is None and merged.cart_answer is None:
+                self.issues.append(event.source.loc(event.node).issue(
+                    "'lines: cart' reads the order's lines from the visitor's cart, and no 'capture.cart' says "
+                    "where the cart is (a mini basket, or a JSON answer)"))
         legacy = doc.catalog.customer
         if legacy is not None and merged.customer is None:  # catalog.customer: the older way to name the customer
             merged.customer = GroupSpec(legacy.node, legacy.source, fields={"id": legacy})

@@ -176,6 +176,11 @@ def _event(check: Checker, node: Node, pages: PagesParser, page_mapping: PageMap
     elif "lines" in entries:
         if event != "purchase":
             check.error(entries["lines"].key_node, "'lines' only applies to purchase events read from a page")
+        elif isinstance(entries["lines"].node, ScalarNode) and construct(entries["lines"].node) == "cart":
+            spec.cart_lines = True  # the page names its lines by name alone: the order is the cart the profile holds
+        elif isinstance(entries["lines"].node, ScalarNode):
+            check.error(entries["lines"].node, "'lines' must be a mapping (items and product: the order's lines on "
+                                               f"the page) or 'cart' (the visitor's cart), not {construct(entries['lines'].node)!r}")
         elif spec.group is not None:
             spec.group.lines = parse_items(check, entries["lines"].node, s.LINE_FIELDS, "'lines'", required=("product",))
     elif event == "purchase":

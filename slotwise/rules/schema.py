@@ -290,6 +290,7 @@ class EventSpec:
     success: Text | None = None
     confirm: ConfirmSpec | None = None
     description: str = ""
+    cart_lines: bool = False  # a purchase whose page names its lines by name alone: ``lines: cart``
 
 
 @dataclass

@@ -6,7 +6,10 @@
    apply and one watcher for both modes. The page's tag (the element before this one, deferred too) sends
    what it reports: `applied` with the decisions' signed tokens (only then are they logged), exposures.
    A decision marked `on` the proxy applied to the HTML already: it is only applied again to an element the
-   store's script re-renders in place of the one the proxy changed. */
+   store's script re-renders in place of the one the proxy changed, and, with `click` (select-option), once
+   more when the page has loaded, so the store's script hears the choice as a shopper's (PrestaShop's variants:
+   their `change` refreshes the combination). The window's `load`, then a turn: the store's handlers are set by
+   then (jQuery 3 runs $(document).ready's callbacks asynchronously after DOMContentLoaded). */
 (function (w, d, CFG) {
   'use strict';
   var api = w.slotwise, S = d.currentScript || {}, A = Array.prototype, xs;
@@ -25,4 +28,6 @@
     });
     run(xs.filter(function (x) { return !x.on; })); observe(); watch(xs);
   });
+  function told() { setTimeout(function () { each(xs, function (x) { if (x.on && x.click && x.got) apply(x, x.got.slice()); }); }); }
+  d.readyState === 'complete' ? told() : w.addEventListener('load', told);
 })(window, document, /*SW_CONFIG*/{});

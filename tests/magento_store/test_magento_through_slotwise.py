@@ -16,11 +16,9 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-from agents import DESKTOP_UA
 from magento_shop import PRODUCTS, SESSION, MagentoShop
 from pinned_rules import pinned_example
-from selectolax.lexbor import LexborHTMLParser
-from shop_stack import ShopStack, open_stack, wait_for
+from shop_stack import ShopStack, open_stack, page, shopper, vid, wait_for
 
 from slotwise.profile import hash_email
 
@@ -42,19 +40,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iter
 
 @pytest.fixture
 def client(stack: ShopStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.url, headers={"user-agent": DESKTOP_UA}, follow_redirects=False,
-                      timeout=10) as c:
+    with shopper(stack) as c:
         yield c
-
-
-def vid(client: httpx.Client) -> str:
-    return str(client.cookies["sw_vid"]).split(".")[0]
-
-
-def page(client: httpx.Client, path: str) -> LexborHTMLParser:
-    r = client.get(path)
-    assert r.status_code == 200, (path, r.status_code)
-    return LexborHTMLParser(r.text)
 
 
 def form_key(stack: ShopStack, client: httpx.Client) -> str:

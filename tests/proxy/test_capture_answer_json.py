@@ -5,7 +5,9 @@ they took it: Magento's add to cart answers ``[]``, or ``{"backUrl": URL}``
 when it refused (out of stock, a size not chosen). The tiny store below
 answers so; the proxy in front of it must count only the adds it took, and
 hand the visitor the very bytes the store sent — a gzipped answer, and one
-past the 64 KB the proxy reads (then ``response.json`` is none) too.
+past the 64 KB the proxy reads (then ``response.json`` is none) too. PHP
+sends JSON a controller echoes without a type as ``text/html`` (PrestaShop's
+cart answers): JSON under that type is read as JSON, an HTML page is not.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ async def add(request: Request) -> Response:
     if how == "big":
         body = BIG
     headers = {"content-type": "application/json"}
+    if how == "untyped":  # PHP's default type: PrestaShop's Controller::ajaxRender names none
+        headers["content-type"] = "text/html; charset=utf-8"
+    if how == "page":  # a store that answers an add with a page: no JSON, whatever it says
+        body, headers["content-type"] = b"<!doctype html><html><body><p>[]</p></body></html>", "text/html; charset=utf-8"
     if how == "gzip":
         body, headers["content-encoding"] = gzip.compress(body), "gzip"
     return Response(body, headers=headers)
@@ -97,6 +103,16 @@ def test_a_gzipped_answer_is_read_and_passed_on_as_it_came(stack: ShopStack, cli
     r = client.post("/cart/add?as=gzip", data={"product": "cap", "qty": "1"}, headers={"accept-encoding": "gzip"})
     assert "backUrl" in r.json()
     assert added(stack, client) == [("tee", 1)]
+
+
+def test_json_sent_as_text_html_is_read_as_json_and_a_page_is_not(stack: ShopStack, client: httpx.Client) -> None:
+    r = client.post("/cart/add?as=untyped", data={"product": "tee", "qty": "3"})
+    assert r.headers["content-type"].startswith("text/html") and r.content == b"[]"
+    r = client.post("/cart/add?as=untyped", data={"product": "cap", "qty": "1"})
+    assert "backUrl" in json.loads(r.content)
+    page = client.post("/cart/add?as=page", data={"product": "tee", "qty": "1"})
+    assert page.content == b"<!doctype html><html><body><p>[]</p></body></html>"  # untouched: no JSON in it
+    assert added(stack, client) == [("tee", 3)]
 
 
 def test_an_answer_past_the_limit_reaches_the_visitor_whole_and_counts_as_unread(

@@ -20,10 +20,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from agents import DESKTOP_UA
-from selectolax.lexbor import LexborHTMLParser
 from pinned_rules import pinned_example
-from shop_stack import ShopStack, open_stack, wait_for
+from shop_stack import ShopStack, open_stack, page, shopper, vid, wait_for
 from woo_shop import CATEGORIES, PRODUCTS, WooShop
 
 from slotwise.profile import hash_email
@@ -47,19 +45,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, uvicorn_runner: Any) -> Iter
 
 @pytest.fixture
 def client(stack: ShopStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.url, headers={"user-agent": DESKTOP_UA}, follow_redirects=False,
-                      timeout=10) as c:
+    with shopper(stack) as c:
         yield c
-
-
-def vid(client: httpx.Client) -> str:
-    return str(client.cookies["sw_vid"]).split(".")[0]
-
-
-def page(client: httpx.Client, path: str) -> LexborHTMLParser:
-    r = client.get(path)
-    assert r.status_code == 200, (path, r.status_code)
-    return LexborHTMLParser(r.text)
 
 
 def ajax_add(client: httpx.Client, stack: ShopStack, product_id: int, from_page: str) -> httpx.Response:

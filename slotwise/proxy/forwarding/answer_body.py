@@ -4,9 +4,14 @@ Some stores answer an AJAX form post 200 whether they took it or not and say
 which in the JSON body (Magento's add to cart: ``[]``, or ``{"backUrl": ...}``
 when it refused). The proxy then reads such an answer before it streams it
 on — only for a request a capture source reading ``response.json`` matched,
-only a JSON answer, at most ``MAX_ANSWER`` bytes (a longer one streams on as
-it came, and ``response.json`` is none). The visitor gets the very bytes the
-store sent.
+only an answer that may be JSON, at most ``MAX_ANSWER`` bytes (a longer one
+streams on as it came, and ``response.json`` is none). The visitor gets the
+very bytes the store sent.
+
+An answer may be JSON under a JSON type, or under the type a server sends when
+the code names none: PHP's default ``text/html`` (PrestaShop's
+``Controller::ajaxRender`` echoes its cart's JSON so), or ``text/plain``. Such
+a body is JSON only if it parses as JSON; an HTML page does not.
 """
 
 from __future__ import annotations
@@ -24,6 +29,16 @@ def is_json(content_type: str | None) -> bool:
     """``application/json``, ``text/json`` or a ``+json`` type (``application/problem+json``)."""
     kind = (content_type or "").split(";", 1)[0].strip().lower()
     return kind in ("application/json", "text/json") or kind.endswith("+json")
+
+
+UNTYPED = ("text/html", "text/plain")
+"""The types a server sends when its code set none (PHP's ``default_mimetype``, most frameworks' text default):
+an AJAX handler's JSON comes under them (PrestaShop's cart answers)."""
+
+
+def may_be_json(content_type: str | None) -> bool:
+    """A JSON type, or an untyped one (``UNTYPED``) whose body is then JSON only if it parses as JSON."""
+    return is_json(content_type) or (content_type or "").split(";", 1)[0].strip().lower() in UNTYPED
 
 
 async def read_answer(body: AsyncIterator[bytes], limit: int = MAX_ANSWER) -> tuple[bytes | None, AsyncIterator[bytes]]:

@@ -31,7 +31,7 @@ from slotwise.proxy.operations import metrics
 from slotwise.proxy.config import Settings
 from slotwise.proxy.forwarding.errors import ClientDisconnected, ConnectNotAllowed, ForeignTarget, ProxyError, UpstreamError, error_page
 from slotwise.proxy.flow import Flow
-from slotwise.proxy.forwarding.answer_body import is_json, read_answer
+from slotwise.proxy.forwarding.answer_body import may_be_json, read_answer
 from slotwise.proxy.forwarding.conditional import Revalidated, asked_validators, without_validators
 from slotwise.proxy.forwarding.forward_cached import CachedPages
 from slotwise.proxy.forwarding.documents import is_html
@@ -230,7 +230,7 @@ class Forwarder:
         if body is None:
             body = response.body(flow.state["idle_timeout"])
         if (flow.wants_answer_body and status not in _NO_BODY_STATUS and flow.method != "HEAD"
-                and is_json(flow.response_header("content-type"))):  # Magento's add to cart: [] or {"backUrl"}
+                and may_be_json(flow.response_header("content-type"))):  # Magento's [] or {"backUrl"}; PrestaShop's, as text/html
             flow.answer_body, body = await read_answer(body)
         if flow.wants_response:  # e.g. a form post the rules capture: the store's answer decides
             await self.safe.on_response(flow)

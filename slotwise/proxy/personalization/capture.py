@@ -151,10 +151,15 @@ class Capture:
         return True
 
     async def on_response(self, flow: Flow, ruleset: RuleSet, new_visitor: Callable[[], tuple[str, str]]) -> None:
-        """The store answered a marked request: record what its sources read (or hold it for confirmation)."""
-        sources: list[tuple[RequestSource, dict[str, str]]] = flow.state.get(_CAPTURES) or []
+        """The store answered a marked request: record what its sources read (or hold it for confirmation),
+        then the cart its answer holds (``capture.cart`` with ``request``): the cart after the request, so an
+        add whose answer is the cart (PrestaShop's) is that cart, not the cart and the add again."""
+        await self._on_sources(flow, ruleset, new_visitor)
         if flow.visitor is not None and flow.state.get(_CART):
             await self._answer_cart(flow, ruleset)
+
+    async def _on_sources(self, flow: Flow, ruleset: RuleSet, new_visitor: Callable[[], tuple[str, str]]) -> None:
+        sources: list[tuple[RequestSource, dict[str, str]]] = flow.state.get(_CAPTURES) or []
         if not sources or flow.visitor is None:
             return
         body = bytes(flow.request_body)
@@ -315,7 +320,7 @@ class Capture:
             if source is None:
                 continue
             try:
-                raw = page_event(source, values, ruleset.catalog, currency)
+                raw = page_event(source, values, ruleset.catalog, currency, profile.cart if profile else ())
             except CaptureError as exc:
                 self.warn(source.id, str(exc))
                 continue

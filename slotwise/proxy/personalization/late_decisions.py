@@ -14,8 +14,15 @@ never comes is never logged nor learned from. A waiting slot whose element
 slot; the page carries its decision too, marked as on the page already
 (``on``, no token), so that the browser applies it again to an element the
 store's script re-renders in its place (a framework's hydration), as the
-tag-only tag does. The decisions go in a ``data-`` attribute, escaped as
-every attribute the proxy writes (``script_tag``): data, never code.
+tag-only tag does. A ``select-option`` slot with ``click`` that the proxy
+chose in the HTML (the first paint shows the choice) goes along too, whether
+it waits or not: the store's script never saw that choice, so once the page
+has loaded the browser makes it again as a shopper would — the chosen
+``<select>``'s or input's ``change``, a click on another item — and the
+store's script acts on it (PrestaShop refreshes the combination, its prices
+and URL, from its product controller). The decisions go in a ``data-``
+attribute, escaped as every attribute the proxy writes (``script_tag``):
+data, never code.
 """
 
 from __future__ import annotations

@@ -476,7 +476,9 @@ class SlotwisePersonalizer:
             # a preview is exempt from failing open on time: it says visitors would get the store's page
             work.page_reason, body, flow.personalized = "budget", html, False
             work.edits, work.waiting = [], []
-        shown = [c for c in work.choices if c.slot.wait_ms and c.edit is not None]  # rewritten here: re-renders
+        # rewritten here: watched for re-renders (wait), or told to the store's script (click: the browser's
+        # change or click, once the page has loaded: late_decisions)
+        shown = [c for c in work.choices if (c.slot.wait_ms or c.slot.click) and c.edit is not None]
         if work.waiting or shown:  # decisions on elements the store's script renders: the page carries them
             late = late_script(work.waiting, shown, self, nonce)
             flow.personalized = True
