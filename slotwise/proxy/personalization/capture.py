@@ -400,7 +400,7 @@ class Capture:
             if event.type == "capture" and event.props.answer is not None and ruleset is not None:
                 if profile is None:
                     profile = await self.store.get_profile(visitor)
-                out += self._tag_answer(item, ruleset, profile)
+                out += await self._tag_answer(item, ruleset, profile)
             elif event.type == "capture":
                 out += self._expand_capture(visitor, item, ruleset)
             elif event.type == "page_view" and event.props.extract is not None and ruleset is not None:
@@ -523,7 +523,7 @@ class Capture:
         ok, raw = source.event_of(request, ruleset.catalog)
         return [raw] if ok and raw else []
 
-    def _tag_answer(self, item: Incoming, ruleset: RuleSet, profile: Profile | None) -> list[Incoming]:
+    async def _tag_answer(self, item: Incoming, ruleset: RuleSet, profile: Profile | None) -> list[Incoming]:
         """The cart in the JSON answer ``capture.cart`` names, as the tag read it (tag-only mode: what the rule's key
         paths reach of it), read by the rule as the proxy reads the whole answer (``_answer_cart``): a cart event
         only when it changes the profile's (``_cart_item``). The browser's word: a claim, as a tag-only basket."""
@@ -536,7 +536,7 @@ class Capture:
             self.warn(props.source, "the tag sent an answer the rules do not read (rules changed?)")
             return []
         lines, count = cart.read(props.answer, ruleset.catalog)
-        built = self._cart_item(profile, lines, count, item.ts)
+        built = await self._cart_item(profile, lines, count, item.ts, trusted=False)
         return [] if built is None else [Incoming(built.event.model_copy(update={"url": item.event.url}), built.ts,
                                                   built.key)]
 
