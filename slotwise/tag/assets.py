@@ -212,13 +212,15 @@ def bundle(config: Mapping[str, Any] | None = None, variant: str = "full") -> Ta
     on a page whose decisions wait for an element the store's script renders
     (``late.js``); ``spa`` the full tag the injected one loads at a single-page
     storefront's first soft navigation (its digest is in the injected tag's
-    config); ``answer`` the script the full tag loads when the config has
-    ``answer`` (``capture.cart``'s JSON answer, tag-only: the config then names
-    its digest). The observer of the page's own requests is in the ``full``
-    tag only when the config has ``requests``, the watcher of late elements
-    only when it has ``wait`` or ``nav``, the cookie reader (in ``full``,
-    ``proxy`` and ``spa``) only when it has ``cookies``, the noticing of soft
-    navigations (``full``, ``proxy``) only when it has ``nav``.
+    config); ``soft`` the script the full tag loads there (tag-only: ``soft.js``,
+    which plugs into it; its digest is in the full tag's config, and it has
+    the watcher when the full tag has none); ``answer`` the script the full
+    tag loads when the config has ``answer`` (``capture.cart``'s JSON answer,
+    tag-only: the config then names its digest). The observer of the page's
+    own requests is in the ``full`` tag only when the config has ``requests``,
+    the watcher of late elements only when it has ``wait``, the cookie reader
+    (in ``full``, ``proxy`` and ``spa``) only when it has ``cookies``, the
+    noticing of soft navigations (``full``, ``proxy``) only when it has ``nav``.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
@@ -381,8 +383,12 @@ class TagAssets:
             return built[1]                            # per rules object): the same tag, no JSON to hash
         found = bundle(config, variant)
         self._built[variant] = (config, found)
-        self._recent[found.digest] = found
-        self._recent.move_to_end(found.digest)
+        # and the script it loads at the first soft navigation: a page holding its digest gets it after a rules
+        # change too (for a digest it does not know this serves the current full tag, which follows no navigation)
+        loads = {"full": "soft", "proxy": "spa"}.get(variant) if config.get("nav") else None
+        for kept in (found, *((bundle(config, loads),) if loads else ())):
+            self._recent[kept.digest] = kept
+            self._recent.move_to_end(kept.digest)
         while len(self._recent) > self.keep:
             self._recent.popitem(last=False)
         return found

@@ -277,6 +277,30 @@ def test_soft_navigations_are_followed_only_by_tags_whose_config_asks(client: An
         assert r.status_code == 200 and r.headers["cache-control"] == assets.IMMUTABLE
 
 
+def test_the_script_a_page_loads_at_its_first_soft_navigation_is_served_after_a_rules_change() -> None:
+    """A page's tag names the script it loads at the first soft navigation (the injected tag its spa tag, the tag-only
+    one its soft script); the rules change before the visitor's first one: that script is still served, hashed and
+    immutable (not the current full tag, which follows no navigation)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from slotwise.tag.testing import asgi_client
+
+    configs: list[dict[str, Any]] = [{**NAV, "consent": "implied"}]
+    tags = assets.TagAssets(lambda: configs[-1])
+    old = assets.bundle(configs[0], "spa"), assets.bundle(configs[0], "soft")
+    tags.url(), tags.current("full")  # the pages served with these rules: the injected tag's, the tag-only one's
+    configs.append({**NAV, "consent": "required", "wait": 1})  # new rules: another spa tag, another soft script
+    assert assets.bundle(configs[1], "spa").digest != old[0].digest and assets.bundle(configs[1], "soft").digest != old[1].digest
+    client = asgi_client(Starlette(routes=[Mount("/_sw", routes=tags.routes())]))
+    try:
+        for script in old:
+            r = client.get(assets.tag_url(digest=script.digest), headers={"accept-encoding": "identity"})
+            assert r.headers["cache-control"] == assets.IMMUTABLE and r.content == script.source
+    finally:
+        client.close()
+
+
 def _functions(code: str) -> set[str]:
     return set(re.findall(r"\bfunction ([A-Za-z_$][\w$]*)\(", code))
 
