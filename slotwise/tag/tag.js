@@ -13,7 +13,9 @@
 (function (w, d, CFG) {
   'use strict';
   var pre = w.slotwise, S = d.currentScript || {}, C = S.dataset || {};
-  if (pre && pre.v && !(C.nav && typeof soft == 'function')) return; // loaded twice (data-nav: the spa tag, loaded by a proxied page's tag for its soft navigations)
+  // loaded twice; data-nav: the spa tag, loaded by a proxied page's tag for its soft navigations (a tag without
+  // soft, as the server serves for a digest it does not know, stands down: never a second tag on the page)
+  if (pre && pre.v && !(C.nav && typeof soft == 'function')) return;
   CFG = CFG || {};
   var N = navigator, now = Date.now, A = Array.prototype,
     EP = (C.endpoint || '/_sw').replace(/\/+$/, ''), CRED = /^https?:/.test(EP) ? 'include' : 'same-origin', // an endpoint on a subdomain of the store gets the cookie too
