@@ -88,8 +88,9 @@ class TagBundle:
     digest: str
 
 
-VARIANTS = ("full", "proxy", "late", "spa", "answer")
-REGIONS = ("tag-only", "apply", "requests", "wait", "cookies", "shared", "nav", "soft", "answer", "body", "load")
+VARIANTS = ("full", "proxy", "late", "spa", "answer", "soft")
+REGIONS = ("tag-only", "apply", "requests", "wait", "cookies", "shared", "nav", "soft", "spa", "plug", "answer", "body",
+           "load")
 """Regions of tag.js between ``// @<name>`` and ``// @end`` (not nested): ``tag-only`` and ``apply`` (applying
 decisions in the browser) are left out of the tag the proxy injects; ``requests`` (observing the page's own
 requests) is in the tag only when its config has ``requests`` (tag-only mode, rules with ``request`` sources),
@@ -97,21 +98,22 @@ requests) is in the tag only when its config has ``requests`` (tag-only mode, ru
 ``wait``), ``cookies`` (reading ``document.cookie``) only when it has ``cookies`` (a field the tag reads is a
 cookie: in the tag the proxy injects, a click or submit trigger's): most stores pay for none. ``nav`` (noticing
 a single-page storefront's soft navigations) is in the full tag and the one the proxy injects when the config has
-``nav`` (the rules' ``capture.soft_navigations``, on by default); the full tag then has ``soft`` (reading,
-deciding and applying the page a soft navigation shows) and ``wait`` too (its decisions are applied as their
-elements render). ``answer`` (loading the ``answer`` script) is in the full tag only when the config has ``answer``
-(tag-only mode, ``capture.cart`` read from a JSON answer); ``body`` (reading that answer) only in that script.
-``load`` (adding one of the tag's own scripts to the page) is in a tag that loads one (``LOADS``). ``shared`` is in
-every tag."""
-OPTIONAL = ("requests", "wait", "cookies", "nav", "soft", "answer", "load")  # in the full tag only when its config names them
+``nav`` (the rules' ``capture.soft_navigations``, on by default); neither follows them: ``soft`` (reading, deciding
+and applying the page a soft navigation shows) is in the script the first one loads, behind the proxy the ``spa``
+tag (with ``spa``, its taking over of the page's tag), tag-only the ``soft`` script, which plugs into the full tag
+(``plug``, in the full tag with ``nav``: what it uses of the tag, on a private handle). ``answer`` (loading the
+``answer`` script) is in the full tag only when the config has ``answer`` (tag-only mode, ``capture.cart`` read from
+a JSON answer); ``body`` (reading that answer) only in that script. ``load`` (adding one of the tag's own scripts to
+the page) is in a tag that loads one (``LOADS``). ``shared`` is in every tag."""
+OPTIONAL = ("requests", "wait", "cookies", "nav", "plug", "answer", "load")  # in the full tag only when its config names them
 PROXY_OPTIONAL = ("cookies", "nav", "load")  # in the tag the proxy injects only when its config names them
-LOADS = {"full": "answer", "proxy": "nav"}  # the config key for which a variant loads a script (``load``)
-WITH_NAV = ("wait", "soft")  # in a full tag with ``nav``, and in every spa tag
-SPA_LEAVES_OUT = ("requests", "nav", "answer", "body")
+LOADS = {"full": ("answer", "nav"), "proxy": ("nav",)}  # the config keys for which a variant loads a script (``load``)
+FULL_LEAVES_OUT = ("body", "soft", "spa")  # the full tag notices soft navigations; the soft script it loads follows them
+SPA_LEAVES_OUT = ("requests", "nav", "plug", "answer", "body")
 """The ``spa`` variant: the full tag a proxied page's tag loads at its first soft navigation (``data-nav``), which
 then reads, decides and applies each page the router shows (the proxy never sees them): never the observer of
-requests (the proxy sees them) nor the noticing of navigations (the page's tag does it)."""
-PROXY_LEAVES_OUT = ("tag-only", "apply", "requests", "wait", "soft", "answer", "body")
+requests (the proxy sees them) nor the noticing of navigations (the page's tag does it); always the watcher."""
+PROXY_LEAVES_OUT = ("tag-only", "apply", "requests", "wait", "soft", "spa", "plug", "answer", "body")
 LATE_REGIONS = ("shared", "apply", "wait")
 """The ``late`` variant: the script the proxy adds to a page whose decisions wait for an element the store's
 script renders (``late.js``), made of these regions of tag.js, in their order there: one ``apply`` and one
@@ -120,9 +122,20 @@ ANSWER_REGIONS = ("shared", "requests", "body")
 """The ``answer`` variant: the script the tag-only tag loads when its rules read ``capture.cart`` from the JSON
 answer to a request (``answer.js``), made of these regions: the same observer of the page's requests as the full
 tag's, and the reading of that answer, which no other tag carries (the tag's budgets: docs/tag.md)."""
-FRAMES = {"late": ("late.js", LATE_REGIONS), "answer": ("answer.js", ANSWER_REGIONS)}
+SOFT_REGIONS = ("soft", "wait")
+"""The ``soft`` variant: the script the tag-only tag with ``nav`` loads at the first soft navigation (``soft.js``):
+``soft``, and the watcher (``wait``) when the tag has none, compiled against the running tag (``PLUG``)."""
+FRAMES = {"late": ("late.js", LATE_REGIONS), "answer": ("answer.js", ANSWER_REGIONS), "soft": ("soft.js", SOFT_REGIONS)}
 LATE_MARK = "/*SW_REGIONS*/"
-SPA_CONFIG_KEY = "spa"  # in the proxied tag's ``nav``: the digest of the spa tag it loads
+PLUG_MARK = "/*SW_PLUG*/"
+PLUG = ("CFG", "each", "loc", "allowed", "known", "confirmations", "trap", "reveal", "ask", "post", "extract",
+        "reread", "view", "rank", "field", "find", "kind", "OPS")
+"""What the soft script uses of the tag-only tag it plugs into (the handle ``api._`` of its ``plug`` region): the
+one list both are built from, so the tag hands over exactly what the script takes. With the watcher in the tag,
+``PLUG_WAIT`` too; else the script's own watcher uses the tag's ``PLUG_APPLY``."""
+PLUG_WAIT = ("watch", "hold", "held", "scan")
+PLUG_APPLY = ("apply", "applied", "observe")
+SPA_CONFIG_KEY = "spa"  # in the ``nav`` of a tag with it: the digest of the script it loads (spa, soft)
 LATE_CONFIG = ("v", "patterns")  # what its code reads of the config (keys of links: the URL patterns)
 _MARKER = re.compile(rf"^[ \t]*// @({'|'.join(REGIONS)}|end)\b", re.MULTILINE)
 _REGION = {name: re.compile(rf"^[ \t]*// @{name}\b.*?^[ \t]*// @end[^\n]*\n", re.MULTILINE | re.DOTALL)
@@ -160,18 +173,29 @@ def _code(variant: str, kept: tuple[str, ...] = ()) -> str:
     source = files("slotwise.tag").joinpath("tag.js").read_text("utf-8")
     if variant in FRAMES:
         frame, regions = FRAMES[variant]
+        if variant == "soft":  # its own watcher only for a tag without one (kept: the script's)
+            regions = tuple(r for r in regions if r != "wait" or r in kept)
         stripped = files("slotwise.tag").joinpath(frame).read_text("utf-8").replace(
             LATE_MARK, regions_of(source, *regions).strip())
+        if variant == "soft":  # what it takes of the tag, from its handle
+            stripped = stripped.replace(PLUG_MARK, ", ".join(plugged("wait" not in kept)))
     elif variant == "proxy":
         stripped = strip_regions(strip_tag_only(source), *(r for r in PROXY_OPTIONAL if r not in kept))
     elif variant == "spa":
-        stripped = strip_regions(source, *SPA_LEAVES_OUT, *(r for r in OPTIONAL if r not in kept and r not in WITH_NAV))
-    else:
-        stripped = strip_regions(source, "body", *(r for r in OPTIONAL if r not in kept))
+        stripped = strip_regions(source, *SPA_LEAVES_OUT, *(r for r in OPTIONAL if r not in kept and r != "wait"))
+    else:  # what the soft script takes, on the handle (plug)
+        stripped = strip_regions(source, *FULL_LEAVES_OUT, *(r for r in OPTIONAL if r not in kept))
+        stripped = stripped.replace(PLUG_MARK, ", ".join(plugged("wait" in kept)))
     code = compact(stripped)
     if CONFIG_MARK not in code:
         raise RuntimeError(f"tag.js lost its config mark {CONFIG_MARK!r}")
     return code
+
+
+def plugged(tag_waits: bool) -> tuple[str, ...]:
+    """The names the soft script takes from the tag's handle: ``PLUG``, and the watcher's when the tag has one
+    (the script then has none), else what the script's own watcher uses of the tag."""
+    return PLUG + (PLUG_WAIT if tag_waits else PLUG_APPLY)
 
 
 @lru_cache(maxsize=64)
@@ -188,13 +212,15 @@ def bundle(config: Mapping[str, Any] | None = None, variant: str = "full") -> Ta
     on a page whose decisions wait for an element the store's script renders
     (``late.js``); ``spa`` the full tag the injected one loads at a single-page
     storefront's first soft navigation (its digest is in the injected tag's
-    config); ``answer`` the script the full tag loads when the config has
-    ``answer`` (``capture.cart``'s JSON answer, tag-only: the config then names
-    its digest). The observer of the page's own requests is in the ``full``
-    tag only when the config has ``requests``, the watcher of late elements
-    only when it has ``wait`` or ``nav``, the cookie reader (in ``full``,
-    ``proxy`` and ``spa``) only when it has ``cookies``, the noticing of soft
-    navigations (``full``, ``proxy``) only when it has ``nav``.
+    config); ``soft`` the script the full tag loads there (tag-only: ``soft.js``,
+    which plugs into it; its digest is in the full tag's config, and it has
+    the watcher when the full tag has none); ``answer`` the script the full
+    tag loads when the config has ``answer`` (``capture.cart``'s JSON answer,
+    tag-only: the config then names its digest). The observer of the page's
+    own requests is in the ``full`` tag only when the config has ``requests``,
+    the watcher of late elements only when it has ``wait``, the cookie reader
+    (in ``full``, ``proxy`` and ``spa``) only when it has ``cookies``, the
+    noticing of soft navigations (``full``, ``proxy``) only when it has ``nav``.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
@@ -204,16 +230,18 @@ def bundle(config: Mapping[str, Any] | None = None, variant: str = "full") -> Ta
     elif variant == "spa":  # never noticing navigations itself: nav is the injected tag's
         config.pop("nav", None)
         config.pop("answer", None)
+    elif variant == "soft":  # the tag's config is its own (the handle's CFG): one script for every store
+        return _bundle(script_json({"v": config.get("v", 1)}), variant, () if config.get("wait") else ("wait",))
     elif variant == "answer":  # the rule's request and key paths, as its one request source
         config = {"v": config.get("v", 1), "requests": [config["answer"]]} if isinstance(config.get("answer"), Mapping) \
             else {"v": config.get("v", 1)}
     elif variant == "full" and isinstance(config.get("answer"), Mapping):  # the script that reads the answer
         config["answer"] = bundle(config, "answer").digest
-    elif variant == "proxy" and config.get("nav"):  # the spa tag it loads at the first soft navigation
-        config["nav"] = {**config["nav"], SPA_CONFIG_KEY: bundle(config, "spa").digest}
+    if variant in ("full", "proxy") and config.get("nav"):  # the script it loads at the first soft navigation
+        config["nav"] = {**config["nav"], SPA_CONFIG_KEY: bundle(config, "spa" if variant == "proxy" else "soft").digest}
     optional = {"full": OPTIONAL, "proxy": PROXY_OPTIONAL, "spa": OPTIONAL}.get(variant, ())
-    kept = tuple(r for r in optional if config.get(r) or (r in WITH_NAV and (config.get("nav") or variant == "spa"))
-                 or (r == "load" and variant in LOADS and config.get(LOADS[variant])))
+    kept = tuple(r for r in optional if config.get(r) or (r == "wait" and variant == "spa") or (r == "plug" and config.get("nav"))
+                 or (r == "load" and any(config.get(k) for k in LOADS.get(variant, ()))))
     return _bundle(script_json(config), variant, kept)
 
 
@@ -355,8 +383,12 @@ class TagAssets:
             return built[1]                            # per rules object): the same tag, no JSON to hash
         found = bundle(config, variant)
         self._built[variant] = (config, found)
-        self._recent[found.digest] = found
-        self._recent.move_to_end(found.digest)
+        # and the script it loads at the first soft navigation: a page holding its digest gets it after a rules
+        # change too (for a digest it does not know this serves the current full tag, which follows no navigation)
+        loads = {"full": "soft", "proxy": "spa"}.get(variant) if config.get("nav") else None
+        for kept in (found, *((bundle(config, loads),) if loads else ())):
+            self._recent[kept.digest] = kept
+            self._recent.move_to_end(kept.digest)
         while len(self._recent) > self.keep:
             self._recent.popitem(last=False)
         return found

@@ -3,16 +3,19 @@
    injects (it reads pages and decides itself); /_sw/tag.js, for tag-only stores, has everything.
    "// @shared", "// @apply" and "// @wait" are also the whole code of the script the proxy adds to a
    page whose decisions wait for an element the store's script renders (late.js, slotwise/tag/assets.py).
-   "// @requests", "// @wait", "// @cookies", "// @nav" and "// @soft" are in a tag only when its config asks for them.
-   A proxied page's tag with "// @nav" loads this whole tag (the `spa` variant, data-nav) at the first soft
-   navigation of a single-page storefront: it then reads, decides and applies that page and the next ones.
+   "// @requests", "// @wait", "// @cookies" and "// @nav" are in a tag only when its config asks for them.
+   A tag with "// @nav" loads, at the first soft navigation of a single-page storefront, what reads, decides and
+   applies that page and the next ones ("// @soft"): a proxied page's tag this whole tag (the `spa` variant,
+   data-nav), the tag-only tag only the "soft" script (slotwise/tag/soft.js), which plugs into it ("// @plug").
    Nothing here knows a store: what to read from its pages, which clicks and forms are
    events, and whether to read GA4's dataLayer all come from the rules (CFG, baked in
    by the server that serves this file). */
 (function (w, d, CFG) {
   'use strict';
   var pre = w.slotwise, S = d.currentScript || {}, C = S.dataset || {};
-  if (pre && pre.v && !C.nav) return; // loaded twice (data-nav: the spa tag, loaded by a proxied page's tag for its soft navigations)
+  // loaded twice; data-nav: the spa tag, loaded by a proxied page's tag for its soft navigations (a tag without
+  // soft, as the server serves for a digest it does not know, stands down: never a second tag on the page)
+  if (pre && pre.v && !(C.nav && typeof soft == 'function')) return;
   CFG = CFG || {};
   var N = navigator, now = Date.now, A = Array.prototype,
     EP = (C.endpoint || '/_sw').replace(/\/+$/, ''), CRED = /^https?:/.test(EP) ? 'include' : 'same-origin', // an endpoint on a subdomain of the store gets the cookie too
@@ -265,6 +268,7 @@
     }
     return X;
   }
+  function reread() { X = 0; } // the page changed (a soft navigation): the next extract reads it again
   // @end
 
   // @apply: applying decisions in the browser (tag-only mode; behind the proxy, late.js for waiting slots)
@@ -489,12 +493,12 @@
   // @tag-only
   // -- page views (tag-only mode): what the page says goes along, so the server reads it as the proxy would
   var viewed = 0;
-  function view(from, url) { // a soft navigation's: the page it left (its referrer), and its own
-    var r = from || d.referrer;
+  function view(from, url, gone) { // a soft navigation's: the page it left (its referrer), and its own; gone: left
+    var r = from || d.referrer; // before it could be read (queued while the soft script loaded): nothing it says
     if (!allowed()) return;
     viewed = 1;
     track('page_view', { url: url || loc(), referrer: r ? r.split(/[?#]/)[0] : undefined,
-      title: d.title.slice(0, 200), extract: extract() });
+      title: gone ? undefined : d.title.slice(0, 200), extract: gone ? undefined : extract() });
   }
   // @end
 
@@ -730,7 +734,7 @@
   function reveal() { var s = d.getElementById('sw-af'); if (s) s.remove(); } // the anti-flicker window's end
   // @end
 
-  // @soft: in a tag that follows soft navigations (the full one with "nav"; the spa one)
+  // @soft: in what follows soft navigations: the spa tag (behind the proxy), the soft script (tag-only: soft.js)
   // -- a single-page storefront's soft navigation (the "nav" region notices it; behind the proxy, the spa tag the
   //    page's tag loads follows it): /decide asked at once, in parallel with the router's render, its decisions
   //    applied as their elements render (the watcher: never to an element the previous page had, before the route
@@ -738,16 +742,17 @@
   //    its first change, at most SETTLE ms after the navigation, or when the next navigation leaves it (a page
   //    seen briefly is a page). Decisions of an older navigation are dropped (gen)
   var QUIET = 250, SETTLE = 3000, WATCH = 5000, prev = Object;
-  function soft(from, late) {
+  function soft(from, late, url) { // url: the page, as noticed (a navigation queued while the soft script loaded)
     prev(); reveal(); // the page a navigation left in its anti-flicker window: its decisions dropped (gen), shown now
-    var g = ++gen, url = loc(), rendered = 0, again = 0, xs0 = [];
+    var g = ++gen, rendered = 0, again = 0, xs0 = [];
+    url = url || loc();
     function tidy(xs) { // what an earlier page's decision of a slot decided again inserted in an element the route kept (a header's)
       each(xs, function (x) {
         if (OPS[x.action]) try { each(d.querySelectorAll('[data-sw-slot="' + x.slot + '"]'), function (n) { if ((x.put || []).indexOf(n) < 0) n.remove(); }); } catch (e) {}
       });
     }
-    watch([]); OLD = new WeakSet(d.querySelectorAll('*')); X = 0;
-    each(d.querySelectorAll('template[data-sw-popup]'), function (t) { if (!open) t.remove(); }); // the previous page's offer
+    watch([]); hold(1); reread();
+    each(d.querySelectorAll('template[data-sw-popup]'), function (t) { if (!d.querySelector('.sw-ov')) t.remove(); }); // the previous page's offer, unless it is open
     function put(xs) {
       each(xs, function (x) { x.wait = Math.max(x.wait || 0, WATCH); }); // an offer's too: its template appended to body
       if (rendered) tidy(xs);
@@ -761,7 +766,7 @@
       else if (rendered) post2(); else again = 1;
     }, Object);
     prev = settle(function (left) {
-      prev = Object; rendered = 1; OLD = 0; X = 0;
+      prev = Object; rendered = 1; hold(0); reread();
       view(from, url);
       if (left) return;
       confirmations(); tidy(xs0); scan(); trap();
@@ -775,7 +780,7 @@
     var fs = (CFG.groups.product || {}).fields, k, els = A.filter.call(d.querySelectorAll('script[type="application/ld+json"],[itemscope][itemtype*="schema.org/Product" i]'),
       function (el) { return el.tagName != 'SCRIPT' || rank(el) > 1; });
     for (k in fs) if (fs[k].c && field(d, fs[k])) els.push(find(d, fs[k].c));
-    return kind(location.pathname)[0] != 'product' || els.some(function (el) { return late || !OLD || !OLD.has(el); });
+    return kind(location.pathname)[0] != 'product' || els.some(function (el) { return late || !held(el); });
   }
   function settle(f, late) { // late: the route may be rendering already (the spa tag, loaded after the navigation)
     var tq, tb, mo = w.MutationObserver && new MutationObserver(quiet);
@@ -797,22 +802,25 @@
   //    Nothing is watched past its wait; a decision whose element never came is never applied: reported absent.
   //    One page's decisions are watched at a time, and only on their page: a soft navigation to another path
   //    ends them. OLD: the elements the page had when a soft navigation began, left alone until its route has
-  //    rendered (the previous page's, until the router takes them out); scan: looks again now
-  var REDO = 3, OLD, stop = Object, scan = Object;
+  //    rendered (the previous page's, until the router takes them out: hold); scan: looks again now
+  var REDO = 3, OLD, stop = Object, look = Object;
+  function scan() { look(); }
+  function hold(on) { OLD = on && new WeakSet(d.querySelectorAll('*')); }
+  function held(el) { return OLD && OLD.has(el); }
   function watch(xs) {
     var P = w.performance, left = [], mo, tm, most = 0, at = location.pathname;
     stop();
     each(xs, function (x) { if (x.wait && x.selector) { x.end = P.now() + x.wait; x.redo = 0; most = Math.max(most, x.wait); left.push(x); } });
     if (!left.length || !w.MutationObserver) return;
     function mine(el, x) { for (; el; el = el.parentElement) if (el.getAttribute('data-sw-decision') === x.decision_id) return 1; }
-    scan = function () {
+    look = function () {
       var t = P.now(), ok = [], no = [], again = 0;
       if (location.pathname !== at) left = [];
       left = left.filter(function (x) {
         var fresh;
         if (t >= x.end) return x.on || !x.token || no.push(x.token), false; // its wait is over: absent, unless applied
         if (x.put && x.put.length && !x.put.some(function (n) { return n.isConnected; })) x.got = x.put = 0; // what it inserted is gone: re-rendered in place
-        try { fresh = A.filter.call(d.querySelectorAll(x.selector), function (el) { return (x.got || []).indexOf(el) < 0 && !mine(el, x) && !(OLD && OLD.has(el)); }); } catch (e) { return false; }
+        try { fresh = A.filter.call(d.querySelectorAll(x.selector), function (el) { return (x.got || []).indexOf(el) < 0 && !mine(el, x) && !held(el); }); } catch (e) { return false; }
         if (!fresh.length) return true;
         if (x.on && x.redo++ >= REDO) { console.debug('slotwise: slot ' + x.slot + ' re-rendered more than ' + REDO + ' times: left to the page'); return false; }
         try { if (apply(x, fresh)) { again = 1; if (!x.on && (x.on = 1) && x.token) ok.push(x.token); } } catch (e) {}
@@ -833,8 +841,9 @@
   // @nav: a single-page storefront's soft navigations (docs/tag.md, "Single-page storefronts"): the router's
   //    history.pushState and replaceState (called as it calls them: its this, arguments and result) and the back
   //    and forward buttons (popstate). A new page is a new path, or a new value of a query parameter the rules'
-  //    pages read (CFG.nav.query); a hash, another parameter (Shopify's ?variant=) is the same page. Behind the
-  //    proxy this tag has no reading nor deciding: the first soft navigation loads the tag that has (CFG.nav.spa)
+  //    pages read (CFG.nav.query); a hash, another parameter (Shopify's ?variant=) is the same page. This tag has
+  //    no following of them: the first soft navigation loads what has (CFG.nav.spa: behind the proxy the spa tag,
+  //    tag-only the soft script, which api.nav waits for: the plug region)
   function here() {
     var q = new URLSearchParams(location.search);
     return JSON.stringify([location.pathname].concat(CFG.nav.query.map(function (k) { return q.getAll(k); })));
@@ -853,7 +862,8 @@
   w.addEventListener('popstate', function () { try { moved(); } catch (e) {} });
   // @end
 
-  // @load: in a tag that loads one of its scripts: the injected one its spa tag (nav), the tag-only one its answer script
+  // @load: in a tag that loads one of its scripts: the injected one its spa tag (nav), the tag-only one its soft script
+  //    (nav) and its answer script (answer)
   function load(h, o) { // h: the script's digest, as the server names it; o: its data-*; the page's CSP nonce
     var s = d.createElement('script'), k;
     s.src = EP + '/tag.' + h + '.js'; s.dataset.endpoint = EP; if (NONCE) s.nonce = NONCE;
@@ -861,7 +871,7 @@
     return d.head.appendChild(s);
   }
   var helper;
-  function spa(r) { // the injected tag's first soft navigation loads the spa tag, once; r: the page the latest left, read when it runs
+  function spa(r) { // the first soft navigation loads what follows them (the spa tag, the soft script), once; r: the page the latest left, read by the spa tag when it runs
     (helper = helper || load(CFG.nav.spa, { nav: 1 })).dataset.from = r;
   }
   // @end
@@ -875,10 +885,20 @@
     flush: function () { flush(); },
     showPopup: function () { show('api'); }
   };
-  // @soft: soft navigations followed here (the spa tag: loaded by a proxied page's tag, it reports through it)
+  // @spa: soft navigations followed here (the spa tag: loaded by a proxied page's tag, it reports through it)
   if (C.nav) { w.slotwise = api = pre; track = function (t, p) { return api.track(t, p); }; observe = api.observe; }
   Object.defineProperty(api, 'nav', { value: soft });
   if (C.nav) return soft(C.from, 1);
+  // @end
+  // @plug: a tag-only tag following soft navigations: the soft script (slotwise/tag/soft.js: tag.js's "soft", and
+  //    "wait" when this tag has none) is loaded at the first one (CFG.nav.spa) and plugs into this tag: what it
+  //    uses of it is on a private handle (api._: this tag's own functions, never a second copy). Until it is here,
+  //    each navigation is queued (navs: the page it left, and its own), the first page's decisions are dropped
+  //    (gen) and the page shown; once here, it follows the queued ones (soft.js), then the next ones (api.nav). A
+  //    script that never loads leaves the pages as the store made them (the first page's view alone is sent)
+  var navs = [];
+  Object.defineProperty(api, 'nav', { configurable: true, value: function (r) { gen++; reveal(); navs.push([r, loc()]); spa(r); } });
+  Object.defineProperty(api, '_', { value: { navs, /*SW_PLUG*/ } });
   // @end
   // the pre-load queue's push keeps working once the tag is here (a page's inline script may run after
   // the async tag); not enumerable: it is the queue's protocol, not one more method of the API

@@ -199,8 +199,10 @@ class Site:
 
     ``slotwise``: ``up``; ``slow`` (every ``/_sw/`` answer ``SLOW_S`` late,
     tag.js included); ``slow-decide`` (only ``/_sw/decide``); ``down``
-    (nothing listens: nginx answers 502 at once). ``html_delay``: seconds
-    before the store's own pages start to arrive (a slow storefront).
+    (nothing listens: nginx answers 502 at once). ``scripts``: the same for the
+    hashed scripts tag.js loads (``/_sw/tag.<hash>.js``: the soft script) alone,
+    ``up``, ``slow`` or ``down``. ``html_delay``: seconds before the store's own
+    pages start to arrive (a slow storefront).
     """
 
     name: str
@@ -208,6 +210,7 @@ class Site:
     window_start: str = "snippet"
     consent: str = "implied"
     slotwise: str = "up"
+    scripts: str = "up"
     html_delay: float = 0.0
 
     def snippet(self) -> str:
@@ -231,7 +234,8 @@ SITES: dict[Path, list[Site]] = {
     RULES_LATE: [Site("late"), Site("late-short", window_ms=300)],  # the swatches come after a 300 ms window
     RULES_ARMS: [Site("arms")],
     RULES_CURRENCY: [Site("currency")],
-    RULES_SPA: [Site("spa"), Site("spa-slow", slotwise="slow-decide")],  # spa-slow: /decide answers after the 1st navigation
+    RULES_SPA: [Site("spa"), Site("spa-slow", slotwise="slow-decide"),  # spa-slow: /decide answers after the 1st navigation
+                Site("spa-slow-soft", scripts="slow"), Site("spa-no-soft", scripts="down")],  # the soft script late, absent
     RULES_SPA_OFF: [Site("spa-off")],
 }
 
@@ -385,6 +389,9 @@ def open_stack(tmp: Path, rules: Path, sites: list[Site]) -> Iterator[Stack]:
             if site.slotwise == "slow-decide":  # only /decide is late; tag.js and events are not
                 sw = SW_LOCATION.format(port=sw_port) + SW_LOCATION.format(port=upstream).replace(
                     "location /_sw/ ", "location /_sw/decide ")
+            if site.scripts != "up":  # only the hashed scripts tag.js loads: late, or nothing listens (502)
+                hop = dead_port if site.scripts == "down" else stack.enter_context(SlowLink(sw_port, SLOW_S)).port
+                sw += SW_LOCATION.format(port=hop).replace("location /_sw/ ", r"location ~ ^/_sw/tag\.[0-9a-f]+\.js$ ")
             pages = _STATIC
             if site.html_delay:  # the store's pages come through a slow hop from a static server of their own
                 static = port()

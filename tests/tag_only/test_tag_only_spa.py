@@ -11,8 +11,11 @@ or ``rules-spa-off.yaml`` (``capture.soft_navigations: false``).
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import unquote
 
+import httpx
 import pytest
 from tag_only_helpers import RULES_SPA, RULES_SPA_OFF, Requests, Stack, flush, goto, visitor_id, wait_for
 
@@ -203,3 +206,83 @@ def test_the_offer_s_back_press_is_armed_when_decide_brings_it(stack: Stack, new
     assert page.locator(".sw-ov").count() == 0, "a router's popstate was taken for a back press"
     page.go_back()  # to the entry below it: the visitor is leaving
     page.wait_for_selector(".sw-ov .sw-offer")
+
+
+def soft_script(stack: Stack, site: str) -> str:
+    """The path of the soft script the site's tag-only tag loads at its first soft navigation (its config names it)."""
+    found = re.search(r'"spa":"([0-9a-f]{12})"', httpx.get(stack.url(site, "/_sw/tag.js")).text)
+    assert found, "the tag-only tag names no soft script"
+    return f"/_sw/tag.{found.group(1)}.js"
+
+
+def test_a_multi_page_store_never_loads_the_soft_script(stack: Stack, page: Any) -> None:
+    """The same rules (soft navigations followed) on the store's whole pages: the tag only notices navigations, and
+    what follows them is never fetched: only tag.js itself comes from /_sw/tag.*."""
+    scripts: list[str] = []
+    page.on("request", lambda r: scripts.append(r.url) if "/_sw/tag." in r.url else None)
+    goto(page, stack.url("spa", "/"))
+    page.click("a[href='/c/jackets']")
+    page.wait_for_url("**/c/jackets")
+    page.wait_for_function("window.slotwise && window.slotwise.v === 1")
+    flush(page)
+    assert soft_script(stack, "spa") and scripts == [stack.url("spa", "/_sw/tag.js")] * 2
+
+
+@pytest.mark.parametrize("routes", [["Fell jacket"], ["Fell jacket", "Moss beanie"]], ids=["one", "two"])
+def test_navigations_before_the_soft_script_is_here_are_followed_once_it_is(stack: Stack, new_context: Any,
+                                                                          routes: list[str]) -> None:
+    """The soft script answers 1.2 s late (a slow hop): the first soft navigation's route renders without it, the
+    navigation queued; once it is here, that page is read, decided (/decide asked only then) and its badge applied,
+    its view sent with what its route says. Two navigations before it: the first a page view of its URL and referrer
+    alone (the page shows the second's by then: nothing it says is read, nor decided), the second followed."""
+    page = new_context().new_page()
+    order: list[tuple[str, str]] = []
+    page.on("request", lambda r: order.append(("asked", r.url)))
+    page.on("requestfinished", lambda r: order.append(("came", r.url)))
+    base = stack.url("spa-slow-soft", "")
+    script = base + soft_script(stack, "spa-slow-soft")
+    goto(page, base + "/spa/")
+    page.wait_for_function("window.rendered === '/spa/'")
+    paths = ["/spa/p/" + name.lower().replace(" ", "-") for name in routes]
+    page.evaluate("paths => paths.forEach(p => spa.go(p))", paths)  # the router's pushState, one after the other
+    page.wait_for_function(f"window.rendered === '{paths[-1]}'")
+    page.wait_for_selector(".product h1 .sw-badge", timeout=5000)
+    settled(page)
+    last = paths[-1]
+    decided = [i for i, (what, url) in enumerate(order) if what == "asked" and "/_sw/decide" in url and "/spa/p/" in unquote(url)]
+    assert decided and min(decided) > order.index(("came", script))  # asked once the script is here
+    assert all(last in unquote(order[i][1]) for i in decided)  # for the page shown, never a page left
+    visitor = visitor_id(page.context)
+    pages = [base + "/spa/"] + [base + path for path in paths]
+    seen = wait_for(lambda: v if len(v := stack.events("page_view", visitor)) > len(routes) else None, what="the page views")
+    assert [(e.data["props"]["url"], e.data["props"].get("referrer")) for e in seen] == list(zip(pages, [None, *pages]))
+    said = seen[-1].data["props"]
+    assert said["title"] == routes[-1] + " | Nordlys", said  # the route's own, read once it showed
+    assert all("title" not in e.data["props"] for e in seen[1:-1])  # a page left before it was read: said nothing
+    shown = page.get_attribute(".sw-badge", "data-sw-decision")
+    wait_for(lambda: shown in {r.data["decision_id"] for r in stack.decisions(visitor)} or None, what="the badge logged")
+
+
+def test_a_soft_script_that_cannot_load_leaves_the_pages_working(stack: Stack, new_context: Any) -> None:
+    """Nothing answers for the soft script (502): the router's routes render, the page is shown, no script error and
+    nothing from the tag in the console (only the browser's own line of the failed request), the soft navigations
+    not counted; the next whole page is tagged, viewed and decided as ever."""
+    page = new_context().new_page()
+    errors: list[Any] = []
+    page.on("pageerror", lambda e: errors.append(e))
+    page.on("console", lambda m: errors.append(m.text) if "Failed to load resource" not in m.text else None)
+    base = stack.url("spa-no-soft", "")
+    goto(page, base + "/spa/")
+    page.wait_for_function("window.rendered === '/spa/'")
+    click(page, "Fell jacket", "/spa/p/fell-jacket")
+    click(page, "Moss beanie", "/spa/p/moss-beanie")
+    settled(page)
+    assert page.locator("#sw-af").count() == 0 and page.locator(".product h1").text_content() == "Moss beanie"
+    visitor = visitor_id(page.context)
+    assert [e.data["props"]["url"] for e in stack.events("page_view", visitor)] == [base + "/spa/"]
+    goto(page, base + "/spa/")  # a whole page again
+    page.wait_for_function("window.rendered === '/spa/'")
+    page.wait_for_selector("template[data-sw-popup]", state="attached")  # the offer, decided and applied
+    flush(page)
+    assert wait_for(lambda: len(stack.events("page_view", visitor)) == 2 or None, what="the whole page's view")
+    assert errors == []
