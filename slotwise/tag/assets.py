@@ -89,13 +89,14 @@ class TagBundle:
 
 
 VARIANTS = ("full", "proxy", "late", "spa", "answer")
-REGIONS = ("tag-only", "apply", "requests", "wait", "cookies", "shared", "nav", "soft", "answer", "body", "load")
+REGIONS = ("tag-only", "apply", "requests", "wait", "cookies", "scripts", "shared", "nav", "soft", "answer", "body", "load")
 """Regions of tag.js between ``// @<name>`` and ``// @end`` (not nested): ``tag-only`` and ``apply`` (applying
 decisions in the browser) are left out of the tag the proxy injects; ``requests`` (observing the page's own
 requests) is in the tag only when its config has ``requests`` (tag-only mode, rules with ``request`` sources),
 ``wait`` (watching for elements the store's script renders late) only when it has ``wait`` (a slot with
 ``wait``), ``cookies`` (reading ``document.cookie``) only when it has ``cookies`` (a field the tag reads is a
-cookie: in the tag the proxy injects, a click or submit trigger's): most stores pay for none. ``nav`` (noticing
+cookie: in the tag the proxy injects, a click or submit trigger's), ``scripts`` (reading a script's global or an
+element's JSON, ``rules.script_data``) only when it has ``scripts``: most stores pay for none. ``nav`` (noticing
 a single-page storefront's soft navigations) is in the full tag and the one the proxy injects when the config has
 ``nav`` (the rules' ``capture.soft_navigations``, on by default); the full tag then has ``soft`` (reading,
 deciding and applying the page a soft navigation shows) and ``wait`` too (its decisions are applied as their
@@ -103,8 +104,8 @@ elements render). ``answer`` (loading the ``answer`` script) is in the full tag 
 (tag-only mode, ``capture.cart`` read from a JSON answer); ``body`` (reading that answer) only in that script.
 ``load`` (adding one of the tag's own scripts to the page) is in a tag that loads one (``LOADS``). ``shared`` is in
 every tag."""
-OPTIONAL = ("requests", "wait", "cookies", "nav", "soft", "answer", "load")  # in the full tag only when its config names them
-PROXY_OPTIONAL = ("cookies", "nav", "load")  # in the tag the proxy injects only when its config names them
+OPTIONAL = ("requests", "wait", "cookies", "scripts", "nav", "soft", "answer", "load")  # in the full tag only when its config names them
+PROXY_OPTIONAL = ("cookies", "scripts", "nav", "load")  # in the tag the proxy injects only when its config names them
 LOADS = {"full": "answer", "proxy": "nav"}  # the config key for which a variant loads a script (``load``)
 WITH_NAV = ("wait", "soft")  # in a full tag with ``nav``, and in every spa tag
 SPA_LEAVES_OUT = ("requests", "nav", "answer", "body")
@@ -193,7 +194,8 @@ def bundle(config: Mapping[str, Any] | None = None, variant: str = "full") -> Ta
     its digest). The observer of the page's own requests is in the ``full``
     tag only when the config has ``requests``, the watcher of late elements
     only when it has ``wait`` or ``nav``, the cookie reader (in ``full``,
-    ``proxy`` and ``spa``) only when it has ``cookies``, the noticing of soft
+    ``proxy`` and ``spa``) only when it has ``cookies``, the script data
+    reader (the same) only when it has ``scripts``, the noticing of soft
     navigations (``full``, ``proxy``) only when it has ``nav``.
     """
     if variant not in VARIANTS:

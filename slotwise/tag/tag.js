@@ -3,7 +3,7 @@
    injects (it reads pages and decides itself); /_sw/tag.js, for tag-only stores, has everything.
    "// @shared", "// @apply" and "// @wait" are also the whole code of the script the proxy adds to a
    page whose decisions wait for an element the store's script renders (late.js, slotwise/tag/assets.py).
-   "// @requests", "// @wait", "// @cookies", "// @nav" and "// @soft" are in a tag only when its config asks for them.
+   "// @requests", "// @wait", "// @cookies", "// @scripts", "// @nav" and "// @soft" are in a tag only when its config asks for them.
    A proxied page's tag with "// @nav" loads this whole tag (the `spa` variant, data-nav) at the first soft
    navigation of a single-page storefront: it then reads, decides and applies that page and the next ones.
    Nothing here knows a store: what to read from its pages, which clicks and forms are
@@ -147,8 +147,10 @@
     if (!f) return null;
     if (f.f != null) { var el = scope.elements && scope.elements.namedItem(f.f); return el ? el.value : null; }
     if (f.k != null) return typeof cookie == 'function' ? cookie(f.k) : null; // in the tag only when a field reads one
+    if (f.s) return typeof walk == 'function' ? walk(w, f.s) : null; // the same
     var n = find(scope, f.c);
     if (!n) return null;
+    if (f.j) return typeof walk == 'function' ? walk(n, f.j) : null;
     if (f.a == null) return n.textContent;
     if (!n.hasAttribute(f.a)) return null;
     var v = n.getAttribute(f.a);
@@ -165,6 +167,15 @@
       }
     }
     return null;
+  }
+  // @end
+  // @scripts: only in a tag whose rules read a script's data (slotwise/rules/script_data.py): the key path p in the
+  // live global (x: window) or in an element's JSON text (at most 512 KB), each step a key or a list's index (as
+  // extract.at_path steps); a text, number or boolean found (fields: its String()), else null
+  function walk(x, p) {
+    try { if (x.nodeType) x = x.textContent.length > 524288 ? null : JSON.parse(x.textContent); } catch (e) { return null; }
+    each(p, function (k) { x = x && typeof x == 'object' && (Array.isArray(x) ? /^\d+$/.test(k) : {}.hasOwnProperty.call(x, k)) ? x[k] : null; });
+    return /^(string|number|boolean)$/.test(typeof x) ? x : null;
   }
   // @end
   function fields(scope, fs) {
