@@ -117,10 +117,10 @@ LATE_REGIONS = ("shared", "apply", "wait")
 """The ``late`` variant: the script the proxy adds to a page whose decisions wait for an element the store's
 script renders (``late.js``), made of these regions of tag.js, in their order there: one ``apply`` and one
 watcher for both modes, never a second copy."""
-ANSWER_REGIONS = ("shared", "requests", "body")
+ANSWER_REGIONS = ("shared", "scripts", "requests", "body")
 """The ``answer`` variant: the script the tag-only tag loads when its rules read ``capture.cart`` from the JSON
 answer to a request (``answer.js``), made of these regions: the same observer of the page's requests as the full
-tag's, and the reading of that answer, which no other tag carries (the tag's budgets: docs/tag.md)."""
+tag's, the key path steps of the script data reader (``has``), and the reading of that answer, which no other tag carries (the tag's budgets: docs/tag.md)."""
 FRAMES = {"late": ("late.js", LATE_REGIONS), "answer": ("answer.js", ANSWER_REGIONS)}
 LATE_MARK = "/*SW_REGIONS*/"
 SPA_CONFIG_KEY = "spa"  # in the proxied tag's ``nav``: the digest of the spa tag it loads

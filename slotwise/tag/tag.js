@@ -174,9 +174,11 @@
   // extract.at_path steps); a text, number or boolean found (fields: its String()), else null
   function walk(x, p) {
     try { if (x.nodeType) x = x.textContent.length > 524288 ? null : JSON.parse(x.textContent); } catch (e) { return null; }
-    each(p, function (k) { x = x && typeof x == 'object' && (Array.isArray(x) ? /^\d+$/.test(k) : {}.hasOwnProperty.call(x, k)) ? x[k] : null; });
+    each(p, function (k) { x = has(x, k) ? x[k] : null; });
     return /^(string|number|boolean)$/.test(typeof x) ? x : null;
   }
+  // a key path's step k is in x: a key of an object, or a list's index (also the answer script's: keep)
+  function has(x, k) { return x && typeof x == 'object' && (Array.isArray(x) ? /^\d+$/.test(k) : {}.hasOwnProperty.call(x, k)); }
   // @end
   function fields(scope, fs) {
     var o = {};
@@ -488,7 +490,7 @@
     each(ps, function (p) {
       for (var s = x, t = o, i = 0, k; i < p.length; i++) {
         k = p[i];
-        if (!s || typeof s != 'object' || (Array.isArray(s) ? !/^\d+$/.test(k) : !{}.hasOwnProperty.call(s, k))) return;
+        if (!has(s, k)) return;
         if (i == p.length - 1) t[k] = f ? f(s[k]) : s[k];
         else { s = s[k]; t = t[k] = t[k] || (Array.isArray(s) ? [] : {}); }
       }
