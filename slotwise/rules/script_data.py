@@ -72,31 +72,34 @@ def assignment(steps: tuple[str, ...]) -> re.Pattern[str]:
                       r"\s*=(?![=>])")
 
 
-def literal_at(text: str, start: int) -> Any:
-    """The JSON literal starting at ``text[start:]`` (after spaces), or ``MISSING`` (none, or too long)."""
+def literal_at(text: str, start: int) -> tuple[Any, int]:
+    """The JSON literal starting at ``text[start:]`` (after spaces) and where it ends; ``MISSING`` when there is
+    none, or it is longer than ``MAX_LITERAL`` (then its end all the same: nothing in it is read again)."""
     while start < len(text) and text[start] in " \t\r\n":
         start += 1
     try:
-        value, end = _DECODER.raw_decode(text[start:start + MAX_LITERAL])
+        value, end = _DECODER.raw_decode(text, start)  # no copy: a decode reads its literal only
     except ValueError:
-        return MISSING
-    return value
+        return MISSING, start
+    return (value if end - start <= MAX_LITERAL else MISSING), end
 
 
 def assigned(scripts: Iterable[str], steps: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
     """The value the last JSON assignment to a start of ``steps`` gives, and the steps left to read in it
-    (``(MISSING, ())``: none)."""
+    (``(MISSING, ())``: none). Each script is scanned once: the search goes on after a literal decoded, so the
+    work is linear in the page, however many assignments it has."""
     found: tuple[Any, tuple[str, ...]] = (MISSING, ())
     pattern = assignment(steps)
     for text in scripts:
         if steps[0] not in text:  # most scripts never name it: no scan
             continue
-        for m in pattern.finditer(text):
-            value = literal_at(text, m.end())
+        m = pattern.search(text)
+        while m is not None:
+            value, end = literal_at(text, m.end())
             if value is not MISSING:
                 name = m.group("name")
-                depth = name.count(".") + 1 if name is not None else 1
-                found = (value, steps[depth:])
+                found = (value, steps[name.count(".") + 1 if name is not None else 1:])
+            m = pattern.search(text, max(end, m.end()))
     return found
 
 

@@ -150,6 +150,15 @@ def test_a_huge_literal_is_bounded() -> None:
     assert read(page_of(head=huge_json), j=Field(css="#d", json=("customer", "email"))) == {"j": None}
 
 
+def test_many_assignments_cost_one_pass() -> None:
+    """A script of tens of thousands of assignments (a minified bundle's counter) is read in one pass over it:
+    each literal is decoded where it stands, never copied, and the search goes on after it."""
+    html = page_of("prestashop = 1;" * 60000 + 'prestashop = {"customer": {"email": "z@y.x"}};' + "x = 1;" * 60000)
+    started = time.perf_counter()
+    assert read(html, e=Field(script=("prestashop", "customer", "email"))) == {"e": "z@y.x"}
+    assert time.perf_counter() - started < 2
+
+
 @pytest.mark.parametrize(("number", "text"), [
     (1, "1"), (1.0, "1"), (-0.0, "0"), (1.5, "1.5"), (0.1, "0.1"), (1e-7, "1e-7"), (0.000001, "0.000001"),
     (1.25e-5, "0.0000125"), (1e20, "100000000000000000000"), (1e21, "1e+21"), (-2.5e-7, "-2.5e-7"),
