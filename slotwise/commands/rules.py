@@ -403,6 +403,7 @@ def describe_page(ruleset: Any, url: str, status: int, html: bytes, headers: dic
                                   for c in cart or [])
                 lines.append(f"  cart: {'count ' + str(count) if count is not None else 'no count'}"
                              + (f"; {len(cart)} line{'s' if len(cart) != 1 else ''}: {shown}" if cart else "; lines not read"))
+    lines += _script_lines(groups, reading, html)
     if ruleset.slots:
         lines.append("  slots:")
         no_sizes = catalog.sizes is not None and page.product is not None and not page.product.get("variants")
@@ -557,6 +558,30 @@ def _passes_through(ruleset: Any, html: bytes, path: str, query: str, headers: d
     except PageBoundError as exc:
         return str(exc)
     return None
+
+
+def _script_lines(groups: Mapping[str, Any], reading: Any, html: bytes) -> list[str]:
+    """What each field reading a script's data (``rules.script_data``) reads on this page, or why nothing: as
+    the proxy reads it; the tag reads the live global (after the store's scripts ran: it may hold more)."""
+    from slotwise.rules.parse_fields import PERSON_FIELDS
+    from slotwise.rules.script_data import script_field_trouble
+
+    out = []
+    for name, group in groups.items():
+        values = reading.group(name)
+        for key, f in group.fields.items():
+            if not f.reads_script:
+                continue
+            what = f"script {'.'.join(f.script)}" if f.script is not None else f"{f.css or 'its own text'} json {'.'.join(f.json or ())}"
+            got = (values.get("fields") or {}).get(key) if values.get("present") else None
+            if got is not None:
+                shown = _mask(got) if key in PERSON_FIELDS and "@" in got else got
+                out.append(f"    {name} {key} ({what}): {shown!r}")
+            elif not values.get("present"):
+                out.append(f"    {name} {key} ({what}): not read ({group.within!r} is not on this page)")
+            else:
+                out.append(f"    {name} {key} ({what}): nothing: {script_field_trouble(html, f)}")
+    return ["  script data (read from the page's scripts; in tag-only mode the tag reads the live global):", *out] if out else []
 
 
 def _mask(email: str) -> str:

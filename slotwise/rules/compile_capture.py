@@ -67,7 +67,7 @@ class FieldCompiler:
         if not ok:
             return None
         return Field(css=spec.css.value.strip() if spec.css else None, attr=spec.attr, match=match, const=spec.const,
-                     key=key, cookie=spec.cookie)
+                     key=key, cookie=spec.cookie, script=spec.script, json=spec.json)
 
     def fields(self, specs: dict[str, s.FieldSpec]) -> dict[str, Field]:
         out = {}

@@ -6,7 +6,9 @@ of the element in scope), ``"text"`` (the scope's own text), or a mapping
 ``{css, attr, match, value}`` where ``match`` is a regex whose first group
 (or whole match) is kept and ``value`` a constant; ``{cookie: NAME, match}``
 reads a cookie of the page instead (``rules.cookies``: the proxy's request,
-the tag's ``document.cookie``). *Items* repeat fields over
+the tag's ``document.cookie``); ``{script: PATH}`` a global a script assigns
+and ``{css, json: PATH}`` an element's JSON text (``rules.script_data``: the
+page's literal behind the proxy, the live global in the tag). *Items* repeat fields over
 every element a selector matches (order lines, basket lines, sizes) — or over
 the elements of a JSON list a field reads (``{json: FIELD}``: a store's
 ``data-product_variations`` attribute, a ``<script type="application/json">``),
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from slotwise.html.targets import matches_self
+from slotwise.rules import script_data
 
 MAX_VALUE = 1000
 MAX_ITEMS = 200
@@ -70,6 +73,8 @@ class Field:
     form: str | None = None  # a submit trigger's form field (read by the tag only)
     key: tuple[str, ...] | None = None  # in a JSON item: the path of keys (a digit indexes a list)
     cookie: str | None = None  # the page's cookie of that name (a last ``*``: a prefix), not the HTML's (``cookies``)
+    script: tuple[str, ...] | None = None  # a script's global, then a key path in its value (``script_data``)
+    json: tuple[str, ...] | None = None  # the element's text as JSON, then this key path in it (``script_data``)
 
     @classmethod
     def parse(cls, text: str) -> "Field":
@@ -102,7 +107,16 @@ class Field:
             return {"f": self.form}
         if self.cookie is not None:
             return {"k": self.cookie}
+        if self.script is not None:
+            return {"s": list(self.script)}
+        if self.json is not None:
+            return {"c": self.css, "j": list(self.json)}
         return {"c": self.css, "a": self.attr}
+
+    @property
+    def reads_script(self) -> bool:
+        """Whether it reads a script's data (a global, or an element's JSON): the tag then carries its reader."""
+        return self.script is not None or self.json is not None
 
     @property
     def selectors(self) -> list[str]:
@@ -110,15 +124,7 @@ class Field:
 
     def pick_raw(self, element: Any) -> Any:
         """The value ``key`` names in a JSON value (None when a step is missing)."""
-        value = element
-        for step in self.key or ():
-            if isinstance(value, Mapping):
-                value = value.get(step)
-            elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
-                value = value[int(step)]
-            else:
-                return None
-        return value
+        return at_path(element, self.key or ())
 
     def pick(self, element: Any) -> str | None:
         """What ``key`` names in one JSON item, as text: strings and numbers as they are, ``true``/``false``;
@@ -127,6 +133,19 @@ class Field:
         if isinstance(value, bool):
             return "true" if value else "false"
         return _str(value)
+
+
+def at_path(value: Any, steps: Sequence[str]) -> Any:
+    """The value a key path names in a JSON value: each step a key of an object, or a number indexing a list
+    (None when a step is missing). Every key path of the rules steps so, and the tag's as well."""
+    for step in steps:
+        if isinstance(value, Mapping):
+            value = value.get(step)
+        elif isinstance(value, list) and step.isascii() and step.isdigit() and int(step) < len(value):
+            value = value[int(step)]
+        else:
+            return None
+    return value
 
 
 def key_path(text: str) -> tuple[str, ...] | None:
@@ -254,15 +273,37 @@ def node_text(node: Any) -> str:
     return node.text(deep=True, separator="", strip=False) or ""
 
 
-def read_field(scope: Any, f: Field) -> str | None:
+class PageScripts:
+    """A parsed page's inline scripts, found once for all its script fields (``script_data``)."""
+
+    def __init__(self, tree: Any) -> None:
+        self.tree = tree
+        self._texts: list[str] | None = None
+
+    def read(self, steps: tuple[str, ...]) -> str | None:
+        """What ``{script: PATH}`` reads on this page, as the tag sends it (``script_data.scalar_text``)."""
+        if self._texts is None:
+            self._texts = script_data.inline_scripts(self.tree)
+        value, rest = script_data.assigned(self._texts, steps)
+        return None if value is script_data.MISSING else script_data.scalar_text(at_path(value, rest))
+
+
+def read_field(scope: Any, f: Field, page: PageScripts | None = None) -> str | None:
+    """One field's raw reading in ``scope``; ``page``: the page's scripts, for a script field (else it reads
+    nothing)."""
     if f.const is not None:
         return f.const
     if f.form is not None or f.cookie is not None:  # a cookie is the request's: ``reading.with_cookies``
         return None
+    if f.script is not None:  # the page's, wherever the scope is: the tag reads the global
+        return page.read(f.script) if page is not None else None
     # the scope itself when it matches (a link item read with "a @href"), else its first match inside
     node = scope if not f.css or matches_self(scope, f.css) else scope.css_first(f.css)
     if node is None:
         return None
+    if f.json is not None:
+        value = script_data.json_value(node_text(node))
+        return None if value is script_data.MISSING else script_data.scalar_text(at_path(value, f.json))
     if f.attr is None:
         return node_text(node)
     attrs = node.attributes
@@ -274,12 +315,14 @@ def read_field(scope: Any, f: Field) -> str | None:
     return value
 
 
-def read_group(tree: Any, group: Group) -> dict[str, Any]:
-    """One group's raw reading from a parsed page (``LexborHTMLParser``)."""
+def read_group(tree: Any, group: Group, page: PageScripts | None = None) -> dict[str, Any]:
+    """One group's raw reading from a parsed page (``LexborHTMLParser``); ``page``: its scripts, when several
+    groups are read (else found here)."""
     scope = tree.css_first(group.within) if group.within else (tree.root or tree.body)
     if scope is None:
         return {"present": False}
-    out: dict[str, Any] = {"present": True, "fields": {n: read_field(scope, f) for n, f in group.fields.items()}}
+    page = page or PageScripts(tree)
+    out: dict[str, Any] = {"present": True, "fields": {n: read_field(scope, f, page) for n, f in group.fields.items()}}
     if group.lines is not None and group.lines.json is not None:
         out["lines_json"] = read_field(scope, group.lines.json)
     elif group.lines is not None:
@@ -302,8 +345,9 @@ def read_groups(html: bytes | Any, groups: Mapping[str, Group]) -> dict[str, Val
         tree = LexborHTMLParser(html)
     else:
         tree = html
+    page = PageScripts(tree)
     for name, group in wanted.items():
-        out[name] = group.clean(read_group(tree, group))
+        out[name] = group.clean(read_group(tree, group, page))
     return out
 
 

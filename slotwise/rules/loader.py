@@ -448,6 +448,10 @@ class _Loader:
             self.issues.append(spec.source.loc(spec.key.node).issue(
                 "'key' reads a field of each item: a 'cookie' (the page's, one value) is not allowed here"))
             return None
+        if spec.key.script is not None:
+            self.issues.append(spec.source.loc(spec.key.node).issue(
+                "'key' reads a field of each item: a 'script' global (the page's, one value) is not allowed here"))
+            return None
         field = FieldCompiler(self).field(spec.key)
         if field is None:
             return None

@@ -14,6 +14,7 @@ from slotwise.rules.checker import Checker, Entry, Text
 from slotwise.rules.cookies import cookie_name_problem
 from slotwise.rules.extract import split_attribute
 from slotwise.rules.feed_mapping import parse_feed_mapping
+from slotwise.rules.script_data import path_problem
 from slotwise.rules.page_types import KINDS as PAGE_TYPE_KINDS
 from slotwise.rules.size_vocabulary import OWN, parse_not_sizes, parse_size_names
 from slotwise.rules.yaml_marks import MappingNode, Node, ScalarNode, kind_of
@@ -25,7 +26,7 @@ PagesParser = Callable[[Checker, Node], "list[s.PageRuleSpec] | None"]
 
 def parse_field(check: Checker, node: Node, what: str, *, form_ok: bool = False) -> s.FieldSpec | None:
     """``"css"``, ``"css @attr"``, ``"@attr"``, ``"text"``, ``form.NAME`` (submit triggers) or a mapping
-    (``{css, attr, match}``, ``{value}``, ``{cookie, match}``)."""
+    (``{css, attr, match}``, ``{value}``, ``{cookie, match}``, ``{script, match}``, ``{css, json, match}``)."""
     if isinstance(node, MappingNode):
         entries = check.mapping(node, s.FIELD_KEYS, what)
         if entries is None:
@@ -37,12 +38,22 @@ def parse_field(check: Checker, node: Node, what: str, *, form_ok: bool = False)
                 check.error(entries["value"].node, f"{what}: 'value' must be text or a number, got {kind_of(entries['value'].node)}")
                 return None
             if len(entries) > 1:
-                check.error(node, f"{what}: a constant 'value' takes no 'css', 'attr', 'match' or 'cookie'")
+                check.error(node, f"{what}: a constant 'value' takes no 'css', 'attr', 'match', 'cookie', 'script' "
+                                  "or 'json'")
                 return None
             spec.const = str(value)
             return spec
         if "cookie" in entries:
             return _cookie_field(check, node, entries, spec, what)
+        if "script" in entries:
+            return _script_field(check, node, entries, spec, what)
+        if "json" in entries:
+            if "attr" in entries:
+                check.error(node, f"{what}: 'json' reads the element's text as JSON: no 'attr'")
+                return None
+            spec.json = _key_path(check, entries["json"], f"{what}: 'json'", script=False)
+            if spec.json is None:
+                return None
         if "css" in entries:
             spec.css = check.text(entries["css"].node, f"{what}: 'css'")
             if spec.css is None:
@@ -88,6 +99,32 @@ def _cookie_field(check: Checker, node: Node, entries: dict[str, Entry], spec: s
         return None
     spec.cookie = name.value.strip()
     return _with_match(check, entries, spec, what)
+
+
+def _script_field(check: Checker, node: Node, entries: dict[str, Entry], spec: s.FieldSpec,
+                  what: str) -> s.FieldSpec | None:
+    """``{script: PATH, match: REGEX}``: a global a script of the page assigns, then a key path in it
+    (``script_data``)."""
+    others = [key for key in entries if key not in ("script", "match")]
+    if others:
+        check.error(node, f"{what}: a 'script' field reads a global of the page's scripts, not an element: no "
+                          f"{', '.join(repr(k) for k in others)} (a 'match' may pick part of its value)")
+        return None
+    spec.script = _key_path(check, entries["script"], f"{what}: 'script'", script=True)
+    return _with_match(check, entries, spec, what) if spec.script is not None else None
+
+
+def _key_path(check: Checker, entry: Entry, what: str, *, script: bool) -> tuple[str, ...] | None:
+    """A script or JSON field's key path, as its steps; None when it is none (the error said where)."""
+    text = check.text(entry.node, what)
+    if text is None:
+        return None
+    steps = tuple(step.strip() for step in text.value.strip().split("."))
+    problem = path_problem(steps, script=script)
+    if problem is not None:
+        check.error(entry.node, f"{what}: {text.value!r}: {problem}")
+        return None
+    return steps
 
 
 def _with_match(check: Checker, entries: dict[str, Entry], spec: s.FieldSpec, what: str) -> s.FieldSpec | None:
@@ -155,6 +192,9 @@ def parse_items(check: Checker, node: Node, allowed: Collection[str], what: str,
         spec = _json_field(check, entry.node, label) if source is not None else parse_field(check, entry.node, label)
         if spec is not None and spec.cookie is not None:
             check.error(entry.node, f"{label}: a 'cookie' is the page's, one value: no field of an item reads one")
+        elif spec is not None and spec.script is not None:
+            check.error(entry.node, f"{label}: a 'script' global is the page's, one value: no field of an item "
+                                    "reads one ({css, json} reads an element of each item)")
         elif spec is not None:
             fields[name] = spec
     for name in required:
@@ -175,9 +215,10 @@ def _json_items(check: Checker, node: MappingNode, what: str) -> tuple[s.FieldSp
     if entries is None or "json" not in entries:
         return None, None, False
     source = parse_field(check, entries["json"].node, f"{what}: 'items' json")
-    if source is not None and (source.match is not None or source.const is not None or source.cookie is not None):
+    if source is not None and (source.match is not None or source.const is not None or source.cookie is not None
+                               or source.script is not None or source.json is not None):
         check.error(entries["json"].node, f"{what}: 'items' json reads a JSON text of the page as it is: no 'match', "
-                                          "'value' or 'cookie'")
+                                          "'value', 'cookie', 'script' or 'json' (its 'key' is the path to the list)")
         return None, None, False
     key = check.text(entries["key"].node, f"{what}: 'items' key") if "key" in entries else None
     return source, key, source is not None and ("key" not in entries or key is not None)

@@ -39,7 +39,7 @@ CATALOG_KEYS = (
 FACT_SELECTOR_KEYS = ("id", "name", "price", "currency", "category", "image", "in_stock", "url", "brand", "other_id")
 AVAILABILITY_KEYS = ("in_stock", "out_of_stock")
 SIZES_KEYS = ("items", "id", "size", "in_stock")
-FIELD_KEYS = ("css", "attr", "match", "value", "cookie")
+FIELD_KEYS = ("css", "attr", "match", "value", "cookie", "script", "json")
 JSON_FIELD_KEYS = ("key", "match", "value")  # a field of a JSON item
 JSON_ITEMS_KEYS = ("json", "key")  # ``items: {json: FIELD, key: PATH}``
 PAGE_KEYS = ("path", "regex", "query", "headers")
@@ -178,7 +178,8 @@ class SlotSpec:
 
 @dataclass
 class FieldSpec:
-    """One field as written: ``"css @attr"`` or ``{css, attr, match, value, cookie}`` (compiled by the loader)."""
+    """One field as written: ``"css @attr"`` or ``{css, attr, match, value, cookie, script, json}`` (compiled by
+    the loader)."""
 
     node: Node
     source: Source
@@ -189,6 +190,8 @@ class FieldSpec:
     form: str | None = None  # ``form.NAME`` in a submit trigger: that form field's value
     key: Text | None = None  # in JSON items: the key path (``attributes.size``)
     cookie: str | None = None  # ``{cookie: NAME}``: the page's cookie (a last ``*``: a name prefix)
+    script: tuple[str, ...] | None = None  # ``{script: PATH}``: a script's global, then a key path (checked)
+    json: tuple[str, ...] | None = None  # ``{css, json: PATH}``: the element's JSON text, then a key path (checked)
 
 
 @dataclass

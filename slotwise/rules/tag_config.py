@@ -70,6 +70,9 @@ def _tag_config(ruleset: "RuleSet", tag_only: bool) -> Mapping[str, Any]:
             *(capture.page_groups(None).values() if tag_only else ()), *(t.group for t in capture.triggers)]
     if any(f.cookie is not None for group in read for f in group.fields.values()):
         out["cookies"] = 1  # the tag reads a cookie (behind the proxy: a trigger's only): it carries the reader (assets)
+    if any(f.reads_script for group in read
+           for f in [*group.fields.values(), *(group.lines.fields.values() if group.lines else ())]):
+        out["scripts"] = 1  # the tag reads a script's data (behind the proxy: a trigger's only): it carries the reader
     if tag_only and any(slot.wait_ms and slot.enabled for slot in ruleset.slots):
         out["wait"] = 1  # a slot's element comes from the store's script: the tag carries its watcher (assets)
     if observed:  # the tag then carries its observer (slotwise.tag.assets): only for the stores that need it

@@ -89,14 +89,15 @@ class TagBundle:
 
 
 VARIANTS = ("full", "proxy", "late", "spa", "answer", "soft")
-REGIONS = ("tag-only", "apply", "requests", "wait", "cookies", "shared", "nav", "soft", "spa", "plug", "answer", "body",
-           "load")
+REGIONS = ("tag-only", "apply", "requests", "wait", "cookies", "scripts", "shared", "nav", "soft", "spa", "plug", "answer",
+           "body", "load")
 """Regions of tag.js between ``// @<name>`` and ``// @end`` (not nested): ``tag-only`` and ``apply`` (applying
 decisions in the browser) are left out of the tag the proxy injects; ``requests`` (observing the page's own
 requests) is in the tag only when its config has ``requests`` (tag-only mode, rules with ``request`` sources),
 ``wait`` (watching for elements the store's script renders late) only when it has ``wait`` (a slot with
 ``wait``), ``cookies`` (reading ``document.cookie``) only when it has ``cookies`` (a field the tag reads is a
-cookie: in the tag the proxy injects, a click or submit trigger's): most stores pay for none. ``nav`` (noticing
+cookie: in the tag the proxy injects, a click or submit trigger's), ``scripts`` (reading a script's global or an
+element's JSON, ``rules.script_data``) only when it has ``scripts``: most stores pay for none. ``nav`` (noticing
 a single-page storefront's soft navigations) is in the full tag and the one the proxy injects when the config has
 ``nav`` (the rules' ``capture.soft_navigations``, on by default); neither follows them: ``soft`` (reading, deciding
 and applying the page a soft navigation shows) is in the script the first one loads, behind the proxy the ``spa``
@@ -105,8 +106,8 @@ tag (with ``spa``, its taking over of the page's tag), tag-only the ``soft`` scr
 ``answer`` script) is in the full tag only when the config has ``answer`` (tag-only mode, ``capture.cart`` read from
 a JSON answer); ``body`` (reading that answer) only in that script. ``load`` (adding one of the tag's own scripts to
 the page) is in a tag that loads one (``LOADS``). ``shared`` is in every tag."""
-OPTIONAL = ("requests", "wait", "cookies", "nav", "plug", "answer", "load")  # in the full tag only when its config names them
-PROXY_OPTIONAL = ("cookies", "nav", "load")  # in the tag the proxy injects only when its config names them
+OPTIONAL = ("requests", "wait", "cookies", "scripts", "nav", "plug", "answer", "load")  # in the full tag only when its config names them
+PROXY_OPTIONAL = ("cookies", "scripts", "nav", "load")  # in the tag the proxy injects only when its config names them
 LOADS = {"full": ("answer", "nav"), "proxy": ("nav",)}  # the config keys for which a variant loads a script (``load``)
 FULL_LEAVES_OUT = ("body", "soft", "spa")  # the full tag notices soft navigations; the soft script it loads follows them
 SPA_LEAVES_OUT = ("requests", "nav", "plug", "answer", "body")
@@ -118,10 +119,11 @@ LATE_REGIONS = ("shared", "apply", "wait")
 """The ``late`` variant: the script the proxy adds to a page whose decisions wait for an element the store's
 script renders (``late.js``), made of these regions of tag.js, in their order there: one ``apply`` and one
 watcher for both modes, never a second copy."""
-ANSWER_REGIONS = ("shared", "requests", "body")
+ANSWER_REGIONS = ("shared", "scripts", "requests", "body")
 """The ``answer`` variant: the script the tag-only tag loads when its rules read ``capture.cart`` from the JSON
 answer to a request (``answer.js``), made of these regions: the same observer of the page's requests as the full
-tag's, and the reading of that answer, which no other tag carries (the tag's budgets: docs/tag.md)."""
+tag's, the key path steps of the script data reader (``has``), and the reading of that answer, which no other tag
+carries (the tag's budgets: docs/tag.md)."""
 SOFT_REGIONS = ("soft", "wait")
 """The ``soft`` variant: the script the tag-only tag with ``nav`` loads at the first soft navigation (``soft.js``):
 ``soft``, and the watcher (``wait``) when the tag has none, compiled against the running tag (``PLUG``)."""
@@ -220,7 +222,7 @@ def bundle(config: Mapping[str, Any] | None = None, variant: str = "full") -> Ta
     own requests is in the ``full`` tag only when the config has ``requests``,
     the watcher of late elements only when it has ``wait``, the cookie reader
     (in ``full``, ``proxy`` and ``spa``) only when it has ``cookies``, the
-    noticing of soft navigations (``full``, ``proxy``) only when it has ``nav``.
+    script data reader (the same) only when it has ``scripts``, the noticing of soft navigations (``full``, ``proxy``) only when it has ``nav``.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")

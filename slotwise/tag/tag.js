@@ -3,7 +3,8 @@
    injects (it reads pages and decides itself); /_sw/tag.js, for tag-only stores, has everything.
    "// @shared", "// @apply" and "// @wait" are also the whole code of the script the proxy adds to a
    page whose decisions wait for an element the store's script renders (late.js, slotwise/tag/assets.py).
-   "// @requests", "// @wait", "// @cookies" and "// @nav" are in a tag only when its config asks for them.
+   "// @requests", "// @wait", "// @cookies", "// @scripts" and "// @nav" are in a tag only when its config asks
+   for them.
    A tag with "// @nav" loads, at the first soft navigation of a single-page storefront, what reads, decides and
    applies that page and the next ones ("// @soft"): a proxied page's tag this whole tag (the `spa` variant,
    data-nav), the tag-only tag only the "soft" script (slotwise/tag/soft.js), which plugs into it ("// @plug").
@@ -150,8 +151,10 @@
     if (!f) return null;
     if (f.f != null) { var el = scope.elements && scope.elements.namedItem(f.f); return el ? el.value : null; }
     if (f.k != null) return typeof cookie == 'function' ? cookie(f.k) : null; // in the tag only when a field reads one
+    if (f.s) return typeof walk == 'function' ? walk(w, f.s) : null; // the same
     var n = find(scope, f.c);
     if (!n) return null;
+    if (f.j) return typeof walk == 'function' ? walk(n, f.j) : null;
     if (f.a == null) return n.textContent;
     if (!n.hasAttribute(f.a)) return null;
     var v = n.getAttribute(f.a);
@@ -169,6 +172,17 @@
     }
     return null;
   }
+  // @end
+  // @scripts: only in a tag whose rules read a script's data (slotwise/rules/script_data.py): the key path p in the
+  // live global (x: window) or in an element's JSON text (at most 512 KB), each step a key or a list's index (as
+  // extract.at_path steps); a text, number or boolean found (fields: its String()), else null
+  function walk(x, p) {
+    try { if (x.nodeType) x = x.textContent.length > 524288 ? null : JSON.parse(x.textContent); } catch (e) { return null; }
+    each(p, function (k) { x = has(x, k) ? x[k] : null; });
+    return /^(string|number|boolean)$/.test(typeof x) ? x : null;
+  }
+  // a key path's step k is in x: a key of an object, or a list's index (also the answer script's: keep)
+  function has(x, k) { return x && typeof x == 'object' && (Array.isArray(x) ? /^\d+$/.test(k) : {}.hasOwnProperty.call(x, k)); }
   // @end
   function fields(scope, fs) {
     var o = {};
@@ -481,7 +495,7 @@
     each(ps, function (p) {
       for (var s = x, t = o, i = 0, k; i < p.length; i++) {
         k = p[i];
-        if (!s || typeof s != 'object' || (Array.isArray(s) ? !/^\d+$/.test(k) : !{}.hasOwnProperty.call(s, k))) return;
+        if (!has(s, k)) return;
         if (i == p.length - 1) t[k] = f ? f(s[k]) : s[k];
         else { s = s[k]; t = t[k] = t[k] || (Array.isArray(s) ? [] : {}); }
       }

@@ -109,3 +109,47 @@ def test_the_size_bought_is_chosen_and_prestashop_refreshes_to_it(stack: ShopSta
     dialog.wait_for(state="visible")
     assert "take 10% off" in (dialog.text_content() or "")
     assert not errors
+
+
+def test_the_customer_s_script_field_reads_the_same_in_the_browser_as_behind_the_proxy(
+        stack: ShopStack, new_context: Any) -> None:
+    """The example's ``capture.customer`` reads ``prestashop.customer.email``: in tag-only mode the tag reads the
+    live ``window.prestashop`` (core.js has made it an event bus by then: more, the same customer), behind the
+    proxy the page's ``var prestashop = {...}`` as PrestaShop prints it. The same page, the same e-mail; a guest's
+    ``null`` names no one in either."""
+    import re
+
+    import httpx
+    from prestashop_shop import SESSION
+
+    from slotwise.rules.extract import read_groups
+    from slotwise.rules.loader import load_rules
+    from slotwise.tag import assets
+
+    rules = load_rules(Path(__file__).resolve().parents[2] / "slotwise" / "rules" / "examples" / "prestashop.yaml")
+    groups = rules.capture.page_groups("/")
+    assert set(groups) >= {"customer"}
+    code = assets.bundle({"v": 1, "scripts": 1}).source.decode()
+    reader = re.search(r"function find\(scope, c\) \{.*?\nfunction group\(g\) \{.*?\n\}\n", code, re.DOTALL)
+    assert reader and "function walk(" in reader.group(0)
+    context = new_context()
+    page = context.new_page()
+
+    def both() -> tuple[Any, Any]:
+        page.goto(stack.shop.url + "/4-men")
+        page.wait_for_function("window.psReady")  # the store's scripts ran
+        raw = page.evaluate("(g) => { var w = window, d = document, A = Array.prototype, BOOL = {}; "
+                            f"function each(list, f) {{ A.forEach.call(list || [], f); }} {reader.group(0)} "
+                            "return group(g); }", groups["customer"].to_json())
+        cookies = {c["name"]: c["value"] for c in context.cookies()}
+        html = httpx.get(stack.shop.url + "/4-men", cookies={SESSION: cookies[SESSION]}).content
+        return groups["customer"].clean(raw)["fields"], read_groups(html, groups)["customer"]["fields"]
+
+    assert both() == ({"email": None}, {"email": None})
+    page.goto(stack.shop.url + "/login")
+    page.fill("#login-form input[name=email]", "pub@prestashop.com")
+    page.fill("#login-form input[name=password]", "123456789")
+    page.click("#submit-login")
+    page.wait_for_url("**/my-account")
+    assert page.evaluate("typeof prestashop.on") == "function"  # the live object is more than the literal
+    assert both() == ({"email": "pub@prestashop.com"}, {"email": "pub@prestashop.com"})

@@ -82,11 +82,17 @@ def test_the_order_confirmation_names_the_order_and_takes_its_lines_from_the_car
                 "capture.cart last read it (lines: cart)") in page
 
 
-def test_the_login_form_and_the_identity_page(shop: PrestaShopShop, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_login_form_and_every_page_s_customer(shop: PrestaShopShop, capsys: pytest.CaptureFixture[str]) -> None:
+    """The login form posts what the login event reads; every page's ``var prestashop`` names the logged-in
+    customer (``prestashop.customer.email``), a guest's null names no one."""
     login = check(capsys, shop.url + "/login?back=my-account")
     assert ("login (login from a request): 1 form on this page posts to it (fields: back, email, password, "
             "submitLogin); recorded when response.status == 302") in login
+    assert "customer: none named" in login
+    assert "customer email (script prestashop.customer.email): nothing: prestashop.customer has no 'email'" in login
     with httpx.Client(base_url=shop.url) as store:
         store.post("/login", data={"email": "pub@prestashop.com", "password": "123456789", "submitLogin": "1"})
-        identity = check(capsys, shop.url + "/identity", "--cookie", f"{SESSION}={store.cookies[SESSION]}")
-    assert "customer: e-mail p***@prestashop.com" in identity  # masked, as every address rules check shows
+        for path in ("/", "/4-men", "/identity"):
+            out = check(capsys, shop.url + path, "--cookie", f"{SESSION}={store.cookies[SESSION]}")
+            assert "customer: e-mail p***@prestashop.com" in out  # masked, as every address rules check shows
+            assert "customer email (script prestashop.customer.email): 'p***@prestashop.com'" in out

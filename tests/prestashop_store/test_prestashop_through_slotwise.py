@@ -163,3 +163,19 @@ def test_a_login_links_the_customer_only_when_prestashop_accepted_it(stack: Shop
     identity = page(client, "/identity")  # names the same customer: nothing new
     assert identity.css_first("#customer-form input[name=email]").attributes["value"] == "pub@prestashop.com"
     assert len(stack.events("identify", vid(client))) == 1
+
+
+def test_a_customer_logged_in_before_the_proxy_saw_it_is_named_by_the_next_page(
+        stack: ShopStack, client: httpx.Client) -> None:
+    """Every page's ``var prestashop = {...}`` names the logged-in customer (``prestashop.customer.email``, read
+    from the page's script by the proxy): a session that logged in where the proxy did not see it (another
+    front, an earlier deployment) is the customer from its next page; a guest's page names no one."""
+    page(client, "/")
+    assert stack.profile(vid(client)).email_hash is None  # a guest: "email": null
+    with httpx.Client(base_url=stack.shop.url, cookies={SESSION: client.cookies[SESSION]}) as direct:
+        assert direct.post("/login", data={"email": "pub@prestashop.com", "password": "123456789",
+                                           "submitLogin": "1"}).status_code == 302
+    assert stack.events("identify", vid(client)) == []
+    page(client, "/4-men")
+    assert stack.profile(vid(client)).email_hash == hash_email("pub@prestashop.com")
+    assert len(stack.events("identify", vid(client))) == 1

@@ -161,3 +161,68 @@ def test_the_tag_reads_cookie_fields_from_document_cookie(browser: Any, tmp_path
                               cookie_values(groups, page_cookies([], [("set-cookie", c) for c in SET_COOKIES])))
     assert from_proxy.group("page_currency") == from_tag.group("page_currency")
     assert from_proxy.group("cookies")["fields"] == {"consent": "0", "login": "ana", "ours": None, "title": "All"}
+
+
+SCRIPT_DATA = {"cart": {"products": [{"id_product": "1", "price_amount": 23.9, "attributes": {"Size": "M"}}],
+                        "products_count": 1, "totals": {"total": {"amount": 23.0}}},
+               "customer": {"email": "pub@prestashop.com", "is_logged": True, "birthday": None},
+               "urls": {"base_url": "http://shop.example/"}, "tiny": 1e-7, "big": 12345678901234567890,
+               "text": "Café <b> & \u2028 \"quoted\""}
+SCRIPT_FIELDS = {  # name: (field, what both read)
+    "email": ({"script": ("prestashop", "customer", "email")}, "pub@prestashop.com"),
+    "logged": ({"script": ("prestashop", "customer", "is_logged")}, "true"),
+    "birthday": ({"script": ("prestashop", "customer", "birthday")}, None),  # null
+    "customer": ({"script": ("prestashop", "customer")}, None),  # an object
+    "size": ({"script": ("prestashop", "cart", "products", "0", "attributes", "Size")}, "M"),
+    "price": ({"script": ("prestashop", "cart", "products", "0", "price_amount")}, "23.9"),
+    "total": ({"script": ("prestashop", "cart", "totals", "total", "amount")}, "23"),  # 23.0: the browser's 23
+    "tiny": ({"script": ("prestashop", "tiny")}, "1e-7"),
+    "big": ({"script": ("prestashop", "big")}, "12345678901234567000"),
+    "text": ({"script": ("prestashop", "text")}, "Café <b> & \"quoted\""),  # spaces as every field's
+    "base": ({"script": ("prestashop", "urls", "base_url")}, "http://shop.example/"),  # json_encode's \/
+    "no_step": ({"script": ("prestashop", "cart", "products", "1", "id_product")}, None),
+    "length": ({"script": ("prestashop", "cart", "products", "length")}, None),  # a list has only indexes
+    "meta": ({"script": ("ShopifyAnalytics", "meta", "product", "id")}, "7"),
+    "bc": ({"script": ("BCData", "product_attributes", "sku")}, "SKU-1"),
+    "next": ({"css": "script#__NEXT_DATA__", "json": ("props", "pageProps", "product", "id")}, "42"),
+    "next_bad": ({"css": "script#broken", "json": ("a",)}, None),
+}
+
+
+def test_the_tag_reads_script_data_as_the_proxy_does(browser: Any, tmp_path: Any, page_server: Any) -> None:
+    """Tag-only, the tag (with its script data reader) reads the live globals a real page's scripts assigned and
+    an element's JSON text; the proxy reads the same page's HTML without running a script: the same text for
+    every field. Where the two differ (docs/capture.md): a ``const`` global is the page's but not ``window``'s (only
+    the proxy reads it); a literal that is JavaScript but no JSON runs in the browser (only the tag reads it)."""
+    from page_server import Page
+
+    from slotwise.rules.extract import Field, Group
+
+    prestashop = json.dumps(SCRIPT_DATA, ensure_ascii=False).replace("/", "\\/")  # as PHP's json_encode prints it
+    html = ("<!doctype html><html><head><title>Shop</title>"
+            f'<script type="text/javascript">\n    var prestashop = {prestashop};\n</script>'
+            "<script>window.ShopifyAnalytics = window.ShopifyAnalytics || {};\n"
+            'ShopifyAnalytics.meta = {"product": {"id": 7}};\nwindow["BCData"] = {"product_attributes": {"sku": "SKU-1"}};'
+            "\nvar Quoted = {'a': 1};\nconst Lexical = {\"a\": 1};</script>"
+            '<script id="__NEXT_DATA__" type="application/json">{"props": {"pageProps": {"product": {"id": 42}}}}</script>'
+            '<script id="broken" type="application/json">{"a": </script>'
+            "</head><body><h1>Shop</h1></body></html>").encode()
+    group = Group(fields={name: Field(**spec) for name, (spec, _) in SCRIPT_FIELDS.items()}
+                  | {"lexical": Field(script=("Lexical", "a")), "quoted": Field(script=("Quoted", "a"))})
+    shop = page_server({"/": Page(html)})
+    code = assets.bundle({"v": 1, "scripts": 1}).source.decode()
+    found = re.search(r"function find\(scope, c\) \{.*?\nfunction group\(g\) \{.*?\n\}\n", code, re.DOTALL)
+    assert found and "function walk(" in found.group(0)
+    page = browser.new_page()
+    try:
+        page.goto(shop.url + "/")
+        raw = page.evaluate("(g) => { var w = window, d = document, A = Array.prototype, BOOL = {}; "
+                            f"function each(list, f) {{ A.forEach.call(list || [], f); }} {found.group(0)} return group(g); }}",
+                            group.to_json())
+    finally:
+        page.close()
+    from_tag = group.clean(raw)["fields"]
+    from_proxy = read_groups(html, {"g": group})["g"]["fields"]
+    assert {name: from_tag[name] for name in SCRIPT_FIELDS} == {name: want for name, (_, want) in SCRIPT_FIELDS.items()}
+    assert from_proxy == {**from_tag, "lexical": "1", "quoted": None}
+    assert (from_tag["lexical"], from_tag["quoted"]) == (None, "1")
