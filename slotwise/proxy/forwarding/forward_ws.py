@@ -18,10 +18,18 @@ where the server sends ``websocket.accept`` headers (uvicorn; granian drops
 them).
 
 Messages (not frames: fragmented messages are reassembled by both ends) are
-relayed as text or binary. Close codes travel both ways with their reasons;
-a close without a code (1005) becomes 1000, a connection that just drops
-(1006) becomes 1001 for the other side, and an origin that drops becomes
-1011 for the visitor. A connection silent for the path's idle timeout (no
+relayed as text or binary. Close codes travel both ways with their reasons; a
+close frame without a code (1005) becomes 1000. A connection that ends without
+a close frame has no code to pass on (1006 may not be sent, RFC 6455 7.4.1): a
+visitor who drops (a killed browser, a lost network) is going away, 1001 for
+the origin; an origin that drops is an error, 1011 for the visitor. Which
+visitor had no close frame is the server's to say: uvicorn gives a close
+frame's ``websocket.disconnect`` a ``reason`` and a lost connection's none;
+granian gives both the same 1005 and no reason, so under granian a close frame
+without a code (a page's ``close()`` with no arguments) is taken for a drop,
+1001 (README: Protocols). A send to a visitor who just left fails before its
+disconnect is read: the relay then reads it, so the origin still gets the
+visitor's own code. A connection silent for the path's idle timeout (no
 message either way, no ping from the origin) is closed with 1001 on both
 sides, the origin first. A message waiting for a visitor who reads nothing
 is no traffic, and each close frame is given ``_CLOSE_WAIT`` to find room
@@ -34,6 +42,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 
@@ -51,16 +61,34 @@ _HANDSHAKE = frozenset({b"sec-websocket-key", b"sec-websocket-version", b"sec-we
                         b"sec-websocket-protocol", b"sec-websocket-accept", b"content-length", b"content-type",
                         b"transfer-encoding", b"date", b"server"})
 CLOSE_IDLE = 1001
+VISITOR_LOST = 1001  # going away: what the origin is told of a visitor gone without a close frame
+ORIGIN_LOST = 1011  # an unexpected condition: what the visitor is told of an origin gone without one
 _CLOSE_WAIT = 5.0  # seconds for a visitor to answer our close frame
-_RESERVED = {1005: 1000, 1006: 1001, 1015: 1001}  # codes that must not be sent on the wire
+_NO_CODE = 1005  # a close frame without a code; 1006 and 1015 are connections lost without one
 
 
-def wire_code(code: int | None, default: int = 1000) -> int:
-    """A close code that may be sent in a close frame."""
-    if code is None:
-        return default
-    code = _RESERVED.get(code, code)
-    return code if code == 1000 or 1001 <= code <= 1014 or 3000 <= code <= 4999 else default
+def wire_code(code: int | None, lost: int) -> int:
+    """A close code that may be sent in a close frame: a close frame's own, 1000 for one without a code,
+    ``lost`` for a connection that ended without a close frame (``None``, 1006, 1015) or a code no frame may carry."""
+    if code == _NO_CODE:
+        return 1000
+    if code is not None and (code == 1000 or (1001 <= code <= 1014 and code not in (1004, 1006)) or 3000 <= code <= 4999):
+        return code
+    return lost
+
+
+def visitor_close(message: Mapping[str, Any]) -> tuple[int, str]:
+    """The close code and reason for the origin from the server's ``websocket.disconnect``. A 1005 without a
+    ``reason`` is a connection lost, not a close frame without a code: uvicorn gives a frame's close a reason
+    (its lost connection has none), granian gives neither a reason."""
+    code = message.get("code", _NO_CODE)
+    if code == _NO_CODE and "reason" not in message:
+        code = None
+    return wire_code(code, VISITOR_LOST), message.get("reason") or ""
+
+
+class VisitorGone(Exception):
+    """A send to the visitor failed: the visitor left, and the server's ``websocket.disconnect`` says how."""
 
 
 async def deny(scope: Scope, send: Send, status: int, headers: Headers, body: bytes) -> None:
@@ -142,8 +170,16 @@ class Relay:
             tasks.add(asyncio.ensure_future(self.watch_idle()))
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            if client in done:
-                client.result()  # the visitor left; the origin was told (a relay bug surfaces here)
+            if origin in done and isinstance(origin.exception(), VisitorGone):
+                done = {client}  # the server has the visitor's disconnect: its next receive gives it
+                try:
+                    async with asyncio.timeout(_CLOSE_WAIT):
+                        await asyncio.shield(client)
+                except TimeoutError:
+                    client.cancel()
+            if client in done:  # the visitor left: the origin is told how (a relay bug surfaces here)
+                code, reason = client.result() if not client.cancelled() else (VISITOR_LOST, "")
+                await self._close_origin(code, reason)
                 return
             ended = next(iter(done))
             code, reason = ended.result()
@@ -163,7 +199,7 @@ class Relay:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def from_client(self) -> None:
+    async def from_client(self) -> tuple[int, str]:
         while True:
             message = await self.receive()
             kind = message["type"]
@@ -175,10 +211,7 @@ class Relay:
                 else:
                     await self.ws.send_str(message.get("text") or "")
             elif kind == "websocket.disconnect":
-                code = wire_code(message.get("code"), 1001)
-                reason = (message.get("reason") or "").encode("utf-8")[:123]
-                await self.ws.close(code=code, message=reason)
-                return
+                return visitor_close(message)
 
     async def from_origin(self) -> tuple[int, str]:
         ws = self.ws
@@ -187,19 +220,25 @@ class Relay:
             kind = msg.type
             if kind == aiohttp.WSMsgType.TEXT:
                 self.last = self.loop.time()
-                await self.send({"type": "websocket.send", "text": msg.data})
+                await self._to_client({"type": "websocket.send", "text": msg.data})
             elif kind == aiohttp.WSMsgType.BINARY:
                 self.last = self.loop.time()
-                await self.send({"type": "websocket.send", "bytes": msg.data})
+                await self._to_client({"type": "websocket.send", "bytes": msg.data})
             elif kind == aiohttp.WSMsgType.PING:
                 self.last = self.loop.time()
                 await ws.pong(msg.data)
             elif kind == aiohttp.WSMsgType.PONG:
                 self.last = self.loop.time()
-            else:  # CLOSE, CLOSING, CLOSED, ERROR: the visitor gets the origin's code
-                code = ws.close_code if kind != aiohttp.WSMsgType.ERROR else None
-                reason = msg.extra if kind == aiohttp.WSMsgType.CLOSE and isinstance(msg.extra, str) else ""
-                return wire_code(code, 1011), reason
+            elif kind == aiohttp.WSMsgType.CLOSE:  # its close frame: its code (0 is none) and reason
+                return wire_code(msg.data or _NO_CODE, ORIGIN_LOST), msg.extra if isinstance(msg.extra, str) else ""
+            else:  # CLOSING, CLOSED, ERROR: the origin's connection ended without a close frame
+                return ORIGIN_LOST, ""
+
+    async def _to_client(self, message: dict[str, Any]) -> None:
+        try:
+            await self.send(message)
+        except Exception as exc:  # noqa: BLE001 — each server has its own error for a visitor gone
+            raise VisitorGone from exc
 
     async def watch_idle(self) -> tuple[int, str]:
         assert self.idle
