@@ -32,6 +32,7 @@ from slotwise.proxy.forwarding.forward_safe import SafePersonalizer
 from slotwise.proxy.forwarding.forward_stream import Receive, Scope, Send
 from slotwise.proxy.forwarding.forward_ws import WebSocketForwarder, deny
 from slotwise.proxy.operations.health import HealthReport, run_checks
+from slotwise.proxy.operations.worker_signals import stopping
 from slotwise.proxy.forwarding.upstream_health import check_upstream
 from slotwise.proxy.forwarding.upstream import Upstream
 
@@ -64,7 +65,8 @@ class ProxyApp:
         self.safe = SafePersonalizer(self.personalizer, self.settings.personalize_budget_ms)
         self.forwarder = Forwarder(self.settings, self.safe, self.upstream) if self.upstream is not None else None
         self.websockets = (
-            WebSocketForwarder(self.settings, self.upstream, self.forwarder) if self.forwarder is not None and self.upstream else None
+            WebSocketForwarder(self.settings, self.upstream, self.forwarder, stopping)
+            if self.forwarder is not None and self.upstream else None
         )
         own = [Route("/health", self.health, methods=["GET", "HEAD"]), Route("/live", self.live, methods=["GET", "HEAD"]),
                Route("/metrics", self.metrics, methods=["GET"])]
@@ -186,12 +188,15 @@ def create_app_from_env() -> Any:
     from slotwise.logsetup import configure_logging
 
     from slotwise.proxy.operations.orphans import die_with_master, stop_master
+    from slotwise.proxy.operations.worker_signals import tell_at_uvicorns_stop
     from slotwise.proxy.server import tune_malloc
 
     die_with_master()  # a kill -9 of the master must not leave this worker serving
     tune_malloc()
     settings = Settings.from_env()
     configure_logging(settings.log_level, access=settings.access_log)  # one format, no query strings
+    if settings.server == "uvicorn":  # granian's workers are told by their own handler (server.run: once_per_worker)
+        tell_at_uvicorns_stop()
     try:
         return _worker_app(settings)
     except Exception as exc:  # would fail again in every respawned worker

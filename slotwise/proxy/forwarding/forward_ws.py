@@ -29,9 +29,16 @@ granian gives both the same 1005 and no reason, so under granian a close frame
 without a code (a page's ``close()`` with no arguments) is taken for a drop,
 1001 (README: Protocols). A send to a visitor who just left fails before its
 disconnect is read: the relay then reads it, so the origin still gets the
-visitor's own code. A connection silent for the path's idle timeout (no
-message either way, no ping from the origin) is closed with 1001 on both
-sides, the origin first. A message waiting for a visitor who reads nothing
+visitor's own code.
+
+A worker that stops ends its WebSockets with 1012 (service restart) on both
+sides (README: Stopping): uvicorn sends it to the visitor and to the app;
+granian tells the app of a visitor without a close frame and leaves the
+connection open, and the relay, which knows the worker is stopping (the app
+passes ``worker_signals.stopping``), sends the 1012 itself.
+
+A connection silent for the path's idle timeout (no message either way, no
+ping from the origin) is closed with 1001 on both sides, the origin first. A message waiting for a visitor who reads nothing
 is no traffic, and each close frame is given ``_CLOSE_WAIT`` to find room
 (the origin's connection is dropped past it): a stuck visitor cannot hold
 the relay and the origin's WebSocket open for ever. Pings from the origin
@@ -42,7 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -62,6 +69,7 @@ _HANDSHAKE = frozenset({b"sec-websocket-key", b"sec-websocket-version", b"sec-we
                         b"transfer-encoding", b"date", b"server"})
 CLOSE_IDLE = 1001
 VISITOR_LOST = 1001  # going away: what the origin is told of a visitor gone without a close frame
+SERVICE_RESTART = 1012  # what both sides are told when this worker stops (uvicorn's own code for it)
 ORIGIN_LOST = 1011  # an unexpected condition: what the visitor is told of an origin gone without one
 _CLOSE_WAIT = 5.0  # seconds for a visitor to answer our close frame
 _NO_CODE = 1005  # a close frame without a code; 1006 and 1015 are connections lost without one
@@ -77,13 +85,14 @@ def wire_code(code: int | None, lost: int) -> int:
     return lost
 
 
-def visitor_close(message: Mapping[str, Any]) -> tuple[int, str]:
+def visitor_close(message: Mapping[str, Any], stopping: bool = False) -> tuple[int, str]:
     """The close code and reason for the origin from the server's ``websocket.disconnect``. A 1005 without a
-    ``reason`` is a connection lost, not a close frame without a code: uvicorn gives a frame's close a reason
-    (its lost connection has none), granian gives neither a reason."""
+    ``reason`` is no close frame, not a frame without a code: uvicorn gives a frame's close a reason (its lost
+    connection has none), granian gives neither a reason. No close frame in a worker that is ``stopping`` is
+    the server ending the WebSocket (granian's stop), not the visitor: a restart."""
     code = message.get("code", _NO_CODE)
     if code == _NO_CODE and "reason" not in message:
-        code = None
+        return (SERVICE_RESTART if stopping else VISITOR_LOST), ""
     return wire_code(code, VISITOR_LOST), message.get("reason") or ""
 
 
@@ -102,10 +111,12 @@ async def deny(scope: Scope, send: Send, status: int, headers: Headers, body: by
 
 
 class WebSocketForwarder:
-    def __init__(self, settings: Settings, upstream: Upstream, forwarder: Forwarder) -> None:
+    def __init__(self, settings: Settings, upstream: Upstream, forwarder: Forwarder,
+                 stopping: Callable[[], bool] = lambda: False) -> None:
         self.settings = settings
         self.upstream = upstream
         self.forwarder = forwarder  # its request-target and flow rules are the HTTP ones
+        self.stopping = stopping  # whether this worker got its stop signal (the app's: worker_signals.stopping)
         self.rewrite_headers = ResponseHeaderRewriter(settings.upstream)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -148,7 +159,7 @@ class WebSocketForwarder:
                               if n not in _HANDSHAKE and n not in HOP_BY_HOP]
             await send({"type": "websocket.accept", "subprotocol": ws.protocol, "headers": accept_headers})
             metrics.count_response(101)
-            await Relay(ws, receive, send, idle_timeout).run()
+            await Relay(ws, receive, send, idle_timeout, self.stopping).run()
         finally:
             if not ws.closed:
                 await ws.close(code=1001)
@@ -157,8 +168,9 @@ class WebSocketForwarder:
 class Relay:
     """Both directions of one proxied WebSocket, until either side closes or it goes idle."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, receive: Receive, send: Send, idle: float | None) -> None:
-        self.ws, self.receive, self.send, self.idle = ws, receive, send, idle
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, receive: Receive, send: Send, idle: float | None,
+                 stopping: Callable[[], bool]) -> None:
+        self.ws, self.receive, self.send, self.idle, self.stopping = ws, receive, send, idle, stopping
         self.loop = asyncio.get_running_loop()
         self.last = self.loop.time()
 
@@ -180,6 +192,8 @@ class Relay:
             if client in done:  # the visitor left: the origin is told how (a relay bug surfaces here)
                 code, reason = client.result() if not client.cancelled() else (VISITOR_LOST, "")
                 await self._close_origin(code, reason)
+                if code == SERVICE_RESTART and self.stopping():  # granian's stop left the visitor's connection open
+                    await self._close_client(code, reason)
                 return
             ended = next(iter(done))
             code, reason = ended.result()
@@ -211,7 +225,7 @@ class Relay:
                 else:
                     await self.ws.send_str(message.get("text") or "")
             elif kind == "websocket.disconnect":
-                return visitor_close(message)
+                return visitor_close(message, self.stopping())
 
     async def from_origin(self) -> tuple[int, str]:
         ws = self.ws
