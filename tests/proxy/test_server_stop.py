@@ -1,10 +1,12 @@
 """A stop (SIGTERM: ``docker stop``, a deploy) drains both servers the same way (README: Stopping).
 
 The real ``python -m slotwise.proxy.server`` under granian and uvicorn, a real origin: an open WebSocket is
-closed with 1012 (service restart: reconnect) on both sides, a request in flight is answered whole, and the
-worker's stop listeners (``worker_signals.when_told_to_stop``: the learning's handover) are told at the signal,
-not at the lifespan shutdown after the drain. The listener is seen through a ``sitecustomize`` first on the
-server's ``PYTHONPATH`` (as tests/edge/test_serve_stop_timeout.py does): it marks the time each worker was told.
+closed with 1012 (service restart: reconnect) on both sides, a request in flight is answered whole, one that
+never ends (an event stream) is cut at the worker's budget, so its lifespan shutdown runs (it writes out what
+it holds) before the kill at ``--stop-timeout``, and the worker's stop listeners
+(``worker_signals.when_told_to_stop``: the learning's handover) are told at the signal, not at the lifespan
+shutdown after the drain. The worker is seen through a ``sitecustomize`` first on the server's ``PYTHONPATH``
+(as tests/edge/test_serve_stop_timeout.py does): it marks when each worker was told and began its shutdown.
 """
 
 from __future__ import annotations
@@ -42,12 +44,21 @@ MARK_WHEN_TOLD = textwrap.dedent('''
             await started(self)
             when_told_to_stop(lambda: (marks / f"told-{os.getpid()}").write_text(repr(time.time())))
 
-        app.ProxyApp.startup = startup
+        stopped = app.ProxyApp.shutdown
+
+        async def shutdown(self):
+            (marks / f"shutdown-{os.getpid()}").write_text(repr(time.time()))
+            await stopped(self)
+
+        app.ProxyApp.startup, app.ProxyApp.shutdown = startup, shutdown
 ''')
 
 
+STOP_TIMEOUT = 8  # a worker's budget: 4 s (Settings.worker_stop_budget)
+
+
 @pytest.mark.parametrize("server", SERVERS)
-def test_a_stop_closes_websockets_with_1012_both_ways_and_answers_requests_in_flight(
+def test_a_stop_closes_websockets_with_1012_answers_requests_and_cuts_the_endless_at_the_budget(
         server: str, origin: Any, port_factory: Any, process_runner: Any, tmp_path: Path) -> None:
     hook, marks = tmp_path / "hook", tmp_path / "marks"
     hook.mkdir()
@@ -55,33 +66,48 @@ def test_a_stop_closes_websockets_with_1012_both_ways_and_answers_requests_in_fl
     (hook / "sitecustomize.py").write_text(MARK_WHEN_TOLD)
     port = port_factory()
     env = {"PYTHONPATH": f"{hook}:{ROOT}", "TOLD_MARKS": str(marks)}
-    with proxy_process(process_runner, port, origin.url, server, env=env, stop_timeout=10,
-                       data=tmp_path / "data") as proxy:
+    answered: dict[str, Any] = {}
+
+    def get(name: str, path: str) -> threading.Thread:
+        def read() -> None:
+            try:
+                with httpx.stream("GET", f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+                    answered[name] = b"".join(response.iter_bytes())
+            except httpx.HTTPError as exc:
+                answered[name] = exc
+            answered[f"{name} at"] = time.time()
+
+        thread = threading.Thread(target=read)
+        thread.start()
+        return thread
+
+    with proxy_process(process_runner, port, origin.url, server, env=env, stop_timeout=STOP_TIMEOUT,
+                       data=tmp_path / "data", log_level="info") as proxy:
         before = len(WS_LOG)
         with connect(f"ws://127.0.0.1:{port}/ws/stop", open_timeout=5) as ws:
             ws.send("here")
             assert ws.recv(timeout=5) == "here"
-            answered: dict[str, Any] = {}
-
-            def in_flight() -> None:  # the origin's second event comes 2 s after its first
-                with httpx.stream("GET", f"http://127.0.0.1:{port}/sse?pause=2", timeout=20) as response:
-                    answered["body"] = response.read()
-                answered["at"] = time.time()
-
-            request = threading.Thread(target=in_flight)
-            request.start()
+            requests = [get("brief", "/sse?pause=2"),  # its second event 2 s after its first
+                        get("endless", f"/sse?token=never-{server}")]  # its second event never comes
             time.sleep(0.5)
             assert proxy.proc is not None
+            signalled = time.time()
             proxy.proc.send_signal(signal.SIGTERM)
             with pytest.raises(ConnectionClosed) as closed:
                 ws.recv(timeout=10)
-            request.join(20)
+            for request in requests:
+                request.join(20)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012, closed.value  # a close frame
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not (len(WS_LOG) > before and WS_LOG[-1]["close"]):
             time.sleep(0.02)
         assert WS_LOG[-1]["close"] == [1012, ""]
-        assert answered.get("body") == b"data: first\n\ndata: second\n\n", answered
+        assert answered.get("brief") == b"data: first\n\ndata: second\n\n", answered
+        assert isinstance(answered.get("endless"), httpx.HTTPError), answered  # cut, not ended as if whole
+        assert 3.5 < answered["endless at"] - signalled < STOP_TIMEOUT - 1, answered
         told = [float(p.read_text()) for p in marks.glob("told-*")]
-        assert len(told) == 1 and told[0] < answered["at"], (told, answered)  # told while the request still ran
+        assert len(told) == 1 and told[0] < answered["brief at"], (told, answered)  # told while requests ran
         assert proxy.proc.wait(10) == 0, proxy.log()
+        assert len(list(marks.glob("shutdown-*"))) == 1, proxy.log()  # its lifespan shutdown ran
+        log = proxy.log()
+        assert "killing worker" not in log.lower() and "stopping: cancelling 1 request(s) still running" in log, log
