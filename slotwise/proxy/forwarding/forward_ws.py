@@ -183,14 +183,10 @@ class Relay:
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             if origin in done and isinstance(origin.exception(), VisitorGone):
-                done = {client}  # the server has the visitor's disconnect: its next receive gives it
-                try:
-                    async with asyncio.timeout(_CLOSE_WAIT):
-                        await asyncio.shield(client)
-                except TimeoutError:
-                    client.cancel()
+                await asyncio.wait({client}, timeout=_CLOSE_WAIT)  # the server's next receive gives the disconnect
+                done = {client}
             if client in done:  # the visitor left: the origin is told how (a relay bug surfaces here)
-                code, reason = client.result() if not client.cancelled() else (VISITOR_LOST, "")
+                code, reason = client.result() if client.done() else (VISITOR_LOST, "")
                 await self._close_origin(code, reason)
                 if code == SERVICE_RESTART and self.stopping():  # granian's stop left the visitor's connection open
                     await self._close_client(code, reason)
