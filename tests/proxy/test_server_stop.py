@@ -67,12 +67,21 @@ def test_a_stop_closes_websockets_with_1012_answers_requests_and_cuts_the_endles
     port = port_factory()
     env = {"PYTHONPATH": f"{hook}:{ROOT}", "TOLD_MARKS": str(marks)}
     answered: dict[str, Any] = {}
+    first_events: list[threading.Event] = []
 
     def get(name: str, path: str) -> threading.Thread:
+        """The request in a thread; ``first_events`` says when its first event came (it is in flight)."""
+        first = threading.Event()
+        first_events.append(first)
+
         def read() -> None:
+            body = b""
             try:
                 with httpx.stream("GET", f"http://127.0.0.1:{port}{path}", timeout=30) as response:
-                    answered[name] = b"".join(response.iter_bytes())
+                    for chunk in response.iter_bytes():
+                        body += chunk
+                        first.set()
+                answered[name] = body
             except httpx.HTTPError as exc:
                 answered[name] = exc
             answered[f"{name} at"] = time.time()
@@ -89,7 +98,7 @@ def test_a_stop_closes_websockets_with_1012_answers_requests_and_cuts_the_endles
             assert ws.recv(timeout=5) == "here"
             requests = [get("brief", "/sse?pause=2"),  # its second event 2 s after its first
                         get("endless", f"/sse?token=never-{server}")]  # its second event never comes
-            time.sleep(0.5)
+            assert all(first.wait(10) for first in first_events), answered
             assert proxy.proc is not None
             signalled = time.time()
             proxy.proc.send_signal(signal.SIGTERM)
