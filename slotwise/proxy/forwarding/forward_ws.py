@@ -173,6 +173,7 @@ class Relay:
         self.ws, self.receive, self.send, self.idle, self.stopping = ws, receive, send, idle, stopping
         self.loop = asyncio.get_running_loop()
         self.last = self.loop.time()
+        self.closing_origin = False  # our close frame to the origin is on its way: nothing else reads from it
 
     async def run(self) -> None:
         client = asyncio.ensure_future(self.from_client())
@@ -225,7 +226,9 @@ class Relay:
 
     async def from_origin(self) -> tuple[int, str]:
         ws = self.ws
-        while True:
+        # once we close the origin, its answer is read by the close: a receive after that would send a close
+        # of its own, 1000, ahead of ours (aiohttp's receive on a closing WebSocket closes it)
+        while not self.closing_origin:
             msg = await ws.receive()
             kind = msg.type
             if kind == aiohttp.WSMsgType.TEXT:
@@ -243,6 +246,7 @@ class Relay:
                 return wire_code(msg.data or _NO_CODE, ORIGIN_LOST), msg.extra if isinstance(msg.extra, str) else ""
             else:  # CLOSING, CLOSED, ERROR: the origin's connection ended without a close frame
                 return ORIGIN_LOST, ""
+        return ORIGIN_LOST, ""  # not read: the relay is closing the origin itself
 
     async def _to_client(self, message: dict[str, Any]) -> None:
         try:
@@ -263,6 +267,7 @@ class Relay:
         waits to send to us, we wait to send to a visitor who reads nothing) is cut after ``_CLOSE_WAIT``."""
         connection = self.ws._response.connection
         transport = connection.transport if connection is not None else None  # aiohttp lets it go on a cancel
+        self.closing_origin = True
         try:
             async with asyncio.timeout(_CLOSE_WAIT):
                 await self.ws.close(code=code, message=reason.encode())
