@@ -32,6 +32,8 @@ from slotwise.proxy.forwarding.forward_safe import SafePersonalizer
 from slotwise.proxy.forwarding.forward_stream import Receive, Scope, Send
 from slotwise.proxy.forwarding.forward_ws import WebSocketForwarder, deny
 from slotwise.proxy.operations.health import HealthReport, run_checks
+from slotwise.proxy.operations.in_flight import InFlight
+from slotwise.proxy.operations.worker_signals import stopping
 from slotwise.proxy.forwarding.upstream_health import check_upstream
 from slotwise.proxy.forwarding.upstream import Upstream
 
@@ -56,6 +58,7 @@ class ProxyApp:
         self.personalizer: Personalizer = personalizer or NullPersonalizer()
         self.upstream = Upstream(settings) if settings.upstream else None
         self.startup_error: str | None = None  # the personalizer failed to start: serving transparently
+        self.in_flight = InFlight(settings.worker_stop_budget)
         self._health: tuple[float, HealthReport] | None = None
         self._health_lock: asyncio.Lock | None = None
         self._build()
@@ -64,7 +67,8 @@ class ProxyApp:
         self.safe = SafePersonalizer(self.personalizer, self.settings.personalize_budget_ms)
         self.forwarder = Forwarder(self.settings, self.safe, self.upstream) if self.upstream is not None else None
         self.websockets = (
-            WebSocketForwarder(self.settings, self.upstream, self.forwarder) if self.forwarder is not None and self.upstream else None
+            WebSocketForwarder(self.settings, self.upstream, self.forwarder, stopping)
+            if self.forwarder is not None and self.upstream else None
         )
         own = [Route("/health", self.health, methods=["GET", "HEAD"]), Route("/live", self.live, methods=["GET", "HEAD"]),
                Route("/metrics", self.metrics, methods=["GET"])]
@@ -76,13 +80,20 @@ class ProxyApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            path: str = scope["path"]
-            if path.startswith(PREFIX) and (len(path) == len(PREFIX) or path[len(PREFIX)] == "/"):
-                await self.router(scope, receive, send)
-            elif self.forwarder is None:  # --tag-only: the store serves its own pages
-                await NOT_HERE(scope, receive, send)
-            else:
-                await self.forwarder(scope, receive, send)
+            task = asyncio.current_task()
+            if task is not None:  # cancelled if still running the budget after a stop signal (in_flight.py)
+                self.in_flight.tasks.add(task)
+            try:
+                path: str = scope["path"]
+                if path.startswith(PREFIX) and (len(path) == len(PREFIX) or path[len(PREFIX)] == "/"):
+                    await self.router(scope, receive, send)
+                elif self.forwarder is None:  # --tag-only: the store serves its own pages
+                    await NOT_HERE(scope, receive, send)
+                else:
+                    await self.forwarder(scope, receive, send)
+            finally:
+                if task is not None:
+                    self.in_flight.tasks.discard(task)
         elif kind == "websocket":
             path = scope["path"]
             if self.websockets is None or path.startswith(PREFIX) and (len(path) == len(PREFIX) or path[len(PREFIX)] == "/"):
@@ -147,6 +158,7 @@ class ProxyApp:
 
     async def startup(self) -> None:
         metrics.start()
+        self.in_flight.start()
         try:
             await self.personalizer.startup()
         except Exception as exc:  # fail open: a transparent proxy beats an outage
@@ -159,6 +171,7 @@ class ProxyApp:
             heap.settle()  # start-up's objects out of every later full collection (the p99 tail)
 
     async def shutdown(self) -> None:
+        self.in_flight.stop()
         try:
             await self.personalizer.shutdown()
         finally:
@@ -186,12 +199,15 @@ def create_app_from_env() -> Any:
     from slotwise.logsetup import configure_logging
 
     from slotwise.proxy.operations.orphans import die_with_master, stop_master
+    from slotwise.proxy.operations.worker_signals import tell_at_uvicorns_stop
     from slotwise.proxy.server import tune_malloc
 
     die_with_master()  # a kill -9 of the master must not leave this worker serving
     tune_malloc()
     settings = Settings.from_env()
     configure_logging(settings.log_level, access=settings.access_log)  # one format, no query strings
+    if settings.server == "uvicorn":  # granian's workers are told by their own handler (server.run: once_per_worker)
+        tell_at_uvicorns_stop()
     try:
         return _worker_app(settings)
     except Exception as exc:  # would fail again in every respawned worker

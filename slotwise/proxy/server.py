@@ -95,7 +95,8 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
             server_header=False,  # the origin's Server header is the one that counts
             date_header=False,  # the origin's Date wins; the proxy adds one only if missing
             log_level=settings.log_level,
-            # requests still running at the stop: cancelled past the worker's budget, as its other waits are
+            # requests still running at the stop: cancelled past the worker's budget, as its other waits are (the
+            # app does so under either server: in_flight.py; this is uvicorn's own, a moment later)
             timeout_graceful_shutdown=settings.worker_stop_budget,
         )
         from slotwise.proxy.operations.worker_stop import BoundedMultiprocess

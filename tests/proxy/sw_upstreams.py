@@ -7,6 +7,7 @@ broken framing, resets and stalls are reproducible without a toxiproxy daemon.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import hashlib
 import json
@@ -174,7 +175,9 @@ WS_LOG: list[dict[str, Any]] = []  # one entry per WebSocket the origin accepted
 async def ws_echo(websocket: WebSocket) -> None:
     """Echoes text and binary; ``close:CODE:REASON`` closes with that code; ``headers`` sends what it received.
 
-    ``/ws/deny`` refuses the upgrade with a 426 (what a typical origin answers a plain GET too).
+    ``/ws/deny`` refuses the upgrade with a 426 (what a typical origin answers a plain GET too); ``/ws/greet``
+    sends ``welcome`` as soon as it accepts, before the visitor says anything (a chat's greeting, a stock feed's
+    first state); ``vanish`` drops the connection without a close frame (an origin that crashes).
     """
     if websocket.url.path.endswith("/deny"):
         await websocket.send_denial_response(Response("upgrade refused", status_code=426, headers={"x-origin": "deny"}))
@@ -183,10 +186,18 @@ async def ws_echo(websocket: WebSocket) -> None:
     entry: dict[str, Any] = {"headers": [[k.decode(), v.decode()] for k, v in websocket.scope["headers"]], "close": None}
     WS_LOG.append(entry)
     await websocket.accept(subprotocol=offered[-1] if offered else None, headers=[(b"set-cookie", b"ws=1; Path=/")])
+    if websocket.url.path.endswith("/greet"):
+        await websocket.send_text("welcome")
     try:
         await _echo(websocket, entry)
-    except WebSocketDisconnect as exc:  # the connection went while an echo was being sent: that is its end too
-        entry["close"] = [exc.code, exc.reason or ""]
+    except WebSocketDisconnect as exc:  # the connection went while an echo was being sent: that is its end too,
+        entry["close"] = [exc.code, exc.reason or ""]  # and the close frame it got, if any, is queued after the
+        with contextlib.suppress(TimeoutError):  # messages that came before it
+            async with asyncio.timeout(1):
+                while (message := await websocket._receive())["type"] != "websocket.disconnect":
+                    pass
+            if message.get("code") != 1005:  # uvicorn's lost connection, after a close frame's disconnect
+                entry["close"] = [message["code"], message.get("reason") or ""]
 
 
 async def _echo(websocket: WebSocket, entry: dict[str, Any]) -> None:
@@ -200,6 +211,8 @@ async def _echo(websocket: WebSocket, entry: dict[str, Any]) -> None:
             _, code, reason = text.split(":", 2)
             await websocket.close(int(code), reason)
             return
+        if text == "vanish":  # the origin's process fails: its server drops the connection, no close frame
+            raise RuntimeError("the origin vanishes")
         if text == "headers":
             await websocket.send_text(json.dumps(entry["headers"]))
         elif message.get("bytes") is not None:

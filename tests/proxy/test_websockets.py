@@ -7,6 +7,7 @@ passed on, idle limits per path, and nothing under /_sw/.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -137,3 +138,49 @@ def test_a_visitor_that_reads_nothing_is_cut_at_the_idle_limit(served: Any) -> N
         assert len(WS_LOG) > before and WS_LOG[-1]["close"] is not None, "the origin's WebSocket was left open"
         # told (1001), or cut when even our close frame found no room toward it (1006)
         assert WS_LOG[-1]["close"][0] in (1001, 1006)
+
+
+def test_the_origins_first_message_reaches_a_visitor_who_has_said_nothing(served: Any) -> None:
+    """A chat's greeting or a stock feed's first state comes from the origin right after the upgrade."""
+    with connect(ws_url(served, "/ws/greet"), open_timeout=5) as ws:
+        assert ws.recv(timeout=5) == "welcome"
+        ws.send("then")
+        assert ws.recv(timeout=5) == "then"
+
+
+def _origins_close(before: int) -> list[Any]:
+    """The close code and reason the origin's next WebSocket after ``before`` received (waits up to 5 s)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not (len(WS_LOG) > before and WS_LOG[-1]["close"]):
+        time.sleep(0.02)
+    assert len(WS_LOG) > before and WS_LOG[-1]["close"] is not None, "the origin's WebSocket was left open"
+    return WS_LOG[-1]["close"]
+
+
+@pytest.mark.parametrize("frame", [b"\x88\x85\0\0\0\0\x0f\xa3bye", b"\x88\x80\0\0\0\0", b""],
+                         ids=["close-4003", "close-without-code", "dropped"])
+def test_the_visitors_close_reaches_the_origin_a_drop_as_going_away(served: Any, frame: bytes) -> None:
+    """The visitor's close reaches the origin also when it comes while echoes are on their way to the visitor
+    (the relay's send fails first). A killed browser or a lost network sends no close frame: the origin hears
+    1001 (going away), never a dropped connection (1006: no frame may carry it). A close frame without a code is
+    a normal close (1000) where the server tells the two apart: granian does not (README: Protocols)."""
+    before = len(WS_LOG)
+    with _upgraded(served.port, "/ws/drop") as sock:
+        sock.sendall(b"\x81\x82\0\0\0\0hi" * 50)  # messages (zero mask): their echoes come back as the visitor goes
+        if frame:  # then reads what comes until the server closes: unread bytes would make its close a reset
+            sock.sendall(frame)
+            with contextlib.suppress(OSError):
+                while sock.recv(65536):
+                    pass
+    expected = {b"": [1001, ""], b"\x88\x80\0\0\0\0": [1000 if served.server == "uvicorn" else 1001, ""]}
+    # granian's ASGI disconnect carries the code only
+    assert _origins_close(before) == expected.get(frame, [4003, "bye" if served.server == "uvicorn" else ""])
+
+
+def test_an_origin_that_drops_is_an_error_for_the_visitor(served: Any) -> None:
+    """An origin gone without a close frame (a crash, a reset) is 1011 for the visitor, not a going away."""
+    with connect(ws_url(served, "/ws/vanish"), open_timeout=5) as ws:
+        ws.send("vanish")
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011

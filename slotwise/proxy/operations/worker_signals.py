@@ -43,7 +43,10 @@ shutdown (the server drains its connections first). What must not start in a
 stopping worker — taking the learning over from a worker that stopped first,
 only to save and release it again, and outlast ``--stop-timeout`` doing so —
 hears the signal through ``when_told_to_stop``: the first stop signal calls
-the listeners before it sets granian's worker signal.
+the listeners before it sets granian's worker signal. uvicorn drains the same
+way before its lifespan shutdown, and its handler is wrapped to tell the
+listeners first too (``tell_at_uvicorns_stop``); the WebSocket relay asks
+``stopping`` to tell the server's end of a WebSocket from a visitor's.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 from typing import Any, Callable
 
 log = logging.getLogger("slotwise.proxy")
@@ -76,9 +80,16 @@ def when_told_to_stop(listener: Callable[[], None]) -> Callable[[], None]:
     return forget
 
 
+def stopping() -> bool:
+    """Whether this worker got its stop signal: the server is draining its connections."""
+    return _told
+
+
 def told_to_stop() -> None:
-    """Tells every listener this worker is stopping; one that fails is logged and the stop goes on."""
+    """Tells every listener this worker is stopping, once; one that fails is logged and the stop goes on."""
     global _told
+    if _told:
+        return
     _told = True
     for listener in list(_listeners):
         try:
@@ -125,6 +136,29 @@ def _set_loop_signals_once(loop: Any) -> Any:
     for sigval in _get_signals():
         signal.signal(sigval, signal_handler)
     return signal_event
+
+
+def tell_at_uvicorns_stop() -> None:
+    """In a uvicorn worker, as it builds its app: its stop signals tell the listeners first, as granian's do.
+
+    uvicorn sets its own handler (``Server.handle_exit``) before it loads the app, and drains its connections
+    before the lifespan shutdown: without this a worker heard of its stop only once its last request ended,
+    up to ``--stop-timeout`` later. Its handler stays the one that stops the server; uvicorn restores the
+    handlers it found when it ends. Outside the main thread (a server run in a thread: the tests') there is
+    no handler to wrap."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        server_handler = signal.getsignal(signum)
+        if not callable(server_handler) or getattr(server_handler, "tells_listeners", False):
+            continue
+
+        def handler(signum: int, frame: Any, server_handler: Callable[[int, Any], Any] = server_handler) -> None:
+            told_to_stop()
+            server_handler(signum, frame)
+
+        handler.tells_listeners = True  # type: ignore[attr-defined]
+        signal.signal(signum, handler)
 
 
 def once_per_worker() -> None:
