@@ -490,40 +490,42 @@ def main() -> int:
            "OSCAR_PUBLIC_URLS": base, "OSCAR_DEBUG": "0"}
     print(f"oscar-check: shop on 127.0.0.1:{oscar_port}, Slotwise on {base}, data in {work}", flush=True)
     try:
+        # A generous personalization budget (default 50 ms): this machine also runs the shop and
+        # Chromium, and a page over budget is served as the store made it (fail-open), which would
+        # fail a point for the machine's load, not the rules. The times are summarised below.
+        serve = [str(SLOTWISE), "serve", "--upstream", f"http://127.0.0.1:{oscar_port}", "--public-url", base,
+                 "--rules", str(RULES), "--port", str(proxy_port), "--data", str(data),
+                 "--server", "uvicorn", "--workers", "1", "--personalize-budget-ms", str(BUDGET_MS)]
+        # both start at once (Slotwise asks the shop nothing until a page is asked for): the two
+        # start-ups overlap instead of adding up
         with started([args.oscar_python, "manage.py", "runserver", f"127.0.0.1:{oscar_port}", "--noreload"],
-                     env, work / "oscar.log", cwd=Path(args.shop)) as oscar:
+                     env, work / "oscar.log", cwd=Path(args.shop)) as oscar, \
+                started(serve, dict(os.environ), work / "slotwise.log") as proxy:
             wait_http(f"http://127.0.0.1:{oscar_port}/catalogue/", "the Oscar shop", oscar, work / "oscar.log")
-            # A generous personalization budget (default 50 ms): this machine also runs the shop and
-            # Chromium, and a page over budget is served as the store made it (fail-open), which would
-            # fail a point for the machine's load, not the rules. The times are summarised below.
-            serve = [str(SLOTWISE), "serve", "--upstream", f"http://127.0.0.1:{oscar_port}", "--public-url", base,
-                     "--rules", str(RULES), "--port", str(proxy_port), "--data", str(data),
-                     "--server", "uvicorn", "--workers", "1", "--personalize-budget-ms", str(BUDGET_MS)]
-            with started(serve, dict(os.environ), work / "slotwise.log") as proxy:
-                wait_http(f"{base}/_sw/live", "Slotwise", proxy, work / "slotwise.log")
-                forced = [x for slot, variant in FORCED.items() for x in ("--force", f"{slot}={variant}")]
-                made = slotwise("preview", f"{base}/", *forced, "--rules", str(RULES), data=data)
-                if made.returncode != 0:
-                    raise SystemExit(f"oscar-check: slotwise preview: exit {made.returncode}: {made.stderr.strip()}")
-                token = unquote(parse_qs(urlsplit(made.stdout.strip()).query)["sw_preview"][0])
-                with sync_playwright() as pw:
-                    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                    try:
-                        run(Shop(browser, base, token, data), args)
-                    finally:
-                        browser.close()
-                time.sleep(0.5)
-                if timings:
-                    times = sorted(t for t, _ in timings)
-                    slow = sorted(timings, reverse=True)[:3]
-                    over = sum(1 for t in times if t > 50)
-                    print(f"oscar-check: Slotwise's time per page over {len(times)} pages: median "
-                          f"{times[len(times) // 2]:.1f} ms, max {times[-1]:.1f} ms; {over} over the default 50 ms budget"
-                          + (f" (slowest: {', '.join(f'{p} {t:.0f} ms' for t, p in slow)})" if over else ""), flush=True)
-                warnings = [line for line in (work / "slotwise.log").read_text().splitlines()
-                            if "WARNING" in line or "ERROR" in line or "Traceback" in line]
-                if warnings:
-                    print("oscar-check: Slotwise logged:\n  " + "\n  ".join(warnings[:20]), flush=True)
+            wait_http(f"{base}/_sw/live", "Slotwise", proxy, work / "slotwise.log")
+            forced = [x for slot, variant in FORCED.items() for x in ("--force", f"{slot}={variant}")]
+            made = slotwise("preview", f"{base}/", *forced, "--rules", str(RULES), data=data)
+            if made.returncode != 0:
+                raise SystemExit(f"oscar-check: slotwise preview: exit {made.returncode}: {made.stderr.strip()}")
+            token = unquote(parse_qs(urlsplit(made.stdout.strip()).query)["sw_preview"][0])
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                try:
+                    run(Shop(browser, base, token, data), args)
+                finally:
+                    browser.close()
+            time.sleep(0.5)
+            if timings:
+                times = sorted(t for t, _ in timings)
+                slow = sorted(timings, reverse=True)[:3]
+                over = sum(1 for t in times if t > 50)
+                print(f"oscar-check: Slotwise's time per page over {len(times)} pages: median "
+                      f"{times[len(times) // 2]:.1f} ms, max {times[-1]:.1f} ms; {over} over the default 50 ms budget"
+                      + (f" (slowest: {', '.join(f'{p} {t:.0f} ms' for t, p in slow)})" if over else ""), flush=True)
+            warnings = [line for line in (work / "slotwise.log").read_text().splitlines()
+                        if "WARNING" in line or "ERROR" in line or "Traceback" in line]
+            if warnings:
+                print("oscar-check: Slotwise logged:\n  " + "\n  ".join(warnings[:20]), flush=True)
     finally:
         if args.keep:
             print(f"oscar-check: kept {work} (oscar.log, slotwise.log, slotwise/ data, shop/)")

@@ -25,20 +25,31 @@ pytestmark = pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "am
                                 reason="the run is pinned to an x86-64 BLAS kernel")
 
 
-def restarts(params: str = "") -> list[int]:
-    """Visits at which seed 36's steady run at 250 / h restarted learning (``bench.bandits_twin``)."""
+def twin(params: str = "") -> subprocess.Popen[str]:
+    """Seed 36's steady run at 250 / h (``bench.bandits_twin``), started: ``restarts`` reads its answer."""
     command = [sys.executable, "-m", "bench.bandits_twin", "--policy", "linucb", "--seeds", "1",
                "--first-seed", "36", "--visits", "12000", "--rates", "250", "--scales", "1"]
     if params:
         command += ["--params", params]
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    found = re.search(r"^seed 36 .* restarts \[([\d, ]*)\]", done.stdout, re.M)
-    assert found, done.stdout
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def restarts(run: subprocess.Popen[str]) -> list[int]:
+    """The visits at which the run restarted learning."""
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    found = re.search(r"^seed 36 .* restarts \[([\d, ]*)\]", out, re.M)
+    assert found, out
     return [int(v) for v in found[1].split(",") if v.strip()]
 
 
 def test_the_default_does_not_restart_the_steady_run_that_the_old_threshold_restarted() -> None:
-    assert restarts("change_threshold=8") == [10255]  # the case: a false restart at the old default
-    assert restarts() == []
+    old, default = runs = twin("change_threshold=8"), twin()  # both at once: two programs of ~6 s CPU each
+    try:
+        assert restarts(old) == [10255]  # the case: a false restart at the old default
+        assert restarts(default) == []
+    finally:
+        for run in runs:
+            run.kill()
+            run.wait()

@@ -35,16 +35,22 @@ def applied_tokens(requests: Requests) -> list[str]:
     return [t for e in requests.events() if e["type"] == "applied" for t in e["props"]["tokens"]]
 
 
+def told(page: Any, requests: Requests) -> int:
+    """The decisions the tag has sent its word on so far (applied, or absent once the slot's wait is over)."""
+    flush(page)
+    return len({t for e in requests.events() if e["type"] in ("applied", "absent") for t in e["props"]["tokens"]})
+
+
 def visit(stack: Stack, new_context: Any, visitor: str, path: str) -> Requests:
-    """The visitor's page view (in a browser of its own), stored, once every slot's wait (800 ms) is over."""
+    """The visitor's page view (in a browser of its own), stored, once the tag has told of every slot (an
+    absent one after its wait, 800 ms): waited for, not slept."""
     context = new_context()
     context.add_cookies([{"name": "sw_vid", "value": VisitorCookies(SECRET.encode()).sign(visitor),
                           "url": stack.url("arms")}])
     page = context.new_page()
     requests = Requests(context)
     goto(page, stack.url("arms", path))
-    page.wait_for_timeout(1000)
-    flush(page)
+    wait_for(lambda: told(page, requests) >= len(SLOTS), what="the tag's word on every slot")
     assert visitor_id(context) == visitor
     wait_for(lambda: stack.events("page_view", visitor), what="the page view stored")
     return requests
