@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -136,8 +137,8 @@ def test_nodes_written_quoted_or_unquoted_read_back_as_written(nodes: list[tuple
         assert forwarded.node_address(node) is not None, node
 
 
-_GARBAGE_PORT = st.text("0123456789:_.abcxyz-[] ", min_size=1, max_size=8).filter(
-    lambda p: not re.fullmatch(r"[0-9]{1,5}|_[A-Za-z0-9._-]+", p))
+_GARBAGE_PORT = st.text("0123456789:_.abcxyz-[] ", min_size=1, max_size=8).filter(  # a port then only spaces is
+    lambda p: not re.fullmatch(r"(?:[0-9]{1,5}|_[A-Za-z0-9._-]+) *", p))  # a port and the list's own whitespace
 
 
 @given(st.ip_addresses(v=4).map(str), _GARBAGE_PORT, st.sampled_from(["", ";proto=https", ", for=198.51.100.17"]))
@@ -145,3 +146,11 @@ def test_an_unquoted_ipv4_with_anything_but_a_port_after_it_stays_malformed(ip: 
     """The leniency is for an IPv4 node and its port only: whatever else follows the address unquoted
     (``:http``, ``:80:81``, ``:4711x``, a space) leaves the header malformed, and never raises."""
     assert forwarded.parse([f"for={ip}:{after}{rest}"]) is None
+
+
+@pytest.mark.parametrize("header", ["for=192.0.2.1:80 ", "for=192.0.2.1:80 ;proto=https", "for=192.0.2.1:_a , for=198.51.100.17"])
+def test_whitespace_after_an_unquoted_port_is_the_lists_own(header: str) -> None:
+    """Spaces after a node's port, before the end, a ``;`` or a ``,``, are the field's whitespace, not part of the
+    node: the header stays well-formed (the property above leaves such ports out of its garbage)."""
+    parsed = forwarded.parse([header])
+    assert parsed is not None and parsed[0]["for"] == header.split("=", 1)[1].split()[0]
