@@ -100,9 +100,11 @@ cookie: in the tag the proxy injects, a click or submit trigger's), ``scripts`` 
 element's JSON, ``rules.script_data``) only when it has ``scripts``: most stores pay for none. ``nav`` (noticing
 a single-page storefront's soft navigations) is in the full tag and the one the proxy injects when the config has
 ``nav`` (the rules' ``capture.soft_navigations``, on by default); neither follows them: ``soft`` (reading, deciding
-and applying the page a soft navigation shows) is in the script the first one loads, behind the proxy the ``spa``
-tag (with ``spa``, its taking over of the page's tag), tag-only the ``soft`` script, which plugs into the full tag
-(``plug``, in the full tag with ``nav``: what it uses of the tag, on a private handle). ``answer`` (loading the
+and applying the page a soft navigation shows, and following the navigations ``nav`` queued while it loaded: one
+queue for both modes, on the tag's private handle) is in the script the first one loads, behind the proxy the
+``spa`` tag (with ``spa``, its taking over of the page's tag), tag-only the ``soft`` script, which plugs into the
+full tag (``plug``, in the full tag with ``nav``: a navigation there drops the first page's pending decisions; the
+handle carries what the script uses of the tag, ``PLUG``). ``answer`` (loading the
 ``answer`` script) is in the full tag only when the config has ``answer`` (tag-only mode, ``capture.cart`` read from
 a JSON answer); ``body`` (reading that answer) only in that script. ``load`` (adding one of the tag's own scripts to
 the page) is in a tag that loads one (``LOADS``). ``shared`` is in every tag."""
@@ -181,8 +183,8 @@ def _code(variant: str, kept: tuple[str, ...] = ()) -> str:
             LATE_MARK, regions_of(source, *regions).strip())
         if variant == "soft":  # what it takes of the tag, from its handle
             stripped = stripped.replace(PLUG_MARK, ", ".join(plugged("wait" not in kept)))
-    elif variant == "proxy":
-        stripped = strip_regions(strip_tag_only(source), *(r for r in PROXY_OPTIONAL if r not in kept))
+    elif variant == "proxy":  # its handle holds the queue alone (the spa tag is a whole tag)
+        stripped = strip_regions(strip_tag_only(source), *(r for r in PROXY_OPTIONAL if r not in kept)).replace(f", {PLUG_MARK}", "")
     elif variant == "spa":
         stripped = strip_regions(source, *SPA_LEAVES_OUT, *(r for r in OPTIONAL if r not in kept and r != "wait"))
     else:  # what the soft script takes, on the handle (plug)

@@ -787,6 +787,14 @@
       if (again) post2();
     }, late);
   }
+  // the navigations the page's tag queued while this loaded (the nav region's queue, on its handle I), in order: the
+  // last one followed (late: its route may be rendered already), each one before it a page view alone (the page
+  // shows another's now: what it said is not read); then each next one (api.nav)
+  function follow(I) {
+    var q = I.navs.splice(0);
+    Object.defineProperty(api, 'nav', { value: soft });
+    each(q, function (n, i) { if (i < q.length - 1) view(n[0], n[1], 1); else soft(n[0], 1, n[1]); });
+  }
   // whether the route shows what the extract reads of its kind of page: a product page (the rules' product patterns)
   // its product, in the markup (JSON-LD, microdata) or a value at one of the rules' product selectors, in an element
   // the route rendered (late: any; a loading skeleton's quiet is no render); any other page, at once
@@ -857,18 +865,21 @@
   //    and forward buttons (popstate). A new page is a new path, or a new value of a query parameter the rules'
   //    pages read (CFG.nav.query); a hash, another parameter (Shopify's ?variant=) is the same page. This tag has
   //    no following of them: the first soft navigation loads what has (CFG.nav.spa: behind the proxy the spa tag,
-  //    tag-only the soft script, which api.nav waits for: the plug region)
+  //    tag-only the soft script). Until it is here, each navigation is queued (navs: the page it left, and its
+  //    own; one queue for both, on the private handle api._) and it follows them once here (follow: the soft
+  //    region), then each next one itself (api.nav). One that never loads leaves the pages as the store made them
   function here() {
     var q = new URLSearchParams(location.search);
     return JSON.stringify([location.pathname].concat(CFG.nav.query.map(function (k) { return q.getAll(k); })));
   }
-  var page = here(), from = loc(true);
+  var page = here(), from = loc(true), navs = [];
   function moved() {
     var k = here(), r = from;
     if (k === page) return;
     page = k; from = loc(true);
-    if (api.nav) api.nav(r); else if (CFG.nav.spa) spa(r); // spa: the injected tag's (the load region)
+    if (api.nav) api.nav(r); else queue(r);
   }
+  function queue(r) { navs.push([r, loc()]); spa(); }
   each(['pushState', 'replaceState'], function (m) {
     var f = history[m];
     if (typeof f == 'function') history[m] = function () { var r = f.apply(this, arguments); try { moved(); } catch (e) {} return r; };
@@ -885,9 +896,7 @@
     return d.head.appendChild(s);
   }
   var helper;
-  function spa(r) { // the first soft navigation loads what follows them (the spa tag, the soft script), once; r: the page the latest left, read by the spa tag when it runs
-    (helper = helper || load(CFG.nav.spa, { nav: 1 })).dataset.from = r;
-  }
+  function spa() { helper = helper || load(CFG.nav.spa, { nav: 1 }); } // the first soft navigation loads what follows them (the spa tag, the soft script), once
   // @end
 
   // -- public API --------------------------------------------------------------------------
@@ -899,20 +908,19 @@
     flush: function () { flush(); },
     showPopup: function () { show('api'); }
   };
-  // @spa: soft navigations followed here (the spa tag: loaded by a proxied page's tag, it reports through it)
-  if (C.nav) { w.slotwise = api = pre; track = function (t, p) { return api.track(t, p); }; observe = api.observe; }
-  Object.defineProperty(api, 'nav', { value: soft });
-  if (C.nav) return soft(C.from, 1);
+  // @spa: soft navigations followed here (the spa tag: loaded by a proxied page's tag, it reports through it and
+  //    follows the navigations it queued)
+  if (C.nav) { w.slotwise = api = pre; track = function (t, p) { return api.track(t, p); }; observe = api.observe; return follow(api._); }
+  // @end
+  // @nav: the queue on the tag's private handle, for what follows navigations; tag-only, with what the soft script
+  //    uses of this tag (the plug region)
+  Object.defineProperty(api, '_', { value: { navs, /*SW_PLUG*/ } });
   // @end
   // @plug: a tag-only tag following soft navigations: the soft script (slotwise/tag/soft.js: tag.js's "soft", and
   //    "wait" when this tag has none) is loaded at the first one (CFG.nav.spa) and plugs into this tag: what it
-  //    uses of it is on a private handle (api._: this tag's own functions, never a second copy). Until it is here,
-  //    each navigation is queued (navs: the page it left, and its own), the first page's decisions are dropped
-  //    (gen) and the page shown; once here, it follows the queued ones (soft.js), then the next ones (api.nav). A
-  //    script that never loads leaves the pages as the store made them (the first page's view alone is sent)
-  var navs = [];
-  Object.defineProperty(api, 'nav', { configurable: true, value: function (r) { gen++; reveal(); navs.push([r, loc()]); spa(r); } });
-  Object.defineProperty(api, '_', { value: { navs, /*SW_PLUG*/ } });
+  //    uses of it is on the private handle (api._: this tag's own functions, never a second copy). Until it is
+  //    here, a navigation also drops the first page's decisions (gen) and shows the page
+  Object.defineProperty(api, 'nav', { configurable: true, value: function (r) { gen++; reveal(); queue(r); } });
   // @end
   // the pre-load queue's push keeps working once the tag is here (a page's inline script may run after
   // the async tag); not enumerable: it is the queue's protocol, not one more method of the API

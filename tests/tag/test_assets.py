@@ -261,13 +261,15 @@ def test_soft_navigations_are_followed_only_by_tags_whose_config_asks(client: An
     """``nav`` (the rules' ``capture.soft_navigations``, on by default): the full tag and the injected one only
     notice a single-page storefront's history navigations, and each names the script it loads at the first one:
     the injected tag the ``spa`` tag (the full tag without noticing, a proxied page's tag does, nor the observer of
-    requests), the tag-only tag the ``soft`` script, which reads, decides and applies each page. Both served hashed
-    and immutable like the others. Without ``nav`` no tag has any of it. Sizes: the table in docs/tag.md (below)."""
+    requests), the tag-only tag the ``soft`` script, which reads, decides and applies each page. One queue for both
+    (``queue``: the navigations before that script is here) and one following of it (``follow``, in both scripts).
+    Both served hashed and immutable like the others. Without ``nav`` no tag has any of it. Sizes: the table in
+    docs/tag.md (below)."""
     full, proxy = assets.bundle(NAV).source.decode(), assets.bundle(NAV, "proxy").source.decode()
     spa, soft = assets.bundle(NAV, "spa"), assets.bundle(NAV, "soft")
-    for code in ("function moved(", "function load("):
+    for code in ("function moved(", "function queue(", "function load("):
         assert code in full and code in proxy and code not in assets.tag_source().decode()
-    for code in ("function soft(", "function settle(", "function watch("):
+    for code in ("function soft(", "function follow(", "function settle(", "function watch("):
         assert code not in full and code not in proxy and code in spa.source.decode() and code in soft.source.decode()
     assert f'"spa":"{spa.digest}"' in proxy and f'"spa":"{soft.digest}"' in full
     assert "function moved(" not in spa.source.decode() and "function moved(" not in soft.source.decode()

@@ -191,6 +191,19 @@ def nginx_binary() -> str | None:
     return "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
 
 
+HASHED_SCRIPTS = r"~ ^/_sw/tag\.[0-9a-f]+\.js$"
+"""nginx's match for the hashed scripts a tag-only tag loads (its soft script, its answer script)."""
+
+
+def scripts_location(running: contextlib.ExitStack, how: str, port: int, dead_port: int,
+                     match: str = HASHED_SCRIPTS) -> str:
+    """The documented ``/_sw/`` location for the scripts ``match`` names alone (an nginx location match), served
+    ``slow`` (through a :class:`SlowLink` to Slotwise on ``port``, ``SLOW_S`` late) or ``down`` (to ``dead_port``,
+    where nothing listens: nginx answers 502 at once). Behind the proxy, the spa tag's exact path."""
+    hop = dead_port if how == "down" else running.enter_context(SlowLink(port, SLOW_S)).port
+    return SW_LOCATION.format(port=hop).replace("location /_sw/ ", f"location {match} ")
+
+
 # -- the store, served several ways ----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -390,8 +403,7 @@ def open_stack(tmp: Path, rules: Path, sites: list[Site]) -> Iterator[Stack]:
                 sw = SW_LOCATION.format(port=sw_port) + SW_LOCATION.format(port=upstream).replace(
                     "location /_sw/ ", "location /_sw/decide ")
             if site.scripts != "up":  # only the hashed scripts tag.js loads: late, or nothing listens (502)
-                hop = dead_port if site.scripts == "down" else stack.enter_context(SlowLink(sw_port, SLOW_S)).port
-                sw += SW_LOCATION.format(port=hop).replace("location /_sw/ ", r"location ~ ^/_sw/tag\.[0-9a-f]+\.js$ ")
+                sw += scripts_location(stack, site.scripts, sw_port, dead_port)
             pages = _STATIC
             if site.html_delay:  # the store's pages come through a slow hop from a static server of their own
                 static = port()
