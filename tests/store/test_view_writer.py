@@ -320,3 +320,49 @@ def test_a_copy_made_again_after_an_eviction_is_not_taken_for_the_written_one(
         await store.close()
 
     asyncio.run(go())
+
+
+def test_a_view_queued_under_an_id_another_worker_merged_lands_on_the_merged_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The property test's shrunk case (seed 23): worker A queues a view of new visitor a; worker B logs a in
+    as a customer whose profile is b's, merging a into b; A's next page of a reads b's row. A's queued view
+    is written on b (the writer resolves a then): A's copy of b must count it, before and after the flush."""
+    monkeypatch.setattr(profile_cache, "LINGER_S", 30.0)
+
+    async def go() -> None:
+        a, b = open_store("", tmp_path), open_store("", tmp_path)
+        await a.link_identity("b", "customer:C1", 1000.0)
+        await a.update_profile_soon("a", page_view("socks", 1001.0), 1001.0)  # queued in A under a
+        await b.link_identity("a", "customer:C1", 1002.0)  # a is b now
+        copy = await a.update_profile_soon("a", page_view("socks", 1003.0), 1003.0)
+        assert counts(copy) == {"socks": 2}  # A's own queued view is in the copy it serves
+        await a.flush()
+        assert counts(await a.get_profile("a")) == {"socks": 2} == counts(await b.get_profile("a"))
+        assert counts(await a.get_profile("b")) == {"socks": 2}
+        for store in (a, b):
+            await store.close()
+
+    asyncio.run(go())
+    assert stored(SQLiteStore(tmp_path / "slotwise.db"), "a") == {"socks": 2}
+
+
+def test_a_view_queued_under_an_id_another_worker_merged_counts_in_the_copy_of_its_new_person(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As above, but A's next page is the other id's (b): nothing told A that its view queued under a goes to b
+    until its writer wrote it there. After the flush A's copy of b has it (the writer's commit says where
+    each view went, not the key the cache queued it under)."""
+    monkeypatch.setattr(profile_cache, "LINGER_S", 30.0)
+
+    async def go() -> None:
+        a, b = open_store("", tmp_path), open_store("", tmp_path)
+        await a.link_identity("b", "customer:C1", 1000.0)
+        await a.update_profile_soon("a", page_view("socks", 1001.0), 1001.0)
+        await b.link_identity("a", "customer:C1", 1002.0)
+        await a.update_profile_soon("b", page_view("bags", 1003.0), 1003.0)
+        await a.flush()
+        assert counts(await a.get_profile("b")) == {"socks": 1, "bags": 1} == counts(await b.get_profile("b"))
+        assert counts(await a.get_profile("a")) == {"socks": 1, "bags": 1}
+        for store in (a, b):
+            await store.close()
+
+    asyncio.run(go())
