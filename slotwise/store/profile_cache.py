@@ -45,7 +45,12 @@ most one batch: the views of the last few milliseconds); a normal stop
 Merge and erase: ``link_identity`` and ``delete_profile`` write this worker's queue first; an update queued
 for a profile that existed when the page was viewed is dropped if the profile
 is gone when the writer applies it, so a view in another worker's queue never
-brings an erased person back.
+brings an erased person back. A view queued for a visitor whom another worker's
+login merged into another profile meanwhile lands on that profile (the writer
+resolves the visitor when it writes): the commit says where each view went
+(``Committed.visitors``), and a copy that lacks one is made again from the text
+written; a read that finds the visitor under the other profile moves the views
+queued for it there at once (``_requeue``).
 """
 
 from __future__ import annotations
