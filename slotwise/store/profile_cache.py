@@ -56,7 +56,6 @@ queued for it there at once (``_requeue``).
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import threading
 import time
@@ -209,8 +208,7 @@ class CachedProfiles:
         self.inner = inner
         self.close_timeout = close_timeout
         self._cache: LRUCache[str, _Entry] = LRUCache(maxsize=size)
-        self._keys: dict[int, tuple[str, int]] = {}  # id(queued item) -> (cache key it is pending under, its turn)
-        self._turns = itertools.count()  # the order items were queued in: the order the writer applies them
+        self._keys: dict[int, str] = {}  # id(queued item) -> cache key it is pending under, in the order queued
         self._lock = threading.Lock()
         self._views: Any = None  # the wrapped store's view writer, made by the writer's thread
         self._commits = 0  # groups ``_on_commit`` moved the cache for: a miss that one crossed reads again
@@ -309,15 +307,13 @@ class CachedProfiles:
         old.pending = [item for item in old.pending if item.visitor_id != visitor_id]
         old.version = -1  # read afresh, with what is still queued under it
         for item in moved:
-            self._keys[id(item)] = (new_key, self._turn(item))
+            self._keys[id(item)] = new_key  # a key's place in the dict stays: the order queued
         new = self._cache.get(new_key)
         pending = [*new.pending, *moved] if new is not None else moved
-        pending.sort(key=self._turn)
+        if new is not None and new.pending:  # two queues to interleave as the writer will apply them
+            turn = {key: n for n, key in enumerate(self._keys)}  # this worker's queue: a few hundred at most
+            pending.sort(key=lambda item: turn.get(id(item), -1))
         self._cache[new_key] = _Entry(-1, None, pending)  # ``_read_again`` replays them on the row
-
-    def _turn(self, item: ViewUpdate) -> int:
-        """When a queued item was queued (every pending item has its key; 0 would be a bug's, not a crash)."""
-        return self._keys.get(id(item), ("", 0))[1]
 
     def _remember(self, visitor_id: str, profile_id: str, version: int | None) -> None:
         """A head just read from the database is remembered when the change board held its version
@@ -352,7 +348,7 @@ class CachedProfiles:
             update(view)
             entry.view = view
             entry.pending.append(item)
-            self._keys[id(item)] = (profile_id, next(self._turns))
+            self._keys[id(item)] = profile_id
         self.writer.submit(item)
         return view
 
@@ -388,7 +384,7 @@ class CachedProfiles:
             for item in batch:
                 if not isinstance(item, ViewUpdate):
                     continue
-                key = self._keys.pop(id(item), (None, 0))[0]
+                key = self._keys.pop(id(item), None)
                 if key is not None:
                     queued.setdefault(key, set()).add(id(item))
                 if item.visitor_id in landed:

@@ -386,3 +386,29 @@ def test_a_view_queued_under_an_id_another_worker_merged_counts_in_the_copy_of_i
             await store.close()
 
     asyncio.run(go())
+
+
+def test_views_queued_under_two_ids_of_one_person_keep_the_order_they_were_made_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A queued views of one product under b, then under a, then under b, each at another price; B merges a
+    into b. A's copy of the person, before its flush, is the row its flush writes, field for field: the writer
+    applies the three in the order they were made, and so does the copy (not b's two, then a's: the price
+    last seen would be a's)."""
+    monkeypatch.setattr(profile_cache, "LINGER_S", 30.0)
+
+    async def go() -> None:
+        a, b = open_store("", tmp_path), open_store("", tmp_path)
+        await a.link_identity("b", "customer:C1", 1000.0)
+        for now, (visitor, price) in enumerate((("b", 10.0), ("a", 20.0), ("b", 30.0)), start=1001):
+            await a.update_profile_soon(visitor, ViewRecord(float(now), "socks", "p1", price, True), float(now))
+        await b.link_identity("a", "customer:C1", 1004.0)
+        before = (await a.get_profile("a")).to_dict()  # type: ignore[union-attr]
+        await a.flush()
+        row = await b.get_profile("b")
+        assert row is not None and before == row.to_dict()
+        assert row.products["p1"]["seen"]["price"] == 30.0
+        assert counts(await a.get_profile("b")) == {"socks": 3}
+        for store in (a, b):
+            await store.close()
+
+    asyncio.run(go())
