@@ -298,8 +298,9 @@ class CachedProfiles:
     def _requeue(self, visitor_id: str, old_key: str, new_key: str) -> None:
         """The visitor's views queued under ``old_key`` go to ``new_key``'s entry, in the order they were
         queued: the writer resolves the visitor when it writes them, so they land on the profile the visitor
-        names now (another worker's login merged it). Both entries are made again by the read under way
-        (version -1): the old one has these views applied, the new one lacks them. Under the lock."""
+        names now (another worker's login merged it). The new entry lacks them: the read under way makes it
+        again from the row and its queue (``_read_again``); the old one has them applied: it is read afresh
+        when next asked for (version -1). Under the lock; only on a read that asked the database."""
         old = self._cache.get(old_key)
         moved = [item for item in old.pending if item.visitor_id == visitor_id] if old is not None else []
         if old is None or not moved:
