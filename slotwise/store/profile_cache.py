@@ -45,7 +45,12 @@ most one batch: the views of the last few milliseconds); a normal stop
 Merge and erase: ``link_identity`` and ``delete_profile`` write this worker's queue first; an update queued
 for a profile that existed when the page was viewed is dropped if the profile
 is gone when the writer applies it, so a view in another worker's queue never
-brings an erased person back.
+brings an erased person back. A view queued for a visitor whom another worker's
+login merged into another profile meanwhile lands on that profile (the writer
+resolves the visitor when it writes): the commit says where each view went
+(``Committed.visitors``), and a copy that lacks one is made again from the text
+written; a read that finds the visitor under the other profile moves the views
+queued for it there at once (``_requeue``).
 """
 
 from __future__ import annotations
@@ -203,7 +208,7 @@ class CachedProfiles:
         self.inner = inner
         self.close_timeout = close_timeout
         self._cache: LRUCache[str, _Entry] = LRUCache(maxsize=size)
-        self._keys: dict[int, str] = {}  # id(queued item) -> cache key it is pending under
+        self._keys: dict[int, str] = {}  # id(queued item) -> cache key it is pending under, in the order queued
         self._lock = threading.Lock()
         self._views: Any = None  # the wrapped store's view writer, made by the writer's thread
         self._commits = 0  # groups ``_on_commit`` moved the cache for: a miss that one crossed reads again
@@ -246,10 +251,13 @@ class CachedProfiles:
                     self.replayed += 1
                     return head[0], entry
             known = entry.version if entry is not None else None  # no JSON when the row is still at it
+            queued_under = head[0] if head is not None else visitor_id  # where this worker queued its views
         crossed = self._commits
         profile_id, version, read = self.inner.read_profile(visitor_id, known)
         with self._lock:
             self._remember(visitor_id, profile_id, version)
+            if profile_id != queued_under:  # another worker's login merged or moved the visitor meanwhile
+                self._requeue(visitor_id, queued_under, profile_id)
             entry = self._cache.get(profile_id)
             if entry is not None and entry.version == version:
                 self.hits += 1
@@ -286,6 +294,27 @@ class CachedProfiles:
         entry.version = version
         self._heads[visitor_id] = (profile_id, version)
         return True
+
+    def _requeue(self, visitor_id: str, old_key: str, new_key: str) -> None:
+        """The visitor's views queued under ``old_key`` go to ``new_key``'s entry, in the order they were
+        queued: the writer resolves the visitor when it writes them, so they land on the profile the visitor
+        names now (another worker's login merged it). The new entry lacks them: the read under way makes it
+        again from the row and its queue (``_read_again``); the old one has them applied: it is read afresh
+        when next asked for (version -1). Under the lock; only on a read that asked the database."""
+        old = self._cache.get(old_key)
+        moved = [item for item in old.pending if item.visitor_id == visitor_id] if old is not None else []
+        if old is None or not moved:
+            return
+        old.pending = [item for item in old.pending if item.visitor_id != visitor_id]
+        old.version = -1  # read afresh, with what is still queued under it
+        for item in moved:
+            self._keys[id(item)] = new_key  # a key's place in the dict stays: the order queued
+        new = self._cache.get(new_key)
+        pending = [*new.pending, *moved] if new is not None else moved
+        if new is not None and new.pending:  # two queues to interleave as the writer will apply them
+            turn = {key: n for n, key in enumerate(self._keys)}  # this worker's queue: a few hundred at most
+            pending.sort(key=lambda item: turn.get(id(item), -1))
+        self._cache[new_key] = _Entry(-1, None, pending)  # ``_read_again`` replays them on the row
 
     def _remember(self, visitor_id: str, profile_id: str, version: int | None) -> None:
         """A head just read from the database is remembered when the change board held its version
@@ -335,36 +364,47 @@ class CachedProfiles:
 
     def _on_commit(self, batch: Sequence[Item], committed: dict[str, Committed] | None) -> None:
         """The writer's thread: a cached entry built on the version the writer read moves onto the
-        version it wrote, its profile untouched: that profile was the read version's state with this
-        worker's queued views applied in order, the written views are the first of them, so it is
-        the committed state with the views still queued. An entry built on another version (another
-        worker wrote in between: the visitor's pages alternate) is made again here from the text
-        the writer wrote and the views still queued (``_rebuild``), not on the event loop's next
-        read. Any other entry is read afresh: it was reloaded meanwhile or made again after an
-        eviction (without these views), the write failed, the profile was erased or merged."""
+        version it wrote, its profile untouched, when the views the writer applied to that profile are
+        the ones the entry had queued: that profile was the read version's state with this worker's
+        queued views applied in order, the written views are the first of them, so it is the committed
+        state with the views still queued. Where each view went is the writer's to say (``Committed.visitors``:
+        it resolved the visitor ids when it wrote), not the key the view was queued under: another worker's
+        login may have merged the visitor into another profile since. Any other entry of a written profile
+        (built on another version: another worker wrote in between, the visitor's pages alternate; or
+        missing views that were queued under another id, or before an eviction) is made again here from
+        the text the writer wrote and the views still queued (``_rebuild``), not on the event loop's next
+        read. An entry whose profile was not written (the write failed, the profile was erased or merged
+        away) is read afresh."""
         rebuild: list[tuple[str, _Entry, Committed]] = []
+        committed = committed or {}
         with self._lock:
             self._commits += 1
-            written: dict[str, set[int]] = {}  # cache key -> ids of its views in this batch
+            landed = {visitor_id: key for key, state in committed.items() for visitor_id in state.visitors}
+            queued: dict[str, set[int]] = {key: set() for key in committed}  # cache key -> its views in this batch
+            written: dict[str, set[int]] = {key: set() for key in committed}  # profile -> the views written on it
             for item in batch:
-                key = self._keys.pop(id(item), None) if isinstance(item, ViewUpdate) else None
+                if not isinstance(item, ViewUpdate):
+                    continue
+                key = self._keys.pop(id(item), None)
                 if key is not None:
-                    written.setdefault(key, set()).add(id(item))
-            for key, ids in written.items():
+                    queued.setdefault(key, set()).add(id(item))
+                if item.visitor_id in landed:
+                    written[landed[item.visitor_id]].add(id(item))
+            for key, ids in queued.items():
                 entry = self._cache.get(key)
                 if entry is None:
                     continue
                 left = [item for item in entry.pending if id(item) not in ids]
-                had_them = len(entry.pending) - len(left) == len(ids)
+                had_them = len(entry.pending) - len(left) == len(ids) and ids == written.get(key)
                 entry.pending = left
-                state = (committed or {}).get(key)
+                state = committed.get(key)
                 if state is not None and had_them and entry.version == state.base:
                     entry.version = state.version
                     for visitor_id in state.visitors:  # as the writer resolved them, in its transaction
                         self._heads[visitor_id] = (key, state.version)
                 else:
                     entry.version = -1
-                    if state is not None and had_them and state.data is not None:
+                    if state is not None and state.data is not None:
                         rebuild.append((key, entry, state))
         for key, entry, state in rebuild:
             self._rebuild(key, entry, state)
