@@ -191,6 +191,17 @@ def server_process() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
+def chromium_server() -> Iterator[Any]:
+    """This worker's headless Chromium (tests/chromium_server.py), started on first use; browser test modules
+    connect to it (``browser_fixtures.browser``)."""
+    from chromium_server import ChromiumServer
+
+    server = ChromiumServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
 def uvicorn_runner() -> type[ThreadedUvicorn]:
     """The runner class itself, for session-scoped servers: ``with uvicorn_runner(app) as server``."""
     return ThreadedUvicorn
