@@ -4,10 +4,15 @@ They are named ``browser``, ``new_context``, ``page`` and ``new_page``; the func
 ``_fixture`` suffix so that importing them does not shadow the test arguments of those names.
 ``leave_through_top(page)`` is a desktop exit intent.
 
-The browser is module-scoped on purpose: Playwright's sync API cannot run
-twice at once in one thread, and a module fixture is torn down before the
-next module starts. Per test, fresh contexts: new cookies, new storage, a new
-visitor. Without Chromium the tests skip, or fail when ``CI`` is set
+One Chromium runs per test worker (``chromium_server``, a session fixture:
+launching one per module cost ~1 s each); each module connects to it with a
+Playwright driver of its own (``browser``, module-scoped on purpose:
+Playwright's sync API cannot run twice at once in one thread, and keeps an
+event loop running while it is started, so it must stop before the next
+module, whose tests may call ``asyncio.run()``). Per test, fresh contexts:
+new cookies, new storage, a new visitor. A module that needs Chromium
+started with switches of its own launches its own (``slotwise.tag.testing.
+chromium``). Without Chromium the tests skip, or fail when ``CI`` is set
 (``real_parts``).
 """
 
@@ -18,20 +23,25 @@ from typing import Any, Callable, Iterator
 import pytest
 from real_parts import missing
 
-from slotwise.tag.testing import chromium
-
 # Headless Chromium says "HeadlessChrome", which the proxy rightly leaves alone as a bot:
 # the browser presents itself as the desktop Chrome it is.
 from agents import DESKTOP_UA  # noqa: E402  (re-exported for the browser tests)
 
 
 @pytest.fixture(scope="module", name="browser")
-def browser_fixture() -> Iterator[Any]:
+def browser_fixture(chromium_server: Any) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
     try:
-        with chromium() as b:
-            yield b
+        endpoint = chromium_server.endpoint()
     except FileNotFoundError as exc:
         missing(str(exc))
+    with sync_playwright() as pw:
+        browser = pw.chromium.connect_over_cdp(endpoint)
+        try:
+            yield browser
+        finally:
+            browser.close()  # closes the contexts this module made, and disconnects: the browser runs on
 
 
 @pytest.fixture(name="new_context")

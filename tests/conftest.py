@@ -10,12 +10,25 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+import hypothesis
 import ports  # noqa: E402 (tests/ports.py)
 import pytest
 from polling import wait_for_port
+from real_parts import on_ci
 from redis_fixtures import own_redis_fixture, redis_server_fixture, redis_url_fixture  # noqa: F401 (the fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Hypothesis on CI (``CI`` set, as tests/real_parts.py reads it): the same examples every run (derandomize: a red
+# CI run is one anybody can reproduce, never a seed nobody has), the blob that replays a failure printed, no
+# per-example deadline nor too-slow check (a shared 2-core machine under load is no measure of speed: bench/
+# is). Per-test settings (max_examples above all) still win. Locally, Hypothesis' default: random seeds, to
+# keep finding new bugs. Hypothesis has a built-in "ci" profile much like it, chosen by its own reading of CI;
+# this one is ours, so an upgrade of Hypothesis cannot change what CI runs.
+hypothesis.settings.register_profile(
+    "slotwise-ci", derandomize=True, database=None, print_blob=True, deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.too_slow])
+hypothesis.settings.load_profile("slotwise-ci" if on_ci() else "default")  # CI=0 is not CI: not Hypothesis' either
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -175,6 +188,17 @@ def server_process() -> Iterator[Any]:
     yield start
     for server in reversed(started):
         server.__exit__()
+
+
+@pytest.fixture(scope="session")
+def chromium_server() -> Iterator[Any]:
+    """This worker's headless Chromium (tests/chromium_server.py), started on first use; browser test modules
+    connect to it (``browser_fixtures.browser``)."""
+    from chromium_server import ChromiumServer
+
+    server = ChromiumServer()
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="session")

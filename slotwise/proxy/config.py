@@ -208,6 +208,9 @@ class Settings:
     health_max_lag: float = setting(600.0, "seconds the learner may lag behind the log before /_sw/health says degraded")
     learner_max_pending: int = setting(100_000, "decisions the learner holds while their reward window is open "
                                                 "(~640 bytes each); one beyond it is not learned from (counted: not_held)")
+    slot_health_flush: float = setting(5.0, "seconds between a worker's adds of its slot-health counts (each slot's "
+                                            "element found or not) to the store: the admin page's health lines are at "
+                                            "most this old; tests set it low so as not to wait it out")
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -298,6 +301,9 @@ class Settings:
             raise ConfigError("SLOTWISE_MAX_HTML_BYTES: must not be negative")
         if self.learner_max_pending < 1:
             raise ConfigError("SLOTWISE_LEARNER_MAX_PENDING / --learner-max-pending: must be at least 1")
+        if not 0 < self.slot_health_flush < float("inf"):  # also refuses NaN
+            raise ConfigError(f"SLOTWISE_SLOT_HEALTH_FLUSH / --slot-health-flush: {self.slot_health_flush!r} is not a "
+                              "positive number of seconds, e.g. 5")
         if not self.html_cache_mb >= 0:  # also refuses NaN
             raise ConfigError(f"SLOTWISE_HTML_CACHE_MB / --html-cache-mb: {self.html_cache_mb!r} must be 0 (off) or more")
         if self.store and not self.store.startswith(("redis://", "rediss://", "unix://", "sqlite:")):

@@ -52,9 +52,9 @@ def proxy(asgi_server: Any, page_server: Any, tmp_path: Path) -> Callable[..., A
 
     def start(**options: Any) -> Any:
         settings = Settings(upstream=store.url, rules=str(rules), data=str(tmp_path), admin_token=TOKEN,
-                            personalize_budget_ms=5000.0, **options)
+                            personalize_budget_ms=5000.0, slot_health_flush=0.1,  # the default's 5 s, not waited out
+                            **options)
         personalizer = SlotwisePersonalizer(settings)
-        personalizer.absence.flush_s = 0.1  # the default's few seconds, shortened for the test
         server = asgi_server(create_app(settings, personalizer))
         server.personalizer = personalizer
         return server
@@ -137,3 +137,14 @@ def test_a_slot_taken_out_of_the_rules_is_no_longer_shown_nor_kept(
         assert 'data-slot-health="hero"' not in page and 'data-slot-health="jacket"' in page
         # the store drops it at the next flush, for ``slotwise report`` and every instance
         wait_for(lambda: asyncio.run(stored()) == {"jacket"}, what="the hero's record dropped")
+
+
+@pytest.mark.parametrize("given", ["0", "-1", "nan", "inf"])
+def test_the_flush_interval_is_a_positive_number_of_seconds(given: str, tmp_path: Path) -> None:
+    """``--slot-health-flush`` (how old the health lines may be; 5 s by default) refuses what would flush
+    without pause or never, naming the setting."""
+    from slotwise.proxy.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"SLOTWISE_SLOT_HEALTH_FLUSH / --slot-health-flush: .* e\.g\. 5"):
+        Settings.from_mapping({"upstream": "http://127.0.0.1:9", "data": str(tmp_path), "slot_health_flush": given})
+    assert Settings().slot_health_flush == 5.0

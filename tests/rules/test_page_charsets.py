@@ -58,15 +58,26 @@ def reading_of(rules: RuleSet, html: bytes) -> Any:
 _LOSSY = "\xa2\xa3\xa5\u2016\u203e\u301c"  # encoded as another character (cp932's ¢ is ￠): not the page's text
 
 
+def _writable(writer: str) -> st.SearchStrategy[str]:
+    """The text ``writer`` can write."""
+    chars = st.characters(codec=writer, categories=("L", "N", "Zs", "Pd", "Sc", "Po"), exclude_characters=_LOSSY)
+    return st.text(chars.filter(lambda c: c.encode(writer).decode(writer) == c), max_size=12)
+
+
+# built once, not per example (each is the codec's characters worked out)
+_TEXTS = {writer: _writable(writer) for _, writer in CHARSETS}
+
+
 @st.composite
 def pages(draw: Any) -> tuple[str, str, dict[str, str]]:
     label, writer = draw(st.sampled_from(CHARSETS))
-    chars = st.characters(codec=writer, categories=("L", "N", "Zs", "Pd", "Sc", "Po"), exclude_characters=_LOSSY)
-    text = st.text(chars.filter(lambda c: c.encode(writer).decode(writer) == c), max_size=12)  # the text it can write
+    text = _TEXTS[writer]
     return label, writer, {"name": draw(text), "category": draw(text), "brand": draw(text)}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 100, was 150: drawing the text is most of the time (the codecs' characters); 100 pages are still ~16 per charset,
+# each with three texts of up to 12 characters (on CI the same every run: derandomized)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(drawn=pages())
 def test_a_page_in_any_charset_reads_as_the_same_page_in_utf8(rules: RuleSet, drawn: tuple[str, str, dict[str, str]]) -> None:
     label, writer, text = drawn

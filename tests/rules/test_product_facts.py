@@ -518,7 +518,9 @@ PRODUCT_SLOTS = (
 )
 
 
-@settings(max_examples=200, deadline=None)
+# 120, was 200: drawing the nested items is most of the time (a third of the draws retried for the filter); 120
+# products still put up to 6 items each, nested up to 6 leaves, across the 12 places
+@settings(max_examples=120, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, PRODUCT_SLOTS.count("{}") - 1), NESTED), max_size=6))
 def test_nested_items_anywhere_in_the_product_never_change_its_facts(inserts: list[tuple[int, str]]) -> None:
     slots = [""] * PRODUCT_SLOTS.count("{}")

@@ -31,7 +31,9 @@ def _valid(draw: st.DrawFn) -> SizeVocabulary:
     return SizeVocabulary(not_sizes, tuple((group[0], tuple(group[1:])) for group in groups))
 
 
-@settings(max_examples=300, deadline=None)
+# 200, was 300 (and 100, was 150, below): drawing the vocabularies is most of the time; 200 vocabularies of
+# up to 4 sizes with up to 3 names each, and 100 valid ones of up to 10 labels, still try every spelling
+@settings(max_examples=200, deadline=None)
 @given(_any, _label)
 def test_size_of_is_idempotent_and_not_sizes_win(vocabulary: SizeVocabulary, value: str) -> None:
     size = vocabulary.size_of(value)
@@ -43,7 +45,7 @@ def test_size_of_is_idempotent_and_not_sizes_win(vocabulary: SizeVocabulary, val
     assert dict(vocabulary.keyed({recorded: 1} if recorded else {})) == ({size: 1} if size else {})
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(_valid(), st.data())
 def test_a_name_and_its_key_fold_to_the_same_key(vocabulary: SizeVocabulary, data: st.DataObject) -> None:
     for key, names in vocabulary.names:

@@ -204,7 +204,9 @@ _NODES = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+# 100, was 150: drawing the graph (up to 30 leaves) is most of the time; 100 graphs still mix every key and
+# reference (the @id cycles among them)
+@settings(max_examples=100, deadline=None)
 @given(_NODES)
 def test_random_variant_graphs_never_raise(data: object) -> None:
     """Whatever a page's graph holds under these keys (cycles by ``@id`` too), the reader gives a product or

@@ -180,7 +180,9 @@ def slotwise_process(rules: Path, data: Path, port: int, *options: str) -> Proce
     args = [sys.executable, "-m", "slotwise.cli", "serve", "--tag-only", "--rules", str(rules),
             "--server", "uvicorn", "--workers", "1", "--host", "127.0.0.1", "--port", str(port),
             "--data", str(data), "--secret", SECRET, "--admin-token", ADMIN_TOKEN, "--log-level", "warning",
-            "--trusted-proxies", "127.0.0.1", *options]  # the store's nginx: its X-Forwarded-For names the browser
+            "--trusted-proxies", "127.0.0.1",  # the store's nginx: its X-Forwarded-For names the browser
+            "--slot-health-flush", "0.2",  # the slots' health in the store at once, not within the default's 5 s
+            *options]
     return Process(args, port, data / "slotwise.log", env={"SLOTWISE_MALLOC_TUNE": "0"})
 
 

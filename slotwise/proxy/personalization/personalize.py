@@ -155,7 +155,8 @@ class SlotwisePersonalizer:
                                tag_only=settings.tag_only)
         self.feeds = FeedLoader(self.store, settings.storefront, clock, own_currency)
         self.journeys = JourneyLoader(self.store)
-        self.absence = SlotAbsence(self.store, slots=self._of_rules(lambda rs: [slot.id for slot in rs.slots]))
+        self.absence = SlotAbsence(self.store, settings.slot_health_flush,  # --slot-health-flush
+                                   slots=self._of_rules(lambda rs: [slot.id for slot in rs.slots]))
         self._feed_task: asyncio.Task[None] | None = None
         self._absence_task: asyncio.Task[None] | None = None
         self.learning = LearningLoop(self.store, follower=settings.store.startswith(("redis", "rediss", "unix")),

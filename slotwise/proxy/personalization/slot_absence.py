@@ -21,7 +21,8 @@ from slotwise.store.slot_presence import PATHS_KEPT, SlotPresence, merge
 log = logging.getLogger("slotwise.slot_absence")
 
 FLUSH_S = 5.0
-"""How often a worker adds its counts to the store: what the admin page shows is at most this old."""
+"""How often a worker adds its counts to the store: what the admin page shows is at most this old (the default
+of ``--slot-health-flush``, ``SLOTWISE_SLOT_HEALTH_FLUSH``)."""
 MAX_SLOTS = 1000
 """Slots counted between flushes at most (rules name a few dozen): memory stays bounded whatever happens."""
 
