@@ -109,8 +109,11 @@ def run(settings: Settings, factory: str = FACTORY) -> None:
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
 
+    from slotwise.proxy.operations.worker_stop import reap_in_one_thread
+
     reset_in_forked_workers()  # a SIGTERM while a worker starts must not be swallowed (worker_signals)
     once_per_worker()  # Ctrl+C and the master's SIGTERM at once must not leave a worker running (worker_signals)
+    reap_in_one_thread()  # a worker that stopped must not be killed as one that refused to (worker_stop)
 
     tls: dict[str, object] = {}
     if settings.tls_cert:

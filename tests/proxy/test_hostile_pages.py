@@ -4,6 +4,10 @@ The real personalizer (``bench/proxy/rules-3-slots.yaml``) behind the proxy,
 in front of an origin on 127.0.0.1 serving pages built to make a parser or
 the rewriter's conflict check work super-linearly. The budget is set high
 (5 s) so that only the bounds, not the budget, can make these fast.
+
+"Fast" is the CPU time the page cost, not the wall time it took: a loaded
+machine stretched the wall time of a bounded page past 2.5 s, never its CPU
+time (speed itself is measured in benchmarks, not here).
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ PAGES = {
     "/ld-json": HEAD + b'<script type="application/ld+json">{"a": 1}' * 2_500 + b"</body></html>",
 }
 UA = {"User-Agent": DESKTOP_UA, "Accept-Encoding": "identity"}
+CPU_S = 0.5
+"""The CPU time (this whole process: proxy, origin and client) one hostile page may cost: bounded, ~0.02 s;
+unbounded, the parse of ``/nested`` or the conflict check of ``/matches`` took 1.3-3 s."""
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +75,12 @@ def test_a_hostile_page_is_served_as_the_origins_bytes_quickly(edge: Any, path: 
         assert b"/_sw/" in c.get("/").content  # an ordinary page is personalized (the tag is in it)
         for _ in range(2):
             with caplog.at_level(logging.WARNING, logger="slotwise.proxy"):
-                start = time.perf_counter()
+                start = time.process_time()
                 r = c.get(path)
-                elapsed = time.perf_counter() - start
+                cpu = time.process_time() - start
             assert r.content == PAGES[path] or path == "/ld-json"  # the JSON-LD scan has no bound to hit now
-            assert elapsed < 1.5, elapsed
+            assert cpu < CPU_S, cpu
+    assert not [m for m in caplog.messages if "budget" in m]  # a bound cut the work short, not the budget
     failures = [m for m in caplog.messages if "PageBoundError" in m]
     assert len(failures) <= 1  # logged once per reason
     if path != "/ld-json":

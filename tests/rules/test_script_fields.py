@@ -140,12 +140,12 @@ def test_a_huge_literal_is_bounded() -> None:
     big = {"customer": {"email": "a@b.c"}, "pad": "x" * MAX_LITERAL}
     small = {"customer": {"email": "a@b.c"}, "pad": "x" * (MAX_LITERAL - 1000)}
     field = Field(script=("prestashop", "customer", "email"))
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a loaded machine stretches the wall time of bounded work
     assert read(page_of(f"var prestashop = {json.dumps(big)};"), e=field) == {"e": None}
     assert read(page_of(f"var prestashop = {json.dumps(small)};"), e=field) == {"e": "a@b.c"}
     many = page_of(*[f"var prestashop = {json.dumps(big)};"] * 8)
     assert read(many, e=field) == {"e": None}
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
     huge_json = f'<script id="d" type="application/json">{json.dumps(big)}</script>'
     assert read(page_of(head=huge_json), j=Field(css="#d", json=("customer", "email"))) == {"j": None}
 
@@ -154,9 +154,9 @@ def test_many_assignments_cost_one_pass() -> None:
     """A script of tens of thousands of assignments (a minified bundle's counter) is read in one pass over it:
     each literal is decoded where it stands, never copied, and the search goes on after it."""
     html = page_of("prestashop = 1;" * 60000 + 'prestashop = {"customer": {"email": "z@y.x"}};' + "x = 1;" * 60000)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time, as above
     assert read(html, e=Field(script=("prestashop", "customer", "email"))) == {"e": "z@y.x"}
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
 
 
 @pytest.mark.parametrize(("number", "text"), [
