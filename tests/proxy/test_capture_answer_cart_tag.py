@@ -17,24 +17,10 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
+from answer_cart_rules import RULES
 from test_capture_observed_requests import client_of, serve
 from test_capture_tag import Stack, send, vid
 
-RULES = """
-catalog:
-  product_pages: "/{product}.html"
-capture:
-  cart:
-    request: {path: "/customer/section/load/"}
-    lines:
-      items: cart.items
-      product: product_url
-      size: {key: options, where: {label: Size}, value: value}
-      qty: qty
-      price: product_price_value
-    count: cart.summary_count
-slots: []
-"""
 HOODIE = {"product_url": "https://shop.example/hero-hoodie.html", "qty": 2, "product_price_value": 54,
           "options": [{"label": "Size", "value": "M"}]}
 

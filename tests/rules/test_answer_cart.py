@@ -9,25 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from answer_cart_rules import RULES
 
 from slotwise.rules import check_rules
 from slotwise.rules.testing import rules_from_text
 
-RULES = """
-catalog:
-  product_pages: "/{product}.html"
-capture:
-  cart:
-    request: {path: "/customer/section/load/"}
-    lines:
-      items: cart.items
-      product: product_url
-      size: {key: options, where: {label: Size}, value: value}
-      qty: qty
-      price: product_price_value
-    count: cart.summary_count
-slots: []
-"""
 HOODIE = {"product_url": "https://shop.example/hero-hoodie.html", "qty": 2, "product_price_value": 54,
           "options": [{"label": "Colour", "value": "Black"}, {"label": "Size", "value": "M"}]}
 BAG = {"product_url": "https://shop.example/joust-duffle-bag.html", "qty": 1, "product_price_value": "34.00",
