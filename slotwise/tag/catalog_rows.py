@@ -1,4 +1,5 @@
-"""Product rows as the event recorder reads them: kept per catalog stamp, so a line costs no store round trip.
+"""Product rows as the event recorder and a page's catalog category read them: kept per catalog stamp, so a
+line or a product page costs no store round trip.
 
 Why: a mini basket is read on every page view, and whether it changed the profile's cart can only be told
 once its lines are resolved through the catalog (a variant id is its parent in a size,
@@ -27,12 +28,14 @@ class CatalogRows:
         # product id -> (catalog stamp, its row or None: not in the catalog at that stamp)
         self._kept: LRUCache[str, tuple[int, Mapping[str, Any] | None]] = LRUCache(maxsize=size)
 
-    async def get(self, ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
-        """The rows of ``ids`` the catalog holds (the store's own dicts: read them, never change them)."""
+    async def get(self, ids: Iterable[str], stamp: int | None = None) -> dict[str, Mapping[str, Any]]:
+        """The rows of ``ids`` the catalog holds (shared dicts: read them, never change them); ``stamp``: the
+        catalog stamp the caller just read (else read here, before the rows: what is kept is never newer)."""
         wanted = list(dict.fromkeys(str(i) for i in ids))
         if not wanted:
             return {}
-        stamp = await self.store.catalog_stamp()  # before the rows: what is kept is never newer than its stamp
+        if stamp is None:
+            stamp = await self.store.catalog_stamp()
         found: dict[str, Mapping[str, Any]] = {}
         missing: list[str] = []
         for product_id in wanted:

@@ -171,9 +171,9 @@ class EventRecorder:
     def __init__(self, store: Store, *, on_events: OnEvents | None = None,
                  claim_cap: float = DEFAULT_CLAIM_CAP, sizes: Callable[[], SizeVocabulary | None] | None = None,
                  revenue: Callable[[], Revenue | None] | None = None,
-                 on_unconverted: Callable[[str], None] | None = None) -> None:
+                 on_unconverted: Callable[[str], None] | None = None, rows: CatalogRows | None = None) -> None:
         self.store = store
-        self.rows = CatalogRows(store)  # the lines' products, read once per catalog stamp
+        self.rows = rows or CatalogRows(store)  # the lines' products, read once per catalog stamp
         self.sizes: Callable[[], SizeVocabulary | None] = sizes or (lambda: PLAIN_SIZES)  # the current rules' (a reload changes them)
         self.revenue = revenue or (lambda: None)  # the rules' reporting currency and rates (None: none)
         self.on_unconverted = on_unconverted  # an order in a currency with no rate (the metric)

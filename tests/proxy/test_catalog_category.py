@@ -226,7 +226,7 @@ def test_the_catalogs_category_costs_no_store_read_a_page(stack: Stack) -> None:
     worker sees within a second): the views are counted again until the catalog has settled, so the test
     holds whichever tests ran before it on its worker."""
     if not stack.store:
-        pytest.skip("counts Redis commands (SQLite's reads are the worker's kept rows: ``read_products``)")
+        pytest.skip("counts Redis commands (SQLite keeps its rows in the worker: no command to count)")
     import redis
 
     client = redis.Redis.from_url(stack.store)

@@ -10,25 +10,24 @@ decisions and for the recorded view. A page that names a category keeps
 its own (the page wins). A size that is a product of its own (its own page,
 a child row: ``parent``, no category) takes its parent's category.
 
-A row's category is kept per product and catalog stamp (``Store.catalog_stamp``,
-which the page-view recorder reads on every product page anyway): a page
-costs no store round-trip while the catalog is unchanged; a change (a feed's
-refresh, a page teaching a product) is seen with the stamp.
+A product's row is kept per catalog stamp (``Store.catalog_stamp``, which the
+page-view recorder reads on every product page anyway; ``tag.catalog_rows``,
+the event recorder's rows too): a page costs no store round-trip while the
+catalog is unchanged; a change (a feed's refresh, a page teaching a product)
+is seen with the stamp.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from types import MappingProxyType
-from typing import Any
 
 from slotwise.keys import category_key
 from slotwise.lru import LRUCache
 from slotwise.rules.facts import PageFacts
 from slotwise.store.base import Store
+from slotwise.tag.catalog_rows import CatalogRows
 
-SIZE = 20_000
-"""Products whose catalog category a worker keeps (least recently used go first)."""
 PAGES = 1024
 """Page facts whose answer a worker keeps (as many as ``page_readings`` keeps page facts)."""
 
@@ -47,10 +46,9 @@ def with_category(page: PageFacts, category: str | None, name: str | None) -> Pa
 class CatalogCategories:
     """``of(page)``: the page's facts, with the catalog's category when the page names none."""
 
-    def __init__(self, store: Store, size: int = SIZE) -> None:
+    def __init__(self, store: Store, rows: CatalogRows | None = None) -> None:
         self.store = store
-        # product id -> (catalog stamp, category, category_name) as the catalog held them at that stamp
-        self._kept: LRUCache[str, tuple[int, str | None, str | None]] = LRUCache(maxsize=size)
+        self.rows = rows or CatalogRows(store)  # the product rows, kept per catalog stamp (the recorder's too)
         # id(page facts) -> (those facts, catalog stamp, the answer): the proxy keeps one facts object per
         # page (``page_readings``), so a page's views get one answer object, made once (~6 µs) per stamp
         self._pages: LRUCache[int, tuple[PageFacts, int, PageFacts]] = LRUCache(maxsize=PAGES)
@@ -71,19 +69,13 @@ class CatalogCategories:
         return answer
 
     async def _row_category(self, product_id: str, stamp: int, *, parent_ok: bool = True) -> tuple[str | None, str | None]:
-        """The catalog row's (category key, category name), read once per catalog stamp. A child row (a
-        size that is a product of its own: ``parent``, no category) takes its parent's: one more read at
-        most, kept the same way (a parent's own parent is not followed: the catalog's merge keeps one level)."""
-        kept = self._kept.get(product_id)
-        if kept is not None and kept[0] == stamp:
-            return kept[1], kept[2]
-        read = getattr(self.store, "read_products", None)  # the store's kept rows, uncopied (read-only)
-        rows = await (read([product_id]) if read is not None else self.store.get_products([product_id]))
-        row: dict[str, Any] = rows.get(product_id) or {}
+        """The catalog row's (category key, category name), the row read once per catalog stamp (``CatalogRows``).
+        A child row (a size that is a product of its own: ``parent``, no category) takes its parent's: one more
+        read at most (a parent's own parent is not followed: the catalog's merge keeps one level)."""
+        row = (await self.rows.get([product_id], stamp)).get(product_id) or {}
         category = category_key(row.get("category"))
         name = row.get("category_name")
         found = (category, name if category and isinstance(name, str) else None)
         if category is None and parent_ok and row.get("parent"):
             found = await self._row_category(str(row["parent"]), stamp, parent_ok=False)
-        self._kept[product_id] = (stamp, *found)
         return found

@@ -144,13 +144,14 @@ class SlotwisePersonalizer:
         own_currency = self._of_rules(lambda rs: rs.catalog.currency)  # a catalog row's own price is in it
         self.pageviews = PageViewRecorder(self.store, urlsplit(settings.storefront).netloc,  # tag-only: --public-url's
                                           own_currency=own_currency)
-        self.categories = CatalogCategories(self.store)
+        self.categories = CatalogCategories(self.store)  # its product rows serve the event recorder too
         self.readings = PageReadings()
         self.page_slots = PageSlots()
         self.digests = PageDigests()
         self.recorder = EventRecorder(self.store, on_events=self._on_events, claim_cap=settings.max_claimed_order,
                                       sizes=self._of_rules(lambda rs: rs.catalog.size_vocabulary),
-                                      revenue=self._of_rules(lambda rs: rs.revenue), on_unconverted=count_unconverted_order)
+                                      revenue=self._of_rules(lambda rs: rs.revenue), on_unconverted=count_unconverted_order,
+                                      rows=self.categories.rows)
         self.capture = Capture(self.store, self.recorder, self.pageviews, self.categories, clock,
                                tag_only=settings.tag_only)
         self.feeds = FeedLoader(self.store, settings.storefront, clock, own_currency)
